@@ -1,0 +1,45 @@
+# MediaDesk — `make run` starts the app, `make test` runs the suite. Both set themselves up.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+QT_LIBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
+	libdbus-1-3 libglib2.0-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
+	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libpulse0 \
+	libwayland-cursor0 libwayland-egl1
+
+.PHONY: run serve test lint screenshots bench syslibs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e . --group dev
+	touch $(STAMP)
+
+syslibs:
+	@bash scripts/syslibs.sh $(QT_LIBS)
+
+run: $(STAMP) syslibs
+	$(BIN)/mediadesk
+
+serve: $(STAMP)
+	$(BIN)/mediadesk serve
+
+test: $(STAMP) syslibs
+	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
+		$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check core server desktop_app tests bench
+	$(BIN)/ruff format --check core server desktop_app tests bench
+	$(BIN)/mypy
+
+screenshots: $(STAMP) syslibs
+	@bash scripts/syslibs.sh xvfb xauth
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m desktop_app.screenshots
+
+bench: $(STAMP)
+	$(BIN)/python bench/stream.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

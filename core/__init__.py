@@ -1,0 +1,1 @@
+"""MediaDesk's shared domain: settings, catalog, storage, validation and the library service."""

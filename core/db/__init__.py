@@ -1,0 +1,1 @@
+"""The catalog: SQLAlchemy 2 models, engine set-up and Alembic migrations."""

@@ -1,0 +1,82 @@
+"""Engine and session factory: SQLite with WAL, busy timeout and foreign keys; PostgreSQL too."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine configured for concurrent use from the app's and the server's threads."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=8,
+            max_overflow=8,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait on the
+            # busy timeout instead of failing with "database is locked" on lock upgrade.
+            write = conn.get_execution_options().get("mediadesk_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """Sessions for reading and for writing (writes serialised per process on SQLite)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_factory = sessionmaker(
+            self.engine.execution_options(mediadesk_write=True), expire_on_commit=False
+        )
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.RLock() if self.is_sqlite else None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read_factory() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on error."""
+        if self._write_lock is not None:
+            with self._write_lock, self._write_factory() as session, session.begin():
+                yield session
+        else:
+            with self._write_factory() as session, session.begin():
+                yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,357 @@
+"""Bringing files into the library: direct ingest, presigned uploads and their confirmation."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from sqlalchemy import select
+
+from core import keys
+from core.catalog import Catalog
+from core.db.models import MediaFile
+from core.errors import (
+    Cancelled,
+    Conflict,
+    InvalidInput,
+    MediaDeskError,
+    NotFound,
+    SizeMismatch,
+    TypeMismatch,
+    UploadNotReceived,
+)
+from core.events import ChangeEvent
+from core.filenames import clean_filename
+from core.mediatypes import BY_MIME, canonical_mime, check_kind
+from core.metadata import MediaInfo
+from core.records import FileRecord
+from core.spool import Spooled, hash_file, spool_stream, too_large
+from core.storage.base import PresignedRequest
+from core.thumbnails import make_thumbnail
+from core.validation import validate_file
+
+if TYPE_CHECKING:
+    from core.library import Library
+
+logger = logging.getLogger(__name__)
+
+IngestProgress = Callable[[str, int, int], None]
+"""(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    file: FileRecord
+    request: PresignedRequest
+    file_key: str
+    expires_in: int
+    expires_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file_id": self.file.id, "upload_url": self.request.url,
+            "method": self.request.method, "headers": self.request.headers,
+            "file_key": self.file_key, "expires_in": self.expires_in,
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+class _KeyedLocks:
+    """One lock per key (a sha256 or a file id) so duplicates and confirms serialise."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[object, threading.Lock] = {}
+
+    def get(self, key: object) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+class Ingestor:
+    """The ingest and upload flows of one library."""
+
+    def __init__(self, library: Library) -> None:
+        self.lib = library
+        self._sha_locks = _KeyedLocks()
+        self._confirm_locks = _KeyedLocks()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.lib.catalog
+
+    # ---- direct ingest ----------------------------------------------------------------------
+    def ingest(self, source: Path | BinaryIO | Spooled, file_type: str, *,
+               original_filename: str | None = None, athlete_id: int | None = None,
+               is_public: bool = False, description: str = "",
+               progress: IngestProgress | None = None,
+               cancel: threading.Event | None = None) -> FileRecord:
+        """Validates, stores and catalogues one file; a known SHA-256 returns the existing file."""
+        kind = check_kind(file_type)
+        max_size = self.lib.settings.max_file_size
+        owned: Path | None = None
+        try:
+            if isinstance(source, Spooled):
+                path, size, sha = source.path, source.size, source.sha256
+                owned = source.path
+            elif isinstance(source, Path | str):
+                path = Path(source)
+                if not path.is_file():
+                    raise NotFound(f"{path} is not a file")
+                total = path.stat().st_size
+                if total > max_size:
+                    raise too_large(max_size)
+                size, sha = hash_file(path, _bytes(progress, "reading", total), cancel)
+                original_filename = original_filename or path.name
+            else:
+                spooled = spool_stream(source, self.lib.paths.tmp_dir, max_size,
+                                       _bytes(progress, "reading", 0), cancel)
+                owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
+            _report(progress, "validating", 0, size)
+            info = validate_file(path, kind, max_size)
+            with self._sha_locks.get(sha):
+                existing = self.catalog.find_ready_by_sha(sha)
+                if existing is not None:
+                    logger.info("Duplicate of file %s: %s", existing.id, original_filename)
+                    return existing.with_duplicate()
+                return self._store_new(path, info, sha, clean_filename(original_filename),
+                                       athlete_id, is_public, description, progress, cancel)
+        finally:
+            if owned is not None:
+                owned.unlink(missing_ok=True)
+
+    def _store_new(self, path: Path, info: MediaInfo, sha: str, filename: str,
+                   athlete_id: int | None, is_public: bool, description: str,
+                   progress: IngestProgress | None, cancel: threading.Event | None
+                   ) -> FileRecord:
+        key = keys.media_key(athlete_id, info.ext)
+        thumb = self._thumbnail(path, info)
+        storage = self.lib.storage
+        uploaded = _bytes(progress, "uploading", info.size, cancel)
+        storage.put_file(key, path, info.mime, progress=uploaded)
+        try:
+            if thumb is not None:
+                storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
+            _report(progress, "finishing", info.size, info.size)
+            with self.lib.db.write() as s:
+                Catalog.ensure_athlete(s, athlete_id)
+                row = MediaFile(storage_key=key, original_filename=filename,
+                                athlete_id=athlete_id, is_public=is_public,
+                                description=description or "", status="ready")
+                _apply_info(row, info, sha, thumb is not None)
+                s.add(row)
+                s.flush()
+                file_id = row.id
+        except BaseException:
+            storage.delete(key)
+            storage.delete(keys.thumbnail_key(key))
+            raise
+        record = self.catalog.get(file_id)
+        self.lib.cache_thumbnail(record, thumb)
+        self.lib.events.publish(ChangeEvent("created", record.id, record.as_dict()))
+        logger.info("Successfully uploaded file: %s as %s", filename, key)
+        return record
+
+    def _thumbnail(self, path: Path, info: MediaInfo) -> bytes | None:
+        try:
+            return make_thumbnail(path, info)
+        except MediaDeskError as exc:
+            logger.warning("No thumbnail for %s: %s", path.name, exc.message)
+            return None
+
+    # ---- presigned upload -------------------------------------------------------------------
+    def create_presigned_upload(self, original_filename: str, file_type: str,
+                                is_public: bool = False, athlete_id: int | None = None,
+                                content_type: str | None = None, size: int | None = None
+                                ) -> PresignedUpload:
+        kind = check_kind(file_type)
+        filename = clean_filename(original_filename)
+        settings = self.lib.settings
+        declared = (content_type or "").split(";", 1)[0].strip().lower()
+        if not declared:
+            declared = (mimetypes.guess_type(filename)[0] or "").lower()
+        mime = canonical_mime(declared)
+        if mime is None:
+            raise InvalidInput(
+                "Send content_type (one of the accepted types); it could not be told from "
+                f"the file name {filename!r}" if not declared else
+                f"Unsupported content_type {declared!r}")
+        media = BY_MIME[mime]
+        if media.kind != kind:
+            raise TypeMismatch(f"content_type {mime} is not a {kind}")
+        if size is not None:
+            if size <= 0:
+                raise InvalidInput("size must be a positive number of bytes")
+            if size > settings.max_file_size:
+                raise too_large(settings.max_file_size)
+        expires_in = settings.presigned_url_expiry
+        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+        key = keys.media_key(athlete_id, media.ext)
+        with self.lib.db.write() as s:
+            Catalog.ensure_athlete(s, athlete_id)
+            row = MediaFile(storage_key=key, original_filename=filename, content_type=mime,
+                            file_type=kind, declared_size=size, athlete_id=athlete_id,
+                            is_public=is_public, status="pending", upload_expires_at=expires_at)
+            s.add(row)
+            s.flush()
+            file_id = row.id
+        request = self.lib.presigner.presign_put(key, declared, expires_in,
+                                                 content_length=size,
+                                                 max_size=settings.max_file_size)
+        logger.info("Generated presigned upload URL for key: %s", key)
+        return PresignedUpload(self.catalog.get(file_id), request, key, expires_in, expires_at)
+
+    def confirm_upload(self, file_id: int) -> FileRecord:
+        """Checks the uploaded object and makes the record ready; idempotent."""
+        with self._confirm_locks.get(file_id):
+            record = self.catalog.get(file_id, include_trashed=False)
+            if record.status == "ready":
+                return record
+            if record.status == "failed":
+                dup = record.extra.get("duplicate_of")
+                if dup:
+                    return self.catalog.get(int(dup)).with_duplicate()
+                raise Conflict(f"This upload failed: {record.failure_reason}")
+            return self._confirm_pending(record)
+
+    def _confirm_pending(self, record: FileRecord) -> FileRecord:
+        storage = self.lib.storage
+        max_size = self.lib.settings.max_file_size
+        try:
+            stat = storage.stat(record.storage_key)
+        except NotFound:
+            raise UploadNotReceived(
+                "The file has not been uploaded to the upload URL yet") from None
+        try:
+            if stat.size > max_size:
+                raise too_large(max_size)
+            declared = self._declared_size(record.id)
+            if declared and stat.size != declared:
+                raise SizeMismatch(
+                    f"The uploaded object has {stat.size} bytes but {declared} were declared")
+            with _local_copy(self.lib, record.storage_key) as path:
+                info = validate_file(path, record.file_type, max_size)
+                _, sha = hash_file(path)
+                thumb = self._thumbnail(path, info)
+        except MediaDeskError as exc:
+            self._fail(record, exc)
+            raise
+        existing = self.catalog.find_ready_by_sha(sha)
+        if existing is not None and existing.id != record.id:
+            storage.delete(record.storage_key)
+            self._mark(record.id, status="failed", reason=f"Duplicate of file {existing.id}",
+                       extra={"duplicate_of": existing.id})
+            return existing.with_duplicate()
+        key = record.storage_key
+        if not key.endswith("." + info.ext):  # content type differs from the declared one
+            new_key = key.rsplit(".", 1)[0] + "." + info.ext
+            storage.move(key, new_key)
+            key = new_key
+        if thumb is not None:
+            storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
+        with self.lib.db.write() as s:
+            row = s.get(MediaFile, record.id)
+            if row is None:
+                raise NotFound(f"File {record.id} not found")
+            row.storage_key = key
+            row.status = "ready"
+            row.failure_reason = None
+            row.upload_expires_at = None
+            _apply_info(row, info, sha, thumb is not None)
+        ready = self.catalog.get(record.id)
+        self.lib.cache_thumbnail(ready, thumb)
+        self.lib.events.publish(ChangeEvent("created", ready.id, ready.as_dict()))
+        logger.info("Confirmed upload %s as %s", ready.id, key)
+        return ready
+
+    def _declared_size(self, file_id: int) -> int | None:
+        with self.lib.db.read() as s:
+            return s.scalar(select(MediaFile.declared_size).where(MediaFile.id == file_id))
+
+    def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
+        self.lib.storage.delete(record.storage_key)
+        self._mark(record.id, status="failed", reason=f"{exc.code}: {exc.message}")
+        logger.error("File validation error: %s (%s)", exc.message, record.storage_key)
+
+    def _mark(self, file_id: int, status: str, reason: str | None,
+              extra: dict[str, object] | None = None) -> None:
+        with self.lib.db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is not None:
+                row.status = status
+                row.failure_reason = reason
+                if extra:
+                    row.extra = {**(row.extra or {}), **extra}
+
+
+def _apply_info(row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool) -> None:
+    row.content_type = info.mime
+    row.file_type = info.kind
+    row.size = info.size
+    row.sha256 = sha
+    row.width, row.height = info.width, info.height
+    row.duration = info.duration
+    row.video_codec, row.audio_codec = info.video_codec, info.audio_codec
+    row.frame_rate, row.bit_rate, row.rotation = info.frame_rate, info.bit_rate, info.rotation
+    row.extra = {**(row.extra or {}), **dict(info.extra or {})}
+    row.has_thumbnail = has_thumb
+
+
+def _report(progress: IngestProgress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
+
+
+def _bytes(progress: IngestProgress | None, stage: str, total: int,
+           cancel: threading.Event | None = None) -> Callable[[int], None] | None:
+    """Adapts a per-chunk byte callback to the (stage, done, total) progress callback."""
+    if progress is None and cancel is None:
+        return None
+    done = 0
+
+    def on_bytes(n: int) -> None:
+        nonlocal done
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("Cancelled")
+        done += n
+        if progress is not None:
+            progress(stage, done, total)
+
+    return on_bytes
+
+
+class _local_copy:  # noqa: N801 - used as a context manager
+    """The object as a local file: the backend's own file, or a temporary download."""
+
+    def __init__(self, lib: Library, key: str) -> None:
+        self.lib, self.key = lib, key
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        local = self.lib.storage.local_path(self.key)
+        if local is not None:
+            return local
+        self.lib.paths.tmp_dir.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=self.lib.paths.tmp_dir, prefix="confirm-",
+                                             suffix=".part", delete=False)
+        handle.close()
+        self.tmp = Path(handle.name)
+        try:
+            self.lib.storage.download_to(self.key, self.tmp)
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
+        return self.tmp
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+

@@ -1,0 +1,71 @@
+"""The one module that builds and normalises storage keys (the seed's layout) and derivative keys."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import uuid
+from datetime import UTC, datetime
+
+from core.errors import InvalidInput
+
+THUMBNAIL_PREFIX = "_derived/thumbnails/"
+VARIANT_PREFIX = "_derived/variants/"
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9._/-]+$")
+
+
+def media_key(athlete_id: int | None, ext: str, when: datetime | None = None,
+              unique: str | None = None) -> str:
+    """`athletes/{athlete_id}/{YYYY}/{MM}/{uuid}.{ext}` or `general/{YYYY}/{MM}/{uuid}.{ext}`."""
+    when = when or datetime.now(UTC)
+    name = f"{unique or uuid.uuid4().hex}.{ext.lstrip('.').lower()}"
+    date = f"{when.year:04d}/{when.month:02d}"
+    if athlete_id is None:
+        return f"general/{date}/{name}"
+    if int(athlete_id) <= 0:
+        raise InvalidInput("athlete_id must be a positive integer")
+    return f"athletes/{int(athlete_id)}/{date}/{name}"
+
+
+def rekey_for_athlete(key: str, athlete_id: int | None) -> str:
+    """The key a file moves to when its athlete changes: same date folder and file name."""
+    parts = normalise_key(key).split("/")
+    if parts[0] == "athletes":
+        year, month, name = parts[2], parts[3], parts[4]
+    else:
+        year, month, name = parts[1], parts[2], parts[3]
+    date = f"{year}/{month}"
+    if athlete_id is None:
+        return f"general/{date}/{name}"
+    return f"athletes/{int(athlete_id)}/{date}/{name}"
+
+
+def thumbnail_key(key: str) -> str:
+    stem = normalise_key(key).rsplit(".", 1)[0]
+    return f"{THUMBNAIL_PREFIX}{stem}.webp"
+
+
+def variant_key(key: str, width: int) -> str:
+    stem = normalise_key(key).rsplit(".", 1)[0]
+    return f"{VARIANT_PREFIX}{stem}.w{int(width)}.webp"
+
+
+def derivative_keys(key: str) -> list[str]:
+    """Fixed derivative keys of a media key (variants are found by prefix)."""
+    return [thumbnail_key(key)]
+
+
+def variant_prefix(key: str) -> str:
+    stem = normalise_key(key).rsplit(".", 1)[0]
+    return f"{VARIANT_PREFIX}{stem}."
+
+
+def normalise_key(key: str) -> str:
+    """A clean relative key; refuses traversal, absolute paths, backslashes and odd characters."""
+    if not key or "\\" in key or "\x00" in key or key.startswith("/"):
+        raise InvalidInput(f"Invalid storage key {key!r}")
+    clean = posixpath.normpath(key)
+    if clean != key.rstrip("/") or clean.startswith("..") or "/../" in f"/{clean}/" \
+            or clean in (".", "") or not _SAFE_KEY.match(clean):
+        raise InvalidInput(f"Invalid storage key {key!r}")
+    return clean

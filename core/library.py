@@ -1,0 +1,310 @@
+"""The library service: the one façade the desktop app and the HTTP server both use."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from core import keys
+from core.catalog import Catalog
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.db.models import MediaFile, utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+from core.events import ChangeEvent, EventBus
+from core.filenames import clean_filename
+from core.ingest import IngestProgress, Ingestor, PresignedUpload
+from core.paths import DataPaths
+from core.records import AthleteRecord, FileQuery, FileRecord, Page
+from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
+from core.spool import Spooled
+from core.storage.base import ObjectStat, Presigner, PresignedRequest, ProgressCallback, Storage
+from core.storage.factory import build_storage
+from core.thumbnails import make_variant
+
+logger = logging.getLogger(__name__)
+
+EDITABLE = ("original_filename", "athlete_id", "is_public", "description")
+MAX_VARIANT_WIDTH = 4096
+
+
+class Library:
+    """Files, athletes and their storage; thread-safe, shared by every layer."""
+
+    def __init__(self, settings: Settings, db: Database, storage: Storage,
+                 presigner: Presigner, events: EventBus | None = None) -> None:
+        self.settings = settings
+        self.paths: DataPaths = settings.paths
+        self.db = db
+        self.storage = storage
+        self.presigner = presigner
+        self.events = events or EventBus()
+        self.catalog = Catalog(db)
+        self._ingestor = Ingestor(self)
+        self._variant_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings, migrate: bool = True) -> Library:
+        """Creates the data folders, migrates the catalog and connects the storage."""
+        settings.paths.ensure()
+        db = Database(settings.effective_database_url)
+        if migrate:
+            upgrade(db.engine)
+        storage, presigner = build_storage(settings)
+        return cls(settings, db, storage, presigner)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # ---- ingest -----------------------------------------------------------------------------
+    def ingest(self, source: Path | BinaryIO | Spooled, file_type: str, *,
+               original_filename: str | None = None, athlete_id: int | None = None,
+               is_public: bool = False, description: str = "",
+               progress: IngestProgress | None = None,
+               cancel: threading.Event | None = None) -> FileRecord:
+        return self._ingestor.ingest(source, file_type, original_filename=original_filename,
+                                     athlete_id=athlete_id, is_public=is_public,
+                                     description=description, progress=progress, cancel=cancel)
+
+    def create_presigned_upload(self, original_filename: str, file_type: str,
+                                is_public: bool = False, athlete_id: int | None = None,
+                                content_type: str | None = None,
+                                size: int | None = None) -> PresignedUpload:
+        return self._ingestor.create_presigned_upload(original_filename, file_type, is_public,
+                                                      athlete_id, content_type, size)
+
+    def confirm_upload(self, file_id: int) -> FileRecord:
+        return self._ingestor.confirm_upload(file_id)
+
+    # ---- reading ----------------------------------------------------------------------------
+    def list_files(self, query: FileQuery | None = None, **filters: Any) -> Page:
+        return self.catalog.query(query or FileQuery(**filters))
+
+    def get_file(self, file_id: int, include_trashed: bool = True) -> FileRecord:
+        return self.catalog.get(file_id, include_trashed)
+
+    def get_ready(self, file_id: int) -> FileRecord:
+        """A file that can be served: ready and not in the trash, else NotFound."""
+        record = self.catalog.get(file_id, include_trashed=False)
+        if record.status != "ready":
+            raise NotFound(f"File {file_id} is not available (status {record.status})")
+        return record
+
+    def counts(self) -> dict[str, int]:
+        return self.catalog.counts()
+
+    def stat(self, record: FileRecord) -> ObjectStat:
+        return self.storage.stat(record.storage_key)
+
+    def open_range(self, record: FileRecord, start: int, end: int | None,
+                   chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        return self.storage.open_range(record.storage_key, start, end, chunk_size)
+
+    def local_path(self, record: FileRecord) -> Path | None:
+        return self.storage.local_path(record.storage_key)
+
+    def export(self, file_id: int, destination: Path,
+               progress: ProgressCallback | None = None) -> Path:
+        record = self.get_ready(file_id)
+        self.storage.download_to(record.storage_key, destination, progress)
+        return destination
+
+    # ---- thumbnails and variants ------------------------------------------------------------
+    def _thumb_cache(self, record: FileRecord) -> Path:
+        return self.paths.cache_dir / "thumbnails" / f"{record.id}-{(record.sha256 or '')[:16]}.webp"
+
+    def cache_thumbnail(self, record: FileRecord, data: bytes | None) -> None:
+        if data:
+            path = self._thumb_cache(record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+
+    def thumbnail_bytes(self, file_id: int) -> bytes:
+        """The WebP thumbnail, from the local cache or the store."""
+        record = self.get_file(file_id)
+        if not record.has_thumbnail:
+            raise NotFound(f"File {file_id} has no thumbnail")
+        cached = self._thumb_cache(record)
+        if cached.is_file():
+            return cached.read_bytes()
+        data = b"".join(self.storage.open_range(keys.thumbnail_key(record.storage_key), 0, None))
+        self.cache_thumbnail(record, data)
+        return data
+
+    def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
+        """Key and stat of a resized WebP of an image, made once and cached in the store."""
+        if record.file_type != "image":
+            raise InvalidInput("Resized variants exist for images only")
+        if not 1 <= width <= MAX_VARIANT_WIDTH:
+            raise InvalidInput(f"w must be between 1 and {MAX_VARIANT_WIDTH}")
+        if record.width and width >= record.width:
+            width = record.width
+        key = keys.variant_key(record.storage_key, width)
+        with self._variant_lock:
+            try:
+                return key, self.storage.stat(key)
+            except NotFound:
+                source = io.BytesIO(b"".join(self.storage.open_range(record.storage_key, 0,
+                                                                     None)))
+                return key, self.storage.put_bytes(key, make_variant(source, width),
+                                                   "image/webp")
+
+    # ---- editing ----------------------------------------------------------------------------
+    def update_file(self, file_id: int, changes: dict[str, Any],
+                    expected_version: int | None = None) -> FileRecord:
+        """Edits filename, athlete, public flag and description; a new athlete moves the object."""
+        unknown = set(changes) - set(EDITABLE)
+        if unknown:
+            raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
+        current = self.catalog.get(file_id, include_trashed=True)
+        if expected_version is not None and expected_version != current.version:
+            raise Conflict("The file was changed by someone else; reload and try again",
+                           details={"version": current.version})
+        values = _clean_changes(changes)
+        new_key = None
+        if "athlete_id" in values and values["athlete_id"] != current.athlete_id \
+                and current.status == "ready":
+            new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
+            self._move_object(current.storage_key, new_key)
+        try:
+            with self.db.write() as s:
+                row = s.get(MediaFile, file_id)
+                if row is None:
+                    raise NotFound(f"File {file_id} not found")
+                if row.version != current.version:
+                    raise Conflict("The file was changed by someone else; reload and try again")
+                if "athlete_id" in values:
+                    Catalog.ensure_athlete(s, values["athlete_id"])
+                for name, value in values.items():
+                    setattr(row, name, value)
+                if new_key:
+                    row.storage_key = new_key
+        except BaseException:
+            if new_key:
+                self._move_object(new_key, current.storage_key)
+            raise
+        record = self.catalog.get(file_id)
+        self.events.publish(ChangeEvent("updated", file_id, record.as_dict()))
+        return record
+
+    def _move_object(self, src: str, dst: str) -> None:
+        self.storage.move(src, dst)
+        try:
+            self.storage.move(keys.thumbnail_key(src), keys.thumbnail_key(dst))
+        except NotFound:
+            pass
+        self.storage.delete_prefix(keys.variant_prefix(src))
+
+    def trash(self, file_id: int) -> FileRecord:
+        return self._set_trashed(file_id, True)
+
+    def restore(self, file_id: int) -> FileRecord:
+        return self._set_trashed(file_id, False)
+
+    def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
+        with self.db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is None:
+                raise NotFound(f"File {file_id} not found")
+            if (row.deleted_at is not None) == trashed:
+                raise Conflict("The file is already in the trash" if trashed
+                               else "The file is not in the trash")
+            row.deleted_at = utcnow() if trashed else None
+        record = self.catalog.get(file_id)
+        self.events.publish(ChangeEvent("trashed" if trashed else "restored", file_id,
+                                        record.as_dict()))
+        return record
+
+    def delete(self, file_id: int, hard: bool = False) -> FileRecord:
+        return self.delete_permanently(file_id) if hard else self.trash(file_id)
+
+    def delete_permanently(self, file_id: int) -> FileRecord:
+        """Removes the object, its derivatives and the row."""
+        record = self.catalog.get(file_id)
+        self.storage.delete(record.storage_key)
+        for key in keys.derivative_keys(record.storage_key):
+            self.storage.delete(key)
+        self.storage.delete_prefix(keys.variant_prefix(record.storage_key))
+        with self.db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is not None:
+                s.delete(row)
+        self._thumb_cache(record).unlink(missing_ok=True)
+        self.events.publish(ChangeEvent("deleted", file_id, record.as_dict()))
+        return record
+
+    # ---- links ------------------------------------------------------------------------------
+    def check_expiry(self, expires_in: int | None) -> int:
+        value = self.settings.presigned_url_expiry if expires_in is None else int(expires_in)
+        if not MIN_EXPIRY <= value <= MAX_EXPIRY:
+            raise InvalidInput(f"expires_in must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
+        return value
+
+    def public_url(self, record: FileRecord) -> str | None:
+        domain = self.settings.r2_public_domain
+        if record.is_public and domain and self.settings.uses_r2:
+            return f"{domain.rstrip('/')}/{record.storage_key}"
+        return None
+
+    def presigned_get(self, file_id: int, expires_in: int | None = None,
+                      attachment: bool = True) -> PresignedRequest:
+        record = self.get_ready(file_id)
+        return self.presigner.presign_get(record.storage_key, self.check_expiry(expires_in),
+                                          download_name=record.original_filename
+                                          if attachment else None,
+                                          content_type=record.content_type)
+
+    def download_url(self, file_id: int, expires_in: int | None = None) -> str:
+        """The public CDN URL of a public file, else a signed URL."""
+        record = self.get_ready(file_id)
+        return self.public_url(record) or self.presigned_get(file_id, expires_in).url
+
+    # ---- athletes ---------------------------------------------------------------------------
+    def athletes(self) -> list[AthleteRecord]:
+        return self.catalog.athletes()
+
+    def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:
+        record = self.catalog.create_athlete(name, athlete_id)
+        self.events.publish(ChangeEvent("athlete", None, record.as_dict()))
+        return record
+
+    def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
+        record = self.catalog.rename_athlete(athlete_id, name)
+        self.events.publish(ChangeEvent("athlete", None, record.as_dict()))
+        return record
+
+
+def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "original_filename" in changes:
+        name = clean_filename(changes["original_filename"], fallback="")
+        if not name:
+            raise InvalidInput("original_filename cannot be empty")
+        values["original_filename"] = name
+    if "athlete_id" in changes:
+        raw = changes["athlete_id"]
+        if raw in (None, ""):
+            values["athlete_id"] = None
+        else:
+            try:
+                values["athlete_id"] = int(raw)
+            except (TypeError, ValueError):
+                raise InvalidInput("athlete_id must be an integer or null") from None
+            if values["athlete_id"] <= 0:
+                raise InvalidInput("athlete_id must be a positive integer")
+    if "is_public" in changes:
+        if not isinstance(changes["is_public"], bool):
+            raise InvalidInput("is_public must be true or false")
+        values["is_public"] = changes["is_public"]
+    if "description" in changes:
+        text = changes["description"] or ""
+        if not isinstance(text, str) or len(text) > 10000:
+            raise InvalidInput("description must be text of at most 10000 characters")
+        values["description"] = text
+    return values

@@ -1,0 +1,122 @@
+"""Periodic housekeeping: trash purge, pending-upload expiry, multipart abort, reconcile report."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from core import keys
+from core.db.models import MediaFile
+from core.errors import MediaDeskError
+from core.events import ChangeEvent
+from core.library import Library
+
+logger = logging.getLogger(__name__)
+
+STALE_MULTIPART_SECONDS = 24 * 3600
+
+
+@dataclass
+class MaintenanceReport:
+    purged: list[int] = field(default_factory=list)
+    expired_pending: list[int] = field(default_factory=list)
+    aborted_multipart: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class ReconcileReport:
+    objects_without_rows: list[str] = field(default_factory=list)
+    rows_without_objects: list[int] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.objects_without_rows and not self.rows_without_objects
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "clean": self.clean}
+
+
+def purge_trash(lib: Library, retention_days: int | None = None,
+                now: datetime | None = None) -> list[int]:
+    """Permanently deletes files trashed longer than the retention."""
+    days = lib.settings.trash_retention_days if retention_days is None else retention_days
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    with lib.db.read() as s:
+        ids = list(s.scalars(select(MediaFile.id).where(MediaFile.deleted_at.is_not(None),
+                                                        MediaFile.deleted_at <= cutoff)))
+    for file_id in ids:
+        lib.delete_permanently(file_id)
+    return ids
+
+
+def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
+    """Removes pending uploads whose URL expired without a confirmation (row and object)."""
+    moment = now or datetime.now(UTC)
+    with lib.db.read() as s:
+        rows = s.execute(select(MediaFile.id, MediaFile.storage_key).where(
+            MediaFile.status.in_(("pending", "failed")),
+            MediaFile.upload_expires_at.is_not(None),
+            MediaFile.upload_expires_at <= moment)).all()
+    expired = []
+    for file_id, key in rows:
+        lib.storage.delete(key)
+        lib.storage.delete(keys.thumbnail_key(key))
+        with lib.db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is not None and row.status != "ready":
+                s.delete(row)
+                expired.append(file_id)
+    for file_id in expired:
+        lib.events.publish(ChangeEvent("deleted", file_id, {"id": file_id, "status": "expired"}))
+    return expired
+
+
+def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceReport:
+    """One pass of every periodic task; a failing task is reported, the others still run."""
+    report = MaintenanceReport()
+    for name, task in (("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
+                       ("expire_pending",
+                        lambda: report.expired_pending.extend(expire_pending(lib, now))),
+                       ("abort_multipart", lambda: _abort(lib, report))):
+        try:
+            task()
+        except MediaDeskError as exc:
+            logger.error("Maintenance task %s failed: %s", name, exc.message)
+            report.errors.append(f"{name}: {exc.message}")
+    logger.info("Maintenance: %s", report.as_dict())
+    return report
+
+
+def _abort(lib: Library, report: MaintenanceReport) -> None:
+    report.aborted_multipart = lib.storage.abort_stale_multipart(STALE_MULTIPART_SECONDS)
+
+
+def reconcile(lib: Library) -> ReconcileReport:
+    """Objects in the store without a catalog row, and ready rows whose object is missing."""
+    with lib.db.read() as s:
+        rows = s.execute(select(MediaFile.id, MediaFile.storage_key, MediaFile.status,
+                                MediaFile.has_thumbnail)).all()
+    known: set[str] = set()
+    for _, key, _, has_thumb in rows:
+        known.add(key)
+        if has_thumb:
+            known.add(keys.thumbnail_key(key))
+    report = ReconcileReport()
+    present: set[str] = set()
+    for obj in lib.storage.list_keys(""):
+        present.add(obj.key)
+        if obj.key.startswith(keys.VARIANT_PREFIX):
+            continue
+        if obj.key not in known:
+            report.objects_without_rows.append(obj.key)
+    for file_id, key, status, _ in rows:
+        if status == "ready" and key not in present:
+            report.rows_without_objects.append(file_id)
+    return report

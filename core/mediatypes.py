@@ -1,0 +1,116 @@
+"""The accepted media types, their aliases and extensions, and content sniffing with puremagic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import puremagic
+
+from core.errors import EmptyFile, InvalidInput, TypeMismatch, UnsupportedType
+
+
+@dataclass(frozen=True)
+class MediaType:
+    """One accepted type: its canonical MIME type, kind (image|video) and stored extension."""
+
+    mime: str
+    kind: str
+    ext: str
+    pil_format: str | None = None
+
+
+IMAGE_TYPES = (
+    MediaType("image/jpeg", "image", "jpg", "JPEG"),
+    MediaType("image/png", "image", "png", "PNG"),
+    MediaType("image/webp", "image", "webp", "WEBP"),
+    MediaType("image/gif", "image", "gif", "GIF"),
+)
+VIDEO_TYPES = (
+    MediaType("video/mp4", "video", "mp4"),
+    MediaType("video/x-msvideo", "video", "avi"),
+    MediaType("video/quicktime", "video", "mov"),
+    MediaType("video/x-ms-wmv", "video", "wmv"),
+    MediaType("video/webm", "video", "webm"),
+)
+ALL_TYPES = IMAGE_TYPES + VIDEO_TYPES
+BY_MIME = {t.mime: t for t in ALL_TYPES}
+# The seed's spellings and other common aliases -> canonical type.
+ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "video/avi": "video/x-msvideo",
+    "video/msvideo": "video/x-msvideo",
+    "video/mov": "video/quicktime",
+    "video/wmv": "video/x-ms-wmv",
+    "video/x-ms-asf": "video/x-ms-wmv",
+    "video/x-m4v": "video/mp4",
+}
+FILE_KINDS = ("image", "video")
+_RIFF_FORM = {"video/x-msvideo": b"AVI ", "image/webp": b"WEBP"}
+SNIFF_BYTES = 8192
+
+# puremagic extension -> our MIME type. Container families share magic numbers, so the
+# extension puremagic names is used to tell them apart; MP4/MOV are split by the ftyp brand.
+_PUREMAGIC_EXT = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jfif": "image/jpeg",
+    ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
+    ".mp4": "video/mp4", ".m4v": "video/mp4", ".m4a": "video/mp4", ".3gp": "video/mp4",
+    ".mov": "video/quicktime", ".qt": "video/quicktime",
+    ".avi": "video/x-msvideo", ".wmv": "video/x-ms-wmv", ".asf": "video/x-ms-wmv",
+    ".wma": "video/x-ms-wmv", ".webm": "video/webm", ".mkv": "video/webm",
+}
+
+
+def canonical_mime(declared: str | None) -> str | None:
+    """A client's Content-Type spelled our way, or None when it is not one we accept."""
+    if not declared:
+        return None
+    mime = declared.split(";", 1)[0].strip().lower()
+    mime = ALIASES.get(mime, mime)
+    return mime if mime in BY_MIME else None
+
+
+def check_kind(file_type: str) -> str:
+    kind = (file_type or "").strip().lower()
+    if kind not in FILE_KINDS:
+        raise InvalidInput(f"file_type must be 'image' or 'video', not {file_type!r}")
+    return kind
+
+
+def sniff_bytes(head: bytes) -> MediaType:
+    """The media type of content from its first bytes; UnsupportedType if not one we accept."""
+    if not head:
+        raise EmptyFile("The file is empty")
+    # ISO BMFF: decide MP4 vs QuickTime from the major brand before asking puremagic.
+    if len(head) >= 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
+        if head[4:8] == b"ftyp":
+            brand = head[8:12]
+            return BY_MIME["video/quicktime" if brand == b"qt  " else "video/mp4"]
+        return BY_MIME["video/quicktime"]
+    try:
+        matches = puremagic.magic_string(head)
+    except (puremagic.PureError, ValueError):
+        matches = []
+    for match in matches:
+        mime = _PUREMAGIC_EXT.get(match.extension.lower())
+        if mime:
+            if mime == "video/webm" and b"webm" not in head[:64]:
+                continue  # Matroska but not WebM
+            if mime in _RIFF_FORM and head[8:12] != _RIFF_FORM[mime]:
+                continue  # another RIFF format (WAV, ANI, ...)
+            return BY_MIME[mime]
+    described = matches[0].name if matches else "unknown content"
+    raise UnsupportedType(f"Unsupported file type ({described}); accepted: "
+                          + ", ".join(t.mime for t in ALL_TYPES))
+
+
+def sniff_file(path: str | Path) -> MediaType:
+    with open(path, "rb") as fh:
+        return sniff_bytes(fh.read(SNIFF_BYTES))
+
+
+def require_kind(media: MediaType, file_type: str) -> None:
+    if media.kind != file_type:
+        raise TypeMismatch(
+            f"The content is {media.kind} ({media.mime}) but file_type says {file_type}")

@@ -1,0 +1,121 @@
+"""Plain, detached views of catalog rows that cross threads and serialise to JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.db.models import Athlete, MediaFile
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: int
+    storage_key: str
+    original_filename: str
+    content_type: str | None
+    file_type: str
+    size: int | None
+    sha256: str | None
+    width: int | None
+    height: int | None
+    duration: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    frame_rate: float | None
+    bit_rate: int | None
+    rotation: int | None
+    extra: dict[str, Any]
+    athlete_id: int | None
+    athlete_name: str | None
+    is_public: bool
+    description: str
+    status: str
+    failure_reason: str | None
+    has_thumbnail: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    version: int
+    duplicate: bool = False
+
+    @property
+    def is_trashed(self) -> bool:
+        return self.deleted_at is not None
+
+    @classmethod
+    def from_row(cls, row: MediaFile, athlete_name: str | None = None,
+                 duplicate: bool = False) -> FileRecord:
+        if athlete_name is None and row.athlete is not None:
+            athlete_name = row.athlete.name
+        return cls(
+            id=row.id, storage_key=row.storage_key, original_filename=row.original_filename,
+            content_type=row.content_type, file_type=row.file_type, size=row.size,
+            sha256=row.sha256, width=row.width, height=row.height, duration=row.duration,
+            video_codec=row.video_codec, audio_codec=row.audio_codec,
+            frame_rate=row.frame_rate, bit_rate=row.bit_rate, rotation=row.rotation,
+            extra=dict(row.extra or {}), athlete_id=row.athlete_id, athlete_name=athlete_name,
+            is_public=row.is_public, description=row.description or "", status=row.status,
+            failure_reason=row.failure_reason, has_thumbnail=row.has_thumbnail,
+            created_at=row.created_at, updated_at=row.updated_at, deleted_at=row.deleted_at,
+            version=row.version, duplicate=duplicate,
+        )
+
+    def with_duplicate(self) -> FileRecord:
+        return FileRecord(**{**asdict(self), "duplicate": True})
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("created_at", "updated_at", "deleted_at"):
+            value = out[key]
+            out[key] = value.isoformat() if value is not None else None
+        out["file_key"] = self.storage_key
+        out["is_trashed"] = self.is_trashed
+        return out
+
+
+@dataclass(frozen=True)
+class AthleteRecord:
+    id: int
+    name: str
+    file_count: int = 0
+
+    @classmethod
+    def from_row(cls, row: Athlete, file_count: int = 0) -> AthleteRecord:
+        return cls(id=row.id, name=row.name, file_count=file_count)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[FileRecord]
+    total: int
+    limit: int
+    offset: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": [i.as_dict() for i in self.items], "total": self.total,
+                "limit": self.limit, "offset": self.offset}
+
+
+SORTS = {
+    "created_at", "-created_at", "original_filename", "-original_filename", "size", "-size",
+    "duration", "-duration", "updated_at", "-updated_at",
+}
+
+
+@dataclass(frozen=True)
+class FileQuery:
+    athlete_id: int | None = None
+    file_type: str | None = None
+    is_public: bool | None = None
+    status: str | None = "ready"  # None = any status
+    trashed: bool = False
+    q: str = ""
+    sort: str = "-created_at"
+    limit: int = 50
+    offset: int = 0
+    extra_filters: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,236 @@
+"""One frozen settings object: defaults < settings.toml in the user config folder < environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from core.errors import SettingsError
+from core.paths import DataPaths, default_paths
+
+MIN_EXPIRY = 1
+MAX_EXPIRY = 7 * 24 * 3600
+MIN_PART_SIZE = 5 * 1024 * 1024
+
+# setting name -> environment variable (the seed's names first)
+ENV_NAMES: dict[str, str] = {
+    "r2_access_key_id": "R2_ACCESS_KEY_ID",
+    "r2_secret_access_key": "R2_SECRET_ACCESS_KEY",
+    "r2_endpoint_url": "R2_ENDPOINT_URL",
+    "r2_bucket_name": "R2_BUCKET_NAME",
+    "r2_public_domain": "R2_PUBLIC_DOMAIN",
+    "r2_region": "R2_REGION",
+    "max_file_size": "MAX_FILE_SIZE",
+    "presigned_url_expiry": "PRESIGNED_URL_EXPIRY",
+    "database_url": "DATABASE_URL",
+    "data_dir": "MEDIADESK_DATA_DIR",
+    "server_host": "MEDIADESK_HOST",
+    "server_port": "MEDIADESK_PORT",
+    "server_autostart": "MEDIADESK_SERVER_AUTOSTART",
+    "public_base_url": "MEDIADESK_PUBLIC_URL",
+    "cors_origins": "MEDIADESK_CORS_ORIGINS",
+    "upload_rate_limit": "MEDIADESK_UPLOAD_RATE_LIMIT",
+    "trash_retention_days": "MEDIADESK_TRASH_RETENTION_DAYS",
+    "multipart_threshold": "MEDIADESK_MULTIPART_THRESHOLD",
+    "multipart_chunk_size": "MEDIADESK_MULTIPART_CHUNK_SIZE",
+    "language": "MEDIADESK_LANGUAGE",
+    "maintenance_interval": "MEDIADESK_MAINTENANCE_INTERVAL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting MediaDesk reads, validated once at start-up."""
+
+    r2_access_key_id: str = ""
+    r2_secret_access_key: str = ""
+    r2_endpoint_url: str = ""
+    r2_bucket_name: str = ""
+    r2_public_domain: str = ""
+    r2_region: str = "auto"
+    max_file_size: int = 104857600
+    presigned_url_expiry: int = 3600
+    database_url: str = ""
+    data_dir: str = ""
+    server_host: str = "127.0.0.1"
+    server_port: int = 8765
+    server_autostart: bool = True
+    public_base_url: str = ""
+    cors_origins: tuple[str, ...] = ()
+    upload_rate_limit: int = 60  # uploads per minute per token or address; 0 disables
+    trash_retention_days: int = 30
+    multipart_threshold: int = 16 * 1024 * 1024
+    multipart_chunk_size: int = 8 * 1024 * 1024
+    language: str = ""  # "" = system locale, else "en" or "es"
+    maintenance_interval: int = 3600
+    config_file: str = field(default="", compare=False)
+
+    # --- derived -----------------------------------------------------------------------------
+    @property
+    def paths(self) -> DataPaths:
+        return default_paths(self.data_dir or None,
+                             str(Path(self.config_file).parent) if self.config_file else None)
+
+    @property
+    def uses_r2(self) -> bool:
+        return bool(self.r2_bucket_name and self.r2_endpoint_url)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.paths.database_file}"
+
+    @property
+    def server_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = self.server_host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.server_port}"
+
+    @property
+    def storage_description(self) -> str:
+        if self.uses_r2:
+            return f"R2 bucket {self.r2_bucket_name} at {self.r2_endpoint_url}"
+        return f"local folder {self.paths.objects_dir}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return validate(dataclasses.replace(self, **changes))
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "config_file":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    text = str(raw).strip() if not isinstance(raw, list | tuple) else raw
+    try:
+        if kind in (int, "int"):
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(text)
+        if kind in (bool, "bool"):
+            if isinstance(raw, bool):
+                return raw
+            low = str(text).lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind in ("tuple[str, ...]",):
+            items = raw if isinstance(raw, list | tuple) else str(text).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        return str(text)
+    except ValueError:
+        env = ENV_NAMES.get(name, name)
+        raise SettingsError(f"Setting {env} has an invalid value {raw!r}: expected {kind}") from None
+
+
+def validate(s: Settings) -> Settings:
+    """Checks every value; raises SettingsError naming the setting and the problem."""
+
+    def bad(name: str, problem: str) -> SettingsError:
+        return SettingsError(f"Setting {ENV_NAMES.get(name, name)}: {problem}")
+
+    if s.max_file_size <= 0:
+        raise bad("max_file_size", "must be a positive number of bytes")
+    if not MIN_EXPIRY <= s.presigned_url_expiry <= MAX_EXPIRY:
+        raise bad("presigned_url_expiry", f"must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
+    if not 0 < s.server_port < 65536:
+        raise bad("server_port", "must be a TCP port between 1 and 65535")
+    if s.trash_retention_days < 0:
+        raise bad("trash_retention_days", "cannot be negative")
+    if s.upload_rate_limit < 0:
+        raise bad("upload_rate_limit", "cannot be negative")
+    if s.multipart_chunk_size < MIN_PART_SIZE:
+        raise bad("multipart_chunk_size", "must be at least 5 MiB (R2 and S3 require it)")
+    if s.multipart_threshold < s.multipart_chunk_size:
+        raise bad("multipart_threshold", "must be at least the multipart chunk size")
+    if s.language not in ("", "en", "es"):
+        raise bad("language", "must be empty (system locale), 'en' or 'es'")
+    r2 = {n: getattr(s, n) for n in ("r2_access_key_id", "r2_secret_access_key",
+                                      "r2_endpoint_url", "r2_bucket_name")}
+    if any(r2.values()) and not all(r2.values()):
+        missing = [ENV_NAMES[n] for n, v in r2.items() if not v]
+        raise SettingsError("R2 storage is partly configured; missing: " + ", ".join(missing))
+    for name in ("r2_endpoint_url", "r2_public_domain", "public_base_url"):
+        value = getattr(s, name)
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise bad(name, f"{value!r} is not an http(s) URL")
+    for origin in s.cors_origins:
+        if origin != "*" and not urlparse(origin).netloc:
+            raise bad("cors_origins", f"{origin!r} is not an origin like https://host:port")
+    if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
+        raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+    return s
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults, then the TOML file, then environment variables, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    data_dir = env.get("MEDIADESK_DATA_DIR") or overrides.get("data_dir") or ""
+    if config_file is None:
+        config_file = env.get("MEDIADESK_CONFIG_FILE") or default_paths(data_dir or None).settings_file
+    path = Path(config_file)
+    if path.is_file():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from None
+        for key, value in raw.items():
+            if key not in types or key == "config_file":
+                raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value, types[key])
+    for name, env_name in ENV_NAMES.items():
+        if env_name in env and env[env_name] != "":
+            values[name] = _coerce(name, env[env_name], types[name])
+    for key, value in overrides.items():
+        values[key] = _coerce(key, value, types[key]) if value is not None else None
+    values = {k: v for k, v in values.items() if v is not None}
+    return validate(Settings(config_file=str(path), **values))
+
+
+def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
+    """Writes the settings as TOML (atomically) to the user's settings file."""
+    target = Path(path or settings.config_file or settings.paths.settings_file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for key, value in settings.to_toml_dict().items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

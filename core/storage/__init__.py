@@ -1,0 +1,1 @@
+"""Storage backends behind one small interface: local disk (default) and S3/R2."""

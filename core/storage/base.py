@@ -1,0 +1,95 @@
+"""The storage interface, its result types, and presigning as a separate capability."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes transferred since the previous call."""
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class PresignedRequest:
+    """What a client needs to perform a signed request."""
+
+    url: str
+    method: str
+    headers: dict[str, str] = field(default_factory=dict)
+    expires_in: int = 0
+    expires_at: datetime | None = None
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A flat key/value object store."""
+
+    name: str
+
+    def put_file(self, key: str, path: Path, content_type: str,
+                 progress: ProgressCallback | None = None) -> ObjectStat: ...
+
+    def put_stream(self, key: str, stream: BinaryIO, content_type: str,
+                   progress: ProgressCallback | None = None) -> ObjectStat: ...
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat: ...
+
+    def open_range(self, key: str, start: int = 0, end: int | None = None,
+                   chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        """Bytes start..end inclusive (end None = to the end), in chunks."""
+        ...
+
+    def download_to(self, key: str, path: Path,
+                    progress: ProgressCallback | None = None) -> None: ...
+
+    def stat(self, key: str) -> ObjectStat:
+        """NotFound when missing."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Deleting a missing key is not an error."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int: ...
+
+    def copy(self, src: str, dst: str) -> ObjectStat: ...
+
+    def move(self, src: str, dst: str) -> ObjectStat: ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file on disk for sendfile, when the backend has one."""
+        ...
+
+    def check(self) -> None:
+        """Raises StorageUnavailable with the exact cause when the store cannot be used."""
+        ...
+
+    def abort_stale_multipart(self, older_than_seconds: int) -> int: ...
+
+
+@runtime_checkable
+class Presigner(Protocol):
+    """Signs requests that a client performs without our credentials."""
+
+    def presign_put(self, key: str, content_type: str, expires_in: int,
+                    content_length: int | None = None, max_size: int | None = None
+                    ) -> PresignedRequest: ...
+
+    def presign_get(self, key: str, expires_in: int, download_name: str | None = None,
+                    content_type: str | None = None) -> PresignedRequest: ...
