@@ -71,43 +71,61 @@ class Catalog:
             stmt = stmt.where(MediaFile.is_public == q.is_public)
         if q.q.strip():
             pattern = _like(q.q.strip())
-            stmt = stmt.where(or_(MediaFile.original_filename.ilike(pattern, escape="\\"),
-                                  MediaFile.description.ilike(pattern, escape="\\")))
+            stmt = stmt.where(
+                or_(
+                    MediaFile.original_filename.ilike(pattern, escape="\\"),
+                    MediaFile.description.ilike(pattern, escape="\\"),
+                )
+            )
         return stmt
 
     def find_ready_by_sha(self, sha256: str) -> FileRecord | None:
         with self.db.read() as s:
             row = s.scalars(
-                select(MediaFile).options(joinedload(MediaFile.athlete))
-                .where(MediaFile.sha256 == sha256, MediaFile.status == "ready",
-                       MediaFile.deleted_at.is_(None))
-                .order_by(MediaFile.id).limit(1)).first()
+                select(MediaFile)
+                .options(joinedload(MediaFile.athlete))
+                .where(
+                    MediaFile.sha256 == sha256,
+                    MediaFile.status == "ready",
+                    MediaFile.deleted_at.is_(None),
+                )
+                .order_by(MediaFile.id)
+                .limit(1)
+            ).first()
             return FileRecord.from_row(row) if row else None
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as s:
             live = MediaFile.deleted_at.is_(None) & (MediaFile.status == "ready")
-            rows = s.execute(select(MediaFile.file_type, MediaFile.is_public, func.count())
-                             .where(live).group_by(MediaFile.file_type, MediaFile.is_public))
+            rows = s.execute(
+                select(MediaFile.file_type, MediaFile.is_public, func.count())
+                .where(live)
+                .group_by(MediaFile.file_type, MediaFile.is_public)
+            )
             out = {"all": 0, "image": 0, "video": 0, "public": 0, "trash": 0, "bytes": 0}
             for file_type, is_public, n in rows:
                 out["all"] += n
                 out[file_type] = out.get(file_type, 0) + n
                 if is_public:
                     out["public"] += n
-            out["trash"] = s.scalar(select(func.count()).where(
-                MediaFile.deleted_at.is_not(None))) or 0
-            out["bytes"] = int(s.scalar(select(func.coalesce(func.sum(MediaFile.size), 0))
-                                        .where(live)) or 0)
+            out["trash"] = (
+                s.scalar(select(func.count()).where(MediaFile.deleted_at.is_not(None))) or 0
+            )
+            out["bytes"] = int(
+                s.scalar(select(func.coalesce(func.sum(MediaFile.size), 0)).where(live)) or 0
+            )
             return out
 
     # ---- athletes ---------------------------------------------------------------------------
     def athletes(self) -> list[AthleteRecord]:
         with self.db.read() as s:
-            counts = dict(s.execute(
-                select(MediaFile.athlete_id, func.count()).where(
-                    MediaFile.deleted_at.is_(None), MediaFile.status == "ready")
-                .group_by(MediaFile.athlete_id)).tuples().all())
+            counts = dict(
+                s.execute(
+                    select(MediaFile.athlete_id, func.count())
+                    .where(MediaFile.deleted_at.is_(None), MediaFile.status == "ready")
+                    .group_by(MediaFile.athlete_id)
+                ).all()
+            )
             rows = s.scalars(select(Athlete).order_by(Athlete.name)).all()
             return [AthleteRecord.from_row(a, counts.get(a.id, 0)) for a in rows]
 
@@ -122,8 +140,9 @@ class Catalog:
         name = _clean_name(name)
         try:
             with self.db.write() as s:
-                row = Athlete(name=name) if athlete_id is None else Athlete(id=athlete_id,
-                                                                            name=name)
+                row = (
+                    Athlete(name=name) if athlete_id is None else Athlete(id=athlete_id, name=name)
+                )
                 s.add(row)
                 s.flush()
                 return AthleteRecord.from_row(row)

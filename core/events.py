@@ -22,8 +22,12 @@ class ChangeEvent:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file_id": self.file_id, "at": self.at.isoformat(),
-                "file": self.data}
+        return {
+            "kind": self.kind,
+            "file_id": self.file_id,
+            "at": self.at.isoformat(),
+            "file": self.data,
+        }
 
 
 Subscriber = Callable[[ChangeEvent], None]

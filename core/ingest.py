@@ -56,9 +56,12 @@ class PresignedUpload:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "file_id": self.file.id, "upload_url": self.request.url,
-            "method": self.request.method, "headers": self.request.headers,
-            "file_key": self.file_key, "expires_in": self.expires_in,
+            "file_id": self.file.id,
+            "upload_url": self.request.url,
+            "method": self.request.method,
+            "headers": self.request.headers,
+            "file_key": self.file_key,
+            "expires_in": self.expires_in,
             "expires_at": self.expires_at.isoformat(),
         }
 
@@ -88,11 +91,18 @@ class Ingestor:
         return self.lib.catalog
 
     # ---- direct ingest ----------------------------------------------------------------------
-    def ingest(self, source: Path | BinaryIO | Spooled, file_type: str, *,
-               original_filename: str | None = None, athlete_id: int | None = None,
-               is_public: bool = False, description: str = "",
-               progress: IngestProgress | None = None,
-               cancel: threading.Event | None = None) -> FileRecord:
+    def ingest(
+        self,
+        source: Path | BinaryIO | Spooled,
+        file_type: str,
+        *,
+        original_filename: str | None = None,
+        athlete_id: int | None = None,
+        is_public: bool = False,
+        description: str = "",
+        progress: IngestProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FileRecord:
         """Validates, stores and catalogues one file; a known SHA-256 returns the existing file."""
         kind = check_kind(file_type)
         max_size = self.lib.settings.max_file_size
@@ -111,8 +121,9 @@ class Ingestor:
                 size, sha = hash_file(path, _bytes(progress, "reading", total), cancel)
                 original_filename = original_filename or path.name
             else:
-                spooled = spool_stream(source, self.lib.paths.tmp_dir, max_size,
-                                       _bytes(progress, "reading", 0), cancel)
+                spooled = spool_stream(
+                    source, self.lib.paths.tmp_dir, max_size, _bytes(progress, "reading", 0), cancel
+                )
                 owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
             _report(progress, "validating", 0, size)
             info = validate_file(path, kind, max_size)
@@ -121,16 +132,33 @@ class Ingestor:
                 if existing is not None:
                     logger.info("Duplicate of file %s: %s", existing.id, original_filename)
                     return existing.with_duplicate()
-                return self._store_new(path, info, sha, clean_filename(original_filename),
-                                       athlete_id, is_public, description, progress, cancel)
+                return self._store_new(
+                    path,
+                    info,
+                    sha,
+                    clean_filename(original_filename),
+                    athlete_id,
+                    is_public,
+                    description,
+                    progress,
+                    cancel,
+                )
         finally:
             if owned is not None:
                 owned.unlink(missing_ok=True)
 
-    def _store_new(self, path: Path, info: MediaInfo, sha: str, filename: str,
-                   athlete_id: int | None, is_public: bool, description: str,
-                   progress: IngestProgress | None, cancel: threading.Event | None
-                   ) -> FileRecord:
+    def _store_new(
+        self,
+        path: Path,
+        info: MediaInfo,
+        sha: str,
+        filename: str,
+        athlete_id: int | None,
+        is_public: bool,
+        description: str,
+        progress: IngestProgress | None,
+        cancel: threading.Event | None,
+    ) -> FileRecord:
         key = keys.media_key(athlete_id, info.ext)
         thumb = self._thumbnail(path, info)
         storage = self.lib.storage
@@ -142,9 +170,14 @@ class Ingestor:
             _report(progress, "finishing", info.size, info.size)
             with self.lib.db.write() as s:
                 Catalog.ensure_athlete(s, athlete_id)
-                row = MediaFile(storage_key=key, original_filename=filename,
-                                athlete_id=athlete_id, is_public=is_public,
-                                description=description or "", status="ready")
+                row = MediaFile(
+                    storage_key=key,
+                    original_filename=filename,
+                    athlete_id=athlete_id,
+                    is_public=is_public,
+                    description=description or "",
+                    status="ready",
+                )
                 _apply_info(row, info, sha, thumb is not None)
                 s.add(row)
                 s.flush()
@@ -167,10 +200,15 @@ class Ingestor:
             return None
 
     # ---- presigned upload -------------------------------------------------------------------
-    def create_presigned_upload(self, original_filename: str, file_type: str,
-                                is_public: bool = False, athlete_id: int | None = None,
-                                content_type: str | None = None, size: int | None = None
-                                ) -> PresignedUpload:
+    def create_presigned_upload(
+        self,
+        original_filename: str,
+        file_type: str,
+        is_public: bool = False,
+        athlete_id: int | None = None,
+        content_type: str | None = None,
+        size: int | None = None,
+    ) -> PresignedUpload:
         kind = check_kind(file_type)
         filename = clean_filename(original_filename)
         settings = self.lib.settings
@@ -181,8 +219,10 @@ class Ingestor:
         if mime is None:
             raise InvalidInput(
                 "Send content_type (one of the accepted types); it could not be told from "
-                f"the file name {filename!r}" if not declared else
-                f"Unsupported content_type {declared!r}")
+                f"the file name {filename!r}"
+                if not declared
+                else f"Unsupported content_type {declared!r}"
+            )
         media = BY_MIME[mime]
         if media.kind != kind:
             raise TypeMismatch(f"content_type {mime} is not a {kind}")
@@ -196,15 +236,23 @@ class Ingestor:
         key = keys.media_key(athlete_id, media.ext)
         with self.lib.db.write() as s:
             Catalog.ensure_athlete(s, athlete_id)
-            row = MediaFile(storage_key=key, original_filename=filename, content_type=mime,
-                            file_type=kind, declared_size=size, athlete_id=athlete_id,
-                            is_public=is_public, status="pending", upload_expires_at=expires_at)
+            row = MediaFile(
+                storage_key=key,
+                original_filename=filename,
+                content_type=mime,
+                file_type=kind,
+                declared_size=size,
+                athlete_id=athlete_id,
+                is_public=is_public,
+                status="pending",
+                upload_expires_at=expires_at,
+            )
             s.add(row)
             s.flush()
             file_id = row.id
-        request = self.lib.presigner.presign_put(key, declared, expires_in,
-                                                 content_length=size,
-                                                 max_size=settings.max_file_size)
+        request = self.lib.presigner.presign_put(
+            key, declared, expires_in, content_length=size, max_size=settings.max_file_size
+        )
         logger.info("Generated presigned upload URL for key: %s", key)
         return PresignedUpload(self.catalog.get(file_id), request, key, expires_in, expires_at)
 
@@ -228,14 +276,16 @@ class Ingestor:
             stat = storage.stat(record.storage_key)
         except NotFound:
             raise UploadNotReceived(
-                "The file has not been uploaded to the upload URL yet") from None
+                "The file has not been uploaded to the upload URL yet"
+            ) from None
         try:
             if stat.size > max_size:
                 raise too_large(max_size)
             declared = self._declared_size(record.id)
             if declared and stat.size != declared:
                 raise SizeMismatch(
-                    f"The uploaded object has {stat.size} bytes but {declared} were declared")
+                    f"The uploaded object has {stat.size} bytes but {declared} were declared"
+                )
             with _local_copy(self.lib, record.storage_key) as path:
                 info = validate_file(path, record.file_type, max_size)
                 _, sha = hash_file(path)
@@ -246,8 +296,12 @@ class Ingestor:
         existing = self.catalog.find_ready_by_sha(sha)
         if existing is not None and existing.id != record.id:
             storage.delete(record.storage_key)
-            self._mark(record.id, status="failed", reason=f"Duplicate of file {existing.id}",
-                       extra={"duplicate_of": existing.id})
+            self._mark(
+                record.id,
+                status="failed",
+                reason=f"Duplicate of file {existing.id}",
+                extra={"duplicate_of": existing.id},
+            )
             return existing.with_duplicate()
         key = record.storage_key
         if not key.endswith("." + info.ext):  # content type differs from the declared one
@@ -280,8 +334,9 @@ class Ingestor:
         self._mark(record.id, status="failed", reason=f"{exc.code}: {exc.message}")
         logger.error("File validation error: %s (%s)", exc.message, record.storage_key)
 
-    def _mark(self, file_id: int, status: str, reason: str | None,
-              extra: dict[str, object] | None = None) -> None:
+    def _mark(
+        self, file_id: int, status: str, reason: str | None, extra: dict[str, object] | None = None
+    ) -> None:
         with self.lib.db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None:
@@ -309,8 +364,9 @@ def _report(progress: IngestProgress | None, stage: str, done: int, total: int) 
         progress(stage, done, total)
 
 
-def _bytes(progress: IngestProgress | None, stage: str, total: int,
-           cancel: threading.Event | None = None) -> Callable[[int], None] | None:
+def _bytes(
+    progress: IngestProgress | None, stage: str, total: int, cancel: threading.Event | None = None
+) -> Callable[[int], None] | None:
     """Adapts a per-chunk byte callback to the (stage, done, total) progress callback."""
     if progress is None and cancel is None:
         return None
@@ -339,8 +395,9 @@ class _local_copy:  # noqa: N801 - used as a context manager
         if local is not None:
             return local
         self.lib.paths.tmp_dir.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=self.lib.paths.tmp_dir, prefix="confirm-",
-                                             suffix=".part", delete=False)
+        handle = tempfile.NamedTemporaryFile(
+            dir=self.lib.paths.tmp_dir, prefix="confirm-", suffix=".part", delete=False
+        )
         handle.close()
         self.tmp = Path(handle.name)
         try:
@@ -353,5 +410,3 @@ class _local_copy:  # noqa: N801 - used as a context manager
     def __exit__(self, *exc: object) -> None:
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
-
-

@@ -1,4 +1,4 @@
-"""The one module that builds and normalises storage keys (the seed's layout) and derivative keys."""
+"""The one module that builds and normalises storage keys (seed layout) and derivative keys."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ VARIANT_PREFIX = "_derived/variants/"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
-def media_key(athlete_id: int | None, ext: str, when: datetime | None = None,
-              unique: str | None = None) -> str:
+def media_key(
+    athlete_id: int | None, ext: str, when: datetime | None = None, unique: str | None = None
+) -> str:
     """`athletes/{athlete_id}/{YYYY}/{MM}/{uuid}.{ext}` or `general/{YYYY}/{MM}/{uuid}.{ext}`."""
     when = when or datetime.now(UTC)
     name = f"{unique or uuid.uuid4().hex}.{ext.lstrip('.').lower()}"
@@ -65,7 +66,12 @@ def normalise_key(key: str) -> str:
     if not key or "\\" in key or "\x00" in key or key.startswith("/"):
         raise InvalidInput(f"Invalid storage key {key!r}")
     clean = posixpath.normpath(key)
-    if clean != key.rstrip("/") or clean.startswith("..") or "/../" in f"/{clean}/" \
-            or clean in (".", "") or not _SAFE_KEY.match(clean):
+    if (
+        clean != key.rstrip("/")
+        or clean.startswith("..")
+        or "/../" in f"/{clean}/"
+        or clean in (".", "")
+        or not _SAFE_KEY.match(clean)
+    ):
         raise InvalidInput(f"Invalid storage key {key!r}")
     return clean

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import threading
@@ -17,12 +18,12 @@ from core.db.models import MediaFile, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import ChangeEvent, EventBus
 from core.filenames import clean_filename
-from core.ingest import IngestProgress, Ingestor, PresignedUpload
+from core.ingest import Ingestor, IngestProgress, PresignedUpload
 from core.paths import DataPaths
 from core.records import AthleteRecord, FileQuery, FileRecord, Page
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from core.spool import Spooled
-from core.storage.base import ObjectStat, Presigner, PresignedRequest, ProgressCallback, Storage
+from core.storage.base import ObjectStat, PresignedRequest, Presigner, ProgressCallback, Storage
 from core.storage.factory import build_storage
 from core.thumbnails import make_variant
 
@@ -35,8 +36,14 @@ MAX_VARIANT_WIDTH = 4096
 class Library:
     """Files, athletes and their storage; thread-safe, shared by every layer."""
 
-    def __init__(self, settings: Settings, db: Database, storage: Storage,
-                 presigner: Presigner, events: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        storage: Storage,
+        presigner: Presigner,
+        events: EventBus | None = None,
+    ) -> None:
         self.settings = settings
         self.paths: DataPaths = settings.paths
         self.db = db
@@ -61,21 +68,41 @@ class Library:
         self.db.dispose()
 
     # ---- ingest -----------------------------------------------------------------------------
-    def ingest(self, source: Path | BinaryIO | Spooled, file_type: str, *,
-               original_filename: str | None = None, athlete_id: int | None = None,
-               is_public: bool = False, description: str = "",
-               progress: IngestProgress | None = None,
-               cancel: threading.Event | None = None) -> FileRecord:
-        return self._ingestor.ingest(source, file_type, original_filename=original_filename,
-                                     athlete_id=athlete_id, is_public=is_public,
-                                     description=description, progress=progress, cancel=cancel)
+    def ingest(
+        self,
+        source: Path | BinaryIO | Spooled,
+        file_type: str,
+        *,
+        original_filename: str | None = None,
+        athlete_id: int | None = None,
+        is_public: bool = False,
+        description: str = "",
+        progress: IngestProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FileRecord:
+        return self._ingestor.ingest(
+            source,
+            file_type,
+            original_filename=original_filename,
+            athlete_id=athlete_id,
+            is_public=is_public,
+            description=description,
+            progress=progress,
+            cancel=cancel,
+        )
 
-    def create_presigned_upload(self, original_filename: str, file_type: str,
-                                is_public: bool = False, athlete_id: int | None = None,
-                                content_type: str | None = None,
-                                size: int | None = None) -> PresignedUpload:
-        return self._ingestor.create_presigned_upload(original_filename, file_type, is_public,
-                                                      athlete_id, content_type, size)
+    def create_presigned_upload(
+        self,
+        original_filename: str,
+        file_type: str,
+        is_public: bool = False,
+        athlete_id: int | None = None,
+        content_type: str | None = None,
+        size: int | None = None,
+    ) -> PresignedUpload:
+        return self._ingestor.create_presigned_upload(
+            original_filename, file_type, is_public, athlete_id, content_type, size
+        )
 
     def confirm_upload(self, file_id: int) -> FileRecord:
         return self._ingestor.confirm_upload(file_id)
@@ -100,22 +127,26 @@ class Library:
     def stat(self, record: FileRecord) -> ObjectStat:
         return self.storage.stat(record.storage_key)
 
-    def open_range(self, record: FileRecord, start: int, end: int | None,
-                   chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+    def open_range(
+        self, record: FileRecord, start: int, end: int | None, chunk_size: int = 256 * 1024
+    ) -> Iterator[bytes]:
         return self.storage.open_range(record.storage_key, start, end, chunk_size)
 
     def local_path(self, record: FileRecord) -> Path | None:
         return self.storage.local_path(record.storage_key)
 
-    def export(self, file_id: int, destination: Path,
-               progress: ProgressCallback | None = None) -> Path:
+    def export(
+        self, file_id: int, destination: Path, progress: ProgressCallback | None = None
+    ) -> Path:
         record = self.get_ready(file_id)
         self.storage.download_to(record.storage_key, destination, progress)
         return destination
 
     # ---- thumbnails and variants ------------------------------------------------------------
     def _thumb_cache(self, record: FileRecord) -> Path:
-        return self.paths.cache_dir / "thumbnails" / f"{record.id}-{(record.sha256 or '')[:16]}.webp"
+        return (
+            self.paths.cache_dir / "thumbnails" / f"{record.id}-{(record.sha256 or '')[:16]}.webp"
+        )
 
     def cache_thumbnail(self, record: FileRecord, data: bytes | None) -> None:
         if data:
@@ -150,26 +181,30 @@ class Library:
             try:
                 return key, self.storage.stat(key)
             except NotFound:
-                source = io.BytesIO(b"".join(self.storage.open_range(record.storage_key, 0,
-                                                                     None)))
-                return key, self.storage.put_bytes(key, make_variant(source, width),
-                                                   "image/webp")
+                source = io.BytesIO(b"".join(self.storage.open_range(record.storage_key, 0, None)))
+                return key, self.storage.put_bytes(key, make_variant(source, width), "image/webp")
 
     # ---- editing ----------------------------------------------------------------------------
-    def update_file(self, file_id: int, changes: dict[str, Any],
-                    expected_version: int | None = None) -> FileRecord:
+    def update_file(
+        self, file_id: int, changes: dict[str, Any], expected_version: int | None = None
+    ) -> FileRecord:
         """Edits filename, athlete, public flag and description; a new athlete moves the object."""
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
         current = self.catalog.get(file_id, include_trashed=True)
         if expected_version is not None and expected_version != current.version:
-            raise Conflict("The file was changed by someone else; reload and try again",
-                           details={"version": current.version})
+            raise Conflict(
+                "The file was changed by someone else; reload and try again",
+                details={"version": current.version},
+            )
         values = _clean_changes(changes)
         new_key = None
-        if "athlete_id" in values and values["athlete_id"] != current.athlete_id \
-                and current.status == "ready":
+        if (
+            "athlete_id" in values
+            and values["athlete_id"] != current.athlete_id
+            and current.status == "ready"
+        ):
             new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
             self._move_object(current.storage_key, new_key)
         try:
@@ -195,10 +230,8 @@ class Library:
 
     def _move_object(self, src: str, dst: str) -> None:
         self.storage.move(src, dst)
-        try:
+        with contextlib.suppress(NotFound):
             self.storage.move(keys.thumbnail_key(src), keys.thumbnail_key(dst))
-        except NotFound:
-            pass
         self.storage.delete_prefix(keys.variant_prefix(src))
 
     def trash(self, file_id: int) -> FileRecord:
@@ -213,12 +246,16 @@ class Library:
             if row is None:
                 raise NotFound(f"File {file_id} not found")
             if (row.deleted_at is not None) == trashed:
-                raise Conflict("The file is already in the trash" if trashed
-                               else "The file is not in the trash")
+                raise Conflict(
+                    "The file is already in the trash"
+                    if trashed
+                    else "The file is not in the trash"
+                )
             row.deleted_at = utcnow() if trashed else None
         record = self.catalog.get(file_id)
-        self.events.publish(ChangeEvent("trashed" if trashed else "restored", file_id,
-                                        record.as_dict()))
+        self.events.publish(
+            ChangeEvent("trashed" if trashed else "restored", file_id, record.as_dict())
+        )
         return record
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
@@ -252,13 +289,16 @@ class Library:
             return f"{domain.rstrip('/')}/{record.storage_key}"
         return None
 
-    def presigned_get(self, file_id: int, expires_in: int | None = None,
-                      attachment: bool = True) -> PresignedRequest:
+    def presigned_get(
+        self, file_id: int, expires_in: int | None = None, attachment: bool = True
+    ) -> PresignedRequest:
         record = self.get_ready(file_id)
-        return self.presigner.presign_get(record.storage_key, self.check_expiry(expires_in),
-                                          download_name=record.original_filename
-                                          if attachment else None,
-                                          content_type=record.content_type)
+        return self.presigner.presign_get(
+            record.storage_key,
+            self.check_expiry(expires_in),
+            download_name=record.original_filename if attachment else None,
+            content_type=record.content_type,
+        )
 
     def download_url(self, file_id: int, expires_in: int | None = None) -> str:
         """The public CDN URL of a public file, else a signed URL."""

@@ -43,14 +43,20 @@ class ReconcileReport:
         return {**asdict(self), "clean": self.clean}
 
 
-def purge_trash(lib: Library, retention_days: int | None = None,
-                now: datetime | None = None) -> list[int]:
+def purge_trash(
+    lib: Library, retention_days: int | None = None, now: datetime | None = None
+) -> list[int]:
     """Permanently deletes files trashed longer than the retention."""
     days = lib.settings.trash_retention_days if retention_days is None else retention_days
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     with lib.db.read() as s:
-        ids = list(s.scalars(select(MediaFile.id).where(MediaFile.deleted_at.is_not(None),
-                                                        MediaFile.deleted_at <= cutoff)))
+        ids = list(
+            s.scalars(
+                select(MediaFile.id).where(
+                    MediaFile.deleted_at.is_not(None), MediaFile.deleted_at <= cutoff
+                )
+            )
+        )
     for file_id in ids:
         lib.delete_permanently(file_id)
     return ids
@@ -60,10 +66,13 @@ def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
     """Removes pending uploads whose URL expired without a confirmation (row and object)."""
     moment = now or datetime.now(UTC)
     with lib.db.read() as s:
-        rows = s.execute(select(MediaFile.id, MediaFile.storage_key).where(
-            MediaFile.status.in_(("pending", "failed")),
-            MediaFile.upload_expires_at.is_not(None),
-            MediaFile.upload_expires_at <= moment)).all()
+        rows = s.execute(
+            select(MediaFile.id, MediaFile.storage_key).where(
+                MediaFile.status.in_(("pending", "failed")),
+                MediaFile.upload_expires_at.is_not(None),
+                MediaFile.upload_expires_at <= moment,
+            )
+        ).all()
     expired = []
     for file_id, key in rows:
         lib.storage.delete(key)
@@ -81,10 +90,11 @@ def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
 def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceReport:
     """One pass of every periodic task; a failing task is reported, the others still run."""
     report = MaintenanceReport()
-    for name, task in (("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
-                       ("expire_pending",
-                        lambda: report.expired_pending.extend(expire_pending(lib, now))),
-                       ("abort_multipart", lambda: _abort(lib, report))):
+    for name, task in (
+        ("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
+        ("expire_pending", lambda: report.expired_pending.extend(expire_pending(lib, now))),
+        ("abort_multipart", lambda: _abort(lib, report)),
+    ):
         try:
             task()
         except MediaDeskError as exc:
@@ -101,8 +111,9 @@ def _abort(lib: Library, report: MaintenanceReport) -> None:
 def reconcile(lib: Library) -> ReconcileReport:
     """Objects in the store without a catalog row, and ready rows whose object is missing."""
     with lib.db.read() as s:
-        rows = s.execute(select(MediaFile.id, MediaFile.storage_key, MediaFile.status,
-                                MediaFile.has_thumbnail)).all()
+        rows = s.execute(
+            select(MediaFile.id, MediaFile.storage_key, MediaFile.status, MediaFile.has_thumbnail)
+        ).all()
     known: set[str] = set()
     for _, key, _, has_thumb in rows:
         known.add(key)

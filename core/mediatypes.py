@@ -49,16 +49,38 @@ ALIASES = {
 FILE_KINDS = ("image", "video")
 _RIFF_FORM = {"video/x-msvideo": b"AVI ", "image/webp": b"WEBP"}
 SNIFF_BYTES = 8192
+_ACCEPTED = ", ".join(t.mime for t in ALL_TYPES)
+# ISO BMFF major brands that are not videos although they share MP4's box structure.
+_NOT_VIDEO_BRANDS = {
+    **dict.fromkeys(
+        (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"), "HEIF image"
+    ),
+    **dict.fromkeys((b"avif", b"avis"), "AVIF image"),
+    **dict.fromkeys((b"M4A ", b"M4B "), "MPEG-4 audio"),
+    b"crx ": "Canon raw image",
+}
 
 # puremagic extension -> our MIME type. Container families share magic numbers, so the
 # extension puremagic names is used to tell them apart; MP4/MOV are split by the ftyp brand.
 _PUREMAGIC_EXT = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jfif": "image/jpeg",
-    ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
-    ".mp4": "video/mp4", ".m4v": "video/mp4", ".m4a": "video/mp4", ".3gp": "video/mp4",
-    ".mov": "video/quicktime", ".qt": "video/quicktime",
-    ".avi": "video/x-msvideo", ".wmv": "video/x-ms-wmv", ".asf": "video/x-ms-wmv",
-    ".wma": "video/x-ms-wmv", ".webm": "video/webm", ".mkv": "video/webm",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".jfif": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".m4a": "video/mp4",
+    ".3gp": "video/mp4",
+    ".mov": "video/quicktime",
+    ".qt": "video/quicktime",
+    ".avi": "video/x-msvideo",
+    ".wmv": "video/x-ms-wmv",
+    ".asf": "video/x-ms-wmv",
+    ".wma": "video/x-ms-wmv",
+    ".webm": "video/webm",
+    ".mkv": "video/webm",
 }
 
 
@@ -86,6 +108,10 @@ def sniff_bytes(head: bytes) -> MediaType:
     if len(head) >= 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
         if head[4:8] == b"ftyp":
             brand = head[8:12]
+            if brand in _NOT_VIDEO_BRANDS:
+                raise UnsupportedType(
+                    f"Unsupported file type ({_NOT_VIDEO_BRANDS[brand]}); accepted: {_ACCEPTED}"
+                )
             return BY_MIME["video/quicktime" if brand == b"qt  " else "video/mp4"]
         return BY_MIME["video/quicktime"]
     try:
@@ -101,8 +127,7 @@ def sniff_bytes(head: bytes) -> MediaType:
                 continue  # another RIFF format (WAV, ANI, ...)
             return BY_MIME[mime]
     described = matches[0].name if matches else "unknown content"
-    raise UnsupportedType(f"Unsupported file type ({described}); accepted: "
-                          + ", ".join(t.mime for t in ALL_TYPES))
+    raise UnsupportedType(f"Unsupported file type ({described}); accepted: {_ACCEPTED}")
 
 
 def sniff_file(path: str | Path) -> MediaType:
@@ -113,4 +138,5 @@ def sniff_file(path: str | Path) -> MediaType:
 def require_kind(media: MediaType, file_type: str) -> None:
     if media.kind != file_type:
         raise TypeMismatch(
-            f"The content is {media.kind} ({media.mime}) but file_type says {file_type}")
+            f"The content is {media.kind} ({media.mime}) but file_type says {file_type}"
+        )

@@ -46,8 +46,14 @@ class DataPaths:
         return self.config_dir / "settings.toml"
 
     def ensure(self) -> DataPaths:
-        for folder in (self.data_dir, self.objects_dir, self.secrets_dir, self.logs_dir,
-                       self.cache_dir, self.tmp_dir):
+        for folder in (
+            self.data_dir,
+            self.objects_dir,
+            self.secrets_dir,
+            self.logs_dir,
+            self.cache_dir,
+            self.tmp_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         self.secrets_dir.chmod(0o700)
         return self

@@ -45,21 +45,40 @@ class FileRecord:
         return self.deleted_at is not None
 
     @classmethod
-    def from_row(cls, row: MediaFile, athlete_name: str | None = None,
-                 duplicate: bool = False) -> FileRecord:
+    def from_row(
+        cls, row: MediaFile, athlete_name: str | None = None, duplicate: bool = False
+    ) -> FileRecord:
         if athlete_name is None and row.athlete is not None:
             athlete_name = row.athlete.name
         return cls(
-            id=row.id, storage_key=row.storage_key, original_filename=row.original_filename,
-            content_type=row.content_type, file_type=row.file_type, size=row.size,
-            sha256=row.sha256, width=row.width, height=row.height, duration=row.duration,
-            video_codec=row.video_codec, audio_codec=row.audio_codec,
-            frame_rate=row.frame_rate, bit_rate=row.bit_rate, rotation=row.rotation,
-            extra=dict(row.extra or {}), athlete_id=row.athlete_id, athlete_name=athlete_name,
-            is_public=row.is_public, description=row.description or "", status=row.status,
-            failure_reason=row.failure_reason, has_thumbnail=row.has_thumbnail,
-            created_at=row.created_at, updated_at=row.updated_at, deleted_at=row.deleted_at,
-            version=row.version, duplicate=duplicate,
+            id=row.id,
+            storage_key=row.storage_key,
+            original_filename=row.original_filename,
+            content_type=row.content_type,
+            file_type=row.file_type,
+            size=row.size,
+            sha256=row.sha256,
+            width=row.width,
+            height=row.height,
+            duration=row.duration,
+            video_codec=row.video_codec,
+            audio_codec=row.audio_codec,
+            frame_rate=row.frame_rate,
+            bit_rate=row.bit_rate,
+            rotation=row.rotation,
+            extra=dict(row.extra or {}),
+            athlete_id=row.athlete_id,
+            athlete_name=athlete_name,
+            is_public=row.is_public,
+            description=row.description or "",
+            status=row.status,
+            failure_reason=row.failure_reason,
+            has_thumbnail=row.has_thumbnail,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            deleted_at=row.deleted_at,
+            version=row.version,
+            duplicate=duplicate,
         )
 
     def with_duplicate(self) -> FileRecord:
@@ -97,13 +116,25 @@ class Page:
     offset: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"items": [i.as_dict() for i in self.items], "total": self.total,
-                "limit": self.limit, "offset": self.offset}
+        return {
+            "items": [i.as_dict() for i in self.items],
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
 
 
 SORTS = {
-    "created_at", "-created_at", "original_filename", "-original_filename", "size", "-size",
-    "duration", "-duration", "updated_at", "-updated_at",
+    "created_at",
+    "-created_at",
+    "original_filename",
+    "-original_filename",
+    "size",
+    "-size",
+    "duration",
+    "-duration",
+    "updated_at",
+    "-updated_at",
 }
 
 

@@ -74,8 +74,9 @@ class Settings:
     # --- derived -----------------------------------------------------------------------------
     @property
     def paths(self) -> DataPaths:
-        return default_paths(self.data_dir or None,
-                             str(Path(self.config_file).parent) if self.config_file else None)
+        return default_paths(
+            self.data_dir or None, str(Path(self.config_file).parent) if self.config_file else None
+        )
 
     @property
     def uses_r2(self) -> bool:
@@ -116,7 +117,7 @@ class Settings:
 
 
 def _coerce(name: str, raw: Any, kind: Any) -> Any:
-    text = str(raw).strip() if not isinstance(raw, list | tuple) else raw
+    text: Any = str(raw).strip() if not isinstance(raw, list | tuple) else raw
     try:
         if kind in (int, "int"):
             if isinstance(raw, bool):
@@ -137,7 +138,9 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         return str(text)
     except ValueError:
         env = ENV_NAMES.get(name, name)
-        raise SettingsError(f"Setting {env} has an invalid value {raw!r}: expected {kind}") from None
+        raise SettingsError(
+            f"Setting {env} has an invalid value {raw!r}: expected {kind}"
+        ) from None
 
 
 def validate(s: Settings) -> Settings:
@@ -162,8 +165,10 @@ def validate(s: Settings) -> Settings:
         raise bad("multipart_threshold", "must be at least the multipart chunk size")
     if s.language not in ("", "en", "es"):
         raise bad("language", "must be empty (system locale), 'en' or 'es'")
-    r2 = {n: getattr(s, n) for n in ("r2_access_key_id", "r2_secret_access_key",
-                                      "r2_endpoint_url", "r2_bucket_name")}
+    r2 = {
+        n: getattr(s, n)
+        for n in ("r2_access_key_id", "r2_secret_access_key", "r2_endpoint_url", "r2_bucket_name")
+    }
     if any(r2.values()) and not all(r2.values()):
         missing = [ENV_NAMES[n] for n, v in r2.items() if not v]
         raise SettingsError("R2 storage is partly configured; missing: " + ", ".join(missing))
@@ -192,7 +197,9 @@ def load_settings(
     values: dict[str, Any] = {}
     data_dir = env.get("MEDIADESK_DATA_DIR") or overrides.get("data_dir") or ""
     if config_file is None:
-        config_file = env.get("MEDIADESK_CONFIG_FILE") or default_paths(data_dir or None).settings_file
+        config_file = (
+            env.get("MEDIADESK_CONFIG_FILE") or default_paths(data_dir or None).settings_file
+        )
     path = Path(config_file)
     if path.is_file():
         try:

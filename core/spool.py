@@ -24,8 +24,10 @@ class Spooled:
 
 
 def too_large(max_size: int) -> TooLarge:
-    return TooLarge(f"The file is larger than the limit of {max_size} bytes (MAX_FILE_SIZE)",
-                    details={"max_size": max_size})
+    return TooLarge(
+        f"The file is larger than the limit of {max_size} bytes (MAX_FILE_SIZE)",
+        details={"max_size": max_size},
+    )
 
 
 class SpoolWriter:
@@ -63,9 +65,13 @@ class SpoolWriter:
         self.path.unlink(missing_ok=True)
 
 
-def spool_stream(stream: BinaryIO, tmp_dir: Path, max_size: int,
-                 progress: Callable[[int], None] | None = None,
-                 cancel: threading.Event | None = None) -> Spooled:
+def spool_stream(
+    stream: BinaryIO,
+    tmp_dir: Path,
+    max_size: int,
+    progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Spooled:
     writer = SpoolWriter(tmp_dir, max_size)
     try:
         while chunk := stream.read(CHUNK):
@@ -80,8 +86,9 @@ def spool_stream(stream: BinaryIO, tmp_dir: Path, max_size: int,
         raise
 
 
-def hash_file(path: Path, progress: Callable[[int], None] | None = None,
-              cancel: threading.Event | None = None) -> tuple[int, str]:
+def hash_file(
+    path: Path, progress: Callable[[int], None] | None = None, cancel: threading.Event | None = None
+) -> tuple[int, str]:
     """(size, sha256 hex) of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0

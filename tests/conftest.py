@@ -1,19 +1,89 @@
-"""Shared pytest fixtures."""
+"""Shared fixtures: settings in temporary folders, libraries on both backends, media, moto."""
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.s3_server import moto_server, s3_bucket  # noqa: F401
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
+for _name in list(os.environ):
+    # Tests never read the developer's own settings or credentials.
+    if _name.startswith(("R2_", "MEDIADESK_")) or _name in (
+        "DATABASE_URL",
+        "MAX_FILE_SIZE",
+        "PRESIGNED_URL_EXPIRY",
+    ):
+        del os.environ[_name]
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+from core.library import Library  # noqa: E402
+from core.settings import Settings, load_settings  # noqa: E402
+from tests.media_fixtures import media_dir  # noqa: E402, F401
+from tests.s3_server import moto_server, s3_bucket  # noqa: E402, F401
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings with everything under `data_dir` and no settings file."""
+    return load_settings(
+        environ={}, config_file=data_dir / "settings.toml", data_dir=str(data_dir), **overrides
+    )
 
 
 @pytest.fixture
-def tmp_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty MediaDesk data folder (settings file included) used instead of the user's."""
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("MEDIADESK_DATA_DIR", str(data))
-    monkeypatch.setenv("MEDIADESK_CONFIG_FILE", str(data / "settings.toml"))
-    return data
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def tmp_data(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data folder that the environment points at (for code reading os.environ)."""
+    monkeypatch.setenv("MEDIADESK_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("MEDIADESK_CONFIG_FILE", str(data_dir / "settings.toml"))
+    return data_dir
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return make_settings(data_dir)
+
+
+@pytest.fixture
+def library(settings: Settings) -> Iterator[Library]:
+    lib = Library.open(settings)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def s3_settings(data_dir: Path, s3_bucket) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        multipart_threshold=5 * 1024 * 1024,
+        multipart_chunk_size=5 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+def s3_library(s3_settings: Settings) -> Iterator[Library]:
+    lib = Library.open(s3_settings)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_library(request: pytest.FixtureRequest) -> Library:
+    """The same test on both storage backends."""
+    name = "library" if request.param == "local" else "s3_library"
+    return request.getfixturevalue(name)

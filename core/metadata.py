@@ -1,0 +1,186 @@
+"""The MediaInfo record and metadata extraction from Pillow images and pymediainfo reports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from PIL import ExifTags, Image
+from pymediainfo import MediaInfo as MediaInfoReport
+
+from core.errors import CorruptFile
+
+logger = logging.getLogger(__name__)
+
+# Decompression-bomb guard: images with more pixels than this are refused before decoding.
+MAX_PIXELS = 100_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow warns above this and refuses above twice this
+# EXIF orientation -> clockwise degrees to display upright; some orientations also mirror.
+_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
+_MIRRORED = (2, 4, 5, 7)
+_VIDEO_CODECS = {
+    "AVC": "h264",
+    "HEVC": "hevc",
+    "VP8": "vp8",
+    "VP9": "vp9",
+    "AV1": "av1",
+    "MPEG-4 Visual": "mpeg4",
+    "MPEG Video": "mpeg2video",
+    "VC-1": "vc1",
+    "ProRes": "prores",
+    "JPEG": "mjpeg",
+    "H.263": "h263",
+}
+_AUDIO_CODECS = {
+    "AAC": "aac",
+    "Opus": "opus",
+    "Vorbis": "vorbis",
+    "WMA": "wma",
+    "PCM": "pcm",
+    "AC-3": "ac3",
+    "E-AC-3": "eac3",
+    "FLAC": "flac",
+    "ALAC": "alac",
+}
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What validation learned about a file. Sizes are stored pixels; `rotation` is clockwise."""
+
+    mime: str
+    kind: str
+    ext: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    frame_rate: float | None = None
+    bit_rate: int | None = None
+    rotation: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def display_size(self) -> tuple[int, int] | None:
+        """(width, height) as shown, after rotation."""
+        if not self.width or not self.height:
+            return None
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextmanager
+def open_image(source: str | Path | IO[bytes], formats: Sequence[str]) -> Iterator[Image.Image]:
+    """Opens an image of `formats`; bombs and decode errors, also in the body: CorruptFile."""
+    owned = open(source, "rb") if isinstance(source, str | Path) else None  # noqa: SIM115
+    try:
+        with Image.open(owned or source, formats=list(formats)) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise Image.DecompressionBombError(
+                    f"{im.width}x{im.height} pixels exceeds the limit of {MAX_PIXELS}"
+                )
+            yield im
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise CorruptFile(f"image too large to decode safely ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        raise CorruptFile(f"The image cannot be decoded: {exc}") from exc
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def image_metadata(im: Image.Image) -> dict[str, Any]:
+    """MediaInfo fields of an open (not yet decoded) image: size, rotation and `extra`."""
+    exif = im.getexif()
+    orientation = exif.get(ExifTags.Base.Orientation)
+    rotation = _ROTATION.get(orientation or 1, 0)
+    extra: dict[str, Any] = {"format": im.format, "mode": im.mode}
+    if orientation:
+        extra.update(exif_orientation=orientation, mirrored=orientation in _MIRRORED)
+    if getattr(im, "is_animated", False):
+        extra.update(animated=True, frames=int(getattr(im, "n_frames", 1)))
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    for name, value in (
+        ("camera_make", exif.get(ExifTags.Base.Make)),
+        ("camera_model", exif.get(ExifTags.Base.Model)),
+        ("taken_at", sub.get(ExifTags.Base.DateTimeOriginal)),
+    ):
+        if isinstance(value, str) and value.strip("\x00 "):
+            extra[name] = value.strip("\x00 ")
+    return {"width": im.width, "height": im.height, "rotation": rotation, "extra": extra}
+
+
+def _num(value: object) -> float | None:
+    """A pymediainfo number (int, or strings like '24.000' or '2000.000000')."""
+    try:
+        return float(str(value).split()[0]) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _int(value: object) -> int | None:
+    number = _num(value)
+    return int(round(number)) if number is not None else None
+
+
+def video_metadata(path: str | Path) -> dict[str, Any]:
+    """MediaInfo fields of a video from pymediainfo; CorruptFile when nothing usable is found."""
+    try:
+        report = MediaInfoReport.parse(path)
+    except (RuntimeError, ValueError, SyntaxError) as exc:  # XML parse errors are SyntaxErrors
+        raise CorruptFile(f"The video cannot be read: {exc}") from exc
+    general = report.general_tracks[0] if report.general_tracks else None
+    if general is not None and str(general.istruncated or "").lower() == "yes":
+        raise CorruptFile("The video is truncated (the file ends early)")
+    if not report.video_tracks:
+        raise CorruptFile("The file has no video track")
+    video = report.video_tracks[0]
+    width, height = _int(video.width), _int(video.height)
+    if not width or not height:
+        raise CorruptFile("The video track has no picture size")
+    audio = report.audio_tracks[0] if report.audio_tracks else None
+    duration = _num(general.duration if general else None) or _num(video.duration)
+    extra: dict[str, Any] = {
+        "container": general.format if general else None,
+        "container_profile": general.format_profile if general else None,
+        "video_format": video.format,
+        "video_profile": video.format_profile,
+        "frame_count": _int(video.frame_count),
+    }
+    if audio is not None:
+        extra.update(
+            audio_format=audio.format,
+            audio_channels=_int(audio.channel_s),
+            audio_sample_rate=_int(audio.sampling_rate),
+        )
+    return {
+        "width": width,
+        "height": height,
+        "duration": duration / 1000 if duration else None,
+        "video_codec": _codec(video.format, _VIDEO_CODECS),
+        "audio_codec": _audio_codec(audio) if audio is not None else None,
+        "frame_rate": _num(video.frame_rate) or _num(general.frame_rate if general else None),
+        "bit_rate": _int(general.overall_bit_rate if general else None) or _int(video.bit_rate),
+        "rotation": (_int(video.rotation) or 0) % 360,
+        "extra": {k: v for k, v in extra.items() if v is not None},
+    }
+
+
+def _codec(fmt: str | None, names: dict[str, str]) -> str | None:
+    return names.get(fmt, fmt.lower()) if fmt else None
+
+
+def _audio_codec(audio: Any) -> str | None:
+    if audio.format == "MPEG Audio":
+        return {"Layer 3": "mp3", "Layer 2": "mp2"}.get(audio.format_profile, "mpeg-audio")
+    return _codec(audio.format, _AUDIO_CODECS)

@@ -1,0 +1,28 @@
+"""RFC 6266 / RFC 5987 Content-Disposition values with an ASCII fallback and a UTF-8 name."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from core.errors import InvalidInput
+
+# RFC 5987 attr-char, minus ALPHA / DIGIT which quote() never escapes.
+_ATTR_CHAR_SAFE = "!#$&+-.^_`|~"
+
+
+def _is_control(char: str) -> bool:
+    return ord(char) < 32 or ord(char) == 127
+
+
+def ascii_fallback(filename: str) -> str:
+    """The name with quotes, backslashes, control and non-ASCII characters replaced by "_"."""
+    return "".join("_" if _is_control(c) or ord(c) > 126 or c in '"\\' else c for c in filename)
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """`attachment; filename="fallback"; filename*=UTF-8''percent-encoded`."""
+    if disposition not in ("attachment", "inline"):
+        raise InvalidInput(f"Unknown Content-Disposition type {disposition!r}")
+    clean = "".join("_" if _is_control(c) else c for c in filename).strip() or "download"
+    encoded = quote(clean, safe=_ATTR_CHAR_SAFE, encoding="utf-8")
+    return f"{disposition}; filename=\"{ascii_fallback(clean)}\"; filename*=UTF-8''{encoded}"

@@ -1,0 +1,343 @@
+"""The default storage backend: objects are files under one folder, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from core.keys import normalise_key
+from core.storage.base import ObjectStat, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+PART_SUFFIX = ".part"
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the `.{name}.{uuid}.part` files an unfinished write leaves behind."""
+    return name.startswith(".") and name.endswith(PART_SUFFIX)
+
+
+def normalise_prefix(prefix: str) -> str:
+    """A listing prefix: "" (everything) or a clean key start, keeping a trailing slash."""
+    if not prefix:
+        return ""
+    clean = normalise_key(prefix)
+    return f"{clean}/" if prefix.endswith("/") else clean
+
+
+def fsync_dir(folder: Path) -> None:
+    """Makes a rename in `folder` durable (a no-op where folders cannot be opened)."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _copy_chunks(
+    read: Callable[[int], bytes], out: BinaryIO, progress: ProgressCallback | None
+) -> None:
+    while chunk := read(CHUNK):
+        out.write(chunk)
+        if progress is not None:
+            progress(len(chunk))
+
+
+class LocalStorage:
+    """A flat key/value store in a folder; `local_path` lets the server use sendfile."""
+
+    name = "local"
+
+    def __init__(self, root: Path, tmp_dir: Path | None = None) -> None:
+        self.root = Path(root)
+        self.tmp_dir = Path(tmp_dir) if tmp_dir is not None else None
+
+    # --- paths --------------------------------------------------------------------------------
+    def _path(self, key: str) -> Path:
+        clean = normalise_key(key)
+        if is_temp_name(clean.rsplit("/", 1)[-1]):
+            raise InvalidInput(f"Invalid storage key {key!r}: reserved for temporary files")
+        return self.root.joinpath(*clean.split("/"))
+
+    def _key(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _file(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound(f"No object {key!r} in local storage")
+        return path
+
+    def _prune(self, folder: Path) -> None:
+        """Removes empty folders from `folder` up to (not including) the root."""
+        root = self.root.resolve()
+        while folder.resolve() != root and root in folder.resolve().parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    def _discard(self, tmp: Path) -> None:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        self._prune(tmp.parent)
+
+    # --- writing ------------------------------------------------------------------------------
+    def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> ObjectStat:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise Conflict(f"Key {key!r} runs through an existing object") from None
+        except OSError as exc:
+            raise StorageUnavailable(f"Cannot create folder for {key!r}: {exc}") from exc
+        if path.is_dir():
+            raise Conflict(f"Key {key!r} is a folder of other objects")
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+        try:
+            with open(tmp, "xb") as out:
+                fill(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except _ReadError as exc:
+            self._discard(tmp)
+            raise exc.source from None
+        except OSError as exc:
+            self._discard(tmp)
+            raise StorageUnavailable(f"Cannot write {key!r}: {exc}") from exc
+        except BaseException:
+            self._discard(tmp)
+            raise
+        fsync_dir(path.parent)
+        return self.stat(key)
+
+    def put_stream(
+        self,
+        key: str,
+        stream: BinaryIO,
+        content_type: str,
+        progress: ProgressCallback | None = None,
+    ) -> ObjectStat:
+        def read(size: int) -> bytes:
+            try:
+                return stream.read(size)
+            except OSError as exc:  # the source failed, not the disk: re-raised as it is
+                raise _ReadError(exc) from exc
+
+        return self._write_atomic(key, lambda out: _copy_chunks(read, out, progress))
+
+    def put_file(
+        self, key: str, path: Path, content_type: str, progress: ProgressCallback | None = None
+    ) -> ObjectStat:
+        try:
+            source = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise NotFound(f"File {path} does not exist") from None
+        with source:
+            return self.put_stream(key, source, content_type, progress)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat:
+        return self.put_stream(key, io.BytesIO(data), content_type)
+
+    # --- reading ------------------------------------------------------------------------------
+    def stat(self, key: str) -> ObjectStat:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"No object {key!r} in local storage") from None
+        if not path.is_file():
+            raise NotFound(f"No object {key!r} in local storage")
+        validator = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}".encode()
+        etag = '"' + hashlib.blake2b(validator, digest_size=16).hexdigest() + '"'
+        modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
+        return ObjectStat(normalise_key(key), st.st_size, etag, modified, None)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
+    ) -> Iterator[bytes]:
+        """Opens at once (NotFound / InvalidInput raise here); the iterator then reads lazily."""
+        if start < 0 or (end is not None and end < start) or chunk_size <= 0:
+            raise InvalidInput(f"Invalid byte range {start}-{end}")
+        path = self._file(key)
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+        except FileNotFoundError:
+            raise NotFound(f"No object {key!r} in local storage") from None
+        size = os.fstat(handle.fileno()).st_size
+        if start >= size and not (start == 0 and end is None):
+            handle.close()
+            raise InvalidInput(f"Range {start}-{end} not satisfiable", details={"size": size})
+        last = size - 1 if end is None else min(end, size - 1)
+        return _read_range(handle, start, last - start + 1, chunk_size)
+
+    def download_to(self, key: str, path: Path, progress: ProgressCallback | None = None) -> None:
+        source = self._file(key)
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+        try:
+            with open(source, "rb") as src, open(tmp, "xb") as out:
+                _copy_chunks(src.read, out, progress)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(target.parent)
+
+    def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]:
+        prefix = normalise_prefix(prefix)
+        start = self.root.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self.root
+        keys: list[str] = []
+        for folder, dirs, files in os.walk(start):
+            dirs.sort()
+            for name in files:
+                full = Path(folder, name)
+                if is_temp_name(name) or full.is_symlink():
+                    continue
+                key = self._key(full)
+                try:
+                    normalise_key(key)
+                except InvalidInput:
+                    log.debug("Skipping %s: not a valid storage key", full)
+                    continue
+                if key.startswith(prefix):
+                    keys.append(key)
+        for key in sorted(keys):
+            with contextlib.suppress(NotFound):
+                yield self.stat(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    # --- changing -----------------------------------------------------------------------------
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir():
+            return
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise StorageUnavailable(f"Cannot delete {key!r}: {exc}") from exc
+        self._prune(path.parent)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not normalise_prefix(prefix):
+            raise InvalidInput("Refusing to delete every object: the prefix is empty")
+        count = 0
+        for item in list(self.list_keys(prefix)):
+            self.delete(item.key)
+            count += 1
+        return count
+
+    def copy(self, src: str, dst: str) -> ObjectStat:
+        source = self._file(src)
+        if source == self._path(dst):
+            return self.stat(dst)
+        with open(source, "rb") as handle:
+            return self._write_atomic(dst, lambda out: shutil.copyfileobj(handle, out, CHUNK))
+
+    def move(self, src: str, dst: str) -> ObjectStat:
+        source, target = self._file(src), self._path(dst)
+        if source == target:
+            return self.stat(dst)
+        if target.is_dir():
+            raise Conflict(f"Key {dst!r} is a folder of other objects")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+        except (FileExistsError, NotADirectoryError):
+            raise Conflict(f"Key {dst!r} runs through an existing object") from None
+        except OSError as exc:
+            raise StorageUnavailable(f"Cannot move {src!r} to {dst!r}: {exc}") from exc
+        fsync_dir(target.parent)
+        fsync_dir(source.parent)
+        self._prune(source.parent)
+        return self.stat(dst)
+
+    # --- health -------------------------------------------------------------------------------
+    def check(self) -> None:
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise StorageUnavailable(f"Storage folder {root} is not a folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"Cannot create storage folder {root}: {exc}") from exc
+        probe = root / f".check.{uuid.uuid4().hex}{PART_SUFFIX}"
+        try:
+            with open(probe, "xb") as out:
+                out.write(b"ok")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            raise StorageUnavailable(f"Storage folder {root} is not writable: {exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink(missing_ok=True)
+
+    def abort_stale_multipart(self, older_than_seconds: int) -> int:
+        """Removes `.part` files of unfinished writes older than the threshold."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for base in (self.root, self.tmp_dir):
+            if base is None or not base.is_dir():
+                continue
+            for folder, _dirs, files in os.walk(base):
+                for name in files:
+                    path = Path(folder, name)
+                    try:
+                        if is_temp_name(name) and path.stat().st_mtime <= cutoff:
+                            path.unlink()
+                            removed += 1
+                    except OSError as exc:
+                        log.warning("Cannot remove stale temporary file %s: %s", path, exc)
+        if removed:
+            log.info("Removed %d stale temporary files", removed)
+        return removed
+
+
+class _ReadError(OSError):
+    """Wraps an OSError raised by the source stream, so it is not reported as a disk error."""
+
+    def __init__(self, source: OSError) -> None:
+        super().__init__(str(source))
+        self.source = source
+
+
+def _read_range(handle: BinaryIO, start: int, length: int, chunk_size: int) -> Iterator[bytes]:
+    with handle:
+        handle.seek(start)
+        while length > 0:
+            chunk = handle.read(min(chunk_size, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk

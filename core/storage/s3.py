@@ -1,0 +1,377 @@
+"""The S3 / Cloudflare R2 storage backend and its presigner (boto3, one client per thread)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import boto3
+import boto3.exceptions
+import botocore.exceptions as bx
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from core.errors import InvalidInput, MediaDeskError, NotFound, StorageUnavailable
+from core.keys import normalise_key
+from core.storage.base import ObjectStat, PresignedRequest, ProgressCallback
+from core.storage.disposition import content_disposition
+from core.storage.local import normalise_prefix
+from core.storage.signing import check_expires_in
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def _add_content_md5(request: Any, **_: Any) -> None:
+    """DeleteObjects needs Content-MD5 on S3-compatible stores that ignore CRC32 headers."""
+    body = request.body if isinstance(request.body, bytes) else b""
+    if "Content-MD5" not in request.headers:
+        digest = hashlib.md5(body, usedforsecurity=False).digest()
+        request.headers["Content-MD5"] = base64.b64encode(digest).decode("ascii")
+
+
+def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskError:
+    """A core error (NotFound or StorageUnavailable) with the exact cause of a boto3 failure."""
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _MISSING or status == 404:
+            if code == "NoSuchBucket":
+                return StorageUnavailable(f"Bucket {bucket!r} does not exist at {endpoint}")
+            return NotFound(f"{what}: no such object")
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "AccessDenied"):
+            return StorageUnavailable(
+                f"{what}: access denied by {endpoint} ({code}); check the access key ID, the "
+                f"secret access key and their permissions on bucket {bucket!r}"
+            )
+        if code in ("400", "301", "PermanentRedirect", "AuthorizationHeaderMalformed"):
+            return StorageUnavailable(
+                f"{what}: {endpoint} refused the request ({code}); check the endpoint URL, the "
+                "region and the access key ID"
+            )
+        if code == "InvalidRange" or status == 416:
+            return InvalidInput(f"{what}: range not satisfiable")
+        message = error.get("Message") or code or str(status)
+        return StorageUnavailable(f"{what}: {endpoint} answered {status} {message}")
+    if isinstance(exc, bx.ConnectionError):  # refused, DNS, TLS, proxy, connect timeout
+        return StorageUnavailable(f"{what}: cannot reach {endpoint} ({exc})")
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return StorageUnavailable(f"{what}: no S3 credentials are configured")
+    return StorageUnavailable(f"{what}: {exc}")
+
+
+_TRANSLATED = (bx.ClientError, bx.BotoCoreError, boto3.exceptions.Boto3Error)
+
+
+class S3Storage:
+    """Objects in one S3-compatible bucket (Cloudflare R2 in production, moto in tests)."""
+
+    name = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        endpoint_url: str,
+        access_key_id: str,
+        secret_access_key: str,
+        region: str = "auto",
+        multipart_threshold: int = 16 * MiB,
+        multipart_chunk_size: int = 8 * MiB,
+        public_domain: str = "",
+    ) -> None:
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.public_domain = public_domain.rstrip("/")
+        self._credentials = (access_key_id, secret_access_key)
+        self._local = threading.local()
+        self.transfer_config = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=multipart_chunk_size,
+            max_concurrency=4,
+            preferred_transfer_client="classic",
+        )
+
+    # --- clients ------------------------------------------------------------------------------
+    def _make_client(self, attempts: int = 3) -> Any:
+        config = Config(
+            signature_version="s3v4",
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=32,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            connect_timeout=10,
+            read_timeout=60,
+            s3={"addressing_style": "path"},
+        )
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self._credentials[0],
+            aws_secret_access_key=self._credentials[1],
+            config=config,
+        )
+        client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
+        return client
+
+    @property
+    def client(self) -> Any:
+        """This thread's boto3 client (clients are created lazily, one per thread)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._make_client()
+        return client
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except _TRANSLATED as exc:
+            raise explain(exc, what, self.bucket, self.endpoint_url) from exc
+
+    def public_url(self, key: str) -> str | None:
+        if not self.public_domain:
+            return None
+        return f"{self.public_domain}/{quote(normalise_key(key), safe='/')}"
+
+    # --- writing ------------------------------------------------------------------------------
+    def put_stream(
+        self,
+        key: str,
+        stream: BinaryIO,
+        content_type: str,
+        progress: ProgressCallback | None = None,
+    ) -> ObjectStat:
+        key = normalise_key(key)
+        with self._errors(f"Uploading {key!r}"):
+            self.client.upload_fileobj(
+                stream,
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": content_type},
+                Callback=progress,
+                Config=self.transfer_config,
+            )
+        return self.stat(key)
+
+    def put_file(
+        self, key: str, path: Path, content_type: str, progress: ProgressCallback | None = None
+    ) -> ObjectStat:
+        key = normalise_key(key)
+        if not Path(path).is_file():
+            raise NotFound(f"File {path} does not exist")
+        with self._errors(f"Uploading {key!r}"):
+            self.client.upload_file(
+                str(path),
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": content_type},
+                Callback=progress,
+                Config=self.transfer_config,
+            )
+        return self.stat(key)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat:
+        key = normalise_key(key)
+        with self._errors(f"Uploading {key!r}"):
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=io.BytesIO(data), ContentType=content_type
+            )
+        return self.stat(key)
+
+    # --- reading ------------------------------------------------------------------------------
+    def stat(self, key: str) -> ObjectStat:
+        key = normalise_key(key)
+        with self._errors(f"Reading {key!r}"):
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        return ObjectStat(
+            key, head["ContentLength"], head["ETag"], head["LastModified"], head.get("ContentType")
+        )
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except NotFound:
+            return False
+        return True
+
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
+    ) -> Iterator[bytes]:
+        """Sends the GET at once (errors raise here); the iterator then streams the body."""
+        if start < 0 or (end is not None and end < start) or chunk_size <= 0:
+            raise InvalidInput(f"Invalid byte range {start}-{end}")
+        key = normalise_key(key)
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if start or end is not None:
+            args["Range"] = f"bytes={start}-{'' if end is None else end}"
+        with self._errors(f"Reading {key!r}"):
+            body = self.client.get_object(**args)["Body"]
+        return self._stream(key, body, chunk_size)
+
+    def _stream(self, key: str, body: Any, chunk_size: int) -> Iterator[bytes]:
+        try:
+            with self._errors(f"Reading {key!r}"):
+                yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+
+    def download_to(self, key: str, path: Path, progress: ProgressCallback | None = None) -> None:
+        key = normalise_key(key)
+        with self._errors(f"Downloading {key!r}"):
+            self.client.download_file(
+                self.bucket, key, str(path), Callback=progress, Config=self.transfer_config
+            )
+
+    def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]:
+        prefix = normalise_prefix(prefix)
+        pages = self.client.get_paginator("list_objects_v2")
+        with self._errors(f"Listing {prefix!r}"):
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectStat(item["Key"], item["Size"], item["ETag"], item["LastModified"])
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    # --- changing -----------------------------------------------------------------------------
+    def delete(self, key: str) -> None:
+        key = normalise_key(key)
+        with self._errors(f"Deleting {key!r}"):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not normalise_prefix(prefix):
+            raise InvalidInput("Refusing to delete every object: the prefix is empty")
+        keys = [item.key for item in self.list_keys(prefix)]
+        for i in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[i : i + 1000]]
+            with self._errors(f"Deleting {prefix!r}"):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise StorageUnavailable(
+                    f"Deleting {prefix!r}: {len(answer['Errors'])} objects not deleted "
+                    f"({first.get('Key')}: {first.get('Code')} {first.get('Message')})"
+                )
+        return len(keys)
+
+    def copy(self, src: str, dst: str) -> ObjectStat:
+        src, dst = normalise_key(src), normalise_key(dst)
+        if src == dst:
+            return self.stat(dst)
+        with self._errors(f"Copying {src!r} to {dst!r}"):
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=dst,
+                CopySource={"Bucket": self.bucket, "Key": src},
+                MetadataDirective="COPY",
+            )
+        return self.stat(dst)
+
+    def move(self, src: str, dst: str) -> ObjectStat:
+        result = self.copy(src, dst)
+        if normalise_key(src) != result.key:
+            self.delete(src)
+        return result
+
+    # --- health -------------------------------------------------------------------------------
+    def check(self) -> None:
+        """One HEAD on the bucket, without retries, so a bad setting is reported quickly."""
+        try:
+            with self._errors(f"Checking bucket {self.bucket!r}"):
+                self._make_client(attempts=1).head_bucket(Bucket=self.bucket)
+        except NotFound:  # HEAD has no body: a 404 here can only mean the bucket
+            raise StorageUnavailable(
+                f"Bucket {self.bucket!r} does not exist at {self.endpoint_url}"
+            ) from None
+
+    def abort_stale_multipart(self, older_than_seconds: int) -> int:
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+        aborted = 0
+        pages = self.client.get_paginator("list_multipart_uploads")
+        with self._errors("Cleaning unfinished uploads"):
+            for page in pages.paginate(Bucket=self.bucket):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] > cutoff:
+                        continue
+                    try:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    except bx.ClientError as exc:  # finished or aborted meanwhile
+                        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                            raise
+                        continue
+                    aborted += 1
+        if aborted:
+            log.info("Aborted %d stale multipart uploads in %s", aborted, self.bucket)
+        return aborted
+
+
+class S3Presigner:
+    """Presigned PUT / GET URLs for an S3Storage bucket (no checksum parameters, for R2)."""
+
+    def __init__(self, storage: S3Storage) -> None:
+        self.storage = storage
+
+    def _sign(self, method: str, params: dict[str, Any], expires_in: int) -> str:
+        s = self.storage
+        with s._errors(f"Signing {params['Key']!r}"):
+            url: str = s.client.generate_presigned_url(
+                method, Params={"Bucket": s.bucket, **params}, ExpiresIn=expires_in
+            )
+        return url
+
+    def presign_put(
+        self,
+        key: str,
+        content_type: str,
+        expires_in: int,
+        content_length: int | None = None,
+        max_size: int | None = None,
+    ) -> PresignedRequest:
+        """max_size cannot be enforced by S3: callers must require content_length within it."""
+        if not content_type:
+            raise InvalidInput("A signed upload needs a content type")
+        expires_in = check_expires_in(expires_in)
+        params: dict[str, Any] = {"Key": normalise_key(key), "ContentType": content_type}
+        headers = {"Content-Type": content_type}
+        if content_length is not None:
+            params["ContentLength"] = content_length
+            headers["Content-Length"] = str(content_length)
+        url = self._sign("put_object", params, expires_in)
+        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+        return PresignedRequest(url, "PUT", headers, expires_in, expires_at)
+
+    def presign_get(
+        self,
+        key: str,
+        expires_in: int,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> PresignedRequest:
+        expires_in = check_expires_in(expires_in)
+        params: dict[str, Any] = {"Key": normalise_key(key)}
+        if download_name:
+            params["ResponseContentDisposition"] = content_disposition(download_name)
+        if content_type:
+            params["ResponseContentType"] = content_type
+        url = self._sign("get_object", params, expires_in)
+        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+        return PresignedRequest(url, "GET", {}, expires_in, expires_at)

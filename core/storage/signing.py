@@ -1,0 +1,202 @@
+"""HMAC-signed URLs for the local backend, issued here and verified by the embedded server."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from core.errors import InvalidInput, InvalidSignature, SignatureExpired
+from core.keys import normalise_key
+from core.settings import MAX_EXPIRY, MIN_EXPIRY
+from core.storage.base import PresignedRequest
+
+log = logging.getLogger(__name__)
+
+SECRET_BYTES = 32
+SIGNED_PATH = "/signed/"
+_VERSION = "mediadesk-signed-url-v1"
+
+
+@dataclass(frozen=True)
+class SignedGrant:
+    """What a verified signed URL allows."""
+
+    method: str
+    key: str
+    expires: int
+    content_type: str | None
+    content_length: int | None
+    max_size: int | None
+    download_name: str | None
+
+
+def check_expires_in(expires_in: int) -> int:
+    """Presigned URLs live 1 s to 7 days (R2's limits, applied to both backends)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+        raise InvalidInput("expires_in must be a whole number of seconds")
+    if not MIN_EXPIRY <= expires_in <= MAX_EXPIRY:
+        raise InvalidInput(f"expires_in must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
+    return expires_in
+
+
+def _check_text(name: str, value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidInput(f"{name} must not contain control characters")
+    return value
+
+
+def _check_size(name: str, value: int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{name} must be a non-negative number of bytes")
+    return str(value)
+
+
+def _signature(secret: bytes, fields: list[str]) -> str:
+    canonical = json.dumps([_VERSION, *fields], ensure_ascii=True, separators=(",", ":"))
+    return hmac.new(secret, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+class LocalPresigner:
+    """Issues `{base_url}/signed/{key}?...&sig=` URLs that `verify_signed_request` accepts."""
+
+    def __init__(
+        self, secret: bytes, base_url: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        if len(secret) < 16:
+            raise InvalidInput("The URL signing secret is too short")
+        self._secret = secret
+        self.base_url = base_url.rstrip("/")
+        self._clock = clock
+
+    def _sign(
+        self, method: str, key: str, expires_in: int, ct: str, length: str, max_size: str, name: str
+    ) -> tuple[str, int]:
+        key = normalise_key(key)
+        expires = int(self._clock()) + check_expires_in(expires_in)
+        fields = [method, key, str(expires), ct, length, max_size, name]
+        query = {"method": method, "expires": str(expires), "ct": ct, "len": length}
+        query.update({"max": max_size, "name": name, "sig": _signature(self._secret, fields)})
+        if method == "GET":
+            del query["len"], query["max"]
+        else:
+            del query["name"]
+        url = f"{self.base_url}{SIGNED_PATH}{quote(key, safe='/')}?{urlencode(query)}"
+        return url, expires
+
+    def presign_put(
+        self,
+        key: str,
+        content_type: str,
+        expires_in: int,
+        content_length: int | None = None,
+        max_size: int | None = None,
+    ) -> PresignedRequest:
+        if not content_type:
+            raise InvalidInput("A signed upload needs a content type")
+        ct = _check_text("content_type", content_type)
+        length = _check_size("content_length", content_length)
+        url, expires = self._sign(
+            "PUT", key, expires_in, ct, length, _check_size("max_size", max_size), ""
+        )
+        headers = {"Content-Type": ct}
+        if length:
+            headers["Content-Length"] = length
+        return PresignedRequest(
+            url, "PUT", headers, expires_in, datetime.fromtimestamp(expires, UTC)
+        )
+
+    def presign_get(
+        self,
+        key: str,
+        expires_in: int,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> PresignedRequest:
+        ct = _check_text("content_type", content_type or "")
+        name = _check_text("download_name", download_name or "")
+        url, expires = self._sign("GET", key, expires_in, ct, "", "", name)
+        return PresignedRequest(url, "GET", {}, expires_in, datetime.fromtimestamp(expires, UTC))
+
+
+def _optional_int(query: Mapping[str, str], name: str) -> int | None:
+    raw = query.get(name, "")
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidSignature(f"Signed URL has an invalid {name!r} value")
+    return int(raw)
+
+
+def verify_signed_request(
+    secret: bytes, method: str, key: str, query: Mapping[str, str], now: float | None = None
+) -> SignedGrant:
+    """The grant of a signed URL; InvalidSignature or SignatureExpired when it does not hold."""
+    signed_method, sig, raw_expires = (query.get(n, "") for n in ("method", "sig", "expires"))
+    if not sig or not signed_method or not raw_expires.isdigit():
+        raise InvalidSignature("The URL is not signed or is missing signature fields")
+    try:
+        key = normalise_key(key)
+    except InvalidInput:
+        raise InvalidSignature("The signed URL names an invalid key") from None
+    ct, length, max_size, name = (query.get(n, "") for n in ("ct", "len", "max", "name"))
+    fields = [signed_method, key, raw_expires, ct, length, max_size, name]
+    if not hmac.compare_digest(_signature(secret, fields), sig):
+        raise InvalidSignature("The URL signature does not match")
+    if signed_method != method.upper():
+        raise InvalidSignature(f"The URL is signed for {signed_method}, not {method.upper()}")
+    expires = int(raw_expires)
+    if (time.time() if now is None else now) > expires:
+        raise SignatureExpired("The signed URL has expired")
+    return SignedGrant(
+        method=signed_method,
+        key=key,
+        expires=expires,
+        content_type=ct or None,
+        content_length=_optional_int(query, "len"),
+        max_size=_optional_int(query, "max"),
+        download_name=name or None,
+    )
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The signing secret in `path`; 32 random bytes created atomically with mode 0600."""
+    path = Path(path)
+    with contextlib.suppress(FileNotFoundError):
+        secret = path.read_bytes()
+        if len(secret) >= SECRET_BYTES:
+            if os.name != "nt" and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+            return secret
+        log.warning("Signing secret %s is too short; replacing it", path)
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(SECRET_BYTES))
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)  # fails if another process created it first: use theirs
+        except FileExistsError:
+            pass
+        except OSError:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("Using URL signing secret %s", path)
+    return path.read_bytes()

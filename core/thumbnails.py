@@ -1,0 +1,134 @@
+"""WebP thumbnails and resized variants: images with Pillow, video poster frames with PyAV."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import IO, Protocol
+
+import av
+from PIL import ExifTags, Image, ImageOps
+
+from core.errors import CorruptFile, InvalidInput, UnsupportedType
+from core.mediatypes import BY_MIME, IMAGE_TYPES, MediaType, canonical_mime
+from core.metadata import open_image
+
+logger = logging.getLogger(__name__)
+
+THUMB_SIZE = 320
+MAX_VARIANT_WIDTH = 4096
+POSTER_POSITION = 0.10  # fraction of the duration
+WEBP_QUALITY = 80
+_MAX_DECODE_FRAMES = 300  # how far to decode after the keyframe a seek landed on
+_IMAGE_FORMATS = [t.pil_format for t in IMAGE_TYPES if t.pil_format]
+_RESIZABLE_MODES = ("RGB", "RGBA", "L", "CMYK", "YCbCr")  # others (palette, 1-bit) convert first
+
+
+class HasMime(Protocol):
+    """A MediaType, MediaInfo or record: anything with a `mime`."""
+
+    @property
+    def mime(self) -> str: ...
+
+
+def make_thumbnail(path: Path, media: HasMime | str, size: int = THUMB_SIZE) -> bytes:
+    """WebP bytes at most size x size: the upright image, or a video frame ~10% in."""
+    kind = _media_type(media)
+    if size < 1:
+        raise InvalidInput("The thumbnail size must be positive")
+    if kind.kind == "image":
+        with open_image(path, [kind.pil_format or ""]) as im:
+            return _webp(_shrink(im, (size, size)))
+    poster = _poster_frame(Path(path))
+    poster.thumbnail((size, size))
+    return _webp(_rgb(poster))
+
+
+def make_variant(source: Path | IO[bytes] | bytes, width: int) -> bytes:
+    """WebP bytes of an image `width` pixels wide as displayed (never enlarged; first frame)."""
+    if not 1 <= width <= MAX_VARIANT_WIDTH:
+        raise InvalidInput(f"The width must be between 1 and {MAX_VARIANT_WIDTH}")
+    with open_image(
+        io.BytesIO(source) if isinstance(source, bytes) else source, _IMAGE_FORMATS
+    ) as im:
+        quarter_turn = im.getexif().get(ExifTags.Base.Orientation) in (
+            5,
+            6,
+            7,
+            8,
+        )  # displayed width = stored height
+        return _webp(_shrink(im, (10**6, width) if quarter_turn else (width, 10**6)))
+
+
+def _media_type(media: HasMime | str) -> MediaType:
+    mime = canonical_mime(media if isinstance(media, str) else media.mime)
+    if mime is None:
+        raise UnsupportedType(f"No thumbnails for {media!r}")
+    return BY_MIME[mime]
+
+
+def _shrink(im: Image.Image, box: tuple[int, int]) -> Image.Image:
+    """Fits `im` in box (draft decoding for JPEG), upright per EXIF, in RGB or RGBA."""
+    if im.mode not in _RESIZABLE_MODES:
+        im = _rgb(im)
+    im.thumbnail(box)
+    return _rgb(ImageOps.exif_transpose(im))
+
+
+def _rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGB", "RGBA"):
+        return im
+    alpha = im.mode in ("LA", "La", "PA", "RGBa") or "transparency" in im.info
+    return im.convert("RGBA" if alpha else "RGB")
+
+
+def _webp(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "WEBP", quality=WEBP_QUALITY)
+    return buf.getvalue()
+
+
+def _poster_frame(path: Path) -> Image.Image:
+    """A frame ~10% into the video, or else the first frame; upright per the display matrix."""
+    try:
+        try:
+            image = _frame_at(path, POSTER_POSITION)
+        except av.error.FFmpegError as exc:
+            logger.debug("Seeking in %s failed (%s); using the first frame", path.name, exc)
+            image = None
+        if image is None:
+            image = _frame_at(path, 0.0)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise CorruptFile(f"The video cannot be decoded: {exc}") from exc
+    if image is None:
+        raise CorruptFile("The video has no decodable frame")
+    return image
+
+
+def _frame_at(path: Path, position: float) -> Image.Image | None:
+    """The first frame at or after `position` (a fraction of the duration)."""
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise CorruptFile("The file has no video track")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        base = stream.time_base
+        start = float(stream.start_time * base) if stream.start_time and base else 0.0
+        if container.duration:
+            duration = container.duration / av.time_base
+        else:
+            duration = float(stream.duration * base) if stream.duration and base else 0.0
+        target = start + duration * position
+        if target > start and base:
+            container.seek(int(target / base), stream=stream)  # lands on the keyframe before
+        chosen = None
+        for count, frame in enumerate(container.decode(stream)):
+            chosen = frame
+            if frame.time is None or frame.time >= target - 1e-3 or count >= _MAX_DECODE_FRAMES:
+                break
+        if chosen is None:
+            return None
+        image = chosen.to_image()
+        turn = getattr(chosen, "rotation", 0) or 0  # counter-clockwise, like Image.rotate
+        return image.rotate(turn, expand=True) if turn % 360 else image

@@ -1,0 +1,165 @@
+"""API tokens for the HTTP server: created, listed, revoked and verified; only hashes are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.db.engine import Database
+from core.db.models import ApiToken, utcnow
+from core.errors import InvalidInput, NotFound
+
+SCOPES = ("read", "upload", "admin")
+"""Ordered: each scope includes the ones before it."""
+
+TOKEN_PREFIX = "mdk_"
+PREFIX_CHARS = 12
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+_generation_lock = threading.Lock()
+_generation = 0
+
+
+def generation() -> int:
+    """A counter bumped by every revocation in this process (for caches of verified tokens)."""
+    return _generation
+
+
+def _bump_generation() -> None:
+    global _generation
+    with _generation_lock:
+        _generation += 1
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_scope(scope: str) -> str:
+    value = (scope or "").strip().lower()
+    if value not in SCOPES:
+        raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    return value
+
+
+def scope_allows(have: str, need: str) -> bool:
+    """True when a token of scope `have` may do what needs scope `need`."""
+    return have in SCOPES and need in SCOPES and SCOPES.index(have) >= SCOPES.index(need)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token without its secret."""
+
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, need: str) -> bool:
+        return self.active and scope_allows(self.scope, need)
+
+    @classmethod
+    def from_row(cls, row: ApiToken) -> TokenInfo:
+        return cls(row.id, row.name, row.prefix, row.scope, row.created_at, row.last_used_at,
+                   row.revoked_at)
+
+    def as_dict(self) -> dict[str, object]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {"id": self.id, "name": self.name, "prefix": self.prefix, "scope": self.scope,
+                "created_at": iso(self.created_at), "last_used_at": iso(self.last_used_at),
+                "revoked_at": iso(self.revoked_at), "active": self.active}
+
+
+class TokenStore:
+    """The API tokens of one catalog database; thread-safe (each call is one transaction)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, name: str, scope: str) -> tuple[TokenInfo, str]:
+        """A new token and its secret; the secret is shown once and never stored."""
+        clean = " ".join((name or "").split())
+        if not clean or len(clean) > 100:
+            raise InvalidInput("A token name needs 1 to 100 characters")
+        scope = check_scope(scope)
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.write() as s:
+            row = ApiToken(name=clean, token_hash=hash_token(secret),
+                           prefix=secret[:PREFIX_CHARS], scope=scope)
+            s.add(row)
+            s.flush()
+            info = TokenInfo.from_row(row)
+        return info, secret
+
+    def list(self, include_revoked: bool = True) -> list[TokenInfo]:
+        stmt = select(ApiToken).order_by(ApiToken.id)
+        if not include_revoked:
+            stmt = stmt.where(ApiToken.revoked_at.is_(None))
+        with self.db.read() as s:
+            return [TokenInfo.from_row(r) for r in s.scalars(stmt)]
+
+    def get(self, token_id: int) -> TokenInfo:
+        with self.db.read() as s:
+            row = s.get(ApiToken, token_id)
+            if row is None:
+                raise NotFound(f"Token {token_id} not found")
+            return TokenInfo.from_row(row)
+
+    def revoke(self, token_id: int) -> TokenInfo:
+        """Revokes a token (idempotent); it stops working at once in this process."""
+        with self.db.write() as s:
+            row = s.get(ApiToken, token_id)
+            if row is None:
+                raise NotFound(f"Token {token_id} not found")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            info = TokenInfo.from_row(row)
+        _bump_generation()
+        return info
+
+    def verify(self, secret: str) -> TokenInfo | None:
+        """The active token with this secret, or None; records when it was last used."""
+        if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        digest = hash_token(secret)
+        with self.db.read() as s:
+            row = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+            if row is None or row.revoked_at is not None \
+                    or not hmac.compare_digest(row.token_hash, digest):
+                return None
+            info = TokenInfo.from_row(row)
+        now = utcnow()
+        if info.last_used_at is None or now - info.last_used_at > LAST_USED_RESOLUTION:
+            with self.db.write() as s:
+                row = s.get(ApiToken, info.id)
+                if row is not None:
+                    row.last_used_at = now
+        return info
+
+    def active_count(self) -> int:
+        with self.db.read() as s:
+            return int(s.scalar(select(func.count(ApiToken.id))
+                                .where(ApiToken.revoked_at.is_(None))) or 0)
+
+    def ensure_initial_token(self, name: str = "first start") -> str | None:
+        """Creates an admin token when no active token exists; returns its secret, else None."""
+        if self.active_count():
+            return None
+        _, secret = self.create(name, "admin")
+        return secret

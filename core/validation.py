@@ -1,0 +1,56 @@
+"""Content validation of a received file: size, sniffed type, and a full decode or parse."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from core.errors import CorruptFile, EmptyFile, TooLarge
+from core.mediatypes import MediaType, check_kind, require_kind, sniff_file
+from core.metadata import MediaInfo, image_metadata, open_image, video_metadata
+
+logger = logging.getLogger(__name__)
+
+
+def validate_file(path: Path, file_type: str, max_size: int) -> MediaInfo:
+    """Checks `path` is a whole, decodable `file_type` ("image"|"video") no larger than max_size.
+
+    The type comes from the content, never from the name. Raises EmptyFile, TooLarge,
+    UnsupportedType, TypeMismatch or CorruptFile.
+    """
+    kind = check_kind(file_type)
+    size = Path(path).stat().st_size
+    if size == 0:
+        raise EmptyFile("The file is empty")
+    if size > max_size:
+        raise TooLarge(
+            f"The file is {size} bytes; the limit is {max_size} bytes",
+            details={"size": size, "max_size": max_size},
+        )
+    media = sniff_file(path)
+    require_kind(media, kind)
+    meta = _image_metadata(path, media) if kind == "image" else video_metadata(path)
+    info = MediaInfo(mime=media.mime, kind=media.kind, ext=media.ext, size=size, **meta)
+    logger.debug("Validated %s as %s (%sx%s)", Path(path).name, info.mime, info.width, info.height)
+    return info
+
+
+def _image_metadata(path: Path, media: MediaType) -> dict[str, Any]:
+    with open_image(path, [media.pil_format or ""]) as im:
+        meta = image_metadata(im)
+        _decode(im)
+    return meta
+
+
+def _decode(im: Image.Image) -> None:
+    """Decodes the first and the last frame, so truncated data raises (-> CorruptFile)."""
+    im.load()
+    frames = int(getattr(im, "n_frames", 1))
+    if frames > 1:
+        im.seek(frames - 1)
+        im.load()
+    if im.width < 1 or im.height < 1:
+        raise CorruptFile("The image has no pixels")

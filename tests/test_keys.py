@@ -1,0 +1,60 @@
+"""Storage keys follow the seed's layout and refuse traversal."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from core import keys
+from core.errors import InvalidInput
+from core.filenames import clean_filename
+
+WHEN = datetime(2026, 3, 9, tzinfo=UTC)
+
+
+def test_seed_layout() -> None:
+    assert re.fullmatch(r"athletes/7/2026/03/[0-9a-f]{32}\.jpg", keys.media_key(7, "jpg", WHEN))
+    assert re.fullmatch(r"general/2026/03/[0-9a-f]{32}\.mp4", keys.media_key(None, ".MP4", WHEN))
+
+
+def test_rekey_keeps_date_and_name() -> None:
+    key = keys.media_key(None, "png", WHEN, unique="abc")
+    moved = keys.rekey_for_athlete(key, 12)
+    assert moved == "athletes/12/2026/03/abc.png"
+    assert keys.rekey_for_athlete(moved, None) == key
+
+
+def test_derivatives_have_their_own_prefix() -> None:
+    key = "athletes/1/2026/03/abc.jpg"
+    assert keys.thumbnail_key(key) == "_derived/thumbnails/athletes/1/2026/03/abc.webp"
+    assert keys.variant_key(key, 640).startswith(keys.VARIANT_PREFIX)
+
+
+@pytest.mark.parametrize(
+    "bad", ["../etc/passwd", "a/../../b", "/abs", "a\\b", "a/./b", "a b", "", "a\x00b", "a/\r\nb"]
+)
+def test_traversal_and_odd_keys_refused(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        keys.normalise_key(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\x\\photo.jpg", "photo.jpg"),
+        ("evil\r\nSet-Cookie: a=b.jpg", "evilSet-Cookie: a=b.jpg"),
+        ("..", "unnamed"),
+        ("", "unnamed"),
+        (".hidden.png", "hidden.png"),
+    ],
+)
+def test_clean_filename(raw: str, clean: str) -> None:
+    assert clean_filename(raw) == clean
+
+
+def test_long_names_keep_their_extension() -> None:
+    name = clean_filename("x" * 400 + ".jpeg")
+    assert len(name) == 255 and name.endswith(".jpeg")

@@ -1,0 +1,66 @@
+"""Maintenance: trash purge, pending expiry, stale multipart abort and the reconcile report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from core import keys
+from core.library import Library
+from core.maintenance import expire_pending, purge_trash, reconcile, run_maintenance
+
+
+def test_purge_respects_retention(any_library: Library, media_dir) -> None:
+    old = any_library.ingest(media_dir.jpeg, "image")
+    recent = any_library.ingest(media_dir.png, "image")
+    any_library.trash(old.id)
+    any_library.trash(recent.id)
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert purge_trash(any_library, retention_days=30) == []
+    assert sorted(purge_trash(any_library, retention_days=30, now=later)) == sorted(
+        [old.id, recent.id]
+    )
+    assert not any_library.storage.exists(old.storage_key)
+    assert not any_library.storage.exists(keys.thumbnail_key(old.storage_key))
+    assert reconcile(any_library).clean
+
+
+def test_expired_pending_uploads_are_removed(any_library: Library, media_dir) -> None:
+    up = any_library.create_presigned_upload("a.jpg", "image")
+    any_library.storage.put_bytes(up.file_key, media_dir.jpeg.read_bytes(), "image/jpeg")
+    assert expire_pending(any_library) == []  # not expired yet
+    after = up.expires_at + timedelta(seconds=1)
+    assert expire_pending(any_library, now=after) == [up.file.id]
+    assert not any_library.storage.exists(up.file_key)
+    assert any_library.list_files(status=None).total == 0
+
+
+def test_reconcile_finds_both_kinds_of_drift(any_library: Library, media_dir) -> None:
+    rec = any_library.ingest(media_dir.jpeg, "image")
+    any_library.storage.put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
+    any_library.storage.delete(rec.storage_key)
+    report = reconcile(any_library)
+    assert report.objects_without_rows == ["general/2020/01/stray.jpg"]
+    assert report.rows_without_objects == [rec.id]
+
+
+def test_run_maintenance_aborts_stale_multipart(s3_library: Library, s3_bucket) -> None:
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_multipart_upload(Bucket=s3_bucket.bucket, Key="general/2020/01/big.mp4")
+    import core.maintenance as m
+
+    original = m.STALE_MULTIPART_SECONDS
+    m.STALE_MULTIPART_SECONDS = 0
+    try:
+        report = run_maintenance(s3_library)
+    finally:
+        m.STALE_MULTIPART_SECONDS = original
+    assert report.aborted_multipart == 1 and not report.errors
+    assert not client.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads")

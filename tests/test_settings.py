@@ -1,0 +1,102 @@
+"""Settings: defaults < TOML file < environment, and clear errors for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import SettingsError
+from core.settings import Settings, load_settings, save_settings
+
+
+def test_defaults_are_the_seeds(tmp_path: Path) -> None:
+    s = load_settings(environ={}, config_file=tmp_path / "missing.toml")
+    assert s.max_file_size == 104857600
+    assert s.presigned_url_expiry == 3600
+    assert s.server_host == "127.0.0.1"
+    assert not s.uses_r2
+
+
+def test_file_then_environment_precedence(tmp_path: Path) -> None:
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text("max_file_size = 2000\npresigned_url_expiry = 60\nserver_port = 9000\n")
+    s = load_settings(environ={"MAX_FILE_SIZE": "5000"}, config_file=cfg)
+    assert s.max_file_size == 5000  # environment wins
+    assert s.presigned_url_expiry == 60  # from the file
+    assert s.server_port == 9000
+
+
+def test_data_dir_moves_everything(tmp_path: Path) -> None:
+    s = load_settings(
+        environ={"MEDIADESK_DATA_DIR": str(tmp_path / "d")}, config_file=tmp_path / "none.toml"
+    )
+    assert s.paths.database_file.is_relative_to(tmp_path / "d")
+    assert s.paths.objects_dir.is_relative_to(tmp_path / "d")
+    assert s.paths.secrets_dir.is_relative_to(tmp_path / "d")
+    assert s.paths.logs_dir.is_relative_to(tmp_path / "d")
+    assert s.effective_database_url == f"sqlite:///{tmp_path / 'd' / 'mediadesk.sqlite3'}"
+
+
+def test_r2_settings_select_s3(tmp_path: Path) -> None:
+    env = {
+        "R2_ACCESS_KEY_ID": "a",
+        "R2_SECRET_ACCESS_KEY": "b",
+        "R2_ENDPOINT_URL": "https://acc.r2.cloudflarestorage.com",
+        "R2_BUCKET_NAME": "media",
+    }
+    s = load_settings(environ=env, config_file=tmp_path / "x.toml")
+    assert s.uses_r2 and s.r2_region == "auto"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"MAX_FILE_SIZE": "lots"}, "MAX_FILE_SIZE"),
+        ({"MAX_FILE_SIZE": "0"}, "MAX_FILE_SIZE"),
+        ({"PRESIGNED_URL_EXPIRY": "700000"}, "PRESIGNED_URL_EXPIRY"),
+        ({"MEDIADESK_PORT": "70000"}, "MEDIADESK_PORT"),
+        (
+            {
+                "R2_ENDPOINT_URL": "ftp://x",
+                "R2_BUCKET_NAME": "b",
+                "R2_ACCESS_KEY_ID": "a",
+                "R2_SECRET_ACCESS_KEY": "s",
+            },
+            "R2_ENDPOINT_URL",
+        ),
+        ({"R2_BUCKET_NAME": "b"}, "R2_ACCESS_KEY_ID"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ],
+)
+def test_invalid_values_name_the_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ=env, config_file=tmp_path / "none.toml")
+    assert named in err.value.message
+
+
+def test_bad_toml_and_unknown_keys(tmp_path: Path) -> None:
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text("max_file_size = [")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(environ={}, config_file=cfg)
+    cfg.write_text("colour = 'red'\n")
+    with pytest.raises(SettingsError, match="unknown setting"):
+        load_settings(environ={}, config_file=cfg)
+
+
+def test_settings_are_frozen_and_round_trip(tmp_path: Path) -> None:
+    s = load_settings(
+        environ={},
+        config_file=tmp_path / "s.toml",
+        server_port=9123,
+        cors_origins="http://a.test, http://b.test",
+        language="es",
+    )
+    with pytest.raises(AttributeError):
+        s.server_port = 1  # type: ignore[misc]
+    path = save_settings(s)
+    again = load_settings(environ={}, config_file=path)
+    assert again == s
+    assert again.cors_origins == ("http://a.test", "http://b.test")
+    assert isinstance(again, Settings)

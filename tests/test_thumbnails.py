@@ -1,0 +1,116 @@
+"""WebP thumbnails (images upright, video poster frames) and resized image variants."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from core.errors import CorruptFile, InvalidInput, UnsupportedType
+from core.mediatypes import BY_MIME
+from core.thumbnails import make_thumbnail, make_variant
+from core.validation import validate_file
+from tests import media
+from tests.media_fixtures import MediaSet
+
+
+def _webp(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "WEBP"
+    im.load()
+    return im
+
+
+def _is_red(pixel: tuple[int, ...]) -> bool:
+    r, g, b = pixel[:3]
+    return r > 170 and g < 90 and b < 90
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "size"),
+    [
+        ("jpeg", "image/jpeg", (320, 240)),
+        ("png", "image/png", (320, 240)),
+        ("webp", "image/webp", (320, 240)),
+        ("gif", "image/gif", (160, 120)),  # never enlarged
+        ("mp4", "video/mp4", (320, 240)),
+        ("webm", "video/webm", (320, 240)),
+        ("avi", "video/x-msvideo", (320, 240)),
+        ("mov", "video/quicktime", (320, 240)),
+        ("wmv", "video/x-ms-wmv", (320, 240)),
+    ],
+)
+def test_thumbnail_every_type(
+    media_dir: MediaSet, name: str, mime: str, size: tuple[int, int]
+) -> None:
+    im = _webp(make_thumbnail(getattr(media_dir, name), BY_MIME[mime]))
+    assert im.size == size
+    assert im.mode in ("RGB", "RGBA")
+
+
+def test_thumbnail_size_and_media_spellings(media_dir: MediaSet) -> None:
+    info = validate_file(media_dir.jpeg, "image", 10**8)
+    assert _webp(make_thumbnail(media_dir.jpeg, info, size=100)).size == (100, 75)
+    assert _webp(make_thumbnail(media_dir.jpeg, "image/jpg", size=64)).size == (64, 48)
+    with pytest.raises(UnsupportedType):
+        make_thumbnail(media_dir.jpeg, "application/pdf")
+
+
+def test_exif_orientation_is_applied(media_dir: MediaSet) -> None:
+    """Orientation 6: stored 640x480, shown rotated 90 degrees clockwise."""
+    im = _webp(make_thumbnail(media_dir.jpeg_rotated, BY_MIME["image/jpeg"])).convert("RGB")
+    assert im.size == (240, 320)
+    # The red marker drawn in the stored top-left corner ends up top-right.
+    assert _is_red(im.getpixel((im.width - 5, 5)))
+    assert not _is_red(im.getpixel((5, 5)))
+
+
+def test_poster_frame_is_not_blank_and_seeked(media_dir: MediaSet) -> None:
+    im = _webp(make_thumbnail(media_dir.mp4, BY_MIME["video/mp4"])).convert("RGB")
+    assert max(ImageStat.Stat(im).stddev) > 20
+    # The yellow block starts at x=0 and moves right each frame; ~10% in it has moved.
+    row = [im.getpixel((x, im.height // 2)) for x in range(im.width)]
+    first_yellow = next(x for x, (r, g, b) in enumerate(row) if r > 180 and g > 150 and b < 100)
+    assert first_yellow > 20
+
+
+def test_rotated_video_poster_is_upright(tmp_path: Path) -> None:
+    path = media.make_mp4(tmp_path / "phone.mp4", seconds=1, audio=False, rotation=90)
+    im = _webp(make_thumbnail(path, BY_MIME["video/mp4"])).convert("RGB")
+    assert im.size == (240, 320)
+    assert _is_red(im.getpixel((im.width - 5, 5)))
+
+
+def test_corrupt_inputs(media_dir: MediaSet, tmp_path: Path) -> None:
+    with pytest.raises(CorruptFile):
+        make_thumbnail(media_dir.truncated_jpeg, BY_MIME["image/jpeg"])
+    with pytest.raises(CorruptFile, match="too large to decode safely"):
+        make_thumbnail(media_dir.png_bomb, BY_MIME["image/png"])
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(media_dir.mp4.read_bytes()[:64] + bytes(4096))
+    with pytest.raises(CorruptFile):
+        make_thumbnail(junk, BY_MIME["video/mp4"])
+    with pytest.raises(CorruptFile):
+        make_thumbnail(media_dir.wav, BY_MIME["video/x-msvideo"])
+
+
+@pytest.mark.parametrize("name", ["jpeg", "png", "webp", "gif"])
+def test_variant_sources(media_dir: MediaSet, name: str) -> None:
+    path = getattr(media_dir, name)
+    for source in (path, path.read_bytes(), io.BytesIO(path.read_bytes())):
+        im = _webp(make_variant(source, 80))
+        assert im.width == 80 and im.height == 60
+
+
+def test_variant_rules(media_dir: MediaSet) -> None:
+    assert _webp(make_variant(media_dir.jpeg, 4000)).size == (640, 480)  # never enlarged
+    assert _webp(make_variant(media_dir.jpeg_rotated, 240)).size == (240, 320)  # displayed width
+    for width in (0, 5000):
+        with pytest.raises(InvalidInput):
+            make_variant(media_dir.jpeg, width)
+    with pytest.raises(CorruptFile):
+        make_variant(media_dir.png_bomb, 100)
+    with pytest.raises(CorruptFile):
+        make_variant(media_dir.mp4.read_bytes(), 100)

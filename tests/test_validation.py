@@ -1,0 +1,160 @@
+"""validate_file on real media: metadata of every accepted type, and each bad input's error."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from core.errors import (
+    CorruptFile,
+    EmptyFile,
+    InvalidInput,
+    TooLarge,
+    TypeMismatch,
+    UnsupportedType,
+)
+from core.metadata import MediaInfo
+from core.validation import validate_file
+from tests import media
+from tests.media_fixtures import MediaSet
+
+BIG = 50 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "ext", "size"),
+    [
+        ("jpeg", "image/jpeg", "jpg", (640, 480)),
+        ("png", "image/png", "png", (400, 300)),
+        ("webp", "image/webp", "webp", (400, 300)),
+        ("gif", "image/gif", "gif", (160, 120)),
+    ],
+)
+def test_images(media_dir: MediaSet, name: str, mime: str, ext: str, size: tuple[int, int]) -> None:
+    path = getattr(media_dir, name)
+    info = validate_file(path, "image", BIG)
+    assert (info.mime, info.kind, info.ext) == (mime, "image", ext)
+    assert (info.width, info.height) == size
+    assert info.size == path.stat().st_size
+    assert info.rotation == 0 and info.duration is None and info.video_codec is None
+
+
+def test_jpeg_exif(media_dir: MediaSet) -> None:
+    info = validate_file(media_dir.jpeg, "image", BIG)
+    assert info.extra["camera_make"] == "MediaDesk"
+    assert info.extra["camera_model"] == "TestCam 1"
+    assert info.extra["taken_at"] == "2024:05:01 10:30:00"
+    rotated = validate_file(media_dir.jpeg_rotated, "image", BIG)
+    assert (rotated.width, rotated.height, rotated.rotation) == (640, 480, 90)
+    assert rotated.display_size == (480, 640)
+    assert rotated.extra["exif_orientation"] == 6
+
+
+def test_animated_gif(media_dir: MediaSet) -> None:
+    info = validate_file(media_dir.gif, "image", BIG)
+    assert info.extra["animated"] is True and info.extra["frames"] == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "ext", "video_codec", "audio_codec"),
+    [
+        ("mp4", "video/mp4", "mp4", "h264", "aac"),
+        ("webm", "video/webm", "webm", "vp9", "opus"),
+        ("avi", "video/x-msvideo", "avi", "mpeg4", "mp3"),
+        ("mov", "video/quicktime", "mov", "h264", "aac"),
+        ("wmv", "video/x-ms-wmv", "wmv", "wmv2", "wma"),
+    ],
+)
+def test_videos(
+    media_dir: MediaSet, name: str, mime: str, ext: str, video_codec: str, audio_codec: str
+) -> None:
+    info = validate_file(getattr(media_dir, name), "video", BIG)
+    assert (info.mime, info.kind, info.ext) == (mime, "video", ext)
+    assert (info.width, info.height) == (320, 240)
+    assert info.duration == pytest.approx(2.0, abs=0.1)
+    assert (info.video_codec, info.audio_codec) == (video_codec, audio_codec)
+    assert info.frame_rate == pytest.approx(24.0)
+    assert info.bit_rate and info.bit_rate > 0
+    assert info.rotation == 0
+    assert info.extra["audio_channels"] == 1 and info.extra["container"]
+
+
+def test_video_without_audio_and_rotated(tmp_path: Path) -> None:
+    path = media.make_mp4(tmp_path / "phone.mp4", seconds=1, audio=False, rotation=90)
+    info = validate_file(path, "video", BIG)
+    assert info.audio_codec is None and "audio_format" not in info.extra
+    assert info.rotation == 90 and info.display_size == (240, 320)
+    assert isinstance(info, MediaInfo) and info.as_dict()["rotation"] == 90
+
+
+def test_type_comes_from_content(media_dir: MediaSet, tmp_path: Path) -> None:
+    disguised = tmp_path / "photo.mp4"
+    disguised.write_bytes(media_dir.png.read_bytes())
+    info = validate_file(disguised, "image", BIG)
+    assert (info.mime, info.ext) == ("image/png", "png")
+
+
+@pytest.mark.parametrize("name", ["fake_exe_jpg", "wav", "mkv"])
+def test_unsupported(media_dir: MediaSet, name: str) -> None:
+    kind = "image" if name == "fake_exe_jpg" else "video"
+    with pytest.raises(UnsupportedType):
+        validate_file(getattr(media_dir, name), kind, BIG)
+
+
+def test_truncated_jpeg(media_dir: MediaSet) -> None:
+    with pytest.raises(CorruptFile):
+        validate_file(media_dir.truncated_jpeg, "image", BIG)
+
+
+def test_png_bomb_is_refused_fast(media_dir: MediaSet) -> None:
+    started = time.perf_counter()
+    with pytest.raises(CorruptFile, match="too large to decode safely"):
+        validate_file(media_dir.png_bomb, "image", BIG)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("name", ["mp4", "webm", "avi", "mov"])
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_truncated_videos(media_dir: MediaSet, tmp_path: Path, name: str, keep: float) -> None:
+    source = getattr(media_dir, name)
+    cut = media.make_truncated(source, tmp_path / source.name, keep)
+    with pytest.raises(CorruptFile):
+        validate_file(cut, "video", BIG)
+
+
+def test_truncated_mp4_without_faststart(tmp_path: Path) -> None:
+    """The moov atom is at the end: a cut file has no usable tracks at all."""
+    full = media.make_mp4(tmp_path / "full.mp4", seconds=1, faststart=False)
+    with pytest.raises(CorruptFile):
+        validate_file(media.make_truncated(full, tmp_path / "cut.mp4", 0.8), "video", BIG)
+
+
+def test_garbage_after_video_header(media_dir: MediaSet, tmp_path: Path) -> None:
+    path = tmp_path / "broken.avi"
+    path.write_bytes(media_dir.avi.read_bytes()[:16] + bytes(range(256)) * 8)
+    with pytest.raises(CorruptFile):
+        validate_file(path, "video", BIG)
+
+
+def test_declared_kind_must_match(media_dir: MediaSet) -> None:
+    with pytest.raises(TypeMismatch):
+        validate_file(media_dir.mp4, "image", BIG)
+    with pytest.raises(TypeMismatch):
+        validate_file(media_dir.jpeg, "video", BIG)
+    with pytest.raises(InvalidInput):
+        validate_file(media_dir.jpeg, "document", BIG)
+
+
+def test_empty(media_dir: MediaSet) -> None:
+    with pytest.raises(EmptyFile):
+        validate_file(media_dir.empty, "image", BIG)
+
+
+def test_size_limit(media_dir: MediaSet) -> None:
+    size = media_dir.jpeg.stat().st_size
+    assert validate_file(media_dir.jpeg, "image", size).size == size
+    with pytest.raises(TooLarge) as caught:
+        validate_file(media_dir.jpeg, "image", size - 1)
+    assert caught.value.details == {"size": size, "max_size": size - 1}
