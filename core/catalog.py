@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -145,9 +145,11 @@ class Catalog:
                 )
                 s.add(row)
                 s.flush()
+                if athlete_id is not None:
+                    _advance_sequence(s)
                 return AthleteRecord.from_row(row)
         except IntegrityError:
-            raise Conflict(f"An athlete named {name!r} already exists") from None
+            raise Conflict(f"An athlete named {name!r} or id already exists") from None
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
         name = _clean_name(name)
@@ -175,6 +177,18 @@ class Catalog:
                 name = f"Athlete {athlete_id} (#{athlete_id})"
             s.add(Athlete(id=athlete_id, name=name))
             s.flush()
+            _advance_sequence(s)
+
+
+def _advance_sequence(s: Session) -> None:
+    """After an explicit id, move PostgreSQL's id sequence past it (SQLite needs nothing)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('athletes', 'id'), "
+                "(SELECT MAX(id) FROM athletes))"
+            )
+        )
 
 
 def _clean_name(name: str) -> str:
