@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InvalidInput, NotFound, StorageUnavailable
+from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from core.settings import Settings
 from core.storage.base import Presigner, Storage
 from core.storage.factory import build_storage
@@ -193,3 +193,12 @@ def test_factory_local(tmp_path: Path) -> None:
     assert storage.root == settings.paths.objects_dir
     assert (settings.paths.secrets_dir / "url-signing.key").stat().st_size == 32
     assert presigner.presign_get(KEY, 60).url.startswith("http://127.0.0.1:9999/signed/")
+
+
+def test_key_through_an_object_conflicts(store: LocalStorage) -> None:
+    store.put_bytes("general/2025/01/a", b"x", "text/plain")
+    with pytest.raises(Conflict):
+        store.put_bytes("general/2025/01/a/b.jpg", b"x", "image/jpeg")
+    with pytest.raises(Conflict):
+        store.put_bytes("general/2025/01", b"x", "image/jpeg")
+    assert [s.key for s in store.list_keys()] == ["general/2025/01/a"]

@@ -38,21 +38,29 @@ class Storage(Protocol):
 
     name: str
 
-    def put_file(self, key: str, path: Path, content_type: str,
-                 progress: ProgressCallback | None = None) -> ObjectStat: ...
+    def put_file(
+        self, key: str, path: Path, content_type: str, progress: ProgressCallback | None = None
+    ) -> ObjectStat: ...
 
-    def put_stream(self, key: str, stream: BinaryIO, content_type: str,
-                   progress: ProgressCallback | None = None) -> ObjectStat: ...
+    def put_stream(
+        self,
+        key: str,
+        stream: BinaryIO,
+        content_type: str,
+        progress: ProgressCallback | None = None,
+    ) -> ObjectStat: ...
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat: ...
 
-    def open_range(self, key: str, start: int = 0, end: int | None = None,
-                   chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
+    ) -> Iterator[bytes]:
         """Bytes start..end inclusive (end None = to the end), in chunks."""
         ...
 
-    def download_to(self, key: str, path: Path,
-                    progress: ProgressCallback | None = None) -> None: ...
+    def download_to(
+        self, key: str, path: Path, progress: ProgressCallback | None = None
+    ) -> None: ...
 
     def stat(self, key: str) -> ObjectStat:
         """NotFound when missing."""
@@ -87,9 +95,19 @@ class Storage(Protocol):
 class Presigner(Protocol):
     """Signs requests that a client performs without our credentials."""
 
-    def presign_put(self, key: str, content_type: str, expires_in: int,
-                    content_length: int | None = None, max_size: int | None = None
-                    ) -> PresignedRequest: ...
+    def presign_put(
+        self,
+        key: str,
+        content_type: str,
+        expires_in: int,
+        content_length: int | None = None,
+        max_size: int | None = None,
+    ) -> PresignedRequest: ...
 
-    def presign_get(self, key: str, expires_in: int, download_name: str | None = None,
-                    content_type: str | None = None) -> PresignedRequest: ...
+    def presign_get(
+        self,
+        key: str,
+        expires_in: int,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> PresignedRequest: ...

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
@@ -104,19 +105,29 @@ class LocalStorage:
         self._prune(tmp.parent)
 
     # --- writing ------------------------------------------------------------------------------
+    def _create_temp(self, key: str, path: Path) -> tuple[Path, BinaryIO]:
+        """Creates the parent folders and the temp file (again if a delete pruned them)."""
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+        for attempt in (1, 2):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                return tmp, open(tmp, "xb")  # noqa: SIM115 - closed by the caller
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise StorageUnavailable(f"Cannot create folder for {key!r}") from None
+            except (FileExistsError, NotADirectoryError):
+                raise Conflict(f"Key {key!r} runs through an existing object") from None
+            except OSError as exc:
+                raise StorageUnavailable(f"Cannot write {key!r}: {exc}") from exc
+        raise AssertionError("unreachable")
+
     def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> ObjectStat:
         path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise Conflict(f"Key {key!r} runs through an existing object") from None
-        except OSError as exc:
-            raise StorageUnavailable(f"Cannot create folder for {key!r}: {exc}") from exc
         if path.is_dir():
             raise Conflict(f"Key {key!r} is a folder of other objects")
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+        tmp, out = self._create_temp(key, path)
         try:
-            with open(tmp, "xb") as out:
+            with out:
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
@@ -168,7 +179,7 @@ class LocalStorage:
             st = path.stat()
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(f"No object {key!r} in local storage") from None
-        if not path.is_file():
+        if not S_ISREG(st.st_mode):
             raise NotFound(f"No object {key!r} in local storage")
         validator = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}".encode()
         etag = '"' + hashlib.blake2b(validator, digest_size=16).hexdigest() + '"'

@@ -1,0 +1,69 @@
+"""Pytest fixtures: one moto S3 server over real HTTP per session, a fresh bucket per test."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+__all__ = ["S3Target", "moto_server", "s3_bucket"]
+
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@dataclass(frozen=True)
+class S3Target:
+    """Where a test's bucket lives and how to reach it."""
+
+    endpoint_url: str
+    bucket: str
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+    region: str = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """Starts moto's S3 server on a free loopback port once; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in _FAKE_AWS_ENV.items():
+            mp.setenv(name, value)
+        mp.delenv("AWS_SESSION_TOKEN", raising=False)
+        mp.delenv("AWS_PROFILE", raising=False)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str) -> S3Target:
+    """A new, empty, uniquely named bucket on the session's moto server."""
+    target = S3Target(endpoint_url=moto_server, bucket=f"test-{uuid.uuid4().hex[:20]}")
+    client = boto3.client(
+        "s3",
+        endpoint_url=target.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=target.access_key_id,
+        aws_secret_access_key=target.secret_access_key,
+    )
+    client.create_bucket(Bucket=target.bucket)
+    return target
