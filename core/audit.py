@@ -29,13 +29,26 @@ class AuditRecord:
 
     @classmethod
     def from_row(cls, row: AuditEntry) -> AuditRecord:
-        return cls(actor=row.actor, action=row.action, file_id=row.file_id, remote=row.remote,
-                   detail=row.detail, at=row.at, id=row.id)
+        return cls(
+            actor=row.actor,
+            action=row.action,
+            file_id=row.file_id,
+            remote=row.remote,
+            detail=row.detail,
+            at=row.at,
+            id=row.id,
+        )
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor,
-                "action": self.action, "file_id": self.file_id, "remote": self.remote,
-                "detail": self.detail}
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "file_id": self.file_id,
+            "remote": self.remote,
+            "detail": self.detail,
+        }
 
 
 class AuditLog:
@@ -44,23 +57,44 @@ class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(self, actor: str, action: str, file_id: int | None = None,
-               remote: str | None = None, detail: str | None = None) -> None:
+    def record(
+        self,
+        actor: str,
+        action: str,
+        file_id: int | None = None,
+        remote: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         self.record_many([AuditRecord(actor, action, file_id, remote, detail)])
 
     def record_many(self, entries: Iterable[AuditRecord]) -> int:
         """Writes entries in one transaction; returns how many."""
-        rows = [AuditEntry(at=e.at, actor=e.actor[:120], action=e.action[:40],
-                           file_id=e.file_id, remote=(e.remote or None) and e.remote[:64],
-                           detail=e.detail) for e in entries]
+        rows = [
+            AuditEntry(
+                at=e.at,
+                actor=e.actor[:120],
+                action=e.action[:40],
+                file_id=e.file_id,
+                remote=(e.remote or None) and e.remote[:64],
+                detail=e.detail,
+            )
+            for e in entries
+        ]
         if rows:
             with self.db.write() as s:
                 s.add_all(rows)
         return len(rows)
 
-    def query(self, *, file_id: int | None = None, actor: str | None = None,
-              action: str | None = None, since: datetime | None = None,
-              limit: int = 100, offset: int = 0) -> tuple[list[AuditRecord], int]:
+    def query(
+        self,
+        *,
+        file_id: int | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[AuditRecord], int]:
         """Newest first; (entries, total matching)."""
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
@@ -77,6 +111,11 @@ class AuditLog:
             conditions.append(AuditEntry.at >= since)
         with self.db.read() as s:
             total = s.scalar(select(func.count(AuditEntry.id)).where(*conditions)) or 0
-            rows = s.scalars(select(AuditEntry).where(*conditions)
-                             .order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+            rows = s.scalars(
+                select(AuditEntry)
+                .where(*conditions)
+                .order_by(AuditEntry.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
             return [AuditRecord.from_row(r) for r in rows], int(total)

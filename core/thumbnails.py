@@ -34,11 +34,11 @@ class HasMime(Protocol):
 
 def make_thumbnail(path: Path, media: HasMime | str, size: int = THUMB_SIZE) -> bytes:
     """WebP bytes at most size x size: the upright image, or a video frame ~10% in."""
-    kind = _media_type(media)
+    media_type = _media_type(media)
     if size < 1:
         raise InvalidInput("The thumbnail size must be positive")
-    if kind.kind == "image":
-        with open_image(path, [kind.pil_format or ""]) as im:
+    if media_type.kind == "image":
+        with open_image(path, [media_type.pil_format or ""]) as im:
             return _webp(_shrink(im, (size, size)))
     poster = _poster_frame(Path(path))
     poster.thumbnail((size, size))
@@ -52,12 +52,8 @@ def make_variant(source: Path | IO[bytes] | bytes, width: int) -> bytes:
     with open_image(
         io.BytesIO(source) if isinstance(source, bytes) else source, _IMAGE_FORMATS
     ) as im:
-        quarter_turn = im.getexif().get(ExifTags.Base.Orientation) in (
-            5,
-            6,
-            7,
-            8,
-        )  # displayed width = stored height
+        # After a quarter turn (orientations 5-8) the displayed width is the stored height.
+        quarter_turn = im.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
         return _webp(_shrink(im, (10**6, width) if quarter_turn else (width, 10**6)))
 
 

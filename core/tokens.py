@@ -74,16 +74,30 @@ class TokenInfo:
 
     @classmethod
     def from_row(cls, row: ApiToken) -> TokenInfo:
-        return cls(row.id, row.name, row.prefix, row.scope, row.created_at, row.last_used_at,
-                   row.revoked_at)
+        return cls(
+            row.id,
+            row.name,
+            row.prefix,
+            row.scope,
+            row.created_at,
+            row.last_used_at,
+            row.revoked_at,
+        )
 
     def as_dict(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value is not None else None
 
-        return {"id": self.id, "name": self.name, "prefix": self.prefix, "scope": self.scope,
-                "created_at": iso(self.created_at), "last_used_at": iso(self.last_used_at),
-                "revoked_at": iso(self.revoked_at), "active": self.active}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "scope": self.scope,
+            "created_at": iso(self.created_at),
+            "last_used_at": iso(self.last_used_at),
+            "revoked_at": iso(self.revoked_at),
+            "active": self.active,
+        }
 
 
 class TokenStore:
@@ -100,8 +114,9 @@ class TokenStore:
         scope = check_scope(scope)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.write() as s:
-            row = ApiToken(name=clean, token_hash=hash_token(secret),
-                           prefix=secret[:PREFIX_CHARS], scope=scope)
+            row = ApiToken(
+                name=clean, token_hash=hash_token(secret), prefix=secret[:PREFIX_CHARS], scope=scope
+            )
             s.add(row)
             s.flush()
             info = TokenInfo.from_row(row)
@@ -140,8 +155,11 @@ class TokenStore:
         digest = hash_token(secret)
         with self.db.read() as s:
             row = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-            if row is None or row.revoked_at is not None \
-                    or not hmac.compare_digest(row.token_hash, digest):
+            if (
+                row is None
+                or row.revoked_at is not None
+                or not hmac.compare_digest(row.token_hash, digest)
+            ):
                 return None
             info = TokenInfo.from_row(row)
         now = utcnow()
@@ -154,8 +172,9 @@ class TokenStore:
 
     def active_count(self) -> int:
         with self.db.read() as s:
-            return int(s.scalar(select(func.count(ApiToken.id))
-                                .where(ApiToken.revoked_at.is_(None))) or 0)
+            return int(
+                s.scalar(select(func.count(ApiToken.id)).where(ApiToken.revoked_at.is_(None))) or 0
+            )
 
     def ensure_initial_token(self, name: str = "first start") -> str | None:
         """Creates an admin token when no active token exists; returns its secret, else None."""

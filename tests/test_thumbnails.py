@@ -23,8 +23,14 @@ def _webp(data: bytes) -> Image.Image:
     return im
 
 
-def _is_red(pixel: tuple[int, ...]) -> bool:
-    r, g, b = pixel[:3]
+def _rgb(im: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    pixel = im.getpixel(xy)
+    assert isinstance(pixel, tuple)
+    return pixel[0], pixel[1], pixel[2]
+
+
+def _is_red(pixel: tuple[int, int, int]) -> bool:
+    r, g, b = pixel
     return r > 170 and g < 90 and b < 90
 
 
@@ -63,15 +69,15 @@ def test_exif_orientation_is_applied(media_dir: MediaSet) -> None:
     im = _webp(make_thumbnail(media_dir.jpeg_rotated, BY_MIME["image/jpeg"])).convert("RGB")
     assert im.size == (240, 320)
     # The red marker drawn in the stored top-left corner ends up top-right.
-    assert _is_red(im.getpixel((im.width - 5, 5)))
-    assert not _is_red(im.getpixel((5, 5)))
+    assert _is_red(_rgb(im, (im.width - 5, 5)))
+    assert not _is_red(_rgb(im, (5, 5)))
 
 
 def test_poster_frame_is_not_blank_and_seeked(media_dir: MediaSet) -> None:
     im = _webp(make_thumbnail(media_dir.mp4, BY_MIME["video/mp4"])).convert("RGB")
     assert max(ImageStat.Stat(im).stddev) > 20
     # The yellow block starts at x=0 and moves right each frame; ~10% in it has moved.
-    row = [im.getpixel((x, im.height // 2)) for x in range(im.width)]
+    row = [_rgb(im, (x, im.height // 2)) for x in range(im.width)]
     first_yellow = next(x for x, (r, g, b) in enumerate(row) if r > 180 and g > 150 and b < 100)
     assert first_yellow > 20
 
@@ -80,7 +86,7 @@ def test_rotated_video_poster_is_upright(tmp_path: Path) -> None:
     path = media.make_mp4(tmp_path / "phone.mp4", seconds=1, audio=False, rotation=90)
     im = _webp(make_thumbnail(path, BY_MIME["video/mp4"])).convert("RGB")
     assert im.size == (240, 320)
-    assert _is_red(im.getpixel((im.width - 5, 5)))
+    assert _is_red(_rgb(im, (im.width - 5, 5)))
 
 
 def test_corrupt_inputs(media_dir: MediaSet, tmp_path: Path) -> None:

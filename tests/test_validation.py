@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from PIL import Image
 
 from core.errors import (
     CorruptFile,
@@ -108,11 +111,28 @@ def test_truncated_jpeg(media_dir: MediaSet) -> None:
         validate_file(media_dir.truncated_jpeg, "image", BIG)
 
 
+@pytest.mark.parametrize("name", ["png", "webp", "gif"])
+def test_truncated_images(media_dir: MediaSet, tmp_path: Path, name: str) -> None:
+    source = getattr(media_dir, name)
+    with pytest.raises(CorruptFile):
+        validate_file(media.make_truncated(source, tmp_path / source.name, 0.6), "image", BIG)
+
+
 def test_png_bomb_is_refused_fast(media_dir: MediaSet) -> None:
     started = time.perf_counter()
     with pytest.raises(CorruptFile, match="too large to decode safely"):
         validate_file(media_dir.png_bomb, "image", BIG)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("action", ["ignore", "error"])
+def test_image_over_pixel_limit(tmp_path: Path, action: Literal["ignore", "error"]) -> None:
+    """120 MP: above MAX_PIXELS, below Pillow's hard error; refused whatever the warning filter."""
+    bomb = media.make_png_bomb(tmp_path / "big.png", 12_000, 10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter(action, Image.DecompressionBombWarning)
+        with pytest.raises(CorruptFile, match="too large to decode safely"):
+            validate_file(bomb, "image", BIG)
 
 
 @pytest.mark.parametrize("name", ["mp4", "webm", "avi", "mov"])
