@@ -45,6 +45,8 @@ ALIASES = {
     "video/wmv": "video/x-ms-wmv",
     "video/x-ms-asf": "video/x-ms-wmv",
     "video/x-m4v": "video/mp4",
+    "video/vnd.avi": "video/x-msvideo",
+    "image/x-png": "image/png",
 }
 FILE_KINDS = ("image", "video")
 _RIFF_FORM = {"video/x-msvideo": b"AVI ", "image/webp": b"WEBP"}
