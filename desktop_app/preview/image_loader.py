@@ -1,0 +1,131 @@
+"""Load an image off the GUI thread: local files or http(s) bytes, EXIF orientation applied."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
+
+from desktop_app.preview.sources import is_remote, local_path, to_url
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+
+
+def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QImage, str]:
+    """Decode a file or bytes with EXIF orientation applied: (image, error text or "")."""
+    if data is not None:
+        buffer = QBuffer()
+        buffer.setData(QByteArray(data))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        reader = QImageReader(buffer)
+    else:
+        reader = QImageReader(local_path(source or ""))
+    reader.setAutoTransform(True)
+    image = reader.read()
+    return image, "" if not image.isNull() else reader.errorString()
+
+
+class _DecodeSignals(QObject):
+    done = Signal(int, QImage, str)
+
+
+class _DecodeTask(QRunnable):
+    def __init__(self, generation: int, source: str | None, data: bytes | None) -> None:
+        super().__init__()
+        self.signals = _DecodeSignals()
+        self._generation, self._source, self._data = generation, source, data
+
+    def run(self) -> None:
+        try:
+            image, error = read_image(self._source, self._data)
+        except Exception as exc:  # never let a decoder crash the pool thread
+            log.exception("image decode failed")
+            image, error = QImage(), str(exc)
+        with contextlib.suppress(RuntimeError):  # the receiver went away meanwhile
+            self.signals.done.emit(self._generation, image, error)
+
+
+class ImageLoader(QObject):
+    """Fetches (QNetworkAccessManager) and decodes (thread pool) one image at a time."""
+
+    loaded = Signal(QImage)
+    failed = Signal(str)
+    progress = Signal(int, int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._generation = 0
+        self._network: QNetworkAccessManager | None = None
+        self._reply: QNetworkReply | None = None
+        self._tasks: dict[int, _DecodeTask] = {}
+
+    def load(self, source: str) -> None:
+        """Start loading `source`; emits `loaded` or `failed` later, never synchronously."""
+        self.cancel()
+        if is_remote(source):
+            self._fetch(source)
+        else:
+            self._decode(source, None)
+
+    def cancel(self) -> None:
+        self._generation += 1
+        if self._reply is not None:
+            reply, self._reply = self._reply, None
+            reply.abort()
+            reply.deleteLater()
+
+    def _fetch(self, source: str) -> None:
+        if self._network is None:
+            self._network = QNetworkAccessManager(self)
+        request = QNetworkRequest(to_url(source))
+        request.setAttribute(
+            QNetworkRequest.Attribute.RedirectPolicyAttribute,
+            QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy,
+        )
+        reply = self._network.get(request)
+        self._reply = reply
+        reply.downloadProgress.connect(self._on_progress)
+        reply.finished.connect(lambda r=reply: self._on_fetched(r))
+
+    def _on_progress(self, received: int, total: int) -> None:
+        self.progress.emit(received, total)
+        if received > MAX_DOWNLOAD_BYTES and self._reply is not None:
+            self.cancel()
+            self.failed.emit(self.tr("The image is too large to preview."))
+
+    def _on_fetched(self, reply: QNetworkReply) -> None:
+        if reply is not self._reply:
+            return
+        self._reply = None
+        reply.deleteLater()
+        if reply.error() != QNetworkReply.NetworkError.NoError:
+            log.info("image download failed: %s", reply.errorString())
+            self.failed.emit(
+                self.tr("The image could not be downloaded: {error}").format(
+                    error=reply.errorString()
+                )
+            )
+            return
+        self._decode(None, bytes(reply.readAll().data()))
+
+    def _decode(self, source: str | None, data: bytes | None) -> None:
+        generation = self._generation
+        task = _DecodeTask(generation, source, data)
+        task.signals.done.connect(self._on_decoded)
+        self._tasks[generation] = task
+        QThreadPool.globalInstance().start(task)
+
+    def _on_decoded(self, generation: int, image: QImage, error: str) -> None:
+        self._tasks.pop(generation, None)
+        if generation != self._generation:
+            return
+        if image.isNull():
+            log.info("image decode failed: %s", error)
+            self.failed.emit(self.tr("The image could not be opened: {error}").format(error=error))
+        else:
+            self.loaded.emit(image)

@@ -1,0 +1,89 @@
+"""The control bar under the video: play, frame step, seek slider with times, volume, fullscreen."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+
+SP = QStyle.StandardPixmap
+
+
+def format_time(ms: int) -> str:
+    """Milliseconds as m:ss, or h:mm:ss from one hour on."""
+    seconds = max(int(ms), 0) // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class PlayerControls(QWidget):
+    """Passive widgets; VideoPlayer wires them to the QMediaPlayer."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.play_button = self._button(SP.SP_MediaPlay, self.tr("Play (Space)"))
+        self.back_button = self._button(SP.SP_MediaSkipBackward, self.tr("Previous frame (,)"))
+        self.forward_button = self._button(SP.SP_MediaSkipForward, self.tr("Next frame (.)"))
+        self.elapsed_label = QLabel(format_time(0), self)
+        self.total_label = QLabel(format_time(0), self)
+        self.seek_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.seek_slider.setRange(0, 0)
+        self.seek_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.seek_slider.setToolTip(self.tr("Position"))
+        self.mute_button = self._button(SP.SP_MediaVolume, self.tr("Mute (M)"))
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setMaximumWidth(100)
+        self.volume_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.volume_slider.setToolTip(self.tr("Volume"))
+        self.fullscreen_button = self._button(SP.SP_TitleBarMaxButton, self.tr("Full screen (F)"))
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 4)
+        for widget in (self.play_button, self.back_button, self.forward_button, self.elapsed_label):
+            layout.addWidget(widget)
+        layout.addWidget(self.seek_slider, 1)
+        for widget in (
+            self.total_label,
+            self.mute_button,
+            self.volume_slider,
+            self.fullscreen_button,
+        ):
+            layout.addWidget(widget)
+
+    def _button(self, pixmap: QStyle.StandardPixmap, tip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(self.style().standardIcon(pixmap))
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return button
+
+    def set_playing(self, playing: bool) -> None:
+        if playing:
+            self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPause))
+            self.play_button.setToolTip(self.tr("Pause (Space)"))
+        else:
+            self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPlay))
+            self.play_button.setToolTip(self.tr("Play (Space)"))
+
+    def set_muted(self, muted: bool) -> None:
+        icon = SP.SP_MediaVolumeMuted if muted else SP.SP_MediaVolume
+        self.mute_button.setIcon(self.style().standardIcon(icon))
+        self.mute_button.setToolTip(self.tr("Unmute (M)") if muted else self.tr("Mute (M)"))
+
+    def set_fullscreen(self, fullscreen: bool) -> None:
+        icon = SP.SP_TitleBarNormalButton if fullscreen else SP.SP_TitleBarMaxButton
+        self.fullscreen_button.setIcon(self.style().standardIcon(icon))
+        self.fullscreen_button.setToolTip(
+            self.tr("Leave full screen (Esc)") if fullscreen else self.tr("Full screen (F)")
+        )
+
+    def set_duration(self, ms: int) -> None:
+        self.seek_slider.setRange(0, max(int(ms), 0))
+        self.total_label.setText(format_time(ms))
+
+    def set_position(self, ms: int) -> None:
+        if not self.seek_slider.isSliderDown():
+            self.seek_slider.setValue(int(ms))
+        self.elapsed_label.setText(format_time(ms))

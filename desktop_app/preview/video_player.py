@@ -1,0 +1,266 @@
+"""Video player widget on QMediaPlayer + QVideoWidget (+ QAudioOutput) with keyboard controls."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop_app.preview.player_controls import PlayerControls
+from desktop_app.preview.sources import to_url
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FRAME_RATE = 25.0
+DEFAULT_VOLUME = 80  # percent
+
+State = QMediaPlayer.PlaybackState
+
+
+class VideoPlayer(QWidget):
+    """Plays one local file or http(s) URL. Space/K play-pause, M mute, F fullscreen, ,/. step."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        frame_rate: float | None = None,
+        audio: bool = True,
+        autoplay: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self._frame_rate = frame_rate if frame_rate and frame_rate > 0 else DEFAULT_FRAME_RATE
+        self._autoplay = autoplay
+        self._muted = False
+        self._volume = DEFAULT_VOLUME
+        self._last_frame_us = -1
+        self._restore_maximized = False
+
+        self.player = QMediaPlayer(self)
+        self.audio_output: QAudioOutput | None = QAudioOutput(self) if audio else None
+        if self.audio_output is not None:
+            self.player.setAudioOutput(self.audio_output)
+        self._video = QVideoWidget(self)
+        self._video.installEventFilter(self)
+        self.player.setVideoOutput(self._video)
+        self.video_sink().videoFrameChanged.connect(self._on_frame)
+
+        self.controls = PlayerControls(self)
+        self._error = QLabel(self)
+        self._error.setWordWrap(True)
+        self._error.setStyleSheet("color: #c62828;")
+        self._error.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._video, 1)
+        layout.addWidget(self._error)
+        layout.addWidget(self.controls)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        self._connect()
+        self._apply_audio()
+        self._build_shortcuts()
+
+    def _connect(self) -> None:
+        c, p = self.controls, self.player
+        c.play_button.clicked.connect(self.toggle_play)
+        c.back_button.clicked.connect(self.step_backward)
+        c.forward_button.clicked.connect(self.step_forward)
+        c.mute_button.clicked.connect(self.toggle_mute)
+        c.fullscreen_button.clicked.connect(self.toggle_fullscreen)
+        c.volume_slider.setValue(self._volume)
+        c.volume_slider.valueChanged.connect(self.set_volume)
+        c.seek_slider.sliderMoved.connect(p.setPosition)
+        c.seek_slider.actionTriggered.connect(
+            lambda _a: p.setPosition(c.seek_slider.sliderPosition())
+        )
+        p.durationChanged.connect(c.set_duration)
+        p.positionChanged.connect(c.set_position)
+        p.playbackStateChanged.connect(lambda s: c.set_playing(s == State.PlayingState))
+        p.seekableChanged.connect(c.seek_slider.setEnabled)
+        p.errorOccurred.connect(self._on_error)
+        p.mediaStatusChanged.connect(self._on_status)
+
+    def _build_shortcuts(self) -> None:
+        keys = [
+            ("Space", self.toggle_play),
+            ("K", self.toggle_play),
+            ("M", self.toggle_mute),
+            ("F", self.toggle_fullscreen),
+            (".", self.step_forward),
+            (",", self.step_backward),
+        ]
+        for key, slot in keys:
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self._escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._escape.activated.connect(self.leave_fullscreen)
+        self._escape.setEnabled(False)  # Esc closes the dialog unless we are fullscreen
+
+    # -- media --------------------------------------------------------------------------------
+    def load(self, source: str) -> None:
+        """Open a local path or an http(s) URL; plays at once when built with autoplay=True."""
+        self._error.hide()
+        self._last_frame_us = -1
+        self.player.setSource(to_url(source))
+        if self._autoplay:
+            self.player.play()
+        else:
+            self.player.pause()  # shows the first frame
+
+    def release(self) -> None:
+        """Stop playback and drop the media (closes files and network connections)."""
+        self.leave_fullscreen()
+        self.player.stop()
+        self.player.setSource(QUrl())
+
+    def video_sink(self) -> QVideoSink:
+        return self._video.videoSink()
+
+    def video_widget(self) -> QVideoWidget:
+        return self._video
+
+    def frame_rate(self) -> float:
+        return self._frame_rate
+
+    def error_text(self) -> str:
+        return self._error.text() if not self._error.isHidden() else ""
+
+    def _on_frame(self, frame: QVideoFrame) -> None:
+        if frame.isValid() and frame.startTime() >= 0:
+            self._last_frame_us = frame.startTime()
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.InvalidMedia and not self.error_text():
+            self._show_error(self.tr("This video cannot be played."))
+
+    # -- playback -----------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.player.playbackState() == State.PlayingState:
+            self.player.pause()
+        else:
+            self.player.play()
+
+    def step_forward(self) -> None:
+        self._step(1)
+
+    def step_backward(self) -> None:
+        self._step(-1)
+
+    def _step(self, frames: int) -> None:
+        """Pause and move by whole frames; QMediaPlayer has no frame step, so seek."""
+        if self.player.playbackState() == State.PlayingState:
+            self.player.pause()
+        fps = self._frame_rate
+        if self._last_frame_us >= 0:
+            index = round(self._last_frame_us * fps / 1_000_000)
+        else:
+            index = math.floor((self.player.position() + 1) * fps / 1000)
+        target = math.ceil(max(index + frames, 0) * 1000 / fps)
+        duration = self.player.duration()
+        if duration > 0:
+            target = min(target, max(duration - 1, 0))
+        self.player.setPosition(target)
+
+    # -- audio --------------------------------------------------------------------------------
+    def is_muted(self) -> bool:
+        return self._muted
+
+    def volume(self) -> int:
+        return self._volume
+
+    def toggle_mute(self) -> None:
+        self.set_muted(not self._muted)
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = bool(muted)
+        self._apply_audio()
+
+    def set_volume(self, percent: int) -> None:
+        self._volume = max(0, min(100, int(percent)))
+        self._apply_audio()
+
+    def _apply_audio(self) -> None:
+        self.controls.set_muted(self._muted)
+        if self.controls.volume_slider.value() != self._volume:
+            self.controls.volume_slider.setValue(self._volume)
+        if self.audio_output is not None:
+            self.audio_output.setMuted(self._muted)
+            self.audio_output.setVolume(_linear_volume(self._volume))
+
+    # -- fullscreen ---------------------------------------------------------------------------
+    def is_fullscreen(self) -> bool:
+        return self.window().isFullScreen()
+
+    def toggle_fullscreen(self) -> None:
+        if self.is_fullscreen():
+            self.leave_fullscreen()
+        else:
+            self.enter_fullscreen()
+
+    def enter_fullscreen(self) -> None:
+        window = self.window()
+        if window.isFullScreen():
+            return
+        self._restore_maximized = window.isMaximized()
+        window.showFullScreen()
+        self._escape.setEnabled(True)
+        self.controls.set_fullscreen(True)
+
+    def leave_fullscreen(self) -> None:
+        self._escape.setEnabled(False)
+        self.controls.set_fullscreen(False)
+        window = self.window()
+        if not window.isFullScreen():
+            return
+        if self._restore_maximized:
+            window.showMaximized()
+        else:
+            window.showNormal()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._video and event.type() == QEvent.Type.MouseButtonDblClick:
+            self.toggle_fullscreen()
+            return True
+        return super().eventFilter(watched, event)
+
+    # -- errors -------------------------------------------------------------------------------
+    def _on_error(self, error: QMediaPlayer.Error, detail: str) -> None:
+        if error == QMediaPlayer.Error.NoError:
+            return
+        log.info("media player error %s: %s", error, detail)
+        messages = {
+            QMediaPlayer.Error.ResourceError: self.tr("The video could not be opened."),
+            QMediaPlayer.Error.FormatError: self.tr("This video format is not supported."),
+            QMediaPlayer.Error.NetworkError: self.tr("A network error stopped the video."),
+            QMediaPlayer.Error.AccessDeniedError: self.tr("Access to the video was denied."),
+        }
+        text = messages.get(error, self.tr("The video cannot be played."))
+        self._show_error(
+            self.tr("{message} ({detail})").format(message=text, detail=detail) if detail else text
+        )
+
+    def _show_error(self, text: str) -> None:
+        self._error.setText(text)
+        self._error.show()
+
+
+def _linear_volume(percent: int) -> float:
+    """Slider percent (perceived loudness) to the linear gain QAudioOutput expects."""
+    try:
+        from PySide6.QtMultimedia import QtAudio as audio_ns
+    except ImportError:  # Qt < 6.7
+        from PySide6.QtMultimedia import QAudio as audio_ns
+    scale = audio_ns.VolumeScale
+    return audio_ns.convertVolume(
+        percent / 100, scale.LogarithmicVolumeScale, scale.LinearVolumeScale
+    )
