@@ -94,6 +94,16 @@ class Catalog:
             ).first()
             return FileRecord.from_row(row) if row else None
 
+    def find_by_key(self, storage_key: str) -> FileRecord | None:
+        """The file stored under a key (any status, trashed too), or None."""
+        with self.db.read() as s:
+            row = s.scalars(
+                select(MediaFile)
+                .options(joinedload(MediaFile.athlete))
+                .where(MediaFile.storage_key == storage_key)
+            ).first()
+            return FileRecord.from_row(row) if row else None
+
     def counts(self) -> dict[str, int]:
         with self.db.read() as s:
             live = MediaFile.deleted_at.is_(None) & (MediaFile.status == "ready")

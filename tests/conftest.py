@@ -87,3 +87,4 @@ def any_library(request: pytest.FixtureRequest) -> Library:
     """The same test on both storage backends."""
     name = "library" if request.param == "local" else "s3_library"
     return request.getfixturevalue(name)
+from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401

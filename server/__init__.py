@@ -1,0 +1,1 @@
+"""MediaDesk's embedded HTTP API (aiohttp) over the core library service."""

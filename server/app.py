@@ -1,0 +1,89 @@
+"""The aiohttp application: create_app wires the library, middlewares, routes and tasks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from core.audit import AuditLog
+from core.library import Library
+from core.storage.factory import SIGNING_KEY_FILE
+from core.storage.signing import LocalPresigner, load_or_create_secret
+from core.tokens import TokenStore
+from server.auditing import AuditSink, audit_ctx
+from server.auth import Authenticator, auth_middleware
+from server.config import ServerConfig
+from server.cors import add_cors_headers, cors_middleware
+from server.errors import error_middleware
+from server.hub import EventHub, close_hub, hub_ctx
+from server.metrics import Metrics, route_label
+from server.ratelimit import RateLimiter
+from server.routes import setup_routes
+from server.schedule import maintenance_ctx
+from server.state import (
+    AUDIT,
+    AUTH,
+    CONFIG,
+    EXECUTOR,
+    HUB,
+    LIBRARY,
+    LIMITER,
+    METRICS,
+    REQUEST_ID,
+    SIGNING_SECRET,
+    STARTED,
+)
+
+logger = logging.getLogger(__name__)
+
+CLIENT_MAX_SIZE = 1024 * 1024  # forms and JSON; uploads are streamed and limited separately
+
+
+async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Final status is known here (not in a middleware): headers and request metrics."""
+    rid = request.get(REQUEST_ID)
+    if rid:
+        response.headers["X-Request-ID"] = rid
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    add_cors_headers(request, response)
+    started = request.get(STARTED)
+    metrics = request.app[METRICS]
+    route = route_label(request)
+    metrics.requests.inc(method=request.method, route=route, status=str(response.status))
+    if started is not None:
+        metrics.request_latency.observe(
+            time.perf_counter() - started, method=request.method, route=route
+        )
+
+
+async def executor_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the thread pool for blocking core calls, shut down last."""
+    yield
+    app[EXECUTOR].shutdown(wait=True, cancel_futures=True)
+
+
+def create_app(library: Library, *, config: ServerConfig) -> web.Application:
+    """The API over one library; run it with an AppRunner (see server.entry)."""
+    app = web.Application(
+        middlewares=[error_middleware, cors_middleware, auth_middleware],
+        client_max_size=CLIENT_MAX_SIZE,
+    )
+    app[LIBRARY] = library
+    app[CONFIG] = config
+    app[EXECUTOR] = ThreadPoolExecutor(config.executor_workers, thread_name_prefix="mediadesk-api")
+    app[AUTH] = Authenticator(TokenStore(library.db))
+    app[METRICS] = Metrics()
+    app[HUB] = EventHub()
+    app[AUDIT] = AuditSink(AuditLog(library.db))
+    app[LIMITER] = RateLimiter(config.upload_rate_limit)
+    if isinstance(library.presigner, LocalPresigner):
+        app[SIGNING_SECRET] = load_or_create_secret(library.paths.secrets_dir / SIGNING_KEY_FILE)
+    setup_routes(app)
+    app.on_response_prepare.append(on_prepare)
+    app.on_shutdown.append(close_hub)
+    app.cleanup_ctx.extend([executor_ctx, audit_ctx, hub_ctx, maintenance_ctx])
+    return app

@@ -1,0 +1,134 @@
+"""Bearer-token authentication and scope checks (read < upload < admin) for every route."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core import tokens
+from core.records import FileRecord
+from core.tokens import TokenInfo, TokenStore
+from server.errors import ApiError
+from server.state import AUDIT, AUTH, TOKEN, remote_address, run_blocking
+
+PUBLIC = "public"  # no token needed (a bad one is still refused)
+SIGNED = "signed"  # the URL's signature is the credential; Authorization headers are ignored
+FILE = "file"  # public files without a token, private ones with a read token (checked later)
+CACHE_SECONDS = 5.0
+CACHE_SIZE = 1024
+QUERY_TOKEN_PATHS = ("/events",)  # EventSource cannot send headers
+
+H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
+
+
+def requires(scope: str) -> Callable[[H], H]:
+    """Marks a handler with what it needs: public, signed, file, read, upload or admin."""
+
+    def mark(handler: H) -> H:
+        handler.__mediadesk_scope__ = scope  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def scope_of(handler: object) -> str:
+    return getattr(handler, "__mediadesk_scope__", "read")
+
+
+class Authenticator:
+    """Verifies tokens with a short cache; revocations in this process apply at once."""
+
+    def __init__(self, store: TokenStore) -> None:
+        self.store = store
+        self._cache: dict[str, tuple[TokenInfo, float, int]] = {}
+
+    def cached(self, secret: str) -> TokenInfo | None:
+        key = hashlib.sha256(secret.encode()).hexdigest()
+        hit = self._cache.get(key)
+        if hit and hit[1] > time.monotonic() and hit[2] == tokens.generation():
+            return hit[0]
+        return None
+
+    def remember(self, secret: str, info: TokenInfo, generation: int) -> None:
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        key = hashlib.sha256(secret.encode()).hexdigest()
+        self._cache[key] = (info, time.monotonic() + CACHE_SECONDS, generation)
+
+    def forget_all(self) -> None:
+        self._cache.clear()
+
+
+def unauthorized(message: str, code: str = "unauthorized") -> ApiError:
+    return ApiError(401, code, message, headers={"WWW-Authenticate": 'Bearer realm="mediadesk"'})
+
+
+def _presented_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise unauthorized("Send the token as 'Authorization: Bearer <token>'", "invalid_token")
+        return value.strip()
+    if request.path in QUERY_TOKEN_PATHS and "access_token" in request.query:
+        return request.query["access_token"]
+    return None
+
+
+async def authenticate(request: web.Request) -> TokenInfo | None:
+    secret = _presented_token(request)
+    if secret is None:
+        return None
+    auth = request.app[AUTH]
+    info = auth.cached(secret)
+    if info is None:
+        generation = tokens.generation()
+        info = await run_blocking(request, auth.store.verify, secret)
+        if info is None:
+            raise unauthorized("The token is unknown or revoked", "invalid_token")
+        auth.remember(secret, info, generation)
+    return info
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    match = request.match_info
+    need = scope_of(match.handler)
+    if match.http_exception is not None or request.method == "OPTIONS" or need == SIGNED:
+        request[TOKEN] = None
+        return await handler(request)
+    info = request[TOKEN] = await authenticate(request)
+    if need not in (PUBLIC, FILE):
+        check_scope(info, need)
+    return await handler(request)
+
+
+def check_scope(info: TokenInfo | None, need: str) -> TokenInfo:
+    if info is None:
+        raise unauthorized("This endpoint needs a token: 'Authorization: Bearer <token>'")
+    if not info.allows(need):
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"This needs a token with scope {need!r}; yours has {info.scope!r}",
+        )
+    return info
+
+
+def actor_of(info: TokenInfo | None) -> str:
+    return f"token:{info.name} ({info.prefix})" if info else "anonymous"
+
+
+def ensure_file_access(
+    request: web.Request, record: FileRecord, action: str, detail: str | None = None
+) -> None:
+    """Public files are open; private ones need a read token and every access is audited."""
+    if record.is_public:
+        return
+    info = check_scope(request[TOKEN], "read")
+    request.app[AUDIT].add(actor_of(info), action, record.id, remote_address(request), detail)

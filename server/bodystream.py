@@ -1,0 +1,49 @@
+"""A blocking file-like view of a request body, for storage writers running in worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import StreamReader
+
+from core.errors import SizeMismatch
+from core.spool import too_large
+
+CHUNK = 256 * 1024
+
+
+class BodyStream:
+    """`read(n)` from a worker thread pulls the next bytes of the body from the event loop.
+
+    Raises TooLarge once more than `limit` bytes arrived (reading stops there) and
+    SizeMismatch at the end when `expected` bytes were announced and a different count came.
+    """
+
+    def __init__(
+        self,
+        content: StreamReader,
+        loop: asyncio.AbstractEventLoop,
+        limit: int,
+        expected: int | None = None,
+    ) -> None:
+        self._content = content
+        self._loop = loop
+        self._limit = limit
+        self._expected = expected
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if 0 < size <= 4 * CHUNK else CHUNK
+        chunk = asyncio.run_coroutine_threadsafe(self._content.read(want), self._loop).result()
+        self.count += len(chunk)
+        if self.count > self._limit:
+            raise too_large(self._limit)
+        expected = self._expected
+        if expected is not None and (
+            self.count > expected or (not chunk and self.count != expected)
+        ):
+            raise SizeMismatch(
+                f"The body has {'more' if chunk else self.count} bytes but "
+                f"the signed URL is for {expected}"
+            )
+        return chunk

@@ -1,0 +1,186 @@
+"""Command line: `serve`, `token create|list|revoke`, `maintenance` (via server.entry.main)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from core.errors import MediaDeskError
+from core.library import Library
+from core.settings import load_settings
+from core.tokens import SCOPES, TokenStore
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        metavar="FOLDER",
+        help="catalog, files and settings folder (default: MEDIADESK_DATA_DIR "
+        "or the user's data folder)",
+    )
+    parser = argparse.ArgumentParser(prog="mediadesk", description="MediaDesk server commands.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the HTTP API without the desktop window",
+        description="Run the MediaDesk HTTP API in the foreground until Ctrl+C. On the first "
+        "start (no API token yet) an admin token is created and printed once.",
+    )
+    serve.add_argument(
+        "--host",
+        help="address to listen on (default: settings server_host, "
+        "127.0.0.1; use 0.0.0.0 to listen on every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        help="TCP port (default: settings server_port, 8765; 0 picks a free port)",
+    )
+    serve.add_argument(
+        "--public-url",
+        help="URL clients use to reach this server, for signed "
+        "URLs behind a proxy (MEDIADESK_PUBLIC_URL)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="default: INFO",
+    )
+    token = sub.add_parser("token", help="create, list or revoke API tokens")
+    tsub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = tsub.add_parser("create", parents=[common], help="create a token (shown once)")
+    create.add_argument("--name", required=True, help="who or what uses the token")
+    create.add_argument(
+        "--scope", choices=SCOPES, default="read", help="read < upload < admin (default: read)"
+    )
+    listing = tsub.add_parser("list", parents=[common], help="list tokens (never the secrets)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = tsub.add_parser("revoke", parents=[common], help="revoke a token by id")
+    revoke.add_argument("id", type=int, help="token id (see 'token list')")
+    sub.add_parser(
+        "maintenance",
+        parents=[common],
+        help="purge the trash, expire pending uploads, abort stale multipart "
+        "uploads and check the store against the catalog; prints JSON",
+    )
+    return parser
+
+
+def _open(args: argparse.Namespace, **overrides: Any) -> Library:
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    return Library.open(load_settings(**overrides))
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "token":
+            return _token(args)
+        return _maintenance(args)
+    except MediaDeskError as exc:
+        sys.stderr.write(f"mediadesk: {exc.message}\n")
+        return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.entry import EmbeddedServer, first_start_token
+
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    overrides: dict[str, Any] = {}
+    if args.public_url:
+        overrides["public_base_url"] = args.public_url
+    if args.host:
+        overrides["server_host"] = args.host
+    library = _open(args, **overrides)
+    try:
+        secret = first_start_token(library)
+        server = EmbeddedServer(library, args.host, args.port)
+        server.start()
+        lines = [
+            f"MediaDesk API running at {server.url}/",
+            f"    API documentation: {server.url}/docs",
+        ]
+        if secret:
+            lines += [
+                "First start: an admin API token was created. It is shown only once:",
+                f"    {secret}",
+                "    Send it as 'Authorization: Bearer <token>', or open:",
+                f"    {server.url}/docs#token={secret}",
+            ]
+        lines.append("Press Ctrl+C to stop.")
+        sys.stderr.write("\n".join(lines) + "\n")
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        while not stop.wait(1.0) and server.running:
+            pass
+        server.stop()
+    finally:
+        library.close()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    library = _open(args)
+    try:
+        store = TokenStore(library.db)
+        if args.token_command == "create":
+            info, secret = store.create(args.name, args.scope)
+            sys.stderr.write(
+                f"Created token {info.id} ({info.name}, scope {info.scope}). "
+                "Store it now; it is not shown again:\n"
+            )
+            _out(secret)
+        elif args.token_command == "list":
+            tokens = store.list()
+            if args.json:
+                _out(json.dumps([t.as_dict() for t in tokens], indent=2))
+            else:
+                _out(f"{'ID':>4}  {'NAME':<24} {'SCOPE':<7} {'PREFIX':<13} {'STATUS':<8} LAST USED")
+                for t in tokens:
+                    used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
+                    _out(
+                        f"{t.id:>4}  {t.name[:24]:<24} {t.scope:<7} {t.prefix:<13} "
+                        f"{'active' if t.active else 'revoked':<8} {used}"
+                    )
+        else:
+            info = store.revoke(args.id)
+            _out(f"Revoked token {info.id} ({info.name})")
+    finally:
+        library.close()
+    return 0
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    from core.maintenance import reconcile, run_maintenance
+
+    library = _open(args)
+    try:
+        report = run_maintenance(library)
+        check = reconcile(library)
+        _out(json.dumps({"maintenance": report.as_dict(), "reconcile": check.as_dict()}, indent=2))
+    finally:
+        library.close()
+    return 1 if report.errors else 0

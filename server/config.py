@@ -1,0 +1,46 @@
+"""Server options, read from the settings once and passed to create_app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.settings import Settings
+
+FORM_OVERHEAD = 64 * 1024
+"""Bytes a multipart form may add around the file part before Content-Length means 413."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How the HTTP server behaves; independent of where it listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    cors_origins: tuple[str, ...] = ()
+    upload_rate_limit: int = 60  # uploads per minute per token or address; 0 disables
+    maintenance_interval: int = 3600  # seconds; 0 disables the schedule
+    heartbeat_interval: float = 15.0  # seconds between SSE comments
+    executor_workers: int = 16
+    private_max_age: int = 3600
+    public_max_age: int = 31536000
+    form_overhead: int = FORM_OVERHEAD
+    trust_forwarded: bool = False  # use X-Forwarded-For as the client address
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        **overrides: object,
+    ) -> ServerConfig:
+        values: dict[str, object] = {
+            "host": host if host is not None else settings.server_host,
+            "port": port if port is not None else settings.server_port,
+            "cors_origins": tuple(settings.cors_origins),
+            "upload_rate_limit": settings.upload_rate_limit,
+            "maintenance_interval": settings.maintenance_interval,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

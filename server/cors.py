@@ -1,0 +1,79 @@
+"""CORS for the configured origins: preflight answers and headers on every response."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from server.errors import error_response
+from server.state import CONFIG, REQUEST_ID
+
+ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "range",
+    "if-range",
+    "if-none-match",
+    "if-modified-since",
+    "if-match",
+    "x-request-id",
+    "last-event-id",
+    "cache-control",
+)
+EXPOSE_HEADERS = (
+    "Content-Range, Accept-Ranges, ETag, Content-Length, Content-Disposition, "
+    "Location, Retry-After, X-Request-ID, Last-Modified"
+)
+MAX_AGE = "600"
+
+
+def allowed_origin(request: web.Request) -> str | None:
+    """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return None
+    origins = request.app[CONFIG].cors_origins
+    if origin.rstrip("/") in (o.rstrip("/") for o in origins):
+        return origin
+    if "*" in origins:
+        return origin  # echo it (not "*") so that requests with Authorization work too
+    return None
+
+
+def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    origin = allowed_origin(request)
+    if origin is None:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    vary = response.headers.get("Vary")
+    if not vary or "origin" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answers preflight requests before routing, authentication or rate limiting."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return await handler(request)
+    origin = allowed_origin(request)
+    if origin is None:
+        return error_response(
+            403,
+            "cors_forbidden",
+            "This origin is not in the allowed CORS origins",
+            request.get(REQUEST_ID, ""),
+        )
+    wanted = request.headers.get("Access-Control-Request-Headers", "")
+    asked = [h.strip().lower() for h in wanted.split(",") if h.strip()]
+    headers = [h for h in asked if h in ALLOW_HEADERS] or list(ALLOW_HEADERS)
+    response = web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Methods": ALLOW_METHODS,
+            "Access-Control-Allow-Headers": ", ".join(headers),
+            "Access-Control-Max-Age": MAX_AGE,
+        },
+    )
+    return response

@@ -1,0 +1,153 @@
+"""The one public entry point: EmbeddedServer (a background thread) and the CLI's main()."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import threading
+
+from aiohttp import web
+
+from core.library import Library
+from core.storage.signing import LocalPresigner
+from core.tokens import TokenStore
+from server.app import create_app
+from server.config import ServerConfig
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 5.0
+
+
+def url_for(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def first_start_token(library: Library) -> str | None:
+    """An admin token created when the catalog has none (shown once), else None."""
+    return TokenStore(library.db).ensure_initial_token()
+
+
+class EmbeddedServer:
+    """Runs the API in a thread with its own event loop; `start()` returns once bound."""
+
+    def __init__(
+        self,
+        library: Library,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        config: ServerConfig | None = None,
+    ) -> None:
+        self.library = library
+        base = config or ServerConfig.from_settings(library.settings)
+        changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        self.config = dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._port: int | None = None
+        self.app: web.Application | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._port is not None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("The server is not running")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return url_for(self.config.host, self.port)
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Starts the server thread; returns the URL once the port is bound (errors raise)."""
+        if self.running:
+            return self.url
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="mediadesk-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("The HTTP server did not start in time")
+        if self._error is not None:
+            self._thread.join(timeout)
+            self._thread = None
+            raise self._error
+        return self.url
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stops accepting, ends open streams, runs the app's cleanup and joins the thread."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is None:
+            return
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout)
+        if thread.is_alive():
+            logger.error("The HTTP server thread did not stop within %s s", timeout)
+        self._thread = None
+        self._port = None
+
+    def __enter__(self) -> EmbeddedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            with asyncio.Runner() as runner:  # cancels leftover tasks before closing the loop
+                runner.run(self._serve())
+        except BaseException as exc:  # reported to start(), or logged after start
+            if not self._ready.is_set():
+                self._error = exc
+            else:
+                logger.exception("The HTTP server stopped with an error")
+        finally:
+            self._loop = None
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self.app = create_app(self.library, config=self.config)
+        runner = web.AppRunner(self.app, shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.config.host, self.config.port)
+            await site.start()
+            self._port = int(runner.addresses[0][1])
+            self._point_signed_urls_here()
+            logger.info("MediaDesk API listening on %s", self.url)
+            self._ready.set()
+            await self._stopping.wait()
+        finally:
+            await runner.cleanup()
+            logger.info("MediaDesk API stopped")
+
+    def _point_signed_urls_here(self) -> None:
+        """Local signed URLs must name this server's real address (port 0 picks one)."""
+        presigner = self.library.presigner
+        if isinstance(presigner, LocalPresigner) and not self.library.settings.public_base_url:
+            presigner.base_url = self.url
+
+
+def main(argv: list[str]) -> int:
+    """`serve`, `token create|list|revoke` and `maintenance` (see server.cli)."""
+    from server.cli import run
+
+    return run(argv)

@@ -1,0 +1,153 @@
+"""The one error middleware: domain and HTTP errors become `{"error": {code, message}}` JSON."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core import errors as core
+from server.state import REQUEST_ID, STARTED
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[core.MediaDeskError], int] = {
+    core.InvalidInput: 400,
+    core.UnsupportedType: 400,
+    core.TypeMismatch: 400,
+    core.CorruptFile: 400,
+    core.EmptyFile: 400,
+    core.SizeMismatch: 400,
+    core.UploadNotReceived: 400,
+    core.NotFound: 404,
+    core.TooLarge: 413,
+    core.Conflict: 409,
+    # The seed: "500: Error de storage o servidor"; the code tells the two apart.
+    core.StorageUnavailable: 500,
+    core.InvalidSignature: 403,
+    core.SignatureExpired: 403,
+    core.SettingsError: 500,
+    core.Cancelled: 500,
+}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
+    411: "length_required",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    429: "rate_limited",
+    500: "internal_error",
+}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ApiError(Exception):
+    """An HTTP error with our code; raised by handlers, rendered by the middleware."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+
+
+def status_for(exc: core.MediaDeskError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str = "",
+    *,
+    details: Mapping[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details:
+        body["details"] = dict(details)
+    if request_id:
+        body["request_id"] = request_id
+    response = web.json_response({"error": body}, status=status, headers=headers)
+    return response
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+_PASS_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Content-Range", "Location")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[STARTED] = time.perf_counter()
+    rid = request[REQUEST_ID] = _request_id(request)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        response = error_response(
+            exc.status, exc.code, exc.message, rid, details=exc.details, headers=exc.headers
+        )
+    except core.MediaDeskError as exc:
+        status = status_for(exc)
+        if status >= 500:
+            logger.error(
+                "Request %s %s failed [%s]: %s", request.method, request.path, rid, exc.message
+            )
+        response = error_response(status, exc.code, exc.message, rid, details=exc.details)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # redirects and other non-errors pass through
+        code = HTTP_CODES.get(exc.status, f"http_{exc.status}")
+        message = exc.reason if exc.status != 413 else "The request body is too large"
+        response = error_response(
+            exc.status,
+            code,
+            message,
+            rid,
+            headers={k: v for k, v in exc.headers.items() if k in _PASS_HEADERS},
+        )
+    except (ConnectionResetError, TimeoutError) as exc:
+        logger.info(
+            "Client went away during %s %s [%s]: %r", request.method, request.path, rid, exc
+        )
+        raise
+    except Exception:
+        logger.exception("Unexpected error in %s %s [%s]", request.method, request.path, rid)
+        response = error_response(
+            500,
+            "internal_error",
+            "Internal server error; quote the request id when reporting it",
+            rid,
+        )
+    if response.status == 413 or (request.body_exists and not request.content.is_eof()):
+        response.force_close()  # do not read (linger on) the rest of a refused body
+    return response

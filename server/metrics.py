@@ -1,0 +1,148 @@
+"""A small Prometheus registry (counters, histograms) and the server's metrics."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+
+from aiohttp import web
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+Labels = tuple[tuple[str, str], ...]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(labels: Labels, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    items = labels + extra
+    if not items:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in items) + "}"
+
+
+def _number(value: float) -> str:
+    if value == float("inf"):
+        return "+Inf"
+    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+class Counter:
+    def __init__(self, name: str, help_text: str) -> None:
+        self.name, self.help = name, help_text
+        self._values: dict[Labels, float] = {}
+        self._lock = threading.Lock()
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        key = tuple(sorted(labels.items()))
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + amount
+
+    def value(self, **labels: str) -> float:
+        return self._values.get(tuple(sorted(labels.items())), 0.0)
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        with self._lock:
+            items = sorted(self._values.items())
+        lines += [f"{self.name}{_labels(k)} {_number(v)}" for k, v in items]
+        return lines
+
+
+class Histogram:
+    def __init__(
+        self, name: str, help_text: str, buckets: tuple[float, ...] = LATENCY_BUCKETS
+    ) -> None:
+        self.name, self.help, self.buckets = name, help_text, buckets
+        self._values: dict[Labels, tuple[list[int], float, int]] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, value: float, **labels: str) -> None:
+        key = tuple(sorted(labels.items()))
+        with self._lock:
+            counts, total, n = self._values.get(key, ([0] * len(self.buckets), 0.0, 0))
+            index = bisect.bisect_left(self.buckets, value)
+            if index < len(counts):
+                counts[index] += 1
+            self._values[key] = (counts, total + value, n + 1)
+
+    def count(self, **labels: str) -> int:
+        return self._values.get(tuple(sorted(labels.items())), ([], 0.0, 0))[2]
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
+        with self._lock:
+            items = sorted((k, (list(c), t, n)) for k, (c, t, n) in self._values.items())
+        for key, (counts, total, n) in items:
+            running = 0
+            for bound, count in zip(self.buckets, counts, strict=True):
+                running += count
+                le = (("le", _number(bound)),)
+                lines.append(f"{self.name}_bucket{_labels(key, le)} {running}")
+            lines.append(f"{self.name}_bucket{_labels(key, (('le', '+Inf'),))} {n}")
+            lines.append(f"{self.name}_sum{_labels(key)} {_number(total)}")
+            lines.append(f"{self.name}_count{_labels(key)} {n}")
+        return lines
+
+
+class Metrics:
+    """Everything /metrics reports."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.uploads = Counter(
+            "mediadesk_uploads_total",
+            "Uploads by flow, outcome (created, duplicate, rejected, failed) and file type",
+        )
+        self.validation_errors = Counter(
+            "mediadesk_validation_errors_total", "Rejected uploads by error code"
+        )
+        self.bytes_served = Counter(
+            "mediadesk_bytes_served_total", "Bytes of media sent to clients by file type"
+        )
+        self.presign_latency = Histogram(
+            "mediadesk_presigned_url_seconds", "Time to create a presigned URL, by operation"
+        )
+        self.requests = Counter(
+            "mediadesk_http_requests_total", "HTTP requests by method, route and status"
+        )
+        self.request_latency = Histogram(
+            "mediadesk_http_request_duration_seconds",
+            "Time until the response headers, by method and route",
+        )
+        self.sse_clients = 0
+
+    def upload(self, flow: str, outcome: str, file_type: str, code: str | None = None) -> None:
+        self.uploads.inc(flow=flow, outcome=outcome, file_type=file_type or "unknown")
+        if code:
+            self.validation_errors.inc(code=code)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for metric in (
+            self.uploads,
+            self.validation_errors,
+            self.bytes_served,
+            self.presign_latency,
+            self.requests,
+            self.request_latency,
+        ):
+            lines += metric.render()
+        lines += [
+            "# HELP mediadesk_sse_clients Connected server-sent-event clients",
+            "# TYPE mediadesk_sse_clients gauge",
+            f"mediadesk_sse_clients {self.sse_clients}",
+            "# HELP mediadesk_start_time_seconds When the server started",
+            "# TYPE mediadesk_start_time_seconds gauge",
+            f"mediadesk_start_time_seconds {_number(round(self.started, 3))}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def route_label(request: web.Request) -> str:
+    route = request.match_info.route
+    if request.match_info.http_exception is not None or route.resource is None:
+        return "unmatched"
+    return route.resource.canonical

@@ -1,0 +1,91 @@
+"""Streams a multipart upload part by part: the file part to a spool file, counting bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+
+from core.errors import InvalidInput
+from core.spool import Spooled, SpoolWriter, too_large
+
+CHUNK = 256 * 1024
+MAX_FIELD = 64 * 1024
+MAX_PARTS = 32
+FILE_FIELD = "file"
+
+
+@dataclass
+class Received:
+    fields: dict[str, str] = field(default_factory=dict)
+    spooled: Spooled | None = None
+    filename: str | None = None
+    declared_type: str | None = None
+
+    def discard(self) -> None:
+        if self.spooled is not None:
+            self.spooled.path.unlink(missing_ok=True)
+            self.spooled = None
+
+
+async def receive_form(
+    request: web.Request, *, max_size: int, tmp_dir: Path, executor: Executor
+) -> Received:
+    """Reads every part; the `file` part goes to disk and 413 stops reading past max_size."""
+    if request.content_type != "multipart/form-data":
+        raise InvalidInput("Send the file as multipart/form-data with a 'file' part")
+    reader = await request.multipart()
+    received = Received()
+    try:
+        for _ in range(MAX_PARTS):
+            part = await reader.next()
+            if part is None:
+                return received
+            if not isinstance(part, BodyPartReader):
+                raise InvalidInput("Nested multipart bodies are not accepted")
+            if part.name == FILE_FIELD and part.filename is not None:
+                if received.spooled is not None:
+                    raise InvalidInput("Send exactly one 'file' part")
+                received.filename = part.filename
+                received.declared_type = part.headers.get("Content-Type")
+                received.spooled = await _spool(part, max_size, tmp_dir, executor)
+            elif part.name:
+                received.fields.setdefault(part.name, await _text(part))
+            else:
+                raise InvalidInput("Every form part needs a name")
+        raise InvalidInput(f"A form may have at most {MAX_PARTS} parts")
+    except BaseException:
+        received.discard()
+        raise
+
+
+async def _text(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        data += chunk
+        if len(data) > MAX_FIELD:
+            raise InvalidInput(f"The field {part.name!r} is too long")
+    try:
+        return data.decode(part.get_charset(default="utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        raise InvalidInput(f"The field {part.name!r} is not valid UTF-8") from None
+
+
+async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, executor: Executor) -> Spooled:
+    """Chunks go to a SpoolWriter in the thread pool; past max_size we stop reading (413)."""
+    loop = asyncio.get_running_loop()
+    writer = await loop.run_in_executor(executor, SpoolWriter, tmp_dir, max_size)
+    count = 0
+    try:
+        while chunk := await part.read_chunk(CHUNK):
+            count += len(chunk)
+            if count > max_size:
+                raise too_large(max_size)
+            await loop.run_in_executor(executor, writer.write, bytes(chunk))
+        return await loop.run_in_executor(executor, writer.finish)
+    except BaseException:
+        await loop.run_in_executor(executor, writer.abort)
+        raise

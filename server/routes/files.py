@@ -1,0 +1,167 @@
+"""File catalog routes: list, read, edit, trash/restore/delete, download links, thumbnails."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from core.errors import InvalidInput, NotFound
+from core.records import FileQuery, FileRecord
+from core.storage.disposition import content_disposition
+from server.auth import FILE, check_scope, ensure_file_access, requires
+from server.params import as_bool, as_int, file_id, opt_bool, read_json
+from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
+from server.views import file_json
+
+routes = web.RouteTableDef()
+STATUSES = ("pending", "ready", "failed", "any")
+
+
+async def load_readable(
+    request: web.Request, fid: int, action: str, ready: bool = False
+) -> FileRecord:
+    """The file if this client may see it (anonymous: public, ready, not trashed); audited."""
+    lib = library(request)
+    record = await run_blocking(request, lib.get_ready if ready else lib.get_file, fid)
+    if request[TOKEN] is None and (record.is_trashed or record.status != "ready"):
+        raise NotFound(f"File {fid} not found")
+    ensure_file_access(request, record, action)
+    return record
+
+
+@routes.get("/files")
+@routes.get("/files/")
+@requires(FILE)
+async def list_files(request: web.Request) -> web.Response:
+    q = request.query
+    status = q.get("status", "ready")
+    if status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    trashed = as_bool("trashed", q.get("trashed", q.get("trash")))
+    is_public = opt_bool("is_public", q.get("is_public"))
+    if request[TOKEN] is None:  # anonymous clients see public, ready files only
+        is_public, trashed, status = True, False, "ready"
+    query = FileQuery(
+        athlete_id=as_int("athlete_id", q.get("athlete_id"), minimum=1),
+        file_type=q.get("file_type") or None,
+        is_public=is_public,
+        status=None if status == "any" else status,
+        trashed=trashed,
+        q=q.get("q", ""),
+        sort=q.get("sort", "-created_at"),
+        limit=as_int("limit", q.get("limit"), 50, minimum=1, maximum=1000) or 50,
+        offset=as_int("offset", q.get("offset"), 0, minimum=0) or 0,
+    )
+    page = await run_blocking(request, library(request).list_files, query)
+    return web.json_response(
+        {
+            "items": [file_json(r) for r in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+    )
+
+
+@routes.get("/files/{file_id}")
+@requires(FILE)
+async def get_file(request: web.Request) -> web.Response:
+    record = await load_readable(request, file_id(request), "metadata")
+    return web.json_response(file_json(record))
+
+
+@routes.patch("/files/{file_id}")
+@requires("upload")
+async def update_file(request: web.Request) -> web.Response:
+    body: dict[str, Any] = await read_json(request)
+    version = body.pop("version", None) or request.headers.get("If-Match", "").strip('" ')
+    expected = as_int("version", version, minimum=1) if version else None
+    if not body:
+        raise InvalidInput(
+            "Send at least one of original_filename, athlete_id, is_public, description"
+        )
+    record = await run_blocking(
+        request, library(request).update_file, file_id(request), body, expected
+    )
+    return web.json_response(file_json(record))
+
+
+@routes.delete("/files/{file_id}")
+@requires("upload")
+async def delete_file(request: web.Request) -> web.Response:
+    hard = as_bool("hard_delete", request.query.get("hard_delete"))
+    if hard:
+        check_scope(request[TOKEN], "admin")
+    record = await run_blocking(request, library(request).delete, file_id(request), hard)
+    return web.json_response(
+        {"file_id": record.id, "deleted": True, "hard_delete": hard, "file": file_json(record)}
+    )
+
+
+@routes.post("/files/{file_id}/restore")
+@requires("upload")
+async def restore_file(request: web.Request) -> web.Response:
+    record = await run_blocking(request, library(request).restore, file_id(request))
+    return web.json_response(file_json(record))
+
+
+async def _signed_get(request: web.Request, record: FileRecord) -> tuple[str, dict[str, Any]]:
+    lib = library(request)
+    expires = as_int("expires_in", request.query.get("expires_in"))
+    started = time.perf_counter()
+    signed = await run_blocking(request, lib.presigned_get, record.id, expires)
+    request.app[METRICS].presign_latency.observe(
+        time.perf_counter() - started, operation="download"
+    )
+    return signed.url, {
+        "expires_in": signed.expires_in,
+        "expires_at": signed.expires_at.isoformat() if signed.expires_at else None,
+    }
+
+
+@routes.get("/files/{file_id}/download")
+@requires(FILE)
+async def download(request: web.Request) -> web.Response:
+    record = await load_readable(request, file_id(request), "download", ready=True)
+    url = library(request).public_url(record)
+    if url is None:
+        url, _ = await _signed_get(request, record)
+    return web.Response(
+        status=302,
+        headers={
+            "Location": url,
+            "Content-Disposition": content_disposition(record.original_filename),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@routes.get("/files/{file_id}/presigned-url")
+@requires(FILE)
+async def presigned_url(request: web.Request) -> web.Response:
+    record = await load_readable(request, file_id(request), "presigned_url", ready=True)
+    url, expiry = await _signed_get(request, record)
+    return web.json_response(
+        {"file_id": record.id, "url": url, "download_url": url, "method": "GET", **expiry},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@routes.get("/files/{file_id}/thumbnail")
+@requires(FILE)
+async def thumbnail(request: web.Request) -> web.Response:
+    record = await load_readable(request, file_id(request), "thumbnail")
+    etag = f'"thumb-{(record.sha256 or str(record.id))[:32]}"'
+    config = request.app[CONFIG]
+    cache = (
+        f"public, max-age={config.public_max_age}, immutable"
+        if record.is_public
+        else f"private, max-age={config.private_max_age}"
+    )
+    headers = {"ETag": etag, "Cache-Control": cache}
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return web.Response(status=304, headers=headers)
+    data = await run_blocking(request, library(request).thumbnail_bytes, record.id)
+    return web.Response(body=data, content_type="image/webp", headers=headers)

@@ -1,0 +1,85 @@
+"""Service routes: health, Prometheus metrics, the OpenAPI document and its offline docs page."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from core.errors import MediaDeskError
+from server.auth import PUBLIC, requires
+from server.openapi import build_spec, version
+from server.state import HUB, METRICS, TOKEN, library, run_blocking
+
+routes = web.RouteTableDef()
+
+
+def _check(request: web.Request) -> dict[str, Any]:
+    lib = library(request)
+    result: dict[str, Any] = {
+        "database": {"ok": True},
+        "storage": {"ok": True, "backend": lib.storage.name},
+    }
+    try:
+        with lib.db.read() as s:
+            s.execute(text("SELECT 1"))
+    except Exception as exc:  # reported, not raised: this is the health check
+        result["database"] = {"ok": False, "error": type(exc).__name__}
+    try:
+        lib.storage.check()
+    except MediaDeskError as exc:
+        result["storage"].update(ok=False, error=exc.message)
+    return result
+
+
+@routes.get("/health")
+@requires(PUBLIC)
+async def health(request: web.Request) -> web.Response:
+    checks = await run_blocking(request, _check, request)
+    ok = checks["database"]["ok"] and checks["storage"]["ok"]
+    if request[TOKEN] is None:  # anonymous clients get the verdict without the details
+        for part in ("database", "storage"):
+            checks[part].pop("error", None)
+    body = {
+        "status": "ok" if ok else "degraded",
+        "version": version(),
+        **checks,
+        "sse_clients": request.app[HUB].client_count,
+    }
+    return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/metrics")
+@requires("read")
+async def metrics(request: web.Request) -> web.Response:
+    text_body = request.app[METRICS].render()
+    return web.Response(
+        body=text_body.encode(),
+        headers={
+            "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@routes.get("/openapi.json")
+@requires(PUBLIC)
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(build_spec(request.app))
+
+
+@routes.get("/docs")
+@requires(PUBLIC)
+async def docs(request: web.Request) -> web.Response:
+    page = resources.files("server").joinpath("static/docs.html").read_text(encoding="utf-8")
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+            "Cache-Control": "no-cache",
+        },
+    )

@@ -1,0 +1,130 @@
+"""The local backend's signed URLs: PUT uploads and GET downloads, checked and audited."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+from aiohttp import web
+
+from core.errors import Conflict, NotFound
+from core.mediatypes import canonical_mime
+from core.records import FileRecord
+from core.spool import too_large
+from core.storage.disposition import content_disposition
+from core.storage.signing import SignedGrant, verify_signed_request
+from server.auth import SIGNED, requires
+from server.bodystream import BodyStream
+from server.errors import ApiError
+from server.state import (
+    AUDIT,
+    CONFIG,
+    METRICS,
+    SIGNING_SECRET,
+    library,
+    remote_address,
+    run_blocking,
+)
+from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+
+routes = web.RouteTableDef()
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def same_type(sent: str | None, signed: str) -> bool:
+    """Equal media types, or two spellings of one accepted type (video/avi, video/x-msvideo)."""
+    a, b = _media_type(sent), _media_type(signed)
+    return a == b or (canonical_mime(a) is not None and canonical_mime(a) == canonical_mime(b))
+
+
+def _grant(request: web.Request, method: str) -> SignedGrant:
+    secret = request.app.get(SIGNING_SECRET)
+    if not secret:
+        raise NotFound("Signed URLs of this server exist only with the local storage backend")
+    return verify_signed_request(secret, method, request.match_info["key"], request.query)
+
+
+@routes.put("/signed/{key:.+}")
+@requires(SIGNED)
+async def signed_put(request: web.Request) -> web.Response:
+    grant = _grant(request, "PUT")
+    lib = library(request)
+    sent_type = request.headers.get("Content-Type")
+    if grant.content_type and not same_type(sent_type, grant.content_type):
+        raise ApiError(
+            403,
+            "content_type_mismatch",
+            f"The URL is signed for Content-Type {grant.content_type!r}, not {sent_type!r}",
+        )
+    limit = min(grant.max_size or lib.settings.max_file_size, lib.settings.max_file_size)
+    length = request.content_length
+    if length is not None and length > limit:
+        raise too_large(limit)
+    if grant.content_length is not None and length is not None and length != grant.content_length:
+        raise ApiError(
+            403,
+            "content_length_mismatch",
+            f"The URL is signed for {grant.content_length} bytes, not {length}",
+        )
+    record = await run_blocking(request, lib.catalog.find_by_key, grant.key)
+    if record is None or record.status != "pending" or record.is_trashed:
+        raise Conflict("This upload URL has already been used or its upload was removed")
+    body = BodyStream(request.content, asyncio.get_running_loop(), limit, grant.content_length)
+    stat = await run_blocking(
+        request,
+        lib.storage.put_stream,
+        grant.key,
+        body,
+        grant.content_type or sent_type or "application/octet-stream",
+    )
+    return web.json_response(
+        {"key": stat.key, "size": stat.size, "etag": stat.etag}, headers={"ETag": stat.etag}
+    )
+
+
+@routes.get("/signed/{key:.+}")
+@requires(SIGNED)
+async def signed_get(request: web.Request) -> web.StreamResponse:
+    grant = _grant(request, "GET")
+    lib = library(request)
+    record: FileRecord | None = await run_blocking(request, lib.catalog.find_by_key, grant.key)
+    if record is None or record.is_trashed or record.status != "ready":
+        raise NotFound("This file is no longer available")
+    stat = await run_blocking(request, lib.storage.stat, grant.key)
+    if not record.is_public:
+        request.app[AUDIT].add(
+            "signed-url",
+            "signed_get",
+            record.id,
+            remote_address(request),
+            request.headers.get("Range"),
+        )
+    headers = {}
+    if grant.download_name:
+        headers["Content-Disposition"] = content_disposition(grant.download_name)
+    remaining = max(0, grant.expires - int(time.time()))
+    metrics = request.app[METRICS]
+
+    def count(n: int) -> None:
+        metrics.bytes_served.inc(n, file_type=record.file_type)
+
+    def open_object(start: int, end: int | None) -> Iterator[bytes]:
+        return lib.storage.open_range(grant.key, start, end, REMOTE_CHUNK_SIZE)
+
+    max_age = min(remaining, request.app[CONFIG].private_max_age)
+    return await stream_object(
+        request,
+        size=stat.size,
+        etag=stat.etag,
+        last_modified=stat.last_modified,
+        content_type=grant.content_type or record.content_type or "application/octet-stream",
+        local_path=lib.storage.local_path(grant.key),
+        open_range=open_object,
+        cache_control=f"private, max-age={max_age}",
+        extra_headers=headers,
+        on_bytes=count,
+    )

@@ -1,0 +1,140 @@
+"""Streaming routes: /stream/{id}/video|image|raw with RFC 9110 ranges, and /info."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aiohttp import web
+
+from core.records import FileRecord
+from core.storage.disposition import content_disposition
+from server.auth import FILE, ensure_file_access, requires
+from server.errors import ApiError
+from server.params import as_int, file_id
+from server.state import CONFIG, METRICS, library, run_blocking
+from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+from server.views import STREAM_KIND
+
+routes = web.RouteTableDef()
+PUBLIC_STREAM_MAX_AGE = 86400
+
+
+async def _ready(request: web.Request, kind: str | None, action: str) -> FileRecord:
+    record = await run_blocking(request, library(request).get_ready, file_id(request))
+    ensure_file_access(request, record, action, request.headers.get("Range"))
+    if kind is not None and record.file_type != kind:
+        right = STREAM_KIND.get(record.file_type, "raw")
+        raise ApiError(
+            400,
+            "wrong_kind",
+            f"File {record.id} is of type {record.file_type}, not {kind}; "
+            f"use /stream/{record.id}/{right}",
+            details={"file_type": record.file_type},
+        )
+    return record
+
+
+def _cache_control(request: web.Request, record: FileRecord, immutable: bool) -> str:
+    config = request.app[CONFIG]
+    if not record.is_public:
+        return f"private, max-age={config.private_max_age}"
+    if immutable:
+        return f"public, max-age={config.public_max_age}, immutable"
+    return f"public, max-age={PUBLIC_STREAM_MAX_AGE}"
+
+
+async def _send(
+    request: web.Request, record: FileRecord, *, immutable: bool, width: int | None = None
+) -> web.StreamResponse:
+    lib = library(request)
+    metrics = request.app[METRICS]
+
+    def count(n: int) -> None:
+        metrics.bytes_served.inc(n, file_type=record.file_type)
+
+    if width is not None:
+        key, stat = await run_blocking(request, lib.variant, record, width)
+
+        def open_variant(start: int, end: int | None) -> Iterator[bytes]:
+            return lib.storage.open_range(key, start, end, REMOTE_CHUNK_SIZE)
+
+        return await stream_object(
+            request,
+            size=stat.size,
+            etag=stat.etag,
+            last_modified=stat.last_modified,
+            content_type="image/webp",
+            local_path=lib.storage.local_path(key),
+            open_range=open_variant,
+            cache_control=_cache_control(request, record, True),
+            on_bytes=count,
+        )
+
+    def open_file(start: int, end: int | None) -> Iterator[bytes]:
+        return lib.open_range(record, start, end, REMOTE_CHUNK_SIZE)
+
+    return await stream_object(
+        request,
+        size=record.size or 0,
+        etag=f'"{(record.sha256 or record.storage_key)[:40]}"',
+        last_modified=record.created_at,
+        content_type=record.content_type or "application/octet-stream",
+        local_path=lib.local_path(record),
+        open_range=open_file,
+        cache_control=_cache_control(request, record, immutable),
+        extra_headers={
+            "Content-Disposition": content_disposition(record.original_filename, "inline")
+        },
+        on_bytes=count,
+    )
+
+
+@routes.get("/stream/{file_id}/video")
+@requires(FILE)
+async def stream_video(request: web.Request) -> web.StreamResponse:
+    record = await _ready(request, "video", "stream_video")
+    return await _send(request, record, immutable=False)
+
+
+@routes.get("/stream/{file_id}/image")
+@requires(FILE)
+async def stream_image(request: web.Request) -> web.StreamResponse:
+    record = await _ready(request, "image", "stream_image")
+    width = as_int("w", request.query.get("w"), minimum=1)
+    return await _send(request, record, immutable=True, width=width)
+
+
+@routes.get("/stream/{file_id}/raw")
+@requires(FILE)
+async def stream_raw(request: web.Request) -> web.StreamResponse:
+    record = await _ready(request, None, "stream_raw")
+    return await _send(request, record, immutable=False)
+
+
+@routes.get("/stream/{file_id}/info")
+@requires(FILE)
+async def stream_info(request: web.Request) -> web.Response:
+    record = await _ready(request, None, "stream_info")
+    kind = STREAM_KIND.get(record.file_type, "raw")
+    return web.json_response(
+        {
+            "file_id": record.id,
+            "file_type": record.file_type,
+            "content_type": record.content_type,
+            "size": record.size,
+            "original_filename": record.original_filename,
+            "is_public": record.is_public,
+            "width": record.width,
+            "height": record.height,
+            "duration": record.duration,
+            "video_codec": record.video_codec,
+            "audio_codec": record.audio_codec,
+            "frame_rate": record.frame_rate,
+            "bit_rate": record.bit_rate,
+            "rotation": record.rotation,
+            "supports_range": True,
+            "stream_url": f"/stream/{record.id}/{kind}",
+            "raw_url": f"/stream/{record.id}/raw",
+            "thumbnail_url": f"/files/{record.id}/thumbnail" if record.has_thumbnail else None,
+        }
+    )

@@ -1,0 +1,116 @@
+"""The seed's two upload flows: presigned URL + confirm, and direct multipart upload."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+
+from core.errors import InvalidInput, MediaDeskError
+from core.mediatypes import check_kind
+from core.records import FileRecord
+from core.spool import too_large
+from server.auth import requires
+from server.params import as_bool, as_int, file_id, read_fields, required
+from server.ratelimit import check_upload_rate
+from server.receive import receive_form
+from server.state import CONFIG, EXECUTOR, METRICS, library, run_blocking
+from server.views import file_json
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+def _count_failure(request: web.Request, flow: str, file_type: str, exc: BaseException) -> None:
+    metrics = request.app[METRICS]
+    if isinstance(exc, MediaDeskError):
+        metrics.upload(flow, "rejected", file_type, exc.code)
+    else:
+        metrics.upload(flow, "failed", file_type)
+
+
+def _created(request: web.Request, flow: str, record: FileRecord) -> web.Response:
+    request.app[METRICS].upload(
+        flow, "duplicate" if record.duplicate else "created", record.file_type
+    )
+    return web.json_response(file_json(record), status=200 if record.duplicate else 201)
+
+
+@routes.post("/files/upload/presigned")
+@requires("upload")
+async def presigned_upload(request: web.Request) -> web.Response:
+    check_upload_rate(request)
+    fields = await read_fields(request)
+    file_type = str(fields.get("file_type", ""))
+    try:
+        args = dict(
+            original_filename=required(fields, "original_filename"),
+            file_type=required(fields, "file_type"),
+            is_public=as_bool("is_public", fields.get("is_public")),
+            athlete_id=as_int("athlete_id", fields.get("athlete_id"), minimum=1),
+            content_type=fields.get("content_type") or None,
+            size=as_int("size", fields.get("size"), minimum=1),
+        )
+        started = time.perf_counter()
+        upload = await run_blocking(request, library(request).create_presigned_upload, **args)
+    except BaseException as exc:
+        _count_failure(request, "presigned", file_type, exc)
+        raise
+    request.app[METRICS].presign_latency.observe(time.perf_counter() - started, operation="upload")
+    body = upload.as_dict()
+    body["file"] = file_json(upload.file)
+    return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
+
+
+@routes.post("/files/{file_id}/confirm-upload")
+@requires("upload")
+async def confirm_upload(request: web.Request) -> web.Response:
+    fid = file_id(request)
+    try:
+        record = await run_blocking(request, library(request).confirm_upload, fid)
+    except BaseException as exc:
+        _count_failure(request, "presigned", "unknown", exc)
+        raise
+    response = _created(request, "presigned", record)
+    response.set_status(200)
+    return response
+
+
+@routes.post("/files/upload/direct")
+@requires("upload")
+async def direct_upload(request: web.Request) -> web.Response:
+    check_upload_rate(request)
+    lib = library(request)
+    max_size = lib.settings.max_file_size
+    length = request.content_length
+    if length is not None and length > max_size + request.app[CONFIG].form_overhead:
+        request.app[METRICS].upload("direct", "rejected", "unknown", "too_large")
+        raise too_large(max_size)
+    file_type = ""
+    received = None
+    try:
+        received = await receive_form(
+            request, max_size=max_size, tmp_dir=lib.paths.tmp_dir, executor=request.app[EXECUTOR]
+        )
+        fields = received.fields
+        file_type = check_kind(required(fields, "file_type"))
+        if received.spooled is None:
+            raise InvalidInput("The form has no 'file' part with a file name")
+        record = await run_blocking(
+            request,
+            lib.ingest,
+            received.spooled,
+            file_type,
+            original_filename=fields.get("original_filename") or received.filename,
+            athlete_id=as_int("athlete_id", fields.get("athlete_id"), minimum=1),
+            is_public=as_bool("is_public", fields.get("is_public")),
+            description=fields.get("description", ""),
+        )
+    except BaseException as exc:
+        _count_failure(request, "direct", file_type, exc)
+        raise
+    finally:
+        if received is not None:
+            received.discard()
+    return _created(request, "direct", record)

@@ -1,0 +1,448 @@
+"""Sends one stored object over HTTP: validators, 304/412/416, single and multipart ranges."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from core.errors import NotFound, StorageUnavailable
+from server.ranges import (
+    Satisfiable,
+    Unsatisfiable,
+    content_range,
+    epoch_seconds,
+    evaluate_preconditions,
+    format_etag,
+    http_date,
+    if_range_allows,
+    parse_range,
+)
+
+log = logging.getLogger(__name__)
+
+OpenRange = Callable[[int, int | None], Iterator[bytes]]
+"""Sync reader of bytes start..end inclusive (None = to the end); run in worker threads."""
+
+REMOTE_CHUNK_SIZE = 256 * 1024
+"""Smallest piece written for remote objects; callers should bind open_range to this size."""
+
+FALLBACK_CHUNK_SIZE = 256 * 1024
+"""Read size for local files when sendfile cannot be used (SSL, compression, other loops)."""
+
+INLINE_READ_MAX = 64 * 1024
+"""Local ranges up to this size are read in the loop and sent with their headers in one write."""
+
+SENDFILE = not os.environ.get("AIOHTTP_NOSENDFILE")
+"""False forces chunked reads for local files (as aiohttp's own switch does)."""
+
+_Parts = list[tuple[bytes, int, int]]  # (bytes written before the part, start, end inclusive)
+
+
+async def stream_object(
+    request: web.Request,
+    *,
+    size: int,
+    etag: str,
+    last_modified: datetime,
+    content_type: str,
+    local_path: Path | None,
+    open_range: OpenRange,
+    cache_control: str,
+    extra_headers: Mapping[str, str] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> web.StreamResponse:
+    """Answers GET/HEAD for one object; bodies are written here, other answers are returned.
+
+    `local_path` (a file of exactly `size` bytes) is sent with sendfile; otherwise
+    `open_range(start, end)` is iterated in worker threads, one range per call. Errors opening
+    the object (NotFound, StorageUnavailable...) raise before anything is sent.
+    """
+    etag = format_etag(etag)
+    lm = epoch_seconds(last_modified)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Last-Modified": http_date(lm),
+        "Cache-Control": cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if extra_headers:
+        headers.update(extra_headers)
+    req = request.headers
+    method = request.method
+    verdict = evaluate_preconditions(
+        method,
+        etag=etag,
+        last_modified=lm,
+        if_match=_joined(req, "If-Match"),
+        if_none_match=_joined(req, "If-None-Match"),
+        if_modified_since=req.get("If-Modified-Since"),
+        if_unmodified_since=req.get("If-Unmodified-Since"),
+    )
+    if verdict == 304:
+        return web.Response(status=304, headers=headers)
+    if verdict == 412:
+        return _error(412, "precondition_failed", "A precondition of the request failed", headers)
+
+    status, parts, end_marker = 200, [(b"", 0, size - 1)] if size else [], b""
+    range_header = req.get("Range")
+    if range_header is not None:
+        if_range = req.get("If-Range")
+        if if_range is None or if_range_allows(if_range, etag, lm):
+            wanted = parse_range(range_header, size)
+            if isinstance(wanted, Unsatisfiable):
+                headers["Content-Range"] = f"bytes */{size}"
+                message = f"No requested range overlaps the object's {size} bytes"
+                return _error(416, "range_not_satisfiable", message, headers)
+            if isinstance(wanted, Satisfiable):
+                status = 206
+                if len(wanted.ranges) == 1:
+                    start, end = wanted.ranges[0]
+                    headers["Content-Range"] = content_range(start, end, size)
+                    parts = [(b"", start, end)]
+                else:
+                    boundary = secrets.token_hex(16)
+                    parts, end_marker = _multipart(wanted, boundary, content_type, size)
+                    content_type = f"multipart/byteranges; boundary={boundary}"
+    headers["Content-Type"] = content_type
+    length = len(end_marker) + sum(len(pre) + end - start + 1 for pre, start, end in parts)
+    headers["Content-Length"] = str(length)
+    if method == "HEAD" or length == 0:
+        return web.Response(status=status, headers=headers)
+    if local_path is not None:
+        return await _send_local(request, status, headers, local_path, parts, end_marker, on_bytes)
+    return await _send_remote(request, status, headers, open_range, parts, end_marker, on_bytes)
+
+
+def _joined(headers: CIMultiDictProxy[str], name: str) -> str | None:
+    values = headers.getall(name, None)
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else ", ".join(values)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str]) -> web.Response:
+    headers["Cache-Control"] = "no-store"
+    headers["Content-Type"] = "application/json"
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    reason = "Range Not Satisfiable" if status == 416 else None  # RFC 9110's phrase
+    return web.Response(status=status, reason=reason, body=body, headers=headers)
+
+
+def _multipart(
+    wanted: Satisfiable, boundary: str, content_type: str, size: int
+) -> tuple[_Parts, bytes]:
+    """Parts with their delimiter and headers (RFC 9110 §14.6), and the closing delimiter."""
+    parts: _Parts = []
+    for start, end in wanted.ranges:
+        lead = "\r\n" if parts else ""
+        pre = (
+            f"{lead}--{boundary}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Range: {content_range(start, end, size)}\r\n\r\n"
+        )
+        parts.append((pre.encode("latin-1"), start, end))
+    return parts, f"\r\n--{boundary}--\r\n".encode("ascii")
+
+
+async def _write_parts(
+    request: web.Request,
+    status: int,
+    headers: dict[str, str],
+    parts: _Parts,
+    end_marker: bytes,
+    send: Callable[[web.StreamResponse, int, int], Awaitable[None]],
+) -> web.StreamResponse:
+    """Prepares the response and sends each part through `send(resp, start, end)`."""
+    resp = web.StreamResponse(status=status, headers=headers)
+    try:
+        await resp.prepare(request)
+        for pre, start, end in parts:
+            if pre:
+                await resp.write(pre)
+            await send(resp, start, end)
+        await resp.write_eof(end_marker)
+    except ConnectionError as exc:  # the client went away: nothing more to do
+        log.debug("Client left during %s %s: %s", request.method, request.path, exc)
+    except _Truncated as exc:
+        log.warning("Aborting %s: %s", request.path, exc)
+        _drop(request)
+    return resp
+
+
+class _Truncated(Exception):
+    """The object delivered fewer bytes than announced: the connection must be dropped."""
+
+
+def _drop(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+# --- local files -----------------------------------------------------------------------------
+
+
+async def _send_local(
+    request: web.Request,
+    status: int,
+    headers: dict[str, str],
+    path: Path,
+    parts: _Parts,
+    end_marker: bytes,
+    on_bytes: Callable[[int], None] | None,
+) -> web.StreamResponse:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise NotFound(f"The file of this object is missing: {path.name}") from None
+    except OSError as exc:
+        raise StorageUnavailable(f"Cannot open {path.name}: {exc.strerror}") from exc
+    try:
+        _, start, end = parts[0]
+        if len(parts) == 1 and end - start < INLINE_READ_MAX:
+            # Small: one pread from the page cache, then headers and body in one send().
+            # (sendfile would cost a second syscall, and blocks on a cold disk just the same.)
+            data = os.pread(fd, end - start + 1, start)
+        else:
+            sender = _LocalSender(request, fd, on_bytes)
+            return await _write_parts(request, status, headers, parts, end_marker, sender.send)
+    finally:
+        os.close(fd)
+    if len(data) <= end - start:
+        raise StorageUnavailable(f"{path.name} is shorter than its recorded size")
+    resp = web.Response(status=status, headers=headers, body=data)
+    try:
+        await resp.prepare(request)
+        await resp.write_eof()
+    except ConnectionError as exc:
+        log.debug("Client left during %s %s: %s", request.method, request.path, exc)
+        return resp
+    if on_bytes is not None:
+        on_bytes(len(data))
+    return resp
+
+
+class _LocalSender:
+    """Sends byte ranges of an open file: sendfile when the transport allows, else reads."""
+
+    def __init__(self, request: web.Request, fd: int, on_bytes: Callable[[int], None] | None):
+        self.request = request
+        self.fd = fd
+        self.on_bytes = on_bytes
+        self._file: io.FileIO | None = None
+
+    async def send(self, resp: web.StreamResponse, start: int, end: int) -> None:
+        count = end - start + 1
+        transport = self.request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("Connection lost")
+        if SENDFILE and not resp.compression and _native_sendfile(transport):
+            sent = await self._sendfile(resp, transport, start, count)
+        else:
+            sent = await self._read_and_write(resp, start, count)
+        if sent < count:
+            raise _Truncated(f"file ended {count - sent} bytes early")
+
+    async def _sendfile(
+        self, resp: web.StreamResponse, transport: asyncio.BaseTransport, start: int, count: int
+    ) -> int:
+        sent = 0
+        if transport.get_write_buffer_size() == 0:  # type: ignore[attr-defined]
+            # One non-blocking syscall first: small ranges end here, with no futures involved.
+            sock = transport.get_extra_info("socket")
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                sent = os.sendfile(sock.fileno(), self.fd, start, count)
+                if sent == 0:
+                    return 0  # end of file
+            self._report(sent)
+        if sent < count:
+            if self._file is None:
+                self._file = io.FileIO(self.fd, "rb", closefd=False)
+            loop = asyncio.get_running_loop()
+            offset = start + sent
+            try:
+                more = await loop.sendfile(
+                    transport,  # type: ignore[arg-type]
+                    self._file,
+                    offset,
+                    count - sent,
+                    fallback=False,
+                )
+            except asyncio.SendfileNotAvailableError:
+                # The first sendfile() failed (a file system without it, or the peer is gone):
+                # plain writes either work or report the broken connection properly.
+                more = await self._read_and_write(resp, offset, count - sent)
+            except BaseException:
+                self._report(max(0, self._file.tell() - offset))
+                raise
+            else:
+                self._report(more)
+            sent += more
+        return sent
+
+    async def _read_and_write(self, resp: web.StreamResponse, start: int, count: int) -> int:
+        loop = asyncio.get_running_loop()
+        sent = 0
+        while sent < count:
+            want = min(FALLBACK_CHUNK_SIZE, count - sent)
+            chunk = await loop.run_in_executor(None, os.pread, self.fd, want, start + sent)
+            if not chunk:
+                break
+            await resp.write(chunk)
+            sent += len(chunk)
+            self._report(len(chunk))
+        return sent
+
+    def _report(self, n: int) -> None:
+        if n and self.on_bytes is not None:
+            self.on_bytes(n)
+
+
+def _native_sendfile(transport: asyncio.BaseTransport) -> bool:
+    """True for asyncio's plain socket transports (not SSL, not uvloop)."""
+    mode = getattr(transport, "_sendfile_compatible", None)
+    return getattr(mode, "name", None) == "TRY_NATIVE"
+
+
+# --- remote objects --------------------------------------------------------------------------
+
+
+async def _send_remote(
+    request: web.Request,
+    status: int,
+    headers: dict[str, str],
+    open_range: OpenRange,
+    parts: _Parts,
+    end_marker: bytes,
+    on_bytes: Callable[[int], None] | None,
+) -> web.StreamResponse:
+    loop = asyncio.get_running_loop()
+    _, first_start, first_end = parts[0]
+    opening = _Upstream(open_range, first_start, first_end)
+    try:  # the first read opens the object: its errors raise before any header is sent
+        head = await loop.run_in_executor(None, opening.read)
+    except BaseException:
+        await _close(loop, opening)
+        raise
+    pending: _Upstream | None = opening
+
+    async def send(resp: web.StreamResponse, start: int, end: int) -> None:
+        nonlocal pending
+        if pending is not None:  # the first part, already opened
+            upstream, chunk, pending = pending, head, None
+        else:
+            upstream, chunk = _Upstream(open_range, start, end), None
+        await _pump(loop, resp, upstream, chunk, end - start + 1, on_bytes)
+
+    try:
+        return await _write_parts(request, status, headers, parts, end_marker, send)
+    finally:
+        if pending is not None:  # the client left before the first part
+            await _close(loop, pending)
+
+
+async def _pump(
+    loop: asyncio.AbstractEventLoop,
+    resp: web.StreamResponse,
+    upstream: _Upstream,
+    chunk: bytes | bytearray | None,
+    count: int,
+    on_bytes: Callable[[int], None] | None,
+) -> None:
+    """Writes one range, reading the next chunk in a thread while the current one is sent."""
+    sent = 0
+    try:
+        if chunk is None:
+            chunk = await loop.run_in_executor(None, upstream.read)
+        while chunk:
+            if len(chunk) > count - sent:
+                chunk = chunk[: count - sent]
+            more = sent + len(chunk) < count
+            ahead = loop.run_in_executor(None, upstream.read) if more else None
+            try:
+                await resp.write(chunk)
+            except BaseException:
+                if ahead is not None:
+                    ahead.add_done_callback(_ignore_result)
+                raise
+            sent += len(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+            chunk = await ahead if ahead is not None else b""
+    finally:
+        await _close(loop, upstream)
+    if sent < count:
+        raise _Truncated(f"upstream ended {count - sent} bytes early")
+
+
+def _ignore_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def _close(loop: asyncio.AbstractEventLoop, upstream: _Upstream) -> None:
+    """Closes the upstream iterator in a thread (it may be mid-read or do network I/O)."""
+    if upstream.exhausted:
+        upstream.close()
+        return
+    closing = loop.run_in_executor(None, upstream.close)
+    closing.add_done_callback(_ignore_result)
+    with contextlib.suppress(Exception):
+        await asyncio.shield(closing)
+
+
+class _Upstream:
+    """One open_range iterator, read in worker threads one chunk (≥ REMOTE_CHUNK_SIZE) at a time.
+
+    A lock serialises reads and close(), so a close requested mid-read runs right after it.
+    """
+
+    def __init__(self, open_range: OpenRange, start: int, end: int) -> None:
+        self._open = open_range
+        self._start = start
+        self._end = end
+        self._it: Iterator[bytes] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.exhausted = False
+
+    def read(self) -> bytes | bytearray:
+        """The next chunk, small upstream chunks joined; b"" at the end or once closed."""
+        with self._lock:
+            if self._closed or self.exhausted:
+                return b""
+            if self._it is None:
+                self._it = iter(self._open(self._start, self._end))
+            buf: bytearray | None = None
+            for piece in self._it:
+                if buf is None:
+                    if len(piece) >= REMOTE_CHUNK_SIZE:
+                        return piece
+                    buf = bytearray(piece)
+                else:
+                    buf += piece
+                if len(buf) >= REMOTE_CHUNK_SIZE:
+                    return buf
+            self.exhausted = True
+            return buf or b""
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            it, self._it = self._it, None
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()

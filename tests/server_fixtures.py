@@ -1,0 +1,143 @@
+"""Fixtures and plain-HTTP helpers for the server tests: tokens, test clients, live servers."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.library import Library
+from core.tokens import TokenStore
+from server.app import create_app
+from server.config import ServerConfig
+from server.entry import EmbeddedServer
+
+__all__ = [
+    "Reply",
+    "Tokens",
+    "api",
+    "bearer",
+    "http_call",
+    "live",
+    "make_tokens",
+    "multipart_body",
+    "s3_live",
+    "server_config",
+    "tokens",
+]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    read: str
+    upload: str
+    admin: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_tokens(library: Library) -> Tokens:
+    store = TokenStore(library.db)
+    return Tokens(*(store.create(f"test-{s}", s)[1] for s in ("read", "upload", "admin")))
+
+
+def server_config(library: Library, **overrides: Any) -> ServerConfig:
+    values: dict[str, Any] = {
+        "maintenance_interval": 0,
+        "heartbeat_interval": 0.5,
+        "upload_rate_limit": 0,
+        "executor_workers": 8,
+    }
+    values.update(overrides)
+    return ServerConfig.from_settings(library.settings, host="127.0.0.1", port=0, **values)
+
+
+@pytest.fixture
+def tokens(library: Library) -> Tokens:
+    return make_tokens(library)
+
+
+@pytest.fixture
+async def api(aiohttp_client: Any, library: Library) -> Any:
+    """An aiohttp test client over the app on the local backend."""
+    return await aiohttp_client(create_app(library, config=server_config(library)))
+
+
+@pytest.fixture
+def live(library: Library) -> Iterator[EmbeddedServer]:
+    """The real server on a free loopback port, local backend."""
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_live(s3_library: Library) -> Iterator[EmbeddedServer]:
+    """The real server over moto's S3 server."""
+    server = EmbeddedServer(s3_library, config=server_config(s3_library))
+    server.start()
+    yield server
+    server.stop()
+
+
+def http_call(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Reply:
+    """One request with http.client (a plain client: no redirects, no cookies)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return Reply(resp.status, {k: v for k, v in resp.getheaders()}, resp.read())
+    finally:
+        conn.close()
+
+
+def multipart_body(
+    fields: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None
+) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data form, as a browser's FormData sends it."""
+    boundary = f"----mediadesk{uuid.uuid4().hex}"
+    out = bytearray()
+    for name, value in fields.items():
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+    for name, (filename, data, ctype) in (files or {}).items():
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+        ).encode()
+        out += data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def read_media(path: Path) -> bytes:
+    return Path(path).read_bytes()

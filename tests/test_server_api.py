@@ -1,0 +1,411 @@
+"""Handlers through aiohttp's test client: files, streaming, errors, auth, audit, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from core.library import Library
+from server.state import LIBRARY
+from tests.server_fixtures import Tokens, bearer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def direct(
+    api: Any, path: Path, token: str, file_type: str = "image", **fields: str
+) -> aiohttp.ClientResponse:
+    form = aiohttp.FormData()
+    form.add_field(
+        "file",
+        path.read_bytes(),
+        filename=fields.pop("filename", path.name),
+        content_type="application/octet-stream",
+    )
+    form.add_field("file_type", file_type)
+    for name, value in fields.items():
+        form.add_field(name, value)
+    return await api.post("/files/upload/direct", data=form, headers=bearer(token))
+
+
+async def uploaded(
+    api: Any, path: Path, token: str, file_type: str = "image", **fields: str
+) -> dict[str, Any]:
+    resp = await direct(api, path, token, file_type, **fields)
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def test_direct_upload_then_duplicate(api: Any, tokens: Tokens, media_dir: Any) -> None:
+    first = await uploaded(api, media_dir.jpeg, tokens.upload, is_public="true", athlete_id="7")
+    assert first["file_type"] == "image" and first["is_public"] is True
+    assert first["athlete_id"] == 7 and first["file_key"].startswith("athletes/7/")
+    again = await direct(api, media_dir.jpeg, tokens.upload)
+    assert again.status == 200
+    body = await again.json()
+    assert body["id"] == first["id"] and body["duplicate"] is True
+
+
+async def test_validation_errors_are_400_json(api: Any, tokens: Tokens, media_dir: Any) -> None:
+    cases = [
+        (media_dir.fake_exe_jpg, "image"),
+        (media_dir.truncated_jpeg, "image"),
+        (media_dir.jpeg, "video"),
+        (media_dir.empty, "image"),
+    ]
+    codes = set()
+    for path, kind in cases:
+        resp = await direct(api, path, tokens.upload, kind)
+        assert resp.status == 400, await resp.text()
+        error = (await resp.json())["error"]
+        assert set(error) >= {"code", "message"} and resp.headers["X-Request-ID"]
+        codes.add(error["code"])
+    assert len(codes) >= 3
+    metrics = await (await api.get("/metrics", headers=bearer(tokens.read))).text()
+    assert 'mediadesk_validation_errors_total{code="' in metrics
+    assert 'outcome="rejected"' in metrics
+
+
+async def test_list_get_patch_trash_restore_delete(
+    api: Any, tokens: Tokens, media_dir: Any
+) -> None:
+    image = await uploaded(api, media_dir.png, tokens.upload)
+    video = await uploaded(api, media_dir.mp4, tokens.upload, "video", athlete_id="3")
+    h = bearer(tokens.read)
+    for path in ("/files", "/files/"):
+        page = await (await api.get(path, headers=h)).json()
+        assert page["total"] == 2 and page["limit"] == 50 and page["offset"] == 0
+    page = await (await api.get("/files/?athlete_id=3&file_type=video&limit=5", headers=h)).json()
+    assert [i["id"] for i in page["items"]] == [video["id"]] and page["limit"] == 5
+    assert (await api.get("/files/?limit=0", headers=h)).status == 400
+
+    resp = await api.patch(
+        f"/files/{image['id']}",
+        headers=bearer(tokens.upload),
+        json={"description": "warm-up", "is_public": True},
+    )
+    assert resp.status == 200
+    edited = await resp.json()
+    assert edited["description"] == "warm-up" and edited["is_public"] is True
+    stale = await api.patch(
+        f"/files/{image['id']}",
+        headers=bearer(tokens.upload),
+        json={"description": "x", "version": image["version"]},
+    )
+    assert stale.status == 409 and (await stale.json())["error"]["code"] == "conflict"
+    bad = await api.patch(
+        f"/files/{image['id']}", headers=bearer(tokens.upload), json={"storage_key": "x"}
+    )
+    assert bad.status == 400
+
+    assert (await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))).status == 200
+    assert (await api.get(f"/stream/{image['id']}/image", headers=h)).status == 404
+    trash = await (await api.get("/files/?trashed=true", headers=h)).json()
+    assert [i["id"] for i in trash["items"]] == [image["id"]]
+    again = await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))
+    assert again.status == 409
+    restored = await api.post(f"/files/{image['id']}/restore", headers=bearer(tokens.upload))
+    assert restored.status == 200 and (await restored.json())["is_trashed"] is False
+
+    hard = f"/files/{video['id']}?hard_delete=true"
+    assert (await api.delete(hard, headers=bearer(tokens.upload))).status == 403
+    assert (await api.delete(hard, headers=bearer(tokens.admin))).status == 200
+    assert (await api.get(f"/files/{video['id']}", headers=h)).status == 404
+
+
+async def test_stream_kinds_ranges_and_caching(api: Any, tokens: Tokens, media_dir: Any) -> None:
+    image = await uploaded(api, media_dir.jpeg, tokens.upload, is_public="true")
+    video = await uploaded(api, media_dir.mp4, tokens.upload, "video")
+    h = bearer(tokens.read)
+    wrong = await api.get(f"/stream/{image['id']}/video", headers=h)
+    assert wrong.status == 400 and (await wrong.json())["error"]["code"] == "wrong_kind"
+    assert (await api.get(f"/stream/{video['id']}/image", headers=h)).status == 400
+    assert (await api.get("/stream/999/raw", headers=h)).status == 404
+
+    resp = await api.get(f"/stream/{image['id']}/image")
+    assert resp.status == 200
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert resp.headers["Content-Type"] == "image/jpeg"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert await resp.read() == media_dir.jpeg.read_bytes()
+    etag = resp.headers["ETag"]
+    cached = await api.get(f"/stream/{image['id']}/image", headers={"If-None-Match": etag})
+    assert cached.status == 304
+
+    data = media_dir.mp4.read_bytes()
+    part = await api.get(f"/stream/{video['id']}/video", headers={**h, "Range": "bytes=-500"})
+    assert part.status == 206 and await part.read() == data[-500:]
+    assert part.headers["Content-Range"] == f"bytes {len(data) - 500}-{len(data) - 1}/{len(data)}"
+    assert part.headers["Cache-Control"].startswith("private")
+    too_far = await api.get(
+        f"/stream/{video['id']}/raw", headers={**h, "Range": f"bytes={len(data) + 10}-"}
+    )
+    assert too_far.status == 416 and too_far.headers["Content-Range"] == f"bytes */{len(data)}"
+    head = await api.head(f"/stream/{video['id']}/video", headers=h)
+    assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
+
+    small = await api.get(f"/stream/{image['id']}/image?w=64")
+    assert small.status == 200 and small.headers["Content-Type"] == "image/webp"
+    assert (await small.read())[:4] == b"RIFF"
+    info = await (await api.get(f"/stream/{video['id']}/info", headers=h)).json()
+    assert info["file_type"] == "video" and info["duration"] and info["supports_range"] is True
+    metrics = await (await api.get("/metrics", headers=h)).text()
+    assert 'mediadesk_bytes_served_total{file_type="video"}' in metrics
+
+
+async def test_thumbnail_download_and_presigned_url(
+    api: Any, tokens: Tokens, media_dir: Any
+) -> None:
+    image = await uploaded(
+        api, media_dir.jpeg, tokens.upload, original_filename='Año nuevo "best".jpg'
+    )
+    h = bearer(tokens.read)
+    thumb = await api.get(f"/files/{image['id']}/thumbnail", headers=h)
+    assert thumb.status == 200 and thumb.headers["Content-Type"] == "image/webp"
+    again = await api.get(
+        f"/files/{image['id']}/thumbnail", headers={**h, "If-None-Match": thumb.headers["ETag"]}
+    )
+    assert again.status == 304
+
+    resp = await api.get(f"/files/{image['id']}/download", headers=h, allow_redirects=False)
+    assert resp.status == 302
+    disposition = resp.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''A%C3%B1o" in disposition
+    location = resp.headers["Location"]
+    assert "/signed/" in location and "sig=" in location
+
+    for bad in ("0", "604801", "abc"):
+        r = await api.get(f"/files/{image['id']}/presigned-url?expires_in={bad}", headers=h)
+        assert r.status == 400
+    signed = await (
+        await api.get(f"/files/{image['id']}/presigned-url?expires_in=60", headers=h)
+    ).json()
+    assert signed["expires_in"] == 60 and signed["url"] == signed["download_url"]
+    path = signed["url"].split("://", 1)[1].split("/", 1)[1]
+    got = await api.get("/" + path)
+    assert got.status == 200 and await got.read() == media_dir.jpeg.read_bytes()
+    assert "filename*=UTF-8''A%C3%B1o" in got.headers["Content-Disposition"]
+
+
+async def test_auth_scopes_and_public_files(api: Any, tokens: Tokens, media_dir: Any) -> None:
+    private = await uploaded(api, media_dir.jpeg, tokens.upload)
+    public = await uploaded(api, media_dir.png, tokens.upload, is_public="true")
+    assert (await api.get(f"/stream/{public['id']}/image")).status == 200
+    assert (await api.get(f"/files/{public['id']}")).status == 200
+    anon = await api.get(f"/stream/{private['id']}/image")
+    assert anon.status == 401 and anon.headers["WWW-Authenticate"].startswith("Bearer")
+    assert (await anon.json())["error"]["code"] == "unauthorized"
+    assert (await api.get(f"/files/{private['id']}")).status == 401
+    listing = await (await api.get("/files/")).json()
+    assert [i["id"] for i in listing["items"]] == [public["id"]]
+
+    bad = await api.get("/files/", headers=bearer("mdk_not-a-real-token"))
+    assert bad.status == 401 and (await bad.json())["error"]["code"] == "invalid_token"
+    assert (await api.get("/files/", headers={"Authorization": "Basic abc"})).status == 401
+    assert (await api.get("/athletes")).status == 401
+    assert (await api.get("/athletes", headers=bearer(tokens.read))).status == 200
+
+    form = {"original_filename": "a.jpg", "file_type": "image"}
+    denied = await api.post("/files/upload/presigned", data=form, headers=bearer(tokens.read))
+    assert denied.status == 403 and (await denied.json())["error"]["code"] == "insufficient_scope"
+    assert (await api.get("/audit", headers=bearer(tokens.upload))).status == 403
+    assert (await api.get("/audit", headers=bearer(tokens.admin))).status == 200
+
+    from core.tokens import TokenStore
+
+    store = TokenStore(api.server.app[LIBRARY].db)
+    victim = next(t for t in store.list() if t.scope == "read")
+    store.revoke(victim.id)
+    assert (await api.get("/athletes", headers=bearer(tokens.read))).status == 401
+
+
+async def test_audit_records_private_access(api: Any, tokens: Tokens, media_dir: Any) -> None:
+    private = await uploaded(api, media_dir.jpeg, tokens.upload)
+    public = await uploaded(api, media_dir.png, tokens.upload, is_public="true")
+    h = bearer(tokens.read)
+    await api.get(f"/stream/{private['id']}/image", headers={**h, "X-Request-ID": "abc-1"})
+    await api.get(f"/files/{private['id']}", headers=h)
+    await api.get(f"/stream/{public['id']}/image", headers=h)
+    signed = await (await api.get(f"/files/{private['id']}/presigned-url", headers=h)).json()
+    await api.get("/" + signed["url"].split("://", 1)[1].split("/", 1)[1])
+    resp = await api.get("/audit", headers=bearer(tokens.admin))
+    entries = (await resp.json())["items"]
+    actions = {(e["action"], e["file_id"]) for e in entries}
+    assert ("stream_image", private["id"]) in actions and ("metadata", private["id"]) in actions
+    assert ("signed_get", private["id"]) in actions
+    assert all(e["file_id"] != public["id"] for e in entries)
+    entry = next(e for e in entries if e["action"] == "stream_image")
+    assert entry["actor"].startswith("token:test-read") and entry["remote"] == "127.0.0.1"
+    assert entry["at"]
+    only = await (
+        await api.get(
+            f"/audit?file_id={private['id']}&action=signed_get", headers=bearer(tokens.admin)
+        )
+    ).json()
+    assert only["total"] == 1 and only["items"][0]["actor"] == "signed-url"
+
+
+async def test_errors_are_json_and_never_leak(
+    api: Any, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = await api.get("/no/such/route")
+    assert missing.status == 404 and (await missing.json())["error"]["code"] == "not_found"
+    wrong = await api.put("/files/", headers=bearer(tokens.read))
+    assert wrong.status == 405 and (await wrong.json())["error"]["code"] == "method_not_allowed"
+    assert (await api.get("/files/abc", headers=bearer(tokens.read))).status == 400
+
+    lib: Library = api.server.app[LIBRARY]
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("secret database password in the message")
+
+    monkeypatch.setattr(lib, "athletes", boom)
+    resp = await api.get("/athletes", headers={**bearer(tokens.read), "X-Request-ID": "rid-42"})
+    assert resp.status == 500
+    body = await resp.json()
+    assert body["error"]["code"] == "internal_error" and "secret" not in json.dumps(body)
+    assert resp.headers["X-Request-ID"] == "rid-42" and body["error"]["request_id"] == "rid-42"
+
+
+async def test_athletes(api: Any, tokens: Tokens) -> None:
+    h = bearer(tokens.upload)
+    created = await api.post("/athletes", json={"name": "Ana Pérez"}, headers=h)
+    assert created.status == 201
+    athlete = await created.json()
+    dup = await api.post("/athletes", data={"name": "Ana Pérez"}, headers=h)
+    assert dup.status == 409
+    renamed = await api.patch(f"/athletes/{athlete['id']}", json={"name": "Ana P."}, headers=h)
+    assert renamed.status == 200 and (await renamed.json())["name"] == "Ana P."
+    assert (await api.patch("/athletes/999", json={"name": "X"}, headers=h)).status == 404
+    listing = await (await api.get("/athletes", headers=h)).json()
+    assert [a["name"] for a in listing["items"]] == ["Ana P."]
+
+
+async def test_cors_preflight_and_headers(
+    aiohttp_client: Any, library: Library, tokens: Tokens
+) -> None:
+    from server.app import create_app
+    from tests.server_fixtures import server_config
+
+    config = server_config(library, cors_origins=("https://coach.example",))
+    client = await aiohttp_client(create_app(library, config=config))
+    pre = await client.options(
+        "/files/upload/presigned",
+        headers={
+            "Origin": "https://coach.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert pre.status == 204
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://coach.example"
+    assert "authorization" in pre.headers["Access-Control-Allow-Headers"].lower()
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+    put = await client.options(
+        "/signed/general/x.jpg",
+        headers={
+            "Origin": "https://coach.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert put.status == 204
+    other = await client.options(
+        "/files/",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert other.status == 403 and "Access-Control-Allow-Origin" not in other.headers
+    resp = await client.get(
+        "/files/", headers={"Origin": "https://coach.example", **bearer(tokens.read)}
+    )
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://coach.example"
+    exposed = resp.headers["Access-Control-Expose-Headers"]
+    for name in ("Content-Range", "Accept-Ranges", "ETag", "Content-Length"):
+        assert name in exposed
+    denied = await client.get("/files/", headers={"Origin": "https://coach.example"})
+    assert denied.status == 200 and denied.headers["Access-Control-Allow-Origin"]
+
+
+async def test_upload_rate_limit(aiohttp_client: Any, library: Library, tokens: Tokens) -> None:
+    from server.app import create_app
+    from tests.server_fixtures import server_config
+
+    client = await aiohttp_client(
+        create_app(library, config=server_config(library, upload_rate_limit=3))
+    )
+    form = {"original_filename": "a.jpg", "file_type": "image"}
+    statuses = []
+    for _ in range(4):
+        resp = await client.post(
+            "/files/upload/presigned", data=form, headers=bearer(tokens.upload)
+        )
+        statuses.append(resp.status)
+    assert statuses == [201, 201, 201, 429]
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    other = await client.post("/files/upload/presigned", data=form, headers=bearer(tokens.admin))
+    assert other.status == 201  # buckets are per token
+
+
+async def test_sse_receives_created_event(api: Any, tokens: Tokens, media_dir: Any) -> None:
+    resp = await api.get("/events", headers=bearer(tokens.read))
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+    assert (await api.get("/events")).status == 401
+    first = await resp.content.readuntil(b"\n\n")
+    assert b"retry:" in first
+    task = asyncio.create_task(uploaded(api, media_dir.gif, tokens.upload))
+    seen = b""
+    while b"event: created" not in seen:
+        seen += await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 20)
+    record = await task
+    data = next(line for line in seen.decode().splitlines() if line.startswith("data: "))
+    event = json.loads(data[6:])
+    assert event["kind"] == "created" and event["file_id"] == record["id"]
+    beat = await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 5)
+    assert beat.startswith(b": heartbeat")
+    resp.close()
+
+
+async def test_openapi_documents_every_route(api: Any) -> None:
+    spec = await (await api.get("/openapi.json")).json()
+    assert spec["openapi"].startswith("3.1")
+    app = api.server.app
+    missing = []
+    for route in app.router.routes():
+        if route.method in ("HEAD", "OPTIONS"):
+            continue
+        path = route.resource.canonical
+        op = spec["paths"].get(path, {}).get(route.method.lower())
+        if op is None:
+            missing.append(f"{route.method} {path}")
+            continue
+        assert op["responses"], path
+        for status, response in op["responses"].items():
+            if status not in ("204", "302", "304"):
+                assert response.get("content"), f"{route.method} {path} {status}"
+        if (
+            route.method in ("POST", "PUT", "PATCH")
+            and "restore" not in path
+            and "confirm" not in path
+        ):
+            assert op.get("requestBody"), f"{route.method} {path} has no request body"
+    assert not missing, f"undocumented routes: {missing}"
+    refs = json.dumps(spec).count("#/components/schemas/")
+    assert refs > 20
+    for name in json.dumps(spec).split('"#/components/schemas/')[1:]:
+        assert name.split('"')[0] in spec["components"]["schemas"]
+    docs = await api.get("/docs")
+    page = await docs.text()
+    assert docs.status == 200 and "/openapi.json" in page
+    assert "<script src" not in page and "https://" not in page  # works offline
+
+
+async def test_health(api: Any) -> None:
+    resp = await api.get("/health")
+    body = await resp.json()
+    assert resp.status == 200 and body["status"] == "ok" and body["storage"]["backend"] == "local"

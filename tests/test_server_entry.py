@@ -1,0 +1,180 @@
+"""EmbeddedServer's lifecycle and the serve / token / maintenance commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.audit import AuditLog
+from core.library import Library
+from server.entry import EmbeddedServer, first_start_token, main
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+
+pytestmark = pytest.mark.timeout(60)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_start_stop_restart(library: Library, media_dir: Any) -> None:
+    server = EmbeddedServer(library, config=server_config(library))
+    assert not server.running
+    url = server.start()
+    assert server.running and url == server.url == f"http://127.0.0.1:{server.port}"
+    assert library.presigner.base_url == url  # type: ignore[attr-defined]
+    tokens = make_tokens(library)
+    assert http_call(f"{url}/health").status == 200
+
+    opened = threading.Event()
+
+    def listen() -> None:  # an open event stream must not hold up the shutdown
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/events", headers=bearer(tokens.read))
+        resp = conn.getresponse()
+        opened.set()
+        while resp.readline():
+            pass
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert opened.wait(5)
+    library.ingest(media_dir.png, "image")
+    record = library.list_files().items[0]
+    http_call(f"{url}/files/{record.id}", headers=bearer(tokens.read))
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 4
+    assert not server.running
+    listener.join(5)
+    assert not listener.is_alive()
+    entries, total = AuditLog(library.db).query(file_id=record.id)
+    assert total == 1 and entries[0].action == "metadata"  # flushed by the cleanup
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1).close()
+    server.stop()  # idempotent
+
+    again = server.start()
+    assert http_call(f"{again}/health").status == 200
+    server.stop()
+
+
+def test_port_in_use_raises(library: Library) -> None:
+    with EmbeddedServer(library, config=server_config(library)) as first:
+        second = EmbeddedServer(library, port=first.port, config=server_config(library))
+        with pytest.raises(OSError):
+            second.start()
+        assert not second.running
+
+
+def test_first_start_token(library: Library) -> None:
+    secret = first_start_token(library)
+    assert secret and secret.startswith("mdk_")
+    assert first_start_token(library) is None
+
+
+def test_token_commands(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(data_dir)
+    assert main(["token", "create", "--name", "ci bot", "--scope", "upload", "--data-dir", d]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert secret.startswith("mdk_")
+    assert main(["token", "list", "--json", "--data-dir", d]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["name"] == "ci bot" and listed[0]["scope"] == "upload"
+    assert secret not in json.dumps(listed) and listed[0]["active"] is True
+    assert main(["token", "revoke", str(listed[0]["id"]), "--data-dir", d]) == 0
+    capsys.readouterr()
+    assert main(["token", "list", "--data-dir", d]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["token", "revoke", "99", "--data-dir", d]) == 2
+    with pytest.raises(SystemExit):
+        main(["token", "create", "--name", "x", "--scope", "root", "--data-dir", d])
+
+
+def test_maintenance_command(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["maintenance", "--data-dir", str(data_dir)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["maintenance"]["errors"] == [] and report["reconcile"]["clean"] is True
+
+
+def test_desktop_cli_dispatches_to_the_server(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_app.cli import main as desktop_main
+
+    monkeypatch.delenv("MEDIADESK_DATA_DIR", raising=False)
+    monkeypatch.delenv("MEDIADESK_CONFIG_FILE", raising=False)
+    assert desktop_main(["--data-dir", str(data_dir), "token", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_serve_prints_the_first_token_and_stops_on_sigint(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+    ]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        assert proc.stderr is not None
+        while not lines or "Press Ctrl+C" not in lines[-1]:
+            line = proc.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        text = "".join(lines)
+        url = re.search(r"running at (http://\S+)/", text).group(1)  # type: ignore[union-attr]
+        token = re.search(r"(mdk_\S+)", text).group(1)  # type: ignore[union-attr]
+        assert f"{url}/docs#token={token}" in text
+        assert http_call(f"{url}/athletes", headers=bearer(token)).status == 200
+        assert http_call(f"{url}/athletes").status == 401
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    second = subprocess.run(
+        [*command[:3], "token", "list", "--json", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert [t["scope"] for t in json.loads(second.stdout)] == ["admin"]
+
+
+def test_serve_help_documents_options() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+            "serve",
+            "--help",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--data-dir", "127.0.0.1"):
+        assert option in result.stdout

@@ -1,0 +1,215 @@
+"""The real server on a loopback port: both upload flows on both backends, plain HTTP clients."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.entry import EmbeddedServer
+from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(params=["local", "s3"])
+def server(request: pytest.FixtureRequest) -> EmbeddedServer:
+    return request.getfixturevalue("live" if request.param == "local" else "s3_live")
+
+
+def js_presigned_flow(
+    url: str, token: str, path: Path, file_type: str, mime: str, name: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The seed's JavaScript example, request by request, plus the Authorization header."""
+    body, ctype = multipart_body(
+        {"original_filename": name or path.name, "file_type": file_type, "is_public": "true"}
+    )
+    resp = http_call(
+        f"{url}/files/upload/presigned", "POST", body, {"Content-Type": ctype, **bearer(token)}
+    )
+    assert resp.status == 201, resp.body
+    upload = resp.json()
+    assert {
+        "file_id",
+        "upload_url",
+        "method",
+        "headers",
+        "file_key",
+        "expires_in",
+        "expires_at",
+    } <= set(upload)
+    put = http_call(upload["upload_url"], "PUT", path.read_bytes(), {"Content-Type": mime})
+    assert put.status == 200, put.body
+    done = http_call(f"{url}/files/{upload['file_id']}/confirm-upload", "POST", b"", bearer(token))
+    assert done.status == 200, done.body
+    return upload, done.json()
+
+
+def test_seed_javascript_flow(server: EmbeddedServer, media_dir: Any) -> None:
+    tokens = make_tokens(server.library)
+    upload, record = js_presigned_flow(
+        server.url, tokens.upload, media_dir.jpeg, "image", "image/jpeg"
+    )
+    assert record["id"] == upload["file_id"] and record["status"] == "ready"
+    assert record["is_public"] is True and record["width"] == 640
+    if server.library.storage.name == "local":
+        assert upload["upload_url"].startswith(server.url + "/signed/")
+    else:
+        assert not upload["upload_url"].startswith(server.url)  # straight to the bucket
+    data = media_dir.jpeg.read_bytes()
+    whole = http_call(f"{server.url}/stream/{record['id']}/image")
+    assert whole.status == 200 and whole.body == data
+    part = http_call(f"{server.url}/stream/{record['id']}/raw", headers={"Range": "bytes=100-"})
+    assert part.status == 206 and part.body == data[100:]
+    again = http_call(
+        f"{server.url}/files/{record['id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
+    )
+    assert again.status == 200 and again.json()["id"] == record["id"]
+
+
+def test_direct_upload_video_and_range_stream(server: EmbeddedServer, media_dir: Any) -> None:
+    tokens = make_tokens(server.library)
+    data = media_dir.mp4.read_bytes()
+    body, ctype = multipart_body(
+        {"file_type": "video", "athlete_id": "12"}, {"file": ("clip.mp4", data, "video/mp4")}
+    )
+    resp = http_call(
+        f"{server.url}/files/upload/direct",
+        "POST",
+        body,
+        {"Content-Type": ctype, **bearer(tokens.upload)},
+    )
+    assert resp.status == 201, resp.body
+    record = resp.json()
+    assert record["file_type"] == "video" and record["duration"] > 1
+    assert record["file_key"].startswith("athletes/12/")
+    dup = http_call(
+        f"{server.url}/files/upload/direct",
+        "POST",
+        body,
+        {"Content-Type": ctype, **bearer(tokens.upload)},
+    )
+    assert dup.status == 200 and dup.json()["id"] == record["id"]
+    h = bearer(tokens.read)
+    ranged = http_call(
+        f"{server.url}/stream/{record['id']}/video", headers={**h, "Range": "bytes=1000-1999"}
+    )
+    assert ranged.status == 206 and ranged.body == data[1000:2000]
+    redirect = http_call(f"{server.url}/files/{record['id']}/download", headers=h)
+    assert redirect.status == 302
+    fetched = http_call(redirect.headers["Location"])
+    assert fetched.status == 200 and fetched.body == data
+
+
+def test_tokens_and_scopes_over_http(live: EmbeddedServer) -> None:
+    tokens = make_tokens(live.library)
+    form = b"original_filename=a.jpg&file_type=image"
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    url = f"{live.url}/files/upload/presigned"
+    assert http_call(url, "POST", form, form_type).status == 401
+    assert http_call(url, "POST", form, {**form_type, **bearer("mdk_forged")}).status == 401
+    assert http_call(url, "POST", form, {**form_type, **bearer(tokens.read)}).status == 403
+    assert http_call(url, "POST", form, {**form_type, **bearer(tokens.upload)}).status == 201
+    assert http_call(f"{live.url}/audit", headers=bearer(tokens.upload)).status == 403
+    assert http_call(f"{live.url}/health").status == 200
+
+
+def test_filenames_with_crlf_and_traversal(live: EmbeddedServer, media_dir: Any) -> None:
+    tokens = make_tokens(live.library)
+    evil = "../../etc/evil\r\nX-Injected: yes\r\n.jpg"
+    _, record = js_presigned_flow(
+        live.url, tokens.upload, media_dir.jpeg, "image", "image/jpeg", name=evil
+    )
+    assert "\r" not in record["original_filename"] and "\n" not in record["original_filename"]
+    assert "/" not in record["original_filename"] and ".." not in record["original_filename"]
+    assert ".." not in record["file_key"] and record["file_key"].startswith("general/")
+    resp = http_call(f"{live.url}/files/{record['id']}/download", headers=bearer(tokens.read))
+    assert "X-Injected" not in resp.headers
+    assert "\r" not in resp.headers["Content-Disposition"]
+
+    body, ctype = multipart_body(
+        {"file_type": "image"},
+        {"file": ("../../../outside.png", media_dir.png.read_bytes(), "image/png")},
+    )
+    made = http_call(
+        f"{live.url}/files/upload/direct",
+        "POST",
+        body,
+        {"Content-Type": ctype, **bearer(tokens.upload)},
+    )
+    assert made.status == 201 and made.json()["original_filename"] == "outside.png"
+    objects = live.library.paths.objects_dir.resolve()
+    assert not (objects.parent / "outside.png").exists()
+
+
+def test_two_concurrent_confirms_make_one_ready_record(
+    live: EmbeddedServer, media_dir: Any
+) -> None:
+    tokens = make_tokens(live.library)
+    resp = http_call(
+        f"{live.url}/files/upload/presigned",
+        "POST",
+        b"original_filename=clip.webm&file_type=video",
+        {"Content-Type": "application/x-www-form-urlencoded", **bearer(tokens.upload)},
+    )
+    upload = resp.json()
+    put = http_call(upload["upload_url"], "PUT", media_dir.webm.read_bytes(), upload["headers"])
+    assert put.status == 200
+    results: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def confirm() -> None:
+        barrier.wait()
+        results.append(
+            http_call(
+                f"{live.url}/files/{upload['file_id']}/confirm-upload",
+                "POST",
+                b"",
+                bearer(tokens.upload),
+            )
+        )
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status for r in results] == [200, 200]
+    assert {r.json()["id"] for r in results} == {upload["file_id"]}
+    page = http_call(f"{live.url}/files/?status=any", headers=bearer(tokens.read)).json()
+    assert page["total"] == 1 and page["items"][0]["status"] == "ready"
+    reuse = http_call(upload["upload_url"], "PUT", media_dir.webm.read_bytes(), upload["headers"])
+    assert reuse.status == 409  # a used upload URL cannot replace the validated file
+
+
+def test_metrics_count_uploads(live: EmbeddedServer, media_dir: Any) -> None:
+    tokens = make_tokens(live.library)
+    js_presigned_flow(live.url, tokens.upload, media_dir.png, "image", "image/png")
+    text = http_call(f"{live.url}/metrics", headers=bearer(tokens.read)).body.decode()
+    assert 'mediadesk_uploads_total{file_type="image",flow="presigned",outcome="created"} 1' in text
+    assert 'mediadesk_presigned_url_seconds_count{operation="upload"} 1' in text
+    assert (
+        'mediadesk_http_request_duration_seconds_bucket{method="POST",'
+        'route="/files/upload/presigned",le="+Inf"} 1' in text
+    )
+    assert 'route="/files/{file_id}/confirm-upload",status="200"' in text
+
+
+def test_sse_over_http(live: EmbeddedServer, media_dir: Any) -> None:
+    import http.client
+
+    tokens = make_tokens(live.library)
+    conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=20)
+    conn.request("GET", f"/events?access_token={tokens.read}")
+    resp = conn.getresponse()
+    assert resp.status == 200
+    js_presigned_flow(live.url, tokens.upload, media_dir.gif, "image", "image/gif")
+    seen = ""
+    while "event: created" not in seen:
+        seen += resp.readline().decode()
+    data = json.loads(resp.readline().decode().removeprefix("data: "))
+    assert data["kind"] == "created" and data["file"]["original_filename"] == "anim.gif"
+    conn.close()
