@@ -26,7 +26,7 @@ serve: $(STAMP)
 	$(BIN)/mediadesk serve
 
 test: $(STAMP) syslibs
-	@bash scripts/syslibs.sh postgresql
+	@bash scripts/syslibs.sh postgresql chromium
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
 		$(BIN)/python -m pytest -q -p no:cacheprovider
 
