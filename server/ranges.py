@@ -41,6 +41,7 @@ UNSATISFIABLE = Unsatisfiable()
 RangeResult = NoRange | Satisfiable | Unsatisfiable
 
 _SPEC = re.compile(r"([0-9]*)[ \t]*-[ \t]*([0-9]*)")
+_SIMPLE = re.compile(r"bytes=([0-9]{1,18})-([0-9]{0,18})")
 
 
 def _num(digits: str) -> int:
@@ -56,6 +57,14 @@ def parse_range(header: str | None, size: int) -> RangeResult:
     """
     if not header or size <= 0:
         return NO_RANGE
+    if simple := _SIMPLE.fullmatch(header):  # the common `bytes=N-` / `bytes=N-M`, fast
+        start, last = int(simple.group(1)), simple.group(2)
+        if not last:
+            return Satisfiable(((start, size - 1),)) if start < size else UNSATISFIABLE
+        end = int(last)
+        if end < start:
+            return NO_RANGE
+        return Satisfiable(((start, min(end, size - 1)),)) if start < size else UNSATISFIABLE
     unit, eq, spec_set = header.partition("=")
     if not eq or unit.strip().lower() != "bytes":
         return NO_RANGE

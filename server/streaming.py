@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -11,6 +12,7 @@ import os
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,12 @@ INLINE_READ_MAX = 64 * 1024
 SENDFILE = not os.environ.get("AIOHTTP_NOSENDFILE")
 """False forces chunked reads for local files (as aiohttp's own switch does)."""
 
-_Parts = list[tuple[bytes, int, int]]  # (bytes written before the part, start, end inclusive)
+_HAS_SENDFILE = hasattr(os, "sendfile")  # the one-syscall fast path; loop.sendfile otherwise
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+# (bytes written before the part, start, end inclusive) for each part of a body
+_Parts = list[tuple[bytes, int, int]]
+# loop.run_in_executor bound to the executor that reads remote objects
+_Run = Callable[..., "asyncio.Future[Any]"]
 
 
 async def stream_object(
@@ -63,12 +70,14 @@ async def stream_object(
     cache_control: str,
     extra_headers: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> web.StreamResponse:
     """Answers GET/HEAD for one object; bodies are written here, other answers are returned.
 
     `local_path` (a file of exactly `size` bytes) is sent with sendfile; otherwise
-    `open_range(start, end)` is iterated in worker threads, one range per call. Errors opening
-    the object (NotFound, StorageUnavailable...) raise before anything is sent.
+    `open_range(start, end)` is iterated in `executor`'s threads (None: the loop's default),
+    one call per range. Errors opening the object (NotFound, StorageUnavailable...) raise
+    before anything is sent. `on_bytes(n)` runs on the event loop as bytes go out.
     """
     etag = format_etag(etag)
     lm = epoch_seconds(last_modified)
@@ -122,9 +131,14 @@ async def stream_object(
     headers["Content-Length"] = str(length)
     if method == "HEAD" or length == 0:
         return web.Response(status=status, headers=headers)
+    run = functools.partial(asyncio.get_running_loop().run_in_executor, executor)
     if local_path is not None:
-        return await _send_local(request, status, headers, local_path, parts, end_marker, on_bytes)
-    return await _send_remote(request, status, headers, open_range, parts, end_marker, on_bytes)
+        return await _send_local(
+            request, status, headers, local_path, parts, end_marker, on_bytes, run
+        )
+    return await _send_remote(
+        request, status, headers, open_range, parts, end_marker, on_bytes, run
+    )
 
 
 def _joined(headers: CIMultiDictProxy[str], name: str) -> str | None:
@@ -165,7 +179,11 @@ async def _write_parts(
     end_marker: bytes,
     send: Callable[[web.StreamResponse, int, int], Awaitable[None]],
 ) -> web.StreamResponse:
-    """Prepares the response and sends each part through `send(resp, start, end)`."""
+    """Prepares the response and sends each part through `send(resp, start, end)`.
+
+    Once headers are out no other answer is possible: a failing source is logged and the
+    connection dropped, so the client sees a body shorter than its Content-Length.
+    """
     resp = web.StreamResponse(status=status, headers=headers)
     try:
         await resp.prepare(request)
@@ -178,6 +196,11 @@ async def _write_parts(
         log.debug("Client left during %s %s: %s", request.method, request.path, exc)
     except _Truncated as exc:
         log.warning("Aborting %s: %s", request.path, exc)
+        _drop(request)
+    except Exception:
+        if not resp.prepared:
+            raise
+        log.exception("Reading failed while sending %s; dropping the connection", request.path)
         _drop(request)
     return resp
 
@@ -203,9 +226,10 @@ async def _send_local(
     parts: _Parts,
     end_marker: bytes,
     on_bytes: Callable[[int], None] | None,
+    run: _Run,
 ) -> web.StreamResponse:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise NotFound(f"The file of this object is missing: {path.name}") from None
     except OSError as exc:
@@ -215,9 +239,9 @@ async def _send_local(
         if len(parts) == 1 and end - start < INLINE_READ_MAX:
             # Small: one pread from the page cache, then headers and body in one send().
             # (sendfile would cost a second syscall, and blocks on a cold disk just the same.)
-            data = os.pread(fd, end - start + 1, start)
+            data = _pread(fd, end - start + 1, start)
         else:
-            sender = _LocalSender(request, fd, on_bytes)
+            sender = _LocalSender(request, fd, on_bytes, run)
             return await _write_parts(request, status, headers, parts, end_marker, sender.send)
     finally:
         os.close(fd)
@@ -238,7 +262,10 @@ async def _send_local(
 class _LocalSender:
     """Sends byte ranges of an open file: sendfile when the transport allows, else reads."""
 
-    def __init__(self, request: web.Request, fd: int, on_bytes: Callable[[int], None] | None):
+    def __init__(
+        self, request: web.Request, fd: int, on_bytes: Callable[[int], None] | None, run: _Run
+    ) -> None:
+        self.run = run
         self.request = request
         self.fd = fd
         self.on_bytes = on_bytes
@@ -257,10 +284,10 @@ class _LocalSender:
             raise _Truncated(f"file ended {count - sent} bytes early")
 
     async def _sendfile(
-        self, resp: web.StreamResponse, transport: asyncio.BaseTransport, start: int, count: int
+        self, resp: web.StreamResponse, transport: asyncio.Transport, start: int, count: int
     ) -> int:
         sent = 0
-        if transport.get_write_buffer_size() == 0:  # type: ignore[attr-defined]
+        if _HAS_SENDFILE and transport.get_write_buffer_size() == 0:
             # One non-blocking syscall first: small ranges end here, with no futures involved.
             sock = transport.get_extra_info("socket")
             with contextlib.suppress(BlockingIOError, InterruptedError):
@@ -275,11 +302,7 @@ class _LocalSender:
             offset = start + sent
             try:
                 more = await loop.sendfile(
-                    transport,  # type: ignore[arg-type]
-                    self._file,
-                    offset,
-                    count - sent,
-                    fallback=False,
+                    transport, self._file, offset, count - sent, fallback=False
                 )
             except asyncio.SendfileNotAvailableError:
                 # The first sendfile() failed (a file system without it, or the peer is gone):
@@ -294,11 +317,10 @@ class _LocalSender:
         return sent
 
     async def _read_and_write(self, resp: web.StreamResponse, start: int, count: int) -> int:
-        loop = asyncio.get_running_loop()
         sent = 0
         while sent < count:
             want = min(FALLBACK_CHUNK_SIZE, count - sent)
-            chunk = await loop.run_in_executor(None, os.pread, self.fd, want, start + sent)
+            chunk = await self.run(_pread, self.fd, want, start + sent)
             if not chunk:
                 break
             await resp.write(chunk)
@@ -309,6 +331,15 @@ class _LocalSender:
     def _report(self, n: int) -> None:
         if n and self.on_bytes is not None:
             self.on_bytes(n)
+
+
+def _seek_read(fd: int, n: int, offset: int) -> bytes:
+    """pread() where the OS has none (Windows); each request has its own descriptor."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, n)
+
+
+_pread: Callable[[int, int, int], bytes] = getattr(os, "pread", _seek_read)
 
 
 def _native_sendfile(transport: asyncio.BaseTransport) -> bool:
@@ -328,14 +359,14 @@ async def _send_remote(
     parts: _Parts,
     end_marker: bytes,
     on_bytes: Callable[[int], None] | None,
+    run: _Run,
 ) -> web.StreamResponse:
-    loop = asyncio.get_running_loop()
     _, first_start, first_end = parts[0]
     opening = _Upstream(open_range, first_start, first_end)
     try:  # the first read opens the object: its errors raise before any header is sent
-        head = await loop.run_in_executor(None, opening.read)
+        head = await run(opening.read)
     except BaseException:
-        await _close(loop, opening)
+        await _close(run, opening)
         raise
     pending: _Upstream | None = opening
 
@@ -345,17 +376,17 @@ async def _send_remote(
             upstream, chunk, pending = pending, head, None
         else:
             upstream, chunk = _Upstream(open_range, start, end), None
-        await _pump(loop, resp, upstream, chunk, end - start + 1, on_bytes)
+        await _pump(run, resp, upstream, chunk, end - start + 1, on_bytes)
 
     try:
         return await _write_parts(request, status, headers, parts, end_marker, send)
     finally:
         if pending is not None:  # the client left before the first part
-            await _close(loop, pending)
+            await _close(run, pending)
 
 
 async def _pump(
-    loop: asyncio.AbstractEventLoop,
+    run: _Run,
     resp: web.StreamResponse,
     upstream: _Upstream,
     chunk: bytes | bytearray | None,
@@ -366,12 +397,12 @@ async def _pump(
     sent = 0
     try:
         if chunk is None:
-            chunk = await loop.run_in_executor(None, upstream.read)
+            chunk = await run(upstream.read)
         while chunk:
             if len(chunk) > count - sent:
                 chunk = chunk[: count - sent]
             more = sent + len(chunk) < count
-            ahead = loop.run_in_executor(None, upstream.read) if more else None
+            ahead = run(upstream.read) if more else None
             try:
                 await resp.write(chunk)
             except BaseException:
@@ -383,7 +414,7 @@ async def _pump(
                 on_bytes(len(chunk))
             chunk = await ahead if ahead is not None else b""
     finally:
-        await _close(loop, upstream)
+        await _close(run, upstream)
     if sent < count:
         raise _Truncated(f"upstream ended {count - sent} bytes early")
 
@@ -393,12 +424,12 @@ def _ignore_result(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-async def _close(loop: asyncio.AbstractEventLoop, upstream: _Upstream) -> None:
+async def _close(run: _Run, upstream: _Upstream) -> None:
     """Closes the upstream iterator in a thread (it may be mid-read or do network I/O)."""
     if upstream.exhausted:
         upstream.close()
         return
-    closing = loop.run_in_executor(None, upstream.close)
+    closing = run(upstream.close)
     closing.add_done_callback(_ignore_result)
     with contextlib.suppress(Exception):
         await asyncio.shield(closing)

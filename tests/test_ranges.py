@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -270,3 +271,14 @@ def test_if_unmodified_since() -> None:
 
 def test_if_match_before_if_none_match() -> None:
     assert pre(if_match='"x"', if_none_match='"v1"') == 412
+
+
+def test_fast_path_agrees_with_the_general_parser() -> None:
+    """`bytes=N-M` has a fast path; a trailing empty list element forces the general one."""
+    rng = random.Random(11)
+    headers = ["bytes=0-0", "bytes=9999-", "bytes=10000-", "bytes=5-2", "bytes=0-99999"]
+    for _ in range(500):
+        a, b = rng.randrange(0, 12_000), rng.randrange(0, 12_000)
+        headers += [f"bytes={a}-{b}", f"bytes={a}-"]
+    for header in headers:
+        assert parse_range(header, SIZE) == parse_range(header + ",", SIZE), header

@@ -9,6 +9,7 @@ import random
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from core.errors import NotFound
+from core.errors import NotFound, StorageUnavailable
 from server import streaming
 from server.streaming import stream_object
 
@@ -45,6 +46,8 @@ class Obj:
     closed: threading.Event = field(default_factory=threading.Event)
     generators: list[Iterator[bytes]] = field(default_factory=list)  # no close by GC
     handled: int = 0
+    threads: set[str] = field(default_factory=set)
+    fail_at: int | None = None  # the generator raises StorageUnavailable at this offset
 
     def open_range(self, start: int, end: int | None) -> Iterator[bytes]:
         if self.path is not None:
@@ -52,6 +55,7 @@ class Obj:
         if self.missing:
             raise NotFound("gone")
         self.calls.append((start, end))
+        self.threads.add(threading.current_thread().name)
         generator = self._chunks(start, self.size - 1 if end is None else end)
         self.generators.append(generator)
         return generator
@@ -59,6 +63,8 @@ class Obj:
     def _chunks(self, start: int, end: int) -> Iterator[bytes]:
         try:
             for offset in range(start, end + 1, self.piece):
+                if self.fail_at is not None and offset >= self.fail_at:
+                    raise StorageUnavailable("the store went away")
                 stop = min(offset + self.piece, end + 1)
                 if self.data is None:
                     yield bytes(stop - offset)
@@ -69,6 +75,7 @@ class Obj:
 
 
 OBJECTS = web.AppKey("objects", dict[str, Obj])
+EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 
 
 async def handler(request: web.Request) -> web.StreamResponse:
@@ -85,6 +92,7 @@ async def handler(request: web.Request) -> web.StreamResponse:
             cache_control="private, max-age=60",
             extra_headers={"X-Extra": "yes"},
             on_bytes=obj.sent.append,
+            executor=request.app.get(EXECUTOR),
         )
     except NotFound as exc:
         return web.json_response({"error": {"code": "not_found", "message": str(exc)}}, status=404)
@@ -366,6 +374,47 @@ async def test_short_object_drops_the_connection(
         await resp.read()
 
 
+async def test_short_local_file_small_range_fails_before_headers(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    app = make_app(tmp_path, "local", {"data": PAYLOAD})
+    obj = app[OBJECTS]["data"]
+    assert obj.path is not None
+    obj.path.write_bytes(PAYLOAD[:60_000])
+    client = await aiohttp_client(app)
+    resp = await client.get("/data", headers={"Range": "bytes=59990-60009"})
+    assert resp.status == 500  # StorageUnavailable reached the handler: nothing was sent yet
+    resp = await client.get("/data", headers={"Range": "bytes=0-9"})
+    assert await resp.read() == PAYLOAD[:10]
+
+
+async def test_upstream_failure_mid_body(
+    tmp_path: Path, aiohttp_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(tmp_path, "remote", {"big": 2 * MiB})
+    obj = app[OBJECTS]["big"]
+    obj.fail_at = MiB
+    client = await aiohttp_client(app)
+    resp = await client.get("/big")
+    assert resp.status == 200
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await resp.read()
+    assert obj.closed.is_set()
+    assert "Reading failed while sending /big" in caplog.text
+
+
+async def test_small_reads_without_pread(
+    tmp_path: Path, aiohttp_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(streaming, "_pread", streaming._seek_read)  # as on Windows
+    app = make_app(tmp_path, "local", {"data": PAYLOAD})
+    client = await aiohttp_client(app)
+    for start in (0, 5000, 99_990):
+        resp = await client.get("/data", headers={"Range": f"bytes={start}-{start + 9}"})
+        assert await resp.read() == PAYLOAD[start : start + 10]
+    assert app[OBJECTS]["data"].sent == [10, 10, 10]
+
+
 async def test_remote_reads_big_chunks(tmp_path: Path, aiohttp_client: ClientFactory) -> None:
     data = random.Random(3).randbytes(2 * MiB)
     app = make_app(tmp_path, "remote", {"big": data})
@@ -379,6 +428,21 @@ async def test_remote_reads_big_chunks(tmp_path: Path, aiohttp_client: ClientFac
     assert all(256 * KiB <= n < 512 * KiB for n in obj.sent[:-1])
     assert len(obj.sent) >= 4  # streamed, never buffered whole
     assert obj.closed.is_set()
+
+
+async def test_remote_reads_in_the_given_executor(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    app = make_app(tmp_path, "remote", {"data": PAYLOAD})
+    with ThreadPoolExecutor(2, thread_name_prefix="streams") as pool:
+        app[EXECUTOR] = pool
+        client = await aiohttp_client(app)
+        resp = await client.get("/data", headers={"Range": "bytes=0-9,50000-50009"})
+        assert resp.status == 206
+        await resp.read()
+        obj = app[OBJECTS]["data"]
+        assert len(obj.calls) == 2
+        assert obj.threads and all(name.startswith("streams") for name in obj.threads)
 
 
 async def test_local_fallback_without_sendfile(
