@@ -22,6 +22,7 @@ from server.errors import error_middleware
 from server.hub import EventHub, close_hub, hub_ctx
 from server.metrics import Metrics, route_label
 from server.ratelimit import RateLimiter
+from server.record_cache import RecordCache, record_cache_ctx
 from server.routes import setup_routes
 from server.schedule import maintenance_ctx
 from server.state import (
@@ -33,6 +34,7 @@ from server.state import (
     LIBRARY,
     LIMITER,
     METRICS,
+    RECORDS,
     REQUEST_ID,
     SIGNING_SECRET,
     STARTED,
@@ -80,10 +82,11 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[HUB] = EventHub()
     app[AUDIT] = AuditSink(AuditLog(library.db))
     app[LIMITER] = RateLimiter(config.upload_rate_limit)
+    app[RECORDS] = RecordCache()
     if isinstance(library.presigner, LocalPresigner):
         app[SIGNING_SECRET] = load_or_create_secret(library.paths.secrets_dir / SIGNING_KEY_FILE)
     setup_routes(app)
     app.on_response_prepare.append(on_prepare)
     app.on_shutdown.append(close_hub)
-    app.cleanup_ctx.extend([executor_ctx, audit_ctx, hub_ctx, maintenance_ctx])
+    app.cleanup_ctx.extend([executor_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx])
     return app

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from server.hub import EventHub
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
+    from server.record_cache import RecordCache
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ HUB: web.AppKey[EventHub] = web.AppKey("hub")
 AUDIT: web.AppKey[AuditSink] = web.AppKey("audit")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 SIGNING_SECRET: web.AppKey[bytes] = web.AppKey("signing_secret")
+RECORDS: web.AppKey[RecordCache] = web.AppKey("records")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED: web.RequestKey[float] = web.RequestKey("started")

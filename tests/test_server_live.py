@@ -213,3 +213,17 @@ def test_sse_over_http(live: EmbeddedServer, media_dir: Any) -> None:
     data = json.loads(resp.readline().decode().removeprefix("data: "))
     assert data["kind"] == "created" and data["file"]["original_filename"] == "anim.gif"
     conn.close()
+
+
+def test_stream_cache_follows_changes(live, library, media_dir, tokens) -> None:  # noqa: ANN001
+    """Stream lookups are cached, but a trash or an edit is seen by the very next request."""
+    from tests.server_fixtures import bearer, http_call
+
+    record = library.ingest(media_dir.mp4, "video")
+    url = f"{live.url}/stream/{record.id}/video"
+    assert http_call(url, headers=bearer(tokens.read)).status == 200
+    assert http_call(url).status == 401  # private
+    library.update_file(record.id, {"is_public": True})
+    assert http_call(url).status == 200  # now public, no token needed
+    library.trash(record.id)
+    assert http_call(url, headers=bearer(tokens.read)).status == 404

@@ -11,6 +11,7 @@ from core.storage.disposition import content_disposition
 from server.auth import FILE, ensure_file_access, requires
 from server.errors import ApiError
 from server.params import as_int, file_id
+from server.record_cache import ready_record
 from server.state import CONFIG, METRICS, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.views import STREAM_KIND
@@ -20,7 +21,7 @@ PUBLIC_STREAM_MAX_AGE = 86400
 
 
 async def _ready(request: web.Request, kind: str | None, action: str) -> FileRecord:
-    record = await run_blocking(request, library(request).get_ready, file_id(request))
+    record = await ready_record(request, file_id(request))
     ensure_file_access(request, record, action, request.headers.get("Range"))
     if kind is not None and record.file_type != kind:
         right = STREAM_KIND.get(record.file_type, "raw")
