@@ -25,6 +25,7 @@ from core.library import Library  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
 from tests.media_fixtures import media_dir  # noqa: E402, F401
 from tests.s3_server import moto_server, s3_bucket  # noqa: E402, F401
+from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -87,4 +88,3 @@ def any_library(request: pytest.FixtureRequest) -> Library:
     """The same test on both storage backends."""
     name = "library" if request.param == "local" else "s3_library"
     return request.getfixturevalue(name)
-from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
