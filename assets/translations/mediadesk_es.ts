@@ -1,0 +1,1347 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="es" sourcelanguage="en">
+<context>
+    <name>DetailsPanel</name>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="53"/>
+        <source>Select a file to see its details.</source>
+        <translation>Selecciona un archivo para ver sus detalles.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="84"/>
+        <source>Metadata</source>
+        <translation>Metadatos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="93"/>
+        <source>Public</source>
+        <translation>Público</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="94"/>
+        <source>Anyone with the link can view a public file.</source>
+        <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="97"/>
+        <source>Event, place, people…</source>
+        <translation>Evento, lugar, personas…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="99"/>
+        <source>File name</source>
+        <translation>Nombre del archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="100"/>
+        <source>Athlete</source>
+        <translation>Deportista</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="101"/>
+        <source>Sharing</source>
+        <translation>Compartir</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="102"/>
+        <source>Description</source>
+        <translation>Descripción</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="105"/>
+        <source>Revert</source>
+        <translation>Deshacer cambios</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="106"/>
+        <source>Save</source>
+        <translation>Guardar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="120"/>
+        <source>Actions</source>
+        <translation>Acciones</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="122"/>
+        <source>Preview</source>
+        <translation>Vista previa</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="123"/>
+        <source>Copy link</source>
+        <translation>Copiar enlace</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="124"/>
+        <source>Export…</source>
+        <translation>Exportar…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="125"/>
+        <source>Move to trash</source>
+        <translation>Mover a la papelera</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="126"/>
+        <source>Restore</source>
+        <translation>Restaurar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="127"/>
+        <source>Delete permanently</source>
+        <translation>Eliminar definitivamente</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="148"/>
+        <source>Technical details</source>
+        <translation>Detalles técnicos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="153"/>
+        <source>Type</source>
+        <translation>Tipo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="154"/>
+        <source>Size</source>
+        <translation>Tamaño</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="155"/>
+        <source>Dimensions</source>
+        <translation>Dimensiones</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
+        <source>Duration</source>
+        <translation>Duración</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="157"/>
+        <source>Codecs</source>
+        <translation>Códecs</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="158"/>
+        <source>Frame rate</source>
+        <translation>Fotogramas por segundo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
+        <source>SHA-256</source>
+        <translation>SHA-256</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="160"/>
+        <source>Storage key</source>
+        <translation>Clave de almacenamiento</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="161"/>
+        <source>Created</source>
+        <translation>Creado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="162"/>
+        <source>File ID</source>
+        <translation>ID del archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
+        <source>(none)</source>
+        <translation>(ninguno)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
+        <source>Image</source>
+        <translation>Imagen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
+        <source>Video</source>
+        <translation>Vídeo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="277"/>
+        <source>%1 fps</source>
+        <translation>%1 fps</translation>
+    </message>
+</context>
+<context>
+    <name>Errors</name>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="16"/>
+        <source>The request is not valid</source>
+        <translation>La solicitud no es válida</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="17"/>
+        <source>This type of file is not supported</source>
+        <translation>Este tipo de archivo no es compatible</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="20"/>
+        <source>The content does not match the file type</source>
+        <translation>El contenido no coincide con el tipo de archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="23"/>
+        <source>The file is too large</source>
+        <translation>El archivo es demasiado grande</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="24"/>
+        <source>The file is empty</source>
+        <translation>El archivo está vacío</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="25"/>
+        <source>The file is damaged or cannot be read</source>
+        <translation>El archivo está dañado o no se puede leer</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="28"/>
+        <source>Not found</source>
+        <translation>No encontrado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="29"/>
+        <source>Conflict</source>
+        <translation>Conflicto</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="30"/>
+        <source>The size does not match</source>
+        <translation>El tamaño no coincide</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="31"/>
+        <source>The upload was not received</source>
+        <translation>No se recibió la subida</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="32"/>
+        <source>The storage cannot be reached</source>
+        <translation>No se puede acceder al almacenamiento</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="35"/>
+        <source>The link signature is not valid</source>
+        <translation>La firma del enlace no es válida</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="38"/>
+        <source>The link has expired</source>
+        <translation>El enlace ha caducado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="39"/>
+        <source>A setting is not valid</source>
+        <translation>Un ajuste no es válido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="40"/>
+        <source>Cancelled</source>
+        <translation>Cancelado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="47"/>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="49"/>
+        <source>Permission denied</source>
+        <translation>Permiso denegado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="51"/>
+        <source>File not found</source>
+        <translation>Archivo no encontrado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="53"/>
+        <source>A file or network operation failed</source>
+        <translation>Falló una operación de archivo o de red</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="54"/>
+        <source>Unexpected error</source>
+        <translation>Error inesperado</translation>
+    </message>
+</context>
+<context>
+    <name>FileBrowser</name>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="61"/>
+        <source>Search file names and descriptions (Ctrl+F)</source>
+        <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="68"/>
+        <source>Newest first</source>
+        <translation>Más recientes primero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="69"/>
+        <source>Oldest first</source>
+        <translation>Más antiguos primero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="70"/>
+        <source>Name A–Z</source>
+        <translation>Nombre A–Z</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="71"/>
+        <source>Name Z–A</source>
+        <translation>Nombre Z–A</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="72"/>
+        <source>Largest first</source>
+        <translation>Más grandes primero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="73"/>
+        <source>Smallest first</source>
+        <translation>Más pequeños primero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="74"/>
+        <source>Longest first</source>
+        <translation>Más largos primero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="75"/>
+        <source>Shortest first</source>
+        <translation>Más cortos primero</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="81"/>
+        <source>Sort by date, name, size or duration</source>
+        <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="85"/>
+        <source>Sort:</source>
+        <translation>Orden:</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="140"/>
+        <source>%n file(s)</source>
+        <translation>
+            <numerusform>%n archivo</numerusform>
+            <numerusform>%n archivos</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="146"/>
+        <source>No files match “%1”.</source>
+        <translation>Ningún archivo coincide con «%1».</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="148"/>
+        <source>The trash is empty.</source>
+        <translation>La papelera está vacía.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="151"/>
+        <source>No files here yet.
+
+Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
+        <translation>Todavía no hay archivos aquí.
+
+Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
+    </message>
+</context>
+<context>
+    <name>Formatting</name>
+    <message>
+        <location filename="../../desktop_app/formatting.py" line="31"/>
+        <source>%1/s</source>
+        <translation>%1/s</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/formatting.py" line="40"/>
+        <source>&lt; 1 s</source>
+        <translation>&lt; 1 s</translation>
+    </message>
+</context>
+<context>
+    <name>ImageLoader</name>
+    <message>
+        <location filename="../../desktop_app/preview/image_loader.py" line="99"/>
+        <source>The image is too large to preview.</source>
+        <translation>La imagen es demasiado grande para la vista previa.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_loader.py" line="109"/>
+        <source>The image could not be downloaded: {error}</source>
+        <translation>No se pudo descargar la imagen: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_loader.py" line="129"/>
+        <source>The image could not be opened: {error}</source>
+        <translation>No se pudo abrir la imagen: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>ImageViewer</name>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="154"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="115"/>
+        <source>Zoom out</source>
+        <translation>Alejar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="121"/>
+        <source>Zoom in</source>
+        <translation>Acercar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="129"/>
+        <source>100 %</source>
+        <translation>100 %</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="132"/>
+        <source>Fit to window</source>
+        <translation>Ajustar a la ventana</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
+        <source>Loading… {percent} %</source>
+        <translation>Cargando… {percent} %</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="232"/>
+        <source>{percent} %</source>
+        <translation>{percent} %</translation>
+    </message>
+</context>
+<context>
+    <name>LibraryController</name>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="144"/>
+        <source>Saved %1</source>
+        <translation>Guardado: %1</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="152"/>
+        <source>Moved %n file(s) to the trash</source>
+        <translation>
+            <numerusform>Se movió %n archivo a la papelera</numerusform>
+            <numerusform>Se movieron %n archivos a la papelera</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="157"/>
+        <source>Restored %n file(s)</source>
+        <translation>
+            <numerusform>Se restauró %n archivo</numerusform>
+            <numerusform>Se restauraron %n archivos</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="164"/>
+        <source>Deleted %n file(s) permanently</source>
+        <translation>
+            <numerusform>Se eliminó %n archivo definitivamente</numerusform>
+            <numerusform>Se eliminaron %n archivos definitivamente</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="190"/>
+        <source>Exported to %1</source>
+        <translation>Exportado a %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="217"/>
+        <source>Added athlete %1</source>
+        <translation>Deportista añadido: %1</translation>
+    </message>
+</context>
+<context>
+    <name>MainStatusBar</name>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="29"/>
+        <source>Storage: R2 bucket %1</source>
+        <translation>Almacenamiento: bucket R2 %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="32"/>
+        <source>Storage: local folder</source>
+        <translation>Almacenamiento: carpeta local</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="39"/>
+        <source>Server: %1</source>
+        <translation>Servidor: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="41"/>
+        <source>Server: not running</source>
+        <translation>Servidor: no está en marcha</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="43"/>
+        <source>Server: stopped</source>
+        <translation>Servidor: detenido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="48"/>
+        <source>%1 files · %2 images · %3 videos · %4</source>
+        <translation>%1 archivos · %2 imágenes · %3 vídeos · %4</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="45"/>
+        <source>&amp;Import files…</source>
+        <translation>&amp;Importar archivos…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="48"/>
+        <source>Import &amp;folder…</source>
+        <translation>Importar &amp;carpeta…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="50"/>
+        <source>&amp;Export…</source>
+        <translation>&amp;Exportar…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="51"/>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Ajustes…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="53"/>
+        <source>&amp;Quit</source>
+        <translation>&amp;Salir</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="55"/>
+        <source>&amp;Rename</source>
+        <translation>Cambiar &amp;nombre</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="56"/>
+        <source>Move to &amp;trash</source>
+        <translation>Mover a la &amp;papelera</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="57"/>
+        <source>Re&amp;store</source>
+        <translation>Re&amp;staurar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="59"/>
+        <source>&amp;Delete permanently</source>
+        <translation>&amp;Eliminar definitivamente</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="61"/>
+        <source>&amp;Find</source>
+        <translation>&amp;Buscar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="62"/>
+        <source>&amp;Preview</source>
+        <translation>&amp;Vista previa</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="63"/>
+        <source>Re&amp;fresh</source>
+        <translation>Actuali&amp;zar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="65"/>
+        <source>Copy &amp;link</source>
+        <translation>Copiar en&amp;lace</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
+        <source>&amp;New athlete…</source>
+        <translation>&amp;Nuevo deportista…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
+        <source>&amp;Rename athlete…</source>
+        <translation>Cambiar el nombre del &amp;deportista…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="73"/>
+        <source>&amp;About MediaDesk</source>
+        <translation>&amp;Acerca de MediaDesk</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="82"/>
+        <source>&amp;File</source>
+        <translation>&amp;Archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="85"/>
+        <source>&amp;Edit</source>
+        <translation>&amp;Editar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="88"/>
+        <source>&amp;View</source>
+        <translation>&amp;Ver</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="92"/>
+        <source>&amp;Athletes</source>
+        <translation>&amp;Deportistas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="95"/>
+        <source>&amp;Help</source>
+        <translation>Ay&amp;uda</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="71"/>
+        <location filename="../../desktop_app/views/main_window.py" line="384"/>
+        <source>MediaDesk</source>
+        <translation>MediaDesk</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="121"/>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="185"/>
+        <source>Uploaded %1</source>
+        <translation>Subido: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="244"/>
+        <source>Import photos and videos</source>
+        <translation>Importar fotos y vídeos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="247"/>
+        <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
+        <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="255"/>
+        <source>Import a folder</source>
+        <translation>Importar una carpeta</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="278"/>
+        <source>The preview is not available: %1</source>
+        <translation>La vista previa no está disponible: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="289"/>
+        <source>Link copied to the clipboard</source>
+        <translation>Enlace copiado al portapapeles</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="295"/>
+        <source>Export</source>
+        <translation>Exportar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="322"/>
+        <source>Delete permanently</source>
+        <translation>Eliminar definitivamente</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="323"/>
+        <source>Delete %n file(s) permanently? This cannot be undone.</source>
+        <translation>
+            <numerusform>¿Eliminar %n archivo definitivamente? No se puede deshacer.</numerusform>
+            <numerusform>¿Eliminar %n archivos definitivamente? No se puede deshacer.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="341"/>
+        <source>New athlete</source>
+        <translation>Nuevo deportista</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="341"/>
+        <location filename="../../desktop_app/views/main_window.py" line="351"/>
+        <source>Name:</source>
+        <translation>Nombre:</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="351"/>
+        <source>Rename athlete</source>
+        <translation>Cambiar el nombre del deportista</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="370"/>
+        <source>Settings saved.</source>
+        <translation>Ajustes guardados.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="373"/>
+        <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
+        <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="395"/>
+        <source>About MediaDesk</source>
+        <translation>Acerca de MediaDesk</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="397"/>
+        <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
+        <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="428"/>
+        <source>Uploads in progress</source>
+        <translation>Subidas en curso</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="429"/>
+        <source>Some files are still uploading. Cancel them and quit?</source>
+        <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
+    </message>
+</context>
+<context>
+    <name>PlayerControls</name>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="24"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="68"/>
+        <source>Play (Space)</source>
+        <translation>Reproducir (Espacio)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="25"/>
+        <source>Previous frame (,)</source>
+        <translation>Fotograma anterior (,)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="26"/>
+        <source>Next frame (.)</source>
+        <translation>Fotograma siguiente (.)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="32"/>
+        <source>Position</source>
+        <translation>Posición</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="33"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="73"/>
+        <source>Mute (M)</source>
+        <translation>Silenciar (M)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="38"/>
+        <source>Volume</source>
+        <translation>Volumen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="39"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
+        <source>Full screen (F)</source>
+        <translation>Pantalla completa (F)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
+        <source>Pause (Space)</source>
+        <translation>Pausa (Espacio)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="73"/>
+        <source>Unmute (M)</source>
+        <translation>Activar sonido (M)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
+        <source>Leave full screen (Esc)</source>
+        <translation>Salir de pantalla completa (Esc)</translation>
+    </message>
+</context>
+<context>
+    <name>PreviewDialog</name>
+    <message>
+        <location filename="../../desktop_app/preview/dialog.py" line="48"/>
+        <source>This kind of file cannot be previewed.</source>
+        <translation>Este tipo de archivo no tiene vista previa.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/dialog.py" line="52"/>
+        <source>unknown reason</source>
+        <translation>motivo desconocido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/dialog.py" line="55"/>
+        <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
+        <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>ServerController</name>
+    <message>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="91"/>
+        <source>The server could not start: %1</source>
+        <translation>El servidor no pudo arrancar: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="67"/>
+        <source>Embedded server</source>
+        <translation>Servidor integrado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="74"/>
+        <source>any free port</source>
+        <translation>cualquier puerto libre</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="105"/>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="90"/>
+        <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
+        <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="76"/>
+        <source>Host</source>
+        <translation>Host</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="77"/>
+        <source>Port</source>
+        <translation>Puerto</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="101"/>
+        <source>API tokens</source>
+        <translation>Tokens de la API</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="105"/>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="105"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="122"/>
+        <source>Scope</source>
+        <translation>Alcance</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="105"/>
+        <source>Created</source>
+        <translation>Creado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="120"/>
+        <source>Create token…</source>
+        <translation>Crear token…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="121"/>
+        <source>Revoke</source>
+        <translation>Revocar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <source>Examples</source>
+        <translation>Ejemplos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="139"/>
+        <source>Copy commands</source>
+        <translation>Copiar comandos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
+        <source>read</source>
+        <translation>lectura</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="150"/>
+        <source>upload</source>
+        <translation>subida</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="151"/>
+        <source>admin</source>
+        <translation>administración</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
+        <source>read: list, view and download</source>
+        <translation>lectura: listar, ver y descargar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="157"/>
+        <source>upload: read and upload</source>
+        <translation>subida: leer y subir</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
+        <source>admin: everything</source>
+        <translation>administración: todo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
+        <source>New API token</source>
+        <translation>Nuevo token de la API</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
+        <source>Name (who or what uses it):</source>
+        <translation>Nombre (quién o qué lo usa):</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <source>Revoke token</source>
+        <translation>Revocar token</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="184"/>
+        <source>Revoke the token “%1”? Programs using it stop working at once.</source>
+        <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="193"/>
+        <source>Stop</source>
+        <translation>Detener</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="193"/>
+        <source>Start</source>
+        <translation>Iniciar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="199"/>
+        <source>Running at %1</source>
+        <translation>En marcha en %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="204"/>
+        <source>Stopped</source>
+        <translation>Detenido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="215"/>
+        <source>Starting…</source>
+        <translation>Iniciando…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="226"/>
+        <source>active</source>
+        <translation>activo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="228"/>
+        <source>revoked %1</source>
+        <translation>revocado el %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="245"/>
+        <source>Token created</source>
+        <translation>Token creado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="249"/>
+        <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
+        <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsController</name>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="83"/>
+        <source>Connection works: %1</source>
+        <translation>La conexión funciona: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="92"/>
+        <source>R2 bucket %1 at %2</source>
+        <translation>bucket R2 %1 en %2</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="96"/>
+        <source>local folder %1</source>
+        <translation>carpeta local %1</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="42"/>
+        <source>Settings</source>
+        <translation>Ajustes</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="64"/>
+        <source>Storage</source>
+        <translation>Almacenamiento</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="67"/>
+        <source>Local folder</source>
+        <translation>Carpeta local</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="68"/>
+        <source>Cloudflare R2 (or S3)</source>
+        <translation>Cloudflare R2 (o S3)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="81"/>
+        <source>Test connection</source>
+        <translation>Probar la conexión</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="98"/>
+        <source>Default folder of your user account</source>
+        <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="99"/>
+        <source>Browse…</source>
+        <translation>Examinar…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="103"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="235"/>
+        <source>Data folder</source>
+        <translation>Carpeta de datos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="121"/>
+        <source>Endpoint URL</source>
+        <translation>URL del endpoint</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="122"/>
+        <source>Bucket</source>
+        <translation>Bucket</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="123"/>
+        <source>Access key ID</source>
+        <translation>ID de clave de acceso</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="124"/>
+        <source>Secret access key</source>
+        <translation>Clave de acceso secreta</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="125"/>
+        <source>Public domain (optional)</source>
+        <translation>Dominio público (opcional)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="126"/>
+        <source>Region</source>
+        <translation>Región</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="133"/>
+        <source>Limits</source>
+        <translation>Límites</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
+        <source>Maximum file size</source>
+        <translation>Tamaño máximo de archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="142"/>
+        <source>Signed link lifetime</source>
+        <translation>Validez de los enlaces firmados</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="146"/>
+        <source>Embedded server</source>
+        <translation>Servidor integrado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="151"/>
+        <source>Start the server with MediaDesk</source>
+        <translation>Iniciar el servidor con MediaDesk</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="152"/>
+        <source>Host</source>
+        <translation>Host</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
+        <source>Port</source>
+        <translation>Puerto</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
+        <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
+        <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="167"/>
+        <source>Language</source>
+        <translation>Idioma</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
+        <source>System language</source>
+        <translation>Idioma del sistema</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="174"/>
+        <source>Interface language</source>
+        <translation>Idioma de la interfaz</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
+        <source>Testing…</source>
+        <translation>Probando…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="255"/>
+        <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
+        <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="264"/>
+        <source>Settings not saved</source>
+        <translation>Ajustes no guardados</translation>
+    </message>
+</context>
+<context>
+    <name>SidebarModel</name>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="51"/>
+        <source>Library</source>
+        <translation>Biblioteca</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="52"/>
+        <source>Athletes</source>
+        <translation>Deportistas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="54"/>
+        <source>All files</source>
+        <translation>Todos los archivos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <source>Images</source>
+        <translation>Imágenes</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
+        <source>Videos</source>
+        <translation>Vídeos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
+        <source>Public</source>
+        <translation>Públicos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
+        <source>Trash</source>
+        <translation>Papelera</translation>
+    </message>
+</context>
+<context>
+    <name>Startup</name>
+    <message>
+        <location filename="../../desktop_app/app.py" line="65"/>
+        <source>Settings file: %1</source>
+        <translation>Archivo de ajustes: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/app.py" line="102"/>
+        <source>MediaDesk cannot start because a setting is not valid.</source>
+        <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/app.py" line="119"/>
+        <source>MediaDesk cannot open its library.</source>
+        <translation>MediaDesk no puede abrir su biblioteca.</translation>
+    </message>
+</context>
+<context>
+    <name>UploadDock</name>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="59"/>
+        <source>Uploads</source>
+        <translation>Subidas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="96"/>
+        <source>Add files…</source>
+        <translation>Añadir archivos…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="97"/>
+        <source>Add folder…</source>
+        <translation>Añadir carpeta…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="98"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="148"/>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="99"/>
+        <source>Retry</source>
+        <translation>Reintentar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="100"/>
+        <source>Clear finished</source>
+        <translation>Quitar terminadas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="104"/>
+        <source>Total %p%</source>
+        <translation>Total %p %</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="148"/>
+        <source>Cancel all</source>
+        <translation>Cancelar todas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="158"/>
+        <source>%1 active, %2 done, %3 failed</source>
+        <translation>%1 activas, %2 hechas, %3 fallidas</translation>
+    </message>
+</context>
+<context>
+    <name>UploadQueueModel</name>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="245"/>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="246"/>
+        <source>Size</source>
+        <translation>Tamaño</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="247"/>
+        <source>Progress</source>
+        <translation>Progreso</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="248"/>
+        <source>Speed</source>
+        <translation>Velocidad</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="249"/>
+        <source>ETA</source>
+        <translation>Tiempo restante</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="250"/>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="255"/>
+        <source>Queued</source>
+        <translation>En cola</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="256"/>
+        <source>Validating</source>
+        <translation>Validando</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="257"/>
+        <source>Uploading</source>
+        <translation>Subiendo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="258"/>
+        <source>Done</source>
+        <translation>Hecho</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="259"/>
+        <source>Duplicate (already in the library)</source>
+        <translation>Duplicado (ya está en la biblioteca)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="260"/>
+        <source>Failed</source>
+        <translation>Falló</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="261"/>
+        <source>Cancelled</source>
+        <translation>Cancelado</translation>
+    </message>
+</context>
+<context>
+    <name>VideoPlayer</name>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="144"/>
+        <source>This video cannot be played.</source>
+        <translation>Este vídeo no se puede reproducir.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="242"/>
+        <source>The video could not be opened.</source>
+        <translation>No se pudo abrir el vídeo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="243"/>
+        <source>This video format is not supported.</source>
+        <translation>Este formato de vídeo no es compatible.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="244"/>
+        <source>A network error stopped the video.</source>
+        <translation>Un error de red detuvo el vídeo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="245"/>
+        <source>Access to the video was denied.</source>
+        <translation>Se denegó el acceso al vídeo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="247"/>
+        <source>The video cannot be played.</source>
+        <translation>El vídeo no se puede reproducir.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/video_player.py" line="249"/>
+        <source>{message} ({detail})</source>
+        <translation>{message} ({detail})</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,131 @@
+"""Application start-up: QApplication, logging, translations, settings and library, main window."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.errors import MediaDeskError
+from core.paths import default_paths
+from core.settings import Settings, load_settings
+from desktop_app.errors import error_text
+from desktop_app.i18n import choose_language, install_translations
+from desktop_app.resources import app_icon
+
+logger = logging.getLogger(__name__)
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("MediaDesk")
+    app.setOrganizationName("MediaDesk")
+    app.setApplicationDisplayName("MediaDesk")
+    app.setDesktopFileName("mediadesk")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def setup_logging(settings: Settings | None) -> None:
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler()
+    console.setFormatter(fmt)
+    root.addHandler(console)
+    root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings is not None:
+        try:
+            settings.paths.logs_dir.mkdir(parents=True, exist_ok=True)
+            file = logging.handlers.RotatingFileHandler(
+                settings.paths.logs_dir / "desktop.log",
+                maxBytes=2_000_000,
+                backupCount=3,
+                encoding="utf-8",
+            )
+            file.setFormatter(fmt)
+            root.addHandler(file)
+        except OSError as exc:
+            logger.warning("No log file: %s", exc)
+
+
+def show_startup_error(title: str, exc: BaseException, settings_file: str = "") -> None:
+    box = QMessageBox(QMessageBox.Icon.Critical, "MediaDesk", title)
+    detail = error_text(exc)
+    if settings_file:
+        detail += "\n\n" + QCoreApplication.translate("Startup", "Settings file: %1").replace(
+            "%1", settings_file
+        )
+    box.setInformativeText(detail)
+    box.exec()
+
+
+def install_excepthook() -> None:
+    """Unexpected errors in slots are logged and shown as a message, never as a traceback."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        logger.error("Unhandled error", exc_info=(kind, exc, tb))
+        if isinstance(exc, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "MediaDesk", error_text(exc))
+        box.exec()
+
+    sys.excepthook = hook
+
+
+def _settings_file() -> str:
+    configured = os.environ.get("MEDIADESK_CONFIG_FILE")
+    if configured:
+        return configured
+    return str(default_paths(os.environ.get("MEDIADESK_DATA_DIR") or None).settings_file)
+
+
+def run_gui(language: str | None = None) -> int:
+    """Starts the desktop application; returns its exit code."""
+    app = create_application()
+    try:
+        settings = load_settings()
+    except MediaDeskError as exc:
+        setup_logging(None)
+        install_translations(choose_language(language))
+        show_startup_error(
+            QCoreApplication.translate(
+                "Startup", "MediaDesk cannot start because a setting is not valid."
+            ),
+            exc,
+            _settings_file(),
+        )
+        return 2
+    setup_logging(settings)
+    install_translations(choose_language(language or settings.language))
+    from core.library import Library
+    from desktop_app.views.main_window import MainWindow
+
+    try:
+        library = Library.open(settings)
+    except Exception as exc:  # noqa: BLE001 - storage, database: shown with the cause
+        logger.exception("Cannot open the library")
+        show_startup_error(
+            QCoreApplication.translate("Startup", "MediaDesk cannot open its library."),
+            exc,
+            settings.config_file,
+        )
+        return 2
+    install_excepthook()
+    window = MainWindow(library)
+    window.show()
+    window.start_services()
+    try:
+        return app.exec()
+    finally:
+        library.close()

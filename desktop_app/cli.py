@@ -1,0 +1,69 @@
+"""The `mediadesk` command: the desktop app, or the server's serve|token|maintenance subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+SERVER_COMMANDS = {
+    "serve": "run the HTTP server without the desktop window",
+    "token": "create, list or revoke API tokens",
+    "maintenance": "clean expired uploads, stale parts and the trash",
+}
+_GLOBAL_WITH_VALUE = ("--data-dir", "--language")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mediadesk",
+        description="MediaDesk: photos and videos of athletes on local disk or Cloudflare R2. "
+        "Without a subcommand the desktop application starts.",
+        epilog="Run 'mediadesk SUBCOMMAND --help' for the options of a subcommand.",
+    )
+    parser.add_argument(
+        "--data-dir", metavar="FOLDER", help="keep the catalog, files and settings in FOLDER"
+    )
+    parser.add_argument(
+        "--language",
+        choices=("en", "es"),
+        help="language of the window (default: settings, then system locale)",
+    )
+    sub = parser.add_subparsers(dest="command", title="subcommands", metavar="SUBCOMMAND")
+    for name, text in SERVER_COMMANDS.items():
+        sub.add_parser(name, help=text, add_help=False)
+    return parser
+
+
+def split_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Global options before the first server subcommand, and the subcommand with its own."""
+    args = list(argv)
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token in SERVER_COMMANDS:
+            return args[:index], args[index:]
+        if token in _GLOBAL_WITH_VALUE:
+            index += 2
+            continue
+        index += 1
+    return args, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `mediadesk`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    global_args, server_args = split_command(args)
+    options = build_parser().parse_args(global_args)
+    if options.data_dir:
+        data_dir = os.path.abspath(os.path.expanduser(options.data_dir))
+        os.environ["MEDIADESK_DATA_DIR"] = data_dir
+        os.environ.setdefault("MEDIADESK_CONFIG_FILE", os.path.join(data_dir, "settings.toml"))
+    if server_args:
+        from server.entry import main as server_main
+
+        return int(server_main(server_args) or 0)
+    from desktop_app.app import run_gui
+
+    return run_gui(language=options.language)

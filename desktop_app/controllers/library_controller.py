@@ -1,0 +1,246 @@
+"""The library controller: sidebar filter, search and sort, edits, trash, links and live updates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.events import ChangeEvent
+from core.library import Library
+from core.records import FileQuery, FileRecord
+from desktop_app.errors import error_text
+from desktop_app.live import LiveEvents
+from desktop_app.models.file_grid_model import FileGridListModel
+from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
+from desktop_app.models.thumbnails import ThumbnailLoader
+from desktop_app.workers import TaskRunner
+
+logger = logging.getLogger(__name__)
+
+SORTS = (
+    "-created_at",
+    "created_at",
+    "original_filename",
+    "-original_filename",
+    "-size",
+    "size",
+    "-duration",
+    "duration",
+)
+SidebarRefresh = tuple[dict[str, int], list[Any]]
+PREVIEW_URL_EXPIRY = 6 * 3600
+
+
+class LibraryController(QObject):
+    """Everything the main window does to the library, run off the GUI thread."""
+
+    errorOccurred = Signal(str)  # a translated, readable message
+    message = Signal(str)  # a short status bar notice
+    countsChanged = Signal(dict)
+    currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
+    saved = Signal(object)  # FileRecord after a metadata save
+    linkReady = Signal(str)
+    previewReady = Signal(object, str)  # FileRecord, source (path or URL)
+    filterChanged = Signal(object)  # SidebarFilter
+
+    def __init__(
+        self, library: Library, page_size: int = 100, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.runner = TaskRunner(max_threads=4, parent=self)
+        self.runner.failed.connect(self._report)
+        self.thumbnails = ThumbnailLoader(library, parent=self)
+        self.grid = FileGridListModel(library, self.runner, self.thumbnails, page_size, self)
+        self.grid.loadFailed.connect(self._report)
+        self.grid.recordChanged.connect(self._on_record_changed)
+        self.sidebar = SidebarModel(self)
+        self.filter = SidebarFilter()
+        self.search = ""
+        self.sort = "-created_at"
+        self.current: FileRecord | None = None
+        self.counts: dict[str, int] = {}
+        self.server_url: Callable[[], str | None] = lambda: None
+        self.live = LiveEvents(library.events, self)
+        self.live.changed.connect(self._on_event)
+        self._sidebar_timer = QTimer(self, singleShot=True, interval=250)
+        self._sidebar_timer.timeout.connect(self.refresh_sidebar)
+
+    # ---- browsing -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.refresh_sidebar()
+        self._requery()
+
+    def query(self) -> FileQuery:
+        return self.filter.apply(FileQuery(q=self.search.strip(), sort=self.sort))
+
+    def _requery(self) -> None:
+        self.grid.set_query(self.query())
+        self.set_current(None)
+
+    def set_filter(self, flt: SidebarFilter) -> None:
+        if flt != self.filter:
+            self.filter = flt
+            self.filterChanged.emit(flt)
+            self._requery()
+
+    def set_search(self, text: str) -> None:
+        if text.strip() != self.search.strip():
+            self.search = text
+            self._requery()
+
+    def set_sort(self, sort: str) -> None:
+        if sort not in SORTS:
+            raise ValueError(sort)
+        if sort != self.sort:
+            self.sort = sort
+            self._requery()
+
+    def refresh(self) -> None:
+        self.refresh_sidebar()
+        self.grid.reload()
+
+    @property
+    def upload_athlete_id(self) -> int | None:
+        """Dropped files go to the athlete selected in the sidebar."""
+        return self.filter.athlete_id if self.filter.section == "athlete" else None
+
+    def refresh_sidebar(self) -> None:
+        lib = self.library
+        self.runner.submit(lambda: (lib.counts(), lib.athletes()), on_result=self._on_sidebar)
+
+    def _on_sidebar(self, result: SidebarRefresh) -> None:
+        counts, athletes = result
+        self.counts = counts
+        self.sidebar.set_counts(counts)
+        self.sidebar.set_athletes(athletes)
+        self.countsChanged.emit(counts)
+
+    # ---- current record -------------------------------------------------------------------------
+    def set_current(self, record: FileRecord | None) -> None:
+        self.current = record
+        self.currentChanged.emit(record)
+
+    def _on_record_changed(self, record: FileRecord) -> None:
+        if self.current is not None and record.id == self.current.id:
+            self.set_current(record)
+
+    def reload_current(self) -> None:
+        if self.current is not None:
+            self._call(self.library.get_file, self.current.id, then=self.set_current)
+
+    # ---- edits ----------------------------------------------------------------------------------
+    def save_metadata(
+        self, file_id: int, changes: dict[str, Any], expected_version: int | None
+    ) -> None:
+        def done(record: FileRecord) -> None:
+            self.saved.emit(record)
+            if self.current is not None and self.current.id == record.id:
+                self.set_current(record)
+            self.message.emit(self.tr("Saved %1").replace("%1", record.original_filename))
+
+        self._call(self.library.update_file, file_id, changes, expected_version, then=done)
+
+    def trash(self, file_ids: list[int]) -> None:
+        self._each(
+            self.library.trash,
+            file_ids,
+            self.tr("Moved %n file(s) to the trash", "", len(file_ids)),
+        )
+
+    def restore(self, file_ids: list[int]) -> None:
+        self._each(
+            self.library.restore, file_ids, self.tr("Restored %n file(s)", "", len(file_ids))
+        )
+
+    def delete_permanently(self, file_ids: list[int]) -> None:
+        self._each(
+            self.library.delete_permanently,
+            file_ids,
+            self.tr("Deleted %n file(s) permanently", "", len(file_ids)),
+        )
+
+    def _each(self, action: Callable[[int], Any], file_ids: list[int], notice: str) -> None:
+        def run() -> list[BaseException]:
+            errors: list[BaseException] = []
+            for file_id in file_ids:
+                try:
+                    action(file_id)
+                except Exception as exc:  # noqa: BLE001 - reported together below
+                    errors.append(exc)
+            return errors
+
+        def done(errors: list[BaseException]) -> None:
+            if errors:
+                self._report(errors[0])
+            else:
+                self.message.emit(notice)
+
+        self.runner.submit(run, on_result=done, on_error=self._report)
+
+    def export(self, file_id: int, destination: Path) -> None:
+        self._call(
+            self.library.export,
+            file_id,
+            destination,
+            then=lambda path: self.message.emit(self.tr("Exported to %1").replace("%1", str(path))),
+        )
+
+    def copy_link(self, file_id: int) -> None:
+        self._call(self.library.download_url, file_id, then=self.linkReady.emit)
+
+    def request_preview(self, record: FileRecord) -> None:
+        self._call(
+            self._preview_source, record, then=lambda src: self.previewReady.emit(record, src)
+        )
+
+    def _preview_source(self, record: FileRecord) -> str:
+        """A local file plays directly; a remote one through the server, else a signed URL."""
+        local = self.library.local_path(record)
+        if local is not None and local.is_file():
+            return str(local)
+        server = self.server_url()
+        if server and record.is_public:
+            kind = "video" if record.file_type == "video" else "image"
+            return f"{server}/stream/{record.id}/{kind}"
+        return self.library.presigned_get(record.id, PREVIEW_URL_EXPIRY, attachment=False).url
+
+    # ---- athletes -------------------------------------------------------------------------------
+    def create_athlete(self, name: str) -> None:
+        self._call(
+            self.library.create_athlete,
+            name,
+            then=lambda a: self.message.emit(self.tr("Added athlete %1").replace("%1", a.name)),
+        )
+
+    def rename_athlete(self, athlete_id: int, name: str) -> None:
+        self._call(self.library.rename_athlete, athlete_id, name)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def _call(
+        self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None] | None = None
+    ) -> None:
+        self.runner.submit(fn, *args, on_result=then, on_error=self._report)
+
+    def _report(self, exc: BaseException) -> None:
+        self.errorOccurred.emit(error_text(exc))
+
+    def _on_event(self, event: ChangeEvent) -> None:
+        """A change from anywhere (this window, the HTTP API, maintenance) updates the views."""
+        self.grid.apply_event(event)
+        if (
+            self.current is not None
+            and event.file_id == self.current.id
+            and self.grid.row_of(event.file_id) < 0
+        ):
+            self.set_current(None)  # deleted, or moved out of the shown section
+        self._sidebar_timer.start()
+
+    def shutdown(self) -> None:
+        self.live.close()
+        self.thumbnails.shutdown()
+        self.runner.shutdown()

@@ -1,0 +1,117 @@
+"""Settings: validating a form, testing the storage connection in a worker, saving, restarts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from core.settings import Settings, save_settings
+from core.storage.local import LocalStorage
+from core.storage.s3 import S3Storage
+from desktop_app.errors import error_text
+from desktop_app.workers import TaskRunner
+
+logger = logging.getLogger(__name__)
+
+STORAGE_FIELDS = (
+    "data_dir",
+    "r2_endpoint_url",
+    "r2_bucket_name",
+    "r2_access_key_id",
+    "r2_secret_access_key",
+    "r2_region",
+    "r2_public_domain",
+)
+RESTART_FIELDS = (*STORAGE_FIELDS, "language")
+LIVE_FIELDS = ("max_file_size", "presigned_url_expiry")
+SERVER_FIELDS = ("server_host", "server_port")
+
+
+def check_storage(settings: Settings) -> Settings:
+    """Connects to the configured storage and writes or HEADs once; raises on any failure."""
+    if settings.uses_r2:
+        storage: Any = S3Storage(
+            bucket=settings.r2_bucket_name,
+            endpoint_url=settings.r2_endpoint_url,
+            access_key_id=settings.r2_access_key_id,
+            secret_access_key=settings.r2_secret_access_key,
+            region=settings.r2_region or "auto",
+            multipart_threshold=settings.multipart_threshold,
+            multipart_chunk_size=settings.multipart_chunk_size,
+            public_domain=settings.r2_public_domain,
+        )
+    else:
+        storage = LocalStorage(settings.paths.objects_dir, settings.paths.tmp_dir)
+    storage.check()
+    return settings
+
+
+def changed_fields(old: Settings, new: Settings) -> set[str]:
+    return {
+        name for name, value in new.to_toml_dict().items() if old.to_toml_dict().get(name) != value
+    }
+
+
+class SettingsController(QObject):
+    """`testFinished(ok, text)` reports the connection test; `saved` the written file."""
+
+    testFinished = Signal(bool, str)
+    saved = Signal(object, object)  # Settings, set of changed field names
+
+    def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.runner = TaskRunner(max_threads=1, parent=self)
+
+    def build(self, values: dict[str, Any]) -> Settings:
+        """The settings with the form's values; SettingsError names a bad one."""
+        return self.settings.replace(**values)
+
+    def test_connection(self, values: dict[str, Any]) -> None:
+        try:
+            candidate = self.build(values)
+        except Exception as exc:  # noqa: BLE001 - reported like a failed test
+            self.testFinished.emit(False, error_text(exc))
+            return
+        self.runner.submit(
+            check_storage,
+            candidate,
+            on_result=lambda checked: self.testFinished.emit(
+                True, self.tr("Connection works: %1").replace("%1", self.describe(checked))
+            ),
+            on_error=lambda exc: self.testFinished.emit(False, error_text(exc)),
+        )
+
+    def describe(self, settings: Settings) -> str:
+        """Where the files are kept, in the interface language."""
+        if settings.uses_r2:
+            return (
+                self.tr("R2 bucket %1 at %2")
+                .replace("%1", settings.r2_bucket_name)
+                .replace("%2", settings.r2_endpoint_url)
+            )
+        return self.tr("local folder %1").replace("%1", str(settings.paths.objects_dir))
+
+    def restart_needed(self, values: dict[str, Any]) -> list[str]:
+        current = self.settings.to_toml_dict()
+        return [
+            name
+            for name in RESTART_FIELDS
+            if name in values and _normal(values[name]) != _normal(current.get(name))
+        ]
+
+    def save(self, values: dict[str, Any]) -> Path:
+        """Validates and writes the settings file; raises SettingsError or OSError."""
+        new = self.build(values)
+        changes = changed_fields(self.settings, new)
+        path = save_settings(new)
+        self.settings = new
+        self.saved.emit(new, changes)
+        return path
+
+
+def _normal(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

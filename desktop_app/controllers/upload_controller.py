@@ -1,0 +1,193 @@
+"""Runs the upload queue: walks dropped folders, then sniffs and ingests files in a bounded pool."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from core.errors import Cancelled
+from core.library import Library
+from core.mediatypes import sniff_file
+from core.records import FileRecord
+from desktop_app.errors import error_text
+from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
+from desktop_app.workers import TaskRunner
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
+
+
+def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
+    """Files as given and the files inside folders (walked, sorted, hidden ones skipped)."""
+    found: list[tuple[Path, int]] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        found.append(_with_size(Path(folder, name)))
+        else:
+            found.append(_with_size(path))
+    return found
+
+
+def _with_size(path: Path) -> tuple[Path, int]:
+    try:
+        return path, path.stat().st_size
+    except OSError:
+        return path, 0
+
+
+class _Relay(QObject):
+    progress = Signal(int, str, int, int)
+    state = Signal(int, str)
+    finished = Signal(int, object)  # item id, FileRecord | BaseException
+
+
+class _UploadJob(QRunnable):
+    def __init__(self, library: Library, item: UploadItem, relay: _Relay) -> None:
+        super().__init__()
+        self.library, self.relay = library, relay
+        self.item_id, self.path, self.athlete_id = item.id, item.path, item.athlete_id
+        self.cancel: threading.Event = item.cancel
+        self._last = (0.0, "", 0)
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        """Reports at most every PROGRESS_INTERVAL, but always each stage, end and 5 % step."""
+        now = time.monotonic()
+        last_time, last_stage, last_done = self._last
+        if (
+            stage != last_stage
+            or now - last_time >= PROGRESS_INTERVAL
+            or done >= total
+            or (total > 0 and done - last_done >= total / 20)
+        ):
+            self._last = (now, stage, done)
+            self.relay.progress.emit(self.item_id, stage, done, total)
+
+    def run(self) -> None:
+        result: FileRecord | BaseException
+        try:
+            if self.cancel.is_set():
+                raise Cancelled("Cancelled before it started")
+            self.relay.state.emit(self.item_id, UploadState.VALIDATING.value)
+            media = sniff_file(self.path)
+            result = self.library.ingest(
+                self.path,
+                media.kind,
+                original_filename=self.path.name,
+                athlete_id=self.athlete_id,
+                progress=self._progress,
+                cancel=self.cancel,
+            )
+        except BaseException as exc:  # noqa: BLE001 - shown in the row
+            result = exc
+        with contextlib.suppress(RuntimeError):
+            self.relay.finished.emit(self.item_id, result)
+
+
+class UploadController(QObject):
+    """Owns the queue model; at most `max_parallel` files are ingested at the same time."""
+
+    uploaded = Signal(object)  # FileRecord of a new (or duplicate) file
+    idle = Signal()  # every row finished
+
+    def __init__(
+        self, library: Library, max_parallel: int = 2, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.model = UploadQueueModel(self)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max(1, max_parallel))
+        self._walker = TaskRunner(max_threads=1, parent=self)
+        self._relay = _Relay(self)
+        self._relay.progress.connect(self._on_progress)
+        self._relay.state.connect(self._on_state)
+        self._relay.finished.connect(self._on_finished)
+        self._running = 0
+
+    def add_paths(self, paths: Iterable[Path], athlete_id: int | None = None) -> None:
+        """Queues files and the contents of folders; walking happens off the GUI thread."""
+        self._running += 1
+        self._walker.submit(
+            expand_paths,
+            [Path(p) for p in paths],
+            on_result=lambda files: self._enqueue(files, athlete_id),
+            on_error=self._walk_failed,
+        )
+
+    def _walk_failed(self, exc: BaseException) -> None:
+        self._running -= 1
+        logger.warning("Could not read dropped folders: %s", exc)
+
+    def _enqueue(self, files: list[tuple[Path, int]], athlete_id: int | None) -> None:
+        self._running -= 1
+        for path, size in files:
+            self._submit(self.model.add(path, size, athlete_id))
+        self._check_idle()
+
+    def _submit(self, item: UploadItem) -> None:
+        self._running += 1
+        self.pool.start(_UploadJob(self.library, item, self._relay))
+
+    @Slot(int, str, int, int)
+    def _on_progress(self, item_id: int, stage: str, done: int, total: int) -> None:
+        self.model.set_progress(item_id, stage, done, total)
+
+    @Slot(int, str)
+    def _on_state(self, item_id: int, state: str) -> None:
+        self.model.set_state(item_id, UploadState(state))
+
+    @Slot(int, object)
+    def _on_finished(self, item_id: int, result: object) -> None:
+        self._running -= 1
+        if isinstance(result, FileRecord):
+            state = UploadState.DUPLICATE if result.duplicate else UploadState.DONE
+            self.model.set_state(item_id, state, file_id=result.id)
+            self.uploaded.emit(result)
+        elif isinstance(result, Cancelled):
+            self.model.set_state(item_id, UploadState.CANCELLED)
+        elif isinstance(result, BaseException):
+            self.model.set_state(item_id, UploadState.FAILED, error_text(result))
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if self._running == 0:
+            self.idle.emit()
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    # ---- user actions -------------------------------------------------------------------------
+    def cancel(self, item_id: int) -> None:
+        self.model.cancel(item_id)
+
+    def cancel_all(self) -> None:
+        for item in self.model.items():
+            self.model.cancel(item.id)
+
+    def retry(self, item_id: int) -> None:
+        item = self.model.retry(item_id)
+        if item is not None:
+            self._submit(item)
+
+    def clear_finished(self) -> None:
+        self.model.clear_finished()
+
+    def shutdown(self, wait_ms: int = 10000) -> None:
+        self.cancel_all()
+        self.pool.clear()
+        self.pool.waitForDone(wait_ms)
+        self._walker.shutdown()

@@ -1,0 +1,56 @@
+"""Human-readable sizes, durations, speeds and dates in the current locale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import QCoreApplication, QDateTime, QLocale
+
+DASH = "—"
+
+
+def size_text(size: int | None) -> str:
+    if size is None:
+        return DASH
+    return QLocale().formattedDataSize(int(size), 1, QLocale.DataSizeFormat.DataSizeSIFormat)
+
+
+def duration_text(seconds: float | None) -> str:
+    """1:05 or 1:02:03; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def speed_text(bytes_per_second: float | None) -> str:
+    if not bytes_per_second or bytes_per_second <= 0:
+        return ""
+    return QCoreApplication.translate("Formatting", "%1/s").replace(
+        "%1", size_text(int(bytes_per_second))
+    )
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds < 1:
+        return QCoreApplication.translate("Formatting", "< 1 s")
+    return duration_text(seconds)
+
+
+def number_text(value: float | int | None, decimals: int = 0) -> str:
+    if value is None:
+        return DASH
+    if decimals:
+        return QLocale().toString(float(value), "f", decimals)
+    return QLocale().toString(int(value))
+
+
+def datetime_text(value: datetime | None) -> str:
+    if value is None:
+        return DASH
+    stamp = QDateTime.fromSecsSinceEpoch(int(value.timestamp()))
+    return QLocale().toString(stamp.toLocalTime(), QLocale.FormatType.ShortFormat)

@@ -1,0 +1,1 @@
+"""Qt item models of the desktop app; testable without any window."""

@@ -1,0 +1,260 @@
+"""The thumbnail grid's model: pages of catalog rows fetched on demand, updated by live events."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from core.events import ChangeEvent
+from core.library import Library
+from core.records import FileQuery, FileRecord, Page
+from desktop_app.formatting import duration_text, size_text
+from desktop_app.models.query_match import insert_position, matches
+from desktop_app.models.thumbnails import ThumbnailLoader
+from desktop_app.workers import TaskRunner
+
+logger = logging.getLogger(__name__)
+
+Index = QModelIndex | QPersistentModelIndex
+USER = int(Qt.ItemDataRole.UserRole)
+
+
+class FileGridListModel(QAbstractListModel):
+    """Rows are FileRecords; `fetchMore` loads the next page in a worker, never all rows."""
+
+    RecordRole = USER + 1
+    IdRole = USER + 2
+    NameRole = USER + 3
+    SizeRole = USER + 4
+    DurationRole = USER + 5  # the badge text ("1:05"), empty for images
+    FileTypeRole = USER + 6
+    ThumbnailRole = int(Qt.ItemDataRole.DecorationRole)
+
+    loadingChanged = Signal(bool)
+    totalChanged = Signal(int)
+    loadFailed = Signal(object)
+    recordChanged = Signal(object)  # a loaded record was replaced by a newer version
+
+    def __init__(
+        self,
+        library: Library,
+        runner: TaskRunner,
+        thumbnails: ThumbnailLoader | None = None,
+        page_size: int = 100,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library, self.runner, self.thumbnails = library, runner, thumbnails
+        self.page_size = page_size
+        self._query = FileQuery(limit=page_size)
+        self._rows: list[FileRecord] = []
+        self._rows_by_id: dict[int, int] | None = {}
+        self._total = 0
+        self._generation = 0
+        self._fetching = False
+        self._loaded_once = False
+        if thumbnails is not None:
+            thumbnails.loaded.connect(self._on_thumbnail)
+
+    # ---- query ------------------------------------------------------------------------------
+    @property
+    def query(self) -> FileQuery:
+        return self._query
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def loading(self) -> bool:
+        return self._fetching
+
+    def set_query(self, query: FileQuery) -> None:
+        self._query = dataclasses.replace(query, limit=self.page_size, offset=0)
+        self.reload()
+
+    def reload(self) -> None:
+        """Drops the loaded rows and fetches the first page again."""
+        self._generation += 1
+        self.beginResetModel()
+        self._rows, self._rows_by_id, self._total = [], {}, 0
+        self._fetching, self._loaded_once = False, False
+        self.endResetModel()
+        self.totalChanged.emit(0)
+        self._fetch()
+
+    def _fetch(self) -> None:
+        if self._fetching:
+            return
+        self._set_fetching(True)
+        generation, offset = self._generation, len(self._rows)
+        query = dataclasses.replace(self._query, offset=offset, limit=self.page_size)
+        self.runner.submit(
+            self.library.list_files,
+            query,
+            on_result=lambda page: self._on_page(generation, page),
+            on_error=lambda exc: self._on_error(generation, exc),
+        )
+
+    def _set_fetching(self, value: bool) -> None:
+        if value != self._fetching:
+            self._fetching = value
+            self.loadingChanged.emit(value)
+
+    def _on_page(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return  # the query changed while this page was loading
+        self._set_fetching(False)
+        self._loaded_once = True
+        known = self._index()
+        new = [r for r in page.items if r.id not in known]
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._rows.extend(new)
+            self._rows_by_id = None
+            self.endInsertRows()
+        if page.total != self._total:
+            self._total = max(page.total, len(self._rows))
+            self.totalChanged.emit(self._total)
+
+    def _on_error(self, generation: int, exc: BaseException) -> None:
+        if generation == self._generation:
+            self._set_fetching(False)
+            self._loaded_once = True
+            self._total = len(self._rows)  # stop asking for more until the next reload
+            self.loadFailed.emit(exc)
+
+    # ---- Qt model API -------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        if parent.isValid() or self._fetching:
+            return False
+        return self._loaded_once and len(self._rows) < self._total
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self._fetch()
+
+    def data(self, index: Index, role: int = int(Qt.ItemDataRole.DisplayRole)) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        record = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, self.NameRole):
+            return record.original_filename
+        if role == self.ThumbnailRole:
+            return self.thumbnails.pixmap(record) if self.thumbnails is not None else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.original_filename}\n{size_text(record.size)}"
+        if role == self.RecordRole:
+            return record
+        if role == self.IdRole:
+            return record.id
+        if role == self.SizeRole:
+            return size_text(record.size)
+        if role == self.DurationRole:
+            return duration_text(record.duration) if record.file_type == "video" else ""
+        if role == self.FileTypeRole:
+            return record.file_type
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # ---- lookups ------------------------------------------------------------------------------
+    def _index(self) -> dict[int, int]:
+        if self._rows_by_id is None:
+            self._rows_by_id = {r.id: i for i, r in enumerate(self._rows)}
+        return self._rows_by_id
+
+    def row_of(self, file_id: int) -> int:
+        return self._index().get(file_id, -1)
+
+    def record_at(self, row: int) -> FileRecord | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def record(self, file_id: int) -> FileRecord | None:
+        row = self.row_of(file_id)
+        return self._rows[row] if row >= 0 else None
+
+    def _on_thumbnail(self, file_id: int) -> None:
+        row = self.row_of(file_id)
+        if row >= 0:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [self.ThumbnailRole])
+
+    # ---- live updates -------------------------------------------------------------------------
+    def apply_event(self, event: ChangeEvent) -> None:
+        """Inserts, replaces or removes the row an event is about, keeping paging offsets right."""
+        if (
+            event.kind not in ("created", "updated", "trashed", "restored", "deleted")
+            or event.file_id is None
+            or not self._loaded_once
+        ):
+            return
+        row = self.row_of(event.file_id)
+        if event.kind == "deleted":
+            if row >= 0:
+                self._remove(row)
+            return
+        try:
+            record = _record_from_event(event)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("Cannot read the file in event %s; reloading", event.kind)
+            self.reload()
+            return
+        if row >= 0:
+            if matches(record, self._query):
+                self._rows[row] = record
+                index = self.index(row)
+                self.dataChanged.emit(index, index)
+                self.recordChanged.emit(record)
+            else:
+                self._remove(row)
+        elif matches(record, self._query):
+            self._insert(record)
+
+    def _remove(self, row: int) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._rows[row]
+        self._rows_by_id = None
+        self.endRemoveRows()
+        self._total = max(self._total - 1, len(self._rows))
+        self.totalChanged.emit(self._total)
+
+    def _insert(self, record: FileRecord) -> None:
+        position = insert_position(self._rows, record, self._query.sort)
+        self._total += 1
+        if position < len(self._rows) or len(self._rows) >= self._total - 1:
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._rows.insert(position, record)
+            self._rows_by_id = None
+            self.endInsertRows()
+        # else: it sorts after the loaded rows; the next fetchMore brings it.
+        self.totalChanged.emit(self._total)
+
+
+def _record_from_event(event: ChangeEvent) -> FileRecord:
+    """The FileRecord serialised in an event (`FileRecord.as_dict`)."""
+    data = dict(event.data)
+    names = {f.name for f in dataclasses.fields(FileRecord)}
+    values = {k: v for k, v in data.items() if k in names}
+    for key in ("created_at", "updated_at", "deleted_at"):
+        if isinstance(values.get(key), str):
+            values[key] = datetime.fromisoformat(values[key])
+    return FileRecord(**values)

@@ -1,0 +1,132 @@
+"""The sidebar: library sections (All, Images, Videos, Public, Trash) and athletes with counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+from core.records import AthleteRecord, FileQuery
+
+USER = int(Qt.ItemDataRole.UserRole)
+SECTIONS = ("all", "image", "video", "public", "trash")
+
+
+@dataclass(frozen=True)
+class SidebarFilter:
+    """What a sidebar entry shows: a section, or one athlete's files."""
+
+    section: str = "all"  # all | image | video | public | trash | athlete
+    athlete_id: int | None = None
+
+    def apply(self, query: FileQuery) -> FileQuery:
+        base = replace(query, athlete_id=None, file_type=None, is_public=None, trashed=False)
+        if self.section in ("image", "video"):
+            return replace(base, file_type=self.section)
+        if self.section == "public":
+            return replace(base, is_public=True)
+        if self.section == "trash":
+            return replace(base, trashed=True)
+        if self.section == "athlete":
+            return replace(base, athlete_id=self.athlete_id)
+        return base
+
+    @property
+    def key(self) -> str:
+        return f"athlete:{self.athlete_id}" if self.section == "athlete" else self.section
+
+
+class SidebarModel(QStandardItemModel):
+    """Two groups (Library, Athletes); column 0 the name, column 1 the file count."""
+
+    FilterRole = USER + 1
+    KeyRole = USER + 2
+    AthleteIdRole = USER + 3
+    NameRole = USER + 4
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(2)
+        self._library = self._group(self.tr("Library"))
+        self._athletes = self._group(self.tr("Athletes"))
+        names = {
+            "all": self.tr("All files"),
+            "image": self.tr("Images"),
+            "video": self.tr("Videos"),
+            "public": self.tr("Public"),
+            "trash": self.tr("Trash"),
+        }
+        for section in SECTIONS:
+            self._library.appendRow(self._entry(names[section], SidebarFilter(section)))
+        self._athlete_rows: list[AthleteRecord] = []
+
+    def _group(self, title: str) -> QStandardItem:
+        item = QStandardItem(title)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+        count = QStandardItem("")
+        count.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.appendRow([item, count])
+        return item
+
+    def _entry(self, name: str, flt: SidebarFilter) -> list[QStandardItem]:
+        item = QStandardItem(name)
+        item.setData(flt, self.FilterRole)
+        item.setData(flt.key, self.KeyRole)
+        item.setData(flt.athlete_id, self.AthleteIdRole)
+        item.setData(name, self.NameRole)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        count = QStandardItem("")
+        count.setData(flt, self.FilterRole)
+        count.setData(flt.key, self.KeyRole)
+        count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        count.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        return [item, count]
+
+    # ---- updates --------------------------------------------------------------------------------
+    def set_counts(self, counts: dict[str, int]) -> None:
+        for row in range(self._library.rowCount()):
+            section = SECTIONS[row]
+            self._library.child(row, 1).setText(str(counts.get(section, 0)))
+
+    def set_athletes(self, athletes: list[AthleteRecord]) -> None:
+        """Updates counts in place; rebuilds the rows when athletes were added or renamed."""
+        same = [(a.id, a.name) for a in athletes] == [(a.id, a.name) for a in self._athlete_rows]
+        if not same:
+            self._athletes.removeRows(0, self._athletes.rowCount())
+            for athlete in athletes:
+                self._athletes.appendRow(
+                    self._entry(athlete.name, SidebarFilter("athlete", athlete.id))
+                )
+        for row, athlete in enumerate(athletes):
+            self._athletes.child(row, 1).setText(str(athlete.file_count))
+        self._athlete_rows = list(athletes)
+
+    # ---- lookups --------------------------------------------------------------------------------
+    def athletes(self) -> list[AthleteRecord]:
+        return list(self._athlete_rows)
+
+    def library_index(self) -> QModelIndex:
+        return self._library.index()
+
+    def athletes_index(self) -> QModelIndex:
+        return self._athletes.index()
+
+    def filter_at(self, index: QModelIndex) -> SidebarFilter | None:
+        value = index.data(self.FilterRole) if index.isValid() else None
+        return value if isinstance(value, SidebarFilter) else None
+
+    def index_of(self, key: str) -> QModelIndex:
+        for group in (self._library, self._athletes):
+            for row in range(group.rowCount()):
+                item = group.child(row, 0)
+                if item.data(self.KeyRole) == key:
+                    return item.index()
+        return QModelIndex()
+
+    def count_text(self, key: str) -> str:
+        index = self.index_of(key)
+        return index.siblingAtColumn(1).data() if index.isValid() else ""

@@ -1,0 +1,114 @@
+"""Loads thumbnails off the GUI thread, newest request first, into a bounded QPixmapCache."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import OrderedDict
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage, QPixmap, QPixmapCache
+
+from core.library import Library
+from core.records import FileRecord
+
+logger = logging.getLogger(__name__)
+
+THUMB_SIZE = QSize(192, 144)
+CACHE_KB = 96 * 1024
+MAX_PENDING = 256
+
+
+def cache_key(record: FileRecord) -> str:
+    return f"mediadesk-thumb:{record.id}:{(record.sha256 or '')[:16]}"
+
+
+class _Relay(QObject):
+    done = Signal(int, str, object)  # file id, cache key, QImage | None
+
+
+class _LoadThumb(QRunnable):
+    def __init__(self, library: Library, record: FileRecord, relay: _Relay) -> None:
+        super().__init__()
+        self.library, self.record, self.relay = library, record, relay
+
+    def run(self) -> None:
+        image: QImage | None = None
+        try:
+            data = self.library.thumbnail_bytes(self.record.id)
+            loaded = QImage.fromData(data)
+            if not loaded.isNull():
+                image = loaded.scaled(
+                    THUMB_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+        except Exception as exc:  # noqa: BLE001 - a missing thumbnail only shows a placeholder
+            logger.info("No thumbnail for file %s: %s", self.record.id, exc)
+        with contextlib.suppress(RuntimeError):
+            self.relay.done.emit(self.record.id, cache_key(self.record), image)
+
+
+class ThumbnailLoader(QObject):
+    """`pixmap(record)` answers from the cache or queues a load; `loaded(id)` says it is ready."""
+
+    loaded = Signal(int)
+
+    def __init__(
+        self, library: Library, max_threads: int = 2, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        if QPixmapCache.cacheLimit() < CACHE_KB:
+            QPixmapCache.setCacheLimit(CACHE_KB)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._on_done)
+        self._pending: OrderedDict[int, FileRecord] = OrderedDict()
+        self._running: set[int] = set()
+        self._failed: set[str] = set()
+
+    def pixmap(self, record: FileRecord) -> QPixmap | None:
+        """The cached thumbnail, or None while it loads (or when there is none)."""
+        key = cache_key(record)
+        found = QPixmap()
+        if QPixmapCache.find(key, found) and not found.isNull():
+            return found
+        if record.has_thumbnail and key not in self._failed:
+            self._request(record)
+        return None
+
+    def _request(self, record: FileRecord) -> None:
+        if record.id in self._running:
+            return
+        self._pending[record.id] = record
+        self._pending.move_to_end(record.id)  # the latest request (visible now) goes first
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popitem(last=False)  # scrolled past long ago
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._pending and len(self._running) < self._pool.maxThreadCount():
+            file_id, record = self._pending.popitem(last=True)
+            self._running.add(file_id)
+            self._pool.start(_LoadThumb(self.library, record, self._relay))
+
+    @Slot(int, str, object)
+    def _on_done(self, file_id: int, key: str, image: QImage | None) -> None:
+        self._running.discard(file_id)
+        if image is None:
+            self._failed.add(key)
+        else:
+            QPixmapCache.insert(key, QPixmap.fromImage(image))
+            self.loaded.emit(file_id)
+        self._pump()
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending and not self._running
+
+    def shutdown(self, wait_ms: int = 3000) -> None:
+        self._pending.clear()
+        self._pool.clear()
+        self._pool.waitForDone(wait_ms)

@@ -1,0 +1,21 @@
+"""Where the shipped assets live (icon, translations) and the application icon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+TRANSLATIONS_DIR = ASSETS_DIR / "translations"
+ICON_SVG = ASSETS_DIR / "mediadesk.svg"
+ICON_PNG = ASSETS_DIR / "mediadesk.png"
+
+
+def app_icon() -> QIcon:
+    """The MediaDesk icon (SVG with a PNG fallback); an empty icon if the assets are missing."""
+    icon = QIcon()
+    for path in (ICON_SVG, ICON_PNG):
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon

@@ -1,0 +1,267 @@
+"""`make screenshots`: builds a sample library, runs the app under Xvfb and saves PNGs in en/es."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "screenshots-out"
+DOC = ROOT / "docs" / "screenshot.png"
+ATHLETES = ("Ana Torres", "Luis Pérez", "María López", "Kofi Mensah")
+# (file name, scene, athlete index or None, public, description)
+PHOTOS = (
+    ("100m-final.jpg", "track", 0, True, "100 m final, national championships"),
+    ("relay-start.jpg", "track", 1, False, "4×100 m relay, first leg"),
+    ("derby-goal.jpg", "pitch", 3, True, "Winning goal in the derby"),
+    ("training-pitch.jpg", "pitch", None, False, "Tuesday training session"),
+    ("200m-free.jpg", "pool", 2, False, "200 m freestyle heats"),
+    ("dunk.jpg", "court", None, True, "Warm-up before the semi-final"),
+    ("podium-ceremony.jpg", "podium", 0, True, "Medal ceremony"),
+    ("pool-lanes.png", "pool", 2, False, "Lane check before the race"),
+)
+CLIPS = (
+    ("sprint-finish.mp4", "track", 0, 6.0),
+    ("corner-kick.mp4", "pitch", 3, 4.0),
+    ("turn-drill.mp4", "pool", 2, 3.0),
+)
+logger = logging.getLogger(__name__)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    from PySide6.QtTest import QTest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        QTest.qWait(25)
+    logger.warning("Timed out waiting for %s", getattr(predicate, "__name__", predicate))
+    return False
+
+
+def settle(ms: int = 400) -> None:
+    from PySide6.QtTest import QTest
+
+    QTest.qWait(ms)
+
+
+def wait_synced(window: Any, library: Any) -> None:
+    """Until the grid, the sidebar counts and the thumbnails match the catalog."""
+    total = library.counts()["all"]
+    grid = window.controller.grid
+    wait_until(
+        lambda: (
+            window.server.running
+            and grid.rowCount() == total
+            and window.controller.counts.get("all") == total
+        )
+    )
+    wait_until(lambda: window.controller.thumbnails.idle)
+    settle(300)
+
+
+def grab(widget: Any, name: str) -> Path:
+    """Grabs from the X screen, so video surfaces show (QWidget.grab leaves them blank)."""
+    from PySide6.QtGui import QGuiApplication
+
+    settle(150)
+    screen = QGuiApplication.primaryScreen()
+    frame = widget.frameGeometry()
+    image = screen.grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+    if image.isNull() or image.toImage().pixelColor(5, 5).alpha() == 0:
+        image = widget.grab()
+    path = OUT / f"{name}.png"
+    image.save(str(path))
+    logger.info("Saved %s", path)
+    return path
+
+
+class HeldLibrary:
+    """The real library, but chosen files upload as over a slow link and pause half-way."""
+
+    def __init__(self, library: Any, held: set[str]) -> None:
+        self._library, self.held = library, held
+        self.gate = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._library, name)
+
+    def ingest(self, source: Any, file_type: str, **kw: Any) -> Any:
+        progress = kw.get("progress")
+        if progress is not None and Path(str(source)).name in self.held:
+
+            def held(stage: str, done: int, total: int) -> None:
+                progress(stage, done, total)
+                if stage == "uploading" and total:
+                    time.sleep(0.15)  # about 7 MB/s with 1 MiB chunks: speed and ETA show
+                    if done >= total * 0.5:
+                        self.gate.wait(120)
+
+            kw["progress"] = held
+        return self._library.ingest(source, file_type, **kw)
+
+
+def build_library(base: Path) -> Any:
+    from core.library import Library
+    from core.settings import load_settings
+    from desktop_app.sample_media import make_clip, make_photo
+
+    media = base / "media"
+    media.mkdir(parents=True)
+    data = base / "data"
+    library = Library.open(
+        load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
+    )
+    athletes = [library.create_athlete(name) for name in ATHLETES]
+    for i, (name, scene, who, public, text) in enumerate(PHOTOS):
+        path = make_photo(media / name, scene, t=0.3 * i)
+        library.ingest(
+            path,
+            "image",
+            athlete_id=athletes[who].id if who is not None else None,
+            is_public=public,
+            description=text,
+        )
+    for name, scene, who, seconds in CLIPS:
+        path = make_clip(media / name, scene, seconds)
+        library.ingest(path, "video", athlete_id=athletes[who].id, description=f"{scene} clip")
+    return library
+
+
+def upload_batch(base: Path, lang: str) -> list[Path]:
+    """New files for the upload shot: small ones, two large held ones, some left queued."""
+    from desktop_app.sample_media import make_clip, make_photo
+
+    folder = base / f"upload-{lang}"
+    folder.mkdir()
+    t = 0.0 if lang == "en" else 0.9  # different pictures in each language: no duplicates
+    files = [
+        make_photo(folder / f"warm-up-{lang}.jpg", "court", t=1.7 + t),
+        base / "media" / "dunk.jpg",  # already in the library: a duplicate
+        folder / "notes.txt",
+    ]
+    files[2].write_text("Not a photo or a video\n")
+    big = (2400, 1600)
+    files += [
+        make_photo(folder / f"finish-line-{lang}.png", "track", big, 2.1 + t, 0.35),
+        make_photo(folder / f"crowd-{lang}.png", "podium", big, 0.5 + t, 0.35),
+    ]
+    scenes = ("track", "court") if lang == "en" else ("pool", "pitch")
+    files += [make_clip(folder / f"lap-{lang}-{i}.mp4", scenes[i - 1], 2.0) for i in (1, 2)]
+    return files
+
+
+def shoot(library: Any, base: Path, lang: str) -> None:
+    from PySide6.QtCore import Qt
+
+    from desktop_app.controllers.settings_controller import SettingsController
+    from desktop_app.i18n import install_translations
+    from desktop_app.models.upload_queue_model import UploadState
+    from desktop_app.preview import open_preview
+    from desktop_app.views.main_window import MainWindow
+    from desktop_app.views.settings_dialog import SettingsDialog
+
+    install_translations(lang)
+    window = MainWindow(library)
+    window.move(0, 0)
+    window.resize(1560, 960)
+    window.show()
+    window.server.start("127.0.0.1", 0)
+    wait_synced(window, library)
+    window.browser.select_row(1)
+    settle(600)
+    grab(window, f"{lang}-main-window")
+
+    held = HeldLibrary(library, set())
+    files = upload_batch(base, lang)
+    held.held = {files[3].name, files[4].name}
+    window.uploads.library = held  # type: ignore[assignment]
+    window.resizeDocks([window.upload_dock], [340], Qt.Orientation.Vertical)
+    window.add_uploads(files)
+    model = window.uploads.model
+    wait_until(
+        lambda: (
+            sum(1 for i in model.items() if i.state == UploadState.UPLOADING and i.fraction > 0.65)
+            == 2
+            and model.rowCount() == len(files)
+        )
+    )
+    grab(window, f"{lang}-upload-queue")
+    held.gate.set()
+    wait_until(lambda: not window.uploads.busy)
+    window.resizeDocks([window.upload_dock], [260], Qt.Orientation.Vertical)
+    wait_synced(window, library)
+
+    if not window.server.tokens.list():
+        window.server.tokens.create("Club website", "read")
+        window.server.tokens.create("Photo desk laptop", "upload")
+    window.server.refresh_tokens()
+    window.server_dock.raise_()
+    settle(300)
+    grab(window, f"{lang}-server-panel")
+    window.upload_dock.raise_()
+
+    clip = next(
+        r for r in library.list_files(file_type="video").items if r.original_filename == CLIPS[0][0]
+    )
+    dialog: Any = open_preview(window, clip, str(library.local_path(clip)))
+    dialog.move(120, 80)
+    frames: list[int] = []
+    player = getattr(dialog.viewer, "video_sink", None)
+    if player is not None:
+        player().videoFrameChanged.connect(lambda *_: frames.append(1))
+    wait_until(lambda: len(frames) > 40, 20)
+    if hasattr(dialog.viewer, "toggle_play"):
+        dialog.viewer.toggle_play()
+    settle(500)
+    grab(dialog, f"{lang}-video-player")
+    dialog.close()
+
+    controller = SettingsController(library.settings)
+    settings_dialog = SettingsDialog(controller, window)
+    settings_dialog.move(200, 60)
+    settings_dialog.show()
+    settings_dialog.test_button.click()
+    wait_until(lambda: settings_dialog.test_button.isEnabled())
+    settle(300)
+    grab(settings_dialog, f"{lang}-settings")
+    settings_dialog.close()
+    window.shutdown()
+    window.close()
+    window.deleteLater()
+    settle(200)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
+    from desktop_app.app import create_application
+
+    app = create_application(sys.argv[:1])
+    app.setStyle("Fusion")
+    OUT.mkdir(exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="mediadesk-screenshots-"))
+    try:
+        library = build_library(base)
+        for lang in ("en", "es"):
+            shoot(library, base, lang)
+        library.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    DOC.parent.mkdir(exist_ok=True)
+    shutil.copy(OUT / "en-main-window.png", DOC)
+    logger.info("Copied the main window to %s", DOC)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

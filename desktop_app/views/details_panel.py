@@ -1,0 +1,289 @@
+"""The details panel: metadata editor with save/revert, technical metadata and file actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.records import AthleteRecord, FileRecord
+from desktop_app.formatting import DASH, datetime_text, duration_text, number_text, size_text
+
+
+def edited_fields(record: FileRecord, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the editable fields whose value differs from the record."""
+    return {name: value for name, value in values.items() if getattr(record, name) != value}
+
+
+class DetailsPanel(QWidget):
+    """Shows one FileRecord; emits requests, the main window passes them to the controller."""
+
+    saveRequested = Signal(int, dict, int)  # file id, changes, expected version
+    previewRequested = Signal()
+    copyLinkRequested = Signal()
+    exportRequested = Signal()
+    trashRequested = Signal()
+    restoreRequested = Signal()
+    deleteRequested = Signal()
+    dirtyChanged = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.record: FileRecord | None = None
+        self._dirty = False
+        self._loading = False
+        self.stack = QStackedWidget(self)
+        self.empty = QLabel(self.tr("Select a file to see its details."), self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self._build_details())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.setMinimumWidth(300)
+        self.show_record(None)
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build_details(self) -> QWidget:
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget(scroll)
+        column = QVBoxLayout(body)
+        column.addWidget(self._build_editor())
+        column.addWidget(self._build_actions())
+        column.addWidget(self._build_technical())
+        column.addStretch(1)
+        scroll.setWidget(body)
+        # Never clip the (translated) labels: the panel is at least as wide as its content.
+        scroll.setMinimumWidth(
+            body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
+        return scroll
+
+    def _build_editor(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Metadata"), self)
+        form = QFormLayout(box)
+        self.filename = QLineEdit(box)
+        self.filename.setAcceptDrops(False)
+        self.athlete = QComboBox(box)
+        self.athlete.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.athlete.setMinimumContentsLength(12)
+        self.public = QCheckBox(self.tr("Public"), box)
+        self.public.setToolTip(self.tr("Anyone with the link can view a public file."))
+        self.description = QPlainTextEdit(box)
+        self.description.setAcceptDrops(False)
+        self.description.setPlaceholderText(self.tr("Event, place, people…"))
+        self.description.setFixedHeight(90)
+        form.addRow(self.tr("File name"), self.filename)
+        form.addRow(self.tr("Athlete"), self.athlete)
+        form.addRow(self.tr("Sharing"), self.public)
+        form.addRow(self.tr("Description"), self.description)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.revert_button = QPushButton(self.tr("Revert"), box)
+        self.save_button = QPushButton(self.tr("Save"), box)
+        self.save_button.setDefault(True)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.save_button)
+        form.addRow(buttons)
+        self.filename.textEdited.connect(self._mark_dirty)
+        self.athlete.currentIndexChanged.connect(self._mark_dirty)
+        self.public.toggled.connect(self._mark_dirty)
+        self.description.textChanged.connect(self._mark_dirty)
+        self.save_button.clicked.connect(self._save)
+        self.revert_button.clicked.connect(self.revert)
+        return box
+
+    def _build_actions(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Actions"), self)
+        grid = QGridLayout(box)
+        self.preview_button = QPushButton(self.tr("Preview"), box)
+        self.link_button = QPushButton(self.tr("Copy link"), box)
+        self.export_button = QPushButton(self.tr("Export…"), box)
+        self.trash_button = QPushButton(self.tr("Move to trash"), box)
+        self.restore_button = QPushButton(self.tr("Restore"), box)
+        self.delete_button = QPushButton(self.tr("Delete permanently"), box)
+        for i, button in enumerate(
+            (
+                self.preview_button,
+                self.link_button,
+                self.export_button,
+                self.trash_button,
+                self.restore_button,
+                self.delete_button,
+            )
+        ):
+            grid.addWidget(button, i // 2, i % 2)
+        self.preview_button.clicked.connect(self.previewRequested)
+        self.link_button.clicked.connect(self.copyLinkRequested)
+        self.export_button.clicked.connect(self.exportRequested)
+        self.trash_button.clicked.connect(self.trashRequested)
+        self.restore_button.clicked.connect(self.restoreRequested)
+        self.delete_button.clicked.connect(self.deleteRequested)
+        return box
+
+    def _build_technical(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Technical details"), self)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        rows = [
+            ("type", self.tr("Type")),
+            ("size", self.tr("Size")),
+            ("dimensions", self.tr("Dimensions")),
+            ("duration", self.tr("Duration")),
+            ("codecs", self.tr("Codecs")),
+            ("frame_rate", self.tr("Frame rate")),
+            ("sha256", self.tr("SHA-256")),
+            ("storage_key", self.tr("Storage key")),
+            ("created", self.tr("Created")),
+            ("id", self.tr("File ID")),
+        ]
+        self.technical: dict[str, QLabel | QLineEdit] = {}
+        for key, title in rows:
+            field: QLabel | QLineEdit
+            if key in ("sha256", "storage_key"):  # long: scrolls instead of widening the panel
+                field = QLineEdit(box)
+                field.setReadOnly(True)
+                field.setFrame(False)
+                field.setAcceptDrops(False)
+                field.setStyleSheet("QLineEdit { background: transparent; }")
+                field.setMinimumWidth(40)
+                field.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            else:
+                field = QLabel(box)
+                field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                field.setWordWrap(True)
+            self.technical[key] = field
+            form.addRow(title, field)
+        return box
+
+    # ---- data ---------------------------------------------------------------------------------
+    def set_athletes(self, athletes: list[AthleteRecord]) -> None:
+        self._loading = True
+        current = self.athlete.currentData()
+        self.athlete.clear()
+        self.athlete.addItem(self.tr("(none)"), None)
+        for athlete in athletes:
+            self.athlete.addItem(athlete.name, athlete.id)
+        wanted = current if self._dirty else (self.record.athlete_id if self.record else None)
+        self._select_athlete(wanted)
+        self._loading = False
+
+    def _select_athlete(self, athlete_id: int | None) -> None:
+        index = self.athlete.findData(athlete_id)
+        if index < 0 and athlete_id is not None and self.record is not None:
+            self.athlete.addItem(self.record.athlete_name or str(athlete_id), athlete_id)
+            index = self.athlete.count() - 1
+        self.athlete.setCurrentIndex(max(index, 0))
+
+    def show_record(self, record: FileRecord | None, keep_edits: bool = False) -> None:
+        """Shows a record; with keep_edits, unsaved edits of the same file are kept."""
+        same = record is not None and self.record is not None and record.id == self.record.id
+        self.record = record
+        if record is None:
+            self.stack.setCurrentIndex(0)
+            self._set_dirty(False)
+            return
+        self.stack.setCurrentIndex(1)
+        self._fill_technical(record)
+        trashed = record.is_trashed
+        self.trash_button.setVisible(not trashed)
+        self.restore_button.setVisible(trashed)
+        for button in (self.preview_button, self.link_button, self.export_button):
+            button.setEnabled(not trashed)
+        if not (keep_edits and same and self._dirty):
+            self.revert()
+
+    def revert(self) -> None:
+        record = self.record
+        if record is None:
+            return
+        self._loading = True
+        self.filename.setText(record.original_filename)
+        self._select_athlete(record.athlete_id)
+        self.public.setChecked(record.is_public)
+        self.description.setPlainText(record.description)
+        self._loading = False
+        self._set_dirty(False)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "original_filename": self.filename.text().strip(),
+            "athlete_id": self.athlete.currentData(),
+            "is_public": self.public.isChecked(),
+            "description": self.description.toPlainText(),
+        }
+
+    def changes(self) -> dict[str, Any]:
+        return edited_fields(self.record, self.values()) if self.record is not None else {}
+
+    def _save(self) -> None:
+        if self.record is not None and self.changes():
+            self.saveRequested.emit(self.record.id, self.changes(), self.record.version)
+
+    def _mark_dirty(self, *_: object) -> None:
+        if not self._loading:
+            self._set_dirty(bool(self.changes()))
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self.save_button.setEnabled(dirty)
+        self.revert_button.setEnabled(dirty)
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirtyChanged.emit(dirty)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def start_rename(self) -> None:
+        self.filename.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        name = self.filename.text()
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        self.filename.setSelection(0, len(stem))
+
+    def _fill_technical(self, r: FileRecord) -> None:
+        kinds = {"image": self.tr("Image"), "video": self.tr("Video")}
+        codecs = " / ".join(c for c in (r.video_codec, r.audio_codec) if c)
+        values = {
+            "type": f"{kinds.get(r.file_type, r.file_type)} ({r.content_type or DASH})",
+            "size": size_text(r.size),
+            "dimensions": f"{r.width} × {r.height}" if r.width and r.height else DASH,
+            "duration": duration_text(r.duration) or DASH,
+            "codecs": codecs or DASH,
+            "frame_rate": self.tr("%1 fps").replace("%1", number_text(r.frame_rate, 2))
+            if r.frame_rate
+            else DASH,
+            "sha256": r.sha256 or DASH,
+            "storage_key": r.storage_key,
+            "created": datetime_text(r.created_at),
+            "id": str(r.id),
+        }
+        for key, field in self.technical.items():
+            field.setText(values[key])
+            field.setToolTip(values[key] if isinstance(field, QLineEdit) else "")
+            if isinstance(field, QLineEdit):
+                field.setCursorPosition(0)

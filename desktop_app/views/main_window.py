@@ -1,0 +1,435 @@
+"""The main window: sidebar, thumbnail grid, details panel, upload and server docks, status bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHeaderView,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTreeView,
+    QWidget,
+)
+
+from core.library import Library
+from core.records import FileRecord
+from desktop_app.controllers.library_controller import LibraryController
+from desktop_app.controllers.server_controller import ServerController
+from desktop_app.controllers.settings_controller import (
+    LIVE_FIELDS,
+    RESTART_FIELDS,
+    SettingsController,
+)
+from desktop_app.controllers.upload_controller import UploadController
+from desktop_app.models.sidebar_model import SidebarModel
+from desktop_app.resources import app_icon
+from desktop_app.views.actions import build_actions, build_menus
+from desktop_app.views.browser import FileBrowser
+from desktop_app.views.details_panel import DetailsPanel
+from desktop_app.views.server_panel import ServerPanel
+from desktop_app.views.status_bar import MainStatusBar
+from desktop_app.views.upload_dock import UploadDock
+
+logger = logging.getLogger(__name__)
+
+
+def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[Path]:
+    mime = event.mimeData()
+    if mime is None or not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class MainWindow(QMainWindow):
+    """Builds the views over the controllers and connects them."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        page_size: int = 100,
+        max_parallel: int = 2,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.setWindowTitle(self.tr("MediaDesk"))
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.last_error = ""
+        self._shut_down = False
+        self._docks_sized = False
+        self.controller = LibraryController(library, page_size, self)
+        self.uploads = UploadController(library, max_parallel, self)
+        self.server = ServerController(library, self)
+        self.settings_controller = SettingsController(library.settings, self)
+        self.controller.server_url = self.server.url_or_none
+        self.commands = build_actions(self)
+        build_menus(self, self.commands)
+        self._build_central()
+        self._build_docks()
+        self.status = MainStatusBar(library.settings, self)
+        self.setStatusBar(self.status)
+        self._connect()
+        self._update_actions(None)
+        self.resize(1360, 860)
+        self.controller.start()
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.sidebar = QTreeView(self)
+        self.sidebar.setModel(self.controller.sidebar)
+        self.sidebar.setHeaderHidden(True)
+        self.sidebar.setRootIsDecorated(False)
+        self.sidebar.setItemsExpandable(False)
+        self.sidebar.setAcceptDrops(False)
+        self.sidebar.expandAll()
+        header = self.sidebar.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.sidebar.setMinimumWidth(180)
+        self.browser = FileBrowser(self.controller, self)
+        self.details = DetailsPanel(self)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.browser)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 760, 380])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+        self.sidebar.setCurrentIndex(self.controller.sidebar.index_of("all"))
+
+    def _build_docks(self) -> None:
+        self.upload_dock = UploadDock(self.uploads, self)
+        self.server_dock = QDockWidget(self.tr("Server"), self)
+        self.server_dock.setObjectName("server-dock")
+        self.server_panel = ServerPanel(self.server, self.server_dock)
+        self.server_dock.setWidget(self.server_panel)
+        area = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.addDockWidget(area, self.upload_dock)
+        self.addDockWidget(area, self.server_dock)
+        self.tabifyDockWidget(self.upload_dock, self.server_dock)
+        self.upload_dock.raise_()
+        for dock in (self.upload_dock, self.server_dock):
+            self.view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+
+    def _context_menus(self) -> None:
+        a = self.commands
+        policy = Qt.ContextMenuPolicy.ActionsContextMenu
+        self.sidebar.setContextMenuPolicy(policy)
+        self.sidebar.addActions([a.new_athlete, a.rename_athlete])
+        grid = self.browser.grid
+        grid.setContextMenuPolicy(policy)
+        grid.addActions([a.preview, a.copy_link, a.export, a.rename, a.trash, a.restore, a.delete])
+
+    def _connect(self) -> None:
+        c, a = self.controller, self.commands
+        self._context_menus()
+        self.sidebar.selectionModel().selectionChanged.connect(self._on_sidebar)
+        c.sidebar.rowsInserted.connect(lambda *_: self.sidebar.expandAll())
+        c.sidebar.rowsInserted.connect(self._restore_sidebar_selection)
+        c.currentChanged.connect(lambda r: self.details.show_record(r, keep_edits=True))
+        c.saved.connect(self.details.show_record)
+        c.currentChanged.connect(self._update_actions)
+        c.countsChanged.connect(self._on_counts)
+        c.errorOccurred.connect(self.show_error)
+        c.message.connect(lambda text: self.status.showMessage(text, 6000))
+        c.linkReady.connect(self._on_link)
+        c.previewReady.connect(self._open_preview)
+        self.browser.activated.connect(c.request_preview)
+        d = self.details
+        d.saveRequested.connect(c.save_metadata)
+        d.previewRequested.connect(self.preview)
+        d.copyLinkRequested.connect(self.copy_link)
+        d.exportRequested.connect(self.export)
+        d.trashRequested.connect(self.trash)
+        d.restoreRequested.connect(self.restore)
+        d.deleteRequested.connect(self.delete_permanently)
+        a.import_files.triggered.connect(self.import_files)
+        a.import_folder.triggered.connect(self.import_folder)
+        a.export.triggered.connect(self.export)
+        a.settings.triggered.connect(self.open_settings)
+        a.quit.triggered.connect(self.close)
+        a.rename.triggered.connect(self.rename)
+        a.trash.triggered.connect(self.trash)
+        a.restore.triggered.connect(self.restore)
+        a.delete.triggered.connect(self.delete_permanently)
+        a.find.triggered.connect(self.focus_search)
+        a.preview.triggered.connect(self.preview)
+        a.refresh.triggered.connect(c.refresh)
+        a.copy_link.triggered.connect(self.copy_link)
+        a.new_athlete.triggered.connect(self.new_athlete)
+        a.rename_athlete.triggered.connect(self.rename_athlete)
+        a.about.triggered.connect(self.about)
+        self.upload_dock.importFilesRequested.connect(self.import_files)
+        self.upload_dock.importFolderRequested.connect(self.import_folder)
+        self.uploads.uploaded.connect(
+            lambda record: self.status.showMessage(
+                self.tr("Uploaded %1").replace("%1", record.original_filename), 4000
+            )
+        )
+        self.server.stateChanged.connect(
+            lambda running, url: self.status.set_server(running, url, self.server.last_error)
+        )
+        self.settings_controller.saved.connect(self._on_settings_saved)
+
+    def _update_actions(self, record: FileRecord | None) -> None:
+        a = self.commands
+        live = record is not None and not record.is_trashed
+        for action in (a.preview, a.copy_link, a.export, a.trash):
+            action.setEnabled(live)
+        a.restore.setEnabled(record is not None and record.is_trashed)
+        a.delete.setEnabled(record is not None)
+
+    # ---- sidebar ------------------------------------------------------------------------------
+    def _on_sidebar(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        flt = self.controller.sidebar.filter_at(indexes[0]) if indexes else None
+        if flt is not None:
+            self.controller.set_filter(flt)
+            self.commands.rename_athlete.setEnabled(flt.section == "athlete")
+
+    def _restore_sidebar_selection(self, *_: object) -> None:
+        if not self.sidebar.selectionModel().hasSelection():
+            index = self.controller.sidebar.index_of(self.controller.filter.key)
+            if not index.isValid():
+                index = self.controller.sidebar.index_of("all")
+            self.sidebar.setCurrentIndex(index)
+
+    def _on_counts(self, counts: dict[str, int]) -> None:
+        self.status.set_counts(counts)
+        self.details.set_athletes(self.controller.sidebar.athletes())
+
+    # ---- drops --------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.add_uploads(paths)
+
+    def add_uploads(self, paths: list[Path]) -> None:
+        """Queues files and folders for the athlete selected in the sidebar."""
+        self.uploads.add_paths(paths, self.controller.upload_athlete_id)
+        self.upload_dock.show()
+        self.upload_dock.raise_()
+
+    def import_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(
+            self,
+            self.tr("Import photos and videos"),
+            "",
+            self.tr(
+                "Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi "
+                "*.wmv *.webm);;All files (*)"
+            ),
+        )
+        if names:
+            self.add_uploads([Path(n) for n in names])
+
+    def import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Import a folder"))
+        if folder:
+            self.add_uploads([Path(folder)])
+
+    # ---- file actions -------------------------------------------------------------------------
+    def _targets(self) -> list[int]:
+        ids = self.browser.selected_ids()
+        if not ids and self.controller.current is not None:
+            ids = [self.controller.current.id]
+        return ids
+
+    def _current(self) -> FileRecord | None:
+        return self.controller.current
+
+    def preview(self) -> None:
+        record = self._current()
+        if record is not None and not record.is_trashed:
+            self.controller.request_preview(record)
+
+    def _open_preview(self, record: FileRecord, source: str) -> None:
+        try:
+            from desktop_app.preview import open_preview
+        except ImportError as exc:
+            self.show_error(self.tr("The preview is not available: %1").replace("%1", str(exc)))
+            return
+        self.preview_dialog = open_preview(self, record, source)
+
+    def copy_link(self) -> None:
+        record = self._current()
+        if record is not None and not record.is_trashed:
+            self.controller.copy_link(record.id)
+
+    def _on_link(self, url: str) -> None:
+        QGuiApplication.clipboard().setText(url)
+        self.status.showMessage(self.tr("Link copied to the clipboard"), 5000)
+
+    def export(self) -> None:
+        record = self._current()
+        if record is None or record.is_trashed:
+            return
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), record.original_filename)
+        if name:
+            self.controller.export(record.id, Path(name))
+
+    def _targets_where(self, trashed: bool) -> list[int]:
+        records = self.browser.selected_records()
+        if not records and self._current() is not None:
+            records = [self._current()]  # type: ignore[list-item]
+        return [r.id for r in records if r.is_trashed == trashed]
+
+    def trash(self) -> None:
+        ids = self._targets_where(trashed=False)
+        if ids:
+            self.controller.trash(ids)
+
+    def restore(self) -> None:
+        ids = self._targets_where(trashed=True)
+        if ids:
+            self.controller.restore(ids)
+
+    def delete_permanently(self, confirm: bool = True) -> None:
+        ids = self._targets()
+        if not ids:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                self.tr("Delete permanently"),
+                self.tr("Delete %n file(s) permanently? This cannot be undone.", "", len(ids)),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.controller.delete_permanently(ids)
+
+    def rename(self) -> None:
+        if self.sidebar.hasFocus() and self.controller.filter.section == "athlete":
+            self.rename_athlete()
+        elif self._current() is not None:
+            self.details.start_rename()
+
+    def focus_search(self) -> None:
+        self.browser.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.browser.search.selectAll()
+
+    # ---- athletes -----------------------------------------------------------------------------
+    def new_athlete(self) -> None:
+        name, ok = QInputDialog.getText(self, self.tr("New athlete"), self.tr("Name:"))
+        if ok and name.strip():
+            self.controller.create_athlete(name.strip())
+
+    def rename_athlete(self) -> None:
+        flt = self.controller.filter
+        if flt.section != "athlete" or flt.athlete_id is None:
+            return
+        index = self.controller.sidebar.index_of(flt.key)
+        old = str(index.data(SidebarModel.NameRole) or "")
+        name, ok = QInputDialog.getText(self, self.tr("Rename athlete"), self.tr("Name:"), text=old)
+        if ok and name.strip() and name.strip() != old:
+            self.controller.rename_athlete(flt.athlete_id, name.strip())
+
+    # ---- settings, errors, about --------------------------------------------------------------
+    def open_settings(self) -> None:
+        from desktop_app.views.settings_dialog import SettingsDialog
+
+        self.settings_dialog = SettingsDialog(self.settings_controller, self)
+        self.settings_dialog.open()
+
+    def _on_settings_saved(self, settings: object, changes: set[str]) -> None:
+        live = {name: getattr(settings, name) for name in LIVE_FIELDS}
+        self.library.settings = self.library.settings.replace(**live)
+        self.server.host = getattr(settings, "server_host")  # noqa: B009
+        self.server.port = getattr(settings, "server_port")  # noqa: B009
+        if not self.server.running:
+            self.server_panel.host.setText(self.server.host)
+            self.server_panel.port.setValue(self.server.port)
+        text = self.tr("Settings saved.")
+        if changes & set(RESTART_FIELDS):
+            text = self.tr(
+                "Settings saved. Restart MediaDesk to apply the storage and language changes."
+            )
+        self.status.showMessage(text, 10000)
+
+    def show_error(self, text: str) -> None:
+        """A readable, non-blocking error message (also kept for the status bar and tests)."""
+        self.last_error = text
+        logger.warning("Shown to the user: %s", text)
+        self.status.showMessage(text, 10000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("MediaDesk"),
+            text,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About MediaDesk"),
+            self.tr(
+                "MediaDesk manages the photos and videos of your athletes, on this computer or in "
+                "Cloudflare R2, and shares them through a small HTTP server."
+            ),
+        )
+
+    # ---- lifetime -----------------------------------------------------------------------------
+    def start_services(self) -> None:
+        """Starts the embedded server when the settings ask for it."""
+        if self.library.settings.server_autostart:
+            self.server.start()
+
+    def shutdown(self) -> None:
+        """Cancels uploads, stops the server and the workers; safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.uploads.shutdown()
+        self.server.stop_blocking()
+        self.controller.shutdown()
+        self.settings_controller.runner.shutdown()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            self.resizeDocks([self.upload_dock], [260], Qt.Orientation.Vertical)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.uploads.busy and not self._shut_down:
+            answer = QMessageBox.question(
+                self,
+                self.tr("Uploads in progress"),
+                self.tr("Some files are still uploading. Cancel them and quit?"),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.shutdown()
+        event.accept()

@@ -1,0 +1,267 @@
+"""The settings dialog: storage (local or R2, with a connection test), limits, server, language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
+from desktop_app.controllers.settings_controller import SettingsController
+from desktop_app.errors import error_text
+from desktop_app.i18n import LANGUAGES
+
+MIB = 1024 * 1024
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; Save writes the settings file through the controller."""
+
+    def __init__(self, controller: SettingsController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setWindowTitle(self.tr("Settings"))
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_storage())
+        layout.addWidget(self._build_limits())
+        layout.addWidget(self._build_server())
+        layout.addWidget(self._build_language())
+        self.restart_note = QLabel(self)
+        self.restart_note.setWordWrap(True)
+        self.restart_note.setStyleSheet("color: #b36b00;")
+        layout.addWidget(self.restart_note)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self._save)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        controller.testFinished.connect(self._on_test)
+        self.load(controller.settings)
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build_storage(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Storage"), self)
+        column = QVBoxLayout(box)
+        kinds = QHBoxLayout()
+        self.local_radio = QRadioButton(self.tr("Local folder"), box)
+        self.r2_radio = QRadioButton(self.tr("Cloudflare R2 (or S3)"), box)
+        group = QButtonGroup(box)
+        group.addButton(self.local_radio)
+        group.addButton(self.r2_radio)
+        kinds.addWidget(self.local_radio)
+        kinds.addWidget(self.r2_radio)
+        kinds.addStretch(1)
+        column.addLayout(kinds)
+        self.local_page = self._build_local_page()
+        self.r2_page = self._build_r2_page()
+        column.addWidget(self.local_page)
+        column.addWidget(self.r2_page)
+        test_row = QHBoxLayout()
+        self.test_button = QPushButton(self.tr("Test connection"), box)
+        self.test_result = QLabel(box)
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
+        test_row.addWidget(self.test_result, 1)
+        column.addLayout(test_row)
+        self.local_radio.toggled.connect(self._on_kind)
+        self.test_button.clicked.connect(self._test)
+        return box
+
+    def _build_local_page(self) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        form.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.data_dir = QLineEdit(page)
+        self.data_dir.setPlaceholderText(self.tr("Default folder of your user account"))
+        browse = QPushButton(self.tr("Browse…"), page)
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.data_dir, 1)
+        row.addWidget(browse)
+        form.addRow(self.tr("Data folder"), row)
+        self.data_dir.textChanged.connect(self._update_note)
+        return page
+
+    def _build_r2_page(self) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.endpoint = QLineEdit(page)
+        self.endpoint.setPlaceholderText("https://<account>.r2.cloudflarestorage.com")
+        self.bucket = QLineEdit(page)
+        self.access_key = QLineEdit(page)
+        self.secret_key = QLineEdit(page)
+        self.secret_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.public_domain = QLineEdit(page)
+        self.public_domain.setPlaceholderText("https://media.example.org")
+        self.region = QLineEdit(page)
+        for title, widget in (
+            (self.tr("Endpoint URL"), self.endpoint),
+            (self.tr("Bucket"), self.bucket),
+            (self.tr("Access key ID"), self.access_key),
+            (self.tr("Secret access key"), self.secret_key),
+            (self.tr("Public domain (optional)"), self.public_domain),
+            (self.tr("Region"), self.region),
+        ):
+            form.addRow(title, widget)
+            widget.textChanged.connect(self._update_note)
+        return page
+
+    def _build_limits(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Limits"), self)
+        form = QFormLayout(box)
+        self.max_size = QSpinBox(box)
+        self.max_size.setRange(1, 1024 * 1024)
+        self.max_size.setSuffix(" MiB")
+        self.expiry = QSpinBox(box)
+        self.expiry.setRange(MIN_EXPIRY, MAX_EXPIRY)
+        self.expiry.setSuffix(self.tr(" s"))
+        form.addRow(self.tr("Maximum file size"), self.max_size)
+        form.addRow(self.tr("Signed link lifetime"), self.expiry)
+        return box
+
+    def _build_server(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Embedded server"), self)
+        form = QFormLayout(box)
+        self.host = QLineEdit(box)
+        self.port = QSpinBox(box)
+        self.port.setRange(1, 65535)
+        self.autostart = QCheckBox(self.tr("Start the server with MediaDesk"), box)
+        form.addRow(self.tr("Host"), self.host)
+        form.addRow(self.tr("Port"), self.port)
+        form.addRow("", self.autostart)
+        hint = QLabel(
+            self.tr(
+                "127.0.0.1 serves this computer only; 0.0.0.0 serves the "
+                "network. Host and port apply the next time the server starts."
+            ),
+            box,
+        )
+        hint.setWordWrap(True)
+        form.addRow("", hint)
+        return box
+
+    def _build_language(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Language"), self)
+        form = QFormLayout(box)
+        self.language = QComboBox(box)
+        self.language.addItem(self.tr("System language"), "")
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.currentIndexChanged.connect(self._update_note)
+        form.addRow(self.tr("Interface language"), self.language)
+        return box
+
+    # ---- data ---------------------------------------------------------------------------------
+    def load(self, s: Settings) -> None:
+        (self.r2_radio if s.uses_r2 else self.local_radio).setChecked(True)
+        self._on_kind()
+        self.data_dir.setText(s.data_dir)
+        self.endpoint.setText(s.r2_endpoint_url)
+        self.bucket.setText(s.r2_bucket_name)
+        self.access_key.setText(s.r2_access_key_id)
+        self.secret_key.setText(s.r2_secret_access_key)
+        self.public_domain.setText(s.r2_public_domain)
+        self.region.setText(s.r2_region)
+        self.max_size.setValue(max(1, s.max_file_size // MIB))
+        self.expiry.setValue(s.presigned_url_expiry)
+        self.host.setText(s.server_host)
+        self.port.setValue(s.server_port)
+        self.autostart.setChecked(s.server_autostart)
+        self.language.setCurrentIndex(max(0, self.language.findData(s.language)))
+        self._update_note()
+
+    def values(self) -> dict[str, Any]:
+        r2 = self.r2_radio.isChecked()
+        text = {
+            "r2_endpoint_url": self.endpoint,
+            "r2_bucket_name": self.bucket,
+            "r2_access_key_id": self.access_key,
+            "r2_secret_access_key": self.secret_key,
+            "r2_public_domain": self.public_domain,
+        }
+        values: dict[str, Any] = {
+            name: (w.text().strip() if r2 else "") for name, w in text.items()
+        }
+        values.update(
+            {
+                "r2_region": self.region.text().strip() or "auto",
+                "data_dir": self.data_dir.text().strip(),
+                "max_file_size": self.max_size.value() * MIB,
+                "presigned_url_expiry": self.expiry.value(),
+                "server_host": self.host.text().strip() or "127.0.0.1",
+                "server_port": self.port.value(),
+                "server_autostart": self.autostart.isChecked(),
+                "language": str(self.language.currentData() or ""),
+            }
+        )
+        if self.max_size.value() * MIB == (self.controller.settings.max_file_size // MIB) * MIB:
+            values["max_file_size"] = self.controller.settings.max_file_size  # unchanged
+        return values
+
+    # ---- actions ------------------------------------------------------------------------------
+    def _on_kind(self, *_: object) -> None:
+        local = self.local_radio.isChecked()
+        self.local_page.setVisible(local)
+        self.r2_page.setVisible(not local)
+        self.test_result.clear()
+        self.adjustSize()
+        self._update_note()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Data folder"), self.data_dir.text()
+        )
+        if folder:
+            self.data_dir.setText(folder)
+
+    def _test(self) -> None:
+        self.test_button.setEnabled(False)
+        self.test_result.setStyleSheet("")
+        self.test_result.setText(self.tr("Testing…"))
+        self.controller.test_connection(self.values())
+
+    def _on_test(self, ok: bool, text: str) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setStyleSheet("color: #2e7d32;" if ok else "color: #c62828;")
+        self.test_result.setText(("✔ " if ok else "✘ ") + text)
+
+    def _update_note(self, *_: object) -> None:
+        fields = self.controller.restart_needed(self.values())
+        if fields:
+            self.restart_note.setText(
+                self.tr("Restart MediaDesk after saving to apply the storage and language changes.")
+            )
+        else:
+            self.restart_note.setText("")
+
+    def _save(self) -> None:
+        try:
+            path = self.controller.save(self.values())
+        except Exception as exc:  # noqa: BLE001 - SettingsError or OSError, shown to the user
+            QMessageBox.warning(self, self.tr("Settings not saved"), error_text(exc))
+            return
+        self.saved_path = path
+        self.accept()

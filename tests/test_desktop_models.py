@@ -1,0 +1,174 @@
+"""Desktop Qt models without widgets: grid paging and live updates, upload queue, sidebar."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from core.db.models import MediaFile  # noqa: E402
+from core.events import ChangeEvent  # noqa: E402
+from core.library import Library  # noqa: E402
+from core.records import AthleteRecord, FileQuery  # noqa: E402
+from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
+from desktop_app.models.query_match import insert_position, matches  # noqa: E402
+from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel  # noqa: E402
+from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
+from desktop_app.workers import TaskRunner  # noqa: E402
+
+
+def add_rows(library: Library, count: int, **values: object) -> None:
+    """Catalog rows without objects: enough for the grid, fast for hundreds of rows."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with library.db.write() as s:
+        for i in range(count):
+            s.add(
+                MediaFile(
+                    storage_key=f"test/{i:05d}.jpg",
+                    original_filename=f"file-{i:05d}.jpg",
+                    content_type="image/jpeg",
+                    file_type="image",
+                    size=1000 + i,
+                    sha256=f"{i:064x}",
+                    status="ready",
+                    created_at=start + timedelta(minutes=i),
+                    **values,
+                )
+            )
+
+
+@pytest.fixture
+def runner(qapp):  # type: ignore[no-untyped-def]
+    runner = TaskRunner(max_threads=2)
+    yield runner
+    runner.shutdown()
+
+
+def test_grid_model_pages_with_fetch_more(qtbot, library: Library, runner: TaskRunner) -> None:
+    add_rows(library, 250)
+    model = FileGridListModel(library, runner, page_size=100)
+    model.set_query(FileQuery())
+    qtbot.waitUntil(lambda: model.rowCount() == 100)
+    assert model.total == 250
+    assert model.canFetchMore()
+    first = model.data(model.index(0), FileGridListModel.NameRole)
+    assert first == "file-00249.jpg"  # newest first
+    model.fetchMore()
+    assert not model.canFetchMore()  # one page at a time
+    qtbot.waitUntil(lambda: model.rowCount() == 200)
+    model.fetchMore()
+    qtbot.waitUntil(lambda: model.rowCount() == 250)
+    assert not model.canFetchMore()
+    ids = [model.data(model.index(r), FileGridListModel.IdRole) for r in range(250)]
+    assert len(set(ids)) == 250
+
+
+def test_grid_model_roles_and_sort(qtbot, library: Library, runner: TaskRunner) -> None:
+    add_rows(library, 3)
+    with library.db.write() as s:
+        s.add(
+            MediaFile(
+                storage_key="test/v.mp4",
+                original_filename="clip.mp4",
+                file_type="video",
+                size=5_000_000,
+                duration=83.4,
+                sha256="f" * 64,
+                status="ready",
+            )
+        )
+    model = FileGridListModel(library, runner, page_size=10)
+    model.set_query(FileQuery(sort="-size"))
+    qtbot.waitUntil(lambda: model.rowCount() == 4)
+    top = model.index(0)
+    assert model.data(top, FileGridListModel.NameRole) == "clip.mp4"
+    assert model.data(top, FileGridListModel.DurationRole) == "1:23"
+    assert model.data(model.index(1), FileGridListModel.DurationRole) == ""
+    assert "MB" in model.data(top, FileGridListModel.SizeRole)
+
+
+def test_grid_model_applies_live_events(qtbot, library: Library, runner: TaskRunner) -> None:
+    add_rows(library, 5)
+    model = FileGridListModel(library, runner, page_size=50)
+    model.set_query(FileQuery())
+    qtbot.waitUntil(lambda: model.rowCount() == 5)
+    newest = model.record_at(0)
+    assert newest is not None
+    created = dataclasses.replace(
+        newest,
+        id=999,
+        original_filename="new.jpg",
+        created_at=newest.created_at + timedelta(hours=1),
+    )
+    model.apply_event(ChangeEvent("created", 999, created.as_dict()))
+    assert model.rowCount() == 6 and model.record_at(0).original_filename == "new.jpg"
+    renamed = dataclasses.replace(created, original_filename="renamed.jpg")
+    model.apply_event(ChangeEvent("updated", 999, renamed.as_dict()))
+    assert model.record_at(0).original_filename == "renamed.jpg"
+    trashed = dataclasses.replace(renamed, deleted_at=datetime.now(UTC))
+    model.apply_event(ChangeEvent("trashed", 999, trashed.as_dict()))
+    assert model.rowCount() == 5 and model.row_of(999) == -1
+    model.apply_event(ChangeEvent("deleted", newest.id, newest.as_dict()))
+    assert model.rowCount() == 4 and model.total == 4
+
+
+def test_query_matching_and_positions(library: Library) -> None:
+    add_rows(library, 3)
+    rows = library.list_files(FileQuery(sort="original_filename")).items
+    record = dataclasses.replace(rows[0], id=50, original_filename="file-00001b.jpg")
+    assert insert_position(rows, record, "original_filename") == 2
+    assert insert_position(rows, record, "-original_filename") == 0
+    assert matches(record, FileQuery(q="00001B"))
+    assert not matches(record, FileQuery(file_type="video"))
+    assert not matches(record, FileQuery(trashed=True))
+
+
+def test_upload_queue_states_progress_cancel_retry(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = UploadQueueModel()
+    a = model.add(Path("/tmp/a.jpg"), 1000)
+    b = model.add(Path("/tmp/b.mp4"), 3000)
+    assert model.rowCount() == 2 and model.columnCount() == 6
+    assert model.data(model.index(0, model.STATE)) == "Queued"
+    model.set_progress(a.id, "reading", 500, 1000, now=10.0)
+    assert model.item(a.id).state == UploadState.VALIDATING
+    model.set_progress(a.id, "uploading", 0, 1000, now=10.5)
+    model.set_progress(a.id, "uploading", 500, 1000, now=11.5)
+    item = model.item(a.id)
+    assert item.state == UploadState.UPLOADING and item.speed == pytest.approx(500)
+    assert 0.45 < item.fraction < 0.98
+    assert model.data(model.index(0, model.SPEED)).endswith("/s")
+    model.set_state(a.id, UploadState.DONE, file_id=7)
+    assert model.data(model.index(0, model.PROGRESS), model.ProgressRole) == 100
+    model.set_state(a.id, UploadState.FAILED, "late report")  # ignored: already finished
+    assert model.item(a.id).state == UploadState.DONE
+    fraction, active = model.total_progress()
+    assert active == 1 and fraction == pytest.approx(0.25)
+    assert model.cancel(b.id) and model.item(b.id).state == UploadState.CANCELLED
+    assert model.item(b.id).cancel.is_set()
+    retried = model.retry(b.id)
+    assert retried is not None and retried.state == UploadState.QUEUED
+    assert not retried.cancel.is_set()
+    model.set_state(b.id, UploadState.FAILED, "Unsupported file type")
+    assert model.data(model.index(1, model.STATE)) == "Failed: Unsupported file type"
+    model.clear_finished()
+    assert model.rowCount() == 0
+
+
+def test_sidebar_model_counts_and_filters(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = SidebarModel()
+    model.set_counts({"all": 5, "image": 3, "video": 2, "public": 1, "trash": 4})
+    assert model.count_text("video") == "2"
+    model.set_athletes([AthleteRecord(1, "Ana", 2), AthleteRecord(2, "Luis", 0)])
+    index = model.index_of("athlete:1")
+    assert index.data() == "Ana" and model.count_text("athlete:1") == "2"
+    flt = model.filter_at(index)
+    assert flt == SidebarFilter("athlete", 1)
+    query = flt.apply(FileQuery(q="x"))
+    assert query.athlete_id == 1 and query.q == "x"
+    assert SidebarFilter("trash").apply(FileQuery()).trashed
+    model.set_athletes([AthleteRecord(1, "Ana", 3), AthleteRecord(2, "Luis", 0)])
+    assert model.count_text("athlete:1") == "3"

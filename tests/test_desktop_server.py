@@ -1,0 +1,137 @@
+"""Server panel and CLI: start the embedded server from the panel, HTTP uploads appear live."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from core.library import Library  # noqa: E402
+from desktop_app import cli  # noqa: E402
+from desktop_app.controllers.server_controller import ServerController  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.server_panel import ServerPanel, curl_examples  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+
+TIMEOUT = 15000
+
+
+@pytest.fixture
+def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(library)
+    qtbot.addWidget(win)
+    yield win
+    win.shutdown()
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def _upload(url: str, token: str, path: Path, file_type: str) -> int:
+    """A multipart POST to /files/upload/direct, as an HTTP client would send it."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file_type"\r\n\r\n{file_type}\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"'
+        "\r\nContent-Type: application/octet-stream\r\n\r\n",
+    ]
+    body = "".join(parts).encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{url}/files/upload/direct", data=body, method="POST")
+    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+def test_server_panel_starts_the_server_and_http_uploads_appear_live(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,
+) -> None:
+    panel = window.server_panel
+    panel.port.setValue(0)  # any free port
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT) as blocker:
+        panel.toggle.click()
+    running, url = blocker.args
+    assert running and url.startswith("http://127.0.0.1:")
+    assert panel.toggle.text() == "Stop" and url in panel.state.text()
+    assert url in panel.examples.toPlainText()
+    assert "Server:" in window.status.server.text() and url in window.status.server.text()
+    status, body = _get(f"{url}/health")
+    assert status == 200 and body["status"] == "ok"
+
+    with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT) as created:
+        window.server.create_token("test uploader", "upload")
+    token = created.args[1]
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=TIMEOUT)
+    assert _upload(url, token, media_dir.jpeg, "image") == 201
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    assert grid.record_at(0).original_filename == "photo.jpg"
+
+    window.server_panel.table.selectRow(0)
+    info = window.server.tokens.list()[0]
+    window.server.revoke_token(info.id)
+    qtbot.waitUntil(lambda: not window.server.tokens.list()[0].active, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT) as stopped:
+        panel.toggle.click()
+    assert stopped.args == [False, ""]
+    assert not window.server.running
+
+
+def test_server_start_failure_is_reported(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    first = ServerController(library)
+    with qtbot.waitSignal(first.stateChanged, timeout=TIMEOUT):
+        first.start("127.0.0.1", 0)
+    port = first.actual_port
+    second = ServerController(library)
+    panel = ServerPanel(second)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(second.errorOccurred, timeout=TIMEOUT) as failed:
+        second.start("127.0.0.1", port)
+    assert "could not start" in failed.args[0]
+    assert not second.running
+    first.stop_blocking()
+    second.stop_blocking()
+
+
+def test_curl_examples_use_the_url() -> None:
+    text = curl_examples("http://127.0.0.1:9999")
+    assert "curl http://127.0.0.1:9999/health" in text
+    assert "Authorization: Bearer $TOKEN" in text
+
+
+def test_cli_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("serve", "token", "maintenance", "--data-dir", "--language"):
+        assert name in out
+
+
+def test_cli_dispatches_server_subcommands(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "cli-data"
+    monkeypatch.delenv("MEDIADESK_DATA_DIR", raising=False)
+    monkeypatch.delenv("MEDIADESK_CONFIG_FILE", raising=False)
+    assert cli.split_command(["--data-dir", "x", "token", "list"]) == (
+        ["--data-dir", "x"],
+        ["token", "list"],
+    )
+    assert cli.main(["--data-dir", str(data), "token", "create", "--name", "ci"]) == 0
+    assert "mdk_" in capsys.readouterr().out
+    assert cli.main(["--data-dir", str(data), "token", "list", "--json"]) == 0
+    assert '"ci"' in capsys.readouterr().out

@@ -1,0 +1,332 @@
+"""Main window on a real library: drops, refused files, edits, trash, live updates, Spanish."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPixmap  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from core.records import FileQuery  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
+from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+
+TIMEOUT = 15000
+
+
+@pytest.fixture
+def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    yield win
+    win.shutdown()
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(
+        QPointF(300, 300),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPointF(300, 300),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+
+
+def wait_uploads(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    model = window.uploads.model
+    qtbot.waitUntil(
+        lambda: (
+            model.rowCount() > 0
+            and not window.uploads.busy
+            and all(i.state.finished for i in model.items())
+        ),
+        timeout=TIMEOUT,
+    )
+
+
+def ingest(library: Library, path: Path, kind: str = "image", **kw: object):  # type: ignore[no-untyped-def]
+    return library.ingest(path, kind, **kw)  # type: ignore[arg-type]
+
+
+def test_dropping_files_and_folders_ends_with_rows_and_thumbnails(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "match day"
+    folder.mkdir()
+    shutil.copy(media_dir.webp, folder / "bench.webp")
+    shutil.copy(media_dir.wav, folder / "anthem.wav")  # refused: not a photo or video
+    drop(window, [media_dir.jpeg, media_dir.mp4, folder])
+    wait_uploads(qtbot, window)
+    states = {i.name: i for i in window.uploads.model.items()}
+    assert {n: i.state for n, i in states.items()} == {
+        "photo.jpg": UploadState.DONE,
+        "clip.mp4": UploadState.DONE,
+        "bench.webp": UploadState.DONE,
+        "anthem.wav": UploadState.FAILED,
+    }
+    assert "not supported" in states["anthem.wav"].reason
+    row = window.uploads.model.row_of(states["anthem.wav"].id)
+    shown = window.uploads.model.index(row, window.uploads.model.STATE).data()
+    assert shown.startswith("Failed: ") and "Unsupported file type" in shown
+    assert library.list_files(FileQuery()).total == 3
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 3, timeout=TIMEOUT)
+
+    def thumbnails_loaded() -> bool:
+        pixmaps = [grid.index(r).data(FileGridListModel.ThumbnailRole) for r in range(3)]
+        return all(isinstance(p, QPixmap) and not p.isNull() for p in pixmaps)
+
+    qtbot.waitUntil(thumbnails_loaded, timeout=TIMEOUT)
+    video = grid.record(states["clip.mp4"].file_id)
+    assert video is not None and video.file_type == "video"
+    assert grid.index(grid.row_of(video.id)).data(FileGridListModel.DurationRole) == "0:02"
+    qtbot.waitUntil(lambda: window.controller.counts.get("all") == 3, timeout=TIMEOUT)
+
+
+def test_drop_goes_to_the_selected_athlete_and_duplicates_are_reported(
+    qtbot, window: MainWindow, library: Library, media_dir: MediaSet
+) -> None:  # type: ignore[no-untyped-def]
+    athlete = library.create_athlete("Ana Torres")
+    sidebar = window.controller.sidebar
+    qtbot.waitUntil(lambda: sidebar.index_of(f"athlete:{athlete.id}").isValid(), timeout=TIMEOUT)
+    window.sidebar.setCurrentIndex(sidebar.index_of(f"athlete:{athlete.id}"))
+    assert window.controller.upload_athlete_id == athlete.id
+    drop(window, [media_dir.png])
+    wait_uploads(qtbot, window)
+    record = library.list_files(FileQuery()).items[0]
+    assert record.athlete_id == athlete.id
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    drop(window, [media_dir.png])
+    qtbot.waitUntil(lambda: window.uploads.model.states().get("duplicate") == 1, timeout=TIMEOUT)
+
+
+def test_metadata_edits_persist(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+) -> None:
+    athlete = library.create_athlete("Luis Pérez")
+    record = ingest(library, media_dir.jpeg)
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.details.athlete.findData(athlete.id) >= 0, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    details = window.details
+    assert details.record is not None and details.record.id == record.id
+    assert not details.save_button.isEnabled()
+    details.filename.setText("final-sprint.jpg")
+    details.filename.textEdited.emit("final-sprint.jpg")
+    details.athlete.setCurrentIndex(details.athlete.findData(athlete.id))
+    details.public.setChecked(True)
+    details.description.setPlainText("100 m final")
+    assert details.save_button.isEnabled()
+    qtbot.mouseClick(details.save_button, Qt.MouseButton.LeftButton)
+
+    def saved() -> bool:
+        current = library.get_file(record.id)
+        return current.original_filename == "final-sprint.jpg" and current.is_public
+
+    qtbot.waitUntil(saved, timeout=TIMEOUT)
+    stored = library.get_file(record.id)
+    assert stored.athlete_id == athlete.id and stored.description == "100 m final"
+    qtbot.waitUntil(
+        lambda: grid.record_at(0).original_filename == "final-sprint.jpg", timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: not details.save_button.isEnabled(), timeout=TIMEOUT)
+    details.description.setPlainText("changed my mind")
+    details.revert()
+    assert details.description.toPlainText() == "100 m final"
+
+
+def test_trash_restore_and_delete(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+) -> None:
+    record = ingest(library, media_dir.png)
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    window.commands.trash.trigger()
+    qtbot.waitUntil(lambda: library.get_file(record.id).is_trashed, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: grid.rowCount() == 0, timeout=TIMEOUT)
+    window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("trash"))
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    assert window.details.restore_button.isVisibleTo(window.details)
+    window.commands.restore.trigger()
+    qtbot.waitUntil(lambda: not library.get_file(record.id).is_trashed, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: grid.rowCount() == 0, timeout=TIMEOUT)
+    window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("all"))
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    window.delete_permanently(confirm=False)
+    qtbot.waitUntil(lambda: library.list_files(FileQuery()).total == 0, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: grid.rowCount() == 0, timeout=TIMEOUT)
+    assert window.details.record is None
+
+
+def test_upload_from_another_thread_appears_live(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+) -> None:
+    grid = window.controller.grid
+    worker = threading.Thread(target=ingest, args=(library, media_dir.gif))
+    worker.start()
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    worker.join()
+    assert grid.record_at(0).original_filename == "anim.gif"
+    qtbot.waitUntil(lambda: window.controller.counts.get("image") == 1, timeout=TIMEOUT)
+
+
+def test_search_and_sort(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+) -> None:
+    ingest(library, media_dir.jpeg, description="Relay team at the podium")
+    ingest(library, media_dir.mp4, "video")
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 2, timeout=TIMEOUT)
+    window.commands.find.trigger()
+    window.browser.search.setText("podium")
+    qtbot.waitUntil(lambda: grid.rowCount() == 1 and not grid.loading, timeout=TIMEOUT)
+    assert grid.record_at(0).original_filename == "photo.jpg"
+    window.browser.search.clear()
+    qtbot.waitUntil(lambda: grid.rowCount() == 2, timeout=TIMEOUT)
+    window.browser.sort.setCurrentIndex(window.browser.sort.findData("-duration"))
+    qtbot.waitUntil(
+        lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "video", timeout=TIMEOUT
+    )
+
+
+def test_preview_opens_for_the_current_file(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+) -> None:
+    record = ingest(library, media_dir.png)
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT) as blocker:
+        window.commands.preview.trigger()
+    shown, source = blocker.args
+    assert shown.id == record.id and Path(source).is_file()
+    dialog = window.preview_dialog
+    assert dialog.isVisible()
+    dialog.close()
+
+
+def test_spanish_translation_loads(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    assert install_translations("es") == "es"
+    try:
+        win = MainWindow(library)
+        qtbot.addWidget(win)
+        menus = [a.text() for a in win.menuBar().actions()]
+        assert "&Archivo" in menus
+        assert win.controller.sidebar.index_of("all").data() == "Todos los archivos"
+        assert win.details.save_button.text() == "Guardar"
+        win.shutdown()
+    finally:
+        install_translations("en")
+
+
+def test_shortcuts_work_from_the_grid(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+) -> None:
+    record = ingest(library, media_dir.jpeg)
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    view = window.browser.grid
+    view.setFocus()
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT):
+        qtbot.keyClick(view, Qt.Key.Key_Space)
+    window.preview_dialog.close()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    assert window.details.filename.hasFocus()
+    assert window.details.filename.selectedText() == "photo"
+    qtbot.keyClick(view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.browser.search.hasFocus()
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: library.get_file(record.id).is_trashed, timeout=TIMEOUT)
+    assert window.commands.import_files.shortcut().toString() == "Ctrl+I"
+
+
+def test_export_copy_link_and_conflicts(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+    media_dir: MediaSet,
+    tmp_path: Path,
+) -> None:
+    record = ingest(library, media_dir.mp4, "video")
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    target = tmp_path / "out" / "export.mp4"
+    target.parent.mkdir()
+    with qtbot.waitSignal(window.controller.message, timeout=TIMEOUT):
+        window.controller.export(record.id, target)
+    assert target.read_bytes() == media_dir.mp4.read_bytes()
+    with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT) as link:
+        window.controller.copy_link(record.id)
+    assert "/signed/" in link.args[0]
+    library.update_file(record.id, {"description": "edited elsewhere"})
+    with qtbot.waitSignal(window.controller.errorOccurred, timeout=TIMEOUT) as failed:
+        window.controller.save_metadata(record.id, {"description": "mine"}, record.version)
+    assert failed.args[0].startswith("Conflict: ")
+    assert window.last_error.startswith("Conflict: ")
+
+
+def test_saved_limits_apply_at_once(window: MainWindow, library: Library) -> None:
+    values = {"max_file_size": 5 * 1024 * 1024, "presigned_url_expiry": 600, "server_port": 9234}
+    window.settings_controller.save(values)
+    assert library.settings.max_file_size == 5 * 1024 * 1024
+    assert library.settings.presigned_url_expiry == 600
+    assert window.server.port == 9234 and window.server_panel.port.value() == 9234
+    assert window.status.currentMessage() == "Settings saved."
