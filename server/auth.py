@@ -21,7 +21,9 @@ SIGNED = "signed"  # the URL's signature is the credential; Authorization header
 FILE = "file"  # public files without a token, private ones with a read token (checked later)
 CACHE_SECONDS = 5.0
 CACHE_SIZE = 1024
-QUERY_TOKEN_PATHS = ("/events",)  # EventSource cannot send headers
+# EventSource, <video> and media players cannot send headers: these GETs accept ?access_token=
+QUERY_TOKEN_PATHS = ("/events",)
+QUERY_TOKEN_PREFIXES = ("/stream/",)
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
@@ -75,7 +77,9 @@ def _presented_token(request: web.Request) -> str | None:
         if scheme.lower() != "bearer" or not value.strip():
             raise unauthorized("Send the token as 'Authorization: Bearer <token>'", "invalid_token")
         return value.strip()
-    if request.path in QUERY_TOKEN_PATHS and "access_token" in request.query:
+    if "access_token" in request.query and (
+        request.path in QUERY_TOKEN_PATHS or request.path.startswith(QUERY_TOKEN_PREFIXES)
+    ):
         return request.query["access_token"]
     return None
 

@@ -45,6 +45,9 @@ def param(
 
 
 FID = param("file_id", "path", {"type": "integer", "minimum": 1})
+ACCESS_TOKEN = param(
+    "access_token", desc="API token for clients that cannot send an Authorization header"
+)
 BYTES = {"schema": {"type": "string", "format": "binary"}}
 RANGE_HEADERS = [
     param("Range", "header", desc="bytes=start-end, suffix or several ranges"),
@@ -99,7 +102,7 @@ def form(name: str, multipart_only: bool = False) -> S:
 
 def stream_op(kind: str) -> S:
     media = {"video": "video/*", "image": "image/*", "raw": "*/*"}[kind]
-    params = [FID, *RANGE_HEADERS]
+    params = [FID, *RANGE_HEADERS, ACCESS_TOKEN]
     if kind == "image":
         params.append(
             param(
@@ -125,7 +128,8 @@ def stream_op(kind: str) -> S:
         security=OPTIONAL_TOKEN,
         params=params,
         desc="400 wrong_kind when the file is not of this kind. Public files need no "
-        "token; private files need a read token.",
+        "token; private files need a read token, as a Bearer header or, for players that "
+        "cannot send headers (<video>, media players), as ?access_token=.",
     )
 
 
@@ -282,7 +286,7 @@ PATHS: dict[str, dict[str, S]] = {
             "streaming",
             {**ok("What a player needs", json("StreamInfo")), **err(400, 401, 403, 404)},
             security=OPTIONAL_TOKEN,
-            params=[FID],
+            params=[FID, ACCESS_TOKEN],
         )
     },
     "/signed/{key}": {

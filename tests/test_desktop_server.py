@@ -135,3 +135,28 @@ def test_cli_dispatches_server_subcommands(
     assert "mdk_" in capsys.readouterr().out
     assert cli.main(["--data-dir", str(data), "token", "list", "--json"]) == 0
     assert '"ci"' in capsys.readouterr().out
+
+
+def test_r2_previews_play_through_the_embedded_server(
+    qtbot,  # type: ignore[no-untyped-def]
+    s3_library: Library,
+    media_dir: MediaSet,
+) -> None:
+    """An R2 file's preview URL is the server's stream URL; private ones carry a session token."""
+    from core.tokens import TokenStore
+    from desktop_app.controllers.library_controller import LibraryController
+    from server.entry import EmbeddedServer
+    from tests.server_fixtures import http_call, server_config
+
+    record = s3_library.ingest(media_dir.mp4, "video")
+    controller = LibraryController(s3_library)
+    with EmbeddedServer(s3_library, config=server_config(s3_library)) as server:
+        controller.server_url = lambda: server.url
+        with qtbot.waitSignal(controller.previewReady, timeout=TIMEOUT) as ready:
+            controller.request_preview(record)
+        source = ready.args[1]
+        assert source.startswith(f"{server.url}/stream/{record.id}/video?access_token=mdk_")
+        reply = http_call(source, headers={"Range": "bytes=0-99"})
+        assert reply.status == 206 and reply.body == media_dir.mp4.read_bytes()[:100]
+        controller.shutdown()  # revokes the session token
+        assert not [t for t in TokenStore(s3_library.db).list() if t.active]

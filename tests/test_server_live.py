@@ -227,3 +227,16 @@ def test_stream_cache_follows_changes(live, library, media_dir, tokens) -> None:
     assert http_call(url).status == 200  # now public, no token needed
     library.trash(record.id)
     assert http_call(url, headers=bearer(tokens.read)).status == 404
+
+
+def test_players_may_send_the_token_as_a_query_parameter(live, library, media_dir, tokens):  # noqa: ANN001, ANN201
+    """<video> and QMediaPlayer cannot send headers: /stream accepts ?access_token=."""
+    from tests.server_fixtures import http_call
+
+    record = library.ingest(media_dir.mp4, "video")
+    url = f"{live.url}/stream/{record.id}/video"
+    reply = http_call(f"{url}?access_token={tokens.read}", headers={"Range": "bytes=0-9"})
+    assert reply.status == 206 and len(reply.body) == 10
+    assert http_call(f"{url}?access_token=mdk_wrong").status == 401
+    # only streams: other endpoints still need the header
+    assert http_call(f"{live.url}/files/{record.id}?access_token={tokens.read}").status == 401

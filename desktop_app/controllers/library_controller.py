@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from core.errors import MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
 from core.records import FileQuery, FileRecord
+from core.tokens import TokenStore
 from desktop_app.errors import error_text
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
@@ -33,6 +36,7 @@ SORTS = (
 )
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
+SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"
 
 
 class LibraryController(QObject):
@@ -65,6 +69,8 @@ class LibraryController(QObject):
         self.current: FileRecord | None = None
         self.counts: dict[str, int] = {}
         self.server_url: Callable[[], str | None] = lambda: None
+        self._preview_token: tuple[int, str] | None = None
+        self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
         self.live.changed.connect(self._on_event)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=250)
@@ -199,15 +205,28 @@ class LibraryController(QObject):
         )
 
     def _preview_source(self, record: FileRecord) -> str:
-        """A local file plays directly; a remote one through the server, else a signed URL."""
+        """A local file plays directly; an R2 one through the embedded server's stream URL.
+
+        Players cannot send an Authorization header, so private files carry this session's
+        read token as `access_token`; without a running server a signed R2 URL is used.
+        """
         local = self.library.local_path(record)
         if local is not None and local.is_file():
             return str(local)
         server = self.server_url()
-        if server and record.is_public:
+        if server:
             kind = "video" if record.file_type == "video" else "image"
-            return f"{server}/stream/{record.id}/{kind}"
+            url = f"{server}/stream/{record.id}/{kind}"
+            return url if record.is_public else f"{url}?access_token={self._session_token()}"
         return self.library.presigned_get(record.id, PREVIEW_URL_EXPIRY, attachment=False).url
+
+    def _session_token(self) -> str:
+        """A read token for this app session's previews, revoked when the app closes."""
+        with self._token_lock:
+            if self._preview_token is None:
+                info, secret = TokenStore(self.library.db).create(SESSION_TOKEN_NAME, "read")
+                self._preview_token = (info.id, secret)
+            return self._preview_token[1]
 
     # ---- athletes -------------------------------------------------------------------------------
     def create_athlete(self, name: str) -> None:
@@ -241,6 +260,12 @@ class LibraryController(QObject):
         self._sidebar_timer.start()
 
     def shutdown(self) -> None:
+        if self._preview_token is not None:
+            try:
+                TokenStore(self.library.db).revoke(self._preview_token[0])
+            except MediaDeskError as exc:
+                logger.warning("Could not revoke the preview token: %s", exc.message)
+            self._preview_token = None
         self.live.close()
         self.thumbnails.shutdown()
         self.runner.shutdown()
