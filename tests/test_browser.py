@@ -163,3 +163,41 @@ async def test_seed_flow_from_another_origin_uses_cors(
                 ".then(r => 'allowed ' + r.status, () => 'blocked')"
             )
     assert blocked == "blocked"
+
+
+async def test_seed_flow_to_an_s3_bucket_from_a_web_page(
+    s3_library: Library, s3_bucket, media_dir, other_origin: str
+) -> None:
+    """With R2/S3 the browser PUTs straight to the bucket, whose CORS rules allow the site."""
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).put_bucket_cors(
+        Bucket=s3_bucket.bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [other_origin],
+                    "AllowedMethods": ["PUT", "GET"],
+                    "AllowedHeaders": ["content-type"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
+    token = make_tokens(s3_library).upload
+    config = dataclasses.replace(server_config(s3_library), cors_origins=(other_origin,))
+    with EmbeddedServer(s3_library, config=config) as server:
+        async with Browser(chromium_path() or "") as browser:
+            await browser.goto(f"{other_origin}/")
+            result = await run_seed_flow(
+                browser, server.url, media_dir.webm, "video/webm", "video", token
+            )
+    assert (result["presign"], result["put"], result["confirm"]) == (201, 200, 200)
+    assert result["file"]["status"] == "ready" and result["file"]["video_codec"] == "vp9"
+    assert s3_library.storage.exists(result["file"]["storage_key"])
