@@ -6,11 +6,12 @@ import logging
 import mimetypes
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import select
 
@@ -67,15 +68,32 @@ class PresignedUpload:
 
 
 class _KeyedLocks:
-    """One lock per key (a sha256 or a file id) so duplicates and confirms serialise."""
+    """One lock per key (a sha256 or a file id) so duplicates and confirms serialise.
+
+    Entries are reference-counted and dropped when no thread holds or waits for them, so a
+    long-running server does not keep a lock for every file it has ever seen.
+    """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[object, threading.Lock] = {}
+        self._locks: dict[object, list[Any]] = {}  # key -> [lock, holders and waiters]
 
-    def get(self, key: object) -> threading.Lock:
+    @contextmanager
+    def hold(self, key: object) -> Iterator[None]:
         with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 class Ingestor:
@@ -127,7 +145,7 @@ class Ingestor:
                 owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
             _report(progress, "validating", 0, size)
             info = validate_file(path, kind, max_size)
-            with self._sha_locks.get(sha):
+            with self._sha_locks.hold(sha):
                 existing = self.catalog.find_ready_by_sha(sha)
                 if existing is not None:
                     logger.info("Duplicate of file %s: %s", existing.id, original_filename)
@@ -258,7 +276,7 @@ class Ingestor:
 
     def confirm_upload(self, file_id: int) -> FileRecord:
         """Checks the uploaded object and makes the record ready; idempotent."""
-        with self._confirm_locks.get(file_id):
+        with self._confirm_locks.hold(file_id):
             record = self.catalog.get(file_id, include_trashed=False)
             if record.status == "ready":
                 return record

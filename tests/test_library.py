@@ -207,6 +207,7 @@ def test_concurrent_confirms_end_in_one_ready_record(library: Library, media_dir
         t.join()
     assert not errors and len({r.version for r in results}) == 1
     assert library.list_files().total == 1
+    assert len(library._ingestor._confirm_locks) == 0  # no lock kept per file forever
 
 
 def test_update_moves_object_to_new_athlete(any_library: Library, media_dir) -> None:
