@@ -262,12 +262,15 @@ class Library:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)
 
     def delete_permanently(self, file_id: int) -> FileRecord:
-        """Removes the object, its derivatives and the row."""
+        """Removes the derivatives, then the object, then the row.
+
+        In that order a storage failure part-way leaves the row and its object intact.
+        """
         record = self.catalog.get(file_id)
-        self.storage.delete(record.storage_key)
+        self.storage.delete_prefix(keys.variant_prefix(record.storage_key))
         for key in keys.derivative_keys(record.storage_key):
             self.storage.delete(key)
-        self.storage.delete_prefix(keys.variant_prefix(record.storage_key))
+        self.storage.delete(record.storage_key)
         with self.db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None:
