@@ -32,6 +32,8 @@ def validate_file(path: Path, file_type: str, max_size: int) -> MediaInfo:
         )
     media = sniff_file(path)
     require_kind(media, kind)
+    if media.mime == "video/x-ms-wmv":
+        _check_asf_length(path, size)
     meta = _image_metadata(path, media) if kind == "image" else video_metadata(path)
     info = MediaInfo(mime=media.mime, kind=media.kind, ext=media.ext, size=size, **meta)
     logger.debug("Validated %s as %s (%sx%s)", Path(path).name, info.mime, info.width, info.height)
@@ -54,3 +56,20 @@ def _decode(im: Image.Image) -> None:
         im.load()
     if im.width < 1 or im.height < 1:
         raise CorruptFile("The image has no pixels")
+
+
+# ASF (WMV) File Properties Object: mediainfo does not flag a cut ASF file, but its header
+# declares the whole file's size (a QWORD 24 bytes after the object's 24-byte header).
+_ASF_FILE_PROPERTIES = bytes.fromhex("A1DCAB8C47A9CF118EE400C00C205365")
+_ASF_HEADER_SCAN = 64 * 1024
+
+
+def _check_asf_length(path: Path, size: int) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(_ASF_HEADER_SCAN)
+    at = head.find(_ASF_FILE_PROPERTIES)
+    if at < 0 or at + 48 > len(head):
+        raise CorruptFile("The WMV file has no file properties header")
+    declared = int.from_bytes(head[at + 40 : at + 48], "little")
+    if declared and size < declared:
+        raise CorruptFile(f"The WMV file is truncated: {size} of {declared} bytes")

@@ -135,7 +135,7 @@ def test_image_over_pixel_limit(tmp_path: Path, action: Literal["ignore", "error
             validate_file(bomb, "image", BIG)
 
 
-@pytest.mark.parametrize("name", ["mp4", "webm", "avi", "mov"])
+@pytest.mark.parametrize("name", ["mp4", "webm", "avi", "mov", "wmv"])
 @pytest.mark.parametrize("keep", [0.5, 0.95])
 def test_truncated_videos(media_dir: MediaSet, tmp_path: Path, name: str, keep: float) -> None:
     source = getattr(media_dir, name)
