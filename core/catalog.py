@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.db.engine import Database
 from core.db.models import Athlete, MediaFile
@@ -47,10 +47,14 @@ class Catalog:
         column = getattr(MediaFile, q.sort.lstrip("-"))
         order = column.desc() if q.sort.startswith("-") else column.asc()
         id_order = MediaFile.id.desc() if q.sort.startswith("-") else MediaFile.id.asc()
-        stmt = stmt.order_by(order.nulls_last(), id_order).limit(q.limit).offset(q.offset)
+        if column.nullable:  # images have no duration: keep them after the videos either way
+            order = order.nulls_last()
+        # (NULLS LAST on a NOT NULL column would stop SQLite from walking the listing index)
+        stmt = stmt.order_by(order, id_order).limit(q.limit).offset(q.offset)
         with self.db.read() as s:
             total = s.scalar(count) or 0
-            rows = s.scalars(stmt.options(joinedload(MediaFile.athlete))).all()
+            # selectinload, not a JOIN: SQLite would join every row skipped by OFFSET
+            rows = s.scalars(stmt.options(selectinload(MediaFile.athlete))).all()
             return Page([FileRecord.from_row(r) for r in rows], total, q.limit, q.offset)
 
     @staticmethod
