@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from core.db.engine import Database
 from core.db.models import AuditEntry, utcnow
 from core.errors import InvalidInput
+from core.text import storable
 
 MAX_LIMIT = 1000
+MAX_DETAIL = 1000  # details come from request headers (Range): bounded and storable
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,11 @@ class AuditLog:
         rows = [
             AuditEntry(
                 at=e.at,
-                actor=e.actor[:120],
-                action=e.action[:40],
+                actor=storable(e.actor)[:120],
+                action=storable(e.action)[:40],
                 file_id=e.file_id,
-                remote=(e.remote or None) and e.remote[:64],
-                detail=e.detail,
+                remote=storable(e.remote)[:64] if e.remote else None,
+                detail=storable(e.detail)[:MAX_DETAIL] if e.detail is not None else None,
             )
             for e in entries
         ]

@@ -20,7 +20,7 @@ from core.events import ChangeEvent, EventBus
 from core.filenames import clean_filename
 from core.ingest import Ingestor, IngestProgress, PresignedUpload
 from core.paths import DataPaths
-from core.records import AthleteRecord, FileQuery, FileRecord, Page
+from core.records import MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from core.spool import Spooled
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, ProgressCallback, Storage
@@ -326,7 +326,10 @@ class Library:
 def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "original_filename" in changes:
-        name = clean_filename(changes["original_filename"], fallback="")
+        raw_name = changes["original_filename"]
+        if not isinstance(raw_name, str):
+            raise InvalidInput("original_filename must be text")
+        name = clean_filename(raw_name, fallback="")
         if not name:
             raise InvalidInput("original_filename cannot be empty")
         values["original_filename"] = name
@@ -335,12 +338,15 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
         if raw in (None, ""):
             values["athlete_id"] = None
         else:
+            # A whole number or its text; not true/false, not 2.5, and never past the id column
+            if isinstance(raw, bool) or not isinstance(raw, int | str):
+                raise InvalidInput("athlete_id must be an integer or null")
             try:
                 values["athlete_id"] = int(raw)
-            except (TypeError, ValueError):
+            except ValueError:
                 raise InvalidInput("athlete_id must be an integer or null") from None
-            if values["athlete_id"] <= 0:
-                raise InvalidInput("athlete_id must be a positive integer")
+            if not 1 <= values["athlete_id"] <= MAX_ID:
+                raise InvalidInput(f"athlete_id must be an integer from 1 to {MAX_ID}")
     if "is_public" in changes:
         if not isinstance(changes["is_public"], bool):
             raise InvalidInput("is_public must be true or false")

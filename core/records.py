@@ -124,6 +124,9 @@ class Page:
         }
 
 
+# Catalog ids are INTEGER columns: 32-bit on PostgreSQL, so larger ids cannot exist (or be bound).
+MAX_ID = 2**31 - 1
+
 SORTS = {
     "created_at",
     "-created_at",

@@ -20,7 +20,7 @@ from server.config import ServerConfig
 from server.cors import add_cors_headers, cors_middleware
 from server.errors import error_middleware
 from server.hub import EventHub, close_hub, hub_ctx
-from server.metrics import Metrics, route_label
+from server.metrics import Metrics, method_label, route_label
 from server.ratelimit import RateLimiter
 from server.record_cache import RecordCache, record_cache_ctx
 from server.routes import setup_routes
@@ -54,12 +54,10 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     add_cors_headers(request, response)
     started = request.get(STARTED)
     metrics = request.app[METRICS]
-    route = route_label(request)
-    metrics.requests.inc(method=request.method, route=route, status=str(response.status))
+    route, method = route_label(request), method_label(request)
+    metrics.requests.inc(method=method, route=route, status=str(response.status))
     if started is not None:
-        metrics.request_latency.observe(
-            time.perf_counter() - started, method=request.method, route=route
-        )
+        metrics.request_latency.observe(time.perf_counter() - started, method=method, route=route)
 
 
 async def executor_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -14,6 +14,7 @@ from core import tokens
 from core.records import FileRecord
 from core.tokens import TokenInfo, TokenStore
 from server.errors import ApiError
+from server.params import check_query
 from server.state import AUDIT, AUTH, TOKEN, remote_address, run_blocking
 
 PUBLIC = "public"  # no token needed (a bad one is still refused)
@@ -103,7 +104,11 @@ async def authenticate(request: web.Request) -> TokenInfo | None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     match = request.match_info
     need = scope_of(match.handler)
-    if match.http_exception is not None or request.method == "OPTIONS" or need == SIGNED:
+    if match.http_exception is not None or request.method == "OPTIONS":
+        request[TOKEN] = None
+        return await handler(request)
+    check_query(request)
+    if need == SIGNED:
         request[TOKEN] = None
         return await handler(request)
     info = request[TOKEN] = await authenticate(request)

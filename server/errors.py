@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from core import errors as core
@@ -139,6 +140,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             message,
             rid,
             headers={k: v for k, v in exc.headers.items() if k in _PASS_HEADERS},
+        )
+    except HttpProcessingError as exc:
+        # A request body aiohttp could not parse (bad multipart part headers, broken chunked
+        # encoding, a truncated body) is the client's error; handlers that read bodies turn the
+        # usual cases into InvalidInput, this catches the rest.
+        status = exc.code if 400 <= exc.code < 500 else 400
+        response = error_response(
+            status, HTTP_CODES.get(status, "bad_request"), "The request could not be parsed", rid
         )
     except (ConnectionResetError, TimeoutError) as exc:
         logger.info(

@@ -8,6 +8,9 @@ import time
 
 from aiohttp import web
 
+# Label values come from a fixed set: a client's made-up method or file type must not add series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+FILE_TYPES = frozenset({"image", "video"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 Labels = tuple[tuple[str, str], ...]
 
@@ -115,7 +118,8 @@ class Metrics:
         self.sse_clients = 0
 
     def upload(self, flow: str, outcome: str, file_type: str, code: str | None = None) -> None:
-        self.uploads.inc(flow=flow, outcome=outcome, file_type=file_type or "unknown")
+        kind = file_type if file_type in FILE_TYPES else "unknown"
+        self.uploads.inc(flow=flow, outcome=outcome, file_type=kind)
         if code:
             self.validation_errors.inc(code=code)
 
@@ -139,6 +143,10 @@ class Metrics:
             f"mediadesk_start_time_seconds {_number(round(self.started, 3))}",
         ]
         return "\n".join(lines) + "\n"
+
+
+def method_label(request: web.Request) -> str:
+    return request.method if request.method in METHODS else "other"
 
 
 def route_label(request: web.Request) -> str:

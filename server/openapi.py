@@ -30,7 +30,8 @@ def build_spec(app: web.Application | None = None) -> S:
             "version": version(),
             "description": "Photos and videos of athletes: presigned and direct uploads, "
             "RFC 9110 range streaming, signed URLs. Errors are "
-            '{"error": {"code", "message"}}.',
+            '{"error": {"code", "message"}}. Text in queries and bodies must be valid '
+            "Unicode without NUL characters (else 400).",
         },
         "servers": [{"url": "/"}],
         "paths": PATHS,

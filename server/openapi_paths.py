@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.openapi_schemas import SCHEMAS, ref
+from core.records import SORTS
+from core.settings import MAX_EXPIRY, MIN_EXPIRY
+from server.openapi_schemas import ID, SCHEMAS, ref
 
 S = dict[str, Any]
 ERROR = {"application/json": {"schema": ref("Error")}}
@@ -24,7 +26,7 @@ def err(*statuses: int) -> dict[str, S]:
         403: "The token's scope is not enough, or a bad signature",
         404: "Not found",
         409: "Conflict with the current state",
-        413: "Larger than MAX_FILE_SIZE",
+        413: "Larger than MAX_FILE_SIZE (files) or 1 MiB (forms and JSON)",
         416: "Range not satisfiable",
         429: "Too many uploads (see Retry-After)",
         500: "Storage or server error",
@@ -44,7 +46,9 @@ def param(
     }
 
 
-FID = param("file_id", "path", {"type": "integer", "minimum": 1})
+FID = param("file_id", "path", ID)
+INT64_MAX = 2**63 - 1
+EXPIRES_IN = {"type": "integer", "minimum": MIN_EXPIRY, "maximum": MAX_EXPIRY}
 ACCESS_TOKEN = param(
     "access_token", desc="API token for clients that cannot send an Authorization header"
 )
@@ -134,15 +138,22 @@ def stream_op(kind: str) -> S:
 
 
 LIST_PARAMS = [
-    param("athlete_id", schema={"type": "integer"}),
+    param("athlete_id", schema=ID),
     param("file_type", schema=SCHEMAS["File"]["properties"]["file_type"]),
-    param("limit", schema={"type": "integer", "default": 50, "maximum": 1000}),
-    param("offset", schema={"type": "integer", "default": 0}),
+    param("limit", schema={"type": "integer", "default": 50, "minimum": 1, "maximum": 1000}),
+    param("offset", schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX}),
     param("is_public", schema={"type": "boolean"}),
     param("q", desc="Text in name/description"),
-    param("sort", schema={"type": "string", "default": "-created_at"}),
+    param("sort", schema={"type": "string", "enum": sorted(SORTS), "default": "-created_at"}),
     param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
-    param("status", schema={"enum": ["ready", "pending", "failed", "any"]}),
+    param(
+        "status",
+        schema={
+            "type": "string",
+            "enum": ["ready", "pending", "failed", "any"],
+            "default": "ready",
+        },
+    ),
 ]
 FILES_LIST = op(
     "List files",
@@ -207,8 +218,16 @@ PATHS: dict[str, dict[str, S]] = {
         "patch": op(
             "Edit a file's metadata",
             "files",
-            {**ok("The edited file", json("File")), **err(400, 401, 403, 404, 409, 500)},
-            params=[FID, param("If-Match", "header", desc="Expected version")],
+            {**ok("The edited file", json("File")), **err(400, 401, 403, 404, 409, 413, 500)},
+            params=[
+                FID,
+                param(
+                    "If-Match",
+                    "header",
+                    {"type": "string", "pattern": r'^\s*(\*|(W/)?"?([1-9][0-9]*)?"?)\s*$'},
+                    desc='Expected version: 3 or "3"; * means any version (no check)',
+                ),
+            ],
             body={"required": True, "content": json("FileUpdate")},
         ),
         "delete": op(
@@ -246,7 +265,7 @@ PATHS: dict[str, dict[str, S]] = {
                 **err(400, 401, 403, 404, 500),
             },
             security=OPTIONAL_TOKEN,
-            params=[FID, param("expires_in", schema={"type": "integer"})],
+            params=[FID, param("expires_in", schema=EXPIRES_IN)],
         )
     },
     "/files/{file_id}/presigned-url": {
@@ -257,10 +276,7 @@ PATHS: dict[str, dict[str, S]] = {
             security=OPTIONAL_TOKEN,
             params=[
                 FID,
-                param(
-                    "expires_in",
-                    schema={"type": "integer", "minimum": 1, "maximum": 604800, "default": 3600},
-                ),
+                param("expires_in", schema={**EXPIRES_IN, "default": 3600}),
             ],
         )
     },
@@ -293,12 +309,13 @@ PATHS: dict[str, dict[str, S]] = {
         "put": op(
             "Upload to a signed URL (local storage)",
             "signed",
-            {**ok("Stored", json("SignedPutResult")), **err(403, 409, 413, 500)},
+            {**ok("Stored", json("SignedPutResult")), **err(400, 403, 404, 409, 413, 500)},
             security=OPEN,
             params=[param("key", "path")],
             body={"required": True, "content": {"*/*": BYTES}},
             desc="Signature, expiry, method, Content-Type and size are checked; the "
-            "object is written atomically.",
+            "object is written atomically. 404 when the server does not use local storage "
+            "(its upload URLs then point at the bucket).",
         ),
         "get": op(
             "Download from a signed URL (local storage)",
@@ -320,7 +337,7 @@ PATHS: dict[str, dict[str, S]] = {
         "post": op(
             "Create an athlete",
             "athletes",
-            {**ok("Created", json("Athlete"), 201), **err(400, 401, 403, 409)},
+            {**ok("Created", json("Athlete"), 201), **err(400, 401, 403, 409, 413)},
             body=form("AthleteForm"),
         ),
     },
@@ -328,8 +345,8 @@ PATHS: dict[str, dict[str, S]] = {
         "patch": op(
             "Rename an athlete",
             "athletes",
-            {**ok("Renamed", json("Athlete")), **err(400, 401, 403, 404, 409)},
-            params=[param("athlete_id", "path", {"type": "integer"})],
+            {**ok("Renamed", json("Athlete")), **err(400, 401, 403, 404, 409, 413)},
+            params=[param("athlete_id", "path", ID)],
             body=form("AthleteRename"),
         )
     },
@@ -347,11 +364,15 @@ PATHS: dict[str, dict[str, S]] = {
                         }
                     },
                 ),
-                **err(401, 403),
+                **err(400, 401, 403),
             },
             params=[
                 param("access_token", desc="Token for EventSource, which cannot send headers"),
-                param("Last-Event-ID", "header", {"type": "integer"}),
+                param(
+                    "Last-Event-ID",
+                    "header",
+                    {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+                ),
             ],
         )
     },
@@ -361,12 +382,18 @@ PATHS: dict[str, dict[str, S]] = {
             "admin",
             {**ok("Newest first", json("AuditPage")), **err(400, 401, 403)},
             params=[
-                param("file_id", schema={"type": "integer"}),
+                param("file_id", schema=ID),
                 param("actor"),
                 param("action"),
                 param("since", schema={"type": "string", "format": "date-time"}),
-                param("limit", schema={"type": "integer", "default": 100}),
-                param("offset", schema={"type": "integer", "default": 0}),
+                param(
+                    "limit",
+                    schema={"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
+                ),
+                param(
+                    "offset",
+                    schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX},
+                ),
             ],
         )
     },
@@ -374,7 +401,11 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "Health of the database and storage",
             "service",
-            {**ok("Healthy", json("Health")), **ok("Degraded", json("Health"), 503)},
+            {
+                **ok("Healthy", json("Health")),
+                **ok("Degraded", json("Health"), 503),
+                **err(401),
+            },
             security=OPEN,
         )
     },
@@ -392,7 +423,10 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "This document",
             "service",
-            ok("OpenAPI 3.1", {"application/json": {"schema": {"type": "object"}}}),
+            {
+                **ok("OpenAPI 3.1", {"application/json": {"schema": {"type": "object"}}}),
+                **err(401),
+            },
             security=OPEN,
         )
     },
@@ -400,7 +434,7 @@ PATHS: dict[str, dict[str, S]] = {
         "get": op(
             "API documentation page (offline)",
             "service",
-            ok("HTML", {"text/html": {"schema": {"type": "string"}}}),
+            {**ok("HTML", {"text/html": {"schema": {"type": "string"}}}), **err(401)},
             security=OPEN,
         )
     },

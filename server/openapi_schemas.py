@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.records import MAX_ID
+
 S = dict[str, Any]
 
 
@@ -31,6 +33,9 @@ STR, INT, BOOL, NUM = (
 )
 DATE = {"type": "string", "format": "date-time"}
 KIND = {"type": "string", "enum": ["image", "video"]}
+# Catalog ids (32-bit INTEGER columns); larger or smaller values are a 400.
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 
 FILE = obj(
     ["id", "file_id", "original_filename", "file_type", "status", "is_public"],
@@ -85,12 +90,16 @@ SCHEMAS: dict[str, S] = {
     ),
     "PresignedUploadForm": obj(
         ["original_filename", "file_type"],
-        original_filename=STR,
+        original_filename={**STR, "minLength": 1},
         file_type=KIND,
         is_public={**BOOL, "default": False},
-        athlete_id=INT,
+        athlete_id=ID,
         content_type={**STR, "description": "MIME type the PUT will send (else from the name)"},
-        size={**INT, "description": "Exact size in bytes; the signed URL then requires it"},
+        size={
+            **INT,
+            "minimum": 1,
+            "description": "Exact size in bytes; the signed URL then requires it",
+        },
     ),
     "PresignedUpload": obj(
         ["file_id", "upload_url", "method", "headers", "file_key", "expires_in", "expires_at"],
@@ -112,18 +121,26 @@ SCHEMAS: dict[str, S] = {
         file={"type": "string", "contentMediaType": "application/octet-stream"},
         file_type=KIND,
         is_public={**BOOL, "default": False},
-        athlete_id=INT,
+        athlete_id=ID,
         original_filename=STR,
-        description=STR,
+        description={**STR, "maxLength": 10000},
     ),
-    "FileUpdate": obj(
-        None,
-        original_filename=STR,
-        athlete_id=nullable("integer"),
-        is_public=BOOL,
-        description=STR,
-        version={**INT, "description": "Expected version (or If-Match)"},
-    ),
+    "FileUpdate": {
+        **obj(
+            None,
+            original_filename={**STR, "minLength": 1, "description": "Cleaned: no folders"},
+            athlete_id=nullable("integer", minimum=1, maximum=MAX_ID),
+            is_public=BOOL,
+            description=nullable("string", maxLength=10000),
+            version={**INT, "minimum": 1, "description": "Expected version (or If-Match)"},
+        ),
+        "additionalProperties": False,
+        "anyOf": [
+            {"required": [name]}
+            for name in ("original_filename", "athlete_id", "is_public", "description")
+        ],
+        "description": "At least one editable field; other fields are refused (400).",
+    },
     "Deleted": obj(
         ["file_id", "deleted", "hard_delete"],
         file_id=INT,
@@ -165,8 +182,8 @@ SCHEMAS: dict[str, S] = {
     "AthleteList": obj(
         ["items", "total"], items={"type": "array", "items": ref("Athlete")}, total=INT
     ),
-    "AthleteForm": obj(["name"], name=STR, id={**INT, "description": "Explicit id (optional)"}),
-    "AthleteRename": obj(["name"], name=STR),
+    "AthleteForm": obj(["name"], name=NAME, id={**ID, "description": "Explicit id (optional)"}),
+    "AthleteRename": obj(["name"], name=NAME),
     "AuditEntry": obj(
         ["id", "at", "actor", "action"],
         id=INT,

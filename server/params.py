@@ -7,12 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, TooLarge
+from core.records import MAX_ID
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off", "")
 MAX_FORM = 1024 * 1024
+# Whole numbers outside a signed 64-bit integer reach no column or SQL parameter: 400, not 500.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# What a malformed body raises while aiohttp parses it: no boundary, a bad part header, a field
+# that is not in its charset, an unknown charset.
+MALFORMED_BODY = (ValueError, LookupError, HttpProcessingError)
 
 
 def as_bool(name: str, raw: object, default: bool = False) -> bool:
@@ -44,11 +51,51 @@ def as_int(
         value = int(str(raw).strip())
     except ValueError:
         raise InvalidInput(f"{name} must be a whole number, not {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise InvalidInput(f"{name} must be at most {maximum}")
+    low = INT64_MIN if minimum is None else minimum
+    high = INT64_MAX if maximum is None else maximum
+    if value < low:
+        raise InvalidInput(f"{name} must be at least {low}")
+    if value > high:
+        raise InvalidInput(f"{name} must be at most {high}")
     return value
+
+
+def as_id(name: str, raw: object) -> int | None:
+    """An optional catalog id: 1 to MAX_ID (the id columns are 32-bit on PostgreSQL)."""
+    return as_int(name, raw, minimum=1, maximum=MAX_ID)
+
+
+def check_text(value: str, what: str) -> str:
+    """Text the catalog can store: no NUL (PostgreSQL refuses it), no unpaired surrogate
+    (JSON's "\\ud800" decodes to one; it has no UTF-8 form)."""
+    if "\x00" in value:
+        raise InvalidInput(f"{what} cannot contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid Unicode (unpaired surrogate)") from None
+    return value
+
+
+def check_query(request: web.Request) -> None:
+    """No NUL in query parameters (a client cannot send a raw one; %00 is the only way in)."""
+    if "%00" in request.rel_url.raw_query_string:
+        raise InvalidInput("Query parameters cannot contain NUL characters")
+
+
+def _check_json_text(data: object) -> None:
+    """check_text on every key and string of a parsed body, without recursion."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            check_text(item, "JSON text")
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                check_text(key, "A JSON key")
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def opt_bool(name: str, raw: object) -> bool | None:
@@ -62,12 +109,15 @@ async def read_fields(request: web.Request) -> Mapping[str, Any]:
     if request.content_type == "application/json":
         return await read_json(request)
     if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except MALFORMED_BODY as exc:
+            raise malformed(exc) from None
         fields: dict[str, Any] = {}
         for key, value in form.items():
             if not isinstance(value, str):
                 raise InvalidInput(f"Field {key!r} must be text, not a file")
-            fields.setdefault(key, value)
+            fields.setdefault(key, check_text(value, f"The field {key!r}"))
         return fields
     if not request.can_read_body:
         return {}
@@ -76,7 +126,10 @@ async def read_fields(request: web.Request) -> Mapping[str, Any]:
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_FORM:
-        raise InvalidInput("The JSON body is too large")
+        # 413 like a longer chunked body (aiohttp's client_max_size), not 400
+        raise TooLarge(
+            f"The JSON body is larger than {MAX_FORM} bytes", details={"max_size": MAX_FORM}
+        )
     raw = await request.read()
     if not raw.strip():
         return {}
@@ -84,19 +137,49 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("The body is not valid JSON") from None
+    except RecursionError:  # [[[[…]]]] nested deeper than the parser's recursion limit
+        raise InvalidInput("The JSON body is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("The JSON body must be an object")
+    _check_json_text(data)
     return data
 
 
 def required(fields: Mapping[str, Any], name: str) -> str:
-    value = fields.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    value = optional_text(fields, name)
+    if value is None or not value.strip():
         raise InvalidInput(f"The field {name!r} is required")
-    return str(value)
-
-
-def file_id(request: web.Request, name: str = "file_id") -> int:
-    value = as_int(name, request.match_info[name], minimum=1)
-    assert value is not None
     return value
+
+
+def optional_text(fields: Mapping[str, Any], name: str) -> str | None:
+    """A text field, None when absent or null; a JSON list, object, number or boolean is a 400."""
+    value = fields.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(f"The field {name!r} must be text")
+
+
+def path_id(request: web.Request, name: str = "file_id") -> int:
+    """A catalog id from the path; an empty segment (`/stream//video`) is a 400 too."""
+    value = as_id(name, request.match_info.get(name))
+    if value is None:
+        raise InvalidInput(f"{name} must be a whole number from 1 to {MAX_ID}")
+    return value
+
+
+def file_id(request: web.Request) -> int:
+    return path_id(request, "file_id")
+
+
+def malformed(exc: BaseException) -> InvalidInput:
+    """The 400 for a body aiohttp could not parse, with a short reason (no raw bytes echoed)."""
+    if isinstance(exc, HttpProcessingError):
+        reason = "a part has an invalid header"
+    elif isinstance(exc, UnicodeDecodeError):
+        reason = "a field is not valid in its charset"
+    elif isinstance(exc, LookupError):
+        reason = "unknown charset"
+    else:
+        reason = str(exc)[:200]
+    return InvalidInput(f"The form body is malformed: {reason}")

@@ -11,6 +11,7 @@ from aiohttp import BodyPartReader, web
 
 from core.errors import InvalidInput
 from core.spool import Spooled, SpoolWriter, too_large
+from server.params import MALFORMED_BODY, check_text, malformed
 
 CHUNK = 256 * 1024
 MAX_FIELD = 64 * 1024
@@ -37,11 +38,17 @@ async def receive_form(
     """Reads every part; the `file` part goes to disk and 413 stops reading past max_size."""
     if request.content_type != "multipart/form-data":
         raise InvalidInput("Send the file as multipart/form-data with a 'file' part")
-    reader = await request.multipart()
+    try:
+        reader = await request.multipart()
+    except MALFORMED_BODY as exc:
+        raise malformed(exc) from None
     received = Received()
     try:
         for _ in range(MAX_PARTS):
-            part = await reader.next()
+            try:
+                part = await reader.next()
+            except MALFORMED_BODY as exc:
+                raise malformed(exc) from None
             if part is None:
                 return received
             if not isinstance(part, BodyPartReader):
@@ -69,9 +76,10 @@ async def _text(part: BodyPartReader) -> str:
         if len(data) > MAX_FIELD:
             raise InvalidInput(f"The field {part.name!r} is too long")
     try:
-        return data.decode(part.get_charset(default="utf-8"))
+        text = data.decode(part.get_charset(default="utf-8"))
     except (UnicodeDecodeError, LookupError):
         raise InvalidInput(f"The field {part.name!r} is not valid UTF-8") from None
+    return check_text(text, f"The field {part.name!r}")
 
 
 async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, executor: Executor) -> Spooled:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.auth import requires
-from server.params import as_int, read_fields, required
+from server.params import as_id, path_id, read_fields, required
 from server.state import library, run_blocking
 
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ async def list_athletes(request: web.Request) -> web.Response:
 @requires("upload")
 async def create_athlete(request: web.Request) -> web.Response:
     fields = await read_fields(request)
-    athlete_id = as_int("id", fields.get("id"), minimum=1)
+    athlete_id = as_id("id", fields.get("id"))
     record = await run_blocking(
         request, library(request).create_athlete, required(fields, "name"), athlete_id
     )
@@ -32,9 +32,8 @@ async def create_athlete(request: web.Request) -> web.Response:
 @routes.patch("/athletes/{athlete_id}")
 @requires("upload")
 async def rename_athlete(request: web.Request) -> web.Response:
-    athlete_id = as_int("athlete_id", request.match_info["athlete_id"], minimum=1)
+    athlete_id = path_id(request, "athlete_id")
     fields = await read_fields(request)
-    assert athlete_id is not None
     record = await run_blocking(
         request, library(request).rename_athlete, athlete_id, required(fields, "name")
     )

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from core.errors import InvalidInput
 from server.auth import requires
-from server.params import as_int
+from server.params import as_id, as_int
 from server.state import AUDIT, run_blocking
 
 routes = web.RouteTableDef()
@@ -31,7 +31,7 @@ async def audit(request: web.Request) -> web.Response:
     items, total = await run_blocking(
         request,
         sink.log.query,
-        file_id=as_int("file_id", q.get("file_id"), minimum=1),
+        file_id=as_id("file_id", q.get("file_id")),
         actor=q.get("actor") or None,
         action=q.get("action") or None,
         since=since,

@@ -11,7 +11,7 @@ from core.errors import InvalidInput, NotFound
 from core.records import FileQuery, FileRecord
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
-from server.params import as_bool, as_int, file_id, opt_bool, read_json
+from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
 from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
 from server.views import file_json
 
@@ -44,7 +44,7 @@ async def list_files(request: web.Request) -> web.Response:
     if request[TOKEN] is None:  # anonymous clients see public, ready files only
         is_public, trashed, status = True, False, "ready"
     query = FileQuery(
-        athlete_id=as_int("athlete_id", q.get("athlete_id"), minimum=1),
+        athlete_id=as_id("athlete_id", q.get("athlete_id")),
         file_type=q.get("file_type") or None,
         is_public=is_public,
         status=None if status == "any" else status,
@@ -76,8 +76,7 @@ async def get_file(request: web.Request) -> web.Response:
 @requires("upload")
 async def update_file(request: web.Request) -> web.Response:
     body: dict[str, Any] = await read_json(request)
-    version = body.pop("version", None) or request.headers.get("If-Match", "").strip('" ')
-    expected = as_int("version", version, minimum=1) if version else None
+    expected = _expected_version(request, body.pop("version", None))
     if not body:
         raise InvalidInput(
             "Send at least one of original_filename, athlete_id, is_public, description"
@@ -86,6 +85,22 @@ async def update_file(request: web.Request) -> web.Response:
         request, library(request).update_file, file_id(request), body, expected
     )
     return web.json_response(file_json(record))
+
+
+def _expected_version(request: web.Request, in_body: object) -> int | None:
+    """The version the edit expects: the body's `version`, else If-Match ("3", 3, W/"3").
+
+    `If-Match: *` asks only that the file exists (RFC 9110 13.1.1): no version check.
+    """
+    if in_body is not None:
+        return as_int("version", in_body, minimum=1)
+    header = request.headers.get("If-Match", "").strip()
+    if header.startswith("W/"):
+        header = header[2:]
+    header = header.strip('" ')
+    if header in ("", "*"):
+        return None
+    return as_int("version", header, minimum=1)
 
 
 @routes.delete("/files/{file_id}")

@@ -12,7 +12,7 @@ from core.mediatypes import check_kind
 from core.records import FileRecord
 from core.spool import too_large
 from server.auth import requires
-from server.params import as_bool, as_int, file_id, read_fields, required
+from server.params import as_bool, as_id, as_int, file_id, optional_text, read_fields, required
 from server.ratelimit import check_upload_rate
 from server.receive import receive_form
 from server.state import CONFIG, EXECUTOR, METRICS, library, run_blocking
@@ -48,8 +48,8 @@ async def presigned_upload(request: web.Request) -> web.Response:
             original_filename=required(fields, "original_filename"),
             file_type=required(fields, "file_type"),
             is_public=as_bool("is_public", fields.get("is_public")),
-            athlete_id=as_int("athlete_id", fields.get("athlete_id"), minimum=1),
-            content_type=fields.get("content_type") or None,
+            athlete_id=as_id("athlete_id", fields.get("athlete_id")),
+            content_type=optional_text(fields, "content_type") or None,
             size=as_int("size", fields.get("size"), minimum=1),
         )
         started = time.perf_counter()
@@ -103,7 +103,7 @@ async def direct_upload(request: web.Request) -> web.Response:
             received.spooled,
             file_type,
             original_filename=fields.get("original_filename") or received.filename,
-            athlete_id=as_int("athlete_id", fields.get("athlete_id"), minimum=1),
+            athlete_id=as_id("athlete_id", fields.get("athlete_id")),
             is_public=as_bool("is_public", fields.get("is_public")),
             description=fields.get("description", ""),
         )
