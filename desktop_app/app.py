@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from core.errors import MediaDeskError
 from core.paths import default_paths
 from core.settings import Settings, load_settings
-from desktop_app.errors import error_text
+from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
 from desktop_app.resources import app_icon
 
@@ -60,7 +60,9 @@ def setup_logging(settings: Settings | None) -> None:
 
 def show_startup_error(title: str, exc: BaseException, settings_file: str = "") -> None:
     box = QMessageBox(QMessageBox.Icon.Critical, "MediaDesk", title)
-    detail = error_text(exc)
+    message = describe_error(exc)
+    # "A setting is not valid" would repeat the title: the detail names the setting.
+    detail = message.detail if getattr(exc, "code", "") == "invalid_setting" else message.display()
     if settings_file:
         detail += "\n\n" + QCoreApplication.translate("Startup", "Settings file: %1").replace(
             "%1", settings_file

@@ -1,71 +1,224 @@
-"""Turns exceptions into readable, translated messages: what went wrong, then the cause."""
+"""Turns exceptions into readable messages in the interface language.
+
+Core errors carry a stable `code` and an English `message` meant for developers and logs. The
+user reads a full translated sentence chosen by the code (and, for a few well-known cases, by the
+message); the English message stays available as the technical detail: in a tooltip, behind
+"Show Details…", or as a second line where it is the point (which setting, which server error).
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
+from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QLocale
 
 from core.errors import MediaDeskError
+from desktop_app.formatting import size_text
 
 logger = logging.getLogger(__name__)
+MIB = 1024 * 1024
+
+# Codes whose English detail is what the user needs to act (the setting, the storage failure).
+DETAIL_MATTERS = {"invalid_setting", "storage_unavailable", "invalid_input", "corrupt_file"}
 
 
-def _titles() -> dict[str, str]:
+@dataclass(frozen=True)
+class ErrorMessage:
+    """`text`: full sentences in the interface language; `detail`: the technical cause."""
+
+    text: str
+    detail: str = ""
+    detail_matters: bool = False  # shown as a second line, not only on demand
+
+    def display(self) -> str:
+        """What a message box or a result label shows."""
+        return f"{self.text}\n{self.detail}" if self.detail and self.detail_matters else self.text
+
+    def full(self) -> str:
+        """The text with the detail (tooltips, "Show Details…", logs)."""
+        return f"{self.text}\n{self.detail}" if self.detail else self.text
+
+    def __str__(self) -> str:
+        return self.display()
+
+
+def _sentences() -> dict[str, str]:
+    """One sentence per core error code: what happened and, where possible, what to do."""
     return {
-        "invalid_input": QCoreApplication.translate("Errors", "The request is not valid"),
+        "invalid_input": QCoreApplication.translate("Errors", "Some of the values are not valid."),
         "unsupported_type": QCoreApplication.translate(
-            "Errors", "This type of file is not supported"
+            "Errors",
+            "This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF "
+            "photos and MP4, MOV, AVI, WMV and WebM videos.",
         ),
         "type_mismatch": QCoreApplication.translate(
-            "Errors", "The content does not match the file type"
+            "Errors",
+            "The content of the file does not match its type (for example, a photo with a "
+            "video's name).",
         ),
-        "too_large": QCoreApplication.translate("Errors", "The file is too large"),
-        "empty_file": QCoreApplication.translate("Errors", "The file is empty"),
+        "too_large": QCoreApplication.translate(
+            "Errors", "The file is larger than the maximum file size set in Settings."
+        ),
+        "empty_file": QCoreApplication.translate("Errors", "The file is empty (0 bytes)."),
         "corrupt_file": QCoreApplication.translate(
-            "Errors", "The file is damaged or cannot be read"
+            "Errors", "The file is damaged or incomplete and cannot be read."
         ),
-        "not_found": QCoreApplication.translate("Errors", "Not found"),
-        "conflict": QCoreApplication.translate("Errors", "Conflict"),
-        "size_mismatch": QCoreApplication.translate("Errors", "The size does not match"),
-        "upload_not_received": QCoreApplication.translate("Errors", "The upload was not received"),
+        "not_found": QCoreApplication.translate(
+            "Errors", "The file no longer exists. Someone may have deleted it."
+        ),
+        "conflict": QCoreApplication.translate(
+            "Errors",
+            "The file changed in the meantime, so the action was not done. Check it and try again.",
+        ),
+        "size_mismatch": QCoreApplication.translate(
+            "Errors",
+            "The uploaded file does not have the announced size: the upload is incomplete.",
+        ),
+        "upload_not_received": QCoreApplication.translate(
+            "Errors", "The file has not been uploaded yet."
+        ),
         "storage_unavailable": QCoreApplication.translate(
-            "Errors", "The storage cannot be reached"
+            "Errors",
+            "The storage cannot be reached. Check the connection and the storage settings.",
         ),
-        "invalid_signature": QCoreApplication.translate(
-            "Errors", "The link signature is not valid"
+        "invalid_signature": QCoreApplication.translate("Errors", "The link is not valid."),
+        "signature_expired": QCoreApplication.translate(
+            "Errors", "The link has expired. Ask for a new one."
         ),
-        "signature_expired": QCoreApplication.translate("Errors", "The link has expired"),
-        "invalid_setting": QCoreApplication.translate("Errors", "A setting is not valid"),
-        "cancelled": QCoreApplication.translate("Errors", "Cancelled"),
+        "invalid_setting": QCoreApplication.translate("Errors", "A setting is not valid."),
+        "cancelled": QCoreApplication.translate("Errors", "The operation was cancelled."),
     }
 
 
-def error_title(exc: BaseException) -> str:
-    """A short translated description of the kind of error."""
-    if isinstance(exc, MediaDeskError):
-        return _titles().get(exc.code, QCoreApplication.translate("Errors", "Error"))
+def _known_message(exc: MediaDeskError) -> str | None:
+    """A precise sentence for a few messages the desktop app meets every day."""
+    message = exc.message
+    if exc.code == "conflict":
+        if message.startswith("The file was changed by someone else"):
+            return QCoreApplication.translate(
+                "Errors",
+                "Someone else changed this file while you were editing it, so your changes were "
+                "not saved. Check the current values and save again.",
+            )
+        if message == "The file is already in the trash":
+            return QCoreApplication.translate("Errors", "The file is already in the trash.")
+        if message == "The file is not in the trash":
+            return QCoreApplication.translate("Errors", "The file is not in the trash.")
+    if exc.code == "too_large":
+        limit = exc.details.get("max_size")
+        if isinstance(limit, int):
+            return QCoreApplication.translate(
+                "Errors",
+                "The file is larger than the limit of %1. You can raise the limit in "
+                "Settings ▸ Limits.",
+            ).replace("%1", _limit_text(limit))
+    if exc.code == "unsupported_type":
+        found = re.match(r"Unsupported file type \((.+?)\)", message)
+        if found:
+            what = found.group(1)
+            what = (
+                QCoreApplication.translate("Errors", "unknown content")
+                if what == "unknown content"
+                else what
+            )
+            return QCoreApplication.translate(
+                "Errors",
+                "This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and "
+                "GIF photos and MP4, MOV, AVI, WMV and WebM videos.",
+            ).replace("%1", what)
+    if exc.code == "invalid_input":
+        if message == "original_filename cannot be empty":
+            return QCoreApplication.translate("Errors", "The file name cannot be empty.")
+        if message.startswith("description must be text of at most"):
+            return QCoreApplication.translate(
+                "Errors", "The description is too long (at most 10,000 characters)."
+            )
+        if message.startswith("A token name needs"):
+            return QCoreApplication.translate("Errors", "A token name needs 1 to 100 characters.")
+    return None
+
+
+def _limit_text(limit: int) -> str:
+    """In MiB when whole, as the settings dialog shows the limit; else like other sizes."""
+    if limit % MIB == 0:
+        return f"{QLocale().toString(limit // MIB)} MiB"
+    return size_text(limit)
+
+
+def _os_error(exc: OSError) -> ErrorMessage:
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    where = str(exc.filename) if exc.filename else ""
+    detail = f"{cause} ({where})" if where else cause
+    if exc.errno == errno.EADDRINUSE:
+        return ErrorMessage(
+            QCoreApplication.translate(
+                "Errors", "The port is already used by another program. Choose another port."
+            ),
+            detail,
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ErrorMessage(
+            QCoreApplication.translate("Errors", "This computer has no network address like that."),
+            detail,
+        )
     if isinstance(exc, PermissionError):
-        return QCoreApplication.translate("Errors", "Permission denied")
+        text = (
+            QCoreApplication.translate("Errors", "MediaDesk is not allowed to use %1.").replace(
+                "%1", where
+            )
+            if where
+            else QCoreApplication.translate("Errors", "MediaDesk is not allowed to do this.")
+        )
+        return ErrorMessage(text, cause)
     if isinstance(exc, FileNotFoundError):
-        return QCoreApplication.translate("Errors", "File not found")
-    if isinstance(exc, OSError):
-        return QCoreApplication.translate("Errors", "A file or network operation failed")
-    return QCoreApplication.translate("Errors", "Unexpected error")
+        text = (
+            QCoreApplication.translate("Errors", "%1 does not exist.").replace("%1", where)
+            if where
+            else QCoreApplication.translate("Errors", "The file or folder does not exist.")
+        )
+        return ErrorMessage(text, cause)
+    if isinstance(exc, TimeoutError):
+        return ErrorMessage(
+            QCoreApplication.translate("Errors", "The operation took too long and was stopped."),
+            detail,
+        )
+    return ErrorMessage(
+        QCoreApplication.translate("Errors", "A file or network operation failed."),
+        detail,
+        detail_matters=True,
+    )
 
 
-def error_cause(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> ErrorMessage:
+    """The translated sentence and the technical detail of an exception."""
     if isinstance(exc, MediaDeskError):
-        return exc.message
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror}{where}"
-    return str(exc) or type(exc).__name__
+        known = _known_message(exc)
+        if known is not None:
+            detail = "" if exc.code == "too_large" else exc.message
+            return ErrorMessage(known, detail)
+        sentence = _sentences().get(exc.code)
+        if sentence is None:
+            return ErrorMessage(
+                QCoreApplication.translate("Errors", "Something went wrong."),
+                exc.message,
+                detail_matters=True,
+            )
+        return ErrorMessage(sentence, exc.message, exc.code in DETAIL_MATTERS)
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    logger.error("Unexpected error", exc_info=exc)
+    return ErrorMessage(
+        QCoreApplication.translate(
+            "Errors", "Something unexpected went wrong. The details are in the log file."
+        ),
+        str(exc) or type(exc).__name__,
+        detail_matters=True,
+    )
 
 
 def error_text(exc: BaseException) -> str:
-    """`Title: cause`, e.g. 'The file is too large: The file is larger than …'."""
-    if not isinstance(exc, MediaDeskError | OSError):
-        logger.error("Unexpected error", exc_info=exc)
-    title, cause = error_title(exc), error_cause(exc)
-    return f"{title}: {cause}" if cause and cause != title else title
+    """The sentence, with the technical detail as a second line where it is the point."""
+    return describe_error(exc).display()

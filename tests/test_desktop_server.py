@@ -101,7 +101,10 @@ def test_server_start_failure_is_reported(qtbot, library: Library) -> None:  # t
     qtbot.addWidget(panel)
     with qtbot.waitSignal(second.errorOccurred, timeout=TIMEOUT) as failed:
         second.start("127.0.0.1", port)
-    assert "could not start" in failed.args[0]
+    message = failed.args[0]
+    assert message.text.startswith("The server could not start. The port is already used")
+    assert "in use" in message.detail  # the system's own words stay in the tooltip
+    assert message.text in panel.state.text() and message.detail in panel.state.toolTip()
     assert not second.running
     first.stop_blocking()
     second.stop_blocking()

@@ -11,10 +11,16 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import QLocale  # noqa: E402
 
-from core.errors import TooLarge, UnsupportedType  # noqa: E402
+from core.errors import (  # noqa: E402
+    Conflict,
+    MediaDeskError,
+    StorageUnavailable,
+    TooLarge,
+    UnsupportedType,
+)
 from core.settings import Settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
-from desktop_app.errors import error_text  # noqa: E402
+from desktop_app.errors import describe_error, error_text  # noqa: E402
 from desktop_app.i18n import choose_language, install_translations  # noqa: E402
 from desktop_app.views.settings_dialog import SettingsDialog  # noqa: E402
 
@@ -46,7 +52,7 @@ def test_test_connection_reports_the_exact_r2_failure(qtbot, dialog) -> None:  #
         dialog.test_button.click()
     ok, text = done.args
     assert not ok
-    assert text.startswith("The storage cannot be reached: ")
+    assert text.startswith("The storage cannot be reached. Check the connection")
     assert "127.0.0.1:9" in text or "media" in text
     dialog.access_key.clear()  # partly configured: the settings themselves are refused
     with qtbot.waitSignal(dialog.controller.testFinished, timeout=TIMEOUT) as done:
@@ -67,7 +73,7 @@ def test_test_connection_succeeds_against_an_s3_server(qtbot, dialog, s3_bucket)
     assert s3_bucket.bucket in done.args[1]
 
 
-def test_save_writes_the_settings_file_and_says_when_to_restart(dialog, settings) -> None:  # type: ignore[no-untyped-def]
+def test_save_writes_the_settings_file_and_says_when_to_restart(qtbot, dialog, settings) -> None:  # type: ignore[no-untyped-def]
     assert dialog.restart_note.text() == ""
     dialog.max_size.setValue(250)
     dialog.port.setValue(9123)
@@ -75,7 +81,9 @@ def test_save_writes_the_settings_file_and_says_when_to_restart(dialog, settings
     assert dialog.restart_note.text() == ""  # limits and server apply without a restart
     dialog.language.setCurrentIndex(dialog.language.findData("es"))
     assert "Restart" in dialog.restart_note.text()
-    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    with qtbot.waitSignal(dialog.controller.saved, timeout=TIMEOUT):
+        dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert dialog.result() == dialog.DialogCode.Accepted
     saved = tomllib.loads(Path(settings.config_file).read_text())
     assert saved["max_file_size"] == 250 * 1024 * 1024
     assert saved["server_port"] == 9123 and saved["server_autostart"] is False
@@ -90,15 +98,44 @@ def test_language_follows_the_setting_then_the_system() -> None:
     assert choose_language(None, QLocale("en_GB")) == "en"
 
 
-def test_errors_are_readable_and_translated(qapp) -> None:  # type: ignore[no-untyped-def]
-    exc = UnsupportedType("Unsupported file type (WAVE audio)")
-    assert (
-        error_text(exc) == "This type of file is not supported: Unsupported file type (WAVE audio)"
+def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: ignore[no-untyped-def]
+    wav = UnsupportedType("Unsupported file type (WAVE audio); accepted: image/jpeg, video/mp4")
+    message = describe_error(wav)
+    assert message.text == (
+        "This type of file (WAVE audio) is not supported. MediaDesk accepts JPEG, PNG, WebP and "
+        "GIF photos and MP4, MOV, AVI, WMV and WebM videos."
     )
-    assert error_text(PermissionError(13, "Permission denied", "/x")).startswith("Permission")
+    assert message.detail == wav.message and error_text(wav) == message.text  # detail on demand
+    limit = TooLarge("larger than 104857600 bytes", details={"max_size": 100 * 1024 * 1024})
+    assert describe_error(limit).text.startswith("The file is larger than the limit of 100 MiB.")
+    down = StorageUnavailable("Cannot write 'a/b.jpg': No space left on device")
+    assert error_text(down) == (  # the cause is the point: a second line
+        "The storage cannot be reached. Check the connection and the storage settings.\n"
+        "Cannot write 'a/b.jpg': No space left on device"
+    )
+    denied = describe_error(PermissionError(13, "Permission denied", "/x"))
+    assert denied.text == "MediaDesk is not allowed to use /x." and denied.detail
+    assert error_text(RuntimeError("boom")).startswith("Something unexpected went wrong.")
+
+
+def test_every_error_code_reads_in_spanish(qapp) -> None:  # type: ignore[no-untyped-def]
+    codes = [cls for cls in MediaDeskError.__subclasses__()]
+    english = {cls.code: describe_error(cls("detail")).text for cls in codes}
     install_translations("es")
     try:
-        assert error_text(TooLarge("limit")) == "El archivo es demasiado grande: limit"
+        wav = UnsupportedType("Unsupported file type (unknown content); accepted: image/jpeg")
+        message = describe_error(wav)
+        assert message.text.startswith("Este tipo de archivo (contenido desconocido) no es compat")
+        assert message.detail == wav.message  # the English detail stays available
+        limit = TooLarge("too large", details={"max_size": 250 * 1024 * 1024})
+        assert describe_error(limit).text == (
+            "El archivo supera el límite de 250 MiB. Puedes subir el límite en Ajustes ▸ Límites."
+        )
+        conflict = describe_error(Conflict("The file was changed by someone else; reload"))
+        assert conflict.text.startswith("Otra persona cambió este archivo mientras lo editabas")
+        for cls in codes:
+            spanish = describe_error(cls("detail")).text
+            assert spanish and spanish != english[cls.code], cls.code
     finally:
         install_translations("en")
 

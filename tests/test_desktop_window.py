@@ -97,8 +97,11 @@ def test_dropping_files_and_folders_ends_with_rows_and_thumbnails(
     }
     assert "not supported" in states["anthem.wav"].reason
     row = window.uploads.model.row_of(states["anthem.wav"].id)
-    shown = window.uploads.model.index(row, window.uploads.model.STATE).data()
-    assert shown.startswith("Failed: ") and "Unsupported file type" in shown
+    state = window.uploads.model.index(row, window.uploads.model.STATE)
+    assert state.data().startswith(
+        "Failed: This type of file (Waveform Audio File Format) is not supported."
+    )
+    assert "Unsupported file type" in state.data(Qt.ItemDataRole.ToolTipRole)  # the detail
     assert library.list_files(FileQuery()).total == 3
     grid = window.controller.grid
     qtbot.waitUntil(lambda: grid.rowCount() == 3, timeout=TIMEOUT)
@@ -319,13 +322,14 @@ def test_export_copy_link_and_conflicts(
     library.update_file(record.id, {"description": "edited elsewhere"})
     with qtbot.waitSignal(window.controller.errorOccurred, timeout=TIMEOUT) as failed:
         window.controller.save_metadata(record.id, {"description": "mine"}, record.version)
-    assert failed.args[0].startswith("Conflict: ")
-    assert window.last_error.startswith("Conflict: ")
+    assert failed.args[0].text.startswith("Someone else changed this file while you were")
+    assert window.last_error == failed.args[0].text  # the detail is behind "Show Details"
 
 
-def test_saved_limits_apply_at_once(window: MainWindow, library: Library) -> None:
+def test_saved_limits_apply_at_once(qtbot, window: MainWindow, library: Library) -> None:  # type: ignore[no-untyped-def]
     values = {"max_file_size": 5 * 1024 * 1024, "presigned_url_expiry": 600, "server_port": 9234}
-    window.settings_controller.save(values)
+    with qtbot.waitSignal(window.settings_controller.saved, timeout=TIMEOUT):
+        window.settings_controller.save(values)
     assert library.settings.max_file_size == 5 * 1024 * 1024
     assert library.settings.presigned_url_expiry == 600
     assert window.server.port == 9234 and window.server_panel.port.value() == 9234

@@ -15,7 +15,7 @@ from core.events import ChangeEvent
 from core.library import Library
 from core.records import FileQuery, FileRecord
 from core.tokens import TokenStore
-from desktop_app.errors import error_text
+from desktop_app.errors import ErrorMessage, describe_error
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
@@ -42,7 +42,8 @@ SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"
 class LibraryController(QObject):
     """Everything the main window does to the library, run off the GUI thread."""
 
-    errorOccurred = Signal(str)  # a translated, readable message
+    errorOccurred = Signal(object)  # ErrorMessage: a translated sentence and the detail
+    saveFailed = Signal(int, object)  # file id, ErrorMessage (also sent as errorOccurred)
     message = Signal(str)  # a short status bar notice
     countsChanged = Signal(dict)
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
@@ -149,7 +150,19 @@ class LibraryController(QObject):
                 self.set_current(record)
             self.message.emit(self.tr("Saved %1").replace("%1", record.original_filename))
 
-        self._call(self.library.update_file, file_id, changes, expected_version, then=done)
+        def failed(exc: BaseException) -> None:
+            message = describe_error(exc)
+            self.saveFailed.emit(file_id, message)
+            self.errorOccurred.emit(message)
+
+        self.runner.submit(
+            self.library.update_file,
+            file_id,
+            changes,
+            expected_version,
+            on_result=done,
+            on_error=failed,
+        )
 
     def trash(self, file_ids: list[int]) -> None:
         self._each(
@@ -246,7 +259,8 @@ class LibraryController(QObject):
         self.runner.submit(fn, *args, on_result=then, on_error=self._report)
 
     def _report(self, exc: BaseException) -> None:
-        self.errorOccurred.emit(error_text(exc))
+        message: ErrorMessage = describe_error(exc)
+        self.errorOccurred.emit(message)
 
     def _on_event(self, event: ChangeEvent) -> None:
         """A change from anywhere (this window, the HTTP API, maintenance) updates the views."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.library import Library
 from core.tokens import SCOPES, TokenInfo, TokenStore
-from desktop_app.errors import error_text
+from desktop_app.errors import ErrorMessage, describe_error
 from desktop_app.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -19,11 +19,11 @@ logger = logging.getLogger(__name__)
 
 
 class ServerController(QObject):
-    """`stateChanged(running, url)` after every start or stop; errors as translated text."""
+    """`stateChanged(running, url)` after every start or stop; errors as ErrorMessages."""
 
     stateChanged = Signal(bool, str)
     busyChanged = Signal(bool)
-    errorOccurred = Signal(str)
+    errorOccurred = Signal(object)  # ErrorMessage
     tokensChanged = Signal(list)  # list[TokenInfo]
     tokenCreated = Signal(object, str)  # TokenInfo, secret (shown once)
 
@@ -37,7 +37,7 @@ class ServerController(QObject):
         self._server: EmbeddedServer | None = None
         self.host = library.settings.server_host
         self.port = library.settings.server_port
-        self.last_error = ""
+        self.last_error: ErrorMessage | None = None  # why the last start failed
 
     # ---- state ----------------------------------------------------------------------------------
     @property
@@ -81,15 +81,18 @@ class ServerController(QObject):
 
     def _started(self, server: EmbeddedServer) -> None:
         self._server = server
-        self.last_error = ""
+        self.last_error = None
         logger.info("Embedded server listening at %s", server.url)
         self.stateChanged.emit(True, str(server.url))
 
     def _failed(self, exc: BaseException) -> None:
-        self.last_error = error_text(exc)
-        self.errorOccurred.emit(
-            self.tr("The server could not start: %1").replace("%1", self.last_error)
+        cause = describe_error(exc)
+        self.last_error = ErrorMessage(
+            self.tr("The server could not start. %1").replace("%1", cause.text),
+            cause.detail,
+            cause.detail_matters,
         )
+        self.errorOccurred.emit(self.last_error)
         self.stateChanged.emit(self.running, self.url)
 
     def stop(self) -> None:
@@ -99,8 +102,18 @@ class ServerController(QObject):
         self.runner.submit(
             server.stop,
             on_result=lambda _: self.stateChanged.emit(False, ""),
-            on_error=self._failed,
+            on_error=self._stop_failed,
         )
+
+    def _stop_failed(self, exc: BaseException) -> None:
+        cause = describe_error(exc)
+        self.errorOccurred.emit(
+            ErrorMessage(
+                self.tr("The server did not stop cleanly. %1").replace("%1", cause.text),
+                cause.detail,
+            )
+        )
+        self.stateChanged.emit(self.running, self.url)
 
     def stop_blocking(self) -> None:
         """At exit: stops the server in this thread."""
@@ -133,5 +146,8 @@ class ServerController(QObject):
 
     def _call(self, fn: Any, *args: Any, then: Any = None) -> None:
         self.token_runner.submit(
-            fn, *args, on_result=then, on_error=lambda exc: self.errorOccurred.emit(error_text(exc))
+            fn,
+            *args,
+            on_result=then,
+            on_error=lambda exc: self.errorOccurred.emit(describe_error(exc)),
         )

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from core.settings import Settings, save_settings
 from core.storage.local import LocalStorage
 from core.storage.s3 import S3Storage
-from desktop_app.errors import error_text
+from desktop_app.errors import describe_error, error_text
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,20 @@ def changed_fields(old: Settings, new: Settings) -> set[str]:
 
 
 class SettingsController(QObject):
-    """`testFinished(ok, text)` reports the connection test; `saved` the written file."""
+    """`testFinished(ok, text)` reports the connection test; `saved` the written file.
+
+    Both the test and the writing of the settings file run in a worker.
+    """
 
     testFinished = Signal(bool, str)
     saved = Signal(object, object)  # Settings, set of changed field names
+    saveFailed = Signal(object)  # ErrorMessage
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.runner = TaskRunner(max_threads=1, parent=self)
+        self.saved_path: Path | None = None
 
     def build(self, values: dict[str, Any]) -> Settings:
         """The settings with the form's values; SettingsError names a bad one."""
@@ -103,14 +108,25 @@ class SettingsController(QObject):
             if name in values and _normal(values[name]) != _normal(current.get(name))
         ]
 
-    def save(self, values: dict[str, Any]) -> Path:
-        """Validates and writes the settings file; raises SettingsError or OSError."""
-        new = self.build(values)
+    def save(self, values: dict[str, Any]) -> None:
+        """Validates now, writes the settings file in a worker; `saved` or `saveFailed` follows."""
+        try:
+            new = self.build(values)
+        except Exception as exc:  # noqa: BLE001 - SettingsError names the bad value
+            self.saveFailed.emit(describe_error(exc))
+            return
+        self.runner.submit(
+            save_settings,
+            new,
+            on_result=lambda path: self._saved(new, path),
+            on_error=lambda exc: self.saveFailed.emit(describe_error(exc)),
+        )
+
+    def _saved(self, new: Settings, path: Path) -> None:
         changes = changed_fields(self.settings, new)
-        path = save_settings(new)
         self.settings = new
+        self.saved_path = path
         self.saved.emit(new, changes)
-        return path
 
 
 def _normal(value: Any) -> Any:

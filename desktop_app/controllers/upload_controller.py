@@ -16,7 +16,7 @@ from core.errors import Cancelled
 from core.library import Library
 from core.mediatypes import sniff_file
 from core.records import FileRecord
-from desktop_app.errors import error_text
+from desktop_app.errors import describe_error
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
 from desktop_app.workers import TaskRunner
 
@@ -159,7 +159,8 @@ class UploadController(QObject):
         elif isinstance(result, Cancelled):
             self.model.set_state(item_id, UploadState.CANCELLED)
         elif isinstance(result, BaseException):
-            self.model.set_state(item_id, UploadState.FAILED, error_text(result))
+            message = describe_error(result)
+            self.model.set_state(item_id, UploadState.FAILED, message.text, detail=message.detail)
         self._check_idle()
 
     def _check_idle(self) -> None:

@@ -64,6 +64,7 @@ class FileGridListModel(QAbstractListModel):
         self._generation = 0
         self._fetching = False
         self._loaded_once = False
+        self._held_events: list[ChangeEvent] = []  # arrived while a page was loading
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -80,6 +81,11 @@ class FileGridListModel(QAbstractListModel):
     def loading(self) -> bool:
         return self._fetching
 
+    @property
+    def loaded(self) -> bool:
+        """True once the first page of the current query arrived (or failed)."""
+        return self._loaded_once
+
     def set_query(self, query: FileQuery) -> None:
         self._query = dataclasses.replace(query, limit=self.page_size, offset=0)
         self.reload()
@@ -90,6 +96,7 @@ class FileGridListModel(QAbstractListModel):
         self.beginResetModel()
         self._rows, self._rows_by_id, self._total = [], {}, 0
         self._fetching, self._loaded_once = False, False
+        self._held_events = []
         self.endResetModel()
         self.totalChanged.emit(0)
         self._fetch()
@@ -115,8 +122,8 @@ class FileGridListModel(QAbstractListModel):
     def _on_page(self, generation: int, page: Page) -> None:
         if generation != self._generation:
             return  # the query changed while this page was loading
-        self._set_fetching(False)
         self._loaded_once = True
+        self._set_fetching(False)
         known = self._index()
         new = [r for r in page.items if r.id not in known]
         if new:
@@ -128,12 +135,19 @@ class FileGridListModel(QAbstractListModel):
         if page.total != self._total:
             self._total = max(page.total, len(self._rows))
             self.totalChanged.emit(self._total)
+        # The page may predate changes announced while it loaded: apply them on top of it.
+        held, self._held_events = self._held_events, []
+        for event in held:
+            self.apply_event(event)
 
     def _on_error(self, generation: int, exc: BaseException) -> None:
         if generation == self._generation:
-            self._set_fetching(False)
             self._loaded_once = True
+            self._set_fetching(False)
             self._total = len(self._rows)  # stop asking for more until the next reload
+            held, self._held_events = self._held_events, []
+            for event in held:
+                self.apply_event(event)
             self.loadFailed.emit(exc)
 
     # ---- Qt model API -------------------------------------------------------------------------
@@ -204,8 +218,12 @@ class FileGridListModel(QAbstractListModel):
         if (
             event.kind not in ("created", "updated", "trashed", "restored", "deleted")
             or event.file_id is None
-            or not self._loaded_once
         ):
+            return
+        if self._fetching:
+            self._held_events.append(event)  # applied when the page arrives
+            return
+        if not self._loaded_once:
             return
         row = self.row_of(event.file_id)
         if event.kind == "deleted":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QGuiApplication, QPalette, QStandardItem, QStandardItemModel
 
 from core.records import AthleteRecord, FileQuery
 
@@ -44,6 +44,7 @@ class SidebarModel(QStandardItemModel):
     KeyRole = USER + 2
     AthleteIdRole = USER + 3
     NameRole = USER + 4
+    HintRole = USER + 5  # "new-athlete" on the row that invites to add the first athlete
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +61,7 @@ class SidebarModel(QStandardItemModel):
         for section in SECTIONS:
             self._library.appendRow(self._entry(names[section], SidebarFilter(section)))
         self._athlete_rows: list[AthleteRecord] = []
+        self._hint_shown = False
 
     def _group(self, title: str) -> QStandardItem:
         item = QStandardItem(title)
@@ -86,6 +88,24 @@ class SidebarModel(QStandardItemModel):
         count.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         return [item, count]
 
+    def _hint(self) -> list[QStandardItem]:
+        item = QStandardItem(self.tr("Add an athlete…"))
+        item.setData("new-athlete", self.HintRole)
+        item.setToolTip(
+            self.tr(
+                "Athletes group the photos and videos of one person. Click here or press Ctrl+N "
+                "to add the first one."
+            )
+        )
+        font = item.font()
+        font.setItalic(True)
+        item.setFont(font)
+        item.setForeground(QGuiApplication.palette().brush(QPalette.ColorRole.PlaceholderText))
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # clickable, never selected
+        count = QStandardItem("")
+        count.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        return [item, count]
+
     # ---- updates --------------------------------------------------------------------------------
     def set_counts(self, counts: dict[str, int]) -> None:
         for row in range(self._library.rowCount()):
@@ -95,12 +115,15 @@ class SidebarModel(QStandardItemModel):
     def set_athletes(self, athletes: list[AthleteRecord]) -> None:
         """Updates counts in place; rebuilds the rows when athletes were added or renamed."""
         same = [(a.id, a.name) for a in athletes] == [(a.id, a.name) for a in self._athlete_rows]
-        if not same:
+        if not same or self._hint_shown != (not athletes):
             self._athletes.removeRows(0, self._athletes.rowCount())
             for athlete in athletes:
                 self._athletes.appendRow(
                     self._entry(athlete.name, SidebarFilter("athlete", athlete.id))
                 )
+            self._hint_shown = not athletes
+            if self._hint_shown:
+                self._athletes.appendRow(self._hint())
         for row, athlete in enumerate(athletes):
             self._athletes.child(row, 1).setText(str(athlete.file_count))
         self._athlete_rows = list(athletes)
@@ -114,6 +137,13 @@ class SidebarModel(QStandardItemModel):
 
     def athletes_index(self) -> QModelIndex:
         return self._athletes.index()
+
+    def hint_index(self) -> QModelIndex:
+        """The "Add an athlete…" row, shown while there are no athletes (else invalid)."""
+        return self._athletes.child(0, 0).index() if self._hint_shown else QModelIndex()
+
+    def is_hint(self, index: QModelIndex) -> bool:
+        return index.isValid() and index.siblingAtColumn(0).data(self.HintRole) == "new-athlete"
 
     def filter_at(self, index: QModelIndex) -> SidebarFilter | None:
         value = index.data(self.FilterRole) if index.isValid() else None

@@ -61,7 +61,8 @@ class UploadItem:
     fraction: float = 0.0
     speed: float = 0.0  # bytes per second in the current stage
     eta: float | None = None
-    reason: str = ""
+    reason: str = ""  # why it failed, a translated sentence
+    detail: str = ""  # the technical cause (English), shown in the tooltip
     file_id: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float | None = None
@@ -122,12 +123,17 @@ class UploadQueueModel(QAbstractTableModel):
 
     # ---- transitions --------------------------------------------------------------------------
     def set_state(
-        self, item_id: int, state: UploadState, reason: str = "", file_id: int | None = None
+        self,
+        item_id: int,
+        state: UploadState,
+        reason: str = "",
+        file_id: int | None = None,
+        detail: str = "",
     ) -> None:
         item = self.item(item_id)
         if item is None or (item.state.finished and state != UploadState.QUEUED):
             return  # e.g. a late report for a row the user already cancelled
-        item.state, item.reason = state, reason
+        item.state, item.reason, item.detail = state, reason, detail
         if file_id is not None:
             item.file_id = file_id
         if state in (UploadState.DONE, UploadState.DUPLICATE):
@@ -192,7 +198,7 @@ class UploadQueueModel(QAbstractTableModel):
         if item is None or item.state not in (UploadState.FAILED, UploadState.CANCELLED):
             return None
         item.cancel = threading.Event()
-        item.fraction, item.speed, item.eta, item.reason = 0.0, 0.0, None, ""
+        item.fraction, item.speed, item.eta, item.reason, item.detail = 0.0, 0.0, None, "", ""
         item.started, item._stage = None, ""
         self.set_state(item_id, UploadState.QUEUED)
         return item
@@ -283,7 +289,10 @@ class UploadQueueModel(QAbstractTableModel):
             if column == self.STATE:
                 return self.state_text(item)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.path}\n{self.state_text(item)}"
+            lines = [str(item.path), self.state_text(item)]
+            if item.detail and item.state == UploadState.FAILED:
+                lines.append(item.detail)
+            return "\n".join(lines)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (
             self.SIZE,
             self.SPEED,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -18,17 +20,30 @@ from PySide6.QtWidgets import (
 from core.records import FileRecord
 from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.models.file_grid_model import FileGridListModel
+from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
+
+LeaveGuard = Callable[[Callable[[], None], Callable[[], None]], None]
+
+
+def _proceed_at_once(proceed: Callable[[], None], _cancel: Callable[[], None]) -> None:
+    proceed()
 
 
 class FileBrowser(QWidget):
-    """Layout and wiring; the controller owns the model, the query and the selection record."""
+    """Layout and wiring; the controller owns the model, the query and the selection record.
+
+    Moving to another file, search or sort order goes through `leave_guard(proceed, cancel)`,
+    which the main window sets to ask about unsaved edits first.
+    """
 
     activated = Signal(object)  # FileRecord double-clicked
 
     def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.leave_guard: LeaveGuard = _proceed_at_once
+        self._restoring = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._build_toolbar())
@@ -60,9 +75,9 @@ class FileBrowser(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setPlaceholderText(self.tr("Search file names and descriptions (Ctrl+F)"))
         self._search_timer = QTimer(self, singleShot=True, interval=250)
-        self._search_timer.timeout.connect(lambda: self.controller.set_search(self.search.text()))
+        self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _: self._search_timer.start())
-        self.search.returnPressed.connect(lambda: self.controller.set_search(self.search.text()))
+        self.search.returnPressed.connect(self._apply_search)
         self.sort = QComboBox(self)
         for text, sort in (
             (self.tr("Newest first"), "-created_at"),
@@ -75,9 +90,7 @@ class FileBrowser(QWidget):
             (self.tr("Shortest first"), "duration"),
         ):
             self.sort.addItem(text, sort)
-        self.sort.currentIndexChanged.connect(
-            lambda _: self.controller.set_sort(str(self.sort.currentData()))
-        )
+        self.sort.currentIndexChanged.connect(self._apply_sort)
         self.sort.setToolTip(self.tr("Sort by date, name, size or duration"))
         self.total = QLabel(self)
         self.controller.grid.totalChanged.connect(self._on_total)
@@ -118,13 +131,73 @@ class FileBrowser(QWidget):
         return [r.id for r in self.selected_records()]
 
     def _on_current(self, current: object, _previous: object) -> None:
+        if self._restoring:
+            return
         record = self.controller.grid.data(current, FileGridListModel.RecordRole)  # type: ignore[arg-type]
-        if record is not None:
+        if record is None:
+            return
+        shown = self.controller.current
+        if shown is not None and shown.id == record.id:
             self.controller.set_current(record)
+        else:
+            self.leave_guard(lambda: self._show(record.id), self._back_to_shown)
 
     def _on_selection(self, *_: object) -> None:
-        if not self.grid.selectionModel().hasSelection():
-            self.controller.set_current(None)
+        if self._restoring or self.grid.selectionModel().hasSelection():
+            return
+        if self.controller.current is not None:
+            self.leave_guard(lambda: self.controller.set_current(None), self._back_to_shown)
+
+    def _show(self, file_id: int) -> None:
+        """Makes a file current (after the guard, which may have asked the user first)."""
+        record = self.controller.grid.record(file_id)
+        if record is None:
+            return
+        self.controller.set_current(record)
+        index = self.controller.grid.index(self.controller.grid.row_of(file_id))
+        if self.grid.currentIndex() != index:
+            self._select_quietly(index)
+
+    def _back_to_shown(self) -> None:
+        """Cancelled: the selection goes back to the file the details panel shows."""
+        shown = self.controller.current
+        row = self.controller.grid.row_of(shown.id) if shown is not None else -1
+        self._select_quietly(self.controller.grid.index(row) if row >= 0 else QModelIndex())
+
+    def _select_quietly(self, index: QModelIndex) -> None:
+        self._restoring = True
+        try:
+            selection = self.grid.selectionModel()
+            if index.isValid():
+                selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            else:
+                selection.clear()
+        finally:
+            self._restoring = False
+
+    def _apply_search(self) -> None:
+        self._search_timer.stop()  # Return applies at once: no second, delayed request
+        text = self.search.text()
+        if text.strip() == self.controller.search.strip():
+            return
+        self.leave_guard(lambda: self.controller.set_search(text), self._restore_search)
+
+    def _restore_search(self) -> None:
+        self._search_timer.stop()
+        self.search.blockSignals(True)
+        self.search.setText(self.controller.search)
+        self.search.blockSignals(False)
+
+    def _apply_sort(self, *_: object) -> None:
+        sort = str(self.sort.currentData())
+        if sort == self.controller.sort:
+            return
+        self.leave_guard(lambda: self.controller.set_sort(sort), self._restore_sort)
+
+    def _restore_sort(self) -> None:
+        self.sort.blockSignals(True)
+        self.sort.setCurrentIndex(max(0, self.sort.findData(self.controller.sort)))
+        self.sort.blockSignals(False)
 
     def _on_activated(self, index: object) -> None:
         record = self.controller.grid.data(index, FileGridListModel.RecordRole)  # type: ignore[arg-type]
@@ -141,15 +214,50 @@ class FileBrowser(QWidget):
 
     def _update_empty(self, *_: object) -> None:
         model = self.controller.grid
-        empty = model.rowCount() == 0 and not model.loading
-        if self.controller.search.strip():
-            text = self.tr("No files match “%1”.").replace("%1", self.controller.search.strip())
-        elif self.controller.filter.section == "trash":
-            text = self.tr("The trash is empty.")
-        else:
-            text = self.tr(
-                "No files here yet.\n\nDrop photos, videos or whole folders anywhere "
-                "on this window, or use File ▸ Import… (Ctrl+I)."
-            )
-        self.empty.setText(text)
+        # While the first page loads the (empty) grid stays: no flash of the notice.
+        empty = model.rowCount() == 0 and model.loaded and not model.loading
+        self.empty.setText(self.empty_text())
         self.stack.setCurrentWidget(self.empty if empty else self.grid)
+
+    def empty_text(self) -> str:
+        """What an empty view says: why it is empty and how to fill it."""
+        flt, search = self.controller.filter, self.controller.search.strip()
+        if search:
+            return self.tr("No files match “%1”.").replace("%1", search)
+        if flt.section == "trash":
+            days = self.controller.library.settings.trash_retention_days
+            text = self.tr("The trash is empty.")
+            if days > 0:
+                text += "\n\n" + self.tr(
+                    "Files you move to the trash stay here for %n day(s) before they are "
+                    "deleted for good.",
+                    "",
+                    days,
+                )
+            return text
+        if flt.section == "public":
+            return self.tr(
+                "No public files.\n\nTick “Public” in the details of a file to share it with "
+                "anyone who has its link."
+            )
+        if flt.section == "athlete":
+            index = self.controller.sidebar.index_of(flt.key)
+            name = str(index.data(SidebarModel.NameRole) or "") if index.isValid() else ""
+            return self.tr(
+                "No photos or videos of %1 yet.\n\nDrop files anywhere on this window while "
+                "%1 is selected: they are filed under %1."
+            ).replace("%1", name)
+        if flt.section == "image":
+            return self.tr(
+                "No photos yet.\n\nDrop photos or whole folders anywhere on this window, or "
+                "use File ▸ Import… (Ctrl+I)."
+            )
+        if flt.section == "video":
+            return self.tr(
+                "No videos yet.\n\nDrop videos or whole folders anywhere on this window, or "
+                "use File ▸ Import… (Ctrl+I)."
+            )
+        return self.tr(
+            "No files here yet.\n\nDrop photos, videos or whole folders anywhere "
+            "on this window, or use File ▸ Import… (Ctrl+I)."
+        )

@@ -82,6 +82,7 @@ class DetailsPanel(QWidget):
 
     def _build_editor(self) -> QGroupBox:
         box = QGroupBox(self.tr("Metadata"), self)
+        self.editor = box
         form = QFormLayout(box)
         self.filename = QLineEdit(box)
         self.filename.setAcceptDrops(False)
@@ -112,7 +113,7 @@ class DetailsPanel(QWidget):
         self.athlete.currentIndexChanged.connect(self._mark_dirty)
         self.public.toggled.connect(self._mark_dirty)
         self.description.textChanged.connect(self._mark_dirty)
-        self.save_button.clicked.connect(self._save)
+        self.save_button.clicked.connect(self.request_save)
         self.revert_button.clicked.connect(self.revert)
         return box
 
@@ -125,17 +126,12 @@ class DetailsPanel(QWidget):
         self.trash_button = QPushButton(self.tr("Move to trash"), box)
         self.restore_button = QPushButton(self.tr("Restore"), box)
         self.delete_button = QPushButton(self.tr("Delete permanently"), box)
-        for i, button in enumerate(
-            (
-                self.preview_button,
-                self.link_button,
-                self.export_button,
-                self.trash_button,
-                self.restore_button,
-                self.delete_button,
-            )
-        ):
-            grid.addWidget(button, i // 2, i % 2)
+        grid.addWidget(self.preview_button, 0, 0)
+        grid.addWidget(self.link_button, 0, 1)
+        grid.addWidget(self.export_button, 1, 0)
+        grid.addWidget(self.trash_button, 1, 1)  # trash and restore share a cell: one shows
+        grid.addWidget(self.restore_button, 1, 1)
+        grid.addWidget(self.delete_button, 2, 1)
         self.preview_button.clicked.connect(self.previewRequested)
         self.link_button.clicked.connect(self.copyLinkRequested)
         self.export_button.clicked.connect(self.exportRequested)
@@ -240,9 +236,13 @@ class DetailsPanel(QWidget):
     def changes(self) -> dict[str, Any]:
         return edited_fields(self.record, self.values()) if self.record is not None else {}
 
-    def _save(self) -> None:
-        if self.record is not None and self.changes():
-            self.saveRequested.emit(self.record.id, self.changes(), self.record.version)
+    def request_save(self) -> bool:
+        """Asks for the edits to be saved; False when there is nothing to save."""
+        changes = self.changes()
+        if self.record is None or not changes:
+            return False
+        self.saveRequested.emit(self.record.id, changes, self.record.version)
+        return True
 
     def _mark_dirty(self, *_: object) -> None:
         if not self._loading:
@@ -251,6 +251,10 @@ class DetailsPanel(QWidget):
     def _set_dirty(self, dirty: bool) -> None:
         self.save_button.setEnabled(dirty)
         self.revert_button.setEnabled(dirty)
+        # Said in the title, which never widens the panel (a label beside the buttons did).
+        self.editor.setTitle(
+            self.tr("Metadata (unsaved changes)") if dirty else self.tr("Metadata")
+        )
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirtyChanged.emit(dirty)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from core.library import Library
 from core.records import FileRecord
+from core.settings import Settings
 from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.controllers.settings_controller import (
@@ -36,6 +38,7 @@ from desktop_app.controllers.settings_controller import (
     SettingsController,
 )
 from desktop_app.controllers.upload_controller import UploadController
+from desktop_app.errors import ErrorMessage
 from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.resources import app_icon
 from desktop_app.views.actions import build_actions, build_menus
@@ -46,6 +49,15 @@ from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.upload_dock import UploadDock
 
 logger = logging.getLogger(__name__)
+
+STATE_VERSION = 1  # of the saved dock layout; bump when the docks change
+
+
+def window_state_file(settings: Settings) -> Path:
+    """Where the window remembers its size, docks and panes: next to the settings file."""
+    if settings.config_file:
+        return Path(settings.config_file).parent / "window-state.ini"
+    return settings.paths.config_dir / "window-state.ini"
 
 
 def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[Path]:
@@ -64,11 +76,15 @@ class MainWindow(QMainWindow):
         *,
         page_size: int = 100,
         max_parallel: int = 2,
+        state_file: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.library = library
-        self.setWindowTitle(self.tr("MediaDesk"))
+        self.state_file = state_file or window_state_file(library.settings)
+        self._pending_leave: tuple[int, Callable[[], None], Callable[[], None]] | None = None
+        self._asking = False
+        self.setWindowTitle(self.tr("MediaDesk") + "[*]")  # "*" while edits are unsaved
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.last_error = ""
@@ -87,7 +103,9 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self._connect()
         self._update_actions(None)
+        self._on_filter(self.controller.filter)
         self.resize(1360, 860)
+        self.restore_window_state()
         self.controller.start()
 
     # ---- layout -------------------------------------------------------------------------------
@@ -107,12 +125,14 @@ class MainWindow(QMainWindow):
         self.browser = FileBrowser(self.controller, self)
         self.details = DetailsPanel(self)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setObjectName("main-splitter")
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.browser)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 760, 380])
         splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
         self.sidebar.setCurrentIndex(self.controller.sidebar.index_of("all"))
 
@@ -143,13 +163,19 @@ class MainWindow(QMainWindow):
         c, a = self.controller, self.commands
         self._context_menus()
         self.sidebar.selectionModel().selectionChanged.connect(self._on_sidebar)
+        self.sidebar.clicked.connect(self._on_sidebar_clicked)
+        self.sidebar.activated.connect(self._on_sidebar_clicked)
         c.sidebar.rowsInserted.connect(lambda *_: self.sidebar.expandAll())
         c.sidebar.rowsInserted.connect(self._restore_sidebar_selection)
         c.currentChanged.connect(lambda r: self.details.show_record(r, keep_edits=True))
-        c.saved.connect(self.details.show_record)
+        c.saved.connect(self._on_saved)
+        c.saveFailed.connect(self._on_save_failed)
         c.currentChanged.connect(self._update_actions)
+        c.filterChanged.connect(self._on_filter)
         c.countsChanged.connect(self._on_counts)
         c.errorOccurred.connect(self.show_error)
+        self.browser.leave_guard = self.leave_edits
+        self.details.dirtyChanged.connect(self.setWindowModified)
         c.message.connect(lambda text: self.status.showMessage(text, 6000))
         c.linkReady.connect(self._on_link)
         c.previewReady.connect(self._open_preview)
@@ -198,13 +224,91 @@ class MainWindow(QMainWindow):
         a.restore.setEnabled(record is not None and record.is_trashed)
         a.delete.setEnabled(record is not None)
 
+    # ---- unsaved edits ------------------------------------------------------------------------
+    def leave_edits(self, proceed: Callable[[], None], cancel: Callable[[], None]) -> None:
+        """Runs `proceed` at once without unsaved edits; otherwise asks Save/Discard/Cancel.
+
+        The question comes after the current event (a click on another file) is handled. Save
+        runs `proceed` once the file is saved, or `cancel` when saving fails; Discard drops the
+        edits and proceeds; Cancel runs `cancel`, which puts the view back.
+        """
+        if not self.details.dirty or self.details.record is None:
+            proceed()
+        elif self._asking:
+            return  # e.g. a timer firing while the question is open: that question decides
+        elif self._pending_leave is not None:
+            cancel()  # the edits are being saved: stay until that is done
+        else:
+            self._asking = True
+            QTimer.singleShot(0, lambda: self._ask_and_leave(proceed, cancel))
+
+    def _ask_and_leave(self, proceed: Callable[[], None], cancel: Callable[[], None]) -> None:
+        record = self.details.record
+        if not self.details.dirty or record is None:  # saved or reverted in the meantime
+            self._asking = False
+            proceed()
+            return
+        try:
+            answer = self.ask_unsaved(record)
+        finally:
+            self._asking = False
+        buttons = QMessageBox.StandardButton
+        if answer == buttons.Save and self.details.request_save():
+            self._pending_leave = (record.id, proceed, cancel)
+        elif answer == buttons.Discard:
+            self.details.revert()
+            proceed()
+        else:
+            cancel()
+
+    def ask_unsaved(self, record: FileRecord) -> QMessageBox.StandardButton:
+        """Save, Discard or Cancel for the unsaved edits of `record`."""
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("Unsaved changes"),
+            self.tr("Save the changes to “%1”?").replace("%1", record.original_filename),
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            self,
+        )
+        box.setInformativeText(self.tr("If you don't save them, your changes are lost."))
+        box.setDefaultButton(buttons.Save)
+        box.setEscapeButton(buttons.Cancel)
+        return buttons(box.exec())
+
+    def _on_saved(self, record: FileRecord) -> None:
+        if self.details.record is not None and self.details.record.id == record.id:
+            self.details.show_record(record)
+        pending = self._pending_leave
+        if pending is not None and pending[0] == record.id:
+            self._pending_leave = None
+            QTimer.singleShot(0, pending[1])
+
+    def _on_save_failed(self, file_id: int, _message: ErrorMessage) -> None:
+        pending = self._pending_leave
+        if pending is not None and pending[0] == file_id:
+            self._pending_leave = None
+            pending[2]()  # the edits stay; the error message says why
+
     # ---- sidebar ------------------------------------------------------------------------------
     def _on_sidebar(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
         flt = self.controller.sidebar.filter_at(indexes[0]) if indexes else None
-        if flt is not None:
-            self.controller.set_filter(flt)
-            self.commands.rename_athlete.setEnabled(flt.section == "athlete")
+        if flt is not None and flt != self.controller.filter:
+            self.leave_edits(lambda: self.controller.set_filter(flt), self._select_current_filter)
+
+    def _select_current_filter(self) -> None:
+        index = self.controller.sidebar.index_of(self.controller.filter.key)
+        if index.isValid():
+            self.sidebar.setCurrentIndex(index)  # the same filter: nothing is reloaded
+
+    def _on_filter(self, flt: object) -> None:
+        athlete = getattr(flt, "section", "") == "athlete"
+        self.commands.rename_athlete.setEnabled(athlete)
+
+    def _on_sidebar_clicked(self, index: QModelIndex) -> None:
+        if self.controller.sidebar.is_hint(index):
+            self.new_athlete()
 
     def _restore_sidebar_selection(self, *_: object) -> None:
         if not self.sidebar.selectionModel().hasSelection():
@@ -374,18 +478,25 @@ class MainWindow(QMainWindow):
             )
         self.status.showMessage(text, 10000)
 
-    def show_error(self, text: str) -> None:
-        """A readable, non-blocking error message (also kept for the status bar and tests)."""
-        self.last_error = text
-        logger.warning("Shown to the user: %s", text)
-        self.status.showMessage(text, 10000)
+    def show_error(self, message: ErrorMessage | str) -> None:
+        """A readable, non-blocking error message (also kept for the status bar and tests).
+
+        The technical detail is a second line where it is the point, else behind "Show Details".
+        """
+        if isinstance(message, str):
+            message = ErrorMessage(message)
+        self.last_error = message.display()
+        logger.warning("Shown to the user: %s", message.full())
+        self.status.showMessage(message.text, 10000)
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             self.tr("MediaDesk"),
-            text,
+            message.display(),
             QMessageBox.StandardButton.Ok,
             self,
         )
+        if message.detail and not message.detail_matters:
+            box.setDetailedText(message.detail)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
@@ -415,13 +526,55 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.settings_controller.runner.shutdown()
 
+    # ---- window state -------------------------------------------------------------------------
+    def _state_settings(self) -> QSettings:
+        return QSettings(str(self.state_file), QSettings.Format.IniFormat)
+
+    def save_window_state(self) -> None:
+        """Size and place, docks, panes and upload columns, for the next start."""
+        state = self._state_settings()
+        state.setValue("window/geometry", self.saveGeometry())
+        state.setValue("window/state", self.saveState(STATE_VERSION))
+        state.setValue("window/splitter", self.splitter.saveState())
+        state.setValue("uploads/columns", self.upload_dock.table.horizontalHeader().saveState())
+        state.sync()
+
+    def restore_window_state(self) -> bool:
+        """Applies the saved state, if any; True when the docks were restored."""
+        if not self.state_file.is_file():
+            return False
+        state = self._state_settings()
+
+        def value(key: str) -> QByteArray | None:
+            found = state.value(key)
+            return found if isinstance(found, QByteArray) and not found.isEmpty() else None
+
+        if (geometry := value("window/geometry")) is not None:
+            self.restoreGeometry(geometry)
+        if (splitter := value("window/splitter")) is not None:
+            self.splitter.restoreState(splitter)
+        if (columns := value("uploads/columns")) is not None:
+            self.upload_dock.table.horizontalHeader().restoreState(columns)
+        docks = value("window/state")
+        if docks is not None and self.restoreState(docks, STATE_VERSION):
+            self._docks_sized = True  # keep the saved dock heights
+            return True
+        return False
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._docks_sized:
             self._docks_sized = True
             self.resizeDocks([self.upload_dock], [260], Qt.Orientation.Vertical)
 
+    def _close_again(self) -> None:
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._shut_down and self.details.dirty:
+            event.ignore()
+            self.leave_edits(self._close_again, lambda: None)  # asks first
+            return
         if self.uploads.busy and not self._shut_down:
             answer = QMessageBox.question(
                 self,
@@ -431,5 +584,8 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        if not self._shut_down:
+            self.save_window_state()
+        self.hide()  # the clean-up below waits for the workers: no frozen window meanwhile
         self.shutdown()
         event.accept()

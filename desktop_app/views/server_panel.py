@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.tokens import TokenInfo
 from desktop_app.controllers.server_controller import ServerController
+from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text
 
 
@@ -195,13 +198,14 @@ class ServerPanel(QWidget):
         self.port.setEnabled(not running)
         if running:
             self.port.setValue(self.controller.actual_port or self.port.value())
-            self.state.setText(
-                self.tr("Running at %1").replace("%1", f'<a href="{url}/health">{url}</a>')
-            )
-        elif self.controller.last_error:
-            self.state.setText(self.controller.last_error)
+            link = f'<a href="{html.escape(url)}/health">{html.escape(url)}</a>'
+            self.state.setText(self.tr("Running at %1").replace("%1", link))
+            self.state.setToolTip("")
+        elif self.controller.last_error is not None:
+            self._on_error(self.controller.last_error)
         else:
             self.state.setText(self.tr("Stopped"))
+            self.state.setToolTip("")
         self.examples.setPlainText(curl_examples(url or self._planned_url()))
 
     def _planned_url(self) -> str:
@@ -214,8 +218,9 @@ class ServerPanel(QWidget):
         if busy and not self.controller.running:
             self.state.setText(self.tr("Starting…"))
 
-    def _on_error(self, text: str) -> None:
-        self.state.setText(text)
+    def _on_error(self, message: ErrorMessage) -> None:
+        self.state.setText(html.escape(message.text))
+        self.state.setToolTip(message.full())
 
     def _on_tokens(self, tokens: list[TokenInfo]) -> None:
         self.table.setRowCount(len(tokens))

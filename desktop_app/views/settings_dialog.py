@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from desktop_app.controllers.settings_controller import SettingsController
-from desktop_app.errors import error_text
+from desktop_app.errors import ErrorMessage
 from desktop_app.i18n import LANGUAGES
 
 MIB = 1024 * 1024
@@ -57,6 +57,8 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         controller.testFinished.connect(self._on_test)
+        controller.saved.connect(self._on_saved)
+        controller.saveFailed.connect(self._on_save_failed)
         self.load(controller.settings)
 
     # ---- layout -------------------------------------------------------------------------------
@@ -160,6 +162,7 @@ class SettingsDialog(QDialog):
             box,
         )
         hint.setWordWrap(True)
+        hint.setStyleSheet("color: palette(placeholder-text);")
         form.addRow("", hint)
         return box
 
@@ -258,10 +261,25 @@ class SettingsDialog(QDialog):
             self.restart_note.setText("")
 
     def _save(self) -> None:
-        try:
-            path = self.controller.save(self.values())
-        except Exception as exc:  # noqa: BLE001 - SettingsError or OSError, shown to the user
-            QMessageBox.warning(self, self.tr("Settings not saved"), error_text(exc))
-            return
-        self.saved_path = path
+        """The file is written in a worker; the dialog closes when it is saved."""
+        self.buttons.setEnabled(False)
+        self.controller.save(self.values())
+
+    def _on_saved(self, *_: object) -> None:
+        self.buttons.setEnabled(True)
+        self.saved_path = self.controller.saved_path
         self.accept()
+
+    def _on_save_failed(self, message: ErrorMessage) -> None:
+        self.buttons.setEnabled(True)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self.tr("Settings not saved"),
+            message.display(),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        if message.detail and not message.detail_matters:
+            box.setDetailedText(message.detail)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from core.settings import Settings
+from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import size_text
 
 
@@ -34,14 +37,15 @@ class MainStatusBar(QStatusBar):
         self.storage.setText(text)
         self.storage.setToolTip(tip)
 
-    def set_server(self, running: bool, url: str, error: str = "") -> None:
+    def set_server(self, running: bool, url: str, error: ErrorMessage | None = None) -> None:
         if running:
-            self.server.setText(self.tr("Server: %1").replace("%1", f'<a href="{url}">{url}</a>'))
-        elif error:
+            link = f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+            self.server.setText(self.tr("Server: %1").replace("%1", link))
+        elif error is not None:
             self.server.setText(self.tr("Server: not running"))
         else:
             self.server.setText(self.tr("Server: stopped"))
-        self.server.setToolTip(error)
+        self.server.setToolTip(error.full() if error is not None and not running else "")
 
     def set_counts(self, counts: dict[str, int]) -> None:
         text = (

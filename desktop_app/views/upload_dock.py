@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -49,6 +49,28 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
+class UploadTable(QTableView):
+    """The queue; while it is empty it says how to fill it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.placeholder = ""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if model is None or model.rowCount() > 0 or not self.placeholder:
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(
+            self.viewport().rect().adjusted(16, 8, -16, -8),
+            int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+            self.placeholder,
+        )
+        painter.end()
+
+
 class UploadDock(QDockWidget):
     """Layout only; the buttons call the upload controller."""
 
@@ -62,7 +84,12 @@ class UploadDock(QDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.table = QTableView(body)
+        self.table = UploadTable(body)
+        self.table.placeholder = self.tr(
+            "No uploads yet. Drop photos, videos or whole folders anywhere on this window, or "
+            "use Add files…\nFiles dropped while an athlete is selected in the sidebar are "
+            "filed under that athlete."
+        )
         self.table.setModel(controller.model)
         self.table.setItemDelegateForColumn(UploadQueueModel.PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -155,7 +182,7 @@ class UploadDock(QDockWidget):
         states = self.controller.model.states()
         done = states.get("done", 0) + states.get("duplicate", 0)
         failed = states.get("failed", 0)
-        text = self.tr("%1 active, %2 done, %3 failed")
+        text = self.tr("Active: %1 · Done: %2 · Failed: %3")  # no agreement to get wrong
         self.total_label.setText(
             text.replace("%1", str(active)).replace("%2", str(done)).replace("%3", str(failed))
         )

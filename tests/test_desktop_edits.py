@@ -1,0 +1,328 @@
+"""Unsaved edits are never dropped silently; the window remembers its layout; empty states."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views import main_window  # noqa: E402
+from desktop_app.views.main_window import MainWindow, window_state_file  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+
+TIMEOUT = 15000
+Button = QMessageBox.StandardButton
+
+
+class Asker:
+    """Stands in for the Save/Discard/Cancel question; records which files it was asked about."""
+
+    def __init__(self, answer: QMessageBox.StandardButton) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def __call__(self, record: FileRecord) -> QMessageBox.StandardButton:
+        self.asked.append(record.original_filename)
+        return self.answer
+
+
+@pytest.fixture
+def two_files(library: Library, media_dir: MediaSet) -> tuple[FileRecord, FileRecord]:
+    first = library.ingest(media_dir.jpeg, "image")
+    second = library.ingest(media_dir.png, "image")
+    return first, second
+
+
+@pytest.fixture
+def window(qtbot, library: Library, two_files) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.controller.grid.rowCount() == 2, timeout=TIMEOUT)
+    yield win
+    win.shutdown()
+
+
+def edit_description(window: MainWindow, file_id: int, text: str) -> None:
+    window.browser.select_row(window.controller.grid.row_of(file_id))
+    assert window.details.record is not None and window.details.record.id == file_id
+    window.details.description.setPlainText(text)
+    assert window.details.dirty and window.details.editor.title() == "Metadata (unsaved changes)"
+
+
+def test_switching_files_with_unsaved_edits_asks_and_cancel_keeps_them(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two_files
+    asker = Asker(Button.Cancel)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    edit_description(window, first.id, "Podium, second place")
+    window.browser.select_row(window.controller.grid.row_of(second.id))
+    qtbot.waitUntil(lambda: asker.asked == [first.original_filename], timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window.browser.grid.currentIndex().row() == window.controller.grid.row_of(first.id),
+        timeout=TIMEOUT,
+    )
+    assert window.details.record is not None and window.details.record.id == first.id
+    assert window.details.description.toPlainText() == "Podium, second place"
+    assert window.details.dirty
+    assert library.get_file(first.id).description == ""
+
+
+def test_discard_drops_the_edits_and_moves_on(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two_files
+    asker = Asker(Button.Discard)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    edit_description(window, first.id, "never mind")
+    window.browser.select_row(window.controller.grid.row_of(second.id))
+    qtbot.waitUntil(
+        lambda: window.details.record is not None and window.details.record.id == second.id,
+        timeout=TIMEOUT,
+    )
+    assert asker.asked == [first.original_filename] and not window.details.dirty
+    assert library.get_file(first.id).description == ""
+
+
+def test_save_stores_the_edits_then_moves_on(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two_files
+    monkeypatch.setattr(window, "ask_unsaved", Asker(Button.Save))
+    edit_description(window, first.id, "Relay, final leg")
+    window.browser.select_row(window.controller.grid.row_of(second.id))
+    qtbot.waitUntil(
+        lambda: window.details.record is not None and window.details.record.id == second.id,
+        timeout=TIMEOUT,
+    )
+    assert library.get_file(first.id).description == "Relay, final leg"
+    assert not window.details.dirty
+    assert window.browser.grid.currentIndex().row() == window.controller.grid.row_of(second.id)
+
+
+def test_a_failed_save_keeps_the_edits_and_the_selection(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two_files
+    monkeypatch.setattr(window, "ask_unsaved", Asker(Button.Save))
+    monkeypatch.setattr(QMessageBox, "open", lambda self: None)
+    window.browser.select_row(window.controller.grid.row_of(first.id))
+    window.details.filename.setText("   ")  # refused by the library: a name cannot be empty
+    window.details.filename.textEdited.emit("   ")
+    assert window.details.dirty
+    with qtbot.waitSignal(window.controller.saveFailed, timeout=TIMEOUT):
+        window.browser.select_row(window.controller.grid.row_of(second.id))
+    qtbot.waitUntil(
+        lambda: window.browser.grid.currentIndex().row() == window.controller.grid.row_of(first.id),
+        timeout=TIMEOUT,
+    )
+    assert window.details.record is not None and window.details.record.id == first.id
+    assert window.details.dirty and window.last_error == "The file name cannot be empty."
+
+
+def test_sidebar_search_and_sort_ask_too(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, _ = two_files
+    asker = Asker(Button.Cancel)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    c = window.controller
+    edit_description(window, first.id, "keep me")
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("video"))
+    qtbot.waitUntil(lambda: len(asker.asked) == 1, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window.sidebar.currentIndex() == c.sidebar.index_of("all"), timeout=TIMEOUT
+    )
+    assert c.filter.section == "all"
+    window.browser.search.setText("photo")
+    window.browser.search.returnPressed.emit()
+    qtbot.waitUntil(lambda: len(asker.asked) == 2, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.browser.search.text() == "", timeout=TIMEOUT)
+    window.browser.sort.setCurrentIndex(window.browser.sort.findData("size"))
+    qtbot.waitUntil(lambda: len(asker.asked) == 3, timeout=TIMEOUT)
+    assert c.sort == "-created_at" and window.browser.sort.currentData() == "-created_at"
+    assert window.details.description.toPlainText() == "keep me"
+    asker.answer = Button.Discard
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("video"))
+    qtbot.waitUntil(lambda: c.filter.section == "video", timeout=TIMEOUT)
+    assert window.details.record is None and not window.details.dirty
+
+
+def test_closing_with_unsaved_edits_asks_first(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, _ = two_files
+    asker = Asker(Button.Cancel)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    edit_description(window, first.id, "Before closing")
+    window.close()
+    qtbot.waitUntil(lambda: len(asker.asked) == 1, timeout=TIMEOUT)
+    assert window.isVisible() and window.details.dirty  # cancelled: nothing lost
+    asker.answer = Button.Save
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    assert library.get_file(first.id).description == "Before closing"
+
+
+def test_an_unchanged_file_switches_without_a_question(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two_files
+    asker = Asker(Button.Cancel)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    window.browser.select_row(window.controller.grid.row_of(first.id))
+    window.details.description.setPlainText("x")
+    window.details.description.setPlainText("")  # back to the stored value: nothing to save
+    window.browser.select_row(window.controller.grid.row_of(second.id))
+    assert window.details.record is not None and window.details.record.id == second.id
+    assert asker.asked == []
+
+
+def test_window_layout_is_remembered(
+    qtbot,  # type: ignore[no-untyped-def]
+    library: Library,
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state" / "window.ini"
+    first = MainWindow(library, state_file=state)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(800, 560)  # within the offscreen screen (800×800): restoreGeometry clamps
+    first.splitter.setSizes([300, 500, 311])
+    first.server_dock.hide()
+    wanted = first.splitter.sizes()
+    first.close()
+    assert state.is_file()
+    second = MainWindow(library, state_file=state)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.height() == 560 and abs(second.width() - 800) <= 4  # frame kept on screen
+    # Offscreen the window is 2 px narrower than saved (the screen is 800 px wide): close enough.
+    assert all(abs(a - b) <= 12 for a, b in zip(second.splitter.sizes(), wanted, strict=True))
+    assert abs(second.splitter.sizes()[0] - 220) > 30  # not the default width of the sidebar
+    assert not second.server_dock.isVisible() and second.upload_dock.isVisible()
+    second.shutdown()
+
+
+def test_the_layout_file_lives_next_to_the_settings(library: Library) -> None:
+    path = window_state_file(library.settings)
+    assert path.parent == Path(library.settings.config_file).parent
+    assert path.name == "window-state.ini"
+
+
+def test_empty_athletes_and_trash_say_what_to_do(
+    qtbot,  # type: ignore[no-untyped-def]
+    library: Library,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    install_translations("en")  # the plural forms of the English texts
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    sidebar = window.controller.sidebar
+    qtbot.waitUntil(lambda: sidebar.hint_index().isValid(), timeout=TIMEOUT)
+    hint = sidebar.hint_index()
+    assert hint.data() == "Add an athlete…" and sidebar.filter_at(hint) is None
+    assert not hint.flags() & Qt.ItemFlag.ItemIsSelectable
+    monkeypatch.setattr(main_window.QInputDialog, "getText", lambda *a, **k: ("Ana Torres", True))
+    window.sidebar.clicked.emit(hint)
+    qtbot.waitUntil(lambda: sidebar.index_of("athlete:1").isValid(), timeout=TIMEOUT)
+    assert not sidebar.hint_index().isValid()
+    window.sidebar.setCurrentIndex(sidebar.index_of("athlete:1"))
+    browser = window.browser
+    qtbot.waitUntil(lambda: browser.stack.currentWidget() is browser.empty, timeout=TIMEOUT)
+    assert "No photos or videos of Ana Torres yet." in browser.empty.text()
+    window.sidebar.setCurrentIndex(sidebar.index_of("trash"))
+    qtbot.waitUntil(
+        lambda: (
+            browser.stack.currentWidget() is browser.empty
+            and "trash is empty" in browser.empty.text()
+        ),
+        timeout=TIMEOUT,
+    )
+    assert "stay here for 30 days" in browser.empty.text()
+    window.shutdown()
+
+
+def test_empty_states_in_spanish(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    install_translations("es")
+    try:
+        window = MainWindow(library)
+        qtbot.addWidget(window)
+        sidebar = window.controller.sidebar
+        qtbot.waitUntil(lambda: sidebar.hint_index().isValid(), timeout=TIMEOUT)
+        assert sidebar.hint_index().data() == "Añadir un deportista…"
+        window.sidebar.setCurrentIndex(sidebar.index_of("trash"))
+        qtbot.waitUntil(
+            lambda: "papelera está vacía" in window.browser.empty.text(), timeout=TIMEOUT
+        )
+        assert "30 días" in window.browser.empty.text()
+        window.shutdown()
+    finally:
+        install_translations("en")
+
+
+def test_changes_announced_while_a_page_loads_are_not_lost(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page read before a deletion, delivered after its event, must not bring the file back."""
+    first, _ = two_files
+    grid = window.controller.grid
+    read, release = threading.Event(), threading.Event()
+    list_files = library.list_files
+
+    def stale_page(*args: object, **kwargs: object) -> object:
+        page = list_files(*args, **kwargs)  # type: ignore[arg-type]
+        read.set()
+        release.wait(10)
+        return page
+
+    monkeypatch.setattr(library, "list_files", stale_page)
+    grid.reload()
+    assert read.wait(10)
+    library.delete_permanently(first.id)
+    qtbot.waitUntil(lambda: len(grid._held_events) == 1, timeout=TIMEOUT)
+    release.set()
+    qtbot.waitUntil(lambda: not grid.loading, timeout=TIMEOUT)
+    assert grid.row_of(first.id) < 0 and grid.rowCount() == 1 and grid.total == 1
