@@ -251,10 +251,10 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="mediadesk-screenshots-"))
     try:
-        library = build_library(base)
-        for lang in ("en", "es"):
-            shoot(library, base, lang)
-        library.close()
+        for lang in ("en", "es"):  # the same sample library in each language
+            library = build_library(base / lang)
+            shoot(library, base / lang, lang)
+            library.close()
     finally:
         shutil.rmtree(base, ignore_errors=True)
     DOC.parent.mkdir(exist_ok=True)
