@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+_CHECKOUT_ASSETS = Path(__file__).resolve().parent.parent / "assets"
+_INSTALLED_ASSETS = Path(sys.prefix) / "share" / "mediadesk"  # pyproject's data-files
+ASSETS_DIR = _CHECKOUT_ASSETS if _CHECKOUT_ASSETS.is_dir() else _INSTALLED_ASSETS
 TRANSLATIONS_DIR = ASSETS_DIR / "translations"
 ICON_SVG = ASSETS_DIR / "mediadesk.svg"
 ICON_PNG = ASSETS_DIR / "mediadesk.png"
