@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import logging.handlers
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from core.errors import MediaDeskError
@@ -100,6 +102,20 @@ def run(argv: list[str]) -> int:
         return 2
 
 
+def _log_to_file(path: Path) -> None:
+    """Also keeps the server's log in the data folder (rotated, a few MB at most)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError as exc:
+        logger.warning("No log file: %s", exc)
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from server.entry import EmbeddedServer, first_start_token
 
@@ -114,6 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host:
         overrides["server_host"] = args.host
     library = _open(args, **overrides)
+    _log_to_file(library.paths.logs_dir / "server.log")
     try:
         secret = first_start_token(library)
         server = EmbeddedServer(library, args.host, args.port)

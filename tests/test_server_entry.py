@@ -146,6 +146,8 @@ def test_serve_prints_the_first_token_and_stops_on_sigint(data_dir: Path) -> Non
         assert http_call(f"{url}/athletes").status == 401
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
+        log = (data_dir / "logs" / "server.log").read_text()
+        assert "listening on" in log and token not in log  # the secret is shown, never logged
     finally:
         if proc.poll() is None:
             proc.kill()
