@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -401,30 +402,19 @@ def _bytes(
     return on_bytes
 
 
-class _local_copy:  # noqa: N801 - used as a context manager
+@contextmanager
+def _local_copy(lib: Library, key: str) -> Iterator[Path]:
     """The object as a local file: the backend's own file, or a temporary download."""
-
-    def __init__(self, lib: Library, key: str) -> None:
-        self.lib, self.key = lib, key
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> Path:
-        local = self.lib.storage.local_path(self.key)
-        if local is not None:
-            return local
-        self.lib.paths.tmp_dir.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
-            dir=self.lib.paths.tmp_dir, prefix="confirm-", suffix=".part", delete=False
-        )
-        handle.close()
-        self.tmp = Path(handle.name)
-        try:
-            self.lib.storage.download_to(self.key, self.tmp)
-        except BaseException:
-            self.tmp.unlink(missing_ok=True)
-            raise
-        return self.tmp
-
-    def __exit__(self, *exc: object) -> None:
-        if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
+    local = lib.storage.local_path(key)
+    if local is not None:
+        yield local
+        return
+    lib.paths.tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=lib.paths.tmp_dir, prefix="confirm-", suffix=".part")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        lib.storage.download_to(key, tmp)
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
