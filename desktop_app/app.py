@@ -6,10 +6,13 @@ import logging
 import logging.handlers
 import os
 import sys
+import threading
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TypeVar, cast
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
 from core.paths import default_paths
@@ -19,6 +22,7 @@ from desktop_app.i18n import choose_language, install_translations
 from desktop_app.resources import app_icon
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -92,6 +96,37 @@ def _settings_file() -> str:
     return str(default_paths(os.environ.get("MEDIADESK_DATA_DIR") or None).settings_file)
 
 
+def open_library(app: QApplication, settings: Settings, opener: Callable[[Settings], T]) -> T:
+    """Opens the library (migrations, storage) in a thread behind a splash screen.
+
+    The GUI thread keeps painting meanwhile, so a slow database or disk never shows a frozen,
+    empty screen; the opener's exception is re-raised here.
+    """
+    splash = QSplashScreen(app_icon().pixmap(128, 128))
+    splash.showMessage(
+        QCoreApplication.translate("Startup", "Opening the library…"),
+        Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
+    )
+    splash.show()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = opener(settings)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the GUI thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="open-library", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        worker.join(0.02)
+    splash.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(T, outcome["value"])
+
+
 def run_gui(language: str | None = None) -> int:
     """Starts the desktop application; returns its exit code."""
     app = create_application()
@@ -114,7 +149,7 @@ def run_gui(language: str | None = None) -> int:
     from desktop_app.views.main_window import MainWindow
 
     try:
-        library = Library.open(settings)
+        library = open_library(app, settings, Library.open)
     except Exception as exc:  # noqa: BLE001 - storage, database: shown with the cause
         logger.exception("Cannot open the library")
         show_startup_error(

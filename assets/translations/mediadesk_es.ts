@@ -1324,17 +1324,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="67"/>
+        <location filename="../../desktop_app/app.py" line="71"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="104"/>
+        <location filename="../../desktop_app/app.py" line="107"/>
+        <source>Opening the library…</source>
+        <translation>Abriendo la biblioteca…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/app.py" line="139"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="121"/>
+        <location filename="../../desktop_app/app.py" line="156"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>

@@ -1,0 +1,46 @@
+"""Start-up: the library opens in a thread behind a splash while the GUI thread keeps running."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from core.errors import StorageUnavailable
+from core.library import Library
+from core.settings import Settings
+from desktop_app.app import open_library
+
+
+def test_library_opens_off_the_gui_thread(qtbot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    app = QApplication.instance()
+    opened_in: list[threading.Thread] = []
+    ticks: list[int] = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    release = threading.Event()
+    QTimer.singleShot(200, release.set)  # only the GUI thread's event loop can release it
+
+    def slow_open(s: Settings) -> Library:
+        opened_in.append(threading.current_thread())
+        assert release.wait(10), "the GUI thread stopped processing events"
+        return Library.open(s)
+
+    library = open_library(app, settings, slow_open)
+    timer.stop()
+    assert opened_in and opened_in[0] is not threading.main_thread()
+    assert len(ticks) >= 5  # timers kept firing while the library opened
+    assert Path(library.paths.database_file).is_file()
+    library.close()
+
+
+def test_open_errors_reach_the_caller(qtbot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    def broken(_: Settings) -> Library:
+        raise StorageUnavailable("bucket missing")
+
+    with pytest.raises(StorageUnavailable, match="bucket missing"):
+        open_library(QApplication.instance(), settings, broken)
