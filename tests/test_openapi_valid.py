@@ -1,0 +1,20 @@
+"""The served OpenAPI document is valid OpenAPI 3.1 (checked by openapi-spec-validator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+
+async def test_served_spec_is_valid_openapi_31(api: Any) -> None:
+    spec = await (await api.get("/openapi.json")).json()
+    validate(spec)  # raises with the JSON path of the first problem
+
+
+def test_the_validator_catches_a_broken_spec() -> None:
+    broken = {"openapi": "3.1.0", "info": {"title": "x"}, "paths": {"/a": {"get": {}}}}
+    with pytest.raises(OpenAPIValidationError):
+        validate(broken)
