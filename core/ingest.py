@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import os
 import tempfile
 import threading
@@ -31,7 +30,7 @@ from core.errors import (
 )
 from core.events import ChangeEvent
 from core.filenames import clean_filename
-from core.mediatypes import BY_MIME, canonical_mime, check_kind
+from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
 from core.metadata import MediaInfo
 from core.records import FileRecord
 from core.spool import Spooled, hash_file, spool_stream, too_large
@@ -233,7 +232,7 @@ class Ingestor:
         settings = self.lib.settings
         declared = (content_type or "").split(";", 1)[0].strip().lower()
         if not declared:
-            declared = (mimetypes.guess_type(filename)[0] or "").lower()
+            declared = guess_from_name(filename) or ""
         mime = canonical_mime(declared)
         if mime is None:
             raise InvalidInput(

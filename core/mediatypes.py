@@ -142,3 +142,17 @@ def require_kind(media: MediaType, file_type: str) -> None:
         raise TypeMismatch(
             f"The content is {media.kind} ({media.mime}) but file_type says {file_type}"
         )
+
+
+_BY_EXTENSION = {t.ext: t.mime for t in ALL_TYPES} | {
+    "jpeg": "image/jpeg",
+    "jpe": "image/jpeg",
+    "m4v": "video/mp4",
+    "qt": "video/quicktime",
+}
+
+
+def guess_from_name(filename: str) -> str | None:
+    """The MIME type a browser would send for this file name (our table, not the system's)."""
+    _, dot, ext = filename.rpartition(".")
+    return _BY_EXTENSION.get(ext.lower()) if dot else None

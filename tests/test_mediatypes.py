@@ -122,3 +122,21 @@ def test_empty_and_mismatch() -> None:
         sniff_bytes(b"")
     with pytest.raises(TypeMismatch):
         require_kind(BY_MIME["video/mp4"], "image")
+
+
+@pytest.mark.parametrize(
+    ("name", "mime"),
+    [
+        ("clip.WMV", "video/x-ms-wmv"),
+        ("a.b.avi", "video/x-msvideo"),
+        ("x.mov", "video/quicktime"),
+        ("p.jpeg", "image/jpeg"),
+        ("v.webm", "video/webm"),
+        ("notes.txt", None),
+        ("noext", None),
+    ],
+)
+def test_guess_from_name_does_not_depend_on_the_system(name: str, mime: str | None) -> None:
+    from core.mediatypes import guess_from_name
+
+    assert guess_from_name(name) == mime
