@@ -40,15 +40,22 @@ class PlayerControls(QWidget):
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)
-        for widget in (self.play_button, self.back_button, self.forward_button, self.elapsed_label):
+        leading: tuple[QWidget, ...] = (
+            self.play_button,
+            self.back_button,
+            self.forward_button,
+            self.elapsed_label,
+        )
+        for widget in leading:
             layout.addWidget(widget)
         layout.addWidget(self.seek_slider, 1)
-        for widget in (
+        trailing: tuple[QWidget, ...] = (
             self.total_label,
             self.mute_button,
             self.volume_slider,
             self.fullscreen_button,
-        ):
+        )
+        for widget in trailing:
             layout.addWidget(widget)
 
     def _button(self, pixmap: QStyle.StandardPixmap, tip: str) -> QToolButton:

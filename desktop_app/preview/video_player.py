@@ -259,7 +259,7 @@ def _linear_volume(percent: int) -> float:
     try:
         from PySide6.QtMultimedia import QtAudio as audio_ns
     except ImportError:  # Qt < 6.7
-        from PySide6.QtMultimedia import QAudio as audio_ns
+        from PySide6.QtMultimedia import QAudio as audio_ns  # type: ignore[assignment]
     scale = audio_ns.VolumeScale
     return audio_ns.convertVolume(
         percent / 100, scale.LogarithmicVolumeScale, scale.LinearVolumeScale
