@@ -209,7 +209,9 @@ def test_an_unchanged_file_switches_without_a_question(
     monkeypatch.setattr(window, "ask_unsaved", asker)
     window.browser.select_row(window.controller.grid.row_of(first.id))
     window.details.description.setPlainText("x")
+    assert window.details.dirty  # the question would be asked now
     window.details.description.setPlainText("")  # back to the stored value: nothing to save
+    assert not window.details.dirty
     window.browser.select_row(window.controller.grid.row_of(second.id))
     assert window.details.record is not None and window.details.record.id == second.id
     assert asker.asked == []
@@ -265,10 +267,16 @@ def test_empty_athletes_and_trash_say_what_to_do(
     window.sidebar.clicked.emit(hint)
     qtbot.waitUntil(lambda: sidebar.index_of("athlete:1").isValid(), timeout=TIMEOUT)
     assert not sidebar.hint_index().isValid()
-    window.sidebar.setCurrentIndex(sidebar.index_of("athlete:1"))
     browser = window.browser
-    qtbot.waitUntil(lambda: browser.stack.currentWidget() is browser.empty, timeout=TIMEOUT)
-    assert "No photos or videos of Ana Torres yet." in browser.empty.text()
+    assert "Ana Torres" not in browser.empty.text()  # the library's own empty state so far
+    window.sidebar.setCurrentIndex(sidebar.index_of("athlete:1"))
+    qtbot.waitUntil(
+        lambda: (
+            browser.stack.currentWidget() is browser.empty
+            and "No photos or videos of Ana Torres yet." in browser.empty.text()
+        ),
+        timeout=TIMEOUT,
+    )
     window.sidebar.setCurrentIndex(sidebar.index_of("trash"))
     qtbot.waitUntil(
         lambda: (

@@ -79,11 +79,14 @@ def test_grid_model_roles_and_sort(qtbot, library: Library, runner: TaskRunner) 
                 duration=83.4,
                 sha256="f" * 64,
                 status="ready",
+                created_at=datetime(2020, 1, 1, tzinfo=UTC),  # the oldest: last by date
             )
         )
     model = FileGridListModel(library, runner, page_size=10)
     model.set_query(FileQuery(sort="-size"))
     qtbot.waitUntil(lambda: model.rowCount() == 4)
+    names = [model.data(model.index(r), FileGridListModel.NameRole) for r in range(4)]
+    assert names == ["clip.mp4", "file-00002.jpg", "file-00001.jpg", "file-00000.jpg"]
     top = model.index(0)
     assert model.data(top, FileGridListModel.NameRole) == "clip.mp4"
     assert model.data(top, FileGridListModel.DurationRole) == "1:23"
@@ -123,6 +126,7 @@ def test_query_matching_and_positions(library: Library) -> None:
     assert insert_position(rows, record, "original_filename") == 2
     assert insert_position(rows, record, "-original_filename") == 0
     assert matches(record, FileQuery(q="00001B"))
+    assert not matches(record, FileQuery(q="00002"))
     assert not matches(record, FileQuery(file_type="video"))
     assert not matches(record, FileQuery(trashed=True))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -85,6 +86,9 @@ def test_server_panel_starts_the_server_and_http_uploads_appear_live(
     info = window.server.tokens.list()[0]
     window.server.revoke_token(info.id)
     qtbot.waitUntil(lambda: not window.server.tokens.list()[0].active, timeout=TIMEOUT)
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the server stops accepting it
+        _get(f"{url}/athletes", token)
+    assert refused.value.code == 401
     with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT) as stopped:
         panel.toggle.click()
     assert stopped.args == [False, ""]

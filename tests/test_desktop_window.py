@@ -233,10 +233,16 @@ def test_search_and_sort(
     assert grid.record_at(0).original_filename == "photo.jpg"
     window.browser.search.clear()
     qtbot.waitUntil(lambda: grid.rowCount() == 2, timeout=TIMEOUT)
+    assert grid.record_at(0).file_type == "video"  # newest first: the video came second
+    window.browser.sort.setCurrentIndex(window.browser.sort.findData("created_at"))
+    qtbot.waitUntil(
+        lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "image", timeout=TIMEOUT
+    )
     window.browser.sort.setCurrentIndex(window.browser.sort.findData("-duration"))
     qtbot.waitUntil(
         lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "video", timeout=TIMEOUT
     )
+    assert window.controller.sort == "-duration"
 
 
 def test_preview_opens_for_the_current_file(

@@ -10,11 +10,13 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from core import keys
 from core.errors import (
     Conflict,
     CorruptFile,
+    EmptyFile,
     InvalidInput,
     NotFound,
     SizeMismatch,
@@ -123,9 +125,10 @@ def test_empty_and_one_byte_over(data_dir: Path, media_dir) -> None:
         lib.ingest(media_dir.png, "image")
     with pytest.raises(TooLarge):  # streams stop at the limit too
         lib.ingest(io.BytesIO(media_dir.png.read_bytes()), "image")
-    with pytest.raises(Exception, match="empty"):
+    with pytest.raises(EmptyFile, match="empty"):
         lib.ingest(io.BytesIO(b""), "image")
     assert_nothing_left(lib)
+    lib.close()
 
 
 def test_presigned_flow_on_both_backends(any_library: Library, media_dir) -> None:
@@ -205,7 +208,8 @@ def test_concurrent_confirms_end_in_one_ready_record(library: Library, media_dir
         t.start()
     for t in threads:
         t.join()
-    assert not errors and len({r.version for r in results}) == 1
+    assert not errors and len(results) == 4 and len({r.version for r in results}) == 1
+    assert {r.status for r in results} == {"ready"}
     assert library.list_files().total == 1
     assert len(library._ingestor._confirm_locks) == 0  # no lock kept per file forever
 
@@ -299,10 +303,30 @@ def test_change_events_are_published(library: Library, media_dir) -> None:
     assert {i for _, i in seen} == {rec.id}
 
 
-def test_image_variant_is_cached(library: Library, media_dir) -> None:
+def test_image_variant_is_cached(
+    library: Library, media_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.library
+
+    made: list[int] = []
+    real = core.library.make_variant
+
+    def counting(source, width):  # type: ignore[no-untyped-def]
+        made.append(width)
+        return real(source, width)
+
+    monkeypatch.setattr(core.library, "make_variant", counting)
     rec = library.ingest(media_dir.jpeg, "image")
     key, stat = library.variant(rec, 100)
+    assert key == keys.variant_key(rec.storage_key, 100) and library.storage.exists(key)
+    stored = b"".join(library.storage.open_range(key, 0, None))
+    assert stat.size == len(stored)
+    with Image.open(io.BytesIO(stored)) as im:
+        assert im.format == "WEBP" and im.size == (100, 75)
     again, stat2 = library.variant(rec, 100)
-    assert key == again and stat.etag == stat2.etag and stat.size > 0
+    assert key == again and stat.etag == stat2.etag
+    assert made == [100]  # the second request is served from the store, not encoded again
+    wide, _ = library.variant(rec, 4000)  # never enlarged: the original width is the variant
+    assert wide == keys.variant_key(rec.storage_key, 640) and made == [100, 640]
     with pytest.raises(InvalidInput):
         library.variant(rec, 0)

@@ -30,6 +30,8 @@ def test_migrations_and_library_on_postgres(
         lib.trash(rec.id)
         assert lib.list_files(trashed=True).total == 1
         lib.delete_permanently(rec.id)
+        assert lib.list_files(trashed=True).total == 0
+        assert not lib.storage.exists(rec.storage_key)
     finally:
         downgrade(lib.db.engine, "base")
         lib.close()

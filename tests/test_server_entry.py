@@ -11,14 +11,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.audit import AuditLog
+from core.db.models import MediaFile
 from core.library import Library
 from server.entry import EmbeddedServer, first_start_token, main
+from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -101,10 +104,28 @@ def test_token_commands(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
         main(["token", "create", "--name", "x", "--scope", "root", "--data-dir", d])
 
 
-def test_maintenance_command(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_maintenance_command(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], media_dir: Any
+) -> None:
+    lib = Library.open(make_settings(data_dir))
+    old = lib.ingest(media_dir.png, "image")
+    kept = lib.ingest(media_dir.jpeg, "image")
+    lib.trash(old.id)
+    lib.trash(kept.id)
+    with lib.db.write() as s:  # trashed longer ago than the retention
+        s.get(MediaFile, old.id).deleted_at = datetime.now(UTC) - timedelta(days=400)
+    lib.storage.put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
+    lib.close()
     assert main(["maintenance", "--data-dir", str(data_dir)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["maintenance"]["errors"] == [] and report["reconcile"]["clean"] is True
+    assert report["maintenance"]["errors"] == [] and report["maintenance"]["purged"] == [old.id]
+    assert report["reconcile"]["objects_without_rows"] == ["general/2020/01/stray.jpg"]
+    assert report["reconcile"]["clean"] is False
+    lib = Library.open(make_settings(data_dir))
+    try:
+        assert [r.id for r in lib.list_files(trashed=True).items] == [kept.id]
+    finally:
+        lib.close()
 
 
 def test_desktop_cli_dispatches_to_the_server(
