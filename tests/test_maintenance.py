@@ -45,7 +45,9 @@ def test_reconcile_finds_both_kinds_of_drift(any_library: Library, media_dir) ->
     assert report.rows_without_objects == [rec.id]
 
 
-def test_run_maintenance_aborts_stale_multipart(s3_library: Library, s3_bucket) -> None:
+def test_run_maintenance_aborts_stale_multipart(
+    s3_library: Library, s3_bucket, monkeypatch
+) -> None:
     client = boto3.client(
         "s3",
         endpoint_url=s3_bucket.endpoint_url,
@@ -54,13 +56,7 @@ def test_run_maintenance_aborts_stale_multipart(s3_library: Library, s3_bucket) 
         aws_secret_access_key="testing",
     )
     client.create_multipart_upload(Bucket=s3_bucket.bucket, Key="general/2020/01/big.mp4")
-    import core.maintenance as m
-
-    original = m.STALE_MULTIPART_SECONDS
-    m.STALE_MULTIPART_SECONDS = 0
-    try:
-        report = run_maintenance(s3_library)
-    finally:
-        m.STALE_MULTIPART_SECONDS = original
+    monkeypatch.setattr("core.maintenance.STALE_MULTIPART_SECONDS", 0)
+    report = run_maintenance(s3_library)
     assert report.aborted_multipart == 1 and not report.errors
     assert not client.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads")
