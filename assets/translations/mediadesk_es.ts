@@ -730,73 +730,73 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="87"/>
-        <location filename="../../desktop_app/views/main_window.py" line="493"/>
+        <location filename="../../desktop_app/views/main_window.py" line="88"/>
+        <location filename="../../desktop_app/views/main_window.py" line="492"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="141"/>
+        <location filename="../../desktop_app/views/main_window.py" line="142"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="211"/>
+        <location filename="../../desktop_app/views/main_window.py" line="212"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="269"/>
+        <location filename="../../desktop_app/views/main_window.py" line="270"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="270"/>
+        <location filename="../../desktop_app/views/main_window.py" line="271"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="274"/>
+        <location filename="../../desktop_app/views/main_window.py" line="275"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="348"/>
+        <location filename="../../desktop_app/views/main_window.py" line="349"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="351"/>
+        <location filename="../../desktop_app/views/main_window.py" line="352"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="359"/>
+        <location filename="../../desktop_app/views/main_window.py" line="360"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="382"/>
+        <location filename="../../desktop_app/views/main_window.py" line="383"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="393"/>
+        <location filename="../../desktop_app/views/main_window.py" line="394"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="399"/>
+        <location filename="../../desktop_app/views/main_window.py" line="400"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="426"/>
+        <location filename="../../desktop_app/views/main_window.py" line="427"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="427"/>
+        <location filename="../../desktop_app/views/main_window.py" line="428"/>
         <source>Delete %n file(s) permanently? This cannot be undone.</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente? No se puede deshacer.</numerusform>
@@ -804,48 +804,48 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="445"/>
+        <location filename="../../desktop_app/views/main_window.py" line="446"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="445"/>
-        <location filename="../../desktop_app/views/main_window.py" line="455"/>
+        <location filename="../../desktop_app/views/main_window.py" line="446"/>
+        <location filename="../../desktop_app/views/main_window.py" line="456"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="455"/>
+        <location filename="../../desktop_app/views/main_window.py" line="456"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="474"/>
+        <location filename="../../desktop_app/views/main_window.py" line="475"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="477"/>
+        <location filename="../../desktop_app/views/main_window.py" line="478"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="506"/>
+        <location filename="../../desktop_app/views/main_window.py" line="497"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="508"/>
+        <location filename="../../desktop_app/views/main_window.py" line="499"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="581"/>
+        <location filename="../../desktop_app/views/main_window.py" line="572"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="582"/>
+        <location filename="../../desktop_app/views/main_window.py" line="573"/>
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -854,7 +854,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <name>PlayerControls</name>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="24"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="68"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="75"/>
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
@@ -875,7 +875,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="33"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="73"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
@@ -886,22 +886,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="39"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="72"/>
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="73"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
@@ -1268,7 +1268,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="277"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="275"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>

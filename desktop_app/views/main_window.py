@@ -44,6 +44,7 @@ from desktop_app.resources import app_icon
 from desktop_app.views.actions import build_actions, build_menus
 from desktop_app.views.browser import FileBrowser
 from desktop_app.views.details_panel import DetailsPanel
+from desktop_app.views.message_box import open_warning
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.upload_dock import UploadDock
@@ -488,17 +489,7 @@ class MainWindow(QMainWindow):
         self.last_error = message.display()
         logger.warning("Shown to the user: %s", message.full())
         self.status.showMessage(message.text, 10000)
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            self.tr("MediaDesk"),
-            message.display(),
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        if message.detail and not message.detail_matters:
-            box.setDetailedText(message.detail)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        open_warning(self, self.tr("MediaDesk"), message)
 
     def about(self) -> None:
         QMessageBox.about(

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -29,6 +28,7 @@ from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from desktop_app.controllers.settings_controller import SettingsController
 from desktop_app.errors import ErrorMessage
 from desktop_app.i18n import LANGUAGES
+from desktop_app.views.message_box import open_warning
 
 MIB = 1024 * 1024
 
@@ -272,14 +272,4 @@ class SettingsDialog(QDialog):
 
     def _on_save_failed(self, message: ErrorMessage) -> None:
         self.buttons.setEnabled(True)
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            self.tr("Settings not saved"),
-            message.display(),
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        if message.detail and not message.detail_matters:
-            box.setDetailedText(message.detail)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        open_warning(self, self.tr("Settings not saved"), message)
