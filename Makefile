@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 QT_LIBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
 	libdbus-1-3 libglib2.0-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libpulse0 \
@@ -16,6 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e . --group dev
 	touch $(STAMP)
 
+# Outside JavaScript clients the tests drive (tus-js-client, hls.js, openapi-typescript...).
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	@command -v npm >/dev/null || bash scripts/syslibs.sh nodejs npm
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
 syslibs:
 	@bash scripts/syslibs.sh $(QT_LIBS)
 
@@ -25,10 +33,10 @@ run: $(STAMP) syslibs
 serve: $(STAMP)
 	$(BIN)/mediadesk serve
 
-test: $(STAMP) syslibs
+test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
-		$(BIN)/python -m pytest -q -p no:cacheprovider
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check core server desktop_app tests bench
