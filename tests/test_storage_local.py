@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from core.errors import Conflict, InvalidInput, StorageUnavailable
 from core.settings import Settings
-from core.storage.base import Presigner, Storage
+from core.storage.base import Presigner
 from core.storage.factory import build_storage
 from core.storage.local import LocalStorage
 from core.storage.signing import LocalPresigner
@@ -29,45 +29,18 @@ def _files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def test_put_stat_read_delete(store: LocalStorage) -> None:
-    assert isinstance(store, Storage)
-    data = bytes(range(256)) * 40
-    put = store.put_bytes(KEY, data, "image/jpeg")
-    assert put.size == len(data) and put.content_type is None
-    assert put.etag.startswith('"') and put.etag.endswith('"') and len(put.etag) > 10
-    assert store.stat(KEY) == put
-    assert store.exists(KEY)
-    assert b"".join(store.open_range(KEY)) == data
+def test_local_specifics_path_no_content_type_pruned_folders(store: LocalStorage) -> None:
+    """The shared contract is in test_storage_contract.py; this is what only a folder does."""
+    put = store.put_bytes(KEY, b"abc", "image/jpeg")
+    assert put.content_type is None  # a folder keeps no content type; the catalog does
     assert store.local_path(KEY) == store.root / KEY
     store.delete(KEY)
-    assert not store.exists(KEY)
     assert not (store.root / "athletes").exists()  # empty folders pruned, root kept
     assert store.root.is_dir()
-    store.delete(KEY)  # missing is fine
-    with pytest.raises(NotFound):
-        store.stat(KEY)
-    with pytest.raises(NotFound):
-        store.open_range(KEY)
-
-
-def test_etag_changes_when_content_changes(store: LocalStorage) -> None:
-    first = store.put_bytes(KEY, b"one", "image/jpeg").etag
-    assert store.put_bytes(KEY, b"two", "image/jpeg").etag != first
-
-
-def test_ranges(store: LocalStorage) -> None:
-    data = os.urandom(1000)
-    store.put_bytes(KEY, data, "image/jpeg")
-    assert b"".join(store.open_range(KEY, 10, 19)) == data[10:20]
-    assert b"".join(store.open_range(KEY, 990)) == data[990:]
-    assert b"".join(store.open_range(KEY, 900, 5000)) == data[900:]
-    chunks = list(store.open_range(KEY, 0, 999, chunk_size=300))
-    assert [len(c) for c in chunks] == [300, 300, 300, 100]
+    store.put_bytes(KEY, b"x" * 1000, "image/jpeg")
     with pytest.raises(InvalidInput) as info:
         store.open_range(KEY, 1000)
-    assert info.value.details == {"size": 1000}
-    with pytest.raises(InvalidInput):
-        store.open_range(KEY, 5, 4)
+    assert info.value.details == {"size": 1000}  # the server's 416 Content-Range needs it
     store.put_bytes("general/2025/01/empty.txt", b"", "text/plain")
     assert b"".join(store.open_range("general/2025/01/empty.txt")) == b""
 
@@ -83,21 +56,12 @@ def test_traversal_and_bad_keys_refused(store: LocalStorage, key: str) -> None:
     assert not store.root.exists() or _files(store.root) == []
 
 
-def test_put_file_and_stream_progress(store: LocalStorage, tmp_path: Path) -> None:
+def test_writes_in_bounded_chunks(store: LocalStorage, tmp_path: Path) -> None:
     src = tmp_path / "src.bin"
-    data = os.urandom(2 * MiB + 123)
-    src.write_bytes(data)
+    src.write_bytes(os.urandom(2 * MiB + 123))
     seen: list[int] = []
-    assert store.put_file(KEY, src, "image/jpeg", seen.append).size == len(data)
-    assert sum(seen) == len(data) and max(seen) <= MiB
-    seen.clear()
-    store.put_stream("general/2025/01/s.bin", io.BytesIO(data), "video/mp4", seen.append)
-    assert sum(seen) == len(data)
-    assert (store.root / "general/2025/01/s.bin").read_bytes() == data
-    out = tmp_path / "out.bin"
-    seen.clear()
-    store.download_to(KEY, out, seen.append)
-    assert out.read_bytes() == data and sum(seen) == len(data)
+    store.put_file(KEY, src, "image/jpeg", seen.append)
+    assert sum(seen) == src.stat().st_size and max(seen) <= MiB
 
 
 class _Broken(io.RawIOBase):
@@ -120,10 +84,9 @@ def test_failed_stream_leaves_nothing(store: LocalStorage) -> None:
     store.put_bytes(KEY, b"old", "image/jpeg")
     with pytest.raises(ConnectionResetError):
         store.put_stream(KEY, _Broken(), "image/jpeg")  # type: ignore[arg-type]
-    assert (store.root / KEY).read_bytes() == b"old"  # the old object is intact
     with pytest.raises(ConnectionResetError):
         store.put_stream("general/2025/01/new.mp4", _Broken(), "video/mp4")  # type: ignore[arg-type]
-    assert _files(store.root) == [KEY]
+    assert _files(store.root) == [KEY]  # no temp file either
     assert not (store.root / "general").exists()
 
 
@@ -136,25 +99,12 @@ def test_cancel_from_progress_leaves_nothing(store: LocalStorage) -> None:
     assert not store.root.exists() or _files(store.root) == []
 
 
-def test_copy_move_list_delete_prefix(store: LocalStorage) -> None:
+def test_move_prunes_folders_and_listing_skips_temp_files(store: LocalStorage) -> None:
     store.put_bytes(KEY, b"abc", "image/jpeg")
-    copy = store.copy(KEY, "general/2025/02/abc.jpg")
-    assert copy.size == 3 and store.exists(KEY)
-    moved = store.move(KEY, "athletes/4/2025/02/abc.jpg")
-    assert moved.key == "athletes/4/2025/02/abc.jpg" and not store.exists(KEY)
+    store.move(KEY, "athletes/4/2025/02/abc.jpg")
     assert not (store.root / "athletes/3").exists()
-    (store.root / "general/2025/02/.abc.jpg.dead.part").write_bytes(b"junk")
-    keys = [s.key for s in store.list_keys()]
-    assert keys == ["athletes/4/2025/02/abc.jpg", "general/2025/02/abc.jpg"]
-    assert [s.key for s in store.list_keys("general/")] == ["general/2025/02/abc.jpg"]
-    assert [s.key for s in store.list_keys("athletes/4/2025/02/ab")] == [moved.key]
-    assert list(store.list_keys("athletes/5/")) == []
-    with pytest.raises(NotFound):
-        store.move(KEY, "general/x.jpg")
-    with pytest.raises(InvalidInput):
-        store.delete_prefix("")
-    assert store.delete_prefix("athletes/") == 1
-    assert [s.key for s in store.list_keys()] == ["general/2025/02/abc.jpg"]
+    (store.root / "athletes/4/2025/02/.abc.jpg.dead.part").write_bytes(b"junk")
+    assert [s.key for s in store.list_keys()] == ["athletes/4/2025/02/abc.jpg"]
 
 
 def test_abort_stale_temp_files(store: LocalStorage) -> None:
