@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ from core.filenames import clean_filename
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
 from core.metadata import MediaInfo
 from core.records import FileRecord
-from core.spool import Spooled, hash_file, spool_stream, too_large
+from core.spool import Spooled, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest
 from core.thumbnails import make_thumbnail
 from core.validation import validate_file
@@ -146,7 +145,9 @@ class Ingestor:
             _report(progress, "validating", 0, size)
             info = validate_file(path, kind, max_size)
             with self._sha_locks.hold(sha):
-                existing = self.catalog.find_ready_by_sha(sha)
+                # A duplicate is the same bytes for the same athlete and flags; the same bytes
+                # elsewhere are a file of their own (with their own copy of the object).
+                existing = self.catalog.find_ready_by_sha(sha, athlete_id, is_public)
                 if existing is not None:
                     logger.info("Duplicate of file %s: %s", existing.id, original_filename)
                     return existing.with_duplicate()
@@ -178,6 +179,7 @@ class Ingestor:
         cancel: threading.Event | None,
     ) -> FileRecord:
         key = keys.media_key(athlete_id, info.ext)
+        _report(progress, "thumbnail", 0, 0)  # no fraction: one decode, but a visible stage
         thumb = self._thumbnail(path, info)
         storage = self.lib.storage
         uploaded = _bytes(progress, "uploading", info.size, cancel)
@@ -274,7 +276,9 @@ class Ingestor:
         logger.info("Generated presigned upload URL for key: %s", key)
         return PresignedUpload(self.catalog.get(file_id), request, key, expires_in, expires_at)
 
-    def confirm_upload(self, file_id: int) -> FileRecord:
+    def confirm_upload(
+        self, file_id: int, parts: list[dict[str, Any]] | None = None
+    ) -> FileRecord:
         """Checks the uploaded object and makes the record ready; idempotent."""
         with self._confirm_locks.hold(file_id):
             record = self.catalog.get(file_id, include_trashed=False)
@@ -285,6 +289,7 @@ class Ingestor:
                 if dup:
                     return self.catalog.get(int(dup)).with_duplicate()
                 raise Conflict(f"This upload failed: {record.failure_reason}")
+            self.lib.resumable.complete_presigned(record, parts)  # an upload in parts
             return self._confirm_pending(record)
 
     def _confirm_pending(self, record: FileRecord) -> FileRecord:
@@ -311,16 +316,20 @@ class Ingestor:
         except MediaDeskError as exc:
             self._fail(record, exc)
             raise
-        existing = self.catalog.find_ready_by_sha(sha)
+        existing = self.catalog.find_ready_by_sha(sha, record.athlete_id, record.is_public)
         if existing is not None and existing.id != record.id:
+            # The client keeps the id it was handed: it becomes another name of the existing
+            # file (GET, stream, download, PATCH and DELETE follow it).
             storage.delete(record.storage_key)
-            self._mark(
-                record.id,
-                status="failed",
-                reason=f"Duplicate of file {existing.id}",
-                extra={"duplicate_of": existing.id},
-            )
-            return existing.with_duplicate()
+            with self.lib.db.write() as s:
+                row = s.get(MediaFile, record.id)
+                if row is not None:
+                    row.status = "alias"
+                    row.alias_of = existing.id
+                    row.failure_reason = None
+                    row.upload_expires_at = None
+            logger.info("Upload %s is a duplicate of file %s", record.id, existing.id)
+            return self.catalog.get(record.id)
         key = record.storage_key
         if not key.endswith("." + info.ext):  # content type differs from the declared one
             new_key = key.rsplit(".", 1)[0] + "." + info.ext
@@ -408,10 +417,8 @@ def _local_copy(lib: Library, key: str) -> Iterator[Path]:
     if local is not None:
         yield local
         return
-    lib.paths.tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=lib.paths.tmp_dir, prefix="confirm-", suffix=".part")
+    fd, tmp = owned_temp(lib.paths.tmp_dir, "confirm")
     os.close(fd)
-    tmp = Path(name)
     try:
         lib.storage.download_to(key, tmp)
         yield tmp

@@ -1,4 +1,8 @@
-"""Human-readable sizes, durations, speeds and dates in the current locale."""
+"""Human-readable sizes, durations, speeds and dates in the current locale.
+
+Sizes are binary (IEC: KiB, MiB, GiB) everywhere, as the settings and error messages state
+limits in MiB: one unit system, no "MB" next to "MiB".
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ DASH = "—"
 def size_text(size: int | None) -> str:
     if size is None:
         return DASH
-    return QLocale().formattedDataSize(int(size), 1, QLocale.DataSizeFormat.DataSizeSIFormat)
+    return QLocale().formattedDataSize(int(size), 1, QLocale.DataSizeFormat.DataSizeIecFormat)
 
 
 def duration_text(seconds: float | None) -> str:

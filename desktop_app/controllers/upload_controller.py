@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -10,15 +9,16 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import Cancelled
 from core.library import Library
 from core.mediatypes import sniff_file
+from core.natsort import natural_key
 from core.records import FileRecord
 from desktop_app.errors import describe_error
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
-from desktop_app.workers import TaskRunner
+from desktop_app.workers import Mailbox, TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +26,17 @@ PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
-    """Files as given and the files inside folders (walked, sorted, hidden ones skipped)."""
+    """Files as given and the files inside folders (walked in natural order, hidden skipped).
+
+    Natural order is what a file manager shows: game_5 before game_10.
+    """
     found: list[tuple[Path, int]] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
             for folder, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
+                dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
+                for name in sorted(files, key=natural_key):
                     if not name.startswith("."):
                         found.append(_with_size(Path(folder, name)))
         else:
@@ -48,16 +51,12 @@ def _with_size(path: Path) -> tuple[Path, int]:
         return path, 0
 
 
-class _Relay(QObject):
-    progress = Signal(int, str, int, int)
-    state = Signal(int, str)
-    finished = Signal(int, object)  # item id, FileRecord | BaseException
-
-
 class _UploadJob(QRunnable):
-    def __init__(self, library: Library, item: UploadItem, relay: _Relay) -> None:
+    # Reports go through the mailbox as ("progress", id, stage, done, total),
+    # ("state", id, state) and ("finished", id, FileRecord | BaseException).
+    def __init__(self, library: Library, item: UploadItem, mailbox: Mailbox) -> None:
         super().__init__()
-        self.library, self.relay = library, relay
+        self.library, self.mailbox = library, mailbox
         self.item_id, self.path, self.athlete_id = item.id, item.path, item.athlete_id
         self.cancel: threading.Event = item.cancel
         self._last = (0.0, "", 0)
@@ -73,14 +72,14 @@ class _UploadJob(QRunnable):
             or (total > 0 and done - last_done >= total / 20)
         ):
             self._last = (now, stage, done)
-            self.relay.progress.emit(self.item_id, stage, done, total)
+            self.mailbox.post("progress", self.item_id, stage, done, total)
 
     def run(self) -> None:
         result: FileRecord | BaseException
         try:
             if self.cancel.is_set():
                 raise Cancelled("Cancelled before it started")
-            self.relay.state.emit(self.item_id, UploadState.VALIDATING.value)
+            self.mailbox.post("state", self.item_id, UploadState.VALIDATING.value)
             media = sniff_file(self.path)
             result = self.library.ingest(
                 self.path,
@@ -92,8 +91,7 @@ class _UploadJob(QRunnable):
             )
         except BaseException as exc:  # noqa: BLE001 - shown in the row
             result = exc
-        with contextlib.suppress(RuntimeError):
-            self.relay.finished.emit(self.item_id, result)
+        self.mailbox.post("finished", self.item_id, result)
 
 
 class UploadController(QObject):
@@ -111,10 +109,7 @@ class UploadController(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, max_parallel))
         self._walker = TaskRunner(max_threads=1, parent=self)
-        self._relay = _Relay(self)
-        self._relay.progress.connect(self._on_progress)
-        self._relay.state.connect(self._on_state)
-        self._relay.finished.connect(self._on_finished)
+        self._mailbox = Mailbox(self._on_report, self)
         self._running = 0
 
     def add_paths(self, paths: Iterable[Path], athlete_id: int | None = None) -> None:
@@ -139,17 +134,22 @@ class UploadController(QObject):
 
     def _submit(self, item: UploadItem) -> None:
         self._running += 1
-        self.pool.start(_UploadJob(self.library, item, self._relay))
+        self.pool.start(_UploadJob(self.library, item, self._mailbox))
 
-    @Slot(int, str, int, int)
+    def _on_report(self, kind: str, item_id: int, *args: object) -> None:
+        if kind == "progress":
+            self._on_progress(item_id, *args)  # type: ignore[arg-type]
+        elif kind == "state":
+            self._on_state(item_id, *args)  # type: ignore[arg-type]
+        else:
+            self._on_finished(item_id, *args)
+
     def _on_progress(self, item_id: int, stage: str, done: int, total: int) -> None:
         self.model.set_progress(item_id, stage, done, total)
 
-    @Slot(int, str)
     def _on_state(self, item_id: int, state: str) -> None:
         self.model.set_state(item_id, UploadState(state))
 
-    @Slot(int, object)
     def _on_finished(self, item_id: int, result: object) -> None:
         self._running -= 1
         if isinstance(result, FileRecord):
@@ -184,6 +184,16 @@ class UploadController(QObject):
         if item is not None:
             self._submit(item)
 
+    def retry_failed(self) -> int:
+        """Puts every failed row back in the queue; returns how many."""
+        ids = self.model.failed_ids()
+        for item_id in ids:
+            self.retry(item_id)
+        return len(ids)
+
+    def remove(self, item_id: int) -> None:
+        self.model.remove(item_id)
+
     def clear_finished(self) -> None:
         self.model.clear_finished()
 
@@ -192,3 +202,4 @@ class UploadController(QObject):
         self.pool.clear()
         self.pool.waitForDone(wait_ms)
         self._walker.shutdown()
+        self._mailbox.close()

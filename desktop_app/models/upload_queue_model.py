@@ -1,4 +1,4 @@
-"""The upload queue: one row per file with progress, speed, ETA and state; cancel and retry."""
+"""The upload queue: one row per file with per-stage progress, speed, ETA and state."""
 
 from __future__ import annotations
 
@@ -24,13 +24,15 @@ from desktop_app.formatting import eta_text, size_text, speed_text
 Index = QModelIndex | QPersistentModelIndex
 USER = int(Qt.ItemDataRole.UserRole)
 
-# Share of a file's progress bar given to each ingest stage (hashing, checks, copy, catalog).
-STAGE_SPAN = {
-    "reading": (0.0, 0.35),
-    "validating": (0.35, 0.45),
-    "uploading": (0.45, 0.98),
-    "finishing": (0.98, 1.0),
-}
+# The ingest stages core reports, by name. Byte stages carry a real done/total; the others
+# (checking the file, making the thumbnail, writing the catalog row) have no fraction to show,
+# so the row says what it is doing instead of inventing a percentage.
+BYTE_STAGES = ("reading", "uploading")
+STAGES = ("reading", "validating", "thumbnail", "uploading", "finishing")
+# Share of a file's overall progress (the footer's total) per byte stage: hashing reads the
+# file once, storing it reads it again; nothing else moves the bar.
+STAGE_SPAN = {"reading": (0.0, 0.5), "uploading": (0.5, 1.0)}
+FINISHING_FRACTION = 0.99
 
 
 class UploadState(StrEnum):
@@ -50,6 +52,16 @@ class UploadState(StrEnum):
     def finished(self) -> bool:
         return not self.active
 
+    @property
+    def running(self) -> bool:
+        """A worker is on it now (queued rows are waiting, not running)."""
+        return self in (UploadState.VALIDATING, UploadState.UPLOADING)
+
+    @property
+    def clearable(self) -> bool:
+        """What *Clear finished* removes: failures stay until the user retries or removes them."""
+        return self in (UploadState.DONE, UploadState.DUPLICATE, UploadState.CANCELLED)
+
 
 @dataclass
 class UploadItem:
@@ -58,15 +70,16 @@ class UploadItem:
     size: int
     athlete_id: int | None = None
     state: UploadState = UploadState.QUEUED
-    fraction: float = 0.0
-    speed: float = 0.0  # bytes per second in the current stage
-    eta: float | None = None
+    fraction: float = 0.0  # overall, 0..1 (hashing is the first half, storing the second)
+    stage: str = ""  # the ingest stage in progress, one of STAGES
+    stage_fraction: float | None = None  # of the current stage; None when it has no measure
+    speed: float = 0.0  # bytes per second in the current byte stage, 0 when not measured
+    eta: float | None = None  # seconds left, only while storing at a measured speed
     reason: str = ""  # why it failed, a translated sentence
     detail: str = ""  # the technical cause (English), shown in the tooltip
     file_id: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float | None = None
-    _stage: str = ""
     _last: tuple[float, int] = (0.0, 0)
     _stage_start: tuple[float, int] = (0.0, 0)
 
@@ -79,12 +92,14 @@ class UploadQueueModel(QAbstractTableModel):
     """State only: the upload controller runs the work and reports here."""
 
     NAME, SIZE, PROGRESS, SPEED, ETA, STATE = range(6)
-    ProgressRole = USER + 1  # 0..100
+    ProgressRole = USER + 1  # 0..100 of the current stage; -1 while the stage has no measure
     StateRole = USER + 2
     ItemIdRole = USER + 3
     ReasonRole = USER + 4
+    ProgressTextRole = USER + 5  # what the progress bar says ("Hashing 40 %", "Checking…")
+    FileIdRole = USER + 6  # the catalog file of a finished row, else None
 
-    totalProgressChanged = Signal(int, int)  # done per mille, active file count
+    totalProgressChanged = Signal(int, int)  # done per mille, running file count
     stateChanged = Signal(int, str)  # item id, new state
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -138,6 +153,7 @@ class UploadQueueModel(QAbstractTableModel):
             item.file_id = file_id
         if state in (UploadState.DONE, UploadState.DUPLICATE):
             item.fraction, item.eta, item.speed = 1.0, None, 0.0
+            item.stage, item.stage_fraction = "", 1.0
         elif state.finished:
             item.eta, item.speed = None, 0.0
         if state == UploadState.VALIDATING and item.started is None:
@@ -161,10 +177,11 @@ class UploadQueueModel(QAbstractTableModel):
         if item.state != state:
             item.state = state
             self.stateChanged.emit(item_id, state.value)
-        if stage != item._stage:
-            item._stage, item._last, item._stage_start = stage, (now, done), (now, done)
-            item.speed = 0.0
-        else:
+        measured = stage in BYTE_STAGES and total > 0
+        if stage != item.stage:
+            item.stage, item._last, item._stage_start = stage, (now, done), (now, done)
+            item.speed, item.eta = 0.0, None
+        elif measured:
             last_time, last_done = item._last
             start_time, start_done = item._stage_start
             if now - last_time >= 0.25:
@@ -173,12 +190,21 @@ class UploadQueueModel(QAbstractTableModel):
                 item._last = (now, done)
             elif item.speed <= 0 and now - start_time >= 0.02 and done > start_done:
                 item.speed = (done - start_done) / (now - start_time)  # a first estimate
-        low, high = STAGE_SPAN.get(stage, (0.0, 1.0))
-        part = done / total if total > 0 else (1.0 if stage != "reading" else 0.0)
-        item.fraction = max(item.fraction, min(1.0, low + (high - low) * min(part, 1.0)))
-        elapsed = now - item.started
-        if 0.02 < item.fraction < 1.0 and elapsed > 0.5:
-            item.eta = elapsed / item.fraction * (1.0 - item.fraction)
+        part = min(max(done / total, 0.0), 1.0) if measured else None
+        item.stage_fraction = part
+        if part is not None and stage in STAGE_SPAN:
+            low, high = STAGE_SPAN[stage]
+            item.fraction = max(item.fraction, low + (high - low) * part)
+        elif stage in ("thumbnail", "finishing") or (stage == "uploading" and total <= 0):
+            # Past hashing and checks: the first half is done whatever the hash stage reported.
+            item.fraction = max(item.fraction, STAGE_SPAN["reading"][1])
+        if stage == "finishing":
+            item.fraction = max(item.fraction, FINISHING_FRACTION)
+        # Time left only when it can be measured: bytes still to store at the storing speed.
+        if stage == "uploading" and part is not None and item.speed > 0:
+            item.eta = (total - done) / item.speed
+        else:
+            item.eta = None
         self._row_changed(item)
         self._total_changed()
 
@@ -199,13 +225,29 @@ class UploadQueueModel(QAbstractTableModel):
             return None
         item.cancel = threading.Event()
         item.fraction, item.speed, item.eta, item.reason, item.detail = 0.0, 0.0, None, "", ""
-        item.started, item._stage = None, ""
+        item.started, item.stage, item.stage_fraction = None, "", None
         self.set_state(item_id, UploadState.QUEUED)
         return item
 
+    def failed_ids(self) -> list[int]:
+        return [i.id for i in self._items if i.state == UploadState.FAILED]
+
+    def remove(self, item_id: int) -> bool:
+        """Drops a row; a running one is cancelled first (its late report is then ignored)."""
+        row = self.row_of(item_id)
+        if row < 0:
+            return False
+        self._items[row].cancel.set()
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._items[row]
+        self.endRemoveRows()
+        self._total_changed()
+        return True
+
     def clear_finished(self) -> None:
+        """Removes done, duplicate and cancelled rows; failed rows stay to be retried or read."""
         for row in range(len(self._items) - 1, -1, -1):
-            if self._items[row].state.finished:
+            if self._items[row].state.clearable:
                 self.beginRemoveRows(QModelIndex(), row, row)
                 del self._items[row]
                 self.endRemoveRows()
@@ -213,15 +255,19 @@ class UploadQueueModel(QAbstractTableModel):
 
     # ---- totals -------------------------------------------------------------------------------
     def total_progress(self) -> tuple[float, int]:
-        """(fraction 0..1 over the rows that are not failed or cancelled, active row count)."""
-        counted = [
-            i for i in self._items if i.state not in (UploadState.FAILED, UploadState.CANCELLED)
-        ]
-        active = sum(1 for i in self._items if i.state.active)
+        """(fraction 0..1 by size over the rows not cancelled, running row count).
+
+        A failed row counts as not done, so the total never reads 100 % while one failed.
+        """
+        counted = [i for i in self._items if i.state != UploadState.CANCELLED]
+        running = sum(1 for i in self._items if i.state.running)
         weight = sum(max(i.size, 1) for i in counted)
         if not weight:
-            return 0.0, active
-        return sum(max(i.size, 1) * i.fraction for i in counted) / weight, active
+            return 0.0, running
+        done = sum(
+            max(i.size, 1) * (0.0 if i.state == UploadState.FAILED else i.fraction) for i in counted
+        )
+        return done / weight, running
 
     def _total_changed(self) -> None:
         fraction, active = self.total_progress()
@@ -267,9 +313,37 @@ class UploadQueueModel(QAbstractTableModel):
             UploadState.CANCELLED: self.tr("Cancelled"),
         }
         text = texts[item.state]
+        if item.state.running and item.stage:
+            text = self.stage_text(item.stage)
         return (
             f"{text}: {item.reason}" if item.reason and item.state == UploadState.FAILED else text
         )
+
+    def stage_text(self, stage: str) -> str:
+        return {
+            "reading": self.tr("Hashing"),
+            "validating": self.tr("Checking the file"),
+            "thumbnail": self.tr("Making the thumbnail"),
+            "uploading": self.tr("Storing"),
+            "finishing": self.tr("Adding to the library"),
+        }.get(stage, self.tr("Working"))
+
+    def progress_percent(self, item: UploadItem) -> int:
+        """Of the current stage, -1 when it has no measure (the bar then shows it is busy)."""
+        if item.state in (UploadState.DONE, UploadState.DUPLICATE):
+            return 100
+        if item.state.running:
+            return -1 if item.stage_fraction is None else int(item.stage_fraction * 100)
+        return int(item.fraction * 100)
+
+    def progress_text(self, item: UploadItem) -> str:
+        percent = self.progress_percent(item)
+        if item.state.running and item.stage:
+            label = self.stage_text(item.stage)
+            return f"{label}…" if percent < 0 else f"{label} {percent} %"
+        if item.state == UploadState.FAILED:
+            return self.tr("Failed")
+        return f"{max(percent, 0)} %"
 
     def data(self, index: Index, role: int = int(Qt.ItemDataRole.DisplayRole)) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._items):
@@ -281,11 +355,11 @@ class UploadQueueModel(QAbstractTableModel):
             if column == self.SIZE:
                 return size_text(item.size)
             if column == self.PROGRESS:
-                return f"{int(item.fraction * 100)} %"
+                return self.progress_text(item)
             if column == self.SPEED:
-                return speed_text(item.speed) if item.state.active else ""
+                return speed_text(item.speed) if item.state.running else ""
             if column == self.ETA:
-                return eta_text(item.eta) if item.state.active else ""
+                return eta_text(item.eta) if item.state.running else ""
             if column == self.STATE:
                 return self.state_text(item)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -300,7 +374,11 @@ class UploadQueueModel(QAbstractTableModel):
         ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == self.ProgressRole:
-            return int(item.fraction * 100)
+            return self.progress_percent(item)
+        if role == self.ProgressTextRole:
+            return self.progress_text(item)
+        if role == self.FileIdRole:
+            return item.file_id
         if role == self.StateRole:
             return item.state.value
         if role == self.ItemIdRole:

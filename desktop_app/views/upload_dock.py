@@ -1,16 +1,26 @@
-"""The upload queue dock: a table with per-file progress bars, a total bar, cancel and retry."""
+"""The upload queue dock: per-file stage progress, a total bar, a filter, cancel and retry."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QProgressBar,
     QPushButton,
     QStyle,
@@ -23,11 +33,39 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.controllers.upload_controller import UploadController
-from desktop_app.models.upload_queue_model import UploadQueueModel
+from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
+
+FILTERS = ("all", "running", "failed")
+
+
+class QueueFilter(QSortFilterProxyModel):
+    """Shows all rows, the ones still to do, or only the failures."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.mode = "all"
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in FILTERS:
+            raise ValueError(mode)
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9 on; invalidateRowsFilter is deprecated
+            self.beginFilterChange()
+            self.mode = mode
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.mode = mode
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self.mode == "all":
+            return True
+        model = self.sourceModel()
+        state = UploadState(model.index(row, 0, parent).data(UploadQueueModel.StateRole))
+        return state == UploadState.FAILED if self.mode == "failed" else state.active
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Draws the progress column as a progress bar."""
+    """Draws the progress column as a bar of the current stage (busy when it has no measure)."""
 
     def paint(
         self,
@@ -37,9 +75,10 @@ class ProgressDelegate(QStyledItemDelegate):
     ) -> None:
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(3, 4, -3, -4)
-        bar.minimum, bar.maximum = 0, 100
-        bar.progress = int(index.data(UploadQueueModel.ProgressRole) or 0)
-        bar.text = f"{bar.progress} %"
+        percent = int(index.data(UploadQueueModel.ProgressRole) or 0)
+        bar.minimum, bar.maximum = 0, 0 if percent < 0 else 100
+        bar.progress = max(percent, 0)
+        bar.text = str(index.data(UploadQueueModel.ProgressTextRole) or "")
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = (
@@ -76,35 +115,36 @@ class UploadDock(QDockWidget):
 
     importFilesRequested = Signal()
     importFolderRequested = Signal()
+    showInGridRequested = Signal(int)  # catalog file id of a finished row
 
     def __init__(self, controller: UploadController, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Uploads"), parent)
         self.setObjectName("uploads-dock")
         self.controller = controller
+        self.model = controller.model
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
         self.table = UploadTable(body)
-        self.table.placeholder = self.tr(
-            "No uploads yet. Drop photos, videos or whole folders anywhere on this window, or "
-            "use Add files…\nFiles dropped while an athlete is selected in the sidebar are "
-            "filed under that athlete."
-        )
-        self.table.setModel(controller.model)
+        self.proxy = QueueFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(UploadQueueModel.PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         for column, width in (
             (UploadQueueModel.NAME, 240),
             (UploadQueueModel.SIZE, 80),
-            (UploadQueueModel.PROGRESS, 140),
+            (UploadQueueModel.PROGRESS, 190),
             (UploadQueueModel.SPEED, 90),
             (UploadQueueModel.ETA, 60),
         ):
@@ -112,9 +152,13 @@ class UploadDock(QDockWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(self._build_footer(body))
         self.setWidget(body)
-        controller.model.totalProgressChanged.connect(self._on_total)
+        self.model.totalProgressChanged.connect(self._on_total)
+        self.model.stateChanged.connect(self._on_state)
+        self.model.rowsInserted.connect(self._update_buttons)
+        self.model.rowsRemoved.connect(self._update_buttons)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        controller.model.dataChanged.connect(self._update_buttons)
+        self.model.dataChanged.connect(self._update_buttons)
+        self._update_placeholder()
         self._on_total(0, 0)
         self._update_buttons()
 
@@ -122,20 +166,34 @@ class UploadDock(QDockWidget):
         row = QHBoxLayout()
         self.import_button = QPushButton(self.tr("Add files…"), body)
         self.folder_button = QPushButton(self.tr("Add folder…"), body)
-        self.cancel_button = QPushButton(self.tr("Cancel"), body)
-        self.retry_button = QPushButton(self.tr("Retry"), body)
+        self.cancel_button = QPushButton(self.tr("Cancel all"), body)
+        self.retry_button = QPushButton(self.tr("Retry failed"), body)
         self.clear_button = QPushButton(self.tr("Clear finished"), body)
+        self.clear_button.setToolTip(
+            self.tr("Removes done, duplicate and cancelled rows; failed rows stay.")
+        )
+        self.filter_box = QComboBox(body)
+        for text, mode in (
+            (self.tr("All uploads"), "all"),
+            (self.tr("Still to do"), "running"),
+            (self.tr("Failed only"), "failed"),
+        ):
+            self.filter_box.addItem(text, mode)
+        self.filter_box.setToolTip(self.tr("Which rows the queue shows"))
+        self.filter_box.currentIndexChanged.connect(
+            lambda _i: self.set_filter(str(self.filter_box.currentData()))
+        )
         self.total_label = QLabel(body)
         self.total_bar = QProgressBar(body)
         self.total_bar.setRange(0, 1000)
-        self.total_bar.setFormat(self.tr("Total %p%"))
-        self.total_bar.setMinimumWidth(160)
+        self.total_bar.setMinimumWidth(200)
         for widget in (
             self.import_button,
             self.folder_button,
             self.cancel_button,
             self.retry_button,
             self.clear_button,
+            self.filter_box,
         ):
             row.addWidget(widget)
         row.addStretch(1)
@@ -148,9 +206,48 @@ class UploadDock(QDockWidget):
         self.clear_button.clicked.connect(self.controller.clear_finished)
         return row
 
+    # ---- filter -------------------------------------------------------------------------------
+    def set_filter(self, mode: str) -> None:
+        self.proxy.set_mode(mode)
+        index = self.filter_box.findData(mode)
+        if index != self.filter_box.currentIndex():
+            self.filter_box.setCurrentIndex(index)
+        self._update_placeholder()
+        self._update_buttons()
+
+    def _update_placeholder(self) -> None:
+        mode = self.proxy.mode
+        if mode == "failed":
+            self.table.placeholder = self.tr("No failed uploads.")
+        elif mode == "running":
+            self.table.placeholder = self.tr("Nothing is waiting or uploading.")
+        else:
+            self.table.placeholder = self.tr(
+                "No uploads yet. Drop photos, videos or whole folders anywhere on this window, "
+                "or use Add files…\nDrop them onto an athlete in the sidebar, or while an "
+                "athlete is selected, to file them under that athlete."
+            )
+        self.table.viewport().update()
+
+    # ---- rows ---------------------------------------------------------------------------------
+    def source_index(self, view_row: int) -> QModelIndex:
+        return self.proxy.mapToSource(self.proxy.index(view_row, 0))
+
+    def view_index(self, item_id: int) -> QModelIndex:
+        row = self.model.row_of(item_id)
+        if row < 0:
+            return QModelIndex()
+        return self.proxy.mapFromSource(self.model.index(row, 0))
+
     def _selected_ids(self) -> list[int]:
         rows = self.table.selectionModel().selectedRows()
         return [int(i.data(UploadQueueModel.ItemIdRole)) for i in rows]
+
+    def _on_state(self, item_id: int, state: str) -> None:
+        if state == UploadState.FAILED.value:
+            index = self.view_index(item_id)  # a failure never stays out of sight
+            if index.isValid():
+                self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
 
     def _cancel_selected(self) -> None:
         ids = self._selected_ids()
@@ -160,30 +257,85 @@ class UploadDock(QDockWidget):
             self.controller.cancel(item_id)
 
     def _retry_selected(self) -> None:
-        for item_id in self._selected_ids():
+        ids = [i for i in self._selected_ids() if self._state(i) in ("failed", "cancelled")]
+        if not ids:
+            self.controller.retry_failed()
+        for item_id in ids:
             self.controller.retry(item_id)
 
+    def _state(self, item_id: int) -> str:
+        item = self.model.item(item_id)
+        return item.state.value if item is not None else ""
+
     def _update_buttons(self, *_: object) -> None:
-        states = {
-            self.controller.model.item(i).state.value  # type: ignore[union-attr]
-            for i in self._selected_ids()
-            if self.controller.model.item(i)
-        }
-        self.retry_button.setEnabled(bool(states & {"failed", "cancelled"}))
+        states = {self._state(i) for i in self._selected_ids()} - {""}
+        retryable = bool(states & {"failed", "cancelled"})
+        failed = bool(self.model.failed_ids())
+        self.retry_button.setEnabled(retryable or failed)
+        self.retry_button.setText(self.tr("Retry") if retryable else self.tr("Retry failed"))
         active = {"queued", "validating", "uploading"}
         self.cancel_button.setEnabled(bool(states & active) if states else self._any_active())
         self.cancel_button.setText(self.tr("Cancel") if states else self.tr("Cancel all"))
+        self.clear_button.setEnabled(any(i.state.clearable for i in self.model.items()))
 
     def _any_active(self) -> bool:
-        return any(item.state.active for item in self.controller.model.items())
+        return any(item.state.active for item in self.model.items())
 
-    def _on_total(self, per_mille: int, active: int) -> None:
+    def _on_total(self, per_mille: int, running: int) -> None:
         self.total_bar.setValue(per_mille)
-        states = self.controller.model.states()
+        states = self.model.states()
         done = states.get("done", 0) + states.get("duplicate", 0)
         failed = states.get("failed", 0)
-        text = self.tr("Active: %1 · Done: %2 · Failed: %3")  # no agreement to get wrong
+        queued = states.get("queued", 0)
+        text = self.tr("Running: %1 · Queued: %2 · Done: %3 · Failed: %4")  # no plural to agree
         self.total_label.setText(
-            text.replace("%1", str(active)).replace("%2", str(done)).replace("%3", str(failed))
+            text.replace("%1", str(running))
+            .replace("%2", str(queued))
+            .replace("%3", str(done))
+            .replace("%4", str(failed))
         )
+        if failed:
+            self.total_bar.setFormat(
+                self.tr("Total %1 % · %n failed", "", failed).replace("%1", str(per_mille // 10))
+            )
+        else:
+            self.total_bar.setFormat(self.tr("Total %1 %").replace("%1", str(per_mille // 10)))
         self._update_buttons()
+
+    # ---- context menu -------------------------------------------------------------------------
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.build_context_menu(self.table.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def build_context_menu(self, index: QModelIndex) -> QMenu | None:
+        """Retry, remove, show in grid and copy error for the row under the pointer."""
+        if not index.isValid():
+            return None
+        item_id = int(index.data(UploadQueueModel.ItemIdRole))
+        item = self.model.item(item_id)
+        if item is None:
+            return None
+        if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.table.selectRow(index.row())
+        menu = QMenu(self.table)
+        retry = menu.addAction(self.tr("Retry"), lambda: self.controller.retry(item_id))
+        retry.setEnabled(item.state in (UploadState.FAILED, UploadState.CANCELLED))
+        menu.addAction(self.tr("Remove from the queue"), lambda: self.controller.remove(item_id))
+        show = menu.addAction(
+            self.tr("Show in the library"),
+            lambda: self.showInGridRequested.emit(item.file_id or 0),
+        )
+        show.setEnabled(item.file_id is not None)
+        copy = menu.addAction(self.tr("Copy the error"), lambda: self.copy_error(item_id))
+        copy.setEnabled(item.state == UploadState.FAILED)
+        return menu
+
+    def copy_error(self, item_id: int) -> None:
+        item = self.model.item(item_id)
+        if item is None:
+            return
+        lines = [str(item.path), item.reason]
+        if item.detail:
+            lines.append(item.detail)
+        QGuiApplication.clipboard().setText("\n".join(line for line in lines if line))

@@ -1,0 +1,198 @@
+"""Rough edges of the desktop app: upload queue stages and failures, drops on athletes, player
+keys, keyboard, counts that agree, server panel examples, Spanish and polish."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import QLocale, Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from desktop_app.controllers.upload_controller import UploadController, expand_paths  # noqa: E402
+from desktop_app.formatting import eta_text, size_text, speed_text  # noqa: E402
+from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
+from desktop_app.views.upload_dock import UploadDock  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+
+TIMEOUT = 15000
+
+
+# ---- upload queue ------------------------------------------------------------------------------
+def test_queue_reports_each_stage_honestly(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = UploadQueueModel()
+    a = model.add(Path("/tmp/a.mp4"), 1000)
+    b = model.add(Path("/tmp/b.jpg"), 1000)
+    index = model.index(model.row_of(a.id), model.PROGRESS)
+
+    def row(column: int) -> str:
+        return str(model.index(model.row_of(a.id), column).data())
+
+    model.set_progress(a.id, "reading", 0, 1000, now=10.0)
+    model.set_progress(a.id, "reading", 400, 1000, now=10.5)
+    assert index.data(model.ProgressRole) == 40
+    assert index.data(model.ProgressTextRole) == "Hashing 40 %"
+    assert row(model.STATE) == "Hashing"
+    assert row(model.ETA) == ""  # no guess from the hashing speed
+    model.set_progress(a.id, "reading", 1000, 1000, now=10.8)
+    model.set_progress(a.id, "validating", 0, 1000, now=11.0)
+    # Checking has no measure: a busy bar that says so, no speed, no "< 1 s".
+    assert index.data(model.ProgressRole) == -1
+    assert index.data(model.ProgressTextRole) == "Checking the file…"
+    assert row(model.SPEED) == "" and row(model.ETA) == ""
+    assert model.item(a.id).fraction == pytest.approx(0.5)
+    model.set_progress(a.id, "thumbnail", 0, 0, now=11.5)
+    assert index.data(model.ProgressTextRole) == "Making the thumbnail…"
+    model.set_progress(a.id, "uploading", 0, 1000, now=12.0)
+    model.set_progress(a.id, "uploading", 250, 1000, now=12.5)
+    item = model.item(a.id)
+    assert item.state == UploadState.UPLOADING
+    assert index.data(model.ProgressRole) == 25
+    assert item.fraction == pytest.approx(0.625)
+    assert item.speed == pytest.approx(500)
+    assert item.eta == pytest.approx(1.5)  # 750 bytes left at 500 B/s
+    assert row(model.ETA) == "0:02"
+    # Only rows a worker is on count as running; b is queued.
+    fraction, running = model.total_progress()
+    assert running == 1 and fraction == pytest.approx(0.3125)
+    model.set_state(a.id, UploadState.DONE, file_id=3)
+    model.set_state(b.id, UploadState.FAILED, "Broken file")
+    fraction, running = model.total_progress()
+    assert running == 0 and fraction == pytest.approx(0.5)  # never 100 % with a failure
+
+
+def test_sizes_and_speeds_use_one_unit_system(qapp) -> None:  # type: ignore[no-untyped-def]
+    assert size_text(1536 * 1024) == "1.5 MiB"
+    assert size_text(3 * 1024**3) == "3.0 GiB"
+    assert speed_text(2 * 1024 * 1024) == "2.0 MiB/s"
+    assert eta_text(None) == ""
+
+
+def test_folder_imports_in_natural_order(tmp_path: Path) -> None:
+    for name in ("game_10.jpg", "game_5.jpg", "Game_7.jpg", "game_1.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "round 10").mkdir()
+    (tmp_path / "round 9").mkdir()
+    (tmp_path / "round 10" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "round 9" / "a.jpg").write_bytes(b"x")
+    names = [str(p.relative_to(tmp_path)) for p, _ in expand_paths([tmp_path])]
+    assert names == [
+        "game_1.jpg",
+        "game_5.jpg",
+        "Game_7.jpg",
+        "game_10.jpg",
+        "round 9/a.jpg",
+        "round 10/a.jpg",
+    ]
+
+
+@pytest.fixture
+def dock(qtbot, library: Library) -> Iterator[UploadDock]:  # type: ignore[no-untyped-def]
+    controller = UploadController(library, max_parallel=2)
+    widget = UploadDock(controller)
+    qtbot.addWidget(widget)
+    widget.resize(900, 300)
+    widget.show()
+    yield widget
+    controller.shutdown()
+
+
+def _wait_idle(qtbot, dock: UploadDock, rows: int) -> None:  # type: ignore[no-untyped-def]
+    model = dock.model
+    qtbot.waitUntil(
+        lambda: model.rowCount() == rows and all(i.state.finished for i in model.items()),
+        timeout=TIMEOUT,
+    )
+
+
+def test_failed_rows_stay_visible_retryable_and_explained(
+    qtbot,
+    dock: UploadDock,
+    media_dir: MediaSet,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    folder = tmp_path / "match"
+    folder.mkdir()
+    shutil.copy(media_dir.jpeg, folder / "game_10.jpg")
+    shutil.copy(media_dir.png, folder / "game_5.png")
+    shutil.copy(media_dir.wav, folder / "anthem.wav")  # refused
+    dock.controller.add_paths([folder])
+    _wait_idle(qtbot, dock, 3)
+    model = dock.model
+    assert [i.name for i in model.items()] == ["anthem.wav", "game_5.png", "game_10.jpg"]
+    failed = next(i for i in model.items() if i.state == UploadState.FAILED)
+    # The footer does not claim 100 % and says a row failed.
+    assert dock.total_bar.value() < 1000
+    assert "1 failed" in dock.total_bar.text() and "100" not in dock.total_bar.text()
+    assert "Running: 0" in dock.total_label.text()
+    # Retry works without choosing a row first.
+    assert not dock.table.selectionModel().hasSelection()
+    assert dock.retry_button.isEnabled() and dock.retry_button.text() == "Retry failed"
+    # The failed filter shows only the failure.
+    dock.set_filter("failed")
+    assert dock.proxy.rowCount() == 1
+    assert dock.source_index(0).data(UploadQueueModel.ItemIdRole) == failed.id
+    dock.set_filter("all")
+    # The context menu of the failed row.
+    menu = dock.build_context_menu(dock.view_index(failed.id))
+    assert menu is not None
+    actions = {a.text(): a for a in menu.actions()}
+    assert set(actions) == {
+        "Retry",
+        "Remove from the queue",
+        "Show in the library",
+        "Copy the error",
+    }
+    assert actions["Retry"].isEnabled() and not actions["Show in the library"].isEnabled()
+    actions["Copy the error"].trigger()
+    copied = QGuiApplication.clipboard().text()
+    assert "anthem.wav" in copied and failed.reason in copied
+    done = next(i for i in model.items() if i.name == "game_5.png")
+    menu = dock.build_context_menu(dock.view_index(done.id))
+    assert menu is not None
+    show = next(a for a in menu.actions() if a.text() == "Show in the library")
+    with qtbot.waitSignal(dock.showInGridRequested) as shown:
+        show.trigger()
+    assert shown.args == [done.file_id]
+    # Clear finished keeps the failure; Retry puts it back in the queue (it fails again).
+    dock.clear_button.click()
+    assert [i.name for i in model.items()] == ["anthem.wav"]
+    dock.table.clearSelection()
+    dock.retry_button.click()
+    assert model.items()[0].state != UploadState.FAILED or model.items()[0].reason == ""
+    _wait_idle(qtbot, dock, 1)
+    assert model.items()[0].state == UploadState.FAILED
+    menu = dock.build_context_menu(dock.view_index(model.items()[0].id))
+    assert menu is not None
+    next(a for a in menu.actions() if a.text() == "Remove from the queue").trigger()
+    assert model.rowCount() == 0
+
+
+def test_a_failure_scrolls_into_view(qtbot, dock: UploadDock) -> None:  # type: ignore[no-untyped-def]
+    model = dock.model
+    dock.resize(700, 160)
+    items = [model.add(Path(f"/tmp/f{i}.jpg"), 100) for i in range(60)]
+    qtbot.wait(50)
+    last = items[-1]
+    view = dock.view_index(last.id)
+    assert not dock.table.viewport().rect().intersects(dock.table.visualRect(view))
+    model.set_state(last.id, UploadState.FAILED, "Broken")
+    rect = dock.table.visualRect(dock.view_index(last.id))
+    assert dock.table.viewport().rect().contains(rect)
+
+
+def test_sizes_in_spanish_keep_the_binary_units(qapp) -> None:  # type: ignore[no-untyped-def]
+    QLocale.setDefault(QLocale("es"))
+    try:
+        assert size_text(1536 * 1024) == "1,5 MiB"
+    finally:
+        QLocale.setDefault(QLocale("en"))
+
+
+_ = Qt  # used by later tests
