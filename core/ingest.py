@@ -36,6 +36,7 @@ from core.spool import Spooled, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest
 from core.thumbnails import make_thumbnail
 from core.validation import validate_file
+from core.video.service import queue_new_video
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -209,6 +210,7 @@ class Ingestor:
         record = self.catalog.get(file_id)
         self.lib.cache_thumbnail(record, thumb)
         self.lib.events.publish(ChangeEvent("created", record.id, record.as_dict()))
+        queue_new_video(self.lib, record)
         logger.info("Successfully uploaded file: %s as %s", filename, key)
         return record
 
@@ -349,6 +351,7 @@ class Ingestor:
         ready = self.catalog.get(record.id)
         self.lib.cache_thumbnail(ready, thumb)
         self.lib.events.publish(ChangeEvent("created", ready.id, ready.as_dict()))
+        queue_new_video(self.lib, ready)
         logger.info("Confirmed upload %s as %s", ready.id, key)
         return ready
 

@@ -11,6 +11,7 @@ from core.errors import InvalidInput
 
 THUMBNAIL_PREFIX = "_derived/thumbnails/"
 VARIANT_PREFIX = "_derived/variants/"
+VIDEO_PREFIX = "_derived/video/"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
@@ -59,6 +60,23 @@ def derivative_keys(key: str) -> list[str]:
 def variant_prefix(key: str) -> str:
     stem = normalise_key(key).rsplit(".", 1)[0]
     return f"{VARIANT_PREFIX}{stem}."
+
+
+def video_prefix(key: str) -> str:
+    """Folder of a video's renditions, HLS ladder and scrub thumbnails.
+
+    Named by the key's unique file name (not its folder), so it stays put when the file moves
+    to another athlete's folder.
+    """
+    name = normalise_key(key).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return f"{VIDEO_PREFIX}{name}/"
+
+
+def video_owner_name(derived_key: str) -> str | None:
+    """The unique file name a key under VIDEO_PREFIX belongs to (for reconcile)."""
+    if not derived_key.startswith(VIDEO_PREFIX):
+        return None
+    return derived_key[len(VIDEO_PREFIX) :].split("/", 1)[0] or None
 
 
 def normalise_key(key: str) -> str:

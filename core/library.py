@@ -10,22 +10,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core import keys
+from sqlalchemy import delete
+
+from core import keys, partials
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
-from core.errors import Conflict, InvalidInput, NotFound
+from core.deferred import DeferredDeleter
+from core.errors import Conflict, InvalidInput, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
+from core.feed import Feed
 from core.filenames import clean_filename
 from core.ingest import Ingestor, IngestProgress, PresignedUpload
+from core.ingest import _KeyedLocks as KeyedLocks
+from core.jobs import JobQueue
 from core.paths import DataPaths
 from core.records import MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
+from core.resumable import ResumableUploads
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from core.spool import Spooled
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, ProgressCallback, Storage
 from core.storage.factory import build_storage
 from core.thumbnails import make_variant
+from core.video import service as video_service
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +58,15 @@ class Library:
         self.storage = storage
         self.presigner = presigner
         self.events = events or EventBus()
+        # every catalog change reaches this bus, whichever process makes it (core/feed.py)
+        self.feed = Feed(db, self.events)
         self.catalog = Catalog(db)
         self._ingestor = Ingestor(self)
+        self.jobs = JobQueue(db, settings.job_lease_seconds, settings.job_max_attempts)
+        self.resumable = ResumableUploads(self)  # tus and presigned multipart uploads
         self._variant_lock = threading.Lock()
+        self._edit_locks = KeyedLocks()
+        self.deferred = DeferredDeleter(db, storage)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Library:
@@ -62,9 +76,30 @@ class Library:
         if migrate:
             upgrade(db.engine)
         storage, presigner = build_storage(settings)
-        return cls(settings, db, storage, presigner)
+        lib = cls(settings, db, storage, presigner)
+        lib.sweep_partials()  # what writers killed mid-way left behind
+        lib.deferred.run()  # old keys of moves whose grace period passed while stopped
+        lib.feed.start()
+        return lib
+
+    def sweep_partials(self, dry_run: bool = False) -> list[Path]:
+        """Removes partial files whose writing process is gone (start-up, maintenance)."""
+        sweep = getattr(self.storage, "sweep_partials", None)
+        found: list[Path] = list(sweep(dry_run)) if sweep is not None else []
+        tmp = self.paths.tmp_dir
+        found += partials.sweep(tmp, partials.tmp_candidates(tmp), dry_run=dry_run)
+        return sorted(set(found))
+
+    def reading(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Held by a reader of `key` for its whole response: a moved file's old key waits."""
+        return self.deferred.readers.hold(key)
 
     def close(self) -> None:
+        self.deferred.close()
+        leader = getattr(self, "_mediadesk_leader", None)
+        if leader is not None:
+            leader.stop(force=True)
+        self.feed.stop(force=True)
         self.db.dispose()
 
     # ---- ingest -----------------------------------------------------------------------------
@@ -104,8 +139,11 @@ class Library:
             original_filename, file_type, is_public, athlete_id, content_type, size
         )
 
-    def confirm_upload(self, file_id: int) -> FileRecord:
-        return self._ingestor.confirm_upload(file_id)
+    def confirm_upload(
+        self, file_id: int, parts: list[dict[str, Any]] | None = None
+    ) -> FileRecord:
+        """`parts` ([{part_number, etag}]) are the client's ETags of an upload in parts."""
+        return self._ingestor.confirm_upload(file_id, parts)
 
     # ---- reading ----------------------------------------------------------------------------
     def list_files(self, query: FileQuery | None = None, **filters: Any) -> Page:
@@ -192,10 +230,22 @@ class Library:
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
+        asked, file_id = file_id, self.catalog.resolve(file_id)  # an alias edits its file
+        # One edit of a file at a time in this process, and the version checked before any
+        # storage work: of concurrent edits with the same version exactly one wins, the
+        # others get 409 (across processes the versioned UPDATE below decides).
+        with self._edit_locks.hold(file_id):
+            record = self._update_locked(file_id, changes, expected_version)
+        return record if asked == file_id else record.as_alias(asked)
+
+    def _update_locked(
+        self, file_id: int, changes: dict[str, Any], expected_version: int | None
+    ) -> FileRecord:
         current = self.catalog.get(file_id, include_trashed=True)
         if expected_version is not None and expected_version != current.version:
             raise Conflict(
                 "The file was changed by someone else; reload and try again",
+                reason="stale_version",
                 details={"version": current.version},
             )
         values = _clean_changes(changes)
@@ -206,33 +256,53 @@ class Library:
             and current.status == "ready"
         ):
             new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
-            self._move_object(current.storage_key, new_key)
+            if new_key == current.storage_key:
+                new_key = None
+            else:
+                self._copy_object(current.storage_key, new_key)
         try:
             with self.db.write() as s:
                 row = s.get(MediaFile, file_id)
                 if row is None:
                     raise NotFound(f"File {file_id} not found")
                 if row.version != current.version:
-                    raise Conflict("The file was changed by someone else; reload and try again")
+                    raise Conflict(
+                        "The file was changed by someone else; reload and try again",
+                        reason="stale_version",
+                    )
                 if "athlete_id" in values:
                     Catalog.ensure_athlete(s, values["athlete_id"])
                 for name, value in values.items():
                     setattr(row, name, value)
                 if new_key:
                     row.storage_key = new_key
+                    # the old key goes later, once no reader can still be using it
+                    self.deferred.cancel(s, new_key)
+                    self.deferred.queue(s, current.storage_key)
         except BaseException:
             if new_key:
-                self._move_object(new_key, current.storage_key)
+                self._discard_copy(new_key)
             raise
+        if new_key:
+            self.deferred.schedule()
         record = self.catalog.get(file_id)
         self.events.publish(ChangeEvent("updated", file_id, record.as_dict()))
         return record
 
-    def _move_object(self, src: str, dst: str) -> None:
-        self.storage.move(src, dst)
-        with contextlib.suppress(NotFound):
-            self.storage.move(keys.thumbnail_key(src), keys.thumbnail_key(dst))
-        self.storage.delete_prefix(keys.variant_prefix(src))
+    def _copy_object(self, src: str, dst: str) -> None:
+        """The object and its thumbnail at a new key; the old ones stay for their readers."""
+        with self.reading(src):
+            self.storage.copy(src, dst)
+            with contextlib.suppress(NotFound):
+                self.storage.copy(keys.thumbnail_key(src), keys.thumbnail_key(dst))
+
+    def _discard_copy(self, key: str) -> None:
+        """Undoes _copy_object after a failed commit, unless a row uses the key after all."""
+        if self.catalog.find_by_key(key) is not None:
+            return  # another process moved the same file to the same key and won
+        with contextlib.suppress(MediaDeskError):
+            self.storage.delete(keys.thumbnail_key(key))
+            self.storage.delete(key)
 
     def trash(self, file_id: int) -> FileRecord:
         return self._set_trashed(file_id, True)
@@ -241,6 +311,7 @@ class Library:
         return self._set_trashed(file_id, False)
 
     def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
+        asked, file_id = file_id, self.catalog.resolve(file_id)
         with self.db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is None:
@@ -249,14 +320,15 @@ class Library:
                 raise Conflict(
                     "The file is already in the trash"
                     if trashed
-                    else "The file is not in the trash"
+                    else "The file is not in the trash",
+                    reason="already_trashed" if trashed else "not_trashed",
                 )
             row.deleted_at = utcnow() if trashed else None
         record = self.catalog.get(file_id)
         self.events.publish(
             ChangeEvent("trashed" if trashed else "restored", file_id, record.as_dict())
         )
-        return record
+        return record if asked == file_id else record.as_alias(asked)
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)
@@ -266,7 +338,9 @@ class Library:
 
         In that order a storage failure part-way leaves the row and its object intact.
         """
+        asked, file_id = file_id, self.catalog.resolve(file_id)
         record = self.catalog.get(file_id)
+        video_service.forget(self, record)
         self.storage.delete_prefix(keys.variant_prefix(record.storage_key))
         for key in keys.derivative_keys(record.storage_key):
             self.storage.delete(key)
@@ -275,9 +349,11 @@ class Library:
             row = s.get(MediaFile, file_id)
             if row is not None:
                 s.delete(row)
+            # its aliases go with it: an id that named a deleted file answers 404 like it
+            s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
         self._thumb_cache(record).unlink(missing_ok=True)
         self.events.publish(ChangeEvent("deleted", file_id, record.as_dict()))
-        return record
+        return record if asked == file_id else record.as_alias(asked)
 
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:
@@ -331,7 +407,7 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput("original_filename must be text")
         name = clean_filename(raw_name, fallback="")
         if not name:
-            raise InvalidInput("original_filename cannot be empty")
+            raise InvalidInput("original_filename cannot be empty", reason="empty_filename")
         values["original_filename"] = name
     if "athlete_id" in changes:
         raw = changes["athlete_id"]
@@ -354,6 +430,9 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
     if "description" in changes:
         text = changes["description"] or ""
         if not isinstance(text, str) or len(text) > 10000:
-            raise InvalidInput("description must be text of at most 10000 characters")
+            raise InvalidInput(
+                "description must be text of at most 10000 characters",
+                reason="description_too_long",
+            )
         values["description"] = text
     return values

@@ -17,6 +17,8 @@ from core.paths import DataPaths, default_paths
 MIN_EXPIRY = 1
 MAX_EXPIRY = 7 * 24 * 3600
 MIN_PART_SIZE = 5 * 1024 * 1024
+# The seed: "use presigned URLs for files over 10 MB", direct uploads below (clients follow it)
+PRESIGN_THRESHOLD = 10 * 1024 * 1024
 
 # setting name -> environment variable (the seed's names first)
 ENV_NAMES: dict[str, str] = {
@@ -39,8 +41,15 @@ ENV_NAMES: dict[str, str] = {
     "trash_retention_days": "MEDIADESK_TRASH_RETENTION_DAYS",
     "multipart_threshold": "MEDIADESK_MULTIPART_THRESHOLD",
     "multipart_chunk_size": "MEDIADESK_MULTIPART_CHUNK_SIZE",
+    "upload_part_size": "MEDIADESK_UPLOAD_PART_SIZE",
+    "tus_expiry": "MEDIADESK_TUS_EXPIRY",
     "language": "MEDIADESK_LANGUAGE",
     "maintenance_interval": "MEDIADESK_MAINTENANCE_INTERVAL",
+    "workers": "MEDIADESK_WORKERS",
+    "hls_ladder": "MEDIADESK_HLS_LADDER",
+    "hls_segment_seconds": "MEDIADESK_HLS_SEGMENT_SECONDS",
+    "job_lease_seconds": "MEDIADESK_JOB_LEASE_SECONDS",
+    "job_max_attempts": "MEDIADESK_JOB_MAX_ATTEMPTS",
 }
 
 
@@ -65,10 +74,17 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     upload_rate_limit: int = 60  # uploads per minute per token or address; 0 disables
     trash_retention_days: int = 30
-    multipart_threshold: int = 16 * 1024 * 1024
+    multipart_threshold: int = 64 * 1024 * 1024
     multipart_chunk_size: int = 8 * 1024 * 1024
+    upload_part_size: int = 16 * 1024 * 1024  # presigned and tus parts on R2/S3 (equal sizes)
+    tus_expiry: int = 24 * 3600  # an unfinished tus upload is removed after this long
     language: str = ""  # "" = system locale, else "en" or "es"
     maintenance_interval: int = 3600
+    workers: int = 1  # in-process video workers of the app and `mediadesk serve`; 0 = none
+    hls_ladder: tuple[str, ...] = ("360", "720", "1080")  # rungs by the picture's short side
+    hls_segment_seconds: int = 4
+    job_lease_seconds: int = 30
+    job_max_attempts: int = 3
     config_file: str = field(default="", compare=False)
 
     # --- derived -----------------------------------------------------------------------------
@@ -161,8 +177,22 @@ def validate(s: Settings) -> Settings:
         raise bad("upload_rate_limit", "cannot be negative")
     if s.multipart_chunk_size < MIN_PART_SIZE:
         raise bad("multipart_chunk_size", "must be at least 5 MiB (R2 and S3 require it)")
+    if s.upload_part_size < MIN_PART_SIZE:
+        raise bad("upload_part_size", "must be at least 5 MiB (R2 and S3 require it)")
+    if s.tus_expiry < 60:
+        raise bad("tus_expiry", "must be at least 60 seconds")
     if s.multipart_threshold < s.multipart_chunk_size:
         raise bad("multipart_threshold", "must be at least the multipart chunk size")
+    if not 0 <= s.workers <= 64:
+        raise bad("workers", "must be between 0 and 64")
+    if not s.hls_ladder or not all(r.isdigit() and 16 <= int(r) <= 4320 for r in s.hls_ladder):
+        raise bad("hls_ladder", "must be short-side heights from 16 to 4320, e.g. 360,720,1080")
+    if not 2 <= s.hls_segment_seconds <= 10:
+        raise bad("hls_segment_seconds", "must be between 2 and 10 seconds")
+    if not 5 <= s.job_lease_seconds <= 3600:
+        raise bad("job_lease_seconds", "must be between 5 and 3600 seconds")
+    if not 1 <= s.job_max_attempts <= 20:
+        raise bad("job_max_attempts", "must be between 1 and 20")
     if s.language not in ("", "en", "es"):
         raise bad("language", "must be empty (system locale), 'en' or 'es'")
     r2 = {

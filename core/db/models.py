@@ -64,6 +64,11 @@ class MediaFile(Base):
         Index("ix_media_files_listing", "deleted_at", "status", "created_at"),
         Index("ix_media_files_sha256", "sha256"),
         Index("ix_media_files_athlete", "athlete_id"),
+        # one per sort key (migration 0007): a page or a keyset cursor walks an index
+        *(
+            Index(f"ix_media_files_by_{key}", "deleted_at", "status", key, "id")
+            for key in ("created_at", "original_filename", "size", "duration", "updated_at")
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,10 +101,54 @@ class MediaFile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # An id handed out for a duplicate upload: it keeps answering as another name of this file
+    alias_of: Mapped[int | None] = mapped_column(Integer, index=True)
 
     athlete: Mapped[Athlete | None] = relationship(back_populates="files")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class UsageDay(Base):
+    """One row a day: what the catalog and the store held (the Storage view's history)."""
+
+    __tablename__ = "usage_history"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    files: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    image_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    video_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    store_objects: Mapped[int | None] = mapped_column(BigInteger)
+    store_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """One processing job of a file (faststart, web, hls, thumbnails); see core/jobs.py."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "run_after", "id"),
+        Index("ix_jobs_file", "file_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    file_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))  # queued|running|done|skipped|failed|cancelled
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -115,6 +164,20 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class DeferredDeletion(Base):
+    """An object to delete once no reader can still be using it (see Library.update_file)."""
+
+    __tablename__ = "deferred_deletions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    storage_key: Mapped[str] = mapped_column(String(512), index=True)
+    is_prefix: Mapped[bool] = mapped_column(Boolean, default=False)
+    backend: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40), default="move")
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 
@@ -125,3 +188,63 @@ class AuditEntry(Base):
     file_id: Mapped[int | None] = mapped_column(Integer, index=True)
     remote: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ResumableUpload(Base):
+    """A tus upload or a presigned multipart upload in progress (see core/resumable.py)."""
+
+    __tablename__ = "resumable_uploads"
+    __table_args__ = (
+        Index("ix_resumable_uploads_expires", "expires_at"),
+        Index("ix_resumable_uploads_file", "file_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, names the URL
+    protocol: Mapped[str] = mapped_column(String(10))  # tus | multipart
+    state: Mapped[str] = mapped_column(String(10), default="receiving")  # receiving|done|failed
+    length: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)  # the tus offset
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # S3/R2 multipart: the object key, the store's upload id, equal part size, parts done
+    object_key: Mapped[str | None] = mapped_column(String(512))
+    s3_upload_id: Mapped[str | None] = mapped_column(String(1024))
+    part_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    file_id: Mapped[int | None] = mapped_column(Integer)  # the catalogued (or pending) file
+    failure: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChangeLog(Base):
+    """One catalog change, written in the transaction that made it (see core/feed.py)."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(20))  # file | athlete | token | job | event
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    file_id: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CatalogLease(Base):
+    """Catalog-wide singletons: the maintenance lease (SQLite) and when maintenance last ran."""
+
+    __tablename__ = "catalog_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(80))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_run_by: Mapped[str | None] = mapped_column(String(80))
+    info: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,458 @@
+"""The durable job queue in the catalog: enqueue, atomic claim with a lease, heartbeat, retry.
+
+One table serves SQLite and PostgreSQL. A claim is a single `UPDATE … WHERE id = (SELECT …)
+RETURNING` statement: under `BEGIN IMMEDIATE` on SQLite (the write lock is taken first, so two
+processes never pick the same row) and with `FOR UPDATE SKIP LOCKED` on PostgreSQL (concurrent
+workers skip a row another transaction is claiming instead of waiting for it). A running job
+holds a lease (owner + expiry) that its worker renews; a worker that dies stops renewing, the
+lease runs out and the next claim takes the job again, counting the attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from core.db.engine import Database
+from core.db.models import Job, utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
+
+STATES = ("queued", "running", "done", "skipped", "failed", "cancelled")
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "skipped", "failed", "cancelled")
+KINDS = ("faststart", "web", "hls", "thumbnails")
+BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
+BACKOFF_MAX = 300.0
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    kind: str
+    file_id: int
+    state: str
+    progress: float
+    attempts: int
+    max_attempts: int
+    error: str | None
+    result: dict[str, Any]
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Job) -> JobRecord:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            file_id=row.file_id,
+            state=row.state,
+            progress=float(row.progress or 0.0),
+            attempts=row.attempts or 0,
+            max_attempts=row.max_attempts or 1,
+            error=row.error,
+            result=dict(row.result or {}),
+            lease_owner=row.lease_owner,
+            lease_expires_at=row.lease_expires_at,
+            cancel_requested=bool(row.cancel_requested),
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "file_id": self.file_id,
+            "state": self.state,
+            "progress": round(self.progress, 4),
+            "attempts": self.attempts,
+            "error": self.error,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
+
+
+@dataclass(frozen=True)
+class Processing:
+    """The combined state of a file's latest job of each kind."""
+
+    state: str
+    progress: float
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "progress": round(self.progress, 4), "error": self.error}
+
+
+def combine(jobs: list[JobRecord]) -> Processing | None:
+    """failed if any failed, else running, else queued, else cancelled, else done or skipped."""
+    if not jobs:
+        return None
+    states = {j.state for j in jobs}
+    progress = sum(1.0 if j.state in ("done", "skipped") else j.progress for j in jobs) / len(jobs)
+    errors = [f"{j.kind}: {j.error}" for j in jobs if j.state in ("failed", "skipped") and j.error]
+    for state in ("failed", "running", "queued", "cancelled"):
+        if state in states:
+            failed = [f"{j.kind}: {j.error}" for j in jobs if j.state == "failed" and j.error]
+            return Processing(state, progress, "; ".join(failed) or None)
+    state = "skipped" if states == {"skipped"} else "done"
+    return Processing(state, 1.0, "; ".join(errors) if state == "skipped" else None)
+
+
+def backoff(attempts: int) -> float:
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+class JobQueue:
+    """Every queue operation; safe from any thread and any process sharing the catalog."""
+
+    def __init__(self, db: Database, lease_seconds: int = 30, max_attempts: int = 3) -> None:
+        self.db = db
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+
+    # ---- producers --------------------------------------------------------------------------
+    def enqueue(self, file_id: int, kinds: tuple[str, ...] | list[str]) -> list[JobRecord]:
+        """Queues one job per kind; a kind already queued or running is left as it is."""
+        for kind in kinds:
+            if kind not in KINDS:
+                raise InvalidInput(f"Unknown job kind {kind!r}")
+        out: list[JobRecord] = []
+        with self.db.write() as s:
+            active = {
+                row.kind: row
+                for row in s.scalars(
+                    select(Job).where(Job.file_id == file_id, Job.state.in_(ACTIVE))
+                )
+            }
+            for kind in kinds:
+                row = active.get(kind)
+                if row is None:
+                    row = Job(
+                        kind=kind,
+                        file_id=file_id,
+                        state="queued",
+                        progress=0.0,
+                        attempts=0,
+                        max_attempts=self.max_attempts,
+                        run_after=utcnow(),
+                        cancel_requested=False,
+                    )
+                    s.add(row)
+                    s.flush()
+                out.append(JobRecord.from_row(row))
+        return out
+
+    def requeue_file(self, file_id: int, kinds: tuple[str, ...] | list[str]) -> list[JobRecord]:
+        """Reprocessing: active jobs of the file are cancelled, fresh ones queued."""
+        with self.db.write() as s:
+            now = utcnow()
+            s.execute(
+                update(Job)
+                .where(Job.file_id == file_id, Job.state == "queued")
+                .values(state="cancelled", finished_at=now, error="Replaced by a new request"),
+                execution_options={"synchronize_session": False},
+            )
+            s.execute(
+                update(Job)
+                .where(Job.file_id == file_id, Job.state == "running")
+                .values(cancel_requested=True),
+                execution_options={"synchronize_session": False},
+            )
+        with self.db.write() as s:
+            now = utcnow()
+            rows = [
+                Job(
+                    kind=kind,
+                    file_id=file_id,
+                    state="queued",
+                    progress=0.0,
+                    attempts=0,
+                    max_attempts=self.max_attempts,
+                    run_after=now,
+                    cancel_requested=False,
+                )
+                for kind in kinds
+            ]
+            s.add_all(rows)
+            s.flush()
+            return [JobRecord.from_row(r) for r in rows]
+
+    # ---- workers ----------------------------------------------------------------------------
+    def claim(self, owner: str, kinds: tuple[str, ...] | None = None) -> JobRecord | None:
+        """Takes the oldest runnable job (queued and due, or running with a lapsed lease)."""
+        now = utcnow()
+        lapsed = and_(Job.state == "running", Job.lease_expires_at < now)
+        with self.db.write() as s:
+            # A job whose worker died on its last allowed attempt fails instead of running again
+            s.execute(
+                update(Job)
+                .where(lapsed, Job.attempts >= Job.max_attempts)
+                .values(
+                    state="failed",
+                    finished_at=now,
+                    lease_owner=None,
+                    error="The worker running it stopped responding on every attempt",
+                ),
+                execution_options={"synchronize_session": False},
+            )
+            pick = select(Job.id).where(
+                or_(and_(Job.state == "queued", Job.run_after <= now), lapsed)
+            )
+            if kinds:
+                pick = pick.where(Job.kind.in_(kinds))
+            pick = pick.order_by(Job.id).limit(1)
+            if not self.db.is_sqlite:
+                pick = pick.with_for_update(skip_locked=True)
+            claimed = s.execute(
+                update(Job)
+                .where(Job.id == pick.scalar_subquery())
+                .values(
+                    state="running",
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+                    attempts=Job.attempts + 1,
+                    started_at=now,
+                    progress=0.0,
+                )
+                .returning(Job.id),
+                execution_options={"synchronize_session": False},
+            ).scalar_one_or_none()
+            if claimed is None:
+                return None
+            row = s.get(Job, claimed, populate_existing=True)
+            assert row is not None
+            return JobRecord.from_row(row)
+
+    def heartbeat(self, job_id: int, owner: str, progress: float | None = None) -> bool:
+        """Renews the lease; False when the job is no longer ours or its cancel was asked."""
+        values: dict[str, Any] = {
+            "lease_expires_at": utcnow() + timedelta(seconds=self.lease_seconds)
+        }
+        if progress is not None:
+            values["progress"] = max(0.0, min(1.0, float(progress)))
+        with self.db.write() as s:
+            held = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                .values(**values)
+                .returning(Job.cancel_requested),
+                execution_options={"synchronize_session": False},
+            ).scalar_one_or_none()
+        return held is not None and not held
+
+    def should_stop(self, job_id: int, owner: str) -> bool:
+        """A cheap read for the worker's sub-second cancel check."""
+        with self.db.read() as s:
+            row = s.execute(
+                select(Job.state, Job.lease_owner, Job.cancel_requested).where(Job.id == job_id)
+            ).one_or_none()
+        return row is None or row[0] != "running" or row[1] != owner or bool(row[2])
+
+    def finish(
+        self,
+        job_id: int,
+        owner: str,
+        state: str = "done",
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Marks our running job done/skipped/cancelled; False if it was not ours any more."""
+        if state not in ("done", "skipped", "cancelled"):
+            raise InvalidInput(f"finish() cannot set state {state!r}")
+        condition = [Job.id == job_id, Job.lease_owner == owner, Job.state == "running"]
+        if state != "cancelled":
+            condition.append(Job.cancel_requested.is_(False))
+        with self.db.write() as s:
+            done = s.execute(
+                update(Job)
+                .where(*condition)
+                .values(
+                    state=state,
+                    progress=1.0 if state != "cancelled" else Job.progress,
+                    result=result or {},
+                    error=error,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+                .returning(Job.id),
+                execution_options={"synchronize_session": False},
+            ).scalar_one_or_none()
+        return done is not None
+
+    def fail(
+        self, job_id: int, owner: str, error: str, permanent: bool = False
+    ) -> JobRecord | None:
+        """A failed attempt: queued again after a back-off, or failed for good with the reason."""
+        with self.db.write() as s:
+            row = s.get(Job, job_id)
+            if row is None or row.lease_owner != owner or row.state != "running":
+                return None
+            now = utcnow()
+            row.error = error[:2000]
+            row.lease_owner = None
+            row.lease_expires_at = None
+            if permanent or row.attempts >= row.max_attempts:
+                row.state = "failed"
+                row.finished_at = now
+            else:
+                row.state = "queued"
+                row.run_after = now + timedelta(seconds=backoff(row.attempts))
+            s.flush()
+            return JobRecord.from_row(row)
+
+    def release(self, job_id: int, owner: str) -> bool:
+        """A worker shutting down hands its job back without spending an attempt."""
+        with self.db.write() as s:
+            done = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                .values(
+                    state="queued",
+                    attempts=func.max(Job.attempts - 1, 0)
+                    if self.db.is_sqlite
+                    else func.greatest(Job.attempts - 1, 0),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    run_after=utcnow(),
+                )
+                .returning(Job.id),
+                execution_options={"synchronize_session": False},
+            ).scalar_one_or_none()
+        return done is not None
+
+    # ---- people -----------------------------------------------------------------------------
+    def cancel(self, job_id: int) -> JobRecord:
+        """A queued job is cancelled at once; a running one is stopped by its worker (< 1 s)."""
+        with self.db.write() as s:
+            row = s.get(Job, job_id)
+            if row is None:
+                raise NotFound(f"Job {job_id} not found")
+            if row.state == "queued":
+                row.state, row.finished_at = "cancelled", utcnow()
+            elif row.state == "running":
+                row.cancel_requested = True
+            else:
+                raise Conflict(f"Job {job_id} has already finished ({row.state})")
+            s.flush()
+            return JobRecord.from_row(row)
+
+    def retry(self, job_id: int) -> JobRecord:
+        """A failed or cancelled job runs again from a fresh attempt count."""
+        with self.db.write() as s:
+            row = s.get(Job, job_id)
+            if row is None:
+                raise NotFound(f"Job {job_id} not found")
+            if row.state not in ("failed", "cancelled"):
+                raise Conflict(f"Only failed or cancelled jobs can be retried (job is {row.state})")
+            row.state, row.attempts, row.error = "queued", 0, None
+            row.progress, row.run_after, row.finished_at = 0.0, utcnow(), None
+            row.cancel_requested, row.started_at = False, None
+            s.flush()
+            return JobRecord.from_row(row)
+
+    # ---- reading ----------------------------------------------------------------------------
+    def get(self, job_id: int) -> JobRecord:
+        with self.db.read() as s:
+            row = s.get(Job, job_id)
+            if row is None:
+                raise NotFound(f"Job {job_id} not found")
+            return JobRecord.from_row(row)
+
+    def list(
+        self,
+        state: str | None = None,
+        file_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[JobRecord], int]:
+        if state is not None and state not in STATES:
+            raise InvalidInput(f"state must be one of {', '.join(STATES)}")
+        query = select(Job)
+        if state is not None:
+            query = query.where(Job.state == state)
+        if file_id is not None:
+            query = query.where(Job.file_id == file_id)
+        with self.db.read() as s:
+            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = s.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
+            return [JobRecord.from_row(r) for r in rows], int(total)
+
+    def latest_for_file(self, file_id: int) -> list[JobRecord]:
+        """The newest job of each kind of one file (older ones were replaced by reprocessing)."""
+        with self.db.read() as s:
+            rows = s.scalars(select(Job).where(Job.file_id == file_id).order_by(Job.id)).all()
+        latest: dict[str, JobRecord] = {}
+        for row in rows:
+            latest[row.kind] = JobRecord.from_row(row)
+        return [latest[k] for k in KINDS if k in latest]
+
+    def latest_for_files(self, file_ids: list[int]) -> dict[int, list[JobRecord]]:
+        if not file_ids:
+            return {}
+        with self.db.read() as s:
+            rows = s.scalars(select(Job).where(Job.file_id.in_(file_ids)).order_by(Job.id)).all()
+        latest: dict[int, dict[str, JobRecord]] = {}
+        for row in rows:
+            latest.setdefault(row.file_id, {})[row.kind] = JobRecord.from_row(row)
+        return {fid: [by[k] for k in KINDS if k in by] for fid, by in latest.items()}
+
+    def depth(self) -> dict[str, int]:
+        with self.db.read() as s:
+            rows = s.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+        counts = {state: 0 for state in STATES}
+        counts.update({state: int(n) for state, n in rows})
+        return counts
+
+    def forget_file(self, file_id: int) -> None:
+        """A hard-deleted file: running jobs are told to stop, every row of it goes."""
+        with self.db.write() as s:
+            s.execute(
+                update(Job)
+                .where(Job.file_id == file_id, Job.state == "running")
+                .values(cancel_requested=True),
+                execution_options={"synchronize_session": False},
+            )
+            s.execute(
+                delete(Job).where(Job.file_id == file_id, Job.state != "running"),
+                execution_options={"synchronize_session": False},
+            )
+
+    def purge_finished(self, older_than: datetime) -> int:
+        """Finished jobs are kept for the trash retention, then removed."""
+        with self.db.write() as s:
+            ids = list(
+                s.scalars(
+                    select(Job.id).where(
+                        Job.state.in_(FINISHED),
+                        Job.finished_at.is_not(None),
+                        Job.finished_at < older_than,
+                    )
+                )
+            )
+            if ids:
+                s.execute(
+                    delete(Job).where(Job.id.in_(ids)),
+                    execution_options={"synchronize_session": False},
+                )
+        return len(ids)

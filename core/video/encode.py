@@ -1,0 +1,565 @@
+"""The PyAV work of each job kind: faststart remux, web rendition, HLS ladder, scrub sprite.
+
+Runs inside the job subprocess (core.video.runner); every function writes only into `out_dir`
+and returns a JSON-able result naming the files it made. Settings mirror what one would pass to
+the ffmpeg CLI (bench/transcode.py runs both): libx264 `veryfast` CRF 23, High profile,
+yuv420p, AAC 128 kb/s, closed GOPs of exactly one segment for the ladder.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.filter
+
+Progress = Callable[[float], None]
+
+WEB_VIDEO_CODECS = {"h264", "vp8", "vp9", "av1"}
+WEB_AUDIO_CODECS = {"aac", "mp3", "opus", "vorbis"}
+WEB_PIX_FMTS = {"yuv420p", "yuvj420p"}  # 10-bit or 4:2:2 H.264 does not play in browsers
+WEB_CONTENT_TYPES = {"video/mp4", "video/webm"}
+WEB_MAX_SHORT_SIDE = 1080
+X264 = {"preset": "veryfast", "crf": "23", "profile": "high"}
+AUDIO_BIT_RATE = 128_000
+RUNG_MAX_RATE = {360: 1_000_000, 480: 1_600_000, 720: 3_000_000, 1080: 6_000_000}
+THUMB_WIDTH = 160
+THUMB_COLUMNS = 10
+THUMB_MAX_COUNT = 100
+COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
+
+
+class BadMedia(Exception):
+    """The input cannot be processed; retrying will not help."""
+
+
+class NothingToDo(Exception):
+    """The job does not apply to this input (the reason is the message)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    format_name: str
+    video_codec: str | None
+    audio_codec: str | None
+    width: int  # upright (rotation applied)
+    height: int
+    rotation: int  # clockwise degrees the picture must turn to stand upright
+    duration: float
+    fps: Fraction
+    pix_fmt: str | None
+    time_base: Fraction = Fraction(1, 90000)
+
+    @property
+    def short_side(self) -> int:
+        return min(self.width, self.height)
+
+
+def probe(src: Path) -> Probe:
+    try:
+        with av.open(str(src)) as c:
+            video = c.streams.video[0] if c.streams.video else None
+            audio = c.streams.audio[0] if c.streams.audio else None
+            duration = float(c.duration / av.time_base) if c.duration else 0.0
+            if video is None:
+                return Probe(
+                    c.format.name, None, _codec(audio), 0, 0, 0, duration, Fraction(0), None
+                )
+            rotation = 0
+            for frame in c.decode(video):
+                rotation = (-int(round(frame.rotation or 0))) % 360
+                break
+            w, h = video.codec_context.width, video.codec_context.height
+            if rotation in (90, 270):
+                w, h = h, w
+            if video.duration and not duration:
+                duration = float(video.duration * video.time_base)
+            fps = video.average_rate or video.guessed_rate or Fraction(25)
+            return Probe(
+                c.format.name,
+                video.codec_context.name,
+                _codec(audio),
+                w,
+                h,
+                rotation,
+                duration,
+                Fraction(fps),
+                video.codec_context.pix_fmt,
+                Fraction(video.time_base or Fraction(1, 90000)),
+            )
+    except av.error.FFmpegError as exc:
+        raise BadMedia(f"The video cannot be read: {exc}") from None
+
+
+def _codec(stream: Any) -> str | None:
+    return stream.codec_context.name if stream is not None else None
+
+
+def plays_in_browsers(p: Probe, content_type: str | None) -> bool:
+    return (
+        (content_type or "") in WEB_CONTENT_TYPES
+        and p.video_codec in WEB_VIDEO_CODECS
+        and (p.audio_codec is None or p.audio_codec in WEB_AUDIO_CODECS)
+        and (p.video_codec != "h264" or p.pix_fmt in WEB_PIX_FMTS)
+    )
+
+
+def _need_video(p: Probe) -> None:
+    if p.video_codec is None:
+        raise NothingToDo("The file has no video stream (audio only)")
+    if p.width <= 0 or p.height <= 0:
+        raise NothingToDo("The video stream has no picture size")
+
+
+# ---- faststart ----------------------------------------------------------------------------
+def moov_after_mdat(path: Path) -> bool:
+    """True when an MP4/MOV's top-level `moov` box comes after its `mdat` box."""
+    seen_mdat = False
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        pos = 0
+        while pos + 8 <= size:
+            f.seek(pos)
+            header = f.read(16)
+            box_size = int.from_bytes(header[:4], "big")
+            kind = header[4:8]
+            if box_size == 1:
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:
+                box_size = size - pos
+            if kind == b"mdat":
+                seen_mdat = True
+            elif kind == b"moov":
+                return seen_mdat
+            if box_size < 8:
+                return False
+            pos += box_size
+    return False
+
+
+def faststart(
+    src: Path, out_dir: Path, content_type: str | None, progress: Progress
+) -> dict[str, Any]:
+    if content_type not in ("video/mp4", "video/quicktime"):
+        raise NothingToDo("Only MP4 and MOV files need a faststart copy")
+    if not moov_after_mdat(src):
+        raise NothingToDo("The original already starts fast (moov before mdat)")
+    p = probe(src)
+    _need_video(p)
+    ext = "mp4" if content_type == "video/mp4" else "mov"
+    target = out_dir / f"faststart.{ext}"
+    total = max(src.stat().st_size, 1)
+    with (
+        av.open(str(src)) as inp,
+        av.open(str(target), "w", format=ext, options={"movflags": "+faststart"}) as out,
+    ):
+        pairs = {}
+        for stream in (*inp.streams.video[:1], *inp.streams.audio[:1]):
+            pairs[stream.index] = out.add_stream_from_template(stream)
+        for packet in inp.demux(*[inp.streams[i] for i in pairs]):
+            if packet.dts is None:
+                continue
+            packet.stream = pairs[packet.stream.index]
+            out.mux(packet)
+            if packet.pos and packet.pos > 0:
+                progress(min(packet.pos / total, 0.99))
+    return {
+        "files": [target.name],
+        "content_type": content_type,
+        "width": p.width,
+        "height": p.height,
+        "bit_rate": _rate(target, p.duration),
+    }
+
+
+def _rate(path: Path, duration: float) -> int | None:
+    return int(path.stat().st_size * 8 / duration) if duration > 0 else None
+
+
+# ---- decoding upright frames --------------------------------------------------------------
+def _even(n: float) -> int:
+    return max(2, int(round(n / 2)) * 2)
+
+
+def scaled_size(p: Probe, short_side: int) -> tuple[int, int]:
+    """The upright size whose short side is `short_side` (never above the source)."""
+    short_side = min(short_side, p.short_side)
+    if p.width <= p.height:
+        return _even(short_side), _even(p.height * short_side / p.width)
+    return _even(p.width * short_side / p.height), _even(short_side)
+
+
+class _Upright:
+    """Turns decoded frames so they stand upright (the container's rotation, applied)."""
+
+    def __init__(self, stream: av.VideoStream, rotation: int) -> None:
+        self.graph: av.filter.Graph | None = None
+        if rotation == 0:
+            return
+        graph = av.filter.Graph()
+        src = graph.add_buffer(template=stream)
+        chain = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
+        last = src
+        for spec in chain.get(rotation, []):
+            name, _, args = spec.partition("=")
+            node = graph.add(name, args or None)
+            last.link_to(node)
+            last = node
+        sink = graph.add("buffersink")
+        last.link_to(sink)
+        graph.configure()
+        self.graph = graph
+
+    def __call__(self, frame: av.VideoFrame) -> Iterator[av.VideoFrame]:
+        if self.graph is None:
+            yield frame
+            return
+        self.graph.push(frame)
+        while True:
+            try:
+                yield self.graph.pull()  # type: ignore[misc]
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+
+
+class _Decoder:
+    """Demuxes once and hands upright video frames and audio frames to the outputs."""
+
+    def __init__(self, src: Path, p: Probe, progress: Progress) -> None:
+        self.src, self.p, self.progress = src, p, progress
+        self.last_video_time = 0.0
+        self.video_frames = 0
+        self.errors = 0
+
+    def run(
+        self,
+        on_video: Callable[[av.VideoFrame], None],
+        on_audio: Callable[[av.AudioFrame], None] | None,
+    ) -> None:
+        with av.open(str(self.src)) as c:
+            video = c.streams.video[0]
+            video.thread_type = "AUTO"
+            audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
+            upright = _Upright(video, self.p.rotation)
+            streams = [video] + ([audio] if audio is not None else [])
+            expected = max(self.p.duration, 0.001)
+            for packet in c.demux(*streams):
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    self.errors += 1
+                    continue
+                for frame in frames:
+                    if packet.stream is video:
+                        assert isinstance(frame, av.VideoFrame)
+                        for turned in upright(frame):
+                            if turned.time is not None:
+                                self.last_video_time = float(turned.time)
+                            self.video_frames += 1
+                            on_video(turned)
+                        if self.video_frames % 12 == 0:
+                            self.progress(min(self.last_video_time / expected, 0.99))
+                    elif on_audio is not None:
+                        assert isinstance(frame, av.AudioFrame)
+                        on_audio(frame)
+        self.check()
+
+    def check(self) -> None:
+        if self.video_frames == 0:
+            raise NothingToDo("No video frame could be decoded (0-frame video)")
+        start = 0.0
+        if self.p.duration > 2 and self.last_video_time < COMPLETE_SHARE * self.p.duration - start:
+            raise BadMedia(
+                f"Only {self.last_video_time:.1f} s of {self.p.duration:.1f} s could be decoded "
+                f"({self.errors} damaged packets); the original is still served"
+            )
+
+
+class _VideoOut:
+    """One H.264 (+AAC) output of a given upright size, into an MP4 or an HLS muxer."""
+
+    def __init__(
+        self,
+        container: Any,
+        p: Probe,
+        size: tuple[int, int],
+        audio_rate: int | None,
+        audio_layout: str,
+        options: dict[str, str],
+        time_base: Fraction,
+        gop: int | None = None,
+    ) -> None:
+        self.container = container
+        self.size = size
+        rate = p.fps if p.fps and p.fps <= 120 else Fraction(30)
+        self.video = container.add_stream("libx264", rate=rate)
+        # Source timestamps pass through unchanged (variable frame rates stay right)
+        self.video.codec_context.time_base = time_base
+        self.video.width, self.video.height = size
+        self.video.pix_fmt = "yuv420p"
+        opts = dict(X264)
+        opts.update(options)
+        if gop:
+            self.video.gop_size = gop
+            opts["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"
+        self.video.options = opts
+        self.audio = None
+        if audio_rate:
+            self.audio = container.add_stream("aac", rate=audio_rate)
+            self.audio.layout = audio_layout
+            self.audio.bit_rate = AUDIO_BIT_RATE
+
+    def add_video(self, frame: av.VideoFrame) -> None:
+        w, h = self.size
+        out = frame.reformat(width=w, height=h, format="yuv420p")
+        out.pts, out.time_base = frame.pts, self.video.codec_context.time_base
+        out.pict_type = av.video.frame.PictureType.NONE
+        for packet in self.video.encode(out):
+            self.container.mux(packet)
+
+    def add_audio(self, frame: av.AudioFrame) -> None:
+        if self.audio is None:
+            return
+        frame.pts = None  # the encoder's resampler keeps its own sample-exact clock
+        for packet in self.audio.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self.video.encode(None):
+            self.container.mux(packet)
+        if self.audio is not None:
+            for packet in self.audio.encode(None):
+                self.container.mux(packet)
+
+
+def _audio_params(src: Path) -> tuple[int | None, str]:
+    with av.open(str(src)) as c:
+        if not c.streams.audio:
+            return None, "stereo"
+        a = c.streams.audio[0].codec_context
+        rate = a.sample_rate if a.sample_rate in (44100, 48000) else 48000
+        layout = "mono" if a.channels == 1 else "stereo"
+        return rate, layout
+
+
+# ---- web rendition ------------------------------------------------------------------------
+def web_rendition(
+    src: Path, out_dir: Path, content_type: str | None, progress: Progress
+) -> dict[str, Any]:
+    p = probe(src)
+    _need_video(p)
+    if plays_in_browsers(p, content_type):
+        raise NothingToDo("The original already plays in browsers")
+    size = scaled_size(p, min(p.short_side, WEB_MAX_SHORT_SIDE))
+    rate, layout = _audio_params(src)
+    target = out_dir / "web.mp4"
+    with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        enc = _VideoOut(out, p, size, rate, layout, {}, p.time_base)
+        _Decoder(src, p, progress).run(enc.add_video, enc.add_audio if rate else None)
+        enc.close()
+    return {
+        "files": [target.name],
+        "content_type": "video/mp4",
+        "width": size[0],
+        "height": size[1],
+        "bit_rate": _rate(target, p.duration),
+    }
+
+
+# ---- HLS ladder ---------------------------------------------------------------------------
+def ladder_sizes(p: Probe, rungs: list[int]) -> list[tuple[int, tuple[int, int]]]:
+    """(rung, size) for every rung at or below the source; the source size if none fits."""
+    picked = sorted({r for r in rungs if r <= p.short_side})
+    if not picked:
+        picked = [p.short_side]
+    return [(r, scaled_size(p, r)) for r in picked]
+
+
+def hls_ladder(
+    src: Path, out_dir: Path, rungs: list[int], segment_seconds: int, progress: Progress
+) -> dict[str, Any]:
+    p = probe(src)
+    _need_video(p)
+    rate, layout = _audio_params(src)
+    fps = p.fps if p.fps and p.fps <= 120 else Fraction(30)
+    gop = max(1, int(round(float(fps) * segment_seconds)))
+    outs: list[tuple[int, _VideoOut, Any]] = []
+    try:
+        for rung, size in ladder_sizes(p, rungs):
+            folder = out_dir / str(rung)
+            folder.mkdir(parents=True, exist_ok=True)
+            container = av.open(
+                str(folder / "index.m3u8"),
+                "w",
+                format="hls",
+                options={
+                    "hls_time": str(segment_seconds),
+                    "hls_playlist_type": "vod",
+                    "hls_list_size": "0",
+                    "hls_segment_filename": str(folder / "seg_%05d.ts"),
+                    "hls_flags": "independent_segments",
+                },
+            )
+            cap = _max_rate(rung)
+            enc = _VideoOut(
+                container,
+                p,
+                size,
+                rate,
+                layout,
+                {"maxrate": str(cap), "bufsize": str(cap * 2)},
+                p.time_base,
+                gop=gop,
+            )
+            outs.append((rung, enc, container))
+
+        def on_video(frame: av.VideoFrame) -> None:
+            for _, enc, _ in outs:
+                enc.add_video(frame)
+
+        def on_audio(frame: av.AudioFrame) -> None:
+            for _, enc, _ in outs:
+                enc.add_audio(frame)
+
+        _Decoder(src, p, progress).run(on_video, on_audio if rate else None)
+        for _, enc, _ in outs:
+            enc.close()
+    finally:
+        for _, _, container in outs:
+            container.close()
+    variants = []
+    for rung, enc, _ in outs:
+        folder = out_dir / str(rung)
+        peak, average = measure_playlist(folder / "index.m3u8")
+        variants.append(
+            {
+                "name": f"{rung}p",
+                "rung": rung,
+                "width": enc.size[0],
+                "height": enc.size[1],
+                "bandwidth": peak,
+                "average_bandwidth": average,
+                "codecs": _codecs(folder, rate is not None),
+                "playlist": f"{rung}/index.m3u8",
+            }
+        )
+    write_master(out_dir / "master.m3u8", variants, float(fps))
+    files = ["master.m3u8"]
+    for rung, _, _ in outs:
+        files += [f"{rung}/{f.name}" for f in sorted((out_dir / str(rung)).iterdir())]
+    return {
+        "files": files,
+        "variants": variants,
+        "segment_seconds": segment_seconds,
+        "duration": p.duration,
+    }
+
+
+def _max_rate(rung: int) -> int:
+    for height, cap in sorted(RUNG_MAX_RATE.items()):
+        if rung <= height:
+            return int(cap * max(rung, 120) / height) if rung < 360 else cap
+    return RUNG_MAX_RATE[1080] * rung // 1080
+
+
+def measure_playlist(path: Path) -> tuple[int, int]:
+    """(peak, average) bit rate of a VOD playlist from its segments' real sizes."""
+    peak, total_bits, total_time = 0, 0, 0.0
+    duration = None
+    for line in path.read_text().splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[8:].split(",", 1)[0])
+        elif line and not line.startswith("#") and duration:
+            bits = (path.parent / line).stat().st_size * 8
+            peak = max(peak, math.ceil(bits / duration))
+            total_bits += bits
+            total_time += duration
+            duration = None
+    return peak, (math.ceil(total_bits / total_time) if total_time else 0)
+
+
+_SPS = re.compile(rb"\x00\x00\x01[\x27\x47\x67]")
+
+
+def _codecs(folder: Path, audio: bool) -> str:
+    """RFC 6381 codecs of a variant: avc1.PPCCLL from the first segment's SPS."""
+    video = "avc1.640028"
+    first = sorted(folder.glob("seg_*.ts"))
+    if first:
+        data = first[0].read_bytes()[: 512 * 1024]
+        match = _SPS.search(data)
+        if match:
+            sps = data[match.end() : match.end() + 3]
+            if len(sps) == 3:
+                video = f"avc1.{sps.hex()}"
+    return f"{video},mp4a.40.2" if audio else video
+
+
+def write_master(path: Path, variants: list[dict[str, Any]], fps: float) -> None:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for v in sorted(variants, key=lambda v: v["bandwidth"]):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={v['bandwidth']},"
+            f"AVERAGE-BANDWIDTH={v['average_bandwidth']},"
+            f"RESOLUTION={v['width']}x{v['height']},"
+            f'CODECS="{v["codecs"]}",FRAME-RATE={fps:.3f}'
+        )
+        lines.append(v["playlist"])
+    path.write_text("\n".join(lines) + "\n")
+
+
+# ---- scrub thumbnails ---------------------------------------------------------------------
+def scrub_thumbnails(src: Path, out_dir: Path, progress: Progress) -> dict[str, Any]:
+    from PIL import Image
+
+    p = probe(src)
+    _need_video(p)
+    duration = max(p.duration, 0.1)
+    interval = max(1.0, duration / THUMB_MAX_COUNT)
+    count = max(1, math.ceil(duration / interval))
+    w = min(THUMB_WIDTH, p.width)
+    w -= w % 2
+    h = _even(p.height * w / p.width)
+    tiles: list[Image.Image] = []
+
+    def on_video(frame: av.VideoFrame) -> None:
+        t = float(frame.time or 0.0)
+        if len(tiles) < count and t + 1e-3 >= len(tiles) * interval:
+            tiles.append(frame.to_image(width=w, height=h))
+
+    decoder = _Decoder(src, p, progress)
+    decoder.run(on_video, None)
+    columns = min(THUMB_COLUMNS, len(tiles))
+    rows = math.ceil(len(tiles) / columns)
+    sheet = Image.new("RGB", (columns * w, rows * h))
+    cues = ["WEBVTT", ""]
+    for i, tile in enumerate(tiles):
+        x, y = (i % columns) * w, (i // columns) * h
+        sheet.paste(tile, (x, y))
+        start, end = i * interval, min((i + 1) * interval, duration)
+        if i == len(tiles) - 1:
+            end = max(end, duration)
+        cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"sprite.jpg#xywh={x},{y},{w},{h}", ""]
+    sheet.save(out_dir / "sprite.jpg", "JPEG", quality=80)
+    (out_dir / "thumbnails.vtt").write_text("\n".join(cues))
+    return {
+        "files": ["sprite.jpg", "thumbnails.vtt"],
+        "count": len(tiles),
+        "interval": interval,
+        "width": w,
+        "height": h,
+    }
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"

@@ -1,0 +1,83 @@
+"""`python -m core.video.runner JSON`: one job's encode, in its own process at low priority.
+
+A separate process keeps the GIL and the CPU of an encode away from the GUI and the API, and
+lets the worker stop an encode at once (SIGKILL) without leaving a half-written derivative in
+the store: the output folder is only uploaded after a clean exit. Progress and the outcome are
+JSON lines on stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from core.video import encode
+
+
+def _emit(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _watch_parent(parent: int) -> None:
+    """The worker was killed (even with SIGKILL): stop rather than encode for nobody."""
+    while True:
+        if os.getppid() != parent:
+            os._exit(3)
+        time.sleep(0.5)
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    src, out = Path(job["src"]), Path(job["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    last = [0.0]
+
+    def progress(value: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.25:
+            last[0] = now
+            _emit({"progress": round(value, 4)})
+
+    kind = job["kind"]
+    if kind == "faststart":
+        return encode.faststart(src, out, job.get("content_type"), progress)
+    if kind == "web":
+        return encode.web_rendition(src, out, job.get("content_type"), progress)
+    if kind == "hls":
+        return encode.hls_ladder(
+            src, out, [int(r) for r in job["ladder"]], int(job["segment_seconds"]), progress
+        )
+    if kind == "thumbnails":
+        return encode.scrub_thumbnails(src, out, progress)
+    raise encode.BadMedia(f"Unknown job kind {kind!r}")
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(argv[1])
+    parent = int(job.get("parent") or os.getppid())
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    with contextlib.suppress(OSError):
+        os.nice(int(job.get("nice", 10)))
+    try:
+        result = run(job)
+    except encode.NothingToDo as exc:
+        _emit({"skipped": str(exc)})
+        return 0
+    except encode.BadMedia as exc:
+        _emit({"error": str(exc), "permanent": True})
+        return 0
+    except Exception as exc:  # an FFmpeg or I/O failure: the worker retries with a back-off
+        _emit({"error": f"{type(exc).__name__}: {exc}", "permanent": False})
+        return 1
+    _emit({"result": result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

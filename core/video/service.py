@@ -1,0 +1,180 @@
+"""What the rest of MediaDesk asks of the video pipeline: queue, renditions, which bytes to play.
+
+The one home of the rules "which jobs a new video gets", "where each derivative lives" and
+"which version `/stream/{id}/video` serves".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core import keys
+from core.errors import InvalidInput, NotFound
+from core.events import ChangeEvent
+from core.jobs import KINDS, JobRecord, combine
+from core.records import FileRecord
+
+if TYPE_CHECKING:
+    from core.library import Library
+
+logger = logging.getLogger(__name__)
+
+SUBDIR = {"faststart": "", "web": "", "hls": "hls/", "thumbnails": "thumbs/"}
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
+}
+RENDITION_CHOICES = ("original", "web", "faststart")
+
+
+def content_type_of(name: str) -> str:
+    for ext, ctype in CONTENT_TYPES.items():
+        if name.endswith(ext):
+            return ctype
+    return "application/octet-stream"
+
+
+def kind_prefix(record: FileRecord, kind: str) -> str:
+    return keys.video_prefix(record.storage_key) + SUBDIR[kind]
+
+
+def derived_key(record: FileRecord, kind: str, name: str) -> str:
+    return keys.normalise_key(kind_prefix(record, kind) + name)
+
+
+def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
+    """Every job a newly stored video gets; nothing for images. Never fails the ingest."""
+    if record.file_type != "video":
+        return []
+    try:
+        jobs = lib.jobs.enqueue(record.id, KINDS)
+    except Exception:  # the file is stored either way; `mediadesk reprocess` queues it later
+        logger.exception("Could not queue the processing jobs of file %s", record.id)
+        return []
+    publish(lib, record.id, None)
+    return jobs
+
+
+def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
+    record = lib.get_file(file_id)
+    if record.file_type != "video":
+        raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
+    if record.status != "ready":
+        raise InvalidInput(f"File {file_id} is not ready (status {record.status})")
+    jobs = lib.jobs.requeue_file(file_id, KINDS)
+    publish(lib, file_id, None)
+    return jobs
+
+
+def forget(lib: Library, record: FileRecord) -> None:
+    """A hard delete: workers stop, every derivative and job row goes."""
+    lib.jobs.forget_file(record.id)
+    lib.storage.delete_prefix(keys.video_prefix(record.storage_key))
+
+
+def publish(lib: Library, file_id: int, job: JobRecord | None) -> None:
+    """A `processing` change event with the file's combined state (and the job that moved)."""
+    state = combine(lib.jobs.latest_for_file(file_id))
+    data: dict[str, Any] = {
+        "id": file_id,
+        "processing": state.as_dict() if state else None,
+        "job": job.as_dict() if job else None,
+    }
+    lib.events.publish(ChangeEvent("processing", file_id, data))
+
+
+@dataclass(frozen=True)
+class Served:
+    """The bytes `/stream/{id}/video` sends: the original or one derivative."""
+
+    name: str
+    key: str
+    content_type: str
+    size: int
+    etag: str
+
+
+def done_jobs(jobs: list[JobRecord]) -> dict[str, JobRecord]:
+    return {j.kind: j for j in jobs if j.state == "done"}
+
+
+def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) -> Served:
+    """Default: web rendition if one was made, else the faststart copy, else the original."""
+    if choice is not None and choice not in RENDITION_CHOICES:
+        raise InvalidInput(f"rendition must be one of {', '.join(RENDITION_CHOICES)}")
+    done = done_jobs(jobs)
+    order = [choice] if choice else ["web", "faststart"]
+    for name in order:
+        if name == "original":
+            break
+        job = done.get(name)
+        if job is None:
+            skipped = any(j.kind == name and j.state == "skipped" for j in jobs)
+            if choice and not skipped:
+                raise NotFound(f"File {record.id} has no {name} rendition (yet)")
+            continue  # skipped: the original already is what that rendition would be
+        file_name = job.result["files"][0]
+        size = int(job.result.get("sizes", {}).get(file_name, 0))
+        return Served(
+            name,
+            derived_key(record, name, file_name),
+            job.result.get("content_type", "video/mp4"),
+            size,
+            f'"{name}-{job.id}-{size}"',
+        )
+    return Served(
+        "original",
+        record.storage_key,
+        record.content_type or "application/octet-stream",
+        record.size or 0,
+        f'"{(record.sha256 or record.storage_key)[:40]}"',
+    )
+
+
+def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]]:
+    """original, faststart, web and one entry per HLS rung (url filled in by the server)."""
+    out: list[dict[str, Any]] = [
+        {
+            "name": "original",
+            "width": record.width,
+            "height": record.height,
+            "bit_rate": record.bit_rate,
+            "content_type": record.content_type,
+            "path": "raw",
+        }
+    ]
+    done = done_jobs(jobs)
+    for name in ("faststart", "web"):
+        job = done.get(name)
+        if job:
+            out.append(
+                {
+                    "name": name,
+                    "width": job.result.get("width"),
+                    "height": job.result.get("height"),
+                    "bit_rate": job.result.get("bit_rate"),
+                    "content_type": job.result.get("content_type"),
+                    "path": f"video?rendition={name}",
+                }
+            )
+    hls = done.get("hls")
+    if hls:
+        for v in hls.result.get("variants", []):
+            out.append(
+                {
+                    "name": v["name"],
+                    "width": v["width"],
+                    "height": v["height"],
+                    "bit_rate": v["bandwidth"],
+                    "content_type": "application/vnd.apple.mpegurl",
+                    "path": f"hls/{v['playlist']}",
+                }
+            )
+    return out

@@ -1,0 +1,318 @@
+"""Workers that claim video jobs and run each encode in a low-priority subprocess.
+
+In-process (the desktop app and `mediadesk serve`, `MEDIADESK_WORKERS`) or standalone
+(`mediadesk worker`, on any machine sharing the catalog and the store). A worker holds a lease on
+its job and renews it; it polls for a cancel twice a second and kills the encode when asked, so
+nothing half-made is ever uploaded. Derivatives reach the store only after a clean encode, and
+the job is marked done only while the worker still owns it and the file still exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import MediaDeskError, NotFound
+from core.jobs import JobRecord
+from core.records import FileRecord
+from core.video import service
+
+if TYPE_CHECKING:
+    from core.library import Library
+
+logger = logging.getLogger(__name__)
+
+STOP_POLL = 0.4  # seconds between cancel checks: a cancel stops the encode within a second
+PUBLISH_EVERY = 0.5
+
+
+@dataclass
+class _Outcome:
+    kind: str  # result | skipped | error | stopped
+    result: dict[str, Any] | None = None
+    message: str = ""
+    permanent: bool = False
+
+
+class VideoWorker:
+    """`concurrency` threads, each claiming one job at a time."""
+
+    def __init__(
+        self,
+        lib: Library,
+        concurrency: int = 1,
+        name: str | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.lib = lib
+        self.concurrency = max(1, concurrency)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._unsubscribe = None
+        self.completed = 0
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def start(self) -> VideoWorker:
+        self._unsubscribe = self.lib.events.subscribe(self._on_event)  # type: ignore[assignment]
+        for i in range(self.concurrency):
+            t = threading.Thread(
+                target=self._loop,
+                args=(f"{self.name}#{i}",),
+                name=f"video-worker-{i}",
+                daemon=True,
+            )
+            t.start()
+            self._threads.append(t)
+        logger.info("Video worker %s started (%d at a time)", self.name, self.concurrency)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Running encodes are stopped and their jobs handed back to the queue."""
+        self._stop.set()
+        self._wake.set()
+        if self._unsubscribe:
+            self._unsubscribe()  # type: ignore[unreachable]
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def wait_idle(self) -> None:
+        self._stop.wait()
+
+    def _on_event(self, event: Any) -> None:
+        if event.kind in ("processing", "created"):
+            self._wake.set()
+
+    def _loop(self, owner: str) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.run_once(owner)
+            except Exception:
+                logger.exception("Video worker %s failed to run a job", owner)
+                job = None
+            if job is None:
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    # ---- one job ----------------------------------------------------------------------------
+    def run_once(self, owner: str | None = None) -> JobRecord | None:
+        """Claims and runs one job; None when the queue had nothing runnable."""
+        owner = owner or f"{self.name}#x"
+        job = self.lib.jobs.claim(owner)
+        if job is None:
+            return None
+        logger.info("Job %s (%s of file %s) claimed by %s", job.id, job.kind, job.file_id, owner)
+        service.publish(self.lib, job.file_id, job)
+        try:
+            self._run(job, owner)
+        except Exception as exc:
+            message = exc.message if isinstance(exc, MediaDeskError) else f"{exc}"
+            logger.exception("Job %s failed", job.id)
+            self.lib.jobs.fail(job.id, owner, message)
+        final = self._get(job.id)
+        service.publish(self.lib, job.file_id, final or job)
+        return final or job
+
+    def _get(self, job_id: int) -> JobRecord | None:
+        try:
+            return self.lib.jobs.get(job_id)
+        except NotFound:
+            return None
+
+    def _run(self, job: JobRecord, owner: str) -> None:
+        lib = self.lib
+        try:
+            record = lib.get_file(job.file_id)
+        except NotFound:
+            lib.jobs.finish(job.id, owner, "cancelled", error="The file was deleted")
+            lib.jobs.forget_file(job.file_id)
+            return
+        work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=_tmp_root(lib)))
+        try:
+            with self._source(record, work) as src:
+                outcome = self._encode(job, owner, record, src, work / "out")
+            self._settle(job, owner, record, outcome, work / "out")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _source(self, record: FileRecord, work: Path) -> Iterator[Path]:
+        local = self.lib.storage.local_path(record.storage_key)
+        if local is not None and local.is_file():
+            yield local
+            return
+        ext = record.storage_key.rsplit(".", 1)[-1]
+        target = work / f"source.{ext}"
+        self.lib.storage.download_to(record.storage_key, target)
+        yield target
+
+    def _encode(
+        self, job: JobRecord, owner: str, record: FileRecord, src: Path, out: Path
+    ) -> _Outcome:
+        settings = self.lib.settings
+        spec = {
+            "kind": job.kind,
+            "src": str(src),
+            "out": str(out),
+            "content_type": record.content_type,
+            "ladder": list(settings.hls_ladder),
+            "segment_seconds": settings.hls_segment_seconds,
+            "parent": os.getpid(),
+        }
+        errlog = out.parent / "stderr.log"
+        with errlog.open("wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "core.video.runner", json.dumps(spec)],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                cwd=str(Path(__file__).resolve().parents[2]),
+                text=True,
+            )
+        messages: queue.Queue[dict[str, Any]] = queue.Queue()
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                with contextlib.suppress(ValueError):
+                    messages.put(json.loads(line))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        outcome: _Outcome | None = None
+        progress, published, beat = 0.0, 0.0, time.monotonic()
+        lease_every = max(1.0, self.lib.jobs.lease_seconds / 3)
+        try:
+            while True:
+                try:
+                    msg = messages.get(timeout=STOP_POLL)
+                except queue.Empty:
+                    msg = None
+                if msg is not None:
+                    if "progress" in msg:
+                        progress = float(msg["progress"])
+                    elif "result" in msg:
+                        outcome = _Outcome("result", result=msg["result"])
+                    elif "skipped" in msg:
+                        outcome = _Outcome("skipped", message=str(msg["skipped"]))
+                    elif "error" in msg:
+                        outcome = _Outcome(
+                            "error", message=str(msg["error"]), permanent=bool(msg["permanent"])
+                        )
+                now = time.monotonic()
+                if self._stop.is_set() or self.lib.jobs.should_stop(job.id, owner):
+                    _kill(proc)
+                    return _Outcome("stopped")
+                if now - beat >= lease_every:
+                    beat = now
+                    if not self.lib.jobs.heartbeat(job.id, owner, progress):
+                        _kill(proc)
+                        return _Outcome("stopped")
+                if now - published >= PUBLISH_EVERY and msg is not None and "progress" in msg:
+                    published = now
+                    self.lib.jobs.heartbeat(job.id, owner, progress)
+                    service.publish(self.lib, job.file_id, self._get(job.id))
+                if proc.poll() is not None and messages.empty() and not reader.is_alive():
+                    break
+        finally:
+            if proc.poll() is None:
+                _kill(proc)
+            reader.join(2)
+        if outcome is None:
+            tail = errlog.read_bytes()[-400:].decode("utf-8", "replace").strip()
+            outcome = _Outcome(
+                "error", message=f"The encoder exited with status {proc.returncode}. {tail}"
+            )
+        return outcome
+
+    def _settle(
+        self, job: JobRecord, owner: str, record: FileRecord, outcome: _Outcome, out: Path
+    ) -> None:
+        lib = self.lib
+        if outcome.kind == "stopped":
+            if self._stop.is_set() and not lib.jobs.should_stop(job.id, owner):
+                lib.jobs.release(job.id, owner)
+                return
+            lib.jobs.finish(job.id, owner, "cancelled", error="Cancelled")
+            if not self._file_exists(record.id):
+                lib.jobs.forget_file(record.id)
+            return
+        if outcome.kind == "skipped":
+            lib.jobs.finish(job.id, owner, "skipped", result={}, error=outcome.message)
+            return
+        if outcome.kind == "error":
+            lib.jobs.fail(job.id, owner, outcome.message, permanent=outcome.permanent)
+            return
+        result = dict(outcome.result or {})
+        prefix = service.kind_prefix(record, job.kind)
+        if job.kind == "hls":
+            lib.storage.delete_prefix(prefix)  # rungs of an older ladder must not linger
+        sizes: dict[str, int] = {}
+        for name in result.get("files", []):
+            path = out / name
+            sizes[name] = path.stat().st_size
+            lib.storage.put_file(
+                service.derived_key(record, job.kind, name), path, service.content_type_of(name)
+            )
+        result["sizes"] = sizes
+        # A hard delete may have run during the upload: then nothing we made may remain.
+        if not self._file_exists(record.id):
+            self._remove(record, job.kind, result)
+            lib.jobs.finish(job.id, owner, "cancelled", error="The file was deleted")
+            lib.jobs.forget_file(record.id)
+            return
+        if not lib.jobs.finish(job.id, owner, "done", result=result):
+            logger.info("Job %s was cancelled or taken over; its upload is not recorded", job.id)
+            lib.jobs.finish(job.id, owner, "cancelled", error="Cancelled")
+            newest = {j.kind: j.id for j in lib.jobs.latest_for_file(record.id)}
+            if newest.get(job.kind) == job.id:  # no newer job will overwrite these keys
+                self._remove(record, job.kind, result)
+            return
+        self.completed += 1
+
+    def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
+        if kind == "hls":
+            self.lib.storage.delete_prefix(service.kind_prefix(record, kind))
+            return
+        for name in result.get("files", []):
+            with contextlib.suppress(NotFound):
+                self.lib.storage.delete(service.derived_key(record, kind, name))
+
+    def _file_exists(self, file_id: int) -> bool:
+        try:
+            self.lib.get_file(file_id)
+            return True
+        except NotFound:
+            return False
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+def _tmp_root(lib: Library) -> Path:
+    root = lib.paths.tmp_dir / "jobs"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
