@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import threading
+import time
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, event, func, or_, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.db.engine import Database
 from core.db.models import Athlete, MediaFile
 from core.errors import Conflict, InvalidInput, NotFound
+from core.mediatypes import canonical_mime
 from core.records import SORTS, AthleteRecord, FileQuery, FileRecord, Page
 
 MAX_LIMIT = 1000
+# Totals are cached per filter set: counting a million rows costs more than the page itself.
+# Writes through this process clear the cache; other processes' writes show within the TTL.
+COUNT_TTL = 2.0
+MIN_TRIGRAM = 3  # the FTS5 trigram tokenizer (and pg_trgm's index) need 3 characters
 
 
 def _like(text: str) -> str:
@@ -26,39 +37,187 @@ class Catalog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._counts: dict[tuple[Any, ...], tuple[float, int, int]] = {}
+        self._generation = 0
+        self._counts_lock = threading.Lock()
+        self._fts: bool | None = None
+        event.listen(db.engine, "commit", self._bump)
+
+    def _bump(self, _conn: Any) -> None:
+        self._generation += 1
+
+    def _has_fts(self, s: Session) -> bool:
+        if self._fts is None:
+            self._fts = self.db.is_sqlite and bool(
+                s.scalar(
+                    text(
+                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='media_files_fts'"
+                    )
+                )
+            )
+        return self._fts
 
     # ---- files ------------------------------------------------------------------------------
     def get(self, file_id: int, include_trashed: bool = True) -> FileRecord:
+        """The file, also through an alias id (then seen under that id, naming its target)."""
         with self.db.read() as s:
             row = s.get(MediaFile, file_id, options=[joinedload(MediaFile.athlete)])
+            alias = row is not None and row.alias_of is not None
+            if alias:
+                assert row is not None and row.alias_of is not None
+                row = s.get(MediaFile, row.alias_of, options=[joinedload(MediaFile.athlete)])
             if row is None or (row.deleted_at is not None and not include_trashed):
                 raise NotFound(f"File {file_id} not found")
-            return FileRecord.from_row(row)
+            record = FileRecord.from_row(row)
+            return record.as_alias(file_id) if alias else record
+
+    def resolve(self, file_id: int) -> int:
+        """The id of the file an id names: itself, or the target of an alias."""
+        with self.db.read() as s:
+            target = s.scalar(select(MediaFile.alias_of).where(MediaFile.id == file_id))
+            return int(target) if target is not None else file_id
 
     def query(self, q: FileQuery) -> Page:
+        """One page in the sort's order, with the total and a keyset cursor to the next.
+
+        Without an offset (first page or `cursor`) the page is a keyset seek on the sort key's
+        index: its cost does not grow with the depth. `offset` is kept for older clients.
+        """
         if q.sort not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(sorted(SORTS))}")
         if not 1 <= q.limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
         if q.offset < 0:
             raise InvalidInput("offset cannot be negative")
-        stmt = self._filtered(select(MediaFile), q)
-        count = self._filtered(select(func.count(MediaFile.id)), q)
-        column = getattr(MediaFile, q.sort.lstrip("-"))
-        order = column.desc() if q.sort.startswith("-") else column.asc()
-        id_order = MediaFile.id.desc() if q.sort.startswith("-") else MediaFile.id.asc()
-        if column.nullable:  # images have no duration: keep them after the videos either way
-            order = order.nulls_last()
-        # (NULLS LAST on a NOT NULL column would stop SQLite from walking the listing index)
-        stmt = stmt.order_by(order, id_order).limit(q.limit).offset(q.offset)
+        if q.cursor and q.offset:
+            raise InvalidInput("Send either cursor or offset, not both")
+        key = q.sort.lstrip("-")
+        desc = q.sort.startswith("-")
+        after = _decode_cursor(q.cursor, q.sort) if q.cursor else None
+        column = getattr(MediaFile, key)
         with self.db.read() as s:
-            total = s.scalar(count) or 0
-            # selectinload, not a JOIN: SQLite would join every row skipped by OFFSET
-            rows = s.scalars(stmt.options(selectinload(MediaFile.athlete))).all()
-            return Page([FileRecord.from_row(r) for r in rows], total, q.limit, q.offset)
+            search = self._search(s, q)
+            total = self._count(s, q, search)
+            base = self._filtered(select(MediaFile), q, search).options(
+                selectinload(MediaFile.athlete)  # not a JOIN: SQLite would join skipped rows
+            )
+            if q.offset:
+                order = column.desc() if desc else column.asc()
+                if column.nullable and not _never_null(key, q):
+                    order = order.nulls_last()  # images have no duration: after the videos
+                id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
+                stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
+                rows = list(s.scalars(stmt).all())
+            else:
+                rows = self._seek(s, base, column, desc, after, q.limit, _never_null(key, q))
+            items = [FileRecord.from_row(r) for r in rows]
+        next_cursor = None
+        if len(items) == q.limit:
+            last = items[-1]
+            next_cursor = _encode_cursor(q.sort, getattr(last, key), last.id)
+        return Page(items, total, q.limit, q.offset, next_cursor)
 
     @staticmethod
-    def _filtered(stmt: Select[Any], q: FileQuery) -> Select[Any]:
+    def _seek(
+        s: Session,
+        base: Select[Any],
+        column: Any,
+        desc: bool,
+        after: tuple[Any, int] | None,
+        limit: int,
+        never_null: bool,
+    ) -> list[MediaFile]:
+        """Rows after a keyset position. A nullable key is read in two index walks, values then
+        NULLs, so NULLS LAST never forces a sort of the whole catalog."""
+
+        def walk(stmt: Select[Any], n: int, null_part: bool) -> list[MediaFile]:
+            if null_part:
+                order = [MediaFile.id.desc() if desc else MediaFile.id.asc()]
+            else:
+                order = [
+                    column.desc() if desc else column.asc(),
+                    MediaFile.id.desc() if desc else MediaFile.id.asc(),
+                ]
+            return list(s.scalars(stmt.order_by(*order).limit(n)).all())
+
+        newer = (lambda a, b: a < b) if desc else (lambda a, b: a > b)  # noqa: E731
+        value, last_id = after if after is not None else (None, None)
+        if never_null:
+            stmt = base
+            if after is not None:
+                stmt = stmt.where(newer(tuple_(column, MediaFile.id), tuple_(value, last_id)))
+            return walk(stmt, limit, False)
+        rows: list[MediaFile] = []
+        if after is None or value is not None:
+            stmt = base.where(column.is_not(None))
+            if after is not None:
+                stmt = stmt.where(newer(tuple_(column, MediaFile.id), tuple_(value, last_id)))
+            rows = walk(stmt, limit, False)
+        if len(rows) < limit:
+            stmt = base.where(column.is_(None))
+            if after is not None and value is None:
+                stmt = stmt.where(newer(MediaFile.id, last_id))
+            rows += walk(stmt, limit - len(rows), True)
+        return rows
+
+    def _count(self, s: Session, q: FileQuery, search: ColumnElement[bool] | None) -> int:
+        key = (
+            q.athlete_id,
+            q.file_type,
+            q.is_public,
+            q.status,
+            q.trashed,
+            q.q.strip(),
+            canonical_mime(q.content_type) if q.content_type else None,
+        )
+        now = time.monotonic()
+        with self._counts_lock:
+            cached = self._counts.get(key)
+            if cached and cached[0] > now and cached[1] == self._generation:
+                return cached[2]
+        generation = self._generation
+        total = int(s.scalar(self._filtered(select(func.count(MediaFile.id)), q, search)) or 0)
+        with self._counts_lock:
+            if len(self._counts) > 256:
+                self._counts.clear()
+            self._counts[key] = (now + COUNT_TTL, generation, total)
+        return total
+
+    def _search(self, s: Session, q: FileQuery) -> ColumnElement[bool] | None:
+        """The text-search condition: file name, description or athlete name contains q."""
+        term = " ".join(q.q.split())
+        if not term:
+            return None
+        if len(term) >= MIN_TRIGRAM and self._has_fts(s):
+            phrase = '"' + term.replace('"', '""') + '"'
+            return MediaFile.id.in_(
+                select(text("rowid"))
+                .select_from(text("media_files_fts"))
+                .where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
+            )
+        # PostgreSQL: pg_trgm GIN indexes (migration 0007) serve these ILIKEs.
+        pattern = _like(term)
+        return or_(
+            MediaFile.original_filename.ilike(pattern, escape="\\"),
+            MediaFile.description.ilike(pattern, escape="\\"),
+            MediaFile.athlete_id.in_(
+                select(Athlete.id).where(Athlete.name.ilike(pattern, escape="\\"))
+            ),
+        )
+
+    @staticmethod
+    def _filtered(
+        stmt: Select[Any], q: FileQuery, search: ColumnElement[bool] | None = None
+    ) -> Select[Any]:
+        if q.status is None:  # alias ids are other names of listed files, not files
+            stmt = stmt.where(MediaFile.alias_of.is_(None))
+        if search is not None:
+            stmt = stmt.where(search)
+        if q.content_type:
+            mime = canonical_mime(q.content_type)
+            if mime is None:
+                raise InvalidInput(f"Unsupported content_type {q.content_type!r}")
+            stmt = stmt.where(MediaFile.content_type == mime)
         if q.trashed:
             stmt = stmt.where(MediaFile.deleted_at.is_not(None))
         else:
@@ -73,17 +232,12 @@ class Catalog:
             stmt = stmt.where(MediaFile.file_type == q.file_type)
         if q.is_public is not None:
             stmt = stmt.where(MediaFile.is_public == q.is_public)
-        if q.q.strip():
-            pattern = _like(q.q.strip())
-            stmt = stmt.where(
-                or_(
-                    MediaFile.original_filename.ilike(pattern, escape="\\"),
-                    MediaFile.description.ilike(pattern, escape="\\"),
-                )
-            )
         return stmt
 
-    def find_ready_by_sha(self, sha256: str) -> FileRecord | None:
+    def find_ready_by_sha(
+        self, sha256: str, athlete_id: int | None, is_public: bool
+    ) -> FileRecord | None:
+        """The ready file with these bytes for this athlete and flags: a duplicate's target."""
         with self.db.read() as s:
             row = s.scalars(
                 select(MediaFile)
@@ -92,6 +246,10 @@ class Catalog:
                     MediaFile.sha256 == sha256,
                     MediaFile.status == "ready",
                     MediaFile.deleted_at.is_(None),
+                    MediaFile.athlete_id.is_(None)
+                    if athlete_id is None
+                    else MediaFile.athlete_id == athlete_id,
+                    MediaFile.is_public == bool(is_public),
                 )
                 .order_by(MediaFile.id)
                 .limit(1)
@@ -192,6 +350,49 @@ class Catalog:
             s.add(Athlete(id=athlete_id, name=name))
             s.flush()
             _advance_sequence(s)
+
+
+def _never_null(key: str, q: FileQuery) -> bool:
+    """Whether no listed row can have a NULL sort key (then one index walk is enough)."""
+    if key in ("created_at", "updated_at", "original_filename"):
+        return True
+    if key == "size":
+        return q.status == "ready"  # sizes are known once a file is ready
+    return q.status == "ready" and q.file_type == "video"  # only images lack a duration
+
+
+def _encode_cursor(sort: str, value: Any, last_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort, value, last_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInput("cursor is not one this server handed out") from None
+    if cursor_sort != sort:
+        raise InvalidInput(f"cursor belongs to sort={cursor_sort}, not sort={sort}")
+    if not isinstance(last_id, int) or isinstance(last_id, bool):
+        raise InvalidInput("cursor is not one this server handed out")
+    key = sort.lstrip("-")
+    try:
+        if value is not None and key in ("created_at", "updated_at"):
+            value = datetime.fromisoformat(value)
+        elif value is not None and not _cursor_value_fits(key, value):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise InvalidInput("cursor is not one this server handed out") from None
+    return value, last_id
+
+
+def _cursor_value_fits(key: str, value: Any) -> bool:
+    if key == "original_filename":
+        return isinstance(value, str)
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _advance_sequence(s: Session) -> None:

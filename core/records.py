@@ -39,6 +39,8 @@ class FileRecord:
     deleted_at: datetime | None
     version: int
     duplicate: bool = False
+    # Set when this id is an alias: the file it names (its id is the one handed out)
+    duplicate_of: int | None = None
 
     @property
     def is_trashed(self) -> bool:
@@ -82,7 +84,13 @@ class FileRecord:
         )
 
     def with_duplicate(self) -> FileRecord:
-        return FileRecord(**{**asdict(self), "duplicate": True})
+        return FileRecord(**{**asdict(self), "duplicate": True, "duplicate_of": self.id})
+
+    def as_alias(self, alias_id: int) -> FileRecord:
+        """This file seen through another id handed out for the same bytes."""
+        return FileRecord(
+            **{**asdict(self), "id": alias_id, "duplicate": True, "duplicate_of": self.id}
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -114,6 +122,7 @@ class Page:
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = None  # keyset position after the last item; None at the end
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +130,7 @@ class Page:
             "total": self.total,
             "limit": self.limit,
             "offset": self.offset,
+            "next_cursor": self.next_cursor,
         }
 
 
@@ -152,4 +162,6 @@ class FileQuery:
     sort: str = "-created_at"
     limit: int = 50
     offset: int = 0
+    cursor: str | None = None  # from Page.next_cursor; replaces offset for deep pages
+    content_type: str | None = None  # canonical or the seed's spelling (video/avi, ...)
     extra_filters: dict[str, Any] = field(default_factory=dict)

@@ -47,10 +47,14 @@ async def test_direct_upload_then_duplicate(api: Any, tokens: Tokens, media_dir:
     first = await uploaded(api, media_dir.jpeg, tokens.upload, is_public="true", athlete_id="7")
     assert first["file_type"] == "image" and first["is_public"] is True
     assert first["athlete_id"] == 7 and first["file_key"].startswith("athletes/7/")
-    again = await direct(api, media_dir.jpeg, tokens.upload)
+    again = await direct(api, media_dir.jpeg, tokens.upload, is_public="true", athlete_id="7")
     assert again.status == 200
     body = await again.json()
     assert body["id"] == first["id"] and body["duplicate"] is True
+    assert body["duplicate_of"] == first["id"]
+    # the same bytes with other flags (no athlete, private) are a file of their own
+    other = await direct(api, media_dir.jpeg, tokens.upload)
+    assert other.status == 201 and (await other.json())["id"] != first["id"]
 
 
 async def test_validation_errors_are_400_json(api: Any, tokens: Tokens, media_dir: Any) -> None:
