@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class MediaDeskError(Exception):
     """Base of every error MediaDesk reports to a user or client."""
 
     code = "error"
 
-    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        # A stable, machine-readable refinement of `code` (e.g. "stale_version" for a
+        # conflict): edges pick their own wording from it, never from the English message.
+        self.reason = reason
 
     def as_dict(self) -> dict[str, object]:
         body: dict[str, object] = {"code": self.code, "message": self.message}
@@ -60,8 +71,52 @@ class UploadNotReceived(MediaDeskError):
     code = "upload_not_received"
 
 
+class OffsetMismatch(Conflict):
+    """A resumable upload's chunk does not start where the received bytes end."""
+
+    code = "offset_mismatch"
+
+
+class UploadGone(MediaDeskError):
+    """A resumable upload that expired, was terminated or failed validation."""
+
+    code = "upload_gone"
+
+
+class UploadLocked(MediaDeskError):
+    """Another request is writing to the same resumable upload right now."""
+
+    code = "upload_locked"
+
+
+class ChecksumMismatch(MediaDeskError):
+    code = "checksum_mismatch"
+
+
 class StorageUnavailable(MediaDeskError):
     code = "storage_unavailable"
+
+
+class InsufficientStorage(StorageUnavailable):
+    """The disk (or a quota) is full: ENOSPC / EDQUOT, wherever it happened."""
+
+    code = "insufficient_storage"
+
+
+NO_SPACE_ERRNOS = frozenset(
+    n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if n is not None
+)
+
+
+def is_no_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS
+
+
+def storage_error(exc: OSError, message: str) -> StorageUnavailable:
+    """The domain error for a failed disk operation: a full disk is told apart."""
+    if is_no_space(exc):
+        return InsufficientStorage("There is not enough free storage space to save the file")
+    return StorageUnavailable(f"{message}: {exc.strerror or exc}")
 
 
 class InvalidSignature(MediaDeskError):

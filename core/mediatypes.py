@@ -112,7 +112,8 @@ def sniff_bytes(head: bytes) -> MediaType:
             brand = head[8:12]
             if brand in _NOT_VIDEO_BRANDS:
                 raise UnsupportedType(
-                    f"Unsupported file type ({_NOT_VIDEO_BRANDS[brand]}); accepted: {_ACCEPTED}"
+                    f"Unsupported file type ({_NOT_VIDEO_BRANDS[brand]}); accepted: {_ACCEPTED}",
+                    details={"found": _NOT_VIDEO_BRANDS[brand]},
                 )
             return BY_MIME["video/quicktime" if brand == b"qt  " else "video/mp4"]
         return BY_MIME["video/quicktime"]
@@ -129,7 +130,11 @@ def sniff_bytes(head: bytes) -> MediaType:
                 continue  # another RIFF format (WAV, ANI, ...)
             return BY_MIME[mime]
     described = matches[0].name if matches else "unknown content"
-    raise UnsupportedType(f"Unsupported file type ({described}); accepted: {_ACCEPTED}")
+    raise UnsupportedType(
+        f"Unsupported file type ({described}); accepted: {_ACCEPTED}",
+        details={"found": described} if matches else {},
+        reason=None if matches else "unknown_content",
+    )
 
 
 def sniff_file(path: str | Path) -> MediaType:
@@ -156,3 +161,9 @@ def guess_from_name(filename: str) -> str | None:
     """The MIME type a browser would send for this file name (our table, not the system's)."""
     _, dot, ext = filename.rpartition(".")
     return _BY_EXTENSION.get(ext.lower()) if dot else None
+
+
+def extensions_of(mime: str) -> list[str]:
+    """File name extensions of a canonical type, the stored one first (advertised to clients)."""
+    ext = BY_MIME[mime].ext
+    return [ext, *sorted(e for e, m in _BY_EXTENSION.items() if m == mime and e != ext)]

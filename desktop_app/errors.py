@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QLocale
@@ -94,19 +93,19 @@ def _sentences() -> dict[str, str]:
 
 
 def _known_message(exc: MediaDeskError) -> str | None:
-    """A precise sentence for a few messages the desktop app meets every day."""
-    message = exc.message
-    if exc.code == "conflict":
-        if message.startswith("The file was changed by someone else"):
-            return QCoreApplication.translate(
-                "Errors",
-                "Someone else changed this file while you were editing it, so your changes were "
-                "not saved. Check the current values and save again.",
-            )
-        if message == "The file is already in the trash":
-            return QCoreApplication.translate("Errors", "The file is already in the trash.")
-        if message == "The file is not in the trash":
-            return QCoreApplication.translate("Errors", "The file is not in the trash.")
+    """A precise sentence for the errors the desktop app meets every day, chosen by the
+    machine-readable `reason` and `details` core attaches (never by matching English text)."""
+    reason = exc.reason
+    if reason == "stale_version":
+        return QCoreApplication.translate(
+            "Errors",
+            "Someone else changed this file while you were editing it, so your changes were "
+            "not saved. Check the current values and save again.",
+        )
+    if reason == "already_trashed":
+        return QCoreApplication.translate("Errors", "The file is already in the trash.")
+    if reason == "not_trashed":
+        return QCoreApplication.translate("Errors", "The file is not in the trash.")
     if exc.code == "too_large":
         limit = exc.details.get("max_size")
         if isinstance(limit, int):
@@ -116,28 +115,26 @@ def _known_message(exc: MediaDeskError) -> str | None:
                 "Settings ▸ Limits.",
             ).replace("%1", _limit_text(limit))
     if exc.code == "unsupported_type":
-        found = re.match(r"Unsupported file type \((.+?)\)", message)
-        if found:
-            what = found.group(1)
+        found = exc.details.get("found")
+        if reason == "unknown_content" or isinstance(found, str):
             what = (
-                QCoreApplication.translate("Errors", "unknown content")
-                if what == "unknown content"
-                else what
+                found
+                if isinstance(found, str)
+                else QCoreApplication.translate("Errors", "unknown content")
             )
             return QCoreApplication.translate(
                 "Errors",
                 "This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and "
                 "GIF photos and MP4, MOV, AVI, WMV and WebM videos.",
             ).replace("%1", what)
-    if exc.code == "invalid_input":
-        if message == "original_filename cannot be empty":
-            return QCoreApplication.translate("Errors", "The file name cannot be empty.")
-        if message.startswith("description must be text of at most"):
-            return QCoreApplication.translate(
-                "Errors", "The description is too long (at most 10,000 characters)."
-            )
-        if message.startswith("A token name needs"):
-            return QCoreApplication.translate("Errors", "A token name needs 1 to 100 characters.")
+    if reason == "empty_filename":
+        return QCoreApplication.translate("Errors", "The file name cannot be empty.")
+    if reason == "description_too_long":
+        return QCoreApplication.translate(
+            "Errors", "The description is too long (at most 10,000 characters)."
+        )
+    if reason == "token_name_length":
+        return QCoreApplication.translate("Errors", "A token name needs 1 to 100 characters.")
     return None
 
 

@@ -13,16 +13,19 @@ from PySide6.QtCore import QLocale  # noqa: E402
 
 from core.errors import (  # noqa: E402
     Conflict,
+    InvalidInput,
     MediaDeskError,
     StorageUnavailable,
     TooLarge,
     UnsupportedType,
 )
+from core.mediatypes import sniff_bytes  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
 from desktop_app.errors import describe_error, error_text  # noqa: E402
 from desktop_app.i18n import choose_language, install_translations  # noqa: E402
 from desktop_app.views.settings_dialog import SettingsDialog  # noqa: E402
+from tests.media import make_jpeg  # noqa: E402
 
 TIMEOUT = 20000
 
@@ -99,10 +102,13 @@ def test_language_follows_the_setting_then_the_system() -> None:
 
 
 def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: ignore[no-untyped-def]
-    wav = UnsupportedType("Unsupported file type (WAVE audio); accepted: image/jpeg, video/mp4")
+    with pytest.raises(UnsupportedType) as info:  # core's own error, with its details
+        sniff_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(32))
+    wav = info.value
     message = describe_error(wav)
     assert message.text == (
-        "This type of file (WAVE audio) is not supported. MediaDesk accepts JPEG, PNG, WebP and "
+        "This type of file (Waveform Audio File Format) is not supported. MediaDesk accepts "
+        "JPEG, PNG, WebP and "
         "GIF photos and MP4, MOV, AVI, WMV and WebM videos."
     )
     assert message.detail == wav.message and error_text(wav) == message.text  # detail on demand
@@ -118,12 +124,31 @@ def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: 
     assert error_text(RuntimeError("boom")).startswith("Something unexpected went wrong.")
 
 
+def test_sentences_follow_the_reason_not_the_english_text(qapp, library, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The same English words without a reason get the generic sentence: no text matching.
+    words = Conflict("The file was changed by someone else; reload and try again")
+    assert not describe_error(words).text.startswith("Someone else changed this file")
+    record = library.ingest(make_jpeg(tmp_path / "a.jpg"), "image")
+    with pytest.raises(Conflict) as stale:
+        library.update_file(record.id, {"description": "x"}, expected_version=record.version + 5)
+    assert describe_error(stale.value).text.startswith("Someone else changed this file")
+    library.trash(record.id)
+    with pytest.raises(Conflict) as twice:
+        library.trash(record.id)
+    assert describe_error(twice.value).text == "The file is already in the trash."
+    with pytest.raises(InvalidInput) as empty:
+        library.update_file(record.id, {"original_filename": "  "})
+    assert describe_error(empty.value).text == "The file name cannot be empty."
+
+
 def test_every_error_code_reads_in_spanish(qapp) -> None:  # type: ignore[no-untyped-def]
     codes = [cls for cls in MediaDeskError.__subclasses__()]
     english = {cls.code: describe_error(cls("detail")).text for cls in codes}
     install_translations("es")
     try:
-        wav = UnsupportedType("Unsupported file type (unknown content); accepted: image/jpeg")
+        with pytest.raises(UnsupportedType) as info:
+            sniff_bytes(b"just some text, not a photo")
+        wav = info.value
         message = describe_error(wav)
         assert message.text.startswith("Este tipo de archivo (contenido desconocido) no es compat")
         assert message.detail == wav.message  # the English detail stays available
@@ -131,7 +156,7 @@ def test_every_error_code_reads_in_spanish(qapp) -> None:  # type: ignore[no-unt
         assert describe_error(limit).text == (
             "El archivo supera el límite de 250 MiB. Puedes subir el límite en Ajustes ▸ Límites."
         )
-        conflict = describe_error(Conflict("The file was changed by someone else; reload"))
+        conflict = describe_error(Conflict("any words", reason="stale_version"))
         assert conflict.text.startswith("Otra persona cambió este archivo mientras lo editabas")
         for cls in codes:
             spanish = describe_error(cls("detail")).text
