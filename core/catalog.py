@@ -301,13 +301,6 @@ class Catalog:
             rows = s.scalars(select(Athlete).order_by(Athlete.name)).all()
             return [AthleteRecord.from_row(a, counts.get(a.id, 0)) for a in rows]
 
-    def get_athlete(self, athlete_id: int) -> AthleteRecord:
-        with self.db.read() as s:
-            row = s.get(Athlete, athlete_id)
-            if row is None:
-                raise NotFound(f"Athlete {athlete_id} not found")
-            return AthleteRecord.from_row(row)
-
     def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:
         name = _clean_name(name)
         try:

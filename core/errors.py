@@ -24,12 +24,6 @@ class MediaDeskError(Exception):
         # conflict): edges pick their own wording from it, never from the English message.
         self.reason = reason
 
-    def as_dict(self) -> dict[str, object]:
-        body: dict[str, object] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
-
 
 class InvalidInput(MediaDeskError):
     code = "invalid_input"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -164,4 +164,3 @@ class FileQuery:
     offset: int = 0
     cursor: str | None = None  # from Page.next_cursor; replaces offset for deep pages
     content_type: str | None = None  # canonical or the seed's spelling (video/avi, ...)
-    extra_filters: dict[str, Any] = field(default_factory=dict)

@@ -132,12 +132,6 @@ class SidebarModel(QStandardItemModel):
     def athletes(self) -> list[AthleteRecord]:
         return list(self._athlete_rows)
 
-    def library_index(self) -> QModelIndex:
-        return self._library.index()
-
-    def athletes_index(self) -> QModelIndex:
-        return self._athletes.index()
-
     def hint_index(self) -> QModelIndex:
         """The "Add an athlete…" row, shown while there are no athletes (else invalid)."""
         return self._athletes.child(0, 0).index() if self._hint_shown else QModelIndex()
