@@ -24,6 +24,9 @@ class MaintenanceReport:
     purged: list[int] = field(default_factory=list)
     expired_pending: list[int] = field(default_factory=list)
     aborted_multipart: int = 0
+    expired_uploads: list[str] = field(default_factory=list)  # tus / multipart (resumable)
+    removed_partials: list[str] = field(default_factory=list)
+    deferred_deletions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -34,10 +37,14 @@ class MaintenanceReport:
 class ReconcileReport:
     objects_without_rows: list[str] = field(default_factory=list)
     rows_without_objects: list[int] = field(default_factory=list)
+    # partial files of writers that are gone (maintenance removes them)
+    orphan_partials: list[str] = field(default_factory=list)
+    # old keys of moved files, deleted once no reader can use them: expected, not a fault
+    pending_deletions: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.objects_without_rows and not self.rows_without_objects
+        return not (self.objects_without_rows or self.rows_without_objects or self.orphan_partials)
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "clean": self.clean}
@@ -91,9 +98,12 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
     """One pass of every periodic task; a failing task is reported, the others still run."""
     report = MaintenanceReport()
     for name, task in (
+        ("sweep_partials", lambda: _sweep(lib, report)),
+        ("deferred_deletions", lambda: report.deferred_deletions.extend(lib.deferred.run(now))),
         ("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
         ("expire_pending", lambda: report.expired_pending.extend(expire_pending(lib, now))),
         ("abort_multipart", lambda: _abort(lib, report)),
+        ("expire_uploads", lambda: report.expired_uploads.extend(lib.resumable.expire(now))),
     ):
         try:
             task()
@@ -102,6 +112,10 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
             report.errors.append(f"{name}: {exc.message}")
     logger.info("Maintenance: %s", report.as_dict())
     return report
+
+
+def _sweep(lib: Library, report: MaintenanceReport) -> None:
+    report.removed_partials.extend(str(p) for p in lib.sweep_partials())
 
 
 def _abort(lib: Library, report: MaintenanceReport) -> None:
@@ -120,6 +134,10 @@ def reconcile(lib: Library) -> ReconcileReport:
         if has_thumb:
             known.add(keys.thumbnail_key(key))
     report = ReconcileReport()
+    pending = lib.deferred.pending_keys()
+    known |= pending
+    report.pending_deletions = sorted(k for k in pending if not k.startswith(keys.THUMBNAIL_PREFIX))
+    report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
     present: set[str] = set()
     for obj in lib.storage.list_keys(""):
         present.add(obj.key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.errors import Cancelled, EmptyFile, TooLarge
+from core import partials
+from core.errors import Cancelled, EmptyFile, TooLarge, storage_error
 
 CHUNK = 1024 * 1024
 
@@ -30,14 +32,28 @@ def too_large(max_size: int) -> TooLarge:
     )
 
 
+def owned_temp(tmp_dir: Path, prefix: str) -> tuple[int, Path]:
+    """A new partial file in `tmp_dir` owned by this process (see core.partials)."""
+    try:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        partials.register(tmp_dir)
+        fd, name = tempfile.mkstemp(
+            prefix=f"{prefix}-{partials.tag()}-", suffix=partials.PART_MARK, dir=tmp_dir
+        )
+    except OSError as exc:
+        raise storage_error(exc, "Cannot create a temporary file") from exc
+    return fd, Path(name)
+
+
 class SpoolWriter:
-    """Accepts chunks; raises TooLarge as soon as the total passes max_size."""
+    """Accepts chunks; raises TooLarge as soon as the total passes max_size.
+
+    Any failure (limit, full disk, cancel) removes the partial file before raising.
+    """
 
     def __init__(self, tmp_dir: Path, max_size: int) -> None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=tmp_dir)
+        fd, self.path = owned_temp(tmp_dir, "upload")
         self._fh = os.fdopen(fd, "wb")
-        self.path = Path(name)
         self.max_size = max_size
         self.size = 0
         self._hash = hashlib.sha256()
@@ -48,20 +64,30 @@ class SpoolWriter:
             self.abort()
             raise too_large(self.max_size)
         self._hash.update(chunk)
-        self._fh.write(chunk)
+        try:
+            self._fh.write(chunk)
+        except OSError as exc:
+            self.abort()
+            raise storage_error(exc, "Cannot write the upload to the temporary folder") from exc
 
     def finish(self) -> Spooled:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        except OSError as exc:
+            self.abort()
+            raise storage_error(exc, "Cannot write the upload to the temporary folder") from exc
         if self.size == 0:
             self.abort()
             raise EmptyFile("The file is empty")
         return Spooled(self.path, self.size, self._hash.hexdigest())
 
     def abort(self) -> None:
+        # Closing flushes the buffer, which fails again on a full disk: the file goes anyway.
         if not self._fh.closed:
-            self._fh.close()
+            with contextlib.suppress(OSError):
+                self._fh.close()
         self.path.unlink(missing_ok=True)
 
 

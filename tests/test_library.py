@@ -229,8 +229,16 @@ def test_update_moves_object_to_new_athlete(any_library: Library, media_dir) -> 
     assert moved.storage_key == keys.rekey_for_athlete(rec.storage_key, 5)
     assert moved.original_filename == "bc.gif" and moved.is_public
     assert any_library.storage.exists(moved.storage_key)
-    assert not any_library.storage.exists(rec.storage_key)
     assert any_library.storage.exists(keys.thumbnail_key(moved.storage_key))
+    # the old key stays for readers that resolved it until its grace period has passed
+    assert any_library.storage.exists(rec.storage_key)
+    assert any_library.deferred.run() == []
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC) + timedelta(seconds=any_library.deferred.grace + 1)
+    assert any_library.deferred.run(later) == [rec.storage_key]
+    assert not any_library.storage.exists(rec.storage_key)
+    assert not any_library.storage.exists(keys.thumbnail_key(rec.storage_key))
     with pytest.raises(Conflict):
         any_library.update_file(rec.id, {"description": "x"}, expected_version=rec.version)
     with pytest.raises(InvalidInput):

@@ -108,17 +108,22 @@ def test_move_prunes_folders_and_listing_skips_temp_files(store: LocalStorage) -
 
 
 def test_abort_stale_temp_files(store: LocalStorage) -> None:
+    """Ownership, not age, decides: a live writer's file stays, a dead one's goes at once."""
+    from core import partials
+
     store.put_bytes(KEY, b"abc", "image/jpeg")
     folder = store.root / "athletes/3/2025/02"
     old = folder / ".abc.jpg.1111.part"
-    fresh = folder / ".abc.jpg.2222.part"
-    old.write_bytes(b"x")
-    fresh.write_bytes(b"x")
+    fresh = folder / ".abc.jpg.2222.part"  # no owner: written before ownership existed
+    ours = folder / f".abc.jpg.{partials.tag()}.3333.part"  # this live process's
+    for path in (old, fresh, ours):
+        path.write_bytes(b"x")
     past = time.time() - 7200
     os.utime(old, (past, past))
-    assert store.abort_stale_multipart(3600) == 1
-    assert not old.exists() and fresh.exists()
-    assert store.abort_stale_multipart(0) == 1
+    os.utime(ours, (past, past))
+    assert store.abort_stale_multipart(3600) == 2
+    assert not old.exists() and not fresh.exists() and ours.exists()
+    ours.unlink()
     assert _files(store.root) == [KEY]
 
 

@@ -8,7 +8,6 @@ import io
 import logging
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -16,7 +15,8 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
 
-from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from core import partials
+from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, storage_error
 from core.keys import normalise_key
 from core.storage.base import ObjectStat, ProgressCallback
 
@@ -72,6 +72,13 @@ class LocalStorage:
     def __init__(self, root: Path, tmp_dir: Path | None = None) -> None:
         self.root = Path(root)
         self.tmp_dir = Path(tmp_dir) if tmp_dir is not None else None
+        # Where the owner locks of our partial files live (never inside the object tree).
+        self.registry = self.tmp_dir or self.root.with_name(f"{self.root.name}.tmp")
+
+    def _temp_name(self, name: str) -> str:
+        """`.{name}.own-{token}.{uuid}.part`: hidden, and naming the process that writes it."""
+        partials.register(self.registry)
+        return f".{name}.{partials.tag()}.{uuid.uuid4().hex}{PART_SUFFIX}"
 
     # --- paths --------------------------------------------------------------------------------
     def _path(self, key: str) -> Path:
@@ -107,7 +114,10 @@ class LocalStorage:
     # --- writing ------------------------------------------------------------------------------
     def _create_temp(self, key: str, path: Path) -> tuple[Path, BinaryIO]:
         """Creates the parent folders and the temp file (again if a delete pruned them)."""
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+        try:
+            tmp = path.with_name(self._temp_name(path.name))
+        except OSError as exc:
+            raise storage_error(exc, f"Cannot write {key!r}") from exc
         for attempt in (1, 2):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +128,7 @@ class LocalStorage:
             except (FileExistsError, NotADirectoryError):
                 raise Conflict(f"Key {key!r} runs through an existing object") from None
             except OSError as exc:
-                raise StorageUnavailable(f"Cannot write {key!r}: {exc}") from exc
+                raise storage_error(exc, f"Cannot write {key!r}") from exc
         raise AssertionError("unreachable")
 
     def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> ObjectStat:
@@ -137,7 +147,7 @@ class LocalStorage:
             raise exc.source from None
         except OSError as exc:
             self._discard(tmp)
-            raise StorageUnavailable(f"Cannot write {key!r}: {exc}") from exc
+            raise storage_error(exc, f"Cannot write {key!r}") from exc
         except BaseException:
             self._discard(tmp)
             raise
@@ -210,13 +220,15 @@ class LocalStorage:
     def download_to(self, key: str, path: Path, progress: ProgressCallback | None = None) -> None:
         source = self._file(key)
         target = Path(path)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{PART_SUFFIX}")
+        tmp = target.with_name(self._temp_name(target.name))
         try:
             with open(source, "rb") as src, open(tmp, "xb") as out:
                 _copy_chunks(src.read, out, progress)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
+        except OSError as exc:
+            raise storage_error(exc, f"Cannot copy {key!r} to {target}") from exc
         finally:
             tmp.unlink(missing_ok=True)
         fsync_dir(target.parent)
@@ -302,7 +314,7 @@ class LocalStorage:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageUnavailable(f"Cannot create storage folder {root}: {exc}") from exc
-        probe = root / f".check.{uuid.uuid4().hex}{PART_SUFFIX}"
+        probe = root / self._temp_name("check")
         try:
             with open(probe, "xb") as out:
                 out.write(b"ok")
@@ -315,23 +327,24 @@ class LocalStorage:
                 probe.unlink(missing_ok=True)
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:
-        """Removes `.part` files of unfinished writes older than the threshold."""
-        cutoff = time.time() - older_than_seconds
-        removed = 0
-        for base in (self.root, self.tmp_dir):
-            if base is None or not base.is_dir():
-                continue
-            for folder, _dirs, files in os.walk(base):
-                for name in files:
-                    path = Path(folder, name)
-                    try:
-                        if is_temp_name(name) and path.stat().st_mtime <= cutoff:
-                            path.unlink()
-                            removed += 1
-                    except OSError as exc:
-                        log.warning("Cannot remove stale temporary file %s: %s", path, exc)
-        if removed:
-            log.info("Removed %d stale temporary files", removed)
+        """Removes the partial files of writers that are gone, whatever their age.
+
+        (The age is for the S3 backend's multipart uploads; here ownership decides.)
+        """
+        return len(self.sweep_partials())
+
+    def sweep_partials(self, dry_run: bool = False) -> list[Path]:
+        """Removes partial files (object tree, temp folder) whose writer is dead; or lists them."""
+        candidates: list[Path] = []
+        if self.root.is_dir():
+            for folder, _dirs, files in os.walk(self.root):
+                candidates += [Path(folder, n) for n in files if is_temp_name(n)]
+        if self.tmp_dir is not None:
+            candidates += partials.tmp_candidates(self.tmp_dir)
+        removed = partials.sweep(self.registry, candidates, dry_run=dry_run)
+        for path in [] if dry_run else removed:
+            if path.is_relative_to(self.root):
+                self._prune(path.parent)
         return removed
 
 

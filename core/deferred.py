@@ -1,0 +1,181 @@
+"""Deleting an object only when no reader can still be using it.
+
+A file moved to another athlete is copied to its new key and the row is committed before the
+old key goes. A reader that resolved the old key a moment earlier (a stream request, a player's
+next range, another process on the same catalog) must still find it. So the old key gets a
+`deferred_deletions` row (it survives restarts) and is deleted when both hold:
+
+- its grace period has passed (covers readers between "resolved the key" and "opened it", and
+  readers in other processes that this process cannot count);
+- no reader in this process holds it (`Readers`, a count per key, covers long streams).
+
+Before deleting, the catalog is asked again: a key that a row references (a file moved back
+within the grace period, or bytes shared by another record) is never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from core import keys
+from core.db.engine import Database
+from core.db.models import DeferredDeletion, MediaFile
+from core.errors import MediaDeskError
+from core.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 60.0
+
+
+class Readers:
+    """How many readers of this process hold each key; `on_idle(key)` when one drops to 0."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self.on_idle: Callable[[str], None] | None = None
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._counts[key] - 1
+                if left:
+                    self._counts[key] = left
+                else:
+                    del self._counts[key]
+            if not left and self.on_idle is not None:
+                self.on_idle(key)
+
+    def busy(self, key: str) -> bool:
+        with self._lock:
+            return key in self._counts
+
+
+class DeferredDeleter:
+    """Queues old keys, and deletes them (with their derivatives) once nobody can read them."""
+
+    def __init__(self, db: Database, storage: Storage, grace: float = GRACE_SECONDS) -> None:
+        self.db = db
+        self.storage = storage
+        self.grace = grace
+        self.readers = Readers()
+        self.readers.on_idle = self._idle
+        self._waiting: set[str] = set()  # due keys that waited for their readers
+        self._guard = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
+
+    # ---- queueing ---------------------------------------------------------------------------
+    def queue(self, session: object, key: str, reason: str = "move") -> None:
+        """Adds the deferred deletion of `key` in the caller's transaction (with the row)."""
+        when = datetime.now(UTC) + timedelta(seconds=self.grace)
+        session.add(  # type: ignore[attr-defined]
+            DeferredDeletion(
+                storage_key=key,
+                is_prefix=False,
+                backend=getattr(self.storage, "name", None),
+                reason=reason,
+                not_before=when,
+            )
+        )
+
+    @staticmethod
+    def cancel(session: object, key: str) -> None:
+        """A key in use again (a file moved back) must not be deleted later."""
+        session.execute(  # type: ignore[attr-defined]
+            delete(DeferredDeletion).where(DeferredDeletion.storage_key == key)
+        )
+
+    def schedule(self) -> None:
+        """Runs the due deletions once the grace period has passed (in a timer thread)."""
+        self._start_timer(self.grace + 0.05)
+
+    def _start_timer(self, delay: float) -> None:
+        with self._guard:
+            if self._closed:
+                return
+            timer = threading.Timer(delay, self._timer_fired)
+            timer.daemon = True
+            timer.name = "mediadesk-deferred-delete"
+            self._timers.add(timer)
+        timer.start()
+
+    def _timer_fired(self) -> None:
+        me = threading.current_thread()
+        with self._guard:
+            self._timers = {t for t in self._timers if t is not me and t.is_alive()}
+        self.run()
+
+    def _idle(self, key: str) -> None:
+        with self._guard:
+            if key not in self._waiting:
+                return
+            self._waiting.discard(key)
+        self._start_timer(0)
+
+    def close(self) -> None:
+        with self._guard:
+            self._closed = True
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
+
+    # ---- deleting ---------------------------------------------------------------------------
+    def pending_keys(self) -> set[str]:
+        """Keys (and their thumbnails) still waiting for deletion: known, not orphans."""
+        with self.db.read() as s:
+            queued = set(s.scalars(select(DeferredDeletion.storage_key)))
+        return queued | {keys.thumbnail_key(k) for k in queued}
+
+    def run(self, now: datetime | None = None) -> list[str]:
+        """Deletes every due key that no reader holds; returns the deleted keys."""
+        moment = now or datetime.now(UTC)
+        deleted: list[str] = []
+        with self._run_lock:
+            with self.db.read() as s:
+                due = s.execute(
+                    select(DeferredDeletion.id, DeferredDeletion.storage_key).where(
+                        DeferredDeletion.not_before <= moment
+                    )
+                ).all()
+            for entry_id, key in due:
+                if self.readers.busy(key):
+                    with self._guard:
+                        self._waiting.add(key)
+                    if self.readers.busy(key):
+                        continue
+                    with self._guard:
+                        self._waiting.discard(key)
+                try:
+                    if self._delete(entry_id, key):
+                        deleted.append(key)
+                except MediaDeskError as exc:  # kept queued: the next run tries again
+                    log.warning("Deferred deletion of %s failed: %s", key, exc.message)
+        if deleted:
+            log.info("Deleted %d objects left behind by moves", len(deleted))
+        return deleted
+
+    def _delete(self, entry_id: int, key: str) -> bool:
+        with self.db.read() as s:
+            in_use = s.scalar(select(MediaFile.id).where(MediaFile.storage_key == key).limit(1))
+        if in_use is None:
+            self.storage.delete_prefix(keys.variant_prefix(key))
+            for derivative in keys.derivative_keys(key):
+                self.storage.delete(derivative)
+            self.storage.delete(key)
+        with self.db.write() as s:
+            s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
+        return in_use is None
