@@ -20,10 +20,22 @@ ALLOW_HEADERS = (
     "x-request-id",
     "last-event-id",
     "cache-control",
+    # tus 1.0.0 (server/routes/tus.py)
+    "tus-resumable",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-checksum",
+    "upload-concat",
+    "upload-defer-length",
+    "x-http-method-override",
 )
 EXPOSE_HEADERS = (
     "Content-Range, Accept-Ranges, ETag, Content-Length, Content-Disposition, "
-    "Location, Retry-After, X-Request-ID, Last-Modified"
+    "Location, Retry-After, X-Request-ID, Last-Modified, "
+    "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Tus-Resumable, "
+    "Tus-Version, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm, MediaDesk-File-Id, "
+    "MediaDesk-Duplicate"
 )
 MAX_AGE = "600"
 

@@ -29,8 +29,12 @@ STATUS_BY_ERROR: dict[type[core.MediaDeskError], int] = {
     core.NotFound: 404,
     core.TooLarge: 413,
     core.Conflict: 409,
+    core.UploadGone: 410,
+    core.UploadLocked: 423,
+    core.ChecksumMismatch: 460,  # tus checksum extension
     # The seed: "500: Error de storage o servidor"; the code tells the two apart.
     core.StorageUnavailable: 500,
+    core.InsufficientStorage: 507,  # a full disk or quota (RFC 4918), whatever was writing
     core.InvalidSignature: 403,
     core.SignatureExpired: 403,
     core.SettingsError: 500,
@@ -49,9 +53,28 @@ HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     416: "range_not_satisfiable",
+    423: "locked",
     429: "rate_limited",
+    431: "header_too_large",
     500: "internal_error",
+    507: "insufficient_storage",
 }
+# Errors whose English message is for the log (it names storage keys, local paths or the
+# storage endpoint): the client reads these sentences, the log the message and the request id.
+CLIENT_MESSAGES = {
+    "storage_unavailable": "The storage is not available right now; try again later",
+    "insufficient_storage": "There is not enough free storage space to save the file",
+    "invalid_setting": "The server is not configured correctly; ask its administrator",
+    "cancelled": "The operation was cancelled",
+}
+# Internals that may still sit in other messages: URLs (the S3 endpoint), storage keys, absolute
+# paths, and our object file names; quoted or not.
+_INTERNALS = re.compile(
+    r"""['"]?(?:[a-z][a-z0-9+.-]*://[^\s'"]+"""
+    r"""|(?:athletes|general|_derived)/[A-Za-z0-9._/-]+"""
+    r"""|(?<![\w.])/(?:home|root|tmp|var|srv|mnt|media|opt|usr|data|run|Users)/[^\s'",;)]*"""
+    r"""|\b[0-9a-f]{32}\.[a-z0-9]{2,5}\b)['"]?"""
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -73,6 +96,23 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = dict(details or {})
+
+
+def client_message(exc: core.MediaDeskError) -> str:
+    """What a client may read of a domain error: no keys, paths or endpoints."""
+    fixed = CLIENT_MESSAGES.get(exc.code)
+    if fixed is not None:
+        return fixed
+    return redact(exc.message)
+
+
+def redact(text: str) -> str:
+    clean = _INTERNALS.sub("", text)
+    if clean == text:
+        return text
+    clean = re.sub(r"\s{2,}", " ", clean)
+    clean = re.sub(r"\s+([,.;:)])", r"\1", clean).replace("()", "")
+    return clean.strip().rstrip(":,; ") or "The request failed"
 
 
 def status_for(exc: core.MediaDeskError) -> int:
@@ -102,7 +142,11 @@ def error_response(
 
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-ID", "")
-    return given if _REQUEST_ID.match(given) else f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+    return given if _REQUEST_ID.match(given) else new_request_id()
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 # Unique per process without a system call per request (uuid4 reads os.urandom each time).
@@ -124,11 +168,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except core.MediaDeskError as exc:
         status = status_for(exc)
-        if status >= 500:
-            logger.error(
-                "Request %s %s failed [%s]: %s", request.method, request.path, rid, exc.message
+        message = client_message(exc)
+        if status >= 500 or message != exc.message:
+            logger.log(
+                logging.ERROR if status >= 500 else logging.INFO,
+                "Request %s %s failed [%s]: %s: %s",
+                request.method,
+                request.path,
+                rid,
+                exc.code,
+                exc.message,
             )
-        response = error_response(status, exc.code, exc.message, rid, details=exc.details)
+        response = error_response(status, exc.code, message, rid, details=exc.details)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and other non-errors pass through
@@ -154,7 +205,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             "Client went away during %s %s [%s]: %r", request.method, request.path, rid, exc
         )
         raise
-    except Exception:
+    except Exception as exc:
+        if core.is_no_space(exc):  # a full disk below the core's own translation
+            logger.error(
+                "Request %s %s failed [%s]: no space left: %s",
+                request.method,
+                request.path,
+                rid,
+                exc,
+            )
+            full = core.InsufficientStorage("no space")
+            return _finish(request, error_response(507, full.code, client_message(full), rid))
         logger.exception("Unexpected error in %s %s [%s]", request.method, request.path, rid)
         response = error_response(
             500,
@@ -162,6 +223,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             "Internal server error; quote the request id when reporting it",
             rid,
         )
+    return _finish(request, response)
+
+
+def _finish(request: web.Request, response: web.Response) -> web.Response:
     if response.status == 413 or (request.body_exists and not request.content.is_eof()):
         response.force_close()  # do not read (linger on) the rest of a refused body
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import SORTS
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from server.openapi_schemas import ID, SCHEMAS, ref
@@ -69,13 +70,19 @@ def op(
     params: list[S] | None = None,
     body: S | None = None,
     desc: str = "",
+    operation_id: str | None = None,
 ) -> S:
+    """One operation. `security` is filled in from the handler's scope by build_spec, and a
+    missing `operation_id` defaults to the handler's name (server.openapi)."""
     out: S = {
         "summary": summary,
         "tags": [tag],
         "responses": responses,
-        "security": TOKEN if security is None else security,
     }
+    if security is not None:
+        out["security"] = security
+    if operation_id:
+        out["operationId"] = operation_id
     if desc:
         out["description"] = desc
     if params:
@@ -97,15 +104,34 @@ def ok(
 
 
 def form(name: str, multipart_only: bool = False) -> S:
-    content = {"multipart/form-data": {"schema": ref(name)}}
-    if not multipart_only:
-        content["application/x-www-form-urlencoded"] = {"schema": ref(name)}
-        content["application/json"] = {"schema": ref(name)}
-    return {"required": True, "content": content}
+    """A form body. Forms without a file are documented as JSON only: generators cannot handle
+    one operation with several body types (openapi-python-client 0.29 emits code that does not
+    import), and JSON is what scripts send. The server reads the same fields as the seed's
+    multipart/form-data and as urlencoded too; the description says so."""
+    if multipart_only:
+        return {"required": True, "content": {"multipart/form-data": {"schema": ref(name)}}}
+    return {
+        "required": True,
+        "description": "Also accepted with the same fields as multipart/form-data (the "
+        "seed's form, e.g. a browser FormData) or application/x-www-form-urlencoded.",
+        "content": {"application/json": {"schema": ref(name)}},
+    }
+
+
+# Binary responses name the concrete types the server sends (generators pick a body type
+# from them): the accepted media types, WebP variants of images, and octet-stream for the rest.
+IMAGE_MIMES = [t.mime for t in IMAGE_TYPES]
+VIDEO_MIMES = [t.mime for t in VIDEO_TYPES]
+ANY_MIMES = [*IMAGE_MIMES, *VIDEO_MIMES, "application/octet-stream"]
+
+
+def binary(mimes: list[str]) -> S:
+    return {mime: BYTES for mime in mimes}
 
 
 def stream_op(kind: str) -> S:
-    media = {"video": "video/*", "image": "image/*", "raw": "*/*"}[kind]
+    mimes = {"video": VIDEO_MIMES, "image": IMAGE_MIMES, "raw": ANY_MIMES}[kind]
+    media = binary(mimes)
     params = [FID, *RANGE_HEADERS, ACCESS_TOKEN]
     if kind == "image":
         params.append(
@@ -116,10 +142,10 @@ def stream_op(kind: str) -> S:
             )
         )
     responses = {
-        **ok("The whole file", {media: BYTES}),
+        **ok("The whole file", media),
         **ok(
             "One range (Content-Range) or multipart/byteranges",
-            {media: BYTES, "multipart/byteranges": BYTES},
+            {**media, "multipart/byteranges": BYTES},
             206,
         ),
         **ok("Not modified", status=304),
@@ -129,8 +155,8 @@ def stream_op(kind: str) -> S:
         f"Stream the {kind} file with HTTP ranges",
         "streaming",
         responses,
-        security=OPTIONAL_TOKEN,
         params=params,
+        operation_id=f"stream_{kind}",
         desc="400 wrong_kind when the file is not of this kind. Public files need no "
         "token; private files need a read token, as a Bearer header or, for players that "
         "cannot send headers (<video>, media players), as ?access_token=.",
@@ -141,9 +167,23 @@ LIST_PARAMS = [
     param("athlete_id", schema=ID),
     param("file_type", schema=SCHEMAS["File"]["properties"]["file_type"]),
     param("limit", schema={"type": "integer", "default": 50, "minimum": 1, "maximum": 1000}),
-    param("offset", schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX}),
+    param(
+        "offset",
+        schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX},
+        desc="Kept for older clients; deep pages are faster with cursor",
+    ),
+    param(
+        "cursor",
+        desc="next_cursor of the previous page (keyset paging: the same cost at any depth); "
+        "not with offset",
+    ),
+    param(
+        "content_type",
+        desc="Only this MIME type; the seed's video/avi, video/mov, video/wmv mean "
+        "video/x-msvideo, video/quicktime, video/x-ms-wmv",
+    ),
     param("is_public", schema={"type": "boolean"}),
-    param("q", desc="Text in name/description"),
+    param("q", desc="Text in the file name, description or athlete name (substring, any case)"),
     param("sort", schema={"type": "string", "enum": sorted(SORTS), "default": "-created_at"}),
     param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
     param(
@@ -159,9 +199,9 @@ FILES_LIST = op(
     "List files",
     "files",
     {**ok("A page of files", json("FilePage")), **err(400, 401)},
-    security=OPTIONAL_TOKEN,
     params=LIST_PARAMS,
     desc="Without a token only public, ready files are listed.",
+    operation_id="list_files",
 )
 
 PATHS: dict[str, dict[str, S]] = {
@@ -173,10 +213,10 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Upload URL and file id", json("PresignedUpload"), 201),
                 **err(400, 401, 403, 413, 429, 500),
             },
-            security=TOKEN,
             body=form("PresignedUploadForm"),
             desc="Then PUT the file to upload_url with the returned headers and POST "
             "/files/{file_id}/confirm-upload. Scope: upload.",
+            operation_id="create_presigned_upload",
         )
     },
     "/files/{file_id}/confirm-upload": {
@@ -185,12 +225,15 @@ PATHS: dict[str, dict[str, S]] = {
             "uploads",
             {
                 **ok(
-                    "The ready file (idempotent; a duplicate returns the existing file)",
+                    "The ready file (idempotent). A duplicate (same bytes, athlete and flags "
+                    "as a ready file) keeps this file_id as another name of that file: "
+                    "duplicate is true and duplicate_of names it",
                     json("File"),
                 ),
                 **err(400, 401, 403, 404, 409, 413, 500),
             },
             params=[FID],
+            operation_id="confirm_upload",
         )
     },
     "/files/upload/direct": {
@@ -203,17 +246,24 @@ PATHS: dict[str, dict[str, S]] = {
                 **err(400, 401, 403, 413, 429, 500),
             },
             body=form("DirectUploadForm", True),
+            operation_id="upload_direct",
         )
     },
     "/files": {"get": FILES_LIST},
-    "/files/": {"get": FILES_LIST},
+    "/files/": {
+        "get": {
+            **FILES_LIST,
+            "operationId": "list_files_seed_path",
+            "summary": "List files (the seed's spelling, /files/)",
+        }
+    },
     "/files/{file_id}": {
         "get": op(
             "Get a file",
             "files",
             {**ok("The file", json("File")), **err(400, 401, 403, 404)},
-            security=OPTIONAL_TOKEN,
             params=[FID],
+            operation_id="get_file",
         ),
         "patch": op(
             "Edit a file's metadata",
@@ -229,6 +279,7 @@ PATHS: dict[str, dict[str, S]] = {
                 ),
             ],
             body={"required": True, "content": json("FileUpdate")},
+            operation_id="update_file",
         ),
         "delete": op(
             "Trash a file, or delete it for good",
@@ -242,6 +293,7 @@ PATHS: dict[str, dict[str, S]] = {
                     desc="true deletes permanently (admin scope)",
                 ),
             ],
+            operation_id="delete_file",
         ),
     },
     "/files/{file_id}/restore": {
@@ -250,6 +302,7 @@ PATHS: dict[str, dict[str, S]] = {
             "files",
             {**ok("The restored file", json("File")), **err(400, 401, 403, 404, 409)},
             params=[FID],
+            operation_id="restore_file",
         )
     },
     "/files/{file_id}/download": {
@@ -264,8 +317,8 @@ PATHS: dict[str, dict[str, S]] = {
                 ),
                 **err(400, 401, 403, 404, 500),
             },
-            security=OPTIONAL_TOKEN,
             params=[FID, param("expires_in", schema=EXPIRES_IN)],
+            operation_id="download_file",
         )
     },
     "/files/{file_id}/presigned-url": {
@@ -273,11 +326,11 @@ PATHS: dict[str, dict[str, S]] = {
             "A signed download URL",
             "files",
             {**ok("The URL", json("SignedUrl")), **err(400, 401, 403, 404, 500)},
-            security=OPTIONAL_TOKEN,
             params=[
                 FID,
                 param("expires_in", schema={**EXPIRES_IN, "default": 3600}),
             ],
+            operation_id="get_presigned_url",
         )
     },
     "/files/{file_id}/thumbnail": {
@@ -289,8 +342,8 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Not modified", status=304),
                 **err(400, 401, 403, 404),
             },
-            security=OPTIONAL_TOKEN,
             params=[FID],
+            operation_id="get_thumbnail",
         )
     },
     "/stream/{file_id}/video": {"get": stream_op("video")},
@@ -301,8 +354,8 @@ PATHS: dict[str, dict[str, S]] = {
             "Streaming information",
             "streaming",
             {**ok("What a player needs", json("StreamInfo")), **err(400, 401, 403, 404)},
-            security=OPTIONAL_TOKEN,
             params=[FID, ACCESS_TOKEN],
+            operation_id="get_stream_info",
         )
     },
     "/signed/{key}": {
@@ -310,35 +363,44 @@ PATHS: dict[str, dict[str, S]] = {
             "Upload to a signed URL (local storage)",
             "signed",
             {**ok("Stored", json("SignedPutResult")), **err(400, 403, 404, 409, 413, 500)},
-            security=OPEN,
             params=[param("key", "path")],
-            body={"required": True, "content": {"*/*": BYTES}},
+            body={
+                "required": True,
+                "description": "The file's bytes, sent with the Content-Type the URL was "
+                "signed for (the `headers` of the presigned upload)",
+                "content": {"application/octet-stream": BYTES},
+            },
             desc="Signature, expiry, method, Content-Type and size are checked; the "
             "object is written atomically. 404 when the server does not use local storage "
             "(its upload URLs then point at the bucket).",
+            operation_id="put_signed_object",
         ),
         "get": op(
             "Download from a signed URL (local storage)",
             "signed",
             {
-                **ok("The object", {"*/*": BYTES}),
-                **ok("One range", {"*/*": BYTES}, 206),
+                **ok("The object", binary(ANY_MIMES)),
+                **ok("One range", binary(ANY_MIMES), 206),
                 **ok("Not modified", status=304),
                 **err(403, 404, 416, 500),
             },
-            security=OPEN,
             params=[param("key", "path"), *RANGE_HEADERS],
+            operation_id="get_signed_object",
         ),
     },
     "/athletes": {
         "get": op(
-            "List athletes", "athletes", {**ok("Athletes", json("AthleteList")), **err(401, 403)}
+            "List athletes",
+            "athletes",
+            {**ok("Athletes", json("AthleteList")), **err(401, 403)},
+            operation_id="list_athletes",
         ),
         "post": op(
             "Create an athlete",
             "athletes",
             {**ok("Created", json("Athlete"), 201), **err(400, 401, 403, 409, 413)},
             body=form("AthleteForm"),
+            operation_id="create_athlete",
         ),
     },
     "/athletes/{athlete_id}": {
@@ -348,6 +410,7 @@ PATHS: dict[str, dict[str, S]] = {
             {**ok("Renamed", json("Athlete")), **err(400, 401, 403, 404, 409, 413)},
             params=[param("athlete_id", "path", ID)],
             body=form("AthleteRename"),
+            operation_id="rename_athlete",
         )
     },
     "/events": {
@@ -374,6 +437,7 @@ PATHS: dict[str, dict[str, S]] = {
                     {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
                 ),
             ],
+            operation_id="get_events",
         )
     },
     "/audit": {
@@ -395,6 +459,7 @@ PATHS: dict[str, dict[str, S]] = {
                     schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX},
                 ),
             ],
+            operation_id="list_audit",
         )
     },
     "/health": {
@@ -406,7 +471,7 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Degraded", json("Health"), 503),
                 **err(401),
             },
-            security=OPEN,
+            operation_id="get_health",
         )
     },
     "/metrics": {
@@ -417,6 +482,32 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Prometheus text format", {"text/plain": {"schema": {"type": "string"}}}),
                 **err(401, 403),
             },
+            operation_id="get_metrics",
+        )
+    },
+    "/config": {
+        "get": op(
+            "What this server accepts: limits, types, the presign threshold, resumable uploads",
+            "service",
+            {**ok("Client configuration", json("ClientConfig")), **err(401)},
+            operation_id="get_config",
+            desc="Clients check files against this before asking for an upload URL.",
+        )
+    },
+    "/static/mediadesk.js": {
+        "get": op(
+            "The MediaDesk ES module for web pages (uploadFile, streamUrl, watchUrl)",
+            "service",
+            {**ok("JavaScript", {"text/javascript": {"schema": {"type": "string"}}}), **err(401)},
+            operation_id="get_js_module",
+        )
+    },
+    "/upload-demo": {
+        "get": op(
+            "A page that uploads with /static/mediadesk.js",
+            "service",
+            {**ok("HTML", {"text/html": {"schema": {"type": "string"}}}), **err(401)},
+            operation_id="get_upload_demo",
         )
     },
     "/openapi.json": {
@@ -427,7 +518,7 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("OpenAPI 3.1", {"application/json": {"schema": {"type": "object"}}}),
                 **err(401),
             },
-            security=OPEN,
+            operation_id="get_openapi",
         )
     },
     "/docs": {
@@ -435,7 +526,201 @@ PATHS: dict[str, dict[str, S]] = {
             "API documentation page (offline)",
             "service",
             {**ok("HTML", {"text/html": {"schema": {"type": "string"}}}), **err(401)},
-            security=OPEN,
+            operation_id="get_docs",
         )
     },
 }
+
+
+# ---- resumable uploads (issue 11: server/routes/tus.py, core/resumable.py) ------------------
+def _resumable_paths() -> dict[str, dict[str, S]]:
+    extra_text = {
+        409: "Upload-Offset differs from the bytes received (details.offset), or the upload "
+        "is already complete",
+        410: "The upload expired, was refused by validation, or its parts were aborted",
+        412: "Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
+        415: "The body is not application/offset+octet-stream",
+        423: "Another request is writing to this upload; retry after a HEAD",
+        460: "Upload-Checksum does not match the chunk; the chunk was discarded",
+    }
+
+    def more(*statuses: int) -> dict[str, S]:
+        return {str(s): {"description": extra_text[s], "content": ERROR} for s in statuses}
+
+    def hdr(desc: str, schema: S | None = None) -> S:
+        return {"description": desc, "schema": schema or {"type": "string"}}
+
+    tus_version = param(
+        "Tus-Resumable", "header", {"type": "string", "enum": ["1.0.0"]}, required=True
+    )
+    state_headers = {
+        "Tus-Resumable": hdr("1.0.0"),
+        "Upload-Offset": hdr("Bytes received", {"type": "integer"}),
+        "Upload-Length": hdr("Size of the whole upload", {"type": "integer"}),
+        "Upload-Expires": hdr("RFC 9110 date after which an unfinished upload is removed"),
+        "Upload-Metadata": hdr("The metadata sent at creation"),
+        "MediaDesk-File-Id": hdr(
+            "The catalogued file, once the last byte arrived", {"type": "integer"}
+        ),
+        "MediaDesk-Duplicate": hdr("true when an identical file already existed"),
+    }
+    upload_id = param("upload_id", "path", {"type": "string", "pattern": "^[0-9a-f]{32}$"})
+    octets = {"application/offset+octet-stream": BYTES}
+    capability_headers = {
+        "Tus-Resumable": hdr("1.0.0"),
+        "Tus-Version": hdr("1.0.0"),
+        "Tus-Max-Size": hdr("MAX_FILE_SIZE", {"type": "integer"}),
+        "Tus-Extension": hdr("creation,creation-with-upload,termination,expiration,checksum"),
+        "Tus-Checksum-Algorithm": hdr("sha1,sha256,md5"),
+    }
+    options = op(
+        "tus capabilities",
+        "uploads",
+        ok("Capabilities in the headers", status=204, headers=capability_headers),
+        desc="A CORS preflight (Access-Control-Request-Method) is answered by the CORS layer.",
+    )
+    return {
+        "/files/upload/tus": {
+            "options": {**options, "operationId": "tus_options"},
+            "post": op(
+                "Create a tus 1.0.0 upload",
+                "uploads",
+                {
+                    **ok(
+                        "Created (Location); with a body (creation-with-upload) that carried "
+                        "the whole file, already validated and catalogued (MediaDesk-File-Id)",
+                        json("TusUpload"),
+                        201,
+                        headers={**state_headers, "Location": hdr("The upload's URL")},
+                    ),
+                    **err(400, 401, 403, 413, 429, 500),
+                    **more(412, 415, 460),
+                },
+                params=[
+                    tus_version,
+                    param(
+                        "Upload-Length",
+                        "header",
+                        {"type": "integer", "minimum": 1},
+                        "Size of the whole file (Upload-Defer-Length is not supported)",
+                        required=True,
+                    ),
+                    param(
+                        "Upload-Metadata",
+                        "header",
+                        desc="Comma-separated `key base64(value)`: filename, filetype (MIME), "
+                        "file_type (image|video; else from the content), athlete_id, "
+                        "is_public (true|false), description",
+                    ),
+                    param("Upload-Checksum", "header", desc="`sha1|sha256|md5 base64(digest)`"),
+                ],
+                body={"required": False, "content": octets},
+                desc="The tus protocol (https://tus.io/protocols/resumable-upload): PATCH "
+                "the bytes to Location, HEAD it to learn the offset after a break. When the "
+                "last byte arrives the file is validated and catalogued like a direct upload; "
+                "a refused file gets the usual 400 error and is removed. Unfinished uploads "
+                "are removed after MEDIADESK_TUS_EXPIRY seconds (default 24 h).",
+                operation_id="tus_create",
+            ),
+        },
+        "/files/upload/tus/{upload_id}": {
+            "options": {**options, "operationId": "tus_options_upload", "parameters": [upload_id]},
+            "head": op(
+                "Offset of a tus upload",
+                "uploads",
+                {
+                    **ok("Offset and length in the headers", headers=state_headers),
+                    **err(401, 403, 404),
+                    **more(410, 412),
+                },
+                params=[upload_id, tus_version],
+                desc="After the last byte, MediaDesk-File-Id names the catalogued file (for "
+                "another expiry period).",
+                operation_id="tus_head",
+            ),
+            "patch": op(
+                "Append to a tus upload",
+                "uploads",
+                {
+                    **ok(
+                        "Appended; the last byte catalogues the file (MediaDesk-File-Id)",
+                        status=204,
+                        headers=state_headers,
+                    ),
+                    **err(400, 401, 403, 404, 409, 413, 500),
+                    **more(410, 412, 415, 423, 460),
+                },
+                params=[
+                    upload_id,
+                    tus_version,
+                    param(
+                        "Upload-Offset",
+                        "header",
+                        {"type": "integer", "minimum": 0},
+                        "Must equal the bytes received (HEAD)",
+                        required=True,
+                    ),
+                    param("Upload-Checksum", "header", desc="`sha1|sha256|md5 base64(digest)`"),
+                ],
+                body={"required": True, "content": octets},
+                desc="A body cut short keeps the bytes that arrived (unless Upload-Checksum "
+                "was sent). 413 when the bytes go past Upload-Length.",
+                operation_id="tus_patch",
+            ),
+            "delete": op(
+                "Terminate a tus upload",
+                "uploads",
+                {
+                    **ok("Terminated; its bytes are removed", status=204),
+                    **err(401, 403, 404),
+                    **more(412, 423),
+                },
+                params=[upload_id, tus_version],
+                operation_id="tus_delete",
+            ),
+        },
+        "/files/{file_id}/upload/parts": {
+            "get": op(
+                "Parts the bucket holds for an upload in parts",
+                "uploads",
+                {
+                    **ok("The stored parts (resume by uploading the others)", json("UploadParts")),
+                    **err(401, 403, 404, 409, 500),
+                },
+                params=[FID],
+                desc="409 when the file has no upload in progress or it is a single PUT.",
+                operation_id="list_upload_parts",
+            )
+        },
+        "/files/{file_id}/upload/renew": {
+            "post": op(
+                "Fresh upload URLs for a pending upload",
+                "uploads",
+                {
+                    **ok(
+                        "A new single PUT URL, or URLs of the parts still missing (or those "
+                        "asked for); the pending upload's deadline moves too",
+                        json("RenewedUpload"),
+                    ),
+                    **err(400, 401, 403, 404, 409, 500),
+                },
+                params=[FID],
+                body={"required": False, "content": json("RenewRequest")},
+                desc="Works on an upload whose URL already expired (until maintenance removes "
+                "it). 409 when the file is not pending.",
+                operation_id="renew_upload",
+            )
+        },
+    }
+
+
+PATHS.update(_resumable_paths())
+PATHS["/files/{file_id}/confirm-upload"]["post"]["requestBody"] = {
+    "required": False,
+    "content": json("ConfirmParts"),
+}
+PATHS["/files/{file_id}/confirm-upload"]["post"]["description"] = (
+    "An upload in parts is completed first (the client's ETags or the bucket's list); "
+    "missing parts are a 400 upload_not_received with details.missing_parts (upload them and "
+    "confirm again), parts of the wrong size abort the upload."
+)

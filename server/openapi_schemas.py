@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from datetime import datetime
 from typing import Any
 
-from core.records import MAX_ID
+from core.records import MAX_ID, FileRecord
 
 S = dict[str, Any]
 
@@ -37,41 +41,63 @@ KIND = {"type": "string", "enum": ["image", "video"]}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 
-FILE = obj(
-    ["id", "file_id", "original_filename", "file_type", "status", "is_public"],
-    id=INT,
-    file_id=INT,
-    storage_key=STR,
-    file_key=STR,
-    original_filename=STR,
-    content_type=nullable("string"),
-    file_type=KIND,
-    size=nullable("integer"),
-    sha256=nullable("string"),
-    width=nullable("integer"),
-    height=nullable("integer"),
-    duration=nullable("number"),
-    video_codec=nullable("string"),
-    audio_codec=nullable("string"),
-    frame_rate=nullable("number"),
-    bit_rate=nullable("integer"),
-    rotation=nullable("integer"),
-    extra={"type": "object"},
-    athlete_id=nullable("integer"),
-    athlete_name=nullable("string"),
-    is_public=BOOL,
-    description=STR,
-    status={"type": "string", "enum": ["pending", "ready", "failed"]},
-    failure_reason=nullable("string"),
-    has_thumbnail=BOOL,
-    created_at=DATE,
-    updated_at=DATE,
-    deleted_at=nullable("string", format="date-time"),
-    is_trashed=BOOL,
-    version=INT,
-    duplicate={**BOOL, "description": "True when an identical file already existed"},
-    urls={"type": "object", "additionalProperties": nullable("string")},
-)
+# What the API adds to FileRecord's fields (record.as_dict() and server.views.file_json).
+FILE_VIEW_FIELDS: dict[str, S] = {
+    "file_id": {**INT, "description": "The same as id (the seed's name)"},
+    "file_key": {**STR, "description": "The same as storage_key (the seed's name)"},
+    "is_trashed": BOOL,
+    "urls": {
+        "type": "object",
+        "additionalProperties": nullable("string"),
+        "description": "Links: self, and when ready stream, raw, download, thumbnail",
+    },
+}
+# Narrower schemas than the Python type says, for fields whose values are a closed set.
+FILE_FIELD_SCHEMAS: dict[str, S] = {
+    "file_type": KIND,
+    "status": {"type": "string", "enum": ["pending", "ready", "failed"]},
+    "extra": {"type": "object", "description": "Other technical metadata"},
+    "duplicate": {**BOOL, "description": "True when an identical file already existed"},
+    "duplicate_of": {
+        "type": ["integer", "null"],
+        "description": "The existing file this id is another name of (same bytes, athlete and "
+        "flags); GET, stream, download, PATCH and DELETE through this id act on it",
+    },
+}
+
+
+def _schema_of(hint: Any) -> S:
+    """JSON Schema of a record field's type: int, str, float, bool, datetime, dict, X | None."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(args) == 1:
+        inner = _schema_of(args[0])
+        return {**inner, "type": [inner["type"], "null"]}
+    if hint is datetime:
+        return DATE
+    if typing.get_origin(hint) is dict or hint is dict:
+        return {"type": "object"}
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    if hint not in kinds:
+        raise TypeError(f"No JSON Schema for {hint!r}; add it to FILE_FIELD_SCHEMAS")
+    return {"type": kinds[hint]}
+
+
+def record_schema(cls: type, narrower: dict[str, S], added: dict[str, S]) -> S:
+    """The schema of a frozen record as the API serialises it: every field, always present."""
+    hints = typing.get_type_hints(cls)
+    props: S = {}
+    for f in dataclasses.fields(cls):
+        props[f.name] = narrower.get(f.name) or _schema_of(hints[f.name])
+    props.update(added)
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props),
+        "additionalProperties": False,
+    }
+
+
+FILE = record_schema(FileRecord, FILE_FIELD_SCHEMAS, FILE_VIEW_FIELDS)
 
 SCHEMAS: dict[str, S] = {
     "Error": obj(
@@ -82,11 +108,16 @@ SCHEMAS: dict[str, S] = {
     ),
     "File": FILE,
     "FilePage": obj(
-        ["items", "total", "limit", "offset"],
+        ["items", "total", "limit", "offset", "next_cursor"],
         items={"type": "array", "items": ref("File")},
         total=INT,
         limit=INT,
         offset=INT,
+        next_cursor={
+            **nullable("string"),
+            "description": "Pass as ?cursor= (same filters and sort) for the next page; "
+            "null after the last page",
+        },
     ),
     "PresignedUploadForm": obj(
         ["original_filename", "file_type"],
@@ -94,11 +125,22 @@ SCHEMAS: dict[str, S] = {
         file_type=KIND,
         is_public={**BOOL, "default": False},
         athlete_id=ID,
-        content_type={**STR, "description": "MIME type the PUT will send (else from the name)"},
+        content_type={
+            **STR,
+            "description": "MIME type the PUT will send (else from the name). The seed's "
+            "video/avi, video/mov, video/wmv are accepted and stored as video/x-msvideo, "
+            "video/quicktime, video/x-ms-wmv",
+        },
         size={
             **INT,
             "minimum": 1,
             "description": "Exact size in bytes; the signed URL then requires it",
+        },
+        multipart={
+            **BOOL,
+            "default": False,
+            "description": "Upload in parts straight to the bucket (R2/S3 only; needs size). "
+            "Sizes above MEDIADESK_MULTIPART_THRESHOLD get parts anyway.",
         },
     ),
     "PresignedUpload": obj(
@@ -115,10 +157,26 @@ SCHEMAS: dict[str, S] = {
         expires_in=INT,
         expires_at=DATE,
         file=ref("File"),
+        upload_id={**STR, "description": "Upload in parts: the bucket's multipart upload id"},
+        part_size={
+            **INT,
+            "description": "Upload in parts: every part is this size except the last",
+        },
+        parts={
+            "type": "array",
+            "items": ref("PartUrl"),
+            "description": "Upload in parts: PUT part N's bytes to its url and keep the "
+            "ETag response header (the bucket's CORS rule must expose ETag to browsers)",
+        },
     ),
     "DirectUploadForm": obj(
         ["file", "file_type"],
-        file={"type": "string", "contentMediaType": "application/octet-stream"},
+        file={
+            "type": "string",
+            "format": "binary",
+            "contentMediaType": "application/octet-stream",
+            "description": "The file's bytes, with its name in the part's filename",
+        },
         file_type=KIND,
         is_public={**BOOL, "default": False},
         athlete_id=ID,
@@ -135,11 +193,10 @@ SCHEMAS: dict[str, S] = {
             version={**INT, "minimum": 1, "description": "Expected version (or If-Match)"},
         ),
         "additionalProperties": False,
-        "anyOf": [
-            {"required": [name]}
-            for name in ("original_filename", "athlete_id", "is_public", "description")
-        ],
-        "description": "At least one editable field; other fields are refused (400).",
+        # Not anyOf-of-required: generators turn that into an untyped body
+        "minProperties": 1,
+        "description": "At least one of original_filename, athlete_id, is_public, "
+        "description (version alone is a 400); other fields are refused (400).",
     },
     "Deleted": obj(
         ["file_id", "deleted", "hard_delete"],
@@ -208,13 +265,143 @@ SCHEMAS: dict[str, S] = {
         database=obj(None, ok=BOOL, error=STR),
         storage=obj(None, ok=BOOL, backend=STR, error=STR),
         sse_clients=INT,
+        feed=obj(
+            None,
+            mechanism={**STR, "enum": ["listen/notify", "polling"]},
+            running=BOOL,
+            connected={**BOOL, "description": "Hearing other processes' changes"},
+            last_change_id=INT,
+            origin=STR,
+            error=STR,
+        ),
+        maintenance=obj(
+            None,
+            leader={**BOOL, "description": "This process is the catalog's maintenance leader"},
+            participating=BOOL,
+            interval=NUM,
+            this_process=STR,
+            holder=nullable("string"),
+            last_run_at={**nullable("string"), "format": "date-time"},
+            last_run_by=nullable("string"),
+            last_report={"type": ["object", "null"]},
+            error=STR,
+        ),
+    ),
+    "ClientConfig": obj(
+        [
+            "version",
+            "storage",
+            "max_file_size",
+            "presign_threshold",
+            "allowed_types",
+            "extensions",
+            "resumable",
+        ],
+        version=STR,
+        storage={**STR, "enum": ["local", "r2"]},
+        max_file_size={**INT, "description": "Bytes (MAX_FILE_SIZE); larger files are a 413"},
+        max_form_size={**INT, "description": "Bytes of a JSON or form body without a file"},
+        presign_threshold={
+            **INT,
+            "description": "Use the presigned flow above this size (bytes), direct below",
+        },
+        presigned_url_expiry=INT,
+        expires_in=obj(None, minimum=INT, maximum=INT),
+        list_limit_max=INT,
+        upload_rate_limit={**INT, "description": "Uploads per minute per client; 0 = none"},
+        sniff_bytes={**INT, "description": "How many leading bytes decide the type"},
+        allowed_types={
+            "type": "object",
+            "properties": {
+                "image": {"type": "array", "items": STR},
+                "video": {"type": "array", "items": STR},
+            },
+            "required": ["image", "video"],
+        },
+        extensions={
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": STR},
+            "description": "File name extensions per accepted MIME type",
+        },
+        aliases={
+            "type": "object",
+            "additionalProperties": STR,
+            "description": "Other spellings of accepted MIME types (video/avi, image/jpg, ...)",
+        },
+        resumable=obj(
+            ["tus", "parts", "renew"],
+            tus={**BOOL, "description": "POST /files/upload/tus (tus 1.0) exists"},
+            parts={**BOOL, "description": "GET /files/{file_id}/upload/parts exists"},
+            renew={**BOOL, "description": "POST /files/{file_id}/upload/renew exists"},
+            multipart_threshold=INT,
+            part_size=INT,
+        ),
     ),
     "SignedPutResult": obj(["key", "size", "etag"], key=STR, size=INT, etag=STR),
     "ChangeEvent": obj(
         ["kind", "at"],
-        kind={**STR, "enum": ["created", "updated", "trashed", "restored", "deleted", "athlete"]},
+        id={**nullable("integer"), "description": "Catalog-wide change id (the SSE `id:`)"},
+        kind={
+            **STR,
+            "description": "`reset`: the client is behind what the change log keeps; reload",
+            "enum": [
+                "created",
+                "updated",
+                "trashed",
+                "restored",
+                "deleted",
+                "athlete",
+                "processing",
+                "reset",
+            ],
+        },
         file_id=nullable("integer"),
         at=DATE,
         file={"type": "object"},
+    ),
+    # Resumable uploads (server/routes/tus.py, core/resumable.py)
+    "PartUrl": obj(["part_number", "url"], part_number=INT, url={**STR, "format": "uri"}),
+    "StoredPart": obj(["part_number", "size", "etag"], part_number=INT, size=INT, etag=STR),
+    "UploadParts": obj(
+        ["upload_id", "part_size", "part_count", "parts"],
+        upload_id=STR,
+        part_size=INT,
+        part_count=INT,
+        parts={"type": "array", "items": ref("StoredPart")},
+    ),
+    "RenewRequest": obj(
+        part_numbers={
+            "type": "array",
+            "items": {**INT, "minimum": 1},
+            "description": "Parts to sign again (default: every part the bucket lacks)",
+        }
+    ),
+    "RenewedUpload": obj(
+        ["expires_in", "expires_at"],
+        upload_url={**STR, "format": "uri", "description": "Single PUT uploads"},
+        method={**STR, "enum": ["PUT"]},
+        headers={"type": "object", "additionalProperties": STR},
+        upload_id={**STR, "description": "Uploads in parts"},
+        part_size=INT,
+        parts={"type": "array", "items": ref("PartUrl")},
+        expires_in=INT,
+        expires_at=DATE,
+    ),
+    "ConfirmParts": obj(
+        parts={
+            "type": "array",
+            "items": obj(["part_number", "etag"], part_number=INT, etag=STR),
+            "description": "An upload in parts: the ETags the bucket answered (else the "
+            "server lists the parts itself)",
+        }
+    ),
+    "TusUpload": obj(
+        ["id", "location", "offset", "length"],
+        id=STR,
+        location={**STR, "description": "The upload's URL (also in the Location header)"},
+        offset=INT,
+        length=INT,
+        expires_at=nullable("string", format="date-time"),
+        file_id={**nullable("integer"), "description": "Set once the whole file arrived"},
     ),
 }

@@ -32,6 +32,40 @@ class PresignedRequest:
     expires_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class PartInfo:
+    """One part of a multipart upload that the store already holds."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+@runtime_checkable
+class MultipartStorage(Protocol):
+    """Stores that take an object in numbered parts (S3 and R2); resumable uploads need it."""
+
+    def create_multipart(self, key: str, content_type: str) -> str:
+        """Starts a multipart upload; returns the store's upload id."""
+        ...
+
+    def upload_part(
+        self, key: str, upload_id: str, part_number: int, stream: BinaryIO, size: int
+    ) -> str:
+        """Sends `size` bytes read from `stream` as one part; returns its ETag."""
+        ...
+
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        """NotFound when the upload is unknown (finished or aborted)."""
+        ...
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> ObjectStat: ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Aborting an unknown upload is not an error."""
+        ...
+
+
 @runtime_checkable
 class Storage(Protocol):
     """A flat key/value object store."""
@@ -110,4 +144,13 @@ class Presigner(Protocol):
         expires_in: int,
         download_name: str | None = None,
         content_type: str | None = None,
+    ) -> PresignedRequest: ...
+
+
+@runtime_checkable
+class PartPresigner(Protocol):
+    """Signs the PUT of one part of a multipart upload (S3 and R2)."""
+
+    def presign_part(
+        self, key: str, upload_id: str, part_number: int, expires_in: int
     ) -> PresignedRequest: ...

@@ -22,7 +22,7 @@ from botocore.config import Config
 
 from core.errors import InvalidInput, MediaDeskError, NotFound, StorageUnavailable
 from core.keys import normalise_key
-from core.storage.base import ObjectStat, PresignedRequest, ProgressCallback
+from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
 from core.storage.signing import check_expires_in
@@ -290,6 +290,70 @@ class S3Storage:
             self.delete(src)
         return result
 
+    # --- multipart (resumable uploads, core/resumable.py) ------------------------------------
+    def create_multipart(self, key: str, content_type: str) -> str:
+        key = normalise_key(key)
+        with self._errors(f"Starting a multipart upload of {key!r}"):
+            answer = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        return str(answer["UploadId"])
+
+    def upload_part(
+        self, key: str, upload_id: str, part_number: int, stream: BinaryIO, size: int
+    ) -> str:
+        key = normalise_key(key)
+        with self._errors(f"Uploading part {part_number} of {key!r}"):
+            answer = self.client.upload_part(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=part_number,
+                Body=stream,
+                ContentLength=size,
+            )
+        return str(answer["ETag"])
+
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        key = normalise_key(key)
+        parts: list[PartInfo] = []
+        pages = self.client.get_paginator("list_parts")
+        try:
+            with self._errors(f"Listing the parts of {key!r}"):
+                for page in pages.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+                    parts.extend(
+                        PartInfo(int(p["PartNumber"]), int(p["Size"]), str(p["ETag"]))
+                        for p in page.get("Parts", [])
+                    )
+        except StorageUnavailable as exc:
+            if "NoSuchUpload" in exc.message:
+                raise NotFound(f"No multipart upload {upload_id} for {key!r}") from None
+            raise
+        return sorted(parts, key=lambda p: p.part_number)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> ObjectStat:
+        key = normalise_key(key)
+        body = {"Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]}
+        with self._errors(f"Completing the multipart upload of {key!r}"):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload=body
+            )
+        return self.stat(key)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        key = normalise_key(key)
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except bx.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise explain(
+                    exc, f"Aborting the upload of {key!r}", self.bucket, self.endpoint_url
+                ) from exc
+        except _TRANSLATED as exc:
+            raise explain(
+                exc, f"Aborting the upload of {key!r}", self.bucket, self.endpoint_url
+            ) from exc
+
     # --- health -------------------------------------------------------------------------------
     def check(self) -> None:
         """One HEAD on the bucket, without retries, so a bad setting is reported quickly."""
@@ -358,6 +422,15 @@ class S3Presigner:
         url = self._sign("put_object", params, expires_in)
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
         return PresignedRequest(url, "PUT", headers, expires_in, expires_at)
+
+    def presign_part(
+        self, key: str, upload_id: str, part_number: int, expires_in: int
+    ) -> PresignedRequest:
+        expires_in = check_expires_in(expires_in)
+        params = {"Key": normalise_key(key), "UploadId": upload_id, "PartNumber": part_number}
+        url = self._sign("upload_part", params, expires_in)
+        expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+        return PresignedRequest(url, "PUT", {}, expires_in, expires_at)
 
     def presign_get(
         self,

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.routes import athletes, audit, events, files, meta, signed, stream, uploads
+from server.routes import (
+    athletes,
+    audit,
+    config,
+    events,
+    files,
+    hls,
+    jobs,
+    meta,
+    signed,
+    stream,
+    tus,
+    uploads,
+    watch,
+)
+
+# Every route table (server.openapi reads them to check and complete the document).
+MODULES = (uploads, tus, files, stream, signed, athletes, events, audit, meta, config)
+MODULES += (hls, jobs, watch)  # the video pipeline (issue 10)
 
 
 def setup_routes(app: web.Application) -> None:
-    for module in (uploads, files, stream, signed, athletes, events, audit, meta):
+    for module in MODULES:
         app.router.add_routes(module.routes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -12,7 +13,16 @@ from core.mediatypes import check_kind
 from core.records import FileRecord
 from core.spool import too_large
 from server.auth import requires
-from server.params import as_bool, as_id, as_int, file_id, optional_text, read_fields, required
+from server.params import (
+    as_bool,
+    as_id,
+    as_int,
+    file_id,
+    optional_text,
+    read_fields,
+    read_json,
+    required,
+)
 from server.ratelimit import check_upload_rate
 from server.receive import receive_form
 from server.state import CONFIG, EXECUTOR, METRICS, library, run_blocking
@@ -52,13 +62,24 @@ async def presigned_upload(request: web.Request) -> web.Response:
             content_type=optional_text(fields, "content_type") or None,
             size=as_int("size", fields.get("size"), minimum=1),
         )
+        lib = library(request)
+        parts = lib.resumable.wants_multipart(
+            args["size"], as_bool("multipart", fields.get("multipart"))
+        )
         started = time.perf_counter()
-        upload = await run_blocking(request, library(request).create_presigned_upload, **args)
+        upload = await run_blocking(request, lib.create_presigned_upload, **args)
+        plan = None
+        if parts:  # an upload in parts straight to the bucket (core/resumable.py)
+            plan = await run_blocking(
+                request, lib.resumable.start_presigned_multipart, upload.file, args["size"]
+            )
     except BaseException as exc:
         _count_failure(request, "presigned", file_type, exc)
         raise
     request.app[METRICS].presign_latency.observe(time.perf_counter() - started, operation="upload")
     body = upload.as_dict()
+    if plan is not None:
+        body.update(plan.as_dict())
     body["file"] = file_json(upload.file)
     return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
 
@@ -67,14 +88,59 @@ async def presigned_upload(request: web.Request) -> web.Response:
 @requires("upload")
 async def confirm_upload(request: web.Request) -> web.Response:
     fid = file_id(request)
+    parts = None
+    if request.content_type == "application/json" and request.can_read_body:
+        parts = _client_parts((await read_json(request)).get("parts"))
     try:
-        record = await run_blocking(request, library(request).confirm_upload, fid)
+        record = await run_blocking(request, library(request).confirm_upload, fid, parts)
     except BaseException as exc:
         _count_failure(request, "presigned", "unknown", exc)
         raise
     response = _created(request, "presigned", record)
     response.set_status(200)
     return response
+
+
+def _client_parts(raw: Any) -> list[dict[str, Any]] | None:
+    """The optional `parts: [{part_number, etag}]` of a confirm of an upload in parts."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(
+        isinstance(p, dict)
+        and isinstance(p.get("part_number"), int)
+        and not isinstance(p.get("part_number"), bool)
+        and isinstance(p.get("etag"), str)
+        for p in raw
+    ):
+        raise InvalidInput("parts must be a list of {part_number: integer, etag: string}")
+    return [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
+
+
+@routes.get("/files/{file_id}/upload/parts")
+@requires("upload")
+async def upload_parts(request: web.Request) -> web.Response:
+    """The parts the bucket already holds for a pending upload in parts (to resume it)."""
+    fid = file_id(request)
+    body = await run_blocking(request, library(request).resumable.list_parts, fid)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@routes.post("/files/{file_id}/upload/renew")
+@requires("upload")
+async def renew_upload(request: web.Request) -> web.Response:
+    """Fresh upload URLs (single PUT or parts) for a pending upload, also an expired one."""
+    fid = file_id(request)
+    numbers = None
+    if request.content_type == "application/json" and request.can_read_body:
+        raw = (await read_json(request)).get("part_numbers")
+        if raw is not None:
+            if not isinstance(raw, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) for n in raw
+            ):
+                raise InvalidInput("part_numbers must be a list of integers")
+            numbers = raw
+    body = await run_blocking(request, library(request).resumable.renew, fid, numbers)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @routes.post("/files/upload/direct")

@@ -1,0 +1,937 @@
+"""Resumable uploads: tus uploads and presigned multipart uploads straight to the bucket.
+
+State lives in the catalog (`resumable_uploads`), bytes in the data folder or the bucket, so an
+upload survives a server restart:
+
+- tus on local storage: the upload grows in `<data>/uploads/<id>.part`; each commit fsyncs the
+  file and then records the offset, so after a crash the file is cut back to the recorded offset.
+- tus on S3/R2: bytes go to `<data>/uploads/<id>.buffer` until one part is complete, the part is
+  sent to an S3 multipart upload (all parts the same size, as R2 requires), the part is recorded,
+  and only then is the buffer emptied. At most one part is ever buffered, on disk.
+- presigned multipart (S3/R2): the client PUTs parts straight to the bucket with signed part
+  URLs; confirm completes the multipart upload (the client's ETags or ListParts) and validates.
+
+When the last byte of a tus upload arrives the file goes through the same validation and
+cataloguing as a direct upload (`Library.ingest`, or `Library.confirm_upload` for an object that
+is already in the bucket).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import select
+
+from core import keys
+from core.catalog import Catalog
+from core.db.models import MediaFile, ResumableUpload
+from core.errors import (
+    ChecksumMismatch,
+    Conflict,
+    EmptyFile,
+    InvalidInput,
+    MediaDeskError,
+    NotFound,
+    OffsetMismatch,
+    TooLarge,
+    UploadGone,
+    UploadLocked,
+    UploadNotReceived,
+)
+from core.filenames import clean_filename
+from core.mediatypes import (
+    BY_MIME,
+    FILE_KINDS,
+    SNIFF_BYTES,
+    canonical_mime,
+    check_kind,
+    guess_from_name,
+    sniff_bytes,
+    sniff_file,
+)
+from core.records import MAX_ID, FileRecord
+from core.spool import too_large
+from core.storage.base import MultipartStorage, PartInfo, PartPresigner, PresignedRequest
+
+if TYPE_CHECKING:
+    from core.library import Library
+
+logger = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration", "checksum")
+CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
+# Local uploads commit (fsync + offset) at least this often inside one long PATCH, so a crash
+# loses at most this much of what the client already sent.
+LOCAL_CHECKPOINT = 8 * 1024 * 1024
+MAX_PARTS = 10_000  # S3 and R2 limit
+META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """A resumable upload as clients see it (frozen: handed across threads)."""
+
+    id: str
+    protocol: str
+    state: str  # receiving | done | failed
+    length: int
+    offset: int
+    metadata: Mapping[str, str]
+    expires_at: datetime
+    created_at: datetime
+    file_id: int | None = None
+    duplicate: bool = False
+    failure: str | None = None
+    part_size: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.offset >= self.length
+
+
+@dataclass(frozen=True)
+class MultipartPlan:
+    """What POST /files/upload/presigned adds for an upload in parts."""
+
+    upload_id: str
+    part_size: int
+    parts: list[tuple[int, PresignedRequest]]
+    expires_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "upload_id": self.upload_id,
+            "part_size": self.part_size,
+            "parts": [{"part_number": n, "url": r.url} for n, r in self.parts],
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """The tus `Upload-Metadata` header: `key base64value, key2 base64value2, flag`."""
+    out: dict[str, str] = {}
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition(" ")
+        key = key.strip()
+        if not key or key in out:
+            raise InvalidInput(f"Upload-Metadata: empty or repeated key {key!r}")
+        try:
+            out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidInput(
+                f"Upload-Metadata: the value of {key!r} is not base64 UTF-8"
+            ) from None
+    return out
+
+
+def encode_metadata(meta: Mapping[str, str]) -> str:
+    return ",".join(
+        f"{k} {base64.b64encode(v.encode('utf-8')).decode('ascii')}" if v else k
+        for k, v in meta.items()
+    )
+
+
+def parse_checksum(header: str) -> tuple[str, bytes]:
+    """`Upload-Checksum: <algorithm> <base64 digest>`; an unknown algorithm is InvalidInput."""
+    algo, _, value = header.strip().partition(" ")
+    algo = algo.lower()
+    if algo not in CHECKSUM_ALGORITHMS:
+        raise InvalidInput(
+            f"Unsupported checksum algorithm {algo!r}; use one of " + ", ".join(CHECKSUM_ALGORITHMS)
+        )
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error:
+        raise InvalidInput("Upload-Checksum: the digest is not base64") from None
+    if len(digest) != CHECKSUM_ALGORITHMS[algo]().digest_size:
+        raise InvalidInput(f"Upload-Checksum: a {algo} digest has the wrong length")
+    return algo, digest
+
+
+@dataclass(frozen=True)
+class _Meta:
+    filename: str
+    mime: str | None
+    kind: str | None
+    athlete_id: int | None
+    is_public: bool
+    description: str
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+def _check_meta(meta: Mapping[str, str]) -> _Meta:
+    filename = clean_filename(meta.get("filename") or "upload")
+    declared = (meta.get("filetype") or "").split(";", 1)[0].strip().lower()
+    mime = canonical_mime(declared) if declared else None
+    if mime is None:
+        mime = canonical_mime(guess_from_name(filename) or "")
+    kind = check_kind(meta["file_type"]) if meta.get("file_type") else None
+    athlete_id: int | None = None
+    if meta.get("athlete_id"):
+        try:
+            athlete_id = int(meta["athlete_id"])
+        except ValueError:
+            raise InvalidInput("athlete_id must be an integer") from None
+        if not 1 <= athlete_id <= MAX_ID:
+            raise InvalidInput(f"athlete_id must be an integer from 1 to {MAX_ID}")
+    public = (meta.get("is_public") or "false").strip().lower()
+    if public not in ("1", "true", "yes", "0", "false", "no", ""):
+        raise InvalidInput("is_public must be true or false")
+    description = meta.get("description") or ""
+    if len(description) > 10000:
+        raise InvalidInput("description must be text of at most 10000 characters")
+    return _Meta(
+        filename,
+        mime,
+        kind,
+        athlete_id,
+        public in ("1", "true", "yes"),
+        description,
+        {k: v for k, v in meta.items() if k in META_KEYS},
+    )
+
+
+def _state(row: ResumableUpload, duplicate: bool = False) -> UploadState:
+    return UploadState(
+        id=row.id,
+        protocol=row.protocol,
+        state=row.state,
+        length=row.length,
+        offset=row.received,
+        metadata=dict(row.meta or {}),
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        file_id=row.file_id,
+        duplicate=duplicate or bool((row.meta or {}).get("_duplicate")),
+        failure=row.failure,
+        part_size=row.part_size,
+    )
+
+
+def _parts(row: ResumableUpload) -> list[PartInfo]:
+    return [PartInfo(int(p["n"]), int(p["size"]), str(p["etag"])) for p in row.parts or []]
+
+
+class ResumableUploads:
+    """The tus and presigned-multipart flows of one library (thread-safe)."""
+
+    def __init__(self, library: Library) -> None:
+        self.lib = library
+        self._guard = threading.Lock()
+        self._busy: set[str] = set()
+
+    # ---- helpers ----------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        folder = self.lib.paths.data_dir / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _multipart_store(self) -> MultipartStorage | None:
+        storage = self.lib.storage
+        return storage if isinstance(storage, MultipartStorage) else None
+
+    @contextlib.contextmanager
+    def hold(self, upload_id: str) -> Iterator[None]:
+        """One writer per upload in this process; a second one gets UploadLocked (423)."""
+        with self._guard:
+            if upload_id in self._busy:
+                raise UploadLocked("Another request is writing to this upload; retry shortly")
+            self._busy.add(upload_id)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._busy.discard(upload_id)
+
+    def _row(self, s: Any, upload_id: str, protocol: str = "tus") -> ResumableUpload:
+        row = s.get(ResumableUpload, upload_id) if len(upload_id) <= 32 else None
+        if row is None or row.protocol != protocol:
+            raise NotFound("No such upload")
+        return row
+
+    def _check_owner(self, row: ResumableUpload, owner: str | None) -> None:
+        if row.owner and owner and row.owner != owner:
+            raise NotFound("No such upload")  # another token's upload: do not reveal it
+
+    # ---- tus --------------------------------------------------------------------------------
+    def create(
+        self, length: int, metadata: Mapping[str, str], owner: str | None = None
+    ) -> UploadState:
+        max_size = self.lib.settings.max_file_size
+        if length <= 0:
+            raise EmptyFile("The file is empty (Upload-Length is 0)")
+        if length > max_size:
+            raise too_large(max_size)
+        meta = _check_meta(metadata)
+        upload_id = secrets.token_hex(16)
+        now = datetime.now(UTC)
+        store = self._multipart_store()
+        object_key = s3_upload_id = None
+        part_size = 0
+        if store is not None:
+            part_size = max(self.lib.settings.upload_part_size, -(-length // MAX_PARTS))
+            ext = BY_MIME[meta.mime].ext if meta.mime else "bin"
+            object_key = keys.media_key(meta.athlete_id, ext)
+            s3_upload_id = store.create_multipart(
+                object_key, meta.mime or "application/octet-stream"
+            )
+        self._data_file(upload_id, store is not None).touch()
+        with self.lib.db.write() as s:
+            s.add(
+                ResumableUpload(
+                    id=upload_id,
+                    protocol="tus",
+                    state="receiving",
+                    length=length,
+                    received=0,
+                    meta=meta.raw,
+                    object_key=object_key,
+                    s3_upload_id=s3_upload_id,
+                    part_size=part_size,
+                    parts=[],
+                    owner=owner,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=self.lib.settings.tus_expiry),
+                )
+            )
+        logger.info("tus upload %s created (%d bytes, %s)", upload_id, length, meta.filename)
+        return self.get(upload_id)
+
+    def _data_file(self, upload_id: str, buffered: bool) -> Path:
+        return self.folder / f"{upload_id}.{'buffer' if buffered else 'part'}"
+
+    def get(self, upload_id: str, owner: str | None = None) -> UploadState:
+        """NotFound when unknown, UploadGone when expired or failed."""
+        with self.lib.db.read() as s:
+            row = self._row(s, upload_id)
+            self._check_owner(row, owner)
+            if row.state == "failed":
+                raise UploadGone(f"This upload failed: {row.failure}")
+            if row.state == "receiving" and row.expires_at <= datetime.now(UTC):
+                raise UploadGone("This upload expired; start a new one")
+            return _state(row)
+
+    def writer(
+        self,
+        upload_id: str,
+        offset: int,
+        checksum: tuple[str, bytes] | None = None,
+        owner: str | None = None,
+    ) -> TusWriter:
+        """Starts appending at `offset` (which must equal the received bytes); holds the lock."""
+        lock = self.hold(upload_id)
+        lock.__enter__()
+        try:
+            state = self.get(upload_id, owner)
+            if state.state == "done":
+                raise OffsetMismatch(
+                    "This upload is already complete",
+                    details={"offset": state.offset, "file_id": state.file_id},
+                )
+            writer = TusWriter(self, upload_id, checksum, lock)
+            writer.open()
+            if offset != writer.offset:
+                raise OffsetMismatch(
+                    f"Upload-Offset {offset} does not match the {writer.offset} bytes received",
+                    details={"offset": writer.offset},
+                )
+            return writer
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+
+    def resume_finish(self, upload_id: str, owner: str | None = None) -> UploadState:
+        """Catalogues an upload whose bytes all arrived but whose server stopped before that."""
+        state = self.get(upload_id, owner)
+        if state.state != "receiving" or not state.complete:
+            return state
+        with self.hold(upload_id):
+            return self._finish(upload_id)
+
+    def terminate(self, upload_id: str, owner: str | None = None) -> None:
+        with self.hold(upload_id):
+            with self.lib.db.read() as s:
+                row = self._row(s, upload_id)
+                self._check_owner(row, owner)
+            self._discard(upload_id)
+        logger.info("tus upload %s terminated", upload_id)
+
+    def _discard(self, upload_id: str) -> None:
+        """Removes an upload's bytes (local file, buffer, multipart upload) and its row."""
+        with self.lib.db.read() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is None:
+                return
+            key, uid, state = row.object_key, row.s3_upload_id, row.state
+        store = self._multipart_store()
+        if uid and key and state == "receiving" and store is not None:
+            store.abort_multipart(key, uid)
+        for buffered in (False, True):
+            self._data_file(upload_id, buffered).unlink(missing_ok=True)
+        self.folder.joinpath(f"{upload_id}.chunk").unlink(missing_ok=True)
+        with self.lib.db.write() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is not None:
+                s.delete(row)
+
+    def _finish(self, upload_id: str) -> UploadState:
+        """Validates and catalogues a complete upload (the caller holds the upload's lock)."""
+        with self.lib.db.read() as s:
+            row = self._row(s, upload_id)
+            if row.state != "receiving":
+                return _state(row)
+            meta = _check_meta(row.meta or {})
+            buffered = row.s3_upload_id is not None
+        try:
+            if buffered:
+                record = self._finish_multipart(upload_id, meta)
+            else:
+                record = self._finish_local(upload_id, meta)
+        except MediaDeskError as exc:
+            self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
+            raise
+        with self.lib.db.write() as s:
+            row = self._row(s, upload_id)
+            row.state = "done"
+            row.file_id = record.id
+            row.meta = {**(row.meta or {}), **({"_duplicate": "1"} if record.duplicate else {})}
+            # HEAD keeps answering MediaDesk-File-Id for another expiry period
+            row.expires_at = datetime.now(UTC) + timedelta(seconds=self.lib.settings.tus_expiry)
+        for buffered_file in (False, True):
+            self._data_file(upload_id, buffered_file).unlink(missing_ok=True)
+        logger.info("tus upload %s catalogued as file %s", upload_id, record.id)
+        return self.get(upload_id)
+
+    def _mark_failed(self, upload_id: str, reason: str) -> None:
+        for buffered in (False, True):
+            self._data_file(upload_id, buffered).unlink(missing_ok=True)
+        with self.lib.db.write() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is not None:
+                row.state = "failed"
+                row.failure = reason
+        logger.warning("tus upload %s refused: %s", upload_id, reason)
+
+    def _finish_local(self, upload_id: str, meta: _Meta) -> FileRecord:
+        path = self._data_file(upload_id, False)
+        kind = meta.kind or _kind_of(meta.mime) or sniff_file(path).kind
+        return self.lib.ingest(
+            path,
+            kind,
+            original_filename=meta.filename,
+            athlete_id=meta.athlete_id,
+            is_public=meta.is_public,
+            description=meta.description,
+        )
+
+    def _finish_multipart(self, upload_id: str, meta: _Meta) -> FileRecord:
+        store = self._multipart_store()
+        if store is None:
+            raise UploadGone("The storage changed since this upload started; start a new one")
+        with self.lib.db.read() as s:
+            row = self._row(s, upload_id)
+            key, uid = str(row.object_key), str(row.s3_upload_id)
+            length, parts = row.length, _parts(row)
+        buffer = self._data_file(upload_id, True)
+        done = sum(p.size for p in parts)
+        if done < length:  # the last (shorter) part is still in the buffer
+            size = length - done
+            with open(buffer, "rb") as fh:
+                etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
+            parts.append(PartInfo(len(parts) + 1, size, etag))
+        try:
+            store.complete_multipart(key, uid, parts)
+        except MediaDeskError:
+            store.abort_multipart(key, uid)
+            raise
+        with self.lib.db.write() as s:
+            row = self._row(s, upload_id)
+            row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]
+        try:
+            kind = meta.kind or _kind_of(meta.mime)
+            if kind is None:
+                head = b"".join(self.lib.storage.open_range(key, 0, SNIFF_BYTES - 1))
+                kind = sniff_bytes(head).kind
+        except MediaDeskError:
+            self.lib.storage.delete(key)
+            raise
+        with self.lib.db.write() as s:
+            Catalog.ensure_athlete(s, meta.athlete_id)
+            pending = MediaFile(
+                storage_key=key,
+                original_filename=meta.filename,
+                content_type=meta.mime,
+                file_type=kind,
+                declared_size=length,
+                athlete_id=meta.athlete_id,
+                is_public=meta.is_public,
+                description=meta.description,
+                status="pending",
+                upload_expires_at=datetime.now(UTC) + timedelta(hours=1),
+            )
+            s.add(pending)
+            s.flush()
+            pending_id = pending.id
+        try:
+            record = self.lib.confirm_upload(pending_id)
+        except MediaDeskError:
+            self._drop_file_row(pending_id)
+            raise
+        if record.id != pending_id:  # a duplicate of a file already in the library
+            self._drop_file_row(pending_id)
+        return record
+
+    def _drop_file_row(self, file_id: int) -> None:
+        with self.lib.db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is not None and row.status != "ready":
+                s.delete(row)
+
+    # ---- presigned multipart ----------------------------------------------------------------
+    def wants_multipart(self, size: int | None, requested: bool) -> bool:
+        if self._multipart_store() is None or not isinstance(self.lib.presigner, PartPresigner):
+            if requested:
+                raise InvalidInput("multipart=true needs R2/S3 storage; this library is local")
+            return False
+        if requested and not size:
+            raise InvalidInput("An upload in parts needs its size")
+        return requested or bool(size and size > self.lib.settings.multipart_threshold)
+
+    def start_presigned_multipart(self, file: FileRecord, size: int) -> MultipartPlan:
+        """Turns a pending presigned upload into a multipart upload with signed part URLs."""
+        store = self._multipart_store()
+        if store is None:
+            raise InvalidInput("Uploads in parts need R2/S3 storage")
+        part_size = max(self.lib.settings.upload_part_size, -(-size // MAX_PARTS))
+        uid = store.create_multipart(file.storage_key, file.content_type or "")
+        expires_at = file.upload_expires_at or datetime.now(UTC)
+        now = datetime.now(UTC)
+        with self.lib.db.write() as s:
+            s.add(
+                ResumableUpload(
+                    id=secrets.token_hex(16),
+                    protocol="multipart",
+                    state="receiving",
+                    length=size,
+                    received=0,
+                    meta={},
+                    object_key=file.storage_key,
+                    s3_upload_id=uid,
+                    part_size=part_size,
+                    parts=[],
+                    file_id=file.id,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+        numbers = range(1, -(-size // part_size) + 1)
+        return MultipartPlan(
+            uid, part_size, self._sign_parts(file.storage_key, uid, numbers), expires_at
+        )
+
+    def _sign_parts(self, key: str, uid: str, numbers: Any) -> list[tuple[int, PresignedRequest]]:
+        presigner = self.lib.presigner
+        assert isinstance(presigner, PartPresigner)
+        expiry = self.lib.settings.presigned_url_expiry
+        return [(n, presigner.presign_part(key, uid, n, expiry)) for n in numbers]
+
+    def _multipart_row(self, s: Any, file_id: int) -> ResumableUpload | None:
+        return s.scalars(
+            select(ResumableUpload).where(
+                ResumableUpload.protocol == "multipart",
+                ResumableUpload.file_id == file_id,
+                ResumableUpload.state == "receiving",
+            )
+        ).first()
+
+    def _pending(self, file_id: int) -> FileRecord:
+        record = self.lib.catalog.get(file_id, include_trashed=False)
+        if record.status != "pending":
+            raise Conflict(f"File {file_id} has no upload in progress (status {record.status})")
+        return record
+
+    def list_parts(self, file_id: int) -> dict[str, object]:
+        """The parts the bucket already holds for a pending upload in parts (to resume)."""
+        record = self._pending(file_id)
+        with self.lib.db.read() as s:
+            row = self._multipart_row(s, file_id)
+            if row is None:
+                raise Conflict("This upload is a single PUT; it has no parts")
+            uid, part_size, length = str(row.s3_upload_id), row.part_size, row.length
+        store = self._multipart_store()
+        assert store is not None
+        parts = store.list_parts(record.storage_key, uid)
+        return {
+            "upload_id": uid,
+            "part_size": part_size,
+            "part_count": -(-length // part_size),
+            "parts": [
+                {"part_number": p.part_number, "size": p.size, "etag": p.etag} for p in parts
+            ],
+        }
+
+    def renew(self, file_id: int, part_numbers: list[int] | None = None) -> dict[str, object]:
+        """Fresh URLs for a pending upload (also one whose URL expired) and a new deadline."""
+        record = self._pending(file_id)
+        expiry = self.lib.settings.presigned_url_expiry
+        expires_at = datetime.now(UTC) + timedelta(seconds=expiry)
+        with self.lib.db.write() as s:
+            row = self._multipart_row(s, file_id)
+            uid = str(row.s3_upload_id) if row is not None else None
+            part_size = row.part_size if row is not None else 0
+            length = row.length if row is not None else 0
+            if row is not None:
+                row.expires_at = expires_at
+            file_row = s.get(MediaFile, file_id)
+            if file_row is not None:
+                file_row.upload_expires_at = expires_at
+        if uid is None:
+            request = self.lib.presigner.presign_put(
+                record.storage_key,
+                record.content_type or "",
+                expiry,
+                content_length=record.declared_size,
+                max_size=self.lib.settings.max_file_size,
+            )
+            return {
+                "upload_url": request.url,
+                "method": request.method,
+                "headers": request.headers,
+                "expires_in": expiry,
+                "expires_at": expires_at.isoformat(),
+            }
+        count = -(-length // part_size)
+        if part_numbers:
+            bad = [n for n in part_numbers if not 1 <= n <= count]
+            if bad:
+                raise InvalidInput(f"part_numbers must be between 1 and {count}")
+            numbers = sorted(set(part_numbers))
+        else:
+            store = self._multipart_store()
+            assert store is not None
+            have = {p.part_number for p in store.list_parts(record.storage_key, uid)}
+            numbers = [n for n in range(1, count + 1) if n not in have]
+        signed = self._sign_parts(record.storage_key, uid, numbers)
+        return {
+            "upload_id": uid,
+            "part_size": part_size,
+            "parts": [{"part_number": n, "url": r.url} for n, r in signed],
+            "expires_in": expiry,
+            "expires_at": expires_at.isoformat(),
+        }
+
+    def complete_presigned(
+        self, record: FileRecord, client_parts: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Completes the multipart upload behind a pending presigned upload, if it has one.
+
+        Missing parts raise UploadNotReceived (the upload stays resumable); a store that refuses
+        to assemble the parts aborts the upload.
+        """
+        with self.lib.db.read() as s:
+            row = self._multipart_row(s, record.id)
+            if row is None:
+                return
+            row_id, uid, part_size, length = (
+                row.id,
+                str(row.s3_upload_id),
+                row.part_size,
+                row.length,
+            )
+        store = self._multipart_store()
+        if store is None:
+            return
+        key = record.storage_key
+        if store_has(self.lib, key):  # the client used the single PUT URL after all
+            store.abort_multipart(key, uid)
+            self._close_multipart(row_id, "done")
+            return
+        count = -(-length // part_size)
+        try:
+            listed = {p.part_number: p for p in store.list_parts(key, uid)}
+        except NotFound:
+            self._close_multipart(row_id, "failed")
+            raise UploadGone("The upload in parts was aborted; start a new one") from None
+        missing = [n for n in range(1, count + 1) if n not in listed]
+        if missing:
+            raise UploadNotReceived(
+                f"{len(missing)} of {count} parts have not been uploaded yet",
+                details={"missing_parts": missing[:100]},
+            )
+        extra = sorted(n for n in listed if n > count)
+        wrong = [
+            n
+            for n in range(1, count + 1)
+            if listed[n].size != (part_size if n < count else length - part_size * (count - 1))
+        ]
+        if extra or wrong:
+            store.abort_multipart(key, uid)
+            self._close_multipart(row_id, "failed")
+            raise InvalidInput(
+                "The parts do not add up to the declared size (every part but the last must be "
+                f"{part_size} bytes)",
+                details={"wrong_parts": (wrong + extra)[:100]},
+            )
+        parts = [listed[n] for n in range(1, count + 1)]
+        if client_parts:
+            given = {int(p["part_number"]): str(p["etag"]) for p in client_parts}
+            if any(given.get(p.part_number, p.etag).strip('"') != p.etag.strip('"') for p in parts):
+                raise InvalidInput("An ETag does not match the part the bucket holds")
+        try:
+            store.complete_multipart(key, uid, parts)
+        except MediaDeskError:
+            store.abort_multipart(key, uid)
+            self._close_multipart(row_id, "failed")
+            raise
+        self._close_multipart(row_id, "done")
+
+    def _close_multipart(self, row_id: str, state: str) -> None:
+        with self.lib.db.write() as s:
+            row = s.get(ResumableUpload, row_id)
+            if row is not None:
+                row.state = state
+
+    # ---- housekeeping -----------------------------------------------------------------------
+    def expire(self, now: datetime | None = None) -> list[str]:
+        """Removes expired uploads: their bytes, their multipart uploads and their rows."""
+        moment = now or datetime.now(UTC)
+        with self.lib.db.read() as s:
+            rows = s.execute(
+                select(ResumableUpload.id, ResumableUpload.protocol).where(
+                    ResumableUpload.expires_at <= moment
+                )
+            ).all()
+        removed = []
+        for upload_id, protocol in rows:
+            if upload_id in self._busy:
+                continue
+            if protocol == "multipart":
+                self._expire_multipart(upload_id)
+            else:
+                self._discard(upload_id)
+            removed.append(upload_id)
+        known = set()
+        with self.lib.db.read() as s:
+            known = set(s.scalars(select(ResumableUpload.id)))
+        for path in self.folder.iterdir():  # bytes whose row is gone (a crash between the two)
+            if path.stem not in known and path.stem not in self._busy:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        return removed
+
+    def _expire_multipart(self, upload_id: str) -> None:
+        with self.lib.db.read() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is None:
+                return
+            key, uid, state = row.object_key, row.s3_upload_id, row.state
+        store = self._multipart_store()
+        if state == "receiving" and store is not None and key and uid:
+            store.abort_multipart(key, uid)
+        with self.lib.db.write() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is not None:
+                s.delete(row)
+
+
+def store_has(lib: Library, key: str) -> bool:
+    return lib.storage.exists(key)
+
+
+def _kind_of(mime: str | None) -> str | None:
+    if mime and mime in BY_MIME:
+        kind = BY_MIME[mime].kind
+        return kind if kind in FILE_KINDS else None
+    return None
+
+
+class TusWriter:
+    """Appends one PATCH's bytes to an upload; made by `ResumableUploads.writer`.
+
+    Call `write` for each chunk, then `close()` (commits, verifies the checksum, and catalogues
+    the file when it is complete) or `abort()` (keeps what arrived, unless a checksum was sent,
+    in which case the whole chunk is dropped as the tus checksum extension requires).
+    """
+
+    def __init__(
+        self,
+        uploads: ResumableUploads,
+        upload_id: str,
+        checksum: tuple[str, bytes] | None,
+        lock: contextlib.AbstractContextManager[None],
+    ) -> None:
+        self.uploads = uploads
+        self.lib = uploads.lib
+        self.id = upload_id
+        self._checksum = checksum
+        self._lock = lock
+        self._closed = False
+        self.offset = 0  # bytes committed + written in this request
+        self._committed = 0
+        self._fh: BinaryIO | None = None
+        self._spool: BinaryIO | None = None
+        self._hash: Any = None
+
+    # The data file is cut back to what the catalog recorded: bytes past it were never
+    # confirmed to the client (a crash between the write and the commit).
+    def open(self) -> None:
+        with self.lib.db.read() as s:
+            row = self.uploads._row(s, self.id)
+            self.length, received = row.length, row.received
+            self.key, self.uid, self.part_size = row.object_key, row.s3_upload_id, row.part_size
+            self.parts = _parts(row)
+        self.buffered = self.uid is not None
+        path = self.uploads._data_file(self.id, self.buffered)
+        self._parts_bytes = sum(p.size for p in self.parts)
+        expected = received - self._parts_bytes
+        if not path.exists():
+            path.touch()
+        actual = path.stat().st_size
+        if actual != expected:
+            os.truncate(path, min(actual, expected))
+            if actual < expected:  # bytes lost (the data folder was restored): go back
+                received = self._parts_bytes + actual
+                self._record(received)
+        self._fh = open(path, "r+b")  # noqa: SIM115 - closed in close()/abort()
+        self._fh.seek(0, os.SEEK_END)
+        self.offset = self._committed = received
+        if self._checksum is not None:
+            self._spool = open(self.uploads.folder / f"{self.id}.chunk", "w+b")  # noqa: SIM115
+            self._hash = CHECKSUM_ALGORITHMS[self._checksum[0]]()
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.offset + len(data) > self.length:
+            raise TooLarge(
+                f"The chunk goes past Upload-Length ({self.length} bytes)",
+                details={"length": self.length, "offset": self.offset},
+            )
+        if self._spool is not None:
+            self._spool.write(data)
+            self._hash.update(data)
+            self.offset += len(data)
+            return
+        self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        assert self._fh is not None
+        view = memoryview(data)
+        while view:
+            if self.buffered:
+                room = self.part_size - (self.offset - self._parts_bytes)
+                take = view[:room]
+                self._fh.write(take)
+                self.offset += len(take)
+                view = view[len(take) :]
+                if self.offset - self._parts_bytes == self.part_size:
+                    self._send_part()
+            else:
+                self._fh.write(view)
+                self.offset += len(view)
+                view = view[len(view) :]
+                if self.offset - self._committed >= LOCAL_CHECKPOINT:
+                    self._commit()
+
+    def _send_part(self) -> None:
+        """Sends the full buffer as the next part, records it, then empties the buffer."""
+        assert self._fh is not None
+        store = self.uploads._multipart_store()
+        if store is None:
+            raise UploadGone("The storage changed since this upload started; start a new one")
+        self._fh.flush()
+        number = len(self.parts) + 1
+        with open(self._fh.name, "rb") as part:
+            etag = store.upload_part(str(self.key), str(self.uid), number, part, self.part_size)
+        self.parts.append(PartInfo(number, self.part_size, etag))
+        self._parts_bytes += self.part_size
+        with self.lib.db.write() as s:
+            row = self.uploads._row(s, self.id)
+            row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in self.parts]
+            row.received = self.offset
+        self._committed = self.offset
+        self._fh.seek(0)
+        self._fh.truncate()
+
+    def _commit(self) -> None:
+        assert self._fh is not None
+        if self.offset == self._committed:
+            return
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._record(self.offset)
+        self._committed = self.offset
+
+    def _record(self, received: int) -> None:
+        with self.lib.db.write() as s:
+            row = self.uploads._row(s, self.id)
+            row.received = received
+
+    def close(self) -> UploadState:
+        """Commits this request's bytes; catalogues the file if it is now complete."""
+        try:
+            if self._spool is not None:
+                self._apply_spool()
+            self._commit()
+            self._close_files()
+            if self.offset >= self.length:
+                return self.uploads._finish(self.id)
+            return self.uploads.get(self.id)
+        finally:
+            self._release()
+
+    def _apply_spool(self) -> None:
+        assert self._spool is not None and self._checksum is not None
+        if self._hash.digest() != self._checksum[1]:
+            self.offset = self._committed
+            raise ChecksumMismatch(
+                f"The {self._checksum[0]} checksum of the chunk does not match Upload-Checksum; "
+                "it was discarded",
+                details={"offset": self._committed},
+            )
+        self.offset = self._committed
+        self._spool.seek(0)
+        while chunk := self._spool.read(1024 * 1024):
+            self._append(chunk)
+
+    def abort(self) -> None:
+        """The request ended early: keep what arrived (a checksum chunk is dropped whole)."""
+        if self._closed:
+            return
+        try:
+            if self._spool is None:
+                with contextlib.suppress(MediaDeskError, OSError):
+                    self._commit()
+            self._close_files()
+        finally:
+            self._release()
+
+    def _close_files(self) -> None:
+        if self._fh is not None and not self._fh.closed:
+            self._fh.close()
+        if self._spool is not None and not self._spool.closed:
+            self._spool.close()
+            Path(self._spool.name).unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close_files()
+            self._lock.__exit__(None, None, None)

@@ -1,0 +1,260 @@
+"""tus 1.0.0 resumable uploads (https://tus.io/protocols/resumable-upload): HTTP edge only.
+
+The state, storage and cataloguing rules live in core/resumable.py. Every answer but OPTIONS
+carries `Tus-Resumable`; errors are the usual `{"error": {code, message}}` JSON with the
+protocol's status codes (409 offset, 410 expired, 412 version, 413 size, 415 content type,
+423 busy, 460 checksum).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from email.utils import format_datetime
+
+from aiohttp import web
+
+from core.errors import InvalidInput, MediaDeskError, TooLarge
+from core.resumable import (
+    CHECKSUM_ALGORITHMS,
+    TUS_EXTENSIONS,
+    TUS_VERSION,
+    ResumableUploads,
+    TusWriter,
+    UploadState,
+    encode_metadata,
+    parse_checksum,
+    parse_metadata,
+)
+from core.spool import too_large
+from server.auth import requires
+from server.errors import ApiError, status_for
+from server.ratelimit import check_upload_rate
+from server.state import METRICS, TOKEN, library, run_blocking
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+BASE = "/files/upload/tus"
+ITEM = BASE + "/{upload_id}"
+OFFSET_TYPE = "application/offset+octet-stream"
+FILE_ID_HEADER = "MediaDesk-File-Id"
+# Bytes handed to the writer thread at once: big enough that thread hops cost nothing, small
+# enough that a PATCH never holds more than this in memory.
+BATCH = 1024 * 1024
+
+
+def _uploads(request: web.Request) -> ResumableUploads:
+    return library(request).resumable
+
+
+def _owner(request: web.Request) -> str | None:
+    token = request.get(TOKEN)
+    return f"token:{token.id}" if token is not None else None
+
+
+def _capabilities(request: web.Request) -> dict[str, str]:
+    return {
+        "Tus-Resumable": TUS_VERSION,
+        "Tus-Version": TUS_VERSION,
+        "Tus-Max-Size": str(library(request).settings.max_file_size),
+        "Tus-Extension": ",".join(TUS_EXTENSIONS),
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+    }
+
+
+def _tus_error(exc: MediaDeskError) -> ApiError:
+    return ApiError(
+        status_for(exc),
+        exc.code,
+        exc.message,
+        headers={"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"},
+        details=exc.details,
+    )
+
+
+def _check_version(request: web.Request) -> None:
+    if request.headers.get("Tus-Resumable") != TUS_VERSION:
+        raise ApiError(
+            412,
+            "tus_version",
+            f"Send Tus-Resumable: {TUS_VERSION} (the only tus version this server speaks)",
+            headers={"Tus-Version": TUS_VERSION, "Tus-Resumable": TUS_VERSION},
+        )
+
+
+def _state_headers(state: UploadState) -> dict[str, str]:
+    headers = {
+        "Tus-Resumable": TUS_VERSION,
+        "Upload-Offset": str(state.offset),
+        "Upload-Length": str(state.length),
+        "Cache-Control": "no-store",
+    }
+    meta = {k: v for k, v in state.metadata.items() if not k.startswith("_")}
+    if meta:
+        headers["Upload-Metadata"] = encode_metadata(meta)
+    if state.state == "receiving":
+        headers["Upload-Expires"] = format_datetime(state.expires_at, usegmt=True)
+    if state.file_id is not None:
+        headers[FILE_ID_HEADER] = str(state.file_id)
+        if state.duplicate:
+            headers["MediaDesk-Duplicate"] = "true"
+    return headers
+
+
+def _header_int(request: web.Request, name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None or not raw.strip().isdigit():
+        raise InvalidInput(f"{name} must be a whole number of bytes")
+    return int(raw)
+
+
+def _tus(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Checks Tus-Resumable and turns core errors into tus answers (with Tus-Resumable)."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        _check_version(request)
+        try:
+            return await handler(request)
+        except MediaDeskError as exc:
+            raise _tus_error(exc) from exc
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+@routes.options(BASE)
+@routes.options(ITEM)
+@requires("public")
+async def tus_options(request: web.Request) -> web.Response:
+    """The server's tus capabilities (a CORS preflight is answered before this)."""
+    return web.Response(status=204, headers=_capabilities(request))
+
+
+async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
+    """Streams the body into the writer in batches; a body cut short keeps what arrived."""
+    batch = bytearray()
+    try:
+        async for chunk in request.content.iter_chunked(BATCH):
+            batch += chunk
+            if len(batch) >= BATCH:
+                data, batch = bytes(batch), bytearray()
+                await run_blocking(request, writer.write, data)
+        if batch:
+            await run_blocking(request, writer.write, bytes(batch))
+    except BaseException:
+        await run_blocking(request, writer.abort)
+        raise
+    return await run_blocking(request, writer.close)
+
+
+def _count(request: web.Request, state: UploadState) -> None:
+    if state.file_id is not None:
+        outcome = "duplicate" if state.duplicate else "created"
+        request.app[METRICS].upload("tus", outcome, state.metadata.get("file_type", ""))
+
+
+def _count_failure(request: web.Request, exc: BaseException) -> None:
+    if isinstance(exc, MediaDeskError) and status_for(exc) in (400, 413):
+        request.app[METRICS].upload("tus", "rejected", "unknown", exc.code)
+
+
+@routes.post(BASE)
+@requires("upload")
+@_tus
+async def tus_create(request: web.Request) -> web.Response:
+    """Creates an upload (tus creation); a body makes it creation-with-upload."""
+    check_upload_rate(request)
+    if "Upload-Defer-Length" in request.headers:
+        raise InvalidInput("Upload-Defer-Length is not supported; send Upload-Length")
+    length = _header_int(request, "Upload-Length")
+    max_size = library(request).settings.max_file_size
+    if length > max_size:
+        raise too_large(max_size)
+    meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if has_body and request.content_type != OFFSET_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"A body must be sent as {OFFSET_TYPE}")
+    checksum = None
+    if has_body and "Upload-Checksum" in request.headers:
+        checksum = parse_checksum(request.headers["Upload-Checksum"])
+    uploads = _uploads(request)
+    owner = _owner(request)
+    state = await run_blocking(request, uploads.create, length, meta, owner)
+    location = f"{request.path.rstrip('/')}/{state.id}"
+    if has_body:
+        if (request.content_length or 0) > length:
+            raise TooLarge(f"The body is longer than Upload-Length ({length} bytes)")
+        writer = await run_blocking(request, uploads.writer, state.id, 0, checksum, owner)
+        try:
+            state = await _receive(request, writer)
+        except MediaDeskError as exc:
+            _count_failure(request, exc)
+            raise
+        _count(request, state)
+    headers = _state_headers(state)
+    headers["Location"] = location
+    body = {
+        "id": state.id,
+        "location": location,
+        "offset": state.offset,
+        "length": state.length,
+        "expires_at": state.expires_at.isoformat() if state.state == "receiving" else None,
+        "file_id": state.file_id,
+    }
+    return web.json_response(body, status=201, headers=headers)
+
+
+@routes.head(ITEM)
+@requires("upload")
+@_tus
+async def tus_head(request: web.Request) -> web.Response:
+    """The upload's offset; after the last byte also the catalogued file's id."""
+    uploads = _uploads(request)
+    upload_id = request.match_info["upload_id"]
+    state = await run_blocking(request, uploads.resume_finish, upload_id, _owner(request))
+    return web.Response(status=200, headers=_state_headers(state))
+
+
+@routes.patch(ITEM)
+@requires("upload")
+@_tus
+async def tus_patch(request: web.Request) -> web.Response:
+    """Appends the body at Upload-Offset; the last byte validates and catalogues the file."""
+    if request.content_type != OFFSET_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"Send the bytes as {OFFSET_TYPE}")
+    offset = _header_int(request, "Upload-Offset")
+    checksum = None
+    if "Upload-Checksum" in request.headers:
+        checksum = parse_checksum(request.headers["Upload-Checksum"])
+    uploads = _uploads(request)
+    upload_id = request.match_info["upload_id"]
+    writer = await run_blocking(
+        request, uploads.writer, upload_id, offset, checksum, _owner(request)
+    )
+    if request.content_length is not None and offset + request.content_length > writer.length:
+        await run_blocking(request, writer.abort)
+        raise TooLarge(
+            f"The chunk goes past Upload-Length ({writer.length} bytes)",
+            details={"length": writer.length, "offset": offset},
+        )
+    try:
+        state = await _receive(request, writer)
+    except MediaDeskError as exc:
+        _count_failure(request, exc)
+        raise
+    _count(request, state)
+    return web.Response(status=204, headers=_state_headers(state))
+
+
+@routes.delete(ITEM)
+@requires("upload")
+@_tus
+async def tus_delete(request: web.Request) -> web.Response:
+    """Terminates an upload and removes its bytes (tus termination)."""
+    upload_id = request.match_info["upload_id"]
+    await run_blocking(request, _uploads(request).terminate, upload_id, _owner(request))
+    return web.Response(status=204, headers={"Tus-Resumable": TUS_VERSION})
