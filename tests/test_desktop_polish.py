@@ -11,13 +11,22 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import QLocale, Qt  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtCore import QLocale, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import (  # noqa: E402
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+)
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController, expand_paths  # noqa: E402
 from desktop_app.formatting import eta_text, size_text, speed_text  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.upload_dock import UploadDock  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 
@@ -195,4 +204,103 @@ def test_sizes_in_spanish_keep_the_binary_units(qapp) -> None:  # type: ignore[n
         QLocale.setDefault(QLocale("en"))
 
 
-_ = Qt  # used by later tests
+# ---- main window helpers ------------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    install_translations("en")  # as the app does: the plural forms of the English texts
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    yield win
+    win.shutdown()
+
+
+_KEEP: list[QMimeData] = []
+
+
+def drag_event(kind: type, pos: QPoint, paths: list[Path]):  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    _KEEP.append(mime)  # the event does not own its mime data
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    try:
+        return kind(QPointF(pos), *args)
+    except TypeError:  # PySide6 before 6.12 takes a QPoint for drag enter/move events
+        return kind(pos, *args)
+
+
+def sidebar_point(window: MainWindow, key: str) -> QPoint:
+    index = window.controller.sidebar.index_of(key)
+    rect = window.sidebar.visualRect(index)
+    return window.sidebar.viewport().mapTo(window, rect.center())
+
+
+# ---- drops ------------------------------------------------------------------------------------
+def test_drop_onto_an_athlete_files_there_with_overlay_and_highlight(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+) -> None:
+    ana = library.create_athlete("Ana Torres")
+    library.create_athlete("Luis Pérez")
+    key = f"athlete:{ana.id}"
+    qtbot.waitUntil(lambda: window.controller.sidebar.index_of(key).isValid(), timeout=TIMEOUT)
+    assert window.controller.filter.section == "all"  # nobody selected in the sidebar
+    # Dragging over the grid: the overlay says the files are not filed under anybody.
+    middle = window.browser.mapTo(window, window.browser.rect().center())
+    enter = drag_event(QDragEnterEvent, middle, [media_dir.png])
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    overlay = window.drop_overlay
+    assert overlay.isVisible() and overlay.geometry() == window.rect()
+    assert overlay.title == "Drop to add 1 item to the library"
+    assert "Not filed under an athlete" in overlay.detail and overlay.target.isNull()
+    # Over Ana's row: the row is highlighted and named.
+    point = sidebar_point(window, key)
+    move = drag_event(QDragMoveEvent, point, [media_dir.png])
+    QApplication.sendEvent(window, move)
+    assert move.isAccepted()
+    assert window.drop_athlete_id == ana.id
+    assert overlay.detail == "Filed under Ana Torres"
+    assert overlay.target.contains(point) and not overlay.target.isNull()
+    drop = drag_event(QDropEvent, point, [media_dir.png])
+    QApplication.sendEvent(window, drop)
+    assert drop.isAccepted() and not overlay.isVisible()
+    qtbot.waitUntil(lambda: library.counts()["all"] == 1, timeout=TIMEOUT)
+    record = library.list_files().items[0]
+    assert record.athlete_id == ana.id
+    # Leaving the window hides the overlay.
+    QApplication.sendEvent(window, drag_event(QDragEnterEvent, middle, [media_dir.jpeg]))
+    assert overlay.isVisible()
+    QApplication.sendEvent(window, QDragLeaveEvent())
+    assert not overlay.isVisible()
+
+
+def test_show_in_the_library_selects_an_uploaded_file(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+) -> None:
+    window.add_uploads([media_dir.jpeg])
+    qtbot.waitUntil(lambda: any(i.file_id for i in window.uploads.model.items()), timeout=TIMEOUT)
+    item = window.uploads.model.items()[0]
+    # Somewhere it is not shown: the videos section.
+    window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("video"))
+    qtbot.waitUntil(lambda: window.controller.filter.section == "video", timeout=TIMEOUT)
+    window.upload_dock.showInGridRequested.emit(item.file_id)
+    qtbot.waitUntil(
+        lambda: (
+            window.controller.current is not None and window.controller.current.id == item.file_id
+        ),
+        timeout=TIMEOUT,
+    )
+    assert window.browser.selected_ids() == [item.file_id]
+    assert window.sidebar.currentIndex() == window.controller.sidebar.index_of("all")

@@ -4,7 +4,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="213"/>
+        <location filename="../../desktop_app/views/browser.py" line="229" />
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="232"/>
+        <location filename="../../desktop_app/views/browser.py" line="248" />
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -23,7 +23,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="171"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="196" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="176"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="201" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -39,7 +39,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="183"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="208" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -50,11 +50,30 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="428"/>
+        <location filename="../../desktop_app/views/main_window.py" line="368" />
+        <source>Drop to add %n item(s) to the library</source>
+        <translation>
+            <numerusform>Drop to add %n item to the library</numerusform>
+            <numerusform>Drop to add %n items to the library</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="499" />
         <source>Delete %n file(s) permanently? This cannot be undone.</source>
         <translation>
             <numerusform>Delete %n file permanently? This cannot be undone.</numerusform>
             <numerusform>Delete %n files permanently? This cannot be undone.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>UploadDock</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/upload_dock.py" line="299" />
+        <source>Total %1 % · %n failed</source>
+        <translation>
+            <numerusform>Total %1 % · %n failed</numerusform>
+            <numerusform>Total %1 % · %n failed</numerusform>
         </translation>
     </message>
 </context>

@@ -4,173 +4,173 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="53"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="53" />
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="84"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="256"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="84" />
+        <location filename="../../desktop_app/views/details_panel.py" line="256" />
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="94"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="94" />
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="95"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="95" />
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="98"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="98" />
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="100"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="100" />
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="101"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="101" />
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="102"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="102" />
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="103"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="103" />
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="106"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="106" />
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="107"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="107" />
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="121"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="121" />
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="123"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="123" />
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="124"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="124" />
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="125"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="125" />
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="126"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="126" />
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="127"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="127" />
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="128"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="128" />
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="144"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="144" />
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="149"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="149" />
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="150"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="150" />
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="151"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="151" />
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="152" />
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="153"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="153" />
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="154"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="154" />
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="155"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="155" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="156" />
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="157"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="157" />
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="158"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="158" />
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="184"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="184" />
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="256"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="256" />
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="273" />
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="273" />
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="281"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="281" />
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -178,172 +178,172 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="51"/>
+        <location filename="../../desktop_app/errors.py" line="50" />
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="52"/>
+        <location filename="../../desktop_app/errors.py" line="51" />
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="57"/>
-        <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
+        <location filename="../../desktop_app/errors.py" line="56" />
+        <source>The content of the file does not match its type (for example, a photo with a video's name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="62"/>
+        <location filename="../../desktop_app/errors.py" line="61" />
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="65"/>
+        <location filename="../../desktop_app/errors.py" line="64" />
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="66"/>
+        <location filename="../../desktop_app/errors.py" line="65" />
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="69"/>
+        <location filename="../../desktop_app/errors.py" line="68" />
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="72"/>
+        <location filename="../../desktop_app/errors.py" line="71" />
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="76"/>
+        <location filename="../../desktop_app/errors.py" line="75" />
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="80"/>
+        <location filename="../../desktop_app/errors.py" line="79" />
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="83"/>
+        <location filename="../../desktop_app/errors.py" line="82" />
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="87"/>
+        <location filename="../../desktop_app/errors.py" line="86" />
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="88"/>
+        <location filename="../../desktop_app/errors.py" line="87" />
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91"/>
+        <location filename="../../desktop_app/errors.py" line="90" />
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="92"/>
+        <location filename="../../desktop_app/errors.py" line="91" />
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="101"/>
+        <location filename="../../desktop_app/errors.py" line="100" />
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="107"/>
+        <location filename="../../desktop_app/errors.py" line="106" />
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="109"/>
+        <location filename="../../desktop_app/errors.py" line="108" />
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="113"/>
+        <location filename="../../desktop_app/errors.py" line="112" />
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="123"/>
+        <location filename="../../desktop_app/errors.py" line="123" />
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="127"/>
+        <location filename="../../desktop_app/errors.py" line="125" />
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="134"/>
+        <location filename="../../desktop_app/errors.py" line="131" />
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="136"/>
+        <location filename="../../desktop_app/errors.py" line="133" />
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="140"/>
+        <location filename="../../desktop_app/errors.py" line="137" />
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="157"/>
+        <location filename="../../desktop_app/errors.py" line="154" />
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="164"/>
+        <location filename="../../desktop_app/errors.py" line="161" />
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="169"/>
+        <location filename="../../desktop_app/errors.py" line="166" />
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="173"/>
+        <location filename="../../desktop_app/errors.py" line="170" />
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="178"/>
+        <location filename="../../desktop_app/errors.py" line="175" />
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="180"/>
+        <location filename="../../desktop_app/errors.py" line="177" />
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="185"/>
+        <location filename="../../desktop_app/errors.py" line="182" />
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="189"/>
+        <location filename="../../desktop_app/errors.py" line="186" />
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="205"/>
+        <location filename="../../desktop_app/errors.py" line="202" />
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="214"/>
+        <location filename="../../desktop_app/errors.py" line="211" />
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -351,62 +351,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="76"/>
+        <location filename="../../desktop_app/views/browser.py" line="78" />
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="83"/>
+        <location filename="../../desktop_app/views/browser.py" line="85" />
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="84"/>
+        <location filename="../../desktop_app/views/browser.py" line="86" />
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="85"/>
+        <location filename="../../desktop_app/views/browser.py" line="87" />
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="86"/>
+        <location filename="../../desktop_app/views/browser.py" line="88" />
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="87"/>
+        <location filename="../../desktop_app/views/browser.py" line="89" />
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="88"/>
+        <location filename="../../desktop_app/views/browser.py" line="90" />
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="89"/>
+        <location filename="../../desktop_app/views/browser.py" line="91" />
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="90"/>
+        <location filename="../../desktop_app/views/browser.py" line="92" />
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="94"/>
+        <location filename="../../desktop_app/views/browser.py" line="96" />
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="98"/>
+        <location filename="../../desktop_app/views/browser.py" line="100" />
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="213"/>
+        <location filename="../../desktop_app/views/browser.py" line="229" />
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -414,17 +414,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="226"/>
+        <location filename="../../desktop_app/views/browser.py" line="242" />
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="229"/>
+        <location filename="../../desktop_app/views/browser.py" line="245" />
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="232"/>
+        <location filename="../../desktop_app/views/browser.py" line="248" />
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -432,7 +432,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="240"/>
+        <location filename="../../desktop_app/views/browser.py" line="256" />
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -441,7 +441,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="247"/>
+        <location filename="../../desktop_app/views/browser.py" line="263" />
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -450,7 +450,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="252"/>
+        <location filename="../../desktop_app/views/browser.py" line="268" />
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -459,7 +459,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="257"/>
+        <location filename="../../desktop_app/views/browser.py" line="273" />
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -468,7 +468,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="261"/>
+        <location filename="../../desktop_app/views/browser.py" line="277" />
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -480,12 +480,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="31"/>
+        <location filename="../../desktop_app/formatting.py" line="35" />
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="40"/>
+        <location filename="../../desktop_app/formatting.py" line="44" />
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -493,17 +493,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="99"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="97" />
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="109"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="107" />
         <source>The image could not be downloaded: {error}</source>
         <translation>No se pudo descargar la imagen: {error}</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="129"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="126" />
         <source>The image could not be opened: {error}</source>
         <translation>No se pudo abrir la imagen: {error}</translation>
     </message>
@@ -511,38 +511,38 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="154"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="88" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="154" />
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="115"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="115" />
         <source>Zoom out</source>
         <translation>Alejar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="121"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="121" />
         <source>Zoom in</source>
         <translation>Acercar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="129"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="129" />
         <source>100 %</source>
         <translation>100 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="132"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="132" />
         <source>Fit to window</source>
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="168" />
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="232"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="232" />
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -550,12 +550,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="151"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="176" />
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="171"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="196" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -563,7 +563,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="176"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="201" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -571,7 +571,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="183"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="208" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -579,12 +579,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="209"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="234" />
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="249"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="274" />
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -592,32 +592,32 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="32"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="32" />
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="35"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="35" />
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="43"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="43" />
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="45"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="45" />
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="47"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="47" />
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="52"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="52" />
         <source>%1 files · %2 images · %3 videos · %4</source>
         <translation>%1 archivos · %2 imágenes · %3 vídeos · %4</translation>
     </message>
@@ -625,178 +625,201 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="45"/>
+        <location filename="../../desktop_app/views/actions.py" line="45" />
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="48"/>
+        <location filename="../../desktop_app/views/actions.py" line="48" />
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="50"/>
+        <location filename="../../desktop_app/views/actions.py" line="50" />
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="51"/>
+        <location filename="../../desktop_app/views/actions.py" line="51" />
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="53"/>
+        <location filename="../../desktop_app/views/actions.py" line="53" />
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="55"/>
+        <location filename="../../desktop_app/views/actions.py" line="55" />
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="56"/>
+        <location filename="../../desktop_app/views/actions.py" line="56" />
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="57"/>
+        <location filename="../../desktop_app/views/actions.py" line="57" />
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="59"/>
+        <location filename="../../desktop_app/views/actions.py" line="59" />
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="61"/>
+        <location filename="../../desktop_app/views/actions.py" line="61" />
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="62"/>
+        <location filename="../../desktop_app/views/actions.py" line="62" />
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="63"/>
+        <location filename="../../desktop_app/views/actions.py" line="63" />
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="65"/>
+        <location filename="../../desktop_app/views/actions.py" line="65" />
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68"/>
+        <location filename="../../desktop_app/views/actions.py" line="68" />
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71"/>
+        <location filename="../../desktop_app/views/actions.py" line="71" />
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="73"/>
+        <location filename="../../desktop_app/views/actions.py" line="73" />
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="82"/>
+        <location filename="../../desktop_app/views/actions.py" line="82" />
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="85"/>
+        <location filename="../../desktop_app/views/actions.py" line="85" />
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="88"/>
+        <location filename="../../desktop_app/views/actions.py" line="88" />
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="92"/>
+        <location filename="../../desktop_app/views/actions.py" line="92" />
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="95"/>
+        <location filename="../../desktop_app/views/actions.py" line="95" />
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="88"/>
-        <location filename="../../desktop_app/views/main_window.py" line="492"/>
+        <location filename="../../desktop_app/views/main_window.py" line="100" />
+        <location filename="../../desktop_app/views/main_window.py" line="563" />
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="142"/>
+        <location filename="../../desktop_app/views/main_window.py" line="156" />
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="212"/>
+        <location filename="../../desktop_app/views/main_window.py" line="228" />
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="270"/>
+        <location filename="../../desktop_app/views/main_window.py" line="286" />
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="271"/>
+        <location filename="../../desktop_app/views/main_window.py" line="287" />
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="275"/>
-        <source>If you don&apos;t save them, your changes are lost.</source>
+        <location filename="../../desktop_app/views/main_window.py" line="291" />
+        <source>If you don't save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="368" />
+        <source>Drop to add %n item(s) to the library</source>
+        <translation>
+            <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %n elementos a la biblioteca</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="349"/>
+        <location filename="../../desktop_app/views/main_window.py" line="371" />
+        <source>Filed under %1</source>
+        <translation>Se archivarán en %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="374" />
+        <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
+        <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="379" />
+        <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
+        <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="415" />
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="352"/>
+        <location filename="../../desktop_app/views/main_window.py" line="418" />
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="360"/>
+        <location filename="../../desktop_app/views/main_window.py" line="426" />
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="383"/>
+        <location filename="../../desktop_app/views/main_window.py" line="449" />
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="394"/>
+        <location filename="../../desktop_app/views/main_window.py" line="465" />
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="400"/>
+        <location filename="../../desktop_app/views/main_window.py" line="471" />
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="427"/>
+        <location filename="../../desktop_app/views/main_window.py" line="498" />
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="428"/>
+        <location filename="../../desktop_app/views/main_window.py" line="499" />
         <source>Delete %n file(s) permanently? This cannot be undone.</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente? No se puede deshacer.</numerusform>
@@ -804,48 +827,48 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="446"/>
+        <location filename="../../desktop_app/views/main_window.py" line="517" />
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="446"/>
-        <location filename="../../desktop_app/views/main_window.py" line="456"/>
+        <location filename="../../desktop_app/views/main_window.py" line="517" />
+        <location filename="../../desktop_app/views/main_window.py" line="527" />
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="456"/>
+        <location filename="../../desktop_app/views/main_window.py" line="527" />
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="475"/>
+        <location filename="../../desktop_app/views/main_window.py" line="546" />
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="478"/>
+        <location filename="../../desktop_app/views/main_window.py" line="549" />
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="497"/>
+        <location filename="../../desktop_app/views/main_window.py" line="568" />
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="499"/>
+        <location filename="../../desktop_app/views/main_window.py" line="570" />
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="572"/>
+        <location filename="../../desktop_app/views/main_window.py" line="643" />
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="573"/>
+        <location filename="../../desktop_app/views/main_window.py" line="644" />
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -853,55 +876,55 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>PlayerControls</name>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="24"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="75"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="24" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="75" />
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="25"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="25" />
         <source>Previous frame (,)</source>
         <translation>Fotograma anterior (,)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="26"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="26" />
         <source>Next frame (.)</source>
         <translation>Fotograma siguiente (.)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="32"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="32" />
         <source>Position</source>
         <translation>Posición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="33"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="33" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="38"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="38" />
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="39"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="39" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="86" />
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="72"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="72" />
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="86"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="86" />
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
@@ -909,17 +932,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>PreviewDialog</name>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="48"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="48" />
         <source>This kind of file cannot be previewed.</source>
         <translation>Este tipo de archivo no tiene vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="52"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="52" />
         <source>unknown reason</source>
         <translation>motivo desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="55"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="55" />
         <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
         <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
     </message>
@@ -927,12 +950,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ServerController</name>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="91"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="91" />
         <source>The server could not start. %1</source>
         <translation>El servidor no pudo arrancar. %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="112"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="112" />
         <source>The server did not stop cleanly. %1</source>
         <translation>El servidor no se detuvo correctamente. %1</translation>
     </message>
@@ -940,168 +963,168 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="70"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="70" />
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="77"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="77" />
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="108" />
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="93"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="93" />
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="79"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="79" />
         <source>Host</source>
         <translation>Host</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="80"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="80" />
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="104"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="104" />
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="108" />
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="125"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="108" />
+        <location filename="../../desktop_app/views/server_panel.py" line="125" />
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="108" />
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="123"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="123" />
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="124"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="124" />
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136" />
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="142"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="142" />
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="152" />
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="153"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="153" />
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="154"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="154" />
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="159"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="159" />
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="160"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="160" />
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="161" />
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="173"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="173" />
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="173"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="173" />
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="186"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="186" />
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="187"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="187" />
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="196"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="196" />
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="196"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="196" />
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="202"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="202" />
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="207"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="207" />
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="219"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="219" />
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="231" />
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="233"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="233" />
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="250"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="250" />
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="254"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="254" />
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1109,17 +1132,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="88"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="88" />
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="97"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="97" />
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="101"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="101" />
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -1127,148 +1150,148 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="42"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="42" />
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="66"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="66" />
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="69"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="69" />
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="70"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="70" />
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="83"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="83" />
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="100"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="100" />
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="101"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="101" />
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="105"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="238"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="105" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="238" />
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="123"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="123" />
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="124"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="124" />
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="125"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="125" />
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="126"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="126" />
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="127"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="127" />
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="128"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="128" />
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="135"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="135" />
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="142"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="142" />
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="143"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="143" />
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="144"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="144" />
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="148"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="148" />
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="153" />
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="154"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="154" />
         <source>Host</source>
         <translation>Host</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="155" />
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="159"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="159" />
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="170" />
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="173"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="173" />
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="177"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="177" />
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="246"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="246" />
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="258"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="258" />
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="275"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="275" />
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -1276,47 +1299,47 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SidebarModel</name>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="52"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="52" />
         <source>Library</source>
         <translation>Biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="53"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="53" />
         <source>Athletes</source>
         <translation>Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="55" />
         <source>All files</source>
         <translation>Todos los archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="56" />
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="57" />
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58" />
         <source>Public</source>
         <translation>Públicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="59" />
         <source>Trash</source>
         <translation>Papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="92"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="92" />
         <source>Add an athlete…</source>
         <translation>Añadir un deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="96"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="96" />
         <source>Athletes group the photos and videos of one person. Click here or press Ctrl+N to add the first one.</source>
         <translation>Un deportista agrupa las fotos y los vídeos de una persona. Haz clic aquí o pulsa Ctrl+N para añadir el primero.</translation>
     </message>
@@ -1324,22 +1347,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="71"/>
+        <location filename="../../desktop_app/app.py" line="71" />
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="107"/>
+        <location filename="../../desktop_app/app.py" line="107" />
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="139"/>
+        <location filename="../../desktop_app/app.py" line="139" />
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="156"/>
+        <location filename="../../desktop_app/app.py" line="156" />
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -1347,161 +1370,257 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="81"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="121" />
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="89"/>
-        <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
-Files dropped while an athlete is selected in the sidebar are filed under that athlete.</source>
-        <translation>Todavía no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
-Los archivos que sueltes con un deportista elegido en la barra lateral se asignan a ese deportista.</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="123"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="167" />
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="124"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="168" />
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="125"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="175"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="170" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="275" />
+        <source>Retry failed</source>
+        <translation>Reintentar fallidos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="173" />
+        <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
+        <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="177" />
+        <source>All uploads</source>
+        <translation>Todas las subidas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="178" />
+        <source>Still to do</source>
+        <translation>Pendientes</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="179" />
+        <source>Failed only</source>
+        <translation>Solo fallidas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="182" />
+        <source>Which rows the queue shows</source>
+        <translation>Qué filas muestra la cola</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="221" />
+        <source>No failed uploads.</source>
+        <translation>Ninguna subida ha fallado.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="223" />
+        <source>Nothing is waiting or uploading.</source>
+        <translation>No hay nada esperando ni subiéndose.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="226" />
+        <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
+Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
+        <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
+Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="278" />
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="126"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="290" />
+        <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
+        <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/upload_dock.py" line="299" />
+        <source>Total %1 % · %n failed</source>
+        <translation>
+            <numerusform>Total %1 % · %n fallida</numerusform>
+            <numerusform>Total %1 % · %n fallidas</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="302" />
+        <source>Total %1 %</source>
+        <translation>Total %1 %</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="324" />
+        <source>Remove from the queue</source>
+        <translation>Quitar de la cola</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="326" />
+        <source>Show in the library</source>
+        <translation>Mostrar en la biblioteca</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="330" />
+        <source>Copy the error</source>
+        <translation>Copiar el error</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="275" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="322" />
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="127"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="171" />
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="131"/>
-        <source>Total %p%</source>
-        <translation>Total %p %</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="175"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="169" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="278" />
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="185"/>
-        <source>Active: %1 · Done: %2 · Failed: %3</source>
-        <translation>En curso: %1 · Hechas: %2 · Fallidas: %3</translation>
     </message>
 </context>
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="251"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="297" />
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="252"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="298" />
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="253"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="299" />
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="254"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="300" />
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="255"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="301" />
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="256"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="302" />
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="261"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="307" />
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="262"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="308" />
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="263"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="309" />
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="264"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="310" />
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="265"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="311" />
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="266"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="312" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="345" />
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="267"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="313" />
         <source>Cancelled</source>
         <translation>Cancelado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="324" />
+        <source>Hashing</source>
+        <translation>Calculando el hash</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="325" />
+        <source>Checking the file</source>
+        <translation>Comprobando el archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="326" />
+        <source>Making the thumbnail</source>
+        <translation>Creando la miniatura</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="327" />
+        <source>Storing</source>
+        <translation>Guardando</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="328" />
+        <source>Adding to the library</source>
+        <translation>Añadiendo a la biblioteca</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="329" />
+        <source>Working</source>
+        <translation>Trabajando</translation>
     </message>
 </context>
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="144"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="144" />
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="242"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="242" />
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="243"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="243" />
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="244"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="244" />
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="245"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="245" />
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="247"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="247" />
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="249"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="249" />
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

@@ -51,6 +51,8 @@ class LibraryController(QObject):
     linkReady = Signal(str)
     previewReady = Signal(object, str)  # FileRecord, source (path or URL)
     filterChanged = Signal(object)  # SidebarFilter
+    searchChanged = Signal(str)  # the search text, when set from code (not the search box)
+    revealReady = Signal(int)  # file id: select it and scroll to it
 
     def __init__(
         self, library: Library, page_size: int = 100, parent: QObject | None = None
@@ -74,6 +76,9 @@ class LibraryController(QObject):
         self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
         self.live.changed.connect(self._on_event)
+        self._reveal: int | None = None  # a file to select once its row is loaded
+        self.grid.rowsInserted.connect(self._check_reveal)
+        self.grid.modelReset.connect(self._check_reveal)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=250)
         self._sidebar_timer.timeout.connect(self.refresh_sidebar)
 
@@ -126,6 +131,26 @@ class LibraryController(QObject):
         self.sidebar.set_counts(counts)
         self.sidebar.set_athletes(athletes)
         self.countsChanged.emit(counts)
+
+    def reveal(self, file_id: int) -> None:
+        """Selects a file in the grid; when it is not loaded, shows it by its name first."""
+        if self.grid.row_of(file_id) >= 0:
+            self.revealReady.emit(file_id)
+            return
+        self._call(self.library.get_file, file_id, then=self._reveal_record)
+
+    def _reveal_record(self, record: FileRecord) -> None:
+        self._reveal = record.id
+        self.filter = SidebarFilter("trash") if record.is_trashed else SidebarFilter()
+        self.search = record.original_filename
+        self.filterChanged.emit(self.filter)
+        self.searchChanged.emit(self.search)
+        self._requery()
+
+    def _check_reveal(self, *_: object) -> None:
+        if self._reveal is not None and self.grid.row_of(self._reveal) >= 0:
+            file_id, self._reveal = self._reveal, None
+            self.revealReady.emit(file_id)
 
     # ---- current record -------------------------------------------------------------------------
     def set_current(self, record: FileRecord | None) -> None:

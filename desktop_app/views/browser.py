@@ -65,6 +65,8 @@ class FileBrowser(QWidget):
         ):
             signal.connect(self._update_empty)
         controller.filterChanged.connect(self._update_empty)
+        controller.searchChanged.connect(self._show_search)
+        controller.revealReady.connect(self.reveal)
         self._update_empty()
 
     def _build_toolbar(self) -> QHBoxLayout:
@@ -181,6 +183,20 @@ class FileBrowser(QWidget):
         if text.strip() == self.controller.search.strip():
             return
         self.leave_guard(lambda: self.controller.set_search(text), self._restore_search)
+
+    def _show_search(self, text: str) -> None:
+        self._search_timer.stop()
+        self.search.blockSignals(True)
+        self.search.setText(text)
+        self.search.blockSignals(False)
+
+    def reveal(self, file_id: int) -> None:
+        """Selects a loaded file and scrolls to it (the guard already ran)."""
+        row = self.controller.grid.row_of(file_id)
+        if row < 0:
+            return
+        self._show(file_id)
+        self.grid.scrollTo(self.controller.grid.index(row))
 
     def _restore_search(self) -> None:
         self._search_timer.stop()

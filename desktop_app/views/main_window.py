@@ -6,10 +6,21 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelection,
+    QModelIndex,
+    QPoint,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
@@ -44,6 +55,7 @@ from desktop_app.resources import app_icon
 from desktop_app.views.actions import build_actions, build_menus
 from desktop_app.views.browser import FileBrowser
 from desktop_app.views.details_panel import DetailsPanel
+from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.message_box import open_warning
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
@@ -102,6 +114,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.status = MainStatusBar(library.settings, self)
         self.setStatusBar(self.status)
+        self.drop_overlay = DropOverlay(self)
+        self.drop_athlete_id: int | None = None  # the athlete row under a drag, if any
         self._connect()
         self._update_actions(None)
         self._on_filter(self.controller.filter)
@@ -207,6 +221,8 @@ class MainWindow(QMainWindow):
         a.about.triggered.connect(self.about)
         self.upload_dock.importFilesRequested.connect(self.import_files)
         self.upload_dock.importFolderRequested.connect(self.import_folder)
+        self.upload_dock.showInGridRequested.connect(self.reveal_file)
+        c.filterChanged.connect(lambda _f: self._select_current_filter())
         self.uploads.uploaded.connect(
             lambda record: self.status.showMessage(
                 self.tr("Uploaded %1").replace("%1", record.original_filename), 4000
@@ -323,23 +339,73 @@ class MainWindow(QMainWindow):
         self.details.set_athletes(self.controller.sidebar.athletes())
 
     # ---- drops --------------------------------------------------------------------------------
+    def drop_target(self, pos: QPoint) -> tuple[int | None, QRect]:
+        """The athlete row under `pos` (window coordinates) and its rectangle, if any."""
+        viewport = self.sidebar.viewport()
+        local = viewport.mapFrom(self, pos)
+        if not viewport.rect().contains(local):
+            return None, QRect()
+        index = self.sidebar.indexAt(local)
+        flt = self.controller.sidebar.filter_at(index)  # column 1 (the count) names it too
+        if flt is None or flt.section != "athlete":
+            return None, QRect()
+        row = self.sidebar.visualRect(index.siblingAtColumn(0))
+        top_left = viewport.mapTo(self, QPoint(0, row.top()))
+        return flt.athlete_id, QRect(top_left, QSize(viewport.width(), row.height()))
+
+    def _athlete_name(self, athlete_id: int | None) -> str:
+        index = self.controller.sidebar.index_of(f"athlete:{athlete_id}")
+        return str(index.data(SidebarModel.NameRole) or "") if index.isValid() else ""
+
+    def _drag_over(self, event: QDragEnterEvent | QDragMoveEvent) -> None:
+        paths = dropped_paths(event)
+        if not paths:
+            self.drop_overlay.hide()
+            return
+        event.acceptProposedAction()
+        hovered, rect = self.drop_target(event.position().toPoint())
+        self.drop_athlete_id = hovered
+        title = self.tr("Drop to add %n item(s) to the library", "", len(paths))
+        selected = self.controller.upload_athlete_id
+        if hovered is not None:
+            detail = self.tr("Filed under %1").replace("%1", self._athlete_name(hovered))
+        elif selected is not None:
+            detail = self.tr(
+                "Filed under %1, selected in the sidebar. Drop onto another athlete to file "
+                "them there."
+            ).replace("%1", self._athlete_name(selected))
+        else:
+            detail = self.tr(
+                "Not filed under an athlete. Drop onto an athlete in the sidebar to file them "
+                "there."
+            )
+        self.drop_overlay.show_over(title, detail, rect)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_paths(event):
-            event.acceptProposedAction()
+        self._drag_over(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if dropped_paths(event):
-            event.acceptProposedAction()
+        self._drag_over(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
+        self.drop_athlete_id = None
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
         paths = dropped_paths(event)
         if paths:
             event.acceptProposedAction()
-            self.add_uploads(paths)
+            hovered, _rect = self.drop_target(event.position().toPoint())
+            self.drop_athlete_id = None
+            self.add_uploads(paths, hovered)
 
-    def add_uploads(self, paths: list[Path]) -> None:
-        """Queues files and folders for the athlete selected in the sidebar."""
-        self.uploads.add_paths(paths, self.controller.upload_athlete_id)
+    def add_uploads(self, paths: list[Path], athlete_id: int | None = None) -> None:
+        """Queues files and folders for `athlete_id`, else the athlete selected in the sidebar."""
+        if athlete_id is None:
+            athlete_id = self.controller.upload_athlete_id
+        self.uploads.add_paths(paths, athlete_id)
         self.upload_dock.show()
         self.upload_dock.raise_()
 
@@ -383,6 +449,11 @@ class MainWindow(QMainWindow):
             self.show_error(self.tr("The preview is not available: %1").replace("%1", str(exc)))
             return
         self.preview_dialog = open_preview(self, record, source)
+
+    def reveal_file(self, file_id: int) -> None:
+        """Shows a file in the grid (after unsaved edits are dealt with), selected."""
+        if file_id:
+            self.leave_edits(lambda: self.controller.reveal(file_id), lambda: None)
 
     def copy_link(self) -> None:
         record = self._current()
