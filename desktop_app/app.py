@@ -19,6 +19,7 @@ from core.paths import default_paths
 from core.settings import Settings, load_settings
 from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
+from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ T = TypeVar("T")
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
+    protect_from_binding_bugs()
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(argv if argv is not None else sys.argv[:1])
@@ -162,7 +164,12 @@ def run_gui(language: str | None = None) -> int:
     window = MainWindow(library)
     window.show()
     window.start_services()
+    from core.video.worker import start_in_process
+
+    workers = start_in_process(library)  # threads; each encode runs in a niced subprocess
     try:
         return app.exec()
     finally:
+        if workers is not None:
+            workers.stop()
         library.close()

@@ -11,6 +11,8 @@ SERVER_COMMANDS = {
     "serve": "run the HTTP server without the desktop window",
     "token": "create, list or revoke API tokens",
     "maintenance": "clean expired uploads, stale parts and the trash",
+    "worker": "run video processing jobs (renditions, HLS, thumbnails)",
+    "reprocess": "queue the processing of videos again",
 }
 _GLOBAL_WITH_VALUE = ("--data-dir", "--language")
 

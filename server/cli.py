@@ -16,6 +16,7 @@ from core.errors import MediaDeskError
 from core.library import Library
 from core.settings import load_settings
 from core.tokens import SCOPES, TokenStore
+from server import cli_video
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="purge the trash, expire pending uploads, abort stale multipart "
         "uploads and check the store against the catalog; prints JSON",
     )
+    cli_video.add_parsers(sub, common)
     return parser
 
 
@@ -96,6 +98,8 @@ def run(argv: list[str]) -> int:
             return _serve(args)
         if args.command == "token":
             return _token(args)
+        if args.command in cli_video.COMMANDS:
+            return cli_video.run(args, _open)
         return _maintenance(args)
     except MediaDeskError as exc:
         sys.stderr.write(f"mediadesk: {exc.message}\n")
@@ -117,6 +121,7 @@ def _log_to_file(path: Path) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from core.video.worker import start_in_process
     from server.entry import EmbeddedServer, first_start_token
 
     logging.basicConfig(
@@ -135,6 +140,7 @@ def _serve(args: argparse.Namespace) -> int:
         secret = first_start_token(library)
         server = EmbeddedServer(library, args.host, args.port)
         server.start()
+        workers = start_in_process(library)
         lines = [
             f"MediaDesk API running at {server.url}/",
             f"    API documentation: {server.url}/docs",
@@ -153,6 +159,8 @@ def _serve(args: argparse.Namespace) -> int:
             signal.signal(sig, lambda *_: stop.set())
         while not stop.wait(1.0) and server.running:
             pass
+        if workers is not None:
+            workers.stop()
         server.stop()
     finally:
         library.close()

@@ -200,3 +200,32 @@ def load_or_create_secret(path: Path) -> bytes:
         tmp.unlink(missing_ok=True)
     log.info("Using URL signing secret %s", path)
     return path.read_bytes()
+
+
+# ---- file grants: one signature for every URL of one file (HLS, renditions, watch page) ----
+GRANT_FIELDS = ("exp", "sig")
+
+
+def sign_file_grant(secret: bytes, file_id: int, expires_in: int, now: float | None = None) -> str:
+    """`exp=…&sig=…` letting a header-less player read one private file's media URLs.
+
+    An HLS player resolves every playlist and segment URL relative to the last one, so one
+    query that holds for every path of the file travels with each URL the server writes.
+    """
+    expires = int(time.time() if now is None else now) + check_expires_in(expires_in)
+    sig = _signature(secret, ["file-grant", str(int(file_id)), str(expires)])
+    return urlencode({"exp": str(expires), "sig": sig})
+
+
+def verify_file_grant(
+    secret: bytes, file_id: int, query: Mapping[str, str], now: float | None = None
+) -> None:
+    """Raises InvalidSignature or SignatureExpired unless the query grants this file."""
+    raw, sig = query.get("exp", ""), query.get("sig", "")
+    if not raw.isdigit() or not sig:
+        raise InvalidSignature("The link is not signed or is missing signature fields")
+    expected = _signature(secret, ["file-grant", str(int(file_id)), raw])
+    if not hmac.compare_digest(expected, sig):
+        raise InvalidSignature("The link signature does not match")
+    if int(raw) < (time.time() if now is None else now):
+        raise SignatureExpired("The link has expired; ask for a new one")

@@ -522,7 +522,7 @@ def scrub_thumbnails(src: Path, out_dir: Path, progress: Progress) -> dict[str, 
     _need_video(p)
     duration = max(p.duration, 0.1)
     interval = max(1.0, duration / THUMB_MAX_COUNT)
-    count = max(1, math.ceil(duration / interval))
+    count = max(1, int(duration / interval + 0.5))  # no sliver of a tile at the end
     w = min(THUMB_WIDTH, p.width)
     w -= w % 2
     h = _even(p.height * w / p.width)

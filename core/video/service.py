@@ -49,12 +49,22 @@ def derived_key(record: FileRecord, kind: str, name: str) -> str:
     return keys.normalise_key(kind_prefix(record, kind) + name)
 
 
+FASTSTART_TYPES = ("video/mp4", "video/quicktime")  # containers with a moov box
+
+
+def kinds_for(record: FileRecord) -> tuple[str, ...]:
+    """The jobs a video gets: faststart only where a moov box can come last."""
+    if record.content_type in FASTSTART_TYPES:
+        return KINDS
+    return tuple(k for k in KINDS if k != "faststart")
+
+
 def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
     """Every job a newly stored video gets; nothing for images. Never fails the ingest."""
     if record.file_type != "video":
         return []
     try:
-        jobs = lib.jobs.enqueue(record.id, KINDS)
+        jobs = lib.jobs.enqueue(record.id, kinds_for(record))
     except Exception:  # the file is stored either way; `mediadesk reprocess` queues it later
         logger.exception("Could not queue the processing jobs of file %s", record.id)
         return []
@@ -68,7 +78,7 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
         raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
     if record.status != "ready":
         raise InvalidInput(f"File {file_id} is not ready (status {record.status})")
-    jobs = lib.jobs.requeue_file(file_id, KINDS)
+    jobs = lib.jobs.requeue_file(file_id, kinds_for(record))
     publish(lib, file_id, None)
     return jobs
 

@@ -53,6 +53,8 @@ async def list_files(request: web.Request) -> web.Response:
         sort=q.get("sort", "-created_at"),
         limit=as_int("limit", q.get("limit"), 50, minimum=1, maximum=1000) or 50,
         offset=as_int("offset", q.get("offset"), 0, minimum=0) or 0,
+        cursor=q.get("cursor") or None,
+        content_type=q.get("content_type") or None,
     )
     page = await run_blocking(request, library(request).list_files, query)
     return web.json_response(
@@ -61,6 +63,7 @@ async def list_files(request: web.Request) -> web.Response:
             "total": page.total,
             "limit": page.limit,
             "offset": page.offset,
+            "next_cursor": page.next_cursor,
         }
     )
 
@@ -157,6 +160,13 @@ async def download(request: web.Request) -> web.Response:
 @requires(FILE)
 async def presigned_url(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "presigned_url", ready=True)
+    kind = request.query.get("kind", "download")
+    if kind == "watch":
+        from server.routes.watch import watch_presigned
+
+        return await watch_presigned(request, record)
+    if kind != "download":
+        raise InvalidInput("kind must be download or watch")
     url, expiry = await _signed_get(request, record)
     return web.json_response(
         {"file_id": record.id, "url": url, "download_url": url, "method": "GET", **expiry},

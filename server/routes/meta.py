@@ -31,6 +31,15 @@ def _check(request: web.Request) -> dict[str, Any]:
         lib.storage.check()
     except MediaDeskError as exc:
         result["storage"].update(ok=False, error=exc.message)
+    result["feed"] = lib.feed.status()
+    leader = getattr(lib, "_mediadesk_leader", None)
+    if leader is not None:
+        try:
+            result["maintenance"] = leader.status()
+        except Exception as exc:  # the database part already says what is wrong
+            result["maintenance"] = {"leader": leader.is_leader, "error": type(exc).__name__}
+    else:
+        result["maintenance"] = {"leader": False, "participating": False}
     return result
 
 
@@ -42,6 +51,10 @@ async def health(request: web.Request) -> web.Response:
     if request[TOKEN] is None:  # anonymous clients get the verdict without the details
         for part in ("database", "storage"):
             checks[part].pop("error", None)
+        checks["feed"] = {"connected": checks["feed"]["connected"]}
+        checks["maintenance"] = {
+            k: v for k, v in checks["maintenance"].items() if k in ("leader", "last_run_at")
+        }
     body = {
         "status": "ok" if ok else "degraded",
         "version": version(),
@@ -55,6 +68,9 @@ async def health(request: web.Request) -> web.Response:
 @requires("read")
 async def metrics(request: web.Request) -> web.Response:
     text_body = request.app[METRICS].render()
+    from server.routes.jobs import metrics_text  # queue depth, failures, job durations
+
+    text_body += await run_blocking(request, metrics_text, library(request))
     return web.Response(
         body=text_body.encode(),
         headers={

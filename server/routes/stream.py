@@ -6,14 +6,23 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
+from core.jobs import combine
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
+from core.video.service import choose_video, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.errors import ApiError
 from server.params import as_int, file_id
 from server.record_cache import ready_record
-from server.state import CONFIG, METRICS, library, run_blocking
+from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+from server.video_access import (
+    ensure_video_access,
+    file_jobs,
+    grant_query,
+    send_derived,
+    with_query,
+)
 from server.views import STREAM_KIND
 
 routes = web.RouteTableDef()
@@ -22,7 +31,10 @@ PUBLIC_STREAM_MAX_AGE = 86400
 
 async def _ready(request: web.Request, kind: str | None, action: str) -> FileRecord:
     record = await ready_record(request, file_id(request))
-    ensure_file_access(request, record, action, request.headers.get("Range"))
+    if "sig" in request.query and request[TOKEN] is None:
+        ensure_video_access(request, record, action)  # a player's signed link (file grant)
+    else:
+        ensure_file_access(request, record, action, request.headers.get("Range"))
     if kind is not None and record.file_type != kind:
         right = STREAM_KIND.get(record.file_type, "raw")
         raise ApiError(
@@ -94,7 +106,21 @@ async def _send(
 @requires(FILE)
 async def stream_video(request: web.Request) -> web.StreamResponse:
     record = await _ready(request, "video", "stream_video")
-    return await _send(request, record, immutable=False)
+    choice = request.query.get("rendition") or None
+    served = choose_video(record, await file_jobs(request, record), choice)
+    if served.name == "original":
+        return await _send(request, record, immutable=False)
+    return await send_derived(
+        request,
+        record,
+        served.key,
+        served.content_type,
+        etag=served.etag,
+        extra_headers={
+            "Content-Disposition": content_disposition(record.original_filename, "inline"),
+            "X-MediaDesk-Rendition": served.name,
+        },
+    )
 
 
 @routes.get("/stream/{file_id}/image")
@@ -117,8 +143,10 @@ async def stream_raw(request: web.Request) -> web.StreamResponse:
 async def stream_info(request: web.Request) -> web.Response:
     record = await _ready(request, None, "stream_info")
     kind = STREAM_KIND.get(record.file_type, "raw")
+    video = await _video_info(request, record)
     return web.json_response(
         {
+            **video,
             "file_id": record.id,
             "file_type": record.file_type,
             "content_type": record.content_type,
@@ -139,3 +167,37 @@ async def stream_info(request: web.Request) -> web.Response:
             "thumbnail_url": f"/files/{record.id}/thumbnail" if record.has_thumbnail else None,
         }
     )
+
+
+async def _video_info(request: web.Request, record: FileRecord) -> dict[str, object]:
+    """processing, renditions, hls_url, thumbnails_vtt_url, watch_url (signed when private)."""
+    out: dict[str, object] = {
+        "processing": None,
+        "renditions": [],
+        "hls_url": None,
+        "thumbnails_vtt_url": None,
+        "watch_url": None,
+    }
+    if record.file_type != "video":
+        return out
+    jobs = await file_jobs(request, record)
+    state = combine(jobs)
+    query = grant_query(request, record)
+    base = f"/stream/{record.id}"
+    items = []
+    for item in renditions(record, jobs):
+        path = item.pop("path")
+        items.append({**item, "url": with_query(f"{base}/{path}", query)})
+    done = {j.kind for j in jobs if j.state == "done"}
+    out.update(
+        processing=state.as_dict() if state else None,
+        renditions=items,
+        hls_url=with_query(f"{base}/hls/master.m3u8", query) if "hls" in done else None,
+        thumbnails_vtt_url=(
+            with_query(f"{base}/thumbnails/thumbnails.vtt", query)
+            if "thumbnails" in done
+            else None
+        ),
+        watch_url=with_query(f"/watch/{record.id}", query),
+    )
+    return out

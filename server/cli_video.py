@@ -1,0 +1,101 @@
+"""`mediadesk worker [--concurrency N]` and `mediadesk reprocess [--all|ID…]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db.models import MediaFile
+from core.errors import InvalidInput
+from core.library import Library
+from core.video import service
+from core.video.worker import VideoWorker
+
+COMMANDS = ("worker", "reprocess")
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    worker = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="run video processing jobs (web renditions, HLS, thumbnails) until Ctrl+C",
+        description="Claim and run video jobs from the catalog. Several workers on several "
+        "machines can share one PostgreSQL catalog and one bucket.",
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="jobs run at the same time (default: 1)"
+    )
+    worker.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    reprocess = sub.add_parser(
+        "reprocess",
+        parents=[common],
+        help="queue the processing jobs of videos again (after a ladder change)",
+    )
+    reprocess.add_argument("ids", nargs="*", type=int, metavar="ID", help="file ids")
+    reprocess.add_argument("--all", action="store_true", help="every ready video")
+
+
+def run(args: argparse.Namespace, open_library: Callable[[argparse.Namespace], Library]) -> int:
+    if args.command == "worker":
+        return _worker(args, open_library)
+    return _reprocess(args, open_library)
+
+
+def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace], Library]) -> int:
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not 1 <= args.concurrency <= 64:
+        raise InvalidInput("--concurrency must be between 1 and 64")
+    library = open_library(args)
+    try:
+        worker = VideoWorker(library, args.concurrency).start()
+        sys.stderr.write(f"MediaDesk worker {worker.name} running; press Ctrl+C to stop.\n")
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        worker.stop()
+    finally:
+        library.close()
+    return 0
+
+
+def _reprocess(
+    args: argparse.Namespace, open_library: Callable[[argparse.Namespace], Library]
+) -> int:
+    if not args.all and not args.ids:
+        raise InvalidInput("Name file ids or use --all")
+    library = open_library(args)
+    try:
+        ids = list(args.ids)
+        if args.all:
+            with library.db.read() as s:
+                ids = list(
+                    s.scalars(
+                        select(MediaFile.id).where(
+                            MediaFile.file_type == "video",
+                            MediaFile.status == "ready",
+                            MediaFile.deleted_at.is_(None),
+                        )
+                    )
+                )
+        queued = {}
+        for file_id in ids:
+            queued[file_id] = [job.id for job in service.reprocess(library, file_id)]
+        sys.stdout.write(json.dumps({"queued": queued}, indent=2) + "\n")
+    finally:
+        library.close()
+    return 0

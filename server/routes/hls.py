@@ -1,0 +1,130 @@
+"""HLS ladder and scrub thumbnails of a video: /stream/{id}/hls/… and /stream/{id}/thumbnails/…
+
+Playlists are rewritten as they are served so that each URL in them carries the file grant of a
+private file (a player fetches them without headers); segments and the sprite are sent with
+ranges like any stored object.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from core.errors import NotFound
+from core.records import FileRecord
+from core.video import service
+from server.auth import FILE, requires
+from server.params import file_id
+from server.record_cache import ready_record
+from server.video_access import (
+    ensure_video_access,
+    file_jobs,
+    grant_query,
+    read_text,
+    send_derived,
+    with_query,
+)
+
+routes = web.RouteTableDef()
+PLAYLIST = "application/vnd.apple.mpegurl"
+_RUNG = re.compile(r"^\d{2,4}$")
+_SEGMENT = re.compile(r"^seg_\d{5}\.(ts|m4s)$")
+
+
+async def _video(request: web.Request, action: str, kind: str) -> tuple[FileRecord, dict]:  # type: ignore[type-arg]
+    record = await ready_record(request, file_id(request))
+    ensure_video_access(request, record, action)
+    if record.file_type != "video":
+        raise NotFound(f"File {record.id} is not a video")
+    jobs = {j.kind: j for j in await file_jobs(request, record)}
+    job = jobs.get(kind)
+    if job is None or job.state != "done":
+        state = job.state if job else "not queued"
+        reason = f": {job.error}" if job and job.error else ""
+        raise NotFound(f"The {kind} of file {record.id} is not ready ({state}{reason})")
+    return record, job.result
+
+
+def _rewrite(text: str, query: str) -> str:
+    """Appends the grant to every URI line of a playlist."""
+    if not query:
+        return text
+    lines = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            line = with_query(line, query)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _playlist(request: web.Request, record: FileRecord, text: str) -> web.Response:
+    body = _rewrite(text, grant_query(request, record))
+    # a private playlist holds a fresh signature: never reused from a cache
+    cache = "no-store" if not record.is_public else "public, max-age=60"
+    return web.Response(
+        text=body, content_type=PLAYLIST, headers={"Cache-Control": cache}, charset="utf-8"
+    )
+
+
+@routes.get("/stream/{file_id}/hls/master.m3u8")
+@requires(FILE)
+async def hls_master(request: web.Request) -> web.Response:
+    record, _ = await _video(request, "stream_hls", "hls")
+    text = await read_text(request, service.derived_key(record, "hls", "master.m3u8"))
+    return _playlist(request, record, text)
+
+
+@routes.get("/stream/{file_id}/hls/{rung}/index.m3u8")
+@requires(FILE)
+async def hls_variant(request: web.Request) -> web.Response:
+    rung = request.match_info["rung"]
+    if not _RUNG.match(rung):
+        raise NotFound("No such variant")
+    record, result = await _video(request, "stream_hls", "hls")
+    if f"{rung}/index.m3u8" not in result.get("files", []):
+        raise NotFound(f"File {record.id} has no {rung}p variant")
+    text = await read_text(request, service.derived_key(record, "hls", f"{rung}/index.m3u8"))
+    return _playlist(request, record, text)
+
+
+@routes.get("/stream/{file_id}/hls/{rung}/{segment}")
+@requires(FILE)
+async def hls_segment(request: web.Request) -> web.StreamResponse:
+    rung, segment = request.match_info["rung"], request.match_info["segment"]
+    if not _RUNG.match(rung) or not _SEGMENT.match(segment):
+        raise NotFound("No such segment")
+    record, result = await _video(request, "stream_hls", "hls")
+    name = f"{rung}/{segment}"
+    if name not in result.get("files", []):
+        raise NotFound(f"File {record.id} has no segment {name}")
+    return await send_derived(
+        request,
+        record,
+        service.derived_key(record, "hls", name),
+        service.content_type_of(segment),
+        immutable=True,
+    )
+
+
+@routes.get("/stream/{file_id}/thumbnails/thumbnails.vtt")
+@requires(FILE)
+async def thumbnails_vtt(request: web.Request) -> web.Response:
+    record, _ = await _video(request, "stream_thumbnails", "thumbnails")
+    text = await read_text(request, service.derived_key(record, "thumbnails", "thumbnails.vtt"))
+    query = grant_query(request, record)
+    if query:
+        text = text.replace("sprite.jpg#", f"sprite.jpg?{query}#")
+    cache = "no-store" if not record.is_public else "public, max-age=60"
+    return web.Response(
+        text=text, content_type="text/vtt", charset="utf-8", headers={"Cache-Control": cache}
+    )
+
+
+@routes.get("/stream/{file_id}/thumbnails/sprite.jpg")
+@requires(FILE)
+async def thumbnails_sprite(request: web.Request) -> web.StreamResponse:
+    record, _ = await _video(request, "stream_thumbnails", "thumbnails")
+    return await send_derived(
+        request, record, service.derived_key(record, "thumbnails", "sprite.jpg"), "image/jpeg"
+    )

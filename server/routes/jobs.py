@@ -1,0 +1,115 @@
+"""Processing jobs: GET /jobs, POST /jobs/{id}/cancel|retry, POST /files/{id}/reprocess."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.jobs import STATES, JobRecord
+from core.library import Library
+from core.video import service
+from server.auth import requires
+from server.errors import ApiError
+from server.params import as_id, as_int, file_id, path_id
+from server.state import library, run_blocking
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/jobs")
+@requires("read")
+async def list_jobs(request: web.Request) -> web.Response:
+    q = request.query
+    state = q.get("state") or None
+    if state is not None and state not in STATES:
+        raise ApiError(400, "invalid_input", f"state must be one of {', '.join(STATES)}")
+    items, total = await run_blocking(
+        request,
+        library(request).jobs.list,
+        state,
+        as_id("file_id", q.get("file_id")),
+        as_int("limit", q.get("limit"), 100, minimum=1, maximum=1000) or 100,
+        as_int("offset", q.get("offset"), 0, minimum=0) or 0,
+    )
+    return web.json_response(
+        {"items": [j.as_dict() for j in items], "total": total},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@routes.get("/jobs/{job_id}")
+@requires("read")
+async def get_job(request: web.Request) -> web.Response:
+    job = await run_blocking(request, library(request).jobs.get, path_id(request, "job_id"))
+    return web.json_response(job.as_dict(), headers={"Cache-Control": "no-store"})
+
+
+def _changed(lib: Library, job: JobRecord) -> JobRecord:
+    service.publish(lib, job.file_id, job)
+    return job
+
+
+@routes.post("/jobs/{job_id}/cancel")
+@requires("admin")
+async def cancel_job(request: web.Request) -> web.Response:
+    lib = library(request)
+    job_id = path_id(request, "job_id")
+    job = await run_blocking(request, lambda: _changed(lib, lib.jobs.cancel(job_id)))
+    return web.json_response(job.as_dict(), status=202 if job.state == "running" else 200)
+
+
+@routes.post("/jobs/{job_id}/retry")
+@requires("admin")
+async def retry_job(request: web.Request) -> web.Response:
+    lib = library(request)
+    job_id = path_id(request, "job_id")
+    job = await run_blocking(request, lambda: _changed(lib, lib.jobs.retry(job_id)))
+    return web.json_response(job.as_dict(), status=202)
+
+
+@routes.post("/files/{file_id}/reprocess")
+@requires("admin")
+async def reprocess(request: web.Request) -> web.Response:
+    jobs = await run_blocking(request, service.reprocess, library(request), file_id(request))
+    return web.json_response({"items": [j.as_dict() for j in jobs], "total": len(jobs)}, status=202)
+
+
+def metrics_text(lib: Library) -> str:
+    """Queue depth, failures and job durations, read from the catalog (every worker's)."""
+    from sqlalchemy import func, select
+
+    from core.db.models import Job
+
+    depth = lib.jobs.depth()
+    with lib.db.read() as s:
+        rows = s.execute(
+            select(Job.kind, Job.started_at, Job.finished_at).where(
+                Job.state == "done", Job.finished_at.is_not(None)
+            )
+        ).all()
+        failed = dict(
+            s.execute(
+                select(Job.kind, func.count()).where(Job.state == "failed").group_by(Job.kind)
+            ).all()
+        )
+    durations: dict[str, list[float]] = {}
+    for kind, started, finished in rows:
+        if started is not None:
+            durations.setdefault(kind, []).append((finished - started).total_seconds())
+    lines = [
+        "# HELP mediadesk_jobs Processing jobs in the catalog by state (queue depth: queued)",
+        "# TYPE mediadesk_jobs gauge",
+    ]
+    lines += [f'mediadesk_jobs{{state="{state}"}} {n}' for state, n in sorted(depth.items())]
+    lines += [
+        "# HELP mediadesk_jobs_failed Jobs that failed for good, by kind",
+        "# TYPE mediadesk_jobs_failed gauge",
+    ]
+    lines += [f'mediadesk_jobs_failed{{kind="{k}"}} {n}' for k, n in sorted(failed.items())]
+    lines += [
+        "# HELP mediadesk_job_duration_seconds Run time of finished jobs (last attempt), by kind",
+        "# TYPE mediadesk_job_duration_seconds summary",
+    ]
+    for kind, values in sorted(durations.items()):
+        lines.append(f'mediadesk_job_duration_seconds_sum{{kind="{kind}"}} {sum(values):.3f}')
+        lines.append(f'mediadesk_job_duration_seconds_count{{kind="{kind}"}} {len(values)}')
+    return "\n".join(lines) + "\n"

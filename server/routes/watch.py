@@ -1,0 +1,115 @@
+"""GET /watch/{id}: a small embeddable player page (hls.js from this package, never a CDN)."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+from aiohttp import web
+
+from core.errors import InvalidInput, NotFound
+from core.records import FileRecord
+from core.storage.signing import sign_file_grant
+from server.auth import FILE, PUBLIC, requires
+from server.params import as_int, file_id
+from server.record_cache import ready_record
+from server.state import library
+from server.video_access import (
+    ensure_video_access,
+    file_jobs,
+    grant_query,
+    grant_secret,
+    with_query,
+)
+
+routes = web.RouteTableDef()
+
+
+def _static(name: str) -> bytes:
+    return resources.files("server").joinpath(f"static/{name}").read_bytes()
+
+
+def watch_path(file_id: int, query: str) -> str:
+    return with_query(f"/watch/{file_id}", query)
+
+
+@routes.get("/watch/{file_id}")
+@requires(FILE)
+async def watch(request: web.Request) -> web.Response:
+    record = await ready_record(request, file_id(request))
+    ensure_video_access(request, record, "watch")
+    if record.file_type != "video":
+        raise NotFound(f"File {record.id} is not a video")
+    jobs = {j.kind: j for j in await file_jobs(request, record)}
+    query = grant_query(request, record)
+    base = f"/stream/{record.id}"
+    hls_ready = jobs.get("hls") is not None and jobs["hls"].state == "done"
+    thumbs_ready = jobs.get("thumbnails") is not None and jobs["thumbnails"].state == "done"
+    config = {
+        "file_id": record.id,
+        "duration": record.duration,
+        "video_url": with_query(f"{base}/video", query),
+        "hls_url": with_query(f"{base}/hls/master.m3u8", query) if hls_ready else None,
+        "thumbnails_vtt_url": (
+            with_query(f"{base}/thumbnails/thumbnails.vtt", query) if thumbs_ready else None
+        ),
+    }
+    poster = ""
+    if record.has_thumbnail and record.is_public:
+        poster = f"/files/{record.id}/thumbnail"
+    page = (
+        _static("watch.html")
+        .decode("utf-8")
+        .replace("__TITLE__", html.escape(record.original_filename))
+        .replace("__POSTER__", html.escape(poster))
+        # "</" cannot end the script element from inside a JSON string
+        .replace("__CONFIG__", json.dumps(config).replace("</", "<\\/"))
+    )
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        charset="utf-8",
+        headers={
+            "Cache-Control": "no-store" if not record.is_public else "public, max-age=60",
+            # embeddable in any site's iframe (the link itself is the permission)
+            "Content-Security-Policy": "frame-ancestors *",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@routes.get("/static/hls.min.js")
+@requires(PUBLIC)
+async def hls_js(request: web.Request) -> web.Response:
+    return web.Response(
+        body=_static("hls.min.js"),
+        content_type="text/javascript",
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+async def watch_presigned(request: web.Request, record: FileRecord) -> web.Response:
+    """`GET /files/{id}/presigned-url?kind=watch`: the watch page's link (signed if private)."""
+    if record.file_type != "video":
+        raise InvalidInput("kind=watch exists for videos only")
+    lib = library(request)
+    expires_in = lib.check_expiry(as_int("expires_in", request.query.get("expires_in")))
+    query = ""
+    if not record.is_public:
+        query = sign_file_grant(grant_secret(request.app), record.id, expires_in)
+    url = f"{request.url.origin()}{watch_path(record.id, query)}"
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+    return web.json_response(
+        {
+            "file_id": record.id,
+            "kind": "watch",
+            "url": url,
+            "method": "GET",
+            "expires_in": expires_in if query else None,
+            "expires_at": expires_at.isoformat() if query else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,132 @@
+"""Who may read a video's renditions, ladder, thumbnails and watch page, and the URLs to them.
+
+Public files are open. A private file needs a read token, or a file grant (`exp` + `sig`, see
+core.storage.signing) for players that cannot send headers: `<video>`, hls.js, an iframe.
+Every URL the server writes for a private file (info, playlists, the VTT track) carries a
+fresh grant that lives PRESIGNED_URL_EXPIRY seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aiohttp import web
+
+from core.jobs import JobRecord
+from core.records import FileRecord
+from core.storage.factory import SIGNING_KEY_FILE
+from core.storage.signing import (
+    load_or_create_secret,
+    sign_file_grant,
+    verify_file_grant,
+)
+from server.auth import actor_of, check_scope
+from server.state import (
+    AUDIT,
+    CONFIG,
+    LIBRARY,
+    METRICS,
+    SIGNING_SECRET,
+    TOKEN,
+    library,
+    remote_address,
+    run_blocking,
+)
+from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+
+_SECRETS: dict[str, bytes] = {}  # secrets file -> key (the app is frozen once it runs)
+
+
+def grant_secret(app: web.Application) -> bytes:
+    """The local backend's URL-signing key (also made for R2, where only grants use it)."""
+    secret = app.get(SIGNING_SECRET)
+    if secret is not None:
+        return secret
+    path = app[LIBRARY].paths.secrets_dir / SIGNING_KEY_FILE
+    if str(path) not in _SECRETS:
+        _SECRETS[str(path)] = load_or_create_secret(path)
+    return _SECRETS[str(path)]
+
+
+def grant_query(request: web.Request, record: FileRecord) -> str:
+    """`exp=…&sig=…` for a private file, "" for a public one."""
+    if record.is_public:
+        return ""
+    lib = library(request)
+    return sign_file_grant(grant_secret(request.app), record.id, lib.settings.presigned_url_expiry)
+
+
+def with_query(url: str, query: str) -> str:
+    if not query:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def ensure_video_access(request: web.Request, record: FileRecord, action: str) -> None:
+    """Public: open. Private: a valid grant in the query, else a read token; audited."""
+    if record.is_public:
+        return
+    audit = request.app[AUDIT]
+    if "sig" in request.query and request[TOKEN] is None:
+        verify_file_grant(grant_secret(request.app), record.id, request.query)
+        audit.add("signed-url", action, record.id, remote_address(request), None)
+        return
+    info = check_scope(request[TOKEN], "read")
+    audit.add(actor_of(info), action, record.id, remote_address(request), None)
+
+
+async def file_jobs(request: web.Request, record: FileRecord) -> list[JobRecord]:
+    return await run_blocking(request, library(request).jobs.latest_for_file, record.id)
+
+
+def cache_control(request: web.Request, record: FileRecord, immutable: bool = False) -> str:
+    config = request.app[CONFIG]
+    if not record.is_public:
+        return f"private, max-age={config.private_max_age}"
+    if immutable:
+        return f"public, max-age={config.public_max_age}, immutable"
+    return "public, max-age=60"
+
+
+async def send_derived(
+    request: web.Request,
+    record: FileRecord,
+    key: str,
+    content_type: str,
+    *,
+    etag: str | None = None,
+    immutable: bool = False,
+    extra_headers: dict[str, str] | None = None,
+) -> web.StreamResponse:
+    """One derivative object with ranges, validators and the file's cache policy."""
+    lib = library(request)
+    stat = await run_blocking(request, lib.storage.stat, key)
+    metrics = request.app[METRICS]
+
+    def count(n: int) -> None:
+        metrics.bytes_served.inc(n, file_type=record.file_type)
+
+    def open_range(start: int, end: int | None) -> Iterator[bytes]:
+        return lib.storage.open_range(key, start, end, REMOTE_CHUNK_SIZE)
+
+    return await stream_object(
+        request,
+        size=stat.size,
+        etag=etag or stat.etag,
+        last_modified=stat.last_modified,
+        content_type=content_type,
+        local_path=lib.storage.local_path(key),
+        open_range=open_range,
+        cache_control=cache_control(request, record, immutable),
+        extra_headers=extra_headers,
+        on_bytes=count,
+    )
+
+
+async def read_text(request: web.Request, key: str) -> str:
+    lib = library(request)
+
+    def read() -> str:
+        return b"".join(lib.storage.open_range(key, 0, None)).decode("utf-8")
+
+    return await run_blocking(request, read)

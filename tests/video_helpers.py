@@ -1,0 +1,83 @@
+"""Helpers of the video pipeline tests: a processed library and the clips they need."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import av
+
+from core.jobs import JobRecord
+from core.library import Library
+from core.video.worker import VideoWorker
+from tests import media
+
+TEST_LADDER = "120,240"  # keeps encodes fast; the rules are the same as 360/720/1080
+
+
+def process_all(lib: Library, limit: int = 100) -> list[JobRecord]:
+    """Runs every queued job through a real worker (each encode in its subprocess)."""
+    worker = VideoWorker(lib, name="test-worker")
+    done = []
+    for _ in range(limit):
+        job = worker.run_once()
+        if job is None:
+            break
+        done.append(job)
+    return done
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def make_hevc_mov(path: Path, seconds: float = 2, size: tuple[int, int] = (320, 240)) -> Path:
+    """HEVC (libx265) + AAC in a QuickTime file, like a phone's clip."""
+    fps = 24
+    with av.open(str(path), "w", format="mov") as out:
+        video = out.add_stream("libx265", rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        video.options = {"preset": "ultrafast", "x265-params": "log-level=none"}
+        for i in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_image(media._picture(size, step=i))
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return Path(path)
+
+
+def hevc_encoder_available() -> bool:
+    try:
+        av.codec.Codec("libx265", "w")
+        return True
+    except Exception:
+        return False
+
+
+def make_audio_only_mp4(path: Path, seconds: float = 1.0) -> Path:
+    """An MP4 holding only an AAC track."""
+    from fractions import Fraction
+
+    rate = 48000
+    with av.open(str(path), "w", format="mp4") as out:
+        sound = out.add_stream("aac", rate=rate)
+        sound.layout = "mono"
+        total, done = int(seconds * rate), 0
+        while done < total:
+            n = min(1024, total - done)
+            chunk = av.AudioFrame(format="s16", layout="mono", samples=n)
+            chunk.planes[0].update(media._tone(n))
+            chunk.sample_rate, chunk.pts, chunk.time_base = rate, done, Fraction(1, rate)
+            out.mux(sound.encode(chunk))
+            done += n
+        out.mux(sound.encode(None))
+    return Path(path)
+
+
+def corrupt_middle(path: Path, start: float = 0.3, end: float = 0.95) -> None:
+    """Overwrites most of the file's body with noise: it decodes only partly."""
+    data = bytearray(Path(path).read_bytes())
+    a, b = int(len(data) * start), int(len(data) * end)
+    data[a:b] = bytes((i * 131 + 7) % 256 for i in range(b - a))
+    Path(path).write_bytes(bytes(data))
