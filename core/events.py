@@ -1,4 +1,11 @@
-"""Change events (created, updated, trashed, restored, deleted) with thread-safe subscription."""
+"""Change events (created, updated, trashed, restored, deleted, athlete, token…) and the bus.
+
+Events of catalog changes come from the change feed (core/feed.py): each carries the
+catalog-wide `change_id` and the `origin` (the Database that wrote it), whichever process made
+the change. Code that publishes an event of its own (not a catalog row change, e.g. job
+progress) goes through `EventBus.publish`, which hands it to the feed so that every process
+sees it too.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,12 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-EVENT_KINDS = ("created", "updated", "trashed", "restored", "deleted", "athlete")
+FILE_KINDS = ("created", "updated", "trashed", "restored", "deleted")
+CATALOG_KINDS = (*FILE_KINDS, "athlete", "token")
+"""Kinds the feed writes itself from the rows a transaction changes."""
+INTERNAL_KINDS = ("token",)
+"""Kinds that invalidate caches but are not sent to event-stream clients."""
+EVENT_KINDS = (*FILE_KINDS, "athlete")
 
 
 @dataclass(frozen=True)
@@ -20,9 +32,14 @@ class ChangeEvent:
     file_id: int | None
     data: dict[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    change_id: int | None = None
+    origin: str | None = None
+    entity_id: int | None = None
+    version: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "id": self.change_id,
             "kind": self.kind,
             "file_id": self.file_id,
             "at": self.at.isoformat(),
@@ -31,14 +48,16 @@ class ChangeEvent:
 
 
 Subscriber = Callable[[ChangeEvent], None]
+Recorder = Callable[[ChangeEvent], None]
 
 
 class EventBus:
-    """Calls each subscriber in the publishing thread; subscribers hop to their own thread."""
+    """Calls each subscriber in the delivering thread; subscribers hop to their own thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
+        self._recorder: Recorder | None = None
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         with self._lock:
@@ -51,7 +70,30 @@ class EventBus:
 
         return unsubscribe
 
+    def set_recorder(self, recorder: Recorder | None) -> None:
+        """The change feed's writer: events published here then reach every process."""
+        self._recorder = recorder
+
     def publish(self, event: ChangeEvent) -> None:
+        """Announces a change made by this process.
+
+        With a change feed attached, a catalog kind is already on its way (the transaction
+        that changed the row wrote it), so it is not announced twice; any other kind is
+        written to the feed, which delivers it here and to the other processes.
+        """
+        recorder = self._recorder
+        if recorder is None or event.change_id is not None:
+            self.deliver(event)
+            return
+        if event.kind in CATALOG_KINDS:
+            return
+        try:
+            recorder(event)
+        except Exception:
+            logger.exception("Could not write a %s event to the change feed", event.kind)
+            self.deliver(event)
+
+    def deliver(self, event: ChangeEvent) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:

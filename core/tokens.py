@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from core import feed
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
 from core.errors import InvalidInput, NotFound
@@ -21,20 +21,6 @@ SCOPES = ("read", "upload", "admin")
 TOKEN_PREFIX = "mdk_"
 PREFIX_CHARS = 12
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-_generation_lock = threading.Lock()
-_generation = 0
-
-
-def generation() -> int:
-    """A counter bumped by every revocation in this process (for caches of verified tokens)."""
-    return _generation
-
-
-def _bump_generation() -> None:
-    global _generation
-    with _generation_lock:
-        _generation += 1
 
 
 def hash_token(secret: str) -> str:
@@ -105,12 +91,13 @@ class TokenStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        feed.install(db)  # token changes are logged for the other processes' caches
 
     def create(self, name: str, scope: str) -> tuple[TokenInfo, str]:
         """A new token and its secret; the secret is shown once and never stored."""
         clean = " ".join((name or "").split())
         if not clean or len(clean) > 100:
-            raise InvalidInput("A token name needs 1 to 100 characters")
+            raise InvalidInput("A token name needs 1 to 100 characters", reason="token_name_length")
         scope = check_scope(scope)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.write() as s:
@@ -137,7 +124,11 @@ class TokenStore:
             return TokenInfo.from_row(row)
 
     def revoke(self, token_id: int) -> TokenInfo:
-        """Revokes a token (idempotent); it stops working at once in this process."""
+        """Revokes a token (idempotent).
+
+        The same transaction writes a change-feed row: every process sharing the catalog drops
+        its cached verification of this token as soon as it hears of it (core/feed.py).
+        """
         with self.db.write() as s:
             row = s.get(ApiToken, token_id)
             if row is None:
@@ -145,7 +136,6 @@ class TokenStore:
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
             info = TokenInfo.from_row(row)
-        _bump_generation()
         return info
 
     def verify(self, secret: str) -> TokenInfo | None:

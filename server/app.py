@@ -15,7 +15,7 @@ from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.signing import LocalPresigner, load_or_create_secret
 from core.tokens import TokenStore
 from server.auditing import AuditSink, audit_ctx
-from server.auth import Authenticator, auth_middleware
+from server.auth import Authenticator, auth_ctx, auth_middleware
 from server.config import ServerConfig
 from server.cors import add_cors_headers, cors_middleware
 from server.errors import error_middleware
@@ -86,5 +86,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     setup_routes(app)
     app.on_response_prepare.append(on_prepare)
     app.on_shutdown.append(close_hub)
-    app.cleanup_ctx.extend([executor_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx])
+    app.cleanup_ctx.extend(
+        [executor_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]
+    )
     return app

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core import tokens
+from core.events import ChangeEvent
 from core.records import FileRecord
 from core.tokens import TokenInfo, TokenStore
 from server.errors import ApiError
 from server.params import check_query
-from server.state import AUDIT, AUTH, TOKEN, remote_address, run_blocking
+from server.state import AUDIT, AUTH, LIBRARY, TOKEN, remote_address, run_blocking
 
 PUBLIC = "public"  # no token needed (a bad one is still refused)
 SIGNED = "signed"  # the URL's signature is the credential; Authorization headers are ignored
@@ -44,20 +44,33 @@ def scope_of(handler: object) -> str:
 
 
 class Authenticator:
-    """Verifies tokens with a short cache; revocations in this process apply at once."""
+    """Verifies tokens with a short cache, dropped whenever any process changes a token.
+
+    The change feed delivers token changes (revocations) from every process sharing the
+    catalog within its poll interval, so a revoked token is refused everywhere within a second;
+    the generation counter keeps a verification that raced a revocation out of the cache.
+    """
 
     def __init__(self, store: TokenStore) -> None:
         self.store = store
         self._cache: dict[str, tuple[TokenInfo, float, int]] = {}
+        self.generation = 0
+
+    def on_event(self, event: ChangeEvent) -> None:
+        if event.kind == "token":
+            self.generation += 1
+            self._cache.clear()
 
     def cached(self, secret: str) -> TokenInfo | None:
         key = hashlib.sha256(secret.encode()).hexdigest()
         hit = self._cache.get(key)
-        if hit and hit[1] > time.monotonic() and hit[2] == tokens.generation():
+        if hit and hit[1] > time.monotonic() and hit[2] == self.generation:
             return hit[0]
         return None
 
     def remember(self, secret: str, info: TokenInfo, generation: int) -> None:
+        if generation != self.generation:
+            return
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
         key = hashlib.sha256(secret.encode()).hexdigest()
@@ -65,6 +78,13 @@ class Authenticator:
 
     def forget_all(self) -> None:
         self._cache.clear()
+
+
+async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the token cache listens to the change feed while the app runs."""
+    unsubscribe = app[LIBRARY].events.subscribe(app[AUTH].on_event)
+    yield
+    unsubscribe()
 
 
 def unauthorized(message: str, code: str = "unauthorized") -> ApiError:
@@ -92,7 +112,7 @@ async def authenticate(request: web.Request) -> TokenInfo | None:
     auth = request.app[AUTH]
     info = auth.cached(secret)
     if info is None:
-        generation = tokens.generation()
+        generation = auth.generation
         info = await run_blocking(request, auth.store.verify, secret)
         if info is None:
             raise unauthorized("The token is unknown or revoked", "invalid_token")

@@ -1,9 +1,14 @@
-"""Fans the core's change events out to server-sent-event clients, one queue per client."""
+"""Fans the catalog change feed out to server-sent-event clients, one queue per client.
+
+Items are `(change id, kind, json)` in change-id order: the hub listens to the feed's ordered
+stream (every process's changes, this one's included), so the ids a client sees only grow and
+a `Last-Event-ID` catch-up from the change log (routes/events.py) joins the live stream
+without gaps or repeats.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import logging
@@ -11,26 +16,35 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from core.events import ChangeEvent
+from core.events import INTERNAL_KINDS, ChangeEvent
 from server.state import HUB, LIBRARY
 
 logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
-REPLAY = 200
 CLOSE = None  # sentinel put in a queue to end that client's stream
+
+Item = tuple[int, str, str]
+
+
+def event_item(event: ChangeEvent) -> Item:
+    return (event.change_id or 0, event.kind, json.dumps(event.as_dict(), default=str))
+
+
+def streamed(event: ChangeEvent) -> bool:
+    """Token changes invalidate caches; they are nobody's business on the event stream."""
+    return event.kind not in INTERNAL_KINDS
 
 
 class EventHub:
-    """Receives events in any thread; each client gets `(id, kind, json)` in its queue."""
+    """Receives feed events in the feed's thread; each client gets items in its queue."""
 
     def __init__(self) -> None:
-        self._clients: set[asyncio.Queue[tuple[int, str, str] | None]] = set()
-        self._recent: collections.deque[tuple[int, str, str]] = collections.deque(maxlen=REPLAY)
-        self._next_id = 1
+        self._clients: set[asyncio.Queue[Item | None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
+        self.last_id = 0
 
     @property
     def client_count(self) -> int:
@@ -48,18 +62,16 @@ class EventHub:
             self._unsubscribe = None
 
     def _on_event(self, event: ChangeEvent) -> None:
-        """Called in the publishing thread: hop to the server's loop."""
+        """Called in the feed's thread: hop to the server's loop."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or not streamed(event):
             return
-        data = json.dumps(event.as_dict(), default=str)
+        item = event_item(event)
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(self.broadcast, event.kind, data)
+            loop.call_soon_threadsafe(self.broadcast, item)
 
-    def broadcast(self, kind: str, data: str) -> None:
-        item = (self._next_id, kind, data)
-        self._next_id += 1
-        self._recent.append(item)
+    def broadcast(self, item: Item) -> None:
+        self.last_id = max(self.last_id, item[0])
         for queue in list(self._clients):
             try:
                 queue.put_nowait(item)
@@ -69,20 +81,14 @@ class EventHub:
                 queue.get_nowait()
                 queue.put_nowait(CLOSE)
 
-    def connect(
-        self, last_event_id: int | None = None
-    ) -> asyncio.Queue[tuple[int, str, str] | None]:
-        queue: asyncio.Queue[tuple[int, str, str] | None] = asyncio.Queue(QUEUE_SIZE)
-        if last_event_id is not None:
-            for item in self._recent:
-                if item[0] > last_event_id:
-                    queue.put_nowait(item)
+    def connect(self) -> asyncio.Queue[Item | None]:
+        queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE_SIZE)
         if self.closed:
             queue.put_nowait(CLOSE)
         self._clients.add(queue)
         return queue
 
-    def disconnect(self, queue: asyncio.Queue[tuple[int, str, str] | None]) -> None:
+    def disconnect(self, queue: asyncio.Queue[Item | None]) -> None:
         self._clients.discard(queue)
 
     def close(self) -> None:
@@ -96,12 +102,16 @@ class EventHub:
 
 
 async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: subscribe to the library's events while the app runs."""
+    """cleanup_ctx: the change feed runs, and the hub follows it, while the app runs."""
     hub = app[HUB]
-    hub.attach(asyncio.get_running_loop(), app[LIBRARY].events.subscribe)
+    feed = app[LIBRARY].feed
+    feed.start()
+    hub.last_id = feed.last_id  # later changes come through the hub
+    hub.attach(asyncio.get_running_loop(), feed.subscribe_ordered)
     yield
     hub.detach()
     hub.close()
+    feed.stop()
 
 
 async def close_hub(app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""An in-memory cache of servable file records, cleared by the library's change events."""
+"""An in-memory cache of servable file records, cleared by the change feed (any process)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from core.events import FILE_KINDS, ChangeEvent
 from core.library import Library
 from core.records import FileRecord
 from server.state import LIBRARY, RECORDS, run_blocking
 
-TTL_SECONDS = 2.0  # bounds staleness when another process edits the same catalog
+TTL_SECONDS = 2.0  # bounds staleness if the change feed is down
 MAX_ENTRIES = 4096
 
 
@@ -62,10 +63,19 @@ async def ready_record(request: web.Request, file_id: int) -> FileRecord:
     return record
 
 
+def _invalidate(cache: RecordCache, event: ChangeEvent) -> None:
+    """Change events of every process (the feed) drop what they touch; a trashed file stops
+    being served on the next request, wherever it was trashed."""
+    if event.kind in FILE_KINDS:
+        cache.forget(event.file_id)
+    elif event.kind == "athlete":  # names in records
+        cache.forget(None)
+
+
 async def record_cache_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: keeps the cache subscribed to change events while the app runs."""
     library: Library = app[LIBRARY]
     cache = app[RECORDS]
-    unsubscribe = library.events.subscribe(lambda event: cache.forget(event.file_id))
+    unsubscribe = library.events.subscribe(lambda event: _invalidate(cache, event))
     yield
     unsubscribe()
