@@ -1,0 +1,200 @@
+"""Catalog search and paging at scale: FTS5 trigram / pg_trgm search, keyset cursors, filters."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from core.db.models import Athlete, MediaFile
+from core.errors import InvalidInput
+from core.library import Library
+from core.records import SORTS, FileQuery, FileRecord
+from tests.conftest import make_settings
+from tests.pg_server import postgres_url  # noqa: F401
+from tests.server_fixtures import bearer, make_tokens
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def fill(lib: Library, count: int = 120) -> None:
+    """Catalog rows as ingest writes them: names, descriptions, athletes, sizes, durations
+    (images have none), equal sizes and dates to exercise the id tie-break."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with lib.db.write() as s:
+        s.add_all([Athlete(id=1, name="Lionel Messi"), Athlete(id=2, name="Alexia Putellas")])
+        s.flush()
+        for i in range(count):
+            video = i % 3 == 0
+            s.add(
+                MediaFile(
+                    storage_key=f"general/2024/01/{i:032x}.{'mp4' if video else 'jpg'}",
+                    original_filename=f"{'Clip' if video else 'photo'}-{i % 40:03d}.jpg",
+                    content_type="video/x-msvideo" if video else "image/jpeg",
+                    file_type="video" if video else "image",
+                    size=1000 + (i % 17),
+                    sha256=f"{i:064x}",
+                    duration=float(i % 7) if video else None,
+                    athlete_id=(1 if i % 4 == 0 else 2 if i % 4 == 1 else None),
+                    description="Tiro libre en la final" if i % 10 == 0 else "",
+                    status="ready" if i % 25 else "pending",
+                    created_at=start + timedelta(minutes=i // 2),
+                    updated_at=start + timedelta(minutes=i // 3),
+                )
+            )
+
+
+@pytest.fixture
+def filled(library: Library) -> Library:
+    fill(library)
+    return library
+
+
+def walk(lib: Library, **filters: Any) -> list[FileRecord]:
+    records: list[FileRecord] = []
+    cursor = None
+    while True:
+        page = lib.list_files(FileQuery(limit=7, cursor=cursor, **filters))
+        records += page.items
+        if page.next_cursor is None:
+            return records
+        cursor = page.next_cursor
+
+
+def by_offset(lib: Library, **filters: Any) -> list[int]:
+    ids: list[int] = []
+    while True:
+        page = lib.list_files(FileQuery(limit=7, offset=len(ids), **filters))
+        ids += [r.id for r in page.items]
+        if len(page.items) < 7:
+            return ids
+
+
+def test_cursor_walk_equals_offset_order(filled: Library) -> None:
+    for sort, status in itertools.product(sorted(SORTS), ("ready", None)):
+        records = walk(filled, sort=sort, status=status)
+        ids = [r.id for r in records]
+        assert ids == by_offset(filled, sort=sort, status=status), (sort, status)
+        assert len(ids) == len(set(ids)) == filled.list_files(status=status).total
+        key = sort.lstrip("-")
+        values = [getattr(r, key) for r in records if getattr(r, key) is not None]
+        assert values == sorted(values, reverse=sort.startswith("-")), (sort, status)
+        if key == "duration":  # images (no duration) come after the videos both ways
+            nulls = [getattr(r, key) is None for r in records]
+            assert nulls == sorted(nulls)
+
+
+def test_search_matches_name_description_and_athlete(filled: Library) -> None:
+    def found(q: str, **kw: Any) -> set[int]:
+        return {r.id for r in filled.list_files(FileQuery(q=q, limit=1000, **kw)).items}
+
+    clips = found("CLIP-00")  # any case, inside the name
+    assert clips and all(filled.get_file(i).original_filename.startswith("Clip-00") for i in clips)
+    assert found("ibre en la") == {
+        r.id for r in filled.list_files(limit=1000).items if r.description
+    }
+    messi = found("messi")
+    assert messi == {r.id for r in filled.list_files(athlete_id=1, limit=1000).items}
+    assert found("o-0") == found("o-0")  # two-letter terms: a plain scan, same semantics
+    assert found("o-") >= found("photo-00")
+    assert found("nothing like this") == set()
+    assert found('quote"d') == set()  # FTS syntax in q is text, not a query
+    # the index follows edits: an athlete's rename, a file's new name
+    filled.rename_athlete(1, "Leo Andrés")
+    assert found("messi") == set() and found("andrés") == messi
+    some = next(iter(clips))
+    filled.update_file(some, {"original_filename": "golazo.mp4"})
+    assert found("golazo") == {some} and some not in found("clip-00")
+    page = filled.list_files(FileQuery(q="photo", limit=5))
+    assert page.total == len(found("photo")) and len(page.items) == 5
+
+
+def test_content_type_filter_takes_the_seed_names(filled: Library) -> None:
+    seed = filled.list_files(FileQuery(content_type="video/avi", limit=1000))
+    std = filled.list_files(FileQuery(content_type="video/x-msvideo", limit=1000))
+    assert seed.total == std.total > 0
+    assert {r.content_type for r in seed.items} == {"video/x-msvideo"}
+    with pytest.raises(InvalidInput):
+        filled.list_files(FileQuery(content_type="text/html"))
+
+
+def test_bad_cursors_are_400s(filled: Library) -> None:
+    page = filled.list_files(FileQuery(limit=5))
+    assert page.next_cursor
+    for cursor in ("nonsense", "eyJ4IjoxfQ", page.next_cursor + "x"):
+        with pytest.raises(InvalidInput):
+            filled.list_files(FileQuery(cursor=cursor))
+    with pytest.raises(InvalidInput, match="sort"):
+        filled.list_files(FileQuery(cursor=page.next_cursor, sort="size"))
+    with pytest.raises(InvalidInput, match="not both"):
+        filled.list_files(FileQuery(cursor=page.next_cursor, offset=5))
+
+
+def test_total_follows_writes(filled: Library, media_dir: Any) -> None:
+    before = filled.list_files().total
+    filled.ingest(media_dir.png, "image")
+    assert filled.list_files().total == before + 1  # the cached count was cleared
+
+
+def test_sort_keys_use_indexes(filled: Library) -> None:
+    """Every sort walks an index (no full sort of the catalog) on the listing's filters."""
+    with filled.db.read() as s:
+        names = {r[0] for r in s.execute(text("SELECT name FROM sqlite_master"))}
+        for key in ("created_at", "original_filename", "size", "duration", "updated_at"):
+            assert f"ix_media_files_by_{key}" in names
+            plan = " ".join(
+                str(r[-1])
+                for r in s.execute(
+                    text(
+                        f"EXPLAIN QUERY PLAN SELECT id FROM media_files WHERE deleted_at IS NULL "
+                        f"AND status = 'ready' AND {key} IS NOT NULL ORDER BY {key} DESC, id DESC "
+                        "LIMIT 50"
+                    )
+                )
+            )
+            assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_cursor_paging_over_http(aiohttp_client: Any, filled: Library, api: Any) -> None:
+    h = bearer(make_tokens(filled).read)
+    seen: list[int] = []
+    url = "/files/?limit=9&sort=-size&content_type=image/jpeg"
+    while True:
+        resp = await api.get(url, headers=h)
+        assert resp.status == 200
+        body = await resp.json()
+        seen += [i["id"] for i in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        url = f"/files/?limit=9&sort=-size&content_type=image/jpeg&cursor={body['next_cursor']}"
+    assert len(seen) == len(set(seen)) == body["total"]
+    bad = await api.get("/files/?cursor=zzz", headers=h)
+    assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_input"
+
+
+@pytest.fixture
+def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:  # noqa: F811
+    data = tmp_path / "pg"
+    data.mkdir()
+    lib = Library.open(make_settings(data, database_url=postgres_url))
+    with lib.db.write() as s:  # the session's database is shared by the tests using it
+        s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
+    yield lib
+    lib.close()
+
+
+def test_search_and_cursor_on_postgres(pg_library: Library) -> None:
+    fill(pg_library)
+    with pg_library.db.read() as s:
+        indexes = set(s.scalars(text("SELECT indexname FROM pg_indexes")))
+    assert {"ix_media_files_trgm_name", "ix_athletes_trgm_name"} <= indexes
+    for sort in ("-created_at", "duration", "-duration", "original_filename"):
+        assert [r.id for r in walk(pg_library, sort=sort)] == by_offset(pg_library, sort=sort)
+    messi = {r.id for r in pg_library.list_files(athlete_id=1, limit=1000).items}
+    assert {r.id for r in pg_library.list_files(q="MESSI", limit=1000).items} == messi
+    assert pg_library.list_files(q="ibre en").total > 0
