@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.db.models import MediaFile
 from core.errors import InvalidInput
+from core.leader import leader_for
 from core.library import Library
 from core.video import service
 from core.video.worker import VideoWorker
@@ -62,6 +63,8 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
     library = open_library(args)
     try:
         worker = VideoWorker(library, args.concurrency).start()
+        if library.settings.maintenance_interval > 0:  # one leader among servers and workers
+            leader_for(library, library.settings.maintenance_interval).start()
         sys.stderr.write(f"MediaDesk worker {worker.name} running; press Ctrl+C to stop.\n")
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
