@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QObject, Signal
 
 from core.events import ChangeEvent, EventBus
-
-logger = logging.getLogger(__name__)
+from desktop_app.workers import Mailbox
 
 
 class LiveEvents(QObject):
@@ -18,16 +15,18 @@ class LiveEvents(QObject):
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._mailbox = Mailbox(self._deliver, self)
         self._unsubscribe = bus.subscribe(self._publish)
         self.destroyed.connect(self._unsubscribe)
 
     def _publish(self, event: ChangeEvent) -> None:
-        # Called in the publishing thread (a worker, the HTTP server...). Emitting is safe from
-        # any thread: the connections to GUI-thread receivers are queued by Qt.
-        try:
-            self.changed.emit(event)
-        except RuntimeError:
-            logger.debug("Event %s dropped: the window is closing", event.kind)
+        # Called in the publishing thread (a worker, the HTTP server...); `changed` is emitted
+        # later in the GUI thread, in publishing order.
+        self._mailbox.post(event)
+
+    def _deliver(self, event: ChangeEvent) -> None:
+        self.changed.emit(event)
 
     def close(self) -> None:
         self._unsubscribe()
+        self._mailbox.close()

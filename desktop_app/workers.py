@@ -1,9 +1,21 @@
-"""Runs slow calls on a QThreadPool and delivers results and errors to the GUI thread."""
+"""The one door from worker threads to the GUI thread, and a task runner built on it.
+
+Every result, progress report and event produced off the GUI thread reaches it through a
+`Mailbox`: the worker appends a Python tuple to a locked queue and, only when the queue was
+empty, emits an argument-less signal. No Python object (None, a bool, a record, an image)
+is ever converted by the binding for a queued connection, and a burst of thousands of
+reports costs a handful of cross-thread events. PySide6 6.12.0 mishandled the reference counts
+of None/True returned by the binding (see desktop_app/qt_guard.py); keeping Python objects
+out of queued signals removes one whole class of such bugs from our code.
+tests/test_desktop_signal_rules.py keeps other modules from opening a second door.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -15,16 +27,70 @@ ResultCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
 
 
-class _Relay(QObject):
-    """Lives in the GUI thread; its signal is emitted from pool threads (a queued hop)."""
+class Mailbox(QObject):
+    """Lives in the GUI thread; `post()` from any thread, `deliver` is called in the GUI thread.
 
-    finished = Signal(int, bool, object)
+    Posts are delivered in order, each exactly once, as `deliver(*payload)`.
+    """
+
+    _wake = Signal()  # carries nothing: the payloads stay in `_queue`
+
+    def __init__(self, deliver: Callable[..., None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[Any, ...]] = deque()
+        self._scheduled = False
+        self._closed = False
+        self._wake.connect(self._drain)
+
+    def post(self, *payload: Any) -> None:
+        """Thread-safe; never blocks on the GUI thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._queue.append(payload)
+            if self._scheduled:
+                return  # a wake-up is already on its way and will take this one too
+            self._scheduled = True
+        try:
+            self._wake.emit()
+        except RuntimeError:  # the mailbox was deleted while a worker still ran (shutdown)
+            logger.debug("Post dropped: mailbox is gone")
+
+    @Slot()
+    def _drain(self) -> None:
+        with self._lock:
+            batch = list(self._queue)
+            self._queue.clear()
+            self._scheduled = False
+        for index, payload in enumerate(batch):
+            try:
+                self._deliver(*payload)
+            except BaseException:
+                # The rest of the batch must not be lost because one receiver failed.
+                with self._lock:
+                    self._queue.extendleft(reversed(batch[index + 1 :]))
+                    if self._queue and not self._scheduled:
+                        self._scheduled = True
+                        self._wake.emit()
+                raise
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def close(self) -> None:
+        """Later posts are dropped (the receiver is going away)."""
+        with self._lock:
+            self._closed = True
+            self._queue.clear()
 
 
 class _Job(QRunnable):
-    def __init__(self, task_id: int, fn: Callable[[], Any], relay: _Relay) -> None:
+    def __init__(self, task_id: int, fn: Callable[[], Any], mailbox: Mailbox) -> None:
         super().__init__()
-        self.task_id, self.fn, self.relay = task_id, fn, relay
+        self.task_id, self.fn, self.mailbox = task_id, fn, mailbox
         self.setAutoDelete(True)
 
     def run(self) -> None:
@@ -32,10 +98,7 @@ class _Job(QRunnable):
             value, ok = self.fn(), True
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
             value, ok = exc, False
-        try:
-            self.relay.finished.emit(self.task_id, ok, value)
-        except RuntimeError:  # the runner was deleted while the job ran (shutdown)
-            logger.debug("Result of task %s dropped: runner is gone", self.task_id)
+        self.mailbox.post(self.task_id, ok, value)
 
 
 class TaskRunner(QObject):
@@ -48,8 +111,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, max_threads))
-        self._relay = _Relay(self)
-        self._relay.finished.connect(self._deliver)
+        self._mailbox = Mailbox(self._deliver, self)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[ResultCallback | None, ErrorCallback | None]] = {}
 
@@ -64,7 +126,7 @@ class TaskRunner(QObject):
         task_id = next(self._ids)
         was_busy = bool(self._callbacks)
         self._callbacks[task_id] = (on_result, on_error)
-        self.pool.start(_Job(task_id, lambda: fn(*args, **kwargs), self._relay))
+        self.pool.start(_Job(task_id, lambda: fn(*args, **kwargs), self._mailbox))
         if not was_busy:
             self.busyChanged.emit(True)
         return task_id
@@ -73,7 +135,6 @@ class TaskRunner(QObject):
     def busy(self) -> bool:
         return bool(self._callbacks)
 
-    @Slot(int, bool, object)
     def _deliver(self, task_id: int, ok: bool, value: object) -> None:
         on_result, on_error = self._callbacks.pop(task_id, (None, None))
         try:
@@ -92,4 +153,5 @@ class TaskRunner(QObject):
         """Drops queued jobs and waits for running ones."""
         self.pool.clear()
         self.pool.waitForDone(wait_ms)
+        self._mailbox.close()
         self._callbacks.clear()

@@ -22,6 +22,9 @@ for _name in list(os.environ):
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 from core.library import Library  # noqa: E402
+from desktop_app.qt_guard import protect  # noqa: E402
+
+protect()  # as the app does at start-up: a leaking Qt binding must not abort the test run
 from core.settings import Settings, load_settings  # noqa: E402
 from tests.media_fixtures import media_dir  # noqa: E402, F401
 from tests.s3_server import moto_server, s3_bucket  # noqa: E402, F401

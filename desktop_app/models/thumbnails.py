@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap, QPixmapCache
 
 from core.library import Library
 from core.records import FileRecord
+from desktop_app.workers import Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +23,10 @@ def cache_key(record: FileRecord) -> str:
     return f"mediadesk-thumb:{record.id}:{(record.sha256 or '')[:16]}"
 
 
-class _Relay(QObject):
-    done = Signal(int, str, object)  # file id, cache key, QImage | None
-
-
 class _LoadThumb(QRunnable):
-    def __init__(self, library: Library, record: FileRecord, relay: _Relay) -> None:
+    def __init__(self, library: Library, record: FileRecord, mailbox: Mailbox) -> None:
         super().__init__()
-        self.library, self.record, self.relay = library, record, relay
+        self.library, self.record, self.mailbox = library, record, mailbox
 
     def run(self) -> None:
         image: QImage | None = None
@@ -45,8 +41,7 @@ class _LoadThumb(QRunnable):
                 )
         except Exception as exc:  # noqa: BLE001 - a missing thumbnail only shows a placeholder
             logger.info("No thumbnail for file %s: %s", self.record.id, exc)
-        with contextlib.suppress(RuntimeError):
-            self.relay.done.emit(self.record.id, cache_key(self.record), image)
+        self.mailbox.post(self.record.id, cache_key(self.record), image)
 
 
 class ThumbnailLoader(QObject):
@@ -63,8 +58,7 @@ class ThumbnailLoader(QObject):
             QPixmapCache.setCacheLimit(CACHE_KB)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
+        self._mailbox = Mailbox(self._on_done, self)
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
         self._failed: set[str] = set()
@@ -92,9 +86,8 @@ class ThumbnailLoader(QObject):
         while self._pending and len(self._running) < self._pool.maxThreadCount():
             file_id, record = self._pending.popitem(last=True)
             self._running.add(file_id)
-            self._pool.start(_LoadThumb(self.library, record, self._relay))
+            self._pool.start(_LoadThumb(self.library, record, self._mailbox))
 
-    @Slot(int, str, object)
     def _on_done(self, file_id: int, key: str, image: QImage | None) -> None:
         self._running.discard(file_id)
         if image is None:
@@ -112,3 +105,4 @@ class ThumbnailLoader(QObject):
         self._pending.clear()
         self._pool.clear()
         self._pool.waitForDone(wait_ms)
+        self._mailbox.close()

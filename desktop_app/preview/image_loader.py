@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QThreadPool, Signal
@@ -10,6 +9,7 @@ from PySide6.QtGui import QImage, QImageReader
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from desktop_app.preview.sources import is_remote, local_path, to_url
+from desktop_app.workers import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,12 @@ def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QI
     return image, "" if not image.isNull() else reader.errorString()
 
 
-class _DecodeSignals(QObject):
-    done = Signal(int, QImage, str)
-
-
 class _DecodeTask(QRunnable):
-    def __init__(self, generation: int, source: str | None, data: bytes | None) -> None:
+    def __init__(
+        self, generation: int, source: str | None, data: bytes | None, mailbox: Mailbox
+    ) -> None:
         super().__init__()
-        self.signals = _DecodeSignals()
+        self.mailbox = mailbox
         self._generation, self._source, self._data = generation, source, data
 
     def run(self) -> None:
@@ -46,8 +44,7 @@ class _DecodeTask(QRunnable):
         except Exception as exc:  # never let a decoder crash the pool thread
             log.exception("image decode failed")
             image, error = QImage(), str(exc)
-        with contextlib.suppress(RuntimeError):  # the receiver went away meanwhile
-            self.signals.done.emit(self._generation, image, error)
+        self.mailbox.post(self._generation, image, error)
 
 
 class ImageLoader(QObject):
@@ -63,6 +60,7 @@ class ImageLoader(QObject):
         self._network: QNetworkAccessManager | None = None
         self._reply: QNetworkReply | None = None
         self._tasks: dict[int, _DecodeTask] = {}
+        self._mailbox = Mailbox(self._on_decoded, self)
 
     def load(self, source: str) -> None:
         """Start loading `source`; emits `loaded` or `failed` later, never synchronously."""
@@ -115,8 +113,7 @@ class ImageLoader(QObject):
 
     def _decode(self, source: str | None, data: bytes | None) -> None:
         generation = self._generation
-        task = _DecodeTask(generation, source, data)
-        task.signals.done.connect(self._on_decoded)
+        task = _DecodeTask(generation, source, data, self._mailbox)
         self._tasks[generation] = task
         QThreadPool.globalInstance().start(task)
 
