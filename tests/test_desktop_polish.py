@@ -304,3 +304,46 @@ def test_show_in_the_library_selects_an_uploaded_file(
     )
     assert window.browser.selected_ids() == [item.file_id]
     assert window.sidebar.currentIndex() == window.controller.sidebar.index_of("all")
+
+
+# ---- player ---------------------------------------------------------------------------------
+def test_player_click_to_seek_arrows_and_jkl(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtMultimedia import QMediaPlayer
+
+    from desktop_app.preview.video_player import VideoPlayer
+    from tests.media import make_mp4
+
+    state = QMediaPlayer.PlaybackState
+    clip = make_mp4(tmp_path / "long.mp4", seconds=20, size=(160, 120), fps=5, audio=False)
+    player = VideoPlayer(audio=False)
+    qtbot.addWidget(player)
+    player.resize(640, 360)
+    player.show()
+    player.load(str(clip))
+    qtbot.waitUntil(lambda: player.player.duration() > 19000, timeout=TIMEOUT)
+    slider = player.controls.seek_slider
+    qtbot.waitUntil(slider.isEnabled, timeout=TIMEOUT)
+    # A click three quarters along the bar goes there, not one page step.
+    x = next(x for x in range(slider.width()) if slider.value_at(x) >= 15000)
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(x, slider.height() // 2))
+    qtbot.waitUntil(lambda: abs(player.player.position() - 15000) < 600, timeout=TIMEOUT)
+    player.activateWindow()
+    player.setFocus()
+    qtbot.waitUntil(player.isActiveWindow, timeout=TIMEOUT)
+    qtbot.keyClick(player, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: abs(player.player.position() - 10000) < 600, timeout=TIMEOUT)
+    qtbot.keyClick(player, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: abs(player.player.position() - 15000) < 600, timeout=TIMEOUT)
+    qtbot.keyClick(player, Qt.Key.Key_J)  # paused: five seconds back
+    qtbot.waitUntil(lambda: abs(player.player.position() - 10000) < 600, timeout=TIMEOUT)
+    assert player.player.playbackState() == state.PausedState
+    qtbot.keyClick(player, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: player.player.playbackState() == state.PlayingState, timeout=TIMEOUT)
+    assert player.player.playbackRate() == 1.0
+    qtbot.keyClick(player, Qt.Key.Key_L)
+    assert player.player.playbackRate() == 2.0
+    qtbot.keyClick(player, Qt.Key.Key_J)  # slower again
+    assert player.player.playbackRate() == 1.0
+    qtbot.keyClick(player, Qt.Key.Key_K)
+    qtbot.waitUntil(lambda: player.player.playbackState() == state.PausedState, timeout=TIMEOUT)
+    player.release()

@@ -876,55 +876,55 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>PlayerControls</name>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="24" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="75" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="63" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="116" />
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="25" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="64" />
         <source>Previous frame (,)</source>
         <translation>Fotograma anterior (,)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="26" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="65" />
         <source>Next frame (.)</source>
         <translation>Fotograma siguiente (.)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="32" />
-        <source>Position</source>
-        <translation>Posición</translation>
+        <location filename="../../desktop_app/preview/player_controls.py" line="72" />
+        <source>Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster</source>
+        <translation>Posición: clic para saltar, ←/→ 5 s, J/K/L atrás, pausa, reproducir más rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="33" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="74" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="121" />
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="38" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="79" />
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="39" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="86" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="127" />
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="72" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="113" />
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="121" />
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="86" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="127" />
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
@@ -1347,22 +1347,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="71" />
+        <location filename="../../desktop_app/app.py" line="73" />
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="107" />
+        <location filename="../../desktop_app/app.py" line="109" />
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="139" />
+        <location filename="../../desktop_app/app.py" line="141" />
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="156" />
+        <location filename="../../desktop_app/app.py" line="158" />
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -1590,37 +1590,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="144" />
+        <location filename="../../desktop_app/preview/video_player.py" line="153" />
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="242" />
+        <location filename="../../desktop_app/preview/video_player.py" line="278" />
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="243" />
+        <location filename="../../desktop_app/preview/video_player.py" line="279" />
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="244" />
+        <location filename="../../desktop_app/preview/video_player.py" line="280" />
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="245" />
+        <location filename="../../desktop_app/preview/video_player.py" line="281" />
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="247" />
+        <location filename="../../desktop_app/preview/video_player.py" line="283" />
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="249" />
+        <location filename="../../desktop_app/preview/video_player.py" line="285" />
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

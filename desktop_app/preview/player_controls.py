@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QToolButton,
+    QWidget,
+)
 
 SP = QStyle.StandardPixmap
 
@@ -16,6 +25,36 @@ def format_time(ms: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+class SeekSlider(QSlider):
+    """A position slider where a click jumps to the clicked point (not a page step)."""
+
+    seekRequested = Signal(int)  # milliseconds
+
+    def value_at(self, x: int) -> int:
+        """The slider value under horizontal position `x` (widget coordinates)."""
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        style = self.style()
+        groove = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
+        )
+        span = max(groove.width() - handle.width(), 1)
+        offset = x - groove.x() - handle.width() // 2
+        return QStyle.sliderValueFromPosition(
+            self.minimum(), self.maximum(), min(max(offset, 0), span), span, option.upsideDown
+        )
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            value = self.value_at(int(event.position().x()))
+            self.setValue(value)
+            self.seekRequested.emit(value)
+        super().mousePressEvent(event)  # a press on the handle, now under the mouse, drags it
+
+
 class PlayerControls(QWidget):
     """Passive widgets; VideoPlayer wires them to the QMediaPlayer."""
 
@@ -26,10 +65,12 @@ class PlayerControls(QWidget):
         self.forward_button = self._button(SP.SP_MediaSkipForward, self.tr("Next frame (.)"))
         self.elapsed_label = QLabel(format_time(0), self)
         self.total_label = QLabel(format_time(0), self)
-        self.seek_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.seek_slider = SeekSlider(Qt.Orientation.Horizontal, self)
         self.seek_slider.setRange(0, 0)
         self.seek_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.seek_slider.setToolTip(self.tr("Position"))
+        self.seek_slider.setToolTip(
+            self.tr("Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster")
+        )
         self.mute_button = self._button(SP.SP_MediaVolume, self.tr("Mute (M)"))
         self.volume_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.volume_slider.setRange(0, 100)

@@ -18,12 +18,19 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FRAME_RATE = 25.0
 DEFAULT_VOLUME = 80  # percent
+SEEK_STEP_MS = 5000  # ←/→ and J
+MAX_RATE = 4.0  # L doubles the speed up to this
 
 State = QMediaPlayer.PlaybackState
 
 
 class VideoPlayer(QWidget):
-    """Plays one local file or http(s) URL. Space/K play-pause, M mute, F fullscreen, ,/. step."""
+    """Plays one local file or http(s) URL with the keys of video editors.
+
+    Space play/pause; J back 5 s (or slower when L sped it up), K pause, L play (again: 2×,
+    4×); ←/→ 5 s; ,/. one frame; M mute; F fullscreen. Qt Multimedia cannot play backwards,
+    so J jumps back instead of reversing.
+    """
 
     def __init__(
         self,
@@ -78,9 +85,7 @@ class VideoPlayer(QWidget):
         c.volume_slider.setValue(self._volume)
         c.volume_slider.valueChanged.connect(self.set_volume)
         c.seek_slider.sliderMoved.connect(p.setPosition)
-        c.seek_slider.actionTriggered.connect(
-            lambda _a: p.setPosition(c.seek_slider.sliderPosition())
-        )
+        c.seek_slider.seekRequested.connect(p.setPosition)
         p.durationChanged.connect(c.set_duration)
         p.positionChanged.connect(c.set_position)
         p.playbackStateChanged.connect(lambda s: c.set_playing(s == State.PlayingState))
@@ -91,7 +96,11 @@ class VideoPlayer(QWidget):
     def _build_shortcuts(self) -> None:
         keys = [
             ("Space", self.toggle_play),
-            ("K", self.toggle_play),
+            ("J", self.key_j),
+            ("K", self.pause),
+            ("L", self.key_l),
+            ("Left", lambda: self.seek_by(-SEEK_STEP_MS)),
+            ("Right", lambda: self.seek_by(SEEK_STEP_MS)),
             ("M", self.toggle_mute),
             ("F", self.toggle_fullscreen),
             (".", self.step_forward),
@@ -149,6 +158,33 @@ class VideoPlayer(QWidget):
             self.player.pause()
         else:
             self.player.play()
+
+    def pause(self) -> None:
+        self.player.pause()
+        self.player.setPlaybackRate(1.0)
+
+    def key_l(self) -> None:
+        """Play; pressed again while playing, twice as fast (up to MAX_RATE)."""
+        if self.player.playbackState() == State.PlayingState:
+            self.player.setPlaybackRate(min(self.player.playbackRate() * 2, MAX_RATE))
+        else:
+            self.player.setPlaybackRate(1.0)
+            self.player.play()
+
+    def key_j(self) -> None:
+        """Slower when L sped playback up; else 5 s back (reverse play is not available)."""
+        if self.player.playbackState() == State.PlayingState and self.player.playbackRate() > 1:
+            self.player.setPlaybackRate(max(self.player.playbackRate() / 2, 1.0))
+        else:
+            self.seek_by(-SEEK_STEP_MS)
+
+    def seek_by(self, ms: int) -> None:
+        """Moves the position by `ms`, kept inside the video; playing or paused stays so."""
+        target = max(self.player.position() + ms, 0)
+        duration = self.player.duration()
+        if duration > 0:
+            target = min(target, max(duration - 1, 0))
+        self.player.setPosition(target)
 
     def step_forward(self) -> None:
         self._step(1)
