@@ -15,6 +15,7 @@ from core.storage.signing import LocalPresigner
 from core.tokens import TokenStore
 from server.app import create_app
 from server.config import ServerConfig
+from server.protocol import ApiRunner
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class EmbeddedServer:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         self.app = create_app(self.library, config=self.config)
-        runner = web.AppRunner(self.app, shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
+        runner = ApiRunner(self.app, shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.config.host, self.config.port)

@@ -1,0 +1,154 @@
+"""Shared by the fault tests: a `mediadesk serve` subprocess, raw half-sent requests, and the
+closing check every fault test ends with (maintenance, an empty reconcile report, exact bytes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.library import Library
+from core.maintenance import reconcile, run_maintenance
+from tests.server_fixtures import bearer, http_call
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTRY = "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`mediadesk ARGS` in a fresh process (the installed entry point's main)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
+    return subprocess.run(
+        [sys.executable, "-c", ENTRY, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass
+class ServeProcess:
+    proc: subprocess.Popen[str]
+    url: str
+    token: str | None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind runs."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(15)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_serve(data_dir: Path, *extra: str) -> ServeProcess:
+    """`mediadesk serve --port 0` on `data_dir`; returns once it prints its address."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
+    command = [sys.executable, "-c", ENTRY, "serve", "--port", "0", "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(
+        [*command, *extra], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    while not lines or "Press Ctrl+C" not in lines[-1]:
+        line = proc.stderr.readline()
+        if not line:
+            proc.wait(15)
+            raise AssertionError("serve did not start:\n" + "".join(lines))
+        lines.append(line)
+    text = "".join(lines)
+    url = re.search(r"running at (http://\S+)/", text).group(1)  # type: ignore[union-attr]
+    token = re.search(r"(mdk_\S+)", text)
+    # Keep reading stderr so the server never blocks on a full pipe.
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    return ServeProcess(proc, url, token.group(1) if token else None)
+
+
+def open_request(url: str, head: str, body_start: bytes) -> socket.socket:
+    """A raw request whose headers promise more body than `body_start`: the rest never comes."""
+    host, port = url.split("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(head.encode() + body_start)
+    return sock
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def partial_files(data_dir: Path) -> list[Path]:
+    """Every partial file a write can leave: `.part` names in tmp/ and in the object tree."""
+    found = [p for p in (data_dir / "tmp").glob("*") if ".part" in p.name]
+    found += [p for p in (data_dir / "objects").rglob(".*") if p.name.endswith(".part")]
+    return sorted(found)
+
+
+def assert_healthy_cli(data_dir: Path, ready: dict[int, bytes]) -> None:
+    """`mediadesk maintenance`, then: no errors, an empty reconcile report, exact bytes."""
+    result = cli("maintenance", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["maintenance"]["errors"] == []
+    check = report["reconcile"]
+    assert check["clean"], check
+    assert check["pending_deletions"] == [], check
+    lib = Library.open(_settings(data_dir))
+    try:
+        _assert_bytes(lib, ready)
+    finally:
+        lib.close()
+
+
+def assert_healthy(
+    lib: Library, ready: dict[int, bytes], url: str | None = None, token: str | None = None
+) -> None:
+    """The same check in-process (the function behind `mediadesk maintenance`), and the ready
+    files streamed over HTTP when a server `url` is given."""
+    report = run_maintenance(lib)
+    assert report.errors == [], report.as_dict()
+    check = reconcile(lib)
+    assert check.clean, check.as_dict()
+    assert check.pending_deletions == [], check.as_dict()
+    _assert_bytes(lib, ready)
+    if url is not None:
+        for file_id, data in ready.items():
+            reply = http_call(f"{url}/stream/{file_id}/raw", headers=bearer(token or ""))
+            assert reply.status == 200, reply.body[:300]
+            assert reply.body == data
+
+
+def _assert_bytes(lib: Library, ready: dict[int, bytes]) -> None:
+    for file_id, data in ready.items():
+        record = lib.get_ready(file_id)
+        assert b"".join(lib.open_range(record, 0, None)) == data, file_id
+
+
+def _settings(data_dir: Path) -> Any:
+    from tests.conftest import make_settings
+
+    return make_settings(data_dir)

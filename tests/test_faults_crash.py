@@ -1,0 +1,161 @@
+"""Issue 8, item 1: a server killed with SIGKILL mid-upload leaves nothing behind after a restart,
+and maintenance never removes the partial file of a writer that is still alive."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import partials
+from core.spool import SpoolWriter
+from tests.faults import (
+    ROOT,
+    assert_healthy_cli,
+    cli,
+    open_request,
+    partial_files,
+    start_serve,
+    wait_for,
+)
+from tests.server_fixtures import bearer, http_call, multipart_body
+
+pytestmark = pytest.mark.timeout(90)
+
+BIG = 20 * 1024 * 1024  # announced; only the first MiB or two ever arrive
+
+
+def _upload_ready(url: str, token: str, media_dir: Any) -> tuple[int, bytes]:
+    data = media_dir.png.read_bytes()
+    body, ctype = multipart_body({"file_type": "image"}, {"file": ("keep.png", data, "image/png")})
+    reply = http_call(
+        f"{url}/files/upload/direct",
+        "POST",
+        body,
+        {**bearer(token), "Content-Type": ctype},
+    )
+    assert reply.status == 201, reply.body
+    return reply.json()["id"], data
+
+
+def test_sigkill_mid_upload_leaves_no_partial_after_restart(data_dir: Path, media_dir: Any) -> None:
+    server = start_serve(data_dir)
+    try:
+        assert server.token
+        file_id, data = _upload_ready(server.url, server.token, media_dir)
+
+        # 1. A direct (multipart) upload, killed while its spool file grows in tmp/.
+        boundary = "----faultboundary"
+        preamble = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file_type"\r\n\r\nvideo\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="match.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+        ).encode()
+        head = (
+            "POST /files/upload/direct HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {server.token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(preamble) + BIG}\r\n\r\n"
+        )
+        direct = open_request(server.url, head, preamble + b"\0" * (2 * 1024 * 1024))
+        spool = wait_for(
+            lambda: [p for p in (data_dir / "tmp").glob("upload-*.part") if p.stat().st_size],
+            what="the spool file",
+        )
+
+        # 2. A local signed PUT, killed while its hidden .part grows in objects/.
+        form, ctype = multipart_body(
+            {
+                "original_filename": "match.mp4",
+                "file_type": "video",
+                "content_type": "video/mp4",
+                "size": str(BIG),
+            }
+        )
+        presigned = http_call(
+            f"{server.url}/files/upload/presigned",
+            "POST",
+            form,
+            {**bearer(server.token), "Content-Type": ctype},
+        )
+        assert presigned.status == 201, presigned.body
+        target = presigned.json()["upload_url"].split("//", 1)[1].split("/", 1)[1]
+        head = (
+            f"PUT /{target} HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n"
+            f"Content-Length: {BIG}\r\n\r\n"
+        )
+        signed = open_request(server.url, head, b"\0" * (2 * 1024 * 1024))
+        hidden = wait_for(
+            lambda: [p for p in (data_dir / "objects").rglob(".*.part") if p.stat().st_size],
+            what="the signed PUT's partial object",
+        )
+        assert set(partial_files(data_dir)) >= {*spool, *hidden}
+        server.kill()
+        direct.close()
+        signed.close()
+    finally:
+        server.stop()
+
+    # What the kill left: both partial files, with a dead owner.
+    assert set(partial_files(data_dir)) >= {*spool, *hidden}
+    restarted = start_serve(data_dir)
+    try:
+        assert partial_files(data_dir) == []  # start-up removed them, whatever their age
+        reply = http_call(f"{restarted.url}/health")
+        assert reply.status == 200
+    finally:
+        restarted.stop()
+    assert_healthy_cli(data_dir, {file_id: data})
+
+
+LIVE_WRITER = """
+import sys, time
+from pathlib import Path
+from core.spool import SpoolWriter
+writer = SpoolWriter(Path(sys.argv[1]), 10**9)
+writer.write(b"x" * 1000)
+print(writer.path, flush=True)
+time.sleep(60)
+"""
+
+
+def test_maintenance_keeps_a_live_writers_partial_and_removes_a_dead_ones(
+    data_dir: Path, media_dir: Any
+) -> None:
+    tmp = data_dir / "tmp"
+    # A partial of this (live) process, one of a live child, one with no owner at all.
+    mine = SpoolWriter(tmp, 10**9)
+    mine.write(b"y" * 10)
+    child = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, str(tmp)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        theirs = Path(child.stdout.readline().strip())
+        assert theirs.is_file() and partials.owner_of(theirs.name) != partials.TOKEN
+        orphan = tmp / "upload-legacy.part"
+        orphan.write_bytes(b"z")
+
+        # (the command's start-up sweep and its maintenance pass both apply the rule)
+        result = cli("maintenance", "--data-dir", str(data_dir))
+        assert json.loads(result.stdout)["reconcile"]["orphan_partials"] == []
+        assert mine.path.exists() and theirs.exists() and not orphan.exists()
+
+        child.kill()
+        child.wait(15)
+        result = cli("maintenance", "--data-dir", str(data_dir))
+        assert json.loads(result.stdout)["reconcile"]["orphan_partials"] == []
+        assert mine.path.exists() and not theirs.exists()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        mine.abort()
+    assert_healthy_cli(data_dir, {})
