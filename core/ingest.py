@@ -145,6 +145,7 @@ class Ingestor:
                 owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
             _report(progress, "validating", 0, size)
             info = validate_file(path, kind, max_size)
+            self.lib.settings.check_allowed(info.mime)
             with self._sha_locks.hold(sha):
                 # A duplicate is the same bytes for the same athlete and flags; the same bytes
                 # elsewhere are a file of their own (with their own copy of the object).
@@ -248,6 +249,7 @@ class Ingestor:
         media = BY_MIME[mime]
         if media.kind != kind:
             raise TypeMismatch(f"content_type {mime} is not a {kind}")
+        self.lib.settings.check_allowed(mime)  # refused before anything is uploaded
         if size is not None:
             if size <= 0:
                 raise InvalidInput("size must be a positive number of bytes")
@@ -313,6 +315,7 @@ class Ingestor:
                 )
             with _local_copy(self.lib, record.storage_key) as path:
                 info = validate_file(path, record.file_type, max_size)
+                self.lib.settings.check_allowed(info.mime)  # the sniffed type, not the declared
                 _, sha = hash_file(path)
                 thumb = self._thumbnail(path, info)
         except MediaDeskError as exc:

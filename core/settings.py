@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from core.errors import SettingsError
+from core.errors import SettingsError, UnsupportedType
+from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, canonical_mime
 from core.paths import DataPaths, default_paths
 
 MIN_EXPIRY = 1
@@ -50,6 +51,11 @@ ENV_NAMES: dict[str, str] = {
     "hls_segment_seconds": "MEDIADESK_HLS_SEGMENT_SECONDS",
     "job_lease_seconds": "MEDIADESK_JOB_LEASE_SECONDS",
     "job_max_attempts": "MEDIADESK_JOB_MAX_ATTEMPTS",
+    "allowed_image_types": "ALLOWED_IMAGE_TYPES",
+    "allowed_video_types": "ALLOWED_VIDEO_TYPES",
+    "storage_warn_bytes": "MEDIADESK_STORAGE_WARN_BYTES",
+    "usage_scan_interval": "MEDIADESK_USAGE_SCAN_INTERVAL",
+    "log_format": "MEDIADESK_LOG_FORMAT",
 }
 
 
@@ -85,6 +91,12 @@ class Settings:
     hls_segment_seconds: int = 4
     job_lease_seconds: int = 30
     job_max_attempts: int = 3
+    # The seed's ALLOWED_*_TYPES: a subset of what MediaDesk validates, stored canonically
+    allowed_image_types: tuple[str, ...] = tuple(t.mime for t in IMAGE_TYPES)
+    allowed_video_types: tuple[str, ...] = tuple(t.mime for t in VIDEO_TYPES)
+    storage_warn_bytes: int = 0  # the status bar warns above this many stored bytes; 0 = never
+    usage_scan_interval: int = 3600  # seconds between listings of the bucket or folder
+    log_format: str = "text"  # text | json (one JSON object a line)
     config_file: str = field(default="", compare=False)
 
     # --- derived -----------------------------------------------------------------------------
@@ -93,6 +105,24 @@ class Settings:
         return default_paths(
             self.data_dir or None, str(Path(self.config_file).parent) if self.config_file else None
         )
+
+    def allowed_types(self, kind: str) -> tuple[str, ...]:
+        return self.allowed_image_types if kind == "image" else self.allowed_video_types
+
+    def check_allowed(self, mime: str) -> None:
+        """UnsupportedType (400) naming the setting when ALLOWED_*_TYPES leaves this type out."""
+        media = BY_MIME.get(canonical_mime(mime) or "")
+        if media is None:
+            return  # not a type we validate at all: the validator says so in its own words
+        allowed = self.allowed_types(media.kind)
+        if media.mime not in allowed:
+            setting = ENV_NAMES[f"allowed_{media.kind}_types"]
+            raise UnsupportedType(
+                f"{media.mime} is not accepted here (check {setting}: "
+                f"{', '.join(allowed) or 'none'})",
+                reason="not_allowed",
+                details={"setting": setting, "allowed": list(allowed), "content_type": media.mime},
+            )
 
     @property
     def uses_r2(self) -> bool:
@@ -213,6 +243,27 @@ def validate(s: Settings) -> Settings:
             raise bad("cors_origins", f"{origin!r} is not an origin like https://host:port")
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+    if s.storage_warn_bytes < 0:
+        raise bad("storage_warn_bytes", "cannot be negative (0 turns the warning off)")
+    if s.usage_scan_interval < 0:
+        raise bad("usage_scan_interval", "cannot be negative (0 turns the store listing off)")
+    if s.log_format not in ("text", "json"):
+        raise bad("log_format", "must be 'text' or 'json'")
+    allowed: dict[str, tuple[str, ...]] = {}
+    for kind in ("image", "video"):
+        name = f"allowed_{kind}_types"
+        canonical = []
+        for raw in getattr(s, name):
+            mime = canonical_mime(raw)
+            if mime is None:
+                raise bad(name, f"{raw!r} is not a type MediaDesk can validate")
+            if BY_MIME[mime].kind != kind:
+                raise bad(name, f"{raw!r} is not among the {kind} types")
+            if mime not in canonical:
+                canonical.append(mime)
+        allowed[name] = tuple(canonical)
+    if any(getattr(s, n) != v for n, v in allowed.items()):
+        s = dataclasses.replace(s, **allowed)  # the seed's spellings kept as standard names
     return s
 
 

@@ -26,7 +26,12 @@ STORAGE_FIELDS = (
     "r2_public_domain",
 )
 RESTART_FIELDS = (*STORAGE_FIELDS, "language")
-LIVE_FIELDS = ("max_file_size", "presigned_url_expiry")
+LIVE_FIELDS = (
+    "max_file_size",
+    "presigned_url_expiry",
+    "allowed_image_types",
+    "allowed_video_types",
+)
 SERVER_FIELDS = ("server_host", "server_port")
 
 

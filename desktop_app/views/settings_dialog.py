@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from desktop_app.controllers.settings_controller import SettingsController
 from desktop_app.errors import ErrorMessage
@@ -142,6 +143,20 @@ class SettingsDialog(QDialog):
         self.expiry.setSuffix(self.tr(" s"))
         form.addRow(self.tr("Maximum file size"), self.max_size)
         form.addRow(self.tr("Signed link lifetime"), self.expiry)
+        # ALLOWED_IMAGE_TYPES / ALLOWED_VIDEO_TYPES: one box per type MediaDesk validates
+        self.type_boxes: dict[str, QCheckBox] = {}
+        for title, media_types in (
+            (self.tr("Accepted images"), IMAGE_TYPES),
+            (self.tr("Accepted videos"), VIDEO_TYPES),
+        ):
+            row = QHBoxLayout()
+            for media in media_types:
+                check = QCheckBox(media.ext.upper(), box)
+                check.setToolTip(media.mime)
+                self.type_boxes[media.mime] = check
+                row.addWidget(check)
+            row.addStretch(1)
+            form.addRow(title, row)
         return box
 
     def _build_server(self) -> QGroupBox:
@@ -190,6 +205,9 @@ class SettingsDialog(QDialog):
         self.region.setText(s.r2_region)
         self.max_size.setValue(max(1, s.max_file_size // MIB))
         self.expiry.setValue(s.presigned_url_expiry)
+        allowed = set(s.allowed_image_types) | set(s.allowed_video_types)
+        for mime, check in self.type_boxes.items():
+            check.setChecked(mime in allowed)
         self.host.setText(s.server_host)
         self.port.setValue(s.server_port)
         self.autostart.setChecked(s.server_autostart)
@@ -218,11 +236,16 @@ class SettingsDialog(QDialog):
                 "server_port": self.port.value(),
                 "server_autostart": self.autostart.isChecked(),
                 "language": str(self.language.currentData() or ""),
+                "allowed_image_types": self._checked_types(IMAGE_TYPES),
+                "allowed_video_types": self._checked_types(VIDEO_TYPES),
             }
         )
         if self.max_size.value() * MIB == (self.controller.settings.max_file_size // MIB) * MIB:
             values["max_file_size"] = self.controller.settings.max_file_size  # unchanged
         return values
+
+    def _checked_types(self, media_types: Any) -> tuple[str, ...]:
+        return tuple(t.mime for t in media_types if self.type_boxes[t.mime].isChecked())
 
     # ---- actions ------------------------------------------------------------------------------
     def _on_kind(self, *_: object) -> None:
