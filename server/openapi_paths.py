@@ -724,3 +724,8 @@ PATHS["/files/{file_id}/confirm-upload"]["post"]["description"] = (
     "missing parts are a 400 upload_not_received with details.missing_parts (upload them and "
     "confirm again), parts of the wrong size abort the upload."
 )
+
+# The video pipeline's operations and the fields it adds to StreamInfo (issue 10)
+from server.openapi_video import install as _install_video  # noqa: E402
+
+_install_video(PATHS, SCHEMAS)

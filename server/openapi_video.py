@@ -1,0 +1,307 @@
+"""OpenAPI paths and schemas of the video pipeline (jobs, HLS, thumbnails, watch page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.jobs import KINDS, STATES
+from server.openapi_schemas import BOOL, DATE, ID, INT, NUM, STR, nullable, obj, ref
+
+S = dict[str, Any]
+
+JOB_STATE = {"type": "string", "enum": list(STATES)}
+PROCESSING_STATE = {"type": "string", "enum": list(STATES)}
+
+VIDEO_SCHEMAS: dict[str, S] = {
+    "Job": obj(
+        ["id", "kind", "file_id", "state", "progress", "attempts", "created_at"],
+        id=INT,
+        kind={"type": "string", "enum": list(KINDS)},
+        file_id=INT,
+        state=JOB_STATE,
+        progress={"type": "number", "minimum": 0, "maximum": 1},
+        attempts=INT,
+        error=nullable("string"),
+        created_at=DATE,
+        started_at=nullable("string", format="date-time"),
+        finished_at=nullable("string", format="date-time"),
+    ),
+    "JobList": obj(["items", "total"], items={"type": "array", "items": ref("Job")}, total=INT),
+    "Processing": obj(
+        ["state", "progress"],
+        state=PROCESSING_STATE,
+        progress={"type": "number", "minimum": 0, "maximum": 1},
+        error=nullable("string"),
+    ),
+    "Rendition": obj(
+        ["name", "content_type", "url"],
+        name={
+            "type": "string",
+            "description": "original, faststart, web, or an HLS rung such as 720p",
+        },
+        width=nullable("integer"),
+        height=nullable("integer"),
+        bit_rate=nullable("integer"),
+        content_type=nullable("string"),
+        url={
+            "type": "string",
+            "description": "Usable as is: a private file's URL carries a short-lived signature",
+        },
+    ),
+    "WatchUrl": obj(
+        ["url", "kind"],
+        file_id=INT,
+        kind={"type": "string", "enum": ["watch"]},
+        url=STR,
+        method=STR,
+        expires_in=nullable("integer"),
+        expires_at=nullable("string"),
+    ),
+}
+
+# Added to StreamInfo (server/openapi_schemas.py)
+STREAM_INFO_VIDEO: dict[str, S] = {
+    "processing": {
+        "oneOf": [ref("Processing"), {"type": "null"}],
+        "description": "Combined state of the video's jobs; null for images",
+    },
+    "renditions": {"type": "array", "items": ref("Rendition")},
+    "hls_url": nullable("string", description="The HLS master playlist, once made"),
+    "thumbnails_vtt_url": nullable("string", description="WebVTT scrub thumbnails track"),
+    "watch_url": nullable("string", description="The /watch page (signed when private)"),
+}
+
+
+def _paths() -> dict[str, S]:
+    from server.openapi_paths import (
+        ACCESS_TOKEN,
+        BYTES,
+        FID,
+        RANGE_HEADERS,
+        err,
+        json,
+        ok,
+        op,
+        param,
+    )
+
+    job_id = param("job_id", "path", ID)
+    no_body = {
+        "required": False,
+        "description": "No body is needed",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    grant = [
+        param("exp", desc="Expiry (Unix time) of a signed link; with sig"),
+        param("sig", desc="Signature of a private file's media link (from /stream/{id}/info)"),
+    ]
+    playlist = {"application/vnd.apple.mpegurl": {"schema": STR}}
+    not_ready = (
+        "404 until the video's job has made it (see processing in /stream/{id}/info). "
+        "Private files: a read token, or the signed link's exp and sig."
+    )
+    return {
+        "/jobs": {
+            "get": op(
+                "Processing jobs",
+                "admin",
+                {**ok("Newest first", json("JobList")), **err(400, 401, 403)},
+                params=[
+                    param("state", schema=JOB_STATE),
+                    param("file_id", schema=ID),
+                    param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                    param("offset", schema={"type": "integer", "minimum": 0}),
+                ],
+                desc="Finished jobs are kept for MEDIADESK_TRASH_RETENTION_DAYS.",
+                operation_id="list_jobs",
+            )
+        },
+        "/jobs/{job_id}": {
+            "get": op(
+                "One job",
+                "admin",
+                {**ok("The job", json("Job")), **err(400, 401, 403, 404)},
+                params=[job_id],
+                operation_id="get_job",
+            )
+        },
+        "/jobs/{job_id}/cancel": {
+            "post": op(
+                "Cancel a job",
+                "admin",
+                {
+                    **ok("Cancelled (it was queued)", json("Job")),
+                    **ok(
+                        "Cancel asked: the worker stops the encode within a second",
+                        json("Job"),
+                        202,
+                    ),
+                    **err(400, 401, 403, 404, 409),
+                },
+                params=[job_id],
+                desc="409 when the job has already finished. Nothing half-made is kept.",
+                body=no_body,
+                operation_id="cancel_job",
+            )
+        },
+        "/jobs/{job_id}/retry": {
+            "post": op(
+                "Retry a failed or cancelled job",
+                "admin",
+                {**ok("Queued again", json("Job"), 202), **err(400, 401, 403, 404, 409)},
+                params=[job_id],
+                desc="409 unless the job failed or was cancelled.",
+                body=no_body,
+                operation_id="retry_job",
+            )
+        },
+        "/files/{file_id}/reprocess": {
+            "post": op(
+                "Queue a video's processing again",
+                "admin",
+                {**ok("The new jobs", json("JobList"), 202), **err(400, 401, 403, 404)},
+                params=[FID],
+                desc="Active jobs of the file are cancelled and fresh ones queued (after a "
+                "change of MEDIADESK_HLS_LADDER, say). 400 for an image or a file not ready.",
+                body=no_body,
+                operation_id="reprocess_file",
+            )
+        },
+        "/stream/{file_id}/hls/master.m3u8": {
+            "get": op(
+                "HLS master playlist",
+                "streaming",
+                {**ok("Master playlist", playlist), **err(400, 401, 403, 404)},
+                params=[FID, ACCESS_TOKEN, *grant],
+                desc="One variant per rung of MEDIADESK_HLS_LADDER at or below the source, with "
+                "the measured peak BANDWIDTH, RESOLUTION and CODECS. Every URL in it carries a "
+                f"fresh signature for a private file. {not_ready}",
+                operation_id="hls_master",
+            )
+        },
+        "/stream/{file_id}/hls/{rung}/index.m3u8": {
+            "get": op(
+                "HLS variant playlist (VOD)",
+                "streaming",
+                {**ok("Variant playlist", playlist), **err(400, 401, 403, 404)},
+                params=[
+                    FID,
+                    param("rung", "path", {"type": "string", "pattern": "^[0-9]{2,4}$"}),
+                    ACCESS_TOKEN,
+                    *grant,
+                ],
+                desc=f"Ends with #EXT-X-ENDLIST. {not_ready}",
+                operation_id="hls_variant",
+            )
+        },
+        "/stream/{file_id}/hls/{rung}/{segment}": {
+            "get": op(
+                "HLS segment",
+                "streaming",
+                {
+                    **ok("MPEG-TS segment", {"video/mp2t": BYTES}),
+                    **ok("One range", {"video/mp2t": BYTES}, 206),
+                    **ok("Not modified", status=304),
+                    **err(400, 401, 403, 404, 416),
+                },
+                params=[
+                    FID,
+                    param("rung", "path", {"type": "string", "pattern": "^[0-9]{2,4}$"}),
+                    param("segment", "path", {"type": "string", "pattern": r"^seg_[0-9]{5}\.ts$"}),
+                    *RANGE_HEADERS,
+                    ACCESS_TOKEN,
+                    *grant,
+                ],
+                desc=not_ready,
+                operation_id="hls_segment",
+            )
+        },
+        "/stream/{file_id}/thumbnails/thumbnails.vtt": {
+            "get": op(
+                "Scrub thumbnails (WebVTT)",
+                "streaming",
+                {
+                    **ok("Cues naming regions of the sprite", {"text/vtt": {"schema": STR}}),
+                    **err(400, 401, 403, 404),
+                },
+                params=[FID, ACCESS_TOKEN, *grant],
+                desc=f"Each cue is sprite.jpg#xywh=x,y,w,h. {not_ready}",
+                operation_id="thumbnails_vtt",
+            )
+        },
+        "/stream/{file_id}/thumbnails/sprite.jpg": {
+            "get": op(
+                "Scrub thumbnails sprite sheet",
+                "streaming",
+                {
+                    **ok("JPEG", {"image/jpeg": BYTES}),
+                    **ok("One range", {"image/jpeg": BYTES}, 206),
+                    **ok("Not modified", status=304),
+                    **err(400, 401, 403, 404, 416),
+                },
+                params=[FID, *RANGE_HEADERS, ACCESS_TOKEN, *grant],
+                desc=not_ready,
+                operation_id="thumbnails_sprite",
+            )
+        },
+        "/watch/{file_id}": {
+            "get": op(
+                "Player page",
+                "streaming",
+                {**ok("HTML page", {"text/html": {"schema": STR}}), **err(400, 401, 403, 404)},
+                params=[FID, *grant],
+                desc="Plays the HLS ladder with hls.js (shipped with MediaDesk), falls back to "
+                "/stream/{id}/video, shows scrub thumbnails; embeddable in an iframe. A private "
+                "file needs the signed link of GET /files/{id}/presigned-url?kind=watch "
+                "(401 without it, 403 when it is bad or expired).",
+                operation_id="watch_page",
+            )
+        },
+        "/static/hls.min.js": {
+            "get": op(
+                "hls.js (Apache-2.0), used by the watch page",
+                "streaming",
+                {**ok("JavaScript", {"text/javascript": {"schema": STR}})},
+                operation_id="hls_js",
+            )
+        },
+    }
+
+
+def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
+    """Adds the video pipeline to the document's paths and schemas."""
+    schemas.update(VIDEO_SCHEMAS)
+    info = schemas.get("StreamInfo")
+    if info is not None:
+        info.setdefault("properties", {}).update(STREAM_INFO_VIDEO)
+    paths.update(_paths())
+    from server.openapi_paths import param
+
+    video = paths.get("/stream/{file_id}/video", {}).get("get")
+    if video is not None:
+        video.setdefault("parameters", []).append(
+            param(
+                "rendition",
+                schema={"type": "string", "enum": ["original", "web", "faststart"]},
+                desc="Default: the web rendition or faststart copy once made, else the original",
+            )
+        )
+        video["parameters"] += [
+            param("exp", desc="Expiry of a signed link (from /stream/{id}/info)"),
+            param("sig", desc="Signature of a private file's media link"),
+        ]
+    presigned = paths.get("/files/{file_id}/presigned-url", {}).get("get")
+    if presigned is not None:
+        presigned.setdefault("parameters", []).append(
+            param(
+                "kind",
+                schema={"type": "string", "enum": ["download", "watch"]},
+                desc="watch: the /watch/{id} page's link (signed for a private video)",
+            )
+        )
+        presigned["responses"]["200"]["content"]["application/json"]["schema"] = {
+            "oneOf": [ref("SignedUrl"), ref("WatchUrl")]
+        }
+
+
+__all__ = ["BOOL", "NUM", "install"]
