@@ -4,6 +4,7 @@ keys, keyboard, counts that agree, server panel examples, Spanish and polish."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -347,3 +348,160 @@ def test_player_click_to_seek_arrows_and_jkl(qtbot, tmp_path: Path) -> None:  # 
     qtbot.keyClick(player, Qt.Key.Key_K)
     qtbot.waitUntil(lambda: player.player.playbackState() == state.PausedState, timeout=TIMEOUT)
     player.release()
+
+
+# ---- counts ---------------------------------------------------------------------------------
+def _first_number(text: str) -> int:
+    return int(text.split()[0].replace(",", ""))
+
+
+def test_counts_agree_during_a_live_import(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.media import make_png
+
+    seen: list[tuple[int, int, int]] = []
+
+    def observe(*_: object) -> None:
+        if not window.controller.counts:
+            return
+        seen.append(
+            (
+                _first_number(window.browser.total.text()),
+                int(window.controller.sidebar.count_text("all") or 0),
+                _first_number(window.status.counts.text()),
+            )
+        )
+
+    # Connected after the views: each observation sees the labels as the user does.
+    window.controller.grid.totalChanged.connect(observe)
+    window.controller.countsChanged.connect(observe)
+    paths = [make_png(tmp_path / f"p{i}.png", (64, 48), color=(i * 8, 20, 90)) for i in range(24)]
+    worker = threading.Thread(target=lambda: [library.ingest(p, "image") for p in paths])
+    worker.start()
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=TIMEOUT * 2)
+    qtbot.waitUntil(lambda: window.controller.counts.get("all") == 24, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 24, timeout=TIMEOUT)
+    observe()
+    assert len(seen) > 2
+    disagreeing = [s for s in seen if len(set(s)) != 1]
+    assert not disagreeing, disagreeing[:5]
+    assert seen[-1] == (24, 24, 24)
+
+
+# ---- keyboard -------------------------------------------------------------------------------
+def _focus(qtbot, window: MainWindow, widget) -> None:  # type: ignore[no-untyped-def]
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
+    widget.setFocus()
+
+
+def test_enter_and_ctrl_s_save_and_escape_clears_the_search(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+) -> None:
+    record = library.ingest(media_dir.jpeg, "image")
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    qtbot.waitUntil(lambda: window.details.record is not None, timeout=TIMEOUT)
+    name = window.details.filename
+    _focus(qtbot, window, name)
+    name.selectAll()
+    qtbot.keyClicks(name, "finish.jpg")
+    assert window.details.dirty
+    qtbot.keyClick(name, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: library.get_file(record.id).original_filename == "finish.jpg", timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: not window.details.dirty, timeout=TIMEOUT)
+    text = window.details.description
+    _focus(qtbot, window, text)
+    qtbot.keyClicks(text, "Heat 2")
+    qtbot.keyClick(text, Qt.Key.Key_Return)  # a new line, not a save
+    assert window.details.dirty and "\n" in text.toPlainText()
+    _focus(qtbot, window, window.browser.grid)
+    qtbot.keyClick(window.browser.grid, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(
+        lambda: library.get_file(record.id).description.startswith("Heat 2"), timeout=TIMEOUT
+    )
+    search = window.browser.search
+    _focus(qtbot, window, search)
+    qtbot.keyClicks(search, "nothing")
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 0, timeout=TIMEOUT)
+    qtbot.keyClick(search, Qt.Key.Key_Escape)
+    assert search.text() == "" and window.controller.search == ""
+    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+
+
+def test_end_goes_to_the_true_end_of_the_library(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 230)  # page size 50: the last row is four pages away
+    window.controller.refresh()
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.total == 230 and not grid.loading, timeout=TIMEOUT)
+    assert grid.rowCount() < 230
+    _focus(qtbot, window, window.browser.grid)
+    window.browser.select_row(0)
+    qtbot.keyClick(window.browser.grid, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(
+        lambda: (
+            window.controller.current is not None
+            and window.controller.current.original_filename == "file-00000.jpg"
+        ),
+        timeout=TIMEOUT,
+    )
+    assert grid.rowCount() == 230
+    assert window.browser.grid.currentIndex().row() == 229
+    qtbot.keyClick(window.browser.grid, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: window.browser.grid.currentIndex().row() == 0, timeout=TIMEOUT)
+
+
+def test_details_never_show_a_file_that_is_not_selected(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 3)
+    window.controller.refresh()
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 3, timeout=TIMEOUT)
+    view = window.browser.grid
+    flags = QItemSelectionModel.SelectionFlag
+    window.browser.select_row(0)
+    qtbot.waitUntil(lambda: window.details.record is not None, timeout=TIMEOUT)
+    first = grid.record_at(0)
+    assert first is not None and window.details.record.id == first.id
+    # Ctrl+click on the shown file deselects it: the panel empties.
+    view.selectionModel().select(grid.index(0), flags.Deselect)
+    qtbot.waitUntil(lambda: window.details.record is None, timeout=TIMEOUT)
+    # Two selected, the shown one deselected: the other one is shown.
+    view.selectionModel().select(grid.index(1), flags.Select)
+    view.selectionModel().setCurrentIndex(grid.index(2), flags.Select)
+    qtbot.waitUntil(
+        lambda: (
+            window.details.record is not None and window.details.record.id == grid.record_at(2).id
+        ),
+        timeout=TIMEOUT,
+    )
+    view.selectionModel().select(grid.index(2), flags.Deselect)
+    qtbot.waitUntil(
+        lambda: (
+            window.details.record is not None and window.details.record.id == grid.record_at(1).id
+        ),
+        timeout=TIMEOUT,
+    )

@@ -4,7 +4,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="229" />
+        <location filename="../../desktop_app/views/browser.py" line="311" />
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="248" />
+        <location filename="../../desktop_app/views/browser.py" line="330" />
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -23,7 +23,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="196" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="218" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="201" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="223" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -39,7 +39,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="208" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="230" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>

@@ -4,173 +4,178 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="53" />
+        <location filename="../../desktop_app/views/details_panel.py" line="54" />
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="84" />
-        <location filename="../../desktop_app/views/details_panel.py" line="256" />
+        <location filename="../../desktop_app/views/details_panel.py" line="85" />
+        <location filename="../../desktop_app/views/details_panel.py" line="269" />
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="94" />
+        <location filename="../../desktop_app/views/details_panel.py" line="95" />
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="95" />
+        <location filename="../../desktop_app/views/details_panel.py" line="96" />
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="98" />
+        <location filename="../../desktop_app/views/details_panel.py" line="99" />
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="100" />
+        <location filename="../../desktop_app/views/details_panel.py" line="101" />
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="101" />
+        <location filename="../../desktop_app/views/details_panel.py" line="102" />
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="102" />
+        <location filename="../../desktop_app/views/details_panel.py" line="103" />
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="103" />
+        <location filename="../../desktop_app/views/details_panel.py" line="104" />
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="106" />
+        <location filename="../../desktop_app/views/details_panel.py" line="107" />
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="107" />
+        <location filename="../../desktop_app/views/details_panel.py" line="108" />
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="121" />
+        <location filename="../../desktop_app/views/details_panel.py" line="119" />
+        <source>Save the changes (Enter in the name, Ctrl+S)</source>
+        <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="134" />
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="123" />
+        <location filename="../../desktop_app/views/details_panel.py" line="136" />
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="124" />
+        <location filename="../../desktop_app/views/details_panel.py" line="137" />
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="125" />
+        <location filename="../../desktop_app/views/details_panel.py" line="138" />
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="126" />
+        <location filename="../../desktop_app/views/details_panel.py" line="139" />
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="127" />
+        <location filename="../../desktop_app/views/details_panel.py" line="140" />
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="128" />
+        <location filename="../../desktop_app/views/details_panel.py" line="141" />
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="144" />
+        <location filename="../../desktop_app/views/details_panel.py" line="157" />
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="149" />
+        <location filename="../../desktop_app/views/details_panel.py" line="162" />
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="150" />
+        <location filename="../../desktop_app/views/details_panel.py" line="163" />
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="151" />
+        <location filename="../../desktop_app/views/details_panel.py" line="164" />
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="152" />
+        <location filename="../../desktop_app/views/details_panel.py" line="165" />
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="153" />
+        <location filename="../../desktop_app/views/details_panel.py" line="166" />
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="154" />
+        <location filename="../../desktop_app/views/details_panel.py" line="167" />
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="155" />
+        <location filename="../../desktop_app/views/details_panel.py" line="168" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="156" />
+        <location filename="../../desktop_app/views/details_panel.py" line="169" />
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="157" />
+        <location filename="../../desktop_app/views/details_panel.py" line="170" />
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="158" />
+        <location filename="../../desktop_app/views/details_panel.py" line="171" />
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="184" />
+        <location filename="../../desktop_app/views/details_panel.py" line="197" />
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="256" />
+        <location filename="../../desktop_app/views/details_panel.py" line="269" />
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273" />
+        <location filename="../../desktop_app/views/details_panel.py" line="286" />
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273" />
+        <location filename="../../desktop_app/views/details_panel.py" line="286" />
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="281" />
+        <location filename="../../desktop_app/views/details_panel.py" line="294" />
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -351,62 +356,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="78" />
+        <location filename="../../desktop_app/views/browser.py" line="88" />
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="85" />
+        <location filename="../../desktop_app/views/browser.py" line="98" />
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="86" />
+        <location filename="../../desktop_app/views/browser.py" line="99" />
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="87" />
+        <location filename="../../desktop_app/views/browser.py" line="100" />
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="88" />
+        <location filename="../../desktop_app/views/browser.py" line="101" />
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="89" />
+        <location filename="../../desktop_app/views/browser.py" line="102" />
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="90" />
+        <location filename="../../desktop_app/views/browser.py" line="103" />
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="91" />
+        <location filename="../../desktop_app/views/browser.py" line="104" />
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="92" />
+        <location filename="../../desktop_app/views/browser.py" line="105" />
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="96" />
+        <location filename="../../desktop_app/views/browser.py" line="109" />
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="100" />
+        <location filename="../../desktop_app/views/browser.py" line="114" />
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="229" />
+        <location filename="../../desktop_app/views/browser.py" line="311" />
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -414,17 +419,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="242" />
+        <location filename="../../desktop_app/views/browser.py" line="324" />
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="245" />
+        <location filename="../../desktop_app/views/browser.py" line="327" />
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="248" />
+        <location filename="../../desktop_app/views/browser.py" line="330" />
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -432,7 +437,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="256" />
+        <location filename="../../desktop_app/views/browser.py" line="338" />
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -441,7 +446,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="263" />
+        <location filename="../../desktop_app/views/browser.py" line="345" />
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -450,7 +455,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="268" />
+        <location filename="../../desktop_app/views/browser.py" line="350" />
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -459,7 +464,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="273" />
+        <location filename="../../desktop_app/views/browser.py" line="355" />
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -468,7 +473,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="277" />
+        <location filename="../../desktop_app/views/browser.py" line="359" />
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -550,12 +555,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="176" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="198" />
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="196" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="218" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -563,7 +568,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="201" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="223" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -571,7 +576,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="208" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="230" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -579,12 +584,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="234" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="256" />
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="274" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="296" />
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1132,17 +1137,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="88" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="93" />
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="97" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="102" />
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="101" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="106" />
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -1150,148 +1155,158 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="42" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="43" />
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="66" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="67" />
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="69" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="70" />
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="70" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="71" />
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="83" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="84" />
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="100" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="101" />
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="101" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="102" />
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="105" />
-        <location filename="../../desktop_app/views/settings_dialog.py" line="238" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="106" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="261" />
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="123" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="124" />
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="124" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="125" />
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="125" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="126" />
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="126" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="127" />
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="127" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="128" />
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="128" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="129" />
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="135" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="136" />
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="142" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="143" />
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="143" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="144" />
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="144" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="145" />
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="148" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="149" />
+        <source>Accepted images</source>
+        <translation>Imágenes aceptadas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="150" />
+        <source>Accepted videos</source>
+        <translation>Vídeos aceptados</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163" />
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="153" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168" />
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="154" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="169" />
         <source>Host</source>
         <translation>Host</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="155" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="170" />
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="159" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="174" />
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="170" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="185" />
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="173" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188" />
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="177" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="192" />
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="246" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="269" />
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="258" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="281" />
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="275" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="298" />
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>

@@ -70,7 +70,12 @@ class LibraryController(QObject):
         self.search = ""
         self.sort = "-created_at"
         self.current: FileRecord | None = None
+        # The one source of every count on screen (grid header, sidebar, status bar): the
+        # latest catalog count, refreshed from the change events, applied in request order.
         self.counts: dict[str, int] = {}
+        self._athlete_counts: dict[int, int] = {}
+        self._counts_asked = 0
+        self._counts_applied = 0
         self.server_url: Callable[[], str | None] = lambda: None
         self._preview_token: tuple[int, str] | None = None
         self._token_lock = threading.Lock()
@@ -123,11 +128,28 @@ class LibraryController(QObject):
 
     def refresh_sidebar(self) -> None:
         lib = self.library
-        self.runner.submit(lambda: (lib.counts(), lib.athletes()), on_result=self._on_sidebar)
+        self._counts_asked += 1
+        asked = self._counts_asked
+        self.runner.submit(
+            lambda: (lib.counts(), lib.athletes()),
+            on_result=lambda result: self._on_sidebar(asked, result),
+        )
 
-    def _on_sidebar(self, result: SidebarRefresh) -> None:
+    def view_count(self) -> int | None:
+        """The count of what the grid shows, from `counts`; None while searching (or unknown)."""
+        if self.search.strip() or not self.counts:
+            return None
+        if self.filter.section == "athlete":
+            return self._athlete_counts.get(self.filter.athlete_id or 0)
+        return self.counts.get(self.filter.section)
+
+    def _on_sidebar(self, asked: int, result: SidebarRefresh) -> None:
+        if asked < self._counts_applied:
+            return  # an older count finished after a newer one: never step back
+        self._counts_applied = asked
         counts, athletes = result
         self.counts = counts
+        self._athlete_counts = {a.id: a.file_count for a in athletes}
         self.sidebar.set_counts(counts)
         self.sidebar.set_athletes(athletes)
         self.countsChanged.emit(counts)
@@ -296,7 +318,10 @@ class LibraryController(QObject):
             and self.grid.row_of(event.file_id) < 0
         ):
             self.set_current(None)  # deleted, or moved out of the shown section
-        self._sidebar_timer.start()
+        # At most one count per interval while events stream in: a restarted (debounced)
+        # timer would leave the counts stale for a whole bulk import.
+        if not self._sidebar_timer.isActive():
+            self._sidebar_timer.start()
 
     def shutdown(self) -> None:
         if self._preview_token is not None:

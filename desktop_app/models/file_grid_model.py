@@ -27,6 +27,7 @@ from desktop_app.workers import TaskRunner
 logger = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
+END_PAGE_SIZE = 1000  # rows per request while going to the end (the catalog's largest page)
 USER = int(Qt.ItemDataRole.UserRole)
 
 
@@ -45,6 +46,7 @@ class FileGridListModel(QAbstractListModel):
     totalChanged = Signal(int)
     loadFailed = Signal(object)
     recordChanged = Signal(object)  # a loaded record was replaced by a newer version
+    reachedEnd = Signal()  # fetch_all() loaded the last row
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class FileGridListModel(QAbstractListModel):
         self._fetching = False
         self._loaded_once = False
         self._held_events: list[ChangeEvent] = []  # arrived while a page was loading
+        self._to_end = False  # fetch_all(): keep loading (in big pages) until the last row
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -97,16 +100,32 @@ class FileGridListModel(QAbstractListModel):
         self._rows, self._rows_by_id, self._total = [], {}, 0
         self._fetching, self._loaded_once = False, False
         self._held_events = []
+        self._to_end = False
         self.endResetModel()
         self.totalChanged.emit(0)
         self._fetch()
+
+    @property
+    def complete(self) -> bool:
+        """Every row of the query is loaded."""
+        return self._loaded_once and not self._fetching and len(self._rows) >= self._total
+
+    def fetch_all(self) -> None:
+        """Loads the remaining rows (End jumps to the true end); `reachedEnd` when done."""
+        if self.complete:
+            self.reachedEnd.emit()
+            return
+        self._to_end = True
+        if self._loaded_once:
+            self._fetch()  # else the first page, on its way, continues the run
 
     def _fetch(self) -> None:
         if self._fetching:
             return
         self._set_fetching(True)
         generation, offset = self._generation, len(self._rows)
-        query = dataclasses.replace(self._query, offset=offset, limit=self.page_size)
+        limit = END_PAGE_SIZE if self._to_end else self.page_size
+        query = dataclasses.replace(self._query, offset=offset, limit=limit)
         self.runner.submit(
             self.library.list_files,
             query,
@@ -139,12 +158,19 @@ class FileGridListModel(QAbstractListModel):
         held, self._held_events = self._held_events, []
         for event in held:
             self.apply_event(event)
+        if self._to_end:
+            if len(self._rows) < self._total and page.items:
+                self._fetch()
+            else:
+                self._to_end = False
+                self.reachedEnd.emit()
 
     def _on_error(self, generation: int, exc: BaseException) -> None:
         if generation == self._generation:
             self._loaded_once = True
             self._set_fetching(False)
             self._total = len(self._rows)  # stop asking for more until the next reload
+            self._to_end = False
             held, self._held_events = self._held_events, []
             for event in held:
                 self.apply_event(event)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -80,6 +90,9 @@ class FileBrowser(QWidget):
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _: self._search_timer.start())
         self.search.returnPressed.connect(self._apply_search)
+        clear = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search)
+        clear.setContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.activated.connect(self.clear_search)
         self.sort = QComboBox(self)
         for text, sort in (
             (self.tr("Newest first"), "-created_at"),
@@ -95,7 +108,8 @@ class FileBrowser(QWidget):
         self.sort.currentIndexChanged.connect(self._apply_sort)
         self.sort.setToolTip(self.tr("Sort by date, name, size or duration"))
         self.total = QLabel(self)
-        self.controller.grid.totalChanged.connect(self._on_total)
+        self.controller.grid.totalChanged.connect(self._update_total)
+        self.controller.countsChanged.connect(self._update_total)
         row.addWidget(self.search, 1)
         row.addWidget(QLabel(self.tr("Sort:"), self))
         row.addWidget(self.sort)
@@ -121,7 +135,51 @@ class FileBrowser(QWidget):
         grid.selectionModel().currentChanged.connect(self._on_current)
         grid.selectionModel().selectionChanged.connect(self._on_selection)
         grid.doubleClicked.connect(self._on_activated)  # not `activated`: single-click styles
+        grid.installEventFilter(self)
+        self._end_pending = False
+        self.controller.grid.reachedEnd.connect(self._on_reached_end)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), grid)
+        escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+        escape.activated.connect(self.clear_search)
         return grid
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """End and Ctrl+End go to the last file of the library, not of the loaded pages."""
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_End
+            and watched is getattr(self, "grid", None)
+        ):
+            self.go_to_end()
+            return True
+        return super().eventFilter(watched, event)
+
+    def go_to_end(self) -> None:
+        model = self.controller.grid
+        if model.complete:
+            self._select_last()
+        else:
+            self._end_pending = True
+            model.fetch_all()
+
+    def _on_reached_end(self) -> None:
+        if self._end_pending:
+            self._end_pending = False
+            self._select_last()
+
+    def _select_last(self) -> None:
+        rows = self.controller.grid.rowCount()
+        if rows:
+            index = self.controller.grid.index(rows - 1)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index)
+
+    def clear_search(self) -> None:
+        """Esc: back to the whole section (after the unsaved-edit guard)."""
+        if self.search.text():
+            self.search.clear()
+            self._apply_search()
 
     # ---- selection ----------------------------------------------------------------------------
     def selected_records(self) -> list[FileRecord]:
@@ -145,10 +203,30 @@ class FileBrowser(QWidget):
             self.leave_guard(lambda: self._show(record.id), self._back_to_shown)
 
     def _on_selection(self, *_: object) -> None:
-        if self._restoring or self.grid.selectionModel().hasSelection():
+        if not self._restoring:
+            # After the current-index change of the same click has been handled.
+            QTimer.singleShot(0, self._match_selection)
+
+    def _match_selection(self) -> None:
+        """The details panel shows a selected file or none: never one that is not selected."""
+        if self._restoring:
             return
-        if self.controller.current is not None:
-            self.leave_guard(lambda: self.controller.set_current(None), self._back_to_shown)
+        shown = self.controller.current
+        selection = self.grid.selectionModel()
+        rows = sorted(i.row() for i in selection.selectedIndexes())
+        model = self.controller.grid
+        if shown is not None and model.row_of(shown.id) in rows:
+            return
+        current = self.grid.currentIndex()
+        row = current.row() if current.isValid() and current.row() in rows else None
+        if row is None and rows:
+            row = rows[0]
+        record = model.record_at(row) if row is not None else None
+        if record is None:
+            if shown is not None:
+                self.leave_guard(lambda: self.controller.set_current(None), self._back_to_shown)
+        else:
+            self.leave_guard(lambda: self.controller.set_current(record), self._back_to_shown)
 
     def _show(self, file_id: int) -> None:
         """Makes a file current (after the guard, which may have asked the user first)."""
@@ -225,8 +303,12 @@ class FileBrowser(QWidget):
         self.grid.setCurrentIndex(index)
 
     # ---- empty notice -------------------------------------------------------------------------
-    def _on_total(self, total: int) -> None:
-        self.total.setText(self.tr("%n file(s)", "", total))
+    def _update_total(self, *_: object) -> None:
+        """The controller's count, as in the sidebar and status bar; the grid's while searching."""
+        count = self.controller.view_count()
+        if count is None:
+            count = self.controller.grid.total
+        self.total.setText(self.tr("%n file(s)", "", count))
 
     def _update_empty(self, *_: object) -> None:
         model = self.controller.grid

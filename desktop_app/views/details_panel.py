@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -115,6 +116,18 @@ class DetailsPanel(QWidget):
         self.description.textChanged.connect(self._mark_dirty)
         self.save_button.clicked.connect(self.request_save)
         self.revert_button.clicked.connect(self.revert)
+        self.save_button.setToolTip(self.tr("Save the changes (Enter in the name, Ctrl+S)"))
+        # Enter in the name saves, as in a dialog; the description keeps Enter for new lines
+        # and saves with Ctrl+Enter. Ctrl+S saves from anywhere in the window.
+        self.filename.returnPressed.connect(self.request_save)
+        for keys, context in (
+            ("Ctrl+Return", Qt.ShortcutContext.WidgetWithChildrenShortcut),
+            ("Ctrl+Enter", Qt.ShortcutContext.WidgetWithChildrenShortcut),
+            ("Ctrl+S", Qt.ShortcutContext.WindowShortcut),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(context)
+            shortcut.activated.connect(self.request_save)
         return box
 
     def _build_actions(self) -> QGroupBox:
