@@ -1,0 +1,486 @@
+"""tus 1.0.0 uploads: tuspy against a SIGKILLed server, the protocol's errors, S3 parts."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from PIL import Image
+
+from core.db.models import ResumableUpload
+from core.library import Library
+from core.maintenance import run_maintenance
+from core.tokens import TokenStore
+from server.entry import EmbeddedServer
+from tests.conftest import make_settings
+from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_config
+
+MiB = 1024 * 1024
+ROOT = Path(__file__).resolve().parent.parent
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = {"Content-Type": "application/offset+octet-stream"}
+
+
+def noise_png(path: Path, side: int = 2000) -> Path:
+    """A PNG of random pixels: about side²×3 bytes that do not compress (12 MB at 2000)."""
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(path, compress_level=1)
+    return path
+
+
+def meta(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def create(url: str, token: str, length: int, **metadata: str) -> Reply:
+    headers = {**bearer(token), **TUS, "Upload-Length": str(length)}
+    if metadata:
+        headers["Upload-Metadata"] = meta(**metadata)
+    return http_call(f"{url}/files/upload/tus", "POST", headers=headers)
+
+
+def patch(url: str, token: str, offset: int, data: bytes, **extra: str) -> Reply:
+    headers = {**bearer(token), **TUS, **OCTETS, "Upload-Offset": str(offset), **extra}
+    return http_call(url, "PATCH", body=data, headers=headers)
+
+
+def head(url: str, token: str) -> Reply:
+    return http_call(url, "HEAD", headers={**bearer(token), **TUS})
+
+
+@pytest.fixture
+def big_library(data_dir: Path) -> Iterator[Library]:
+    lib = Library.open(make_settings(data_dir, max_file_size=300 * MiB))
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def big_live(big_library: Library) -> Iterator[EmbeddedServer]:
+    config = dataclasses.replace(server_config(big_library), cors_origins=("http://site.test",))
+    with EmbeddedServer(big_library, config=config) as server:
+        yield server
+
+
+# ---- a real client against a server that is killed -----------------------------------------
+class _Server:
+    """`mediadesk serve` in a subprocess on a fixed port, so that it can be SIGKILLed."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir, self.port = data_dir, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
+        env["MAX_FILE_SIZE"] = str(300 * MiB)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if http_call(f"{self.url}/health", timeout=2).status < 500:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def test_tuspy_resumes_from_the_server_offset_after_sigkill(tmp_path: Path) -> None:
+    from tusclient import client as tus_client
+    from tusclient.storage.filestorage import FileStorage
+
+    data_dir = tmp_path / "data"
+    lib = Library.open(make_settings(data_dir))
+    token = TokenStore(lib.db).create("tuspy", "upload")[1]
+    lib.close()
+    source = noise_png(tmp_path / "match.png")
+    size = source.stat().st_size
+    assert size > 10 * MiB  # ten chunks or more
+    server = _Server(data_dir, free_port())
+    server.start()
+    try:
+        urls = FileStorage(str(tmp_path / "tus-urls.json"))
+        client = tus_client.TusClient(f"{server.url}/files/upload/tus", headers=bearer(token))
+        uploader = client.uploader(
+            str(source),
+            chunk_size=MiB,
+            metadata={"filename": "match.png", "filetype": "image/png"},
+            store_url=True,
+            url_storage=urls,
+        )
+        while uploader.offset < size // 2:
+            uploader.upload_chunk()
+        sent = uploader.offset
+        server.kill()
+        server.start()
+        # A new client (as after a crash of the client too) finds the upload by fingerprint
+        client = tus_client.TusClient(f"{server.url}/files/upload/tus", headers=bearer(token))
+        resumed = client.uploader(
+            str(source),
+            chunk_size=MiB,
+            metadata={"filename": "match.png", "filetype": "image/png"},
+            store_url=True,
+            url_storage=urls,
+        )
+        assert resumed.url == uploader.url
+        assert resumed.offset == sent  # every acknowledged PATCH survived the SIGKILL
+        first = resumed.offset
+        resumed.upload()
+        assert first > 0 and resumed.offset == size
+        answer = head(f"{resumed.url}", token)
+        assert answer.status == 200 and answer.headers["Upload-Offset"] == str(size)
+        file_id = int(answer.headers["MediaDesk-File-Id"])
+        listing = http_call(f"{server.url}/files/{file_id}", headers=bearer(token)).json()
+        assert listing["status"] == "ready" and listing["original_filename"] == "match.png"
+        assert listing["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+        assert listing["size"] == size
+    finally:
+        server.stop()
+    assert list((data_dir / "uploads").iterdir()) == []  # nothing left behind
+
+
+# ---- the protocol -----------------------------------------------------------------------------
+def test_options_and_cors_preflight_announce_tus(big_live: EmbeddedServer) -> None:
+    reply = http_call(f"{big_live.url}/files/upload/tus", "OPTIONS")
+    assert reply.status == 204
+    assert reply.headers["Tus-Version"] == "1.0.0"
+    assert reply.headers["Tus-Max-Size"] == str(300 * MiB)
+    assert set(reply.headers["Tus-Extension"].split(",")) == {
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "expiration",
+        "checksum",
+    }
+    assert {"sha1", "sha256"} <= set(reply.headers["Tus-Checksum-Algorithm"].split(","))
+    asked = "authorization, tus-resumable, upload-length, upload-metadata, upload-offset, "
+    asked += "content-type, upload-checksum"
+    preflight = http_call(
+        f"{big_live.url}/files/upload/tus/abc",
+        "OPTIONS",
+        headers={
+            "Origin": "http://site.test",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": asked,
+        },
+    )
+    assert preflight.status == 204
+    allowed = {h.strip() for h in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {h.strip() for h in asked.split(",")} <= allowed
+    assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+    reply = http_call(
+        f"{big_live.url}/files/upload/tus", "OPTIONS", headers={"Origin": "http://site.test"}
+    )
+    exposed = {h.strip() for h in reply.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {
+        "Location",
+        "Upload-Offset",
+        "Upload-Length",
+        "Upload-Expires",
+        "Upload-Metadata",
+        "Tus-Resumable",
+        "Tus-Version",
+        "Tus-Max-Size",
+        "Tus-Extension",
+        "MediaDesk-File-Id",
+    } <= exposed
+
+
+def test_creation_with_upload_catalogues_with_metadata(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    token = make_tokens(big_library).upload
+    data = noise_png(tmp_path / "a.png", 300).read_bytes()
+    headers = {
+        **bearer(token),
+        **TUS,
+        **OCTETS,
+        "Upload-Length": str(len(data)),
+        "Upload-Metadata": meta(
+            filename="Salida 1.png", athlete_id="7", is_public="true", description="Córner"
+        ),
+        "Upload-Checksum": "sha256 " + base64.b64encode(hashlib.sha256(data).digest()).decode(),
+    }
+    reply = http_call(f"{big_live.url}/files/upload/tus", "POST", body=data, headers=headers)
+    assert reply.status == 201, reply.body
+    file_id = int(reply.headers["MediaDesk-File-Id"])
+    assert reply.json()["file_id"] == file_id and reply.headers["Upload-Offset"] == str(len(data))
+    record = big_library.get_file(file_id)
+    assert (record.file_type, record.athlete_id, record.is_public) == ("image", 7, True)
+    assert (record.original_filename, record.description) == ("Salida 1.png", "Córner")
+    location = big_live.url + reply.headers["Location"]
+    again = head(location, token)
+    assert again.status == 200 and again.headers["MediaDesk-File-Id"] == str(file_id)
+    # The same bytes again: the existing file, flagged as a duplicate
+    dup = http_call(f"{big_live.url}/files/upload/tus", "POST", body=data, headers=headers)
+    assert dup.status == 201 and dup.headers["MediaDesk-File-Id"] == str(file_id)
+    assert dup.headers["MediaDesk-Duplicate"] == "true"
+
+
+def test_protocol_errors_get_their_status(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    tokens = make_tokens(big_library)
+    token = tokens.upload
+    base = big_live.url
+    data = noise_png(tmp_path / "b.png", 400).read_bytes()
+    # no / wrong Tus-Resumable -> 412 with Tus-Version
+    no_version = http_call(
+        f"{base}/files/upload/tus", "POST", headers={**bearer(token), "Upload-Length": "10"}
+    )
+    assert no_version.status == 412 and no_version.headers["Tus-Version"] == "1.0.0"
+    assert no_version.json()["error"]["code"] == "tus_version"
+    # auth: none -> 401, read scope -> 403
+    assert create(base, "", len(data)).status == 401
+    assert create(base, tokens.read, len(data)).status == 403
+    # bigger than MAX_FILE_SIZE -> 413; missing length -> 400; zero -> 400
+    assert create(base, token, 300 * MiB + 1).json()["error"]["code"] == "too_large"
+    assert create(base, token, 300 * MiB + 1).status == 413
+    missing = http_call(f"{base}/files/upload/tus", "POST", headers={**bearer(token), **TUS})
+    assert missing.status == 400
+    assert create(base, token, 0).status == 400
+    bad_meta = http_call(
+        f"{base}/files/upload/tus",
+        "POST",
+        headers={**bearer(token), **TUS, "Upload-Length": "5", "Upload-Metadata": "filename @@"},
+    )
+    assert bad_meta.status == 400
+    assert create(base, token, 5, file_type="audio").status == 400
+    created = create(base, token, len(data), filename="b.png")
+    assert created.status == 201 and "Upload-Expires" in created.headers
+    url = base + created.headers["Location"]
+    # wrong content type -> 415, wrong offset -> 409 (with the real offset)
+    wrong_type = http_call(
+        url,
+        "PATCH",
+        body=data[:10],
+        headers={**bearer(token), **TUS, "Upload-Offset": "0", "Content-Type": "image/png"},
+    )
+    assert wrong_type.status == 415
+    assert patch(url, token, 0, data[:1000]).status == 204
+    wrong = patch(url, token, 0, data[:1000])
+    assert wrong.status == 409 and wrong.json()["error"]["details"]["offset"] == 1000
+    assert wrong.headers["Tus-Resumable"] == "1.0.0"
+    # past Upload-Length -> 413; a bad checksum -> 460 and nothing kept; unknown algorithm -> 400
+    assert patch(url, token, 1000, data[1000:] + b"extra").status == 413
+    assert head(url, token).headers["Upload-Offset"] == "1000"
+    digest = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
+    bad_sum = patch(url, token, 1000, data[1000:2000], **{"Upload-Checksum": f"sha1 {digest}"})
+    assert bad_sum.status == 460 and bad_sum.json()["error"]["code"] == "checksum_mismatch"
+    assert head(url, token).headers["Upload-Offset"] == "1000"
+    crc = patch(url, token, 1000, data[1000:2000], **{"Upload-Checksum": "crc32 AAAAAA=="})
+    assert crc.status == 400
+    good = base64.b64encode(hashlib.sha1(data[1000:2000]).digest()).decode()
+    ok = patch(url, token, 1000, data[1000:2000], **{"Upload-Checksum": f"sha1 {good}"})
+    assert ok.status == 204 and ok.headers["Upload-Offset"] == "2000"
+    # another upload token cannot see this upload
+    other = TokenStore(big_library.db).create("other", "upload")[1]
+    assert head(url, other).status == 404
+    # unknown -> 404; expired -> 410; terminated -> 404
+    assert head(f"{base}/files/upload/tus/{'0' * 32}", token).status == 404
+    upload_id = url.rsplit("/", 1)[1]
+    with big_library.db.write() as s:
+        row = s.get(ResumableUpload, upload_id)
+        assert row is not None
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    gone = head(url, token)
+    assert gone.status == 410
+    assert patch(url, token, 2000, data[2000:]).status == 410
+    second = base + create(base, token, len(data)).headers["Location"]
+    deleted = http_call(second, "DELETE", headers={**bearer(token), **TUS})
+    assert deleted.status == 204
+    assert head(second, token).status == 404
+    # maintenance removes the expired upload's bytes and row
+    report = run_maintenance(big_library)
+    assert upload_id in report.expired_uploads
+    assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
+
+
+def test_a_file_that_fails_validation_is_refused_and_removed(
+    big_live: EmbeddedServer, big_library: Library
+) -> None:
+    token = make_tokens(big_library).upload
+    fake = b"\x7fELF" + os.urandom(64 * 1024)
+    created = create(big_live.url, token, len(fake), filename="clip.mp4", filetype="video/mp4")
+    url = big_live.url + created.headers["Location"]
+    assert patch(url, token, 0, fake[:30000]).status == 204
+    last = patch(url, token, 30000, fake[30000:])
+    assert last.status == 400 and last.json()["error"]["code"] in ("unsupported_type",)
+    assert head(url, token).status == 410
+    assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
+    assert big_library.list_files(status="any").total == 0
+
+
+def test_two_patches_at_once_one_wins(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    token = make_tokens(big_library).upload
+    data = noise_png(tmp_path / "c.png", 500).read_bytes()
+    url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
+    path = url.split(str(big_live.port), 1)[1]
+    # The first PATCH sends its headers and half its body, then waits
+    slow = socket.create_connection(("127.0.0.1", big_live.port), timeout=30)
+    request = (
+        f"PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
+        f"Upload-Offset: 0\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    slow.sendall(request + data[: len(data) // 2])
+    time.sleep(0.5)  # the server has read the headers and holds the upload
+    second = patch(url, token, 0, data)
+    assert second.status in (409, 423), second.body
+    slow.sendall(data[len(data) // 2 :])
+    answer = slow.recv(65536).decode("latin-1")
+    slow.close()
+    assert answer.startswith("HTTP/1.1 204"), answer
+    state = head(url, token)
+    record = big_library.get_file(int(state.headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+
+
+# ---- S3: parts of equal size, nothing left behind --------------------------------------------
+@pytest.fixture
+def s3_big(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any]]:
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        max_file_size=300 * MiB,
+        upload_part_size=5 * MiB,
+        multipart_threshold=5 * MiB,
+        multipart_chunk_size=5 * MiB,
+    )
+    lib = Library.open(settings)
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    yield lib, client
+    lib.close()
+
+
+def test_s3_tus_sends_equal_parts_and_cleans_up(
+    s3_big: tuple[Library, Any], s3_bucket: Any, tmp_path: Path
+) -> None:
+    lib, s3 = s3_big
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "d.png", 2000).read_bytes()  # ~12 MB: 2 full parts + a last one
+    buffer_sizes: list[int] = []
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        url = (
+            server.url + create(server.url, token, len(data), filename="d.png").headers["Location"]
+        )
+        upload_id = url.rsplit("/", 1)[1]
+        offset = 0
+        for step in (3 * MiB, 4 * MiB, 4 * MiB):  # chunks that do not line up with the parts
+            reply = patch(url, token, offset, data[offset : offset + step])
+            assert reply.status == 204, reply.body
+            offset += step
+            buffer_sizes.append(
+                (lib.paths.data_dir / "uploads" / f"{upload_id}.buffer").stat().st_size
+            )
+        pending = s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", [])
+        assert len(pending) == 1
+        parts = s3.list_parts(
+            Bucket=s3_bucket.bucket, Key=pending[0]["Key"], UploadId=pending[0]["UploadId"]
+        )["Parts"]
+        assert [p["Size"] for p in parts] == [5 * MiB, 5 * MiB]
+        assert max(buffer_sizes) < 5 * MiB  # never more than one part on disk
+        last = patch(url, token, offset, data[offset:])
+        assert last.status == 204, last.body
+        record = lib.get_file(int(last.headers["MediaDesk-File-Id"]))
+        assert record.status == "ready" and record.sha256 == hashlib.sha256(data).hexdigest()
+        head_obj = s3.head_object(Bucket=s3_bucket.bucket, Key=record.storage_key)
+        assert head_obj["ContentLength"] == len(data) and head_obj["ETag"].endswith('-3"')
+        # terminate one upload and let another expire: no multipart upload is left
+        terminated = server.url + create(server.url, token, len(data)).headers["Location"]
+        assert patch(terminated, token, 0, data[: 6 * MiB]).status == 204
+        assert http_call(terminated, "DELETE", headers={**bearer(token), **TUS}).status == 204
+        expiring = server.url + create(server.url, token, len(data)).headers["Location"]
+        assert patch(expiring, token, 0, data[: 6 * MiB]).status == 204
+        report = run_maintenance(lib, now=datetime.now(UTC) + timedelta(days=2))
+        assert expiring.rsplit("/", 1)[1] in report.expired_uploads
+    assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+    assert list((lib.paths.data_dir / "uploads").iterdir()) == []
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket.bucket).get("Contents", [])]
+    assert record.storage_key in keys and len([k for k in keys if "_derived" not in k]) == 1
+
+
+def test_s3_tus_resumes_after_a_restart_mid_part(
+    s3_big: tuple[Library, Any], s3_bucket: Any, tmp_path: Path
+) -> None:
+    """Bytes in the buffer whose commit never happened are cut; the offset is the truth."""
+    lib, _ = s3_big
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "e.png", 1500).read_bytes()
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        url = (
+            server.url + create(server.url, token, len(data), filename="e.png").headers["Location"]
+        )
+        assert patch(url, token, 0, data[: 6 * MiB]).status == 204
+    upload_id = url.rsplit("/", 1)[1]
+    buffer = lib.paths.data_dir / "uploads" / f"{upload_id}.buffer"
+    with buffer.open("ab") as fh:  # a crash after a write, before its commit
+        fh.write(b"garbage never acknowledged")
+    again = Library.open(lib.settings)
+    try:
+        with EmbeddedServer(again, config=server_config(again)) as server:
+            url = server.url + "/files" + url.split("/files", 1)[1]
+            assert head(url, token).headers["Upload-Offset"] == str(6 * MiB)
+            last = patch(url, token, 6 * MiB, data[6 * MiB :])
+            assert last.status == 204, last.body
+            record = again.get_file(int(last.headers["MediaDesk-File-Id"]))
+            assert record.sha256 == hashlib.sha256(data).hexdigest()
+    finally:
+        again.close()
