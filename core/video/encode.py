@@ -143,13 +143,21 @@ def moov_after_mdat(path: Path) -> bool:
     return False
 
 
+def faststart_skip_reason(src: Path, content_type: str | None) -> str | None:
+    """Why a file needs no faststart copy (None: it needs one). Reads a few box headers."""
+    if content_type not in ("video/mp4", "video/quicktime"):
+        return "Only MP4 and MOV files need a faststart copy"
+    if not moov_after_mdat(src):
+        return "The original already starts fast (moov before mdat)"
+    return None
+
+
 def faststart(
     src: Path, out_dir: Path, content_type: str | None, progress: Progress
 ) -> dict[str, Any]:
-    if content_type not in ("video/mp4", "video/quicktime"):
-        raise NothingToDo("Only MP4 and MOV files need a faststart copy")
-    if not moov_after_mdat(src):
-        raise NothingToDo("The original already starts fast (moov before mdat)")
+    reason = faststart_skip_reason(src, content_type)
+    if reason:
+        raise NothingToDo(reason)
     p = probe(src)
     _need_video(p)
     ext = "mp4" if content_type == "video/mp4" else "mov"

@@ -31,6 +31,7 @@ from core.errors import MediaDeskError, NotFound
 from core.jobs import JobRecord
 from core.records import FileRecord
 from core.video import service
+from core.video.encode import faststart_skip_reason
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -168,6 +169,10 @@ class VideoWorker:
     def _encode(
         self, job: JobRecord, owner: str, record: FileRecord, src: Path, out: Path
     ) -> _Outcome:
+        if job.kind == "faststart":  # a few header reads decide it: no process needed
+            reason = faststart_skip_reason(src, record.content_type)
+            if reason:
+                return _Outcome("skipped", message=reason)
         settings = self.lib.settings
         spec = {
             "kind": job.kind,
@@ -316,3 +321,10 @@ def _tmp_root(lib: Library) -> Path:
     root = lib.paths.tmp_dir / "jobs"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def start_in_process(lib: Library) -> VideoWorker | None:
+    """The workers of the desktop app and `mediadesk serve` (MEDIADESK_WORKERS; 0 = none)."""
+    if lib.settings.workers <= 0:
+        return None
+    return VideoWorker(lib, lib.settings.workers).start()
