@@ -505,3 +505,53 @@ def test_details_never_show_a_file_that_is_not_selected(
         ),
         timeout=TIMEOUT,
     )
+
+
+# ---- server panel ---------------------------------------------------------------------------
+def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    import shlex
+    import subprocess
+
+    panel = window.server_panel
+    qtbot.waitUntil(lambda: "No files yet" in panel.examples.toPlainText(), timeout=TIMEOUT)
+    assert "/stream/" not in panel.examples.toPlainText()
+    video = library.ingest(media_dir.mp4, "video")
+    image = library.ingest(media_dir.png, "image")
+    assert (video.id, image.id) != (1, 1)
+    text = lambda: panel.examples.toPlainText()  # noqa: E731
+    qtbot.waitUntil(
+        lambda: f"/stream/{video.id}/video" in text() and f"/stream/{image.id}/image" in text(),
+        timeout=TIMEOUT,
+    )
+    assert f"/stream/{image.id}/video" not in text() and f"/stream/{video.id}/image" not in text()
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+        window.server.start("127.0.0.1", 0)
+    qtbot.waitUntil(lambda: window.server.running, timeout=TIMEOUT)
+    # Without a token made in this session, nothing secret can be copied.
+    assert not panel.include_token.isEnabled()
+    note = panel.copy_commands()
+    copied = QGuiApplication.clipboard().text()
+    assert "$TOKEN" in copied and "without a token" in note
+    assert note.startswith(f"Copied {copied.count('curl ')} commands")
+    with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT) as made:
+        window.server.create_token("Phone", "read")
+    secret = made.args[1]
+    QApplication.activeModalWidget() and QApplication.activeModalWidget().close()
+    assert panel.include_token.isEnabled() and secret not in text()
+    panel.copy_commands()  # not ticked: still no secret
+    assert secret not in QGuiApplication.clipboard().text()
+    panel.include_token.setChecked(True)
+    note = panel.copy_commands()
+    copied = QGuiApplication.clipboard().text()
+    assert secret in copied and "$TOKEN" not in copied and "“Phone”" in note
+    assert secret not in text()  # the panel never shows it
+    # The video command, run as copied, downloads that very video.
+    line = next(x for x in copied.splitlines() if f"/stream/{video.id}/video" in x)
+    subprocess.run([*shlex.split(line), "-s", "-f"], cwd=tmp_path, check=True, timeout=30)
+    assert (tmp_path / video.original_filename).read_bytes() == media_dir.mp4.read_bytes()

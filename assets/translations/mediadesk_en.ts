@@ -23,7 +23,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="218" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="237" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="223" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="242" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -39,7 +39,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="230" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="249" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -50,7 +50,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="368" />
+        <location filename="../../desktop_app/views/main_window.py" line="369" />
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -58,11 +58,30 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="499" />
+        <location filename="../../desktop_app/views/main_window.py" line="500" />
         <source>Delete %n file(s) permanently? This cannot be undone.</source>
         <translation>
             <numerusform>Delete %n file permanently? This cannot be undone.</numerusform>
             <numerusform>Delete %n files permanently? This cannot be undone.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/server_panel.py" line="208" />
+        <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
+        <translation>
+            <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
+            <numerusform>Copied %n commands with the token “%1” in them. Anyone who sees them can use it.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/server_panel.py" line="215" />
+        <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
+        <translation>
+            <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
+            <numerusform>Copied %n commands without a token: set TOKEN=… in your shell first.</numerusform>
         </translation>
     </message>
 </context>

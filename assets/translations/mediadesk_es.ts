@@ -555,12 +555,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="198" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="217" />
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="218" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="237" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -568,7 +568,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="223" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="242" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -576,7 +576,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="230" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="249" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -584,12 +584,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="256" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="275" />
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="296" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="315" />
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -736,7 +736,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message>
         <location filename="../../desktop_app/views/main_window.py" line="100" />
-        <location filename="../../desktop_app/views/main_window.py" line="563" />
+        <location filename="../../desktop_app/views/main_window.py" line="564" />
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -746,27 +746,27 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="228" />
+        <location filename="../../desktop_app/views/main_window.py" line="229" />
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="286" />
+        <location filename="../../desktop_app/views/main_window.py" line="287" />
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="287" />
+        <location filename="../../desktop_app/views/main_window.py" line="288" />
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="291" />
+        <location filename="../../desktop_app/views/main_window.py" line="292" />
         <source>If you don't save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="368" />
+        <location filename="../../desktop_app/views/main_window.py" line="369" />
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -774,57 +774,57 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="371" />
+        <location filename="../../desktop_app/views/main_window.py" line="372" />
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="374" />
+        <location filename="../../desktop_app/views/main_window.py" line="375" />
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="379" />
+        <location filename="../../desktop_app/views/main_window.py" line="380" />
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="415" />
+        <location filename="../../desktop_app/views/main_window.py" line="416" />
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="418" />
+        <location filename="../../desktop_app/views/main_window.py" line="419" />
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="426" />
+        <location filename="../../desktop_app/views/main_window.py" line="427" />
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="449" />
+        <location filename="../../desktop_app/views/main_window.py" line="450" />
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="465" />
+        <location filename="../../desktop_app/views/main_window.py" line="466" />
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="471" />
+        <location filename="../../desktop_app/views/main_window.py" line="472" />
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="498" />
+        <location filename="../../desktop_app/views/main_window.py" line="499" />
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="499" />
+        <location filename="../../desktop_app/views/main_window.py" line="500" />
         <source>Delete %n file(s) permanently? This cannot be undone.</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente? No se puede deshacer.</numerusform>
@@ -832,48 +832,48 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="517" />
+        <location filename="../../desktop_app/views/main_window.py" line="518" />
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="517" />
-        <location filename="../../desktop_app/views/main_window.py" line="527" />
+        <location filename="../../desktop_app/views/main_window.py" line="518" />
+        <location filename="../../desktop_app/views/main_window.py" line="528" />
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="527" />
+        <location filename="../../desktop_app/views/main_window.py" line="528" />
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="546" />
+        <location filename="../../desktop_app/views/main_window.py" line="547" />
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="549" />
+        <location filename="../../desktop_app/views/main_window.py" line="550" />
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="568" />
+        <location filename="../../desktop_app/views/main_window.py" line="569" />
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="570" />
+        <location filename="../../desktop_app/views/main_window.py" line="571" />
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="643" />
+        <location filename="../../desktop_app/views/main_window.py" line="644" />
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="644" />
+        <location filename="../../desktop_app/views/main_window.py" line="645" />
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -968,168 +968,204 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="70" />
+        <location filename="../../desktop_app/views/server_panel.py" line="95" />
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="77" />
+        <location filename="../../desktop_app/views/server_panel.py" line="102" />
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108" />
+        <location filename="../../desktop_app/views/server_panel.py" line="133" />
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="93" />
+        <location filename="../../desktop_app/views/server_panel.py" line="118" />
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="79" />
+        <location filename="../../desktop_app/views/server_panel.py" line="64" />
+        <source># No files yet: upload one and its download command shows here.</source>
+        <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="104" />
         <source>Host</source>
         <translation>Host</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="80" />
+        <location filename="../../desktop_app/views/server_panel.py" line="105" />
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="104" />
+        <location filename="../../desktop_app/views/server_panel.py" line="129" />
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108" />
+        <location filename="../../desktop_app/views/server_panel.py" line="133" />
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108" />
-        <location filename="../../desktop_app/views/server_panel.py" line="125" />
+        <location filename="../../desktop_app/views/server_panel.py" line="133" />
+        <location filename="../../desktop_app/views/server_panel.py" line="150" />
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108" />
+        <location filename="../../desktop_app/views/server_panel.py" line="133" />
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="123" />
+        <location filename="../../desktop_app/views/server_panel.py" line="148" />
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="124" />
+        <location filename="../../desktop_app/views/server_panel.py" line="149" />
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136" />
+        <location filename="../../desktop_app/views/server_panel.py" line="161" />
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="142" />
+        <location filename="../../desktop_app/views/server_panel.py" line="167" />
+        <source>Include the token</source>
+        <translation>Incluir el token</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="171" />
+        <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
+        <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="175" />
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/server_panel.py" line="208" />
+        <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
+        <translation>
+            <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
+            <numerusform>Copiadas %n órdenes con el token «%1». Cualquiera que las vea puede usarlo.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/server_panel.py" line="215" />
+        <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
+        <translation>
+            <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
+            <numerusform>Copiadas %n órdenes sin token: define antes TOKEN=… en tu terminal.</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152" />
+        <location filename="../../desktop_app/views/server_panel.py" line="224" />
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="153" />
+        <location filename="../../desktop_app/views/server_panel.py" line="225" />
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="154" />
+        <location filename="../../desktop_app/views/server_panel.py" line="226" />
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="159" />
+        <location filename="../../desktop_app/views/server_panel.py" line="231" />
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="160" />
+        <location filename="../../desktop_app/views/server_panel.py" line="232" />
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161" />
+        <location filename="../../desktop_app/views/server_panel.py" line="233" />
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="173" />
+        <location filename="../../desktop_app/views/server_panel.py" line="245" />
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="173" />
+        <location filename="../../desktop_app/views/server_panel.py" line="245" />
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="186" />
+        <location filename="../../desktop_app/views/server_panel.py" line="258" />
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="187" />
+        <location filename="../../desktop_app/views/server_panel.py" line="259" />
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="196" />
+        <location filename="../../desktop_app/views/server_panel.py" line="268" />
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="196" />
+        <location filename="../../desktop_app/views/server_panel.py" line="268" />
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="202" />
+        <location filename="../../desktop_app/views/server_panel.py" line="274" />
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="207" />
+        <location filename="../../desktop_app/views/server_panel.py" line="279" />
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="219" />
+        <location filename="../../desktop_app/views/server_panel.py" line="291" />
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="231" />
+        <location filename="../../desktop_app/views/server_panel.py" line="303" />
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="233" />
+        <location filename="../../desktop_app/views/server_panel.py" line="305" />
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="250" />
+        <location filename="../../desktop_app/views/server_panel.py" line="323" />
+        <source>Include the token “%1”</source>
+        <translation>Incluir el token «%1»</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="325" />
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="254" />
+        <location filename="../../desktop_app/views/server_panel.py" line="329" />
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>

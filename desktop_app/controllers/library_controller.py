@@ -34,6 +34,7 @@ SORTS = (
     "-duration",
     "duration",
 )
+KINDS = ("image", "video")
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"
@@ -53,6 +54,7 @@ class LibraryController(QObject):
     filterChanged = Signal(object)  # SidebarFilter
     searchChanged = Signal(str)  # the search text, when set from code (not the search box)
     revealReady = Signal(int)  # file id: select it and scroll to it
+    examplesReady = Signal(object, object)  # newest image and video FileRecord (or None)
 
     def __init__(
         self, library: Library, page_size: int = 100, parent: QObject | None = None
@@ -76,6 +78,7 @@ class LibraryController(QObject):
         self._athlete_counts: dict[int, int] = {}
         self._counts_asked = 0
         self._counts_applied = 0
+        self._example_kinds: tuple[int, int] | None = None
         self.server_url: Callable[[], str | None] = lambda: None
         self._preview_token: tuple[int, str] | None = None
         self._token_lock = threading.Lock()
@@ -135,6 +138,16 @@ class LibraryController(QObject):
             on_result=lambda result: self._on_sidebar(asked, result),
         )
 
+    def refresh_examples(self) -> None:
+        """Finds a real image and video for the server panel's example commands."""
+        lib = self.library
+
+        def newest() -> tuple[FileRecord | None, FileRecord | None]:
+            found = [lib.list_files(FileQuery(file_type=kind, limit=1)).items for kind in KINDS]
+            return found[0][0] if found[0] else None, found[1][0] if found[1] else None
+
+        self.runner.submit(newest, on_result=lambda pair: self.examplesReady.emit(*pair))
+
     def view_count(self) -> int | None:
         """The count of what the grid shows, from `counts`; None while searching (or unknown)."""
         if self.search.strip() or not self.counts:
@@ -150,6 +163,10 @@ class LibraryController(QObject):
         counts, athletes = result
         self.counts = counts
         self._athlete_counts = {a.id: a.file_count for a in athletes}
+        kinds = (counts.get("image", 0), counts.get("video", 0))
+        if kinds != self._example_kinds:
+            self._example_kinds = kinds
+            self.refresh_examples()
         self.sidebar.set_counts(counts)
         self.sidebar.set_athletes(athletes)
         self.countsChanged.emit(counts)

@@ -188,6 +188,7 @@ class MainWindow(QMainWindow):
         c.currentChanged.connect(self._update_actions)
         c.filterChanged.connect(self._on_filter)
         c.countsChanged.connect(self._on_counts)
+        c.examplesReady.connect(self.server_panel.set_example_files)
         c.errorOccurred.connect(self.show_error)
         self.browser.leave_guard = self.leave_edits
         self.details.dirtyChanged.connect(self.setWindowModified)

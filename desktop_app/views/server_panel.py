@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import shlex
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -26,24 +28,44 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.records import FileRecord
 from core.tokens import TokenInfo
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text
 
 
-def curl_examples(url: str) -> str:
-    """Copyable commands for the HTTP API (the token is read from $TOKEN)."""
+def curl_examples(
+    url: str,
+    image: FileRecord | None = None,
+    video: FileRecord | None = None,
+    token: str | None = None,
+) -> str:
+    """Copyable commands for the HTTP API, on files that exist and have the kind each needs.
+
+    The token is read from $TOKEN unless `token` is given (only when the user asked for it).
+    """
     base = url or "http://127.0.0.1:8765"
-    return "\n".join(
-        [
-            f"curl {base}/health",
-            f'curl -H "Authorization: Bearer $TOKEN" "{base}/files?limit=10"',
-            f'curl -H "Authorization: Bearer $TOKEN" -F file_type=image -F file=@photo.jpg '
-            f"{base}/files/upload/direct",
-            f'curl -H "Authorization: Bearer $TOKEN" -o clip.mp4 {base}/stream/1/video',
-        ]
-    )
+    auth = f'-H "Authorization: Bearer {token or "$TOKEN"}"'
+    lines = [
+        f"curl {base}/health",
+        f'curl {auth} "{base}/files?limit=10"',
+        f"curl {auth} -F file_type=image -F file=@photo.jpg {base}/files/upload/direct",
+    ]
+    if image is not None:
+        name = shlex.quote(image.original_filename)
+        lines.append(f"curl {auth} -o {name} {base}/stream/{image.id}/image")
+        lines.append(f"curl {auth} -o thumbnail.webp {base}/files/{image.id}/thumbnail")
+    if video is not None:
+        name = shlex.quote(video.original_filename)
+        lines.append(f"curl {auth} -o {name} {base}/stream/{video.id}/video")
+    if image is None and video is None:
+        lines.append(
+            QCoreApplication.translate(
+                "ServerPanel", "# No files yet: upload one and its download command shows here."
+            )
+        )
+    return "\n".join(lines)
 
 
 class ServerPanel(QWidget):
@@ -52,6 +74,9 @@ class ServerPanel(QWidget):
     def __init__(self, controller: ServerController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.example_image: FileRecord | None = None
+        self.example_video: FileRecord | None = None
+        self._secret: tuple[str, str] | None = None  # (name, secret) of a token made now
         layout = QHBoxLayout(self)  # side by side: the panel lives in a short bottom dock
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self._build_server_box(), 2)
@@ -139,13 +164,60 @@ class ServerPanel(QWidget):
         self.examples.setReadOnly(True)
         self.examples.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.examples.setStyleSheet("font-family: monospace;")
-        copy = QPushButton(self.tr("Copy commands"), box)
-        copy.clicked.connect(
-            lambda: QGuiApplication.clipboard().setText(self.examples.toPlainText())
+        self.include_token = QCheckBox(self.tr("Include the token"), box)
+        self.include_token.setEnabled(False)
+        self.include_token.setToolTip(
+            self.tr(
+                "Only a token created in this session can be included: its secret is shown "
+                "once. Otherwise the commands read it from $TOKEN."
+            )
         )
+        self.copy_button = QPushButton(self.tr("Copy commands"), box)
+        self.copy_button.clicked.connect(self.copy_commands)
+        self.copied = QLabel(box)
+        self.copied.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.include_token)
+        row.addStretch(1)
+        row.addWidget(self.copy_button)
         column.addWidget(self.examples, 1)
-        column.addWidget(copy, 0, Qt.AlignmentFlag.AlignRight)
+        column.addLayout(row)
+        column.addWidget(self.copied)
         return box
+
+    def set_example_files(self, image: FileRecord | None, video: FileRecord | None) -> None:
+        """The newest image and video of the library, for commands that work as shown."""
+        self.example_image, self.example_video = image, video
+        self._show_examples()
+
+    def _show_examples(self) -> None:
+        url = self.controller.url if self.controller.running else self._planned_url()
+        # The panel itself never shows a secret (screenshots, screen sharing).
+        self.examples.setPlainText(curl_examples(url, self.example_image, self.example_video))
+
+    def copy_commands(self) -> str:
+        """Copies the commands; with the token only when ticked. Says what was copied."""
+        url = self.controller.url if self.controller.running else self._planned_url()
+        with_token = self.include_token.isChecked() and self._secret is not None
+        secret = self._secret[1] if with_token and self._secret else None
+        text = curl_examples(url, self.example_image, self.example_video, secret)
+        QGuiApplication.clipboard().setText(text)
+        count = len([line for line in text.splitlines() if line.startswith("curl")])
+        if with_token and self._secret is not None:
+            note = self.tr(
+                "Copied %n command(s) with the token “%1” in them. Anyone who sees them can "
+                "use it.",
+                "",
+                count,
+            ).replace("%1", self._secret[0])
+        else:
+            note = self.tr(
+                "Copied %n command(s) without a token: set TOKEN=… in your shell first.",
+                "",
+                count,
+            )
+        self.copied.setText(note)
+        return note
 
     def _scope_name(self, scope: str) -> str:
         return {
@@ -206,7 +278,7 @@ class ServerPanel(QWidget):
         else:
             self.state.setText(self.tr("Stopped"))
             self.state.setToolTip("")
-        self.examples.setPlainText(curl_examples(url or self._planned_url()))
+        self._show_examples()
 
     def _planned_url(self) -> str:
         host = self.host.text().strip() or "127.0.0.1"
@@ -246,6 +318,9 @@ class ServerPanel(QWidget):
 
     def _on_token_created(self, token: TokenInfo, secret: str) -> None:
         QGuiApplication.clipboard().setText(secret)
+        self._secret = (token.name, secret)  # in memory only, for "Include the token"
+        self.include_token.setEnabled(True)
+        self.include_token.setText(self.tr("Include the token “%1”").replace("%1", token.name))
         box = QMessageBox(self)
         box.setWindowTitle(self.tr("Token created"))
         box.setIcon(QMessageBox.Icon.Information)
