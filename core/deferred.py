@@ -27,6 +27,7 @@ from core import keys
 from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
 from core.errors import MediaDeskError
+from core.locks import KeyedLocks
 from core.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ class DeferredDeleter:
         self._run_lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
         self._closed = False
+        # Held while a key is written to (a move's copy and commit) and while it is deleted:
+        # a file moved back to a key that is due for deletion is never deleted under it.
+        self.key_locks = KeyedLocks()
 
     # ---- queueing ---------------------------------------------------------------------------
     def queue(self, session: object, key: str, reason: str = "move") -> None:
@@ -169,6 +173,10 @@ class DeferredDeleter:
         return deleted
 
     def _delete(self, entry_id: int, key: str) -> bool:
+        with self.key_locks.hold(key):
+            return self._delete_locked(entry_id, key)
+
+    def _delete_locked(self, entry_id: int, key: str) -> bool:
         with self.db.read() as s:
             in_use = s.scalar(select(MediaFile.id).where(MediaFile.storage_key == key).limit(1))
         if in_use is None:

@@ -29,6 +29,7 @@ from core.errors import (
 )
 from core.events import ChangeEvent
 from core.filenames import clean_filename
+from core.locks import KeyedLocks as _KeyedLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
 from core.metadata import MediaInfo
 from core.records import FileRecord
@@ -65,35 +66,6 @@ class PresignedUpload:
             "expires_in": self.expires_in,
             "expires_at": self.expires_at.isoformat(),
         }
-
-
-class _KeyedLocks:
-    """One lock per key (a sha256 or a file id) so duplicates and confirms serialise.
-
-    Entries are reference-counted and dropped when no thread holds or waits for them, so a
-    long-running server does not keep a lock for every file it has ever seen.
-    """
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[object, list[Any]] = {}  # key -> [lock, holders and waiters]
-
-    @contextmanager
-    def hold(self, key: object) -> Iterator[None]:
-        with self._guard:
-            entry = self._locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        try:
-            with entry[0]:
-                yield
-        finally:
-            with self._guard:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._locks[key]
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 class Ingestor:

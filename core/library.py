@@ -23,8 +23,8 @@ from core.events import ChangeEvent, EventBus
 from core.feed import Feed
 from core.filenames import clean_filename
 from core.ingest import Ingestor, IngestProgress, PresignedUpload
-from core.ingest import _KeyedLocks as KeyedLocks
 from core.jobs import JobQueue
+from core.locks import KeyedLocks
 from core.paths import DataPaths
 from core.records import MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
 from core.resumable import ResumableUploads
@@ -190,7 +190,8 @@ class Library:
         if data:
             path = self._thumb_cache(record)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            # A name per writer: the ingest and a thumbnail loader may cache the same file at once.
+            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
 
@@ -258,31 +259,35 @@ class Library:
             new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
             if new_key == current.storage_key:
                 new_key = None
-            else:
-                self._copy_object(current.storage_key, new_key)
-        try:
-            with self.db.write() as s:
-                row = s.get(MediaFile, file_id)
-                if row is None:
-                    raise NotFound(f"File {file_id} not found")
-                if row.version != current.version:
-                    raise Conflict(
-                        "The file was changed by someone else; reload and try again",
-                        reason="stale_version",
-                    )
-                if "athlete_id" in values:
-                    Catalog.ensure_athlete(s, values["athlete_id"])
-                for name, value in values.items():
-                    setattr(row, name, value)
-                if new_key:
-                    row.storage_key = new_key
-                    # the old key goes later, once no reader can still be using it
-                    self.deferred.cancel(s, new_key)
-                    self.deferred.queue(s, current.storage_key)
-        except BaseException:
+        # Copy and commit under the new key's lock: a deferred deletion of that very key (a
+        # file moved back within the grace period) waits, then sees the row and keeps it.
+        guard = self.deferred.key_locks.hold(new_key) if new_key else contextlib.nullcontext()
+        with guard:
             if new_key:
-                self._discard_copy(new_key)
-            raise
+                self._copy_object(current.storage_key, new_key)
+            try:
+                with self.db.write() as s:
+                    row = s.get(MediaFile, file_id)
+                    if row is None:
+                        raise NotFound(f"File {file_id} not found")
+                    if row.version != current.version:
+                        raise Conflict(
+                            "The file was changed by someone else; reload and try again",
+                            reason="stale_version",
+                        )
+                    if "athlete_id" in values:
+                        Catalog.ensure_athlete(s, values["athlete_id"])
+                    for name, value in values.items():
+                        setattr(row, name, value)
+                    if new_key:
+                        row.storage_key = new_key
+                        # the old key goes later, once no reader can still be using it
+                        self.deferred.cancel(s, new_key)
+                        self.deferred.queue(s, current.storage_key)
+            except BaseException:
+                if new_key:
+                    self._discard_copy(new_key)
+                raise
         if new_key:
             self.deferred.schedule()
         record = self.catalog.get(file_id)

@@ -116,15 +116,16 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
         return lib.storage.open_range(grant.key, start, end, REMOTE_CHUNK_SIZE)
 
     max_age = min(remaining, request.app[CONFIG].private_max_age)
-    return await stream_object(
-        request,
-        size=stat.size,
-        etag=stat.etag,
-        last_modified=stat.last_modified,
-        content_type=grant.content_type or record.content_type or "application/octet-stream",
-        local_path=lib.storage.local_path(grant.key),
-        open_range=open_object,
-        cache_control=f"private, max-age={max_age}",
-        extra_headers=headers,
-        on_bytes=count,
-    )
+    with lib.reading(grant.key):  # a move deletes the old key only after this response
+        return await stream_object(
+            request,
+            size=stat.size,
+            etag=stat.etag,
+            last_modified=stat.last_modified,
+            content_type=grant.content_type or record.content_type or "application/octet-stream",
+            local_path=lib.storage.local_path(grant.key),
+            open_range=open_object,
+            cache_control=f"private, max-age={max_age}",
+            extra_headers=headers,
+            on_bytes=count,
+        )

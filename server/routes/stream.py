@@ -86,20 +86,22 @@ async def _send(
     def open_file(start: int, end: int | None) -> Iterator[bytes]:
         return lib.open_range(record, start, end, REMOTE_CHUNK_SIZE)
 
-    return await stream_object(
-        request,
-        size=record.size or 0,
-        etag=f'"{(record.sha256 or record.storage_key)[:40]}"',
-        last_modified=record.created_at,
-        content_type=record.content_type or "application/octet-stream",
-        local_path=lib.local_path(record),
-        open_range=open_file,
-        cache_control=_cache_control(request, record, immutable),
-        extra_headers={
-            "Content-Disposition": content_disposition(record.original_filename, "inline")
-        },
-        on_bytes=count,
-    )
+    # Held for the whole response: a move of this file deletes the old key only after it.
+    with lib.reading(record.storage_key):
+        return await stream_object(
+            request,
+            size=record.size or 0,
+            etag=f'"{(record.sha256 or record.storage_key)[:40]}"',
+            last_modified=record.created_at,
+            content_type=record.content_type or "application/octet-stream",
+            local_path=lib.local_path(record),
+            open_range=open_file,
+            cache_control=_cache_control(request, record, immutable),
+            extra_headers={
+                "Content-Disposition": content_disposition(record.original_filename, "inline")
+            },
+            on_bytes=count,
+        )
 
 
 @routes.get("/stream/{file_id}/video")
