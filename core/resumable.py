@@ -514,14 +514,15 @@ class ResumableUploads:
             raise InvalidInput("An upload in parts needs its size")
         return requested or bool(size and size > self.lib.settings.multipart_threshold)
 
-    def start_presigned_multipart(self, file: FileRecord, size: int) -> MultipartPlan:
+    def start_presigned_multipart(
+        self, file: FileRecord, size: int, expires_at: datetime
+    ) -> MultipartPlan:
         """Turns a pending presigned upload into a multipart upload with signed part URLs."""
         store = self._multipart_store()
         if store is None:
             raise InvalidInput("Uploads in parts need R2/S3 storage")
         part_size = max(self.lib.settings.upload_part_size, -(-size // MAX_PARTS))
         uid = store.create_multipart(file.storage_key, file.content_type or "")
-        expires_at = file.upload_expires_at or datetime.now(UTC)
         now = datetime.now(UTC)
         with self.lib.db.write() as s:
             s.add(
@@ -600,6 +601,7 @@ class ResumableUploads:
             if row is not None:
                 row.expires_at = expires_at
             file_row = s.get(MediaFile, file_id)
+            declared = file_row.declared_size if file_row is not None else None
             if file_row is not None:
                 file_row.upload_expires_at = expires_at
         if uid is None:
@@ -607,7 +609,7 @@ class ResumableUploads:
                 record.storage_key,
                 record.content_type or "",
                 expiry,
-                content_length=record.declared_size,
+                content_length=declared,
                 max_size=self.lib.settings.max_file_size,
             )
             return {

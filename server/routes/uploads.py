@@ -71,7 +71,11 @@ async def presigned_upload(request: web.Request) -> web.Response:
         plan = None
         if parts:  # an upload in parts straight to the bucket (core/resumable.py)
             plan = await run_blocking(
-                request, lib.resumable.start_presigned_multipart, upload.file, args["size"]
+                request,
+                lib.resumable.start_presigned_multipart,
+                upload.file,
+                args["size"],
+                upload.expires_at,
             )
     except BaseException as exc:
         _count_failure(request, "presigned", file_type, exc)

@@ -1,0 +1,193 @@
+"""Presigned uploads in parts straight to the bucket (moto's S3 server), parts listing, renewal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests.conftest import make_settings
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.test_tus import noise_png
+
+MiB = 1024 * 1024
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def s3_parts(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any, EmbeddedServer]]:
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        max_file_size=300 * MiB,
+        upload_part_size=5 * MiB,
+        multipart_threshold=8 * MiB,
+        multipart_chunk_size=5 * MiB,
+    )
+    lib = Library.open(settings)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        yield lib, s3, server
+    lib.close()
+
+
+def presign(server: EmbeddedServer, token: str, size: int, **extra: Any) -> Any:
+    body = {"original_filename": "match.png", "file_type": "image", "size": size, **extra}
+    return http_call(
+        f"{server.url}/files/upload/presigned",
+        "POST",
+        body=json.dumps(body).encode(),
+        headers={**bearer(token), **JSON},
+    )
+
+
+def put_part(url: str, data: bytes) -> str:
+    reply = http_call(url, "PUT", body=data, headers={"Content-Type": "application/octet-stream"})
+    assert reply.status == 200, reply.body
+    return reply.headers["ETag"]
+
+
+def confirm(server: EmbeddedServer, token: str, file_id: int, parts: Any = None) -> Any:
+    body = json.dumps({"parts": parts}).encode() if parts is not None else None
+    headers = {**bearer(token), **(JSON if body else {})}
+    return http_call(
+        f"{server.url}/files/{file_id}/confirm-upload", "POST", body=body, headers=headers
+    )
+
+
+def leftovers(s3: Any, bucket: str) -> list[Any]:
+    return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+def test_parts_resume_with_listing_and_renewal_then_confirm(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any, tmp_path: Path
+) -> None:
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "m.png").read_bytes()  # ~12 MB > the 8 MiB threshold
+    reply = presign(server, token, len(data))
+    assert reply.status == 201, reply.body
+    plan = reply.json()
+    assert plan["part_size"] == 5 * MiB and plan["upload_id"]
+    assert [p["part_number"] for p in plan["parts"]] == [1, 2, 3]
+    assert plan["upload_url"] and plan["file"]["status"] == "pending"
+    fid = plan["file_id"]
+    size = plan["part_size"]
+    etags = {1: put_part(plan["parts"][0]["url"], data[:size])}
+    etags[2] = put_part(plan["parts"][1]["url"], data[size : 2 * size])
+    # The connection broke: what does the bucket already hold?
+    listed = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token)).json()
+    assert [(p["part_number"], p["size"]) for p in listed["parts"]] == [(1, size), (2, size)]
+    assert listed["part_count"] == 3
+    early = confirm(server, token, fid)
+    assert early.status == 400 and early.json()["error"]["code"] == "upload_not_received"
+    assert early.json()["error"]["details"]["missing_parts"] == [3]
+    # The URLs expired meanwhile: renew signs the missing part only
+    renewed = http_call(
+        f"{server.url}/files/{fid}/upload/renew", "POST", headers=bearer(token)
+    ).json()
+    assert [p["part_number"] for p in renewed["parts"]] == [3] and renewed["expires_at"]
+    etags[3] = put_part(renewed["parts"][0]["url"], data[2 * size :])
+    wrong = [{"part_number": n, "etag": '"0000"'} for n in etags]
+    assert confirm(server, token, fid, wrong).status == 400
+    done = confirm(server, token, fid, [{"part_number": n, "etag": e} for n, e in etags.items()])
+    assert done.status == 200, done.body
+    record = done.json()
+    assert record["status"] == "ready" and record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert leftovers(s3, s3_bucket.bucket) == []
+    stored = s3.head_object(Bucket=s3_bucket.bucket, Key=record["storage_key"])
+    assert stored["ContentLength"] == len(data)
+    # Nothing to list or renew once it is ready
+    after = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token))
+    assert after.status == 409
+    again = http_call(f"{server.url}/files/{fid}/upload/renew", "POST", headers=bearer(token))
+    assert again.status == 409
+
+
+def test_bad_parts_abort_and_bad_content_is_removed(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any
+) -> None:
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    size = 11 * MiB
+    # Parts of the wrong size: the upload is aborted
+    plan = presign(server, token, size, multipart=True).json()
+    for part in plan["parts"]:
+        put_part(part["url"], b"x" * (4 * MiB))
+    bad = confirm(server, token, plan["file_id"])
+    assert bad.status == 400 and "wrong_parts" in bad.json()["error"]["details"]
+    assert leftovers(s3, s3_bucket.bucket) == []
+    # Right sizes, but not a picture: validation refuses it and the object is removed
+    plan = presign(server, token, size, multipart=True).json()
+    blob = os.urandom(size)
+    for i, part in enumerate(plan["parts"]):
+        put_part(part["url"], blob[i * 5 * MiB : (i + 1) * 5 * MiB])
+    refused = confirm(server, token, plan["file_id"])
+    assert refused.status == 400 and refused.json()["error"]["code"] == "unsupported_type"
+    assert leftovers(s3, s3_bucket.bucket) == []
+    assert s3.list_objects_v2(Bucket=s3_bucket.bucket).get("KeyCount", 0) == 0
+    # Bad input
+    assert presign(server, token, 0, multipart=True).status == 400
+    no_size = http_call(
+        f"{server.url}/files/upload/presigned",
+        "POST",
+        body=json.dumps(
+            {"original_filename": "a.png", "file_type": "image", "multipart": True}
+        ).encode(),
+        headers={**bearer(token), **JSON},
+    )
+    assert no_size.status == 400
+    assert presign(server, token, 301 * MiB, multipart=True).status == 413
+    bad_parts = confirm(server, token, plan["file_id"], [{"part_number": "1"}])
+    assert bad_parts.status == 400
+    missing = http_call(f"{server.url}/files/999999/upload/parts", headers=bearer(token))
+    assert missing.status == 404
+
+
+def test_a_single_put_can_be_renewed(
+    s3_parts: tuple[Library, Any, EmbeddedServer], tmp_path: Path
+) -> None:
+    lib, _, server = s3_parts
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "small.png", 300).read_bytes()
+    plan = presign(server, token, len(data)).json()
+    assert "parts" not in plan  # below the threshold: one PUT
+    parts = http_call(f"{server.url}/files/{plan['file_id']}/upload/parts", headers=bearer(token))
+    assert parts.status == 409
+    renewed = http_call(
+        f"{server.url}/files/{plan['file_id']}/upload/renew", "POST", headers=bearer(token)
+    ).json()
+    assert renewed["upload_url"] and renewed["method"] == "PUT"
+    put = http_call(renewed["upload_url"], "PUT", body=data, headers=renewed["headers"])
+    assert put.status == 200
+    assert confirm(server, token, plan["file_id"]).json()["status"] == "ready"
+
+
+def test_local_storage_has_no_parts(live: EmbeddedServer, library: Library) -> None:
+    token = make_tokens(library).upload
+    reply = presign(live, token, 10 * MiB, multipart=True)
+    assert reply.status == 400 and "R2/S3" in reply.json()["error"]["message"]
+    plain = presign(live, token, 10 * MiB).json()
+    assert "parts" not in plain
+    renewed = http_call(
+        f"{live.url}/files/{plain['file_id']}/upload/renew", "POST", headers=bearer(token)
+    )
+    assert renewed.status == 200 and "/signed/" in renewed.json()["upload_url"]
