@@ -102,8 +102,18 @@ NO_SPACE_ERRNOS = frozenset(
 )
 
 
-def is_no_space(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS
+def is_no_space(exc: BaseException | None) -> bool:
+    """A full disk or quota, told by the OS error, or by the database that hit it
+    (SQLite's SQLITE_FULL, PostgreSQL's disk_full 53100), through wrapping exceptions."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS:
+            return True
+        if getattr(exc, "sqlstate", None) == "53100" or "database or disk is full" in str(exc):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
 
 
 def storage_error(exc: OSError, message: str) -> StorageUnavailable:

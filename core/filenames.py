@@ -1,20 +1,31 @@
-"""Cleans user-supplied file names: no folders, no control characters, bounded length."""
+"""Cleans user-supplied file names: no folders, no invisible characters, bounded length.
+
+The one home of the rule for every stored name (uploads, renames, presigned uploads).
+"""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from core.text import storable
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 MAX_NAME = 255
+# Removed: control characters (Cc), format characters (Cf: the bidi overrides and isolates
+# U+202A-U+202E and U+2066-U+2069 that let `cat\u202egpj.exe` show as `catexe.jpg`, zero-width
+# characters, the BOM...), line and paragraph separators and lone surrogates. Every other
+# letter, mark, digit, symbol and space of any script stays.
+_REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without the characters a name must not carry (see _REMOVED_CATEGORIES)."""
+    return "".join(c for c in text if unicodedata.category(c) not in _REMOVED_CATEGORIES)
 
 
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
     """The last path component of `name`, without control characters, at most 255 characters."""
     text = unicodedata.normalize("NFC", storable(name or ""))
-    text = _CONTROL.sub("", text)
+    text = strip_invisible(text)
     text = text.replace("\\", "/").rsplit("/", 1)[-1].strip()
     if text in ("", ".", ".."):
         return fallback

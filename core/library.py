@@ -189,11 +189,15 @@ class Library:
     def cache_thumbnail(self, record: FileRecord, data: bytes | None) -> None:
         if data:
             path = self._thumb_cache(record)
-            path.parent.mkdir(parents=True, exist_ok=True)
             # A name per writer: the ingest and a thumbnail loader may cache the same file at once.
             tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(data)
+                tmp.replace(path)
+            except OSError as exc:  # a cache: a full disk must not fail the upload or read
+                logger.warning("Thumbnail not cached for file %s: %s", record.id, exc)
+                tmp.unlink(missing_ok=True)
 
     def thumbnail_bytes(self, file_id: int) -> bytes:
         """The WebP thumbnail, from the local cache or the store."""

@@ -83,6 +83,11 @@ def _sentences() -> dict[str, str]:
             "Errors",
             "The storage cannot be reached. Check the connection and the storage settings.",
         ),
+        "insufficient_storage": QCoreApplication.translate(
+            "Errors",
+            "There is not enough free space to store the file. Free some space on the disk "
+            "(or raise the storage quota) and try again.",
+        ),
         "invalid_signature": QCoreApplication.translate("Errors", "The link is not valid."),
         "signature_expired": QCoreApplication.translate(
             "Errors", "The link has expired. Ask for a new one."

@@ -4,178 +4,188 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="54" />
+        <location filename="../../desktop_app/views/details_panel.py" line="88" />
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="85" />
-        <location filename="../../desktop_app/views/details_panel.py" line="269" />
+        <location filename="../../desktop_app/views/details_panel.py" line="119" />
+        <location filename="../../desktop_app/views/details_panel.py" line="314" />
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="95" />
+        <location filename="../../desktop_app/views/details_panel.py" line="129" />
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="96" />
+        <location filename="../../desktop_app/views/details_panel.py" line="130" />
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="99" />
+        <location filename="../../desktop_app/views/details_panel.py" line="133" />
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="101" />
+        <location filename="../../desktop_app/views/details_panel.py" line="135" />
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="102" />
+        <location filename="../../desktop_app/views/details_panel.py" line="136" />
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="103" />
+        <location filename="../../desktop_app/views/details_panel.py" line="137" />
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="104" />
+        <location filename="../../desktop_app/views/details_panel.py" line="138" />
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="107" />
+        <location filename="../../desktop_app/views/details_panel.py" line="141" />
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="108" />
+        <location filename="../../desktop_app/views/details_panel.py" line="142" />
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="119" />
+        <location filename="../../desktop_app/views/details_panel.py" line="153" />
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="134" />
+        <location filename="../../desktop_app/views/details_panel.py" line="168" />
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="136" />
+        <location filename="../../desktop_app/views/details_panel.py" line="170" />
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="137" />
+        <location filename="../../desktop_app/views/details_panel.py" line="171" />
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="138" />
+        <location filename="../../desktop_app/views/details_panel.py" line="172" />
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="139" />
+        <location filename="../../desktop_app/views/details_panel.py" line="173" />
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="140" />
+        <location filename="../../desktop_app/views/details_panel.py" line="174" />
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="141" />
+        <location filename="../../desktop_app/views/details_panel.py" line="175" />
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="157" />
+        <location filename="../../desktop_app/views/details_panel.py" line="191" />
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="162" />
+        <location filename="../../desktop_app/views/details_panel.py" line="196" />
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="163" />
+        <location filename="../../desktop_app/views/details_panel.py" line="197" />
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="164" />
+        <location filename="../../desktop_app/views/details_panel.py" line="198" />
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="165" />
+        <location filename="../../desktop_app/views/details_panel.py" line="199" />
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="166" />
+        <location filename="../../desktop_app/views/details_panel.py" line="200" />
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="167" />
+        <location filename="../../desktop_app/views/details_panel.py" line="201" />
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="168" />
+        <location filename="../../desktop_app/views/details_panel.py" line="202" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="169" />
+        <location filename="../../desktop_app/views/details_panel.py" line="203" />
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="170" />
+        <location filename="../../desktop_app/views/details_panel.py" line="204" />
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="171" />
+        <location filename="../../desktop_app/views/details_panel.py" line="205" />
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="197" />
+        <location filename="../../desktop_app/views/details_panel.py" line="214" />
+        <source>Copy</source>
+        <translation>Copiar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="216" />
+        <source>Copy %1</source>
+        <translation>Copiar %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="242" />
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="269" />
+        <location filename="../../desktop_app/views/details_panel.py" line="314" />
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="286" />
+        <location filename="../../desktop_app/views/details_panel.py" line="331" />
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="286" />
+        <location filename="../../desktop_app/views/details_panel.py" line="331" />
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="294" />
+        <location filename="../../desktop_app/views/details_panel.py" line="339" />
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -239,116 +249,121 @@
     </message>
     <message>
         <location filename="../../desktop_app/errors.py" line="86" />
+        <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
+        <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="91" />
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="87" />
+        <location filename="../../desktop_app/errors.py" line="92" />
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="90" />
+        <location filename="../../desktop_app/errors.py" line="95" />
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91" />
+        <location filename="../../desktop_app/errors.py" line="96" />
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="100" />
+        <location filename="../../desktop_app/errors.py" line="105" />
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="106" />
+        <location filename="../../desktop_app/errors.py" line="111" />
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="108" />
+        <location filename="../../desktop_app/errors.py" line="113" />
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="112" />
+        <location filename="../../desktop_app/errors.py" line="117" />
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="123" />
+        <location filename="../../desktop_app/errors.py" line="128" />
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="125" />
+        <location filename="../../desktop_app/errors.py" line="130" />
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="131" />
+        <location filename="../../desktop_app/errors.py" line="136" />
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="133" />
+        <location filename="../../desktop_app/errors.py" line="138" />
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="137" />
+        <location filename="../../desktop_app/errors.py" line="142" />
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="154" />
+        <location filename="../../desktop_app/errors.py" line="159" />
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="161" />
+        <location filename="../../desktop_app/errors.py" line="166" />
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="166" />
+        <location filename="../../desktop_app/errors.py" line="171" />
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="170" />
+        <location filename="../../desktop_app/errors.py" line="175" />
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="175" />
+        <location filename="../../desktop_app/errors.py" line="180" />
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="177" />
+        <location filename="../../desktop_app/errors.py" line="182" />
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="182" />
+        <location filename="../../desktop_app/errors.py" line="187" />
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="186" />
+        <location filename="../../desktop_app/errors.py" line="191" />
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="202" />
+        <location filename="../../desktop_app/errors.py" line="207" />
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="211" />
+        <location filename="../../desktop_app/errors.py" line="216" />
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -555,12 +570,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="217" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="215" />
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="237" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="235" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -568,7 +583,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="242" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="240" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -576,7 +591,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="249" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="247" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -584,12 +599,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="275" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="273" />
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="315" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="313" />
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -953,6 +968,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
 </context>
 <context>
+    <name>QFileDialog</name>
+    <message>
+        <location filename="../../desktop_app/qt_strings.py" line="13" />
+        <source>&amp;Look in:</source>
+        <translation>&amp;Buscar en:</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/qt_strings.py" line="14" />
+        <source>Files of &amp;type:</source>
+        <translation>Archivos de &amp;tipo:</translation>
+    </message>
+</context>
+<context>
     <name>ServerController</name>
     <message>
         <location filename="../../desktop_app/controllers/server_controller.py" line="91" />
@@ -995,7 +1023,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <message>
         <location filename="../../desktop_app/views/server_panel.py" line="104" />
         <source>Host</source>
-        <translation>Host</translation>
+        <translation>Dirección</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/server_panel.py" line="105" />
@@ -1304,7 +1332,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="169" />
         <source>Host</source>
-        <translation>Host</translation>
+        <translation>Dirección</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="170" />

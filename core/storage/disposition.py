@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from core.errors import InvalidInput
+from core.filenames import strip_invisible
 
 # RFC 5987 attr-char, minus ALPHA / DIGIT which quote() never escapes.
 _ATTR_CHAR_SAFE = "!#$&+-.^_`|~"
@@ -23,6 +24,8 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """`attachment; filename="fallback"; filename*=UTF-8''percent-encoded`."""
     if disposition not in ("attachment", "inline"):
         raise InvalidInput(f"Unknown Content-Disposition type {disposition!r}")
-    clean = "".join("_" if _is_control(c) else c for c in filename).strip() or "download"
+    # Names stored before the rule existed may still carry bidi overrides: never served.
+    visible = strip_invisible(filename)
+    clean = "".join("_" if _is_control(c) else c for c in visible).strip() or "download"
     encoded = quote(clean, safe=_ATTR_CHAR_SAFE, encoding="utf-8")
     return f"{disposition}; filename=\"{ascii_fallback(clean)}\"; filename*=UTF-8''{encoded}"
