@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +83,18 @@ class FileRecord:
             duplicate=duplicate,
         )
 
+    @classmethod
+    def from_mapping(cls, row: Any, athlete_name: str | None) -> FileRecord:
+        """From a Core row of media_files (a catalog page: no ORM objects to build)."""
+        keys = row.keys()
+        values = {f.name: row[f.name] for f in fields(cls) if f.name in keys}
+        values.update(
+            extra=dict(row["extra"] or {}),
+            description=row["description"] or "",
+            athlete_name=athlete_name,
+        )
+        return cls(**{k: v for k, v in values.items() if k in _FIELD_NAMES})
+
     def with_duplicate(self) -> FileRecord:
         return FileRecord(**{**asdict(self), "duplicate": True, "duplicate_of": self.id})
 
@@ -100,6 +112,9 @@ class FileRecord:
         out["file_key"] = self.storage_key
         out["is_trashed"] = self.is_trashed
         return out
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(FileRecord))
 
 
 @dataclass(frozen=True)
