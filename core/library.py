@@ -33,6 +33,7 @@ from core.spool import Spooled
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, ProgressCallback, Storage
 from core.storage.factory import build_storage
 from core.thumbnails import make_variant
+from core.usage import UsageMonitor
 from core.video import service as video_service
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Library:
         self.jobs = JobQueue(db, settings.job_lease_seconds, settings.job_max_attempts)
         self.resumable = ResumableUploads(self)  # tus and presigned multipart uploads
         self._variant_lock = threading.Lock()
+        self.usage = UsageMonitor(self)
         self._edit_locks = KeyedLocks()
         self.deferred = DeferredDeleter(db, storage)
 
@@ -144,6 +146,12 @@ class Library:
     ) -> FileRecord:
         """`parts` ([{part_number, etag}]) are the client's ETags of an upload in parts."""
         return self._ingestor.confirm_upload(file_id, parts)
+
+    def confirm_upload_once(
+        self, file_id: int, parts: list[dict[str, Any]] | None = None
+    ) -> tuple[FileRecord, bool]:
+        """confirm_upload, and True only for the call that did the confirming."""
+        return self._ingestor.confirm_upload_once(file_id, parts)
 
     # ---- reading ----------------------------------------------------------------------------
     def list_files(self, query: FileQuery | None = None, **filters: Any) -> Page:

@@ -24,6 +24,7 @@ from server.metrics import Metrics, method_label, route_label
 from server.ratelimit import RateLimiter
 from server.record_cache import RecordCache, record_cache_ctx
 from server.routes import setup_routes
+from server.routes.usage import usage_ctx
 from server.schedule import maintenance_ctx
 from server.state import (
     AUDIT,
@@ -89,4 +90,5 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app.cleanup_ctx.extend(
         [executor_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]
     )
+    app.cleanup_ctx.append(usage_ctx)  # the periodic store listing behind /usage
     return app

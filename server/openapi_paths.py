@@ -474,6 +474,24 @@ PATHS: dict[str, dict[str, S]] = {
             operation_id="get_health",
         )
     },
+    "/usage": {
+        "get": op(
+            "Storage usage: by file type, athlete and status, and the store's real size",
+            "service",
+            {**ok("Usage", json("Usage")), **err(400, 401, 403, 500)},
+            params=[
+                param(
+                    "history_days",
+                    schema={"type": "integer", "minimum": 0, "maximum": 400},
+                    desc="Add the daily history of the last N days",
+                )
+            ],
+            desc="total, by_file_type and by_athlete count ready, untrashed originals. store "
+            "comes from the last listing of the bucket or folder (every "
+            "MEDIADESK_USAGE_SCAN_INTERVAL seconds; null before the first). Scope: read.",
+            operation_id="get_usage",
+        )
+    },
     "/metrics": {
         "get": op(
             "Prometheus metrics",

@@ -251,6 +251,61 @@ SCHEMAS: dict[str, S] = {
         remote=nullable("string"),
         detail=nullable("string"),
     ),
+    "Usage": obj(
+        ["total", "by_file_type", "by_athlete", "by_status", "derivatives", "store"],
+        total=ref("UsageCount"),
+        by_file_type=obj(["image", "video"], image=ref("UsageCount"), video=ref("UsageCount")),
+        by_athlete={
+            "type": "array",
+            "items": obj(
+                ["athlete_id", "name", "files", "bytes"],
+                athlete_id=nullable("integer", description="null: files without an athlete"),
+                name=nullable("string"),
+                files=INT,
+                bytes=INT,
+            ),
+        },
+        by_status=obj(
+            ["ready", "pending", "failed", "trashed"],
+            ready=ref("UsageCount"),
+            pending=ref("UsageCount"),
+            failed=ref("UsageCount"),
+            trashed=ref("UsageCount"),
+        ),
+        derivatives=obj(
+            ["files", "bytes"],
+            files=nullable("integer", description="null until the store was listed"),
+            bytes=nullable("integer"),
+        ),
+        store=obj(
+            ["objects", "bytes", "scanned_at", "drift_bytes"],
+            objects=nullable("integer"),
+            bytes=nullable("integer"),
+            scanned_at=nullable("string", format="date-time"),
+            drift_bytes=nullable(
+                "integer",
+                description="Original bytes found in the store minus what the catalog's ready "
+                "files (trashed ones too) weigh: orphans, uploads in progress, lost objects",
+            ),
+        ),
+        storage=STR,
+        warn_bytes=nullable("integer", description="MEDIADESK_STORAGE_WARN_BYTES, null if off"),
+        history={
+            "type": "array",
+            "description": "With ?history_days=N: one line a day, oldest first",
+            "items": obj(
+                ["day", "files", "bytes"],
+                day=STR,
+                files=INT,
+                bytes=INT,
+                image_bytes=INT,
+                video_bytes=INT,
+                store_objects=nullable("integer"),
+                store_bytes=nullable("integer"),
+            ),
+        },
+    ),
+    "UsageCount": obj(["files", "bytes"], files=INT, bytes=INT),
     "AuditPage": obj(
         ["items", "total", "limit", "offset"],
         items={"type": "array", "items": ref("AuditEntry")},

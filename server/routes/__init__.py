@@ -17,12 +17,14 @@ from server.routes import (
     stream,
     tus,
     uploads,
+    usage,
     watch,
 )
 
 # Every route table (server.openapi reads them to check and complete the document).
 MODULES = (uploads, tus, files, stream, signed, athletes, events, audit, meta, config)
 MODULES += (hls, jobs, watch)  # the video pipeline (issue 10)
+MODULES += (usage,)  # storage usage (issue 13)
 
 
 def setup_routes(app: web.Application) -> None:

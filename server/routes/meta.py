@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from core.errors import MediaDeskError
 from server.auth import PUBLIC, requires
+from server.errors import CLIENT_MESSAGES
 from server.openapi import build_spec, version
 from server.state import HUB, METRICS, TOKEN, library, run_blocking
 
@@ -48,13 +49,17 @@ def _check(request: web.Request) -> dict[str, Any]:
 async def health(request: web.Request) -> web.Response:
     checks = await run_blocking(request, _check, request)
     ok = checks["database"]["ok"] and checks["storage"]["ok"]
-    if request[TOKEN] is None:  # anonymous clients get the verdict without the details
+    token = request[TOKEN]
+    if token is None:  # anonymous clients get the verdict without the details
         for part in ("database", "storage"):
             checks[part].pop("error", None)
         checks["feed"] = {"connected": checks["feed"]["connected"]}
         checks["maintenance"] = {
             k: v for k, v in checks["maintenance"].items() if k in ("leader", "last_run_at")
         }
+    elif token.scope != "admin" and "error" in checks["storage"]:
+        # the endpoint URL and paths are for administrators (and the log)
+        checks["storage"]["error"] = CLIENT_MESSAGES["storage_unavailable"]
     body = {
         "status": "ok" if ok else "degraded",
         "version": version(),
@@ -71,6 +76,9 @@ async def metrics(request: web.Request) -> web.Response:
     from server.routes.jobs import metrics_text  # queue depth, failures, job durations
 
     text_body += await run_blocking(request, metrics_text, library(request))
+    from server.routes.usage import usage_metrics_text  # storage gauges (issue 13)
+
+    text_body += usage_metrics_text(library(request))
     return web.Response(
         body=text_body.encode(),
         headers={

@@ -1,0 +1,224 @@
+"""Storage usage: what the catalog holds, what the bucket or folder really holds, and a daily
+history of both (the seed's "monitor bucket sizes")."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from core.db.models import Athlete, MediaFile, UsageDay, utcnow
+
+if TYPE_CHECKING:
+    from core.library import Library
+
+logger = logging.getLogger(__name__)
+
+DERIVED_PREFIX = "_derived/"
+HISTORY_DAYS = 400
+
+
+@dataclass(frozen=True)
+class StoreScan:
+    """One listing of the bucket or folder."""
+
+    objects: int
+    bytes: int
+    original_objects: int
+    original_bytes: int
+    derivative_objects: int
+    derivative_bytes: int
+    scanned_at: datetime
+
+
+class UsageMonitor:
+    """Builds the /usage report; `scan()` lists the store (slow on big buckets: a worker's job)."""
+
+    def __init__(self, library: Library) -> None:
+        self.lib = library
+        self._lock = threading.Lock()
+        self._scan_lock = threading.Lock()
+        self._last_scan: StoreScan | None = None
+        self._last_report: dict[str, Any] | None = None
+
+    @property
+    def last_scan(self) -> StoreScan | None:
+        with self._lock:
+            return self._last_scan
+
+    @property
+    def last_report(self) -> dict[str, Any] | None:
+        """The report built last (by /usage or a scan), for gauges that must not query."""
+        with self._lock:
+            return self._last_report
+
+    def scan(self) -> StoreScan:
+        """Lists every object of the store, then records today's line of the history."""
+        with self._scan_lock:  # one listing at a time; a second caller waits for its result
+            objects = size = derived_n = derived_bytes = 0
+            for obj in self.lib.storage.list_keys(""):
+                objects += 1
+                size += obj.size
+                if obj.key.startswith(DERIVED_PREFIX):
+                    derived_n += 1
+                    derived_bytes += obj.size
+            scan = StoreScan(
+                objects=objects,
+                bytes=size,
+                original_objects=objects - derived_n,
+                original_bytes=size - derived_bytes,
+                derivative_objects=derived_n,
+                derivative_bytes=derived_bytes,
+                scanned_at=utcnow(),
+            )
+            with self._lock:
+                self._last_scan = scan
+            report = self.report()
+            self._record_day(report, scan)
+            logger.info(
+                "Store scanned: %d objects, %d bytes (drift %s bytes)",
+                objects,
+                size,
+                report["store"]["drift_bytes"],
+                extra={"outcome": "scanned"},
+            )
+            return scan
+
+    def report(self) -> dict[str, Any]:
+        """The /usage document: totals of ready, untrashed originals, then the store's size."""
+        live = (
+            MediaFile.deleted_at.is_(None),
+            MediaFile.status == "ready",
+            MediaFile.alias_of.is_(None),
+        )
+        size = func.coalesce(func.sum(MediaFile.size), 0)
+        with self.lib.db.read() as s:
+            by_type = {
+                kind: {"files": int(n), "bytes": int(b)}
+                for kind, n, b in s.execute(
+                    select(MediaFile.file_type, func.count(), size)
+                    .where(*live)
+                    .group_by(MediaFile.file_type)
+                )
+            }
+            athletes = s.execute(
+                select(MediaFile.athlete_id, Athlete.name, func.count(), size)
+                .select_from(MediaFile)
+                .outerjoin(Athlete, Athlete.id == MediaFile.athlete_id)
+                .where(*live)
+                .group_by(MediaFile.athlete_id, Athlete.name)
+            ).all()
+            statuses = {
+                status: (int(n), int(b))
+                for status, n, b in s.execute(
+                    select(MediaFile.status, func.count(), size)
+                    .where(MediaFile.deleted_at.is_(None), MediaFile.alias_of.is_(None))
+                    .group_by(MediaFile.status)
+                )
+            }
+            trashed = s.execute(
+                select(func.count(), size).where(MediaFile.deleted_at.is_not(None))
+            ).one()
+            # what the store should hold as originals: every ready row, trashed ones too
+            stored = int(
+                s.scalar(
+                    select(size).where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
+                )
+                or 0
+            )
+        for kind in ("image", "video"):
+            by_type.setdefault(kind, {"files": 0, "bytes": 0})
+        total = {
+            "files": sum(v["files"] for v in by_type.values()),
+            "bytes": sum(v["bytes"] for v in by_type.values()),
+        }
+        by_status = {
+            name: {"files": statuses.get(name, (0, 0))[0], "bytes": statuses.get(name, (0, 0))[1]}
+            for name in ("ready", "pending", "failed")
+        }
+        by_status["trashed"] = {"files": int(trashed[0]), "bytes": int(trashed[1])}
+        scan = self.last_scan
+        report: dict[str, Any] = {
+            "total": total,
+            "by_file_type": by_type,
+            "by_athlete": sorted(
+                (
+                    {"athlete_id": aid, "name": name, "files": int(n), "bytes": int(b)}
+                    for aid, name, n, b in athletes
+                ),
+                key=lambda a: (-a["bytes"], a["athlete_id"] or 0),
+            ),
+            "by_status": by_status,
+            "derivatives": {
+                "files": scan.derivative_objects if scan else None,
+                "bytes": scan.derivative_bytes if scan else None,
+            },
+            "store": {
+                "objects": scan.objects if scan else None,
+                "bytes": scan.bytes if scan else None,
+                "scanned_at": scan.scanned_at.isoformat() if scan else None,
+                # originals in the store minus what the catalog says they weigh: orphans,
+                # uploads in progress, or objects lost behind the catalog's back
+                "drift_bytes": scan.original_bytes - stored if scan else None,
+            },
+            "storage": self.lib.settings.storage_description,
+            "warn_bytes": self.lib.settings.storage_warn_bytes or None,
+        }
+        with self._lock:
+            self._last_report = report
+        return report
+
+    def used_bytes(self, report: dict[str, Any]) -> int:
+        """What the warning threshold is compared with: the store when listed, else the catalog."""
+        store = report["store"]["bytes"]
+        return int(store) if store is not None else int(report["total"]["bytes"])
+
+    def over_warning(self, report: dict[str, Any]) -> bool:
+        limit = self.lib.settings.storage_warn_bytes
+        return bool(limit) and self.used_bytes(report) > limit
+
+    def _record_day(self, report: dict[str, Any], scan: StoreScan) -> None:
+        day = scan.scanned_at.astimezone(UTC).strftime("%Y-%m-%d")
+        by_type = report["by_file_type"]
+        with self.lib.db.write() as s:
+            row = s.get(UsageDay, day) or UsageDay(day=day)
+            row.files = report["total"]["files"]
+            row.bytes = report["total"]["bytes"]
+            row.image_bytes = by_type["image"]["bytes"]
+            row.video_bytes = by_type["video"]["bytes"]
+            row.store_objects = scan.objects
+            row.store_bytes = scan.bytes
+            row.recorded_at = scan.scanned_at
+            s.add(row)
+            cutoff = (scan.scanned_at - timedelta(days=HISTORY_DAYS)).strftime("%Y-%m-%d")
+            s.query(UsageDay).filter(UsageDay.day < cutoff).delete()
+
+    def history(self, days: int = 90) -> list[dict[str, Any]]:
+        """The daily lines, oldest first."""
+        cutoff = (utcnow() - timedelta(days=days)).strftime("%Y-%m-%d")
+        with self.lib.db.read() as s:
+            rows = s.scalars(
+                select(UsageDay).where(UsageDay.day >= cutoff).order_by(UsageDay.day)
+            ).all()
+            return [
+                {
+                    "day": r.day,
+                    "files": r.files,
+                    "bytes": r.bytes,
+                    "image_bytes": r.image_bytes,
+                    "video_bytes": r.video_bytes,
+                    "store_objects": r.store_objects,
+                    "store_bytes": r.store_bytes,
+                }
+                for r in rows
+            ]
+
+
+def scan_as_dict(scan: StoreScan) -> dict[str, Any]:
+    out = asdict(scan)
+    out["scanned_at"] = scan.scanned_at.isoformat()
+    return out
