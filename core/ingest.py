@@ -116,14 +116,28 @@ class Ingestor:
                 )
                 owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
             _report(progress, "validating", 0, size)
-            info = validate_file(path, kind, max_size)
-            self.lib.settings.check_allowed(info.mime)
+            try:
+                info = validate_file(path, kind, max_size)
+                self.lib.settings.check_allowed(info.mime)
+            except MediaDeskError as exc:
+                logger.error(
+                    "File validation error: %s (%s)",
+                    exc.message,
+                    original_filename,
+                    extra={"outcome": "rejected", "file_type": kind, "code": exc.code},
+                )
+                raise
             with self._sha_locks.hold(sha):
                 # A duplicate is the same bytes for the same athlete and flags; the same bytes
                 # elsewhere are a file of their own (with their own copy of the object).
                 existing = self.catalog.find_ready_by_sha(sha, athlete_id, is_public)
                 if existing is not None:
-                    logger.info("Duplicate of file %s: %s", existing.id, original_filename)
+                    logger.info(
+                        "Duplicate of file %s: %s",
+                        existing.id,
+                        original_filename,
+                        extra={"file_id": existing.id, "outcome": "duplicate"},
+                    )
                     return existing.with_duplicate()
                 return self._store_new(
                     path,
@@ -184,7 +198,12 @@ class Ingestor:
         self.lib.cache_thumbnail(record, thumb)
         self.lib.events.publish(ChangeEvent("created", record.id, record.as_dict()))
         queue_new_video(self.lib, record)
-        logger.info("Successfully uploaded file: %s as %s", filename, key)
+        logger.info(
+            "Successfully uploaded file: %s as %s",
+            filename,
+            key,
+            extra={"file_id": record.id, "key": key, "outcome": "created", "file_type": info.kind},
+        )
         return record
 
     def _thumbnail(self, path: Path, info: MediaInfo) -> bytes | None:
@@ -249,24 +268,35 @@ class Ingestor:
         request = self.lib.presigner.presign_put(
             key, declared, expires_in, content_length=size, max_size=settings.max_file_size
         )
-        logger.info("Generated presigned upload URL for key: %s", key)
+        logger.info(
+            "Generated presigned upload URL for key: %s",
+            key,
+            extra={"file_id": file_id, "key": key, "outcome": "presigned", "file_type": kind},
+        )
         return PresignedUpload(self.catalog.get(file_id), request, key, expires_in, expires_at)
 
     def confirm_upload(
         self, file_id: int, parts: list[dict[str, Any]] | None = None
     ) -> FileRecord:
         """Checks the uploaded object and makes the record ready; idempotent."""
+        return self.confirm_upload_once(file_id, parts)[0]
+
+    def confirm_upload_once(
+        self, file_id: int, parts: list[dict[str, Any]] | None = None
+    ) -> tuple[FileRecord, bool]:
+        """confirm_upload, and whether this call did the confirming (False for a repeat):
+        metrics count a file once, whatever the retries."""
         with self._confirm_locks.hold(file_id):
             record = self.catalog.get(file_id, include_trashed=False)
             if record.status == "ready":
-                return record
+                return record, False
             if record.status == "failed":
                 dup = record.extra.get("duplicate_of")
                 if dup:
-                    return self.catalog.get(int(dup)).with_duplicate()
+                    return self.catalog.get(int(dup)).with_duplicate(), False
                 raise Conflict(f"This upload failed: {record.failure_reason}")
             self.lib.resumable.complete_presigned(record, parts)  # an upload in parts
-            return self._confirm_pending(record)
+            return self._confirm_pending(record), True
 
     def _confirm_pending(self, record: FileRecord) -> FileRecord:
         storage = self.lib.storage
@@ -305,7 +335,13 @@ class Ingestor:
                     row.alias_of = existing.id
                     row.failure_reason = None
                     row.upload_expires_at = None
-            logger.info("Upload %s is a duplicate of file %s", record.id, existing.id)
+            logger.info(
+                "Successfully uploaded file: %s as %s (duplicate of file %s)",
+                record.original_filename,
+                existing.storage_key,
+                existing.id,
+                extra={"file_id": record.id, "key": existing.storage_key, "outcome": "duplicate"},
+            )
             return self.catalog.get(record.id)
         key = record.storage_key
         if not key.endswith("." + info.ext):  # content type differs from the declared one
@@ -327,7 +363,17 @@ class Ingestor:
         self.lib.cache_thumbnail(ready, thumb)
         self.lib.events.publish(ChangeEvent("created", ready.id, ready.as_dict()))
         queue_new_video(self.lib, ready)
-        logger.info("Confirmed upload %s as %s", ready.id, key)
+        logger.info(
+            "Successfully uploaded file: %s as %s",
+            ready.original_filename,
+            key,
+            extra={
+                "file_id": ready.id,
+                "key": key,
+                "outcome": "created",
+                "file_type": ready.file_type,
+            },
+        )
         return ready
 
     def _declared_size(self, file_id: int) -> int | None:
@@ -337,7 +383,18 @@ class Ingestor:
     def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
         self.lib.storage.delete(record.storage_key)
         self._mark(record.id, status="failed", reason=f"{exc.code}: {exc.message}")
-        logger.error("File validation error: %s (%s)", exc.message, record.storage_key)
+        logger.error(
+            "File validation error: %s (%s)",
+            exc.message,
+            record.storage_key,
+            extra={
+                "file_id": record.id,
+                "key": record.storage_key,
+                "outcome": "rejected",
+                "file_type": record.file_type,
+                "code": exc.code,
+            },
+        )
 
     def _mark(
         self, file_id: int, status: str, reason: str | None, extra: dict[str, object] | None = None

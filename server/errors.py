@@ -14,6 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from core import errors as core
+from core.logsetup import request_id_var
 from server.state import REQUEST_ID, STARTED
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ _PASS_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Content-Range", "L
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[STARTED] = time.perf_counter()
     rid = request[REQUEST_ID] = _request_id(request)
+    request_id_var.set(rid)  # this request's task only: its log lines carry the id
     try:
         return await handler(request)
     except ApiError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import InvalidInput, MediaDeskError
+from core.errors import Conflict, InvalidInput, MediaDeskError, UploadNotReceived
 from core.mediatypes import check_kind
 from core.records import FileRecord
 from core.spool import too_large
@@ -96,11 +96,20 @@ async def confirm_upload(request: web.Request) -> web.Response:
     if request.content_type == "application/json" and request.can_read_body:
         parts = _client_parts((await read_json(request)).get("parts"))
     try:
-        record = await run_blocking(request, library(request).confirm_upload, fid, parts)
+        record, first = await run_blocking(
+            request, library(request).confirm_upload_once, fid, parts
+        )
+    except (Conflict, UploadNotReceived):
+        raise  # a repeat of a failed confirm, or nothing uploaded yet: no outcome to count
     except BaseException as exc:
         _count_failure(request, "presigned", "unknown", exc)
         raise
-    response = _created(request, "presigned", record)
+    if first:  # a file is counted once, however often its confirm is repeated
+        response = _created(request, "presigned", record)
+        if library(request).storage.name != "local":  # the bytes went straight to the bucket
+            request.app[METRICS].received("presigned_bucket", record.file_type, record.size or 0)
+    else:
+        response = web.json_response(file_json(record))
     response.set_status(200)
     return response
 
@@ -165,6 +174,8 @@ async def direct_upload(request: web.Request) -> web.Response:
         )
         fields = received.fields
         file_type = check_kind(required(fields, "file_type"))
+        if received.spooled is not None:
+            request.app[METRICS].received("direct", file_type, received.spooled.size)
         if received.spooled is None:
             raise InvalidInput("The form has no 'file' part with a file name")
         record = await run_blocking(

@@ -1,0 +1,252 @@
+"""Issue 8, items 5-8 over real HTTP: the uploads metric under repeated confirms, oversized
+headers, bidi characters in names, and error messages without internals."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import threading
+from typing import Any
+
+import pytest
+
+from core.library import Library
+from core.storage.s3 import S3Storage
+from server.entry import EmbeddedServer
+from tests.faults import assert_healthy
+from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def served(library: Library) -> Any:
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    yield library, server, make_tokens(library)
+    server.stop()
+
+
+def _metric(url: str, token: str, **labels: str) -> float:
+    text = http_call(f"{url}/metrics", headers=bearer(token)).body.decode()
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"mediadesk_uploads_total{{{wanted}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _presign(url: str, token: str, name: str, kind: str, ctype: str) -> dict[str, Any]:
+    form, form_type = multipart_body(
+        {"original_filename": name, "file_type": kind, "content_type": ctype}
+    )
+    reply = http_call(
+        f"{url}/files/upload/presigned", "POST", form, {**bearer(token), "Content-Type": form_type}
+    )
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def test_twenty_concurrent_confirms_count_one_upload(served: Any, media_dir: Any) -> None:
+    lib, server, tokens = served
+    data = media_dir.jpeg.read_bytes()
+    upload = _presign(server.url, tokens.upload, "sprint.jpg", "image", "image/jpeg")
+    put = http_call(upload["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
+    assert put.status == 200, put.body
+    labels = {"flow": "presigned", "outcome": "created", "file_type": "image"}
+    assert _metric(server.url, tokens.read, **labels) == 0
+    start = threading.Barrier(20)
+    replies: list[Any] = []
+
+    def confirm() -> None:
+        start.wait()
+        replies.append(
+            http_call(
+                f"{server.url}/files/{upload['file_id']}/confirm-upload",
+                "POST",
+                b"",
+                bearer(tokens.upload),
+            )
+        )
+
+    threads = [threading.Thread(target=confirm) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r.status for r in replies] == [200] * 20
+    assert {r.json()["id"] for r in replies} == {upload["file_id"]}
+    assert _metric(server.url, tokens.read, **labels) == 1
+    # and a retry much later is still the same file, not a new upload
+    again = http_call(
+        f"{server.url}/files/{upload['file_id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
+    )
+    assert again.status == 200 and _metric(server.url, tokens.read, **labels) == 1
+    assert_healthy(lib, {upload["file_id"]: data}, server.url, tokens.read)
+
+
+def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    host, port = url.split("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_headers_over_8_kb_get_our_json_error_and_one_warning(
+    served: Any, media_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    lib, server, tokens = served
+    record = lib.ingest(media_dir.mp4, "video")
+    secret = "mdk_" + "a" * 9 * 1024
+    ranges = ",".join(f"{n * 10}-{n * 10 + 1}" for n in range(5000))
+    caplog.set_level(logging.INFO)
+    for name, value in (("Authorization", f"Bearer {secret}"), ("Range", f"bytes={ranges}")):
+        caplog.clear()
+        status, headers, body = _raw(
+            server.url,
+            (
+                f"GET /stream/{record.id}/video HTTP/1.1\r\nHost: x\r\n"
+                f"{name}: {value}\r\nConnection: close\r\n\r\n"
+            ).encode(),
+        )
+        assert status == 431, body
+        assert headers["Content-Type"].startswith("application/json")
+        error = json.loads(body)["error"]
+        assert error["code"] == "header_too_large"
+        assert error["request_id"] == headers["X-Request-ID"]
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, [r.getMessage() for r in warnings]
+        assert warnings[0].exc_info is None and error["request_id"] in warnings[0].getMessage()
+        assert "aaaa" not in caplog.text  # the header itself (a token) is never logged
+    # the server kept serving
+    data = media_dir.mp4.read_bytes()
+    assert_healthy(lib, {record.id: data}, server.url, tokens.read)
+
+
+def test_bidi_and_invisible_characters_never_reach_a_stored_name(
+    served: Any, media_dir: Any
+) -> None:
+    lib, server, tokens = served
+    data = media_dir.png.read_bytes()
+    spoof = "cat\u202egnp.exe"  # shows as "catexe.png"
+    body, ctype = multipart_body({"file_type": "image"}, {"file": ("photo.png", data, "image/png")})
+    body = body.replace(b'filename="photo.png"', f'filename="{spoof}"'.encode())
+    reply = http_call(
+        f"{server.url}/files/upload/direct",
+        "POST",
+        body,
+        {**bearer(tokens.upload), "Content-Type": ctype},
+    )
+    assert reply.status == 201, reply.body
+    stored = reply.json()
+    assert stored["original_filename"] == "catgnp.exe"
+    shown = http_call(f"{server.url}/stream/{stored['id']}/image", headers=bearer(tokens.read))
+    disposition = shown.headers["Content-Disposition"]
+    assert "%E2%80%AE" not in disposition and "\u202e" not in disposition
+
+    renamed = http_call(
+        f"{server.url}/files/{stored['id']}",
+        "PATCH",
+        json.dumps({"original_filename": "\u2066Ñandú\u200b 🏃\u2069\x07.png"}).encode(),
+        {**bearer(tokens.upload), "Content-Type": "application/json"},
+    )
+    assert renamed.status == 200, renamed.body
+    assert renamed.json()["original_filename"] == "Ñandú 🏃.png"  # other Unicode stays
+
+    upload = _presign(server.url, tokens.upload, "clip\u202d\u061c.jpg", "image", "image/jpeg")
+    assert upload["file"]["original_filename"] == "clip.jpg"
+    gone = http_call(
+        f"{server.url}/files/{upload['file_id']}?hard_delete=true",
+        "DELETE",
+        headers=bearer(tokens.admin),
+    )
+    assert gone.status == 200
+    assert_healthy(lib, {stored["id"]: data}, server.url, tokens.read)
+
+
+_INTERNAL = re.compile(r"athletes/|general/|_derived/|/tmp/|/root/|/home/|http://|[0-9a-f]{32}")
+
+
+def _assert_clean_error(reply: Any, status: int, code: str) -> str:
+    assert reply.status == status, reply.body
+    error = reply.json()["error"]
+    assert error["code"] == code
+    assert not _INTERNAL.search(error["message"]), error["message"]
+    assert error["request_id"] == reply.headers["X-Request-ID"]
+    return str(error["request_id"])
+
+
+def test_error_messages_hide_keys_paths_and_endpoints(
+    served: Any, media_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    lib, server, tokens = served
+    record = lib.ingest(media_dir.mp4, "video")
+    data = media_dir.mp4.read_bytes()
+    caplog.set_level(logging.INFO)
+
+    # The object vanished behind the catalog's back (a local path would be the detail).
+    path = lib.storage.local_path(record.storage_key)
+    hidden = path.with_name("moved-away")
+    path.rename(hidden)
+    try:
+        reply = http_call(f"{server.url}/stream/{record.id}/raw", headers=bearer(tokens.read))
+        rid = _assert_clean_error(reply, 404, "not_found")
+        logged = [r.getMessage() for r in caplog.records if rid in r.getMessage()]
+        assert logged and path.name in logged[0]  # the detail is in the log, with the id
+        exported = http_call(
+            f"{server.url}/files/{record.id}/download", headers=bearer(tokens.read)
+        )
+        assert exported.status in (302, 404)
+    finally:
+        hidden.rename(path)
+
+    # A client-supplied X-Request-ID is kept and quoted back.
+    reply = http_call(
+        f"{server.url}/files/999999", headers={**bearer(tokens.read), "X-Request-ID": "abc-123"}
+    )
+    assert _assert_clean_error(reply, 404, "not_found") == "abc-123"
+    assert_healthy(lib, {record.id: data}, server.url, tokens.read)
+
+
+def test_storage_errors_hide_the_endpoint(
+    s3_library: Library, media_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    lib = s3_library
+    tokens = make_tokens(lib)
+    record = lib.ingest(media_dir.jpeg, "image")
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    real = lib.storage
+    assert isinstance(real, S3Storage)
+    try:
+        upload = _presign(server.url, tokens.upload, "a.jpg", "image", "image/jpeg")
+        # The store goes away: an endpoint nobody listens on.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        lib.storage = S3Storage(real.bucket, dead, "k", "s", region="us-east-1")
+        caplog.set_level(logging.INFO)
+        reply = http_call(
+            f"{server.url}/files/{upload['file_id']}/confirm-upload",
+            "POST",
+            b"",
+            bearer(tokens.upload),
+        )
+        rid = _assert_clean_error(reply, 500, "storage_unavailable")
+        assert dead not in reply.body.decode() and "127.0.0.1" not in reply.body.decode()
+        assert any(rid in r.getMessage() and dead in r.getMessage() for r in caplog.records)
+        health = http_call(f"{server.url}/health", headers=bearer(tokens.read))
+        assert health.status == 503 and dead not in health.body.decode()
+    finally:
+        lib.storage = real
+        server.stop()
+    lib.delete_permanently(upload["file_id"])
+    assert_healthy(lib, {record.id: media_dir.jpeg.read_bytes()})
