@@ -1,17 +1,74 @@
-"""The OpenAPI 3.1 document of every route, with request and response bodies."""
+"""The OpenAPI 3.1 document of every route, with request and response bodies.
+
+The hand-written parts (server.openapi_paths, server.openapi_schemas) say what each operation
+takes and returns; what the code already knows is filled in here: `security` and the scope
+from the handler's @requires mark, a default operationId from the handler's name, the File
+schema from core.records.FileRecord and the limits from the constants that enforce them.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from server.openapi_paths import PATHS
+from server.openapi_paths import OPEN, OPTIONAL_TOKEN, PATHS, TOKEN
 from server.openapi_schemas import SCHEMAS
 
 S = dict[str, Any]
+METHODS = ("get", "put", "post", "patch", "delete")
+# Handler scope (server.auth.requires) -> the document's security requirement.
+SECURITY_BY_SCOPE: dict[str, list[S]] = {
+    "public": OPEN,
+    "signed": OPEN,
+    "file": OPTIONAL_TOKEN,
+    "read": TOKEN,
+    "upload": TOKEN,
+    "admin": TOKEN,
+}
+SCOPE_TEXT = {
+    "public": "No token needed (a bad token is still refused).",
+    "signed": "The URL's signature is the credential; no token.",
+    "file": "Public files need no token; private files need a token with scope read.",
+    "read": "Needs a token with scope read.",
+    "upload": "Needs a token with scope upload.",
+    "admin": "Needs a token with scope admin.",
+}
+
+
+class Route(NamedTuple):
+    method: str
+    path: str  # as documented: /files/{file_id}, /signed/{key}
+    handler: Any
+    scope: str
+
+
+def _document_path(path: str) -> str:
+    """aiohttp's '/signed/{key:.+}' as OpenAPI writes it: '/signed/{key}'."""
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
+
+
+def routes() -> Iterator[Route]:
+    """Every route the server registers (from the route tables, without an app)."""
+    from server.auth import scope_of
+    from server.routes import MODULES
+
+    for module in MODULES:
+        for definition in module.routes:
+            if not isinstance(definition, web.RouteDef) or definition.method == "*":
+                continue
+            yield Route(
+                definition.method.lower(),
+                _document_path(definition.path),
+                definition.handler,
+                scope_of(definition.handler),
+            )
 
 
 @cache
@@ -22,7 +79,45 @@ def version() -> str:
         return "0.1.0"
 
 
+def _paths() -> dict[str, dict[str, S]]:
+    paths = copy.deepcopy(PATHS)
+    for route in routes():
+        operation = paths.get(route.path, {}).get(route.method)
+        if operation is None:
+            continue  # tests/test_openapi_routes.py reports undocumented routes
+        operation["security"] = SECURITY_BY_SCOPE[route.scope]
+        operation["x-scope"] = route.scope
+        operation.setdefault("operationId", route.handler.__name__)
+        text = SCOPE_TEXT[route.scope]
+        desc = operation.get("description", "")
+        if text not in desc:
+            operation["description"] = f"{desc} {text}".strip() if desc else text
+    return paths
+
+
+def _request_schemas(paths: dict[str, dict[str, S]]) -> S:
+    """SCHEMAS, where those of request bodies state their defaults in words instead: with
+    `default`, openapi-typescript makes a property required in the request type."""
+    names = {
+        media["schema"]["$ref"].rsplit("/", 1)[1]
+        for ops in paths.values()
+        for operation in ops.values()
+        if isinstance(operation, dict)
+        for media in operation.get("requestBody", {}).get("content", {}).values()
+        if "$ref" in media.get("schema", {})
+    }
+    schemas = dict(SCHEMAS)
+    for name in names & schemas.keys():
+        schema = schemas[name] = copy.deepcopy(schemas[name])
+        for prop in schema.get("properties", {}).values():
+            if "default" in prop:
+                default = json.dumps(prop.pop("default"))
+                prop["description"] = f"{prop.get('description', '')} Default: {default}.".strip()
+    return schemas
+
+
 def build_spec(app: web.Application | None = None) -> S:
+    paths = _paths()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -30,13 +125,24 @@ def build_spec(app: web.Application | None = None) -> S:
             "version": version(),
             "description": "Photos and videos of athletes: presigned and direct uploads, "
             "RFC 9110 range streaming, signed URLs. Errors are "
-            '{"error": {"code", "message"}}. Text in queries and bodies must be valid '
-            "Unicode without NUL characters (else 400).",
+            '{"error": {"code", "message", "request_id"}}. Text in queries and bodies must be valid '
+            "Unicode without NUL characters (else 400). Clients: GET /config says what "
+            "this server accepts; /static/mediadesk.js is an ES module for web pages.",
         },
         "servers": [{"url": "/"}],
-        "paths": PATHS,
+        "tags": [
+            {"name": "uploads", "description": "Presigned and direct uploads"},
+            {"name": "files", "description": "The catalog: list, edit, trash, download"},
+            {"name": "streaming", "description": "HTTP range streaming for players"},
+            {"name": "signed", "description": "Signed URLs of the local storage backend"},
+            {"name": "athletes", "description": "Athletes files belong to"},
+            {"name": "events", "description": "Live change events"},
+            {"name": "admin", "description": "Administration"},
+            {"name": "service", "description": "Health, metrics, configuration, documents"},
+        ],
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": _request_schemas(paths),
             "securitySchemes": {
                 "bearerAuth": {
                     "type": "http",

@@ -30,8 +30,13 @@ def err(*statuses: int) -> dict[str, S]:
         413: "Larger than MAX_FILE_SIZE (files) or 1 MiB (forms and JSON)",
         416: "Range not satisfiable",
         429: "Too many uploads (see Retry-After)",
-        500: "Storage or server error",
+        431: "header_too_large: a header line or the request line over 8 KB, or too many headers",
+        500: "Storage or server error (the message never names keys, paths or endpoints; "
+        "quote the request_id)",
+        507: "insufficient_storage: the disk or quota is full; nothing was kept",
     }
+    # Any request can carry oversized headers: refused before routing, with the same body.
+    statuses = (*statuses, 431) if 431 not in statuses else statuses
     return {str(s): {"description": text[s], "content": ERROR} for s in statuses}
 
 
@@ -230,7 +235,7 @@ PATHS: dict[str, dict[str, S]] = {
                     "duplicate is true and duplicate_of names it",
                     json("File"),
                 ),
-                **err(400, 401, 403, 404, 409, 413, 500),
+                **err(400, 401, 403, 404, 409, 413, 500, 507),
             },
             params=[FID],
             operation_id="confirm_upload",
@@ -243,7 +248,7 @@ PATHS: dict[str, dict[str, S]] = {
             {
                 **ok("Created", json("File"), 201),
                 **ok("Duplicate of an existing file", json("File")),
-                **err(400, 401, 403, 413, 429, 500),
+                **err(400, 401, 403, 413, 429, 500, 507),
             },
             body=form("DirectUploadForm", True),
             operation_id="upload_direct",
@@ -268,7 +273,7 @@ PATHS: dict[str, dict[str, S]] = {
         "patch": op(
             "Edit a file's metadata",
             "files",
-            {**ok("The edited file", json("File")), **err(400, 401, 403, 404, 409, 413, 500)},
+            {**ok("The edited file", json("File")), **err(400, 401, 403, 404, 409, 413, 500, 507)},
             params=[
                 FID,
                 param(
@@ -362,7 +367,7 @@ PATHS: dict[str, dict[str, S]] = {
         "put": op(
             "Upload to a signed URL (local storage)",
             "signed",
-            {**ok("Stored", json("SignedPutResult")), **err(400, 403, 404, 409, 413, 500)},
+            {**ok("Stored", json("SignedPutResult")), **err(400, 403, 404, 409, 413, 500, 507)},
             params=[param("key", "path")],
             body={
                 "required": True,

@@ -103,7 +103,22 @@ SCHEMAS: dict[str, S] = {
     "Error": obj(
         ["error"],
         error=obj(
-            ["code", "message"], code=STR, message=STR, details={"type": "object"}, request_id=STR
+            ["code", "message"],
+            code={
+                **STR,
+                "description": "Stable machine-readable code (e.g. not_found, "
+                "insufficient_storage, header_too_large)",
+            },
+            message={
+                **STR,
+                "description": "What went wrong, in user terms (no storage keys, "
+                "local paths or endpoints)",
+            },
+            details={"type": "object"},
+            request_id={
+                **STR,
+                "description": "Also in X-Request-ID; the log has the details under this id",
+            },
         ),
     ),
     "File": FILE,
