@@ -534,8 +534,9 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
         window.server.start("127.0.0.1", 0)
     qtbot.waitUntil(lambda: window.server.running, timeout=TIMEOUT)
     # Without a token made in this session, nothing secret can be copied.
-    assert not panel.include_token.isEnabled()
-    note = panel.copy_commands()
+    assert not panel.token_action.isEnabled()
+    panel.copy_button.click()
+    note = panel.copied.text()
     copied = QGuiApplication.clipboard().text()
     assert "$TOKEN" in copied and "without a token" in note
     assert note.startswith(f"Copied {copied.count('curl ')} commands")
@@ -543,11 +544,11 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
         window.server.create_token("Phone", "read")
     secret = made.args[1]
     QApplication.activeModalWidget() and QApplication.activeModalWidget().close()
-    assert panel.include_token.isEnabled() and secret not in text()
-    panel.copy_commands()  # not ticked: still no secret
+    assert panel.token_action.isEnabled() and secret not in text()
+    panel.copy_button.click()  # the plain copy: still no secret
     assert secret not in QGuiApplication.clipboard().text()
-    panel.include_token.setChecked(True)
-    note = panel.copy_commands()
+    panel.token_action.trigger()
+    note = panel.copied.text()
     copied = QGuiApplication.clipboard().text()
     assert secret in copied and "$TOKEN" not in copied and "“Phone”" in note
     assert secret not in text()  # the panel never shows it
@@ -555,3 +556,80 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
     line = next(x for x in copied.splitlines() if f"/stream/{video.id}/video" in x)
     subprocess.run([*shlex.split(line), "-s", "-f"], cwd=tmp_path, check=True, timeout=30)
     assert (tmp_path / video.original_filename).read_bytes() == media_dir.mp4.read_bytes()
+
+
+# ---- Spanish ----------------------------------------------------------------------------------
+@pytest.fixture
+def spanish(qapp) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    install_translations("es")
+    yield
+    install_translations("en")
+
+
+def test_qt_file_dialog_is_all_spanish(spanish) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog, QLabel
+
+    dialog = QFileDialog()
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    labels = {label.text() for label in dialog.findChildren(QLabel)}
+    assert {"&Buscar en:", "Archivos de &tipo:", "&Nombre de fichero:"} <= labels
+    assert not any("Look in" in t or "Files of" in t for t in labels)
+    dialog.deleteLater()
+
+
+def test_spanish_titles_are_never_clipped_and_host_is_translated(
+    qtbot,
+    library: Library,
+    tmp_path: Path,
+    spanish,  # type: ignore[no-untyped-def]
+) -> None:
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    state = tmp_path / "window-state.ini"
+    install_translations("en")
+    english = MainWindow(library, state_file=state)
+    qtbot.addWidget(english)
+    english.upload_dock.table.horizontalHeader().resizeSection(UploadQueueModel.ETA, 40)
+    english.save_window_state()
+    english.shutdown()
+    install_translations("es")
+    window = MainWindow(library, state_file=state)
+    qtbot.addWidget(window)
+    header = window.upload_dock.table.horizontalHeader()
+    model = window.uploads.model
+    for column in range(model.columnCount()):
+        title = model.headerData(column, Qt.Orientation.Horizontal)
+        assert header.sectionSize(column) > header.fontMetrics().horizontalAdvance(title), title
+    form = window.server_panel.host.parentWidget().layout()
+    assert isinstance(form, QFormLayout)
+    label = form.labelForField(window.server_panel.host)
+    assert isinstance(label, QLabel) and label.text() == "Dirección"
+    window.shutdown()
+
+
+def test_long_values_elide_in_the_middle_with_tooltip_and_copy(
+    qtbot,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+) -> None:
+    import dataclasses
+
+    from desktop_app.views.details_panel import DetailsPanel
+
+    record = library.ingest(media_dir.jpeg, "image")
+    record = dataclasses.replace(record, storage_key="athletes/general/2024/05/" + "k" * 80)
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(320, 700)
+    panel.show()
+    panel.show_record(record)
+    qtbot.wait(20)
+    for key, full in (("sha256", record.sha256), ("storage_key", record.storage_key)):
+        label = panel.technical[key]
+        shown = label.text()
+        assert "…" in shown and shown != full
+        head, tail = shown.split("…")
+        assert full.startswith(head) and full.endswith(tail) and head and tail
+        assert label.toolTip() == full
+        panel.copy_buttons[key].click()
+        assert QGuiApplication.clipboard().text() == full

@@ -23,7 +23,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="237" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="235" />
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="242" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="240" />
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -39,7 +39,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="249" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="247" />
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -50,7 +50,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="369" />
+        <location filename="../../desktop_app/views/main_window.py" line="372" />
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -58,18 +58,18 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="500" />
-        <source>Delete %n file(s) permanently? This cannot be undone.</source>
+        <location filename="../../desktop_app/views/main_window.py" line="504" />
+        <source>Delete %n file(s) permanently?</source>
         <translation>
-            <numerusform>Delete %n file permanently? This cannot be undone.</numerusform>
-            <numerusform>Delete %n files permanently? This cannot be undone.</numerusform>
+            <numerusform>Delete %n file permanently?</numerusform>
+            <numerusform>Delete %n files permanently?</numerusform>
         </translation>
     </message>
 </context>
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="208" />
+        <location filename="../../desktop_app/views/server_panel.py" line="223" />
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -77,7 +77,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="215" />
+        <location filename="../../desktop_app/views/server_panel.py" line="230" />
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -88,7 +88,7 @@
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="299" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="315" />
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n failed</numerusform>

@@ -645,143 +645,148 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="45" />
+        <location filename="../../desktop_app/views/actions.py" line="46" />
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="48" />
+        <location filename="../../desktop_app/views/actions.py" line="49" />
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="50" />
+        <location filename="../../desktop_app/views/actions.py" line="51" />
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="51" />
+        <location filename="../../desktop_app/views/actions.py" line="52" />
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="53" />
+        <location filename="../../desktop_app/views/actions.py" line="54" />
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="55" />
+        <location filename="../../desktop_app/views/actions.py" line="56" />
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="56" />
+        <location filename="../../desktop_app/views/actions.py" line="57" />
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="57" />
+        <location filename="../../desktop_app/views/actions.py" line="58" />
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="59" />
+        <location filename="../../desktop_app/views/actions.py" line="60" />
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="61" />
+        <location filename="../../desktop_app/views/actions.py" line="64" />
+        <source>&amp;Undo move to trash</source>
+        <translation>&amp;Deshacer el envío a la papelera</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="67" />
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="62" />
+        <location filename="../../desktop_app/views/actions.py" line="68" />
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="63" />
+        <location filename="../../desktop_app/views/actions.py" line="69" />
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="65" />
+        <location filename="../../desktop_app/views/actions.py" line="71" />
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68" />
+        <location filename="../../desktop_app/views/actions.py" line="74" />
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71" />
+        <location filename="../../desktop_app/views/actions.py" line="77" />
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="73" />
+        <location filename="../../desktop_app/views/actions.py" line="79" />
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="82" />
+        <location filename="../../desktop_app/views/actions.py" line="89" />
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="85" />
+        <location filename="../../desktop_app/views/actions.py" line="92" />
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="88" />
+        <location filename="../../desktop_app/views/actions.py" line="97" />
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="92" />
+        <location filename="../../desktop_app/views/actions.py" line="101" />
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="95" />
+        <location filename="../../desktop_app/views/actions.py" line="104" />
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="100" />
-        <location filename="../../desktop_app/views/main_window.py" line="564" />
+        <location filename="../../desktop_app/views/main_window.py" line="102" />
+        <location filename="../../desktop_app/views/main_window.py" line="579" />
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="156" />
+        <location filename="../../desktop_app/views/main_window.py" line="158" />
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="229" />
+        <location filename="../../desktop_app/views/main_window.py" line="232" />
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="287" />
+        <location filename="../../desktop_app/views/main_window.py" line="290" />
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="288" />
+        <location filename="../../desktop_app/views/main_window.py" line="291" />
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="292" />
+        <location filename="../../desktop_app/views/main_window.py" line="295" />
         <source>If you don't save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="369" />
+        <location filename="../../desktop_app/views/main_window.py" line="372" />
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -789,106 +794,107 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="372" />
+        <location filename="../../desktop_app/views/main_window.py" line="375" />
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="375" />
+        <location filename="../../desktop_app/views/main_window.py" line="378" />
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="380" />
+        <location filename="../../desktop_app/views/main_window.py" line="383" />
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="416" />
+        <location filename="../../desktop_app/views/main_window.py" line="419" />
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="419" />
+        <location filename="../../desktop_app/views/main_window.py" line="422" />
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="427" />
+        <location filename="../../desktop_app/views/main_window.py" line="430" />
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="450" />
+        <location filename="../../desktop_app/views/main_window.py" line="453" />
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="466" />
+        <location filename="../../desktop_app/views/main_window.py" line="469" />
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="472" />
+        <location filename="../../desktop_app/views/main_window.py" line="475" />
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
-    <message>
-        <location filename="../../desktop_app/views/main_window.py" line="499" />
-        <source>Delete permanently</source>
-        <translation>Eliminar definitivamente</translation>
-    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="500" />
-        <source>Delete %n file(s) permanently? This cannot be undone.</source>
+        <location filename="../../desktop_app/views/main_window.py" line="504" />
+        <source>Delete %n file(s) permanently?</source>
         <translation>
-            <numerusform>¿Eliminar %n archivo definitivamente? No se puede deshacer.</numerusform>
-            <numerusform>¿Eliminar %n archivos definitivamente? No se puede deshacer.</numerusform>
+            <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
+            <numerusform>¿Eliminar %n archivos definitivamente?</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="518" />
+        <location filename="../../desktop_app/views/main_window.py" line="507" />
+        <location filename="../../desktop_app/views/main_window.py" line="510" />
+        <source>Delete permanently</source>
+        <translation>Eliminar definitivamente</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="533" />
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="518" />
-        <location filename="../../desktop_app/views/main_window.py" line="528" />
+        <location filename="../../desktop_app/views/main_window.py" line="533" />
+        <location filename="../../desktop_app/views/main_window.py" line="543" />
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="528" />
+        <location filename="../../desktop_app/views/main_window.py" line="543" />
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="547" />
+        <location filename="../../desktop_app/views/main_window.py" line="562" />
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="550" />
+        <location filename="../../desktop_app/views/main_window.py" line="565" />
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="569" />
+        <location filename="../../desktop_app/views/main_window.py" line="584" />
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="571" />
+        <location filename="../../desktop_app/views/main_window.py" line="586" />
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="644" />
+        <location filename="../../desktop_app/views/main_window.py" line="660" />
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="645" />
+        <location filename="../../desktop_app/views/main_window.py" line="661" />
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -996,93 +1002,94 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="95" />
+        <location filename="../../desktop_app/views/server_panel.py" line="97" />
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="102" />
+        <location filename="../../desktop_app/views/server_panel.py" line="104" />
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135" />
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="118" />
+        <location filename="../../desktop_app/views/server_panel.py" line="120" />
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="64" />
+        <location filename="../../desktop_app/views/server_panel.py" line="66" />
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="104" />
+        <location filename="../../desktop_app/views/server_panel.py" line="106" />
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="105" />
+        <location filename="../../desktop_app/views/server_panel.py" line="107" />
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="129" />
+        <location filename="../../desktop_app/views/server_panel.py" line="131" />
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135" />
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133" />
-        <location filename="../../desktop_app/views/server_panel.py" line="150" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="158" />
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135" />
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="148" />
+        <location filename="../../desktop_app/views/server_panel.py" line="156" />
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="149" />
+        <location filename="../../desktop_app/views/server_panel.py" line="157" />
+        <location filename="../../desktop_app/views/server_panel.py" line="278" />
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161" />
+        <location filename="../../desktop_app/views/server_panel.py" line="169" />
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="167" />
-        <source>Include the token</source>
-        <translation>Incluir el token</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="171" />
+        <location filename="../../desktop_app/views/server_panel.py" line="182" />
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="175" />
+        <location filename="../../desktop_app/views/server_panel.py" line="176" />
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="178" />
+        <source>Copy with the token</source>
+        <translation>Copiar con el token</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="208" />
+        <location filename="../../desktop_app/views/server_panel.py" line="223" />
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1090,7 +1097,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="215" />
+        <location filename="../../desktop_app/views/server_panel.py" line="230" />
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1098,102 +1105,102 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="224" />
+        <location filename="../../desktop_app/views/server_panel.py" line="239" />
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="225" />
+        <location filename="../../desktop_app/views/server_panel.py" line="240" />
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="226" />
+        <location filename="../../desktop_app/views/server_panel.py" line="241" />
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="231" />
+        <location filename="../../desktop_app/views/server_panel.py" line="246" />
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="232" />
+        <location filename="../../desktop_app/views/server_panel.py" line="247" />
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="233" />
+        <location filename="../../desktop_app/views/server_panel.py" line="248" />
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="245" />
+        <location filename="../../desktop_app/views/server_panel.py" line="260" />
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="245" />
+        <location filename="../../desktop_app/views/server_panel.py" line="260" />
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="258" />
+        <location filename="../../desktop_app/views/server_panel.py" line="273" />
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="259" />
+        <location filename="../../desktop_app/views/server_panel.py" line="274" />
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="268" />
+        <location filename="../../desktop_app/views/server_panel.py" line="284" />
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="268" />
+        <location filename="../../desktop_app/views/server_panel.py" line="284" />
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274" />
+        <location filename="../../desktop_app/views/server_panel.py" line="290" />
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="279" />
+        <location filename="../../desktop_app/views/server_panel.py" line="295" />
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="291" />
+        <location filename="../../desktop_app/views/server_panel.py" line="307" />
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="303" />
+        <location filename="../../desktop_app/views/server_panel.py" line="319" />
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="305" />
+        <location filename="../../desktop_app/views/server_panel.py" line="321" />
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="323" />
-        <source>Include the token “%1”</source>
-        <translation>Incluir el token «%1»</translation>
+        <location filename="../../desktop_app/views/server_panel.py" line="339" />
+        <source>Copy with the token “%1”</source>
+        <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="325" />
+        <location filename="../../desktop_app/views/server_panel.py" line="341" />
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="329" />
+        <location filename="../../desktop_app/views/server_panel.py" line="345" />
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1426,22 +1433,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="73" />
+        <location filename="../../desktop_app/app.py" line="74" />
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="109" />
+        <location filename="../../desktop_app/app.py" line="110" />
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="141" />
+        <location filename="../../desktop_app/app.py" line="142" />
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="158" />
+        <location filename="../../desktop_app/app.py" line="159" />
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -1454,75 +1461,75 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="167" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="170" />
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="168" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="171" />
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="170" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="275" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="173" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="291" />
         <source>Retry failed</source>
         <translation>Reintentar fallidos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="173" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="176" />
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="177" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="180" />
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="178" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="181" />
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="179" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="182" />
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="182" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="185" />
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="221" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="237" />
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="223" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="239" />
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="226" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="242" />
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="278" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="294" />
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="290" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="306" />
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="299" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="315" />
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -1530,39 +1537,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="302" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="318" />
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="324" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="340" />
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="326" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="342" />
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="330" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="346" />
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="275" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="322" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="291" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="338" />
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="171" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="174" />
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="169" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="278" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="172" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="294" />
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>

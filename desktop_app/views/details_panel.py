@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,12 +20,46 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from core.records import AthleteRecord, FileRecord
 from desktop_app.formatting import DASH, datetime_text, duration_text, number_text, size_text
+
+
+class ElidedLabel(QLabel):
+    """One line that elides in the middle (both ends of a hash or key stay readable).
+
+    The full text is the tooltip; `full_text()` is what a copy button copies.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full = text
+        self.setToolTip(text if text != DASH else "")
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 20)
+        )
+        if shown != super().text():
+            super().setText(shown)
 
 
 def edited_fields(record: FileRecord, values: dict[str, Any]) -> dict[str, Any]:
@@ -170,24 +204,35 @@ class DetailsPanel(QWidget):
             ("created", self.tr("Created")),
             ("id", self.tr("File ID")),
         ]
-        self.technical: dict[str, QLabel | QLineEdit] = {}
+        self.technical: dict[str, QLabel] = {}
+        self.copy_buttons: dict[str, QToolButton] = {}
         for key, title in rows:
-            field: QLabel | QLineEdit
-            if key in ("sha256", "storage_key"):  # long: scrolls instead of widening the panel
-                field = QLineEdit(box)
-                field.setReadOnly(True)
-                field.setFrame(False)
-                field.setAcceptDrops(False)
-                field.setStyleSheet("QLineEdit { background: transparent; }")
-                field.setMinimumWidth(40)
-                field.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            else:
-                field = QLabel(box)
-                field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                field.setWordWrap(True)
+            field: QLabel
+            if key in ("sha256", "storage_key"):  # long: elided in the middle, never widening
+                field = ElidedLabel(box)
+                button = QToolButton(box)
+                button.setText(self.tr("Copy"))
+                button.setAutoRaise(True)
+                button.setToolTip(self.tr("Copy %1").replace("%1", title))
+                button.clicked.connect(lambda _c=False, f=field: self._copy(f.full_text()))
+                self.copy_buttons[key] = button
+                row = QHBoxLayout()
+                row.setContentsMargins(0, 0, 0, 0)
+                row.setSpacing(2)
+                row.addWidget(field, 1)
+                row.addWidget(button)
+                self.technical[key] = field
+                form.addRow(title, row)
+                continue
+            field = QLabel(box)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            field.setWordWrap(True)
             self.technical[key] = field
             form.addRow(title, field)
         return box
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
 
     # ---- data ---------------------------------------------------------------------------------
     def set_athletes(self, athletes: list[AthleteRecord]) -> None:
@@ -301,6 +346,3 @@ class DetailsPanel(QWidget):
         }
         for key, field in self.technical.items():
             field.setText(values[key])
-            field.setToolTip(values[key] if isinstance(field, QLineEdit) else "")
-            if isinstance(field, QLineEdit):
-                field.setCursorPosition(0)

@@ -54,6 +54,7 @@ from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.resources import app_icon
 from desktop_app.views.actions import build_actions, build_menus
 from desktop_app.views.browser import FileBrowser
+from desktop_app.views.confirm import confirm_irreversible
 from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.message_box import open_warning
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.library = library
         self.state_file = state_file or window_state_file(library.settings)
         self._pending_leave: tuple[int, Callable[[], None], Callable[[], None]] | None = None
+        self._last_trashed: list[int] = []  # what Ctrl+Z puts back
         self._asking = False
         self.setWindowTitle(self.tr("MediaDesk") + "[*]")  # "*" while edits are unsaved
         self.setWindowIcon(app_icon())
@@ -213,6 +215,7 @@ class MainWindow(QMainWindow):
         a.trash.triggered.connect(self.trash)
         a.restore.triggered.connect(self.restore)
         a.delete.triggered.connect(self.delete_permanently)
+        a.undo_trash.triggered.connect(self.undo_trash)
         a.find.triggered.connect(self.focus_search)
         a.preview.triggered.connect(self.preview)
         a.refresh.triggered.connect(c.refresh)
@@ -483,25 +486,37 @@ class MainWindow(QMainWindow):
         ids = self._targets_where(trashed=False)
         if ids:
             self.controller.trash(ids)
+            self._last_trashed = ids
+            self.commands.undo_trash.setEnabled(True)
 
     def restore(self) -> None:
         ids = self._targets_where(trashed=True)
         if ids:
             self.controller.restore(ids)
 
-    def delete_permanently(self, confirm: bool = True) -> None:
-        ids = self._targets()
-        if not ids:
+    def delete_permanently(self, *_ignored: object) -> None:
+        """Always asks first; `triggered(checked)` arguments are ignored, never a bypass."""
+        records = self.browser.selected_records()
+        if not records and self._current() is not None:
+            records = [self._current()]  # type: ignore[list-item]
+        if not records:
             return
-        if confirm:
-            answer = QMessageBox.question(
-                self,
-                self.tr("Delete permanently"),
-                self.tr("Delete %n file(s) permanently? This cannot be undone.", "", len(ids)),
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.controller.delete_permanently(ids)
+        question = self.tr("Delete %n file(s) permanently?", "", len(records))
+        if confirm_irreversible(
+            self,
+            self.tr("Delete permanently"),
+            question,
+            [r.original_filename for r in records],
+            self.tr("Delete permanently"),
+        ):
+            self.controller.delete_permanently([r.id for r in records])
+
+    def undo_trash(self) -> None:
+        """Ctrl+Z: puts the files of the last move to the trash back."""
+        ids, self._last_trashed = self._last_trashed, []
+        self.commands.undo_trash.setEnabled(False)
+        if ids:
+            self.controller.restore(ids)
 
     def rename(self) -> None:
         if self.sidebar.hasFocus() and self.controller.filter.section == "athlete":
@@ -618,6 +633,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         if (columns := value("uploads/columns")) is not None:
             self.upload_dock.table.horizontalHeader().restoreState(columns)
+            self.upload_dock.fit_headers()  # widths saved in another language may clip titles
         docks = value("window/state")
         if docks is not None and self.restoreState(docks, STATE_VERSION):
             self._docks_sized = True  # keep the saved dock heights

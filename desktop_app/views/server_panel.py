@@ -6,10 +6,9 @@ import html
 import shlex
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -18,12 +17,14 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,7 @@ from core.tokens import TokenInfo
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text
+from desktop_app.views.confirm import confirm_irreversible
 
 
 def curl_examples(
@@ -145,6 +147,12 @@ class ServerPanel(QWidget):
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
             self.scope.addItem(self._scope_text(scope), scope)
+        # The long scope texts stay in the popup; closed, the box may be narrower than them.
+        self.scope.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.scope.setMinimumContentsLength(16)
+        self.scope.view().setMinimumWidth(self.scope.view().sizeHintForColumn(0) + 24)
         self.create_button = QPushButton(self.tr("Create token…"), box)
         self.revoke_button = QPushButton(self.tr("Revoke"), box)
         row.addWidget(QLabel(self.tr("Scope"), box))
@@ -164,24 +172,31 @@ class ServerPanel(QWidget):
         self.examples.setReadOnly(True)
         self.examples.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.examples.setStyleSheet("font-family: monospace;")
-        self.include_token = QCheckBox(self.tr("Include the token"), box)
-        self.include_token.setEnabled(False)
-        self.include_token.setToolTip(
+        # One button (the dock is narrow); its menu offers the token, only once one is known.
+        self.copy_action = QAction(self.tr("Copy commands"), box)
+        self.copy_action.triggered.connect(lambda: self.copy_commands(with_token=False))
+        self.token_action = QAction(self.tr("Copy with the token"), box)
+        self.token_action.setEnabled(False)
+        self.token_action.setToolTip(
             self.tr(
                 "Only a token created in this session can be included: its secret is shown "
                 "once. Otherwise the commands read it from $TOKEN."
             )
         )
-        self.copy_button = QPushButton(self.tr("Copy commands"), box)
-        self.copy_button.clicked.connect(self.copy_commands)
+        self.token_action.triggered.connect(lambda: self.copy_commands(with_token=True))
+        menu = QMenu(box)
+        menu.setToolTipsVisible(True)
+        menu.addAction(self.copy_action)
+        menu.addAction(self.token_action)
+        self.copy_button = QToolButton(box)
+        self.copy_button.setDefaultAction(self.copy_action)
+        self.copy_button.setMenu(menu)
+        self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.copied = QLabel(box)
         self.copied.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addWidget(self.include_token)
-        row.addStretch(1)
-        row.addWidget(self.copy_button)
         column.addWidget(self.examples, 1)
-        column.addLayout(row)
+        column.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignRight)
         column.addWidget(self.copied)
         return box
 
@@ -195,10 +210,10 @@ class ServerPanel(QWidget):
         # The panel itself never shows a secret (screenshots, screen sharing).
         self.examples.setPlainText(curl_examples(url, self.example_image, self.example_video))
 
-    def copy_commands(self) -> str:
-        """Copies the commands; with the token only when ticked. Says what was copied."""
+    def copy_commands(self, with_token: bool = False) -> str:
+        """Copies the commands; with the token only when asked. Says what was copied."""
         url = self.controller.url if self.controller.running else self._planned_url()
-        with_token = self.include_token.isChecked() and self._secret is not None
+        with_token = with_token and self._secret is not None
         secret = self._secret[1] if with_token and self._secret else None
         text = curl_examples(url, self.example_image, self.example_video, secret)
         QGuiApplication.clipboard().setText(text)
@@ -253,14 +268,15 @@ class ServerPanel(QWidget):
         if item is None:
             return
         token_id = int(item.data(Qt.ItemDataRole.UserRole))
-        answer = QMessageBox.question(
+        if confirm_irreversible(
             self,
             self.tr("Revoke token"),
             self.tr("Revoke the token “%1”? Programs using it stop working at once.").replace(
                 "%1", item.text()
             ),
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+            [],
+            self.tr("Revoke"),
+        ):
             self.controller.revoke_token(token_id)
 
     # ---- updates ------------------------------------------------------------------------------
@@ -319,8 +335,8 @@ class ServerPanel(QWidget):
     def _on_token_created(self, token: TokenInfo, secret: str) -> None:
         QGuiApplication.clipboard().setText(secret)
         self._secret = (token.name, secret)  # in memory only, for "Include the token"
-        self.include_token.setEnabled(True)
-        self.include_token.setText(self.tr("Include the token “%1”").replace("%1", token.name))
+        self.token_action.setEnabled(True)
+        self.token_action.setText(self.tr("Copy with the token “%1”").replace("%1", token.name))
         box = QMessageBox(self)
         box.setWindowTitle(self.tr("Token created"))
         box.setIcon(QMessageBox.Icon.Information)

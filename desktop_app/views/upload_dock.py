@@ -148,9 +148,12 @@ class UploadDock(QDockWidget):
             (UploadQueueModel.SPEED, 90),
             (UploadQueueModel.ETA, 60),
         ):
-            header.resizeSection(column, max(width, header.sectionSizeHint(column)))
+            header.resizeSection(column, width)
+        self.fit_headers()
+        footer = self._build_footer(body)
+        layout.addLayout(self.summary)
         layout.addWidget(self.table, 1)
-        layout.addLayout(self._build_footer(body))
+        layout.addLayout(footer)
         self.setWidget(body)
         self.model.totalProgressChanged.connect(self._on_total)
         self.model.stateChanged.connect(self._on_state)
@@ -186,25 +189,38 @@ class UploadDock(QDockWidget):
         self.total_label = QLabel(body)
         self.total_bar = QProgressBar(body)
         self.total_bar.setRange(0, 1000)
-        self.total_bar.setMinimumWidth(200)
+        self.total_bar.setMinimumWidth(160)
         for widget in (
             self.import_button,
             self.folder_button,
             self.cancel_button,
             self.retry_button,
             self.clear_button,
-            self.filter_box,
         ):
             row.addWidget(widget)
         row.addStretch(1)
-        row.addWidget(self.total_label)
-        row.addWidget(self.total_bar)
+        # Above the table: what is shown and how far the whole queue is (keeps the dock narrow).
+        self.summary = QHBoxLayout()
+        self.summary.addWidget(self.filter_box)
+        self.summary.addStretch(1)
+        self.summary.addWidget(self.total_label)
+        self.summary.addWidget(self.total_bar)
         self.import_button.clicked.connect(self.importFilesRequested)
         self.folder_button.clicked.connect(self.importFolderRequested)
         self.cancel_button.clicked.connect(self._cancel_selected)
         self.retry_button.clicked.connect(self._retry_selected)
         self.clear_button.clicked.connect(self.controller.clear_finished)
         return row
+
+    def fit_headers(self) -> None:
+        """Widens columns whose title would be clipped (e.g. widths saved in another language)."""
+        header = self.table.horizontalHeader()
+        margin = 2 * header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin)
+        for column in range(self.model.columnCount()):
+            title = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
+            need = header.fontMetrics().horizontalAdvance(title) + margin + 8
+            if header.sectionSize(column) < need:
+                header.resizeSection(column, need)
 
     # ---- filter -------------------------------------------------------------------------------
     def set_filter(self, mode: str) -> None:
