@@ -92,8 +92,13 @@ class Ingestor:
         description: str = "",
         progress: IngestProgress | None = None,
         cancel: threading.Event | None = None,
+        adopt: bool = False,
     ) -> FileRecord:
-        """Validates, stores and catalogues one file; a known SHA-256 returns the existing file."""
+        """Validates, stores and catalogues one file; a known SHA-256 returns the existing file.
+
+        `adopt` (a Spooled source only): the store may take the file itself (a rename on local
+        storage) instead of a copy; resumable uploads use it for big files.
+        """
         kind = check_kind(file_type)
         max_size = self.lib.settings.max_file_size
         owned: Path | None = None
@@ -149,6 +154,7 @@ class Ingestor:
                     description,
                     progress,
                     cancel,
+                    adopt=adopt and owned is not None,
                 )
         finally:
             if owned is not None:
@@ -165,13 +171,18 @@ class Ingestor:
         description: str,
         progress: IngestProgress | None,
         cancel: threading.Event | None,
+        adopt: bool = False,
     ) -> FileRecord:
         key = keys.media_key(athlete_id, info.ext)
         _report(progress, "thumbnail", 0, 0)  # no fraction: one decode, but a visible stage
         thumb = self._thumbnail(path, info)
         storage = self.lib.storage
         uploaded = _bytes(progress, "uploading", info.size, cancel)
-        storage.put_file(key, path, info.mime, progress=uploaded)
+        adopt_file = getattr(storage, "adopt_file", None) if adopt else None
+        if adopt_file is not None:
+            adopt_file(key, path)
+        else:
+            storage.put_file(key, path, info.mime, progress=uploaded)
         try:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")

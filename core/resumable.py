@@ -62,7 +62,7 @@ from core.mediatypes import (
     sniff_file,
 )
 from core.records import MAX_ID, FileRecord
-from core.spool import too_large
+from core.spool import Spooled, hash_file, too_large
 from core.storage.base import MultipartStorage, PartInfo, PartPresigner, PresignedRequest
 
 if TYPE_CHECKING:
@@ -235,6 +235,8 @@ class ResumableUploads:
         self.lib = library
         self._guard = threading.Lock()
         self._busy: set[str] = set()
+        # upload id -> (bytes hashed, sha256 so far) of local uploads received by this process
+        self._hashes: dict[str, tuple[int, Any]] = {}
 
     # ---- helpers ----------------------------------------------------------------------------
     @property
@@ -380,6 +382,7 @@ class ResumableUploads:
             if row is None:
                 return
             key, uid, state = row.object_key, row.s3_upload_id, row.state
+        self._hashes.pop(upload_id, None)
         store = self._multipart_store()
         if uid and key and state == "receiving" and store is not None:
             store.abort_multipart(key, uid)
@@ -432,13 +435,19 @@ class ResumableUploads:
     def _finish_local(self, upload_id: str, meta: _Meta) -> FileRecord:
         path = self._data_file(upload_id, False)
         kind = meta.kind or _kind_of(meta.mime) or sniff_file(path).kind
-        return self.lib.ingest(
-            path,
+        size = path.stat().st_size
+        hashed = self._hashes.pop(upload_id, None)
+        # The hash kept while the bytes arrived saves reading the file again; after a restart
+        # (or a break this process did not see) it is computed from the file.
+        sha = hashed[1].hexdigest() if hashed and hashed[0] == size else hash_file(path)[1]
+        return self.lib._ingestor.ingest(  # noqa: SLF001 - the one caller that adopts
+            Spooled(path, size, sha),
             kind,
             original_filename=meta.filename,
             athlete_id=meta.athlete_id,
             is_public=meta.is_public,
             description=meta.description,
+            adopt=True,
         )
 
     def _finish_multipart(self, upload_id: str, meta: _Meta) -> FileRecord:
@@ -788,6 +797,7 @@ class TusWriter:
         self.offset = 0  # bytes committed + written in this request
         self._committed = 0
         self._fh: BinaryIO | None = None
+        self._sha: Any = None  # sha256 of every byte of a local upload, when this process saw all
         self._spool: BinaryIO | None = None
         self._hash: Any = None
 
@@ -814,6 +824,12 @@ class TusWriter:
         self._fh = open(path, "r+b")  # noqa: SIM115 - closed in close()/abort()
         self._fh.seek(0, os.SEEK_END)
         self.offset = self._committed = received
+        hashed = self.uploads._hashes.pop(self.id, None)
+        if not self.buffered:
+            if hashed is not None and hashed[0] == received:
+                self._sha = hashed[1]
+            elif received == 0:
+                self._sha = hashlib.sha256()
         if self._checksum is not None:
             self._spool = open(self.uploads.folder / f"{self.id}.chunk", "w+b")  # noqa: SIM115
             self._hash = CHECKSUM_ALGORITHMS[self._checksum[0]]()
@@ -846,7 +862,13 @@ class TusWriter:
                 if self.offset - self._parts_bytes == self.part_size:
                     self._send_part()
             else:
-                self._fh.write(view)
+                if self._sha is not None:
+                    self._sha.update(view)
+                try:
+                    self._fh.write(view)
+                except BaseException:
+                    self._sha = None
+                    raise
                 self.offset += len(view)
                 view = view[len(view) :]
                 if self.offset - self._committed >= LOCAL_CHECKPOINT:
@@ -892,6 +914,7 @@ class TusWriter:
             if self._spool is not None:
                 self._apply_spool()
             self._commit()
+            self._keep_hash()
             self._close_files()
             if self.offset >= self.length:
                 return self.uploads._finish(self.id)
@@ -921,6 +944,7 @@ class TusWriter:
             if self._spool is None:
                 with contextlib.suppress(MediaDeskError, OSError):
                     self._commit()
+            self._keep_hash()
             self._close_files()
         finally:
             self._release()
@@ -931,6 +955,10 @@ class TusWriter:
         if self._spool is not None and not self._spool.closed:
             self._spool.close()
             Path(self._spool.name).unlink(missing_ok=True)
+
+    def _keep_hash(self) -> None:
+        if self._sha is not None and self._committed == self.offset:
+            self.uploads._hashes[self.id] = (self._committed, self._sha)
 
     def _release(self) -> None:
         if not self._closed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import logging
@@ -181,6 +182,25 @@ class LocalStorage:
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat:
         return self.put_stream(key, io.BytesIO(data), content_type)
+
+    def adopt_file(self, key: str, path: Path) -> ObjectStat:
+        """Moves a finished, fsynced file into place: a rename on the same file system (a big
+        resumable upload is then written once, not twice), else a copy. The source is gone."""
+        target = self._path(key)
+        if target.exists():
+            raise Conflict(f"Key {key!r} already exists")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o644)
+            os.rename(path, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise storage_error(exc, f"Cannot write {key!r}") from exc
+            stat = self.put_file(key, path, "")
+            Path(path).unlink(missing_ok=True)
+            return stat
+        fsync_dir(target.parent)
+        return self.stat(key)
 
     # --- reading ------------------------------------------------------------------------------
     def stat(self, key: str) -> ObjectStat:
