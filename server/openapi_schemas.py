@@ -201,7 +201,11 @@ SCHEMAS: dict[str, S] = {
     "FileUpdate": {
         **obj(
             None,
-            original_filename={**STR, "minLength": 1, "description": "Cleaned: no folders"},
+            original_filename={
+                **STR,
+                "minLength": 1,
+                "description": "Cleaned: no folders, no control or format (bidi) characters",
+            },
             athlete_id=nullable("integer", minimum=1, maximum=MAX_ID),
             is_public=BOOL,
             description=nullable("string", maxLength=10000),

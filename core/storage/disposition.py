@@ -24,8 +24,8 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """`attachment; filename="fallback"; filename*=UTF-8''percent-encoded`."""
     if disposition not in ("attachment", "inline"):
         raise InvalidInput(f"Unknown Content-Disposition type {disposition!r}")
+    marked = "".join("_" if _is_control(c) else c for c in filename)
     # Names stored before the rule existed may still carry bidi overrides: never served.
-    visible = strip_invisible(filename)
-    clean = "".join("_" if _is_control(c) else c for c in visible).strip() or "download"
+    clean = strip_invisible(marked).strip() or "download"
     encoded = quote(clean, safe=_ATTR_CHAR_SAFE, encoding="utf-8")
     return f"{disposition}; filename=\"{ascii_fallback(clean)}\"; filename*=UTF-8''{encoded}"
