@@ -22,7 +22,7 @@ from server.openapi_paths import OPEN, OPTIONAL_TOKEN, PATHS, TOKEN
 from server.openapi_schemas import SCHEMAS
 
 S = dict[str, Any]
-METHODS = ("get", "put", "post", "patch", "delete")
+METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 # Handler scope (server.auth.requires) -> the document's security requirement.
 SECURITY_BY_SCOPE: dict[str, list[S]] = {
     "public": OPEN,
@@ -125,8 +125,8 @@ def build_spec(app: web.Application | None = None) -> S:
             "version": version(),
             "description": "Photos and videos of athletes: presigned and direct uploads, "
             "RFC 9110 range streaming, signed URLs. Errors are "
-            '{"error": {"code", "message", "request_id"}}. Text in queries and bodies must be valid '
-            "Unicode without NUL characters (else 400). Clients: GET /config says what "
+            '{"error": {"code", "message", "request_id"}}. Text in queries and bodies must be '
+            "valid Unicode without NUL characters (else 400). Clients: GET /config says what "
             "this server accepts; /static/mediadesk.js is an ES module for web pages.",
         },
         "servers": [{"url": "/"}],

@@ -1,0 +1,116 @@
+"""What clients need before they upload: GET /config, the JS module and its demo page."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from core import mediatypes
+from core.catalog import MAX_LIMIT
+from core.settings import MAX_EXPIRY, MIN_EXPIRY, PRESIGN_THRESHOLD, Settings
+from server.auth import PUBLIC, requires
+from server.openapi import version
+from server.params import MAX_FORM
+from server.state import CONFIG, library
+
+routes = web.RouteTableDef()
+
+# Routes of the resumable-upload endpoints; /config advertises the ones this server has.
+RESUMABLE_ROUTES = {
+    "tus": "/files/upload/tus",
+    "parts": "/files/{file_id}/upload/parts",
+    "renew": "/files/{file_id}/upload/renew",
+}
+STATIC_TYPES = {".js": "text/javascript", ".html": "text/html"}
+
+
+def allowed_types(settings: Settings) -> dict[str, list[str]]:
+    """Canonical MIME types accepted per kind: the settings' lists when set, else every type
+    core.mediatypes can sniff."""
+    out: dict[str, list[str]] = {}
+    for kind, types in (("image", mediatypes.IMAGE_TYPES), ("video", mediatypes.VIDEO_TYPES)):
+        configured = getattr(settings, f"allowed_{kind}_types", None)
+        names = [t.mime for t in types]
+        if configured:
+            wanted = {mediatypes.canonical_mime(m) or m for m in configured}
+            names = [m for m in names if m in wanted]
+        out[kind] = names
+    return out
+
+
+def _route_paths(app: web.Application) -> set[str]:
+    return {
+        info.get("formatter") or info.get("path", "")
+        for info in (r.get_info() for r in app.router.resources())
+    }
+
+
+def client_config(app: web.Application, settings: Settings) -> dict[str, Any]:
+    paths = _route_paths(app)
+    allowed = allowed_types(settings)
+    resumable = {name: path in paths for name, path in RESUMABLE_ROUTES.items()}
+    return {
+        "version": version(),
+        "storage": "r2" if settings.uses_r2 else "local",
+        "max_file_size": settings.max_file_size,
+        "max_form_size": MAX_FORM,
+        "presign_threshold": PRESIGN_THRESHOLD,
+        "presigned_url_expiry": settings.presigned_url_expiry,
+        "expires_in": {"minimum": MIN_EXPIRY, "maximum": MAX_EXPIRY},
+        "list_limit_max": MAX_LIMIT,
+        "upload_rate_limit": app[CONFIG].upload_rate_limit,
+        "sniff_bytes": mediatypes.SNIFF_BYTES,
+        "allowed_types": allowed,
+        "extensions": {
+            t.mime: mediatypes.extensions_of(t.mime)
+            for t in mediatypes.ALL_TYPES
+            if t.mime in allowed[t.kind]
+        },
+        "aliases": dict(mediatypes.ALIASES),
+        "resumable": {
+            **resumable,
+            "multipart_threshold": settings.multipart_threshold,
+            "part_size": getattr(settings, "upload_part_size", settings.multipart_chunk_size),
+        },
+    }
+
+
+@routes.get("/config")
+@requires(PUBLIC)
+async def get_config(request: web.Request) -> web.Response:
+    body = client_config(request.app, library(request).settings)
+    return web.json_response(body, headers={"Cache-Control": "no-cache"})
+
+
+def _static(name: str) -> bytes:
+    return resources.files("server").joinpath(f"static/{name}").read_bytes()
+
+
+@routes.get("/static/mediadesk.js")
+@requires(PUBLIC)
+async def get_js_module(request: web.Request) -> web.Response:
+    # Loaded by pages of other origins as <script type="module">: the CORS middleware adds
+    # Access-Control-Allow-Origin for the configured origins, which module scripts require.
+    return web.Response(
+        body=_static("mediadesk.js"),
+        content_type="text/javascript",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@routes.get("/upload-demo")
+@requires(PUBLIC)
+async def get_upload_demo(request: web.Request) -> web.Response:
+    return web.Response(
+        body=_static("upload-demo.html"),
+        content_type="text/html",
+        charset="utf-8",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "connect-src *; img-src 'self' data: blob:; media-src *",
+            "Cache-Control": "no-cache",
+        },
+    )
