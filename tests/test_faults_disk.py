@@ -192,3 +192,20 @@ def test_real_full_tmpfs(small_disk: Path, media_dir: Any) -> None:
     finally:
         server.stop()
         library.close()
+
+
+def test_the_desktop_says_the_disk_is_full_in_both_languages(qapp: Any) -> None:
+    pytest.importorskip("PySide6.QtWidgets")
+    from core.errors import InsufficientStorage
+    from desktop_app.errors import describe_error
+    from desktop_app.i18n import install_translations
+
+    full = InsufficientStorage("There is not enough free storage space to save the file")
+    assert describe_error(full).text.startswith("There is not enough free space to store the file")
+    install_translations("es")
+    try:
+        assert describe_error(full).text.startswith(
+            "No hay espacio libre suficiente para guardar el archivo"
+        )
+    finally:
+        install_translations("en")
