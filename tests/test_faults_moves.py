@@ -35,7 +35,7 @@ def served(request: pytest.FixtureRequest) -> Any:
 def _slow_get(url: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
     """A client that reads its response slowly, as a player on a phone does."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
         conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
