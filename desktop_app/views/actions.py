@@ -20,6 +20,7 @@ class Actions:
     trash: QAction
     restore: QAction
     delete: QAction
+    undo_trash: QAction
     find: QAction
     preview: QAction
     refresh: QAction
@@ -58,6 +59,11 @@ def build_actions(window: QMainWindow) -> Actions:
         delete=_action(
             window, QCoreApplication.translate("MainWindow", "&Delete permanently"), "Shift+Delete"
         ),
+        undo_trash=_action(
+            window,
+            QCoreApplication.translate("MainWindow", "&Undo move to trash"),
+            QKeySequence(std.Undo),
+        ),
         find=_action(window, QCoreApplication.translate("MainWindow", "&Find"), "Ctrl+F"),
         preview=_action(window, QCoreApplication.translate("MainWindow", "&Preview"), "Space"),
         refresh=_action(window, QCoreApplication.translate("MainWindow", "Re&fresh"), "F5"),
@@ -72,6 +78,7 @@ def build_actions(window: QMainWindow) -> Actions:
         ),
         about=_action(window, QCoreApplication.translate("MainWindow", "&About MediaDesk")),
     )
+    actions.undo_trash.setEnabled(False)  # until something is moved to the trash
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     actions.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
     return actions
@@ -83,6 +90,8 @@ def build_menus(window: QMainWindow, a: Actions) -> None:
     for action in (a.import_files, a.import_folder, a.export, None, a.settings, None, a.quit):
         file_menu.addSeparator() if action is None else file_menu.addAction(action)
     edit = bar.addMenu(QCoreApplication.translate("MainWindow", "&Edit"))
+    edit.addAction(a.undo_trash)
+    edit.addSeparator()
     for action in (a.rename, a.copy_link, None, a.trash, a.restore, a.delete, None, a.find):
         edit.addSeparator() if action is None else edit.addAction(action)
     view = bar.addMenu(QCoreApplication.translate("MainWindow", "&View"))

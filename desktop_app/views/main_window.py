@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from PySide6.QtCore import (
     QRect,
     QSettings,
     QSize,
+    QStandardPaths,
     Qt,
     QTimer,
 )
@@ -41,7 +43,7 @@ from PySide6.QtWidgets import (
 from core.library import Library
 from core.records import FileRecord
 from core.settings import Settings
-from desktop_app.controllers.library_controller import LibraryController
+from desktop_app.controllers.library_controller import SORTS, LibraryController
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.controllers.settings_controller import (
     LIVE_FIELDS,
@@ -51,7 +53,7 @@ from desktop_app.controllers.settings_controller import (
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import ErrorMessage
 from desktop_app.models.sidebar_model import SidebarModel
-from desktop_app.resources import app_icon
+from desktop_app.resources import app_icon, app_version
 from desktop_app.views.actions import build_actions, build_menus
 from desktop_app.views.browser import FileBrowser
 from desktop_app.views.confirm import confirm_irreversible
@@ -99,7 +101,9 @@ class MainWindow(QMainWindow):
         self._pending_leave: tuple[int, Callable[[], None], Callable[[], None]] | None = None
         self._last_trashed: list[int] = []  # what Ctrl+Z puts back
         self._asking = False
-        self.setWindowTitle(self.tr("MediaDesk") + "[*]")  # "*" while edits are unsaved
+        # The title names what is shown; the platform appends the application name (written
+        # here too, it showed twice: "MediaDesk — MediaDesk"). "*" while edits are unsaved.
+        self.setWindowTitle("[*]")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.last_error = ""
@@ -141,6 +145,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setMinimumWidth(180)
         self.browser = FileBrowser(self.controller, self)
         self.details = DetailsPanel(self)
+        self.details.retention_days = lambda: self.library.settings.trash_retention_days
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("main-splitter")
         splitter.addWidget(self.sidebar)
@@ -184,6 +189,7 @@ class MainWindow(QMainWindow):
         self.sidebar.activated.connect(self._on_sidebar_clicked)
         c.sidebar.rowsInserted.connect(lambda *_: self.sidebar.expandAll())
         c.sidebar.rowsInserted.connect(self._restore_sidebar_selection)
+        c.sidebar.rowsInserted.connect(self._update_title)  # an athlete's name, once loaded
         c.currentChanged.connect(lambda r: self.details.show_record(r, keep_edits=True))
         c.saved.connect(self._on_saved)
         c.saveFailed.connect(self._on_save_failed)
@@ -240,8 +246,9 @@ class MainWindow(QMainWindow):
     def _update_actions(self, record: FileRecord | None) -> None:
         a = self.commands
         live = record is not None and not record.is_trashed
-        for action in (a.preview, a.copy_link, a.export, a.trash):
+        for action in (a.copy_link, a.export, a.trash):
             action.setEnabled(live)
+        a.preview.setEnabled(record is not None)
         a.restore.setEnabled(record is not None and record.is_trashed)
         a.delete.setEnabled(record is not None)
 
@@ -326,6 +333,12 @@ class MainWindow(QMainWindow):
     def _on_filter(self, flt: object) -> None:
         athlete = getattr(flt, "section", "") == "athlete"
         self.commands.rename_athlete.setEnabled(athlete)
+        self._update_title()
+
+    def _update_title(self, *_: object) -> None:
+        index = self.controller.sidebar.index_of(self.controller.filter.key)
+        name = str(index.data(SidebarModel.NameRole) or "") if index.isValid() else ""
+        self.setWindowTitle(f"{name}[*]" if name else "[*]")
 
     def _on_sidebar_clicked(self, index: QModelIndex) -> None:
         if self.controller.sidebar.is_hint(index):
@@ -413,22 +426,41 @@ class MainWindow(QMainWindow):
         self.upload_dock.show()
         self.upload_dock.raise_()
 
+    def dialog_folder(self, key: str, kind: str = "image") -> str:
+        """Where a file dialog opens: the folder last used for `key`, else Pictures/Videos."""
+        saved = self._state_settings().value(f"dialogs/{key}")
+        if isinstance(saved, str) and saved and Path(saved).is_dir():
+            return saved
+        where = QStandardPaths.StandardLocation
+        location = where.MoviesLocation if kind == "video" else where.PicturesLocation
+        folder = QStandardPaths.writableLocation(location)
+        return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+    def remember_folder(self, key: str, folder: Path) -> None:
+        state = self._state_settings()
+        state.setValue(f"dialogs/{key}", str(folder))
+        state.sync()
+
     def import_files(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
             self,
             self.tr("Import photos and videos"),
-            "",
+            self.dialog_folder("import"),
             self.tr(
                 "Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi "
                 "*.wmv *.webm);;All files (*)"
             ),
         )
         if names:
+            self.remember_folder("import", Path(names[0]).parent)
             self.add_uploads([Path(n) for n in names])
 
     def import_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Import a folder"))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Import a folder"), self.dialog_folder("import")
+        )
         if folder:
+            self.remember_folder("import", Path(folder).parent)
             self.add_uploads([Path(folder)])
 
     # ---- file actions -------------------------------------------------------------------------
@@ -443,7 +475,7 @@ class MainWindow(QMainWindow):
 
     def preview(self) -> None:
         record = self._current()
-        if record is not None and not record.is_trashed:
+        if record is not None:  # from the trash too: look before restoring or deleting
             self.controller.request_preview(record)
 
     def _open_preview(self, record: FileRecord, source: str) -> None:
@@ -472,8 +504,10 @@ class MainWindow(QMainWindow):
         record = self._current()
         if record is None or record.is_trashed:
             return
-        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), record.original_filename)
+        start = Path(self.dialog_folder("export", record.file_type)) / record.original_filename
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), str(start))
         if name:
+            self.remember_folder("export", Path(name).parent)
             self.controller.export(record.id, Path(name))
 
     def _targets_where(self, trashed: bool) -> list[int]:
@@ -582,9 +616,13 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             self.tr("About MediaDesk"),
-            self.tr(
-                "MediaDesk manages the photos and videos of your athletes, on this computer or in "
-                "Cloudflare R2, and shares them through a small HTTP server."
+            "<p><b>MediaDesk %1</b></p><p>%2</p>".replace("%1", html.escape(app_version()))
+            .replace(
+                "%2",
+                self.tr(
+                    "MediaDesk manages the photos and videos of your athletes, on this computer "
+                    "or in Cloudflare R2, and shares them through a small HTTP server."
+                ),
             ),
         )
 
@@ -615,6 +653,7 @@ class MainWindow(QMainWindow):
         state.setValue("window/state", self.saveState(STATE_VERSION))
         state.setValue("window/splitter", self.splitter.saveState())
         state.setValue("uploads/columns", self.upload_dock.table.horizontalHeader().saveState())
+        state.setValue("browser/sort", self.controller.sort)
         state.sync()
 
     def restore_window_state(self) -> bool:
@@ -627,6 +666,10 @@ class MainWindow(QMainWindow):
             found = state.value(key)
             return found if isinstance(found, QByteArray) and not found.isEmpty() else None
 
+        sort = state.value("browser/sort")
+        if isinstance(sort, str) and sort in SORTS:
+            self.controller.sort = sort  # before the first query: no reload
+            self.browser.show_sort()
         if (geometry := value("window/geometry")) is not None:
             self.restoreGeometry(geometry)
         if (splitter := value("window/splitter")) is not None:

@@ -1,0 +1,54 @@
+"""The one question asked before anything that cannot be undone.
+
+The safe button (Cancel) is the default and the Escape answer, so a stray Enter or a
+reflexive Shift+Delete never destroys anything; the message names what is affected and says
+that it cannot be undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+NAMES_SHOWN = 5
+
+
+def _tr(text: str, n: int = -1) -> str:
+    return QCoreApplication.translate("Confirm", text, None, n)
+
+
+def names_text(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
+    """The first few names, one a line, then "…and N more"."""
+    lines = [f"• {name}" for name in names[:shown]]
+    if len(names) > shown:
+        lines.append(_tr("…and %n more", len(names) - shown))
+    return "\n".join(lines)
+
+
+def irreversible_box(
+    parent: QWidget | None, title: str, question: str, names: Sequence[str], confirm_label: str
+) -> tuple[QMessageBox, object]:
+    """The question box and its destructive button (exposed for tests and screenshots)."""
+    box = QMessageBox(
+        QMessageBox.Icon.Warning, title, question, QMessageBox.StandardButton.NoButton, parent
+    )
+    parts = [names_text(names)] if names else []
+    parts.append(_tr("This cannot be undone."))
+    box.setInformativeText("\n\n".join(parts))
+    destroy = box.addButton(confirm_label, QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.setObjectName("confirm-irreversible")
+    return box, destroy
+
+
+def confirm_irreversible(
+    parent: QWidget | None, title: str, question: str, names: Sequence[str], confirm_label: str
+) -> bool:
+    """Asks (modal); True only when the destructive button was pressed."""
+    box, destroy = irreversible_box(parent, title, question, names, confirm_label)
+    box.exec()
+    return box.clickedButton() is destroy

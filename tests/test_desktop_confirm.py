@@ -1,0 +1,169 @@
+"""Nothing irreversible happens without a question whose default answer is the safe one;
+Ctrl+Z puts the last move to the trash back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QKeySequence  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+
+from core.errors import NotFound  # noqa: E402
+from core.library import Library  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from desktop_app.views.confirm import names_text  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+
+TIMEOUT = 15000
+
+
+@pytest.fixture
+def files(library: Library, media_dir: MediaSet) -> list[FileRecord]:
+    return [library.ingest(media_dir.jpeg, "image"), library.ingest(media_dir.png, "image")]
+
+
+@pytest.fixture
+def window(qtbot, library: Library, files) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.controller.grid.rowCount() == 2, timeout=TIMEOUT)
+    yield win
+    win.shutdown()
+
+
+class BoxSpy:
+    """Answers the next modal question box with `answer(box)` and keeps what it showed."""
+
+    def __init__(self, answer: Callable[[QMessageBox], None]) -> None:
+        self.answer = answer
+        self.seen: list[dict[str, object]] = []
+        QTimer.singleShot(50, self._poll)
+
+    def _poll(self) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, self._poll)
+            return
+        default = box.defaultButton()
+        self.seen.append(
+            {
+                "text": box.text(),
+                "informative": box.informativeText(),
+                "default_role": box.buttonRole(default) if default is not None else None,
+                "escape_is_default": box.escapeButton() is default,
+            }
+        )
+        self.answer(box)
+
+
+def press_enter(box: QMessageBox) -> None:
+    """A reflexive Enter: whatever the default button does."""
+    box.defaultButton().click()
+
+
+def press_destructive(box: QMessageBox) -> None:
+    for button in box.buttons():
+        if box.buttonRole(button) == QMessageBox.ButtonRole.DestructiveRole:
+            button.click()
+            return
+    raise AssertionError("no destructive button")
+
+
+def _exists(library: Library, file_id: int) -> bool:
+    try:
+        library.get_file(file_id)
+    except NotFound:
+        return False
+    return True
+
+
+def test_shift_delete_asks_and_enter_keeps_the_file(
+    qtbot, window: MainWindow, library: Library, files: list[FileRecord]
+) -> None:  # type: ignore[no-untyped-def]
+    target = files[0]
+    window.browser.select_row(window.controller.grid.row_of(target.id))
+    assert window.commands.delete.shortcut() == QKeySequence("Shift+Delete")
+    spy = BoxSpy(press_enter)
+    window.commands.delete.trigger()  # triggered(checked=False) once made this skip the question
+    qtbot.waitUntil(lambda: bool(spy.seen), timeout=TIMEOUT)
+    shown = spy.seen[0]
+    assert target.original_filename in str(shown["informative"])
+    assert "cannot be undone" in str(shown["informative"])
+    assert shown["default_role"] == QMessageBox.ButtonRole.RejectRole and shown["escape_is_default"]
+    qtbot.wait(300)
+    assert _exists(library, target.id)  # Enter took the safe answer
+
+    spy = BoxSpy(press_destructive)
+    window.commands.delete.trigger()
+    qtbot.waitUntil(lambda: not _exists(library, target.id), timeout=TIMEOUT)
+    assert _exists(library, files[1].id)
+
+
+def test_menu_and_details_delete_ask_too(
+    qtbot, window: MainWindow, library: Library, files: list[FileRecord]
+) -> None:  # type: ignore[no-untyped-def]
+    window.browser.select_row(window.controller.grid.row_of(files[1].id))
+    for trigger in (
+        lambda: window.delete_permanently(False),  # what triggered(checked) passes along
+        lambda: window.delete_permanently(True),
+        window.details.deleteRequested.emit,
+    ):
+        spy = BoxSpy(lambda box: box.reject())
+        trigger()
+        qtbot.waitUntil(lambda spy=spy: bool(spy.seen), timeout=TIMEOUT)
+    qtbot.wait(300)
+    assert _exists(library, files[1].id)
+
+
+def test_the_question_names_the_first_files_and_counts_the_rest() -> None:
+    names = [f"clip-{n}.mp4" for n in range(8)]
+    text = names_text(names)
+    assert "clip-0.mp4" in text and "clip-4.mp4" in text and "clip-5.mp4" not in text
+    assert text.splitlines()[-1] == "…and 3 more"
+    assert names_text(names[:2]).splitlines() == ["• clip-0.mp4", "• clip-1.mp4"]
+
+
+def test_ctrl_z_undoes_the_last_move_to_trash(
+    qtbot, window: MainWindow, library: Library, files: list[FileRecord]
+) -> None:  # type: ignore[no-untyped-def]
+    undo = window.commands.undo_trash
+    assert undo.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    assert not undo.isEnabled()
+    window.browser.select_row(window.controller.grid.row_of(files[0].id))
+    window.browser.grid.selectAll()
+    assert window.commands.trash.isEnabled()
+    window.commands.trash.trigger()
+    qtbot.waitUntil(lambda: all(library.get_file(f.id).is_trashed for f in files), timeout=TIMEOUT)
+    assert undo.isEnabled()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)
+    window.browser.grid.setFocus()
+    qtbot.keyClick(window.browser.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(
+        lambda: not any(library.get_file(f.id).is_trashed for f in files), timeout=TIMEOUT
+    )
+    assert not undo.isEnabled()  # one step: the next Ctrl+Z does nothing
+
+
+def test_revoking_a_token_asks_with_cancel_as_default(
+    qtbot, window: MainWindow, library: Library
+) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT):
+        window.server.create_token("laptop", "read")
+    panel = window.server_panel
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=TIMEOUT)
+    panel.table.setCurrentCell(0, 0)
+    spy = BoxSpy(press_enter)
+    panel.revoke_button.click()
+    qtbot.waitUntil(lambda: bool(spy.seen), timeout=TIMEOUT)
+    assert "laptop" in str(spy.seen[0]["text"])
+    assert spy.seen[0]["default_role"] == QMessageBox.ButtonRole.RejectRole
+    qtbot.wait(300)
+    assert not any(t.revoked_at for t in window.server.tokens.list())
