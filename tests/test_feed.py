@@ -1,0 +1,192 @@
+"""The change feed and the maintenance leader on real catalogs (SQLite files, PostgreSQL).
+
+Two Library objects on one catalog stand for two processes: each has its own origin, so the
+other's changes come to it through the change log, exactly as across processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from core import feed
+from core.db.models import ChangeLog
+from core.errors import Conflict
+from core.events import ChangeEvent
+from core.leader import MaintenanceLeader
+from core.library import Library
+from core.tokens import TokenStore
+from tests.conftest import make_settings
+from tests.pg_server import postgres_url  # noqa: F401
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class Heard:
+    def __init__(self, lib: Library) -> None:
+        self.events: list[ChangeEvent] = []
+        self._lock = threading.Lock()
+        lib.events.subscribe(self._add)
+
+    def _add(self, event: ChangeEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def kinds(self) -> list[tuple[str, int | None]]:
+        with self._lock:
+            return [(e.kind, e.file_id) for e in self.events]
+
+    def wait(self, count: int, timeout: float = 10) -> list[ChangeEvent]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.events) >= count:
+                    return list(self.events)
+            time.sleep(0.02)
+        raise AssertionError(f"heard {self.kinds()}, wanted {count}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Library, Library]]:
+    """Two libraries (two 'processes') on one catalog and one object folder."""
+    data = tmp_path / "data"
+    data.mkdir()
+    overrides: dict[str, Any] = {}
+    if request.param == "postgresql":
+        import uuid
+
+        import psycopg
+
+        url = request.getfixturevalue("postgres_url")
+        name = f"feed_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        overrides["database_url"] = url.rsplit("/", 1)[0] + f"/{name}"
+    a = Library.open(make_settings(data, **overrides))
+    b = Library.open(make_settings(data, **overrides))
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def test_changes_reach_the_other_library_once_in_order(pair: Any, media_dir: Any) -> None:
+    a, b = pair
+    heard_a, heard_b = Heard(a), Heard(b)
+    order: list[int] = []
+    b.feed.subscribe_ordered(lambda e: order.append(e.change_id or 0))
+    record = a.ingest(media_dir.jpeg, "image", description="first")
+    a.update_file(record.id, {"description": "second"}, expected_version=record.version)
+    a.trash(record.id)
+    a.restore(record.id)
+    athlete = a.create_athlete("Ana Pérez")
+    expected = [
+        ("created", record.id),
+        ("updated", record.id),
+        ("trashed", record.id),
+        ("restored", record.id),
+        ("athlete", None),
+    ]
+    events = heard_b.wait(len(expected))
+    assert [(e.kind, e.file_id) for e in events] == expected
+    assert heard_a.kinds() == expected  # own changes at once, and not again from the log
+    time.sleep(0.6)  # a poll or two later: still nothing twice
+    assert heard_a.kinds() == expected and heard_b.kinds() == expected
+    ids = [e.change_id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert order == ids  # the ordered stream has own and other changes alike
+    assert events[1].data["description"] == "second" and events[1].version == 2
+    assert events[0].origin == a.feed.origin != b.feed.origin
+    assert events[4].data["name"] == athlete.name
+
+
+def test_a_failed_transaction_logs_nothing(pair: Any, media_dir: Any) -> None:
+    a, b = pair
+    record = a.ingest(media_dir.png, "image")
+    a.update_file(record.id, {"description": "theirs"})
+    with pytest.raises(Conflict):
+        b.update_file(record.id, {"description": "mine"}, expected_version=record.version)
+    with a.db.read() as s:
+        kinds = list(s.scalars(select(ChangeLog.kind).order_by(ChangeLog.id)))
+    assert kinds == ["created", "updated"]
+
+
+def test_token_changes_are_logged_without_secrets(pair: Any) -> None:
+    a, b = pair
+    heard_b = Heard(b)
+    store = TokenStore(a.db)
+    info, secret = store.create("laptop", "read")
+    assert store.verify(secret) is not None  # last_used_at moves: not a change
+    store.revoke(info.id)
+    events = heard_b.wait(2)
+    assert [(e.kind, e.data["active"]) for e in events] == [("token", True), ("token", False)]
+    with a.db.read() as s:
+        logged = " ".join(str(r) for r in s.scalars(select(ChangeLog.data)))
+    assert secret not in logged and secret[:12] not in logged
+    time.sleep(0.5)
+    assert len(heard_b.events) == 2
+
+
+def test_published_events_of_other_kinds_go_through_the_feed(pair: Any) -> None:
+    a, b = pair
+    heard_a, heard_b = Heard(a), Heard(b)
+    a.events.publish(ChangeEvent("processing", 7, {"state": "running", "progress": 0.5}))
+    got = heard_b.wait(1)[0]
+    assert (got.kind, got.file_id, got.data["progress"]) == ("processing", 7, 0.5)
+    assert got.change_id is not None
+    assert [(e.kind, e.change_id) for e in heard_a.events] == [("processing", got.change_id)]
+
+
+def test_catch_up_and_retention(pair: Any, media_dir: Any) -> None:
+    a, _ = pair
+    first = a.ingest(media_dir.jpeg, "image")
+    a.trash(first.id)
+    changes = feed.since(a.db, 0)
+    assert [c.kind for c in changes] == ["created", "trashed"]
+    assert [c.kind for c in feed.since(a.db, changes[0].change_id or 0)] == ["trashed"]
+    later = datetime.now(UTC) + timedelta(days=feed.RETENTION_DAYS + 1)
+    assert feed.prune(a.db, now=later) == 1  # the newest row stays: ids never restart
+    assert feed.pruned_through(a.db) == changes[0].change_id
+    with a.db.read() as s:
+        assert s.scalar(select(func.count(ChangeLog.id))) == 1
+
+
+def test_one_leader_and_a_takeover(pair: Any) -> None:
+    a, b = pair
+    runs: list[str] = []
+
+    def task(lib: Library) -> dict[str, Any]:
+        runs.append(lib.feed.origin)
+        return {"ok": True}
+
+    la = MaintenanceLeader(a, 1.0, task, first_delay=0)
+    lb = MaintenanceLeader(b, 1.0, task, first_delay=0)
+    la.start()
+    lb.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runs, "maintenance never ran"
+        time.sleep(0.5)
+        assert [la.is_leader, lb.is_leader].count(True) == 1
+        leader, other = (la, lb) if la.is_leader else (lb, la)
+        assert set(runs) == {leader.lib.feed.origin}
+        status = other.status()
+        assert status["leader"] is False and status["last_run_by"] == leader.name
+        leader.stop()  # a clean stop hands over at once; a kill, within a lease (team tests)
+        deadline = time.monotonic() + 15
+        while other.lib.feed.origin not in runs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert other.is_leader and runs[-1] == other.lib.feed.origin
+    finally:
+        la.stop()
+        lb.stop()
