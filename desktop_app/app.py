@@ -15,6 +15,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
+from core.logsetup import make_formatter
 from core.paths import default_paths
 from core.settings import Settings, load_settings
 from desktop_app.errors import describe_error, error_text
@@ -43,7 +44,7 @@ def setup_logging(settings: Settings | None) -> None:
     root = logging.getLogger()
     if root.handlers:
         return
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = make_formatter(settings.log_format if settings is not None else "text")
     console = logging.StreamHandler()
     console.setFormatter(fmt)
     root.addHandler(console)

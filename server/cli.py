@@ -14,6 +14,7 @@ from typing import Any
 
 from core.errors import MediaDeskError
 from core.library import Library
+from core.logsetup import apply_format, make_formatter
 from core.settings import load_settings
 from core.tokens import SCOPES, TokenStore
 from server import cli_video
@@ -92,6 +93,10 @@ def _out(text: str) -> None:
 
 
 def run(argv: list[str]) -> int:
+    if argv and argv[0] in ("upload", "download", "login"):  # the HTTP client (server.client)
+        from server.client.cli import run as client_run
+
+        return client_run(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
@@ -106,7 +111,7 @@ def run(argv: list[str]) -> int:
         return 2
 
 
-def _log_to_file(path: Path) -> None:
+def _log_to_file(path: Path, log_format: str = "text") -> None:
     """Also keeps the server's log in the data folder (rotated, a few MB at most)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +121,7 @@ def _log_to_file(path: Path) -> None:
     except OSError as exc:
         logger.warning("No log file: %s", exc)
         return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(make_formatter(log_format))
     logging.getLogger().addHandler(handler)
 
 
@@ -129,13 +134,17 @@ def _serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # the format is known before the library opens, so its start-up lines are JSON too
+    early = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+    apply_format(load_settings(**early).log_format)
     overrides: dict[str, Any] = {}
     if args.public_url:
         overrides["public_base_url"] = args.public_url
     if args.host:
         overrides["server_host"] = args.host
     library = _open(args, **overrides)
-    _log_to_file(library.paths.logs_dir / "server.log")
+    log_format = library.settings.log_format
+    _log_to_file(library.paths.logs_dir / "server.log", log_format)
     try:
         secret = first_start_token(library)
         server = EmbeddedServer(library, args.host, args.port)
@@ -153,7 +162,10 @@ def _serve(args: argparse.Namespace) -> int:
                 f"    {server.url}/docs#token={secret}",
             ]
         lines.append("Press Ctrl+C to stop.")
-        sys.stderr.write("\n".join(lines) + "\n")
+        # human text; with JSON logs on stdout, so that stderr stays one JSON object a line
+        banner = sys.stdout if log_format == "json" else sys.stderr
+        banner.write("\n".join(lines) + "\n")
+        banner.flush()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

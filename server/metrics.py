@@ -100,7 +100,13 @@ class Metrics:
             "Uploads by flow, outcome (created, duplicate, rejected, failed) and file type",
         )
         self.validation_errors = Counter(
-            "mediadesk_validation_errors_total", "Rejected uploads by error code"
+            "mediadesk_validation_errors_total", "Rejected uploads by file type and error code"
+        )
+        self.bandwidth = Counter(
+            "mediadesk_bandwidth_bytes_total",
+            "Media bytes by direction (in: received by uploads, out: sent by streams and "
+            "downloads), flow and file type; uploads straight to the bucket count the object's "
+            "size at confirm (flow presigned_bucket)",
         )
         self.bytes_served = Counter(
             "mediadesk_bytes_served_total", "Bytes of media sent to clients by file type"
@@ -121,7 +127,18 @@ class Metrics:
         kind = file_type if file_type in FILE_TYPES else "unknown"
         self.uploads.inc(flow=flow, outcome=outcome, file_type=kind)
         if code:
-            self.validation_errors.inc(code=code)
+            self.validation_errors.inc(code=code, file_type=kind)
+
+    def received(self, flow: str, file_type: str, n: int) -> None:
+        """Upload bytes: direct, tus, signed_put (local PUT) or presigned_bucket (at confirm)."""
+        kind = file_type if file_type in FILE_TYPES else "unknown"
+        self.bandwidth.inc(n, direction="in", flow=flow, file_type=kind)
+
+    def sent(self, flow: str, file_type: str, n: int) -> None:
+        """Media bytes sent: stream or download (a local signed GET)."""
+        kind = file_type if file_type in FILE_TYPES else "unknown"
+        self.bytes_served.inc(n, file_type=kind)
+        self.bandwidth.inc(n, direction="out", flow=flow, file_type=kind)
 
     def render(self) -> str:
         lines: list[str] = []
@@ -129,6 +146,7 @@ class Metrics:
             self.uploads,
             self.validation_errors,
             self.bytes_served,
+            self.bandwidth,
             self.presign_latency,
             self.requests,
             self.request_latency,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,9 @@ async def run_blocking(request: web.Request, fn: Callable[..., T], *args: Any, *
     """Runs a blocking core call in the server's thread pool."""
     loop = asyncio.get_running_loop()
     call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
-    return await loop.run_in_executor(request.app[EXECUTOR], call)
+    # the request's context (its request id for the logs) goes with it into the thread
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(request.app[EXECUTOR], context.run, call)
 
 
 def remote_address(request: web.Request) -> str:

@@ -81,6 +81,7 @@ async def signed_put(request: web.Request) -> web.Response:
         body,
         grant.content_type or sent_type or "application/octet-stream",
     )
+    request.app[METRICS].received("signed_put", record.file_type, stat.size)
     return web.json_response(
         {"key": stat.key, "size": stat.size, "etag": stat.etag}, headers={"ETag": stat.etag}
     )
@@ -110,7 +111,7 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
     metrics = request.app[METRICS]
 
     def count(n: int) -> None:
-        metrics.bytes_served.inc(n, file_type=record.file_type)
+        metrics.sent("download", record.file_type, n)
 
     def open_object(start: int, end: int | None) -> Iterator[bytes]:
         return lib.storage.open_range(grant.key, start, end, REMOTE_CHUNK_SIZE)

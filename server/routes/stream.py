@@ -63,7 +63,7 @@ async def _send(
     metrics = request.app[METRICS]
 
     def count(n: int) -> None:
-        metrics.bytes_served.inc(n, file_type=record.file_type)
+        metrics.sent("stream", record.file_type, n)
 
     if width is not None:
         key, stat = await run_blocking(request, lib.variant, record, width)

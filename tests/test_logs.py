@@ -1,0 +1,211 @@
+"""MEDIADESK_LOG_FORMAT=json from a real `mediadesk serve`, the seed's three log events for every
+flow, and the seed's metrics (counted once per file, bandwidth both ways, validation errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.entry import EmbeddedServer
+from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _presigned(
+    url: str, token: str, path: Path, kind: str, mime: str, name: str = ""
+) -> tuple[Any, Any]:
+    body, ctype = multipart_body({"original_filename": name or path.name, "file_type": kind})
+    resp = http_call(
+        f"{url}/files/upload/presigned", "POST", body, {"Content-Type": ctype, **bearer(token)}
+    )
+    assert resp.status == 201, resp.body
+    upload = resp.json()
+    assert (
+        http_call(upload["upload_url"], "PUT", path.read_bytes(), {"Content-Type": mime}).status
+        == 200
+    )
+    done = http_call(f"{url}/files/{upload['file_id']}/confirm-upload", "POST", b"", bearer(token))
+    return upload, done
+
+
+def _direct(url: str, token: str, path: Path, kind: str) -> Any:
+    body, ctype = multipart_body(
+        {"file_type": kind}, {"file": (path.name, path.read_bytes(), "application/octet-stream")}
+    )
+    return http_call(
+        f"{url}/files/upload/direct", "POST", body, {"Content-Type": ctype, **bearer(token)}
+    )
+
+
+def test_json_logs_from_a_served_process(tmp_path: Path, media_dir: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "ALLOWED_"))}
+    env["MEDIADESK_LOG_FORMAT"] = "json"
+    env["MEDIADESK_USAGE_SCAN_INTERVAL"] = "0"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err_lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: err_lines.extend(iter(proc.stderr.readline, "")),  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        while "Press Ctrl+C" not in banner:
+            line = proc.stdout.readline()
+            assert line, banner + "".join(err_lines)
+            banner += line
+        url = re.search(r"running at (http://\S+)/", banner).group(1)  # type: ignore[union-attr]
+        token = re.search(r"(mdk_\S+)", banner).group(1)  # type: ignore[union-attr]
+        upload, done = _presigned(url, token, media_dir.jpeg, "image", "image/jpeg")
+        assert done.status == 200
+        bad = _direct(url, token, media_dir.fake_exe_jpg, "image")
+        assert bad.status == 400
+        good = _direct(url, token, media_dir.png, "image")
+        assert good.status == 201
+        rejected_upload, rejected = _presigned(
+            url, token, media_dir.webm, "image", "image/png", name="x.png"
+        )
+        assert rejected.status == 400
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(10)
+    records = [json.loads(line) for line in err_lines if line.strip()]  # every line is JSON
+    assert records and all(
+        {"time", "level", "logger", "message", "request_id"} <= set(r) for r in records
+    )
+    assert token not in "".join(err_lines)
+
+    def find(prefix: str, **fields: Any) -> dict[str, Any]:
+        for r in records:
+            if r["message"].startswith(prefix) and all(r.get(k) == v for k, v in fields.items()):
+                return r
+        raise AssertionError(f"no {prefix!r} {fields} in {[r['message'] for r in records]}")
+
+    key = upload["file_key"]
+    presigned = find("Generated presigned upload URL for key: " + key, file_id=upload["file_id"])
+    assert presigned["key"] == key and presigned["request_id"]
+    find("Successfully uploaded file: photo.jpg as " + key, outcome="created", key=key)
+    find("File validation error", outcome="rejected", code="unsupported_type")  # direct
+    direct_key = good.json()["file_key"]
+    find(f"Successfully uploaded file: image.png as {direct_key}", file_id=good.json()["id"])
+    find(
+        "File validation error",
+        file_id=rejected_upload["file_id"],
+        code="type_mismatch",
+        key=rejected_upload["file_key"],
+    )
+    # the log file has the same JSON lines
+    log_lines = (tmp_path / "logs" / "server.log").read_text().splitlines()
+    assert [json.loads(line)["message"] for line in log_lines if line.strip()]
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_seed_metrics(live: EmbeddedServer, media_dir: Any) -> None:
+    tokens = make_tokens(live.library)
+    url = live.url
+    upload, done = _presigned(url, tokens.upload, media_dir.jpeg, "image", "image/jpeg")
+    assert done.status == 200
+    again = http_call(
+        f"{url}/files/{upload['file_id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
+    )
+    assert again.status == 200
+    assert _direct(url, tokens.upload, media_dir.mp4, "video").status == 201
+    assert _direct(url, tokens.upload, media_dir.truncated_jpeg, "image").status == 400
+    video = live.library.list_files(file_type="video").items[0]
+    streamed = http_call(f"{url}/stream/{video.id}/video", headers=bearer(tokens.read))
+    assert streamed.status == 200
+    text = http_call(f"{url}/metrics", headers=bearer(tokens.read)).body.decode()
+    jpeg, mp4 = media_dir.jpeg.stat().st_size, media_dir.mp4.stat().st_size
+    labels = {"flow": "presigned", "outcome": "created", "file_type": "image"}
+    assert metric(text, "mediadesk_uploads_total", **labels) == 1  # the repeat is not counted
+    assert (
+        metric(text, "mediadesk_uploads_total", flow="direct", outcome="created", file_type="video")
+        == 1
+    )
+    assert (
+        metric(
+            text, "mediadesk_uploads_total", flow="direct", outcome="rejected", file_type="image"
+        )
+        == 1
+    )
+    assert (
+        metric(text, "mediadesk_validation_errors_total", code="corrupt_file", file_type="image")
+        == 1
+    )
+    bw = "mediadesk_bandwidth_bytes_total"
+    assert metric(text, bw, direction="in", flow="signed_put", file_type="image") == jpeg
+    assert metric(text, bw, direction="in", flow="direct", file_type="video") == mp4
+    assert metric(text, bw, direction="out", flow="stream", file_type="video") == mp4
+    link = http_call(f"{url}/files/{upload['file_id']}/download", headers=bearer(tokens.read))
+    assert link.status == 302
+    got = http_call(
+        link.headers["Location"]
+        if link.headers["Location"].startswith("http")
+        else url + link.headers["Location"]
+    )
+    assert got.status == 200
+    deadline = time.monotonic() + 5
+    while True:
+        text = http_call(f"{url}/metrics", headers=bearer(tokens.read)).body.decode()
+        if metric(text, bw, direction="out", flow="download", file_type="image") == jpeg:
+            break
+        assert time.monotonic() < deadline, text
+        time.sleep(0.1)
+
+
+def test_bucket_uploads_count_at_confirm(s3_live: EmbeddedServer, media_dir: Any) -> None:
+    tokens = make_tokens(s3_live.library)
+    _, done = _presigned(s3_live.url, tokens.upload, media_dir.png, "image", "image/png")
+    assert done.status == 200
+    text = http_call(f"{s3_live.url}/metrics", headers=bearer(tokens.read)).body.decode()
+    size = media_dir.png.stat().st_size
+    assert (
+        metric(
+            text,
+            "mediadesk_bandwidth_bytes_total",
+            direction="in",
+            flow="presigned_bucket",
+            file_type="image",
+        )
+        == size
+    )
