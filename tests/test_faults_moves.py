@@ -134,3 +134,29 @@ def test_concurrent_moves_with_one_version_one_wins(served: Any, media_dir: Any)
     # the losers left no copy behind: only the winner's key and the old one (pending)
     time.sleep(GRACE + 0.2)
     assert_healthy(lib, {record.id: data}, server.url, tokens.read)
+
+
+def test_a_pending_deletion_survives_a_restart_and_a_move_back_keeps_the_key(
+    settings: Any, media_dir: Any
+) -> None:
+    from core import keys
+
+    lib = Library.open(settings)
+    lib.deferred.grace = GRACE
+    data = media_dir.png.read_bytes()
+    record = lib.ingest(media_dir.png, "image")
+    there = lib.update_file(record.id, {"athlete_id": 4})
+    back = lib.update_file(record.id, {"athlete_id": None})  # within the grace period
+    assert back.storage_key == record.storage_key
+    lib.close()  # stopped before the grace period ends: nothing deleted yet
+    assert lib.storage.exists(there.storage_key) and lib.storage.exists(record.storage_key)
+    time.sleep(GRACE + 0.1)
+    again = Library.open(settings)  # start-up runs what came due while stopped
+    try:
+        assert not again.storage.exists(there.storage_key)
+        assert not again.storage.exists(keys.thumbnail_key(there.storage_key))
+        assert again.storage.exists(record.storage_key)  # the key in use again is kept
+        assert again.storage.exists(keys.thumbnail_key(record.storage_key))
+        assert_healthy(again, {record.id: data})
+    finally:
+        again.close()
