@@ -2,7 +2,8 @@
 
 One run, one machine, loopback, `mediadesk serve` in a subprocess:
 
-- `cp` of the file into the data folder's file system (the tool people would use instead);
+- `cp` of the file into the data folder's file system (the tool people would use instead), and
+  the same copy with an fsync at the end (`dd conv=fsync`), since the server fsyncs too;
 - the direct upload (`curl -F file=@…` to POST /files/upload/direct);
 - tus (one streamed PATCH per 64 MiB chunk, `http.client`), until catalogued;
 - the server's RSS growth (VmHWM at the end minus VmRSS before the uploads);
@@ -209,6 +210,21 @@ def main() -> None:
             shutil.copyfile(source, tmp / "copy.mp4")
             cp_seconds = time.perf_counter() - started
             (tmp / "copy.mp4").unlink()
+            # cp leaves the bytes in the page cache; the server fsyncs what it acknowledges
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    "dd",
+                    f"if={source}",
+                    f"of={tmp / 'copy.mp4'}",
+                    "bs=1M",
+                    "conv=fsync",
+                    "status=none",
+                ],
+                check=True,
+            )
+            cp_fsync_seconds = time.perf_counter() - started
+            (tmp / "copy.mp4").unlink()
             request("GET", port, "/health")
             rss_before = server.memory("VmRSS")
 
@@ -278,7 +294,9 @@ def main() -> None:
             cp_mib_s=round(rate(cp_seconds), 1),
             direct_mib_s=round(rate(direct_seconds), 1),
             tus_mib_s=round(rate(tus_seconds), 1),
+            cp_fsync_mib_s=round(rate(cp_fsync_seconds), 1),
             tus_vs_cp=round(cp_seconds / tus_seconds, 2),
+            tus_vs_cp_fsync=round(cp_fsync_seconds / tus_seconds, 2),
             direct_vs_cp=round(cp_seconds / direct_seconds, 2),
             tus_vs_direct=round(direct_seconds / tus_seconds, 2),
             server_rss_growth_mib=round((rss_peak - rss_before) / MiB, 1),

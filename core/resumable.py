@@ -38,6 +38,7 @@ from core import keys
 from core.catalog import Catalog
 from core.db.models import MediaFile, ResumableUpload
 from core.errors import (
+    Cancelled,
     ChecksumMismatch,
     Conflict,
     EmptyFile,
@@ -274,7 +275,11 @@ class ResumableUploads:
 
     # ---- tus --------------------------------------------------------------------------------
     def create(
-        self, length: int, metadata: Mapping[str, str], owner: str | None = None
+        self,
+        length: int,
+        metadata: Mapping[str, str],
+        owner: str | None = None,
+        source: str | None = None,
     ) -> UploadState:
         max_size = self.lib.settings.max_file_size
         if length <= 0:
@@ -303,7 +308,7 @@ class ResumableUploads:
                     state="receiving",
                     length=length,
                     received=0,
-                    meta=meta.raw,
+                    meta={**meta.raw, **({"_source": source} if source else {})},
                     object_key=object_key,
                     s3_upload_id=s3_upload_id,
                     part_size=part_size,
@@ -333,7 +338,7 @@ class ResumableUploads:
     def writer(
         self,
         upload_id: str,
-        offset: int,
+        offset: int | None,
         checksum: tuple[str, bytes] | None = None,
         owner: str | None = None,
     ) -> TusWriter:
@@ -349,7 +354,7 @@ class ResumableUploads:
                 )
             writer = TusWriter(self, upload_id, checksum, lock)
             writer.open()
-            if offset != writer.offset:
+            if offset is not None and offset != writer.offset:
                 raise OffsetMismatch(
                     f"Upload-Offset {offset} does not match the {writer.offset} bytes received",
                     details={"offset": writer.offset},
@@ -358,6 +363,78 @@ class ResumableUploads:
         except BaseException:
             lock.__exit__(None, None, None)
             raise
+
+    def send_file(
+        self,
+        path: Path,
+        file_type: str,
+        *,
+        upload_id: str | None = None,
+        original_filename: str | None = None,
+        athlete_id: int | None = None,
+        is_public: bool = False,
+        description: str = "",
+        progress: Any = None,
+        cancel: threading.Event | None = None,
+        on_created: Any = None,
+    ) -> FileRecord:
+        """Uploads a local file as a resumable upload (the desktop's big files).
+
+        Bytes are committed part by part; `cancel` (a pause, the app closing) stops after the
+        current piece and raises Cancelled, and a later call with the same `upload_id` goes on
+        from the last committed byte. `on_created(upload_id)` is called for a new upload, so
+        the caller can remember it. Progress: ("uploading", done, total), then ("finishing").
+        """
+        path = Path(path)
+        st = path.stat()
+        source = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        state: UploadState | None = None
+        if upload_id:
+            try:
+                state = self.get(upload_id)
+            except (NotFound, UploadGone):
+                state = None
+            if state is not None and state.metadata.get("_source") != source:
+                self._discard(upload_id)  # the file changed since: start again
+                state = None
+            if state is not None and state.state == "done" and state.file_id is not None:
+                record = self.lib.get_file(state.file_id)
+                return record.with_duplicate() if state.duplicate else record
+        if state is None:
+            meta = {"filename": original_filename or path.name, "file_type": file_type}
+            if athlete_id is not None:
+                meta["athlete_id"] = str(athlete_id)
+            if is_public:
+                meta["is_public"] = "true"
+            if description:
+                meta["description"] = description
+            state = self.create(st.st_size, meta, owner="desktop", source=source)
+            if on_created is not None:
+                on_created(state.id)
+        writer = self.writer(state.id, None)
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(writer.offset)
+                if progress is not None:
+                    progress("uploading", writer.offset, st.st_size)
+                while writer.offset < st.st_size:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled("Paused")
+                    chunk = fh.read(1024 * 1024)
+                    if not chunk:
+                        raise InvalidInput(f"{path.name} became shorter while it was uploaded")
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress("uploading", writer.offset, st.st_size)
+        except BaseException:
+            writer.abort()
+            raise
+        if progress is not None:
+            progress("finishing", st.st_size, st.st_size)
+        done = writer.close()
+        assert done.file_id is not None
+        record = self.lib.get_file(done.file_id)
+        return record.with_duplicate() if done.duplicate else record
 
     def resume_finish(self, upload_id: str, owner: str | None = None) -> UploadState:
         """Catalogues an upload whose bytes all arrived but whose server stopped before that."""

@@ -29,6 +29,7 @@ ENV_NAMES: dict[str, str] = {
     "r2_bucket_name": "R2_BUCKET_NAME",
     "r2_public_domain": "R2_PUBLIC_DOMAIN",
     "r2_region": "R2_REGION",
+    "storage_backend": "MEDIADESK_STORAGE_BACKEND",
     "max_file_size": "MAX_FILE_SIZE",
     "presigned_url_expiry": "PRESIGNED_URL_EXPIRY",
     "database_url": "DATABASE_URL",
@@ -44,6 +45,7 @@ ENV_NAMES: dict[str, str] = {
     "multipart_chunk_size": "MEDIADESK_MULTIPART_CHUNK_SIZE",
     "upload_part_size": "MEDIADESK_UPLOAD_PART_SIZE",
     "tus_expiry": "MEDIADESK_TUS_EXPIRY",
+    "resumable_threshold": "MEDIADESK_RESUMABLE_THRESHOLD",
     "language": "MEDIADESK_LANGUAGE",
     "maintenance_interval": "MEDIADESK_MAINTENANCE_INTERVAL",
     "workers": "MEDIADESK_WORKERS",
@@ -69,6 +71,9 @@ class Settings:
     r2_bucket_name: str = ""
     r2_public_domain: str = ""
     r2_region: str = "auto"
+    # Where new files go: "" picks R2 when it is configured, else the local folder; "local"
+    # keeps R2 credentials (to read files still in the bucket) while writing locally.
+    storage_backend: str = ""
     max_file_size: int = 104857600
     presigned_url_expiry: int = 3600
     database_url: str = ""
@@ -84,6 +89,7 @@ class Settings:
     multipart_chunk_size: int = 8 * 1024 * 1024
     upload_part_size: int = 16 * 1024 * 1024  # presigned and tus parts on R2/S3 (equal sizes)
     tus_expiry: int = 24 * 3600  # an unfinished tus upload is removed after this long
+    resumable_threshold: int = 16 * 1024 * 1024  # desktop uploads above this go in parts
     language: str = ""  # "" = system locale, else "en" or "es"
     maintenance_interval: int = 3600
     workers: int = 1  # in-process video workers of the app and `mediadesk serve`; 0 = none
@@ -126,7 +132,17 @@ class Settings:
 
     @property
     def uses_r2(self) -> bool:
+        return self.storage_backend != "local" and self.r2_configured
+
+    @property
+    def r2_configured(self) -> bool:
+        """R2 credentials are present (new files may still go to the local folder)."""
         return bool(self.r2_bucket_name and self.r2_endpoint_url)
+
+    @property
+    def backend_name(self) -> str:
+        """The backend new files are written to: "r2" or "local"."""
+        return "r2" if self.uses_r2 else "local"
 
     @property
     def effective_database_url(self) -> str:
@@ -209,6 +225,8 @@ def validate(s: Settings) -> Settings:
         raise bad("multipart_chunk_size", "must be at least 5 MiB (R2 and S3 require it)")
     if s.upload_part_size < MIN_PART_SIZE:
         raise bad("upload_part_size", "must be at least 5 MiB (R2 and S3 require it)")
+    if s.resumable_threshold < 0:
+        raise bad("resumable_threshold", "cannot be negative")
     if s.tus_expiry < 60:
         raise bad("tus_expiry", "must be at least 60 seconds")
     if s.multipart_threshold < s.multipart_chunk_size:
@@ -223,6 +241,10 @@ def validate(s: Settings) -> Settings:
         raise bad("job_lease_seconds", "must be between 5 and 3600 seconds")
     if not 1 <= s.job_max_attempts <= 20:
         raise bad("job_max_attempts", "must be between 1 and 20")
+    if s.storage_backend not in ("", "local", "r2"):
+        raise bad("storage_backend", "must be empty (automatic), 'local' or 'r2'")
+    if s.storage_backend == "r2" and not (s.r2_bucket_name and s.r2_endpoint_url):
+        raise bad("storage_backend", "'r2' needs the R2 endpoint, bucket and keys")
     if s.language not in ("", "en", "es"):
         raise bad("language", "must be empty (system locale), 'en' or 'es'")
     r2 = {

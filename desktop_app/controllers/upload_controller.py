@@ -9,20 +9,25 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
-from core.errors import Cancelled
+from core.errors import Cancelled, StorageUnavailable
 from core.library import Library
 from core.mediatypes import sniff_file
 from core.natsort import natural_key
 from core.records import FileRecord
 from desktop_app.errors import describe_error
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
+from desktop_app.upload_persistence import SavedRow, load_queue, queue_file, save_queue
 from desktop_app.workers import Mailbox, TaskRunner
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
+# A row paused because the storage could not be reached is tried again after this long,
+# doubling up to RETRY_MAX: a network that comes back resumes the upload by itself.
+RETRY_FIRST, RETRY_MAX = 15_000, 300_000  # ms
+SAVE_DELAY = 500  # ms: bursts of changes are saved once
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
@@ -58,6 +63,7 @@ class _UploadJob(QRunnable):
         super().__init__()
         self.library, self.mailbox = library, mailbox
         self.item_id, self.path, self.athlete_id = item.id, item.path, item.athlete_id
+        self.size, self.upload_id = item.size, item.upload_id
         self.cancel: threading.Event = item.cancel
         self._last = (0.0, "", 0)
 
@@ -74,6 +80,9 @@ class _UploadJob(QRunnable):
             self._last = (now, stage, done)
             self.mailbox.post("progress", self.item_id, stage, done, total)
 
+    def _sending(self, stage: str, done: int, total: int) -> None:
+        self._progress("sending" if stage == "uploading" else stage, done, total)
+
     def run(self) -> None:
         result: FileRecord | BaseException
         try:
@@ -81,14 +90,27 @@ class _UploadJob(QRunnable):
                 raise Cancelled("Cancelled before it started")
             self.mailbox.post("state", self.item_id, UploadState.VALIDATING.value)
             media = sniff_file(self.path)
-            result = self.library.ingest(
-                self.path,
-                media.kind,
-                original_filename=self.path.name,
-                athlete_id=self.athlete_id,
-                progress=self._progress,
-                cancel=self.cancel,
-            )
+            if self.upload_id or self.size > self.library.settings.resumable_threshold:
+                # Big files go in parts that survive a pause, a restart or a network outage
+                result = self.library.resumable.send_file(
+                    self.path,
+                    media.kind,
+                    upload_id=self.upload_id,
+                    original_filename=self.path.name,
+                    athlete_id=self.athlete_id,
+                    progress=self._sending,
+                    cancel=self.cancel,
+                    on_created=lambda uid: self.mailbox.post("upload_id", self.item_id, uid),
+                )
+            else:
+                result = self.library.ingest(
+                    self.path,
+                    media.kind,
+                    original_filename=self.path.name,
+                    athlete_id=self.athlete_id,
+                    progress=self._progress,
+                    cancel=self.cancel,
+                )
         except BaseException as exc:  # noqa: BLE001 - shown in the row
             result = exc
         self.mailbox.post("finished", self.item_id, result)
@@ -101,7 +123,11 @@ class UploadController(QObject):
     idle = Signal()  # every row finished
 
     def __init__(
-        self, library: Library, max_parallel: int = 2, parent: QObject | None = None
+        self,
+        library: Library,
+        max_parallel: int = 2,
+        parent: QObject | None = None,
+        persist: bool = True,
     ) -> None:
         super().__init__(parent)
         self.library = library
@@ -111,6 +137,20 @@ class UploadController(QObject):
         self._walker = TaskRunner(max_threads=1, parent=self)
         self._mailbox = Mailbox(self._on_report, self)
         self._running = 0
+        self._closing = False
+        self._retry_delay: dict[int, int] = {}  # item id -> ms before the next automatic try
+        # The queue file is read and written off the GUI thread (the walker's one thread)
+        self._queue_file = queue_file(library.paths.data_dir) if persist else None
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY)
+        self._save_timer.timeout.connect(self._save)
+        self.model.stateChanged.connect(self._state_changed)
+        if self._queue_file is not None:
+            self._running += 1
+            self._walker.submit(
+                load_queue, self._queue_file, on_result=self._restore, on_error=self._walk_failed
+            )
 
     def add_paths(self, paths: Iterable[Path], athlete_id: int | None = None) -> None:
         """Queues files and the contents of folders; walking happens off the GUI thread."""
@@ -137,7 +177,10 @@ class UploadController(QObject):
         self.pool.start(_UploadJob(self.library, item, self._mailbox))
 
     def _on_report(self, kind: str, item_id: int, *args: object) -> None:
-        if kind == "progress":
+        if kind == "upload_id":
+            self.model.set_upload_id(item_id, str(args[0]))
+            self._schedule_save()
+        elif kind == "progress":
             self._on_progress(item_id, *args)  # type: ignore[arg-type]
         elif kind == "state":
             self._on_state(item_id, *args)  # type: ignore[arg-type]
@@ -157,11 +200,32 @@ class UploadController(QObject):
             self.model.set_state(item_id, state, file_id=result.id)
             self.uploaded.emit(result)
         elif isinstance(result, Cancelled):
-            self.model.set_state(item_id, UploadState.CANCELLED)
+            item = self.model.item(item_id)
+            paused = item is not None and (item.pause_requested or self._closing)
+            self.model.set_state(item_id, UploadState.PAUSED if paused else UploadState.CANCELLED)
+        elif isinstance(result, StorageUnavailable | OSError) and self._resumable(item_id):
+            # The bytes sent so far are kept: wait for the storage and go on from there
+            message = describe_error(result)
+            self.model.set_state(item_id, UploadState.PAUSED, message.text, detail=message.detail)
+            self._retry_later(item_id)
         elif isinstance(result, BaseException):
             message = describe_error(result)
             self.model.set_state(item_id, UploadState.FAILED, message.text, detail=message.detail)
         self._check_idle()
+
+    def _resumable(self, item_id: int) -> bool:
+        item = self.model.item(item_id)
+        return item is not None and item.upload_id is not None
+
+    def _retry_later(self, item_id: int) -> None:
+        delay = self._retry_delay.get(item_id, RETRY_FIRST)
+        self._retry_delay[item_id] = min(delay * 2, RETRY_MAX)
+        QTimer.singleShot(delay, self, lambda: self._auto_resume(item_id))
+
+    def _auto_resume(self, item_id: int) -> None:
+        item = self.model.item(item_id)
+        if item is not None and item.state == UploadState.PAUSED and item.reason:
+            self.resume(item_id)  # only rows the storage paused; a user's pause stays
 
     def _check_idle(self) -> None:
         if self._running == 0:
@@ -178,6 +242,24 @@ class UploadController(QObject):
     def cancel_all(self) -> None:
         for item in self.model.items():
             self.model.cancel(item.id)
+
+    def pause(self, item_id: int) -> None:
+        self.model.pause(item_id)
+
+    def resume(self, item_id: int) -> None:
+        item = self.model.resume(item_id)
+        if item is not None:
+            self._submit(item)
+
+    def pause_all(self) -> None:
+        for item in self.model.items():
+            self.model.pause(item.id)
+
+    def resume_all(self) -> int:
+        ids = self.model.paused_ids()
+        for item_id in ids:
+            self.resume(item_id)
+        return len(ids)
 
     def retry(self, item_id: int) -> None:
         item = self.model.retry(item_id)
@@ -197,9 +279,75 @@ class UploadController(QObject):
     def clear_finished(self) -> None:
         self.model.clear_finished()
 
+    # ---- the queue on disk ------------------------------------------------------------------
+    def _restore(self, rows: list[SavedRow]) -> None:
+        self._running -= 1
+        for row in rows:
+            item = self.model.add(Path(row.path), row.size, row.athlete_id)
+            item.upload_id = row.upload_id
+            if row.state == "queued":
+                self._submit(item)
+            else:
+                state = UploadState.PAUSED if row.state == "paused" else UploadState.FAILED
+                self.model.set_state(item.id, state, row.reason, detail=row.detail)
+        if rows:
+            self._check_idle()
+
+    def _state_changed(self, *_: object) -> None:
+        self._schedule_save()
+
+    def _schedule_save(self) -> None:
+        if self._queue_file is not None and not self._closing:
+            self._save_timer.start()
+
+    def snapshot(self) -> list[SavedRow]:
+        """The rows to keep: unfinished ones (running or queued resume at the next start)."""
+        rows = []
+        for item in self.model.items():
+            if item.state == UploadState.PAUSED:
+                # a user's pause stays; a pause the storage caused is tried again at start
+                state = "queued" if item.reason else "paused"
+            elif item.state == UploadState.FAILED:
+                state = "failed"
+            elif item.state.active:
+                state = "queued"
+            else:
+                continue
+            rows.append(
+                SavedRow(
+                    str(item.path),
+                    item.size,
+                    item.athlete_id,
+                    state,
+                    item.upload_id,
+                    item.reason if state == "failed" else "",
+                    item.detail if state == "failed" else "",
+                )
+            )
+        return rows
+
+    def _save(self) -> None:
+        if self._queue_file is not None:
+            self._walker.submit(
+                save_queue, self._queue_file, self.snapshot(), on_error=self._unsaved
+            )
+
+    def _unsaved(self, exc: BaseException) -> None:
+        logger.warning("Could not save the upload queue: %s", exc)
+
     def shutdown(self, wait_ms: int = 10000) -> None:
-        self.cancel_all()
+        """Closing the app pauses the uploads; the queue is saved for the next start."""
+        rows = self.snapshot()  # before the workers stop: running rows are saved as queued
+        self._closing = True
+        self._save_timer.stop()
+        for item in self.model.items():
+            item.cancel.set()
         self.pool.clear()
         self.pool.waitForDone(wait_ms)
         self._walker.shutdown()
+        if self._queue_file is not None:
+            try:
+                save_queue(self._queue_file, rows)
+            except OSError as exc:
+                logger.warning("Could not save the upload queue: %s", exc)
         self._mailbox.close()

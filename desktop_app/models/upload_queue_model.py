@@ -27,11 +27,14 @@ USER = int(Qt.ItemDataRole.UserRole)
 # The ingest stages core reports, by name. Byte stages carry a real done/total; the others
 # (checking the file, making the thumbnail, writing the catalog row) have no fraction to show,
 # so the row says what it is doing instead of inventing a percentage.
-BYTE_STAGES = ("reading", "uploading")
+BYTE_STAGES = ("reading", "uploading", "sending")
 STAGES = ("reading", "validating", "thumbnail", "uploading", "finishing")
 # Share of a file's overall progress (the footer's total) per byte stage: hashing reads the
 # file once, storing it reads it again; nothing else moves the bar.
-STAGE_SPAN = {"reading": (0.0, 0.5), "uploading": (0.5, 1.0)}
+STAGE_SPAN = {"reading": (0.0, 0.5), "uploading": (0.5, 1.0), "sending": (0.0, 0.98)}
+# Big files go as resumable uploads (core/resumable.py): one "sending" stage, in parts, that a
+# pause or a restart continues from the last part the store acknowledged.
+SENDING_STAGES = ("uploading", "sending", "finishing")
 FINISHING_FRACTION = 0.99
 
 
@@ -43,6 +46,7 @@ class UploadState(StrEnum):
     DUPLICATE = "duplicate"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # by the user, by closing the app, or while the storage is unreachable
 
     @property
     def active(self) -> bool:
@@ -80,6 +84,8 @@ class UploadItem:
     file_id: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float | None = None
+    upload_id: str | None = None  # the resumable upload holding what was already sent
+    pause_requested: bool = False  # the worker stops at the next part and the row pauses
     _last: tuple[float, int] = (0.0, 0)
     _stage_start: tuple[float, int] = (0.0, 0)
 
@@ -171,9 +177,7 @@ class UploadQueueModel(QAbstractTableModel):
         now = time.monotonic() if now is None else now
         if item.started is None:
             item.started = now
-        state = (
-            UploadState.UPLOADING if stage in ("uploading", "finishing") else UploadState.VALIDATING
-        )
+        state = UploadState.UPLOADING if stage in SENDING_STAGES else UploadState.VALIDATING
         if item.state != state:
             item.state = state
             self.stateChanged.emit(item_id, state.value)
@@ -201,7 +205,7 @@ class UploadQueueModel(QAbstractTableModel):
         if stage == "finishing":
             item.fraction = max(item.fraction, FINISHING_FRACTION)
         # Time left only when it can be measured: bytes still to store at the storing speed.
-        if stage == "uploading" and part is not None and item.speed > 0:
+        if stage in ("uploading", "sending") and part is not None and item.speed > 0:
             item.eta = (total - done) / item.speed
         else:
             item.eta = None
@@ -218,12 +222,42 @@ class UploadQueueModel(QAbstractTableModel):
             self.set_state(item_id, UploadState.CANCELLED)
         return True
 
+    def pause(self, item_id: int) -> bool:
+        """Stops a row after its current part; a queued row pauses at once."""
+        item = self.item(item_id)
+        if item is None or not item.state.active:
+            return False
+        item.pause_requested = True
+        item.cancel.set()
+        if item.state == UploadState.QUEUED:
+            self.set_state(item_id, UploadState.PAUSED)
+        return True
+
+    def resume(self, item_id: int) -> UploadItem | None:
+        """Puts a paused row back in the queue; the caller submits it again."""
+        item = self.item(item_id)
+        if item is None or item.state != UploadState.PAUSED:
+            return None
+        item.cancel, item.pause_requested = threading.Event(), False
+        item.speed, item.eta, item.reason, item.detail = 0.0, None, "", ""
+        item.stage, item.stage_fraction = "", None
+        self.set_state(item_id, UploadState.QUEUED)
+        return item
+
+    def paused_ids(self) -> list[int]:
+        return [i.id for i in self._items if i.state == UploadState.PAUSED]
+
+    def set_upload_id(self, item_id: int, upload_id: str) -> None:
+        item = self.item(item_id)
+        if item is not None:
+            item.upload_id = upload_id
+
     def retry(self, item_id: int) -> UploadItem | None:
         """Puts a failed or cancelled row back in the queue; the caller submits it again."""
         item = self.item(item_id)
         if item is None or item.state not in (UploadState.FAILED, UploadState.CANCELLED):
             return None
-        item.cancel = threading.Event()
+        item.cancel, item.pause_requested = threading.Event(), False
         item.fraction, item.speed, item.eta, item.reason, item.detail = 0.0, 0.0, None, "", ""
         item.started, item.stage, item.stage_fraction = None, "", None
         self.set_state(item_id, UploadState.QUEUED)
@@ -311,13 +345,13 @@ class UploadQueueModel(QAbstractTableModel):
             UploadState.DUPLICATE: self.tr("Duplicate (already in the library)"),
             UploadState.FAILED: self.tr("Failed"),
             UploadState.CANCELLED: self.tr("Cancelled"),
+            UploadState.PAUSED: self.tr("Paused"),
         }
         text = texts[item.state]
         if item.state.running and item.stage:
             text = self.stage_text(item.stage)
-        return (
-            f"{text}: {item.reason}" if item.reason and item.state == UploadState.FAILED else text
-        )
+        shown = (UploadState.FAILED, UploadState.PAUSED)
+        return f"{text}: {item.reason}" if item.reason and item.state in shown else text
 
     def stage_text(self, stage: str) -> str:
         return {
@@ -325,6 +359,7 @@ class UploadQueueModel(QAbstractTableModel):
             "validating": self.tr("Checking the file"),
             "thumbnail": self.tr("Making the thumbnail"),
             "uploading": self.tr("Storing"),
+            "sending": self.tr("Uploading in parts"),
             "finishing": self.tr("Adding to the library"),
         }.get(stage, self.tr("Working"))
 

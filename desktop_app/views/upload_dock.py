@@ -61,7 +61,9 @@ class QueueFilter(QSortFilterProxyModel):
             return True
         model = self.sourceModel()
         state = UploadState(model.index(row, 0, parent).data(UploadQueueModel.StateRole))
-        return state == UploadState.FAILED if self.mode == "failed" else state.active
+        if self.mode == "failed":
+            return state == UploadState.FAILED
+        return state.active or state == UploadState.PAUSED  # paused rows are still to do
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -171,6 +173,10 @@ class UploadDock(QDockWidget):
         self.folder_button = QPushButton(self.tr("Add folder…"), body)
         self.cancel_button = QPushButton(self.tr("Cancel all"), body)
         self.retry_button = QPushButton(self.tr("Retry failed"), body)
+        self.pause_button = QPushButton(self.tr("Pause all"), body)
+        self.pause_button.setToolTip(
+            self.tr("Big files stop after the current part and go on from there when resumed.")
+        )
         self.clear_button = QPushButton(self.tr("Clear finished"), body)
         self.clear_button.setToolTip(
             self.tr("Removes done, duplicate and cancelled rows; failed rows stay.")
@@ -193,6 +199,7 @@ class UploadDock(QDockWidget):
         for widget in (
             self.import_button,
             self.folder_button,
+            self.pause_button,
             self.cancel_button,
             self.retry_button,
             self.clear_button,
@@ -209,6 +216,7 @@ class UploadDock(QDockWidget):
         self.folder_button.clicked.connect(self.importFolderRequested)
         self.cancel_button.clicked.connect(self._cancel_selected)
         self.retry_button.clicked.connect(self._retry_selected)
+        self.pause_button.clicked.connect(self._pause_or_resume)
         self.clear_button.clicked.connect(self.controller.clear_finished)
         return row
 
@@ -279,6 +287,18 @@ class UploadDock(QDockWidget):
         for item_id in ids:
             self.controller.retry(item_id)
 
+    def _pause_or_resume(self) -> None:
+        """Pauses (or resumes) the selected rows, or all of them when none is selected."""
+        ids = self._selected_ids() or [item.id for item in self.model.items()]
+        states = {self._state(i) for i in ids}
+        if states & {"queued", "validating", "uploading"}:
+            for item_id in ids:
+                self.controller.pause(item_id)
+        else:
+            for item_id in ids:
+                self.controller.resume(item_id)
+        self._update_buttons()
+
     def _state(self, item_id: int) -> str:
         item = self.model.item(item_id)
         return item.state.value if item is not None else ""
@@ -293,6 +313,13 @@ class UploadDock(QDockWidget):
         self.cancel_button.setEnabled(bool(states & active) if states else self._any_active())
         self.cancel_button.setText(self.tr("Cancel") if states else self.tr("Cancel all"))
         self.clear_button.setEnabled(any(i.state.clearable for i in self.model.items()))
+        scope = states or {i.state.value for i in self.model.items()}
+        pausing = bool(scope & active)
+        self.pause_button.setEnabled(pausing or "paused" in scope)
+        if states:
+            self.pause_button.setText(self.tr("Pause") if pausing else self.tr("Resume"))
+        else:
+            self.pause_button.setText(self.tr("Pause all") if pausing else self.tr("Resume all"))
 
     def _any_active(self) -> bool:
         return any(item.state.active for item in self.model.items())
@@ -335,6 +362,10 @@ class UploadDock(QDockWidget):
         if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
             self.table.selectRow(index.row())
         menu = QMenu(self.table)
+        if item.state == UploadState.PAUSED:
+            menu.addAction(self.tr("Resume"), lambda: self.controller.resume(item_id))
+        elif item.state.active:
+            menu.addAction(self.tr("Pause"), lambda: self.controller.pause(item_id))
         retry = menu.addAction(self.tr("Retry"), lambda: self.controller.retry(item_id))
         retry.setEnabled(item.state in (UploadState.FAILED, UploadState.CANCELLED))
         menu.addAction(self.tr("Remove from the queue"), lambda: self.controller.remove(item_id))

@@ -1,0 +1,173 @@
+"""Desktop: big files upload in parts that survive a pause, closing the app and storage outages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import resumable
+from core.errors import StorageUnavailable
+from core.library import Library
+from desktop_app.controllers import upload_controller
+from desktop_app.controllers.upload_controller import UploadController
+from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
+from desktop_app.upload_persistence import load_queue, queue_file
+from tests.conftest import make_settings
+from tests.test_tus import noise_png
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def lib(data_dir: Path) -> Iterator[Library]:
+    library = Library.open(make_settings(data_dir, resumable_threshold=MiB))
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def slow_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each MiB written takes a little while (a slow link), and every writer's start is noted."""
+    opened: list[int] = []
+    write, writer = resumable.TusWriter.write, resumable.ResumableUploads.writer
+
+    def slow_write(self: Any, data: bytes) -> None:
+        time.sleep(0.04)
+        write(self, data)
+
+    def noting_writer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        made = writer(self, *args, **kwargs)
+        opened.append(made.offset)
+        return made
+
+    monkeypatch.setattr(resumable.TusWriter, "write", slow_write)
+    monkeypatch.setattr(resumable.ResumableUploads, "writer", noting_writer)
+    return opened
+
+
+def wait_state(qtbot: Any, controller: UploadController, state: UploadState) -> Any:
+    qtbot.waitUntil(lambda: any(i.state == state for i in controller.model.items()), timeout=30000)
+    return next(i for i in controller.model.items() if i.state == state)
+
+
+def wait_sending(qtbot: Any, controller: UploadController, fraction: float) -> Any:
+    qtbot.waitUntil(
+        lambda: any(i.fraction >= fraction for i in controller.model.items()), timeout=30000
+    )
+    return controller.model.items()[0]
+
+
+def test_pause_and_resume_go_on_from_the_last_part(
+    qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
+) -> None:
+    source = noise_png(tmp_path / "match.png")
+    controller = UploadController(lib, max_parallel=1)
+    try:
+        controller.add_paths([source])
+        item = wait_sending(qtbot, controller, 0.3)
+        assert item.stage == "sending" and item.upload_id
+        controller.pause(item.id)
+        wait_state(qtbot, controller, UploadState.PAUSED)
+        kept = lib.resumable.get(item.upload_id).offset
+        assert kept > 0.25 * source.stat().st_size
+        controller.resume(item.id)
+        done = wait_state(qtbot, controller, UploadState.DONE)
+        assert slow_writes == [0, kept]  # the second writer started where the first stopped
+        record = lib.get_file(done.file_id)
+        assert record.size == source.stat().st_size and record.status == "ready"
+    finally:
+        controller.shutdown()
+
+
+def test_closing_the_app_pauses_and_the_next_start_resumes(
+    qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
+) -> None:
+    big = noise_png(tmp_path / "big.png")
+    paused = noise_png(tmp_path / "paused.png", 1200)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    first = UploadController(lib, max_parallel=1)
+    first.add_paths([big, paused, broken])
+    qtbot.waitUntil(lambda: len(first.model.items()) == 3, timeout=10000)
+    items = {i.name: i for i in first.model.items()}
+    first.pause(items["paused.png"].id)  # still queued: paused at once, by the user
+    wait_sending(qtbot, first, 0.2)
+    first.shutdown()  # closing the app in the middle of big.png
+    saved = {Path(r.path).name: r for r in load_queue(queue_file(lib.paths.data_dir))}
+    assert saved["big.png"].state == "queued" and saved["big.png"].upload_id
+    assert saved["paused.png"].state == "paused"
+    assert saved["broken.png"].state in ("queued", "failed")
+    kept = lib.resumable.get(str(saved["big.png"].upload_id)).offset
+    assert kept > 0
+    slow_writes.clear()
+    second = UploadController(lib, max_parallel=1)
+    try:
+        qtbot.waitUntil(lambda: len(second.model.items()) == 3, timeout=10000)
+        rows = {i.name: i for i in second.model.items()}
+        qtbot.waitUntil(lambda: rows["big.png"].state == UploadState.DONE, timeout=30000)
+        assert slow_writes[0] == kept  # went on from where the closed app stopped
+        assert rows["paused.png"].state == UploadState.PAUSED  # the user's pause stays
+        qtbot.waitUntil(lambda: rows["broken.png"].state == UploadState.FAILED, timeout=30000)
+        second.resume_all()
+        qtbot.waitUntil(lambda: rows["paused.png"].state == UploadState.DONE, timeout=30000)
+        qtbot.waitUntil(
+            lambda: [r.state for r in load_queue(queue_file(lib.paths.data_dir))] == ["failed"],
+            timeout=10000,
+        )
+    finally:
+        second.shutdown()
+    third = UploadController(lib, max_parallel=1)
+    try:  # the failed row is still there after another restart, with its reason
+        qtbot.waitUntil(lambda: len(third.model.items()) == 1, timeout=10000)
+        row = third.model.items()[0]
+        assert row.state == UploadState.FAILED and row.reason
+    finally:
+        third.shutdown()
+
+
+def test_a_storage_outage_pauses_the_row_and_it_resumes_by_itself(
+    qtbot: Any, lib: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upload_controller, "RETRY_FIRST", 300)
+    write = resumable.TusWriter.write
+    calls = {"n": 0}
+
+    def flaky(self: Any, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise StorageUnavailable("Uploading part 2: cannot reach the bucket")
+        write(self, data)
+
+    monkeypatch.setattr(resumable.TusWriter, "write", flaky)
+    source = noise_png(tmp_path / "clip.png", 1500)
+    controller = UploadController(lib, max_parallel=1)
+    try:
+        controller.add_paths([source])
+        item = wait_state(qtbot, controller, UploadState.PAUSED)
+        assert item.reason  # says why, in the row
+        assert lib.resumable.get(str(item.upload_id)).offset == 3 * MiB  # kept what arrived
+        done = wait_state(qtbot, controller, UploadState.DONE)
+        assert lib.get_file(done.file_id).sha256
+    finally:
+        controller.shutdown()
+
+
+def test_speed_and_eta_after_a_resume_count_only_new_bytes(qtbot: Any) -> None:
+    model = UploadQueueModel()
+    item = model.add(Path("/x/match.mp4"), 100 * MiB)
+    # resumed at 60 MiB: the first report carries the offset, not bytes sent now
+    model.set_progress(item.id, "sending", 60 * MiB, 100 * MiB, now=1000.0)
+    model.set_progress(item.id, "sending", 61 * MiB, 100 * MiB, now=1001.0)
+    assert item.speed == pytest.approx(MiB, rel=0.01)
+    assert item.eta == pytest.approx(39, rel=0.02)
+    assert item.fraction == pytest.approx(0.61 * 0.98, rel=0.01)
+    assert model.pause(item.id) is True and item.cancel.is_set()
+    model.set_state(item.id, UploadState.PAUSED)
+    index = model.index(0, UploadQueueModel.STATE)
+    assert model.data(index) == "Paused"
+    assert model.resume(item.id) is item and item.state == UploadState.QUEUED
+    assert not item.cancel.is_set() and item.speed == 0
