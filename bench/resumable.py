@@ -193,6 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp_name:
         tmp = Path(tmp_name)
         source = padded_mp4(tmp / "match.mp4", size)
+        os.sync()  # no write-back of the source competes with the measurements
         data_dir = tmp / "data"
         settings = load_settings(
             environ={}, config_file=data_dir / "settings.toml", data_dir=str(data_dir)

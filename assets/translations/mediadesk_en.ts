@@ -4,15 +4,15 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="311" />
-        <source>%n file(s)</source>
+        <location filename="../../desktop_app/views/browser.py" line="315"/>
+        <source>%Ln file(s)</source>
         <translation>
-            <numerusform>%n file</numerusform>
-            <numerusform>%n files</numerusform>
+            <numerusform>%Ln file</numerusform>
+            <numerusform>%Ln files</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="330" />
+        <location filename="../../desktop_app/views/browser.py" line="334"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -23,7 +23,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="235" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="239"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="240" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="244"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -39,7 +39,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="247" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="251"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -48,9 +48,36 @@
     </message>
 </context>
 <context>
+    <name>MainStatusBar</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/status_bar.py" line="87"/>
+        <source>%Ln file(s)</source>
+        <translation>
+            <numerusform>%Ln file</numerusform>
+            <numerusform>%Ln files</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
+        <source>%Ln image(s)</source>
+        <translation>
+            <numerusform>%Ln image</numerusform>
+            <numerusform>%Ln images</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
+        <source>%Ln video(s)</source>
+        <translation>
+            <numerusform>%Ln video</numerusform>
+            <numerusform>%Ln videos</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="372" />
+        <location filename="../../desktop_app/views/main_window.py" line="387"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -58,7 +85,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="504" />
+        <location filename="../../desktop_app/views/main_window.py" line="540"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -69,7 +96,7 @@
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="223" />
+        <location filename="../../desktop_app/views/server_panel.py" line="223"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -77,7 +104,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="230" />
+        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -88,7 +115,7 @@
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="315" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="342"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n failed</numerusform>

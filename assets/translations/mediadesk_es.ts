@@ -2,190 +2,283 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
+    <name>ConflictDialog</name>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="50"/>
+        <source>Changed by someone else</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="53"/>
+        <source>“%1” was changed elsewhere while you were editing it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="57"/>
+        <source>Last change: %1, on %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="61"/>
+        <source>Last change on %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
+        <source>Field</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
+        <source>Theirs (saved)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
+        <source>Yours (unsaved)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="89"/>
+        <source>Reload (drop my edits)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="90"/>
+        <source>Overwrite with mine</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
+        <source>File name</source>
+        <translation type="unfinished">Nombre del archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="115"/>
+        <source>Athlete</source>
+        <translation type="unfinished">Deportista</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="116"/>
+        <source>Public</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="117"/>
+        <source>Description</source>
+        <translation type="unfinished">Descripción</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="122"/>
+        <source>None</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
+        <source>Yes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
+        <source>No</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="88" />
+        <location filename="../../desktop_app/views/details_panel.py" line="91"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="119" />
-        <location filename="../../desktop_app/views/details_panel.py" line="314" />
+        <location filename="../../desktop_app/views/details_panel.py" line="122"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="340"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="129" />
+        <location filename="../../desktop_app/views/details_panel.py" line="132"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="130" />
+        <location filename="../../desktop_app/views/details_panel.py" line="133"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="133" />
+        <location filename="../../desktop_app/views/details_panel.py" line="136"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="135" />
+        <location filename="../../desktop_app/views/details_panel.py" line="138"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="136" />
+        <location filename="../../desktop_app/views/details_panel.py" line="139"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="137" />
+        <location filename="../../desktop_app/views/details_panel.py" line="140"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="138" />
+        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="141" />
+        <location filename="../../desktop_app/views/details_panel.py" line="144"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="142" />
+        <location filename="../../desktop_app/views/details_panel.py" line="145"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="153" />
+        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="168" />
+        <location filename="../../desktop_app/views/details_panel.py" line="171"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="170" />
+        <location filename="../../desktop_app/views/details_panel.py" line="173"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="171" />
+        <location filename="../../desktop_app/views/details_panel.py" line="174"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="172" />
+        <location filename="../../desktop_app/views/details_panel.py" line="175"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="173" />
+        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="174" />
+        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="175" />
+        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="191" />
+        <location filename="../../desktop_app/views/details_panel.py" line="197"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="196" />
+        <location filename="../../desktop_app/views/details_panel.py" line="202"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="197" />
+        <location filename="../../desktop_app/views/details_panel.py" line="203"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="198" />
+        <location filename="../../desktop_app/views/details_panel.py" line="204"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="199" />
+        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="200" />
+        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="201" />
+        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="202" />
+        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="203" />
+        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="204" />
+        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="205" />
+        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="214" />
+        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="216" />
+        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="242" />
+        <location filename="../../desktop_app/views/details_panel.py" line="248"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="314" />
+        <location filename="../../desktop_app/views/details_panel.py" line="291"/>
+        <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
+        <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="295"/>
+        <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
+        <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="340"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="331" />
+        <location filename="../../desktop_app/views/details_panel.py" line="357"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="331" />
+        <location filename="../../desktop_app/views/details_panel.py" line="357"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="339" />
+        <location filename="../../desktop_app/views/details_panel.py" line="365"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -193,177 +286,177 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="50" />
+        <location filename="../../desktop_app/errors.py" line="50"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="51" />
+        <location filename="../../desktop_app/errors.py" line="51"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="56" />
-        <source>The content of the file does not match its type (for example, a photo with a video's name).</source>
+        <location filename="../../desktop_app/errors.py" line="56"/>
+        <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="61" />
+        <location filename="../../desktop_app/errors.py" line="61"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="64" />
+        <location filename="../../desktop_app/errors.py" line="64"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="65" />
+        <location filename="../../desktop_app/errors.py" line="65"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="68" />
+        <location filename="../../desktop_app/errors.py" line="68"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="71" />
+        <location filename="../../desktop_app/errors.py" line="71"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="75" />
+        <location filename="../../desktop_app/errors.py" line="75"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="79" />
+        <location filename="../../desktop_app/errors.py" line="79"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="82" />
+        <location filename="../../desktop_app/errors.py" line="82"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="86" />
+        <location filename="../../desktop_app/errors.py" line="86"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91" />
+        <location filename="../../desktop_app/errors.py" line="91"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="92" />
+        <location filename="../../desktop_app/errors.py" line="92"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="95" />
+        <location filename="../../desktop_app/errors.py" line="95"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="96" />
+        <location filename="../../desktop_app/errors.py" line="96"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="105" />
+        <location filename="../../desktop_app/errors.py" line="105"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="111" />
+        <location filename="../../desktop_app/errors.py" line="111"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="113" />
+        <location filename="../../desktop_app/errors.py" line="113"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="117" />
+        <location filename="../../desktop_app/errors.py" line="117"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="128" />
+        <location filename="../../desktop_app/errors.py" line="128"/>
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="130" />
+        <location filename="../../desktop_app/errors.py" line="130"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="136" />
+        <location filename="../../desktop_app/errors.py" line="136"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="138" />
+        <location filename="../../desktop_app/errors.py" line="138"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="142" />
+        <location filename="../../desktop_app/errors.py" line="142"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="159" />
+        <location filename="../../desktop_app/errors.py" line="159"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="166" />
+        <location filename="../../desktop_app/errors.py" line="166"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="171" />
+        <location filename="../../desktop_app/errors.py" line="171"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="175" />
+        <location filename="../../desktop_app/errors.py" line="175"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="180" />
+        <location filename="../../desktop_app/errors.py" line="180"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="182" />
+        <location filename="../../desktop_app/errors.py" line="182"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="187" />
+        <location filename="../../desktop_app/errors.py" line="187"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="191" />
+        <location filename="../../desktop_app/errors.py" line="191"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="207" />
+        <location filename="../../desktop_app/errors.py" line="207"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="216" />
+        <location filename="../../desktop_app/errors.py" line="216"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -371,80 +464,80 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="88" />
+        <location filename="../../desktop_app/views/browser.py" line="88"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="98" />
+        <location filename="../../desktop_app/views/browser.py" line="98"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="99" />
+        <location filename="../../desktop_app/views/browser.py" line="99"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="100" />
+        <location filename="../../desktop_app/views/browser.py" line="100"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="101" />
+        <location filename="../../desktop_app/views/browser.py" line="101"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="102" />
+        <location filename="../../desktop_app/views/browser.py" line="102"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="103" />
+        <location filename="../../desktop_app/views/browser.py" line="103"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="104" />
+        <location filename="../../desktop_app/views/browser.py" line="104"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="105" />
+        <location filename="../../desktop_app/views/browser.py" line="105"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="109" />
+        <location filename="../../desktop_app/views/browser.py" line="109"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="114" />
+        <location filename="../../desktop_app/views/browser.py" line="114"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="311" />
-        <source>%n file(s)</source>
+        <location filename="../../desktop_app/views/browser.py" line="315"/>
+        <source>%Ln file(s)</source>
         <translation>
-            <numerusform>%n archivo</numerusform>
-            <numerusform>%n archivos</numerusform>
+            <numerusform>%Ln archivo</numerusform>
+            <numerusform>%Ln archivos</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="324" />
+        <location filename="../../desktop_app/views/browser.py" line="328"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="327" />
+        <location filename="../../desktop_app/views/browser.py" line="331"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="330" />
+        <location filename="../../desktop_app/views/browser.py" line="334"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -452,7 +545,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="338" />
+        <location filename="../../desktop_app/views/browser.py" line="342"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -461,7 +554,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="345" />
+        <location filename="../../desktop_app/views/browser.py" line="349"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -470,7 +563,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="350" />
+        <location filename="../../desktop_app/views/browser.py" line="354"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -479,7 +572,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="355" />
+        <location filename="../../desktop_app/views/browser.py" line="359"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -488,7 +581,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="359" />
+        <location filename="../../desktop_app/views/browser.py" line="363"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -498,14 +591,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
 </context>
 <context>
+    <name>FileGridListModel</name>
+    <message>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="205"/>
+        <source>Deleted for good on %1</source>
+        <translation>Se eliminará definitivamente el %1</translation>
+    </message>
+</context>
+<context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="35" />
+        <location filename="../../desktop_app/formatting.py" line="35"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="44" />
+        <location filename="../../desktop_app/formatting.py" line="44"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -513,17 +614,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="97" />
+        <location filename="../../desktop_app/preview/image_loader.py" line="97"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="107" />
+        <location filename="../../desktop_app/preview/image_loader.py" line="107"/>
         <source>The image could not be downloaded: {error}</source>
         <translation>No se pudo descargar la imagen: {error}</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="126" />
+        <location filename="../../desktop_app/preview/image_loader.py" line="126"/>
         <source>The image could not be opened: {error}</source>
         <translation>No se pudo abrir la imagen: {error}</translation>
     </message>
@@ -531,38 +632,38 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="88" />
-        <location filename="../../desktop_app/preview/image_viewer.py" line="154" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="154"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="115" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="115"/>
         <source>Zoom out</source>
         <translation>Alejar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="121" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="121"/>
         <source>Zoom in</source>
         <translation>Acercar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="129" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="129"/>
         <source>100 %</source>
         <translation>100 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="132" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="132"/>
         <source>Fit to window</source>
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="168" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="232" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="232"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -570,12 +671,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="215" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="216"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="235" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="239"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -583,7 +684,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="240" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="244"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -591,7 +692,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="247" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="251"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -599,12 +700,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="273" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="277"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="313" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -612,181 +713,234 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="32" />
+        <location filename="../../desktop_app/views/status_bar.py" line="38"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="35" />
+        <location filename="../../desktop_app/views/status_bar.py" line="41"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="43" />
+        <location filename="../../desktop_app/views/status_bar.py" line="51"/>
+        <source>Catalog: SQLite %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="56"/>
+        <source>Catalog: PostgreSQL %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="63"/>
+        <source>● Live</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="64"/>
+        <source>Changes made elsewhere on this catalog appear at once.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="66"/>
+        <source>○ Live: starting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="69"/>
+        <source>○ Live: disconnected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="70"/>
+        <source>Changes made elsewhere appear once the catalog is reachable again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="76"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="45" />
+        <location filename="../../desktop_app/views/status_bar.py" line="78"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="47" />
+        <location filename="../../desktop_app/views/status_bar.py" line="80"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
-    <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="52" />
-        <source>%1 files · %2 images · %3 videos · %4</source>
-        <translation>%1 archivos · %2 imágenes · %3 vídeos · %4</translation>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/status_bar.py" line="87"/>
+        <source>%Ln file(s)</source>
+        <translation>
+            <numerusform>%Ln archivo</numerusform>
+            <numerusform>%Ln archivos</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
+        <source>%Ln image(s)</source>
+        <translation>
+            <numerusform>%Ln imagen</numerusform>
+            <numerusform>%Ln imágenes</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
+        <source>%Ln video(s)</source>
+        <translation>
+            <numerusform>%Ln vídeo</numerusform>
+            <numerusform>%Ln vídeos</numerusform>
+        </translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="46" />
+        <location filename="../../desktop_app/views/actions.py" line="46"/>
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="49" />
+        <location filename="../../desktop_app/views/actions.py" line="49"/>
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="51" />
+        <location filename="../../desktop_app/views/actions.py" line="51"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="52" />
+        <location filename="../../desktop_app/views/actions.py" line="52"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="54" />
+        <location filename="../../desktop_app/views/actions.py" line="54"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="56" />
+        <location filename="../../desktop_app/views/actions.py" line="56"/>
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="57" />
+        <location filename="../../desktop_app/views/actions.py" line="57"/>
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="58" />
+        <location filename="../../desktop_app/views/actions.py" line="58"/>
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="60" />
+        <location filename="../../desktop_app/views/actions.py" line="60"/>
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="64" />
+        <location filename="../../desktop_app/views/actions.py" line="64"/>
         <source>&amp;Undo move to trash</source>
         <translation>&amp;Deshacer el envío a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="67" />
+        <location filename="../../desktop_app/views/actions.py" line="67"/>
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68" />
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="69" />
+        <location filename="../../desktop_app/views/actions.py" line="69"/>
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71" />
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="74" />
+        <location filename="../../desktop_app/views/actions.py" line="74"/>
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="77" />
+        <location filename="../../desktop_app/views/actions.py" line="77"/>
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="79" />
+        <location filename="../../desktop_app/views/actions.py" line="79"/>
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="89" />
+        <location filename="../../desktop_app/views/actions.py" line="89"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="92" />
+        <location filename="../../desktop_app/views/actions.py" line="92"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="97" />
+        <location filename="../../desktop_app/views/actions.py" line="97"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="101" />
+        <location filename="../../desktop_app/views/actions.py" line="101"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="104" />
+        <location filename="../../desktop_app/views/actions.py" line="104"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="102" />
-        <location filename="../../desktop_app/views/main_window.py" line="579" />
+        <location filename="../../desktop_app/views/main_window.py" line="615"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="158" />
+        <location filename="../../desktop_app/views/main_window.py" line="165"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="232" />
+        <location filename="../../desktop_app/views/main_window.py" line="240"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="290" />
+        <location filename="../../desktop_app/views/main_window.py" line="299"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="291" />
+        <location filename="../../desktop_app/views/main_window.py" line="300"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="295" />
-        <source>If you don't save them, your changes are lost.</source>
+        <location filename="../../desktop_app/views/main_window.py" line="304"/>
+        <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="372" />
+        <location filename="../../desktop_app/views/main_window.py" line="387"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -794,52 +948,52 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="375" />
+        <location filename="../../desktop_app/views/main_window.py" line="390"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="378" />
+        <location filename="../../desktop_app/views/main_window.py" line="393"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="383" />
+        <location filename="../../desktop_app/views/main_window.py" line="398"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="419" />
+        <location filename="../../desktop_app/views/main_window.py" line="449"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="422" />
+        <location filename="../../desktop_app/views/main_window.py" line="452"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="430" />
+        <location filename="../../desktop_app/views/main_window.py" line="462"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="453" />
+        <location filename="../../desktop_app/views/main_window.py" line="487"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="469" />
+        <location filename="../../desktop_app/views/main_window.py" line="503"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="475" />
+        <location filename="../../desktop_app/views/main_window.py" line="510"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="504" />
+        <location filename="../../desktop_app/views/main_window.py" line="540"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -847,54 +1001,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="507" />
-        <location filename="../../desktop_app/views/main_window.py" line="510" />
+        <location filename="../../desktop_app/views/main_window.py" line="543"/>
+        <location filename="../../desktop_app/views/main_window.py" line="546"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="533" />
+        <location filename="../../desktop_app/views/main_window.py" line="569"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="533" />
-        <location filename="../../desktop_app/views/main_window.py" line="543" />
+        <location filename="../../desktop_app/views/main_window.py" line="569"/>
+        <location filename="../../desktop_app/views/main_window.py" line="579"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="543" />
+        <location filename="../../desktop_app/views/main_window.py" line="579"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="562" />
+        <location filename="../../desktop_app/views/main_window.py" line="598"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="565" />
+        <location filename="../../desktop_app/views/main_window.py" line="601"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="584" />
+        <location filename="../../desktop_app/views/main_window.py" line="620"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="586" />
+        <location filename="../../desktop_app/views/main_window.py" line="625"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="660" />
+        <location filename="../../desktop_app/views/main_window.py" line="706"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="661" />
+        <location filename="../../desktop_app/views/main_window.py" line="707"/>
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -902,55 +1056,55 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>PlayerControls</name>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="63" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="116" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="116"/>
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="64" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="64"/>
         <source>Previous frame (,)</source>
         <translation>Fotograma anterior (,)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="65" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
         <source>Next frame (.)</source>
         <translation>Fotograma siguiente (.)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="72" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="72"/>
         <source>Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster</source>
         <translation>Posición: clic para saltar, ←/→ 5 s, J/K/L atrás, pausa, reproducir más rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="74" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="121" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="74"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="121"/>
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="79" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="127" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="127"/>
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="113" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="113"/>
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="121" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="121"/>
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="127" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="127"/>
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
@@ -958,17 +1112,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>PreviewDialog</name>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="48" />
+        <location filename="../../desktop_app/preview/dialog.py" line="50"/>
         <source>This kind of file cannot be previewed.</source>
         <translation>Este tipo de archivo no tiene vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="52" />
+        <location filename="../../desktop_app/preview/dialog.py" line="54"/>
         <source>unknown reason</source>
         <translation>motivo desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="55" />
+        <location filename="../../desktop_app/preview/dialog.py" line="57"/>
         <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
         <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
     </message>
@@ -976,12 +1130,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>QFileDialog</name>
     <message>
-        <location filename="../../desktop_app/qt_strings.py" line="13" />
+        <location filename="../../desktop_app/qt_strings.py" line="13"/>
         <source>&amp;Look in:</source>
         <translation>&amp;Buscar en:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/qt_strings.py" line="14" />
+        <location filename="../../desktop_app/qt_strings.py" line="14"/>
         <source>Files of &amp;type:</source>
         <translation>Archivos de &amp;tipo:</translation>
     </message>
@@ -989,12 +1143,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ServerController</name>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="91" />
+        <location filename="../../desktop_app/controllers/server_controller.py" line="91"/>
         <source>The server could not start. %1</source>
         <translation>El servidor no pudo arrancar. %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="112" />
+        <location filename="../../desktop_app/controllers/server_controller.py" line="112"/>
         <source>The server did not stop cleanly. %1</source>
         <translation>El servidor no se detuvo correctamente. %1</translation>
     </message>
@@ -1002,94 +1156,94 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="97" />
+        <location filename="../../desktop_app/views/server_panel.py" line="97"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="104" />
+        <location filename="../../desktop_app/views/server_panel.py" line="104"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="120" />
+        <location filename="../../desktop_app/views/server_panel.py" line="120"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="66" />
+        <location filename="../../desktop_app/views/server_panel.py" line="66"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="106" />
+        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="107" />
+        <location filename="../../desktop_app/views/server_panel.py" line="107"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="131" />
+        <location filename="../../desktop_app/views/server_panel.py" line="131"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
-        <location filename="../../desktop_app/views/server_panel.py" line="158" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="156" />
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="157" />
-        <location filename="../../desktop_app/views/server_panel.py" line="278" />
+        <location filename="../../desktop_app/views/server_panel.py" line="157"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="169" />
+        <location filename="../../desktop_app/views/server_panel.py" line="169"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="182" />
+        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176" />
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178" />
+        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="223" />
+        <location filename="../../desktop_app/views/server_panel.py" line="223"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1097,7 +1251,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="230" />
+        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1105,102 +1259,102 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="239" />
+        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240" />
+        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241" />
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="246" />
+        <location filename="../../desktop_app/views/server_panel.py" line="246"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="247" />
+        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="248" />
+        <location filename="../../desktop_app/views/server_panel.py" line="248"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260" />
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260" />
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="273" />
+        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274" />
+        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284" />
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284" />
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="290" />
+        <location filename="../../desktop_app/views/server_panel.py" line="290"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="295" />
+        <location filename="../../desktop_app/views/server_panel.py" line="295"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="307" />
+        <location filename="../../desktop_app/views/server_panel.py" line="307"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="319" />
+        <location filename="../../desktop_app/views/server_panel.py" line="319"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="321" />
+        <location filename="../../desktop_app/views/server_panel.py" line="321"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="339" />
+        <location filename="../../desktop_app/views/server_panel.py" line="339"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="341" />
+        <location filename="../../desktop_app/views/server_panel.py" line="341"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="345" />
+        <location filename="../../desktop_app/views/server_panel.py" line="345"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1208,17 +1362,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="93" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="93"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="102" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="102"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="106" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="106"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -1226,158 +1380,158 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="43" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="43"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="67" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="67"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="70" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="70"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="71" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="71"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="84" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="84"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="101" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="101"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="102" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="102"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="106" />
-        <location filename="../../desktop_app/views/settings_dialog.py" line="261" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="106"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="261"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="124" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="124"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="125" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="125"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="126" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="126"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="127" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="127"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="128" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="128"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="129" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="129"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="136" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="136"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="143" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="143"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="144" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="144"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="145" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="145"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="149" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="150" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="150"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="168" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="169" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="169"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="170" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="174" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="174"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="185" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="185"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="188" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="192" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="192"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="269" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="269"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="281" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="281"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="298" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="298"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -1385,47 +1539,47 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SidebarModel</name>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="52" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="53"/>
         <source>Library</source>
         <translation>Biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="53" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="54"/>
         <source>Athletes</source>
         <translation>Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="55" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
         <source>All files</source>
         <translation>Todos los archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="56" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="57" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="58" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
         <source>Public</source>
         <translation>Públicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="59" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
         <source>Trash</source>
         <translation>Papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="92" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="93"/>
         <source>Add an athlete…</source>
         <translation>Añadir un deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="96" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="97"/>
         <source>Athletes group the photos and videos of one person. Click here or press Ctrl+N to add the first one.</source>
         <translation>Un deportista agrupa las fotos y los vídeos de una persona. Haz clic aquí o pulsa Ctrl+N para añadir el primero.</translation>
     </message>
@@ -1433,103 +1587,144 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="74" />
+        <location filename="../../desktop_app/app.py" line="74"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="110" />
+        <location filename="../../desktop_app/app.py" line="110"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="142" />
+        <location filename="../../desktop_app/app.py" line="142"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="159" />
+        <location filename="../../desktop_app/app.py" line="159"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
 </context>
 <context>
+    <name>TeamMode</name>
+    <message>
+        <location filename="../../desktop_app/team.py" line="134"/>
+        <source>“%1” was moved to the trash on %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/team.py" line="136"/>
+        <source>“%1” was deleted on %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="121" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="123"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="170" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="172"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="171" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="173"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="173" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="291" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="175"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="311"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="176" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="176"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="322"/>
+        <source>Pause all</source>
+        <translation>Pausar todo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="178"/>
+        <source>Big files stop after the current part and go on from there when resumed.</source>
+        <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="182"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="180" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="186"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="181" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="187"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="182" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="188"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="185" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="191"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="237" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="245"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="239" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="247"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="242" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="250"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="294" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="314"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="306" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="320"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
+        <source>Pause</source>
+        <translation>Pausar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="320"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="366"/>
+        <source>Resume</source>
+        <translation>Reanudar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="322"/>
+        <source>Resume all</source>
+        <translation>Reanudar todo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="315" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="342"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -1537,39 +1732,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="318" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="340" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="371"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="342" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="373"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="346" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="377"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="291" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="338" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="311"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="369"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="174" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="180"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="172" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="294" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="174"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="314"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -1577,98 +1772,108 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="297" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="331"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="298" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="332"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="299" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="333"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="300" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="334"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="301" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="335"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="302" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="336"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="307" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="341"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="308" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="342"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="309" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="343"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="310" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="344"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="311" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="345"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="312" />
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="345" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="346"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="380"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="313" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="347"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="324" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="348"/>
+        <source>Paused</source>
+        <translation>En pausa</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="358"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="325" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="359"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="326" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="360"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="327" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="361"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="328" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="362"/>
+        <source>Uploading in parts</source>
+        <translation>Subiendo por partes</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="363"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="329" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="364"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
@@ -1676,37 +1881,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="153" />
+        <location filename="../../desktop_app/preview/video_player.py" line="153"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="278" />
+        <location filename="../../desktop_app/preview/video_player.py" line="278"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="279" />
+        <location filename="../../desktop_app/preview/video_player.py" line="279"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="280" />
+        <location filename="../../desktop_app/preview/video_player.py" line="280"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="281" />
+        <location filename="../../desktop_app/preview/video_player.py" line="281"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="283" />
+        <location filename="../../desktop_app/preview/video_player.py" line="283"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="285" />
+        <location filename="../../desktop_app/preview/video_player.py" line="285"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>
