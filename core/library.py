@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import delete
 
-from core import keys, partials
+from core import keys, partials, storage_migration
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.migrate import upgrade
@@ -79,6 +79,7 @@ class Library:
             upgrade(db.engine)
         storage, presigner = build_storage(settings)
         lib = cls(settings, db, storage, presigner)
+        storage_migration.attach(lib)  # rows name their backend; reads find old files
         lib.sweep_partials()  # what writers killed mid-way left behind
         lib.deferred.run()  # old keys of moves whose grace period passed while stopped
         lib.feed.start()
@@ -86,8 +87,13 @@ class Library:
 
     def sweep_partials(self, dry_run: bool = False) -> list[Path]:
         """Removes partial files whose writing process is gone (start-up, maintenance)."""
-        sweep = getattr(self.storage, "sweep_partials", None)
-        found: list[Path] = list(sweep(dry_run)) if sweep is not None else []
+        names = getattr(self.storage, "backend_names", None)  # every backend files live on
+        stores = [self.storage.backend(n) for n in names()] if names else [self.storage]  # type: ignore[attr-defined]
+        found: list[Path] = []
+        for store in stores:
+            sweep = getattr(store, "sweep_partials", None)
+            if sweep is not None:
+                found += sweep(dry_run)
         tmp = self.paths.tmp_dir
         found += partials.sweep(tmp, partials.tmp_candidates(tmp), dry_run=dry_run)
         return sorted(set(found))
