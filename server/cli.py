@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "maintenance",
         parents=[common],
-        help="purge the trash, expire pending uploads, abort stale multipart "
+        help="remove partial files of writers that are gone, delete the old keys of moved "
+        "files, purge the trash, expire pending uploads, abort stale multipart "
         "uploads and check the store against the catalog; prints JSON",
     )
     cli_video.add_parsers(sub, common)
