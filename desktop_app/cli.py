@@ -13,6 +13,10 @@ SERVER_COMMANDS = {
     "maintenance": "clean expired uploads, stale parts and the trash",
     "worker": "run video processing jobs (renditions, HLS, thumbnails)",
     "reprocess": "queue the processing of videos again",
+    "upload": "upload files to a MediaDesk server (progress, summary)",
+    "download": "download files from a MediaDesk server by id",
+    "login": "save an API token for a MediaDesk server",
+    "storage": "show where files are stored, or move them to local or R2",
 }
 _GLOBAL_WITH_VALUE = ("--data-dir", "--language")
 

@@ -17,7 +17,7 @@ from core.library import Library
 from core.logsetup import apply_format, make_formatter
 from core.settings import load_settings
 from core.tokens import SCOPES, TokenStore
-from server import cli_video
+from server import cli_storage, cli_video
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "uploads and check the store against the catalog; prints JSON",
     )
     cli_video.add_parsers(sub, common)
+    cli_storage.add_parsers(sub, common)
     return parser
 
 
@@ -106,6 +107,8 @@ def run(argv: list[str]) -> int:
             return _token(args)
         if args.command in cli_video.COMMANDS:
             return cli_video.run(args, _open)
+        if args.command in cli_storage.COMMANDS:
+            return cli_storage.run(args, _open)
         return _maintenance(args)
     except MediaDeskError as exc:
         sys.stderr.write(f"mediadesk: {exc.message}\n")

@@ -143,7 +143,7 @@ def test_check(tmp_path: Path) -> None:
 def test_factory_local(tmp_path: Path) -> None:
     settings = Settings(data_dir=str(tmp_path / "data"), server_port=9999)
     storage, presigner = build_storage(settings)
-    assert isinstance(storage, LocalStorage) and isinstance(presigner, LocalPresigner)
+    assert isinstance(storage.active, LocalStorage) and isinstance(presigner, LocalPresigner)
     assert isinstance(presigner, Presigner)
     assert storage.root == settings.paths.objects_dir
     assert (settings.paths.secrets_dir / "url-signing.key").stat().st_size == 32

@@ -177,7 +177,8 @@ def test_public_url_and_factory(s3_bucket: S3Target) -> None:
         r2_public_domain="https://media.example.com/",
     )
     storage, presigner = build_storage(settings)
-    assert isinstance(storage, S3Storage) and isinstance(presigner, S3Presigner)
+    assert storage.name == "s3" and isinstance(storage.active, S3Storage)  # writes go to R2
+    assert isinstance(presigner, S3Presigner)
     assert storage.public_url(KEY) == f"https://media.example.com/{KEY}"
     storage.check()
 

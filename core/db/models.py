@@ -73,6 +73,8 @@ class MediaFile(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     storage_key: Mapped[str] = mapped_column(String(512), unique=True)
+    # "local" | "r2": where the bytes are (migration 0002); set on insert by Library
+    storage_backend: Mapped[str | None] = mapped_column(String(10))
     original_filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str | None] = mapped_column(String(100))
     file_type: Mapped[str] = mapped_column(String(10))  # image | video

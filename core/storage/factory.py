@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from core.errors import SettingsError
 from core.settings import Settings
 from core.storage.base import Presigner, Storage
 from core.storage.local import LocalStorage
+from core.storage.routing import RoutingStorage
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
 
@@ -15,23 +17,43 @@ log = logging.getLogger(__name__)
 SIGNING_KEY_FILE = "url-signing.key"
 
 
-def build_storage(settings: Settings) -> tuple[Storage, Presigner]:
-    """S3/R2 when a bucket and endpoint are configured, else the local objects folder."""
-    if settings.uses_r2:
-        s3 = S3Storage(
-            bucket=settings.r2_bucket_name,
-            endpoint_url=settings.r2_endpoint_url,
-            access_key_id=settings.r2_access_key_id,
-            secret_access_key=settings.r2_secret_access_key,
-            region=settings.r2_region or "auto",
-            multipart_threshold=settings.multipart_threshold,
-            multipart_chunk_size=settings.multipart_chunk_size,
-            public_domain=settings.r2_public_domain,
-        )
-        log.info("Storage: %s", settings.storage_description)
-        return s3, S3Presigner(s3)
-    paths = settings.paths
-    local = LocalStorage(paths.objects_dir, paths.tmp_dir)
-    secret = load_or_create_secret(paths.secrets_dir / SIGNING_KEY_FILE)
+def build_r2(settings: Settings) -> S3Storage:
+    return S3Storage(
+        bucket=settings.r2_bucket_name,
+        endpoint_url=settings.r2_endpoint_url,
+        access_key_id=settings.r2_access_key_id,
+        secret_access_key=settings.r2_secret_access_key,
+        region=settings.r2_region or "auto",
+        multipart_threshold=settings.multipart_threshold,
+        multipart_chunk_size=settings.multipart_chunk_size,
+        public_domain=settings.r2_public_domain,
+    )
+
+
+def build_local(settings: Settings) -> LocalStorage:
+    return LocalStorage(settings.paths.objects_dir, settings.paths.tmp_dir)
+
+
+def build_backend(settings: Settings, name: str) -> Storage:
+    """One backend by name ("local" or "r2"), from the settings' values for it."""
+    if name == "r2":
+        if not settings.r2_configured:
+            raise SettingsError("R2 storage is not configured (endpoint, bucket and keys)")
+        return build_r2(settings)
+    if name == "local":
+        return build_local(settings)
+    raise SettingsError(f"Unknown storage backend {name!r}: use local or r2")
+
+
+def build_storage(settings: Settings) -> tuple[RoutingStorage, Presigner]:
+    """The active backend (R2 when chosen and configured, else the local folder) for writes,
+    with every configured backend behind it for reading files that live elsewhere."""
+    backends: dict[str, Storage] = {"local": build_local(settings)}
+    if settings.r2_configured:
+        backends["r2"] = build_r2(settings)
+    routing = RoutingStorage(settings.backend_name, backends)
     log.info("Storage: %s", settings.storage_description)
-    return local, LocalPresigner(secret, settings.server_url)
+    if settings.uses_r2:
+        return routing, S3Presigner(backends["r2"])  # type: ignore[arg-type]
+    secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)
+    return routing, LocalPresigner(secret, settings.server_url)

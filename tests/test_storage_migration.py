@@ -1,0 +1,183 @@
+"""Switching storage never strands a file: each row names its backend, old files stay readable,
+and `migrate` moves them (verified by SHA-256) in both directions, resumably."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from core import storage_migration
+from core.errors import Cancelled
+from core.library import Library
+from core.records import FileRecord
+from core.settings import Settings
+from tests.media_fixtures import MediaSet
+
+
+def _bytes(library: Library, record: FileRecord) -> bytes:
+    return b"".join(library.open_range(library.get_file(record.id), 0, None))
+
+
+def _reopen(settings: Settings, **changes: object) -> Library:
+    return Library.open(settings.replace(**changes))
+
+
+def _rows(settings: Settings) -> dict[int, str]:
+    db = sqlite3.connect(settings.paths.database_file)
+    try:
+        return dict(db.execute("SELECT id, storage_backend FROM media_files").fetchall())
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def local_then_r2(s3_settings: Settings) -> Settings:
+    """R2 credentials present, new files written locally: the state before switching to R2."""
+    return s3_settings.replace(storage_backend="local")
+
+
+def test_rows_name_their_backend_and_old_files_stay_readable_after_a_switch(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    lib = Library.open(local_then_r2)
+    old = lib.ingest(media_dir.jpeg, "image")
+    original = _bytes(lib, old)
+    lib.close()
+    assert _rows(local_then_r2) == {old.id: "local"}
+
+    lib = _reopen(local_then_r2, storage_backend="")  # R2 is now where new files go
+    try:
+        assert lib.settings.backend_name == "r2"
+        new = lib.ingest(media_dir.png, "image")
+        assert _rows(local_then_r2) == {old.id: "local", new.id: "r2"}
+        assert _bytes(lib, old) == original  # keep reading old files from where they are
+        assert lib.thumbnail_bytes(old.id)  # derivatives too
+        assert storage_migration.counts_by_backend(lib) == {"local": 1, "r2": 1}
+        assert storage_migration.files_elsewhere(lib) == 1
+        lib.delete_permanently(old.id)  # deletes reach the file's own backend
+        assert not (local_then_r2.paths.objects_dir / old.storage_key).exists()
+    finally:
+        lib.close()
+
+
+@pytest.mark.parametrize("direction", ["local_to_r2", "r2_to_local"])
+def test_migrate_moves_every_file_verified_and_deletes_sources(
+    local_then_r2: Settings, media_dir: MediaSet, direction: str
+) -> None:
+    start, target = ("local", "r2") if direction == "local_to_r2" else ("r2", "local")
+    settings = local_then_r2.replace(storage_backend=start)
+    lib = Library.open(settings)
+    records = [lib.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png)]
+    originals = {r.id: _bytes(lib, r) for r in records}
+    lib.trash(records[1].id)  # trashed files move too (they can be restored)
+    source = lib.storage.backend(start)  # type: ignore[attr-defined]
+    assert all(source.exists(r.storage_key) for r in records)
+    seen: list[tuple[int, int, str]] = []
+    report = storage_migration.migrate(lib, target, progress=lambda *a: seen.append(a))
+    assert report.complete and report.moved == 2
+    assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
+    assert _rows(settings) == {r.id: target for r in records}
+    destination = lib.storage.backend(target)  # type: ignore[attr-defined]
+    for r in records:
+        assert not source.exists(r.storage_key)  # the source went only after the switch
+        data = b"".join(destination.open_range(r.storage_key, 0, None))
+        assert hashlib.sha256(data).hexdigest() == r.sha256 and data == originals[r.id]
+    assert storage_migration.migrate(lib, target).moved == 0  # nothing left: idempotent
+    lib.close()
+    lib = _reopen(settings, storage_backend=target)
+    try:
+        assert all(_bytes(lib, r) == originals[r.id] for r in records)
+    finally:
+        lib.close()
+
+
+def test_a_cancelled_migration_resumes_and_never_leaves_a_record_without_bytes(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    lib = Library.open(local_then_r2)
+    records = [lib.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png, media_dir.webp)]
+    cancel = threading.Event()
+
+    def stop_after_first(done: int, _total: int, _name: str) -> None:
+        if done == 1:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        storage_migration.migrate(lib, "r2", progress=stop_after_first, cancel=cancel)
+    rows = _rows(local_then_r2)
+    assert sorted(rows.values()) == ["local", "local", "r2"]
+    for r in records:  # every row's bytes are where the row says
+        backend = lib.storage.backend(rows[r.id])  # type: ignore[attr-defined]
+        assert backend.exists(r.storage_key)
+    report = storage_migration.migrate(lib, "r2")
+    assert report.moved == 2 and set(_rows(local_then_r2).values()) == {"r2"}
+    lib.close()
+
+
+def test_a_copy_that_does_not_match_its_sha256_is_refused(
+    local_then_r2: Settings, media_dir: MediaSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = Library.open(local_then_r2)
+    record = lib.ingest(media_dir.jpeg, "image")
+    r2 = lib.storage.backend("r2")  # type: ignore[attr-defined]
+    real_put = r2.put_file
+
+    def corrupting_put(key: str, path: Path, content_type: str, *a: object) -> object:
+        path.write_bytes(path.read_bytes()[:-10] + b"corrupted!")
+        return real_put(key, path, content_type)
+
+    monkeypatch.setattr(r2, "put_file", corrupting_put)
+    report = storage_migration.migrate(lib, "r2")
+    assert report.moved == 0 and report.failed and "SHA-256" in report.failed[0][1]
+    assert _rows(local_then_r2) == {record.id: "local"}
+    assert _bytes(lib, record) == media_dir.jpeg.read_bytes()
+    assert not r2.exists(record.storage_key)  # the bad copy was removed
+    lib.close()
+
+
+def test_an_unreachable_target_fails_before_touching_anything(
+    settings: Settings, media_dir: MediaSet
+) -> None:
+    from core.storage.factory import build_backend
+
+    lib = Library.open(settings)
+    record = lib.ingest(media_dir.jpeg, "image")
+    dead = settings.replace(
+        r2_endpoint_url="http://127.0.0.1:9",
+        r2_bucket_name="b",
+        r2_access_key_id="k",
+        r2_secret_access_key="s",
+        storage_backend="local",
+    )
+    with pytest.raises(Exception):  # noqa: B017 - any storage error, before any copy
+        storage_migration.migrate(lib, "r2", target_storage=build_backend(dead, "r2"))
+    assert _rows(settings) == {record.id: "local"}
+    lib.close()
+
+
+def test_cli_storage_migrate_moves_files_and_switches_new_writes(
+    local_then_r2: Settings, media_dir: MediaSet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from core.settings import load_settings, save_settings
+    from server import cli
+
+    save_settings(local_then_r2, local_then_r2.config_file)
+    lib = Library.open(local_then_r2)
+    record = lib.ingest(media_dir.jpeg, "image")
+    lib.close()
+    data_dir = str(local_then_r2.paths.data_dir)
+    assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out == {"target": "r2", "moved": 1, "skipped": 0, "failed": []}
+    assert _rows(local_then_r2) == {record.id: "r2"}
+    reloaded = load_settings(environ={}, config_file=local_then_r2.config_file)
+    assert reloaded.backend_name == "r2"
+    assert cli.run(["storage", "status", "--data-dir", data_dir]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status == {"active": "r2", "files": {"r2": 1}}
