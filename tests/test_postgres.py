@@ -31,6 +31,11 @@ def test_migrations_and_library_on_postgres(
         assert lib.list_files(trashed=True).total == 1
         lib.delete_permanently(rec.id)
         assert lib.list_files(trashed=True).total == 0
+        # the key before the move waits for its readers' grace period (deferred_deletions)
+        from datetime import UTC, datetime, timedelta
+
+        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 1)
+        assert lib.deferred.run(later) == [rec.storage_key]
         assert not lib.storage.exists(rec.storage_key)
     finally:
         downgrade(lib.db.engine, "base")
