@@ -35,6 +35,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "--concurrency", type=int, default=1, help="jobs run at the same time (default: 1)"
     )
     worker.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="CPU priority of the encodes, 0-19 (default: 10, so other work comes first)",
+    )
+    worker.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
     reprocess = sub.add_parser(
@@ -60,17 +66,21 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
     )
     if not 1 <= args.concurrency <= 64:
         raise InvalidInput("--concurrency must be between 1 and 64")
+    if not 0 <= args.nice <= 19:
+        raise InvalidInput("--nice must be between 0 and 19")
     library = open_library(args)
     try:
-        worker = VideoWorker(library, args.concurrency).start()
+        worker = VideoWorker(library, args.concurrency, nice=args.nice).start()
         if library.settings.maintenance_interval > 0:  # one leader among servers and workers
             leader_for(library, library.settings.maintenance_interval).start()
         sys.stderr.write(f"MediaDesk worker {worker.name} running; press Ctrl+C to stop.\n")
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        stop.wait()
+        while not stop.wait(1.0):  # a timed wait lets the signal handler run promptly
+            pass
         worker.stop()
+        sys.stderr.write(f"MediaDesk worker {worker.name} stopped.\n")
     finally:
         library.close()
     return 0

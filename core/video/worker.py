@@ -59,11 +59,13 @@ class VideoWorker:
         concurrency: int = 1,
         name: str | None = None,
         poll_interval: float = 1.0,
+        nice: int = 10,
     ) -> None:
         self.lib = lib
         self.concurrency = max(1, concurrency)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.poll_interval = poll_interval
+        self.nice = nice  # encodes yield the CPU to the GUI and the API (os.nice in the child)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -149,9 +151,20 @@ class VideoWorker:
             return
         work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=_tmp_root(lib)))
         try:
+            started = time.monotonic()
             with self._source(record, work) as src:
+                fetched = time.monotonic()
                 outcome = self._encode(job, owner, record, src, work / "out")
+            encoded = time.monotonic()
             self._settle(job, owner, record, outcome, work / "out")
+            logger.info(
+                "Job %s %s: fetch %.1f s, encode %.1f s, store %.1f s",
+                job.id,
+                outcome.kind,
+                fetched - started,
+                encoded - fetched,
+                time.monotonic() - encoded,
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -182,6 +195,7 @@ class VideoWorker:
             "ladder": list(settings.hls_ladder),
             "segment_seconds": settings.hls_segment_seconds,
             "parent": os.getpid(),
+            "nice": self.nice,
         }
         errlog = out.parent / "stderr.log"
         with errlog.open("wb") as err:

@@ -1,0 +1,205 @@
+"""The durable job queue on SQLite and PostgreSQL: atomic claims, leases, back-off, cancel."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import update
+
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.db.models import Job, utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+from core.jobs import JobQueue, backoff, combine
+from tests.pg_server import postgres_url  # noqa: F401
+
+
+def fresh_postgres(url: str) -> str:
+    """A new empty database on the throwaway cluster (tests do not share a catalog)."""
+    name = f"jobs_{uuid.uuid4().hex[:10]}"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    return fresh_postgres(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def queue(db_url: str) -> Iterator[JobQueue]:
+    db = Database(db_url)
+    upgrade(db.engine)
+    yield JobQueue(db, lease_seconds=30, max_attempts=3)
+    db.dispose()
+
+
+def _expire_lease(q: JobQueue, job_id: int) -> None:
+    with q.db.write() as s:
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1)),
+        )
+
+
+def _due_now(q: JobQueue, job_id: int) -> None:
+    with q.db.write() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(run_after=utcnow()))
+
+
+def test_each_job_is_claimed_by_exactly_one_of_many_concurrent_workers(
+    queue: JobQueue, db_url: str
+) -> None:
+    for file_id in range(1, 31):
+        queue.enqueue(file_id, ["web"])
+    claimed: list[int] = []
+    lock = threading.Lock()
+    # separate engines: as separate processes would hold separate connections
+    queues = [JobQueue(Database(db_url), 30, 3) for _ in range(4)]
+    start = threading.Barrier(len(queues))
+
+    def work(q: JobQueue, name: str) -> None:
+        start.wait()
+        while (job := q.claim(name)) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=work, args=(q, f"w{i}")) for i, q in enumerate(queues)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for q in queues:
+        q.db.dispose()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 30
+    assert queue.depth()["running"] == 30
+
+
+def test_a_lapsed_lease_is_claimed_again_and_the_old_owner_cannot_finish(
+    queue: JobQueue,
+) -> None:
+    (job,) = queue.enqueue(1, ["hls"])
+    first = queue.claim("worker-a")
+    assert first is not None and first.id == job.id and first.attempts == 1
+    assert queue.claim("worker-b") is None  # leased
+    assert queue.heartbeat(job.id, "worker-a", 0.5)
+    _expire_lease(queue, job.id)  # worker-a died (no heartbeat)
+    second = queue.claim("worker-b")
+    assert second is not None and second.id == job.id and second.attempts == 2
+    assert second.lease_owner == "worker-b"
+    assert not queue.heartbeat(job.id, "worker-a")
+    assert not queue.finish(job.id, "worker-a", "done", {"files": []})
+    assert queue.finish(job.id, "worker-b", "done", {"files": ["x"]})
+    done = queue.get(job.id)
+    assert done.state == "done" and done.result == {"files": ["x"]} and done.progress == 1.0
+
+
+def test_failures_back_off_then_fail_for_good_with_the_reason(queue: JobQueue) -> None:
+    (job,) = queue.enqueue(1, ["web"])
+    for attempt in (1, 2):
+        claimed = queue.claim("w")
+        assert claimed is not None and claimed.attempts == attempt
+        after = queue.fail(job.id, "w", f"disk full {attempt}")
+        assert after is not None and after.state == "queued"
+        assert queue.claim("w") is None  # backing off
+        _due_now(queue, job.id)
+    assert backoff(1) < backoff(2) < backoff(3)
+    claimed = queue.claim("w")
+    assert claimed is not None and claimed.attempts == 3
+    final = queue.fail(job.id, "w", "disk full 3")
+    assert final is not None and final.state == "failed" and final.error == "disk full 3"
+    assert queue.claim("w") is None
+
+
+def test_permanent_failure_and_dead_worker_on_the_last_attempt(queue: JobQueue) -> None:
+    (bad,) = queue.enqueue(1, ["web"])
+    queue.claim("w")
+    failed = queue.fail(bad.id, "w", "Only 1.0 s of 4.0 s could be decoded", permanent=True)
+    assert failed is not None and failed.state == "failed" and failed.attempts == 1
+    (lost,) = queue.enqueue(2, ["web"])
+    for _ in range(3):
+        assert queue.claim("w") is not None
+        _expire_lease(queue, lost.id)
+    assert queue.claim("w") is None
+    gone = queue.get(lost.id)
+    assert gone.state == "failed" and "stopped responding" in (gone.error or "")
+
+
+def test_cancel_and_retry(queue: JobQueue) -> None:
+    a, b = queue.enqueue(1, ["web", "hls"])
+    assert queue.cancel(a.id).state == "cancelled"
+    with pytest.raises(Conflict):
+        queue.cancel(a.id)
+    running = queue.claim("w")
+    assert running is not None and running.id == b.id
+    asked = queue.cancel(b.id)
+    assert asked.state == "running" and asked.cancel_requested
+    assert not queue.heartbeat(b.id, "w")  # the worker learns it must stop
+    assert queue.should_stop(b.id, "w")
+    assert not queue.finish(b.id, "w", "done")  # a cancelled job cannot become done
+    assert queue.finish(b.id, "w", "cancelled")
+    with pytest.raises(Conflict):
+        queue.retry(queue.enqueue(3, ["web"])[0].id)  # only failed or cancelled jobs
+    again = queue.retry(a.id)
+    assert again.state == "queued" and again.attempts == 0 and again.error is None
+    with pytest.raises(NotFound):
+        queue.cancel(999_999)
+    with pytest.raises(InvalidInput):
+        queue.enqueue(1, ["transcode-to-gif"])
+
+
+def test_enqueue_is_idempotent_and_reprocess_replaces(queue: JobQueue) -> None:
+    first = queue.enqueue(7, ["web", "hls"])
+    again = queue.enqueue(7, ["web", "hls"])
+    assert [j.id for j in first] == [j.id for j in again]
+    claimed = queue.claim("w")
+    assert claimed is not None
+    fresh = queue.requeue_file(7, ["web", "hls"])
+    assert {j.id for j in fresh}.isdisjoint({j.id for j in first})
+    assert queue.get(claimed.id).cancel_requested  # the running one is told to stop
+    assert queue.get(first[1].id).state == "cancelled"
+    latest = queue.latest_for_file(7)
+    assert [j.id for j in latest] == [j.id for j in fresh]
+    state = combine(latest)
+    assert state is not None and state.state == "queued" and state.progress == 0.0
+
+
+def test_release_hands_a_job_back_without_spending_an_attempt(queue: JobQueue) -> None:
+    (job,) = queue.enqueue(1, ["thumbnails"])
+    assert queue.claim("w") is not None
+    assert queue.release(job.id, "w")
+    back = queue.get(job.id)
+    assert back.state == "queued" and back.attempts == 0
+
+
+def test_combined_processing_state() -> None:
+    def rec(kind: str, state: str, progress: float = 0.0, error: str | None = None):  # type: ignore[no-untyped-def]
+        from datetime import UTC, datetime
+
+        from core.jobs import JobRecord
+
+        now = datetime.now(UTC)
+        return JobRecord(
+            1, kind, 1, state, progress, 1, 3, error, {}, None, None, False, now, None, None
+        )
+
+    assert combine([]) is None
+    s = combine([rec("web", "done"), rec("hls", "running", 0.5)])
+    assert s is not None and s.state == "running" and s.progress == 0.75
+    s = combine([rec("web", "failed", error="bad"), rec("hls", "running")])
+    assert s is not None and s.state == "failed" and s.error == "web: bad"
+    s = combine([rec("web", "skipped", error="audio only"), rec("hls", "skipped")])
+    assert s is not None and s.state == "skipped" and "audio only" in (s.error or "")
+    s = combine([rec("web", "skipped"), rec("hls", "done")])
+    assert s is not None and s.state == "done" and s.progress == 1.0

@@ -1,0 +1,188 @@
+"""Workers as real processes: SIGKILL mid-encode, cancel, hard delete during an encode, and two
+`mediadesk worker` processes sharing a PostgreSQL catalog and an S3 bucket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from core.jobs import JobRecord
+from core.library import Library
+from core.video import service
+from core.video.worker import VideoWorker
+from tests import media
+from tests.conftest import make_settings
+from tests.pg_server import postgres_url  # noqa: F401
+from tests.video_helpers import TEST_LADDER
+
+LEASE = 5
+
+
+def wait_for(check: Callable[[], object], timeout: float = 60.0, every: float = 0.1) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def only(lib: Library, file_id: int, kind: str) -> JobRecord:
+    """Cancels the file's other queued jobs; returns the one of `kind`."""
+    keep = None
+    for job in lib.jobs.list(file_id=file_id)[0]:
+        if job.kind == kind:
+            keep = job
+        elif job.state == "queued":
+            lib.jobs.cancel(job.id)
+    assert keep is not None
+    return keep
+
+
+def worker_env(data: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "R2_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        MEDIADESK_DATA_DIR=str(data),
+        MEDIADESK_CONFIG_FILE=str(data / "settings.toml"),
+        MEDIADESK_HLS_LADDER=TEST_LADDER,
+        MEDIADESK_HLS_SEGMENT_SECONDS="2",
+        MEDIADESK_JOB_LEASE_SECONDS=str(LEASE),
+        **extra,
+    )
+    return env
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "desktop_app", "worker", "--log-level", "INFO", "--nice", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        cwd=str(Path(__file__).resolve().parents[1]),
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def runner_processes(lib: Library) -> list[str]:
+    """Encode processes of this library's jobs (their spec names its tmp folder)."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    mine = str(lib.paths.tmp_dir)
+    return [ln for ln in out.splitlines() if "core.video.runner" in ln and mine in ln]
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Long enough that an encode is still running when the test acts on it."""
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    return media.make_mp4(path, seconds=10, size=(480, 272), audio=False)
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Iterator[Library]:
+    data = tmp_path / "data"
+    data.mkdir()
+    library = Library.open(
+        make_settings(data, hls_ladder=TEST_LADDER, hls_segment_seconds=2, job_lease_seconds=LEASE)
+    )
+    yield library
+    library.close()
+
+
+def test_a_worker_killed_mid_encode_loses_its_job_to_another_which_finishes_it_once(
+    lib: Library, long_clip: Path, tmp_path: Path
+) -> None:
+    record = lib.ingest(long_clip, "video")
+    job = only(lib, record.id, "hls")
+    env = worker_env(tmp_path / "data")
+    first = start_worker(env, tmp_path / "first.log")
+    try:
+        running = wait_for(
+            lambda: (j := lib.jobs.get(job.id)).state == "running" and j.progress > 0 and j
+        )
+        assert isinstance(running, JobRecord)
+        owner = running.lease_owner
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        # its encode notices the dead parent and stops too (no orphan encoding for nobody)
+        wait_for(lambda: not runner_processes(lib), timeout=5)
+        assert lib.jobs.get(job.id).state == "running"  # until the lease runs out
+        second = start_worker(env, tmp_path / "second.log")
+        try:
+            done = wait_for(lambda: (j := lib.jobs.get(job.id)).state == "done" and j, 90)
+        finally:
+            stop(second)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert isinstance(done, JobRecord)
+    assert done.attempts == 2 and done.lease_owner is None
+    assert owner != lib.jobs.get(job.id).lease_owner
+    jobs = lib.jobs.list(file_id=record.id)[0]
+    assert [j.state for j in jobs if j.kind == "hls"] == ["done"]  # once
+    prefix = service.kind_prefix(record, "hls")
+    stored = sorted(o.key[len(prefix) :] for o in lib.storage.list_keys(prefix))
+    assert stored == sorted(done.result["files"])  # exactly one set of derivatives
+    leftovers = list((lib.paths.tmp_dir / "jobs").glob("*/out/*"))
+    assert all("job-" in str(p) for p in leftovers)
+
+
+def test_cancel_stops_the_encode_within_a_second_and_keeps_nothing(
+    lib: Library, long_clip: Path
+) -> None:
+    record = lib.ingest(long_clip, "video")
+    job = only(lib, record.id, "hls")
+    worker = VideoWorker(lib, name="cancel-test", nice=0)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    try:
+        wait_for(lambda: (j := lib.jobs.get(job.id)).state == "running" and j.progress > 0)
+        asked = time.monotonic()
+        lib.jobs.cancel(job.id)
+        thread.join(10)
+        stopped = time.monotonic() - asked
+    finally:
+        thread.join(30)
+    final = lib.jobs.get(job.id)
+    assert final.state == "cancelled"
+    assert stopped < 5.0  # it polls twice a second; the bound is loose for a busy machine
+    assert not runner_processes(lib)
+    assert list(lib.storage.list_keys(service.kind_prefix(record, "hls"))) == []
+    assert list((lib.paths.tmp_dir / "jobs").iterdir()) == []
+
+
+def test_a_hard_delete_during_an_encode_leaves_nothing_behind(
+    lib: Library, long_clip: Path
+) -> None:
+    record = lib.ingest(long_clip, "video")
+    job = only(lib, record.id, "hls")
+    worker = VideoWorker(lib, name="delete-test", nice=0)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    try:
+        wait_for(lambda: (j := lib.jobs.get(job.id)).state == "running" and j.progress > 0)
+        lib.delete_permanently(record.id)
+        thread.join(30)
+    finally:
+        thread.join(30)
+    assert list(lib.storage.list_keys("")) == []  # no original, no derivative
+    assert lib.jobs.list(file_id=record.id)[1] == 0
+    assert not runner_processes(lib)
