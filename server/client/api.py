@@ -1,0 +1,573 @@
+"""A small synchronous client for any MediaDesk server (httpx; no Qt, none of the server app).
+
+It follows the seed's advice for clients: files are checked locally first (type sniffed from
+the content with core.mediatypes, the server's own rules; size and allowed types from the
+server's GET /config), files over 10 MB take the presigned flow and smaller ones the direct
+upload, progress is reported, transient failures (connection errors, 429, 502-504) are
+retried with backoff, and uploads the server splits into parts resume from the parts the
+bucket already holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urljoin
+
+import httpx
+
+from core import mediatypes
+from core.errors import MediaDeskError
+from core.settings import PRESIGN_THRESHOLD
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""progress(bytes_done, bytes_total), called as bytes go out or come in."""
+
+CHUNK = 256 * 1024
+TRANSIENT_STATUS = {429, 502, 503, 504}
+DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
+
+
+class ClientError(Exception):
+    """A refusal or failure, with the server's stable error code when there is one."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.details = dict(details or {})
+
+    @property
+    def local(self) -> bool:
+        """True when the file was refused before anything was sent."""
+        return self.status is None
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.code})"
+
+
+@dataclass(frozen=True)
+class LocalCheck:
+    path: Path
+    size: int
+    mime: str
+    file_type: str
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    file: dict[str, Any]
+    flow: str  # "direct", "presigned" or "parts"
+    retries: int = 0
+
+    @property
+    def id(self) -> int:
+        return int(self.file["id"])
+
+    @property
+    def duplicate(self) -> bool:
+        return bool(self.file.get("duplicate"))
+
+
+@dataclass
+class _Attempts:
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class _ProgressReader:
+    """A file object that reports how much of it has been read (httpx reads it to send)."""
+
+    def __init__(self, fh: BinaryIO, total: int, progress: Progress | None, start: int = 0) -> None:
+        self.fh, self.total, self.progress, self.done = fh, total, progress, start
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(CHUNK if size is None or size < 0 else min(size, CHUNK))
+        self.done += len(data)
+        if self.progress and data:
+            self.progress(self.done, self.total)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:  # httpx takes iterables (and then uses read())
+        while chunk := self.read(CHUNK):
+            yield chunk
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        position = self.fh.seek(offset, whence)
+        self.done = position
+        return position
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def fileno(self) -> int:
+        return self.fh.fileno()
+
+
+class _Chunks:
+    """A part's bytes sent in chunks with progress; iterable again for a retry."""
+
+    def __init__(self, data: bytes, sent: Callable[[int], object]) -> None:
+        self.data, self.sent = data, sent
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self.data)
+        for start in range(0, len(view), CHUNK):
+            yield bytes(view[start : start + CHUNK])
+            self.sent(min(start + CHUNK, len(view)))
+
+
+class Client:
+    """`Client(base_url, token)`; every method raises ClientError with the server's code."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self.backoff = backoff
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._config: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- plumbing ----------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return path if "://" in path else f"{self.base_url}{path}"
+
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra or {})
+        return headers
+
+    def _wait(self, attempt: int, response: httpx.Response | None) -> float:
+        delay = self.backoff * (2**attempt)
+        if response is not None and response.headers.get("Retry-After", "").isdigit():
+            delay = max(delay, float(response.headers["Retry-After"]))
+        return min(delay, 30.0)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        attempts: _Attempts | None = None,
+        rewind: Callable[[], Any] | None = None,
+        auth: bool = True,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request, retried on connection errors and 429/502/503/504 (`rewind` makes a
+        streamed body ready to send again)."""
+        attempts = attempts or _Attempts()
+        headers = self._headers(kwargs.pop("headers", None)) if auth else kwargs.pop("headers", {})
+        for attempt in range(self.retries + 1):
+            if attempt and rewind is not None:
+                rewind()
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(method, self._url(path), headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt == self.retries:
+                    raise ClientError("connection_failed", f"{method} {path}: {exc}") from exc
+                logger.info("%s %s failed (%s); retrying", method, path, exc)
+            else:
+                if response.status_code not in TRANSIENT_STATUS or attempt == self.retries:
+                    return response
+                logger.info("%s %s answered %s; retrying", method, path, response.status_code)
+            delay = self._wait(attempt, response)
+            attempts.retries += 1
+            attempts.waits.append(delay)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _check(response: httpx.Response, *ok: int) -> httpx.Response:
+        if response.status_code in (ok or (200,)):
+            return response
+        try:
+            error = response.json()["error"]
+            raise ClientError(
+                str(error.get("code", "error")),
+                str(error.get("message", response.reason_phrase)),
+                status=response.status_code,
+                request_id=error.get("request_id") or response.headers.get("X-Request-ID"),
+                details=error.get("details") or {},
+            )
+        except (ValueError, KeyError, TypeError):
+            raise ClientError(
+                f"http_{response.status_code}",
+                f"HTTP {response.status_code} {response.reason_phrase}",
+                status=response.status_code,
+            ) from None
+
+    def _json(self, method: str, path: str, *ok: int, **kwargs: Any) -> Any:
+        return self._check(self._send(method, path, **kwargs), *ok).json()
+
+    # ---- what the server accepts -------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """GET /config, once; a server without it gets the seed's defaults."""
+        if self._config is None:
+            response = self._send("GET", "/config")
+            if response.status_code == 404:
+                self._config = {
+                    "max_file_size": DEFAULT_MAX_SIZE,
+                    "presign_threshold": PRESIGN_THRESHOLD,
+                    "allowed_types": {
+                        "image": [t.mime for t in mediatypes.IMAGE_TYPES],
+                        "video": [t.mime for t in mediatypes.VIDEO_TYPES],
+                    },
+                    "resumable": {"tus": False, "parts": False, "renew": False},
+                }
+            else:
+                self._config = self._check(response).json()
+        return self._config
+
+    def check(self, path: str | os.PathLike[str], file_type: str | None = None) -> LocalCheck:
+        """The server's rules, applied before anything is sent: ClientError when refused."""
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            media = mediatypes.sniff_file(path)
+            kind = mediatypes.check_kind(file_type) if file_type else media.kind
+            mediatypes.require_kind(media, kind)
+        except MediaDeskError as exc:
+            raise ClientError(exc.code, exc.message) from None
+        except OSError as exc:
+            raise ClientError("unreadable", f"{path}: {exc.strerror or exc}") from None
+        config = self.config()
+        if media.mime not in config["allowed_types"].get(media.kind, []):
+            raise ClientError(
+                "unsupported_type",
+                f"{media.mime} is not accepted by this server "
+                f"(accepted {media.kind} types: {', '.join(config['allowed_types'][media.kind])})",
+            )
+        if size > config["max_file_size"]:
+            raise ClientError(
+                "too_large",
+                f"The file is {size} bytes; the server's limit is {config['max_file_size']} bytes",
+                details={"size": size, "max_size": config["max_file_size"]},
+            )
+        return LocalCheck(path, size, media.mime, kind)
+
+    # ---- uploads -----------------------------------------------------------------------
+    def upload(
+        self,
+        path: str | os.PathLike[str],
+        file_type: str | None = None,
+        athlete_id: int | None = None,
+        is_public: bool = False,
+        *,
+        description: str | None = None,
+        original_filename: str | None = None,
+        progress: Progress | None = None,
+        presigned: bool | None = None,
+    ) -> UploadResult:
+        """Checks, then uploads: presigned above the server's threshold (10 MB), else direct.
+        A duplicate of a stored file is a success (`result.duplicate`)."""
+        local = self.check(path, file_type)
+        name = original_filename or local.path.name
+        threshold = int(self.config().get("presign_threshold", PRESIGN_THRESHOLD))
+        use_presigned = local.size > threshold if presigned is None else presigned
+        fields: dict[str, Any] = {"file_type": local.file_type, "is_public": is_public}
+        if athlete_id is not None:
+            fields["athlete_id"] = athlete_id
+        if use_presigned:
+            return self._upload_presigned(local, name, fields, description, progress)
+        return self._upload_direct(local, name, fields, description, progress)
+
+    def _upload_direct(
+        self,
+        local: LocalCheck,
+        name: str,
+        fields: dict[str, Any],
+        description: str | None,
+        progress: Progress | None,
+    ) -> UploadResult:
+        data = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()}
+        if description is not None:
+            data["description"] = description
+        attempts = _Attempts()
+        with open(local.path, "rb") as fh:
+            reader = _ProgressReader(fh, local.size, progress)
+            response = self._send(
+                "POST",
+                "/files/upload/direct",
+                attempts=attempts,
+                rewind=lambda: reader.seek(0),
+                data=data,
+                files={"file": (name, reader, local.mime)},  # type: ignore[dict-item]
+            )
+        record = self._check(response, 200, 201).json()
+        return UploadResult(record, "direct", attempts.retries)
+
+    def _upload_presigned(
+        self,
+        local: LocalCheck,
+        name: str,
+        fields: dict[str, Any],
+        description: str | None,
+        progress: Progress | None,
+    ) -> UploadResult:
+        attempts = _Attempts()
+        body = {**fields, "original_filename": name, "content_type": local.mime, "size": local.size}
+        grant = self._json("POST", "/files/upload/presigned", 201, json=body, attempts=attempts)
+        file_id = int(grant["file_id"])
+        if grant.get("parts"):
+            confirm_body = self._put_parts(file_id, local, grant, progress, attempts)
+            flow = "parts"
+        else:
+            self._put_single(file_id, local, grant, progress, attempts)
+            confirm_body, flow = None, "presigned"
+        record = self._json(
+            "POST",
+            f"/files/{file_id}/confirm-upload",
+            200,
+            201,
+            json=confirm_body,
+            attempts=attempts,
+        )
+        if description is not None:
+            record = self.update(file_id, description=description)
+        return UploadResult(record, flow, attempts.retries)
+
+    def _put_single(
+        self,
+        file_id: int,
+        local: LocalCheck,
+        grant: dict[str, Any],
+        progress: Progress | None,
+        attempts: _Attempts,
+    ) -> None:
+        url, headers = grant["upload_url"], dict(grant.get("headers") or {})
+        renewed = False
+        while True:
+            with open(local.path, "rb") as fh:
+                reader = _ProgressReader(fh, local.size, progress)
+                response = self._send(
+                    "PUT",
+                    urljoin(self.base_url + "/", url),
+                    auth=False,  # the signature is the credential; never send the token there
+                    attempts=attempts,
+                    rewind=lambda reader=reader: reader.seek(0),  # httpx read() it to the end
+                    content=reader,
+                    headers={**headers, "Content-Length": str(local.size)},
+                )
+            if response.status_code == 403 and not renewed and self._can_renew():
+                # an expired URL (a slow link): ask for a fresh one, once
+                fresh = self._json("POST", f"/files/{file_id}/upload/renew", attempts=attempts)
+                url, headers = fresh["upload_url"], dict(fresh.get("headers") or headers)
+                renewed = True
+                continue
+            self._check(response, 200, 201, 204)
+            return
+
+    def _can_renew(self) -> bool:
+        return bool(self.config().get("resumable", {}).get("renew"))
+
+    def _put_parts(
+        self,
+        file_id: int,
+        local: LocalCheck,
+        grant: dict[str, Any],
+        progress: Progress | None,
+        attempts: _Attempts,
+    ) -> dict[str, Any]:
+        """PUT each part to its URL; a part that keeps failing makes the client ask which
+        parts the bucket holds and sign the missing ones again, then go on from there."""
+        part_size = int(grant["part_size"])
+        urls = {int(p["part_number"]): p["url"] for p in grant["parts"]}
+        etags: dict[int, str] = {}
+        sizes = {n: min(part_size, local.size - (n - 1) * part_size) for n in urls}
+
+        def report() -> None:
+            if progress:
+                progress(sum(sizes[n] for n in etags), local.size)
+
+        for _round in range(3):
+            for number in sorted(set(urls) - set(etags)):
+                with open(local.path, "rb") as fh:
+                    fh.seek((number - 1) * part_size)
+                    chunk = fh.read(sizes[number])
+                base = sum(sizes[n] for n in etags)
+                body = _Chunks(
+                    chunk, lambda sent, base=base: progress and progress(base + sent, local.size)
+                )
+                try:
+                    response = self._send(
+                        "PUT",
+                        urls[number],
+                        auth=False,
+                        attempts=attempts,
+                        content=body,
+                        headers={"Content-Length": str(len(chunk))},
+                    )
+                except ClientError:
+                    break  # resume below from what the bucket has
+                if response.status_code != 200:
+                    break
+                etags[number] = response.headers.get("ETag", "")
+                report()
+            if len(etags) == len(urls):
+                return {"parts": [{"part_number": n, "etag": e} for n, e in sorted(etags.items())]}
+            stored = self._json("GET", f"/files/{file_id}/upload/parts", attempts=attempts)
+            etags = {int(p["part_number"]): p["etag"] for p in stored["parts"]}
+            missing = sorted(set(urls) - set(etags))
+            fresh = self._json(
+                "POST",
+                f"/files/{file_id}/upload/renew",
+                json={"part_numbers": missing},
+                attempts=attempts,
+            )
+            urls.update({int(p["part_number"]): p["url"] for p in fresh.get("parts", [])})
+            report()
+        raise ClientError("upload_failed", f"Parts of {local.path.name} could not be uploaded")
+
+    # ---- the catalog -------------------------------------------------------------------
+    def list(self, **filters: Any) -> dict[str, Any]:
+        """GET /files with filters (athlete_id, file_type, q, is_public, trashed, sort,
+        limit, offset, status): {"items", "total", "limit", "offset"}."""
+        params = {
+            k: (str(v).lower() if isinstance(v, bool) else v)
+            for k, v in filters.items()
+            if v is not None
+        }
+        return dict(self._json("GET", "/files", params=params))
+
+    def get(self, file_id: int) -> dict[str, Any]:
+        return dict(self._json("GET", f"/files/{int(file_id)}"))
+
+    def update(self, file_id: int, *, version: int | None = None, **fields: Any) -> dict[str, Any]:
+        """PATCH original_filename, athlete_id, is_public, description (version: optimistic)."""
+        body = dict(fields)
+        if version is not None:
+            body["version"] = version
+        return dict(self._json("PATCH", f"/files/{int(file_id)}", json=body))
+
+    def trash(self, file_id: int) -> dict[str, Any]:
+        return dict(self._json("DELETE", f"/files/{int(file_id)}"))
+
+    def delete(self, file_id: int) -> dict[str, Any]:
+        """Deletes for good (admin scope)."""
+        return dict(self._json("DELETE", f"/files/{int(file_id)}", params={"hard_delete": "true"}))
+
+    def restore(self, file_id: int) -> dict[str, Any]:
+        return dict(self._json("POST", f"/files/{int(file_id)}/restore"))
+
+    def stream_url(self, file_id: int, kind: str | None = None, *, with_token: bool = False) -> str:
+        """The URL a player opens (`kind`: video, image or raw; asked from the server when
+        omitted). with_token adds ?access_token= for players that cannot send headers."""
+        if kind is None:
+            kind = str(self.get(file_id)["file_type"])
+        url = f"{self.base_url}/stream/{int(file_id)}/{kind}"
+        return f"{url}?access_token={self.token}" if with_token and self.token else url
+
+    def download(
+        self,
+        file_id: int,
+        to: str | os.PathLike[str] = ".",
+        *,
+        progress: Progress | None = None,
+        filename: str | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Saves the original in the folder `to` (created if needed) under its own name or
+        `filename`; an existing file is kept and the new one gets a " (1)" suffix unless
+        overwrite. Written to a temporary file first: a broken download leaves nothing."""
+        record = self.get(file_id)
+        name = filename or str(record["original_filename"])
+        target = Path(to) / safe_name(name, int(file_id))
+        if not overwrite:
+            target = _free_name(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        signed = self._json("GET", f"/files/{int(file_id)}/presigned-url")
+        url = urljoin(self.base_url + "/", signed["url"])
+        for attempt in range(self.retries + 1):
+            try:
+                return self._fetch_to(url, target, progress)
+            except (httpx.TransportError, ClientError) as exc:
+                transient = isinstance(exc, httpx.TransportError) or exc.status in TRANSIENT_STATUS
+                if not transient or attempt == self.retries:
+                    if isinstance(exc, ClientError):
+                        raise
+                    raise ClientError("connection_failed", str(exc)) from exc
+                time.sleep(self._wait(attempt, None))
+        raise AssertionError("unreachable")
+
+    def _fetch_to(self, url: str, target: Path, progress: Progress | None) -> Path:
+        fd, tmp = tempfile.mkstemp(prefix=".mediadesk-", suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out, self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._check(response)
+                total = int(response.headers.get("Content-Length") or 0)
+                done = 0
+                for chunk in response.iter_bytes(CHUNK):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total or done)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+            return target
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
+
+
+def safe_name(name: str, file_id: int) -> str:
+    """A file name without folders or characters file systems refuse."""
+    clean = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip(". ")
+    return clean or f"file-{file_id}"
+
+
+def _free_name(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for n in range(1, 10_000):
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise ClientError("exists", f"{path} exists")

@@ -1,0 +1,214 @@
+"""`mediadesk upload`, `mediadesk download` and `mediadesk login`: the client from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from server.client import credentials
+from server.client.api import Client, ClientError, UploadResult
+
+COMMANDS = ("upload", "download", "login")
+BAR = 24
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mediadesk", description="MediaDesk client commands.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument(
+        "--server",
+        metavar="URL",
+        help="the MediaDesk server (default: MEDIADESK_SERVER, the one of 'mediadesk login', "
+        f"or {credentials.DEFAULT_SERVER})",
+    )
+    token = argparse.ArgumentParser(add_help=False)
+    token.add_argument(
+        "--token",
+        help="API token (default: MEDIADESK_TOKEN, or the one saved by 'mediadesk login')",
+    )
+    up = sub.add_parser(
+        "upload",
+        parents=[server, token],
+        help="upload photos and videos",
+        description="Checks each file locally (type from its content, size and types the "
+        "server accepts), uploads it (presigned above 10 MB, direct below) with a progress "
+        "bar, and prints a summary. Exit status 1 when a file was refused or failed; "
+        "duplicates of stored files are not failures.",
+    )
+    up.add_argument("files", nargs="+", metavar="FILE")
+    up.add_argument("--athlete", type=int, metavar="N", help="athlete id")
+    up.add_argument("--public", action="store_true", help="make the files public")
+    up.add_argument("--type", dest="file_type", choices=("image", "video"), help="default: sniffed")
+    down = sub.add_parser(
+        "download",
+        parents=[server, token],
+        help="download originals by id",
+        description="Saves each file under its original name; an existing file is kept "
+        "and the new one gets a ' (1)' suffix.",
+    )
+    down.add_argument("ids", nargs="+", type=int, metavar="ID")
+    down.add_argument("-o", "--output", default=".", metavar="DIR", help="folder (default: .)")
+    login = sub.add_parser(
+        "login",
+        parents=[server],
+        help="save an API token for a server",
+        description="Asks for the token without echoing it, checks it against the server and "
+        "saves it (mode 0600) in the user's config folder.",
+    )
+    login.add_argument(
+        "--token-stdin", action="store_true", help="read the token from standard input"
+    )
+    return parser
+
+
+class ProgressBar:
+    """One line per file on stderr: redrawn in place on a terminal, a few lines otherwise."""
+
+    def __init__(self, name: str, out: TextIO) -> None:
+        self.name = name if len(name) <= 32 else name[:29] + "..."
+        self.out = out
+        self.tty = out.isatty()
+        self.last_draw = 0.0
+        self.last_quarter = -1
+        self.calls = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.calls += 1
+        fraction = done / total if total else 1.0
+        now = time.monotonic()
+        if self.tty:
+            if now - self.last_draw < 0.1 and done < total:
+                return
+            self.last_draw = now
+            self.out.write("\r" + self.line(done, total))
+        else:
+            quarter = int(fraction * 4)
+            if quarter == self.last_quarter:
+                return
+            self.last_quarter = quarter
+            self.out.write(self.line(done, total) + "\n")
+        self.out.flush()
+
+    def line(self, done: int, total: int) -> str:
+        fraction = done / total if total else 1.0
+        filled = int(fraction * BAR)
+        return (
+            f"{self.name:<32} [{'#' * filled}{'-' * (BAR - filled)}] {fraction:4.0%} "
+            f"{human(done)}/{human(total)}"
+        )
+
+    def finish(self, text: str) -> None:
+        if self.tty:
+            self.out.write("\r\033[K")
+        self.out.write(f"{self.name:<32} {text}\n")
+        self.out.flush()
+
+
+def human(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def _client(args: argparse.Namespace) -> Client:
+    server = (args.server or credentials.default_server()).rstrip("/")
+    token = args.token or os.environ.get("MEDIADESK_TOKEN") or credentials.saved_token(server)
+    return Client(server, token)
+
+
+def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "login":
+            return _login(args, out, err)
+        with _client(args) as client:
+            if args.command == "upload":
+                return _upload(client, args, out, err)
+            return _download(client, args, out, err)
+    except ClientError as exc:
+        err.write(f"mediadesk: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        err.write("mediadesk: interrupted\n")
+        return 130
+
+
+def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    client.config()  # an unreachable server or a bad token stops here, before any file
+    uploaded: list[UploadResult] = []
+    duplicates: list[UploadResult] = []
+    refused: list[tuple[str, ClientError]] = []
+    failed: list[tuple[str, ClientError]] = []
+    for name in args.files:
+        bar = ProgressBar(Path(name).name, err)
+        try:
+            result = client.upload(
+                name,
+                file_type=args.file_type,
+                athlete_id=args.athlete,
+                is_public=args.public,
+                progress=bar,
+            )
+        except ClientError as exc:
+            refusal = exc.local or (exc.status is not None and 400 <= exc.status < 500)
+            (refused if refusal else failed).append((name, exc))
+            bar.finish(f"{'refused' if refusal else 'failed'}: {exc}")
+            continue
+        if result.duplicate:
+            duplicates.append(result)
+            bar.finish(f"already stored as id {result.id}")
+        else:
+            uploaded.append(result)
+            bar.finish(f"uploaded as id {result.id} ({result.flow})")
+    out.write(
+        f"Uploaded {len(uploaded)}, duplicates {len(duplicates)}, refused {len(refused)}, "
+        f"failed {len(failed)}\n"
+    )
+    for name, exc in refused:
+        out.write(f"  refused {name}: {exc.message} [{exc.code}]\n")
+    for name, exc in failed:
+        out.write(f"  failed {name}: {exc.message} [{exc.code}]\n")
+    return 1 if refused or failed else 0
+
+
+def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    failures = 0
+    target = Path(args.output)
+    target.mkdir(parents=True, exist_ok=True)
+    for file_id in args.ids:
+        bar = ProgressBar(f"id {file_id}", err)
+        try:
+            path = client.download(file_id, target, progress=bar)
+        except ClientError as exc:
+            failures += 1
+            bar.finish(f"failed: {exc}")
+            continue
+        bar.finish(f"saved {path}")
+        out.write(f"{path}\n")
+    return 1 if failures else 0
+
+
+def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    server = (args.server or credentials.default_server()).rstrip("/")
+    if args.token_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = getpass.getpass(f"API token for {server}: ").strip()  # never echoed
+    if not token:
+        err.write("mediadesk: no token given\n")
+        return 2
+    with Client(server, token) as client:
+        client.config()  # a public endpoint that still refuses an unknown token (401)
+    path = credentials.save_token(server, token)
+    out.write(f"Saved the token for {server} in {path}\n")
+    return 0

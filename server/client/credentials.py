@@ -1,0 +1,60 @@
+"""Where `mediadesk login` keeps tokens: a 0600 JSON file in the user's config folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+FILE_NAME = "credentials.json"
+DEFAULT_SERVER = "http://127.0.0.1:8765"
+
+
+def credentials_path() -> Path:
+    return Path(platformdirs.user_config_dir("mediadesk", appauthor=False)) / FILE_NAME
+
+
+def _load() -> dict[str, Any]:
+    try:
+        data = json.loads(credentials_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_token(server: str, token: str) -> Path:
+    """Saves the token for `server` (and makes it the default server), atomically, 0600."""
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = _load()
+    servers = data.get("servers") if isinstance(data.get("servers"), dict) else {}
+    servers[server.rstrip("/")] = token
+    data.update(servers=servers, default_server=server.rstrip("/"))
+    # created 0600 before a byte is written, so the secret is never readable by others
+    fd, tmp = tempfile.mkstemp(prefix=".credentials-", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def saved_token(server: str) -> str | None:
+    servers = _load().get("servers")
+    token = servers.get(server.rstrip("/")) if isinstance(servers, dict) else None
+    return token if isinstance(token, str) else None
+
+
+def default_server() -> str:
+    server = os.environ.get("MEDIADESK_SERVER") or _load().get("default_server")
+    return str(server) if server else DEFAULT_SERVER

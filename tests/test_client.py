@@ -1,0 +1,121 @@
+"""The first-party Python client against live servers, on local storage and on moto's S3."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from core.library import Library
+from core.settings import PRESIGN_THRESHOLD
+from server.client import Client, ClientError
+from server.entry import EmbeddedServer
+from tests.server_fixtures import make_tokens
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def big_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 30 MB image (noise does not compress), above the 10 MB presign threshold."""
+    path = tmp_path_factory.mktemp("big") / "big.png"
+    side = 3200
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+        path, "PNG", compress_level=0
+    )
+    assert path.stat().st_size > 30_000_000
+    return path
+
+
+@pytest.fixture(params=["live", "s3_live"])
+def server(request: pytest.FixtureRequest) -> tuple[EmbeddedServer, Library]:
+    live: EmbeddedServer = request.getfixturevalue(request.param)
+    library = request.getfixturevalue("library" if request.param == "live" else "s3_library")
+    return live, library
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, done: int, total: int) -> None:
+        self.calls.append((done, total))
+
+
+def test_config_says_what_the_server_accepts(live: EmbeddedServer) -> None:
+    with Client(live.url) as client:
+        config = client.config()
+    assert config["presign_threshold"] == PRESIGN_THRESHOLD == 10 * 1024 * 1024
+    assert config["max_file_size"] == 104857600
+    assert "image/jpeg" in config["allowed_types"]["image"]
+    assert "video/x-ms-wmv" in config["allowed_types"]["video"]
+    assert config["extensions"]["image/jpeg"][0] == "jpg"
+    assert config["resumable"]["tus"] is True and config["storage"] == "local"
+
+
+def test_uploads_on_both_backends(
+    server: tuple[EmbeddedServer, Library], big_png: Path, tmp_path: Path, media_dir: Any
+) -> None:
+    live, library = server
+    token = make_tokens(library).upload
+    small, big = Recorder(), Recorder()
+    with Client(live.url, token) as client:
+        photo = client.upload(media_dir.jpeg, progress=small)  # kind sniffed: image
+        assert photo.flow == "direct" and not photo.duplicate
+        assert photo.file["status"] == "ready" and photo.file["file_type"] == "image"
+        size = media_dir.jpeg.stat().st_size
+        assert small.calls[-1] == (size, size)
+
+        result = client.upload(big_png, athlete_id=None, is_public=True, progress=big)
+        assert result.flow in ("presigned", "parts")  # parts: the S3 server splits it
+        assert result.file["size"] == big_png.stat().st_size
+        assert result.file["is_public"] is True
+        done = [d for d, _ in big.calls]
+        assert len(done) > 2 and done == sorted(done)
+        assert big.calls[-1] == (big_png.stat().st_size,) * 2
+
+        again = client.upload(media_dir.jpeg)
+        assert again.duplicate and again.id == photo.id
+
+        fake = tmp_path / "notes.jpg"
+        fake.write_text("not a photo at all\n" * 20)
+        before = library.counts()
+        with pytest.raises(ClientError) as refused:
+            client.upload(fake)
+        assert refused.value.local and refused.value.code == "unsupported_type"
+        with pytest.raises(ClientError) as mismatch:
+            client.upload(media_dir.mp4, file_type="image")
+        assert mismatch.value.local and mismatch.value.code == "type_mismatch"
+        assert library.counts() == before  # nothing was asked of the server
+
+        # the catalog methods
+        assert client.get(photo.id)["original_filename"] == "photo.jpg"
+        edited = client.update(photo.id, description="Warm-up")
+        assert edited["description"] == "Warm-up"
+        listed = client.list(file_type="image", status="any")
+        assert {photo.id, result.id} <= {f["id"] for f in listed["items"]}
+        assert client.trash(photo.id)["deleted"] is True
+        assert [f["id"] for f in client.list(trashed=True)["items"]] == [photo.id]
+        assert client.restore(photo.id)["is_trashed"] is False
+        saved = client.download(result.id, tmp_path / "out", progress=Recorder())
+        assert saved.name == "big.png" and saved.read_bytes() == big_png.read_bytes()
+        second = client.download(result.id, tmp_path / "out")
+        assert second.name == "big (1).png"
+        assert client.stream_url(photo.id) == f"{live.url}/stream/{photo.id}/image"
+        with pytest.raises(ClientError) as missing:
+            client.get(999_999)
+        assert missing.value.status == 404 and missing.value.code == "not_found"
+        assert missing.value.request_id
+
+
+def test_a_token_without_upload_scope_is_refused_by_the_server(
+    live: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    read = make_tokens(library).read
+    with Client(live.url, read) as client, pytest.raises(ClientError) as refused:
+        client.upload(media_dir.png)
+    assert refused.value.status == 403 and refused.value.code == "insufficient_scope"

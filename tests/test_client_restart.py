@@ -1,0 +1,116 @@
+"""The client's retries: a real `mediadesk serve` killed (SIGKILL) in the middle of an upload
+and started again on the same port; the client's upload still ends with the file stored."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.library import Library
+from core.settings import load_settings
+from core.tokens import TokenStore
+from server.client import Client
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def noise_png(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Real PNGs of noise (it does not compress): 3 MB (direct) and 12 MB (presigned)."""
+    folder = tmp_path_factory.mktemp("noise")
+    out = []
+    for name, side in (("mid.png", 1000), ("big.png", 2000)):
+        Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+            folder / name, compress_level=0
+        )
+        out.append(folder / name)
+    return out[0], out[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
+    env["MEDIADESK_UPLOAD_RATE_LIMIT"] = "0"
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "serve exited"
+        try:
+            with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), 0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+@pytest.mark.parametrize("size", ["direct", "presigned"])
+def test_the_client_retries_through_a_server_restart(
+    size: str, tmp_path: Path, noise_png: tuple[Path, Path]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    library = Library.open(
+        load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
+    )
+    token = TokenStore(library.db).create("restart", "upload")[1]
+    library.close()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    procs = [_serve(data, port)]
+    try:
+        _wait_up(url, procs[0])
+        path = noise_png[0] if size == "direct" else noise_png[1]
+        total = path.stat().st_size
+        seen: list[int] = []
+
+        def progress(done: int, all_bytes: int) -> None:
+            seen.append(done)
+            if len(procs) == 1 and done >= total // 3:
+                procs[0].kill()  # SIGKILL: no goodbye, the connection just breaks
+                procs[0].wait()
+                procs.append(_serve(data, port))
+
+        with Client(url, token, retries=10, backoff=0.25) as client:
+            client.config()
+            result = client.upload(path, progress=progress)
+        assert len(procs) == 2, "the server was not restarted mid-upload"
+        assert result.retries >= 1
+        assert result.file["status"] == "ready" and result.file["size"] == total
+        assert result.flow == size
+        assert seen[-1] == total and any(b < a for a, b in zip(seen, seen[1:], strict=False))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
