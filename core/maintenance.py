@@ -50,6 +50,11 @@ class ReconcileReport:
         return {**asdict(self), "clean": self.clean}
 
 
+def purge_time(deleted_at: datetime, retention_days: int) -> datetime:
+    """When `purge_trash` deletes a file moved to the trash at `deleted_at` for good."""
+    return deleted_at + timedelta(days=retention_days)
+
+
 def purge_trash(
     lib: Library, retention_days: int | None = None, now: datetime | None = None
 ) -> list[int]:
@@ -104,6 +109,7 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
         ("expire_pending", lambda: report.expired_pending.extend(expire_pending(lib, now))),
         ("abort_multipart", lambda: _abort(lib, report)),
         ("expire_uploads", lambda: report.expired_uploads.extend(lib.resumable.expire(now))),
+        ("purge_jobs", lambda: _purge_jobs(lib, now)),
     ):
         try:
             task()
@@ -112,6 +118,12 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
             report.errors.append(f"{name}: {exc.message}")
     logger.info("Maintenance: %s", report.as_dict())
     return report
+
+
+def _purge_jobs(lib: Library, now: datetime | None) -> None:
+    """Finished processing jobs are kept as long as trashed files, then dropped."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=lib.settings.trash_retention_days)
+    lib.jobs.purge_finished(cutoff)
 
 
 def _sweep(lib: Library, report: MaintenanceReport) -> None:
@@ -134,6 +146,7 @@ def reconcile(lib: Library) -> ReconcileReport:
         if has_thumb:
             known.add(keys.thumbnail_key(key))
     report = ReconcileReport()
+    video_owners = {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for _, key, _, _ in rows}
     pending = lib.deferred.pending_keys()
     known |= pending
     report.pending_deletions = sorted(k for k in pending if not k.startswith(keys.THUMBNAIL_PREFIX))
@@ -143,6 +156,8 @@ def reconcile(lib: Library) -> ReconcileReport:
         present.add(obj.key)
         if obj.key.startswith(keys.VARIANT_PREFIX):
             continue
+        if keys.video_owner_name(obj.key) in video_owners:
+            continue  # a rendition, HLS file or sprite of a file the catalog has
         if obj.key not in known:
             report.objects_without_rows.append(obj.key)
     for file_id, key, status, _ in rows:

@@ -305,10 +305,24 @@ def test_jobs_api_lists_cancels_retries_and_reprocesses(processed: Processed) ->
 def test_hard_delete_removes_every_derivative(tmp_path: Path) -> None:
     lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
     try:
+        events: list[Any] = []
+        lib.events.subscribe(lambda e: events.append(e) if e.kind == "processing" else None)
         record = lib.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
         process_all(lib)
         prefix = keys.video_prefix(record.storage_key)
         assert len(list(lib.storage.list_keys(prefix))) >= 5
+        # live `processing` events carried the state to the end (SSE sends them on)
+        assert events and all(e.file_id == record.id for e in events)
+        assert events[-1].data["processing"]["state"] == "done"
+        assert any(e.data["processing"]["state"] == "running" for e in events)
+        # maintenance's reconcile knows the derivatives of a catalogued file, not strays
+        from core.maintenance import reconcile
+
+        assert not [k for k in reconcile(lib).objects_without_rows if "_derived/video" in k]
+        stray = "_derived/video/0123456789abcdef/web.mp4"
+        lib.storage.put_bytes(stray, b"x", "video/mp4")
+        assert stray in reconcile(lib).objects_without_rows
+        lib.storage.delete(stray)
         lib.delete_permanently(record.id)
         assert list(lib.storage.list_keys("_derived/video/")) == []
         assert lib.jobs.list(file_id=record.id)[1] == 0
@@ -392,3 +406,31 @@ def test_path_checks_on_hls_routes(processed: Processed) -> None:
     assert p.get(f"/stream/{image.id}/hls/master.m3u8", p.tokens.read).status == 404
     info = p.get(f"/stream/{image.id}/info", p.tokens.read).json()
     assert info["processing"] is None and info["hls_url"] is None
+
+
+def test_hevc_mov_from_a_phone_gets_an_h264_web_rendition(tmp_path: Path) -> None:
+    from tests.video_helpers import hevc_encoder_available, make_hevc_mov
+
+    if not hevc_encoder_available():
+        pytest.skip("this PyAV build has no HEVC encoder to make the test clip")
+    lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
+    try:
+        record = lib.ingest(make_hevc_mov(tmp_path / "phone.mov"), "video")
+        assert record.content_type == "video/quicktime"
+        for job in lib.jobs.list(file_id=record.id)[0]:
+            if job.kind != "web":
+                lib.jobs.cancel(job.id)
+        process_all(lib)
+        jobs = {j.kind: j for j in lib.jobs.latest_for_file(record.id)}
+        assert jobs["web"].state == "done", jobs["web"].error
+        from core.video.service import choose_video
+
+        served = choose_video(record, list(jobs.values()), None)
+        assert served.name == "web"
+        path = lib.storage.local_path(served.key)
+        assert path is not None
+        with av.open(str(path)) as c:
+            assert c.streams.video[0].codec_context.name == "h264"
+            assert not c.streams.audio  # no audio in, none out
+    finally:
+        lib.close()
