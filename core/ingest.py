@@ -93,11 +93,15 @@ class Ingestor:
         progress: IngestProgress | None = None,
         cancel: threading.Event | None = None,
         adopt: bool = False,
+        stored_key: str | None = None,
     ) -> FileRecord:
         """Validates, stores and catalogues one file; a known SHA-256 returns the existing file.
 
         `adopt` (a Spooled source only): the store may take the file itself (a rename on local
-        storage) instead of a copy; resumable uploads use it for big files.
+        storage) instead of a copy; resumable uploads use it for big files. `stored_key`: the
+        same bytes are already in the store under this key (a resumable upload in parts from
+        this machine), so they are checked here and not sent again; a duplicate or a refusal
+        leaves that object to the caller.
         """
         kind = check_kind(file_type)
         max_size = self.lib.settings.max_file_size
@@ -155,6 +159,7 @@ class Ingestor:
                     progress,
                     cancel,
                     adopt=adopt and owned is not None,
+                    stored_key=stored_key,
                 )
         finally:
             if owned is not None:
@@ -172,14 +177,17 @@ class Ingestor:
         progress: IngestProgress | None,
         cancel: threading.Event | None,
         adopt: bool = False,
+        stored_key: str | None = None,
     ) -> FileRecord:
-        key = keys.media_key(athlete_id, info.ext)
+        key = stored_key or keys.media_key(athlete_id, info.ext)
         _report(progress, "thumbnail", 0, 0)  # no fraction: one decode, but a visible stage
         thumb = self._thumbnail(path, info)
         storage = self.lib.storage
         uploaded = _bytes(progress, "uploading", info.size, cancel)
         adopt_file = getattr(storage, "adopt_file", None) if adopt else None
-        if adopt_file is not None:
+        if stored_key is not None:
+            pass  # already there
+        elif adopt_file is not None:
             adopt_file(key, path)
         else:
             storage.put_file(key, path, info.mime, progress=uploaded)
@@ -286,9 +294,7 @@ class Ingestor:
         )
         return PresignedUpload(self.catalog.get(file_id), request, key, expires_in, expires_at)
 
-    def confirm_upload(
-        self, file_id: int, parts: list[dict[str, Any]] | None = None
-    ) -> FileRecord:
+    def confirm_upload(self, file_id: int, parts: list[dict[str, Any]] | None = None) -> FileRecord:
         """Checks the uploaded object and makes the record ready; idempotent."""
         return self.confirm_upload_once(file_id, parts)[0]
 

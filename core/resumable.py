@@ -238,6 +238,9 @@ class ResumableUploads:
         self._busy: set[str] = set()
         # upload id -> (bytes hashed, sha256 so far) of local uploads received by this process
         self._hashes: dict[str, tuple[int, Any]] = {}
+        # upload id -> (local file, its fingerprint) of uploads sent from this machine: at the
+        # end the object is checked from that file instead of being downloaded again
+        self._local_sources: dict[str, tuple[Path, str]] = {}
 
     # ---- helpers ----------------------------------------------------------------------------
     @property
@@ -387,7 +390,7 @@ class ResumableUploads:
         """
         path = Path(path)
         st = path.stat()
-        source = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        source = _fingerprint(path)
         state: UploadState | None = None
         if upload_id:
             try:
@@ -401,7 +404,11 @@ class ResumableUploads:
                 record = self.lib.get_file(state.file_id)
                 return record.with_duplicate() if state.duplicate else record
         if state is None:
-            meta = {"filename": original_filename or path.name, "file_type": file_type}
+            meta = {
+                "filename": original_filename or path.name,
+                "file_type": file_type,
+                "filetype": sniff_file(path).mime,  # names the object (.mp4) on R2/S3
+            }
             if athlete_id is not None:
                 meta["athlete_id"] = str(athlete_id)
             if is_public:
@@ -411,6 +418,7 @@ class ResumableUploads:
             state = self.create(st.st_size, meta, owner="desktop", source=source)
             if on_created is not None:
                 on_created(state.id)
+        self._local_sources[state.id] = (path, source)
         writer = self.writer(state.id, None)
         try:
             with open(path, "rb") as fh:
@@ -460,6 +468,7 @@ class ResumableUploads:
                 return
             key, uid, state = row.object_key, row.s3_upload_id, row.state
         self._hashes.pop(upload_id, None)
+        self._local_sources.pop(upload_id, None)
         store = self._multipart_store()
         if uid and key and state == "receiving" and store is not None:
             store.abort_multipart(key, uid)
@@ -496,6 +505,7 @@ class ResumableUploads:
             row.expires_at = datetime.now(UTC) + timedelta(seconds=self.lib.settings.tus_expiry)
         for buffered_file in (False, True):
             self._data_file(upload_id, buffered_file).unlink(missing_ok=True)
+        self._local_sources.pop(upload_id, None)
         logger.info("tus upload %s catalogued as file %s", upload_id, record.id)
         return self.get(upload_id)
 
@@ -550,6 +560,10 @@ class ResumableUploads:
         with self.lib.db.write() as s:
             row = self._row(s, upload_id)
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]
+            source = (row.meta or {}).get("_source")
+        local = self._local_sources.pop(upload_id, None)
+        if local is not None and local[1] == source and _fingerprint(local[0]) == source:
+            return self._finish_from_local(key, local[0], meta)
         try:
             kind = meta.kind or _kind_of(meta.mime)
             if kind is None:
@@ -582,6 +596,26 @@ class ResumableUploads:
             raise
         if record.id != pending_id:  # a duplicate of a file already in the library
             self._drop_file_row(pending_id)
+        return record
+
+    def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
+        """The object is in the bucket and the same bytes are here: check them here."""
+        kind = meta.kind or _kind_of(meta.mime) or sniff_file(path).kind
+        try:
+            record = self.lib._ingestor.ingest(  # noqa: SLF001 - see stored_key
+                path,
+                kind,
+                original_filename=meta.filename,
+                athlete_id=meta.athlete_id,
+                is_public=meta.is_public,
+                description=meta.description,
+                stored_key=key,
+            )
+        except BaseException:
+            self.lib.storage.delete(key)
+            raise
+        if record.storage_key != key:  # a duplicate: the existing file keeps its object
+            self.lib.storage.delete(key)
         return record
 
     def _drop_file_row(self, file_id: int) -> None:
@@ -837,6 +871,12 @@ class ResumableUploads:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
                 s.delete(row)
+
+
+def _fingerprint(path: Path) -> str:
+    """Which local file, as it is now (a changed file is a new upload)."""
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def store_has(lib: Library, key: str) -> bool:

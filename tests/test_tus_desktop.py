@@ -171,3 +171,64 @@ def test_speed_and_eta_after_a_resume_count_only_new_bytes(qtbot: Any) -> None:
     assert model.data(index) == "Paused"
     assert model.resume(item.id) is item and item.state == UploadState.QUEUED
     assert not item.cancel.is_set() and item.speed == 0
+
+
+def test_big_file_to_s3_in_parts_resumes_and_is_checked_here(
+    data_dir: Path, s3_bucket: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Desktop to R2/S3: equal parts, a pause keeps the parts sent, and the finished object is
+    validated from the local file instead of being downloaded again."""
+    import threading
+
+    from core.errors import Cancelled
+
+    lib = Library.open(
+        make_settings(
+            data_dir,
+            r2_endpoint_url=s3_bucket.endpoint_url,
+            r2_bucket_name=s3_bucket.bucket,
+            r2_access_key_id="testing",
+            r2_secret_access_key="testing",
+            r2_region="us-east-1",
+            upload_part_size=5 * MiB,
+            resumable_threshold=MiB,
+        )
+    )
+    try:
+        backend = type(getattr(lib.storage, "active", lib.storage))  # behind a router or not
+        sent: list[tuple[int, int]] = []
+        upload_part = backend.upload_part  # type: ignore[attr-defined]
+
+        def counting(self: Any, key: str, uid: str, number: int, stream: Any, size: int) -> str:
+            sent.append((number, size))
+            return upload_part(self, key, uid, number, stream, size)
+
+        monkeypatch.setattr(backend, "upload_part", counting)
+        downloads: list[str] = []
+        monkeypatch.setattr(
+            backend,
+            "download_to",
+            lambda self, key, *a, **k: downloads.append(key),
+        )
+        source = noise_png(tmp_path / "match.png")  # ~12 MB: parts of 5, 5 and ~2 MiB
+        cancel = threading.Event()
+        ids: list[str] = []
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if done >= 6 * MiB:
+                cancel.set()  # the user pauses after the first part went
+
+        with pytest.raises(Cancelled):
+            lib.resumable.send_file(
+                source, "image", progress=progress, cancel=cancel, on_created=ids.append
+            )
+        assert sent == [(1, 5 * MiB)]
+        record = lib.resumable.send_file(source, "image", upload_id=ids[0])
+        assert [n for n, _ in sent] == [1, 2, 3]  # part 1 was not sent again
+        assert [size for _, size in sent][:2] == [5 * MiB, 5 * MiB]
+        assert record.status == "ready" and record.storage_key.endswith(".png")
+        assert downloads == []  # checked from the local file
+        assert record.sha256 and record.size == source.stat().st_size
+        assert lib.resumable.get(ids[0]).file_id == record.id
+    finally:
+        lib.close()
