@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +15,9 @@ from urllib.parse import urlparse
 from core.errors import SettingsError, UnsupportedType
 from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, canonical_mime
 from core.paths import DataPaths, default_paths
+from core.secrets import SECRET_FIELDS, SecretStore
+
+logger = logging.getLogger(__name__)
 
 MIN_EXPIRY = 1
 MAX_EXPIRY = 7 * 24 * 3600
@@ -66,7 +70,7 @@ class Settings:
     """Every setting MediaDesk reads, validated once at start-up."""
 
     r2_access_key_id: str = ""
-    r2_secret_access_key: str = ""
+    r2_secret_access_key: str = field(default="", repr=False)  # core/secrets.py keeps it
     r2_endpoint_url: str = ""
     r2_bucket_name: str = ""
     r2_public_domain: str = ""
@@ -168,10 +172,10 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return validate(dataclasses.replace(self, **changes))
 
-    def to_toml_dict(self) -> dict[str, Any]:
+    def to_toml_dict(self, include_secrets: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "config_file":
+            if f.name == "config_file" or (f.name in SECRET_FIELDS and not include_secrets):
                 continue
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
@@ -304,6 +308,7 @@ def load_settings(
             env.get("MEDIADESK_CONFIG_FILE") or default_paths(data_dir or None).settings_file
         )
     path = Path(config_file)
+    file_values: dict[str, Any] = {}
     if path.is_file():
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -313,13 +318,51 @@ def load_settings(
             if key not in types or key == "config_file":
                 raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
             values[key] = _coerce(key, value, types[key])
+        file_values = dict(values)
     for name, env_name in ENV_NAMES.items():
         if env_name in env and env[env_name] != "":
             values[name] = _coerce(name, env[env_name], types[name])
     for key, value in overrides.items():
         values[key] = _coerce(key, value, types[key]) if value is not None else None
     values = {k: v for k, v in values.items() if v is not None}
+    _load_secrets(path, values, file_values)
     return validate(Settings(config_file=str(path), **values))
+
+
+def _secret_store(values: Mapping[str, Any]) -> SecretStore:
+    return SecretStore(default_paths(values.get("data_dir") or None).secrets_dir)
+
+
+def _load_secrets(path: Path, values: dict[str, Any], file_values: Mapping[str, Any]) -> None:
+    """Fills secrets from the secret store; moves any found in settings.toml out of it."""
+    store = _secret_store(values)
+    leaked = [name for name in SECRET_FIELDS if file_values.get(name)]
+    for name in leaked:
+        store.set(name, str(file_values[name]))
+    if leaked:
+        _rewrite_without(path, leaked)
+        logger.warning("Moved %s out of %s into %s", ", ".join(leaked), path, store.location)
+    for name in SECRET_FIELDS:
+        if not values.get(name):
+            stored = store.get(name)
+            if stored:
+                values[name] = stored
+
+
+def _rewrite_without(path: Path, names: list[str]) -> None:
+    """settings.toml minus the given keys, written atomically and fsynced."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    lines = [f"{k} = {_toml_value(v)}" for k, v in raw.items() if k not in names]
+    _write_atomic(path, "\n".join(lines) + "\n")
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, target)
 
 
 def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
@@ -327,11 +370,12 @@ def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
     target = Path(path or settings.config_file or settings.paths.settings_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     lines = []
-    for key, value in settings.to_toml_dict().items():
+    for key, value in settings.to_toml_dict().items():  # never the secrets
         lines.append(f"{key} = {_toml_value(value)}")
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    store = _secret_store({"data_dir": settings.data_dir})
+    for name in SECRET_FIELDS:
+        store.set(name, getattr(settings, name))
+    _write_atomic(target, "\n".join(lines) + "\n")
     return target
 
 

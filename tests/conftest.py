@@ -19,6 +19,7 @@ for _name in list(os.environ):
         "PRESIGNED_URL_EXPIRY",
     ):
         del os.environ[_name]
+os.environ["MEDIADESK_SECRETS"] = "file"  # never the developer's system keyring
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 from core.library import Library  # noqa: E402

@@ -24,6 +24,7 @@ STORAGE_FIELDS = (
     "r2_secret_access_key",
     "r2_region",
     "r2_public_domain",
+    "storage_backend",
 )
 RESTART_FIELDS = (*STORAGE_FIELDS, "language")
 LIVE_FIELDS = (
@@ -56,7 +57,9 @@ def check_storage(settings: Settings) -> Settings:
 
 def changed_fields(old: Settings, new: Settings) -> set[str]:
     return {
-        name for name, value in new.to_toml_dict().items() if old.to_toml_dict().get(name) != value
+        name
+        for name, value in new.to_toml_dict(include_secrets=True).items()
+        if old.to_toml_dict(include_secrets=True).get(name) != value
     }
 
 
@@ -106,7 +109,7 @@ class SettingsController(QObject):
         return self.tr("local folder %1").replace("%1", str(settings.paths.objects_dir))
 
     def restart_needed(self, values: dict[str, Any]) -> list[str]:
-        current = self.settings.to_toml_dict()
+        current = self.settings.to_toml_dict(include_secrets=True)
         return [
             name
             for name in RESTART_FIELDS
