@@ -15,6 +15,7 @@ from server.client.api import Client, ClientError, UploadResult
 
 COMMANDS = ("upload", "download", "login")
 BAR = 24
+REFUSALS = {400, 413, 415, 422}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,7 +161,8 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
                 progress=bar,
             )
         except ClientError as exc:
-            refusal = exc.local or (exc.status is not None and 400 <= exc.status < 500)
+            # refused: the file itself (its type, size, content); failed: anything else
+            refusal = exc.local or exc.status in REFUSALS
             (refused if refusal else failed).append((name, exc))
             bar.finish(f"{'refused' if refusal else 'failed'}: {exc}")
             continue

@@ -1,0 +1,138 @@
+"""`mediadesk upload`, `download` and `login` against a live server."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.library import Library
+from desktop_app.cli import main as mediadesk
+from server.client import cli
+from server.client.credentials import credentials_path
+from server.entry import EmbeddedServer
+from tests.server_fixtures import make_tokens
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "config-home"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("MEDIADESK_TOKEN", raising=False)
+    monkeypatch.delenv("MEDIADESK_SERVER", raising=False)
+    return home
+
+
+def test_upload_summary_and_exit_status(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config_home: Path,
+) -> None:
+    monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).upload)
+    athlete = library.create_athlete("Ana")
+    copy = tmp_path / "copy-of-photo.jpg"
+    shutil.copy(media_dir.jpeg, copy)
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("a text file with a photo's name\n")
+    code, out, err = run(
+        "upload",
+        str(media_dir.jpeg),
+        str(media_dir.mp4),
+        str(copy),
+        str(fake),
+        "--server",
+        live.url,
+        "--athlete",
+        str(athlete.id),
+        "--public",
+    )
+    assert code == 1, out + err  # a refused file is a failure
+    assert "Uploaded 2, duplicates 1, refused 1, failed 0" in out
+    assert "refused " + str(fake) in out and "unsupported_type" in out
+    assert "100%" in err and "uploaded as id" in err and "already stored as id" in err
+    files = library.list_files(athlete_id=athlete.id).items
+    assert sorted(f.original_filename for f in files) == ["clip.mp4", "photo.jpg"]
+    assert all(f.is_public for f in files)
+
+    # duplicates alone are not failures
+    code, out, _ = run(
+        "upload",
+        str(copy),
+        str(media_dir.jpeg),
+        "--server",
+        live.url,
+        "--athlete",
+        str(athlete.id),
+        "--public",
+    )
+    assert code == 0 and "Uploaded 0, duplicates 2, refused 0, failed 0" in out
+
+
+def test_upload_without_a_token_fails_with_the_servers_reason(
+    live: EmbeddedServer, media_dir: Any, config_home: Path
+) -> None:
+    code, out, _ = run("upload", str(media_dir.png), "--server", live.url)
+    assert code == 1 and "Uploaded 0, duplicates 0, refused 0, failed 1" in out
+    assert "unauthorized" in out
+
+
+def test_login_saves_the_token_privately_and_upload_uses_it(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    config_home: Path,
+) -> None:
+    token = make_tokens(library).upload
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "mdk_not_a_real_token")
+    code, out, err = run("login", "--server", live.url)
+    assert code == 2 and "invalid_token" in err
+    assert not credentials_path().exists()
+
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: token)
+    code, out, err = run("login", "--server", live.url)
+    assert code == 0, err
+    path = credentials_path()
+    assert path.is_relative_to(config_home)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert token not in out + err  # never echoed
+    # the saved server and token are used when none is given
+    code, out, err = run("upload", str(media_dir.gif))
+    assert code == 0, out + err
+    assert "Uploaded 1," in out
+
+
+def test_download_through_the_mediadesk_command(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    config_home: Path,
+) -> None:
+    record = library.ingest(Path(media_dir.webm), "video", original_filename="match.webm")
+    monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).read)
+    out_dir = tmp_path / "downloads"
+    code = mediadesk(["download", str(record.id), "--server", live.url, "-o", str(out_dir)])
+    assert code == 0, capsys.readouterr()
+    saved = out_dir / "match.webm"
+    assert saved.read_bytes() == Path(media_dir.webm).read_bytes()
+    assert str(saved) in capsys.readouterr().out
+    assert [p.name for p in out_dir.iterdir()] == ["match.webm"]  # no temporary file left
+    code = mediadesk(["download", "999999", "--server", live.url, "-o", str(out_dir)])
+    assert code == 1
+    assert "not_found" in capsys.readouterr().err
