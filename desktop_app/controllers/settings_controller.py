@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from core import storage_migration
+from core.library import Library
 from core.settings import Settings, save_settings
+from core.storage.factory import build_backend
 from core.storage.local import LocalStorage
 from core.storage.s3 import S3Storage
 from desktop_app.errors import describe_error, error_text
-from desktop_app.workers import TaskRunner
+from desktop_app.workers import Mailbox, TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +76,19 @@ class SettingsController(QObject):
     testFinished = Signal(bool, str)
     saved = Signal(object, object)  # Settings, set of changed field names
     saveFailed = Signal(object)  # ErrorMessage
+    switchCounted = Signal(str, str, int)  # old backend, new backend, files to decide about
+    migrationProgress = Signal(int, int, str)  # files done, total, current file name
+    migrationFinished = Signal(bool, int, int, str)  # complete, moved, failed, error text
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.runner = TaskRunner(max_threads=1, parent=self)
+        self.migration_runner = TaskRunner(max_threads=1, parent=self)
+        self.library: Library | None = None  # set by the main window: counts and migration
+        self.migrating = False
+        self._cancel: threading.Event | None = None
+        self._progress = Mailbox(self.migrationProgress.emit, self)
         self.saved_path: Path | None = None
 
     def build(self, values: dict[str, Any]) -> Settings:
@@ -135,6 +147,60 @@ class SettingsController(QObject):
         self.settings = new
         self.saved_path = path
         self.saved.emit(new, changes)
+
+    # ---- switching storage ----------------------------------------------------------------------
+    def files_to_switch(self, values: dict[str, Any]) -> None:
+        """`switchCounted(from, to, files)`: how many files live on a backend the form leaves.
+
+        Emitted with files = 0 when the backend does not change or no library is attached.
+        """
+        try:
+            new = self.build(values)
+        except Exception:  # noqa: BLE001 - save() reports it
+            self.switchCounted.emit("", "", 0)
+            return
+        old, target = self.settings.backend_name, new.backend_name
+        library = self.library
+        if library is None or old == target:
+            self.switchCounted.emit(old, target, 0)
+            return
+        self.runner.submit(
+            storage_migration.counts_by_backend,
+            library,
+            on_result=lambda counts: self.switchCounted.emit(
+                old, target, sum(n for name, n in counts.items() if name != target)
+            ),
+            on_error=lambda exc: self.saveFailed.emit(describe_error(exc)),
+        )
+
+    def start_migration(self, target: str) -> None:
+        """Moves every file to `target` in the background (progress, cancel, resumable)."""
+        library = self.library
+        if library is None or self.migrating:
+            return
+        self._cancel = threading.Event()
+        settings, cancel = self.settings, self._cancel
+
+        def run() -> storage_migration.MigrationReport:
+            storage = build_backend(settings, target)
+            return storage_migration.migrate(
+                library, target, storage, lambda *a: self._progress.post(*a), cancel
+            )
+
+        self.migrating = True
+        self.migration_runner.submit(run, on_result=self._migrated, on_error=self._migration_failed)
+
+    def cancel_migration(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def _migrated(self, report: storage_migration.MigrationReport) -> None:
+        self.migrating = False
+        self.migrationFinished.emit(report.complete, report.moved, len(report.failed), "")
+
+    def _migration_failed(self, exc: BaseException) -> None:
+        self.migrating = False
+        self.migrationFinished.emit(False, 0, 0, error_text(exc))
 
 
 def _normal(value: Any) -> Any:

@@ -54,14 +54,17 @@ from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import ErrorMessage
 from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.resources import app_icon, app_version
+from desktop_app.team import attach as attach_team
 from desktop_app.views.actions import build_actions, build_menus
 from desktop_app.views.browser import FileBrowser
 from desktop_app.views.confirm import confirm_irreversible
 from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
+from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
 from desktop_app.views.message_box import open_warning
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
+from desktop_app.views.storage_view import StorageView
 from desktop_app.views.upload_dock import UploadDock
 
 logger = logging.getLogger(__name__)
@@ -109,10 +112,12 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._shut_down = False
         self._docks_sized = False
+        self._catalog_bytes = 0  # the last counts' bytes, for the storage warning
         self.controller = LibraryController(library, page_size, self)
         self.uploads = UploadController(library, max_parallel, self)
         self.server = ServerController(library, self)
         self.settings_controller = SettingsController(library.settings, self)
+        self.settings_controller.library = library  # counts and moves files on a storage switch
         self.controller.server_url = self.server.url_or_none
         self.commands = build_actions(self)
         build_menus(self, self.commands)
@@ -128,6 +133,7 @@ class MainWindow(QMainWindow):
         self.resize(1360, 860)
         self.restore_window_state()
         self.controller.start()
+        self.team = attach_team(self)  # live with other apps and servers on this catalog
 
     # ---- layout -------------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -168,8 +174,17 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, self.upload_dock)
         self.addDockWidget(area, self.server_dock)
         self.tabifyDockWidget(self.upload_dock, self.server_dock)
+        self.storage_view = StorageView(self.library, self)  # usage per type and athlete
+        self.addDockWidget(area, self.storage_view)
+        self.tabifyDockWidget(self.server_dock, self.storage_view)
+        self.processing = ProcessingStates(self)  # video jobs: tile badges, details, Jobs dock
+        self.jobs_dock = JobsDock(self.library, self.processing, self)
+        self.addDockWidget(area, self.jobs_dock)
+        self.tabifyDockWidget(self.storage_view, self.jobs_dock)
+        self.processing_line = ProcessingLine(self.library, self.jobs_dock.runner, self.details)
+        self.details.extensions.addWidget(self.processing_line)
         self.upload_dock.raise_()
-        for dock in (self.upload_dock, self.server_dock):
+        for dock in (self.upload_dock, self.server_dock, self.storage_view, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
 
     def _context_menus(self) -> None:
@@ -194,8 +209,13 @@ class MainWindow(QMainWindow):
         c.saved.connect(self._on_saved)
         c.saveFailed.connect(self._on_save_failed)
         c.currentChanged.connect(self._update_actions)
+        c.currentChanged.connect(self.processing_line.show_file)
+        c.live.changed.connect(self._on_processing_event)
+        self.processing.changed.connect(lambda _id: self.browser.grid.viewport().update())
+        self.browser.grid.itemDelegate().processing_of = self.processing.get  # type: ignore[attr-defined]
         c.filterChanged.connect(self._on_filter)
         c.countsChanged.connect(self._on_counts)
+        self.storage_view.usageChanged.connect(lambda _report: self._warn_storage())
         c.examplesReady.connect(self.server_panel.set_example_files)
         c.errorOccurred.connect(self.show_error)
         self.browser.leave_guard = self.leave_edits
@@ -353,7 +373,14 @@ class MainWindow(QMainWindow):
 
     def _on_counts(self, counts: dict[str, int]) -> None:
         self.status.set_counts(counts)
+        self._warn_storage(counts.get("bytes", 0))
         self.details.set_athletes(self.controller.sidebar.athletes())
+
+    def _warn_storage(self, catalog_bytes: int | None = None) -> None:
+        if catalog_bytes is not None:
+            self._catalog_bytes = catalog_bytes
+        used = self.storage_view.used_bytes(self._catalog_bytes)
+        self.status.set_storage_warning(used, self.library.settings.storage_warn_bytes)
 
     # ---- drops --------------------------------------------------------------------------------
     def drop_target(self, pos: QPoint) -> tuple[int | None, QRect]:
@@ -631,16 +658,30 @@ class MainWindow(QMainWindow):
         """Starts the embedded server when the settings ask for it."""
         if self.library.settings.server_autostart:
             self.server.start()
+        self.jobs_dock.refresh()
+
+    def _on_processing_event(self, event: object) -> None:
+        self.processing.on_event(event)  # type: ignore[arg-type]
+        self.jobs_dock.on_event(event)  # type: ignore[arg-type]
+        if getattr(event, "kind", "") == "processing" and (
+            getattr(event, "file_id", None) == self.processing_line.file_id
+        ):
+            self.processing_line.reload()
 
     def shutdown(self) -> None:
         """Cancels uploads, stops the server and the workers; safe to call twice."""
         if self._shut_down:
             return
         self._shut_down = True
+        self.jobs_dock.shutdown()
+        self.team.shutdown()
         self.uploads.shutdown()
         self.server.stop_blocking()
         self.controller.shutdown()
         self.settings_controller.runner.shutdown()
+        self.settings_controller.cancel_migration()  # stops after the current file; resumable
+        self.settings_controller.migration_runner.shutdown(wait_ms=30000)
+        self.storage_view.shutdown()
 
     # ---- window state -------------------------------------------------------------------------
     def _state_settings(self) -> QSettings:

@@ -60,6 +60,8 @@ class SettingsDialog(QDialog):
         controller.testFinished.connect(self._on_test)
         controller.saved.connect(self._on_saved)
         controller.saveFailed.connect(self._on_save_failed)
+        controller.switchCounted.connect(self._on_switch_counted)
+        self.switch_choice = ""  # "move" or "keep" when the backend changes
         self.load(controller.settings)
 
     # ---- layout -------------------------------------------------------------------------------
@@ -223,9 +225,15 @@ class SettingsDialog(QDialog):
             "r2_secret_access_key": self.secret_key,
             "r2_public_domain": self.public_domain,
         }
+        entered = {name: w.text().strip() for name, w in text.items()}
+        # Local with a complete R2 form keeps the credentials: files left in the bucket stay
+        # readable ("keep reading old files from where they are").
+        required = ("r2_endpoint_url", "r2_bucket_name", "r2_access_key_id", "r2_secret_access_key")
+        keep_r2 = r2 or all(entered[n] for n in required)
         values: dict[str, Any] = {
-            name: (w.text().strip() if r2 else "") for name, w in text.items()
+            name: (value if keep_r2 else "") for name, value in entered.items()
         }
+        values["storage_backend"] = "r2" if r2 else ("local" if keep_r2 else "")
         values.update(
             {
                 "r2_region": self.region.text().strip() or "auto",
@@ -284,13 +292,40 @@ class SettingsDialog(QDialog):
             self.restart_note.setText("")
 
     def _save(self) -> None:
-        """The file is written in a worker; the dialog closes when it is saved."""
+        """The file is written in a worker; the dialog closes when it is saved.
+
+        A backend change with files on the old backend first asks what to do with them.
+        """
         self.buttons.setEnabled(False)
+        self.switch_choice = ""
+        self.controller.files_to_switch(self.values())
+
+    def _on_switch_counted(self, old: str, new: str, files: int) -> None:
+        if not files:
+            self.controller.save(self.values())
+            return
+        from desktop_app.views.storage_switch import StorageSwitchDialog
+
+        self.switch_dialog = StorageSwitchDialog(old, new, files, self)
+        self.switch_dialog.finished.connect(self._on_switch_answer)
+        self.switch_dialog.open()
+
+    def _on_switch_answer(self, result: int) -> None:
+        if result != QDialog.DialogCode.Accepted:
+            self.buttons.setEnabled(True)  # nothing saved, nothing moved
+            return
+        self.switch_choice = self.switch_dialog.choice
         self.controller.save(self.values())
 
-    def _on_saved(self, *_: object) -> None:
+    def _on_saved(self, settings: Settings, *_: object) -> None:
         self.buttons.setEnabled(True)
         self.saved_path = self.controller.saved_path
+        if self.switch_choice == "move":
+            from desktop_app.views.storage_switch import MigrationProgress
+
+            self.migration = MigrationProgress(self.controller, self.parentWidget())
+            self.migration.show()
+            self.controller.start_migration(settings.backend_name)
         self.accept()
 
     def _on_save_failed(self, message: ErrorMessage) -> None:
