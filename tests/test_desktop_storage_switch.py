@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_move_copies_verifies_and_switches_every_file(
     complete, moved, failed, error = done.args
     assert (complete, moved, failed, error) == (True, 2, 0, "")
     assert set(_backends(local_settings).values()) == {"r2"}
-    saved = tomllib.loads(open(local_settings.config_file, encoding="utf-8").read())
+    saved = tomllib.loads(Path(local_settings.config_file).read_text(encoding="utf-8"))
     assert saved["storage_backend"] == "r2"
     assert "r2_secret_access_key" not in saved
     for record in files:  # readable right away, before any restart
@@ -111,10 +112,10 @@ def test_keep_moves_nothing_and_old_files_stay_readable(
 
 
 def test_cancel_saves_nothing(qtbot, window: MainWindow, local_settings: Settings) -> None:  # type: ignore[no-untyped-def]
-    before = open(local_settings.config_file, encoding="utf-8").read()
+    before = Path(local_settings.config_file).read_text(encoding="utf-8")
     ask = _switch_to_r2(qtbot, window)
     ask.reject()
     qtbot.wait(200)
     assert window._test_dialog.buttons.isEnabled()  # type: ignore[attr-defined]
-    assert open(local_settings.config_file, encoding="utf-8").read() == before
+    assert Path(local_settings.config_file).read_text(encoding="utf-8") == before
     assert window.settings_controller.settings.backend_name == "local"
