@@ -1,1 +1,219 @@
-export const x = 1;
+// MediaDesk for web pages: an ES module, no build step.
+//
+//   import { uploadFile, streamUrl, watchUrl } from "https://media.example.org/static/mediadesk.js";
+//   const file = await uploadFile(input.files[0], { token, onProgress: (sent, total) => … });
+//
+// uploadFile checks the file before asking for an upload URL (its type from the first bytes,
+// not from its name or file.type; its size and type against the server's GET /config), then
+// runs the presigned flow: POST /files/upload/presigned, PUT the bytes with upload progress
+// (XMLHttpRequest upload.onprogress), POST /files/{id}/confirm-upload. Failures reject with a
+// MediaDeskError carrying the server's error code. baseUrl defaults to this module's origin.
+
+const MODULE_ORIGIN = new URL(import.meta.url).origin;
+const HEAD_BYTES = 64;
+
+export class MediaDeskError extends Error {
+  constructor(code, message, { status = null, details = {}, requestId = null } = {}) {
+    super(message);
+    this.name = "MediaDeskError";
+    this.code = code;
+    this.status = status; // null when the file was refused before any request
+    this.details = details;
+    this.requestId = requestId;
+  }
+}
+
+const base = (baseUrl) => (baseUrl || MODULE_ORIGIN).replace(/\/+$/, "");
+const ascii = (bytes, start, end) => String.fromCharCode(...bytes.subarray(start, end));
+const starts = (bytes, magic, at = 0) => magic.every((b, i) => bytes[at + i] === b);
+
+// ISO BMFF brands that share MP4's structure but are not videos (as core/mediatypes.py).
+const NOT_VIDEO_BRANDS = {
+  heic: "HEIF image", heix: "HEIF image", heim: "HEIF image", heis: "HEIF image",
+  hevc: "HEIF image", hevx: "HEIF image", mif1: "HEIF image", msf1: "HEIF image",
+  avif: "AVIF image", avis: "AVIF image", "M4A ": "MPEG-4 audio", "M4B ": "MPEG-4 audio",
+  "crx ": "Canon raw image",
+};
+
+/** The media type of content from its first bytes, or null: the server's sniffing rules. */
+export function sniff(bytes) {
+  if (bytes.length >= 12 && ["ftyp", "moov", "mdat", "wide", "free"].includes(ascii(bytes, 4, 8))) {
+    if (ascii(bytes, 4, 8) !== "ftyp") return { mime: "video/quicktime", kind: "video" };
+    const brand = ascii(bytes, 8, 12);
+    if (NOT_VIDEO_BRANDS[brand]) return null;
+    return brand === "qt  " ? { mime: "video/quicktime", kind: "video" }
+      : { mime: "video/mp4", kind: "video" };
+  }
+  if (starts(bytes, [0xff, 0xd8, 0xff])) return { mime: "image/jpeg", kind: "image" };
+  if (starts(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) {
+    return { mime: "image/png", kind: "image" };
+  }
+  if (["GIF87a", "GIF89a"].includes(ascii(bytes, 0, 6))) return { mime: "image/gif", kind: "image" };
+  if (ascii(bytes, 0, 4) === "RIFF") {
+    const form = ascii(bytes, 8, 12);
+    if (form === "WEBP") return { mime: "image/webp", kind: "image" };
+    if (form === "AVI ") return { mime: "video/x-msvideo", kind: "video" };
+    return null;
+  }
+  if (starts(bytes, [0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11])) {
+    return { mime: "video/x-ms-wmv", kind: "video" };
+  }
+  if (starts(bytes, [0x1a, 0x45, 0xdf, 0xa3]) && ascii(bytes, 0, 64).includes("webm")) {
+    return { mime: "video/webm", kind: "video" };
+  }
+  return null;
+}
+
+const configs = new Map();
+
+/** GET /config of a server (once per page): limits, allowed types, presign threshold. */
+export function getConfig({ baseUrl } = {}) {
+  const url = base(baseUrl);
+  if (!configs.has(url)) {
+    configs.set(url, request("GET", `${url}/config`).catch((err) => {
+      configs.delete(url);
+      throw err;
+    }));
+  }
+  return configs.get(url);
+}
+
+/** Checks a File or Blob as the server would; rejects with a MediaDeskError (status null). */
+export async function checkFile(file, { baseUrl, fileType } = {}) {
+  if (!file.size) throw new MediaDeskError("empty_file", "The file is empty");
+  const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
+  const media = sniff(head);
+  const config = await getConfig({ baseUrl });
+  if (!media) {
+    const accepted = [...config.allowed_types.image, ...config.allowed_types.video].join(", ");
+    throw new MediaDeskError("unsupported_type",
+      `${file.name || "The file"} is not a photo or video this server accepts (${accepted})`);
+  }
+  if (fileType && fileType !== media.kind) {
+    throw new MediaDeskError("type_mismatch",
+      `The content is ${media.kind} (${media.mime}) but fileType says ${fileType}`);
+  }
+  if (!config.allowed_types[media.kind].includes(media.mime)) {
+    throw new MediaDeskError("unsupported_type", `${media.mime} is not accepted by this server`);
+  }
+  if (file.size > config.max_file_size) {
+    throw new MediaDeskError("too_large",
+      `The file is ${file.size} bytes; the limit is ${config.max_file_size} bytes`,
+      { details: { size: file.size, max_size: config.max_file_size } });
+  }
+  return media;
+}
+
+async function errorFrom(status, text, headers) {
+  try {
+    const { error } = JSON.parse(text);
+    return new MediaDeskError(error.code, error.message, {
+      status, details: error.details || {},
+      requestId: error.request_id || headers.get?.("X-Request-ID") || null,
+    });
+  } catch {
+    return new MediaDeskError(`http_${status}`, `HTTP ${status}`, { status });
+  }
+}
+
+async function request(method, url, { token, json } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, {
+      method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+    });
+  } catch (err) {
+    throw new MediaDeskError("network_error", `${method} ${url}: ${err.message}`);
+  }
+  const text = await response.text();
+  if (!response.ok) throw await errorFrom(response.status, text, response.headers);
+  return text ? JSON.parse(text) : null;
+}
+
+// One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has).
+function put(url, body, headers, onSent) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", url);
+    for (const [name, value] of Object.entries(headers || {})) {
+      // the browser sets Content-Length itself and refuses scripts that try
+      if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.onprogress = (event) => onSent(event.loaded);
+    xhr.onload = async () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onSent(body.size);
+        resolve(xhr.getResponseHeader("ETag"));
+      } else {
+        reject(await errorFrom(xhr.status, xhr.responseText, {
+          get: (name) => xhr.getResponseHeader(name),
+        }));
+      }
+    };
+    xhr.onerror = () => reject(new MediaDeskError("network_error",
+      "The upload failed (network or CORS: the storage must allow this origin)"));
+    xhr.send(body);
+  });
+}
+
+/**
+ * Uploads a File: checks it, asks for a presigned URL, PUTs the bytes with progress, confirms.
+ * Resolves with the stored file (`duplicate: true` when the same file was already there).
+ */
+export async function uploadFile(file, {
+  baseUrl, fileType, athleteId, isPublic = false, token, onProgress, description,
+} = {}) {
+  const url = base(baseUrl);
+  const media = await checkFile(file, { baseUrl: url, fileType });
+  const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
+  const form = {
+    original_filename: file.name || `upload.${media.mime.split("/")[1]}`,
+    file_type: media.kind,
+    is_public: Boolean(isPublic),
+    content_type: media.mime,
+    size: file.size,
+  };
+  if (athleteId !== undefined && athleteId !== null && athleteId !== "") {
+    form.athlete_id = Number(athleteId);
+  }
+  const grant = await request("POST", `${url}/files/upload/presigned`, { token, json: form });
+  let confirmBody;
+  if (grant.parts && grant.parts.length) {
+    // an upload in parts straight to the bucket: equal parts, the last one shorter
+    const done = new Map();
+    const etags = [];
+    for (const part of grant.parts) {
+      const start = (part.part_number - 1) * grant.part_size;
+      const chunk = file.slice(start, start + grant.part_size);
+      const etag = await put(part.url, chunk, {}, (sent) => {
+        done.set(part.part_number, sent);
+        report([...done.values()].reduce((a, b) => a + b, 0));
+      });
+      etags.push({ part_number: part.part_number, etag: etag || "" });
+    }
+    confirmBody = etags.every((p) => p.etag) ? { parts: etags } : undefined;
+  } else {
+    const target = new URL(grant.upload_url, url).href;
+    await put(target, file, grant.headers, report);
+  }
+  const stored = await request("POST", `${url}/files/${grant.file_id}/confirm-upload`,
+    { token, json: confirmBody });
+  if (description) {
+    return request("PATCH", `${url}/files/${stored.id}`, { token, json: { description } });
+  }
+  return stored;
+}
+
+/** The URL a <video> or <img> plays: /stream/{id}/{kind}; token adds ?access_token=. */
+export function streamUrl(id, { baseUrl, kind = "video", token } = {}) {
+  const url = `${base(baseUrl)}/stream/${encodeURIComponent(id)}/${kind}`;
+  return token ? `${url}?access_token=${encodeURIComponent(token)}` : url;
+}
+
+/** The server's player page for a file (/watch/{id}: adaptive HLS when ready). */
+export function watchUrl(id, { baseUrl } = {}) {
+  return `${base(baseUrl)}/watch/${encodeURIComponent(id)}`;
+}

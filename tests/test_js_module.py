@@ -1,0 +1,199 @@
+"""/static/mediadesk.js and /upload-demo in headless Chromium, from another origin (CORS).
+
+The demo page is served by a second web server (another port, like a team's web site) and
+imports the module from MediaDesk; uploads go cross-origin with a token, with XHR progress.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import http.server
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests.browser import Browser, chromium_path
+from tests.server_fixtures import http_call, make_tokens, server_config
+
+pytestmark = [
+    pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed"),
+    pytest.mark.timeout(120),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Site:
+    url: str
+    folder: Path
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """Another origin serving static files from a folder."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    handler = functools.partial(_Quiet, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield Site(f"http://127.0.0.1:{httpd.server_address[1]}", folder)
+    httpd.shutdown()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(library: Library, site: Site) -> Iterator[EmbeddedServer]:
+    config = dataclasses.replace(server_config(library), cors_origins=(site.url,))
+    live = EmbeddedServer(library, config=config)
+    live.start()
+    yield live
+    live.stop()
+
+
+def test_module_and_demo_page_are_served(server: EmbeddedServer, site: Site) -> None:
+    module = http_call(f"{server.url}/static/mediadesk.js", headers={"Origin": site.url})
+    assert module.status == 200
+    assert module.headers["Content-Type"].startswith("text/javascript")
+    assert module.headers["Access-Control-Allow-Origin"] == site.url  # module scripts need it
+    assert b"export async function uploadFile" in module.body
+    page = http_call(f"{server.url}/upload-demo")
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert b"/static/mediadesk.js" in page.body
+
+
+UPLOAD = """
+async (b64, name, type, token, fileType) => {
+  const { uploadFile } = await import(SERVER + "/static/mediadesk.js");
+  const file = new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, {type});
+  const events = [];
+  try {
+    const stored = await uploadFile(file, {
+      token, fileType: fileType || undefined, isPublic: true,
+      onProgress: (sent, total) => events.push([sent, total]),
+    });
+    return {stored, events, requests: window.__requests};
+  } catch (err) {
+    return {error: {code: err.code, status: err.status, message: err.message},
+            events, requests: window.__requests};
+  }
+}
+"""
+
+# Every request the page makes, by URL (fetch and XMLHttpRequest)
+SPY = """
+(() => {
+  window.__requests = [];
+  if (window.__spying) return true;
+  window.__spying = true;
+  const fetch0 = window.fetch;
+  window.fetch = (url, init) => {
+    window.__requests.push(String(url));
+    return fetch0(url, init);
+  };
+  const open0 = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    window.__requests.push(String(url));
+    return open0.call(this, method, url, ...rest);
+  };
+  return true;
+})()
+"""
+
+
+async def _upload(
+    browser: Browser, server: str, path: Path | bytes, name: str, mime: str, token: str, kind=""
+) -> dict[str, Any]:
+    data = path if isinstance(path, bytes) else Path(path).read_bytes()
+    args = ", ".join(
+        json.dumps(v) for v in (base64.b64encode(data).decode(), name, mime, token, kind)
+    )
+    await browser.evaluate(SPY)
+    return await browser.evaluate(
+        f"(() => {{ const SERVER = {json.dumps(server)}; return ({UPLOAD})({args}); }})()"
+    )
+
+
+async def test_demo_page_from_another_origin_uploads_with_progress(
+    server: EmbeddedServer, site: Site, library: Library, media_dir: Any
+) -> None:
+    # The demo page, byte for byte as MediaDesk serves it, on the other origin
+    with urllib.request.urlopen(f"{server.url}/upload-demo", timeout=10) as reply:
+        (site.folder / "upload-demo.html").write_bytes(reply.read())
+    token = make_tokens(library).upload
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{site.url}/upload-demo.html?server={server.url}")
+
+        # 1. The page itself: a token, a file chosen in its <input type=file>
+        await browser.evaluate(f"document.getElementById('token').value = {json.dumps(token)}")
+        root = (await browser.send("DOM.getDocument"))["root"]["nodeId"]
+        node = (await browser.send("DOM.querySelector", nodeId=root, selector="#file"))["nodeId"]
+        await browser.send("DOM.setFileInputFiles", nodeId=node, files=[str(media_dir.png)])
+        status = await browser.evaluate(
+            """new Promise((ok) => { const t = setInterval(() => {
+                 const s = document.getElementById('status').value;
+                 if (s && s !== 'Uploading…') { clearInterval(t); ok(s); } }, 50); })"""
+        )
+        assert status.startswith("Stored as #"), status
+        assert await browser.evaluate("document.getElementById('bar').value") == 1
+
+        # 2. The module from script: a real JPEG and a real MP4, progress observed
+        for path, mime, kind in (
+            (media_dir.jpeg, "image/jpeg", "image"),
+            (media_dir.mp4, "video/mp4", "video"),
+        ):
+            result = await _upload(browser, server.url, path, path.name, mime, token)
+            assert "error" not in result, result
+            stored = result["stored"]
+            assert stored["status"] == "ready" and stored["file_type"] == kind
+            assert stored["size"] == path.stat().st_size and stored["is_public"] is True
+            size = path.stat().st_size
+            assert result["events"] and result["events"][-1] == [size, size]
+            assert all(0 <= sent <= total == size for sent, total in result["events"])
+            presign = [u for u in result["requests"] if u.endswith("/files/upload/presigned")]
+            assert len(presign) == 1
+            assert any("/signed/" in u for u in result["requests"])  # the PUT went to the URL
+
+        # 3. A text file renamed .jpg: refused before any request for an upload URL
+        before = library.counts()
+        result = await _upload(
+            browser, server.url, b"just some notes\n" * 10, "holiday.jpg", "image/jpeg", token
+        )
+        assert result["error"]["code"] == "unsupported_type"
+        assert result["error"]["status"] is None
+        assert not any("/files/upload" in u for u in result["requests"]), result["requests"]
+        # a video sent as an image: refused the same way
+        mismatch = await _upload(
+            browser, server.url, media_dir.mp4, "clip.mp4", "video/mp4", token, "image"
+        )
+        assert mismatch["error"]["code"] == "type_mismatch"
+        assert library.counts() == before
+
+        # 4. The server's own error codes come through
+        denied = await _upload(browser, server.url, media_dir.gif, "a.gif", "image/gif", "nope")
+        assert denied["error"]["status"] == 401 and denied["error"]["code"] == "invalid_token"
+
+
+async def test_stream_and_watch_urls(server: EmbeddedServer) -> None:
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        urls = await browser.evaluate(
+            "import('/static/mediadesk.js').then(m => [m.streamUrl(7), "
+            "m.streamUrl(8, {kind: 'image', token: 't k'}), m.watchUrl(9)])"
+        )
+    assert urls == [
+        f"{server.url}/stream/7/video",
+        f"{server.url}/stream/8/image?access_token=t%20k",
+        f"{server.url}/watch/9",
+    ]
