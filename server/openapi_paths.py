@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
+from core.catalog import MAX_LIMIT
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import SORTS
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
+from core.thumbnails import MAX_VARIANT_WIDTH
 from server.openapi_schemas import ID, SCHEMAS, ref
 
 S = dict[str, Any]
@@ -142,7 +145,7 @@ def stream_op(kind: str) -> S:
         params.append(
             param(
                 "w",
-                schema={"type": "integer", "minimum": 1, "maximum": 4096},
+                schema={"type": "integer", "minimum": 1, "maximum": MAX_VARIANT_WIDTH},
                 desc="Width of a cached resized WebP variant",
             )
         )
@@ -171,7 +174,7 @@ def stream_op(kind: str) -> S:
 LIST_PARAMS = [
     param("athlete_id", schema=ID),
     param("file_type", schema=SCHEMAS["File"]["properties"]["file_type"]),
-    param("limit", schema={"type": "integer", "default": 50, "minimum": 1, "maximum": 1000}),
+    param("limit", schema={"type": "integer", "default": 50, "minimum": 1, "maximum": MAX_LIMIT}),
     param(
         "offset",
         schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX},
@@ -457,7 +460,12 @@ PATHS: dict[str, dict[str, S]] = {
                 param("since", schema={"type": "string", "format": "date-time"}),
                 param(
                     "limit",
-                    schema={"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
+                    schema={
+                        "type": "integer",
+                        "default": 100,
+                        "minimum": 1,
+                        "maximum": AUDIT_MAX_LIMIT,
+                    },
                 ),
                 param(
                     "offset",
@@ -708,7 +716,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 "uploads",
                 {
                     **ok("The stored parts (resume by uploading the others)", json("UploadParts")),
-                    **err(401, 403, 404, 409, 500),
+                    **err(400, 401, 403, 404, 409, 500),
                 },
                 params=[FID],
                 desc="409 when the file has no upload in progress or it is a single PUT.",

@@ -41,6 +41,11 @@ pytestmark = pytest.mark.timeout(120)
 # Hypothesis caches under ./.hypothesis by default: keep the checkout clean
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mediadesk-hypothesis")
 
+# tus PATCH bodies (server/routes/tus.py): raw bytes, like application/octet-stream
+schemathesis.openapi.media_type(
+    "application/offset+octet-stream", __import__("hypothesis").strategies.binary(max_size=256)
+)
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
