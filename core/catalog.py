@@ -18,7 +18,14 @@ from core.db.engine import Database
 from core.db.models import Athlete, MediaFile
 from core.errors import Conflict, InvalidInput, NotFound
 from core.mediatypes import canonical_mime
-from core.records import SORTS, AthleteRecord, FileQuery, FileRecord, Page
+from core.records import (
+    MAX_ATHLETE_NAME,
+    SORTS,
+    AthleteRecord,
+    FileQuery,
+    FileRecord,
+    Page,
+)
 
 MAX_LIMIT = 1000
 # Totals are cached per filter set: counting a million rows costs more than the page itself.
@@ -412,6 +419,6 @@ def _advance_sequence(s: Session) -> None:
 
 def _clean_name(name: str) -> str:
     clean = " ".join((name or "").split())
-    if not clean or len(clean) > 200:
-        raise InvalidInput("An athlete name needs 1 to 200 characters")
+    if not clean or len(clean) > MAX_ATHLETE_NAME:
+        raise InvalidInput(f"An athlete name needs 1 to {MAX_ATHLETE_NAME} characters")
     return clean

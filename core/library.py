@@ -26,7 +26,7 @@ from core.ingest import Ingestor, IngestProgress, PresignedUpload
 from core.jobs import JobQueue
 from core.locks import KeyedLocks
 from core.paths import DataPaths
-from core.records import MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
+from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
 from core.resumable import ResumableUploads
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from core.spool import Spooled
@@ -452,9 +452,9 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
         values["is_public"] = changes["is_public"]
     if "description" in changes:
         text = changes["description"] or ""
-        if not isinstance(text, str) or len(text) > 10000:
+        if not isinstance(text, str) or len(text) > MAX_DESCRIPTION:
             raise InvalidInput(
-                "description must be text of at most 10000 characters",
+                f"description must be text of at most {MAX_DESCRIPTION} characters",
                 reason="description_too_long",
             )
         values["description"] = text

@@ -151,6 +151,8 @@ class Page:
 
 # Catalog ids are INTEGER columns: 32-bit on PostgreSQL, so larger ids cannot exist (or be bound).
 MAX_ID = 2**31 - 1
+MAX_DESCRIPTION = 10000  # characters of a file's description
+MAX_ATHLETE_NAME = 200  # characters of an athlete's name
 
 SORTS = {
     "created_at",

@@ -8,7 +8,7 @@ import typing
 from datetime import datetime
 from typing import Any
 
-from core.records import MAX_ID, FileRecord
+from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord
 
 S = dict[str, Any]
 
@@ -39,7 +39,7 @@ DATE = {"type": "string", "format": "date-time"}
 KIND = {"type": "string", "enum": ["image", "video"]}
 # Catalog ids (32-bit INTEGER columns); larger or smaller values are a 400.
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+NAME = {"type": "string", "minLength": 1, "maxLength": MAX_ATHLETE_NAME}
 
 # What the API adds to FileRecord's fields (record.as_dict() and server.views.file_json).
 FILE_VIEW_FIELDS: dict[str, S] = {
@@ -196,7 +196,7 @@ SCHEMAS: dict[str, S] = {
         is_public={**BOOL, "default": False},
         athlete_id=ID,
         original_filename=STR,
-        description={**STR, "maxLength": 10000},
+        description={**STR, "maxLength": MAX_DESCRIPTION},
     ),
     "FileUpdate": {
         **obj(
@@ -208,7 +208,7 @@ SCHEMAS: dict[str, S] = {
             },
             athlete_id=nullable("integer", minimum=1, maximum=MAX_ID),
             is_public=BOOL,
-            description=nullable("string", maxLength=10000),
+            description=nullable("string", maxLength=MAX_DESCRIPTION),
             version={**INT, "minimum": 1, "description": "Expected version (or If-Match)"},
         ),
         "additionalProperties": False,
