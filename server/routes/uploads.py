@@ -54,18 +54,17 @@ async def presigned_upload(request: web.Request) -> web.Response:
     fields = await read_fields(request)
     file_type = str(fields.get("file_type", ""))
     try:
+        size = as_int("size", fields.get("size"), minimum=1)
         args = dict(
             original_filename=required(fields, "original_filename"),
             file_type=required(fields, "file_type"),
             is_public=as_bool("is_public", fields.get("is_public")),
             athlete_id=as_id("athlete_id", fields.get("athlete_id")),
             content_type=optional_text(fields, "content_type") or None,
-            size=as_int("size", fields.get("size"), minimum=1),
+            size=size,
         )
         lib = library(request)
-        parts = lib.resumable.wants_multipart(
-            args["size"], as_bool("multipart", fields.get("multipart"))
-        )
+        parts = lib.resumable.wants_multipart(size, as_bool("multipart", fields.get("multipart")))
         started = time.perf_counter()
         upload = await run_blocking(request, lib.create_presigned_upload, **args)
         plan = None
@@ -74,7 +73,7 @@ async def presigned_upload(request: web.Request) -> web.Response:
                 request,
                 lib.resumable.start_presigned_multipart,
                 upload.file,
-                args["size"],
+                size,
                 upload.expires_at,
             )
     except BaseException as exc:
