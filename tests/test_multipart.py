@@ -191,3 +191,24 @@ def test_local_storage_has_no_parts(live: EmbeddedServer, library: Library) -> N
         f"{live.url}/files/{plain['file_id']}/upload/renew", "POST", headers=bearer(token)
     )
     assert renewed.status == 200 and "/signed/" in renewed.json()["upload_url"]
+
+
+def test_an_abandoned_upload_in_parts_expires_and_leaves_nothing(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.maintenance import run_maintenance
+
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    plan = presign(server, token, 11 * MiB, multipart=True).json()
+    put_part(plan["parts"][0]["url"], os.urandom(5 * MiB))
+    assert len(leftovers(s3, s3_bucket.bucket)) == 1
+    later = datetime.now(UTC) + timedelta(hours=2)  # past PRESIGNED_URL_EXPIRY
+    report = run_maintenance(lib, now=later)
+    assert plan["file_id"] in report.expired_pending and report.expired_uploads
+    assert leftovers(s3, s3_bucket.bucket) == []
+    assert s3.list_objects_v2(Bucket=s3_bucket.bucket).get("KeyCount", 0) == 0
+    gone = http_call(f"{server.url}/files/{plan['file_id']}/upload/parts", headers=bearer(token))
+    assert gone.status == 404
