@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from desktop_app.errors import ErrorMessage
@@ -20,10 +22,24 @@ class MainStatusBar(QStatusBar):
         self.server = QLabel(self)
         self.server.setOpenExternalLinks(True)
         self.counts = QLabel(self)
-        for label in (self.storage, self.server, self.counts):
+        self.catalog = QLabel(self)
+        self.feed = QLabel(self)
+        self.storage_warning = QLabel(self)  # above MEDIADESK_STORAGE_WARN_BYTES
+        self.storage_warning.setStyleSheet("color: #b36b00; font-weight: bold;")
+        self.storage_warning.hide()
+        for label in (
+            self.storage_warning,
+            self.storage,
+            self.catalog,
+            self.feed,
+            self.server,
+            self.counts,
+        ):
             label.setContentsMargins(10, 0, 10, 0)
             self.addPermanentWidget(label)
         self.set_storage(settings)
+        self.set_catalog(settings)
+        self.set_feed(None)
         self.set_server(False, "")
         self.set_counts({})
 
@@ -37,6 +53,33 @@ class MainStatusBar(QStatusBar):
         self.storage.setText(text)
         self.storage.setToolTip(tip)
 
+    def set_catalog(self, settings: Settings) -> None:
+        """Which catalog this window shares: a SQLite file or a PostgreSQL host."""
+        url = make_url(settings.effective_database_url)
+        if url.get_backend_name() == "sqlite":
+            path = url.database or ""
+            self.catalog.setText(self.tr("Catalog: SQLite %1").replace("%1", Path(path).name))
+            self.catalog.setToolTip(path)
+        else:
+            where = f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
+            self.catalog.setText(
+                self.tr("Catalog: PostgreSQL %1").replace("%1", f"{where}/{url.database or ''}")
+            )
+            self.catalog.setToolTip(url.render_as_string(hide_password=True))
+
+    def set_feed(self, connected: bool | None, detail: str = "") -> None:
+        """Whether changes made by other apps and servers on this catalog arrive live."""
+        if connected:
+            self.feed.setText(self.tr("● Live"))
+            tip = self.tr("Changes made elsewhere on this catalog appear at once.")
+        elif connected is None:
+            self.feed.setText(self.tr("○ Live: starting"))
+            tip = ""
+        else:
+            self.feed.setText(self.tr("○ Live: disconnected"))
+            tip = self.tr("Changes made elsewhere appear once the catalog is reachable again.")
+        self.feed.setToolTip(f"{tip}\n{detail}".strip())
+
     def set_server(self, running: bool, url: str, error: ErrorMessage | None = None) -> None:
         if running:
             link = f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
@@ -47,12 +90,28 @@ class MainStatusBar(QStatusBar):
             self.server.setText(self.tr("Server: stopped"))
         self.server.setToolTip(error.full() if error is not None and not running else "")
 
+    def set_storage_warning(self, used: int, limit: int) -> None:
+        """Shown while the library uses more than the warning threshold (0: never)."""
+        over = bool(limit) and used > limit
+        if over:
+            self.storage_warning.setText(
+                self.tr("⚠ Storage: %1 used, above %2")
+                .replace("%1", size_text(used))
+                .replace("%2", size_text(limit))
+            )
+            self.storage_warning.setToolTip(
+                self.tr("Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.")
+            )
+        self.storage_warning.setVisible(over)
+
     def set_counts(self, counts: dict[str, int]) -> None:
-        text = (
-            self.tr("%1 files · %2 images · %3 videos · %4")
-            .replace("%1", str(counts.get("all", 0)))
-            .replace("%2", str(counts.get("image", 0)))
-            .replace("%3", str(counts.get("video", 0)))
-            .replace("%4", size_text(counts.get("bytes", 0)))
+        # Each count has its own plural form ("1 video", "2 videos"), in the user's language.
+        text = " · ".join(
+            (
+                self.tr("%Ln file(s)", "", counts.get("all", 0)),
+                self.tr("%Ln image(s)", "", counts.get("image", 0)),
+                self.tr("%Ln video(s)", "", counts.get("video", 0)),
+                size_text(counts.get("bytes", 0)),
+            )
         )
         self.counts.setText(text)

@@ -1,0 +1,209 @@
+"""The Storage dock: what the library holds per type and athlete, the store's real size and its
+drift from the catalog, and the daily history kept in the catalog (core/usage.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QLocale, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.library import Library
+from desktop_app.errors import describe_error
+from desktop_app.formatting import size_text
+from desktop_app.workers import TaskRunner
+
+HISTORY_DAYS = 90
+
+
+def _load(library: Library) -> dict[str, Any]:
+    """Worker side: the report and its history in one trip."""
+    report = library.usage.report()
+    report["history"] = library.usage.history(HISTORY_DAYS)
+    return report
+
+
+def _scan_and_load(library: Library) -> dict[str, Any]:
+    library.usage.scan()
+    return _load(library)
+
+
+class StorageView(QDockWidget):
+    """`usageChanged(report)` after every refresh (the status bar's warning follows it)."""
+
+    usageChanged = Signal(object)
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Storage"), parent)
+        self.setObjectName("storage-dock")
+        self.library = library
+        self.runner = TaskRunner(1, self)
+        self.report: dict[str, Any] | None = None
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        top = QHBoxLayout()
+        self.summary = QLabel(body)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refresh_button = QPushButton(self.tr("Refresh"), body)
+        self.scan_button = QPushButton(self.tr("List the store now"), body)
+        self.scan_button.setToolTip(
+            self.tr("Lists every object of the bucket or folder (slow on a large bucket)")
+        )
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.refresh_button)
+        top.addWidget(self.scan_button)
+        layout.addLayout(top)
+        tables = QHBoxLayout()
+        self.by_type = self._table(body, [self.tr("Type"), self.tr("Files"), self.tr("Size")])
+        self.by_athlete = self._table(body, [self.tr("Athlete"), self.tr("Files"), self.tr("Size")])
+        self.history = self._table(
+            body, [self.tr("Day"), self.tr("Files"), self.tr("Size"), self.tr("In the store")]
+        )
+        for table in (self.by_type, self.by_athlete, self.history):
+            tables.addWidget(table)
+        layout.addLayout(tables, 1)
+        self.setWidget(body)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.scan_button.clicked.connect(self.scan)
+        self.visibilityChanged.connect(lambda shown: shown and self.refresh())
+        self.summary.setText(self.tr("Loading…"))
+
+    @staticmethod
+    def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
+        table = QTableWidget(0, len(headers), parent)
+        table.setHorizontalHeaderLabels(headers)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        return table
+
+    # ---- loading (off the GUI thread) ---------------------------------------------------------
+    def refresh(self) -> None:
+        self._submit(_load)
+
+    def scan(self) -> None:
+        self.summary.setText(self.tr("Listing the store…"))
+        self._submit(_scan_and_load)
+
+    def _submit(self, fn: Any) -> None:
+        self.refresh_button.setEnabled(False)
+        self.scan_button.setEnabled(False)
+        self.runner.submit(fn, self.library, on_result=self._show, on_error=self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._enable()
+        self.summary.setText(describe_error(exc).display())
+
+    def _enable(self) -> None:
+        self.refresh_button.setEnabled(True)
+        self.scan_button.setEnabled(True)
+
+    # ---- showing ------------------------------------------------------------------------------
+    def used_bytes(self, catalog_bytes: int) -> int:
+        """The bytes the warning compares: the store's when it was listed, else the catalog's."""
+        report = self.report
+        if report is not None and report["store"]["bytes"] is not None:
+            return int(report["store"]["bytes"])
+        return catalog_bytes
+
+    def _show(self, report: dict[str, Any]) -> None:
+        self._enable()
+        self.report = report
+        total, store = report["total"], report["store"]
+        lines = [
+            self.tr("%Ln file(s) in the library", "", total["files"])
+            + " · "
+            + size_text(total["bytes"]),
+        ]
+        if store["bytes"] is None:
+            lines.append(self.tr("The store has not been listed yet."))
+        else:
+            when = QLocale().toString(
+                _to_qdatetime(store["scanned_at"]), QLocale.FormatType.ShortFormat
+            )
+            lines.append(
+                self.tr("Store: %1 objects, %2 (listed %3); drift from the catalog: %4")
+                .replace("%1", QLocale().toString(int(store["objects"])))
+                .replace("%2", size_text(store["bytes"]))
+                .replace("%3", when)
+                .replace("%4", _signed_size(store["drift_bytes"]))
+            )
+            lines.append(
+                self.tr("Thumbnails and other derivatives: %1").replace(
+                    "%1", size_text(report["derivatives"]["bytes"])
+                )
+            )
+        trashed = report["by_status"]["trashed"]
+        lines.append(self.tr("In the trash: %1").replace("%1", size_text(trashed["bytes"])))
+        self.summary.setText("\n".join(lines))
+        kinds = {"image": self.tr("Images"), "video": self.tr("Videos")}
+        self._fill(
+            self.by_type,
+            [
+                (kinds[k], v["files"], size_text(v["bytes"]))
+                for k, v in report["by_file_type"].items()
+                if k in kinds
+            ],
+        )
+        self._fill(
+            self.by_athlete,
+            [
+                (a["name"] or self.tr("No athlete"), a["files"], size_text(a["bytes"]))
+                for a in report["by_athlete"]
+            ],
+        )
+        self._fill(
+            self.history,
+            [
+                (
+                    h["day"],
+                    h["files"],
+                    size_text(h["bytes"]),
+                    size_text(h["store_bytes"]) if h["store_bytes"] is not None else "—",
+                )
+                for h in reversed(report.get("history", []))
+            ],
+        )
+        self.usageChanged.emit(report)
+
+    @staticmethod
+    def _fill(table: QTableWidget, rows: list[tuple[Any, ...]]) -> None:
+        table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                item = QTableWidgetItem(
+                    QLocale().toString(value) if isinstance(value, int) else str(value)
+                )
+                if isinstance(value, int) or c > 0:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                table.setItem(r, c, item)
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+
+def _signed_size(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return ("+" if value > 0 else "−" if value < 0 else "") + size_text(abs(value))
+
+
+def _to_qdatetime(iso: str) -> Any:
+    from PySide6.QtCore import QDateTime
+
+    return QDateTime.fromString(iso, Qt.DateFormat.ISODateWithMs).toLocalTime()
