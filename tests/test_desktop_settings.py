@@ -55,7 +55,7 @@ def test_test_connection_reports_the_exact_r2_failure(qtbot, dialog) -> None:  #
         dialog.test_button.click()
     ok, text = done.args
     assert not ok
-    assert text.startswith("The storage cannot be reached. Check the connection")
+    assert text.startswith("The endpoint cannot be reached.")  # not "the bucket is missing"
     assert "127.0.0.1:9" in text or "media" in text
     dialog.access_key.clear()  # partly configured: the settings themselves are refused
     with qtbot.waitSignal(dialog.controller.testFinished, timeout=TIMEOUT) as done:

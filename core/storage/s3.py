@@ -49,24 +49,34 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _MISSING or status == 404:
             if code == "NoSuchBucket":
-                return StorageUnavailable(f"Bucket {bucket!r} does not exist at {endpoint}")
+                return StorageUnavailable(
+                    f"Bucket {bucket!r} does not exist at {endpoint}", reason="bucket_missing"
+                )
             return NotFound(f"{what}: no such object")
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "AccessDenied"):
+            # Machine-readable: the settings dialog says which of the two to fix.
+            reason = "no_permission" if code == "AccessDenied" else "bad_credentials"
+            if code == "403":  # a HEAD has no body to tell them apart
+                reason = "access_denied"
             return StorageUnavailable(
                 f"{what}: access denied by {endpoint} ({code}); check the access key ID, the "
-                f"secret access key and their permissions on bucket {bucket!r}"
+                f"secret access key and their permissions on bucket {bucket!r}",
+                reason=reason,
             )
         if code in ("400", "301", "PermanentRedirect", "AuthorizationHeaderMalformed"):
             return StorageUnavailable(
                 f"{what}: {endpoint} refused the request ({code}); check the endpoint URL, the "
-                "region and the access key ID"
+                "region and the access key ID",
+                reason="endpoint_refused",
             )
         if code == "InvalidRange" or status == 416:
             return InvalidInput(f"{what}: range not satisfiable")
         message = error.get("Message") or code or str(status)
         return StorageUnavailable(f"{what}: {endpoint} answered {status} {message}")
     if isinstance(exc, bx.ConnectionError):  # refused, DNS, TLS, proxy, connect timeout
-        return StorageUnavailable(f"{what}: cannot reach {endpoint} ({exc})")
+        return StorageUnavailable(
+            f"{what}: cannot reach {endpoint} ({exc})", reason="endpoint_unreachable"
+        )
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return StorageUnavailable(f"{what}: no S3 credentials are configured")
     return StorageUnavailable(f"{what}: {exc}")
@@ -356,13 +366,20 @@ class S3Storage:
 
     # --- health -------------------------------------------------------------------------------
     def check(self) -> None:
-        """One HEAD on the bucket, without retries, so a bad setting is reported quickly."""
+        """One request to the bucket, without retries, so a bad setting is reported quickly.
+
+        Failures carry a `reason`: endpoint_unreachable, endpoint_refused, bad_credentials,
+        no_permission, bucket_missing.
+        """
         try:
+            # A listing, not a HEAD: its error body names the cause (NoSuchBucket,
+            # InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied), a HEAD's cannot.
             with self._errors(f"Checking bucket {self.bucket!r}"):
-                self._make_client(attempts=1).head_bucket(Bucket=self.bucket)
-        except NotFound:  # HEAD has no body: a 404 here can only mean the bucket
+                self._make_client(attempts=1).list_objects_v2(Bucket=self.bucket, MaxKeys=1)
+        except NotFound:
             raise StorageUnavailable(
-                f"Bucket {self.bucket!r} does not exist at {self.endpoint_url}"
+                f"Bucket {self.bucket!r} does not exist at {self.endpoint_url}",
+                reason="bucket_missing",
             ) from None
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:

@@ -33,6 +33,7 @@ STORAGE_FIELDS = (
 RESTART_FIELDS = (*STORAGE_FIELDS, "language")
 LIVE_FIELDS = (
     "max_file_size",
+    "upload_rate_limit",
     "presigned_url_expiry",
     "allowed_image_types",
     "allowed_video_types",
@@ -107,8 +108,34 @@ class SettingsController(QObject):
             on_result=lambda checked: self.testFinished.emit(
                 True, self.tr("Connection works: %1").replace("%1", self.describe(checked))
             ),
-            on_error=lambda exc: self.testFinished.emit(False, error_text(exc)),
+            on_error=lambda exc: self.testFinished.emit(False, self.test_failure_text(exc)),
         )
+
+    def test_failure_text(self, exc: BaseException) -> str:
+        """One sentence per cause the storage can tell apart (core's `reason`), else the
+        general error text; the technical cause follows on its own line."""
+        texts = {
+            "endpoint_unreachable": self.tr(
+                "The endpoint cannot be reached. Check the endpoint URL and the network."
+            ),
+            "endpoint_refused": self.tr(
+                "The endpoint refused the request. Check the endpoint URL and the region."
+            ),
+            "bad_credentials": self.tr("The access key ID or the secret access key is wrong."),
+            "no_permission": self.tr(
+                "The keys are valid but may not use this bucket. Check their permissions."
+            ),
+            "access_denied": self.tr(
+                "Access denied. Check the keys and their permissions on this bucket."
+            ),
+            "bucket_missing": self.tr(
+                "The server answered, but the bucket does not exist. Check the bucket name."
+            ),
+        }
+        text = texts.get(str(getattr(exc, "reason", "") or ""))
+        if text is None:
+            return error_text(exc)
+        return f"{text}\n{getattr(exc, 'message', str(exc))}"
 
     def describe(self, settings: Settings) -> str:
         """Where the files are kept, in the interface language."""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -63,6 +64,10 @@ class SettingsDialog(QDialog):
         controller.switchCounted.connect(self._on_switch_counted)
         self.switch_choice = ""  # "move" or "keep" when the backend changes
         self.load(controller.settings)
+        # Fields keep their natural height whatever the window's size: the dialog grows (or
+        # scrolls with the screen) instead of squashing a form to a few pixels.
+        for field in self.findChildren(QLineEdit) + self.findChildren(QSpinBox):
+            field.setMinimumHeight(field.sizeHint().height())
 
     # ---- layout -------------------------------------------------------------------------------
     def _build_storage(self) -> QGroupBox:
@@ -84,9 +89,15 @@ class SettingsDialog(QDialog):
         column.addWidget(self.r2_page)
         test_row = QHBoxLayout()
         self.test_button = QPushButton(self.tr("Test connection"), box)
+        self.test_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.test_result = QLabel(box)
         self.test_result.setWordWrap(True)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.test_result.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # A fixed box for up to four lines: a long error never squashes the form above it,
+        # and the button never moves as the message changes (the full text is the tooltip).
+        self.test_result.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 4)
+        self.test_result.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
         test_row.addWidget(self.test_result, 1)
         column.addLayout(test_row)
@@ -145,6 +156,12 @@ class SettingsDialog(QDialog):
         self.expiry.setSuffix(self.tr(" s"))
         form.addRow(self.tr("Maximum file size"), self.max_size)
         form.addRow(self.tr("Signed link lifetime"), self.expiry)
+        self.rate_limit = QSpinBox(box)
+        self.rate_limit.setRange(0, 100000)
+        self.rate_limit.setSuffix(self.tr(" per minute"))
+        self.rate_limit.setSpecialValueText(self.tr("No limit"))
+        self.rate_limit.setToolTip(self.tr("Uploads each API token (or address) may make"))
+        form.addRow(self.tr("API upload limit"), self.rate_limit)
         # ALLOWED_IMAGE_TYPES / ALLOWED_VIDEO_TYPES: one box per type MediaDesk validates
         self.type_boxes: dict[str, QCheckBox] = {}
         for title, media_types in (
@@ -207,6 +224,7 @@ class SettingsDialog(QDialog):
         self.region.setText(s.r2_region)
         self.max_size.setValue(max(1, s.max_file_size // MIB))
         self.expiry.setValue(s.presigned_url_expiry)
+        self.rate_limit.setValue(s.upload_rate_limit)
         allowed = set(s.allowed_image_types) | set(s.allowed_video_types)
         for mime, check in self.type_boxes.items():
             check.setChecked(mime in allowed)
@@ -240,6 +258,7 @@ class SettingsDialog(QDialog):
                 "data_dir": self.data_dir.text().strip(),
                 "max_file_size": self.max_size.value() * MIB,
                 "presigned_url_expiry": self.expiry.value(),
+                "upload_rate_limit": self.rate_limit.value(),
                 "server_host": self.host.text().strip() or "127.0.0.1",
                 "server_port": self.port.value(),
                 "server_autostart": self.autostart.isChecked(),
@@ -281,6 +300,7 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(True)
         self.test_result.setStyleSheet("color: #2e7d32;" if ok else "color: #c62828;")
         self.test_result.setText(("✔ " if ok else "✘ ") + text)
+        self.test_result.setToolTip(text)
 
     def _update_note(self, *_: object) -> None:
         fields = self.controller.restart_needed(self.values())
