@@ -22,3 +22,13 @@ def app_icon() -> QIcon:
         if path.is_file():
             icon.addFile(str(path))
     return icon
+
+
+def app_version() -> str:
+    """The installed package's version (pyproject.toml), for About and the logs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mediadesk")
+    except PackageNotFoundError:  # a bare checkout that was never installed
+        return "(development)"

@@ -633,3 +633,136 @@ def test_long_values_elide_in_the_middle_with_tooltip_and_copy(
         assert label.toolTip() == full
         panel.copy_buttons[key].click()
         assert QGuiApplication.clipboard().text() == full
+
+
+# ---- polish -----------------------------------------------------------------------------------
+def test_counts_use_plural_forms_in_both_languages(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    from desktop_app.views.status_bar import MainStatusBar
+
+    install_translations("en")
+    try:
+        bar = MainStatusBar(library.settings)
+        qtbot.addWidget(bar)
+        bar.set_counts({"all": 1, "image": 0, "video": 1, "bytes": 1536})
+        assert bar.counts.text() == "1 file · 0 images · 1 video · 1.5 KiB"
+        bar.set_counts({"all": 1667, "image": 1666, "video": 1, "bytes": 0})
+        assert bar.counts.text().startswith("1,667 files · 1,666 images · 1 video")
+        install_translations("es")
+        bar = MainStatusBar(library.settings)
+        qtbot.addWidget(bar)
+        bar.set_counts({"all": 1, "image": 2, "video": 1, "bytes": 0})
+        assert bar.counts.text().startswith("1 archivo · 2 imágenes · 1 vídeo")
+    finally:
+        install_translations("en")
+
+
+def test_file_dialogs_open_in_the_last_used_folder(
+    qtbot,
+    library: Library,
+    media_dir: MediaSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[str] = []
+
+    def open_names(_parent, _title, folder, _filters):  # type: ignore[no-untyped-def]
+        asked.append(folder)
+        return [str(media_dir.png)], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(open_names))
+    state = tmp_path / "state.ini"
+    window = MainWindow(library, state_file=state)
+    qtbot.addWidget(window)
+    window.import_files()
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    assert asked[0] in (pictures, str(Path.home()))
+    window.import_files()
+    assert asked[1] == str(media_dir.png.parent)
+    window.shutdown()
+    again = MainWindow(library, state_file=state)  # remembered across sessions
+    qtbot.addWidget(again)
+    again.import_files()
+    assert asked[2] == str(media_dir.png.parent)
+    again.shutdown()
+
+
+def test_sort_title_about_and_natural_athletes(
+    qtbot,
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop_app.resources import app_version
+
+    for name in ("Team 10", "Team 2", "ana"):
+        library.create_athlete(name)
+    state = tmp_path / "state.ini"
+    install_translations("en")
+    window = MainWindow(library, state_file=state)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: len(window.controller.sidebar.athletes()) == 3, timeout=TIMEOUT)
+    assert [a.name for a in window.controller.sidebar.athletes()] == ["ana", "Team 2", "Team 10"]
+    # The title names the view; the platform adds the application name once.
+    assert window.windowTitle() == "All files[*]"
+    team = window.controller.sidebar.athletes()[1]
+    window.sidebar.setCurrentIndex(window.controller.sidebar.index_of(f"athlete:{team.id}"))
+    qtbot.waitUntil(lambda: window.windowTitle() == "Team 2[*]", timeout=TIMEOUT)
+    # About names the version.
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda _p, _t, text: shown.append(text)))
+    window.about()
+    assert app_version() in shown[0] and app_version() != "(development)"
+    # The sort order is remembered.
+    combo = window.browser.sort
+    combo.setCurrentIndex(combo.findData("original_filename"))
+    assert window.controller.sort == "original_filename"
+    window.close()
+    again = MainWindow(library, state_file=state)
+    qtbot.addWidget(again)
+    assert again.controller.sort == "original_filename"
+    assert again.browser.sort.currentData() == "original_filename"
+    assert again.controller.grid.query.sort == "original_filename"
+    again.shutdown()
+
+
+def test_trash_shows_the_purge_date_and_allows_preview(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,  # type: ignore[no-untyped-def]
+) -> None:
+    from core.maintenance import purge_time
+    from desktop_app.formatting import datetime_text
+
+    record = library.ingest(media_dir.jpeg, "image")
+    library.trash(record.id)
+    trashed = library.get_file(record.id)
+    window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("trash"))
+    grid = window.controller.grid
+    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    window.browser.select_row(0)
+    qtbot.waitUntil(lambda: window.details.record is not None, timeout=TIMEOUT)
+    assert trashed.deleted_at is not None
+    due = datetime_text(purge_time(trashed.deleted_at, library.settings.trash_retention_days))
+    note = window.details.trash_note
+    assert note.isVisibleTo(window.details) and f"Deleted for good on {due}" in note.text()
+    assert due in str(grid.index(0).data(Qt.ItemDataRole.ToolTipRole))
+    assert window.commands.preview.isEnabled() and window.details.preview_button.isEnabled()
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT) as ready:
+        window.preview()
+    assert ready.args[0].id == record.id
+    window.preview_dialog.close()
+
+
+def test_preview_dialog_fits_its_content(qtbot, library: Library, media_dir: MediaSet) -> None:  # type: ignore[no-untyped-def]
+    from desktop_app.preview.dialog import PreviewDialog
+
+    record = library.ingest(media_dir.jpeg, "image")  # 640 × 480
+    dialog = PreviewDialog(record, str(library.local_path(record)))
+    qtbot.addWidget(dialog)
+    assert (dialog.width(), dialog.height()) == (640, 480)

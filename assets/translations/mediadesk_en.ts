@@ -21,6 +21,17 @@
     </message>
 </context>
 <context>
+    <name>JobsDock</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/jobs_dock.py" line="327"/>
+        <source>Queued %n job(s) again</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>LibraryController</name>
     <message numerus="yes">
         <location filename="../../desktop_app/controllers/library_controller.py" line="239"/>
@@ -50,7 +61,7 @@
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="87"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="111"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -58,7 +69,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="112"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -66,7 +77,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="113"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -77,7 +88,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="387"/>
+        <location filename="../../desktop_app/views/main_window.py" line="412"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -85,11 +96,30 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="540"/>
+        <location filename="../../desktop_app/views/main_window.py" line="565"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
             <numerusform>Delete %n files permanently?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>MigrationProgress</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
+        <source>All files are in the new storage (%n moved).</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
+        <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
         </translation>
     </message>
 </context>
@@ -109,6 +139,28 @@
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
             <numerusform>Copied %n commands without a token: set TOKEN=… in your shell first.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>StorageSwitchDialog</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
+        <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>StorageView</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_view.py" line="127"/>
+        <source>%Ln file(s) in the library</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
         </translation>
     </message>
 </context>

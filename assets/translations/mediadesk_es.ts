@@ -92,193 +92,193 @@
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="122"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="340"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="124"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="342"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="132"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="134"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="138"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="138"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="140"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="139"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="140"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="142"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="143"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="144"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="146"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="145"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="158"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="171"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="173"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="173"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="175"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="174"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="175"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="197"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="199"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="202"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="204"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="203"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="204"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="248"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="250"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="291"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="295"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="297"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="340"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="342"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="357"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="359"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="357"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="359"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="365"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="367"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -669,6 +669,115 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
 </context>
 <context>
+    <name>Jobs</name>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="43"/>
+        <source>queued</source>
+        <translation>en cola</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="44"/>
+        <source>running</source>
+        <translation>en curso</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="45"/>
+        <source>done</source>
+        <translation>hecho</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="46"/>
+        <source>skipped</source>
+        <translation>omitido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="47"/>
+        <source>failed</source>
+        <translation>fallido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="48"/>
+        <source>cancelled</source>
+        <translation>cancelado</translation>
+    </message>
+</context>
+<context>
+    <name>JobsDock</name>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="177"/>
+        <source>Jobs</source>
+        <translation>Trabajos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="187"/>
+        <source>All jobs</source>
+        <translation>Todos los trabajos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="191"/>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="192"/>
+        <source>Retry</source>
+        <translation>Reintentar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
+        <source>Process again</source>
+        <translation>Procesar de nuevo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
+        <source>Refresh</source>
+        <translation>Actualizar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="203"/>
+        <source>Job</source>
+        <translation>Trabajo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="204"/>
+        <source>File</source>
+        <translation>Archivo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
+        <source>Kind</source>
+        <translation>Tipo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
+        <source>Progress</source>
+        <translation>Progreso</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
+        <source>Attempts</source>
+        <translation>Intentos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/jobs_dock.py" line="327"/>
+        <source>Queued %n job(s) again</source>
+        <translation>
+            <numerusform>%n trabajo en cola de nuevo</numerusform>
+            <numerusform>%n trabajos en cola de nuevo</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>LibraryController</name>
     <message>
         <location filename="../../desktop_app/controllers/library_controller.py" line="216"/>
@@ -705,7 +814,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="333"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -713,67 +822,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="38"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="48"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="41"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="51"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="51"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="61"/>
         <source>Catalog: SQLite %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="56"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="66"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="63"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="73"/>
         <source>● Live</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="64"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="74"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="66"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="76"/>
         <source>○ Live: starting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="69"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="79"/>
         <source>○ Live: disconnected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="70"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="80"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="76"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="86"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="78"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="80"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="90"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="98"/>
+        <source>⚠ Storage: %1 used, above %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/status_bar.py" line="103"/>
+        <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="87"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="111"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -781,7 +900,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="112"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -789,7 +908,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="113"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -910,37 +1029,37 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="615"/>
+        <location filename="../../desktop_app/views/main_window.py" line="640"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="165"/>
+        <location filename="../../desktop_app/views/main_window.py" line="169"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="240"/>
+        <location filename="../../desktop_app/views/main_window.py" line="258"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="299"/>
+        <location filename="../../desktop_app/views/main_window.py" line="317"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="300"/>
+        <location filename="../../desktop_app/views/main_window.py" line="318"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="304"/>
+        <location filename="../../desktop_app/views/main_window.py" line="322"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="387"/>
+        <location filename="../../desktop_app/views/main_window.py" line="412"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -948,52 +1067,52 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="390"/>
+        <location filename="../../desktop_app/views/main_window.py" line="415"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="393"/>
+        <location filename="../../desktop_app/views/main_window.py" line="418"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="398"/>
+        <location filename="../../desktop_app/views/main_window.py" line="423"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="449"/>
+        <location filename="../../desktop_app/views/main_window.py" line="474"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="452"/>
+        <location filename="../../desktop_app/views/main_window.py" line="477"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="462"/>
+        <location filename="../../desktop_app/views/main_window.py" line="487"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="487"/>
+        <location filename="../../desktop_app/views/main_window.py" line="512"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="503"/>
+        <location filename="../../desktop_app/views/main_window.py" line="528"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="510"/>
+        <location filename="../../desktop_app/views/main_window.py" line="535"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="540"/>
+        <location filename="../../desktop_app/views/main_window.py" line="565"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1001,56 +1120,107 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="543"/>
-        <location filename="../../desktop_app/views/main_window.py" line="546"/>
+        <location filename="../../desktop_app/views/main_window.py" line="568"/>
+        <location filename="../../desktop_app/views/main_window.py" line="571"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="569"/>
+        <location filename="../../desktop_app/views/main_window.py" line="594"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="569"/>
-        <location filename="../../desktop_app/views/main_window.py" line="579"/>
+        <location filename="../../desktop_app/views/main_window.py" line="594"/>
+        <location filename="../../desktop_app/views/main_window.py" line="604"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="579"/>
+        <location filename="../../desktop_app/views/main_window.py" line="604"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="598"/>
+        <location filename="../../desktop_app/views/main_window.py" line="623"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="601"/>
+        <location filename="../../desktop_app/views/main_window.py" line="626"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="620"/>
+        <location filename="../../desktop_app/views/main_window.py" line="645"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="625"/>
+        <location filename="../../desktop_app/views/main_window.py" line="650"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="706"/>
+        <location filename="../../desktop_app/views/main_window.py" line="744"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="707"/>
+        <location filename="../../desktop_app/views/main_window.py" line="745"/>
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
+    </message>
+</context>
+<context>
+    <name>MigrationProgress</name>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
+        <source>Moving files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
+        <source>Preparing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
+        <source>Stop</source>
+        <translation type="unfinished">Detener</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
+        <source>Moved %1 of %2 files
+%3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
+        <source>All files are in the new storage (%n moved).</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
+        <source>The move stopped: %1
+Run it again to continue.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
+        <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1125,6 +1295,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <location filename="../../desktop_app/preview/dialog.py" line="57"/>
         <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
         <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>ProcessingLine</name>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="147"/>
+        <source>Processing: not queued</source>
+        <translation>Procesamiento: sin trabajos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="151"/>
+        <source>Processing: %1 (%2 %)</source>
+        <translation>Procesamiento: %1 (%2 %)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="156"/>
+        <source>Why: %1</source>
+        <translation>Motivo: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="161"/>
+        <source>Renditions: %1</source>
+        <translation>Versiones: %1</translation>
     </message>
 </context>
 <context>
@@ -1362,19 +1555,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="93"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="108"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="102"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="117"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="106"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="121"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="25"/>
+        <source>Cloudflare R2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
+        <source>this computer</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1385,153 +1588,153 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="67"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="69"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="70"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="72"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="71"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="73"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="84"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="86"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="101"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="103"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="102"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="104"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="106"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="261"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="108"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="269"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="124"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="126"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="125"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="127"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="126"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="128"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="127"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="129"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="128"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="130"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="129"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="131"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="136"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="138"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="143"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="145"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="144"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="146"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="145"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="147"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="151"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="150"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="152"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="165"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="169"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="171"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="172"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="174"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="176"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="185"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="192"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="194"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="269"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="277"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="281"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="289"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="298"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="333"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -1605,6 +1808,157 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <location filename="../../desktop_app/app.py" line="159"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
+    </message>
+</context>
+<context>
+    <name>StorageSwitchDialog</name>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="37"/>
+        <source>Switch storage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
+        <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
+        <source>Move my files to the new storage (recommended)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
+        <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <source>Keep reading old files from where they are</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
+        <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
+        <source>Save and continue</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StorageView</name>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="48"/>
+        <source>Storage</source>
+        <translation type="unfinished">Almacenamiento</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="59"/>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="60"/>
+        <source>List the store now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="62"/>
+        <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <source>Type</source>
+        <translation type="unfinished">Tipo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <source>Files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <source>Size</source>
+        <translation type="unfinished">Tamaño</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <source>Athlete</source>
+        <translation type="unfinished">Deportista</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <source>Day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <source>In the store</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
+        <source>Loading…</source>
+        <translation type="unfinished">Cargando…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="98"/>
+        <source>Listing the store…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_view.py" line="127"/>
+        <source>%Ln file(s) in the library</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="132"/>
+        <source>The store has not been listed yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
+        <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="145"/>
+        <source>Thumbnails and other derivatives: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="150"/>
+        <source>In the trash: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="152"/>
+        <source>Images</source>
+        <translation type="unfinished">Imágenes</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="152"/>
+        <source>Videos</source>
+        <translation type="unfinished">Vídeos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="164"/>
+        <source>No athlete</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.errors import MediaDeskError
+from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
 from core.records import FileQuery, FileRecord
@@ -45,6 +45,7 @@ class LibraryController(QObject):
 
     errorOccurred = Signal(object)  # ErrorMessage: a translated sentence and the detail
     saveFailed = Signal(int, object)  # file id, ErrorMessage (also sent as errorOccurred)
+    saveConflict = Signal(int, dict)  # file id, the unsaved changes: a newer version exists
     message = Signal(str)  # a short status bar notice
     countsChanged = Signal(dict)
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
@@ -217,7 +218,10 @@ class LibraryController(QObject):
         def failed(exc: BaseException) -> None:
             message = describe_error(exc)
             self.saveFailed.emit(file_id, message)
-            self.errorOccurred.emit(message)
+            if isinstance(exc, Conflict) and self.receivers(self.saveConflict) > 0:
+                self.saveConflict.emit(file_id, changes)  # theirs vs yours (desktop_app/team.py)
+            else:
+                self.errorOccurred.emit(message)
 
         self.runner.submit(
             self.library.update_file,
@@ -274,7 +278,17 @@ class LibraryController(QObject):
         )
 
     def copy_link(self, file_id: int) -> None:
-        self._call(self.library.download_url, file_id, then=self.linkReady.emit)
+        self._call(self._link, file_id, then=self.linkReady.emit)
+
+    def _link(self, file_id: int) -> str:
+        """A video's watch page while the server runs (it plays anywhere), else the file."""
+        record = self.library.get_file(file_id)
+        server = self.server_url()
+        if record.file_type == "video" and server and record.status == "ready":
+            from core.video.service import watch_link
+
+            return watch_link(self.library, record, server)
+        return self.library.download_url(file_id)
 
     def request_preview(self, record: FileRecord) -> None:
         self._call(
@@ -290,6 +304,12 @@ class LibraryController(QObject):
         local = self.library.local_path(record)
         if local is not None and local.is_file():
             return str(local)
+        if record.is_trashed:
+            # The server and presigned_get serve no trashed file; a preview of one in the trash
+            # (to decide whether to restore it) signs its object directly.
+            return self.library.presigner.presign_get(
+                record.storage_key, PREVIEW_URL_EXPIRY, content_type=record.content_type
+            ).url
         server = self.server_url()
         if server:
             kind = "video" if record.file_type == "video" else "image"

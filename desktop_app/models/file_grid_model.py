@@ -18,8 +18,9 @@ from PySide6.QtCore import (
 
 from core.events import ChangeEvent
 from core.library import Library
+from core.maintenance import purge_time
 from core.records import FileQuery, FileRecord, Page
-from desktop_app.formatting import duration_text, size_text
+from desktop_app.formatting import datetime_text, duration_text, size_text
 from desktop_app.models.query_match import insert_position, matches
 from desktop_app.models.thumbnails import ThumbnailLoader
 from desktop_app.workers import TaskRunner
@@ -198,7 +199,13 @@ class FileGridListModel(QAbstractListModel):
         if role == self.ThumbnailRole:
             return self.thumbnails.pixmap(record) if self.thumbnails is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.original_filename}\n{size_text(record.size)}"
+            tip = f"{record.original_filename}\n{size_text(record.size)}"
+            if record.deleted_at is not None:
+                days = self.library.settings.trash_retention_days
+                tip += "\n" + self.tr("Deleted for good on %1").replace(
+                    "%1", datetime_text(purge_time(record.deleted_at, days))
+                )
+            return tip
         if role == self.RecordRole:
             return record
         if role == self.IdRole:

@@ -13,7 +13,9 @@ from desktop_app.preview.image_viewer import ImageViewer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIZE = (960, 640)
+DEFAULT_SIZE = (960, 640)  # when the media's size is unknown
+MIN_SIZE = (480, 320)
+CONTROLS_HEIGHT = 48  # the video player's control bar
 
 
 class PreviewDialog(QDialog):
@@ -38,7 +40,7 @@ class PreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.viewer)
-        self._resize_to_screen()
+        self._resize_to_content()
         self.viewer.setFocus()
 
     def _make_viewer(self, audio: bool, autoplay: bool) -> QWidget:
@@ -74,14 +76,21 @@ class PreviewDialog(QDialog):
         """The text shown instead of a viewer, or "" when a viewer is shown."""
         return self.viewer.text() if isinstance(self.viewer, QLabel) else ""
 
-    def _resize_to_screen(self) -> None:
+    def _resize_to_content(self) -> None:
+        """As large as the photo or video (scaled down to 90 % of the screen), never tiny."""
         width, height = DEFAULT_SIZE
+        r = self.record
+        if r.width and r.height and r.file_type in ("image", "video"):
+            width, height = r.width, r.height
+            if r.rotation in (90, 270):
+                width, height = height, width
+        extra = CONTROLS_HEIGHT if r.file_type == "video" else 0
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:
             area = screen.availableGeometry()
-            width = min(width, int(area.width() * 0.9))
-            height = min(height, int(area.height() * 0.9))
-        self.resize(width, height)
+            scale = min(1.0, area.width() * 0.9 / width, (area.height() * 0.9 - extra) / height)
+            width, height = int(width * scale), int(height * scale)
+        self.resize(max(width, MIN_SIZE[0]), max(height + extra, MIN_SIZE[1]))
 
     def release(self) -> None:
         """Stop and drop any media the viewer holds."""

@@ -288,6 +288,10 @@ class FileBrowser(QWidget):
             return
         self.leave_guard(lambda: self.controller.set_sort(sort), self._restore_sort)
 
+    def show_sort(self) -> None:
+        """Shows the controller's sort order (e.g. the one remembered from the last session)."""
+        self._restore_sort()
+
     def _restore_sort(self) -> None:
         self.sort.blockSignals(True)
         self.sort.setCurrentIndex(max(0, self.sort.findData(self.controller.sort)))
@@ -308,7 +312,7 @@ class FileBrowser(QWidget):
         count = self.controller.view_count()
         if count is None:
             count = self.controller.grid.total
-        self.total.setText(self.tr("%n file(s)", "", count))
+        self.total.setText(self.tr("%Ln file(s)", "", count))
 
     def _update_empty(self, *_: object) -> None:
         model = self.controller.grid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.maintenance import purge_time
 from core.records import AthleteRecord, FileRecord
 from desktop_app.formatting import DASH, datetime_text, duration_text, number_text, size_text
 
@@ -82,6 +84,7 @@ class DetailsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record: FileRecord | None = None
+        self.retention_days: Callable[[], int] = lambda: 30  # the main window passes settings
         self._dirty = False
         self._loading = False
         self.stack = QStackedWidget(self)
@@ -107,6 +110,8 @@ class DetailsPanel(QWidget):
         column.addWidget(self._build_editor())
         column.addWidget(self._build_actions())
         column.addWidget(self._build_technical())
+        self.extensions = QVBoxLayout()  # other features' rows (video processing)
+        column.addLayout(self.extensions)
         column.addStretch(1)
         scroll.setWidget(body)
         # Never clip the (translated) labels: the panel is at least as wide as its content.
@@ -179,6 +184,9 @@ class DetailsPanel(QWidget):
         grid.addWidget(self.trash_button, 1, 1)  # trash and restore share a cell: one shows
         grid.addWidget(self.restore_button, 1, 1)
         grid.addWidget(self.delete_button, 2, 1)
+        self.trash_note = QLabel(box)
+        self.trash_note.setWordWrap(True)
+        grid.addWidget(self.trash_note, 3, 0, 1, 2)
         self.preview_button.clicked.connect(self.previewRequested)
         self.link_button.clicked.connect(self.copyLinkRequested)
         self.export_button.clicked.connect(self.exportRequested)
@@ -266,10 +274,30 @@ class DetailsPanel(QWidget):
         trashed = record.is_trashed
         self.trash_button.setVisible(not trashed)
         self.restore_button.setVisible(trashed)
-        for button in (self.preview_button, self.link_button, self.export_button):
+        for button in (self.link_button, self.export_button):
             button.setEnabled(not trashed)
+        self.preview_button.setEnabled(True)  # from the trash too: look before deciding
+        self.trash_note.setVisible(trashed)
+        self.trash_note.setText(self.trash_text(record) if trashed else "")
         if not (keep_edits and same and self._dirty):
             self.revert()
+
+    def trash_text(self, record: FileRecord) -> str:
+        """Since when a file is in the trash and when it is deleted for good."""
+        if record.deleted_at is None:
+            return ""
+        since = datetime_text(record.deleted_at)
+        days = self.retention_days()
+        if days <= 0:
+            return self.tr(
+                "In the trash since %1. Deleted for good at the next clean-up unless you "
+                "restore it."
+            ).replace("%1", since)
+        return (
+            self.tr("In the trash since %1. Deleted for good on %2 unless you restore it.")
+            .replace("%1", since)
+            .replace("%2", datetime_text(purge_time(record.deleted_at, days)))
+        )
 
     def revert(self) -> None:
         record = self.record
