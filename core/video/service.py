@@ -188,3 +188,18 @@ def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]
                 }
             )
     return out
+
+
+def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
+    """The /watch page of a video on the server at `base_url`; signed for a private file.
+
+    Signed with the data folder's URL-signing key, the one that server checks.
+    """
+    from core.storage.factory import SIGNING_KEY_FILE
+    from core.storage.signing import load_or_create_secret, sign_file_grant
+
+    url = f"{base_url.rstrip('/')}/watch/{record.id}"
+    if record.is_public:
+        return url
+    secret = load_or_create_secret(lib.paths.secrets_dir / SIGNING_KEY_FILE)
+    return f"{url}?{sign_file_grant(secret, record.id, lib.settings.presigned_url_expiry)}"

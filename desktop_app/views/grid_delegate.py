@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop_app.models.file_grid_model import FileGridListModel
+from desktop_app.views.jobs_dock import draw_processing_badge
 
 CELL = QSize(208, 192)
 THUMB_BOX = QSize(192, 144)
@@ -15,6 +19,9 @@ PADDING = 8
 
 class ThumbnailDelegate(QStyledItemDelegate):
     """Fixed-size cells (the view uses uniform item sizes, so 100,000 rows lay out fast)."""
+
+    # file id -> processing state of a video (set by the main window), for its badge
+    processing_of: Callable[[int], dict[str, Any] | None] | None = None
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -55,6 +62,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
         badge = index.data(FileGridListModel.DurationRole)
         if badge:
             self._draw_badge(painter, box, str(badge))
+        processing = (
+            self.processing_of(index.data(FileGridListModel.IdRole))
+            if (self.processing_of is not None)
+            else None
+        )
+        if processing:
+            draw_processing_badge(painter, box, processing)
         painter.restore()
         text_rect = QRect(
             rect.left() + 4, box.bottom() + 6, rect.width() - 8, rect.bottom() - box.bottom() - 8

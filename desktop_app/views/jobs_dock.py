@@ -1,0 +1,334 @@
+"""Video processing in the window: the Jobs dock, tile badges and the details panel's line.
+
+Every catalog read runs in a TaskRunner thread; `processing` change events (from this app's
+workers, the server's, or other machines' through the change feed) arrive as Qt signals in the
+GUI thread and only update what is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.events import ChangeEvent
+from core.jobs import JobRecord, Processing, combine
+from core.library import Library
+from core.video import service
+from desktop_app.errors import describe_error
+from desktop_app.workers import TaskRunner
+
+REFRESH_DELAY_MS = 400  # progress events come twice a second per job: one reload per burst
+
+
+def state_text(state: str) -> str:
+    """A job or processing state in the interface language."""
+    names = {
+        "queued": QCoreApplication.translate("Jobs", "queued"),
+        "running": QCoreApplication.translate("Jobs", "running"),
+        "done": QCoreApplication.translate("Jobs", "done"),
+        "skipped": QCoreApplication.translate("Jobs", "skipped"),
+        "failed": QCoreApplication.translate("Jobs", "failed"),
+        "cancelled": QCoreApplication.translate("Jobs", "cancelled"),
+    }
+    return names.get(state, state)
+
+
+class ProcessingStates(QObject):
+    """file id → combined processing state, kept current from `processing` events."""
+
+    changed = Signal(int)  # file id
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._states: dict[int, dict[str, Any]] = {}
+
+    def get(self, file_id: int) -> dict[str, Any] | None:
+        return self._states.get(file_id)
+
+    def set(self, file_id: int, state: dict[str, Any] | None) -> None:
+        if state is None:
+            self._states.pop(file_id, None)
+        else:
+            self._states[file_id] = dict(state)
+        self.changed.emit(file_id)
+
+    def on_event(self, event: ChangeEvent) -> None:
+        if event.file_id is None:
+            return
+        if event.kind == "processing":
+            self.set(event.file_id, event.data.get("processing"))
+        elif event.kind == "deleted":
+            self.set(event.file_id, None)
+
+
+def draw_processing_badge(painter: QPainter, box: QRect, state: dict[str, Any]) -> None:
+    """A top-left badge on a grid tile while a video is processed or when it failed."""
+    kind = state.get("state")
+    if kind not in ("queued", "running", "failed"):
+        return
+    if kind == "failed":
+        text, color = "⚠", QColor(200, 40, 40, 220)
+    elif kind == "queued":
+        text, color = "⏳", QColor(0, 0, 0, 170)
+    else:
+        text, color = (
+            f"⚙ {int(round(100 * float(state.get('progress') or 0)))} %",
+            QColor(20, 90, 180, 220),
+        )
+    painter.save()
+    font = QFont(painter.font())
+    font.setBold(True)
+    font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    width, height = metrics.horizontalAdvance(text) + 12, metrics.height() + 4
+    badge = QRect(box.left() + 4, box.top() + 4, width, height)
+    path = QPainterPath()
+    path.addRoundedRect(badge, 4, 4)
+    painter.fillPath(path, color)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), text)
+    painter.restore()
+
+
+class ProcessingLine(QLabel):
+    """The details panel's processing state and renditions of the current video."""
+
+    def __init__(self, library: Library, runner: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.library = library
+        self.runner = runner
+        self.file_id: int | None = None
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setObjectName("processing-line")
+        self.hide()
+
+    def show_file(self, record: Any) -> None:
+        if record is None or getattr(record, "file_type", None) != "video":
+            self.file_id = None
+            self.hide()
+            return
+        self.file_id = record.id
+        self.reload()
+
+    def reload(self) -> None:
+        file_id = self.file_id
+        if file_id is None:
+            return
+
+        def read() -> tuple[Any, list[JobRecord]]:
+            return self.library.get_file(file_id), self.library.jobs.latest_for_file(file_id)
+
+        self.runner.submit(read, on_result=lambda value: self._fill(file_id, *value))
+
+    def _fill(self, file_id: int, record: Any, jobs: list[JobRecord]) -> None:
+        if file_id != self.file_id:
+            return
+        state: Processing | None = combine(jobs)
+        if state is None:
+            self.setText(self.tr("Processing: not queued"))
+            self.show()
+            return
+        lines = [
+            self.tr("Processing: %1 (%2 %)")
+            .replace("%1", state_text(state.state))
+            .replace("%2", str(int(round(state.progress * 100))))
+        ]
+        if state.error:
+            lines.append(self.tr("Why: %1").replace("%1", state.error))
+        names = []
+        for item in service.renditions(record, jobs):
+            size = f"{item['width']}×{item['height']}" if item.get("width") else ""
+            names.append(f"{item['name']} {size}".strip())
+        lines.append(self.tr("Renditions: %1").replace("%1", ", ".join(names)))
+        self.setText("\n".join(lines))
+        self.show()
+
+
+class JobsDock(QDockWidget):
+    """Every processing job: progress, cancel, retry, reprocess."""
+
+    COLUMNS = 7
+
+    def __init__(
+        self,
+        library: Library,
+        states: ProcessingStates | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(self.tr("Jobs"), parent)
+        self.setObjectName("jobs-dock")
+        self.library = library
+        self.states = states
+        self.runner = TaskRunner(2, self)
+        self.runner.failed.connect(lambda exc: self.status.setText(describe_error(exc)))
+        body = QWidget(self)
+        column = QVBoxLayout(body)
+        bar = QHBoxLayout()
+        self.filter = QComboBox(body)
+        self.filter.addItem(self.tr("All jobs"), None)
+        for state in ("queued", "running", "failed", "done", "skipped", "cancelled"):
+            self.filter.addItem(state_text(state), state)
+        self.filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.cancel_button = QPushButton(self.tr("Cancel"), body)
+        self.retry_button = QPushButton(self.tr("Retry"), body)
+        self.reprocess_button = QPushButton(self.tr("Process again"), body)
+        self.refresh_button = QPushButton(self.tr("Refresh"), body)
+        for w in (self.filter, self.cancel_button, self.retry_button, self.reprocess_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.refresh_button)
+        column.addLayout(bar)
+        self.table = QTableWidget(0, self.COLUMNS, body)
+        self.table.setHorizontalHeaderLabels(
+            [
+                self.tr("Job"),
+                self.tr("File"),
+                self.tr("Kind"),
+                self.tr("State"),
+                self.tr("Progress"),
+                self.tr("Attempts"),
+                self.tr("Reason"),
+            ]
+        )
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(
+            self.COLUMNS - 1, QHeaderView.ResizeMode.Stretch
+        )
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        column.addWidget(self.table)
+        self.status = QLabel(body)
+        column.addWidget(self.status)
+        self.setWidget(body)
+        self.jobs: list[JobRecord] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        self.cancel_button.clicked.connect(lambda: self._act(self.library.jobs.cancel))
+        self.retry_button.clicked.connect(lambda: self._act(self.library.jobs.retry))
+        self.reprocess_button.clicked.connect(self._reprocess)
+        self.refresh_button.clicked.connect(self.refresh)
+        self._update_buttons()
+
+    # ---- data -------------------------------------------------------------------------------
+    def on_event(self, event: ChangeEvent) -> None:
+        if event.kind in ("processing", "deleted") and not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        state = self.filter.currentData()
+        self.runner.submit(
+            self.library.jobs.list, state, None, 500, 0, on_result=lambda r: self._fill(r[0])
+        )
+
+    def _fill(self, jobs: list[JobRecord]) -> None:
+        selected = self.selected()
+        keep = selected.id if selected else None
+        self.jobs = jobs
+        self._update_states(jobs)
+        self.table.setRowCount(len(jobs))
+        for row, job in enumerate(jobs):
+            values = [
+                str(job.id),
+                str(job.file_id),
+                job.kind,
+                state_text(job.state),
+                "",
+                str(job.attempts),
+                job.error or "",
+            ]
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if col == self.COLUMNS - 1 and text:
+                    item.setToolTip(text)
+                self.table.setItem(row, col, item)
+            bar = QProgressBar(self.table)
+            bar.setRange(0, 100)
+            bar.setValue(int(round(job.progress * 100)))
+            self.table.setCellWidget(row, 4, bar)
+            if job.id == keep:
+                self.table.selectRow(row)
+        self._update_buttons()
+
+    def _update_states(self, jobs: list[JobRecord]) -> None:
+        """Tile badges for files whose newest jobs are listed (a full list only)."""
+        if self.states is None or self.filter.currentData() is not None:
+            return
+        latest: dict[int, dict[str, JobRecord]] = {}
+        for job in sorted(jobs, key=lambda j: j.id):
+            latest.setdefault(job.file_id, {})[job.kind] = job
+        for file_id, by_kind in latest.items():
+            state = combine(list(by_kind.values()))
+            current = self.states.get(file_id)
+            wanted = state.as_dict() if state else None
+            if current != wanted:
+                self.states.set(file_id, wanted)
+
+    def selected(self) -> JobRecord | None:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+        return self.jobs[row] if 0 <= row < len(self.jobs) else None
+
+    def _update_buttons(self) -> None:
+        job = self.selected()
+        self.cancel_button.setEnabled(job is not None and job.state in ("queued", "running"))
+        self.retry_button.setEnabled(job is not None and job.state in ("failed", "cancelled"))
+        self.reprocess_button.setEnabled(job is not None)
+
+    # ---- actions ----------------------------------------------------------------------------
+    def _act(self, action: Callable[[int], JobRecord]) -> None:
+        job = self.selected()
+        if job is None:
+            return
+
+        def run() -> JobRecord:
+            changed = action(job.id)
+            service.publish(self.library, changed.file_id, changed)
+            return changed
+
+        self.runner.submit(
+            run,
+            on_result=lambda _j: self.refresh(),
+            on_error=lambda exc: self.status.setText(describe_error(exc)),
+        )
+
+    def _reprocess(self) -> None:
+        job = self.selected()
+        if job is None:
+            return
+        self.runner.submit(
+            service.reprocess,
+            self.library,
+            job.file_id,
+            on_result=lambda jobs: self.status.setText(
+                self.tr("Queued %n job(s) again", "", len(jobs))
+            ),
+            on_error=lambda exc: self.status.setText(describe_error(exc)),
+        )
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self.runner.shutdown()

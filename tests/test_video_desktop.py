@@ -1,0 +1,117 @@
+"""The desktop's video processing: Jobs dock, tile badge states, details line, watch links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from core.library import Library  # noqa: E402
+from core.storage.factory import SIGNING_KEY_FILE  # noqa: E402
+from core.storage.signing import load_or_create_secret, verify_file_grant  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests import media  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
+from tests.video_helpers import TEST_LADDER, process_all  # noqa: E402
+
+TIMEOUT = 15000
+
+
+@pytest.fixture
+def vlib(tmp_path: Path) -> Iterator[Library]:
+    lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def window(qtbot, vlib: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(vlib, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    yield win
+    win.shutdown()
+
+
+def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    record = vlib.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+    dock = window.jobs_dock
+    dock.refresh()
+    qtbot.waitUntil(lambda: dock.table.rowCount() == 3, timeout=TIMEOUT)
+    state = window.processing.get(record.id)
+    assert state is not None and state["state"] == "queued"
+    kinds = {dock.table.item(r, 2).text() for r in range(dock.table.rowCount())}
+    assert kinds == {"web", "hls", "thumbnails"}
+    web_row = next(r for r in range(3) if dock.table.item(r, 2).text() == "web")
+    dock.table.selectRow(web_row)
+    assert dock.cancel_button.isEnabled() and not dock.retry_button.isEnabled()
+    dock.cancel_button.click()
+    qtbot.waitUntil(
+        lambda: dock.table.rowCount() == 3 and dock.table.item(web_row, 3).text() == "cancelled",
+        timeout=TIMEOUT,
+    )
+    assert vlib.jobs.get(dock.jobs[web_row].id).state == "cancelled"
+    dock.table.selectRow(web_row)
+    assert dock.retry_button.isEnabled()
+    dock.retry_button.click()
+    qtbot.waitUntil(lambda: dock.table.item(web_row, 3).text() == "queued", timeout=TIMEOUT)
+    # the workers' events reach the window: the tile's state ends as done
+    process_all(vlib)
+    qtbot.waitUntil(
+        lambda: (window.processing.get(record.id) or {}).get("state") == "done", timeout=TIMEOUT
+    )
+
+
+def test_details_show_renditions_and_copy_link_gives_the_watch_page(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    record = vlib.ingest(media.make_avi(tmp_path / "b.avi", seconds=1), "video")
+    process_all(vlib)
+    window.controller.set_current(vlib.get_file(record.id))
+    line = window.processing_line
+    qtbot.waitUntil(lambda: "Renditions" in line.text(), timeout=TIMEOUT)
+    assert "web 320×240" in line.text() and "240p" in line.text() and "120p" in line.text()
+    window.controller.server_url = lambda: "http://127.0.0.1:8765"
+    with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT) as link:
+        window.controller.copy_link(record.id)
+    url = str(link.args[0])
+    parts = urlsplit(url)
+    assert parts.path == f"/watch/{record.id}"
+    secret = load_or_create_secret(vlib.paths.secrets_dir / SIGNING_KEY_FILE)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    verify_file_grant(secret, record.id, query)  # the signature the server will check
+
+
+def test_failed_processing_is_explained_in_spanish(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    from tests.video_helpers import corrupt_middle
+
+    record = vlib.ingest(media.make_avi(tmp_path / "c.avi", seconds=4), "video")
+    stored = vlib.storage.local_path(record.storage_key)
+    assert stored is not None
+    corrupt_middle(stored)
+    for job in vlib.jobs.list(file_id=record.id)[0]:
+        if job.kind != "web":
+            vlib.jobs.cancel(job.id)
+    process_all(vlib)
+    install_translations("es")
+    try:
+        window.controller.set_current(vlib.get_file(record.id))
+        line = window.processing_line
+        qtbot.waitUntil(lambda: "Procesamiento" in line.text(), timeout=TIMEOUT)
+        assert "fallido" in line.text() and "could be decoded" in line.text()
+        window.jobs_dock.refresh()
+        qtbot.waitUntil(lambda: window.jobs_dock.table.rowCount() == 3, timeout=TIMEOUT)
+        states = {window.jobs_dock.table.item(r, 3).text() for r in range(3)}
+        assert states == {"fallido", "cancelado"}
+    finally:
+        install_translations("en")
