@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -119,3 +120,43 @@ def test_a_token_without_upload_scope_is_refused_by_the_server(
     with Client(live.url, read) as client, pytest.raises(ClientError) as refused:
         client.upload(media_dir.png)
     assert refused.value.status == 403 and refused.value.code == "insufficient_scope"
+
+
+class FlakyParts(httpx.HTTPTransport):
+    """Loopback HTTP where the first PUT of part 2 breaks, like Wi-Fi dropping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+        self.broken = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        query = request.url.params
+        label = f"{request.method} {request.url.path}"
+        if request.method == "PUT" and "partNumber" in query:
+            label = f"PUT part {query['partNumber']}"
+            if query["partNumber"] == "2" and not self.broken:
+                self.broken = True
+                self.seen.append(label + " (broken)")
+                raise httpx.ConnectError("connection reset", request=request)
+        self.seen.append(label)
+        return super().handle_request(request)
+
+
+def test_an_upload_in_parts_resumes_from_the_parts_the_bucket_has(
+    s3_live: EmbeddedServer, s3_library: Library, big_png: Path
+) -> None:
+    transport = FlakyParts()
+    token = make_tokens(s3_library).upload
+    progress = Recorder()
+    with Client(s3_live.url, token, retries=0, transport=transport) as client:
+        result = client.upload(big_png, progress=progress)
+    assert result.flow == "parts" and result.file["status"] == "ready"
+    assert result.file["size"] == big_png.stat().st_size
+    puts = [s for s in transport.seen if s.startswith("PUT part")]
+    # part 1 is not sent again: the client asked which parts the bucket had and re-signed 2
+    assert puts == ["PUT part 1", "PUT part 2 (broken)", "PUT part 2"]
+    fid = result.id
+    assert f"GET /files/{fid}/upload/parts" in transport.seen
+    assert f"POST /files/{fid}/upload/renew" in transport.seen
+    assert progress.calls[-1] == (big_png.stat().st_size,) * 2

@@ -11,6 +11,8 @@ import dataclasses
 import functools
 import http.server
 import json
+import shutil
+import subprocess
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -197,3 +199,43 @@ async def test_stream_and_watch_urls(server: EmbeddedServer) -> None:
         f"{server.url}/stream/8/image?access_token=t%20k",
         f"{server.url}/watch/9",
     ]
+
+
+def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
+    """The module's magic numbers say what core.mediatypes says, for every sample."""
+    from core.errors import MediaDeskError
+    from core.mediatypes import sniff_bytes
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    samples = {
+        name: Path(getattr(media_dir, name)).read_bytes()[:8192]
+        for name in ("jpeg", "png", "webp", "gif", "mp4", "webm", "avi", "mov", "wmv")
+        + ("wav", "mkv", "fake_exe_jpg")
+    }
+    samples["heic"] = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 40
+    samples["text"] = b"just some notes, renamed .jpg\n" * 4
+    expected = {}
+    for name, head in samples.items():
+        try:
+            expected[name] = sniff_bytes(head).mime
+        except MediaDeskError:
+            expected[name] = None
+    module = (Path(__file__).parent.parent / "server" / "static" / "mediadesk.js").as_uri()
+    heads = {n: list(h[:64]) for n, h in samples.items()}
+    script = (
+        f"import {{ sniff }} from {json.dumps(module)};\n"
+        f"const heads = {json.dumps(heads)};\n"
+        "const out = {};\n"
+        "for (const [n, h] of Object.entries(heads)) {\n"
+        "  out[n] = sniff(Uint8Array.from(h))?.mime ?? null;\n"
+        "}\n"
+        "console.log(JSON.stringify(out));\n"
+    )
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == expected
+    assert expected["jpeg"] == "image/jpeg" and expected["text"] is None
