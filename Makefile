@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` installs what the app needs; the test tools (pytest, moto, mypy...) only for `test`.
+APP_STAMP := $(VENV)/.installed-app
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 QT_LIBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
@@ -12,9 +14,13 @@ QT_LIBS := libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontcon
 
 .PHONY: run serve test lint screenshots bench syslibs clean
 
-$(STAMP): pyproject.toml
+$(APP_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(APP_STAMP)
+
+$(STAMP): pyproject.toml $(APP_STAMP)
 	$(BIN)/python -m pip install -q -e . --group dev
 	touch $(STAMP)
 
@@ -27,10 +33,10 @@ $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
 syslibs:
 	@bash scripts/syslibs.sh $(QT_LIBS)
 
-run: $(STAMP) syslibs
+run: $(APP_STAMP) syslibs
 	$(BIN)/mediadesk
 
-serve: $(STAMP)
+serve: $(APP_STAMP)
 	$(BIN)/mediadesk serve
 
 test: $(STAMP) syslibs $(JS_STAMP)
@@ -43,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check core server desktop_app tests bench
 	$(BIN)/mypy
 
-screenshots: $(STAMP) syslibs
+screenshots: $(APP_STAMP) syslibs
 	@bash scripts/syslibs.sh xvfb xauth
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m desktop_app.screenshots
 

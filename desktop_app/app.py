@@ -40,6 +40,42 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+# Chatter that belongs in the log file, not on the console of a desktop user: the embedded
+# server's access log and Qt Multimedia's FFmpeg/VA-API/audio-device reports.
+QUIET_LOGGERS = ("aiohttp.access", "qt.multimedia", "qt.qpa")
+
+
+class _ConsoleFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        return not record.name.startswith(QUIET_LOGGERS)
+
+
+def route_qt_messages() -> None:
+    """Qt's own messages go through Python logging (category as the logger name): Qt
+    Multimedia's stream dumps and device probing end up in the log file only, a missing audio
+    device is one line there, not a screenful on the console."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.DEBUG,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def handler(kind: QtMsgType, context: Any, message: str) -> None:
+        category = str(getattr(context, "category", "") or "qt")
+        level = levels.get(kind, logging.WARNING)
+        if category.startswith("qt.multimedia") and level < logging.CRITICAL:
+            level = logging.DEBUG
+        logging.getLogger(category).log(level, "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
 def setup_logging(settings: Settings | None) -> None:
     root = logging.getLogger()
     if root.handlers:
@@ -47,8 +83,12 @@ def setup_logging(settings: Settings | None) -> None:
     fmt = make_formatter(settings.log_format if settings is not None else "text")
     console = logging.StreamHandler()
     console.setFormatter(fmt)
+    console.setLevel(logging.INFO)
+    console.addFilter(_ConsoleFilter())
     root.addHandler(console)
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.DEBUG)  # the file keeps debug lines; the console INFO and up
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "asyncio", "PIL", "multipart"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings is not None:
         try:
@@ -60,6 +100,7 @@ def setup_logging(settings: Settings | None) -> None:
                 encoding="utf-8",
             )
             file.setFormatter(fmt)
+            file.setLevel(logging.DEBUG)
             root.addHandler(file)
         except OSError as exc:
             logger.warning("No log file: %s", exc)
@@ -147,6 +188,7 @@ def run_gui(language: str | None = None) -> int:
         )
         return 2
     setup_logging(settings)
+    route_qt_messages()
     install_translations(choose_language(language or settings.language))
     from core.library import Library
     from desktop_app.views.main_window import MainWindow

@@ -1,0 +1,34 @@
+"""`make run` installs only what the app needs; the PySide6 pin keeps the known-bad release out."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_TOOLS = ("pytest", "moto", "mypy", "schemathesis", "ruff", "flask")
+
+
+def test_runtime_dependencies_hold_no_test_tools_and_skip_pyside6_6_12_0() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = [
+        re.split(r"[<>=!~\[ ;]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]
+    ]
+    assert not [n for n in names if n.startswith(DEV_TOOLS)]
+    for dep in project["dependencies"]:
+        if dep.lower().startswith(("pyside6-essentials", "pyside6-addons")):
+            assert "!=6.12.0" in dep.replace(" ", "")
+
+
+def test_make_run_installs_the_app_without_the_dev_group() -> None:
+    plan = subprocess.run(
+        ["make", "-n", "-B", "run"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    ).stdout
+    installs = [line for line in plan.splitlines() if "pip install" in line and "-e ." in line]
+    assert installs and not any("--group" in line for line in installs), plan
+    test_plan = subprocess.run(
+        ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    ).stdout
+    assert "--group dev" in test_plan
