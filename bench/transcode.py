@@ -1,0 +1,178 @@
+"""Benchmark: MediaDesk's web rendition + full HLS ladder against the ffmpeg CLI, same settings.
+
+A 60 s 1080p MPEG-4 Part 2 + MP3 AVI (a camcorder file a browser cannot play) is made with
+ffmpeg's test sources, then encoded twice in this run:
+
+- MediaDesk: the job processes the workers run (`python -m core.video.runner`, web then hls),
+  without the niceness the app gives them so both sides get the CPU alike;
+- ffmpeg (Debian's CLI): the same encodes in two commands with the same settings — libx264
+  veryfast CRF 23 High yuv420p, AAC 128 kb/s 48 kHz, faststart MP4; for the ladder one decode
+  split to 360p/720p/1080p, closed GOPs of one 4 s segment, the same rate caps, VOD playlists.
+
+Prints wall time, ratio (ffmpeg time / MediaDesk time: ≥ 0.9 is the goal) and each process's
+peak RSS. Needs `ffmpeg` (`bash scripts/syslibs.sh ffmpeg`). Usage:
+`.venv/bin/python bench/transcode.py [--seconds 60] [--height 1080]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.video.encode import RUNG_MAX_RATE, X264, ladder_sizes, probe  # noqa: E402
+
+LADDER = [360, 720, 1080]
+SEGMENT = 4
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MiB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+        raise SystemExit(f"{cmd[0]} failed ({status}):\n{err}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def make_clip(path: Path, seconds: int, height: int) -> None:
+    width = height * 16 // 9
+    subprocess.run(
+        [
+            "ffmpeg", "-y", "-loglevel", "error",
+            "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", str(seconds),
+            "-c:v", "mpeg4", "-q:v", "3", "-c:a", "libmp3lame", "-b:a", "192k",
+            str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+
+
+def mediadesk(kind: str, src: Path, out: Path) -> tuple[float, int]:
+    spec = {
+        "kind": kind,
+        "src": str(src),
+        "out": str(out),
+        "content_type": "video/x-msvideo",
+        "ladder": [str(r) for r in LADDER],
+        "segment_seconds": SEGMENT,
+        "parent": os.getpid(),
+        "nice": 0,
+    }
+    return run([sys.executable, "-m", "core.video.runner", json.dumps(spec)], cwd=ROOT)
+
+
+def x264_args() -> list[str]:
+    return [
+        "-c:v", "libx264", "-preset", X264["preset"], "-crf", X264["crf"],
+        "-profile:v", X264["profile"], "-pix_fmt", "yuv420p",
+    ]  # fmt: skip
+
+
+def ffmpeg_web(src: Path, out: Path, width: int, height: int) -> tuple[float, int]:
+    out.mkdir(parents=True, exist_ok=True)
+    return run(
+        [
+            "ffmpeg", "-y", "-loglevel", "error", "-i", str(src),
+            "-vf", f"scale={width}:{height}", *x264_args(),
+            "-c:a", "aac", "-b:a", "128k", "-ar", "48000",
+            "-movflags", "+faststart", str(out / "web.mp4"),
+        ]
+    )  # fmt: skip
+
+
+def ffmpeg_hls(src: Path, out: Path, sizes: list[tuple[int, tuple[int, int]]]) -> tuple[float, int]:
+    n = len(sizes)
+    split = f"[0:v]split={n}" + "".join(f"[v{i}]" for i in range(n))
+    scales = ";".join(f"[v{i}]scale={w}:{h}[o{i}]" for i, (_, (w, h)) in enumerate(sizes))
+    gop = 30 * SEGMENT
+    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(src)]
+    cmd += ["-filter_complex", f"{split};{scales}"]
+    for i in range(n):
+        cmd += ["-map", f"[o{i}]", "-map", "0:a"]
+    cmd += x264_args()
+    cmd += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
+    cmd += ["-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"]
+    for i, (rung, _) in enumerate(sizes):
+        cap = RUNG_MAX_RATE.get(rung, RUNG_MAX_RATE[1080])
+        cmd += [f"-maxrate:v:{i}", str(cap), f"-bufsize:v:{i}", str(cap * 2)]
+    cmd += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]
+    cmd += ["-f", "hls", "-hls_time", str(SEGMENT), "-hls_playlist_type", "vod"]
+    cmd += ["-hls_flags", "independent_segments", "-hls_list_size", "0"]
+    cmd += ["-hls_segment_filename", str(out / "%v" / "seg_%05d.ts")]
+    cmd += ["-master_pl_name", "master.m3u8"]
+    cmd += ["-var_stream_map", " ".join(f"v:{i},a:{i}" for i in range(n))]
+    cmd += [str(out / "%v" / "index.m3u8")]
+    out.mkdir(parents=True, exist_ok=True)
+    return run(cmd)
+
+
+def size_of(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--height", type=int, default=1080)
+    args = parser.parse_args()
+    if not shutil.which("ffmpeg"):
+        raise SystemExit("ffmpeg is not installed: bash scripts/syslibs.sh ffmpeg")
+    work = Path(tempfile.mkdtemp(prefix="mediadesk-bench-transcode-"))
+    try:
+        src = work / "camcorder.avi"
+        make_clip(src, args.seconds, args.height)
+        p = probe(src)
+        sizes = ladder_sizes(p, LADDER)
+        print(f"source: {args.seconds} s {p.width}x{p.height} MPEG-4 + MP3 AVI, "
+              f"{src.stat().st_size / 1e6:.1f} MB; ladder {[r for r, _ in sizes]}")  # fmt: skip
+        results = {}
+        for name, side in (
+            ("mediadesk", lambda k, o: mediadesk(k, src, o)),
+            (
+                "ffmpeg",
+                lambda k, o: (
+                    ffmpeg_web(src, o, p.width, p.height)
+                    if k == "web"
+                    else ffmpeg_hls(src, o, sizes)
+                ),
+            ),
+        ):
+            for kind in ("web", "hls"):
+                out = work / name / kind
+                elapsed, rss = side(kind, out)
+                results[(name, kind)] = (elapsed, rss, size_of(out))
+        head = ("", "web s", "hls s", "total s", "peak RSS MiB", "output MB")
+        print("{:10} {:>8} {:>8} {:>8} {:>13} {:>10}".format(*head))
+        for name in ("mediadesk", "ffmpeg"):
+            web, hls = results[(name, "web")], results[(name, "hls")]
+            print(
+                f"{name:10} {web[0]:8.1f} {hls[0]:8.1f} {web[0] + hls[0]:8.1f} "
+                f"{max(web[1], hls[1]):13d} {(web[2] + hls[2]) / 1e6:10.1f}"
+            )
+        md = results[("mediadesk", "web")][0] + results[("mediadesk", "hls")][0]
+        ff = results[("ffmpeg", "web")][0] + results[("ffmpeg", "hls")][0]
+        print(f"speed: {ff / md:.2f}x ffmpeg's (ffmpeg time / MediaDesk time; goal >= 0.9)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
