@@ -109,17 +109,17 @@
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
         <source>All files are in the new storage (%n moved).</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>All files are in the new storage (%n moved).</numerusform>
+            <numerusform>All files are in the new storage (%n moved).</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n file could not be moved; it stays readable where it is. Run the move again to retry.</numerusform>
+            <numerusform>%n files could not be moved; they stay readable where they are. Run the move again to retry.</numerusform>
         </translation>
     </message>
 </context>
@@ -147,9 +147,9 @@
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>
+            <numerusform>%n files are stored on %1. New files will be stored on %2. What should happen to the files already there?</numerusform>
         </translation>
     </message>
 </context>

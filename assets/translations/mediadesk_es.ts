@@ -2,6 +2,14 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
+    <name>Confirm</name>
+    <message>
+        <location filename="../../desktop_app/views/confirm.py" line="36"/>
+        <source>This cannot be undone.</source>
+        <translation>No se puede deshacer.</translation>
+    </message>
+</context>
+<context>
     <name>ConflictDialog</name>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="50"/>
@@ -1177,50 +1185,52 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
         <source>Moving files</source>
-        <translation type="unfinished"></translation>
+        <translation>Moviendo archivos</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
         <source>Preparing…</source>
-        <translation type="unfinished"></translation>
+        <translation>Preparando…</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
         <source>Stop</source>
-        <translation type="unfinished">Detener</translation>
+        <translation>Detener</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
         <source>Moved %1 of %2 files
 %3</source>
-        <translation type="unfinished"></translation>
+        <translation>Movidos %1 de %2 archivos
+%3</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
         <source>All files are in the new storage (%n moved).</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
+            <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movidos).</numerusform>
         </translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
-        <translation type="unfinished"></translation>
+        <translation>El traslado se detuvo: %1
+Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>%n archivos no se pudieron mover; siguen disponibles donde estaban. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
         </translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
         <source>Close</source>
-        <translation type="unfinished"></translation>
+        <translation>Cerrar</translation>
     </message>
 </context>
 <context>
@@ -1555,186 +1565,236 @@ Run it again to continue.</source>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="108"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="109"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="117"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="119"/>
+        <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
+        <translation>No se puede conectar con el endpoint. Revise la URL del endpoint y la red.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="122"/>
+        <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
+        <translation>El endpoint rechazó la solicitud. Revise la URL del endpoint y la región.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="124"/>
+        <source>The access key ID or the secret access key is wrong.</source>
+        <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="126"/>
+        <source>The keys are valid but may not use this bucket. Check their permissions.</source>
+        <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revise sus permisos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="129"/>
+        <source>Access denied. Check the keys and their permissions on this bucket.</source>
+        <translation>Acceso denegado. Revise las claves y sus permisos sobre este bucket.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="132"/>
+        <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
+        <translation>El servidor respondió, pero el bucket no existe. Revise el nombre del bucket.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="144"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="121"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="148"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="25"/>
         <source>Cloudflare R2</source>
-        <translation type="unfinished"></translation>
+        <translation>Cloudflare R2</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
         <source>this computer</source>
-        <translation type="unfinished"></translation>
+        <translation>este equipo</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="43"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="44"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="69"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="74"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="72"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="77"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="73"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="78"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="86"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="91"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="103"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="114"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="104"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="115"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="108"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="269"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="119"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="288"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="126"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="127"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="138"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="128"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="139"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="129"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="130"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="131"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="142"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="138"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="145"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="156"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="146"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="147"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="158"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="151"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="161"/>
+        <source> per minute</source>
+        <translation> por minuto</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="162"/>
+        <source>No limit</source>
+        <translation>Sin límite</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
+        <source>Uploads each API token (or address) may make</source>
+        <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
+        <source>API upload limit</source>
+        <translation>Límite de subidas por la API</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="152"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="169"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="165"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="171"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="172"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="176"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="193"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="207"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="194"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="211"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="277"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="296"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="289"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="309"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="333"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="353"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -1790,22 +1850,22 @@ Run it again to continue.</source>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="74"/>
+        <location filename="../../desktop_app/app.py" line="115"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="110"/>
+        <location filename="../../desktop_app/app.py" line="151"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="142"/>
+        <location filename="../../desktop_app/app.py" line="183"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="159"/>
+        <location filename="../../desktop_app/app.py" line="201"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -1815,40 +1875,40 @@ Run it again to continue.</source>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="37"/>
         <source>Switch storage</source>
-        <translation type="unfinished"></translation>
+        <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
+            <numerusform>%n archivos están guardados en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con los que ya están allí?</numerusform>
         </translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
         <source>Move my files to the new storage (recommended)</source>
-        <translation type="unfinished"></translation>
+        <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
-        <translation type="unfinished"></translation>
+        <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puede detenerlo y continuar más tarde.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
         <source>Keep reading old files from where they are</source>
-        <translation type="unfinished"></translation>
+        <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
-        <translation type="unfinished"></translation>
+        <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con la configuración actual.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
         <source>Save and continue</source>
-        <translation type="unfinished"></translation>
+        <translation>Guardar y continuar</translation>
     </message>
 </context>
 <context>
@@ -1861,7 +1921,7 @@ Run it again to continue.</source>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="59"/>
         <source>Refresh</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Actualizar</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="60"/>

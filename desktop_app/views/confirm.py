@@ -15,15 +15,13 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 NAMES_SHOWN = 5
 
 
-def _tr(text: str, n: int = -1) -> str:
-    return QCoreApplication.translate("Confirm", text, None, n)
-
-
 def names_text(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
     """The first few names, one a line, then "…and N more"."""
     lines = [f"• {name}" for name in names[:shown]]
     if len(names) > shown:
-        lines.append(_tr("…and %n more", len(names) - shown))
+        lines.append(
+            QCoreApplication.translate("Confirm", "…and %n more", None, len(names) - shown)
+        )
     return "\n".join(lines)
 
 
@@ -35,7 +33,7 @@ def irreversible_box(
         QMessageBox.Icon.Warning, title, question, QMessageBox.StandardButton.NoButton, parent
     )
     parts = [names_text(names)] if names else []
-    parts.append(_tr("This cannot be undone."))
+    parts.append(QCoreApplication.translate("Confirm", "This cannot be undone."))
     box.setInformativeText("\n\n".join(parts))
     destroy = box.addButton(confirm_label, QMessageBox.ButtonRole.DestructiveRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
