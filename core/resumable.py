@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import secrets
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": ha
 # loses at most this much of what the client already sent.
 LOCAL_CHECKPOINT = 8 * 1024 * 1024
 MAX_PARTS = 10_000  # S3 and R2 limit
+# A writer's hold on an upload in the catalog, so that server processes sharing one catalog
+# never append to the same upload at once; renewed at every commit, and taken over at once
+# from a process of this machine that is gone (a crash).
+LEASE = timedelta(minutes=10)
+DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
 META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
 
 
@@ -241,6 +247,7 @@ class ResumableUploads:
         # upload id -> (local file, its fingerprint) of uploads sent from this machine: at the
         # end the object is checked from that file instead of being downloaded again
         self._local_sources: dict[str, tuple[Path, str]] = {}
+        self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     # ---- helpers ----------------------------------------------------------------------------
     @property
@@ -266,6 +273,39 @@ class ResumableUploads:
             with self._guard:
                 self._busy.discard(upload_id)
 
+    @contextlib.contextmanager
+    def exclusive(self, upload_id: str) -> Iterator[None]:
+        """The one writer of an upload: in this process (hold) and across processes (lease)."""
+        with self.hold(upload_id):
+            self._take_lease(upload_id)
+            try:
+                yield
+            finally:
+                self._drop_lease(upload_id)
+
+    def _take_lease(self, upload_id: str) -> None:
+        now = datetime.now(UTC)
+        with self.lib.db.write() as s:
+            row = s.get(ResumableUpload, upload_id, with_for_update=True)
+            if row is None:
+                return  # get() reports the unknown upload
+            holder = row.lease_owner
+            if (
+                holder
+                and holder != self._me
+                and row.lease_until is not None
+                and row.lease_until > now
+                and _alive(holder)
+            ):
+                raise UploadLocked("Another server is writing to this upload; retry shortly")
+            row.lease_owner, row.lease_until = self._me, now + LEASE
+
+    def _drop_lease(self, upload_id: str) -> None:
+        with self.lib.db.write() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is not None and row.lease_owner == self._me:
+                row.lease_owner, row.lease_until = None, None
+
     def _row(self, s: Any, upload_id: str, protocol: str = "tus") -> ResumableUpload:
         row = s.get(ResumableUpload, upload_id) if len(upload_id) <= 32 else None
         if row is None or row.protocol != protocol:
@@ -283,6 +323,7 @@ class ResumableUploads:
         metadata: Mapping[str, str],
         owner: str | None = None,
         source: str | None = None,
+        expires_in: int | None = None,
     ) -> UploadState:
         max_size = self.lib.settings.max_file_size
         if length <= 0:
@@ -318,7 +359,7 @@ class ResumableUploads:
                     parts=[],
                     owner=owner,
                     created_at=now,
-                    expires_at=now + timedelta(seconds=self.lib.settings.tus_expiry),
+                    expires_at=now + timedelta(seconds=expires_in or self.lib.settings.tus_expiry),
                 )
             )
         logger.info("tus upload %s created (%d bytes, %s)", upload_id, length, meta.filename)
@@ -346,8 +387,9 @@ class ResumableUploads:
         owner: str | None = None,
     ) -> TusWriter:
         """Starts appending at `offset` (which must equal the received bytes); holds the lock."""
-        lock = self.hold(upload_id)
+        lock = self.exclusive(upload_id)
         lock.__enter__()
+        writer = None
         try:
             state = self.get(upload_id, owner)
             if state.state == "done":
@@ -364,6 +406,8 @@ class ResumableUploads:
                 )
             return writer
         except BaseException:
+            if writer is not None:
+                writer._close_files()
             lock.__exit__(None, None, None)
             raise
 
@@ -415,7 +459,9 @@ class ResumableUploads:
                 meta["is_public"] = "true"
             if description:
                 meta["description"] = description
-            state = self.create(st.st_size, meta, owner="desktop", source=source)
+            state = self.create(
+                st.st_size, meta, owner="desktop", source=source, expires_in=DESKTOP_EXPIRY
+            )
             if on_created is not None:
                 on_created(state.id)
         self._local_sources[state.id] = (path, source)
@@ -449,11 +495,11 @@ class ResumableUploads:
         state = self.get(upload_id, owner)
         if state.state != "receiving" or not state.complete:
             return state
-        with self.hold(upload_id):
+        with self.exclusive(upload_id):
             return self._finish(upload_id)
 
     def terminate(self, upload_id: str, owner: str | None = None) -> None:
-        with self.hold(upload_id):
+        with self.exclusive(upload_id):
             with self.lib.db.read() as s:
                 row = self._row(s, upload_id)
                 self._check_owner(row, owner)
@@ -836,14 +882,14 @@ class ResumableUploads:
         moment = now or datetime.now(UTC)
         with self.lib.db.read() as s:
             rows = s.execute(
-                select(ResumableUpload.id, ResumableUpload.protocol).where(
-                    ResumableUpload.expires_at <= moment
-                )
+                select(
+                    ResumableUpload.id, ResumableUpload.protocol, ResumableUpload.lease_until
+                ).where(ResumableUpload.expires_at <= moment)
             ).all()
         removed = []
-        for upload_id, protocol in rows:
-            if upload_id in self._busy:
-                continue
+        for upload_id, protocol, lease_until in rows:
+            if upload_id in self._busy or (lease_until is not None and lease_until > moment):
+                continue  # someone is writing to it right now
             if protocol == "multipart":
                 self._expire_multipart(upload_id)
             else:
@@ -871,6 +917,21 @@ class ResumableUploads:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
                 s.delete(row)
+
+
+def _alive(holder: str) -> bool:
+    """False when the lease holder was a process of this machine that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: trust the lease until it runs out
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fingerprint(path: Path) -> str:
@@ -1007,6 +1068,7 @@ class TusWriter:
             row = self.uploads._row(s, self.id)
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in self.parts]
             row.received = self.offset
+            row.lease_until = datetime.now(UTC) + LEASE
         self._committed = self.offset
         self._fh.seek(0)
         self._fh.truncate()
@@ -1024,6 +1086,7 @@ class TusWriter:
         with self.lib.db.write() as s:
             row = self.uploads._row(s, self.id)
             row.received = received
+            row.lease_until = datetime.now(UTC) + LEASE
 
     def close(self) -> UploadState:
         """Commits this request's bytes; catalogues the file if it is now complete."""

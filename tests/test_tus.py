@@ -484,3 +484,45 @@ def test_s3_tus_resumes_after_a_restart_mid_part(
             assert record.sha256 == hashlib.sha256(data).hexdigest()
     finally:
         again.close()
+
+
+def test_one_writer_across_processes_and_a_crashed_one_is_taken_over(
+    big_library: Library, tmp_path: Path
+) -> None:
+    """Two libraries on one catalog stand for two server processes."""
+    import socket as sockets
+
+    from core.errors import UploadLocked
+
+    other = Library.open(big_library.settings)
+    try:
+        state = big_library.resumable.create(1000, {"filename": "a.png"})
+        writer = big_library.resumable.writer(state.id, 0)
+        writer.write(b"x" * 10)
+        with pytest.raises(UploadLocked):
+            other.resumable.writer(state.id, 10)
+        writer.abort()
+        second = other.resumable.writer(state.id, 10)  # released: the other one may write
+        second.abort()
+        # A lease left by a process of this machine that is gone (SIGKILL) does not block
+        with big_library.db.write() as s:
+            row = s.get(ResumableUpload, state.id)
+            assert row is not None
+            row.lease_owner = f"{sockets.gethostname()}:{2**22 + 12345}:dead"
+            row.lease_until = datetime.now(UTC) + timedelta(minutes=5)
+        other.resumable.writer(state.id, 10).abort()
+        # ...but a live one elsewhere does, until its lease runs out
+        with big_library.db.write() as s:
+            row = s.get(ResumableUpload, state.id)
+            assert row is not None
+            row.lease_owner = "another-host:1:x"
+            row.lease_until = datetime.now(UTC) + timedelta(minutes=5)
+        with pytest.raises(UploadLocked):
+            other.resumable.writer(state.id, 10)
+        with big_library.db.write() as s:
+            row = s.get(ResumableUpload, state.id)
+            assert row is not None
+            row.lease_until = datetime.now(UTC) - timedelta(seconds=1)
+        other.resumable.writer(state.id, 10).abort()
+    finally:
+        other.close()

@@ -215,6 +215,9 @@ class ResumableUpload(Base):
     file_id: Mapped[int | None] = mapped_column(Integer)  # the catalogued (or pending) file
     failure: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(120))
+    # The writer holding the upload (host:pid:instance) until lease_until, across processes
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
