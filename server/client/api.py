@@ -10,6 +10,7 @@ bucket already holds.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -121,6 +122,11 @@ class _ProgressReader:
 
     def fileno(self) -> int:
         return self.fh.fileno()
+
+
+def _report_part(progress: Progress | None, base: int, total: int, sent: int) -> None:
+    if progress:
+        progress(base + sent, total)
 
 
 class _Chunks:
@@ -386,7 +392,7 @@ class Client:
                     urljoin(self.base_url + "/", url),
                     auth=False,  # the signature is the credential; never send the token there
                     attempts=attempts,
-                    rewind=lambda reader=reader: reader.seek(0),  # httpx read() it to the end
+                    rewind=functools.partial(reader.seek, 0),  # httpx read() it to the end
                     content=reader,
                     headers={**headers, "Content-Length": str(local.size)},
                 )
@@ -427,9 +433,7 @@ class Client:
                     fh.seek((number - 1) * part_size)
                     chunk = fh.read(sizes[number])
                 base = sum(sizes[n] for n in etags)
-                body = _Chunks(
-                    chunk, lambda sent, base=base: progress and progress(base + sent, local.size)
-                )
+                body = _Chunks(chunk, functools.partial(_report_part, progress, base, local.size))
                 try:
                     response = self._send(
                         "PUT",

@@ -176,10 +176,9 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
         f"Uploaded {len(uploaded)}, duplicates {len(duplicates)}, refused {len(refused)}, "
         f"failed {len(failed)}\n"
     )
-    for name, exc in refused:
-        out.write(f"  refused {name}: {exc.message} [{exc.code}]\n")
-    for name, exc in failed:
-        out.write(f"  failed {name}: {exc.message} [{exc.code}]\n")
+    for label, items in (("refused", refused), ("failed", failed)):
+        for name, problem in items:
+            out.write(f"  {label} {name}: {problem.message} [{problem.code}]\n")
     return 1 if refused or failed else 0
 
 

@@ -31,7 +31,8 @@ def save_token(server: str, token: str) -> Path:
     path = credentials_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = _load()
-    servers = data.get("servers") if isinstance(data.get("servers"), dict) else {}
+    known = data.get("servers")
+    servers: dict[str, str] = dict(known) if isinstance(known, dict) else {}
     servers[server.rstrip("/")] = token
     data.update(servers=servers, default_server=server.rstrip("/"))
     # created 0600 before a byte is written, so the secret is never readable by others

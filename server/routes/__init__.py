@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from aiohttp import web
 
 from server.routes import (
@@ -22,7 +24,18 @@ from server.routes import (
 )
 
 # Every route table (server.openapi reads them to check and complete the document).
-MODULES = (uploads, tus, files, stream, signed, athletes, events, audit, meta, config)
+MODULES: tuple[ModuleType, ...] = (
+    uploads,
+    tus,
+    files,
+    stream,
+    signed,
+    athletes,
+    events,
+    audit,
+    meta,
+    config,
+)
 MODULES += (hls, jobs, watch)  # the video pipeline (issue 10)
 MODULES += (usage,)  # storage usage (issue 13)
 
