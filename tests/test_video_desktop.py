@@ -115,3 +115,31 @@ def test_failed_processing_is_explained_in_spanish(
         assert states == {"fallido", "cancelado"}
     finally:
         install_translations("en")
+
+
+def test_the_player_plays_the_web_rendition_when_qt_cannot_decode_the_original(
+    qtbot, vlib: Library, tmp_path: Path
+) -> None:
+    pytest.importorskip("PySide6.QtMultimedia")
+    from core.video.service import web_fallback
+    from desktop_app.preview.video_player import VideoPlayer
+
+    record = vlib.ingest(media.make_avi(tmp_path / "d.avi", seconds=1), "video")
+    for job in vlib.jobs.list(file_id=record.id)[0]:
+        if job.kind != "web":
+            vlib.jobs.cancel(job.id)
+    process_all(vlib)
+    fallback = web_fallback(vlib, record)
+    assert fallback is not None and fallback.endswith("web.mp4")
+    undecodable = tmp_path / "undecodable.avi"
+    undecodable.write_bytes(b"not a container Qt's FFmpeg can open " * 200)
+    player = VideoPlayer(audio=False)
+    qtbot.addWidget(player)
+    player.fallback_source = fallback
+    frames: list[object] = []
+    player.video_sink().videoFrameChanged.connect(lambda frame: frames.append(frame.size()))
+    player.load(str(undecodable))
+    qtbot.waitUntil(lambda: bool(frames), timeout=TIMEOUT)
+    assert player.player.source().toLocalFile() == fallback
+    assert player.fallback_source is None
+    player.release()

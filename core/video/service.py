@@ -190,6 +190,19 @@ def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]
     return out
 
 
+def web_fallback(lib: Library, record: FileRecord) -> str | None:
+    """Where a player finds the web rendition (a local path or a signed URL), if one was made."""
+    web = done_jobs(lib.jobs.latest_for_file(record.id)).get("web")
+    if web is None or not web.result.get("files"):
+        return None
+    key = derived_key(record, "web", web.result["files"][0])
+    local = lib.storage.local_path(key)
+    if local is not None:
+        return str(local)
+    expiry = lib.settings.presigned_url_expiry
+    return lib.presigner.presign_get(key, expiry, content_type="video/mp4").url
+
+
 def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
     """The /watch page of a video on the server at `base_url`; signed for a private file.
 

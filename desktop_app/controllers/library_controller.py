@@ -81,6 +81,7 @@ class LibraryController(QObject):
         self._counts_applied = 0
         self._example_kinds: tuple[int, int] | None = None
         self.server_url: Callable[[], str | None] = lambda: None
+        self.preview_fallbacks: dict[int, str | None] = {}  # file id -> web rendition
         self._preview_token: tuple[int, str] | None = None
         self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
@@ -301,6 +302,10 @@ class LibraryController(QObject):
         Players cannot send an Authorization header, so private files carry this session's
         read token as `access_token`; without a running server a signed R2 URL is used.
         """
+        if record.file_type == "video":  # for a player that cannot decode the original
+            from core.video.service import web_fallback
+
+            self.preview_fallbacks[record.id] = web_fallback(self.library, record)
         local = self.library.local_path(record)
         if local is not None and local.is_file():
             return str(local)

@@ -47,6 +47,8 @@ class VideoPlayer(QWidget):
         self._volume = DEFAULT_VOLUME
         self._last_frame_us = -1
         self._restore_maximized = False
+        # what to play when Qt cannot decode the source (a video's web rendition)
+        self.fallback_source: str | None = None
 
         self.player = QMediaPlayer(self)
         self.audio_output: QAudioOutput | None = QAudioOutput(self) if audio else None
@@ -274,6 +276,15 @@ class VideoPlayer(QWidget):
         if error == QMediaPlayer.Error.NoError:
             return
         log.info("media player error %s: %s", error, detail)
+        fallback = self.fallback_source
+        if fallback and error in (
+            QMediaPlayer.Error.FormatError,
+            QMediaPlayer.Error.ResourceError,
+        ):
+            self.fallback_source = None  # once: a broken rendition must not loop
+            log.info("playing the web rendition instead: %s", fallback)
+            self.load(fallback)
+            return
         messages = {
             QMediaPlayer.Error.ResourceError: self.tr("The video could not be opened."),
             QMediaPlayer.Error.FormatError: self.tr("This video format is not supported."),

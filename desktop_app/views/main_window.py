@@ -512,6 +512,13 @@ class MainWindow(QMainWindow):
             self.show_error(self.tr("The preview is not available: %1").replace("%1", str(exc)))
             return
         self.preview_dialog = open_preview(self, record, source)
+        fallback = self.controller.preview_fallbacks.pop(record.id, None)
+        if fallback:
+            from desktop_app.preview.video_player import VideoPlayer
+
+            player = self.preview_dialog.findChild(VideoPlayer)
+            if player is not None:
+                player.fallback_source = fallback
 
     def reveal_file(self, file_id: int) -> None:
         """Shows a file in the grid (after unsaved edits are dealt with), selected."""
