@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 FILE_KINDS = ("created", "updated", "trashed", "restored", "deleted")
 CATALOG_KINDS = (*FILE_KINDS, "athlete", "token")
 """Kinds the feed writes itself from the rows a transaction changes."""
-INTERNAL_KINDS = ("token",)
+INTERNAL_KINDS = ("token", "doctor")
 """Kinds that invalidate caches but are not sent to event-stream clients."""
 EVENT_KINDS = (*FILE_KINDS, "athlete")
 

@@ -321,6 +321,18 @@ def since(db: Database, after_id: int, limit: int = BATCH) -> list[ChangeEvent]:
         return [_event(r) for r in rows]
 
 
+def last_change_of(db: Database, file_id: int) -> ChangeEvent | None:
+    """The newest logged change of a file (who changed it last, and when)."""
+    with db.read() as s:
+        row = s.scalars(
+            select(ChangeLog)
+            .where(ChangeLog.file_id == file_id, ChangeLog.entity == "file")
+            .order_by(ChangeLog.id.desc())
+            .limit(1)
+        ).first()
+        return _event(row) if row is not None else None
+
+
 def last_change_id(db: Database) -> int:
     with db.read() as s:
         return int(s.scalar(select(func.max(ChangeLog.id))) or 0)

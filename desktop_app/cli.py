@@ -11,6 +11,7 @@ SERVER_COMMANDS = {
     "serve": "run the HTTP server without the desktop window",
     "token": "create, list or revoke API tokens",
     "maintenance": "clean expired uploads, stale parts and the trash",
+    "doctor": "check the catalog, bucket, live feed and clock of this set-up",
     "worker": "run video processing jobs (renditions, HLS, thumbnails)",
     "reprocess": "queue the processing of videos again",
     "upload": "upload files to a MediaDesk server (progress, summary)",

@@ -17,7 +17,7 @@ from core.library import Library
 from core.logsetup import apply_format, make_formatter
 from core.settings import load_settings
 from core.tokens import SCOPES, TokenStore
-from server import cli_storage, cli_video
+from server import cli_doctor, cli_storage, cli_video
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
+    cli_doctor.add_parsers(sub, common)
     return parser
 
 
@@ -109,6 +110,8 @@ def run(argv: list[str]) -> int:
             return cli_video.run(args, _open)
         if args.command in cli_storage.COMMANDS:
             return cli_storage.run(args, _open)
+        if args.command in cli_doctor.COMMANDS:
+            return cli_doctor.run(args)
         return _maintenance(args)
     except MediaDeskError as exc:
         sys.stderr.write(f"mediadesk: {exc.message}\n")

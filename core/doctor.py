@@ -1,0 +1,223 @@
+"""`mediadesk doctor`: checks a set-up (catalog, bucket, change feed, clocks) and says what to fix.
+
+It never changes the catalog's schema (unlike start-up, which migrates): a catalog that is not
+migrated is reported, with the command that migrates it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from core import feed
+from core.db.engine import Database
+from core.events import ChangeEvent
+from core.settings import Settings
+
+MAX_SKEW_SECONDS = 60.0  # SigV4 refuses requests more than 15 min off; warn well before
+FEED_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    warning: bool = False  # ok, but worth a look
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from core.db.migrate import MIGRATIONS, alembic_config
+
+    cfg = alembic_config("sqlite://")
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+
+def check_catalog(db: Database) -> list[Check]:
+    url = db.engine.url.render_as_string(hide_password=True)
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            try:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except Exception:
+                current = None
+    except Exception as exc:
+        return [
+            Check(
+                "catalog",
+                False,
+                f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                "Check DATABASE_URL (host, port, user, password, database name) and that "
+                "the database server accepts connections from this machine.",
+            )
+        ]
+    head = _head_revision()
+    checks = [Check("catalog", True, f"{url} reachable")]
+    if current != head:
+        checks.append(
+            Check(
+                "migrations",
+                False,
+                f"schema at {current or 'nothing'}, this MediaDesk needs {head}",
+                "Start MediaDesk once (`mediadesk serve` or the app) with this DATABASE_URL: "
+                "it migrates the catalog at start-up. Upgrade every other MediaDesk on this "
+                "catalog to the same version.",
+            )
+        )
+    else:
+        checks.append(Check("migrations", True, f"schema at {head} (current)"))
+    return checks
+
+
+def check_storage(settings: Settings) -> list[Check]:
+    from core.errors import MediaDeskError
+    from core.storage.factory import build_storage
+
+    try:
+        storage, _ = build_storage(settings)
+        storage.check()
+    except MediaDeskError as exc:
+        return [
+            Check(
+                "bucket",
+                False,
+                exc.message,
+                "Check R2_ENDPOINT_URL, R2_BUCKET_NAME and the R2 token (Object Read & Write "
+                "on this bucket)."
+                if settings.uses_r2
+                else "Check the data folder's permissions.",
+            )
+        ]
+    if not settings.uses_r2:
+        return [Check("bucket", True, f"local folder {settings.paths.objects_dir}")]
+    checks = [Check("bucket", True, f"{settings.r2_bucket_name} at {settings.r2_endpoint_url}")]
+    client = getattr(storage, "client", None)
+    if client is None:
+        return checks
+    checks.append(_check_cors(client, settings))
+    checks.append(_check_skew(client, settings))
+    return checks
+
+
+def _check_cors(client: Any, settings: Settings) -> Check:
+    origins = [o for o in (getattr(settings, "cors_origins", None) or []) if o]
+    try:
+        rules = client.get_bucket_cors(Bucket=settings.r2_bucket_name).get("CORSRules", [])
+    except Exception as exc:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        if code in ("NoSuchCORSConfiguration", "NoSuchCors"):
+            rules = []
+        else:
+            return Check("bucket CORS", False, f"could not read the CORS rules: {code}", "")
+    fix = (
+        "Browsers upload straight to the bucket: add a CORS rule allowing PUT and GET with "
+        "the content-type header from your web origins (README, Cloudflare R2)."
+    )
+    if not rules:
+        return Check("bucket CORS", False, "no CORS rule on the bucket", fix)
+    allowed = {o for r in rules for o in r.get("AllowedOrigins", [])}
+    methods = {m.upper() for r in rules for m in r.get("AllowedMethods", [])}
+    missing = [o for o in origins if o not in allowed and "*" not in allowed]
+    if "PUT" not in methods:
+        return Check("bucket CORS", False, "the CORS rules do not allow PUT", fix)
+    if missing:
+        return Check(
+            "bucket CORS", False, f"origins not allowed by the bucket: {', '.join(missing)}", fix
+        )
+    return Check("bucket CORS", True, f"{len(rules)} rule(s); origins {sorted(allowed)}")
+
+
+def _check_skew(client: Any, settings: Settings) -> Check:
+    try:
+        started = time.time()
+        answer = client.head_bucket(Bucket=settings.r2_bucket_name)
+        ended = time.time()
+        date = answer["ResponseMetadata"]["HTTPHeaders"].get("date")
+        theirs = parsedate_to_datetime(date).timestamp()
+    except Exception as exc:
+        return Check("clock", False, f"could not read the bucket's clock: {exc}", "")
+    skew = theirs - (started + ended) / 2
+    detail = f"this machine is {abs(skew):.1f} s {'behind' if skew > 0 else 'ahead of'} the bucket"
+    if abs(skew) > MAX_SKEW_SECONDS:
+        return Check(
+            "clock",
+            False,
+            detail,
+            "Turn on time synchronisation (systemd-timesyncd, chrony or Windows time): signed "
+            "URLs and uploads fail when clocks differ by more than 15 minutes.",
+        )
+    return Check("clock", True, detail)
+
+
+def check_feed(db: Database) -> Check:
+    """Writes one event through the change log and waits to hear it as another process would."""
+    origin = feed.origin_of(db)
+    postgres = db.engine.dialect.name == "postgresql"
+    listener = None
+    try:
+        if postgres:
+            import psycopg
+
+            listener = psycopg.connect(feed.pg_conninfo(db), autocommit=True, connect_timeout=5)
+            listener.execute(f"LISTEN {feed.CHANNEL}")
+        before = feed.last_change_id(db)
+        feed.record_event(db, ChangeEvent("doctor", None, {"at": datetime.now(UTC).isoformat()}))
+        started = time.monotonic()
+        heard = False
+        while time.monotonic() - started < FEED_TIMEOUT:
+            if listener is not None:
+                for note in listener.notifies(timeout=0.2, stop_after=1):
+                    heard = heard or json.loads(note.payload).get("origin") == origin
+            logged = any(e.kind == "doctor" and e.origin == origin for e in feed.since(db, before))
+            if logged and (listener is None or heard):
+                ms = (time.monotonic() - started) * 1000
+                how = "LISTEN/NOTIFY" if postgres else "change-log polling"
+                return Check("change feed", True, f"{how}: a test change arrived in {ms:.0f} ms")
+            if listener is None:
+                time.sleep(0.05)
+        return Check(
+            "change feed",
+            False,
+            "a test change was written but not heard within 5 s",
+            "On PostgreSQL, a connection pooler in transaction mode (PgBouncer) drops LISTEN: "
+            "point DATABASE_URL at the database itself or use session pooling.",
+        )
+    except Exception as exc:
+        return Check(
+            "change feed",
+            False,
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+            "The catalog must be reachable and migrated (see above).",
+        )
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    db = Database(settings.effective_database_url)
+    try:
+        checks = check_catalog(db)
+        catalog_ok = all(c.ok for c in checks)
+        checks += check_storage(settings)
+        if catalog_ok:
+            checks.append(check_feed(db))
+        else:
+            checks.append(Check("change feed", False, "not checked: fix the catalog first", ""))
+        return checks
+    finally:
+        db.dispose()

@@ -1,0 +1,166 @@
+"""Team mode in the window: several desktops and servers on one catalog, live.
+
+- The window takes part in the catalog's maintenance leadership (core/leader.py), so the trash
+  purge and upload expiry run even when no server runs anywhere.
+- A save that meets a newer version opens the conflict dialog (theirs vs yours) instead of an
+  error: Reload drops the edits, Overwrite saves them over the newer version.
+- A file trashed or deleted elsewhere while it is open in the details panel or the preview says
+  so, naming where.
+- The status bar shows the catalog and whether the live change feed is connected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QDialog, QLabel
+
+from core import feed
+from core.events import ChangeEvent
+from core.leader import MaintenanceLeader, leader_for
+from core.records import FileRecord
+from desktop_app.views.conflict_dialog import ConflictDialog
+
+if TYPE_CHECKING:
+    from desktop_app.views.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+FEED_CHECK_MS = 1000
+
+
+def host_of(origin: str | None) -> str:
+    """The machine part of a change's origin (host:pid:random)."""
+    return (origin or "").split(":", 1)[0]
+
+
+class TeamMode(QObject):
+    """Attached to the main window by `attach(window)`; lives as long as the window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.library = window.library
+        self.conflict_dialog: ConflictDialog | None = None
+        self.leader: MaintenanceLeader | None = None
+        interval = self.library.settings.maintenance_interval
+        if interval > 0:
+            self.leader = leader_for(self.library, interval)
+            self.leader.start()
+        controller = window.controller
+        controller.saveConflict.connect(self._on_conflict)
+        controller.live.changed.connect(self._on_event)
+        self._feed_state: bool | None = None
+        self._timer = QTimer(self, interval=FEED_CHECK_MS)
+        self._timer.timeout.connect(self._check_feed)
+        self._timer.start()
+        self._check_feed()
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        leader, self.leader = self.leader, None
+        if leader is not None:  # it joins threads and frees the lease: not on the GUI thread
+            threading.Thread(target=leader.stop, name="mediadesk-leader-stop").start()
+
+    # ---- status bar ---------------------------------------------------------------------------
+    def _check_feed(self) -> None:
+        lib_feed = self.library.feed  # attributes only: no database call on the GUI thread
+        state = lib_feed.connected if lib_feed.running else False
+        if state != self._feed_state:
+            self._feed_state = state
+            detail = lib_feed.error or ""
+            self.window.status.set_feed(state, detail)
+
+    # ---- conflicts ----------------------------------------------------------------------------
+    def _on_conflict(self, file_id: int, changes: dict[str, Any]) -> None:
+        lib = self.library
+
+        def load() -> tuple[FileRecord, ChangeEvent | None]:
+            return lib.get_file(file_id), feed.last_change_of(lib.db, file_id)
+
+        self.window.controller.runner.submit(
+            load,
+            on_result=lambda pair: self._show_conflict(file_id, changes, *pair),
+            on_error=self.window.controller.errorOccurred.emit,
+        )
+
+    def _show_conflict(
+        self,
+        file_id: int,
+        changes: dict[str, Any],
+        theirs: FileRecord,
+        last: ChangeEvent | None,
+    ) -> None:
+        details = self.window.details
+
+        def athlete_name(athlete_id: int | None) -> str:
+            if athlete_id == theirs.athlete_id and theirs.athlete_name:
+                return theirs.athlete_name
+            index = details.athlete.findData(athlete_id)
+            return details.athlete.itemText(index) if index >= 0 else str(athlete_id)
+
+        who = host_of(last.origin) if last is not None else None
+        when: datetime | None = last.at if last is not None else None
+        dialog = ConflictDialog(theirs, changes, athlete_name, who, when, self.window)
+        self.conflict_dialog = dialog
+
+        def finished(_result: int) -> None:
+            self.conflict_dialog = None
+            controller = self.window.controller
+            if dialog.choice == ConflictDialog.RELOAD:
+                details.show_record(theirs)  # the edits go, the saved version shows
+                if controller.current is not None and controller.current.id == file_id:
+                    controller.set_current(theirs)
+            elif dialog.choice == ConflictDialog.OVERWRITE:
+                controller.save_metadata(file_id, changes, theirs.version)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    # ---- changes made elsewhere ---------------------------------------------------------------
+    def _on_event(self, event: ChangeEvent) -> None:
+        if event.kind not in ("trashed", "deleted") or event.file_id is None:
+            return
+        if event.origin is None or event.origin == self.library.feed.origin:
+            return  # this window's own doing
+        name = str(event.data.get("original_filename") or event.file_id)
+        where = host_of(event.origin)
+        if event.kind == "trashed":
+            text = self.tr("“%1” was moved to the trash on %2.")
+        else:
+            text = self.tr("“%1” was deleted on %2.")
+        text = text.replace("%1", name).replace("%2", where)
+        details = self.window.details.record
+        preview = getattr(self.window, "preview_dialog", None)
+        shown = details is not None and details.id == event.file_id
+        if isinstance(preview, QDialog) and preview.isVisible():
+            record = getattr(preview, "record", None)
+            if record is not None and record.id == event.file_id:
+                self._banner(preview, text)
+                shown = True
+        if shown:
+            self.window.status.showMessage(text, 15000)
+
+    def _banner(self, dialog: QDialog, text: str) -> None:
+        """A line at the top of the preview: it may stop playing, and this says why."""
+        label = dialog.findChild(QLabel, "elsewhereBanner")
+        if label is None:
+            label = QLabel(dialog)
+            label.setObjectName("elsewhereBanner")
+            label.setWordWrap(True)
+            label.setMargin(6)
+            label.setStyleSheet("background: #fff3cd; color: #5c4400;")
+            layout = dialog.layout()
+            if layout is not None:
+                layout.insertWidget(0, label)  # type: ignore[attr-defined]
+        label.setText(text)
+        label.show()
+
+
+def attach(window: MainWindow) -> TeamMode:
+    return TeamMode(window)
