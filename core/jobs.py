@@ -10,6 +10,7 @@ lease runs out and the next claim takes the job again, counting the attempt.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -398,7 +399,7 @@ class JobQueue:
             rows = s.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
             return [JobRecord.from_row(r) for r in rows], int(total)
 
-    def latest_for_file(self, file_id: int) -> list[JobRecord]:
+    def latest_for_file(self, file_id: int) -> builtins.list[JobRecord]:
         """The newest job of each kind of one file (older ones were replaced by reprocessing)."""
         with self.db.read() as s:
             rows = s.scalars(select(Job).where(Job.file_id == file_id).order_by(Job.id)).all()
@@ -407,7 +408,7 @@ class JobQueue:
             latest[row.kind] = JobRecord.from_row(row)
         return [latest[k] for k in KINDS if k in latest]
 
-    def latest_for_files(self, file_ids: list[int]) -> dict[int, list[JobRecord]]:
+    def latest_for_files(self, file_ids: builtins.list[int]) -> dict[int, builtins.list[JobRecord]]:
         if not file_ids:
             return {}
         with self.db.read() as s:

@@ -78,7 +78,7 @@ def probe(src: Path) -> Probe:
             w, h = video.codec_context.width, video.codec_context.height
             if rotation in (90, 270):
                 w, h = h, w
-            if video.duration and not duration:
+            if video.duration and video.time_base and not duration:
                 duration = float(video.duration * video.time_base)
             fps = video.average_rate or video.guessed_rate or Fraction(25)
             return Probe(

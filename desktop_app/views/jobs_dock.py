@@ -179,8 +179,9 @@ class JobsDock(QDockWidget):
         self.library = library
         self.states = states
         self.runner = TaskRunner(2, self)
-        self.runner.failed.connect(lambda exc: self.status.setText(describe_error(exc)))
         body = QWidget(self)
+        self.status = QLabel(body)
+        self.runner.failed.connect(lambda exc: self.status.setText(describe_error(exc).text))
         column = QVBoxLayout(body)
         bar = QHBoxLayout()
         self.filter = QComboBox(body)
@@ -217,7 +218,6 @@ class JobsDock(QDockWidget):
         )
         self.table.itemSelectionChanged.connect(self._update_buttons)
         column.addWidget(self.table)
-        self.status = QLabel(body)
         column.addWidget(self.status)
         self.setWidget(body)
         self.jobs: list[JobRecord] = []
@@ -312,7 +312,7 @@ class JobsDock(QDockWidget):
         self.runner.submit(
             run,
             on_result=lambda _j: self.refresh(),
-            on_error=lambda exc: self.status.setText(describe_error(exc)),
+            on_error=lambda exc: self.status.setText(describe_error(exc).text),
         )
 
     def _reprocess(self) -> None:
@@ -326,7 +326,7 @@ class JobsDock(QDockWidget):
             on_result=lambda jobs: self.status.setText(
                 self.tr("Queued %n job(s) again", "", len(jobs))
             ),
-            on_error=lambda exc: self.status.setText(describe_error(exc)),
+            on_error=lambda exc: self.status.setText(describe_error(exc).text),
         )
 
     def shutdown(self) -> None:

@@ -93,7 +93,7 @@ def metrics_text(lib: Library) -> str:
         )
     durations: dict[str, list[float]] = {}
     for kind, started, finished in rows:
-        if started is not None:
+        if started is not None and finished is not None:
             durations.setdefault(kind, []).append((finished - started).total_seconds())
     lines = [
         "# HELP mediadesk_jobs Processing jobs in the catalog by state (queue depth: queued)",
