@@ -30,7 +30,8 @@ from core.records import (
 MAX_LIMIT = 1000
 # Totals are cached per filter set: counting a million rows costs more than the page itself.
 # Writes through this process clear the cache; other processes' writes show within the TTL.
-COUNT_TTL = 5.0
+COUNT_TTL = 30.0
+COMMON = 2000  # an FTS search matching this many files pages by walking the sort index
 MIN_TRIGRAM = 3  # the FTS5 trigram tokenizer (and pg_trgm's index) need 3 characters
 
 
@@ -105,6 +106,8 @@ class Catalog:
         with self.db.read() as s:
             search = self._search(s, q)
             total = self._count(s, q, search)
+            if search is not None and self._common(s, q):
+                search = self._search(s, q, walk_sort_index=True)
             # Core rows, not ORM objects: building 50 ORM objects costs ten times the query
             base = self._filtered(select(*MediaFile.__table__.c), q, search)
             if q.offset:
@@ -201,13 +204,34 @@ class Catalog:
             self._counts[key] = (now + COUNT_TTL, generation, total)
         return total
 
-    def _search(self, s: Session, q: FileQuery) -> ColumnElement[bool] | None:
+    def _common(self, s: Session, q: FileQuery) -> bool:
+        """Whether an FTS search matches many files (then walking the sort key's index and
+        testing each row beats sorting every match); the probe reads at most COMMON rows."""
+        term = " ".join(q.q.split())
+        if len(term) < MIN_TRIGRAM or not self._has_fts(s):
+            return False
+        probe = text(
+            "SELECT count(*) FROM (SELECT rowid FROM media_files_fts "
+            "WHERE media_files_fts MATCH :fts_phrase LIMIT :cap)"
+        ).bindparams(fts_phrase=_phrase(term), cap=COMMON)
+        return int(s.scalar(probe) or 0) >= COMMON
+
+    def _search(
+        self, s: Session, q: FileQuery, walk_sort_index: bool = False
+    ) -> ColumnElement[bool] | None:
         """The text-search condition: file name, description or athlete name contains q."""
         term = " ".join(q.q.split())
         if not term:
             return None
         if len(term) >= MIN_TRIGRAM and self._has_fts(s):
-            phrase = '"' + term.replace('"', '""') + '"'
+            phrase = _phrase(term)
+            if walk_sort_index:
+                # "+id" keeps SQLite from driving the query by the match list: it walks the
+                # sort key's index in order and stops after one page of matches
+                return text(
+                    "+media_files.id IN (SELECT rowid FROM media_files_fts "
+                    "WHERE media_files_fts MATCH :fts_phrase)"
+                ).bindparams(fts_phrase=phrase)
             return MediaFile.id.in_(
                 select(text("rowid"))
                 .select_from(text("media_files_fts"))
@@ -361,6 +385,11 @@ class Catalog:
             s.add(Athlete(id=athlete_id, name=name))
             s.flush()
             _advance_sequence(s)
+
+
+def _phrase(term: str) -> str:
+    """The search text as one FTS5 phrase: its own syntax (quotes, AND, *) is plain text."""
+    return '"' + term.replace('"', '""') + '"'
 
 
 def _never_null(key: str, q: FileQuery) -> bool:

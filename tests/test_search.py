@@ -198,3 +198,17 @@ def test_search_and_cursor_on_postgres(pg_library: Library) -> None:
     messi = {r.id for r in pg_library.list_files(athlete_id=1, limit=1000).items}
     assert {r.id for r in pg_library.list_files(q="MESSI", limit=1000).items} == messi
     assert pg_library.list_files(q="ibre en").total > 0
+
+
+def test_common_terms_walk_the_sort_index_with_the_same_results(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.catalog
+
+    def pages(sort: str) -> list[int]:
+        return [r.id for r in walk(filled, q="photo", sort=sort)]
+
+    expected = {sort: pages(sort) for sort in ("-created_at", "size", "-duration")}
+    monkeypatch.setattr(core.catalog, "COMMON", 5)  # every search counts as common
+    for sort, ids in expected.items():
+        assert pages(sort) == ids and ids
