@@ -158,9 +158,9 @@
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_view.py" line="127"/>
         <source>%Ln file(s) in the library</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%Ln file in the library</numerusform>
+            <numerusform>%Ln files in the library</numerusform>
         </translation>
     </message>
 </context>

@@ -892,12 +892,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="98"/>
         <source>⚠ Storage: %1 used, above %2</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="103"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
-        <translation type="unfinished"></translation>
+        <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/status_bar.py" line="111"/>
@@ -1916,109 +1916,109 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="48"/>
         <source>Storage</source>
-        <translation type="unfinished">Almacenamiento</translation>
+        <translation>Almacenamiento</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="59"/>
         <source>Refresh</source>
-        <translation type="unfinished">Actualizar</translation>
+        <translation>Actualizar</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="60"/>
         <source>List the store now</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorrer el almacén ahora</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="62"/>
         <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="69"/>
         <source>Type</source>
-        <translation type="unfinished">Tipo</translation>
+        <translation>Tipo</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="69"/>
         <location filename="../../desktop_app/views/storage_view.py" line="70"/>
         <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Files</source>
-        <translation type="unfinished"></translation>
+        <translation>Archivos</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="69"/>
         <location filename="../../desktop_app/views/storage_view.py" line="70"/>
         <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Size</source>
-        <translation type="unfinished">Tamaño</translation>
+        <translation>Tamaño</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="70"/>
         <source>Athlete</source>
-        <translation type="unfinished">Deportista</translation>
+        <translation>Deportista</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Day</source>
-        <translation type="unfinished"></translation>
+        <translation>Día</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>In the store</source>
-        <translation type="unfinished"></translation>
+        <translation>En el almacén</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="81"/>
         <source>Loading…</source>
-        <translation type="unfinished">Cargando…</translation>
+        <translation>Cargando…</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="98"/>
         <source>Listing the store…</source>
-        <translation type="unfinished"></translation>
+        <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_view.py" line="127"/>
         <source>%Ln file(s) in the library</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%Ln archivo en la biblioteca</numerusform>
+            <numerusform>%Ln archivos en la biblioteca</numerusform>
         </translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="132"/>
         <source>The store has not been listed yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="138"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
-        <translation type="unfinished"></translation>
+        <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="145"/>
         <source>Thumbnails and other derivatives: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="150"/>
         <source>In the trash: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>En la papelera: %1</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="152"/>
         <source>Images</source>
-        <translation type="unfinished">Imágenes</translation>
+        <translation>Imágenes</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="152"/>
         <source>Videos</source>
-        <translation type="unfinished">Vídeos</translation>
+        <translation>Vídeos</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="164"/>
         <source>No athlete</source>
-        <translation type="unfinished"></translation>
+        <translation>Sin deportista</translation>
     </message>
 </context>
 <context>
