@@ -160,6 +160,66 @@ def upload_batch(base: Path, lang: str) -> list[Path]:
     return files
 
 
+def shoot_drop_overlay(window: Any, lang: str) -> None:
+    """Files dragged over an athlete in the sidebar: the overlay names where they will go."""
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragMoveEvent
+    from PySide6.QtWidgets import QApplication
+
+    athletes = window.controller.sidebar.athletes()
+    if not athletes:
+        return
+    index = window.controller.sidebar.index_of(f"athlete:{athletes[0].id}")
+    rect = window.sidebar.visualRect(index)
+    pos = window.sidebar.viewport().mapTo(window, rect.center())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(f"/tmp/{lang}-heat-{i}.jpg") for i in range(3)])
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0))
+    try:
+        event = QDragMoveEvent(QPointF(pos), *args)
+    except TypeError:  # PySide6 before 6.12
+        event = QDragMoveEvent(QPoint(pos), *args)
+    QApplication.sendEvent(window, event)
+    settle(300)
+    grab(window, f"{lang}-drop-overlay")
+    window.drop_overlay.hide()
+
+
+def shoot_failed_queue(window: Any, lang: str) -> None:
+    """The finished queue with a failure: kept in sight, explained, the total short of 100 %."""
+    from desktop_app.models.upload_queue_model import UploadState
+
+    model = window.uploads.model
+    failed = [i for i in model.items() if i.state == UploadState.FAILED]
+    if failed:
+        window.upload_dock.table.selectRow(window.upload_dock.view_index(failed[0].id).row())
+    window.upload_dock.raise_()
+    settle(300)
+    grab(window, f"{lang}-upload-failed")
+    window.upload_dock.table.clearSelection()
+
+
+def shoot_storage_switch(window: Any, lang: str) -> None:
+    """Settings ▸ Storage switched to R2 with files in the local folder: move or keep; then
+    the move's progress window."""
+    from desktop_app.views.storage_switch import MigrationProgress, StorageSwitchDialog
+
+    files = int(window.controller.counts.get("all", 0)) or 12
+    ask = StorageSwitchDialog("local", "r2", files, window)
+    ask.move(260, 140)
+    ask.show()
+    settle(300)
+    grab(ask, f"{lang}-storage-switch")
+    ask.close()
+    progress = MigrationProgress(window.settings_controller, window)
+    progress.move(300, 200)
+    progress.show()
+    progress._on_progress(max(1, files // 3), files, "200m-free.jpg")
+    settle(300)
+    grab(progress, f"{lang}-storage-migration")
+    progress.close()
+
+
 def shoot(library: Any, base: Path, lang: str) -> None:
     from PySide6.QtCore import Qt
 
@@ -198,8 +258,11 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     grab(window, f"{lang}-upload-queue")
     held.gate.set()
     wait_until(lambda: not window.uploads.busy)
+    wait_until(lambda: all(i.state.finished for i in model.items()))
+    shoot_failed_queue(window, lang)
     window.resizeDocks([window.upload_dock], [260], Qt.Orientation.Vertical)
     wait_synced(window, library)
+    shoot_drop_overlay(window, lang)
 
     if not window.server.tokens.list():
         window.server.tokens.create("Club website", "read")
@@ -235,6 +298,7 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     settle(300)
     grab(settings_dialog, f"{lang}-settings")
     settings_dialog.close()
+    shoot_storage_switch(window, lang)
     window.shutdown()
     window.close()
     window.deleteLater()

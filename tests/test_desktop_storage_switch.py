@@ -76,7 +76,7 @@ def test_move_copies_verifies_and_switches_every_file(
 ) -> None:  # type: ignore[no-untyped-def]
     ask = _switch_to_r2(qtbot, window)
     assert "2 file" in ask.intro.text() and "Cloudflare R2" in ask.intro.text()
-    assert ask.move.isChecked()  # the recommended answer is the default
+    assert ask.move_files.isChecked()  # the recommended answer is the default
     with qtbot.waitSignal(window.settings_controller.migrationFinished, timeout=TIMEOUT) as done:
         ask.accept()
     complete, moved, failed, error = done.args
@@ -98,7 +98,7 @@ def test_keep_moves_nothing_and_old_files_stay_readable(
     qtbot, window: MainWindow, lib: Library, local_settings: Settings, files: list[FileRecord]
 ) -> None:  # type: ignore[no-untyped-def]
     ask = _switch_to_r2(qtbot, window)
-    ask.keep.setChecked(True)
+    ask.keep_files.setChecked(True)
     with qtbot.waitSignal(window.settings_controller.saved, timeout=TIMEOUT):
         ask.accept()
     assert set(_backends(local_settings).values()) == {"local"}

@@ -49,7 +49,9 @@ class StorageSwitchDialog(QDialog):
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.move = QRadioButton(self.tr("Move my files to the new storage (recommended)"), self)
+        self.move_files = QRadioButton(
+            self.tr("Move my files to the new storage (recommended)"), self
+        )
         move_hint = QLabel(
             self.tr(
                 "Runs in the background. Each file is copied, checked against its SHA-256 "
@@ -58,7 +60,7 @@ class StorageSwitchDialog(QDialog):
             ),
             self,
         )
-        self.keep = QRadioButton(self.tr("Keep reading old files from where they are"), self)
+        self.keep_files = QRadioButton(self.tr("Keep reading old files from where they are"), self)
         keep_hint = QLabel(
             self.tr(
                 "Nothing is copied. Old files stay readable from %1 as long as it stays "
@@ -67,14 +69,14 @@ class StorageSwitchDialog(QDialog):
             self,
         )
         group = QButtonGroup(self)
-        for button, hint in ((self.move, move_hint), (self.keep, keep_hint)):
+        for button, hint in ((self.move_files, move_hint), (self.keep_files, keep_hint)):
             group.addButton(button)
             hint.setWordWrap(True)
             hint.setIndent(22)
             hint.setStyleSheet("color: palette(placeholder-text);")
             layout.addWidget(button)
             layout.addWidget(hint)
-        self.move.setChecked(True)
+        self.move_files.setChecked(True)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -87,7 +89,7 @@ class StorageSwitchDialog(QDialog):
 
     @property
     def choice(self) -> str:
-        return MOVE if self.move.isChecked() else KEEP
+        return MOVE if self.move_files.isChecked() else KEEP
 
 
 class MigrationProgress(QProgressDialog):
