@@ -4,12 +4,14 @@ It follows the seed's advice for clients: files are checked locally first (type 
 the content with core.mediatypes, the server's own rules; size and allowed types from the
 server's GET /config), files over 10 MB take the presigned flow and smaller ones the direct
 upload, progress is reported, transient failures (connection errors, 429, 502-504) are
-retried with backoff, and uploads the server splits into parts resume from the parts the
-bucket already holds.
+retried with backoff, and big uploads resume: those the server splits into parts (R2/S3) from
+the parts the bucket already holds, others (local storage, above the multipart threshold)
+through tus from the server's offset.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import logging
 import os
@@ -34,6 +36,7 @@ Progress = Callable[[int, int], None]
 """progress(bytes_done, bytes_total), called as bytes go out or come in."""
 
 CHUNK = 256 * 1024
+TUS_CHUNK = 4 * 1024 * 1024  # bytes per PATCH: at most this much is sent again after a break
 TRANSIENT_STATUS = {429, 502, 503, 504}
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
 
@@ -77,7 +80,7 @@ class LocalCheck:
 @dataclass(frozen=True)
 class UploadResult:
     file: dict[str, Any]
-    flow: str  # "direct", "presigned" or "parts"
+    flow: str  # "direct", "presigned", "parts" or "tus"
     retries: int = 0
 
     @property
@@ -315,6 +318,8 @@ class Client:
         fields: dict[str, Any] = {"file_type": local.file_type, "is_public": is_public}
         if athlete_id is not None:
             fields["athlete_id"] = athlete_id
+        if use_presigned and self._wants_tus(local.size) and presigned is None:
+            return self._upload_tus(local, name, fields, description, progress)
         if use_presigned:
             return self._upload_presigned(local, name, fields, description, progress)
         return self._upload_direct(local, name, fields, description, progress)
@@ -404,6 +409,99 @@ class Client:
                 continue
             self._check(response, 200, 201, 204)
             return
+
+    def _wants_tus(self, size: int) -> bool:
+        """Big files on a server that cannot split presigned uploads into parts (local
+        storage) go through tus, whose offset survives a broken connection or a restart."""
+        config = self.config()
+        resumable = config.get("resumable", {})
+        return bool(
+            resumable.get("tus")
+            and config.get("storage") == "local"
+            and size > int(resumable.get("multipart_threshold", size))
+        )
+
+    def _upload_tus(
+        self,
+        local: LocalCheck,
+        name: str,
+        fields: dict[str, Any],
+        description: str | None,
+        progress: Progress | None,
+    ) -> UploadResult:
+        """tus 1.0: create, PATCH chunks at the server's offset; after a failure ask the
+        offset again (HEAD) and go on from there, so at most one chunk is sent twice."""
+        attempts = _Attempts()
+        meta = {"filename": name, "filetype": local.mime, **{k: str(v) for k, v in fields.items()}}
+        meta = {k: v.lower() if v in ("True", "False") else v for k, v in meta.items()}
+        if description is not None:
+            meta["description"] = description
+        tus = {"Tus-Resumable": "1.0.0"}
+        created = self._send(
+            "POST",
+            "/files/upload/tus",
+            attempts=attempts,
+            headers={
+                **tus,
+                "Upload-Length": str(local.size),
+                "Upload-Metadata": ",".join(
+                    f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()
+                ),
+            },
+        )
+        self._check(created, 201)
+        location = urljoin(self.base_url + "/", created.headers["Location"])
+        offset, file_id, failures = 0, created.headers.get("MediaDesk-File-Id"), 0
+        duplicate = False
+        with open(local.path, "rb") as fh:
+            while file_id is None:
+                fh.seek(offset)
+                data = fh.read(TUS_CHUNK)
+                body = _Chunks(data, functools.partial(_report_part, progress, offset, local.size))
+                response: httpx.Response | None = None
+                try:
+                    response = self._http.request(
+                        "PATCH",
+                        location,
+                        content=body,
+                        headers=self._headers(
+                            {
+                                **tus,
+                                "Upload-Offset": str(offset),
+                                "Content-Type": "application/offset+octet-stream",
+                                "Content-Length": str(len(data)),
+                            }
+                        ),
+                    )
+                except httpx.TransportError as exc:
+                    logger.info("PATCH %s failed (%s); asking the offset", location, exc)
+                if response is not None and response.status_code == 204:
+                    offset = int(response.headers["Upload-Offset"])
+                    file_id = response.headers.get("MediaDesk-File-Id")
+                    duplicate = response.headers.get("MediaDesk-Duplicate") == "true"
+                    failures = 0
+                    continue
+                if response is not None and response.status_code not in {409, 423, 460} | (
+                    TRANSIENT_STATUS
+                ):
+                    self._check(response, 204)  # the file was refused: the server's reason
+                failures += 1
+                if failures > self.retries:
+                    raise ClientError("connection_failed", f"The upload of {name} kept failing")
+                delay = self._wait(failures - 1, response)
+                attempts.retries += 1
+                time.sleep(delay)
+                head = self._check(
+                    self._send("HEAD", location, attempts=attempts, headers=tus), 200
+                )
+                offset = int(head.headers["Upload-Offset"])
+                file_id = head.headers.get("MediaDesk-File-Id")
+                duplicate = head.headers.get("MediaDesk-Duplicate") == "true"
+        if progress:
+            progress(local.size, local.size)
+        record = self.get(int(file_id))
+        record["duplicate"] = duplicate or bool(record.get("duplicate"))
+        return UploadResult(record, "tus", attempts.retries)
 
     def _can_renew(self) -> bool:
         return bool(self.config().get("resumable", {}).get("renew"))
