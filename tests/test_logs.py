@@ -176,6 +176,17 @@ def test_seed_metrics(live: EmbeddedServer, media_dir: Any) -> None:
     assert metric(text, bw, direction="in", flow="signed_put", file_type="image") == jpeg
     assert metric(text, bw, direction="in", flow="direct", file_type="video") == mp4
     assert metric(text, bw, direction="out", flow="stream", file_type="video") == mp4
+    # tus: the bytes received by the PATCH
+    from tests.test_tus import create, patch
+
+    png = media_dir.png.read_bytes()
+    made = create(url, tokens.upload, len(png), filename="t.png", file_type="image")
+    assert made.status == 201
+    location = made.headers["Location"]
+    sent = patch(location if location.startswith("http") else url + location, tokens.upload, 0, png)
+    assert sent.status == 204
+    text = http_call(f"{url}/metrics", headers=bearer(tokens.read)).body.decode()
+    assert metric(text, bw, direction="in", flow="tus", file_type="image") == len(png)
     link = http_call(f"{url}/files/{upload['file_id']}/download", headers=bearer(tokens.read))
     assert link.status == 302
     got = http_call(

@@ -137,8 +137,10 @@ async def tus_options(request: web.Request) -> web.Response:
 async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
     """Streams the body into the writer in batches; a body cut short keeps what arrived."""
     batch = bytearray()
+    received = 0
     try:
         async for chunk in request.content.iter_chunked(BATCH):
+            received += len(chunk)
             batch += chunk
             if len(batch) >= BATCH:
                 data, batch = bytes(batch), bytearray()
@@ -146,9 +148,12 @@ async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
         if batch:
             await run_blocking(request, writer.write, bytes(batch))
     except BaseException:
+        request.app[METRICS].received("tus", "unknown", received)  # bytes in, whatever came of them
         await run_blocking(request, writer.abort)
         raise
-    return await run_blocking(request, writer.close)
+    state = await run_blocking(request, writer.close)
+    request.app[METRICS].received("tus", state.metadata.get("file_type", ""), received)
+    return state
 
 
 def _count(request: web.Request, state: UploadState) -> None:
