@@ -62,6 +62,7 @@ ENV_NAMES: dict[str, str] = {
     "storage_warn_bytes": "MEDIADESK_STORAGE_WARN_BYTES",
     "usage_scan_interval": "MEDIADESK_USAGE_SCAN_INTERVAL",
     "log_format": "MEDIADESK_LOG_FORMAT",
+    "accel_redirect": "MEDIADESK_ACCEL_REDIRECT",
 }
 
 
@@ -107,6 +108,8 @@ class Settings:
     storage_warn_bytes: int = 0  # the status bar warns above this many stored bytes; 0 = never
     usage_scan_interval: int = 3600  # seconds between listings of the bucket or folder
     log_format: str = "text"  # text | json (one JSON object a line)
+    # behind nginx: local-storage streams end in X-Accel-Redirect to this internal location
+    accel_redirect: str = ""
     config_file: str = field(default="", compare=False)
 
     # --- derived -----------------------------------------------------------------------------
@@ -269,6 +272,10 @@ def validate(s: Settings) -> Settings:
             raise bad("cors_origins", f"{origin!r} is not an origin like https://host:port")
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+    if s.accel_redirect and not (
+        s.accel_redirect.startswith("/") and s.accel_redirect.endswith("/")
+    ):
+        raise bad("accel_redirect", "must be an internal location like /_protected/")
     if s.storage_warn_bytes < 0:
         raise bad("storage_warn_bytes", "cannot be negative (0 turns the warning off)")
     if s.usage_scan_interval < 0:

@@ -25,6 +25,7 @@ class ServerConfig:
     public_max_age: int = 31536000
     form_overhead: int = FORM_OVERHEAD
     trust_forwarded: bool = False  # use X-Forwarded-For as the client address
+    accel_redirect: str = ""  # nginx internal location for local-storage bytes ("" = off)
 
     @classmethod
     def from_settings(
@@ -41,6 +42,7 @@ class ServerConfig:
             "cors_origins": tuple(settings.cors_origins),
             "upload_rate_limit": settings.upload_rate_limit,
             "maintenance_interval": settings.maintenance_interval,
+            "accel_redirect": settings.accel_redirect,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import threading
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from datetime import datetime
@@ -32,6 +33,7 @@ from server.ranges import (
     if_range_allows,
     parse_range,
 )
+from server.state import CONFIG, LIBRARY
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,9 @@ async def stream_object(
     if method == "HEAD" or length == 0:
         return web.Response(status=status, headers=headers)
     run = functools.partial(asyncio.get_running_loop().run_in_executor, executor)
+    accel = _accel_uri(request, local_path) if not end_marker else None  # one range: nginx's
+    if accel is not None:
+        return _accel_redirect(accel, headers)
     if local_path is not None:
         return await _send_local(
             request, status, headers, local_path, parts, end_marker, on_bytes, run
@@ -139,6 +144,34 @@ async def stream_object(
     return await _send_remote(
         request, status, headers, open_range, parts, end_marker, on_bytes, run
     )
+
+
+def _accel_uri(request: web.Request, local_path: Path | None) -> str | None:
+    """The nginx internal URI of a local object, when MEDIADESK_ACCEL_REDIRECT is set."""
+    prefix = request.app[CONFIG].accel_redirect if CONFIG in request.app else ""
+    if not prefix or local_path is None or LIBRARY not in request.app:
+        return None
+    try:
+        key = local_path.resolve().relative_to(request.app[LIBRARY].paths.objects_dir.resolve())
+    except ValueError:  # not under the objects folder (a cache file): we send it
+        return None
+    return prefix + urllib.parse.quote(key.as_posix())
+
+
+def _accel_redirect(uri: str, headers: dict[str, str]) -> web.Response:
+    """Our checks, lookup, audit and headers are done: nginx sends the bytes (and the range).
+
+    nginx keeps Content-Type, Content-Disposition, Cache-Control and Accept-Ranges from this
+    answer and serves the file of its internal location with its own sendfile, ranges and
+    If-Range; the body length and range headers are its to set.
+    """
+    kept = {
+        k: v
+        for k, v in headers.items()
+        if k not in ("Content-Length", "Content-Range", "ETag", "Last-Modified")
+    }
+    kept["X-Accel-Redirect"] = uri
+    return web.Response(status=200, headers=kept)
 
 
 def _joined(headers: CIMultiDictProxy[str], name: str) -> str | None:

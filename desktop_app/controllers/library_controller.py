@@ -85,6 +85,7 @@ class LibraryController(QObject):
         self._preview_token: tuple[int, str] | None = None
         self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
+        self.handles_conflicts = False  # set when the conflict dialog handles saveConflict
         self.live.changed.connect(self._on_event)
         self._reveal: int | None = None  # a file to select once its row is loaded
         self.grid.rowsInserted.connect(self._check_reveal)
@@ -219,7 +220,7 @@ class LibraryController(QObject):
         def failed(exc: BaseException) -> None:
             message = describe_error(exc)
             self.saveFailed.emit(file_id, message)
-            if isinstance(exc, Conflict) and self.receivers(self.saveConflict) > 0:
+            if isinstance(exc, Conflict) and self.handles_conflicts:
                 self.saveConflict.emit(file_id, changes)  # theirs vs yours (desktop_app/team.py)
             else:
                 self.errorOccurred.emit(message)

@@ -86,6 +86,7 @@ class DetailsPanel(QWidget):
         self.record: FileRecord | None = None
         self.retention_days: Callable[[], int] = lambda: 30  # the main window passes settings
         self._dirty = False
+        self._edit_base: FileRecord | None = None  # the version unsaved edits started from
         self._loading = False
         self.stack = QStackedWidget(self)
         self.empty = QLabel(self.tr("Select a file to see its details."), self)
@@ -320,14 +321,22 @@ class DetailsPanel(QWidget):
         }
 
     def changes(self) -> dict[str, Any]:
-        return edited_fields(self.record, self.values()) if self.record is not None else {}
+        """What the user changed, against the version the edits started from (not against a
+        newer one that arrived meanwhile: its changes are not the user's to undo)."""
+        base = self._edit_base if self._edit_base is not None else self.record
+        return edited_fields(base, self.values()) if base is not None else {}
 
     def request_save(self) -> bool:
-        """Asks for the edits to be saved; False when there is nothing to save."""
+        """Asks for the edits to be saved; False when there is nothing to save.
+
+        The expected version is the one the edits started from: a newer version that arrived
+        live meanwhile (someone else's save) makes it a conflict, not a silent overwrite.
+        """
         changes = self.changes()
         if self.record is None or not changes:
             return False
-        self.saveRequested.emit(self.record.id, changes, self.record.version)
+        base = self._edit_base if self._edit_base is not None else self.record
+        self.saveRequested.emit(self.record.id, changes, base.version)
         return True
 
     def _mark_dirty(self, *_: object) -> None:
@@ -342,6 +351,7 @@ class DetailsPanel(QWidget):
             self.tr("Metadata (unsaved changes)") if dirty else self.tr("Metadata")
         )
         if dirty != self._dirty:
+            self._edit_base = self.record if dirty else None
             self._dirty = dirty
             self.dirtyChanged.emit(dirty)
 
