@@ -14,47 +14,47 @@
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="50"/>
         <source>Changed by someone else</source>
-        <translation type="unfinished"></translation>
+        <translation>Modificado por otra persona</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="53"/>
         <source>“%1” was changed elsewhere while you were editing it.</source>
-        <translation type="unfinished"></translation>
+        <translation>«%1» se modificó en otro sitio mientras lo editabas.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="57"/>
         <source>Last change: %1, on %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>Último cambio: %1, en %2.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="61"/>
         <source>Last change on %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Último cambio en %1.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
         <source>Field</source>
-        <translation type="unfinished"></translation>
+        <translation>Campo</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
         <source>Theirs (saved)</source>
-        <translation type="unfinished"></translation>
+        <translation>Suyo (guardado)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
         <source>Yours (unsaved)</source>
-        <translation type="unfinished"></translation>
+        <translation>Tuyo (sin guardar)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="89"/>
         <source>Reload (drop my edits)</source>
-        <translation type="unfinished"></translation>
+        <translation>Recargar (descartar mis cambios)</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="90"/>
         <source>Overwrite with mine</source>
-        <translation type="unfinished"></translation>
+        <translation>Sobrescribir con lo mío</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
@@ -69,7 +69,7 @@
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="116"/>
         <source>Public</source>
-        <translation type="unfinished"></translation>
+        <translation>Público</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="117"/>
@@ -79,214 +79,214 @@
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="122"/>
         <source>None</source>
-        <translation type="unfinished"></translation>
+        <translation>Ninguno</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
         <source>Yes</source>
-        <translation type="unfinished"></translation>
+        <translation>Sí</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
         <source>No</source>
-        <translation type="unfinished"></translation>
+        <translation>No</translation>
     </message>
 </context>
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="91"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="92"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="124"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="342"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="125"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="134"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="136"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="138"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="139"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="140"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="142"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="142"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="143"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="143"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="144"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="146"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="148"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="158"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="173"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="174"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="175"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="181"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="199"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="200"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="204"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="214"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="250"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="251"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="294"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="297"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="298"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="342"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="359"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="359"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -601,7 +601,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="205"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="212"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
@@ -717,62 +717,62 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="187"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="188"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="191"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="192"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="203"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="204"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="204"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
@@ -788,12 +788,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="216"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="218"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="239"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="241"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -801,7 +801,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="244"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="246"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -809,7 +809,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="251"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="253"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -817,12 +817,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="277"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="279"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="333"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -842,37 +842,37 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="61"/>
         <source>Catalog: SQLite %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="66"/>
         <source>Catalog: PostgreSQL %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="73"/>
         <source>● Live</source>
-        <translation type="unfinished"></translation>
+        <translation>● En directo</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="74"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
-        <translation type="unfinished"></translation>
+        <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="76"/>
         <source>○ Live: starting</source>
-        <translation type="unfinished"></translation>
+        <translation>○ En directo: iniciando</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="79"/>
         <source>○ Live: disconnected</source>
-        <translation type="unfinished"></translation>
+        <translation>○ En directo: desconectado</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="80"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
-        <translation type="unfinished"></translation>
+        <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/status_bar.py" line="86"/>
@@ -1037,7 +1037,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="640"/>
+        <location filename="../../desktop_app/views/main_window.py" line="647"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1110,17 +1110,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="528"/>
+        <location filename="../../desktop_app/views/main_window.py" line="535"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="535"/>
+        <location filename="../../desktop_app/views/main_window.py" line="542"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="565"/>
+        <location filename="../../desktop_app/views/main_window.py" line="572"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1128,54 +1128,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="568"/>
-        <location filename="../../desktop_app/views/main_window.py" line="571"/>
+        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="578"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="594"/>
+        <location filename="../../desktop_app/views/main_window.py" line="601"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="594"/>
-        <location filename="../../desktop_app/views/main_window.py" line="604"/>
+        <location filename="../../desktop_app/views/main_window.py" line="601"/>
+        <location filename="../../desktop_app/views/main_window.py" line="611"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="604"/>
+        <location filename="../../desktop_app/views/main_window.py" line="611"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="623"/>
+        <location filename="../../desktop_app/views/main_window.py" line="630"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="626"/>
+        <location filename="../../desktop_app/views/main_window.py" line="633"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="645"/>
+        <location filename="../../desktop_app/views/main_window.py" line="652"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="650"/>
+        <location filename="../../desktop_app/views/main_window.py" line="657"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="744"/>
+        <location filename="../../desktop_app/views/main_window.py" line="751"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="745"/>
+        <location filename="../../desktop_app/views/main_window.py" line="752"/>
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -1183,29 +1183,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="103"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="104"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="118"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
@@ -1213,14 +1213,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="128"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="131"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
@@ -1228,7 +1228,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="137"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1886,27 +1886,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="57"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puede detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="63"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con la configuración actual.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="83"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>
@@ -2024,14 +2024,14 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>TeamMode</name>
     <message>
-        <location filename="../../desktop_app/team.py" line="134"/>
+        <location filename="../../desktop_app/team.py" line="139"/>
         <source>“%1” was moved to the trash on %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>«%1» se movió a la papelera en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="136"/>
+        <location filename="../../desktop_app/team.py" line="141"/>
         <source>“%1” was deleted on %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>«%1» se eliminó en %2.</translation>
     </message>
 </context>
 <context>
@@ -2295,37 +2295,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="153"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="155"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="278"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="289"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="279"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="290"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="280"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="291"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="281"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="292"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="283"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="294"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="285"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="296"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>
