@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +162,17 @@ def test_an_upload_in_parts_resumes_from_the_parts_the_bucket_has(
     assert f"GET /files/{fid}/upload/parts" in transport.seen
     assert f"POST /files/{fid}/upload/renew" in transport.seen
     assert progress.calls[-1] == (big_png.stat().st_size,) * 2
+
+
+def test_the_client_needs_neither_qt_nor_the_server_app() -> None:
+    """Scripts import it without PySide6, aiohttp, the database or the server's modules."""
+    code = (
+        "import sys, server.client, server.client.cli\n"
+        "heavy = ('PySide6', 'aiohttp', 'sqlalchemy', 'PIL', 'av', 'boto3', 'desktop_app')\n"
+        "bad = [m for m in sys.modules if m.startswith(heavy)\n"
+        "       or (m.startswith('server.') and not m.startswith('server.client'))]\n"
+        "print(bad)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
