@@ -39,6 +39,8 @@ def test_operation_ids_are_unique_and_tags_set() -> None:
     for name in ("create_presigned_upload", "confirm_upload", "upload_direct", "list_files"):
         assert name in ids
     assert all(op.get("tags") for _, _, op in OPERATIONS)
+    declared = {tag["name"] for tag in SPEC["tags"]}
+    assert {t for _, _, op in OPERATIONS for t in op["tags"]} <= declared
 
 
 def test_security_comes_from_the_handler_scope() -> None:
