@@ -212,3 +212,36 @@ def test_common_terms_walk_the_sort_index_with_the_same_results(
     monkeypatch.setattr(core.catalog, "COMMON", 5)  # every search counts as common
     for sort, ids in expected.items():
         assert pages(sort) == ids and ids
+
+
+def test_desktop_grid_pages_by_cursor_to_the_end(
+    qtbot: Any, filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("PySide6.QtWidgets")
+    from desktop_app.models.file_grid_model import FileGridListModel
+    from desktop_app.workers import TaskRunner
+
+    expected = by_offset(filled, sort="-duration")
+    asked: list[FileQuery] = []
+    real = filled.list_files
+
+    def spy(query: FileQuery | None = None, **kw: Any) -> Any:
+        assert query is not None
+        asked.append(query)
+        return real(query)
+
+    monkeypatch.setattr(filled, "list_files", spy)
+    runner = TaskRunner(1)
+    try:
+        model = FileGridListModel(filled, runner, page_size=7)
+        model.set_query(FileQuery(sort="-duration"))
+        qtbot.waitUntil(lambda: model.rowCount() == 7, timeout=20000)
+        with qtbot.waitSignal(model.reachedEnd, timeout=20000):
+            model.fetch_all()
+        ids = [
+            model.data(model.index(r), FileGridListModel.IdRole) for r in range(model.rowCount())
+        ]
+        assert ids == expected
+        assert all(q.offset == 0 for q in asked) and any(q.cursor for q in asked), asked
+    finally:
+        runner.shutdown()

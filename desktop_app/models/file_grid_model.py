@@ -68,6 +68,8 @@ class FileGridListModel(QAbstractListModel):
         self._fetching = False
         self._loaded_once = False
         self._held_events: list[ChangeEvent] = []  # arrived while a page was loading
+        # keyset position after the last page: the next page costs the same at any depth
+        self._cursor: str | None = None
         self._to_end = False  # fetch_all(): keep loading (in big pages) until the last row
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
@@ -102,6 +104,7 @@ class FileGridListModel(QAbstractListModel):
         self._fetching, self._loaded_once = False, False
         self._held_events = []
         self._to_end = False
+        self._cursor = None
         self.endResetModel()
         self.totalChanged.emit(0)
         self._fetch()
@@ -126,7 +129,10 @@ class FileGridListModel(QAbstractListModel):
         self._set_fetching(True)
         generation, offset = self._generation, len(self._rows)
         limit = END_PAGE_SIZE if self._to_end else self.page_size
-        query = dataclasses.replace(self._query, offset=offset, limit=limit)
+        cursor = self._cursor if offset else None
+        query = dataclasses.replace(
+            self._query, offset=0 if cursor else offset, cursor=cursor, limit=limit
+        )
         self.runner.submit(
             self.library.list_files,
             query,
@@ -144,6 +150,7 @@ class FileGridListModel(QAbstractListModel):
             return  # the query changed while this page was loading
         self._loaded_once = True
         self._set_fetching(False)
+        self._cursor = page.next_cursor
         known = self._index()
         new = [r for r in page.items if r.id not in known]
         if new:
