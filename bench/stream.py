@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -92,11 +93,23 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
+    {upstream}
     server {{
         listen 127.0.0.1:{port};
         location = /video.mp4 {{ alias {file}; }}
+        {front}
     }}
 }}
+"""
+# --behind-nginx: nginx in front of MediaDesk, which answers with X-Accel-Redirect
+UPSTREAM_CONF = "upstream mediadesk {{ server 127.0.0.1:{port}; keepalive 64; }}"
+FRONT_CONF = """
+        location /stream/ {{
+            proxy_pass http://mediadesk;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+        location /_protected/ {{ internal; alias {objects}/; }}
 """
 
 
@@ -165,7 +178,13 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def nginx_server(file: Path, workdir: Path, workers: int) -> Iterator[str | None]:
+def nginx_server(
+    file: Path,
+    workdir: Path,
+    workers: int,
+    upstream_port: int | None = None,
+    objects: Path | None = None,
+) -> Iterator[str | None]:
     binary = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
@@ -180,8 +199,20 @@ def nginx_server(file: Path, workdir: Path, workers: int) -> Iterator[str | None
     if os.geteuid() == 0:  # workers would otherwise drop to `nobody` and miss the temp folder
         user = "user root root;"
     conf = prefix / "nginx.conf"
+    upstream = front = ""
+    if upstream_port is not None and objects is not None:
+        upstream = UPSTREAM_CONF.format(port=upstream_port)
+        front = FRONT_CONF.format(objects=objects)
     conf.write_text(
-        NGINX_CONF.format(workers=workers, user=user, prefix=prefix, port=port, file=file)
+        NGINX_CONF.format(
+            workers=workers,
+            user=user,
+            prefix=prefix,
+            port=port,
+            file=file,
+            upstream=upstream,
+            front=front,
+        )
     )
     proc = subprocess.Popen(
         [binary, "-c", str(conf), "-p", str(prefix), "-e", str(prefix / "error.log")],
@@ -460,6 +491,12 @@ def main() -> int:
         help="serve with a bare app around stream_object instead of MediaDesk",
     )
     parser.add_argument("--private", action="store_true", help="ingest the video as private")
+    parser.add_argument(
+        "--behind-nginx",
+        action="store_true",
+        help="MediaDesk behind nginx with MEDIADESK_ACCEL_REDIRECT (nginx sends the bytes "
+        "after MediaDesk's token check, lookup and headers) vs nginx alone",
+    )
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
@@ -480,6 +517,8 @@ def main() -> int:
     os.environ["MEDIADESK_DATA_DIR"] = str(data)
     os.environ["MEDIADESK_CONFIG_FILE"] = str(data / "settings.toml")
     os.environ["MAX_FILE_SIZE"] = str((args.size_mb + 64) * MiB)
+    if args.behind_nginx:
+        os.environ["MEDIADESK_ACCEL_REDIRECT"] = "/_protected/"
     try:
         started = time.monotonic()
         video = make_video(workdir / "bench.mp4", args.size_mb * MiB)
@@ -500,7 +539,17 @@ def main() -> int:
                 url, headers, served = stack.enter_context(mediadesk_server(video, args.private))
             size = served.stat().st_size
             targets = {name: (url, headers)}
-            nginx_url = stack.enter_context(nginx_server(served, workdir, args.nginx_workers))
+            upstream = objects = None
+            if args.behind_nginx:
+                upstream, objects = urlsplit(url).port, data / "objects"
+            nginx_url = stack.enter_context(
+                nginx_server(served, workdir, args.nginx_workers, upstream, objects)
+            )
+            if args.behind_nginx:
+                if nginx_url is None:
+                    raise SystemExit("--behind-nginx needs nginx (apt-get install nginx-light)")
+                front = nginx_url.rsplit("/", 1)[0] + urlsplit(url).path
+                targets = {"mediadesk+nginx": (front, headers)}
             if nginx_url is not None:
                 targets["nginx"] = (nginx_url, {})
             for target_url, target_headers in targets.values():
