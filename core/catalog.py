@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, event, func, or_, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.elements import TextClause
 
 from core.db.engine import Database
 from core.db.models import Athlete, MediaFile
@@ -181,7 +182,9 @@ class Catalog:
             rows += walk(stmt, limit - len(rows), True)
         return rows
 
-    def _count(self, s: Session, q: FileQuery, search: ColumnElement[bool] | None) -> int:
+    def _count(
+        self, s: Session, q: FileQuery, search: ColumnElement[bool] | TextClause | None
+    ) -> int:
         key = (
             q.athlete_id,
             q.file_type,
@@ -218,7 +221,7 @@ class Catalog:
 
     def _search(
         self, s: Session, q: FileQuery, walk_sort_index: bool = False
-    ) -> ColumnElement[bool] | None:
+    ) -> ColumnElement[bool] | TextClause | None:
         """The text-search condition: file name, description or athlete name contains q."""
         term = " ".join(q.q.split())
         if not term:
@@ -249,7 +252,7 @@ class Catalog:
 
     @staticmethod
     def _filtered(
-        stmt: Select[Any], q: FileQuery, search: ColumnElement[bool] | None = None
+        stmt: Select[Any], q: FileQuery, search: ColumnElement[bool] | TextClause | None = None
     ) -> Select[Any]:
         if q.status is None:  # alias ids are other names of listed files, not files
             stmt = stmt.where(MediaFile.alias_of.is_(None))

@@ -296,7 +296,11 @@ def validate(s: Settings) -> Settings:
                 canonical.append(mime)
         allowed[name] = tuple(canonical)
     if any(getattr(s, n) != v for n, v in allowed.items()):
-        s = dataclasses.replace(s, **allowed)  # the seed's spellings kept as standard names
+        s = dataclasses.replace(  # the seed's spellings kept as standard names
+            s,
+            allowed_image_types=allowed["allowed_image_types"],
+            allowed_video_types=allowed["allowed_video_types"],
+        )
     return s
 
 

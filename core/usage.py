@@ -98,7 +98,7 @@ class UsageMonitor:
         size = func.coalesce(func.sum(MediaFile.size), 0)
         with self.lib.db.read() as s:
             by_type = {
-                kind: {"files": int(n), "bytes": int(b)}
+                kind: {"files": int(n or 0), "bytes": int(b or 0)}
                 for kind, n, b in s.execute(
                     select(MediaFile.file_type, func.count(), size)
                     .where(*live)
@@ -113,7 +113,7 @@ class UsageMonitor:
                 .group_by(MediaFile.athlete_id, Athlete.name)
             ).all()
             statuses = {
-                status: (int(n), int(b))
+                status: (int(n or 0), int(b or 0))
                 for status, n, b in s.execute(
                     select(MediaFile.status, func.count(), size)
                     .where(MediaFile.deleted_at.is_(None), MediaFile.alias_of.is_(None))
@@ -140,14 +140,14 @@ class UsageMonitor:
             name: {"files": statuses.get(name, (0, 0))[0], "bytes": statuses.get(name, (0, 0))[1]}
             for name in ("ready", "pending", "failed")
         }
-        by_status["trashed"] = {"files": int(trashed[0]), "bytes": int(trashed[1])}
+        by_status["trashed"] = {"files": int(trashed[0] or 0), "bytes": int(trashed[1] or 0)}
         scan = self.last_scan
         report: dict[str, Any] = {
             "total": total,
             "by_file_type": by_type,
             "by_athlete": sorted(
                 (
-                    {"athlete_id": aid, "name": name, "files": int(n), "bytes": int(b)}
+                    {"athlete_id": aid, "name": name, "files": int(n or 0), "bytes": int(b or 0)}
                     for aid, name, n, b in athletes
                 ),
                 key=lambda a: (-a["bytes"], a["athlete_id"] or 0),

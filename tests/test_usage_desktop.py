@@ -37,7 +37,7 @@ def test_storage_view_shows_types_athletes_store_and_history(
     report = shown.args[0]
     assert report["total"]["files"] == 2
     assert view.by_type.rowCount() == 2 and view.by_athlete.rowCount() == 2
-    names = {view.by_athlete.item(r, 0).text() for r in range(2)}
+    names = {view.by_athlete.item(r, 0).text() for r in range(2)}  # type: ignore[union-attr]
     assert names == {"Athlete 3", "No athlete"}
     assert "not been listed" in view.summary.text()
     assert view.history.rowCount() == 0

@@ -77,7 +77,7 @@ class StorageView(QDockWidget):
         self.setWidget(body)
         self.refresh_button.clicked.connect(self.refresh)
         self.scan_button.clicked.connect(self.scan)
-        self.visibilityChanged.connect(lambda shown: shown and self.refresh())
+        self.visibilityChanged.connect(self._on_visibility)
         self.summary.setText(self.tr("Loading…"))
 
     @staticmethod
@@ -89,6 +89,10 @@ class StorageView(QDockWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         return table
+
+    def _on_visibility(self, shown: bool) -> None:
+        if shown:
+            self.refresh()
 
     # ---- loading (off the GUI thread) ---------------------------------------------------------
     def refresh(self) -> None:
