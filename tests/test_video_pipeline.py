@@ -434,3 +434,31 @@ def test_hevc_mov_from_a_phone_gets_an_h264_web_rendition(tmp_path: Path) -> Non
             assert not c.streams.audio  # no audio in, none out
     finally:
         lib.close()
+
+
+def test_processing_events_reach_sse_clients(tmp_path: Path) -> None:
+    import http.client
+
+    lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        tokens = make_tokens(lib)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.request("GET", f"/events?access_token={tokens.read}")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        record = lib.ingest(media.make_avi(tmp_path / "e.avi", seconds=1), "video")
+        process_all(lib)
+        states: list[str] = []
+        while "done" not in states:
+            line = resp.readline().decode()
+            if line.startswith("event: processing"):
+                data = json.loads(resp.readline().decode().removeprefix("data: "))
+                assert data["file_id"] == record.id
+                states.append(data["file"]["processing"]["state"])
+        assert "running" in states
+        conn.close()
+    finally:
+        server.stop()
+        lib.close()
