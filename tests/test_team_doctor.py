@@ -1,0 +1,129 @@
+"""`mediadesk doctor` on real set-ups: what is fine, and what it tells you to fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.doctor import run_checks
+from tests.conftest import make_settings
+from tests.pg_server import postgres_url  # noqa: F401
+
+pytestmark = pytest.mark.timeout(90)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def by_name(checks: list[Any]) -> dict[str, Any]:
+    return {c.name: c for c in checks}
+
+
+def test_sqlite_catalog_unmigrated_then_fine(data_dir: Path) -> None:
+    settings = make_settings(data_dir)
+    settings.paths.ensure()
+    checks = by_name(run_checks(settings))
+    assert checks["catalog"].ok
+    assert not checks["migrations"].ok and "migrates the catalog" in checks["migrations"].fix
+    assert not checks["change feed"].ok  # not checked before the catalog is fixed
+    upgrade(Database(settings.effective_database_url).engine)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+            "doctor",
+            "--json",
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(data_dir)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    names = {c["name"]: c for c in report["checks"]}
+    assert "polling" in names["change feed"]["detail"]
+    assert names["bucket"]["ok"]
+
+
+def test_postgres_and_bucket_cors_and_clock(
+    data_dir: Path,
+    postgres_url: str,  # noqa: F811
+    s3_bucket: Any,
+) -> None:
+    name = f"doctor_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(Database(url).engine)
+    settings = make_settings(
+        data_dir,
+        database_url=url,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        cors_origins=("https://club.example",),
+    )
+    checks = by_name(run_checks(settings))
+    assert checks["migrations"].ok and checks["bucket"].ok
+    assert "LISTEN/NOTIFY" in checks["change feed"].detail and checks["change feed"].ok
+    assert checks["clock"].ok  # moto answers with this machine's clock
+    assert not checks["bucket CORS"].ok and "CORS rule" in checks["bucket CORS"].fix
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+        region_name="us-east-1",
+    )
+    client.put_bucket_cors(
+        Bucket=s3_bucket.bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["https://other.example"],
+                    "AllowedMethods": ["PUT", "GET"],
+                    "AllowedHeaders": ["content-type"],
+                }
+            ]
+        },
+    )
+    cors = by_name(run_checks(settings))["bucket CORS"]
+    assert not cors.ok and "https://club.example" in cors.detail  # the origin is missing
+    client.put_bucket_cors(
+        Bucket=s3_bucket.bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["https://club.example"],
+                    "AllowedMethods": ["PUT", "GET"],
+                    "AllowedHeaders": ["content-type"],
+                }
+            ]
+        },
+    )
+    assert by_name(run_checks(settings))["bucket CORS"].ok
+
+
+def test_unreachable_catalog_says_what_to_check(data_dir: Path) -> None:
+    from tests.pg_server import _free_port
+
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/nothing"
+    checks = by_name(run_checks(make_settings(data_dir, database_url=url)))
+    assert not checks["catalog"].ok and "DATABASE_URL" in checks["catalog"].fix
