@@ -172,8 +172,23 @@ def test_seed_metrics(live: EmbeddedServer, media_dir: Any) -> None:
         metric(text, "mediadesk_validation_errors_total", code="corrupt_file", file_type="image")
         == 1
     )
+    # a confirm refused by validation: once, under the presign's file type, however repeated
+    bad, refused = _presigned(url, tokens.upload, media_dir.webm, "image", "image/png", "x.png")
+    assert refused.status == 400
+    again = http_call(
+        f"{url}/files/{bad['file_id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
+    )
+    assert again.status == 409
+    text = http_call(f"{url}/metrics", headers=bearer(tokens.read)).body.decode()
+    rejected = {"flow": "presigned", "outcome": "rejected", "file_type": "image"}
+    assert metric(text, "mediadesk_uploads_total", **rejected) == 1
+    assert (
+        metric(text, "mediadesk_validation_errors_total", code="type_mismatch", file_type="image")
+        == 1
+    )
     bw = "mediadesk_bandwidth_bytes_total"
-    assert metric(text, bw, direction="in", flow="signed_put", file_type="image") == jpeg
+    webm = media_dir.webm.stat().st_size  # received by the refused upload's PUT all the same
+    assert metric(text, bw, direction="in", flow="signed_put", file_type="image") == jpeg + webm
     assert metric(text, bw, direction="in", flow="direct", file_type="video") == mp4
     assert metric(text, bw, direction="out", flow="stream", file_type="video") == mp4
     # tus: the bytes received by the PATCH

@@ -101,7 +101,7 @@ async def confirm_upload(request: web.Request) -> web.Response:
     except (Conflict, UploadNotReceived):
         raise  # a repeat of a failed confirm, or nothing uploaded yet: no outcome to count
     except BaseException as exc:
-        _count_failure(request, "presigned", "unknown", exc)
+        _count_failure(request, "presigned", await _declared_kind(request, fid), exc)
         raise
     if first:  # a file is counted once, however often its confirm is repeated
         response = _created(request, "presigned", record)
@@ -153,6 +153,15 @@ async def renew_upload(request: web.Request) -> web.Response:
             numbers = raw
     body = await run_blocking(request, library(request).resumable.renew, fid, numbers)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+async def _declared_kind(request: web.Request, fid: int) -> str:
+    """The file type the presign declared (the label of a failed confirm), else unknown."""
+    try:
+        record = await run_blocking(request, library(request).get_file, fid)
+    except Exception:  # noqa: BLE001 - only a metric label depends on it
+        return "unknown"
+    return record.file_type
 
 
 @routes.post("/files/upload/direct")
