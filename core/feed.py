@@ -355,7 +355,8 @@ def prune(db: Database, days: int = RETENTION_DAYS, now: datetime | None = None)
         )
         if not through:
             return 0
-        removed = s.execute(delete(ChangeLog).where(ChangeLog.id <= through)).rowcount or 0
+        result = s.execute(delete(ChangeLog).where(ChangeLog.id <= through))
+        removed = getattr(result, "rowcount", 0) or 0
         lease = s.get(CatalogLease, "change_log")
         if lease is None:
             s.add(CatalogLease(name="change_log", info={"pruned_through": int(through)}))

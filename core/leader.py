@@ -158,9 +158,10 @@ class MaintenanceLeader:
                 .where(*cond)
                 .values(holder=self.name, expires_at=now + timedelta(seconds=self.ttl))
             )
-            if result.rowcount == 0 and self.postgres:
+            updated = bool(getattr(result, "rowcount", 0))
+            if not updated and self.postgres:
                 s.add(CatalogLease(name=LEASE, holder=self.name))
-            return bool(result.rowcount) or self.postgres
+            return updated or self.postgres
 
     def _pg_lock(self) -> bool:
         import psycopg

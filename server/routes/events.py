@@ -82,8 +82,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         if reset:
             data = json.dumps({"kind": "reset", "id": current, "after": last})
             await response.write(f"id: {current}\nevent: reset\ndata: {data}\n\n".encode())
-        for item in backlog:
-            await response.write(_frame(item))
+        for missed in backlog:
+            await response.write(_frame(missed))
         # an id without data moves the client's Last-Event-ID without dispatching an event
         await response.write(f"id: {current}\n\n".encode())
         sent = current
