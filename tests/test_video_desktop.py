@@ -143,3 +143,38 @@ def test_the_player_plays_the_web_rendition_when_qt_cannot_decode_the_original(
     assert player.player.source().toLocalFile() == fallback
     assert player.fallback_source is None
     player.release()
+
+
+def test_scrub_thumbnails_show_over_the_player_seek_bar(
+    qtbot, vlib: Library, tmp_path: Path
+) -> None:
+    pytest.importorskip("PySide6.QtMultimedia")
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    from core.video.service import scrub_thumbnails
+    from desktop_app.preview.video_player import VideoPlayer
+    from desktop_app.views.jobs_dock import ScrubPreview
+
+    record = vlib.ingest(media.make_avi(tmp_path / "s.avi", seconds=3), "video")
+    for job in vlib.jobs.list(file_id=record.id)[0]:
+        if job.kind != "thumbnails":
+            vlib.jobs.cancel(job.id)
+    process_all(vlib)
+    scrub = scrub_thumbnails(vlib, record)
+    assert scrub is not None
+    cues, sprite = scrub
+    assert [(c.start, round(c.end)) for c in cues] == [(0.0, 1), (1.0, 2), (2.0, 3)]
+    player = VideoPlayer(audio=False)
+    qtbot.addWidget(player)
+    player.resize(640, 420)
+    player.show()
+    preview = ScrubPreview(player, cues, sprite)
+    slider = player.controls.seek_slider
+    assert preview.cue_at(preview.time_at(slider.width() - 1)) == cues[-1]
+    QTest.mouseMove(slider, QPoint(slider.width() * 5 // 6, slider.height() // 2))
+    qtbot.waitUntil(preview.popup.isVisible, timeout=TIMEOUT)
+    shown = preview.popup.pixmap()
+    assert (shown.width(), shown.height()) == (cues[2].w, cues[2].h)
+    # the tile is the sprite's third region (the red marker of the frame is at its top-left)
+    assert shown.toImage().pixelColor(3, 3).red() > 150

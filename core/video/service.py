@@ -216,3 +216,49 @@ def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
         return url
     secret = load_or_create_secret(lib.paths.secrets_dir / SIGNING_KEY_FILE)
     return f"{url}?{sign_file_grant(secret, record.id, lib.settings.presigned_url_expiry)}"
+
+
+@dataclass(frozen=True)
+class ScrubCue:
+    start: float
+    end: float
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+def scrub_thumbnails(lib: Library, record: FileRecord) -> tuple[list[ScrubCue], bytes] | None:
+    """The cues of the scrub thumbnails track and the sprite's JPEG bytes, if they were made."""
+    if "thumbnails" not in done_jobs(lib.jobs.latest_for_file(record.id)):
+        return None
+
+    def read(name: str) -> bytes:
+        key = derived_key(record, "thumbnails", name)
+        return b"".join(lib.storage.open_range(key, 0, None))
+
+    try:
+        text = read("thumbnails.vtt").decode("utf-8")
+        sprite = read("sprite.jpg")
+    except NotFound:
+        return None
+    return parse_vtt(text), sprite
+
+
+def parse_vtt(text: str) -> list[ScrubCue]:
+    cues = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [ln for ln in block.strip().splitlines() if ln]
+        if len(lines) < 2 or "-->" not in lines[0] or "#xywh=" not in lines[1]:
+            continue
+        start, end = (_vtt_seconds(t) for t in lines[0].split("-->"))
+        x, y, w, h = (int(v) for v in lines[1].split("#xywh=", 1)[1].split(","))
+        cues.append(ScrubCue(start, end, x, y, w, h))
+    return cues
+
+
+def _vtt_seconds(text: str) -> float:
+    total = 0.0
+    for part in text.strip().split(":"):
+        total = total * 60 + float(part)
+    return total

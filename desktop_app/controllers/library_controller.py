@@ -82,6 +82,7 @@ class LibraryController(QObject):
         self._example_kinds: tuple[int, int] | None = None
         self.server_url: Callable[[], str | None] = lambda: None
         self.preview_fallbacks: dict[int, str | None] = {}  # file id -> web rendition
+        self.preview_scrubs: dict[int, Any] = {}  # file id -> (cues, sprite) for the seek bar
         self._preview_token: tuple[int, str] | None = None
         self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
@@ -307,6 +308,9 @@ class LibraryController(QObject):
             from core.video.service import web_fallback
 
             self.preview_fallbacks[record.id] = web_fallback(self.library, record)
+            from core.video.service import scrub_thumbnails
+
+            self.preview_scrubs[record.id] = scrub_thumbnails(self.library, record)
         local = self.library.local_path(record)
         if local is not None and local.is_file():
             return str(local)

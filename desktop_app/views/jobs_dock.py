@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,6 +31,7 @@ from core.events import ChangeEvent
 from core.jobs import JobRecord, Processing, combine
 from core.library import Library
 from core.video import service
+from core.video.service import ScrubCue
 from desktop_app.errors import describe_error
 from desktop_app.workers import TaskRunner
 
@@ -332,3 +333,51 @@ class JobsDock(QDockWidget):
     def shutdown(self) -> None:
         self._timer.stop()
         self.runner.shutdown()
+
+
+class ScrubPreview(QObject):
+    """The scrub thumbnail of the time under the mouse, shown above a player's seek bar."""
+
+    def __init__(self, player: Any, cues: list[ScrubCue], sprite: bytes) -> None:
+        super().__init__(player)
+        self.player = player
+        self.cues = cues
+        self.sprite = QPixmap()
+        self.sprite.loadFromData(sprite, "JPG")
+        self.slider = player.controls.seek_slider
+        self.popup = QLabel(player)
+        self.popup.setObjectName("scrub-preview")
+        self.popup.setStyleSheet("border: 2px solid white; background: black;")
+        self.popup.hide()
+        self.slider.setMouseTracking(True)
+        self.slider.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.slider:
+            if event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+                self.show_at(int(event.position().x()))
+            elif event.type() in (QEvent.Type.Leave, QEvent.Type.Hide):
+                self.popup.hide()
+        return False
+
+    def time_at(self, x: int) -> float:
+        duration = self.player.player.duration() / 1000 or (self.cues[-1].end if self.cues else 0)
+        return max(0.0, min(1.0, x / max(self.slider.width(), 1))) * duration
+
+    def cue_at(self, seconds: float) -> ScrubCue | None:
+        for cue in self.cues:
+            if cue.start <= seconds < cue.end:
+                return cue
+        return self.cues[-1] if self.cues else None
+
+    def show_at(self, x: int) -> None:
+        cue = self.cue_at(self.time_at(x))
+        if cue is None or self.sprite.isNull():
+            return
+        self.popup.setPixmap(self.sprite.copy(QRect(cue.x, cue.y, cue.w, cue.h)))
+        self.popup.resize(cue.w + 4, cue.h + 4)
+        at = self.slider.mapTo(self.player, QPoint(x, 0))
+        left = max(0, min(at.x() - cue.w // 2, self.player.width() - cue.w - 4))
+        self.popup.move(left, max(0, at.y() - cue.h - 8))
+        self.popup.show()
+        self.popup.raise_()

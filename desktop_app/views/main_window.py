@@ -513,12 +513,16 @@ class MainWindow(QMainWindow):
             return
         self.preview_dialog = open_preview(self, record, source)
         fallback = self.controller.preview_fallbacks.pop(record.id, None)
-        if fallback:
+        scrub = self.controller.preview_scrubs.pop(record.id, None)
+        if fallback or scrub:
             from desktop_app.preview.video_player import VideoPlayer
+            from desktop_app.views.jobs_dock import ScrubPreview
 
             player = self.preview_dialog.findChild(VideoPlayer)
             if player is not None:
                 player.fallback_source = fallback
+                if scrub:
+                    ScrubPreview(player, *scrub)
 
     def reveal_file(self, file_id: int) -> None:
         """Shows a file in the grid (after unsaved edits are dealt with), selected."""
