@@ -176,3 +176,30 @@ def test_the_client_needs_neither_qt_nor_the_server_app() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_the_client_refuses_types_the_server_does_not_allow(data_dir: Path, media_dir: Any) -> None:
+    """ALLOWED_IMAGE_TYPES narrows /config, and the client refuses locally what it leaves out."""
+    from tests.conftest import make_settings
+    from tests.server_fixtures import server_config
+
+    library = Library.open(make_settings(data_dir, allowed_image_types=("image/jpeg",)))
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    try:
+        token = make_tokens(library).upload
+        with Client(server.url, token) as client:
+            assert client.config()["allowed_types"]["image"] == ["image/jpeg"]
+            assert list(client.config()["extensions"]) == [
+                "image/jpeg",
+                *client.config()["allowed_types"]["video"],
+            ]
+            before = library.counts()
+            with pytest.raises(ClientError) as refused:
+                client.upload(media_dir.png)
+            assert refused.value.local and refused.value.code == "unsupported_type"
+            assert library.counts() == before
+            assert client.upload(media_dir.jpeg).file["status"] == "ready"
+    finally:
+        server.stop()
+        library.close()
