@@ -206,6 +206,7 @@ class Client:
         """One request, retried on connection errors and 429/502/503/504 (`rewind` makes a
         streamed body ready to send again)."""
         attempts = attempts or _Attempts()
+        shown = path.split("?", 1)[0]  # a signed URL's query is a credential: never shown
         headers = self._headers(kwargs.pop("headers", None)) if auth else kwargs.pop("headers", {})
         for attempt in range(self.retries + 1):
             if attempt and rewind is not None:
@@ -215,12 +216,12 @@ class Client:
                 response = self._http.request(method, self._url(path), headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == self.retries:
-                    raise ClientError("connection_failed", f"{method} {path}: {exc}") from exc
-                logger.info("%s %s failed (%s); retrying", method, path, exc)
+                    raise ClientError("connection_failed", f"{method} {shown}: {exc}") from exc
+                logger.info("%s %s failed (%s); retrying", method, shown, exc)
             else:
                 if response.status_code not in TRANSIENT_STATUS or attempt == self.retries:
                     return response
-                logger.info("%s %s answered %s; retrying", method, path, response.status_code)
+                logger.info("%s %s answered %s; retrying", method, shown, response.status_code)
             delay = self._wait(attempt, response)
             attempts.retries += 1
             attempts.waits.append(delay)
