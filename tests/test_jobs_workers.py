@@ -186,3 +186,26 @@ def test_a_hard_delete_during_an_encode_leaves_nothing_behind(
     assert list(lib.storage.list_keys("")) == []  # no original, no derivative
     assert lib.jobs.list(file_id=record.id)[1] == 0
     assert not runner_processes(lib)
+
+
+def test_mediadesk_reprocess_queues_the_videos_again(lib: Library, tmp_path: Path) -> None:
+    import json
+
+    video = lib.ingest(media.make_avi(tmp_path / "r.avi", seconds=1), "video")
+    photo = lib.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    first = {j.id for j in lib.jobs.list(file_id=video.id)[0]}
+    env = worker_env(tmp_path / "data")
+    cmd = [sys.executable, "-m", "desktop_app", "reprocess"]
+    done = subprocess.run([*cmd, "--all"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    queued = json.loads(done.stdout)["queued"]
+    assert list(queued) == [str(video.id)] and len(queued[str(video.id)]) == 3
+    jobs = lib.jobs.list(file_id=video.id)[0]
+    assert {j.id for j in jobs if j.state == "queued"}.isdisjoint(first)
+    assert all(j.state == "cancelled" for j in jobs if j.id in first)
+    refused = subprocess.run(
+        [*cmd, str(photo.id)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "not a video" in refused.stderr
+    nothing = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert nothing.returncode == 2 and "--all" in nothing.stderr
