@@ -427,7 +427,10 @@ PATHS: dict[str, dict[str, S]] = {
             "events",
             {
                 **ok(
-                    "text/event-stream of ChangeEvent JSON in `data:`; heartbeats as comments",
+                    "text/event-stream: `id:` the catalog-wide change id, `event:` the kind, "
+                    "`data:` ChangeEvent JSON; heartbeats as comments. With `Last-Event-ID`, the "
+                    "changes missed since that id come first, in order, from any server sharing "
+                    "the catalog (`event: reset` when they are older than the change log keeps)",
                     {
                         "text/event-stream": {
                             "schema": {"type": "string"},
