@@ -203,9 +203,6 @@ def load_or_create_secret(path: Path) -> bytes:
 
 
 # ---- file grants: one signature for every URL of one file (HLS, renditions, watch page) ----
-GRANT_FIELDS = ("exp", "sig")
-
-
 def sign_file_grant(secret: bytes, file_id: int, expires_in: int, now: float | None = None) -> str:
     """`exp=…&sig=…` letting a header-less player read one private file's media URLs.
 

@@ -196,9 +196,7 @@ async def _video_info(request: web.Request, record: FileRecord) -> dict[str, obj
         renditions=items,
         hls_url=with_query(f"{base}/hls/master.m3u8", query) if "hls" in done else None,
         thumbnails_vtt_url=(
-            with_query(f"{base}/thumbnails/thumbnails.vtt", query)
-            if "thumbnails" in done
-            else None
+            with_query(f"{base}/thumbnails/thumbnails.vtt", query) if "thumbnails" in done else None
         ),
         watch_url=with_query(f"/watch/{record.id}", query),
     )
