@@ -70,10 +70,10 @@ class VideoWorker:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._unsubscribe = None
-        self.completed = 0
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> VideoWorker:
+        self.sweep()
         self._unsubscribe = self.lib.events.subscribe(self._on_event)  # type: ignore[assignment]
         for i in range(self.concurrency):
             t = threading.Thread(
@@ -87,6 +87,25 @@ class VideoWorker:
         logger.info("Video worker %s started (%d at a time)", self.name, self.concurrency)
         return self
 
+    def sweep(self) -> int:
+        """Removes work folders a killed worker left behind on this machine.
+
+        A folder is named `job-{job id}-{worker pid}-…`: it is stale once that process is gone
+        or the job is no longer running.
+        """
+        removed = 0
+        for folder in _tmp_root(self.lib).glob("job-*-*-*"):
+            parts = folder.name.split("-")
+            try:
+                job_id, pid = int(parts[1]), int(parts[2])
+                live = _alive(pid) and self.lib.jobs.get(job_id).state == "running"
+            except (ValueError, NotFound):
+                live = False
+            if not live:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed
+
     def stop(self, timeout: float = 10.0) -> None:
         """Running encodes are stopped and their jobs handed back to the queue."""
         self._stop.set()
@@ -97,9 +116,6 @@ class VideoWorker:
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
-
-    def wait_idle(self) -> None:
-        self._stop.wait()
 
     def _on_event(self, event: Any) -> None:
         if event.kind in ("processing", "created"):
@@ -149,7 +165,7 @@ class VideoWorker:
             lib.jobs.finish(job.id, owner, "cancelled", error="The file was deleted")
             lib.jobs.forget_file(job.file_id)
             return
-        work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=_tmp_root(lib)))
+        work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-{os.getpid()}-", dir=_tmp_root(lib)))
         try:
             started = time.monotonic()
             with self._source(record, work) as src:
@@ -306,7 +322,6 @@ class VideoWorker:
             if newest.get(job.kind) == job.id:  # no newer job will overwrite these keys
                 self._remove(record, job.kind, result)
             return
-        self.completed += 1
 
     def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
         if kind == "hls":
@@ -329,6 +344,16 @@ def _kill(proc: subprocess.Popen[str]) -> None:
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _tmp_root(lib: Library) -> Path:
