@@ -48,6 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check core server desktop_app tests bench
 	$(BIN)/ruff format --check core server desktop_app tests bench
 	$(BIN)/mypy
+	$(BIN)/vulture core server desktop_app tests scripts/vulture_whitelist.py
 
 screenshots: $(APP_STAMP) syslibs
 	@bash scripts/syslibs.sh xvfb xauth

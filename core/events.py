@@ -23,7 +23,6 @@ CATALOG_KINDS = (*FILE_KINDS, "athlete", "token")
 """Kinds the feed writes itself from the rows a transaction changes."""
 INTERNAL_KINDS = ("token", "doctor")
 """Kinds that invalidate caches but are not sent to event-stream clients."""
-EVENT_KINDS = (*FILE_KINDS, "athlete")
 
 
 @dataclass(frozen=True)

@@ -385,7 +385,7 @@ class Feed:
         self.last_id = 0
         self.connected = False
         self.error: str | None = None
-        self.last_seen_at: float | None = None
+        self._synced = False
         self._ordered: list[Callable[[ChangeEvent], None]] = []
         self._lock = threading.Lock()
         self._users = 0
@@ -433,8 +433,10 @@ class Feed:
             if self.running:
                 return
             self._stop.clear()
+            self._synced = False
             try:
                 self.last_id = last_change_id(self.db)
+                self._synced = True
             except Exception as exc:  # an unmigrated or unreachable catalog: the thread retries
                 self.error = type(exc).__name__
             self._thread = threading.Thread(target=self._run, name="mediadesk-feed", daemon=True)
@@ -450,9 +452,6 @@ class Feed:
             self._wake.set()
         thread.join(5)
         self.connected = False
-
-    def kick(self) -> None:
-        self._wake.set()
 
     # ---- delivery ---------------------------------------------------------------------------
     def _on_commit(self, events: list[ChangeEvent]) -> None:
@@ -473,6 +472,9 @@ class Feed:
 
     def catch_up(self) -> int:
         """Delivers every change after the last one seen; returns how many."""
+        if not self._synced:  # history from before this process started is not news
+            self.last_id = last_change_id(self.db)
+            self._synced = True
         count = 0
         while True:
             batch = since(self.db, self.last_id)
@@ -481,7 +483,6 @@ class Feed:
                 self.last_id = ev.change_id or self.last_id
             count += len(batch)
             if len(batch) < BATCH:
-                self.last_seen_at = time.monotonic()
                 return count
 
     def _run(self) -> None:

@@ -70,10 +70,6 @@ class JobRecord:
             finished_at=row.finished_at,
         )
 
-    @property
-    def is_active(self) -> bool:
-        return self.state in ACTIVE
-
     def as_dict(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value is not None else None
@@ -407,16 +403,6 @@ class JobQueue:
         for row in rows:
             latest[row.kind] = JobRecord.from_row(row)
         return [latest[k] for k in KINDS if k in latest]
-
-    def latest_for_files(self, file_ids: builtins.list[int]) -> dict[int, builtins.list[JobRecord]]:
-        if not file_ids:
-            return {}
-        with self.db.read() as s:
-            rows = s.scalars(select(Job).where(Job.file_id.in_(file_ids)).order_by(Job.id)).all()
-        latest: dict[int, dict[str, JobRecord]] = {}
-        for row in rows:
-            latest.setdefault(row.file_id, {})[row.kind] = JobRecord.from_row(row)
-        return {fid: [by[k] for k in KINDS if k in by] for fid, by in latest.items()}
 
     def depth(self) -> dict[str, int]:
         with self.db.read() as s:

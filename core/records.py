@@ -139,15 +139,6 @@ class Page:
     offset: int
     next_cursor: str | None = None  # keyset position after the last item; None at the end
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "items": [i.as_dict() for i in self.items],
-            "total": self.total,
-            "limit": self.limit,
-            "offset": self.offset,
-            "next_cursor": self.next_cursor,
-        }
-
 
 # Catalog ids are INTEGER columns: 32-bit on PostgreSQL, so larger ids cannot exist (or be bound).
 MAX_ID = 2**31 - 1

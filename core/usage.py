@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,6 @@ class StoreScan:
 
     objects: int
     bytes: int
-    original_objects: int
     original_bytes: int
     derivative_objects: int
     derivative_bytes: int
@@ -69,7 +68,6 @@ class UsageMonitor:
             scan = StoreScan(
                 objects=objects,
                 bytes=size,
-                original_objects=objects - derived_n,
                 original_bytes=size - derived_bytes,
                 derivative_objects=derived_n,
                 derivative_bytes=derived_bytes,
@@ -216,9 +214,3 @@ class UsageMonitor:
                 }
                 for r in rows
             ]
-
-
-def scan_as_dict(scan: StoreScan) -> dict[str, Any]:
-    out = asdict(scan)
-    out["scanned_at"] = scan.scanned_at.isoformat()
-    return out

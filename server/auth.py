@@ -76,9 +76,6 @@ class Authenticator:
         key = hashlib.sha256(secret.encode()).hexdigest()
         self._cache[key] = (info, time.monotonic() + CACHE_SECONDS, generation)
 
-    def forget_all(self) -> None:
-        self._cache.clear()
-
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the token cache listens to the change feed while the app runs."""

@@ -24,7 +24,6 @@ class Received:
     fields: dict[str, str] = field(default_factory=dict)
     spooled: Spooled | None = None
     filename: str | None = None
-    declared_type: str | None = None
 
     def discard(self) -> None:
         if self.spooled is not None:
@@ -57,7 +56,6 @@ async def receive_form(
                 if received.spooled is not None:
                     raise InvalidInput("Send exactly one 'file' part")
                 received.filename = part.filename
-                received.declared_type = part.headers.get("Content-Type")
                 received.spooled = await _spool(part, max_size, tmp_dir, executor)
             elif part.name:
                 received.fields.setdefault(part.name, await _text(part))

@@ -36,16 +36,6 @@ class MediaSet:
     def images(self) -> dict[str, Path]:
         return {"jpeg": self.jpeg, "png": self.png, "webp": self.webp, "gif": self.gif}
 
-    @property
-    def videos(self) -> dict[str, Path]:
-        return {
-            "mp4": self.mp4,
-            "webm": self.webm,
-            "avi": self.avi,
-            "mov": self.mov,
-            "wmv": self.wmv,
-        }
-
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> MediaSet:

@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,7 +136,3 @@ def multipart_body(
         out += data + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out), f"multipart/form-data; boundary={boundary}"
-
-
-def read_media(path: Path) -> bytes:
-    return Path(path).read_bytes()

@@ -97,12 +97,12 @@ def test_login_saves_the_token_privately_and_upload_uses_it(
     config_home: Path,
 ) -> None:
     token = make_tokens(library).upload
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "mdk_not_a_real_token")
+    monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: "mdk_not_a_real_token")
     code, out, err = run("login", "--server", live.url)
     assert code == 2 and "invalid_token" in err
     assert not credentials_path().exists()
 
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: token)
+    monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: token)
     code, out, err = run("login", "--server", live.url)
     assert code == 0, err
     path = credentials_path()

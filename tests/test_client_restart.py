@@ -107,7 +107,7 @@ def test_the_client_retries_through_a_server_restart(
         total = path.stat().st_size
         seen: list[int] = []
 
-        def progress(done: int, all_bytes: int) -> None:
+        def progress(done: int, _total: int) -> None:
             seen.append(done)
             if len(procs) == 1 and done >= total * (0.6 if size == "tus" else 0.33):
                 procs[0].kill()  # SIGKILL: no goodbye, the connection just breaks

@@ -45,7 +45,6 @@ class NothingToDo(Exception):
 
 @dataclass(frozen=True)
 class Probe:
-    format_name: str
     video_codec: str | None
     audio_codec: str | None
     width: int  # upright (rotation applied)
@@ -68,9 +67,7 @@ def probe(src: Path) -> Probe:
             audio = c.streams.audio[0] if c.streams.audio else None
             duration = float(c.duration / av.time_base) if c.duration else 0.0
             if video is None:
-                return Probe(
-                    c.format.name, None, _codec(audio), 0, 0, 0, duration, Fraction(0), None
-                )
+                return Probe(None, _codec(audio), 0, 0, 0, duration, Fraction(0), None)
             rotation = 0
             for frame in c.decode(video):
                 rotation = (-int(round(frame.rotation or 0))) % 360
@@ -82,7 +79,6 @@ def probe(src: Path) -> Probe:
                 duration = float(video.duration * video.time_base)
             fps = video.average_rate or video.guessed_rate or Fraction(25)
             return Probe(
-                c.format.name,
                 video.codec_context.name,
                 _codec(audio),
                 w,

@@ -204,10 +204,6 @@ class LibraryController(QObject):
         if self.current is not None and record.id == self.current.id:
             self.set_current(record)
 
-    def reload_current(self) -> None:
-        if self.current is not None:
-            self._call(self.library.get_file, self.current.id, then=self.set_current)
-
     # ---- edits ----------------------------------------------------------------------------------
     def save_metadata(
         self, file_id: int, changes: dict[str, Any], expected_version: int | None

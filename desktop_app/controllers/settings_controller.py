@@ -38,7 +38,6 @@ LIVE_FIELDS = (
     "allowed_image_types",
     "allowed_video_types",
 )
-SERVER_FIELDS = ("server_host", "server_port")
 
 
 def check_storage(settings: Settings) -> Settings:

@@ -251,10 +251,6 @@ class UploadController(QObject):
         if item is not None:
             self._submit(item)
 
-    def pause_all(self) -> None:
-        for item in self.model.items():
-            self.model.pause(item.id)
-
     def resume_all(self) -> int:
         ids = self.model.paused_ids()
         for item_id in ids:

@@ -28,7 +28,6 @@ USER = int(Qt.ItemDataRole.UserRole)
 # (checking the file, making the thumbnail, writing the catalog row) have no fraction to show,
 # so the row says what it is doing instead of inventing a percentage.
 BYTE_STAGES = ("reading", "uploading", "sending")
-STAGES = ("reading", "validating", "thumbnail", "uploading", "finishing")
 # Share of a file's overall progress (the footer's total) per byte stage: hashing reads the
 # file once, storing it reads it again; nothing else moves the bar.
 STAGE_SPAN = {"reading": (0.0, 0.5), "uploading": (0.5, 1.0), "sending": (0.0, 0.98)}
@@ -75,7 +74,7 @@ class UploadItem:
     athlete_id: int | None = None
     state: UploadState = UploadState.QUEUED
     fraction: float = 0.0  # overall, 0..1 (hashing is the first half, storing the second)
-    stage: str = ""  # the ingest stage in progress, one of STAGES
+    stage: str = ""  # ingest stage: reading, validating, thumbnail, uploading, finishing
     stage_fraction: float | None = None  # of the current stage; None when it has no measure
     speed: float = 0.0  # bytes per second in the current byte stage, 0 when not measured
     eta: float | None = None  # seconds left, only while storing at a measured speed

@@ -491,12 +491,6 @@ class MainWindow(QMainWindow):
             self.add_uploads([Path(folder)])
 
     # ---- file actions -------------------------------------------------------------------------
-    def _targets(self) -> list[int]:
-        ids = self.browser.selected_ids()
-        if not ids and self.controller.current is not None:
-            ids = [self.controller.current.id]
-        return ids
-
     def _current(self) -> FileRecord | None:
         return self.controller.current
 

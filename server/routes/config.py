@@ -23,7 +23,6 @@ RESUMABLE_ROUTES = {
     "parts": "/files/{file_id}/upload/parts",
     "renew": "/files/{file_id}/upload/renew",
 }
-STATIC_TYPES = {".js": "text/javascript", ".html": "text/html"}
 
 
 def allowed_types(settings: Settings) -> dict[str, list[str]]:
