@@ -195,7 +195,7 @@ def _move_one(library: Library, routing: RoutingStorage, file_id: int, target: s
                     MediaFile.storage_backend == source_name,
                 )
                 .values(storage_backend=target)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
         if not switched:  # renamed or deleted meanwhile: the source is still the truth
             destination.delete(key)
             return ""

@@ -38,8 +38,12 @@ class RoutingStorage:
         return self._backends[self.active_name]
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]
         return str(self.active.name)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        raise AttributeError("the active backend's name cannot be set")
 
     def backend(self, name: str) -> Storage:
         with self._lock:
@@ -80,7 +84,7 @@ class RoutingStorage:
         return any(s.exists(key) for s in self._order(key))
 
     def open_range(
-        self, key: str, start: int, end: int | None, chunk_size: int = 256 * 1024
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
     ) -> Iterator[bytes]:
         storage = self._holder(key)
         return storage.open_range(key, start, end, chunk_size)

@@ -3,7 +3,7 @@ background move with its progress."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -21,11 +21,9 @@ MOVE, KEEP = "move", "keep"
 
 
 def backend_title(name: str) -> str:
-    return (
-        SettingsController.tr("Cloudflare R2")
-        if name == "r2"
-        else SettingsController.tr("this computer")
-    )
+    if name == "r2":
+        return QCoreApplication.translate("SettingsController", "Cloudflare R2")
+    return QCoreApplication.translate("SettingsController", "this computer")
 
 
 class StorageSwitchDialog(QDialog):
