@@ -307,6 +307,8 @@ class _VideoOut:
         self.video.codec_context.time_base = time_base
         self.video.width, self.video.height = size
         self.video.pix_fmt = "yuv420p"
+        # Frame threads, as the ffmpeg CLI uses: PyAV's default (slice threads) makes x264 slower
+        self.video.thread_type = "FRAME"
         opts = dict(X264)
         opts.update(options)
         if gop:
