@@ -208,6 +208,7 @@ class Team:
     admin: str
     read: str
     read_id: int
+    db_url: str
 
 
 def _base_env(**extra: str) -> dict[str, str]:
@@ -234,7 +235,7 @@ def _team(tmp_path: Path, env: dict[str, str], db_url: str, shared_dir: bool) ->
     procs = [spawn_serve(data_a, env), spawn_serve(data_b, env)]  # start-up in parallel
     try:
         a, b = ready(procs[0]), ready(procs[1])
-        yield Team(a, b, env, data_a, admin, read, read_info.id)
+        yield Team(a, b, env, data_a, admin, read, read_info.id, db_url)
     finally:
         for proc in procs:
             Serve(proc, "").stop()
@@ -346,6 +347,18 @@ def check_revoke_reaches_the_other_server(team: Team) -> None:
     assert result.returncode == 0, result.stderr
     until(lambda: http_call(files, headers=bearer(team.read)).status == 401, LIVE)
     assert http_call(files, headers=bearer(team.admin)).status == 200
+
+    # The command takes seconds to start, longer than B caches a verified token (5 s): so
+    # again with B's cache freshly filled, revoked from this process the moment after.
+    db = Database(team.db_url)
+    try:
+        store = TokenStore(db)
+        info, secret = store.create("team-read-2", "read")
+        assert http_call(files, headers=bearer(secret)).status == 200  # verified, cached on B
+        store.revoke(info.id)
+        until(lambda: http_call(files, headers=bearer(secret)).status == 401, LIVE)
+    finally:
+        db.dispose()
 
 
 def check_one_leader_and_a_takeover(team: Team) -> None:
