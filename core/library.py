@@ -387,7 +387,12 @@ class Library:
 
     def public_url(self, record: FileRecord) -> str | None:
         domain = self.settings.r2_public_domain
-        if record.is_public and domain and self.settings.uses_r2:
+        if (
+            record.is_public
+            and domain
+            and self.settings.r2_configured
+            and storage_migration.on_backend(self, record.storage_key, "r2")
+        ):
             return f"{domain.rstrip('/')}/{record.storage_key}"
         return None
 
@@ -395,7 +400,8 @@ class Library:
         self, file_id: int, expires_in: int | None = None, attachment: bool = True
     ) -> PresignedRequest:
         record = self.get_ready(file_id)
-        return self.presigner.presign_get(
+        presigner = storage_migration.presigner_for(self, record.storage_key)
+        return presigner.presign_get(
             record.storage_key,
             self.check_expiry(expires_in),
             download_name=record.original_filename if attachment else None,

@@ -30,8 +30,11 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.db.models import MediaFile
 from core.errors import Cancelled, Conflict, MediaDeskError, NotFound
-from core.storage.base import Storage
+from core.storage.base import Presigner, Storage
+from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.routing import RoutingStorage
+from core.storage.s3 import S3Presigner, S3Storage
+from core.storage.signing import LocalPresigner, load_or_create_secret
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -206,3 +209,23 @@ def _move_one(library: Library, routing: RoutingStorage, file_id: int, target: s
         with contextlib.suppress(NotFound):
             source.delete_prefix(keys.variant_prefix(key))
     return name
+
+
+def presigner_for(library: Library, key: str) -> Presigner:
+    """The presigner of the backend holding `key`: a file kept on the old backend gets a link
+    that works (a signed link through this server for local files, an R2 URL for R2 files)."""
+    active = library.settings.backend_name
+    backend = backend_of_key(library, key)
+    if backend in (None, active) or not isinstance(library.storage, RoutingStorage):
+        return library.presigner
+    if backend == "local":
+        presigner = library.presigner
+        secret = load_or_create_secret(library.paths.secrets_dir / SIGNING_KEY_FILE)
+        base = getattr(presigner, "base_url", "") or library.settings.server_url
+        return LocalPresigner(secret, base)
+    storage = library.storage.backend(backend)
+    return S3Presigner(storage) if isinstance(storage, S3Storage) else library.presigner
+
+
+def on_backend(library: Library, key: str, backend: str) -> bool:
+    return (backend_of_key(library, key) or library.settings.backend_name) == backend

@@ -181,3 +181,21 @@ def test_cli_storage_migrate_moves_files_and_switches_new_writes(
     assert cli.run(["storage", "status", "--data-dir", data_dir]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status == {"active": "r2", "files": {"r2": 1}}
+
+
+def test_links_of_files_kept_on_the_old_backend_point_where_the_bytes_are(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    lib = Library.open(local_then_r2.replace(r2_public_domain="https://cdn.example"))
+    old = lib.ingest(media_dir.jpeg, "image", is_public=True)
+    lib.close()
+    lib = _reopen(local_then_r2, storage_backend="", r2_public_domain="https://cdn.example")
+    try:
+        new = lib.ingest(media_dir.png, "image", is_public=True)
+        assert lib.public_url(lib.get_file(new.id)) == f"https://cdn.example/{new.storage_key}"
+        assert lib.public_url(lib.get_file(old.id)) is None  # not on the CDN's bucket
+        local_link = lib.presigned_get(old.id).url
+        assert "/signed/" in local_link and local_link.startswith(lib.settings.server_url)
+        assert "/signed/" not in lib.presigned_get(new.id).url  # R2 signs the new one
+    finally:
+        lib.close()
