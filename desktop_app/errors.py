@@ -94,6 +94,19 @@ def _sentences() -> dict[str, str]:
         ),
         "invalid_setting": QCoreApplication.translate("Errors", "A setting is not valid."),
         "cancelled": QCoreApplication.translate("Errors", "The operation was cancelled."),
+        # resumable uploads (core/resumable.py)
+        "offset_mismatch": QCoreApplication.translate(
+            "Errors", "The upload and the server disagree on how much was sent. Try again."
+        ),
+        "upload_gone": QCoreApplication.translate(
+            "Errors", "This upload expired or was refused. Start it again."
+        ),
+        "upload_locked": QCoreApplication.translate(
+            "Errors", "This upload is being sent by someone else right now. Try again shortly."
+        ),
+        "checksum_mismatch": QCoreApplication.translate(
+            "Errors", "Part of the file arrived damaged and was discarded. Try again."
+        ),
     }
 
 

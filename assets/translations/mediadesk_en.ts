@@ -23,7 +23,7 @@
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="327"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="328"/>
         <source>Queued %n job(s) again</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -34,7 +34,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="241"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="238"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -42,7 +42,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="246"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="243"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -50,7 +50,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="253"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="250"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -96,7 +96,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="572"/>
+        <location filename="../../desktop_app/views/main_window.py" line="570"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -107,7 +107,7 @@
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%n moved).</numerusform>
@@ -115,7 +115,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="131"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n file could not be moved; it stays readable where it is. Run the move again to retry.</numerusform>
@@ -145,7 +145,7 @@
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>
@@ -156,7 +156,7 @@
 <context>
     <name>StorageView</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="127"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="131"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln file in the library</numerusform>

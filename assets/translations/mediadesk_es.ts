@@ -374,97 +374,117 @@
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="105"/>
+        <location filename="../../desktop_app/errors.py" line="98"/>
+        <source>The upload and the server disagree on how much was sent. Try again.</source>
+        <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="101"/>
+        <source>This upload expired or was refused. Start it again.</source>
+        <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="104"/>
+        <source>This upload is being sent by someone else right now. Try again shortly.</source>
+        <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="107"/>
+        <source>Part of the file arrived damaged and was discarded. Try again.</source>
+        <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="118"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="111"/>
+        <location filename="../../desktop_app/errors.py" line="124"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="113"/>
+        <location filename="../../desktop_app/errors.py" line="126"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="117"/>
+        <location filename="../../desktop_app/errors.py" line="130"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="128"/>
+        <location filename="../../desktop_app/errors.py" line="141"/>
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="130"/>
+        <location filename="../../desktop_app/errors.py" line="143"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="136"/>
+        <location filename="../../desktop_app/errors.py" line="149"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="138"/>
+        <location filename="../../desktop_app/errors.py" line="151"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="142"/>
+        <location filename="../../desktop_app/errors.py" line="155"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="159"/>
+        <location filename="../../desktop_app/errors.py" line="172"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="166"/>
+        <location filename="../../desktop_app/errors.py" line="179"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="171"/>
+        <location filename="../../desktop_app/errors.py" line="184"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="175"/>
+        <location filename="../../desktop_app/errors.py" line="188"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="180"/>
+        <location filename="../../desktop_app/errors.py" line="193"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="182"/>
+        <location filename="../../desktop_app/errors.py" line="195"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="187"/>
+        <location filename="../../desktop_app/errors.py" line="200"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="191"/>
+        <location filename="../../desktop_app/errors.py" line="204"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="207"/>
+        <location filename="../../desktop_app/errors.py" line="220"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="216"/>
+        <location filename="../../desktop_app/errors.py" line="229"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -679,32 +699,32 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="43"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="44"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="44"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="45"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="45"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="46"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="46"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="47"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="47"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="48"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="48"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="49"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
@@ -712,72 +732,72 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="177"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="178"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="188"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="189"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="196"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="204"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="211"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="327"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="328"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -788,12 +808,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="218"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="215"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="241"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="238"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -801,7 +821,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="246"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="243"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -809,7 +829,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="253"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="250"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -817,7 +837,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="279"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="276"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
@@ -1037,7 +1057,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="647"/>
+        <location filename="../../desktop_app/views/main_window.py" line="645"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1105,22 +1125,22 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="512"/>
+        <location filename="../../desktop_app/views/main_window.py" line="506"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="535"/>
+        <location filename="../../desktop_app/views/main_window.py" line="533"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="542"/>
+        <location filename="../../desktop_app/views/main_window.py" line="540"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="572"/>
+        <location filename="../../desktop_app/views/main_window.py" line="570"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1128,54 +1148,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
-        <location filename="../../desktop_app/views/main_window.py" line="578"/>
+        <location filename="../../desktop_app/views/main_window.py" line="573"/>
+        <location filename="../../desktop_app/views/main_window.py" line="576"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="601"/>
+        <location filename="../../desktop_app/views/main_window.py" line="599"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="601"/>
-        <location filename="../../desktop_app/views/main_window.py" line="611"/>
+        <location filename="../../desktop_app/views/main_window.py" line="599"/>
+        <location filename="../../desktop_app/views/main_window.py" line="609"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="611"/>
+        <location filename="../../desktop_app/views/main_window.py" line="609"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="630"/>
+        <location filename="../../desktop_app/views/main_window.py" line="628"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="633"/>
+        <location filename="../../desktop_app/views/main_window.py" line="631"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="652"/>
+        <location filename="../../desktop_app/views/main_window.py" line="650"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="657"/>
+        <location filename="../../desktop_app/views/main_window.py" line="655"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="751"/>
+        <location filename="../../desktop_app/views/main_window.py" line="749"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="752"/>
+        <location filename="../../desktop_app/views/main_window.py" line="750"/>
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -1183,29 +1203,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="103"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="104"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="118"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
@@ -1213,14 +1233,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="128"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="131"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
@@ -1228,7 +1248,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="137"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1310,22 +1330,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="147"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="148"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="151"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="152"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="156"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="157"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="161"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="162"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1565,47 +1585,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="109"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="108"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="119"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="118"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revise la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="122"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="121"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revise la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="124"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="123"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="126"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="125"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revise sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="129"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="128"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revise las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="132"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="131"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revise el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="144"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="143"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="148"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="147"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -1615,7 +1635,7 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="26"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -1873,12 +1893,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="37"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="35"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -1886,27 +1906,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="51"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="57"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puede detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="63"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con la configuración actual.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="83"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>
@@ -1973,12 +1993,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="98"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="102"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="127"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="131"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -1986,37 +2006,37 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="132"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="136"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="142"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="145"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="149"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="150"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="154"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="152"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="156"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="152"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="156"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="164"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="168"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>
@@ -2186,108 +2206,108 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="331"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="333"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="332"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="334"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="333"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="335"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="334"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="336"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="335"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="337"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="336"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="338"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="341"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="343"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="342"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="344"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="343"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="345"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="344"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="346"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="345"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="347"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="346"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="380"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="348"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="382"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="347"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="349"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="348"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="350"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="358"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="360"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="359"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="361"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="360"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="362"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="361"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="363"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="362"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="364"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="363"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="365"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="364"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="366"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
