@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 LEADER_LOCK = 0x4D444B4C  # pg_try_advisory_lock key of the maintenance leader
 LEASE = "maintenance"
 FIRST_RUN_DELAY = 60.0
+RECONCILE = "reconcile"
+RECONCILE_EVERY = timedelta(hours=24)
 
 Task = Callable[["Library"], Any]
 
@@ -39,8 +41,40 @@ def _default_task(lib: Library) -> Any:
 
     report = run_maintenance(lib)
     pruned = feed.prune(lib.db)
-    out = report.as_dict() if hasattr(report, "as_dict") else {}
-    return {**out, "change_log_pruned": pruned}
+    out: dict[str, Any] = {**report.as_dict(), "change_log_pruned": pruned}
+    if _reconcile_due(lib):
+        out["reconcile"] = _reconcile(lib)
+    return out
+
+
+def _reconcile_due(lib: Library) -> bool:
+    with lib.db.read() as s:
+        row = s.get(CatalogLease, RECONCILE)
+        last = row.last_run_at if row is not None else None
+    return last is None or datetime.now(UTC) - last >= RECONCILE_EVERY
+
+
+def _reconcile(lib: Library) -> dict[str, Any]:
+    """The store against the catalog (a report; it lists the whole bucket, so once a day)."""
+    from core.maintenance import reconcile
+
+    started = datetime.now(UTC)
+    try:
+        found = reconcile(lib)
+        summary: dict[str, Any] = {
+            "clean": found.clean,
+            "objects_without_rows": len(found.objects_without_rows),
+            "rows_without_objects": found.rows_without_objects[:100],
+        }
+    except Exception as exc:  # reported like the other tasks' failures
+        summary = {"error": f"{type(exc).__name__}: {exc}"}
+    with lib.db.write() as s:
+        row = s.get(CatalogLease, RECONCILE)
+        if row is None:
+            s.add(CatalogLease(name=RECONCILE, last_run_at=started, info=summary))
+        else:
+            row.last_run_at, row.info = started, summary
+    return summary
 
 
 class MaintenanceLeader:
@@ -114,6 +148,9 @@ class MaintenanceLeader:
                 out["last_run_at"] = row.last_run_at.isoformat() if row.last_run_at else None
                 out["last_run_by"] = row.last_run_by
                 out["last_report"] = (row.info or {}).get("report")
+            rec = s.get(CatalogLease, RECONCILE)
+            if rec is not None and rec.last_run_at is not None:
+                out["reconcile"] = {"at": rec.last_run_at.isoformat(), **(rec.info or {})}
         if self.last_error:
             out["error"] = self.last_error
         return out

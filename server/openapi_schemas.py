@@ -358,6 +358,10 @@ SCHEMAS: dict[str, S] = {
             last_run_at={**nullable("string"), "format": "date-time"},
             last_run_by=nullable("string"),
             last_report={"type": ["object", "null"]},
+            reconcile={
+                "type": "object",
+                "description": "The daily check of the store against the catalog",
+            },
             error=STR,
         ),
     ),

@@ -370,6 +370,9 @@ def check_one_leader_and_a_takeover(team: Team) -> None:
     other = team.b if leader is team.a else team.a
     report = health(other.url, team.admin)["maintenance"]
     until(lambda: health(other.url, team.admin)["maintenance"]["last_run_at"], 10, 0.1)
+    state = health(other.url, team.admin)["maintenance"]
+    assert {"purged", "expired_pending", "change_log_pruned"} <= set(state["last_report"])
+    assert state["reconcile"]["clean"] is True, state  # the store against the catalog, daily
     assert (
         health(other.url, team.admin)["maintenance"]["last_run_by"]
         == (health(leader.url, team.admin)["maintenance"]["this_process"])
