@@ -30,8 +30,7 @@ from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState 
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.upload_dock import UploadDock  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-
-TIMEOUT = 15000
+from tests.qt_helpers import TIMEOUT, wait_for
 
 
 # ---- upload queue ------------------------------------------------------------------------------
@@ -75,6 +74,15 @@ def test_queue_reports_each_stage_honestly(qapp) -> None:  # type: ignore[no-unt
     model.set_state(b.id, UploadState.FAILED, "Broken file")
     fraction, running = model.total_progress()
     assert running == 0 and fraction == pytest.approx(0.5)  # never 100 % with a failure
+    # Even when the failed file is tiny next to the others.
+    big = model.add(Path("/tmp/big.mp4"), 10**9)
+    totals: list[int] = []
+    model.totalProgressChanged.connect(lambda per_mille, _running: totals.append(per_mille))
+    model.set_state(big.id, UploadState.DONE, file_id=4)
+    model.remove(a.id)
+    tiny = model.item(b.id)
+    assert tiny is not None and tiny.size == 1000 and model.total_progress()[0] > 0.9999
+    assert totals[-1] == 999
 
 
 def test_sizes_and_speeds_use_one_unit_system(qapp) -> None:  # type: ignore[no-untyped-def]
@@ -115,9 +123,8 @@ def dock(qtbot, library: Library) -> Iterator[UploadDock]:  # type: ignore[no-un
 
 def _wait_idle(qtbot, dock: UploadDock, rows: int) -> None:  # type: ignore[no-untyped-def]
     model = dock.model
-    qtbot.waitUntil(
-        lambda: model.rowCount() == rows and all(i.state.finished for i in model.items()),
-        timeout=TIMEOUT,
+    wait_for(
+        qtbot, lambda: model.rowCount() == rows and all(i.state.finished for i in model.items())
     )
 
 
@@ -212,7 +219,7 @@ def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-
     win = MainWindow(library, page_size=50)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
     yield win
     win.shutdown()
 
@@ -252,7 +259,7 @@ def test_drop_onto_an_athlete_files_there_with_overlay_and_highlight(
     ana = library.create_athlete("Ana Torres")
     library.create_athlete("Luis Pérez")
     key = f"athlete:{ana.id}"
-    qtbot.waitUntil(lambda: window.controller.sidebar.index_of(key).isValid(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.sidebar.index_of(key).isValid())
     assert window.controller.filter.section == "all"  # nobody selected in the sidebar
     # Dragging over the grid: the overlay says the files are not filed under anybody.
     middle = window.browser.mapTo(window, window.browser.rect().center())
@@ -274,7 +281,7 @@ def test_drop_onto_an_athlete_files_there_with_overlay_and_highlight(
     drop = drag_event(QDropEvent, point, [media_dir.png])
     QApplication.sendEvent(window, drop)
     assert drop.isAccepted() and not overlay.isVisible()
-    qtbot.waitUntil(lambda: library.counts()["all"] == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: library.counts()["all"] == 1)
     record = library.list_files().items[0]
     assert record.athlete_id == ana.id
     # Leaving the window hides the overlay.
@@ -291,17 +298,17 @@ def test_show_in_the_library_selects_an_uploaded_file(
     media_dir: MediaSet,  # type: ignore[no-untyped-def]
 ) -> None:
     window.add_uploads([media_dir.jpeg])
-    qtbot.waitUntil(lambda: any(i.file_id for i in window.uploads.model.items()), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: any(i.file_id for i in window.uploads.model.items()))
     item = window.uploads.model.items()[0]
     # Somewhere it is not shown: the videos section.
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("video"))
-    qtbot.waitUntil(lambda: window.controller.filter.section == "video", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.filter.section == "video")
     window.upload_dock.showInGridRequested.emit(item.file_id)
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             window.controller.current is not None and window.controller.current.id == item.file_id
         ),
-        timeout=TIMEOUT,
     )
     assert window.browser.selected_ids() == [item.file_id]
     assert window.sidebar.currentIndex() == window.controller.sidebar.index_of("all")
@@ -321,32 +328,32 @@ def test_player_click_to_seek_arrows_and_jkl(qtbot, tmp_path: Path) -> None:  # 
     player.resize(640, 360)
     player.show()
     player.load(str(clip))
-    qtbot.waitUntil(lambda: player.player.duration() > 19000, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: player.player.duration() > 19000)
     slider = player.controls.seek_slider
-    qtbot.waitUntil(slider.isEnabled, timeout=TIMEOUT)
+    wait_for(qtbot, slider.isEnabled)
     # A click three quarters along the bar goes there, not one page step.
     x = next(x for x in range(slider.width()) if slider.value_at(x) >= 15000)
     qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(x, slider.height() // 2))
-    qtbot.waitUntil(lambda: abs(player.player.position() - 15000) < 600, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: abs(player.player.position() - 15000) < 600)
     player.activateWindow()
     player.setFocus()
-    qtbot.waitUntil(player.isActiveWindow, timeout=TIMEOUT)
+    wait_for(qtbot, player.isActiveWindow)
     qtbot.keyClick(player, Qt.Key.Key_Left)
-    qtbot.waitUntil(lambda: abs(player.player.position() - 10000) < 600, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: abs(player.player.position() - 10000) < 600)
     qtbot.keyClick(player, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: abs(player.player.position() - 15000) < 600, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: abs(player.player.position() - 15000) < 600)
     qtbot.keyClick(player, Qt.Key.Key_J)  # paused: five seconds back
-    qtbot.waitUntil(lambda: abs(player.player.position() - 10000) < 600, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: abs(player.player.position() - 10000) < 600)
     assert player.player.playbackState() == state.PausedState
     qtbot.keyClick(player, Qt.Key.Key_L)
-    qtbot.waitUntil(lambda: player.player.playbackState() == state.PlayingState, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: player.player.playbackState() == state.PlayingState)
     assert player.player.playbackRate() == 1.0
     qtbot.keyClick(player, Qt.Key.Key_L)
     assert player.player.playbackRate() == 2.0
     qtbot.keyClick(player, Qt.Key.Key_J)  # slower again
     assert player.player.playbackRate() == 1.0
     qtbot.keyClick(player, Qt.Key.Key_K)
-    qtbot.waitUntil(lambda: player.player.playbackState() == state.PausedState, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: player.player.playbackState() == state.PausedState)
     player.release()
 
 
@@ -382,9 +389,9 @@ def test_counts_agree_during_a_live_import(
     paths = [make_png(tmp_path / f"p{i}.png", (64, 48), color=(i * 8, 20, 90)) for i in range(24)]
     worker = threading.Thread(target=lambda: [library.ingest(p, "image") for p in paths])
     worker.start()
-    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=TIMEOUT * 2)
-    qtbot.waitUntil(lambda: window.controller.counts.get("all") == 24, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 24, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not worker.is_alive(), timeout=TIMEOUT * 2)
+    wait_for(qtbot, lambda: window.controller.counts.get("all") == 24)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 24)
     observe()
     assert len(seen) > 2
     disagreeing = [s for s in seen if len(set(s)) != 1]
@@ -395,7 +402,7 @@ def test_counts_agree_during_a_live_import(
 # ---- keyboard -------------------------------------------------------------------------------
 def _focus(qtbot, window: MainWindow, widget) -> None:  # type: ignore[no-untyped-def]
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
     widget.setFocus()
 
 
@@ -406,19 +413,17 @@ def test_enter_and_ctrl_s_save_and_escape_clears_the_search(
     media_dir: MediaSet,  # type: ignore[no-untyped-def]
 ) -> None:
     record = library.ingest(media_dir.jpeg, "image")
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
     window.browser.select_row(0)
-    qtbot.waitUntil(lambda: window.details.record is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.details.record is not None)
     name = window.details.filename
     _focus(qtbot, window, name)
     name.selectAll()
     qtbot.keyClicks(name, "finish.jpg")
     assert window.details.dirty
     qtbot.keyClick(name, Qt.Key.Key_Return)
-    qtbot.waitUntil(
-        lambda: library.get_file(record.id).original_filename == "finish.jpg", timeout=TIMEOUT
-    )
-    qtbot.waitUntil(lambda: not window.details.dirty, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: library.get_file(record.id).original_filename == "finish.jpg")
+    wait_for(qtbot, lambda: not window.details.dirty)
     text = window.details.description
     _focus(qtbot, window, text)
     qtbot.keyClicks(text, "Heat 2")
@@ -426,17 +431,15 @@ def test_enter_and_ctrl_s_save_and_escape_clears_the_search(
     assert window.details.dirty and "\n" in text.toPlainText()
     _focus(qtbot, window, window.browser.grid)
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(
-        lambda: library.get_file(record.id).description.startswith("Heat 2"), timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: library.get_file(record.id).description.startswith("Heat 2"))
     search = window.browser.search
     _focus(qtbot, window, search)
     qtbot.keyClicks(search, "nothing")
     qtbot.keyClick(search, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 0)
     qtbot.keyClick(search, Qt.Key.Key_Escape)
     assert search.text() == "" and window.controller.search == ""
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
 
 
 def test_end_goes_to_the_true_end_of_the_library(
@@ -449,22 +452,22 @@ def test_end_goes_to_the_true_end_of_the_library(
     add_rows(library, 230)  # page size 50: the last row is four pages away
     window.controller.refresh()
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.total == 230 and not grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.total == 230 and not grid.loading)
     assert grid.rowCount() < 230
     _focus(qtbot, window, window.browser.grid)
     window.browser.select_row(0)
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             window.controller.current is not None
             and window.controller.current.original_filename == "file-00000.jpg"
         ),
-        timeout=TIMEOUT,
     )
     assert grid.rowCount() == 230
     assert window.browser.grid.currentIndex().row() == 229
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Home)
-    qtbot.waitUntil(lambda: window.browser.grid.currentIndex().row() == 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.browser.grid.currentIndex().row() == 0)
 
 
 def test_details_never_show_a_file_that_is_not_selected(
@@ -479,31 +482,31 @@ def test_details_never_show_a_file_that_is_not_selected(
     add_rows(library, 3)
     window.controller.refresh()
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 3)
     view = window.browser.grid
     flags = QItemSelectionModel.SelectionFlag
     window.browser.select_row(0)
-    qtbot.waitUntil(lambda: window.details.record is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.details.record is not None)
     first = grid.record_at(0)
     assert first is not None and window.details.record.id == first.id
     # Ctrl+click on the shown file deselects it: the panel empties.
     view.selectionModel().select(grid.index(0), flags.Deselect)
-    qtbot.waitUntil(lambda: window.details.record is None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.details.record is None)
     # Two selected, the shown one deselected: the other one is shown.
     view.selectionModel().select(grid.index(1), flags.Select)
     view.selectionModel().setCurrentIndex(grid.index(2), flags.Select)
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             window.details.record is not None and window.details.record.id == grid.record_at(2).id
         ),
-        timeout=TIMEOUT,
     )
     view.selectionModel().select(grid.index(2), flags.Deselect)
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             window.details.record is not None and window.details.record.id == grid.record_at(1).id
         ),
-        timeout=TIMEOUT,
     )
 
 
@@ -519,20 +522,20 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
     import subprocess
 
     panel = window.server_panel
-    qtbot.waitUntil(lambda: "No files yet" in panel.examples.toPlainText(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: "No files yet" in panel.examples.toPlainText())
     assert "/stream/" not in panel.examples.toPlainText()
     video = library.ingest(media_dir.mp4, "video")
     image = library.ingest(media_dir.png, "image")
     assert (video.id, image.id) != (1, 1)
     text = lambda: panel.examples.toPlainText()  # noqa: E731
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: f"/stream/{video.id}/video" in text() and f"/stream/{image.id}/image" in text(),
-        timeout=TIMEOUT,
     )
     assert f"/stream/{image.id}/video" not in text() and f"/stream/{video.id}/image" not in text()
     with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
         window.server.start("127.0.0.1", 0)
-    qtbot.waitUntil(lambda: window.server.running, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.server.running)
     # Without a token made in this session, nothing secret can be copied.
     assert not panel.token_action.isEnabled()
     panel.copy_button.click()
@@ -705,13 +708,13 @@ def test_sort_title_about_and_natural_athletes(
     install_translations("en")
     window = MainWindow(library, state_file=state)
     qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: len(window.controller.sidebar.athletes()) == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: len(window.controller.sidebar.athletes()) == 3)
     assert [a.name for a in window.controller.sidebar.athletes()] == ["ana", "Team 2", "Team 10"]
     # The title names the view; the platform adds the application name once.
     assert window.windowTitle() == "All files[*]"
     team = window.controller.sidebar.athletes()[1]
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of(f"athlete:{team.id}"))
-    qtbot.waitUntil(lambda: window.windowTitle() == "Team 2[*]", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.windowTitle() == "Team 2[*]")
     # About names the version.
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda _p, _t, text: shown.append(text)))
@@ -744,9 +747,9 @@ def test_trash_shows_the_purge_date_and_allows_preview(
     trashed = library.get_file(record.id)
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("trash"))
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     window.browser.select_row(0)
-    qtbot.waitUntil(lambda: window.details.record is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.details.record is not None)
     assert trashed.deleted_at is not None
     due = datetime_text(purge_time(trashed.deleted_at, library.settings.trash_retention_days))
     note = window.details.trash_note

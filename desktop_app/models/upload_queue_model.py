@@ -303,8 +303,11 @@ class UploadQueueModel(QAbstractTableModel):
         return done / weight, running
 
     def _total_changed(self) -> None:
-        fraction, active = self.total_progress()
-        self.totalProgressChanged.emit(int(round(fraction * 1000)), active)
+        fraction, running = self.total_progress()
+        # Rounded down and short of 1000 until everything is done: a tiny failed file among
+        # large ones must not read "100 %".
+        per_mille = int(fraction * 1000)
+        self.totalProgressChanged.emit(min(per_mille, 999) if fraction < 1.0 else 1000, running)
 
     def _row_changed(self, item: UploadItem) -> None:
         row = self.row_of(item.id)

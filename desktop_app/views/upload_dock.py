@@ -90,6 +90,16 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
+class MiddleElideDelegate(QStyledItemDelegate):
+    """File names keep their start and their extension when shortened."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class UploadTable(QTableView):
     """The queue; while it is empty it says how to fill it."""
 
@@ -137,7 +147,8 @@ class UploadDock(QDockWidget):
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # sentences read from the start
+        self.table.setItemDelegateForColumn(UploadQueueModel.NAME, MiddleElideDelegate(self.table))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         header = self.table.horizontalHeader()
