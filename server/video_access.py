@@ -8,11 +8,16 @@ fresh grant that lives PRESIGNED_URL_EXPIRY seconds.
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 
 from aiohttp import web
 
+from core.events import ChangeEvent
 from core.jobs import JobRecord
+from core.library import Library
 from core.records import FileRecord
 from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.signing import (
@@ -75,8 +80,59 @@ def ensure_video_access(request: web.Request, record: FileRecord, action: str) -
     audit.add(actor_of(info), action, record.id, remote_address(request), None)
 
 
+class JobsCache:
+    """A file's newest jobs, kept until a `processing` (or delete) event names the file.
+
+    Every `/stream/{id}/video` request needs them to choose the rendition; this keeps range
+    requests from paying a catalog query each.
+    """
+
+    TTL = 30.0  # also bounds staleness should an event be lost
+
+    def __init__(self, lib: Library) -> None:
+        self.jobs = lib.jobs  # not the library: the cache must not keep it alive
+        self._items: dict[int, tuple[list[JobRecord], float]] = {}
+        self._generation: dict[int, int] = {}
+        self._lock = threading.Lock()
+        lib.events.subscribe(self._on_event)
+
+    def _on_event(self, event: ChangeEvent) -> None:
+        if event.file_id is not None and event.kind in ("processing", "deleted"):
+            with self._lock:
+                self._items.pop(event.file_id, None)
+                self._generation[event.file_id] = self._generation.get(event.file_id, 0) + 1
+
+    def get(self, file_id: int) -> list[JobRecord]:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(file_id)
+            if hit is not None and hit[1] > now:
+                return hit[0]
+            generation = self._generation.get(file_id, 0)
+        jobs = self.jobs.latest_for_file(file_id)
+        with self._lock:
+            if self._generation.get(file_id, 0) == generation:  # no event while we read
+                if len(self._items) > 10_000:
+                    self._items.clear()
+                self._items[file_id] = (jobs, now + self.TTL)
+        return jobs
+
+
+_CACHES: weakref.WeakKeyDictionary[Library, JobsCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def jobs_cache(lib: Library) -> JobsCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(lib)
+        if cache is None:
+            cache = _CACHES[lib] = JobsCache(lib)
+        return cache
+
+
 async def file_jobs(request: web.Request, record: FileRecord) -> list[JobRecord]:
-    return await run_blocking(request, library(request).jobs.latest_for_file, record.id)
+    cache = jobs_cache(library(request))
+    return await run_blocking(request, cache.get, record.id)
 
 
 def cache_control(request: web.Request, record: FileRecord, immutable: bool = False) -> str:
