@@ -462,3 +462,24 @@ def test_processing_events_reach_sse_clients(tmp_path: Path) -> None:
     finally:
         server.stop()
         lib.close()
+
+
+def test_video_settings_are_validated(tmp_path: Path) -> None:
+    from core.errors import SettingsError
+    from core.settings import load_settings
+
+    def load(**env: str) -> Any:
+        return load_settings(environ=env, config_file=tmp_path / "none.toml")
+
+    assert load(MEDIADESK_HLS_LADDER="240, 480").hls_ladder == ("240", "480")
+    assert load(MEDIADESK_WORKERS="0").workers == 0
+    for env in (
+        {"MEDIADESK_HLS_LADDER": "720p"},
+        {"MEDIADESK_HLS_LADDER": "8"},
+        {"MEDIADESK_WORKERS": "-1"},
+        {"MEDIADESK_HLS_SEGMENT_SECONDS": "30"},
+        {"MEDIADESK_JOB_LEASE_SECONDS": "1"},
+        {"MEDIADESK_JOB_MAX_ATTEMPTS": "0"},
+    ):
+        with pytest.raises(SettingsError, match=next(iter(env))):
+            load(**env)
