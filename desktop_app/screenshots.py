@@ -163,7 +163,7 @@ def upload_batch(base: Path, lang: str) -> list[Path]:
 def shoot_drop_overlay(window: Any, lang: str) -> None:
     """Files dragged over an athlete in the sidebar: the overlay names where they will go."""
     from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDragMoveEvent
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
     from PySide6.QtWidgets import QApplication
 
     athletes = window.controller.sidebar.athletes()
@@ -175,11 +175,12 @@ def shoot_drop_overlay(window: Any, lang: str) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(f"/tmp/{lang}-heat-{i}.jpg") for i in range(3)])
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0))
-    try:
-        event = QDragMoveEvent(QPointF(pos), *args)
-    except TypeError:  # PySide6 before 6.12
-        event = QDragMoveEvent(QPoint(pos), *args)
-    QApplication.sendEvent(window, event)
+    for kind in (QDragEnterEvent, QDragMoveEvent):  # Qt sends moves only after an enter
+        try:
+            event = kind(QPointF(pos), *args)
+        except TypeError:  # PySide6 before 6.12
+            event = kind(QPoint(pos), *args)
+        QApplication.sendEvent(window, event)
     settle(300)
     grab(window, f"{lang}-drop-overlay")
     window.drop_overlay.hide()
@@ -250,7 +251,11 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     model = window.uploads.model
     wait_until(
         lambda: (
-            sum(1 for i in model.items() if i.state == UploadState.UPLOADING and i.fraction > 0.65)
+            sum(
+                1
+                for i in model.items()
+                if i.name in held.held and i.state == UploadState.UPLOADING and i.fraction > 0.65
+            )
             == 2
             and model.rowCount() == len(files)
         )
