@@ -6,8 +6,8 @@ dead writer's file from a live one's: a 20 GB upload on bad Wi-Fi is old and ali
 process killed a second ago is young and dead. So ownership is explicit:
 
 - every process that writes partial files holds an exclusive `flock` on its own lock file,
-  `.<tmp>-owners/<token>.lock` next to the temp folder, for as long as it lives (the kernel drops the lock when the
-  process dies, however it dies);
+  `.<tmp>-owners/<token>.lock` next to the temp folder, for as long as it lives (the kernel
+  drops the lock when the process dies, however it dies);
 - every partial file carries its owner's token in its name (`…own-<token>…`);
 - a sweep removes a partial file when its token's lock file can be locked (its owner is dead),
   is missing, or the name carries no token at all (written before this rule existed).
