@@ -11,7 +11,14 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import (
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -235,9 +242,12 @@ class UploadDock(QDockWidget):
         """Widens columns whose title would be clipped (e.g. widths saved in another language)."""
         header = self.table.horizontalHeader()
         margin = 2 * header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin)
+        bold = QFont(header.font())
+        bold.setBold(True)  # titles turn bold while a row is selected
+        metrics = QFontMetrics(bold)
         for column in range(self.model.columnCount()):
             title = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
-            need = header.fontMetrics().horizontalAdvance(title) + margin + 8
+            need = metrics.horizontalAdvance(title) + margin + 8
             if header.sectionSize(column) < need:
                 header.resizeSection(column, need)
 
