@@ -176,10 +176,10 @@ def shoot_drop_overlay(window: Any, lang: str) -> None:
     mime.setUrls([QUrl.fromLocalFile(f"/tmp/{lang}-heat-{i}.jpg") for i in range(3)])
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0))
     for kind in (QDragEnterEvent, QDragMoveEvent):  # Qt sends moves only after an enter
-        try:
-            event = kind(QPointF(pos), *args)
-        except TypeError:  # PySide6 before 6.12
+        try:  # QPoint before PySide6 6.12, QPointF from then on
             event = kind(QPoint(pos), *args)
+        except TypeError:
+            event = kind(QPointF(pos), *args)  # type: ignore[call-overload]
         QApplication.sendEvent(window, event)
     settle(300)
     grab(window, f"{lang}-drop-overlay")
