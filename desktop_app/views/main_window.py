@@ -743,7 +743,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             self.leave_edits(self._close_again, lambda: None)  # asks first
             return
-        if self.uploads.busy and not self._shut_down:
+        uploading = any(item.state.active for item in self.uploads.model.items())
+        if uploading and not self._shut_down:  # not "busy": reading back the saved queue is not
             answer = QMessageBox.question(
                 self,
                 self.tr("Uploads in progress"),

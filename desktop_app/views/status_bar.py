@@ -37,6 +37,9 @@ class MainStatusBar(QStatusBar):
         ):
             label.setContentsMargins(10, 0, 10, 0)
             self.addPermanentWidget(label)
+        # The counts give way first when the window is narrow (the full text is the tooltip):
+        # permanent labels otherwise set the window's minimum width.
+        self.counts.setMinimumWidth(60)
         self.set_storage(settings)
         self.set_catalog(settings)
         self.set_feed(None)
@@ -115,3 +118,4 @@ class MainStatusBar(QStatusBar):
             )
         )
         self.counts.setText(text)
+        self.counts.setToolTip(text)
