@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,8 +33,19 @@ from tests.s3_server import moto_server, s3_bucket  # noqa: E402, F401
 from tests.server_fixtures import api, live, s3_live, tokens  # noqa: E402, F401
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings with everything under `data_dir` and no settings file."""
+    """Settings with everything under `data_dir` and no settings file.
+
+    The embedded server gets a free port, not 8765: tests run in parallel (pytest-xdist) next
+    to each other and next to a developer's own MediaDesk.
+    """
+    overrides.setdefault("server_port", _free_port())
     return load_settings(
         environ={}, config_file=data_dir / "settings.toml", data_dir=str(data_dir), **overrides
     )
