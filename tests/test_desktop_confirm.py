@@ -19,8 +19,7 @@ from core.records import FileRecord  # noqa: E402
 from desktop_app.views.confirm import names_text  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-
-TIMEOUT = 15000
+from tests.qt_helpers import TIMEOUT, wait_for
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def window(qtbot, library: Library, files) -> Iterator[MainWindow]:  # type: ign
     win = MainWindow(library, page_size=50)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.controller.grid.rowCount() == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: win.controller.grid.rowCount() == 2)
     yield win
     win.shutdown()
 
@@ -92,7 +91,7 @@ def test_shift_delete_asks_and_enter_keeps_the_file(
     assert window.commands.delete.shortcut() == QKeySequence("Shift+Delete")
     spy = BoxSpy(press_enter)
     window.commands.delete.trigger()  # triggered(checked=False) once made this skip the question
-    qtbot.waitUntil(lambda: bool(spy.seen), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: bool(spy.seen))
     shown = spy.seen[0]
     assert target.original_filename in str(shown["informative"])
     assert "cannot be undone" in str(shown["informative"])
@@ -102,7 +101,7 @@ def test_shift_delete_asks_and_enter_keeps_the_file(
 
     spy = BoxSpy(press_destructive)
     window.commands.delete.trigger()
-    qtbot.waitUntil(lambda: not _exists(library, target.id), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not _exists(library, target.id))
     assert _exists(library, files[1].id)
 
 
@@ -117,7 +116,7 @@ def test_menu_and_details_delete_ask_too(
     ):
         spy = BoxSpy(lambda box: box.reject())
         trigger()
-        qtbot.waitUntil(lambda spy=spy: bool(spy.seen), timeout=TIMEOUT)
+        wait_for(qtbot, lambda spy=spy: bool(spy.seen))
     qtbot.wait(300)
     assert _exists(library, files[1].id)
 
@@ -140,15 +139,13 @@ def test_ctrl_z_undoes_the_last_move_to_trash(
     window.browser.grid.selectAll()
     assert window.commands.trash.isEnabled()
     window.commands.trash.trigger()
-    qtbot.waitUntil(lambda: all(library.get_file(f.id).is_trashed for f in files), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: all(library.get_file(f.id).is_trashed for f in files))
     assert undo.isEnabled()
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)
+    wait_for(qtbot, window.isActiveWindow)
     window.browser.grid.setFocus()
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(
-        lambda: not any(library.get_file(f.id).is_trashed for f in files), timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: not any(library.get_file(f.id).is_trashed for f in files))
     assert not undo.isEnabled()  # one step: the next Ctrl+Z does nothing
 
 
@@ -158,11 +155,11 @@ def test_revoking_a_token_asks_with_cancel_as_default(
     with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT):
         window.server.create_token("laptop", "read")
     panel = window.server_panel
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: panel.table.rowCount() == 1)
     panel.table.setCurrentCell(0, 0)
     spy = BoxSpy(press_enter)
     panel.revoke_button.click()
-    qtbot.waitUntil(lambda: bool(spy.seen), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: bool(spy.seen))
     assert "laptop" in str(spy.seen[0]["text"])
     assert spy.seen[0]["default_role"] == QMessageBox.ButtonRole.RejectRole
     qtbot.wait(300)

@@ -19,8 +19,8 @@ from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views import main_window  # noqa: E402
 from desktop_app.views.main_window import MainWindow, window_state_file  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import TIMEOUT, wait_for
 
-TIMEOUT = 15000
 Button = QMessageBox.StandardButton
 
 
@@ -48,7 +48,7 @@ def window(qtbot, library: Library, two_files) -> Iterator[MainWindow]:  # type:
     win = MainWindow(library, page_size=50)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.controller.grid.rowCount() == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: win.controller.grid.rowCount() == 2)
     yield win
     win.shutdown()
 
@@ -72,10 +72,10 @@ def test_switching_files_with_unsaved_edits_asks_and_cancel_keeps_them(
     monkeypatch.setattr(window, "ask_unsaved", asker)
     edit_description(window, first.id, "Podium, second place")
     window.browser.select_row(window.controller.grid.row_of(second.id))
-    qtbot.waitUntil(lambda: asker.asked == [first.original_filename], timeout=TIMEOUT)
-    qtbot.waitUntil(
+    wait_for(qtbot, lambda: asker.asked == [first.original_filename])
+    wait_for(
+        qtbot,
         lambda: window.browser.grid.currentIndex().row() == window.controller.grid.row_of(first.id),
-        timeout=TIMEOUT,
     )
     assert window.details.record is not None and window.details.record.id == first.id
     assert window.details.description.toPlainText() == "Podium, second place"
@@ -95,9 +95,8 @@ def test_discard_drops_the_edits_and_moves_on(
     monkeypatch.setattr(window, "ask_unsaved", asker)
     edit_description(window, first.id, "never mind")
     window.browser.select_row(window.controller.grid.row_of(second.id))
-    qtbot.waitUntil(
-        lambda: window.details.record is not None and window.details.record.id == second.id,
-        timeout=TIMEOUT,
+    wait_for(
+        qtbot, lambda: window.details.record is not None and window.details.record.id == second.id
     )
     assert asker.asked == [first.original_filename] and not window.details.dirty
     assert library.get_file(first.id).description == ""
@@ -114,9 +113,8 @@ def test_save_stores_the_edits_then_moves_on(
     monkeypatch.setattr(window, "ask_unsaved", Asker(Button.Save))
     edit_description(window, first.id, "Relay, final leg")
     window.browser.select_row(window.controller.grid.row_of(second.id))
-    qtbot.waitUntil(
-        lambda: window.details.record is not None and window.details.record.id == second.id,
-        timeout=TIMEOUT,
+    wait_for(
+        qtbot, lambda: window.details.record is not None and window.details.record.id == second.id
     )
     assert library.get_file(first.id).description == "Relay, final leg"
     assert not window.details.dirty
@@ -139,9 +137,9 @@ def test_a_failed_save_keeps_the_edits_and_the_selection(
     assert window.details.dirty
     with qtbot.waitSignal(window.controller.saveFailed, timeout=TIMEOUT):
         window.browser.select_row(window.controller.grid.row_of(second.id))
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: window.browser.grid.currentIndex().row() == window.controller.grid.row_of(first.id),
-        timeout=TIMEOUT,
     )
     assert window.details.record is not None and window.details.record.id == first.id
     assert window.details.dirty and window.last_error == "The file name cannot be empty."
@@ -159,22 +157,20 @@ def test_sidebar_search_and_sort_ask_too(
     c = window.controller
     edit_description(window, first.id, "keep me")
     window.sidebar.setCurrentIndex(c.sidebar.index_of("video"))
-    qtbot.waitUntil(lambda: len(asker.asked) == 1, timeout=TIMEOUT)
-    qtbot.waitUntil(
-        lambda: window.sidebar.currentIndex() == c.sidebar.index_of("all"), timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: len(asker.asked) == 1)
+    wait_for(qtbot, lambda: window.sidebar.currentIndex() == c.sidebar.index_of("all"))
     assert c.filter.section == "all"
     window.browser.search.setText("photo")
     window.browser.search.returnPressed.emit()
-    qtbot.waitUntil(lambda: len(asker.asked) == 2, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.browser.search.text() == "", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: len(asker.asked) == 2)
+    wait_for(qtbot, lambda: window.browser.search.text() == "")
     window.browser.sort.setCurrentIndex(window.browser.sort.findData("size"))
-    qtbot.waitUntil(lambda: len(asker.asked) == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: len(asker.asked) == 3)
     assert c.sort == "-created_at" and window.browser.sort.currentData() == "-created_at"
     assert window.details.description.toPlainText() == "keep me"
     asker.answer = Button.Discard
     window.sidebar.setCurrentIndex(c.sidebar.index_of("video"))
-    qtbot.waitUntil(lambda: c.filter.section == "video", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.filter.section == "video")
     assert window.details.record is None and not window.details.dirty
 
 
@@ -190,11 +186,11 @@ def test_closing_with_unsaved_edits_asks_first(
     monkeypatch.setattr(window, "ask_unsaved", asker)
     edit_description(window, first.id, "Before closing")
     window.close()
-    qtbot.waitUntil(lambda: len(asker.asked) == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: len(asker.asked) == 1)
     assert window.isVisible() and window.details.dirty  # cancelled: nothing lost
     asker.answer = Button.Save
     window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not window.isVisible())
     assert library.get_file(first.id).description == "Before closing"
 
 
@@ -259,31 +255,31 @@ def test_empty_athletes_and_trash_say_what_to_do(
     qtbot.addWidget(window)
     window.show()
     sidebar = window.controller.sidebar
-    qtbot.waitUntil(lambda: sidebar.hint_index().isValid(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: sidebar.hint_index().isValid())
     hint = sidebar.hint_index()
     assert hint.data() == "Add an athlete…" and sidebar.filter_at(hint) is None
     assert not hint.flags() & Qt.ItemFlag.ItemIsSelectable
     monkeypatch.setattr(main_window.QInputDialog, "getText", lambda *a, **k: ("Ana Torres", True))
     window.sidebar.clicked.emit(hint)
-    qtbot.waitUntil(lambda: sidebar.index_of("athlete:1").isValid(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: sidebar.index_of("athlete:1").isValid())
     assert not sidebar.hint_index().isValid()
     browser = window.browser
     assert "Ana Torres" not in browser.empty.text()  # the library's own empty state so far
     window.sidebar.setCurrentIndex(sidebar.index_of("athlete:1"))
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             browser.stack.currentWidget() is browser.empty
             and "No photos or videos of Ana Torres yet." in browser.empty.text()
         ),
-        timeout=TIMEOUT,
     )
     window.sidebar.setCurrentIndex(sidebar.index_of("trash"))
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             browser.stack.currentWidget() is browser.empty
             and "trash is empty" in browser.empty.text()
         ),
-        timeout=TIMEOUT,
     )
     assert "stay here for 30 days" in browser.empty.text()
     window.shutdown()
@@ -295,12 +291,10 @@ def test_empty_states_in_spanish(qtbot, library: Library) -> None:  # type: igno
         window = MainWindow(library)
         qtbot.addWidget(window)
         sidebar = window.controller.sidebar
-        qtbot.waitUntil(lambda: sidebar.hint_index().isValid(), timeout=TIMEOUT)
+        wait_for(qtbot, lambda: sidebar.hint_index().isValid())
         assert sidebar.hint_index().data() == "Añadir un deportista…"
         window.sidebar.setCurrentIndex(sidebar.index_of("trash"))
-        qtbot.waitUntil(
-            lambda: "papelera está vacía" in window.browser.empty.text(), timeout=TIMEOUT
-        )
+        wait_for(qtbot, lambda: "papelera está vacía" in window.browser.empty.text())
         assert "30 días" in window.browser.empty.text()
         window.shutdown()
     finally:
@@ -330,7 +324,7 @@ def test_changes_announced_while_a_page_loads_are_not_lost(
     grid.reload()
     assert read.wait(10)
     library.delete_permanently(first.id)
-    qtbot.waitUntil(lambda: len(grid._held_events) == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: len(grid._held_events) == 1)
     release.set()
-    qtbot.waitUntil(lambda: not grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not grid.loading)
     assert grid.row_of(first.id) < 0 and grid.rowCount() == 1 and grid.total == 1

@@ -19,6 +19,7 @@ from desktop_app.models.query_match import insert_position, matches  # noqa: E40
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
 from desktop_app.workers import TaskRunner  # noqa: E402
+from tests.qt_helpers import wait_for
 
 
 def add_rows(library: Library, count: int, **values: object) -> None:
@@ -52,16 +53,16 @@ def test_grid_model_pages_with_fetch_more(qtbot, library: Library, runner: TaskR
     add_rows(library, 250)
     model = FileGridListModel(library, runner, page_size=100)
     model.set_query(FileQuery())
-    qtbot.waitUntil(lambda: model.rowCount() == 100)
+    wait_for(qtbot, lambda: model.rowCount() == 100)
     assert model.total == 250
     assert model.canFetchMore()
     first = model.data(model.index(0), FileGridListModel.NameRole)
     assert first == "file-00249.jpg"  # newest first
     model.fetchMore()
     assert not model.canFetchMore()  # one page at a time
-    qtbot.waitUntil(lambda: model.rowCount() == 200)
+    wait_for(qtbot, lambda: model.rowCount() == 200)
     model.fetchMore()
-    qtbot.waitUntil(lambda: model.rowCount() == 250)
+    wait_for(qtbot, lambda: model.rowCount() == 250)
     assert not model.canFetchMore()
     ids = [model.data(model.index(r), FileGridListModel.IdRole) for r in range(250)]
     assert len(set(ids)) == 250
@@ -84,7 +85,7 @@ def test_grid_model_roles_and_sort(qtbot, library: Library, runner: TaskRunner) 
         )
     model = FileGridListModel(library, runner, page_size=10)
     model.set_query(FileQuery(sort="-size"))
-    qtbot.waitUntil(lambda: model.rowCount() == 4)
+    wait_for(qtbot, lambda: model.rowCount() == 4)
     names = [model.data(model.index(r), FileGridListModel.NameRole) for r in range(4)]
     assert names == ["clip.mp4", "file-00002.jpg", "file-00001.jpg", "file-00000.jpg"]
     top = model.index(0)
@@ -98,7 +99,7 @@ def test_grid_model_applies_live_events(qtbot, library: Library, runner: TaskRun
     add_rows(library, 5)
     model = FileGridListModel(library, runner, page_size=50)
     model.set_query(FileQuery())
-    qtbot.waitUntil(lambda: model.rowCount() == 5)
+    wait_for(qtbot, lambda: model.rowCount() == 5)
     newest = model.record_at(0)
     assert newest is not None
     created = dataclasses.replace(

@@ -19,8 +19,7 @@ from desktop_app.controllers.server_controller import ServerController  # noqa: 
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.server_panel import ServerPanel, curl_examples  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-
-TIMEOUT = 15000
+from tests.qt_helpers import TIMEOUT, wait_for
 
 
 @pytest.fixture
@@ -76,16 +75,16 @@ def test_server_panel_starts_the_server_and_http_uploads_appear_live(
     with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT) as created:
         window.server.create_token("test uploader", "upload")
     token = created.args[1]
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: panel.table.rowCount() == 1)
     assert _upload(url, token, media_dir.jpeg, "image") == 201
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     assert grid.record_at(0).original_filename == "photo.jpg"
 
     window.server_panel.table.selectRow(0)
     info = window.server.tokens.list()[0]
     window.server.revoke_token(info.id)
-    qtbot.waitUntil(lambda: not window.server.tokens.list()[0].active, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not window.server.tokens.list()[0].active)
     with pytest.raises(urllib.error.HTTPError) as refused:  # the server stops accepting it
         _get(f"{url}/athletes", token)
     assert refused.value.code == 401

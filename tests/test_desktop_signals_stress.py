@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.workers import Mailbox
+from tests.qt_helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +95,7 @@ def test_mailbox_delivers_in_order_once_and_coalesces_wakeups(qtbot) -> None:  #
         t.start()
     for t in threads:
         t.join()
-    qtbot.waitUntil(lambda: len(got) == 20000, timeout=10000)
+    wait_for(qtbot, lambda: len(got) == 20000, timeout=10000)
     assert sorted(n for n, _ in got) == list(range(20000))  # each exactly once
     for k in range(4):  # each producer's posts keep their order
         mine = [n for n, _ in got if k * 5000 <= n < (k + 1) * 5000]

@@ -31,6 +31,7 @@ from core.library import Library  # noqa: E402
 from core.tokens import TokenStore  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
+from tests.qt_helpers import wait_for
 
 FILES = int(os.environ.get("SOAK_FILES", "3000"))
 pytestmark = pytest.mark.timeout(900)  # 3,000 files took 475 s on a 2-core box at load 15
@@ -152,7 +153,7 @@ def test_window_survives_thousands_of_arrivals_and_counts_agree(
             and (not window.uploads.busy)
         )
 
-    qtbot.waitUntil(all_arrived, timeout=540_000)
+    wait_for(qtbot, all_arrived, timeout=540_000)
     arrived = time.monotonic() - started_at
     assert not errors, errors[:5]
     states = window.uploads.model.states()
@@ -169,7 +170,7 @@ def test_window_survives_thousands_of_arrivals_and_counts_agree(
             and _number(window.status.counts.text()) == catalog
         )
 
-    qtbot.waitUntil(views_agree, timeout=60_000)
+    wait_for(qtbot, views_agree, timeout=60_000)
     assert window.isVisible()
     print(
         f"soak: {FILES} files arrived in {arrived:.1f} s, views agreed at "

@@ -21,6 +21,7 @@ from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.settings_dialog import SettingsDialog  # noqa: E402
 from desktop_app.views.storage_switch import StorageSwitchDialog  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import wait_for
 
 TIMEOUT = 30000
 
@@ -66,7 +67,7 @@ def _switch_to_r2(qtbot, window: MainWindow) -> StorageSwitchDialog:  # type: ig
     assert dialog.local_radio.isChecked() and dialog.bucket.text()  # credentials were kept
     dialog.r2_radio.setChecked(True)
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-    qtbot.waitUntil(lambda: getattr(dialog, "switch_dialog", None) is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: getattr(dialog, "switch_dialog", None) is not None, timeout=TIMEOUT)
     window._test_dialog = dialog  # type: ignore[attr-defined]
     return dialog.switch_dialog
 

@@ -26,8 +26,7 @@ from desktop_app.controllers import settings_controller, upload_controller  # no
 from desktop_app.views import main_window, server_panel  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-
-TIMEOUT = 15000
+from tests.qt_helpers import TIMEOUT, wait_for
 
 
 class MainThreadRecorder:
@@ -141,9 +140,9 @@ def _drive(  # type: ignore[no-untyped-def]
     # Start-up: grid, sidebar counts, athletes, the server and the token table.
     window.show()
     window.start_services()
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 2 and c.counts.get("all") == 2, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.server.running, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.controller.thumbnails.idle, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 2 and c.counts.get("all") == 2)
+    wait_for(qtbot, lambda: window.server.running)
+    wait_for(qtbot, lambda: window.controller.thumbnails.idle)
 
     # Select a file, edit and save it.
     window.browser.select_row(c.grid.row_of(photo_id))
@@ -157,7 +156,7 @@ def _drive(  # type: ignore[no-untyped-def]
     monkeypatch.setattr(window, "ask_unsaved", lambda record: QMessageBox.StandardButton.Save)
     other = next(c.grid.record_at(r) for r in range(2) if c.grid.record_at(r).id != photo_id)
     window.browser.select_row(c.grid.row_of(other.id))
-    qtbot.waitUntil(lambda: c.current is not None and c.current.id == other.id, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.current is not None and c.current.id == other.id)
     window.browser.select_row(c.grid.row_of(photo_id))
     assert window.details.description.toPlainText() == "Relay final, lane 4"
 
@@ -175,31 +174,27 @@ def _drive(  # type: ignore[no-untyped-def]
 
     # Trash, look at the trash, restore.
     window.commands.trash.trigger()
-    qtbot.waitUntil(lambda: c.grid.row_of(photo_id) < 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.row_of(photo_id) < 0)
     window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 1 and not c.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 1 and not c.grid.loading)
     window.browser.select_row(0)
     window.commands.restore.trigger()
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 0)
 
     # Sidebar: an athlete's files, add and rename athletes.
     window.sidebar.setCurrentIndex(c.sidebar.index_of(f"athlete:{athlete_id}"))
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 1 and not c.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 1 and not c.grid.loading)
     answer(monkeypatch, main_window, QInputDialog__getText=("Luis Pérez", True))
     window.commands.new_athlete.trigger()
-    qtbot.waitUntil(lambda: len(c.sidebar.athletes()) == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: len(c.sidebar.athletes()) == 2)
     answer(monkeypatch, main_window, QInputDialog__getText=("Ana Torres Ruiz", True))
     window.commands.rename_athlete.trigger()
-    qtbot.waitUntil(
-        lambda: "Ana Torres Ruiz" in [a.name for a in c.sidebar.athletes()], timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: "Ana Torres Ruiz" in [a.name for a in c.sidebar.athletes()])
 
     # Drop a file for the selected athlete.
     window.add_uploads([media_dir.png, media_dir.dir / "missing.jpg"])
-    qtbot.waitUntil(
-        lambda: window.uploads.model.rowCount() == 2 and not window.uploads.busy, timeout=TIMEOUT
-    )
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.uploads.model.rowCount() == 2 and not window.uploads.busy)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 2)
 
     # Server panel: create and revoke a token.
     window.server_dock.raise_()
@@ -208,7 +203,7 @@ def _drive(  # type: ignore[no-untyped-def]
     monkeypatch.setattr(QMessageBox, "open", lambda self: None)  # the "token created" notice
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.create_button.click()
-    qtbot.waitUntil(lambda: panel.table.rowCount() >= 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: panel.table.rowCount() >= 1)
     panel.table.selectRow(0)
     answer(monkeypatch, server_panel, QMessageBox__question=QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
@@ -222,15 +217,15 @@ def _drive(  # type: ignore[no-untyped-def]
     dialog.expiry.setValue(900)
     with qtbot.waitSignal(window.settings_controller.saved, timeout=TIMEOUT):
         dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not dialog.isVisible())
     assert library.settings.presigned_url_expiry == 900
 
     # Delete permanently, refresh.
     window.sidebar.setCurrentIndex(c.sidebar.index_of("all"))
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 3 and c.counts.get("all") == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 3 and c.counts.get("all") == 3)
     window.browser.select_row(c.grid.row_of(photo_id))
     window.delete_permanently(confirm=False)
-    qtbot.waitUntil(lambda: c.counts.get("all") == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.counts.get("all") == 2)
     window.commands.refresh.trigger()
-    qtbot.waitUntil(lambda: c.grid.rowCount() == 2 and not c.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: c.grid.rowCount() == 2 and not c.grid.loading)
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Escape)

@@ -22,8 +22,7 @@ from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-
-TIMEOUT = 15000
+from tests.qt_helpers import TIMEOUT, wait_for
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-
     win = MainWindow(library, page_size=50)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
     yield win
     win.shutdown()
 
@@ -61,7 +60,8 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
 
 def wait_uploads(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     model = window.uploads.model
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: (
             model.rowCount() > 0
             and not window.uploads.busy
@@ -104,17 +104,17 @@ def test_dropping_files_and_folders_ends_with_rows_and_thumbnails(
     assert "Unsupported file type" in state.data(Qt.ItemDataRole.ToolTipRole)  # the detail
     assert library.list_files(FileQuery()).total == 3
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 3)
 
     def thumbnails_loaded() -> bool:
         pixmaps = [grid.index(r).data(FileGridListModel.ThumbnailRole) for r in range(3)]
         return all(isinstance(p, QPixmap) and not p.isNull() for p in pixmaps)
 
-    qtbot.waitUntil(thumbnails_loaded, timeout=TIMEOUT)
+    wait_for(qtbot, thumbnails_loaded)
     video = grid.record(states["clip.mp4"].file_id)
     assert video is not None and video.file_type == "video"
     assert grid.index(grid.row_of(video.id)).data(FileGridListModel.DurationRole) == "0:02"
-    qtbot.waitUntil(lambda: window.controller.counts.get("all") == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.counts.get("all") == 3)
 
 
 def test_drop_goes_to_the_selected_athlete_and_duplicates_are_reported(
@@ -122,16 +122,16 @@ def test_drop_goes_to_the_selected_athlete_and_duplicates_are_reported(
 ) -> None:  # type: ignore[no-untyped-def]
     athlete = library.create_athlete("Ana Torres")
     sidebar = window.controller.sidebar
-    qtbot.waitUntil(lambda: sidebar.index_of(f"athlete:{athlete.id}").isValid(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: sidebar.index_of(f"athlete:{athlete.id}").isValid())
     window.sidebar.setCurrentIndex(sidebar.index_of(f"athlete:{athlete.id}"))
     assert window.controller.upload_athlete_id == athlete.id
     drop(window, [media_dir.png])
     wait_uploads(qtbot, window)
     record = library.list_files(FileQuery()).items[0]
     assert record.athlete_id == athlete.id
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
     drop(window, [media_dir.png])
-    qtbot.waitUntil(lambda: window.uploads.model.states().get("duplicate") == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.uploads.model.states().get("duplicate") == 1)
 
 
 def test_metadata_edits_persist(
@@ -143,8 +143,8 @@ def test_metadata_edits_persist(
     athlete = library.create_athlete("Luis Pérez")
     record = ingest(library, media_dir.jpeg)
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.details.athlete.findData(athlete.id) >= 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
+    wait_for(qtbot, lambda: window.details.athlete.findData(athlete.id) >= 0)
     window.browser.select_row(0)
     details = window.details
     assert details.record is not None and details.record.id == record.id
@@ -161,13 +161,11 @@ def test_metadata_edits_persist(
         current = library.get_file(record.id)
         return current.original_filename == "final-sprint.jpg" and current.is_public
 
-    qtbot.waitUntil(saved, timeout=TIMEOUT)
+    wait_for(qtbot, saved)
     stored = library.get_file(record.id)
     assert stored.athlete_id == athlete.id and stored.description == "100 m final"
-    qtbot.waitUntil(
-        lambda: grid.record_at(0).original_filename == "final-sprint.jpg", timeout=TIMEOUT
-    )
-    qtbot.waitUntil(lambda: not details.save_button.isEnabled(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.record_at(0).original_filename == "final-sprint.jpg")
+    wait_for(qtbot, lambda: not details.save_button.isEnabled())
     details.description.setPlainText("changed my mind")
     details.revert()
     assert details.description.toPlainText() == "100 m final"
@@ -181,24 +179,24 @@ def test_trash_restore_and_delete(
 ) -> None:
     record = ingest(library, media_dir.png)
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     window.browser.select_row(0)
     window.commands.trash.trigger()
-    qtbot.waitUntil(lambda: library.get_file(record.id).is_trashed, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: grid.rowCount() == 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: library.get_file(record.id).is_trashed)
+    wait_for(qtbot, lambda: grid.rowCount() == 0)
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("trash"))
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     window.browser.select_row(0)
     assert window.details.restore_button.isVisibleTo(window.details)
     window.commands.restore.trigger()
-    qtbot.waitUntil(lambda: not library.get_file(record.id).is_trashed, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: grid.rowCount() == 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not library.get_file(record.id).is_trashed)
+    wait_for(qtbot, lambda: grid.rowCount() == 0)
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("all"))
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     window.browser.select_row(0)
     window.delete_permanently(confirm=False)
-    qtbot.waitUntil(lambda: library.list_files(FileQuery()).total == 0, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: grid.rowCount() == 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: library.list_files(FileQuery()).total == 0)
+    wait_for(qtbot, lambda: grid.rowCount() == 0)
     assert window.details.record is None
 
 
@@ -211,10 +209,10 @@ def test_upload_from_another_thread_appears_live(
     grid = window.controller.grid
     worker = threading.Thread(target=ingest, args=(library, media_dir.gif))
     worker.start()
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     worker.join()
     assert grid.record_at(0).original_filename == "anim.gif"
-    qtbot.waitUntil(lambda: window.controller.counts.get("image") == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.counts.get("image") == 1)
 
 
 def test_search_and_sort(
@@ -226,22 +224,18 @@ def test_search_and_sort(
     ingest(library, media_dir.jpeg, description="Relay team at the podium")
     ingest(library, media_dir.mp4, "video")
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 2)
     window.commands.find.trigger()
     window.browser.search.setText("podium")
-    qtbot.waitUntil(lambda: grid.rowCount() == 1 and not grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1 and not grid.loading)
     assert grid.record_at(0).original_filename == "photo.jpg"
     window.browser.search.clear()
-    qtbot.waitUntil(lambda: grid.rowCount() == 2, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 2)
     assert grid.record_at(0).file_type == "video"  # newest first: the video came second
     window.browser.sort.setCurrentIndex(window.browser.sort.findData("created_at"))
-    qtbot.waitUntil(
-        lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "image", timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "image")
     window.browser.sort.setCurrentIndex(window.browser.sort.findData("-duration"))
-    qtbot.waitUntil(
-        lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "video", timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: grid.rowCount() == 2 and grid.record_at(0).file_type == "video")
     assert window.controller.sort == "-duration"
 
 
@@ -252,7 +246,7 @@ def test_preview_opens_for_the_current_file(
     media_dir: MediaSet,
 ) -> None:
     record = ingest(library, media_dir.png)
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
     window.browser.select_row(0)
     with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT) as blocker:
         window.commands.preview.trigger()
@@ -285,9 +279,9 @@ def test_shortcuts_work_from_the_grid(
 ) -> None:
     record = ingest(library, media_dir.jpeg)
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.rowCount() == 1)
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
     window.browser.select_row(0)
     view = window.browser.grid
     view.setFocus()
@@ -295,7 +289,7 @@ def test_shortcuts_work_from_the_grid(
         qtbot.keyClick(view, Qt.Key.Key_Space)
     window.preview_dialog.close()
     window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_F2)
     assert window.details.filename.hasFocus()
@@ -304,7 +298,7 @@ def test_shortcuts_work_from_the_grid(
     assert window.browser.search.hasFocus()
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Delete)
-    qtbot.waitUntil(lambda: library.get_file(record.id).is_trashed, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: library.get_file(record.id).is_trashed)
     assert window.commands.import_files.shortcut().toString() == "Ctrl+I"
 
 
@@ -316,7 +310,7 @@ def test_export_copy_link_and_conflicts(
     tmp_path: Path,
 ) -> None:
     record = ingest(library, media_dir.mp4, "video")
-    qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
     target = tmp_path / "out" / "export.mp4"
     target.parent.mkdir()
     with qtbot.waitSignal(window.controller.message, timeout=TIMEOUT):
@@ -328,7 +322,7 @@ def test_export_copy_link_and_conflicts(
     library.update_file(record.id, {"description": "edited elsewhere"})
     # a save over a newer version opens the conflict dialog (desktop_app/team.py), not an error
     window.controller.save_metadata(record.id, {"description": "mine"}, record.version)
-    qtbot.waitUntil(lambda: window.team.conflict_dialog is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: window.team.conflict_dialog is not None)
     dialog = window.team.conflict_dialog
     assert ("Description", "edited elsewhere", "mine") in dialog.rows()
     dialog.reject()  # Cancel: nothing saved, the edits stay

@@ -35,6 +35,7 @@ pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not availab
 from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink  # noqa: E402
 
 from desktop_app.preview.video_player import VideoPlayer  # noqa: E402
+from tests.qt_helpers import wait_for
 
 WAIT = 10_000  # ms
 FPS = 24
@@ -199,7 +200,7 @@ class FrameProbe(QObject):
                 return bool(new)
             return any(abs(t - near_us) <= FRAME_US + 1000 for t in new)
 
-        qtbot.waitUntil(ok, timeout=WAIT)
+        wait_for(qtbot, ok, timeout=WAIT)
         return self.times[-1]
 
     def image(self) -> QImage:
@@ -229,7 +230,7 @@ def _load_paused(qtbot: Any, player: VideoPlayer, source: str) -> FrameProbe:
     probe = FrameProbe(player.video_sink())
     player.load(source)
     probe.wait(qtbot, 0)
-    qtbot.waitUntil(lambda: player.player.duration() > 0, timeout=WAIT)
+    wait_for(qtbot, lambda: player.player.duration() > 0, timeout=WAIT)
     return probe
 
 
@@ -252,7 +253,7 @@ def test_seek_while_paused(qtbot: Any, player: VideoPlayer, files: dict) -> None
     since = len(probe.times)
     player.player.setPosition(1000)
     probe.wait(qtbot, since, near_us=1_000_000)
-    qtbot.waitUntil(lambda: abs(player.player.position() - 1000) <= 50, timeout=WAIT)
+    wait_for(qtbot, lambda: abs(player.player.position() - 1000) <= 50, timeout=WAIT)
     assert player.player.playbackState() == State.PausedState
     assert probe.image() != first  # the yellow block has moved
     assert player.controls.seek_slider.value() == player.player.position()
@@ -261,10 +262,10 @@ def test_seek_while_paused(qtbot: Any, player: VideoPlayer, files: dict) -> None
 def test_play_pause_toggles_state(qtbot: Any, player: VideoPlayer, files: dict) -> None:
     probe = _load_paused(qtbot, player, str(files["mp4"]))
     player.toggle_play()
-    qtbot.waitUntil(lambda: player.player.playbackState() == State.PlayingState, timeout=WAIT)
+    wait_for(qtbot, lambda: player.player.playbackState() == State.PlayingState, timeout=WAIT)
     probe.wait(qtbot, len(probe.times), near_us=300_000)  # frames keep coming
     player.toggle_play()
-    qtbot.waitUntil(lambda: player.player.playbackState() == State.PausedState, timeout=WAIT)
+    wait_for(qtbot, lambda: player.player.playbackState() == State.PausedState, timeout=WAIT)
     assert player.player.position() > 0
 
 
@@ -295,7 +296,7 @@ def test_frame_step_moves_one_frame(qtbot: Any, player: VideoPlayer, files: dict
 def test_frame_step_pauses_playback(qtbot: Any, player: VideoPlayer, files: dict) -> None:
     _load_paused(qtbot, player, str(files["mp4"]))
     player.player.play()
-    qtbot.waitUntil(lambda: player.player.position() > 200, timeout=WAIT)
+    wait_for(qtbot, lambda: player.player.position() > 200, timeout=WAIT)
     player.step_forward()
     assert player.player.playbackState() == State.PausedState
 
@@ -304,11 +305,11 @@ def test_keyboard_shortcuts(qtbot: Any, player: VideoPlayer, files: dict) -> Non
     _load_paused(qtbot, player, str(files["mp4"]))
     player.activateWindow()
     player.setFocus()
-    qtbot.waitUntil(player.isActiveWindow, timeout=WAIT)
+    wait_for(qtbot, player.isActiveWindow, timeout=WAIT)
     qtbot.keyClick(player, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: player.player.playbackState() == State.PlayingState, timeout=WAIT)
+    wait_for(qtbot, lambda: player.player.playbackState() == State.PlayingState, timeout=WAIT)
     qtbot.keyClick(player, Qt.Key.Key_K)
-    qtbot.waitUntil(lambda: player.player.playbackState() == State.PausedState, timeout=WAIT)
+    wait_for(qtbot, lambda: player.player.playbackState() == State.PausedState, timeout=WAIT)
     qtbot.keyClick(player, Qt.Key.Key_M)
     assert player.is_muted()
     qtbot.keyClick(player, Qt.Key.Key_F)
@@ -363,7 +364,7 @@ def test_double_click_toggles_fullscreen(qtbot: Any, player: VideoPlayer) -> Non
 
 def test_missing_file_shows_error(qtbot: Any, player: VideoPlayer, tmp_path: Path) -> None:
     player.load(str(tmp_path / "missing.mp4"))
-    qtbot.waitUntil(lambda: player.error_text() != "", timeout=WAIT)
+    wait_for(qtbot, lambda: player.error_text() != "", timeout=WAIT)
 
 
 def test_plays_over_http_with_ranges(qtbot: Any, player: VideoPlayer, http_base: str) -> None:
@@ -424,7 +425,7 @@ def test_image_zoom_and_fit(qtbot: Any, files: dict) -> None:
     viewer.fit_to_window()
     assert viewer.scale_factor() == pytest.approx(fit)
     viewer.resize(300, 240)
-    qtbot.waitUntil(lambda: viewer.scale_factor() < fit, timeout=WAIT)  # fit follows resizes
+    wait_for(qtbot, lambda: viewer.scale_factor() < fit, timeout=WAIT)  # fit follows resizes
 
 
 def test_image_ctrl_wheel_and_shortcuts(qtbot: Any, files: dict) -> None:
@@ -445,7 +446,7 @@ def test_image_ctrl_wheel_and_shortcuts(qtbot: Any, files: dict) -> None:
     assert viewer.scale_factor() == pytest.approx(fit * 1.25)
     viewer.activateWindow()
     viewer.setFocus()
-    qtbot.waitUntil(viewer.isActiveWindow, timeout=WAIT)
+    wait_for(qtbot, viewer.isActiveWindow, timeout=WAIT)
     qtbot.keyClick(viewer, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert viewer.scale_factor() == pytest.approx(1.0)
     qtbot.keyClick(viewer, Qt.Key.Key_F)
@@ -480,9 +481,9 @@ def test_dialog_shows_image_viewer(qtbot: Any, files: dict) -> None:
     assert isinstance(dialog.viewer, ImageViewer)
     assert dialog.width() >= 600 and dialog.height() >= 400
     viewer = dialog.viewer
-    qtbot.waitUntil(lambda: not viewer.pixmap().isNull(), timeout=WAIT)
+    wait_for(qtbot, lambda: not viewer.pixmap().isNull(), timeout=WAIT)
     dialog.close()
-    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=WAIT)  # deleted on close
+    wait_for(qtbot, lambda: not shiboken6.isValid(dialog), timeout=WAIT)  # deleted on close
     assert not preview._open_dialogs
 
 
@@ -495,7 +496,7 @@ def test_dialog_plays_video_and_releases_on_close(qtbot: Any, files: dict) -> No
     assert dialog.viewer.frame_rate() == 24.0
     assert dialog.message_text() == ""
     media_player = dialog.viewer.player
-    qtbot.waitUntil(lambda: media_player.playbackState() == State.PlayingState, timeout=WAIT)
+    wait_for(qtbot, lambda: media_player.playbackState() == State.PlayingState, timeout=WAIT)
     dialog.close()
     assert media_player.playbackState() == State.StoppedState
     assert media_player.source().isEmpty()
@@ -507,7 +508,7 @@ def test_dialog_escape_leaves_fullscreen_then_closes(qtbot: Any, files: dict) ->
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.activateWindow()
-    qtbot.waitUntil(dialog.isActiveWindow, timeout=WAIT)
+    wait_for(qtbot, dialog.isActiveWindow, timeout=WAIT)
     qtbot.keyClick(dialog.viewer, Qt.Key.Key_F)
     assert dialog.isFullScreen()
     qtbot.keyClick(dialog.viewer, Qt.Key.Key_Escape)

@@ -17,6 +17,7 @@ from core.library import Library
 from core.records import SORTS, FileQuery, FileRecord
 from tests.conftest import make_settings
 from tests.pg_server import postgres_url  # noqa: F401
+from tests.qt_helpers import wait_for
 from tests.server_fixtures import bearer, make_tokens
 
 pytestmark = pytest.mark.timeout(120)
@@ -235,7 +236,7 @@ def test_desktop_grid_pages_by_cursor_to_the_end(
     try:
         model = FileGridListModel(filled, runner, page_size=7)
         model.set_query(FileQuery(sort="-duration"))
-        qtbot.waitUntil(lambda: model.rowCount() == 7, timeout=20000)
+        wait_for(qtbot, lambda: model.rowCount() == 7, timeout=20000)
         with qtbot.waitSignal(model.reachedEnd, timeout=20000):
             model.fetch_all()
         ids = [

@@ -19,11 +19,11 @@ import pytest
 from core.library import Library
 from desktop_app.views.conflict_dialog import ConflictDialog
 from desktop_app.views.main_window import MainWindow
+from tests.qt_helpers import wait_for
 from tests.server_fixtures import bearer, http_call, make_tokens
 from tests.test_team import Serve, _base_env, ready, spawn_serve, upload
 
 pytestmark = pytest.mark.timeout(180)
-TIMEOUT = 15000
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def window(qtbot: Any, library: Library) -> Iterator[MainWindow]:
     win = MainWindow(library, page_size=50)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
     yield win
     win.shutdown()
 
@@ -63,53 +63,53 @@ def test_window_is_live_with_a_server_process(
     serve, admin = server
     status = window.status
     assert "SQLite mediadesk.sqlite3" in status.catalog.text()
-    qtbot.waitUntil(lambda: status.feed.text() == "● Live", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: status.feed.text() == "● Live")
 
     # an upload through the server appears in the grid within a second
     record = upload(serve.url, admin, media_dir.jpeg)
     answered = time.monotonic()
     file_id = int(record.get("file_id", record.get("id")))
     grid = window.controller.grid
-    qtbot.waitUntil(lambda: grid.row_of(file_id) >= 0, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: grid.row_of(file_id) >= 0)
     assert time.monotonic() - answered <= 1.0
 
     # edits in the window while the server saves the same file: the conflict dialog
     current = library.get_file(file_id)
     window.controller.set_current(current)
     details = window.details
-    qtbot.waitUntil(lambda: details.record is not None and details.record.id == file_id)
+    wait_for(qtbot, lambda: details.record is not None and details.record.id == file_id)
     details.description.setPlainText("mine")
     assert details.dirty
     theirs = patch(serve.url, admin, file_id, description="theirs", is_public=True)
-    qtbot.waitUntil(lambda: details.record.version == theirs["version"], timeout=TIMEOUT)
+    wait_for(qtbot, lambda: details.record.version == theirs["version"])
     assert details.dirty and details.description.toPlainText() == "mine"  # edits kept
     assert details.request_save()
     team = window.team
-    qtbot.waitUntil(lambda: team.conflict_dialog is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: team.conflict_dialog is not None)
     dialog = team.conflict_dialog
     assert dialog is not None and dialog.isVisible()
     assert ("Description", "theirs", "mine") in dialog.rows()
     dialog.overwrite_button.click()
-    qtbot.waitUntil(lambda: library.get_file(file_id).description == "mine", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: library.get_file(file_id).description == "mine")
     saved = library.get_file(file_id)
     assert saved.is_public is True  # their other change stays: only my fields are written
-    qtbot.waitUntil(lambda: not details.dirty, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not details.dirty)
 
     # again, and this time Reload: my edits go, theirs show
     details.description.setPlainText("mine again")
     theirs = patch(serve.url, admin, file_id, description="theirs again")
-    qtbot.waitUntil(lambda: details.record.version == theirs["version"], timeout=TIMEOUT)
+    wait_for(qtbot, lambda: details.record.version == theirs["version"])
     assert details.request_save()
-    qtbot.waitUntil(lambda: team.conflict_dialog is not None, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: team.conflict_dialog is not None)
     reload_dialog = team.conflict_dialog
     assert isinstance(reload_dialog, ConflictDialog)
     reload_dialog.reload_button.click()
-    qtbot.waitUntil(lambda: not details.dirty, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not details.dirty)
     assert details.description.toPlainText() == "theirs again"
     assert library.get_file(file_id).description == "theirs again"
 
     # trashed through the server while open here: the window says so
     reply = http_call(f"{serve.url}/files/{file_id}", "DELETE", headers=bearer(admin))
     assert reply.status == 200, reply.body
-    qtbot.waitUntil(lambda: "was moved to the trash on" in status.currentMessage(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: "was moved to the trash on" in status.currentMessage())
     assert media_dir.jpeg.name in status.currentMessage()

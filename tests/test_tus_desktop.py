@@ -17,6 +17,7 @@ from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.upload_persistence import load_queue, queue_file
 from tests.conftest import make_settings
+from tests.qt_helpers import wait_for
 from tests.test_tus import noise_png
 
 MiB = 1024 * 1024
@@ -50,13 +51,13 @@ def slow_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def wait_state(qtbot: Any, controller: UploadController, state: UploadState) -> Any:
-    qtbot.waitUntil(lambda: any(i.state == state for i in controller.model.items()), timeout=30000)
+    wait_for(qtbot, lambda: any(i.state == state for i in controller.model.items()), timeout=30000)
     return next(i for i in controller.model.items() if i.state == state)
 
 
 def wait_sending(qtbot: Any, controller: UploadController, fraction: float) -> Any:
-    qtbot.waitUntil(
-        lambda: any(i.fraction >= fraction for i in controller.model.items()), timeout=30000
+    wait_for(
+        qtbot, lambda: any(i.fraction >= fraction for i in controller.model.items()), timeout=30000
     )
     return controller.model.items()[0]
 
@@ -92,7 +93,7 @@ def test_closing_the_app_pauses_and_the_next_start_resumes(
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
     first = UploadController(lib, max_parallel=1)
     first.add_paths([big, paused, broken])
-    qtbot.waitUntil(lambda: len(first.model.items()) == 3, timeout=10000)
+    wait_for(qtbot, lambda: len(first.model.items()) == 3, timeout=10000)
     items = {i.name: i for i in first.model.items()}
     first.pause(items["paused.png"].id)  # still queued: paused at once, by the user
     wait_sending(qtbot, first, 0.2)
@@ -106,15 +107,16 @@ def test_closing_the_app_pauses_and_the_next_start_resumes(
     slow_writes.clear()
     second = UploadController(lib, max_parallel=1)
     try:
-        qtbot.waitUntil(lambda: len(second.model.items()) == 3, timeout=10000)
+        wait_for(qtbot, lambda: len(second.model.items()) == 3, timeout=10000)
         rows = {i.name: i for i in second.model.items()}
-        qtbot.waitUntil(lambda: rows["big.png"].state == UploadState.DONE, timeout=30000)
+        wait_for(qtbot, lambda: rows["big.png"].state == UploadState.DONE, timeout=30000)
         assert slow_writes[0] == kept  # went on from where the closed app stopped
         assert rows["paused.png"].state == UploadState.PAUSED  # the user's pause stays
-        qtbot.waitUntil(lambda: rows["broken.png"].state == UploadState.FAILED, timeout=30000)
+        wait_for(qtbot, lambda: rows["broken.png"].state == UploadState.FAILED, timeout=30000)
         second.resume_all()
-        qtbot.waitUntil(lambda: rows["paused.png"].state == UploadState.DONE, timeout=30000)
-        qtbot.waitUntil(
+        wait_for(qtbot, lambda: rows["paused.png"].state == UploadState.DONE, timeout=30000)
+        wait_for(
+            qtbot,
             lambda: [r.state for r in load_queue(queue_file(lib.paths.data_dir))] == ["failed"],
             timeout=10000,
         )
@@ -122,7 +124,7 @@ def test_closing_the_app_pauses_and_the_next_start_resumes(
         second.shutdown()
     third = UploadController(lib, max_parallel=1)
     try:  # the failed row is still there after another restart, with its reason
-        qtbot.waitUntil(lambda: len(third.model.items()) == 1, timeout=10000)
+        wait_for(qtbot, lambda: len(third.model.items()) == 1, timeout=10000)
         row = third.model.items()[0]
         assert row.state == UploadState.FAILED and row.reason
     finally:

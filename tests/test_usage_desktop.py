@@ -14,6 +14,7 @@ from core.library import Library  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.storage_view import StorageView  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
+from tests.qt_helpers import wait_for
 
 TIMEOUT = 20000
 
@@ -55,12 +56,12 @@ def test_status_bar_warns_above_the_threshold(qtbot: Any, warned: Library, media
     qtbot.addWidget(win)
     win.show()
     try:
-        qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+        wait_for(qtbot, lambda: not win.controller.grid.loading, timeout=TIMEOUT)
         assert not win.status.storage_warning.isVisible()
         warned.ingest(media_dir.jpeg, "image")  # 8 KiB, more than 5,000 bytes
         win.controller.refresh_sidebar()
-        qtbot.waitUntil(lambda: win.controller.counts.get("all") == 1, timeout=TIMEOUT)
-        qtbot.waitUntil(win.status.storage_warning.isVisible, timeout=TIMEOUT)
+        wait_for(qtbot, lambda: win.controller.counts.get("all") == 1, timeout=TIMEOUT)
+        wait_for(qtbot, win.status.storage_warning.isVisible, timeout=TIMEOUT)
         assert "above" in win.status.storage_warning.text()
         assert win.storage_view.objectName() == "storage-dock"
     finally:

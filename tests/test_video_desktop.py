@@ -17,9 +17,8 @@ from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests import media  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
+from tests.qt_helpers import TIMEOUT, wait_for
 from tests.video_helpers import TEST_LADDER, process_all  # noqa: E402
-
-TIMEOUT = 15000
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def window(qtbot, vlib: Library) -> Iterator[MainWindow]:  # type: ignore[no-unt
     win = MainWindow(vlib, page_size=50)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: not win.controller.grid.loading, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
     yield win
     win.shutdown()
 
@@ -45,7 +44,7 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
     record = vlib.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
     dock = window.jobs_dock
     dock.refresh()
-    qtbot.waitUntil(lambda: dock.table.rowCount() == 3, timeout=TIMEOUT)
+    wait_for(qtbot, lambda: dock.table.rowCount() == 3)
     state = window.processing.get(record.id)
     assert state is not None and state["state"] == "queued"
     kinds = {dock.table.item(r, 2).text() for r in range(dock.table.rowCount())}
@@ -54,20 +53,18 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
     dock.table.selectRow(web_row)
     assert dock.cancel_button.isEnabled() and not dock.retry_button.isEnabled()
     dock.cancel_button.click()
-    qtbot.waitUntil(
+    wait_for(
+        qtbot,
         lambda: dock.table.rowCount() == 3 and dock.table.item(web_row, 3).text() == "cancelled",
-        timeout=TIMEOUT,
     )
     assert vlib.jobs.get(dock.jobs[web_row].id).state == "cancelled"
     dock.table.selectRow(web_row)
     assert dock.retry_button.isEnabled()
     dock.retry_button.click()
-    qtbot.waitUntil(lambda: dock.table.item(web_row, 3).text() == "queued", timeout=TIMEOUT)
+    wait_for(qtbot, lambda: dock.table.item(web_row, 3).text() == "queued")
     # the workers' events reach the window: the tile's state ends as done
     process_all(vlib)
-    qtbot.waitUntil(
-        lambda: (window.processing.get(record.id) or {}).get("state") == "done", timeout=TIMEOUT
-    )
+    wait_for(qtbot, lambda: (window.processing.get(record.id) or {}).get("state") == "done")
 
 
 def test_details_show_renditions_and_copy_link_gives_the_watch_page(
@@ -77,7 +74,7 @@ def test_details_show_renditions_and_copy_link_gives_the_watch_page(
     process_all(vlib)
     window.controller.set_current(vlib.get_file(record.id))
     line = window.processing_line
-    qtbot.waitUntil(lambda: "Renditions" in line.text(), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: "Renditions" in line.text())
     assert "web 320×240" in line.text() and "240p" in line.text() and "120p" in line.text()
     window.controller.server_url = lambda: "http://127.0.0.1:8765"
     with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT) as link:
@@ -107,10 +104,10 @@ def test_failed_processing_is_explained_in_spanish(
     try:
         window.controller.set_current(vlib.get_file(record.id))
         line = window.processing_line
-        qtbot.waitUntil(lambda: "Procesamiento" in line.text(), timeout=TIMEOUT)
+        wait_for(qtbot, lambda: "Procesamiento" in line.text())
         assert "fallido" in line.text() and "could be decoded" in line.text()
         window.jobs_dock.refresh()
-        qtbot.waitUntil(lambda: window.jobs_dock.table.rowCount() == 3, timeout=TIMEOUT)
+        wait_for(qtbot, lambda: window.jobs_dock.table.rowCount() == 3)
         states = {window.jobs_dock.table.item(r, 3).text() for r in range(3)}
         assert states == {"fallido", "cancelado"}
     finally:
@@ -139,7 +136,7 @@ def test_the_player_plays_the_web_rendition_when_qt_cannot_decode_the_original(
     frames: list[object] = []
     player.video_sink().videoFrameChanged.connect(lambda frame: frames.append(frame.size()))
     player.load(str(undecodable))
-    qtbot.waitUntil(lambda: bool(frames), timeout=TIMEOUT)
+    wait_for(qtbot, lambda: bool(frames))
     assert player.player.source().toLocalFile() == fallback
     assert player.fallback_source is None
     player.release()
@@ -173,7 +170,7 @@ def test_scrub_thumbnails_show_over_the_player_seek_bar(
     slider = player.controls.seek_slider
     assert preview.cue_at(preview.time_at(slider.width() - 1)) == cues[-1]
     QTest.mouseMove(slider, QPoint(slider.width() * 5 // 6, slider.height() // 2))
-    qtbot.waitUntil(preview.popup.isVisible, timeout=TIMEOUT)
+    wait_for(qtbot, preview.popup.isVisible)
     shown = preview.popup.pixmap()
     assert (shown.width(), shown.height()) == (cues[2].w, cues[2].h)
     # the tile is the sprite's third region (the red marker of the frame is at its top-left)
