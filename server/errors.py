@@ -131,8 +131,11 @@ def error_response(
     *,
     details: Mapping[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
+    reason: str | None = None,
 ) -> web.Response:
     body: dict[str, object] = {"code": code, "message": message}
+    if reason:
+        body["reason"] = reason
     if details:
         body["details"] = dict(details)
     if request_id:
@@ -181,7 +184,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 exc.code,
                 exc.message,
             )
-        response = error_response(status, exc.code, message, rid, details=exc.details)
+        response = error_response(
+            status, exc.code, message, rid, details=exc.details, reason=exc.reason
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and other non-errors pass through

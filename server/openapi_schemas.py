@@ -41,7 +41,7 @@ KIND = {"type": "string", "enum": ["image", "video"]}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_ATHLETE_NAME}
 
-# What the API adds to FileRecord's fields (record.as_dict() and server.views.file_json).
+# What the API adds to FileRecord's fields (record.as_dict() and server.presenters.file_json).
 FILE_VIEW_FIELDS: dict[str, S] = {
     "file_id": {**INT, "description": "The same as id (the seed's name)"},
     "file_key": {**STR, "description": "The same as storage_key (the seed's name)"},
@@ -115,6 +115,11 @@ SCHEMAS: dict[str, S] = {
                 "local paths or endpoints)",
             },
             details={"type": "object"},
+            reason={
+                **STR,
+                "description": "Finer machine-readable cause under the code when there is one "
+                "(e.g. stale_version, already_trashed); clients choose their sentence by it",
+            },
             request_id={
                 **STR,
                 "description": "Also in X-Request-ID; the log has the details under this id",

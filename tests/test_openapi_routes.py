@@ -11,7 +11,7 @@ import pytest
 
 from core.records import FileRecord
 from server.openapi import SECURITY_BY_SCOPE, build_spec, routes
-from server.views import file_json
+from server.presenters import file_json
 from tests.server_fixtures import Tokens, bearer
 
 SPEC = build_spec()

@@ -100,7 +100,9 @@ async def test_list_get_patch_trash_restore_delete(
         headers=bearer(tokens.upload),
         json={"description": "x", "version": image["version"]},
     )
-    assert stale.status == 409 and (await stale.json())["error"]["code"] == "conflict"
+    assert stale.status == 409
+    error = (await stale.json())["error"]
+    assert (error["code"], error["reason"]) == ("conflict", "stale_version")
     bad = await api.patch(
         f"/files/{image['id']}", headers=bearer(tokens.upload), json={"storage_key": "x"}
     )
@@ -111,7 +113,7 @@ async def test_list_get_patch_trash_restore_delete(
     trash = await (await api.get("/files/?trashed=true", headers=h)).json()
     assert [i["id"] for i in trash["items"]] == [image["id"]]
     again = await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))
-    assert again.status == 409
+    assert again.status == 409 and (await again.json())["error"]["reason"] == "already_trashed"
     restored = await api.post(f"/files/{image['id']}/restore", headers=bearer(tokens.upload))
     assert restored.status == 200 and (await restored.json())["is_trashed"] is False
 

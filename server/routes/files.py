@@ -12,8 +12,8 @@ from core.records import FileQuery, FileRecord
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
+from server.presenters import file_json
 from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
-from server.views import file_json
 
 routes = web.RouteTableDef()
 STATUSES = ("pending", "ready", "failed", "any")

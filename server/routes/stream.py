@@ -13,6 +13,7 @@ from core.video.service import choose_video, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.errors import ApiError
 from server.params import as_int, file_id
+from server.presenters import STREAM_KIND
 from server.record_cache import ready_record
 from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
@@ -23,7 +24,6 @@ from server.video_access import (
     send_derived,
     with_query,
 )
-from server.views import STREAM_KIND
 
 routes = web.RouteTableDef()
 PUBLIC_STREAM_MAX_AGE = 86400

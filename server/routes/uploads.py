@@ -23,10 +23,10 @@ from server.params import (
     read_json,
     required,
 )
+from server.presenters import file_json
 from server.ratelimit import check_upload_rate
 from server.receive import receive_form
 from server.state import CONFIG, EXECUTOR, METRICS, library, run_blocking
-from server.views import file_json
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()

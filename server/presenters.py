@@ -1,4 +1,4 @@
-"""JSON views of core records as the API returns them."""
+"""JSON presenters: core records as the API returns them (aiohttp handlers live in routes/)."""
 
 from __future__ import annotations
 
