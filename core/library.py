@@ -147,9 +147,7 @@ class Library:
             original_filename, file_type, is_public, athlete_id, content_type, size
         )
 
-    def confirm_upload(
-        self, file_id: int, parts: list[dict[str, Any]] | None = None
-    ) -> FileRecord:
+    def confirm_upload(self, file_id: int, parts: list[dict[str, Any]] | None = None) -> FileRecord:
         """`parts` ([{part_number, etag}]) are the client's ETags of an upload in parts."""
         return self._ingestor.confirm_upload(file_id, parts)
 

@@ -648,8 +648,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             self.tr("About MediaDesk"),
-            "<p><b>MediaDesk %1</b></p><p>%2</p>".replace("%1", html.escape(app_version()))
-            .replace(
+            "<p><b>MediaDesk %1</b></p><p>%2</p>".replace("%1", html.escape(app_version())).replace(
                 "%2",
                 self.tr(
                     "MediaDesk manages the photos and videos of your athletes, on this computer "
