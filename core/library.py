@@ -28,10 +28,11 @@ from core.locks import KeyedLocks
 from core.paths import DataPaths
 from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
 from core.resumable import ResumableUploads
-from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
+from core.settings import Settings
 from core.spool import Spooled
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, ProgressCallback, Storage
 from core.storage.factory import build_storage
+from core.storage.signing import check_expires_in
 from core.thumbnails import make_variant
 from core.usage import UsageMonitor
 from core.video import service as video_service
@@ -379,9 +380,7 @@ class Library:
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:
         value = self.settings.presigned_url_expiry if expires_in is None else int(expires_in)
-        if not MIN_EXPIRY <= value <= MAX_EXPIRY:
-            raise InvalidInput(f"expires_in must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
-        return value
+        return check_expires_in(value)
 
     def public_url(self, record: FileRecord) -> str | None:
         domain = self.settings.r2_public_domain
