@@ -36,6 +36,7 @@ _.filterAcceptsRow
 _.paint
 _.textAlignment
 _.textVisible
+_.textElideMode
 _.keep_alive  # keeps a QObject alive as long as the callable
 QT_GAPS  # read by lupdate, not by Python
 
