@@ -30,6 +30,7 @@ FINISHED = ("done", "skipped", "failed", "cancelled")
 KINDS = ("faststart", "web", "hls", "thumbnails")
 BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
 BACKOFF_MAX = 300.0
+MAX_LIMIT = 1000  # jobs per listed page
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jobs import KINDS, STATES
+from core.jobs import KINDS, MAX_LIMIT, STATES
 from server.openapi_schemas import BOOL, DATE, ID, INT, NUM, STR, nullable, obj, ref
 
 S = dict[str, Any]
@@ -109,7 +109,7 @@ def _paths() -> dict[str, S]:
                 params=[
                     param("state", schema=JOB_STATE),
                     param("file_id", schema=ID),
-                    param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                    param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
                     param("offset", schema={"type": "integer", "minimum": 0}),
                 ],
                 desc="Finished jobs are kept for MEDIADESK_TRASH_RETENTION_DAYS.",

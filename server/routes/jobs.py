@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.jobs import STATES, JobRecord
+from core.jobs import MAX_LIMIT, STATES, JobRecord
 from core.library import Library
 from core.video import service
 from server.auth import requires
@@ -27,7 +27,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         library(request).jobs.list,
         state,
         as_id("file_id", q.get("file_id")),
-        as_int("limit", q.get("limit"), 100, minimum=1, maximum=1000) or 100,
+        as_int("limit", q.get("limit"), 100, minimum=1, maximum=MAX_LIMIT) or 100,
         as_int("offset", q.get("offset"), 0, minimum=0) or 0,
     )
     return web.json_response(
