@@ -304,6 +304,16 @@ def validate(s: Settings) -> Settings:
     return s
 
 
+def settings_file_path(env: Mapping[str, str] | None = None, data_dir: str = "") -> Path:
+    """The settings file: MEDIADESK_CONFIG_FILE, else settings.toml in the config folder
+    (inside MEDIADESK_DATA_DIR when that is set)."""
+    env = os.environ if env is None else env
+    configured = env.get("MEDIADESK_CONFIG_FILE")
+    if configured:
+        return Path(configured)
+    return default_paths(data_dir or env.get("MEDIADESK_DATA_DIR") or None).settings_file
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     config_file: str | Path | None = None,
@@ -315,9 +325,7 @@ def load_settings(
     values: dict[str, Any] = {}
     data_dir = env.get("MEDIADESK_DATA_DIR") or overrides.get("data_dir") or ""
     if config_file is None:
-        config_file = (
-            env.get("MEDIADESK_CONFIG_FILE") or default_paths(data_dir or None).settings_file
-        )
+        config_file = settings_file_path(env, data_dir)
     path = Path(config_file)
     file_values: dict[str, Any] = {}
     if path.is_file():

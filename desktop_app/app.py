@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -16,8 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
 from core.logsetup import make_formatter
-from core.paths import default_paths
-from core.settings import Settings, load_settings
+from core.settings import Settings, load_settings, settings_file_path
 from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
@@ -134,10 +132,7 @@ def install_excepthook() -> None:
 
 
 def _settings_file() -> str:
-    configured = os.environ.get("MEDIADESK_CONFIG_FILE")
-    if configured:
-        return configured
-    return str(default_paths(os.environ.get("MEDIADESK_DATA_DIR") or None).settings_file)
+    return str(settings_file_path())
 
 
 def open_library(app: QApplication, settings: Settings, opener: Callable[[Settings], T]) -> T:

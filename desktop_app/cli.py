@@ -66,7 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.data_dir:
         data_dir = os.path.abspath(os.path.expanduser(options.data_dir))
         os.environ["MEDIADESK_DATA_DIR"] = data_dir
-        os.environ.setdefault("MEDIADESK_CONFIG_FILE", os.path.join(data_dir, "settings.toml"))
     if server_args:
         from server.entry import main as server_main
 
