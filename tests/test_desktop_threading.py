@@ -205,7 +205,8 @@ def _drive(  # type: ignore[no-untyped-def]
         panel.create_button.click()
     wait_for(qtbot, lambda: panel.table.rowCount() >= 1)
     panel.table.selectRow(0)
-    answer(monkeypatch, server_panel, QMessageBox__question=QMessageBox.StandardButton.Yes)
+    # The irreversible-action question (views/confirm.py), answered "yes"
+    monkeypatch.setattr(server_panel, "confirm_irreversible", lambda *a, **k: True)
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.revoke_button.click()
 
@@ -224,7 +225,8 @@ def _drive(  # type: ignore[no-untyped-def]
     window.sidebar.setCurrentIndex(c.sidebar.index_of("all"))
     wait_for(qtbot, lambda: c.grid.rowCount() == 3 and c.counts.get("all") == 3)
     window.browser.select_row(c.grid.row_of(photo_id))
-    window.delete_permanently(confirm=False)
+    monkeypatch.setattr(main_window, "confirm_irreversible", lambda *a, **k: True)
+    window.delete_permanently()
     wait_for(qtbot, lambda: c.counts.get("all") == 2)
     window.commands.refresh.trigger()
     wait_for(qtbot, lambda: c.grid.rowCount() == 2 and not c.grid.loading)
