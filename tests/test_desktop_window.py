@@ -194,7 +194,15 @@ def test_trash_restore_and_delete(
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("all"))
     wait_for(qtbot, lambda: grid.rowCount() == 1)
     window.browser.select_row(0)
-    window.delete_permanently(confirm=False)
+    # the irreversible-action question (tests/test_desktop_confirm.py), answered "delete"
+    from desktop_app.views import main_window as main_window_module
+
+    original = main_window_module.confirm_irreversible
+    main_window_module.confirm_irreversible = lambda *a, **k: True  # type: ignore[assignment]
+    try:
+        window.delete_permanently()
+    finally:
+        main_window_module.confirm_irreversible = original
     wait_for(qtbot, lambda: library.list_files(FileQuery()).total == 0)
     wait_for(qtbot, lambda: grid.rowCount() == 0)
     assert window.details.record is None
