@@ -2,9 +2,20 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>Confirm</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/confirm.py" line="31"/>
+        <source>…and %n more</source>
+        <translation>
+            <numerusform>…and %n more</numerusform>
+            <numerusform>…and %n more</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="315" />
+        <location filename="../../desktop_app/views/browser.py" line="315"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -12,7 +23,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="334" />
+        <location filename="../../desktop_app/views/browser.py" line="334"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -23,7 +34,7 @@
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="328" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="328"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>Queued %n job again</numerusform>
@@ -34,7 +45,7 @@
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="238" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="237"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -42,7 +53,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="243" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="242"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -50,7 +61,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="250" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="249"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -61,7 +72,7 @@
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="114" />
+        <location filename="../../desktop_app/views/status_bar.py" line="114"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -69,7 +80,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="115" />
+        <location filename="../../desktop_app/views/status_bar.py" line="115"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -77,7 +88,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="116" />
+        <location filename="../../desktop_app/views/status_bar.py" line="116"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -88,7 +99,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="412" />
+        <location filename="../../desktop_app/views/main_window.py" line="412"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -96,7 +107,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="570" />
+        <location filename="../../desktop_app/views/main_window.py" line="570"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -107,7 +118,7 @@
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="124" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%n moved).</numerusform>
@@ -115,7 +126,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="129" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n file could not be moved; it stays readable where it is. Run the move again to retry.</numerusform>
@@ -126,7 +137,7 @@
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="223" />
+        <location filename="../../desktop_app/views/server_panel.py" line="223"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -134,7 +145,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="230" />
+        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -145,7 +156,7 @@
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="39" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>
@@ -156,7 +167,7 @@
 <context>
     <name>StorageView</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="131" />
+        <location filename="../../desktop_app/views/storage_view.py" line="131"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln file in the library</numerusform>
@@ -167,7 +178,7 @@
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="363" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="367"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n failed</numerusform>

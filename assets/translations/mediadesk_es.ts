@@ -3,8 +3,16 @@
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>Confirm</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/confirm.py" line="31"/>
+        <source>…and %n more</source>
+        <translation>
+            <numerusform>…y %n más</numerusform>
+            <numerusform>…y %n más</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/confirm.py" line="36" />
+        <location filename="../../desktop_app/views/confirm.py" line="43"/>
         <source>This cannot be undone.</source>
         <translation>No se puede deshacer.</translation>
     </message>
@@ -12,82 +20,82 @@
 <context>
     <name>ConflictDialog</name>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="50" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="50"/>
         <source>Changed by someone else</source>
         <translation>Modificado por otra persona</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="53" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="53"/>
         <source>“%1” was changed elsewhere while you were editing it.</source>
         <translation>«%1» se modificó en otro sitio mientras lo editabas.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="57" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="57"/>
         <source>Last change: %1, on %2.</source>
         <translation>Último cambio: %1, en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="61" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="61"/>
         <source>Last change on %1.</source>
         <translation>Último cambio en %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="67" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
         <source>Field</source>
         <translation>Campo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="67" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
         <source>Theirs (saved)</source>
         <translation>Suyo (guardado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="67" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
         <source>Yours (unsaved)</source>
         <translation>Tuyo (sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="89" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="89"/>
         <source>Reload (drop my edits)</source>
         <translation>Recargar (descartar mis cambios)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="90" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="90"/>
         <source>Overwrite with mine</source>
         <translation>Sobrescribir con lo mío</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="114" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="115" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="115"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="116" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="116"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="117" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="117"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="122" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="122"/>
         <source>None</source>
         <translation>Ninguno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="124" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
         <source>Yes</source>
         <translation>Sí</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="124" />
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
         <source>No</source>
         <translation>No</translation>
     </message>
@@ -95,198 +103,198 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="92" />
+        <location filename="../../desktop_app/views/details_panel.py" line="92"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="125" />
-        <location filename="../../desktop_app/views/details_panel.py" line="351" />
+        <location filename="../../desktop_app/views/details_panel.py" line="125"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="135" />
+        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="136" />
+        <location filename="../../desktop_app/views/details_panel.py" line="136"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="139" />
+        <location filename="../../desktop_app/views/details_panel.py" line="139"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="141" />
+        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="142" />
+        <location filename="../../desktop_app/views/details_panel.py" line="142"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="143" />
+        <location filename="../../desktop_app/views/details_panel.py" line="143"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="144" />
+        <location filename="../../desktop_app/views/details_panel.py" line="144"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="147" />
+        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="148" />
+        <location filename="../../desktop_app/views/details_panel.py" line="148"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="159" />
+        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="174" />
+        <location filename="../../desktop_app/views/details_panel.py" line="174"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="176" />
+        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="177" />
+        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="178" />
+        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="179" />
+        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="180" />
+        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="181" />
+        <location filename="../../desktop_app/views/details_panel.py" line="181"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="200" />
+        <location filename="../../desktop_app/views/details_panel.py" line="200"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="205" />
+        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="206" />
+        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="207" />
+        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="208" />
+        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="209" />
+        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="210" />
+        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="211" />
+        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="212" />
+        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="213" />
+        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="214" />
+        <location filename="../../desktop_app/views/details_panel.py" line="214"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223" />
+        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225" />
+        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="251" />
+        <location filename="../../desktop_app/views/details_panel.py" line="251"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="294" />
+        <location filename="../../desktop_app/views/details_panel.py" line="294"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="298" />
+        <location filename="../../desktop_app/views/details_panel.py" line="298"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="351" />
+        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369" />
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369" />
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="377" />
+        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -294,197 +302,197 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="50" />
+        <location filename="../../desktop_app/errors.py" line="50"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="51" />
+        <location filename="../../desktop_app/errors.py" line="51"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="56" />
-        <source>The content of the file does not match its type (for example, a photo with a video's name).</source>
+        <location filename="../../desktop_app/errors.py" line="56"/>
+        <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="61" />
+        <location filename="../../desktop_app/errors.py" line="61"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="64" />
+        <location filename="../../desktop_app/errors.py" line="64"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="65" />
+        <location filename="../../desktop_app/errors.py" line="65"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="68" />
+        <location filename="../../desktop_app/errors.py" line="68"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="71" />
+        <location filename="../../desktop_app/errors.py" line="71"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="75" />
+        <location filename="../../desktop_app/errors.py" line="75"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="79" />
+        <location filename="../../desktop_app/errors.py" line="79"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="82" />
+        <location filename="../../desktop_app/errors.py" line="82"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="86" />
+        <location filename="../../desktop_app/errors.py" line="86"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91" />
+        <location filename="../../desktop_app/errors.py" line="91"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="92" />
+        <location filename="../../desktop_app/errors.py" line="92"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="95" />
+        <location filename="../../desktop_app/errors.py" line="95"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="96" />
+        <location filename="../../desktop_app/errors.py" line="96"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="98" />
+        <location filename="../../desktop_app/errors.py" line="98"/>
         <source>The upload and the server disagree on how much was sent. Try again.</source>
         <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="101" />
+        <location filename="../../desktop_app/errors.py" line="101"/>
         <source>This upload expired or was refused. Start it again.</source>
         <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="104" />
+        <location filename="../../desktop_app/errors.py" line="104"/>
         <source>This upload is being sent by someone else right now. Try again shortly.</source>
         <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="107" />
+        <location filename="../../desktop_app/errors.py" line="107"/>
         <source>Part of the file arrived damaged and was discarded. Try again.</source>
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="118" />
+        <location filename="../../desktop_app/errors.py" line="118"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="124" />
+        <location filename="../../desktop_app/errors.py" line="124"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="126" />
+        <location filename="../../desktop_app/errors.py" line="126"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="130" />
+        <location filename="../../desktop_app/errors.py" line="130"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="141" />
+        <location filename="../../desktop_app/errors.py" line="141"/>
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="143" />
+        <location filename="../../desktop_app/errors.py" line="143"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="149" />
+        <location filename="../../desktop_app/errors.py" line="149"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="151" />
+        <location filename="../../desktop_app/errors.py" line="151"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="155" />
+        <location filename="../../desktop_app/errors.py" line="155"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="172" />
+        <location filename="../../desktop_app/errors.py" line="172"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="179" />
+        <location filename="../../desktop_app/errors.py" line="179"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="184" />
+        <location filename="../../desktop_app/errors.py" line="184"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="188" />
+        <location filename="../../desktop_app/errors.py" line="188"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="193" />
+        <location filename="../../desktop_app/errors.py" line="193"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="195" />
+        <location filename="../../desktop_app/errors.py" line="195"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="200" />
+        <location filename="../../desktop_app/errors.py" line="200"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="204" />
+        <location filename="../../desktop_app/errors.py" line="204"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="220" />
+        <location filename="../../desktop_app/errors.py" line="220"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="229" />
+        <location filename="../../desktop_app/errors.py" line="229"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -492,62 +500,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="88" />
+        <location filename="../../desktop_app/views/browser.py" line="88"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="98" />
+        <location filename="../../desktop_app/views/browser.py" line="98"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="99" />
+        <location filename="../../desktop_app/views/browser.py" line="99"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="100" />
+        <location filename="../../desktop_app/views/browser.py" line="100"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="101" />
+        <location filename="../../desktop_app/views/browser.py" line="101"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="102" />
+        <location filename="../../desktop_app/views/browser.py" line="102"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="103" />
+        <location filename="../../desktop_app/views/browser.py" line="103"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="104" />
+        <location filename="../../desktop_app/views/browser.py" line="104"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="105" />
+        <location filename="../../desktop_app/views/browser.py" line="105"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="109" />
+        <location filename="../../desktop_app/views/browser.py" line="109"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="114" />
+        <location filename="../../desktop_app/views/browser.py" line="114"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="315" />
+        <location filename="../../desktop_app/views/browser.py" line="315"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -555,17 +563,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="328" />
+        <location filename="../../desktop_app/views/browser.py" line="328"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="331" />
+        <location filename="../../desktop_app/views/browser.py" line="331"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="334" />
+        <location filename="../../desktop_app/views/browser.py" line="334"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -573,7 +581,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="342" />
+        <location filename="../../desktop_app/views/browser.py" line="342"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -582,7 +590,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="349" />
+        <location filename="../../desktop_app/views/browser.py" line="349"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -591,7 +599,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="354" />
+        <location filename="../../desktop_app/views/browser.py" line="354"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -600,7 +608,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="359" />
+        <location filename="../../desktop_app/views/browser.py" line="359"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -609,7 +617,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="363" />
+        <location filename="../../desktop_app/views/browser.py" line="363"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -621,7 +629,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="212" />
+        <location filename="../../desktop_app/models/file_grid_model.py" line="212"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
@@ -629,12 +637,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="35" />
+        <location filename="../../desktop_app/formatting.py" line="35"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="44" />
+        <location filename="../../desktop_app/formatting.py" line="44"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -642,17 +650,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="97" />
+        <location filename="../../desktop_app/preview/image_loader.py" line="97"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="107" />
+        <location filename="../../desktop_app/preview/image_loader.py" line="107"/>
         <source>The image could not be downloaded: {error}</source>
         <translation>No se pudo descargar la imagen: {error}</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="126" />
+        <location filename="../../desktop_app/preview/image_loader.py" line="126"/>
         <source>The image could not be opened: {error}</source>
         <translation>No se pudo abrir la imagen: {error}</translation>
     </message>
@@ -660,38 +668,38 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="88" />
-        <location filename="../../desktop_app/preview/image_viewer.py" line="154" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="154"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="115" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="115"/>
         <source>Zoom out</source>
         <translation>Alejar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="121" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="121"/>
         <source>Zoom in</source>
         <translation>Acercar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="129" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="129"/>
         <source>100 %</source>
         <translation>100 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="132" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="132"/>
         <source>Fit to window</source>
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="168" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="232" />
+        <location filename="../../desktop_app/preview/image_viewer.py" line="232"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -699,32 +707,32 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="44" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="44"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="45" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="45"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="46" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="46"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="47" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="47"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="48" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="48"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="49" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="49"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
@@ -732,72 +740,72 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="178" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="178"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="189" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="189"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="193" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="194" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="195" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="196" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="196"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="205" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="206" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="207" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="208" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="209" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="210" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="211" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="211"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="328" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="328"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -808,12 +816,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="215" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="214"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="238" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="237"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -821,7 +829,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="243" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="242"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -829,7 +837,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="250" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="249"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -837,12 +845,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="276" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="275"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="339" />
+        <location filename="../../desktop_app/controllers/library_controller.py" line="336"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -850,77 +858,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="51" />
+        <location filename="../../desktop_app/views/status_bar.py" line="51"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="54" />
+        <location filename="../../desktop_app/views/status_bar.py" line="54"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="64" />
+        <location filename="../../desktop_app/views/status_bar.py" line="64"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="69" />
+        <location filename="../../desktop_app/views/status_bar.py" line="69"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="76" />
+        <location filename="../../desktop_app/views/status_bar.py" line="76"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="77" />
+        <location filename="../../desktop_app/views/status_bar.py" line="77"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="79" />
+        <location filename="../../desktop_app/views/status_bar.py" line="79"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="82" />
+        <location filename="../../desktop_app/views/status_bar.py" line="82"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="83" />
+        <location filename="../../desktop_app/views/status_bar.py" line="83"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="89" />
+        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="91" />
+        <location filename="../../desktop_app/views/status_bar.py" line="91"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="93" />
+        <location filename="../../desktop_app/views/status_bar.py" line="93"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="101" />
+        <location filename="../../desktop_app/views/status_bar.py" line="101"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="106" />
+        <location filename="../../desktop_app/views/status_bar.py" line="106"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="114" />
+        <location filename="../../desktop_app/views/status_bar.py" line="114"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -928,7 +936,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="115" />
+        <location filename="../../desktop_app/views/status_bar.py" line="115"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -936,7 +944,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="116" />
+        <location filename="../../desktop_app/views/status_bar.py" line="116"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -947,147 +955,147 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="46" />
+        <location filename="../../desktop_app/views/actions.py" line="46"/>
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="49" />
+        <location filename="../../desktop_app/views/actions.py" line="49"/>
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="51" />
+        <location filename="../../desktop_app/views/actions.py" line="51"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="52" />
+        <location filename="../../desktop_app/views/actions.py" line="52"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="54" />
+        <location filename="../../desktop_app/views/actions.py" line="54"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="56" />
+        <location filename="../../desktop_app/views/actions.py" line="56"/>
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="57" />
+        <location filename="../../desktop_app/views/actions.py" line="57"/>
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="58" />
+        <location filename="../../desktop_app/views/actions.py" line="58"/>
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="60" />
+        <location filename="../../desktop_app/views/actions.py" line="60"/>
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="64" />
+        <location filename="../../desktop_app/views/actions.py" line="64"/>
         <source>&amp;Undo move to trash</source>
         <translation>&amp;Deshacer el envío a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="67" />
+        <location filename="../../desktop_app/views/actions.py" line="67"/>
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68" />
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="69" />
+        <location filename="../../desktop_app/views/actions.py" line="69"/>
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71" />
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="74" />
+        <location filename="../../desktop_app/views/actions.py" line="74"/>
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="77" />
+        <location filename="../../desktop_app/views/actions.py" line="77"/>
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="79" />
+        <location filename="../../desktop_app/views/actions.py" line="79"/>
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="89" />
+        <location filename="../../desktop_app/views/actions.py" line="89"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="92" />
+        <location filename="../../desktop_app/views/actions.py" line="92"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="97" />
+        <location filename="../../desktop_app/views/actions.py" line="97"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="101" />
+        <location filename="../../desktop_app/views/actions.py" line="101"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="104" />
+        <location filename="../../desktop_app/views/actions.py" line="104"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="645" />
+        <location filename="../../desktop_app/views/main_window.py" line="645"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="169" />
+        <location filename="../../desktop_app/views/main_window.py" line="169"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="258" />
+        <location filename="../../desktop_app/views/main_window.py" line="258"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="317" />
+        <location filename="../../desktop_app/views/main_window.py" line="317"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="318" />
+        <location filename="../../desktop_app/views/main_window.py" line="318"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="322" />
-        <source>If you don't save them, your changes are lost.</source>
+        <location filename="../../desktop_app/views/main_window.py" line="322"/>
+        <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="412" />
+        <location filename="../../desktop_app/views/main_window.py" line="412"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -1095,52 +1103,52 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="415" />
+        <location filename="../../desktop_app/views/main_window.py" line="415"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="418" />
+        <location filename="../../desktop_app/views/main_window.py" line="418"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="423" />
+        <location filename="../../desktop_app/views/main_window.py" line="423"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="474" />
+        <location filename="../../desktop_app/views/main_window.py" line="474"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="477" />
+        <location filename="../../desktop_app/views/main_window.py" line="477"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="487" />
+        <location filename="../../desktop_app/views/main_window.py" line="487"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="506" />
+        <location filename="../../desktop_app/views/main_window.py" line="506"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="533" />
+        <location filename="../../desktop_app/views/main_window.py" line="533"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="540" />
+        <location filename="../../desktop_app/views/main_window.py" line="540"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="570" />
+        <location filename="../../desktop_app/views/main_window.py" line="570"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1148,54 +1156,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="573" />
-        <location filename="../../desktop_app/views/main_window.py" line="576" />
+        <location filename="../../desktop_app/views/main_window.py" line="573"/>
+        <location filename="../../desktop_app/views/main_window.py" line="576"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="599" />
+        <location filename="../../desktop_app/views/main_window.py" line="599"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="599" />
-        <location filename="../../desktop_app/views/main_window.py" line="609" />
+        <location filename="../../desktop_app/views/main_window.py" line="599"/>
+        <location filename="../../desktop_app/views/main_window.py" line="609"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="609" />
+        <location filename="../../desktop_app/views/main_window.py" line="609"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="628" />
+        <location filename="../../desktop_app/views/main_window.py" line="628"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="631" />
+        <location filename="../../desktop_app/views/main_window.py" line="631"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="650" />
+        <location filename="../../desktop_app/views/main_window.py" line="650"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="655" />
+        <location filename="../../desktop_app/views/main_window.py" line="654"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="750" />
+        <location filename="../../desktop_app/views/main_window.py" line="749"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="751" />
+        <location filename="../../desktop_app/views/main_window.py" line="750"/>
         <source>Some files are still uploading. Cancel them and quit?</source>
         <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
     </message>
@@ -1203,29 +1211,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="100" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="101" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="102" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="116" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="124" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
@@ -1233,14 +1241,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="126" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="129" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
@@ -1248,7 +1256,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="135" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1256,55 +1264,55 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>PlayerControls</name>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="63" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="116" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="116"/>
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="64" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="64"/>
         <source>Previous frame (,)</source>
         <translation>Fotograma anterior (,)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="65" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="65"/>
         <source>Next frame (.)</source>
         <translation>Fotograma siguiente (.)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="72" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="72"/>
         <source>Position: click to jump, ←/→ 5 s, J/K/L back, pause, play faster</source>
         <translation>Posición: clic para saltar, ←/→ 5 s, J/K/L atrás, pausa, reproducir más rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="74" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="121" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="74"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="121"/>
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="79" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="79"/>
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="80" />
-        <location filename="../../desktop_app/preview/player_controls.py" line="127" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="127"/>
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="113" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="113"/>
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="121" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="121"/>
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="127" />
+        <location filename="../../desktop_app/preview/player_controls.py" line="127"/>
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
@@ -1312,17 +1320,17 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>PreviewDialog</name>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="50" />
+        <location filename="../../desktop_app/preview/dialog.py" line="50"/>
         <source>This kind of file cannot be previewed.</source>
         <translation>Este tipo de archivo no tiene vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="54" />
+        <location filename="../../desktop_app/preview/dialog.py" line="54"/>
         <source>unknown reason</source>
         <translation>motivo desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="57" />
+        <location filename="../../desktop_app/preview/dialog.py" line="57"/>
         <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
         <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
     </message>
@@ -1330,22 +1338,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="148" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="148"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="152" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="152"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="157" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="157"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="162" />
+        <location filename="../../desktop_app/views/jobs_dock.py" line="162"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1353,12 +1361,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>QFileDialog</name>
     <message>
-        <location filename="../../desktop_app/qt_strings.py" line="13" />
+        <location filename="../../desktop_app/qt_strings.py" line="13"/>
         <source>&amp;Look in:</source>
         <translation>&amp;Buscar en:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/qt_strings.py" line="14" />
+        <location filename="../../desktop_app/qt_strings.py" line="14"/>
         <source>Files of &amp;type:</source>
         <translation>Archivos de &amp;tipo:</translation>
     </message>
@@ -1366,12 +1374,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerController</name>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="91" />
+        <location filename="../../desktop_app/controllers/server_controller.py" line="91"/>
         <source>The server could not start. %1</source>
         <translation>El servidor no pudo arrancar. %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="112" />
+        <location filename="../../desktop_app/controllers/server_controller.py" line="112"/>
         <source>The server did not stop cleanly. %1</source>
         <translation>El servidor no se detuvo correctamente. %1</translation>
     </message>
@@ -1379,94 +1387,94 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="97" />
+        <location filename="../../desktop_app/views/server_panel.py" line="97"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="104" />
+        <location filename="../../desktop_app/views/server_panel.py" line="104"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="120" />
+        <location filename="../../desktop_app/views/server_panel.py" line="120"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="66" />
+        <location filename="../../desktop_app/views/server_panel.py" line="66"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="106" />
+        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="107" />
+        <location filename="../../desktop_app/views/server_panel.py" line="107"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="131" />
+        <location filename="../../desktop_app/views/server_panel.py" line="131"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
-        <location filename="../../desktop_app/views/server_panel.py" line="158" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135" />
+        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="156" />
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="157" />
-        <location filename="../../desktop_app/views/server_panel.py" line="278" />
+        <location filename="../../desktop_app/views/server_panel.py" line="157"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="169" />
+        <location filename="../../desktop_app/views/server_panel.py" line="169"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="182" />
+        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176" />
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178" />
+        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="223" />
+        <location filename="../../desktop_app/views/server_panel.py" line="223"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1474,7 +1482,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="230" />
+        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1482,102 +1490,102 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="239" />
+        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240" />
+        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241" />
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="246" />
+        <location filename="../../desktop_app/views/server_panel.py" line="246"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="247" />
+        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="248" />
+        <location filename="../../desktop_app/views/server_panel.py" line="248"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260" />
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260" />
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="273" />
+        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274" />
+        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284" />
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284" />
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="290" />
+        <location filename="../../desktop_app/views/server_panel.py" line="290"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="295" />
+        <location filename="../../desktop_app/views/server_panel.py" line="295"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="307" />
+        <location filename="../../desktop_app/views/server_panel.py" line="307"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="319" />
+        <location filename="../../desktop_app/views/server_panel.py" line="319"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="321" />
+        <location filename="../../desktop_app/views/server_panel.py" line="321"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="339" />
+        <location filename="../../desktop_app/views/server_panel.py" line="339"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="341" />
+        <location filename="../../desktop_app/views/server_panel.py" line="341"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="345" />
+        <location filename="../../desktop_app/views/server_panel.py" line="345"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1585,57 +1593,57 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="108" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="108"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="118" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="118"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revise la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="121" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="121"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revise la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="123" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="123"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="125" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="125"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revise sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="128" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="128"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revise las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="131" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="131"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revise el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="143" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="143"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="147" />
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="147"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="25" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="25"/>
         <source>Cloudflare R2</source>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="26" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="26"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -1643,178 +1651,178 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="44" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="44"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="74" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="74"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="77" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="77"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="78" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="78"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="91" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="91"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="114" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="114"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="115" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="115"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="119" />
-        <location filename="../../desktop_app/views/settings_dialog.py" line="288" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="119"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="288"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="137" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="138" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="138"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="139" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="139"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="140" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="141" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="142" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="142"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="149" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="156" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="156"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="157" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="158" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="158"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="161" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="161"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="162" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="162"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="164" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="168" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="169" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="169"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="182" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="187" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="188" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="189" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="193" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="193"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="204" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="207" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="207"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="211" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="211"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="296" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="296"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="309" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="309"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="353" />
+        <location filename="../../desktop_app/views/settings_dialog.py" line="353"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -1822,47 +1830,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SidebarModel</name>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="53" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="53"/>
         <source>Library</source>
         <translation>Biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="54" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="54"/>
         <source>Athletes</source>
         <translation>Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="56" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
         <source>All files</source>
         <translation>Todos los archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="57" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="58" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="59" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
         <source>Public</source>
         <translation>Públicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="60" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
         <source>Trash</source>
         <translation>Papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="93" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="93"/>
         <source>Add an athlete…</source>
         <translation>Añadir un deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="97" />
+        <location filename="../../desktop_app/models/sidebar_model.py" line="97"/>
         <source>Athletes group the photos and videos of one person. Click here or press Ctrl+N to add the first one.</source>
         <translation>Un deportista agrupa las fotos y los vídeos de una persona. Haz clic aquí o pulsa Ctrl+N para añadir el primero.</translation>
     </message>
@@ -1870,22 +1878,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="115" />
+        <location filename="../../desktop_app/app.py" line="113"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="151" />
+        <location filename="../../desktop_app/app.py" line="146"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="183" />
+        <location filename="../../desktop_app/app.py" line="178"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="201" />
+        <location filename="../../desktop_app/app.py" line="196"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -1893,12 +1901,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="35" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="35"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="39" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -1906,27 +1914,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="51" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="51"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="55" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puede detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="61" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="64" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con la configuración actual.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="81" />
+        <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>
@@ -1934,71 +1942,71 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageView</name>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="48" />
+        <location filename="../../desktop_app/views/storage_view.py" line="48"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="59" />
+        <location filename="../../desktop_app/views/storage_view.py" line="59"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="60" />
+        <location filename="../../desktop_app/views/storage_view.py" line="60"/>
         <source>List the store now</source>
         <translation>Recorrer el almacén ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="62" />
+        <location filename="../../desktop_app/views/storage_view.py" line="62"/>
         <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
         <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="69" />
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="69" />
-        <location filename="../../desktop_app/views/storage_view.py" line="70" />
-        <location filename="../../desktop_app/views/storage_view.py" line="72" />
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="69" />
-        <location filename="../../desktop_app/views/storage_view.py" line="70" />
-        <location filename="../../desktop_app/views/storage_view.py" line="72" />
+        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="70" />
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="72" />
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Day</source>
         <translation>Día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="72" />
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>In the store</source>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="81" />
+        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="102" />
+        <location filename="../../desktop_app/views/storage_view.py" line="102"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="131" />
+        <location filename="../../desktop_app/views/storage_view.py" line="131"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -2006,37 +2014,37 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="136" />
+        <location filename="../../desktop_app/views/storage_view.py" line="136"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="142" />
+        <location filename="../../desktop_app/views/storage_view.py" line="142"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="149" />
+        <location filename="../../desktop_app/views/storage_view.py" line="149"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="154" />
+        <location filename="../../desktop_app/views/storage_view.py" line="154"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="156" />
+        <location filename="../../desktop_app/views/storage_view.py" line="156"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="156" />
+        <location filename="../../desktop_app/views/storage_view.py" line="156"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="168" />
+        <location filename="../../desktop_app/views/storage_view.py" line="168"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>
@@ -2044,12 +2052,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>TeamMode</name>
     <message>
-        <location filename="../../desktop_app/team.py" line="139" />
+        <location filename="../../desktop_app/team.py" line="138"/>
         <source>“%1” was moved to the trash on %2.</source>
         <translation>«%1» se movió a la papelera en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="141" />
+        <location filename="../../desktop_app/team.py" line="140"/>
         <source>“%1” was deleted on %2.</source>
         <translation>«%1» se eliminó en %2.</translation>
     </message>
@@ -2057,108 +2065,108 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="140" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="140"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="190" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="190"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="191" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="191"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="193" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="332" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="194" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="343" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
         <source>Pause all</source>
         <translation>Pausar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="196" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="196"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="200" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="200"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="204" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="204"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="205" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="205"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="206" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="206"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="209" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="209"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="266" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="266"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="268" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="271" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="335" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="341" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="389" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="343"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="393"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="341" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="387" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="343"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="391"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="343" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
         <source>Resume all</source>
         <translation>Reanudar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="354" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="358"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="363" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="367"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -2166,39 +2174,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="366" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="370"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="394" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="398"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="398" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="402"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="332" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="390" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="198" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="198"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="192" />
-        <location filename="../../desktop_app/views/upload_dock.py" line="335" />
+        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -2206,108 +2214,108 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="333" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="380"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="334" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="381"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="335" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="382"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="336" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="383"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="337" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="384"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="338" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="385"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="343" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="390"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="344" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="391"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="345" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="392"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="346" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="393"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="347" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="394"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="348" />
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="382" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="395"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="429"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="349" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="396"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="350" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="397"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="360" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="407"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="361" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="408"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="362" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="409"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="363" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="410"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="364" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="411"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="365" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="412"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="366" />
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="413"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
@@ -2315,37 +2323,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="155" />
+        <location filename="../../desktop_app/preview/video_player.py" line="155"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="289" />
+        <location filename="../../desktop_app/preview/video_player.py" line="289"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="290" />
+        <location filename="../../desktop_app/preview/video_player.py" line="290"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="291" />
+        <location filename="../../desktop_app/preview/video_player.py" line="291"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="292" />
+        <location filename="../../desktop_app/preview/video_player.py" line="292"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="294" />
+        <location filename="../../desktop_app/preview/video_player.py" line="294"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="296" />
+        <location filename="../../desktop_app/preview/video_player.py" line="296"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 NAMES_SHOWN = 5
 
 
+class Confirm(QObject):
+    """The translation context of these module-level texts.
+
+    Its tr() is what makes pyside6-lupdate record "…and %n more" as a plural: it reads the
+    n of QCoreApplication.translate() only when it is a literal number.
+    """
+
+
 def names_text(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
     """The first few names, one a line, then "…and N more"."""
     lines = [f"• {name}" for name in names[:shown]]
-    if len(names) > shown:
-        lines.append(
-            QCoreApplication.translate("Confirm", "…and %n more", None, len(names) - shown)
-        )
+    more = len(names) - shown
+    if more > 0:
+        lines.append(Confirm.tr("…and %n more", "", more))
     return "\n".join(lines)
 
 
