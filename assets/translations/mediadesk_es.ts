@@ -1251,8 +1251,8 @@ Vuelva a iniciarlo para continuar.</translation>
         <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
-            <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
-            <numerusform>%n archivos no se pudieron mover; siguen disponibles donde estaban. Vuelva a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>%n archivos no se pudieron mover; siguen disponibles donde estaban. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
         </translation>
     </message>
     <message>
@@ -1600,12 +1600,12 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="118"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
-        <translation>No se puede conectar con el endpoint. Revise la URL del endpoint y la red.</translation>
+        <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="121"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
-        <translation>El endpoint rechazó la solicitud. Revise la URL del endpoint y la región.</translation>
+        <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="123"/>
@@ -1615,17 +1615,17 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="125"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
-        <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revise sus permisos.</translation>
+        <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="128"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
-        <translation>Acceso denegado. Revise las claves y sus permisos sobre este bucket.</translation>
+        <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="131"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
-        <translation>El servidor respondió, pero el bucket no existe. Revise el nombre del bucket.</translation>
+        <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/controllers/settings_controller.py" line="143"/>
@@ -1921,7 +1921,7 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
-        <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puede detenerlo y continuar más tarde.</translation>
+        <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
@@ -1931,7 +1931,7 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
-        <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con la configuración actual.</translation>
+        <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
