@@ -427,6 +427,10 @@ async def test_remote_reads_big_chunks(tmp_path: Path, aiohttp_client: ClientFac
     assert sum(obj.sent) == len(data)
     assert all(256 * KiB <= n < 512 * KiB for n in obj.sent[:-1])
     assert len(obj.sent) >= 4  # streamed, never buffered whole
+    for _ in range(100):  # closed by the reader thread just after the last write
+        if obj.closed.is_set():
+            break
+        await asyncio.sleep(0.05)
     assert obj.closed.is_set()
 
 
