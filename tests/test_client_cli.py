@@ -24,6 +24,14 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.fixture(params=["local", "s3"])
+def server(request: pytest.FixtureRequest) -> tuple[EmbeddedServer, Library]:
+    """A live server and its library, on the local folder and on S3 (moto)."""
+    if request.param == "local":
+        return request.getfixturevalue("live"), request.getfixturevalue("library")
+    return request.getfixturevalue("s3_live"), request.getfixturevalue("s3_library")
+
+
 @pytest.fixture
 def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "config-home"
@@ -34,13 +42,13 @@ def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_upload_summary_and_exit_status(
-    live: EmbeddedServer,
-    library: Library,
+    server: tuple[EmbeddedServer, Library],
     media_dir: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     config_home: Path,
 ) -> None:
+    live, library = server
     monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).upload)
     athlete = library.create_athlete("Ana")
     copy = tmp_path / "copy-of-photo.jpg"
@@ -116,14 +124,14 @@ def test_login_saves_the_token_privately_and_upload_uses_it(
 
 
 def test_download_through_the_mediadesk_command(
-    live: EmbeddedServer,
-    library: Library,
+    server: tuple[EmbeddedServer, Library],
     media_dir: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     config_home: Path,
 ) -> None:
+    live, library = server
     record = library.ingest(Path(media_dir.webm), "video", original_filename="match.webm")
     monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).read)
     out_dir = tmp_path / "downloads"
