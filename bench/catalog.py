@@ -189,7 +189,6 @@ def last_cursor(db_file: Path, sort: str, limit: int) -> str:
 
 
 def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
-    from core.tokens import TokenStore
     from server.config import ServerConfig
     from server.entry import EmbeddedServer
 
@@ -198,7 +197,7 @@ def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
     )
     server = EmbeddedServer(lib, config=config)
     server.start()
-    token = TokenStore(lib.db).create("bench", "read")[1]
+    token = lib.tokens.create("bench", "read")[1]
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     headers = {"Authorization": f"Bearer {token}"}
 

@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from core.tokens import TokenStore  # noqa: E402
 from tests.media import make_mp4  # noqa: E402
 
 MiB = 1024 * 1024
@@ -199,7 +198,7 @@ def main() -> None:
             environ={}, config_file=data_dir / "settings.toml", data_dir=str(data_dir)
         )
         lib = Library.open(settings)
-        upload = TokenStore(lib.db).create("bench", "admin")[1]
+        upload = lib.tokens.create("bench", "admin")[1]
         lib.close()
         port = free_port()
         server = Server(data_dir, port, max_size=size + 64 * MiB)

@@ -298,7 +298,6 @@ def mediadesk_server(video: Path, private: bool) -> Iterator[tuple[str, dict[str
     """Ingests `video` into the temporary data folder and serves it with EmbeddedServer."""
     from core.library import Library
     from core.settings import load_settings
-    from core.tokens import TokenStore
     from server.entry import EmbeddedServer
 
     library = Library.open(load_settings())
@@ -309,7 +308,7 @@ def mediadesk_server(video: Path, private: bool) -> Iterator[tuple[str, dict[str
         stored = library.local_path(record)
         if stored is None:
             raise SystemExit("the bench needs the local storage backend")
-        _, secret = TokenStore(library.db).create("bench", "admin")
+        _, secret = library.tokens.create("bench", "admin")
         server = EmbeddedServer(library, "127.0.0.1", 0)
         server.start()
         try:

@@ -103,7 +103,8 @@ class Catalog:
         key = q.sort.lstrip("-")
         desc = q.sort.startswith("-")
         after = _decode_cursor(q.cursor, q.sort) if q.cursor else None
-        column = getattr(MediaFile, key)
+        # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
+        column = MediaFile.name_sort if key == "original_filename" else getattr(MediaFile, key)
         with self.db.read() as s:
             search = self._search(s, q)
             total = self._count(s, q, search)
@@ -135,8 +136,8 @@ class Catalog:
             items = [FileRecord.from_mapping(r, names.get(r["athlete_id"])) for r in rows]
         next_cursor = None
         if len(items) == q.limit:
-            last = items[-1]
-            next_cursor = _encode_cursor(q.sort, getattr(last, key), last.id)
+            last = rows[-1]
+            next_cursor = _encode_cursor(q.sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
 
     @staticmethod
@@ -310,6 +311,62 @@ class Catalog:
                 .where(MediaFile.storage_key == storage_key)
             ).first()
             return FileRecord.from_row(row) if row else None
+
+    # ---- housekeeping (core/maintenance.py) ----------------------------------------------------
+    def trashed_before(self, cutoff: datetime) -> list[int]:
+        """Ids of the files moved to the trash at or before `cutoff`."""
+        with self.db.read() as s:
+            return list(
+                s.scalars(
+                    select(MediaFile.id).where(
+                        MediaFile.deleted_at.is_not(None), MediaFile.deleted_at <= cutoff
+                    )
+                )
+            )
+
+    def expired_uploads(self, moment: datetime) -> list[tuple[int, str]]:
+        """(id, key) of pending or failed uploads whose URL expired at or before `moment`."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.storage_key).where(
+                    MediaFile.status.in_(("pending", "failed")),
+                    MediaFile.upload_expires_at.is_not(None),
+                    MediaFile.upload_expires_at <= moment,
+                )
+            ).all()
+        return [(file_id, key) for file_id, key in rows]
+
+    def drop_unfinished(self, file_id: int) -> bool:
+        """Deletes the row unless its upload completed meanwhile; True when it was deleted."""
+        with self.db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is not None and row.status != "ready":
+                s.delete(row)
+                return True
+        return False
+
+    def ready_video_ids(self) -> list[int]:
+        """Ids of the ready videos outside the trash (`mediadesk-server video reprocess --all`)."""
+        with self.db.read() as s:
+            return list(
+                s.scalars(
+                    select(MediaFile.id).where(
+                        MediaFile.file_type == "video",
+                        MediaFile.status == "ready",
+                        MediaFile.deleted_at.is_(None),
+                    )
+                )
+            )
+
+    def stored_keys(self) -> list[tuple[int, str, str, bool]]:
+        """(id, storage key, status, has thumbnail) of every row, for the reconcile report."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(
+                    MediaFile.id, MediaFile.storage_key, MediaFile.status, MediaFile.has_thumbnail
+                )
+            ).all()
+        return [(i, k, st, bool(t)) for i, k, st, t in rows]
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as s:

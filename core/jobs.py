@@ -412,6 +412,26 @@ class JobQueue:
         counts.update({state: int(n) for state, n in rows})
         return counts
 
+    def run_statistics(self) -> tuple[list[tuple[str, float]], dict[str, int]]:
+        """(kind, seconds) of every finished job's last attempt, and failed jobs by kind."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(Job.kind, Job.started_at, Job.finished_at).where(
+                    Job.state == "done", Job.finished_at.is_not(None)
+                )
+            ).all()
+            failed = dict(
+                s.execute(
+                    select(Job.kind, func.count()).where(Job.state == "failed").group_by(Job.kind)
+                ).all()
+            )
+        durations = [
+            (kind, (finished - started).total_seconds())
+            for kind, started, finished in rows
+            if started is not None and finished is not None
+        ]
+        return durations, {kind: int(n) for kind, n in failed.items()}
+
     def forget_file(self, file_id: int) -> None:
         """A hard-deleted file: running jobs are told to stop, every row of it goes."""
         with self.db.write() as s:

@@ -7,12 +7,14 @@ import io
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from core import keys, partials, storage_migration
+from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.migrate import upgrade
@@ -20,7 +22,7 @@ from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter
 from core.errors import Conflict, InvalidInput, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
-from core.feed import Feed
+from core.feed import Feed, last_change_of
 from core.filenames import clean_filename
 from core.ingest import Ingestor, IngestProgress, PresignedUpload
 from core.jobs import JobQueue
@@ -30,10 +32,18 @@ from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, File
 from core.resumable import ResumableUploads
 from core.settings import Settings
 from core.spool import Spooled
-from core.storage.base import ObjectStat, PresignedRequest, Presigner, ProgressCallback, Storage
+from core.storage.base import (
+    ObjectStat,
+    OpenedObject,
+    PresignedRequest,
+    Presigner,
+    ProgressCallback,
+    Storage,
+)
 from core.storage.factory import build_storage
 from core.storage.signing import check_expires_in
 from core.thumbnails import make_variant
+from core.tokens import TokenStore
 from core.usage import UsageMonitor
 from core.video import service as video_service
 
@@ -63,6 +73,8 @@ class Library:
         # every catalog change reaches this bus, whichever process makes it (core/feed.py)
         self.feed = Feed(db, self.events)
         self.catalog = Catalog(db)
+        self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
+        self.audit = AuditLog(db)
         self._ingestor = Ingestor(self)
         self.jobs = JobQueue(db, settings.job_lease_seconds, settings.job_max_attempts)
         self.resumable = ResumableUploads(self)  # tus and presigned multipart uploads
@@ -186,6 +198,35 @@ class Library:
     def local_path(self, record: FileRecord) -> Path | None:
         return self.storage.local_path(record.storage_key)
 
+    def find_by_key(self, key: str) -> FileRecord | None:
+        """The file stored under `key` (trashed included), or None."""
+        return self.catalog.find_by_key(key)
+
+    def open_object(self, key: str) -> OpenedObject:
+        """Any stored object (a file, a variant, a video rendition) opened for a response."""
+        return OpenedObject(key, self.storage.stat(key), self.storage.local_path(key), self.storage)
+
+    def put_object(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
+        """Writes a signed upload's bytes under the key its pending row reserved."""
+        return self.storage.put_stream(key, body, content_type)
+
+    def health(self) -> dict[str, Any]:
+        """The database and storage checks of /health; failures are reported, not raised."""
+        result: dict[str, Any] = {
+            "database": {"ok": True},
+            "storage": {"ok": True, "backend": self.storage.name},
+        }
+        try:
+            with self.db.read() as s:
+                s.execute(text("SELECT 1"))
+        except Exception as exc:  # reported, not raised: this is the health check
+            result["database"] = {"ok": False, "error": type(exc).__name__}
+        try:
+            self.storage.check()
+        except MediaDeskError as exc:
+            result["storage"].update(ok=False, error=exc.message)
+        return result
+
     def export(
         self, file_id: int, destination: Path, progress: ProgressCallback | None = None
     ) -> Path:
@@ -239,6 +280,11 @@ class Library:
             except NotFound:
                 source = io.BytesIO(b"".join(self.storage.open_range(record.storage_key, 0, None)))
                 return key, self.storage.put_bytes(key, make_variant(source, width), "image/webp")
+
+    def open_variant(self, record: FileRecord, width: int) -> OpenedObject:
+        """The resized WebP of `variant`, opened for a response."""
+        key, stat = self.variant(record, width)
+        return OpenedObject(key, stat, self.storage.local_path(key), self.storage)
 
     # ---- editing ----------------------------------------------------------------------------
     def update_file(
@@ -376,6 +422,42 @@ class Library:
         self._thumb_cache(record).unlink(missing_ok=True)
         self.events.publish(ChangeEvent("deleted", file_id, record.as_dict()))
         return record if asked == file_id else record.as_alias(asked)
+
+    def ready_video_ids(self) -> list[int]:
+        return self.catalog.ready_video_ids()
+
+    def last_change_of(self, file_id: int) -> ChangeEvent | None:
+        """The newest logged change of a file (who changed it last, and when)."""
+        return last_change_of(self.db, file_id)
+
+    def sign_object(self, record: FileRecord, expires_in: int) -> str:
+        """A signed GET of the file's object whatever its state (the owner's trash preview)."""
+        return self.presigner.presign_get(
+            record.storage_key, expires_in, content_type=record.content_type
+        ).url
+
+    # ---- housekeeping (core/maintenance.py) --------------------------------------------------
+    def trashed_before(self, cutoff: datetime) -> list[int]:
+        return self.catalog.trashed_before(cutoff)
+
+    def expired_uploads(self, moment: datetime) -> list[tuple[int, str]]:
+        return self.catalog.expired_uploads(moment)
+
+    def drop_expired_upload(self, file_id: int, key: str) -> bool:
+        """Deletes an expired upload's object and thumbnail, then its row unless it completed."""
+        self.storage.delete(key)
+        self.storage.delete(keys.thumbnail_key(key))
+        return self.catalog.drop_unfinished(file_id)
+
+    def abort_stale_multipart(self, older_than_seconds: int) -> int:
+        return self.storage.abort_stale_multipart(older_than_seconds)
+
+    def stored_keys(self) -> list[tuple[int, str, str, bool]]:
+        return self.catalog.stored_keys()
+
+    def list_objects(self) -> Iterator[ObjectStat]:
+        """Every object in the store (all backends while files move between them)."""
+        return self.storage.list_keys("")
 
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:

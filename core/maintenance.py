@@ -6,10 +6,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from core import keys
-from core.db.models import MediaFile
 from core.errors import MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
@@ -61,14 +58,7 @@ def purge_trash(
     """Permanently deletes files trashed longer than the retention."""
     days = lib.settings.trash_retention_days if retention_days is None else retention_days
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    with lib.db.read() as s:
-        ids = list(
-            s.scalars(
-                select(MediaFile.id).where(
-                    MediaFile.deleted_at.is_not(None), MediaFile.deleted_at <= cutoff
-                )
-            )
-        )
+    ids = lib.trashed_before(cutoff)
     for file_id in ids:
         lib.delete_permanently(file_id)
     return ids
@@ -77,23 +67,11 @@ def purge_trash(
 def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
     """Removes pending uploads whose URL expired without a confirmation (row and object)."""
     moment = now or datetime.now(UTC)
-    with lib.db.read() as s:
-        rows = s.execute(
-            select(MediaFile.id, MediaFile.storage_key).where(
-                MediaFile.status.in_(("pending", "failed")),
-                MediaFile.upload_expires_at.is_not(None),
-                MediaFile.upload_expires_at <= moment,
-            )
-        ).all()
-    expired = []
-    for file_id, key in rows:
-        lib.storage.delete(key)
-        lib.storage.delete(keys.thumbnail_key(key))
-        with lib.db.write() as s:
-            row = s.get(MediaFile, file_id)
-            if row is not None and row.status != "ready":
-                s.delete(row)
-                expired.append(file_id)
+    expired = [
+        file_id
+        for file_id, key in lib.expired_uploads(moment)
+        if lib.drop_expired_upload(file_id, key)
+    ]
     for file_id in expired:
         lib.events.publish(ChangeEvent("deleted", file_id, {"id": file_id, "status": "expired"}))
     return expired
@@ -131,15 +109,12 @@ def _sweep(lib: Library, report: MaintenanceReport) -> None:
 
 
 def _abort(lib: Library, report: MaintenanceReport) -> None:
-    report.aborted_multipart = lib.storage.abort_stale_multipart(STALE_MULTIPART_SECONDS)
+    report.aborted_multipart = lib.abort_stale_multipart(STALE_MULTIPART_SECONDS)
 
 
 def reconcile(lib: Library) -> ReconcileReport:
     """Objects in the store without a catalog row, and ready rows whose object is missing."""
-    with lib.db.read() as s:
-        rows = s.execute(
-            select(MediaFile.id, MediaFile.storage_key, MediaFile.status, MediaFile.has_thumbnail)
-        ).all()
+    rows = lib.stored_keys()
     known: set[str] = set()
     for _, key, _, has_thumb in rows:
         known.add(key)
@@ -152,7 +127,7 @@ def reconcile(lib: Library) -> ReconcileReport:
     report.pending_deletions = sorted(k for k in pending if not k.startswith(keys.THUMBNAIL_PREFIX))
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
     present: set[str] = set()
-    for obj in lib.storage.list_keys(""):
+    for obj in lib.list_objects():
         present.add(obj.key)
         if obj.key.startswith(keys.VARIANT_PREFIX):
             continue

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
-from core import feed
 from core.events import ChangeEvent
 from core.leader import MaintenanceLeader, leader_for
 from core.records import FileRecord
@@ -85,7 +84,7 @@ class TeamMode(QObject):
         lib = self.library
 
         def load() -> tuple[FileRecord, ChangeEvent | None]:
-            return lib.get_file(file_id), feed.last_change_of(lib.db, file_id)
+            return lib.get_file(file_id), lib.last_change_of(file_id)
 
         self.window.controller.runner.submit(
             load,

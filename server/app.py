@@ -9,11 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from core.audit import AuditLog
 from core.library import Library
 from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.signing import LocalPresigner, load_or_create_secret
-from core.tokens import TokenStore
 from server.auditing import AuditSink, audit_ctx
 from server.auth import Authenticator, auth_ctx, auth_middleware
 from server.config import ServerConfig
@@ -76,10 +74,10 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[LIBRARY] = library
     app[CONFIG] = config
     app[EXECUTOR] = ThreadPoolExecutor(config.executor_workers, thread_name_prefix="mediadesk-api")
-    app[AUTH] = Authenticator(TokenStore(library.db))
+    app[AUTH] = Authenticator(library.tokens)
     app[METRICS] = Metrics()
     app[HUB] = EventHub()
-    app[AUDIT] = AuditSink(AuditLog(library.db))
+    app[AUDIT] = AuditSink(library.audit)
     app[LIMITER] = RateLimiter(config.upload_rate_limit)
     app[RECORDS] = RecordCache()
     if isinstance(library.presigner, LocalPresigner):

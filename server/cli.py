@@ -16,7 +16,7 @@ from core.errors import MediaDeskError
 from core.library import Library
 from core.logsetup import apply_format, make_formatter
 from core.settings import load_settings
-from core.tokens import SCOPES, TokenStore
+from core.tokens import SCOPES
 from server import cli_doctor, cli_storage, cli_video
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     library = _open(args)
     try:
-        store = TokenStore(library.db)
+        store = library.tokens
         if args.token_command == "create":
             info, secret = store.create(args.name, args.scope)
             sys.stderr.write(

@@ -11,9 +11,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
-from core.db.models import MediaFile
 from core.errors import InvalidInput
 from core.leader import leader_for
 from core.library import Library
@@ -95,16 +92,7 @@ def _reprocess(
     try:
         ids = list(args.ids)
         if args.all:
-            with library.db.read() as s:
-                ids = list(
-                    s.scalars(
-                        select(MediaFile.id).where(
-                            MediaFile.file_type == "video",
-                            MediaFile.status == "ready",
-                            MediaFile.deleted_at.is_(None),
-                        )
-                    )
-                )
+            ids = library.ready_video_ids()
         queued = {}
         for file_id in ids:
             queued[file_id] = [job.id for job in service.reprocess(library, file_id)]

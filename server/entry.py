@@ -12,7 +12,6 @@ from aiohttp import web
 
 from core.library import Library
 from core.storage.signing import LocalPresigner
-from core.tokens import TokenStore
 from server.app import create_app
 from server.config import ServerConfig
 from server.protocol import ApiRunner
@@ -32,7 +31,7 @@ def url_for(host: str, port: int) -> str:
 
 def first_start_token(library: Library) -> str | None:
     """An admin token created when the catalog has none (shown once), else None."""
-    return TokenStore(library.db).ensure_initial_token()
+    return library.tokens.ensure_initial_token()
 
 
 class EmbeddedServer:

@@ -156,14 +156,15 @@ async def send_derived(
 ) -> web.StreamResponse:
     """One derivative object with ranges, validators and the file's cache policy."""
     lib = library(request)
-    stat = await run_blocking(request, lib.storage.stat, key)
+    opened = await run_blocking(request, lib.open_object, key)
+    stat = opened.stat
     metrics = request.app[METRICS]
 
     def count(n: int) -> None:
         metrics.bytes_served.inc(n, file_type=record.file_type)
 
     def open_range(start: int, end: int | None) -> Iterator[bytes]:
-        return lib.storage.open_range(key, start, end, REMOTE_CHUNK_SIZE)
+        return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
 
     return await stream_object(
         request,
@@ -171,7 +172,7 @@ async def send_derived(
         etag=etag or stat.etag,
         last_modified=stat.last_modified,
         content_type=content_type,
-        local_path=lib.storage.local_path(key),
+        local_path=opened.local_path,
         open_range=open_range,
         cache_control=cache_control(request, record, immutable),
         extra_headers=extra_headers,
@@ -183,6 +184,6 @@ async def read_text(request: web.Request, key: str) -> str:
     lib = library(request)
 
     def read() -> str:
-        return b"".join(lib.storage.open_range(key, 0, None)).decode("utf-8")
+        return lib.open_object(key).read_all().decode("utf-8")
 
     return await run_blocking(request, read)

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from core.library import Library
-from core.tokens import TokenStore
 from server.app import create_app
 from server.config import ServerConfig
 from server.entry import EmbeddedServer
@@ -55,7 +54,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def make_tokens(library: Library) -> Tokens:
-    store = TokenStore(library.db)
+    store = library.tokens
     return Tokens(*(store.create(f"test-{s}", s)[1] for s in ("read", "upload", "admin")))
 
 

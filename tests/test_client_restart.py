@@ -15,7 +15,6 @@ from PIL import Image
 
 from core.library import Library
 from core.settings import load_settings
-from core.tokens import TokenStore
 from server.client import Client
 from server.client.api import CHUNK, TUS_CHUNK
 
@@ -96,7 +95,7 @@ def test_the_client_retries_through_a_server_restart(
     library = Library.open(
         load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
     )
-    token = TokenStore(library.db).create("restart", "upload")[1]
+    token = library.tokens.create("restart", "upload")[1]
     library.close()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -149,7 +149,6 @@ def test_r2_previews_play_through_the_embedded_server(
     media_dir: MediaSet,
 ) -> None:
     """An R2 file's preview URL is the server's stream URL; private ones carry a session token."""
-    from core.tokens import TokenStore
     from desktop_app.controllers.library_controller import LibraryController
     from server.entry import EmbeddedServer
     from tests.server_fixtures import http_call, server_config
@@ -165,4 +164,4 @@ def test_r2_previews_play_through_the_embedded_server(
         reply = http_call(source, headers={"Range": "bytes=0-99"})
         assert reply.status == 206 and reply.body == media_dir.mp4.read_bytes()[:100]
         controller.shutdown()  # revokes the session token
-        assert not [t for t in TokenStore(s3_library.db).list() if t.active]
+        assert not [t for t in s3_library.tokens.list() if t.active]

@@ -28,7 +28,6 @@ pytest.importorskip("PySide6.QtWidgets")
 from PIL import Image  # noqa: E402
 
 from core.library import Library  # noqa: E402
-from core.tokens import TokenStore  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.qt_helpers import wait_for
@@ -133,7 +132,7 @@ def test_window_survives_thousands_of_arrivals_and_counts_agree(
     for n in range(via_queue):
         (folder / f"queued-{n:05d}.jpg").write_bytes(tiny_image(n, "JPEG"))
     http_files = [(f"api-{n:05d}.png", tiny_image(via_queue + n, "PNG")) for n in range(via_http)]
-    _info, token = TokenStore(library.db).create("soak", "upload")
+    _info, token = library.tokens.create("soak", "upload")
 
     with qtbot.waitSignal(window.server.stateChanged, timeout=30000) as started:
         window.server.start(port=0)

@@ -22,7 +22,6 @@ from core.errors import Conflict
 from core.events import ChangeEvent
 from core.leader import MaintenanceLeader
 from core.library import Library
-from core.tokens import TokenStore
 from tests.conftest import make_settings
 from tests.pg_server import postgres_url  # noqa: F401
 
@@ -122,7 +121,7 @@ def test_a_failed_transaction_logs_nothing(pair: Any, media_dir: Any) -> None:
 def test_token_changes_are_logged_without_secrets(pair: Any) -> None:
     a, b = pair
     heard_b = Heard(b)
-    store = TokenStore(a.db)
+    store = a.tokens
     info, secret = store.create("laptop", "read")
     assert store.verify(secret) is not None  # last_used_at moves: not a change
     store.revoke(info.id)

@@ -24,7 +24,6 @@ import pytest
 
 from core.library import Library
 from core.settings import load_settings
-from core.tokens import TokenStore
 from server.entry import EmbeddedServer
 from tests import media
 from tests.server_fixtures import server_config
@@ -50,7 +49,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
     )
     athlete = library.create_athlete("Ana")
-    token = TokenStore(library.db).create("generated", "admin")[1]
+    token = library.tokens.create("generated", "admin")[1]
     server = EmbeddedServer(library, config=server_config(library))
     server.start()
     try:

@@ -222,9 +222,7 @@ async def test_auth_scopes_and_public_files(api: Any, tokens: Tokens, media_dir:
     assert (await api.get("/audit", headers=bearer(tokens.upload))).status == 403
     assert (await api.get("/audit", headers=bearer(tokens.admin))).status == 200
 
-    from core.tokens import TokenStore
-
-    store = TokenStore(api.server.app[LIBRARY].db)
+    store = api.server.app[LIBRARY].tokens
     victim = next(t for t in store.list() if t.scope == "read")
     store.revoke(victim.id)
     assert (await api.get("/athletes", headers=bearer(tokens.read))).status == 401

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from core.audit import AuditLog
 from core.db.models import MediaFile
 from core.library import Library
 from server.entry import EmbeddedServer, first_start_token, main
@@ -61,7 +60,7 @@ def test_start_stop_restart(library: Library, media_dir: Any) -> None:
     assert not server.running
     listener.join(5)
     assert not listener.is_alive()
-    entries, total = AuditLog(library.db).query(file_id=record.id)
+    entries, total = library.audit.query(file_id=record.id)
     assert total == 1 and entries[0].action == "metadata"  # flushed by the cleanup
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=1).close()

@@ -32,7 +32,6 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from core.tokens import TokenStore  # noqa: E402
 from server.entry import EmbeddedServer  # noqa: E402
 from server.openapi import build_spec  # noqa: E402
 from tests.server_fixtures import server_config  # noqa: E402
@@ -76,7 +75,7 @@ def target(tmp_path_factory: pytest.TempPathFactory, media_dir: Any) -> Iterator
         (media_dir.webm, "video", False),
     ):
         library.ingest(Path(path), kind, is_public=public, athlete_id=1)
-    token = TokenStore(library.db).create("schemathesis", "admin")[1]
+    token = library.tokens.create("schemathesis", "admin")[1]
     server = EmbeddedServer(library, config=server_config(library))
     server.start()
     try:

@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 import pytest
 
-from core.audit import AuditLog
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.server_fixtures import Tokens, bearer, http_call, server_config
@@ -120,4 +119,4 @@ def test_nginx_sends_the_bytes_after_our_checks(
     assert http_call(front + path, headers=bearer(tokens.read)).status == 404
 
     # every access through nginx was audited by MediaDesk (the sink writes every 0.5 s)
-    until(lambda: AuditLog(library.db).query(file_id=record.id)[1] >= 3, 10, 0.1)
+    until(lambda: library.audit.query(file_id=record.id)[1] >= 3, 10, 0.1)

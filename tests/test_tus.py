@@ -23,7 +23,6 @@ from PIL import Image
 from core.db.models import ResumableUpload
 from core.library import Library
 from core.maintenance import run_maintenance
-from core.tokens import TokenStore
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_config
@@ -136,7 +135,7 @@ def test_tuspy_resumes_from_the_server_offset_after_sigkill(tmp_path: Path) -> N
 
     data_dir = tmp_path / "data"
     lib = Library.open(make_settings(data_dir))
-    token = TokenStore(lib.db).create("tuspy", "upload")[1]
+    token = lib.tokens.create("tuspy", "upload")[1]
     lib.close()
     source = noise_png(tmp_path / "match.png")
     size = source.stat().st_size
@@ -319,7 +318,7 @@ def test_protocol_errors_get_their_status(
     ok = patch(url, token, 1000, data[1000:2000], **{"Upload-Checksum": f"sha1 {good}"})
     assert ok.status == 204 and ok.headers["Upload-Offset"] == "2000"
     # another upload token cannot see this upload
-    other = TokenStore(big_library.db).create("other", "upload")[1]
+    other = big_library.tokens.create("other", "upload")[1]
     assert head(url, other).status == 404
     # unknown -> 404; expired -> 410; terminated -> 404
     assert head(f"{base}/files/upload/tus/{'0' * 32}", token).status == 404

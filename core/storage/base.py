@@ -22,6 +22,24 @@ class ObjectStat:
 
 
 @dataclass(frozen=True)
+class OpenedObject:
+    """A stored object opened for one response: its stat and local file, its bytes on demand."""
+
+    key: str
+    stat: ObjectStat
+    local_path: Path | None
+    _storage: Storage = field(repr=False, compare=False)
+
+    def open_range(
+        self, start: int, end: int | None, chunk_size: int = 256 * 1024
+    ) -> Iterator[bytes]:
+        return self._storage.open_range(self.key, start, end, chunk_size)
+
+    def read_all(self) -> bytes:
+        return b"".join(self._storage.open_range(self.key, 0, None))
+
+
+@dataclass(frozen=True)
 class PresignedRequest:
     """What a client needs to perform a signed request."""
 

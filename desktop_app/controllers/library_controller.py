@@ -14,7 +14,6 @@ from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
 from core.records import FileQuery, FileRecord
-from core.tokens import TokenStore
 from desktop_app.errors import ErrorMessage, describe_error
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
@@ -313,9 +312,7 @@ class LibraryController(QObject):
         if record.is_trashed:
             # The server and presigned_get serve no trashed file; a preview of one in the trash
             # (to decide whether to restore it) signs its object directly.
-            return self.library.presigner.presign_get(
-                record.storage_key, PREVIEW_URL_EXPIRY, content_type=record.content_type
-            ).url
+            return self.library.sign_object(record, PREVIEW_URL_EXPIRY)
         server = self.server_url()
         if server:
             kind = "video" if record.file_type == "video" else "image"
@@ -327,7 +324,7 @@ class LibraryController(QObject):
         """A read token for this app session's previews, revoked when the app closes."""
         with self._token_lock:
             if self._preview_token is None:
-                info, secret = TokenStore(self.library.db).create(SESSION_TOKEN_NAME, "read")
+                info, secret = self.library.tokens.create(SESSION_TOKEN_NAME, "read")
                 self._preview_token = (info.id, secret)
             return self._preview_token[1]
 
@@ -369,7 +366,7 @@ class LibraryController(QObject):
     def shutdown(self) -> None:
         if self._preview_token is not None:
             try:
-                TokenStore(self.library.db).revoke(self._preview_token[0])
+                self.library.tokens.revoke(self._preview_token[0])
             except MediaDeskError as exc:
                 logger.warning("Could not revoke the preview token: %s", exc.message)
             self._preview_token = None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from core.library import Library
-from core.tokens import SCOPES, TokenInfo, TokenStore
+from core.tokens import SCOPES, TokenInfo
 from desktop_app.errors import ErrorMessage, describe_error
 from desktop_app.workers import TaskRunner
 
@@ -30,7 +30,7 @@ class ServerController(QObject):
     def __init__(self, library: Library, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.library = library
-        self.tokens = TokenStore(library.db)
+        self.tokens = library.tokens
         self.runner = TaskRunner(max_threads=1, parent=self)  # one at a time: start, stop...
         self.runner.busyChanged.connect(self.busyChanged)
         self.token_runner = TaskRunner(max_threads=1, parent=self)

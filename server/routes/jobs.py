@@ -75,26 +75,11 @@ async def reprocess(request: web.Request) -> web.Response:
 
 def metrics_text(lib: Library) -> str:
     """Queue depth, failures and job durations, read from the catalog (every worker's)."""
-    from sqlalchemy import func, select
-
-    from core.db.models import Job
-
     depth = lib.jobs.depth()
-    with lib.db.read() as s:
-        rows = s.execute(
-            select(Job.kind, Job.started_at, Job.finished_at).where(
-                Job.state == "done", Job.finished_at.is_not(None)
-            )
-        ).all()
-        failed = dict(
-            s.execute(
-                select(Job.kind, func.count()).where(Job.state == "failed").group_by(Job.kind)
-            ).all()
-        )
+    runs, failed = lib.jobs.run_statistics()
     durations: dict[str, list[float]] = {}
-    for kind, started, finished in rows:
-        if started is not None and finished is not None:
-            durations.setdefault(kind, []).append((finished - started).total_seconds())
+    for kind, seconds in runs:
+        durations.setdefault(kind, []).append(seconds)
     lines = [
         "# HELP mediadesk_jobs Processing jobs in the catalog by state (queue depth: queued)",
         "# TYPE mediadesk_jobs gauge",

@@ -6,9 +6,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 
-from core.errors import MediaDeskError
 from server.auth import PUBLIC, requires
 from server.errors import CLIENT_MESSAGES
 from server.openapi import build_spec, version
@@ -19,19 +17,7 @@ routes = web.RouteTableDef()
 
 def _check(request: web.Request) -> dict[str, Any]:
     lib = library(request)
-    result: dict[str, Any] = {
-        "database": {"ok": True},
-        "storage": {"ok": True, "backend": lib.storage.name},
-    }
-    try:
-        with lib.db.read() as s:
-            s.execute(text("SELECT 1"))
-    except Exception as exc:  # reported, not raised: this is the health check
-        result["database"] = {"ok": False, "error": type(exc).__name__}
-    try:
-        lib.storage.check()
-    except MediaDeskError as exc:
-        result["storage"].update(ok=False, error=exc.message)
+    result = lib.health()
     result["feed"] = lib.feed.status()
     leader = getattr(lib, "_mediadesk_leader", None)
     if leader is not None:

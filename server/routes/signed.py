@@ -70,13 +70,13 @@ async def signed_put(request: web.Request) -> web.Response:
             "content_length_mismatch",
             f"The URL is signed for {grant.content_length} bytes, not {length}",
         )
-    record = await run_blocking(request, lib.catalog.find_by_key, grant.key)
+    record = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.status != "pending" or record.is_trashed:
         raise Conflict("This upload URL has already been used or its upload was removed")
     body = BodyStream(request.content, asyncio.get_running_loop(), limit, grant.content_length)
     stat = await run_blocking(
         request,
-        lib.storage.put_stream,
+        lib.put_object,
         grant.key,
         body,
         grant.content_type or sent_type or "application/octet-stream",
@@ -92,10 +92,11 @@ async def signed_put(request: web.Request) -> web.Response:
 async def signed_get(request: web.Request) -> web.StreamResponse:
     grant = _grant(request, "GET")
     lib = library(request)
-    record: FileRecord | None = await run_blocking(request, lib.catalog.find_by_key, grant.key)
+    record: FileRecord | None = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.is_trashed or record.status != "ready":
         raise NotFound("This file is no longer available")
-    stat = await run_blocking(request, lib.storage.stat, grant.key)
+    opened = await run_blocking(request, lib.open_object, grant.key)
+    stat = opened.stat
     if not record.is_public:
         request.app[AUDIT].add(
             "signed-url",
@@ -114,7 +115,7 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
         metrics.sent("download", record.file_type, n)
 
     def open_object(start: int, end: int | None) -> Iterator[bytes]:
-        return lib.storage.open_range(grant.key, start, end, REMOTE_CHUNK_SIZE)
+        return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
 
     max_age = min(remaining, request.app[CONFIG].private_max_age)
     with lib.reading(grant.key):  # a move deletes the old key only after this response
@@ -124,7 +125,7 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
             etag=stat.etag,
             last_modified=stat.last_modified,
             content_type=grant.content_type or record.content_type or "application/octet-stream",
-            local_path=lib.storage.local_path(grant.key),
+            local_path=opened.local_path,
             open_range=open_object,
             cache_control=f"private, max-age={max_age}",
             extra_headers=headers,

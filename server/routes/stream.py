@@ -66,10 +66,11 @@ async def _send(
         metrics.sent("stream", record.file_type, n)
 
     if width is not None:
-        key, stat = await run_blocking(request, lib.variant, record, width)
+        variant = await run_blocking(request, lib.open_variant, record, width)
+        stat = variant.stat
 
         def open_variant(start: int, end: int | None) -> Iterator[bytes]:
-            return lib.storage.open_range(key, start, end, REMOTE_CHUNK_SIZE)
+            return variant.open_range(start, end, REMOTE_CHUNK_SIZE)
 
         return await stream_object(
             request,
@@ -77,7 +78,7 @@ async def _send(
             etag=stat.etag,
             last_modified=stat.last_modified,
             content_type="image/webp",
-            local_path=lib.storage.local_path(key),
+            local_path=variant.local_path,
             open_range=open_variant,
             cache_control=_cache_control(request, record, True),
             on_bytes=count,
