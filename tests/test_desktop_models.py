@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -161,6 +162,61 @@ def test_upload_queue_states_progress_cancel_retry(qapp) -> None:  # type: ignor
     assert model.data(model.index(1, model.STATE)) == "Failed: Unsupported file type"
     model.clear_finished()
     assert [i.id for i in model.items()] == [b.id]  # the failure stays
+
+
+def test_upload_queue_running_totals_match_a_full_walk(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The queue keeps its counts, totals and row lookups per change (a bulk import would be
+    quadratic otherwise); after any mix of changes they must equal walking every row."""
+    rng = random.Random(7)
+    model = UploadQueueModel()
+    removed: set[int] = set()
+    stages = ("reading", "validating", "thumbnail", "uploading", "sending", "finishing")
+    for step in range(3000):
+        ids = [i.id for i in model.items()]
+        action = rng.random()
+        if action < 0.15 or not ids:
+            model.add(Path(f"/tmp/f{step}.jpg"), rng.choice([0, 1, 999, 10**6]))
+        elif action < 0.55:
+            total = rng.choice([0, 1000])
+            model.set_progress(
+                rng.choice(ids), rng.choice(stages), rng.randint(0, 1000), total, now=step / 10
+            )
+        elif action < 0.8:
+            model.set_state(rng.choice(ids), rng.choice(list(UploadState)), "why")
+        elif action < 0.86:
+            model.retry(rng.choice(ids))
+        elif action < 0.9:
+            model.resume(rng.choice(ids))
+        elif action < 0.95:
+            victim = rng.choice(ids)
+            removed.add(victim)
+            assert model.remove(victim)
+        elif action < 0.97:
+            model.clear_finished()
+        items = model.items()
+        expect: dict[str, int] = {}
+        for item in items:
+            expect[item.state.value] = expect.get(item.state.value, 0) + 1
+        assert model.states() == expect
+        counted = [i for i in items if i.state != UploadState.CANCELLED]
+        weight = sum(max(i.size, 1) for i in counted)
+        done = sum(
+            max(i.size, 1) * (0.0 if i.state == UploadState.FAILED else i.fraction) for i in counted
+        )
+        fraction, running = model.total_progress()
+        assert running == sum(1 for i in items if i.state.running)
+        assert fraction == pytest.approx(done / weight if weight else 0.0, abs=1e-12)
+        probe = rng.choice(items) if items and rng.random() < 0.9 else None
+        if probe is not None:
+            assert model.item(probe.id) is probe and items[model.row_of(probe.id)] is probe
+        gone = rng.choice(sorted(removed)) if removed else -1
+        assert model.item(gone) is None and model.row_of(gone) == -1
+    # Everything done reads exactly 100 %, however the sums were reached.
+    for item in model.items():
+        model.set_state(item.id, UploadState.QUEUED)
+        model.set_state(item.id, UploadState.DONE)
+    if model.items():
+        assert model.total_progress()[0] == 1.0
 
 
 def test_sidebar_model_counts_and_filters(qapp) -> None:  # type: ignore[no-untyped-def]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,8 @@ class UploadItem:
     pause_requested: bool = False  # the worker stops at the next part and the row pauses
     _last: tuple[float, int] = (0.0, 0)
     _stage_start: tuple[float, int] = (0.0, 0)
+    # What the model's running totals hold for this row: (state, weight, done); see _recount
+    _counted: tuple[UploadState, int, Fraction] | None = None
 
     @property
     def name(self) -> str:
@@ -111,6 +115,16 @@ class UploadQueueModel(QAbstractTableModel):
         super().__init__(parent)
         self._items: list[UploadItem] = []
         self._ids = itertools.count(1)
+        # Thousands of rows arrive in a bulk import and each changes dozens of times: lookups
+        # and totals are kept up to date per change instead of walking every row (that made a
+        # 3,000-file import quadratic). _rows may go stale after a removal; row_of repairs it.
+        self._by_id: dict[int, UploadItem] = {}
+        self._rows: dict[int, int] = {}
+        self._counts: Counter[UploadState] = Counter()
+        self._weight = 0  # sum of max(size, 1) over rows not cancelled
+        # Done bytes as an exact sum (floats are exact fractions): adding and taking back the
+        # same terms returns exactly to where it was, so a finished queue reads exactly 100 %.
+        self._done = Fraction(0)
 
     # ---- items ------------------------------------------------------------------------------
     def add(self, path: Path, size: int, athlete_id: int | None = None) -> UploadItem:
@@ -118,6 +132,9 @@ class UploadQueueModel(QAbstractTableModel):
         row = len(self._items)
         self.beginInsertRows(QModelIndex(), row, row)
         self._items.append(item)
+        self._by_id[item.id] = item
+        self._rows[item.id] = row
+        self._recount(item)
         self.endInsertRows()
         self._total_changed()
         return item
@@ -126,20 +143,23 @@ class UploadQueueModel(QAbstractTableModel):
         return list(self._items)
 
     def item(self, item_id: int) -> UploadItem | None:
-        row = self.row_of(item_id)
-        return self._items[row] if row >= 0 else None
+        return self._by_id.get(item_id)
 
     def row_of(self, item_id: int) -> int:
-        for row, item in enumerate(self._items):
-            if item.id == item_id:
-                return row
-        return -1
+        row = self._rows.get(item_id)
+        if row is None:
+            return -1
+        if row >= len(self._items) or self._items[row].id != item_id:
+            self._rows = {item.id: n for n, item in enumerate(self._items)}  # after a removal
+            row = self._rows.get(item_id, -1)
+        return row
 
     def states(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for item in self._items:
-            out[item.state.value] = out.get(item.state.value, 0) + 1
-        return out
+        return {state.value: n for state, n in self._counts.items() if n}
+
+    def count(self, *states: UploadState) -> int:
+        """How many rows are in any of these states (without walking the rows)."""
+        return sum(self._counts[state] for state in states)
 
     # ---- transitions --------------------------------------------------------------------------
     def set_state(
@@ -163,6 +183,7 @@ class UploadQueueModel(QAbstractTableModel):
             item.eta, item.speed = None, 0.0
         if state == UploadState.VALIDATING and item.started is None:
             item.started = time.monotonic()
+        self._recount(item)
         self._row_changed(item)
         self.stateChanged.emit(item_id, state.value)
         self._total_changed()
@@ -179,6 +200,7 @@ class UploadQueueModel(QAbstractTableModel):
         state = UploadState.UPLOADING if stage in SENDING_STAGES else UploadState.VALIDATING
         if item.state != state:
             item.state = state
+            self._recount(item)
             self.stateChanged.emit(item_id, state.value)
         measured = stage in BYTE_STAGES and total > 0
         if stage != item.stage:
@@ -203,6 +225,7 @@ class UploadQueueModel(QAbstractTableModel):
             item.fraction = max(item.fraction, STAGE_SPAN["reading"][1])
         if stage == "finishing":
             item.fraction = max(item.fraction, FINISHING_FRACTION)
+        self._recount(item)
         # Time left only when it can be measured: bytes still to store at the storing speed.
         if stage in ("uploading", "sending") and part is not None and item.speed > 0:
             item.eta = (total - done) / item.speed
@@ -244,6 +267,8 @@ class UploadQueueModel(QAbstractTableModel):
         return item
 
     def paused_ids(self) -> list[int]:
+        if not self._counts[UploadState.PAUSED]:
+            return []
         return [i.id for i in self._items if i.state == UploadState.PAUSED]
 
     def set_upload_id(self, item_id: int, upload_id: str) -> None:
@@ -263,6 +288,8 @@ class UploadQueueModel(QAbstractTableModel):
         return item
 
     def failed_ids(self) -> list[int]:
+        if not self._counts[UploadState.FAILED]:
+            return []
         return [i.id for i in self._items if i.state == UploadState.FAILED]
 
     def remove(self, item_id: int) -> bool:
@@ -272,18 +299,29 @@ class UploadQueueModel(QAbstractTableModel):
             return False
         self._items[row].cancel.set()
         self.beginRemoveRows(QModelIndex(), row, row)
-        del self._items[row]
+        self._drop(self._items.pop(row))
         self.endRemoveRows()
         self._total_changed()
         return True
 
     def clear_finished(self) -> None:
         """Removes done, duplicate and cancelled rows; failed rows stay to be retried or read."""
-        for row in range(len(self._items) - 1, -1, -1):
-            if self._items[row].state.clearable:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._items[row]
-                self.endRemoveRows()
+        # Each run of neighbouring rows goes in one removal: the views redo their layout once
+        # per run, not once per row (clearing thousands of done rows stays quick).
+        row = len(self._items) - 1
+        while row >= 0:
+            if not self._items[row].state.clearable:
+                row -= 1
+                continue
+            last = row
+            while row > 0 and self._items[row - 1].state.clearable:
+                row -= 1
+            self.beginRemoveRows(QModelIndex(), row, last)
+            for item in self._items[row : last + 1]:
+                self._drop(item)
+            del self._items[row : last + 1]
+            self.endRemoveRows()
+            row -= 1
         self._total_changed()
 
     # ---- totals -------------------------------------------------------------------------------
@@ -292,15 +330,35 @@ class UploadQueueModel(QAbstractTableModel):
 
         A failed row counts as not done, so the total never reads 100 % while one failed.
         """
-        counted = [i for i in self._items if i.state != UploadState.CANCELLED]
-        running = sum(1 for i in self._items if i.state.running)
-        weight = sum(max(i.size, 1) for i in counted)
-        if not weight:
+        running = self.count(UploadState.VALIDATING, UploadState.UPLOADING)
+        if not self._weight:
             return 0.0, running
-        done = sum(
-            max(i.size, 1) * (0.0 if i.state == UploadState.FAILED else i.fraction) for i in counted
-        )
-        return done / weight, running
+        return float(self._done) / self._weight, running
+
+    def _recount(self, item: UploadItem) -> None:
+        """Moves the row's share of the running totals to its current state and progress."""
+        self._forget(item)
+        weight = 0 if item.state == UploadState.CANCELLED else max(item.size, 1)
+        failed = item.state == UploadState.FAILED
+        done = Fraction(0) if failed or not weight else Fraction(weight * item.fraction)
+        item._counted = (item.state, weight, done)
+        self._counts[item.state] += 1
+        self._weight += weight
+        self._done += done
+
+    def _drop(self, item: UploadItem) -> None:
+        self._forget(item)
+        self._by_id.pop(item.id, None)
+        self._rows.pop(item.id, None)
+
+    def _forget(self, item: UploadItem) -> None:
+        if item._counted is None:
+            return
+        state, weight, done = item._counted
+        item._counted = None
+        self._counts[state] -= 1
+        self._weight -= weight
+        self._done -= done
 
     def _total_changed(self) -> None:
         fraction, running = self.total_progress()

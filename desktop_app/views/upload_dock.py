@@ -325,16 +325,18 @@ class UploadDock(QDockWidget):
         return item.state.value if item is not None else ""
 
     def _update_buttons(self, *_: object) -> None:
+        # Runs on every row change: reads the model's running counts, never walks the rows
         states = {self._state(i) for i in self._selected_ids()} - {""}
+        counts = self.model.states()
         retryable = bool(states & {"failed", "cancelled"})
-        failed = bool(self.model.failed_ids())
+        failed = bool(counts.get("failed"))
         self.retry_button.setEnabled(retryable or failed)
         self.retry_button.setText(self.tr("Retry") if retryable else self.tr("Retry failed"))
         active = {"queued", "validating", "uploading"}
         self.cancel_button.setEnabled(bool(states & active) if states else self._any_active())
         self.cancel_button.setText(self.tr("Cancel") if states else self.tr("Cancel all"))
-        self.clear_button.setEnabled(any(i.state.clearable for i in self.model.items()))
-        scope = states or {i.state.value for i in self.model.items()}
+        self.clear_button.setEnabled(any(UploadState(s).clearable for s in counts))
+        scope = states or set(counts)
         pausing = bool(scope & active)
         self.pause_button.setEnabled(pausing or "paused" in scope)
         if states:
@@ -343,7 +345,9 @@ class UploadDock(QDockWidget):
             self.pause_button.setText(self.tr("Pause all") if pausing else self.tr("Resume all"))
 
     def _any_active(self) -> bool:
-        return any(item.state.active for item in self.model.items())
+        return bool(
+            self.model.count(UploadState.QUEUED, UploadState.VALIDATING, UploadState.UPLOADING)
+        )
 
     def _on_total(self, per_mille: int, running: int) -> None:
         self.total_bar.setValue(per_mille)
