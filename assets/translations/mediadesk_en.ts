@@ -4,7 +4,7 @@
 <context>
     <name>Confirm</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/confirm.py" line="31"/>
+        <location filename="../../desktop_app/views/confirm.py" line="33"/>
         <source>…and %n more</source>
         <translation>
             <numerusform>…and %n more</numerusform>

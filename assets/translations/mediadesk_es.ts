@@ -4,7 +4,7 @@
 <context>
     <name>Confirm</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/confirm.py" line="31"/>
+        <location filename="../../desktop_app/views/confirm.py" line="33"/>
         <source>…and %n more</source>
         <translation>
             <numerusform>…y %n más</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/confirm.py" line="43"/>
+        <location filename="../../desktop_app/views/confirm.py" line="45"/>
         <source>This cannot be undone.</source>
         <translation>No se puede deshacer.</translation>
     </message>
@@ -2214,108 +2214,108 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="380"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="391"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="381"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="392"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="382"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="393"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="383"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="394"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="384"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="395"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="385"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="396"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="390"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="401"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="391"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="402"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="392"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="403"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="393"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="404"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="394"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="405"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="395"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="429"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="406"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="440"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="396"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="407"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="397"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="408"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="407"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="418"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="408"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="419"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="409"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="420"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="410"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="421"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="411"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="422"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="412"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="423"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="413"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="424"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>

@@ -28,7 +28,9 @@ def names_text(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
     lines = [f"• {name}" for name in names[:shown]]
     more = len(names) - shown
     if more > 0:
-        lines.append(Confirm.tr("…and %n more", "", more))
+        # Called on the class (the stubs only know the bound form): lupdate takes the
+        # context from the receiver, an instance would record an empty one.
+        lines.append(Confirm.tr("…and %n more", "", more))  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
