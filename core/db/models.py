@@ -16,9 +16,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from core.natsort import NAME_SORT_MAX, name_sort_key
 
 
 def utcnow() -> datetime:
@@ -69,6 +72,8 @@ class MediaFile(Base):
             Index(f"ix_media_files_by_{key}", "deleted_at", "status", key, "id")
             for key in ("created_at", "original_filename", "size", "duration", "updated_at")
         ),
+        # sort=original_filename walks this one (migration 0008): natural order
+        Index("ix_media_files_by_name_sort", "deleted_at", "status", "name_sort", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -76,6 +81,13 @@ class MediaFile(Base):
     # "local" | "r2": where the bytes are (migration 0002); set on insert by Library
     storage_backend: Mapped[str | None] = mapped_column(String(10))
     original_filename: Mapped[str] = mapped_column(String(255))
+    # core.natsort.name_sort_key(original_filename), kept by the ORM events below; byte order
+    # ("C" collation on PostgreSQL) so the database orders it exactly as Python does
+    name_sort: Mapped[str] = mapped_column(
+        String(NAME_SORT_MAX).with_variant(String(NAME_SORT_MAX, collation="C"), "postgresql"),
+        default="",
+        server_default="",
+    )
     content_type: Mapped[str | None] = mapped_column(String(100))
     file_type: Mapped[str] = mapped_column(String(10))  # image | video
     size: Mapped[int | None] = mapped_column(BigInteger)
@@ -109,6 +121,13 @@ class MediaFile(Base):
     athlete: Mapped[Athlete | None] = relationship(back_populates="files")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+@event.listens_for(MediaFile, "before_insert")
+@event.listens_for(MediaFile, "before_update")
+def _keep_name_sort(_mapper: Any, _connection: Any, row: MediaFile) -> None:
+    # every ORM write of a name refreshes its key, so ingest and rename need not know about it
+    row.name_sort = name_sort_key(row.original_filename or "")
 
 
 class UsageDay(Base):

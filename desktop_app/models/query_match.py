@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any
 
+from core.natsort import name_sort_key
 from core.records import FileQuery, FileRecord
 
 
@@ -33,7 +34,13 @@ class _Key:
 
     def __init__(self, record: FileRecord, sort: str) -> None:
         self.desc = sort.startswith("-")
-        self.value: Any = getattr(record, sort.lstrip("-"))
+        key = sort.lstrip("-")
+        # names by the catalog's natural key (core.natsort), the order the server pages in
+        self.value: Any = (
+            name_sort_key(record.original_filename)
+            if key == "original_filename"
+            else getattr(record, key)
+        )
         self.id = record.id
 
     def __lt__(self, other: _Key) -> bool:

@@ -1,0 +1,190 @@
+"""Names sort naturally (issue 7): game_2 < game_5 < game_10, any case, on SQLite and PostgreSQL,
+through keyset cursors and an index, and the desktop places live rows the same way."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.db.migrate import upgrade
+from core.db.models import MediaFile
+from core.library import Library
+from core.natsort import name_sort_key, natural_key
+from core.records import FileQuery, FileRecord
+from desktop_app.models.query_match import insert_position
+from tests.conftest import make_settings
+from tests.pg_server import postgres_url  # noqa: F401
+
+pytestmark = pytest.mark.timeout(120)
+
+# in insertion (id) order; plain string order would put game_10 before game_5 and Game_2 last
+NAMES = [
+    "game_10.mp4",
+    "game_5.mp4",
+    "Game_2.mp4",
+    "game_1b.mp4",
+    "game_1.mp4",
+    "game_02.mp4",
+    "Game_100.mp4",
+    "game_9.mp4",
+    "alpha.mp4",
+    "GAME_20.mp4",
+    "game_1a.mp4",
+]
+NATURAL = [
+    "alpha.mp4",
+    "game_1.mp4",
+    "game_1a.mp4",
+    "game_1b.mp4",
+    "Game_2.mp4",
+    "game_02.mp4",
+    "game_5.mp4",
+    "game_9.mp4",
+    "game_10.mp4",
+    "GAME_20.mp4",
+    "Game_100.mp4",
+]
+
+
+def add(lib: Library, names: list[str]) -> None:
+    with lib.db.write() as s:
+        for i, name in enumerate(names):
+            s.add(
+                MediaFile(
+                    storage_key=f"general/2024/01/{name}-{i}",
+                    original_filename=name,
+                    content_type="video/mp4",
+                    file_type="video",
+                    size=1000,
+                    status="ready",
+                )
+            )
+
+
+def walk(lib: Library, sort: str, limit: int = 3) -> list[str]:
+    names: list[str] = []
+    cursor = None
+    while True:
+        page = lib.list_files(FileQuery(sort=sort, limit=limit, cursor=cursor))
+        names += [r.original_filename for r in page.items]
+        if page.next_cursor is None:
+            return names
+        cursor = page.next_cursor
+
+
+def check_natural_order(lib: Library) -> None:
+    add(lib, NAMES)
+    assert [r.original_filename for r in lib.list_files(sort="original_filename").items] == (
+        NATURAL
+    )
+    # Game_2 and game_02 have the same key: the id breaks the tie, reversed when descending
+    expected_desc = list(reversed(NATURAL))
+    assert [r.original_filename for r in lib.list_files(sort="-original_filename").items] == (
+        expected_desc
+    )
+    for limit in (1, 2, 3, 4):
+        assert walk(lib, "original_filename", limit) == NATURAL
+        assert walk(lib, "-original_filename", limit) == expected_desc
+    assert [
+        r.original_filename
+        for r in lib.list_files(FileQuery(sort="original_filename", limit=4, offset=4)).items
+    ] == (NATURAL[4:8])
+
+
+def test_names_sort_naturally_with_cursors_on_sqlite(library: Library) -> None:
+    check_natural_order(library)
+
+
+def test_rename_moves_a_file_in_the_name_order(library: Library) -> None:
+    add(library, ["clip_3.mp4", "clip_20.mp4", "clip_100.mp4"])
+    first = library.list_files(sort="original_filename").items[0]
+    assert first.original_filename == "clip_3.mp4"
+    library.update_file(first.id, {"original_filename": "clip_50.mp4"})
+    assert [r.original_filename for r in library.list_files(sort="original_filename").items] == [
+        "clip_20.mp4",
+        "clip_50.mp4",
+        "clip_100.mp4",
+    ]
+
+
+def test_name_sort_walks_an_index(library: Library) -> None:
+    add(library, NAMES)
+    with library.db.read() as s:
+        plan = " ".join(
+            str(r[-1])
+            for r in s.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT id FROM media_files WHERE deleted_at IS NULL "
+                    "AND status = 'ready' ORDER BY name_sort DESC, id DESC LIMIT 50"
+                )
+            )
+        )
+    assert "ix_media_files_by_name_sort" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_migration_backfills_existing_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    upgrade(engine, "0007")
+    with engine.begin() as conn:
+        for i, name in enumerate(NAMES):
+            conn.execute(
+                text(
+                    "INSERT INTO media_files (storage_key, original_filename, file_type, "
+                    "is_public, description, status, has_thumbnail, extra, created_at, "
+                    "updated_at, version) VALUES (:k, :n, 'video', 0, '', 'ready', 0, '{}', "
+                    "'2024-01-01 00:00:00', '2024-01-01 00:00:00', 1)"
+                ),
+                {"k": f"k{i}", "n": name},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT original_filename, name_sort FROM media_files")).all()
+    engine.dispose()
+    assert all(key == name_sort_key(name) for name, key in rows)
+    assert [n for n, _ in sorted(rows, key=lambda r: r[1])] == NATURAL
+
+
+def test_keys_order_like_the_python_sort() -> None:
+    assert sorted(NAMES, key=natural_key) == NATURAL
+    assert name_sort_key("Game_2") == name_sort_key("game_02")
+    # numbers before text at the same place, and a shorter name first
+    assert sorted(["a-", "ab", "a1", "a"], key=natural_key) == ["a", "a1", "a-", "ab"]
+    assert len(name_sort_key("1_" * 127)) <= 512  # fits the column and its index
+
+
+def test_desktop_places_live_rows_in_natural_order(library: Library) -> None:
+    add(library, ["game_1.mp4", "game_5.mp4", "game_10.mp4", "game_100.mp4"])
+    rows: list[FileRecord] = library.list_files(sort="original_filename").items
+    record = dataclasses.replace(rows[0], id=99, original_filename="Game_7.mp4")
+    assert insert_position(rows, record, "original_filename") == 2
+    desc = library.list_files(sort="-original_filename").items
+    assert insert_position(desc, record, "-original_filename") == 2
+
+
+@pytest.fixture
+def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:  # noqa: F811
+    data = tmp_path / "pg"
+    data.mkdir()
+    lib = Library.open(make_settings(data, database_url=postgres_url))
+    with lib.db.write() as s:  # the session's database is shared by the tests using it
+        s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
+    yield lib
+    lib.close()
+
+
+def test_names_sort_naturally_with_cursors_on_postgres(pg_library: Library) -> None:
+    check_natural_order(pg_library)
+    with pg_library.db.read() as s:
+        indexes = set(s.scalars(text("SELECT indexname FROM pg_indexes")))
+        collation = s.scalar(
+            text(
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_name = 'media_files' AND column_name = 'name_sort'"
+            )
+        )
+    assert "ix_media_files_by_name_sort" in indexes and collation == "C"
