@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from core.db.models import MediaFile  # noqa: E402
 from core.events import ChangeEvent  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import AthleteRecord, FileQuery  # noqa: E402
+from desktop_app.controllers import upload_controller  # noqa: E402
 from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
 from desktop_app.models.query_match import insert_position, matches  # noqa: E402
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
+from desktop_app.upload_persistence import load_queue, queue_file  # noqa: E402
 from desktop_app.workers import TaskRunner  # noqa: E402
 from tests.qt_helpers import wait_for
 
@@ -217,6 +220,28 @@ def test_upload_queue_running_totals_match_a_full_walk(qapp) -> None:  # type: i
         model.set_state(item.id, UploadState.DONE)
     if model.items():
         assert model.total_progress()[0] == 1.0
+
+
+def test_upload_queue_is_saved_during_a_long_busy_import(
+    qtbot, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Changes that never pause still get the queue onto disk within the maximum delay."""
+    monkeypatch.setattr(upload_controller, "SAVE_MAX_DELAY", 0.4)
+    controller = upload_controller.UploadController(library)
+    try:
+        controller._save_timer.setInterval(200)
+        saved = queue_file(library.paths.data_dir)
+        wait_for(qtbot, lambda: not controller.busy)  # the empty saved queue was read
+        item = controller.model.add(Path("/tmp/busy.jpg"), 100)
+        started = time.monotonic()
+        while not saved.exists() and time.monotonic() - started < 3:
+            controller.model.set_state(item.id, UploadState.PAUSED)  # a change every 50 ms
+            controller.model.set_state(item.id, UploadState.QUEUED)
+            qtbot.wait(50)
+        assert saved.exists() and time.monotonic() - started < 2
+        wait_for(qtbot, lambda: [r.path for r in load_queue(saved)] == ["/tmp/busy.jpg"])
+    finally:
+        controller.shutdown()
 
 
 def test_sidebar_model_counts_and_filters(qapp) -> None:  # type: ignore[no-untyped-def]

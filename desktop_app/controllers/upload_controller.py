@@ -28,6 +28,9 @@ PROGRESS_INTERVAL = 0.08  # seconds between progress reports of one file
 # doubling up to RETRY_MAX: a network that comes back resumes the upload by itself.
 RETRY_FIRST, RETRY_MAX = 15_000, 300_000  # ms
 SAVE_DELAY = 500  # ms: bursts of changes are saved once
+# ...but a long busy import (changes never pausing for SAVE_DELAY) is still saved this often,
+# so a crash in the middle of it loses little of the queue.
+SAVE_MAX_DELAY = 5.0  # s
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
@@ -145,6 +148,7 @@ class UploadController(QObject):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY)
         self._save_timer.timeout.connect(self._save)
+        self._save_due = 0.0  # monotonic time by which the pending save must run
         self.model.stateChanged.connect(self._state_changed)
         if self._queue_file is not None:
             self._running += 1
@@ -293,8 +297,14 @@ class UploadController(QObject):
         self._schedule_save()
 
     def _schedule_save(self) -> None:
-        if self._queue_file is not None and not self._closing:
-            self._save_timer.start()
+        if self._queue_file is None or self._closing:
+            return
+        now = time.monotonic()
+        if not self._save_timer.isActive():
+            self._save_due = now + SAVE_MAX_DELAY
+        elif now + self._save_timer.interval() / 1000 > self._save_due:
+            return  # pushing it back again would pass the deadline: let it fire
+        self._save_timer.start()
 
     def snapshot(self) -> list[SavedRow]:
         """The rows to keep: unfinished ones (running or queued resume at the next start)."""
