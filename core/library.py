@@ -6,7 +6,7 @@ import contextlib
 import io
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +32,7 @@ from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, File
 from core.resumable import ResumableUploads
 from core.settings import Settings
 from core.spool import Spooled
+from core.storage import signing
 from core.storage.base import (
     ObjectStat,
     OpenedObject,
@@ -40,8 +41,8 @@ from core.storage.base import (
     ProgressCallback,
     Storage,
 )
-from core.storage.factory import build_storage
-from core.storage.signing import check_expires_in
+from core.storage.factory import SIGNING_KEY_FILE, build_storage
+from core.storage.signing import LocalPresigner, SignedGrant, check_expires_in
 from core.thumbnails import make_variant
 from core.tokens import TokenStore
 from core.usage import UsageMonitor
@@ -75,6 +76,7 @@ class Library:
         self.catalog = Catalog(db)
         self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
         self.audit = AuditLog(db)
+        self._grant_secret: bytes | None = None  # loaded on first use; R2 libraries sign grants too
         self._ingestor = Ingestor(self)
         self.jobs = JobQueue(db, settings.job_lease_seconds, settings.job_max_attempts)
         self.resumable = ResumableUploads(self)  # tus and presigned multipart uploads
@@ -435,6 +437,29 @@ class Library:
         return self.presigner.presign_get(
             record.storage_key, expires_in, content_type=record.content_type
         ).url
+
+    # ---- checking signed links: the secret never leaves core ----------------------------------
+    def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:
+        """The grant of a `/signed/{key}` URL of the local backend."""
+        if not isinstance(self.presigner, LocalPresigner):
+            raise NotFound("Signed URLs of this server exist only with the local storage backend")
+        return self.presigner.verify(method, key, query)
+
+    def _file_grant_secret(self) -> bytes:
+        if self._grant_secret is None:
+            self._grant_secret = signing.load_or_create_secret(
+                self.paths.secrets_dir / SIGNING_KEY_FILE
+            )
+        return self._grant_secret
+
+    def sign_file_grant(self, file_id: int, expires_in: int | None = None) -> str:
+        """`exp=…&sig=…` letting a header-less player read one private file's media URLs."""
+        expiry = self.settings.presigned_url_expiry if expires_in is None else expires_in
+        return signing.sign_file_grant(self._file_grant_secret(), file_id, expiry)
+
+    def verify_file_grant(self, file_id: int, query: Mapping[str, str]) -> None:
+        """Raises InvalidSignature or SignatureExpired unless the query grants this file."""
+        signing.verify_file_grant(self._file_grant_secret(), file_id, query)
 
     # ---- housekeeping (core/maintenance.py) --------------------------------------------------
     def trashed_before(self, cutoff: datetime) -> list[int]:

@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from core.library import Library
-from core.storage.factory import SIGNING_KEY_FILE
-from core.storage.signing import LocalPresigner, load_or_create_secret
 from server.auditing import AuditSink, audit_ctx
 from server.auth import Authenticator, auth_ctx, auth_middleware
 from server.config import ServerConfig
@@ -35,7 +33,6 @@ from server.state import (
     METRICS,
     RECORDS,
     REQUEST_ID,
-    SIGNING_SECRET,
     STARTED,
 )
 
@@ -80,8 +77,6 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[AUDIT] = AuditSink(library.audit)
     app[LIMITER] = RateLimiter(config.upload_rate_limit)
     app[RECORDS] = RecordCache()
-    if isinstance(library.presigner, LocalPresigner):
-        app[SIGNING_SECRET] = load_or_create_secret(library.paths.secrets_dir / SIGNING_KEY_FILE)
     setup_routes(app)
     app.on_response_prepare.append(on_prepare)
     app.on_shutdown.append(close_hub)

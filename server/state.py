@@ -32,7 +32,6 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
 AUDIT: web.AppKey[AuditSink] = web.AppKey("audit")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
-SIGNING_SECRET: web.AppKey[bytes] = web.AppKey("signing_secret")
 RECORDS: web.AppKey[RecordCache] = web.AppKey("records")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -19,19 +19,11 @@ from core.events import ChangeEvent
 from core.jobs import JobRecord
 from core.library import Library
 from core.records import FileRecord
-from core.storage.factory import SIGNING_KEY_FILE
-from core.storage.signing import (
-    load_or_create_secret,
-    sign_file_grant,
-    verify_file_grant,
-)
 from server.auth import actor_of, check_scope
 from server.state import (
     AUDIT,
     CONFIG,
-    LIBRARY,
     METRICS,
-    SIGNING_SECRET,
     TOKEN,
     library,
     remote_address,
@@ -39,26 +31,12 @@ from server.state import (
 )
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 
-_SECRETS: dict[str, bytes] = {}  # secrets file -> key (the app is frozen once it runs)
-
-
-def grant_secret(app: web.Application) -> bytes:
-    """The local backend's URL-signing key (also made for R2, where only grants use it)."""
-    secret = app.get(SIGNING_SECRET)
-    if secret is not None:
-        return secret
-    path = app[LIBRARY].paths.secrets_dir / SIGNING_KEY_FILE
-    if str(path) not in _SECRETS:
-        _SECRETS[str(path)] = load_or_create_secret(path)
-    return _SECRETS[str(path)]
-
 
 def grant_query(request: web.Request, record: FileRecord) -> str:
     """`exp=…&sig=…` for a private file, "" for a public one."""
     if record.is_public:
         return ""
-    lib = library(request)
-    return sign_file_grant(grant_secret(request.app), record.id, lib.settings.presigned_url_expiry)
+    return library(request).sign_file_grant(record.id)
 
 
 def with_query(url: str, query: str) -> str:
@@ -73,7 +51,7 @@ def ensure_video_access(request: web.Request, record: FileRecord, action: str) -
         return
     audit = request.app[AUDIT]
     if "sig" in request.query and request[TOKEN] is None:
-        verify_file_grant(grant_secret(request.app), record.id, request.query)
+        library(request).verify_file_grant(record.id, request.query)
         audit.add("signed-url", action, record.id, remote_address(request), None)
         return
     info = check_scope(request[TOKEN], "read")

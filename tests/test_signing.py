@@ -43,6 +43,17 @@ def test_put_url_shape_and_grant() -> None:
     assert grant == signing.SignedGrant("PUT", KEY, NOW + 600, "image/jpeg", 123, 1000, None)
 
 
+def test_the_presigner_verifies_its_own_urls_and_no_other_secrets() -> None:
+    req = _presigner().presign_get(KEY, 60, content_type="image/jpeg")
+    _, key, query = _split(req.url)
+    assert _presigner().verify("GET", key, query, now=NOW).key == KEY
+    other = LocalPresigner(b"t" * 32, "http://127.0.0.1:8765/", clock=lambda: NOW)
+    with pytest.raises(InvalidSignature):
+        other.verify("GET", key, query, now=NOW)
+    with pytest.raises(SignatureExpired):
+        _presigner().verify("GET", key, query, now=NOW + 61)
+
+
 def test_get_url_carries_name_and_type() -> None:
     req = _presigner().presign_get(
         KEY, 60, download_name='Año 1 "x".jpg', content_type="image/jpeg"

@@ -96,6 +96,12 @@ class LocalPresigner:
         url = f"{self.base_url}{SIGNED_PATH}{quote(key, safe='/')}?{urlencode(query)}"
         return url, expires
 
+    def verify(
+        self, method: str, key: str, query: Mapping[str, str], now: float | None = None
+    ) -> SignedGrant:
+        """The grant of a URL this presigner signed; InvalidSignature or SignatureExpired."""
+        return verify_signed_request(self._secret, method, key, query, now)
+
     def presign_put(
         self,
         key: str,

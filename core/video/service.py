@@ -208,14 +208,10 @@ def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
 
     Signed with the data folder's URL-signing key, the one that server checks.
     """
-    from core.storage.factory import SIGNING_KEY_FILE
-    from core.storage.signing import load_or_create_secret, sign_file_grant
-
     url = f"{base_url.rstrip('/')}/watch/{record.id}"
     if record.is_public:
         return url
-    secret = load_or_create_secret(lib.paths.secrets_dir / SIGNING_KEY_FILE)
-    return f"{url}?{sign_file_grant(secret, record.id, lib.settings.presigned_url_expiry)}"
+    return f"{url}?{lib.sign_file_grant(record.id)}"
 
 
 @dataclass(frozen=True)

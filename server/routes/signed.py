@@ -13,7 +13,7 @@ from core.mediatypes import canonical_mime
 from core.records import FileRecord
 from core.spool import too_large
 from core.storage.disposition import content_disposition
-from core.storage.signing import SignedGrant, verify_signed_request
+from core.storage.signing import SignedGrant
 from server.auth import SIGNED, requires
 from server.bodystream import BodyStream
 from server.errors import ApiError
@@ -21,7 +21,6 @@ from server.state import (
     AUDIT,
     CONFIG,
     METRICS,
-    SIGNING_SECRET,
     library,
     remote_address,
     run_blocking,
@@ -42,10 +41,7 @@ def same_type(sent: str | None, signed: str) -> bool:
 
 
 def _grant(request: web.Request, method: str) -> SignedGrant:
-    secret = request.app.get(SIGNING_SECRET)
-    if not secret:
-        raise NotFound("Signed URLs of this server exist only with the local storage backend")
-    return verify_signed_request(secret, method, request.match_info["key"], request.query)
+    return library(request).verify_signed_url(method, request.match_info["key"], request.query)
 
 
 @routes.put("/signed/{key:.+}")

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
 from core.records import FileRecord
-from core.storage.signing import sign_file_grant
 from server.auth import FILE, PUBLIC, requires
 from server.params import as_int, file_id
 from server.record_cache import ready_record
@@ -20,7 +19,6 @@ from server.video_access import (
     ensure_video_access,
     file_jobs,
     grant_query,
-    grant_secret,
     with_query,
 )
 
@@ -99,7 +97,7 @@ async def watch_presigned(request: web.Request, record: FileRecord) -> web.Respo
     expires_in = lib.check_expiry(as_int("expires_in", request.query.get("expires_in")))
     query = ""
     if not record.is_public:
-        query = sign_file_grant(grant_secret(request.app), record.id, expires_in)
+        query = lib.sign_file_grant(record.id, expires_in)
     url = f"{request.url.origin()}{watch_path(record.id, query)}"
     expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
     return web.json_response(
