@@ -100,6 +100,20 @@ class Library:
         lib.feed.start()
         return lib
 
+    def apply_settings(self, **changes: Any) -> Settings:
+        """Settings that take effect at once (limits, expiry, types): no I/O, safe on any thread.
+
+        Settings are frozen and replaced by one reference swap, so a server thread reading
+        `library.settings` sees the old or the new whole, never a mix.
+        """
+        self.settings = self.settings.replace(**changes)
+        return self.settings
+
+    def serve_signed_urls_at(self, base_url: str) -> None:
+        """Local signed URLs name this server's address unless a public base URL is set."""
+        if isinstance(self.presigner, LocalPresigner) and not self.settings.public_base_url:
+            self.presigner.set_base_url(base_url)
+
     def sweep_partials(self, dry_run: bool = False) -> list[Path]:
         """Removes partial files whose writing process is gone (start-up, maintenance)."""
         names = getattr(self.storage, "backend_names", None)  # every backend files live on

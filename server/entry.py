@@ -11,7 +11,6 @@ import threading
 from aiohttp import web
 
 from core.library import Library
-from core.storage.signing import LocalPresigner
 from server.app import create_app
 from server.config import ServerConfig
 from server.protocol import ApiRunner
@@ -141,9 +140,7 @@ class EmbeddedServer:
 
     def _point_signed_urls_here(self) -> None:
         """Local signed URLs must name this server's real address (port 0 picks one)."""
-        presigner = self.library.presigner
-        if isinstance(presigner, LocalPresigner) and not self.library.settings.public_base_url:
-            presigner.base_url = self.url
+        self.library.serve_signed_urls_at(self.url)
 
 
 def main(argv: list[str]) -> int:

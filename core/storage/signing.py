@@ -96,6 +96,10 @@ class LocalPresigner:
         url = f"{self.base_url}{SIGNED_PATH}{quote(key, safe='/')}?{urlencode(query)}"
         return url, expires
 
+    def set_base_url(self, base_url: str) -> None:
+        """Where the URLs point from now on (a server bound to port 0 learns its port late)."""
+        self.base_url = base_url.rstrip("/")
+
     def verify(
         self, method: str, key: str, query: Mapping[str, str], now: float | None = None
     ) -> SignedGrant:

@@ -619,7 +619,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_saved(self, settings: object, changes: set[str]) -> None:
         live = {name: getattr(settings, name) for name in LIVE_FIELDS}
-        self.library.settings = self.library.settings.replace(**live)
+        self.library.apply_settings(**live)
         self.server.host = getattr(settings, "server_host")  # noqa: B009
         self.server.port = getattr(settings, "server_port")  # noqa: B009
         if not self.server.running:
