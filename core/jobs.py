@@ -412,7 +412,7 @@ class JobQueue:
         counts.update({state: int(n) for state, n in rows})
         return counts
 
-    def run_statistics(self) -> tuple[list[tuple[str, float]], dict[str, int]]:
+    def run_statistics(self) -> tuple[builtins.list[tuple[str, float]], dict[str, int]]:
         """(kind, seconds) of every finished job's last attempt, and failed jobs by kind."""
         with self.db.read() as s:
             rows = s.execute(
