@@ -323,7 +323,8 @@ def load_settings(
     env = os.environ if environ is None else environ
     types = {f.name: f.type for f in fields(Settings)}
     values: dict[str, Any] = {}
-    data_dir = env.get("MEDIADESK_DATA_DIR") or overrides.get("data_dir") or ""
+    # An explicit folder (--data-dir) beats the environment, as every other override does.
+    data_dir = overrides.get("data_dir") or env.get("MEDIADESK_DATA_DIR") or ""
     if config_file is None:
         config_file = settings_file_path(env, data_dir)
     path = Path(config_file)

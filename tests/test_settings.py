@@ -100,3 +100,14 @@ def test_settings_are_frozen_and_round_trip(tmp_path: Path) -> None:
     assert again == s
     assert again.cors_origins == ("http://a.test", "http://b.test")
     assert isinstance(again, Settings)
+
+
+def test_an_explicit_data_dir_beats_the_environment_for_the_settings_file(tmp_path: Path) -> None:
+    # `mediadesk --data-dir B` in a process whose environment names folder A reads B's file.
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, size in ((a, 1000), (b, 2000)):
+        folder.mkdir()
+        (folder / "settings.toml").write_text(f"max_file_size = {size}\n")
+    s = load_settings(environ={"MEDIADESK_DATA_DIR": str(a)}, data_dir=str(b))
+    assert s.max_file_size == 2000 and Path(s.config_file) == b / "settings.toml"
+    assert load_settings(environ={"MEDIADESK_DATA_DIR": str(a)}).max_file_size == 1000
