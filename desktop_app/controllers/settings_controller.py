@@ -13,8 +13,6 @@ from core import storage_migration
 from core.library import Library
 from core.settings import Settings, save_settings
 from core.storage.factory import build_backend
-from core.storage.local import LocalStorage
-from core.storage.s3 import S3Storage
 from desktop_app.errors import describe_error, error_text
 from desktop_app.workers import Mailbox, TaskRunner
 
@@ -42,20 +40,8 @@ LIVE_FIELDS = (
 
 def check_storage(settings: Settings) -> Settings:
     """Connects to the configured storage and writes or HEADs once; raises on any failure."""
-    if settings.uses_r2:
-        storage: Any = S3Storage(
-            bucket=settings.r2_bucket_name,
-            endpoint_url=settings.r2_endpoint_url,
-            access_key_id=settings.r2_access_key_id,
-            secret_access_key=settings.r2_secret_access_key,
-            region=settings.r2_region or "auto",
-            multipart_threshold=settings.multipart_threshold,
-            multipart_chunk_size=settings.multipart_chunk_size,
-            public_domain=settings.r2_public_domain,
-        )
-    else:
-        storage = LocalStorage(settings.paths.objects_dir, settings.paths.tmp_dir)
-    storage.check()
+    # Built by core's factory, the one place that knows how a backend is made from settings.
+    build_backend(settings, "r2" if settings.uses_r2 else "local").check()
     return settings
 
 
