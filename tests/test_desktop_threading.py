@@ -172,7 +172,10 @@ def _drive(  # type: ignore[no-untyped-def]
         window.commands.preview.trigger()
     window.preview_dialog.close()
 
-    # Trash, look at the trash, restore.
+    # Trash, look at the trash, restore (the photo selected again: this test is about threads,
+    # and a live refresh after the preview may have moved the selection).
+    window.browser.select_row(c.grid.row_of(photo_id))
+    wait_for(qtbot, lambda: c.current is not None and c.current.id == photo_id)
     window.commands.trash.trigger()
     wait_for(qtbot, lambda: c.grid.row_of(photo_id) < 0)
     window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
