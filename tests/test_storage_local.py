@@ -15,6 +15,7 @@ from core.storage.base import Presigner
 from core.storage.factory import build_storage
 from core.storage.local import LocalStorage
 from core.storage.signing import LocalPresigner
+from tests.test_storage_contract import _Broken  # one dropped-connection stream for both
 
 KEY = "athletes/3/2025/02/abc.jpg"
 MiB = 1024 * 1024
@@ -62,22 +63,6 @@ def test_writes_in_bounded_chunks(store: LocalStorage, tmp_path: Path) -> None:
     seen: list[int] = []
     store.put_file(KEY, src, "image/jpeg", seen.append)
     assert sum(seen) == src.stat().st_size and max(seen) <= MiB
-
-
-class _Broken(io.RawIOBase):
-    """Yields one MiB, then fails like a dropped connection."""
-
-    def __init__(self) -> None:
-        self.sent = False
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.sent:
-            raise ConnectionResetError("client went away")
-        self.sent = True
-        return b"x" * MiB
 
 
 def test_failed_stream_leaves_nothing(store: LocalStorage) -> None:
