@@ -10,8 +10,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from core.library import Library
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
@@ -88,3 +92,20 @@ def postgres_url() -> Iterator[str]:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:
+    """A library on the session's PostgreSQL, its catalog emptied (the tests share the database)."""
+    from sqlalchemy import text
+
+    from core.library import Library
+    from tests.conftest import make_settings
+
+    data = tmp_path / "pg"
+    data.mkdir()
+    lib = Library.open(make_settings(data, database_url=postgres_url))
+    with lib.db.write() as s:
+        s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
+    yield lib
+    lib.close()

@@ -4,7 +4,6 @@ through keyset cursors and an index, and the desktop places live rows the same w
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,9 @@ from core.db.migrate import upgrade
 from core.db.models import MediaFile
 from core.library import Library
 from core.natsort import name_sort_key, natural_key
+from core.query import insert_position
 from core.records import FileQuery, FileRecord
-from desktop_app.models.query_match import insert_position
-from tests.conftest import make_settings
-from tests.pg_server import postgres_url  # noqa: F401
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -164,17 +162,6 @@ def test_desktop_places_live_rows_in_natural_order(library: Library) -> None:
     assert insert_position(rows, record, "original_filename") == 2
     desc = library.list_files(sort="-original_filename").items
     assert insert_position(desc, record, "-original_filename") == 2
-
-
-@pytest.fixture
-def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:  # noqa: F811
-    data = tmp_path / "pg"
-    data.mkdir()
-    lib = Library.open(make_settings(data, database_url=postgres_url))
-    with lib.db.write() as s:  # the session's database is shared by the tests using it
-        s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
-    yield lib
-    lib.close()
 
 
 def test_names_sort_naturally_with_cursors_on_postgres(pg_library: Library) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +14,7 @@ from core.errors import InvalidInput
 from core.library import Library
 from core.natsort import name_sort_key
 from core.records import SORTS, FileQuery, FileRecord
-from tests.conftest import make_settings
-from tests.pg_server import postgres_url  # noqa: F401
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.qt_helpers import wait_for
 from tests.server_fixtures import bearer, make_tokens
 
@@ -179,17 +176,6 @@ async def test_cursor_paging_over_http(aiohttp_client: Any, filled: Library, api
     assert len(seen) == len(set(seen)) == body["total"]
     bad = await api.get("/files/?cursor=zzz", headers=h)
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_input"
-
-
-@pytest.fixture
-def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:  # noqa: F811
-    data = tmp_path / "pg"
-    data.mkdir()
-    lib = Library.open(make_settings(data, database_url=postgres_url))
-    with lib.db.write() as s:  # the session's database is shared by the tests using it
-        s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
-    yield lib
-    lib.close()
 
 
 def test_search_and_cursor_on_postgres(pg_library: Library) -> None:
