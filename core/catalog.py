@@ -19,9 +19,16 @@ from core.db.engine import Database
 from core.db.models import Athlete, MediaFile
 from core.errors import Conflict, InvalidInput, NotFound
 from core.mediatypes import canonical_mime
+from core.natsort import natural_key
+from core.query import (
+    NAME_FIELD,
+    content_type_filter,
+    file_type_filter,
+    parse_sort,
+    search_term,
+)
 from core.records import (
     MAX_ATHLETE_NAME,
-    SORTS,
     AthleteRecord,
     FileQuery,
     FileRecord,
@@ -92,19 +99,17 @@ class Catalog:
         Without an offset (first page or `cursor`) the page is a keyset seek on the sort key's
         index: its cost does not grow with the depth. `offset` is kept for older clients.
         """
-        if q.sort not in SORTS:
-            raise InvalidInput(f"sort must be one of {', '.join(sorted(SORTS))}")
+        sort = parse_sort(q.sort)
         if not 1 <= q.limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
         if q.offset < 0:
             raise InvalidInput("offset cannot be negative")
         if q.cursor and q.offset:
             raise InvalidInput("Send either cursor or offset, not both")
-        key = q.sort.lstrip("-")
-        desc = q.sort.startswith("-")
+        key, desc = sort.field, sort.descending
         after = _decode_cursor(q.cursor, q.sort) if q.cursor else None
         # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
-        column = MediaFile.name_sort if key == "original_filename" else getattr(MediaFile, key)
+        column = MediaFile.name_sort if key == NAME_FIELD else getattr(MediaFile, key)
         with self.db.read() as s:
             search = self._search(s, q)
             total = self._count(s, q, search)
@@ -211,7 +216,7 @@ class Catalog:
     def _common(self, s: Session, q: FileQuery) -> bool:
         """Whether an FTS search matches many files (then walking the sort key's index and
         testing each row beats sorting every match); the probe reads at most COMMON rows."""
-        term = " ".join(q.q.split())
+        term = search_term(q.q)
         if len(term) < MIN_TRIGRAM or not self._has_fts(s):
             return False
         probe = text(
@@ -224,7 +229,7 @@ class Catalog:
         self, s: Session, q: FileQuery, walk_sort_index: bool = False
     ) -> ColumnElement[bool] | TextClause | None:
         """The text-search condition: file name, description or athlete name contains q."""
-        term = " ".join(q.q.split())
+        term = search_term(q.q)
         if not term:
             return None
         if len(term) >= MIN_TRIGRAM and self._has_fts(s):
@@ -259,10 +264,7 @@ class Catalog:
             stmt = stmt.where(MediaFile.alias_of.is_(None))
         if search is not None:
             stmt = stmt.where(search)
-        if q.content_type:
-            mime = canonical_mime(q.content_type)
-            if mime is None:
-                raise InvalidInput(f"Unsupported content_type {q.content_type!r}")
+        if mime := content_type_filter(q):
             stmt = stmt.where(MediaFile.content_type == mime)
         if q.trashed:
             stmt = stmt.where(MediaFile.deleted_at.is_not(None))
@@ -272,10 +274,8 @@ class Catalog:
             stmt = stmt.where(MediaFile.status == q.status)
         if q.athlete_id is not None:
             stmt = stmt.where(MediaFile.athlete_id == q.athlete_id)
-        if q.file_type:
-            if q.file_type not in ("image", "video"):
-                raise InvalidInput("file_type must be 'image' or 'video'")
-            stmt = stmt.where(MediaFile.file_type == q.file_type)
+        if file_type := file_type_filter(q):
+            stmt = stmt.where(MediaFile.file_type == file_type)
         if q.is_public is not None:
             stmt = stmt.where(MediaFile.is_public == q.is_public)
         return stmt
@@ -400,7 +400,8 @@ class Catalog:
                     .group_by(MediaFile.athlete_id)
                 ).all()
             )
-            rows = s.scalars(select(Athlete).order_by(Athlete.name)).all()
+            # natural order ("Team 2" before "Team 10"): the sidebar and /athletes show it as is
+            rows = sorted(s.scalars(select(Athlete)).all(), key=lambda a: natural_key(a.name))
             return [AthleteRecord.from_row(a, counts.get(a.id, 0)) for a in rows]
 
     def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:

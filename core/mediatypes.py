@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import puremagic
@@ -48,7 +49,16 @@ ALIASES = {
     "video/vnd.avi": "video/x-msvideo",
     "image/x-png": "image/png",
 }
-FILE_KINDS = ("image", "video")
+
+
+class FileKind(StrEnum):
+    """A file's `file_type` (the same strings in JSON and in the catalog)."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+FILE_KINDS = tuple(k.value for k in FileKind)
 _RIFF_FORM = {"video/x-msvideo": b"AVI ", "image/webp": b"WEBP"}
 SNIFF_BYTES = 8192
 _ACCEPTED = ", ".join(t.mime for t in ALL_TYPES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from core.db.models import Athlete, MediaFile
@@ -145,18 +146,43 @@ MAX_ID = 2**31 - 1
 MAX_DESCRIPTION = 10000  # characters of a file's description
 MAX_ATHLETE_NAME = 200  # characters of an athlete's name
 
-SORTS = {
-    "created_at",
-    "-created_at",
-    "original_filename",
-    "-original_filename",
-    "size",
-    "-size",
-    "duration",
-    "-duration",
-    "updated_at",
-    "-updated_at",
-}
+
+class FileStatus(StrEnum):
+    """A file's `status` (the same strings in JSON and in the catalog)."""
+
+    PENDING = "pending"  # a presigned or resumable upload not yet confirmed
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Sort(StrEnum):
+    """The catalog's orders: a record field, "-" first for descending (ties by id, same way).
+
+    Listed in the order the desktop's sort box offers them (desktop_app/views/browser.py).
+    """
+
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+    NAME = "original_filename"  # natural order (core.natsort): game_2 before game_10
+    NAME_DESC = "-original_filename"
+    LARGEST = "-size"
+    SMALLEST = "size"
+    LONGEST = "-duration"  # images have no duration: after the videos both ways
+    SHORTEST = "duration"
+    RECENTLY_EDITED = "-updated_at"
+    EDITED_FIRST = "updated_at"
+
+    @property
+    def field(self) -> str:
+        """The FileRecord field this order sorts by."""
+        return self.value.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+SORTS = frozenset(s.value for s in Sort)
 
 
 @dataclass(frozen=True)
@@ -164,10 +190,10 @@ class FileQuery:
     athlete_id: int | None = None
     file_type: str | None = None
     is_public: bool | None = None
-    status: str | None = "ready"  # None = any status
+    status: str | None = FileStatus.READY  # None = any status
     trashed: bool = False
     q: str = ""
-    sort: str = "-created_at"
+    sort: str = Sort.NEWEST
     limit: int = 50
     offset: int = 0
     cursor: str | None = None  # from Page.next_cursor; replaces offset for deep pages

@@ -15,10 +15,10 @@ pytest.importorskip("PySide6.QtWidgets")
 from core.db.models import MediaFile  # noqa: E402
 from core.events import ChangeEvent  # noqa: E402
 from core.library import Library  # noqa: E402
+from core.query import insert_position, matches  # noqa: E402
 from core.records import AthleteRecord, FileQuery  # noqa: E402
 from desktop_app.controllers import upload_controller  # noqa: E402
 from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
-from desktop_app.models.query_match import insert_position, matches  # noqa: E402
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
 from desktop_app.upload_persistence import load_queue, queue_file  # noqa: E402

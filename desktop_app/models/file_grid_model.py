@@ -19,9 +19,9 @@ from PySide6.QtCore import (
 from core.events import ChangeEvent
 from core.library import Library
 from core.maintenance import purge_time
+from core.query import insert_position, matches
 from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, size_text
-from desktop_app.models.query_match import insert_position, matches
 from desktop_app.models.thumbnails import ThumbnailLoader
 from desktop_app.workers import TaskRunner
 

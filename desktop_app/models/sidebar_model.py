@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QGuiApplication, QPalette, QStandardItem, QStandardItemModel
 
-from core.natsort import natural_key
 from core.records import AthleteRecord, FileQuery
 
 USER = int(Qt.ItemDataRole.UserRole)
@@ -116,9 +115,9 @@ class SidebarModel(QStandardItemModel):
     def set_athletes(self, athletes: list[AthleteRecord]) -> None:
         """Updates counts in place; rebuilds the rows when athletes were added or renamed.
 
-        Athletes are listed in natural order ("Team 2" before "Team 10").
+        Athletes come in the catalog's order (natural: "Team 2" before "Team 10",
+        core/catalog.py `Catalog.athletes`).
         """
-        athletes = sorted(athletes, key=lambda a: natural_key(a.name))
         same = [(a.id, a.name) for a in athletes] == [(a.id, a.name) for a in self._athlete_rows]
         if not same or self._hint_shown != (not athletes):
             self._athletes.removeRows(0, self._athletes.rowCount())
