@@ -16,6 +16,7 @@ from server.config import ServerConfig
 from server.cors import add_cors_headers, cors_middleware
 from server.errors import error_middleware
 from server.hub import EventHub, close_hub, hub_ctx
+from server.live_streams import ActiveStreams, streams_ctx
 from server.metrics import Metrics, method_label, route_label
 from server.ratelimit import RateLimiter
 from server.record_cache import RecordCache, record_cache_ctx
@@ -34,6 +35,7 @@ from server.state import (
     RECORDS,
     REQUEST_ID,
     STARTED,
+    STREAMS,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,11 +79,13 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[AUDIT] = AuditSink(library.audit)
     app[LIMITER] = RateLimiter(config.upload_rate_limit)
     app[RECORDS] = RecordCache()
+    app[STREAMS] = ActiveStreams()
     setup_routes(app)
     app.on_response_prepare.append(on_prepare)
     app.on_shutdown.append(close_hub)
     app.cleanup_ctx.extend(
         [executor_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]
     )
+    app.cleanup_ctx.append(streams_ctx)  # ends streams of files trashed anywhere
     app.cleanup_ctx.append(usage_ctx)  # the periodic store listing behind /usage
     return app

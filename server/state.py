@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from server.auth import Authenticator
     from server.config import ServerConfig
     from server.hub import EventHub
+    from server.live_streams import ActiveStreams
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
     from server.record_cache import RecordCache
@@ -33,6 +34,7 @@ HUB: web.AppKey[EventHub] = web.AppKey("hub")
 AUDIT: web.AppKey[AuditSink] = web.AppKey("audit")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 RECORDS: web.AppKey[RecordCache] = web.AppKey("records")
+STREAMS: web.AppKey[ActiveStreams] = web.AppKey("streams")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED: web.RequestKey[float] = web.RequestKey("started")

@@ -24,6 +24,7 @@ from server.state import (
     AUDIT,
     CONFIG,
     METRICS,
+    STREAMS,
     TOKEN,
     library,
     remote_address,
@@ -144,18 +145,19 @@ async def send_derived(
     def open_range(start: int, end: int | None) -> Iterator[bytes]:
         return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
 
-    return await stream_object(
-        request,
-        size=stat.size,
-        etag=etag or stat.etag,
-        last_modified=stat.last_modified,
-        content_type=content_type,
-        local_path=opened.local_path,
-        open_range=open_range,
-        cache_control=cache_control(request, record, immutable),
-        extra_headers=extra_headers,
-        on_bytes=count,
-    )
+    with request.app[STREAMS].track(request, record):
+        return await stream_object(
+            request,
+            size=stat.size,
+            etag=etag or stat.etag,
+            last_modified=stat.last_modified,
+            content_type=content_type,
+            local_path=opened.local_path,
+            open_range=open_range,
+            cache_control=cache_control(request, record, immutable),
+            extra_headers=extra_headers,
+            on_bytes=count,
+        )
 
 
 async def read_text(request: web.Request, key: str) -> str:

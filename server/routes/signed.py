@@ -21,6 +21,7 @@ from server.state import (
     AUDIT,
     CONFIG,
     METRICS,
+    STREAMS,
     library,
     remote_address,
     run_blocking,
@@ -114,7 +115,8 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
         return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
 
     max_age = min(remaining, request.app[CONFIG].private_max_age)
-    with lib.reading(grant.key):  # a move deletes the old key only after this response
+    # a move deletes the old key only after this response; a trash anywhere ends it
+    with lib.reading(grant.key), request.app[STREAMS].track(request, record, anonymous=False):
         return await stream_object(
             request,
             size=stat.size,

@@ -15,7 +15,7 @@ from server.errors import ApiError
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
 from server.record_cache import ready_record
-from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
+from server.state import CONFIG, METRICS, STREAMS, TOKEN, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
     ensure_video_access,
@@ -72,23 +72,25 @@ async def _send(
         def open_variant(start: int, end: int | None) -> Iterator[bytes]:
             return variant.open_range(start, end, REMOTE_CHUNK_SIZE)
 
-        return await stream_object(
-            request,
-            size=stat.size,
-            etag=stat.etag,
-            last_modified=stat.last_modified,
-            content_type="image/webp",
-            local_path=variant.local_path,
-            open_range=open_variant,
-            cache_control=_cache_control(request, record, True),
-            on_bytes=count,
-        )
+        with request.app[STREAMS].track(request, record):
+            return await stream_object(
+                request,
+                size=stat.size,
+                etag=stat.etag,
+                last_modified=stat.last_modified,
+                content_type="image/webp",
+                local_path=variant.local_path,
+                open_range=open_variant,
+                cache_control=_cache_control(request, record, True),
+                on_bytes=count,
+            )
 
     def open_file(start: int, end: int | None) -> Iterator[bytes]:
         return lib.open_range(record, start, end, REMOTE_CHUNK_SIZE)
 
     # Held for the whole response: a move of this file deletes the old key only after it.
-    with lib.reading(record.storage_key):
+    # Registered too: a trash or delete anywhere ends the response (server/live_streams.py).
+    with lib.reading(record.storage_key), request.app[STREAMS].track(request, record):
         return await stream_object(
             request,
             size=record.size or 0,

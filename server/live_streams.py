@@ -1,0 +1,127 @@
+"""Responses sending a file's bytes right now, by file: the change feed ends them.
+
+New requests of a trashed file get 404 as soon as the feed drops its cached record, but a
+response already under way (a long video, a download, a multi-range answer) would run to its
+end. Each streaming handler registers here while it sends; when any process trashes or deletes
+the file (or makes it private, for anonymous streams of a public file) the feed's event cancels
+the handler's task and resets the connection, so the client gets a body shorter than its
+Content-Length, within the feed's delay. Bytes handed to nginx with X-Accel-Redirect are
+nginx's to send: they are not cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+from aiohttp import web
+
+from core.events import ChangeEvent
+from core.records import FileRecord
+from server.state import LIBRARY, STREAMS, TOKEN
+
+logger = logging.getLogger(__name__)
+
+ENDING_KINDS = ("trashed", "deleted")
+
+
+class _Stream:
+    """One response in progress: the task that sends it and its connection."""
+
+    __slots__ = ("anonymous", "ended", "task", "transport")
+
+    def __init__(
+        self,
+        task: asyncio.Task[object] | None,
+        transport: asyncio.BaseTransport | None,
+        anonymous: bool,
+    ) -> None:
+        self.task = task
+        self.transport = transport
+        self.anonymous = anonymous
+        self.ended = False
+
+
+class ActiveStreams:
+    """file id → the responses sending it; used on the server's event loop only."""
+
+    def __init__(self) -> None:
+        self._by_file: dict[int, set[_Stream]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def count(self, file_id: int | None = None) -> int:
+        if file_id is not None:
+            return len(self._by_file.get(file_id, ()))
+        return sum(len(s) for s in self._by_file.values())
+
+    @contextlib.contextmanager
+    def track(
+        self, request: web.Request, record: FileRecord, anonymous: bool | None = None
+    ) -> Iterator[None]:
+        """Held around the sending of a response. `anonymous`: the stream rests on the file
+        being public (no token, no grant); default: worked out from the request."""
+        if anonymous is None:
+            anonymous = (
+                record.is_public and request.get(TOKEN) is None and "sig" not in request.query
+            )
+        entry = _Stream(asyncio.current_task(), request.transport, anonymous)
+        streams = self._by_file.setdefault(record.id, set())
+        streams.add(entry)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if entry.ended:  # cut by a change: reset now, not after the buffered bytes drain
+                transport = entry.transport
+                if transport is not None and not transport.is_closing():
+                    transport.abort()  # type: ignore[attr-defined]
+            raise
+        finally:
+            streams.discard(entry)
+            if not streams and self._by_file.get(record.id) is streams:
+                del self._by_file[record.id]
+
+    def end(self, file_id: int, only_anonymous: bool = False) -> int:
+        """Ends the file's streams (on the loop); returns how many."""
+        ended = 0
+        for entry in list(self._by_file.get(file_id, ())):
+            if entry.ended or (only_anonymous and not entry.anonymous):
+                continue
+            entry.ended = True
+            if entry.task is not None:
+                entry.task.cancel()
+            elif entry.transport is not None:
+                entry.transport.abort()  # type: ignore[attr-defined]
+            ended += 1
+        if ended:
+            logger.info("Ended %d stream(s) of file %d: it changed elsewhere", ended, file_id)
+        return ended
+
+    def on_event(self, event: ChangeEvent) -> None:
+        """A feed event (any thread, any process's change): hop to the loop if it ends streams."""
+        if event.file_id is None:
+            return
+        if event.kind in ENDING_KINDS:
+            only_anonymous = False
+        elif event.kind == "updated" and event.data.get("is_public") is False:
+            only_anonymous = True
+        else:
+            return
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.end, event.file_id, only_anonymous)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+
+async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the registry hears the change feed while the app runs."""
+    streams = app[STREAMS]
+    streams.attach(asyncio.get_running_loop())
+    unsubscribe = app[LIBRARY].events.subscribe(streams.on_event)
+    yield
+    unsubscribe()
