@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import delete, text
 
-from core import keys, partials, storage_migration
+from core import keys, partials, shared_settings, storage_migration
 from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import Database
@@ -98,6 +98,7 @@ class Library:
         lib.sweep_partials()  # what writers killed mid-way left behind
         lib.deferred.run()  # old keys of moves whose grace period passed while stopped
         lib.feed.start()
+        shared_settings.follow(lib)  # settings saved by another process of this data folder
         return lib
 
     def apply_settings(self, **changes: Any) -> Settings:
