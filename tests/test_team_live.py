@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import socket
 import threading
@@ -160,3 +161,57 @@ def test_streams_under_way_follow_changes_elsewhere(team: Team) -> None:
         assert ranges.ended != "complete" and ranges.received < ranges.length
     finally:
         ranges.close()
+
+
+def test_settings_saved_by_the_app_reach_a_server_of_the_same_data_folder(
+    sqlite_team: Team,
+    qtbot: Any,
+    media_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The app's Settings save → settings.toml + a `settings` feed event → B re-reads it."""
+    from core.library import Library
+    from core.settings import load_settings
+    from desktop_app.controllers.settings_controller import SettingsController
+
+    team = sqlite_team
+    for name in os.environ:
+        if name not in team.env:
+            monkeypatch.delenv(name)
+    for name, value in team.env.items():
+        monkeypatch.setenv(name, value)
+    lib = Library.open(load_settings(data_dir=str(team.data_a)))
+    try:
+        config = f"{team.b.url}/config"
+        assert http_call(config).json()["max_file_size"] == lib.settings.max_file_size
+        jpeg = media_dir.jpeg.read_bytes()
+        upload_bytes(team.b.url, team.admin, jpeg, public=False)  # accepted before
+
+        controller = SettingsController(lib.settings)
+        controller.library = lib
+        with qtbot.waitSignal(controller.saved, timeout=10_000):
+            controller.save({"max_file_size": len(jpeg) - 1, "trash_retention_days": 3})
+        until(lambda: http_call(config).json()["max_file_size"] == len(jpeg) - 1, LIVE)
+        body, ctype = multipart_body(
+            {"file_type": "image"}, {"file": ("late.jpg", jpeg, "image/jpeg")}
+        )
+        reply = http_call(
+            f"{team.b.url}/files/upload/direct",
+            "POST",
+            body,
+            {**bearer(team.admin), "Content-Type": ctype},
+        )
+        assert reply.status == 413, reply.body
+
+        with qtbot.waitSignal(controller.saved, timeout=10_000):
+            controller.save({"max_file_size": 104857600, "allowed_image_types": ["image/png"]})
+        until(lambda: http_call(config).json()["allowed_types"]["image"] == ["image/png"], LIVE)
+        reply = http_call(
+            f"{team.a.url}/files/upload/direct",
+            "POST",
+            body,
+            {**bearer(team.admin), "Content-Type": ctype},
+        )
+        assert reply.status == 400 and "not_allowed" in reply.body.decode(), reply.body
+    finally:
+        lib.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from core import storage_migration
+from core import shared_settings, storage_migration
 from core.library import Library
 from core.settings import Settings, save_settings
 from core.storage.factory import build_backend
@@ -148,11 +148,20 @@ class SettingsController(QObject):
             self.saveFailed.emit(describe_error(exc))
             return
         self.runner.submit(
-            save_settings,
+            self._write,
             new,
             on_result=lambda path: self._saved(new, path),
             on_error=lambda exc: self.saveFailed.emit(describe_error(exc)),
         )
+
+    def _write(self, new: Settings) -> Path:
+        """In the worker: the file, then a `settings` event through the change feed, so the
+        server and workers sharing this data folder re-read it (core/shared_settings.py)."""
+        path = save_settings(new)
+        library = self.library
+        if library is not None:
+            shared_settings.announce(library)
+        return path
 
     def _saved(self, new: Settings, path: Path) -> None:
         changes = changed_fields(self.settings, new)
