@@ -74,7 +74,7 @@ def write(data: Path, url: str | None, count: int, gap: float) -> list[float]:
     try:
         image = data / "bench.jpg"
         _jpeg(image)
-        record = lib.ingest(image, "image")
+        record = lib.uploads.ingest(image, "image")
         proc = subprocess.Popen(
             [sys.executable, __file__, "--listen", str(data), "--count", str(count)]
             + (["--url", url] if url else []),

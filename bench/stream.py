@@ -302,7 +302,7 @@ def mediadesk_server(video: Path, private: bool) -> Iterator[tuple[str, dict[str
 
     library = Library.open(load_settings())
     try:
-        record = library.ingest(
+        record = library.uploads.ingest(
             video, "video", original_filename="bench.mp4", is_public=not private
         )
         stored = library.local_path(record)

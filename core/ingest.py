@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
 from core import keys
 from core.catalog import Catalog
+from core.db.engine import Database
 from core.db.models import MediaFile
 from core.errors import (
     Cancelled,
@@ -27,25 +28,24 @@ from core.errors import (
     TypeMismatch,
     UploadNotReceived,
 )
-from core.events import ChangeEvent
 from core.filenames import clean_filename
 from core.locks import KeyedLocks as _KeyedLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
 from core.metadata import MediaInfo
 from core.records import FileRecord
+from core.settings import Settings
 from core.spool import Spooled, hash_file, owned_temp, spool_stream, too_large
-from core.storage.base import PresignedRequest
+from core.storage.base import PresignedRequest, Presigner, Storage
+from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_thumbnail
 from core.validation import validate_file
-from core.video.service import queue_new_video
-
-if TYPE_CHECKING:
-    from core.library import Library
 
 logger = logging.getLogger(__name__)
 
 IngestProgress = Callable[[str, int, int], None]
 """(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
+Parts = list[dict[str, Any]]
+"""[{part_number, etag}]: the client's ETags of an upload sent in parts."""
 
 
 @dataclass(frozen=True)
@@ -69,16 +69,36 @@ class PresignedUpload:
 
 
 class Ingestor:
-    """The ingest and upload flows of one library."""
+    """The ingest and upload flows of one library (`library.uploads`), given its parts.
 
-    def __init__(self, library: Library) -> None:
-        self.lib = library
+    `settings` is called for the current settings at each use (`Library.apply_settings`
+    swaps them while uploads run); `complete_parts` finishes an upload sent in parts before
+    its confirmation (core/resumable.py); `on_ready` hears of each new ready file (the video
+    jobs). Catalog changes reach the event bus through the change feed (core/feed.py).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], Settings],
+        db: Database,
+        catalog: Catalog,
+        storage: Storage,
+        presigner: Presigner,
+        thumbnails: ThumbnailCache,
+        complete_parts: Callable[[FileRecord, Parts | None], None],
+        on_ready: Callable[[FileRecord], object],
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._catalog = catalog
+        self._storage = storage
+        self._presigner = presigner
+        self._thumbnails = thumbnails
+        self._complete_parts = complete_parts
+        self._on_ready = on_ready
         self._sha_locks = _KeyedLocks()
         self._confirm_locks = _KeyedLocks()
-
-    @property
-    def catalog(self) -> Catalog:
-        return self.lib.catalog
 
     # ---- direct ingest ----------------------------------------------------------------------
     def ingest(
@@ -104,7 +124,8 @@ class Ingestor:
         leaves that object to the caller.
         """
         kind = check_kind(file_type)
-        max_size = self.lib.settings.max_file_size
+        settings = self._settings()
+        max_size = settings.max_file_size
         owned: Path | None = None
         try:
             if isinstance(source, Spooled):
@@ -121,13 +142,13 @@ class Ingestor:
                 original_filename = original_filename or path.name
             else:
                 spooled = spool_stream(
-                    source, self.lib.paths.tmp_dir, max_size, _bytes(progress, "reading", 0), cancel
+                    source, settings.paths.tmp_dir, max_size, _bytes(progress, "reading", 0), cancel
                 )
                 owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
             _report(progress, "validating", 0, size)
             try:
                 info = validate_file(path, kind, max_size)
-                self.lib.settings.check_allowed(info.mime)
+                settings.check_allowed(info.mime)
             except MediaDeskError as exc:
                 logger.error(
                     "File validation error: %s (%s)",
@@ -139,7 +160,7 @@ class Ingestor:
             with self._sha_locks.hold(sha):
                 # A duplicate is the same bytes for the same athlete and flags; the same bytes
                 # elsewhere are a file of their own (with their own copy of the object).
-                existing = self.catalog.find_ready_by_sha(sha, athlete_id, is_public)
+                existing = self._catalog.find_ready_by_sha(sha, athlete_id, is_public)
                 if existing is not None:
                     logger.info(
                         "Duplicate of file %s: %s",
@@ -182,7 +203,7 @@ class Ingestor:
         key = stored_key or keys.media_key(athlete_id, info.ext)
         _report(progress, "thumbnail", 0, 0)  # no fraction: one decode, but a visible stage
         thumb = self._thumbnail(path, info)
-        storage = self.lib.storage
+        storage = self._storage
         uploaded = _bytes(progress, "uploading", info.size, cancel)
         adopt_file = getattr(storage, "adopt_file", None) if adopt else None
         if stored_key is not None:
@@ -195,7 +216,7 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             _report(progress, "finishing", info.size, info.size)
-            with self.lib.db.write() as s:
+            with self._db.write() as s:
                 Catalog.ensure_athlete(s, athlete_id)
                 row = MediaFile(
                     storage_key=key,
@@ -213,10 +234,9 @@ class Ingestor:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))
             raise
-        record = self.catalog.get(file_id)
-        self.lib.cache_thumbnail(record, thumb)
-        self.lib.events.publish(ChangeEvent("created", record.id, record.as_dict()))
-        queue_new_video(self.lib, record)
+        record = self._catalog.get(file_id)
+        self._thumbnails.put(record, thumb)
+        self._on_ready(record)
         logger.info(
             "Successfully uploaded file: %s as %s",
             filename,
@@ -244,7 +264,7 @@ class Ingestor:
     ) -> PresignedUpload:
         kind = check_kind(file_type)
         filename = clean_filename(original_filename)
-        settings = self.lib.settings
+        settings = self._settings()
         declared = (content_type or "").split(";", 1)[0].strip().lower()
         if not declared:
             declared = guess_from_name(filename) or ""
@@ -259,7 +279,7 @@ class Ingestor:
         media = BY_MIME[mime]
         if media.kind != kind:
             raise TypeMismatch(f"content_type {mime} is not a {kind}")
-        self.lib.settings.check_allowed(mime)  # refused before anything is uploaded
+        settings.check_allowed(mime)  # refused before anything is uploaded
         if size is not None:
             if size <= 0:
                 raise InvalidInput("size must be a positive number of bytes")
@@ -268,7 +288,7 @@ class Ingestor:
         expires_in = settings.presigned_url_expiry
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
         key = keys.media_key(athlete_id, media.ext)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             Catalog.ensure_athlete(s, athlete_id)
             row = MediaFile(
                 storage_key=key,
@@ -284,7 +304,7 @@ class Ingestor:
             s.add(row)
             s.flush()
             file_id = row.id
-        request = self.lib.presigner.presign_put(
+        request = self._presigner.presign_put(
             key, declared, expires_in, content_length=size, max_size=settings.max_file_size
         )
         logger.info(
@@ -292,32 +312,35 @@ class Ingestor:
             key,
             extra={"file_id": file_id, "key": key, "outcome": "presigned", "file_type": kind},
         )
-        return PresignedUpload(self.catalog.get(file_id), request, key, expires_in, expires_at)
+        return PresignedUpload(self._catalog.get(file_id), request, key, expires_in, expires_at)
 
-    def confirm_upload(self, file_id: int, parts: list[dict[str, Any]] | None = None) -> FileRecord:
-        """Checks the uploaded object and makes the record ready; idempotent."""
+    def confirm_upload(self, file_id: int, parts: Parts | None = None) -> FileRecord:
+        """Checks the uploaded object and makes the record ready; idempotent.
+
+        `parts` ([{part_number, etag}]) are the client's ETags of an upload in parts."""
         return self.confirm_upload_once(file_id, parts)[0]
 
     def confirm_upload_once(
-        self, file_id: int, parts: list[dict[str, Any]] | None = None
+        self, file_id: int, parts: Parts | None = None
     ) -> tuple[FileRecord, bool]:
         """confirm_upload, and whether this call did the confirming (False for a repeat):
         metrics count a file once, whatever the retries."""
         with self._confirm_locks.hold(file_id):
-            record = self.catalog.get(file_id, include_trashed=False)
+            record = self._catalog.get(file_id, include_trashed=False)
             if record.status == "ready":
                 return record, False
             if record.status == "failed":
                 dup = record.extra.get("duplicate_of")
                 if dup:
-                    return self.catalog.get(int(dup)).with_duplicate(), False
+                    return self._catalog.get(int(dup)).with_duplicate(), False
                 raise Conflict(f"This upload failed: {record.failure_reason}")
-            self.lib.resumable.complete_presigned(record, parts)  # an upload in parts
+            self._complete_parts(record, parts)  # an upload in parts
             return self._confirm_pending(record), True
 
     def _confirm_pending(self, record: FileRecord) -> FileRecord:
-        storage = self.lib.storage
-        max_size = self.lib.settings.max_file_size
+        storage = self._storage
+        settings = self._settings()
+        max_size = settings.max_file_size
         try:
             stat = storage.stat(record.storage_key)
         except NotFound:
@@ -332,20 +355,20 @@ class Ingestor:
                 raise SizeMismatch(
                     f"The uploaded object has {stat.size} bytes but {declared} were declared"
                 )
-            with _local_copy(self.lib, record.storage_key) as path:
+            with self._local_copy(record.storage_key, settings.paths.tmp_dir) as path:
                 info = validate_file(path, record.file_type, max_size)
-                self.lib.settings.check_allowed(info.mime)  # the sniffed type, not the declared
+                settings.check_allowed(info.mime)  # the sniffed type, not the declared
                 _, sha = hash_file(path)
                 thumb = self._thumbnail(path, info)
         except MediaDeskError as exc:
             self._fail(record, exc)
             raise
-        existing = self.catalog.find_ready_by_sha(sha, record.athlete_id, record.is_public)
+        existing = self._catalog.find_ready_by_sha(sha, record.athlete_id, record.is_public)
         if existing is not None and existing.id != record.id:
             # The client keeps the id it was handed: it becomes another name of the existing
             # file (GET, stream, download, PATCH and DELETE follow it).
             storage.delete(record.storage_key)
-            with self.lib.db.write() as s:
+            with self._db.write() as s:
                 row = s.get(MediaFile, record.id)
                 if row is not None:
                     row.status = "alias"
@@ -359,7 +382,7 @@ class Ingestor:
                 existing.id,
                 extra={"file_id": record.id, "key": existing.storage_key, "outcome": "duplicate"},
             )
-            return self.catalog.get(record.id)
+            return self._catalog.get(record.id)
         key = record.storage_key
         if not key.endswith("." + info.ext):  # content type differs from the declared one
             new_key = key.rsplit(".", 1)[0] + "." + info.ext
@@ -367,7 +390,7 @@ class Ingestor:
             key = new_key
         if thumb is not None:
             storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(MediaFile, record.id)
             if row is None:
                 raise NotFound(f"File {record.id} not found")
@@ -376,10 +399,9 @@ class Ingestor:
             row.failure_reason = None
             row.upload_expires_at = None
             _apply_info(row, info, sha, thumb is not None)
-        ready = self.catalog.get(record.id)
-        self.lib.cache_thumbnail(ready, thumb)
-        self.lib.events.publish(ChangeEvent("created", ready.id, ready.as_dict()))
-        queue_new_video(self.lib, ready)
+        ready = self._catalog.get(record.id)
+        self._thumbnails.put(ready, thumb)
+        self._on_ready(ready)
         logger.info(
             "Successfully uploaded file: %s as %s",
             ready.original_filename,
@@ -393,12 +415,27 @@ class Ingestor:
         )
         return ready
 
+    @contextmanager
+    def _local_copy(self, key: str, tmp_dir: Path) -> Iterator[Path]:
+        """The object as a local file: the backend's own file, or a temporary download."""
+        local = self._storage.local_path(key)
+        if local is not None:
+            yield local
+            return
+        fd, tmp = owned_temp(tmp_dir, "confirm")
+        os.close(fd)
+        try:
+            self._storage.download_to(key, tmp)
+            yield tmp
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _declared_size(self, file_id: int) -> int | None:
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             return s.scalar(select(MediaFile.declared_size).where(MediaFile.id == file_id))
 
     def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
-        self.lib.storage.delete(record.storage_key)
+        self._storage.delete(record.storage_key)
         self._mark(record.id, status="failed", reason=f"{exc.code}: {exc.message}")
         logger.error(
             "File validation error: %s (%s)",
@@ -416,7 +453,7 @@ class Ingestor:
     def _mark(
         self, file_id: int, status: str, reason: str | None, extra: dict[str, object] | None = None
     ) -> None:
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None:
                 row.status = status
@@ -460,19 +497,3 @@ def _bytes(
             progress(stage, done, total)
 
     return on_bytes
-
-
-@contextmanager
-def _local_copy(lib: Library, key: str) -> Iterator[Path]:
-    """The object as a local file: the backend's own file, or a temporary download."""
-    local = lib.storage.local_path(key)
-    if local is not None:
-        yield local
-        return
-    fd, tmp = owned_temp(lib.paths.tmp_dir, "confirm")
-    os.close(fd)
-    try:
-        lib.storage.download_to(key, tmp)
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -24,14 +24,13 @@ from core.errors import Conflict, InvalidInput, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of
 from core.filenames import clean_filename
-from core.ingest import Ingestor, IngestProgress, PresignedUpload
+from core.ingest import Ingestor
 from core.jobs import JobQueue
 from core.locks import KeyedLocks
 from core.paths import DataPaths
 from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
 from core.resumable import ResumableUploads
 from core.settings import Settings
-from core.spool import Spooled
 from core.storage import signing
 from core.storage.base import (
     ObjectStat,
@@ -42,7 +41,9 @@ from core.storage.base import (
     Storage,
 )
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
+from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import LocalPresigner, SignedGrant, check_expires_in
+from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_variant
 from core.tokens import TokenStore
 from core.usage import UsageMonitor
@@ -77,8 +78,19 @@ class Library:
         self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
         self.audit = AuditLog(db)
         self._grant_secret: bytes | None = None  # loaded on first use; R2 libraries sign grants too
-        self._ingestor = Ingestor(self)
         self.jobs = JobQueue(db, settings.job_lease_seconds, settings.job_max_attempts)
+        self._thumbnails = ThumbnailCache(self.paths.cache_dir / "thumbnails")
+        # direct ingest, presigned uploads and their confirmation (HTTP, desktop, resumable)
+        self.uploads = Ingestor(
+            settings=lambda: self.settings,  # apply_settings swaps them while uploads run
+            db=db,
+            catalog=self.catalog,
+            storage=storage,
+            presigner=presigner,
+            thumbnails=self._thumbnails,
+            complete_parts=lambda record, parts: self.resumable.complete_presigned(record, parts),
+            on_ready=lambda record: video_service.queue_new_video(self, record),
+        )
         self.resumable = ResumableUploads(self)  # tus and presigned multipart uploads
         self._variant_lock = threading.Lock()
         self.usage = UsageMonitor(self)
@@ -139,53 +151,6 @@ class Library:
             leader.stop(force=True)
         self.feed.stop(force=True)
         self.db.dispose()
-
-    # ---- ingest -----------------------------------------------------------------------------
-    def ingest(
-        self,
-        source: Path | BinaryIO | Spooled,
-        file_type: str,
-        *,
-        original_filename: str | None = None,
-        athlete_id: int | None = None,
-        is_public: bool = False,
-        description: str = "",
-        progress: IngestProgress | None = None,
-        cancel: threading.Event | None = None,
-    ) -> FileRecord:
-        return self._ingestor.ingest(
-            source,
-            file_type,
-            original_filename=original_filename,
-            athlete_id=athlete_id,
-            is_public=is_public,
-            description=description,
-            progress=progress,
-            cancel=cancel,
-        )
-
-    def create_presigned_upload(
-        self,
-        original_filename: str,
-        file_type: str,
-        is_public: bool = False,
-        athlete_id: int | None = None,
-        content_type: str | None = None,
-        size: int | None = None,
-    ) -> PresignedUpload:
-        return self._ingestor.create_presigned_upload(
-            original_filename, file_type, is_public, athlete_id, content_type, size
-        )
-
-    def confirm_upload(self, file_id: int, parts: list[dict[str, Any]] | None = None) -> FileRecord:
-        """`parts` ([{part_number, etag}]) are the client's ETags of an upload in parts."""
-        return self._ingestor.confirm_upload(file_id, parts)
-
-    def confirm_upload_once(
-        self, file_id: int, parts: list[dict[str, Any]] | None = None
-    ) -> tuple[FileRecord, bool]:
-        """confirm_upload, and True only for the call that did the confirming."""
-        return self._ingestor.confirm_upload_once(file_id, parts)
 
     # ---- reading ----------------------------------------------------------------------------
     def list_files(self, query: FileQuery | None = None, **filters: Any) -> Page:
@@ -252,34 +217,16 @@ class Library:
         return destination
 
     # ---- thumbnails and variants ------------------------------------------------------------
-    def _thumb_cache(self, record: FileRecord) -> Path:
-        return (
-            self.paths.cache_dir / "thumbnails" / f"{record.id}-{(record.sha256 or '')[:16]}.webp"
-        )
-
-    def cache_thumbnail(self, record: FileRecord, data: bytes | None) -> None:
-        if data:
-            path = self._thumb_cache(record)
-            # A name per writer: the ingest and a thumbnail loader may cache the same file at once.
-            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_bytes(data)
-                tmp.replace(path)
-            except OSError as exc:  # a cache: a full disk must not fail the upload or read
-                logger.warning("Thumbnail not cached for file %s: %s", record.id, exc)
-                tmp.unlink(missing_ok=True)
-
     def thumbnail_bytes(self, file_id: int) -> bytes:
         """The WebP thumbnail, from the local cache or the store."""
         record = self.get_file(file_id)
         if not record.has_thumbnail:
             raise NotFound(f"File {file_id} has no thumbnail")
-        cached = self._thumb_cache(record)
-        if cached.is_file():
-            return cached.read_bytes()
+        cached = self._thumbnails.get(record)
+        if cached is not None:
+            return cached
         data = b"".join(self.storage.open_range(keys.thumbnail_key(record.storage_key), 0, None))
-        self.cache_thumbnail(record, data)
+        self._thumbnails.put(record, data)
         return data
 
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
@@ -436,7 +383,7 @@ class Library:
                 s.delete(row)
             # its aliases go with it: an id that named a deleted file answers 404 like it
             s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
-        self._thumb_cache(record).unlink(missing_ok=True)
+        self._thumbnails.drop(record)
         self.events.publish(ChangeEvent("deleted", file_id, record.as_dict()))
         return record if asked == file_id else record.as_alias(asked)
 
@@ -452,6 +399,12 @@ class Library:
         return self.presigner.presign_get(
             record.storage_key, expires_in, content_type=record.content_type
         ).url
+
+    def bucket_links(self, keys: list[str], public: bool) -> BucketLinks | None:
+        """Direct bucket URLs of stored objects (HLS segments) so players skip this server:
+        public-domain URLs for a public file, else presigned for PRESIGNED_URL_EXPIRY, signed
+        afresh at each call. None on the local backend (the server sends them)."""
+        return bucket_links(self.storage, keys, public, self.settings.presigned_url_expiry)
 
     # ---- checking signed links: the secret never leaves core ----------------------------------
     def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:

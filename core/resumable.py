@@ -12,8 +12,8 @@ upload survives a server restart:
   URLs; confirm completes the multipart upload (the client's ETags or ListParts) and validates.
 
 When the last byte of a tus upload arrives the file goes through the same validation and
-cataloguing as a direct upload (`Library.ingest`, or `Library.confirm_upload` for an object that
-is already in the bucket).
+cataloguing as a direct upload (`library.uploads.ingest`, or `library.uploads.confirm_upload`
+for an object that is already in the bucket).
 """
 
 from __future__ import annotations
@@ -573,7 +573,7 @@ class ResumableUploads:
         # The hash kept while the bytes arrived saves reading the file again; after a restart
         # (or a break this process did not see) it is computed from the file.
         sha = hashed[1].hexdigest() if hashed and hashed[0] == size else hash_file(path)[1]
-        return self.lib._ingestor.ingest(  # noqa: SLF001 - the one caller that adopts
+        return self.lib.uploads.ingest(  # the one caller that adopts
             Spooled(path, size, sha),
             kind,
             original_filename=meta.filename,
@@ -636,7 +636,7 @@ class ResumableUploads:
             s.flush()
             pending_id = pending.id
         try:
-            record = self.lib.confirm_upload(pending_id)
+            record = self.lib.uploads.confirm_upload(pending_id)
         except MediaDeskError:
             self._drop_file_row(pending_id)
             raise
@@ -648,7 +648,7 @@ class ResumableUploads:
         """The object is in the bucket and the same bytes are here: check them here."""
         kind = meta.kind or _kind_of(meta.mime) or sniff_file(path).kind
         try:
-            record = self.lib._ingestor.ingest(  # noqa: SLF001 - see stored_key
+            record = self.lib.uploads.ingest(  # see stored_key
                 path,
                 kind,
                 original_filename=meta.filename,

@@ -85,15 +85,15 @@ def grab(widget: Any, name: str) -> Path:
     return path
 
 
-class HeldLibrary:
-    """The real library, but chosen files upload as over a slow link and pause half-way."""
+class HeldUploads:
+    """The real uploads, but chosen files upload as over a slow link and pause half-way."""
 
-    def __init__(self, library: Any, held: set[str]) -> None:
-        self._library, self.held = library, held
+    def __init__(self, uploads: Any, held: set[str]) -> None:
+        self._uploads, self.held = uploads, held
         self.gate = threading.Event()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._library, name)
+        return getattr(self._uploads, name)
 
     def ingest(self, source: Any, file_type: str, **kw: Any) -> Any:
         progress = kw.get("progress")
@@ -107,7 +107,18 @@ class HeldLibrary:
                         self.gate.wait(120)
 
             kw["progress"] = held
-        return self._library.ingest(source, file_type, **kw)
+        return self._uploads.ingest(source, file_type, **kw)
+
+
+class HeldLibrary:
+    """The real library whose uploads are `HeldUploads`."""
+
+    def __init__(self, library: Any, held: set[str]) -> None:
+        self._library = library
+        self.uploads = HeldUploads(library.uploads, held)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._library, name)
 
 
 def build_library(base: Path) -> Any:
@@ -124,7 +135,7 @@ def build_library(base: Path) -> Any:
     athletes = [library.create_athlete(name) for name in ATHLETES]
     for i, (name, scene, who, public, text) in enumerate(PHOTOS):
         path = make_photo(media / name, scene, t=0.3 * i)
-        library.ingest(
+        library.uploads.ingest(
             path,
             "image",
             athlete_id=athletes[who].id if who is not None else None,
@@ -133,7 +144,9 @@ def build_library(base: Path) -> Any:
         )
     for name, scene, who, seconds in CLIPS:
         path = make_clip(media / name, scene, seconds)
-        library.ingest(path, "video", athlete_id=athletes[who].id, description=f"{scene} clip")
+        library.uploads.ingest(
+            path, "video", athlete_id=athletes[who].id, description=f"{scene} clip"
+        )
     return library
 
 
@@ -244,7 +257,7 @@ def shoot(library: Any, base: Path, lang: str) -> None:
 
     held = HeldLibrary(library, set())
     files = upload_batch(base, lang)
-    held.held = {files[3].name, files[4].name}
+    held.uploads.held = {files[3].name, files[4].name}
     window.uploads.library = held  # type: ignore[assignment]
     window.resizeDocks([window.upload_dock], [340], Qt.Orientation.Vertical)
     window.add_uploads(files)
@@ -254,14 +267,16 @@ def shoot(library: Any, base: Path, lang: str) -> None:
             sum(
                 1
                 for i in model.items()
-                if i.name in held.held and i.state == UploadState.UPLOADING and i.fraction > 0.65
+                if i.name in held.uploads.held
+                and i.state == UploadState.UPLOADING
+                and i.fraction > 0.65
             )
             == 2
             and model.rowCount() == len(files)
         )
     )
     grab(window, f"{lang}-upload-queue")
-    held.gate.set()
+    held.uploads.gate.set()
     wait_until(lambda: not window.uploads.busy)
     wait_until(lambda: all(i.state.finished for i in model.items()))
     shoot_failed_queue(window, lang)

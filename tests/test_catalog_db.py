@@ -72,6 +72,6 @@ def test_two_threads_and_two_connections_write_at_once(library: Library) -> None
 
 
 def test_optimistic_version_increments(library: Library, media_dir) -> None:
-    rec = library.ingest(media_dir.png, "image")
+    rec = library.uploads.ingest(media_dir.png, "image")
     updated = library.update_file(rec.id, {"description": "a"})
     assert updated.version == rec.version + 1

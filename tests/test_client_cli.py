@@ -132,7 +132,7 @@ def test_download_through_the_mediadesk_command(
     config_home: Path,
 ) -> None:
     live, library = server
-    record = library.ingest(Path(media_dir.webm), "video", original_filename="match.webm")
+    record = library.uploads.ingest(Path(media_dir.webm), "video", original_filename="match.webm")
     monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).read)
     out_dir = tmp_path / "downloads"
     code = mediadesk(["download", str(record.id), "--server", live.url, "-o", str(out_dir)])

@@ -24,7 +24,10 @@ from tests.qt_helpers import TIMEOUT, wait_for
 
 @pytest.fixture
 def files(library: Library, media_dir: MediaSet) -> list[FileRecord]:
-    return [library.ingest(media_dir.jpeg, "image"), library.ingest(media_dir.png, "image")]
+    return [
+        library.uploads.ingest(media_dir.jpeg, "image"),
+        library.uploads.ingest(media_dir.png, "image"),
+    ]
 
 
 @pytest.fixture

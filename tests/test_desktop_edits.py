@@ -38,8 +38,8 @@ class Asker:
 
 @pytest.fixture
 def two_files(library: Library, media_dir: MediaSet) -> tuple[FileRecord, FileRecord]:
-    first = library.ingest(media_dir.jpeg, "image")
-    second = library.ingest(media_dir.png, "image")
+    first = library.uploads.ingest(media_dir.jpeg, "image")
+    second = library.uploads.ingest(media_dir.png, "image")
     return first, second
 
 

@@ -387,7 +387,7 @@ def test_counts_agree_during_a_live_import(
     window.controller.grid.totalChanged.connect(observe)
     window.controller.countsChanged.connect(observe)
     paths = [make_png(tmp_path / f"p{i}.png", (64, 48), color=(i * 8, 20, 90)) for i in range(24)]
-    worker = threading.Thread(target=lambda: [library.ingest(p, "image") for p in paths])
+    worker = threading.Thread(target=lambda: [library.uploads.ingest(p, "image") for p in paths])
     worker.start()
     wait_for(qtbot, lambda: not worker.is_alive(), timeout=TIMEOUT * 2)
     wait_for(qtbot, lambda: window.controller.counts.get("all") == 24)
@@ -412,7 +412,7 @@ def test_enter_and_ctrl_s_save_and_escape_clears_the_search(
     library: Library,
     media_dir: MediaSet,  # type: ignore[no-untyped-def]
 ) -> None:
-    record = library.ingest(media_dir.jpeg, "image")
+    record = library.uploads.ingest(media_dir.jpeg, "image")
     wait_for(qtbot, lambda: window.controller.grid.rowCount() == 1)
     window.browser.select_row(0)
     wait_for(qtbot, lambda: window.details.record is not None)
@@ -524,8 +524,8 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
     panel = window.server_panel
     wait_for(qtbot, lambda: "No files yet" in panel.examples.toPlainText())
     assert "/stream/" not in panel.examples.toPlainText()
-    video = library.ingest(media_dir.mp4, "video")
-    image = library.ingest(media_dir.png, "image")
+    video = library.uploads.ingest(media_dir.mp4, "video")
+    image = library.uploads.ingest(media_dir.png, "image")
     assert (video.id, image.id) != (1, 1)
     text = lambda: panel.examples.toPlainText()  # noqa: E731
     wait_for(
@@ -619,7 +619,7 @@ def test_long_values_elide_in_the_middle_with_tooltip_and_copy(
 
     from desktop_app.views.details_panel import DetailsPanel
 
-    record = library.ingest(media_dir.jpeg, "image")
+    record = library.uploads.ingest(media_dir.jpeg, "image")
     record = dataclasses.replace(record, storage_key="athletes/general/2024/05/" + "k" * 80)
     panel = DetailsPanel()
     qtbot.addWidget(panel)
@@ -742,7 +742,7 @@ def test_trash_shows_the_purge_date_and_allows_preview(
     from core.maintenance import purge_time
     from desktop_app.formatting import datetime_text
 
-    record = library.ingest(media_dir.jpeg, "image")
+    record = library.uploads.ingest(media_dir.jpeg, "image")
     library.trash(record.id)
     trashed = library.get_file(record.id)
     window.sidebar.setCurrentIndex(window.controller.sidebar.index_of("trash"))
@@ -765,7 +765,7 @@ def test_trash_shows_the_purge_date_and_allows_preview(
 def test_preview_dialog_fits_its_content(qtbot, library: Library, media_dir: MediaSet) -> None:  # type: ignore[no-untyped-def]
     from desktop_app.preview.dialog import PreviewDialog
 
-    record = library.ingest(media_dir.jpeg, "image")  # 640 × 480
+    record = library.uploads.ingest(media_dir.jpeg, "image")  # 640 × 480
     dialog = PreviewDialog(record, str(library.local_path(record)))
     qtbot.addWidget(dialog)
     assert (dialog.width(), dialog.height()) == (640, 480)

@@ -153,7 +153,7 @@ def test_r2_previews_play_through_the_embedded_server(
     from server.entry import EmbeddedServer
     from tests.server_fixtures import http_call, server_config
 
-    record = s3_library.ingest(media_dir.mp4, "video")
+    record = s3_library.uploads.ingest(media_dir.mp4, "video")
     controller = LibraryController(s3_library)
     with EmbeddedServer(s3_library, config=server_config(s3_library)) as server:
         controller.server_url = lambda: server.url

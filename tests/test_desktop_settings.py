@@ -128,7 +128,7 @@ def test_sentences_follow_the_reason_not_the_english_text(qapp, library, tmp_pat
     # The same English words without a reason get the generic sentence: no text matching.
     words = Conflict("The file was changed by someone else; reload and try again")
     assert not describe_error(words).text.startswith("Someone else changed this file")
-    record = library.ingest(make_jpeg(tmp_path / "a.jpg"), "image")
+    record = library.uploads.ingest(make_jpeg(tmp_path / "a.jpg"), "image")
     with pytest.raises(Conflict) as stale:
         library.update_file(record.id, {"description": "x"}, expected_version=record.version + 5)
     assert describe_error(stale.value).text.startswith("Someone else changed this file")

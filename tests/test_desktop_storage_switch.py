@@ -42,7 +42,7 @@ def lib(local_settings: Settings) -> Iterator[Library]:
 
 @pytest.fixture
 def files(lib: Library, media_dir: MediaSet) -> list[FileRecord]:
-    return [lib.ingest(media_dir.jpeg, "image"), lib.ingest(media_dir.png, "image")]
+    return [lib.uploads.ingest(media_dir.jpeg, "image"), lib.uploads.ingest(media_dir.png, "image")]
 
 
 @pytest.fixture

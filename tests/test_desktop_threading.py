@@ -113,8 +113,8 @@ def test_common_flows_never_touch_core_on_the_gui_thread(
     tmp_path: Path,
 ) -> None:
     athlete = library.create_athlete("Ana Torres")
-    photo = library.ingest(media_dir.jpeg, "image", athlete_id=athlete.id)
-    library.ingest(media_dir.mp4, "video")
+    photo = library.uploads.ingest(media_dir.jpeg, "image", athlete_id=athlete.id)
+    library.uploads.ingest(media_dir.mp4, "video")
     recorder.recording = True
     window = MainWindow(library, page_size=20)
     qtbot.addWidget(window)

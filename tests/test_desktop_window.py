@@ -72,7 +72,7 @@ def wait_uploads(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-
 
 
 def ingest(library: Library, path: Path, kind: str = "image", **kw: object):  # type: ignore[no-untyped-def]
-    return library.ingest(path, kind, **kw)  # type: ignore[arg-type]
+    return library.uploads.ingest(path, kind, **kw)  # type: ignore[arg-type]
 
 
 def test_dropping_files_and_folders_ends_with_rows_and_thumbnails(

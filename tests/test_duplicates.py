@@ -137,16 +137,18 @@ def test_direct_upload_duplicate_rule(live: EmbeddedServer, media_dir: Any) -> N
 
 
 def test_library_aliases(library: Library, media_dir: Any) -> None:
-    first = library.ingest(media_dir.png, "image")
-    upload = library.create_presigned_upload("copy.png", "image", content_type="image/png")
+    first = library.uploads.ingest(media_dir.png, "image")
+    upload = library.uploads.create_presigned_upload("copy.png", "image", content_type="image/png")
     library.storage.put_file(upload.file_key, media_dir.png, "image/png")
-    dup = library.confirm_upload(upload.file.id)
+    dup = library.uploads.confirm_upload(upload.file.id)
     assert dup.id == upload.file.id and dup.duplicate_of == first.id
     assert library.catalog.resolve(dup.id) == first.id
     assert library.get_ready(dup.id).storage_key == first.storage_key
     assert library.list_files().total == 1
     assert library.list_files(status=None).total == 1
-    again = library.ingest(io.BytesIO(media_dir.png.read_bytes()), "image", original_filename="x")
+    again = library.uploads.ingest(
+        io.BytesIO(media_dir.png.read_bytes()), "image", original_filename="x"
+    )
     assert again.id == first.id and again.duplicate_of == first.id
     library.delete_permanently(dup.id)  # through the alias
     with pytest.raises(NotFound):

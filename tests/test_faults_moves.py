@@ -51,7 +51,7 @@ def _slow_get(url: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]
 def test_streams_never_fail_while_the_file_moves(served: Any, media_dir: Any) -> None:
     lib, server = served
     tokens = make_tokens(lib)
-    record = lib.ingest(media_dir.mp4, "video")
+    record = lib.uploads.ingest(media_dir.mp4, "video")
     data = media_dir.mp4.read_bytes()
     auth = bearer(tokens.read)
     stop = threading.Event()
@@ -103,7 +103,7 @@ def test_streams_never_fail_while_the_file_moves(served: Any, media_dir: Any) ->
 def test_concurrent_moves_with_one_version_one_wins(served: Any, media_dir: Any) -> None:
     lib, server = served
     tokens = make_tokens(lib)
-    record = lib.ingest(media_dir.jpeg, "image")
+    record = lib.uploads.ingest(media_dir.jpeg, "image")
     data = media_dir.jpeg.read_bytes()
     start = threading.Barrier(8)
     statuses: list[tuple[int, str]] = []
@@ -144,7 +144,7 @@ def test_a_pending_deletion_survives_a_restart_and_a_move_back_keeps_the_key(
     lib = Library.open(settings)
     lib.deferred.grace = GRACE
     data = media_dir.png.read_bytes()
-    record = lib.ingest(media_dir.png, "image")
+    record = lib.uploads.ingest(media_dir.png, "image")
     there = lib.update_file(record.id, {"athlete_id": 4})
     back = lib.update_file(record.id, {"athlete_id": None})  # within the grace period
     assert back.storage_key == record.storage_key

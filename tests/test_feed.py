@@ -82,7 +82,7 @@ def test_changes_reach_the_other_library_once_in_order(pair: Any, media_dir: Any
     heard_a, heard_b = Heard(a), Heard(b)
     order: list[int] = []
     b.feed.subscribe_ordered(lambda e: order.append(e.change_id or 0))
-    record = a.ingest(media_dir.jpeg, "image", description="first")
+    record = a.uploads.ingest(media_dir.jpeg, "image", description="first")
     a.update_file(record.id, {"description": "second"}, expected_version=record.version)
     a.trash(record.id)
     a.restore(record.id)
@@ -109,7 +109,7 @@ def test_changes_reach_the_other_library_once_in_order(pair: Any, media_dir: Any
 
 def test_a_failed_transaction_logs_nothing(pair: Any, media_dir: Any) -> None:
     a, b = pair
-    record = a.ingest(media_dir.png, "image")
+    record = a.uploads.ingest(media_dir.png, "image")
     a.update_file(record.id, {"description": "theirs"})
     with pytest.raises(Conflict):
         b.update_file(record.id, {"description": "mine"}, expected_version=record.version)
@@ -146,7 +146,7 @@ def test_published_events_of_other_kinds_go_through_the_feed(pair: Any) -> None:
 
 def test_catch_up_and_retention(pair: Any, media_dir: Any) -> None:
     a, _ = pair
-    first = a.ingest(media_dir.jpeg, "image")
+    first = a.uploads.ingest(media_dir.jpeg, "image")
     a.trash(first.id)
     changes = feed.since(a.db, 0)
     assert [c.kind for c in changes] == ["created", "trashed"]

@@ -33,7 +33,9 @@ def test_two_worker_processes_share_jobs_on_postgresql_and_s3(
     lib = Library.open(make_settings(data, database_url=url, hls_ladder=TEST_LADDER, **s3))
     try:
         ids = [
-            lib.ingest(media.make_avi(tmp_path / f"clip{i}.avi", seconds=1 + i / 2), "video").id
+            lib.uploads.ingest(
+                media.make_avi(tmp_path / f"clip{i}.avi", seconds=1 + i / 2), "video"
+            ).id
             for i in range(2)  # two different clips (the same bytes would be one file)
         ]
         for file_id in ids:

@@ -110,7 +110,7 @@ def lib(tmp_path: Path) -> Iterator[Library]:
 def test_a_worker_killed_mid_encode_loses_its_job_to_another_which_finishes_it_once(
     lib: Library, long_clip: Path, tmp_path: Path
 ) -> None:
-    record = lib.ingest(long_clip, "video")
+    record = lib.uploads.ingest(long_clip, "video")
     job = only(lib, record.id, "hls")
     env = worker_env(tmp_path / "data")
     first = start_worker(env, tmp_path / "first.log")
@@ -148,7 +148,7 @@ def test_a_worker_killed_mid_encode_loses_its_job_to_another_which_finishes_it_o
 def test_cancel_stops_the_encode_within_a_second_and_keeps_nothing(
     lib: Library, long_clip: Path
 ) -> None:
-    record = lib.ingest(long_clip, "video")
+    record = lib.uploads.ingest(long_clip, "video")
     job = only(lib, record.id, "hls")
     worker = VideoWorker(lib, name="cancel-test", nice=0)
     thread = threading.Thread(target=worker.run_once)
@@ -172,7 +172,7 @@ def test_cancel_stops_the_encode_within_a_second_and_keeps_nothing(
 def test_a_hard_delete_during_an_encode_leaves_nothing_behind(
     lib: Library, long_clip: Path
 ) -> None:
-    record = lib.ingest(long_clip, "video")
+    record = lib.uploads.ingest(long_clip, "video")
     job = only(lib, record.id, "hls")
     worker = VideoWorker(lib, name="delete-test", nice=0)
     thread = threading.Thread(target=worker.run_once)
@@ -191,8 +191,8 @@ def test_a_hard_delete_during_an_encode_leaves_nothing_behind(
 def test_mediadesk_reprocess_queues_the_videos_again(lib: Library, tmp_path: Path) -> None:
     import json
 
-    video = lib.ingest(media.make_avi(tmp_path / "r.avi", seconds=1), "video")
-    photo = lib.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    video = lib.uploads.ingest(media.make_avi(tmp_path / "r.avi", seconds=1), "video")
+    photo = lib.uploads.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
     first = {j.id for j in lib.jobs.list(file_id=video.id)[0]}
     env = worker_env(tmp_path / "data")
     cmd = [sys.executable, "-m", "desktop_app", "reprocess"]

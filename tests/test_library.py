@@ -53,7 +53,7 @@ def assert_nothing_left(lib: Library) -> None:
 
 def test_ingest_image_stores_catalogues_and_thumbnails(any_library: Library, media_dir) -> None:
     stages: list[str] = []
-    rec = any_library.ingest(
+    rec = any_library.uploads.ingest(
         media_dir.jpeg,
         "image",
         athlete_id=7,
@@ -74,7 +74,7 @@ def test_ingest_image_stores_catalogues_and_thumbnails(any_library: Library, med
 
 
 def test_ingest_video_extracts_metadata(any_library: Library, media_dir) -> None:
-    rec = any_library.ingest(media_dir.mp4, "video", original_filename="sprint.mp4")
+    rec = any_library.uploads.ingest(media_dir.mp4, "video", original_filename="sprint.mp4")
     assert rec.storage_key.startswith("general/") and rec.storage_key.endswith(".mp4")
     assert rec.duration == pytest.approx(2.0, abs=0.2)
     assert (rec.width, rec.height) == (320, 240)
@@ -85,14 +85,14 @@ def test_ingest_video_extracts_metadata(any_library: Library, media_dir) -> None
 def test_extension_comes_from_content_not_name(library: Library, media_dir, tmp_path) -> None:
     disguised = tmp_path / "photo.gif"
     shutil.copy(media_dir.png, disguised)
-    rec = library.ingest(disguised, "image")
+    rec = library.uploads.ingest(disguised, "image")
     assert rec.storage_key.endswith(".png") and rec.content_type == "image/png"
     assert rec.original_filename == "photo.gif"
 
 
 def test_duplicate_returns_existing(any_library: Library, media_dir) -> None:
-    first = any_library.ingest(media_dir.png, "image")
-    again = any_library.ingest(
+    first = any_library.uploads.ingest(media_dir.png, "image")
+    again = any_library.uploads.ingest(
         io.BytesIO(media_dir.png.read_bytes()), "image", original_filename="copy.png"
     )
     assert again.duplicate and again.id == first.id
@@ -113,7 +113,7 @@ def test_duplicate_returns_existing(any_library: Library, media_dir) -> None:
 )
 def test_bad_inputs_leave_nothing(any_library: Library, media_dir, name, kind, error) -> None:
     with pytest.raises(error):
-        any_library.ingest(getattr(media_dir, name), kind)
+        any_library.uploads.ingest(getattr(media_dir, name), kind)
     assert any_library.list_files(status=None).total == 0
     assert_nothing_left(any_library)
 
@@ -122,18 +122,18 @@ def test_empty_and_one_byte_over(data_dir: Path, media_dir) -> None:
     size = media_dir.png.stat().st_size
     lib = Library.open(make_settings(data_dir, max_file_size=size - 1))
     with pytest.raises(TooLarge):
-        lib.ingest(media_dir.png, "image")
+        lib.uploads.ingest(media_dir.png, "image")
     with pytest.raises(TooLarge):  # streams stop at the limit too
-        lib.ingest(io.BytesIO(media_dir.png.read_bytes()), "image")
+        lib.uploads.ingest(io.BytesIO(media_dir.png.read_bytes()), "image")
     with pytest.raises(EmptyFile, match="empty"):
-        lib.ingest(io.BytesIO(b""), "image")
+        lib.uploads.ingest(io.BytesIO(b""), "image")
     assert_nothing_left(lib)
     lib.close()
 
 
 def test_presigned_flow_on_both_backends(any_library: Library, media_dir) -> None:
     data = media_dir.webm.read_bytes()
-    up = any_library.create_presigned_upload(
+    up = any_library.uploads.create_presigned_upload(
         "../../clip\r\n.webm", "video", is_public=False, athlete_id=3, size=len(data)
     )
     assert up.file.status == "pending" and up.file.original_filename == "clip.webm"
@@ -143,63 +143,67 @@ def test_presigned_flow_on_both_backends(any_library: Library, media_dir) -> Non
         assert http_put(up.request.url, data, up.request.headers) == 200
     else:  # the local backend's signed URL is honoured by the embedded server
         put_object(any_library, up.file_key, data, "video/webm")
-    ready = any_library.confirm_upload(up.file.id)
+    ready = any_library.uploads.confirm_upload(up.file.id)
     assert ready.status == "ready" and ready.duration == pytest.approx(2.0, abs=0.2)
-    assert any_library.confirm_upload(up.file.id) == ready  # idempotent
+    assert any_library.uploads.confirm_upload(up.file.id) == ready  # idempotent
     assert_nothing_left(any_library)
 
 
 def test_presigned_urls_carry_no_checksum_parameters(s3_library: Library) -> None:
-    up = s3_library.create_presigned_upload("a.jpg", "image", size=10)
+    up = s3_library.uploads.create_presigned_upload("a.jpg", "image", size=10)
     assert "x-amz-checksum" not in up.request.url.lower()
     assert "x-amz-sdk-checksum-algorithm" not in up.request.url.lower()
 
 
 def test_confirm_before_upload_then_invalid_object(any_library: Library, media_dir) -> None:
-    up = any_library.create_presigned_upload("a.jpg", "image")
+    up = any_library.uploads.create_presigned_upload("a.jpg", "image")
     with pytest.raises(UploadNotReceived):
-        any_library.confirm_upload(up.file.id)
+        any_library.uploads.confirm_upload(up.file.id)
     assert any_library.get_file(up.file.id).status == "pending"
     put_object(any_library, up.file_key, media_dir.fake_exe_jpg.read_bytes(), "image/jpeg")
     with pytest.raises(UnsupportedType):
-        any_library.confirm_upload(up.file.id)
+        any_library.uploads.confirm_upload(up.file.id)
     failed = any_library.get_file(up.file.id)
     assert failed.status == "failed" and "unsupported_type" in (failed.failure_reason or "")
     assert not any_library.storage.exists(up.file_key)
     with pytest.raises(Conflict):
-        any_library.confirm_upload(up.file.id)
+        any_library.uploads.confirm_upload(up.file.id)
 
 
 def test_confirm_checks_declared_size(library: Library, media_dir) -> None:
     data = media_dir.jpeg.read_bytes()
-    up = library.create_presigned_upload("a.jpg", "image", size=len(data) + 1)
+    up = library.uploads.create_presigned_upload("a.jpg", "image", size=len(data) + 1)
     put_object(library, up.file_key, data, "image/jpeg")
     with pytest.raises(SizeMismatch):
-        library.confirm_upload(up.file.id)
+        library.uploads.confirm_upload(up.file.id)
     assert not library.storage.exists(up.file_key)
 
 
 def test_presign_refuses_bad_declarations(library: Library) -> None:
     with pytest.raises(InvalidInput):
-        library.create_presigned_upload("notes.txt", "image")
+        library.uploads.create_presigned_upload("notes.txt", "image")
     with pytest.raises(TypeMismatch):
-        library.create_presigned_upload("a.mp4", "image")
+        library.uploads.create_presigned_upload("a.mp4", "image")
     with pytest.raises(TooLarge):
-        library.create_presigned_upload("a.jpg", "image", size=library.settings.max_file_size + 1)
+        library.uploads.create_presigned_upload(
+            "a.jpg", "image", size=library.settings.max_file_size + 1
+        )
     assert (
-        library.create_presigned_upload("a", "video", content_type="video/avi").file.content_type
+        library.uploads.create_presigned_upload(
+            "a", "video", content_type="video/avi"
+        ).file.content_type
         == "video/x-msvideo"
     )
 
 
 def test_concurrent_confirms_end_in_one_ready_record(library: Library, media_dir) -> None:
-    up = library.create_presigned_upload("a.png", "image")
+    up = library.uploads.create_presigned_upload("a.png", "image")
     put_object(library, up.file_key, media_dir.png.read_bytes(), "image/png")
     results, errors = [], []
 
     def confirm() -> None:
         try:
-            results.append(library.confirm_upload(up.file.id))
+            results.append(library.uploads.confirm_upload(up.file.id))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -211,11 +215,11 @@ def test_concurrent_confirms_end_in_one_ready_record(library: Library, media_dir
     assert not errors and len(results) == 4 and len({r.version for r in results}) == 1
     assert {r.status for r in results} == {"ready"}
     assert library.list_files().total == 1
-    assert len(library._ingestor._confirm_locks) == 0  # no lock kept per file forever
+    assert len(library.uploads._confirm_locks) == 0  # no lock kept per file forever
 
 
 def test_update_moves_object_to_new_athlete(any_library: Library, media_dir) -> None:
-    rec = any_library.ingest(media_dir.gif, "image")
+    rec = any_library.uploads.ingest(media_dir.gif, "image")
     moved = any_library.update_file(
         rec.id,
         {
@@ -247,7 +251,7 @@ def test_update_moves_object_to_new_athlete(any_library: Library, media_dir) -> 
 
 
 def test_trash_restore_and_hard_delete(any_library: Library, media_dir) -> None:
-    rec = any_library.ingest(media_dir.jpeg, "image")
+    rec = any_library.uploads.ingest(media_dir.jpeg, "image")
     any_library.trash(rec.id)
     assert any_library.list_files().total == 0
     assert any_library.list_files(trashed=True).total == 1
@@ -263,9 +267,9 @@ def test_trash_restore_and_hard_delete(any_library: Library, media_dir) -> None:
 
 
 def test_listing_filters_search_sort_and_paging(library: Library, media_dir) -> None:
-    a = library.ingest(media_dir.jpeg, "image", athlete_id=1, description="Salto final")
-    library.ingest(media_dir.png, "image", athlete_id=2, is_public=True)
-    library.ingest(media_dir.mp4, "video", athlete_id=1)
+    a = library.uploads.ingest(media_dir.jpeg, "image", athlete_id=1, description="Salto final")
+    library.uploads.ingest(media_dir.png, "image", athlete_id=2, is_public=True)
+    library.uploads.ingest(media_dir.mp4, "video", athlete_id=1)
     assert library.list_files(athlete_id=1).total == 2
     assert library.list_files(file_type="video").total == 1
     assert library.list_files(is_public=True).total == 1
@@ -283,7 +287,7 @@ def test_listing_filters_search_sort_and_paging(library: Library, media_dir) -> 
 
 
 def test_download_urls(s3_library: Library, media_dir, data_dir) -> None:
-    rec = s3_library.ingest(media_dir.jpeg, "image", original_filename="Año nuevo.jpg")
+    rec = s3_library.uploads.ingest(media_dir.jpeg, "image", original_filename="Año nuevo.jpg")
     signed = s3_library.presigned_get(rec.id, expires_in=60)
     assert "X-Amz-Signature" in signed.url and "response-content-disposition" in signed.url
     with pytest.raises(InvalidInput):
@@ -301,7 +305,7 @@ def test_download_urls(s3_library: Library, media_dir, data_dir) -> None:
 def test_change_events_are_published(library: Library, media_dir) -> None:
     seen: list[tuple[str, int | None]] = []
     unsubscribe = library.events.subscribe(lambda e: seen.append((e.kind, e.file_id)))
-    rec = library.ingest(media_dir.png, "image")
+    rec = library.uploads.ingest(media_dir.png, "image")
     library.update_file(rec.id, {"description": "x"})
     library.trash(rec.id)
     library.restore(rec.id)
@@ -324,7 +328,7 @@ def test_image_variant_is_cached(
         return real(source, width)
 
     monkeypatch.setattr(core.library, "make_variant", counting)
-    rec = library.ingest(media_dir.jpeg, "image")
+    rec = library.uploads.ingest(media_dir.jpeg, "image")
     key, stat = library.variant(rec, 100)
     assert key == keys.variant_key(rec.storage_key, 100) and library.storage.exists(key)
     stored = b"".join(library.storage.open_range(key, 0, None))

@@ -12,8 +12,8 @@ from core.maintenance import expire_pending, purge_trash, reconcile, run_mainten
 
 
 def test_purge_respects_retention(any_library: Library, media_dir) -> None:
-    old = any_library.ingest(media_dir.jpeg, "image")
-    recent = any_library.ingest(media_dir.png, "image")
+    old = any_library.uploads.ingest(media_dir.jpeg, "image")
+    recent = any_library.uploads.ingest(media_dir.png, "image")
     any_library.trash(old.id)
     any_library.trash(recent.id)
     later = datetime.now(UTC) + timedelta(days=31)
@@ -27,7 +27,7 @@ def test_purge_respects_retention(any_library: Library, media_dir) -> None:
 
 
 def test_expired_pending_uploads_are_removed(any_library: Library, media_dir) -> None:
-    up = any_library.create_presigned_upload("a.jpg", "image")
+    up = any_library.uploads.create_presigned_upload("a.jpg", "image")
     any_library.storage.put_bytes(up.file_key, media_dir.jpeg.read_bytes(), "image/jpeg")
     assert expire_pending(any_library) == []  # not expired yet
     after = up.expires_at + timedelta(seconds=1)
@@ -37,7 +37,7 @@ def test_expired_pending_uploads_are_removed(any_library: Library, media_dir) ->
 
 
 def test_reconcile_finds_both_kinds_of_drift(any_library: Library, media_dir) -> None:
-    rec = any_library.ingest(media_dir.jpeg, "image")
+    rec = any_library.uploads.ingest(media_dir.jpeg, "image")
     any_library.storage.put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
     any_library.storage.delete(rec.storage_key)
     report = reconcile(any_library)

@@ -15,7 +15,7 @@ def test_ffmpeg_reads_and_seeks_over_http(
     request: pytest.FixtureRequest, backend: str, media_dir
 ) -> None:
     lib: Library = request.getfixturevalue(backend)
-    record = lib.ingest(media_dir.mp4, "video")
+    record = lib.uploads.ingest(media_dir.mp4, "video")
     token = make_tokens(lib).read
     with EmbeddedServer(lib, config=server_config(lib)) as server:
         url = f"{server.url}/stream/{record.id}/video"

@@ -55,7 +55,7 @@ def test_file_schema_is_what_the_api_serialises(library: Any, media_dir: Any) ->
     schema = SPEC["components"]["schemas"]["File"]
     assert schema["additionalProperties"] is False
     assert {f.name for f in dataclasses.fields(FileRecord)} <= set(schema["properties"])
-    record = library.ingest(media_dir.jpeg, "image")
+    record = library.uploads.ingest(media_dir.jpeg, "image")
     assert set(file_json(record)) == set(schema["properties"]) == set(schema["required"])
 
 

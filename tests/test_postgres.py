@@ -21,8 +21,8 @@ def test_migrations_and_library_on_postgres(
     lib = Library.open(make_settings(data_dir, database_url=postgres_url))
     try:
         assert "media_files" in inspect(lib.db.engine).get_table_names()
-        rec = lib.ingest(media_dir.jpeg, "image", athlete_id=4, description="Tiro libre")
-        again = lib.ingest(media_dir.jpeg, "image", athlete_id=4)
+        rec = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=4, description="Tiro libre")
+        again = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=4)
         assert again.duplicate and again.id == rec.id
         assert lib.list_files(q="tiro").total == 1
         assert lib.update_file(rec.id, {"athlete_id": 9}).athlete_name == "Athlete 9"

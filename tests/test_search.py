@@ -138,7 +138,7 @@ def test_bad_cursors_are_400s(filled: Library) -> None:
 
 def test_total_follows_writes(filled: Library, media_dir: Any) -> None:
     before = filled.list_files().total
-    filled.ingest(media_dir.png, "image")
+    filled.uploads.ingest(media_dir.png, "image")
     assert filled.list_files().total == before + 1  # the cached count was cleared
 
 

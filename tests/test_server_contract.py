@@ -242,7 +242,7 @@ def test_undecodable_range_header_loses_no_audit_entries(
 ) -> None:
     """Was: one entry whose Range detail held surrogate escapes failed the whole batch, so a
     read token could erase the audit of its own (and others') accesses to private files."""
-    record = live.library.ingest(media_dir.png, "image", is_public=False)
+    record = live.library.uploads.ingest(media_dir.png, "image", is_public=False)
     port = live.port
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:

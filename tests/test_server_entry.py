@@ -51,7 +51,7 @@ def test_start_stop_restart(library: Library, media_dir: Any) -> None:
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     assert opened.wait(5)
-    library.ingest(media_dir.png, "image")
+    library.uploads.ingest(media_dir.png, "image")
     record = library.list_files().items[0]
     http_call(f"{url}/files/{record.id}", headers=bearer(tokens.read))
     started = time.monotonic()
@@ -107,8 +107,8 @@ def test_maintenance_command(
     data_dir: Path, capsys: pytest.CaptureFixture[str], media_dir: Any
 ) -> None:
     lib = Library.open(make_settings(data_dir))
-    old = lib.ingest(media_dir.png, "image")
-    kept = lib.ingest(media_dir.jpeg, "image")
+    old = lib.uploads.ingest(media_dir.png, "image")
+    kept = lib.uploads.ingest(media_dir.jpeg, "image")
     lib.trash(old.id)
     lib.trash(kept.id)
     with lib.db.write() as s:  # trashed longer ago than the retention

@@ -219,7 +219,7 @@ def test_stream_cache_follows_changes(live, library, media_dir, tokens) -> None:
     """Stream lookups are cached, but a trash or an edit is seen by the very next request."""
     from tests.server_fixtures import bearer, http_call
 
-    record = library.ingest(media_dir.mp4, "video")
+    record = library.uploads.ingest(media_dir.mp4, "video")
     url = f"{live.url}/stream/{record.id}/video"
     assert http_call(url, headers=bearer(tokens.read)).status == 200
     assert http_call(url).status == 401  # private
@@ -233,7 +233,7 @@ def test_players_may_send_the_token_as_a_query_parameter(live, library, media_di
     """<video> and QMediaPlayer cannot send headers: /stream accepts ?access_token=."""
     from tests.server_fixtures import http_call
 
-    record = library.ingest(media_dir.mp4, "video")
+    record = library.uploads.ingest(media_dir.mp4, "video")
     url = f"{live.url}/stream/{record.id}/video"
     reply = http_call(f"{url}?access_token={tokens.read}", headers={"Range": "bytes=0-9"})
     assert reply.status == 206 and len(reply.body) == 10

@@ -74,7 +74,7 @@ def target(tmp_path_factory: pytest.TempPathFactory, media_dir: Any) -> Iterator
         (media_dir.mp4, "video", True),
         (media_dir.webm, "video", False),
     ):
-        library.ingest(Path(path), kind, is_public=public, athlete_id=1)
+        library.uploads.ingest(Path(path), kind, is_public=public, athlete_id=1)
     token = library.tokens.create("schemathesis", "admin")[1]
     server = EmbeddedServer(library, config=server_config(library))
     server.start()

@@ -44,7 +44,7 @@ def test_rows_name_their_backend_and_old_files_stay_readable_after_a_switch(
     local_then_r2: Settings, media_dir: MediaSet
 ) -> None:
     lib = Library.open(local_then_r2)
-    old = lib.ingest(media_dir.jpeg, "image")
+    old = lib.uploads.ingest(media_dir.jpeg, "image")
     original = _bytes(lib, old)
     lib.close()
     assert _rows(local_then_r2) == {old.id: "local"}
@@ -52,7 +52,7 @@ def test_rows_name_their_backend_and_old_files_stay_readable_after_a_switch(
     lib = _reopen(local_then_r2, storage_backend="")  # R2 is now where new files go
     try:
         assert lib.settings.backend_name == "r2"
-        new = lib.ingest(media_dir.png, "image")
+        new = lib.uploads.ingest(media_dir.png, "image")
         assert _rows(local_then_r2) == {old.id: "local", new.id: "r2"}
         assert _bytes(lib, old) == original  # keep reading old files from where they are
         assert lib.thumbnail_bytes(old.id)  # derivatives too
@@ -71,7 +71,7 @@ def test_migrate_moves_every_file_verified_and_deletes_sources(
     start, target = ("local", "r2") if direction == "local_to_r2" else ("r2", "local")
     settings = local_then_r2.replace(storage_backend=start)
     lib = Library.open(settings)
-    records = [lib.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png)]
+    records = [lib.uploads.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png)]
     originals = {r.id: _bytes(lib, r) for r in records}
     lib.trash(records[1].id)  # trashed files move too (they can be restored)
     source = lib.storage.backend(start)  # type: ignore[attr-defined]
@@ -99,7 +99,9 @@ def test_a_cancelled_migration_resumes_and_never_leaves_a_record_without_bytes(
     local_then_r2: Settings, media_dir: MediaSet
 ) -> None:
     lib = Library.open(local_then_r2)
-    records = [lib.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png, media_dir.webp)]
+    records = [
+        lib.uploads.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png, media_dir.webp)
+    ]
     cancel = threading.Event()
 
     def stop_after_first(done: int, _total: int, _name: str) -> None:
@@ -122,7 +124,7 @@ def test_a_copy_that_does_not_match_its_sha256_is_refused(
     local_then_r2: Settings, media_dir: MediaSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib = Library.open(local_then_r2)
-    record = lib.ingest(media_dir.jpeg, "image")
+    record = lib.uploads.ingest(media_dir.jpeg, "image")
     r2 = lib.storage.backend("r2")  # type: ignore[attr-defined]
     real_put = r2.put_file
 
@@ -145,7 +147,7 @@ def test_an_unreachable_target_fails_before_touching_anything(
     from core.storage.factory import build_backend
 
     lib = Library.open(settings)
-    record = lib.ingest(media_dir.jpeg, "image")
+    record = lib.uploads.ingest(media_dir.jpeg, "image")
     dead = settings.replace(
         r2_endpoint_url="http://127.0.0.1:9",
         r2_bucket_name="b",
@@ -169,7 +171,7 @@ def test_cli_storage_migrate_moves_files_and_switches_new_writes(
 
     save_settings(local_then_r2, local_then_r2.config_file)
     lib = Library.open(local_then_r2)
-    record = lib.ingest(media_dir.jpeg, "image")
+    record = lib.uploads.ingest(media_dir.jpeg, "image")
     lib.close()
     data_dir = str(local_then_r2.paths.data_dir)
     assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) == 0
@@ -187,11 +189,11 @@ def test_links_of_files_kept_on_the_old_backend_point_where_the_bytes_are(
     local_then_r2: Settings, media_dir: MediaSet
 ) -> None:
     lib = Library.open(local_then_r2.replace(r2_public_domain="https://cdn.example"))
-    old = lib.ingest(media_dir.jpeg, "image", is_public=True)
+    old = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True)
     lib.close()
     lib = _reopen(local_then_r2, storage_backend="", r2_public_domain="https://cdn.example")
     try:
-        new = lib.ingest(media_dir.png, "image", is_public=True)
+        new = lib.uploads.ingest(media_dir.png, "image", is_public=True)
         assert lib.public_url(lib.get_file(new.id)) == f"https://cdn.example/{new.storage_key}"
         assert lib.public_url(lib.get_file(old.id)) is None  # not on the CDN's bucket
         local_link = lib.presigned_get(old.id).url

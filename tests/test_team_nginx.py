@@ -91,7 +91,7 @@ def test_nginx_sends_the_bytes_after_our_checks(
     behind_nginx: tuple[str, str], library: Library, tokens: Tokens, media_dir: Any
 ) -> None:
     front, direct = behind_nginx
-    record = library.ingest(media_dir.mp4, "video", is_public=False)
+    record = library.uploads.ingest(media_dir.mp4, "video", is_public=False)
     data = media_dir.mp4.read_bytes()
     path = f"/stream/{record.id}/video"
 

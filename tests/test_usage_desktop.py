@@ -29,8 +29,8 @@ def warned(data_dir: Path) -> Iterator[Library]:
 def test_storage_view_shows_types_athletes_store_and_history(
     qtbot: Any, library: Library, media_dir: Any
 ) -> None:
-    library.ingest(media_dir.jpeg, "image", athlete_id=3)
-    library.ingest(media_dir.mp4, "video")
+    library.uploads.ingest(media_dir.jpeg, "image", athlete_id=3)
+    library.uploads.ingest(media_dir.mp4, "video")
     view = StorageView(library)
     qtbot.addWidget(view)
     with qtbot.waitSignal(view.usageChanged, timeout=TIMEOUT) as shown:
@@ -58,7 +58,7 @@ def test_status_bar_warns_above_the_threshold(qtbot: Any, warned: Library, media
     try:
         wait_for(qtbot, lambda: not win.controller.grid.loading, timeout=TIMEOUT)
         assert not win.status.storage_warning.isVisible()
-        warned.ingest(media_dir.jpeg, "image")  # 8 KiB, more than 5,000 bytes
+        warned.uploads.ingest(media_dir.jpeg, "image")  # 8 KiB, more than 5,000 bytes
         win.controller.refresh_sidebar()
         wait_for(qtbot, lambda: win.controller.counts.get("all") == 1, timeout=TIMEOUT)
         wait_for(qtbot, win.status.storage_warning.isVisible, timeout=TIMEOUT)

@@ -61,9 +61,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     lib = Library.open(make_settings(data, hls_ladder=TEST_LADDER, hls_segment_seconds=2))
     tokens = make_tokens(lib)
     ids = {
-        "avi": lib.ingest(media.make_avi(root / "old.avi", seconds=3), "video").id,
-        "wmv": lib.ingest(media.make_wmv(root / "old.wmv", seconds=3), "video").id,
-        "mp4": lib.ingest(
+        "avi": lib.uploads.ingest(media.make_avi(root / "old.avi", seconds=3), "video").id,
+        "wmv": lib.uploads.ingest(media.make_wmv(root / "old.wmv", seconds=3), "video").id,
+        "mp4": lib.uploads.ingest(
             media.make_mp4(root / "match.mp4", seconds=6, size=(320, 240)), "video"
         ).id,
     }
@@ -147,7 +147,7 @@ async def test_hls_plays_and_seeks_with_hlsjs_on_the_watch_page(site: Site) -> N
 
 async def test_watch_page_falls_back_to_the_file_without_hls(site: Site, tmp_path: Path) -> None:
     lib = site.lib
-    record = lib.ingest(media.make_avi(tmp_path / "late.avi", seconds=2), "video")
+    record = lib.uploads.ingest(media.make_avi(tmp_path / "late.avi", seconds=2), "video")
     for job in lib.jobs.list(file_id=record.id)[0]:
         if job.kind != "web":
             lib.jobs.cancel(job.id)

@@ -41,7 +41,7 @@ def window(qtbot, vlib: Library) -> Iterator[MainWindow]:  # type: ignore[no-unt
 def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
     qtbot, window: MainWindow, vlib: Library, tmp_path: Path
 ) -> None:
-    record = vlib.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
     dock = window.jobs_dock
     dock.refresh()
     wait_for(qtbot, lambda: dock.table.rowCount() == 3)
@@ -70,7 +70,7 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
 def test_details_show_renditions_and_copy_link_gives_the_watch_page(
     qtbot, window: MainWindow, vlib: Library, tmp_path: Path
 ) -> None:
-    record = vlib.ingest(media.make_avi(tmp_path / "b.avi", seconds=1), "video")
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "b.avi", seconds=1), "video")
     process_all(vlib)
     window.controller.set_current(vlib.get_file(record.id))
     line = window.processing_line
@@ -92,7 +92,7 @@ def test_failed_processing_is_explained_in_spanish(
 ) -> None:
     from tests.video_helpers import corrupt_middle
 
-    record = vlib.ingest(media.make_avi(tmp_path / "c.avi", seconds=4), "video")
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "c.avi", seconds=4), "video")
     stored = vlib.storage.local_path(record.storage_key)
     assert stored is not None
     corrupt_middle(stored)
@@ -121,7 +121,7 @@ def test_the_player_plays_the_web_rendition_when_qt_cannot_decode_the_original(
     from core.video.service import web_fallback
     from desktop_app.preview.video_player import VideoPlayer
 
-    record = vlib.ingest(media.make_avi(tmp_path / "d.avi", seconds=1), "video")
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "d.avi", seconds=1), "video")
     for job in vlib.jobs.list(file_id=record.id)[0]:
         if job.kind != "web":
             vlib.jobs.cancel(job.id)
@@ -153,7 +153,7 @@ def test_scrub_thumbnails_show_over_the_player_seek_bar(
     from desktop_app.preview.video_player import VideoPlayer
     from desktop_app.views.jobs_dock import ScrubPreview
 
-    record = vlib.ingest(media.make_avi(tmp_path / "s.avi", seconds=3), "video")
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "s.avi", seconds=3), "video")
     for job in vlib.jobs.list(file_id=record.id)[0]:
         if job.kind != "thumbnails":
             vlib.jobs.cancel(job.id)

@@ -61,7 +61,7 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processed]:
     tokens = make_tokens(lib)
     ids = {}
     for name, path in sources.items():
-        ids[name] = lib.ingest(path, "video", is_public=(name == "webm")).id
+        ids[name] = lib.uploads.ingest(path, "video", is_public=(name == "webm")).id
     process_all(lib)
     server = EmbeddedServer(lib, config=server_config(lib))
     server.start()
@@ -307,7 +307,7 @@ def test_hard_delete_removes_every_derivative(tmp_path: Path) -> None:
     try:
         events: list[Any] = []
         lib.events.subscribe(lambda e: events.append(e) if e.kind == "processing" else None)
-        record = lib.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
         process_all(lib)
         prefix = keys.video_prefix(record.storage_key)
         assert len(list(lib.storage.list_keys(prefix))) >= 5
@@ -335,7 +335,7 @@ def test_partly_decodable_video_fails_with_the_reason_and_the_original_plays(
 ) -> None:
     lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
     try:
-        record = lib.ingest(media.make_avi(tmp_path / "a.avi", seconds=4), "video")
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=4), "video")
         stored = lib.storage.local_path(record.storage_key)
         assert stored is not None
         from tests.video_helpers import corrupt_middle
@@ -402,7 +402,7 @@ def test_path_checks_on_hls_routes(processed: Processed) -> None:
         f"/stream/{fid}/hls/120/seg_99999.ts",
     ):
         assert p.get(path, p.tokens.read).status == 404, path
-    image = p.lib.ingest(media.make_jpeg(p.lib.paths.tmp_dir / "x.jpg"), "image")
+    image = p.lib.uploads.ingest(media.make_jpeg(p.lib.paths.tmp_dir / "x.jpg"), "image")
     assert p.get(f"/stream/{image.id}/hls/master.m3u8", p.tokens.read).status == 404
     info = p.get(f"/stream/{image.id}/info", p.tokens.read).json()
     assert info["processing"] is None and info["hls_url"] is None
@@ -415,7 +415,7 @@ def test_hevc_mov_from_a_phone_gets_an_h264_web_rendition(tmp_path: Path) -> Non
         pytest.skip("this PyAV build has no HEVC encoder to make the test clip")
     lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
     try:
-        record = lib.ingest(make_hevc_mov(tmp_path / "phone.mov"), "video")
+        record = lib.uploads.ingest(make_hevc_mov(tmp_path / "phone.mov"), "video")
         assert record.content_type == "video/quicktime"
         for job in lib.jobs.list(file_id=record.id)[0]:
             if job.kind != "web":
@@ -448,7 +448,7 @@ def test_processing_events_reach_sse_clients(tmp_path: Path) -> None:
         conn.request("GET", f"/events?access_token={tokens.read}")
         resp = conn.getresponse()
         assert resp.status == 200
-        record = lib.ingest(media.make_avi(tmp_path / "e.avi", seconds=1), "video")
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "e.avi", seconds=1), "video")
         process_all(lib)
         states: list[str] = []
         while "done" not in states:

@@ -106,7 +106,7 @@ class _UploadJob(QRunnable):
                     on_created=lambda uid: self.mailbox.post("upload_id", self.item_id, uid),
                 )
             else:
-                result = self.library.ingest(
+                result = self.library.uploads.ingest(
                     self.path,
                     media.kind,
                     original_filename=self.path.name,

@@ -66,7 +66,7 @@ async def presigned_upload(request: web.Request) -> web.Response:
         lib = library(request)
         parts = lib.resumable.wants_multipart(size, as_bool("multipart", fields.get("multipart")))
         started = time.perf_counter()
-        upload = await run_blocking(request, lib.create_presigned_upload, **args)
+        upload = await run_blocking(request, lib.uploads.create_presigned_upload, **args)
         plan = None
         if parts:  # an upload in parts straight to the bucket (core/resumable.py)
             plan = await run_blocking(
@@ -96,7 +96,7 @@ async def confirm_upload(request: web.Request) -> web.Response:
         parts = _client_parts((await read_json(request)).get("parts"))
     try:
         record, first = await run_blocking(
-            request, library(request).confirm_upload_once, fid, parts
+            request, library(request).uploads.confirm_upload_once, fid, parts
         )
     except (Conflict, UploadNotReceived):
         raise  # a repeat of a failed confirm, or nothing uploaded yet: no outcome to count
@@ -188,7 +188,7 @@ async def direct_upload(request: web.Request) -> web.Response:
             raise InvalidInput("The form has no 'file' part with a file name")
         record = await run_blocking(
             request,
-            lib.ingest,
+            lib.uploads.ingest,
             received.spooled,
             file_type,
             original_filename=fields.get("original_filename") or received.filename,
