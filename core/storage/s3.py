@@ -8,7 +8,8 @@ import hashlib
 import io
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -465,3 +466,47 @@ class S3Presigner:
         url = self._sign("get_object", params, expires_in)
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
         return PresignedRequest(url, "GET", {}, expires_in, expires_at)
+
+
+# ---- links players follow straight to the bucket (HLS segments) ------------------------------
+@dataclass(frozen=True)
+class BucketLinks:
+    """Direct URLs of objects in a bucket, in the order asked."""
+
+    urls: tuple[str, ...]
+    signed: bool  # presigned URLs expire: a playlist holding them must not be cached
+
+
+def bucket_links(
+    storage: Any, keys: Sequence[str], public: bool, expires_in: int
+) -> BucketLinks | None:
+    """Where a player fetches these objects straight from the S3/R2 bucket holding them, so
+    their bytes never pass through MediaDesk: the public domain's URL for a public file when
+    one is set, else presigned GETs living `expires_in` seconds (signed afresh at each call).
+
+    None when they are not in a bucket (the local backend: the server sends them itself). The
+    holder is found from keys[0]: the objects of one listing are written together.
+    """
+    if not keys:
+        return None
+    bucket = _bucket_holding(storage, keys[0])
+    if bucket is None:
+        return None
+    if public and bucket.public_domain:
+        return BucketLinks(tuple(str(bucket.public_url(k)) for k in keys), signed=False)
+    presigner = S3Presigner(bucket)
+    urls = tuple(presigner.presign_get(k, expires_in).url for k in keys)
+    return BucketLinks(urls, signed=True)
+
+
+def _bucket_holding(storage: Any, key: str) -> S3Storage | None:
+    if isinstance(storage, S3Storage):
+        return storage
+    names = getattr(storage, "backend_names", None)  # a RoutingStorage: find the holder
+    if names is None:
+        return None
+    backends = [storage.backend(n) for n in names()]
+    # a local copy answers without a network call (and is served by this server)
+    if any(not isinstance(b, S3Storage) and b.exists(key) for b in backends):
+        return None
+    return next((b for b in backends if isinstance(b, S3Storage) and b.exists(key)), None)
