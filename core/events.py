@@ -14,15 +14,41 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-FILE_KINDS = ("created", "updated", "trashed", "restored", "deleted")
-CATALOG_KINDS = (*FILE_KINDS, "athlete", "token")
+
+class EventKind(StrEnum):
+    """Every change event's `kind`: the strings on the feed table and the event stream."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    TRASHED = "trashed"
+    RESTORED = "restored"
+    DELETED = "deleted"
+    ATHLETE = "athlete"
+    TOKEN = "token"
+    DOCTOR = "doctor"  # `mediadesk-server doctor`'s probe of the feed
+    PROCESSING = "processing"  # video job progress (core/video/service.py)
+    RESET = "reset"  # stream only: the client is behind what the change log keeps; reload
+
+
+FILE_KINDS = (
+    EventKind.CREATED,
+    EventKind.UPDATED,
+    EventKind.TRASHED,
+    EventKind.RESTORED,
+    EventKind.DELETED,
+)
+"""Kinds about one file's row: the desktop grid and the record cache follow these."""
+CATALOG_KINDS = (*FILE_KINDS, EventKind.ATHLETE, EventKind.TOKEN)
 """Kinds the feed writes itself from the rows a transaction changes."""
-INTERNAL_KINDS = ("token", "doctor")
+INTERNAL_KINDS = (EventKind.TOKEN, EventKind.DOCTOR)
 """Kinds that invalidate caches but are not sent to event-stream clients."""
+STREAMED_KINDS = tuple(k for k in EventKind if k not in INTERNAL_KINDS)
+"""What an event-stream client may receive (the OpenAPI `ChangeEvent.kind`)."""
 
 
 @dataclass(frozen=True)

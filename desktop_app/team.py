@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.leader import MaintenanceLeader, leader_for
 from core.records import FileRecord
 from desktop_app.views.conflict_dialog import ConflictDialog
@@ -128,13 +128,13 @@ class TeamMode(QObject):
 
     # ---- changes made elsewhere ---------------------------------------------------------------
     def _on_event(self, event: ChangeEvent) -> None:
-        if event.kind not in ("trashed", "deleted") or event.file_id is None:
+        if event.kind not in (EventKind.TRASHED, EventKind.DELETED) or event.file_id is None:
             return
         if event.origin is None or event.origin == self.library.feed.origin:
             return  # this window's own doing
         name = str(event.data.get("original_filename") or event.file_id)
         where = host_of(event.origin)
-        if event.kind == "trashed":
+        if event.kind == EventKind.TRASHED:
             text = self.tr("“%1” was moved to the trash on %2.")
         else:
             text = self.tr("“%1” was deleted on %2.")

@@ -7,7 +7,7 @@ from typing import Any
 from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
 from core.catalog import MAX_LIMIT
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
-from core.records import SORTS
+from core.records import SORTS, FileStatus, Sort
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.thumbnails import MAX_VARIANT_WIDTH
 from server.openapi_schemas import ID, SCHEMAS, ref
@@ -192,14 +192,19 @@ LIST_PARAMS = [
     ),
     param("is_public", schema={"type": "boolean"}),
     param("q", desc="Text in the file name, description or athlete name (substring, any case)"),
-    param("sort", schema={"type": "string", "enum": sorted(SORTS), "default": "-created_at"}),
+    param("sort", schema={"type": "string", "enum": sorted(SORTS), "default": Sort.NEWEST.value}),
     param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
     param(
         "status",
         schema={
             "type": "string",
-            "enum": ["ready", "pending", "failed", "any"],
-            "default": "ready",
+            "enum": [
+                FileStatus.READY.value,
+                FileStatus.PENDING.value,
+                FileStatus.FAILED.value,
+                "any",
+            ],
+            "default": FileStatus.READY.value,
         },
     ),
 ]

@@ -8,6 +8,7 @@ import typing
 from datetime import datetime
 from typing import Any
 
+from core.events import STREAMED_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord
 
 S = dict[str, Any]
@@ -427,16 +428,7 @@ SCHEMAS: dict[str, S] = {
         kind={
             **STR,
             "description": "`reset`: the client is behind what the change log keeps; reload",
-            "enum": [
-                "created",
-                "updated",
-                "trashed",
-                "restored",
-                "deleted",
-                "athlete",
-                "processing",
-                "reset",
-            ],
+            "enum": [k.value for k in STREAMED_KINDS],
         },
         file_id=nullable("integer"),
         at=DATE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.records import FileRecord
+from core.records import FileRecord, FileStatus
 
 STREAM_KIND = {"image": "image", "video": "video"}
 
@@ -15,7 +15,7 @@ def file_json(record: FileRecord) -> dict[str, Any]:
     data["file_id"] = record.id
     base = f"/files/{record.id}"
     urls: dict[str, str | None] = {"self": base}
-    if record.status == "ready":
+    if record.status == FileStatus.READY:
         urls["stream"] = f"/stream/{record.id}/{STREAM_KIND.get(record.file_type, 'raw')}"
         urls["raw"] = f"/stream/{record.id}/raw"
         urls["download"] = f"{base}/download"

@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
-from core.records import FileQuery, FileRecord
+from core.mediatypes import FileKind
+from core.records import FileQuery, FileRecord, FileStatus, Sort
 from desktop_app.errors import ErrorMessage, describe_error
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
@@ -23,17 +24,8 @@ from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
-SORTS = (
-    "-created_at",
-    "created_at",
-    "original_filename",
-    "-original_filename",
-    "-size",
-    "size",
-    "-duration",
-    "duration",
-)
-KINDS = ("image", "video")
+# The catalog's orders (core.records.Sort, in its order) but edit time, which the grid hides.
+SORTS = tuple(sort for sort in Sort if sort.field != "updated_at")
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"
@@ -70,7 +62,7 @@ class LibraryController(QObject):
         self.sidebar = SidebarModel(self)
         self.filter = SidebarFilter()
         self.search = ""
-        self.sort = "-created_at"
+        self.sort: str = Sort.NEWEST
         self.current: FileRecord | None = None
         # The one source of every count on screen (grid header, sidebar, status bar): the
         # latest catalog count, refreshed from the change events, applied in request order.
@@ -146,7 +138,7 @@ class LibraryController(QObject):
         lib = self.library
 
         def newest() -> tuple[FileRecord | None, FileRecord | None]:
-            found = [lib.list_files(FileQuery(file_type=kind, limit=1)).items for kind in KINDS]
+            found = [lib.list_files(FileQuery(file_type=kind, limit=1)).items for kind in FileKind]
             return found[0][0] if found[0] else None, found[1][0] if found[1] else None
 
         self.runner.submit(newest, on_result=lambda pair: self.examplesReady.emit(*pair))
@@ -166,7 +158,7 @@ class LibraryController(QObject):
         counts, athletes = result
         self.counts = counts
         self._athlete_counts = {a.id: a.file_count for a in athletes}
-        kinds = (counts.get("image", 0), counts.get("video", 0))
+        kinds = (counts.get(FileKind.IMAGE, 0), counts.get(FileKind.VIDEO, 0))
         if kinds != self._example_kinds:
             self._example_kinds = kinds
             self.refresh_examples()
@@ -282,7 +274,7 @@ class LibraryController(QObject):
         """A video's watch page while the server runs (it plays anywhere), else the file."""
         record = self.library.get_file(file_id)
         server = self.server_url()
-        if record.file_type == "video" and server and record.status == "ready":
+        if record.file_type == FileKind.VIDEO and server and record.status == FileStatus.READY:
             from core.video.service import watch_link
 
             return watch_link(self.library, record, server)
@@ -299,7 +291,7 @@ class LibraryController(QObject):
         Players cannot send an Authorization header, so private files carry this session's
         read token as `access_token`; without a running server a signed R2 URL is used.
         """
-        if record.file_type == "video":  # for a player that cannot decode the original
+        if record.file_type == FileKind.VIDEO:  # for a player that cannot decode the original
             from core.video.service import web_fallback
 
             self.preview_fallbacks[record.id] = web_fallback(self.library, record)

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from core.events import ChangeEvent
+from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.library import Library
 from core.maintenance import purge_time
 from core.query import insert_position, matches
@@ -255,10 +255,7 @@ class FileGridListModel(QAbstractListModel):
     # ---- live updates -------------------------------------------------------------------------
     def apply_event(self, event: ChangeEvent) -> None:
         """Inserts, replaces or removes the row an event is about, keeping paging offsets right."""
-        if (
-            event.kind not in ("created", "updated", "trashed", "restored", "deleted")
-            or event.file_id is None
-        ):
+        if event.kind not in FILE_KINDS or event.file_id is None:
             return
         if self._fetching:
             self._held_events.append(event)  # applied when the page arrives
@@ -266,7 +263,7 @@ class FileGridListModel(QAbstractListModel):
         if not self._loaded_once:
             return
         row = self.row_of(event.file_id)
-        if event.kind == "deleted":
+        if event.kind == EventKind.DELETED:
             if row >= 0:
                 self._remove(row)
             return

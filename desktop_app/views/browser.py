@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.records import FileRecord
-from desktop_app.controllers.library_controller import LibraryController
+from core.records import FileRecord, Sort
+from desktop_app.controllers.library_controller import SORTS, LibraryController
 from desktop_app.models.file_grid_model import FileGridListModel
 from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
@@ -94,17 +94,18 @@ class FileBrowser(QWidget):
         clear.setContext(Qt.ShortcutContext.WidgetShortcut)
         clear.activated.connect(self.clear_search)
         self.sort = QComboBox(self)
-        for text, sort in (
-            (self.tr("Newest first"), "-created_at"),
-            (self.tr("Oldest first"), "created_at"),
-            (self.tr("Name A–Z"), "original_filename"),
-            (self.tr("Name Z–A"), "-original_filename"),
-            (self.tr("Largest first"), "-size"),
-            (self.tr("Smallest first"), "size"),
-            (self.tr("Longest first"), "-duration"),
-            (self.tr("Shortest first"), "duration"),
-        ):
-            self.sort.addItem(text, sort)
+        labels = {
+            Sort.NEWEST: self.tr("Newest first"),
+            Sort.OLDEST: self.tr("Oldest first"),
+            Sort.NAME: self.tr("Name A–Z"),
+            Sort.NAME_DESC: self.tr("Name Z–A"),
+            Sort.LARGEST: self.tr("Largest first"),
+            Sort.SMALLEST: self.tr("Smallest first"),
+            Sort.LONGEST: self.tr("Longest first"),
+            Sort.SHORTEST: self.tr("Shortest first"),
+        }
+        for sort in SORTS:  # the controller's list (core's orders); only the labels live here
+            self.sort.addItem(labels[sort], sort.value)
         self.sort.currentIndexChanged.connect(self._apply_sort)
         self.sort.setToolTip(self.tr("Sort by date, name, size or duration"))
         self.total = QLabel(self)

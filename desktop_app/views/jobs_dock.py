@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.jobs import JobRecord, Processing, combine
 from core.library import Library
 from core.video import service
@@ -73,9 +73,9 @@ class ProcessingStates(QObject):
     def on_event(self, event: ChangeEvent) -> None:
         if event.file_id is None:
             return
-        if event.kind == "processing":
+        if event.kind == EventKind.PROCESSING:
             self.set(event.file_id, event.data.get("processing"))
-        elif event.kind == "deleted":
+        elif event.kind == EventKind.DELETED:
             self.set(event.file_id, None)
 
 

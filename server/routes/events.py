@@ -16,7 +16,7 @@ import json
 from aiohttp import web
 
 from core import feed
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from server.auth import requires
 from server.hub import Item, event_item, streamed
 from server.params import as_int
@@ -80,7 +80,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n: connected\n\n".encode())
         if reset:
-            data = json.dumps({"kind": "reset", "id": current, "after": last})
+            data = json.dumps({"kind": EventKind.RESET, "id": current, "after": last})
             await response.write(f"id: {current}\nevent: reset\ndata: {data}\n\n".encode())
         for missed in backlog:
             await response.write(_frame(missed))

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
-from core.records import FileQuery, FileRecord
+from core.records import FileQuery, FileRecord, FileStatus
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
@@ -16,7 +16,7 @@ from server.presenters import file_json
 from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
 
 routes = web.RouteTableDef()
-STATUSES = ("pending", "ready", "failed", "any")
+STATUSES = (*FileStatus, "any")
 
 
 async def load_readable(
@@ -25,7 +25,7 @@ async def load_readable(
     """The file if this client may see it (anonymous: public, ready, not trashed); audited."""
     lib = library(request)
     record = await run_blocking(request, lib.get_ready if ready else lib.get_file, fid)
-    if request[TOKEN] is None and (record.is_trashed or record.status != "ready"):
+    if request[TOKEN] is None and (record.is_trashed or record.status != FileStatus.READY):
         raise NotFound(f"File {fid} not found")
     ensure_file_access(request, record, action)
     return record
@@ -36,13 +36,13 @@ async def load_readable(
 @requires(FILE)
 async def list_files(request: web.Request) -> web.Response:
     q = request.query
-    status = q.get("status", "ready")
+    status = q.get("status", FileStatus.READY)
     if status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
     trashed = as_bool("trashed", q.get("trashed", q.get("trash")))
     is_public = opt_bool("is_public", q.get("is_public"))
     if request[TOKEN] is None:  # anonymous clients see public, ready files only
-        is_public, trashed, status = True, False, "ready"
+        is_public, trashed, status = True, False, FileStatus.READY
     query = FileQuery(
         athlete_id=as_id("athlete_id", q.get("athlete_id")),
         file_type=q.get("file_type") or None,
