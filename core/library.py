@@ -73,6 +73,9 @@ class Library:
         self.presigner = presigner
         self.events = events or EventBus()
         # every catalog change reaches this bus, whichever process makes it (core/feed.py)
+        # Catalog kinds (created, updated, trashed, restored, deleted, athlete, token) are
+        # announced by the feed from the rows each transaction writes, so no method here
+        # publishes them; `events.publish` is for other kinds (job progress).
         self.feed = Feed(db, self.events)
         self.catalog = Catalog(db)
         self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
@@ -318,7 +321,6 @@ class Library:
         if new_key:
             self.deferred.schedule()
         record = self.catalog.get(file_id)
-        self.events.publish(ChangeEvent("updated", file_id, record.as_dict()))
         return record
 
     def _copy_object(self, src: str, dst: str) -> None:
@@ -357,9 +359,6 @@ class Library:
                 )
             row.deleted_at = utcnow() if trashed else None
         record = self.catalog.get(file_id)
-        self.events.publish(
-            ChangeEvent("trashed" if trashed else "restored", file_id, record.as_dict())
-        )
         return record if asked == file_id else record.as_alias(asked)
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
@@ -384,7 +383,6 @@ class Library:
             # its aliases go with it: an id that named a deleted file answers 404 like it
             s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
         self._thumbnails.drop(record)
-        self.events.publish(ChangeEvent("deleted", file_id, record.as_dict()))
         return record if asked == file_id else record.as_alias(asked)
 
     def ready_video_ids(self) -> list[int]:
@@ -465,7 +463,7 @@ class Library:
             and self.settings.r2_configured
             and storage_migration.on_backend(self, record.storage_key, "r2")
         ):
-            return f"{domain.rstrip('/')}/{record.storage_key}"
+            return keys.public_object_url(domain, record.storage_key)
         return None
 
     def presigned_get(
@@ -490,14 +488,10 @@ class Library:
         return self.catalog.athletes()
 
     def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:
-        record = self.catalog.create_athlete(name, athlete_id)
-        self.events.publish(ChangeEvent("athlete", None, record.as_dict()))
-        return record
+        return self.catalog.create_athlete(name, athlete_id)
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
-        record = self.catalog.rename_athlete(athlete_id, name)
-        self.events.publish(ChangeEvent("athlete", None, record.as_dict()))
-        return record
+        return self.catalog.rename_athlete(athlete_id, name)
 
 
 def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from core import keys
 from core.errors import MediaDeskError
-from core.events import ChangeEvent
 from core.library import Library
 
 logger = logging.getLogger(__name__)
@@ -67,14 +66,12 @@ def purge_trash(
 def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
     """Removes pending uploads whose URL expired without a confirmation (row and object)."""
     moment = now or datetime.now(UTC)
-    expired = [
+    # the row's deletion reaches the change feed by itself (core/feed.py)
+    return [
         file_id
         for file_id, key in lib.expired_uploads(moment)
         if lib.drop_expired_upload(file_id, key)
     ]
-    for file_id in expired:
-        lib.events.publish(ChangeEvent("deleted", file_id, {"id": file_id, "status": "expired"}))
-    return expired
 
 
 def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceReport:
