@@ -6,6 +6,7 @@ import posixpath
 import re
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from core.errors import InvalidInput
 
@@ -93,3 +94,9 @@ def normalise_key(key: str) -> str:
     ):
         raise InvalidInput(f"Invalid storage key {key!r}")
     return clean
+
+
+def public_object_url(domain: str, key: str) -> str:
+    """The address of an object under a bucket's public domain (an R2 custom domain or r2.dev):
+    the key percent-quoted, its slashes kept as path separators."""
+    return f"{domain.rstrip('/')}/{quote(key, safe='/')}"

@@ -58,3 +58,12 @@ def test_clean_filename(raw: str, clean: str) -> None:
 def test_long_names_keep_their_extension() -> None:
     name = clean_filename("x" * 400 + ".jpeg")
     assert len(name) == 255 and name.endswith(".jpeg")
+
+
+def test_public_object_urls_are_quoted_in_one_place() -> None:
+    """Library.public_url and S3Storage.public_url both build the address with this."""
+    url = keys.public_object_url("https://cdn.example/", "athletes/7/2026/03/a b#1.jpg")
+    assert url == "https://cdn.example/athletes/7/2026/03/a%20b%231.jpg"
+    assert keys.public_object_url("https://cdn.example", "general/x.mp4") == (
+        "https://cdn.example/general/x.mp4"
+    )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 import boto3
 import boto3.exceptions
@@ -22,7 +21,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from core.errors import InvalidInput, MediaDeskError, NotFound, StorageUnavailable
-from core.keys import normalise_key
+from core.keys import normalise_key, public_object_url
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
@@ -156,7 +155,7 @@ class S3Storage:
     def public_url(self, key: str) -> str | None:
         if not self.public_domain:
             return None
-        return f"{self.public_domain}/{quote(normalise_key(key), safe='/')}"
+        return public_object_url(self.public_domain, normalise_key(key))
 
     # --- writing ------------------------------------------------------------------------------
     def put_stream(
