@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QObject,
@@ -74,6 +75,11 @@ class FileBrowser(QWidget):
             model.loadingChanged,
         ):
             signal.connect(self._update_empty)
+        # A reload (F5, a new query) resets the rows and Qt drops the selection with them: the
+        # files selected before are selected again when the first rows arrive.
+        self._reselect: tuple[int | None, list[int]] | None = None
+        model.modelAboutToBeReset.connect(self._remember_selection)
+        model.rowsInserted.connect(self._restore_selection)
         controller.filterChanged.connect(self._update_empty)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
@@ -202,6 +208,41 @@ class FileBrowser(QWidget):
             self.controller.set_current(record)
         else:
             self.leave_guard(lambda: self._show(record.id), self._back_to_shown)
+
+    def _remember_selection(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return  # e.g. a second reload before the rows came back: keep the first's
+        shown = self.controller.current
+        current = self.controller.grid.record_at(self.grid.currentIndex().row())
+        if shown is not None and shown.id in ids:
+            current_id: int | None = shown.id
+        else:
+            current_id = current.id if current is not None and current.id in ids else None
+        self._reselect = (current_id, ids)
+
+    def _restore_selection(self, *_: object) -> None:
+        pending, self._reselect = self._reselect, None
+        if pending is None:
+            return
+        current_id, ids = pending
+        model = self.controller.grid
+        rows = [r for r in (model.row_of(i) for i in ids) if r >= 0]
+        if not rows:
+            return
+        flags = QItemSelectionModel.SelectionFlag
+        items = QItemSelection()
+        for row in rows:
+            items.select(model.index(row), model.index(row))
+        self._restoring = True  # the same files: no guard, no new details
+        try:
+            selection = self.grid.selectionModel()
+            row = model.row_of(current_id) if current_id is not None else -1
+            if row >= 0:
+                selection.setCurrentIndex(model.index(row), flags.NoUpdate)
+            selection.select(items, flags.ClearAndSelect)
+        finally:
+            self._restoring = False
 
     def _on_selection(self, *_: object) -> None:
         if not self._restoring:
