@@ -30,7 +30,7 @@ from core.errors import MediaDeskError
 from core.locks import KeyedLocks
 from core.storage.base import Storage
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 GRACE_SECONDS = 60.0
 
@@ -167,9 +167,9 @@ class DeferredDeleter:
                     if self._delete(entry_id, key):
                         deleted.append(key)
                 except MediaDeskError as exc:  # kept queued: the next run tries again
-                    log.warning("Deferred deletion of %s failed: %s", key, exc.message)
+                    logger.warning("Deferred deletion of %s failed: %s", key, exc.message)
         if deleted:
-            log.info("Deleted %d objects left behind by moves", len(deleted))
+            logger.info("Deleted %d objects left behind by moves", len(deleted))
         return deleted
 
     def _delete(self, entry_id: int, key: str) -> bool:

@@ -31,7 +31,7 @@ try:  # POSIX; elsewhere ownership falls back to "owned while this process runs"
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 TOKEN = secrets.token_hex(8)  # this process
 _TOKEN_RE = re.compile(r"own-([0-9a-f]{16})")
@@ -127,14 +127,14 @@ def sweep(registry: Path, candidates: Iterable[Path], *, dry_run: bool = False) 
         except FileNotFoundError:
             continue
         except OSError as exc:
-            log.warning("Cannot remove the partial file %s: %s", path, exc)
+            logger.warning("Cannot remove the partial file %s: %s", path, exc)
             continue
         removed.append(path)
     if dry_run:
         return removed
     _sweep_owner_files(folder)
     if removed:
-        log.info("Removed %d partial files of writers that are gone", len(removed))
+        logger.info("Removed %d partial files of writers that are gone", len(removed))
     return removed
 
 

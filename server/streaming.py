@@ -35,7 +35,7 @@ from server.ranges import (
 )
 from server.state import CONFIG, LIBRARY
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 OpenRange = Callable[[int, int | None], Iterator[bytes]]
 """Sync reader of bytes start..end inclusive (None = to the end); run in worker threads."""
@@ -226,14 +226,14 @@ async def _write_parts(
             await send(resp, start, end)
         await resp.write_eof(end_marker)
     except ConnectionError as exc:  # the client went away: nothing more to do
-        log.debug("Client left during %s %s: %s", request.method, request.path, exc)
+        logger.debug("Client left during %s %s: %s", request.method, request.path, exc)
     except _Truncated as exc:
-        log.warning("Aborting %s: %s", request.path, exc)
+        logger.warning("Aborting %s: %s", request.path, exc)
         _drop(request)
     except Exception:
         if not resp.prepared:
             raise
-        log.exception("Reading failed while sending %s; dropping the connection", request.path)
+        logger.exception("Reading failed while sending %s; dropping the connection", request.path)
         _drop(request)
     return resp
 
@@ -285,7 +285,7 @@ async def _send_local(
         await resp.prepare(request)
         await resp.write_eof()
     except ConnectionError as exc:
-        log.debug("Client left during %s %s: %s", request.method, request.path, exc)
+        logger.debug("Client left during %s %s: %s", request.method, request.path, exc)
         return resp
     if on_bytes is not None:
         on_bytes(len(data))

@@ -12,7 +12,7 @@ from core.storage.routing import RoutingStorage
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SIGNING_KEY_FILE = "url-signing.key"
 
@@ -52,7 +52,7 @@ def build_storage(settings: Settings) -> tuple[RoutingStorage, Presigner]:
     if settings.r2_configured:
         backends["r2"] = build_r2(settings)
     routing = RoutingStorage(settings.backend_name, backends)
-    log.info("Storage: %s", settings.storage_description)
+    logger.info("Storage: %s", settings.storage_description)
     if settings.uses_r2:
         return routing, S3Presigner(backends["r2"])  # type: ignore[arg-type]
     secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)

@@ -21,7 +21,7 @@ from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, st
 from core.keys import normalise_key
 from core.storage.base import ObjectStat, ProgressCallback
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 PART_SUFFIX = ".part"
@@ -267,7 +267,7 @@ class LocalStorage:
                 try:
                     normalise_key(key)
                 except InvalidInput:
-                    log.debug("Skipping %s: not a valid storage key", full)
+                    logger.debug("Skipping %s: not a valid storage key", full)
                     continue
                 if key.startswith(prefix):
                     keys.append(key)

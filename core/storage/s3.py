@@ -27,7 +27,7 @@ from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
 from core.storage.signing import check_expires_in
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -401,7 +401,7 @@ class S3Storage:
                         continue
                     aborted += 1
         if aborted:
-            log.info("Aborted %d stale multipart uploads in %s", aborted, self.bucket)
+            logger.info("Aborted %d stale multipart uploads in %s", aborted, self.bucket)
         return aborted
 
 

@@ -21,7 +21,7 @@ from core.keys import normalise_key
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.storage.base import PresignedRequest
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SECRET_BYTES = 32
 SIGNED_PATH = "/signed/"
@@ -190,7 +190,7 @@ def load_or_create_secret(path: Path) -> bytes:
             if os.name != "nt" and path.stat().st_mode & 0o077:
                 path.chmod(0o600)
             return secret
-        log.warning("Signing secret %s is too short; replacing it", path)
+        logger.warning("Signing secret %s is too short; replacing it", path)
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
@@ -208,7 +208,7 @@ def load_or_create_secret(path: Path) -> bytes:
             os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("Using URL signing secret %s", path)
+    logger.info("Using URL signing secret %s", path)
     return path.read_bytes()
 
 

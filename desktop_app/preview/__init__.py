@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from core.records import FileRecord
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _multimedia: tuple[bool, str] | None = None
 _open_dialogs: dict[int, QDialog] = {}
@@ -21,7 +21,7 @@ def _probe_multimedia() -> tuple[bool, str]:
             import PySide6.QtMultimedia  # noqa: F401
             import PySide6.QtMultimediaWidgets  # noqa: F401
         except Exception as exc:  # ImportError, or OSError for a missing system library
-            log.warning("Qt Multimedia is not available: %s", exc)
+            logger.warning("Qt Multimedia is not available: %s", exc)
             _multimedia = (False, str(exc) or type(exc).__name__)
         else:
             _multimedia = (True, "")

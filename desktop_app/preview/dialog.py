@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 from core.records import FileRecord
 from desktop_app.preview.image_viewer import ImageViewer
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (960, 640)  # when the media's size is unknown
 MIN_SIZE = (480, 320)

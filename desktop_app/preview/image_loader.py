@@ -11,7 +11,7 @@ from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequ
 from desktop_app.preview.sources import is_remote, local_path, to_url
 from desktop_app.workers import Mailbox
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 
@@ -42,7 +42,7 @@ class _DecodeTask(QRunnable):
         try:
             image, error = read_image(self._source, self._data)
         except Exception as exc:  # never let a decoder crash the pool thread
-            log.exception("image decode failed")
+            logger.exception("image decode failed")
             image, error = QImage(), str(exc)
         self.mailbox.post(self._generation, image, error)
 
@@ -102,7 +102,7 @@ class ImageLoader(QObject):
         self._reply = None
         reply.deleteLater()
         if reply.error() != QNetworkReply.NetworkError.NoError:
-            log.info("image download failed: %s", reply.errorString())
+            logger.info("image download failed: %s", reply.errorString())
             self.failed.emit(
                 self.tr("The image could not be downloaded: {error}").format(
                     error=reply.errorString()
@@ -122,7 +122,7 @@ class ImageLoader(QObject):
         if generation != self._generation:
             return
         if image.isNull():
-            log.info("image decode failed: %s", error)
+            logger.info("image decode failed: %s", error)
             self.failed.emit(self.tr("The image could not be opened: {error}").format(error=error))
         else:
             self.loaded.emit(image)

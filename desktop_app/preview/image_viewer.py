@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.preview.image_loader import ImageLoader
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 32.0

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from desktop_app.preview.player_controls import PlayerControls
 from desktop_app.preview.sources import to_url
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DEFAULT_FRAME_RATE = 25.0
 DEFAULT_VOLUME = 80  # percent
@@ -275,14 +275,14 @@ class VideoPlayer(QWidget):
     def _on_error(self, error: QMediaPlayer.Error, detail: str) -> None:
         if error == QMediaPlayer.Error.NoError:
             return
-        log.info("media player error %s: %s", error, detail)
+        logger.info("media player error %s: %s", error, detail)
         fallback = self.fallback_source
         if fallback and error in (
             QMediaPlayer.Error.FormatError,
             QMediaPlayer.Error.ResourceError,
         ):
             self.fallback_source = None  # once: a broken rendition must not loop
-            log.info("playing the web rendition instead: %s", fallback)
+            logger.info("playing the web rendition instead: %s", fallback)
             self.load(fallback)
             return
         messages = {
