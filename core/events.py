@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     TOKEN = "token"
     DOCTOR = "doctor"  # `mediadesk-server doctor`'s probe of the feed
     PROCESSING = "processing"  # video job progress (core/video/service.py)
+    SETTINGS = "settings"  # a data folder's settings file was saved (core/shared_settings.py)
     RESET = "reset"  # stream only: the client is behind what the change log keeps; reload
 
 
@@ -45,7 +46,7 @@ FILE_KINDS = (
 """Kinds about one file's row: the desktop grid and the record cache follow these."""
 CATALOG_KINDS = (*FILE_KINDS, EventKind.ATHLETE, EventKind.TOKEN)
 """Kinds the feed writes itself from the rows a transaction changes."""
-INTERNAL_KINDS = (EventKind.TOKEN, EventKind.DOCTOR)
+INTERNAL_KINDS = (EventKind.TOKEN, EventKind.DOCTOR, EventKind.SETTINGS)
 """Kinds that invalidate caches but are not sent to event-stream clients."""
 STREAMED_KINDS = tuple(k for k in EventKind if k not in INTERNAL_KINDS)
 """What an event-stream client may receive (the OpenAPI `ChangeEvent.kind`)."""

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.settings import load_settings
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-KIND = "settings"
+KIND = EventKind.SETTINGS
 
 RUNTIME = (
     "max_file_size",

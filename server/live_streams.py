@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from server.state import LIBRARY, STREAMS, TOKEN
 
 logger = logging.getLogger(__name__)
 
-ENDING_KINDS = ("trashed", "deleted")
+ENDING_KINDS = (EventKind.TRASHED, EventKind.DELETED)
 
 
 class _Stream:
@@ -104,7 +104,7 @@ class ActiveStreams:
             return
         if event.kind in ENDING_KINDS:
             only_anonymous = False
-        elif event.kind == "updated" and event.data.get("is_public") is False:
+        elif event.kind == EventKind.UPDATED and event.data.get("is_public") is False:
             only_anonymous = True
         else:
             return
