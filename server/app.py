@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -27,7 +25,6 @@ from server.state import (
     AUDIT,
     AUTH,
     CONFIG,
-    EXECUTOR,
     HUB,
     LIBRARY,
     LIMITER,
@@ -36,6 +33,9 @@ from server.state import (
     REQUEST_ID,
     STARTED,
     STREAMS,
+    THREADS,
+    Threads,
+    threads_ctx,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,12 +58,6 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
         metrics.request_latency.observe(time.perf_counter() - started, method=method, route=route)
 
 
-async def executor_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the thread pool for blocking core calls, shut down last."""
-    yield
-    app[EXECUTOR].shutdown(wait=True, cancel_futures=True)
-
-
 def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     """The API over one library; run it with an AppRunner (see server.entry)."""
     app = web.Application(
@@ -72,7 +66,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     )
     app[LIBRARY] = library
     app[CONFIG] = config
-    app[EXECUTOR] = ThreadPoolExecutor(config.executor_workers, thread_name_prefix="mediadesk-api")
+    app[THREADS] = Threads(config.executor_workers)
     app[AUTH] = Authenticator(library.tokens)
     app[METRICS] = Metrics()
     app[HUB] = EventHub()
@@ -84,7 +78,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app.on_response_prepare.append(on_prepare)
     app.on_shutdown.append(close_hub)
     app.cleanup_ctx.extend(
-        [executor_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]
+        [threads_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]
     )
     app.cleanup_ctx.append(streams_ctx)  # ends streams of files trashed anywhere
     app.cleanup_ctx.append(usage_ctx)  # the periodic store listing behind /usage

@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 
 from aiohttp import web
 
 from core.audit import AuditLog, AuditRecord
-from server.state import AUDIT, EXECUTOR
+from server.state import AUDIT, THREADS, Threads
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ class AuditSink:
         self._pending: list[AuditRecord] = []
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._executor: Executor | None = None
+        self._threads: Threads | None = None
 
     def add(
         self,
@@ -44,9 +43,10 @@ class AuditSink:
             batch, self._pending = self._pending, []
             if not batch:
                 return
-            loop = asyncio.get_running_loop()
             try:
-                await loop.run_in_executor(self._executor, self.log.record_many, batch)
+                if self._threads is None:
+                    raise RuntimeError("the audit sink runs only inside the app (audit_ctx)")
+                await self._threads.run(self.log.record_many, batch)
             except Exception:
                 logger.exception("Could not write %d audit entries", len(batch))
 
@@ -57,14 +57,14 @@ class AuditSink:
             await asyncio.sleep(FLUSH_SECONDS)
             await self.flush()
 
-    def bind(self, executor: Executor) -> None:
-        self._executor = executor
+    def bind(self, threads: Threads) -> None:
+        self._threads = threads
 
 
 async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the writer task runs while the app runs; the last entries are flushed."""
     sink = app[AUDIT]
-    sink.bind(app[EXECUTOR])
+    sink.bind(app[THREADS])
     task = asyncio.create_task(sink.run(), name="audit-writer")
     yield
     task.cancel()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from aiohttp import BodyPartReader, web
 from core.errors import InvalidInput
 from core.spool import Spooled, SpoolWriter, too_large
 from server.params import MALFORMED_BODY, check_text, malformed
+from server.state import THREADS, Threads
 
 CHUNK = 256 * 1024
 MAX_FIELD = 64 * 1024
@@ -31,9 +30,7 @@ class Received:
             self.spooled = None
 
 
-async def receive_form(
-    request: web.Request, *, max_size: int, tmp_dir: Path, executor: Executor
-) -> Received:
+async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) -> Received:
     """Reads every part; the `file` part goes to disk and 413 stops reading past max_size."""
     if request.content_type != "multipart/form-data":
         raise InvalidInput("Send the file as multipart/form-data with a 'file' part")
@@ -56,7 +53,7 @@ async def receive_form(
                 if received.spooled is not None:
                     raise InvalidInput("Send exactly one 'file' part")
                 received.filename = part.filename
-                received.spooled = await _spool(part, max_size, tmp_dir, executor)
+                received.spooled = await _spool(part, max_size, tmp_dir, request.app[THREADS])
             elif part.name:
                 received.fields.setdefault(part.name, await _text(part))
             else:
@@ -80,18 +77,17 @@ async def _text(part: BodyPartReader) -> str:
     return check_text(text, f"The field {part.name!r}")
 
 
-async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, executor: Executor) -> Spooled:
+async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, threads: Threads) -> Spooled:
     """Chunks go to a SpoolWriter in the thread pool; past max_size we stop reading (413)."""
-    loop = asyncio.get_running_loop()
-    writer = await loop.run_in_executor(executor, SpoolWriter, tmp_dir, max_size)
+    writer = await threads.run(SpoolWriter, tmp_dir, max_size)
     count = 0
     try:
         while chunk := await part.read_chunk(CHUNK):
             count += len(chunk)
             if count > max_size:
                 raise too_large(max_size)
-            await loop.run_in_executor(executor, writer.write, bytes(chunk))
-        return await loop.run_in_executor(executor, writer.finish)
+            await threads.run(writer.write, bytes(chunk))
+        return await threads.run(writer.finish)
     except BaseException:
-        await loop.run_in_executor(executor, writer.abort)
+        await threads.run(writer.abort)
         raise

@@ -6,13 +6,12 @@ desktop sharing the catalog competes, one wins, another takes over when it goes 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from core.leader import leader_for
-from server.state import CONFIG, LIBRARY
+from server.state import CONFIG, LIBRARY, THREADS
 
 
 async def maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -23,4 +22,4 @@ async def maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
         leader.start()
     yield
     if leader is not None:
-        await asyncio.to_thread(leader.stop)  # joins its threads
+        await app[THREADS].run(leader.stop)  # joins its threads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 LIBRARY: web.AppKey[Library] = web.AppKey("library")
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("config")
-EXECUTOR: web.AppKey[ThreadPoolExecutor] = web.AppKey("executor")
+THREADS: web.AppKey[Threads] = web.AppKey("threads")
 AUTH: web.AppKey[Authenticator] = web.AppKey("auth")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
@@ -45,13 +45,45 @@ def library(request: web.Request) -> Library:
     return request.app[LIBRARY]
 
 
+class Threads:
+    """The server's one thread pool: every blocking call (core calls, spooling uploads, reading
+    remote objects, audit writes, joins at shutdown) goes through `run`. server/app.py's
+    `threads_ctx` starts it with the app and shuts it down last; tests/test_server_threads.py
+    keeps raw run_in_executor/to_thread out of server/."""
+
+    def __init__(self, workers: int, name: str = "mediadesk-api") -> None:
+        self.workers, self.name = workers, name
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.name)
+
+    def shutdown(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        """`fn(*args, **kwargs)` in a pool thread, started now (so reads can run ahead)."""
+        if self._pool is None:
+            raise RuntimeError("The server's thread pool runs only while the app runs")
+        call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
+        # the caller's context (a request's id for the logs) goes with it into the thread
+        context = contextvars.copy_context()
+        return asyncio.get_running_loop().run_in_executor(self._pool, context.run, call)
+
+
+async def threads_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx (first in server/app.py, so shut down last): the app's thread pool."""
+    threads = app[THREADS]
+    threads.start()
+    yield
+    threads.shutdown()
+
+
 async def run_blocking(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs a blocking core call in the server's thread pool."""
-    loop = asyncio.get_running_loop()
-    call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
-    # the request's context (its request id for the logs) goes with it into the thread
-    context = contextvars.copy_context()
-    return await loop.run_in_executor(request.app[EXECUTOR], context.run, call)
+    return await request.app[THREADS].run(fn, *args, **kwargs)
 
 
 def remote_address(request: web.Request) -> str:

@@ -13,7 +13,6 @@ import secrets
 import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import Executor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from server.ranges import (
     if_range_allows,
     parse_range,
 )
-from server.state import CONFIG, LIBRARY
+from server.state import CONFIG, LIBRARY, THREADS
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ _HAS_SENDFILE = hasattr(os, "sendfile")  # the one-syscall fast path; loop.sendf
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 # (bytes written before the part, start, end inclusive) for each part of a body
 _Parts = list[tuple[bytes, int, int]]
-# loop.run_in_executor bound to the executor that reads remote objects
+# Threads.run of the app (server/state.py): file and remote-object reads in the server's pool
 _Run = Callable[..., "asyncio.Future[Any]"]
 
 
@@ -72,12 +71,11 @@ async def stream_object(
     cache_control: str,
     extra_headers: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
-    executor: Executor | None = None,
 ) -> web.StreamResponse:
     """Answers GET/HEAD for one object; bodies are written here, other answers are returned.
 
     `local_path` (a file of exactly `size` bytes) is sent with sendfile; otherwise
-    `open_range(start, end)` is iterated in `executor`'s threads (None: the loop's default),
+    `open_range(start, end)` is iterated in the app's thread pool (server.state.THREADS),
     one call per range. Errors opening the object (NotFound, StorageUnavailable...) raise
     before anything is sent. `on_bytes(n)` runs on the event loop as bytes go out.
     """
@@ -133,7 +131,7 @@ async def stream_object(
     headers["Content-Length"] = str(length)
     if method == "HEAD" or length == 0:
         return web.Response(status=status, headers=headers)
-    run = functools.partial(asyncio.get_running_loop().run_in_executor, executor)
+    run = request.app[THREADS].run
     accel = _accel_uri(request, local_path) if not end_marker else None  # one range: nginx's
     if accel is not None:
         return _accel_redirect(accel, headers)

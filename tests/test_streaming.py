@@ -9,7 +9,6 @@ import random
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from core.errors import NotFound, StorageUnavailable
 from server import streaming
+from server.state import THREADS, Threads, threads_ctx
 from server.streaming import stream_object
 
 PAYLOAD = random.Random(7).randbytes(100_000)
@@ -75,7 +75,6 @@ class Obj:
 
 
 OBJECTS = web.AppKey("objects", dict[str, Obj])
-EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 
 
 async def handler(request: web.Request) -> web.StreamResponse:
@@ -92,7 +91,6 @@ async def handler(request: web.Request) -> web.StreamResponse:
             cache_control="private, max-age=60",
             extra_headers={"X-Extra": "yes"},
             on_bytes=obj.sent.append,
-            executor=request.app.get(EXECUTOR),
         )
     except NotFound as exc:
         return web.json_response({"error": {"code": "not_found", "message": str(exc)}}, status=404)
@@ -100,7 +98,9 @@ async def handler(request: web.Request) -> web.StreamResponse:
         obj.handled += 1
 
 
-def make_app(tmp_path: Path, kind: str, objects: dict[str, bytes | int]) -> web.Application:
+def make_app(
+    tmp_path: Path, kind: str, objects: dict[str, bytes | int], threads: str = "mediadesk-api"
+) -> web.Application:
     """`objects`: name -> content, or a size for lazily produced zeros."""
     table: dict[str, Obj] = {}
     for name, content in objects.items():
@@ -117,6 +117,8 @@ def make_app(tmp_path: Path, kind: str, objects: dict[str, bytes | int]) -> web.
         table[name] = obj
     app = web.Application()
     app[OBJECTS] = table
+    app[THREADS] = Threads(4, name=threads)  # the server's one pool, as server/app.py makes it
+    app.cleanup_ctx.append(threads_ctx)
     app.router.add_get("/{name}", handler)
     return app
 
@@ -434,19 +436,17 @@ async def test_remote_reads_big_chunks(tmp_path: Path, aiohttp_client: ClientFac
     assert obj.closed.is_set()
 
 
-async def test_remote_reads_in_the_given_executor(
+async def test_remote_reads_in_the_apps_threads(
     tmp_path: Path, aiohttp_client: ClientFactory
 ) -> None:
-    app = make_app(tmp_path, "remote", {"data": PAYLOAD})
-    with ThreadPoolExecutor(2, thread_name_prefix="streams") as pool:
-        app[EXECUTOR] = pool
-        client = await aiohttp_client(app)
-        resp = await client.get("/data", headers={"Range": "bytes=0-9,50000-50009"})
-        assert resp.status == 206
-        await resp.read()
-        obj = app[OBJECTS]["data"]
-        assert len(obj.calls) == 2
-        assert obj.threads and all(name.startswith("streams") for name in obj.threads)
+    app = make_app(tmp_path, "remote", {"data": PAYLOAD}, threads="streams")
+    client = await aiohttp_client(app)
+    resp = await client.get("/data", headers={"Range": "bytes=0-9,50000-50009"})
+    assert resp.status == 206
+    await resp.read()
+    obj = app[OBJECTS]["data"]
+    assert len(obj.calls) == 2
+    assert obj.threads and all(name.startswith("streams") for name in obj.threads)
 
 
 async def test_local_fallback_without_sendfile(

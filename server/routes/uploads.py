@@ -26,7 +26,7 @@ from server.params import (
 from server.presenters import file_json
 from server.ratelimit import check_upload_rate
 from server.receive import receive_form
-from server.state import CONFIG, EXECUTOR, METRICS, library, run_blocking
+from server.state import CONFIG, METRICS, library, run_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -178,7 +178,7 @@ async def direct_upload(request: web.Request) -> web.Response:
     received = None
     try:
         received = await receive_form(
-            request, max_size=max_size, tmp_dir=lib.paths.tmp_dir, executor=request.app[EXECUTOR]
+            request, max_size=max_size, tmp_dir=lib.paths.tmp_dir
         )
         fields = received.fields
         file_type = check_kind(required(fields, "file_type"))

@@ -3,7 +3,6 @@ listing of the store behind it, and its Prometheus gauges."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ from aiohttp import web
 from core.library import Library
 from server.auth import requires
 from server.params import as_int
-from server.state import LIBRARY, library, run_blocking
+from server.state import LIBRARY, THREADS, library, run_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -47,7 +46,7 @@ async def usage_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     if thread is not None:
-        await asyncio.to_thread(thread.join, 30)
+        await app[THREADS].run(thread.join, 30)
 
 
 def _scan_forever(lib: Library, interval: int, stop: threading.Event) -> None:
