@@ -2,7 +2,8 @@
 
 Playlists are rewritten as they are served so that each URL in them carries the file grant of a
 private file (a player fetches them without headers); segments and the sprite are sent with
-ranges like any stored object.
+ranges like any stored object. On S3/R2 a variant playlist names its segments by direct bucket
+URLs instead (presigned, or on R2_PUBLIC_DOMAIN for a public file), so players fetch them there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from core.video import service
 from server.auth import FILE, requires
 from server.params import file_id
 from server.record_cache import ready_record
+from server.state import library, run_blocking
 from server.video_access import (
     ensure_video_access,
     file_jobs,
@@ -85,7 +87,24 @@ async def hls_variant(request: web.Request) -> web.Response:
     if f"{rung}/index.m3u8" not in result.get("files", []):
         raise NotFound(f"File {record.id} has no {rung}p variant")
     text = await read_text(request, service.derived_key(record, "hls", f"{rung}/index.m3u8"))
-    return _playlist(request, record, text)
+    # On S3/R2 the player fetches the segments straight from the bucket (public-domain or
+    # freshly presigned URLs): their bytes never pass through this server.
+    lines = text.splitlines()
+    at = [i for i, line in enumerate(lines) if line and not line.startswith("#")]
+    keys = [service.derived_key(record, "hls", f"{rung}/{lines[i]}") for i in at]
+    lib = library(request)
+    links = await run_blocking(request, lib.bucket_links, keys, record.is_public)
+    if links is None:
+        return _playlist(request, record, text)
+    for i, url in zip(at, links.urls, strict=True):
+        lines[i] = url
+    cache = "no-store" if links.signed or not record.is_public else "public, max-age=60"
+    return web.Response(
+        text="\n".join(lines) + "\n",
+        content_type=PLAYLIST,
+        headers={"Cache-Control": cache},
+        charset="utf-8",
+    )
 
 
 @routes.get("/stream/{file_id}/hls/{rung}/{segment}")

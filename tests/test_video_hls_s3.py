@@ -1,0 +1,172 @@
+"""HLS on S3/R2 storage: players fetch the segments straight from the bucket, not via MediaDesk.
+
+A real library on the moto S3 server, real clips processed by a real worker, a live server;
+FFmpeg (PyAV) plays the master and every variant of a private file (presigned segment URLs)
+and of a public one (URLs on R2_PUBLIC_DOMAIN), and the server's request counters show that no
+segment request reached it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import av
+import boto3
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests import media
+from tests.conftest import make_settings
+from tests.s3_server import S3Target
+from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
+from tests.video_helpers import TEST_LADDER, process_all
+
+EXPIRY = 900  # PRESIGNED_URL_EXPIRY of this library (not the default, so the test can tell)
+
+
+@dataclass
+class OnBucket:
+    lib: Library
+    server: EmbeddedServer
+    tokens: Tokens
+    bucket: S3Target
+    domain: str
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def on_bucket(tmp_path: Path, s3_bucket: S3Target) -> Iterator[OnBucket]:
+    clips = {
+        "private": media.make_avi(tmp_path / "private.avi", seconds=3),
+        "public": media.make_avi(tmp_path / "public.avi", seconds=3, audio=False),
+    }
+    data = tmp_path / "data"
+    data.mkdir()
+    # The bucket's own path-style URL, readable by anyone, stands in for an R2 public domain
+    domain = f"{s3_bucket.endpoint_url}/{s3_bucket.bucket}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{s3_bucket.bucket}/*",
+            }
+        ],
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+    ).put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
+    settings = make_settings(
+        data,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        r2_public_domain=domain,
+        presigned_url_expiry=EXPIRY,
+        hls_ladder=TEST_LADDER,
+        hls_segment_seconds=2,
+    )
+    lib = Library.open(settings)
+    tokens = make_tokens(lib)
+    ids = {
+        name: lib.uploads.ingest(path, "video", is_public=(name == "public")).id
+        for name, path in clips.items()
+    }
+    process_all(lib)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        yield OnBucket(lib, server, tokens, s3_bucket, domain, ids)
+    finally:
+        server.stop()
+        lib.close()
+
+
+def _uris(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def _segment_requests(b: OnBucket) -> float:
+    """Requests the server counted on its segment route (any status)."""
+    text = http_call(b.server.url + "/metrics", headers=bearer(b.tokens.admin)).body.decode()
+    pattern = r'^mediadesk_http_requests_total\{[^}]*route="[^"]*\{segment\}"[^}]*\} (\S+)$'
+    return sum(float(v) for v in re.findall(pattern, text, re.M))
+
+
+@pytest.mark.parametrize("which", ["private", "public"])
+def test_variants_name_bucket_urls_and_ffmpeg_plays_them(on_bucket: OnBucket, which: str) -> None:
+    b = on_bucket
+    fid = b.ids[which]
+    token = b.tokens.read if which == "private" else None
+    info = http_call(
+        f"{b.server.url}/stream/{fid}/info", headers=bearer(token) if token else {}
+    ).json()
+    master_url = b.server.url + info["hls_url"]
+    master = http_call(master_url)
+    assert master.status == 200
+    variants = _uris(master.body.decode())
+    assert len(variants) == 2
+    for uri in variants:
+        variant_url = f"{b.server.url}/stream/{fid}/hls/{uri}"
+        reply = http_call(variant_url)
+        assert reply.status == 200
+        segments = _uris(reply.body.decode())
+        assert segments
+        rung = uri.split("/", 1)[0]
+        for seg in segments:
+            parts = urlsplit(seg)
+            assert f"{parts.scheme}://{parts.netloc}" == b.bucket.endpoint_url
+            assert re.search(rf"/_derived/.+/hls/{rung}/seg_\d{{5}}\.ts$", parts.path), seg
+            query = parse_qs(parts.query)
+            if which == "private":
+                assert query["X-Amz-Expires"] == [str(EXPIRY)] and "X-Amz-Signature" in query
+                assert reply.headers["Cache-Control"] == "no-store"
+            else:
+                assert seg.startswith(b.domain + "/") and not parts.query
+            fetched = http_call(seg)  # straight from the bucket, no header
+            assert fetched.status == 200 and fetched.body[:1] == b"\x47"  # MPEG-TS sync byte
+        with av.open(variant_url) as c:
+            assert sum(1 for _ in c.decode(c.streams.video[0])) >= 60  # 3 s at 24 fps
+    with av.open(master_url) as c:
+        assert len(c.streams.video) == 2
+        assert sum(1 for _ in c.decode(c.streams.video[-1])) >= 60
+    assert _segment_requests(b) == 0  # no segment byte went through the server
+
+
+def test_local_storage_keeps_serving_segments_itself(tmp_path: Path) -> None:
+    """The local backend: relative segment URIs with the file grant, sent by the server."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lib = Library.open(make_settings(data, hls_ladder="120", hls_segment_seconds=2))
+    try:
+        clip = media.make_avi(tmp_path / "c.avi", seconds=2)
+        fid = lib.uploads.ingest(clip, "video", is_public=False).id
+        process_all(lib)
+        assert lib.bucket_links(["_derived/anything"], False) is None
+        server = EmbeddedServer(lib, config=server_config(lib))
+        server.start()
+        try:
+            tokens = make_tokens(lib)
+            info = http_call(f"{server.url}/stream/{fid}/info", headers=bearer(tokens.read)).json()
+            master = http_call(server.url + info["hls_url"]).body.decode()
+            variant = http_call(f"{server.url}/stream/{fid}/hls/{_uris(master)[0]}")
+            segments = _uris(variant.body.decode())
+            assert all(re.match(r"^seg_\d{5}\.ts\?exp=\d+&sig=\w+$", s) for s in segments)
+        finally:
+            server.stop()
+    finally:
+        lib.close()
