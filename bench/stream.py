@@ -260,6 +260,7 @@ class RawModuleServer:
         from aiohttp import web
 
         from core.storage.local import LocalStorage
+        from server.state import THREADS, Threads, threads_ctx
         from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 
         self._loop = asyncio.get_running_loop()
@@ -282,6 +283,8 @@ class RawModuleServer:
             )
 
         app = web.Application()
+        app[THREADS] = Threads(16)  # the server's one pool, as server/app.py makes it
+        app.cleanup_ctx.append(threads_ctx)
         app.router.add_get("/video.mp4", handler)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
