@@ -190,7 +190,13 @@ def _paths() -> dict[str, S]:
                     ACCESS_TOKEN,
                     *grant,
                 ],
-                desc=f"Ends with #EXT-X-ENDLIST. {not_ready}",
+                desc="Ends with #EXT-X-ENDLIST. With local storage the segment URIs are "
+                "relative (this server's segment route, with a fresh grant for a private file); "
+                "on S3/R2 they are absolute URLs into the bucket, so players fetch the bytes "
+                "there and not through MediaDesk: on R2_PUBLIC_DOMAIN for a public file when it "
+                "is set, else presigned GETs valid PRESIGNED_URL_EXPIRY seconds, signed afresh "
+                "on each fetch (then `Cache-Control: no-store`). Browser players need a CORS "
+                f"rule on the bucket allowing GET from the page's origin. {not_ready}",
                 operation_id="hls_variant",
             )
         },
@@ -212,7 +218,8 @@ def _paths() -> dict[str, S]:
                     ACCESS_TOKEN,
                     *grant,
                 ],
-                desc=not_ready,
+                desc="Local storage only in practice: on S3/R2 the variant playlists point "
+                f"players straight at the bucket (this route still answers). {not_ready}",
                 operation_id="hls_segment",
             )
         },
