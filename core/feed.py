@@ -33,6 +33,7 @@ from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
 from core.events import ChangeEvent, EventBus
@@ -388,10 +389,9 @@ class Feed:
         self._synced = False
         self._ordered: list[Callable[[ChangeEvent], None]] = []
         self._lock = threading.Lock()
-        self._users = 0
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = SharedThread("mediadesk-feed", self._run)
+        self._stop = self._loop.stopping
         db.mediadesk_commit_listeners.append(self._on_commit)  # type: ignore[attr-defined]
         bus.set_recorder(lambda ev: record_event(db, ev))
 
@@ -423,35 +423,24 @@ class Feed:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.alive
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         """Starts hearing other processes (counted: each start() wants one stop())."""
-        with self._lock:
-            self._users += 1
-            if self.running:
-                return
-            self._stop.clear()
-            self._synced = False
-            try:
-                self.last_id = last_change_id(self.db)
-                self._synced = True
-            except Exception as exc:  # an unmigrated or unreachable catalog: the thread retries
-                self.error = type(exc).__name__
-            self._thread = threading.Thread(target=self._run, name="mediadesk-feed", daemon=True)
-            self._thread.start()
+        self._loop.start(prepare=self._catch_up)
+
+    def _catch_up(self) -> None:
+        self._synced = False
+        try:
+            self.last_id = last_change_id(self.db)
+            self._synced = True
+        except Exception as exc:  # an unmigrated or unreachable catalog: the thread retries
+            self.error = type(exc).__name__
 
     def stop(self, force: bool = False) -> None:
-        with self._lock:
-            self._users = 0 if force else max(0, self._users - 1)
-            if self._users or self._thread is None:
-                return
-            thread, self._thread = self._thread, None
-            self._stop.set()
-            self._wake.set()
-        thread.join(5)
-        self.connected = False
+        if self._loop.stop(5, force, wake=self._wake.set):
+            self.connected = False
 
     # ---- delivery ---------------------------------------------------------------------------
     def _on_commit(self, events: list[ChangeEvent]) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, update
 
 from core import feed
+from core.background import SharedThread
 from core.db.models import CatalogLease
 
 if TYPE_CHECKING:
@@ -101,32 +102,21 @@ class MaintenanceLeader:
         self.running_task = False
         self.last_error: str | None = None
         self._conn: Any = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = SharedThread("mediadesk-leader", self._run)
+        self._stop = self._loop.stopping
         self._task_thread: threading.Thread | None = None
         self._started = time.monotonic()
-        self._users = 0
-        self._lock = threading.Lock()
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        with self._lock:
-            self._users += 1
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._started = time.monotonic()
-            self._thread = threading.Thread(target=self._run, name="mediadesk-leader", daemon=True)
-            self._thread.start()
+        self._loop.start(prepare=self._restart_clock)
+
+    def _restart_clock(self) -> None:
+        self._started = time.monotonic()
 
     def stop(self, force: bool = False) -> None:
-        with self._lock:
-            self._users = 0 if force else max(0, self._users - 1)
-            if self._users or self._thread is None:
-                return
-            thread, self._thread = self._thread, None
-            self._stop.set()
-        thread.join(10)
+        if not self._loop.stop(10, force):
+            return
         if self._task_thread is not None:
             self._task_thread.join(30)
         self._release()
@@ -136,7 +126,7 @@ class MaintenanceLeader:
         """This process's part and the catalog-wide record of the last run (reads the DB)."""
         out: dict[str, Any] = {
             "leader": self.is_leader,
-            "participating": self._thread is not None and self._thread.is_alive(),
+            "participating": self._loop.alive,
             "interval": self.interval,
             "this_process": self.name,
         }
