@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from server.auth import PUBLIC, requires
 from server.openapi import version
 from server.params import MAX_FORM
 from server.state import CONFIG, library
+from server.static_files import static_response
 
 routes = web.RouteTableDef()
 
@@ -83,33 +83,21 @@ async def get_config(request: web.Request) -> web.Response:
     return web.json_response(body, headers={"Cache-Control": "no-cache"})
 
 
-def _static(name: str) -> bytes:
-    return resources.files("server").joinpath(f"static/{name}").read_bytes()
-
-
 @routes.get("/static/mediadesk.js")
 @requires(PUBLIC)
 async def get_js_module(request: web.Request) -> web.Response:
     # Loaded by pages of other origins as <script type="module">: the CORS middleware adds
     # Access-Control-Allow-Origin for the configured origins, which module scripts require.
-    return web.Response(
-        body=_static("mediadesk.js"),
-        content_type="text/javascript",
-        charset="utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return static_response("mediadesk.js", "text/javascript", "no-cache")
 
 
 @routes.get("/upload-demo")
 @requires(PUBLIC)
 async def get_upload_demo(request: web.Request) -> web.Response:
-    return web.Response(
-        body=_static("upload-demo.html"),
-        content_type="text/html",
-        charset="utf-8",
-        headers={
-            "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-            "connect-src *; img-src 'self' data: blob:; media-src *",
-            "Cache-Control": "no-cache",
-        },
+    csp = (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "connect-src *; img-src 'self' data: blob:; media-src *"
+    )
+    return static_response(
+        "upload-demo.html", "text/html", "no-cache", {"Content-Security-Policy": csp}
     )

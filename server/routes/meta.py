@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +10,7 @@ from server.auth import PUBLIC, requires
 from server.errors import CLIENT_MESSAGES
 from server.openapi import build_spec, version
 from server.state import HUB, METRICS, TOKEN, library, run_blocking
+from server.static_files import static_response
 
 routes = web.RouteTableDef()
 
@@ -83,13 +83,8 @@ async def openapi(request: web.Request) -> web.Response:
 @routes.get("/docs")
 @requires(PUBLIC)
 async def docs(request: web.Request) -> web.Response:
-    page = resources.files("server").joinpath("static/docs.html").read_text(encoding="utf-8")
-    return web.Response(
-        text=page,
-        content_type="text/html",
-        headers={
-            "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-            "style-src 'self' 'unsafe-inline'; img-src 'self' data:",
-            "Cache-Control": "no-cache",
-        },
+    csp = (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:"
     )
+    return static_response("docs.html", "text/html", "no-cache", {"Content-Security-Policy": csp})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 
 from aiohttp import web
 
@@ -15,6 +14,7 @@ from server.auth import FILE, PUBLIC, requires
 from server.params import as_int, file_id
 from server.record_cache import ready_record
 from server.state import library
+from server.static_files import static_file, static_response
 from server.video_access import (
     ensure_video_access,
     file_jobs,
@@ -23,10 +23,6 @@ from server.video_access import (
 )
 
 routes = web.RouteTableDef()
-
-
-def _static(name: str) -> bytes:
-    return resources.files("server").joinpath(f"static/{name}").read_bytes()
 
 
 def watch_path(file_id: int, query: str) -> str:
@@ -58,7 +54,7 @@ async def watch(request: web.Request) -> web.Response:
     if record.has_thumbnail and record.is_public:
         poster = f"/files/{record.id}/thumbnail"
     page = (
-        _static("watch.html")
+        static_file("watch.html")
         .decode("utf-8")
         .replace("__TITLE__", html.escape(record.original_filename))
         .replace("__POSTER__", html.escape(poster))
@@ -81,12 +77,7 @@ async def watch(request: web.Request) -> web.Response:
 @routes.get("/static/hls.min.js")
 @requires(PUBLIC)
 async def hls_js(request: web.Request) -> web.Response:
-    return web.Response(
-        body=_static("hls.min.js"),
-        content_type="text/javascript",
-        charset="utf-8",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return static_response("hls.min.js", "text/javascript", "public, max-age=86400")
 
 
 async def watch_presigned(request: web.Request, record: FileRecord) -> web.Response:

@@ -1,0 +1,24 @@
+"""The files of server/static/ (pages, scripts) and the answers that send them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+
+from aiohttp import web
+
+
+def static_file(name: str) -> bytes:
+    return resources.files("server").joinpath(f"static/{name}").read_bytes()
+
+
+def static_response(
+    name: str, content_type: str, cache_control: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A UTF-8 file of server/static/ as the answer, with its caching and any other headers."""
+    return web.Response(
+        body=static_file(name),
+        content_type=content_type,
+        charset="utf-8",
+        headers={**(headers or {}), "Cache-Control": cache_control},
+    )
