@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from core.db.engine import Database
 from core.db.models import Job, utcnow
@@ -343,9 +344,7 @@ class JobQueue:
     def cancel(self, job_id: int) -> JobRecord:
         """A queued job is cancelled at once; a running one is stopped by its worker (< 1 s)."""
         with self.db.write() as s:
-            row = s.get(Job, job_id)
-            if row is None:
-                raise NotFound(f"Job {job_id} not found")
+            row = _job(s, job_id)
             if row.state == "queued":
                 row.state, row.finished_at = "cancelled", utcnow()
             elif row.state == "running":
@@ -358,9 +357,7 @@ class JobQueue:
     def retry(self, job_id: int) -> JobRecord:
         """A failed or cancelled job runs again from a fresh attempt count."""
         with self.db.write() as s:
-            row = s.get(Job, job_id)
-            if row is None:
-                raise NotFound(f"Job {job_id} not found")
+            row = _job(s, job_id)
             if row.state not in ("failed", "cancelled"):
                 raise Conflict(f"Only failed or cancelled jobs can be retried (job is {row.state})")
             row.state, row.attempts, row.error = "queued", 0, None
@@ -372,9 +369,7 @@ class JobQueue:
     # ---- reading ----------------------------------------------------------------------------
     def get(self, job_id: int) -> JobRecord:
         with self.db.read() as s:
-            row = s.get(Job, job_id)
-            if row is None:
-                raise NotFound(f"Job {job_id} not found")
+            row = _job(s, job_id)
             return JobRecord.from_row(row)
 
     def list(
@@ -464,3 +459,10 @@ class JobQueue:
                     execution_options={"synchronize_session": False},
                 )
         return len(ids)
+
+
+def _job(s: Session, job_id: int) -> Job:
+    row = s.get(Job, job_id)
+    if row is None:
+        raise NotFound(f"Job {job_id} not found")
+    return row
