@@ -25,7 +25,7 @@ from desktop_app.workers import TaskRunner
 logger = logging.getLogger(__name__)
 
 # The catalog's orders (core.records.Sort, in its order) but edit time, which the grid hides.
-SORTS = tuple(sort for sort in Sort if sort.field != "updated_at")
+SORTS = tuple(sort for sort in Sort if sort not in (Sort.RECENTLY_EDITED, Sort.EDITED_FIRST))
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"

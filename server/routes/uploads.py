@@ -177,9 +177,7 @@ async def direct_upload(request: web.Request) -> web.Response:
     file_type = ""
     received = None
     try:
-        received = await receive_form(
-            request, max_size=max_size, tmp_dir=lib.paths.tmp_dir
-        )
+        received = await receive_form(request, max_size=max_size, tmp_dir=lib.paths.tmp_dir)
         fields = received.fields
         file_type = check_kind(required(fields, "file_type"))
         if received.spooled is not None:
