@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
-from core.events import ChangeEvent, EventBus
-from core.records import AthleteRecord, FileRecord
+from core.events import ChangeEvent, EventBus, EventKind
+from core.records import AthleteRecord, FileRecord, FileStatus
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,14 @@ _PENDING = "mediadesk_feed_pending"
 _EXTRA = "mediadesk_feed_extra"
 _COMMITTED = "mediadesk_feed_committed"
 _TOKEN_FIELDS = ("name", "scope", "revoked_at", "token_hash")
-_PRIORITY = {"updated": 1, "trashed": 2, "restored": 2, "created": 3, "athlete": 1, "token": 1}
+_PRIORITY: dict[str, int] = {
+    EventKind.UPDATED: 1,
+    EventKind.TRASHED: 2,
+    EventKind.RESTORED: 2,
+    EventKind.CREATED: 3,
+    EventKind.ATHLETE: 1,
+    EventKind.TOKEN: 1,
+}
 
 CommitListener = Callable[[list[ChangeEvent]], None]
 
@@ -165,7 +172,7 @@ def _note(pending: dict[int, list[Any]], obj: object, kind: str | None, snapshot
         pending[key] = [obj, kind, snapshot]
         return
     old = entry[1]
-    if kind == "deleted" or (
+    if kind == EventKind.DELETED or (
         kind is not None and (old is None or _PRIORITY.get(kind, 0) > _PRIORITY.get(old, 0))
     ):
         entry[1] = kind
@@ -175,11 +182,12 @@ def _note(pending: dict[int, list[Any]], obj: object, kind: str | None, snapshot
 
 def _new_kind(obj: object) -> str | None:
     if isinstance(obj, MediaFile):
-        return "created" if obj.status == "ready" else None  # pending uploads are not shown
+        # pending uploads are not shown
+        return EventKind.CREATED if obj.status == FileStatus.READY else None
     if isinstance(obj, Athlete):
-        return "athlete"
+        return EventKind.ATHLETE
     if isinstance(obj, ApiToken):
-        return "token"
+        return EventKind.TOKEN
     return None
 
 
@@ -199,27 +207,28 @@ def _dirty_kind(obj: object) -> str | None:
     if isinstance(obj, MediaFile):
         status_changed, status, was = _changed(obj, "status")
         if status_changed:
-            if status == "ready":
-                return "created"
-            return "deleted" if was == "ready" else None  # left the catalog, or never in it
-        if obj.status != "ready":
+            if status == FileStatus.READY:
+                return EventKind.CREATED
+            # left the catalog, or never in it
+            return EventKind.DELETED if was == FileStatus.READY else None
+        if obj.status != FileStatus.READY:
             return None
         trash_changed, trashed_at, _ = _changed(obj, "deleted_at")
         if trash_changed:
-            return "trashed" if trashed_at is not None else "restored"
-        return "updated"
+            return EventKind.TRASHED if trashed_at is not None else EventKind.RESTORED
+        return EventKind.UPDATED
     if isinstance(obj, Athlete):
-        return "athlete"
+        return EventKind.ATHLETE
     if isinstance(obj, ApiToken):
         # last_used_at moves on every use: not a change anyone needs to hear about
-        return "token" if any(_changed(obj, n)[0] for n in _TOKEN_FIELDS) else None
+        return EventKind.TOKEN if any(_changed(obj, n)[0] for n in _TOKEN_FIELDS) else None
     return None
 
 
 def _deleted_kind(obj: object) -> str:
     if isinstance(obj, MediaFile):
-        return "deleted"
-    return "athlete" if isinstance(obj, Athlete) else "token"
+        return EventKind.DELETED
+    return EventKind.ATHLETE if isinstance(obj, Athlete) else EventKind.TOKEN
 
 
 def _athlete_name(session: Session, athlete_id: int | None) -> str | None:
