@@ -1,4 +1,11 @@
-"""An in-memory cache of servable file records, cleared by the change feed (any process)."""
+"""An in-memory cache of servable file records, cleared by the change feed (any process).
+
+With each record it keeps where the record's bytes are (a local file or none): finding that
+asks the catalog which backend holds the key and stats the file, which a stream request
+should not pay each time (and must not do on the event loop). An edit that moves the object
+changes the record's key, and a storage migration changes the row: both come through the feed
+and drop the entry, like a trash does.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
@@ -26,6 +34,7 @@ class RecordCache:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._entries: OrderedDict[int, tuple[float, FileRecord]] = OrderedDict()
+        self._paths: dict[int, tuple[str, float, Path | None]] = {}  # id → key, expiry, path
 
     def get(self, file_id: int) -> FileRecord | None:
         with self._lock:
@@ -45,12 +54,28 @@ class RecordCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def path(self, record: FileRecord) -> tuple[bool, Path | None]:
+        """(known, local path or None) of the record's object."""
+        with self._lock:
+            entry = self._paths.get(record.id)
+        if entry is None or entry[0] != record.storage_key or entry[1] < time.monotonic():
+            return False, None
+        return True, entry[2]
+
+    def put_path(self, record: FileRecord, path: Path | None) -> None:
+        with self._lock:
+            if len(self._paths) >= self.max_entries:
+                self._paths.clear()
+            self._paths[record.id] = (record.storage_key, time.monotonic() + self.ttl, path)
+
     def forget(self, file_id: int | None) -> None:
         with self._lock:
             if file_id is None:
                 self._entries.clear()
+                self._paths.clear()
             else:
                 self._entries.pop(file_id, None)
+                self._paths.pop(file_id, None)
 
 
 async def ready_record(request: web.Request, file_id: int) -> FileRecord:
@@ -61,6 +86,16 @@ async def ready_record(request: web.Request, file_id: int) -> FileRecord:
         record = await run_blocking(request, request.app[LIBRARY].get_ready, file_id)
         cache.put(record)
     return record
+
+
+async def local_path(request: web.Request, record: FileRecord) -> Path | None:
+    """The record's object as a local file (None on R2), from the cache when it is fresh."""
+    cache = request.app[RECORDS]
+    known, path = cache.path(record)
+    if not known:
+        path = await run_blocking(request, request.app[LIBRARY].local_path, record)
+        cache.put_path(record, path)
+    return path
 
 
 def _invalidate(cache: RecordCache, event: ChangeEvent) -> None:

@@ -81,6 +81,12 @@ class JobsCache:
                 self._items.pop(event.file_id, None)
                 self._generation[event.file_id] = self._generation.get(event.file_id, 0) + 1
 
+    def peek(self, file_id: int) -> list[JobRecord] | None:
+        """The cached jobs when fresh, else None: no catalog query (fine on the event loop)."""
+        with self._lock:
+            hit = self._items.get(file_id)
+            return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
     def get(self, file_id: int) -> list[JobRecord]:
         now = time.monotonic()
         with self._lock:
@@ -111,7 +117,8 @@ def jobs_cache(lib: Library) -> JobsCache:
 
 async def file_jobs(request: web.Request, record: FileRecord) -> list[JobRecord]:
     cache = jobs_cache(library(request))
-    return await run_blocking(request, cache.get, record.id)
+    jobs = cache.peek(record.id)  # a range request of a playing video: no thread hop
+    return jobs if jobs is not None else await run_blocking(request, cache.get, record.id)
 
 
 def cache_control(request: web.Request, record: FileRecord, immutable: bool = False) -> str:

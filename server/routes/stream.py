@@ -14,7 +14,7 @@ from server.auth import FILE, ensure_file_access, requires
 from server.errors import ApiError
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
-from server.record_cache import ready_record
+from server.record_cache import local_path, ready_record
 from server.state import CONFIG, METRICS, STREAMS, TOKEN, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
@@ -97,7 +97,7 @@ async def _send(
             etag=f'"{(record.sha256 or record.storage_key)[:40]}"',
             last_modified=record.created_at,
             content_type=record.content_type or "application/octet-stream",
-            local_path=lib.local_path(record),
+            local_path=await local_path(request, record),
             open_range=open_file,
             cache_control=_cache_control(request, record, immutable),
             extra_headers={
