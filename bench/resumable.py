@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,151 +35,34 @@ sys.path.insert(0, str(ROOT))
 
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from tests.media import make_mp4  # noqa: E402
+from tests.resumable_client import (  # noqa: E402
+    MiB,
+    ServeProcess,
+    call,
+    free_port,
+    head,
+    padded_mp4,
+    tus_send,
+)
+from tests.server_fixtures import bearer  # noqa: E402
 
-MiB = 1024 * 1024
 CHUNK = 64 * MiB
 
 
-def padded_mp4(path: Path, size: int) -> Path:
-    make_mp4(path, seconds=2)
-    pad = size - path.stat().st_size - 16
-    block = os.urandom(MiB)
-    with open(path, "ab") as fh:
-        fh.write((1).to_bytes(4, "big") + b"free" + (pad + 16).to_bytes(8, "big"))
-        while pad > 0:
-            fh.write(block[: min(pad, MiB)])
-            pad -= MiB
-    return path
+def memory(server: ServeProcess, field: str) -> int:
+    """A /proc/<pid>/status figure of the server in bytes (VmRSS, VmHWM)."""
+    assert server.proc is not None
+    for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data_dir: Path, port: int, max_size: int) -> None:
-        self.data_dir, self.port, self.max_size = data_dir, port, max_size
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
-        env.update(MAX_FILE_SIZE=str(self.max_size), MEDIADESK_UPLOAD_RATE_LIMIT="0")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-                "--log-level",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if request("GET", self.port, "/health")[0] < 500:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
-
-    def memory(self, field: str) -> int:
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError(field)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def request(
-    method: str, port: int, path: str, headers: dict[str, str] | None = None, body: object = None
-) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=MiB)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})  # type: ignore[arg-type]
-        resp = conn.getresponse()
-        return resp.status, dict(resp.getheaders()), resp.read()
-    finally:
-        conn.close()
-
-
-class Slice:
-    """Reads [start, end) of a file and counts what was read (what the client has sent)."""
-
-    def __init__(self, path: Path, start: int, end: int) -> None:
-        self.fh = open(path, "rb")  # noqa: SIM115
-        self.fh.seek(start)
-        self.left = end - start
-        self.sent = start
-
-    def read(self, n: int = -1) -> bytes:
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.fh.read(n)
-        self.left -= len(data)
-        self.sent += len(data)
-        return data
-
-
-def tus_upload(
-    port: int, token: str, path: Path, location: str | None = None, kill_at: int | None = None
-) -> tuple[str, int, Slice | None]:
-    """Creates (or resumes) and PATCHes in CHUNK pieces; returns (location, file id or -1)."""
-    size = path.stat().st_size
-    auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
-    if location is None:
-        status, headers, _ = request(
-            "POST", port, "/files/upload/tus", {**auth, "Upload-Length": str(size)}
-        )
-        assert status == 201, status
-        location = headers["Location"]
-    status, headers, _ = request("HEAD", port, location, auth)
-    offset = int(headers["Upload-Offset"])
-    while offset < size:
-        end = min(offset + CHUNK, size)
-        body = Slice(path, offset, end)
-        patch_headers = {
-            **auth,
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Offset": str(offset),
-            "Content-Length": str(end - offset),
-        }
-        if kill_at is not None and end > kill_at:
-            return location, -1, body  # the caller streams this chunk and kills the server
-        status, headers, answer = request("PATCH", port, location, patch_headers, body)
-        assert status == 204, (status, answer)
-        offset = int(headers["Upload-Offset"])
-    return location, int(headers["MediaDesk-File-Id"]), None
-
-
-def hard_delete(port: int, token: str, file_id: int) -> None:
-    status, _, _ = request(
-        "DELETE", port, f"/files/{file_id}?hard_delete=true", {"Authorization": f"Bearer {token}"}
+def hard_delete(base: str, token: str, file_id: int) -> None:
+    reply = call(
+        f"{base}/files/{file_id}?hard_delete=true", "DELETE", headers=bearer(token), timeout=600
     )
-    assert status in (200, 204), status
+    assert reply.status in (200, 204), reply.status
 
 
 def main() -> None:
@@ -200,10 +81,13 @@ def main() -> None:
         lib = Library.open(settings)
         upload = lib.tokens.create("bench", "admin")[1]
         lib.close()
-        port = free_port()
-        server = Server(data_dir, port, max_size=size + 64 * MiB)
+        server = ServeProcess(data_dir, free_port(), max_size=size + 64 * MiB)
         server.start()
-        results: dict[str, object] = {"size_bytes": size}
+        base = server.url
+        results: dict[str, object] = {
+            "size_bytes": size,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        }
         try:
             # cp (page cache warm for every contender: the source was just written)
             started = time.perf_counter()
@@ -225,8 +109,8 @@ def main() -> None:
             )
             cp_fsync_seconds = time.perf_counter() - started
             (tmp / "copy.mp4").unlink()
-            request("GET", port, "/health")
-            rss_before = server.memory("VmRSS")
+            call(f"{base}/health")
+            rss_before = memory(server, "VmRSS")
 
             started = time.perf_counter()
             out = subprocess.run(
@@ -239,49 +123,37 @@ def main() -> None:
                     f"file=@{source};type=video/mp4",
                     "-F",
                     "file_type=video",
-                    f"http://127.0.0.1:{port}/files/upload/direct",
+                    f"{base}/files/upload/direct",
                 ],
                 capture_output=True,
                 check=True,
             )
             direct_seconds = time.perf_counter() - started
             direct_id = json.loads(out.stdout)["id"]
-            hard_delete(port, upload, direct_id)
+            hard_delete(base, upload, direct_id)
 
             started = time.perf_counter()
-            _, tus_id, _ = tus_upload(port, upload, source)
+            _, tus_id, _ = tus_send(base, upload, source, CHUNK)
             tus_seconds = time.perf_counter() - started
-            rss_peak = server.memory("VmHWM")
-            hard_delete(port, upload, tus_id)
+            rss_peak = memory(server, "VmHWM")
+            hard_delete(base, upload, tus_id)
 
             # SIGKILL when half the file is acknowledged, then resume
-            location, _, body = tus_upload(port, upload, source, kill_at=size // 2)
+            location, _, body = tus_send(base, upload, source, CHUNK, stop_before=size // 2)
             assert body is not None
-            auth = {"Authorization": f"Bearer {upload}", "Tus-Resumable": "1.0.0"}
-            patch_headers = {
-                **auth,
-                "Content-Type": "application/offset+octet-stream",
-                "Upload-Offset": str(body.sent),
-                "Content-Length": str(body.left),
-            }
             worker = threading.Thread(
-                target=lambda: _swallow(request, "PATCH", port, location, patch_headers, body),
-                daemon=True,
+                target=_swallow, args=(body.patch, location, upload), daemon=True
             )
             worker.start()
-            while True:
-                _, headers, _ = request("HEAD", port, location, auth)
-                if int(headers["Upload-Offset"]) >= size // 2:
-                    break
+            while int(head(location, upload).headers["Upload-Offset"]) < size // 2:
                 time.sleep(0.01)
             server.kill()
             worker.join(30)
             sent_at_kill = body.sent  # what left the client, in socket buffers included
             server.start()
-            _, headers, _ = request("HEAD", port, location, auth)
-            kept = int(headers["Upload-Offset"])
+            kept = int(head(location, upload).headers["Upload-Offset"])
             started = time.perf_counter()
-            _, resumed_id, _ = tus_upload(port, upload, source, location=location)
+            _, resumed_id, _ = tus_send(base, upload, source, CHUNK, location=location)
             resume_seconds = time.perf_counter() - started
             assert resumed_id > 0
         finally:
@@ -309,9 +181,9 @@ def main() -> None:
         print(json.dumps(results, indent=2))
 
 
-def _swallow(fn: object, *args: object) -> None:
+def _swallow(fn: Callable[..., object], *args: object) -> None:
     with contextlib.suppress(OSError):  # the server was killed under this request
-        fn(*args)  # type: ignore[operator]
+        fn(*args)
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def test_seed_metrics(live: EmbeddedServer, media_dir: Any) -> None:
     assert metric(text, bw, direction="in", flow="direct", file_type="video") == mp4
     assert metric(text, bw, direction="out", flow="stream", file_type="video") == mp4
     # tus: the bytes received by the PATCH
-    from tests.test_tus import create, patch
+    from tests.resumable_client import create, patch
 
     png = media_dir.png.read_bytes()
     made = create(url, tokens.upload, len(png), filename="t.png", file_type="image")

@@ -15,11 +15,8 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.resumable_client import JSON, MiB, confirm, noise_png, presign, put_part
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
-from tests.test_tus import noise_png
-
-MiB = 1024 * 1024
-JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -49,30 +46,6 @@ def s3_parts(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any, Emb
     lib.close()
 
 
-def presign(server: EmbeddedServer, token: str, size: int, **extra: Any) -> Any:
-    body = {"original_filename": "match.png", "file_type": "image", "size": size, **extra}
-    return http_call(
-        f"{server.url}/files/upload/presigned",
-        "POST",
-        body=json.dumps(body).encode(),
-        headers={**bearer(token), **JSON},
-    )
-
-
-def put_part(url: str, data: bytes) -> str:
-    reply = http_call(url, "PUT", body=data, headers={"Content-Type": "application/octet-stream"})
-    assert reply.status == 200, reply.body
-    return reply.headers["ETag"]
-
-
-def confirm(server: EmbeddedServer, token: str, file_id: int, parts: Any = None) -> Any:
-    body = json.dumps({"parts": parts}).encode() if parts is not None else None
-    headers = {**bearer(token), **(JSON if body else {})}
-    return http_call(
-        f"{server.url}/files/{file_id}/confirm-upload", "POST", body=body, headers=headers
-    )
-
-
 def leftovers(s3: Any, bucket: str) -> list[Any]:
     return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
 
@@ -83,7 +56,7 @@ def test_parts_resume_with_listing_and_renewal_then_confirm(
     lib, s3, server = s3_parts
     token = make_tokens(lib).upload
     data = noise_png(tmp_path / "m.png").read_bytes()  # ~12 MB > the 8 MiB threshold
-    reply = presign(server, token, len(data))
+    reply = presign(server.url, token, len(data))
     assert reply.status == 201, reply.body
     plan = reply.json()
     assert plan["part_size"] == 5 * MiB and plan["upload_id"]
@@ -97,7 +70,7 @@ def test_parts_resume_with_listing_and_renewal_then_confirm(
     listed = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token)).json()
     assert [(p["part_number"], p["size"]) for p in listed["parts"]] == [(1, size), (2, size)]
     assert listed["part_count"] == 3
-    early = confirm(server, token, fid)
+    early = confirm(server.url, token, fid)
     assert early.status == 400 and early.json()["error"]["code"] == "upload_not_received"
     assert early.json()["error"]["details"]["missing_parts"] == [3]
     # The URLs expired meanwhile: renew signs the missing part only
@@ -107,8 +80,10 @@ def test_parts_resume_with_listing_and_renewal_then_confirm(
     assert [p["part_number"] for p in renewed["parts"]] == [3] and renewed["expires_at"]
     etags[3] = put_part(renewed["parts"][0]["url"], data[2 * size :])
     wrong = [{"part_number": n, "etag": '"0000"'} for n in etags]
-    assert confirm(server, token, fid, wrong).status == 400
-    done = confirm(server, token, fid, [{"part_number": n, "etag": e} for n, e in etags.items()])
+    assert confirm(server.url, token, fid, wrong).status == 400
+    done = confirm(
+        server.url, token, fid, [{"part_number": n, "etag": e} for n, e in etags.items()]
+    )
     assert done.status == 200, done.body
     record = done.json()
     assert record["status"] == "ready" and record["sha256"] == hashlib.sha256(data).hexdigest()
@@ -129,23 +104,23 @@ def test_bad_parts_abort_and_bad_content_is_removed(
     token = make_tokens(lib).upload
     size = 11 * MiB
     # Parts of the wrong size: the upload is aborted
-    plan = presign(server, token, size, multipart=True).json()
+    plan = presign(server.url, token, size, multipart=True).json()
     for part in plan["parts"]:
         put_part(part["url"], b"x" * (4 * MiB))
-    bad = confirm(server, token, plan["file_id"])
+    bad = confirm(server.url, token, plan["file_id"])
     assert bad.status == 400 and "wrong_parts" in bad.json()["error"]["details"]
     assert leftovers(s3, s3_bucket.bucket) == []
     # Right sizes, but not a picture: validation refuses it and the object is removed
-    plan = presign(server, token, size, multipart=True).json()
+    plan = presign(server.url, token, size, multipart=True).json()
     blob = os.urandom(size)
     for i, part in enumerate(plan["parts"]):
         put_part(part["url"], blob[i * 5 * MiB : (i + 1) * 5 * MiB])
-    refused = confirm(server, token, plan["file_id"])
+    refused = confirm(server.url, token, plan["file_id"])
     assert refused.status == 400 and refused.json()["error"]["code"] == "unsupported_type"
     assert leftovers(s3, s3_bucket.bucket) == []
     assert s3.list_objects_v2(Bucket=s3_bucket.bucket).get("KeyCount", 0) == 0
     # Bad input
-    assert presign(server, token, 0, multipart=True).status == 400
+    assert presign(server.url, token, 0, multipart=True).status == 400
     no_size = http_call(
         f"{server.url}/files/upload/presigned",
         "POST",
@@ -155,8 +130,8 @@ def test_bad_parts_abort_and_bad_content_is_removed(
         headers={**bearer(token), **JSON},
     )
     assert no_size.status == 400
-    assert presign(server, token, 301 * MiB, multipart=True).status == 413
-    bad_parts = confirm(server, token, plan["file_id"], [{"part_number": "1"}])
+    assert presign(server.url, token, 301 * MiB, multipart=True).status == 413
+    bad_parts = confirm(server.url, token, plan["file_id"], [{"part_number": "1"}])
     assert bad_parts.status == 400
     missing = http_call(f"{server.url}/files/999999/upload/parts", headers=bearer(token))
     assert missing.status == 404
@@ -168,7 +143,7 @@ def test_a_single_put_can_be_renewed(
     lib, _, server = s3_parts
     token = make_tokens(lib).upload
     data = noise_png(tmp_path / "small.png", 300).read_bytes()
-    plan = presign(server, token, len(data)).json()
+    plan = presign(server.url, token, len(data)).json()
     assert "parts" not in plan  # below the threshold: one PUT
     parts = http_call(f"{server.url}/files/{plan['file_id']}/upload/parts", headers=bearer(token))
     assert parts.status == 409
@@ -178,14 +153,14 @@ def test_a_single_put_can_be_renewed(
     assert renewed["upload_url"] and renewed["method"] == "PUT"
     put = http_call(renewed["upload_url"], "PUT", body=data, headers=renewed["headers"])
     assert put.status == 200
-    assert confirm(server, token, plan["file_id"]).json()["status"] == "ready"
+    assert confirm(server.url, token, plan["file_id"]).json()["status"] == "ready"
 
 
 def test_local_storage_has_no_parts(live: EmbeddedServer, library: Library) -> None:
     token = make_tokens(library).upload
-    reply = presign(live, token, 10 * MiB, multipart=True)
+    reply = presign(live.url, token, 10 * MiB, multipart=True)
     assert reply.status == 400 and "R2/S3" in reply.json()["error"]["message"]
-    plain = presign(live, token, 10 * MiB).json()
+    plain = presign(live.url, token, 10 * MiB).json()
     assert "parts" not in plain
     renewed = http_call(
         f"{live.url}/files/{plain['file_id']}/upload/renew", "POST", headers=bearer(token)
@@ -202,7 +177,7 @@ def test_an_abandoned_upload_in_parts_expires_and_leaves_nothing(
 
     lib, s3, server = s3_parts
     token = make_tokens(lib).upload
-    plan = presign(server, token, 11 * MiB, multipart=True).json()
+    plan = presign(server.url, token, 11 * MiB, multipart=True).json()
     put_part(plan["parts"][0]["url"], os.urandom(5 * MiB))
     assert len(leftovers(s3, s3_bucket.bucket)) == 1
     later = datetime.now(UTC) + timedelta(hours=2)  # past PRESIGNED_URL_EXPIRY

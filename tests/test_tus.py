@@ -6,10 +6,7 @@ import base64
 import dataclasses
 import hashlib
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,51 +15,27 @@ from typing import Any
 
 import boto3
 import pytest
-from PIL import Image
 
 from core.db.models import ResumableUpload
 from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
-from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_config
-
-MiB = 1024 * 1024
-ROOT = Path(__file__).resolve().parent.parent
-TUS = {"Tus-Resumable": "1.0.0"}
-OCTETS = {"Content-Type": "application/offset+octet-stream"}
-
-
-def noise_png(path: Path, side: int = 2000) -> Path:
-    """A PNG of random pixels: about side²×3 bytes that do not compress (12 MB at 2000)."""
-    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(path, compress_level=1)
-    return path
-
-
-def meta(**values: str) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def create(url: str, token: str, length: int, **metadata: str) -> Reply:
-    headers = {**bearer(token), **TUS, "Upload-Length": str(length)}
-    if metadata:
-        headers["Upload-Metadata"] = meta(**metadata)
-    return http_call(f"{url}/files/upload/tus", "POST", headers=headers)
-
-
-def patch(url: str, token: str, offset: int, data: bytes, **extra: str) -> Reply:
-    headers = {**bearer(token), **TUS, **OCTETS, "Upload-Offset": str(offset), **extra}
-    return http_call(url, "PATCH", body=data, headers=headers)
-
-
-def head(url: str, token: str) -> Reply:
-    return http_call(url, "HEAD", headers={**bearer(token), **TUS})
+from tests.resumable_client import (
+    OCTETS,
+    TUS,
+    MiB,
+    ServeProcess,
+    create,
+    free_port,
+    head,
+    meta,
+    noise_png,
+    padded_mp4,
+    patch,
+    tus_send,
+)
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 
 @pytest.fixture
@@ -80,55 +53,6 @@ def big_live(big_library: Library) -> Iterator[EmbeddedServer]:
 
 
 # ---- a real client against a server that is killed -----------------------------------------
-class _Server:
-    """`mediadesk serve` in a subprocess on a fixed port, so that it can be SIGKILLed."""
-
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir, self.port = data_dir, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
-        env["MAX_FILE_SIZE"] = str(300 * MiB)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-                "--log-level",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if http_call(f"{self.url}/health", timeout=2).status < 500:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 def test_tuspy_resumes_from_the_server_offset_after_sigkill(tmp_path: Path) -> None:
     from tusclient import client as tus_client
     from tusclient.storage.filestorage import FileStorage
@@ -140,7 +64,7 @@ def test_tuspy_resumes_from_the_server_offset_after_sigkill(tmp_path: Path) -> N
     source = noise_png(tmp_path / "match.png")
     size = source.stat().st_size
     assert size > 10 * MiB  # ten chunks or more
-    server = _Server(data_dir, free_port())
+    server = ServeProcess(data_dir, free_port(), 300 * MiB)
     server.start()
     try:
         urls = FileStorage(str(tmp_path / "tus-urls.json"))
@@ -380,6 +304,19 @@ def test_two_patches_at_once_one_wins(
     state = head(url, token)
     record = big_library.get_file(int(state.headers["MediaDesk-File-Id"]))
     assert record.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_long_streamed_patches_catalogue_the_exact_bytes(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    """PATCHes of many MiB (several checkpoints each, not aligned to them) keep every byte."""
+    token = make_tokens(big_library).upload
+    source = padded_mp4(tmp_path / "match.mp4", 40 * MiB + 12345)
+    _, file_id, _ = tus_send(big_live.url, token, source, chunk=17 * MiB + 1)
+    record = big_library.get_file(file_id)
+    assert (record.status, record.file_type, record.size) == ("ready", "video", 40 * MiB + 12345)
+    assert record.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
 
 
 # ---- S3: parts of equal size, nothing left behind --------------------------------------------

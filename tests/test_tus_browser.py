@@ -21,8 +21,8 @@ from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
 from tests.conftest import make_settings
+from tests.resumable_client import noise_png
 from tests.server_fixtures import make_tokens, server_config
-from tests.test_tus import noise_png
 
 pytestmark = pytest.mark.skipif(
     chromium_path() is None, reason="Chromium not installed (apt-get install chromium)"

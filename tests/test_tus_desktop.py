@@ -18,7 +18,7 @@ from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.upload_persistence import load_queue, queue_file
 from tests.conftest import make_settings
 from tests.qt_helpers import wait_for
-from tests.test_tus import noise_png
+from tests.resumable_client import noise_png
 
 MiB = 1024 * 1024
 
