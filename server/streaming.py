@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import io
 import json
 import logging
@@ -12,10 +11,11 @@ import os
 import secrets
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
@@ -33,6 +33,9 @@ from server.ranges import (
     parse_range,
 )
 from server.state import CONFIG, LIBRARY, THREADS
+
+if TYPE_CHECKING:
+    from core.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +152,7 @@ def _accel_uri(request: web.Request, local_path: Path | None) -> str | None:
     prefix = request.app[CONFIG].accel_redirect if CONFIG in request.app else ""
     if not prefix or local_path is None or LIBRARY not in request.app:
         return None
-    key = _key_under(str(local_path), _roots(request.app[LIBRARY].paths.objects_dir))
+    key = _key_under(str(local_path), _library_roots(request.app[LIBRARY]))
     if key is None:
         try:  # a path spelled another way (a symlink): the slow, sure test
             resolved = local_path.resolve().relative_to(
@@ -161,7 +164,17 @@ def _accel_uri(request: web.Request, local_path: Path | None) -> str | None:
     return prefix + urllib.parse.quote(key)
 
 
-@functools.lru_cache(maxsize=8)
+_ROOTS: weakref.WeakKeyDictionary[Library, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def _library_roots(lib: Library) -> tuple[str, ...]:
+    """`_roots` of the library's objects folder, kept per library (no path work per request)."""
+    roots = _ROOTS.get(lib)
+    if roots is None:
+        roots = _ROOTS[lib] = _roots(lib.paths.objects_dir)
+    return roots
+
+
 def _roots(objects_dir: Path) -> tuple[str, ...]:
     """The objects folder as given and resolved, with a trailing separator (once per folder:
     resolving it on every request cost a quarter of an X-Accel-Redirect answer)."""

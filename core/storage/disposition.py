@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import quote
 
 from core.errors import InvalidInput
@@ -20,6 +21,7 @@ def ascii_fallback(filename: str) -> str:
     return "".join("_" if _is_control(c) or ord(c) > 126 or c in '"\\' else c for c in filename)
 
 
+@functools.lru_cache(maxsize=4096)  # every range request of a file asks again
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """`attachment; filename="fallback"; filename*=UTF-8''percent-encoded`."""
     if disposition not in ("attachment", "inline"):
