@@ -10,6 +10,7 @@ catalog, so a new leader does not run it again early and /health shows it on eve
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from sqlalchemy import or_, update
 
 from core import feed
 from core.background import SharedThread
+from core.db.engine import Database
 from core.db.models import CatalogLease
 
 if TYPE_CHECKING:
@@ -37,25 +39,25 @@ RECONCILE_EVERY = timedelta(hours=24)
 Task = Callable[["Library"], Any]
 
 
-def _default_task(lib: Library) -> Any:
+def _default_task(lib: Library, db: Database) -> Any:
     from core.maintenance import run_maintenance
 
     report = run_maintenance(lib)
-    pruned = feed.prune(lib.db)
+    pruned = feed.prune(db)
     out: dict[str, Any] = {**report.as_dict(), "change_log_pruned": pruned}
-    if _reconcile_due(lib):
-        out["reconcile"] = _reconcile(lib)
+    if _reconcile_due(db):
+        out["reconcile"] = _reconcile(lib, db)
     return out
 
 
-def _reconcile_due(lib: Library) -> bool:
-    with lib.db.read() as s:
+def _reconcile_due(db: Database) -> bool:
+    with db.read() as s:
         row = s.get(CatalogLease, RECONCILE)
         last = row.last_run_at if row is not None else None
     return last is None or datetime.now(UTC) - last >= RECONCILE_EVERY
 
 
-def _reconcile(lib: Library) -> dict[str, Any]:
+def _reconcile(lib: Library, db: Database) -> dict[str, Any]:
     """The store against the catalog (a report; it lists the whole bucket, so once a day)."""
     from core.maintenance import reconcile
 
@@ -69,7 +71,7 @@ def _reconcile(lib: Library) -> dict[str, Any]:
         }
     except Exception as exc:  # reported like the other tasks' failures
         summary = {"error": f"{type(exc).__name__}: {exc}"}
-    with lib.db.write() as s:
+    with db.write() as s:
         row = s.get(CatalogLease, RECONCILE)
         if row is None:
             s.add(CatalogLease(name=RECONCILE, last_run_at=started, info=summary))
@@ -84,20 +86,22 @@ class MaintenanceLeader:
     def __init__(
         self,
         lib: Library,
+        db: Database,
         interval: float,
         task: Task | None = None,
         first_delay: float | None = None,
     ) -> None:
         self.lib = lib
+        self._db = db
         self.interval = float(interval)
-        self.task = task or _default_task
+        self.task = task or functools.partial(_default_task, db=db)
         self.first_delay = (
             min(FIRST_RUN_DELAY, self.interval) if first_delay is None else first_delay
         )
         self.tick = max(0.2, min(self.interval / 4, 10.0))
         self.ttl = self.tick * 3
-        self.name = feed.origin_of(lib.db)
-        self.postgres = lib.db.engine.dialect.name == "postgresql"
+        self.name = feed.origin_of(db)
+        self.postgres = db.engine.dialect.name == "postgresql"
         self.is_leader = False
         self.running_task = False
         self.last_error: str | None = None
@@ -130,7 +134,7 @@ class MaintenanceLeader:
             "interval": self.interval,
             "this_process": self.name,
         }
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = s.get(CatalogLease, LEASE)
             if row is not None:
                 live = row.expires_at is not None and row.expires_at > datetime.now(UTC)
@@ -169,7 +173,7 @@ class MaintenanceLeader:
         now = datetime.now(UTC)
         if self.postgres and not self._pg_lock():
             return False
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             cond = [CatalogLease.name == LEASE]
             if not self.postgres:  # the lease row is the lock on SQLite
                 cond.append(
@@ -195,7 +199,7 @@ class MaintenanceLeader:
 
         if self._conn is None:
             self._conn = psycopg.connect(
-                feed.pg_conninfo(self.lib.db), autocommit=True, connect_timeout=5
+                feed.pg_conninfo(self._db), autocommit=True, connect_timeout=5
             )
             row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
             if not (row and row[0]):
@@ -220,7 +224,7 @@ class MaintenanceLeader:
         if not was:
             return
         try:
-            with self.lib.db.write() as s:
+            with self._db.write() as s:
                 s.execute(
                     update(CatalogLease)
                     .where(CatalogLease.name == LEASE, CatalogLease.holder == self.name)
@@ -230,7 +234,7 @@ class MaintenanceLeader:
             logger.debug("Could not release the maintenance lease", exc_info=True)
 
     def _due(self) -> bool:
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = s.get(CatalogLease, LEASE)
             last = row.last_run_at if row is not None else None
         if last is None:
@@ -246,7 +250,7 @@ class MaintenanceLeader:
             logger.exception("Scheduled maintenance failed")
             report, error = None, f"{type(exc).__name__}: {exc}"
         try:
-            with self.lib.db.write() as s:
+            with self._db.write() as s:
                 s.execute(
                     update(CatalogLease)
                     .where(CatalogLease.name == LEASE)
@@ -264,8 +268,4 @@ class MaintenanceLeader:
 
 def leader_for(lib: Library, interval: float, task: Task | None = None) -> MaintenanceLeader:
     """The library's one participant (created on first use; each user start()s and stop()s)."""
-    existing: MaintenanceLeader | None = getattr(lib, "_mediadesk_leader", None)
-    if existing is None:
-        existing = MaintenanceLeader(lib, interval, task)
-        lib._mediadesk_leader = existing  # type: ignore[attr-defined]
-    return existing
+    return lib.maintenance_leader(interval, task)

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import delete, text
 
-from core import keys, partials, shared_settings, storage_migration
+from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import Database
@@ -22,10 +22,11 @@ from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter
 from core.errors import Conflict, InvalidInput, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
-from core.feed import Feed, last_change_of
+from core.feed import Feed, last_change_of, pruned_through
 from core.filenames import clean_filename
 from core.ingest import Ingestor
 from core.jobs import JobQueue
+from core.leader import MaintenanceLeader, Task
 from core.locks import KeyedLocks
 from core.paths import DataPaths
 from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
@@ -43,6 +44,7 @@ from core.storage.base import (
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
 from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import LocalPresigner, SignedGrant, check_expires_in
+from core.storage_migration import StorageBackends
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_variant
 from core.tokens import TokenStore
@@ -68,16 +70,18 @@ class Library:
     ) -> None:
         self.settings = settings
         self.paths: DataPaths = settings.paths
-        self.db = db
-        self.storage = storage
-        self.presigner = presigner
+        # The parts are private: callers use the methods below, collaborators get the parts
+        # they need at construction (tests/test_layering.py keeps server and desktop out).
+        self._db = db
+        self._storage = storage
+        self._presigner = presigner
         self.events = events or EventBus()
         # every catalog change reaches this bus, whichever process makes it (core/feed.py)
         # Catalog kinds (created, updated, trashed, restored, deleted, athlete, token) are
         # announced by the feed from the rows each transaction writes, so no method here
         # publishes them; `events.publish` is for other kinds (job progress).
         self.feed = Feed(db, self.events)
-        self.catalog = Catalog(db)
+        self._catalog = Catalog(db)
         self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
         self.audit = AuditLog(db)
         self._grant_secret: bytes | None = None  # loaded on first use; R2 libraries sign grants too
@@ -87,16 +91,21 @@ class Library:
         self.uploads = Ingestor(
             settings=lambda: self.settings,  # apply_settings swaps them while uploads run
             db=db,
-            catalog=self.catalog,
+            catalog=self._catalog,
             storage=storage,
             presigner=presigner,
             thumbnails=self._thumbnails,
             complete_parts=lambda record, parts: self.resumable.complete_presigned(record, parts),
             on_ready=lambda record: video_service.queue_new_video(self, record),
         )
-        self.resumable = ResumableUploads(self)  # tus and presigned multipart uploads
+        # tus and presigned multipart uploads
+        self.resumable = ResumableUploads(self, db=db, storage=storage, presigner=presigner)
         self._variant_lock = threading.Lock()
-        self.usage = UsageMonitor(self)
+        self.usage = UsageMonitor(self, db)
+        # which backend holds each file, and moving files between backends
+        self.backends = StorageBackends(lambda: self.settings, db, storage, presigner, self.reading)
+        self._leader: MaintenanceLeader | None = None
+        self._leader_lock = threading.Lock()
         self._edit_locks = KeyedLocks()
         self.deferred = DeferredDeleter(db, storage)
 
@@ -109,7 +118,7 @@ class Library:
             upgrade(db.engine)
         storage, presigner = build_storage(settings)
         lib = cls(settings, db, storage, presigner)
-        storage_migration.attach(lib)  # rows name their backend; reads find old files
+        lib.backends.attach()  # rows name their backend; reads find old files
         lib.sweep_partials()  # what writers killed mid-way left behind
         lib.deferred.run()  # old keys of moves whose grace period passed while stopped
         lib.feed.start()
@@ -127,13 +136,13 @@ class Library:
 
     def serve_signed_urls_at(self, base_url: str) -> None:
         """Local signed URLs name this server's address unless a public base URL is set."""
-        if isinstance(self.presigner, LocalPresigner) and not self.settings.public_base_url:
-            self.presigner.set_base_url(base_url)
+        if isinstance(self._presigner, LocalPresigner) and not self.settings.public_base_url:
+            self._presigner.set_base_url(base_url)
 
     def sweep_partials(self, dry_run: bool = False) -> list[Path]:
         """Removes partial files whose writing process is gone (start-up, maintenance)."""
-        names = getattr(self.storage, "backend_names", None)  # every backend files live on
-        stores = [self.storage.backend(n) for n in names()] if names else [self.storage]  # type: ignore[attr-defined]
+        names = getattr(self._storage, "backend_names", None)  # every backend files live on
+        stores = [self._storage.backend(n) for n in names()] if names else [self._storage]  # type: ignore[attr-defined]
         found: list[Path] = []
         for store in stores:
             sweep = getattr(store, "sweep_partials", None)
@@ -149,65 +158,95 @@ class Library:
 
     def close(self) -> None:
         self.deferred.close()
-        leader = getattr(self, "_mediadesk_leader", None)
-        if leader is not None:
-            leader.stop(force=True)
+        if self._leader is not None:
+            self._leader.stop(force=True)
         self.feed.stop(force=True)
-        self.db.dispose()
+        self._db.dispose()
 
     # ---- reading ----------------------------------------------------------------------------
     def list_files(self, query: FileQuery | None = None, **filters: Any) -> Page:
-        return self.catalog.query(query or FileQuery(**filters))
+        return self._catalog.query(query or FileQuery(**filters))
 
     def get_file(self, file_id: int, include_trashed: bool = True) -> FileRecord:
-        return self.catalog.get(file_id, include_trashed)
+        return self._catalog.get(file_id, include_trashed)
 
     def get_ready(self, file_id: int) -> FileRecord:
         """A file that can be served: ready and not in the trash, else NotFound."""
-        record = self.catalog.get(file_id, include_trashed=False)
+        record = self._catalog.get(file_id, include_trashed=False)
         if record.status != "ready":
             raise NotFound(f"File {file_id} is not available (status {record.status})")
         return record
 
     def counts(self) -> dict[str, int]:
-        return self.catalog.counts()
+        return self._catalog.counts()
 
     def stat(self, record: FileRecord) -> ObjectStat:
-        return self.storage.stat(record.storage_key)
+        return self._storage.stat(record.storage_key)
 
     def open_range(
         self, record: FileRecord, start: int, end: int | None, chunk_size: int = 256 * 1024
     ) -> Iterator[bytes]:
-        return self.storage.open_range(record.storage_key, start, end, chunk_size)
+        return self._storage.open_range(record.storage_key, start, end, chunk_size)
 
     def local_path(self, record: FileRecord) -> Path | None:
-        return self.storage.local_path(record.storage_key)
+        return self._storage.local_path(record.storage_key)
 
     def find_by_key(self, key: str) -> FileRecord | None:
         """The file stored under `key` (trashed included), or None."""
-        return self.catalog.find_by_key(key)
+        return self._catalog.find_by_key(key)
 
     def open_object(self, key: str) -> OpenedObject:
         """Any stored object (a file, a variant, a video rendition) opened for a response."""
-        return OpenedObject(key, self.storage.stat(key), self.storage.local_path(key), self.storage)
+        return OpenedObject(
+            key, self._storage.stat(key), self._storage.local_path(key), self._storage
+        )
 
     def put_object(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
         """Writes a signed upload's bytes under the key its pending row reserved."""
-        return self.storage.put_stream(key, body, content_type)
+        return self._storage.put_stream(key, body, content_type)
+
+    # ---- derived objects by key (video renditions, sprites: core/video) -----------------------
+    def object_path(self, key: str) -> Path | None:
+        """The object's local file on the local backend, else None."""
+        return self._storage.local_path(key)
+
+    def read_object(self, key: str) -> bytes:
+        return b"".join(self._storage.open_range(key, 0, None))
+
+    def download_object(self, key: str, target: Path) -> None:
+        self._storage.download_to(key, target)
+
+    def put_object_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
+        return self._storage.put_file(key, path, content_type)
+
+    def delete_object(self, key: str) -> None:
+        self._storage.delete(key)
+
+    def delete_objects_under(self, prefix: str) -> None:
+        self._storage.delete_prefix(prefix)
+
+    def sign_key(self, key: str, expires_in: int, content_type: str | None = None) -> str:
+        """A signed GET URL of any stored object (a rendition for a header-less player)."""
+        return self._presigner.presign_get(key, expires_in, content_type=content_type).url
+
+    @property
+    def storage_name(self) -> str:
+        """The store's backend name ("local", "s3"…), as /health reports it."""
+        return self._storage.name
 
     def health(self) -> dict[str, Any]:
         """The database and storage checks of /health; failures are reported, not raised."""
         result: dict[str, Any] = {
             "database": {"ok": True},
-            "storage": {"ok": True, "backend": self.storage.name},
+            "storage": {"ok": True, "backend": self.storage_name},
         }
         try:
-            with self.db.read() as s:
+            with self._db.read() as s:
                 s.execute(text("SELECT 1"))
         except Exception as exc:  # reported, not raised: this is the health check
             result["database"] = {"ok": False, "error": type(exc).__name__}
         try:
-            self.storage.check()
+            self._storage.check()
         except MediaDeskError as exc:
             result["storage"].update(ok=False, error=exc.message)
         return result
@@ -216,7 +255,7 @@ class Library:
         self, file_id: int, destination: Path, progress: ProgressCallback | None = None
     ) -> Path:
         record = self.get_ready(file_id)
-        self.storage.download_to(record.storage_key, destination, progress)
+        self._storage.download_to(record.storage_key, destination, progress)
         return destination
 
     # ---- thumbnails and variants ------------------------------------------------------------
@@ -228,7 +267,7 @@ class Library:
         cached = self._thumbnails.get(record)
         if cached is not None:
             return cached
-        data = b"".join(self.storage.open_range(keys.thumbnail_key(record.storage_key), 0, None))
+        data = b"".join(self._storage.open_range(keys.thumbnail_key(record.storage_key), 0, None))
         self._thumbnails.put(record, data)
         return data
 
@@ -243,15 +282,15 @@ class Library:
         key = keys.variant_key(record.storage_key, width)
         with self._variant_lock:
             try:
-                return key, self.storage.stat(key)
+                return key, self._storage.stat(key)
             except NotFound:
-                source = io.BytesIO(b"".join(self.storage.open_range(record.storage_key, 0, None)))
-                return key, self.storage.put_bytes(key, make_variant(source, width), "image/webp")
+                source = io.BytesIO(b"".join(self._storage.open_range(record.storage_key, 0, None)))
+                return key, self._storage.put_bytes(key, make_variant(source, width), "image/webp")
 
     def open_variant(self, record: FileRecord, width: int) -> OpenedObject:
         """The resized WebP of `variant`, opened for a response."""
         key, stat = self.variant(record, width)
-        return OpenedObject(key, stat, self.storage.local_path(key), self.storage)
+        return OpenedObject(key, stat, self._storage.local_path(key), self._storage)
 
     # ---- editing ----------------------------------------------------------------------------
     def update_file(
@@ -261,7 +300,7 @@ class Library:
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
-        asked, file_id = file_id, self.catalog.resolve(file_id)  # an alias edits its file
+        asked, file_id = file_id, self._catalog.resolve(file_id)  # an alias edits its file
         # One edit of a file at a time in this process, and the version checked before any
         # storage work: of concurrent edits with the same version exactly one wins, the
         # others get 409 (across processes the versioned UPDATE below decides).
@@ -272,7 +311,7 @@ class Library:
     def _update_locked(
         self, file_id: int, changes: dict[str, Any], expected_version: int | None
     ) -> FileRecord:
-        current = self.catalog.get(file_id, include_trashed=True)
+        current = self._catalog.get(file_id, include_trashed=True)
         if expected_version is not None and expected_version != current.version:
             raise Conflict(
                 "The file was changed by someone else; reload and try again",
@@ -296,7 +335,7 @@ class Library:
             if new_key:
                 self._copy_object(current.storage_key, new_key)
             try:
-                with self.db.write() as s:
+                with self._db.write() as s:
                     row = s.get(MediaFile, file_id)
                     if row is None:
                         raise NotFound(f"File {file_id} not found")
@@ -320,23 +359,23 @@ class Library:
                 raise
         if new_key:
             self.deferred.schedule()
-        record = self.catalog.get(file_id)
+        record = self._catalog.get(file_id)
         return record
 
     def _copy_object(self, src: str, dst: str) -> None:
         """The object and its thumbnail at a new key; the old ones stay for their readers."""
         with self.reading(src):
-            self.storage.copy(src, dst)
+            self._storage.copy(src, dst)
             with contextlib.suppress(NotFound):
-                self.storage.copy(keys.thumbnail_key(src), keys.thumbnail_key(dst))
+                self._storage.copy(keys.thumbnail_key(src), keys.thumbnail_key(dst))
 
     def _discard_copy(self, key: str) -> None:
         """Undoes _copy_object after a failed commit, unless a row uses the key after all."""
-        if self.catalog.find_by_key(key) is not None:
+        if self._catalog.find_by_key(key) is not None:
             return  # another process moved the same file to the same key and won
         with contextlib.suppress(MediaDeskError):
-            self.storage.delete(keys.thumbnail_key(key))
-            self.storage.delete(key)
+            self._storage.delete(keys.thumbnail_key(key))
+            self._storage.delete(key)
 
     def trash(self, file_id: int) -> FileRecord:
         return self._set_trashed(file_id, True)
@@ -345,8 +384,8 @@ class Library:
         return self._set_trashed(file_id, False)
 
     def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
-        asked, file_id = file_id, self.catalog.resolve(file_id)
-        with self.db.write() as s:
+        asked, file_id = file_id, self._catalog.resolve(file_id)
+        with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is None:
                 raise NotFound(f"File {file_id} not found")
@@ -358,7 +397,7 @@ class Library:
                     reason="already_trashed" if trashed else "not_trashed",
                 )
             row.deleted_at = utcnow() if trashed else None
-        record = self.catalog.get(file_id)
+        record = self._catalog.get(file_id)
         return record if asked == file_id else record.as_alias(asked)
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
@@ -369,14 +408,14 @@ class Library:
 
         In that order a storage failure part-way leaves the row and its object intact.
         """
-        asked, file_id = file_id, self.catalog.resolve(file_id)
-        record = self.catalog.get(file_id)
+        asked, file_id = file_id, self._catalog.resolve(file_id)
+        record = self._catalog.get(file_id)
         video_service.forget(self, record)
-        self.storage.delete_prefix(keys.variant_prefix(record.storage_key))
+        self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
         for key in keys.derivative_keys(record.storage_key):
-            self.storage.delete(key)
-        self.storage.delete(record.storage_key)
-        with self.db.write() as s:
+            self._storage.delete(key)
+        self._storage.delete(record.storage_key)
+        with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None:
                 s.delete(row)
@@ -386,35 +425,51 @@ class Library:
         return record if asked == file_id else record.as_alias(asked)
 
     def ready_video_ids(self) -> list[int]:
-        return self.catalog.ready_video_ids()
+        return self._catalog.ready_video_ids()
 
     def last_change_of(self, file_id: int) -> ChangeEvent | None:
         """The newest logged change of a file (who changed it last, and when)."""
-        return last_change_of(self.db, file_id)
+        return last_change_of(self._db, file_id)
 
     def sign_object(self, record: FileRecord, expires_in: int) -> str:
         """A signed GET of the file's object whatever its state (the owner's trash preview)."""
-        return self.presigner.presign_get(
-            record.storage_key, expires_in, content_type=record.content_type
-        ).url
+        return self.sign_key(record.storage_key, expires_in, record.content_type)
+
+    def changes_pruned_through(self) -> int:
+        """The newest change id the change log no longer holds (SSE clients behind it reset)."""
+        return pruned_through(self._db)
+
+    # ---- maintenance leadership (core/leader.py) ----------------------------------------------
+    def maintenance_leader(self, interval: float, task: Task | None = None) -> MaintenanceLeader:
+        """This library's one participant (made on first use; each user start()s and stop()s)."""
+        with self._leader_lock:
+            if self._leader is None:
+                self._leader = MaintenanceLeader(self, self._db, interval, task)
+            return self._leader
+
+    @property
+    def leader(self) -> MaintenanceLeader | None:
+        """The participant made by `maintenance_leader`, if any (/health reports it)."""
+        return self._leader
 
     def bucket_links(self, keys: list[str], public: bool) -> BucketLinks | None:
         """Direct bucket URLs of stored objects (HLS segments) so players skip this server:
         public-domain URLs for a public file, else presigned for PRESIGNED_URL_EXPIRY, signed
         afresh at each call. None on the local backend (the server sends them)."""
-        return bucket_links(self.storage, keys, public, self.settings.presigned_url_expiry)
+        return bucket_links(self._storage, keys, public, self.settings.presigned_url_expiry)
 
     # ---- checking signed links: the secret never leaves core ----------------------------------
     def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:
         """The grant of a `/signed/{key}` URL of the local backend."""
-        if not isinstance(self.presigner, LocalPresigner):
+        if not isinstance(self._presigner, LocalPresigner):
             raise NotFound("Signed URLs of this server exist only with the local storage backend")
-        return self.presigner.verify(method, key, query)
+        return self._presigner.verify(method, key, query)
 
     def _file_grant_secret(self) -> bytes:
         if self._grant_secret is None:
-            self._grant_secret = signing.load_or_create_secret(
-                self.paths.secrets_dir / SIGNING_KEY_FILE
+            # one key per catalog: a link issued by one server opens on every other (team mode)
+            self._grant_secret = url_keys.file_grant_key(
+                self._db, self.paths.secrets_dir / SIGNING_KEY_FILE
             )
         return self._grant_secret
 
@@ -429,26 +484,26 @@ class Library:
 
     # ---- housekeeping (core/maintenance.py) --------------------------------------------------
     def trashed_before(self, cutoff: datetime) -> list[int]:
-        return self.catalog.trashed_before(cutoff)
+        return self._catalog.trashed_before(cutoff)
 
     def expired_uploads(self, moment: datetime) -> list[tuple[int, str]]:
-        return self.catalog.expired_uploads(moment)
+        return self._catalog.expired_uploads(moment)
 
     def drop_expired_upload(self, file_id: int, key: str) -> bool:
         """Deletes an expired upload's object and thumbnail, then its row unless it completed."""
-        self.storage.delete(key)
-        self.storage.delete(keys.thumbnail_key(key))
-        return self.catalog.drop_unfinished(file_id)
+        self._storage.delete(key)
+        self._storage.delete(keys.thumbnail_key(key))
+        return self._catalog.drop_unfinished(file_id)
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:
-        return self.storage.abort_stale_multipart(older_than_seconds)
+        return self._storage.abort_stale_multipart(older_than_seconds)
 
     def stored_keys(self) -> list[tuple[int, str, str, bool]]:
-        return self.catalog.stored_keys()
+        return self._catalog.stored_keys()
 
     def list_objects(self) -> Iterator[ObjectStat]:
         """Every object in the store (all backends while files move between them)."""
-        return self.storage.list_keys("")
+        return self._storage.list_keys("")
 
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:
@@ -461,7 +516,7 @@ class Library:
             record.is_public
             and domain
             and self.settings.r2_configured
-            and storage_migration.on_backend(self, record.storage_key, "r2")
+            and self.backends.on_backend(record.storage_key, "r2")
         ):
             return keys.public_object_url(domain, record.storage_key)
         return None
@@ -470,7 +525,7 @@ class Library:
         self, file_id: int, expires_in: int | None = None, attachment: bool = True
     ) -> PresignedRequest:
         record = self.get_ready(file_id)
-        presigner = storage_migration.presigner_for(self, record.storage_key)
+        presigner = self.backends.presigner_for(record.storage_key)
         return presigner.presign_get(
             record.storage_key,
             self.check_expiry(expires_in),
@@ -485,13 +540,13 @@ class Library:
 
     # ---- athletes ---------------------------------------------------------------------------
     def athletes(self) -> list[AthleteRecord]:
-        return self.catalog.athletes()
+        return self._catalog.athletes()
 
     def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:
-        return self.catalog.create_athlete(name, athlete_id)
+        return self._catalog.create_athlete(name, athlete_id)
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
-        return self.catalog.rename_athlete(athlete_id, name)
+        return self._catalog.rename_athlete(athlete_id, name)
 
 
 def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from core import keys
 from core.catalog import Catalog
+from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
 from core.errors import (
     Cancelled,
@@ -65,7 +66,14 @@ from core.mediatypes import (
 )
 from core.records import MAX_ID, FileRecord
 from core.spool import Spooled, hash_file, too_large
-from core.storage.base import MultipartStorage, PartInfo, PartPresigner, PresignedRequest
+from core.storage.base import (
+    MultipartStorage,
+    PartInfo,
+    PartPresigner,
+    PresignedRequest,
+    Presigner,
+    Storage,
+)
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -238,8 +246,13 @@ def _parts(row: ResumableUpload) -> list[PartInfo]:
 class ResumableUploads:
     """The tus and presigned-multipart flows of one library (thread-safe)."""
 
-    def __init__(self, library: Library) -> None:
-        self.lib = library
+    def __init__(
+        self, library: Library, *, db: Database, storage: Storage, presigner: Presigner
+    ) -> None:
+        self.lib = library  # settings, files and uploads through the façade
+        self._db = db
+        self._storage = storage
+        self._presigner = presigner
         self._guard = threading.Lock()
         self._busy: set[str] = set()
         # upload id -> (bytes hashed, sha256 so far) of local uploads received by this process
@@ -257,7 +270,7 @@ class ResumableUploads:
         return folder
 
     def _multipart_store(self) -> MultipartStorage | None:
-        storage = self.lib.storage
+        storage = self._storage
         return storage if isinstance(storage, MultipartStorage) else None
 
     @contextlib.contextmanager
@@ -285,7 +298,7 @@ class ResumableUploads:
 
     def _take_lease(self, upload_id: str) -> None:
         now = datetime.now(UTC)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id, with_for_update=True)
             if row is None:
                 return  # get() reports the unknown upload
@@ -301,7 +314,7 @@ class ResumableUploads:
             row.lease_owner, row.lease_until = self._me, now + LEASE
 
     def _drop_lease(self, upload_id: str) -> None:
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is not None and row.lease_owner == self._me:
                 row.lease_owner, row.lease_until = None, None
@@ -344,7 +357,7 @@ class ResumableUploads:
                 object_key, meta.mime or "application/octet-stream"
             )
         self._data_file(upload_id, store is not None).touch()
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             s.add(
                 ResumableUpload(
                     id=upload_id,
@@ -370,7 +383,7 @@ class ResumableUploads:
 
     def get(self, upload_id: str, owner: str | None = None) -> UploadState:
         """NotFound when unknown, UploadGone when expired or failed."""
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = self._row(s, upload_id)
             self._check_owner(row, owner)
             if row.state == "failed":
@@ -500,7 +513,7 @@ class ResumableUploads:
 
     def terminate(self, upload_id: str, owner: str | None = None) -> None:
         with self.exclusive(upload_id):
-            with self.lib.db.read() as s:
+            with self._db.read() as s:
                 row = self._row(s, upload_id)
                 self._check_owner(row, owner)
             self._discard(upload_id)
@@ -508,7 +521,7 @@ class ResumableUploads:
 
     def _discard(self, upload_id: str) -> None:
         """Removes an upload's bytes (local file, buffer, multipart upload) and its row."""
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is None:
                 return
@@ -521,14 +534,14 @@ class ResumableUploads:
         for buffered in (False, True):
             self._data_file(upload_id, buffered).unlink(missing_ok=True)
         self.folder.joinpath(f"{upload_id}.chunk").unlink(missing_ok=True)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
                 s.delete(row)
 
     def _finish(self, upload_id: str) -> UploadState:
         """Validates and catalogues a complete upload (the caller holds the upload's lock)."""
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = self._row(s, upload_id)
             if row.state != "receiving":
                 return _state(row)
@@ -542,7 +555,7 @@ class ResumableUploads:
         except MediaDeskError as exc:
             self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
             raise
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = self._row(s, upload_id)
             row.state = "done"
             row.file_id = record.id
@@ -558,7 +571,7 @@ class ResumableUploads:
     def _mark_failed(self, upload_id: str, reason: str) -> None:
         for buffered in (False, True):
             self._data_file(upload_id, buffered).unlink(missing_ok=True)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
                 row.state = "failed"
@@ -587,7 +600,7 @@ class ResumableUploads:
         store = self._multipart_store()
         if store is None:
             raise UploadGone("The storage changed since this upload started; start a new one")
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = self._row(s, upload_id)
             key, uid = str(row.object_key), str(row.s3_upload_id)
             length, parts = row.length, _parts(row)
@@ -603,7 +616,7 @@ class ResumableUploads:
         except MediaDeskError:
             store.abort_multipart(key, uid)
             raise
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = self._row(s, upload_id)
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]
             source = (row.meta or {}).get("_source")
@@ -613,12 +626,12 @@ class ResumableUploads:
         try:
             kind = meta.kind or _kind_of(meta.mime)
             if kind is None:
-                head = b"".join(self.lib.storage.open_range(key, 0, SNIFF_BYTES - 1))
+                head = b"".join(self._storage.open_range(key, 0, SNIFF_BYTES - 1))
                 kind = sniff_bytes(head).kind
         except MediaDeskError:
-            self.lib.storage.delete(key)
+            self._storage.delete(key)
             raise
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             Catalog.ensure_athlete(s, meta.athlete_id)
             pending = MediaFile(
                 storage_key=key,
@@ -658,21 +671,21 @@ class ResumableUploads:
                 stored_key=key,
             )
         except BaseException:
-            self.lib.storage.delete(key)
+            self._storage.delete(key)
             raise
         if record.storage_key != key:  # a duplicate: the existing file keeps its object
-            self.lib.storage.delete(key)
+            self._storage.delete(key)
         return record
 
     def _drop_file_row(self, file_id: int) -> None:
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None and row.status != "ready":
                 s.delete(row)
 
     # ---- presigned multipart ----------------------------------------------------------------
     def wants_multipart(self, size: int | None, requested: bool) -> bool:
-        if self._multipart_store() is None or not isinstance(self.lib.presigner, PartPresigner):
+        if self._multipart_store() is None or not isinstance(self._presigner, PartPresigner):
             if requested:
                 raise InvalidInput("multipart=true needs R2/S3 storage; this library is local")
             return False
@@ -690,7 +703,7 @@ class ResumableUploads:
         part_size = max(self.lib.settings.upload_part_size, -(-size // MAX_PARTS))
         uid = store.create_multipart(file.storage_key, file.content_type or "")
         now = datetime.now(UTC)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             s.add(
                 ResumableUpload(
                     id=secrets.token_hex(16),
@@ -714,7 +727,7 @@ class ResumableUploads:
         )
 
     def _sign_parts(self, key: str, uid: str, numbers: Any) -> list[tuple[int, PresignedRequest]]:
-        presigner = self.lib.presigner
+        presigner = self._presigner
         assert isinstance(presigner, PartPresigner)
         expiry = self.lib.settings.presigned_url_expiry
         return [(n, presigner.presign_part(key, uid, n, expiry)) for n in numbers]
@@ -729,7 +742,7 @@ class ResumableUploads:
         ).first()
 
     def _pending(self, file_id: int) -> FileRecord:
-        record = self.lib.catalog.get(file_id, include_trashed=False)
+        record = self.lib.get_file(file_id, include_trashed=False)
         if record.status != "pending":
             raise Conflict(f"File {file_id} has no upload in progress (status {record.status})")
         return record
@@ -737,7 +750,7 @@ class ResumableUploads:
     def list_parts(self, file_id: int) -> dict[str, object]:
         """The parts the bucket already holds for a pending upload in parts (to resume)."""
         record = self._pending(file_id)
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = self._multipart_row(s, file_id)
             if row is None:
                 raise Conflict("This upload is a single PUT; it has no parts")
@@ -759,7 +772,7 @@ class ResumableUploads:
         record = self._pending(file_id)
         expiry = self.lib.settings.presigned_url_expiry
         expires_at = datetime.now(UTC) + timedelta(seconds=expiry)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = self._multipart_row(s, file_id)
             uid = str(row.s3_upload_id) if row is not None else None
             part_size = row.part_size if row is not None else 0
@@ -771,7 +784,7 @@ class ResumableUploads:
             if file_row is not None:
                 file_row.upload_expires_at = expires_at
         if uid is None:
-            request = self.lib.presigner.presign_put(
+            request = self._presigner.presign_put(
                 record.storage_key,
                 record.content_type or "",
                 expiry,
@@ -813,7 +826,7 @@ class ResumableUploads:
         Missing parts raise UploadNotReceived (the upload stays resumable); a store that refuses
         to assemble the parts aborts the upload.
         """
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = self._multipart_row(s, record.id)
             if row is None:
                 return
@@ -827,7 +840,7 @@ class ResumableUploads:
         if store is None:
             return
         key = record.storage_key
-        if store_has(self.lib, key):  # the client used the single PUT URL after all
+        if self._storage.exists(key):  # the client used the single PUT URL after all
             store.abort_multipart(key, uid)
             self._close_multipart(row_id, "done")
             return
@@ -871,7 +884,7 @@ class ResumableUploads:
         self._close_multipart(row_id, "done")
 
     def _close_multipart(self, row_id: str, state: str) -> None:
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(ResumableUpload, row_id)
             if row is not None:
                 row.state = state
@@ -880,7 +893,7 @@ class ResumableUploads:
     def expire(self, now: datetime | None = None) -> list[str]:
         """Removes expired uploads: their bytes, their multipart uploads and their rows."""
         moment = now or datetime.now(UTC)
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             rows = s.execute(
                 select(
                     ResumableUpload.id, ResumableUpload.protocol, ResumableUpload.lease_until
@@ -896,7 +909,7 @@ class ResumableUploads:
                 self._discard(upload_id)
             removed.append(upload_id)
         known = set()
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             known = set(s.scalars(select(ResumableUpload.id)))
         for path in self.folder.iterdir():  # bytes whose row is gone (a crash between the two)
             if path.stem not in known and path.stem not in self._busy:
@@ -905,7 +918,7 @@ class ResumableUploads:
         return removed
 
     def _expire_multipart(self, upload_id: str) -> None:
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is None:
                 return
@@ -913,7 +926,7 @@ class ResumableUploads:
         store = self._multipart_store()
         if state == "receiving" and store is not None and key and uid:
             store.abort_multipart(key, uid)
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
                 s.delete(row)
@@ -940,10 +953,6 @@ def _fingerprint(path: Path) -> str:
     return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
-def store_has(lib: Library, key: str) -> bool:
-    return lib.storage.exists(key)
-
-
 def _kind_of(mime: str | None) -> str | None:
     if mime and mime in BY_MIME:
         kind = BY_MIME[mime].kind
@@ -967,7 +976,7 @@ class TusWriter:
         lock: contextlib.AbstractContextManager[None],
     ) -> None:
         self.uploads = uploads
-        self.lib = uploads.lib
+        self._db = uploads._db
         self.id = upload_id
         self._checksum = checksum
         self._lock = lock
@@ -982,7 +991,7 @@ class TusWriter:
     # The data file is cut back to what the catalog recorded: bytes past it were never
     # confirmed to the client (a crash between the write and the commit).
     def open(self) -> None:
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             row = self.uploads._row(s, self.id)
             self.length, received = row.length, row.received
             self.key, self.uid, self.part_size = row.object_key, row.s3_upload_id, row.part_size
@@ -1064,7 +1073,7 @@ class TusWriter:
             etag = store.upload_part(str(self.key), str(self.uid), number, part, self.part_size)
         self.parts.append(PartInfo(number, self.part_size, etag))
         self._parts_bytes += self.part_size
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = self.uploads._row(s, self.id)
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in self.parts]
             row.received = self.offset
@@ -1083,7 +1092,7 @@ class TusWriter:
         self._committed = self.offset
 
     def _record(self, received: int) -> None:
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = self.uploads._row(s, self.id)
             row.received = received
             row.lease_until = datetime.now(UTC) + LEASE

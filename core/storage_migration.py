@@ -4,12 +4,12 @@ Every `media_files` row names its backend (`storage_backend`, migration 0002). N
 labelled with the active backend as they are flushed; rows from before that revision are
 labelled at the first start with the backend configured then (where they all were).
 
-`migrate()` moves files one at a time: copy to the target, read the copy back and compare its
-SHA-256 with the catalog's, switch the row (only if it still names the same key and source),
-then delete the source. Killed at any point, no row ever names bytes that are not there: before
-the switch the source is intact; after it the copy is verified. Running it again resumes with
-the files still on the source. Derivatives (thumbnails) move with their file; resized variants
-and video renditions are caches and are rebuilt on demand at the target.
+`library.backends.migrate()` moves files one at a time: copy to the target, read the copy
+back and compare its SHA-256 with the catalog's, switch the row (only if it still names the
+same key and source), then delete the source. Killed at any point, no row ever names bytes that
+are not there: before the switch the source is intact; after it the copy is verified. Running
+it again resumes with the files still on the source. Derivatives (thumbnails) move with their
+file; resized variants and video renditions are caches and are rebuilt on demand at the target.
 """
 
 from __future__ import annotations
@@ -20,24 +20,24 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from core import keys
+from core.db.engine import Database
 from core.db.models import MediaFile
 from core.errors import Cancelled, Conflict, MediaDeskError, NotFound
+from core.settings import Settings
 from core.storage.base import Presigner, Storage
 from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.routing import RoutingStorage
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
-
-if TYPE_CHECKING:
-    from core.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -62,170 +62,186 @@ class MigrationReport:
         return not self.failed and not self.skipped
 
 
-def attach(library: Library) -> None:
-    """Labels new rows with the active backend and lets reads find files on other backends."""
-    storage = library.storage
-    active = library.settings.backend_name
+class StorageBackends:
+    """Which backend holds each file, and moving files between backends (`library.backends`).
 
-    def label(session: Session, _context: Any, _instances: Any) -> None:
-        for obj in session.new:
-            if isinstance(obj, MediaFile) and obj.storage_backend is None:
-                obj.storage_backend = active
+    `settings` is called for the current settings; `reading(key)` is held while a file's
+    bytes are copied, so a deferred deletion of that key waits (core/deferred.py).
+    """
 
-    for factory in (library.db._read_factory, library.db._write_factory):  # noqa: SLF001
-        event.listen(factory, "before_flush", label)
-    with library.db.write() as s:
-        s.execute(
-            update(MediaFile)
-            .where(MediaFile.storage_backend.is_(None))
-            .values(storage_backend=active)
-        )
-    if isinstance(storage, RoutingStorage):
-        storage.locate = lambda key: backend_of_key(library, key)
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        db: Database,
+        storage: Storage,
+        presigner: Presigner,
+        reading: Callable[[str], AbstractContextManager[None]],
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._storage = storage
+        self._presigner = presigner
+        self._reading = reading
 
+    def attach(self) -> None:
+        """Labels new rows with the active backend and lets reads find files on other backends."""
+        storage = self._storage
+        active = self._settings().backend_name
 
-def backend_of_key(library: Library, key: str) -> str | None:
-    with library.db.read() as s:
-        return s.scalar(select(MediaFile.storage_backend).where(MediaFile.storage_key == key))
+        def label(session: Session, _context: Any, _instances: Any) -> None:
+            for obj in session.new:
+                if isinstance(obj, MediaFile) and obj.storage_backend is None:
+                    obj.storage_backend = active
 
-
-def counts_by_backend(library: Library) -> dict[str, int]:
-    """How many files (trashed ones included) each backend holds."""
-    with library.db.read() as s:
-        rows = s.execute(
-            select(MediaFile.storage_backend, func.count()).group_by(MediaFile.storage_backend)
-        ).all()
-    return {str(name): int(n) for name, n in rows if name}
-
-
-def files_elsewhere(library: Library) -> int:
-    """Files that are not on the active backend."""
-    active = library.settings.backend_name
-    return sum(n for name, n in counts_by_backend(library).items() if name != active)
-
-
-def _routing(library: Library) -> RoutingStorage:
-    storage = library.storage
-    if not isinstance(storage, RoutingStorage):
-        raise Conflict("This library's storage cannot hold several backends")
-    return storage
-
-
-def migrate(
-    library: Library,
-    target: str,
-    target_storage: Storage | None = None,
-    progress: MigrationProgress | None = None,
-    cancel: threading.Event | None = None,
-) -> MigrationReport:
-    """Moves every file that is not on `target` there (see the module text for the order)."""
-    if target not in BACKENDS:
-        raise ValueError(f"Unknown storage backend {target!r}")
-    routing = _routing(library)
-    if target_storage is not None:
-        routing.add_backend(target, target_storage)
-    destination = routing.backend(target)
-    destination.check()  # fail before touching anything when the target is unreachable
-    with library.db.read() as s:
-        todo = (
+        for factory in (self._db._read_factory, self._db._write_factory):  # noqa: SLF001
+            event.listen(factory, "before_flush", label)
+        with self._db.write() as s:
             s.execute(
-                select(MediaFile.id)
-                .where(MediaFile.storage_backend != target, MediaFile.status == "ready")
-                .order_by(MediaFile.id)
-            )
-            .scalars()
-            .all()
-        )
-    report = MigrationReport(target)
-    total = len(todo)
-    for done, file_id in enumerate(todo):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("Storage migration cancelled; run it again to continue")
-        name = ""
-        try:
-            name = _move_one(library, routing, file_id, target)
-            if name:
-                report.moved += 1
-            else:
-                report.skipped += 1
-        except (MediaDeskError, OSError) as exc:
-            logger.warning("File %s was not moved to %s: %s", file_id, target, exc)
-            report.failed.append((file_id, str(exc)))
-        if progress is not None:
-            progress(done + 1, total, name)
-    logger.info(
-        "Storage migration to %s: %s moved, %s skipped, %s failed",
-        target,
-        report.moved,
-        report.skipped,
-        len(report.failed),
-    )
-    return report
-
-
-def _move_one(library: Library, routing: RoutingStorage, file_id: int, target: str) -> str:
-    """Returns the file's name when it moved, "" when it changed meanwhile (left as it is)."""
-    with library.db.read() as s:
-        row = s.get(MediaFile, file_id)
-        if row is None or row.storage_backend in (None, target):
-            return ""
-        key, source_name, sha = row.storage_key, str(row.storage_backend), row.sha256
-        content_type = row.content_type or "application/octet-stream"
-        name, has_thumb = row.original_filename, row.has_thumbnail
-    source = routing.backend(source_name)
-    destination = routing.backend(target)
-    with library.reading(key), tempfile.TemporaryDirectory(dir=library.paths.tmp_dir) as tmp:
-        local = Path(tmp) / "object"
-        source.download_to(key, local)
-        destination.put_file(key, local, content_type)
-        copied = hashlib.sha256()
-        for chunk in destination.open_range(key, 0, None):
-            copied.update(chunk)
-        if sha and copied.hexdigest() != sha:
-            destination.delete(key)
-            raise ChecksumMismatch(f"The copy of {key} at {target} does not match its SHA-256")
-        thumb = keys.thumbnail_key(key)
-        if has_thumb:
-            with contextlib.suppress(NotFound):
-                data = b"".join(source.open_range(thumb, 0, None))
-                destination.put_bytes(thumb, data, "image/webp")
-        with library.db.write() as s:
-            switched = s.execute(
                 update(MediaFile)
-                .where(
-                    MediaFile.id == file_id,
-                    MediaFile.storage_key == key,
-                    MediaFile.storage_backend == source_name,
+                .where(MediaFile.storage_backend.is_(None))
+                .values(storage_backend=active)
+            )
+        if isinstance(storage, RoutingStorage):
+            storage.locate = self.backend_of_key
+
+    def backend_of_key(self, key: str) -> str | None:
+        with self._db.read() as s:
+            return s.scalar(select(MediaFile.storage_backend).where(MediaFile.storage_key == key))
+
+    def counts_by_backend(self) -> dict[str, int]:
+        """How many files (trashed ones included) each backend holds."""
+        with self._db.read() as s:
+            rows = s.execute(
+                select(MediaFile.storage_backend, func.count()).group_by(MediaFile.storage_backend)
+            ).all()
+        return {str(name): int(n) for name, n in rows if name}
+
+    def files_elsewhere(self) -> int:
+        """Files that are not on the active backend."""
+        active = self._settings().backend_name
+        return sum(n for name, n in self.counts_by_backend().items() if name != active)
+
+    def _routing(self) -> RoutingStorage:
+        storage = self._storage
+        if not isinstance(storage, RoutingStorage):
+            raise Conflict("This library's storage cannot hold several backends")
+        return storage
+
+    def migrate(
+        self,
+        target: str,
+        target_storage: Storage | None = None,
+        progress: MigrationProgress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> MigrationReport:
+        """Moves every file that is not on `target` there (see the module text for the order)."""
+        if target not in BACKENDS:
+            raise ValueError(f"Unknown storage backend {target!r}")
+        routing = self._routing()
+        if target_storage is not None:
+            routing.add_backend(target, target_storage)
+        destination = routing.backend(target)
+        destination.check()  # fail before touching anything when the target is unreachable
+        with self._db.read() as s:
+            todo = (
+                s.execute(
+                    select(MediaFile.id)
+                    .where(MediaFile.storage_backend != target, MediaFile.status == "ready")
+                    .order_by(MediaFile.id)
                 )
-                .values(storage_backend=target)
-            ).rowcount  # type: ignore[attr-defined]
-        if not switched:  # renamed or deleted meanwhile: the source is still the truth
-            destination.delete(key)
-            return ""
-        # Only now, with the catalog pointing at the verified copy, does the source go.
-        source.delete(key)
-        for derived in keys.derivative_keys(key):
-            source.delete(derived)
-        with contextlib.suppress(NotFound):
-            source.delete_prefix(keys.variant_prefix(key))
-    return name
+                .scalars()
+                .all()
+            )
+        report = MigrationReport(target)
+        total = len(todo)
+        for done, file_id in enumerate(todo):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("Storage migration cancelled; run it again to continue")
+            name = ""
+            try:
+                name = self._move_one(routing, file_id, target)
+                if name:
+                    report.moved += 1
+                else:
+                    report.skipped += 1
+            except (MediaDeskError, OSError) as exc:
+                logger.warning("File %s was not moved to %s: %s", file_id, target, exc)
+                report.failed.append((file_id, str(exc)))
+            if progress is not None:
+                progress(done + 1, total, name)
+        logger.info(
+            "Storage migration to %s: %s moved, %s skipped, %s failed",
+            target,
+            report.moved,
+            report.skipped,
+            len(report.failed),
+        )
+        return report
 
+    def _move_one(self, routing: RoutingStorage, file_id: int, target: str) -> str:
+        """Returns the file's name when it moved, "" when it changed meanwhile (left as it is)."""
+        with self._db.read() as s:
+            row = s.get(MediaFile, file_id)
+            if row is None or row.storage_backend in (None, target):
+                return ""
+            key, source_name, sha = row.storage_key, str(row.storage_backend), row.sha256
+            content_type = row.content_type or "application/octet-stream"
+            name, has_thumb = row.original_filename, row.has_thumbnail
+        source = routing.backend(source_name)
+        destination = routing.backend(target)
+        tmp_dir = self._settings().paths.tmp_dir
+        with self._reading(key), tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+            local = Path(tmp) / "object"
+            source.download_to(key, local)
+            destination.put_file(key, local, content_type)
+            copied = hashlib.sha256()
+            for chunk in destination.open_range(key, 0, None):
+                copied.update(chunk)
+            if sha and copied.hexdigest() != sha:
+                destination.delete(key)
+                raise ChecksumMismatch(f"The copy of {key} at {target} does not match its SHA-256")
+            thumb = keys.thumbnail_key(key)
+            if has_thumb:
+                with contextlib.suppress(NotFound):
+                    data = b"".join(source.open_range(thumb, 0, None))
+                    destination.put_bytes(thumb, data, "image/webp")
+            with self._db.write() as s:
+                switched = s.execute(
+                    update(MediaFile)
+                    .where(
+                        MediaFile.id == file_id,
+                        MediaFile.storage_key == key,
+                        MediaFile.storage_backend == source_name,
+                    )
+                    .values(storage_backend=target)
+                ).rowcount  # type: ignore[attr-defined]
+            if not switched:  # renamed or deleted meanwhile: the source is still the truth
+                destination.delete(key)
+                return ""
+            # Only now, with the catalog pointing at the verified copy, does the source go.
+            source.delete(key)
+            for derived in keys.derivative_keys(key):
+                source.delete(derived)
+            with contextlib.suppress(NotFound):
+                source.delete_prefix(keys.variant_prefix(key))
+        return name
 
-def presigner_for(library: Library, key: str) -> Presigner:
-    """The presigner of the backend holding `key`: a file kept on the old backend gets a link
-    that works (a signed link through this server for local files, an R2 URL for R2 files)."""
-    active = library.settings.backend_name
-    backend = backend_of_key(library, key)
-    if backend in (None, active) or not isinstance(library.storage, RoutingStorage):
-        return library.presigner
-    if backend == "local":
-        presigner = library.presigner
-        secret = load_or_create_secret(library.paths.secrets_dir / SIGNING_KEY_FILE)
-        base = getattr(presigner, "base_url", "") or library.settings.server_url
-        return LocalPresigner(secret, base)
-    storage = library.storage.backend(backend)
-    return S3Presigner(storage) if isinstance(storage, S3Storage) else library.presigner
+    def presigner_for(self, key: str) -> Presigner:
+        """The presigner of the backend holding `key`: a file kept on the old backend gets a
+        link that works (a signed link through this server for local files, an R2 URL for R2
+        files)."""
+        settings = self._settings()
+        active = settings.backend_name
+        backend = self.backend_of_key(key)
+        if backend in (None, active) or not isinstance(self._storage, RoutingStorage):
+            return self._presigner
+        if backend == "local":
+            presigner = self._presigner
+            secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)
+            base = getattr(presigner, "base_url", "") or settings.server_url
+            return LocalPresigner(secret, base)
+        storage = self._storage.backend(backend)
+        return S3Presigner(storage) if isinstance(storage, S3Storage) else self._presigner
 
-
-def on_backend(library: Library, key: str, backend: str) -> bool:
-    return (backend_of_key(library, key) or library.settings.backend_name) == backend
+    def on_backend(self, key: str, backend: str) -> bool:
+        return (self.backend_of_key(key) or self._settings().backend_name) == backend

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from core.db.engine import Database
 from core.db.models import Athlete, MediaFile, UsageDay, utcnow
 
 if TYPE_CHECKING:
@@ -37,8 +38,9 @@ class StoreScan:
 class UsageMonitor:
     """Builds the /usage report; `scan()` lists the store (slow on big buckets: a worker's job)."""
 
-    def __init__(self, library: Library) -> None:
-        self.lib = library
+    def __init__(self, library: Library, db: Database) -> None:
+        self.lib = library  # settings and the store's listing through the façade
+        self._db = db
         self._lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._last_scan: StoreScan | None = None
@@ -59,7 +61,7 @@ class UsageMonitor:
         """Lists every object of the store, then records today's line of the history."""
         with self._scan_lock:  # one listing at a time; a second caller waits for its result
             objects = size = derived_n = derived_bytes = 0
-            for obj in self.lib.storage.list_keys(""):
+            for obj in self.lib.list_objects():
                 objects += 1
                 size += obj.size
                 if obj.key.startswith(DERIVED_PREFIX):
@@ -94,7 +96,7 @@ class UsageMonitor:
             MediaFile.alias_of.is_(None),
         )
         size = func.coalesce(func.sum(MediaFile.size), 0)
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             by_type = {
                 kind: {"files": int(n or 0), "bytes": int(b or 0)}
                 for kind, n, b in s.execute(
@@ -182,7 +184,7 @@ class UsageMonitor:
     def _record_day(self, report: dict[str, Any], scan: StoreScan) -> None:
         day = scan.scanned_at.astimezone(UTC).strftime("%Y-%m-%d")
         by_type = report["by_file_type"]
-        with self.lib.db.write() as s:
+        with self._db.write() as s:
             row = s.get(UsageDay, day) or UsageDay(day=day)
             row.files = report["total"]["files"]
             row.bytes = report["total"]["bytes"]
@@ -198,7 +200,7 @@ class UsageMonitor:
     def history(self, days: int = 90) -> list[dict[str, Any]]:
         """The daily lines, oldest first."""
         cutoff = (utcnow() - timedelta(days=days)).strftime("%Y-%m-%d")
-        with self.lib.db.read() as s:
+        with self._db.read() as s:
             rows = s.scalars(
                 select(UsageDay).where(UsageDay.day >= cutoff).order_by(UsageDay.day)
             ).all()

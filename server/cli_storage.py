@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, opener: Callable[..., Library]) -> int:
                 json.dumps(
                     {
                         "active": library.settings.backend_name,
-                        "files": storage_migration.counts_by_backend(library),
+                        "files": library.backends.counts_by_backend(),
                     }
                 )
                 + "\n"
@@ -59,9 +59,7 @@ def _migrate(library: Library, target: str) -> int:
         sys.stderr.write(f"\r{done}/{total} {name[:60]:<60}")
         sys.stderr.flush()
 
-    report = storage_migration.migrate(
-        library, target, build_backend(settings, target), progress, cancel
-    )
+    report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)
     sys.stderr.write("\n")
     if settings.storage_backend != target or settings.backend_name != target:
         save_settings(settings.replace(storage_backend=target), settings.config_file)

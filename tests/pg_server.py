@@ -101,11 +101,12 @@ def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:
 
     from core.library import Library
     from tests.conftest import make_settings
+    from tests.internals import db_of
 
     data = tmp_path / "pg"
     data.mkdir()
     lib = Library.open(make_settings(data, database_url=postgres_url))
-    with lib.db.write() as s:
+    with db_of(lib).write() as s:
         s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
     yield lib
     lib.close()

@@ -15,6 +15,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
+from tests.internals import storage_of
 from tests.server_fixtures import make_tokens, server_config
 
 pytestmark = pytest.mark.skipif(
@@ -227,4 +228,4 @@ async def test_seed_flow_to_an_s3_bucket_from_a_web_page(
             )
     assert (result["presign"], result["put"], result["confirm"]) == (201, 200, 200)
     assert result["file"]["status"] == "ready" and result["file"]["video_codec"] == "vp9"
-    assert s3_library.storage.exists(result["file"]["storage_key"])
+    assert storage_of(s3_library).exists(result["file"]["storage_key"])

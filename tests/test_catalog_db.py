@@ -12,6 +12,7 @@ from core.db.engine import Database
 from core.db.migrate import alembic_config, downgrade, upgrade
 from core.db.models import Athlete, MediaFile
 from core.library import Library
+from tests.internals import db_of
 
 
 def test_migrations_create_and_remove_the_schema(tmp_path: Path) -> None:
@@ -29,7 +30,7 @@ def test_migrations_create_and_remove_the_schema(tmp_path: Path) -> None:
 
 
 def test_sqlite_pragmas(library: Library) -> None:
-    with library.db.read() as s:
+    with db_of(library).read() as s:
         assert s.execute(text("pragma journal_mode")).scalar() == "wal"
         assert s.execute(text("pragma foreign_keys")).scalar() == 1
         assert s.execute(text("pragma busy_timeout")).scalar() >= 5000
@@ -37,7 +38,7 @@ def test_sqlite_pragmas(library: Library) -> None:
 
 def test_two_threads_and_two_connections_write_at_once(library: Library) -> None:
     """The app's threads and the server's thread (or process) write without 'locked' errors."""
-    other = Database(library.db.url)  # a second engine, as a second process would have
+    other = Database(db_of(library).url)  # a second engine, as a second process would have
     errors: list[BaseException] = []
 
     def writer(db: Database, prefix: str) -> None:
@@ -58,14 +59,14 @@ def test_two_threads_and_two_connections_write_at_once(library: Library) -> None
 
     threads = [
         threading.Thread(target=writer, args=(db, p))
-        for db, p in ((library.db, "a"), (library.db, "b"), (other, "c"), (other, "d"))
+        for db, p in ((db_of(library), "a"), (db_of(library), "b"), (other, "c"), (other, "d"))
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
-    with library.db.read() as s:
+    with db_of(library).read() as s:
         assert s.query(Athlete).count() == 160
         assert s.query(MediaFile).count() == 160
     other.dispose()

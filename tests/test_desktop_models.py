@@ -23,13 +23,14 @@ from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel  # noqa
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState  # noqa: E402
 from desktop_app.upload_persistence import load_queue, queue_file  # noqa: E402
 from desktop_app.workers import TaskRunner  # noqa: E402
+from tests.internals import db_of
 from tests.qt_helpers import wait_for
 
 
 def add_rows(library: Library, count: int, **values: object) -> None:
     """Catalog rows without objects: enough for the grid, fast for hundreds of rows."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    with library.db.write() as s:
+    with db_of(library).write() as s:
         for i in range(count):
             s.add(
                 MediaFile(
@@ -74,7 +75,7 @@ def test_grid_model_pages_with_fetch_more(qtbot, library: Library, runner: TaskR
 
 def test_grid_model_roles_and_sort(qtbot, library: Library, runner: TaskRunner) -> None:
     add_rows(library, 3)
-    with library.db.write() as s:
+    with db_of(library).write() as s:
         s.add(
             MediaFile(
                 storage_key="test/v.mp4",

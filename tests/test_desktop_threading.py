@@ -25,6 +25,7 @@ from core.library import Library  # noqa: E402
 from desktop_app.controllers import settings_controller, upload_controller  # noqa: E402
 from desktop_app.views import main_window, server_panel  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.internals import db_of, presigner_of, storage_of
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import TIMEOUT, wait_for
 
@@ -71,10 +72,11 @@ class MainThreadRecorder:
 @pytest.fixture
 def recorder(library: Library, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainThreadRecorder]:
     rec = MainThreadRecorder()
-    rec.instrument(library, skip=("open", "apply_settings"))  # apply_settings: a reference swap
-    rec.instrument(library.db)
-    rec.instrument(library.storage)
-    rec.instrument(library.presigner)
+    # apply_settings: a reference swap; maintenance_leader: makes the object (its thread works)
+    rec.instrument(library, skip=("open", "apply_settings", "maintenance_leader"))
+    rec.instrument(db_of(library))
+    rec.instrument(storage_of(library))
+    rec.instrument(presigner_of(library))
     rec.function(monkeypatch, upload_controller, "sniff_file")
     rec.function(monkeypatch, upload_controller, "expand_paths")
     rec.function(monkeypatch, settings_controller, "save_settings")

@@ -11,6 +11,7 @@ import pytest
 from core.errors import NotFound
 from core.library import Library
 from server.entry import EmbeddedServer
+from tests.internals import catalog_of, storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
 
 pytestmark = pytest.mark.timeout(90)
@@ -139,10 +140,10 @@ def test_direct_upload_duplicate_rule(live: EmbeddedServer, media_dir: Any) -> N
 def test_library_aliases(library: Library, media_dir: Any) -> None:
     first = library.uploads.ingest(media_dir.png, "image")
     upload = library.uploads.create_presigned_upload("copy.png", "image", content_type="image/png")
-    library.storage.put_file(upload.file_key, media_dir.png, "image/png")
+    storage_of(library).put_file(upload.file_key, media_dir.png, "image/png")
     dup = library.uploads.confirm_upload(upload.file.id)
     assert dup.id == upload.file.id and dup.duplicate_of == first.id
-    assert library.catalog.resolve(dup.id) == first.id
+    assert catalog_of(library).resolve(dup.id) == first.id
     assert library.get_ready(dup.id).storage_key == first.storage_key
     assert library.list_files().total == 1
     assert library.list_files(status=None).total == 1

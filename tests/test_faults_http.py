@@ -194,7 +194,7 @@ def test_error_messages_hide_keys_paths_and_endpoints(
     caplog.set_level(logging.INFO)
 
     # The object vanished behind the catalog's back (a local path would be the detail).
-    path = lib.storage.local_path(record.storage_key)
+    path = lib.local_path(record)
     hidden = path.with_name("moved-away")
     path.rename(hidden)
     try:

@@ -15,6 +15,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.faults import assert_healthy
+from tests.internals import storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -149,14 +150,14 @@ def test_a_pending_deletion_survives_a_restart_and_a_move_back_keeps_the_key(
     back = lib.update_file(record.id, {"athlete_id": None})  # within the grace period
     assert back.storage_key == record.storage_key
     lib.close()  # stopped before the grace period ends: nothing deleted yet
-    assert lib.storage.exists(there.storage_key) and lib.storage.exists(record.storage_key)
+    assert storage_of(lib).exists(there.storage_key) and storage_of(lib).exists(record.storage_key)
     time.sleep(GRACE + 0.1)
     again = Library.open(settings)  # start-up runs what came due while stopped
     try:
-        assert not again.storage.exists(there.storage_key)
-        assert not again.storage.exists(keys.thumbnail_key(there.storage_key))
-        assert again.storage.exists(record.storage_key)  # the key in use again is kept
-        assert again.storage.exists(keys.thumbnail_key(record.storage_key))
+        assert not storage_of(again).exists(there.storage_key)
+        assert not storage_of(again).exists(keys.thumbnail_key(there.storage_key))
+        assert storage_of(again).exists(record.storage_key)  # the key in use again is kept
+        assert storage_of(again).exists(keys.thumbnail_key(record.storage_key))
         assert_healthy(again, {record.id: data})
     finally:
         again.close()

@@ -23,6 +23,7 @@ from core.events import ChangeEvent
 from core.leader import MaintenanceLeader
 from core.library import Library
 from tests.conftest import make_settings
+from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(90)
@@ -113,7 +114,7 @@ def test_a_failed_transaction_logs_nothing(pair: Any, media_dir: Any) -> None:
     a.update_file(record.id, {"description": "theirs"})
     with pytest.raises(Conflict):
         b.update_file(record.id, {"description": "mine"}, expected_version=record.version)
-    with a.db.read() as s:
+    with db_of(a).read() as s:
         kinds = list(s.scalars(select(ChangeLog.kind).order_by(ChangeLog.id)))
     assert kinds == ["created", "updated"]
 
@@ -127,7 +128,7 @@ def test_token_changes_are_logged_without_secrets(pair: Any) -> None:
     store.revoke(info.id)
     events = heard_b.wait(2)
     assert [(e.kind, e.data["active"]) for e in events] == [("token", True), ("token", False)]
-    with a.db.read() as s:
+    with db_of(a).read() as s:
         logged = " ".join(str(r) for r in s.scalars(select(ChangeLog.data)))
     assert secret not in logged and secret[:12] not in logged
     time.sleep(0.5)
@@ -148,13 +149,13 @@ def test_catch_up_and_retention(pair: Any, media_dir: Any) -> None:
     a, _ = pair
     first = a.uploads.ingest(media_dir.jpeg, "image")
     a.trash(first.id)
-    changes = feed.since(a.db, 0)
+    changes = feed.since(db_of(a), 0)
     assert [c.kind for c in changes] == ["created", "trashed"]
-    assert [c.kind for c in feed.since(a.db, changes[0].change_id or 0)] == ["trashed"]
+    assert [c.kind for c in feed.since(db_of(a), changes[0].change_id or 0)] == ["trashed"]
     later = datetime.now(UTC) + timedelta(days=feed.RETENTION_DAYS + 1)
-    assert feed.prune(a.db, now=later) == 1  # the newest row stays: ids never restart
-    assert feed.pruned_through(a.db) == changes[0].change_id
-    with a.db.read() as s:
+    assert feed.prune(db_of(a), now=later) == 1  # the newest row stays: ids never restart
+    assert feed.pruned_through(db_of(a)) == changes[0].change_id
+    with db_of(a).read() as s:
         assert s.scalar(select(func.count(ChangeLog.id))) == 1
 
 
@@ -166,8 +167,8 @@ def test_one_leader_and_a_takeover(pair: Any) -> None:
         runs.append(lib.feed.origin)
         return {"ok": True}
 
-    la = MaintenanceLeader(a, 1.0, task, first_delay=0)
-    lb = MaintenanceLeader(b, 1.0, task, first_delay=0)
+    la = MaintenanceLeader(a, db_of(a), 1.0, task, first_delay=0)
+    lb = MaintenanceLeader(b, db_of(b), 1.0, task, first_delay=0)
     la.start()
     lb.start()
     try:

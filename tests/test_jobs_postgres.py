@@ -9,6 +9,7 @@ from core.library import Library
 from core.video import service
 from tests import media
 from tests.conftest import make_settings
+from tests.internals import storage_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.test_jobs import fresh_postgres
 from tests.test_jobs_workers import start_worker, stop, wait_for, worker_env
@@ -71,12 +72,14 @@ def test_two_worker_processes_share_jobs_on_postgresql_and_s3(
         assert all(j.attempts == 1 for j in done)  # nobody ran a job twice
         for file_id in ids:
             record = lib.get_file(file_id)
-            keys = {o.key for o in lib.storage.list_keys(service.kind_prefix(record, "web"))}
+            keys = {o.key for o in storage_of(lib).list_keys(service.kind_prefix(record, "web"))}
             assert service.derived_key(record, "web", "web.mp4") in keys
             assert service.derived_key(record, "hls", "master.m3u8") in keys
         first = lib.get_file(ids[0])
         lib.delete_permanently(ids[0])
-        assert list(lib.storage.list_keys(keymod.video_prefix(first.storage_key))) == []
-        assert list(lib.storage.list_keys(keymod.video_prefix(lib.get_file(ids[1]).storage_key)))
+        assert list(storage_of(lib).list_keys(keymod.video_prefix(first.storage_key))) == []
+        assert list(
+            storage_of(lib).list_keys(keymod.video_prefix(lib.get_file(ids[1]).storage_key))
+        )
     finally:
         lib.close()

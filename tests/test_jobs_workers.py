@@ -20,6 +20,7 @@ from core.video import service
 from core.video.worker import VideoWorker
 from tests import media
 from tests.conftest import make_settings
+from tests.internals import storage_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.video_helpers import TEST_LADDER
 
@@ -139,7 +140,7 @@ def test_a_worker_killed_mid_encode_loses_its_job_to_another_which_finishes_it_o
     jobs = lib.jobs.list(file_id=record.id)[0]
     assert [j.state for j in jobs if j.kind == "hls"] == ["done"]  # once
     prefix = service.kind_prefix(record, "hls")
-    stored = sorted(o.key[len(prefix) :] for o in lib.storage.list_keys(prefix))
+    stored = sorted(o.key[len(prefix) :] for o in storage_of(lib).list_keys(prefix))
     assert stored == sorted(done.result["files"])  # exactly one set of derivatives
     # the killed worker's work folder was swept by the next worker to start
     assert list((lib.paths.tmp_dir / "jobs").iterdir()) == []
@@ -165,7 +166,7 @@ def test_cancel_stops_the_encode_within_a_second_and_keeps_nothing(
     assert final.state == "cancelled"
     assert stopped < 5.0  # it polls twice a second; the bound is loose for a busy machine
     assert not runner_processes(lib)
-    assert list(lib.storage.list_keys(service.kind_prefix(record, "hls"))) == []
+    assert list(storage_of(lib).list_keys(service.kind_prefix(record, "hls"))) == []
     assert list((lib.paths.tmp_dir / "jobs").iterdir()) == []
 
 
@@ -183,7 +184,7 @@ def test_a_hard_delete_during_an_encode_leaves_nothing_behind(
         thread.join(30)
     finally:
         thread.join(30)
-    assert list(lib.storage.list_keys("")) == []  # no original, no derivative
+    assert list(lib.list_objects()) == []  # no original, no derivative
     assert lib.jobs.list(file_id=record.id)[1] == 0
     assert not runner_processes(lib)
 

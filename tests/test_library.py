@@ -29,6 +29,7 @@ from core.library import Library
 from core.maintenance import reconcile
 from core.records import FileQuery
 from tests.conftest import make_settings
+from tests.internals import db_of, presigner_of, storage_of
 
 
 def http_put(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -42,7 +43,7 @@ def http_put(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 def put_object(lib: Library, key: str, data: bytes, content_type: str) -> None:
     """What a client's PUT to the upload URL leaves in the store."""
-    lib.storage.put_bytes(key, data, content_type)
+    storage_of(lib).put_bytes(key, data, content_type)
 
 
 def assert_nothing_left(lib: Library) -> None:
@@ -67,7 +68,7 @@ def test_ingest_image_stores_catalogues_and_thumbnails(any_library: Library, med
     assert rec.size == media_dir.jpeg.stat().st_size and len(rec.sha256 or "") == 64
     assert rec.athlete_name == "Athlete 7"
     assert {"reading", "validating", "uploading"} <= set(stages)
-    assert any_library.storage.exists(keys.thumbnail_key(rec.storage_key))
+    assert storage_of(any_library).exists(keys.thumbnail_key(rec.storage_key))
     assert any_library.thumbnail_bytes(rec.id)[:4] == b"RIFF"
     body = b"".join(any_library.open_range(rec, 0, None))
     assert body == media_dir.jpeg.read_bytes()
@@ -139,7 +140,7 @@ def test_presigned_flow_on_both_backends(any_library: Library, media_dir) -> Non
     assert up.file.status == "pending" and up.file.original_filename == "clip.webm"
     assert up.file_key.startswith("athletes/3/") and up.file_key.endswith(".webm")
     assert up.request.method == "PUT" and up.request.headers["Content-Type"] == "video/webm"
-    if any_library.storage.name == "s3":
+    if storage_of(any_library).name == "s3":
         assert http_put(up.request.url, data, up.request.headers) == 200
     else:  # the local backend's signed URL is honoured by the embedded server
         put_object(any_library, up.file_key, data, "video/webm")
@@ -165,7 +166,7 @@ def test_confirm_before_upload_then_invalid_object(any_library: Library, media_d
         any_library.uploads.confirm_upload(up.file.id)
     failed = any_library.get_file(up.file.id)
     assert failed.status == "failed" and "unsupported_type" in (failed.failure_reason or "")
-    assert not any_library.storage.exists(up.file_key)
+    assert not storage_of(any_library).exists(up.file_key)
     with pytest.raises(Conflict):
         any_library.uploads.confirm_upload(up.file.id)
 
@@ -176,7 +177,7 @@ def test_confirm_checks_declared_size(library: Library, media_dir) -> None:
     put_object(library, up.file_key, data, "image/jpeg")
     with pytest.raises(SizeMismatch):
         library.uploads.confirm_upload(up.file.id)
-    assert not library.storage.exists(up.file_key)
+    assert not storage_of(library).exists(up.file_key)
 
 
 def test_presign_refuses_bad_declarations(library: Library) -> None:
@@ -232,17 +233,17 @@ def test_update_moves_object_to_new_athlete(any_library: Library, media_dir) -> 
     )
     assert moved.storage_key == keys.rekey_for_athlete(rec.storage_key, 5)
     assert moved.original_filename == "bc.gif" and moved.is_public
-    assert any_library.storage.exists(moved.storage_key)
-    assert any_library.storage.exists(keys.thumbnail_key(moved.storage_key))
+    assert storage_of(any_library).exists(moved.storage_key)
+    assert storage_of(any_library).exists(keys.thumbnail_key(moved.storage_key))
     # the old key stays for readers that resolved it until its grace period has passed
-    assert any_library.storage.exists(rec.storage_key)
+    assert storage_of(any_library).exists(rec.storage_key)
     assert any_library.deferred.run() == []
     from datetime import UTC, datetime, timedelta
 
     later = datetime.now(UTC) + timedelta(seconds=any_library.deferred.grace + 1)
     assert any_library.deferred.run(later) == [rec.storage_key]
-    assert not any_library.storage.exists(rec.storage_key)
-    assert not any_library.storage.exists(keys.thumbnail_key(rec.storage_key))
+    assert not storage_of(any_library).exists(rec.storage_key)
+    assert not storage_of(any_library).exists(keys.thumbnail_key(rec.storage_key))
     with pytest.raises(Conflict):
         any_library.update_file(rec.id, {"description": "x"}, expected_version=rec.version)
     with pytest.raises(InvalidInput):
@@ -262,8 +263,8 @@ def test_trash_restore_and_hard_delete(any_library: Library, media_dir) -> None:
     any_library.delete(rec.id, hard=True)
     with pytest.raises(NotFound):
         any_library.get_file(rec.id)
-    assert not any_library.storage.exists(rec.storage_key)
-    assert not any_library.storage.exists(keys.thumbnail_key(rec.storage_key))
+    assert not storage_of(any_library).exists(rec.storage_key)
+    assert not storage_of(any_library).exists(keys.thumbnail_key(rec.storage_key))
 
 
 def test_listing_filters_search_sort_and_paging(library: Library, media_dir) -> None:
@@ -294,9 +295,9 @@ def test_download_urls(s3_library: Library, media_dir, data_dir) -> None:
         s3_library.presigned_get(rec.id, expires_in=0)
     public = Library(
         s3_library.settings.replace(r2_public_domain="https://cdn.example"),
-        s3_library.db,
-        s3_library.storage,
-        s3_library.presigner,
+        db_of(s3_library),
+        storage_of(s3_library),
+        presigner_of(s3_library),
     )
     pub = public.update_file(rec.id, {"is_public": True})
     assert public.download_url(pub.id) == f"https://cdn.example/{pub.storage_key}"
@@ -330,8 +331,8 @@ def test_image_variant_is_cached(
     monkeypatch.setattr(core.library, "make_variant", counting)
     rec = library.uploads.ingest(media_dir.jpeg, "image")
     key, stat = library.variant(rec, 100)
-    assert key == keys.variant_key(rec.storage_key, 100) and library.storage.exists(key)
-    stored = b"".join(library.storage.open_range(key, 0, None))
+    assert key == keys.variant_key(rec.storage_key, 100) and storage_of(library).exists(key)
+    stored = b"".join(storage_of(library).open_range(key, 0, None))
     assert stat.size == len(stored)
     with Image.open(io.BytesIO(stored)) as im:
         assert im.format == "WEBP" and im.size == (100, 75)

@@ -9,6 +9,7 @@ import boto3
 from core import keys
 from core.library import Library
 from core.maintenance import expire_pending, purge_trash, reconcile, run_maintenance
+from tests.internals import storage_of
 
 
 def test_purge_respects_retention(any_library: Library, media_dir) -> None:
@@ -21,25 +22,25 @@ def test_purge_respects_retention(any_library: Library, media_dir) -> None:
     assert sorted(purge_trash(any_library, retention_days=30, now=later)) == sorted(
         [old.id, recent.id]
     )
-    assert not any_library.storage.exists(old.storage_key)
-    assert not any_library.storage.exists(keys.thumbnail_key(old.storage_key))
+    assert not storage_of(any_library).exists(old.storage_key)
+    assert not storage_of(any_library).exists(keys.thumbnail_key(old.storage_key))
     assert reconcile(any_library).clean
 
 
 def test_expired_pending_uploads_are_removed(any_library: Library, media_dir) -> None:
     up = any_library.uploads.create_presigned_upload("a.jpg", "image")
-    any_library.storage.put_bytes(up.file_key, media_dir.jpeg.read_bytes(), "image/jpeg")
+    storage_of(any_library).put_bytes(up.file_key, media_dir.jpeg.read_bytes(), "image/jpeg")
     assert expire_pending(any_library) == []  # not expired yet
     after = up.expires_at + timedelta(seconds=1)
     assert expire_pending(any_library, now=after) == [up.file.id]
-    assert not any_library.storage.exists(up.file_key)
+    assert not storage_of(any_library).exists(up.file_key)
     assert any_library.list_files(status=None).total == 0
 
 
 def test_reconcile_finds_both_kinds_of_drift(any_library: Library, media_dir) -> None:
     rec = any_library.uploads.ingest(media_dir.jpeg, "image")
-    any_library.storage.put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
-    any_library.storage.delete(rec.storage_key)
+    storage_of(any_library).put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
+    storage_of(any_library).delete(rec.storage_key)
     report = reconcile(any_library)
     assert report.objects_without_rows == ["general/2020/01/stray.jpg"]
     assert report.rows_without_objects == [rec.id]

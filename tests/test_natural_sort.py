@@ -15,6 +15,7 @@ from core.library import Library
 from core.natsort import name_sort_key, natural_key
 from core.query import insert_position
 from core.records import FileQuery, FileRecord
+from tests.internals import db_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
@@ -49,7 +50,7 @@ NATURAL = [
 
 
 def add(lib: Library, names: list[str]) -> None:
-    with lib.db.write() as s:
+    with db_of(lib).write() as s:
         for i, name in enumerate(names):
             s.add(
                 MediaFile(
@@ -111,7 +112,7 @@ def test_rename_moves_a_file_in_the_name_order(library: Library) -> None:
 
 def test_name_sort_walks_an_index(library: Library) -> None:
     add(library, NAMES)
-    with library.db.read() as s:
+    with db_of(library).read() as s:
         plan = " ".join(
             str(r[-1])
             for r in s.execute(
@@ -166,7 +167,7 @@ def test_desktop_places_live_rows_in_natural_order(library: Library) -> None:
 
 def test_names_sort_naturally_with_cursors_on_postgres(pg_library: Library) -> None:
     check_natural_order(pg_library)
-    with pg_library.db.read() as s:
+    with db_of(pg_library).read() as s:
         indexes = set(s.scalars(text("SELECT indexname FROM pg_indexes")))
         collation = s.scalar(
             text(

@@ -10,6 +10,7 @@ from core.db.engine import Database
 from core.db.migrate import downgrade, upgrade
 from core.library import Library
 from tests.conftest import make_settings
+from tests.internals import db_of, storage_of
 from tests.pg_server import postgres_url  # noqa: F401
 
 
@@ -20,7 +21,7 @@ def test_migrations_and_library_on_postgres(
 ) -> None:
     lib = Library.open(make_settings(data_dir, database_url=postgres_url))
     try:
-        assert "media_files" in inspect(lib.db.engine).get_table_names()
+        assert "media_files" in inspect(db_of(lib).engine).get_table_names()
         rec = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=4, description="Tiro libre")
         again = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=4)
         assert again.duplicate and again.id == rec.id
@@ -36,9 +37,9 @@ def test_migrations_and_library_on_postgres(
 
         later = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 1)
         assert lib.deferred.run(later) == [rec.storage_key]
-        assert not lib.storage.exists(rec.storage_key)
+        assert not storage_of(lib).exists(rec.storage_key)
     finally:
-        downgrade(lib.db.engine, "base")
+        downgrade(db_of(lib).engine, "base")
         lib.close()
     db = Database(postgres_url)
     assert "media_files" not in inspect(db.engine).get_table_names()

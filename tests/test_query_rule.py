@@ -17,6 +17,7 @@ from core.library import Library
 from core.query import insert_position, matches, order_key
 from core.records import FileQuery, FileRecord, Sort
 from tests.conftest import make_settings
+from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
@@ -34,7 +35,7 @@ def fill(lib: Library, count: int = 90) -> None:
     """Rows as ingest and the seed leave them: every status, trashed and public ones, equal
     sizes and dates (the id tie-break), images without a duration, pending ones without a size."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    with lib.db.write() as s:
+    with db_of(lib).write() as s:
         s.add_all([Athlete(id=1, name="Lionel Messi"), Athlete(id=2, name="Alexia Putellas")])
         s.flush()
         for i in range(count):
@@ -92,7 +93,7 @@ def catalog(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[L
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     lib = Library.open(make_settings(data, **overrides))
     if request.param == "postgresql":
-        with lib.db.write() as s:  # the session's database is shared by the tests using it
+        with db_of(lib).write() as s:  # the session's database is shared by the tests using it
             s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
     fill(lib)
     yield lib
@@ -100,7 +101,7 @@ def catalog(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[L
 
 
 def every_record(lib: Library) -> list[FileRecord]:
-    with lib.db.read() as s:
+    with db_of(lib).read() as s:
         return [FileRecord.from_row(row) for row in s.scalars(select(MediaFile))]
 
 

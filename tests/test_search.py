@@ -14,6 +14,7 @@ from core.errors import InvalidInput
 from core.library import Library
 from core.natsort import name_sort_key
 from core.records import SORTS, FileQuery, FileRecord
+from tests.internals import db_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.qt_helpers import wait_for
 from tests.server_fixtures import bearer, make_tokens
@@ -25,7 +26,7 @@ def fill(lib: Library, count: int = 120) -> None:
     """Catalog rows as ingest writes them: names, descriptions, athletes, sizes, durations
     (images have none), equal sizes and dates to exercise the id tie-break."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    with lib.db.write() as s:
+    with db_of(lib).write() as s:
         s.add_all([Athlete(id=1, name="Lionel Messi"), Athlete(id=2, name="Alexia Putellas")])
         s.flush()
         for i in range(count):
@@ -144,7 +145,7 @@ def test_total_follows_writes(filled: Library, media_dir: Any) -> None:
 
 def test_sort_keys_use_indexes(filled: Library) -> None:
     """Every sort walks an index (no full sort of the catalog) on the listing's filters."""
-    with filled.db.read() as s:
+    with db_of(filled).read() as s:
         names = {r[0] for r in s.execute(text("SELECT name FROM sqlite_master"))}
         for key in ("created_at", "name_sort", "size", "duration", "updated_at"):
             assert f"ix_media_files_by_{key}" in names
@@ -180,7 +181,7 @@ async def test_cursor_paging_over_http(aiohttp_client: Any, filled: Library, api
 
 def test_search_and_cursor_on_postgres(pg_library: Library) -> None:
     fill(pg_library)
-    with pg_library.db.read() as s:
+    with db_of(pg_library).read() as s:
         indexes = set(s.scalars(text("SELECT indexname FROM pg_indexes")))
     assert {"ix_media_files_trgm_name", "ix_athletes_trgm_name"} <= indexes
     for sort in ("-created_at", "duration", "-duration", "original_filename"):

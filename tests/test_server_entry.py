@@ -21,6 +21,7 @@ from core.db.models import MediaFile
 from core.library import Library
 from server.entry import EmbeddedServer, first_start_token, main
 from tests.conftest import make_settings
+from tests.internals import db_of, presigner_of, storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,7 +33,7 @@ def test_start_stop_restart(library: Library, media_dir: Any) -> None:
     assert not server.running
     url = server.start()
     assert server.running and url == server.url == f"http://127.0.0.1:{server.port}"
-    assert library.presigner.base_url == url  # type: ignore[attr-defined]
+    assert presigner_of(library).base_url == url  # type: ignore[attr-defined]
     tokens = make_tokens(library)
     assert http_call(f"{url}/health").status == 200
 
@@ -111,9 +112,9 @@ def test_maintenance_command(
     kept = lib.uploads.ingest(media_dir.jpeg, "image")
     lib.trash(old.id)
     lib.trash(kept.id)
-    with lib.db.write() as s:  # trashed longer ago than the retention
+    with db_of(lib).write() as s:  # trashed longer ago than the retention
         s.get(MediaFile, old.id).deleted_at = datetime.now(UTC) - timedelta(days=400)
-    lib.storage.put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
+    storage_of(lib).put_bytes("general/2020/01/stray.jpg", b"x", "image/jpeg")
     lib.close()
     assert main(["maintenance", "--data-dir", str(data_dir)]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -17,6 +17,7 @@ from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.signing import LocalPresigner, load_or_create_secret
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.internals import storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -162,7 +163,7 @@ def test_signed_put_limits(small: EmbeddedServer, media_dir: Any) -> None:
         sent = _stream_until_answer(sock, first, b"\xff" * 65536, 40 * LIMIT)
         reply = _read_response(sock)
     assert reply.startswith(b"HTTP/1.1 413") and sent < 20 * LIMIT
-    assert not small.library.storage.exists(upload["file_key"])
+    assert not storage_of(small.library).exists(upload["file_key"])
     objects = small.library.paths.objects_dir
     assert [p for p in objects.rglob("*") if p.is_file()] == []  # no partial object either
 
@@ -202,7 +203,7 @@ def test_tampered_and_expired_signed_urls(live: EmbeddedServer, media_dir: Any) 
     mismatch = http_call(url, "PUT", data, {"Content-Type": "image/png"})
     assert mismatch.status == 403 and mismatch.json()["error"]["code"] == "content_type_mismatch"
     assert http_call(url, "GET").status == 403  # signed for PUT only
-    assert not lib.storage.exists(upload["file_key"])
+    assert not storage_of(lib).exists(upload["file_key"])
 
     secret = load_or_create_secret(lib.paths.secrets_dir / SIGNING_KEY_FILE)
     past = LocalPresigner(secret, live.url, clock=lambda: time.time() - 7200)

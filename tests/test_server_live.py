@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from server.entry import EmbeddedServer
+from tests.internals import storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
 
 pytestmark = pytest.mark.timeout(90)
@@ -55,7 +56,7 @@ def test_seed_javascript_flow(server: EmbeddedServer, media_dir: Any) -> None:
     )
     assert record["id"] == upload["file_id"] and record["status"] == "ready"
     assert record["is_public"] is True and record["width"] == 640
-    if server.library.storage.name == "local":
+    if storage_of(server.library).name == "local":
         assert upload["upload_url"].startswith(server.url + "/signed/")
     else:
         assert not upload["upload_url"].startswith(server.url)  # straight to the bucket

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core import storage_migration
 from core.errors import Cancelled
 from core.library import Library
 from core.records import FileRecord
 from core.settings import Settings
+from tests.internals import storage_of
 from tests.media_fixtures import MediaSet
 
 
@@ -56,8 +56,8 @@ def test_rows_name_their_backend_and_old_files_stay_readable_after_a_switch(
         assert _rows(local_then_r2) == {old.id: "local", new.id: "r2"}
         assert _bytes(lib, old) == original  # keep reading old files from where they are
         assert lib.thumbnail_bytes(old.id)  # derivatives too
-        assert storage_migration.counts_by_backend(lib) == {"local": 1, "r2": 1}
-        assert storage_migration.files_elsewhere(lib) == 1
+        assert lib.backends.counts_by_backend() == {"local": 1, "r2": 1}
+        assert lib.backends.files_elsewhere() == 1
         lib.delete_permanently(old.id)  # deletes reach the file's own backend
         assert not (local_then_r2.paths.objects_dir / old.storage_key).exists()
     finally:
@@ -74,19 +74,19 @@ def test_migrate_moves_every_file_verified_and_deletes_sources(
     records = [lib.uploads.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png)]
     originals = {r.id: _bytes(lib, r) for r in records}
     lib.trash(records[1].id)  # trashed files move too (they can be restored)
-    source = lib.storage.backend(start)  # type: ignore[attr-defined]
+    source = storage_of(lib).backend(start)  # type: ignore[attr-defined]
     assert all(source.exists(r.storage_key) for r in records)
     seen: list[tuple[int, int, str]] = []
-    report = storage_migration.migrate(lib, target, progress=lambda *a: seen.append(a))
+    report = lib.backends.migrate(target, progress=lambda *a: seen.append(a))
     assert report.complete and report.moved == 2
     assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
     assert _rows(settings) == {r.id: target for r in records}
-    destination = lib.storage.backend(target)  # type: ignore[attr-defined]
+    destination = storage_of(lib).backend(target)  # type: ignore[attr-defined]
     for r in records:
         assert not source.exists(r.storage_key)  # the source went only after the switch
         data = b"".join(destination.open_range(r.storage_key, 0, None))
         assert hashlib.sha256(data).hexdigest() == r.sha256 and data == originals[r.id]
-    assert storage_migration.migrate(lib, target).moved == 0  # nothing left: idempotent
+    assert lib.backends.migrate(target).moved == 0  # nothing left: idempotent
     lib.close()
     lib = _reopen(settings, storage_backend=target)
     try:
@@ -109,13 +109,13 @@ def test_a_cancelled_migration_resumes_and_never_leaves_a_record_without_bytes(
             cancel.set()
 
     with pytest.raises(Cancelled):
-        storage_migration.migrate(lib, "r2", progress=stop_after_first, cancel=cancel)
+        lib.backends.migrate("r2", progress=stop_after_first, cancel=cancel)
     rows = _rows(local_then_r2)
     assert sorted(rows.values()) == ["local", "local", "r2"]
     for r in records:  # every row's bytes are where the row says
-        backend = lib.storage.backend(rows[r.id])  # type: ignore[attr-defined]
+        backend = storage_of(lib).backend(rows[r.id])  # type: ignore[attr-defined]
         assert backend.exists(r.storage_key)
-    report = storage_migration.migrate(lib, "r2")
+    report = lib.backends.migrate("r2")
     assert report.moved == 2 and set(_rows(local_then_r2).values()) == {"r2"}
     lib.close()
 
@@ -125,7 +125,7 @@ def test_a_copy_that_does_not_match_its_sha256_is_refused(
 ) -> None:
     lib = Library.open(local_then_r2)
     record = lib.uploads.ingest(media_dir.jpeg, "image")
-    r2 = lib.storage.backend("r2")  # type: ignore[attr-defined]
+    r2 = storage_of(lib).backend("r2")  # type: ignore[attr-defined]
     real_put = r2.put_file
 
     def corrupting_put(key: str, path: Path, content_type: str, *a: object) -> object:
@@ -133,7 +133,7 @@ def test_a_copy_that_does_not_match_its_sha256_is_refused(
         return real_put(key, path, content_type)
 
     monkeypatch.setattr(r2, "put_file", corrupting_put)
-    report = storage_migration.migrate(lib, "r2")
+    report = lib.backends.migrate("r2")
     assert report.moved == 0 and report.failed and "SHA-256" in report.failed[0][1]
     assert _rows(local_then_r2) == {record.id: "local"}
     assert _bytes(lib, record) == media_dir.jpeg.read_bytes()
@@ -156,7 +156,7 @@ def test_an_unreachable_target_fails_before_touching_anything(
         storage_backend="local",
     )
     with pytest.raises(Exception):  # noqa: B017 - any storage error, before any copy
-        storage_migration.migrate(lib, "r2", target_storage=build_backend(dead, "r2"))
+        lib.backends.migrate("r2", target_storage=build_backend(dead, "r2"))
     assert _rows(settings) == {record.id: "local"}
     lib.close()
 

@@ -110,7 +110,7 @@ def test_usage_counts_what_was_uploaded(scanning: EmbeddedServer, media_dir: Any
 def test_scan_on_s3_counts_the_bucket(s3_library: Library, media_dir: Any) -> None:
     s3_library.uploads.ingest(media_dir.jpeg, "image")
     scan = s3_library.usage.scan()
-    listed = list(s3_library.storage.list_keys(""))
+    listed = list(s3_library.list_objects())
     assert scan.objects == len(listed) >= 2 and scan.bytes == sum(o.size for o in listed)
     report = s3_library.usage.report()
     assert report["store"]["drift_bytes"] == 0

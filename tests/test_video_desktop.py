@@ -93,7 +93,7 @@ def test_failed_processing_is_explained_in_spanish(
     from tests.video_helpers import corrupt_middle
 
     record = vlib.uploads.ingest(media.make_avi(tmp_path / "c.avi", seconds=4), "video")
-    stored = vlib.storage.local_path(record.storage_key)
+    stored = vlib.local_path(record)
     assert stored is not None
     corrupt_middle(stored)
     for job in vlib.jobs.list(file_id=record.id)[0]:

@@ -19,6 +19,7 @@ from core.video.encode import moov_after_mdat
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
+from tests.internals import storage_of
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all, sha256
 
@@ -86,7 +87,7 @@ def test_every_job_finishes_and_originals_stay_byte_exact(processed: Processed) 
         assert set(states) == expected, name
         assert all(s in ("done", "skipped") for s in states.values()), (name, states)
         record = p.lib.get_file(fid)
-        stored = p.lib.storage.local_path(record.storage_key)
+        stored = p.lib.local_path(record)
         assert stored is not None and sha256(stored) == sha256(p.sources[name]) == record.sha256
     # which rendition each input needed
     assert _jobs(p, "avi")["web"].state == "done"
@@ -310,7 +311,7 @@ def test_hard_delete_removes_every_derivative(tmp_path: Path) -> None:
         record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
         process_all(lib)
         prefix = keys.video_prefix(record.storage_key)
-        assert len(list(lib.storage.list_keys(prefix))) >= 5
+        assert len(list(storage_of(lib).list_keys(prefix))) >= 5
         # live `processing` events carried the state to the end (SSE sends them on)
         assert events and all(e.file_id == record.id for e in events)
         assert events[-1].data["processing"]["state"] == "done"
@@ -320,11 +321,11 @@ def test_hard_delete_removes_every_derivative(tmp_path: Path) -> None:
 
         assert not [k for k in reconcile(lib).objects_without_rows if "_derived/video" in k]
         stray = "_derived/video/0123456789abcdef/web.mp4"
-        lib.storage.put_bytes(stray, b"x", "video/mp4")
+        storage_of(lib).put_bytes(stray, b"x", "video/mp4")
         assert stray in reconcile(lib).objects_without_rows
-        lib.storage.delete(stray)
+        storage_of(lib).delete(stray)
         lib.delete_permanently(record.id)
-        assert list(lib.storage.list_keys("_derived/video/")) == []
+        assert list(storage_of(lib).list_keys("_derived/video/")) == []
         assert lib.jobs.list(file_id=record.id)[1] == 0
     finally:
         lib.close()
@@ -336,7 +337,7 @@ def test_partly_decodable_video_fails_with_the_reason_and_the_original_plays(
     lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
     try:
         record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=4), "video")
-        stored = lib.storage.local_path(record.storage_key)
+        stored = lib.local_path(record)
         assert stored is not None
         from tests.video_helpers import corrupt_middle
 
@@ -427,7 +428,7 @@ def test_hevc_mov_from_a_phone_gets_an_h264_web_rendition(tmp_path: Path) -> Non
 
         served = choose_video(record, list(jobs.values()), None)
         assert served.name == "web"
-        path = lib.storage.local_path(served.key)
+        path = storage_of(lib).local_path(served.key)
         assert path is not None
         with av.open(str(path)) as c:
             assert c.streams.video[0].codec_context.name == "h264"

@@ -86,7 +86,7 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
 def forget(lib: Library, record: FileRecord) -> None:
     """A hard delete: workers stop, every derivative and job row goes."""
     lib.jobs.forget_file(record.id)
-    lib.storage.delete_prefix(keys.video_prefix(record.storage_key))
+    lib.delete_objects_under(keys.video_prefix(record.storage_key))
 
 
 def publish(lib: Library, file_id: int, job: JobRecord | None) -> None:
@@ -196,11 +196,11 @@ def web_fallback(lib: Library, record: FileRecord) -> str | None:
     if web is None or not web.result.get("files"):
         return None
     key = derived_key(record, "web", web.result["files"][0])
-    local = lib.storage.local_path(key)
+    local = lib.object_path(key)
     if local is not None:
         return str(local)
     expiry = lib.settings.presigned_url_expiry
-    return lib.presigner.presign_get(key, expiry, content_type="video/mp4").url
+    return lib.sign_key(key, expiry, content_type="video/mp4")
 
 
 def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
@@ -231,7 +231,7 @@ def scrub_thumbnails(lib: Library, record: FileRecord) -> tuple[list[ScrubCue], 
 
     def read(name: str) -> bytes:
         key = derived_key(record, "thumbnails", name)
-        return b"".join(lib.storage.open_range(key, 0, None))
+        return lib.read_object(key)
 
     try:
         text = read("thumbnails.vtt").decode("utf-8")

@@ -186,13 +186,13 @@ class VideoWorker:
 
     @contextlib.contextmanager
     def _source(self, record: FileRecord, work: Path) -> Iterator[Path]:
-        local = self.lib.storage.local_path(record.storage_key)
+        local = self.lib.local_path(record)
         if local is not None and local.is_file():
             yield local
             return
         ext = record.storage_key.rsplit(".", 1)[-1]
         target = work / f"source.{ext}"
-        self.lib.storage.download_to(record.storage_key, target)
+        self.lib.download_object(record.storage_key, target)
         yield target
 
     def _encode(
@@ -300,12 +300,12 @@ class VideoWorker:
         result = dict(outcome.result or {})
         prefix = service.kind_prefix(record, job.kind)
         if job.kind == "hls":
-            lib.storage.delete_prefix(prefix)  # rungs of an older ladder must not linger
+            lib.delete_objects_under(prefix)  # rungs of an older ladder must not linger
         sizes: dict[str, int] = {}
         for name in result.get("files", []):
             path = out / name
             sizes[name] = path.stat().st_size
-            lib.storage.put_file(
+            lib.put_object_file(
                 service.derived_key(record, job.kind, name), path, service.content_type_of(name)
             )
         result["sizes"] = sizes
@@ -325,11 +325,11 @@ class VideoWorker:
 
     def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
         if kind == "hls":
-            self.lib.storage.delete_prefix(service.kind_prefix(record, kind))
+            self.lib.delete_objects_under(service.kind_prefix(record, kind))
             return
         for name in result.get("files", []):
             with contextlib.suppress(NotFound):
-                self.lib.storage.delete(service.derived_key(record, kind, name))
+                self.lib.delete_object(service.derived_key(record, kind, name))
 
     def _file_exists(self, file_id: int) -> bool:
         try:

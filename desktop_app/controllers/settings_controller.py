@@ -186,8 +186,7 @@ class SettingsController(QObject):
             self.switchCounted.emit(old, target, 0)
             return
         self.runner.submit(
-            storage_migration.counts_by_backend,
-            library,
+            library.backends.counts_by_backend,
             on_result=lambda counts: self.switchCounted.emit(
                 old, target, sum(n for name, n in counts.items() if name != target)
             ),
@@ -204,8 +203,8 @@ class SettingsController(QObject):
 
         def run() -> storage_migration.MigrationReport:
             storage = build_backend(settings, target)
-            return storage_migration.migrate(
-                library, target, storage, lambda *a: self._progress.post(*a), cancel
+            return library.backends.migrate(
+                target, storage, lambda *a: self._progress.post(*a), cancel
             )
 
         self.migrating = True

@@ -15,8 +15,8 @@ import json
 
 from aiohttp import web
 
-from core import feed
 from core.events import ChangeEvent, EventKind
+from core.library import Library
 from server.auth import requires
 from server.hub import Item, event_item, streamed
 from server.params import as_int
@@ -27,14 +27,14 @@ RETRY_MS = 3000
 MAX_CATCH_UP = 10000  # more than this behind: a reset is quicker than a replay
 
 
-def _missed(lib_feed: feed.Feed, after: int, upto: int) -> tuple[list[Item], int, bool]:
+def _missed(lib: Library, after: int, upto: int) -> tuple[list[Item], int, bool]:
     """Changes after `after` up to `upto` (exclusive of later ones), and whether to reset."""
-    if after < feed.pruned_through(lib_feed.db):
+    if after < lib.changes_pruned_through():
         return [], upto, True
     items: list[Item] = []
     cursor = after
     while cursor < upto:
-        batch: list[ChangeEvent] = lib_feed.since(cursor)
+        batch: list[ChangeEvent] = lib.feed.since(cursor)
         if not batch:
             break
         for ev in batch:
@@ -75,7 +75,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         reset = False
         if last is not None and last < current:
             backlog, _, reset = await run_blocking(
-                request, _missed, request.app[LIBRARY].feed, last, current
+                request, _missed, request.app[LIBRARY], last, current
             )
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n: connected\n\n".encode())

@@ -19,7 +19,7 @@ def _check(request: web.Request) -> dict[str, Any]:
     lib = library(request)
     result = lib.health()
     result["feed"] = lib.feed.status()
-    leader = getattr(lib, "_mediadesk_leader", None)
+    leader = lib.leader
     if leader is not None:
         try:
             result["maintenance"] = leader.status()

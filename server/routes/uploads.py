@@ -105,7 +105,7 @@ async def confirm_upload(request: web.Request) -> web.Response:
         raise
     if first:  # a file is counted once, however often its confirm is repeated
         response = _created(request, "presigned", record)
-        if library(request).storage.name != "local":  # the bytes went straight to the bucket
+        if library(request).storage_name != "local":  # the bytes went straight to the bucket
             request.app[METRICS].received("presigned_bucket", record.file_type, record.size or 0)
     else:
         response = web.json_response(file_json(record))
