@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     event,
@@ -272,3 +273,14 @@ class CatalogLease(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_run_by: Mapped[str | None] = mapped_column(String(80))
     info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class UrlSigningKey(Base):
+    """The key signing stream/watch links, one for every process sharing a PostgreSQL catalog
+    (migration 0009, core/url_keys.py). Never logged; a SQLite catalog keeps it in a file."""
+
+    __tablename__ = "url_signing_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
