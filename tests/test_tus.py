@@ -21,6 +21,7 @@ from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.internals import db_of
 from tests.resumable_client import (
     OCTETS,
     TUS,
@@ -247,7 +248,7 @@ def test_protocol_errors_get_their_status(
     # unknown -> 404; expired -> 410; terminated -> 404
     assert head(f"{base}/files/upload/tus/{'0' * 32}", token).status == 404
     upload_id = url.rsplit("/", 1)[1]
-    with big_library.db.write() as s:
+    with db_of(big_library).write() as s:
         row = s.get(ResumableUpload, upload_id)
         assert row is not None
         row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
@@ -441,21 +442,21 @@ def test_one_writer_across_processes_and_a_crashed_one_is_taken_over(
         second = other.resumable.writer(state.id, 10)  # released: the other one may write
         second.abort()
         # A lease left by a process of this machine that is gone (SIGKILL) does not block
-        with big_library.db.write() as s:
+        with db_of(big_library).write() as s:
             row = s.get(ResumableUpload, state.id)
             assert row is not None
             row.lease_owner = f"{sockets.gethostname()}:{2**22 + 12345}:dead"
             row.lease_until = datetime.now(UTC) + timedelta(minutes=5)
         other.resumable.writer(state.id, 10).abort()
         # ...but a live one elsewhere does, until its lease runs out
-        with big_library.db.write() as s:
+        with db_of(big_library).write() as s:
             row = s.get(ResumableUpload, state.id)
             assert row is not None
             row.lease_owner = "another-host:1:x"
             row.lease_until = datetime.now(UTC) + timedelta(minutes=5)
         with pytest.raises(UploadLocked):
             other.resumable.writer(state.id, 10)
-        with big_library.db.write() as s:
+        with db_of(big_library).write() as s:
             row = s.get(ResumableUpload, state.id)
             assert row is not None
             row.lease_until = datetime.now(UTC) - timedelta(seconds=1)

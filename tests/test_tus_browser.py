@@ -21,6 +21,7 @@ from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
 from tests.conftest import make_settings
+from tests.internals import db_of
 from tests.resumable_client import noise_png
 from tests.server_fixtures import make_tokens, server_config
 
@@ -168,7 +169,7 @@ async def test_tus_js_client_resumes_after_a_page_reload(
             record = lib.get_file(second["fileId"])
             assert record.status == "ready" and record.description == "from a browser"
             assert record.sha256 == hashlib.sha256(clip.read_bytes()).hexdigest()
-            with lib.db.read() as s:
+            with db_of(lib).read() as s:
                 assert s.scalar(select(func.count()).select_from(ResumableUpload)) == 1
     finally:
         lib.close()

@@ -17,6 +17,7 @@ from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.upload_persistence import load_queue, queue_file
 from tests.conftest import make_settings
+from tests.internals import storage_of
 from tests.qt_helpers import wait_for
 from tests.resumable_client import noise_png
 
@@ -197,7 +198,8 @@ def test_big_file_to_s3_in_parts_resumes_and_is_checked_here(
         )
     )
     try:
-        backend = type(getattr(lib.storage, "active", lib.storage))  # behind a router or not
+        store = storage_of(lib)
+        backend = type(getattr(store, "active", store))  # behind a router or not
         sent: list[tuple[int, int]] = []
         upload_part = backend.upload_part  # type: ignore[attr-defined]
 
