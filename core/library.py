@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import delete, text
 
-from core import keys, partials, shared_settings
+from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import Database
@@ -467,8 +467,9 @@ class Library:
 
     def _file_grant_secret(self) -> bytes:
         if self._grant_secret is None:
-            self._grant_secret = signing.load_or_create_secret(
-                self.paths.secrets_dir / SIGNING_KEY_FILE
+            # one key per catalog: a link issued by one server opens on every other (team mode)
+            self._grant_secret = url_keys.file_grant_key(
+                self._db, self.paths.secrets_dir / SIGNING_KEY_FILE
             )
         return self._grant_secret
 
