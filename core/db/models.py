@@ -75,10 +75,19 @@ class MediaFile(Base):
         ),
         # sort=original_filename walks this one (migration 0008): natural order
         Index("ix_media_files_by_name_sort", "deleted_at", "status", "name_sort", "id"),
+        # the same within one athlete (migration 0011): ?athlete_id= and athlete-name searches
+        *(
+            Index(
+                f"ix_media_files_athlete_by_{key}", "athlete_id", "deleted_at", "status", key, "id"
+            )
+            for key in ("created_at", "name_sort", "size", "duration", "updated_at")
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    storage_key: Mapped[str] = mapped_column(String(512), unique=True)
+    # Not unique (migration 0010): the same bytes for another athlete or other flags are a file
+    # of their own referencing the same object; the object stays while any row references it.
+    storage_key: Mapped[str] = mapped_column(String(512), index=True)
     # "local" | "r2": where the bytes are (migration 0002); set on insert by Library
     storage_backend: Mapped[str | None] = mapped_column(String(10))
     original_filename: Mapped[str] = mapped_column(String(255))
@@ -129,6 +138,22 @@ class MediaFile(Base):
 def _keep_name_sort(_mapper: Any, _connection: Any, row: MediaFile) -> None:
     # every ORM write of a name refreshes its key, so ingest and rename need not know about it
     row.name_sort = name_sort_key(row.original_filename or "")
+
+
+class FileCount(Base):
+    """How many media_files rows share these listing filters; kept by triggers (migration 0012)
+    in the row's own transaction, so a total without a text search never counts rows."""
+
+    __tablename__ = "file_counts"
+
+    athlete_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no athlete
+    file_type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100), primary_key=True)  # '': not known
+    is_public: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), primary_key=True)
+    trashed: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    alias: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class UsageDay(Base):
