@@ -159,7 +159,7 @@ class Ingestor:
                 raise
             with self._sha_locks.hold(sha):
                 # A duplicate is the same bytes for the same athlete and flags; the same bytes
-                # elsewhere are a file of their own (with their own copy of the object).
+                # elsewhere are a file of their own, referencing the object already stored.
                 existing = self._catalog.find_ready_by_sha(sha, athlete_id, is_public)
                 if existing is not None:
                     logger.info(
@@ -169,6 +169,18 @@ class Ingestor:
                         extra={"file_id": existing.id, "outcome": "duplicate"},
                     )
                     return existing.with_duplicate()
+                shared = self._catalog.shared_object(sha)
+                if shared is not None:
+                    return self._store_shared(
+                        path,
+                        info,
+                        sha,
+                        clean_filename(original_filename),
+                        athlete_id,
+                        is_public,
+                        description,
+                        shared,
+                    )
                 return self._store_new(
                     path,
                     info,
@@ -185,6 +197,54 @@ class Ingestor:
         finally:
             if owned is not None:
                 owned.unlink(missing_ok=True)
+
+    def _store_shared(
+        self,
+        path: Path,
+        info: MediaInfo,
+        sha: str,
+        filename: str,
+        athlete_id: int | None,
+        is_public: bool,
+        description: str,
+        shared: tuple[str, str | None, bool],
+    ) -> FileRecord:
+        """A file of its own whose key references the object another file stored: nothing
+        is uploaded. Library.release_object keeps the object while any file references it."""
+        key, backend, has_thumb = shared
+        with self._db.write() as s:
+            Catalog.ensure_athlete(s, athlete_id)
+            row = MediaFile(
+                storage_key=key,
+                storage_backend=backend,
+                original_filename=filename,
+                athlete_id=athlete_id,
+                is_public=is_public,
+                description=description or "",
+                status="ready",
+            )
+            _apply_info(row, info, sha, has_thumb)
+            s.add(row)
+            s.flush()
+            file_id = row.id
+        self._restore_if_gone(key, path, info)
+        record = self._catalog.get(file_id)
+        self._on_ready(record)
+        logger.info(
+            "Successfully uploaded file: %s as %s (shared with the file stored there)",
+            filename,
+            key,
+            extra={"file_id": record.id, "key": key, "outcome": "created", "file_type": info.kind},
+        )
+        return record
+
+    def _restore_if_gone(self, key: str, path: Path, info: MediaInfo) -> None:
+        """The shared object was deleted in the moment before the new row referenced it (the
+        other file deleted by another process): these very bytes go there again."""
+        try:
+            self._storage.stat(key)
+        except NotFound:
+            self._storage.put_file(key, path, info.mime)
 
     def _store_new(
         self,
@@ -383,6 +443,9 @@ class Ingestor:
                 extra={"file_id": record.id, "key": existing.storage_key, "outcome": "duplicate"},
             )
             return self._catalog.get(record.id)
+        shared = self._catalog.shared_object(sha)
+        if shared is not None and shared[0] != record.storage_key:
+            return self._confirm_shared(record, info, sha, shared)
         key = record.storage_key
         if not key.endswith("." + info.ext):  # content type differs from the declared one
             new_key = key.rsplit(".", 1)[0] + "." + info.ext
@@ -415,6 +478,39 @@ class Ingestor:
         )
         return ready
 
+    def _confirm_shared(
+        self, record: FileRecord, info: MediaInfo, sha: str, shared: tuple[str, str | None, bool]
+    ) -> FileRecord:
+        """The same bytes for another athlete or other flags: the record references the
+        object already stored, and the copy just uploaded goes (or takes its place when that
+        object was deleted meanwhile)."""
+        key, backend, has_thumb = shared
+        with self._db.write() as s:
+            row = s.get(MediaFile, record.id)
+            if row is None:
+                raise NotFound(f"File {record.id} not found")
+            row.storage_key = key
+            row.storage_backend = backend
+            row.status = "ready"
+            row.failure_reason = None
+            row.upload_expires_at = None
+            _apply_info(row, info, sha, has_thumb)
+        try:
+            self._storage.stat(key)
+        except NotFound:
+            self._storage.move(record.storage_key, key)
+        else:
+            self._storage.delete(record.storage_key)
+        ready = self._catalog.get(record.id)
+        self._on_ready(ready)
+        logger.info(
+            "Successfully uploaded file: %s as %s (shared with the file stored there)",
+            ready.original_filename,
+            key,
+            extra={"file_id": ready.id, "key": key, "outcome": "created", "file_type": info.kind},
+        )
+        return ready
+
     @contextmanager
     def _local_copy(self, key: str, tmp_dir: Path) -> Iterator[Path]:
         """The object as a local file: the backend's own file, or a temporary download."""
@@ -435,7 +531,8 @@ class Ingestor:
             return s.scalar(select(MediaFile.declared_size).where(MediaFile.id == file_id))
 
     def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
-        self._storage.delete(record.storage_key)
+        if not self._catalog.references(record.storage_key, besides=record.id):
+            self._storage.delete(record.storage_key)
         self._mark(record.id, status="failed", reason=f"{exc.code}: {exc.message}")
         logger.error(
             "File validation error: %s (%s)",

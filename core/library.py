@@ -410,17 +410,24 @@ class Library:
         """
         asked, file_id = file_id, self._catalog.resolve(file_id)
         record = self._catalog.get(file_id)
-        video_service.forget(self, record)
-        self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
-        for key in keys.derivative_keys(record.storage_key):
-            self._storage.delete(key)
-        self._storage.delete(record.storage_key)
-        with self._db.write() as s:
-            row = s.get(MediaFile, file_id)
-            if row is not None:
-                s.delete(row)
-            # its aliases go with it: an id that named a deleted file answers 404 like it
-            s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
+        with self.deferred.key_locks.hold(record.storage_key):
+            # The same bytes for another athlete or other flags share the object: it and its
+            # derivatives stay while another file references them.
+            shared = self._catalog.references(record.storage_key, besides=file_id) > 0
+            video_service.forget(self, record, objects=not shared)
+            if not shared:
+                self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
+                for key in keys.derivative_keys(record.storage_key):
+                    self._storage.delete(key)
+                self._storage.delete(record.storage_key)
+            with self._db.write() as s:
+                row = s.get(MediaFile, file_id)
+                if row is not None:
+                    s.delete(row)
+                # its aliases go with it: an id that named a deleted file answers 404 like it
+                s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
+        if shared:  # the other file may have been deleted meanwhile by another process
+            self.release_object(record.storage_key)
         self._thumbnails.drop(record)
         return record if asked == file_id else record.as_alias(asked)
 
@@ -490,10 +497,23 @@ class Library:
         return self._catalog.expired_uploads(moment)
 
     def drop_expired_upload(self, file_id: int, key: str) -> bool:
-        """Deletes an expired upload's object and thumbnail, then its row unless it completed."""
-        self._storage.delete(key)
-        self._storage.delete(keys.thumbnail_key(key))
+        """Deletes an expired upload's object and thumbnail (unless another file references
+        them), then its row unless it completed."""
+        self.release_object(key, besides=file_id)
         return self._catalog.drop_unfinished(file_id)
+
+    def release_object(self, key: str, besides: int | None = None) -> bool:
+        """Deletes a stored object with its derivatives unless a file (other than `besides`)
+        still references it: files with the same bytes share one object (migration 0010)."""
+        with self.deferred.key_locks.hold(key):
+            if self._catalog.references(key, besides):
+                return False
+            self.delete_objects_under(keys.video_prefix(key))
+            self._storage.delete_prefix(keys.variant_prefix(key))
+            for derived in keys.derivative_keys(key):
+                self._storage.delete(derived)
+            self._storage.delete(key)
+            return True
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:
         return self._storage.abort_stale_multipart(older_than_seconds)

@@ -209,7 +209,8 @@ class StorageBackends:
                 switched = s.execute(
                     update(MediaFile)
                     .where(
-                        MediaFile.id == file_id,
+                        # every file sharing the object (the same bytes for another athlete)
+                        # moves with it: none may be left pointing at the source
                         MediaFile.storage_key == key,
                         MediaFile.storage_backend == source_name,
                     )

@@ -123,13 +123,15 @@ class UsageMonitor:
             trashed = s.execute(
                 select(func.count(), size).where(MediaFile.deleted_at.is_not(None))
             ).one()
-            # what the store should hold as originals: every ready row, trashed ones too
-            stored = int(
-                s.scalar(
-                    select(size).where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
-                )
-                or 0
+            # what the store should hold as originals: every ready row, trashed ones too, an
+            # object shared by several files (the same bytes for other athletes) once
+            objects = (
+                select(MediaFile.storage_key, func.max(MediaFile.size).label("size"))
+                .where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
+                .group_by(MediaFile.storage_key)
+                .subquery()
             )
+            stored = int(s.scalar(select(func.coalesce(func.sum(objects.c.size), 0))) or 0)
         for kind in ("image", "video"):
             by_type.setdefault(kind, {"files": 0, "bytes": 0})
         total = {

@@ -83,10 +83,12 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
     return jobs
 
 
-def forget(lib: Library, record: FileRecord) -> None:
-    """A hard delete: workers stop, every derivative and job row goes."""
+def forget(lib: Library, record: FileRecord, objects: bool = True) -> None:
+    """A hard delete: workers stop, the job rows go, and every derivative unless `objects` is
+    False (another file shares the object and its derivatives)."""
     lib.jobs.forget_file(record.id)
-    lib.delete_objects_under(keys.video_prefix(record.storage_key))
+    if objects:
+        lib.delete_objects_under(keys.video_prefix(record.storage_key))
 
 
 def publish(lib: Library, file_id: int, job: JobRecord | None) -> None:

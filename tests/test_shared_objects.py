@@ -1,0 +1,83 @@
+"""The same bytes for another athlete or other flags: a file of its own sharing the stored object
+by reference (issue 13). The object stays while any file references it, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from core import keys
+from core.db.models import MediaFile
+from core.library import Library
+from core.maintenance import expire_pending, purge_trash
+from core.records import FileRecord
+from tests.internals import db_of, storage_of
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def originals(lib: Library) -> list[str]:
+    """Keys of the stored originals (derivatives and thumbnails aside)."""
+    return sorted(o.key for o in lib.list_objects() if not o.key.startswith("_derived/"))
+
+
+def read(lib: Library, record: FileRecord) -> bytes:
+    return b"".join(lib.open_range(record, 0, None))
+
+
+def test_two_athletes_share_one_object_until_both_are_deleted(
+    any_library: Library, media_dir: Any
+) -> None:
+    lib, data = any_library, media_dir.jpeg.read_bytes()
+    a = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=1)
+    b = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=2, original_filename="b.jpg")
+    assert a.id != b.id and not b.duplicate and b.athlete_id == 2
+    assert b.storage_key == a.storage_key and b.has_thumbnail == a.has_thumbnail
+    assert originals(lib) == [a.storage_key]  # no second upload
+    lib.delete_permanently(a.id)
+    assert read(lib, lib.get_file(b.id)) == data  # the other still streams
+    assert lib.thumbnail_bytes(b.id)
+    lib.delete_permanently(b.id)
+    assert originals(lib) == []
+    assert keys.thumbnail_key(a.storage_key) not in {o.key for o in lib.list_objects()}
+
+
+def test_a_confirmed_upload_of_known_bytes_references_the_object(
+    any_library: Library, media_dir: Any
+) -> None:
+    lib, data = any_library, media_dir.jpeg.read_bytes()
+    a = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=1)
+    upload = lib.uploads.create_presigned_upload("c.jpg", "image", is_public=True, athlete_id=1)
+    # the client's PUT to the presigned URL
+    storage_of(lib).put_file(upload.file_key, media_dir.jpeg, "image/jpeg")
+    c = lib.uploads.confirm_upload(upload.file.id)
+    assert c.id == upload.file.id and not c.duplicate and c.is_public
+    assert c.storage_key == a.storage_key
+    assert originals(lib) == [a.storage_key]  # the uploaded copy is gone
+    # the trash purge of one keeps the object of the other
+    lib.trash(a.id)
+    assert purge_trash(lib, retention_days=0, now=datetime.now(UTC) + timedelta(seconds=1)) == [
+        a.id
+    ]
+    assert read(lib, lib.get_file(c.id)) == data
+    lib.delete_permanently(c.id)
+    assert originals(lib) == []
+
+
+def test_failed_upload_cleanup_keeps_a_shared_object(library: Library, media_dir: Any) -> None:
+    lib, data = library, media_dir.jpeg.read_bytes()
+    a = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=1)
+    upload = lib.uploads.create_presigned_upload("d.jpg", "image", athlete_id=2)
+    # an expired upload whose row names the shared key (a confirm cut short by a crash)
+    with db_of(lib).write() as s:
+        s.execute(
+            update(MediaFile)
+            .where(MediaFile.id == upload.file.id)
+            .values(storage_key=a.storage_key, upload_expires_at=datetime.now(UTC))
+        )
+    assert expire_pending(lib, datetime.now(UTC) + timedelta(seconds=1)) == [upload.file.id]
+    assert read(lib, lib.get_file(a.id)) == data
+    assert originals(lib) == [a.storage_key]
