@@ -9,9 +9,15 @@ ffmpeg's test sources, then encoded twice in this run:
   veryfast CRF 23 High yuv420p, AAC 128 kb/s 48 kHz, faststart MP4; for the ladder one decode
   split to 360p/720p/1080p, closed GOPs of one 4 s segment, the same rate caps, VOD playlists.
 
-Prints wall time, ratio (ffmpeg time / MediaDesk time: ≥ 0.9 is the goal) and each process's
-peak RSS. Needs `ffmpeg` (`bash scripts/syslibs.sh ffmpeg`). Usage:
-`.venv/bin/python bench/transcode.py [--seconds 60] [--height 1080]`
+The two sides run interleaved (web by MediaDesk, web by ffmpeg, ladder by MediaDesk, ladder
+by ffmpeg; the next round starts with ffmpeg) so that a shared machine's changing load falls on
+both alike: run one after the other in blocks, a load change between blocks read as a 1.7×
+slower web rendition that was not ours. Each process's CPU seconds (user + system, from
+`wait4`) are printed too: unlike wall time they hardly move with other processes' load.
+
+Prints wall time (median of the rounds), CPU time, the ratios (ffmpeg / MediaDesk: ≥ 0.9 is the
+goal), each process's peak RSS and the load average. Needs `ffmpeg` (`bash scripts/syslibs.sh
+ffmpeg`). Usage: `.venv/bin/python bench/transcode.py [--seconds 60] [--height 1080] [--rounds 1]`
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,8 +42,11 @@ LADDER = [360, 720, 1080]
 SEGMENT = 4
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one process."""
+Run = tuple[float, float, int]  # wall seconds, CPU seconds (user + system), peak RSS MiB
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> Run:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
@@ -46,7 +56,7 @@ def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
     if status != 0:
         err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
         raise SystemExit(f"{cmd[0]} failed ({status}):\n{err}")
-    return elapsed, usage.ru_maxrss // 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
 def make_clip(path: Path, seconds: int, height: int) -> None:
@@ -64,7 +74,7 @@ def make_clip(path: Path, seconds: int, height: int) -> None:
     )  # fmt: skip
 
 
-def mediadesk(kind: str, src: Path, out: Path) -> tuple[float, int]:
+def mediadesk(kind: str, src: Path, out: Path) -> Run:
     spec = {
         "kind": kind,
         "src": str(src),
@@ -85,7 +95,7 @@ def x264_args() -> list[str]:
     ]  # fmt: skip
 
 
-def ffmpeg_web(src: Path, out: Path, width: int, height: int) -> tuple[float, int]:
+def ffmpeg_web(src: Path, out: Path, width: int, height: int) -> Run:
     out.mkdir(parents=True, exist_ok=True)
     return run(
         [
@@ -97,7 +107,7 @@ def ffmpeg_web(src: Path, out: Path, width: int, height: int) -> tuple[float, in
     )  # fmt: skip
 
 
-def ffmpeg_hls(src: Path, out: Path, sizes: list[tuple[int, tuple[int, int]]]) -> tuple[float, int]:
+def ffmpeg_hls(src: Path, out: Path, sizes: list[tuple[int, tuple[int, int]]]) -> Run:
     n = len(sizes)
     split = f"[0:v]split={n}" + "".join(f"[v{i}]" for i in range(n))
     scales = ";".join(f"[v{i}]scale={w}:{h}[o{i}]" for i, (_, (w, h)) in enumerate(sizes))
@@ -127,10 +137,15 @@ def size_of(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     if not shutil.which("ffmpeg"):
         raise SystemExit("ffmpeg is not installed: bash scripts/syslibs.sh ffmpeg")
@@ -138,37 +153,52 @@ def main() -> int:
     try:
         src = work / "camcorder.avi"
         make_clip(src, args.seconds, args.height)
+        os.sync()  # the clip's dirty pages are written now, not during the first encode
         p = probe(src)
         sizes = ladder_sizes(p, LADDER)
         print(f"source: {args.seconds} s {p.width}x{p.height} MPEG-4 + MP3 AVI, "
-              f"{src.stat().st_size / 1e6:.1f} MB; ladder {[r for r, _ in sizes]}")  # fmt: skip
-        results = {}
-        for name, side in (
-            ("mediadesk", lambda k, o: mediadesk(k, src, o)),
-            (
-                "ffmpeg",
-                lambda k, o: (
-                    ffmpeg_web(src, o, p.width, p.height)
-                    if k == "web"
-                    else ffmpeg_hls(src, o, sizes)
-                ),
-            ),
-        ):
+              f"{src.stat().st_size / 1e6:.1f} MB; ladder {[r for r, _ in sizes]}; "
+              f"load average {load()}")  # fmt: skip
+
+        def side(name: str, kind: str, out: Path) -> Run:
+            if name == "mediadesk":
+                return mediadesk(kind, src, out)
+            if kind == "web":
+                return ffmpeg_web(src, out, p.width, p.height)
+            return ffmpeg_hls(src, out, sizes)
+
+        runs: dict[tuple[str, str], list[Run]] = {}
+        output: dict[str, int] = {}
+        for round_ in range(args.rounds):
+            order = ("mediadesk", "ffmpeg") if round_ % 2 == 0 else ("ffmpeg", "mediadesk")
             for kind in ("web", "hls"):
-                out = work / name / kind
-                elapsed, rss = side(kind, out)
-                results[(name, kind)] = (elapsed, rss, size_of(out))
-        head = ("", "web s", "hls s", "total s", "peak RSS MiB", "output MB")
-        print("{:10} {:>8} {:>8} {:>8} {:>13} {:>10}".format(*head))
+                for name in order:
+                    out = work / name / kind
+                    runs.setdefault((name, kind), []).append(side(name, kind, out))
+                    output[name] = output.get(name, 0) + size_of(out)
+                    shutil.rmtree(out)
+        output = {n: b // args.rounds for n, b in output.items()}
+
+        def median(name: str, kind: str, field: int) -> float:
+            return statistics.median(r[field] for r in runs[(name, kind)])
+
+        head = ("", "web s", "hls s", "total s", "CPU s", "peak RSS MiB", "output MB")
+        print("{:10} {:>8} {:>8} {:>8} {:>8} {:>13} {:>10}".format(*head))
+        totals = {}
         for name in ("mediadesk", "ffmpeg"):
-            web, hls = results[(name, "web")], results[(name, "hls")]
+            web, hls = median(name, "web", 0), median(name, "hls", 0)
+            cpu = median(name, "web", 1) + median(name, "hls", 1)
+            rss = max(r[2] for k in ("web", "hls") for r in runs[(name, k)])
+            totals[name] = (web, hls, cpu)
             print(
-                f"{name:10} {web[0]:8.1f} {hls[0]:8.1f} {web[0] + hls[0]:8.1f} "
-                f"{max(web[1], hls[1]):13d} {(web[2] + hls[2]) / 1e6:10.1f}"
+                f"{name:10} {web:8.1f} {hls:8.1f} {web + hls:8.1f} {cpu:8.1f} "
+                f"{rss:13d} {output[name] / 1e6:10.1f}"
             )
-        md = results[("mediadesk", "web")][0] + results[("mediadesk", "hls")][0]
-        ff = results[("ffmpeg", "web")][0] + results[("ffmpeg", "hls")][0]
-        print(f"speed: {ff / md:.2f}x ffmpeg's (ffmpeg time / MediaDesk time; goal >= 0.9)")
+        md, ff = totals["mediadesk"], totals["ffmpeg"]
+        print(f"speed: {(ff[0] + ff[1]) / (md[0] + md[1]):.2f}x ffmpeg's wall time "
+              f"(web {ff[0] / md[0]:.2f}x, ladder {ff[1] / md[1]:.2f}x; goal >= 0.9), "
+              f"{ff[2] / md[2]:.2f}x its CPU time; "
+              f"{args.rounds} round(s), load average now {load()}")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
