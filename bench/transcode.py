@@ -11,9 +11,10 @@ ffmpeg's test sources, then encoded twice in this run:
 
 The two sides run interleaved (web by MediaDesk, web by ffmpeg, ladder by MediaDesk, ladder
 by ffmpeg; the next round starts with ffmpeg) so that a shared machine's changing load falls on
-both alike: run one after the other in blocks, a load change between blocks read as a 1.7×
-slower web rendition that was not ours. Each process's CPU seconds (user + system, from
-`wait4`) are printed too: unlike wall time they hardly move with other processes' load.
+both alike (run in blocks, the side that ran while the load was higher looked slower: an
+earlier 1.7× slower web rendition did not reproduce, see the README). Each process's CPU
+seconds (user + system, from `wait4`) are printed too: unlike wall time they hardly move with
+other processes' load.
 
 Prints wall time (median of the rounds), CPU time, the ratios (ffmpeg / MediaDesk: ≥ 0.9 is the
 goal), each process's peak RSS and the load average. Needs `ffmpeg` (`bash scripts/syslibs.sh
