@@ -93,7 +93,11 @@ def _paths() -> dict[str, S]:
     }
     grant = [
         param("exp", desc="Expiry (Unix time) of a signed link; with sig"),
-        param("sig", desc="Signature of a private file's media link (from /stream/{id}/info)"),
+        param(
+            "sig",
+            desc="Signature of a private file's media link (from /stream/{id}/info); on a "
+            "PostgreSQL catalog every server of the team checks it with the catalog's key",
+        ),
     ]
     playlist = {"application/vnd.apple.mpegurl": {"schema": STR}}
     not_ready = (
