@@ -208,7 +208,7 @@ def web_fallback(lib: Library, record: FileRecord) -> str | None:
 def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:
     """The /watch page of a video on the server at `base_url`; signed for a private file.
 
-    Signed with the data folder's URL-signing key, the one that server checks.
+    Signed with the catalog's link key (core/url_keys.py), the one every server of it checks.
     """
     url = f"{base_url.rstrip('/')}/watch/{record.id}"
     if record.is_public:
