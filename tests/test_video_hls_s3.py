@@ -2,14 +2,16 @@
 
 A real library on the moto S3 server, real clips processed by a real worker, a live server;
 FFmpeg (PyAV) plays the master and every variant of a private file (presigned segment URLs)
-and of a public one (URLs on R2_PUBLIC_DOMAIN), and the server's request counters show that no
-segment request reached it.
+and of a public one (URLs on R2_PUBLIC_DOMAIN), hls.js in headless Chromium plays and seeks a
+private file's ladder on /watch/{id}, and the server's request counters show that no segment
+request reached it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
+from tests.browser import Browser, chromium_path
 from tests.conftest import make_settings
 from tests.s3_server import S3Target
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
@@ -40,11 +43,22 @@ class OnBucket:
     ids: dict[str, int]
 
 
-@pytest.fixture
-def on_bucket(tmp_path: Path, s3_bucket: S3Target) -> Iterator[OnBucket]:
+@pytest.fixture(scope="module")
+def on_bucket(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[OnBucket]:
+    tmp_path = tmp_path_factory.mktemp("hls-s3")
+    s3_bucket = S3Target(endpoint_url=moto_server, bucket=f"test-{uuid.uuid4().hex[:20]}")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+    )
+    client.create_bucket(Bucket=s3_bucket.bucket)
     clips = {
         "private": media.make_avi(tmp_path / "private.avi", seconds=3),
         "public": media.make_avi(tmp_path / "public.avi", seconds=3, audio=False),
+        "browser": media.make_mp4(tmp_path / "match.mp4", seconds=6, size=(320, 240)),
     }
     data = tmp_path / "data"
     data.mkdir()
@@ -61,13 +75,7 @@ def on_bucket(tmp_path: Path, s3_bucket: S3Target) -> Iterator[OnBucket]:
             }
         ],
     }
-    boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id=s3_bucket.access_key_id,
-        aws_secret_access_key=s3_bucket.secret_access_key,
-    ).put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
+    client.put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
     settings = make_settings(
         data,
         r2_endpoint_url=s3_bucket.endpoint_url,
@@ -170,3 +178,45 @@ def test_local_storage_keeps_serving_segments_itself(tmp_path: Path) -> None:
             server.stop()
     finally:
         lib.close()
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed")
+async def test_hlsjs_plays_and_seeks_from_the_bucket_on_the_watch_page(on_bucket: OnBucket) -> None:
+    """hls.js in headless Chromium: segments cross-origin from the bucket (moto allows any
+    origin, as the README's CORS rule does on R2)."""
+    b = on_bucket
+    fid = b.ids["browser"]
+    link = http_call(
+        f"{b.server.url}/files/{fid}/presigned-url?kind=watch", headers=bearer(b.tokens.read)
+    ).json()["url"]
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(link)
+        state = await browser.evaluate(
+            """
+            (async () => {
+              const v = document.getElementById('video');
+              v.muted = true;
+              await v.play();
+              const wait = (cond, ms) => new Promise((resolve) => {
+                const t0 = Date.now();
+                const tick = () => cond() ? resolve(true)
+                  : Date.now() - t0 > ms ? resolve(false) : setTimeout(tick, 50);
+                tick();
+              });
+              const played = await wait(() => v.currentTime > 0.5, 20000);
+              v.currentTime = 4.2;
+              const seeked = await wait(() => !v.seeking && v.currentTime >= 4.2, 20000);
+              const moved = await wait(() => v.currentTime > 4.4, 20000);
+              const segments = performance.getEntriesByType('resource')
+                .map((e) => e.name).filter((n) => /seg_\\d{5}\\.ts/.test(n));
+              return {mode: window.mediadesk.mode, error: window.mediadesk.error, played,
+                      seeked, moved, segments};
+            })()
+            """
+        )
+    assert state["mode"] == "hls" and state["error"] is None, state
+    assert state["played"] and state["seeked"] and state["moved"], state
+    assert state["segments"] and all(
+        u.startswith(b.bucket.endpoint_url + "/") for u in state["segments"]
+    ), state["segments"]
+    assert _segment_requests(b) == 0
