@@ -167,7 +167,10 @@ def stream_op(kind: str) -> S:
         operation_id=f"stream_{kind}",
         desc="400 wrong_kind when the file is not of this kind. Public files need no "
         "token; private files need a read token, as a Bearer header or, for players that "
-        "cannot send headers (<video>, media players), as ?access_token=.",
+        "cannot send headers (<video>, media players), as ?access_token=. A response "
+        "under way ends (the connection is reset, the body is short of its Content-Length) "
+        "when any process sharing the catalog trashes or deletes the file, or makes it "
+        "private while it is streamed without a token.",
     )
 
 
