@@ -85,6 +85,47 @@ def test_multipart_upload_progress_and_no_checksums(s3_bucket: S3Target, tmp_pat
     assert out.read_bytes() == data
 
 
+def test_copy_above_the_threshold_goes_in_equal_parts(s3_bucket: S3Target) -> None:
+    """CopyObject stops at 5 GB: above copy_threshold, move/copy use UploadPartCopy."""
+    s = _storage(s3_bucket, copy_threshold=6 * MiB, copy_part_size=5 * MiB)
+    copies: list[tuple[bool, str | None]] = []  # (a part?, the range) of each copy request
+
+    def seen(request: Any, **_: Any) -> None:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if "x-amz-copy-source" in headers:
+            copied = headers.get("x-amz-copy-source-range")
+            copied = copied.decode() if isinstance(copied, bytes) else copied
+            copies.append(("partNumber=" in request.url, copied))
+
+    s.client.meta.events.register("before-send.s3", seen)
+    data = os.urandom(12 * MiB + 7)
+    s.put_bytes(KEY, data, "video/mp4")
+    moved = s.move(KEY, "athletes/1/2025/03/clip.mov")
+    end = len(data) - 1
+    assert copies == [
+        (True, f"bytes=0-{5 * MiB - 1}"),
+        (True, f"bytes={5 * MiB}-{10 * MiB - 1}"),
+        (True, f"bytes={10 * MiB}-{end}"),
+    ]
+    assert moved.size == len(data) and moved.etag.endswith('-3"')
+    assert moved.content_type == "video/mp4"  # the source's metadata comes along
+    assert b"".join(s.open_range(moved.key, 0, end)) == data
+    assert not s.exists(KEY)
+    bucket = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert bucket.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+    # at or below the threshold: one CopyObject
+    small = s.put_bytes("general/a.jpg", data[: 6 * MiB], "image/jpeg")
+    copies.clear()
+    assert s.copy(small.key, "general/b.jpg").size == 6 * MiB
+    assert copies == [(False, None)]
+
+
 def test_delete_prefix_is_one_batch_with_content_md5(s3_bucket: S3Target) -> None:
     s = _storage(s3_bucket)
     for key in ("a/1/x.jpg", "a/1/y.jpg", "a/2/z.jpg", "b/w.jpg"):

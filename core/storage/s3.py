@@ -30,6 +30,11 @@ from core.storage.signing import check_expires_in
 logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
+# CopyObject copies at most 5 GB in one request (S3 and R2); bigger objects are copied in parts
+# (UploadPartCopy). Parts of equal size (R2 requires it), at most 10,000 of them.
+COPY_LIMIT = 5 * 1000**3
+COPY_PART_SIZE = 512 * MiB
+_MAX_PARTS = 10_000
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
@@ -100,8 +105,12 @@ class S3Storage:
         multipart_threshold: int = 16 * MiB,
         multipart_chunk_size: int = 8 * MiB,
         public_domain: str = "",
+        copy_threshold: int = COPY_LIMIT,
+        copy_part_size: int = COPY_PART_SIZE,
     ) -> None:
         self.bucket = bucket
+        self.copy_threshold = copy_threshold  # above this, copy() copies in parts
+        self.copy_part_size = copy_part_size
         self.endpoint_url = endpoint_url
         self.region = region
         self.public_domain = public_domain.rstrip("/")
@@ -285,6 +294,10 @@ class S3Storage:
         src, dst = normalise_key(src), normalise_key(dst)
         if src == dst:
             return self.stat(dst)
+        size = self.stat(src).size
+        if size > self.copy_threshold:
+            self._copy_in_parts(src, dst, size)
+            return self.stat(dst)
         with self._errors(f"Copying {src!r} to {dst!r}"):
             self.client.copy_object(
                 Bucket=self.bucket,
@@ -293,6 +306,34 @@ class S3Storage:
                 MetadataDirective="COPY",
             )
         return self.stat(dst)
+
+    def _copy_in_parts(self, src: str, dst: str, size: int) -> None:
+        """A server-side copy too big for one CopyObject: UploadPartCopy of equal ranges."""
+        with self._errors(f"Reading {src!r}"):
+            head = self.client.head_object(Bucket=self.bucket, Key=src)
+        part_size = max(self.copy_part_size, -(-size // _MAX_PARTS))
+        upload_id = self.create_multipart(dst, head.get("ContentType") or "")
+        parts = []
+        try:
+            for number, start in enumerate(range(0, size, part_size), start=1):
+                end = min(start + part_size, size) - 1
+                with self._errors(f"Copying part {number} of {src!r} to {dst!r}"):
+                    answer = self.client.upload_part_copy(
+                        Bucket=self.bucket,
+                        Key=dst,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource={"Bucket": self.bucket, "Key": src},
+                        CopySourceRange=f"bytes={start}-{end}",
+                    )
+                parts.append(
+                    PartInfo(number, end - start + 1, str(answer["CopyPartResult"]["ETag"]))
+                )
+            self.complete_multipart(dst, upload_id, parts)
+        except BaseException:
+            with contextlib.suppress(MediaDeskError):
+                self.abort_multipart(dst, upload_id)
+            raise
 
     def move(self, src: str, dst: str) -> ObjectStat:
         result = self.copy(src, dst)
