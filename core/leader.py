@@ -264,8 +264,3 @@ class MaintenanceLeader:
             logger.exception("Could not record the maintenance run")
         finally:
             self.running_task = False
-
-
-def leader_for(lib: Library, interval: float, task: Task | None = None) -> MaintenanceLeader:
-    """The library's one participant (created on first use; each user start()s and stop()s)."""
-    return lib.maintenance_leader(interval, task)

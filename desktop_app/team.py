@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
 from core.events import ChangeEvent, EventKind
-from core.leader import MaintenanceLeader, leader_for
+from core.leader import MaintenanceLeader
 from core.records import FileRecord
 from desktop_app.views.conflict_dialog import ConflictDialog
 
@@ -48,7 +48,7 @@ class TeamMode(QObject):
         self.leader: MaintenanceLeader | None = None
         interval = self.library.settings.maintenance_interval
         if interval > 0:
-            self.leader = leader_for(self.library, interval)
+            self.leader = self.library.maintenance_leader(interval)
             self.leader.start()
         controller = window.controller
         controller.saveConflict.connect(self._on_conflict)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from core.errors import InvalidInput
-from core.leader import leader_for
 from core.library import Library
 from core.video import service
 from core.video.worker import VideoWorker
@@ -69,7 +68,7 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
     try:
         worker = VideoWorker(library, args.concurrency, nice=args.nice).start()
         if library.settings.maintenance_interval > 0:  # one leader among servers and workers
-            leader_for(library, library.settings.maintenance_interval).start()
+            library.maintenance_leader(library.settings.maintenance_interval).start()
         sys.stderr.write(f"MediaDesk worker {worker.name} running; press Ctrl+C to stop.\n")
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,14 +10,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from core.leader import leader_for
 from server.state import CONFIG, LIBRARY, THREADS
 
 
 async def maintenance_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: this process takes part in the leadership while the app runs."""
     interval = app[CONFIG].maintenance_interval
-    leader = leader_for(app[LIBRARY], interval) if interval > 0 else None
+    leader = app[LIBRARY].maintenance_leader(interval) if interval > 0 else None
     if leader is not None:
         leader.start()
     yield
