@@ -33,6 +33,19 @@ def _names_a_library(node: ast.expr) -> bool:
     return False
 
 
+def _through_a_library(node: ast.expr) -> bool:
+    """A library, or one of its collaborators (`lib.feed`, `self.library.jobs`…)."""
+    while True:
+        if _names_a_library(node):
+            return True
+        if isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        else:
+            return False
+
+
 def violations(source: str, filename: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source, filename)):
@@ -40,10 +53,8 @@ def violations(source: str, filename: str) -> list[str]:
         if isinstance(node, ast.Attribute):
             if node.attr in PRIVATE:
                 found.append(f"{where}: .{node.attr}")
-            elif node.attr in PARTS and _names_a_library(node.value):
+            elif node.attr in PARTS and _through_a_library(node.value):
                 found.append(f"{where}: {ast.unparse(node)}")
-            elif node.attr == "db" and ast.unparse(node.value).endswith("feed"):
-                found.append(f"{where}: {ast.unparse(node)}")  # library.feed.db: the same leak
         elif (  # getattr(library, "storage") and friends
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -73,9 +84,13 @@ request.app[LIBRARY].presigner
 window.library._storage
 getattr(lib, "db")
 request.app[LIBRARY].feed.db
+self.library.deferred.storage
 """
-    assert len(violations(leaks, "leaks.py")) == 7
-    fine = "self.storage.setText(t)\nlib.list_objects()\nlibrary.uploads.ingest(p, 'image')\n"
+    assert len(violations(leaks, "leaks.py")) == 8
+    fine = (
+        "self.storage.setText(t)\nlib.list_objects()\nlibrary.uploads.ingest(p, 'image')\n"
+        "window.library.settings.storage_backend\n"
+    )
     assert violations(fine, "fine.py") == []
 
 
