@@ -236,3 +236,52 @@ def test_big_file_to_s3_in_parts_resumes_and_is_checked_here(
         assert lib.resumable.get(ids[0]).file_id == record.id
     finally:
         lib.close()
+
+
+def test_the_parts_threshold_in_settings_decides_which_files_go_in_parts(
+    qtbot: Any, library: Library, tmp_path: Path
+) -> None:
+    """Settings dialog → saved → applied live (as the main window does) → the next uploads."""
+    from desktop_app.controllers.settings_controller import LIVE_FIELDS, SettingsController
+    from desktop_app.views.settings_dialog import SettingsDialog
+
+    small = noise_png(tmp_path / "small.png", 700)  # ~1.4 MiB
+    big = noise_png(tmp_path / "big.png", 1400)  # ~5.6 MiB
+    settings_controller = SettingsController(library.settings)
+    settings_controller.saved.connect(
+        lambda s, _: library.apply_settings(**{n: getattr(s, n) for n in LIVE_FIELDS})
+    )
+    uploads = UploadController(library, max_parallel=1)
+
+    def save_threshold(mib: int) -> None:
+        dialog = SettingsDialog(settings_controller)
+        qtbot.addWidget(dialog)
+        assert dialog.parts_threshold.value() == library.settings.resumable_threshold // MiB
+        dialog.parts_threshold.setValue(mib)
+        with qtbot.waitSignal(settings_controller.saved, timeout=20000):
+            dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+
+    def sent_in_parts(*paths: Path) -> dict[str, bool]:
+        uploads.add_paths(list(paths))
+        wait_for(
+            qtbot,
+            lambda: [i.state for i in uploads.model.items()] == [UploadState.DONE] * len(paths),
+            timeout=30000,
+        )
+        done = {i.name: bool(i.upload_id) for i in uploads.model.items()}
+        uploads.clear_finished()
+        return done
+
+    try:
+        assert library.settings.resumable_threshold == 16 * MiB  # the default: both in one go
+        save_threshold(1)
+        assert library.settings.resumable_threshold == MiB
+        assert sent_in_parts(small, big) == {"small.png": True, "big.png": True}
+        save_threshold(4)
+        assert sent_in_parts(
+            noise_png(tmp_path / "small2.png", 700), noise_png(tmp_path / "big2.png", 1400)
+        ) == {"small2.png": False, "big2.png": True}
+        saved = (library.paths.data_dir / "settings.toml").read_text()
+        assert "resumable_threshold = 4194304" in saved
+    finally:
+        uploads.shutdown()

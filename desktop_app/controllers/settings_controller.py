@@ -33,6 +33,7 @@ LIVE_FIELDS = (
     "max_file_size",
     "upload_rate_limit",
     "presigned_url_expiry",
+    "resumable_threshold",
     "allowed_image_types",
     "allowed_video_types",
 )

@@ -162,6 +162,16 @@ class SettingsDialog(QDialog):
         self.rate_limit.setSpecialValueText(self.tr("No limit"))
         self.rate_limit.setToolTip(self.tr("Uploads each API token (or address) may make"))
         form.addRow(self.tr("API upload limit"), self.rate_limit)
+        self.parts_threshold = QSpinBox(box)
+        self.parts_threshold.setRange(1, 1024 * 1024)
+        self.parts_threshold.setSuffix(" MiB")
+        self.parts_threshold.setToolTip(
+            self.tr(
+                "Files bigger than this are sent in parts: a pause, closing MediaDesk or a "
+                "network outage resumes from the last part instead of from the start"
+            )
+        )
+        form.addRow(self.tr("Upload in parts above"), self.parts_threshold)
         # ALLOWED_IMAGE_TYPES / ALLOWED_VIDEO_TYPES: one box per type MediaDesk validates
         self.type_boxes: dict[str, QCheckBox] = {}
         for title, media_types in (
@@ -225,6 +235,7 @@ class SettingsDialog(QDialog):
         self.max_size.setValue(max(1, s.max_file_size // MIB))
         self.expiry.setValue(s.presigned_url_expiry)
         self.rate_limit.setValue(s.upload_rate_limit)
+        self.parts_threshold.setValue(max(1, s.resumable_threshold // MIB))
         allowed = set(s.allowed_image_types) | set(s.allowed_video_types)
         for mime, check in self.type_boxes.items():
             check.setChecked(mime in allowed)
@@ -259,6 +270,7 @@ class SettingsDialog(QDialog):
                 "max_file_size": self.max_size.value() * MIB,
                 "presigned_url_expiry": self.expiry.value(),
                 "upload_rate_limit": self.rate_limit.value(),
+                "resumable_threshold": self.parts_threshold.value() * MIB,
                 "server_host": self.host.text().strip() or "127.0.0.1",
                 "server_port": self.port.value(),
                 "server_autostart": self.autostart.isChecked(),
@@ -269,6 +281,9 @@ class SettingsDialog(QDialog):
         )
         if self.max_size.value() * MIB == (self.controller.settings.max_file_size // MIB) * MIB:
             values["max_file_size"] = self.controller.settings.max_file_size  # unchanged
+        old_threshold = self.controller.settings.resumable_threshold
+        if self.parts_threshold.value() == max(1, old_threshold // MIB):
+            values["resumable_threshold"] = old_threshold  # unchanged (not a whole MiB)
         return values
 
     def _checked_types(self, media_types: Any) -> tuple[str, ...]:
