@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     table,
     text,
-    tuple_,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy.exc import IntegrityError
@@ -207,17 +206,24 @@ class Catalog:
 
         newer = (lambda a, b: a < b) if desc else (lambda a, b: a > b)  # noqa: E731
         value, last_id = after if after is not None else (None, None)
+
+        def valued(stmt: Select[Any]) -> list[Any]:
+            if after is None:
+                return walk(stmt, limit, False)
+            # (key, id) after (value, last id), as two index ranges: the rest of the rows that
+            # share the value, then the next values. SQLite seeks a row value by its first
+            # column only, so one range would read every row sharing the value (a whole
+            # catalog whose updated_at a bulk update set at once).
+            rows = walk(stmt.where(column == value, newer(MediaFile.id, last_id)), limit, False)
+            if len(rows) < limit:
+                rows += walk(stmt.where(newer(column, value)), limit - len(rows), False)
+            return rows
+
         if never_null:
-            stmt = base
-            if after is not None:
-                stmt = stmt.where(newer(tuple_(column, MediaFile.id), tuple_(value, last_id)))
-            return walk(stmt, limit, False)
+            return valued(base)
         rows: list[Any] = []
         if after is None or value is not None:
-            stmt = base.where(column.is_not(None))
-            if after is not None:
-                stmt = stmt.where(newer(tuple_(column, MediaFile.id), tuple_(value, last_id)))
-            rows = walk(stmt, limit, False)
+            rows = valued(base.where(column.is_not(None)))
         if len(rows) < limit:
             stmt = base.where(column.is_(None))
             if after is not None and value is None:
