@@ -5,8 +5,9 @@ response already under way (a long video, a download, a multi-range answer) woul
 end. Each streaming handler registers here while it sends; when any process trashes or deletes
 the file (or makes it private, for anonymous streams of a public file) the feed's event cancels
 the handler's task and resets the connection, so the client gets a body shorter than its
-Content-Length, within the feed's delay. Bytes handed to nginx with X-Accel-Redirect are
-nginx's to send: they are not cut.
+Content-Length, within the feed's delay. A handler that looked its record up before such an
+event and registers after it answers 404 instead of starting. Bytes handed to nginx with
+X-Accel-Redirect are nginx's to send: they are not cut.
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 
+from core.errors import NotFound
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
-from server.state import LIBRARY, STREAMS, TOKEN
+from server.state import LIBRARY, LOOKED_UP, STREAMS, TOKEN
 
 logger = logging.getLogger(__name__)
 
 ENDING_KINDS = (EventKind.TRASHED, EventKind.DELETED)
+REMEMBER_ENDINGS = 1024  # recent ending events kept for the registration check
 
 
 class _Stream:
@@ -50,6 +54,8 @@ class ActiveStreams:
     def __init__(self) -> None:
         self._by_file: dict[int, set[_Stream]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        # file id → when its streams last had to end: (all of them, anonymous ones)
+        self._ended: dict[int, tuple[float, float]] = {}
 
     def count(self, file_id: int | None = None) -> int:
         if file_id is not None:
@@ -66,6 +72,12 @@ class ActiveStreams:
             anonymous = (
                 record.is_public and request.get(TOKEN) is None and "sig" not in request.query
             )
+        ended = self._ended.get(record.id)
+        looked_up = request.get(LOOKED_UP)
+        if ended is not None and looked_up is not None:
+            last = max(ended) if anonymous else ended[0]
+            if last >= looked_up:  # the record predates a change that ends its streams
+                raise NotFound("This file is no longer available")
         entry = _Stream(asyncio.current_task(), request.transport, anonymous)
         streams = self._by_file.setdefault(record.id, set())
         streams.add(entry)
@@ -108,6 +120,11 @@ class ActiveStreams:
             only_anonymous = True
         else:
             return
+        now = time.monotonic()
+        if len(self._ended) >= REMEMBER_ENDINGS:  # keep the last minute's (a lookup is quicker)
+            self._ended = {k: v for k, v in self._ended.items() if max(v) > now - 60}
+        before = self._ended.get(event.file_id, (0.0, 0.0))
+        self._ended[event.file_id] = (before[0], now) if only_anonymous else (now, before[1])
         loop = self._loop
         if loop is None or loop.is_closed():
             return

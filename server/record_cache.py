@@ -20,7 +20,7 @@ from aiohttp import web
 from core.events import FILE_KINDS, ChangeEvent
 from core.library import Library
 from core.records import FileRecord
-from server.state import LIBRARY, RECORDS, run_blocking
+from server.state import LIBRARY, LOOKED_UP, RECORDS, run_blocking
 
 TTL_SECONDS = 2.0  # bounds staleness if the change feed is down
 MAX_ENTRIES = 4096
@@ -80,6 +80,7 @@ class RecordCache:
 
 async def ready_record(request: web.Request, file_id: int) -> FileRecord:
     """A ready, untrashed file (NotFound otherwise), from the cache when it is fresh."""
+    request[LOOKED_UP] = time.monotonic()  # a stream of it checks for a trash since then
     cache = request.app[RECORDS]
     record = cache.get(file_id)
     if record is None:

@@ -39,6 +39,8 @@ STREAMS: web.AppKey[ActiveStreams] = web.AppKey("streams")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED: web.RequestKey[float] = web.RequestKey("started")
 TOKEN: web.RequestKey[TokenInfo | None] = web.RequestKey("token")
+# when the handler started looking up its file record (server/live_streams.py compares it)
+LOOKED_UP: web.RequestKey[float] = web.RequestKey("looked_up")
 
 
 def library(request: web.Request) -> Library:

@@ -20,6 +20,7 @@ from server.errors import ApiError
 from server.state import (
     AUDIT,
     CONFIG,
+    LOOKED_UP,
     METRICS,
     STREAMS,
     library,
@@ -89,6 +90,7 @@ async def signed_put(request: web.Request) -> web.Response:
 async def signed_get(request: web.Request) -> web.StreamResponse:
     grant = _grant(request, "GET")
     lib = library(request)
+    request[LOOKED_UP] = time.monotonic()  # a trash heard after this ends the answer too
     record: FileRecord | None = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.is_trashed or record.status != "ready":
         raise NotFound("This file is no longer available")
