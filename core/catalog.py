@@ -132,7 +132,7 @@ class Catalog:
         with self.db.read() as s:
             plan = self._plan(s, q)
             search = plan.every if plan else None
-            total = self._count(s, q, search)
+            total = self._count(s, q, plan)
             # Core rows, not ORM objects: building 50 ORM objects costs ten times the query
             columns = select(*MediaFile.__table__.c)
             base = self._filtered(columns, q, search)
@@ -231,10 +231,8 @@ class Catalog:
             rows += walk(stmt, limit - len(rows), True)
         return rows
 
-    def _count(
-        self, s: Session, q: FileQuery, search: ColumnElement[bool] | TextClause | None
-    ) -> int:
-        if search is None:
+    def _count(self, s: Session, q: FileQuery, plan: _SearchPlan | None) -> int:
+        if plan is None:
             return self._counted(s, q)
         key = (
             q.athlete_id,
@@ -251,16 +249,32 @@ class Catalog:
             if cached and cached[0] > now and cached[1] == self._generation:
                 return cached[2]
         generation = self._generation
-        total = int(s.scalar(self._filtered(select(func.count(MediaFile.id)), q, search)) or 0)
+        if plan.matched_text is None:
+            total = int(s.scalar(self._filtered(select(func.count()), q, plan.every)) or 0)
+        else:
+            # the FTS matches read first (CROSS JOIN) and checked against the filters, plus the
+            # matched athletes' files from the kept counts; a file found both ways counts once
+            in_text = plan.matched_text.with_only_columns(func.count())
+            if plan.athletes:
+                in_text = in_text.where(
+                    or_(
+                        MediaFile.athlete_id.is_(None),
+                        MediaFile.athlete_id.not_in(plan.athletes),
+                    )
+                )
+            total = int(s.scalar(self._filtered(in_text, q)) or 0)
+            if plan.athletes:
+                total += self._counted(s, q, plan.athletes)
         with self._counts_lock:
             if len(self._counts) > 256:
                 self._counts.clear()
             self._counts[key] = (now + COUNT_TTL, generation, total)
         return total
 
-    def _counted(self, s: Session, q: FileQuery) -> int:
-        """A total without a text search: a SUM over the counts kept by triggers (migration
-        0012), the same filters as _filtered, never a COUNT over the rows."""
+    def _counted(self, s: Session, q: FileQuery, athletes: tuple[int, ...] | None = None) -> int:
+        """A total without a text search (or of these athletes' files): a SUM over the counts
+        kept by triggers (migration 0012), the same filters as _filtered, never a COUNT over
+        the rows."""
         self._filtered(select(MediaFile.id), q)  # the same checks of the filters' values
         c = FileCount
         stmt = select(func.coalesce(func.sum(c.n), 0)).where(c.trashed == bool(q.trashed))
@@ -272,6 +286,8 @@ class Catalog:
             stmt = stmt.where(c.content_type == mime)
         if q.athlete_id is not None:
             stmt = stmt.where(c.athlete_id == q.athlete_id)
+        if athletes is not None:
+            stmt = stmt.where(c.athlete_id.in_(athletes))
         if file_type := file_type_filter(q):
             stmt = stmt.where(c.file_type == file_type)
         if q.is_public is not None:
@@ -303,7 +319,7 @@ class Catalog:
                     select(Athlete.id).where(Athlete.name.ilike(pattern, escape="\\"))
                 ),
             )
-            return _SearchPlan(every, (), every)
+            return _SearchPlan(every, (), every, None, ())
         folded = fold(term)
         athletes = [
             i for i, name in s.execute(select(Athlete.id, Athlete.name)) if folded in fold(name)
@@ -317,7 +333,7 @@ class Catalog:
             *([MediaFile.athlete_id.in_(athletes)] if athletes else []),
         )
         if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
-            return _SearchPlan(walk, (), walk)
+            return _SearchPlan(walk, (), walk, None, ())
         # the athletes' names are matched above: the FTS index is asked about the other two
         phrase = "{original_filename description} : " + _phrase(term)
         in_text: ColumnElement[bool] = MediaFile.id.in_(
@@ -326,21 +342,21 @@ class Catalog:
             .where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
         )
         every = or_(in_text, MediaFile.athlete_id.in_(athletes)) if athletes else in_text
+        columns = select(*MediaFile.__table__.c)
+        # CROSS JOIN: SQLite reads the matches, then sorts or counts them; left to itself it
+        # would walk the sort key's index testing each row against the list of matches
+        fts = table("media_files_fts", sql_column("rowid"))
+        in_fts = columns.select_from(
+            _CrossJoin(fts, MediaFile.__table__, MediaFile.id == fts.c.rowid)
+        ).where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
         if not self._common(s, term, athletes, q.limit):
-            columns = select(*MediaFile.__table__.c)
-            # CROSS JOIN: SQLite reads the few matches, then sorts them; left to itself it
-            # would walk the sort key's index testing each row against the list of matches
-            fts = table("media_files_fts", sql_column("rowid"))
-            in_fts = columns.select_from(
-                _CrossJoin(fts, MediaFile.__table__, MediaFile.id == fts.c.rowid)
-            ).where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
             by_athlete = (
                 [columns.where(MediaFile.athlete_id == i) for i in athletes]
                 if len(athletes) <= ATHLETE_PARTS
                 else [columns.where(MediaFile.athlete_id.in_(athletes))]
             )
-            return _SearchPlan(every, (in_fts, *by_athlete), every)
-        return _SearchPlan(every, (), walk)
+            return _SearchPlan(every, (in_fts, *by_athlete), every, in_fts, tuple(athletes))
+        return _SearchPlan(every, (), walk, in_fts, tuple(athletes))
 
     def _common(self, s: Session, term: str, athletes: list[int], limit: int) -> bool:
         """Whether a page of the sort key's index holds enough matches to walk it.
@@ -615,6 +631,8 @@ class _SearchPlan:
     every: ColumnElement[bool]  # every match: the total, and ?offset= pages
     parts: tuple[Select[Any], ...]  # a rare term: each part read in the sort's order
     walk: ColumnElement[bool]  # a common term: tested on each row of the sort key's index
+    matched_text: Select[Any] | None  # the FTS matches of name and description (SQLite)
+    athletes: tuple[int, ...]  # athletes whose name matched (with matched_text)
 
 
 def _merge(pages: list[list[Any]], key: str, desc: bool, limit: int) -> list[Any]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from core.db.models import Athlete, MediaFile
 from core.errors import InvalidInput
@@ -236,3 +236,18 @@ def test_desktop_grid_pages_by_cursor_to_the_end(
         assert all(q.offset == 0 for q in asked) and any(q.cursor for q in asked), asked
     finally:
         runner.shutdown()
+
+
+def test_search_totals_count_each_match_once(filled: Library) -> None:
+    """A file matched by its text and by its athlete's name counts once, under any filter."""
+    with db_of(filled).write() as s:
+        s.add(Athlete(id=3, name="The Final Four"))
+        s.flush()
+        # some of them also say "final" in their description
+        s.execute(update(MediaFile).where(MediaFile.id % 2 == 1).values(athlete_id=3))
+    for term in ("final", "FINAL F", "photo", "messi"):
+        for filters in ({}, {"file_type": "image"}, {"athlete_id": 3}, {"status": None}):
+            listed = walk(filled, q=term, **filters)
+            assert filled.list_files(q=term, **filters).total == len(listed), (term, filters)
+            assert len(listed) == len({r.id for r in listed})
+    assert any(r.athlete_id == 3 and "final" in r.description for r in walk(filled, q="final"))
