@@ -3,11 +3,13 @@
 State lives in the catalog (`resumable_uploads`), bytes in the data folder or the bucket, so an
 upload survives a server restart:
 
-- tus on local storage: the upload grows in `<data>/uploads/<id>.part`; each commit fsyncs the
-  file and then records the offset, so after a crash the file is cut back to the recorded offset.
+- tus on local storage: the upload grows in `<data>/uploads/<id>.part` (core/appender.py); each
+  commit fsyncs the file and then records the offset, so after a crash the file is cut back to
+  the recorded offset.
 - tus on S3/R2: bytes go to `<data>/uploads/<id>.buffer` until one part is complete, the part is
   sent to an S3 multipart upload (all parts the same size, as R2 requires), the part is recorded,
-  and only then is the buffer emptied. At most one part is ever buffered, on disk.
+  and only then is the buffer emptied. At most one part is ever buffered, on disk. The multipart
+  upload starts with the first part, whose content names the object (no move at the end).
 - presigned multipart (S3/R2): the client PUTs parts straight to the bucket with signed part
   URLs; confirm completes the multipart upload (the client's ETags or ListParts) and validates.
 
@@ -27,7 +29,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 
 from core import keys
+from core.appender import Appender
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
@@ -347,15 +350,12 @@ class ResumableUploads:
         upload_id = secrets.token_hex(16)
         now = datetime.now(UTC)
         store = self._multipart_store()
-        object_key = s3_upload_id = None
         part_size = 0
         if store is not None:
+            # The object and its multipart upload are made when the first part is buffered
+            # (_start_multipart): its key is named from the content then, not from metadata
+            # that may be missing or wrong.
             part_size = max(self.lib.settings.upload_part_size, -(-length // MAX_PARTS))
-            ext = BY_MIME[meta.mime].ext if meta.mime else "bin"
-            object_key = keys.media_key(meta.athlete_id, ext)
-            s3_upload_id = store.create_multipart(
-                object_key, meta.mime or "application/octet-stream"
-            )
         self._data_file(upload_id, store is not None).touch()
         with self._db.write() as s:
             s.add(
@@ -366,8 +366,6 @@ class ResumableUploads:
                     length=length,
                     received=0,
                     meta={**meta.raw, **({"_source": source} if source else {})},
-                    object_key=object_key,
-                    s3_upload_id=s3_upload_id,
                     part_size=part_size,
                     parts=[],
                     owner=owner,
@@ -377,6 +375,32 @@ class ResumableUploads:
             )
         logger.info("tus upload %s created (%d bytes, %s)", upload_id, length, meta.filename)
         return self.get(upload_id)
+
+    def _start_multipart(self, upload_id: str, buffer: Path) -> tuple[str, str]:
+        """Names the object from the content at the head of `buffer` and starts its multipart
+        upload, recorded before any part is sent (termination and expiry abort it).
+
+        Named from the bytes, the object never has to be moved once validation finds the real
+        type: a move is a copy, and one S3 copy request stops at 5 GB. Metadata (`filetype`,
+        the file name) only stands in for content that is not a type we accept, which
+        validation refuses at the end anyway.
+        """
+        with self._db.read() as s:
+            meta = _check_meta(self._row(s, upload_id).meta or {})
+        try:
+            mime: str | None = sniff_file(buffer).mime
+        except MediaDeskError:
+            mime = meta.mime
+        store = self._multipart_store()
+        if store is None:
+            raise UploadGone("The storage changed since this upload started; start a new one")
+        ext = BY_MIME[mime].ext if mime in BY_MIME else "bin"
+        key = keys.media_key(meta.athlete_id, ext)
+        uid = store.create_multipart(key, mime or "application/octet-stream")
+        with self._db.write() as s:
+            row = self._row(s, upload_id)
+            row.object_key, row.s3_upload_id = key, uid
+        return key, uid
 
     def _data_file(self, upload_id: str, buffered: bool) -> Path:
         return self.folder / f"{upload_id}.{'buffer' if buffered else 'part'}"
@@ -546,7 +570,7 @@ class ResumableUploads:
             if row.state != "receiving":
                 return _state(row)
             meta = _check_meta(row.meta or {})
-            buffered = row.s3_upload_id is not None
+            buffered = row.part_size > 0  # R2/S3: buffered, sent in parts
         try:
             if buffered:
                 record = self._finish_multipart(upload_id, meta)
@@ -602,9 +626,11 @@ class ResumableUploads:
             raise UploadGone("The storage changed since this upload started; start a new one")
         with self._db.read() as s:
             row = self._row(s, upload_id)
-            key, uid = str(row.object_key), str(row.s3_upload_id)
+            key, uid = row.object_key, row.s3_upload_id
             length, parts = row.length, _parts(row)
         buffer = self._data_file(upload_id, True)
+        if key is None or uid is None:  # smaller than one part: named now
+            key, uid = self._start_multipart(upload_id, buffer)
         done = sum(p.size for p in parts)
         if done < length:  # the last (shorter) part is still in the buffer
             size = length - done
@@ -983,8 +1009,8 @@ class TusWriter:
         self._closed = False
         self.offset = 0  # bytes committed + written in this request
         self._committed = 0
-        self._fh: BinaryIO | None = None
-        self._sha: Any = None  # sha256 of every byte of a local upload, when this process saw all
+        self._fh: BinaryIO | None = None  # the part buffer of an upload to R2/S3
+        self._file: Appender | None = None  # the growing file of a local upload
         self._spool: BinaryIO | None = None
         self._hash: Any = None
 
@@ -996,7 +1022,7 @@ class TusWriter:
             self.length, received = row.length, row.received
             self.key, self.uid, self.part_size = row.object_key, row.s3_upload_id, row.part_size
             self.parts = _parts(row)
-        self.buffered = self.uid is not None
+        self.buffered = self.part_size > 0  # R2/S3: a part at a time through a buffer file
         path = self.uploads._data_file(self.id, self.buffered)
         self._parts_bytes = sum(p.size for p in self.parts)
         expected = received - self._parts_bytes
@@ -1008,39 +1034,53 @@ class TusWriter:
             if actual < expected:  # bytes lost (the data folder was restored): go back
                 received = self._parts_bytes + actual
                 self._record(received)
-        self._fh = open(path, "r+b")  # noqa: SIM115 - closed in close()/abort()
-        self._fh.seek(0, os.SEEK_END)
         self.offset = self._committed = received
         hashed = self.uploads._hashes.pop(self.id, None)
-        if not self.buffered:
+        if self.buffered:
+            self._fh = open(path, "r+b")  # noqa: SIM115 - closed in close()/abort()
+            self._fh.seek(0, os.SEEK_END)
+        else:
+            # sha256 of every byte of the upload, when this process saw them all
+            sha = None
             if hashed is not None and hashed[0] == received:
-                self._sha = hashed[1]
+                sha = hashed[1]
             elif received == 0:
-                self._sha = hashlib.sha256()
+                sha = hashlib.sha256()
+            self._file = Appender(
+                path, received, sha=sha, checkpoint=LOCAL_CHECKPOINT, on_durable=self._durable
+            )
         if self._checksum is not None:
             self._spool = open(self.uploads.folder / f"{self.id}.chunk", "w+b")  # noqa: SIM115
             self._hash = CHECKSUM_ALGORITHMS[self._checksum[0]]()
 
-    def write(self, data: bytes) -> None:
-        if not data:
+    def write(self, data: bytes | Sequence[bytes]) -> None:
+        """Appends bytes, or a list of chunks (written with one system call)."""
+        chunks: Sequence[bytes] = [data] if isinstance(data, bytes) else data
+        size = sum(len(c) for c in chunks)
+        if not size:
             return
-        if self.offset + len(data) > self.length:
+        if self.offset + size > self.length:
             raise TooLarge(
                 f"The chunk goes past Upload-Length ({self.length} bytes)",
                 details={"length": self.length, "offset": self.offset},
             )
         if self._spool is not None:
-            self._spool.write(data)
-            self._hash.update(data)
-            self.offset += len(data)
+            for chunk in chunks:
+                self._spool.write(chunk)
+                self._hash.update(chunk)
+            self.offset += size
             return
-        self._append(data)
+        self._append(chunks)
 
-    def _append(self, data: bytes) -> None:
+    def _append(self, chunks: Sequence[bytes]) -> None:
+        if self._file is not None:
+            self._file.write(chunks)  # commits itself every LOCAL_CHECKPOINT bytes
+            self.offset = self._file.offset
+            return
         assert self._fh is not None
-        view = memoryview(data)
-        while view:
-            if self.buffered:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
                 room = self.part_size - (self.offset - self._parts_bytes)
                 take = view[:room]
                 self._fh.write(take)
@@ -1048,18 +1088,6 @@ class TusWriter:
                 view = view[len(take) :]
                 if self.offset - self._parts_bytes == self.part_size:
                     self._send_part()
-            else:
-                if self._sha is not None:
-                    self._sha.update(view)
-                try:
-                    self._fh.write(view)
-                except BaseException:
-                    self._sha = None
-                    raise
-                self.offset += len(view)
-                view = view[len(view) :]
-                if self.offset - self._committed >= LOCAL_CHECKPOINT:
-                    self._commit()
 
     def _send_part(self) -> None:
         """Sends the full buffer as the next part, records it, then empties the buffer."""
@@ -1068,6 +1096,8 @@ class TusWriter:
         if store is None:
             raise UploadGone("The storage changed since this upload started; start a new one")
         self._fh.flush()
+        if self.uid is None:  # the first part: the content names the object
+            self.key, self.uid = self.uploads._start_multipart(self.id, Path(self._fh.name))
         number = len(self.parts) + 1
         with open(self._fh.name, "rb") as part:
             etag = store.upload_part(str(self.key), str(self.uid), number, part, self.part_size)
@@ -1083,6 +1113,9 @@ class TusWriter:
         self._fh.truncate()
 
     def _commit(self) -> None:
+        if self._file is not None:
+            self._file.finish()  # waits for the hash and checkpoints, fsyncs, records
+            return
         assert self._fh is not None
         if self.offset == self._committed:
             return
@@ -1090,6 +1123,11 @@ class TusWriter:
         os.fsync(self._fh.fileno())
         self._record(self.offset)
         self._committed = self.offset
+
+    def _durable(self, received: int) -> None:
+        """The Appender's checkpoint: bytes [0, received) are on disk; record them."""
+        self._record(received)
+        self._committed = received
 
     def _record(self, received: int) -> None:
         with self._db.write() as s:
@@ -1123,7 +1161,7 @@ class TusWriter:
         self.offset = self._committed
         self._spool.seek(0)
         while chunk := self._spool.read(1024 * 1024):
-            self._append(chunk)
+            self._append([chunk])
 
     def abort(self) -> None:
         """The request ended early: keep what arrived (a checksum chunk is dropped whole)."""
@@ -1139,6 +1177,8 @@ class TusWriter:
             self._release()
 
     def _close_files(self) -> None:
+        if self._file is not None:
+            self._file.close()
         if self._fh is not None and not self._fh.closed:
             self._fh.close()
         if self._spool is not None and not self._spool.closed:
@@ -1146,8 +1186,9 @@ class TusWriter:
             Path(self._spool.name).unlink(missing_ok=True)
 
     def _keep_hash(self) -> None:
-        if self._sha is not None and self._committed == self.offset:
-            self.uploads._hashes[self.id] = (self._committed, self._sha)
+        sha = self._file.sha if self._file is not None else None
+        if sha is not None and self._committed == self.offset:
+            self.uploads._hashes[self.id] = (self._committed, sha)
 
     def _release(self) -> None:
         if not self._closed:

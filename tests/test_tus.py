@@ -394,6 +394,37 @@ def test_s3_tus_sends_equal_parts_and_cleans_up(
     assert record.storage_key in keys and len([k for k in keys if "_derived" not in k]) == 1
 
 
+def test_s3_untyped_tus_upload_is_named_from_its_content(
+    s3_big: tuple[Library, Any], s3_bucket: Any, tmp_path: Path
+) -> None:
+    """No filetype, no extension: the first part's content names the object, nothing moves."""
+    lib, s3 = s3_big
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "f.png", 1500).read_bytes()  # ~6.8 MB: a part and a bit
+    small = noise_png(tmp_path / "g.png", 300).read_bytes()  # less than one part
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        url = server.url + create(server.url, token, len(data)).headers["Location"]
+        assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+        assert patch(url, token, 0, data[: 6 * MiB]).status == 204
+        pending = s3.list_multipart_uploads(Bucket=s3_bucket.bucket)["Uploads"]
+        assert len(pending) == 1 and pending[0]["Key"].endswith(".png")
+        last = patch(url, token, 6 * MiB, data[6 * MiB :])
+        assert last.status == 204, last.body
+        record = lib.get_file(int(last.headers["MediaDesk-File-Id"]))
+        assert record.storage_key == pending[0]["Key"]  # where the parts went: not moved
+        assert record.content_type == "image/png" and record.file_type == "image"
+        whole = (
+            server.url + create(server.url, token, len(small), filename="clip").headers["Location"]
+        )
+        done = patch(whole, token, 0, small)
+        assert done.status == 204, done.body
+        one = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
+        assert one.storage_key.endswith(".png") and one.sha256 == hashlib.sha256(small).hexdigest()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket.bucket)["Contents"]]
+    assert not [k for k in keys if k.endswith(".bin")]
+    assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+
+
 def test_s3_tus_resumes_after_a_restart_mid_part(
     s3_big: tuple[Library, Any], s3_bucket: Any, tmp_path: Path
 ) -> None:

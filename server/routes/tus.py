@@ -8,6 +8,7 @@ protocol's status codes (409 offset, 410 expired, 412 version, 413 size, 415 con
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from email.utils import format_datetime
@@ -39,9 +40,10 @@ BASE = "/files/upload/tus"
 ITEM = BASE + "/{upload_id}"
 OFFSET_TYPE = "application/offset+octet-stream"
 FILE_ID_HEADER = "MediaDesk-File-Id"
-# Bytes handed to the writer thread at once: big enough that thread hops cost nothing, small
-# enough that a PATCH never holds more than this in memory.
-BATCH = 1024 * 1024
+# Bytes handed to the writer thread at once: big enough that thread hops cost little, small
+# enough that a PATCH holds a few of them at most in memory (one being read, one being written,
+# two being hashed).
+BATCH = 2 * 1024 * 1024
 
 
 def _uploads(request: web.Request) -> ResumableUploads:
@@ -135,19 +137,33 @@ async def tus_options(request: web.Request) -> web.Response:
 
 
 async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
-    """Streams the body into the writer in batches; a body cut short keeps what arrived."""
-    batch = bytearray()
-    received = 0
+    """Streams the body into the writer; a body cut short keeps what arrived.
+
+    The chunks aiohttp hands over are passed on as they are (no joining copy), a batch at a
+    time, and the next batch is read while the writer thread writes the previous one.
+    """
+    content = request.content
+    batch: list[bytes] = []
+    size = received = 0
+    pending: asyncio.Future[None] | None = None
     try:
-        async for chunk in request.content.iter_chunked(BATCH):
+        while chunk := await content.readany():
             received += len(chunk)
-            batch += chunk
-            if len(batch) >= BATCH:
-                data, batch = bytes(batch), bytearray()
-                await run_blocking(request, writer.write, data)
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= BATCH:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(run_blocking(request, writer.write, batch))
+                batch, size = [], 0
+        if pending is not None:
+            await pending
+            pending = None
         if batch:
-            await run_blocking(request, writer.write, bytes(batch))
+            await run_blocking(request, writer.write, batch)
     except BaseException:
+        if pending is not None:  # the writer thread is still on it: let it end first
+            await asyncio.wait([pending])
         request.app[METRICS].received("tus", "unknown", received)  # bytes in, whatever came of them
         await run_blocking(request, writer.abort)
         raise
