@@ -366,14 +366,14 @@ class Catalog:
         probes read at most that many entries, and their answer is cached like a total."""
         if not term.isascii():
             return False
-        total = self._counted(s, FileQuery(status="ready"))
-        cap = max(COMMON, int(math.sqrt(limit * total / WALK_RATIO)))
-        key = ("common", term, tuple(athletes), cap)
+        key = ("common", term, tuple(athletes), limit)
         now = time.monotonic()
         with self._counts_lock:
             cached = self._counts.get(key)
             if cached and cached[0] > now and cached[1] == self._generation:
                 return bool(cached[2])
+        total = self._counted(s, FileQuery(status="ready"))
+        cap = max(COMMON, int(math.sqrt(limit * total / WALK_RATIO)))
         generation = self._generation
         found = int(
             s.scalar(
