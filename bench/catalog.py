@@ -124,8 +124,7 @@ def fill(db_file: Path, count: int) -> None:
         )
         conn.commit()
         print(f"  filled {min(count, first + batch):,} rows", file=sys.stderr, flush=True)
-    conn.execute("ANALYZE")
-    conn.commit()
+    # no ANALYZE: MediaDesk never runs it, so the planner works without statistics here too
     conn.close()
 
 
@@ -229,21 +228,30 @@ def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
         )
     cases += [
         ("search rare (q=-12345.)", "/files/?limit=50&q=-12345."),
+        ("search 1,111 matches (q=-123)", "/files/?limit=50&q=-123"),
+        ("search 5,175 matches (q=p-jump)", "/files/?limit=50&q=p-jump&sort=size"),
         ("search common (q=jump)", "/files/?limit=50&q=jump"),
+        # the 11,111 matches are ids 12…, 120…129…, 120000…129999: the newest is 870,000 rows
+        # down the date index (a walk that assumes matches spread evenly pays for it)
+        ("search clustered (q=-12)", "/files/?limit=50&q=-12"),
         ("search athlete (q=athlete 042)", f"/files/?limit=50&q={quote('athlete 042')}"),
         ("search + sort=-size", "/files/?limit=50&q=podium&sort=-size"),
         ("filter file_type=video", "/files/?limit=50&file_type=video"),
         ("filter athlete_id=42", "/files/?limit=50&athlete_id=42"),
+        ("search within athlete_id=42 (q=dive)", "/files/?limit=50&athlete_id=42&q=dive"),
+        ("old offset in the middle", f"/files/?limit=50&offset={files // 2}"),
         ("old offset at the end", f"/files/?limit=50&offset={files - 50}"),
     ]
     print(f"{files:,} files through HTTP (GET /files/, limit 50, keep-alive, {rounds} rounds)")
-    print(f"  {'case':40} {'p50 ms':>8} {'p95 ms':>8}  total")
+    print(f"  {'case':40} {'first':>8} {'p50 ms':>8} {'p95 ms':>8}  total")
     p50s = []
     for label, path in cases:
-        first = get(path)  # warm: the page cache, and the cached total for these filters
+        started = time.perf_counter()
+        first = get(path)  # warms the page cache, and the cached search total and probe
+        cold = (time.perf_counter() - started) * 1000
         p50, p95 = timed(functools.partial(get, path), rounds)
         p50s.append(p50)
-        print(f"  {label:40} {p50:8.2f} {p95:8.2f}  {first['total']}")
+        print(f"  {label:40} {cold:8.2f} {p50:8.2f} {p95:8.2f}  {first['total']}")
     raw = sqlite3.connect(db_file)
     like = (
         "SELECT count(*) FROM media_files WHERE deleted_at IS NULL AND status='ready' AND "
