@@ -181,12 +181,14 @@ LIST_PARAMS = [
     param(
         "offset",
         schema={"type": "integer", "default": 0, "minimum": 0, "maximum": INT64_MAX},
-        desc="Kept for older clients; deep pages are faster with cursor",
+        desc="Kept for compatibility: the catalog reads every skipped row, so a deep offset "
+        "costs in proportion to its depth (about 100 ms at the end of a million files). "
+        "Page with cursor instead",
     ),
     param(
         "cursor",
-        desc="next_cursor of the previous page (keyset paging: the same cost at any depth); "
-        "not with offset",
+        desc="The fast path: next_cursor of the previous page (keyset paging on the sort "
+        "key's index, the same cost at any depth); not with offset",
     ),
     param(
         "content_type",

@@ -131,7 +131,12 @@ SCHEMAS: dict[str, S] = {
     "FilePage": obj(
         ["items", "total", "limit", "offset", "next_cursor"],
         items={"type": "array", "items": ref("File")},
-        total=INT,
+        total={
+            **INT,
+            "description": "Exact number of files matching the filters: without q from "
+            "counts the catalog keeps per filter combination; with q counted once per search "
+            "and filters, then cached (30 s, refreshed at once by this server's writes)",
+        },
         limit=INT,
         offset=INT,
         next_cursor={
