@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from server.params import MALFORMED_BODY, check_text, malformed
 from server.state import THREADS, Threads
 
 CHUNK = 256 * 1024
+BATCH = 1024 * 1024  # bytes per hand-over to the writer thread
 MAX_FIELD = 64 * 1024
 MAX_PARTS = 32
 FILE_FIELD = "file"
@@ -78,16 +80,35 @@ async def _text(part: BodyPartReader) -> str:
 
 
 async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, threads: Threads) -> Spooled:
-    """Chunks go to a SpoolWriter in the thread pool; past max_size we stop reading (413)."""
+    """Chunks go to a SpoolWriter in the thread pool; past max_size we stop reading (413).
+
+    Chunks are handed over BATCH bytes at a time (few thread hops), and the next batch is
+    read while the thread writes and hashes the last one.
+    """
     writer = await threads.run(SpoolWriter, tmp_dir, max_size)
-    count = 0
+    count = batched = 0
+    batch: list[bytes] = []
+    pending: asyncio.Future[None] | None = None
     try:
         while chunk := await part.read_chunk(CHUNK):
             count += len(chunk)
             if count > max_size:
                 raise too_large(max_size)
-            await threads.run(writer.write, bytes(chunk))
+            batch.append(bytes(chunk))
+            batched += len(chunk)
+            if batched >= BATCH:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(threads.run(writer.write, b"".join(batch)))
+                batch, batched = [], 0
+        if pending is not None:
+            await pending
+            pending = None
+        if batch:
+            await threads.run(writer.write, b"".join(batch))
         return await threads.run(writer.finish)
     except BaseException:
+        if pending is not None:  # the thread is still writing: let it end before the abort
+            await asyncio.wait([pending])
         await threads.run(writer.abort)
         raise

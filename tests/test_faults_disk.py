@@ -112,8 +112,11 @@ def test_injected_enospc_everywhere(
             reply, pending_id = _signed_put(server.url, tokens.upload, video)
             _assert_507(reply)
             assert partial_files(data_dir) == []
-            # 3. ...and when a direct upload is copied into the store.
-            _assert_507(_direct(server.url, tokens.upload, "b.mp4", video, "video", "video/mp4"))
+            # 3. A direct upload is not copied into the store: its fsynced spool file is
+            #    renamed into place (a copy only across file systems: the tmpfs test below).
+            jpeg = media_dir.jpeg.read_bytes()
+            renamed = _direct(server.url, tokens.upload, "b.jpg", jpeg, "image", "image/jpeg")
+            assert renamed.status == 201, renamed.body
         assert partial_files(data_dir) == []
 
         # 4. Anything else that meets ENOSPC, below the core's own translation.
@@ -135,6 +138,7 @@ def test_injected_enospc_everywhere(
         )
         assert expire.status == 200
         ready = {kept.json()["id"]: media_dir.png.read_bytes(), again.json()["id"]: video}
+        ready[renamed.json()["id"]] = jpeg
         assert_healthy(library, ready, server.url, tokens.read)
     finally:
         server.stop()

@@ -57,6 +57,23 @@ async def test_direct_upload_then_duplicate(api: Any, tokens: Tokens, media_dir:
     assert other.status == 201 and (await other.json())["id"] != first["id"]
 
 
+async def test_direct_upload_is_stored_by_renaming_its_spool_file(
+    api: Any, tokens: Tokens, media_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body is written (and fsynced) once: the spool file becomes the object."""
+    from core.storage.local import LocalStorage
+
+    def no_second_copy(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the spooled upload was copied into the store")
+
+    monkeypatch.setattr(LocalStorage, "put_file", no_second_copy)
+    body = await uploaded(api, media_dir.mp4, tokens.upload, "video")
+    lib: Library = api.server.app[LIBRARY]
+    record = lib.get_file(body["id"])
+    assert record.size == media_dir.mp4.stat().st_size and record.status == "ready"
+    assert list(lib.paths.tmp_dir.glob("upload-*")) == []
+
+
 async def test_validation_errors_are_400_json(api: Any, tokens: Tokens, media_dir: Any) -> None:
     cases = [
         (media_dir.fake_exe_jpg, "image", "unsupported_type"),

@@ -193,6 +193,7 @@ async def direct_upload(request: web.Request) -> web.Response:
             athlete_id=as_id("athlete_id", fields.get("athlete_id")),
             is_public=as_bool("is_public", fields.get("is_public")),
             description=fields.get("description", ""),
+            adopt=True,  # the fsynced spool file is ours: stored by a rename, not a second copy
         )
     except BaseException as exc:
         _count_failure(request, "direct", file_type, exc)
