@@ -133,8 +133,7 @@ class Catalog:
             plan = self._plan(s, q)
             search = plan.every if plan else None
             total = self._count(s, q, plan)
-            # Core rows, not ORM objects: building 50 ORM objects costs ten times the query
-            columns = select(*MediaFile.__table__.c)
+            columns = _COLUMNS
             base = self._filtered(columns, q, search)
             if q.offset:
                 order = column.desc() if desc else column.asc()
@@ -142,7 +141,7 @@ class Catalog:
                     order = order.nulls_last()  # images have no duration: after the videos
                 id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
                 stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
-                rows = list(s.execute(stmt).mappings().all())
+                rows = list(s.connection().execute(stmt).mappings().all())
             elif plan is not None and plan.parts:
                 # a rare term: each part seeks its own index, and one page of each is merged
                 pages = [
@@ -202,7 +201,8 @@ class Catalog:
                     column.desc() if desc else column.asc(),
                     MediaFile.id.desc() if desc else MediaFile.id.asc(),
                 ]
-            return list(s.execute(stmt.order_by(*order).limit(n)).mappings().all())
+            # the session's connection: a Core select needs none of the ORM's result handling
+            return list(s.connection().execute(stmt.order_by(*order).limit(n)).mappings().all())
 
         newer = (lambda a, b: a < b) if desc else (lambda a, b: a > b)  # noqa: E731
         value, last_id = after if after is not None else (None, None)
@@ -299,7 +299,7 @@ class Catalog:
         contains q), or None without one.
 
         SQLite: athletes are matched by name first (a few hundred rows); the files come from
-        the FTS5 trigram index on name and description (migration 0007) and from the
+        the FTS5 trigram index on name and description (migrations 0007, 0013) and from the
         (athlete, sort key) indexes (0011). A rare term seeks each of these in the sort's order
         and merges one page of each; a common one (a page holds many matches) walks the sort
         key's index and tests each row, which stops after one page instead of reading and
@@ -334,15 +334,15 @@ class Catalog:
         )
         if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
             return _SearchPlan(walk, (), walk, None, ())
-        # the athletes' names are matched above: the FTS index is asked about the other two
-        phrase = "{original_filename description} : " + _phrase(term)
+        # the athletes' names are matched above; the FTS index holds names and descriptions
+        phrase = _phrase(term)
         in_text: ColumnElement[bool] = MediaFile.id.in_(
             select(text("rowid"))
             .select_from(text("media_files_fts"))
             .where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
         )
         every = or_(in_text, MediaFile.athlete_id.in_(athletes)) if athletes else in_text
-        columns = select(*MediaFile.__table__.c)
+        columns = _COLUMNS
         # CROSS JOIN: SQLite reads the matches, then sorts or counts them; left to itself it
         # would walk the sort key's index testing each row against the list of matches
         fts = table("media_files_fts", sql_column("rowid"))
@@ -380,13 +380,13 @@ class Catalog:
                 text(
                     "SELECT count(*) FROM (SELECT rowid FROM media_files_fts "
                     "WHERE media_files_fts MATCH :fts_phrase LIMIT :cap)"
-                ).bindparams(
-                    fts_phrase="{original_filename description} : " + _phrase(term), cap=cap
-                )
+                ).bindparams(fts_phrase=_phrase(term), cap=cap)
             )
             or 0
         )
-        if athletes and found < cap:
+        # a few athletes are sought through their own indexes, a page at a time: only many
+        # athletes (their files merged and sorted) count against the walk
+        if len(athletes) > ATHLETE_PARTS and found < cap:
             found += int(
                 s.scalar(
                     select(func.count()).select_from(
@@ -624,6 +624,11 @@ class _CrossJoin(Join):
 @compiles(_CrossJoin, "sqlite")
 def _compile_cross_join(element: _CrossJoin, compiler: Any, **kw: Any) -> str:
     return str(compiler.visit_join(element, **kw)).replace(" JOIN ", " CROSS JOIN ", 1)
+
+
+# Core rows, not ORM objects: building 50 ORM objects costs ten times the query. Built once:
+# coercing thirty columns again for every page cost more than reading the page.
+_COLUMNS = select(*MediaFile.__table__.c)
 
 
 @dataclass(frozen=True)
