@@ -20,6 +20,8 @@ _.isolation_level  # DBAPI connection attribute
 recorded_at  # ORM column
 _.recorded_at
 is_prefix  # ORM column
+inherit_cache  # read by SQLAlchemy's statement cache (core/catalog.py _CrossJoin)
+_compile_cross_join  # @compiles
 
 # Pillow / PyAV attributes we set for the library to read.
 _.MAX_IMAGE_PIXELS
