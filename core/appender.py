@@ -35,7 +35,7 @@ def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
         fn = libc.sync_file_range  # Linux only; elsewhere the fsyncs do all the write-back
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     fn.restype = ctypes.c_int
@@ -49,6 +49,17 @@ def start_writeback(fd: int, start: int, length: int) -> None:
     """Asks the kernel to start writing [start, start+length) to disk now (a hint)."""
     if _sync_file_range is not None and length > 0:
         _sync_file_range(fd, start, length, _SYNC_FILE_RANGE_WRITE)
+
+
+# fdatasync and writev are POSIX (no fdatasync on macOS, neither on Windows).
+def _datasync(fd: int) -> None:
+    getattr(os, "fdatasync", os.fsync)(fd)
+
+
+def _writev(fd: int, views: list[memoryview]) -> int:
+    if hasattr(os, "writev"):
+        return os.writev(fd, views)
+    return os.write(fd, views[0])
 
 
 def _hash(sha: Any, chunks: Sequence[bytes | memoryview]) -> None:
@@ -74,7 +85,8 @@ class Appender:
         checkpoint: int = 0,
         on_durable: Callable[[int], None] | None = None,
     ) -> None:
-        self._fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+        flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(path, flags)
         try:
             os.lseek(self._fd, offset, os.SEEK_SET)
         except BaseException:
@@ -119,7 +131,7 @@ class Appender:
     def _write_all(self, chunks: Sequence[bytes | memoryview]) -> None:
         views = [memoryview(c) for c in chunks if len(c)]
         while views:
-            n = os.writev(self._fd, views[:1024])  # IOV_MAX
+            n = _writev(self._fd, views[:1024])  # IOV_MAX
             self.offset += n
             while views and n >= len(views[0]):
                 n -= len(views[0])
@@ -128,7 +140,7 @@ class Appender:
                 views[0] = views[0][n:]
 
     def _sync(self, upto: int) -> None:
-        os.fdatasync(self._fd)
+        _datasync(self._fd)
         assert self._on_durable is not None
         self._on_durable(upto)
         self.durable = upto
