@@ -176,6 +176,7 @@ def _drive(  # type: ignore[no-untyped-def]
 
     # Trash, look at the trash, restore (the photo selected again: this test is about threads,
     # and a live refresh after the preview may have moved the selection).
+    wait_for(qtbot, lambda: not c.grid.loading and c.grid.row_of(photo_id) >= 0)
     window.browser.select_row(c.grid.row_of(photo_id))
     wait_for(qtbot, lambda: c.current is not None and c.current.id == photo_id)
     window.commands.trash.trigger()

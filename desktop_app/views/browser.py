@@ -80,6 +80,7 @@ class FileBrowser(QWidget):
         self._reselect: tuple[int | None, list[int]] | None = None
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.rowsInserted.connect(self._restore_selection)
+        model.loadingChanged.connect(self._forget_selection_later)
         controller.filterChanged.connect(self._update_empty)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
@@ -221,6 +222,16 @@ class FileBrowser(QWidget):
             current_id = current.id if current is not None and current.id in ids else None
         self._reselect = (current_id, ids)
 
+    def _forget_selection_later(self, loading: bool) -> None:
+        # A page came back without rows (an empty result): the remembered selection must not
+        # wait for some later, unrelated insertion. The rows of a page arrive just after this.
+        if not loading:
+            QTimer.singleShot(0, self._forget_selection)
+
+    def _forget_selection(self) -> None:
+        if not self.controller.grid.loading:
+            self._reselect = None
+
     def _restore_selection(self, *_: object) -> None:
         pending, self._reselect = self._reselect, None
         if pending is None:
@@ -243,9 +254,15 @@ class FileBrowser(QWidget):
             selection.select(items, flags.ClearAndSelect)
         finally:
             self._restoring = False
+        # The details panel may have moved while the rows were away (a file picked meanwhile, or
+        # cleared): it follows the restored selection through the usual guard.
+        self._match_selection()
 
     def _on_selection(self, *_: object) -> None:
         if not self._restoring:
+            # The user chose while a reload was under way: their choice wins over the old one.
+            if self.grid.selectionModel().hasSelection():
+                self._reselect = None
             # After the current-index change of the same click has been handled.
             QTimer.singleShot(0, self._match_selection)
 
