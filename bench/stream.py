@@ -6,8 +6,10 @@ that ingest accepts, yet big enough for whole-file runs), ingests it as a public
 `EmbeddedServer` on a loopback port with an admin token (sent on every request), and starts
 nginx as a child process with its own config serving the very same stored file. Then, for each
 server: random 64 KiB ranges, random 1 MiB ranges and whole-file downloads, each for
---seconds with --connections connections and --threads wrk threads. Prints requests/s, MB/s and
-the MediaDesk/nginx ratio.
+--seconds with --connections connections and --threads wrk threads, in --rounds rounds that
+alternate which server goes first (a shared machine's load moves between two runs). Prints each
+round, requests/s and MB/s over all rounds, and the median of the rounds' MediaDesk/nginx
+ratios (each from two runs seconds apart).
 
 nginx runs one worker (like our one event loop; --nginx-workers) with sendfile on, access_log
 off and tcp_nopush off: with it on, 64 KiB ranges stall 40 ms each here (corked last segment +
@@ -32,6 +34,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -439,33 +442,59 @@ def measure(
     size: int,
     args: argparse.Namespace,
     workdir: Path,
-) -> dict[tuple[str, str], Result]:
+) -> tuple[dict[tuple[str, str], Result], dict[str, float]]:
+    """Results summed over the rounds, and each scenario's median ratio of the first target to
+    the last (rounds alternate the order, so neither always runs right after the other)."""
     script = workdir / "ranges.lua"
     script.write_text(WRK_SCRIPT)
     use_wrk = shutil.which("wrk") is not None
     if not use_wrk:
         log.warning("wrk is not installed: using the (slower) aiohttp client load loop")
     results: dict[tuple[str, str], Result] = {}
+    ratios: dict[str, float] = {}
+    names = list(targets)
     for scenario, span in SCENARIOS:
-        for name, (url, headers) in targets.items():
-            if use_wrk:
-                result = run_wrk(url, headers, size, span, args, script)
-            else:
-                result = run_aiohttp_load(url, headers, size, span, args)
-            results[scenario, name] = result
-            log.info(
-                "%-14s %-9s %9.0f req/s %9.1f MB/s  (%d requests, %d errors)",
-                scenario,
-                name,
-                result.rps,
-                result.mbps,
-                result.requests,
-                result.errors,
+        rounds: list[dict[str, Result]] = []
+        for round_ in range(args.rounds):
+            runs: dict[str, Result] = {}
+            order = names if round_ % 2 == 0 else names[::-1]
+            for name in order:
+                url, headers = targets[name]
+                if use_wrk:
+                    result = run_wrk(url, headers, size, span, args, script)
+                else:
+                    result = run_aiohttp_load(url, headers, size, span, args)
+                runs[name] = result
+                log.info(
+                    "%-14s round %d %-15s %9.0f req/s %9.1f MB/s  (%d requests, %d errors)",
+                    scenario,
+                    round_ + 1,
+                    name,
+                    result.rps,
+                    result.mbps,
+                    result.requests,
+                    result.errors,
+                )
+            rounds.append(runs)
+        for name in names:
+            parts = [r[name] for r in rounds]
+            results[scenario, name] = Result(
+                sum(p.requests for p in parts),
+                sum(p.bytes for p in parts),
+                sum(p.seconds for p in parts),
+                sum(p.errors for p in parts),
             )
-    return results
+        if len(names) == 2:
+            ratios[scenario] = statistics.median(
+                r[names[0]].mbps / r[names[1]].mbps if r[names[1]].mbps else float("nan")
+                for r in rounds
+            )
+    return results, ratios
 
 
-def report(results: dict[tuple[str, str], Result], names: list[str]) -> None:
+def report(
+    results: dict[tuple[str, str], Result], ratios: dict[str, float], names: list[str]
+) -> None:
     out = sys.stdout
     out.write(
         f"\n{'scenario':<15}" + "".join(f"{n + ' req/s':>18}{n + ' MB/s':>16}" for n in names)
@@ -477,12 +506,13 @@ def report(results: dict[tuple[str, str], Result], names: list[str]) -> None:
             r = results[scenario, name]
             row += f"{r.rps:>18.0f}{r.mbps:>16.1f}"
         if len(names) == 2:
-            a, b = results[scenario, names[0]], results[scenario, names[1]]
-            ratio = a.mbps / b.mbps if b.mbps else float("nan")
-            row += f"{ratio:>7.2f}x"
+            row += f"{ratios[scenario]:>7.2f}x"
         out.write(row + "\n")
     errors = sum(r.errors for r in results.values())
-    out.write(f"(errors: {errors}; ratio = {names[0]} MB/s / {names[-1]} MB/s)\n")
+    out.write(
+        f"(errors: {errors}; ratio = median over the rounds of {names[0]} MB/s / "
+        f"{names[-1]} MB/s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})\n"
+    )
 
 
 def main() -> int:
@@ -499,7 +529,8 @@ def main() -> int:
         help="MediaDesk behind nginx with MEDIADESK_ACCEL_REDIRECT (nginx sends the bytes "
         "after MediaDesk's token check, lookup and headers) vs nginx alone",
     )
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5, help="per round and server")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size-mb", type=int, default=200)
@@ -562,8 +593,8 @@ def main() -> int:
             log.info(
                 "serving %d bytes: %s", size, ", ".join(f"{n} {u}" for n, (u, _) in targets.items())
             )
-            results = measure(targets, size, args, workdir)
-        report(results, list(targets))
+            results, ratios = measure(targets, size, args, workdir)
+        report(results, ratios, list(targets))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
