@@ -154,12 +154,13 @@ class StorageBackends:
             )
         report = MigrationReport(target)
         total = len(todo)
+        moved_keys: set[str] = set()  # a shared object moves once, for all its files
         for done, file_id in enumerate(todo):
             if cancel is not None and cancel.is_set():
                 raise Cancelled("Storage migration cancelled; run it again to continue")
             name = ""
             try:
-                name = self._move_one(routing, file_id, target)
+                name = self._move_one(routing, file_id, target, moved_keys)
                 if name:
                     report.moved += 1
                 else:
@@ -178,10 +179,14 @@ class StorageBackends:
         )
         return report
 
-    def _move_one(self, routing: RoutingStorage, file_id: int, target: str) -> str:
+    def _move_one(
+        self, routing: RoutingStorage, file_id: int, target: str, moved_keys: set[str]
+    ) -> str:
         """Returns the file's name when it moved, "" when it changed meanwhile (left as it is)."""
         with self._db.read() as s:
             row = s.get(MediaFile, file_id)
+            if row is not None and row.storage_backend == target and row.storage_key in moved_keys:
+                return row.original_filename  # moved with another file sharing its object
             if row is None or row.storage_backend in (None, target):
                 return ""
             key, source_name, sha = row.storage_key, str(row.storage_backend), row.sha256
@@ -219,6 +224,7 @@ class StorageBackends:
             if not switched:  # renamed or deleted meanwhile: the source is still the truth
                 destination.delete(key)
                 return ""
+            moved_keys.add(key)
             # Only now, with the catalog pointing at the verified copy, does the source go.
             source.delete(key)
             for derived in keys.derivative_keys(key):

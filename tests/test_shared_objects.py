@@ -81,3 +81,22 @@ def test_failed_upload_cleanup_keeps_a_shared_object(library: Library, media_dir
     assert expire_pending(lib, datetime.now(UTC) + timedelta(seconds=1)) == [upload.file.id]
     assert read(lib, lib.get_file(a.id)) == data
     assert originals(lib) == [a.storage_key]
+
+
+def test_a_storage_migration_moves_a_shared_object_for_every_file(
+    s3_settings: Any, media_dir: Any
+) -> None:
+    lib = Library.open(s3_settings.replace(storage_backend="local"))
+    try:
+        a = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=1)
+        b = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=2)
+        assert b.storage_key == a.storage_key
+        data = read(lib, a)
+        report = lib.backends.migrate("r2")
+        assert report.complete
+        assert lib.backends.counts_by_backend() == {"r2": 2}  # both rows follow the object
+        local = storage_of(lib).backend("local")  # type: ignore[attr-defined]
+        assert not local.exists(a.storage_key)
+        assert read(lib, lib.get_file(a.id)) == read(lib, lib.get_file(b.id)) == data
+    finally:
+        lib.close()
