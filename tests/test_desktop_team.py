@@ -183,3 +183,25 @@ def test_live_changes_and_refresh_keep_the_selection(
     finally:
         other.close()
         window.shutdown()
+
+
+def test_settings_saved_by_another_process_show_in_the_settings_dialog(
+    qtbot: Any, library: Library, settings: Any
+) -> None:
+    from core import shared_settings
+    from core.settings import save_settings
+
+    window = _window(qtbot, library)
+    other = Library.open(settings)  # another process of this data folder
+    try:
+        limit = library.settings.max_file_size // 2
+        save_settings(other.settings.replace(max_file_size=limit, trash_retention_days=9))
+        shared_settings.announce(other)
+        wait_for(qtbot, lambda: library.settings.max_file_size == limit)
+        assert library.settings.trash_retention_days == 9
+        window.open_settings()
+        assert window.settings_controller.settings.max_file_size == limit
+        window.settings_dialog.close()
+    finally:
+        other.close()
+        window.shutdown()

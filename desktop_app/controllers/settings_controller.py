@@ -78,6 +78,16 @@ class SettingsController(QObject):
         self._progress = Mailbox(self.migrationProgress.emit, self)
         self.saved_path: Path | None = None
 
+    def catch_up(self) -> None:
+        """Takes the runtime settings another process of this data folder saved (the library
+        re-read them, core/shared_settings.py), so the dialog shows them and a save keeps them."""
+        library = self.library
+        if library is None:
+            return
+        fresh = {n: getattr(library.settings, n) for n in shared_settings.RUNTIME}
+        if any(getattr(self.settings, n) != v for n, v in fresh.items()):
+            self.settings = self.settings.replace(**fresh)
+
     def build(self, values: dict[str, Any]) -> Settings:
         """The settings with the form's values; SettingsError names a bad one."""
         return self.settings.replace(**values)

@@ -614,6 +614,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from desktop_app.views.settings_dialog import SettingsDialog
 
+        self.settings_controller.catch_up()  # saved meanwhile by another process of this folder
         self.settings_dialog = SettingsDialog(self.settings_controller, self)
         self.settings_dialog.open()
 
