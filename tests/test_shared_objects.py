@@ -15,6 +15,7 @@ from core.library import Library
 from core.maintenance import expire_pending, purge_trash
 from core.records import FileRecord
 from tests.internals import db_of, storage_of
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -100,3 +101,15 @@ def test_a_storage_migration_moves_a_shared_object_for_every_file(
         assert read(lib, lib.get_file(a.id)) == read(lib, lib.get_file(b.id)) == data
     finally:
         lib.close()
+
+
+def test_shared_objects_on_postgres(pg_library: Library, media_dir: Any) -> None:
+    """PostgreSQL's storage_key is no longer unique either (migration 0010)."""
+    lib, data = pg_library, media_dir.jpeg.read_bytes()
+    a = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=1)
+    b = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=2)
+    assert b.storage_key == a.storage_key and originals(lib) == [a.storage_key]
+    lib.delete_permanently(a.id)
+    assert read(lib, lib.get_file(b.id)) == data
+    lib.delete_permanently(b.id)
+    assert originals(lib) == []
