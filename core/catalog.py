@@ -481,6 +481,22 @@ class Catalog:
                 stmt = stmt.where(MediaFile.id != besides)
             return int(s.scalar(stmt) or 0)
 
+    def name_in_use(self, storage_key: str, besides: int | None = None) -> bool:
+        """Whether a row (other than `besides`) has a key with this key's file name: video
+        derivatives are named by it (core.keys.video_prefix), and a file that shared an object
+        and then moved to another athlete's folder keeps the name."""
+        name = storage_key.rsplit("/", 1)[-1]
+        with self.db.read() as s:
+            stmt = select(MediaFile.id).where(
+                or_(
+                    MediaFile.storage_key == name,
+                    MediaFile.storage_key.like("%/" + _like(name)[1:-1], escape="\\"),
+                )
+            )
+            if besides is not None:
+                stmt = stmt.where(MediaFile.id != besides)
+            return s.scalar(stmt.limit(1)) is not None
+
     # ---- housekeeping (core/maintenance.py) ----------------------------------------------------
     def trashed_before(self, cutoff: datetime) -> list[int]:
         """Ids of the files moved to the trash at or before `cutoff`."""

@@ -414,7 +414,12 @@ class Library:
             # The same bytes for another athlete or other flags share the object: it and its
             # derivatives stay while another file references them.
             shared = self._catalog.references(record.storage_key, besides=file_id) > 0
-            video_service.forget(self, record, objects=not shared)
+            video_service.forget(
+                self,
+                record,
+                objects=not shared
+                and not self._catalog.name_in_use(record.storage_key, besides=file_id),
+            )
             if not shared:
                 self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
                 for key in keys.derivative_keys(record.storage_key):
@@ -508,7 +513,8 @@ class Library:
         with self.deferred.key_locks.hold(key):
             if self._catalog.references(key, besides):
                 return False
-            self.delete_objects_under(keys.video_prefix(key))
+            if not self._catalog.name_in_use(key, besides):
+                self.delete_objects_under(keys.video_prefix(key))
             self._storage.delete_prefix(keys.variant_prefix(key))
             for derived in keys.derivative_keys(key):
                 self._storage.delete(derived)

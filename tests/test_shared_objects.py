@@ -113,3 +113,21 @@ def test_shared_objects_on_postgres(pg_library: Library, media_dir: Any) -> None
     assert read(lib, lib.get_file(b.id)) == data
     lib.delete_permanently(b.id)
     assert originals(lib) == []
+
+
+def test_video_derivatives_stay_with_a_moved_file_that_shared_the_object(
+    library: Library, media_dir: Any
+) -> None:
+    """Derivatives are named by the key's file name, which a move to another athlete keeps."""
+    lib = library
+    a = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=1)
+    b = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=2)
+    rendition = keys.video_prefix(a.storage_key) + "720p.mp4"
+    storage_of(lib).put_bytes(rendition, b"rendition", "video/mp4")
+    moved = lib.update_file(b.id, {"athlete_id": 3})
+    assert moved.storage_key != a.storage_key
+    assert keys.video_prefix(moved.storage_key) == keys.video_prefix(a.storage_key)
+    lib.delete_permanently(a.id)
+    assert rendition in {o.key for o in lib.list_objects()}
+    lib.delete_permanently(b.id)
+    assert rendition not in {o.key for o in lib.list_objects()}
