@@ -315,15 +315,45 @@ class _VideoOut:
             self.video.gop_size = gop
             opts["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"
         self.video.options = opts
+        self._graph: av.filter.Graph | None = None
+        self._graph_shape: tuple[int, int, str] | None = None
         self.audio = None
         if audio_rate:
             self.audio = container.add_stream("aac", rate=audio_rate)
             self.audio.layout = audio_layout
             self.audio.bit_rate = AUDIO_BIT_RATE
 
-    def add_video(self, frame: av.VideoFrame) -> None:
+    def _scale(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """The frame at the output size in yuv420p, through FFmpeg's scale filter as the ffmpeg
+        CLI does: the same (bicubic) scaler, and slice threads, where `frame.reformat` runs one
+        single-threaded swscale on the Python thread that also feeds every encoder."""
         w, h = self.size
-        out = frame.reformat(width=w, height=h, format="yuv420p")
+        if (frame.width, frame.height, frame.format.name) == (w, h, "yuv420p"):
+            return frame
+        shape = (frame.width, frame.height, frame.format.name)
+        if self._graph is None or self._graph_shape != shape:
+            graph = av.filter.Graph()
+            src = graph.add_buffer(
+                width=frame.width,
+                height=frame.height,
+                format=frame.format,
+                time_base=frame.time_base or self.video.codec_context.time_base,
+            )
+            scale = graph.add("scale", f"{w}:{h}")
+            fmt = graph.add("format", "yuv420p")
+            sink = graph.add("buffersink")
+            src.link_to(scale)
+            scale.link_to(fmt)
+            fmt.link_to(sink)
+            graph.configure()
+            self._graph, self._graph_shape = graph, shape
+        self._graph.push(frame)
+        out = self._graph.pull()
+        assert isinstance(out, av.VideoFrame)
+        return out
+
+    def add_video(self, frame: av.VideoFrame) -> None:
+        out = self._scale(frame)
         out.pts, out.time_base = frame.pts, self.video.codec_context.time_base
         out.pict_type = av.video.frame.PictureType.NONE
         for packet in self.video.encode(out):
