@@ -212,6 +212,33 @@ class Ingestor:
         """A file of its own whose key references the object another file stored: nothing
         is uploaded. Library.release_object keeps the object while any file references it."""
         key, backend, has_thumb = shared
+        file_id = self._insert_ready(
+            key, backend, info, sha, filename, athlete_id, is_public, description, has_thumb
+        )
+        self._restore_if_gone(key, path, info)
+        record = self._catalog.get(file_id)
+        self._on_ready(record)
+        logger.info(
+            "Successfully uploaded file: %s as %s (shared with the file stored there)",
+            filename,
+            key,
+            extra={"file_id": record.id, "key": key, "outcome": "created", "file_type": info.kind},
+        )
+        return record
+
+    def _insert_ready(
+        self,
+        key: str,
+        backend: str | None,
+        info: MediaInfo,
+        sha: str,
+        filename: str,
+        athlete_id: int | None,
+        is_public: bool,
+        description: str,
+        has_thumb: bool,
+    ) -> int:
+        """The catalog row of a stored file (`backend` None: the store uploads go to now)."""
         with self._db.write() as s:
             Catalog.ensure_athlete(s, athlete_id)
             row = MediaFile(
@@ -226,17 +253,7 @@ class Ingestor:
             _apply_info(row, info, sha, has_thumb)
             s.add(row)
             s.flush()
-            file_id = row.id
-        self._restore_if_gone(key, path, info)
-        record = self._catalog.get(file_id)
-        self._on_ready(record)
-        logger.info(
-            "Successfully uploaded file: %s as %s (shared with the file stored there)",
-            filename,
-            key,
-            extra={"file_id": record.id, "key": key, "outcome": "created", "file_type": info.kind},
-        )
-        return record
+            return row.id
 
     def _restore_if_gone(self, key: str, path: Path, info: MediaInfo) -> None:
         """The shared object was deleted in the moment before the new row referenced it (the
@@ -276,20 +293,17 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             _report(progress, "finishing", info.size, info.size)
-            with self._db.write() as s:
-                Catalog.ensure_athlete(s, athlete_id)
-                row = MediaFile(
-                    storage_key=key,
-                    original_filename=filename,
-                    athlete_id=athlete_id,
-                    is_public=is_public,
-                    description=description or "",
-                    status="ready",
-                )
-                _apply_info(row, info, sha, thumb is not None)
-                s.add(row)
-                s.flush()
-                file_id = row.id
+            file_id = self._insert_ready(
+                key,
+                None,
+                info,
+                sha,
+                filename,
+                athlete_id,
+                is_public,
+                description,
+                thumb is not None,
+            )
         except BaseException:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))

@@ -146,20 +146,23 @@ class JobQueue:
             for kind in kinds:
                 row = active.get(kind)
                 if row is None:
-                    row = Job(
-                        kind=kind,
-                        file_id=file_id,
-                        state="queued",
-                        progress=0.0,
-                        attempts=0,
-                        max_attempts=self.max_attempts,
-                        run_after=utcnow(),
-                        cancel_requested=False,
-                    )
+                    row = self._new_job(kind, file_id, utcnow())
                     s.add(row)
                     s.flush()
                 out.append(JobRecord.from_row(row))
         return out
+
+    def _new_job(self, kind: str, file_id: int, now: datetime) -> Job:
+        return Job(
+            kind=kind,
+            file_id=file_id,
+            state="queued",
+            progress=0.0,
+            attempts=0,
+            max_attempts=self.max_attempts,
+            run_after=now,
+            cancel_requested=False,
+        )
 
     def requeue_file(self, file_id: int, kinds: tuple[str, ...] | list[str]) -> list[JobRecord]:
         """Reprocessing: active jobs of the file are cancelled, fresh ones queued."""
@@ -179,19 +182,7 @@ class JobQueue:
             )
         with self.db.write() as s:
             now = utcnow()
-            rows = [
-                Job(
-                    kind=kind,
-                    file_id=file_id,
-                    state="queued",
-                    progress=0.0,
-                    attempts=0,
-                    max_attempts=self.max_attempts,
-                    run_after=now,
-                    cancel_requested=False,
-                )
-                for kind in kinds
-            ]
+            rows = [self._new_job(kind, file_id, now) for kind in kinds]
             s.add_all(rows)
             s.flush()
             return [JobRecord.from_row(r) for r in rows]

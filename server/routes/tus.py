@@ -172,6 +172,17 @@ async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
     return state
 
 
+async def _receive_counted(request: web.Request, writer: TusWriter) -> UploadState:
+    """_receive, with the upload counted once in the metrics (as created, duplicate or failed)."""
+    try:
+        state = await _receive(request, writer)
+    except MediaDeskError as exc:
+        _count_failure(request, exc)
+        raise
+    _count(request, state)
+    return state
+
+
 def _count(request: web.Request, state: UploadState) -> None:
     if state.file_id is not None:
         outcome = "duplicate" if state.duplicate else "created"
@@ -210,12 +221,7 @@ async def tus_create(request: web.Request) -> web.Response:
         if (request.content_length or 0) > length:
             raise TooLarge(f"The body is longer than Upload-Length ({length} bytes)")
         writer = await run_blocking(request, uploads.writer, state.id, 0, checksum, owner)
-        try:
-            state = await _receive(request, writer)
-        except MediaDeskError as exc:
-            _count_failure(request, exc)
-            raise
-        _count(request, state)
+        state = await _receive_counted(request, writer)
     headers = _state_headers(state)
     headers["Location"] = location
     body = {
@@ -262,12 +268,7 @@ async def tus_patch(request: web.Request) -> web.Response:
             f"The chunk goes past Upload-Length ({writer.length} bytes)",
             details={"length": writer.length, "offset": offset},
         )
-    try:
-        state = await _receive(request, writer)
-    except MediaDeskError as exc:
-        _count_failure(request, exc)
-        raise
-    _count(request, state)
+    state = await _receive_counted(request, writer)
     return web.Response(status=204, headers=_state_headers(state))
 
 
