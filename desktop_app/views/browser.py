@@ -226,7 +226,7 @@ class FileBrowser(QWidget):
         # A page came back without rows (an empty result): the remembered selection must not
         # wait for some later, unrelated insertion. The rows of a page arrive just after this.
         if not loading:
-            QTimer.singleShot(0, self._forget_selection)
+            QTimer.singleShot(0, self, self._forget_selection)
 
     def _forget_selection(self) -> None:
         if not self.controller.grid.loading:
@@ -264,7 +264,7 @@ class FileBrowser(QWidget):
             if self.grid.selectionModel().hasSelection():
                 self._reselect = None
             # After the current-index change of the same click has been handled.
-            QTimer.singleShot(0, self._match_selection)
+            QTimer.singleShot(0, self, self._match_selection)
 
     def _match_selection(self) -> None:
         """The details panel shows a selected file or none: never one that is not selected."""
