@@ -31,6 +31,7 @@ from server.state import (
     METRICS,
     RECORDS,
     REQUEST_ID,
+    RESPONDING,
     STARTED,
     STREAMS,
     THREADS,
@@ -45,6 +46,7 @@ CLIENT_MAX_SIZE = 1024 * 1024  # forms and JSON; uploads are streamed and limite
 
 async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
     """Final status is known here (not in a middleware): headers and request metrics."""
+    request[RESPONDING] = True  # server/live_streams.py: a cut from now on drops the connection
     rid = request.get(REQUEST_ID)
     if rid:
         response.headers["X-Request-ID"] = rid

@@ -5,8 +5,9 @@ response already under way (a long video, a download, a multi-range answer) woul
 end. Each streaming handler registers here while it sends; when any process trashes or deletes
 the file (or makes it private, for anonymous streams of a public file) the feed's event cancels
 the handler's task and resets the connection, so the client gets a body shorter than its
-Content-Length, within the feed's delay. A handler that looked its record up before such an
-event and registers after it answers 404 instead of starting. Bytes handed to nginx with
+Content-Length, within the feed's delay; a response cut before its headers went out answers
+404. A handler that looked its record up before such an event and registers after it answers
+404 instead of starting. Bytes handed to nginx with
 X-Accel-Redirect are nginx's to send: they are not cut.
 """
 
@@ -23,7 +24,7 @@ from aiohttp import web
 from core.errors import NotFound
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
-from server.state import LIBRARY, LOOKED_UP, STREAMS, TOKEN
+from server.state import LIBRARY, LOOKED_UP, RESPONDING, STREAMS, TOKEN
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,12 @@ class ActiveStreams:
         try:
             yield
         except asyncio.CancelledError:
+            if entry.ended and not request.get(RESPONDING):
+                # Cut before any header went out (e.g. while the object opened): the usual answer.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                raise NotFound("This file is no longer available") from None
             if entry.ended:  # cut by a change: reset now, not after the buffered bytes drain
                 transport = entry.transport
                 if transport is not None and not transport.is_closing():

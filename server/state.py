@@ -41,6 +41,9 @@ STARTED: web.RequestKey[float] = web.RequestKey("started")
 TOKEN: web.RequestKey[TokenInfo | None] = web.RequestKey("token")
 # when the handler started looking up its file record (server/live_streams.py compares it)
 LOOKED_UP: web.RequestKey[float] = web.RequestKey("looked_up")
+# set when a response to the request starts (its headers are prepared): after that a stream cut
+# by a trash can only drop the connection; before it, the client gets a 404
+RESPONDING: web.RequestKey[bool] = web.RequestKey("responding")
 
 
 def library(request: web.Request) -> Library:

@@ -508,6 +508,13 @@ def test_details_never_show_a_file_that_is_not_selected(
             window.details.record is not None and window.details.record.id == grid.record_at(1).id
         ),
     )
+    # The focus moving without selecting (Ctrl+arrow, or Qt giving the grid its focus after
+    # a dialog closes): the panel stays on the selected file.
+    view.selectionModel().setCurrentIndex(grid.index(0), flags.NoUpdate)
+    qtbot.wait(50)
+    assert window.details.record is not None and window.details.record.id == grid.record_at(1).id
+    assert window.controller.current is not None
+    assert window.controller.current.id == grid.record_at(1).id
 
 
 # ---- server panel ---------------------------------------------------------------------------

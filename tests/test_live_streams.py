@@ -17,7 +17,7 @@ from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TokenInfo
 from server.live_streams import ActiveStreams
-from server.state import LOOKED_UP, TOKEN
+from server.state import LOOKED_UP, RESPONDING, TOKEN
 
 
 def _record(public: bool) -> FileRecord:
@@ -72,3 +72,30 @@ async def test_made_private_refuses_only_anonymous_streams() -> None:
         pass
     with streams.track(holder, record):
         assert streams.count(record.id) == 1
+
+
+async def test_a_cut_before_the_headers_answers_404_and_after_them_drops_the_connection() -> None:
+    streams = ActiveStreams()
+    streams.attach(asyncio.get_running_loop())
+    record = _record(public=False)
+    opening = asyncio.Event()
+
+    async def handler(request: Any, started: bool) -> str:
+        with streams.track(request, record):
+            if started:
+                request[RESPONDING] = True  # what on_prepare does when the headers are ready
+            opening.set()
+            await asyncio.sleep(30)  # opening the object / sending the body
+        return "finished"
+
+    for started, expected in ((False, NotFound), (True, asyncio.CancelledError)):
+        opening.clear()
+        task = asyncio.create_task(handler(_request(token=READER), started))
+        await opening.wait()
+        streams.on_event(ChangeEvent(EventKind.TRASHED, record.id))
+        await asyncio.sleep(0)  # the loop runs the cut (call_soon_threadsafe)
+        with pytest.raises(expected):
+            await task
+        assert streams.count() == 0
+        # The 404 is an answer, not a cancellation: nothing left pending to cancel its sending.
+        assert task.cancelling() == (1 if started else 0)

@@ -185,19 +185,10 @@ def upload(url: str, token: str, path: Path) -> dict[str, Any]:
     return dict(reply.json())
 
 
-def _holds(predicate: Any) -> bool:
-    # A stream under way when its file is trashed is cut by the server (live streams): the
-    # connection ends without a response. That is "not yet"; the next request gets the 404.
-    try:
-        return bool(predicate())
-    except (http.client.RemoteDisconnected, ConnectionResetError):
-        return False
-
-
 def until(predicate: Any, timeout: float, step: float = 0.02) -> float:
     """Seconds until predicate() is true (fails after timeout)."""
     started = time.monotonic()
-    while not _holds(predicate):
+    while not predicate():
         if time.monotonic() - started > timeout:
             raise AssertionError(f"not within {timeout} s")
         time.sleep(step)

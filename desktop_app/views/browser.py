@@ -204,6 +204,10 @@ class FileBrowser(QWidget):
         record = self.controller.grid.data(current, FileGridListModel.RecordRole)  # type: ignore[arg-type]
         if record is None:
             return
+        # The details follow the selection, not the focus: a move that selects nothing (Ctrl+arrow,
+        # or Qt focusing the grid's first row when a dialog closes) leaves the panel alone.
+        if not self.grid.selectionModel().isSelected(current):  # type: ignore[arg-type]
+            return
         shown = self.controller.current
         if shown is not None and shown.id == record.id:
             self.controller.set_current(record)
