@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import column as sql_column
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import TextClause
@@ -61,6 +64,12 @@ COMMON = 100  # a search matching fewer files never walks the sort key's index
 # sort to stay bounded); _common balances the two.
 WALK_RATIO = 1
 ATHLETE_PARTS = 8  # a rare search seeks each matched athlete's index, up to this many
+# A common term's walk assumes its matches spread evenly down the sort key's index; when they
+# cluster far down it (a season's files, a series of names), the walk is stopped after this
+# long and the page is read from the matches instead (both ways give the same page).
+WALK_BUDGET = 0.015
+# ...unless the term has so many matches that reading them all would cost more than walking on
+FALLBACK_MATCHES = 30_000
 MIN_TRIGRAM = 3  # the FTS5 trigram tokenizer (and pg_trgm's index) need 3 characters
 
 
@@ -144,21 +153,22 @@ class Catalog:
                 id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
                 stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
                 rows = list(s.connection().execute(stmt).mappings().all())
-            elif plan is not None and plan.parts:
-                # a rare term: each part seeks its own index, and one page of each is merged
-                pages = [
-                    self._seek(
-                        s,
-                        self._filtered(part, q),
-                        column,
-                        desc,
-                        after,
-                        q.limit,
-                        _never_null(key, q),
-                    )
-                    for part in plan.parts
-                ]
-                rows = _merge(pages, column.key, desc, q.limit)
+            elif plan is not None and plan.parts and not plan.common:
+                rows = self._merged(s, q, plan, column, desc, after)
+            elif plan is not None and plan.common:
+                walked = self._filtered(columns, q, plan.walk)
+                try:
+                    with _time_limit(s, WALK_BUDGET):
+                        rows = self._seek(
+                            s, walked, column, desc, after, q.limit, _never_null(key, q)
+                        )
+                except _Interrupted:
+                    if self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
+                        rows = self._merged(s, q, plan, column, desc, after)
+                    else:  # very many matches: the walk will find them, however long it takes
+                        rows = self._seek(
+                            s, walked, column, desc, after, q.limit, _never_null(key, q)
+                        )
             else:
                 if plan is not None:
                     base = self._filtered(columns, q, plan.walk)
@@ -181,6 +191,54 @@ class Catalog:
             last = rows[-1]
             next_cursor = _encode_cursor(q.sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
+
+    def _merged(
+        self,
+        s: Session,
+        q: FileQuery,
+        plan: _SearchPlan,
+        column: Any,
+        desc: bool,
+        after: tuple[Any, int] | None,
+    ) -> list[Any]:
+        """A rare term's page: each part seeks its own index, and one page of each is merged.
+
+        The parts read the id and the sort key only, and the page's rows come in one query at
+        the end: sorting thousands of FTS matches as whole rows cost four times as much."""
+        key = column.key
+        pages = [
+            self._seek(
+                s,
+                self._filtered(part.with_only_columns(MediaFile.id, column), q),
+                column,
+                desc,
+                after,
+                q.limit,
+                _never_null(key, q),
+            )
+            for part in plan.parts
+        ]
+        ids = [r["id"] for r in _merge(pages, key, desc, q.limit)]
+        if not ids:
+            return []
+        found = {
+            r["id"]: r
+            for r in s.connection().execute(_COLUMNS.where(MediaFile.id.in_(ids))).mappings()
+        }
+        return [found[i] for i in ids if i in found]
+
+    @staticmethod
+    def _fts_matches(s: Session, phrase: str, cap: int) -> int:
+        """How many files the FTS index matches, counting up to `cap` (no rows are read)."""
+        return int(
+            s.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT rowid FROM media_files_fts "
+                    "WHERE media_files_fts MATCH :fts_phrase LIMIT :cap)"
+                ).bindparams(fts_phrase=phrase, cap=cap)
+            )
+            or 0
+        )
 
     @staticmethod
     def _seek(
@@ -351,14 +409,15 @@ class Catalog:
         in_fts = columns.select_from(
             _CrossJoin(fts, MediaFile.__table__, MediaFile.id == fts.c.rowid)
         ).where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
+        by_athlete = (
+            [columns.where(MediaFile.athlete_id == i) for i in athletes]
+            if len(athletes) <= ATHLETE_PARTS
+            else [columns.where(MediaFile.athlete_id.in_(athletes))]
+        )
+        parts = (in_fts, *by_athlete)
         if not self._common(s, term, athletes, q.limit):
-            by_athlete = (
-                [columns.where(MediaFile.athlete_id == i) for i in athletes]
-                if len(athletes) <= ATHLETE_PARTS
-                else [columns.where(MediaFile.athlete_id.in_(athletes))]
-            )
-            return _SearchPlan(every, (in_fts, *by_athlete), every, in_fts, tuple(athletes))
-        return _SearchPlan(every, (), walk, in_fts, tuple(athletes))
+            return _SearchPlan(every, parts, every, in_fts, tuple(athletes))
+        return _SearchPlan(every, parts, walk, in_fts, tuple(athletes), common=True, phrase=phrase)
 
     def _common(self, s: Session, term: str, athletes: list[int], limit: int) -> bool:
         """Whether a page of the sort key's index holds enough matches to walk it.
@@ -377,15 +436,7 @@ class Catalog:
         total = self._counted(s, FileQuery(status="ready"))
         cap = max(COMMON, int(math.sqrt(limit * total / WALK_RATIO)))
         generation = self._generation
-        found = int(
-            s.scalar(
-                text(
-                    "SELECT count(*) FROM (SELECT rowid FROM media_files_fts "
-                    "WHERE media_files_fts MATCH :fts_phrase LIMIT :cap)"
-                ).bindparams(fts_phrase=_phrase(term), cap=cap)
-            )
-            or 0
-        )
+        found = self._fts_matches(s, _phrase(term), cap)
         # a few athletes are sought through their own indexes, a page at a time: only many
         # athletes (their files merged and sorted) count against the walk
         if len(athletes) > ATHLETE_PARTS and found < cap:
@@ -656,6 +707,37 @@ class _SearchPlan:
     walk: ColumnElement[bool]  # a common term: tested on each row of the sort key's index
     matched_text: Select[Any] | None  # the FTS matches of name and description (SQLite)
     athletes: tuple[int, ...]  # athletes whose name matched (with matched_text)
+    common: bool = False  # walk first; the parts when the walk runs long (SQLite, FTS)
+    phrase: str = ""  # the FTS5 phrase of the term (with common)
+
+
+class _Interrupted(Exception):
+    """A statement ran past its time limit (_time_limit) and SQLite stopped it."""
+
+
+# SQLite calls the progress handler every this many virtual-machine steps (a few rows' worth)
+_PROGRESS_STEPS = 1000
+
+
+@contextlib.contextmanager
+def _time_limit(s: Session, seconds: float) -> Iterator[None]:
+    """Statements run through `s` inside this block stop after `seconds` (_Interrupted).
+    SQLite only: its progress handler returns non-zero to interrupt the running statement, a
+    SELECT's read transaction stays as it was."""
+    raw = s.connection().connection.driver_connection
+    if not isinstance(raw, sqlite3.Connection):
+        yield
+        return
+    deadline = time.perf_counter() + seconds
+    raw.set_progress_handler(lambda: int(time.perf_counter() > deadline), _PROGRESS_STEPS)
+    try:
+        yield
+    except OperationalError as exc:
+        if "interrupted" not in str(exc.orig):
+            raise
+        raise _Interrupted from exc
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 def _merge(pages: list[list[Any]], key: str, desc: bool, limit: int) -> list[Any]:

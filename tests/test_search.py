@@ -205,6 +205,43 @@ def test_common_terms_walk_the_sort_index_with_the_same_results(
         assert pages(sort) == ids and ids
 
 
+def test_a_common_walk_that_runs_long_reads_the_matches_instead(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Matches clustered far down the sort key's index: the walk stops after its time budget
+    and the page comes from the matches (or, for a very common term, the walk goes on) —
+    the same pages either way."""
+    import core.catalog
+
+    def pages(sort: str) -> list[int]:
+        return [r.id for r in walk(filled, q="photo", sort=sort)]
+
+    sorts = ("-created_at", "size", "-duration", "original_filename")
+    expected = {sort: pages(sort) for sort in sorts}
+    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: True)  # every term...
+    monkeypatch.setattr(core.catalog, "WALK_BUDGET", 0.0)  # ...and every walk runs long
+    monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
+    merged: list[int] = []
+    real = core.catalog.Catalog._merged
+
+    def spy(self: Any, *args: Any) -> Any:
+        rows = real(self, *args)
+        merged.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(core.catalog.Catalog, "_merged", spy)
+    for sort, ids in expected.items():
+        assert pages(sort) == ids and ids
+    assert any(merged), "the long walks were not replaced by the matches"
+    merged.clear()
+    monkeypatch.setattr(core.catalog, "FALLBACK_MATCHES", 1)  # very common: the walk goes on
+    for sort, ids in expected.items():
+        assert pages(sort) == ids
+    assert merged == []
+    # the session is still usable after an interrupted statement
+    assert filled.list_files(limit=3).total == len(walk(filled))
+
+
 def test_desktop_grid_pages_by_cursor_to_the_end(
     qtbot: Any, filled: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
