@@ -70,6 +70,7 @@ ATHLETE_PARTS = 8  # a rare search seeks each matched athlete's index, up to thi
 WALK_BUDGET = 0.015
 # ...unless the term has so many matches that reading them all would cost more than walking on
 FALLBACK_MATCHES = 30_000
+NAMES_TTL = 2.0  # athletes' names folded for searches, unless a write here changes them first
 MIN_TRIGRAM = 3  # the FTS5 trigram tokenizer (and pg_trgm's index) need 3 characters
 
 
@@ -87,6 +88,8 @@ class Catalog:
         self._generation = 0
         self._counts_lock = threading.Lock()
         self._fts: bool | None = None
+        # (expiry, generation, [(athlete id, folded name)]): a search matches names in Python
+        self._names: tuple[float, int, list[tuple[int, str]]] | None = None
         event.listen(db.engine, "commit", self._bump)
 
     def _bump(self, _conn: Any) -> None:
@@ -381,9 +384,7 @@ class Catalog:
             )
             return _SearchPlan(every, (), every, None, ())
         folded = fold(term)
-        athletes = [
-            i for i, name in s.execute(select(Athlete.id, Athlete.name)) if folded in fold(name)
-        ]
+        athletes = [i for i, name in self._folded_names(s) if folded in name]
         pattern = _like(term)
         # SQLite's LIKE ignores the case of ASCII letters only: a term with others is never
         # walked when the FTS index can serve it (_common), so both ways find the same files.
@@ -418,6 +419,18 @@ class Catalog:
         if not self._common(s, term, athletes, q.limit):
             return _SearchPlan(every, parts, every, in_fts, tuple(athletes))
         return _SearchPlan(every, parts, walk, in_fts, tuple(athletes), common=True, phrase=phrase)
+
+    def _folded_names(self, s: Session) -> list[tuple[int, str]]:
+        """Every athlete's id and folded name, kept briefly: folding a thousand names cost a
+        search more than its page. Renames here show at once, other processes' within NAMES_TTL."""
+        now = time.monotonic()
+        cached = self._names
+        if cached is not None and cached[0] > now and cached[1] == self._generation:
+            return cached[2]
+        generation = self._generation
+        names = [(i, fold(name)) for i, name in s.execute(select(Athlete.id, Athlete.name))]
+        self._names = (now + NAMES_TTL, generation, names)
+        return names
 
     def _common(self, s: Session, term: str, athletes: list[int], limit: int) -> bool:
         """Whether a page of the sort key's index holds enough matches to walk it.
