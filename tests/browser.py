@@ -110,3 +110,46 @@ class Browser:
                 .get("description", result["exceptionDetails"])
             )
         return result["result"].get("value")
+
+    async def wait_for(self, condition: str, timeout: float) -> bool:
+        """Polls the JavaScript expression `condition` until it is truthy; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while not await self.evaluate(f"Boolean({condition})"):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+
+_PLAY_AND_SEEK = """
+(async (to) => {
+  const v = document.getElementById('video');
+  v.muted = true;
+  await v.play();
+  const wait = (cond, ms) => new Promise((resolve) => {
+    const t0 = Date.now();
+    const tick = () => cond() ? resolve(true)
+      : Date.now() - t0 > ms ? resolve(false) : setTimeout(tick, 50);
+    tick();
+  });
+  const played = await wait(() => v.currentTime > 0.5, 20000);
+  v.currentTime = to;
+  const seeked = await wait(() => !v.seeking && v.currentTime >= to, 20000);
+  const moved = await wait(() => v.currentTime > to + 0.2, 20000);
+  return {mode: window.mediadesk.mode, error: window.mediadesk.error, played, seeked, moved,
+          t: v.currentTime};
+})
+"""
+
+
+async def play_and_seek_on_watch_page(
+    browser: Browser, link: str, to: float = 4.2
+) -> dict[str, Any]:
+    """Opens a /watch/{id} link, plays its video, seeks to `to` s and lets it play on.
+
+    Returns the page's player mode and error, whether it played, finished the seek and moved
+    past it (each waited up to 20 s), and the time reached; the page stays open for more checks.
+    """
+    await browser.goto(link)
+    state: dict[str, Any] = await browser.evaluate(f"({_PLAY_AND_SEEK})({json.dumps(to)})")
+    return state

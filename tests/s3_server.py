@@ -7,11 +7,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
 
-__all__ = ["S3Target", "moto_server", "s3_bucket"]
+__all__ = ["S3Target", "moto_server", "new_bucket", "s3_bucket", "s3_client"]
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -54,16 +55,25 @@ def moto_server() -> Iterator[str]:
             server.stop()
 
 
-@pytest.fixture
-def s3_bucket(moto_server: str) -> S3Target:
-    """A new, empty, uniquely named bucket on the session's moto server."""
-    target = S3Target(endpoint_url=moto_server, bucket=f"test-{uuid.uuid4().hex[:20]}")
-    client = boto3.client(
+def s3_client(target: S3Target) -> Any:
+    """A boto3 S3 client with the target's endpoint and keys."""
+    return boto3.client(
         "s3",
         endpoint_url=target.endpoint_url,
-        region_name="us-east-1",
+        region_name=target.region,
         aws_access_key_id=target.access_key_id,
         aws_secret_access_key=target.secret_access_key,
     )
-    client.create_bucket(Bucket=target.bucket)
+
+
+def new_bucket(endpoint_url: str) -> S3Target:
+    """Creates a new, empty, uniquely named bucket on the S3 server at endpoint_url."""
+    target = S3Target(endpoint_url=endpoint_url, bucket=f"test-{uuid.uuid4().hex[:20]}")
+    s3_client(target).create_bucket(Bucket=target.bucket)
     return target
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str) -> S3Target:
+    """A new, empty, uniquely named bucket on the session's moto server."""
+    return new_bucket(moto_server)

@@ -13,7 +13,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, chromium_path, play_and_seek_on_watch_page
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
@@ -107,39 +107,21 @@ async def test_hls_plays_and_seeks_with_hlsjs_on_the_watch_page(site: Site) -> N
         f"{site.server.url}/files/{fid}/presigned-url?kind=watch", headers=bearer(site.read)
     ).json()["url"]
     async with Browser(chromium_path() or "") as browser:
-        await browser.goto(link)
-        state = await browser.evaluate(
+        state = await play_and_seek_on_watch_page(browser, link)
+        await browser.wait_for("window.mediadesk.thumbnails.length > 0", 5)
+        page = await browser.evaluate(
             """
-            (async () => {
-              const v = document.getElementById('video');
-              v.muted = true;
-              await v.play();
-              const wait = (cond, ms) => new Promise((resolve) => {
-                const t0 = Date.now();
-                const tick = () => cond() ? resolve(true)
-                  : Date.now() - t0 > ms ? resolve(false) : setTimeout(tick, 50);
-                tick();
-              });
-              const played = await wait(() => v.currentTime > 0.5, 20000);
-              v.currentTime = 4.2;
-              const seeked = await wait(() => !v.seeking && v.currentTime >= 4.2, 20000);
-              const moved = await wait(() => v.currentTime > 4.4, 20000);
-              await wait(() => window.mediadesk.thumbnails.length > 0, 5000);
-              return {mode: window.mediadesk.mode, error: window.mediadesk.error, played,
-                      seeked, moved, t: v.currentTime,
-                      levels: window.mediadesk.hls ? window.mediadesk.hls.levels.map(
-                        (l) => l.height) : [],
-                      thumbs: window.mediadesk.thumbnails.length,
-                      thumb: window.mediadesk.thumbnails[0]};
-            })()
+            ({levels: window.mediadesk.hls ? window.mediadesk.hls.levels.map((l) => l.height) : [],
+              thumbs: window.mediadesk.thumbnails.length,
+              thumb: window.mediadesk.thumbnails[0]})
             """
         )
         assert state["mode"] == "hls" and state["error"] is None, state
         assert state["played"] and state["seeked"] and state["moved"], state
-        assert state["levels"] == [120, 240]
-        assert state["thumbs"] == 6
+        assert page["levels"] == [120, 240]
+        assert page["thumbs"] == 6
         sprite = await browser.evaluate(
-            f"fetch({json.dumps(state['thumb']['url'])}).then(r => r.status + ' ' + "
+            f"fetch({json.dumps(page['thumb']['url'])}).then(r => r.status + ' ' + "
             "r.headers.get('content-type'))"
         )
         assert sprite == "200 image/jpeg"

@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import av
-import boto3
 import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, chromium_path, play_and_seek_on_watch_page
 from tests.conftest import make_settings
-from tests.s3_server import S3Target
+from tests.s3_server import S3Target, new_bucket, s3_client
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
 
@@ -46,15 +44,7 @@ class OnBucket:
 @pytest.fixture(scope="module")
 def on_bucket(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[OnBucket]:
     tmp_path = tmp_path_factory.mktemp("hls-s3")
-    s3_bucket = S3Target(endpoint_url=moto_server, bucket=f"test-{uuid.uuid4().hex[:20]}")
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id=s3_bucket.access_key_id,
-        aws_secret_access_key=s3_bucket.secret_access_key,
-    )
-    client.create_bucket(Bucket=s3_bucket.bucket)
+    s3_bucket = new_bucket(moto_server)
     clips = {
         "private": media.make_avi(tmp_path / "private.avi", seconds=3),
         "public": media.make_avi(tmp_path / "public.avi", seconds=3, audio=False),
@@ -75,7 +65,7 @@ def on_bucket(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Ite
             }
         ],
     }
-    client.put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
+    s3_client(s3_bucket).put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
     settings = make_settings(
         data,
         r2_endpoint_url=s3_bucket.endpoint_url,
@@ -190,33 +180,12 @@ async def test_hlsjs_plays_and_seeks_from_the_bucket_on_the_watch_page(on_bucket
         f"{b.server.url}/files/{fid}/presigned-url?kind=watch", headers=bearer(b.tokens.read)
     ).json()["url"]
     async with Browser(chromium_path() or "") as browser:
-        await browser.goto(link)
-        state = await browser.evaluate(
-            """
-            (async () => {
-              const v = document.getElementById('video');
-              v.muted = true;
-              await v.play();
-              const wait = (cond, ms) => new Promise((resolve) => {
-                const t0 = Date.now();
-                const tick = () => cond() ? resolve(true)
-                  : Date.now() - t0 > ms ? resolve(false) : setTimeout(tick, 50);
-                tick();
-              });
-              const played = await wait(() => v.currentTime > 0.5, 20000);
-              v.currentTime = 4.2;
-              const seeked = await wait(() => !v.seeking && v.currentTime >= 4.2, 20000);
-              const moved = await wait(() => v.currentTime > 4.4, 20000);
-              const segments = performance.getEntriesByType('resource')
-                .map((e) => e.name).filter((n) => /seg_\\d{5}\\.ts/.test(n));
-              return {mode: window.mediadesk.mode, error: window.mediadesk.error, played,
-                      seeked, moved, segments};
-            })()
-            """
+        state = await play_and_seek_on_watch_page(browser, link)
+        segments = await browser.evaluate(
+            "performance.getEntriesByType('resource').map((e) => e.name)"
+            ".filter((n) => /seg_\\d{5}\\.ts/.test(n))"
         )
     assert state["mode"] == "hls" and state["error"] is None, state
     assert state["played"] and state["seeked"] and state["moved"], state
-    assert state["segments"] and all(
-        u.startswith(b.bucket.endpoint_url + "/") for u in state["segments"]
-    ), state["segments"]
+    assert segments and all(u.startswith(b.bucket.endpoint_url + "/") for u in segments), segments
     assert _segment_requests(b) == 0
