@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from core.db.engine import Database
-from core.db.models import Athlete, MediaFile, UsageDay, utcnow
+from core.db.models import Athlete, FileCount, MediaFile, UsageDay, utcnow
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -33,6 +33,7 @@ class StoreScan:
     derivative_objects: int
     derivative_bytes: int
     scanned_at: datetime
+    catalog_bytes: int = 0  # what the catalog says the originals weigh, at the listing's time
 
 
 class UsageMonitor:
@@ -74,6 +75,7 @@ class UsageMonitor:
                 derivative_objects=derived_n,
                 derivative_bytes=derived_bytes,
                 scanned_at=utcnow(),
+                catalog_bytes=self._catalog_bytes(),
             )
             with self._lock:
                 self._last_scan = scan
@@ -89,49 +91,40 @@ class UsageMonitor:
             return scan
 
     def report(self) -> dict[str, Any]:
-        """The /usage document: totals of ready, untrashed originals, then the store's size."""
-        live = (
-            MediaFile.deleted_at.is_(None),
-            MediaFile.status == "ready",
-            MediaFile.alias_of.is_(None),
-        )
-        size = func.coalesce(func.sum(MediaFile.size), 0)
+        """The /usage document: totals of ready, untrashed originals, then the store's size.
+
+        Sums over the counts kept by triggers (`file_counts`, migrations 0012 and 0014), never
+        over the rows: a few hundred rows to read however big the catalog."""
+        c = FileCount
+        n, b = func.coalesce(func.sum(c.n), 0), func.coalesce(func.sum(c.bytes), 0)
+        live = (c.trashed == False, c.status == "ready", c.alias == False)  # noqa: E712
         with self._db.read() as s:
             by_type = {
-                kind: {"files": int(n or 0), "bytes": int(b or 0)}
-                for kind, n, b in s.execute(
-                    select(MediaFile.file_type, func.count(), size)
-                    .where(*live)
-                    .group_by(MediaFile.file_type)
+                kind: {"files": int(files or 0), "bytes": int(size or 0)}
+                for kind, files, size in s.execute(
+                    select(c.file_type, n, b).where(*live).group_by(c.file_type)
                 )
             }
-            athletes = s.execute(
-                select(MediaFile.athlete_id, Athlete.name, func.count(), size)
-                .select_from(MediaFile)
-                .outerjoin(Athlete, Athlete.id == MediaFile.athlete_id)
-                .where(*live)
-                .group_by(MediaFile.athlete_id, Athlete.name)
+            counted = s.execute(
+                select(c.athlete_id, n, b).where(*live).group_by(c.athlete_id).having(n > 0)
             ).all()
+            names = dict(
+                s.execute(
+                    select(Athlete.id, Athlete.name).where(
+                        Athlete.id.in_([a for a, _n, _b in counted if a])
+                    )
+                ).all()
+            )
+            athletes = [(a or None, names.get(a), files, size) for a, files, size in counted]
             statuses = {
-                status: (int(n or 0), int(b or 0))
-                for status, n, b in s.execute(
-                    select(MediaFile.status, func.count(), size)
-                    .where(MediaFile.deleted_at.is_(None), MediaFile.alias_of.is_(None))
-                    .group_by(MediaFile.status)
+                status: (int(files or 0), int(size or 0))
+                for status, files, size in s.execute(
+                    select(c.status, n, b)
+                    .where(c.trashed == False, c.alias == False)  # noqa: E712
+                    .group_by(c.status)
                 )
             }
-            trashed = s.execute(
-                select(func.count(), size).where(MediaFile.deleted_at.is_not(None))
-            ).one()
-            # what the store should hold as originals: every ready row, trashed ones too, an
-            # object shared by several files (the same bytes for other athletes) once
-            objects = (
-                select(MediaFile.storage_key, func.max(MediaFile.size).label("size"))
-                .where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
-                .group_by(MediaFile.storage_key)
-                .subquery()
-            )
-            stored = int(s.scalar(select(func.coalesce(func.sum(objects.c.size), 0))) or 0)
+            trashed = s.execute(select(n, b).where(c.trashed == True)).one()  # noqa: E712
         for kind in ("image", "video"):
             by_type.setdefault(kind, {"files": 0, "bytes": 0})
         total = {
@@ -165,7 +158,7 @@ class UsageMonitor:
                 "scanned_at": scan.scanned_at.isoformat() if scan else None,
                 # originals in the store minus what the catalog says they weigh: orphans,
                 # uploads in progress, or objects lost behind the catalog's back
-                "drift_bytes": scan.original_bytes - stored if scan else None,
+                "drift_bytes": scan.original_bytes - scan.catalog_bytes if scan else None,
             },
             "storage": self.lib.settings.storage_description,
             "warn_bytes": self.lib.settings.storage_warn_bytes or None,
@@ -173,6 +166,19 @@ class UsageMonitor:
         with self._lock:
             self._last_report = report
         return report
+
+    def _catalog_bytes(self) -> int:
+        """What the store should hold as originals: every ready row, trashed ones too, an
+        object shared by several files (the same bytes for other athletes) once. A pass over
+        the rows: run with each listing of the store (itself a pass over every object)."""
+        objects = (
+            select(MediaFile.storage_key, func.max(MediaFile.size).label("size"))
+            .where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
+            .group_by(MediaFile.storage_key)
+            .subquery()
+        )
+        with self._db.read() as s:
+            return int(s.scalar(select(func.coalesce(func.sum(objects.c.size), 0))) or 0)
 
     def used_bytes(self, report: dict[str, Any]) -> int:
         """What the warning threshold is compared with: the store when listed, else the catalog."""

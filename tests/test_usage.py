@@ -12,6 +12,7 @@ import pytest
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(90)
@@ -115,3 +116,74 @@ def test_scan_on_s3_counts_the_bucket(s3_library: Library, media_dir: Any) -> No
     report = s3_library.usage.report()
     assert report["store"]["drift_bytes"] == 0
     assert report["total"]["bytes"] == media_dir.jpeg.stat().st_size
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_kept_counts_match_the_rows_after_every_kind_of_change(
+    engine: str, request: pytest.FixtureRequest, media_dir: Any
+) -> None:
+    """/usage sums the counts the triggers keep (migrations 0012, 0014): after uploads, a
+    duplicate, edits, a trash, a restore and a hard delete they equal a GROUP BY over the rows."""
+    from sqlalchemy import func, select, update
+
+    from core.db.models import FileCount, MediaFile
+    from tests.internals import db_of
+
+    lib: Library = request.getfixturevalue("library" if engine == "sqlite" else "pg_library")
+    ana = lib.create_athlete("Ana")
+    photo = lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=ana.id)
+    clip = lib.uploads.ingest(media_dir.mp4, "video")
+    png = lib.uploads.ingest(media_dir.png, "image", is_public=True)
+    lib.uploads.ingest(media_dir.jpeg, "image", athlete_id=ana.id)  # a duplicate: an alias
+    lib.uploads.ingest(media_dir.jpeg, "image")  # the same bytes, no athlete: shared object
+    lib.update_file(photo.id, {"athlete_id": None, "is_public": True})
+    lib.trash(clip.id)
+    lib.trash(png.id)
+    lib.restore(png.id)
+    lib.delete(photo.id, hard=True)
+    with db_of(lib).write() as s:  # a size learnt later (a confirmed upload sets it)
+        s.execute(update(MediaFile).where(MediaFile.id == png.id).values(size=MediaFile.size + 7))
+
+    m = MediaFile
+    dims = (
+        func.coalesce(m.athlete_id, 0),
+        m.file_type,
+        func.coalesce(m.content_type, ""),
+        m.is_public,
+        m.status,
+        m.deleted_at.is_not(None),
+        m.alias_of.is_not(None),
+    )
+    with db_of(lib).read() as s:
+        rows = {
+            tuple(r[:-2]): (r[-2], r[-1])
+            for r in s.execute(
+                select(*dims, func.count(), func.coalesce(func.sum(m.size), 0)).group_by(*dims)
+            )
+        }
+        c = FileCount
+        kept = {
+            (r[0], r[1], r[2], r[3], r[4], r[5], r[6]): (r[7], r[8])
+            for r in s.execute(
+                select(
+                    c.athlete_id,
+                    c.file_type,
+                    c.content_type,
+                    c.is_public,
+                    c.status,
+                    c.trashed,
+                    c.alias,
+                    c.n,
+                    c.bytes,
+                ).where(c.n != 0)
+            )
+        }
+    assert kept == rows and rows
+    report = lib.usage.report()
+    live = {k: v for k, v in rows.items() if k[4] == "ready" and not k[5] and not k[6]}
+    assert report["total"] == {
+        "files": sum(n for n, _ in live.values()),
+        "bytes": sum(b for _, b in live.values()),
+    }
+    assert report["by_status"]["trashed"]["files"] == 1
+    assert {a["athlete_id"] for a in report["by_athlete"]} == {k[0] or None for k in live}

@@ -141,8 +141,9 @@ def _keep_name_sort(_mapper: Any, _connection: Any, row: MediaFile) -> None:
 
 
 class FileCount(Base):
-    """How many media_files rows share these listing filters; kept by triggers (migration 0012)
-    in the row's own transaction, so a total without a text search never counts rows."""
+    """How many media_files rows share these listing filters, and their bytes; kept by triggers
+    (migrations 0012, 0014) in the row's own transaction, so a total without a text search
+    never counts rows, nor /usage sums them."""
 
     __tablename__ = "file_counts"
 
@@ -154,6 +155,7 @@ class FileCount(Base):
     trashed: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     alias: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # 0014
 
 
 class UsageDay(Base):
