@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from core import keys
 from core.errors import MediaDeskError
 from core.library import Library
+from core.video.worker import sweep_work_folders
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ class MaintenanceReport:
     aborted_multipart: int = 0
     expired_uploads: list[str] = field(default_factory=list)  # tus / multipart (resumable)
     removed_partials: list[str] = field(default_factory=list)
+    removed_work_folders: list[str] = field(default_factory=list)  # of video workers gone
     deferred_deletions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -79,6 +81,7 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
     report = MaintenanceReport()
     for name, task in (
         ("sweep_partials", lambda: _sweep(lib, report)),
+        ("sweep_work_folders", lambda: _sweep_work_folders(lib, report)),
         ("deferred_deletions", lambda: report.deferred_deletions.extend(lib.deferred.run(now))),
         ("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
         ("expire_pending", lambda: report.expired_pending.extend(expire_pending(lib, now))),
@@ -103,6 +106,12 @@ def _purge_jobs(lib: Library, now: datetime | None) -> None:
 
 def _sweep(lib: Library, report: MaintenanceReport) -> None:
     report.removed_partials.extend(str(p) for p in lib.sweep_partials())
+
+
+def _sweep_work_folders(lib: Library, report: MaintenanceReport) -> None:
+    # The workers' own start-up sweep: without it a data folder whose killed workers are not
+    # started again (MEDIADESK_WORKERS=0, a worker machine retired) never gets its space back.
+    report.removed_work_folders.extend(str(p) for p in sweep_work_folders(lib))
 
 
 def _abort(lib: Library, report: MaintenanceReport) -> None:

@@ -1,5 +1,5 @@
 """Issue 8, item 1: a server killed with SIGKILL mid-upload leaves nothing behind after a restart,
-and maintenance never removes the partial file of a writer that is still alive."""
+and maintenance never removes the partial file (or job work folder) of a process still alive."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from core import partials
+from core.library import Library
 from core.spool import SpoolWriter
+from core.video.worker import work_folder
 from tests.faults import (
     ROOT,
     assert_healthy_cli,
@@ -159,3 +161,46 @@ def test_maintenance_keeps_a_live_writers_partial_and_removes_a_dead_ones(
             child.wait()
         mine.abort()
     assert_healthy_cli(data_dir, {})
+
+
+KILLED_WORKER = """
+import sys, time
+from core.library import Library
+from core.settings import load_settings
+from core.video.worker import work_folder
+lib = Library.open(load_settings(environ={}, data_dir=sys.argv[1]))
+print(work_folder(lib, lib.jobs.claim("killed-worker")), flush=True)
+time.sleep(60)
+"""
+
+
+def test_maintenance_removes_a_killed_workers_job_folder_and_keeps_a_live_ones(
+    data_dir: Path, library: Library, media_dir: Any
+) -> None:
+    # Two running jobs: one claimed by a worker SIGKILLed mid-job, one by this (live) process.
+    image = library.uploads.ingest(media_dir.png, "image")
+    library.jobs.enqueue(image.id, ("faststart", "web"))
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER, str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        theirs = Path(child.stdout.readline().strip())
+    finally:
+        child.kill()
+        child.wait(15)
+    job = library.jobs.claim("live-worker")
+    assert job is not None
+    mine = work_folder(library, job)
+    assert theirs.is_dir() and mine.is_dir() and theirs.parent == mine.parent
+    # The killed worker's job still reads `running`: only its process being gone marks the folder.
+    jobs, _ = library.jobs.list(file_id=image.id)
+    assert sorted(j.state for j in jobs) == ["running", "running"]
+
+    result = cli("maintenance", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["maintenance"]["removed_work_folders"] == [str(theirs)]
+    assert not theirs.exists() and mine.is_dir()

@@ -73,7 +73,7 @@ class VideoWorker:
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> VideoWorker:
-        self.sweep()
+        sweep_work_folders(self.lib)
         self._unsubscribe = self.lib.events.subscribe(self._on_event)  # type: ignore[assignment]
         for i in range(self.concurrency):
             t = threading.Thread(
@@ -86,25 +86,6 @@ class VideoWorker:
             self._threads.append(t)
         logger.info("Video worker %s started (%d at a time)", self.name, self.concurrency)
         return self
-
-    def sweep(self) -> int:
-        """Removes work folders a killed worker left behind on this machine.
-
-        A folder is named `job-{job id}-{worker pid}-…`: it is stale once that process is gone
-        or the job is no longer running.
-        """
-        removed = 0
-        for folder in _tmp_root(self.lib).glob("job-*-*-*"):
-            parts = folder.name.split("-")
-            try:
-                job_id, pid = int(parts[1]), int(parts[2])
-                live = _alive(pid) and self.lib.jobs.get(job_id).state == "running"
-            except (ValueError, NotFound):
-                live = False
-            if not live:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
-        return removed
 
     def stop(self, timeout: float = 10.0) -> None:
         """Running encodes are stopped and their jobs handed back to the queue."""
@@ -165,7 +146,7 @@ class VideoWorker:
             lib.jobs.finish(job.id, owner, "cancelled", error="The file was deleted")
             lib.jobs.forget_file(job.file_id)
             return
-        work = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-{os.getpid()}-", dir=_tmp_root(lib)))
+        work = work_folder(lib, job)
         try:
             started = time.monotonic()
             with self._source(record, work) as src:
@@ -356,10 +337,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _tmp_root(lib: Library) -> Path:
-    root = lib.paths.tmp_dir / "jobs"
+def _jobs_root(lib: Library) -> Path:
+    return lib.paths.tmp_dir / "jobs"
+
+
+def work_folder(lib: Library, job: JobRecord) -> Path:
+    """A new folder for one run of `job` in this process, named so the sweep can judge it."""
+    root = _jobs_root(lib)
     root.mkdir(parents=True, exist_ok=True)
-    return root
+    return Path(tempfile.mkdtemp(prefix=f"job-{job.id}-{os.getpid()}-", dir=root))
+
+
+def sweep_work_folders(lib: Library) -> list[Path]:
+    """Removes the work folders killed workers left behind on this machine; returns them.
+
+    The one home of the rule, run when workers start and by every maintenance pass. A folder
+    is named `job-{job id}-{worker pid}-…` (see `work_folder`): it is stale once that process
+    is gone or the job is no longer running, so a live worker's folder is never touched (a
+    cancelled job stays `running` until its worker has stopped the encode).
+    """
+    root = _jobs_root(lib)
+    if not root.is_dir():  # nothing ran here yet: no folder to create just to look in it
+        return []
+    removed: list[Path] = []
+    for folder in root.glob("job-*-*-*"):
+        parts = folder.name.split("-")
+        try:
+            job_id, pid = int(parts[1]), int(parts[2])
+            live = _alive(pid) and lib.jobs.get(job_id).state == "running"
+        except (ValueError, NotFound):
+            live = False
+        if not live:
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                removed.append(folder)
+    if removed:
+        logger.info("Removed %d work folders of video workers that are gone", len(removed))
+    return removed
 
 
 def start_in_process(lib: Library) -> VideoWorker | None:
