@@ -20,9 +20,12 @@ import argparse
 import functools
 import http.client
 import json
+import os
 import random
+import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -195,17 +198,44 @@ def last_cursor(db_file: Path, sort: str, limit: int) -> str:
     return _encode_cursor(sort, value, row[1])
 
 
-def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
-    from server.config import ServerConfig
-    from server.entry import EmbeddedServer
-
-    config = ServerConfig.from_settings(
-        lib.settings, host="127.0.0.1", port=0, maintenance_interval=0, upload_rate_limit=0
+def serve(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`mediadesk serve` on the data folder, in its own process: a server thread in this one
+    would share the interpreter lock with the client and count its time as the server's."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = {
+        **os.environ,
+        "MEDIADESK_USAGE_SCAN_INTERVAL": "0",  # no store listing during the measurements
+        "MEDIADESK_MAINTENANCE_INTERVAL": "0",
+        "MEDIADESK_UPLOAD_RATE_LIMIT": "0",
+        "MEDIADESK_WORKERS": "0",
+    }
+    command = "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command, "serve", "--port", str(port), "--data-dir", str(folder)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    server = EmbeddedServer(lib, config=config)
-    server.start()
+    deadline = time.monotonic() + 120  # a first start may migrate a big catalog
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("mediadesk serve did not start") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("mediadesk serve did not start in time")
+
+
+def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
     token = lib.tokens.create("bench", "read")[1]
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    server, port = serve(db_file.parent)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Bearer {token}"}
 
     def get(path: str) -> dict[str, object]:
@@ -283,7 +313,8 @@ def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
     raw.close()
     print(f"  worst p50 over the cases: {max(p50s):.2f} ms")
     conn.close()
-    server.stop()
+    server.terminate()
+    server.wait(30)
 
 
 def main() -> None:
