@@ -54,6 +54,7 @@ from core.records import (
 )
 
 MAX_LIMIT = 1000
+BACKWARDS = "<"  # marks a backwards cursor's sort: it cannot be used to page forwards
 # Totals are cached per filter set: counting a million rows costs more than the page itself.
 # Writes through this process clear the cache; other processes' writes show within the TTL.
 COUNT_TTL = 30.0
@@ -131,6 +132,8 @@ class Catalog:
 
         Without an offset (first page or `cursor`) the page is a keyset seek on the sort key's
         index: its cost does not grow with the depth. `offset` is kept for older clients.
+        `backwards`: the rows before the cursor (without one, the last rows of the order),
+        nearest first, and a cursor that goes on backwards: the grid's End key.
         """
         sort = parse_sort(q.sort)
         if not 1 <= q.limit <= MAX_LIMIT:
@@ -139,8 +142,13 @@ class Catalog:
             raise InvalidInput("offset cannot be negative")
         if q.cursor and q.offset:
             raise InvalidInput("Send either cursor or offset, not both")
-        key, desc = sort.field, sort.descending
-        after = _decode_cursor(q.cursor, q.sort) if q.cursor else None
+        if q.backwards and q.offset:
+            raise InvalidInput("Paging backwards goes by cursor, not offset")
+        key = sort.field
+        # backwards: the same seeks in the opposite order (NULL keys, last going forward, first)
+        desc = sort.descending != q.backwards
+        cursor_sort = BACKWARDS + q.sort if q.backwards else q.sort
+        after = _decode_cursor(q.cursor, cursor_sort) if q.cursor else None
         # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
         column = MediaFile.name_sort if key == NAME_FIELD else getattr(MediaFile, key)
         with self.db.read() as s:
@@ -149,7 +157,7 @@ class Catalog:
             total = self._count(s, q, plan)
             columns = _COLUMNS
             base = self._filtered(columns, q, search)
-            if q.offset:
+            if q.offset:  # (never backwards)
                 order = column.desc() if desc else column.asc()
                 if column.nullable and not _never_null(key, q):
                     order = order.nulls_last()  # images have no duration: after the videos
@@ -163,19 +171,35 @@ class Catalog:
                 try:
                     with _time_limit(s, WALK_BUDGET):
                         rows = self._seek(
-                            s, walked, column, desc, after, q.limit, _never_null(key, q)
+                            s,
+                            walked,
+                            column,
+                            desc,
+                            after,
+                            q.limit,
+                            _never_null(key, q),
+                            q.backwards,
                         )
                 except _Interrupted:
                     if self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
                         rows = self._merged(s, q, plan, column, desc, after)
                     else:  # very many matches: the walk will find them, however long it takes
                         rows = self._seek(
-                            s, walked, column, desc, after, q.limit, _never_null(key, q)
+                            s,
+                            walked,
+                            column,
+                            desc,
+                            after,
+                            q.limit,
+                            _never_null(key, q),
+                            q.backwards,
                         )
             else:
                 if plan is not None:
                     base = self._filtered(columns, q, plan.walk)
-                rows = self._seek(s, base, column, desc, after, q.limit, _never_null(key, q))
+                rows = self._seek(
+                    s, base, column, desc, after, q.limit, _never_null(key, q), q.backwards
+                )
             # names in a second small query, not a JOIN: SQLite would join the skipped rows
             athlete_ids = {r["athlete_id"] for r in rows if r["athlete_id"] is not None}
             names: dict[int, str] = (
@@ -192,7 +216,7 @@ class Catalog:
         next_cursor = None
         if len(items) == q.limit:
             last = rows[-1]
-            next_cursor = _encode_cursor(q.sort, last[column.key], last["id"])
+            next_cursor = _encode_cursor(cursor_sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
 
     def _merged(
@@ -218,10 +242,11 @@ class Catalog:
                 after,
                 q.limit,
                 _never_null(key, q),
+                q.backwards,
             )
             for part in plan.parts
         ]
-        ids = [r["id"] for r in _merge(pages, key, desc, q.limit)]
+        ids = [r["id"] for r in _merge(pages, key, desc, q.limit, q.backwards)]
         if not ids:
             return []
         found = {
@@ -252,9 +277,11 @@ class Catalog:
         after: tuple[Any, int] | None,
         limit: int,
         never_null: bool,
+        nulls_first: bool = False,
     ) -> list[Any]:
         """Rows after a keyset position. A nullable key is read in two index walks, values then
-        NULLs, so NULLS LAST never forces a sort of the whole catalog."""
+        NULLs, so NULLS LAST never forces a sort of the whole catalog; `nulls_first` (paging
+        backwards, `desc` already flipped) reads the NULLs first."""
 
         def walk(stmt: Select[Any], n: int, null_part: bool) -> list[Any]:
             if null_part:
@@ -285,6 +312,16 @@ class Catalog:
         if never_null:
             return valued(base)
         rows: list[Any] = []
+        if nulls_first:
+            if after is not None and value is not None:  # already past the NULLs
+                return valued(base.where(column.is_not(None)))
+            stmt = base.where(column.is_(None))
+            if after is not None:
+                stmt = stmt.where(newer(MediaFile.id, last_id))
+            rows = walk(stmt, limit, True)
+            if len(rows) < limit:  # the values from their first one
+                rows += walk(base.where(column.is_not(None)), limit - len(rows), False)
+            return rows
         if after is None or value is not None:
             rows = valued(base.where(column.is_not(None)))
         if len(rows) < limit:
@@ -753,8 +790,11 @@ def _time_limit(s: Session, seconds: float) -> Iterator[None]:
         raw.set_progress_handler(None, 0)
 
 
-def _merge(pages: list[list[Any]], key: str, desc: bool, limit: int) -> list[Any]:
-    """One page from pages of the same sort (values, then NULLs last, ids breaking ties)."""
+def _merge(
+    pages: list[list[Any]], key: str, desc: bool, limit: int, nulls_first: bool = False
+) -> list[Any]:
+    """One page from pages of the same sort (values, then NULLs last, ids breaking ties; the
+    NULLs first when paging backwards)."""
     seen: dict[int, Any] = {}
     for page in pages:
         for row in page:
@@ -767,7 +807,7 @@ def _merge(pages: list[list[Any]], key: str, desc: bool, limit: int) -> list[Any
     nulls = sorted(
         (r for r in seen.values() if r[key] is None), key=lambda r: r["id"], reverse=desc
     )
-    return (valued + nulls)[:limit]
+    return (nulls + valued if nulls_first else valued + nulls)[:limit]
 
 
 def _phrase(term: str) -> str:
@@ -801,7 +841,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise InvalidInput(f"cursor belongs to sort={cursor_sort}, not sort={sort}")
     if not isinstance(last_id, int) or isinstance(last_id, bool):
         raise InvalidInput("cursor is not one this server handed out")
-    key = sort.lstrip("-")
+    key = sort.removeprefix(BACKWARDS).lstrip("-")
     try:
         if value is not None and key in ("created_at", "updated_at"):
             value = datetime.fromisoformat(value)

@@ -203,3 +203,6 @@ class FileQuery:
     offset: int = 0
     cursor: str | None = None  # from Page.next_cursor; replaces offset for deep pages
     content_type: str | None = None  # canonical or the seed's spelling (video/avi, ...)
+    # the rows before `cursor` (or the last ones), nearest first: Page.next_cursor goes on
+    # backwards (the desktop's End key; core.catalog.Catalog.query)
+    backwards: bool = False

@@ -91,6 +91,49 @@ def test_cursor_walk_equals_offset_order(filled: Library) -> None:
             assert nulls == sorted(nulls)
 
 
+def walk_back(lib: Library, **filters: Any) -> list[FileRecord]:
+    """From the end, by backwards cursors, nearest first."""
+    records: list[FileRecord] = []
+    cursor = None
+    while True:
+        page = lib.list_files(FileQuery(limit=7, cursor=cursor, backwards=True, **filters))
+        records += page.items
+        if page.next_cursor is None:
+            return records
+        cursor = page.next_cursor
+
+
+def test_backwards_from_the_end_is_the_order_reversed(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grid's End key: every sort (NULL durations last forwards, first backwards), filters,
+    rare and common searches, and a common walk cut short for the matches."""
+    import core.catalog
+
+    cases: list[dict[str, Any]] = [
+        {"sort": sort, "status": status} for sort in sorted(SORTS) for status in ("ready", None)
+    ]
+    cases += [{"q": "photo", "sort": "-duration"}, {"q": "messi", "sort": "size"}]
+    cases += [{"q": "libre en", "sort": "-duration"}, {"q": "messi", "sort": "duration"}]
+    cases += [{"file_type": "video", "sort": "original_filename"}, {"q": "o-", "sort": "duration"}]
+    for filters in cases:
+        forward = [r.id for r in walk(filled, **filters)]
+        assert [r.id for r in walk_back(filled, **filters)] == forward[::-1], filters
+    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: True)
+    monkeypatch.setattr(core.catalog, "WALK_BUDGET", 0.0)
+    monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
+    for term, sort in itertools.product(("libre en", "messi"), ("-duration", "duration", "size")):
+        forward = [r.id for r in walk(filled, q=term, sort=sort)]
+        assert [r.id for r in walk_back(filled, q=term, sort=sort)] == forward[::-1], sort
+    # a backwards cursor only pages backwards, and not with an offset
+    back = filled.list_files(FileQuery(limit=3, backwards=True))
+    assert back.next_cursor is not None
+    with pytest.raises(InvalidInput):
+        filled.list_files(FileQuery(limit=3, cursor=back.next_cursor))
+    with pytest.raises(InvalidInput):
+        filled.list_files(FileQuery(limit=3, offset=3, backwards=True))
+
+
 def test_search_matches_name_description_and_athlete(filled: Library) -> None:
     def found(q: str, **kw: Any) -> set[int]:
         return {r.id for r in filled.list_files(FileQuery(q=q, limit=1000, **kw)).items}
@@ -186,6 +229,8 @@ def test_search_and_cursor_on_postgres(pg_library: Library) -> None:
     assert {"ix_media_files_trgm_name", "ix_athletes_trgm_name"} <= indexes
     for sort in ("-created_at", "duration", "-duration", "original_filename"):
         assert [r.id for r in walk(pg_library, sort=sort)] == by_offset(pg_library, sort=sort)
+        back = [r.id for r in walk_back(pg_library, sort=sort)]
+        assert back == by_offset(pg_library, sort=sort)[::-1]
     messi = {r.id for r in pg_library.list_files(athlete_id=1, limit=1000).items}
     assert {r.id for r in pg_library.list_files(q="MESSI", limit=1000).items} == messi
     assert pg_library.list_files(q="ibre en").total > 0
