@@ -11,6 +11,7 @@ from sqlalchemy import text, update
 
 from core.db.models import Athlete, MediaFile
 from core.errors import InvalidInput
+from core.events import ChangeEvent
 from core.library import Library
 from core.natsort import name_sort_key
 from core.records import SORTS, FileQuery, FileRecord
@@ -318,6 +319,135 @@ def test_desktop_grid_pages_by_cursor_to_the_end(
         assert all(q.offset == 0 for q in asked) and any(q.cursor for q in asked), asked
     finally:
         runner.shutdown()
+
+
+def test_desktop_end_jumps_to_the_last_rows_and_scrolling_up_loads_the_ones_before(
+    qtbot: Any, filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End on a big library loads its last rows, not every row on the way (a million took
+    minutes); the rows before come a page at a time by a backwards cursor, live changes land
+    where they belong, and the list ends up the whole order."""
+    pytest.importorskip("PySide6.QtWidgets")
+    from desktop_app.models import file_grid_model
+    from desktop_app.models.file_grid_model import FileGridListModel
+    from desktop_app.workers import TaskRunner
+
+    monkeypatch.setattr(file_grid_model, "END_JUMP", 20)
+    monkeypatch.setattr(file_grid_model, "TAIL_PAGE", 9)
+    expected = by_offset(filled, sort="duration")
+    asked: list[FileQuery] = []
+    real = filled.list_files
+
+    def spy(query: FileQuery | None = None, **kw: Any) -> Any:
+        assert query is not None
+        asked.append(query)
+        return real(query)
+
+    monkeypatch.setattr(filled, "list_files", spy)
+    runner = TaskRunner(1)
+    ids = lambda: [  # noqa: E731
+        model.data(model.index(r), FileGridListModel.IdRole) for r in range(model.rowCount())
+    ]
+    try:
+        model = FileGridListModel(filled, runner, page_size=7)
+        model.set_query(FileQuery(sort="duration"))
+        wait_for(qtbot, lambda: model.rowCount() == 7, timeout=20000)
+        asked.clear()
+        with qtbot.waitSignal(model.reachedEnd, timeout=20000):
+            model.fetch_all()
+        assert ids() == expected[-9:] and model.has_before and not model.complete
+        assert len(asked) == 1 and asked[0].backwards  # one query, not every page
+        assert model.total == len(expected) and not model.canFetchMore()
+        # a new image (no duration: last in this order, the newest of them last) lands at the
+        # end; a video shorter than any sorts before the loaded rows: the page that holds it
+        # brings it
+        with db_of(filled).write() as s:
+            last, first = (
+                MediaFile(
+                    storage_key=f"general/2024/01/new{i}.jpg",
+                    original_filename=f"new-{i}.jpg",
+                    file_type=kind,
+                    content_type="image/jpeg",
+                    size=5,
+                    sha256=f"{i:064x}"[::-1],
+                    duration=duration,
+                    status="ready",
+                )
+                for i, kind, duration in ((1, "image", None), (2, "video", -1.0))
+            )
+            s.add_all([last, first])
+            s.flush()
+            new_ids = (last.id, first.id)
+        for file_id in new_ids:
+            record = real(FileQuery(limit=1000, sort="duration")).items
+            created = next(r for r in record if r.id == file_id)
+            model.apply_event(ChangeEvent("created", file_id, created.as_dict()))
+        assert ids()[-1] == new_ids[0] and new_ids[1] not in ids()
+        assert model.total == len(expected) + 2
+        while model.has_before:
+            model.fetch_previous()
+            wait_for(qtbot, lambda: not model.loading)
+        assert ids() == by_offset(filled, sort="duration")
+        assert ids()[0] == new_ids[1] and model.complete
+    finally:
+        runner.shutdown()
+
+
+def test_end_and_home_keys_in_the_grid(
+    qtbot: Any, filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys a user presses: End selects the library's last file without loading it all,
+    scrolling up from there loads the files before in place, Home goes back to the first."""
+    pytest.importorskip("PySide6.QtWidgets")
+    from PySide6.QtCore import QPoint, Qt
+
+    from desktop_app.models import file_grid_model
+    from desktop_app.views.grid_delegate import CELL
+    from desktop_app.views.main_window import MainWindow
+
+    monkeypatch.setattr(file_grid_model, "END_JUMP", 20)
+    monkeypatch.setattr(file_grid_model, "TAIL_PAGE", 40)
+    expected = by_offset(filled, sort="-created_at")
+    window = MainWindow(filled, page_size=10)
+    qtbot.addWidget(window)
+    try:
+        window.resize(900, 600)
+        window.show()
+        window.controller.start()
+        model, grid = window.controller.grid, window.browser.grid
+        wait_for(qtbot, lambda: model.rowCount() >= 10 and not model.loading)
+        grid.setFocus()
+        qtbot.keyClick(grid, Qt.Key.Key_End)
+        wait_for(qtbot, lambda: window.controller.current is not None)
+        assert window.controller.current.id == expected[-1]
+        assert model.rowCount() < len(expected) and model.has_before
+        # scrolled to the top: the rows before are put in above, the view keeps its files
+        bar = grid.verticalScrollBar()
+        wait_for(qtbot, lambda: bar.maximum() > 0)
+        rows, first_loaded = model.rowCount(), model.record_at(0).id
+        bar.setValue(bar.minimum())
+        wait_for(qtbot, lambda: model.rowCount() > rows)
+        assert [model.record_at(r).id for r in range(model.rowCount())] == expected[
+            len(expected) - model.rowCount() :
+        ]
+
+        def at_top() -> int | None:
+            index = grid.indexAt(QPoint(CELL.width() // 2, CELL.height() // 2))
+            record = model.record_at(index.row()) if index.isValid() else None
+            return record.id if record is not None else None
+
+        wait_for(qtbot, lambda: at_top() == first_loaded)  # no jump to the new rows
+        qtbot.keyClick(grid, Qt.Key.Key_Home)
+        wait_for(
+            qtbot,
+            lambda: (
+                window.controller.current is not None
+                and window.controller.current.id == expected[0]
+            ),
+        )
+        assert not model.has_before
+    finally:
+        window.shutdown()
 
 
 def test_search_totals_count_each_match_once(filled: Library) -> None:

@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
 END_PAGE_SIZE = 1000  # rows per request while going to the end (the catalog's largest page)
+# End with more rows than this still to load jumps to the last rows instead of loading every
+# row on the way (a million rows took minutes and a gigabyte); scrolling up from there loads
+# the rows before, a page at a time, by a backwards keyset cursor (FileQuery.backwards).
+END_JUMP = 5000
+TAIL_PAGE = 200  # rows loaded by the jump to the end
 USER = int(Qt.ItemDataRole.UserRole)
 
 
@@ -71,6 +76,10 @@ class FileGridListModel(QAbstractListModel):
         # keyset position after the last page: the next page costs the same at any depth
         self._cursor: str | None = None
         self._to_end = False  # fetch_all(): keep loading (in big pages) until the last row
+        # After a jump to the end the rows are the order's last ones: `_back` is the backwards
+        # cursor to the rows before them (None: the first row is loaded, as in a plain list)
+        self._tail = False
+        self._back: str | None = None
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -105,6 +114,7 @@ class FileGridListModel(QAbstractListModel):
         self._held_events = []
         self._to_end = False
         self._cursor = None
+        self._tail, self._back = False, None
         self.endResetModel()
         self.totalChanged.emit(0)
         self._fetch()
@@ -112,19 +122,110 @@ class FileGridListModel(QAbstractListModel):
     @property
     def complete(self) -> bool:
         """Every row of the query is loaded."""
-        return self._loaded_once and not self._fetching and len(self._rows) >= self._total
+        return (
+            self._loaded_once
+            and not self._fetching
+            and self._back is None
+            and len(self._rows) >= self._total
+        )
+
+    @property
+    def has_before(self) -> bool:
+        """After a jump to the end: rows before the first loaded one (`fetch_previous`)."""
+        return self._back is not None
+
+    @property
+    def _end_loaded(self) -> bool:
+        return self._tail or (self._loaded_once and len(self._rows) >= self._total)
 
     def fetch_all(self) -> None:
-        """Loads the remaining rows (End jumps to the true end); `reachedEnd` when done."""
-        if self.complete:
+        """Loads the remaining rows, or with many, jumps to the last ones (End goes to the true
+        end either way); `reachedEnd` when the last row is loaded."""
+        if self._end_loaded and not self._fetching:
             self.reachedEnd.emit()
+            return
+        if self._loaded_once and self._total - len(self._rows) > END_JUMP:
+            self._jump_to_end()
             return
         self._to_end = True
         if self._loaded_once:
             self._fetch()  # else the first page, on its way, continues the run
 
+    def _jump_to_end(self) -> None:
+        """Drops the loaded rows and loads the last TAIL_PAGE of the order."""
+        self._generation += 1
+        generation = self._generation
+        self.beginResetModel()
+        self._rows, self._rows_by_id = [], {}
+        self._held_events, self._to_end, self._cursor = [], False, None
+        self._loaded_once = False
+        self._tail, self._back = False, None
+        self.endResetModel()
+        self._set_fetching(True)
+        query = dataclasses.replace(self._query, limit=TAIL_PAGE, backwards=True)
+        self.runner.submit(
+            self.library.list_files,
+            query,
+            on_result=lambda page: self._on_tail(generation, page),
+            on_error=lambda exc: self._on_error(generation, exc),
+        )
+
+    def _on_tail(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._loaded_once, self._tail = True, True
+        self._set_fetching(False)
+        self._back = page.next_cursor
+        rows = page.items[::-1]
+        if rows:
+            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+            self._rows, self._rows_by_id = rows, None
+            self.endInsertRows()
+        self._total = max(page.total, len(self._rows))
+        self.totalChanged.emit(self._total)
+        self._apply_held()
+        self.reachedEnd.emit()
+
+    def fetch_previous(self) -> None:
+        """After a jump to the end: loads the page of rows before the first loaded one."""
+        if self._back is None or self._fetching:
+            return
+        self._set_fetching(True)
+        generation = self._generation
+        query = dataclasses.replace(
+            self._query, limit=self.page_size, backwards=True, cursor=self._back, offset=0
+        )
+        self.runner.submit(
+            self.library.list_files,
+            query,
+            on_result=lambda page: self._on_previous(generation, page),
+            on_error=lambda exc: self._on_error(generation, exc),
+        )
+
+    def _on_previous(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._set_fetching(False)
+        self._back = page.next_cursor
+        known = self._index()
+        new = [r for r in page.items[::-1] if r.id not in known]
+        if new:
+            self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
+            self._rows[:0] = new
+            self._rows_by_id = None
+            self.endInsertRows()
+        if self._back is None:
+            self._tail = False  # the first row is loaded: a plain, complete list again
+        self._total = max(self._total, len(self._rows))
+        self._apply_held()
+
+    def _apply_held(self) -> None:
+        held, self._held_events = self._held_events, []
+        for event in held:
+            self.apply_event(event)
+
     def _fetch(self) -> None:
-        if self._fetching:
+        if self._fetching or self._tail:
             return
         self._set_fetching(True)
         generation, offset = self._generation, len(self._rows)
@@ -157,15 +258,14 @@ class FileGridListModel(QAbstractListModel):
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             self._rows.extend(new)
-            self._rows_by_id = None
+            # the index grows with the rows: rebuilding it for every page made End quadratic
+            known.update((r.id, i) for i, r in enumerate(new, first))
             self.endInsertRows()
         if page.total != self._total:
             self._total = max(page.total, len(self._rows))
             self.totalChanged.emit(self._total)
         # The page may predate changes announced while it loaded: apply them on top of it.
-        held, self._held_events = self._held_events, []
-        for event in held:
-            self.apply_event(event)
+        self._apply_held()
         if self._to_end:
             if len(self._rows) < self._total and page.items:
                 self._fetch()
@@ -179,9 +279,7 @@ class FileGridListModel(QAbstractListModel):
             self._set_fetching(False)
             self._total = len(self._rows)  # stop asking for more until the next reload
             self._to_end = False
-            held, self._held_events = self._held_events, []
-            for event in held:
-                self.apply_event(event)
+            self._apply_held()
             self.loadFailed.emit(exc)
 
     # ---- Qt model API -------------------------------------------------------------------------
@@ -189,7 +287,7 @@ class FileGridListModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        if parent.isValid() or self._fetching:
+        if parent.isValid() or self._fetching or self._tail:
             return False
         return self._loaded_once and len(self._rows) < self._total
 
@@ -294,8 +392,11 @@ class FileGridListModel(QAbstractListModel):
 
     def _insert(self, record: FileRecord) -> None:
         position = insert_position(self._rows, record, self._query.sort)
+        end_loaded = self._end_loaded
         self._total += 1
-        if position < len(self._rows) or len(self._rows) >= self._total - 1:
+        if position == 0 and self._back is not None:
+            pass  # it sorts before the loaded rows: fetch_previous brings it (keyset)
+        elif position < len(self._rows) or end_loaded:
             self.beginInsertRows(QModelIndex(), position, position)
             self._rows.insert(position, record)
             self._rows_by_id = None

@@ -10,6 +10,7 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QPoint,
     QSize,
     Qt,
     QTimer,
@@ -39,6 +40,10 @@ LeaveGuard = Callable[[Callable[[], None], Callable[[], None]], None]
 
 def _proceed_at_once(proceed: Callable[[], None], _cancel: Callable[[], None]) -> None:
     proceed()
+
+
+# the grid lays its items out on a timer of its own: checks of its scroll range wait this long
+LAYOUT_SETTLE_MS = 50
 
 
 class FileBrowser(QWidget):
@@ -144,24 +149,67 @@ class FileBrowser(QWidget):
         grid.selectionModel().selectionChanged.connect(self._on_selection)
         grid.doubleClicked.connect(self._on_activated)  # not `activated`: single-click styles
         grid.installEventFilter(self)
-        self._end_pending = False
-        self.controller.grid.reachedEnd.connect(self._on_reached_end)
+        self._end_pending = self._home_pending = False
+        model = self.controller.grid
+        model.reachedEnd.connect(self._on_reached_end)
+        # After End jumped to the last rows: scrolling to the top loads the rows before, and
+        # the files on screen stay where they were while rows are put in above them.
+        self._anchor: int | None = None
+        grid.verticalScrollBar().valueChanged.connect(self._load_before_if_at_top)
+        model.rowsAboutToBeInserted.connect(self._remember_place)
+        model.rowsInserted.connect(self._keep_place)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), grid)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
         escape.activated.connect(self.clear_search)
         return grid
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """End and Ctrl+End go to the last file of the library, not of the loaded pages."""
+        """End and Ctrl+End go to the last file of the library, not of the loaded pages; Home
+        and Ctrl+Home to the first one, when End jumped over the rows before."""
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
-            and event.key() == Qt.Key.Key_End
             and watched is getattr(self, "grid", None)
         ):
-            self.go_to_end()
-            return True
+            if event.key() == Qt.Key.Key_End:
+                self.go_to_end()
+                return True
+            if event.key() == Qt.Key.Key_Home and self.controller.grid.has_before:
+                self.go_to_start()
+                return True
         return super().eventFilter(watched, event)
+
+    def go_to_start(self) -> None:
+        self._home_pending = True
+        self.controller.grid.reload()
+
+    def _load_before_if_at_top(self, *_: object) -> None:
+        bar = self.grid.verticalScrollBar()
+        if bar.value() <= bar.minimum() + bar.singleStep() and self.controller.grid.has_before:
+            self.controller.grid.fetch_previous()
+
+    def _load_before_if_it_fits(self) -> None:
+        if self.grid.verticalScrollBar().maximum() <= 0 and self.controller.grid.has_before:
+            self.controller.grid.fetch_previous()
+
+    def _remember_place(self, _parent: QModelIndex, first: int, _last: int) -> None:
+        self._anchor = None
+        if first == 0 and self.controller.grid.rowCount() > 0:
+            top = self.grid.indexAt(QPoint(CELL.width() // 2, CELL.height() // 2))
+            record = self.controller.grid.record_at(top.row()) if top.isValid() else None
+            self._anchor = record.id if record is not None else None
+
+    def _keep_place(self, *_: object) -> None:
+        model = self.controller.grid
+        if self._home_pending and model.rowCount() and not model.has_before:
+            self._home_pending = False
+            self.select_row(0)
+            self.grid.scrollToTop()
+            return
+        anchor, self._anchor = self._anchor, None
+        if anchor is not None and (row := model.row_of(anchor)) >= 0:
+            self.grid.scrollTo(model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
+            QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
 
     def go_to_end(self) -> None:
         model = self.controller.grid
@@ -175,6 +223,9 @@ class FileBrowser(QWidget):
         if self._end_pending:
             self._end_pending = False
             self._select_last()
+        # the last rows may fit on screen with no scroll bar to pull up: load the ones before
+        # (after the view laid them out: its layout runs on a timer of its own)
+        QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
 
     def _select_last(self) -> None:
         rows = self.controller.grid.rowCount()
@@ -366,8 +417,12 @@ class FileBrowser(QWidget):
             self.activated.emit(record)
 
     def select_row(self, row: int) -> None:
+        """Selects exactly this row and makes it current (the keyboard's state plays no part:
+        QListView.setCurrentIndex would toggle it while a Ctrl key is held)."""
         index = self.controller.grid.index(row)
-        self.grid.setCurrentIndex(index)
+        self.grid.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
 
     # ---- empty notice -------------------------------------------------------------------------
     def _update_total(self, *_: object) -> None:
