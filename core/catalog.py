@@ -50,6 +50,7 @@ from core.records import (
     AthleteRecord,
     FileQuery,
     FileRecord,
+    FileStatus,
     Page,
 )
 
@@ -71,6 +72,10 @@ ATHLETE_PARTS = 8  # a rare search seeks each matched athlete's index, up to thi
 WALK_BUDGET = 0.015
 # ...unless the term has so many matches that reading them all would cost more than walking on
 FALLBACK_MATCHES = 30_000
+# A whole-library search counts its total from the FTS index alone when the rows a listing
+# leaves out (trashed, pending, failed, aliases) are at most this many (each tested with LIKE)
+HIDDEN_SCAN = 20_000
+ALL_MATCHES = 1 << 62  # _fts_matches without a cap
 NAMES_TTL = 2.0  # athletes' names folded for searches, unless a write here changes them first
 MIN_TRIGRAM = 3  # the FTS5 trigram tokenizer (and pg_trgm's index) need 3 characters
 
@@ -351,6 +356,8 @@ class Catalog:
         generation = self._generation
         if plan.matched_text is None:
             total = int(s.scalar(self._filtered(select(func.count()), q, plan.every)) or 0)
+        elif (quick := self._count_from_index(s, q, plan)) is not None:
+            total = quick
         else:
             # the FTS matches read first (CROSS JOIN) and checked against the filters, plus the
             # matched athletes' files from the kept counts; a file found both ways counts once
@@ -370,6 +377,69 @@ class Catalog:
                 self._counts.clear()
             self._counts[key] = (now + COUNT_TTL, generation, total)
         return total
+
+    def _count_from_index(self, s: Session, q: FileQuery, plan: _SearchPlan) -> int | None:
+        """A whole-library search's total without reading its matches' rows: the FTS index
+        counts its matches alone (~20 ms for 100,000, where reading them took ~170 ms), minus
+        the matching rows the listing leaves out (trashed, pending, failed, aliases: found by
+        their index and tested with LIKE, the same matches for an ASCII term); the files of
+        athletes whose name matches come from the kept counts, those of them the text matches
+        too taken off the index's count. None when that does not apply: filters, or many rows
+        to test."""
+        term = search_term(q.q)
+        if (
+            not term.isascii()
+            or q.trashed
+            or q.status != FileStatus.READY
+            or q.athlete_id is not None
+            or file_type_filter(q)
+            or q.is_public is not None
+            or content_type_filter(q)
+        ):
+            return None
+        c = FileCount
+        hidden_groups = s.execute(
+            select(c.trashed, c.status, func.sum(c.n))
+            .where(or_(c.trashed == True, c.status != FileStatus.READY))  # noqa: E712
+            .group_by(c.trashed, c.status)
+            .having(func.sum(c.n) > 0)
+        ).all()
+        by_athletes = self._counted(s, q, plan.athletes) if plan.athletes else 0
+        if sum(int(n) for _t, _s, n in hidden_groups) + by_athletes > HIDDEN_SCAN:
+            return None
+        pattern = _like(term)
+        in_text = or_(
+            MediaFile.original_filename.like(pattern, escape="\\"),
+            MediaFile.description.like(pattern, escape="\\"),
+        )
+        hidden = 0
+        if any(trashed for trashed, _s, _n in hidden_groups):
+            hidden += int(
+                s.scalar(select(func.count()).where(MediaFile.deleted_at.is_not(None), in_text))
+                or 0
+            )
+        for status in {status for trashed, status, _n in hidden_groups if not trashed}:
+            hidden += int(
+                s.scalar(
+                    select(func.count()).where(
+                        MediaFile.deleted_at.is_(None), MediaFile.status == status, in_text
+                    )
+                )
+                or 0
+            )
+        if plan.athletes:  # listed, found by name and by text: counted once, by name
+            hidden += int(
+                s.scalar(
+                    select(func.count()).where(
+                        MediaFile.athlete_id.in_(plan.athletes),
+                        MediaFile.deleted_at.is_(None),
+                        MediaFile.status == FileStatus.READY,
+                        in_text,
+                    )
+                )
+                or 0
+            )
+        return self._fts_matches(s, _phrase(term), ALL_MATCHES) - hidden + by_athletes
 
     def _counted(self, s: Session, q: FileQuery, athletes: tuple[int, ...] | None = None) -> int:
         """A total without a text search (or of these athletes' files): a SUM over the counts

@@ -450,6 +450,47 @@ def test_end_and_home_keys_in_the_grid(
         window.shutdown()
 
 
+def test_whole_library_search_totals_from_the_index_equal_the_counted_ones(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search of the whole library counts its total from the FTS index minus the matching
+    rows the listing leaves out (trashed, pending, failed, aliases): the same totals as
+    counting the matches' rows, and not used where it cannot be exact."""
+    import core.catalog
+
+    with db_of(filled).write() as s:
+        s.execute(
+            update(MediaFile).where(MediaFile.id % 9 == 0).values(deleted_at=datetime.now(UTC))
+        )
+        s.execute(update(MediaFile).where(MediaFile.id % 11 == 0).values(status="failed"))
+        s.execute(
+            update(MediaFile).where(MediaFile.id % 13 == 0).values(status="alias", alias_of=1)
+        )
+    terms = ("photo", "clip-0", "libre en", "messi", "nothing like it", "PHOTO-01")
+    queries = [FileQuery(q=t) for t in terms]
+    queries += [FileQuery(q="photo", file_type="image"), FileQuery(q="photo", status=None)]
+    quick: list[str] = []
+    real = core.catalog.Catalog._count_from_index
+
+    def spy(self: Any, s: Any, q: FileQuery, plan: Any) -> Any:
+        found = real(self, s, q, plan)
+        if found is not None:
+            quick.append(q.q)
+        return found
+
+    monkeypatch.setattr(core.catalog.Catalog, "_count_from_index", spy)
+    fast = [filled.list_files(q).total for q in queries]
+    assert set(quick) == {"photo", "clip-0", "libre en", "messi", "nothing like it", "PHOTO-01"}
+    monkeypatch.setattr(core.catalog.Catalog, "_count_from_index", lambda *a: None)
+    with db_of(filled).write():
+        pass  # a commit: the cached totals are dropped
+    counted = [filled.list_files(q).total for q in queries]
+    assert fast == counted and all(counted[:3])
+    assert fast == [
+        len(walk(filled, q=q.q, file_type=q.file_type, status=q.status)) for q in queries
+    ]
+
+
 def test_search_totals_count_each_match_once(filled: Library) -> None:
     """A file matched by its text and by its athlete's name counts once, under any filter."""
     with db_of(filled).write() as s:
