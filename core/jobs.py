@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.engine import Database
-from core.db.models import Job, utcnow
+from core.db.models import Job, MediaFile, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -383,9 +383,15 @@ class JobQueue:
             return [JobRecord.from_row(r) for r in rows], int(total)
 
     def latest_for_file(self, file_id: int) -> builtins.list[JobRecord]:
-        """The newest job of each kind of one file (older ones were replaced by reprocessing)."""
+        """The newest job of each kind of one file (older ones were replaced by reprocessing).
+
+        A file whose stored object another file shares (the same bytes for another athlete)
+        has no jobs of its own: the derivatives belong to the object, the jobs to the file
+        that queued them (`processing_owner`)."""
         with self.db.read() as s:
             rows = s.scalars(select(Job).where(Job.file_id == file_id).order_by(Job.id)).all()
+            if not rows and (owner := self._owner(s, file_id)) is not None:
+                rows = s.scalars(select(Job).where(Job.file_id == owner).order_by(Job.id)).all()
         latest: dict[str, JobRecord] = {}
         for row in rows:
             latest[row.kind] = JobRecord.from_row(row)
@@ -417,6 +423,45 @@ class JobQueue:
             if started is not None and finished is not None
         ]
         return durations, {kind: int(n) for kind, n in failed.items()}
+
+    def processing_owner(self, file_id: int) -> int | None:
+        """Another file sharing this file's stored object whose jobs make its derivatives."""
+        with self.db.read() as s:
+            return self._owner(s, file_id)
+
+    @staticmethod
+    def _owner(s: Session, file_id: int) -> int | None:
+        key = select(MediaFile.storage_key).where(MediaFile.id == file_id).scalar_subquery()
+        owner = s.scalar(
+            select(func.min(Job.file_id))
+            .join(MediaFile, MediaFile.id == Job.file_id)
+            .where(
+                MediaFile.storage_key == key,
+                MediaFile.alias_of.is_(None),
+                Job.file_id != file_id,
+            )
+        )
+        return int(owner) if owner is not None else None
+
+    def hand_over(self, file_id: int) -> int | None:
+        """A hard-deleted file whose object another file keeps: its jobs (and what they made)
+        go to that file instead of away. Returns the new owner, or None (nobody shares)."""
+        with self.db.write() as s:
+            key = select(MediaFile.storage_key).where(MediaFile.id == file_id).scalar_subquery()
+            heir = s.scalar(
+                select(func.min(MediaFile.id)).where(
+                    MediaFile.storage_key == key,
+                    MediaFile.alias_of.is_(None),
+                    MediaFile.id != file_id,
+                )
+            )
+            if heir is None:
+                return None
+            s.execute(
+                update(Job).where(Job.file_id == file_id).values(file_id=heir),
+                execution_options={"synchronize_session": False},
+            )
+            return int(heir)
 
     def forget_file(self, file_id: int) -> None:
         """A hard-deleted file: running jobs are told to stop, every row of it goes."""

@@ -331,6 +331,37 @@ def test_hard_delete_removes_every_derivative(tmp_path: Path) -> None:
         lib.close()
 
 
+def test_the_same_video_for_two_athletes_is_processed_once(tmp_path: Path) -> None:
+    """Shared bytes (the same recording for two athletes): one set of jobs makes the object's
+    derivatives and both files show and serve them; a hard delete of the first hands its jobs
+    to the second, whose renditions stay; the last one takes them away."""
+    lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
+    try:
+        ana, luis = lib.create_athlete("Ana"), lib.create_athlete("Luis")
+        clip = media.make_avi(tmp_path / "a.avi", seconds=1)
+        first = lib.uploads.ingest(clip, "video", athlete_id=ana.id)
+        second = lib.uploads.ingest(clip, "video", athlete_id=luis.id)
+        assert second.id != first.id and second.storage_key == first.storage_key
+        assert lib.jobs.list(file_id=second.id)[1] == 0  # no second set of jobs
+        done = process_all(lib)
+        assert {j.file_id for j in done} == {first.id}
+        mine, theirs = lib.jobs.latest_for_file(first.id), lib.jobs.latest_for_file(second.id)
+        assert [j.id for j in theirs] == [j.id for j in mine] and mine
+        assert all(j.state == "done" for j in theirs)
+        prefix = keys.video_prefix(first.storage_key)
+        made = sorted(o.key for o in storage_of(lib).list_keys(prefix))
+        assert len(made) >= 5
+        lib.delete_permanently(first.id)
+        assert sorted(o.key for o in storage_of(lib).list_keys(prefix)) == made
+        assert {j.file_id for j in lib.jobs.latest_for_file(second.id)} == {second.id}
+        assert all(j.state == "done" for j in lib.jobs.latest_for_file(second.id))
+        lib.delete_permanently(second.id)
+        assert list(storage_of(lib).list_keys("_derived/video/")) == []
+        assert lib.jobs.list(file_id=second.id)[1] == 0
+    finally:
+        lib.close()
+
+
 def test_partly_decodable_video_fails_with_the_reason_and_the_original_plays(
     tmp_path: Path,
 ) -> None:

@@ -64,6 +64,11 @@ def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
     if record.file_type != "video":
         return []
     try:
+        if lib.jobs.processing_owner(record.id) is not None:
+            # the same bytes as another file (for another athlete or with other flags): its
+            # jobs already make this object's derivatives; a second set would redo them
+            publish(lib, record.id, None)
+            return []
         jobs = lib.jobs.enqueue(record.id, kinds_for(record))
     except Exception:  # the file is stored either way; `mediadesk reprocess` queues it later
         logger.exception("Could not queue the processing jobs of file %s", record.id)
@@ -86,6 +91,8 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
 def forget(lib: Library, record: FileRecord, objects: bool = True) -> None:
     """A hard delete: workers stop, the job rows go, and every derivative unless `objects` is
     False (another file shares the object and its derivatives)."""
+    if not objects and lib.jobs.hand_over(record.id) is not None:
+        return  # the file that keeps the object keeps its derivatives and their jobs
     lib.jobs.forget_file(record.id)
     if objects:
         lib.delete_objects_under(keys.video_prefix(record.storage_key))
