@@ -72,14 +72,17 @@ class JobsCache:
         self.jobs = lib.jobs  # not the library: the cache must not keep it alive
         self._items: dict[int, tuple[list[JobRecord], float]] = {}
         self._generation: dict[int, int] = {}
+        # owner → files showing its jobs (the same stored object: JobStore.latest_for_file)
+        self._sharers: dict[int, set[int]] = {}
         self._lock = threading.Lock()
         lib.events.subscribe(self._on_event)
 
     def _on_event(self, event: ChangeEvent) -> None:
         if event.file_id is not None and event.kind in ("processing", "deleted"):
             with self._lock:
-                self._items.pop(event.file_id, None)
-                self._generation[event.file_id] = self._generation.get(event.file_id, 0) + 1
+                for file_id in (event.file_id, *self._sharers.pop(event.file_id, ())):
+                    self._items.pop(file_id, None)
+                    self._generation[file_id] = self._generation.get(file_id, 0) + 1
 
     def peek(self, file_id: int) -> list[JobRecord] | None:
         """The cached jobs when fresh, else None: no catalog query (fine on the event loop)."""
@@ -99,7 +102,10 @@ class JobsCache:
             if self._generation.get(file_id, 0) == generation:  # no event while we read
                 if len(self._items) > 10_000:
                     self._items.clear()
+                    self._sharers.clear()
                 self._items[file_id] = (jobs, now + self.TTL)
+                if jobs and jobs[0].file_id != file_id:  # another file's: its events count too
+                    self._sharers.setdefault(jobs[0].file_id, set()).add(file_id)
         return jobs
 
 

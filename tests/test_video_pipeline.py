@@ -343,7 +343,13 @@ def test_the_same_video_for_two_athletes_is_processed_once(tmp_path: Path) -> No
         second = lib.uploads.ingest(clip, "video", athlete_id=luis.id)
         assert second.id != first.id and second.storage_key == first.storage_key
         assert lib.jobs.list(file_id=second.id)[1] == 0  # no second set of jobs
+        from server.video_access import JobsCache
+
+        cache = JobsCache(lib)  # what /stream/{id}/video chooses the rendition from
+        assert {j.state for j in cache.get(second.id)} == {"queued"}
         done = process_all(lib)
+        # the first file's `processing` events refresh the second's entry too (not only its TTL)
+        assert {j.state for j in cache.get(second.id)} == {"done"}
         assert {j.file_id for j in done} == {first.id}
         mine, theirs = lib.jobs.latest_for_file(first.id), lib.jobs.latest_for_file(second.id)
         assert [j.id for j in theirs] == [j.id for j in mine] and mine
