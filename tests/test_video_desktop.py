@@ -87,6 +87,22 @@ def test_details_show_renditions_and_copy_link_gives_the_watch_page(
     verify_file_grant(secret, record.id, query)  # the signature the server will check
 
 
+def test_a_video_sharing_anothers_bytes_shows_their_processing_live(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    """The same recording for a second athlete has no jobs of its own: its details show the
+    first file's, and follow them as they run."""
+    clip = media.make_avi(tmp_path / "e.avi", seconds=1)
+    ana, luis = vlib.create_athlete("Ana"), vlib.create_athlete("Luis")
+    vlib.uploads.ingest(clip, "video", athlete_id=ana.id)
+    second = vlib.uploads.ingest(clip, "video", athlete_id=luis.id)
+    window.controller.set_current(vlib.get_file(second.id))
+    line = window.processing_line
+    wait_for(qtbot, lambda: "queued" in line.text())
+    process_all(vlib)  # events about the first file only
+    wait_for(qtbot, lambda: "Renditions" in line.text() and "web 320×240" in line.text())
+
+
 def test_failed_processing_is_explained_in_spanish(
     qtbot, window: MainWindow, vlib: Library, tmp_path: Path
 ) -> None:

@@ -117,6 +117,8 @@ class ProcessingLine(QLabel):
         self.library = library
         self.runner = runner
         self.file_id: int | None = None
+        # the file whose jobs these are: another one when the two share a stored object
+        self._jobs_of: int | None = None
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setObjectName("processing-line")
@@ -124,11 +126,17 @@ class ProcessingLine(QLabel):
 
     def show_file(self, record: Any) -> None:
         if record is None or getattr(record, "file_type", None) != "video":
-            self.file_id = None
+            self.file_id = self._jobs_of = None
             self.hide()
             return
+        if record.id != self.file_id:
+            self._jobs_of = None
         self.file_id = record.id
         self.reload()
+
+    def follows(self, file_id: int | None) -> bool:
+        """Whether a `processing` event about `file_id` changes what this line shows."""
+        return file_id is not None and file_id in (self.file_id, self._jobs_of)
 
     def reload(self) -> None:
         file_id = self.file_id
@@ -143,6 +151,7 @@ class ProcessingLine(QLabel):
     def _fill(self, file_id: int, record: Any, jobs: list[JobRecord]) -> None:
         if file_id != self.file_id:
             return
+        self._jobs_of = jobs[0].file_id if jobs else None
         state: Processing | None = combine(jobs)
         if state is None:
             self.setText(self.tr("Processing: not queued"))

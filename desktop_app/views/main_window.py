@@ -668,8 +668,8 @@ class MainWindow(QMainWindow):
     def _on_processing_event(self, event: object) -> None:
         self.processing.on_event(event)  # type: ignore[arg-type]
         self.jobs_dock.on_event(event)  # type: ignore[arg-type]
-        if getattr(event, "kind", "") == "processing" and (
-            getattr(event, "file_id", None) == self.processing_line.file_id
+        if getattr(event, "kind", "") == "processing" and self.processing_line.follows(
+            getattr(event, "file_id", None)
         ):
             self.processing_line.reload()
 
