@@ -206,14 +206,14 @@ class FileGridListModel(QAbstractListModel):
         if generation != self._generation:
             return
         self._set_fetching(False)
-        self._back = page.next_cursor
         known = self._index()
         new = [r for r in page.items[::-1] if r.id not in known]
-        if new:
+        if new:  # (the view keeps its place while `has_before` still holds)
             self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
             self._rows[:0] = new
             self._rows_by_id = None
             self.endInsertRows()
+        self._back = page.next_cursor
         if self._back is None:
             self._tail = False  # the first row is loaded: a plain, complete list again
         self._total = max(self._total, len(self._rows))

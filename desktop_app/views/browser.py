@@ -194,7 +194,10 @@ class FileBrowser(QWidget):
 
     def _remember_place(self, _parent: QModelIndex, first: int, _last: int) -> None:
         self._anchor = None
-        if first == 0 and self.controller.grid.rowCount() > 0:
+        # only while End's window loads the rows before: a new file at the top (an upload in
+        # "newest first") shows up where it lands, as before
+        model = self.controller.grid
+        if first == 0 and model.has_before and model.rowCount() > 0:
             top = self.grid.indexAt(QPoint(CELL.width() // 2, CELL.height() // 2))
             record = self.controller.grid.record_at(top.row()) if top.isValid() else None
             self._anchor = record.id if record is not None else None
