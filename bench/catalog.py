@@ -20,12 +20,9 @@ import argparse
 import functools
 import http.client
 import json
-import os
 import random
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +39,7 @@ from core.library import Library  # noqa: E402
 from core.natsort import name_sort_key  # noqa: E402
 from core.records import FileQuery  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from tests.resumable_client import ServeProcess, free_port  # noqa: E402
 
 RAW_COUNT = "SELECT count(*) FROM media_files WHERE deleted_at IS NULL AND status = 'ready'"
 RAW = (
@@ -198,44 +196,27 @@ def last_cursor(db_file: Path, sort: str, limit: int) -> str:
     return _encode_cursor(sort, value, row[1])
 
 
-def serve(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+def serve(folder: Path) -> ServeProcess:
     """`mediadesk serve` on the data folder, in its own process: a server thread in this one
     would share the interpreter lock with the client and count its time as the server's."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    env = {
-        **os.environ,
-        "MEDIADESK_USAGE_SCAN_INTERVAL": "0",  # no store listing during the measurements
-        "MEDIADESK_MAINTENANCE_INTERVAL": "0",
-        "MEDIADESK_UPLOAD_RATE_LIMIT": "0",
-        "MEDIADESK_WORKERS": "0",
-    }
-    command = "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", command, "serve", "--port", str(port), "--data-dir", str(folder)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    server = ServeProcess(
+        folder,
+        free_port(),
+        max_size=100 * 1024 * 1024,
+        env={
+            "MEDIADESK_USAGE_SCAN_INTERVAL": "0",  # no store listing during the measurements
+            "MEDIADESK_MAINTENANCE_INTERVAL": "0",
+            "MEDIADESK_WORKERS": "0",
+        },
     )
-    deadline = time.monotonic() + 120  # a first start may migrate a big catalog
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("mediadesk serve did not start") from None
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("mediadesk serve did not start in time")
+    server.start(timeout=120)  # a first start may migrate a big catalog
+    return server
 
 
 def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
     token = lib.tokens.create("bench", "read")[1]
-    server, port = serve(db_file.parent)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    server = serve(db_file.parent)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     headers = {"Authorization": f"Bearer {token}"}
 
     def get(path: str) -> dict[str, object]:
@@ -313,8 +294,7 @@ def http_mode(lib: Library, files: int, db_file: Path, rounds: int) -> None:
     raw.close()
     print(f"  worst p50 over the cases: {max(p50s):.2f} ms")
     conn.close()
-    server.terminate()
-    server.wait(30)
+    server.stop()
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,6 +157,12 @@ class Catalog:
         # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
         column = MediaFile.name_sort if key == NAME_FIELD else getattr(MediaFile, key)
         with self.db.read() as s:
+
+            def seek(stmt: Select[Any]) -> list[Any]:
+                """The page after `after` in this order, by the sort key's index."""
+                never_null = _never_null(key, q)
+                return self._seek(s, stmt, column, desc, after, q.limit, never_null, q.backwards)
+
             plan = self._plan(s, q)
             search = plan.every if plan else None
             total = self._count(s, q, plan)
@@ -170,41 +176,19 @@ class Catalog:
                 stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
                 rows = list(s.connection().execute(stmt).mappings().all())
             elif plan is not None and plan.parts and not plan.common:
-                rows = self._merged(s, q, plan, column, desc, after)
+                rows = self._merged(s, q, plan, column, desc, seek)
             elif plan is not None and plan.common:
                 walked = self._filtered(columns, q, plan.walk)
                 try:
                     with _time_limit(s, WALK_BUDGET):
-                        rows = self._seek(
-                            s,
-                            walked,
-                            column,
-                            desc,
-                            after,
-                            q.limit,
-                            _never_null(key, q),
-                            q.backwards,
-                        )
+                        rows = seek(walked)
                 except _Interrupted:
                     if self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
-                        rows = self._merged(s, q, plan, column, desc, after)
+                        rows = self._merged(s, q, plan, column, desc, seek)
                     else:  # very many matches: the walk will find them, however long it takes
-                        rows = self._seek(
-                            s,
-                            walked,
-                            column,
-                            desc,
-                            after,
-                            q.limit,
-                            _never_null(key, q),
-                            q.backwards,
-                        )
+                        rows = seek(walked)
             else:
-                if plan is not None:
-                    base = self._filtered(columns, q, plan.walk)
-                rows = self._seek(
-                    s, base, column, desc, after, q.limit, _never_null(key, q), q.backwards
-                )
+                rows = seek(self._filtered(columns, q, plan.walk) if plan is not None else base)
             # names in a second small query, not a JOIN: SQLite would join the skipped rows
             athlete_ids = {r["athlete_id"] for r in rows if r["athlete_id"] is not None}
             names: dict[int, str] = (
@@ -231,7 +215,7 @@ class Catalog:
         plan: _SearchPlan,
         column: Any,
         desc: bool,
-        after: tuple[Any, int] | None,
+        seek: Callable[[Select[Any]], list[Any]],
     ) -> list[Any]:
         """A rare term's page: each part seeks its own index, and one page of each is merged.
 
@@ -239,16 +223,7 @@ class Catalog:
         the end: sorting thousands of FTS matches as whole rows cost four times as much."""
         key = column.key
         pages = [
-            self._seek(
-                s,
-                self._filtered(part.with_only_columns(MediaFile.id, column), q),
-                column,
-                desc,
-                after,
-                q.limit,
-                _never_null(key, q),
-                q.backwards,
-            )
+            seek(self._filtered(part.with_only_columns(MediaFile.id, column), q))
             for part in plan.parts
         ]
         ids = [r["id"] for r in _merge(pages, key, desc, q.limit, q.backwards)]
@@ -407,37 +382,21 @@ class Catalog:
         by_athletes = self._counted(s, q, plan.athletes) if plan.athletes else 0
         if sum(int(n) for _t, _s, n in hidden_groups) + by_athletes > HIDDEN_SCAN:
             return None
-        pattern = _like(term)
-        in_text = or_(
-            MediaFile.original_filename.like(pattern, escape="\\"),
-            MediaFile.description.like(pattern, escape="\\"),
-        )
+        in_text = _in_text(term)
+
+        def matching(*where: ColumnElement[bool]) -> int:
+            return int(s.scalar(select(func.count()).where(*where, in_text)) or 0)
+
         hidden = 0
         if any(trashed for trashed, _s, _n in hidden_groups):
-            hidden += int(
-                s.scalar(select(func.count()).where(MediaFile.deleted_at.is_not(None), in_text))
-                or 0
-            )
+            hidden += matching(MediaFile.deleted_at.is_not(None))
         for status in {status for trashed, status, _n in hidden_groups if not trashed}:
-            hidden += int(
-                s.scalar(
-                    select(func.count()).where(
-                        MediaFile.deleted_at.is_(None), MediaFile.status == status, in_text
-                    )
-                )
-                or 0
-            )
+            hidden += matching(MediaFile.deleted_at.is_(None), MediaFile.status == status)
         if plan.athletes:  # listed, found by name and by text: counted once, by name
-            hidden += int(
-                s.scalar(
-                    select(func.count()).where(
-                        MediaFile.athlete_id.in_(plan.athletes),
-                        MediaFile.deleted_at.is_(None),
-                        MediaFile.status == FileStatus.READY,
-                        in_text,
-                    )
-                )
-                or 0
+            hidden += matching(
+                MediaFile.athlete_id.in_(plan.athletes),
+                MediaFile.deleted_at.is_(None),
+                MediaFile.status == FileStatus.READY,
             )
         return self._fts_matches(s, _phrase(term), ALL_MATCHES) - hidden + by_athletes
 
@@ -492,14 +451,9 @@ class Catalog:
             return _SearchPlan(every, (), every, None, ())
         folded = fold(term)
         athletes = [i for i, name in self._folded_names(s) if folded in name]
-        pattern = _like(term)
         # SQLite's LIKE ignores the case of ASCII letters only: a term with others is never
         # walked when the FTS index can serve it (_common), so both ways find the same files.
-        walk = or_(
-            MediaFile.original_filename.like(pattern, escape="\\"),
-            MediaFile.description.like(pattern, escape="\\"),
-            *([MediaFile.athlete_id.in_(athletes)] if athletes else []),
-        )
+        walk = or_(_in_text(term), *([MediaFile.athlete_id.in_(athletes)] if athletes else []))
         if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
             return _SearchPlan(walk, (), walk, None, ())
         # the athletes' names are matched above; the FTS index holds names and descriptions
@@ -878,6 +832,16 @@ def _merge(
         (r for r in seen.values() if r[key] is None), key=lambda r: r["id"], reverse=desc
     )
     return (nulls + valued if nulls_first else valued + nulls)[:limit]
+
+
+def _in_text(term: str) -> ColumnElement[bool]:
+    """The file's name or description contains `term` (SQLite's LIKE: what the FTS trigram
+    index matches, for an ASCII term)."""
+    pattern = _like(term)
+    return or_(
+        MediaFile.original_filename.like(pattern, escape="\\"),
+        MediaFile.description.like(pattern, escape="\\"),
+    )
 
 
 def _phrase(term: str) -> str:

@@ -216,15 +216,7 @@ class Ingestor:
             key, backend, info, sha, filename, athlete_id, is_public, description, has_thumb
         )
         self._restore_if_gone(key, path, info)
-        record = self._catalog.get(file_id)
-        self._on_ready(record)
-        logger.info(
-            "Successfully uploaded file: %s as %s (shared with the file stored there)",
-            filename,
-            key,
-            extra={"file_id": record.id, "key": key, "outcome": "created", "file_type": info.kind},
-        )
-        return record
+        return self._announce(file_id, key, shared=True)
 
     def _insert_ready(
         self,
@@ -308,14 +300,27 @@ class Ingestor:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))
             raise
+        return self._announce(file_id, key, thumb)
+
+    def _announce(
+        self, file_id: int, key: str, thumb: bytes | None = None, shared: bool = False
+    ) -> FileRecord:
+        """A file now ready: its record, its cached thumbnail, the ready hook and the seed's
+        "Successfully uploaded file" log line (a duplicate, an alias, logs its own)."""
         record = self._catalog.get(file_id)
         self._thumbnails.put(record, thumb)
         self._on_ready(record)
         logger.info(
-            "Successfully uploaded file: %s as %s",
-            filename,
+            "Successfully uploaded file: %s as %s"
+            + (" (shared with the file stored there)" if shared else ""),
+            record.original_filename,
             key,
-            extra={"file_id": record.id, "key": key, "outcome": "created", "file_type": info.kind},
+            extra={
+                "file_id": record.id,
+                "key": key,
+                "outcome": "created",
+                "file_type": record.file_type,
+            },
         )
         return record
 
@@ -476,21 +481,7 @@ class Ingestor:
             row.failure_reason = None
             row.upload_expires_at = None
             _apply_info(row, info, sha, thumb is not None)
-        ready = self._catalog.get(record.id)
-        self._thumbnails.put(ready, thumb)
-        self._on_ready(ready)
-        logger.info(
-            "Successfully uploaded file: %s as %s",
-            ready.original_filename,
-            key,
-            extra={
-                "file_id": ready.id,
-                "key": key,
-                "outcome": "created",
-                "file_type": ready.file_type,
-            },
-        )
-        return ready
+        return self._announce(record.id, key, thumb)
 
     def _confirm_shared(
         self, record: FileRecord, info: MediaInfo, sha: str, shared: tuple[str, str | None, bool]
@@ -515,15 +506,7 @@ class Ingestor:
             self._storage.move(record.storage_key, key)
         else:
             self._storage.delete(record.storage_key)
-        ready = self._catalog.get(record.id)
-        self._on_ready(ready)
-        logger.info(
-            "Successfully uploaded file: %s as %s (shared with the file stored there)",
-            ready.original_filename,
-            key,
-            extra={"file_id": ready.id, "key": key, "outcome": "created", "file_type": info.kind},
-        )
-        return ready
+        return self._announce(record.id, key, shared=True)
 
     @contextmanager
     def _local_copy(self, key: str, tmp_dir: Path) -> Iterator[Path]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.engine import Database
@@ -431,15 +431,10 @@ class JobQueue:
 
     @staticmethod
     def _owner(s: Session, file_id: int) -> int | None:
-        key = select(MediaFile.storage_key).where(MediaFile.id == file_id).scalar_subquery()
         owner = s.scalar(
             select(func.min(Job.file_id))
             .join(MediaFile, MediaFile.id == Job.file_id)
-            .where(
-                MediaFile.storage_key == key,
-                MediaFile.alias_of.is_(None),
-                Job.file_id != file_id,
-            )
+            .where(*_sharing_the_object_of(file_id))
         )
         return int(owner) if owner is not None else None
 
@@ -447,14 +442,7 @@ class JobQueue:
         """A hard-deleted file whose object another file keeps: its jobs (and what they made)
         go to that file instead of away. Returns the new owner, or None (nobody shares)."""
         with self.db.write() as s:
-            key = select(MediaFile.storage_key).where(MediaFile.id == file_id).scalar_subquery()
-            heir = s.scalar(
-                select(func.min(MediaFile.id)).where(
-                    MediaFile.storage_key == key,
-                    MediaFile.alias_of.is_(None),
-                    MediaFile.id != file_id,
-                )
-            )
+            heir = s.scalar(select(func.min(MediaFile.id)).where(*_sharing_the_object_of(file_id)))
             if heir is None:
                 return None
             s.execute(
@@ -502,3 +490,9 @@ def _job(s: Session, job_id: int) -> Job:
     if row is None:
         raise NotFound(f"Job {job_id} not found")
     return row
+
+
+def _sharing_the_object_of(file_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Other files (not aliases) whose key is this file's: they share its stored object."""
+    key = select(MediaFile.storage_key).where(MediaFile.id == file_id).scalar_subquery()
+    return (MediaFile.storage_key == key, MediaFile.alias_of.is_(None), MediaFile.id != file_id)

@@ -162,14 +162,17 @@ def tus_send(
 class ServeProcess:
     """`mediadesk serve` in a subprocess on a fixed port, so that it can be SIGKILLed."""
 
-    def __init__(self, data_dir: Path, port: int, max_size: int) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, max_size: int, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir, self.port, self.max_size = data_dir, port, max_size
+        self.env = env or {}  # more settings (MEDIADESK_*), over the defaults below
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
-        env.update(MAX_FILE_SIZE=str(self.max_size), MEDIADESK_UPLOAD_RATE_LIMIT="0")
+        env.update(MAX_FILE_SIZE=str(self.max_size), MEDIADESK_UPLOAD_RATE_LIMIT="0", **self.env)
         self.proc = subprocess.Popen(
             [
                 sys.executable,

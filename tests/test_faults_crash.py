@@ -125,6 +125,20 @@ time.sleep(60)
 """
 
 
+def _child_printing_a_path(script: str, arg: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A Python child running `script arg` that prints a path, then stays alive."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(arg)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        return child, Path(child.stdout.readline().strip())
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+
+
 def test_maintenance_keeps_a_live_writers_partial_and_removes_a_dead_ones(
     data_dir: Path, media_dir: Any
 ) -> None:
@@ -132,15 +146,8 @@ def test_maintenance_keeps_a_live_writers_partial_and_removes_a_dead_ones(
     # A partial of this (live) process, one of a live child, one with no owner at all.
     mine = SpoolWriter(tmp, 10**9)
     mine.write(b"y" * 10)
-    child = subprocess.Popen(
-        [sys.executable, "-c", LIVE_WRITER, str(tmp)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    child, theirs = _child_printing_a_path(LIVE_WRITER, tmp)
     try:
-        assert child.stdout is not None
-        theirs = Path(child.stdout.readline().strip())
         assert theirs.is_file() and partials.owner_of(theirs.name) != partials.TOKEN
         orphan = tmp / "upload-legacy.part"
         orphan.write_bytes(b"z")
@@ -180,18 +187,9 @@ def test_maintenance_removes_a_killed_workers_job_folder_and_keeps_a_live_ones(
     # Two running jobs: one claimed by a worker SIGKILLed mid-job, one by this (live) process.
     image = library.uploads.ingest(media_dir.png, "image")
     library.jobs.enqueue(image.id, ("faststart", "web"))
-    child = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WORKER, str(data_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        theirs = Path(child.stdout.readline().strip())
-    finally:
-        child.kill()
-        child.wait(15)
+    child, theirs = _child_printing_a_path(KILLED_WORKER, data_dir)
+    child.kill()
+    child.wait(15)
     job = library.jobs.claim("live-worker")
     assert job is not None
     mine = work_folder(library, job)

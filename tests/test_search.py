@@ -288,6 +288,20 @@ def test_a_common_walk_that_runs_long_reads_the_matches_instead(
     assert filled.list_files(limit=3).total == len(walk(filled))
 
 
+def record_queries(lib: Library, monkeypatch: pytest.MonkeyPatch) -> list[FileQuery]:
+    """Every FileQuery the library's list_files gets from now on (the grid's requests)."""
+    asked: list[FileQuery] = []
+    real = lib.list_files
+
+    def spy(query: FileQuery | None = None, **kw: Any) -> Any:
+        assert query is not None
+        asked.append(query)
+        return real(query)
+
+    monkeypatch.setattr(lib, "list_files", spy)
+    return asked
+
+
 def test_desktop_grid_pages_by_cursor_to_the_end(
     qtbot: Any, filled: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -296,15 +310,7 @@ def test_desktop_grid_pages_by_cursor_to_the_end(
     from desktop_app.workers import TaskRunner
 
     expected = by_offset(filled, sort="-duration")
-    asked: list[FileQuery] = []
-    real = filled.list_files
-
-    def spy(query: FileQuery | None = None, **kw: Any) -> Any:
-        assert query is not None
-        asked.append(query)
-        return real(query)
-
-    monkeypatch.setattr(filled, "list_files", spy)
+    asked = record_queries(filled, monkeypatch)
     runner = TaskRunner(1)
     try:
         model = FileGridListModel(filled, runner, page_size=7)
@@ -335,15 +341,7 @@ def test_desktop_end_jumps_to_the_last_rows_and_scrolling_up_loads_the_ones_befo
     monkeypatch.setattr(file_grid_model, "END_JUMP", 20)
     monkeypatch.setattr(file_grid_model, "TAIL_PAGE", 9)
     expected = by_offset(filled, sort="duration")
-    asked: list[FileQuery] = []
-    real = filled.list_files
-
-    def spy(query: FileQuery | None = None, **kw: Any) -> Any:
-        assert query is not None
-        asked.append(query)
-        return real(query)
-
-    monkeypatch.setattr(filled, "list_files", spy)
+    asked = record_queries(filled, monkeypatch)
     runner = TaskRunner(1)
     ids = lambda: [  # noqa: E731
         model.data(model.index(r), FileGridListModel.IdRole) for r in range(model.rowCount())
@@ -379,8 +377,7 @@ def test_desktop_end_jumps_to_the_last_rows_and_scrolling_up_loads_the_ones_befo
             s.flush()
             new_ids = (last.id, first.id)
         for file_id in new_ids:
-            record = real(FileQuery(limit=1000, sort="duration")).items
-            created = next(r for r in record if r.id == file_id)
+            created = filled.get_file(file_id)
             model.apply_event(ChangeEvent("created", file_id, created.as_dict()))
         assert ids()[-1] == new_ids[0] and new_ids[1] not in ids()
         assert model.total == len(expected) + 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -78,7 +79,6 @@ class FileGridListModel(QAbstractListModel):
         self._to_end = False  # fetch_all(): keep loading (in big pages) until the last row
         # After a jump to the end the rows are the order's last ones: `_back` is the backwards
         # cursor to the rows before them (None: the first row is loaded, as in a plain list)
-        self._tail = False
         self._back: str | None = None
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
@@ -107,17 +107,19 @@ class FileGridListModel(QAbstractListModel):
 
     def reload(self) -> None:
         """Drops the loaded rows and fetches the first page again."""
-        self._generation += 1
-        self.beginResetModel()
-        self._rows, self._rows_by_id, self._total = [], {}, 0
-        self._fetching, self._loaded_once = False, False
-        self._held_events = []
-        self._to_end = False
-        self._cursor = None
-        self._tail, self._back = False, None
-        self.endResetModel()
+        self._total = 0
+        self._reset()
         self.totalChanged.emit(0)
         self._fetch()
+
+    def _reset(self) -> None:
+        """No rows (a page on its way is dropped by the generation); the total is kept."""
+        self._generation += 1
+        self.beginResetModel()
+        self._rows, self._rows_by_id = [], {}
+        self._fetching = self._loaded_once = self._to_end = False
+        self._held_events, self._cursor, self._back = [], None, None
+        self.endResetModel()
 
     @property
     def complete(self) -> bool:
@@ -136,7 +138,8 @@ class FileGridListModel(QAbstractListModel):
 
     @property
     def _end_loaded(self) -> bool:
-        return self._tail or (self._loaded_once and len(self._rows) >= self._total)
+        # with rows before the loaded ones, the loaded ones are the order's last
+        return self._back is not None or (self._loaded_once and len(self._rows) >= self._total)
 
     def fetch_all(self) -> None:
         """Loads the remaining rows, or with many, jumps to the last ones (End goes to the true
@@ -153,34 +156,13 @@ class FileGridListModel(QAbstractListModel):
 
     def _jump_to_end(self) -> None:
         """Drops the loaded rows and loads the last TAIL_PAGE of the order."""
-        self._generation += 1
-        generation = self._generation
-        self.beginResetModel()
-        self._rows, self._rows_by_id = [], {}
-        self._held_events, self._to_end, self._cursor = [], False, None
-        self._loaded_once = False
-        self._tail, self._back = False, None
-        self.endResetModel()
-        self._set_fetching(True)
+        self._reset()
         query = dataclasses.replace(self._query, limit=TAIL_PAGE, backwards=True)
-        self.runner.submit(
-            self.library.list_files,
-            query,
-            on_result=lambda page: self._on_tail(generation, page),
-            on_error=lambda exc: self._on_error(generation, exc),
-        )
+        self._request(query, self._on_tail)
 
-    def _on_tail(self, generation: int, page: Page) -> None:
-        if generation != self._generation:
-            return
-        self._loaded_once, self._tail = True, True
-        self._set_fetching(False)
-        self._back = page.next_cursor
-        rows = page.items[::-1]
-        if rows:
-            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-            self._rows, self._rows_by_id = rows, None
-            self.endInsertRows()
+    def _on_tail(self, page: Page) -> None:
+        self._loaded_once = True
+        self._prepend(page)
         self._total = max(page.total, len(self._rows))
         self.totalChanged.emit(self._total)
         self._apply_held()
@@ -190,21 +172,19 @@ class FileGridListModel(QAbstractListModel):
         """After a jump to the end: loads the page of rows before the first loaded one."""
         if self._back is None or self._fetching:
             return
-        self._set_fetching(True)
-        generation = self._generation
         query = dataclasses.replace(
             self._query, limit=self.page_size, backwards=True, cursor=self._back, offset=0
         )
-        self.runner.submit(
-            self.library.list_files,
-            query,
-            on_result=lambda page: self._on_previous(generation, page),
-            on_error=lambda exc: self._on_error(generation, exc),
-        )
+        self._request(query, self._on_previous)
 
-    def _on_previous(self, generation: int, page: Page) -> None:
-        if generation != self._generation:
-            return
+    def _on_previous(self, page: Page) -> None:
+        self._prepend(page)
+        self._total = max(self._total, len(self._rows))
+        self._apply_held()
+
+    def _prepend(self, page: Page) -> None:
+        """A backwards page (nearest first) before the loaded rows; its cursor goes on back,
+        None once the first row is loaded (a plain, complete list again)."""
         self._set_fetching(False)
         known = self._index()
         new = [r for r in page.items[::-1] if r.id not in known]
@@ -214,10 +194,6 @@ class FileGridListModel(QAbstractListModel):
             self._rows_by_id = None
             self.endInsertRows()
         self._back = page.next_cursor
-        if self._back is None:
-            self._tail = False  # the first row is loaded: a plain, complete list again
-        self._total = max(self._total, len(self._rows))
-        self._apply_held()
 
     def _apply_held(self) -> None:
         held, self._held_events = self._held_events, []
@@ -225,19 +201,29 @@ class FileGridListModel(QAbstractListModel):
             self.apply_event(event)
 
     def _fetch(self) -> None:
-        if self._fetching or self._tail:
+        if self._fetching or self._back is not None:
             return
-        self._set_fetching(True)
-        generation, offset = self._generation, len(self._rows)
+        offset = len(self._rows)
         limit = END_PAGE_SIZE if self._to_end else self.page_size
         cursor = self._cursor if offset else None
         query = dataclasses.replace(
             self._query, offset=0 if cursor else offset, cursor=cursor, limit=limit
         )
+        self._request(query, self._on_page)
+
+    def _request(self, query: FileQuery, on_page: Callable[[Page], None]) -> None:
+        """One page in a worker; dropped when the query changed meanwhile (the generation)."""
+        self._set_fetching(True)
+        generation = self._generation
+
+        def done(page: Page) -> None:
+            if generation == self._generation:
+                on_page(page)
+
         self.runner.submit(
             self.library.list_files,
             query,
-            on_result=lambda page: self._on_page(generation, page),
+            on_result=done,
             on_error=lambda exc: self._on_error(generation, exc),
         )
 
@@ -246,9 +232,7 @@ class FileGridListModel(QAbstractListModel):
             self._fetching = value
             self.loadingChanged.emit(value)
 
-    def _on_page(self, generation: int, page: Page) -> None:
-        if generation != self._generation:
-            return  # the query changed while this page was loading
+    def _on_page(self, page: Page) -> None:
         self._loaded_once = True
         self._set_fetching(False)
         self._cursor = page.next_cursor
@@ -287,7 +271,7 @@ class FileGridListModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        if parent.isValid() or self._fetching or self._tail:
+        if parent.isValid() or self._fetching or self._back is not None:
             return False
         return self._loaded_once and len(self._rows) < self._total
 
