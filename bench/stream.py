@@ -104,16 +104,8 @@ http {{
     }}
 }}
 """
-# --behind-nginx: nginx in front of MediaDesk, which answers with X-Accel-Redirect
-UPSTREAM_CONF = "upstream mediadesk {{ server 127.0.0.1:{port}; keepalive 64; }}"
-FRONT_CONF = """
-        location /stream/ {{
-            proxy_pass http://mediadesk;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-        location /_protected/ {{ internal; alias {objects}/; }}
-"""
+# --behind-nginx: nginx in front of MediaDesk as the README sets it up (server/nginx_conf.py:
+# X-Accel-Redirect and the check cache), on loopback without TLS
 
 
 @dataclass
@@ -204,8 +196,14 @@ def nginx_server(
     conf = prefix / "nginx.conf"
     upstream = front = ""
     if upstream_port is not None and objects is not None:
-        upstream = UPSTREAM_CONF.format(port=upstream_port)
-        front = FRONT_CONF.format(objects=objects)
+        from server.nginx_conf import NginxSite
+
+        site = NginxSite(
+            upstream=f"127.0.0.1:{upstream_port}",
+            objects_dir=str(objects),
+            cache_dir=str(prefix / "checks"),
+        )
+        upstream, front = site.http_part(), site.locations()
     conf.write_text(
         NGINX_CONF.format(
             workers=workers,

@@ -18,6 +18,7 @@ SERVER_COMMANDS = {
     "download": "download files from a MediaDesk server by id",
     "login": "save an API token for a MediaDesk server",
     "storage": "show where files are stored, or move them to local or R2",
+    "nginx-config": "print an nginx site that sends the bytes after MediaDesk's checks",
 }
 _GLOBAL_WITH_VALUE = ("--data-dir", "--language")
 

@@ -38,6 +38,7 @@ from server.state import (
     Threads,
     threads_ctx,
 )
+from server.streaming import nginx_check_middleware
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,10 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 
 def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     """The API over one library; run it with an AppRunner (see server.entry)."""
-    app = web.Application(
-        middlewares=[error_middleware, cors_middleware, auth_middleware],
-        client_max_size=CLIENT_MAX_SIZE,
-    )
+    middlewares = [error_middleware, cors_middleware, auth_middleware]
+    if config.accel_redirect:  # behind nginx: its check subrequests (server/nginx_conf.py)
+        middlewares.insert(0, nginx_check_middleware)
+    app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
     app[LIBRARY] = library
     app[CONFIG] = config
     app[THREADS] = Threads(config.executor_workers)

@@ -17,7 +17,7 @@ from core.library import Library
 from core.logsetup import apply_format, make_formatter
 from core.settings import load_settings
 from core.tokens import SCOPES
-from server import cli_doctor, cli_storage, cli_video
+from server import cli_doctor, cli_nginx, cli_storage, cli_video
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
     cli_doctor.add_parsers(sub, common)
+    cli_nginx.add_parsers(sub, common)
     return parser
 
 
@@ -112,6 +113,8 @@ def run(argv: list[str]) -> int:
             return cli_storage.run(args, _open)
         if args.command in cli_doctor.COMMANDS:
             return cli_doctor.run(args)
+        if args.command in cli_nginx.COMMANDS:
+            return cli_nginx.run(args)
         return _maintenance(args)
     except MediaDeskError as exc:
         sys.stderr.write(f"mediadesk: {exc.message}\n")

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
 
 from core.errors import NotFound, StorageUnavailable
+from server.nginx_conf import CHECK_HEADER, COPIED_HEADERS, NGINX_TYPES
 from server.ranges import (
     Satisfiable,
     Unsatisfiable,
@@ -137,7 +139,9 @@ async def stream_object(
     run = request.app[THREADS].run
     accel = _accel_uri(request, local_path) if not end_marker else None  # one range: nginx's
     if accel is not None:
-        return _accel_redirect(accel, headers)
+        return _accel_redirect(request, accel, headers)
+    if CHECK_HEADER in req:  # nginx asks whether it may send the bytes: not these (S3, several)
+        return _ask_in_full()
     if local_path is not None:
         return await _send_local(
             request, status, headers, local_path, parts, end_marker, on_bytes, run
@@ -191,13 +195,24 @@ def _key_under(path: str, roots: tuple[str, ...]) -> str | None:
     return None
 
 
-def _accel_redirect(uri: str, headers: dict[str, str]) -> web.Response:
+def _accel_redirect(request: web.Request, uri: str, headers: dict[str, str]) -> web.Response:
     """Our checks, lookup, audit and headers are done: nginx sends the bytes (and the range).
 
     nginx keeps Content-Type, Content-Disposition, Cache-Control and Accept-Ranges from this
     answer and serves the file of its internal location with its own sendfile, ranges and
     If-Range; the body length and range headers are its to set.
+
+    To nginx's check subrequest (server/nginx_conf.py) this is the 200 that lets nginx send the
+    bytes with the headers it copies, when its Content-Type (from the object's extension) is
+    ours; nginx may keep it for the rest of the half-second, as it does not depend on the range.
     """
+    if CHECK_HEADER in request.headers:
+        if NGINX_TYPES.get(uri.rpartition(".")[2]) != headers.get("Content-Type"):
+            return _ask_in_full()
+        checked = {k: headers[k] for k in COPIED_HEADERS if k in headers}
+        checked["X-Accel-Redirect"] = uri
+        checked["X-Accel-Expires"] = "1"  # the key's tick bounds the reuse; 1 s lets nginx keep it
+        return web.Response(status=200, headers=checked)
     kept = {
         k: v
         for k, v in headers.items()
@@ -205,6 +220,25 @@ def _accel_redirect(uri: str, headers: dict[str, str]) -> web.Response:
     }
     kept["X-Accel-Redirect"] = uri
     return web.Response(status=200, headers=kept)
+
+
+def _ask_in_full() -> web.Response:
+    """To nginx's check subrequest: MediaDesk answers this request itself (nginx passes it on)."""
+    return web.Response(status=403, headers={"X-Accel-Expires": "0"})
+
+
+@web.middleware
+async def nginx_check_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answers nginx's check subrequests (server/nginx_conf.py): a 200 only from _accel_redirect,
+    a 403 for anything else, before any work when nginx could not send the answer anyway (CORS
+    headers, other methods), so that the request is audited once, when it comes back in full."""
+    method = request.headers.get(CHECK_HEADER)
+    if method is None:
+        return await handler(request)
+    if method not in ("GET", "HEAD") or "Origin" in request.headers:
+        return _ask_in_full()
+    response = await handler(request)
+    return response if response.headers.get("X-Accel-Expires") == "1" else _ask_in_full()
 
 
 def _joined(headers: CIMultiDictProxy[str], name: str) -> str | None:

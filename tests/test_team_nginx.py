@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
 from core.library import Library
+from server.cli import run as cli_run
 from server.entry import EmbeddedServer
-from tests.server_fixtures import Tokens, bearer, http_call, server_config
+from server.nginx_conf import REUSE_SECONDS, NginxSite
+from tests.server_fixtures import Tokens, bearer, http_call, multipart_body, server_config
 from tests.test_team import until
 
 pytestmark = pytest.mark.timeout(60)
+PAGE = "https://club.example"  # a web page allowed by CORS
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 CONF = """
@@ -34,10 +38,10 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
+{http_part}
     server {{
         listen 127.0.0.1:{port};
-        location / {{ proxy_pass http://127.0.0.1:{upstream}; proxy_http_version 1.1; }}
-        location /_protected/ {{ internal; alias {objects}/; }}
+{locations}
     }}
 }}
 """
@@ -48,7 +52,7 @@ def behind_nginx(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(nginx URL, MediaDesk URL) with X-Accel-Redirect on."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    config = server_config(library, accel_redirect="/_protected/")
+    config = server_config(library, accel_redirect="/_protected/", cors_origins=(PAGE,))
     server = EmbeddedServer(library, config=config)
     server.start()
     prefix = tmp_path / "nginx"
@@ -56,13 +60,18 @@ def behind_nginx(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
     from tests.pg_server import _free_port
 
     port = _free_port()
+    site = NginxSite(  # the README's site (`mediadesk nginx-config`), on loopback
+        upstream=f"127.0.0.1:{server.port}",
+        objects_dir=str(library.paths.objects_dir),
+        cache_dir=str(prefix / "checks"),
+    )
     (prefix / "nginx.conf").write_text(
         CONF.format(
             user="user root root;" if os.geteuid() == 0 else "",
             prefix=prefix,
             port=port,
-            upstream=server.port,
-            objects=library.paths.objects_dir,
+            http_part=site.http_part(),
+            locations=site.locations(),
         )
     )
     proc = subprocess.Popen(
@@ -109,14 +118,156 @@ def test_nginx_sends_the_bytes_after_our_checks(
     assert "X-Accel-Redirect" not in reply.headers
     assert reply.headers["Content-Type"] == "video/mp4"
     assert "private" in reply.headers["Cache-Control"]
+    assert reply.headers["Content-Disposition"] == bare.headers["Content-Disposition"]
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
     whole = http_call(front + path, headers=bearer(tokens.read))
     assert whole.status == 200 and whole.body == data
 
     # our checks still decide: no token, no bytes; the internal location is not reachable
     assert http_call(front + path).status == 401
     assert http_call(f"{front}/_protected/{record.storage_key}").status == 404
+    # a trash is refused through nginx within a second (its check cache keeps an answer for
+    # the rest of the current half-second at most)
     library.trash(record.id)
-    assert http_call(front + path, headers=bearer(tokens.read)).status == 404
+    until(lambda: http_call(front + path, headers=bearer(tokens.read)).status == 404, 1.0)
 
-    # every access through nginx was audited by MediaDesk (the sink writes every 0.5 s)
+    # every answer MediaDesk gave was audited (the sink writes every 0.5 s)
     until(lambda: library.audit.query(file_id=record.id)[1] >= 3, 10, 0.1)
+
+
+def test_the_check_cache_spares_mediadesk_yet_a_revoked_token_is_refused_within_a_second(
+    behind_nginx: tuple[str, str], library: Library, media_dir: Any
+) -> None:
+    front, direct = behind_nginx
+    record = library.uploads.ingest(media_dir.mp4, "video", is_public=False)
+    data = media_dir.mp4.read_bytes()
+    path = f"{front}/stream/{record.id}/video"
+    info, secret = library.tokens.create("pitch-side tablet", "read")
+    viewer = bearer(secret)
+
+    def audited() -> int:
+        return int(library.audit.query(file_id=record.id)[1])
+
+    # a player's run of range requests: nginx asks MediaDesk about once per half-second
+    started = time.monotonic()
+    for start in range(0, 20 * 1000, 1000):
+        reply = http_call(path, headers={**viewer, "Range": f"bytes={start}-{start + 999}"})
+        assert reply.status == 206 and reply.body == data[start : start + 1000]
+    answers_at_most = 1 + int((time.monotonic() - started) / REUSE_SECONDS) + 1
+    time.sleep(1.0)  # the audit sink writes every 0.5 s
+    assert 1 <= audited() <= answers_at_most, (audited(), answers_at_most)
+
+    # what the cached answer does not cover is still MediaDesk's: another caller, several
+    # ranges, a precondition, a range past the end (its JSON, not nginx's page)
+    assert http_call(path).status == 401
+    assert http_call(path, headers={**bearer("mdk_not-a-token")}).status == 401
+    many = http_call(path, headers={**viewer, "Range": "bytes=0-9,20-29"})
+    assert many.status == 206
+    assert many.headers["Content-Type"].startswith("multipart/byteranges")
+    etag = http_call(direct + urlsplit(path).path, "HEAD", headers=viewer).headers["ETag"]
+    assert http_call(path, headers={**viewer, "If-None-Match": etag}).status == 304
+    for _ in range(3):  # right after a kept answer for one range: nginx finds it past the end
+        assert http_call(path, headers={**viewer, "Range": "bytes=0-9"}).status == 206
+        past = http_call(path, headers={**viewer, "Range": f"bytes={len(data) + 10}-"})
+        assert past.status == 416, past.body[:300]
+        assert past.json()["error"]["code"] == "range_not_satisfiable", past.body[:300]
+
+    # revoked: refused through nginx within a second of revoke() returning
+    http_call(path, headers={**viewer, "Range": "bytes=0-9"})  # an answer is kept now
+    library.tokens.revoke(info.id)
+    until(lambda: http_call(path, headers={**viewer, "Range": "bytes=0-9"}).status == 401, 1.0)
+
+
+def test_uploads_preflights_and_cross_origin_reads_under_the_byte_paths_reach_mediadesk(
+    behind_nginx: tuple[str, str], library: Library, tokens: Tokens, media_dir: Any
+) -> None:
+    """nginx's check is for GET and HEAD without CORS; the rest is MediaDesk's, in full."""
+    front, _ = behind_nginx
+    data = media_dir.mp4.read_bytes()
+    form, ctype = multipart_body(
+        {"original_filename": "match.mp4", "file_type": "video", "content_type": "video/mp4"}
+    )
+    presigned = http_call(
+        f"{front}/files/upload/presigned",
+        "POST",
+        form,
+        {**bearer(tokens.upload), "Content-Type": ctype},
+    )
+    assert presigned.status == 201, presigned.body
+    upload_path = urlsplit(presigned.json()["upload_url"])
+    put = http_call(
+        f"{front}{upload_path.path}?{upload_path.query}", "PUT", data, {"Content-Type": "video/mp4"}
+    )
+    assert put.status == 200, put.body
+    file_id = presigned.json()["file_id"]
+    done = http_call(f"{front}/files/{file_id}/confirm-upload", "POST", b"", bearer(tokens.upload))
+    assert done.status == 200, done.body
+    path = f"{front}/stream/{file_id}/video"
+
+    preflight = http_call(
+        path,
+        "OPTIONS",
+        headers={
+            "Origin": PAGE,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, range",
+        },
+    )
+    assert preflight.status in (200, 204), preflight.body
+    assert preflight.headers["Access-Control-Allow-Origin"] == PAGE
+    cross = http_call(path, headers={**bearer(tokens.read), "Origin": PAGE, "Range": "bytes=5-14"})
+    assert cross.status == 206 and cross.body == data[5:15]
+    assert cross.headers["Access-Control-Allow-Origin"] == PAGE
+    assert "Content-Range" in cross.headers["Access-Control-Expose-Headers"]
+    assert cross.headers["Content-Type"] == "video/mp4"
+    assert cross.headers["X-Content-Type-Options"] == "nosniff"
+    assert "private" in cross.headers["Cache-Control"]
+    head = http_call(path, "HEAD", headers=bearer(tokens.read))
+    assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
+    assert head.headers["Content-Type"] == "video/mp4"
+
+
+def test_nginx_config_prints_a_site_nginx_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tmp_data: Path
+) -> None:
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    subprocess.run(  # a throwaway certificate for the TLS server block
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=media.club.example",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    argv = ["nginx-config", "--server-name", "media.club.example", "--cache-dir",
+            str(tmp_path / "checks"), "--certificate", str(tmp_path / "cert.pem"),
+            "--certificate-key", str(tmp_path / "key.pem")]  # fmt: skip
+    assert cli_run(argv) == 0
+    site = capsys.readouterr().out
+    assert f"alias {tmp_data / 'objects'}/;" in site  # this data folder's objects
+    assert "server 127.0.0.1:8765;" in site and "server_name media.club.example;" in site
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\n"
+        f"http {{ client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;\n"
+        f"       include {tmp_path}/site.conf; }}\n"
+    )
+    checked = subprocess.run(
+        [NGINX, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", "stderr"],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
