@@ -271,3 +271,10 @@ def test_nginx_config_prints_a_site_nginx_accepts(
         text=True,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_readme_shows_the_site_nginx_config_prints() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    live = "/etc/letsencrypt/live/media.club.example"
+    site = NginxSite().site("media.club.example", f"{live}/fullchain.pem", f"{live}/privkey.pem")
+    assert f"```nginx\n{site}```" in readme
