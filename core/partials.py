@@ -104,6 +104,12 @@ def _alive(folder: Path, token: str) -> bool:
         os.close(fd)
 
 
+def owner_alive(registry: Path, name: str) -> bool:
+    """True while the owner named in `name` lives: for what `sweep` cannot remove (folders)."""
+    token = owner_of(name)
+    return token is not None and _alive(owners_dir(registry), token)
+
+
 def sweep(registry: Path, candidates: Iterable[Path], *, dry_run: bool = False) -> list[Path]:
     """Removes every candidate partial file whose owner is dead; returns those files.
 

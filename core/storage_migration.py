@@ -17,12 +17,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import tempfile
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select, update
@@ -33,6 +32,7 @@ from core.db.engine import Database
 from core.db.models import MediaFile
 from core.errors import Cancelled, Conflict, MediaDeskError, NotFound
 from core.settings import Settings
+from core.spool import owned_temp
 from core.storage.base import Presigner, Storage
 from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.routing import RoutingStorage
@@ -194,9 +194,12 @@ class StorageBackends:
             name, has_thumb = row.original_filename, row.has_thumbnail
         source = routing.backend(source_name)
         destination = routing.backend(target)
-        tmp_dir = self._settings().paths.tmp_dir
-        with self._reading(key), tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
-            local = Path(tmp) / "object"
+        with self._reading(key), contextlib.ExitStack() as cleanup:
+            # An owned partial file, not a temp folder: maintenance removes the copy of a
+            # migration killed mid-way (core.partials), and never a running migration's.
+            fd, local = owned_temp(self._settings().paths.tmp_dir, "migrate")
+            os.close(fd)
+            cleanup.callback(local.unlink, missing_ok=True)
             source.download_to(key, local)
             destination.put_file(key, local, content_type)
             copied = hashlib.sha256()

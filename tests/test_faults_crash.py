@@ -1,5 +1,6 @@
 """Issue 8, item 1: a server killed with SIGKILL mid-upload leaves nothing behind after a restart,
-and maintenance never removes the partial file (or job work folder) of a process still alive."""
+and maintenance never removes the partial file (job work folder, storage migration copy) of a
+process still alive."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import pytest
 
 from core import partials
 from core.library import Library
+from core.maintenance import run_maintenance
+from core.settings import Settings, save_settings
 from core.spool import SpoolWriter
-from core.video.worker import work_folder
+from core.video.worker import sweep_work_folders, work_folder
 from tests.faults import (
     ROOT,
     assert_healthy_cli,
@@ -170,13 +173,21 @@ def test_maintenance_keeps_a_live_writers_partial_and_removes_a_dead_ones(
     assert_healthy_cli(data_dir, {})
 
 
-KILLED_WORKER = """
-import sys, time
+WORKER = """
+import os, sys, time
+from core import partials
 from core.library import Library
 from core.settings import load_settings
 from core.video.worker import work_folder
 lib = Library.open(load_settings(environ={}, data_dir=sys.argv[1]))
-print(work_folder(lib, lib.jobs.claim("killed-worker")), flush=True)
+job = lib.jobs.claim("worker")
+partials.register(lib.paths.tmp_dir)  # the fork below shares this lock
+# The folder is made by a fork that exits at once while this process, its owner, lives on: the
+# maker's pid is gone as a worker's in another container is from here; only the lock can tell.
+if os.fork() == 0:
+    print(work_folder(lib, job), flush=True)
+    os._exit(0)
+os.wait()
 time.sleep(60)
 """
 
@@ -184,21 +195,84 @@ time.sleep(60)
 def test_maintenance_removes_a_killed_workers_job_folder_and_keeps_a_live_ones(
     data_dir: Path, library: Library, media_dir: Any
 ) -> None:
-    # Two running jobs: one claimed by a worker SIGKILLed mid-job, one by this (live) process.
+    # Three running jobs: one claimed by a worker SIGKILLed mid-job, one by a worker that lives
+    # on in another process, one by this process.
     image = library.uploads.ingest(media_dir.png, "image")
-    library.jobs.enqueue(image.id, ("faststart", "web"))
-    child, theirs = _child_printing_a_path(KILLED_WORKER, data_dir)
-    child.kill()
-    child.wait(15)
-    job = library.jobs.claim("live-worker")
-    assert job is not None
-    mine = work_folder(library, job)
-    assert theirs.is_dir() and mine.is_dir() and theirs.parent == mine.parent
-    # The killed worker's job still reads `running`: only its process being gone marks the folder.
-    jobs, _ = library.jobs.list(file_id=image.id)
-    assert sorted(j.state for j in jobs) == ["running", "running"]
+    library.jobs.enqueue(image.id, ("faststart", "web", "hls"))
+    killed, theirs = _child_printing_a_path(WORKER, data_dir)
+    killed.kill()
+    killed.wait(15)
+    live, elsewhere = _child_printing_a_path(WORKER, data_dir)
+    try:
+        job = library.jobs.claim("live-worker")
+        assert job is not None
+        mine = work_folder(library, job)
+        assert all(f.is_dir() and f.parent == mine.parent for f in (theirs, elsewhere))
+        # The killed worker's job still reads `running`: only its lock being free marks it.
+        jobs, _ = library.jobs.list(file_id=image.id)
+        assert [j.state for j in jobs] == ["running"] * 3
 
-    result = cli("maintenance", "--data-dir", str(data_dir))
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["maintenance"]["removed_work_folders"] == [str(theirs)]
-    assert not theirs.exists() and mine.is_dir()
+        result = cli("maintenance", "--data-dir", str(data_dir))
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["maintenance"]["removed_work_folders"] == [str(theirs)]
+        assert not theirs.exists() and elsewhere.is_dir() and mine.is_dir()
+
+        live.kill()
+        live.wait(15)
+        assert sweep_work_folders(library) == [elsewhere]
+        assert mine.is_dir()
+    finally:
+        if live.poll() is None:
+            live.kill()
+            live.wait()
+
+
+MIGRATION = """
+import sys, time
+from pathlib import Path
+from core.library import Library
+from core.settings import load_settings
+from tests.internals import storage_of
+data_dir = sys.argv[1]
+config = Path(data_dir, "settings.toml")
+lib = Library.open(load_settings(environ={}, config_file=config, data_dir=data_dir))
+
+def stalled_put(key, path, *args):  # the copy is on its way to R2 when the kill comes
+    print(path, flush=True)
+    time.sleep(60)
+
+storage_of(lib).backend("r2").put_file = stalled_put
+lib.backends.migrate("r2")
+"""
+
+
+def test_maintenance_removes_a_killed_storage_migrations_copy_and_keeps_a_running_ones(
+    s3_settings: Settings, media_dir: Any
+) -> None:
+    settings = s3_settings.replace(storage_backend="local")
+    save_settings(settings, settings.config_file)  # what the migrating child opens
+    lib = Library.open(settings)
+    try:
+        record = lib.uploads.ingest(media_dir.jpeg, "image")
+        child, copy = _child_printing_a_path(MIGRATION, settings.paths.data_dir)
+        try:
+            copy_bytes = copy.read_bytes()
+            assert copy_bytes == media_dir.jpeg.read_bytes()
+            report = run_maintenance(lib)  # what `mediadesk maintenance` runs
+            assert report.errors == [] and report.removed_partials == []
+            assert copy.exists()
+
+            child.kill()
+            child.wait(15)
+            assert run_maintenance(lib).removed_partials == [str(copy)]
+            assert not copy.exists()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        # The kill came before the switch: the file is still local, and a new run moves it.
+        assert lib.backends.migrate("r2").moved == 1
+        assert b"".join(lib.open_range(lib.get_file(record.id), 0, None)) == copy_bytes
+        assert list(settings.paths.tmp_dir.iterdir()) == []
+    finally:
+        lib.close()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import partials
 from core.errors import MediaDeskError, NotFound
 from core.jobs import JobRecord
 from core.records import FileRecord
@@ -327,44 +328,39 @@ def _kill(proc: subprocess.Popen[str]) -> None:
         proc.wait(5)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _jobs_root(lib: Library) -> Path:
     return lib.paths.tmp_dir / "jobs"
 
 
 def work_folder(lib: Library, job: JobRecord) -> Path:
-    """A new folder for one run of `job` in this process, named so the sweep can judge it."""
+    """A new folder for one run of `job`, owned by this process (see core.partials)."""
     root = _jobs_root(lib)
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"job-{job.id}-{os.getpid()}-", dir=root))
+    partials.register(lib.paths.tmp_dir)
+    return Path(tempfile.mkdtemp(prefix=f"job-{job.id}-{partials.tag()}-", dir=root))
 
 
 def sweep_work_folders(lib: Library) -> list[Path]:
-    """Removes the work folders killed workers left behind on this machine; returns them.
+    """Removes the work folders killed workers left behind; returns them.
 
     The one home of the rule, run when workers start and by every maintenance pass. A folder
-    is named `job-{job id}-{worker pid}-…` (see `work_folder`): it is stale once that process
-    is gone or the job is no longer running, so a live worker's folder is never touched (a
-    cancelled job stays `running` until its worker has stopped the encode).
+    is named `job-{job id}-own-{owner token}-…` (see `work_folder`): it is stale once its
+    owner's lock is free (the partials rule; a pid would not do, a worker in another container
+    sharing the data folder has one this machine cannot see) or the job is no longer running,
+    so a live worker's folder is never touched (a cancelled job stays `running` until its
+    worker has stopped the encode). A folder named without a token predates the rule: stale.
     """
     root = _jobs_root(lib)
     if not root.is_dir():  # nothing ran here yet: no folder to create just to look in it
         return []
     removed: list[Path] = []
     for folder in root.glob("job-*-*-*"):
-        parts = folder.name.split("-")
         try:
-            job_id, pid = int(parts[1]), int(parts[2])
-            live = _alive(pid) and lib.jobs.get(job_id).state == "running"
+            job_id = int(folder.name.split("-")[1])
+            live = (
+                partials.owner_alive(lib.paths.tmp_dir, folder.name)
+                and lib.jobs.get(job_id).state == "running"
+            )
         except (ValueError, NotFound):
             live = False
         if not live:
