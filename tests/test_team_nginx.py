@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -17,7 +18,16 @@ from core.library import Library
 from server.cli import run as cli_run
 from server.entry import EmbeddedServer
 from server.nginx_conf import REUSE_SECONDS, NginxSite
-from tests.server_fixtures import Tokens, bearer, http_call, multipart_body, server_config
+from tests.conftest import make_settings
+from tests.s3_server import S3Target
+from tests.server_fixtures import (
+    Tokens,
+    bearer,
+    http_call,
+    make_tokens,
+    multipart_body,
+    server_config,
+)
 from tests.test_team import until
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,6 +60,13 @@ http {{
 @pytest.fixture
 def behind_nginx(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(nginx URL, MediaDesk URL) with X-Accel-Redirect on."""
+    with nginx_in_front(library, tmp_path) as urls:
+        yield urls
+
+
+@contextlib.contextmanager
+def nginx_in_front(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """MediaDesk with X-Accel-Redirect on, behind the README's site on loopback."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     config = server_config(library, accel_redirect="/_protected/", cors_origins=(PAGE,))
@@ -278,3 +295,34 @@ def test_the_readme_shows_the_site_nginx_config_prints() -> None:
     live = "/etc/letsencrypt/live/media.club.example"
     site = NginxSite().site("media.club.example", f"{live}/fullchain.pem", f"{live}/privkey.pem")
     assert f"```nginx\n{site}```" in readme
+
+
+def test_bucket_objects_behind_nginx_are_sent_by_mediadesk(
+    tmp_path: Path, s3_bucket: S3Target, media_dir: Any
+) -> None:
+    """With R2 there is no file for nginx: the check says so and MediaDesk sends the bytes."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    lib = Library.open(
+        make_settings(
+            data_dir,
+            r2_endpoint_url=s3_bucket.endpoint_url,
+            r2_bucket_name=s3_bucket.bucket,
+            r2_access_key_id=s3_bucket.access_key_id,
+            r2_secret_access_key=s3_bucket.secret_access_key,
+            r2_region="us-east-1",
+        )
+    )
+    try:
+        tokens = make_tokens(lib)
+        record = lib.uploads.ingest(media_dir.mp4, "video", is_public=False)
+        data = media_dir.mp4.read_bytes()
+        with nginx_in_front(lib, tmp_path) as (front, _):
+            path = f"{front}/stream/{record.id}/video"
+            for _ in range(2):  # the second within the half-second: nothing was kept
+                part = http_call(path, headers={**bearer(tokens.read), "Range": "bytes=7-1030"})
+                assert part.status == 206 and part.body == data[7:1031], part.body[:200]
+                assert part.headers["Content-Type"] == "video/mp4"
+            assert http_call(path).status == 401
+    finally:
+        lib.close()
