@@ -18,6 +18,9 @@ delayed ACK), which would flatter MediaDesk 20x.
 `--raw-module` serves the file with a minimal aiohttp app calling server.streaming.stream_object
 directly (no auth, catalog lookups or middlewares): the streaming module alone.
 `--private` ingests the video as private (every request is then audited in the catalog).
+`--behind-nginx` puts nginx in front of MediaDesk with the site of server/nginx_conf.py (the one
+`mediadesk nginx-config` prints): MediaDesk answers nginx's check subrequests, nginx sends the
+bytes; measured against nginx alone on the same file.
 Without wrk, a multi-process aiohttp client load loop is used; without nginx, only MediaDesk
 is measured.
 """
@@ -524,8 +527,9 @@ def main() -> int:
     parser.add_argument(
         "--behind-nginx",
         action="store_true",
-        help="MediaDesk behind nginx with MEDIADESK_ACCEL_REDIRECT (nginx sends the bytes "
-        "after MediaDesk's token check, lookup and headers) vs nginx alone",
+        help="MediaDesk behind nginx as `mediadesk nginx-config` sets it up (MediaDesk's check "
+        "subrequest decides, nginx sends the bytes and keeps the answer for half a second "
+        "at most) vs nginx alone",
     )
     parser.add_argument("--seconds", type=int, default=5, help="per round and server")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
