@@ -169,12 +169,7 @@ class Catalog:
             columns = _COLUMNS
             base = self._filtered(columns, q, search)
             if q.offset:  # (never backwards)
-                order = column.desc() if desc else column.asc()
-                if column.nullable and not _never_null(key, q):
-                    order = order.nulls_last()  # images have no duration: after the videos
-                id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
-                stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
-                rows = list(s.connection().execute(stmt).mappings().all())
+                rows = self._offset_page(s, q, base, column, desc, total, exact=plan is None)
             elif plan is not None and plan.parts and not plan.common:
                 rows = self._merged(s, q, plan, column, desc, seek)
             elif plan is not None and plan.common:
@@ -207,6 +202,39 @@ class Catalog:
             last = rows[-1]
             next_cursor = _encode_cursor(cursor_sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
+
+    @staticmethod
+    def _offset_page(
+        s: Session,
+        q: FileQuery,
+        base: Select[Any],
+        column: Any,
+        desc: bool,
+        total: int,
+        exact: bool,
+    ) -> list[Any]:
+        """The old `?offset=` page. SQLite and PostgreSQL step over `offset` index entries one
+        by one, so a page nearer the end is read from the end, in the opposite order, when
+        the total is exact (counted in this transaction from the kept counts: no search).
+        NULLs (a duration filter that allows images) keep the forward way: the index cannot
+        give them first in the opposite order."""
+        nullable = column.nullable and not _never_null(column.key, q)
+        remaining = total - q.offset  # rows from the page's first to the last
+        if exact and not nullable:
+            if remaining <= 0:
+                return []
+            count = min(q.limit, remaining)
+            if remaining - count < q.offset:
+                order = column.asc() if desc else column.desc()
+                id_order = MediaFile.id.asc() if desc else MediaFile.id.desc()
+                stmt = base.order_by(order, id_order).limit(count).offset(remaining - count)
+                return list(reversed(s.connection().execute(stmt).mappings().all()))
+        order = column.desc() if desc else column.asc()
+        if nullable:
+            order = order.nulls_last()  # images have no duration: after the videos
+        id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
+        stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
+        return list(s.connection().execute(stmt).mappings().all())
 
     def _merged(
         self,

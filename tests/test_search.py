@@ -15,7 +15,7 @@ from core.events import ChangeEvent
 from core.library import Library
 from core.natsort import name_sort_key
 from core.records import SORTS, FileQuery, FileRecord
-from tests.internals import db_of
+from tests.internals import db_of, storage_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.qt_helpers import wait_for
 from tests.server_fixtures import bearer, make_tokens
@@ -501,3 +501,41 @@ def test_search_totals_count_each_match_once(filled: Library) -> None:
             assert filled.list_files(q=term, **filters).total == len(listed), (term, filters)
             assert len(listed) == len({r.id for r in listed})
     assert any(r.athlete_id == 3 and "final" in r.description for r in walk(filled, q="final"))
+
+
+def test_offset_pages_near_the_end_equal_the_cursor_walk(filled: Library, media_dir: Any) -> None:
+    """`?offset=` past the middle is read from the end in the opposite order: the same pages,
+    for filters, both directions, a short last page and past the end (alias rows counted as
+    the listing counts them)."""
+    first = filled.uploads.ingest(media_dir.png, "image")
+    upload = filled.uploads.create_presigned_upload("copy.png", "image", content_type="image/png")
+    storage_of(filled).put_file(upload.file_key, media_dir.png, "image/png")
+    assert filled.uploads.confirm_upload(upload.file.id).duplicate_of == first.id  # an alias row
+    cases = [
+        {"sort": "-created_at", "status": "ready"},
+        {"sort": "size", "status": "ready"},
+        {"sort": "original_filename", "status": None},
+        {"sort": "-duration", "status": "ready", "file_type": "video"},
+        {"sort": "duration", "status": "ready"},  # images' NULLs: the forward way
+        {"sort": "updated_at", "status": "ready", "athlete_id": 2},
+        {"sort": "-size", "status": "ready", "file_type": "image"},
+    ]
+    for filters in cases:
+        expected = [r.id for r in walk(filled, **filters)]
+        total = filled.list_files(FileQuery(limit=1, **filters)).total
+        assert total == len(expected), filters
+        for offset in (
+            0,
+            1,
+            total // 2,
+            total - 8,
+            total - 7,
+            total - 3,
+            total - 1,
+            total,
+            total + 5,
+        ):
+            if offset < 0:
+                continue
+            page = filled.list_files(FileQuery(limit=7, offset=offset, **filters))
+            assert [r.id for r in page.items] == expected[offset : offset + 7], (filters, offset)
