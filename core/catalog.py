@@ -68,8 +68,10 @@ WALK_RATIO = 1
 ATHLETE_PARTS = 8  # a rare search seeks each matched athlete's index, up to this many
 # A common term's walk assumes its matches spread evenly down the sort key's index; when they
 # cluster far down it (a season's files, a series of names), the walk is stopped after this
-# long and the page is read from the matches instead (both ways give the same page).
-WALK_BUDGET = 0.015
+# long and the page is read from the matches instead (both ways give the same page). At 1M
+# files the walks of evenly spread terms took under 5 ms, and a clustered term's page came
+# 10 ms sooner than with 15 ms (30 ms instead of 40).
+WALK_BUDGET = 0.005
 # ...unless the term has so many matches that reading them all would cost more than walking on
 FALLBACK_MATCHES = 30_000
 # A whole-library search counts its total from the FTS index alone when the rows a listing
