@@ -86,6 +86,7 @@ _LOCATIONS = """\
         auth_request_set $mediadesk_object $upstream_http_x_accel_redirect;
 {copies_set}\
         error_page 403 = @mediadesk;         # MediaDesk answers this one itself (and PUT, OPTIONS)
+        error_page 500 = @mediadesk;         # the check failed (MediaDesk down): a 502 from there
         try_files /.mediadesk-none $mediadesk_object;
     }}
     location = /_mediadesk_check {{

@@ -60,13 +60,14 @@ http {{
 @pytest.fixture
 def behind_nginx(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(nginx URL, MediaDesk URL) with X-Accel-Redirect on."""
-    with nginx_in_front(library, tmp_path) as urls:
-        yield urls
+    with nginx_in_front(library, tmp_path) as (front, server):
+        yield front, server.url
 
 
 @contextlib.contextmanager
-def nginx_in_front(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """MediaDesk with X-Accel-Redirect on, behind the README's site on loopback."""
+def nginx_in_front(library: Library, tmp_path: Path) -> Iterator[tuple[str, EmbeddedServer]]:
+    """MediaDesk with X-Accel-Redirect on, behind the README's site on loopback: (nginx URL,
+    the MediaDesk server)."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     config = server_config(library, accel_redirect="/_protected/", cors_origins=(PAGE,))
@@ -99,7 +100,7 @@ def nginx_in_front(library: Library, tmp_path: Path) -> Iterator[tuple[str, str]
     url = f"http://127.0.0.1:{port}"
     try:
         until(lambda: _answers(url), 15, 0.05)
-        yield url, server.url
+        yield url, server
     finally:
         proc.terminate()
         proc.wait(10)
@@ -326,3 +327,16 @@ def test_bucket_objects_behind_nginx_are_sent_by_mediadesk(
             assert http_call(path).status == 401
     finally:
         lib.close()
+
+
+def test_mediadesk_down_behind_nginx_is_a_bad_gateway(
+    tmp_path: Path, library: Library, tokens: Tokens, media_dir: Any
+) -> None:
+    """The check subrequest fails as the request would have: a 502, not nginx's 500."""
+    record = library.uploads.ingest(media_dir.mp4, "video", is_public=True)
+    with nginx_in_front(library, tmp_path) as (front, server):
+        path = f"{front}/stream/{record.id}/video"
+        assert http_call(path, headers=bearer(tokens.read)).status == 200
+        server.stop()  # MediaDesk goes away; nginx stays (and may use its answer a moment)
+        until(lambda: http_call(path, headers=bearer(tokens.read)).status == 502, 1.0)
+        assert http_call(f"{front}/files/{record.id}", headers=bearer(tokens.read)).status == 502
