@@ -3,7 +3,7 @@ tests/test_team_nginx.py and bench/stream.py run. One text, so what is documente
 tested and measured.
 
 nginx sends the bytes of local-storage objects; MediaDesk still decides every request. A GET or
-HEAD under /stream/ or /signed/ first asks MediaDesk in a header-only subrequest (auth_request,
+HEAD of an object's bytes (/stream/…/video, segments, /signed/…) first asks MediaDesk in a header-only subrequest (auth_request,
 with the client's method in X-MediaDesk-Check: server/streaming.py). MediaDesk answers 200
 with the object's internal location when nginx can send exactly what MediaDesk would have
 sent, or 403 when MediaDesk must answer the request itself (errors, 304/412/416, several
@@ -37,6 +37,13 @@ NGINX_TYPES: dict[str, str] = {t.ext: t.mime for t in ALL_TYPES} | {
     ext.lstrip("."): mime for ext, mime in DERIVATIVE_TYPES.items()
 }
 """Extension -> Content-Type of stored objects, as nginx's internal location names them."""
+
+# The routes that send an object's bytes (server/routes/stream.py, hls.py, signed.py); the
+# others under /stream/ (info, playlists, cues) are small answers MediaDesk gives directly
+BYTE_ROUTES = (
+    r"^/(stream/[^/]+/(video|image|raw|hls/[^/]+/[^/]+\.(ts|m4s|mp4)|thumbnails/sprite\.jpg)"
+    r"|signed/)"
+)
 
 # What a kept answer depends on: who asks (token header, or ?access_token= / a signature in the
 # URI), for what (method, URI), under which conditions, and whether the range is none, one or
@@ -81,7 +88,7 @@ _LOCATIONS = """\
         proxy_buffering off;                 # /events streams out (X-Accel-Buffering: no too)
         proxy_read_timeout 1h;
     }}
-    location ~ ^/(stream|signed)/ {{          # bytes: MediaDesk decides, nginx sends
+    location ~ {byte_routes} {{  # bytes: MediaDesk decides, nginx sends
         auth_request /_mediadesk_check;
         auth_request_set $mediadesk_object $upstream_http_x_accel_redirect;
 {copies_set}\
@@ -152,6 +159,7 @@ class NginxSite:
             check_proxy=_PROXY.format(uri="$request_uri"),
             proxy_request=_PROXY.format(uri="$request_uri"),
             check_header=CHECK_HEADER,
+            byte_routes=BYTE_ROUTES,
             key=CHECK_KEY,
             copies_set="".join(
                 f"        auth_request_set {_var(h)} $upstream_http_{_var(h)[11:]};\n"

@@ -340,3 +340,28 @@ def test_mediadesk_down_behind_nginx_is_a_bad_gateway(
         server.stop()  # MediaDesk goes away; nginx stays (and may use its answer a moment)
         until(lambda: http_call(path, headers=bearer(tokens.read)).status == 502, 1.0)
         assert http_call(f"{front}/files/{record.id}", headers=bearer(tokens.read)).status == 502
+
+
+def test_small_answers_under_stream_are_asked_once(
+    behind_nginx: tuple[str, str], library: Library, tokens: Tokens, media_dir: Any
+) -> None:
+    """/info (and playlists, cues) are not bytes: nginx passes them on without a check first."""
+    front, direct = behind_nginx
+    record = library.uploads.ingest(media_dir.mp4, "video", is_public=False)
+
+    def answered(route: str) -> float:
+        text = http_call(f"{direct}/metrics", headers=bearer(tokens.admin)).body.decode()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("mediadesk_http_requests_total{") and f'route="{route}"' in line
+        )
+
+    before = answered("/stream/{file_id}/info")
+    info = http_call(f"{front}/stream/{record.id}/info", headers=bearer(tokens.read))
+    assert info.status == 200 and info.json()["file_id"] == record.id
+    assert answered("/stream/{file_id}/info") == before + 1
+    before = answered("/stream/{file_id}/video")
+    video = http_call(f"{front}/stream/{record.id}/video", headers=bearer(tokens.read))
+    assert video.status == 200 and video.body == media_dir.mp4.read_bytes()
+    assert answered("/stream/{file_id}/video") == before + 1  # the check, kept by nginx
