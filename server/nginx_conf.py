@@ -3,8 +3,9 @@ tests/test_team_nginx.py and bench/stream.py run. One text, so what is documente
 tested and measured.
 
 nginx sends the bytes of local-storage objects; MediaDesk still decides every request. A GET or
-HEAD of an object's bytes (/stream/…/video, segments, /signed/…) first asks MediaDesk in a header-only subrequest (auth_request,
-with the client's method in X-MediaDesk-Check: server/streaming.py). MediaDesk answers 200
+HEAD of an object's bytes (/stream/…/video, segments, /signed/…) first asks MediaDesk in a
+header-only subrequest (auth_request, with the client's method in X-MediaDesk-Check:
+server/streaming.py). MediaDesk answers 200
 with the object's internal location when nginx can send exactly what MediaDesk would have
 sent, or 403 when MediaDesk must answer the request itself (errors, 304/412/416, several
 ranges, CORS, bytes that are not on this disk): nginx then passes the whole request on.
