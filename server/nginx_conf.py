@@ -121,7 +121,7 @@ _LOCATIONS = """\
         proxy_buffering off;
         proxy_read_timeout 1h;
     }}
-    location {accel_prefix} {{                  # MEDIADESK_ACCEL_REDIRECT={accel_prefix}
+    location ^~ {accel_prefix} {{               # MEDIADESK_ACCEL_REDIRECT={accel_prefix}
         internal;
         alias {objects_dir}/;
         sendfile on;
