@@ -42,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         overrides["data_dir"] = args.data_dir
     settings = load_settings(**overrides)
     live = f"/etc/letsencrypt/live/{args.server_name}"
+    host = settings.server_host
+    if host in ("", "0.0.0.0", "::"):  # listening everywhere: nginx reaches it on loopback
+        host = "127.0.0.1"
     site = NginxSite(
-        upstream=f"{settings.server_host}:{settings.server_port}",
+        upstream=f"{host}:{settings.server_port}",
         objects_dir=str(settings.paths.objects_dir),
         cache_dir=args.cache_dir,
         accel_prefix=settings.accel_redirect or NginxSite.accel_prefix,

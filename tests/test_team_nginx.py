@@ -246,8 +246,12 @@ def test_uploads_preflights_and_cross_origin_reads_under_the_byte_paths_reach_me
 
 
 def test_nginx_config_prints_a_site_nginx_accepts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], tmp_data: Path
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("MEDIADESK_HOST", "0.0.0.0")  # listening everywhere: nginx uses loopback
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     subprocess.run(  # a throwaway certificate for the TLS server block
