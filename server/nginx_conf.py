@@ -145,7 +145,9 @@ class NginxSite:
 
     upstream: str = "127.0.0.1:8765"  # where `mediadesk serve` listens
     objects_dir: str = "/var/lib/mediadesk/objects"
-    cache_dir: str = "/var/lib/nginx/mediadesk-checks"  # Debian makes /var/lib/nginx
+    # The cache's keys hold each caller's Authorization header: tmpfs (/run), never a disk, in
+    # a folder nginx creates for its workers only; an entry lasts 10 s after its last use.
+    cache_dir: str = "/run/nginx-mediadesk-checks"
     accel_prefix: str = "/_protected/"
 
     def http_part(self) -> str:
