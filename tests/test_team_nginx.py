@@ -18,8 +18,6 @@ from core.library import Library
 from server.cli import run as cli_run
 from server.entry import EmbeddedServer
 from server.nginx_conf import REUSE_SECONDS, NginxSite
-from tests.conftest import make_settings
-from tests.s3_server import S3Target
 from tests.server_fixtures import (
     Tokens,
     bearer,
@@ -303,34 +301,19 @@ def test_the_readme_shows_the_site_nginx_config_prints() -> None:
 
 
 def test_bucket_objects_behind_nginx_are_sent_by_mediadesk(
-    tmp_path: Path, s3_bucket: S3Target, media_dir: Any
+    tmp_path: Path, s3_library: Library, media_dir: Any
 ) -> None:
     """With R2 there is no file for nginx: the check says so and MediaDesk sends the bytes."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    lib = Library.open(
-        make_settings(
-            data_dir,
-            r2_endpoint_url=s3_bucket.endpoint_url,
-            r2_bucket_name=s3_bucket.bucket,
-            r2_access_key_id=s3_bucket.access_key_id,
-            r2_secret_access_key=s3_bucket.secret_access_key,
-            r2_region="us-east-1",
-        )
-    )
-    try:
-        tokens = make_tokens(lib)
-        record = lib.uploads.ingest(media_dir.mp4, "video", is_public=False)
-        data = media_dir.mp4.read_bytes()
-        with nginx_in_front(lib, tmp_path) as (front, _):
-            path = f"{front}/stream/{record.id}/video"
-            for _ in range(2):  # the second within the half-second: nothing was kept
-                part = http_call(path, headers={**bearer(tokens.read), "Range": "bytes=7-1030"})
-                assert part.status == 206 and part.body == data[7:1031], part.body[:200]
-                assert part.headers["Content-Type"] == "video/mp4"
-            assert http_call(path).status == 401
-    finally:
-        lib.close()
+    tokens = make_tokens(s3_library)
+    record = s3_library.uploads.ingest(media_dir.mp4, "video", is_public=False)
+    data = media_dir.mp4.read_bytes()
+    with nginx_in_front(s3_library, tmp_path) as (front, _):
+        path = f"{front}/stream/{record.id}/video"
+        for _ in range(2):  # the second within the half-second: nothing was kept
+            part = http_call(path, headers={**bearer(tokens.read), "Range": "bytes=7-1030"})
+            assert part.status == 206 and part.body == data[7:1031], part.body[:200]
+            assert part.headers["Content-Type"] == "video/mp4"
+        assert http_call(path).status == 401
 
 
 def test_mediadesk_down_behind_nginx_is_a_bad_gateway(
