@@ -15,6 +15,7 @@ import pytest
 from core import keys
 from core.library import Library
 from core.video import encode
+from core.video import service as video_service
 from core.video.encode import moov_after_mdat
 from server.entry import EmbeddedServer
 from tests import media
@@ -354,6 +355,12 @@ def test_the_same_video_for_two_athletes_is_processed_once(tmp_path: Path) -> No
         mine, theirs = lib.jobs.latest_for_file(first.id), lib.jobs.latest_for_file(second.id)
         assert [j.id for j in theirs] == [j.id for j in mine] and mine
         assert all(j.state == "done" for j in theirs)
+        # reprocessing the second redoes the first's jobs (the object's), not a set of its own
+        again = video_service.reprocess(lib, second.id)
+        assert {j.file_id for j in again} == {first.id}
+        assert lib.jobs.list(file_id=second.id)[1] == 0
+        assert {j.state for j in lib.jobs.latest_for_file(second.id)} == {"queued"}
+        process_all(lib)
         prefix = keys.video_prefix(first.storage_key)
         made = sorted(o.key for o in storage_of(lib).list_keys(prefix))
         assert len(made) >= 5

@@ -83,8 +83,15 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
         raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
     if record.status != "ready":
         raise InvalidInput(f"File {file_id} is not ready (status {record.status})")
-    jobs = lib.jobs.requeue_file(file_id, kinds_for(record))
-    publish(lib, file_id, None)
+    target = file_id
+    if lib.jobs.list(file_id=file_id, limit=1)[1] == 0:
+        # the same bytes as another file: that file's jobs make this object's derivatives,
+        # so they are the ones to redo; jobs of its own would encode the same object twice
+        target = lib.jobs.processing_owner(file_id) or file_id
+    jobs = lib.jobs.requeue_file(target, kinds_for(record))
+    publish(lib, target, None)
+    if target != file_id:
+        publish(lib, file_id, None)
     return jobs
 
 
