@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 ResultCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
+ReportCallback = Callable[..., None]
 
 
 class Mailbox(QObject):
@@ -87,6 +88,11 @@ class Mailbox(QObject):
             self._queue.clear()
 
 
+# What a task's mailbox post carries after its id; reports share the mailbox with the result,
+# so every report of a task is delivered before its result or error.
+_RESULT, _ERROR, _REPORT = "result", "error", "report"
+
+
 class _Job(QRunnable):
     def __init__(self, task_id: int, fn: Callable[[], Any], mailbox: Mailbox) -> None:
         super().__init__()
@@ -95,14 +101,18 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         try:
-            value, ok = self.fn(), True
+            value, kind = self.fn(), _RESULT
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
-            value, ok = exc, False
-        self.mailbox.post(self.task_id, ok, value)
+            value, kind = exc, _ERROR
+        self.mailbox.post(self.task_id, kind, value)
 
 
 class TaskRunner(QObject):
-    """Submits callables to its own bounded pool; callbacks run later in the GUI thread."""
+    """Submits callables to its own bounded pool; callbacks run later in the GUI thread.
+
+    The one task helper of the desktop app: tests/test_desktop_signal_rules.py keeps every other
+    module from subclassing QRunnable or making a QThreadPool.
+    """
 
     failed = Signal(object)  # errors of tasks submitted without an on_error callback
     busyChanged = Signal(bool)
@@ -113,7 +123,13 @@ class TaskRunner(QObject):
         self.pool.setMaxThreadCount(max(1, max_threads))
         self._mailbox = Mailbox(self._deliver, self)
         self._ids = itertools.count(1)
-        self._callbacks: dict[int, tuple[ResultCallback | None, ErrorCallback | None]] = {}
+        self._callbacks: dict[
+            int, tuple[ResultCallback | None, ErrorCallback | None, ReportCallback | None]
+        ] = {}
+
+    @property
+    def max_threads(self) -> int:
+        return self.pool.maxThreadCount()
 
     def submit(
         self,
@@ -121,11 +137,21 @@ class TaskRunner(QObject):
         *args: Any,
         on_result: ResultCallback | None = None,
         on_error: ErrorCallback | None = None,
+        on_report: ReportCallback | None = None,
         **kwargs: Any,
     ) -> int:
+        """Runs `fn(*args, **kwargs)` in the pool.
+
+        With `on_report`, `fn` also gets `report=`: a thread-safe callable whose calls
+        `report(*values)` reach `on_report(*values)` in the GUI thread, in order, before the
+        result does.
+        """
         task_id = next(self._ids)
         was_busy = bool(self._callbacks)
-        self._callbacks[task_id] = (on_result, on_error)
+        self._callbacks[task_id] = (on_result, on_error, on_report)
+        if on_report is not None:
+            mailbox = self._mailbox
+            kwargs["report"] = lambda *values: mailbox.post(task_id, _REPORT, values)
         self.pool.start(_Job(task_id, lambda: fn(*args, **kwargs), self._mailbox))
         if not was_busy:
             self.busyChanged.emit(True)
@@ -135,14 +161,19 @@ class TaskRunner(QObject):
     def busy(self) -> bool:
         return bool(self._callbacks)
 
-    def _deliver(self, task_id: int, ok: bool, value: object) -> None:
-        on_result, on_error = self._callbacks.pop(task_id, (None, None))
+    def _deliver(self, task_id: int, kind: str, value: Any) -> None:
+        if kind == _REPORT:
+            on_report = self._callbacks.get(task_id, (None, None, None))[2]
+            if on_report is not None:
+                on_report(*value)
+            return
+        on_result, on_error, _ = self._callbacks.pop(task_id, (None, None, None))
         try:
-            if ok:
+            if kind == _RESULT:
                 if on_result is not None:
                     on_result(value)
             elif on_error is not None:
-                on_error(value)  # type: ignore[arg-type]
+                on_error(value)
             else:
                 self.failed.emit(value)
         finally:
@@ -150,7 +181,7 @@ class TaskRunner(QObject):
                 self.busyChanged.emit(False)
 
     def shutdown(self, wait_ms: int = 5000) -> None:
-        """Drops queued jobs and waits for running ones."""
+        """Drops queued jobs and waits for running ones; nothing is delivered afterwards."""
         self.pool.clear()
         self.pool.waitForDone(wait_ms)
         self._mailbox.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from core.library import Library
 from core.settings import Settings, save_settings
 from core.storage.factory import build_backend
 from desktop_app.errors import describe_error, error_text
-from desktop_app.workers import Mailbox, TaskRunner
+from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,6 @@ class SettingsController(QObject):
         self.library: Library | None = None  # set by the main window: counts and migration
         self.migrating = False
         self._cancel: threading.Event | None = None
-        self._progress = Mailbox(self.migrationProgress.emit, self)
         self.saved_path: Path | None = None
 
     def catch_up(self) -> None:
@@ -212,14 +212,17 @@ class SettingsController(QObject):
         self._cancel = threading.Event()
         settings, cancel = self.settings, self._cancel
 
-        def run() -> storage_migration.MigrationReport:
+        def run(report: Callable[..., None]) -> storage_migration.MigrationReport:
             storage = build_backend(settings, target)
-            return library.backends.migrate(
-                target, storage, lambda *a: self._progress.post(*a), cancel
-            )
+            return library.backends.migrate(target, storage, report, cancel)
 
         self.migrating = True
-        self.migration_runner.submit(run, on_result=self._migrated, on_error=self._migration_failed)
+        self.migration_runner.submit(
+            run,
+            on_report=self.migrationProgress.emit,
+            on_result=self._migrated,
+            on_error=self._migration_failed,
+        )
 
     def cancel_migration(self) -> None:
         if self._cancel is not None:

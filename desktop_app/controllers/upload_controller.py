@@ -6,10 +6,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Cancelled, StorageUnavailable
 from core.library import Library
@@ -19,7 +20,7 @@ from core.records import FileRecord
 from desktop_app.errors import describe_error
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
 from desktop_app.upload_persistence import SavedRow, load_queue, queue_file, save_queue
-from desktop_app.workers import Mailbox, TaskRunner
+from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +60,25 @@ def _with_size(path: Path) -> tuple[Path, int]:
         return path, 0
 
 
-class _UploadJob(QRunnable):
-    # Reports go through the mailbox as ("progress", id, stage, done, total),
-    # ("state", id, state) and ("finished", id, FileRecord | BaseException).
-    def __init__(self, library: Library, item: UploadItem, mailbox: Mailbox) -> None:
-        super().__init__()
-        self.library, self.mailbox = library, mailbox
-        self.item_id, self.path, self.athlete_id = item.id, item.path, item.athlete_id
-        self.size, self.upload_id = item.size, item.upload_id
-        self.cancel: threading.Event = item.cancel
+class _Upload(NamedTuple):
+    """What the worker needs of a row, copied in the GUI thread when the row is submitted
+    (the model changes its rows while the worker runs)."""
+
+    path: Path
+    size: int
+    athlete_id: int | None
+    upload_id: str | None
+    cancel: threading.Event
+
+
+class _Throttle:
+    """Passes progress on at most every PROGRESS_INTERVAL, yet always each stage, end, 5 % step."""
+
+    def __init__(self, report: Callable[..., None]) -> None:
+        self._report = report
         self._last = (0.0, "", 0)
 
-    def _progress(self, stage: str, done: int, total: int) -> None:
-        """Reports at most every PROGRESS_INTERVAL, but always each stage, end and 5 % step."""
+    def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.monotonic()
         last_time, last_stage, last_done = self._last
         if (
@@ -81,42 +88,39 @@ class _UploadJob(QRunnable):
             or (total > 0 and done - last_done >= total / 20)
         ):
             self._last = (now, stage, done)
-            self.mailbox.post("progress", self.item_id, stage, done, total)
+            self._report("progress", stage, done, total)
 
-    def _sending(self, stage: str, done: int, total: int) -> None:
-        self._progress("sending" if stage == "uploading" else stage, done, total)
 
-    def run(self) -> None:
-        result: FileRecord | BaseException
-        try:
-            if self.cancel.is_set():
-                raise Cancelled("Cancelled before it started")
-            self.mailbox.post("state", self.item_id, UploadState.VALIDATING.value)
-            media = sniff_file(self.path)
-            if self.upload_id or self.size > self.library.settings.resumable_threshold:
-                # Big files go in parts that survive a pause, a restart or a network outage
-                result = self.library.resumable.send_file(
-                    self.path,
-                    media.kind,
-                    upload_id=self.upload_id,
-                    original_filename=self.path.name,
-                    athlete_id=self.athlete_id,
-                    progress=self._sending,
-                    cancel=self.cancel,
-                    on_created=lambda uid: self.mailbox.post("upload_id", self.item_id, uid),
-                )
-            else:
-                result = self.library.uploads.ingest(
-                    self.path,
-                    media.kind,
-                    original_filename=self.path.name,
-                    athlete_id=self.athlete_id,
-                    progress=self._progress,
-                    cancel=self.cancel,
-                )
-        except BaseException as exc:  # noqa: BLE001 - shown in the row
-            result = exc
-        self.mailbox.post("finished", self.item_id, result)
+def _upload(library: Library, item: _Upload, report: Callable[..., None]) -> FileRecord:
+    """Sniffs and stores one file (worker thread); reports ("state", UploadState),
+    ("progress", stage, done, total) and ("upload_id", id) on the way."""
+    if item.cancel.is_set():
+        raise Cancelled("Cancelled before it started")
+    report("state", UploadState.VALIDATING)
+    media = sniff_file(item.path)
+    progress = _Throttle(report)
+    if item.upload_id or item.size > library.settings.resumable_threshold:
+        # Big files go in parts that survive a pause, a restart or a network outage
+        return library.resumable.send_file(
+            item.path,
+            media.kind,
+            upload_id=item.upload_id,
+            original_filename=item.path.name,
+            athlete_id=item.athlete_id,
+            progress=lambda stage, done, total: progress(
+                "sending" if stage == "uploading" else stage, done, total
+            ),
+            cancel=item.cancel,
+            on_created=lambda upload_id: report("upload_id", upload_id),
+        )
+    return library.uploads.ingest(
+        item.path,
+        media.kind,
+        original_filename=item.path.name,
+        athlete_id=item.athlete_id,
+        progress=progress,
+        cancel=item.cancel,
+    )
 
 
 class UploadController(QObject):
@@ -135,10 +139,8 @@ class UploadController(QObject):
         super().__init__(parent)
         self.library = library
         self.model = UploadQueueModel(self)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, max_parallel))
+        self._uploads = TaskRunner(max_threads=max_parallel, parent=self)
         self._walker = TaskRunner(max_threads=1, parent=self)
-        self._mailbox = Mailbox(self._on_report, self)
         self._running = 0
         self._closing = False
         self._retry_delay: dict[int, int] = {}  # item id -> ms before the next automatic try
@@ -178,24 +180,24 @@ class UploadController(QObject):
 
     def _submit(self, item: UploadItem) -> None:
         self._running += 1
-        self.pool.start(_UploadJob(self.library, item, self._mailbox))
+        item_id = item.id
+        self._uploads.submit(
+            _upload,
+            self.library,
+            _Upload(item.path, item.size, item.athlete_id, item.upload_id, item.cancel),
+            on_report=lambda kind, *args: self._on_report(item_id, kind, *args),
+            on_result=lambda record: self._on_finished(item_id, record),
+            on_error=lambda exc: self._on_finished(item_id, exc),
+        )
 
-    def _on_report(self, kind: str, item_id: int, *args: object) -> None:
+    def _on_report(self, item_id: int, kind: str, *args: Any) -> None:
         if kind == "upload_id":
             self.model.set_upload_id(item_id, str(args[0]))
             self._schedule_save()
         elif kind == "progress":
-            self._on_progress(item_id, *args)  # type: ignore[arg-type]
-        elif kind == "state":
-            self._on_state(item_id, *args)  # type: ignore[arg-type]
+            self.model.set_progress(item_id, *args)
         else:
-            self._on_finished(item_id, *args)
-
-    def _on_progress(self, item_id: int, stage: str, done: int, total: int) -> None:
-        self.model.set_progress(item_id, stage, done, total)
-
-    def _on_state(self, item_id: int, state: str) -> None:
-        self.model.set_state(item_id, UploadState(state))
+            self.model.set_state(item_id, *args)
 
     def _on_finished(self, item_id: int, result: object) -> None:
         self._running -= 1
@@ -251,27 +253,27 @@ class UploadController(QObject):
         self.model.pause(item_id)
 
     def resume(self, item_id: int) -> None:
-        item = self.model.resume(item_id)
-        if item is not None:
-            self._submit(item)
+        self._submit_again(self.model.resume(item_id))
 
     def resume_all(self) -> int:
-        ids = self.model.paused_ids()
-        for item_id in ids:
-            self.resume(item_id)
-        return len(ids)
+        return self._each(self.model.paused_ids(), self.resume)
 
     def retry(self, item_id: int) -> None:
-        item = self.model.retry(item_id)
-        if item is not None:
-            self._submit(item)
+        self._submit_again(self.model.retry(item_id))
 
     def retry_failed(self) -> int:
         """Puts every failed row back in the queue; returns how many."""
-        ids = self.model.failed_ids()
-        for item_id in ids:
-            self.retry(item_id)
-        return len(ids)
+        return self._each(self.model.failed_ids(), self.retry)
+
+    def _submit_again(self, item: UploadItem | None) -> None:
+        if item is not None:  # None: the row had gone or was in no state to go again
+            self._submit(item)
+
+    @staticmethod
+    def _each(item_ids: list[int], action: Callable[[int], None]) -> int:
+        for item_id in item_ids:
+            action(item_id)
+        return len(item_ids)
 
     def remove(self, item_id: int) -> None:
         self.model.remove(item_id)
@@ -348,12 +350,10 @@ class UploadController(QObject):
         self._save_timer.stop()
         for item in self.model.items():
             item.cancel.set()
-        self.pool.clear()
-        self.pool.waitForDone(wait_ms)
+        self._uploads.shutdown(wait_ms)
         self._walker.shutdown()
         if self._queue_file is not None:
             try:
                 save_queue(self._queue_file, rows)
             except OSError as exc:
                 logger.warning("Could not save the upload queue: %s", exc)
-        self._mailbox.close()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from functools import partial
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap, QPixmapCache
 
 from core.library import Library
 from core.records import FileRecord
-from desktop_app.workers import Mailbox
+from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -23,25 +24,14 @@ def cache_key(record: FileRecord) -> str:
     return f"mediadesk-thumb:{record.id}:{(record.sha256 or '')[:16]}"
 
 
-class _LoadThumb(QRunnable):
-    def __init__(self, library: Library, record: FileRecord, mailbox: Mailbox) -> None:
-        super().__init__()
-        self.library, self.record, self.mailbox = library, record, mailbox
-
-    def run(self) -> None:
-        image: QImage | None = None
-        try:
-            data = self.library.thumbnail_bytes(self.record.id)
-            loaded = QImage.fromData(data)
-            if not loaded.isNull():
-                image = loaded.scaled(
-                    THUMB_SIZE,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-        except Exception as exc:  # noqa: BLE001 - a missing thumbnail only shows a placeholder
-            logger.info("No thumbnail for file %s: %s", self.record.id, exc)
-        self.mailbox.post(self.record.id, cache_key(self.record), image)
+def load_thumbnail(library: Library, file_id: int) -> QImage | None:
+    """The file's thumbnail at THUMB_SIZE, or None when it does not decode (worker thread)."""
+    image = QImage.fromData(library.thumbnail_bytes(file_id))
+    if image.isNull():
+        return None
+    return image.scaled(
+        THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 class ThumbnailLoader(QObject):
@@ -56,9 +46,7 @@ class ThumbnailLoader(QObject):
         self.library = library
         if QPixmapCache.cacheLimit() < CACHE_KB:
             QPixmapCache.setCacheLimit(CACHE_KB)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
-        self._mailbox = Mailbox(self._on_done, self)
+        self._runner = TaskRunner(max_threads, self)
         self._pending: OrderedDict[int, FileRecord] = OrderedDict()
         self._running: set[int] = set()
         self._failed: set[str] = set()
@@ -83,10 +71,24 @@ class ThumbnailLoader(QObject):
         self._pump()
 
     def _pump(self) -> None:
-        while self._pending and len(self._running) < self._pool.maxThreadCount():
+        # The loader keeps its own queue (newest first, bounded) and hands the runner no more
+        # than it runs at once, so a request made now overtakes the ones scrolled past.
+        while self._pending and len(self._running) < self._runner.max_threads:
             file_id, record = self._pending.popitem(last=True)
             self._running.add(file_id)
-            self._pool.start(_LoadThumb(self.library, record, self._mailbox))
+            key = cache_key(record)
+            self._runner.submit(
+                load_thumbnail,
+                self.library,
+                file_id,
+                on_result=partial(self._on_done, file_id, key),
+                on_error=partial(self._on_failed, file_id, key),
+            )
+
+    def _on_failed(self, file_id: int, key: str, exc: BaseException) -> None:
+        # A missing thumbnail only shows a placeholder
+        logger.info("No thumbnail for file %s: %s", file_id, exc)
+        self._on_done(file_id, key, None)
 
     def _on_done(self, file_id: int, key: str, image: QImage | None) -> None:
         self._running.discard(file_id)
@@ -103,6 +105,4 @@ class ThumbnailLoader(QObject):
 
     def shutdown(self, wait_ms: int = 3000) -> None:
         self._pending.clear()
-        self._pool.clear()
-        self._pool.waitForDone(wait_ms)
-        self._mailbox.close()
+        self._runner.shutdown(wait_ms)

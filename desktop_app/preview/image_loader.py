@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage, QImageReader
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from desktop_app.preview.sources import is_remote, local_path, to_url
-from desktop_app.workers import Mailbox
+from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -30,23 +30,6 @@ def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QI
     return image, "" if not image.isNull() else reader.errorString()
 
 
-class _DecodeTask(QRunnable):
-    def __init__(
-        self, generation: int, source: str | None, data: bytes | None, mailbox: Mailbox
-    ) -> None:
-        super().__init__()
-        self.mailbox = mailbox
-        self._generation, self._source, self._data = generation, source, data
-
-    def run(self) -> None:
-        try:
-            image, error = read_image(self._source, self._data)
-        except Exception as exc:  # never let a decoder crash the pool thread
-            logger.exception("image decode failed")
-            image, error = QImage(), str(exc)
-        self.mailbox.post(self._generation, image, error)
-
-
 class ImageLoader(QObject):
     """Fetches (QNetworkAccessManager) and decodes (thread pool) one image at a time."""
 
@@ -59,8 +42,9 @@ class ImageLoader(QObject):
         self._generation = 0
         self._network: QNetworkAccessManager | None = None
         self._reply: QNetworkReply | None = None
-        self._tasks: dict[int, _DecodeTask] = {}
-        self._mailbox = Mailbox(self._on_decoded, self)
+        # Two threads: the decode of an image the user already moved past need not hold up
+        # the next one (its result is dropped as stale).
+        self._decoder = TaskRunner(max_threads=2, parent=self)
 
     def load(self, source: str) -> None:
         """Start loading `source`; emits `loaded` or `failed` later, never synchronously."""
@@ -113,12 +97,20 @@ class ImageLoader(QObject):
 
     def _decode(self, source: str | None, data: bytes | None) -> None:
         generation = self._generation
-        task = _DecodeTask(generation, source, data, self._mailbox)
-        self._tasks[generation] = task
-        QThreadPool.globalInstance().start(task)
+        self._decoder.submit(
+            read_image,
+            source,
+            data,
+            on_result=lambda decoded: self._on_decoded(generation, *decoded),
+            on_error=lambda exc: self._on_crashed(generation, exc),
+        )
+
+    def _on_crashed(self, generation: int, exc: BaseException) -> None:
+        # read_image reports a bad file as its error text; an exception is a decoder bug
+        logger.error("image decode failed", exc_info=exc)
+        self._on_decoded(generation, QImage(), str(exc))
 
     def _on_decoded(self, generation: int, image: QImage, error: str) -> None:
-        self._tasks.pop(generation, None)
         if generation != self._generation:
             return
         if image.isNull():
