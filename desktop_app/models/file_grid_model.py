@@ -12,7 +12,6 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -23,12 +22,12 @@ from core.maintenance import purge_time
 from core.query import insert_position, matches
 from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, size_text
+from desktop_app.models import Index
 from desktop_app.models.thumbnails import ThumbnailLoader
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
-Index = QModelIndex | QPersistentModelIndex
 END_PAGE_SIZE = 1000  # rows per request while going to the end (the catalog's largest page)
 # End with more rows than this still to load jumps to the last rows instead of loading every
 # row on the way (a million rows took minutes and a gigabyte); scrolling up from there loads

@@ -16,14 +16,13 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
 
 from desktop_app.formatting import eta_text, size_text, speed_text
+from desktop_app.models import Index
 
-Index = QModelIndex | QPersistentModelIndex
 USER = int(Qt.ItemDataRole.UserRole)
 
 # The ingest stages core reports, by name. Byte stages carry a real done/total; the others
@@ -257,19 +256,10 @@ class UploadQueueModel(QAbstractTableModel):
 
     def resume(self, item_id: int) -> UploadItem | None:
         """Puts a paused row back in the queue; the caller submits it again."""
-        item = self.item(item_id)
-        if item is None or item.state != UploadState.PAUSED:
-            return None
-        item.cancel, item.pause_requested = threading.Event(), False
-        item.speed, item.eta, item.reason, item.detail = 0.0, None, "", ""
-        item.stage, item.stage_fraction = "", None
-        self.set_state(item_id, UploadState.QUEUED)
-        return item
+        return self._requeue(item_id, (UploadState.PAUSED,), start_over=False)
 
     def paused_ids(self) -> list[int]:
-        if not self._counts[UploadState.PAUSED]:
-            return []
-        return [i.id for i in self._items if i.state == UploadState.PAUSED]
+        return self._ids_in(UploadState.PAUSED)
 
     def set_upload_id(self, item_id: int, upload_id: str) -> None:
         item = self.item(item_id)
@@ -278,19 +268,29 @@ class UploadQueueModel(QAbstractTableModel):
 
     def retry(self, item_id: int) -> UploadItem | None:
         """Puts a failed or cancelled row back in the queue; the caller submits it again."""
+        return self._requeue(item_id, (UploadState.FAILED, UploadState.CANCELLED), start_over=True)
+
+    def failed_ids(self) -> list[int]:
+        return self._ids_in(UploadState.FAILED)
+
+    def _requeue(
+        self, item_id: int, states: tuple[UploadState, ...], start_over: bool
+    ) -> UploadItem | None:
         item = self.item(item_id)
-        if item is None or item.state not in (UploadState.FAILED, UploadState.CANCELLED):
+        if item is None or item.state not in states:
             return None
         item.cancel, item.pause_requested = threading.Event(), False
-        item.fraction, item.speed, item.eta, item.reason, item.detail = 0.0, 0.0, None, "", ""
-        item.started, item.stage, item.stage_fraction = None, "", None
+        item.speed, item.eta, item.reason, item.detail = 0.0, None, "", ""
+        item.stage, item.stage_fraction = "", None
+        if start_over:  # a resumed row keeps what it has sent and goes on from there
+            item.fraction, item.started = 0.0, None
         self.set_state(item_id, UploadState.QUEUED)
         return item
 
-    def failed_ids(self) -> list[int]:
-        if not self._counts[UploadState.FAILED]:
+    def _ids_in(self, state: UploadState) -> list[int]:
+        if not self._counts[state]:
             return []
-        return [i.id for i in self._items if i.state == UploadState.FAILED]
+        return [i.id for i in self._items if i.state == state]
 
     def remove(self, item_id: int) -> bool:
         """Drops a row; a running one is cancelled first (its late report is then ignored)."""

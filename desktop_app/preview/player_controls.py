@@ -81,23 +81,19 @@ class PlayerControls(QWidget):
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)
-        leading: tuple[QWidget, ...] = (
+        row: tuple[QWidget, ...] = (
             self.play_button,
             self.back_button,
             self.forward_button,
             self.elapsed_label,
-        )
-        for widget in leading:
-            layout.addWidget(widget)
-        layout.addWidget(self.seek_slider, 1)
-        trailing: tuple[QWidget, ...] = (
+            self.seek_slider,
             self.total_label,
             self.mute_button,
             self.volume_slider,
             self.fullscreen_button,
         )
-        for widget in trailing:
-            layout.addWidget(widget)
+        for widget in row:
+            layout.addWidget(widget, 1 if widget is self.seek_slider else 0)  # the slider grows
 
     def _button(self, pixmap: QStyle.StandardPixmap, tip: str) -> QToolButton:
         button = QToolButton(self)

@@ -30,7 +30,12 @@ class Actions:
     about: QAction
 
 
-def _action(window: QMainWindow, text: str, shortcut: QKeySequence | str | None = None) -> QAction:
+translate = QCoreApplication.translate  # this name: lupdate reads translate("Context", "text")
+
+
+def _action(
+    window: QMainWindow, text: str, shortcut: QKeySequence.StandardKey | str | None = None
+) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
@@ -41,43 +46,27 @@ def _action(window: QMainWindow, text: str, shortcut: QKeySequence | str | None 
 
 def build_actions(window: QMainWindow) -> Actions:
     std = QKeySequence.StandardKey
-    actions = Actions(
-        import_files=_action(
-            window, QCoreApplication.translate("MainWindow", "&Import files…"), "Ctrl+I"
-        ),
-        import_folder=_action(
-            window, QCoreApplication.translate("MainWindow", "Import &folder…"), "Ctrl+Shift+I"
-        ),
-        export=_action(window, QCoreApplication.translate("MainWindow", "&Export…"), "Ctrl+E"),
-        settings=_action(window, QCoreApplication.translate("MainWindow", "&Settings…"), "Ctrl+,"),
-        quit=_action(
-            window, QCoreApplication.translate("MainWindow", "&Quit"), QKeySequence(std.Quit)
-        ),
-        rename=_action(window, QCoreApplication.translate("MainWindow", "&Rename"), "F2"),
-        trash=_action(window, QCoreApplication.translate("MainWindow", "Move to &trash"), "Delete"),
-        restore=_action(window, QCoreApplication.translate("MainWindow", "Re&store"), "Ctrl+R"),
-        delete=_action(
-            window, QCoreApplication.translate("MainWindow", "&Delete permanently"), "Shift+Delete"
-        ),
-        undo_trash=_action(
-            window,
-            QCoreApplication.translate("MainWindow", "&Undo move to trash"),
-            QKeySequence(std.Undo),
-        ),
-        find=_action(window, QCoreApplication.translate("MainWindow", "&Find"), "Ctrl+F"),
-        preview=_action(window, QCoreApplication.translate("MainWindow", "&Preview"), "Space"),
-        refresh=_action(window, QCoreApplication.translate("MainWindow", "Re&fresh"), "F5"),
-        copy_link=_action(
-            window, QCoreApplication.translate("MainWindow", "Copy &link"), "Ctrl+Shift+C"
-        ),
-        new_athlete=_action(
-            window, QCoreApplication.translate("MainWindow", "&New athlete…"), "Ctrl+N"
-        ),
-        rename_athlete=_action(
-            window, QCoreApplication.translate("MainWindow", "&Rename athlete…")
-        ),
-        about=_action(window, QCoreApplication.translate("MainWindow", "&About MediaDesk")),
-    )
+    # Translated here, not at import: the language's translator is installed by then.
+    specs: dict[str, tuple[str, QKeySequence.StandardKey | str | None]] = {
+        "import_files": (translate("MainWindow", "&Import files…"), "Ctrl+I"),
+        "import_folder": (translate("MainWindow", "Import &folder…"), "Ctrl+Shift+I"),
+        "export": (translate("MainWindow", "&Export…"), "Ctrl+E"),
+        "settings": (translate("MainWindow", "&Settings…"), "Ctrl+,"),
+        "quit": (translate("MainWindow", "&Quit"), std.Quit),
+        "rename": (translate("MainWindow", "&Rename"), "F2"),
+        "trash": (translate("MainWindow", "Move to &trash"), "Delete"),
+        "restore": (translate("MainWindow", "Re&store"), "Ctrl+R"),
+        "delete": (translate("MainWindow", "&Delete permanently"), "Shift+Delete"),
+        "undo_trash": (translate("MainWindow", "&Undo move to trash"), std.Undo),
+        "find": (translate("MainWindow", "&Find"), "Ctrl+F"),
+        "preview": (translate("MainWindow", "&Preview"), "Space"),
+        "refresh": (translate("MainWindow", "Re&fresh"), "F5"),
+        "copy_link": (translate("MainWindow", "Copy &link"), "Ctrl+Shift+C"),
+        "new_athlete": (translate("MainWindow", "&New athlete…"), "Ctrl+N"),
+        "rename_athlete": (translate("MainWindow", "&Rename athlete…"), None),
+        "about": (translate("MainWindow", "&About MediaDesk"), None),
+    }
+    actions = Actions(**{name: _action(window, *spec) for name, spec in specs.items()})
     actions.undo_trash.setEnabled(False)  # until something is moved to the trash
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     actions.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
@@ -86,20 +75,20 @@ def build_actions(window: QMainWindow) -> Actions:
 
 def build_menus(window: QMainWindow, a: Actions) -> None:
     bar = window.menuBar()
-    file_menu = bar.addMenu(QCoreApplication.translate("MainWindow", "&File"))
+    file_menu = bar.addMenu(translate("MainWindow", "&File"))
     for action in (a.import_files, a.import_folder, a.export, None, a.settings, None, a.quit):
         file_menu.addSeparator() if action is None else file_menu.addAction(action)
-    edit = bar.addMenu(QCoreApplication.translate("MainWindow", "&Edit"))
+    edit = bar.addMenu(translate("MainWindow", "&Edit"))
     edit.addAction(a.undo_trash)
     edit.addSeparator()
     for action in (a.rename, a.copy_link, None, a.trash, a.restore, a.delete, None, a.find):
         edit.addSeparator() if action is None else edit.addAction(action)
-    view = bar.addMenu(QCoreApplication.translate("MainWindow", "&View"))
+    view = bar.addMenu(translate("MainWindow", "&View"))
     view.addAction(a.preview)
     view.addAction(a.refresh)
     window.view_menu = view  # type: ignore[attr-defined]  # docks add their toggles here
-    athletes = bar.addMenu(QCoreApplication.translate("MainWindow", "&Athletes"))
+    athletes = bar.addMenu(translate("MainWindow", "&Athletes"))
     athletes.addAction(a.new_athlete)
     athletes.addAction(a.rename_athlete)
-    help_menu = bar.addMenu(QCoreApplication.translate("MainWindow", "&Help"))
+    help_menu = bar.addMenu(translate("MainWindow", "&Help"))
     help_menu.addAction(a.about)

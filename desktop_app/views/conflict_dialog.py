@@ -9,10 +9,8 @@ from typing import Any
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -20,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from core.records import FileRecord
 from desktop_app.formatting import datetime_text
+from desktop_app.views.tables import read_only_table
 
 FIELDS = ("original_filename", "athlete_id", "is_public", "description")
 
@@ -62,13 +61,11 @@ class ConflictDialog(QDialog):
         self.intro = QLabel(intro, self)
         self.intro.setWordWrap(True)
         layout.addWidget(self.intro)
-        self.table = QTableWidget(0, 3, self)
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("Field"), self.tr("Theirs (saved)"), self.tr("Yours (unsaved)")]
+        self.table = read_only_table(
+            self,
+            [self.tr("Field"), self.tr("Theirs (saved)"), self.tr("Yours (unsaved)")],
+            stretch=None,
         )
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         for field in FIELDS:
             if field not in self.yours:
                 continue

@@ -13,15 +13,12 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -33,6 +30,7 @@ from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
 from desktop_app.errors import describe_error
+from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
 REFRESH_DELAY_MS = 400  # progress events come twice a second per job: one reload per burst
@@ -208,8 +206,8 @@ class JobsDock(QDockWidget):
         bar.addStretch(1)
         bar.addWidget(self.refresh_button)
         column.addLayout(bar)
-        self.table = QTableWidget(0, self.COLUMNS, body)
-        self.table.setHorizontalHeaderLabels(
+        self.table = read_only_table(
+            body,
             [
                 self.tr("Job"),
                 self.tr("File"),
@@ -218,13 +216,8 @@ class JobsDock(QDockWidget):
                 self.tr("Progress"),
                 self.tr("Attempts"),
                 self.tr("Reason"),
-            ]
-        )
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(
-            self.COLUMNS - 1, QHeaderView.ResizeMode.Stretch
+            ],
+            stretch=self.COLUMNS - 1,
         )
         self.table.itemSelectionChanged.connect(self._update_buttons)
         column.addWidget(self.table)

@@ -8,7 +8,6 @@ import shlex
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QTableWidget,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -35,6 +33,7 @@ from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text
 from desktop_app.views.confirm import confirm_irreversible
+from desktop_app.views.tables import read_only_table
 
 
 def curl_examples(
@@ -130,14 +129,9 @@ class ServerPanel(QWidget):
     def _build_tokens_box(self) -> QGroupBox:
         box = QGroupBox(self.tr("API tokens"), self)
         column = QVBoxLayout(box)
-        self.table = QTableWidget(0, 4, box)
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("Name"), self.tr("Scope"), self.tr("Created"), self.tr("State")]
+        self.table = read_only_table(
+            box, [self.tr("Name"), self.tr("Scope"), self.tr("Created"), self.tr("State")]
         )
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column_index in (1, 2, 3):
             self.table.horizontalHeader().setSectionResizeMode(
                 column_index, QHeaderView.ResizeMode.ResizeToContents
@@ -146,7 +140,7 @@ class ServerPanel(QWidget):
         row = QHBoxLayout()
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
-            self.scope.addItem(self._scope_text(scope), scope)
+            self.scope.addItem(self._scope_texts(scope)[1], scope)
         # The long scope texts stay in the popup; closed, the box may be narrower than them.
         self.scope.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -234,19 +228,13 @@ class ServerPanel(QWidget):
         self.copied.setText(note)
         return note
 
-    def _scope_name(self, scope: str) -> str:
+    def _scope_texts(self, scope: str) -> tuple[str, str]:
+        """A token scope's short name and what it allows."""
         return {
-            "read": self.tr("read"),
-            "upload": self.tr("upload"),
-            "admin": self.tr("admin"),
-        }.get(scope, scope)
-
-    def _scope_text(self, scope: str) -> str:
-        return {
-            "read": self.tr("read: list, view and download"),
-            "upload": self.tr("upload: read and upload"),
-            "admin": self.tr("admin: everything"),
-        }.get(scope, scope)
+            "read": (self.tr("read"), self.tr("read: list, view and download")),
+            "upload": (self.tr("upload"), self.tr("upload: read and upload")),
+            "admin": (self.tr("admin"), self.tr("admin: everything")),
+        }.get(scope, (scope, scope))
 
     # ---- actions ------------------------------------------------------------------------------
     def _toggle(self) -> None:
@@ -320,8 +308,9 @@ class ServerPanel(QWidget):
                 if token.active
                 else self.tr("revoked %1").replace("%1", datetime_text(token.revoked_at))
             )
-            scope = QTableWidgetItem(self._scope_name(token.scope))
-            scope.setToolTip(self._scope_text(token.scope))
+            scope_name, scope_text = self._scope_texts(token.scope)
+            scope = QTableWidgetItem(scope_name)
+            scope.setToolTip(scope_text)
             for column, item in enumerate(
                 (
                     name,

@@ -7,10 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 from core.library import Library
 from desktop_app.errors import describe_error
 from desktop_app.formatting import size_text
+from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
 HISTORY_DAYS = 90
@@ -66,11 +65,10 @@ class StorageView(QDockWidget):
         top.addWidget(self.scan_button)
         layout.addLayout(top)
         tables = QHBoxLayout()
-        self.by_type = self._table(body, [self.tr("Type"), self.tr("Files"), self.tr("Size")])
-        self.by_athlete = self._table(body, [self.tr("Athlete"), self.tr("Files"), self.tr("Size")])
-        self.history = self._table(
-            body, [self.tr("Day"), self.tr("Files"), self.tr("Size"), self.tr("In the store")]
-        )
+        files, size = self.tr("Files"), self.tr("Size")
+        self.by_type = read_only_table(body, [self.tr("Type"), files, size])
+        self.by_athlete = read_only_table(body, [self.tr("Athlete"), files, size])
+        self.history = read_only_table(body, [self.tr("Day"), files, size, self.tr("In the store")])
         for table in (self.by_type, self.by_athlete, self.history):
             tables.addWidget(table)
         layout.addLayout(tables, 1)
@@ -79,16 +77,6 @@ class StorageView(QDockWidget):
         self.scan_button.clicked.connect(self.scan)
         self.visibilityChanged.connect(self._on_visibility)
         self.summary.setText(self.tr("Loading…"))
-
-    @staticmethod
-    def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
-        table = QTableWidget(0, len(headers), parent)
-        table.setHorizontalHeaderLabels(headers)
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        return table
 
     def _on_visibility(self, shown: bool) -> None:
         if shown:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QSortFilterProxyModel,
     Qt,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.controllers.upload_controller import UploadController
+from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 
 FILTERS = ("all", "running", "failed")
@@ -63,7 +63,7 @@ class QueueFilter(QSortFilterProxyModel):
             self.mode = mode
             self.invalidateRowsFilter()
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
         if self.mode == "all":
             return True
         model = self.sourceModel()
@@ -76,12 +76,7 @@ class QueueFilter(QSortFilterProxyModel):
 class ProgressDelegate(QStyledItemDelegate):
     """Draws the progress column as a bar of the current stage (busy when it has no measure)."""
 
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(3, 4, -3, -4)
         percent = int(index.data(UploadQueueModel.ProgressRole) or 0)
@@ -100,9 +95,7 @@ class ProgressDelegate(QStyledItemDelegate):
 class MiddleElideDelegate(QStyledItemDelegate):
     """File names keep their start and their extension when shortened."""
 
-    def initStyleOption(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
         super().initStyleOption(option, index)
         option.textElideMode = Qt.TextElideMode.ElideMiddle
 

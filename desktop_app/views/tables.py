@@ -1,0 +1,20 @@
+"""Tables the user reads but never edits: tokens, jobs, storage figures, a save conflict."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QWidget
+
+
+def read_only_table(parent: QWidget, headers: list[str], stretch: int | None = 0) -> QTableWidget:
+    """No row numbers, no editing, whole rows selected; column `stretch` takes the spare width
+    (None: every column shares it)."""
+    table = QTableWidget(0, len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    if stretch is None:
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    else:
+        table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
