@@ -117,10 +117,17 @@ class TaskRunner(QObject):
     failed = Signal(object)  # errors of tasks submitted without an on_error callback
     busyChanged = Signal(bool)
 
-    def __init__(self, max_threads: int = 4, parent: QObject | None = None) -> None:
+    def __init__(self, max_threads: int | None = 4, parent: QObject | None = None) -> None:
+        """`max_threads` None: tasks run in Qt's global pool, which the runner does not own, so
+        deleting the runner (with a closed dialog) does not wait for a task still running; its
+        result is dropped. Otherwise the runner's own pool is deleted with it, after its tasks."""
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, max_threads))
+        self._owns_pool = max_threads is not None
+        if max_threads is None:
+            self.pool = QThreadPool.globalInstance()
+        else:
+            self.pool = QThreadPool(self)
+            self.pool.setMaxThreadCount(max(1, max_threads))
         self._mailbox = Mailbox(self._deliver, self)
         self._ids = itertools.count(1)
         self._callbacks: dict[
@@ -181,8 +188,10 @@ class TaskRunner(QObject):
                 self.busyChanged.emit(False)
 
     def shutdown(self, wait_ms: int = 5000) -> None:
-        """Drops queued jobs and waits for running ones; nothing is delivered afterwards."""
-        self.pool.clear()
-        self.pool.waitForDone(wait_ms)
+        """Drops queued jobs and waits for running ones (of its own pool: the global one holds
+        others' jobs too); nothing is delivered afterwards."""
+        if self._owns_pool:
+            self.pool.clear()
+            self.pool.waitForDone(wait_ms)
         self._mailbox.close()
         self._callbacks.clear()

@@ -109,3 +109,26 @@ def test_shutdown_drops_queued_tasks_waits_for_running_ones_and_delivers_nothing
     assert finished == ["first"]  # waited for the running task; the queued one never ran
     qtbot.wait(100)
     assert finished == ["first"] and delivered == []
+
+
+def test_a_runner_on_the_global_pool_is_deleted_without_waiting_for_its_task(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import shiboken6
+
+    runner = TaskRunner(max_threads=None)
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    delivered: list[object] = []
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        finished.set()
+        return "late"
+
+    runner.submit(slow, on_result=delivered.append)
+    assert started.wait(10)
+    shiboken6.delete(runner)  # as when the preview dialog holding it closes
+    assert not finished.is_set()  # the deletion did not wait for the task
+    release.set()
+    assert finished.wait(10)
+    qtbot.wait(100)
+    assert delivered == []  # the late result has nowhere to go and is dropped

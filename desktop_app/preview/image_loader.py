@@ -42,9 +42,10 @@ class ImageLoader(QObject):
         self._generation = 0
         self._network: QNetworkAccessManager | None = None
         self._reply: QNetworkReply | None = None
-        # Two threads: the decode of an image the user already moved past need not hold up
-        # the next one (its result is dropped as stale).
-        self._decoder = TaskRunner(max_threads=2, parent=self)
+        # Qt's global pool: closing the preview does not wait for a decode still running, and
+        # the decode of an image the user already moved past (dropped as stale) does not hold
+        # up the next one.
+        self._decoder = TaskRunner(max_threads=None, parent=self)
 
     def load(self, source: str) -> None:
         """Start loading `source`; emits `loaded` or `failed` later, never synchronously."""
