@@ -67,6 +67,10 @@ map $msec $mediadesk_tick {{                  # the current half-second
     "~^(?<s>[0-9]+)"         $s.5;
 }}
 map $http_range $mediadesk_ranges {{ "" none; "~," many; default one; }}
+map $http_x_request_id $mediadesk_request_id {{  # the caller's id when MediaDesk would keep it
+    "~^[A-Za-z0-9._-]{{1,64}}$" $http_x_request_id;
+    default                     $request_id;
+}}
 proxy_cache_path {cache_dir} levels=1:2 keys_zone=mediadesk_checks:1m
                  max_size=64m inactive=10s use_temp_path=off;
 """
@@ -78,6 +82,7 @@ _PROXY = """\
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Request-ID $mediadesk_request_id;  # one id in both logs
 """
 
 _LOCATIONS = """\
@@ -130,6 +135,7 @@ _LOCATIONS = """\
         }}
 {copies_add}\
 {cors_add}\
+        add_header X-Request-ID $mediadesk_request_id;  # MediaDesk's own answers carry one too
         error_page 404 416 = @mediadesk;     # gone since, or a range past the end: its JSON
     }}
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -138,6 +139,12 @@ def test_nginx_sends_the_bytes_after_our_checks(
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
     whole = http_call(front + path, headers=bearer(tokens.read))
     assert whole.status == 200 and whole.body == data
+    # bytes sent by nginx carry a request id like every MediaDesk answer: the caller's, or a
+    # fresh one per request (never one a kept check answer would repeat)
+    assert re.fullmatch(r"[0-9a-f]{32}", whole.headers["X-Request-ID"])
+    assert whole.headers["X-Request-ID"] != reply.headers["X-Request-ID"]
+    mine = http_call(front + path, headers={**bearer(tokens.read), "X-Request-ID": "match-42"})
+    assert mine.headers["X-Request-ID"] == "match-42"
 
     # our checks still decide: no token, no bytes; the internal location is not reachable
     assert http_call(front + path).status == 401
