@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core.db.engine import Database
 from core.db.models import AuditEntry, utcnow
 from core.errors import InvalidInput
+from core.records import from_columns
 from core.text import storable
 
 MAX_LIMIT = 1000
@@ -31,15 +32,7 @@ class AuditRecord:
 
     @classmethod
     def from_row(cls, row: AuditEntry) -> AuditRecord:
-        return cls(
-            actor=row.actor,
-            action=row.action,
-            file_id=row.file_id,
-            remote=row.remote,
-            detail=row.detail,
-            at=row.at,
-            id=row.id,
-        )
+        return from_columns(cls, row)
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -77,24 +77,40 @@ Subscriber = Callable[[ChangeEvent], None]
 Recorder = Callable[[ChangeEvent], None]
 
 
+class Subscribers:
+    """A thread-safe list of event callbacks: added and removed from any thread, and copied
+    before each delivery so that a callback may unsubscribe while it is called."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Subscriber] = []
+
+    def add(self, callback: Subscriber) -> Callable[[], None]:
+        """Adds `callback`; returns the function that removes it (safe to call twice)."""
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return remove
+
+    def snapshot(self) -> list[Subscriber]:
+        with self._lock:
+            return list(self._callbacks)
+
+
 class EventBus:
     """Calls each subscriber in the delivering thread; subscribers hop to their own thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._subscribers: list[Subscriber] = []
+        self._subscribers = Subscribers()
         self._recorder: Recorder | None = None
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     def set_recorder(self, recorder: Recorder | None) -> None:
         """The change feed's writer: events published here then reach every process."""
@@ -120,9 +136,7 @@ class EventBus:
             self.deliver(event)
 
     def deliver(self, event: ChangeEvent) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
+        for callback in self._subscribers.snapshot():
             try:
                 callback(event)
             except Exception:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
-from core.events import ChangeEvent, EventBus, EventKind
+from core.events import ChangeEvent, EventBus, EventKind, Subscribers
 from core.records import AthleteRecord, FileRecord, FileStatus
 
 logger = logging.getLogger(__name__)
@@ -276,19 +276,19 @@ def _log_row(
                 select(func.count(MediaFile.id)).where(
                     MediaFile.athlete_id == obj.id,
                     MediaFile.deleted_at.is_(None),
-                    MediaFile.status == "ready",
+                    MediaFile.status == FileStatus.READY,
                 )
             )
             data = AthleteRecord.from_row(obj, int(count or 0)).as_dict()
         else:
             data = snapshot
         return ChangeLog(
-            kind="athlete", entity="athlete", entity_id=obj.id, origin=origin, data=data
+            kind=EventKind.ATHLETE, entity="athlete", entity_id=obj.id, origin=origin, data=data
         )
     assert isinstance(obj, ApiToken)
     # no secret material in the log: which token, and whether it still works
     return ChangeLog(
-        kind="token",
+        kind=EventKind.TOKEN,
         entity="token",
         entity_id=obj.id,
         origin=origin,
@@ -396,8 +396,7 @@ class Feed:
         self.connected = False
         self.error: str | None = None
         self._synced = False
-        self._ordered: list[Callable[[ChangeEvent], None]] = []
-        self._lock = threading.Lock()
+        self._ordered = Subscribers()
         self._wake = threading.Event()
         self._loop = SharedThread("mediadesk-feed", self._run)
         self._stop = self._loop.stopping
@@ -407,15 +406,7 @@ class Feed:
     # ---- subscribers ------------------------------------------------------------------------
     def subscribe_ordered(self, callback: Callable[[ChangeEvent], None]) -> Callable[[], None]:
         """Every change of every process, in change-id order (called in the feed thread)."""
-        with self._lock:
-            self._ordered.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._ordered:
-                    self._ordered.remove(callback)
-
-        return unsubscribe
+        return self._ordered.add(callback)
 
     def since(self, after_id: int, limit: int = BATCH) -> list[ChangeEvent]:
         return since(self.db, after_id, limit)
@@ -460,9 +451,7 @@ class Feed:
     def _dispatch(self, ev: ChangeEvent) -> None:
         if ev.origin != self.origin:
             self.bus.deliver(ev)
-        with self._lock:
-            ordered = list(self._ordered)
-        for callback in ordered:
+        for callback in self._ordered.snapshot():
             try:
                 callback(ev)
             except Exception:

@@ -32,7 +32,7 @@ from core.filenames import clean_filename
 from core.locks import KeyedLocks as _KeyedLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
 from core.metadata import MediaInfo
-from core.records import FileRecord
+from core.records import FileRecord, FileStatus
 from core.settings import Settings
 from core.spool import Spooled, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest, Presigner, Storage
@@ -66,6 +66,19 @@ class PresignedUpload:
             "expires_in": self.expires_in,
             "expires_at": self.expires_at.isoformat(),
         }
+
+
+@dataclass(frozen=True)
+class _NewFile:
+    """What a direct ingest knows of a new file before its row exists."""
+
+    path: Path
+    info: MediaInfo
+    sha: str
+    filename: str
+    athlete_id: int | None
+    is_public: bool
+    description: str
 
 
 class Ingestor:
@@ -169,19 +182,7 @@ class Ingestor:
                         extra={"file_id": existing.id, "outcome": "duplicate"},
                     )
                     return existing.with_duplicate()
-                shared = self._catalog.shared_object(sha)
-                if shared is not None:
-                    return self._store_shared(
-                        path,
-                        info,
-                        sha,
-                        clean_filename(original_filename),
-                        athlete_id,
-                        is_public,
-                        description,
-                        shared,
-                    )
-                return self._store_new(
+                new = _NewFile(
                     path,
                     info,
                     sha,
@@ -189,6 +190,12 @@ class Ingestor:
                     athlete_id,
                     is_public,
                     description,
+                )
+                shared = self._catalog.shared_object(sha)
+                if shared is not None:
+                    return self._store_shared(new, shared)
+                return self._store_new(
+                    new,
                     progress,
                     cancel,
                     adopt=adopt and owned is not None,
@@ -198,51 +205,28 @@ class Ingestor:
             if owned is not None:
                 owned.unlink(missing_ok=True)
 
-    def _store_shared(
-        self,
-        path: Path,
-        info: MediaInfo,
-        sha: str,
-        filename: str,
-        athlete_id: int | None,
-        is_public: bool,
-        description: str,
-        shared: tuple[str, str | None, bool],
-    ) -> FileRecord:
+    def _store_shared(self, new: _NewFile, shared: tuple[str, str | None, bool]) -> FileRecord:
         """A file of its own whose key references the object another file stored: nothing
         is uploaded. Library.release_object keeps the object while any file references it."""
         key, backend, has_thumb = shared
-        file_id = self._insert_ready(
-            key, backend, info, sha, filename, athlete_id, is_public, description, has_thumb
-        )
-        self._restore_if_gone(key, path, info)
+        file_id = self._insert_ready(new, key, backend, has_thumb)
+        self._restore_if_gone(key, new.path, new.info)
         return self._announce(file_id, key, shared=True)
 
-    def _insert_ready(
-        self,
-        key: str,
-        backend: str | None,
-        info: MediaInfo,
-        sha: str,
-        filename: str,
-        athlete_id: int | None,
-        is_public: bool,
-        description: str,
-        has_thumb: bool,
-    ) -> int:
+    def _insert_ready(self, new: _NewFile, key: str, backend: str | None, has_thumb: bool) -> int:
         """The catalog row of a stored file (`backend` None: the store uploads go to now)."""
         with self._db.write() as s:
-            Catalog.ensure_athlete(s, athlete_id)
+            Catalog.ensure_athlete(s, new.athlete_id)
             row = MediaFile(
                 storage_key=key,
                 storage_backend=backend,
-                original_filename=filename,
-                athlete_id=athlete_id,
-                is_public=is_public,
-                description=description or "",
-                status="ready",
+                original_filename=new.filename,
+                athlete_id=new.athlete_id,
+                is_public=new.is_public,
+                description=new.description or "",
+                status=FileStatus.READY,
             )
-            _apply_info(row, info, sha, has_thumb)
+            _apply_info(row, new.info, new.sha, has_thumb)
             s.add(row)
             s.flush()
             return row.id
@@ -257,19 +241,14 @@ class Ingestor:
 
     def _store_new(
         self,
-        path: Path,
-        info: MediaInfo,
-        sha: str,
-        filename: str,
-        athlete_id: int | None,
-        is_public: bool,
-        description: str,
+        new: _NewFile,
         progress: IngestProgress | None,
         cancel: threading.Event | None,
         adopt: bool = False,
         stored_key: str | None = None,
     ) -> FileRecord:
-        key = stored_key or keys.media_key(athlete_id, info.ext)
+        path, info = new.path, new.info
+        key = stored_key or keys.media_key(new.athlete_id, info.ext)
         _report(progress, "thumbnail", 0, 0)  # no fraction: one decode, but a visible stage
         thumb = self._thumbnail(path, info)
         storage = self._storage
@@ -285,17 +264,7 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             _report(progress, "finishing", info.size, info.size)
-            file_id = self._insert_ready(
-                key,
-                None,
-                info,
-                sha,
-                filename,
-                athlete_id,
-                is_public,
-                description,
-                thumb is not None,
-            )
+            file_id = self._insert_ready(new, key, None, thumb is not None)
         except BaseException:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))
@@ -377,7 +346,7 @@ class Ingestor:
                 declared_size=size,
                 athlete_id=athlete_id,
                 is_public=is_public,
-                status="pending",
+                status=FileStatus.PENDING,
                 upload_expires_at=expires_at,
             )
             s.add(row)
@@ -406,9 +375,9 @@ class Ingestor:
         metrics count a file once, whatever the retries."""
         with self._confirm_locks.hold(file_id):
             record = self._catalog.get(file_id, include_trashed=False)
-            if record.status == "ready":
+            if record.status == FileStatus.READY:
                 return record, False
-            if record.status == "failed":
+            if record.status == FileStatus.FAILED:
                 dup = record.extra.get("duplicate_of")
                 if dup:
                     return self._catalog.get(int(dup)).with_duplicate(), False
@@ -472,15 +441,7 @@ class Ingestor:
             key = new_key
         if thumb is not None:
             storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
-        with self._db.write() as s:
-            row = s.get(MediaFile, record.id)
-            if row is None:
-                raise NotFound(f"File {record.id} not found")
-            row.storage_key = key
-            row.status = "ready"
-            row.failure_reason = None
-            row.upload_expires_at = None
-            _apply_info(row, info, sha, thumb is not None)
+        self._make_ready(record.id, info, sha, thumb is not None, storage_key=key)
         return self._announce(record.id, key, thumb)
 
     def _confirm_shared(
@@ -490,16 +451,7 @@ class Ingestor:
         object already stored, and the copy just uploaded goes (or takes its place when that
         object was deleted meanwhile)."""
         key, backend, has_thumb = shared
-        with self._db.write() as s:
-            row = s.get(MediaFile, record.id)
-            if row is None:
-                raise NotFound(f"File {record.id} not found")
-            row.storage_key = key
-            row.storage_backend = backend
-            row.status = "ready"
-            row.failure_reason = None
-            row.upload_expires_at = None
-            _apply_info(row, info, sha, has_thumb)
+        self._make_ready(record.id, info, sha, has_thumb, storage_key=key, storage_backend=backend)
         try:
             self._storage.stat(key)
         except NotFound:
@@ -507,6 +459,21 @@ class Ingestor:
         else:
             self._storage.delete(record.storage_key)
         return self._announce(record.id, key, shared=True)
+
+    def _make_ready(
+        self, file_id: int, info: MediaInfo, sha: str, has_thumb: bool, **columns: object
+    ) -> None:
+        """A pending row made ready with its object's facts; `columns` say where the object is."""
+        with self._db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is None:
+                raise NotFound(f"File {file_id} not found")
+            for name, value in columns.items():
+                setattr(row, name, value)
+            row.status = FileStatus.READY
+            row.failure_reason = None
+            row.upload_expires_at = None
+            _apply_info(row, info, sha, has_thumb)
 
     @contextmanager
     def _local_copy(self, key: str, tmp_dir: Path) -> Iterator[Path]:
@@ -530,7 +497,7 @@ class Ingestor:
     def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
         if not self._catalog.references(record.storage_key, besides=record.id):
             self._storage.delete(record.storage_key)
-        self._mark(record.id, status="failed", reason=f"{exc.code}: {exc.message}")
+        self._mark(record.id, status=FileStatus.FAILED, reason=f"{exc.code}: {exc.message}")
         logger.error(
             "File validation error: %s (%s)",
             exc.message,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.db.engine import Database
 from core.db.models import Job, MediaFile, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
+from core.records import from_columns, iso
 
 logger = logging.getLogger(__name__)
 
@@ -54,28 +55,17 @@ class JobRecord:
 
     @classmethod
     def from_row(cls, row: Job) -> JobRecord:
-        return cls(
-            id=row.id,
-            kind=row.kind,
-            file_id=row.file_id,
-            state=row.state,
+        return from_columns(
+            cls,
+            row,
             progress=float(row.progress or 0.0),
             attempts=row.attempts or 0,
             max_attempts=row.max_attempts or 1,
-            error=row.error,
             result=dict(row.result or {}),
-            lease_owner=row.lease_owner,
-            lease_expires_at=row.lease_expires_at,
             cancel_requested=bool(row.cancel_requested),
-            created_at=row.created_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
         return {
             "id": self.id,
             "kind": self.kind,

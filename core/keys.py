@@ -96,7 +96,12 @@ def normalise_key(key: str) -> str:
     return clean
 
 
+def url_path(key: str) -> str:
+    """A key as the path of a URL: percent-quoted, its slashes kept as path separators (public
+    bucket URLs, our signed URLs, nginx's internal redirects)."""
+    return quote(key, safe="/")
+
+
 def public_object_url(domain: str, key: str) -> str:
-    """The address of an object under a bucket's public domain (an R2 custom domain or r2.dev):
-    the key percent-quoted, its slashes kept as path separators."""
-    return f"{domain.rstrip('/')}/{quote(key, safe='/')}"
+    """The address of an object under a bucket's public domain (an R2 custom domain or r2.dev)."""
+    return f"{domain.rstrip('/')}/{url_path(key)}"

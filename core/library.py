@@ -28,8 +28,17 @@ from core.ingest import Ingestor
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
 from core.locks import KeyedLocks
+from core.mediatypes import FileKind
 from core.paths import DataPaths
-from core.records import MAX_DESCRIPTION, MAX_ID, AthleteRecord, FileQuery, FileRecord, Page
+from core.records import (
+    MAX_DESCRIPTION,
+    MAX_ID,
+    AthleteRecord,
+    FileQuery,
+    FileRecord,
+    FileStatus,
+    Page,
+)
 from core.resumable import ResumableUploads
 from core.settings import Settings
 from core.storage import signing
@@ -173,7 +182,7 @@ class Library:
     def get_ready(self, file_id: int) -> FileRecord:
         """A file that can be served: ready and not in the trash, else NotFound."""
         record = self._catalog.get(file_id, include_trashed=False)
-        if record.status != "ready":
+        if record.status != FileStatus.READY:
             raise NotFound(f"File {file_id} is not available (status {record.status})")
         return record
 
@@ -273,7 +282,7 @@ class Library:
 
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
         """Key and stat of a resized WebP of an image, made once and cached in the store."""
-        if record.file_type != "image":
+        if record.file_type != FileKind.IMAGE:
             raise InvalidInput("Resized variants exist for images only")
         if not 1 <= width <= MAX_VARIANT_WIDTH:
             raise InvalidInput(f"w must be between 1 and {MAX_VARIANT_WIDTH}")
@@ -323,7 +332,7 @@ class Library:
         if (
             "athlete_id" in values
             and values["athlete_id"] != current.athlete_id
-            and current.status == "ready"
+            and current.status == FileStatus.READY
         ):
             new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
             if new_key == current.storage_key:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from core import keys
 from core.errors import MediaDeskError
 from core.library import Library
+from core.records import FileStatus
 from core.video.worker import sweep_work_folders
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,6 @@ def reconcile(lib: Library) -> ReconcileReport:
         if obj.key not in known:
             report.objects_without_rows.append(obj.key)
     for file_id, key, status, _ in rows:
-        if status == "ready" and key not in present:
+        if status == FileStatus.READY and key not in present:
             report.rows_without_objects.append(file_id)
     return report

@@ -5,9 +5,32 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from core.db.models import Athlete, MediaFile
+
+R = TypeVar("R")
+
+
+def iso(value: datetime | None) -> str | None:
+    """A record's time as JSON has it (ISO 8601), None kept."""
+    return value.isoformat() if value is not None else None
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:  # a race only computes the same tuple twice
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def from_columns(cls: type[R], row: object, **computed: Any) -> R:
+    """A record of an ORM row: each field not in `computed` is the row's attribute of that name."""
+    values = {n: getattr(row, n) for n in _field_names(cls) if n not in computed}
+    return cls(**values, **computed)
 
 
 @dataclass(frozen=True)
@@ -53,35 +76,14 @@ class FileRecord:
     ) -> FileRecord:
         if athlete_name is None and row.athlete is not None:
             athlete_name = row.athlete.name
-        return cls(
-            id=row.id,
-            storage_key=row.storage_key,
-            original_filename=row.original_filename,
-            content_type=row.content_type,
-            file_type=row.file_type,
-            size=row.size,
-            sha256=row.sha256,
-            width=row.width,
-            height=row.height,
-            duration=row.duration,
-            video_codec=row.video_codec,
-            audio_codec=row.audio_codec,
-            frame_rate=row.frame_rate,
-            bit_rate=row.bit_rate,
-            rotation=row.rotation,
+        return from_columns(
+            cls,
+            row,
             extra=dict(row.extra or {}),
-            athlete_id=row.athlete_id,
             athlete_name=athlete_name,
-            is_public=row.is_public,
             description=row.description or "",
-            status=row.status,
-            failure_reason=row.failure_reason,
-            has_thumbnail=row.has_thumbnail,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            deleted_at=row.deleted_at,
-            version=row.version,
             duplicate=duplicate,
+            duplicate_of=None,
         )
 
     @classmethod
@@ -111,8 +113,7 @@ class FileRecord:
         out = dict(self.__dict__)
         out["extra"] = dict(self.extra)
         for key in ("created_at", "updated_at", "deleted_at"):
-            value = out[key]
-            out[key] = value.isoformat() if value is not None else None
+            out[key] = iso(out[key])
         out["file_key"] = self.storage_key
         out["is_trashed"] = self.is_trashed
         return out

@@ -67,7 +67,7 @@ from core.mediatypes import (
     sniff_bytes,
     sniff_file,
 )
-from core.records import MAX_ID, FileRecord
+from core.records import MAX_ID, FileRecord, FileStatus
 from core.spool import Spooled, hash_file, too_large
 from core.storage.base import (
     MultipartStorage,
@@ -191,6 +191,19 @@ class _Meta:
     is_public: bool
     description: str
     raw: dict[str, str] = field(default_factory=dict)
+
+    def kind_of(self, path: Path) -> str:
+        """The declared kind, else the declared type's, else the bytes' (sniffed)."""
+        return self.kind or _kind_of(self.mime) or sniff_file(path).kind
+
+    def ingest_args(self) -> dict[str, Any]:
+        """What the client said of the file, as `Ingestor.ingest` takes it."""
+        return {
+            "original_filename": self.filename,
+            "athlete_id": self.athlete_id,
+            "is_public": self.is_public,
+            "description": self.description,
+        }
 
 
 def _check_meta(meta: Mapping[str, str]) -> _Meta:
@@ -545,19 +558,32 @@ class ResumableUploads:
 
     def _discard(self, upload_id: str) -> None:
         """Removes an upload's bytes (local file, buffer, multipart upload) and its row."""
-        with self._db.read() as s:
-            row = s.get(ResumableUpload, upload_id)
-            if row is None:
-                return
-            key, uid, state = row.object_key, row.s3_upload_id, row.state
+        found = self._bucket_object(upload_id)
+        if found is None:
+            return
         self._hashes.pop(upload_id, None)
         self._local_sources.pop(upload_id, None)
-        store = self._multipart_store()
-        if uid and key and state == "receiving" and store is not None:
-            store.abort_multipart(key, uid)
+        self._abort_receiving(*found)
         for buffered in (False, True):
             self._data_file(upload_id, buffered).unlink(missing_ok=True)
         self.folder.joinpath(f"{upload_id}.chunk").unlink(missing_ok=True)
+        self._delete_row(upload_id)
+
+    def _bucket_object(self, upload_id: str) -> tuple[str | None, str | None, str] | None:
+        """(object key, multipart upload id, state) of an upload; None when its row is gone."""
+        with self._db.read() as s:
+            row = s.get(ResumableUpload, upload_id)
+            if row is None:
+                return None
+            return row.object_key, row.s3_upload_id, row.state
+
+    def _abort_receiving(self, key: str | None, uid: str | None, state: str) -> None:
+        """A multipart upload still receiving is aborted: the bucket keeps no orphan parts."""
+        store = self._multipart_store()
+        if uid and key and state == "receiving" and store is not None:
+            store.abort_multipart(key, uid)
+
+    def _delete_row(self, upload_id: str) -> None:
         with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
@@ -604,20 +630,14 @@ class ResumableUploads:
 
     def _finish_local(self, upload_id: str, meta: _Meta) -> FileRecord:
         path = self._data_file(upload_id, False)
-        kind = meta.kind or _kind_of(meta.mime) or sniff_file(path).kind
+        kind = meta.kind_of(path)
         size = path.stat().st_size
         hashed = self._hashes.pop(upload_id, None)
         # The hash kept while the bytes arrived saves reading the file again; after a restart
         # (or a break this process did not see) it is computed from the file.
         sha = hashed[1].hexdigest() if hashed and hashed[0] == size else hash_file(path)[1]
         return self.lib.uploads.ingest(  # the one caller that adopts
-            Spooled(path, size, sha),
-            kind,
-            original_filename=meta.filename,
-            athlete_id=meta.athlete_id,
-            is_public=meta.is_public,
-            description=meta.description,
-            adopt=True,
+            Spooled(path, size, sha), kind, adopt=True, **meta.ingest_args()
         )
 
     def _finish_multipart(self, upload_id: str, meta: _Meta) -> FileRecord:
@@ -668,7 +688,7 @@ class ResumableUploads:
                 athlete_id=meta.athlete_id,
                 is_public=meta.is_public,
                 description=meta.description,
-                status="pending",
+                status=FileStatus.PENDING,
                 upload_expires_at=datetime.now(UTC) + timedelta(hours=1),
             )
             s.add(pending)
@@ -685,16 +705,10 @@ class ResumableUploads:
 
     def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
         """The object is in the bucket and the same bytes are here: check them here."""
-        kind = meta.kind or _kind_of(meta.mime) or sniff_file(path).kind
+        kind = meta.kind_of(path)
         try:
             record = self.lib.uploads.ingest(  # see stored_key
-                path,
-                kind,
-                original_filename=meta.filename,
-                athlete_id=meta.athlete_id,
-                is_public=meta.is_public,
-                description=meta.description,
-                stored_key=key,
+                path, kind, stored_key=key, **meta.ingest_args()
             )
         except BaseException:
             self._storage.delete(key)
@@ -706,7 +720,7 @@ class ResumableUploads:
     def _drop_file_row(self, file_id: int) -> None:
         with self._db.write() as s:
             row = s.get(MediaFile, file_id)
-            if row is not None and row.status != "ready":
+            if row is not None and row.status != FileStatus.READY:
                 s.delete(row)
 
     # ---- presigned multipart ----------------------------------------------------------------
@@ -769,7 +783,7 @@ class ResumableUploads:
 
     def _pending(self, file_id: int) -> FileRecord:
         record = self.lib.get_file(file_id, include_trashed=False)
-        if record.status != "pending":
+        if record.status != FileStatus.PENDING:
             raise Conflict(f"File {file_id} has no upload in progress (status {record.status})")
         return record
 
@@ -944,18 +958,11 @@ class ResumableUploads:
         return removed
 
     def _expire_multipart(self, upload_id: str) -> None:
-        with self._db.read() as s:
-            row = s.get(ResumableUpload, upload_id)
-            if row is None:
-                return
-            key, uid, state = row.object_key, row.s3_upload_id, row.state
-        store = self._multipart_store()
-        if state == "receiving" and store is not None and key and uid:
-            store.abort_multipart(key, uid)
-        with self._db.write() as s:
-            row = s.get(ResumableUpload, upload_id)
-            if row is not None:
-                s.delete(row)
+        found = self._bucket_object(upload_id)
+        if found is None:
+            return
+        self._abort_receiving(*found)
+        self._delete_row(upload_id)
 
 
 def _alive(holder: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from core.errors import SettingsError, UnsupportedType
-from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, canonical_mime
+from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonical_mime
 from core.paths import DataPaths, default_paths
 from core.secrets import SECRET_FIELDS, SecretStore
 
@@ -120,7 +120,7 @@ class Settings:
         )
 
     def allowed_types(self, kind: str) -> tuple[str, ...]:
-        return self.allowed_image_types if kind == "image" else self.allowed_video_types
+        return self.allowed_image_types if kind == FileKind.IMAGE else self.allowed_video_types
 
     def check_allowed(self, mime: str) -> None:
         """UnsupportedType (400) naming the setting when ALLOWED_*_TYPES leaves this type out."""
@@ -283,7 +283,7 @@ def validate(s: Settings) -> Settings:
     if s.log_format not in ("text", "json"):
         raise bad("log_format", "must be 'text' or 'json'")
     allowed: dict[str, tuple[str, ...]] = {}
-    for kind in ("image", "video"):
+    for kind in FileKind:
         name = f"allowed_{kind}_types"
         canonical = []
         for raw in getattr(s, name):

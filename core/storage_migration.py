@@ -31,6 +31,7 @@ from core import keys
 from core.db.engine import Database
 from core.db.models import MediaFile
 from core.errors import Cancelled, Conflict, MediaDeskError, NotFound
+from core.records import FileStatus
 from core.settings import Settings
 from core.spool import owned_temp
 from core.storage.base import Presigner, Storage
@@ -146,7 +147,9 @@ class StorageBackends:
             todo = (
                 s.execute(
                     select(MediaFile.id)
-                    .where(MediaFile.storage_backend != target, MediaFile.status == "ready")
+                    .where(
+                        MediaFile.storage_backend != target, MediaFile.status == FileStatus.READY
+                    )
                     .order_by(MediaFile.id)
                 )
                 .scalars()

@@ -11,7 +11,7 @@ import av
 from PIL import ExifTags, Image, ImageOps
 
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
-from core.mediatypes import BY_MIME, IMAGE_TYPES, MediaType, canonical_mime
+from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
 from core.metadata import open_image
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def make_thumbnail(path: Path, media: HasMime | str, size: int = THUMB_SIZE) -> 
     media_type = _media_type(media)
     if size < 1:
         raise InvalidInput("The thumbnail size must be positive")
-    if media_type.kind == "image":
+    if media_type.kind == FileKind.IMAGE:
         with open_image(path, [media_type.pil_format or ""]) as im:
             return _webp(_shrink(im, (size, size)))
     poster = _poster_frame(Path(path))

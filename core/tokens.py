@@ -14,6 +14,7 @@ from core import feed
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
 from core.errors import InvalidInput, NotFound
+from core.records import from_columns, iso
 
 SCOPES = ("read", "upload", "admin")
 """Ordered: each scope includes the ones before it."""
@@ -60,20 +61,9 @@ class TokenInfo:
 
     @classmethod
     def from_row(cls, row: ApiToken) -> TokenInfo:
-        return cls(
-            row.id,
-            row.name,
-            row.prefix,
-            row.scope,
-            row.created_at,
-            row.last_used_at,
-            row.revoked_at,
-        )
+        return from_columns(cls, row)
 
     def as_dict(self) -> dict[str, object]:
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
         return {
             "id": self.id,
             "name": self.name,

@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from core.db.engine import Database
 from core.db.models import Athlete, FileCount, MediaFile, UsageDay, utcnow
+from core.mediatypes import FileKind
+from core.records import FileStatus
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -97,7 +99,7 @@ class UsageMonitor:
         over the rows: a few hundred rows to read however big the catalog."""
         c = FileCount
         n, b = func.coalesce(func.sum(c.n), 0), func.coalesce(func.sum(c.bytes), 0)
-        live = (c.trashed == False, c.status == "ready", c.alias == False)  # noqa: E712
+        live = (c.trashed == False, c.status == FileStatus.READY, c.alias == False)  # noqa: E712
         with self._db.read() as s:
             by_type = {
                 kind: {"files": int(files or 0), "bytes": int(size or 0)}
@@ -125,15 +127,15 @@ class UsageMonitor:
                 )
             }
             trashed = s.execute(select(n, b).where(c.trashed == True)).one()  # noqa: E712
-        for kind in ("image", "video"):
+        for kind in FileKind:
             by_type.setdefault(kind, {"files": 0, "bytes": 0})
         total = {
             "files": sum(v["files"] for v in by_type.values()),
             "bytes": sum(v["bytes"] for v in by_type.values()),
         }
-        by_status = {
+        by_status: dict[str, dict[str, int]] = {
             name: {"files": statuses.get(name, (0, 0))[0], "bytes": statuses.get(name, (0, 0))[1]}
-            for name in ("ready", "pending", "failed")
+            for name in (FileStatus.READY, FileStatus.PENDING, FileStatus.FAILED)
         }
         by_status["trashed"] = {"files": int(trashed[0] or 0), "bytes": int(trashed[1] or 0)}
         scan = self.last_scan
@@ -173,7 +175,7 @@ class UsageMonitor:
         the rows: run with each listing of the store (itself a pass over every object)."""
         objects = (
             select(MediaFile.storage_key, func.max(MediaFile.size).label("size"))
-            .where(MediaFile.status == "ready", MediaFile.alias_of.is_(None))
+            .where(MediaFile.status == FileStatus.READY, MediaFile.alias_of.is_(None))
             .group_by(MediaFile.storage_key)
             .subquery()
         )
@@ -196,8 +198,8 @@ class UsageMonitor:
             row = s.get(UsageDay, day) or UsageDay(day=day)
             row.files = report["total"]["files"]
             row.bytes = report["total"]["bytes"]
-            row.image_bytes = by_type["image"]["bytes"]
-            row.video_bytes = by_type["video"]["bytes"]
+            row.image_bytes = by_type[FileKind.IMAGE]["bytes"]
+            row.video_bytes = by_type[FileKind.VIDEO]["bytes"]
             row.store_objects = scan.objects
             row.store_bytes = scan.bytes
             row.recorded_at = scan.scanned_at

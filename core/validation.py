@@ -9,7 +9,7 @@ from typing import Any
 from PIL import Image
 
 from core.errors import CorruptFile, EmptyFile, TooLarge
-from core.mediatypes import MediaType, check_kind, require_kind, sniff_file
+from core.mediatypes import FileKind, MediaType, check_kind, require_kind, sniff_file
 from core.metadata import MediaInfo, image_metadata, open_image, video_metadata
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def validate_file(path: Path, file_type: str, max_size: int) -> MediaInfo:
     require_kind(media, kind)
     if media.mime == "video/x-ms-wmv":
         _check_asf_length(path, size)
-    meta = _image_metadata(path, media) if kind == "image" else video_metadata(path)
+    meta = _image_metadata(path, media) if kind == FileKind.IMAGE else video_metadata(path)
     info = MediaInfo(mime=media.mime, kind=media.kind, ext=media.ext, size=size, **meta)
     logger.debug("Validated %s as %s (%sx%s)", Path(path).name, info.mime, info.width, info.height)
     return info

@@ -20,6 +20,7 @@ _.isolation_level  # DBAPI connection attribute
 recorded_at  # ORM column
 _.recorded_at
 is_prefix  # ORM column
+updated_at  # ORM column, and a record field filled by name (core.records.from_columns)
 inherit_cache  # read by SQLAlchemy's statement cache (core/catalog.py _CrossJoin)
 _compile_cross_join  # @compiles
 

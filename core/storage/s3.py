@@ -25,7 +25,7 @@ from core.keys import normalise_key, public_object_url
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
-from core.storage.signing import check_expires_in
+from core.storage.signing import check_expires_in, require_content_type
 
 logger = logging.getLogger(__name__)
 
@@ -175,16 +175,7 @@ class S3Storage:
         progress: ProgressCallback | None = None,
     ) -> ObjectStat:
         key = normalise_key(key)
-        with self._errors(f"Uploading {key!r}"):
-            self.client.upload_fileobj(
-                stream,
-                self.bucket,
-                key,
-                ExtraArgs={"ContentType": content_type},
-                Callback=progress,
-                Config=self.transfer_config,
-            )
-        return self.stat(key)
+        return self._upload("upload_fileobj", stream, key, content_type, progress)
 
     def put_file(
         self, key: str, path: Path, content_type: str, progress: ProgressCallback | None = None
@@ -192,9 +183,21 @@ class S3Storage:
         key = normalise_key(key)
         if not Path(path).is_file():
             raise NotFound(f"File {path} does not exist")
+        return self._upload("upload_file", str(path), key, content_type, progress)
+
+    def _upload(
+        self,
+        method: str,
+        source: object,
+        key: str,
+        content_type: str,
+        progress: ProgressCallback | None,
+    ) -> ObjectStat:
+        """boto3's managed transfer (`method` upload_file or upload_fileobj): in parts above
+        its threshold, with the caller's content type and progress callback."""
         with self._errors(f"Uploading {key!r}"):
-            self.client.upload_file(
-                str(path),
+            getattr(self.client, method)(
+                source,
                 self.bucket,
                 key,
                 ExtraArgs={"ContentType": content_type},
@@ -469,8 +472,7 @@ class S3Presigner:
         max_size: int | None = None,
     ) -> PresignedRequest:
         """max_size cannot be enforced by S3: callers must require content_length within it."""
-        if not content_type:
-            raise InvalidInput("A signed upload needs a content type")
+        require_content_type(content_type)
         expires_in = check_expires_in(expires_in)
         params: dict[str, Any] = {"Key": normalise_key(key), "ContentType": content_type}
         headers = {"Content-Type": content_type}

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from core.errors import InvalidInput, InvalidSignature, SignatureExpired
-from core.keys import normalise_key
+from core.keys import normalise_key, url_path
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.storage.base import PresignedRequest
 
@@ -48,6 +48,12 @@ def check_expires_in(expires_in: int) -> int:
     if not MIN_EXPIRY <= expires_in <= MAX_EXPIRY:
         raise InvalidInput(f"expires_in must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
     return expires_in
+
+
+def require_content_type(content_type: str) -> None:
+    """A signed upload is bound to its content type, on both backends."""
+    if not content_type:
+        raise InvalidInput("A signed upload needs a content type")
 
 
 def _check_text(name: str, value: str) -> str:
@@ -93,7 +99,7 @@ class LocalPresigner:
             del query["len"], query["max"]
         else:
             del query["name"]
-        url = f"{self.base_url}{SIGNED_PATH}{quote(key, safe='/')}?{urlencode(query)}"
+        url = f"{self.base_url}{SIGNED_PATH}{url_path(key)}?{urlencode(query)}"
         return url, expires
 
     def set_base_url(self, base_url: str) -> None:
@@ -114,8 +120,7 @@ class LocalPresigner:
         content_length: int | None = None,
         max_size: int | None = None,
     ) -> PresignedRequest:
-        if not content_type:
-            raise InvalidInput("A signed upload needs a content type")
+        require_content_type(content_type)
         ct = _check_text("content_type", content_type)
         length = _check_size("content_length", content_length)
         url, expires = self._sign(

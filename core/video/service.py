@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from core import keys
 from core.errors import InvalidInput, NotFound
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, combine
-from core.records import FileRecord
+from core.mediatypes import FileKind
+from core.records import FileRecord, FileStatus
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -61,7 +62,7 @@ def kinds_for(record: FileRecord) -> tuple[str, ...]:
 
 def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
     """Every job a newly stored video gets; nothing for images. Never fails the ingest."""
-    if record.file_type != "video":
+    if record.file_type != FileKind.VIDEO:
         return []
     try:
         if lib.jobs.processing_owner(record.id) is not None:
@@ -79,9 +80,9 @@ def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
 
 def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
     record = lib.get_file(file_id)
-    if record.file_type != "video":
+    if record.file_type != FileKind.VIDEO:
         raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
-    if record.status != "ready":
+    if record.status != FileStatus.READY:
         raise InvalidInput(f"File {file_id} is not ready (status {record.status})")
     target = file_id
     if lib.jobs.list(file_id=file_id, limit=1)[1] == 0:
@@ -113,7 +114,7 @@ def publish(lib: Library, file_id: int, job: JobRecord | None) -> None:
         "processing": state.as_dict() if state else None,
         "job": job.as_dict() if job else None,
     }
-    lib.events.publish(ChangeEvent("processing", file_id, data))
+    lib.events.publish(ChangeEvent(EventKind.PROCESSING, file_id, data))
 
 
 @dataclass(frozen=True)

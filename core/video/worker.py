@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import partials
 from core.errors import MediaDeskError, NotFound
+from core.events import EventKind
 from core.jobs import JobRecord
 from core.records import FileRecord
 from core.video import service
@@ -100,7 +101,7 @@ class VideoWorker:
         self._threads.clear()
 
     def _on_event(self, event: Any) -> None:
-        if event.kind in ("processing", "created"):
+        if event.kind in (EventKind.PROCESSING, EventKind.CREATED):
             self._wake.set()
 
     def _loop(self, owner: str) -> None:
