@@ -10,7 +10,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TokenInfo, TokenStore
 from server.errors import ApiError
@@ -57,7 +57,7 @@ class Authenticator:
         self.generation = 0
 
     def on_event(self, event: ChangeEvent) -> None:
-        if event.kind == "token":
+        if event.kind == EventKind.TOKEN:
             self.generation += 1
             self._cache.clear()
 

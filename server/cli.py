@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -15,7 +16,7 @@ from typing import Any
 from core.errors import MediaDeskError
 from core.library import Library
 from core.logsetup import apply_format, make_formatter
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 from core.tokens import SCOPES
 from server import cli_doctor, cli_nginx, cli_storage, cli_video
 
@@ -85,10 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(args: argparse.Namespace, **overrides: Any) -> Library:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """This machine's settings, or those of the folder --data-dir names."""
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
-    return Library.open(load_settings(**overrides))
+    return load_settings(**overrides)
+
+
+def _open(args: argparse.Namespace, **overrides: Any) -> Library:
+    return Library.open(_settings(args, **overrides))
 
 
 def _out(text: str) -> None:
@@ -112,9 +118,9 @@ def run(argv: list[str]) -> int:
         if args.command in cli_storage.COMMANDS:
             return cli_storage.run(args, _open)
         if args.command in cli_doctor.COMMANDS:
-            return cli_doctor.run(args)
+            return cli_doctor.run(args, _settings(args))
         if args.command in cli_nginx.COMMANDS:
-            return cli_nginx.run(args)
+            return cli_nginx.run(args, _settings(args))
         return _maintenance(args)
     except MediaDeskError as exc:
         sys.stderr.write(f"mediadesk: {exc.message}\n")
@@ -190,8 +196,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    library = _open(args)
-    try:
+    with contextlib.closing(_open(args)) as library:
         store = library.tokens
         if args.token_command == "create":
             info, secret = store.create(args.name, args.scope)
@@ -215,19 +220,14 @@ def _token(args: argparse.Namespace) -> int:
         else:
             info = store.revoke(args.id)
             _out(f"Revoked token {info.id} ({info.name})")
-    finally:
-        library.close()
     return 0
 
 
 def _maintenance(args: argparse.Namespace) -> int:
     from core.maintenance import reconcile, run_maintenance
 
-    library = _open(args)
-    try:
+    with contextlib.closing(_open(args)) as library:
         report = run_maintenance(library)
         check = reconcile(library)
         _out(json.dumps({"maintenance": report.as_dict(), "reconcile": check.as_dict()}, indent=2))
-    finally:
-        library.close()
     return 1 if report.errors else 0

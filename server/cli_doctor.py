@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from core.doctor import run_checks
-from core.settings import load_settings
+from core.settings import Settings
 
 COMMANDS = ("doctor",)
 
@@ -26,11 +26,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     doctor.add_argument("--json", action="store_true", help="print JSON")
 
 
-def run(args: argparse.Namespace, _open: Any = None) -> int:
-    overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = args.data_dir
-    checks = run_checks(load_settings(**overrides))
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    checks = run_checks(settings)
     failed = [c for c in checks if not c.ok]
     if args.json:
         sys.stdout.write(

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from core.settings import load_settings
+from core.settings import Settings
 from server.nginx_conf import NginxSite
 
 COMMANDS = ("nginx-config",)
@@ -36,11 +36,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = args.data_dir
-    settings = load_settings(**overrides)
+def run(args: argparse.Namespace, settings: Settings) -> int:
     live = f"/etc/letsencrypt/live/{args.server_name}"
     host = settings.server_host
     if host in ("", "0.0.0.0", "::"):  # listening everywhere: nginx reaches it on loopback

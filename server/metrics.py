@@ -8,9 +8,11 @@ import time
 
 from aiohttp import web
 
+from core.mediatypes import FILE_KINDS
+
 # Label values come from a fixed set: a client's made-up method or file type must not add series.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-FILE_TYPES = frozenset({"image", "video"})
+FILE_TYPES = frozenset(FILE_KINDS)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 Labels = tuple[tuple[str, str], ...]
 

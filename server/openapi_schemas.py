@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from core.events import STREAMED_KINDS
-from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord
+from core.mediatypes import FILE_KINDS
+from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
 
 S = dict[str, Any]
 
@@ -37,7 +38,7 @@ STR, INT, BOOL, NUM = (
     {"type": "number"},
 )
 DATE = {"type": "string", "format": "date-time"}
-KIND = {"type": "string", "enum": ["image", "video"]}
+KIND = {"type": "string", "enum": list(FILE_KINDS)}
 # Catalog ids (32-bit INTEGER columns); larger or smaller values are a 400.
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_ATHLETE_NAME}
@@ -56,7 +57,7 @@ FILE_VIEW_FIELDS: dict[str, S] = {
 # Narrower schemas than the Python type says, for fields whose values are a closed set.
 FILE_FIELD_SCHEMAS: dict[str, S] = {
     "file_type": KIND,
-    "status": {"type": "string", "enum": ["pending", "ready", "failed"]},
+    "status": {"type": "string", "enum": [s.value for s in FileStatus]},
     "extra": {"type": "object", "description": "Other technical metadata"},
     "duplicate": {**BOOL, "description": "True when an identical file already existed"},
     "duplicate_of": {
@@ -99,6 +100,22 @@ def record_schema(cls: type, narrower: dict[str, S], added: dict[str, S]) -> S:
 
 
 FILE = record_schema(FileRecord, FILE_FIELD_SCHEMAS, FILE_VIEW_FIELDS)
+# The record's fields that GET /stream/{id}/info repeats (server/routes/stream.py), in order.
+STREAM_INFO_FIELDS = (
+    "file_type",
+    "content_type",
+    "size",
+    "original_filename",
+    "is_public",
+    "width",
+    "height",
+    "duration",
+    "video_codec",
+    "audio_codec",
+    "frame_rate",
+    "bit_rate",
+    "rotation",
+)
 
 SCHEMAS: dict[str, S] = {
     "Error": obj(
@@ -247,19 +264,7 @@ SCHEMAS: dict[str, S] = {
     "StreamInfo": obj(
         ["file_id", "file_type", "size", "stream_url"],
         file_id=INT,
-        file_type=KIND,
-        content_type=nullable("string"),
-        size=nullable("integer"),
-        original_filename=STR,
-        is_public=BOOL,
-        width=nullable("integer"),
-        height=nullable("integer"),
-        duration=nullable("number"),
-        video_codec=nullable("string"),
-        audio_codec=nullable("string"),
-        frame_rate=nullable("number"),
-        bit_rate=nullable("integer"),
-        rotation=nullable("integer"),
+        **{name: FILE["properties"][name] for name in STREAM_INFO_FIELDS},
         supports_range=BOOL,
         stream_url=STR,
         raw_url=STR,

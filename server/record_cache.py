@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from core.events import FILE_KINDS, ChangeEvent
+from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.library import Library
 from core.records import FileRecord
 from server.state import LIBRARY, LOOKED_UP, RECORDS, run_blocking
@@ -104,7 +104,7 @@ def _invalidate(cache: RecordCache, event: ChangeEvent) -> None:
     being served on the next request, wherever it was trashed."""
     if event.kind in FILE_KINDS:
         cache.forget(event.file_id)
-    elif event.kind == "athlete":  # names in records
+    elif event.kind == EventKind.ATHLETE:  # names in records
         cache.forget(None)
 
 

@@ -22,3 +22,9 @@ def static_response(
         charset="utf-8",
         headers={**(headers or {}), "Cache-Control": cache_control},
     )
+
+
+def static_page(name: str, csp: str) -> web.Response:
+    """An HTML page of server/static/, revalidated on each load, under its own
+    Content-Security-Policy (each page allows only what its scripts need)."""
+    return static_response(name, "text/html", "no-cache", {"Content-Security-Policy": csp})

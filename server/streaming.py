@@ -10,7 +10,6 @@ import logging
 import os
 import secrets
 import threading
-import urllib.parse
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
@@ -22,6 +21,7 @@ from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
 
 from core.errors import NotFound, StorageUnavailable
+from core.keys import url_path
 from server.nginx_conf import CHECK_HEADER, COPIED_HEADERS, NGINX_TYPES
 from server.ranges import (
     Satisfiable,
@@ -165,7 +165,7 @@ def _accel_uri(request: web.Request, local_path: Path | None) -> str | None:
         except ValueError:  # not under the objects folder (a cache file): we send it
             return None
         key = resolved.as_posix()
-    return prefix + urllib.parse.quote(key)
+    return prefix + url_path(key)
 
 
 _ROOTS: weakref.WeakKeyDictionary[Library, tuple[str, ...]] = weakref.WeakKeyDictionary()

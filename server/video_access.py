@@ -11,14 +11,15 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.jobs import JobRecord
 from core.library import Library
 from core.records import FileRecord
+from core.storage.base import OpenedObject
 from server.auth import actor_of, check_scope
 from server.state import (
     AUDIT,
@@ -78,7 +79,7 @@ class JobsCache:
         lib.events.subscribe(self._on_event)
 
     def _on_event(self, event: ChangeEvent) -> None:
-        if event.file_id is not None and event.kind in ("processing", "deleted"):
+        if event.file_id is not None and event.kind in (EventKind.PROCESSING, EventKind.DELETED):
             with self._lock:
                 for file_id in (event.file_id, *self._sharers.pop(event.file_id, ())):
                     self._items.pop(file_id, None)
@@ -127,13 +128,17 @@ async def file_jobs(request: web.Request, record: FileRecord) -> list[JobRecord]
     return jobs if jobs is not None else await run_blocking(request, cache.get, record.id)
 
 
-def cache_control(request: web.Request, record: FileRecord, immutable: bool = False) -> str:
+def cache_control(
+    request: web.Request, record: FileRecord, immutable: bool = False, public_max_age: int = 60
+) -> str:
+    """A private file's bytes are cached by the caller only; an immutable object (a variant, a
+    segment) for the configured time; other public answers for `public_max_age` seconds."""
     config = request.app[CONFIG]
     if not record.is_public:
         return f"private, max-age={config.private_max_age}"
     if immutable:
         return f"public, max-age={config.public_max_age}, immutable"
-    return "public, max-age=60"
+    return f"public, max-age={public_max_age}"
 
 
 async def send_derived(
@@ -147,13 +152,38 @@ async def send_derived(
     extra_headers: dict[str, str] | None = None,
 ) -> web.StreamResponse:
     """One derivative object with ranges, validators and the file's cache policy."""
-    lib = library(request)
-    opened = await run_blocking(request, lib.open_object, key)
-    stat = opened.stat
+    opened = await run_blocking(request, library(request).open_object, key)
     metrics = request.app[METRICS]
 
     def count(n: int) -> None:
         metrics.bytes_served.inc(n, file_type=record.file_type)
+
+    return await send_opened(
+        request,
+        record,
+        opened,
+        content_type,
+        cache_control(request, record, immutable),
+        count,
+        etag=etag,
+        extra_headers=extra_headers,
+    )
+
+
+async def send_opened(
+    request: web.Request,
+    record: FileRecord,
+    opened: OpenedObject,
+    content_type: str,
+    cache: str,
+    on_bytes: Callable[[int], None],
+    *,
+    etag: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> web.StreamResponse:
+    """An object of `record` already opened (a rendition, a variant): ranges, validators (its
+    own ETag unless `etag`), registered so that a trash or delete of the file ends it."""
+    stat = opened.stat
 
     def open_range(start: int, end: int | None) -> Iterator[bytes]:
         return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
@@ -167,9 +197,9 @@ async def send_derived(
             content_type=content_type,
             local_path=opened.local_path,
             open_range=open_range,
-            cache_control=cache_control(request, record, immutable),
+            cache_control=cache,
             extra_headers=extra_headers,
-            on_bytes=count,
+            on_bytes=on_bytes,
         )
 
 

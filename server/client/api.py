@@ -92,6 +92,18 @@ class UploadResult:
         return bool(self.file.get("duplicate"))
 
 
+@dataclass(frozen=True)
+class _Upload:
+    """One file on its way up: what `upload` checked, its name and form fields, and whom to
+    tell of its progress."""
+
+    local: LocalCheck
+    name: str
+    fields: dict[str, Any]
+    description: str | None
+    progress: Progress | None
+
+
 @dataclass
 class _Attempts:
     retries: int = 0
@@ -319,54 +331,48 @@ class Client:
         fields: dict[str, Any] = {"file_type": local.file_type, "is_public": is_public}
         if athlete_id is not None:
             fields["athlete_id"] = athlete_id
+        up = _Upload(local, name, fields, description, progress)
         if use_presigned and self._wants_tus(local.size) and presigned is None:
-            return self._upload_tus(local, name, fields, description, progress)
+            return self._upload_tus(up)
         if use_presigned:
-            return self._upload_presigned(local, name, fields, description, progress)
-        return self._upload_direct(local, name, fields, description, progress)
+            return self._upload_presigned(up)
+        return self._upload_direct(up)
 
-    def _upload_direct(
-        self,
-        local: LocalCheck,
-        name: str,
-        fields: dict[str, Any],
-        description: str | None,
-        progress: Progress | None,
-    ) -> UploadResult:
+    def _upload_direct(self, up: _Upload) -> UploadResult:
+        local, fields, description = up.local, up.fields, up.description
         data = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()}
         if description is not None:
             data["description"] = description
         attempts = _Attempts()
         with open(local.path, "rb") as fh:
-            reader = _ProgressReader(fh, local.size, progress)
+            reader = _ProgressReader(fh, local.size, up.progress)
             response = self._send(
                 "POST",
                 "/files/upload/direct",
                 attempts=attempts,
                 rewind=lambda: reader.seek(0),
                 data=data,
-                files={"file": (name, reader, local.mime)},  # type: ignore[dict-item]
+                files={"file": (up.name, reader, local.mime)},  # type: ignore[dict-item]
             )
         record = self._check(response, 200, 201).json()
         return UploadResult(record, "direct", attempts.retries)
 
-    def _upload_presigned(
-        self,
-        local: LocalCheck,
-        name: str,
-        fields: dict[str, Any],
-        description: str | None,
-        progress: Progress | None,
-    ) -> UploadResult:
+    def _upload_presigned(self, up: _Upload) -> UploadResult:
+        local = up.local
         attempts = _Attempts()
-        body = {**fields, "original_filename": name, "content_type": local.mime, "size": local.size}
+        body = {
+            **up.fields,
+            "original_filename": up.name,
+            "content_type": local.mime,
+            "size": local.size,
+        }
         grant = self._json("POST", "/files/upload/presigned", 201, json=body, attempts=attempts)
         file_id = int(grant["file_id"])
         if grant.get("parts"):
-            confirm_body = self._put_parts(file_id, local, grant, progress, attempts)
+            confirm_body = self._put_parts(up, file_id, grant, attempts)
             flow = "parts"
         else:
-            self._put_single(file_id, local, grant, progress, attempts)
+            self._put_single(up, file_id, grant, attempts)
             confirm_body, flow = None, "presigned"
         record = self._json(
             "POST",
@@ -376,18 +382,14 @@ class Client:
             json=confirm_body,
             attempts=attempts,
         )
-        if description is not None:
-            record = self.update(file_id, description=description)
+        if up.description is not None:
+            record = self.update(file_id, description=up.description)
         return UploadResult(record, flow, attempts.retries)
 
     def _put_single(
-        self,
-        file_id: int,
-        local: LocalCheck,
-        grant: dict[str, Any],
-        progress: Progress | None,
-        attempts: _Attempts,
+        self, up: _Upload, file_id: int, grant: dict[str, Any], attempts: _Attempts
     ) -> None:
+        local, progress = up.local, up.progress
         url, headers = grant["upload_url"], dict(grant.get("headers") or {})
         renewed = False
         while True:
@@ -422,21 +424,19 @@ class Client:
             and size > int(resumable.get("multipart_threshold", size))
         )
 
-    def _upload_tus(
-        self,
-        local: LocalCheck,
-        name: str,
-        fields: dict[str, Any],
-        description: str | None,
-        progress: Progress | None,
-    ) -> UploadResult:
+    def _upload_tus(self, up: _Upload) -> UploadResult:
         """tus 1.0: create, PATCH chunks at the server's offset; after a failure ask the
         offset again (HEAD) and go on from there, so at most one chunk is sent twice."""
+        local, name, progress = up.local, up.name, up.progress
         attempts = _Attempts()
-        meta = {"filename": name, "filetype": local.mime, **{k: str(v) for k, v in fields.items()}}
+        meta = {
+            "filename": name,
+            "filetype": local.mime,
+            **{k: str(v) for k, v in up.fields.items()},
+        }
         meta = {k: v.lower() if v in ("True", "False") else v for k, v in meta.items()}
-        if description is not None:
-            meta["description"] = description
+        if up.description is not None:
+            meta["description"] = up.description
         tus = {"Tus-Resumable": "1.0.0"}
         created = self._send(
             "POST",
@@ -508,15 +508,11 @@ class Client:
         return bool(self.config().get("resumable", {}).get("renew"))
 
     def _put_parts(
-        self,
-        file_id: int,
-        local: LocalCheck,
-        grant: dict[str, Any],
-        progress: Progress | None,
-        attempts: _Attempts,
+        self, up: _Upload, file_id: int, grant: dict[str, Any], attempts: _Attempts
     ) -> dict[str, Any]:
         """PUT each part to its URL; a part that keeps failing makes the client ask which
         parts the bucket holds and sign the missing ones again, then go on from there."""
+        local, progress = up.local, up.progress
         part_size = int(grant["part_size"])
         urls = {int(p["part_number"]): p["url"] for p in grant["parts"]}
         etags: dict[int, str] = {}

@@ -13,7 +13,7 @@ from server.auth import PUBLIC, requires
 from server.openapi import version
 from server.params import MAX_FORM
 from server.state import CONFIG, library
-from server.static_files import static_response
+from server.static_files import static_page, static_response
 
 routes = web.RouteTableDef()
 
@@ -29,7 +29,10 @@ def allowed_types(settings: Settings) -> dict[str, list[str]]:
     """Canonical MIME types accepted per kind: the settings' lists when set, else every type
     core.mediatypes can sniff."""
     out: dict[str, list[str]] = {}
-    for kind, types in (("image", mediatypes.IMAGE_TYPES), ("video", mediatypes.VIDEO_TYPES)):
+    for kind, types in (
+        (mediatypes.FileKind.IMAGE, mediatypes.IMAGE_TYPES),
+        (mediatypes.FileKind.VIDEO, mediatypes.VIDEO_TYPES),
+    ):
         configured = getattr(settings, f"allowed_{kind}_types", None)
         names = [t.mime for t in types]
         if configured:
@@ -94,10 +97,8 @@ async def get_js_module(request: web.Request) -> web.Response:
 @routes.get("/upload-demo")
 @requires(PUBLIC)
 async def get_upload_demo(request: web.Request) -> web.Response:
-    csp = (
+    return static_page(
+        "upload-demo.html",
         "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-        "connect-src *; img-src 'self' data: blob:; media-src *"
-    )
-    return static_response(
-        "upload-demo.html", "text/html", "no-cache", {"Content-Security-Policy": csp}
+        "connect-src *; img-src 'self' data: blob:; media-src *",
     )

@@ -13,6 +13,7 @@ import re
 from aiohttp import web
 
 from core.errors import NotFound
+from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video import service
 from server.auth import FILE, requires
@@ -37,7 +38,7 @@ _SEGMENT = re.compile(r"^seg_\d{5}\.(ts|m4s)$")
 async def _video(request: web.Request, action: str, kind: str) -> tuple[FileRecord, dict]:  # type: ignore[type-arg]
     record = await ready_record(request, file_id(request))
     ensure_video_access(request, record, action)
-    if record.file_type != "video":
+    if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
     jobs = {j.kind: j for j in await file_jobs(request, record)}
     job = jobs.get(kind)

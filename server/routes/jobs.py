@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
-from core.jobs import MAX_LIMIT, STATES, JobRecord
+from core.jobs import MAX_LIMIT, STATES, JobQueue, JobRecord
 from core.library import Library
 from core.video import service
 from server.auth import requires
@@ -43,26 +45,30 @@ async def get_job(request: web.Request) -> web.Response:
     return web.json_response(job.as_dict(), headers={"Cache-Control": "no-store"})
 
 
-def _changed(lib: Library, job: JobRecord) -> JobRecord:
-    service.publish(lib, job.file_id, job)
-    return job
+async def _change(request: web.Request, change: Callable[[JobQueue, int], JobRecord]) -> JobRecord:
+    """`change` (cancel or retry) of the path's job, announced as the file's processing event."""
+    lib = library(request)
+    job_id = path_id(request, "job_id")
+
+    def run() -> JobRecord:
+        job = change(lib.jobs, job_id)
+        service.publish(lib, job.file_id, job)
+        return job
+
+    return await run_blocking(request, run)
 
 
 @routes.post("/jobs/{job_id}/cancel")
 @requires("admin")
 async def cancel_job(request: web.Request) -> web.Response:
-    lib = library(request)
-    job_id = path_id(request, "job_id")
-    job = await run_blocking(request, lambda: _changed(lib, lib.jobs.cancel(job_id)))
+    job = await _change(request, JobQueue.cancel)
     return web.json_response(job.as_dict(), status=202 if job.state == "running" else 200)
 
 
 @routes.post("/jobs/{job_id}/retry")
 @requires("admin")
 async def retry_job(request: web.Request) -> web.Response:
-    lib = library(request)
-    job_id = path_id(request, "job_id")
-    job = await run_blocking(request, lambda: _changed(lib, lib.jobs.retry(job_id)))
+    job = await _change(request, JobQueue.retry)
     return web.json_response(job.as_dict(), status=202)
 
 

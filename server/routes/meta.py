@@ -10,7 +10,7 @@ from server.auth import PUBLIC, requires
 from server.errors import CLIENT_MESSAGES
 from server.openapi import build_spec, version
 from server.state import HUB, METRICS, TOKEN, library, run_blocking
-from server.static_files import static_response
+from server.static_files import static_page
 
 routes = web.RouteTableDef()
 
@@ -83,8 +83,8 @@ async def openapi(request: web.Request) -> web.Response:
 @routes.get("/docs")
 @requires(PUBLIC)
 async def docs(request: web.Request) -> web.Response:
-    csp = (
+    return static_page(
+        "docs.html",
         "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-        "style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:",
     )
-    return static_response("docs.html", "text/html", "no-cache", {"Content-Security-Policy": csp})

@@ -7,21 +7,25 @@ from collections.abc import Iterator
 from aiohttp import web
 
 from core.jobs import combine
+from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
 from core.video.service import choose_video, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.errors import ApiError
+from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
 from server.record_cache import local_path, ready_record
-from server.state import CONFIG, METRICS, STREAMS, TOKEN, library, run_blocking
+from server.state import METRICS, STREAMS, TOKEN, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
+    cache_control,
     ensure_video_access,
     file_jobs,
     grant_query,
     send_derived,
+    send_opened,
     with_query,
 )
 
@@ -48,12 +52,7 @@ async def _ready(request: web.Request, kind: str | None, action: str) -> FileRec
 
 
 def _cache_control(request: web.Request, record: FileRecord, immutable: bool) -> str:
-    config = request.app[CONFIG]
-    if not record.is_public:
-        return f"private, max-age={config.private_max_age}"
-    if immutable:
-        return f"public, max-age={config.public_max_age}, immutable"
-    return f"public, max-age={PUBLIC_STREAM_MAX_AGE}"
+    return cache_control(request, record, immutable, PUBLIC_STREAM_MAX_AGE)
 
 
 async def _send(
@@ -67,23 +66,9 @@ async def _send(
 
     if width is not None:
         variant = await run_blocking(request, lib.open_variant, record, width)
-        stat = variant.stat
-
-        def open_variant(start: int, end: int | None) -> Iterator[bytes]:
-            return variant.open_range(start, end, REMOTE_CHUNK_SIZE)
-
-        with request.app[STREAMS].track(request, record):
-            return await stream_object(
-                request,
-                size=stat.size,
-                etag=stat.etag,
-                last_modified=stat.last_modified,
-                content_type="image/webp",
-                local_path=variant.local_path,
-                open_range=open_variant,
-                cache_control=_cache_control(request, record, True),
-                on_bytes=count,
-            )
+        return await send_opened(
+            request, record, variant, "image/webp", _cache_control(request, record, True), count
+        )
 
     def open_file(start: int, end: int | None) -> Iterator[bytes]:
         return lib.open_range(record, start, end, REMOTE_CHUNK_SIZE)
@@ -110,7 +95,7 @@ async def _send(
 @routes.get("/stream/{file_id}/video")
 @requires(FILE)
 async def stream_video(request: web.Request) -> web.StreamResponse:
-    record = await _ready(request, "video", "stream_video")
+    record = await _ready(request, FileKind.VIDEO, "stream_video")
     choice = request.query.get("rendition") or None
     served = choose_video(record, await file_jobs(request, record), choice)
     if served.name == "original":
@@ -131,7 +116,7 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
 @routes.get("/stream/{file_id}/image")
 @requires(FILE)
 async def stream_image(request: web.Request) -> web.StreamResponse:
-    record = await _ready(request, "image", "stream_image")
+    record = await _ready(request, FileKind.IMAGE, "stream_image")
     width = as_int("w", request.query.get("w"), minimum=1)
     return await _send(request, record, immutable=True, width=width)
 
@@ -153,19 +138,7 @@ async def stream_info(request: web.Request) -> web.Response:
         {
             **video,
             "file_id": record.id,
-            "file_type": record.file_type,
-            "content_type": record.content_type,
-            "size": record.size,
-            "original_filename": record.original_filename,
-            "is_public": record.is_public,
-            "width": record.width,
-            "height": record.height,
-            "duration": record.duration,
-            "video_codec": record.video_codec,
-            "audio_codec": record.audio_codec,
-            "frame_rate": record.frame_rate,
-            "bit_rate": record.bit_rate,
-            "rotation": record.rotation,
+            **{name: getattr(record, name) for name in STREAM_INFO_FIELDS},
             "supports_range": True,
             "stream_url": f"/stream/{record.id}/{kind}",
             "raw_url": f"/stream/{record.id}/raw",
@@ -183,7 +156,7 @@ async def _video_info(request: web.Request, record: FileRecord) -> dict[str, obj
         "thumbnails_vtt_url": None,
         "watch_url": None,
     }
-    if record.file_type != "video":
+    if record.file_type != FileKind.VIDEO:
         return out
     jobs = await file_jobs(request, record)
     state = combine(jobs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -91,9 +92,12 @@ async def presigned_upload(request: web.Request) -> web.Response:
 @requires("upload")
 async def confirm_upload(request: web.Request) -> web.Response:
     fid = file_id(request)
-    parts = None
-    if request.content_type == "application/json" and request.can_read_body:
-        parts = _client_parts((await read_json(request)).get("parts"))
+    raw = await _optional_list(
+        request, "parts", _is_part, "parts must be a list of {part_number: integer, etag: string}"
+    )
+    parts = (
+        None if raw is None else [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
+    )
     try:
         record, first = await run_blocking(
             request, library(request).uploads.confirm_upload_once, fid, parts
@@ -113,19 +117,32 @@ async def confirm_upload(request: web.Request) -> web.Response:
     return response
 
 
-def _client_parts(raw: Any) -> list[dict[str, Any]] | None:
-    """The optional `parts: [{part_number, etag}]` of a confirm of an upload in parts."""
+async def _optional_list(
+    request: web.Request, name: str, valid: Callable[[Any], bool], message: str
+) -> list[Any] | None:
+    """The list `name` of an optional JSON body (absent: None); InvalidInput(`message`) unless
+    every item is `valid`."""
+    if request.content_type != "application/json" or not request.can_read_body:
+        return None
+    raw = (await read_json(request)).get(name)
     if raw is None:
         return None
-    if not isinstance(raw, list) or not all(
-        isinstance(p, dict)
-        and isinstance(p.get("part_number"), int)
-        and not isinstance(p.get("part_number"), bool)
-        and isinstance(p.get("etag"), str)
-        for p in raw
-    ):
-        raise InvalidInput("parts must be a list of {part_number: integer, etag: string}")
-    return [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
+    if not isinstance(raw, list) or not all(valid(item) for item in raw):
+        raise InvalidInput(message)
+    return raw
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_part(value: Any) -> bool:
+    """One `{part_number, etag}` of a confirm of an upload in parts (the client's ETags)."""
+    return (
+        isinstance(value, dict)
+        and _is_int(value.get("part_number"))
+        and isinstance(value.get("etag"), str)
+    )
 
 
 @routes.get("/files/{file_id}/upload/parts")
@@ -142,15 +159,9 @@ async def upload_parts(request: web.Request) -> web.Response:
 async def renew_upload(request: web.Request) -> web.Response:
     """Fresh upload URLs (single PUT or parts) for a pending upload, also an expired one."""
     fid = file_id(request)
-    numbers = None
-    if request.content_type == "application/json" and request.can_read_body:
-        raw = (await read_json(request)).get("part_numbers")
-        if raw is not None:
-            if not isinstance(raw, list) or not all(
-                isinstance(n, int) and not isinstance(n, bool) for n in raw
-            ):
-                raise InvalidInput("part_numbers must be a list of integers")
-            numbers = raw
+    numbers = await _optional_list(
+        request, "part_numbers", _is_int, "part_numbers must be a list of integers"
+    )
     body = await run_blocking(request, library(request).resumable.renew, fid, numbers)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
+from core.mediatypes import FileKind
 from core.records import FileRecord
 from server.auth import FILE, PUBLIC, requires
 from server.params import as_int, file_id
@@ -34,7 +35,7 @@ def watch_path(file_id: int, query: str) -> str:
 async def watch(request: web.Request) -> web.Response:
     record = await ready_record(request, file_id(request))
     ensure_video_access(request, record, "watch")
-    if record.file_type != "video":
+    if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
     jobs = {j.kind: j for j in await file_jobs(request, record)}
     query = grant_query(request, record)
@@ -82,7 +83,7 @@ async def hls_js(request: web.Request) -> web.Response:
 
 async def watch_presigned(request: web.Request, record: FileRecord) -> web.Response:
     """`GET /files/{id}/presigned-url?kind=watch`: the watch page's link (signed if private)."""
-    if record.file_type != "video":
+    if record.file_type != FileKind.VIDEO:
         raise InvalidInput("kind=watch exists for videos only")
     lib = library(request)
     expires_in = lib.check_expiry(as_int("expires_in", request.query.get("expires_in")))
