@@ -289,7 +289,7 @@ SCHEMAS: dict[str, S] = {
     "Usage": obj(
         ["total", "by_file_type", "by_athlete", "by_status", "derivatives", "store"],
         total=ref("UsageCount"),
-        by_file_type=obj(["image", "video"], image=ref("UsageCount"), video=ref("UsageCount")),
+        by_file_type=obj(list(FILE_KINDS), **{kind: ref("UsageCount") for kind in FILE_KINDS}),
         by_athlete={
             "type": "array",
             "items": obj(

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from core.mediatypes import FILE_KINDS
 from server.client import credentials
 from server.client.api import Client, ClientError, UploadResult
 
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("files", nargs="+", metavar="FILE")
     up.add_argument("--athlete", type=int, metavar="N", help="athlete id")
     up.add_argument("--public", action="store_true", help="make the files public")
-    up.add_argument("--type", dest="file_type", choices=("image", "video"), help="default: sniffed")
+    up.add_argument("--type", dest="file_type", choices=FILE_KINDS, help="default: sniffed")
     down = sub.add_parser(
         "download",
         parents=[server, token],
