@@ -17,8 +17,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
+    CursorResult,
+    Executable,
     Join,
     Select,
+    bindparam,
     event,
     func,
     or_,
@@ -30,7 +34,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.elements import BindParameter
 
 from core.db.engine import Database
 from core.db.models import Athlete, FileCount, MediaFile
@@ -98,6 +102,7 @@ class Catalog:
         self._fts: bool | None = None
         # (expiry, generation, [(athlete id, folded name)]): a search matches names in Python
         self._names: tuple[float, int, list[tuple[int, str]]] | None = None
+        self._prepared: dict[tuple[Any, ...], Any] = {}  # statements by shape (_prepare)
         event.listen(db.engine, "commit", self._bump)
 
     def _bump(self, _conn: Any) -> None:
@@ -159,45 +164,52 @@ class Catalog:
         # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
         column = MediaFile.name_sort if key == NAME_FIELD else getattr(MediaFile, key)
         with self.db.read() as s:
+            shape, params = _filter_values(q)
+            run = _Run(s.connection(), params)
+            plan = self._plan(s, q, params)
+            total = self._count(s, q, plan, run)
+            plan_key = plan.key if plan is not None else ()
 
-            def seek(stmt: Select[Any]) -> list[Any]:
+            def seek(base_key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> list[Any]:
                 """The page after `after` in this order, by the sort key's index."""
                 never_null = _never_null(key, q)
-                return self._seek(s, stmt, column, desc, after, q.limit, never_null, q.backwards)
+                return self._seek(
+                    run, base_key, build, column, desc, after, q.limit, never_null, q.backwards
+                )
 
-            plan = self._plan(s, q)
-            search = plan.every if plan else None
-            total = self._count(s, q, plan)
-            columns = _COLUMNS
-            base = self._filtered(columns, q, search)
+            def rows_of(search: str) -> tuple[tuple[Any, ...], Callable[[], Select[Any]]]:
+                """The key and builder of the page's statement over the plan's `search` clause."""
+                page_key = ("page", shape, plan_key, search)
+
+                def build() -> Select[Any]:
+                    clause = getattr(plan, search) if plan is not None else None
+                    return _where_filters(_COLUMNS, shape, clause)
+
+                return page_key, build
+
             if q.offset:  # (never backwards)
-                rows = self._offset_page(s, q, base, column, desc, total, exact=plan is None)
+                rows = self._offset_page(
+                    run, q, rows_of("every"), column, desc, total, exact=plan is None
+                )
             elif plan is not None and plan.parts and not plan.common:
-                rows = self._merged(s, q, plan, column, desc, seek)
+                rows = self._merged(run, q, plan, shape, column, desc, seek)
             elif plan is not None and plan.common:
-                walked = self._filtered(columns, q, plan.walk)
                 try:
                     with _time_limit(s, WALK_BUDGET):
-                        rows = seek(walked)
+                        rows = seek(*rows_of("walk"))
                 except _Interrupted:
                     if self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
-                        rows = self._merged(s, q, plan, column, desc, seek)
+                        rows = self._merged(run, q, plan, shape, column, desc, seek)
                     else:  # very many matches: the walk will find them, however long it takes
-                        rows = seek(walked)
+                        rows = seek(*rows_of("walk"))
             else:
-                rows = seek(self._filtered(columns, q, plan.walk) if plan is not None else base)
+                rows = seek(*rows_of("walk"))
             # names in a second small query, not a JOIN: SQLite would join the skipped rows
             athlete_ids = {r["athlete_id"] for r in rows if r["athlete_id"] is not None}
-            names: dict[int, str] = (
-                {
-                    athlete_id: name
-                    for athlete_id, name in s.execute(
-                        select(Athlete.id, Athlete.name).where(Athlete.id.in_(athlete_ids))
-                    )
-                }
-                if athlete_ids
-                else {}
-            )
+            names: dict[int, str] = {}
+            if athlete_ids:
+                params["page_athletes"] = list(athlete_ids)
+                names = {r.id: r.name for r in run(self._prepare(("names",), _names_stmt))}
             items = [FileRecord.from_mapping(r, names.get(r["athlete_id"])) for r in rows]
         next_cursor = None
         if len(items) == q.limit:
@@ -205,11 +217,20 @@ class Catalog:
             next_cursor = _encode_cursor(cursor_sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
 
-    @staticmethod
+    def _prepare(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """The statement of this shape, built once: its values are bound when it runs. Building
+        a statement and its cache key again for every page cost SQLAlchemy more than the page's
+        SQL (a reused statement keeps its cache key)."""
+        stmt = self._prepared.get(key)
+        if stmt is None:
+            stmt = self._prepared.setdefault(key, build())
+        return stmt
+
     def _offset_page(
-        s: Session,
+        self,
+        run: _Run,
         q: FileQuery,
-        base: Select[Any],
+        page: tuple[tuple[Any, ...], Callable[[], Select[Any]]],
         column: Any,
         desc: bool,
         total: int,
@@ -220,6 +241,7 @@ class Catalog:
         the total is exact (counted in this transaction from the kept counts: no search).
         NULLs (a duration filter that allows images) keep the forward way: the index cannot
         give them first in the opposite order."""
+        page_key, base = page
         nullable = column.nullable and not _never_null(column.key, q)
         remaining = total - q.offset  # rows from the page's first to the last
         if exact and not nullable:
@@ -227,25 +249,28 @@ class Catalog:
                 return []
             count = min(q.limit, remaining)
             if remaining - count < q.offset:
-                order = column.asc() if desc else column.desc()
-                id_order = MediaFile.id.asc() if desc else MediaFile.id.desc()
-                stmt = base.order_by(order, id_order).limit(count).offset(remaining - count)
-                return list(reversed(s.connection().execute(stmt).mappings().all()))
-        order = column.desc() if desc else column.asc()
-        if nullable:
-            order = order.nulls_last()  # images have no duration: after the videos
-        id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
-        stmt = base.order_by(order, id_order).limit(q.limit).offset(q.offset)
-        return list(s.connection().execute(stmt).mappings().all())
+                run.params.update(lim=count, off=remaining - count)
+                stmt = self._prepare(
+                    (*page_key, "offset", column.key, not desc, False),
+                    lambda: _ordered(base(), column, not desc, False).offset(_OFFSET),
+                )
+                return list(reversed(run(stmt).mappings().all()))
+        run.params.update(lim=q.limit, off=q.offset)
+        stmt = self._prepare(
+            (*page_key, "offset", column.key, desc, nullable),
+            lambda: _ordered(base(), column, desc, nullable).offset(_OFFSET),
+        )
+        return list(run(stmt).mappings().all())
 
     def _merged(
         self,
-        s: Session,
+        run: _Run,
         q: FileQuery,
         plan: _SearchPlan,
+        shape: tuple[bool, ...],
         column: Any,
         desc: bool,
-        seek: Callable[[Select[Any]], list[Any]],
+        seek: Callable[[tuple[Any, ...], Callable[[], Select[Any]]], list[Any]],
     ) -> list[Any]:
         """A rare term's page: each part seeks its own index, and one page of each is merged.
 
@@ -253,16 +278,20 @@ class Catalog:
         the end: sorting thousands of FTS matches as whole rows cost four times as much."""
         key = column.key
         pages = [
-            seek(self._filtered(part.with_only_columns(MediaFile.id, column), q))
-            for part in plan.parts
+            seek(
+                ("part", shape, plan.key, i, key),
+                lambda part=part: _where_filters(  # type: ignore[misc]
+                    part.with_only_columns(MediaFile.id, column), shape
+                ),
+            )
+            for i, part in enumerate(plan.parts)
         ]
         ids = [r["id"] for r in _merge(pages, key, desc, q.limit, q.backwards)]
         if not ids:
             return []
-        found = {
-            r["id"]: r
-            for r in s.connection().execute(_COLUMNS.where(MediaFile.id.in_(ids))).mappings()
-        }
+        run.params["page_ids"] = ids
+        stmt = self._prepare(("by_ids",), lambda: _COLUMNS.where(MediaFile.id.in_(_PAGE_IDS)))
+        found = {r["id"]: r for r in run(stmt).mappings()}
         return [found[i] for i in ids if i in found]
 
     @staticmethod
@@ -278,10 +307,11 @@ class Catalog:
             or 0
         )
 
-    @staticmethod
     def _seek(
-        s: Session,
-        base: Select[Any],
+        self,
+        run: _Run,
+        base_key: tuple[Any, ...],
+        base: Callable[[], Select[Any]],
         column: Any,
         desc: bool,
         after: tuple[Any, int] | None,
@@ -292,56 +322,57 @@ class Catalog:
         """Rows after a keyset position. A nullable key is read in two index walks, values then
         NULLs, so NULLS LAST never forces a sort of the whole catalog; `nulls_first` (paging
         backwards, `desc` already flipped) reads the NULLs first."""
-
-        def walk(stmt: Select[Any], n: int, null_part: bool) -> list[Any]:
-            if null_part:
-                order = [MediaFile.id.desc() if desc else MediaFile.id.asc()]
-            else:
-                order = [
-                    column.desc() if desc else column.asc(),
-                    MediaFile.id.desc() if desc else MediaFile.id.asc(),
-                ]
-            # the session's connection: a Core select needs none of the ORM's result handling
-            return list(s.connection().execute(stmt.order_by(*order).limit(n)).mappings().all())
-
         newer = (lambda a, b: a < b) if desc else (lambda a, b: a > b)  # noqa: E731
-        value, last_id = after if after is not None else (None, None)
+        conditions: dict[str, Callable[[], ColumnElement[bool]]] = {
+            "valued": lambda: column.is_not(None),
+            "null": lambda: column.is_(None),
+            "same": lambda: column == _AFTER_VALUE,
+            "beyond": lambda: newer(column, _AFTER_VALUE),
+            "later_id": lambda: newer(MediaFile.id, _AFTER_ID),
+        }
 
-        def valued(stmt: Select[Any]) -> list[Any]:
+        def walk(where: tuple[str, ...], n: int, null_part: bool) -> list[Any]:
+            def build() -> Select[Any]:
+                stmt = base().where(*(conditions[c]() for c in where))
+                return _ordered(stmt, column, desc, False, by_id_only=null_part)
+
+            stmt = self._prepare((*base_key, column.key, desc, where, null_part), build)
+            run.params["lim"] = n
+            return list(run(stmt).mappings().all())
+
+        value, last_id = after if after is not None else (None, None)
+        run.params.update(after_value=value, after_id=last_id)
+
+        def valued(where: tuple[str, ...]) -> list[Any]:
             if after is None:
-                return walk(stmt, limit, False)
+                return walk(where, limit, False)
             # (key, id) after (value, last id), as two index ranges: the rest of the rows that
             # share the value, then the next values. SQLite seeks a row value by its first
             # column only, so one range would read every row sharing the value (a whole
             # catalog whose updated_at a bulk update set at once).
-            rows = walk(stmt.where(column == value, newer(MediaFile.id, last_id)), limit, False)
+            rows = walk((*where, "same", "later_id"), limit, False)
             if len(rows) < limit:
-                rows += walk(stmt.where(newer(column, value)), limit - len(rows), False)
+                rows += walk((*where, "beyond"), limit - len(rows), False)
             return rows
 
         if never_null:
-            return valued(base)
+            return valued(())
         rows: list[Any] = []
         if nulls_first:
             if after is not None and value is not None:  # already past the NULLs
-                return valued(base.where(column.is_not(None)))
-            stmt = base.where(column.is_(None))
-            if after is not None:
-                stmt = stmt.where(newer(MediaFile.id, last_id))
-            rows = walk(stmt, limit, True)
+                return valued(("valued",))
+            rows = walk(("null", "later_id") if after is not None else ("null",), limit, True)
             if len(rows) < limit:  # the values from their first one
-                rows += walk(base.where(column.is_not(None)), limit - len(rows), False)
+                rows += walk(("valued",), limit - len(rows), False)
             return rows
         if after is None or value is not None:
-            rows = valued(base.where(column.is_not(None)))
+            rows = valued(("valued",))
         if len(rows) < limit:
-            stmt = base.where(column.is_(None))
-            if after is not None and value is None:
-                stmt = stmt.where(newer(MediaFile.id, last_id))
-            rows += walk(stmt, limit - len(rows), True)
+            later = after is not None and value is None
+            rows += walk(("null", "later_id") if later else ("null",), limit - len(rows), True)
         return rows
 
-    def _count(self, s: Session, q: FileQuery, plan: _SearchPlan | None) -> int:
+    def _count(self, s: Session, q: FileQuery, plan: _SearchPlan | None, run: _Run) -> int:
         if plan is None:
             return self._counted(s, q)
         key = (
@@ -359,22 +390,32 @@ class Catalog:
             if cached and cached[0] > now and cached[1] == self._generation:
                 return cached[2]
         generation = self._generation
+        shape = _filter_values(q)[0]
         if plan.matched_text is None:
-            total = int(s.scalar(self._filtered(select(func.count()), q, plan.every)) or 0)
+            stmt = self._prepare(
+                ("count", shape, plan.key),
+                lambda: _where_filters(select(func.count()), shape, plan.every),
+            )
+            total = int(run(stmt).scalar() or 0)
         elif (quick := self._count_from_index(s, q, plan)) is not None:
             total = quick
         else:
             # the FTS matches read first (CROSS JOIN) and checked against the filters, plus the
             # matched athletes' files from the kept counts; a file found both ways counts once
-            in_text = plan.matched_text.with_only_columns(func.count())
-            if plan.athletes:
-                in_text = in_text.where(
-                    or_(
-                        MediaFile.athlete_id.is_(None),
-                        MediaFile.athlete_id.not_in(plan.athletes),
+            def build() -> Select[Any]:
+                assert plan.matched_text is not None
+                in_text = plan.matched_text.with_only_columns(func.count())
+                if plan.athletes:
+                    in_text = in_text.where(
+                        or_(
+                            MediaFile.athlete_id.is_(None),
+                            MediaFile.athlete_id.not_in(_ATHLETES),
+                        )
                     )
-                )
-            total = int(s.scalar(self._filtered(in_text, q)) or 0)
+                return _where_filters(in_text, shape)
+
+            stmt = self._prepare(("count_text", shape, plan.key), build)
+            total = int(run(stmt).scalar() or 0)
             if plan.athletes:
                 total += self._counted(s, q, plan.athletes)
         with self._counts_lock:
@@ -412,7 +453,7 @@ class Catalog:
         by_athletes = self._counted(s, q, plan.athletes) if plan.athletes else 0
         if sum(int(n) for _t, _s, n in hidden_groups) + by_athletes > HIDDEN_SCAN:
             return None
-        in_text = _in_text(term)
+        in_text = _in_text(_like(term))
 
         def matching(*where: ColumnElement[bool]) -> int:
             return int(s.scalar(select(func.count()).where(*where, in_text)) or 0)
@@ -432,28 +473,33 @@ class Catalog:
 
     def _counted(self, s: Session, q: FileQuery, athletes: tuple[int, ...] | None = None) -> int:
         """A total without a text search (or of these athletes' files): a SUM over the counts
-        kept by triggers (migration 0012), the same filters as _filtered, never a COUNT over
+        kept by triggers (migration 0012), the same filters as _where_filters, never a COUNT over
         the rows."""
-        self._filtered(select(MediaFile.id), q)  # the same checks of the filters' values
-        c = FileCount
-        stmt = select(func.coalesce(func.sum(c.n), 0)).where(c.trashed == bool(q.trashed))
-        if q.status is None:  # alias ids are other names of listed files, not files
-            stmt = stmt.where(c.alias == False)  # noqa: E712
-        else:
-            stmt = stmt.where(c.status == q.status)
-        if mime := content_type_filter(q):
-            stmt = stmt.where(c.content_type == mime)
-        if q.athlete_id is not None:
-            stmt = stmt.where(c.athlete_id == q.athlete_id)
-        if athletes is not None:
-            stmt = stmt.where(c.athlete_id.in_(athletes))
-        if file_type := file_type_filter(q):
-            stmt = stmt.where(c.file_type == file_type)
-        if q.is_public is not None:
-            stmt = stmt.where(c.is_public == q.is_public)
-        return int(s.scalar(stmt) or 0)
+        shape, params = _filter_values(q)
+        params["athletes"] = athletes
 
-    def _plan(self, s: Session, q: FileQuery) -> _SearchPlan | None:
+        def build() -> Select[Any]:
+            alias, mime, trashed, _status, athlete, file_type, public = shape
+            c = FileCount
+            stmt = select(func.coalesce(func.sum(c.n), 0)).where(c.trashed == trashed)
+            # alias ids are other names of listed files, not files
+            stmt = stmt.where(c.alias == False if alias else c.status == _STATUS)  # noqa: E712
+            if mime:
+                stmt = stmt.where(c.content_type == _MIME)
+            if athlete:
+                stmt = stmt.where(c.athlete_id == _ATHLETE)
+            if athletes is not None:
+                stmt = stmt.where(c.athlete_id.in_(_ATHLETES))
+            if file_type:
+                stmt = stmt.where(c.file_type == _FILE_TYPE)
+            if public:
+                stmt = stmt.where(c.is_public == _PUBLIC)
+            return stmt
+
+        stmt = self._prepare(("counted", shape, athletes is not None), build)
+        return int(s.connection().execute(stmt, params).scalar() or 0)
+
+    def _plan(self, s: Session, q: FileQuery, params: dict[str, Any]) -> _SearchPlan | None:
         """How to find one page of a text search (file name, description or athlete name
         contains q), or None without one.
 
@@ -463,53 +509,32 @@ class Catalog:
         and merges one page of each; a common one (a page holds many matches) walks the sort
         key's index and tests each row, which stops after one page instead of reading and
         sorting every match. A bounded probe (and the cache of it) tells them apart.
+
+        The clauses are built once per shape (_search_clauses); `params` gets their values.
         """
         term = search_term(q.q)
         if not term:
             return None
+        params["like_pattern"] = _like(term)
         if not self._has_fts(s):
-            # PostgreSQL: pg_trgm GIN indexes (migration 0007) serve these ILIKEs; its planner
-            # chooses between them and the sort key's index.
-            pattern = _like(term)
-            every = or_(
-                MediaFile.original_filename.ilike(pattern, escape="\\"),
-                MediaFile.description.ilike(pattern, escape="\\"),
-                MediaFile.athlete_id.in_(
-                    select(Athlete.id).where(Athlete.name.ilike(pattern, escape="\\"))
-                ),
-            )
-            return _SearchPlan(every, (), every, None, ())
+            return self._plan_of(("pg",), (), False, "")
         folded = fold(term)
-        athletes = [i for i, name in self._folded_names(s) if folded in name]
-        # SQLite's LIKE ignores the case of ASCII letters only: a term with others is never
-        # walked when the FTS index can serve it (_common), so both ways find the same files.
-        walk = or_(_in_text(term), *([MediaFile.athlete_id.in_(athletes)] if athletes else []))
+        athletes = tuple(i for i, name in self._folded_names(s) if folded in name)
+        params["athletes"] = list(athletes)
         if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
-            return _SearchPlan(walk, (), walk, None, ())
-        # the athletes' names are matched above; the FTS index holds names and descriptions
+            return self._plan_of(("short", bool(athletes)), athletes, False, "")
         phrase = _phrase(term)
-        in_text: ColumnElement[bool] = MediaFile.id.in_(
-            select(text("rowid"))
-            .select_from(text("media_files_fts"))
-            .where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
-        )
-        every = or_(in_text, MediaFile.athlete_id.in_(athletes)) if athletes else in_text
-        columns = _COLUMNS
-        # CROSS JOIN: SQLite reads the matches, then sorts or counts them; left to itself it
-        # would walk the sort key's index testing each row against the list of matches
-        fts = table("media_files_fts", sql_column("rowid"))
-        in_fts = columns.select_from(
-            _CrossJoin(fts, MediaFile.__table__, MediaFile.id == fts.c.rowid)
-        ).where(text("media_files_fts MATCH :fts_phrase").bindparams(fts_phrase=phrase))
-        by_athlete = (
-            [columns.where(MediaFile.athlete_id == i) for i in athletes]
-            if len(athletes) <= ATHLETE_PARTS
-            else [columns.where(MediaFile.athlete_id.in_(athletes))]
-        )
-        parts = (in_fts, *by_athlete)
-        if not self._common(s, term, athletes, q.limit):
-            return _SearchPlan(every, parts, every, in_fts, tuple(athletes))
-        return _SearchPlan(every, parts, walk, in_fts, tuple(athletes), common=True, phrase=phrase)
+        params["fts_phrase"] = phrase
+        parts = len(athletes) if len(athletes) <= ATHLETE_PARTS else -1
+        params.update({f"part_athlete_{i}": athlete for i, athlete in enumerate(athletes)})
+        common = self._common(s, term, list(athletes), q.limit)
+        return self._plan_of(("fts", bool(athletes), parts, common), athletes, common, phrase)
+
+    def _plan_of(
+        self, key: tuple[Any, ...], athletes: tuple[int, ...], common: bool, phrase: str
+    ) -> _SearchPlan:
+        every, parts, walk, matched = self._prepare(("plan", *key), lambda: _search_clauses(key))
+        return _SearchPlan(every, parts, walk, matched, athletes, key, common, phrase)
 
     def _folded_names(self, s: Session) -> list[tuple[int, str]]:
         """Every athlete's id and folded name, kept briefly: folding a thousand names cost a
@@ -560,28 +585,10 @@ class Catalog:
         return found >= cap
 
     @staticmethod
-    def _filtered(
-        stmt: Select[Any], q: FileQuery, search: ColumnElement[bool] | TextClause | None = None
-    ) -> Select[Any]:
-        if q.status is None:  # alias ids are other names of listed files, not files
-            stmt = stmt.where(MediaFile.alias_of.is_(None))
-        if search is not None:
-            stmt = stmt.where(search)
-        if mime := content_type_filter(q):
-            stmt = stmt.where(MediaFile.content_type == mime)
-        if q.trashed:
-            stmt = stmt.where(MediaFile.deleted_at.is_not(None))
-        else:
-            stmt = stmt.where(MediaFile.deleted_at.is_(None))
-        if q.status:
-            stmt = stmt.where(MediaFile.status == q.status)
-        if q.athlete_id is not None:
-            stmt = stmt.where(MediaFile.athlete_id == q.athlete_id)
-        if file_type := file_type_filter(q):
-            stmt = stmt.where(MediaFile.file_type == file_type)
-        if q.is_public is not None:
-            stmt = stmt.where(MediaFile.is_public == q.is_public)
-        return stmt
+    def _filtered(stmt: Select[Any], q: FileQuery) -> Select[Any]:
+        """`stmt` with the filters of `q`, their values bound (tests compare totals with it)."""
+        shape, params = _filter_values(q)
+        return _where_filters(stmt, shape).params(params)
 
     def find_ready_by_sha(
         self, sha256: str, athlete_id: int | None, is_public: bool
@@ -811,8 +818,152 @@ class _SearchPlan:
     walk: ColumnElement[bool]  # a common term: tested on each row of the sort key's index
     matched_text: Select[Any] | None  # the FTS matches of name and description (SQLite)
     athletes: tuple[int, ...]  # athletes whose name matched (with matched_text)
+    key: tuple[Any, ...]  # the shape of the clauses above (_search_clauses)
     common: bool = False  # walk first; the parts when the walk runs long (SQLite, FTS)
     phrase: str = ""  # the FTS5 phrase of the term (with common)
+
+
+# The values of prepared statements (Catalog._prepare), bound when they run: filters...
+_STATUS: BindParameter[Any] = bindparam("f_status")
+_MIME: BindParameter[Any] = bindparam("f_mime")
+_ATHLETE: BindParameter[Any] = bindparam("f_athlete")
+_FILE_TYPE: BindParameter[Any] = bindparam("f_file_type")
+_PUBLIC: BindParameter[Any] = bindparam("f_public")
+# ...searches...
+_LIKE_PATTERN: BindParameter[Any] = bindparam("like_pattern")
+_ATHLETES: BindParameter[Any] = bindparam("athletes", expanding=True)
+_MATCH = text("media_files_fts MATCH :fts_phrase")
+# ...and paging
+_AFTER_VALUE: BindParameter[Any] = bindparam("after_value")
+_AFTER_ID: BindParameter[Any] = bindparam("after_id")
+_LIMIT: BindParameter[Any] = bindparam("lim")
+_OFFSET: BindParameter[Any] = bindparam("off")
+_PAGE_IDS: BindParameter[Any] = bindparam("page_ids", expanding=True)
+
+
+class _Run:
+    """Runs prepared statements on one query's connection with that query's values."""
+
+    __slots__ = ("conn", "params")
+
+    def __init__(self, conn: Connection, params: dict[str, Any]) -> None:
+        self.conn = conn
+        self.params = params
+
+    def __call__(self, stmt: Executable) -> CursorResult[Any]:
+        return self.conn.execute(stmt, self.params)
+
+
+def _filter_values(q: FileQuery) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """Which filters a listing has (the shape of its statements) and their values."""
+    mime = content_type_filter(q)
+    file_type = file_type_filter(q)
+    shape = (
+        q.status is None,
+        mime is not None,
+        bool(q.trashed),
+        bool(q.status),
+        q.athlete_id is not None,
+        file_type is not None,
+        q.is_public is not None,
+    )
+    values = {
+        "f_status": q.status,
+        "f_mime": mime,
+        "f_athlete": q.athlete_id,
+        "f_file_type": file_type,
+        "f_public": q.is_public,
+    }
+    return shape, values
+
+
+def _where_filters(
+    stmt: Select[Any], shape: tuple[bool, ...], search: ColumnElement[bool] | None = None
+) -> Select[Any]:
+    """`stmt` with the filters of this shape (_filter_values) and a search clause."""
+    alias, mime, trashed, status, athlete, file_type, public = shape
+    if alias:  # alias ids are other names of listed files, not files
+        stmt = stmt.where(MediaFile.alias_of.is_(None))
+    if search is not None:
+        stmt = stmt.where(search)
+    if mime:
+        stmt = stmt.where(MediaFile.content_type == _MIME)
+    if trashed:
+        stmt = stmt.where(MediaFile.deleted_at.is_not(None))
+    else:
+        stmt = stmt.where(MediaFile.deleted_at.is_(None))
+    if status:
+        stmt = stmt.where(MediaFile.status == _STATUS)
+    if athlete:
+        stmt = stmt.where(MediaFile.athlete_id == _ATHLETE)
+    if file_type:
+        stmt = stmt.where(MediaFile.file_type == _FILE_TYPE)
+    if public:
+        stmt = stmt.where(MediaFile.is_public == _PUBLIC)
+    return stmt
+
+
+def _ordered(
+    stmt: Select[Any], column: Any, desc: bool, nulls_last: bool, by_id_only: bool = False
+) -> Select[Any]:
+    """`stmt` in the order of `column` (ties by id the same way), `lim` rows."""
+    id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
+    if by_id_only:
+        return stmt.order_by(id_order).limit(_LIMIT)
+    order = column.desc() if desc else column.asc()
+    if nulls_last:
+        order = order.nulls_last()  # images have no duration: after the videos
+    return stmt.order_by(order, id_order).limit(_LIMIT)
+
+
+def _names_stmt() -> Any:
+    return select(Athlete.id, Athlete.name).where(
+        Athlete.id.in_(bindparam("page_athletes", expanding=True))
+    )
+
+
+def _search_clauses(
+    key: tuple[Any, ...],
+) -> tuple[ColumnElement[bool], tuple[Select[Any], ...], ColumnElement[bool], Select[Any] | None]:
+    """(every, parts, walk, matched_text) of a _SearchPlan of this shape (Catalog._plan)."""
+    if key[0] == "pg":
+        # PostgreSQL: pg_trgm GIN indexes (migration 0007) serve these ILIKEs; its planner
+        # chooses between them and the sort key's index.
+        every = or_(
+            MediaFile.original_filename.ilike(_LIKE_PATTERN, escape="\\"),
+            MediaFile.description.ilike(_LIKE_PATTERN, escape="\\"),
+            MediaFile.athlete_id.in_(
+                select(Athlete.id).where(Athlete.name.ilike(_LIKE_PATTERN, escape="\\"))
+            ),
+        )
+        return every, (), every, None
+    by_name = [MediaFile.athlete_id.in_(_ATHLETES)] if key[1] else []
+    # SQLite's LIKE ignores the case of ASCII letters only: a term with others is never
+    # walked when the FTS index can serve it (_common), so both ways find the same files.
+    walk = or_(_in_text(_LIKE_PATTERN), *by_name)
+    if key[0] == "short":
+        return walk, (), walk, None
+    _fts, has_athletes, parts, common = key
+    # the athletes' names are matched in Python; the FTS index holds names and descriptions
+    in_text: ColumnElement[bool] = MediaFile.id.in_(
+        select(text("rowid")).select_from(text("media_files_fts")).where(_MATCH)
+    )
+    every = or_(in_text, *by_name)
+    # CROSS JOIN: SQLite reads the matches, then sorts or counts them; left to itself it
+    # would walk the sort key's index testing each row against the list of matches
+    fts = table("media_files_fts", sql_column("rowid"))
+    in_fts = _COLUMNS.select_from(
+        _CrossJoin(fts, MediaFile.__table__, MediaFile.id == fts.c.rowid)
+    ).where(_MATCH)
+    by_athlete = (
+        [
+            _COLUMNS.where(MediaFile.athlete_id == bindparam(f"part_athlete_{i}"))
+            for i in range(parts)
+        ]
+        if parts >= 0
+        else [_COLUMNS.where(MediaFile.athlete_id.in_(_ATHLETES))]
+    )
+    return every, (in_fts, *by_athlete), walk if common else every, in_fts
 
 
 class _Interrupted(Exception):
@@ -864,10 +1015,9 @@ def _merge(
     return (nulls + valued if nulls_first else valued + nulls)[:limit]
 
 
-def _in_text(term: str) -> ColumnElement[bool]:
-    """The file's name or description contains `term` (SQLite's LIKE: what the FTS trigram
-    index matches, for an ASCII term)."""
-    pattern = _like(term)
+def _in_text(pattern: Any) -> ColumnElement[bool]:
+    """The file's name or description is LIKE `pattern` (_like: contains the term; SQLite's
+    LIKE matches what the FTS trigram index does, for an ASCII term)."""
     return or_(
         MediaFile.original_filename.like(pattern, escape="\\"),
         MediaFile.description.like(pattern, escape="\\"),

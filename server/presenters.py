@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.records import FileRecord, FileStatus
+import orjson
+
+from core.records import FileRecord, FileStatus, Page
 
 STREAM_KIND = {"image": "image", "video": "video"}
 
@@ -22,3 +24,17 @@ def file_json(record: FileRecord) -> dict[str, Any]:
         urls["thumbnail"] = f"{base}/thumbnail" if record.has_thumbnail else None
     data["urls"] = urls
     return data
+
+
+def page_body(page: Page) -> bytes:
+    """GET /files/'s body, encoded in the worker thread that read the page: on the event loop,
+    json.dumps of 50 records took ~1 ms of every other request's time; orjson takes a tenth."""
+    return orjson.dumps(
+        {
+            "items": [file_json(r) for r in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "next_cursor": page.next_cursor,
+        }
+    )

@@ -8,11 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
+from core.library import Library
 from core.records import FileQuery, FileRecord, FileStatus
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
-from server.presenters import file_json
+from server.presenters import file_json, page_body
 from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
 
 routes = web.RouteTableDef()
@@ -56,16 +57,12 @@ async def list_files(request: web.Request) -> web.Response:
         cursor=q.get("cursor") or None,
         content_type=q.get("content_type") or None,
     )
-    page = await run_blocking(request, library(request).list_files, query)
-    return web.json_response(
-        {
-            "items": [file_json(r) for r in page.items],
-            "total": page.total,
-            "limit": page.limit,
-            "offset": page.offset,
-            "next_cursor": page.next_cursor,
-        }
-    )
+    body = await run_blocking(request, _page_body, library(request), query)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+def _page_body(lib: Library, query: FileQuery) -> bytes:
+    return page_body(lib.list_files(query))
 
 
 @routes.get("/files/{file_id}")
