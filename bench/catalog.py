@@ -182,6 +182,8 @@ def last_cursor(db_file: Path, sort: str, limit: int) -> str:
     """The cursor a client holds one page before the end of the catalog in this sort."""
     key = sort.lstrip("-")
     desc = sort.startswith("-")
+    if key == "original_filename":  # names sort by their natural key (core.natsort)
+        key = "name_sort"
     raw = sqlite3.connect(db_file)
     order = "DESC" if not desc else "ASC"  # read backwards from the end
     row = raw.execute(

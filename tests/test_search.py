@@ -15,7 +15,7 @@ from core.events import ChangeEvent
 from core.library import Library
 from core.natsort import name_sort_key
 from core.records import SORTS, FileQuery, FileRecord
-from tests.internals import db_of, storage_of
+from tests.internals import catalog_of, db_of, storage_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.qt_helpers import wait_for
 from tests.server_fixtures import bearer, make_tokens
@@ -120,7 +120,8 @@ def test_backwards_from_the_end_is_the_order_reversed(
     for filters in cases:
         forward = [r.id for r in walk(filled, **filters)]
         assert [r.id for r in walk_back(filled, **filters)] == forward[::-1], filters
-    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: True)
+    every_term = core.catalog._Probe(common=True, listed=False, matches=1)
+    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: every_term)
     monkeypatch.setattr(core.catalog, "WALK_BUDGET", 0.0)
     monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
     for term, sort in itertools.product(("libre en", "messi"), ("-duration", "duration", "size")):
@@ -264,7 +265,8 @@ def test_a_common_walk_that_runs_long_reads_the_matches_instead(
 
     sorts = ("-created_at", "size", "-duration", "original_filename")
     expected = {sort: pages(sort) for sort in sorts}
-    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: True)  # every term...
+    every_term = core.catalog._Probe(common=True, listed=False, matches=1)
+    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: every_term)  # every term...
     monkeypatch.setattr(core.catalog, "WALK_BUDGET", 0.0)  # ...and every walk runs long
     monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
     merged: list[int] = []
@@ -286,6 +288,66 @@ def test_a_common_walk_that_runs_long_reads_the_matches_instead(
     assert merged == []
     # the session is still usable after an interrupted statement
     assert filled.list_files(limit=3).total == len(walk(filled))
+
+
+def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term with too few matches for a LIKE walk but many for reading them all: the sort
+    key's index walked with the matches' ids as a list, or (that walk running long) the
+    matches read and merged: the same pages both ways, forwards and backwards, NULL keys
+    included (photos have no duration)."""
+    import core.catalog
+
+    catalog = catalog_of(filled)
+    cases = [
+        (term, sort)
+        for term in ("clip", "photo")
+        for sort in ("-created_at", "size", "-duration", "duration", "original_filename")
+    ]
+
+    def pages() -> list[tuple[list[int], list[int]]]:
+        catalog._probes.clear()  # each term's probe decided again
+        return [
+            (
+                [r.id for r in walk(filled, q=term, sort=sort)],
+                [r.id for r in walk_back(filled, q=term, sort=sort)],
+            )
+            for term, sort in cases
+        ]
+
+    monkeypatch.setattr(core.catalog, "LISTED_RATIO", 1e9)  # never listed: matches merged
+    expected = pages()
+    assert all(forward and forward[::-1] == back for forward, back in expected)
+    assert not any(key[0] == "listed" for key in catalog._prepared)
+    monkeypatch.setattr(core.catalog, "LISTED_RATIO", 0.0)  # listed whenever not common
+    monkeypatch.setattr(core.catalog, "READ_COST", 1.0)  # (no walk of 120 rows runs long)
+    merged: list[int] = []
+    real = core.catalog.Catalog._merged
+
+    def spy(self: Any, *args: Any) -> Any:
+        merged.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(core.catalog.Catalog, "_merged", spy)
+    assert pages() == expected
+    assert any(key[0] == "listed" for key in catalog._prepared) and not merged
+    # every listed walk runs long: the matches are read instead
+    monkeypatch.setattr(core.catalog, "READ_COST", 0.0)
+    monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
+    assert pages() == expected
+    assert merged
+    # filters outside the sort key's index (athlete, type): the matches are read
+    merged.clear()
+    for filters in ({"athlete_id": 1}, {"file_type": "video"}):
+        assert [r.id for r in walk(filled, q="clip", **filters)] == [
+            r.id for r in walk(filled, q="clip") if matches_filters(r, filters)
+        ]
+    assert merged
+
+
+def matches_filters(record: FileRecord, filters: dict[str, Any]) -> bool:
+    return all(getattr(record, key) == value for key, value in filters.items())
 
 
 def record_queries(lib: Library, monkeypatch: pytest.MonkeyPatch) -> list[FileQuery]:
