@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from core.db.models import Athlete, MediaFile
@@ -88,14 +89,21 @@ class FileRecord:
 
     @classmethod
     def from_mapping(cls, row: Any, athlete_name: str | None) -> FileRecord:
-        """From a Core row of media_files (a catalog page: no ORM objects to build)."""
-        values = {name: row[name] for name in _ROW_FIELDS}
+        """From a Core row of media_files (a catalog page: no ORM objects to build).
+
+        The fields go straight into the new instance's dict: the frozen dataclass's __init__
+        sets each through object.__setattr__, which took half of a 50-row page's records."""
+        values = dict(zip(_FIELD_ORDER, _PAGE_VALUES(row), strict=True))
         values.update(
-            extra=dict(row["extra"] or {}),
-            description=row["description"] or "",
+            extra=dict(values["extra"] or {}),
+            description=values["description"] or "",
             athlete_name=athlete_name,
+            duplicate=False,
+            duplicate_of=None,
         )
-        return cls(**values)
+        record = object.__new__(cls)
+        record.__dict__.update(values)
+        return record
 
     def with_duplicate(self) -> FileRecord:
         return FileRecord(**{**asdict(self), "duplicate": True, "duplicate_of": self.id})
@@ -120,8 +128,9 @@ class FileRecord:
 
 
 _FIELD_ORDER = tuple(f.name for f in fields(FileRecord))
-# the fields a media_files row holds (the athlete's name and the alias fields are not columns)
-_ROW_FIELDS = tuple(n for n in _FIELD_ORDER if n in MediaFile.__table__.c and n != "extra")
+# a page row's values in field order; the athlete's name and the alias fields are not
+# columns ("id" stands in for them: from_mapping sets them)
+_PAGE_VALUES = itemgetter(*(n if n in MediaFile.__table__.c else "id" for n in _FIELD_ORDER))
 
 
 @dataclass(frozen=True)

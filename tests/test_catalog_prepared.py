@@ -120,3 +120,22 @@ def test_page_body_is_the_records_json(library: Library) -> None:
         "offset": 0,
         "next_cursor": None,
     }
+
+
+def test_page_records_equal_the_orm_rows_records(library: Library) -> None:
+    """A catalog page builds its records from Core rows (FileRecord.from_mapping): the same
+    records, fields and their order, as from the ORM row, athlete name included."""
+    fill(library, 12)
+    with db_of(library).write() as s:
+        s.execute(
+            update(MediaFile)
+            .where(MediaFile.id == 2)
+            .values(extra={"camera": "Canon"}, description="", deleted_at=None)
+        )
+    page = library.list_files(FileQuery(limit=12, status=None))
+    assert len(page.items) == 12
+    for record in page.items:
+        expected = library.get_file(record.id)
+        assert record == expected
+        assert list(record.as_dict()) == list(expected.as_dict())
+        assert record.athlete_name == expected.athlete_name
