@@ -511,16 +511,12 @@ class Ingestor:
             },
         )
 
-    def _mark(
-        self, file_id: int, status: str, reason: str | None, extra: dict[str, object] | None = None
-    ) -> None:
+    def _mark(self, file_id: int, status: str, reason: str | None) -> None:
         with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None:
                 row.status = status
                 row.failure_reason = reason
-                if extra:
-                    row.extra = {**(row.extra or {}), **extra}
 
 
 def _apply_info(row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool) -> None:

@@ -14,6 +14,7 @@ import builtins
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
@@ -26,9 +27,23 @@ from core.records import from_columns, iso
 
 logger = logging.getLogger(__name__)
 
-STATES = ("queued", "running", "done", "skipped", "failed", "cancelled")
-ACTIVE = ("queued", "running")
-FINISHED = ("done", "skipped", "failed", "cancelled")
+
+class JobState(StrEnum):
+    """A job's `state` (the same strings in JSON and in the catalog), and a file's combined
+    processing state (`combine`)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+STATES = tuple(s.value for s in JobState)
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)  # what cancel() stops
+RETRYABLE = (JobState.FAILED, JobState.CANCELLED)  # what retry() runs again
+FINISHED = tuple(s for s in JobState if s not in ACTIVE)
 KINDS = ("faststart", "web", "hls", "thumbnails")
 BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
 BACKOFF_MAX = 300.0
@@ -97,14 +112,22 @@ def combine(jobs: list[JobRecord]) -> Processing | None:
     if not jobs:
         return None
     states = {j.state for j in jobs}
-    progress = sum(1.0 if j.state in ("done", "skipped") else j.progress for j in jobs) / len(jobs)
-    errors = [f"{j.kind}: {j.error}" for j in jobs if j.state in ("failed", "skipped") and j.error]
-    for state in ("failed", "running", "queued", "cancelled"):
+    progress = sum(
+        1.0 if j.state in (JobState.DONE, JobState.SKIPPED) else j.progress for j in jobs
+    ) / len(jobs)
+    errors = [
+        f"{j.kind}: {j.error}"
+        for j in jobs
+        if j.state in (JobState.FAILED, JobState.SKIPPED) and j.error
+    ]
+    for state in (JobState.FAILED, JobState.RUNNING, JobState.QUEUED, JobState.CANCELLED):
         if state in states:
-            failed = [f"{j.kind}: {j.error}" for j in jobs if j.state == "failed" and j.error]
+            failed = [
+                f"{j.kind}: {j.error}" for j in jobs if j.state == JobState.FAILED and j.error
+            ]
             return Processing(state, progress, "; ".join(failed) or None)
-    state = "skipped" if states == {"skipped"} else "done"
-    return Processing(state, 1.0, "; ".join(errors) if state == "skipped" else None)
+    state = JobState.SKIPPED if states == {JobState.SKIPPED} else JobState.DONE
+    return Processing(state, 1.0, "; ".join(errors) if state == JobState.SKIPPED else None)
 
 
 def backoff(attempts: int) -> float:
@@ -146,7 +169,7 @@ class JobQueue:
         return Job(
             kind=kind,
             file_id=file_id,
-            state="queued",
+            state=JobState.QUEUED,
             progress=0.0,
             attempts=0,
             max_attempts=self.max_attempts,
@@ -160,13 +183,15 @@ class JobQueue:
             now = utcnow()
             s.execute(
                 update(Job)
-                .where(Job.file_id == file_id, Job.state == "queued")
-                .values(state="cancelled", finished_at=now, error="Replaced by a new request"),
+                .where(Job.file_id == file_id, Job.state == JobState.QUEUED)
+                .values(
+                    state=JobState.CANCELLED, finished_at=now, error="Replaced by a new request"
+                ),
                 execution_options={"synchronize_session": False},
             )
             s.execute(
                 update(Job)
-                .where(Job.file_id == file_id, Job.state == "running")
+                .where(Job.file_id == file_id, Job.state == JobState.RUNNING)
                 .values(cancel_requested=True),
                 execution_options={"synchronize_session": False},
             )
@@ -181,14 +206,14 @@ class JobQueue:
     def claim(self, owner: str, kinds: tuple[str, ...] | None = None) -> JobRecord | None:
         """Takes the oldest runnable job (queued and due, or running with a lapsed lease)."""
         now = utcnow()
-        lapsed = and_(Job.state == "running", Job.lease_expires_at < now)
+        lapsed = and_(Job.state == JobState.RUNNING, Job.lease_expires_at < now)
         with self.db.write() as s:
             # A job whose worker died on its last allowed attempt fails instead of running again
             s.execute(
                 update(Job)
                 .where(lapsed, Job.attempts >= Job.max_attempts)
                 .values(
-                    state="failed",
+                    state=JobState.FAILED,
                     finished_at=now,
                     lease_owner=None,
                     error="The worker running it stopped responding on every attempt",
@@ -196,7 +221,7 @@ class JobQueue:
                 execution_options={"synchronize_session": False},
             )
             pick = select(Job.id).where(
-                or_(and_(Job.state == "queued", Job.run_after <= now), lapsed)
+                or_(and_(Job.state == JobState.QUEUED, Job.run_after <= now), lapsed)
             )
             if kinds:
                 pick = pick.where(Job.kind.in_(kinds))
@@ -207,7 +232,7 @@ class JobQueue:
                 update(Job)
                 .where(Job.id == pick.scalar_subquery())
                 .values(
-                    state="running",
+                    state=JobState.RUNNING,
                     lease_owner=owner,
                     lease_expires_at=now + timedelta(seconds=self.lease_seconds),
                     attempts=Job.attempts + 1,
@@ -233,7 +258,7 @@ class JobQueue:
         with self.db.write() as s:
             held = s.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                .where(Job.id == job_id, Job.lease_owner == owner, Job.state == JobState.RUNNING)
                 .values(**values)
                 .returning(Job.cancel_requested),
                 execution_options={"synchronize_session": False},
@@ -246,21 +271,21 @@ class JobQueue:
             row = s.execute(
                 select(Job.state, Job.lease_owner, Job.cancel_requested).where(Job.id == job_id)
             ).one_or_none()
-        return row is None or row[0] != "running" or row[1] != owner or bool(row[2])
+        return row is None or row[0] != JobState.RUNNING or row[1] != owner or bool(row[2])
 
     def finish(
         self,
         job_id: int,
         owner: str,
-        state: str = "done",
+        state: JobState = JobState.DONE,
         result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> bool:
         """Marks our running job done/skipped/cancelled; False if it was not ours any more."""
-        if state not in ("done", "skipped", "cancelled"):
+        if state not in (JobState.DONE, JobState.SKIPPED, JobState.CANCELLED):
             raise InvalidInput(f"finish() cannot set state {state!r}")
-        condition = [Job.id == job_id, Job.lease_owner == owner, Job.state == "running"]
-        if state != "cancelled":
+        condition = [Job.id == job_id, Job.lease_owner == owner, Job.state == JobState.RUNNING]
+        if state != JobState.CANCELLED:
             condition.append(Job.cancel_requested.is_(False))
         with self.db.write() as s:
             done = s.execute(
@@ -268,7 +293,7 @@ class JobQueue:
                 .where(*condition)
                 .values(
                     state=state,
-                    progress=1.0 if state != "cancelled" else Job.progress,
+                    progress=1.0 if state != JobState.CANCELLED else Job.progress,
                     result=result or {},
                     error=error,
                     finished_at=utcnow(),
@@ -286,17 +311,17 @@ class JobQueue:
         """A failed attempt: queued again after a back-off, or failed for good with the reason."""
         with self.db.write() as s:
             row = s.get(Job, job_id)
-            if row is None or row.lease_owner != owner or row.state != "running":
+            if row is None or row.lease_owner != owner or row.state != JobState.RUNNING:
                 return None
             now = utcnow()
             row.error = error[:2000]
             row.lease_owner = None
             row.lease_expires_at = None
             if permanent or row.attempts >= row.max_attempts:
-                row.state = "failed"
+                row.state = JobState.FAILED
                 row.finished_at = now
             else:
-                row.state = "queued"
+                row.state = JobState.QUEUED
                 row.run_after = now + timedelta(seconds=backoff(row.attempts))
             s.flush()
             return JobRecord.from_row(row)
@@ -306,9 +331,9 @@ class JobQueue:
         with self.db.write() as s:
             done = s.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                .where(Job.id == job_id, Job.lease_owner == owner, Job.state == JobState.RUNNING)
                 .values(
-                    state="queued",
+                    state=JobState.QUEUED,
                     attempts=func.max(Job.attempts - 1, 0)
                     if self.db.is_sqlite
                     else func.greatest(Job.attempts - 1, 0),
@@ -326,9 +351,9 @@ class JobQueue:
         """A queued job is cancelled at once; a running one is stopped by its worker (< 1 s)."""
         with self.db.write() as s:
             row = _job(s, job_id)
-            if row.state == "queued":
-                row.state, row.finished_at = "cancelled", utcnow()
-            elif row.state == "running":
+            if row.state == JobState.QUEUED:
+                row.state, row.finished_at = JobState.CANCELLED, utcnow()
+            elif row.state == JobState.RUNNING:
                 row.cancel_requested = True
             else:
                 raise Conflict(f"Job {job_id} has already finished ({row.state})")
@@ -339,9 +364,9 @@ class JobQueue:
         """A failed or cancelled job runs again from a fresh attempt count."""
         with self.db.write() as s:
             row = _job(s, job_id)
-            if row.state not in ("failed", "cancelled"):
+            if row.state not in RETRYABLE:
                 raise Conflict(f"Only failed or cancelled jobs can be retried (job is {row.state})")
-            row.state, row.attempts, row.error = "queued", 0, None
+            row.state, row.attempts, row.error = JobState.QUEUED, 0, None
             row.progress, row.run_after, row.finished_at = 0.0, utcnow(), None
             row.cancel_requested, row.started_at = False, None
             s.flush()
@@ -399,12 +424,14 @@ class JobQueue:
         with self.db.read() as s:
             rows = s.execute(
                 select(Job.kind, Job.started_at, Job.finished_at).where(
-                    Job.state == "done", Job.finished_at.is_not(None)
+                    Job.state == JobState.DONE, Job.finished_at.is_not(None)
                 )
             ).all()
             failed = dict(
                 s.execute(
-                    select(Job.kind, func.count()).where(Job.state == "failed").group_by(Job.kind)
+                    select(Job.kind, func.count())
+                    .where(Job.state == JobState.FAILED)
+                    .group_by(Job.kind)
                 ).all()
             )
         durations = [
@@ -446,12 +473,12 @@ class JobQueue:
         with self.db.write() as s:
             s.execute(
                 update(Job)
-                .where(Job.file_id == file_id, Job.state == "running")
+                .where(Job.file_id == file_id, Job.state == JobState.RUNNING)
                 .values(cancel_requested=True),
                 execution_options={"synchronize_session": False},
             )
             s.execute(
-                delete(Job).where(Job.file_id == file_id, Job.state != "running"),
+                delete(Job).where(Job.file_id == file_id, Job.state != JobState.RUNNING),
                 execution_options={"synchronize_session": False},
             )
 

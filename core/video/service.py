@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from core import keys
 from core.errors import InvalidInput, NotFound
 from core.events import ChangeEvent, EventKind
-from core.jobs import KINDS, JobRecord, combine
+from core.jobs import KINDS, JobRecord, JobState, combine
 from core.mediatypes import FileKind
 from core.records import FileRecord, FileStatus
 
@@ -129,7 +129,7 @@ class Served:
 
 
 def done_jobs(jobs: list[JobRecord]) -> dict[str, JobRecord]:
-    return {j.kind: j for j in jobs if j.state == "done"}
+    return {j.kind: j for j in jobs if j.state == JobState.DONE}
 
 
 def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) -> Served:
@@ -143,7 +143,7 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
             break
         job = done.get(name)
         if job is None:
-            skipped = any(j.kind == name and j.state == "skipped" for j in jobs)
+            skipped = any(j.kind == name and j.state == JobState.SKIPPED for j in jobs)
             if choice and not skipped:
                 raise NotFound(f"File {record.id} has no {name} rendition (yet)")
             continue  # skipped: the original already is what that rendition would be

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from core import partials
 from core.errors import MediaDeskError, NotFound
 from core.events import EventKind
-from core.jobs import JobRecord
+from core.jobs import JobRecord, JobState
 from core.records import FileRecord
 from core.video import service
 from core.video.encode import faststart_skip_reason
@@ -145,7 +145,7 @@ class VideoWorker:
         try:
             record = lib.get_file(job.file_id)
         except NotFound:
-            lib.jobs.finish(job.id, owner, "cancelled", error="The file was deleted")
+            lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="The file was deleted")
             lib.jobs.forget_file(job.file_id)
             return
         work = work_folder(lib, job)
@@ -270,12 +270,12 @@ class VideoWorker:
             if self._stop.is_set() and not lib.jobs.should_stop(job.id, owner):
                 lib.jobs.release(job.id, owner)
                 return
-            lib.jobs.finish(job.id, owner, "cancelled", error="Cancelled")
+            lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled")
             if not self._file_exists(record.id):
                 lib.jobs.forget_file(record.id)
             return
         if outcome.kind == "skipped":
-            lib.jobs.finish(job.id, owner, "skipped", result={}, error=outcome.message)
+            lib.jobs.finish(job.id, owner, JobState.SKIPPED, result={}, error=outcome.message)
             return
         if outcome.kind == "error":
             lib.jobs.fail(job.id, owner, outcome.message, permanent=outcome.permanent)
@@ -295,12 +295,12 @@ class VideoWorker:
         # A hard delete may have run during the upload: then nothing we made may remain.
         if not self._file_exists(record.id):
             self._remove(record, job.kind, result)
-            lib.jobs.finish(job.id, owner, "cancelled", error="The file was deleted")
+            lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="The file was deleted")
             lib.jobs.forget_file(record.id)
             return
-        if not lib.jobs.finish(job.id, owner, "done", result=result):
+        if not lib.jobs.finish(job.id, owner, JobState.DONE, result=result):
             logger.info("Job %s was cancelled or taken over; its upload is not recorded", job.id)
-            lib.jobs.finish(job.id, owner, "cancelled", error="Cancelled")
+            lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled")
             newest = {j.kind: j.id for j in lib.jobs.latest_for_file(record.id)}
             if newest.get(job.kind) == job.id:  # no newer job will overwrite these keys
                 self._remove(record, job.kind, result)
@@ -360,7 +360,7 @@ def sweep_work_folders(lib: Library) -> list[Path]:
             job_id = int(folder.name.split("-")[1])
             live = (
                 partials.owner_alive(lib.paths.tmp_dir, folder.name)
-                and lib.jobs.get(job_id).state == "running"
+                and lib.jobs.get(job_id).state == JobState.RUNNING
             )
         except (ValueError, NotFound):
             live = False

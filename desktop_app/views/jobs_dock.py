@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.events import ChangeEvent, EventKind
-from core.jobs import JobRecord, Processing, combine
+from core.jobs import ACTIVE, RETRYABLE, JobRecord, JobState, Processing, combine
 from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
@@ -38,13 +38,13 @@ REFRESH_DELAY_MS = 400  # progress events come twice a second per job: one reloa
 
 def state_text(state: str) -> str:
     """A job or processing state in the interface language."""
-    names = {
-        "queued": QCoreApplication.translate("Jobs", "queued"),
-        "running": QCoreApplication.translate("Jobs", "running"),
-        "done": QCoreApplication.translate("Jobs", "done"),
-        "skipped": QCoreApplication.translate("Jobs", "skipped"),
-        "failed": QCoreApplication.translate("Jobs", "failed"),
-        "cancelled": QCoreApplication.translate("Jobs", "cancelled"),
+    names: dict[str, str] = {
+        JobState.QUEUED: QCoreApplication.translate("Jobs", "queued"),
+        JobState.RUNNING: QCoreApplication.translate("Jobs", "running"),
+        JobState.DONE: QCoreApplication.translate("Jobs", "done"),
+        JobState.SKIPPED: QCoreApplication.translate("Jobs", "skipped"),
+        JobState.FAILED: QCoreApplication.translate("Jobs", "failed"),
+        JobState.CANCELLED: QCoreApplication.translate("Jobs", "cancelled"),
     }
     return names.get(state, state)
 
@@ -80,11 +80,11 @@ class ProcessingStates(QObject):
 def draw_processing_badge(painter: QPainter, box: QRect, state: dict[str, Any]) -> None:
     """A top-left badge on a grid tile while a video is processed or when it failed."""
     kind = state.get("state")
-    if kind not in ("queued", "running", "failed"):
+    if kind not in (JobState.QUEUED, JobState.RUNNING, JobState.FAILED):
         return
-    if kind == "failed":
+    if kind == JobState.FAILED:
         text, color = "⚠", QColor(200, 40, 40, 220)
-    elif kind == "queued":
+    elif kind == JobState.QUEUED:
         text, color = "⏳", QColor(0, 0, 0, 170)
     else:
         text, color = (
@@ -194,7 +194,14 @@ class JobsDock(QDockWidget):
         bar = QHBoxLayout()
         self.filter = QComboBox(body)
         self.filter.addItem(self.tr("All jobs"), None)
-        for state in ("queued", "running", "failed", "done", "skipped", "cancelled"):
+        for state in (
+            JobState.QUEUED,
+            JobState.RUNNING,
+            JobState.FAILED,
+            JobState.DONE,
+            JobState.SKIPPED,
+            JobState.CANCELLED,
+        ):
             self.filter.addItem(state_text(state), state)
         self.filter.currentIndexChanged.connect(lambda _i: self.refresh())
         self.cancel_button = QPushButton(self.tr("Cancel"), body)
@@ -297,8 +304,8 @@ class JobsDock(QDockWidget):
 
     def _update_buttons(self) -> None:
         job = self.selected()
-        self.cancel_button.setEnabled(job is not None and job.state in ("queued", "running"))
-        self.retry_button.setEnabled(job is not None and job.state in ("failed", "cancelled"))
+        self.cancel_button.setEnabled(job is not None and job.state in ACTIVE)
+        self.retry_button.setEnabled(job is not None and job.state in RETRYABLE)
         self.reprocess_button.setEnabled(job is not None)
 
     # ---- actions ----------------------------------------------------------------------------

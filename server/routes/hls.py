@@ -13,6 +13,7 @@ import re
 from aiohttp import web
 
 from core.errors import NotFound
+from core.jobs import JobState
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video import service
@@ -42,7 +43,7 @@ async def _video(request: web.Request, action: str, kind: str) -> tuple[FileReco
         raise NotFound(f"File {record.id} is not a video")
     jobs = {j.kind: j for j in await file_jobs(request, record)}
     job = jobs.get(kind)
-    if job is None or job.state != "done":
+    if job is None or job.state != JobState.DONE:
         state = job.state if job else "not queued"
         reason = f": {job.error}" if job and job.error else ""
         raise NotFound(f"The {kind} of file {record.id} is not ready ({state}{reason})")

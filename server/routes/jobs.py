@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from core.jobs import MAX_LIMIT, STATES, JobQueue, JobRecord
+from core.jobs import MAX_LIMIT, STATES, JobQueue, JobRecord, JobState
 from core.library import Library
 from core.video import service
 from server.auth import requires
@@ -62,7 +62,7 @@ async def _change(request: web.Request, change: Callable[[JobQueue, int], JobRec
 @requires("admin")
 async def cancel_job(request: web.Request) -> web.Response:
     job = await _change(request, JobQueue.cancel)
-    return web.json_response(job.as_dict(), status=202 if job.state == "running" else 200)
+    return web.json_response(job.as_dict(), status=202 if job.state == JobState.RUNNING else 200)
 
 
 @routes.post("/jobs/{job_id}/retry")

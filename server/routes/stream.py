@@ -10,7 +10,7 @@ from core.jobs import combine
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
-from core.video.service import choose_video, renditions
+from core.video.service import choose_video, done_jobs, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.errors import ApiError
 from server.openapi_schemas import STREAM_INFO_FIELDS
@@ -166,7 +166,7 @@ async def _video_info(request: web.Request, record: FileRecord) -> dict[str, obj
     for item in renditions(record, jobs):
         path = item.pop("path")
         items.append({**item, "url": with_query(f"{base}/{path}", query)})
-    done = {j.kind for j in jobs if j.state == "done"}
+    done = done_jobs(jobs)
     out.update(
         processing=state.as_dict() if state else None,
         renditions=items,

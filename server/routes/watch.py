@@ -11,6 +11,7 @@ from aiohttp import web
 from core.errors import InvalidInput, NotFound
 from core.mediatypes import FileKind
 from core.records import FileRecord
+from core.video.service import done_jobs
 from server.auth import FILE, PUBLIC, requires
 from server.params import as_int, file_id
 from server.record_cache import ready_record
@@ -37,11 +38,11 @@ async def watch(request: web.Request) -> web.Response:
     ensure_video_access(request, record, "watch")
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
-    jobs = {j.kind: j for j in await file_jobs(request, record)}
+    done = done_jobs(await file_jobs(request, record))
     query = grant_query(request, record)
     base = f"/stream/{record.id}"
-    hls_ready = jobs.get("hls") is not None and jobs["hls"].state == "done"
-    thumbs_ready = jobs.get("thumbnails") is not None and jobs["thumbnails"].state == "done"
+    hls_ready = "hls" in done
+    thumbs_ready = "thumbnails" in done
     config = {
         "file_id": record.id,
         "duration": record.duration,
