@@ -294,15 +294,16 @@ def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
     filled: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A term with too few matches for a LIKE walk but many for reading them all: the sort
-    key's index walked with the matches' ids as a list, or (that walk running long) the
-    matches read and merged: the same pages both ways, forwards and backwards, NULL keys
-    included (photos have no duration)."""
+    key's index walked with the matches' ids as a list (from the term, or from its rarest
+    trigram and checked with LIKE: "photo-01"'s is "-01", also in Clip-01x), or (that walk
+    running long) the matches read and merged: the same pages every way, forwards and
+    backwards, NULL keys included (photos have no duration)."""
     import core.catalog
 
     catalog = catalog_of(filled)
     cases = [
         (term, sort)
-        for term in ("clip", "photo")
+        for term in ("clip", "photo", "photo-01")
         for sort in ("-created_at", "size", "-duration", "duration", "original_filename")
     ]
 
@@ -318,6 +319,7 @@ def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
 
     monkeypatch.setattr(core.catalog, "LISTED_RATIO", 1e9)  # never listed: matches merged
     expected = pages()
+    assert len(walk(filled, q="photo-01")) < len(walk(filled, q="-01"))
     assert all(forward and forward[::-1] == back for forward, back in expected)
     assert not any(key[0] == "listed" for key in catalog._prepared)
     monkeypatch.setattr(core.catalog, "LISTED_RATIO", 0.0)  # listed whenever not common
@@ -332,6 +334,11 @@ def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
     monkeypatch.setattr(core.catalog.Catalog, "_merged", spy)
     assert pages() == expected
     assert any(key[0] == "listed" for key in catalog._prepared) and not merged
+    assert {probe.trigram for _e, _g, probe in catalog._probes.values()} >= {"-01", "cli"}
+    monkeypatch.setattr(core.catalog, "TRIGRAM_SUPERSET", 0)  # the lists of the terms
+    assert pages() == expected
+    assert not any(probe.trigram for _e, _g, probe in catalog._probes.values())
+    assert not merged
     # every listed walk runs long: the matches are read instead
     monkeypatch.setattr(core.catalog, "READ_COST", 0.0)
     monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
