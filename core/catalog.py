@@ -1050,7 +1050,7 @@ def _search_clauses(
     walk = or_(_in_text(_LIKE_PATTERN), *by_name)
     if key[0] == "short":
         return walk, (), walk, None
-    _fts, has_athletes, parts, common = key
+    _fts, _has_athletes, parts, common = key  # (the athletes: by_name above)
     # the athletes' names are matched in Python; the FTS index holds names and descriptions
     in_text: ColumnElement[bool] = MediaFile.id.in_(_fts_ids(_MATCH))
     every = or_(in_text, *by_name)
