@@ -121,6 +121,36 @@ def test_save_stores_the_edits_then_moves_on(
     assert window.browser.grid.currentIndex().row() == window.controller.grid.row_of(second.id)
 
 
+def test_leaving_while_a_save_runs_waits_for_it_instead_of_asking(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+S, then another file at once (the save still on its worker thread): no question
+    about edits already being saved; the move happens once they are stored. Edits typed after
+    the save was sent are still asked about."""
+    first, second = two_files
+    asker = Asker(Button.Cancel)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    edit_description(window, first.id, "Long jump, 7.12 m")
+    assert window.details.request_save()  # what Ctrl+S does; the answer comes back later
+    window.browser.select_row(window.controller.grid.row_of(second.id))
+    wait_for(
+        qtbot, lambda: window.details.record is not None and window.details.record.id == second.id
+    )
+    assert asker.asked == []
+    assert library.get_file(first.id).description == "Long jump, 7.12 m"
+
+    edit_description(window, second.id, "Triple jump")
+    assert window.details.request_save()
+    window.details.description.setPlainText("Triple jump, 14.02 m")  # typed after the save
+    window.browser.select_row(window.controller.grid.row_of(first.id))
+    wait_for(qtbot, lambda: asker.asked == [second.original_filename])
+    assert window.details.record is not None and window.details.record.id == second.id
+
+
 def test_a_failed_save_keeps_the_edits_and_the_selection(
     qtbot,  # type: ignore[no-untyped-def]
     window: MainWindow,

@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.library = library
         self.state_file = state_file or window_state_file(library.settings)
         self._pending_leave: tuple[int, Callable[[], None], Callable[[], None]] | None = None
+        self._saving: tuple[int, dict[str, object]] | None = None  # the save in flight, its edits
         self._last_trashed: list[int] = []  # what Ctrl+Z puts back
         self._asking = False
         # The title names what is shown; the platform appends the application name (written
@@ -226,6 +227,7 @@ class MainWindow(QMainWindow):
         self.browser.activated.connect(c.request_preview)
         d = self.details
         d.saveRequested.connect(c.save_metadata)
+        d.saveRequested.connect(self._on_save_requested)
         d.previewRequested.connect(self.preview)
         d.copyLinkRequested.connect(self.copy_link)
         d.exportRequested.connect(self.export)
@@ -286,6 +288,10 @@ class MainWindow(QMainWindow):
             return  # e.g. a timer firing while the question is open: that question decides
         elif self._pending_leave is not None:
             cancel()  # the edits are being saved: stay until that is done
+        elif self._saving_these_edits():
+            # Ctrl+S (or Save) already sent exactly these edits: asking again would offer to
+            # save what is being saved; leave once it is stored, stay if it fails
+            self._pending_leave = (self.details.record.id, proceed, cancel)
         else:
             self._asking = True
             QTimer.singleShot(0, lambda: self._ask_and_leave(proceed, cancel))
@@ -324,7 +330,21 @@ class MainWindow(QMainWindow):
         box.setEscapeButton(buttons.Cancel)
         return buttons(box.exec())
 
+    def _on_save_requested(self, file_id: int, changes: dict[str, object], _version: int) -> None:
+        self._saving = (file_id, dict(changes))
+
+    def _saving_these_edits(self) -> bool:
+        record, saving = self.details.record, self._saving
+        return (
+            record is not None
+            and saving is not None
+            and saving[0] == record.id
+            and saving[1] == self.details.changes()
+        )
+
     def _on_saved(self, record: FileRecord) -> None:
+        if self._saving is not None and self._saving[0] == record.id:
+            self._saving = None
         if self.details.record is not None and self.details.record.id == record.id:
             self.details.show_record(record)
         pending = self._pending_leave
@@ -333,6 +353,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, pending[1])
 
     def _on_save_failed(self, file_id: int, _message: ErrorMessage) -> None:
+        if self._saving is not None and self._saving[0] == file_id:
+            self._saving = None
         pending = self._pending_leave
         if pending is not None and pending[0] == file_id:
             self._pending_leave = None
