@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from core.db.models import MediaFile
 from core.library import Library
@@ -139,3 +139,25 @@ def test_page_records_equal_the_orm_rows_records(library: Library) -> None:
         assert record == expected
         assert list(record.as_dict()) == list(expected.as_dict())
         assert record.athlete_name == expected.athlete_name
+
+
+def test_athletes_counts_from_the_kept_counts_equal_the_rows(any_catalog: Library) -> None:
+    """/athletes and the sidebar count each athlete's ready files outside the trash from the
+    counts kept by triggers: the same numbers as counting the rows, after writes."""
+    lib = any_catalog
+    lib.restore(4)
+    with db_of(lib).write() as s:
+        s.execute(update(MediaFile).where(MediaFile.id == 6).values(athlete_id=1))
+        s.execute(update(MediaFile).where(MediaFile.id == 8).values(status="failed"))
+        s.execute(update(MediaFile).where(MediaFile.id == 12).values(athlete_id=2))
+    with db_of(lib).read() as s:
+        rows = dict(
+            s.execute(
+                select(MediaFile.athlete_id, func.count())
+                .where(MediaFile.deleted_at.is_(None), MediaFile.status == "ready")
+                .group_by(MediaFile.athlete_id)
+            ).all()
+        )
+    counts = {a.id: a.file_count for a in lib.athletes()}
+    assert counts == {1: rows[1], 2: rows[2]} and all(counts.values())
+    assert all(type(n) is int for n in counts.values())
