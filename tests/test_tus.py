@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import http.client
 import os
 import socket
 import time
@@ -318,6 +319,46 @@ def test_long_streamed_patches_catalogue_the_exact_bytes(
     assert (record.status, record.file_type, record.size) == ("ready", "video", 40 * MiB + 12345)
     assert record.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
     assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
+
+
+def test_chunked_patch_after_a_long_one_on_the_same_connection(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    """The body is read in big pieces without losing the HTTP framing: a chunked PATCH (with
+    chunks of every size, down to 1 byte) follows a long one on the same kept-alive connection."""
+    token = make_tokens(big_library).upload
+    data = noise_png(tmp_path / "c.png", 1500).read_bytes()
+    assert len(data) > 6 * MiB
+    url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
+    path = url.split(str(big_live.port), 1)[1]
+    half = len(data) // 2
+    headers = {**bearer(token), **TUS, **OCTETS}
+    conn = http.client.HTTPConnection("127.0.0.1", big_live.port, timeout=60)
+    try:
+        conn.request("PATCH", path, body=data[:half], headers={**headers, "Upload-Offset": "0"})
+        first = conn.getresponse()
+        first.read()
+        assert (first.status, first.getheader("Upload-Offset")) == (204, str(half))
+        sizes = [1, 7, 65536, 3 * MiB, 1, 123457]
+        pieces, at = [], half
+        for n in sizes:
+            pieces.append(data[at : at + n])
+            at += n
+        pieces.append(data[at:])
+        conn.request(
+            "PATCH",
+            path,
+            body=iter(pieces),
+            headers={**headers, "Upload-Offset": str(half)},
+            encode_chunked=True,
+        )
+        second = conn.getresponse()
+        second.read()
+        assert (second.status, second.getheader("Upload-Offset")) == (204, str(len(data)))
+    finally:
+        conn.close()
+    record = big_library.get_file(int(head(url, token).headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
 
 
 # ---- S3: parts of equal size, nothing left behind --------------------------------------------
