@@ -191,3 +191,24 @@ def test_scrub_thumbnails_show_over_the_player_seek_bar(
     assert (shown.width(), shown.height()) == (cues[2].w, cues[2].h)
     # the tile is the sprite's third region (the red marker of the frame is at its top-left)
     assert shown.toImage().pixelColor(3, 3).red() > 150
+
+
+def test_tile_badges_use_only_characters_the_font_has(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The queued badge was an hourglass that DejaVu (the usual Linux UI font) lacks: an empty
+    box on every queued tile. Each badge is now drawn from characters the font can paint."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from core.jobs import JobState
+    from desktop_app.views.jobs_dock import badge_text, state_text
+
+    metrics = QFontMetrics(QFont())
+    for kind, progress in (
+        (JobState.QUEUED, None),
+        (JobState.RUNNING, 0.42),
+        (JobState.FAILED, None),
+    ):
+        text = badge_text(kind, progress, metrics)
+        missing = [c for c in text if not c.isspace() and not metrics.inFontUcs4(ord(c))]
+        assert text and not missing, (kind, text)
+    assert badge_text(JobState.RUNNING, 0.42, metrics).endswith("42 %")
+    assert badge_text(JobState.QUEUED, None, metrics) == state_text(JobState.QUEUED)

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -77,26 +85,36 @@ class ProcessingStates(QObject):
             self.set(event.file_id, None)
 
 
+BADGE_COLORS = {
+    JobState.FAILED: QColor(200, 40, 40, 220),
+    JobState.QUEUED: QColor(0, 0, 0, 170),
+    JobState.RUNNING: QColor(20, 90, 180, 220),
+}
+
+
+def badge_text(kind: str, progress: float | None, metrics: QFontMetrics) -> str:
+    """A symbol where the tile's font has one, else the state's word: an hourglass missing
+    from the font painted an empty box (DejaVu, the usual Linux font, has none)."""
+    if kind == JobState.RUNNING:
+        percent = f"{int(round(100 * float(progress or 0)))} %"
+        return f"\u2699 {percent}" if metrics.inFontUcs4(0x2699) else percent
+    if kind == JobState.FAILED and metrics.inFontUcs4(0x26A0):
+        return "\u26a0"
+    return state_text(kind)
+
+
 def draw_processing_badge(painter: QPainter, box: QRect, state: dict[str, Any]) -> None:
     """A top-left badge on a grid tile while a video is processed or when it failed."""
     kind = state.get("state")
     if kind not in (JobState.QUEUED, JobState.RUNNING, JobState.FAILED):
         return
-    if kind == JobState.FAILED:
-        text, color = "⚠", QColor(200, 40, 40, 220)
-    elif kind == JobState.QUEUED:
-        text, color = "⏳", QColor(0, 0, 0, 170)
-    else:
-        text, color = (
-            f"⚙ {int(round(100 * float(state.get('progress') or 0)))} %",
-            QColor(20, 90, 180, 220),
-        )
     painter.save()
     font = QFont(painter.font())
     font.setBold(True)
     font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
     painter.setFont(font)
     metrics = painter.fontMetrics()
+    text, color = badge_text(kind, state.get("progress"), metrics), BADGE_COLORS[kind]
     width, height = metrics.horizontalAdvance(text) + 12, metrics.height() + 4
     badge = QRect(box.left() + 4, box.top() + 4, width, height)
     path = QPainterPath()
