@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from core.db.engine import Database
 from core.db.migrate import alembic_config, downgrade, upgrade
@@ -76,3 +77,52 @@ def test_optimistic_version_increments(library: Library, media_dir) -> None:
     rec = library.uploads.ingest(media_dir.png, "image")
     updated = library.update_file(rec.id, {"description": "a"})
     assert updated.version == rec.version + 1
+
+
+def _dates_follow_ids(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT created_follows_id FROM catalog_order")))
+
+
+def _index_names(engine: Engine) -> set[str]:
+    return {str(ix["name"]) for ix in inspect(engine).get_indexes("media_files")}
+
+
+def test_migration_0015_flags_dates_in_id_order_and_drops_the_name_index(tmp_path: Path) -> None:
+    """An existing catalog upgraded: the flag says whether every file's date follows its id
+    (shared dates allowed), the triggers keep it from then on, and the unused index by
+    original_filename goes (back with the downgrade)."""
+    for name, minutes, follows in (("in", [0, 1, 1, 2], True), ("out", [0, 2, 1, 3], False)):
+        engine = create_engine(f"sqlite:///{tmp_path / name}.db")
+        upgrade(engine, "0014")
+        with engine.begin() as conn:
+            for i, minute in enumerate(minutes):
+                conn.execute(
+                    text(
+                        "INSERT INTO media_files (storage_key, original_filename, name_sort, "
+                        "file_type, is_public, description, status, has_thumbnail, extra, "
+                        "created_at, updated_at, version) VALUES (:k, 'a.jpg', 'a.jpg', 'image', "
+                        "0, '', 'ready', 0, '{}', :at, :at, 1)"
+                    ),
+                    {"k": f"k{i}", "at": f"2024-01-01 00:0{minute}:00.000000"},
+                )
+        upgrade(engine)
+        flag = functools.partial(_dates_follow_ids, engine)
+        indexes = functools.partial(_index_names, engine)
+        assert flag() is follows, name
+        assert "ix_media_files_by_original_filename" not in indexes()
+        with engine.begin() as conn:  # a file dated before the newest one
+            conn.execute(
+                text(
+                    "INSERT INTO media_files (storage_key, original_filename, name_sort, "
+                    "file_type, is_public, description, status, has_thumbnail, extra, "
+                    "created_at, updated_at, version) VALUES ('late', 'a.jpg', 'a.jpg', 'image', "
+                    "0, '', 'ready', 0, '{}', :at, :at, 1)"
+                ),
+                {"at": "2024-01-01 00:01:30.000000"},
+            )
+        assert not flag()
+        downgrade(engine, "0014")
+        assert "ix_media_files_by_original_filename" in indexes()
+        assert "catalog_order" not in inspect(engine).get_table_names()
+        engine.dispose()

@@ -265,6 +265,7 @@ def test_a_common_walk_that_runs_long_reads_the_matches_instead(
 
     sorts = ("-created_at", "size", "-duration", "original_filename")
     expected = {sort: pages(sort) for sort in sorts}
+    set_dates_follow_ids(filled, False)  # searches by date walk too
     every_term = core.catalog._Probe(common=True, listed=False, matches=1)
     monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: every_term)  # every term...
     monkeypatch.setattr(core.catalog, "WALK_BUDGET", 0.0)  # ...and every walk runs long
@@ -319,6 +320,7 @@ def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
 
     monkeypatch.setattr(core.catalog, "LISTED_RATIO", 1e9)  # never listed: matches merged
     expected = pages()
+    set_dates_follow_ids(filled, False)  # searches by date are listed too
     assert len(walk(filled, q="photo-01")) < len(walk(filled, q="-01"))
     assert all(forward and forward[::-1] == back for forward, back in expected)
     assert not any(key[0] == "listed" for key in catalog._prepared)
@@ -351,6 +353,116 @@ def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
             r.id for r in walk(filled, q="clip") if matches_filters(r, filters)
         ]
     assert merged
+
+
+def set_dates_follow_ids(lib: Library, follow: bool) -> None:
+    """Migration 0015's flag: whether searches by date may take the FTS matches by id."""
+    with db_of(lib).write() as s:
+        s.execute(text("UPDATE catalog_order SET created_follows_id = :f"), {"f": follow})
+
+
+def dates_follow_ids(lib: Library) -> bool:
+    with db_of(lib).read() as s:
+        return bool(s.scalar(text("SELECT created_follows_id FROM catalog_order")))
+
+
+def test_searches_by_date_take_the_fts_matches_in_id_order(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file's date follows its id (the fixture adds them in order, some dates shared):
+    a search by date reads the FTS matches by id, with the matched athletes' files merged in,
+    and gives the pages it gives the other ways (the flag cleared), forwards, backwards and
+    with filters; a cursor whose row is gone pages the other way. Triggers clear the flag
+    when a file's date goes out of its id's order."""
+    import core.catalog
+
+    catalog = catalog_of(filled)
+    cases = [
+        {"q": term, "sort": sort, **filters}
+        for term in ("photo", "clip", "messi", "libre en", "o-", "photo-01", "-00", "zzz")
+        for sort in ("-created_at", "created_at")
+        for filters in ({}, {"status": None}, {"file_type": "video"}, {"is_public": False})
+    ]
+
+    def pages() -> list[tuple[list[int], list[int]]]:
+        catalog._probes.clear()
+        return [
+            ([r.id for r in walk(filled, **case)], [r.id for r in walk_back(filled, **case)])
+            for case in cases
+        ]
+
+    by_id: list[int] = []
+    real = core.catalog.Catalog._fts_by_id
+
+    def spy(self: Any, *args: Any) -> Any:
+        by_id.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(core.catalog.Catalog, "_fts_by_id", spy)
+    assert dates_follow_ids(filled)
+    fast = pages()
+    assert by_id and sum(bool(forward) for forward, _ in fast) > len(cases) // 2
+    assert all(forward[::-1] == back for forward, back in fast)
+    set_dates_follow_ids(filled, False)
+    by_id.clear()
+    assert pages() == fast and not by_id
+    # common terms (walked without the flag) too
+    every_term = core.catalog._Probe(common=True, listed=False, matches=1)
+    monkeypatch.setattr(core.catalog.Catalog, "_common", lambda *a: every_term)
+    walked = pages()
+    set_dates_follow_ids(filled, True)
+    assert pages() == walked == fast and by_id
+    monkeypatch.undo()
+
+    # the cursor's row deleted and its id taken by a file a little older: after the cursor
+    # by date, not by id
+    newest = max(r.created_at for r in walk(filled, status=None))
+    row = {"file_type": "image", "sha256": "1" * 64, "status": "ready"}
+    with db_of(filled).write() as s:
+        s.add(
+            MediaFile(
+                storage_key="k/a",
+                original_filename="photo-a.jpg",
+                created_at=newest + timedelta(minutes=10),
+                **row,
+            )
+        )
+    first = filled.list_files(FileQuery(limit=1, q="photo"))
+    assert first.items[0].original_filename == "photo-a.jpg"
+    with db_of(filled).write() as s:
+        s.execute(text("DELETE FROM media_files WHERE id = :i"), {"i": first.items[0].id})
+        s.add(
+            MediaFile(
+                storage_key="k/b",
+                original_filename="photo-b.jpg",
+                created_at=newest + timedelta(minutes=5),
+                **row,
+            )
+        )
+    assert dates_follow_ids(filled)
+    second = filled.list_files(FileQuery(limit=7, q="photo", cursor=first.next_cursor))
+    assert second.items[0].id == first.items[0].id  # (SQLite gave the id again)
+    set_dates_follow_ids(filled, False)
+    assert filled.list_files(FileQuery(limit=7, q="photo", cursor=first.next_cursor)) == second
+
+    # triggers: a newer file keeps the flag, an older date (inserted or updated) clears it
+    set_dates_follow_ids(filled, True)
+    newest = max(r.created_at for r in walk(filled, status=None))
+    fill_one = {"file_type": "image", "original_filename": "later.jpg", "sha256": "1" * 64}
+    with db_of(filled).write() as s:
+        s.add(MediaFile(storage_key="k/later", created_at=newest, **fill_one))
+    assert dates_follow_ids(filled)
+    with db_of(filled).write() as s:
+        s.add(MediaFile(storage_key="k/older", created_at=newest - timedelta(days=1), **fill_one))
+    assert not dates_follow_ids(filled)
+    set_dates_follow_ids(filled, True)
+    with db_of(filled).write() as s:
+        s.execute(
+            update(MediaFile)
+            .where(MediaFile.storage_key == "k/later")
+            .values(created_at=newest + timedelta(days=2))
+        )
+    assert not dates_follow_ids(filled)
 
 
 def matches_filters(record: FileRecord, filters: dict[str, Any]) -> bool:

@@ -68,10 +68,10 @@ class MediaFile(Base):
         Index("ix_media_files_listing", "deleted_at", "status", "created_at"),
         Index("ix_media_files_sha256", "sha256"),
         Index("ix_media_files_athlete", "athlete_id"),
-        # one per sort key (migration 0007): a page or a keyset cursor walks an index
+        # one per sort key (migration 0007; names by name_sort, 0015 dropped original_filename's)
         *(
             Index(f"ix_media_files_by_{key}", "deleted_at", "status", key, "id")
-            for key in ("created_at", "original_filename", "size", "duration", "updated_at")
+            for key in ("created_at", "size", "duration", "updated_at")
         ),
         # sort=original_filename walks this one (migration 0008): natural order
         Index("ix_media_files_by_name_sort", "deleted_at", "status", "name_sort", "id"),
