@@ -87,8 +87,9 @@ ATHLETE_PARTS = 8  # a rare search seeks each matched athlete's index, up to thi
 WALK_BUDGET = 0.005
 # ...unless the term has so many matches that reading them all would cost more than walking on
 FALLBACK_MATCHES = 30_000
-# A whole-library search counts its total from the FTS index alone when the rows a listing
-# leaves out (trashed, pending, failed, aliases) are at most this many (each tested with LIKE)
+# A whole-library search counts its total from the FTS index alone when the rows to test with
+# LIKE (those a listing leaves out: trashed, pending, failed, aliases; the files of matched
+# athletes) are at most this many, or fewer than the term's matches
 HIDDEN_SCAN = 20_000
 ALL_MATCHES = 1 << 62  # _fts_matches without a cap
 NAMES_TTL = 2.0  # athletes' names folded for searches, unless a write here changes them first
@@ -534,6 +535,8 @@ class Catalog:
             total = int(run(stmt).scalar() or 0)
         elif (quick := self._count_from_index(s, q, plan)) is not None:
             total = quick
+        elif (in_athlete := self._count_in_athlete(s, q, plan, shape, run)) is not None:
+            total = in_athlete
         else:
             # the FTS matches read first (CROSS JOIN) and checked against the filters, plus the
             # matched athletes' files from the kept counts; a file found both ways counts once
@@ -565,8 +568,8 @@ class Catalog:
         the matching rows the listing leaves out (trashed, pending, failed, aliases: found by
         their index and tested with LIKE, the same matches for an ASCII term); the files of
         athletes whose name matches come from the kept counts, those of them the text matches
-        too taken off the index's count. None when that does not apply: filters, or many rows
-        to test."""
+        too taken off the index's count. None when that does not apply: filters, or more rows
+        to test than HIDDEN_SCAN and than the matches."""
         term = search_term(q.q)
         if (
             not term.isascii()
@@ -586,8 +589,14 @@ class Catalog:
             .having(func.sum(c.n) > 0)
         ).all()
         by_athletes = self._counted(s, q, plan.athletes) if plan.athletes else 0
-        if sum(int(n) for _t, _s, n in hidden_groups) + by_athletes > HIDDEN_SCAN:
-            return None
+        to_test = sum(int(n) for _t, _s, n in hidden_groups) + by_athletes
+        matches = None
+        if to_test > HIDDEN_SCAN:
+            # the other way reads each match's row: fewer rows to test still win (at 1M files
+            # "jump" tests 27,000 files of its athletes instead of reading 97,000 matches)
+            matches = self._fts_matches(s, _phrase(term), ALL_MATCHES)
+            if to_test > matches:
+                return None
         in_text = _in_text(_like(term))
 
         def matching(*where: ColumnElement[bool]) -> int:
@@ -604,7 +613,31 @@ class Catalog:
                 MediaFile.deleted_at.is_(None),
                 MediaFile.status == FileStatus.READY,
             )
-        return self._fts_matches(s, _phrase(term), ALL_MATCHES) - hidden + by_athletes
+        if matches is None:
+            matches = self._fts_matches(s, _phrase(term), ALL_MATCHES)
+        return matches - hidden + by_athletes
+
+    def _count_in_athlete(
+        self, s: Session, q: FileQuery, plan: _SearchPlan, shape: tuple[bool, ...], run: _Run
+    ) -> int | None:
+        """A search within one athlete's files: those files tested with LIKE through the
+        athlete's index, when they are at most HIDDEN_SCAN (at 1M files "dive" within one
+        athlete: 3,336 files tested instead of its 100,000 matches read). An ASCII term only,
+        where LIKE and the trigram index agree; else None."""
+        if q.athlete_id is None or not search_term(q.q).isascii():
+            return None
+        if self._counted(s, q) > HIDDEN_SCAN:
+            return None
+        has_athletes = bool(plan.athletes)
+
+        def build() -> Select[Any]:
+            by_name = [MediaFile.athlete_id.in_(_ATHLETES)] if has_athletes else []
+            return _where_filters(
+                select(func.count()), shape, or_(_in_text(_LIKE_PATTERN), *by_name)
+            )
+
+        stmt = self._prepare(("count_in_athlete", shape, has_athletes), build)
+        return int(run(stmt).scalar() or 0)
 
     def _counted(self, s: Session, q: FileQuery, athletes: tuple[int, ...] | None = None) -> int:
         """A total without a text search (or of these athletes' files): a SUM over the counts

@@ -659,6 +659,12 @@ def test_whole_library_search_totals_from_the_index_equal_the_counted_ones(
     monkeypatch.setattr(core.catalog.Catalog, "_count_from_index", spy)
     fast = [filled.list_files(q).total for q in queries]
     assert set(quick) == {"photo", "clip-0", "libre en", "messi", "nothing like it", "PHOTO-01"}
+    # more rows to test than HIDDEN_SCAN: from the index while they are fewer than the matches
+    monkeypatch.setattr(core.catalog, "HIDDEN_SCAN", 0)
+    catalog_of(filled)._counts.clear()
+    quick.clear()
+    assert [filled.list_files(q).total for q in queries] == fast
+    assert "photo" in quick and not {"messi", "nothing like it"} & set(quick)
     monkeypatch.setattr(core.catalog.Catalog, "_count_from_index", lambda *a: None)
     with db_of(filled).write():
         pass  # a commit: the cached totals are dropped
@@ -682,6 +688,59 @@ def test_search_totals_count_each_match_once(filled: Library) -> None:
             assert filled.list_files(q=term, **filters).total == len(listed), (term, filters)
             assert len(listed) == len({r.id for r in listed})
     assert any(r.athlete_id == 3 and "final" in r.description for r in walk(filled, q="final"))
+
+
+def test_search_totals_within_an_athlete_test_its_files(
+    filled: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search within one athlete counts that athlete's files tested with LIKE (a few of
+    them): the totals of reading the matches, with filters, a matched athlete's name, and
+    the matches read when the athlete has too many files."""
+    import core.catalog
+
+    with db_of(filled).write() as s:
+        s.execute(
+            update(MediaFile).where(MediaFile.id % 9 == 0).values(deleted_at=datetime.now(UTC))
+        )
+    catalog = catalog_of(filled)
+    queries = [
+        FileQuery(q=term, athlete_id=athlete, **filters)
+        for term in ("photo", "clip-0", "libre en", "messi", "PHOTO-01", "nothing")
+        for athlete in (1, 2)
+        for filters in ({}, {"file_type": "image"}, {"status": None}, {"trashed": True})
+    ]
+    used: list[int] = []
+    real = core.catalog.Catalog._count_in_athlete
+
+    def spy(self: Any, *args: Any) -> Any:
+        found = real(self, *args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(core.catalog.Catalog, "_count_in_athlete", spy)
+    tested = [filled.list_files(q).total for q in queries]
+    assert used and all(used)
+    assert tested == [
+        len(
+            walk(
+                filled,
+                q=q.q,
+                athlete_id=q.athlete_id,
+                file_type=q.file_type,
+                status=q.status,
+                trashed=q.trashed,
+            )
+        )
+        for q in queries
+    ]
+    monkeypatch.setattr(core.catalog, "HIDDEN_SCAN", -1)  # too many files: the matches read
+    catalog._counts.clear()
+    used.clear()
+    assert [filled.list_files(q).total for q in queries] == tested
+    assert used and not any(used)
+    assert sum(tested) and filled.list_files(q="messi", athlete_id=1).total == len(
+        walk(filled, athlete_id=1)
+    )
 
 
 def test_offset_pages_near_the_end_equal_the_cursor_walk(filled: Library, media_dir: Any) -> None:
