@@ -199,12 +199,10 @@ class Catalog:
 
                 return page_key, build
 
-            if q.offset:  # (never backwards)
-                rows = self._offset_page(
-                    run, q, rows_of("every"), column, desc, total, exact=plan is None
-                )
-            elif plan is not None and self._in_id_order(run, q, plan, key, after):
-                rows = self._merged(
+            def by_id() -> list[Any]:
+                """The page with the FTS part in id order (_in_id_order)."""
+                assert plan is not None
+                return self._merged(
                     run,
                     q,
                     plan,
@@ -214,6 +212,19 @@ class Catalog:
                     seek,
                     lambda: self._fts_by_id(run, plan, shape, column, desc, after, q.limit),
                 )
+
+            if q.offset:  # (never backwards)
+                rows = self._offset_page(
+                    run, q, rows_of("every"), column, desc, total, exact=plan is None
+                )
+            elif (
+                plan is not None
+                # a common term's walk is one statement where the athletes' parts are several;
+                # a rare term's matches, all on the page, are read as cheaply
+                and (not plan.athletes if plan.common else plan.matches > q.limit)
+                and self._in_id_order(run, q, plan, key, after)
+            ):
+                rows = by_id()
             elif plan is not None and plan.parts and not plan.common:
                 rows = self._listed(s, run, q, plan, shape, column, desc, seek)
             elif plan is not None and plan.common:
@@ -221,7 +232,9 @@ class Catalog:
                     with _time_limit(s, WALK_BUDGET):
                         rows = seek(*rows_of("walk"))
                 except _Interrupted:
-                    if self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
+                    if self._in_id_order(run, q, plan, key, after):
+                        rows = by_id()
+                    elif self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
                         rows = self._merged(run, q, plan, shape, column, desc, seek)
                     else:  # very many matches: the walk will find them, however long it takes
                         rows = seek(*rows_of("walk"))

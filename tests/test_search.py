@@ -394,9 +394,9 @@ def test_searches_by_date_take_the_fts_matches_in_id_order(
     by_id: list[int] = []
     real = core.catalog.Catalog._fts_by_id
 
-    def spy(self: Any, *args: Any) -> Any:
-        by_id.append(1)
-        return real(self, *args)
+    def spy(self: Any, run: Any, plan: Any, *args: Any) -> Any:
+        by_id.append(len(plan.athletes))  # with athletes matched by name: their parts merged
+        return real(self, run, plan, *args)
 
     monkeypatch.setattr(core.catalog.Catalog, "_fts_by_id", spy)
     assert dates_follow_ids(filled)
@@ -412,6 +412,11 @@ def test_searches_by_date_take_the_fts_matches_in_id_order(
     walked = pages()
     set_dates_follow_ids(filled, True)
     assert pages() == walked == fast and by_id
+    assert not any(by_id)  # a common term with athletes walks (one statement)...
+    monkeypatch.setattr(core.catalog, "WALK_BUDGET", 0.0)
+    monkeypatch.setattr(core.catalog, "_PROGRESS_STEPS", 1)
+    by_id.clear()
+    assert pages() == fast and any(by_id)  # ...and when that walk runs long, goes by id
     monkeypatch.undo()
 
     # the cursor's row deleted and its id taken by a file a little older: after the cursor
