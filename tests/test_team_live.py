@@ -205,7 +205,14 @@ def test_settings_saved_by_the_app_reach_a_server_of_the_same_data_folder(
 
         with qtbot.waitSignal(controller.saved, timeout=10_000):
             controller.save({"max_file_size": 104857600, "allowed_image_types": ["image/png"]})
-        until(lambda: http_call(config).json()["allowed_types"]["image"] == ["image/png"], LIVE)
+        # both servers re-read them from the feed, each in its own time: the upload goes to A
+        until(
+            lambda: all(
+                http_call(f"{serve.url}/config").json()["allowed_types"]["image"] == ["image/png"]
+                for serve in (team.a, team.b)
+            ),
+            LIVE,
+        )
         reply = http_call(
             f"{team.a.url}/files/upload/direct",
             "POST",
