@@ -104,3 +104,50 @@ def any_library(request: pytest.FixtureRequest) -> Library:
     """The same test on both storage backends."""
     name = "library" if request.param == "local" else "s3_library"
     return request.getfixturevalue(name)
+
+
+MODAL_PATIENCE_S = 20.0
+"""How long a desktop test may leave a modal dialog unanswered before it is closed and the
+test fails naming it (no test waits that long on purpose)."""
+
+
+@pytest.fixture(autouse=True)
+def _no_forgotten_modal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A modal question nobody answers blocks its test inside exec() until pytest-timeout ends
+    the whole xdist worker ("node down"), which hides which dialog it was and stops the run.
+    This closes it after MODAL_PATIENCE_S and fails the test with the dialog's words."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    request.getfixturevalue("qapp")  # the timer needs the application's event loop
+    opened: dict[int, float] = {}
+    stuck: list[str] = []
+
+    def check() -> None:
+        modal = QApplication.activeModalWidget()
+        if modal is None:
+            opened.clear()
+            return
+        if time.monotonic() - opened.setdefault(id(modal), time.monotonic()) < MODAL_PATIENCE_S:
+            return
+        words = modal.text() if isinstance(modal, QMessageBox) else ""
+        stuck.append(f"{type(modal).__name__} {modal.windowTitle()!r} {words!r}")
+        opened.clear()
+        if isinstance(modal, QDialog):
+            modal.reject()
+        else:
+            modal.close()
+
+    timer = QTimer()
+    timer.setInterval(1000)
+    timer.timeout.connect(check)
+    timer.start()
+    yield
+    timer.stop()
+    if stuck:
+        pytest.fail(f"a modal dialog stayed unanswered for {MODAL_PATIENCE_S:.0f} s: {stuck}")
