@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import keys
 from core.appender import Appender
@@ -1060,9 +1060,9 @@ class TusWriter:
             self._spool = open(self.uploads.folder / f"{self.id}.chunk", "w+b")  # noqa: SIM115
             self._hash = CHECKSUM_ALGORITHMS[self._checksum[0]]()
 
-    def write(self, data: bytes | Sequence[bytes]) -> None:
+    def write(self, data: bytes | Sequence[bytes | memoryview]) -> None:
         """Appends bytes, or a list of chunks (written with one system call)."""
-        chunks: Sequence[bytes] = [data] if isinstance(data, bytes) else data
+        chunks: Sequence[bytes | memoryview] = [data] if isinstance(data, bytes) else data
         size = sum(len(c) for c in chunks)
         if not size:
             return
@@ -1079,7 +1079,7 @@ class TusWriter:
             return
         self._append(chunks)
 
-    def _append(self, chunks: Sequence[bytes]) -> None:
+    def _append(self, chunks: Sequence[bytes | memoryview]) -> None:
         if self._file is not None:
             self._file.write(chunks)  # commits itself every LOCAL_CHECKPOINT bytes
             self.offset = self._file.offset
@@ -1137,10 +1137,13 @@ class TusWriter:
         self._committed = received
 
     def _record(self, received: int) -> None:
-        with self._db.write() as s:
-            row = self.uploads._row(s, self.id)
-            row.received = received
-            row.lease_until = datetime.now(UTC) + LEASE
+        stmt = (
+            update(ResumableUpload)
+            .where(ResumableUpload.id == self.id)
+            .values(received=received, lease_until=datetime.now(UTC) + LEASE)
+        )
+        if not self._db.execute_write(stmt):
+            raise NotFound("No such upload")
 
     def close(self) -> UploadState:
         """Commits this request's bytes; catalogues the file if it is now complete."""

@@ -43,8 +43,9 @@ _.textElideMode
 _.keep_alive  # keeps a QObject alive as long as the callable
 QT_GAPS  # read by lupdate, not by Python
 
-# aiohttp / asyncio: protocol class swap.
+# aiohttp / asyncio: protocol class swap; protocol callbacks asyncio calls (server/rawbody.py).
 _.__class__
+_.data_received
 
 # http.server handlers and options in test servers.
 _.do_GET

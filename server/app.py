@@ -17,6 +17,7 @@ from server.hub import EventHub, close_hub, hub_ctx
 from server.live_streams import ActiveStreams, streams_ctx
 from server.metrics import Metrics, method_label, route_label
 from server.ratelimit import RateLimiter
+from server.rawbody import close_when_body_taken
 from server.record_cache import RecordCache, record_cache_ctx
 from server.routes import setup_routes
 from server.routes.usage import usage_ctx
@@ -53,6 +54,7 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
         response.headers["X-Request-ID"] = rid
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     add_cors_headers(request, response)
+    close_when_body_taken(request, response)
     started = request.get(STARTED)
     metrics = request.app[METRICS]
     route, method = route_label(request), method_label(request)

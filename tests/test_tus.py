@@ -361,6 +361,138 @@ def test_chunked_patch_after_a_long_one_on_the_same_connection(
     assert record.sha256 == hashlib.sha256(data).hexdigest()
 
 
+# ---- big bodies read past aiohttp (server/rawbody.py) ----------------------------------------
+def _raw_patch(port: int, path: str, token: str, offset: int, length: int) -> socket.socket:
+    """A PATCH whose headers announce `length` bytes; the caller sends the body."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    conn.sendall(
+        (
+            f"PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Upload-Offset: {offset}\r\nContent-Length: {length}\r\n\r\n"
+        ).encode()
+    )
+    return conn
+
+
+def _read_until_closed(conn: socket.socket, within: float) -> bytes:
+    """Everything the server sends until it closes the connection (fails past `within` s)."""
+    conn.settimeout(within)
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    return answer
+
+
+def _offset(url: str, token: str) -> int:
+    return int(head(url, token).headers["Upload-Offset"])
+
+
+def test_a_big_patch_takes_its_body_exactly_and_closes_the_connection(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    """A body past rawbody.TAKE_MIN is read from the socket, not a byte past its end: a request
+    sent right behind it is not taken as upload bytes, the answer says Connection: close and
+    the connection closes at once (no lingering wait for a body aiohttp never saw)."""
+    from tests.test_logs import metric
+
+    tokens = make_tokens(big_library)
+    data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 777).read_bytes()
+    made = create(big_live.url, tokens.upload, len(data), file_type="video")
+    url = big_live.url + made.headers["Location"]
+    path = url.split(str(big_live.port), 1)[1]
+    first = 7 * MiB + 3
+    conn = _raw_patch(big_live.port, path, tokens.upload, 0, first)
+    behind = f"HEAD {path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n\r\n".encode()
+    conn.sendall(data[:first] + behind)
+    started = time.monotonic()
+    answer = _read_until_closed(conn, within=10).decode("latin-1")
+    conn.close()
+    assert time.monotonic() - started < 5  # closed after the answer, not after aiohttp's 10 s
+    assert answer.startswith("HTTP/1.1 204"), answer
+    assert "\r\nConnection: close\r\n" in answer, answer
+    assert f"\r\nUpload-Offset: {first}\r\n" in answer, answer
+    assert answer.count("HTTP/1.1") == 1  # the request behind it was not answered, nor eaten
+    assert _offset(url, tokens.upload) == first
+    done = patch(url, tokens.upload, first, data[first:])
+    assert done.status == 204, done.body
+    record = big_library.get_file(int(done.headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    text = http_call(f"{big_live.url}/metrics", headers=bearer(tokens.read)).body.decode()
+    received = metric(
+        text, "mediadesk_bandwidth_bytes_total", direction="in", flow="tus", file_type="video"
+    )
+    assert received == len(data)
+
+
+def test_a_big_body_cut_short_keeps_every_byte_that_arrived(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    token = make_tokens(big_library).upload
+    data = padded_mp4(tmp_path / "m.mp4", 20 * MiB).read_bytes()
+    url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
+    path = url.split(str(big_live.port), 1)[1]
+    conn = _raw_patch(big_live.port, path, token, 0, len(data))
+    sent = 9 * MiB + 12345  # past a checkpoint, not on one
+    conn.sendall(data[:sent])
+    time.sleep(0.3)
+    conn.close()
+    deadline = time.monotonic() + 10
+    while _offset(url, token) != sent:
+        assert time.monotonic() < deadline, _offset(url, token)
+        time.sleep(0.05)
+    done = patch(url, token, sent, data[sent:])
+    assert done.status == 204, done.body
+    record = big_library.get_file(int(done.headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import server.rawbody
+
+    monkeypatch.setattr(server.rawbody, "IDLE_TIMEOUT", 1.0)
+    token = make_tokens(big_library).upload
+    data = padded_mp4(tmp_path / "m.mp4", 10 * MiB).read_bytes()
+    url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
+    path = url.split(str(big_live.port), 1)[1]
+    conn = _raw_patch(big_live.port, path, token, 0, len(data))
+    conn.sendall(data[: 6 * MiB])
+    started = time.monotonic()
+    answer = _read_until_closed(conn, within=10).decode("latin-1")
+    conn.close()
+    assert time.monotonic() - started < 8
+    assert answer.startswith("HTTP/1.1 408"), answer
+    assert '"code": "request_timeout"' in answer and "Connection: close" in answer, answer
+    assert _offset(url, token) == 6 * MiB
+    # the upload is free again: the rest completes it
+    done = patch(url, token, 6 * MiB, data[6 * MiB :])
+    assert done.status == 204, done.body
+
+
+def test_stopping_the_server_mid_body_ends_the_read_and_keeps_the_bytes(
+    big_library: Library, tmp_path: Path
+) -> None:
+    token = make_tokens(big_library).upload
+    data = padded_mp4(tmp_path / "m.mp4", 10 * MiB).read_bytes()
+    config = server_config(big_library)
+    with EmbeddedServer(big_library, config=config) as server:
+        url = server.url + create(server.url, token, len(data)).headers["Location"]
+        path = url.split(str(server.port), 1)[1]
+        conn = _raw_patch(server.port, path, token, 0, len(data))
+        conn.sendall(data[: 5 * MiB])
+        time.sleep(0.5)  # the body is being read by a pool thread
+        started = time.monotonic()
+    assert time.monotonic() - started < 10  # the pool thread did not hold the shutdown
+    conn.close()
+    with EmbeddedServer(big_library, config=config) as server:
+        again = url.replace(url.split("/files/")[0], server.url)
+        assert _offset(again, token) == 5 * MiB
+        done = patch(again, token, 5 * MiB, data[5 * MiB :])
+        assert done.status == 204, done.body
+
+
 # ---- S3: parts of equal size, nothing left behind --------------------------------------------
 @pytest.fixture
 def s3_big(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any]]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 # SQLite's own ceiling by default (SQLITE_MAX_MMAP_SIZE); a bigger catalog reads the rest as usual
 SQLITE_MMAP_SIZE = 0x7FFF0000
@@ -65,9 +66,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_factory = sessionmaker(
-            self.engine.execution_options(mediadesk_write=True), expire_on_commit=False
-        )
+        self._write_engine = self.engine.execution_options(mediadesk_write=True)
+        self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.RLock() if self.is_sqlite else None
 
@@ -85,6 +85,17 @@ class Database:
         else:
             with self._write_factory() as session, session.begin():
                 yield session
+
+    def execute_write(self, stmt: Executable) -> int:
+        """One statement in a write transaction of its own, past the ORM; the rows it matched.
+
+        For rows the change feed does not carry (core/feed.py notes ORM flushes only), written
+        often: an upload's progress every few MiB. A session's get, flush and commit cost
+        ≈ 1.3 ms of GIL-holding Python each time, ≈ 0.15 s per GiB uploaded.
+        """
+        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        with lock, self._write_engine.begin() as conn:
+            return conn.execute(stmt).rowcount
 
     def dispose(self) -> None:
         self.engine.dispose()

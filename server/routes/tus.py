@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from email.utils import format_datetime
 
 from aiohttp import web
@@ -32,6 +32,7 @@ from core.spool import too_large
 from server.auth import requires
 from server.errors import ApiError, status_for
 from server.ratelimit import check_upload_rate
+from server.rawbody import can_take, take_body
 from server.state import METRICS, TOKEN, library, run_blocking
 
 logger = logging.getLogger(__name__)
@@ -141,12 +142,33 @@ async def tus_options(request: web.Request) -> web.Response:
 
 
 async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
-    """Streams the body into the writer; a body cut short keeps what arrived.
-
-    The chunks aiohttp hands over are passed on as they are (no joining copy), a batch at a
-    time, and the next batch is read while the writer thread writes the previous one.
-    """
+    """Streams the body into the writer; a body cut short keeps what arrived."""
     received = 0
+
+    def write(chunks: Sequence[bytes | memoryview]) -> None:
+        nonlocal received
+        writer.write(chunks)
+        received += sum(len(c) for c in chunks)
+
+    try:
+        if can_take(request):  # a big body on a plain socket: past aiohttp (server/rawbody.py)
+            await take_body(request, write, BATCH)
+        else:
+            await _read_through_aiohttp(request, write)
+    except BaseException:
+        request.app[METRICS].received("tus", "unknown", received)  # bytes in, whatever came of them
+        await run_blocking(request, writer.abort)
+        raise
+    state = await run_blocking(request, writer.close)
+    request.app[METRICS].received("tus", state.metadata.get("file_type", ""), received)
+    return state
+
+
+async def _read_through_aiohttp(
+    request: web.Request, write: Callable[[Sequence[bytes | memoryview]], None]
+) -> None:
+    """The body as aiohttp hands it over, passed on as it comes (no joining copy), a batch at
+    a time; the next batch is read while a pool thread writes the previous one."""
     pending: asyncio.Future[None] | None = None
     try:
         with _big_reads(request):
@@ -159,28 +181,21 @@ async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
                     if end_of_http_chunk:  # a chunked body's chunk ended; more may follow
                         continue
                     break
-                received += len(chunk)
                 batch.append(chunk)
                 size += len(chunk)
                 if size >= BATCH:
                     if pending is not None:
                         await pending
-                    pending = asyncio.ensure_future(run_blocking(request, writer.write, batch))
+                    pending = asyncio.ensure_future(run_blocking(request, write, batch))
                     batch, size = [], 0
         if pending is not None:
             await pending
             pending = None
         if batch:
-            await run_blocking(request, writer.write, batch)
-    except BaseException:
-        if pending is not None:  # the writer thread is still on it: let it end first
+            await run_blocking(request, write, batch)
+    finally:
+        if pending is not None:  # the pool thread is still on it: let it end first
             await asyncio.wait([pending])
-        request.app[METRICS].received("tus", "unknown", received)  # bytes in, whatever came of them
-        await run_blocking(request, writer.abort)
-        raise
-    state = await run_blocking(request, writer.close)
-    request.app[METRICS].received("tus", state.metadata.get("file_type", ""), received)
-    return state
 
 
 @contextlib.contextmanager

@@ -1,0 +1,207 @@
+"""Reads a big request body straight from the socket, past aiohttp's parser.
+
+Why: a tus PATCH of a recording is gigabytes of plain bytes, and through aiohttp each MiB
+costs a pass through the event loop, the HTTP parser (which copies the body out of the bytes
+it was given), the body stream's pause/resume bookkeeping, and a hand-over to a writer
+thread. bench/resumable.py measured that path at 0.3–0.37× `cp` with the server's CPU the
+limit. Here one pool thread reads the body with recv_into() into a few reused buffers and
+hands each to the sink (the upload's writer) itself: one copy out of the kernel, no
+allocation, no event loop.
+
+How, and the rules it keeps:
+- only a plain TCP socket transport (asyncio's, not SSL, not uvloop), a Content-Length body
+  (not chunked) of at least TAKE_MIN bytes; anything else goes through aiohttp as before;
+- the transport stops reading first, then what aiohttp already holds of the body (its body
+  stream, and bytes its parser kept back while the stream was full — reading the stream
+  makes it parse them) goes to the sink first, in order; the thread then reads exactly the
+  rest of the body and not a byte more, so nothing of a next request is taken;
+- aiohttp's parser still counts the body as unread, so the connection cannot carry another
+  request: the answer says `Connection: close`, and aiohttp closes it after the answer once
+  its body stream is marked ended (it would otherwise wait up to 10 s for the rest);
+- a client that closes early ends the read with BodyCutShort, one that goes quiet for
+  IDLE_TIMEOUT seconds gets a 408 (the caller keeps or drops what arrived, as for any cut
+  body); a server shutdown (aiohttp tells the request through its body stream after its
+  grace period) or a cancelled handler shuts the socket's read side, so that the thread ends
+  before the caller touches the sink again;
+- after the body, bytes still coming are read and dropped until aiohttp closes the
+  connection after the answer: closing a socket with unread bytes would reset it, and the
+  client could lose the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from core.appender import HASH_QUEUE
+from server.errors import ApiError
+from server.state import THREADS
+
+# Smaller bodies are cheap enough through aiohttp, and a body this big is never wholly
+# buffered by aiohttp before the handler runs (its stream holds 2 × 64 KiB, its parser keeps
+# back at most one socket read), so what is left to read is always more than nothing.
+TAKE_MIN = 4 * 1024 * 1024
+IDLE_TIMEOUT = 120.0
+# Buffers in rotation: the sink may still hash the last HASH_QUEUE of them in another thread
+# after it returns (core/appender.py), so a buffer is refilled only after that many more.
+RING = HASH_QUEUE + 2
+
+CLOSE_AFTER: web.RequestKey[bool] = web.RequestKey("close_after")
+
+Sink = Callable[[Sequence[bytes | memoryview]], None]
+
+
+class BodyCutShort(ConnectionResetError):
+    """The client closed the connection or went quiet before the whole body arrived."""
+
+    def __init__(self, message: str, received: int, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.received, self.quiet = received, quiet
+
+
+def can_take(request: web.Request) -> bool:
+    """True when take_body can read this request's body from the socket itself."""
+    transport = request.transport
+    if transport is None or (request.content_length or 0) < TAKE_MIN:
+        return False
+    if request.headers.get("Transfer-Encoding") or request.content.is_eof():
+        return False
+    # asyncio's own socket transport (its pause_reading takes the socket out of the selector)
+    mode = getattr(transport, "_sendfile_compatible", None)
+    if getattr(mode, "name", None) != "TRY_NATIVE":
+        return False
+    return transport.get_extra_info("socket") is not None
+
+
+async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
+    """Feeds the whole body to `sink` (from a pool thread), `batch` bytes at a time at most.
+
+    Returns the body's length. Call only when can_take(request). The sink must be done with
+    a view once RING more calls have returned (it is reused then). A quiet client gets a 408.
+    """
+    transport = request.transport
+    assert transport is not None and request.content_length is not None
+    length = request.content_length
+    transport.pause_reading()
+    held: list[bytes] = []
+    # read_nowait may make aiohttp parse bytes its parser kept back, and resume the transport
+    # (it cannot read before this coroutine yields): pause it again afterwards
+    while chunk := request.content.read_nowait():
+        held.append(chunk)
+    transport.pause_reading()
+    request[CLOSE_AFTER] = True  # aiohttp's parser still expects the body: no next request
+    taken = sum(len(c) for c in held)
+    if taken >= length:  # cannot happen with TAKE_MIN (see above); never read past the body
+        raise RuntimeError("aiohttp buffered the whole body of a request taken from the socket")
+    raw = transport.get_extra_info("socket")
+    sock = socket.socket(fileno=os.dup(raw.fileno()))  # closed here; the transport keeps its fd
+    # aiohttp tells a request that the server is stopping, or that the connection is gone,
+    # through its body stream: that ends the read too
+    told = asyncio.ensure_future(request.content.wait_eof())
+    try:
+        sock.settimeout(IDLE_TIMEOUT)
+        job = request.app[THREADS].run(_pump, sock, held, length - taken, sink, batch)
+        try:
+            await asyncio.wait([job, told], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not job.done():  # cancelled, or told to stop: end the thread's recv now
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RD)
+                await _until_done(job)
+        try:
+            job.result()
+        except BodyCutShort as exc:
+            if exc.quiet:
+                raise ApiError(408, "request_timeout", str(exc)) from exc
+            raise
+        return length
+    finally:
+        told.cancel()
+        sock.close()
+        # What follows the body (a request sent right behind it) is read and dropped, so that
+        # closing the connection does not reset it under the answer; marking aiohttp's body
+        # stream ended stops it waiting up to 10 s after the answer for the body it never saw
+        protocol = transport.get_protocol()
+        if isinstance(protocol, asyncio.Protocol) and not transport.is_closing():
+            transport.set_protocol(_Discard(protocol))
+        request.content.feed_eof()  # resumes reading
+
+
+async def _until_done(job: asyncio.Future[None]) -> None:
+    """Waits for the pool thread even if this task is cancelled meanwhile (it ends soon: its
+    socket was shut down), so that the caller never touches the sink while it runs."""
+    while not job.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([job])
+
+
+class _Discard(asyncio.Protocol):
+    """Stands in for aiohttp's protocol after a taken body: drops incoming bytes, passes the
+    rest (write flow control, the end of the connection) on."""
+
+    def __init__(self, inner: asyncio.Protocol) -> None:
+        self.inner = inner
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+
+def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, batch: int) -> None:
+    if held:
+        sink(held)
+    done = sum(len(c) for c in held)
+    ring = [memoryview(bytearray(min(batch, remaining))) for _ in range(RING)]
+    turn = 0
+    while remaining:
+        buf = ring[turn % RING]
+        turn += 1
+        want = min(len(buf), remaining)
+        filled = 0
+        while filled < want:
+            try:
+                n = sock.recv_into(buf[filled:want])
+            except TimeoutError:
+                n = -1
+            except OSError as exc:
+                if filled:
+                    sink([buf[:filled]])
+                raise BodyCutShort(f"The connection failed mid-body: {exc}", done + filled) from exc
+            if n <= 0:
+                if filled:
+                    sink([buf[:filled]])
+                if n < 0:
+                    raise BodyCutShort(
+                        f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; send the rest "
+                        "from the upload's offset",
+                        done + filled,
+                        quiet=True,
+                    )
+                raise BodyCutShort("The client closed the connection mid-body", done + filled)
+            filled += n
+        sink([buf[:filled]])
+        done += filled
+        remaining -= filled
+
+
+def close_when_body_taken(request: web.Request, response: web.StreamResponse) -> None:
+    """Says `Connection: close` on answers to requests whose body was taken (server/app.py)."""
+    if request.get(CLOSE_AFTER):
+        response.force_close()  # for aiohttp: no next request on this connection
+        response.headers["Connection"] = "close"  # for the client (the header is built already)
