@@ -11,6 +11,7 @@ from core.records import SORTS, FileStatus, Sort
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.thumbnails import MAX_VARIANT_WIDTH
 from server.openapi_schemas import ID, SCHEMAS, ref
+from server.rawbody import IDLE_TIMEOUT, TAKE_MIN
 
 S = dict[str, Any]
 ERROR = {"application/json": {"schema": ref("Error")}}
@@ -579,6 +580,8 @@ PATHS: dict[str, dict[str, S]] = {
 # ---- resumable uploads (issue 11: server/routes/tus.py, core/resumable.py) ------------------
 def _resumable_paths() -> dict[str, dict[str, S]]:
     extra_text = {
+        408: f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; the bytes that did are kept "
+        "(HEAD gives the offset)",
         409: "Upload-Offset differs from the bytes received (details.offset), or the upload "
         "is already complete",
         410: "The upload expired, was refused by validation, or its parts were aborted",
@@ -638,7 +641,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         headers={**state_headers, "Location": hdr("The upload's URL")},
                     ),
                     **err(400, 401, 403, 413, 429, 500),
-                    **more(412, 415, 460),
+                    **more(408, 412, 415, 460),
                 },
                 params=[
                     tus_version,
@@ -692,7 +695,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         headers=state_headers,
                     ),
                     **err(400, 401, 403, 404, 409, 413, 500),
-                    **more(410, 412, 415, 423, 460),
+                    **more(408, 410, 412, 415, 423, 460),
                 },
                 params=[
                     upload_id,
@@ -708,7 +711,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 ],
                 body={"required": True, "content": octets},
                 desc="A body cut short keeps the bytes that arrived (unless Upload-Checksum "
-                "was sent). 413 when the bytes go past Upload-Length.",
+                "was sent). 413 when the bytes go past Upload-Length. A body of "
+                f"{TAKE_MIN // 2**20} MiB or more (Content-Length, plain HTTP) is read straight "
+                "from the connection, which is closed after the answer (`Connection: close`).",
                 operation_id="tus_patch",
             ),
             "delete": op(
