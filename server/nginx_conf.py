@@ -162,11 +162,12 @@ class NginxSite:
 
     def locations(self) -> str:
         """The locations of the server block that faces clients."""
-        proxy = _PROXY.format(uri="")
+        # a client's own check header would make MediaDesk answer its request as nginx's check
+        cleared = f'        proxy_set_header {CHECK_HEADER} "";  # only nginx asks checks\n'
         return _LOCATIONS.format(
-            proxy=proxy,
+            proxy=_PROXY.format(uri="") + cleared,
             check_proxy=_PROXY.format(uri="$request_uri"),
-            proxy_request=_PROXY.format(uri="$request_uri"),
+            proxy_request=_PROXY.format(uri="$request_uri") + cleared,
             check_header=CHECK_HEADER,
             byte_routes=BYTE_ROUTES,
             key=CHECK_KEY,

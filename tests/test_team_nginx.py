@@ -18,7 +18,7 @@ import pytest
 from core.library import Library
 from server.cli import run as cli_run
 from server.entry import EmbeddedServer
-from server.nginx_conf import REUSE_SECONDS, NginxSite
+from server.nginx_conf import CHECK_HEADER, REUSE_SECONDS, NginxSite
 from tests.server_fixtures import (
     Tokens,
     bearer,
@@ -145,6 +145,14 @@ def test_nginx_sends_the_bytes_after_our_checks(
     assert whole.headers["X-Request-ID"] != reply.headers["X-Request-ID"]
     mine = http_call(front + path, headers={**bearer(tokens.read), "X-Request-ID": "match-42"})
     assert mine.headers["X-Request-ID"] == "match-42"
+
+    # a client's own check header never reaches MediaDesk (it would answer as to nginx: an
+    # empty 403 for the list, the bytes' check answer for a multi-range read)
+    forged = {**bearer(tokens.read), CHECK_HEADER: "GET"}
+    listed = http_call(front + "/files/", headers=forged)
+    assert listed.status == 200 and b'"items"' in listed.body, listed.body[:200]
+    two = http_call(front + path, headers={**forged, "Range": "bytes=0-9,20-29"})
+    assert two.status == 206 and b"--" in two.body[:200], (two.status, two.headers)
 
     # our checks still decide: no token, no bytes; the internal location is not reachable
     assert http_call(front + path).status == 401
