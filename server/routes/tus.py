@@ -9,9 +9,8 @@ protocol's status codes (409 offset, 410 expired, 412 version, 413 size, 415 con
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from email.utils import format_datetime
 
 from aiohttp import web
@@ -46,8 +45,9 @@ FILE_ID_HEADER = "MediaDesk-File-Id"
 # enough that a PATCH holds a few of them at most in memory (one being read, one being written,
 # two being hashed).
 BATCH = 2 * 1024 * 1024
-# Body bytes read from the socket at once (see _big_reads). Bigger reads were
-# tried: 4 MiB ones took the server's RSS growth for a 1 GiB upload past 64 MB, for no speed.
+# Body bytes aiohttp may buffer (twice this) when it reads the body: bodies under
+# rawbody.TAKE_MIN, chunked ones, TLS. More was tried: 4 MiB took the server's RSS growth for a
+# 1 GiB upload past 64 MB, for no speed.
 RECV = 1024 * 1024
 
 
@@ -170,24 +170,26 @@ async def _read_through_aiohttp(
     """The body as aiohttp hands it over, passed on as it comes (no joining copy), a batch at
     a time; the next batch is read while a pool thread writes the previous one."""
     pending: asyncio.Future[None] | None = None
+    # up to 2×RECV of body buffered before aiohttp pauses the socket (2×64 KiB by default):
+    # fewer pause/resume rounds through the event loop
+    request.content.set_read_chunk_size(RECV)
     try:
-        with _big_reads(request):
-            batch: list[bytes] = []
-            size = 0
-            while True:
-                # readchunk, not readany: readany joins (copies) the chunks it finds buffered
-                chunk, end_of_http_chunk = await request.content.readchunk()
-                if not chunk:
-                    if end_of_http_chunk:  # a chunked body's chunk ended; more may follow
-                        continue
-                    break
-                batch.append(chunk)
-                size += len(chunk)
-                if size >= BATCH:
-                    if pending is not None:
-                        await pending
-                    pending = asyncio.ensure_future(run_blocking(request, write, batch))
-                    batch, size = [], 0
+        batch: list[bytes] = []
+        size = 0
+        while True:
+            # readchunk, not readany: readany joins (copies) the chunks it finds buffered
+            chunk, end_of_http_chunk = await request.content.readchunk()
+            if not chunk:
+                if end_of_http_chunk:  # a chunked body's chunk ended; more may follow
+                    continue
+                break
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= BATCH:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(run_blocking(request, write, batch))
+                batch, size = [], 0
         if pending is not None:
             await pending
             pending = None
@@ -196,30 +198,6 @@ async def _read_through_aiohttp(
     finally:
         if pending is not None:  # the pool thread is still on it: let it end first
             await asyncio.wait([pending])
-
-
-@contextlib.contextmanager
-def _big_reads(request: web.Request) -> Iterator[None]:
-    """While the body is read: RECV bytes per recv() and up to 2×RECV of it buffered.
-
-    By default asyncio reads 256 KiB per recv() and aiohttp stops reading the socket past
-    128 KiB of unread body, then starts again: for 1 GiB that is thousands of wake-ups, each
-    a pass through the event loop, the parser and the pause/resume bookkeeping. The
-    connection's next requests (small, mostly) get asyncio's size back: a recv() allocates
-    its whole size before it knows how much came.
-    """
-    request.content.set_read_chunk_size(RECV)
-    transport = request.transport
-    # asyncio's socket transports read max_size bytes per recv(); others (SSL) keep their own
-    before = getattr(transport, "max_size", None)
-    if not isinstance(before, int) or before >= RECV:
-        yield
-        return
-    transport.max_size = RECV  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        transport.max_size = before  # type: ignore[union-attr]
 
 
 async def _receive_counted(request: web.Request, writer: TusWriter) -> UploadState:
