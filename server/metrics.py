@@ -117,7 +117,10 @@ class Metrics:
             "mediadesk_presigned_url_seconds", "Time to create a presigned URL, by operation"
         )
         self.requests = Counter(
-            "mediadesk_http_requests_total", "HTTP requests by method, route and status"
+            "mediadesk_http_requests_total",
+            "HTTP requests by method, route and status; nginx's check subrequests (behind nginx, "
+            "MEDIADESK_ACCEL_REDIRECT) under method CHECK: their 403 means 'MediaDesk answers "
+            "this one itself', not a refusal",
         )
         self.request_latency = Histogram(
             "mediadesk_http_request_duration_seconds",
@@ -165,7 +168,10 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def method_label(request: web.Request) -> str:
+def method_label(request: web.Request, check: bool = False) -> str:
+    """`check`: the request is nginx's check subrequest (server/streaming.py answers it)."""
+    if check:
+        return "CHECK"
     return request.method if request.method in METHODS else "other"
 
 

@@ -351,12 +351,14 @@ def test_small_answers_under_stream_are_asked_once(
     front, direct = behind_nginx
     record = library.uploads.ingest(media_dir.mp4, "video", is_public=False)
 
-    def answered(route: str) -> float:
+    def answered(route: str, method: str | None = None) -> float:
         text = http_call(f"{direct}/metrics", headers=bearer(tokens.admin)).body.decode()
         return sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith("mediadesk_http_requests_total{") and f'route="{route}"' in line
+            if line.startswith("mediadesk_http_requests_total{")
+            and f'route="{route}"' in line
+            and (method is None or f'method="{method}"' in line)
         )
 
     before = answered("/stream/{file_id}/info")
@@ -367,3 +369,21 @@ def test_small_answers_under_stream_are_asked_once(
     video = http_call(f"{front}/stream/{record.id}/video", headers=bearer(tokens.read))
     assert video.status == 200 and video.body == media_dir.mp4.read_bytes()
     assert answered("/stream/{file_id}/video") == before + 1  # the check, kept by nginx
+    # nginx's checks are counted apart from clients' requests: a refused one (MediaDesk then
+    # answers the request itself, here a cross-origin read) is not a client's 403
+    checks = answered("/stream/{file_id}/video", "CHECK")
+    gets = answered("/stream/{file_id}/video", "GET")
+    cors = http_call(
+        f"{front}/stream/{record.id}/video",
+        headers={**bearer(tokens.read), "Origin": "http://elsewhere.test"},
+    )
+    assert cors.status == 200 and cors.body == media_dir.mp4.read_bytes()
+    assert answered("/stream/{file_id}/video", "CHECK") == checks + 1
+    assert answered("/stream/{file_id}/video", "GET") == gets + 1
+    text = http_call(f"{direct}/metrics", headers=bearer(tokens.admin)).body.decode()
+    assert not any(
+        line.startswith("mediadesk_http_requests_total{")
+        and 'status="403"' in line
+        and 'method="GET"' in line
+        for line in text.splitlines()
+    )
