@@ -22,6 +22,7 @@ from sqlalchemy import (
     Executable,
     Join,
     Select,
+    String,
     and_,
     bindparam,
     event,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    type_coerce,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -37,8 +39,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import BindParameter, TextClause
 
+from core.catalog_memo import Anchors, MatchSet, Memo, Token
 from core.db.engine import Database
-from core.db.models import Athlete, FileCount, MediaFile
+from core.db.models import Athlete, ChangeLog, FileCount, MediaFile, UTCDateTime
 from core.errors import Conflict, InvalidInput, NotFound
 from core.mediatypes import canonical_mime
 from core.natsort import natural_key
@@ -94,6 +97,20 @@ HIDDEN_SCAN = 20_000
 ALL_MATCHES = 1 << 62  # _fts_matches without a cap
 NAMES_TTL = 2.0  # athletes' names folded for searches, unless a write here changes them first
 MIN_TRIGRAM = 3  # the FTS5 trigram tokenizer (and pg_trgm's index) need 3 characters
+# ?offset= in a listing without search (SQLite): the sort key and id of every SPACING-th row are
+# kept (core/catalog_memo.py), read by the first deep offset up to where it asks, so an offset
+# steps fewer than SPACING index entries from the nearest anchor (at 1M files stepping 8,192
+# entries took ~0.2 ms, the middle of the listing ~30-45 ms; a wider spacing makes the first
+# deep offset cost more statements)
+SPACING = 8192
+LISTINGS_KEPT = 8
+# A search's matches (ids and sort keys) are kept for a term with up to MATCH_SET_MAX of them,
+# MATCH_SETS_ROWS in all (0.5-0.8 KB a match with its orders): its pages in any sort, by cursor
+# or offset, come from them in Python until the catalog changes. At 1M files the 5,175 matches
+# of "p-jump" sorted by size: a walk of ~9,700 size-index entries probing the matches took 8-10
+# ms a page in-process; reading the matches once takes ~30 ms, a page from them ~2.5 ms.
+MATCH_SET_MAX = 20_000
+MATCH_SETS_ROWS = 60_000
 
 
 def _like(text: str) -> str:
@@ -115,7 +132,13 @@ class Catalog:
         self._prepared: dict[tuple[Any, ...], Any] = {}  # statements by shape (_prepare)
         # (expiry, generation, probe) of a term (_common), kept like the totals
         self._probes: dict[tuple[Any, ...], tuple[float, int, _Probe]] = {}
+        self._anchors = Memo(LISTINGS_KEPT, LISTINGS_KEPT)
+        self._match_sets = Memo(64, MATCH_SETS_ROWS)
+        self._raw_binds: dict[str, Any] = {}
         event.listen(db.engine, "commit", self._bump)
+        # ...and again once the commit is done: the engine's event comes before it, so a query
+        # whose snapshot began in between would keep what it read under the new generation
+        event.listen(db._write_factory, "after_commit", self._bump)  # noqa: SLF001
 
     def _bump(self, _conn: Any) -> None:
         self._generation += 1
@@ -175,71 +198,21 @@ class Catalog:
         after = _decode_cursor(q.cursor, cursor_sort) if q.cursor else None
         # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
         column = MediaFile.name_sort if key == NAME_FIELD else getattr(MediaFile, key)
+        generation = self._generation  # read before the snapshot begins (_token)
         with self.db.read() as s:
             shape, params = _filter_values(q)
             run = _Run(s.connection(), params)
             plan = self._plan(s, q, params)
-            total = self._count(s, q, plan, run)
-            plan_key = plan.key if plan is not None else ()
-
-            def seek(base_key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> list[Any]:
-                """The page after `after` in this order, by the sort key's index."""
-                never_null = _never_null(key, q)
-                return self._seek(
-                    run, base_key, build, column, desc, after, q.limit, never_null, q.backwards
-                )
-
-            def rows_of(search: str) -> tuple[tuple[Any, ...], Callable[[], Select[Any]]]:
-                """The key and builder of the page's statement over the plan's `search` clause."""
-                page_key = ("page", shape, plan_key, search)
-
-                def build() -> Select[Any]:
-                    clause = getattr(plan, search) if plan is not None else None
-                    return _where_filters(_COLUMNS, shape, clause)
-
-                return page_key, build
-
-            def by_id() -> list[Any]:
-                """The page with the FTS part in id order (_in_id_order)."""
-                assert plan is not None
-                return self._merged(
-                    run,
-                    q,
-                    plan,
-                    shape,
-                    column,
-                    desc,
-                    seek,
-                    lambda: self._fts_by_id(run, plan, shape, column, desc, after, q.limit),
-                )
-
-            if q.offset:  # (never backwards)
-                rows = self._offset_page(
-                    run, q, rows_of("every"), column, desc, total, exact=plan is None
-                )
-            elif (
-                plan is not None
-                # a common term's walk is one statement where the athletes' parts are several;
-                # a rare term's matches, all on the page, are read as cheaply
-                and (not plan.athletes if plan.common else plan.matches > q.limit)
-                and self._in_id_order(run, q, plan, key, after)
-            ):
-                rows = by_id()
-            elif plan is not None and plan.parts and not plan.common:
-                rows = self._listed(s, run, q, plan, shape, column, desc, seek)
-            elif plan is not None and plan.common:
-                try:
-                    with _time_limit(s, WALK_BUDGET):
-                        rows = seek(*rows_of("walk"))
-                except _Interrupted:
-                    if self._in_id_order(run, q, plan, key, after):
-                        rows = by_id()
-                    elif self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
-                        rows = self._merged(run, q, plan, shape, column, desc, seek)
-                    else:  # very many matches: the walk will find them, however long it takes
-                        rows = seek(*rows_of("walk"))
+            token = _Once(lambda: self._token(run, generation))
+            matched = None
+            if plan is not None and self._may_keep(q, plan):
+                matched = self._matched_page(s, run, q, plan, shape, column, desc, after, token)
+            if matched is not None:
+                total, page_ids = matched
+                rows = self._rows_by_ids(run, page_ids)
             else:
-                rows = seek(*rows_of("walk"))
+                total = self._count(s, q, plan, run)
+                rows = self._page(s, run, q, plan, shape, column, desc, after, total, token)
             # names in a second small query, not a JOIN: SQLite would join the skipped rows
             athlete_ids = {r["athlete_id"] for r in rows if r["athlete_id"] is not None}
             names: dict[int, str] = {}
@@ -252,6 +225,86 @@ class Catalog:
             last = rows[-1]
             next_cursor = _encode_cursor(cursor_sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
+
+    def _page(
+        self,
+        s: Session,
+        run: _Run,
+        q: FileQuery,
+        plan: _SearchPlan | None,
+        shape: tuple[bool, ...],
+        column: Any,
+        desc: bool,
+        after: tuple[Any, int] | None,
+        total: int,
+        token: _Once,
+    ) -> list[Any]:
+        """The page's rows by SQL (query): a keyset seek, a search's walk or parts, an offset."""
+        key = column.key if column is not MediaFile.name_sort else NAME_FIELD
+        plan_key = plan.key if plan is not None else ()
+
+        def seek(base_key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> list[Any]:
+            """The page after `after` in this order, by the sort key's index."""
+            never_null = _never_null(key, q)
+            return self._seek(
+                run, base_key, build, column, desc, after, q.limit, never_null, q.backwards
+            )
+
+        def rows_of(search: str) -> tuple[tuple[Any, ...], Callable[[], Select[Any]]]:
+            """The key and builder of the page's statement over the plan's `search` clause."""
+            page_key = ("page", shape, plan_key, search)
+
+            def build() -> Select[Any]:
+                clause = getattr(plan, search) if plan is not None else None
+                return _where_filters(_COLUMNS, shape, clause)
+
+            return page_key, build
+
+        def by_id() -> list[Any]:
+            """The page with the FTS part in id order (_in_id_order)."""
+            assert plan is not None
+            return self._merged(
+                run,
+                q,
+                plan,
+                shape,
+                column,
+                desc,
+                seek,
+                lambda: self._fts_by_id(run, plan, shape, column, desc, after, q.limit),
+            )
+
+        if q.offset:  # (never backwards)
+            listing = None
+            if plan is None and self._may_keep_listing(q):
+                listing = ("offset", column.key, shape, _values_of(run.params))
+            rows = self._offset_page(
+                run, q, rows_of("every"), column, desc, total, plan is None, listing, token
+            )
+        elif (
+            plan is not None
+            # a common term's walk is one statement where the athletes' parts are several;
+            # a rare term's matches, all on the page, are read as cheaply
+            and (not plan.athletes if plan.common else plan.matches > q.limit)
+            and self._in_id_order(run, q, plan, key, after)
+        ):
+            rows = by_id()
+        elif plan is not None and plan.parts and not plan.common:
+            rows = self._listed(s, run, q, plan, shape, column, desc, seek)
+        elif plan is not None and plan.common:
+            try:
+                with _time_limit(s, WALK_BUDGET):
+                    rows = seek(*rows_of("walk"))
+            except _Interrupted:
+                if self._in_id_order(run, q, plan, key, after):
+                    rows = by_id()
+                elif self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
+                    rows = self._merged(run, q, plan, shape, column, desc, seek)
+                else:  # very many matches: the walk will find them, however long it takes
+                    rows = seek(*rows_of("walk"))
+        else:
+            rows = seek(*rows_of("walk"))
+        return rows
 
     def _prepare(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         """The statement of this shape, built once: its values are bound when it runs. Building
@@ -271,6 +324,8 @@ class Catalog:
         desc: bool,
         total: int,
         exact: bool,
+        listing: tuple[Any, ...] | None,
+        token: _Once,
     ) -> list[Any]:
         """The old `?offset=` page. SQLite and PostgreSQL step over `offset` index entries one
         by one, so a page nearer the end is read from the end, in the opposite order, when
@@ -278,12 +333,8 @@ class Catalog:
         NULLs (a duration filter that allows images) keep the forward way: the index cannot
         give them first in the opposite order. The steps select ids only, the page's rows
         read at the end: in the middle of a million files 37 ms instead of 59 in plain sqlite3
-        (an index entry skipped costs less when no column of its row is asked for)."""
-        page_key, rows_base = page
-
-        def base() -> Select[Any]:
-            return rows_base().with_only_columns(MediaFile.id)
-
+        (an index entry skipped costs less when no column of its row is asked for). A
+        `listing` (SQLite, no search) keeps anchors for deep offsets (_offset_ids)."""
         nullable = column.nullable and not _never_null(column.key, q)
         remaining = total - q.offset  # rows from the page's first to the last
         if exact and not nullable:
@@ -291,18 +342,216 @@ class Catalog:
                 return []
             count = min(q.limit, remaining)
             if remaining - count < q.offset:
-                run.params.update(lim=count, off=remaining - count)
-                stmt = self._prepare(
-                    (*page_key, "offset_ids", column.key, not desc, False),
-                    lambda: _ordered(base(), column, not desc, False).offset(_OFFSET),
+                ids = self._offset_ids(
+                    run, page, column, not desc, False, remaining - count, count, listing, token
                 )
-                return self._rows_by_ids(run, [r.id for r in run(stmt)][::-1])
-        run.params.update(lim=q.limit, off=q.offset)
-        stmt = self._prepare(
-            (*page_key, "offset_ids", column.key, desc, nullable),
-            lambda: _ordered(base(), column, desc, nullable).offset(_OFFSET),
+                return self._rows_by_ids(run, ids[::-1])
+        ids = self._offset_ids(run, page, column, desc, nullable, q.offset, q.limit, listing, token)
+        return self._rows_by_ids(run, ids)
+
+    def _offset_ids(
+        self,
+        run: _Run,
+        page: tuple[tuple[Any, ...], Callable[[], Select[Any]]],
+        column: Any,
+        desc: bool,
+        nullable: bool,
+        offset: int,
+        limit: int,
+        listing: tuple[Any, ...] | None,
+        token: _Once,
+    ) -> list[int]:
+        """The ids at `offset` of a listing in this direction. Past SPACING rows, from the
+        nearest of its anchors (core/catalog_memo.Anchors), those up to the offset read first
+        when missing: the first deep offset steps as far as OFFSET would, the next ones fewer
+        than SPACING entries."""
+        if listing is None or offset < SPACING:
+            run.params.update(lim=limit, off=offset)
+            page_key, rows_base = page
+            stmt = self._prepare(
+                (*page_key, "offset_ids", column.key, desc, nullable),
+                lambda: _ordered(
+                    rows_base().with_only_columns(MediaFile.id), column, desc, nullable
+                ).offset(_OFFSET),
+            )
+            return [r.id for r in run(stmt)]
+        key = (*listing, desc)
+        found: Anchors | None = self._anchors.get(key, token())
+        anchors = list(found.keys) if found is not None else []
+        complete = found is not None and found.complete
+        wanted = offset // SPACING  # the anchor at position wanted * SPACING - 1
+        while len(anchors) < wanted and not complete:
+            start = anchors[-1] if anchors else None
+            step = self._after(run, page, column, desc, nullable, start, SPACING - 1, 1)
+            if step:
+                anchors.append(step[0])
+            else:
+                complete = True
+        if found is None or len(anchors) > len(found.keys) or complete != found.complete:
+            self._anchors.put(key, token(), Anchors(tuple(anchors), complete))
+        if len(anchors) < wanted:
+            return []  # past the end
+        return [
+            i
+            for _v, i in self._after(
+                run, page, column, desc, nullable, anchors[wanted - 1], offset % SPACING, limit
+            )
+        ]
+
+    def _after(
+        self,
+        run: _Run,
+        page: tuple[tuple[Any, ...], Callable[[], Select[Any]]],
+        column: Any,
+        desc: bool,
+        nullable: bool,
+        anchor: tuple[Any, int] | None,
+        skip: int,
+        limit: int,
+    ) -> list[tuple[Any, int]]:
+        """(stored key, id) of `limit` rows after `skip` rows past `anchor` (or the start), in
+        the order of plain OFFSET: the values by (key, id), then NULL keys by id. The anchor's
+        key is bound as stored (a date as its text), so the ranges compare what ORDER BY does:
+        the rest of the anchor's value by id, the values beyond it, then the NULLs."""
+        page_key, rows_base = page
+        stored = _stored(column)
+        newer = (lambda a, b: a < b) if desc else (lambda a, b: a > b)  # noqa: E731
+        conditions: dict[str, Callable[[], list[ColumnElement[bool]]]] = {
+            "all": lambda: [],
+            "valued": lambda: [column.is_not(None)],
+            "null": lambda: [column.is_(None)],
+            "null_later": lambda: [column.is_(None), newer(MediaFile.id, _ANCHOR_ID)],
+            "same": lambda: [stored == _anchor_value(column), newer(MediaFile.id, _ANCHOR_ID)],
+            "beyond": lambda: [newer(stored, _anchor_value(column))],
+        }
+        if anchor is None:
+            ranges = ["valued", "null"] if nullable else ["all"]
+        elif anchor[0] is None:
+            ranges = ["null_later"]
+        else:
+            ranges = ["same", "beyond", "null"] if nullable else ["same", "beyond"]
+            run.params["anchor_value"] = anchor[0]
+        if anchor is not None:
+            run.params["anchor_id"] = anchor[1]
+        out: list[tuple[Any, int]] = []
+        for name in ranges:
+            by_id = name.startswith("null")
+
+            def build(name: str = name, by_id: bool = by_id) -> Select[Any]:
+                stmt = rows_base().with_only_columns(MediaFile.id, stored)
+                return _ordered(
+                    stmt.where(*conditions[name]()), column, desc, False, by_id_only=by_id
+                )
+
+            rows_key = (*page_key, "after", column.key, desc, name)
+            stmt = self._prepare(rows_key, lambda build=build: build().offset(_OFFSET))  # type: ignore[misc]
+            if name == "same":
+                # few rows share the anchor's value, mostly none: those up to the page are read
+                # in the statement that tells how many to skip
+                run.params.update(lim=skip + limit - len(out), off=0)
+                rows: list[Any] = list(run(stmt).all())
+                taken, skip = rows[skip:], max(0, skip - len(rows))
+            else:
+                run.params.update(lim=limit - len(out), off=skip)
+                taken = rows = list(run(stmt).all())
+                if rows:
+                    skip = 0
+                elif skip:  # the range holds at most `skip` rows: how many of them to skip still
+                    count = self._prepare(
+                        (*rows_key, "count"),
+                        lambda build=build: select(func.count()).select_from(build().subquery()),  # type: ignore[misc]
+                    )
+                    run.params["lim"] = skip
+                    skip -= int(run(count).scalar() or 0)
+            out += [(row[1], row[0]) for row in taken]
+            if len(out) == limit:
+                break
+        return out
+
+    def _token(self, run: _Run, generation: int) -> Token:
+        """The catalog's state a kept entry was read in (core/catalog_memo.py): the generation
+        of this process's commits read before the snapshot began, and the newest change-log id
+        read in it (every change of a file or athlete by any process writes one, core/feed.py).
+        A commit here bumps the generation before and after it lands."""
+        stmt = self._prepare(("change_id",), lambda: select(func.max(ChangeLog.id)))
+        return generation, int(run(stmt).scalar() or 0)
+
+    def _may_keep_listing(self, q: FileQuery) -> bool:
+        """Whether what a query reads may be kept for the next ones: SQLite (a read is one
+        snapshot), ready files only (the change log, the token's other half, logs every change
+        of a ready file but not those of pending or failed uploads: core/feed.py)."""
+        return self.db.is_sqlite and q.status == FileStatus.READY
+
+    def _may_keep(self, q: FileQuery, plan: _SearchPlan) -> bool:
+        """Whether a search's matches may be kept (MatchSet): SQLite's FTS index counted them
+        (an ASCII term, not a common one) and they are few enough."""
+        return (
+            self._may_keep_listing(q)
+            and plan.key[0] == "fts"
+            and not plan.common
+            and 0 < plan.matches <= MATCH_SET_MAX
         )
-        return self._rows_by_ids(run, [r.id for r in run(stmt)])
+
+    def _matched_page(
+        self,
+        s: Session,
+        run: _Run,
+        q: FileQuery,
+        plan: _SearchPlan,
+        shape: tuple[bool, ...],
+        column: Any,
+        desc: bool,
+        after: tuple[Any, int] | None,
+        token: _Once,
+    ) -> tuple[int, list[int]] | None:
+        """(total, page ids) from the search's kept matches, read now when missing unless SQL
+        finds this page cheaply (a search by date taking the matches by id); None to use SQL."""
+        key = ("matches", search_term(q.q), plan.athletes, shape, _values_of(run.params))
+        kept: MatchSet | None = self._match_sets.get(key, token())
+        if kept is None:
+            if not q.offset and plan.matches > q.limit:
+                sort_key = NAME_FIELD if column is MediaFile.name_sort else column.key
+                if self._in_id_order(run, q, plan, sort_key, after):
+                    return None
+            athletes_files = self._counted(s, q, plan.athletes) if plan.athletes else 0
+            if plan.matches + athletes_files > MATCH_SET_MAX:
+                return None
+            kept = self._read_matches(run, plan, shape)
+            self._match_sets.put(key, token(), kept, len(kept))
+        try:
+            stored = None
+            if after is not None:
+                value = after[0]
+                if value is not None and isinstance(column.type, UTCDateTime):
+                    value = self._bind_stored(run, column, value)
+                stored = (value, after[1])
+            ids = kept.page(column.key, desc, q.backwards, stored, q.limit, q.offset)
+        except TypeError:  # a cursor's value of another type than the column's: SQL decides
+            return None
+        return len(kept), ids
+
+    def _bind_stored(self, run: _Run, column: Any, value: Any) -> Any:
+        """A cursor's value as SQLite stores and compares it (a date's text)."""
+        process = self._raw_binds.get(column.key)
+        if process is None:
+            process = column.type.bind_processor(run.conn.dialect) or (lambda v: v)
+            self._raw_binds[column.key] = process
+        return process(value)
+
+    def _read_matches(self, run: _Run, plan: _SearchPlan, shape: tuple[bool, ...]) -> MatchSet:
+        """Every match of the search under its filters, with every sort key as stored: the
+        plan's parts (the FTS matches, the matched athletes' files), each file once."""
+        found: dict[int, tuple[Any, ...]] = {}
+        for i, part in enumerate(plan.parts):
+            stmt = self._prepare(
+                ("match_set", shape, plan.key, i),
+                lambda part=part: _where_filters(  # type: ignore[misc]
+                    part.with_only_columns(MediaFile.id, *_KEPT_KEYS), shape
+                ),
+            )
+            for row in run(stmt).all():
+                found.setdefault(row[0], tuple(row))
+        return MatchSet(tuple(found.values()), tuple(c.key for c in _SORT_KEYS))
 
     def _listed(
         self,
@@ -1078,6 +1327,49 @@ _AFTER_ID: BindParameter[Any] = bindparam("after_id")
 _LIMIT: BindParameter[Any] = bindparam("lim")
 _OFFSET: BindParameter[Any] = bindparam("off")
 _PAGE_IDS: BindParameter[Any] = bindparam("page_ids", expanding=True)
+_ANCHOR_ID: BindParameter[Any] = bindparam("anchor_id")
+# the sort keys a search's kept matches hold (MatchSet), as stored
+_SORT_KEYS = (
+    MediaFile.created_at,
+    MediaFile.updated_at,
+    MediaFile.name_sort,
+    MediaFile.size,
+    MediaFile.duration,
+)
+
+
+def _stored(column: Any) -> Any:
+    """The column as SQLite stores and compares it: a date's text, not the datetime read from
+    it (dates written in another format than SQLAlchemy's still sort as SQLite sorts them)."""
+    return type_coerce(column, String()) if isinstance(column.type, UTCDateTime) else column
+
+
+def _anchor_value(column: Any) -> BindParameter[Any]:
+    """An anchor's key, bound as read (_stored)."""
+    return bindparam("anchor_value", type_=_stored(column).type)
+
+
+_KEPT_KEYS = tuple(_stored(c) for c in _SORT_KEYS)
+
+
+class _Once:
+    """A value computed the first time it is asked for (a query's token, Catalog._token)."""
+
+    __slots__ = ("_get", "_value")
+
+    def __init__(self, get: Callable[[], Token]) -> None:
+        self._get = get
+        self._value: Token | None = None
+
+    def __call__(self) -> Token:
+        if self._value is None:
+            self._value = self._get()
+        return self._value
+
+
+def _values_of(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The filters' values of a query (_filter_values), as part of a kept entry's key."""
+    return tuple(sorted((k, v) for k, v in params.items() if k.startswith("f_")))
 
 
 class _Run:

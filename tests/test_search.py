@@ -301,6 +301,9 @@ def test_mid_density_terms_walk_the_index_with_the_matches_as_a_list(
     backwards, NULL keys included (photos have no duration)."""
     import core.catalog
 
+    # the SQL ways: no search's matches kept (tests/test_catalog_memo.py)
+    monkeypatch.setattr(core.catalog, "MATCH_SET_MAX", 0)
+
     catalog = catalog_of(filled)
     cases = [
         (term, sort)
@@ -375,6 +378,9 @@ def test_searches_by_date_take_the_fts_matches_in_id_order(
     with filters; a cursor whose row is gone pages the other way. Triggers clear the flag
     when a file's date goes out of its id's order."""
     import core.catalog
+
+    # the SQL ways: no search's matches kept (tests/test_catalog_memo.py)
+    monkeypatch.setattr(core.catalog, "MATCH_SET_MAX", 0)
 
     catalog = catalog_of(filled)
     cases = [
@@ -643,6 +649,9 @@ def test_whole_library_search_totals_from_the_index_equal_the_counted_ones(
     counting the matches' rows, and not used where it cannot be exact."""
     import core.catalog
 
+    # the SQL ways: no search's matches kept (tests/test_catalog_memo.py)
+    monkeypatch.setattr(core.catalog, "MATCH_SET_MAX", 0)
+
     with db_of(filled).write() as s:
         s.execute(
             update(MediaFile).where(MediaFile.id % 9 == 0).values(deleted_at=datetime.now(UTC))
@@ -704,6 +713,9 @@ def test_search_totals_within_an_athlete_test_its_files(
     them): the totals of reading the matches, with filters, a matched athlete's name, and
     the matches read when the athlete has too many files."""
     import core.catalog
+
+    # the SQL ways: no search's matches kept (tests/test_catalog_memo.py)
+    monkeypatch.setattr(core.catalog, "MATCH_SET_MAX", 0)
 
     with db_of(filled).write() as s:
         s.execute(
