@@ -107,7 +107,7 @@ def http_call(
 ) -> Reply:
     """One request with http.client (a plain client: no redirects, no cookies)."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         conn.request(method, path, body=body, headers=headers or {})

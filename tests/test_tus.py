@@ -23,6 +23,7 @@ from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.internals import db_of
+from tests.pg_server import postgres_url  # noqa: F401
 from tests.resumable_client import (
     OCTETS,
     TUS,
@@ -491,6 +492,42 @@ def test_stopping_the_server_mid_body_ends_the_read_and_keeps_the_bytes(
         assert _offset(again, token) == 5 * MiB
         done = patch(again, token, 5 * MiB, data[5 * MiB :])
         assert done.status == 204, done.body
+
+
+@pytest.fixture
+def pg_big_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:  # noqa: F811
+    data = tmp_path / "pg"
+    data.mkdir()
+    lib = Library.open(make_settings(data, database_url=postgres_url, max_file_size=300 * MiB))
+    yield lib
+    lib.close()
+
+
+def test_tus_on_a_postgresql_catalog_leases_resumes_and_catalogues(
+    pg_big_library: Library, tmp_path: Path
+) -> None:
+    """The lease and progress statements (Core SQL, FOR UPDATE) on PostgreSQL: a big PATCH cut
+    short keeps its bytes, a second writer is refused while the first holds the upload, the
+    rest completes it."""
+    lib = pg_big_library
+    token = make_tokens(lib).upload
+    data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 5).read_bytes()
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        url = server.url + create(server.url, token, len(data)).headers["Location"]
+        path = url.split(str(server.port), 1)[1]
+        conn = _raw_patch(server.port, path, token, 0, len(data))
+        conn.sendall(data[: 9 * MiB])
+        time.sleep(0.5)
+        assert patch(url, token, 0, data[:10]).status in (409, 423)  # the upload is held
+        conn.close()
+        deadline = time.monotonic() + 10
+        while _offset(url, token) != 9 * MiB:
+            assert time.monotonic() < deadline, _offset(url, token)
+            time.sleep(0.05)
+        done = patch(url, token, 9 * MiB, data[9 * MiB :])
+        assert done.status == 204, done.body
+    record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
 
 
 # ---- S3: parts of equal size, nothing left behind --------------------------------------------
