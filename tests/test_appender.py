@@ -49,7 +49,9 @@ def test_checkpoints_report_only_synced_bytes_and_the_hash_matches(
     assert a.sha is not None
     assert a.sha.hexdigest() == hashlib.sha256(head + body).hexdigest()
     reported = [n for kind, n in events if kind == "durable"]
-    assert len(reported) >= 3 and reported == sorted(reported)  # checkpoints, then the end
+    # a checkpoint, then the end: the first one is due after 2 MiB and always starts; later
+    # ones start only when the previous fdatasync is done, so how many depends on the load
+    assert len(reported) >= 2 and reported == sorted(reported)
     assert reported[-1] == len(head) + len(body)
     synced = 0
     for kind, n in events:  # the final fsync is os.fsync: it covers the last report
