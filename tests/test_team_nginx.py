@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -256,6 +257,33 @@ def test_uploads_preflights_and_cross_origin_reads_under_the_byte_paths_reach_me
     head = http_call(path, "HEAD", headers=bearer(tokens.read))
     assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
     assert head.headers["Content-Type"] == "video/mp4"
+
+
+def test_big_tus_patches_through_nginx_and_its_kept_upstream_connections(
+    behind_nginx: tuple[str, str], library: Library, tokens: Tokens, tmp_path: Path
+) -> None:
+    """PATCH bodies MediaDesk reads from the socket (server/rawbody.py), as nginx forwards them
+    (unbuffered, on connections it keeps open for reuse), and close that connection after the
+    answer: every byte arrives, the requests behind them are answered, nginx logs no upstream
+    error."""
+    from tests.resumable_client import MiB, create, head, padded_mp4, patch
+
+    front, _ = behind_nginx
+    data = padded_mp4(tmp_path / "m.mp4", 14 * MiB + 3).read_bytes()
+    url = front + create(front, tokens.upload, len(data)).headers["Location"]
+    cut = 6 * MiB + 1
+    first = patch(url, tokens.upload, 0, data[:cut])
+    assert first.status == 204, first.body
+    for _ in range(3):  # requests right behind it, on whatever connection nginx picks
+        assert int(head(url, tokens.upload).headers["Upload-Offset"]) == cut
+        assert http_call(f"{front}/files/", headers=bearer(tokens.read)).status == 200
+    done = patch(url, tokens.upload, cut, data[cut:])
+    assert done.status == 204, done.body
+    record = library.get_file(int(done.headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    # nginx never found a kept connection closed under a request (it would retry, and log it)
+    log = (tmp_path / "nginx" / "error.log").read_text()
+    assert "upstream" not in log, log
 
 
 def test_nginx_config_prints_a_site_nginx_accepts(
