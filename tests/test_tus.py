@@ -466,6 +466,7 @@ def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
     assert time.monotonic() - started < 8
     assert answer.startswith("HTTP/1.1 408"), answer
     assert '"code": "request_timeout"' in answer and "Connection: close" in answer, answer
+    assert "Tus-Resumable: 1.0.0" in answer, answer
     assert _offset(url, token) == 6 * MiB
     # the upload is free again: the rest completes it
     done = patch(url, token, 6 * MiB, data[6 * MiB :])

@@ -127,6 +127,9 @@ def _tus(
             return await handler(request)
         except MediaDeskError as exc:
             raise _tus_error(exc) from exc
+        except ApiError as exc:  # the edge's own (415, 408 from server/rawbody.py)
+            exc.headers.setdefault("Tus-Resumable", TUS_VERSION)
+            raise
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
