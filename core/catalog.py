@@ -65,7 +65,8 @@ from core.records import (
 MAX_LIMIT = 1000
 BACKWARDS = "<"  # marks a backwards cursor's sort: it cannot be used to page forwards
 # Totals are cached per filter set: counting a million rows costs more than the page itself.
-# Writes through this process clear the cache; other processes' writes show within the TTL.
+# Any change to ready files (here or in another process) is seen at once (Catalog._count);
+# the TTL bounds the rest.
 COUNT_TTL = 30.0
 COMMON = 100  # a search matching fewer files never walks the sort key's index
 # Reading one FTS match and its row costs about what testing one row of an index walk does
@@ -123,7 +124,7 @@ class Catalog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._counts: dict[tuple[Any, ...], tuple[float, int, int]] = {}
+        self._counts: dict[tuple[Any, ...], tuple[float, Token, int]] = {}
         self._generation = 0
         self._counts_lock = threading.Lock()
         self._fts: bool | None = None
@@ -211,7 +212,7 @@ class Catalog:
                 total, page_ids = matched
                 rows = self._rows_by_ids(run, page_ids)
             else:
-                total = self._count(s, q, plan, run)
+                total = self._count(s, q, plan, run, token)
                 rows = self._page(s, run, q, plan, shape, column, desc, after, total, token)
             # names in a second small query, not a JOIN: SQLite would join the skipped rows
             athlete_ids = {r["athlete_id"] for r in rows if r["athlete_id"] is not None}
@@ -776,7 +777,9 @@ class Catalog:
             rows += walk(("null", "later_id") if later else ("null",), limit - len(rows), True)
         return rows
 
-    def _count(self, s: Session, q: FileQuery, plan: _SearchPlan | None, run: _Run) -> int:
+    def _count(
+        self, s: Session, q: FileQuery, plan: _SearchPlan | None, run: _Run, token: _Once
+    ) -> int:
         if plan is None:
             return self._counted(s, q)
         key = (
@@ -789,11 +792,14 @@ class Catalog:
             canonical_mime(q.content_type) if q.content_type else None,
         )
         now = time.monotonic()
+        # Ready files: the catalog's state with the change log's newest id, read before the
+        # count, so that another process's change is seen at once (_token); other listings
+        # (pending, failed: not logged) within COUNT_TTL.
+        state = token() if q.status == FileStatus.READY else (self._generation, -1)
         with self._counts_lock:
             cached = self._counts.get(key)
-            if cached and cached[0] > now and cached[1] == self._generation:
+            if cached and cached[0] > now and cached[1] == state:
                 return cached[2]
-        generation = self._generation
         shape = _filter_values(q)[0]
         if plan.matched_text is None:
             stmt = self._prepare(
@@ -827,7 +833,7 @@ class Catalog:
         with self._counts_lock:
             if len(self._counts) > 256:
                 self._counts.clear()
-            self._counts[key] = (now + COUNT_TTL, generation, total)
+            self._counts[key] = (now + COUNT_TTL, state, total)
         return total
 
     def _count_from_index(self, s: Session, q: FileQuery, plan: _SearchPlan) -> int | None:

@@ -240,14 +240,34 @@ def test_search_pages_from_kept_matches_equal_sql(
         ]
         for write in writes:  # (each after a pass that kept the matches)
             write()
-            # the totals SQL counts are cached apart: other processes' writes show there
-            # within COUNT_TTL (listings of any status; kept matches are of ready files only)
+            # the totals SQL counts are cached apart (see the test below for theirs)
             cat._counts.clear()
             kept = search_pages(catalog)
             monkeypatch.setattr(core.catalog, "MATCH_SET_MAX", 0)
             cat._counts.clear()
             same(kept, search_pages(catalog), writes.index(write))
             monkeypatch.undo()
+    finally:
+        other.dispose()
+
+
+def test_a_search_total_sees_another_process_at_once(
+    catalog: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The totals SQL counts (kept up to COUNT_TTL) carry the change log's newest id for ready
+    files: another process's rename is in the next total, not 30 s later."""
+    import core.catalog
+
+    monkeypatch.setattr(core.catalog, "MATCH_SET_MAX", 0)  # the SQL count and its cache
+    query = FileQuery(q="photo", limit=5)
+    before = catalog.list_files(query).total
+    assert catalog.list_files(query).total == before  # (from the cache)
+    other = other_process(catalog)
+    try:
+        _orm_rename(other, 3, "renamed-away.jpg")  # photo-002.jpg, ready, no description
+        assert catalog.list_files(query).total == before - 1
+        _orm_rename(other, 3, "photo-002.jpg")
+        assert catalog.list_files(query).total == before
     finally:
         other.dispose()
 
