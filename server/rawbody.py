@@ -41,6 +41,7 @@ from aiohttp import web
 from core.appender import HASH_QUEUE
 from server.errors import ApiError
 from server.state import THREADS
+from server.streaming import plain_socket
 
 # Smaller bodies are cheap enough through aiohttp, and a body this big is never wholly
 # buffered by aiohttp before the handler runs (its stream holds 2 × 64 KiB, its parser keeps
@@ -72,10 +73,7 @@ def can_take(request: web.Request) -> bool:
     if request.headers.get("Transfer-Encoding") or request.content.is_eof():
         return False
     # asyncio's own socket transport (its pause_reading takes the socket out of the selector)
-    mode = getattr(transport, "_sendfile_compatible", None)
-    if getattr(mode, "name", None) != "TRY_NATIVE":
-        return False
-    return transport.get_extra_info("socket") is not None
+    return plain_socket(transport) and transport.get_extra_info("socket") is not None
 
 
 async def take_body(request: web.Request, sink: Sink, batch: int) -> int:

@@ -376,7 +376,7 @@ class _LocalSender:
         transport = self.request.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("Connection lost")
-        if SENDFILE and not resp.compression and _native_sendfile(transport):
+        if SENDFILE and not resp.compression and plain_socket(transport):
             sent = await self._sendfile(resp, transport, start, count)
         else:
             sent = await self._read_and_write(resp, start, count)
@@ -442,8 +442,9 @@ def _seek_read(fd: int, n: int, offset: int) -> bytes:
 _pread: Callable[[int, int, int], bytes] = getattr(os, "pread", _seek_read)
 
 
-def _native_sendfile(transport: asyncio.BaseTransport) -> bool:
-    """True for asyncio's plain socket transports (not SSL, not uvloop)."""
+def plain_socket(transport: asyncio.BaseTransport) -> bool:
+    """True for asyncio's plain socket transports (not SSL, not uvloop): sendfile() works on
+    them, and server/rawbody.py may read a body from their socket."""
     mode = getattr(transport, "_sendfile_compatible", None)
     return getattr(mode, "name", None) == "TRY_NATIVE"
 
