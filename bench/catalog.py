@@ -75,6 +75,13 @@ WORDS = [
 ATHLETES = 200
 
 
+def stored_date(moment: datetime) -> str:
+    """A date as the catalog stores it (SQLAlchemy's SQLite text, UTC): another spelling of the
+    same moment ("…+00:00") sorts differently from what the server binds, and a cursor page
+    would repeat the cursor's row."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def fill(db_file: Path, count: int) -> None:
     """Rows as ingest writes them, in bulk (executemany in batches; triggers keep the FTS)."""
     rng = random.Random(7)
@@ -84,7 +91,7 @@ def fill(db_file: Path, count: int) -> None:
     conn.executemany(
         "INSERT INTO athletes (id, name, created_at) VALUES (?, ?, ?)",
         [
-            (i, f"Athlete {i:03d} {rng.choice(WORDS).title()}", start.isoformat(" "))
+            (i, f"Athlete {i:03d} {rng.choice(WORDS).title()}", stored_date(start))
             for i in range(1, ATHLETES + 1)
         ],
     )
@@ -93,7 +100,7 @@ def fill(db_file: Path, count: int) -> None:
         rows = []
         for i in range(first, min(count, first + batch)):
             video = i % 4 == 0
-            when = (start + timedelta(seconds=i * 30)).isoformat(" ")
+            when = stored_date(start + timedelta(seconds=i * 30))
             name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{i}.{'mp4' if video else 'jpg'}"
             rows.append(
                 (
