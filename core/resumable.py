@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from sqlalchemy import bindparam, select, update
 
@@ -267,6 +267,16 @@ class _Row(SimpleNamespace):
     """An upload's row read by a Core statement: its columns as attributes, as on the ORM's."""
 
 
+_Known = TypeVar("_Known", ResumableUpload, _Row)
+
+
+def _known(row: _Known | None, protocol: str) -> _Known:
+    """The row of an upload of this protocol; NotFound for none or another protocol's."""
+    if row is None or row.protocol != protocol:
+        raise NotFound("No such upload")
+    return row
+
+
 def _state(row: ResumableUpload | _Row, duplicate: bool = False) -> UploadState:
     return UploadState(
         id=row.id,
@@ -365,25 +375,18 @@ class ResumableUploads:
         with self._db.write_connection() as conn:
             conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
 
-    def _leased(self, upload_id: str) -> contextlib.AbstractContextManager[_Row | None]:
+    @contextlib.contextmanager
+    def _leased(self, upload_id: str) -> Iterator[_Row | None]:
         """exclusive(), giving the upload's row as the lease was taken (None when unknown)."""
-
-        @contextlib.contextmanager
-        def leased() -> Iterator[_Row | None]:
-            with self.hold(upload_id):
-                row = self._take_lease(upload_id)
-                try:
-                    yield row
-                finally:
-                    self._drop_lease(upload_id)
-
-        return leased()
+        with self.hold(upload_id):
+            row = self._take_lease(upload_id) if len(upload_id) <= 32 else None
+            try:
+                yield row
+            finally:
+                self._drop_lease(upload_id)
 
     def _row(self, s: Any, upload_id: str, protocol: str = "tus") -> ResumableUpload:
-        row = s.get(ResumableUpload, upload_id) if len(upload_id) <= 32 else None
-        if row is None or row.protocol != protocol:
-            raise NotFound("No such upload")
-        return row
+        return _known(s.get(ResumableUpload, upload_id) if len(upload_id) <= 32 else None, protocol)
 
     def _check_owner(self, row: ResumableUpload | _Row, owner: str | None) -> None:
         if row.owner and owner and row.owner != owner:
@@ -484,11 +487,10 @@ class ResumableUploads:
     ) -> TusWriter:
         """Starts appending at `offset` (which must equal the received bytes); holds the lock."""
         lock = self._leased(upload_id)
-        row = lock.__enter__()
+        leased = lock.__enter__()
         writer = None
         try:
-            if row is None or row.protocol != "tus" or len(upload_id) > 32:
-                raise NotFound("No such upload")
+            row = _known(leased, "tus")
             state = self._checked(row, owner)
             if state.state == "done":
                 raise OffsetMismatch(

@@ -16,7 +16,6 @@ from server.errors import error_middleware
 from server.hub import EventHub, close_hub, hub_ctx
 from server.live_streams import ActiveStreams, streams_ctx
 from server.metrics import Metrics, method_label, route_label
-from server.nginx_conf import CHECK_HEADER
 from server.ratelimit import RateLimiter
 from server.rawbody import close_when_body_taken
 from server.record_cache import RecordCache, record_cache_ctx
@@ -31,6 +30,7 @@ from server.state import (
     LIBRARY,
     LIMITER,
     METRICS,
+    NGINX_CHECK,
     RECORDS,
     REQUEST_ID,
     RESPONDING,
@@ -58,8 +58,7 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     close_when_body_taken(request, response)
     started = request.get(STARTED)
     metrics = request.app[METRICS]
-    check = bool(request.app[CONFIG].accel_redirect) and CHECK_HEADER in request.headers
-    route, method = route_label(request), method_label(request, check)
+    route, method = route_label(request), method_label(request, request.get(NGINX_CHECK, False))
     metrics.requests.inc(method=method, route=route, status=str(response.status))
     if started is not None:
         metrics.request_latency.observe(time.perf_counter() - started, method=method, route=route)

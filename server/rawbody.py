@@ -119,6 +119,8 @@ async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
             raise
         return length
     finally:
+        if told.done() and not told.cancelled():
+            told.exception()  # seen (a connection lost): not "never retrieved" in the log
         told.cancel()
         sock.close()
         # What follows the body (a request sent right behind it) is read and dropped, so that

@@ -44,6 +44,8 @@ LOOKED_UP: web.RequestKey[float] = web.RequestKey("looked_up")
 # set when a response to the request starts (its headers are prepared): after that a stream cut
 # by a trash can only drop the connection; before it, the client gets a 404
 RESPONDING: web.RequestKey[bool] = web.RequestKey("responding")
+# set by server/streaming.py's nginx_check_middleware: the request is nginx's check subrequest
+NGINX_CHECK: web.RequestKey[bool] = web.RequestKey("nginx_check")
 
 
 def library(request: web.Request) -> Library:

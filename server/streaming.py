@@ -34,7 +34,7 @@ from server.ranges import (
     if_range_allows,
     parse_range,
 )
-from server.state import CONFIG, LIBRARY, THREADS
+from server.state import CONFIG, LIBRARY, NGINX_CHECK, THREADS
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -235,6 +235,7 @@ async def nginx_check_middleware(request: web.Request, handler: Handler) -> web.
     method = request.headers.get(CHECK_HEADER)
     if method is None:
         return await handler(request)
+    request[NGINX_CHECK] = True  # counted apart in /metrics (server/app.py)
     if method not in ("GET", "HEAD") or "Origin" in request.headers:
         return _ask_in_full()
     response = await handler(request)
