@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -120,6 +121,26 @@ def image_metadata(im: Image.Image) -> dict[str, Any]:
     return {"width": im.width, "height": im.height, "rotation": rotation, "extra": extra}
 
 
+@contextmanager
+def _named(path: Path, ext: str | None) -> Iterator[Path]:
+    """`path`, or a symbolic link to it ending in `.ext` (in a temporary folder of its own):
+    MediaInfo reads a name without the container's extension (an upload's `<id>.part`, a
+    spool file) through more parsers, 40 ms more on a 1 GiB MP4 than the 10 ms it takes
+    otherwise. The bytes themselves are read through its file mode either way (its buffer mode
+    reports some tracks differently)."""
+    if not ext or path.suffix.lower() == f".{ext}":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="mediadesk-mi-") as folder:
+        link = Path(folder) / f"media.{ext}"
+        try:
+            link.symlink_to(path.resolve())
+        except OSError:  # no symbolic links here (some Windows set-ups): the slower way
+            yield path
+            return
+        yield link
+
+
 def _num(value: object) -> float | None:
     """A pymediainfo number (int, or strings like '24.000' or '2000.000000')."""
     try:
@@ -133,10 +154,15 @@ def _int(value: object) -> int | None:
     return int(round(number)) if number is not None else None
 
 
-def video_metadata(path: str | Path) -> dict[str, Any]:
-    """MediaInfo fields of a video from pymediainfo; CorruptFile when nothing usable is found."""
+def video_metadata(path: str | Path, ext: str | None = None) -> dict[str, Any]:
+    """MediaInfo fields of a video from pymediainfo; CorruptFile when nothing usable is found.
+
+    `ext`: the container's extension as sniffed from the content ("mp4"), for a file named
+    without it.
+    """
     try:
-        report = MediaInfoReport.parse(path)
+        with _named(Path(path), ext) as named:
+            report = MediaInfoReport.parse(named)
     except (RuntimeError, ValueError, SyntaxError) as exc:  # XML parse errors are SyntaxErrors
         raise CorruptFile(f"The video cannot be read: {exc}") from exc
     general = report.general_tracks[0] if report.general_tracks else None

@@ -34,7 +34,10 @@ def validate_file(path: Path, file_type: str, max_size: int) -> MediaInfo:
     require_kind(media, kind)
     if media.mime == "video/x-ms-wmv":
         _check_asf_length(path, size)
-    meta = _image_metadata(path, media) if kind == FileKind.IMAGE else video_metadata(path)
+    if kind == FileKind.IMAGE:
+        meta = _image_metadata(path, media)
+    else:
+        meta = video_metadata(path, media.ext)
     info = MediaInfo(mime=media.mime, kind=media.kind, ext=media.ext, size=size, **meta)
     logger.debug("Validated %s as %s (%sx%s)", Path(path).name, info.mime, info.width, info.height)
     return info
