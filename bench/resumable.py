@@ -74,7 +74,21 @@ def cpu_seconds(server: ServeProcess) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settled(base: str, token: str, file_id: int, timeout: float = 300) -> None:
+    """Waits until the file's processing jobs (the video worker's renditions) are over, so
+    that they do not run on the same cores as the next upload measured."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = call(f"{base}/jobs?file_id={file_id}", headers=bearer(token))
+        jobs = json.loads(reply.body)["items"]
+        if all(job["state"] not in ("queued", "running") for job in jobs):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the jobs of file {file_id} did not end in {timeout} s")
+
+
 def hard_delete(base: str, token: str, file_id: int) -> None:
+    settled(base, token, file_id)
     reply = call(
         f"{base}/files/{file_id}?hard_delete=true", "DELETE", headers=bearer(token), timeout=600
     )
