@@ -116,10 +116,15 @@ def is_no_space(exc: BaseException | None) -> bool:
     return False
 
 
+def no_space() -> InsufficientStorage:
+    """The error of a full disk or quota, as every path reports it."""
+    return InsufficientStorage("There is not enough free storage space to save the file")
+
+
 def storage_error(exc: OSError, message: str) -> StorageUnavailable:
     """The domain error for a failed disk operation: a full disk is told apart."""
     if is_no_space(exc):
-        return InsufficientStorage("There is not enough free storage space to save the file")
+        return no_space()
     return StorageUnavailable(f"{message}: {exc.strerror or exc}")
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import http.client
 import os
 import socket
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -471,6 +474,56 @@ def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
     # the upload is free again: the rest completes it
     done = patch(url, token, 6 * MiB, data[6 * MiB :])
     assert done.status == 204, done.body
+
+
+def test_a_full_disk_mid_body_answers_507_keeps_what_was_written_and_resumes(
+    big_library: Library, data_dir: Path, tmp_path: Path
+) -> None:
+    """The data folder fills up while a big body is read from the socket: the writing side
+    fails, the receiving thread stops, the client gets the 507 (its bytes still coming are
+    drained, not reset), the bytes written are recorded, and the upload resumes there once
+    there is room again. A real 8 MiB tmpfs under the uploads folder (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    folder = data_dir / "uploads"
+    folder.mkdir(exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        token = make_tokens(big_library).upload
+        data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 99).read_bytes()
+        with EmbeddedServer(big_library, config=server_config(big_library)) as server:
+            url = server.url + create(server.url, token, len(data)).headers["Location"]
+            path = url.split(str(server.port), 1)[1]
+            conn = _raw_patch(server.port, path, token, 0, len(data))
+            sender = threading.Thread(target=_send_quietly, args=(conn, data))
+            sender.start()
+            answer = _read_until_closed(conn, within=20).decode("latin-1")
+            sender.join(20)
+            conn.close()
+            assert answer.startswith("HTTP/1.1 507"), answer
+            assert '"code": "insufficient_storage"' in answer, answer
+            assert "Tus-Resumable: 1.0.0" in answer, answer
+            kept = _offset(url, token)
+            on_disk = (folder / f"{url.rsplit('/', 1)[1]}.part").stat().st_size
+            assert 0 < kept <= on_disk <= 8 * MiB
+            subprocess.run(["mount", "-o", "remount,size=64m", str(folder)], check=True)
+            done = patch(url, token, kept, data[kept:])
+            assert done.status == 204, done.body
+            record = big_library.get_file(int(done.headers["MediaDesk-File-Id"]))
+            assert record.sha256 == hashlib.sha256(data).hexdigest()
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _send_quietly(conn: socket.socket, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # the server may close once it has answered
+        conn.sendall(data)
 
 
 def test_stopping_the_server_mid_body_ends_the_read_and_keeps_the_bytes(

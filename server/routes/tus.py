@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
-from core.errors import InvalidInput, MediaDeskError, TooLarge
+from core.errors import InvalidInput, MediaDeskError, TooLarge, is_no_space, no_space
 from core.resumable import (
     CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
@@ -130,6 +130,13 @@ def _tus(
         except ApiError as exc:  # the edge's own (415, 408 from server/rawbody.py)
             exc.headers.setdefault("Tus-Resumable", TUS_VERSION)
             raise
+        except Exception as exc:
+            if not is_no_space(exc):
+                raise
+            # a full disk under the upload's writes (an OSError, not yet a core error): the
+            # 507 every path answers, with the header tus clients need on every answer
+            logger.error("tus %s %s failed: no space left: %s", request.method, request.path, exc)
+            raise _tus_error(no_space()) from exc
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
