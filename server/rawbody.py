@@ -4,12 +4,9 @@ Why: a tus PATCH of a recording is gigabytes of plain bytes, and through aiohttp
 costs a pass through the event loop, the HTTP parser (which copies the body out of the bytes
 it was given), the body stream's pause/resume bookkeeping, and a hand-over to a writer
 thread. bench/resumable.py measured that path at 0.3–0.37× `cp` with the server's CPU the
-limit. Here a thread of its own reads the body with recv_into() into a few reused buffers
-while a pool thread hands the filled ones to the sink (the upload's writer, which hashes in a
-third thread): one copy out of the kernel, no allocation, no event loop, and receiving,
-writing and hashing on both cores at once (with one thread receiving and writing, that
-thread was the limit: an A/B of the two in one run, bench-style, took 3–7 % less time per
-GiB, on tmpfs and on disk).
+limit. Here one pool thread reads the body with recv_into() into a few reused buffers and
+hands each to the sink (the upload's writer) itself: one copy out of the kernel, no
+allocation, no event loop.
 
 How, and the rules it keeps:
 - only a plain TCP socket transport (asyncio's, not SSL, not uvloop), a Content-Length body
@@ -23,10 +20,9 @@ How, and the rules it keeps:
   its body stream is marked ended (it would otherwise wait up to 10 s for the rest);
 - a client that closes early ends the read with BodyCutShort, one that goes quiet for
   IDLE_TIMEOUT seconds gets a 408 (the caller keeps or drops what arrived, as for any cut
-  body); a sink that fails (a full disk) stops the receiving thread within WAKE seconds and
-  its error is the answer; a server shutdown (aiohttp tells the request through its body
-  stream after its grace period) or a cancelled handler shuts the socket's read side, so that
-  the threads end before the caller touches the sink again;
+  body); a server shutdown (aiohttp tells the request through its body stream after its
+  grace period) or a cancelled handler shuts the socket's read side, so that the thread ends
+  before the caller touches the sink again;
 - after the body, bytes still coming are read and dropped until aiohttp closes the
   connection after the answer: closing a socket with unread bytes would reset it, and the
   client could lose the answer.
@@ -35,12 +31,9 @@ How, and the rules it keeps:
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import os
-import queue
 import socket
-import threading
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
@@ -55,12 +48,9 @@ from server.streaming import plain_socket
 # back at most one socket read), so what is left to read is always more than nothing.
 TAKE_MIN = 4 * 1024 * 1024
 IDLE_TIMEOUT = 120.0
-# How often the receiving thread looks up from a quiet socket (to see a stop).
-WAKE = 0.25
 # Buffers in rotation: the sink may still hash the last HASH_QUEUE of them in another thread
-# after it returns (core/appender.py), so a buffer is refilled only after that many more;
-# the rest let the receiving thread run ahead of the sink.
-RING = HASH_QUEUE + 6
+# after it returns (core/appender.py), so a buffer is refilled only after that many more.
+RING = HASH_QUEUE + 2
 
 CLOSE_AFTER: web.RequestKey[bool] = web.RequestKey("close_after")
 
@@ -90,8 +80,7 @@ async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
     """Feeds the whole body to `sink` (from a pool thread), `batch` bytes at a time at most.
 
     Returns the body's length. Call only when can_take(request). The sink must be done with
-    a view once HASH_QUEUE more calls have returned (it is reused then). A quiet client gets
-    a 408.
+    a view once RING more calls have returned (it is reused then). A quiet client gets a 408.
     """
     transport = request.transport
     assert transport is not None and request.content_length is not None
@@ -113,6 +102,7 @@ async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
     # through its body stream: that ends the read too
     told = asyncio.ensure_future(request.content.wait_eof())
     try:
+        sock.settimeout(IDLE_TIMEOUT)
         job = request.app[THREADS].run(_pump, sock, held, length - taken, sink, batch)
         try:
             await asyncio.wait([job, told], return_when=asyncio.FIRST_COMPLETED)
@@ -174,95 +164,40 @@ class _Discard(asyncio.Protocol):
 
 
 def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, batch: int) -> None:
-    """Calls the sink with the body, in order, while a thread of its own receives the next
-    buffers: receiving and the sink's writing then run on both cores at once (one thread
-    doing both was the limit, bench/resumable.py)."""
     if held:
         sink(held)
     done = sum(len(c) for c in held)
-    free: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
-    for _ in range(RING):
-        free.put(memoryview(bytearray(min(batch, remaining))))
-    filled: queue.SimpleQueue[tuple[memoryview, int] | _Cut] = queue.SimpleQueue()
-    stop = threading.Event()
-    receiver = threading.Thread(
-        target=_receive, args=(sock, remaining, free, filled, stop), name="mediadesk-body"
-    )
-    receiver.start()
-    in_sink: collections.deque[memoryview] = collections.deque()
-    try:
-        while remaining:
-            item = filled.get()
-            if isinstance(item, _Cut):
-                raise BodyCutShort(item.message, done, quiet=item.quiet) from item.cause
-            buf, n = item
-            if n:
-                sink([buf[:n]])
-                done += n
-                remaining -= n
-            in_sink.append(buf)
-            if len(in_sink) > HASH_QUEUE:  # the sink is done with it (see RING)
-                free.put(in_sink.popleft())
-    finally:
-        stop.set()
-        free.put(None)  # wakes a receiver waiting for a buffer
-        receiver.join()
-
-
-class _Cut:
-    """What _receive hands over when the body ends early (after the bytes that did arrive)."""
-
-    def __init__(self, message: str, quiet: bool = False, cause: OSError | None = None) -> None:
-        self.message, self.quiet, self.cause = message, quiet, cause
-
-
-def _receive(
-    sock: socket.socket,
-    remaining: int,
-    free: queue.SimpleQueue[memoryview | None],
-    filled: queue.SimpleQueue[tuple[memoryview, int] | _Cut],
-    stop: threading.Event,
-) -> None:
-    # Short waits, so that a stop (the sink failed) is seen soon even from a quiet client.
-    sock.settimeout(WAKE)
-    quiet = 0.0
-    while remaining and not stop.is_set():
-        buf = free.get()
-        if buf is None:
-            return
+    ring = [memoryview(bytearray(min(batch, remaining))) for _ in range(RING)]
+    turn = 0
+    while remaining:
+        buf = ring[turn % RING]
+        turn += 1
         want = min(len(buf), remaining)
-        got = 0
-        while got < want:
+        filled = 0
+        while filled < want:
             try:
-                n = sock.recv_into(buf[got:want])
+                n = sock.recv_into(buf[filled:want])
             except TimeoutError:
-                quiet += WAKE
-                if stop.is_set():
-                    return
-                if quiet < IDLE_TIMEOUT:
-                    continue
-                filled.put((buf, got))
-                filled.put(_Cut(_quiet(), quiet=True))
-                return
+                n = -1
             except OSError as exc:
-                filled.put((buf, got))
-                filled.put(_Cut(f"The connection failed mid-body: {exc}", cause=exc))
-                return
-            if not n:
-                filled.put((buf, got))
-                filled.put(_Cut("The client closed the connection mid-body"))
-                return
-            quiet = 0.0
-            got += n
-        filled.put((buf, got))
-        remaining -= got
-
-
-def _quiet() -> str:
-    return (
-        f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; send the rest from the upload's "
-        "offset"
-    )
+                if filled:
+                    sink([buf[:filled]])
+                raise BodyCutShort(f"The connection failed mid-body: {exc}", done + filled) from exc
+            if n <= 0:
+                if filled:
+                    sink([buf[:filled]])
+                if n < 0:
+                    raise BodyCutShort(
+                        f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; send the rest "
+                        "from the upload's offset",
+                        done + filled,
+                        quiet=True,
+                    )
+                raise BodyCutShort("The client closed the connection mid-body", done + filled)
+            filled += n
+        sink([buf[:filled]])
+        done += filled
+        remaining -= filled
 
 
 def close_when_body_taken(request: web.Request, response: web.StreamResponse) -> None:
