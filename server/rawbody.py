@@ -25,7 +25,9 @@ How, and the rules it keeps:
   before the caller touches the sink again;
 - after the body, bytes still coming are read and dropped until aiohttp closes the
   connection after the answer: closing a socket with unread bytes would reset it, and the
-  client could lose the answer.
+  client could lose the answer; for the same reason, when the sink fails mid-body (a full
+  disk) the rest of the body is read and dropped (LINGER seconds at most) before the error
+  is answered.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
@@ -48,6 +51,9 @@ from server.streaming import plain_socket
 # back at most one socket read), so what is left to read is always more than nothing.
 TAKE_MIN = 4 * 1024 * 1024
 IDLE_TIMEOUT = 120.0
+# How long the rest of a body is read and dropped after its sink failed (aiohttp's
+# lingering_time for unread bodies is the same).
+LINGER = 10.0
 # Buffers in rotation: the sink may still hash the last HASH_QUEUE of them in another thread
 # after it returns (core/appender.py), so a buffer is refilled only after that many more.
 RING = HASH_QUEUE + 2
@@ -169,35 +175,66 @@ def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, ba
     done = sum(len(c) for c in held)
     ring = [memoryview(bytearray(min(batch, remaining))) for _ in range(RING)]
     turn = 0
-    while remaining:
-        buf = ring[turn % RING]
-        turn += 1
-        want = min(len(buf), remaining)
-        filled = 0
-        while filled < want:
-            try:
-                n = sock.recv_into(buf[filled:want])
-            except TimeoutError:
-                n = -1
-            except OSError as exc:
-                if filled:
-                    sink([buf[:filled]])
-                raise BodyCutShort(f"The connection failed mid-body: {exc}", done + filled) from exc
-            if n <= 0:
-                if filled:
-                    sink([buf[:filled]])
-                if n < 0:
+    left = remaining  # bytes of the body still in the socket (or still to come)
+    try:
+        while remaining:
+            buf = ring[turn % RING]
+            turn += 1
+            want = min(len(buf), remaining)
+            filled = 0
+            while filled < want:
+                try:
+                    n = sock.recv_into(buf[filled:want])
+                except TimeoutError:
+                    n = -1
+                except OSError as exc:
+                    if filled:
+                        sink([buf[:filled]])
                     raise BodyCutShort(
-                        f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; send the rest "
-                        "from the upload's offset",
-                        done + filled,
-                        quiet=True,
-                    )
-                raise BodyCutShort("The client closed the connection mid-body", done + filled)
-            filled += n
-        sink([buf[:filled]])
-        done += filled
-        remaining -= filled
+                        f"The connection failed mid-body: {exc}", done + filled
+                    ) from exc
+                if n <= 0:
+                    if filled:
+                        sink([buf[:filled]])
+                    if n < 0:
+                        raise BodyCutShort(
+                            f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; send the rest "
+                            "from the upload's offset",
+                            done + filled,
+                            quiet=True,
+                        )
+                    raise BodyCutShort("The client closed the connection mid-body", done + filled)
+                filled += n
+                left -= n
+            sink([buf[:filled]])
+            done += filled
+            remaining -= filled
+    except BodyCutShort:
+        raise
+    except Exception:  # the sink failed (a full disk): its error is the answer, once sent
+        _drain(sock, left)
+        raise
+
+
+def _drain(sock: socket.socket, left: int) -> None:
+    """Reads and drops the rest of a body whose sink failed, for LINGER seconds at most:
+    closing a socket with bytes unread (or still coming) resets the connection, and the
+    client would lose the answer that says why (aiohttp lingers the same way over bodies its
+    handlers leave unread)."""
+    deadline = time.monotonic() + LINGER
+    scratch = memoryview(bytearray(256 * 1024))
+    while left > 0:
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            return
+        sock.settimeout(wait)
+        try:
+            n = sock.recv_into(scratch[: min(len(scratch), left)])
+        except OSError:  # quiet past the deadline, or gone
+            return
+        if not n:
+            return
+        left -= n
 
 
 def close_when_body_taken(request: web.Request, response: web.StreamResponse) -> None:

@@ -13,10 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from core.library import Library
 from core.maintenance import reconcile, run_maintenance
@@ -24,6 +26,26 @@ from tests.server_fixtures import bearer, http_call
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))"
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """`folder` on a tmpfs of `size` ("1m") for a real full disk; skips the test unless root
+    and mount work here."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the injected-ENOSPC tests cover the rest")
+    folder.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from core.spool import SpoolWriter
 from core.storage.local import LocalStorage
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
-from tests.faults import assert_healthy, partial_files
+from tests.faults import assert_healthy, partial_files, small_tmpfs
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(90)
@@ -147,25 +146,8 @@ def test_injected_enospc_everywhere(
 @pytest.fixture
 def small_disk(data_dir: Path) -> Iterator[Path]:
     """data_dir/tmp and data_dir/objects on 1 MiB tmpfs mounts (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root; the injected-ENOSPC test covers the rest")
-    mounted: list[Path] = []
-    try:
-        for name in ("tmp", "objects"):
-            folder = data_dir / name
-            folder.mkdir(exist_ok=True)
-            result = subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
-                capture_output=True,
-                text=True,
-            )
-            if result.returncode != 0:
-                pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-            mounted.append(folder)
+    with small_tmpfs(data_dir / "tmp", "1m"), small_tmpfs(data_dir / "objects", "1m"):
         yield data_dir
-    finally:
-        for folder in reversed(mounted):
-            subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def test_real_full_tmpfs(small_disk: Path, media_dir: Any) -> None:

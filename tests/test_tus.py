@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -25,6 +26,7 @@ from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.faults import small_tmpfs
 from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.resumable_client import (
@@ -366,12 +368,14 @@ def test_chunked_patch_after_a_long_one_on_the_same_connection(
 
 
 # ---- big bodies read past aiohttp (server/rawbody.py) ----------------------------------------
-def _raw_patch(port: int, path: str, token: str, offset: int, length: int) -> socket.socket:
-    """A PATCH whose headers announce `length` bytes; the caller sends the body."""
-    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+def _raw_patch(url: str, token: str, offset: int, length: int) -> socket.socket:
+    """A PATCH to the upload at `url` whose headers announce `length` bytes; the caller sends
+    the body."""
+    parts = urlsplit(url)
+    conn = socket.create_connection(("127.0.0.1", parts.port), timeout=30)
     conn.sendall(
         (
-            f"PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            f"PATCH {parts.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
             f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
             f"Upload-Offset: {offset}\r\nContent-Length: {length}\r\n\r\n"
         ).encode()
@@ -406,7 +410,7 @@ def test_a_big_patch_takes_its_body_exactly_and_closes_the_connection(
     url = big_live.url + made.headers["Location"]
     path = url.split(str(big_live.port), 1)[1]
     first = 7 * MiB + 3
-    conn = _raw_patch(big_live.port, path, tokens.upload, 0, first)
+    conn = _raw_patch(url, tokens.upload, 0, first)
     behind = f"HEAD {path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\n\r\n".encode()
     conn.sendall(data[:first] + behind)
     started = time.monotonic()
@@ -435,8 +439,7 @@ def test_a_big_body_cut_short_keeps_every_byte_that_arrived(
     token = make_tokens(big_library).upload
     data = padded_mp4(tmp_path / "m.mp4", 20 * MiB).read_bytes()
     url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
-    path = url.split(str(big_live.port), 1)[1]
-    conn = _raw_patch(big_live.port, path, token, 0, len(data))
+    conn = _raw_patch(url, token, 0, len(data))
     sent = 9 * MiB + 12345  # past a checkpoint, not on one
     conn.sendall(data[:sent])
     time.sleep(0.3)
@@ -460,8 +463,7 @@ def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
     token = make_tokens(big_library).upload
     data = padded_mp4(tmp_path / "m.mp4", 10 * MiB).read_bytes()
     url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
-    path = url.split(str(big_live.port), 1)[1]
-    conn = _raw_patch(big_live.port, path, token, 0, len(data))
+    conn = _raw_patch(url, token, 0, len(data))
     conn.sendall(data[: 6 * MiB])
     started = time.monotonic()
     answer = _read_until_closed(conn, within=10).decode("latin-1")
@@ -479,28 +481,17 @@ def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
 def test_a_full_disk_mid_body_answers_507_keeps_what_was_written_and_resumes(
     big_library: Library, data_dir: Path, tmp_path: Path
 ) -> None:
-    """The data folder fills up while a big body is read from the socket: the writing side
-    fails, the receiving thread stops, the client gets the 507 (its bytes still coming are
-    drained, not reset), the bytes written are recorded, and the upload resumes there once
-    there is room again. A real 8 MiB tmpfs under the uploads folder (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
+    """The data folder fills up while a big body is read from the socket: the write fails,
+    the read stops, the client gets the 507 (its bytes still coming are drained, not reset),
+    the bytes written are recorded, and the upload resumes there once there is room again.
+    A real 8 MiB tmpfs under the uploads folder (root only)."""
     folder = data_dir / "uploads"
-    folder.mkdir(exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(folder, "8m"):
         token = make_tokens(big_library).upload
         data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 99).read_bytes()
         with EmbeddedServer(big_library, config=server_config(big_library)) as server:
             url = server.url + create(server.url, token, len(data)).headers["Location"]
-            path = url.split(str(server.port), 1)[1]
-            conn = _raw_patch(server.port, path, token, 0, len(data))
+            conn = _raw_patch(url, token, 0, len(data))
             sender = threading.Thread(target=_send_quietly, args=(conn, data))
             sender.start()
             answer = _read_until_closed(conn, within=20).decode("latin-1")
@@ -517,8 +508,6 @@ def test_a_full_disk_mid_body_answers_507_keeps_what_was_written_and_resumes(
             assert done.status == 204, done.body
             record = big_library.get_file(int(done.headers["MediaDesk-File-Id"]))
             assert record.sha256 == hashlib.sha256(data).hexdigest()
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def _send_quietly(conn: socket.socket, data: bytes) -> None:
@@ -534,8 +523,7 @@ def test_stopping_the_server_mid_body_ends_the_read_and_keeps_the_bytes(
     config = server_config(big_library)
     with EmbeddedServer(big_library, config=config) as server:
         url = server.url + create(server.url, token, len(data)).headers["Location"]
-        path = url.split(str(server.port), 1)[1]
-        conn = _raw_patch(server.port, path, token, 0, len(data))
+        conn = _raw_patch(url, token, 0, len(data))
         conn.sendall(data[: 5 * MiB])
         time.sleep(0.5)  # the body is being read by a pool thread
         started = time.monotonic()
@@ -568,8 +556,7 @@ def test_tus_on_a_postgresql_catalog_leases_resumes_and_catalogues(
     data = padded_mp4(tmp_path / "m.mp4", 12 * MiB + 5).read_bytes()
     with EmbeddedServer(lib, config=server_config(lib)) as server:
         url = server.url + create(server.url, token, len(data)).headers["Location"]
-        path = url.split(str(server.port), 1)[1]
-        conn = _raw_patch(server.port, path, token, 0, len(data))
+        conn = _raw_patch(url, token, 0, len(data))
         conn.sendall(data[: 9 * MiB])
         time.sleep(0.5)
         assert patch(url, token, 0, data[:10]).status in (409, 423)  # the upload is held
