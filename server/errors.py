@@ -7,7 +7,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -233,7 +234,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     return _finish(request, response)
 
 
+H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
+
+
+def with_error_headers(headers: Mapping[str, str]) -> Callable[[H], H]:
+    """Marks a handler whose every error answer carries these headers, whoever raised the
+    error (the auth middleware, a core error, a full disk): tus wants Tus-Resumable on all."""
+
+    def mark(handler: H) -> H:
+        handler.__mediadesk_error_headers__ = dict(headers)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
 def _finish(request: web.Request, response: web.Response) -> web.Response:
+    marked = getattr(request.match_info.handler, "__mediadesk_error_headers__", None)
+    if marked:
+        for name, value in marked.items():
+            response.headers.setdefault(name, value)
     if response.status == 413 or (request.body_exists and not request.content.is_eof()):
         response.force_close()  # do not read (linger on) the rest of a refused body
     return response

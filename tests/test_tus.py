@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import hashlib
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
-from tests.faults import small_tmpfs
+from tests.faults import CuttableProxy, small_tmpfs
 from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.resumable_client import (
@@ -574,19 +575,7 @@ def test_tus_on_a_postgresql_catalog_leases_resumes_and_catalogues(
 # ---- S3: parts of equal size, nothing left behind --------------------------------------------
 @pytest.fixture
 def s3_big(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any]]:
-    settings = make_settings(
-        data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
-        max_file_size=300 * MiB,
-        upload_part_size=5 * MiB,
-        multipart_threshold=5 * MiB,
-        multipart_chunk_size=5 * MiB,
-    )
-    lib = Library.open(settings)
+    lib = _s3_library(data_dir, s3_bucket, s3_bucket.endpoint_url)
     client = boto3.client(
         "s3",
         endpoint_url=s3_bucket.endpoint_url,
@@ -596,6 +585,74 @@ def s3_big(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any]]:
     )
     yield lib, client
     lib.close()
+
+
+def _s3_library(data_dir: Path, s3_bucket: Any, endpoint_url: str) -> Library:
+    """A library on the test bucket, reached through `endpoint_url` (moto's, or a proxy's)."""
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        max_file_size=300 * MiB,
+        upload_part_size=5 * MiB,
+        multipart_threshold=5 * MiB,
+        multipart_chunk_size=5 * MiB,
+    )
+    return Library.open(settings)
+
+
+def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
+    data_dir: Path, s3_bucket: Any, tmp_path: Path
+) -> None:
+    """The store's endpoint dies between two PATCHes: the PATCH that needs it answers the
+    storage error as every route does (no endpoint in the message, a reason, Tus-Resumable),
+    HEAD keeps answering from the catalog, and once the store is back the upload resumes from
+    the parts it holds and is catalogued with the right bytes; nothing is left in the bucket.
+    A refused token on a tus route carries Tus-Resumable too."""
+    target = urlsplit(s3_bucket.endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    lib = _s3_library(data_dir, s3_bucket, proxy.url)
+    try:
+        token = make_tokens(lib).upload
+        data = padded_mp4(tmp_path / "m.mp4", 23 * MiB + 7).read_bytes()
+        with EmbeddedServer(lib, config=server_config(lib)) as server:
+            url = server.url + create(server.url, token, len(data)).headers["Location"]
+            assert patch(url, token, 0, data[: 7 * MiB]).status == 204
+            proxy.cut()
+            down = patch(url, token, 7 * MiB, data[7 * MiB : 14 * MiB])
+            assert down.status == 500, down.body
+            error = json.loads(down.body)["error"]
+            assert (error["code"], error["reason"]) == (
+                "storage_unavailable",
+                "endpoint_unreachable",
+            )
+            assert str(proxy.port) not in error["message"] and "127.0.0.1" not in error["message"]
+            assert down.headers["Tus-Resumable"] == "1.0.0"
+            held = _offset(url, token)  # whole parts the store has, from the catalog
+            assert held % (5 * MiB) == 0 and 5 * MiB <= held <= 14 * MiB
+            refused = head(url, "not-a-token")
+            assert refused.status == 401 and refused.headers["Tus-Resumable"] == "1.0.0"
+            proxy.restore()
+            done = patch(url, token, held, data[held:])
+            assert done.status == 204, done.body
+            record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
+            assert record.sha256 == hashlib.sha256(data).hexdigest()
+            streamed = http_call(f"{server.url}/stream/{record.id}/raw", headers=bearer(token))
+            assert streamed.status == 200 and streamed.body == data
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=s3_bucket.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+    finally:
+        lib.close()
+        proxy.close()
 
 
 def test_s3_tus_sends_equal_parts_and_cleans_up(

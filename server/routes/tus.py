@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
-from core.errors import InvalidInput, MediaDeskError, TooLarge, is_no_space, no_space
+from core.errors import InvalidInput, MediaDeskError, TooLarge
 from core.resumable import (
     CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
@@ -29,7 +29,7 @@ from core.resumable import (
 )
 from core.spool import too_large
 from server.auth import requires
-from server.errors import ApiError, status_for
+from server.errors import ApiError, status_for, with_error_headers
 from server.ratelimit import check_upload_rate
 from server.rawbody import can_take, take_body
 from server.state import METRICS, TOKEN, library, run_blocking
@@ -68,16 +68,6 @@ def _capabilities(request: web.Request) -> dict[str, str]:
         "Tus-Extension": ",".join(TUS_EXTENSIONS),
         "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
     }
-
-
-def _tus_error(exc: MediaDeskError) -> ApiError:
-    return ApiError(
-        status_for(exc),
-        exc.code,
-        exc.message,
-        headers={"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"},
-        details=exc.details,
-    )
 
 
 def _check_version(request: web.Request) -> None:
@@ -119,24 +109,13 @@ def _header_int(request: web.Request, name: str) -> int:
 def _tus(
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Checks Tus-Resumable and turns core errors into tus answers (with Tus-Resumable)."""
+    """Checks Tus-Resumable; every error answer carries it too (server/errors.py renders
+    them, messages cleaned of keys and endpoints as on every other route)."""
 
+    @with_error_headers({"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"})
     async def wrapped(request: web.Request) -> web.StreamResponse:
         _check_version(request)
-        try:
-            return await handler(request)
-        except MediaDeskError as exc:
-            raise _tus_error(exc) from exc
-        except ApiError as exc:  # the edge's own (415, 408 from server/rawbody.py)
-            exc.headers.setdefault("Tus-Resumable", TUS_VERSION)
-            raise
-        except Exception as exc:
-            if not is_no_space(exc):
-                raise
-            # a full disk under the upload's writes (an OSError, not yet a core error): the
-            # 507 every path answers, with the header tus clients need on every answer
-            logger.error("tus %s %s failed: no space left: %s", request.method, request.path, exc)
-            raise _tus_error(no_space()) from exc
+        return await handler(request)
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
