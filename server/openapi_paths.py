@@ -589,6 +589,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         415: "The body is not application/offset+octet-stream",
         423: "Another request is writing to this upload; retry after a HEAD",
         460: "Upload-Checksum does not match the chunk; the chunk was discarded",
+        507: "insufficient_storage: the disk filled mid-body; the bytes written are kept "
+        "(PATCH again from HEAD's offset once there is room). Every error answer on a tus "
+        "route carries Tus-Resumable",
     }
 
     def more(*statuses: int) -> dict[str, S]:
@@ -641,7 +644,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         headers={**state_headers, "Location": hdr("The upload's URL")},
                     ),
                     **err(400, 401, 403, 413, 429, 500),
-                    **more(408, 412, 415, 460),
+                    **more(408, 412, 415, 460, 507),
                 },
                 params=[
                     tus_version,
@@ -695,7 +698,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         headers=state_headers,
                     ),
                     **err(400, 401, 403, 404, 409, 413, 500),
-                    **more(408, 410, 412, 415, 423, 460),
+                    **more(408, 410, 412, 415, 423, 460, 507),
                 },
                 params=[
                     upload_id,
