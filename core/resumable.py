@@ -270,6 +270,15 @@ class _Row(SimpleNamespace):
 _Known = TypeVar("_Known", ResumableUpload, _Row)
 
 
+# Upload ids: secrets.token_hex(16), the length of their column; a longer one was never
+# issued and is not looked up.
+ID_LENGTH = 32
+
+
+def _new_id() -> str:
+    return secrets.token_hex(ID_LENGTH // 2)
+
+
 def _known(row: _Known | None, protocol: str) -> _Known:
     """The row of an upload of this protocol; NotFound for none or another protocol's."""
     if row is None or row.protocol != protocol:
@@ -379,14 +388,15 @@ class ResumableUploads:
     def _leased(self, upload_id: str) -> Iterator[_Row | None]:
         """exclusive(), giving the upload's row as the lease was taken (None when unknown)."""
         with self.hold(upload_id):
-            row = self._take_lease(upload_id) if len(upload_id) <= 32 else None
+            row = self._take_lease(upload_id) if len(upload_id) <= ID_LENGTH else None
             try:
                 yield row
             finally:
                 self._drop_lease(upload_id)
 
     def _row(self, s: Any, upload_id: str, protocol: str = "tus") -> ResumableUpload:
-        return _known(s.get(ResumableUpload, upload_id) if len(upload_id) <= 32 else None, protocol)
+        found = s.get(ResumableUpload, upload_id) if len(upload_id) <= ID_LENGTH else None
+        return _known(found, protocol)
 
     def _check_owner(self, row: ResumableUpload | _Row, owner: str | None) -> None:
         if row.owner and owner and row.owner != owner:
@@ -407,7 +417,7 @@ class ResumableUploads:
         if length > max_size:
             raise too_large(max_size)
         meta = _check_meta(metadata)
-        upload_id = secrets.token_hex(16)
+        upload_id = _new_id()
         now = datetime.now(UTC)
         store = self._multipart_store()
         part_size = 0
@@ -796,7 +806,7 @@ class ResumableUploads:
         with self._db.write() as s:
             s.add(
                 ResumableUpload(
-                    id=secrets.token_hex(16),
+                    id=_new_id(),
                     protocol="multipart",
                     state="receiving",
                     length=size,
