@@ -72,7 +72,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
     app[LIBRARY] = library
     app[CONFIG] = config
-    app[THREADS] = Threads(config.executor_workers)
+    app[THREADS] = Threads(config.executor_workers, long_calls=config.body_threads)
     app[AUTH] = Authenticator(library.tokens)
     app[METRICS] = Metrics()
     app[HUB] = EventHub()

@@ -21,6 +21,9 @@ class ServerConfig:
     maintenance_interval: int = 3600  # seconds; 0 disables the schedule
     heartbeat_interval: float = 15.0  # seconds between SSE comments
     executor_workers: int = 16
+    # big upload bodies read from the socket at once, each by a thread of its own
+    # (server/rawbody.py); more at once go through aiohttp
+    body_threads: int = 16
     private_max_age: int = 3600
     public_max_age: int = 31536000
     form_overhead: int = FORM_OVERHEAD

@@ -4,9 +4,11 @@ Why: a tus PATCH of a recording is gigabytes of plain bytes, and through aiohttp
 costs a pass through the event loop, the HTTP parser (which copies the body out of the bytes
 it was given), the body stream's pause/resume bookkeeping, and a hand-over to a writer
 thread. bench/resumable.py measured that path at 0.3–0.37× `cp` with the server's CPU the
-limit. Here one pool thread reads the body with recv_into() into a few reused buffers and
-hands each to the sink (the upload's writer) itself: one copy out of the kernel, no
-allocation, no event loop.
+limit. Here one thread of its own reads the body with recv_into() into a few reused buffers
+and hands each to the sink (the upload's writer) itself: one copy out of the kernel, no
+allocation, no event loop. Not a pool thread (Threads.run_long): a body lasts as long as
+its client takes, and sixteen slow phones would hold every worker of the pool; past
+Threads.long_calls bodies at once, the next ones go through aiohttp, holding no thread.
 
 How, and the rules it keeps:
 - only a plain TCP socket transport (asyncio's, not SSL, not uvloop), a Content-Length body
@@ -78,8 +80,13 @@ def can_take(request: web.Request) -> bool:
         return False
     if request.headers.get("Transfer-Encoding") or request.content.is_eof():
         return False
-    # asyncio's own socket transport (its pause_reading takes the socket out of the selector)
-    return plain_socket(transport) and transport.get_extra_info("socket") is not None
+    # asyncio's own socket transport (its pause_reading takes the socket out of the selector),
+    # and a thread free for it (past the limit, bodies go through aiohttp, holding no thread)
+    return (
+        plain_socket(transport)
+        and transport.get_extra_info("socket") is not None
+        and request.app[THREADS].can_run_long()
+    )
 
 
 async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
@@ -109,7 +116,8 @@ async def take_body(request: web.Request, sink: Sink, batch: int) -> int:
     told = asyncio.ensure_future(request.content.wait_eof())
     try:
         sock.settimeout(IDLE_TIMEOUT)
-        job = request.app[THREADS].run(_pump, sock, held, length - taken, sink, batch)
+        # a thread of its own: the body takes as long as the client does
+        job = request.app[THREADS].run_long(_pump, sock, held, length - taken, sink, batch)
         try:
             await asyncio.wait([job, told], return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,15 +54,21 @@ def library(request: web.Request) -> Library:
     return request.app[LIBRARY]
 
 
+# How long shutdown waits for each long call still running (its socket was shut by then).
+LONG_JOIN = 5.0
+
+
 class Threads:
     """The server's one thread pool: every blocking call (core calls, spooling uploads, reading
     remote objects, audit writes, joins at shutdown) goes through `run`. server/app.py's
     `threads_ctx` starts it with the app and shuts it down last; tests/test_server_threads.py
     keeps raw run_in_executor/to_thread out of server/."""
 
-    def __init__(self, workers: int, name: str = "mediadesk-api") -> None:
+    def __init__(self, workers: int, name: str = "mediadesk-api", long_calls: int = 16) -> None:
         self.workers, self.name = workers, name
         self._pool: ThreadPoolExecutor | None = None
+        self.long_calls = long_calls  # at most this many run_long calls at once
+        self._long: set[threading.Thread] = set()
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.name)
@@ -69,6 +77,47 @@ class Threads:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        for thread in list(self._long):  # ended by their callers (server/rawbody.py)
+            thread.join(LONG_JOIN)
+
+    def can_run_long(self) -> bool:
+        """True while run_long has room (called on the event loop, as run_long is)."""
+        return self._pool is not None and len(self._long) < self.long_calls
+
+    def run_long(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """`fn(*args)` in a thread of its own, for a call that waits on a client for as long as
+        the client takes (a big upload body read from the socket): in the pool, sixteen slow
+        phones would hold every worker and stall every other request. At most `long_calls`
+        at once (check can_run_long first); the caller must see the call end."""
+        if not self.can_run_long():
+            raise RuntimeError("No room for another long call; check can_run_long first")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        context = contextvars.copy_context()
+
+        def settle(thread: threading.Thread, result: Any, error: BaseException | None) -> None:
+            self._long.discard(thread)
+            if done.cancelled():
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result)
+
+        def body() -> None:
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = context.run(fn, *args)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone (shutdown)
+                loop.call_soon_threadsafe(settle, thread, result, error)
+
+        thread = threading.Thread(target=body, name=f"{self.name}-long", daemon=True)
+        self._long.add(thread)
+        thread.start()
+        return done
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
         """`fn(*args, **kwargs)` in a pool thread, started now (so reads can run ahead)."""

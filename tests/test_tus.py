@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import http.client
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -393,6 +394,17 @@ def _read_until_closed(conn: socket.socket, within: float) -> bytes:
     return answer
 
 
+def _read_head(conn: socket.socket, within: float) -> str:
+    """An answer's status line and headers (a 204 has no body)."""
+    conn.settimeout(within)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = conn.recv(65536)
+        assert chunk, answer
+        answer += chunk
+    return answer.decode("latin-1")
+
+
 def _offset(url: str, token: str) -> int:
     return int(head(url, token).headers["Upload-Offset"])
 
@@ -477,6 +489,64 @@ def test_a_client_quiet_mid_body_is_let_go_and_its_bytes_kept(
     # the upload is free again: the rest completes it
     done = patch(url, token, 6 * MiB, data[6 * MiB :])
     assert done.status == 204, done.body
+
+
+def test_slow_big_bodies_hold_no_worker_of_the_pool_and_past_the_limit_go_through_aiohttp(
+    big_library: Library, tmp_path: Path
+) -> None:
+    """Phones on bad Wi-Fi: more stalled big PATCHes than the pool has workers, and more than
+    body_threads, while other requests (a new upload, HEAD, the file list) answer at once;
+    then every client sends the rest and every upload is catalogued with its exact bytes."""
+    config = dataclasses.replace(server_config(big_library), executor_workers=3, body_threads=2)
+    token = make_tokens(big_library).upload
+    data = [padded_mp4(tmp_path / f"m{i}.mp4", 6 * MiB + i).read_bytes() for i in range(5)]
+    with EmbeddedServer(big_library, config=config) as server:
+        stalled = []
+        for body in data:
+            url = server.url + create(server.url, token, len(body)).headers["Location"]
+            conn = _raw_patch(url, token, 0, len(body))
+            conn.sendall(body[:MiB])
+            stalled.append((url, conn, body))
+        time.sleep(0.5)  # two bodies are in their threads, three in aiohttp's hands
+        other = create(server.url, token, 10)  # needs the pool: answered, not queued
+        assert other.status == 201, other.body
+        assert _offset(stalled[0][0], token) in (0, MiB)
+        listed = http_call(f"{server.url}/files/", headers=bearer(token), timeout=10)
+        assert listed.status == 200
+        for _url, conn, body in stalled:
+            conn.sendall(body[MiB:])
+            answer = _read_head(conn, within=30)  # aiohttp's answers keep the connection
+            conn.close()
+            assert answer.startswith("HTTP/1.1 204"), answer
+            file_id = int(answer.split("MediaDesk-File-Id: ")[1].split("\r\n")[0])
+            assert big_library.get_file(file_id).sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_a_client_gone_mid_body_is_logged_as_such_not_as_a_server_error(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path, caplog: Any
+) -> None:
+    """A client that closes mid-body is an info line and a 499 in /metrics (nginx's status),
+    not aiohttp's 'Error handling request' with a traceback; its bytes are kept."""
+
+    tokens = make_tokens(big_library)
+    data = padded_mp4(tmp_path / "m.mp4", 10 * MiB).read_bytes()
+    url = big_live.url + create(big_live.url, tokens.upload, len(data)).headers["Location"]
+    caplog.set_level(logging.INFO)
+    conn = _raw_patch(url, tokens.upload, 0, len(data))
+    conn.sendall(data[: 5 * MiB])
+    time.sleep(0.3)
+    conn.close()
+    deadline = time.monotonic() + 10
+    while _offset(url, tokens.upload) != 5 * MiB:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    text = http_call(f"{big_live.url}/metrics", headers=bearer(tokens.read)).body.decode()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert any("Client went away" in r.getMessage() for r in caplog.records)
+    assert any(
+        line.startswith("mediadesk_http_requests_total{") and 'status="499"' in line
+        for line in text.splitlines()
+    ), text
 
 
 def test_a_full_disk_mid_body_answers_507_keeps_what_was_written_and_resumes(
