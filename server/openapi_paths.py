@@ -381,7 +381,16 @@ PATHS: dict[str, dict[str, S]] = {
         "put": op(
             "Upload to a signed URL (local storage)",
             "signed",
-            {**ok("Stored", json("SignedPutResult")), **err(400, 403, 404, 409, 413, 500, 507)},
+            {
+                **ok("Stored", json("SignedPutResult")),
+                **err(400, 403, 404, 409, 413, 500, 507),
+                "503": {
+                    "description": "server_busy: as many upload bodies as the server reads at "
+                    "once (ServerConfig.body_threads, shared with big tus PATCHes) are arriving; "
+                    "send again after Retry-After seconds",
+                    "content": ERROR,
+                },
+            },
             params=[param("key", "path")],
             body={
                 "required": True,

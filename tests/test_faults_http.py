@@ -3,11 +3,13 @@ headers, bidi characters in names, and error messages without internals."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import socket
 import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,6 +88,57 @@ def test_twenty_concurrent_confirms_count_one_upload(served: Any, media_dir: Any
     )
     assert again.status == 200 and _metric(server.url, tokens.read, **labels) == 1
     assert_healthy(lib, {upload["file_id"]: data}, server.url, tokens.read)
+
+
+def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
+    library: Library, media_dir: Any
+) -> None:
+    """Phones sending the seed's presigned PUTs on bad Wi-Fi: more stalled bodies than the
+    pool has workers. The others keep being answered (a new presigned URL, the file list);
+    past body_threads a PUT gets 503 server_busy with Retry-After; every stalled PUT completes
+    once its client sends the rest, and the refused one succeeds when sent again."""
+    config = dataclasses.replace(server_config(library), executor_workers=2, body_threads=2)
+    tokens = make_tokens(library)
+    data = media_dir.jpeg.read_bytes()
+    with EmbeddedServer(library, config=config) as server:
+        uploads = [
+            _presign(server.url, tokens.upload, f"p{i}.jpg", "image", "image/jpeg")
+            for i in range(3)
+        ]
+        stalled = []
+        for upload in uploads[:2]:
+            target = urlsplit(upload["upload_url"])
+            conn = socket.create_connection((target.hostname, target.port), timeout=30)
+            conn.sendall(
+                f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                + data[:100]
+            )
+            stalled.append(conn)
+        time.sleep(0.5)  # both bodies are being pulled by their threads
+        busy = http_call(uploads[2]["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
+        assert busy.status == 503, busy.body
+        assert busy.json()["error"]["code"] == "server_busy" and busy.headers["Retry-After"]
+        another = _presign(server.url, tokens.upload, "p3.jpg", "image", "image/jpeg")
+        assert another["upload_url"]
+        assert http_call(f"{server.url}/files/", headers=bearer(tokens.read)).status == 200
+        for conn in stalled:
+            conn.sendall(data[100:])
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200"), "the stalled PUT completes"
+            conn.close()
+        again = http_call(uploads[2]["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
+        assert again.status == 200, again.body
+        ready = {}
+        for upload in uploads:
+            done = http_call(
+                f"{server.url}/files/{upload['file_id']}/confirm-upload",
+                "POST",
+                b"",
+                bearer(tokens.upload),
+            )
+            assert done.status == 200, done.body
+            ready[upload["file_id"]] = data
+        assert_healthy(library, ready, server.url, tokens.read)
 
 
 def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:

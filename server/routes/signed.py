@@ -23,11 +23,15 @@ from server.state import (
     LOOKED_UP,
     METRICS,
     STREAMS,
+    THREADS,
     library,
     remote_address,
     run_blocking,
 )
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+
+# Seconds a signed PUT refused for want of a body thread is told to wait (Retry-After).
+BUSY_RETRY = 2
 
 routes = web.RouteTableDef()
 
@@ -71,9 +75,18 @@ async def signed_put(request: web.Request) -> web.Response:
     record = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.status != "pending" or record.is_trashed:
         raise Conflict("This upload URL has already been used or its upload was removed")
+    # The store's writer pulls the body from a thread for as long as the client takes to send
+    # it: a thread of its own, never one of the pool's workers (server/state.py run_long)
+    threads = request.app[THREADS]
+    if not threads.can_run_long():
+        raise ApiError(
+            503,
+            "server_busy",
+            "Too many uploads are being received right now; send this one again shortly",
+            headers={"Retry-After": str(BUSY_RETRY)},
+        )
     body = BodyStream(request.content, asyncio.get_running_loop(), limit, grant.content_length)
-    stat = await run_blocking(
-        request,
+    stat = await threads.run_long(
         lib.put_object,
         grant.key,
         body,
