@@ -120,7 +120,8 @@ class Metrics:
             "mediadesk_http_requests_total",
             "HTTP requests by method, route and status; nginx's check subrequests (behind nginx, "
             "MEDIADESK_ACCEL_REDIRECT) under method CHECK: their 403 means 'MediaDesk answers "
-            "this one itself', not a refusal",
+            "this one itself', not a refusal; status 499 (nginx's): the client closed the "
+            "connection before the answer",
         )
         self.request_latency = Histogram(
             "mediadesk_http_request_duration_seconds",
