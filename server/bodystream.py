@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from aiohttp import StreamReader
 
@@ -34,7 +35,10 @@ class BodyStream:
 
     def read(self, size: int = -1) -> bytes:
         want = size if 0 < size <= 4 * CHUNK else CHUNK
-        chunk = asyncio.run_coroutine_threadsafe(self._content.read(want), self._loop).result()
+        try:
+            chunk = asyncio.run_coroutine_threadsafe(self._content.read(want), self._loop).result()
+        except concurrent.futures.CancelledError as exc:  # the server is stopping
+            raise ConnectionResetError("The read of the request body was cancelled") from exc
         self.count += len(chunk)
         if self.count > self._limit:
             raise too_large(self._limit)

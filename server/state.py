@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import functools
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -54,7 +55,7 @@ def library(request: web.Request) -> Library:
     return request.app[LIBRARY]
 
 
-# How long shutdown waits for each long call still running (its socket was shut by then).
+# How long shutdown waits for the long calls still running (their sockets were shut by then).
 LONG_JOIN = 5.0
 
 
@@ -77,8 +78,9 @@ class Threads:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        deadline = time.monotonic() + LONG_JOIN
         for thread in list(self._long):  # ended by their callers (server/rawbody.py)
-            thread.join(LONG_JOIN)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def can_run_long(self) -> bool:
         """True while run_long has room (called on the event loop, as run_long is)."""

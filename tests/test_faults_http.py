@@ -17,7 +17,7 @@ import pytest
 
 from core.library import Library
 from core.settings import Settings
-from server.entry import EmbeddedServer
+from server.entry import SHUTDOWN_TIMEOUT, EmbeddedServer
 from tests.faults import CuttableProxy, assert_healthy
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
@@ -139,6 +139,43 @@ def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
             assert done.status == 200, done.body
             ready[upload["file_id"]] = data
         assert_healthy(library, ready, server.url, tokens.read)
+
+
+def test_stopping_the_server_under_a_stalled_signed_put_is_quiet_and_the_put_works_after(
+    library: Library, media_dir: Any, caplog: Any
+) -> None:
+    """A server stop while a signed PUT's body is half sent: the thread pulling the body ends,
+    the stop takes no more than the grace period, nothing is logged as an error, and the same
+    URL stores the file once the server is back."""
+    data = media_dir.jpeg.read_bytes()
+    tokens = make_tokens(library)
+    config = server_config(library)
+    with EmbeddedServer(library, config=config) as server:
+        upload = _presign(server.url, tokens.upload, "p.jpg", "image", "image/jpeg")
+        target = urlsplit(upload["upload_url"])
+        conn = socket.create_connection((target.hostname, target.port), timeout=30)
+        conn.sendall(
+            f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+            + data[:100]
+        )
+        time.sleep(0.3)
+        caplog.set_level(logging.INFO)
+        started = time.monotonic()
+    assert time.monotonic() - started < SHUTDOWN_TIMEOUT + 3
+    conn.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    with EmbeddedServer(library, config=config) as server:
+        url = upload["upload_url"].replace(f"{target.hostname}:{target.port}", server.url[7:])
+        again = http_call(url, "PUT", data, {"Content-Type": "image/jpeg"})
+        assert again.status == 200, again.body
+        done = http_call(
+            f"{server.url}/files/{upload['file_id']}/confirm-upload",
+            "POST",
+            b"",
+            bearer(tokens.upload),
+        )
+        assert done.status == 200, done.body
 
 
 def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -86,12 +86,17 @@ async def signed_put(request: web.Request) -> web.Response:
             headers={"Retry-After": str(BUSY_RETRY)},
         )
     body = BodyStream(request.content, asyncio.get_running_loop(), limit, grant.content_length)
-    stat = await threads.run_long(
+    writing = threads.run_long(
         lib.put_object,
         grant.key,
         body,
         grant.content_type or sent_type or "application/octet-stream",
     )
+    try:
+        stat = await asyncio.shield(writing)
+    except asyncio.CancelledError:  # the server is stopping: end the thread's read of the body
+        request.content.set_exception(ConnectionResetError("The server is stopping"))
+        raise
     request.app[METRICS].received("signed_put", record.file_type, stat.size)
     return web.json_response(
         {"key": stat.key, "size": stat.size, "etag": stat.etag}, headers={"ETag": stat.etag}
