@@ -90,6 +90,18 @@ def test_twenty_concurrent_confirms_count_one_upload(served: Any, media_dir: Any
     assert_healthy(lib, {upload["file_id"]: data}, server.url, tokens.read)
 
 
+def _put_stalled(url: str, data: bytes, sent: int) -> socket.socket:
+    """A signed PUT of `data` (a JPEG) whose client stops after `sent` bytes of the body."""
+    target = urlsplit(url)
+    conn = socket.create_connection((target.hostname, target.port), timeout=30)
+    conn.sendall(
+        f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+        + data[:sent]
+    )
+    return conn
+
+
 def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
     library: Library, media_dir: Any
 ) -> None:
@@ -107,14 +119,7 @@ def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
         ]
         stalled = []
         for upload in uploads[:2]:
-            target = urlsplit(upload["upload_url"])
-            conn = socket.create_connection((target.hostname, target.port), timeout=30)
-            conn.sendall(
-                f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
-                f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-                + data[:100]
-            )
-            stalled.append(conn)
+            stalled.append(_put_stalled(upload["upload_url"], data, 100))
         time.sleep(0.5)  # both bodies are being pulled by their threads
         busy = http_call(uploads[2]["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
         assert busy.status == 503, busy.body
@@ -153,12 +158,7 @@ def test_stopping_the_server_under_a_stalled_signed_put_is_quiet_and_the_put_wor
     with EmbeddedServer(library, config=config) as server:
         upload = _presign(server.url, tokens.upload, "p.jpg", "image", "image/jpeg")
         target = urlsplit(upload["upload_url"])
-        conn = socket.create_connection((target.hostname, target.port), timeout=30)
-        conn.sendall(
-            f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
-            f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-            + data[:100]
-        )
+        conn = _put_stalled(upload["upload_url"], data, 100)
         time.sleep(0.3)
         caplog.set_level(logging.INFO)
         started = time.monotonic()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
-
 from core import keys
 from core.library import Library
 from core.maintenance import expire_pending, purge_trash, reconcile, run_maintenance
 from tests.internals import storage_of
+from tests.s3_server import s3_client
 
 
 def test_purge_respects_retention(any_library: Library, media_dir) -> None:
@@ -49,13 +48,7 @@ def test_reconcile_finds_both_kinds_of_drift(any_library: Library, media_dir) ->
 def test_run_maintenance_aborts_stale_multipart(
     s3_library: Library, s3_bucket, monkeypatch
 ) -> None:
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = s3_client(s3_bucket)
     client.create_multipart_upload(Bucket=s3_bucket.bucket, Key="general/2020/01/big.mp4")
     monkeypatch.setattr("core.maintenance.STALE_MULTIPART_SECONDS", 0)
     report = run_maintenance(s3_library)

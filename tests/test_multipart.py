@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.resumable_client import JSON, MiB, confirm, noise_png, presign, put_part
+from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 
@@ -34,13 +34,7 @@ def s3_parts(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any, Emb
         multipart_chunk_size=5 * MiB,
     )
     lib = Library.open(settings)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client(s3_bucket)
     with EmbeddedServer(lib, config=server_config(lib)) as server:
         yield lib, s3, server
     lib.close()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import boto3
 import botocore.exceptions as bx
 import pytest
 
@@ -21,7 +20,7 @@ from core.storage.base import Presigner
 from core.storage.disposition import content_disposition
 from core.storage.factory import build_storage
 from core.storage.s3 import S3Presigner, S3Storage, explain
-from tests.s3_server import S3Target
+from tests.s3_server import S3Target, s3_client
 
 MiB = 1024 * 1024
 KEY = "athletes/1/2025/03/clip.mp4"
@@ -111,13 +110,7 @@ def test_copy_above_the_threshold_goes_in_equal_parts(s3_bucket: S3Target) -> No
     assert moved.content_type == "video/mp4"  # the source's metadata comes along
     assert b"".join(s.open_range(moved.key, 0, end)) == data
     assert not s.exists(KEY)
-    bucket = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    bucket = s3_client(s3_bucket)
     assert bucket.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
     # at or below the threshold: one CopyObject
     small = s.put_bytes("general/a.jpg", data[: 6 * MiB], "image/jpeg")
@@ -257,11 +250,5 @@ def test_content_disposition(name: str, expected: str) -> None:
 
 
 def test_moto_bucket_is_reachable_with_plain_boto3(s3_bucket: S3Target) -> None:
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = s3_client(s3_bucket)
     assert client.list_objects_v2(Bucket=s3_bucket.bucket)["KeyCount"] == 0

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 
 from core.db.models import ResumableUpload
@@ -45,6 +44,7 @@ from tests.resumable_client import (
     patch,
     tus_send,
 )
+from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 
@@ -646,13 +646,7 @@ def test_tus_on_a_postgresql_catalog_leases_resumes_and_catalogues(
 @pytest.fixture
 def s3_big(data_dir: Path, s3_bucket: Any) -> Iterator[tuple[Library, Any]]:
     lib = _s3_library(data_dir, s3_bucket, s3_bucket.endpoint_url)
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = s3_client(s3_bucket)
     yield lib, client
     lib.close()
 
@@ -712,13 +706,7 @@ def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
             assert record.sha256 == hashlib.sha256(data).hexdigest()
             streamed = http_call(f"{server.url}/stream/{record.id}/raw", headers=bearer(token))
             assert streamed.status == 200 and streamed.body == data
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=s3_bucket.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        s3 = s3_client(s3_bucket)
         assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
     finally:
         lib.close()

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from sqlalchemy import func, select
 
@@ -23,6 +22,7 @@ from tests.browser import Browser, chromium_path
 from tests.conftest import make_settings
 from tests.internals import db_of
 from tests.resumable_client import noise_png
+from tests.s3_server import s3_client
 from tests.server_fixtures import make_tokens, server_config
 
 pytestmark = pytest.mark.skipif(
@@ -178,13 +178,7 @@ async def test_tus_js_client_resumes_after_a_page_reload(
 async def test_a_page_uploads_parts_straight_to_the_bucket(
     data_dir: Path, s3_bucket: Any, site: str, clip: Path
 ) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = s3_client(s3_bucket)
     s3.put_bucket_cors(  # what the README asks of the bucket: PUT from the site, ETag exposed
         Bucket=s3_bucket.bucket,
         CORSConfiguration={
