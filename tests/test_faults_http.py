@@ -65,14 +65,7 @@ def test_twenty_concurrent_confirms_count_one_upload(served: Any, media_dir: Any
 
     def confirm() -> None:
         start.wait()
-        replies.append(
-            http_call(
-                f"{server.url}/files/{upload['file_id']}/confirm-upload",
-                "POST",
-                b"",
-                bearer(tokens.upload),
-            )
-        )
+        replies.append(_confirm(server.url, tokens.upload, upload["file_id"]))
 
     threads = [threading.Thread(target=confirm) for _ in range(20)]
     for t in threads:
@@ -83,11 +76,13 @@ def test_twenty_concurrent_confirms_count_one_upload(served: Any, media_dir: Any
     assert {r.json()["id"] for r in replies} == {upload["file_id"]}
     assert _metric(server.url, tokens.read, **labels) == 1
     # and a retry much later is still the same file, not a new upload
-    again = http_call(
-        f"{server.url}/files/{upload['file_id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
-    )
+    again = _confirm(server.url, tokens.upload, upload["file_id"])
     assert again.status == 200 and _metric(server.url, tokens.read, **labels) == 1
     assert_healthy(lib, {upload["file_id"]: data}, server.url, tokens.read)
+
+
+def _confirm(url: str, token: str, file_id: int) -> Any:
+    return http_call(f"{url}/files/{file_id}/confirm-upload", "POST", b"", bearer(token))
 
 
 def _put_stalled(url: str, data: bytes, sent: int) -> socket.socket:
@@ -135,12 +130,7 @@ def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
         assert again.status == 200, again.body
         ready = {}
         for upload in uploads:
-            done = http_call(
-                f"{server.url}/files/{upload['file_id']}/confirm-upload",
-                "POST",
-                b"",
-                bearer(tokens.upload),
-            )
+            done = _confirm(server.url, tokens.upload, upload["file_id"])
             assert done.status == 200, done.body
             ready[upload["file_id"]] = data
         assert_healthy(library, ready, server.url, tokens.read)
@@ -169,12 +159,7 @@ def test_stopping_the_server_under_a_stalled_signed_put_is_quiet_and_the_put_wor
         url = upload["upload_url"].replace(f"{target.hostname}:{target.port}", server.url[7:])
         again = http_call(url, "PUT", data, {"Content-Type": "image/jpeg"})
         assert again.status == 200, again.body
-        done = http_call(
-            f"{server.url}/files/{upload['file_id']}/confirm-upload",
-            "POST",
-            b"",
-            bearer(tokens.upload),
-        )
+        done = _confirm(server.url, tokens.upload, upload["file_id"])
         assert done.status == 200, done.body
 
 
@@ -323,12 +308,7 @@ def test_storage_errors_hide_the_endpoint(
         upload = _presign(server.url, tokens.upload, "a.jpg", "image", "image/jpeg")
         proxy.cut()
         caplog.set_level(logging.INFO)
-        reply = http_call(
-            f"{server.url}/files/{upload['file_id']}/confirm-upload",
-            "POST",
-            b"",
-            bearer(tokens.upload),
-        )
+        reply = _confirm(server.url, tokens.upload, upload["file_id"])
         rid = _assert_clean_error(reply, 500, "storage_unavailable")
         assert dead not in reply.body.decode() and "127.0.0.1" not in reply.body.decode()
         assert any(rid in r.getMessage() and dead in r.getMessage() for r in caplog.records)
