@@ -96,6 +96,8 @@ async def signed_put(request: web.Request) -> web.Response:
         stat = await asyncio.shield(writing)
     except asyncio.CancelledError:  # the server is stopping: end the thread's read of the body
         request.content.set_exception(ConnectionResetError("The server is stopping"))
+        # its outcome no longer matters: seen, so asyncio does not log it as never retrieved
+        writing.add_done_callback(lambda done: done.cancelled() or done.exception())
         raise
     request.app[METRICS].received("signed_put", record.file_type, stat.size)
     return web.json_response(
