@@ -205,15 +205,16 @@ class Catalog:
             run = _Run(s.connection(), params)
             plan = self._plan(s, q, params)
             token = _Once(lambda: self._token(run, generation))
+            ask = _Ask(s, run, q, plan, shape, column, desc, after, token)
             matched = None
             if plan is not None and self._may_keep(q, plan):
-                matched = self._matched_page(s, run, q, plan, shape, column, desc, after, token)
+                matched = self._matched_page(ask, plan)
             if matched is not None:
                 total, page_ids = matched
                 rows = self._rows_by_ids(run, page_ids)
             else:
                 total = self._count(s, q, plan, run, token)
-                rows = self._page(s, run, q, plan, shape, column, desc, after, total, token)
+                rows = self._page(ask, total)
             # names in a second small query, not a JOIN: SQLite would join the skipped rows
             athlete_ids = {r["athlete_id"] for r in rows if r["athlete_id"] is not None}
             names: dict[int, str] = {}
@@ -227,20 +228,10 @@ class Catalog:
             next_cursor = _encode_cursor(cursor_sort, last[column.key], last["id"])
         return Page(items, total, q.limit, q.offset, next_cursor)
 
-    def _page(
-        self,
-        s: Session,
-        run: _Run,
-        q: FileQuery,
-        plan: _SearchPlan | None,
-        shape: tuple[bool, ...],
-        column: Any,
-        desc: bool,
-        after: tuple[Any, int] | None,
-        total: int,
-        token: _Once,
-    ) -> list[Any]:
+    def _page(self, ask: _Ask, total: int) -> list[Any]:
         """The page's rows by SQL (query): a keyset seek, a search's walk or parts, an offset."""
+        s, run, q, plan, shape = ask.s, ask.run, ask.q, ask.plan, ask.shape
+        column, desc, after = ask.column, ask.desc, ask.after
         key = column.key if column is not MediaFile.name_sort else NAME_FIELD
         plan_key = plan.key if plan is not None else ()
 
@@ -265,12 +256,8 @@ class Catalog:
             """The page with the FTS part in id order (_in_id_order)."""
             assert plan is not None
             return self._merged(
-                run,
-                q,
+                ask,
                 plan,
-                shape,
-                column,
-                desc,
                 seek,
                 lambda: self._fts_by_id(run, plan, shape, column, desc, after, q.limit),
             )
@@ -280,7 +267,7 @@ class Catalog:
             if plan is None and self._may_keep_listing(q):
                 listing = ("offset", column.key, shape, _values_of(run.params))
             rows = self._offset_page(
-                run, q, rows_of("every"), column, desc, total, plan is None, listing, token
+                run, q, rows_of("every"), column, desc, total, plan is None, listing, ask.token
             )
         elif (
             plan is not None
@@ -291,7 +278,7 @@ class Catalog:
         ):
             rows = by_id()
         elif plan is not None and plan.parts and not plan.common:
-            rows = self._listed(s, run, q, plan, shape, column, desc, seek)
+            rows = self._listed(ask, plan, seek)
         elif plan is not None and plan.common:
             try:
                 with _time_limit(s, WALK_BUDGET):
@@ -300,7 +287,7 @@ class Catalog:
                 if self._in_id_order(run, q, plan, key, after):
                     rows = by_id()
                 elif self._fts_matches(s, plan.phrase, FALLBACK_MATCHES) < FALLBACK_MATCHES:
-                    rows = self._merged(run, q, plan, shape, column, desc, seek)
+                    rows = self._merged(ask, plan, seek)
                 else:  # very many matches: the walk will find them, however long it takes
                     rows = seek(*rows_of("walk"))
         else:
@@ -493,20 +480,11 @@ class Catalog:
             and 0 < plan.matches <= MATCH_SET_MAX
         )
 
-    def _matched_page(
-        self,
-        s: Session,
-        run: _Run,
-        q: FileQuery,
-        plan: _SearchPlan,
-        shape: tuple[bool, ...],
-        column: Any,
-        desc: bool,
-        after: tuple[Any, int] | None,
-        token: _Once,
-    ) -> tuple[int, list[int]] | None:
+    def _matched_page(self, ask: _Ask, plan: _SearchPlan) -> tuple[int, list[int]] | None:
         """(total, page ids) from the search's kept matches, read now when missing unless SQL
         finds this page cheaply (a search by date taking the matches by id); None to use SQL."""
+        s, run, q, shape, column, token = ask.s, ask.run, ask.q, ask.shape, ask.column, ask.token
+        desc, after = ask.desc, ask.after
         key = ("matches", search_term(q.q), plan.athletes, shape, _values_of(run.params))
         kept: MatchSet | None = self._match_sets.get(key, token())
         if kept is None:
@@ -554,23 +532,14 @@ class Catalog:
                 found.setdefault(row[0], tuple(row))
         return MatchSet(tuple(found.values()), tuple(c.key for c in _SORT_KEYS))
 
-    def _listed(
-        self,
-        s: Session,
-        run: _Run,
-        q: FileQuery,
-        plan: _SearchPlan,
-        shape: tuple[bool, ...],
-        column: Any,
-        desc: bool,
-        seek: Callable[[tuple[Any, ...], Callable[[], Select[Any]]], list[Any]],
-    ) -> list[Any]:
+    def _listed(self, ask: _Ask, plan: _SearchPlan, seek: _Seek) -> list[Any]:
         """A term too rare to walk with LIKE: its matches read and sorted (_merged) or, when
         there are many and the filters are all in the sort key's index, that index walked with
         the matches' ids as a list (read from the FTS index once, never a row): at 1M files
         the 5,175 matches of a term spread over the catalog took 9.5 ms that way, 23 ms read.
         Matches clustered far down the index make that walk long: after what reading them would
         have cost (READ_COST each), they are read."""
+        s, run, shape, column = ask.s, ask.run, ask.shape, ask.column
         if plan.listed and len(plan.parts) == 1 and _covered(shape):
             # the rarest trigram's files checked with LIKE are the term's (an ASCII term: what
             # SQLite's LIKE and the trigram index agree on; _common lists no other)
@@ -592,17 +561,13 @@ class Catalog:
                 return self._rows_by_ids(run, [r["id"] for r in found])
             except _Interrupted:
                 pass
-        return self._merged(run, q, plan, shape, column, desc, seek)
+        return self._merged(ask, plan, seek)
 
     def _merged(
         self,
-        run: _Run,
-        q: FileQuery,
+        ask: _Ask,
         plan: _SearchPlan,
-        shape: tuple[bool, ...],
-        column: Any,
-        desc: bool,
-        seek: Callable[[tuple[Any, ...], Callable[[], Select[Any]]], list[Any]],
+        seek: _Seek,
         fts_page: Callable[[], list[Any]] | None = None,
     ) -> list[Any]:
         """A rare term's page: each part seeks its own index, and one page of each is merged.
@@ -610,6 +575,7 @@ class Catalog:
         The parts read the id and the sort key only, and the page's rows come in one query at
         the end: sorting thousands of FTS matches as whole rows cost four times as much.
         `fts_page` reads the FTS part's page another way (_fts_by_id)."""
+        shape, column, q = ask.shape, ask.column, ask.q
         key = column.key
         pages = [
             fts_page()
@@ -623,7 +589,7 @@ class Catalog:
             for i, part in enumerate(plan.parts)
         ]
         return self._rows_by_ids(
-            run, [r["id"] for r in _merge(pages, key, desc, q.limit, q.backwards)]
+            ask.run, [r["id"] for r in _merge(pages, key, ask.desc, q.limit, q.backwards)]
         )
 
     def _in_id_order(
@@ -1356,6 +1322,26 @@ def _anchor_value(column: Any) -> BindParameter[Any]:
 
 
 _KEPT_KEYS = tuple(_stored(c) for c in _SORT_KEYS)
+
+
+# A page by the sort key's index after the cursor (Catalog._page's seek): (key, builder).
+_Seek = Callable[[tuple[Any, ...], Callable[[], Select[Any]]], list[Any]]
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One page asked of Catalog.query, as its planners see it (given whole, not piece by
+    piece to each)."""
+
+    s: Session
+    run: _Run
+    q: FileQuery
+    plan: _SearchPlan | None
+    shape: tuple[bool, ...]  # the filters present (_filter_values)
+    column: Any  # the sort key's column
+    desc: bool  # the order the index is read in (a backwards page reads it reversed)
+    after: tuple[Any, int] | None  # the cursor's (key, id)
+    token: _Once  # the catalog's state, for kept results (Catalog._token)
 
 
 class _Once:
