@@ -266,9 +266,7 @@ class Catalog:
             listing = None
             if plan is None and self._may_keep_listing(q):
                 listing = ("offset", column.key, shape, _values_of(run.params))
-            rows = self._offset_page(
-                run, q, rows_of("every"), column, desc, total, plan is None, listing, ask.token
-            )
+            rows = self._offset_page(ask, rows_of("every"), total, plan is None, listing)
         elif (
             plan is not None
             # a common term's walk is one statement where the athletes' parts are several;
@@ -305,15 +303,11 @@ class Catalog:
 
     def _offset_page(
         self,
-        run: _Run,
-        q: FileQuery,
+        ask: _Ask,
         page: tuple[tuple[Any, ...], Callable[[], Select[Any]]],
-        column: Any,
-        desc: bool,
         total: int,
         exact: bool,
         listing: tuple[Any, ...] | None,
-        token: _Once,
     ) -> list[Any]:
         """The old `?offset=` page. SQLite and PostgreSQL step over `offset` index entries one
         by one, so a page nearer the end is read from the end, in the opposite order, when
@@ -323,6 +317,7 @@ class Catalog:
         read at the end: in the middle of a million files 37 ms instead of 59 in plain sqlite3
         (an index entry skipped costs less when no column of its row is asked for). A
         `listing` (SQLite, no search) keeps anchors for deep offsets (_offset_ids)."""
+        run, q, column, desc, token = ask.run, ask.q, ask.column, ask.desc, ask.token
         nullable = column.nullable and not _never_null(column.key, q)
         remaining = total - q.offset  # rows from the page's first to the last
         if exact and not nullable:
