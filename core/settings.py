@@ -44,6 +44,7 @@ ENV_NAMES: dict[str, str] = {
     "public_base_url": "MEDIADESK_PUBLIC_URL",
     "cors_origins": "MEDIADESK_CORS_ORIGINS",
     "upload_rate_limit": "MEDIADESK_UPLOAD_RATE_LIMIT",
+    "upload_bodies": "MEDIADESK_UPLOAD_BODIES",
     "trash_retention_days": "MEDIADESK_TRASH_RETENTION_DAYS",
     "multipart_threshold": "MEDIADESK_MULTIPART_THRESHOLD",
     "multipart_chunk_size": "MEDIADESK_MULTIPART_CHUNK_SIZE",
@@ -89,6 +90,9 @@ class Settings:
     public_base_url: str = ""
     cors_origins: tuple[str, ...] = ()
     upload_rate_limit: int = 60  # uploads per minute per token or address; 0 disables
+    # big upload bodies the server reads at once, each with a thread of its own (a signed PUT
+    # past it gets 503 server_busy; a tus PATCH goes through aiohttp instead)
+    upload_bodies: int = 16
     trash_retention_days: int = 30
     multipart_threshold: int = 64 * 1024 * 1024
     multipart_chunk_size: int = 8 * 1024 * 1024
@@ -228,6 +232,8 @@ def validate(s: Settings) -> Settings:
         raise bad("trash_retention_days", "cannot be negative")
     if s.upload_rate_limit < 0:
         raise bad("upload_rate_limit", "cannot be negative")
+    if not 1 <= s.upload_bodies <= 1024:
+        raise bad("upload_bodies", "must be between 1 and 1024")
     if s.multipart_chunk_size < MIN_PART_SIZE:
         raise bad("multipart_chunk_size", "must be at least 5 MiB (R2 and S3 require it)")
     if s.upload_part_size < MIN_PART_SIZE:

@@ -21,8 +21,8 @@ class ServerConfig:
     maintenance_interval: int = 3600  # seconds; 0 disables the schedule
     heartbeat_interval: float = 15.0  # seconds between SSE comments
     executor_workers: int = 16
-    # big upload bodies read from the socket at once, each by a thread of its own
-    # (server/rawbody.py); more at once go through aiohttp
+    # big upload bodies read at once, each by a thread of its own (server/rawbody.py, signed
+    # PUTs); more tus bodies go through aiohttp, more signed PUTs get 503 (MEDIADESK_UPLOAD_BODIES)
     body_threads: int = 16
     private_max_age: int = 3600
     public_max_age: int = 31536000
@@ -44,6 +44,7 @@ class ServerConfig:
             "port": port if port is not None else settings.server_port,
             "cors_origins": tuple(settings.cors_origins),
             "upload_rate_limit": settings.upload_rate_limit,
+            "body_threads": settings.upload_bodies,
             "maintenance_interval": settings.maintenance_interval,
             "accel_redirect": settings.accel_redirect,
         }

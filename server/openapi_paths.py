@@ -386,8 +386,8 @@ PATHS: dict[str, dict[str, S]] = {
                 **err(400, 403, 404, 409, 413, 500, 507),
                 "503": {
                     "description": "server_busy: as many upload bodies as the server reads at "
-                    "once (16, big tus PATCHes included) are arriving; send again after "
-                    "Retry-After seconds",
+                    "once (MEDIADESK_UPLOAD_BODIES, 16 by default, big tus PATCHes included) "
+                    "are arriving; send again after Retry-After seconds",
                     "content": ERROR,
                 },
             },

@@ -17,6 +17,7 @@ import pytest
 
 from core.library import Library
 from core.settings import Settings
+from server.config import ServerConfig
 from server.entry import SHUTDOWN_TIMEOUT, EmbeddedServer
 from tests.faults import CuttableProxy, assert_healthy
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
@@ -102,9 +103,17 @@ def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
 ) -> None:
     """Phones sending the seed's presigned PUTs on bad Wi-Fi: more stalled bodies than the
     pool has workers. The others keep being answered (a new presigned URL, the file list);
-    past body_threads a PUT gets 503 server_busy with Retry-After; every stalled PUT completes
-    once its client sends the rest, and the refused one succeeds when sent again."""
-    config = dataclasses.replace(server_config(library), executor_workers=2, body_threads=2)
+    past MEDIADESK_UPLOAD_BODIES a PUT gets 503 server_busy with Retry-After; every stalled
+    PUT completes once its client sends the rest, and the refused one succeeds when sent again."""
+    limited = dataclasses.replace(library.settings, upload_bodies=2)
+    config = ServerConfig.from_settings(
+        limited,
+        host="127.0.0.1",
+        port=0,
+        executor_workers=2,
+        maintenance_interval=0,
+        upload_rate_limit=0,
+    )
     tokens = make_tokens(library)
     data = media_dir.jpeg.read_bytes()
     with EmbeddedServer(library, config=config) as server:

@@ -56,6 +56,7 @@ def test_r2_settings_select_s3(tmp_path: Path) -> None:
         ({"MAX_FILE_SIZE": "0"}, "MAX_FILE_SIZE"),
         ({"PRESIGNED_URL_EXPIRY": "700000"}, "PRESIGNED_URL_EXPIRY"),
         ({"MEDIADESK_PORT": "70000"}, "MEDIADESK_PORT"),
+        ({"MEDIADESK_UPLOAD_BODIES": "0"}, "MEDIADESK_UPLOAD_BODIES"),
         (
             {
                 "R2_ENDPOINT_URL": "ftp://x",
@@ -111,3 +112,17 @@ def test_an_explicit_data_dir_beats_the_environment_for_the_settings_file(tmp_pa
     s = load_settings(environ={"MEDIADESK_DATA_DIR": str(a)}, data_dir=str(b))
     assert s.max_file_size == 2000 and Path(s.config_file) == b / "settings.toml"
     assert load_settings(environ={"MEDIADESK_DATA_DIR": str(a)}).max_file_size == 1000
+
+
+def test_upload_bodies_reach_the_server(tmp_path: Path) -> None:
+    """MEDIADESK_UPLOAD_BODIES is the server's limit of bodies read at once (its threads)."""
+    from server.config import ServerConfig
+
+    s = load_settings(environ={"MEDIADESK_UPLOAD_BODIES": "3"}, config_file=tmp_path / "x.toml")
+    assert ServerConfig.from_settings(s).body_threads == 3
+    assert (
+        ServerConfig.from_settings(
+            load_settings(environ={}, config_file=tmp_path / "x.toml")
+        ).body_threads
+        == 16
+    )
