@@ -82,6 +82,8 @@ class MediaFile(Base):
             )
             for key in ("created_at", "name_sort", "size", "duration", "updated_at")
         ),
+        # an id is never handed out again (migration 0016): signed links and jobs name files by id
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
