@@ -320,6 +320,10 @@ def settings_file_path(env: Mapping[str, str] | None = None, data_dir: str = "")
     return default_paths(data_dir or env.get("MEDIADESK_DATA_DIR") or None).settings_file
 
 
+# settings.toml keys: the fields' names, and the environment's names in lower case
+FILE_ALIASES = {env.lower(): name for name, env in ENV_NAMES.items() if env.lower() != name}
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     config_file: str | Path | None = None,
@@ -341,9 +345,13 @@ def load_settings(
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from None
         for key, value in raw.items():
-            if key not in types or key == "config_file":
+            # the environment's name in lower case is a key too (mediadesk_port = server_port)
+            name = FILE_ALIASES.get(key, key)
+            if name not in types or name == "config_file":
                 raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
-            values[key] = _coerce(key, value, types[key])
+            if name in values:
+                raise SettingsError(f"Settings file {path}: {key!r} sets {name!r} a second time")
+            values[name] = _coerce(name, value, types[name])
         file_values = dict(values)
     for name, env_name in ENV_NAMES.items():
         if env_name in env and env[env_name] != "":

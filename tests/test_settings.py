@@ -126,3 +126,16 @@ def test_upload_bodies_reach_the_server(tmp_path: Path) -> None:
         ).body_threads
         == 16
     )
+
+
+def test_settings_toml_takes_the_environments_names_in_lower_case(tmp_path: Path) -> None:
+    """README: the variables' names in lower case are settings.toml keys (mediadesk_port), as
+    are the names the app writes (server_port); one setting given both ways is refused."""
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text("mediadesk_port = 9100\nmax_file_size = 2000\nmediadesk_upload_bodies = 4\n")
+    s = load_settings(environ={}, config_file=cfg)
+    assert (s.server_port, s.max_file_size, s.upload_bodies) == (9100, 2000, 4)
+    cfg.write_text("mediadesk_port = 9100\nserver_port = 9200\n")
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={}, config_file=cfg)
+    assert "server_port" in err.value.message
