@@ -203,3 +203,14 @@ def test_the_client_refuses_types_the_server_does_not_allow(data_dir: Path, medi
     finally:
         server.stop()
         library.close()
+
+
+def test_the_command_lines_sizes_are_binary_as_everywhere_else() -> None:
+    from server.client.cli import human
+
+    assert [human(n) for n in (512, 1536, 10 * 1024 * 1024, 3 * 1024**3)] == [
+        "512 B",
+        "1.5 KiB",
+        "10.0 MiB",
+        "3.0 GiB",
+    ]

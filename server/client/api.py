@@ -2,7 +2,7 @@
 
 It follows the seed's advice for clients: files are checked locally first (type sniffed from
 the content with core.mediatypes, the server's own rules; size and allowed types from the
-server's GET /config), files over 10 MB take the presigned flow and smaller ones the direct
+server's GET /config), files over 10 MiB take the presigned flow and smaller ones the direct
 upload, progress is reported, transient failures (connection errors, 429, 502-504) are
 retried with backoff, and big uploads resume: those the server splits into parts (R2/S3) from
 the parts the bucket already holds, others (local storage, above the multipart threshold)
@@ -322,7 +322,7 @@ class Client:
         progress: Progress | None = None,
         presigned: bool | None = None,
     ) -> UploadResult:
-        """Checks, then uploads: presigned above the server's threshold (10 MB), else direct.
+        """Checks, then uploads: presigned above the server's threshold (10 MiB), else direct.
         A duplicate of a stored file is a success (`result.duplicate`)."""
         local = self.check(path, file_type)
         name = original_filename or local.path.name

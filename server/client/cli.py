@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[server, token],
         help="upload photos and videos",
         description="Checks each file locally (type from its content, size and types the "
-        "server accepts), uploads it (presigned above 10 MB, direct below) with a progress "
+        "server accepts), uploads it (presigned above 10 MiB, direct below) with a progress "
         "bar, and prints a summary. Exit status 1 when a file was refused or failed; "
         "duplicates of stored files are not failures.",
     )
@@ -113,11 +113,12 @@ class ProgressBar:
 
 
 def human(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
+    """Binary units, as the desktop and README give sizes (KiB, MiB, GiB)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def _client(args: argparse.Namespace) -> Client:
