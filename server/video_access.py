@@ -8,6 +8,7 @@ fresh grant that lives PRESIGNED_URL_EXPIRY seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import weakref
@@ -15,12 +16,14 @@ from collections.abc import Callable, Iterator
 
 from aiohttp import web
 
+from core.errors import NotFound
 from core.events import ChangeEvent, EventKind
 from core.jobs import JobRecord
 from core.library import Library
 from core.records import FileRecord
 from core.storage.base import OpenedObject
 from server.auth import actor_of, check_scope
+from server.record_cache import ready_record
 from server.state import (
     AUDIT,
     CONFIG,
@@ -32,6 +35,35 @@ from server.state import (
     run_blocking,
 )
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
+
+
+async def ready_file(request: web.Request, asked: int) -> FileRecord:
+    """A ready, untrashed file by any id it has (NotFound otherwise).
+
+    Through a duplicate's alias id: the file's own record seen under the alias id (`id` the
+    alias, `duplicate_of` the file), so that the URLs and grants of the answer name the id the
+    client holds. The alias's cached record only says which file it names (for good); whether
+    that file is public, trashed or gone comes from the file's own cache entry, which its
+    changes drop at once (the alias's entry would keep the old state until its TTL).
+    """
+    record = await ready_record(request, asked)
+    target = record.duplicate_of
+    if target is None or target == record.id:
+        return record
+    try:
+        owner = await ready_record(request, target)
+    except NotFound:
+        raise NotFound(f"File {asked} not found") from None  # the message names the id asked
+    return dataclasses.replace(owner, id=asked, duplicate=True, duplicate_of=owner.id)
+
+
+def owner_of(record: FileRecord) -> FileRecord:
+    """The file a record shows, under its own id: the id its jobs, derivatives' events and
+    live streams are filed under (server/live_streams.py ends them by that id)."""
+    target = record.duplicate_of
+    if target is None or target == record.id:
+        return record
+    return dataclasses.replace(record, id=target, duplicate=False, duplicate_of=None)
 
 
 def grant_query(request: web.Request, record: FileRecord) -> str:
@@ -48,7 +80,10 @@ def with_query(url: str, query: str) -> str:
 
 
 def ensure_video_access(request: web.Request, record: FileRecord, action: str) -> None:
-    """Public: open. Private: a valid grant in the query, else a read token; audited."""
+    """Public: open. Private: a valid grant in the query, else a read token; audited.
+
+    The grant must be one signed for `record.id`, the id in the path: a grant of a file does
+    not open its alias ids, nor one of an alias id the file's own id."""
     if record.is_public:
         return
     audit = request.app[AUDIT]
@@ -123,9 +158,11 @@ def jobs_cache(lib: Library) -> JobsCache:
 
 
 async def file_jobs(request: web.Request, record: FileRecord) -> list[JobRecord]:
+    """The newest jobs of the file `record` shows (an alias id has none of its own)."""
     cache = jobs_cache(library(request))
-    jobs = cache.peek(record.id)  # a range request of a playing video: no thread hop
-    return jobs if jobs is not None else await run_blocking(request, cache.get, record.id)
+    fid = owner_of(record).id
+    jobs = cache.peek(fid)  # a range request of a playing video: no thread hop
+    return jobs if jobs is not None else await run_blocking(request, cache.get, fid)
 
 
 def cache_control(
@@ -188,7 +225,7 @@ async def send_opened(
     def open_range(start: int, end: int | None) -> Iterator[bytes]:
         return opened.open_range(start, end, REMOTE_CHUNK_SIZE)
 
-    with request.app[STREAMS].track(request, record):
+    with request.app[STREAMS].track(request, owner_of(record)):
         return await stream_object(
             request,
             size=stat.size,

@@ -19,13 +19,13 @@ from core.records import FileRecord
 from core.video import service
 from server.auth import FILE, requires
 from server.params import file_id
-from server.record_cache import ready_record
 from server.state import library, run_blocking
 from server.video_access import (
     ensure_video_access,
     file_jobs,
     grant_query,
     read_text,
+    ready_file,
     send_derived,
     with_query,
 )
@@ -37,7 +37,7 @@ _SEGMENT = re.compile(r"^seg_\d{5}\.(ts|m4s)$")
 
 
 async def _video(request: web.Request, action: str, kind: str) -> tuple[FileRecord, dict]:  # type: ignore[type-arg]
-    record = await ready_record(request, file_id(request))
+    record = await ready_file(request, file_id(request))  # an alias id: its file's ladder
     ensure_video_access(request, record, action)
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")

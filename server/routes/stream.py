@@ -16,7 +16,7 @@ from server.errors import ApiError
 from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
-from server.record_cache import local_path, ready_record
+from server.record_cache import local_path
 from server.state import METRICS, STREAMS, TOKEN, library, run_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
@@ -24,6 +24,8 @@ from server.video_access import (
     ensure_video_access,
     file_jobs,
     grant_query,
+    owner_of,
+    ready_file,
     send_derived,
     send_opened,
     with_query,
@@ -34,7 +36,8 @@ PUBLIC_STREAM_MAX_AGE = 86400
 
 
 async def _ready(request: web.Request, kind: str | None, action: str) -> FileRecord:
-    record = await ready_record(request, file_id(request))
+    # A duplicate's alias id: its file, under its file's rules, seen under the alias id
+    record = await ready_file(request, file_id(request))
     if "sig" in request.query and request[TOKEN] is None:
         ensure_video_access(request, record, action)  # a player's signed link (file grant)
     else:
@@ -56,7 +59,12 @@ def _cache_control(request: web.Request, record: FileRecord, immutable: bool) ->
 
 
 async def _send(
-    request: web.Request, record: FileRecord, *, immutable: bool, width: int | None = None
+    request: web.Request,
+    record: FileRecord,
+    *,
+    immutable: bool,
+    width: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.StreamResponse:
     lib = library(request)
     metrics = request.app[METRICS]
@@ -75,7 +83,7 @@ async def _send(
 
     # Held for the whole response: a move of this file deletes the old key only after it.
     # Registered too: a trash or delete anywhere ends the response (server/live_streams.py).
-    with lib.reading(record.storage_key), request.app[STREAMS].track(request, record):
+    with lib.reading(record.storage_key), request.app[STREAMS].track(request, owner_of(record)):
         return await stream_object(
             request,
             size=record.size or 0,
@@ -86,7 +94,8 @@ async def _send(
             open_range=open_file,
             cache_control=_cache_control(request, record, immutable),
             extra_headers={
-                "Content-Disposition": content_disposition(record.original_filename, "inline")
+                "Content-Disposition": content_disposition(record.original_filename, "inline"),
+                **(headers or {}),
             },
             on_bytes=count,
         )
@@ -98,8 +107,10 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
     record = await _ready(request, FileKind.VIDEO, "stream_video")
     choice = request.query.get("rendition") or None
     served = choose_video(record, await file_jobs(request, record), choice)
-    if served.name == "original":
-        return await _send(request, record, immutable=False)
+    if served.name == "original":  # also when it stands in for a skipped rendition
+        return await _send(
+            request, record, immutable=False, headers={"X-MediaDesk-Rendition": served.name}
+        )
     return await send_derived(
         request,
         record,
