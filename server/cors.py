@@ -35,7 +35,7 @@ EXPOSE_HEADERS = (
     "Location, Retry-After, X-Request-ID, Last-Modified, "
     "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Tus-Resumable, "
     "Tus-Version, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm, MediaDesk-File-Id, "
-    "MediaDesk-Duplicate"
+    "MediaDesk-Duplicate, X-MediaDesk-Rendition"
 )
 MAX_AGE = "600"
 

@@ -279,6 +279,13 @@ def _paths() -> dict[str, S]:
     }
 
 
+RENDITION_HEADER: S = {
+    "description": "The version sent: web, faststart or original (original also when it "
+    "stands in for a skipped rendition)",
+    "schema": {"type": "string", "enum": ["web", "faststart", "original"]},
+}
+
+
 def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
     """Adds the video pipeline to the document's paths and schemas."""
     schemas.update(VIDEO_SCHEMAS)
@@ -301,6 +308,9 @@ def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
             param("exp", desc="Expiry of a signed link (from /stream/{id}/info)"),
             param("sig", desc="Signature of a private file's media link"),
         ]
+        for code, answer in video.get("responses", {}).items():
+            if code in ("200", "206", "304"):  # the answers about a version of the video
+                answer.setdefault("headers", {})["X-MediaDesk-Rendition"] = RENDITION_HEADER
     presigned = paths.get("/files/{file_id}/presigned-url", {}).get("get")
     if presigned is not None:
         presigned.setdefault("parameters", []).append(

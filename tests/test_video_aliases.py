@@ -294,20 +294,21 @@ def test_a_change_of_the_file_holds_at_once_for_its_alias(site: Site) -> None:
     requests through the alias are refused on the next request; trashed, the alias is gone."""
     owner, alias = site.owners["mp4"], site.aliases["mp4"]
     paths = ["info", "video", "raw", "hls/master.m3u8", "thumbnails/sprite.jpg"]
+    urls = [f"/stream/{alias}/{path}" for path in paths] + [f"/watch/{alias}"]
     try:
-        for path in paths:
-            assert site.get(f"/stream/{alias}/{path}").status == 200, path  # looked up
+        for url in urls:
+            assert site.get(url).status == 200, url  # looked up
         _set_public(site, owner, False)
-        for path in paths:
-            assert site.get(f"/stream/{alias}/{path}").status == 401, path
-            assert site.get(f"/stream/{alias}/{path}", site.tokens.read).status == 200, path
+        for url in urls:
+            assert site.get(url).status == 401, url
+            assert site.get(url, site.tokens.read).status == 200, url
         _set_public(site, owner, True)
-        for path in paths:
-            assert site.get(f"/stream/{alias}/{path}").status == 200, path
+        for url in urls:
+            assert site.get(url).status == 200, url
         trash = http_call(f"{site.url}/files/{owner}", "DELETE", headers=bearer(site.tokens.upload))
         assert trash.status == 200
-        for path in paths:
-            assert site.get(f"/stream/{alias}/{path}", site.tokens.read).status == 404, path
+        for url in urls:
+            assert site.get(url, site.tokens.read).status == 404, url
     finally:
         if site.lib.get_file(owner).is_trashed:
             site.lib.restore(owner)
@@ -446,3 +447,14 @@ def test_renditions_not_made_yet_are_404_and_the_original_plays_named(tmp_path: 
     finally:
         server.stop()
         lib.close()
+
+
+def test_the_rendition_header_is_documented_and_readable_by_other_origins() -> None:
+    from server.cors import EXPOSE_HEADERS
+    from server.openapi import build_spec
+
+    answers = build_spec()["paths"]["/stream/{file_id}/video"]["get"]["responses"]
+    for code in ("200", "206", "304"):
+        header = answers[code]["headers"]["X-MediaDesk-Rendition"]
+        assert header["schema"]["enum"] == ["web", "faststart", "original"]
+    assert "X-MediaDesk-Rendition" in [h.strip() for h in EXPOSE_HEADERS.split(",")]

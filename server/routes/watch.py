@@ -14,13 +14,13 @@ from core.records import FileRecord
 from core.video.service import done_jobs
 from server.auth import FILE, PUBLIC, requires
 from server.params import as_int, file_id
-from server.record_cache import ready_record
 from server.state import library
 from server.static_files import static_file, static_response
 from server.video_access import (
     ensure_video_access,
     file_jobs,
     grant_query,
+    ready_file,
     with_query,
 )
 
@@ -34,7 +34,7 @@ def watch_path(file_id: int, query: str) -> str:
 @routes.get("/watch/{file_id}")
 @requires(FILE)
 async def watch(request: web.Request) -> web.Response:
-    record = await ready_record(request, file_id(request))
+    record = await ready_file(request, file_id(request))  # an alias: its file, fresh
     ensure_video_access(request, record, "watch")
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
