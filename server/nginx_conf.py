@@ -27,7 +27,12 @@ from core.video.service import CONTENT_TYPES as DERIVATIVE_TYPES
 CHECK_HEADER = "X-MediaDesk-Check"
 """Request header of nginx's check subrequest: the client's method."""
 
-COPIED_HEADERS = ("Cache-Control", "Content-Disposition", "X-Content-Type-Options")
+COPIED_HEADERS = (
+    "Cache-Control",
+    "Content-Disposition",
+    "X-Content-Type-Options",
+    "X-MediaDesk-Rendition",
+)
 """What nginx copies from a check's 200 onto the bytes it sends (besides its own Content-Type
 from the object's extension, ranges, Last-Modified and ETag)."""
 

@@ -138,6 +138,7 @@ def test_nginx_sends_the_bytes_after_our_checks(
     assert "private" in reply.headers["Cache-Control"]
     assert reply.headers["Content-Disposition"] == bare.headers["Content-Disposition"]
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert reply.headers["X-MediaDesk-Rendition"] == bare.headers["X-MediaDesk-Rendition"]
     whole = http_call(front + path, headers=bearer(tokens.read))
     assert whole.status == 200 and whole.body == data
     # bytes sent by nginx carry a request id like every MediaDesk answer: the caller's, or a
