@@ -1185,17 +1185,7 @@ class Catalog:
     # ---- athletes ---------------------------------------------------------------------------
     def athletes(self) -> list[AthleteRecord]:
         with self.db.read() as s:
-            # from the counts kept by triggers (migration 0012): a GROUP BY over the rows took
-            # a second at 1M files, and the desktop's sidebar and /athletes ask for it
-            c = FileCount
-            counts = {
-                athlete_id: int(n)
-                for athlete_id, n in s.execute(
-                    select(c.athlete_id, func.sum(c.n))
-                    .where(c.trashed == False, c.status == FileStatus.READY)  # noqa: E712
-                    .group_by(c.athlete_id)
-                )
-            }
+            counts = _athlete_file_counts(s)
             # natural order ("Team 2" before "Team 10"): the sidebar and /athletes show it as is
             rows = sorted(s.scalars(select(Athlete)).all(), key=lambda a: natural_key(a.name))
             return [AthleteRecord.from_row(a, counts.get(a.id, 0)) for a in rows]
@@ -1211,7 +1201,7 @@ class Catalog:
                 s.flush()
                 if athlete_id is not None:
                     _advance_sequence(s)
-                return AthleteRecord.from_row(row)
+                return AthleteRecord.from_row(row, _athlete_file_counts(s, row.id).get(row.id, 0))
         except IntegrityError:
             raise Conflict(f"An athlete named {name!r} or id already exists") from None
 
@@ -1224,7 +1214,8 @@ class Catalog:
                     raise NotFound(f"Athlete {athlete_id} not found")
                 row.name = name
                 s.flush()
-                return AthleteRecord.from_row(row)
+                # the same count as the list's (athletes()): a rename answers it too
+                return AthleteRecord.from_row(row, _athlete_file_counts(s, row.id).get(row.id, 0))
         except IntegrityError:
             raise Conflict(f"An athlete named {name!r} already exists") from None
 
@@ -1242,6 +1233,18 @@ class Catalog:
             s.add(Athlete(id=athlete_id, name=name))
             s.flush()
             _advance_sequence(s)
+
+
+def _athlete_file_counts(s: Session, athlete_id: int | None = None) -> dict[int, int]:
+    """Ready, untrashed files per athlete (or of one athlete), from the counts kept by
+    triggers (migration 0012): a GROUP BY over the rows took a second at 1M files, and the
+    desktop's sidebar and /athletes ask for it. The one count of `file_count` everywhere."""
+    c = FileCount
+    live = (c.trashed == False, c.status == FileStatus.READY)  # noqa: E712
+    query = select(c.athlete_id, func.sum(c.n)).where(*live)
+    if athlete_id is not None:
+        query = query.where(c.athlete_id == athlete_id)
+    return {a: int(n or 0) for a, n in s.execute(query.group_by(c.athlete_id))}
 
 
 class _CrossJoin(Join):

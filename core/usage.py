@@ -18,11 +18,20 @@ from core.records import FileStatus
 
 if TYPE_CHECKING:
     from core.library import Library
+    from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 DERIVED_PREFIX = "_derived/"
 HISTORY_DAYS = 400
+
+
+def storage_summary(settings: Settings, detailed: bool) -> str:
+    """The report's `storage`: where the store is (folder path, bucket and endpoint) for an
+    administrator, only its kind for anyone else."""
+    if detailed:
+        return settings.storage_description
+    return "R2 bucket" if settings.uses_r2 else "local folder"
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,7 @@ class UsageMonitor:
                 # uploads in progress, or objects lost behind the catalog's back
                 "drift_bytes": scan.original_bytes - scan.catalog_bytes if scan else None,
             },
-            "storage": self.lib.settings.storage_description,
+            "storage": storage_summary(self.lib.settings, detailed=True),
             "warn_bytes": self.lib.settings.storage_warn_bytes or None,
         }
         with self._lock:

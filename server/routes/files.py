@@ -9,7 +9,7 @@ from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
 from core.library import Library
-from core.records import FileQuery, FileRecord, FileStatus
+from core.records import FileQuery, FileRecord, FileStatus, Page
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
@@ -42,7 +42,11 @@ async def list_files(request: web.Request) -> web.Response:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
     trashed = as_bool("trashed", q.get("trashed", q.get("trash")))
     is_public = opt_bool("is_public", q.get("is_public"))
-    if request[TOKEN] is None:  # anonymous clients see public, ready files only
+    outside = False
+    if request[TOKEN] is None:
+        # Anonymous clients see public, ready, untrashed files only: their filters narrow
+        # that set, never widen it, and one that asks for anything else leaves nothing.
+        outside = is_public is False or trashed or status not in (FileStatus.READY, "any")
         is_public, trashed, status = True, False, FileStatus.READY
     query = FileQuery(
         athlete_id=as_id("athlete_id", q.get("athlete_id")),
@@ -57,7 +61,10 @@ async def list_files(request: web.Request) -> web.Response:
         cursor=q.get("cursor") or None,
         content_type=q.get("content_type") or None,
     )
-    body = await run_blocking(request, _page_body, library(request), query)
+    if outside:
+        body = page_body(Page(items=[], total=0, limit=query.limit, offset=query.offset))
+    else:
+        body = await run_blocking(request, _page_body, library(request), query)
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from core.library import Library
+from core.usage import storage_summary
 from server.auth import requires
 from server.params import as_int
-from server.state import LIBRARY, THREADS, library, run_blocking
+from server.state import LIBRARY, THREADS, TOKEN, library, run_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -25,6 +26,10 @@ FIRST_SCAN_DELAY = 2.0  # let the server answer its first requests before listin
 async def usage(request: web.Request) -> web.Response:
     lib = library(request)
     report: dict[str, Any] = await run_blocking(request, lib.usage.report)
+    # the folder's path (or the bucket and its endpoint) is for administrators only
+    token = request[TOKEN]
+    admin = token is not None and token.allows("admin")
+    report = {**report, "storage": storage_summary(lib.settings, detailed=admin)}
     days = as_int("history_days", request.query.get("history_days"), minimum=0, maximum=400)
     if days:
         report["history"] = await run_blocking(request, lib.usage.history, days)
