@@ -20,8 +20,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
 
-from core.errors import NotFound, StorageUnavailable
+from core.errors import StorageUnavailable
 from core.keys import url_path
+from core.storage.local import read_error
 from server.nginx_conf import CHECK_HEADER, COPIED_HEADERS, NGINX_TYPES
 from server.ranges import (
     Satisfiable,
@@ -331,16 +332,17 @@ async def _send_local(
 ) -> web.StreamResponse:
     try:
         fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        raise NotFound(f"The file of this object is missing: {path.name}") from None
-    except OSError as exc:
-        raise StorageUnavailable(f"Cannot open {path.name}: {exc.strerror}") from exc
+    except OSError as exc:  # missing: 404; the folder unreachable: 500 (core.storage.local)
+        raise read_error(exc, path.name) from exc
     try:
         _, start, end = parts[0]
         if len(parts) == 1 and end - start < INLINE_READ_MAX:
             # Small: one pread from the page cache, then headers and body in one send().
             # (sendfile would cost a second syscall, and blocks on a cold disk just the same.)
-            data = _pread(fd, end - start + 1, start)
+            try:
+                data = _pread(fd, end - start + 1, start)
+            except OSError as exc:  # EIO before anything is sent: an answer still
+                raise read_error(exc, path.name) from exc
         else:
             sender = _LocalSender(request, fd, on_bytes, run)
             return await _write_parts(request, status, headers, parts, end_marker, sender.send)

@@ -13,11 +13,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 from typing import BinaryIO
 
 from core import partials
-from core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable, storage_error
+from core.errors import (
+    Conflict,
+    InvalidInput,
+    MediaDeskError,
+    NotFound,
+    StorageUnavailable,
+    storage_error,
+)
 from core.keys import normalise_key
 from core.storage.base import ObjectStat, ProgressCallback
 
@@ -56,6 +63,28 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def read_error(exc: OSError, what: str, root: Path | None = None) -> MediaDeskError:
+    """What a failed read of a local object means, for every read path (stat, open, copy, the
+    server's own open before sendfile): only a missing object is NotFound. Any other OS error —
+    the objects folder replaced by a file, unreadable, an I/O error — is the storage's
+    (StorageUnavailable: 500 `storage_unavailable`), never a 404 that hides it.
+
+    A key that runs through another object ("a/b" when "a" is a file) is missing too: that is
+    a NotADirectoryError below a folder `root` that is itself a folder."""
+    if isinstance(exc, FileNotFoundError) or (
+        isinstance(exc, NotADirectoryError) and root is not None and _is_folder(root)
+    ):
+        return NotFound(f"No object {what} in local storage")
+    return storage_error(exc, f"Cannot read {what}")
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _copy_chunks(
     read: Callable[[int], bytes], out: BinaryIO, progress: ProgressCallback | None
 ) -> None:
@@ -92,10 +121,30 @@ class LocalStorage:
         return path.relative_to(self.root).as_posix()
 
     def _file(self, key: str) -> Path:
+        return self._stat_object(key)[0]
+
+    def _stat_object(self, key: str) -> tuple[Path, os.stat_result]:
+        """The object's path and stat; NotFound when there is none, StorageUnavailable when
+        the folder cannot be read (read_error)."""
         path = self._path(key)
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise self._read_error(exc, key) from exc
+        if not S_ISREG(st.st_mode):
             raise NotFound(f"No object {key!r} in local storage")
-        return path
+        return path, st
+
+    def _open(self, key: str) -> BinaryIO:
+        """The object opened for reading (closed by the caller); errors as `_stat_object`."""
+        path = self._file(key)
+        try:
+            return open(path, "rb")  # noqa: SIM115 - closed by the caller
+        except OSError as exc:
+            raise self._read_error(exc, key) from exc
+
+    def _read_error(self, exc: OSError, key: str) -> MediaDeskError:
+        return read_error(exc, repr(key), self.root)
 
     def _prune(self, folder: Path) -> None:
         """Removes empty folders from `folder` up to (not including) the root."""
@@ -204,20 +253,19 @@ class LocalStorage:
 
     # --- reading ------------------------------------------------------------------------------
     def stat(self, key: str) -> ObjectStat:
-        path = self._path(key)
-        try:
-            st = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound(f"No object {key!r} in local storage") from None
-        if not S_ISREG(st.st_mode):
-            raise NotFound(f"No object {key!r} in local storage")
+        _path, st = self._stat_object(key)
         validator = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}".encode()
         etag = '"' + hashlib.blake2b(validator, digest_size=16).hexdigest() + '"'
         modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
         return ObjectStat(normalise_key(key), st.st_size, etag, modified, None)
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        """True for an object, False for none; a folder that cannot be read raises."""
+        try:
+            self._stat_object(key)
+        except NotFound:
+            return False
+        return True
 
     def open_range(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
@@ -225,24 +273,20 @@ class LocalStorage:
         """Opens at once (NotFound / InvalidInput raise here); the iterator then reads lazily."""
         if start < 0 or (end is not None and end < start) or chunk_size <= 0:
             raise InvalidInput(f"Invalid byte range {start}-{end}")
-        path = self._file(key)
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
-        except FileNotFoundError:
-            raise NotFound(f"No object {key!r} in local storage") from None
+        handle = self._open(key)
         size = os.fstat(handle.fileno()).st_size
         if start >= size and not (start == 0 and end is None):
             handle.close()
             raise InvalidInput(f"Range {start}-{end} not satisfiable", details={"size": size})
         last = size - 1 if end is None else min(end, size - 1)
-        return _read_range(handle, start, last - start + 1, chunk_size)
+        return _read_range(handle, start, last - start + 1, chunk_size, repr(key))
 
     def download_to(self, key: str, path: Path, progress: ProgressCallback | None = None) -> None:
-        source = self._file(key)
         target = Path(path)
         tmp = target.with_name(self._temp_name(target.name))
+        src = self._open(key)
         try:
-            with open(source, "rb") as src, open(tmp, "xb") as out:
+            with src, open(tmp, "xb") as out:
                 _copy_chunks(src.read, out, progress)
                 out.flush()
                 os.fsync(out.fileno())
@@ -257,7 +301,15 @@ class LocalStorage:
         prefix = normalise_prefix(prefix)
         start = self.root.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else self.root
         keys: list[str] = []
-        for folder, dirs, files in os.walk(start):
+
+        def failed(exc: OSError) -> None:
+            # a folder pruned while we walk holds no object; the objects folder unreadable
+            # or a file must not read as an empty store
+            error = read_error(exc, "folder", self.root)
+            if not isinstance(error, NotFound):
+                raise error from exc
+
+        for folder, dirs, files in os.walk(start, onerror=failed):
             dirs.sort()
             for name in files:
                 full = Path(folder, name)
@@ -301,10 +353,9 @@ class LocalStorage:
         return count
 
     def copy(self, src: str, dst: str) -> ObjectStat:
-        source = self._file(src)
-        if source == self._path(dst):
+        if self._file(src) == self._path(dst):
             return self.stat(dst)
-        with open(source, "rb") as handle:
+        with self._open(src) as handle:
             return self._write_atomic(dst, lambda out: shutil.copyfileobj(handle, out, CHUNK))
 
     def move(self, src: str, dst: str) -> ObjectStat:
@@ -376,11 +427,16 @@ class _ReadError(OSError):
         self.source = source
 
 
-def _read_range(handle: BinaryIO, start: int, length: int, chunk_size: int) -> Iterator[bytes]:
+def _read_range(
+    handle: BinaryIO, start: int, length: int, chunk_size: int, what: str
+) -> Iterator[bytes]:
     with handle:
         handle.seek(start)
         while length > 0:
-            chunk = handle.read(min(chunk_size, length))
+            try:
+                chunk = handle.read(min(chunk_size, length))
+            except OSError as exc:  # EIO halfway: the storage's fault, as read_error says
+                raise read_error(exc, what) from exc
             if not chunk:
                 return
             length -= len(chunk)
