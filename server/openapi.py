@@ -79,8 +79,27 @@ def version() -> str:
         return "0.1.0"
 
 
+MULTI_RANGE = "multipart/byteranges"
+
+
+def _several_ranges(operation: S) -> None:
+    """Every 206 answer comes from server.streaming.stream_object, which sends several ranges
+    as one multipart/byteranges body: each documented 206 lists that type too."""
+    partial = operation.get("responses", {}).get("206")
+    if not partial or "content" not in partial:
+        return
+    partial["content"].setdefault(MULTI_RANGE, {"schema": {"type": "string", "format": "binary"}})
+    desc = partial.get("description", "Partial content")
+    if MULTI_RANGE not in desc:
+        partial["description"] = f"{desc}, or several ranges as {MULTI_RANGE}"
+
+
 def _paths() -> dict[str, dict[str, S]]:
     paths = copy.deepcopy(PATHS)
+    for ops in paths.values():
+        for method in METHODS:
+            if method in ops:
+                _several_ranges(ops[method])
     for route in routes():
         operation = paths.get(route.path, {}).get(route.method)
         if operation is None:
@@ -125,7 +144,9 @@ def build_spec(app: web.Application | None = None) -> S:
             "version": version(),
             "description": "Photos and videos of athletes: presigned and direct uploads, "
             "RFC 9110 range streaming, signed URLs. Errors are "
-            '{"error": {"code", "message", "request_id"}}. Text in queries and bodies must be '
+            '{"error": {"code", "message", "request_id"}}. A method a path does not list is '
+            "answered 405 method_not_allowed (the same JSON error) with an Allow header naming "
+            "the methods it has. Text in queries and bodies must be "
             "valid Unicode without NUL characters (else 400). Clients: GET /config says what "
             "this server accepts; /static/mediadesk.js is an ES module for web pages.",
         },

@@ -408,7 +408,11 @@ PATHS: dict[str, dict[str, S]] = {
             "signed",
             {
                 **ok("The object", binary(ANY_MIMES)),
-                **ok("One range", binary(ANY_MIMES), 206),
+                **ok(
+                    "One range (Content-Range) or multipart/byteranges",
+                    {**binary(ANY_MIMES), "multipart/byteranges": BYTES},
+                    206,
+                ),
                 **ok("Not modified", status=304),
                 **err(403, 404, 416, 500),
             },

@@ -185,6 +185,7 @@ SCHEMAS: dict[str, S] = {
             "description": "Upload in parts straight to the bucket (R2/S3 only; needs size). "
             "Sizes above MEDIADESK_MULTIPART_THRESHOLD get parts anyway.",
         },
+        description={**STR, "maxLength": MAX_DESCRIPTION},
     ),
     "PresignedUpload": obj(
         ["file_id", "upload_url", "method", "headers", "file_key", "expires_in", "expires_at"],
@@ -255,6 +256,13 @@ SCHEMAS: dict[str, S] = {
     "SignedUrl": obj(
         ["url", "expires_in"],
         file_id=INT,
+        # Tells it apart from WatchUrl (kind "watch", required there): a download answer has
+        # no kind or this one, so the presigned-url answer matches exactly one of the two.
+        kind={
+            "type": "string",
+            "enum": ["download"],
+            "description": "The default ?kind=; a download answer may leave it out",
+        },
         url=STR,
         download_url=STR,
         method=STR,
@@ -425,7 +433,11 @@ SCHEMAS: dict[str, S] = {
         resumable=obj(
             ["tus", "parts", "renew"],
             tus={**BOOL, "description": "POST /files/upload/tus (tus 1.0) exists"},
-            parts={**BOOL, "description": "GET /files/{file_id}/upload/parts exists"},
+            parts={
+                **BOOL,
+                "description": "Presigned uploads in parts work here (multipart=true at presign, "
+                "GET /files/{file_id}/upload/parts): true on R2/S3 storage, false on local",
+            },
             renew={**BOOL, "description": "POST /files/{file_id}/upload/renew exists"},
             multipart_threshold=INT,
             part_size=INT,

@@ -8,6 +8,8 @@ from aiohttp import web
 
 from core import mediatypes
 from core.catalog import MAX_LIMIT
+from core.errors import InvalidInput
+from core.library import Library
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, PRESIGN_THRESHOLD, Settings
 from server.auth import PUBLIC, requires
 from server.openapi import version
@@ -17,7 +19,8 @@ from server.static_files import static_page, static_response
 
 routes = web.RouteTableDef()
 
-# Routes of the resumable-upload endpoints; /config advertises the ones this server has.
+# Routes of the resumable-upload endpoints; /config advertises the ones this server has
+# (`parts` only where presigned uploads in parts work: see _presigned_parts).
 RESUMABLE_ROUTES = {
     "tus": "/files/upload/tus",
     "parts": "/files/{file_id}/upload/parts",
@@ -49,10 +52,21 @@ def _route_paths(app: web.Application) -> set[str]:
     }
 
 
-def client_config(app: web.Application, settings: Settings) -> dict[str, Any]:
+def _presigned_parts(lib: Library) -> bool:
+    """Whether a presign may ask for an upload in parts (multipart=true): the presign's own
+    check, which needs a store that takes parts and signs their PUTs (R2/S3, not local)."""
+    try:
+        return lib.resumable.wants_multipart(1, True)
+    except InvalidInput:
+        return False
+
+
+def client_config(app: web.Application, lib: Library) -> dict[str, Any]:
+    settings = lib.settings
     paths = _route_paths(app)
     allowed = allowed_types(settings)
     resumable = {name: path in paths for name, path in RESUMABLE_ROUTES.items()}
+    resumable["parts"] = resumable["parts"] and _presigned_parts(lib)
     return {
         "version": version(),
         "storage": "r2" if settings.uses_r2 else "local",
@@ -82,7 +96,7 @@ def client_config(app: web.Application, settings: Settings) -> dict[str, Any]:
 @routes.get("/config")
 @requires(PUBLIC)
 async def get_config(request: web.Request) -> web.Response:
-    body = client_config(request.app, library(request).settings)
+    body = client_config(request.app, library(request))
     return web.json_response(body, headers={"Cache-Control": "no-cache"})
 
 

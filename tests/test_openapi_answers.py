@@ -1,0 +1,125 @@
+"""Real answers against the served OpenAPI document (jsonschema, JSON Schema 2020-12 as OpenAPI
+3.1 uses it): both kinds of presigned-url answer match exactly one schema of its oneOf; every
+206 lists multipart/byteranges, which several ranges get; a method a path does not list is a
+405 whose Allow names the documented methods. Real HTTP over loopback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests.conftest import make_settings
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+
+pytestmark = pytest.mark.timeout(90)
+
+S = dict[str, Any]
+
+
+@pytest.fixture
+def served(data_dir: Path, media_dir: Any) -> Any:
+    """A live server (no video workers: nothing here needs renditions), its document, a read
+    token and a private video, a public video and a private image."""
+    lib = Library.open(make_settings(data_dir, workers=0))
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    files = {
+        "private_video": lib.uploads.ingest(media_dir.mp4, "video").id,
+        "public_video": lib.uploads.ingest(media_dir.mp4, "video", is_public=True).id,
+        "image": lib.uploads.ingest(media_dir.png, "image").id,
+    }
+    spec = http_call(f"{server.url}/openapi.json").json()
+    yield server, spec, make_tokens(lib).read, files
+    server.stop()
+    lib.close()
+
+
+def _validator(spec: S, schema: S) -> Draft202012Validator:
+    """`schema` of the document, its #/components references resolved in the document."""
+    return Draft202012Validator({**schema, "components": spec["components"]})
+
+
+def _answer_schema(spec: S, path: str, method: str = "get", status: str = "200") -> S:
+    content = spec["paths"][path][method]["responses"][status]["content"]
+    schema: S = content["application/json"]["schema"]
+    return schema
+
+
+def test_both_kinds_of_presigned_url_answer_match_exactly_one_schema(served: Any) -> None:
+    server, spec, token, files = served
+    answers = {}
+    for name, file_id in files.items():
+        for kind in ("download", "watch"):
+            if name == "image" and kind == "watch":
+                continue  # watch links are for videos
+            reply = http_call(
+                f"{server.url}/files/{file_id}/presigned-url?kind={kind}", headers=bearer(token)
+            )
+            assert reply.status == 200, reply.body
+            answers[name, kind] = reply.json()
+    assert answers["private_video", "watch"]["expires_in"]  # what made it match both
+    documented = _validator(spec, _answer_schema(spec, "/files/{file_id}/presigned-url"))
+    by_name = {
+        name: _validator(spec, {"$ref": f"#/components/schemas/{name}"})
+        for name in ("SignedUrl", "WatchUrl")
+    }
+    for (name, kind), answer in answers.items():
+        errors = [e.message for e in documented.iter_errors(answer)]
+        assert errors == [], (name, kind, answer, errors)
+        matching = [schema for schema, v in by_name.items() if v.is_valid(answer)]
+        assert matching == (["WatchUrl"] if kind == "watch" else ["SignedUrl"]), (name, kind)
+
+
+def test_every_206_lists_multipart_byteranges_and_several_ranges_get_it(served: Any) -> None:
+    server, spec, token, files = served
+    partial = {
+        (path, method): op["responses"]["206"]
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if isinstance(op, dict) and "206" in op.get("responses", {})
+    }
+    assert ("/signed/{key}", "get") in partial
+    for where, response in partial.items():
+        assert "multipart/byteranges" in response["content"], where
+    signed = http_call(
+        f"{server.url}/files/{files['image']}/presigned-url", headers=bearer(token)
+    ).json()["url"]
+    image = files["image"]
+    urls = {
+        "/signed/{key}": signed,
+        "/stream/{file_id}/raw": f"{server.url}/stream/{image}/raw",
+        "/stream/{file_id}/image": f"{server.url}/stream/{image}/image",
+        "/stream/{file_id}/video": f"{server.url}/stream/{files['private_video']}/video",
+    }
+    for path, url in urls.items():
+        reply = http_call(url, headers={"Range": "bytes=0-9,100-109", **bearer(token)})
+        assert reply.status == 206, (path, reply.body[:200])
+        media_type = reply.headers["Content-Type"].split(";", 1)[0]
+        assert media_type == "multipart/byteranges", path
+        assert media_type in partial[path, "get"]["content"], path
+
+
+# Path parameters that reach the router's method check (any value of the right shape does)
+SAMPLE = {"file_id": "1", "athlete_id": "1", "job_id": "1", "key": "objects/x.jpg"}
+SAMPLE_BY_PATTERN = {"rung": "720", "segment": "seg_00001.ts", "upload_id": "0" * 32}
+
+
+def test_undocumented_methods_are_405_with_the_documented_methods_allowed(served: Any) -> None:
+    server, spec, _, _ = served
+    description = spec["info"]["description"]
+    assert "405 method_not_allowed" in description and "Allow" in description
+    for path, ops in spec["paths"].items():
+        documented = {m.upper() for m in ops if m in ("get", "put", "post", "patch", "delete")}
+        probe = next(m for m in ("PUT", "PATCH", "DELETE", "POST") if m not in documented)
+        url = re.sub(r"\{(\w+)\}", lambda m: {**SAMPLE, **SAMPLE_BY_PATTERN}[m.group(1)], path)
+        reply = http_call(f"{server.url}{url}", probe)
+        assert reply.status == 405, (path, probe, reply.status, reply.body[:200])
+        assert reply.json()["error"]["code"] == "method_not_allowed", path
+        allowed = {m.strip() for m in reply.headers["Allow"].split(",")} - {"HEAD", "OPTIONS"}
+        assert allowed == documented, (path, allowed, documented)
