@@ -30,9 +30,9 @@ from core.errors import (
 )
 from core.filenames import clean_filename
 from core.locks import KeyedLocks as _KeyedLocks
-from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
+from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name, unsupported
 from core.metadata import MediaInfo
-from core.records import FileRecord, FileStatus
+from core.records import MAX_DESCRIPTION, FileRecord, FileStatus
 from core.settings import Settings
 from core.spool import Spooled, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest, Presigner, Storage
@@ -46,6 +46,18 @@ IngestProgress = Callable[[str, int, int], None]
 """(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
 Parts = list[dict[str, Any]]
 """[{part_number, etag}]: the client's ETags of an upload sent in parts."""
+
+
+def check_description(value: object) -> str:
+    """A new file's description ("" for none): text of at most MAX_DESCRIPTION characters,
+    as an edit (Library.update_file) requires."""
+    text = "" if value is None else value
+    if not isinstance(text, str) or len(text) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"description must be text of at most {MAX_DESCRIPTION} characters",
+            reason="description_too_long",
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,32 @@ class PresignedUpload:
             "expires_in": self.expires_in,
             "expires_at": self.expires_at.isoformat(),
         }
+
+
+def _accepted_type(declared: str, filename: str, accepted: tuple[str, ...]) -> str:
+    """The canonical type of a presign's declared type (`declared`: its content_type, else the
+    type of the file name's extension; "" when neither says). UnsupportedType, naming the
+    `accepted` types, for a type MediaDesk does not validate or a name whose extension is not
+    an accepted type's; InvalidInput when there is nothing to go by."""
+    mime = canonical_mime(declared)
+    if mime is not None:
+        return mime
+    if declared:
+        raise unsupported(
+            f"Unsupported content_type {declared!r}", accepted, details={"content_type": declared}
+        )
+    stem, dot, ext = filename.rpartition(".")
+    if dot and stem and ext:
+        raise unsupported(
+            f"Unsupported file type .{ext} (from the file name; send content_type if the file "
+            "is of an accepted type)",
+            accepted,
+            details={"extension": ext},
+        )
+    raise InvalidInput(
+        "Send content_type (one of the accepted types); it could not be told from the file "
+        f"name {filename!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -137,6 +175,7 @@ class Ingestor:
         leaves that object to the caller.
         """
         kind = check_kind(file_type)
+        description = check_description(description)
         settings = self._settings()
         max_size = settings.max_file_size
         owned: Path | None = None
@@ -160,7 +199,7 @@ class Ingestor:
                 owned, path, size, sha = spooled.path, spooled.path, spooled.size, spooled.sha256
             _report(progress, "validating", 0, size)
             try:
-                info = validate_file(path, kind, max_size)
+                info = validate_file(path, kind, max_size, settings.allowed_types(kind))
                 settings.check_allowed(info.mime)
             except MediaDeskError as exc:
                 logger.error(
@@ -309,21 +348,16 @@ class Ingestor:
         athlete_id: int | None = None,
         content_type: str | None = None,
         size: int | None = None,
+        description: str = "",
     ) -> PresignedUpload:
         kind = check_kind(file_type)
         filename = clean_filename(original_filename)
+        description = check_description(description)
         settings = self._settings()
+        # The type as the client spells it (the signed PUT must send it), else the name's
         declared = (content_type or "").split(";", 1)[0].strip().lower()
-        if not declared:
-            declared = guess_from_name(filename) or ""
-        mime = canonical_mime(declared)
-        if mime is None:
-            raise InvalidInput(
-                "Send content_type (one of the accepted types); it could not be told from "
-                f"the file name {filename!r}"
-                if not declared
-                else f"Unsupported content_type {declared!r}"
-            )
+        declared = declared or guess_from_name(filename) or ""
+        mime = _accepted_type(declared, filename, settings.allowed_types(kind))
         media = BY_MIME[mime]
         if media.kind != kind:
             raise TypeMismatch(f"content_type {mime} is not a {kind}")
@@ -346,6 +380,7 @@ class Ingestor:
                 declared_size=size,
                 athlete_id=athlete_id,
                 is_public=is_public,
+                description=description,
                 status=FileStatus.PENDING,
                 upload_expires_at=expires_at,
             )
@@ -404,7 +439,9 @@ class Ingestor:
                     f"The uploaded object has {stat.size} bytes but {declared} were declared"
                 )
             with self._local_copy(record.storage_key, settings.paths.tmp_dir) as path:
-                info = validate_file(path, record.file_type, max_size)
+                info = validate_file(
+                    path, record.file_type, max_size, settings.allowed_types(record.file_type)
+                )
                 settings.check_allowed(info.mime)  # the sniffed type, not the declared
                 _, sha = hash_file(path)
                 thumb = self._thumbnail(path, info)

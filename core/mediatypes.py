@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -61,7 +62,6 @@ class FileKind(StrEnum):
 FILE_KINDS = tuple(k.value for k in FileKind)
 _RIFF_FORM = {"video/x-msvideo": b"AVI ", "image/webp": b"WEBP"}
 SNIFF_BYTES = 8192
-_ACCEPTED = ", ".join(t.mime for t in ALL_TYPES)
 # ISO BMFF major brands that are not videos although they share MP4's box structure.
 _NOT_VIDEO_BRANDS = {
     **dict.fromkeys(
@@ -112,8 +112,29 @@ def check_kind(file_type: str) -> str:
     return kind
 
 
-def sniff_bytes(head: bytes) -> MediaType:
-    """The media type of content from its first bytes; UnsupportedType if not one we accept."""
+def unsupported(
+    what: str,
+    accepted: Iterable[str] | None = None,
+    *,
+    details: dict[str, object] | None = None,
+    reason: str | None = None,
+) -> UnsupportedType:
+    """UnsupportedType ("`what`; accepted: ...") naming the types this server accepts:
+    `accepted` (the settings' ALLOWED_*_TYPES) or, when None, every type MediaDesk validates.
+    The list is also `details.allowed`."""
+    names = [t.mime for t in ALL_TYPES] if accepted is None else list(accepted)
+    return UnsupportedType(
+        f"{what}; accepted: {', '.join(names) or 'none'}",
+        details={**(details or {}), "allowed": names},
+        reason=reason,
+    )
+
+
+def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType:
+    """The media type of content from its first bytes; UnsupportedType if not one we accept.
+
+    `accepted`: the types the refusal names (see `unsupported`); it does not narrow the
+    result (Settings.check_allowed does)."""
     if not head:
         raise EmptyFile("The file is empty")
     # ISO BMFF: decide MP4 vs QuickTime from the major brand before asking puremagic.
@@ -121,9 +142,9 @@ def sniff_bytes(head: bytes) -> MediaType:
         if head[4:8] == b"ftyp":
             brand = head[8:12]
             if brand in _NOT_VIDEO_BRANDS:
-                raise UnsupportedType(
-                    f"Unsupported file type ({_NOT_VIDEO_BRANDS[brand]}); accepted: {_ACCEPTED}",
-                    details={"found": _NOT_VIDEO_BRANDS[brand]},
+                found = _NOT_VIDEO_BRANDS[brand]
+                raise unsupported(
+                    f"Unsupported file type ({found})", accepted, details={"found": found}
                 )
             return BY_MIME["video/quicktime" if brand == b"qt  " else "video/mp4"]
         return BY_MIME["video/quicktime"]
@@ -140,16 +161,17 @@ def sniff_bytes(head: bytes) -> MediaType:
                 continue  # another RIFF format (WAV, ANI, ...)
             return BY_MIME[mime]
     described = matches[0].name if matches else "unknown content"
-    raise UnsupportedType(
-        f"Unsupported file type ({described}); accepted: {_ACCEPTED}",
+    raise unsupported(
+        f"Unsupported file type ({described})",
+        accepted,
         details={"found": described} if matches else {},
         reason=None if matches else "unknown_content",
     )
 
 
-def sniff_file(path: str | Path) -> MediaType:
+def sniff_file(path: str | Path, accepted: Iterable[str] | None = None) -> MediaType:
     with open(path, "rb") as fh:
-        return sniff_bytes(fh.read(SNIFF_BYTES))
+        return sniff_bytes(fh.read(SNIFF_BYTES), accepted)
 
 
 def require_kind(media: MediaType, file_type: str) -> None:

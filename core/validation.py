@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,14 @@ from core.metadata import MediaInfo, image_metadata, open_image, video_metadata
 logger = logging.getLogger(__name__)
 
 
-def validate_file(path: Path, file_type: str, max_size: int) -> MediaInfo:
+def validate_file(
+    path: Path, file_type: str, max_size: int, accepted: Iterable[str] | None = None
+) -> MediaInfo:
     """Checks `path` is a whole, decodable `file_type` ("image"|"video") no larger than max_size.
 
     The type comes from the content, never from the name. Raises EmptyFile, TooLarge,
-    UnsupportedType, TypeMismatch or CorruptFile.
+    UnsupportedType, TypeMismatch or CorruptFile. `accepted`: the types an UnsupportedType
+    names (this server's ALLOWED_*_TYPES; None: every type MediaDesk validates).
     """
     kind = check_kind(file_type)
     size = Path(path).stat().st_size
@@ -30,7 +34,7 @@ def validate_file(path: Path, file_type: str, max_size: int) -> MediaInfo:
             f"The file is {size} bytes; the limit is {max_size} bytes",
             details={"size": size, "max_size": max_size},
         )
-    media = sniff_file(path)
+    media = sniff_file(path, accepted)
     require_kind(media, kind)
     if media.mime == "video/x-ms-wmv":
         _check_asf_length(path, size)

@@ -181,8 +181,10 @@ def test_confirm_checks_declared_size(library: Library, media_dir) -> None:
 
 
 def test_presign_refuses_bad_declarations(library: Library) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(UnsupportedType):  # an extension of no accepted type
         library.uploads.create_presigned_upload("notes.txt", "image")
+    with pytest.raises(InvalidInput):  # nothing to tell the type from
+        library.uploads.create_presigned_upload("notes", "image")
     with pytest.raises(TypeMismatch):
         library.uploads.create_presigned_upload("a.mp4", "image")
     with pytest.raises(TooLarge):

@@ -63,6 +63,7 @@ async def presigned_upload(request: web.Request) -> web.Response:
             athlete_id=as_id("athlete_id", fields.get("athlete_id")),
             content_type=optional_text(fields, "content_type") or None,
             size=size,
+            description=optional_text(fields, "description") or "",
         )
         lib = library(request)
         parts = lib.resumable.wants_multipart(size, as_bool("multipart", fields.get("multipart")))
