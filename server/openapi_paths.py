@@ -219,7 +219,8 @@ FILES_LIST = op(
     "files",
     {**ok("A page of files", json("FilePage")), **err(400, 401)},
     params=LIST_PARAMS,
-    desc="Without a token only public, ready files are listed.",
+    desc="Without a token only public, ready, untrashed files are listed; filters narrow that "
+    "set (is_public=false, trashed=true or status=pending|failed give an empty page, total 0).",
     operation_id="list_files",
 )
 

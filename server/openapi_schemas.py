@@ -331,7 +331,11 @@ SCHEMAS: dict[str, S] = {
                 "files (trashed ones too) weigh: orphans, uploads in progress, lost objects",
             ),
         ),
-        storage=STR,
+        storage={
+            **STR,
+            "description": "Where the store is (folder path, or R2 bucket and endpoint) for "
+            'admin tokens; only its kind ("local folder", "R2 bucket") for others',
+        },
         warn_bytes=nullable("integer", description="MEDIADESK_STORAGE_WARN_BYTES, null if off"),
         history={
             "type": "array",
