@@ -254,15 +254,11 @@ SCHEMAS: dict[str, S] = {
         file=ref("File"),
     ),
     "SignedUrl": obj(
-        ["url", "expires_in"],
+        ["kind", "url", "expires_in"],
         file_id=INT,
-        # Tells it apart from WatchUrl (kind "watch", required there): a download answer has
-        # no kind or this one, so the presigned-url answer matches exactly one of the two.
-        kind={
-            "type": "string",
-            "enum": ["download"],
-            "description": "The default ?kind=; a download answer may leave it out",
-        },
+        # Tells it apart from WatchUrl (kind "watch"): the presigned-url answer's oneOf
+        # discriminates on it, so an answer matches exactly one of the two.
+        kind={"type": "string", "enum": ["download"], "description": "The default ?kind="},
         url=STR,
         download_url=STR,
         method=STR,

@@ -321,7 +321,14 @@ def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
             )
         )
         presigned["responses"]["200"]["content"]["application/json"]["schema"] = {
-            "oneOf": [ref("SignedUrl"), ref("WatchUrl")]
+            "oneOf": [ref("SignedUrl"), ref("WatchUrl")],
+            "discriminator": {
+                "propertyName": "kind",
+                "mapping": {
+                    "download": "#/components/schemas/SignedUrl",
+                    "watch": "#/components/schemas/WatchUrl",
+                },
+            },
         }
 
 

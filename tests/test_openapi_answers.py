@@ -74,6 +74,7 @@ def test_both_kinds_of_presigned_url_answer_match_exactly_one_schema(served: Any
         assert errors == [], (name, kind, answer, errors)
         matching = [schema for schema, v in by_name.items() if v.is_valid(answer)]
         assert matching == (["WatchUrl"] if kind == "watch" else ["SignedUrl"]), (name, kind)
+        assert answer["kind"] == kind  # the discriminator's property, in both
 
 
 def test_every_206_lists_multipart_byteranges_and_several_ranges_get_it(served: Any) -> None:

@@ -173,7 +173,15 @@ async def presigned_url(request: web.Request) -> web.Response:
         raise InvalidInput("kind must be download or watch")
     url, expiry = await _signed_get(request, record)
     return web.json_response(
-        {"file_id": record.id, "url": url, "download_url": url, "method": "GET", **expiry},
+        # kind tells it from a watch answer (the spec's oneOf discriminates on it)
+        {
+            "file_id": record.id,
+            "kind": "download",
+            "url": url,
+            "download_url": url,
+            "method": "GET",
+            **expiry,
+        },
         headers={"Cache-Control": "no-store"},
     )
 
