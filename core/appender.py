@@ -11,6 +11,10 @@ moves meanwhile. Here the same promises are kept with the work spread out:
 - checkpoints (fdatasync, then `on_durable(offset)`) run in a third thread while writing goes
   on: an offset is reported only after every byte below it is on disk;
 - `finish()` waits for all of that, fsyncs and reports the final offset.
+
+When bytes cannot be made durable (a full disk, where the catalog that records offsets may be
+full too), `abandon()` cuts the file back to the last reported offset at once: the bytes past it
+were never acknowledged, and on a full disk their room is what everything else is waiting for.
 """
 
 from __future__ import annotations
@@ -156,7 +160,8 @@ class Appender:
         self.sha = None
 
     def finish(self) -> None:
-        """Waits for the hash and checkpoints, fsyncs, and reports the final offset."""
+        """Waits for the hash and checkpoints, fsyncs, and reports the final offset; when that
+        fails, the bytes past the last reported offset are cut off (`abandon`)."""
         try:
             while self._hashing:
                 self._hashing.popleft().result()
@@ -168,8 +173,23 @@ class Appender:
                     self._on_durable(self.offset)
                 self.durable = self.offset
         except BaseException:
-            self._drop_hash()
+            self.abandon()
             raise
+        self.close()
+
+    def abandon(self) -> None:
+        """Lets go of the file after cutting it back to the last offset reported durable
+        (ftruncate frees their room on every file system); the hash is dropped, as it saw them.
+        Raises OSError if the file cannot be cut (it is closed all the same)."""
+        if self._closed:
+            return
+        try:
+            if self._syncing is not None:
+                with_errors_ignored(self._syncing)  # a checkpoint under way may still report
+            self._drop_hash()
+            if self.offset > self.durable:
+                os.ftruncate(self._fd, self.durable)
+                self.offset = self.durable
         finally:
             self.close()
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from core import keys
-from core.errors import MediaDeskError
+from core.errors import MediaDeskError, is_no_space, no_space
 from core.library import Library
 from core.records import FileStatus
 from core.video.worker import sweep_work_folders
@@ -23,6 +23,9 @@ class MaintenanceReport:
     expired_pending: list[int] = field(default_factory=list)
     aborted_multipart: int = 0
     expired_uploads: list[str] = field(default_factory=list)  # tus / multipart (resumable)
+    # uploads not expired whose leftovers were cleaned: bytes of no upload in progress, a row
+    # whose bytes are gone (a termination on a full disk), bytes past the recorded offset
+    cleaned_uploads: list[str] = field(default_factory=list)
     removed_partials: list[str] = field(default_factory=list)
     removed_work_folders: list[str] = field(default_factory=list)  # of video workers gone
     deferred_deletions: list[str] = field(default_factory=list)
@@ -78,10 +81,15 @@ def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
 
 
 def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceReport:
-    """One pass of every periodic task; a failing task is reported, the others still run."""
+    """One pass of every periodic task; a failing task is reported, the others still run.
+
+    Those that give a full disk its room back come first and need no catalog write to do it:
+    on a full disk the catalog (SQLite's WAL on the same disk) may refuse every write.
+    """
     report = MaintenanceReport()
     for name, task in (
         ("sweep_partials", lambda: _sweep(lib, report)),
+        ("sweep_uploads", lambda: report.cleaned_uploads.extend(lib.resumable.sweep(now))),
         ("sweep_work_folders", lambda: _sweep_work_folders(lib, report)),
         ("deferred_deletions", lambda: report.deferred_deletions.extend(lib.deferred.run(now))),
         ("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
@@ -95,6 +103,12 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
         except MediaDeskError as exc:
             logger.error("Maintenance task %s failed: %s", name, exc.message)
             report.errors.append(f"{name}: {exc.message}")
+        except Exception as exc:
+            if not is_no_space(exc):  # the catalog's own "database or disk is full"
+                raise
+            full = no_space()
+            logger.error("Maintenance task %s failed: %s (%s)", name, full.message, exc)
+            report.errors.append(f"{name}: {full.message}")
     logger.info("Maintenance: %s", report.as_dict())
     return report
 

@@ -57,6 +57,7 @@ from core.errors import (
     UploadGone,
     UploadLocked,
     UploadNotReceived,
+    is_no_space,
 )
 from core.filenames import clean_filename
 from core.mediatypes import (
@@ -96,6 +97,9 @@ MAX_PARTS = 10_000  # S3 and R2 limit
 # never append to the same upload at once; renewed at every commit, and taken over at once
 # from a process of this machine that is gone (a crash).
 LEASE = timedelta(minutes=10)
+# A file in the uploads folder without a row is left this long: create() makes the file just
+# before the row.
+ORPHAN_GRACE = timedelta(minutes=1)
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
 META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
 
@@ -243,7 +247,8 @@ def _check_meta(meta: Mapping[str, str]) -> _Meta:
 # The statements of every PATCH, built once (building one and its cache key costs SQLAlchemy
 # more than SQLite's work); bound names differ from the columns SET (SQLAlchemy's rule).
 _UPLOADS = ResumableUpload.__table__
-_READ_LEASED = select(_UPLOADS).where(_UPLOADS.c.id == bindparam("uid")).with_for_update()
+_READ = select(_UPLOADS).where(_UPLOADS.c.id == bindparam("uid"))
+_READ_LEASED = _READ.with_for_update()
 _LEASE = (
     update(ResumableUpload)
     .where(ResumableUpload.id == bindparam("uid"))
@@ -368,21 +373,66 @@ class ResumableUploads:
             if found is None:
                 return None
             row = _Row(**found._asdict())
-            holder = row.lease_owner
-            if (
-                holder
-                and holder != self._me
-                and row.lease_until is not None
-                and row.lease_until > now
-                and _alive(holder)
-            ):
+            if self._held_elsewhere(row.lease_owner, row.lease_until, now):
                 raise UploadLocked("Another server is writing to this upload; retry shortly")
             conn.execute(_LEASE, {"uid": upload_id, "holder": self._me, "until": now + LEASE})
             return row
 
+    def _held_elsewhere(self, holder: str | None, until: datetime | None, now: datetime) -> bool:
+        """Whether another live writer (another process, or another instance) holds the lease."""
+        return bool(
+            holder and holder != self._me and until is not None and until > now and _alive(holder)
+        )
+
+    def _writing(
+        self, upload_id: str, holder: str | None, until: datetime | None, now: datetime
+    ) -> bool:
+        """Whether someone writes to the upload now: a request of this process, or another
+        live writer's lease. A lease of this process that no request holds is a leftover (a
+        full catalog could not drop it)."""
+        return upload_id in self._busy or self._held_elsewhere(holder, until, now)
+
     def _drop_lease(self, upload_id: str) -> None:
-        with self._db.write_connection() as conn:
-            conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
+        try:
+            with self._db.write_connection() as conn:
+                conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
+        except Exception as exc:
+            if not is_no_space(exc):
+                raise
+            # Not the request's failure: this process takes the lease again at once, another
+            # one when it runs out (LEASE).
+            logger.warning("tus upload %s: no room in the catalog to drop the lease", upload_id)
+
+    @contextlib.contextmanager
+    def _lease_or_look(self, upload_id: str) -> Iterator[_Row | None]:
+        """The upload held for a removal: its lease taken as for a write, or, when the catalog
+        has no room to record it (a full disk), its row read and its lease checked only, so
+        that a full disk can still be given its room back. UploadLocked when another live
+        writer holds it; None when unknown."""
+        with self.hold(upload_id):
+            if len(upload_id) > ID_LENGTH:
+                yield None
+                return
+            try:
+                row = self._take_lease(upload_id)
+            except Exception as exc:
+                if not is_no_space(exc):
+                    raise
+                with self._db.read() as s:
+                    found = s.execute(_READ, {"uid": upload_id}).first()
+                row = _Row(**found._asdict()) if found is not None else None
+                if row is not None and self._held_elsewhere(
+                    row.lease_owner, row.lease_until, datetime.now(UTC)
+                ):
+                    raise UploadLocked(
+                        "Another server is writing to this upload; retry shortly"
+                    ) from None
+                yield row
+                return
+            try:
+                yield row
+            finally:
+                self._drop_lease(upload_id)
 
     @contextlib.contextmanager
     def _leased(self, upload_id: str) -> Iterator[_Row | None]:
@@ -609,25 +659,31 @@ class ResumableUploads:
             return self._finish(upload_id)
 
     def terminate(self, upload_id: str, owner: str | None = None) -> None:
-        with self.exclusive(upload_id):
-            with self._db.read() as s:
-                row = self._row(s, upload_id)
-                self._check_owner(row, owner)
+        """tus termination. The bytes go first, the row after: removing a file needs no room,
+        so a full disk (the catalog's with it) gets its room back even when the catalog write
+        that follows fails; that error is raised, and maintenance removes the row whose bytes
+        are gone (`sweep`)."""
+        with self._lease_or_look(upload_id) as row:
+            self._check_owner(_known(row, "tus"), owner)
             self._discard(upload_id)
         logger.info("tus upload %s terminated", upload_id)
 
     def _discard(self, upload_id: str) -> None:
-        """Removes an upload's bytes (local file, buffer, multipart upload) and its row."""
+        """Removes an upload: its local bytes (file, buffer, checksum spool) first, then its
+        multipart upload in the bucket, then its row."""
+        self._hashes.pop(upload_id, None)
+        self._local_sources.pop(upload_id, None)
+        self._remove_files(upload_id)
         found = self._bucket_object(upload_id)
         if found is None:
             return
-        self._hashes.pop(upload_id, None)
-        self._local_sources.pop(upload_id, None)
         self._abort_receiving(*found)
+        self._delete_row(upload_id)
+
+    def _remove_files(self, upload_id: str) -> None:
         for buffered in (False, True):
             self._data_file(upload_id, buffered).unlink(missing_ok=True)
         self.folder.joinpath(f"{upload_id}.chunk").unlink(missing_ok=True)
-        self._delete_row(upload_id)
 
     def _bucket_object(self, upload_id: str) -> tuple[str | None, str | None, str] | None:
         """(object key, multipart upload id, state) of an upload; None when its row is gone."""
@@ -991,31 +1047,127 @@ class ResumableUploads:
 
     # ---- housekeeping -----------------------------------------------------------------------
     def expire(self, now: datetime | None = None) -> list[str]:
-        """Removes expired uploads: their bytes, their multipart uploads and their rows."""
+        """Removes expired uploads: their bytes first (all of them, so that a full disk has its
+        room back before the catalog is written), then their multipart uploads and rows."""
         moment = now or datetime.now(UTC)
         with self._db.read() as s:
             rows = s.execute(
                 select(
-                    ResumableUpload.id, ResumableUpload.protocol, ResumableUpload.lease_until
+                    ResumableUpload.id,
+                    ResumableUpload.protocol,
+                    ResumableUpload.lease_owner,
+                    ResumableUpload.lease_until,
                 ).where(ResumableUpload.expires_at <= moment)
             ).all()
+        due = [
+            (upload_id, protocol)
+            for upload_id, protocol, holder, until in rows
+            if not self._writing(upload_id, holder, until, moment)  # not while written to
+        ]
+        for upload_id, protocol in due:
+            if protocol != "multipart":
+                self._remove_files(upload_id)
         removed = []
-        for upload_id, protocol, lease_until in rows:
-            if upload_id in self._busy or (lease_until is not None and lease_until > moment):
-                continue  # someone is writing to it right now
+        for upload_id, protocol in due:
             if protocol == "multipart":
                 self._expire_multipart(upload_id)
             else:
                 self._discard(upload_id)
             removed.append(upload_id)
-        known = set()
-        with self._db.read() as s:
-            known = set(s.scalars(select(ResumableUpload.id)))
-        for path in self.folder.iterdir():  # bytes whose row is gone (a crash between the two)
-            if path.stem not in known and path.stem not in self._busy:
-                with contextlib.suppress(OSError):
-                    path.unlink()
         return removed
+
+    def sweep(self, now: datetime | None = None) -> list[str]:
+        """Cleans what a full disk or a crash left of uploads that have not expired; the ids of
+        the uploads cleaned. Uploads being written to are left alone.
+
+        - bytes of no upload in progress: its row is gone, or it is done or failed (files of no
+          row at all only after ORPHAN_GRACE, as create() makes the file just before the row);
+        - an upload in progress whose bytes are gone (a termination whose catalog write failed
+          on a full disk): its multipart upload is aborted and its row removed;
+        - bytes past an upload's recorded offset (a server killed mid-PATCH): cut off.
+        """
+        moment = now or datetime.now(UTC)
+        with self._db.read() as s:
+            rows = {
+                row.id: row
+                for row in s.execute(
+                    select(
+                        ResumableUpload.id,
+                        ResumableUpload.protocol,
+                        ResumableUpload.state,
+                        ResumableUpload.received,
+                        ResumableUpload.part_size,
+                        ResumableUpload.lease_owner,
+                        ResumableUpload.lease_until,
+                    )
+                ).all()
+            }
+        cleaned: set[str] = set()
+        present: set[str] = set()
+        for path in sorted(self.folder.iterdir()):
+            upload_id = path.name.partition(".")[0]
+            row = rows.get(upload_id)
+            if upload_id in self._busy:
+                continue
+            if row is None:
+                try:
+                    age = moment.timestamp() - path.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if age < ORPHAN_GRACE.total_seconds():
+                    continue
+            elif row.protocol == "tus" and row.state == "receiving":
+                if path.name == self._data_file(upload_id, row.part_size > 0).name:
+                    present.add(upload_id)
+                    idle = not self._writing(upload_id, row.lease_owner, row.lease_until, moment)
+                    if idle and self._cut_tail(upload_id, path):
+                        cleaned.add(upload_id)
+                    continue
+                if path.suffix == ".chunk" and self._writing(
+                    upload_id, row.lease_owner, row.lease_until, moment
+                ):
+                    continue  # the checksum spool of a PATCH under way
+            path.unlink(missing_ok=True)
+            cleaned.add(upload_id)
+            logger.info("Removed %s: it belongs to no upload in progress", path.name)
+        for upload_id, row in rows.items():
+            if (
+                row.protocol == "tus"
+                and row.state == "receiving"
+                and upload_id not in present
+                and not self._writing(upload_id, row.lease_owner, row.lease_until, moment)
+                and self._drop_without_bytes(upload_id)
+            ):
+                cleaned.add(upload_id)
+        return sorted(cleaned)
+
+    def _cut_tail(self, upload_id: str, path: Path) -> bool:
+        """Cuts the bytes past the recorded offset off an upload no one writes to (the next
+        PATCH would; on a full disk it cannot even start). True when bytes were cut."""
+        with contextlib.suppress(UploadLocked, NotFound), self._lease_or_look(upload_id) as row:
+            if row is None or row.state != "receiving":
+                return False
+            keep = row.received - sum(p.size for p in _parts(row))
+            size = path.stat().st_size if path.exists() else 0
+            if size > keep >= 0:
+                os.truncate(path, keep)
+                logger.info(
+                    "tus upload %s: cut %d bytes past its recorded offset", upload_id, size - keep
+                )
+                return True
+        return False
+
+    def _drop_without_bytes(self, upload_id: str) -> bool:
+        """Removes an upload in progress whose bytes are gone. True when removed."""
+        with contextlib.suppress(UploadLocked, NotFound), self._lease_or_look(upload_id) as row:
+            if row is None or row.state != "receiving":
+                return False
+            if self._data_file(upload_id, row.part_size > 0).exists():
+                return False  # written again meanwhile
+            self._discard(upload_id)
+            logger.info("tus upload %s removed: its bytes are gone", upload_id)
+            return True
+        return False
 
     def _expire_multipart(self, upload_id: str) -> None:
         found = self._bucket_object(upload_id)
@@ -1206,9 +1358,13 @@ class TusWriter:
     def close(self) -> UploadState:
         """Commits this request's bytes; catalogues the file if it is now complete."""
         try:
-            if self._spool is not None:
-                self._apply_spool()
-            self._commit()
+            try:
+                if self._spool is not None:
+                    self._apply_spool()
+                self._commit()
+            except BaseException:
+                self._cut_back()
+                raise
             self._keep_hash()
             self._close_files()
             if self.offset >= self.length:
@@ -1233,26 +1389,67 @@ class TusWriter:
             self._append([chunk])
 
     def abort(self) -> None:
-        """The request ended early: keep what arrived (a checksum chunk is dropped whole)."""
+        """The request ended early: keep what arrived (a checksum chunk is dropped whole).
+
+        What cannot be recorded (the disk is full, and the catalog with it) is cut off at once:
+        the bytes past the recorded offset were never acknowledged, and the next request would
+        cut them anyway; on a full disk every other upload waits for their room.
+        """
         if self._closed:
             return
         try:
             if self._spool is None:
-                with contextlib.suppress(MediaDeskError, OSError):
+                try:
                     self._commit()
+                except Exception as exc:  # the request's own error is what the client gets
+                    logger.info(
+                        "tus upload %s: the bytes past %d could not be recorded (%s); cut off",
+                        self.id,
+                        self._committed,
+                        exc.__class__.__name__,
+                    )
             self._keep_hash()
-            self._close_files()
+            self._cut_back()
         finally:
             self._release()
 
-    def _close_files(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self._fh is not None and not self._fh.closed:
-            self._fh.close()
-        if self._spool is not None and not self._spool.closed:
-            self._spool.close()
-            Path(self._spool.name).unlink(missing_ok=True)
+    def _cut_back(self) -> None:
+        """Closes the files, cutting the data file back to the recorded offset; a failure to
+        cut is logged, not raised (the next request cuts it; the request's error stands)."""
+        try:
+            self._close_files(cut=True)
+        except OSError as exc:
+            logger.warning("tus upload %s: could not cut the unrecorded bytes: %s", self.id, exc)
+
+    def _close_files(self, cut: bool = False) -> None:
+        """Closes the files; `cut`: first the data file goes back to the recorded offset."""
+        try:
+            if self._file is not None:
+                if cut:
+                    self._file.abandon()  # back to the last offset recorded (_durable)
+                    self.offset = self._committed
+                else:
+                    self._file.close()
+            if self._fh is not None and not self._fh.closed:
+                try:
+                    self._fh.close()  # flushes: on a full disk it may fail, and still closes
+                finally:
+                    if cut:
+                        self._cut_buffer()
+        finally:
+            if self._spool is not None and not self._spool.closed:
+                with contextlib.suppress(OSError):
+                    self._spool.close()
+                Path(self._spool.name).unlink(missing_ok=True)
+
+    def _cut_buffer(self) -> None:
+        """The part buffer of an upload to R2/S3, back to the bytes recorded past its parts."""
+        assert self._fh is not None
+        keep = self._committed - self._parts_bytes
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(self._fh.name).st_size > keep:
+                os.truncate(self._fh.name, keep)
+        self.offset = self._committed
 
     def _keep_hash(self) -> None:
         sha = self._file.sha if self._file is not None else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import sys
 import threading
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
-from core.logsetup import make_formatter
+from core.logsetup import LogFile, make_formatter
 from core.settings import Settings, load_settings, settings_file_path
 from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
@@ -91,12 +90,7 @@ def setup_logging(settings: Settings | None) -> None:
     if settings is not None:
         try:
             settings.paths.logs_dir.mkdir(parents=True, exist_ok=True)
-            file = logging.handlers.RotatingFileHandler(
-                settings.paths.logs_dir / "desktop.log",
-                maxBytes=2_000_000,
-                backupCount=3,
-                encoding="utf-8",
-            )
+            file = LogFile(settings.paths.logs_dir / "desktop.log")  # a full disk: said once
             file.setFormatter(fmt)
             file.setLevel(logging.DEBUG)
             root.addHandler(file)

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import logging
-import logging.handlers
 import signal
 import sys
 import threading
@@ -15,7 +14,7 @@ from typing import Any
 
 from core.errors import MediaDeskError
 from core.library import Library
-from core.logsetup import apply_format, make_formatter
+from core.logsetup import LogFile, apply_format, make_formatter
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
 from server import cli_doctor, cli_nginx, cli_storage, cli_video
@@ -131,9 +130,7 @@ def _log_to_file(path: Path, log_format: str = "text") -> None:
     """Also keeps the server's log in the data folder (rotated, a few MB at most)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-        )
+        handler = LogFile(path)  # says once, not per record, when it cannot be written
     except OSError as exc:
         logger.warning("No log file: %s", exc)
         return

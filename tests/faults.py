@@ -4,6 +4,7 @@ closing check every fault test ends with (maintenance, an empty reconcile report
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,21 @@ def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+def fill_disk(path: Path, chunk: int = 256 * 1024) -> int:
+    """Writes `path` until its file system has no room left (ENOSPC); the bytes written."""
+    block = b"\0" * chunk
+    written = 0
+    with open(path, "wb", buffering=0) as fh:
+        while chunk:
+            try:
+                written += fh.write(block[:chunk])
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                chunk //= 2  # down to the last few bytes: a tmpfs counts whole pages
+    return written
+
+
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`mediadesk ARGS` in a fresh process (the installed entry point's main)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
@@ -66,6 +82,8 @@ class ServeProcess:
     proc: subprocess.Popen[str]
     url: str
     token: str | None
+    # what it wrote on stderr after it started (its console log), as it comes
+    stderr: list[str] = field(default_factory=list)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind runs."""
@@ -100,11 +118,15 @@ def start_serve(data_dir: Path, *extra: str) -> ServeProcess:
     text = "".join(lines)
     url = re.search(r"running at (http://\S+)/", text).group(1)  # type: ignore[union-attr]
     token = re.search(r"(mdk_\S+)", text)
+    served = ServeProcess(proc, url, token.group(1) if token else None)
     # Keep reading stderr so the server never blocks on a full pipe.
-    import threading
+    threading.Thread(target=_collect, args=(proc.stderr, served.stderr), daemon=True).start()
+    return served
 
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
-    return ServeProcess(proc, url, token.group(1) if token else None)
+
+def _collect(stream: Any, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
 
 
 def open_request(url: str, head: str, body_start: bytes) -> socket.socket:
