@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from server.openapi_paths import OPEN, OPTIONAL_TOKEN, PATHS, TOKEN
+from server.openapi_paths import OPEN, OPTIONAL_TOKEN, PATHS, TOKEN, err
 from server.openapi_schemas import SCHEMAS
 
 S = dict[str, Any]
@@ -84,10 +84,12 @@ MULTI_RANGE = "multipart/byteranges"
 
 def _several_ranges(operation: S) -> None:
     """Every 206 answer comes from server.streaming.stream_object, which sends several ranges
-    as one multipart/byteranges body: each documented 206 lists that type too."""
+    as one multipart/byteranges body: each documented 206 lists that type too, and the 412 of
+    its preconditions (If-Match, If-Unmodified-Since)."""
     partial = operation.get("responses", {}).get("206")
     if not partial or "content" not in partial:
         return
+    operation["responses"].setdefault("412", err(412)["412"])
     partial["content"].setdefault(MULTI_RANGE, {"schema": {"type": "string", "format": "binary"}})
     desc = partial.get("description", "Partial content")
     if MULTI_RANGE not in desc:

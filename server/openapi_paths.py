@@ -31,6 +31,7 @@ def err(*statuses: int) -> dict[str, S]:
         403: "The token's scope is not enough, or a bad signature",
         404: "Not found",
         409: "Conflict with the current state",
+        412: "precondition_failed: If-Match or If-Unmodified-Since does not hold",
         413: "Larger than MAX_FILE_SIZE (files) or 1 MiB (forms and JSON)",
         416: "Range not satisfiable",
         429: "Too many uploads (see Retry-After)",
@@ -67,6 +68,9 @@ RANGE_HEADERS = [
     param("Range", "header", desc="bytes=start-end, suffix or several ranges"),
     param("If-Range", "header"),
     param("If-None-Match", "header"),
+    param("If-Modified-Since", "header"),
+    param("If-Match", "header", desc="412 precondition_failed unless the ETag matches"),
+    param("If-Unmodified-Since", "header", desc="412 precondition_failed if changed since"),
 ]
 
 

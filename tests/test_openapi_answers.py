@@ -104,6 +104,14 @@ def test_every_206_lists_multipart_byteranges_and_several_ranges_get_it(served: 
         media_type = reply.headers["Content-Type"].split(";", 1)[0]
         assert media_type == "multipart/byteranges", path
         assert media_type in partial[path, "get"]["content"], path
+        # the preconditions' 412 (RFC 9110 §13.1.1), answered and documented alike
+        refused = http_call(url, headers={"If-Match": '"not-this"', **bearer(token)})
+        assert refused.status == 412, (path, refused.status)
+        assert refused.json()["error"]["code"] == "precondition_failed"
+        operation = spec["paths"][path]["get"]
+        assert "412" in operation["responses"], path
+        names = {p["name"] for p in operation["parameters"]}
+        assert {"If-Match", "If-Unmodified-Since"} <= names, path
 
 
 # Path parameters that reach the router's method check (any value of the right shape does)
