@@ -608,8 +608,17 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         423: "Another request is writing to this upload; retry after a HEAD",
         460: "Upload-Checksum does not match the chunk; the chunk was discarded",
         507: "insufficient_storage: the disk filled mid-body; the bytes written are kept "
-        "(PATCH again from HEAD's offset once there is room). Every error answer on a tus "
-        "route carries Tus-Resumable",
+        "(PATCH again from HEAD's offset once there is room), those the catalog could not "
+        "record are cut off (HEAD gives the offset kept). Every error answer on a tus route "
+        "carries Tus-Resumable",
+    }
+    terminate_full = {
+        "507": {
+            "description": "insufficient_storage: the catalog could not record the termination "
+            "(the disk is full). The upload's bytes are removed all the same; maintenance "
+            "removes the upload, or send DELETE again",
+            "content": ERROR,
+        }
     }
 
     def more(*statuses: int) -> dict[str, S]:
@@ -744,6 +753,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                     **ok("Terminated; its bytes are removed", status=204),
                     **err(401, 403, 404),
                     **more(412, 423),
+                    **terminate_full,
                 },
                 params=[upload_id, tus_version],
                 operation_id="tus_delete",
