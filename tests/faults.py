@@ -149,12 +149,22 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20, what: str = "") 
 
 class CuttableProxy:
     """A TCP proxy in front of a real server (moto S3) that a test can cut: while cut, open
-    connections are dropped and new ones refused, as when the store's endpoint dies."""
+    connections are dropped and new ones refused, as when the store's endpoint dies.
+
+    It can also stall (`stall()`: the endpoint takes connections and never answers, like a hung
+    store or a black-holed route; open connections freeze, nothing is forwarded either way) and
+    be a slow link (`slow(bytes_per_second)`: what the client sends reaches the server at that
+    rate; answers are not slowed).
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
+        self._held: list[socket.socket] = []  # taken during a stall, never connected upstream
+        self._flowing = threading.Event()  # cleared while stalled
+        self._flowing.set()
+        self._rate: float | None = None  # bytes per second towards the server, None: no limit
         self._listener = self._listen(0)
         self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -173,6 +183,10 @@ class CuttableProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            if not self._flowing.is_set():  # stalled: taken, never read, never answered
+                with self._lock:
+                    self._held.append(client)
+                continue
             try:
                 upstream = socket.create_connection(self._target, timeout=10)
             except OSError:
@@ -181,22 +195,55 @@ class CuttableProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+            for src, dst, limited in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(src, dst, limited), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, limited: bool = False) -> None:
         with contextlib.suppress(OSError):
-            while chunk := src.recv(65536):
+            while chunk := src.recv(self._chunk(limited)):
+                self._flowing.wait()  # a stall holds what arrived (and stops reading)
                 dst.sendall(chunk)
+                rate = self._rate if limited else None
+                if rate:
+                    time.sleep(len(chunk) / rate)
         for sock in (src, dst):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def _chunk(self, limited: bool) -> int:
+        rate = self._rate if limited else None
+        return max(1024, min(65536, int(rate / 20))) if rate else 65536
+
+    def stall(self) -> None:
+        """From now on nothing is forwarded: new connections are accepted and left unanswered,
+        open ones freeze (requests and answers stop where they are). `restore()` ends it."""
+        self._flowing.clear()
+
+    def slow(self, bytes_per_second: float | None) -> None:
+        """Requests reach the server at about `bytes_per_second` (None: full speed again)."""
+        self._rate = bytes_per_second
 
     def cut(self) -> None:
         """Refuses new connections and drops the open ones."""
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (Linux)
         self._listener.close()
+        self._drop_open()
+        self._drop_held()
+        self._flowing.set()  # frozen pumps wake up to find their sockets closed
+
+    def restore(self) -> None:
+        """Listens again on the same port after a cut; after a stall, closes the connections
+        it froze or took (as a restarted store would: what they carried is lost, not sent
+        late) and forwards new ones again."""
+        if not self._flowing.is_set():
+            self._drop_open()
+            self._drop_held()
+            self._flowing.set()
+            return
+        self._listener = self._listen(self.port)
+
+    def _drop_open(self) -> None:
         with self._lock:
             open_, self._open = self._open, []
         for sock in open_:
@@ -204,9 +251,13 @@ class CuttableProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
-    def restore(self) -> None:
-        """Listens again on the same port."""
-        self._listener = self._listen(self.port)
+    def _drop_held(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for sock in held:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def close(self) -> None:
         self.cut()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -36,6 +37,49 @@ COPY_LIMIT = 5 * 1000**3
 COPY_PART_SIZE = 512 * MiB
 _MAX_PARTS = 10_000
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one S3 request may take, in seconds.
+
+    `connect`: to open a connection (TCP and TLS). urllib3 also sends the request under it:
+    each 16 KiB block of a body must be taken by the socket within `connect`, so a long part
+    PUT on a slow link is fine as long as it moves. `read`: each wait for the answer's next
+    bytes (per socket read, not for a whole body): first bytes after the request was sent,
+    then between chunks of a download. `attempts`: tries in all; a timed-out try is never
+    retried (a store silent for `read` seconds keeps the retry waiting as long), refused or
+    reset connections and 5xx answers are.
+    """
+
+    connect: float
+    read: float
+    attempts: int
+
+
+# Reads, writes and parts of streams, uploads, confirms and tus PATCHes: a stalled store
+# fails them in about `read` seconds, before players, proxies and browsers give up.
+REQUESTS = Timeouts(connect=5, read=10, attempts=2)
+# The health probe (check()): monitors poll /health with short timeouts of their own.
+PROBE = Timeouts(connect=3, read=4, attempts=1)
+# The read timeout of requests the store answers once its work is done: a copy of up to 5 GB
+# (CopyObject, UploadPartCopy), completing a multipart upload of many parts (ours and boto3's
+# managed transfers'), deleting 1000 keys. Set per request (botocore's request-context
+# read_timeout); a botocore too old to read it keeps the client's `read` for them.
+SERVER_SIDE_READ = 60.0
+_SERVER_SIDE = ("CopyObject", "UploadPartCopy", "CompleteMultipartUpload", "DeleteObjects")
+_TIMED_OUT = (bx.ReadTimeoutError, bx.ConnectTimeoutError)
+
+
+def _no_retry_after_timeout(caught_exception: Exception | None = None, **_: Any) -> None:
+    """needs-retry hook, run before botocore's retry handler: a timeout ends the call."""
+    if isinstance(caught_exception, _TIMED_OUT):
+        raise caught_exception
+
+
+def _wait_for_server_side_work(read: float, context: dict[str, Any], **_: Any) -> None:
+    """before-call hook of the _SERVER_SIDE operations: their read timeout (`read`)."""
+    context["read_timeout"] = read
 
 
 def _add_content_md5(request: Any, **_: Any) -> None:
@@ -82,6 +126,10 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         return StorageUnavailable(
             f"{what}: cannot reach {endpoint} ({exc})", reason="endpoint_unreachable"
         )
+    if isinstance(exc, bx.ReadTimeoutError):  # connected, but the store keeps silent
+        return StorageUnavailable(
+            f"{what}: {endpoint} did not answer in time ({exc})", reason="endpoint_unreachable"
+        )
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return StorageUnavailable(f"{what}: no S3 credentials are configured")
     return StorageUnavailable(f"{what}: {exc}")
@@ -107,6 +155,7 @@ class S3Storage:
         public_domain: str = "",
         copy_threshold: int = COPY_LIMIT,
         copy_part_size: int = COPY_PART_SIZE,
+        timeouts: Timeouts = REQUESTS,
     ) -> None:
         self.bucket = bucket
         self.copy_threshold = copy_threshold  # above this, copy() copies in parts
@@ -115,24 +164,26 @@ class S3Storage:
         self.region = region
         self.public_domain = public_domain.rstrip("/")
         self._credentials = (access_key_id, secret_access_key)
+        self.timeouts = timeouts
         self._local = threading.local()
         self.transfer_config = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=multipart_chunk_size,
             max_concurrency=4,
             preferred_transfer_client="classic",
+            num_download_attempts=timeouts.attempts,  # s3transfer's own retries of a body read
         )
 
     # --- clients ------------------------------------------------------------------------------
-    def _make_client(self, attempts: int = 3) -> Any:
+    def _make_client(self, timeouts: Timeouts) -> Any:
         config = Config(
             signature_version="s3v4",
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             max_pool_connections=32,
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=10,
-            read_timeout=60,
+            retries={"mode": "standard", "total_max_attempts": timeouts.attempts},
+            connect_timeout=timeouts.connect,
+            read_timeout=timeouts.read,
             s3={"addressing_style": "path"},
         )
         client = boto3.session.Session().client(
@@ -144,14 +195,19 @@ class S3Storage:
             config=config,
         )
         client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
+        client.meta.events.register_first("needs-retry.s3", _no_retry_after_timeout)
+        longer = functools.partial(_wait_for_server_side_work, max(SERVER_SIDE_READ, timeouts.read))
+        for operation in _SERVER_SIDE:
+            client.meta.events.register(f"before-call.s3.{operation}", longer)
         return client
 
     @property
     def client(self) -> Any:
-        """This thread's boto3 client (clients are created lazily, one per thread)."""
+        """This thread's boto3 client (clients are created lazily, one per thread), with the
+        `timeouts` of requests."""
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = self._make_client()
+            client = self._local.client = self._make_client(self.timeouts)
         return client
 
     @contextlib.contextmanager
@@ -410,7 +466,8 @@ class S3Storage:
 
     # --- health -------------------------------------------------------------------------------
     def check(self) -> None:
-        """One request to the bucket, without retries, so a bad setting is reported quickly.
+        """One request to the bucket with PROBE timeouts and no retry, so a bad setting or a
+        silent store is reported within seconds (/health, doctor, the settings dialog).
 
         Failures carry a `reason`: endpoint_unreachable, endpoint_refused, bad_credentials,
         no_permission, bucket_missing.
@@ -419,7 +476,7 @@ class S3Storage:
             # A listing, not a HEAD: its error body names the cause (NoSuchBucket,
             # InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied), a HEAD's cannot.
             with self._errors(f"Checking bucket {self.bucket!r}"):
-                self._make_client(attempts=1).list_objects_v2(Bucket=self.bucket, MaxKeys=1)
+                self._make_client(PROBE).list_objects_v2(Bucket=self.bucket, MaxKeys=1)
         except NotFound:
             raise StorageUnavailable(
                 f"Bucket {self.bucket!r} does not exist at {self.endpoint_url}",

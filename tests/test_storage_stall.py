@@ -1,0 +1,145 @@
+"""A store that takes connections and never answers (a hung S3/R2 endpoint, a black-holed
+route) is reported within seconds, and a slow link still carries a big part.
+
+Before: a 60 s read timeout tried 3 times held /health for 60 s and streams and uploads for
+three minutes. Real HTTP over loopback; the bucket (moto) sits behind tests.faults'
+CuttableProxy, which stalls or slows the way to it. The time bounds are behaviour bounds (an
+answer before monitors, players and proxies give up), far above what the code takes."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.library import Library
+from core.settings import Settings
+from core.storage.s3 import REQUESTS, S3Storage
+from server.entry import EmbeddedServer
+from tests.faults import CuttableProxy, assert_healthy
+from tests.s3_server import S3Target
+from tests.server_fixtures import (
+    Reply,
+    bearer,
+    http_call,
+    make_tokens,
+    multipart_body,
+    server_config,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+MiB = 1024 * 1024
+BOUND = 20.0  # seconds: far above the code's (about 4 s for /health, 10 s for the rest)
+
+
+def _proxied(endpoint_url: str) -> CuttableProxy:
+    target = urlsplit(endpoint_url)
+    return CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+
+
+def _timed(calls: dict[str, Callable[[], Reply]]) -> dict[str, tuple[Reply, float]]:
+    """Runs the calls at once; each one's reply and seconds taken."""
+    results: dict[str, tuple[Reply, float]] = {}
+
+    def run(label: str, call: Callable[[], Reply]) -> None:
+        start = time.monotonic()
+        reply = call()
+        results[label] = (reply, time.monotonic() - start)
+
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
+    s3_settings: Settings, media_dir: Any
+) -> None:
+    proxy = _proxied(s3_settings.r2_endpoint_url)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    tokens = make_tokens(lib)
+    video = lib.uploads.ingest(media_dir.mp4, "video")
+    data = media_dir.mp4.read_bytes()
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    form, form_type = multipart_body(
+        {"file_type": "image"}, {"file": ("new.png", media_dir.png.read_bytes(), "image/png")}
+    )
+    try:
+        proxy.stall()
+        answered = _timed(
+            {
+                "health": lambda: http_call(f"{server.url}/health", timeout=120),
+                "stream": lambda: http_call(
+                    f"{server.url}/stream/{video.id}/raw", headers=bearer(tokens.read), timeout=120
+                ),
+                "upload": lambda: http_call(
+                    f"{server.url}/files/upload/direct",
+                    "POST",
+                    form,
+                    {**bearer(tokens.upload), "Content-Type": form_type},
+                    timeout=120,
+                ),
+            }
+        )
+        health, seconds = answered["health"]
+        assert health.status == 503 and health.json()["storage"]["ok"] is False, health.body
+        assert seconds < BOUND, f"/health took {seconds:.1f} s"
+        for label in ("stream", "upload"):
+            reply, seconds = answered[label]
+            assert reply.status == 500, (label, reply.body)
+            error = reply.json()["error"]
+            assert (error["code"], error.get("reason")) == (
+                "storage_unavailable",
+                "endpoint_unreachable",
+            ), (label, error)
+            assert seconds < BOUND, f"{label} took {seconds:.1f} s"
+
+        proxy.restore()
+        assert http_call(f"{server.url}/health").status == 200
+        streamed = http_call(f"{server.url}/stream/{video.id}/raw", headers=bearer(tokens.read))
+        assert streamed.status == 200 and streamed.body == data
+        assert_healthy(lib, {video.id: data}, server.url, tokens.read)
+    finally:
+        server.stop()
+        lib.close()
+        proxy.close()
+
+
+def test_a_16_mib_part_on_a_slow_link_outlasts_the_timeouts(s3_bucket: S3Target) -> None:
+    """botocore's read timeout is per socket read and urllib3 sends a body block by block
+    under the connect timeout: a part PUT taking longer than the read timeout, at about 1.4 MB/s, is
+    fine (the timeouts are for a silent store, not a slow one)."""
+    proxy = _proxied(s3_bucket.endpoint_url)
+    storage = S3Storage(
+        s3_bucket.bucket,
+        proxy.url,
+        s3_bucket.access_key_id,
+        s3_bucket.secret_access_key,
+        s3_bucket.region,
+    )
+    assert storage.timeouts == REQUESTS
+    try:
+        key = "general/2026/01/slow.bin"
+        upload_id = storage.create_multipart(key, "application/octet-stream")
+        data = os.urandom(16 * MiB)
+        proxy.slow(1.4e6)
+        start = time.monotonic()
+        etag = storage.upload_part(key, upload_id, 1, io.BytesIO(data), len(data))
+        seconds = time.monotonic() - start
+        proxy.slow(None)
+        assert seconds > REQUESTS.read, seconds  # it did outlast the read timeout
+        parts = storage.list_parts(key, upload_id)
+        assert [(p.part_number, p.size, p.etag) for p in parts] == [(1, len(data), etag)]
+        storage.abort_multipart(key, upload_id)
+    finally:
+        proxy.close()
