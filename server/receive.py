@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, hdrs, web
 
 from core.errors import InvalidInput
+from core.filenames import clean_filename
 from core.spool import Spooled, SpoolWriter, too_large
 from server.params import MALFORMED_BODY, check_text, malformed
 from server.state import THREADS, Threads
@@ -51,10 +54,11 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
                 return received
             if not isinstance(part, BodyPartReader):
                 raise InvalidInput("Nested multipart bodies are not accepted")
-            if part.name == FILE_FIELD and part.filename is not None:
+            filename = form_data_filename(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
+            if part.name == FILE_FIELD and filename is not None:
                 if received.spooled is not None:
                     raise InvalidInput("Send exactly one 'file' part")
-                received.filename = part.filename
+                received.filename = clean_filename(filename)
                 received.spooled = await _spool(part, max_size, tmp_dir, request.app[THREADS])
             elif part.name:
                 received.fields.setdefault(part.name, await _text(part))
@@ -64,6 +68,53 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
     except BaseException:
         received.discard()
         raise
+
+
+# One parameter of a part's Content-Disposition: a name, then a value quoted or not. A quoted
+# value ends at the next quote: form encoders never put a bare quote inside (below).
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"([^"]*)"?|([^;]*))')
+_FORM_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
+_FORM_ESCAPE = re.compile("|".join(_FORM_ESCAPES))
+_EXT_VALUE = re.compile(r"([\w!#$%&+^`{}~-]*)'[^']*'(.*)", re.DOTALL)  # RFC 5987 charset'lang'value
+_EXT_CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "iso-8859-1", "us-ascii": "ascii"}
+
+
+def form_data_filename(disposition: str) -> str | None:
+    """The file name of a multipart/form-data part (None: not a file part), read as browsers,
+    curl and urllib3 write it (the WHATWG HTML form encoding): in `filename="..."` a quote is
+    sent as %22, CR as %0D and LF as %0A, and nothing else is escaped. So exactly those three
+    are decoded, and a backslash is a character of the name, not an escape (aiohttp's
+    RFC 2616 reading ate it and kept the %22). `filename*` (RFC 5987: UTF-8''percent-encoded),
+    which a few clients add for non-ASCII names, wins when it decodes. The caller applies the
+    stored-name rule (clean_filename) as for every other way in.
+    """
+    params: dict[str, str] = {}
+    for match in _PARAM.finditer(disposition):
+        quoted, bare = match.group(2), match.group(3)
+        value = quoted if quoted is not None else bare.strip()
+        params.setdefault(match.group(1).lower(), value)
+    extended = _extended_value(params.get("filename*"))
+    if extended is not None:
+        return extended
+    plain = params.get("filename")
+    if plain is None:
+        return None
+    return _FORM_ESCAPE.sub(lambda m: _FORM_ESCAPES[m.group(0)], plain)
+
+
+def _extended_value(value: str | None) -> str | None:
+    """An RFC 5987 ext-value (charset'language'percent-encoded), or None if there is none or
+    it cannot be decoded (an unknown charset, bytes not in it)."""
+    match = _EXT_VALUE.fullmatch(value or "")
+    if match is None:
+        return None
+    charset = _EXT_CHARSETS.get(match.group(1).lower())
+    if charset is None:
+        return None
+    try:
+        return unquote_to_bytes(match.group(2)).decode(charset)
+    except UnicodeDecodeError:
+        return None
 
 
 async def _text(part: BodyPartReader) -> str:

@@ -1,0 +1,188 @@
+"""A direct upload stores the name the sender meant, as tus and presigned uploads do.
+
+Browsers, curl and urllib3 write a multipart file name by the WHATWG HTML form encoding: a
+quote goes as %22, CR as %0D and LF as %0A, nothing is backslash-escaped, other bytes are raw
+UTF-8. Read by RFC 2616 quoted-string rules instead, `it's %22quoted%22.jpg` was stored as is
+and `..\\..\\windows\\win.ini.jpg` lost its backslashes (`windowswin.ini.jpg`). Real HTTP over
+loopback, raw bodies as Chromium and curl send them (and curl itself)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests.media import make_jpeg
+from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
+
+pytestmark = pytest.mark.timeout(120)
+
+# (the name a user picked, the name every way in stores)
+NAMES = [
+    ('it\'s "quoted".jpg', 'it\'s "quoted".jpg'),
+    ("a\r\nSet-Cookie: evil=1\r\nX: .jpg", "aSet-Cookie: evil=1X: .jpg"),
+    ("..\\..\\windows\\win.ini.jpg", "win.ini.jpg"),
+    ('q"; filename="evil.jpg', 'q"; filename="evil.jpg'),
+    ("ünïcödé 写真 🏃 100%.jpg", "ünïcödé 写真 🏃 100%.jpg"),
+]
+
+
+@pytest.fixture
+def served(library: Library) -> Iterator[tuple[EmbeddedServer, Tokens]]:
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    yield server, make_tokens(library)
+    server.stop()
+
+
+class Pictures:
+    """Distinct JPEGs (the same bytes twice would be one file, named once)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.count = folder, 0
+
+    def next(self) -> Path:
+        self.count += 1
+        shade = (self.count * 37 % 256, self.count * 91 % 256, 120)
+        return make_jpeg(self.folder / f"p{self.count}.jpg", size=(64, 48), color=shade)
+
+
+@pytest.fixture
+def pictures(tmp_path: Path) -> Pictures:
+    return Pictures(tmp_path)
+
+
+def browser_form(disposition_filename: str, data: bytes) -> tuple[bytes, str]:
+    """A form as Chromium's FormData sends it; `disposition_filename` is put verbatim after
+    `filename=` (already encoded by the caller)."""
+    boundary = f"----WebKitFormBoundary{uuid.uuid4().hex[:16]}"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file_type"\r\n\r\nimage\r\n'
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename={disposition_filename}\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    body += data + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def whatwg_quoted(name: str) -> str:
+    """The WHATWG multipart/form-data encoding of a file name, in its quotes."""
+    return '"' + name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A") + '"'
+
+
+def direct(url: str, token: str, disposition_filename: str, data: bytes) -> dict[str, Any]:
+    body, ctype = browser_form(disposition_filename, data)
+    reply = http_call(
+        f"{url}/files/upload/direct", "POST", body, {**bearer(token), "Content-Type": ctype}
+    )
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def by_tus(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
+    encoded = base64.b64encode(name.encode()).decode()
+    jpeg = base64.b64encode(b"image/jpeg").decode()
+    headers = {
+        **bearer(token),
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": str(len(data)),
+        "Upload-Metadata": f"filename {encoded},filetype {jpeg}",
+        "Content-Type": "application/offset+octet-stream",
+    }
+    reply = http_call(f"{url}/files/upload/tus", "POST", data, headers)
+    assert reply.status == 201, reply.body
+    file_id = reply.headers["MediaDesk-File-Id"]
+    return http_call(f"{url}/files/{file_id}", headers=bearer(token)).json()  # type: ignore[no-any-return]
+
+
+def by_presign(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
+    ask = {"original_filename": name, "file_type": "image", "content_type": "image/jpeg"}
+    grant = http_call(
+        f"{url}/files/upload/presigned",
+        "POST",
+        json.dumps({**ask, "size": len(data)}).encode(),
+        {**bearer(token), "Content-Type": "application/json"},
+    )
+    assert grant.status == 201, grant.body
+    signed = grant.json()
+    put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
+    assert put.status in (200, 201, 204), put.body
+    done = http_call(f"{url}/files/{signed['file_id']}/confirm-upload", "POST", b"", bearer(token))
+    assert done.status in (200, 201), done.body
+    return done.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"), NAMES, ids=["quote", "crlf", "backslash", "inject", "utf8"]
+)
+def test_direct_tus_and_presign_store_the_same_name(
+    served: tuple[EmbeddedServer, Tokens], pictures: Pictures, name: str, stored: str
+) -> None:
+    server, tokens = served
+    token = tokens.upload
+    names = {
+        "direct": direct(server.url, token, whatwg_quoted(name), pictures.next().read_bytes())[
+            "original_filename"
+        ],
+        "tus": by_tus(server.url, token, name, pictures.next().read_bytes())["original_filename"],
+        "presign": by_presign(server.url, token, name, pictures.next().read_bytes())[
+            "original_filename"
+        ],
+    }
+    assert names == dict.fromkeys(names, stored)
+
+
+def test_filename_star_wins_and_backslashes_are_not_escapes(
+    served: tuple[EmbeddedServer, Tokens], pictures: Pictures
+) -> None:
+    """RFC 5987 filename* (a few clients add it for non-ASCII names) is decoded and preferred;
+    a backslash before a character keeps both (no quoted-pair reading)."""
+    server, tokens = served
+    star = "\"fallback.jpg\"; filename*=UTF-8''%E5%86%99%E7%9C%9F%20%22q%22.jpg"
+    record = direct(server.url, tokens.upload, star, pictures.next().read_bytes())
+    assert record["original_filename"] == '写真 "q".jpg'
+    bad_star = "\"plain.jpg\"; filename*=UTF-8''%FF%FE.jpg"  # not UTF-8: the plain name
+    record = direct(server.url, tokens.upload, bad_star, pictures.next().read_bytes())
+    assert record["original_filename"] == "plain.jpg"
+    record = direct(server.url, tokens.upload, '"a\\bc.jpg"', pictures.next().read_bytes())
+    assert record["original_filename"] == "bc.jpg"  # "a\" is a folder, as by tus and presign
+    record = direct(server.url, tokens.upload, '"100%25 %41.jpg"', pictures.next().read_bytes())
+    assert record["original_filename"] == "100%25 %41.jpg"  # only %22, %0D and %0A are escapes
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_names_are_stored_as_typed(
+    served: tuple[EmbeddedServer, Tokens], pictures: Pictures
+) -> None:
+    server, tokens = served
+    for typed, stored in NAMES[0], NAMES[2]:
+        path = pictures.next()
+        run = subprocess.run(
+            [
+                "curl",
+                "-s",
+                "-H",
+                f"Authorization: Bearer {tokens.upload}",
+                "-F",
+                "file_type=image",
+                "-F",
+                f"file=@{path};type=image/jpeg;filename={typed}",
+                f"{server.url}/files/upload/direct",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["original_filename"] == stored, run.stdout
