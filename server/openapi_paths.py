@@ -517,6 +517,8 @@ PATHS: dict[str, dict[str, S]] = {
                 **err(401),
             },
             operation_id="get_health",
+            desc="The storage check is one bucket listing with 3 s to connect and 4 s to answer "
+            "and no retry, so a silent store reports 503 within seconds.",
         )
     },
     "/usage": {

@@ -136,7 +136,8 @@ SCHEMAS: dict[str, S] = {
             reason={
                 **STR,
                 "description": "Finer machine-readable cause under the code when there is one "
-                "(e.g. stale_version, already_trashed); clients choose their sentence by it",
+                "(e.g. stale_version, already_trashed, endpoint_unreachable); clients choose their "
+                "sentence by it",
             },
             request_id={
                 **STR,
