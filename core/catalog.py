@@ -16,10 +16,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     CursorResult,
     Executable,
+    Integer,
     Join,
     Select,
     String,
@@ -63,6 +65,9 @@ from core.records import (
 )
 
 MAX_LIMIT = 1000
+# pg_advisory_xact_lock(class, key) of the bytes a new file is decided on (Catalog.lock_sha): the
+# two-key space, apart from the one-key locks of core/feed.py and core/leader.py
+SHA_LOCK_CLASS = 0x4D444B53
 BACKWARDS = "<"  # marks a backwards cursor's sort: it cannot be used to page forwards
 # Totals are cached per filter set: counting a million rows costs more than the page itself.
 # Any change to ready files (here or in another process) is seen at once (Catalog._count);
@@ -117,6 +122,41 @@ MATCH_SETS_ROWS = 60_000
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+class SameBytes(NamedTuple):
+    """A ready file with some bytes (Catalog.same_bytes)."""
+
+    file_id: int
+    storage_key: str
+    storage_backend: str | None
+    has_thumbnail: bool
+    duplicate: bool  # for the same athlete and is_public, not trashed: the upload is this file
+
+
+_SAME_ATHLETE_AND_FLAGS = and_(
+    MediaFile.athlete_id.is_not_distinct_from(bindparam("athlete", type_=Integer)),
+    MediaFile.is_public == bindparam("public", type_=Boolean),
+    MediaFile.deleted_at.is_(None),
+)
+_SAME_BYTES = (
+    select(
+        MediaFile.id,
+        MediaFile.storage_key,
+        MediaFile.storage_backend,
+        MediaFile.has_thumbnail,
+        _SAME_ATHLETE_AND_FLAGS,
+    )
+    .where(MediaFile.sha256 == bindparam("sha"), MediaFile.status == "ready")
+    .order_by(_SAME_ATHLETE_AND_FLAGS.desc(), MediaFile.id)
+    .limit(1)
+)
+_LOCK_SHA = text(f"SELECT pg_advisory_xact_lock({SHA_LOCK_CLASS}, :k)")
+
+
+def _session(db: Database, session: Session | None) -> contextlib.AbstractContextManager[Session]:
+    """`session` as it is, or a read transaction of its own."""
+    return contextlib.nullcontext(session) if session is not None else db.read()
 
 
 class Catalog:
@@ -1035,27 +1075,22 @@ class Catalog:
         shape, params = _filter_values(q)
         return _where_filters(stmt, shape).params(params)
 
-    def find_ready_by_sha(
-        self, sha256: str, athlete_id: int | None, is_public: bool
-    ) -> FileRecord | None:
-        """The ready file with these bytes for this athlete and flags: a duplicate's target."""
-        with self.db.read() as s:
-            row = s.scalars(
-                select(MediaFile)
-                .options(joinedload(MediaFile.athlete))
-                .where(
-                    MediaFile.sha256 == sha256,
-                    MediaFile.status == "ready",
-                    MediaFile.deleted_at.is_(None),
-                    MediaFile.athlete_id.is_(None)
-                    if athlete_id is None
-                    else MediaFile.athlete_id == athlete_id,
-                    MediaFile.is_public == bool(is_public),
-                )
-                .order_by(MediaFile.id)
-                .limit(1)
+    def same_bytes(
+        self,
+        sha256: str,
+        athlete_id: int | None,
+        is_public: bool,
+        session: Session | None = None,
+    ) -> SameBytes | None:
+        """The ready file the duplicate rule goes by for these bytes (core/ingest.py): the
+        untrashed one for this athlete and flags (`duplicate`), else the first with these bytes
+        (its object is shared), else None. `session`: read in that transaction (one holding
+        lock_sha). One statement, built once: every new file asks it twice."""
+        with _session(self.db, session) as s:
+            row = s.execute(
+                _SAME_BYTES, {"sha": sha256, "athlete": athlete_id, "public": bool(is_public)}
             ).first()
-            return FileRecord.from_row(row) if row else None
+        return SameBytes(row[0], row[1], row[2], bool(row[3]), bool(row[4])) if row else None
 
     def find_by_key(self, storage_key: str) -> FileRecord | None:
         """The file stored under a key (any status, trashed too), or None."""
@@ -1067,17 +1102,16 @@ class Catalog:
             ).first()
             return FileRecord.from_row(row) if row else None
 
-    def shared_object(self, sha256: str) -> tuple[str, str | None, bool] | None:
-        """(key, backend, has thumbnail) of the stored object of a ready file with these bytes:
-        a file of another athlete or with other flags references it instead of a second copy."""
-        with self.db.read() as s:
-            row = s.execute(
-                select(MediaFile.storage_key, MediaFile.storage_backend, MediaFile.has_thumbnail)
-                .where(MediaFile.sha256 == sha256, MediaFile.status == "ready")
-                .order_by(MediaFile.id)
-                .limit(1)
-            ).first()
-        return (row[0], row[1], bool(row[2])) if row else None
+    @staticmethod
+    def lock_sha(s: Session, sha256: str) -> None:
+        """Holds the decision over these bytes (duplicate, shared object or new file) for the
+        rest of `s`'s write transaction, against every process that shares the catalog: on
+        PostgreSQL a transaction-level advisory lock keyed by the hash, released at commit, so
+        the next holder's reads see this one's row; on SQLite the write transaction already
+        holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+        if s.get_bind().dialect.name == "postgresql":
+            key = int(sha256[:8], 16)
+            s.execute(_LOCK_SHA, {"k": key - (1 << 32) if key >= 1 << 31 else key})
 
     def references(self, storage_key: str, besides: int | None = None) -> int:
         """How many rows (any status, trashed ones too) reference the object at this key,

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import keys
-from core.catalog import Catalog
+from core.catalog import Catalog, SameBytes
 from core.db.engine import Database
 from core.db.models import MediaFile
 from core.errors import (
@@ -119,6 +120,23 @@ class _NewFile:
     description: str
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """What the transaction that recorded an upload made of it: the file `file_id`, stored at
+    `key`; `duplicate`: that file is the existing one the bytes turned out to be (no new file:
+    nothing, or an alias row of it, was recorded)."""
+
+    file_id: int
+    key: str
+    duplicate: bool = False
+
+
+def _keeps(same: SameBytes | None, key: str) -> bool:
+    """Whether an upload stored at `key` keeps its own object by the duplicate rule: it is no
+    duplicate, and no other object holds its bytes."""
+    return same is None or (not same.duplicate and same.storage_key == key)
+
+
 class Ingestor:
     """The ingest and upload flows of one library (`library.uploads`), given its parts.
 
@@ -209,18 +227,10 @@ class Ingestor:
                     extra={"outcome": "rejected", "file_type": kind, "code": exc.code},
                 )
                 raise
-            with self._sha_locks.hold(sha):
-                # A duplicate is the same bytes for the same athlete and flags; the same bytes
-                # elsewhere are a file of their own, referencing the object already stored.
-                existing = self._catalog.find_ready_by_sha(sha, athlete_id, is_public)
-                if existing is not None:
-                    logger.info(
-                        "Duplicate of file %s: %s",
-                        existing.id,
-                        original_filename,
-                        extra={"file_id": existing.id, "outcome": "duplicate"},
-                    )
-                    return existing.with_duplicate()
+            with self._sha_locks.hold(sha):  # see _same_bytes
+                same = self._same_bytes(sha, athlete_id, is_public)
+                if same is not None and same.duplicate:
+                    return self._duplicate(same.file_id, original_filename)
                 new = _NewFile(
                     path,
                     info,
@@ -230,9 +240,8 @@ class Ingestor:
                     is_public,
                     description,
                 )
-                shared = self._catalog.shared_object(sha)
-                if shared is not None:
-                    return self._store_shared(new, shared)
+                if same is not None:
+                    return self._store_shared(new, same)
                 return self._store_new(
                     new,
                     progress,
@@ -244,17 +253,62 @@ class Ingestor:
             if owned is not None:
                 owned.unlink(missing_ok=True)
 
-    def _store_shared(self, new: _NewFile, shared: tuple[str, str | None, bool]) -> FileRecord:
+    def _same_bytes(
+        self, sha: str, athlete_id: int | None, is_public: bool, s: Session | None = None
+    ) -> SameBytes | None:
+        """The duplicate rule (README, "Duplicates keep their id"), asked here by every flow:
+        direct upload, presigned confirm and the end of a tus upload (one of those two).
+
+        The same bytes for the same athlete and is_public as a ready, untrashed file
+        (`duplicate`): the upload is that file (a direct or tus upload answers it, a presigned
+        upload's id becomes its alias). The same bytes as another ready file: the upload is a
+        file of its own that references that file's object. None: a new object.
+
+        The caller holds this process's lock on `sha` (self._sha_locks) from its first look
+        to the commit of the row that records the answer, so one upload of these bytes at a
+        time decides and the others then see its file. Without `s` this is that first look,
+        which spares storing what will not be needed. With `s`, the write transaction that
+        inserts or readies the row, it is asked again under Catalog.lock_sha, which holds
+        against the other processes sharing the catalog (team mode) until the commit: what
+        one of them recorded meanwhile is seen here, and the row follows it.
+        """
+        if s is not None:
+            Catalog.lock_sha(s, sha)
+        return self._catalog.same_bytes(sha, athlete_id, is_public, s)
+
+    def _duplicate(self, file_id: int, original_filename: str | None) -> FileRecord:
+        """A direct (or tus) upload of a ready file's bytes: that file, flagged."""
+        logger.info(
+            "Duplicate of file %s: %s",
+            file_id,
+            original_filename,
+            extra={"file_id": file_id, "outcome": "duplicate"},
+        )
+        return self._catalog.get(file_id).with_duplicate()
+
+    def _store_shared(self, new: _NewFile, shared: SameBytes) -> FileRecord:
         """A file of its own whose key references the object another file stored: nothing
         is uploaded. Library.release_object keeps the object while any file references it."""
-        key, backend, has_thumb = shared
-        file_id = self._insert_ready(new, key, backend, has_thumb)
-        self._restore_if_gone(key, new.path, new.info)
-        return self._announce(file_id, key, shared=True)
+        placed = self._insert_ready(
+            new, shared.storage_key, shared.storage_backend, shared.has_thumbnail
+        )
+        if placed.duplicate:  # another process recorded these bytes meanwhile
+            return self._duplicate(placed.file_id, new.filename)
+        self._restore_if_gone(placed.key, new.path, new.info)
+        return self._announce(placed.file_id, placed.key, shared=True)
 
-    def _insert_ready(self, new: _NewFile, key: str, backend: str | None, has_thumb: bool) -> int:
-        """The catalog row of a stored file (`backend` None: the store uploads go to now)."""
+    def _insert_ready(
+        self, new: _NewFile, key: str, backend: str | None, has_thumb: bool
+    ) -> _Placed:
+        """The catalog row of a stored file (`backend` None: the store uploads go to now), as
+        the duplicate rule answers in its transaction: no row for a duplicate, a reference to
+        the object of the same bytes that another process stored meanwhile."""
         with self._db.write() as s:
+            same = self._same_bytes(new.sha, new.athlete_id, new.is_public, s)
+            if same is not None and same.duplicate:
+                return _Placed(same.file_id, same.storage_key, duplicate=True)
+            if same is not None:  # stored meanwhile for another file: referenced
+                key, backend, has_thumb = same.storage_key, same.storage_backend, same.has_thumbnail
             Catalog.ensure_athlete(s, new.athlete_id)
             row = MediaFile(
                 storage_key=key,
@@ -268,7 +322,7 @@ class Ingestor:
             _apply_info(row, new.info, new.sha, has_thumb)
             s.add(row)
             s.flush()
-            return row.id
+            return _Placed(row.id, key)
 
     def _restore_if_gone(self, key: str, path: Path, info: MediaInfo) -> None:
         """The shared object was deleted in the moment before the new row referenced it (the
@@ -303,12 +357,30 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             _report(progress, "finishing", info.size, info.size)
-            file_id = self._insert_ready(new, key, None, thumb is not None)
+            placed = self._insert_ready(new, key, None, thumb is not None)
         except BaseException:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))
             raise
-        return self._announce(file_id, key, thumb)
+        if placed.key != key:  # another process stored these bytes meanwhile
+            self._give_way(key, placed.key, thumb is not None)
+            if placed.duplicate:
+                return self._duplicate(placed.file_id, new.filename)
+            return self._announce(placed.file_id, placed.key, shared=True)
+        return self._announce(placed.file_id, key, thumb)
+
+    def _give_way(self, ours: str, theirs: str, thumbnail: bool) -> None:
+        """Our copy of the bytes that `theirs` holds goes (with its `thumbnail`), or takes the
+        place of that object when it was deleted meanwhile (its file deleted by another
+        process). Library.release_object keeps `theirs` while any file references it."""
+        try:
+            self._storage.stat(theirs)
+        except NotFound:
+            self._storage.move(ours, theirs)
+        else:
+            self._storage.delete(ours)
+        if thumbnail:
+            self._storage.delete(keys.thumbnail_key(ours))
 
     def _announce(
         self, file_id: int, key: str, thumb: bytes | None = None, shared: bool = False
@@ -448,69 +520,73 @@ class Ingestor:
         except MediaDeskError as exc:
             self._fail(record, exc)
             raise
-        existing = self._catalog.find_ready_by_sha(sha, record.athlete_id, record.is_public)
-        if existing is not None and existing.id != record.id:
-            # The client keeps the id it was handed: it becomes another name of the existing
-            # file (GET, stream, download, PATCH and DELETE follow it).
-            storage.delete(record.storage_key)
-            with self._db.write() as s:
-                row = s.get(MediaFile, record.id)
-                if row is not None:
-                    row.status = "alias"
-                    row.alias_of = existing.id
-                    row.failure_reason = None
-                    row.upload_expires_at = None
+        with self._sha_locks.hold(sha):  # see _same_bytes
+            return self._confirm_checked(record, info, sha, thumb)
+
+    def _confirm_checked(
+        self, record: FileRecord, info: MediaInfo, sha: str, thumb: bytes | None
+    ) -> FileRecord:
+        """A pending upload whose object passed validation, made ready by the duplicate rule
+        (the caller holds the lock on `sha`): its own object (named by the content's type, its
+        thumbnail beside it); a reference to the object of the same bytes for another athlete
+        or other flags (the copy just uploaded goes, or takes that object's place when it was
+        deleted meanwhile); or, for a duplicate, an alias of the existing file: the client
+        keeps the id it was handed, another name of that file (GET, stream, download, PATCH
+        and DELETE follow it), and the copy goes."""
+        storage = self._storage
+        key = record.storage_key
+        own = _keeps(self._same_bytes(sha, record.athlete_id, record.is_public), key)
+        if own:  # storage work only for an object that stays
+            if not key.endswith("." + info.ext):  # content type differs from the declared one
+                new_key = key.rsplit(".", 1)[0] + "." + info.ext
+                storage.move(key, new_key)
+                key = new_key
+            if thumb is not None:
+                storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
+        placed = self._make_ready(record, info, sha, key, own and thumb is not None)
+        if placed.duplicate:
+            storage.delete(key)
+            if own and thumb is not None:
+                storage.delete(keys.thumbnail_key(key))
             logger.info(
                 "Successfully uploaded file: %s as %s (duplicate of file %s)",
                 record.original_filename,
-                existing.storage_key,
-                existing.id,
-                extra={"file_id": record.id, "key": existing.storage_key, "outcome": "duplicate"},
+                placed.key,
+                placed.file_id,
+                extra={"file_id": record.id, "key": placed.key, "outcome": "duplicate"},
             )
             return self._catalog.get(record.id)
-        shared = self._catalog.shared_object(sha)
-        if shared is not None and shared[0] != record.storage_key:
-            return self._confirm_shared(record, info, sha, shared)
-        key = record.storage_key
-        if not key.endswith("." + info.ext):  # content type differs from the declared one
-            new_key = key.rsplit(".", 1)[0] + "." + info.ext
-            storage.move(key, new_key)
-            key = new_key
-        if thumb is not None:
-            storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
-        self._make_ready(record.id, info, sha, thumb is not None, storage_key=key)
+        if placed.key != key:
+            self._give_way(key, placed.key, own and thumb is not None)
+            return self._announce(record.id, placed.key, shared=True)
         return self._announce(record.id, key, thumb)
 
-    def _confirm_shared(
-        self, record: FileRecord, info: MediaInfo, sha: str, shared: tuple[str, str | None, bool]
-    ) -> FileRecord:
-        """The same bytes for another athlete or other flags: the record references the
-        object already stored, and the copy just uploaded goes (or takes its place when that
-        object was deleted meanwhile)."""
-        key, backend, has_thumb = shared
-        self._make_ready(record.id, info, sha, has_thumb, storage_key=key, storage_backend=backend)
-        try:
-            self._storage.stat(key)
-        except NotFound:
-            self._storage.move(record.storage_key, key)
-        else:
-            self._storage.delete(record.storage_key)
-        return self._announce(record.id, key, shared=True)
-
     def _make_ready(
-        self, file_id: int, info: MediaInfo, sha: str, has_thumb: bool, **columns: object
-    ) -> None:
-        """A pending row made ready with its object's facts; `columns` say where the object is."""
+        self, record: FileRecord, info: MediaInfo, sha: str, key: str, has_thumb: bool
+    ) -> _Placed:
+        """A pending row made ready with its object's facts (stored at `key`), as the duplicate
+        rule answers in this transaction: an alias of a duplicate's file, or a reference to
+        the object of the same bytes stored for another file."""
         with self._db.write() as s:
-            row = s.get(MediaFile, file_id)
+            same = self._same_bytes(sha, record.athlete_id, record.is_public, s)
+            row = s.get(MediaFile, record.id)
             if row is None:
-                raise NotFound(f"File {file_id} not found")
-            for name, value in columns.items():
-                setattr(row, name, value)
-            row.status = FileStatus.READY
+                raise NotFound(f"File {record.id} not found")
             row.failure_reason = None
             row.upload_expires_at = None
+            if same is not None and same.duplicate:
+                if same.file_id == record.id:  # confirmed meanwhile by another process
+                    return _Placed(record.id, row.storage_key)
+                row.status = "alias"
+                row.alias_of = same.file_id
+                return _Placed(same.file_id, same.storage_key, duplicate=True)
+            if same is not None and same.storage_key != key:  # the same bytes stored elsewhere
+                key, has_thumb = same.storage_key, same.has_thumbnail
+                row.storage_backend = same.storage_backend
+            row.storage_key = key
+            row.status = FileStatus.READY
             _apply_info(row, info, sha, has_thumb)
+            return _Placed(record.id, key)
 
     @contextmanager
     def _local_copy(self, key: str, tmp_dir: Path) -> Iterator[Path]:

@@ -815,8 +815,12 @@ class ResumableUploads:
         except MediaDeskError:
             self._drop_file_row(pending_id)
             raise
-        if record.id != pending_id:  # a duplicate of a file already in the library
+        if record.duplicate_of is not None:
+            # A duplicate: answered as a direct upload's (and a local tus upload's) is, with
+            # the existing file's id; the row made for the confirm, now its alias, goes: no
+            # client was ever handed its id.
             self._drop_file_row(pending_id)
+            return dataclasses.replace(record, id=record.duplicate_of)
         return record
 
     def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
