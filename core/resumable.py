@@ -198,9 +198,10 @@ class _Meta:
     description: str
     raw: dict[str, str] = field(default_factory=dict)
 
-    def kind_of(self, path: Path) -> str:
-        """The declared kind, else the declared type's, else the bytes' (sniffed)."""
-        return self.kind or _kind_of(self.mime) or sniff_file(path).kind
+    def kind_of(self, path: Path, accepted: Sequence[str]) -> str:
+        """The declared kind, else the declared type's, else the bytes' (sniffed; a refusal
+        names `accepted`, this server's types)."""
+        return self.kind or _kind_of(self.mime) or sniff_file(path, accepted).kind
 
     def ingest_args(self) -> dict[str, Any]:
         """What the client said of the file, as `Ingestor.ingest` takes it."""
@@ -746,7 +747,7 @@ class ResumableUploads:
 
     def _finish_local(self, upload_id: str, meta: _Meta) -> FileRecord:
         path = self._data_file(upload_id, False)
-        kind = meta.kind_of(path)
+        kind = meta.kind_of(path, self._accepted())
         size = path.stat().st_size
         hashed = self._hashes.pop(upload_id, None)
         # The hash kept while the bytes arrived saves reading the file again; after a restart
@@ -755,6 +756,11 @@ class ResumableUploads:
         return self.lib.uploads.ingest(  # the one caller that adopts
             Spooled(path, size, sha), kind, adopt=True, **meta.ingest_args()
         )
+
+    def _accepted(self) -> tuple[str, ...]:
+        """The types this server accepts, of both kinds (an upload that names neither)."""
+        settings = self.lib.settings
+        return settings.allowed_image_types + settings.allowed_video_types
 
     def _finish_multipart(self, upload_id: str, meta: _Meta) -> FileRecord:
         store = self._multipart_store()
@@ -789,7 +795,7 @@ class ResumableUploads:
             kind = meta.kind or _kind_of(meta.mime)
             if kind is None:
                 head = b"".join(self._storage.open_range(key, 0, SNIFF_BYTES - 1))
-                kind = sniff_bytes(head).kind
+                kind = sniff_bytes(head, self._accepted()).kind
         except MediaDeskError:
             self._storage.delete(key)
             raise
@@ -825,7 +831,7 @@ class ResumableUploads:
 
     def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
         """The object is in the bucket and the same bytes are here: check them here."""
-        kind = meta.kind_of(path)
+        kind = meta.kind_of(path, self._accepted())
         try:
             record = self.lib.uploads.ingest(  # see stored_key
                 path, kind, stored_key=key, **meta.ingest_args()

@@ -193,3 +193,22 @@ def test_the_presign_form_schema_lists_description(strict: tuple[EmbeddedServer,
     spec = http_call(f"{server.url}/openapi.json").json()
     form = spec["components"]["schemas"]["PresignedUploadForm"]["properties"]
     assert form["description"] == {"type": "string", "maxLength": MAX_DESCRIPTION}
+
+
+def test_a_tus_upload_of_no_declared_kind_names_this_servers_types(
+    strict: tuple[EmbeddedServer, str], bmp: bytes
+) -> None:
+    """No file_type, filetype or name to go by: the bytes are sniffed, and the refusal names
+    the types of both kinds this server accepts (webp and gif are left out here)."""
+    from tests.resumable_client import create, patch
+
+    server, token = strict
+    created = create(server.url, token, len(bmp))
+    assert created.status == 201, created.body
+    location = created.headers["Location"]
+    url = location if location.startswith("http") else server.url + location
+    refused = patch(url, token, 0, bmp)
+    error = _error(refused, 400, "unsupported_type")
+    accepted = error["message"].rsplit("accepted: ", 1)[1].split(", ")
+    assert accepted[:2] == ONLY and "image/webp" not in accepted
+    assert "video/mp4" in accepted

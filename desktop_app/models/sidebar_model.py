@@ -140,6 +140,10 @@ class SidebarModel(QStandardItemModel):
         """The "Add an athlete…" row, shown while there are no athletes (else invalid)."""
         return self._athletes.child(0, 0).index() if self._hint_shown else QModelIndex()
 
+    def is_heading(self, index: QModelIndex) -> bool:
+        """A group's title row ("Library", "Athletes"): never current, never selected."""
+        return index.isValid() and not index.parent().isValid()
+
     def is_hint(self, index: QModelIndex) -> bool:
         return index.isValid() and index.siblingAtColumn(0).data(self.HintRole) == "new-athlete"
 

@@ -32,15 +32,28 @@ class Actions:
 
 translate = QCoreApplication.translate  # this name: lupdate reads translate("Context", "text")
 
+# Keys that editable widgets use themselves (Space ticks a check box and presses a button,
+# Delete and Shift+Delete edit text): these act on the grid's files only while the grid has
+# the focus. The main window adds them to the grid (its context menu); the menus show them.
+GRID_ONLY = ("preview", "trash", "delete")
+
 
 def _action(
-    window: QMainWindow, text: str, shortcut: QKeySequence.StandardKey | str | None = None
+    window: QMainWindow,
+    text: str,
+    shortcut: QKeySequence.StandardKey | str | None = None,
+    grid_only: bool = False,
 ) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    window.addAction(action)
+        action.setShortcutContext(
+            Qt.ShortcutContext.WidgetWithChildrenShortcut
+            if grid_only
+            else Qt.ShortcutContext.WindowShortcut
+        )
+    if not grid_only:  # an action of the window is active wherever the focus is in it
+        window.addAction(action)
     return action
 
 
@@ -66,7 +79,9 @@ def build_actions(window: QMainWindow) -> Actions:
         "rename_athlete": (translate("MainWindow", "&Rename athlete…"), None),
         "about": (translate("MainWindow", "&About MediaDesk"), None),
     }
-    actions = Actions(**{name: _action(window, *spec) for name, spec in specs.items()})
+    actions = Actions(
+        **{name: _action(window, *spec, name in GRID_ONLY) for name, spec in specs.items()}
+    )
     actions.undo_trash.setEnabled(False)  # until something is moved to the trash
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     actions.settings.setMenuRole(QAction.MenuRole.PreferencesRole)

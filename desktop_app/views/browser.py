@@ -45,6 +45,43 @@ def _proceed_at_once(proceed: Callable[[], None], _cancel: Callable[[], None]) -
 # the grid lays its items out on a timer of its own: checks of its scroll range wait this long
 LAYOUT_SETTLE_MS = 50
 
+_NAVIGATION_KEYS = frozenset(
+    {
+        Qt.Key.Key_Up,
+        Qt.Key.Key_Down,
+        Qt.Key.Key_Left,
+        Qt.Key.Key_Right,
+        Qt.Key.Key_Home,
+        Qt.Key.Key_End,
+        Qt.Key.Key_PageUp,
+        Qt.Key.Key_PageDown,
+    }
+)
+_CHORD = (
+    Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.ShiftModifier
+    | Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
+
+
+class FileGridView(QListView):
+    """The thumbnail grid: a plain arrow, Home or End always leaves its file selected.
+
+    Qt gives the grid a current file without selecting it when it takes the focus (and keeps one
+    after Ctrl+arrows moved the focus alone): an arrow that cannot move on (one file, or Home on
+    the first) then selected nothing, and the file looked unreachable.
+    """
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        super().keyPressEvent(event)
+        if event.key() not in _NAVIGATION_KEYS or event.modifiers() & _CHORD:
+            return
+        current = self.currentIndex()
+        selection = self.selectionModel()
+        if current.isValid() and not selection.isSelected(current):
+            selection.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
 
 class FileBrowser(QWidget):
     """Layout and wiring; the controller owns the model, the query and the selection record.
@@ -54,6 +91,7 @@ class FileBrowser(QWidget):
     """
 
     activated = Signal(object)  # FileRecord double-clicked
+    selectionCountChanged = Signal(int)  # how many files are selected in the grid
 
     def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +124,9 @@ class FileBrowser(QWidget):
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.rowsInserted.connect(self._restore_selection)
         model.loadingChanged.connect(self._forget_selection_later)
+        self._selection_count = 0
+        for signal in (model.modelReset, model.rowsRemoved, model.layoutChanged):
+            signal.connect(self._count_selection_later)
         controller.filterChanged.connect(self._update_empty)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
@@ -129,8 +170,8 @@ class FileBrowser(QWidget):
         row.addWidget(self.total)
         return row
 
-    def _build_grid(self) -> QListView:
-        grid = QListView(self)
+    def _build_grid(self) -> FileGridView:
+        grid = FileGridView(self)
         grid.setViewMode(QListView.ViewMode.IconMode)
         grid.setMovement(QListView.Movement.Static)
         grid.setResizeMode(QListView.ResizeMode.Adjust)
@@ -149,7 +190,7 @@ class FileBrowser(QWidget):
         grid.selectionModel().selectionChanged.connect(self._on_selection)
         grid.doubleClicked.connect(self._on_activated)  # not `activated`: single-click styles
         grid.installEventFilter(self)
-        self._end_pending = self._home_pending = False
+        self._end_pending = self._home_pending = self._end_extends = False
         model = self.controller.grid
         model.reachedEnd.connect(self._on_reached_end)
         # After End jumped to the last rows: scrolling to the top loads the rows before, and
@@ -164,17 +205,28 @@ class FileBrowser(QWidget):
         return grid
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """End and Ctrl+End go to the last file of the library, not of the loaded pages; Home
-        and Ctrl+Home to the first one, when End jumped over the rows before."""
+        """End goes to the last file of the library, not of the loaded pages; Home to the first
+        one, when End jumped over the rows before. Ctrl+Home and Ctrl+End are Home and End: they
+        select the file they go to, alone (Ctrl+arrows move the focus without selecting)."""
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and watched is getattr(self, "grid", None)
+            and event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End)
         ):
+            ctrl = Qt.KeyboardModifier.ControlModifier
+            if event.modifiers() & ctrl:
+                # Qt moves only the focus on Ctrl+Home/End: the file selected before stayed
+                # selected, off screen, and Delete trashed it too
+                event.setModifiers(event.modifiers() & ~ctrl)
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            model = self.controller.grid
             if event.key() == Qt.Key.Key_End:
-                self.go_to_end()
+                if shift and model.complete and not model.has_before:
+                    return False  # Qt extends the selection from its anchor
+                self.go_to_end(extend=shift)
                 return True
-            if event.key() == Qt.Key.Key_Home and self.controller.grid.has_before:
+            if model.has_before:
                 self.go_to_start()
                 return True
         return super().eventFilter(watched, event)
@@ -214,8 +266,10 @@ class FileBrowser(QWidget):
             self.grid.scrollTo(model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
             QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
 
-    def go_to_end(self) -> None:
+    def go_to_end(self, extend: bool = False) -> None:
+        """Selects the last file alone; with `extend` (Shift+End) the selection grows to it."""
         model = self.controller.grid
+        self._end_extends = extend
         if model.complete:
             self._select_last()
         else:
@@ -231,11 +285,20 @@ class FileBrowser(QWidget):
         QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
 
     def _select_last(self) -> None:
-        rows = self.controller.grid.rowCount()
-        if rows:
-            index = self.controller.grid.index(rows - 1)
-            self.grid.setCurrentIndex(index)
-            self.grid.scrollTo(index)
+        model = self.controller.grid
+        rows = model.rowCount()
+        if not rows:
+            return
+        if self._end_extends and model.complete and not model.has_before:
+            # all rows loaded (none jumped over): Qt's Shift+End, from its selection anchor
+            self.grid.keyPressEvent(
+                QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+            )
+        else:
+            # not QListView.setCurrentIndex: the Ctrl of Ctrl+End, still held, made it toggle
+            # the last file into the selection (select_row selects it alone)
+            self.select_row(rows - 1)
+        self.grid.scrollTo(model.index(rows - 1))
 
     def clear_search(self) -> None:
         """Esc: back to the whole section (after the unsaved-edit guard)."""
@@ -316,7 +379,33 @@ class FileBrowser(QWidget):
         # cleared): it follows the restored selection through the usual guard.
         self._match_selection()
 
+    def _count_selection_later(self, *_: object) -> None:
+        QTimer.singleShot(0, self, self._count_selection)  # after the selection model caught up
+
+    def _count_selection(self) -> None:
+        count = len(self.grid.selectionModel().selectedIndexes())
+        if count != self._selection_count:
+            self._selection_count = count
+            self.selectionCountChanged.emit(count)
+
+    def offscreen_selected(self) -> list[FileRecord]:
+        """The selected files the user cannot see: scrolled away (or less than half of the tile
+        on screen), or the grid not shown at all."""
+        model = self.controller.grid
+        shown = self.grid.isVisible() and self.stack.currentWidget() is self.grid
+        area = self.grid.viewport().rect()
+
+        def seen(row: int) -> bool:
+            tile = self.grid.visualRect(model.index(row))
+            part = tile.intersected(area)
+            return 2 * part.height() >= tile.height() and 2 * part.width() >= tile.width()
+
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        hidden = [model.record_at(row) for row in rows if not shown or not seen(row)]
+        return [r for r in hidden if r is not None]
+
     def _on_selection(self, *_: object) -> None:
+        self._count_selection_later()
         if not self._restoring:
             # The user chose while a reload was under way: their choice wins over the old one.
             if self.grid.selectionModel().hasSelection():

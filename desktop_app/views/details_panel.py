@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,16 @@ class DetailsPanel(QWidget):
         self._dirty = False
         self._edit_base: FileRecord | None = None  # the version unsaved edits started from
         self._loading = False
+        self._selected = 1  # files selected in the grid (the main window tells)
+        # With several files selected the panel says so: the details are of one of them, while
+        # Move to trash, Restore and Delete act on all (a Delete once trashed an unseen file).
+        self.selection_note = QLabel(self)
+        self.selection_note.setObjectName("selection-note")
+        self.selection_note.setTextFormat(Qt.TextFormat.RichText)
+        self.selection_note.setWordWrap(True)
+        self.selection_note.setFrameShape(QLabel.Shape.StyledPanel)
+        self.selection_note.setMargin(6)
+        self.selection_note.hide()
         self.stack = QStackedWidget(self)
         self.empty = QLabel(self.tr("Select a file to see its details."), self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -96,6 +107,7 @@ class DetailsPanel(QWidget):
         self.stack.addWidget(self._build_details())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.selection_note)
         layout.addWidget(self.stack)
         self.setMinimumWidth(300)
         self.show_record(None)
@@ -138,6 +150,7 @@ class DetailsPanel(QWidget):
         self.description.setAcceptDrops(False)
         self.description.setPlaceholderText(self.tr("Event, place, people…"))
         self.description.setFixedHeight(90)
+        self.description.setTabChangesFocus(True)  # Tab moves on, as in every other field
         form.addRow(self.tr("File name"), self.filename)
         form.addRow(self.tr("Athlete"), self.athlete)
         form.addRow(self.tr("Sharing"), self.public)
@@ -262,10 +275,27 @@ class DetailsPanel(QWidget):
             index = self.athlete.count() - 1
         self.athlete.setCurrentIndex(max(index, 0))
 
+    def show_selection_count(self, count: int) -> None:
+        """How many files are selected in the grid: more than one is said above the details."""
+        self._selected = count
+        self._update_selection_note()
+
+    def _update_selection_note(self) -> None:
+        many = self._selected > 1 and self.record is not None
+        if many and self.record is not None:
+            title = self.tr("%n files selected", "", self._selected)
+            detail = self.tr(
+                "The details below are of “%1”. Move to trash, Restore and Delete permanently "
+                "act on all of them."
+            ).replace("%1", self.record.original_filename)
+            self.selection_note.setText(f"<b>{html.escape(title)}</b><br>{html.escape(detail)}")
+        self.selection_note.setVisible(many)
+
     def show_record(self, record: FileRecord | None, keep_edits: bool = False) -> None:
         """Shows a record; with keep_edits, unsaved edits of the same file are kept."""
         same = record is not None and self.record is not None and record.id == self.record.id
         self.record = record
+        self._update_selection_note()
         if record is None:
             self.stack.setCurrentIndex(0)
             self._set_dirty(False)

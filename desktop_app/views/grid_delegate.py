@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop_app.models import Index
@@ -41,6 +41,14 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
             painter.drawRoundedRect(rect, 6, 6)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # The keyboard's place (the grid's current file), selected or not: Ctrl+arrows move
+            # it without selecting, Ctrl+Space toggles the file under it.
+            role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight
+            painter.setPen(QPen(palette.color(role), 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            ring = rect.adjusted(1, 1, -1, -1) if not selected else rect.adjusted(3, 3, -3, -3)
+            painter.drawRoundedRect(ring, 6, 6)
         box = QRect(
             rect.left() + (rect.width() - THUMB_BOX.width()) // 2,
             rect.top() + PADDING // 2,

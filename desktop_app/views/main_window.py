@@ -9,8 +9,11 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QByteArray,
+    QEvent,
     QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
+    QPersistentModelIndex,
     QPoint,
     QRect,
     QSettings,
@@ -26,9 +29,11 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
+    QMouseEvent,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDockWidget,
     QFileDialog,
     QHeaderView,
@@ -57,7 +62,7 @@ from desktop_app.resources import app_icon, app_version
 from desktop_app.team import attach as attach_team
 from desktop_app.views.actions import build_actions, build_menus
 from desktop_app.views.browser import FileBrowser
-from desktop_app.views.confirm import confirm_irreversible
+from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
@@ -84,6 +89,58 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
     if mime is None or not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class SidebarView(QTreeView):
+    """The sidebar's tree: the group headings are never current and the view shown stays
+    highlighted (Home landed on "Library", Ctrl+click or Ctrl+Space unselected the view shown,
+    and the sidebar showed nothing while the grid still showed the old view)."""
+
+    def _sidebar(self) -> SidebarModel | None:
+        model = self.model()
+        return model if isinstance(model, SidebarModel) else None
+
+    def _is_heading(self, index: QModelIndex) -> bool:
+        model = self._sidebar()
+        return model is not None and model.is_heading(index)
+
+    def moveCursor(  # noqa: N802 - Qt's name
+        self, cursor_action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        index = super().moveCursor(cursor_action, modifiers)
+        if not self._is_heading(index):
+            return index
+        move = QAbstractItemView.CursorAction
+        upwards = cursor_action in (move.MoveUp, move.MovePrevious, move.MovePageUp, move.MoveEnd)
+        onwards, back = (
+            (self.indexAbove, self.indexBelow) if upwards else (self.indexBelow, self.indexAbove)
+        )
+        # on past the heading; at the top (Home, Up from "All files") the nearest entry below
+        for step in (onwards, back):
+            found = step(index)
+            while self._is_heading(found):
+                found = step(found)
+            if found.isValid():
+                return found
+        return self.currentIndex()
+
+    def selectionCommand(  # noqa: N802 - Qt's name
+        self, index: QModelIndex | QPersistentModelIndex, event: QEvent | None = None
+    ) -> QItemSelectionModel.SelectionFlag:
+        command = super().selectionCommand(index, event)
+        flags = QItemSelectionModel.SelectionFlag
+        selectable = index.isValid() and bool(index.flags() & Qt.ItemFlag.ItemIsSelectable)
+        # The "Add an athlete…" row may be current (Enter adds one) but selects nothing, and the
+        # shown view is never unselected: the sidebar always highlights what the grid shows.
+        if not selectable or (command & flags.Deselect and not command & flags.Select):
+            return flags.NoUpdate
+        return command
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._is_heading(self.indexAt(event.position().toPoint())):
+            event.accept()  # a heading takes neither the current row nor the selection
+            return
+        super().mousePressEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -138,7 +195,7 @@ class MainWindow(QMainWindow):
 
     # ---- layout -------------------------------------------------------------------------------
     def _build_central(self) -> None:
-        self.sidebar = QTreeView(self)
+        self.sidebar = SidebarView(self)
         self.sidebar.setModel(self.controller.sidebar)
         self.sidebar.setHeaderHidden(True)
         self.sidebar.setRootIsDecorated(False)
@@ -220,6 +277,7 @@ class MainWindow(QMainWindow):
         c.examplesReady.connect(self.server_panel.set_example_files)
         c.errorOccurred.connect(self.show_error)
         self.browser.leave_guard = self.leave_edits
+        self.browser.selectionCountChanged.connect(self.details.show_selection_count)
         self.details.dirtyChanged.connect(self.setWindowModified)
         c.message.connect(lambda text: self.status.showMessage(text, 6000))
         c.linkReady.connect(self._on_link)
@@ -362,6 +420,10 @@ class MainWindow(QMainWindow):
 
     # ---- sidebar ------------------------------------------------------------------------------
     def _on_sidebar(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if not self.sidebar.selectionModel().hasSelection():
+            # emptied some other way: the view shown is highlighted again (after rows that are
+            # being rebuilt are back)
+            QTimer.singleShot(0, self, self._highlight_shown_view)
         indexes = selected.indexes()
         flt = self.controller.sidebar.filter_at(indexes[0]) if indexes else None
         if flt is not None and flt != self.controller.filter:
@@ -385,6 +447,10 @@ class MainWindow(QMainWindow):
     def _on_sidebar_clicked(self, index: QModelIndex) -> None:
         if self.controller.sidebar.is_hint(index):
             self.new_athlete()
+
+    def _highlight_shown_view(self) -> None:
+        if not self.sidebar.selectionModel().hasSelection():
+            self._select_current_filter()
 
     def _restore_sidebar_selection(self, *_: object) -> None:
         if not self.sidebar.selectionModel().hasSelection():
@@ -572,10 +638,36 @@ class MainWindow(QMainWindow):
 
     def trash(self) -> None:
         ids = self._targets_where(trashed=False)
+        unseen = [r for r in self.browser.offscreen_selected() if r.id in ids]
+        if len(ids) > 1 and unseen and not self.confirm_unseen_trash(len(ids), unseen):
+            return
         if ids:
             self.controller.trash(ids)
             self._last_trashed = ids
             self.commands.undo_trash.setEnabled(True)
+
+    def confirm_unseen_trash(self, count: int, unseen: list[FileRecord]) -> bool:
+        """Asks before trashing several files when some of them are not on screen (selected
+        earlier, then scrolled away): Cancel is the default and the Escape answer."""
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Move to trash"),
+            self.tr("Move %n selected files to the trash?", "", count),
+            buttons.NoButton,
+            self,
+        )
+        box.setInformativeText(
+            self.tr("%n of them are not on screen:", "", len(unseen))
+            + "\n"
+            + names_text([r.original_filename for r in unseen])
+        )
+        move = box.addButton(self.tr("Move to trash"), QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(buttons.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.exec()
+        return box.clickedButton() is move
 
     def restore(self) -> None:
         ids = self._targets_where(trashed=True)

@@ -1,0 +1,381 @@
+"""Driving the main window by keyboard: what Delete trashes is what is seen selected, editors
+keep their keys (Space, Delete, Tab), the grid selects on the first arrow, and the sidebar
+always highlights the view shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from core.records import FileQuery  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+from tests.test_desktop_models import add_rows  # noqa: E402
+
+Key = Qt.Key
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    install_translations("en")  # as the app does: the plural forms of the English texts
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
+    win.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is win)
+    yield win
+    win.shutdown()
+
+
+def _rows(qtbot, window: MainWindow, count: int, **values: object) -> None:  # type: ignore[no-untyped-def]
+    add_rows(window.library, count, **values)
+    window.controller.refresh()
+    grid = window.controller.grid
+    wait_for(qtbot, lambda: grid.total == count and grid.rowCount() > 0 and not grid.loading)
+
+
+def _focus_grid(qtbot, window: MainWindow) -> QWidget:  # type: ignore[no-untyped-def]
+    view = window.browser.grid
+    view.setFocus(Qt.FocusReason.TabFocusReason)  # as Tab from the search box does
+    wait_for(qtbot, view.hasFocus)
+    return view
+
+
+def _key(qtbot, key: Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    """A key press where the keyboard focus is, as the user types it."""
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    qtbot.keyClick(focused, key, modifiers)
+
+
+def _selected_names(window: MainWindow) -> list[str]:
+    return [r.original_filename for r in window.browser.selected_records()]
+
+
+class AnswerBox:
+    """Answers the next modal message box with `answer(box)`; keeps its texts."""
+
+    def __init__(self, answer: Callable[[QMessageBox], None]) -> None:
+        self.answer = answer
+        self.seen: list[tuple[str, str, QMessageBox.ButtonRole | None]] = []
+        QTimer.singleShot(50, self._poll)
+
+    def _poll(self) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, self._poll)
+            return
+        default = box.defaultButton()
+        role = box.buttonRole(default) if default is not None else None
+        self.seen.append((box.text(), box.informativeText(), role))
+        self.answer(box)
+
+
+def cancel(box: QMessageBox) -> None:
+    box.escapeButton().click()
+
+
+def accept(box: QMessageBox) -> None:
+    for button in box.buttons():
+        if box.buttonRole(button) == QMessageBox.ButtonRole.AcceptRole:
+            button.click()
+            return
+    raise AssertionError("no accept button")
+
+
+def _trashed(library: Library) -> list[str]:
+    return sorted(r.original_filename for r in library.list_files(FileQuery(trashed=True)).items)
+
+
+# ---- 1. Delete trashes what is seen selected ------------------------------------------------
+def test_ctrl_end_selects_the_last_file_alone_and_delete_trashes_only_it(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    _rows(qtbot, window, 30)  # newest first: file-00029 … file-00000
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: _selected_names(window) == ["file-00029.jpg"])
+    _key(qtbot, Key.Key_End, CTRL)
+    wait_for(qtbot, lambda: window.details.record is not None)
+    wait_for(qtbot, lambda: window.details.record.original_filename == "file-00000.jpg")
+    assert _selected_names(window) == ["file-00000.jpg"]  # the first one is not kept
+    assert window.details.selection_note.isHidden()
+    _key(qtbot, Key.Key_Home, CTRL)
+    wait_for(qtbot, lambda: _selected_names(window) == ["file-00029.jpg"])
+    _key(qtbot, Key.Key_End, CTRL)
+    wait_for(qtbot, lambda: _selected_names(window) == ["file-00000.jpg"])
+    _key(qtbot, Key.Key_Left, SHIFT)  # extends from the file End went to
+    assert _selected_names(window) == ["file-00001.jpg", "file-00000.jpg"]
+    _key(qtbot, Key.Key_Right, SHIFT)
+    assert _selected_names(window) == ["file-00000.jpg"]
+    _key(qtbot, Key.Key_Delete)
+    wait_for(qtbot, lambda: window.controller.grid.rowCount() == 29)
+    assert _trashed(library) == ["file-00000.jpg"]
+
+
+def test_ctrl_arrows_move_the_focus_and_ctrl_space_adds_to_the_selection(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    _rows(qtbot, window, 6)
+    view = _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: _selected_names(window) == ["file-00005.jpg"])
+    _key(qtbot, Key.Key_Right, CTRL)  # the focus moves, the selection stays
+    assert view.currentIndex().row() == 1
+    assert _selected_names(window) == ["file-00005.jpg"]
+    assert window.details.selection_note.isHidden()
+    _key(qtbot, Key.Key_Space, CTRL)  # toggles the focused file into the selection
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 2)
+    note = window.details.selection_note
+    wait_for(qtbot, lambda: note.isVisible())
+    assert "2 files selected" in note.text()
+    assert window.details.record is not None
+    assert window.details.record.original_filename in note.text()  # which one the details show
+    _key(qtbot, Key.Key_Space, CTRL)  # and out again
+    wait_for(qtbot, lambda: note.isHidden())
+
+
+def test_delete_asks_first_when_selected_files_are_off_screen(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    _rows(qtbot, window, 30)
+    view = _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 1)
+    _key(qtbot, Key.Key_End, SHIFT)  # all 30: most of them off screen
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 30)
+    note = window.details.selection_note
+    wait_for(qtbot, lambda: note.isVisible() and "30 files selected" in note.text())
+    spy = AnswerBox(cancel)
+    _key(qtbot, Key.Key_Delete)
+    wait_for(qtbot, lambda: bool(spy.seen))
+    text, informative, default = spy.seen[0]
+    assert "30 selected files" in text
+    assert "not on screen" in informative and "file-00029.jpg" in informative
+    assert default == QMessageBox.ButtonRole.RejectRole  # Enter keeps them
+    qtbot.wait(200)
+    assert _trashed(library) == []
+    window.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+    view.setFocus()
+    spy = AnswerBox(accept)
+    _key(qtbot, Key.Key_Delete)
+    wait_for(qtbot, lambda: bool(spy.seen))
+    wait_for(qtbot, lambda: len(_trashed(library)) == 30)
+
+
+def test_shift_end_extends_the_selection_over_pages_still_to_load(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    _rows(qtbot, window, 120)
+    grid = window.controller.grid
+    assert not grid.complete  # pages of 50: End loads the rest first
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    _key(qtbot, Key.Key_Right)
+    wait_for(qtbot, lambda: _selected_names(window) == ["file-00118.jpg"])
+    _key(qtbot, Key.Key_End, SHIFT)
+    wait_for(qtbot, lambda: grid.rowCount() == 120 and len(_selected_names(window)) == 119)
+    assert "file-00119.jpg" not in _selected_names(window)  # from the anchor on
+    assert window.browser.grid.currentIndex().row() == 119
+
+
+def test_delete_of_files_all_on_screen_does_not_ask(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    _rows(qtbot, window, 3)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    _key(qtbot, Key.Key_Right, SHIFT)
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 2)
+    wait_for(qtbot, window.commands.trash.isEnabled)
+    _key(qtbot, Key.Key_Delete)
+    wait_for(qtbot, lambda: len(_trashed(library)) == 2)
+    assert QApplication.activeModalWidget() is None
+
+
+# ---- 2. and 3. the details editor keeps its keys ------------------------------------------------
+def test_space_and_delete_in_the_details_editor_stay_there(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    _rows(qtbot, window, 2)
+    previews: list[object] = []
+    window.controller.previewReady.connect(lambda *args: previews.append(args))
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: window.details.record is not None)
+    _key(qtbot, Key.Key_F2)
+    assert window.details.filename.hasFocus()
+    _key(qtbot, Key.Key_Tab)
+    _key(qtbot, Key.Key_Tab)
+    public = window.details.public
+    assert public.hasFocus()
+    assert not public.isChecked()
+    _key(qtbot, Key.Key_Space)
+    assert public.isChecked() and window.details.dirty
+    _key(qtbot, Key.Key_Delete)
+    qtbot.wait(300)
+    assert previews == [] and _trashed(library) == []
+    # typed in the name: a space and Delete edit the text
+    name = window.details.filename
+    name.setFocus()
+    name.setText("heat.jpg")
+    name.setCursorPosition(0)
+    _key(qtbot, Key.Key_Delete)
+    _key(qtbot, Key.Key_Space)
+    assert name.text() == " eat.jpg"
+    qtbot.wait(300)
+    assert previews == [] and _trashed(library) == []
+    window.details.revert()  # no unsaved edits left for the window's closing
+
+
+def test_tab_leaves_the_description(qtbot, window: MainWindow, library: Library) -> None:  # type: ignore[no-untyped-def]
+    _rows(qtbot, window, 1)
+    window.browser.select_row(0)
+    wait_for(qtbot, lambda: window.details.record is not None)
+    text = window.details.description
+    text.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, text.hasFocus)
+    qtbot.keyClicks(text, "Heat 2")
+    _key(qtbot, Key.Key_Tab)
+    assert not text.hasFocus()
+    assert "\t" not in text.toPlainText()
+    _key(qtbot, Key.Key_Backtab, SHIFT)
+    assert text.hasFocus()
+    window.details.revert()  # no unsaved edits left for the window's closing
+
+
+# ---- 4. the first arrow selects -------------------------------------------------------------
+@pytest.mark.parametrize("key", [Key.Key_Down, Key.Key_Home, Key.Key_Right])
+def test_one_file_in_the_trash_is_selected_by_the_first_arrow_or_home(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    key: Key,  # type: ignore[no-untyped-def]
+) -> None:
+    add_rows(library, 1, deleted_at=datetime.now(UTC))
+    c = window.controller
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+    wait_for(qtbot, lambda: c.filter.section == "trash")
+    wait_for(qtbot, lambda: c.grid.rowCount() == 1 and not c.grid.loading)
+    _focus_grid(qtbot, window)
+    _key(qtbot, key)
+    wait_for(qtbot, lambda: _selected_names(window) == ["file-00000.jpg"])
+    wait_for(qtbot, lambda: window.details.record is not None)
+    assert window.commands.restore.isEnabled()
+
+
+def test_current_file_shows_a_focus_ring(qtbot, window: MainWindow, library: Library) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    _rows(qtbot, window, 1)
+    view = window.browser.grid
+    delegate = view.itemDelegate()
+    index = window.controller.grid.index(0)
+
+    def paint(state: QStyle.StateFlag) -> QImage:
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = view.visualRect(index).translated(-view.visualRect(index).topLeft())
+        option.state = state
+        image = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
+        image.fill(QColor(255, 255, 255))
+        painter = QPainter(image)
+        delegate.paint(painter, option, index)
+        painter.end()
+        return image
+
+    enabled = QStyle.StateFlag.State_Enabled
+    plain = paint(enabled)
+    focused = paint(enabled | QStyle.StateFlag.State_HasFocus)
+    assert plain != focused
+    highlight = view.palette().color(QPalette.ColorRole.Highlight)
+    edge = focused.pixelColor(focused.width() // 2, 3)
+    assert abs(edge.red() - highlight.red()) + abs(edge.blue() - highlight.blue()) < 60
+
+
+# ---- 5. the sidebar always highlights the view shown ----------------------------------------
+def _sidebar_key(window: MainWindow) -> str:
+    rows = window.sidebar.selectionModel().selectedRows()
+    return str(rows[0].data(window.controller.sidebar.KeyRole)) if rows else ""
+
+
+def test_sidebar_keys_never_land_on_a_heading(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    c = window.controller
+    sidebar = window.sidebar
+    wait_for(qtbot, lambda: c.sidebar.hint_index().isValid())  # "Add an athlete…", last
+    sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+    wait_for(qtbot, lambda: c.filter.section == "trash")
+    sidebar.setFocus(Qt.FocusReason.BacktabFocusReason)
+    wait_for(qtbot, sidebar.hasFocus)
+    _key(qtbot, Key.Key_Home)  # the first row is the "Library" heading: the first entry instead
+    wait_for(qtbot, lambda: c.filter.section == "all")
+    assert sidebar.currentIndex().siblingAtColumn(0) == c.sidebar.index_of("all")
+    assert _sidebar_key(window) == "all"
+    _key(qtbot, Key.Key_Up)  # nothing above but the heading: stays
+    assert sidebar.currentIndex().siblingAtColumn(0) == c.sidebar.index_of("all")
+    assert _sidebar_key(window) == "all"
+    _key(qtbot, Key.Key_Space, CTRL)  # no toggling the shown view off
+    _key(qtbot, Key.Key_Space)
+    assert _sidebar_key(window) == "all"
+    sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+    wait_for(qtbot, lambda: c.filter.section == "trash")
+    _key(qtbot, Key.Key_Down)  # over the "Athletes" heading, onto "Add an athlete…"
+    current = sidebar.currentIndex()
+    assert current.parent().isValid()  # not a heading
+    assert c.sidebar.is_hint(current)
+    assert _sidebar_key(window) == "trash" and c.filter.section == "trash"
+    _key(qtbot, Key.Key_Up)
+    wait_for(qtbot, lambda: _sidebar_key(window) == "trash")
+    assert sidebar.currentIndex().siblingAtColumn(0) == c.sidebar.index_of("trash")
+    # the last entry with End (the hint row: current, never selected)
+    _key(qtbot, Key.Key_End)
+    assert c.sidebar.is_hint(sidebar.currentIndex())
+    assert _sidebar_key(window) == "trash"
+
+
+def test_clicking_a_heading_keeps_the_highlight(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    c = window.controller
+    sidebar = window.sidebar
+    sidebar.setCurrentIndex(c.sidebar.index_of("video"))
+    wait_for(qtbot, lambda: c.filter.section == "video")
+    heading = c.sidebar.index_of("all").parent()
+    assert heading.isValid()
+    qtbot.mouseClick(
+        sidebar.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.visualRect(heading).center()
+    )
+    qtbot.wait(100)
+    assert _sidebar_key(window) == "video" and c.filter.section == "video"
+    assert sidebar.currentIndex().siblingAtColumn(0) == c.sidebar.index_of("video")
+    # Ctrl+click on the shown view leaves it highlighted too
+    rect = sidebar.visualRect(c.sidebar.index_of("video"))
+    qtbot.mouseClick(sidebar.viewport(), Qt.MouseButton.LeftButton, CTRL, rect.center())
+    qtbot.wait(100)
+    assert _sidebar_key(window) == "video"
+    sidebar.selectionModel().clearSelection()  # whatever else empties it: the view's row again
+    wait_for(qtbot, lambda: _sidebar_key(window) == "video")
