@@ -289,7 +289,7 @@ def test_empty_athletes_and_trash_say_what_to_do(
     hint = sidebar.hint_index()
     assert hint.data() == "Add an athlete…" and sidebar.filter_at(hint) is None
     assert not hint.flags() & Qt.ItemFlag.ItemIsSelectable
-    monkeypatch.setattr(main_window.QInputDialog, "getText", lambda *a, **k: ("Ana Torres", True))
+    monkeypatch.setattr(main_window, "ask_text", lambda *a, **k: ("Ana Torres", True))
     window.sidebar.clicked.emit(hint)
     wait_for(qtbot, lambda: sidebar.index_of("athlete:1").isValid())
     assert not sidebar.hint_index().isValid()

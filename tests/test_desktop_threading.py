@@ -190,7 +190,7 @@ def _drive(  # type: ignore[no-untyped-def]
     # Sidebar: an athlete's files, add and rename athletes.
     window.sidebar.setCurrentIndex(c.sidebar.index_of(f"athlete:{athlete_id}"))
     wait_for(qtbot, lambda: c.grid.rowCount() == 1 and not c.grid.loading)
-    answer(monkeypatch, main_window, QInputDialog__getText=("Luis Pérez", True))
+    monkeypatch.setattr(main_window, "ask_text", lambda *a, **k: ("Luis Pérez", True))
     window.commands.new_athlete.trigger()
     wait_for(qtbot, lambda: len(c.sidebar.athletes()) == 2)
     answer(monkeypatch, main_window, QInputDialog__getText=("Ana Torres Ruiz", True))
@@ -205,7 +205,7 @@ def _drive(  # type: ignore[no-untyped-def]
     # Server panel: create and revoke a token.
     window.server_dock.raise_()
     panel = window.server_panel
-    answer(monkeypatch, server_panel, QInputDialog__getText=("Club website", True))
+    monkeypatch.setattr(server_panel, "ask_text", lambda *a, **k: ("Club website", True))
     monkeypatch.setattr(QMessageBox, "open", lambda self: None)  # the "token created" notice
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.create_button.click()

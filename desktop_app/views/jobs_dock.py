@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPainterPath,
+    QPalette,
     QPixmap,
 )
 from PySide6.QtWidgets import (
@@ -245,10 +246,19 @@ class JobsDock(QDockWidget):
             stretch=self.COLUMNS - 1,
         )
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        # What an empty table means, over its empty area (like the upload queue's)
+        self.empty = QLabel(self.table.viewport())
+        self.empty.setObjectName("jobs-empty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.table.viewport().installEventFilter(self)
         column.addWidget(self.table)
         column.addWidget(self.status)
         self.setWidget(body)
         self.jobs: list[JobRecord] = []
+        self._loaded = False  # the first list has arrived
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
@@ -258,6 +268,31 @@ class JobsDock(QDockWidget):
         self.reprocess_button.clicked.connect(self._reprocess)
         self.refresh_button.clicked.connect(self.refresh)
         self._update_buttons()
+        self._show_empty()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.empty.setGeometry(self.table.viewport().rect().adjusted(16, 8, -16, -8))
+        return False
+
+    def _show_empty(self) -> None:
+        """Says why the table is empty: no video was processed yet, or none in this state."""
+        if self.table.rowCount():
+            self.empty.hide()
+            return
+        if not self._loaded:
+            self.empty.setText(self.tr("Loading…"))
+        elif self.filter.currentData() is None:
+            self.empty.setText(
+                self.tr(
+                    "No processing jobs yet. Each uploaded video gets a thumbnail and versions "
+                    "that play in browsers; their jobs show here."
+                )
+            )
+        else:
+            self.empty.setText(self.tr("No jobs in this state."))
+        self.empty.setGeometry(self.table.viewport().rect().adjusted(16, 8, -16, -8))
+        self.empty.show()
 
     # ---- data -------------------------------------------------------------------------------
     def on_event(self, event: ChangeEvent) -> None:
@@ -273,7 +308,7 @@ class JobsDock(QDockWidget):
     def _fill(self, jobs: list[JobRecord]) -> None:
         selected = self.selected()
         keep = selected.id if selected else None
-        self.jobs = jobs
+        self.jobs, self._loaded = jobs, True
         self._update_states(jobs)
         self.table.setRowCount(len(jobs))
         for row, job in enumerate(jobs):
@@ -298,6 +333,7 @@ class JobsDock(QDockWidget):
             if job.id == keep:
                 self.table.selectRow(row)
         self._update_buttons()
+        self._show_empty()
 
     def _update_states(self, jobs: list[JobRecord]) -> None:
         """Tile badges for files whose newest jobs are listed (a full list only)."""

@@ -66,7 +66,7 @@ from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
-from desktop_app.views.message_box import open_warning
+from desktop_app.views.message_box import ask_text, open_warning
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.storage_view import StorageView
@@ -710,7 +710,7 @@ class MainWindow(QMainWindow):
 
     # ---- athletes -----------------------------------------------------------------------------
     def new_athlete(self) -> None:
-        name, ok = QInputDialog.getText(self, self.tr("New athlete"), self.tr("Name:"))
+        name, ok = ask_text(self, self.tr("New athlete"), self.tr("Name:"))
         if ok and name.strip():
             self.controller.create_athlete(name.strip())
 
@@ -859,10 +859,14 @@ class MainWindow(QMainWindow):
             return
         uploading = any(item.state.active for item in self.uploads.model.items())
         if uploading and not self._shut_down:  # not "busy": reading back the saved queue is not
+            # Nothing is lost: the queue is saved and goes on at the next start (upload_controller)
             answer = QMessageBox.question(
                 self,
                 self.tr("Uploads in progress"),
-                self.tr("Some files are still uploading. Cancel them and quit?"),
+                self.tr(
+                    "Some files are still uploading. If you quit now, they will continue "
+                    "where they left off the next time you open MediaDesk. Quit now?"
+                ),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

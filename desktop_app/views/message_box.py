@@ -1,9 +1,11 @@
-"""The one warning box for errors: translated text, the technical detail behind "Show Details…"."""
+"""The one warning box for errors: translated text, the technical detail behind "Show Details…";
+and the one box asking for a short text (a new athlete's or a token's name)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
+from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from desktop_app.errors import ErrorMessage
 
@@ -18,3 +20,45 @@ def open_warning(parent: QWidget, title: str, message: ErrorMessage) -> QMessage
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
+
+
+# Room the window manager takes beside a title: the icon and the three buttons of the title bar
+TITLE_BAR_EXTRA = 150
+
+
+def title_width(title: str, font: QFont) -> int:
+    """The width a dialog needs for the window manager to show `title` whole, with the
+    application's name Qt adds to it ("New athlete — MediaDesk"), in a bold title font."""
+    name = QGuiApplication.applicationDisplayName()
+    shown = f"{title} \u2014 {name}" if name and name != title else title
+    bold = QFont(font)
+    bold.setBold(True)
+    bold.setPointSizeF(bold.pointSizeF() * 1.1)  # title fonts are often a little larger
+    return QFontMetrics(bold).horizontalAdvance(shown) + TITLE_BAR_EXTRA
+
+
+def text_dialog(parent: QWidget | None, title: str, label: str, text: str = "") -> QInputDialog:
+    """The box of `ask_text`, wide enough for its title (QInputDialog.getText's is not:
+    the title bar read "New at…aDesk")."""
+    dialog = QInputDialog(parent)
+    dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText(label)
+    dialog.setTextValue(text)
+    screen = dialog.screen().availableGeometry().width() if dialog.screen() else 1024
+    width = min(title_width(title, dialog.font()), int(screen * 0.8))
+    # The dialog's own layout sets its minimum size from its children: widen the text field
+    margins = dialog.contentsMargins().left() + dialog.contentsMargins().right() + 24
+    for field in dialog.findChildren(QLineEdit):
+        field.setMinimumWidth(width - margins)
+    return dialog
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> tuple[str, bool]:
+    """Asks for one line of text (modal), like QInputDialog.getText: (text, accepted)."""
+    dialog = text_dialog(parent, title, label, text)
+    try:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        return dialog.textValue(), accepted
+    finally:
+        dialog.deleteLater()

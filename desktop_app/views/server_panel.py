@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -33,6 +32,7 @@ from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text
 from desktop_app.views.confirm import confirm_irreversible
+from desktop_app.views.message_box import ask_text
 from desktop_app.views.tables import read_only_table
 
 
@@ -137,20 +137,20 @@ class ServerPanel(QWidget):
                 column_index, QHeaderView.ResizeMode.ResizeToContents
             )
         column.addWidget(self.table, 1)
-        row = QHBoxLayout()
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
             self.scope.addItem(self._scope_texts(scope)[1], scope)
-        # The long scope texts stay in the popup; closed, the box may be narrower than them.
-        self.scope.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.scope.setMinimumContentsLength(16)
-        self.scope.view().setMinimumWidth(self.scope.view().sizeHintForColumn(0) + 24)
+        # The scope says what it allows: shown whole, on a line of its own (beside the buttons
+        # it was cut to "read: list, view and down…").
+        self.scope.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.create_button = QPushButton(self.tr("Create token…"), box)
         self.revoke_button = QPushButton(self.tr("Revoke"), box)
-        row.addWidget(QLabel(self.tr("Scope"), box))
-        row.addWidget(self.scope)
+        choose = QHBoxLayout()
+        choose.addWidget(QLabel(self.tr("Scope"), box))
+        choose.addWidget(self.scope)
+        choose.addStretch(1)
+        column.addLayout(choose)
+        row = QHBoxLayout()
         row.addWidget(self.create_button)
         row.addStretch(1)
         row.addWidget(self.revoke_button)
@@ -244,9 +244,7 @@ class ServerPanel(QWidget):
             self.controller.start(self.host.text().strip() or "127.0.0.1", self.port.value())
 
     def _create(self) -> None:
-        name, ok = QInputDialog.getText(
-            self, self.tr("New API token"), self.tr("Name (who or what uses it):")
-        )
+        name, ok = ask_text(self, self.tr("New API token"), self.tr("Name (who or what uses it):"))
         if ok and name.strip():
             self.controller.create_token(name.strip(), str(self.scope.currentData()))
 
@@ -274,12 +272,17 @@ class ServerPanel(QWidget):
         self.port.setEnabled(not running)
         if running:
             self.port.setValue(self.controller.actual_port or self.port.value())
-            link = f'<a href="{html.escape(url)}/health">{html.escape(url)}</a>'
+            # The address on a line of its own, as wide as the label: the line breaker would
+            # otherwise cut it after "http://" (it ignores <nobr> and white-space: nowrap)
+            link = f'<br><a href="{html.escape(url)}/health">{html.escape(url)}</a>'
             self.state.setText(self.tr("Running at %1").replace("%1", link))
+            self.state.setMinimumWidth(self.state.fontMetrics().horizontalAdvance(url) + 4)
             self.state.setToolTip("")
         elif self.controller.last_error is not None:
+            self.state.setMinimumWidth(0)
             self._on_error(self.controller.last_error)
         else:
+            self.state.setMinimumWidth(0)
             self.state.setText(self.tr("Stopped"))
             self.state.setToolTip("")
         self._show_examples()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from sqlalchemy.engine import make_url
 
@@ -12,9 +13,18 @@ from core.settings import Settings
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import size_text
 
+# Room around a transient message: the status bar's margins and the message's own padding
+MESSAGE_MARGIN = 24
+
 
 class MainStatusBar(QStatusBar):
-    """Three permanent labels; transient notices use showMessage."""
+    """Permanent labels; transient notices use showMessage.
+
+    A notice is drawn left of the permanent labels, in whatever room they leave. When they
+    leave too little (a narrow window, a long Spanish notice: "Subido …" read "Subid"), the
+    least needed labels step aside while the notice shows: the catalog, the storage, the live
+    state, then the counts. The server's address and the storage warning always stay.
+    """
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,19 +37,15 @@ class MainStatusBar(QStatusBar):
         self.storage_warning = QLabel(self)  # above MEDIADESK_STORAGE_WARN_BYTES
         self.storage_warning.setStyleSheet("color: #b36b00; font-weight: bold;")
         self.storage_warning.hide()
-        for label in (
-            self.storage_warning,
-            self.storage,
-            self.catalog,
-            self.feed,
-            self.server,
-            self.counts,
-        ):
+        for label in self._permanent():
             label.setContentsMargins(10, 0, 10, 0)
             self.addPermanentWidget(label)
         # The counts give way first when the window is narrow (the full text is the tooltip):
         # permanent labels otherwise set the window's minimum width.
         self.counts.setMinimumWidth(60)
+        self.yielding = (self.catalog, self.storage, self.feed, self.counts)  # in this order
+        self._stepped_aside: list[QLabel] = []
+        self.messageChanged.connect(self._fit_message)
         self.set_storage(settings)
         self.set_catalog(settings)
         self.set_feed(None)
@@ -119,3 +125,44 @@ class MainStatusBar(QStatusBar):
         )
         self.counts.setText(text)
         self.counts.setToolTip(text)
+
+    # ---- room for transient messages ----------------------------------------------------------
+    def message_room(self) -> int:
+        """The width the permanent labels now leave to a message (from their preferred widths)."""
+        layout = self.layout()
+        spacing = max(layout.spacing(), 0) if layout is not None else 0
+        used = sum(
+            label.sizeHint().width() + spacing
+            for label in self._permanent()
+            if label.isVisibleTo(self)
+        )
+        return self.width() - used - MESSAGE_MARGIN - (16 if self.isSizeGripEnabled() else 0)
+
+    def _permanent(self) -> tuple[QLabel, ...]:
+        return (
+            self.storage_warning,
+            self.storage,
+            self.catalog,
+            self.feed,
+            self.server,
+            self.counts,
+        )
+
+    def _fit_message(self, message: str = "") -> None:
+        for label in self._stepped_aside:
+            label.show()
+        self._stepped_aside = []
+        if not message:
+            return
+        need = self.fontMetrics().horizontalAdvance(message)
+        for label in self.yielding:
+            if self.message_room() >= need:
+                break
+            if label.isVisibleTo(self):
+                label.hide()
+                self._stepped_aside.append(label)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.currentMessage():
+            self._fit_message(self.currentMessage())

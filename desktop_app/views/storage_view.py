@@ -9,6 +9,7 @@ from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -71,6 +72,16 @@ class StorageView(QDockWidget):
         self.history = read_only_table(body, [self.tr("Day"), files, size, self.tr("In the store")])
         for table in (self.by_type, self.by_athlete, self.history):
             tables.addWidget(table)
+            # Figures are never cut: their columns fit them and the first takes what is left
+            header = table.horizontalHeader()
+            for column in range(1, table.columnCount()):
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # A day is as important as its figures ("2026-12…" was cut): every column fits its
+        # contents (a narrow dock scrolls sideways); the last one also takes the spare width
+        # (a Stretch column would be squeezed below its contents instead)
+        history = self.history.horizontalHeader()
+        history.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        history.setStretchLastSection(True)
         layout.addLayout(tables, 1)
         self.setWidget(body)
         self.refresh_button.clicked.connect(self.refresh)

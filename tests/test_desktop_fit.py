@@ -1,0 +1,177 @@
+"""Desktop: texts the tester found cut, in English and Spanish, and the Jobs dock's empty state.
+
+The status bar's notice ("Subid…"), the token scope ("read: list, view and down…"), the server
+address broken after "http://", the Storage history's day ("2026-12…") and the New athlete
+dialog's title ("New at…aDesk").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QTextDocument  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views.jobs_dock import JobsDock  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.message_box import text_dialog  # noqa: E402
+from desktop_app.views.storage_view import StorageView  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+
+
+@pytest.fixture(params=["en", "es"])
+def language(request: pytest.FixtureRequest, qapp: Any) -> Iterator[str]:
+    install_translations(request.param)
+    yield request.param
+    install_translations("en")
+
+
+@pytest.fixture
+def window(qtbot: Any, library: Library, language: str) -> Iterator[MainWindow]:
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.resize(1150, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.shutdown()
+
+
+def test_a_status_notice_is_never_crushed_by_the_labels(
+    qtbot: Any, window: MainWindow, language: str
+) -> None:
+    bar = window.status
+    assert bar.width() <= 1150
+    bar.set_counts({"all": 949, "image": 949, "video": 0, "bytes": 4_600_000})
+    notice = window.tr("Uploaded %1").replace("%1", "athlete_0400.jpg")
+    bar.showMessage(notice, 60000)
+    qtbot.wait(50)  # the labels that stepped aside are laid out again
+
+    def room() -> int:
+        shown = [w for w in bar._permanent() if w.isVisible()]
+        return min(w.x() for w in shown) if shown else bar.width()
+
+    need = bar.fontMetrics().horizontalAdvance(notice)
+    wait_for(qtbot, lambda: room() >= need + 8)
+    assert bar.server.isVisible()  # the address always stays
+    bar.clearMessage()
+    wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))
+
+
+def test_the_token_scope_and_the_server_address_show_whole(
+    qtbot: Any, window: MainWindow, language: str
+) -> None:
+    window.server_dock.raise_()
+    panel = window.server_panel
+    qtbot.wait(50)
+    for index in range(panel.scope.count()):
+        panel.scope.setCurrentIndex(index)
+        text = panel.scope.currentText()
+        # the frame and the arrow take some 30 px beside the text
+        need = panel.scope.fontMetrics().horizontalAdvance(text) + 20
+        wait_for(qtbot, lambda: panel.scope.width() >= need)  # noqa: B023 - waited here
+    url = "http://127.0.0.1:18777"
+    panel._on_state(True, url)
+    # A word-wrapped label breaks where it may: never inside the address
+    wait_for(
+        qtbot,
+        lambda: panel.state.width() >= panel.state.fontMetrics().horizontalAdvance(url),
+    )
+    assert url in _lines(panel.state.text(), panel.state.font(), panel.state.contentsRect().width())
+    for width in (120, 160, 220):  # however narrow the dock makes it
+        panel.state.resize(width, panel.state.height())
+        shown = _lines(panel.state.text(), panel.state.font(), panel.state.contentsRect().width())
+        assert url in shown, shown
+
+
+def _lines(text: str, font: QFont, width: int) -> list[str]:
+    """The lines a rich text label shows at this width."""
+    doc = QTextDocument()
+    doc.setDefaultFont(font)
+    doc.setDocumentMargin(0)
+    doc.setHtml(text)
+    doc.setTextWidth(width)
+    doc.documentLayout().documentSize()  # lays it out
+    lines = []
+    block = doc.firstBlock()
+    while block.isValid():
+        layout = block.layout()
+        for n in range(layout.lineCount()):
+            line = layout.lineAt(n)
+            lines.append(block.text()[line.textStart() : line.textStart() + line.textLength()])
+        block = block.next()
+    return [line.replace("\u2028", "").strip() for line in lines]
+
+
+def test_the_storage_history_shows_the_whole_day(
+    qtbot: Any, library: Library, media_dir: MediaSet, language: str
+) -> None:
+    library.uploads.ingest(media_dir.jpeg, "image")
+    view = StorageView(library)
+    qtbot.addWidget(view)
+    view.resize(760, 260)
+    view.show()
+    try:
+        view.scan()
+        wait_for(qtbot, lambda: view.history.rowCount() == 1 and view.scan_button.isEnabled())
+        for table in (view.history, view.by_type):
+            for column in range(table.columnCount()):
+                item = table.item(0, column)
+                assert item is not None
+                need = table.fontMetrics().horizontalAdvance(item.text())
+                assert table.columnWidth(column) >= need + 6, (column, item.text())
+    finally:
+        view.shutdown()
+
+
+def test_the_new_athlete_dialog_title_is_whole(qtbot: Any, language: str) -> None:
+    name = QGuiApplication.applicationDisplayName()
+    QGuiApplication.setApplicationDisplayName("MediaDesk")
+    try:
+        title = "Nuevo deportista" if language == "es" else "New athlete"
+        dialog = text_dialog(None, title, "Name:")
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        bold = QFont(dialog.font())
+        bold.setBold(True)
+        shown = QFontMetrics(bold).horizontalAdvance(f"{title} — MediaDesk")
+        # the title bar's icon and buttons take some 100 px beside the title
+        assert dialog.width() >= shown + 100
+        dialog.reject()
+    finally:
+        QGuiApplication.setApplicationDisplayName(name)
+
+
+def test_the_jobs_dock_says_why_it_is_empty(
+    qtbot: Any, library: Library, media_dir: MediaSet, language: str
+) -> None:
+    dock = JobsDock(library)
+    qtbot.addWidget(dock)
+    dock.resize(900, 240)
+    dock.show()
+    try:
+        wait_for(qtbot, lambda: dock.empty.isVisible())
+        dock.refresh()
+        wait_for(qtbot, lambda: dock._loaded)
+        assert dock.empty.isVisible() and dock.empty.text() == dock.tr(
+            "No processing jobs yet. Each uploaded video gets a thumbnail and versions that "
+            "play in browsers; their jobs show here."
+        )
+        assert dock.empty.width() > 400  # across the table, not a sliver
+        dock.filter.setCurrentIndex(dock.filter.findData("failed"))
+        wait_for(qtbot, lambda: dock.empty.text() == dock.tr("No jobs in this state."))
+        dock.filter.setCurrentIndex(0)
+        library.uploads.ingest(media_dir.mp4, "video")  # its processing jobs are queued
+        dock.refresh()
+        wait_for(qtbot, lambda: dock.table.rowCount() > 0)
+        assert not dock.empty.isVisible()
+    finally:
+        dock.shutdown()
