@@ -1,16 +1,22 @@
 """Turns exceptions into readable messages in the interface language.
 
-Core errors carry a stable `code` and an English `message` meant for developers and logs. The
-user reads a full translated sentence chosen by the code (and, for a few well-known cases, by the
-message); the English message stays available as the technical detail: in a tooltip, behind
-"Show Details…", or as a second line where it is the point (which setting, which server error).
+Core errors carry a stable `code` (refined by a `reason` and machine-readable `details`) and an
+English `message` meant for developers and logs. The user reads a full translated sentence
+chosen by the code, reason and details, never by the English text. The English message stays
+available as the technical detail, always labelled as such: behind "Show Details…", or as a
+labelled second line where it is the point (which setting, which storage failure).
+
+A failure kept on disk (the upload queue) is kept as its code, reason and details
+(`error_record`), so that it reads in the interface language of the next start too.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
@@ -34,14 +40,27 @@ class ErrorMessage:
 
     def display(self) -> str:
         """What a message box or a result label shows."""
-        return f"{self.text}\n{self.detail}" if self.detail and self.detail_matters else self.text
+        if self.detail and self.detail_matters:
+            return f"{self.text}\n{self.technical()}"
+        return self.text
 
     def full(self) -> str:
-        """The text with the detail (tooltips, "Show Details…", logs)."""
-        return f"{self.text}\n{self.detail}" if self.detail else self.text
+        """The text with the labelled detail (tooltips, logs)."""
+        return f"{self.text}\n{self.technical()}" if self.detail else self.text
+
+    def technical(self) -> str:
+        """The detail, labelled: it is core's English message, not a translated sentence."""
+        return technical_text(self.detail)
 
     def __str__(self) -> str:
         return self.display()
+
+
+def technical_text(detail: str) -> str:
+    """A technical detail (English, from core or the system) labelled as one."""
+    if not detail:
+        return ""
+    return QCoreApplication.translate("Errors", "Technical detail: %1").replace("%1", detail)
 
 
 def _sentences() -> dict[str, str]:
@@ -132,6 +151,18 @@ def _known_message(exc: MediaDeskError) -> str | None:
                 "The file is larger than the limit of %1. You can raise the limit in "
                 "Settings ▸ Limits.",
             ).replace("%1", _limit_text(limit))
+    if exc.code == "unsupported_type" and reason == "not_allowed":
+        content_type = exc.details.get("content_type")
+        setting = exc.details.get("setting")
+        if isinstance(content_type, str) and isinstance(setting, str):
+            return (
+                QCoreApplication.translate(
+                    "Errors",
+                    "This library does not accept %1 files: the setting %2 leaves them out.",
+                )
+                .replace("%1", content_type)
+                .replace("%2", setting)
+            )
     if exc.code == "unsupported_type":
         found = exc.details.get("found")
         if reason == "unknown_content" or isinstance(found, str):
@@ -237,3 +268,58 @@ def describe_error(exc: BaseException) -> ErrorMessage:
 def error_text(exc: BaseException) -> str:
     """The sentence, with the technical detail as a second line where it is the point."""
     return describe_error(exc).display()
+
+
+# ---- failures kept on disk ----------------------------------------------------------------------
+def _error_classes() -> dict[str, type[MediaDeskError]]:
+    found: dict[str, type[MediaDeskError]] = {}
+    todo: list[type[MediaDeskError]] = [MediaDeskError]
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.code, cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def error_record(exc: BaseException) -> dict[str, Any] | None:
+    """What a failure is made of, as JSON: enough for `describe_error` to say it again in
+    another language. None for errors that are neither core's nor the system's."""
+    if isinstance(exc, MediaDeskError):
+        try:
+            details = json.loads(json.dumps(exc.details, default=str))
+        except (TypeError, ValueError):
+            details = {}
+        return {"code": exc.code, "reason": exc.reason, "details": details, "message": exc.message}
+    if isinstance(exc, OSError):
+        return {
+            "errno": exc.errno,
+            "strerror": exc.strerror or str(exc),
+            "filename": None if exc.filename is None else str(exc.filename),
+        }
+    return None
+
+
+def error_from_record(record: dict[str, Any] | None) -> BaseException | None:
+    """The failure `error_record` kept (None when the record is not one)."""
+    if not isinstance(record, dict):
+        return None
+    if isinstance(record.get("code"), str):
+        code = record["code"]
+        cls = _error_classes().get(code, MediaDeskError)
+        details = record.get("details")
+        reason = record.get("reason")
+        exc = cls(
+            str(record.get("message") or ""),
+            details=details if isinstance(details, dict) else None,
+            reason=reason if isinstance(reason, str) else None,
+        )
+        if exc.code != code:
+            exc.code = code  # a code this version does not know: the generic sentence
+        return exc
+    if "errno" in record:
+        number, text = record.get("errno"), str(record.get("strerror") or "")
+        if not isinstance(number, int):
+            return OSError(text)
+        filename = record.get("filename")
+        return OSError(number, text, filename) if filename else OSError(number, text)
+    return None

@@ -168,6 +168,31 @@ def test_upload_queue_states_progress_cancel_retry(qapp) -> None:  # type: ignor
     assert [i.id for i in model.items()] == [b.id]  # the failure stays
 
 
+def test_upload_queue_total_counts_ended_rows_and_a_failure_is_not_progress(qapp) -> None:  # type: ignore[no-untyped-def]
+    """A file that failed after it was hashed (truncated.jpg) had half its bar filled behind
+    "Failed", and the total read 99 % with nothing left to do."""
+    model = UploadQueueModel()
+    done, broken, dropped, waiting = (model.add(Path(f"/tmp/{n}.jpg"), 1000) for n in "abcd")
+    totals: list[tuple[int, int]] = []
+    model.totalProgressChanged.connect(
+        lambda per_mille, running: totals.append((per_mille, running))
+    )
+    model.set_state(done.id, UploadState.DONE)
+    model.set_progress(broken.id, "reading", 1000, 1000, now=1.0)
+    model.set_progress(broken.id, "validating", 0, 1000, now=1.1)
+    model.set_state(broken.id, UploadState.FAILED, "damaged")
+    model.cancel(dropped.id)
+    assert model.total_progress() == (0.75, 0) and totals[-1] == (750, 0)  # d is still to do
+    row = model.row_of(broken.id)
+    assert model.index(row, model.PROGRESS).data(model.ProgressRole) == 0
+    assert model.index(row, model.PROGRESS).data(model.ProgressTextRole) == "Failed"
+    row = model.row_of(dropped.id)
+    assert model.index(row, model.PROGRESS).data(model.ProgressRole) == 0
+    assert model.index(row, model.PROGRESS).data(model.ProgressTextRole) == "Cancelled"
+    model.set_state(waiting.id, UploadState.FAILED, "gone")
+    assert model.total_progress() == (1.0, 0) and totals[-1] == (1000, 0)  # nothing left
+
+
 def test_upload_queue_running_totals_match_a_full_walk(qapp) -> None:  # type: ignore[no-untyped-def]
     """The queue keeps its counts, totals and row lookups per change (a bulk import would be
     quadratic otherwise); after any mix of changes they must equal walking every row."""
@@ -202,11 +227,9 @@ def test_upload_queue_running_totals_match_a_full_walk(qapp) -> None:  # type: i
         for item in items:
             expect[item.state.value] = expect.get(item.state.value, 0) + 1
         assert model.states() == expect
-        counted = [i for i in items if i.state != UploadState.CANCELLED]
-        weight = sum(max(i.size, 1) for i in counted)
-        done = sum(
-            max(i.size, 1) * (0.0 if i.state == UploadState.FAILED else i.fraction) for i in counted
-        )
+        # Ended rows (done, duplicate, failed, cancelled) count whole: nothing is left of them
+        weight = sum(max(i.size, 1) for i in items)
+        done = sum(max(i.size, 1) * (1.0 if i.state.ended else i.fraction) for i in items)
         fraction, running = model.total_progress()
         assert running == sum(1 for i in items if i.state.running)
         assert fraction == pytest.approx(done / weight if weight else 0.0, abs=1e-12)

@@ -73,16 +73,17 @@ def test_queue_reports_each_stage_honestly(qapp) -> None:  # type: ignore[no-unt
     model.set_state(a.id, UploadState.DONE, file_id=3)
     model.set_state(b.id, UploadState.FAILED, "Broken file")
     fraction, running = model.total_progress()
-    assert running == 0 and fraction == pytest.approx(0.5)  # never 100 % with a failure
-    # Even when the failed file is tiny next to the others.
+    # Every row has ended: 100 %, the failure is counted beside it (not as work left)
+    assert running == 0 and fraction == 1.0
+    # A tiny file still to do next to a big one: short of 100 % until it ends.
     big = model.add(Path("/tmp/big.mp4"), 10**9)
+    tiny = model.add(Path("/tmp/tiny.jpg"), 1000)
     totals: list[int] = []
     model.totalProgressChanged.connect(lambda per_mille, _running: totals.append(per_mille))
     model.set_state(big.id, UploadState.DONE, file_id=4)
-    model.remove(a.id)
-    tiny = model.item(b.id)
-    assert tiny is not None and tiny.size == 1000 and model.total_progress()[0] > 0.9999
-    assert totals[-1] == 999
+    assert model.total_progress()[0] > 0.9999 and totals[-1] == 999
+    model.set_state(tiny.id, UploadState.FAILED, "Broken file")
+    assert totals[-1] == 1000
 
 
 def test_sizes_and_speeds_use_one_unit_system(qapp) -> None:  # type: ignore[no-untyped-def]
@@ -144,9 +145,12 @@ def test_failed_rows_stay_visible_retryable_and_explained(
     model = dock.model
     assert [i.name for i in model.items()] == ["anthem.wav", "game_5.png", "game_10.jpg"]
     failed = next(i for i in model.items() if i.state == UploadState.FAILED)
-    # The footer does not claim 100 % and says a row failed.
-    assert dock.total_bar.value() < 1000
-    assert "1 failed" in dock.total_bar.text() and "100" not in dock.total_bar.text()
+    # Every row has ended: the footer reads 100 % and says a row failed; the failed row's bar
+    # is empty (not the half it had hashed).
+    assert dock.total_bar.value() == 1000
+    assert dock.total_bar.text() == "Total 100 % · 1 failed"
+    row = model.row_of(failed.id)
+    assert model.index(row, model.PROGRESS).data(UploadQueueModel.ProgressRole) == 0
     assert "Running: 0" in dock.total_label.text()
     # Retry works without choosing a row first.
     assert not dock.table.selectionModel().hasSelection()

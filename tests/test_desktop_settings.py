@@ -115,9 +115,9 @@ def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: 
     limit = TooLarge("larger than 104857600 bytes", details={"max_size": 100 * 1024 * 1024})
     assert describe_error(limit).text.startswith("The file is larger than the limit of 100 MiB.")
     down = StorageUnavailable("Cannot write 'a/b.jpg': No space left on device")
-    assert error_text(down) == (  # the cause is the point: a second line
+    assert error_text(down) == (  # the cause is the point: a second line, labelled as core's
         "The storage cannot be reached. Check the connection and the storage settings.\n"
-        "Cannot write 'a/b.jpg': No space left on device"
+        "Technical detail: Cannot write 'a/b.jpg': No space left on device"
     )
     denied = describe_error(PermissionError(13, "Permission denied", "/x"))
     assert denied.text == "MediaDesk is not allowed to use /x." and denied.detail

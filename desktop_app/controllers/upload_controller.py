@@ -13,13 +13,22 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Cancelled, StorageUnavailable
+from core.filenames import clean_filename
 from core.library import Library
 from core.mediatypes import sniff_file
 from core.natsort import natural_key
 from core.records import FileRecord
-from desktop_app.errors import describe_error
+from desktop_app.errors import describe_error, error_from_record, error_record
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
-from desktop_app.upload_persistence import SavedRow, load_queue, queue_file, save_queue
+from desktop_app.upload_persistence import (
+    QueueJournal,
+    SavedRow,
+    checkpoint,
+    journal_file,
+    load_queue,
+    queue_file,
+    restore_queue,
+)
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -32,6 +41,12 @@ SAVE_DELAY = 500  # ms: bursts of changes are saved once
 # ...but a long busy import (changes never pausing for SAVE_DELAY) is still saved this often,
 # so a crash in the middle of it loses little of the queue.
 SAVE_MAX_DELAY = 5.0  # s
+# A finished row is in the journal (upload_persistence) at once, and on disk (one append and
+# fsync for all the rows finished meanwhile) at most this long after.
+JOURNAL_DELAY = 100  # ms
+# A restored row's "duplicate" is its own upload, from the run that was stopped before it saved
+# the result, when the library got the file after the row was queued (this slack of clock).
+CLOCK_SLACK = 2.0  # s
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
@@ -69,6 +84,7 @@ class _Upload(NamedTuple):
     athlete_id: int | None
     upload_id: str | None
     cancel: threading.Event
+    key: str  # the row's name in the queue's journal
 
 
 class _Throttle:
@@ -91,7 +107,30 @@ class _Throttle:
             self._report("progress", stage, done, total)
 
 
-def _upload(library: Library, item: _Upload, report: Callable[..., None]) -> FileRecord:
+def _upload(
+    library: Library, item: _Upload, journal: QueueJournal | None, report: Callable[..., None]
+) -> FileRecord:
+    """Sends one file and notes the outcome in the journal as soon as it is known (worker
+    thread): a result that never reaches the window (the app closing) is not lost."""
+
+    def created(upload_id: str) -> None:
+        if journal is not None:
+            journal.record(item.key, upload_id=upload_id)
+        report("upload_id", upload_id)
+
+    record = _send(library, item, created, report)
+    if journal is not None:
+        state = "duplicate" if record.duplicate else "done"
+        journal.record(item.key, state=state, file_id=record.id)
+    return record
+
+
+def _send(
+    library: Library,
+    item: _Upload,
+    created: Callable[[str], None],
+    report: Callable[..., None],
+) -> FileRecord:
     """Sniffs and stores one file (worker thread); reports ("state", UploadState),
     ("progress", stage, done, total) and ("upload_id", id) on the way."""
     if item.cancel.is_set():
@@ -111,7 +150,7 @@ def _upload(library: Library, item: _Upload, report: Callable[..., None]) -> Fil
                 "sending" if stage == "uploading" else stage, done, total
             ),
             cancel=item.cancel,
-            on_created=lambda upload_id: report("upload_id", upload_id),
+            on_created=created,
         )
     return library.uploads.ingest(
         item.path,
@@ -144,18 +183,35 @@ class UploadController(QObject):
         self._running = 0
         self._closing = False
         self._retry_delay: dict[int, int] = {}  # item id -> ms before the next automatic try
-        # The queue file is read and written off the GUI thread (the walker's one thread)
+        # Files this run's rows uploaded: another restored row with the same bytes is a duplicate
+        self._claimed: set[int] = set()
+        # The queue file and its journal are read and written off the GUI thread, in order, by
+        # a thread of their own (a long folder walk does not hold a save back)
         self._queue_file = queue_file(library.paths.data_dir) if persist else None
+        self._journal = (
+            QueueJournal(journal_file(self._queue_file)) if self._queue_file is not None else None
+        )
+        self._disk = TaskRunner(max_threads=1, parent=self)
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY)
         self._save_timer.timeout.connect(self._save)
         self._save_due = 0.0  # monotonic time by which the pending save must run
+        self._journal_timer = QTimer(self)
+        self._journal_timer.setSingleShot(True)
+        self._journal_timer.setInterval(JOURNAL_DELAY)
+        self._journal_timer.timeout.connect(self._flush_journal)
         self.model.stateChanged.connect(self._state_changed)
-        if self._queue_file is not None:
+        # Until the saved queue is read back, a save would leave its rows out
+        self._restoring = self._queue_file is not None
+        if self._queue_file is not None and self._journal is not None:
             self._running += 1
-            self._walker.submit(
-                load_queue, self._queue_file, on_result=self._restore, on_error=self._walk_failed
+            self._disk.submit(
+                restore_queue,
+                self._queue_file,
+                self._journal,
+                on_result=self._restore,
+                on_error=self._restore_failed,
             )
 
     def add_paths(self, paths: Iterable[Path], athlete_id: int | None = None) -> None:
@@ -184,7 +240,8 @@ class UploadController(QObject):
         self._uploads.submit(
             _upload,
             self.library,
-            _Upload(item.path, item.size, item.athlete_id, item.upload_id, item.cancel),
+            _Upload(item.path, item.size, item.athlete_id, item.upload_id, item.cancel, item.key),
+            self._journal,
             on_report=lambda kind, *args: self._on_report(item_id, kind, *args),
             on_result=lambda record: self._on_finished(item_id, record),
             on_error=lambda exc: self._on_finished(item_id, exc),
@@ -193,6 +250,7 @@ class UploadController(QObject):
     def _on_report(self, item_id: int, kind: str, *args: Any) -> None:
         if kind == "upload_id":
             self.model.set_upload_id(item_id, str(args[0]))
+            self._schedule_flush()  # the worker noted it in the journal
             self._schedule_save()
         elif kind == "progress":
             self.model.set_progress(item_id, *args)
@@ -202,7 +260,14 @@ class UploadController(QObject):
     def _on_finished(self, item_id: int, result: object) -> None:
         self._running -= 1
         if isinstance(result, FileRecord):
-            state = UploadState.DUPLICATE if result.duplicate else UploadState.DONE
+            self._schedule_flush()  # the worker noted the outcome in the journal
+            item = self.model.item(item_id)
+            duplicate = result.duplicate and not (
+                item is not None and self._own_earlier_upload(item, result)
+            )
+            if not duplicate:
+                self._claimed.add(result.id)
+            state = UploadState.DUPLICATE if duplicate else UploadState.DONE
             self.model.set_state(item_id, state, file_id=result.id)
             self.uploaded.emit(result)
         elif isinstance(result, Cancelled):
@@ -215,9 +280,29 @@ class UploadController(QObject):
             self.model.set_state(item_id, UploadState.PAUSED, message.text, detail=message.detail)
             self._retry_later(item_id)
         elif isinstance(result, BaseException):
-            message = describe_error(result)
-            self.model.set_state(item_id, UploadState.FAILED, message.text, detail=message.detail)
+            self._fail(item_id, result)
         self._check_idle()
+
+    def _fail(self, item_id: int, exc: BaseException) -> None:
+        message = describe_error(exc)
+        self.model.set_state(item_id, UploadState.FAILED, message.text, detail=message.detail)
+        item = self.model.item(item_id)
+        if item is not None:
+            item.error = error_record(exc)  # kept on disk: said again in the next start's language
+
+    def _own_earlier_upload(self, item: UploadItem, record: FileRecord) -> bool:
+        """Whether a restored row's "duplicate" is the file that row itself uploaded in the run
+        that was stopped (or killed) before saving the result: it is the same bytes for the
+        same athlete (the duplicate rule), under the row's file name, it entered the library
+        after the user queued the row, and no other row of this run claimed it. A real
+        duplicate (the bytes were in the library before the row was queued) stays one."""
+        if not item.restored or record.id in self._claimed:
+            return False
+        if record.original_filename != clean_filename(item.path.name):
+            return False
+        if item.queued_at is None:  # saved by a version that did not note it
+            return True
+        return record.created_at.timestamp() >= item.queued_at - CLOCK_SLACK
 
     def _resumable(self, item_id: int) -> bool:
         item = self.model.item(item_id)
@@ -276,27 +361,65 @@ class UploadController(QObject):
         return len(item_ids)
 
     def remove(self, item_id: int) -> None:
+        self._note_gone(item_id, "removed")
         self.model.remove(item_id)
+        self._schedule_save()
 
     def clear_finished(self) -> None:
         self.model.clear_finished()
 
     # ---- the queue on disk ------------------------------------------------------------------
+    def _restore_failed(self, exc: BaseException) -> None:
+        self._running -= 1
+        self._restoring = False
+        logger.warning("Could not read the saved upload queue: %s", exc)
+
     def _restore(self, rows: list[SavedRow]) -> None:
         self._running -= 1
+        self._restoring = False
         for row in rows:
-            item = self.model.add(Path(row.path), row.size, row.athlete_id)
+            item = self.model.add(
+                Path(row.path),
+                row.size,
+                row.athlete_id,
+                key=row.key,
+                queued_at=row.queued_at,
+                restored=True,
+            )
             item.upload_id = row.upload_id
             if row.state == "queued":
                 self._submit(item)
+                continue
+            error = error_from_record(row.error)
+            if row.state == "failed" and error is not None:
+                self._fail(item.id, error)  # in this start's language
             else:
                 state = UploadState.PAUSED if row.state == "paused" else UploadState.FAILED
                 self.model.set_state(item.id, state, row.reason, detail=row.detail)
         if rows:
             self._check_idle()
+        if self.model.rowCount():  # also rows added while the saved queue was read
+            self._schedule_save()
 
-    def _state_changed(self, *_: object) -> None:
+    def _state_changed(self, item_id: int, state: str) -> None:
+        if state == UploadState.CANCELLED.value:
+            self._note_gone(item_id, state)
         self._schedule_save()
+
+    def _note_gone(self, item_id: int, state: str) -> None:
+        """A row the user cancelled or removed is not restored, even after a crash."""
+        item = self.model.item(item_id)
+        if item is not None and self._journal is not None and not self._closing:
+            self._journal.record(item.key, state=state)
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._journal is not None and not self._closing and not self._journal_timer.isActive():
+            self._journal_timer.start()
+
+    def _flush_journal(self) -> None:
+        if self._journal is not None and self._journal.pending:
+            self._disk.submit(self._journal.flush, on_error=self._unsaved)
 
     def _schedule_save(self) -> None:
         if self._queue_file is None or self._closing:
@@ -309,7 +432,9 @@ class UploadController(QObject):
         self._save_timer.start()
 
     def snapshot(self) -> list[SavedRow]:
-        """The rows to keep: unfinished ones (running or queued resume at the next start)."""
+        """The rows to keep: unfinished ones (running or queued resume at the next start).
+
+        A row that finished is not in it: from then on nothing sends its file again."""
         rows = []
         for item in self.model.items():
             if item.state == UploadState.PAUSED:
@@ -321,6 +446,7 @@ class UploadController(QObject):
                 state = "queued"
             else:
                 continue
+            failed = state == "failed"
             rows.append(
                 SavedRow(
                     str(item.path),
@@ -328,32 +454,55 @@ class UploadController(QObject):
                     item.athlete_id,
                     state,
                     item.upload_id,
-                    item.reason if state == "failed" else "",
-                    item.detail if state == "failed" else "",
+                    # a failure core or the system described is said again from its record
+                    item.reason if failed and item.error is None else "",
+                    item.detail if failed and item.error is None else "",
+                    key=item.key,
+                    queued_at=item.queued_at,
+                    error=item.error if failed else None,
                 )
             )
         return rows
 
     def _save(self) -> None:
-        if self._queue_file is not None:
-            self._walker.submit(
-                save_queue, self._queue_file, self.snapshot(), on_error=self._unsaved
+        if self._restoring:
+            return  # saved once the rows are back (_restore)
+        if self._queue_file is not None and self._journal is not None:
+            upto = self._journal.seq  # the journal entries this snapshot already holds
+            self._disk.submit(
+                checkpoint,
+                self._queue_file,
+                self._journal,
+                self.snapshot(),
+                upto,
+                on_error=self._unsaved,
             )
 
     def _unsaved(self, exc: BaseException) -> None:
         logger.warning("Could not save the upload queue: %s", exc)
 
     def shutdown(self, wait_ms: int = 10000) -> None:
-        """Closing the app pauses the uploads; the queue is saved for the next start."""
+        """Closing the app pauses the uploads; the queue is saved for the next start.
+
+        Rows still running are saved as queued; those whose worker finishes while the app
+        closes noted it in the journal, which is written after the queue and read over it at
+        the next start: a file stored during the close is not sent again.
+        """
         rows = self.snapshot()  # before the workers stop: running rows are saved as queued
+        upto = self._journal.seq if self._journal is not None else 0
+        restoring = self._restoring
         self._closing = True
         self._save_timer.stop()
+        self._journal_timer.stop()
         for item in self.model.items():
             item.cancel.set()
         self._uploads.shutdown(wait_ms)
         self._walker.shutdown()
-        if self._queue_file is not None:
+        self._disk.shutdown()  # a save under way ends first; the one below comes last
+        if self._queue_file is not None and self._journal is not None:
             try:
-                save_queue(self._queue_file, rows)
+                if restoring:  # closed before the saved rows were back: they stay saved
+                    rows = load_queue(self._queue_file) + rows
+                checkpoint(self._queue_file, self._journal, rows, upto)
             except OSError as exc:
                 logger.warning("Could not save the upload queue: %s", exc)

@@ -20,8 +20,10 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from desktop_app.errors import technical_text
 from desktop_app.formatting import eta_text, size_text, speed_text
 from desktop_app.models import Index
+from desktop_app.upload_persistence import new_key
 
 USER = int(Qt.ItemDataRole.UserRole)
 
@@ -62,6 +64,11 @@ class UploadState(StrEnum):
         return self in (UploadState.VALIDATING, UploadState.UPLOADING)
 
     @property
+    def ended(self) -> bool:
+        """Nothing more will happen to the row unless the user acts (paused rows will go on)."""
+        return self.finished and self != UploadState.PAUSED
+
+    @property
     def clearable(self) -> bool:
         """What *Clear finished* removes: failures stay until the user retries or removes them."""
         return self in (UploadState.DONE, UploadState.DUPLICATE, UploadState.CANCELLED)
@@ -80,12 +87,16 @@ class UploadItem:
     speed: float = 0.0  # bytes per second in the current byte stage, 0 when not measured
     eta: float | None = None  # seconds left, only while storing at a measured speed
     reason: str = ""  # why it failed, a translated sentence
-    detail: str = ""  # the technical cause (English), shown in the tooltip
+    detail: str = ""  # the technical cause (English), shown labelled in the tooltip
+    error: dict[str, Any] | None = None  # the failure as kept on disk (errors.error_record)
     file_id: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float | None = None
     upload_id: str | None = None  # the resumable upload holding what was already sent
     pause_requested: bool = False  # the worker stops at the next part and the row pauses
+    key: str = field(default_factory=new_key)  # names the row on disk (upload_persistence)
+    queued_at: float | None = field(default_factory=time.time)  # when the user queued it
+    restored: bool = False  # read back from the queue saved by an earlier run of the app
     _last: tuple[float, int] = (0.0, 0)
     _stage_start: tuple[float, int] = (0.0, 0)
     # What the model's running totals hold for this row: (state, weight, done); see _recount
@@ -120,14 +131,25 @@ class UploadQueueModel(QAbstractTableModel):
         self._by_id: dict[int, UploadItem] = {}
         self._rows: dict[int, int] = {}
         self._counts: Counter[UploadState] = Counter()
-        self._weight = 0  # sum of max(size, 1) over rows not cancelled
+        self._weight = 0  # sum of max(size, 1) over the rows
         # Done bytes as an exact sum (floats are exact fractions): adding and taking back the
         # same terms returns exactly to where it was, so a finished queue reads exactly 100 %.
         self._done = Fraction(0)
 
     # ---- items ------------------------------------------------------------------------------
-    def add(self, path: Path, size: int, athlete_id: int | None = None) -> UploadItem:
+    def add(
+        self,
+        path: Path,
+        size: int,
+        athlete_id: int | None = None,
+        *,
+        key: str | None = None,
+        queued_at: float | None = None,
+        restored: bool = False,
+    ) -> UploadItem:
         item = UploadItem(next(self._ids), Path(path), size, athlete_id)
+        if restored:  # a saved row: its name on disk and its age stay
+            item.key, item.queued_at, item.restored = key or item.key, queued_at, True
         row = len(self._items)
         self.beginInsertRows(QModelIndex(), row, row)
         self._items.append(item)
@@ -280,10 +302,13 @@ class UploadQueueModel(QAbstractTableModel):
         if item is None or item.state not in states:
             return None
         item.cancel, item.pause_requested = threading.Event(), False
-        item.speed, item.eta, item.reason, item.detail = 0.0, None, "", ""
+        item.speed, item.eta, item.reason, item.detail, item.error = 0.0, None, "", "", None
         item.stage, item.stage_fraction = "", None
         if start_over:  # a resumed row keeps what it has sent and goes on from there
             item.fraction, item.started = 0.0, None
+            # A new attempt of a finished row: what the disk says of the old one no longer
+            # applies to it, and the user queued it now (not a restored row any more)
+            item.key, item.queued_at, item.restored = new_key(), time.time(), False
         self.set_state(item_id, UploadState.QUEUED)
         return item
 
@@ -326,9 +351,10 @@ class UploadQueueModel(QAbstractTableModel):
 
     # ---- totals -------------------------------------------------------------------------------
     def total_progress(self) -> tuple[float, int]:
-        """(fraction 0..1 by size over the rows not cancelled, running row count).
+        """(fraction 0..1 by size of the queue that is over, running row count).
 
-        A failed row counts as not done, so the total never reads 100 % while one failed.
+        Done, duplicate, failed and cancelled rows have ended: they count whole, so the total
+        reads 100 % once nothing is left to do (the failures are counted beside it).
         """
         running = self.count(UploadState.VALIDATING, UploadState.UPLOADING)
         if not self._weight:
@@ -338,9 +364,8 @@ class UploadQueueModel(QAbstractTableModel):
     def _recount(self, item: UploadItem) -> None:
         """Moves the row's share of the running totals to its current state and progress."""
         self._forget(item)
-        weight = 0 if item.state == UploadState.CANCELLED else max(item.size, 1)
-        failed = item.state == UploadState.FAILED
-        done = Fraction(0) if failed or not weight else Fraction(weight * item.fraction)
+        weight = max(item.size, 1)
+        done = Fraction(weight) if item.state.ended else Fraction(weight * item.fraction)
         item._counted = (item.state, weight, done)
         self._counts[item.state] += 1
         self._weight += weight
@@ -362,8 +387,8 @@ class UploadQueueModel(QAbstractTableModel):
 
     def _total_changed(self) -> None:
         fraction, running = self.total_progress()
-        # Rounded down and short of 1000 until everything is done: a tiny failed file among
-        # large ones must not read "100 %".
+        # Rounded down and short of 1000 until every row has ended: a tiny file still to do
+        # among large ones must not read "100 %".
         per_mille = int(fraction * 1000)
         self.totalProgressChanged.emit(min(per_mille, 999) if fraction < 1.0 else 1000, running)
 
@@ -424,9 +449,14 @@ class UploadQueueModel(QAbstractTableModel):
         }.get(stage, self.tr("Working"))
 
     def progress_percent(self, item: UploadItem) -> int:
-        """Of the current stage, -1 when it has no measure (the bar then shows it is busy)."""
+        """Of the current stage, -1 when it has no measure (the bar then shows it is busy).
+
+        A failed or cancelled row shows an empty bar: what it had done before is not progress.
+        """
         if item.state in (UploadState.DONE, UploadState.DUPLICATE):
             return 100
+        if item.state in (UploadState.FAILED, UploadState.CANCELLED):
+            return 0
         if item.state.running:
             return -1 if item.stage_fraction is None else int(item.stage_fraction * 100)
         return int(item.fraction * 100)
@@ -438,6 +468,8 @@ class UploadQueueModel(QAbstractTableModel):
             return f"{label}…" if percent < 0 else f"{label} {percent} %"
         if item.state == UploadState.FAILED:
             return self.tr("Failed")
+        if item.state == UploadState.CANCELLED:
+            return self.tr("Cancelled")
         return f"{max(percent, 0)} %"
 
     def data(self, index: Index, role: int = int(Qt.ItemDataRole.DisplayRole)) -> Any:
@@ -460,7 +492,7 @@ class UploadQueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [str(item.path), self.state_text(item)]
             if item.detail and item.state == UploadState.FAILED:
-                lines.append(item.detail)
+                lines.append(technical_text(item.detail))  # core's English words, labelled
             return "\n".join(lines)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (
             self.SIZE,

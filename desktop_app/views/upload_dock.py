@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.controllers.upload_controller import UploadController
+from desktop_app.errors import technical_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 
@@ -402,5 +403,5 @@ class UploadDock(QDockWidget):
             return
         lines = [str(item.path), item.reason]
         if item.detail:
-            lines.append(item.detail)
+            lines.append(technical_text(item.detail))
         QGuiApplication.clipboard().setText("\n".join(line for line in lines if line))
