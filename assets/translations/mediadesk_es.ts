@@ -20,82 +20,82 @@
 <context>
     <name>ConflictDialog</name>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="50"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="49"/>
         <source>Changed by someone else</source>
         <translation>Modificado por otra persona</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="53"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="52"/>
         <source>“%1” was changed elsewhere while you were editing it.</source>
         <translation>«%1» se modificó en otro sitio mientras lo editabas.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="57"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="56"/>
         <source>Last change: %1, on %2.</source>
         <translation>Último cambio: %1, en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="61"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="60"/>
         <source>Last change on %1.</source>
         <translation>Último cambio en %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="66"/>
         <source>Field</source>
         <translation>Campo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="66"/>
         <source>Theirs (saved)</source>
         <translation>Suyo (guardado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="67"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="66"/>
         <source>Yours (unsaved)</source>
         <translation>Tuyo (sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="89"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="86"/>
         <source>Reload (drop my edits)</source>
         <translation>Recargar (descartar mis cambios)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="90"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="87"/>
         <source>Overwrite with mine</source>
         <translation>Sobrescribir con lo mío</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="111"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="115"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="112"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="116"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="113"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="117"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="122"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="119"/>
         <source>None</source>
         <translation>Ninguno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="121"/>
         <source>Yes</source>
         <translation>Sí</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="121"/>
         <source>No</source>
         <translation>No</translation>
     </message>
@@ -103,198 +103,211 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="92"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="103"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="125"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="137"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="381"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="148"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="139"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="151"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="141"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="154"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="142"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="155"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="143"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="144"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="157"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="160"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="148"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="161"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="172"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="174"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="190"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="191"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="192"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="193"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="194"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="200"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="205"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="218"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="206"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="207"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="221"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="209"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="210"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="226"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="214"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="238"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="251"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="264"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/details_panel.py" line="286"/>
+        <source>%n files selected</source>
+        <translation>
+            <numerusform>%n archivo seleccionado</numerusform>
+            <numerusform>%n archivos seleccionados</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="294"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="288"/>
+        <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
+        <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="324"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="298"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="328"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="351"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="381"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="377"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="407"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -302,197 +315,207 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="50"/>
+        <location filename="../../desktop_app/errors.py" line="63"/>
+        <source>Technical detail: %1</source>
+        <translation>Detalle técnico (en inglés): %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="69"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="51"/>
+        <location filename="../../desktop_app/errors.py" line="70"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="56"/>
+        <location filename="../../desktop_app/errors.py" line="75"/>
         <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="61"/>
+        <location filename="../../desktop_app/errors.py" line="80"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="64"/>
+        <location filename="../../desktop_app/errors.py" line="83"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="65"/>
+        <location filename="../../desktop_app/errors.py" line="84"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="68"/>
+        <location filename="../../desktop_app/errors.py" line="87"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="71"/>
+        <location filename="../../desktop_app/errors.py" line="90"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="75"/>
+        <location filename="../../desktop_app/errors.py" line="94"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="79"/>
+        <location filename="../../desktop_app/errors.py" line="98"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="82"/>
+        <location filename="../../desktop_app/errors.py" line="101"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="86"/>
+        <location filename="../../desktop_app/errors.py" line="105"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91"/>
+        <location filename="../../desktop_app/errors.py" line="110"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="92"/>
+        <location filename="../../desktop_app/errors.py" line="111"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="95"/>
+        <location filename="../../desktop_app/errors.py" line="114"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="96"/>
+        <location filename="../../desktop_app/errors.py" line="115"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="98"/>
+        <location filename="../../desktop_app/errors.py" line="117"/>
         <source>The upload and the server disagree on how much was sent. Try again.</source>
         <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="101"/>
+        <location filename="../../desktop_app/errors.py" line="120"/>
         <source>This upload expired or was refused. Start it again.</source>
         <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="104"/>
+        <location filename="../../desktop_app/errors.py" line="123"/>
         <source>This upload is being sent by someone else right now. Try again shortly.</source>
         <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="107"/>
+        <location filename="../../desktop_app/errors.py" line="126"/>
         <source>Part of the file arrived damaged and was discarded. Try again.</source>
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="118"/>
+        <location filename="../../desktop_app/errors.py" line="137"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="124"/>
+        <location filename="../../desktop_app/errors.py" line="143"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="126"/>
+        <location filename="../../desktop_app/errors.py" line="145"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="130"/>
+        <location filename="../../desktop_app/errors.py" line="149"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="141"/>
+        <location filename="../../desktop_app/errors.py" line="159"/>
+        <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
+        <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="172"/>
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="143"/>
+        <location filename="../../desktop_app/errors.py" line="174"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="149"/>
+        <location filename="../../desktop_app/errors.py" line="180"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="151"/>
+        <location filename="../../desktop_app/errors.py" line="182"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="155"/>
+        <location filename="../../desktop_app/errors.py" line="186"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="172"/>
+        <location filename="../../desktop_app/errors.py" line="203"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="179"/>
+        <location filename="../../desktop_app/errors.py" line="210"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="184"/>
+        <location filename="../../desktop_app/errors.py" line="215"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="188"/>
+        <location filename="../../desktop_app/errors.py" line="219"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="193"/>
+        <location filename="../../desktop_app/errors.py" line="224"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="195"/>
+        <location filename="../../desktop_app/errors.py" line="226"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="200"/>
+        <location filename="../../desktop_app/errors.py" line="231"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="204"/>
+        <location filename="../../desktop_app/errors.py" line="235"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="220"/>
+        <location filename="../../desktop_app/errors.py" line="251"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="229"/>
+        <location filename="../../desktop_app/errors.py" line="260"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -500,62 +523,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="94"/>
+        <location filename="../../desktop_app/views/browser.py" line="141"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="104"/>
+        <location filename="../../desktop_app/views/browser.py" line="151"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="105"/>
+        <location filename="../../desktop_app/views/browser.py" line="152"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="106"/>
+        <location filename="../../desktop_app/views/browser.py" line="153"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="107"/>
+        <location filename="../../desktop_app/views/browser.py" line="154"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="108"/>
+        <location filename="../../desktop_app/views/browser.py" line="155"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="109"/>
+        <location filename="../../desktop_app/views/browser.py" line="156"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="110"/>
+        <location filename="../../desktop_app/views/browser.py" line="157"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="111"/>
+        <location filename="../../desktop_app/views/browser.py" line="158"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="116"/>
+        <location filename="../../desktop_app/views/browser.py" line="163"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="121"/>
+        <location filename="../../desktop_app/views/browser.py" line="168"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="357"/>
+        <location filename="../../desktop_app/views/browser.py" line="525"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -563,17 +586,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="370"/>
+        <location filename="../../desktop_app/views/browser.py" line="538"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="373"/>
+        <location filename="../../desktop_app/views/browser.py" line="541"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="376"/>
+        <location filename="../../desktop_app/views/browser.py" line="544"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -581,7 +604,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="384"/>
+        <location filename="../../desktop_app/views/browser.py" line="552"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -590,7 +613,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="391"/>
+        <location filename="../../desktop_app/views/browser.py" line="559"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -599,7 +622,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="396"/>
+        <location filename="../../desktop_app/views/browser.py" line="564"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -608,7 +631,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="401"/>
+        <location filename="../../desktop_app/views/browser.py" line="569"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -617,7 +640,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="405"/>
+        <location filename="../../desktop_app/views/browser.py" line="573"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -629,7 +652,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="212"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="293"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
@@ -650,17 +673,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="97"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="82"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="107"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="92"/>
         <source>The image could not be downloaded: {error}</source>
         <translation>No se pudo descargar la imagen: {error}</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="126"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="119"/>
         <source>The image could not be opened: {error}</source>
         <translation>No se pudo abrir la imagen: {error}</translation>
     </message>
@@ -669,7 +692,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <name>ImageViewer</name>
     <message>
         <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="154"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="162"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
@@ -694,12 +717,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="176"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="232"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="240"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -707,32 +730,32 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="44"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="51"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="45"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="52"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="46"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="53"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="47"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="54"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="48"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="55"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="49"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="56"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
@@ -740,72 +763,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="178"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="204"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="189"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="215"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="226"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="227"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="228"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="196"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="229"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="205"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="238"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="206"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="239"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="240"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="241"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="242"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="243"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="211"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="244"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
+        <source>Loading…</source>
+        <translation>Cargando…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="288"/>
+        <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
+        <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="293"/>
+        <source>No jobs in this state.</source>
+        <translation>No hay trabajos en este estado.</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="328"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="391"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -858,77 +896,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="51"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="57"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="54"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="60"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="64"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="70"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="69"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="75"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="76"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="82"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="77"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="83"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="79"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="85"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="82"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="83"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="95"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="91"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="97"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="93"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="99"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="101"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="107"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="106"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="112"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="114"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="120"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -936,7 +974,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="115"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="121"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -944,7 +982,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="116"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="122"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -955,147 +993,147 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="46"/>
+        <location filename="../../desktop_app/views/actions.py" line="64"/>
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="49"/>
+        <location filename="../../desktop_app/views/actions.py" line="65"/>
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="51"/>
+        <location filename="../../desktop_app/views/actions.py" line="66"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="52"/>
+        <location filename="../../desktop_app/views/actions.py" line="67"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="54"/>
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="56"/>
+        <location filename="../../desktop_app/views/actions.py" line="69"/>
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="57"/>
+        <location filename="../../desktop_app/views/actions.py" line="70"/>
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="58"/>
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="60"/>
+        <location filename="../../desktop_app/views/actions.py" line="72"/>
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="64"/>
+        <location filename="../../desktop_app/views/actions.py" line="73"/>
         <source>&amp;Undo move to trash</source>
         <translation>&amp;Deshacer el envío a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="67"/>
+        <location filename="../../desktop_app/views/actions.py" line="74"/>
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68"/>
+        <location filename="../../desktop_app/views/actions.py" line="75"/>
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="69"/>
+        <location filename="../../desktop_app/views/actions.py" line="76"/>
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71"/>
+        <location filename="../../desktop_app/views/actions.py" line="77"/>
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="74"/>
+        <location filename="../../desktop_app/views/actions.py" line="78"/>
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="77"/>
+        <location filename="../../desktop_app/views/actions.py" line="79"/>
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="79"/>
+        <location filename="../../desktop_app/views/actions.py" line="80"/>
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="89"/>
+        <location filename="../../desktop_app/views/actions.py" line="93"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="92"/>
+        <location filename="../../desktop_app/views/actions.py" line="96"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="97"/>
+        <location filename="../../desktop_app/views/actions.py" line="101"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="101"/>
+        <location filename="../../desktop_app/views/actions.py" line="105"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="104"/>
+        <location filename="../../desktop_app/views/actions.py" line="108"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="645"/>
+        <location filename="../../desktop_app/views/main_window.py" line="760"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="169"/>
+        <location filename="../../desktop_app/views/main_window.py" line="227"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="258"/>
+        <location filename="../../desktop_app/views/main_window.py" line="318"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="317"/>
+        <location filename="../../desktop_app/views/main_window.py" line="381"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="318"/>
+        <location filename="../../desktop_app/views/main_window.py" line="382"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="322"/>
+        <location filename="../../desktop_app/views/main_window.py" line="386"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="412"/>
+        <location filename="../../desktop_app/views/main_window.py" line="500"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -1103,52 +1141,74 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="415"/>
+        <location filename="../../desktop_app/views/main_window.py" line="503"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="418"/>
+        <location filename="../../desktop_app/views/main_window.py" line="506"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="423"/>
+        <location filename="../../desktop_app/views/main_window.py" line="511"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="474"/>
+        <location filename="../../desktop_app/views/main_window.py" line="562"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="477"/>
+        <location filename="../../desktop_app/views/main_window.py" line="565"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="487"/>
+        <location filename="../../desktop_app/views/main_window.py" line="575"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="506"/>
+        <location filename="../../desktop_app/views/main_window.py" line="594"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="533"/>
+        <location filename="../../desktop_app/views/main_window.py" line="621"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="540"/>
+        <location filename="../../desktop_app/views/main_window.py" line="628"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="655"/>
+        <location filename="../../desktop_app/views/main_window.py" line="665"/>
+        <source>Move to trash</source>
+        <translation>Mover a la papelera</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="570"/>
+        <location filename="../../desktop_app/views/main_window.py" line="656"/>
+        <source>Move %n selected files to the trash?</source>
+        <translation>
+            <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
+            <numerusform>¿Mover los %n archivos seleccionados a la papelera?</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="661"/>
+        <source>%n of them are not on screen:</source>
+        <translation>
+            <numerusform>%n de ellos no está a la vista:</numerusform>
+            <numerusform>%n de ellos no están a la vista:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="684"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1156,56 +1216,56 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="573"/>
-        <location filename="../../desktop_app/views/main_window.py" line="576"/>
+        <location filename="../../desktop_app/views/main_window.py" line="687"/>
+        <location filename="../../desktop_app/views/main_window.py" line="690"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="599"/>
+        <location filename="../../desktop_app/views/main_window.py" line="713"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="599"/>
-        <location filename="../../desktop_app/views/main_window.py" line="609"/>
+        <location filename="../../desktop_app/views/main_window.py" line="713"/>
+        <location filename="../../desktop_app/views/main_window.py" line="723"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="609"/>
+        <location filename="../../desktop_app/views/main_window.py" line="723"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="628"/>
+        <location filename="../../desktop_app/views/main_window.py" line="743"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="631"/>
+        <location filename="../../desktop_app/views/main_window.py" line="746"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="650"/>
+        <location filename="../../desktop_app/views/main_window.py" line="765"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="654"/>
+        <location filename="../../desktop_app/views/main_window.py" line="769"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="749"/>
+        <location filename="../../desktop_app/views/main_window.py" line="865"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="750"/>
-        <source>Some files are still uploading. Cancel them and quit?</source>
-        <translation>Algunos archivos todavía se están subiendo. ¿Cancelarlos y salir?</translation>
+        <location filename="../../desktop_app/views/main_window.py" line="867"/>
+        <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
+        <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
 </context>
 <context>
@@ -1265,7 +1325,7 @@ Vuelva a iniciarlo para continuar.</translation>
     <name>PlayerControls</name>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="63"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="116"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="131"/>
         <source>Play (Space)</source>
         <translation>Reproducir (Espacio)</translation>
     </message>
@@ -1286,7 +1346,7 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="74"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="121"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="136"/>
         <source>Mute (M)</source>
         <translation>Silenciar (M)</translation>
     </message>
@@ -1297,22 +1357,22 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/preview/player_controls.py" line="80"/>
-        <location filename="../../desktop_app/preview/player_controls.py" line="127"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="142"/>
         <source>Full screen (F)</source>
         <translation>Pantalla completa (F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="113"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="128"/>
         <source>Pause (Space)</source>
         <translation>Pausa (Espacio)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="121"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="136"/>
         <source>Unmute (M)</source>
         <translation>Activar sonido (M)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/player_controls.py" line="127"/>
+        <location filename="../../desktop_app/preview/player_controls.py" line="142"/>
         <source>Leave full screen (Esc)</source>
         <translation>Salir de pantalla completa (Esc)</translation>
     </message>
@@ -1320,17 +1380,27 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>PreviewDialog</name>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="50"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="48"/>
+        <source>Previous file</source>
+        <translation>Archivo anterior</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/dialog.py" line="51"/>
+        <source>Next file</source>
+        <translation>Archivo siguiente</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/preview/dialog.py" line="88"/>
         <source>This kind of file cannot be previewed.</source>
         <translation>Este tipo de archivo no tiene vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="54"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="92"/>
         <source>unknown reason</source>
         <translation>motivo desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/dialog.py" line="57"/>
+        <location filename="../../desktop_app/preview/dialog.py" line="95"/>
         <source>Video preview needs Qt Multimedia, which is not available: {reason}</source>
         <translation>La vista previa de vídeo necesita Qt Multimedia, que no está disponible: {reason}</translation>
     </message>
@@ -1338,22 +1408,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="148"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="174"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="152"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="178"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="157"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="183"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="162"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="188"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1387,94 +1457,94 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="97"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="96"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="104"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="103"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="120"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="119"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="66"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="65"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="105"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="107"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="131"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="130"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="146"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="157"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="147"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="264"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="169"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="163"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="178"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="172"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1482,7 +1552,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="230"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1490,102 +1560,102 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="234"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="236"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="246"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="234"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="248"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="236"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="259"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="270"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="270"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="290"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="295"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="307"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="298"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="319"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="310"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="321"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="339"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="331"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="341"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="333"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="345"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="337"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1593,47 +1663,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="95"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="105"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="105"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="115"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="108"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="118"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="110"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="120"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="112"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="122"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="115"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="125"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="118"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="128"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="130"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="140"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="134"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="144"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -1888,22 +1958,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="113"/>
+        <location filename="../../desktop_app/app.py" line="107"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="146"/>
+        <location filename="../../desktop_app/app.py" line="140"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="178"/>
+        <location filename="../../desktop_app/app.py" line="172"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="196"/>
+        <location filename="../../desktop_app/app.py" line="190"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -1972,26 +2042,22 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="69"/>
-        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
-        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/storage_view.py" line="69"/>
-        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
-        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="71"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
@@ -2006,17 +2072,17 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="81"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="90"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="102"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="101"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="131"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="130"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -2024,37 +2090,37 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="136"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="135"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="142"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="141"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="149"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="148"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="154"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="153"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="156"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="155"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="156"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="155"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="168"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="167"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>
@@ -2075,108 +2141,108 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="140"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="134"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="190"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="184"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="191"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="185"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="193"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="187"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="188"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
         <source>Pause all</source>
         <translation>Pausar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="196"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="190"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="200"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="204"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="198"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="205"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="199"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="206"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="200"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="209"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="203"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="266"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="260"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="262"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="265"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="331"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="343"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="393"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="387"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="343"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="391"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
         <source>Resume all</source>
         <translation>Reanudar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="358"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="352"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="367"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="361"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -2184,39 +2250,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="370"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="364"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="390"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="398"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="402"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="388"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="198"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="186"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="331"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -2224,108 +2290,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="391"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="416"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="392"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="417"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="393"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="418"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="394"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="419"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="395"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="420"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="396"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="421"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="401"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="426"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="402"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="427"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="403"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="428"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="404"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="429"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="405"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="430"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="406"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="440"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="431"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="470"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="407"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="432"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="472"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="408"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="433"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="418"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="443"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="419"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="444"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="420"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="445"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="421"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="446"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="422"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="447"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="423"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="448"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="424"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="449"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
@@ -2333,37 +2400,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="155"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="180"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="289"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="331"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="290"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="332"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="291"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="333"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="292"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="334"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="294"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="336"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="296"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="338"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>
