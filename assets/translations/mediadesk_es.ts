@@ -692,7 +692,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <name>ImageViewer</name>
     <message>
         <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="162"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="166"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
@@ -717,12 +717,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="176"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="180"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="240"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="244"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
