@@ -1,16 +1,21 @@
-"""Video player widget on QMediaPlayer + QVideoWidget (+ QAudioOutput) with keyboard controls."""
+"""Video player widget on QMediaPlayer + QVideoWidget (+ QAudioOutput) with keyboard controls.
+
+The QMediaPlayer and QAudioOutput are borrowed from the application's pool (media_pool.py says
+why a preview never makes or destroys its own) and given back, unloaded, by release().
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from desktop_app.preview import media_pool
 from desktop_app.preview.player_controls import PlayerControls
 from desktop_app.preview.sources import to_url
 
@@ -50,14 +55,17 @@ class VideoPlayer(QWidget):
         # what to play when Qt cannot decode the source (a video's web rendition)
         self.fallback_source: str | None = None
 
-        self.player = QMediaPlayer(self)
-        self.audio_output: QAudioOutput | None = QAudioOutput(self) if audio else None
-        if self.audio_output is not None:
-            self.player.setAudioOutput(self.audio_output)
+        lease = media_pool.pool().acquire(audio)
+        self._lease: media_pool.Lease | None = lease
+        self.player: QMediaPlayer = lease.player
+        self.audio_output: QAudioOutput | None = lease.audio_output
         self._video = QVideoWidget(self)
         self._video.installEventFilter(self)
         self.player.setVideoOutput(self._video)
         self.video_sink().videoFrameChanged.connect(self._on_frame)
+        # Deleted without release() (a window closed with its preview open): the player goes
+        # back all the same. The lambda holds the lease, not this widget.
+        self.destroyed.connect(lambda *_: media_pool.pool().give_back(lease))
 
         self.controls = PlayerControls(self)
         self._error = QLabel(self)
@@ -73,11 +81,11 @@ class VideoPlayer(QWidget):
         layout.addWidget(self.controls)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self._connect()
+        self._connect(lease)
         self._apply_audio()
         self._build_shortcuts()
 
-    def _connect(self) -> None:
+    def _connect(self, lease: media_pool.Lease) -> None:
         c, p = self.controls, self.player
         c.play_button.clicked.connect(self.toggle_play)
         c.back_button.clicked.connect(self.step_backward)
@@ -86,14 +94,16 @@ class VideoPlayer(QWidget):
         c.fullscreen_button.clicked.connect(self.toggle_fullscreen)
         c.volume_slider.setValue(self._volume)
         c.volume_slider.valueChanged.connect(self.set_volume)
-        c.seek_slider.sliderMoved.connect(p.setPosition)
-        c.seek_slider.seekRequested.connect(p.setPosition)
-        p.durationChanged.connect(c.set_duration)
-        p.positionChanged.connect(c.set_position)
-        p.playbackStateChanged.connect(lambda s: c.set_playing(s == State.PlayingState))
-        p.seekableChanged.connect(c.seek_slider.setEnabled)
-        p.errorOccurred.connect(self._on_error)
-        p.mediaStatusChanged.connect(self._on_status)
+        c.seek_slider.sliderMoved.connect(self._seek_to)
+        c.seek_slider.seekRequested.connect(self._seek_to)
+        # The player outlives this widget: its signals are linked through the lease, which
+        # disconnects them when the player is given back.
+        lease.link(p.durationChanged, c.set_duration)
+        lease.link(p.positionChanged, c.set_position)
+        lease.link(p.playbackStateChanged, self._on_state)
+        lease.link(p.seekableChanged, c.seek_slider.setEnabled)
+        lease.link(p.errorOccurred, self._on_error)
+        lease.link(p.mediaStatusChanged, self._on_status)
 
     def _build_shortcuts(self) -> None:
         keys = [
@@ -120,19 +130,27 @@ class VideoPlayer(QWidget):
     # -- media --------------------------------------------------------------------------------
     def load(self, source: str) -> None:
         """Open a local path or an http(s) URL; plays at once when built with autoplay=True."""
+        if self._lease is None:
+            return  # released: the player may be another preview's by now
         self._error.hide()
         self._last_frame_us = -1
         self.player.setSource(to_url(source))
         if self._autoplay:
-            self.player.play()
+            self.player.play()  # while the media loads this only records the wish
         else:
             self.player.pause()  # shows the first frame
 
     def release(self) -> None:
-        """Stop playback and drop the media (closes files and network connections)."""
+        """Stop playback, drop the media (closes files and network connections) and give the
+        player back to the pool. Never waits on the GIL-holding side of Qt's media backend: no
+        stop(), the unload runs with the GIL released (media_pool.unload). Idempotent."""
         self.leave_fullscreen()
-        self.player.stop()
-        self.player.setSource(QUrl())
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            media_pool.pool().give_back(lease)
+
+    def is_released(self) -> bool:
+        return self._lease is None
 
     def video_sink(self) -> QVideoSink:
         return self._video.videoSink()
@@ -150,23 +168,36 @@ class VideoPlayer(QWidget):
         if frame.isValid() and frame.startTime() >= 0:
             self._last_frame_us = frame.startTime()
 
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        self.controls.set_playing(state == State.PlayingState)
+
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if status == QMediaPlayer.MediaStatus.InvalidMedia and not self.error_text():
             self._show_error(self.tr("This video cannot be played."))
 
     # -- playback -----------------------------------------------------------------------------
+    def _seek_to(self, ms: int) -> None:
+        if self._lease is not None:
+            self.player.setPosition(ms)
+
     def toggle_play(self) -> None:
+        if self._lease is None:
+            return
         if self.player.playbackState() == State.PlayingState:
             self.player.pause()
         else:
             self.player.play()
 
     def pause(self) -> None:
+        if self._lease is None:
+            return
         self.player.pause()
         self.player.setPlaybackRate(1.0)
 
     def key_l(self) -> None:
         """Play; pressed again while playing, twice as fast (up to MAX_RATE)."""
+        if self._lease is None:
+            return
         if self.player.playbackState() == State.PlayingState:
             self.player.setPlaybackRate(min(self.player.playbackRate() * 2, MAX_RATE))
         else:
@@ -175,6 +206,8 @@ class VideoPlayer(QWidget):
 
     def key_j(self) -> None:
         """Slower when L sped playback up; else 5 s back (reverse play is not available)."""
+        if self._lease is None:
+            return
         if self.player.playbackState() == State.PlayingState and self.player.playbackRate() > 1:
             self.player.setPlaybackRate(max(self.player.playbackRate() / 2, 1.0))
         else:
@@ -182,6 +215,8 @@ class VideoPlayer(QWidget):
 
     def seek_by(self, ms: int) -> None:
         """Moves the position by `ms`, kept inside the video; playing or paused stays so."""
+        if self._lease is None:
+            return
         target = max(self.player.position() + ms, 0)
         duration = self.player.duration()
         if duration > 0:
@@ -196,6 +231,8 @@ class VideoPlayer(QWidget):
 
     def _step(self, frames: int) -> None:
         """Pause and move by whole frames; QMediaPlayer has no frame step, so seek."""
+        if self._lease is None:
+            return
         if self.player.playbackState() == State.PlayingState:
             self.player.pause()
         fps = self._frame_rate
@@ -231,7 +268,7 @@ class VideoPlayer(QWidget):
         self.controls.set_muted(self._muted)
         if self.controls.volume_slider.value() != self._volume:
             self.controls.volume_slider.setValue(self._volume)
-        if self.audio_output is not None:
+        if self.audio_output is not None and self._lease is not None:
             self.audio_output.setMuted(self._muted)
             self.audio_output.setVolume(_linear_volume(self._volume))
 
@@ -283,7 +320,8 @@ class VideoPlayer(QWidget):
         ):
             self.fallback_source = None  # once: a broken rendition must not loop
             logger.info("playing the web rendition instead: %s", fallback)
-            self.load(fallback)
+            # not from inside the player's own signal: it goes on emitting after this slot
+            QTimer.singleShot(0, self, lambda: self.load(fallback))
             return
         messages = {
             QMediaPlayer.Error.ResourceError: self.tr("The video could not be opened."),
