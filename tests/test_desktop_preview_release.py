@@ -1,4 +1,4 @@
-"""Closing a video preview never freezes the app.
+"""Closing a video preview never freezes the app; PageUp/PageDown step through the files.
 
 The freeze (PySide6 6.11, Qt's FFmpeg backend): the GUI thread held the GIL inside
 QMediaPlayer.stop() and waited for a Qt lock that one of the backend's threads held while it
@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,12 @@ from typing import Any
 import pytest
 import shiboken6
 from PySide6.QtCore import QLoggingCategory, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolButton
 
+from core.library import Library
 from tests import media
-from tests.qt_helpers import wait_for
+from tests.media_fixtures import MediaSet
+from tests.qt_helpers import TIMEOUT, wait_for
 
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false;qt.multimedia.*=false")
 pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not available")
@@ -225,3 +228,108 @@ def test_closing_while_the_server_has_not_answered_returns_at_once(
     dialog.close()
     assert time.monotonic() - started < 2.0  # the load is cancelled, not waited for
     assert media_player.source().isEmpty()
+
+
+# -- keys inside the preview ----------------------------------------------------------------------
+def _active(qtbot: Any, dialog: PreviewDialog) -> None:
+    dialog.show()
+    dialog.activateWindow()
+    wait_for(qtbot, dialog.isActiveWindow)
+
+
+def test_left_right_seek_and_page_keys_ask_for_other_files(
+    qtbot: Any, clips: dict[str, Path]
+) -> None:
+    record = replace(video_record(1, "long.mp4"), frame_rate=5.0, width=160, height=120)
+    dialog = PreviewDialog(record, str(clips["long"]), audio=False, autoplay=False)
+    qtbot.addWidget(dialog)
+    player = dialog.viewer
+    assert isinstance(player, VideoPlayer)
+    # Without anyone to answer them the two keys are off and their buttons hidden.
+    assert not dialog.is_navigable()
+    buttons = {b.defaultAction(): b for b in player.controls.findChildren(QToolButton)}
+    assert buttons[dialog.next_action].isHidden()
+    _active(qtbot, dialog)
+    wait_for(qtbot, lambda: player.player.duration() > 11000)
+    asked: list[int] = []
+    dialog.stepRequested.connect(asked.append)
+    qtbot.keyClick(player, Qt.Key.Key_PageDown)
+    assert asked == []
+
+    dialog.set_navigable(True)
+    assert not buttons[dialog.next_action].isHidden()
+    row: Any = player.controls.layout()
+    assert row.itemAt(0).widget() is buttons[dialog.previous_action]  # at the two ends
+    assert row.itemAt(row.count() - 1).widget() is buttons[dialog.next_action]
+    assert buttons[dialog.next_action].toolTip() == "Next file (PgDown)"
+    assert buttons[dialog.previous_action].toolTip() == "Previous file (PgUp)"
+    qtbot.keyClick(player, Qt.Key.Key_Right)  # → seeks 5 s in the video
+    wait_for(qtbot, lambda: abs(player.player.position() - 5000) < 400)
+    qtbot.keyClick(player, Qt.Key.Key_Left)  # ← back again
+    wait_for(qtbot, lambda: player.player.position() < 400)
+    qtbot.keyClick(player, Qt.Key.Key_PageDown)
+    qtbot.keyClick(player, Qt.Key.Key_PageUp)
+    assert asked == [1, -1]
+    assert player.player.position() < 400  # the page keys do not seek
+    dialog.close()
+
+
+def test_image_preview_shows_the_page_keys_in_its_toolbar(qtbot: Any, media_dir: MediaSet) -> None:
+    record = replace(video_record(1, "photo.jpg"), file_type="image", width=640, height=480)
+    dialog = PreviewDialog(record, str(media_dir.jpeg))
+    qtbot.addWidget(dialog)
+    dialog.set_navigable(True)
+    toolbar_actions = dialog.viewer.findChildren(QToolButton)
+    tips = {b.toolTip() for b in toolbar_actions}
+    assert {"Previous file (PgUp)", "Next file (PgDown)"} <= tips
+    _active(qtbot, dialog)
+    asked: list[int] = []
+    dialog.stepRequested.connect(asked.append)
+    qtbot.keyClick(dialog.viewer, Qt.Key.Key_PageDown)
+    assert asked == [1]
+    dialog.close()
+
+
+# -- stepping through the main window's grid ------------------------------------------------------
+@pytest.fixture
+def window(qtbot: Any, library: Library) -> Iterator[Any]:
+    from desktop_app.views.main_window import MainWindow
+
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
+    yield win
+    win.shutdown()
+
+
+def test_page_down_and_up_preview_the_next_and_previous_file_of_the_grid(
+    qtbot: Any, window: Any, library: Library, media_dir: MediaSet
+) -> None:
+    for path in (media_dir.jpeg, media_dir.png, media_dir.webp):
+        library.uploads.ingest(path, "image")
+    grid = window.controller.grid
+    wait_for(qtbot, lambda: grid.rowCount() == 3)
+    window.browser.select_row(1)
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT):
+        window.commands.preview.trigger()
+    first = window.preview_dialog
+    assert first.record.id == grid.record_at(1).id and first.is_navigable()
+    _active(qtbot, first)
+
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT) as shown:
+        qtbot.keyClick(first.viewer, Qt.Key.Key_PageDown)
+    assert shown.args[0].id == grid.record_at(2).id
+    assert not shiboken6.isValid(first) or not first.isVisible()  # the one it came from closed
+    assert window.browser.selected_ids() == [grid.record_at(2).id]
+    second = window.preview_dialog
+    assert second is not first and second.record.id == grid.record_at(2).id
+    _active(qtbot, second)
+    qtbot.keyClick(second.viewer, Qt.Key.Key_PageDown)  # the last file: stays
+    assert second.isVisible() and window.preview_dialog is second
+
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT) as shown:
+        qtbot.keyClick(second.viewer, Qt.Key.Key_PageUp)
+    assert shown.args[0].id == grid.record_at(1).id
+    assert window.browser.selected_ids() == [grid.record_at(1).id]
+    window.preview_dialog.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtWidgets import QDialog, QWidget
 
@@ -38,12 +40,63 @@ def multimedia_unavailable_reason() -> str:
     return _probe_multimedia()[1]
 
 
-def open_preview(parent: QWidget | None, record: FileRecord, source: str) -> QDialog:
-    """Show a non-modal preview of `record` read from `source` (local path or http(s) URL)."""
+Step = Callable[[FileRecord, int], bool]
+"""Previews the file `step` places after (before, when negative) the given one; False when
+there is none."""
+
+
+def grid_steps(parent: Any) -> Step | None:
+    """PageUp/PageDown of a preview over the main window: the file before/after it in the grid.
+
+    Like the arrow keys in the grid, the step selects that file (the details panel follows,
+    asking about unsaved edits first), and the file is previewed as a double-click would
+    (its controller's request_preview). None when `parent` has no such grid.
+    """
+    browser: Any = getattr(parent, "browser", None)
+    controller: Any = getattr(browser, "controller", None)
+    model: Any = getattr(controller, "grid", None)
+    needed = (
+        getattr(browser, "select_row", None),
+        getattr(controller, "request_preview", None),
+        getattr(model, "row_of", None),
+        getattr(model, "record_at", None),
+    )
+    if not all(callable(f) for f in needed):
+        return None
+
+    def step(record: FileRecord, delta: int) -> bool:
+        row = model.row_of(record.id)
+        if row < 0:  # no longer in the grid (another filter, trashed): nothing to step from
+            return False
+        target = row + delta
+        neighbour = model.record_at(target)
+        if neighbour is None:
+            if delta > 0 and model.canFetchMore():
+                model.fetchMore()  # the next page: PageDown again once it is in
+            return False
+        browser.select_row(target)
+        controller.request_preview(neighbour)
+        return True
+
+    return step
+
+
+def open_preview(
+    parent: QWidget | None, record: FileRecord, source: str, *, step: Step | None = None
+) -> QDialog:
+    """Show a non-modal preview of `record` read from `source` (local path or http(s) URL).
+
+    PageUp/PageDown preview the previous/next file through `step` (by default the grid of a
+    main window `parent`, see grid_steps); this preview then closes.
+    """
     from desktop_app.preview.dialog import PreviewDialog
 
     dialog = PreviewDialog(record, source, parent)
     dialog.finished.connect(dialog.deleteLater)
+    step = step if step is not None else grid_steps(parent)
+    if step is not None:
+        dialog.set_navigable(True)
+        dialog.stepRequested.connect(lambda delta: step(dialog.record, delta) and dialog.close())
     if parent is None:  # keep a parentless dialog alive until Qt deletes it
         key = id(dialog)
         _open_dialogs[key] = dialog
@@ -54,4 +107,10 @@ def open_preview(parent: QWidget | None, record: FileRecord, source: str) -> QDi
     return dialog
 
 
-__all__ = ["multimedia_available", "multimedia_unavailable_reason", "open_preview"]
+__all__ = [
+    "Step",
+    "grid_steps",
+    "multimedia_available",
+    "multimedia_unavailable_reason",
+    "open_preview",
+]

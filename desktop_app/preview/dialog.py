@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDialog, QLabel, QStyle, QVBoxLayout, QWidget
 
 from core.records import FileRecord
 from desktop_app.preview.image_viewer import ImageViewer
@@ -19,7 +19,14 @@ CONTROLS_HEIGHT = 48  # the video player's control bar
 
 
 class PreviewDialog(QDialog):
-    """Shows one catalog file; closing it stops playback and releases the media."""
+    """Shows one catalog file; closing it stops playback and releases the media.
+
+    PageUp / PageDown ask for the previous / next file (`stepRequested`); whoever opened the
+    dialog answers by previewing that file (open_preview does for the main window's grid) and
+    turns the two keys on with set_navigable(True).
+    """
+
+    stepRequested = Signal(int)  # -1: the previous file, +1: the next one
 
     def __init__(
         self,
@@ -37,11 +44,42 @@ class PreviewDialog(QDialog):
         self.setModal(False)
         self.setSizeGripEnabled(True)
         self.viewer: QWidget = self._make_viewer(audio, autoplay)
+        self.previous_action = self._step_action(
+            self.tr("Previous file"), Qt.Key.Key_PageUp, QStyle.StandardPixmap.SP_ArrowBack, -1
+        )
+        self.next_action = self._step_action(
+            self.tr("Next file"), Qt.Key.Key_PageDown, QStyle.StandardPixmap.SP_ArrowForward, 1
+        )
+        show_steps = getattr(self.viewer, "show_steps", None)
+        if callable(show_steps):  # the viewer puts them in its tool or control bar
+            show_steps(self.previous_action, self.next_action)
+        self.set_navigable(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.viewer)
         self._resize_to_content()
         self.viewer.setFocus()
+
+    def _step_action(
+        self, text: str, key: Qt.Key, icon: QStyle.StandardPixmap, step: int
+    ) -> QAction:
+        action = QAction(self.style().standardIcon(icon), text, self)
+        action.setShortcut(QKeySequence(key))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # also over the video
+        shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{text} ({shortcut})")
+        action.triggered.connect(lambda: self.stepRequested.emit(step))
+        self.addAction(action)
+        return action
+
+    def set_navigable(self, navigable: bool) -> None:
+        """Shows (and turns on the keys of) Previous file / Next file, or hides them."""
+        for action in (self.previous_action, self.next_action):
+            action.setVisible(navigable)
+            action.setEnabled(navigable)
+
+    def is_navigable(self) -> bool:
+        return self.next_action.isEnabled()
 
     def _make_viewer(self, audio: bool, autoplay: bool) -> QWidget:
         if self.record.file_type == "image":

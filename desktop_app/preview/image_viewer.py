@@ -146,6 +146,18 @@ class ImageViewer(QWidget):
             self._toolbar.addAction(action)
             self.actions_by_name[icon] = action
 
+    def show_steps(self, previous: QAction, following: QAction) -> None:
+        """Puts the preview's Previous file / Next file (PageUp / PageDown) first in the toolbar."""
+        first = self._toolbar.actions()[0]  # Zoom out: the toolbar is built in __init__
+        self._toolbar.insertActions(first, [previous, following])
+        self._steps = (previous, self._toolbar.insertSeparator(first))
+        previous.changed.connect(self._show_step_separator)
+        self._show_step_separator()
+
+    def _show_step_separator(self) -> None:
+        previous, separator = self._steps
+        separator.setVisible(previous.isVisible())
+
     # -- loading ------------------------------------------------------------------------------
     def load(self, source: str) -> None:
         """Load a local path or an http(s) URL; `loaded` or `failed` follows."""

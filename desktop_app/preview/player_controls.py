@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -80,6 +80,8 @@ class PlayerControls(QWidget):
         self.fullscreen_button = self._button(SP.SP_TitleBarMaxButton, self.tr("Full screen (F)"))
 
         layout = QHBoxLayout(self)
+        self._layout = layout
+        self._steps: list[tuple[QAction, QToolButton]] = []
         layout.setContentsMargins(6, 2, 6, 4)
         row: tuple[QWidget, ...] = (
             self.play_button,
@@ -94,6 +96,23 @@ class PlayerControls(QWidget):
         )
         for widget in row:
             layout.addWidget(widget, 1 if widget is self.seek_slider else 0)  # the slider grows
+
+    def add_steps(self, previous: QAction, following: QAction) -> None:
+        """Buttons for the preview's Previous file / Next file, at the two ends of the bar."""
+        for action in (previous, following):
+            button = QToolButton(self)
+            button.setDefaultAction(action)  # icon, tooltip, enabled follow the action
+            button.setAutoRaise(True)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self._steps.append((action, button))
+            action.changed.connect(self._show_steps)  # visibility does not follow by itself
+        self._layout.insertWidget(0, self._steps[-2][1])
+        self._layout.addWidget(self._steps[-1][1])
+        self._show_steps()
+
+    def _show_steps(self) -> None:
+        for action, button in self._steps:
+            button.setVisible(action.isVisible())
 
     def _button(self, pixmap: QStyle.StandardPixmap, tip: str) -> QToolButton:
         button = QToolButton(self)

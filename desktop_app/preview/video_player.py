@@ -10,7 +10,7 @@ import logging
 import math
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -151,6 +151,10 @@ class VideoPlayer(QWidget):
 
     def is_released(self) -> bool:
         return self._lease is None
+
+    def show_steps(self, previous: QAction, following: QAction) -> None:
+        """Puts the preview's Previous file / Next file (PageUp / PageDown) in the control bar."""
+        self.controls.add_steps(previous, following)
 
     def video_sink(self) -> QVideoSink:
         return self._video.videoSink()
