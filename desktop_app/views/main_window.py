@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHeaderView,
-    QInputDialog,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -720,7 +719,7 @@ class MainWindow(QMainWindow):
             return
         index = self.controller.sidebar.index_of(flt.key)
         old = str(index.data(SidebarModel.NameRole) or "")
-        name, ok = QInputDialog.getText(self, self.tr("Rename athlete"), self.tr("Name:"), text=old)
+        name, ok = ask_text(self, self.tr("Rename athlete"), self.tr("Name:"), old)
         if ok and name.strip() and name.strip() != old:
             self.controller.rename_athlete(flt.athlete_id, name.strip())
 
