@@ -200,7 +200,7 @@ def shoot_drop_overlay(window: Any, lang: str) -> None:
 
 
 def shoot_failed_queue(window: Any, lang: str) -> None:
-    """The finished queue with a failure: kept in sight, explained, the total at 100 % (a failure has ended too)."""
+    """The finished queue with a failure: kept in sight, explained, the total at 100 %."""
     from desktop_app.models.upload_queue_model import UploadState
 
     model = window.uploads.model
