@@ -331,9 +331,9 @@ def test_mute_and_volume_without_audio_output(player: VideoPlayer) -> None:
 
 
 def test_mute_with_audio_output(qtbot: Any) -> None:
-    # No media is loaded: on a box without a sound card, Qt's FFmpeg backend has hung inside
-    # QMediaPlayer.stop() with an audio output and a loaded clip (seen under load, 2 full runs
-    # in ~8). Mute and volume belong to the QAudioOutput, so they are checked without playback.
+    # No media is loaded: mute and volume belong to the QAudioOutput, so they are checked
+    # without playback (closing a playing preview is tests/test_desktop_preview_release.py's:
+    # QMediaPlayer.stop() holding the GIL once deadlocked with the FFmpeg backend's threads).
     widget = VideoPlayer(audio=True)
     qtbot.addWidget(widget)
     widget.show()
