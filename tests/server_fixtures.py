@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,3 +136,17 @@ def multipart_body(
         out += data + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def upload_file(
+    live: EmbeddedServer, token: str, path: Path, kind: str = "image", **fields: str
+) -> dict[str, Any]:
+    """A direct upload of the file at `path` (its type told from its content): the answer."""
+    body, ctype = multipart_body(
+        {"file_type": kind, **fields}, {"file": (path.name, path.read_bytes(), "image/x")}
+    )
+    resp = http_call(
+        f"{live.url}/files/upload/direct", "POST", body, {"Content-Type": ctype, **bearer(token)}
+    )
+    assert resp.status == 201, resp.body
+    return resp.json()  # type: ignore[no-any-return]

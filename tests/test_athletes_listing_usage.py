@@ -3,26 +3,14 @@ filters only narrow its public-ready view, and /usage names the objects folder t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.entry import EmbeddedServer
-from tests.server_fixtures import Tokens, bearer, http_call, multipart_body
+from tests.server_fixtures import Tokens, bearer, http_call, multipart_body, upload_file
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def upload(live: EmbeddedServer, token: str, path: Path, **fields: str) -> dict[str, Any]:
-    body, ctype = multipart_body(
-        {"file_type": "image", **fields}, {"file": (path.name, path.read_bytes(), "image/x")}
-    )
-    resp = http_call(
-        f"{live.url}/files/upload/direct", "POST", body, {"Content-Type": ctype, **bearer(token)}
-    )
-    assert resp.status == 201, resp.body
-    return resp.json()  # type: ignore[no-any-return]
 
 
 def call(live: EmbeddedServer, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
@@ -35,8 +23,8 @@ def test_athlete_rename_and_create_answer_the_lists_file_count(
     live: EmbeddedServer, tokens: Tokens, media_dir: Any
 ) -> None:
     for image in (media_dir.jpeg, media_dir.png, media_dir.webp):
-        upload(live, tokens.upload, image, athlete_id="7")
-    trashed = upload(live, tokens.upload, media_dir.gif, athlete_id="7")
+        upload_file(live, tokens.upload, image, athlete_id="7")
+    trashed = upload_file(live, tokens.upload, media_dir.gif, athlete_id="7")
     assert call(live, "DELETE", f"/files/{trashed['id']}", tokens.upload)[0] == 200
 
     status, listed = call(live, "GET", "/athletes", tokens.read)
@@ -58,11 +46,11 @@ def test_anonymous_listing_filters_narrow_the_public_ready_view(
     live: EmbeddedServer, tokens: Tokens, media_dir: Any
 ) -> None:
     public = [
-        upload(live, tokens.upload, image, is_public="true", athlete_id="3")["id"]
+        upload_file(live, tokens.upload, image, is_public="true", athlete_id="3")["id"]
         for image in (media_dir.jpeg, media_dir.png)
     ]
-    upload(live, tokens.upload, media_dir.webp, is_public="false", athlete_id="3")
-    gone = upload(live, tokens.upload, media_dir.gif, is_public="true")["id"]
+    upload_file(live, tokens.upload, media_dir.webp, is_public="false", athlete_id="3")
+    gone = upload_file(live, tokens.upload, media_dir.gif, is_public="true")["id"]
     assert call(live, "DELETE", f"/files/{gone}", tokens.upload)[0] == 200
     body, ctype = multipart_body(
         {"original_filename": "later.jpg", "file_type": "image", "is_public": "true"}

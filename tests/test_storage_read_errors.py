@@ -20,20 +20,9 @@ from core.storage.local import LocalStorage
 from server import streaming
 from server.entry import EmbeddedServer
 from server.state import RECORDS
-from tests.server_fixtures import Reply, Tokens, bearer, http_call, multipart_body
+from tests.server_fixtures import Reply, Tokens, bearer, http_call, upload_file
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def upload(live: EmbeddedServer, token: str, path: Path, **fields: str) -> dict[str, Any]:
-    body, ctype = multipart_body(
-        {"file_type": "image", **fields}, {"file": (path.name, path.read_bytes(), "image/x")}
-    )
-    resp = http_call(
-        f"{live.url}/files/upload/direct", "POST", body, {"Content-Type": ctype, **bearer(token)}
-    )
-    assert resp.status == 201, resp.body
-    return resp.json()  # type: ignore[no-any-return]
 
 
 def read_paths(live: EmbeddedServer, token: str, fid: int) -> dict[str, Reply]:
@@ -74,7 +63,7 @@ def assert_storage_error(replies: dict[str, Reply]) -> None:
 
 @pytest.fixture
 def stored(live: EmbeddedServer, tokens: Tokens, media_dir: Any) -> Iterator[int]:
-    fid = upload(live, tokens.upload, media_dir.jpeg)["id"]
+    fid = upload_file(live, tokens.upload, media_dir.jpeg)["id"]
     assert all(r.status in (200, 206) for r in read_paths(live, tokens.read, fid).values())
     yield fid
 
