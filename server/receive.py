@@ -21,6 +21,7 @@ BATCH = 1024 * 1024  # bytes per hand-over to the writer thread
 MAX_FIELD = 64 * 1024
 MAX_PARTS = 32
 FILE_FIELD = "file"
+NO_FILE_PART = "The form has no 'file' part with a file name (curl: -F file=@photo.jpg)"
 
 
 @dataclass
@@ -60,6 +61,8 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
                     raise InvalidInput("Send exactly one 'file' part")
                 received.filename = clean_filename(filename)
                 received.spooled = await _spool(part, max_size, tmp_dir, request.app[THREADS])
+            elif part.name == FILE_FIELD:  # its bytes as a text field (curl -F 'file=<x.jpg')
+                raise InvalidInput(NO_FILE_PART)
             elif part.name:
                 received.fields.setdefault(part.name, await _text(part))
             else:
@@ -98,7 +101,8 @@ def form_data_filename(disposition: str) -> str | None:
         return extended
     plain = params.get("filename")
     if plain is None:
-        return None
+        # a file part all the same, whose name cannot be read: clean_filename names it
+        return "" if "filename*" in params else None
     return _FORM_ESCAPE.sub(lambda m: _FORM_ESCAPES[m.group(0)], plain)
 
 

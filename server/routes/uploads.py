@@ -26,7 +26,7 @@ from server.params import (
 )
 from server.presenters import file_json
 from server.ratelimit import check_upload_rate
-from server.receive import receive_form
+from server.receive import NO_FILE_PART, receive_form
 from server.state import CONFIG, METRICS, library, run_blocking
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ async def direct_upload(request: web.Request) -> web.Response:
         if received.spooled is not None:
             request.app[METRICS].received("direct", file_type, received.spooled.size)
         if received.spooled is None:
-            raise InvalidInput("The form has no 'file' part with a file name")
+            raise InvalidInput(NO_FILE_PART)
         record = await run_blocking(
             request,
             lib.uploads.ingest,
