@@ -50,6 +50,18 @@ BACKOFF_MAX = 300.0
 MAX_LIMIT = 1000  # jobs per listed page
 
 
+# Why a job does not apply: the codes video.encode.NothingToDo carries, kept in a skipped
+# job's result (one sentence each in the desktop, desktop_app/errors.py; an enum in the API)
+SKIP_REASONS = (
+    "audio_only",
+    "no_picture_size",
+    "not_mp4_or_mov",
+    "already_fast_start",
+    "no_video_frames",
+    "already_web_ready",
+)
+
+
 @dataclass(frozen=True)
 class JobRecord:
     id: int
@@ -89,6 +101,8 @@ class JobRecord:
             "progress": round(self.progress, 4),
             "attempts": self.attempts,
             "error": self.error,
+            # why a job was skipped, as a stable code (audio_only, already_web_ready, ...)
+            "reason": self.result.get("reason"),
             "created_at": iso(self.created_at),
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jobs import KINDS, MAX_LIMIT, STATES
+from core.jobs import KINDS, MAX_LIMIT, SKIP_REASONS, STATES
 from server.openapi_schemas import BOOL, DATE, ID, INT, NUM, STR, nullable, obj, ref
 
 S = dict[str, Any]
@@ -22,6 +22,12 @@ VIDEO_SCHEMAS: dict[str, S] = {
         progress={"type": "number", "minimum": 0, "maximum": 1},
         attempts=INT,
         error=nullable("string"),
+        reason={
+            "type": ["string", "null"],
+            "enum": [*SKIP_REASONS, None],
+            "description": "Why a skipped job did not apply, as a stable code (error says it "
+            "in English)",
+        },
         created_at=DATE,
         started_at=nullable("string", format="date-time"),
         finished_at=nullable("string", format="date-time"),

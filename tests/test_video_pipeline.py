@@ -13,6 +13,7 @@ import av
 import pytest
 
 from core import keys
+from core.jobs import SKIP_REASONS
 from core.library import Library
 from core.video import encode
 from core.video import service as video_service
@@ -87,6 +88,9 @@ def test_every_job_finishes_and_originals_stay_byte_exact(processed: Processed) 
             expected.add("faststart")
         assert set(states) == expected, name
         assert all(s in ("done", "skipped") for s in states.values()), (name, states)
+        for job in _jobs(p, name).values():  # a skip says why as a code clients translate
+            if job.state == "skipped":
+                assert job.result["reason"] in SKIP_REASONS, (name, job.kind, job.result)
         record = p.lib.get_file(fid)
         stored = p.lib.local_path(record)
         assert stored is not None and sha256(stored) == sha256(p.sources[name]) == record.sha256
@@ -94,6 +98,9 @@ def test_every_job_finishes_and_originals_stay_byte_exact(processed: Processed) 
     assert _jobs(p, "avi")["web"].state == "done"
     assert _jobs(p, "webm")["web"].state == "skipped"
     assert "plays in browsers" in (_jobs(p, "webm")["web"].error or "")
+    assert _jobs(p, "webm")["web"].result["reason"] == "already_web_ready"
+    listed = p.get(f"/jobs?file_id={p.ids['webm']}", p.tokens.read).json()["items"]
+    assert {j["kind"]: j["reason"] for j in listed}["web"] == "already_web_ready"
     assert _jobs(p, "late_moov")["faststart"].state == "done"
     assert _jobs(p, "portrait")["faststart"].state == "done"
     assert "faststart" not in _jobs(p, "avi")  # an AVI has no moov box to move
@@ -269,7 +276,7 @@ def test_jobs_api_lists_cancels_retries_and_reprocesses(processed: Processed) ->
     assert listing["total"] == 4
     item = listing["items"][0]
     assert set(item) == {
-        "id", "kind", "file_id", "state", "progress", "attempts", "error",
+        "id", "kind", "file_id", "state", "progress", "attempts", "error", "reason",
         "created_at", "started_at", "finished_at",
     }  # fmt: skip
     assert p.get("/jobs?state=bogus", p.tokens.read).status == 400
@@ -417,8 +424,9 @@ def test_audio_only_and_zero_frame_inputs_are_skipped_with_a_reason(tmp_path: Pa
         lambda: encode.hls_ladder(audio, out, [120], 2, lambda _: None),
         lambda: encode.scrub_thumbnails(audio, out, lambda _: None),
     ):
-        with pytest.raises(encode.NothingToDo, match="audio only"):
+        with pytest.raises(encode.NothingToDo, match="audio only") as skipped:
             run()
+        assert skipped.value.reason == "audio_only"
     # a video stream that holds no frame at all
     empty = tmp_path / "empty.mp4"
     with av.open(str(empty), "w", format="mp4") as c:
@@ -528,3 +536,11 @@ def test_video_settings_are_validated(tmp_path: Path) -> None:
     ):
         with pytest.raises(SettingsError, match=next(iter(env))):
             load(**env)
+
+
+def test_every_skip_reason_is_one_clients_know() -> None:
+    """The codes NothingToDo is raised with are core.jobs.SKIP_REASONS (the desktop has a
+    sentence for each, the API an enum): a new skip needs its code there too."""
+    source = Path(encode.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r'NothingToDo\(\s*"[^"]*",\s*"(\w+)"', source))
+    assert used == set(SKIP_REASONS), used ^ set(SKIP_REASONS)

@@ -40,7 +40,12 @@ class BadMedia(Exception):
 
 
 class NothingToDo(Exception):
-    """The job does not apply to this input (the reason is the message)."""
+    """The job does not apply to this input: `reason`, a stable code clients translate
+    (JobRecord.result["reason"]), and the message in English for logs and the API."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # one of core.jobs.SKIP_REASONS (not imported: the runner is light)
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,9 @@ def plays_in_browsers(p: Probe, content_type: str | None) -> bool:
 
 def _need_video(p: Probe) -> None:
     if p.video_codec is None:
-        raise NothingToDo("The file has no video stream (audio only)")
+        raise NothingToDo("The file has no video stream (audio only)", "audio_only")
     if p.width <= 0 or p.height <= 0:
-        raise NothingToDo("The video stream has no picture size")
+        raise NothingToDo("The video stream has no picture size", "no_picture_size")
 
 
 # ---- faststart ----------------------------------------------------------------------------
@@ -139,21 +144,23 @@ def moov_after_mdat(path: Path) -> bool:
     return False
 
 
-def faststart_skip_reason(src: Path, content_type: str | None) -> str | None:
+def faststart_skip_reason(src: Path, content_type: str | None) -> NothingToDo | None:
     """Why a file needs no faststart copy (None: it needs one). Reads a few box headers."""
     if content_type not in ("video/mp4", "video/quicktime"):
-        return "Only MP4 and MOV files need a faststart copy"
+        return NothingToDo("Only MP4 and MOV files need a faststart copy", "not_mp4_or_mov")
     if not moov_after_mdat(src):
-        return "The original already starts fast (moov before mdat)"
+        return NothingToDo(
+            "The original already starts fast (moov before mdat)", "already_fast_start"
+        )
     return None
 
 
 def faststart(
     src: Path, out_dir: Path, content_type: str | None, progress: Progress
 ) -> dict[str, Any]:
-    reason = faststart_skip_reason(src, content_type)
-    if reason:
-        raise NothingToDo(reason)
+    skip = faststart_skip_reason(src, content_type)
+    if skip is not None:
+        raise skip
     p = probe(src)
     _need_video(p)
     ext = "mp4" if content_type == "video/mp4" else "mov"
@@ -276,7 +283,7 @@ class _Decoder:
 
     def check(self) -> None:
         if self.video_frames == 0:
-            raise NothingToDo("No video frame could be decoded (0-frame video)")
+            raise NothingToDo("No video frame could be decoded (0-frame video)", "no_video_frames")
         start = 0.0
         if self.p.duration > 2 and self.last_video_time < COMPLETE_SHARE * self.p.duration - start:
             raise BadMedia(
@@ -391,7 +398,7 @@ def web_rendition(
     p = probe(src)
     _need_video(p)
     if plays_in_browsers(p, content_type):
-        raise NothingToDo("The original already plays in browsers")
+        raise NothingToDo("The original already plays in browsers", "already_web_ready")
     size = scaled_size(p, min(p.short_side, WEB_MAX_SHORT_SIDE))
     rate, layout = _audio_params(src)
     target = out_dir / "web.mp4"

@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
     try:
         result = run(job)
     except encode.NothingToDo as exc:
-        _emit({"skipped": str(exc)})
+        _emit({"skipped": str(exc), "reason": exc.reason})
         return 0
     except encode.BadMedia as exc:
         _emit({"error": str(exc), "permanent": True})

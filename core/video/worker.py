@@ -50,6 +50,7 @@ class _Outcome:
     result: dict[str, Any] | None = None
     message: str = ""
     permanent: bool = False
+    reason: str = ""  # a skip's stable code (encode.NothingToDo.reason)
 
 
 class VideoWorker:
@@ -182,9 +183,9 @@ class VideoWorker:
         self, job: JobRecord, owner: str, record: FileRecord, src: Path, out: Path
     ) -> _Outcome:
         if job.kind == "faststart":  # a few header reads decide it: no process needed
-            reason = faststart_skip_reason(src, record.content_type)
-            if reason:
-                return _Outcome("skipped", message=reason)
+            skip = faststart_skip_reason(src, record.content_type)
+            if skip is not None:
+                return _Outcome("skipped", message=str(skip), reason=skip.reason)
         settings = self.lib.settings
         spec = {
             "kind": job.kind,
@@ -231,7 +232,11 @@ class VideoWorker:
                     elif "result" in msg:
                         outcome = _Outcome("result", result=msg["result"])
                     elif "skipped" in msg:
-                        outcome = _Outcome("skipped", message=str(msg["skipped"]))
+                        outcome = _Outcome(
+                            "skipped",
+                            message=str(msg["skipped"]),
+                            reason=str(msg.get("reason") or ""),
+                        )
                     elif "error" in msg:
                         outcome = _Outcome(
                             "error", message=str(msg["error"]), permanent=bool(msg["permanent"])
@@ -275,7 +280,8 @@ class VideoWorker:
                 lib.jobs.forget_file(record.id)
             return
         if outcome.kind == "skipped":
-            lib.jobs.finish(job.id, owner, JobState.SKIPPED, result={}, error=outcome.message)
+            why = {"reason": outcome.reason} if outcome.reason else {}
+            lib.jobs.finish(job.id, owner, JobState.SKIPPED, result=why, error=outcome.message)
             return
         if outcome.kind == "error":
             lib.jobs.fail(job.id, owner, outcome.message, permanent=outcome.permanent)
