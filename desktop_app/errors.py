@@ -238,6 +238,36 @@ def _os_error(exc: OSError) -> ErrorMessage:
     )
 
 
+def _skip_sentences() -> dict[str, str]:
+    """One sentence per core.jobs.SKIP_REASONS code: why a video job did not apply."""
+    return {
+        "audio_only": QCoreApplication.translate("Errors", "The file has no picture (sound only)."),
+        "no_picture_size": QCoreApplication.translate("Errors", "The video has no picture size."),
+        "not_mp4_or_mov": QCoreApplication.translate(
+            "Errors", "Only MP4 and MOV files need a fast-start copy."
+        ),
+        "already_fast_start": QCoreApplication.translate(
+            "Errors", "The original already starts playing at once."
+        ),
+        "no_video_frames": QCoreApplication.translate(
+            "Errors", "No picture of the video could be read."
+        ),
+        "already_web_ready": QCoreApplication.translate(
+            "Errors", "The original already plays in browsers."
+        ),
+    }
+
+
+def job_reason_text(job: Any) -> str:
+    """Why a video job was skipped or failed, in the user's language: the sentence of its
+    reason code, else core's English message labelled as a technical detail."""
+    reason = (getattr(job, "result", None) or {}).get("reason")
+    sentence = _skip_sentences().get(reason or "")
+    if sentence is not None:
+        return sentence
+    return technical_text(getattr(job, "error", None) or "")
+
+
 def describe_error(exc: BaseException) -> ErrorMessage:
     """The translated sentence and the technical detail of an exception."""
     if isinstance(exc, MediaDeskError):

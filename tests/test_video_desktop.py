@@ -212,3 +212,30 @@ def test_tile_badges_use_only_characters_the_font_has(qtbot) -> None:  # type: i
         assert text and not missing, (kind, text)
     assert badge_text(JobState.RUNNING, 0.42, metrics).endswith("42 %")
     assert badge_text(JobState.QUEUED, None, metrics) == state_text(JobState.QUEUED)
+
+
+def test_a_skipped_job_says_why_in_the_users_language(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    """A web-ready MP4 needs no web rendition: the Jobs dock and the details line say so
+    from the job's reason code, in Spanish too, not in core's English sentence."""
+    record = vlib.uploads.ingest(media.make_mp4(tmp_path / "ok.mp4", seconds=1), "video")
+    for job in vlib.jobs.list(file_id=record.id)[0]:
+        if job.kind not in ("web", "faststart"):
+            vlib.jobs.cancel(job.id)
+    process_all(vlib)
+    jobs = {j.kind: j for j in vlib.jobs.latest_for_file(record.id)}
+    assert jobs["web"].state == "skipped" and jobs["web"].result["reason"] == "already_web_ready"
+    install_translations("es")
+    try:
+        dock = window.jobs_dock
+        dock.refresh()
+        wait_for(qtbot, lambda: dock.table.rowCount() == 4)
+        reasons = {
+            dock.table.item(r, 2).text(): dock.table.item(r, dock.COLUMNS - 1).text()
+            for r in range(dock.table.rowCount())
+        }
+        assert reasons["web"] == "El original ya se reproduce en los navegadores."
+        assert "plays in browsers" not in " ".join(reasons.values())
+    finally:
+        install_translations("en")

@@ -45,7 +45,7 @@
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="391"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="398"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>Queued %n job again</numerusform>
@@ -110,7 +110,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="500"/>
+        <location filename="../../desktop_app/views/main_window.py" line="499"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -118,7 +118,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="656"/>
+        <location filename="../../desktop_app/views/main_window.py" line="655"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -126,7 +126,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="661"/>
+        <location filename="../../desktop_app/views/main_window.py" line="660"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -134,7 +134,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="684"/>
+        <location filename="../../desktop_app/views/main_window.py" line="683"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>

@@ -510,12 +510,42 @@
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="251"/>
+        <location filename="../../desktop_app/errors.py" line="244"/>
+        <source>The file has no picture (sound only).</source>
+        <translation>El archivo no tiene imagen (solo sonido).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="245"/>
+        <source>The video has no picture size.</source>
+        <translation>El vídeo no tiene tamaño de imagen.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="246"/>
+        <source>Only MP4 and MOV files need a fast-start copy.</source>
+        <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="249"/>
+        <source>The original already starts playing at once.</source>
+        <translation>El original ya empieza a reproducirse al instante.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="252"/>
+        <source>No picture of the video could be read.</source>
+        <translation>No se pudo leer ninguna imagen del vídeo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="255"/>
+        <source>The original already plays in browsers.</source>
+        <translation>El original ya se reproduce en los navegadores.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="281"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="260"/>
+        <location filename="../../desktop_app/errors.py" line="290"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -763,87 +793,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="204"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="211"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="215"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="222"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="226"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="233"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="227"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="234"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="228"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="235"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="229"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="236"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="238"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="245"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="239"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="246"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="240"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="247"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="241"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="248"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="242"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="249"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="243"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="250"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="244"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="251"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="291"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="288"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="295"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="293"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="300"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="391"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="398"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -1103,37 +1133,37 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="760"/>
+        <location filename="../../desktop_app/views/main_window.py" line="759"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="227"/>
+        <location filename="../../desktop_app/views/main_window.py" line="226"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="318"/>
+        <location filename="../../desktop_app/views/main_window.py" line="317"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="381"/>
+        <location filename="../../desktop_app/views/main_window.py" line="380"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="382"/>
+        <location filename="../../desktop_app/views/main_window.py" line="381"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="386"/>
+        <location filename="../../desktop_app/views/main_window.py" line="385"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="500"/>
+        <location filename="../../desktop_app/views/main_window.py" line="499"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -1141,58 +1171,58 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="503"/>
+        <location filename="../../desktop_app/views/main_window.py" line="502"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="506"/>
+        <location filename="../../desktop_app/views/main_window.py" line="505"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="511"/>
+        <location filename="../../desktop_app/views/main_window.py" line="510"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="562"/>
+        <location filename="../../desktop_app/views/main_window.py" line="561"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="565"/>
+        <location filename="../../desktop_app/views/main_window.py" line="564"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="574"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="594"/>
+        <location filename="../../desktop_app/views/main_window.py" line="593"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="621"/>
+        <location filename="../../desktop_app/views/main_window.py" line="620"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="628"/>
+        <location filename="../../desktop_app/views/main_window.py" line="627"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="655"/>
-        <location filename="../../desktop_app/views/main_window.py" line="665"/>
+        <location filename="../../desktop_app/views/main_window.py" line="654"/>
+        <location filename="../../desktop_app/views/main_window.py" line="664"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="656"/>
+        <location filename="../../desktop_app/views/main_window.py" line="655"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1200,7 +1230,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="661"/>
+        <location filename="../../desktop_app/views/main_window.py" line="660"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1208,7 +1238,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="684"/>
+        <location filename="../../desktop_app/views/main_window.py" line="683"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1216,54 +1246,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="687"/>
-        <location filename="../../desktop_app/views/main_window.py" line="690"/>
+        <location filename="../../desktop_app/views/main_window.py" line="686"/>
+        <location filename="../../desktop_app/views/main_window.py" line="689"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="713"/>
+        <location filename="../../desktop_app/views/main_window.py" line="712"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="713"/>
-        <location filename="../../desktop_app/views/main_window.py" line="723"/>
+        <location filename="../../desktop_app/views/main_window.py" line="712"/>
+        <location filename="../../desktop_app/views/main_window.py" line="722"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="723"/>
+        <location filename="../../desktop_app/views/main_window.py" line="722"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="743"/>
+        <location filename="../../desktop_app/views/main_window.py" line="742"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="746"/>
+        <location filename="../../desktop_app/views/main_window.py" line="745"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="765"/>
+        <location filename="../../desktop_app/views/main_window.py" line="764"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="769"/>
+        <location filename="../../desktop_app/views/main_window.py" line="768"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="865"/>
+        <location filename="../../desktop_app/views/main_window.py" line="864"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="867"/>
+        <location filename="../../desktop_app/views/main_window.py" line="866"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
@@ -1418,12 +1448,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="183"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="190"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="188"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>

@@ -38,7 +38,7 @@ from core.jobs import ACTIVE, RETRYABLE, JobRecord, JobState, Processing, combin
 from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
-from desktop_app.errors import describe_error
+from desktop_app.errors import describe_error, job_reason_text
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -179,8 +179,15 @@ class ProcessingLine(QLabel):
             .replace("%1", state_text(state.state))
             .replace("%2", str(int(round(state.progress * 100))))
         ]
-        if state.error:
-            lines.append(self.tr("Why: %1").replace("%1", state.error))
+        why = [
+            f"{job.kind}: {job_reason_text(job)}"
+            for job in jobs
+            if job.state in (JobState.FAILED, JobState.SKIPPED)
+            and (job.error or job.result)
+            and (state.state != JobState.FAILED or job.state == JobState.FAILED)
+        ]
+        if state.error and why:  # combine's rule of which jobs say why, in the user's words
+            lines.append(self.tr("Why: %1").replace("%1", "; ".join(why)))
         names = []
         for item in service.renditions(record, jobs):
             size = f"{item['width']}×{item['height']}" if item.get("width") else ""
@@ -319,7 +326,7 @@ class JobsDock(QDockWidget):
                 state_text(job.state),
                 "",
                 str(job.attempts),
-                job.error or "",
+                job_reason_text(job) if job.error or job.result.get("reason") else "",
             ]
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
