@@ -142,6 +142,35 @@ def test_a_finished_row_is_on_disk_before_the_next_save_of_the_queue(
     assert not journal_file(saved).exists()  # the last save holds everything: journal emptied
 
 
+def test_dropped_files_are_on_disk_at_once_even_in_a_busy_import(
+    qtbot: Any,
+    library: Library,
+    media_dir: MediaSet,
+    tmp_path: Path,
+    held_ingest: tuple[threading.Event, threading.Event],
+    english: None,
+) -> None:
+    """A kill -9 seconds after a drop, while earlier uploads keep the queue busy (its saves
+    wait for a quiet moment, SAVE_MAX_DELAY at most), found the dropped rows lost: now the
+    rows of a drop are saved as soon as they are queued."""
+    stored, release = held_ingest
+    saved = queue_file(library.paths.data_dir)
+    controller = _started(qtbot, library)
+    controller._save_timer.setInterval(60_000)  # the debounced save never comes in this test
+    try:
+        controller.add_paths([_copy(media_dir.jpeg, tmp_path / "a.jpg")])
+        wait_for(qtbot, stored.is_set)  # one upload running, held
+        folder = tmp_path / "drop"
+        for n in range(5):
+            _copy(media_dir.png, folder / f"p{n}.png")
+        controller.add_paths([folder])
+        wait_for(qtbot, lambda: len(_saved_rows(saved)) == 6, timeout=3000)
+        assert {Path(r["path"]).name for r in _saved_rows(saved)} >= {f"p{n}.png" for n in range(5)}
+    finally:
+        release.set()
+        controller.shutdown()
+
+
 def test_after_a_crash_rows_already_in_the_library_read_done_not_duplicate(
     qtbot: Any,
     library: Library,

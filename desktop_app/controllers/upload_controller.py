@@ -232,6 +232,11 @@ class UploadController(QObject):
         self._running -= 1
         for path, size in files:
             self._submit(self.model.add(path, size, athlete_id))
+        if files:
+            # what the user just dropped is on disk at once, not after the next quiet moment
+            # of a busy import (SAVE_MAX_DELAY): a crash right after a drop loses no row
+            self._save_timer.stop()
+            self._save()
         self._check_idle()
 
     def _submit(self, item: UploadItem) -> None:
@@ -465,8 +470,8 @@ class UploadController(QObject):
         return rows
 
     def _save(self) -> None:
-        if self._restoring:
-            return  # saved once the rows are back (_restore)
+        if self._restoring or self._closing:
+            return  # saved once the rows are back (_restore), or by shutdown
         if self._queue_file is not None and self._journal is not None:
             upto = self._journal.seq  # the journal entries this snapshot already holds
             self._disk.submit(
