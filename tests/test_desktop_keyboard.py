@@ -216,6 +216,36 @@ def test_delete_of_files_all_on_screen_does_not_ask(
     assert QApplication.activeModalWidget() is None
 
 
+def test_after_delete_the_file_in_its_place_is_selected_for_the_next_delete(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Delete, Delete: the second trashes the file that took the first one's place (it is
+    selected and shown, not just focused), as in a file manager."""
+    _rows(qtbot, window, 4)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 1)
+    first = _selected_names(window)[0]
+    wait_for(qtbot, window.commands.trash.isEnabled)
+    _key(qtbot, Key.Key_Delete)
+    wait_for(qtbot, lambda: len(_trashed(library)) == 1)
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 1)
+    second = _selected_names(window)[0]
+    assert second != first
+    wait_for(
+        qtbot,
+        lambda: (
+            window.controller.current is not None
+            and window.controller.current.original_filename == second
+        ),
+    )
+    wait_for(qtbot, window.commands.trash.isEnabled)
+    _key(qtbot, Key.Key_Delete)
+    wait_for(qtbot, lambda: len(_trashed(library)) == 2)
+
+
 # ---- 2. and 3. the details editor keeps its keys ------------------------------------------------
 def test_space_and_delete_in_the_details_editor_stay_there(
     qtbot,

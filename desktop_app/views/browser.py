@@ -127,6 +127,9 @@ class FileBrowser(QWidget):
         self._selection_count = 0
         for signal in (model.modelReset, model.rowsRemoved, model.layoutChanged):
             signal.connect(self._count_selection_later)
+        # A selected file that goes away (trashed, deleted, moved out of the view) leaves the
+        # file now in its place selected, as file managers do: Delete, Delete trashes two.
+        model.rowsRemoved.connect(self._select_in_place)
         controller.filterChanged.connect(self._update_empty)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
@@ -185,6 +188,9 @@ class FileBrowser(QWidget):
         grid.setAcceptDrops(False)
         grid.setMouseTracking(True)
         grid.setItemDelegate(ThumbnailDelegate(grid))
+        # before the view's own slots: they drop the removed rows from the selection
+        self._had_selection = False
+        self.controller.grid.rowsAboutToBeRemoved.connect(self._note_selection)
         grid.setModel(self.controller.grid)
         grid.selectionModel().currentChanged.connect(self._on_current)
         grid.selectionModel().selectionChanged.connect(self._on_selection)
@@ -378,6 +384,20 @@ class FileBrowser(QWidget):
         # The details panel may have moved while the rows were away (a file picked meanwhile, or
         # cleared): it follows the restored selection through the usual guard.
         self._match_selection()
+
+    def _note_selection(self, *_: object) -> None:
+        selection = self.grid.selectionModel() if hasattr(self, "grid") else None
+        self._had_selection = selection is not None and selection.hasSelection()
+
+    def _select_in_place(self, *_: object) -> None:
+        had, self._had_selection = self._had_selection, False
+        current = self.grid.currentIndex()
+        selection = self.grid.selectionModel()
+        if had and current.isValid() and not selection.hasSelection():
+            # through the usual path (the details panel follows, after the guard)
+            self.grid.selectionModel().select(
+                current, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
 
     def _count_selection_later(self, *_: object) -> None:
         QTimer.singleShot(0, self, self._count_selection)  # after the selection model caught up
