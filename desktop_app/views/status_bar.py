@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from sqlalchemy.engine import make_url
@@ -15,6 +16,10 @@ from desktop_app.formatting import size_text
 
 # Room around a transient message: the status bar's margins and the message's own padding
 MESSAGE_MARGIN = 24
+# After a notice ends, the labels that stepped aside come back only this much later: during an
+# import the notices follow each other, and labels coming back between two of them made the
+# next one start crushed ("Subid") for a frame or more.
+RETURN_DELAY = 1500  # ms
 
 
 class MainStatusBar(QStatusBar):
@@ -45,6 +50,10 @@ class MainStatusBar(QStatusBar):
         self.counts.setMinimumWidth(60)
         self.yielding = (self.catalog, self.storage, self.feed, self.counts)  # in this order
         self._stepped_aside: list[QLabel] = []
+        self._return = QTimer(self)
+        self._return.setSingleShot(True)
+        self._return.setInterval(RETURN_DELAY)
+        self._return.timeout.connect(self._labels_back)
         self.messageChanged.connect(self._fit_message)
         self.set_storage(settings)
         self.set_catalog(settings)
@@ -149,18 +158,35 @@ class MainStatusBar(QStatusBar):
         )
 
     def _fit_message(self, message: str = "") -> None:
-        for label in self._stepped_aside:
-            label.show()
-        self._stepped_aside = []
         if not message:
+            if self._stepped_aside:
+                self._return.start()  # not at once: another notice may follow
             return
+        self._return.stop()
         need = self.fontMetrics().horizontalAdvance(message)
+        # labels aside come back, most needed first, while the notice still fits beside them
+        for label in reversed(list(self._stepped_aside)):
+            label.show()
+            if self.message_room() < need:
+                label.hide()
+                break
+            self._stepped_aside.remove(label)
         for label in self.yielding:
             if self.message_room() >= need:
                 break
             if label.isVisibleTo(self):
                 label.hide()
                 self._stepped_aside.append(label)
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the labels move now, before the notice is painted
+
+    def _labels_back(self) -> None:
+        if self.currentMessage():
+            return
+        for label in self._stepped_aside:
+            label.show()
+        self._stepped_aside = []
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
