@@ -333,3 +333,27 @@ def test_page_down_and_up_preview_the_next_and_previous_file_of_the_grid(
     assert shown.args[0].id == grid.record_at(1).id
     assert window.browser.selected_ids() == [grid.record_at(1).id]
     window.preview_dialog.close()
+
+
+def test_page_keys_keep_the_preview_window_where_and_as_large_as_it_was(
+    qtbot: Any, window: Any, library: Library, tmp_path: Path
+) -> None:
+    """Pictures of other sizes one after the other: the window does not jump with each."""
+    library.uploads.ingest(media.make_jpeg(tmp_path / "wide.jpg", size=(900, 400)), "image")
+    library.uploads.ingest(media.make_png(tmp_path / "tall.png", size=(300, 700)), "image")
+    grid = window.controller.grid
+    wait_for(qtbot, lambda: grid.rowCount() == 2)
+    window.browser.select_row(0)
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT):
+        window.commands.preview.trigger()
+    first = window.preview_dialog
+    _active(qtbot, first)
+    first.resize(first.width() + 37, first.height() + 23)  # the user's own size
+    wait_for(qtbot, lambda: first.width() > 0)
+    kept = first.geometry()
+    with qtbot.waitSignal(window.controller.previewReady, timeout=TIMEOUT):
+        qtbot.keyClick(first.viewer, Qt.Key.Key_PageDown)
+    second = window.preview_dialog
+    assert second is not first
+    wait_for(qtbot, lambda: second.size() == kept.size())
+    window.preview_dialog.close()

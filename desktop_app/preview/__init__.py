@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QDialog, QWidget
 
 from core.records import FileRecord
@@ -81,6 +83,12 @@ def grid_steps(parent: Any) -> Step | None:
     return step
 
 
+# The geometry of a preview left by PageUp/PageDown (and when), for the one that opens in its
+# place; a step whose preview never came does not shape a later, unrelated one.
+_stepped_from: list[tuple[QRect, float]] = []
+STEP_WINDOW = 10.0  # seconds
+
+
 def open_preview(
     parent: QWidget | None, record: FileRecord, source: str, *, step: Step | None = None
 ) -> QDialog:
@@ -93,10 +101,23 @@ def open_preview(
 
     dialog = PreviewDialog(record, source, parent)
     dialog.finished.connect(dialog.deleteLater)
+    # a step keeps the window where and as large as the user had it, whatever the next
+    # picture's size (it jumped with every file)
+    carried, _stepped_from[:] = _stepped_from[:1], []
+    if carried and time.monotonic() - carried[0][1] < STEP_WINDOW:
+        dialog.setGeometry(carried[0][0])
     step = step if step is not None else grid_steps(parent)
     if step is not None:
         dialog.set_navigable(True)
-        dialog.stepRequested.connect(lambda delta: step(dialog.record, delta) and dialog.close())
+
+        def stepped(delta: int) -> None:
+            _stepped_from[:] = [(dialog.geometry(), time.monotonic())]
+            if step(dialog.record, delta):
+                dialog.close()
+            else:
+                _stepped_from[:] = []
+
+        dialog.stepRequested.connect(stepped)
     if parent is None:  # keep a parentless dialog alive until Qt deletes it
         key = id(dialog)
         _open_dialogs[key] = dialog
