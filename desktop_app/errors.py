@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QLocale
 
 from core.errors import MediaDeskError
+from core.mediatypes import BY_MIME
 from desktop_app.formatting import size_text
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,16 @@ def _known_message(exc: MediaDeskError) -> str | None:
                 if isinstance(found, str)
                 else QCoreApplication.translate("Errors", "unknown content")
             )
+            accepted = _type_names(exc.details.get("allowed"))
+            if accepted:  # what this library accepts (its ALLOWED_* settings)
+                return (
+                    QCoreApplication.translate(
+                        "Errors",
+                        "This type of file (%1) is not supported. This library accepts %2 files.",
+                    )
+                    .replace("%1", what)
+                    .replace("%2", accepted)
+                )
             return QCoreApplication.translate(
                 "Errors",
                 "This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and "
@@ -185,6 +196,22 @@ def _known_message(exc: MediaDeskError) -> str | None:
     if reason == "token_name_length":
         return QCoreApplication.translate("Errors", "A token name needs 1 to 100 characters.")
     return None
+
+
+# How the accepted types are named to people (their stored extensions, as users know them)
+_TYPE_NAMES = {"jpg": "JPEG", "webp": "WebP", "webm": "WebM"}
+
+
+def _type_names(allowed: object) -> str:
+    """ "JPEG, PNG, MP4" for core's details.allowed (MIME types); "" when there are none."""
+    if not isinstance(allowed, list):
+        return ""
+    names = []
+    for mime in allowed:
+        media = BY_MIME.get(str(mime))
+        if media is not None:
+            names.append(_TYPE_NAMES.get(media.ext, media.ext.upper()))
+    return ", ".join(names)
 
 
 def _limit_text(limit: int) -> str:

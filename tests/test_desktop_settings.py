@@ -107,10 +107,13 @@ def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: 
     wav = info.value
     message = describe_error(wav)
     assert message.text == (
-        "This type of file (Waveform Audio File Format) is not supported. MediaDesk accepts "
-        "JPEG, PNG, WebP and "
-        "GIF photos and MP4, MOV, AVI, WMV and WebM videos."
+        "This type of file (Waveform Audio File Format) is not supported. This library accepts "
+        "JPEG, PNG, WebP, GIF, MP4, AVI, MOV, WMV, WebM files."
     )
+    # the types this library's ALLOWED_* settings accept, not every type MediaDesk knows
+    with pytest.raises(UnsupportedType) as narrow:
+        sniff_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(32), ["image/jpeg", "video/mp4"])
+    assert describe_error(narrow.value).text.endswith("This library accepts JPEG, MP4 files.")
     assert message.detail == wav.message and error_text(wav) == message.text  # detail on demand
     limit = TooLarge("larger than 104857600 bytes", details={"max_size": 100 * 1024 * 1024})
     assert describe_error(limit).text.startswith("The file is larger than the limit of 100 MiB.")

@@ -315,237 +315,242 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="63"/>
+        <location filename="../../desktop_app/errors.py" line="64"/>
         <source>Technical detail: %1</source>
         <translation>Detalle técnico (en inglés): %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="69"/>
+        <location filename="../../desktop_app/errors.py" line="70"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="70"/>
+        <location filename="../../desktop_app/errors.py" line="71"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="75"/>
+        <location filename="../../desktop_app/errors.py" line="76"/>
         <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="80"/>
+        <location filename="../../desktop_app/errors.py" line="81"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="83"/>
+        <location filename="../../desktop_app/errors.py" line="84"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="84"/>
+        <location filename="../../desktop_app/errors.py" line="85"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="87"/>
+        <location filename="../../desktop_app/errors.py" line="88"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="90"/>
+        <location filename="../../desktop_app/errors.py" line="91"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="94"/>
+        <location filename="../../desktop_app/errors.py" line="95"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="98"/>
+        <location filename="../../desktop_app/errors.py" line="99"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="101"/>
+        <location filename="../../desktop_app/errors.py" line="102"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="105"/>
+        <location filename="../../desktop_app/errors.py" line="106"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="110"/>
+        <location filename="../../desktop_app/errors.py" line="111"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="111"/>
+        <location filename="../../desktop_app/errors.py" line="112"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="114"/>
+        <location filename="../../desktop_app/errors.py" line="115"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="115"/>
+        <location filename="../../desktop_app/errors.py" line="116"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="117"/>
+        <location filename="../../desktop_app/errors.py" line="118"/>
         <source>The upload and the server disagree on how much was sent. Try again.</source>
         <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="120"/>
+        <location filename="../../desktop_app/errors.py" line="121"/>
         <source>This upload expired or was refused. Start it again.</source>
         <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="123"/>
+        <location filename="../../desktop_app/errors.py" line="124"/>
         <source>This upload is being sent by someone else right now. Try again shortly.</source>
         <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="126"/>
+        <location filename="../../desktop_app/errors.py" line="127"/>
         <source>Part of the file arrived damaged and was discarded. Try again.</source>
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="137"/>
+        <location filename="../../desktop_app/errors.py" line="138"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="143"/>
+        <location filename="../../desktop_app/errors.py" line="144"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="145"/>
+        <location filename="../../desktop_app/errors.py" line="146"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="149"/>
+        <location filename="../../desktop_app/errors.py" line="150"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="159"/>
+        <location filename="../../desktop_app/errors.py" line="160"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="172"/>
+        <location filename="../../desktop_app/errors.py" line="173"/>
         <source>unknown content</source>
         <translation>contenido desconocido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="174"/>
+        <location filename="../../desktop_app/errors.py" line="178"/>
+        <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
+        <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="185"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="180"/>
+        <location filename="../../desktop_app/errors.py" line="191"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="182"/>
+        <location filename="../../desktop_app/errors.py" line="193"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="186"/>
+        <location filename="../../desktop_app/errors.py" line="197"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="203"/>
+        <location filename="../../desktop_app/errors.py" line="230"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="210"/>
+        <location filename="../../desktop_app/errors.py" line="237"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="215"/>
+        <location filename="../../desktop_app/errors.py" line="242"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="219"/>
+        <location filename="../../desktop_app/errors.py" line="246"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="224"/>
+        <location filename="../../desktop_app/errors.py" line="251"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="226"/>
+        <location filename="../../desktop_app/errors.py" line="253"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="231"/>
+        <location filename="../../desktop_app/errors.py" line="258"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="235"/>
+        <location filename="../../desktop_app/errors.py" line="262"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="244"/>
+        <location filename="../../desktop_app/errors.py" line="271"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="245"/>
+        <location filename="../../desktop_app/errors.py" line="272"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="246"/>
+        <location filename="../../desktop_app/errors.py" line="273"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="249"/>
+        <location filename="../../desktop_app/errors.py" line="276"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="252"/>
+        <location filename="../../desktop_app/errors.py" line="279"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="255"/>
+        <location filename="../../desktop_app/errors.py" line="282"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="281"/>
+        <location filename="../../desktop_app/errors.py" line="308"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="290"/>
+        <location filename="../../desktop_app/errors.py" line="317"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -553,62 +558,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="141"/>
+        <location filename="../../desktop_app/views/browser.py" line="144"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="151"/>
+        <location filename="../../desktop_app/views/browser.py" line="154"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="152"/>
+        <location filename="../../desktop_app/views/browser.py" line="155"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="153"/>
+        <location filename="../../desktop_app/views/browser.py" line="156"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="154"/>
+        <location filename="../../desktop_app/views/browser.py" line="157"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="155"/>
+        <location filename="../../desktop_app/views/browser.py" line="158"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="156"/>
+        <location filename="../../desktop_app/views/browser.py" line="159"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="157"/>
+        <location filename="../../desktop_app/views/browser.py" line="160"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="158"/>
+        <location filename="../../desktop_app/views/browser.py" line="161"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="163"/>
+        <location filename="../../desktop_app/views/browser.py" line="166"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="168"/>
+        <location filename="../../desktop_app/views/browser.py" line="171"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="525"/>
+        <location filename="../../desktop_app/views/browser.py" line="545"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -616,17 +621,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="538"/>
+        <location filename="../../desktop_app/views/browser.py" line="558"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="541"/>
+        <location filename="../../desktop_app/views/browser.py" line="561"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="544"/>
+        <location filename="../../desktop_app/views/browser.py" line="564"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -634,7 +639,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="552"/>
+        <location filename="../../desktop_app/views/browser.py" line="572"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -643,7 +648,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="559"/>
+        <location filename="../../desktop_app/views/browser.py" line="579"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -652,7 +657,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="564"/>
+        <location filename="../../desktop_app/views/browser.py" line="584"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -661,7 +666,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="569"/>
+        <location filename="../../desktop_app/views/browser.py" line="589"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -670,7 +675,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="573"/>
+        <location filename="../../desktop_app/views/browser.py" line="593"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -926,77 +931,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="57"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="66"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="60"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="69"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="70"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="79"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="75"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="84"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="82"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="91"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="83"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="92"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="85"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="94"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="88"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="97"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="89"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="98"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="95"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="104"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="97"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="106"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="99"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="108"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="107"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="116"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="112"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="121"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="120"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="129"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1004,7 +1009,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="121"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1012,7 +1017,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="122"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
