@@ -7,11 +7,15 @@ import math
 import struct
 import wave
 import zlib
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from PIL import ExifTags, Image, ImageDraw
+
+from core.records import FileRecord
 
 Color = tuple[int, int, int]
 Size = tuple[int, int]
@@ -244,3 +248,39 @@ def make_fake_exe_jpg(path: Path, kind: str = "elf") -> Path:
         head = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(44) + b"PE\0\0"
     Path(path).write_bytes(head + bytes(512))
     return Path(path)
+
+
+def make_record(file_type: str, name: str, **extra: Any) -> FileRecord:
+    """A ready file's record (id 1 unless told), for widgets shown without a library."""
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = dict(
+        id=1,
+        storage_key=f"k/{name}",
+        original_filename=name,
+        content_type=None,
+        file_type=file_type,
+        size=None,
+        sha256=None,
+        width=None,
+        height=None,
+        duration=None,
+        video_codec=None,
+        audio_codec=None,
+        frame_rate=None,
+        bit_rate=None,
+        rotation=None,
+        extra={},
+        athlete_id=None,
+        athlete_name=None,
+        is_public=False,
+        description="",
+        status="ready",
+        failure_reason=None,
+        has_thumbnail=False,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
+        version=1,
+    )
+    fields.update(extra)
+    return FileRecord(**fields)

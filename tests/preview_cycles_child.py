@@ -34,7 +34,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from core.records import FileRecord
 from desktop_app.app import route_qt_messages
 from tests import media
+from tests.media import make_record
 
 State = QMediaPlayer.PlaybackState
 Status = QMediaPlayer.MediaStatus
@@ -94,35 +94,18 @@ def wait_until(predicate: Any, timeout_s: float = 10.0) -> bool:
 
 
 def record(file_id: int, name: str) -> FileRecord:
-    now = datetime.now(UTC)
-    return FileRecord(
+    """A 2-second 320×240 H.264 clip's record."""
+    return make_record(
+        "video",
+        name,
         id=file_id,
-        storage_key=f"k/{name}",
-        original_filename=name,
         content_type="video/mp4",
-        file_type="video",
-        size=None,
-        sha256=None,
         width=320,
         height=240,
         duration=2.0,
         video_codec="h264",
         audio_codec="aac",
         frame_rate=24.0,
-        bit_rate=None,
-        rotation=None,
-        extra={},
-        athlete_id=None,
-        athlete_name=None,
-        is_public=False,
-        description="",
-        status="ready",
-        failure_reason=None,
-        has_thumbnail=False,
-        created_at=now,
-        updated_at=now,
-        deleted_at=None,
-        version=1,
     )
 
 

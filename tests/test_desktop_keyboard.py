@@ -4,14 +4,14 @@ always highlights the view shown."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
@@ -19,6 +19,7 @@ from core.records import FileQuery  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
+from tests.test_desktop_confirm import BoxSpy  # noqa: E402
 from tests.test_desktop_models import add_rows  # noqa: E402
 
 Key = Qt.Key
@@ -62,25 +63,6 @@ def _key(qtbot, key: Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.N
 
 def _selected_names(window: MainWindow) -> list[str]:
     return [r.original_filename for r in window.browser.selected_records()]
-
-
-class AnswerBox:
-    """Answers the next modal message box with `answer(box)`; keeps its texts."""
-
-    def __init__(self, answer: Callable[[QMessageBox], None]) -> None:
-        self.answer = answer
-        self.seen: list[tuple[str, str, QMessageBox.ButtonRole | None]] = []
-        QTimer.singleShot(50, self._poll)
-
-    def _poll(self) -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(50, self._poll)
-            return
-        default = box.defaultButton()
-        role = box.buttonRole(default) if default is not None else None
-        self.seen.append((box.text(), box.informativeText(), role))
-        self.answer(box)
 
 
 def cancel(box: QMessageBox) -> None:
@@ -164,19 +146,20 @@ def test_delete_asks_first_when_selected_files_are_off_screen(
     wait_for(qtbot, lambda: len(_selected_names(window)) == 30)
     note = window.details.selection_note
     wait_for(qtbot, lambda: note.isVisible() and "30 files selected" in note.text())
-    spy = AnswerBox(cancel)
+    spy = BoxSpy(cancel)
     _key(qtbot, Key.Key_Delete)
     wait_for(qtbot, lambda: bool(spy.seen))
-    text, informative, default = spy.seen[0]
-    assert "30 selected files" in text
+    asked = spy.seen[0]
+    assert "30 selected files" in str(asked["text"])
+    informative = str(asked["informative"])
     assert "not on screen" in informative and "file-00029.jpg" in informative
-    assert default == QMessageBox.ButtonRole.RejectRole  # Enter keeps them
+    assert asked["default_role"] == QMessageBox.ButtonRole.RejectRole  # Enter keeps them
     qtbot.wait(200)
     assert _trashed(library) == []
     window.activateWindow()
     wait_for(qtbot, lambda: QApplication.activeWindow() is window)
     view.setFocus()
-    spy = AnswerBox(accept)
+    spy = BoxSpy(accept)
     _key(qtbot, Key.Key_Delete)
     wait_for(qtbot, lambda: bool(spy.seen))
     wait_for(qtbot, lambda: len(_trashed(library)) == 30)

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from core.db.migrate import downgrade, upgrade
 from server.entry import EmbeddedServer
 from tests import media
-from tests.server_fixtures import Tokens, bearer, http_call, multipart_body
+from tests.server_fixtures import Tokens, bearer, http_call, upload_file
 
 INSERT = (
     "INSERT INTO media_files (storage_key, original_filename, name_sort, file_type, is_public, "
@@ -26,22 +26,11 @@ INSERT = (
 )
 
 
-def _upload(url: str, token: str, name: str, data: bytes, ctype: str, kind: str) -> int:
-    body, form = multipart_body(
-        {"file_type": kind, "is_public": "false"}, {"file": (name, data, ctype)}
-    )
-    reply = http_call(
-        f"{url}/files/upload/direct", "POST", body, {**bearer(token), "Content-Type": form}
-    )
-    assert reply.status in (200, 201), reply.body
-    return int(reply.json()["id"])
-
-
 def test_a_deleted_files_watch_link_never_opens_the_next_upload(
     live: EmbeddedServer, tokens: Tokens, tmp_path: Path
 ) -> None:
-    video = media.make_mp4(tmp_path / "a.mp4", seconds=1).read_bytes()
-    first = _upload(live.url, tokens.upload, "a.mp4", video, "video/mp4", "video")
+    video = media.make_mp4(tmp_path / "a.mp4", seconds=1)
+    first = int(upload_file(live, tokens.upload, video, kind="video", is_public="false")["id"])
     reply = http_call(
         f"{live.url}/files/{first}/presigned-url?kind=watch", headers=bearer(tokens.read)
     )
@@ -54,12 +43,14 @@ def test_a_deleted_files_watch_link_never_opens_the_next_upload(
     )
     assert deleted.status == 200, deleted.body
 
-    picture = media.make_jpeg(tmp_path / "b.jpg").read_bytes()
-    second = _upload(live.url, tokens.upload, "b.jpg", picture, "image/jpeg", "image")
+    picture = media.make_jpeg(tmp_path / "b.jpg")
+    second = int(upload_file(live, tokens.upload, picture, is_public="false")["id"])
     assert second > first
     opened = http_call(raw)
     assert opened.status == 404, opened.status
-    assert hashlib.sha256(opened.body).hexdigest() != hashlib.sha256(picture).hexdigest()
+    assert (
+        hashlib.sha256(opened.body).hexdigest() != hashlib.sha256(picture.read_bytes()).hexdigest()
+    )
 
 
 def _schema(engine: object) -> set[str]:

@@ -8,7 +8,6 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,11 @@ from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
 import desktop_app.preview as preview
-from core.records import FileRecord
 from desktop_app.preview.dialog import PreviewDialog
 from desktop_app.preview.image_viewer import ImageViewer
 from desktop_app.preview.player_controls import format_time
 from tests import media
+from tests.media import make_record
 
 # read when pytest-qt creates the QApplication, which happens after collection
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -68,41 +67,6 @@ def _with_gap(path: Path, gap: int = 8 * 1024 * 1024) -> Path:
     free = (gap + 8).to_bytes(4, "big") + b"free" + bytes(gap)
     path.write_bytes(data[:offset] + free + data[offset:])
     return path
-
-
-def make_record(file_type: str, name: str, **extra: Any) -> FileRecord:
-    now = datetime.now(UTC)
-    fields: dict[str, Any] = dict(
-        id=1,
-        storage_key=f"k/{name}",
-        original_filename=name,
-        content_type=None,
-        file_type=file_type,
-        size=None,
-        sha256=None,
-        width=None,
-        height=None,
-        duration=None,
-        video_codec=None,
-        audio_codec=None,
-        frame_rate=None,
-        bit_rate=None,
-        rotation=None,
-        extra={},
-        athlete_id=None,
-        athlete_name=None,
-        is_public=False,
-        description="",
-        status="ready",
-        failure_reason=None,
-        has_thumbnail=False,
-        created_at=now,
-        updated_at=now,
-        deleted_at=None,
-        version=1,
-    )
-    fields.update(extra)
-    return FileRecord(**fields)
 
 
 @pytest.fixture(autouse=True)
