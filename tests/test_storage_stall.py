@@ -8,6 +8,7 @@ answer before monitors, players and proxies give up), far above what the code ta
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
 import threading
@@ -23,6 +24,7 @@ from core.settings import Settings
 from core.storage.s3 import REQUESTS, S3Storage
 from server.entry import EmbeddedServer
 from tests.faults import CuttableProxy, assert_healthy
+from tests.resumable_client import padded_mp4
 from tests.s3_server import S3Target
 from tests.server_fixtures import (
     Reply,
@@ -142,4 +144,49 @@ def test_a_16_mib_part_on_a_slow_link_outlasts_the_timeouts(s3_bucket: S3Target)
         assert [(p.part_number, p.size, p.etag) for p in parts] == [(1, len(data), etag)]
         storage.abort_multipart(key, upload_id)
     finally:
+        proxy.close()
+
+
+def test_a_store_that_stalls_mid_stream_cuts_the_answer_within_seconds(
+    s3_settings: Settings, tmp_path: Any
+) -> None:
+    """The bucket stops sending halfway through an object: the player gets a cut answer (not
+    a connection left open forever, which players show as endless buffering), the server
+    keeps answering others meanwhile, and streams again once the store is back.
+
+    Loopback buffers along the way (proxy → server → client) hold a few MiB, so the object is
+    big and the client reads slowly until the stall: what the server has not yet fetched when
+    the bucket falls silent is most of it."""
+    proxy = _proxied(s3_settings.r2_endpoint_url)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    tokens = make_tokens(lib)
+    source = padded_mp4(tmp_path / "match.mp4", 64 * MiB)
+    video = lib.uploads.ingest(source, "video")
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(server.url).port, timeout=120)
+    try:
+        conn.request("GET", f"/stream/{video.id}/raw", headers=bearer(tokens.read))
+        answer = conn.getresponse()
+        assert answer.status == 200 and int(answer.headers["Content-Length"]) == 64 * MiB
+        received = len(answer.read(MiB))
+        proxy.stall()
+        start = time.monotonic()
+        listed = http_call(f"{server.url}/files/", headers=bearer(tokens.read), timeout=5)
+        assert listed.status == 200 and listed.json()["total"] == 1, listed.body
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            answer.read()  # everything the server sends until it gives up on the bucket
+        seconds = time.monotonic() - start
+        received += len(cut.value.partial)
+        assert received < 64 * MiB
+        assert seconds < BOUND, f"the cut answer took {seconds:.1f} s"
+        assert REQUESTS.read - 1 < seconds, seconds  # cut by the read timeout, not by chance
+
+        proxy.restore()
+        streamed = http_call(f"{server.url}/stream/{video.id}/raw", headers=bearer(tokens.read))
+        assert streamed.status == 200 and streamed.body == source.read_bytes()
+    finally:
+        conn.close()
+        server.stop()
+        lib.close()
         proxy.close()
