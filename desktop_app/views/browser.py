@@ -102,7 +102,9 @@ class FileBrowser(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._build_toolbar())
         self.stack = QStackedWidget(self)
-        self.grid = self._build_grid()
+        # set before it is wired: its slots and event filter read `self.grid` from the start
+        self.grid = FileGridView(self)
+        self._wire_grid()
         self.empty = QLabel(self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -173,8 +175,8 @@ class FileBrowser(QWidget):
         row.addWidget(self.total)
         return row
 
-    def _build_grid(self) -> FileGridView:
-        grid = FileGridView(self)
+    def _wire_grid(self) -> None:
+        grid = self.grid
         grid.setViewMode(QListView.ViewMode.IconMode)
         grid.setMovement(QListView.Movement.Static)
         grid.setResizeMode(QListView.ResizeMode.Adjust)
@@ -188,7 +190,9 @@ class FileBrowser(QWidget):
         grid.setAcceptDrops(False)
         grid.setMouseTracking(True)
         grid.setItemDelegate(ThumbnailDelegate(grid))
-        # before the view's own slots: they drop the removed rows from the selection
+        # Connected before setModel, which connects the view's own slots: Qt calls a signal's
+        # slots in the order they were connected, and the view's drop the removed rows from
+        # the selection (whether one was had would always read False after them).
         self._had_selection = False
         self.controller.grid.rowsAboutToBeRemoved.connect(self._note_selection)
         grid.setModel(self.controller.grid)
@@ -208,7 +212,6 @@ class FileBrowser(QWidget):
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), grid)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
         escape.activated.connect(self.clear_search)
-        return grid
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """End goes to the last file of the library, not of the loaded pages; Home to the first
@@ -217,7 +220,7 @@ class FileBrowser(QWidget):
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
-            and watched is getattr(self, "grid", None)
+            and watched is self.grid
             and event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End)
         ):
             ctrl = Qt.KeyboardModifier.ControlModifier
@@ -386,8 +389,7 @@ class FileBrowser(QWidget):
         self._match_selection()
 
     def _note_selection(self, *_: object) -> None:
-        selection = self.grid.selectionModel() if hasattr(self, "grid") else None
-        self._had_selection = selection is not None and selection.hasSelection()
+        self._had_selection = self.grid.selectionModel().hasSelection()
 
     def _select_in_place(self, *_: object) -> None:
         had, self._had_selection = self._had_selection, False
@@ -434,19 +436,27 @@ class FileBrowser(QWidget):
             QTimer.singleShot(0, self, self._match_selection)
 
     def _match_selection(self) -> None:
-        """The details panel shows a selected file or none: never one that is not selected."""
+        """The details panel shows a selected file or none: never one that is not selected.
+
+        The file with the focus frame, when selected, is the one shown (as in digiKam or
+        Finder): Shift+click and Shift+arrows select a range and focus its far end, whose
+        currentChanged came before the selection did (`_on_current` let it pass), and the
+        details stayed on the anchor while the frame was on the file just clicked.
+        """
         if self._restoring:
             return
         shown = self.controller.current
         selection = self.grid.selectionModel()
         rows = sorted(i.row() for i in selection.selectedIndexes())
         model = self.controller.grid
-        if shown is not None and model.row_of(shown.id) in rows:
-            return
         current = self.grid.currentIndex()
-        row = current.row() if current.isValid() and current.row() in rows else None
-        if row is None and rows:
-            row = rows[0]
+        shown_row = model.row_of(shown.id) if shown is not None else -1
+        # the focused file if selected, else the one shown if still selected, else the first
+        row: int | None = current.row() if current.isValid() else -1
+        if row not in rows:
+            row = shown_row if shown_row in rows else rows[0] if rows else None
+        if row is not None and row == shown_row:
+            return
         record = model.record_at(row) if row is not None else None
         if record is None:
             if shown is not None:
