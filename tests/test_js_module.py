@@ -21,10 +21,16 @@ from typing import Any
 
 import pytest
 
+from core.filenames import clean_filename
 from core.library import Library
+from core.records import MAX_DESCRIPTION
+from server.client import Client
 from server.entry import EmbeddedServer
 from tests.browser import Browser, chromium_path
-from tests.server_fixtures import http_call, make_tokens, server_config
+from tests.s3_server import s3_client
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.test_client_upload_fields import BROWSER_NAMES
+from tests.test_form_filenames import Pictures
 
 pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed"),
@@ -76,37 +82,50 @@ def test_module_and_demo_page_are_served(server: EmbeddedServer, site: Site) -> 
 
 
 UPLOAD = """
-async (b64, name, type, token, fileType) => {
+async (b64, name, type, token, fileType, extra) => {
   const { uploadFile } = await import(SERVER + "/static/mediadesk.js");
   const file = new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, {type});
   const events = [];
+  const spied = () => ({events, requests: window.__requests, calls: window.__calls});
   try {
     const stored = await uploadFile(file, {
       token, fileType: fileType || undefined, isPublic: true,
-      onProgress: (sent, total) => events.push([sent, total]),
+      onProgress: (sent, total) => events.push([sent, total]), ...extra,
     });
-    return {stored, events, requests: window.__requests};
+    return {stored, ...spied()};
   } catch (err) {
-    return {error: {code: err.code, status: err.status, message: err.message},
-            events, requests: window.__requests};
+    return {error: {code: err.code, status: err.status, message: err.message,
+                    reason: err.reason, details: err.details}, ...spied()};
   }
 }
 """
 
-# Every request the page makes, by URL (fetch and XMLHttpRequest)
+# Every request the page makes, by URL (fetch and XMLHttpRequest); __calls also has each
+# one's method and text body. window.__olderServer = true makes the presign lose its
+# description on the way, as a server from before that field ignores it.
 SPY = """
 (() => {
   window.__requests = [];
+  window.__calls = [];
+  window.__olderServer = false;
   if (window.__spying) return true;
   window.__spying = true;
   const fetch0 = window.fetch;
   window.fetch = (url, init) => {
     window.__requests.push(String(url));
+    if (window.__olderServer && String(url).endsWith("/files/upload/presigned")) {
+      const form = JSON.parse(init.body);
+      delete form.description;
+      init = {...init, body: JSON.stringify(form)};
+    }
+    const body = init && typeof init.body === "string" ? init.body : null;
+    window.__calls.push([(init && init.method) || "GET", String(url), body]);
     return fetch0(url, init);
   };
   const open0 = XMLHttpRequest.prototype.open;
   XMLHttpRequest.prototype.open = function (method, url, ...rest) {
     window.__requests.push(String(url));
+    window.__calls.push([method, String(url), null]);
     return open0.call(this, method, url, ...rest);
   };
   return true;
@@ -115,13 +134,24 @@ SPY = """
 
 
 async def _upload(
-    browser: Browser, server: str, path: Path | bytes, name: str, mime: str, token: str, kind=""
+    browser: Browser,
+    server: str,
+    path: Path | bytes,
+    name: str,
+    mime: str,
+    token: str,
+    kind: str = "",
+    *,
+    older_server: bool = False,
+    **extra: Any,
 ) -> dict[str, Any]:
     data = path if isinstance(path, bytes) else Path(path).read_bytes()
     args = ", ".join(
-        json.dumps(v) for v in (base64.b64encode(data).decode(), name, mime, token, kind)
+        json.dumps(v) for v in (base64.b64encode(data).decode(), name, mime, token, kind, extra)
     )
     await browser.evaluate(SPY)
+    if older_server:
+        await browser.evaluate("window.__olderServer = true")
     return await browser.evaluate(
         f"(() => {{ const SERVER = {json.dumps(server)}; return ({UPLOAD})({args}); }})()"
     )
@@ -201,6 +231,134 @@ async def test_stream_and_watch_urls(server: EmbeddedServer) -> None:
     ]
 
 
+DESCRIPTION = "Warm-up, lap 2 — ñandú 写真\nsecond line"
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request: pytest.FixtureRequest) -> Iterator[tuple[EmbeddedServer, Library]]:
+    """The server on local storage, or on moto's S3 with a bucket that lets the server's own
+    pages PUT to it (CORS)."""
+    library: Library = request.getfixturevalue(
+        "library" if request.param == "local" else "s3_library"
+    )
+    live = EmbeddedServer(library, config=server_config(library))
+    live.start()
+    if request.param == "s3":
+        s3_client(request.getfixturevalue("s3_bucket")).put_bucket_cors(
+            Bucket=request.getfixturevalue("s3_bucket").bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": [live.url],
+                        "AllowedMethods": ["PUT", "GET"],
+                        "AllowedHeaders": ["content-type"],
+                        "MaxAgeSeconds": 600,
+                    }
+                ]
+            },
+        )
+    yield live, library
+    live.stop()
+
+
+def _methods(result: dict[str, Any]) -> list[str]:
+    return [method for method, _, _ in result["calls"]]
+
+
+async def test_the_description_goes_in_the_presign(
+    backend: tuple[EmbeddedServer, Library], tmp_path: Path
+) -> None:
+    """One request: the description is a field of the presign, refused (with the server's
+    code) before any byte is sent; no PATCH after the confirm, except for a server that
+    ignored the field."""
+    live, library = backend
+    tokens = make_tokens(library)
+    pictures = Pictures(tmp_path)
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{live.url}/upload-demo")
+        photo = pictures.next()
+        up = functools.partial(_upload, browser, live.url, mime="image/jpeg", token=tokens.upload)
+        result = await up(photo, "lap.jpg", description=DESCRIPTION)
+        assert "error" not in result, result
+        assert result["stored"]["description"] == DESCRIPTION
+        [presign] = [c for c in result["calls"] if c[1].endswith("/files/upload/presigned")]
+        assert json.loads(presign[2])["description"] == DESCRIPTION
+        assert "PATCH" not in _methods(result)
+        stored = http_call(
+            f"{live.url}/files/{result['stored']['id']}", headers=bearer(tokens.read)
+        )
+        assert stored.json()["description"] == DESCRIPTION
+
+        # the same bytes again: a duplicate keeps its own description (as a direct upload's)
+        again = await up(photo, "lap again.jpg", description="Something else")
+        assert again["stored"]["duplicate"] is True
+        assert again["stored"]["description"] == DESCRIPTION and "PATCH" not in _methods(again)
+
+        # refused by the server: its code and reason, and nothing was uploaded
+        before = library.counts()
+        refused = await up(pictures.next(), "long.jpg", description="x" * (MAX_DESCRIPTION + 1))
+        error = refused["error"]
+        assert (error["status"], error["code"], error["reason"]) == (
+            400,
+            "invalid_input",
+            "description_too_long",
+        )
+        assert _methods(refused) == ["POST"], refused["calls"]  # the presign only (/config cached)
+        assert library.counts() == before
+
+        # a server from before the field: the description follows the confirm, as before
+        older = await up(pictures.next(), "old.jpg", description=DESCRIPTION, older_server=True)
+        assert "description" not in json.loads(older["calls"][0][2])
+        assert _methods(older)[-2:] == ["POST", "PATCH"]
+        assert older["stored"]["description"] == DESCRIPTION
+
+
+# A file chosen in a page, sent in a form by the browser itself (its FormData encoding)
+BROWSER_FORM = """
+async (b64, name, token) => {
+  const file = new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name,
+                        {type: "image/jpeg"});
+  const form = new FormData();
+  form.append("file_type", "image");
+  form.append("file", file);
+  const reply = await fetch("/files/upload/direct",
+    {method: "POST", body: form, headers: {Authorization: "Bearer " + token}});
+  return [reply.status, await reply.json()];
+}
+"""
+
+
+async def test_names_are_stored_as_a_browsers_own_form_upload_stores_them(
+    server: EmbeddedServer, library: Library, tmp_path: Path
+) -> None:
+    """uploadFile sends the name as JSON text; Chromium's FormData, the Python client's direct
+    upload and uploadFile all store the same name for names with quotes, backslashes, CR/LF,
+    tabs, % and other scripts."""
+    token = make_tokens(library).upload
+    pictures = Pictures(tmp_path)
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        with Client(server.url, token) as client:
+            for name in BROWSER_NAMES:
+                data = pictures.next().read_bytes()
+                args = ", ".join(
+                    json.dumps(v) for v in (base64.b64encode(data).decode(), name, token)
+                )
+                status, form = await browser.evaluate(f"({BROWSER_FORM})({args})")
+                assert status == 201, form
+                module = await _upload(
+                    browser, server.url, pictures.next(), name, "image/jpeg", token
+                )
+                python = client.upload(pictures.next(), original_filename=name)
+                assert python.flow == "direct"
+                names = {
+                    "form": form["original_filename"],
+                    "module": module["stored"]["original_filename"],
+                    "python": python.file["original_filename"],
+                }
+                assert names == dict.fromkeys(names, clean_filename(name)), repr(name)
+
+
 def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
     """The module's magic numbers say what core.mediatypes says, for every sample."""
     from core.errors import MediaDeskError
@@ -216,7 +374,7 @@ def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
     }
     samples["heic"] = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 40
     samples["text"] = b"just some notes, renamed .jpg\n" * 4
-    expected = {}
+    expected: dict[str, str | None] = {}
     for name, head in samples.items():
         try:
             expected[name] = sniff_bytes(head).mime

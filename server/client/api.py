@@ -52,6 +52,7 @@ class ClientError(Exception):
         status: int | None = None,
         request_id: str | None = None,
         details: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -59,6 +60,7 @@ class ClientError(Exception):
         self.status = status
         self.request_id = request_id
         self.details = dict(details or {})
+        self.reason = reason  # the server's finer cause under the code (description_too_long)
 
     @property
     def local(self) -> bool:
@@ -157,6 +159,66 @@ class _Chunks:
             self.sent(min(start + CHUNK, len(view)))
 
 
+# A file name in a form part as browsers write it (the WHATWG HTML multipart/form-data
+# encoding, which the server reads: server/receive.py): a quote as %22, CR as %0D, LF as %0A,
+# nothing else escaped, so a backslash or a % is a character of the name, and a tab goes raw.
+# httpx's own encoder also doubled backslashes and percent-encoded every control character,
+# which the server then stored as typed ("a<TAB>b.jpg" became "a%09b.jpg", a browser's upload
+# "ab.jpg"). The other control characters cannot travel raw in a part header (the server
+# refuses the part, a browser's too) and the stored-name rule (core.filenames) drops them
+# anyway: they are left out.
+_FORM_ESCAPES = {'"': "%22", "\r": "%0D", "\n": "%0A"}
+_FORM_NAME = re.compile(r'["\r\n]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+
+
+def _form_quoted(name: str) -> str:
+    """`name` ready to go between the quotes of a part's `filename="..."` or `name="..."`."""
+    return _FORM_NAME.sub(lambda m: _FORM_ESCAPES.get(m.group(), ""), name)
+
+
+class _Form:
+    """A multipart/form-data body as a browser's FormData writes it: the text fields, then the
+    file part read in chunks (with progress); iterable again, from the file's start, for a
+    retry. Its length is known, so it goes with a Content-Length, not chunked."""
+
+    def __init__(
+        self, fields: Mapping[str, str], filename: str, mime: str, reader: _ProgressReader
+    ) -> None:
+        self.reader = reader
+        boundary = f"----MediaDeskFormBoundary{os.urandom(12).hex()}"
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        head = bytearray()
+        for key, value in fields.items():
+            head += (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{_form_quoted(key)}"'
+                f"\r\n\r\n{value}\r\n"
+            ).encode()
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{_form_quoted(filename)}"\r\nContent-Type: {mime}\r\n\r\n'
+        ).encode()
+        self.head, self.tail = bytes(head), f"\r\n--{boundary}--\r\n".encode()
+
+    def __len__(self) -> int:
+        return len(self.head) + self.reader.total + len(self.tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.reader.seek(0)
+        yield self.head
+        left = self.reader.total  # what Content-Length promised, even if the file grew
+        while left > 0 and (chunk := self.reader.read(min(CHUNK, left))):
+            left -= len(chunk)
+            yield chunk
+        yield self.tail
+
+
+def _kept_description(grant: Mapping[str, Any], description: str) -> bool:
+    """Whether the presign's answer shows the pending file with `description` (servers that
+    take the field at presign answer the file it made)."""
+    file = grant.get("file")
+    return isinstance(file, Mapping) and file.get("description") == description
+
+
 class Client:
     """`Client(base_url, token)`; every method raises ClientError with the server's code."""
 
@@ -252,6 +314,7 @@ class Client:
                 status=response.status_code,
                 request_id=error.get("request_id") or response.headers.get("X-Request-ID"),
                 details=error.get("details") or {},
+                reason=error.get("reason"),
             )
         except (ValueError, KeyError, TypeError):
             raise ClientError(
@@ -345,14 +408,13 @@ class Client:
             data["description"] = description
         attempts = _Attempts()
         with open(local.path, "rb") as fh:
-            reader = _ProgressReader(fh, local.size, up.progress)
+            form = _Form(data, up.name, local.mime, _ProgressReader(fh, local.size, up.progress))
             response = self._send(
                 "POST",
                 "/files/upload/direct",
                 attempts=attempts,
-                rewind=lambda: reader.seek(0),
-                data=data,
-                files={"file": (up.name, reader, local.mime)},  # type: ignore[dict-item]
+                content=form,  # iterated again from the file's start for a retry
+                headers={"Content-Type": form.content_type, "Content-Length": str(len(form))},
             )
         record = self._check(response, 200, 201).json()
         return UploadResult(record, "direct", attempts.retries)
@@ -366,6 +428,10 @@ class Client:
             "content_type": local.mime,
             "size": local.size,
         }
+        if up.description is not None:
+            # with the file's other fields: refused (too long, not text) before any byte is
+            # sent, and no second request that could fail after the file is stored
+            body["description"] = up.description
         grant = self._json("POST", "/files/upload/presigned", 201, json=body, attempts=attempts)
         file_id = int(grant["file_id"])
         if grant.get("parts"):
@@ -382,7 +448,8 @@ class Client:
             json=confirm_body,
             attempts=attempts,
         )
-        if up.description is not None:
+        if up.description is not None and not _kept_description(grant, up.description):
+            # a server older than the presign's description field ignores it: edit it after
             record = self.update(file_id, description=up.description)
         return UploadResult(record, flow, attempts.retries)
 

@@ -5,21 +5,26 @@
 //
 // uploadFile checks the file before asking for an upload URL (its type from the first bytes,
 // not from its name or file.type; its size and type against the server's GET /config), then
-// runs the presigned flow: POST /files/upload/presigned, PUT the bytes with upload progress
-// (XMLHttpRequest upload.onprogress), POST /files/{id}/confirm-upload. Failures reject with a
-// MediaDeskError carrying the server's error code. baseUrl defaults to this module's origin.
+// runs the presigned flow: POST /files/upload/presigned (with the description, if any), PUT
+// the bytes with upload progress (XMLHttpRequest upload.onprogress), POST
+// /files/{id}/confirm-upload. Failures reject with a MediaDeskError carrying the server's
+// error code. baseUrl defaults to this module's origin. File names go as JSON text (the
+// server cleans them as every upload's), never through a multipart header.
 
 const MODULE_ORIGIN = new URL(import.meta.url).origin;
 const HEAD_BYTES = 64;
 
 export class MediaDeskError extends Error {
-  constructor(code, message, { status = null, details = {}, requestId = null } = {}) {
+  constructor(code, message, {
+    status = null, details = {}, requestId = null, reason = null,
+  } = {}) {
     super(message);
     this.name = "MediaDeskError";
     this.code = code;
     this.status = status; // null when the file was refused before any request
     this.details = details;
     this.requestId = requestId;
+    this.reason = reason; // the server's finer cause under the code (description_too_long)
   }
 }
 
@@ -108,7 +113,7 @@ async function errorFrom(status, text, headers) {
   try {
     const { error } = JSON.parse(text);
     return new MediaDeskError(error.code, error.message, {
-      status, details: error.details || {},
+      status, details: error.details || {}, reason: error.reason || null,
       requestId: error.request_id || headers.get?.("X-Request-ID") || null,
     });
   } catch {
@@ -179,6 +184,9 @@ export async function uploadFile(file, {
   if (athleteId !== undefined && athleteId !== null && athleteId !== "") {
     form.athlete_id = Number(athleteId);
   }
+  // With the other fields: a description the server refuses (too long, not text) fails here,
+  // before any byte is sent, and no second request can fail once the file is stored.
+  if (description !== undefined && description !== null) form.description = description;
   const grant = await request("POST", `${url}/files/upload/presigned`, { token, json: form });
   let confirmBody;
   if (grant.parts && grant.parts.length) {
@@ -201,7 +209,8 @@ export async function uploadFile(file, {
   }
   const stored = await request("POST", `${url}/files/${grant.file_id}/confirm-upload`,
     { token, json: confirmBody });
-  if (description) {
+  if ("description" in form && grant.file?.description !== form.description) {
+    // a server older than the presign's description field ignores it: edit it after
     return request("PATCH", `${url}/files/${stored.id}`, { token, json: { description } });
   }
   return stored;
