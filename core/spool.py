@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -14,6 +15,8 @@ from typing import BinaryIO
 
 from core import partials
 from core.errors import Cancelled, EmptyFile, TooLarge, storage_error
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 
@@ -88,7 +91,12 @@ class SpoolWriter:
         if not self._fh.closed:
             with contextlib.suppress(OSError):
                 self._fh.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:  # the temp folder made unwritable meanwhile: the error that
+            # brought us here is the one to report; the file keeps our owner tag, so the
+            # partial-file sweep removes it once this process is gone
+            logger.warning("Cannot remove the partial upload %s: %s", self.path, exc)
 
 
 def spool_stream(

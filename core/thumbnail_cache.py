@@ -6,6 +6,7 @@ remote bucket for the grid. It is only a cache: a failed write is logged, never 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -20,13 +21,27 @@ class ThumbnailCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._failing = False  # a read failed: warned once, until a read works again
 
     def path(self, record: FileRecord) -> Path:
         return self.folder / f"{record.id}-{(record.sha256 or '')[:16]}.webp"
 
     def get(self, record: FileRecord) -> bytes | None:
-        path = self.path(record)
-        return path.read_bytes() if path.is_file() else None
+        """The cached thumbnail, or None: a miss sends the caller to the store's copy, which
+        is the truth. A cache folder that cannot be read (its permissions removed, a failing
+        disk) is a miss too, said once in the log until the cache works again; the store
+        read that follows reports the storage's own failure if there is one."""
+        try:
+            data = self.path(record).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            if not self._failing:
+                self._failing = True
+                logger.warning("Thumbnail cache %s cannot be read: %s", self.folder, exc)
+            return None
+        self._failing = False
+        return data
 
     def put(self, record: FileRecord, data: bytes | None) -> None:
         if not data:
@@ -40,7 +55,13 @@ class ThumbnailCache:
             tmp.replace(path)
         except OSError as exc:  # a cache: a full disk must not fail the upload or read
             logger.warning("Thumbnail not cached for file %s: %s", record.id, exc)
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # fails the same way in an unwritable folder
+                tmp.unlink(missing_ok=True)
 
     def drop(self, record: FileRecord) -> None:
-        self.path(record).unlink(missing_ok=True)
+        """Called once the file is gone from the catalog: a failure here must not turn that
+        done deletion into an error (the stale entry is never read: ids are not reused)."""
+        try:
+            self.path(record).unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("Cached thumbnail of file %s not removed: %s", record.id, exc)

@@ -100,10 +100,12 @@ class ServeProcess:
                 self.proc.wait()
 
 
-def start_serve(data_dir: Path, *extra: str) -> ServeProcess:
-    """`mediadesk serve --port 0` on `data_dir`; returns once it prints its address."""
+def start_serve(data_dir: Path, *extra: str, wrapper: tuple[str, ...] = ()) -> ServeProcess:
+    """`mediadesk serve --port 0` on `data_dir`; returns once it prints its address.
+    `wrapper`: a command the server runs under (e.g. setpriv, to drop capabilities)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
-    command = [sys.executable, "-c", ENTRY, "serve", "--port", "0", "--data-dir", str(data_dir)]
+    command = [*wrapper, sys.executable, "-c", ENTRY, "serve", "--port", "0"]
+    command += ["--data-dir", str(data_dir)]
     proc = subprocess.Popen(
         [*command, *extra], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
     )

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from stat import S_ISDIR, S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import BinaryIO
 
 from core import partials
@@ -76,6 +76,37 @@ def read_error(exc: OSError, what: str, root: Path | None = None) -> MediaDeskEr
     ):
         return NotFound(f"No object {what} in local storage")
     return storage_error(exc, f"Cannot read {what}")
+
+
+def probe(path: Path, message: str) -> os.stat_result | None:
+    """What is at `path` before a write or delete there: None when nothing is (missing, or a
+    parent that is a file). Any other failure of the file system (a folder whose permissions
+    were removed, a read-only or failing mount) is the storage's, reported as `fs_errors` does.
+
+    Not pathlib's exists()/is_dir(): on Python 3.11 they swallow ENOENT/ENOTDIR only and let
+    PermissionError out, which the server can only answer as 500 `internal_error`."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise storage_error(exc, message) from exc
+
+
+def _holds_folder(path: Path, message: str) -> bool:
+    st = probe(path, message)
+    return st is not None and S_ISDIR(st.st_mode)
+
+
+@contextlib.contextmanager
+def fs_errors(message: str) -> Iterator[None]:
+    """The one mapping of a failed file-system call on the data folder to the domain error:
+    `message: <strerror>` as StorageUnavailable (500 `storage_unavailable`), a full disk as
+    InsufficientStorage (507). Domain errors raised inside pass through unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        raise storage_error(exc, message) from exc
 
 
 def _is_folder(path: Path) -> bool:
@@ -183,7 +214,7 @@ class LocalStorage:
 
     def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> ObjectStat:
         path = self._path(key)
-        if path.is_dir():
+        if _holds_folder(path, f"Cannot write {key!r}"):
             raise Conflict(f"Key {key!r} is a folder of other objects")
         tmp, out = self._create_temp(key, path)
         try:
@@ -236,7 +267,7 @@ class LocalStorage:
         """Moves a finished, fsynced file into place: a rename on the same file system (a big
         resumable upload is then written once, not twice), else a copy. The source is gone."""
         target = self._path(key)
-        if target.exists():
+        if probe(target, f"Cannot write {key!r}") is not None:
             raise Conflict(f"Key {key!r} already exists")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -283,7 +314,8 @@ class LocalStorage:
 
     def download_to(self, key: str, path: Path, progress: ProgressCallback | None = None) -> None:
         target = Path(path)
-        tmp = target.with_name(self._temp_name(target.name))
+        with fs_errors(f"Cannot copy {key!r} to {target}"):  # the owner lock: a data folder
+            tmp = target.with_name(self._temp_name(target.name))
         src = self._open(key)
         try:
             with src, open(tmp, "xb") as out:
@@ -294,7 +326,8 @@ class LocalStorage:
         except OSError as exc:
             raise storage_error(exc, f"Cannot copy {key!r} to {target}") from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the error above is the one to report
+                tmp.unlink(missing_ok=True)
         fsync_dir(target.parent)
 
     def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]:
@@ -313,7 +346,13 @@ class LocalStorage:
             dirs.sort()
             for name in files:
                 full = Path(folder, name)
-                if is_temp_name(name) or full.is_symlink():
+                if is_temp_name(name):
+                    continue
+                try:
+                    if S_ISLNK(os.lstat(full).st_mode):
+                        continue
+                except OSError as exc:  # gone meanwhile: skipped; unreadable: the storage's
+                    failed(exc)
                     continue
                 key = self._key(full)
                 try:
@@ -333,14 +372,14 @@ class LocalStorage:
     # --- changing -----------------------------------------------------------------------------
     def delete(self, key: str) -> None:
         path = self._path(key)
-        if path.is_dir():
+        if _holds_folder(path, f"Cannot delete {key!r}"):
             return
         try:
             path.unlink()
         except (FileNotFoundError, NotADirectoryError):
             return
         except OSError as exc:
-            raise StorageUnavailable(f"Cannot delete {key!r}: {exc}") from exc
+            raise storage_error(exc, f"Cannot delete {key!r}") from exc
         self._prune(path.parent)
 
     def delete_prefix(self, prefix: str) -> int:
@@ -362,7 +401,7 @@ class LocalStorage:
         source, target = self._file(src), self._path(dst)
         if source == target:
             return self.stat(dst)
-        if target.is_dir():
+        if _holds_folder(target, f"Cannot move {src!r} to {dst!r}"):
             raise Conflict(f"Key {dst!r} is a folder of other objects")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -370,7 +409,7 @@ class LocalStorage:
         except (FileExistsError, NotADirectoryError):
             raise Conflict(f"Key {dst!r} runs through an existing object") from None
         except OSError as exc:
-            raise StorageUnavailable(f"Cannot move {src!r} to {dst!r}: {exc}") from exc
+            raise storage_error(exc, f"Cannot move {src!r} to {dst!r}") from exc
         fsync_dir(target.parent)
         fsync_dir(source.parent)
         self._prune(source.parent)
@@ -379,15 +418,17 @@ class LocalStorage:
     # --- health -------------------------------------------------------------------------------
     def check(self) -> None:
         root = self.root
-        if root.exists() and not root.is_dir():
+        found = probe(root, f"Cannot reach storage folder {root}")
+        if found is not None and not S_ISDIR(found.st_mode):
             raise StorageUnavailable(f"Storage folder {root} is not a folder")
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageUnavailable(f"Cannot create storage folder {root}: {exc}") from exc
-        probe = root / self._temp_name("check")
+        with fs_errors(f"Storage folder {root} is not writable"):  # the owner lock
+            probe_file = root / self._temp_name("check")
         try:
-            with open(probe, "xb") as out:
+            with open(probe_file, "xb") as out:
                 out.write(b"ok")
                 out.flush()
                 os.fsync(out.fileno())
@@ -395,7 +436,7 @@ class LocalStorage:
             raise StorageUnavailable(f"Storage folder {root} is not writable: {exc}") from exc
         finally:
             with contextlib.suppress(OSError):
-                probe.unlink(missing_ok=True)
+                probe_file.unlink(missing_ok=True)
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:
         """Removes the partial files of writers that are gone, whatever their age.
@@ -407,11 +448,13 @@ class LocalStorage:
     def sweep_partials(self, dry_run: bool = False) -> list[Path]:
         """Removes partial files (object tree, temp folder) whose writer is dead; or lists them."""
         candidates: list[Path] = []
-        if self.root.is_dir():
+        message = "Cannot look for partial files"
+        if _holds_folder(self.root, message):
             for folder, _dirs, files in os.walk(self.root):
                 candidates += [Path(folder, n) for n in files if is_temp_name(n)]
         if self.tmp_dir is not None:
-            candidates += partials.tmp_candidates(self.tmp_dir)
+            with fs_errors(message):
+                candidates += partials.tmp_candidates(self.tmp_dir)
         removed = partials.sweep(self.registry, candidates, dry_run=dry_run)
         for path in [] if dry_run else removed:
             if path.is_relative_to(self.root):
