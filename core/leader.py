@@ -6,15 +6,32 @@ machine): a lease row in `catalog_leases`, renewed every tick and taken over onc
 expired (3 ticks). A tick is a quarter of the maintenance interval (0.2 s … 10 s), so a dead
 leader is replaced within one interval. When maintenance last ran, and by whom, is kept in the
 catalog, so a new leader does not run it again early and /health shows it on every process.
+
+When the catalog cannot be written (a full disk, a read-only catalog), nobody can take or renew
+the lease, and maintenance is what would free the disk. A participant then runs the tasks that
+delete local files only (maintenance.FILE_ONLY_TASKS), once per interval, provided it holds
+another exclusive right that needs no catalog write:
+
+- PostgreSQL (team mode, several machines): the advisory lock, taken before the lease row is
+  written; only its holder runs them, so two nodes never do at once. A node that cannot get
+  it (another holds it, or the server is unreachable) runs nothing.
+- SQLite: the catalog lives in one data folder on one machine, so every participant shares
+  that folder: an flock on `.maintenance.lock` there. Every run takes it, the leader's full
+  runs too, so a run without the lease never overlaps another run of any kind.
+
+The lease is tried again every tick; the room the file-only tasks give back usually lets the
+next write through, and the full maintenance then runs as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +41,12 @@ from core import feed
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import CatalogLease
+from core.errors import is_no_space
+
+try:  # POSIX; elsewhere a run without the lease never happens (no lock to make it exclusive)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -37,6 +60,45 @@ RECONCILE = "reconcile"
 RECONCILE_EVERY = timedelta(hours=24)
 
 Task = Callable[["Library"], Any]
+RUN_LOCK = ".maintenance.lock"  # in the data folder: see the module's docstring
+
+
+def catalog_unwritable(exc: BaseException | None) -> bool:
+    """The catalog refused a write for lack of room or because it is read-only (SQLite's
+    SQLITE_FULL / SQLITE_READONLY, PostgreSQL's 53100 / 25006), through wrapping exceptions."""
+    if is_no_space(exc):
+        return True
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "sqlstate", None) == "25006" or "readonly database" in str(exc):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
+
+
+@contextlib.contextmanager
+def run_lock(lib: Library) -> Iterator[bool | None]:
+    """This data folder's maintenance run lock, without waiting: True held, False busy (another
+    run on this machine), None when the lock file cannot be opened (a full disk that cannot
+    create it: then nobody holds it either)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield None
+        return
+    try:
+        fd = os.open(lib.paths.data_dir / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # drops the lock
 
 
 def _default_task(lib: Library, db: Database) -> Any:
@@ -110,6 +172,10 @@ class MaintenanceLeader:
         self._stop = self._loop.stopping
         self._task_thread: threading.Thread | None = None
         self._started = time.monotonic()
+        # the catalog refused the lease write (full, read-only): since when (monotonic), and
+        # when this process last ran the file-only tasks without the lease
+        self.unwritable_since: float | None = None
+        self._file_only_at: float | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -147,6 +213,8 @@ class MaintenanceLeader:
                 out["reconcile"] = {"at": rec.last_run_at.isoformat(), **(rec.info or {})}
         if self.last_error:
             out["error"] = self.last_error
+        if self.unwritable_since is not None:
+            out["catalog_unwritable"] = True
         return out
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -155,19 +223,81 @@ class MaintenanceLeader:
             try:
                 self.is_leader = self._hold()
                 self.last_error = None
+                self._writable_again()
             except Exception as exc:
-                if self.is_leader or self.last_error != type(exc).__name__:
+                unwritable = catalog_unwritable(exc)
+                if unwritable:
+                    self._unwritable(exc)
+                elif self.is_leader or self.last_error != type(exc).__name__:
                     logger.warning("Maintenance leadership check failed: %s", exc)
                 self.is_leader = False
                 self.last_error = type(exc).__name__
-                self._drop_conn()
+                # PostgreSQL: a refused write leaves the connection, and its advisory lock,
+                # sound; held on, it keeps the other nodes out of a run without the lease
+                if not (unwritable and self.postgres):
+                    self._drop_conn()
+                if unwritable and not self.running_task and self._file_only_due():
+                    self._start(self._run_file_only)
             if self.is_leader and not self.running_task and self._due():
-                self.running_task = True
-                self._task_thread = threading.Thread(
-                    target=self._run_task, name="mediadesk-maintenance", daemon=True
-                )
-                self._task_thread.start()
+                self._start(self._run_task)
             self._stop.wait(self.tick)
+
+    def _start(self, target: Callable[[], None]) -> None:
+        self.running_task = True
+        self._task_thread = threading.Thread(
+            target=target, name="mediadesk-maintenance", daemon=True
+        )
+        self._task_thread.start()
+
+    # ---- a catalog that cannot be written ---------------------------------------------------
+    def _unwritable(self, exc: Exception) -> None:
+        from core.maintenance import FILE_ONLY_TASKS
+
+        if self.unwritable_since is not None:
+            return  # said once
+        self.unwritable_since = time.monotonic()
+        logger.warning(
+            "The catalog cannot be written (%s), so no process can take the maintenance lease."
+            " Until it can, only the tasks that free disk space by deleting files run (%s),"
+            " once per %g s; the lease is tried again every %g s.",
+            exc,
+            ", ".join(sorted(FILE_ONLY_TASKS)),
+            self.interval,
+            self.tick,
+        )
+
+    def _writable_again(self) -> None:
+        if self.unwritable_since is None:
+            return
+        self.unwritable_since = None
+        logger.warning("The catalog can be written again: the maintenance lease is taken as usual")
+
+    def _file_only_due(self) -> bool:
+        now = time.monotonic()
+        if self._file_only_at is not None:
+            return now - self._file_only_at >= self.interval
+        return now - self._started >= self.first_delay
+
+    def _run_file_only(self) -> None:
+        """The file-only tasks without the lease, when this process has the exclusive right
+        the module's docstring names; nothing is recorded (the catalog refuses it)."""
+        from core.maintenance import FILE_ONLY_TASKS, run_maintenance
+
+        try:
+            if self.postgres and self._conn is None:
+                return  # not the advisory lock's holder: another node's turn, or none
+            with run_lock(self.lib) as held:
+                if not held:
+                    return  # busy, or no lock file to make the run exclusive: next interval
+                self._file_only_at = time.monotonic()
+                logger.warning(
+                    "Maintenance without the lease: %s", ", ".join(sorted(FILE_ONLY_TASKS))
+                )
+                run_maintenance(self.lib, only=FILE_ONLY_TASKS)
+        except Exception:
+            logger.exception("Maintenance without the lease failed")
+        finally:
+            self.running_task = False
 
     def _hold(self) -> bool:
         now = datetime.now(UTC)
@@ -243,12 +373,16 @@ class MaintenanceLeader:
 
     def _run_task(self) -> None:
         started = datetime.now(UTC)
-        try:
-            report = self.task(self.lib)
-            error = None
-        except Exception as exc:
-            logger.exception("Scheduled maintenance failed")
-            report, error = None, f"{type(exc).__name__}: {exc}"
+        with run_lock(self.lib) as held:
+            if held is False:  # a run without the lease is on here: due again next tick
+                self.running_task = False
+                return
+            try:
+                report = self.task(self.lib)
+                error = None
+            except Exception as exc:
+                logger.exception("Scheduled maintenance failed")
+                report, error = None, f"{type(exc).__name__}: {exc}"
         try:
             with self._db.write() as s:
                 s.execute(

@@ -80,8 +80,24 @@ def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
     ]
 
 
-def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceReport:
-    """One pass of every periodic task; a failing task is reported, the others still run.
+# The tasks that give disk space back by deleting local files only, and need no catalog write
+# to do it (a catalog write that follows, e.g. an expired upload's row, may fail: what it
+# records is done again next time). The leader runs them alone when the catalog cannot even
+# take its lease (core/leader.py). The others delete what the catalog still refers to (a
+# trashed file's object, a pending upload's object, deferred deletions, the bucket's multipart
+# uploads) and then write the catalog: on a catalog that refuses writes they would leave rows
+# whose objects are gone (a trashed file restored without its bytes), so they wait for the
+# lease, which the room these tasks give back usually brings on the next tick.
+FILE_ONLY_TASKS = frozenset(
+    {"sweep_partials", "sweep_uploads", "sweep_work_folders", "expire_uploads"}
+)
+
+
+def run_maintenance(
+    lib: Library, now: datetime | None = None, only: frozenset[str] | None = None
+) -> MaintenanceReport:
+    """One pass of every periodic task (or of those named in `only`); a failing task is
+    reported, the others still run.
 
     Those that give a full disk its room back come first and need no catalog write to do it:
     on a full disk the catalog (SQLite's WAL on the same disk) may refuse every write.
@@ -98,6 +114,8 @@ def run_maintenance(lib: Library, now: datetime | None = None) -> MaintenanceRep
         ("expire_uploads", lambda: report.expired_uploads.extend(lib.resumable.expire(now))),
         ("purge_jobs", lambda: _purge_jobs(lib, now)),
     ):
+        if only is not None and name not in only:
+            continue
         try:
             task()
         except MediaDeskError as exc:

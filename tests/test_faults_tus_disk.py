@@ -6,6 +6,7 @@ what a full disk interrupted, and the log file says once that it cannot be writt
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from core.leader import MaintenanceLeader
 from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
@@ -201,3 +203,32 @@ def test_the_log_file_on_a_full_disk_says_so_once_not_a_traceback_per_record(
             assert lost.group(0) in log.read_text()
         finally:
             server.stop()
+
+
+def test_scheduled_maintenance_on_a_full_catalog_frees_room_then_takes_the_lease_again(
+    full_library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk is full, the catalog too: no process can write the maintenance lease. The
+    scheduled run still removes what only deletes files (here a killed upload's spool file),
+    says so once in the log, and with the room that gave back takes the lease on a later tick
+    and runs (and records) the whole maintenance."""
+    lib = full_library
+    lib.paths.tmp_dir.mkdir(exist_ok=True)
+    dead = lib.paths.tmp_dir / f"upload-own-{'0' * 16}-killed.part"  # its owner is gone
+    dead.write_bytes(os.urandom(2 * MiB))
+    _empty_wal(lib)
+    fill_disk(lib.paths.data_dir / "filler")
+    caplog.set_level(logging.INFO, logger="core")
+    leader = MaintenanceLeader(lib, db_of(lib), interval=1.0, first_delay=0)
+    leader.start()
+    try:
+        wait_for(lambda: not dead.exists(), what="the dead upload's bytes removed")
+        wait_for(lambda: leader.status().get("last_run_at"), what="a full run, recorded")
+        assert leader.is_leader
+    finally:
+        leader.stop()
+    said = [r.getMessage() for r in caplog.records if r.name == "core.leader"]
+    assert len([m for m in said if "catalog cannot be written" in m]) == 1, said
+    assert any("can be written again" in m for m in said), said
+    # the run without the lease did the file-only tasks and nothing else
+    assert any(m.startswith("Maintenance without the lease") for m in said), said
