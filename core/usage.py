@@ -45,6 +45,8 @@ class StoreScan:
     derivative_bytes: int
     scanned_at: datetime
     catalog_bytes: int = 0  # what the catalog says the originals weigh, at the listing's time
+    # the catalog's ready originals (files, bytes) from its kept counts, at the listing's time
+    catalog_mark: tuple[int, int] = (0, 0)
 
 
 class UsageMonitor:
@@ -87,6 +89,7 @@ class UsageMonitor:
                 derivative_bytes=derived_bytes,
                 scanned_at=utcnow(),
                 catalog_bytes=self._catalog_bytes(),
+                catalog_mark=self._catalog_mark(),
             )
             with self._lock:
                 self._last_scan = scan
@@ -190,6 +193,26 @@ class UsageMonitor:
         )
         with self._db.read() as s:
             return int(s.scalar(select(func.coalesce(func.sum(objects.c.size), 0))) or 0)
+
+    def _catalog_mark(self) -> tuple[int, int]:
+        """The ready originals (trashed ones too, as in the drift) counted and weighed from the
+        kept counts: a few hundred rows, cheap enough to compare on every report."""
+        c = FileCount
+        ready = (c.status == FileStatus.READY, c.alias == False)  # noqa: E712
+        with self._db.read() as s:
+            files, size = s.execute(
+                select(func.coalesce(func.sum(c.n), 0), func.coalesce(func.sum(c.bytes), 0)).where(
+                    *ready
+                )
+            ).one()
+        return int(files or 0), int(size or 0)
+
+    def catalog_changed_since_scan(self) -> bool:
+        """Whether ready originals came, went or changed since the last listing: its drift then
+        compares the store with a catalog that is no more (a listing of an empty library, run by
+        the server just after start, said 0 beside a library of files). False before any."""
+        scan = self.last_scan
+        return scan is not None and self._catalog_mark() != scan.catalog_mark
 
     def used_bytes(self, report: dict[str, Any]) -> int:
         """What the warning threshold is compared with: the store when listed, else the catalog."""

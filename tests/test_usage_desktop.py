@@ -66,3 +66,49 @@ def test_status_bar_warns_above_the_threshold(qtbot: Any, warned: Library, media
         assert win.storage_view.objectName() == "storage-dock"
     finally:
         win.shutdown()
+
+
+def test_no_drift_is_shown_for_a_listing_older_than_the_files(
+    qtbot: Any, library: Library, media_dir: Any
+) -> None:
+    """The server lists the store soon after it starts: of an empty library on a first run,
+    before the import. Its drift (0) is not the drift of the library that has files since."""
+    from desktop_app.i18n import install_translations
+
+    def open_view() -> StorageView:
+        view = StorageView(library)
+        qtbot.addWidget(view)
+        return view
+
+    view = open_view()
+
+    def shown(view: StorageView = view) -> str:
+        with qtbot.waitSignal(view.usageChanged, timeout=TIMEOUT):
+            view.refresh()
+        return view.summary.text()
+
+    text = shown()
+    assert "not been listed" in text and "drift" not in text  # no listing, no figure
+    library.usage.scan()  # what the server's schedule runs, on the empty library
+    library.uploads.ingest(media_dir.jpeg, "image")
+    assert library.usage.catalog_changed_since_scan()
+    text = shown()
+    assert "Store: 0 objects" in text and not text.startswith("0 file")
+    assert "drift from the catalog: not checked since the files changed" in text
+    assert "List the store now" in text  # what to do about it
+    install_translations("es")
+    try:
+        spanish = open_view()
+        text = shown(spanish)
+        spanish.shutdown()
+        assert "diferencia con el catálogo: sin comprobar desde que cambiaron los archivos" in text
+        assert "Recorrer el almacén ahora" in text
+    finally:
+        install_translations("en")
+    with qtbot.waitSignal(view.usageChanged, timeout=TIMEOUT):
+        view.scan_button.click()  # a listing of the library as it is: its drift is real
+    assert "drift from the catalog: 0 bytes" in view.summary.text()
+    library.trash(library.list_files().items[0].id)  # the drift counts trashed files too
+    assert not library.usage.catalog_changed_since_scan()
+    assert "drift from the catalog: 0 bytes" in shown()
+    view.shutdown()

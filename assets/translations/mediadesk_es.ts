@@ -2130,6 +2130,11 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
+        <location filename="../../desktop_app/views/storage_view.py" line="145"/>
+        <source>not checked since the files changed (“%1” checks it)</source>
+        <translation>sin comprobar desde que cambiaron los archivos («%1» la comprueba)</translation>
+    </message>
+    <message>
         <location filename="../../desktop_app/views/storage_view.py" line="141"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>

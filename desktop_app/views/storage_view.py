@@ -28,10 +28,13 @@ HISTORY_DAYS = 90
 
 
 def _load(library: Library) -> dict[str, Any]:
-    """Worker side: the report and its history in one trip."""
-    report = library.usage.report()
-    report["history"] = library.usage.history(HISTORY_DAYS)
-    return report
+    """Worker side: the report, its history and whether its drift still holds, in one trip."""
+    usage = library.usage
+    return {
+        **usage.report(),  # a copy: core keeps the report it built for the server's gauges
+        "history": usage.history(HISTORY_DAYS),
+        "drift_outdated": usage.catalog_changed_since_scan(),
+    }
 
 
 def _scan_and_load(library: Library) -> dict[str, Any]:
@@ -137,12 +140,20 @@ class StorageView(QDockWidget):
             when = QLocale().toString(
                 _to_qdatetime(store["scanned_at"]), QLocale.FormatType.ShortFormat
             )
+            # The listing may be the server's own (it lists the store soon after it starts),
+            # made before files were added or removed: its drift is then of another catalog.
+            if report.get("drift_outdated"):
+                drift = self.tr("not checked since the files changed (“%1” checks it)").replace(
+                    "%1", self.scan_button.text()
+                )
+            else:
+                drift = _signed_size(store["drift_bytes"])
             lines.append(
                 self.tr("Store: %1 objects, %2 (listed %3); drift from the catalog: %4")
                 .replace("%1", QLocale().toString(int(store["objects"])))
                 .replace("%2", size_text(store["bytes"]))
                 .replace("%3", when)
-                .replace("%4", _signed_size(store["drift_bytes"]))
+                .replace("%4", drift)
             )
             lines.append(
                 self.tr("Thumbnails and other derivatives: %1").replace(
