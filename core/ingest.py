@@ -30,6 +30,7 @@ from core.errors import (
     UploadNotReceived,
 )
 from core.filenames import clean_filename
+from core.locks import CatalogLocks as _CatalogLocks
 from core.locks import KeyedLocks as _KeyedLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name, unsupported
 from core.metadata import MediaInfo
@@ -42,6 +43,9 @@ from core.thumbnails import make_thumbnail
 from core.validation import validate_file
 
 logger = logging.getLogger(__name__)
+# pg_advisory_lock(class, key) of a presigned upload being confirmed, keyed by its file id
+# (Ingestor.confirm_upload_once): a class of its own beside core/catalog.py's SHA_LOCK_CLASS
+CONFIRM_LOCK_CLASS = 0x4D444B43
 
 IngestProgress = Callable[[str, int, int], None]
 """(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
@@ -167,7 +171,7 @@ class Ingestor:
         self._complete_parts = complete_parts
         self._on_ready = on_ready
         self._sha_locks = _KeyedLocks()
-        self._confirm_locks = _KeyedLocks()
+        self._confirm_locks = _CatalogLocks(db, "confirm", CONFIRM_LOCK_CLASS)
 
     # ---- direct ingest ----------------------------------------------------------------------
     def ingest(
@@ -479,18 +483,35 @@ class Ingestor:
         self, file_id: int, parts: Parts | None = None
     ) -> tuple[FileRecord, bool]:
         """confirm_upload, and whether this call did the confirming (False for a repeat):
-        metrics count a file once, whatever the retries."""
+        metrics count a file once, whatever the retries.
+
+        One confirm of a file at a time in every process sharing the catalog (team mode):
+        the others wait for it and then answer as a repeat does, so the object is checked,
+        and the ready hook (video jobs, events) run, once. The row's re-check in the
+        transaction (_make_ready) alone made one file, but each process went on to announce it.
+        """
+        answer = self._answered(self._catalog.get(file_id, include_trashed=False))
+        if answer is not None:  # a repeat: no lock, no connection of its own
+            return answer, False
         with self._confirm_locks.hold(file_id):
             record = self._catalog.get(file_id, include_trashed=False)
-            if record.status == FileStatus.READY:
-                return record, False
-            if record.status == FileStatus.FAILED:
-                dup = record.extra.get("duplicate_of")
-                if dup:
-                    return self._catalog.get(int(dup)).with_duplicate(), False
-                raise Conflict(f"This upload failed: {record.failure_reason}")
+            answer = self._answered(record)  # confirmed while this one waited
+            if answer is not None:
+                return answer, False
             self._complete_parts(record, parts)  # an upload in parts
             return self._confirm_pending(record), True
+
+    def _answered(self, record: FileRecord) -> FileRecord | None:
+        """What a confirm of an upload already confirmed answers (Conflict for one that failed
+        validation), or None while it is pending."""
+        if record.status == FileStatus.READY:
+            return record
+        if record.status == FileStatus.FAILED:
+            dup = record.extra.get("duplicate_of")
+            if dup:
+                return self._catalog.get(int(dup)).with_duplicate()
+            raise Conflict(f"This upload failed: {record.failure_reason}")
+        return None
 
     def _confirm_pending(self, record: FileRecord) -> FileRecord:
         storage = self._storage

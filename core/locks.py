@@ -1,11 +1,28 @@
-"""One lock per key, for flows that must not overlap on the same file, hash or storage key."""
+"""One lock per key, for flows that must not overlap on the same file, hash or storage key:
+within a process (KeyedLocks), or across every process sharing a catalog (CatalogLocks)."""
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+try:  # POSIX; elsewhere a SQLite catalog's CatalogLocks hold within their process only
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from core.db.engine import Database
+
+# A blocked record lock can be refused with EDEADLK: the kernel sees a cycle between processes
+# where there is only one between threads (lock owners are processes). Tried again after this.
+DEADLOCK_RETRY = 0.05
 
 
 class KeyedLocks:
@@ -35,3 +52,112 @@ class KeyedLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class CatalogLocks:
+    """One lock per key (a file id) across every process that shares a catalog: the servers
+    and desktops of a team on one PostgreSQL, or the processes of one machine on one SQLite
+    file. For work that must be done once, however many processes are asked at the same moment
+    (a presigned upload's confirm: download, validation and the ready hook).
+
+    A waiter waits for the holder. A holder that dies, however it dies (SIGKILL, power), lets
+    go without an expiry to wait out:
+
+    - PostgreSQL: a session-level advisory lock (class `pg_class`, the key folded into 32 bits:
+      keys 2**32 apart only take turns) on a connection of its own, which the server drops with
+      the connection. Its own connection, not the pool's: a holder also writes through the pool
+      while it holds, and waiters must not use up the pool's connections.
+    - SQLite: a POSIX record lock on byte `key` of one lock file beside the catalog
+      (`<catalog>-<name>.lock`), which the kernel drops with the process. Record locks belong
+      to the process, and closing any descriptor of the file drops them all: so each lock file
+      has one descriptor per process, never closed, and the threads of a process (of every
+      CatalogLocks on that file) take turns in one KeyedLocks first.
+    - An in-memory SQLite catalog, or no fcntl (Windows): this process only.
+    """
+
+    def __init__(self, db: Database, name: str, pg_class: int) -> None:
+        self._db = db
+        self._pg_class = pg_class
+        self._postgres = db.engine.dialect.name == "postgresql"
+        database = db.engine.url.database
+        self._file: Path | None = None
+        if not self._postgres and fcntl is not None and database and database != ":memory:":
+            self._file = lock_file(Path(database), name)
+        self._turns = _turns_for(self._file) if self._file is not None else KeyedLocks()
+
+    @contextmanager
+    def hold(self, key: int) -> Iterator[None]:
+        with self._turns.hold(key):
+            if self._postgres:
+                with self._pg_lock(key):
+                    yield
+            elif self._file is not None:
+                with _record_lock(_descriptor(self._file), key):
+                    yield
+            else:
+                yield
+
+    def __len__(self) -> int:
+        """Keys held or waited for in this process (none are kept once let go)."""
+        return len(self._turns)
+
+    @contextmanager
+    def _pg_lock(self, key: int) -> Iterator[None]:
+        import psycopg
+
+        from core.feed import pg_conninfo
+
+        conn = psycopg.connect(pg_conninfo(self._db), autocommit=True, connect_timeout=5)
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", (self._pg_class, pg_key(key)))
+            yield
+        finally:
+            conn.close()  # ends the session, and the lock with it
+
+
+def pg_key(key: int) -> int:
+    """A key as the int4 second half of a two-key advisory lock (core/catalog.py's SHA locks
+    use the same space with another class)."""
+    folded = key & 0xFFFFFFFF
+    return folded - (1 << 32) if folded >= 1 << 31 else folded
+
+
+def lock_file(catalog: Path, name: str) -> Path:
+    """The record-lock file of `name` locks beside a SQLite catalog file."""
+    catalog = catalog.resolve()  # one file, whichever way a process names the catalog
+    return catalog.with_name(f"{catalog.name}-{name}.lock")
+
+
+_files_guard = threading.Lock()
+_descriptors: dict[Path, int] = {}  # lock file -> this process's one descriptor of it
+_turns: dict[Path, KeyedLocks] = {}  # lock file -> its keys' turns among this process's threads
+
+
+def _turns_for(path: Path) -> KeyedLocks:
+    with _files_guard:
+        return _turns.setdefault(path, KeyedLocks())
+
+
+def _descriptor(path: Path) -> int:
+    with _files_guard:
+        fd = _descriptors.get(path)
+        if fd is None:
+            fd = _descriptors[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
+
+
+@contextmanager
+def _record_lock(fd: int, key: int) -> Iterator[None]:
+    assert fcntl is not None
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX, 1, key)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EDEADLK:
+                raise
+            time.sleep(DEADLOCK_RETRY)
+    try:
+        yield
+    finally:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, key)
