@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -61,6 +61,19 @@ SKIP_REASONS = (
     "already_web_ready",
 )
 
+# Why a job failed: the code of its `error` (jobs.error_code, migration 0017), told from what
+# failed where it failed (core/video/failures.py), never from the English message. One
+# sentence each in the desktop (desktop_app/errors.py); an enum in the API.
+FAILURE_REASONS = (
+    "undecodable_media",  # the original cannot be opened or decoded: damaged, cut off, unknown
+    "encoder_failed",  # FFmpeg failed while making the output, or its process died
+    "original_missing",  # the original is not in the store any more
+    "storage_unavailable",  # the store or the work folder could not be read or written
+    "insufficient_storage",  # no space left (ENOSPC, EDQUOT), as core.errors names it
+    "interrupted",  # the worker running it stopped responding on every attempt
+    "internal",  # anything else: a bug; the message and the log say what
+)
+
 
 @dataclass(frozen=True)
 class JobRecord:
@@ -79,6 +92,7 @@ class JobRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    error_code: str | None = None  # error's FAILURE_REASONS code; None: no code (old rows)
 
     @classmethod
     def from_row(cls, row: Job) -> JobRecord:
@@ -92,6 +106,15 @@ class JobRecord:
             cancel_requested=bool(row.cancel_requested),
         )
 
+    @property
+    def reason(self) -> str | None:
+        """Why the job was skipped (SKIP_REASONS) or why its `error` happened (FAILURE_REASONS:
+        failed, or queued again after a failed attempt), as a stable code; None otherwise and
+        for a failure recorded before the codes existed."""
+        if self.state == JobState.SKIPPED:
+            return self.result.get("reason")
+        return self.error_code
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -101,8 +124,8 @@ class JobRecord:
             "progress": round(self.progress, 4),
             "attempts": self.attempts,
             "error": self.error,
-            # why a job was skipped, as a stable code (audio_only, already_web_ready, ...)
-            "reason": self.result.get("reason"),
+            # why it was skipped or failed, as a stable code (already_web_ready, ...)
+            "reason": self.reason,
             "created_at": iso(self.created_at),
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
@@ -116,9 +139,16 @@ class Processing:
     state: str
     progress: float
     error: str | None
+    # kind -> reason code (None: recorded before the codes) of each job `error` names
+    reasons: dict[str, str | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "progress": round(self.progress, 4), "error": self.error}
+        return {
+            "state": self.state,
+            "progress": round(self.progress, 4),
+            "error": self.error,
+            "reasons": dict(self.reasons),
+        }
 
 
 def combine(jobs: list[JobRecord]) -> Processing | None:
@@ -129,19 +159,18 @@ def combine(jobs: list[JobRecord]) -> Processing | None:
     progress = sum(
         1.0 if j.state in (JobState.DONE, JobState.SKIPPED) else j.progress for j in jobs
     ) / len(jobs)
-    errors = [
-        f"{j.kind}: {j.error}"
-        for j in jobs
-        if j.state in (JobState.FAILED, JobState.SKIPPED) and j.error
-    ]
     for state in (JobState.FAILED, JobState.RUNNING, JobState.QUEUED, JobState.CANCELLED):
         if state in states:
-            failed = [
-                f"{j.kind}: {j.error}" for j in jobs if j.state == JobState.FAILED and j.error
-            ]
-            return Processing(state, progress, "; ".join(failed) or None)
-    state = JobState.SKIPPED if states == {JobState.SKIPPED} else JobState.DONE
-    return Processing(state, 1.0, "; ".join(errors) if state == JobState.SKIPPED else None)
+            failed = [j for j in jobs if j.state == JobState.FAILED and j.error]
+            return Processing(state, progress, _why(failed), {j.kind: j.reason for j in failed})
+    if states == {JobState.SKIPPED}:
+        skipped = [j for j in jobs if j.error]
+        return Processing(JobState.SKIPPED, 1.0, _why(skipped), {j.kind: j.reason for j in skipped})
+    return Processing(JobState.DONE, 1.0, None)
+
+
+def _why(jobs: list[JobRecord]) -> str | None:
+    return "; ".join(f"{j.kind}: {j.error}" for j in jobs) or None
 
 
 def backoff(attempts: int) -> float:
@@ -199,7 +228,10 @@ class JobQueue:
                 update(Job)
                 .where(Job.file_id == file_id, Job.state == JobState.QUEUED)
                 .values(
-                    state=JobState.CANCELLED, finished_at=now, error="Replaced by a new request"
+                    state=JobState.CANCELLED,
+                    finished_at=now,
+                    error="Replaced by a new request",
+                    error_code=None,
                 ),
                 execution_options={"synchronize_session": False},
             )
@@ -231,6 +263,7 @@ class JobQueue:
                     finished_at=now,
                     lease_owner=None,
                     error="The worker running it stopped responding on every attempt",
+                    error_code="interrupted",
                 ),
                 execution_options={"synchronize_session": False},
             )
@@ -310,6 +343,7 @@ class JobQueue:
                     progress=1.0 if state != JobState.CANCELLED else Job.progress,
                     result=result or {},
                     error=error,
+                    error_code=None,  # a skip says why in result["reason"]
                     finished_at=utcnow(),
                     lease_owner=None,
                     lease_expires_at=None,
@@ -320,15 +354,25 @@ class JobQueue:
         return done is not None
 
     def fail(
-        self, job_id: int, owner: str, error: str, permanent: bool = False
+        self,
+        job_id: int,
+        owner: str,
+        error: str,
+        permanent: bool = False,
+        reason: str = "internal",
     ) -> JobRecord | None:
-        """A failed attempt: queued again after a back-off, or failed for good with the reason."""
+        """A failed attempt: queued again after a back-off, or failed for good, with the message
+        and its FAILURE_REASONS code."""
+        if reason not in FAILURE_REASONS:  # a bug of the caller: the job still fails, readably
+            logger.warning("Job %s failed with an unknown reason %r", job_id, reason)
+            reason = "internal"
         with self.db.write() as s:
             row = s.get(Job, job_id)
             if row is None or row.lease_owner != owner or row.state != JobState.RUNNING:
                 return None
             now = utcnow()
             row.error = error[:2000]
+            row.error_code = reason
             row.lease_owner = None
             row.lease_expires_at = None
             if permanent or row.attempts >= row.max_attempts:
@@ -380,7 +424,7 @@ class JobQueue:
             row = _job(s, job_id)
             if row.state not in RETRYABLE:
                 raise Conflict(f"Only failed or cancelled jobs can be retried (job is {row.state})")
-            row.state, row.attempts, row.error = JobState.QUEUED, 0, None
+            row.state, row.attempts, row.error, row.error_code = JobState.QUEUED, 0, None, None
             row.progress, row.run_after, row.finished_at = 0.0, utcnow(), None
             row.cancel_requested, row.started_at = False, None
             s.flush()

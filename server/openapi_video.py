@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jobs import KINDS, MAX_LIMIT, SKIP_REASONS, STATES
+from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, SKIP_REASONS, STATES
 from server.openapi_schemas import BOOL, DATE, ID, INT, NUM, STR, nullable, obj, ref
 
 S = dict[str, Any]
 
 JOB_STATE = {"type": "string", "enum": list(STATES)}
 PROCESSING_STATE = {"type": "string", "enum": list(STATES)}
+REASON = {"type": ["string", "null"], "enum": [*SKIP_REASONS, *FAILURE_REASONS, None]}
 
 VIDEO_SCHEMAS: dict[str, S] = {
     "Job": obj(
@@ -23,10 +24,11 @@ VIDEO_SCHEMAS: dict[str, S] = {
         attempts=INT,
         error=nullable("string"),
         reason={
-            "type": ["string", "null"],
-            "enum": [*SKIP_REASONS, None],
-            "description": "Why a skipped job did not apply, as a stable code (error says it "
-            "in English)",
+            **REASON,
+            "description": "Why a skipped job did not apply (" + ", ".join(SKIP_REASONS) + ") "
+            "or why a failed job failed (" + ", ".join(FAILURE_REASONS) + "; also on a job "
+            "queued again after a failed attempt), as a stable code to translate; error says "
+            "it in English. null otherwise, and for a failure recorded before the codes",
         },
         created_at=DATE,
         started_at=nullable("string", format="date-time"),
@@ -38,6 +40,11 @@ VIDEO_SCHEMAS: dict[str, S] = {
         state=PROCESSING_STATE,
         progress={"type": "number", "minimum": 0, "maximum": 1},
         error=nullable("string"),
+        reasons={
+            "type": "object",
+            "additionalProperties": REASON,
+            "description": "The reason code (as Job.reason) of each job kind error names",
+        },
     ),
     "Rendition": obj(
         ["name", "content_type", "url"],

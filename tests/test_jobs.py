@@ -5,18 +5,19 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import update
+from sqlalchemy import inspect, text, update
 
 from core.db.engine import Database
-from core.db.migrate import upgrade
+from core.db.migrate import downgrade, upgrade
 from core.db.models import Job, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
-from core.jobs import JobQueue, backoff, combine
+from core.jobs import JobQueue, JobState, backoff, combine
 from tests.pg_server import postgres_url  # noqa: F401
 
 
@@ -134,6 +135,7 @@ def test_permanent_failure_and_dead_worker_on_the_last_attempt(queue: JobQueue) 
     assert queue.claim("w") is None
     gone = queue.get(lost.id)
     assert gone.state == "failed" and "stopped responding" in (gone.error or "")
+    assert gone.reason == "interrupted" and gone.as_dict()["reason"] == "interrupted"
 
 
 def test_cancel_and_retry(queue: JobQueue) -> None:
@@ -203,3 +205,80 @@ def test_combined_processing_state() -> None:
     assert s is not None and s.state == "skipped" and "audio only" in (s.error or "")
     s = combine([rec("web", "skipped"), rec("hls", "done")])
     assert s is not None and s.state == "done" and s.progress == 1.0
+    assert s.as_dict()["reasons"] == {}
+    bad = replace(rec("web", "failed", error="Only 1 s decoded"), error_code="undecodable_media")
+    old = rec("hls", "failed", error="from before the codes")
+    s = combine([bad, old, rec("thumbnails", "done")])
+    assert s is not None and s.as_dict()["reasons"] == {"web": "undecodable_media", "hls": None}
+    skip = replace(rec("web", "skipped", error="plays"), result={"reason": "already_web_ready"})
+    s = combine([skip, rec("hls", "skipped", error="no frames")])
+    assert s is not None and s.reasons == {"web": "already_web_ready", "hls": None}
+
+
+def test_a_failure_keeps_its_reason_code_until_the_job_runs_again(queue: JobQueue) -> None:
+    """fail() stores the code beside the message (queued again after a failed attempt too);
+    a retry, a success and a skip clear it; a code clients do not know is stored as internal."""
+    (job,) = queue.enqueue(1, ["web"])
+    assert queue.get(job.id).reason is None
+    queue.claim("w")
+    after = queue.fail(job.id, "w", "[Errno 28] No space left", reason="insufficient_storage")
+    assert after is not None and after.state == "queued"
+    assert after.reason == "insufficient_storage"  # the failed attempt's, as error is
+    _due_now(queue, job.id)
+    queue.claim("w")
+    final = queue.fail(
+        job.id, "w", "Only 1.0 s of 4.0 s", permanent=True, reason="undecodable_media"
+    )
+    assert final is not None and final.state == "failed"
+    assert queue.get(job.id).as_dict()["reason"] == "undecodable_media"  # kept in the catalog
+    again = queue.retry(job.id)
+    assert again.reason is None and again.error is None
+    queue.claim("w")
+    odd = queue.fail(job.id, "w", "?", permanent=True, reason="cosmic_rays")
+    assert odd is not None and odd.reason == "internal"
+    assert queue.fail(99, "w", "not ours") is None
+    queue.retry(job.id)
+    queue.claim("w")
+    queue.fail(job.id, "w", "a store hiccup", reason="storage_unavailable")
+    _due_now(queue, job.id)
+    queue.claim("w")
+    assert queue.finish(job.id, "w", JobState.DONE, {"files": ["web.mp4"]})
+    done = queue.get(job.id)
+    assert done.state == "done" and done.reason is None and done.error is None
+    (skip,) = queue.enqueue(2, ["web"])
+    queue.claim("w")
+    queue.finish(skip.id, "w", JobState.SKIPPED, {"reason": "already_web_ready"}, "It plays")
+    assert queue.get(skip.id).as_dict()["reason"] == "already_web_ready"
+
+
+def test_migration_0017_upgrades_a_catalog_with_failed_jobs(db_url: str) -> None:
+    """An existing catalog: a job that failed before the codes reads with reason null (its
+    English message kept); the upgraded table stores codes; the downgrade keeps the rows."""
+    db = Database(db_url)
+    upgrade(db.engine, "0016")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO jobs (kind, file_id, state, progress, attempts, max_attempts, error, "
+                "result, cancel_requested, run_after, created_at, finished_at) VALUES ('web', 7, "
+                "'failed', 0, 3, 3, 'The encoder exited with status 1.', '{}', false, "
+                "'2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-01-01 00:01:00')"
+            )
+        )
+    upgrade(db.engine)
+    queue = JobQueue(db)
+    ((old,), _) = queue.list(file_id=7)
+    assert old.state == "failed" and old.error == "The encoder exited with status 1."
+    assert old.reason is None and old.as_dict()["reason"] is None
+    state = combine([old])
+    assert state is not None and state.as_dict()["reasons"] == {"web": None}
+    (new,) = queue.enqueue(8, ["web"])
+    queue.claim("w")
+    queue.fail(new.id, "w", "FFmpegError: boom", permanent=True, reason="encoder_failed")
+    assert queue.get(new.id).reason == "encoder_failed"
+    downgrade(db.engine, "0016")
+    assert "error_code" not in {c["name"] for c in inspect(db.engine).get_columns("jobs")}
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 2
+    upgrade(db.engine)
+    db.dispose()

@@ -139,7 +139,12 @@ def test_alias_info_lists_the_files_processing_renditions_hls_and_scrub_track(
     own_info = site.get(f"/stream/{owner}/info", site.tokens.read).json()
     info = site.get(f"/stream/{alias}/info", site.tokens.read).json()
     assert info["file_id"] == alias  # the client's id stays the one it holds
-    assert own_info["processing"] == {"state": "done", "progress": 1.0, "error": None}
+    assert own_info["processing"] == {
+        "state": "done",
+        "progress": 1.0,
+        "error": None,
+        "reasons": {},
+    }
     assert info["processing"] == own_info["processing"]
     assert [r["name"] for r in info["renditions"]] == [r["name"] for r in own_info["renditions"]]
     assert [r["name"] for r in info["renditions"]][-2:] == ["120p", "240p"]

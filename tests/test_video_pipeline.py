@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import re
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +18,7 @@ import av
 import pytest
 
 from core import keys
-from core.jobs import SKIP_REASONS
+from core.jobs import FAILURE_REASONS, SKIP_REASONS
 from core.library import Library
 from core.video import encode
 from core.video import service as video_service
@@ -22,6 +27,7 @@ from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
 from tests.internals import storage_of
+from tests.s3_server import S3Target
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all, sha256
 
@@ -221,7 +227,12 @@ def test_info_lists_renditions_and_signed_urls_for_a_private_file(processed: Pro
     p = processed
     fid = p.ids["avi"]
     info = p.get(f"/stream/{fid}/info", p.tokens.read).json()
-    assert info["processing"] == {"state": "done", "progress": 1.0, "error": None}
+    assert info["processing"] == {
+        "state": "done",
+        "progress": 1.0,
+        "error": None,
+        "reasons": {},
+    }
     names = [r["name"] for r in info["renditions"]]
     assert names == ["original", "web", "120p", "240p"]
     for r in info["renditions"]:
@@ -401,6 +412,7 @@ def test_partly_decodable_video_fails_with_the_reason_and_the_original_plays(
         assert jobs["web"].state == "failed"
         assert jobs["hls"].state == "cancelled"
         assert "could be decoded" in (jobs["web"].error or "")
+        assert jobs["web"].reason == "undecodable_media"
         assert jobs["web"].attempts == 1  # bad input is not retried
         from core.jobs import combine
 
@@ -432,6 +444,8 @@ def test_audio_only_and_zero_frame_inputs_are_skipped_with_a_reason(tmp_path: Pa
     with av.open(str(empty), "w", format="mp4") as c:
         s = c.add_stream("libx264", rate=24)
         s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
+        c.start_encoding()  # else no file is written at all (a missing file is no bad media)
+    assert empty.is_file()
     with pytest.raises((encode.NothingToDo, encode.BadMedia)):
         encode.web_rendition(empty, out, "video/x-msvideo", lambda _: None)
     assert not list(out.iterdir())  # nothing half-written
@@ -544,3 +558,210 @@ def test_every_skip_reason_is_one_clients_know() -> None:
     source = Path(encode.__file__).read_text(encoding="utf-8")
     used = set(re.findall(r'NothingToDo\(\s*"[^"]*",\s*"(\w+)"', source))
     assert used == set(SKIP_REASONS), used ^ set(SKIP_REASONS)
+
+
+def _failed_reasons(lib: Library) -> dict[int, Any]:
+    """{file id: reason} of the failed jobs, as GET /jobs answers them over HTTP (an answer
+    the server's own OpenAPI document allows: the code is in the Job schema's enum)."""
+    from jsonschema import Draft202012Validator
+
+    tokens = make_tokens(lib)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        reply = http_call(f"{server.url}/jobs?state=failed", headers=bearer(tokens.read))
+        assert reply.status == 200
+        spec = http_call(f"{server.url}/openapi.json").json()
+        answer = spec["paths"]["/jobs"]["get"]["responses"]["200"]["content"]
+        schema = answer["application/json"]["schema"]
+        Draft202012Validator({**schema, "components": spec["components"]}).validate(reply.json())
+        return {j["file_id"]: j["reason"] for j in reply.json()["items"]}
+    finally:
+        server.stop()
+
+
+def _web_only(lib: Library, file_id: int) -> None:
+    for job in lib.jobs.list(file_id=file_id)[0]:
+        if job.kind != "web":  # the other kinds fail the same way; one keeps this quick
+            lib.jobs.cancel(job.id)
+
+
+def test_a_failed_job_says_why_as_a_code_in_get_jobs(tmp_path: Path) -> None:
+    """Real failures, each classified where it happens: an original cut off after ingest
+    (FFmpeg cannot open it), one gone from the store, one the store cannot read (a symlink
+    loop where the file was: ELOOP, an error of the file system, not a missing object).
+    GET /jobs and the stream info answer the code; the English message stays in error."""
+    lib = Library.open(make_settings(tmp_path / "data", hls_ladder=TEST_LADDER, job_max_attempts=1))
+    try:
+        clips = tmp_path / "clips"
+        clips.mkdir()
+        ids = {}
+        for seconds, name in enumerate(("cut", "gone", "unreadable"), start=1):  # not shared
+            clip = media.make_mp4(clips / f"{name}.mp4", seconds=seconds, faststart=False)
+            ids[name] = lib.uploads.ingest(clip, "video").id
+            _web_only(lib, ids[name])
+        stored = {name: lib.local_path(lib.get_file(i)) for name, i in ids.items()}
+        cut = stored["cut"]
+        assert cut is not None
+        media.make_truncated(cut, cut, keep=0.5)  # the moov box at the end is lost
+        gone = stored["gone"]
+        assert gone is not None
+        gone.unlink()
+        unreadable = stored["unreadable"]
+        assert unreadable is not None
+        unreadable.unlink()
+        unreadable.symlink_to(unreadable.name)
+        process_all(lib)
+        jobs = {name: {j.kind: j for j in lib.jobs.latest_for_file(i)} for name, i in ids.items()}
+        assert {n: j["web"].state for n, j in jobs.items()} == dict.fromkeys(ids, "failed")
+        assert "cannot be read" in (jobs["cut"]["web"].error or "")  # the English message
+        assert _failed_reasons(lib) == {
+            ids["cut"]: "undecodable_media",
+            ids["gone"]: "original_missing",
+            ids["unreadable"]: "storage_unavailable",
+        }
+        tokens = make_tokens(lib)
+        server = EmbeddedServer(lib, config=server_config(lib))
+        server.start()
+        try:
+            info = http_call(
+                f"{server.url}/stream/{ids['cut']}/info", headers=bearer(tokens.read)
+            ).json()
+        finally:
+            server.stop()
+        processing = info["processing"]
+        assert processing["state"] == "failed" and "cannot be read" in processing["error"]
+        assert processing["reasons"] == {"web": "undecodable_media"}
+    finally:
+        lib.close()
+
+
+def test_a_full_disk_fails_the_job_as_insufficient_storage(tmp_path: Path) -> None:
+    """The work folder on a full file system (a real tmpfs): FFmpeg's ENOSPC while writing
+    the rendition, in the encoder's process, reaches GET /jobs as insufficient_storage."""
+    from tests.faults import fill_disk, small_tmpfs
+
+    lib = Library.open(make_settings(tmp_path / "data", hls_ladder=TEST_LADDER, job_max_attempts=1))
+    try:
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=3), "video")
+        _web_only(lib, record.id)
+        with small_tmpfs(lib.paths.tmp_dir / "jobs", "1m") as work:
+            fill_disk(work / "filler")
+            process_all(lib)
+        (web,) = [j for j in lib.jobs.latest_for_file(record.id) if j.kind == "web"]
+        assert web.state == "failed" and "No space left" in (web.error or "")
+        assert _failed_reasons(lib) == {record.id: "insufficient_storage"}
+    finally:
+        lib.close()
+
+
+def test_an_unreachable_store_fails_the_job_as_storage_unavailable(
+    tmp_path: Path, s3_bucket: S3Target
+) -> None:
+    """The S3 store cannot be reached (the library opened again with an endpoint where nothing
+    listens, as when the network or the store is down): the original cannot be fetched, and
+    GET /jobs says storage_unavailable, not a missing original."""
+    from tests.conftest import _free_port
+
+    def settings(endpoint: str) -> Any:
+        return make_settings(
+            tmp_path / "data",
+            r2_endpoint_url=endpoint,
+            r2_bucket_name=s3_bucket.bucket,
+            r2_access_key_id=s3_bucket.access_key_id,
+            r2_secret_access_key=s3_bucket.secret_access_key,
+            r2_region="us-east-1",
+            hls_ladder=TEST_LADDER,
+            job_max_attempts=1,
+        )
+
+    lib = Library.open(settings(s3_bucket.endpoint_url))
+    try:
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+        _web_only(lib, record.id)
+    finally:
+        lib.close()
+    lib = Library.open(settings(f"http://127.0.0.1:{_free_port()}"))
+    try:
+        process_all(lib)
+        (web,) = [j for j in lib.jobs.latest_for_file(record.id) if j.kind == "web"]
+        assert web.state == "failed" and "cannot reach" in (web.error or "")
+        assert _failed_reasons(lib) == {record.id: "storage_unavailable"}
+    finally:
+        lib.close()
+
+
+def _runner_pids() -> list[int]:
+    """The encoder subprocesses this test process started (core.video.runner children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"core.video.runner" in command:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_an_encoder_killed_mid_job_fails_it_as_encoder_failed(tmp_path: Path) -> None:
+    """The encoder process dies without a word (as under the OOM killer): encoder_failed."""
+    lib = Library.open(make_settings(tmp_path / "data", hls_ladder=TEST_LADDER, job_max_attempts=1))
+    try:
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=3), "video")
+        _web_only(lib, record.id)
+        killed: list[int] = []
+
+        def kill_the_encoder() -> None:
+            deadline = time.monotonic() + 30
+            while not killed and time.monotonic() < deadline:
+                for pid in _runner_pids():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.005)
+
+        killer = threading.Thread(target=kill_the_encoder)
+        killer.start()
+        process_all(lib)
+        killer.join()
+        assert killed
+        (web,) = [j for j in lib.jobs.latest_for_file(record.id) if j.kind == "web"]
+        assert web.state == "failed" and "exited with status -9" in (web.error or "")
+        assert _failed_reasons(lib) == {record.id: "encoder_failed"}
+    finally:
+        lib.close()
+
+
+def test_every_failure_reason_is_one_clients_know() -> None:
+    """The codes core/video fails jobs with (a `reason` given to a failure, a class's
+    default, what failure_reason returns) and core/jobs.py's are core.jobs.FAILURE_REASONS:
+    the desktop has a sentence for each, the API an enum."""
+    from core import jobs as jobs_module
+    from core.video import failures, runner, worker
+
+    given: list[ast.expr | None] = []  # the expressions a code is given by
+    for module in (encode, failures, runner, worker, jobs_module):
+        tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                given += [k.value for k in node.keywords if k.arg in ("reason", "error_code")]
+                if name in ("JobFailure", "BadMedia") and len(node.args) > 1:
+                    given.append(node.args[1])
+            elif isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "reason" for t in node.targets
+            ):
+                given.append(node.value)
+            elif isinstance(node, ast.FunctionDef) and node.name == "failure_reason":
+                given += [r.value for r in ast.walk(node) if isinstance(r, ast.Return)]
+    used = {
+        g.value
+        for g in given
+        if isinstance(g, ast.Constant) and isinstance(g.value, str) and g.value
+    }
+    used -= set(SKIP_REASONS)
+    assert used == set(FAILURE_REASONS), used ^ set(FAILURE_REASONS)

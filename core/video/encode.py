@@ -19,6 +19,8 @@ from typing import Any
 import av
 import av.filter
 
+from core.video.failures import JobFailure
+
 Progress = Callable[[float], None]
 
 WEB_VIDEO_CODECS = {"h264", "vp8", "vp9", "av1"}
@@ -35,8 +37,11 @@ THUMB_MAX_COUNT = 100
 COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
 
 
-class BadMedia(Exception):
-    """The input cannot be processed; retrying will not help."""
+class BadMedia(JobFailure):
+    """The input cannot be processed; retrying will not help (`undecodable_media` unless the
+    raiser knows better)."""
+
+    reason = "undecodable_media"
 
 
 class NothingToDo(Exception):
@@ -95,6 +100,8 @@ def probe(src: Path) -> Probe:
                 Fraction(video.time_base or Fraction(1, 90000)),
             )
     except av.error.FFmpegError as exc:
+        if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
+            raise
         raise BadMedia(f"The video cannot be read: {exc}") from None
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.video import encode
+from core.video.failures import failure_reason
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -55,7 +56,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         )
     if kind == "thumbnails":
         return encode.scrub_thumbnails(src, out, progress)
-    raise encode.BadMedia(f"Unknown job kind {kind!r}")
+    raise encode.BadMedia(f"Unknown job kind {kind!r}", "internal")
 
 
 def main(argv: list[str]) -> int:
@@ -70,10 +71,11 @@ def main(argv: list[str]) -> int:
         _emit({"skipped": str(exc), "reason": exc.reason})
         return 0
     except encode.BadMedia as exc:
-        _emit({"error": str(exc), "permanent": True})
+        _emit({"error": str(exc), "permanent": True, "reason": exc.reason})
         return 0
     except Exception as exc:  # an FFmpeg or I/O failure: the worker retries with a back-off
-        _emit({"error": f"{type(exc).__name__}: {exc}", "permanent": False})
+        message = f"{type(exc).__name__}: {exc}"
+        _emit({"error": message, "permanent": False, "reason": failure_reason(exc)})
         return 1
     _emit({"result": result})
     return 0

@@ -34,6 +34,7 @@ from core.jobs import JobRecord, JobState
 from core.records import FileRecord
 from core.video import service
 from core.video.encode import faststart_skip_reason
+from core.video.failures import JobFailure, failure_reason
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -50,7 +51,7 @@ class _Outcome:
     result: dict[str, Any] | None = None
     message: str = ""
     permanent: bool = False
-    reason: str = ""  # a skip's stable code (encode.NothingToDo.reason)
+    reason: str = ""  # a skip's or a failure's stable code (SKIP_REASONS, FAILURE_REASONS)
 
 
 class VideoWorker:
@@ -130,7 +131,7 @@ class VideoWorker:
         except Exception as exc:
             message = exc.message if isinstance(exc, MediaDeskError) else f"{exc}"
             logger.exception("Job %s failed", job.id)
-            self.lib.jobs.fail(job.id, owner, message)
+            self.lib.jobs.fail(job.id, owner, message, reason=failure_reason(exc))
         final = self._get(job.id)
         service.publish(self.lib, job.file_id, final or job)
         return final or job
@@ -176,7 +177,10 @@ class VideoWorker:
             return
         ext = record.storage_key.rsplit(".", 1)[-1]
         target = work / f"source.{ext}"
-        self.lib.download_object(record.storage_key, target)
+        try:
+            self.lib.download_object(record.storage_key, target)
+        except NotFound as exc:  # the store answers, without the original
+            raise JobFailure(exc.message, "original_missing") from exc
         yield target
 
     def _encode(
@@ -239,7 +243,10 @@ class VideoWorker:
                         )
                     elif "error" in msg:
                         outcome = _Outcome(
-                            "error", message=str(msg["error"]), permanent=bool(msg["permanent"])
+                            "error",
+                            message=str(msg["error"]),
+                            permanent=bool(msg["permanent"]),
+                            reason=str(msg.get("reason") or "internal"),
                         )
                 now = time.monotonic()
                 if self._stop.is_set() or self.lib.jobs.should_stop(job.id, owner):
@@ -262,8 +269,10 @@ class VideoWorker:
             reader.join(2)
         if outcome is None:
             tail = errlog.read_bytes()[-400:].decode("utf-8", "replace").strip()
-            outcome = _Outcome(
-                "error", message=f"The encoder exited with status {proc.returncode}. {tail}"
+            outcome = _Outcome(  # it died before saying why (a crash, the OOM killer)
+                "error",
+                message=f"The encoder exited with status {proc.returncode}. {tail}",
+                reason="encoder_failed",
             )
         return outcome
 
@@ -284,7 +293,9 @@ class VideoWorker:
             lib.jobs.finish(job.id, owner, JobState.SKIPPED, result=why, error=outcome.message)
             return
         if outcome.kind == "error":
-            lib.jobs.fail(job.id, owner, outcome.message, permanent=outcome.permanent)
+            lib.jobs.fail(
+                job.id, owner, outcome.message, permanent=outcome.permanent, reason=outcome.reason
+            )
             return
         result = dict(outcome.result or {})
         prefix = service.kind_prefix(record, job.kind)
