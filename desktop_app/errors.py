@@ -285,14 +285,55 @@ def _skip_sentences() -> dict[str, str]:
     }
 
 
-def job_reason_text(job: Any) -> str:
+def _failure_sentences() -> dict[str, str]:
+    """One sentence per core.jobs.FAILURE_REASONS code: why a video job failed."""
+    return {
+        "undecodable_media": QCoreApplication.translate(
+            "Errors",
+            "The video cannot be decoded: the file is damaged, cut short or in a format "
+            "MediaDesk cannot read.",
+        ),
+        "encoder_failed": QCoreApplication.translate(
+            "Errors", "The video converter (FFmpeg) failed while making this version."
+        ),
+        "original_missing": QCoreApplication.translate(
+            "Errors", "The original file is missing from the storage."
+        ),
+        "storage_unavailable": QCoreApplication.translate(
+            "Errors",
+            "The storage could not be read or written. Check that it is connected, then retry.",
+        ),
+        "insufficient_storage": QCoreApplication.translate(
+            "Errors", "There is not enough free disk space. Free some space, then retry."
+        ),
+        "interrupted": QCoreApplication.translate(
+            "Errors",
+            "The processing stopped before finishing every time it was tried (the program "
+            "doing it stopped or stopped responding). Retry it.",
+        ),
+        "internal": QCoreApplication.translate(
+            "Errors", "Something went wrong inside MediaDesk. The details are in the log file."
+        ),
+    }
+
+
+def job_reason(job: Any) -> ErrorMessage:
     """Why a video job was skipped or failed, in the user's language: the sentence of its
-    reason code, else core's English message labelled as a technical detail."""
-    reason = (getattr(job, "result", None) or {}).get("reason")
-    sentence = _skip_sentences().get(reason or "")
+    reason code (core.jobs.JobRecord.reason), with core's English message as the technical
+    detail of a failure; a failure recorded before the codes reads as that message, labelled."""
+    reason = getattr(job, "reason", None) or ""
+    error = getattr(job, "error", None) or ""
+    sentence = _skip_sentences().get(reason)
     if sentence is not None:
-        return sentence
-    return technical_text(getattr(job, "error", None) or "")
+        return ErrorMessage(sentence)
+    sentence = _failure_sentences().get(reason)
+    if sentence is not None:
+        return ErrorMessage(sentence, error)
+    return ErrorMessage(technical_text(error))
+
+
+def job_reason_text(job: Any) -> str:
+    return job_reason(job).text
 
 
 def describe_error(exc: BaseException) -> ErrorMessage:

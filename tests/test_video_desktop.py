@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,9 +11,11 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from core.jobs import FAILURE_REASONS  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.storage.factory import SIGNING_KEY_FILE  # noqa: E402
 from core.storage.signing import load_or_create_secret, verify_file_grant  # noqa: E402
+from desktop_app.errors import job_reason_text  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests import media  # noqa: E402
@@ -116,16 +119,41 @@ def test_failed_processing_is_explained_in_spanish(
         if job.kind != "web":
             vlib.jobs.cancel(job.id)
     process_all(vlib)
+    (web,) = [j for j in vlib.jobs.latest_for_file(record.id) if j.kind == "web"]
+    assert web.state == "failed" and web.reason == "undecodable_media"
+    sentence = "No se puede decodificar el vídeo: el archivo está dañado"
     install_translations("es")
     try:
         window.controller.set_current(vlib.get_file(record.id))
         line = window.processing_line
         wait_for(qtbot, lambda: "Procesamiento" in line.text())
-        assert "fallido" in line.text() and "could be decoded" in line.text()
-        window.jobs_dock.refresh()
-        wait_for(qtbot, lambda: window.jobs_dock.table.rowCount() == 3)
-        states = {window.jobs_dock.table.item(r, 3).text() for r in range(3)}
+        # the reason code's sentence, in Spanish; core's English message only as the
+        # labelled technical detail (the tooltip)
+        assert "fallido" in line.text() and sentence in line.text()
+        assert "could be decoded" not in line.text()
+        assert "Detalle técnico (en inglés)" in line.toolTip()
+        assert "could be decoded" in line.toolTip()
+        dock = window.jobs_dock
+        dock.refresh()
+        wait_for(qtbot, lambda: dock.table.rowCount() == 3)
+        states = {dock.table.item(r, 3).text() for r in range(3)}
         assert states == {"fallido", "cancelado"}
+        row = next(r for r in range(3) if dock.table.item(r, 2).text() == "web")
+        why = dock.table.item(row, dock.COLUMNS - 1)
+        assert why.text().startswith(sentence) and "could be decoded" not in why.text()
+        assert "could be decoded" in why.toolTip()
+        # every failure reason has its own sentence, translated (not core's message)
+        sentences = {
+            code: job_reason_text(replace(web, error_code=code)) for code in FAILURE_REASONS
+        }
+        assert len(set(sentences.values())) == len(FAILURE_REASONS)
+        assert not [t for t in sentences.values() if "could be decoded" in t], sentences
+        install_translations("en")
+        english = {code: job_reason_text(replace(web, error_code=code)) for code in FAILURE_REASONS}
+        assert not [c for c in FAILURE_REASONS if english[c] == sentences[c]], english
+        # a failure from before the codes reads as its message, labelled, as it did
+        old = replace(web, error_code=None)
+        assert job_reason_text(old) == f"Technical detail: {web.error}"
     finally:
         install_translations("en")
 

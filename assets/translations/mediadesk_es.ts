@@ -545,6 +545,41 @@
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
+        <location filename="../../desktop_app/errors.py" line="291"/>
+        <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
+        <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="296"/>
+        <source>The video converter (FFmpeg) failed while making this version.</source>
+        <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="299"/>
+        <source>The original file is missing from the storage.</source>
+        <translation>Falta el archivo original en el almacenamiento.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="302"/>
+        <source>The storage could not be read or written. Check that it is connected, then retry.</source>
+        <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="306"/>
+        <source>There is not enough free disk space. Free some space, then retry.</source>
+        <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="309"/>
+        <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
+        <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="314"/>
+        <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
+        <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
+    </message>
+    <message>
         <location filename="../../desktop_app/errors.py" line="308"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>

@@ -38,7 +38,7 @@ from core.jobs import ACTIVE, RETRYABLE, JobRecord, JobState, Processing, combin
 from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
-from desktop_app.errors import describe_error, job_reason_text
+from desktop_app.errors import describe_error, job_reason, job_reason_text
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -172,6 +172,7 @@ class ProcessingLine(QLabel):
         state: Processing | None = combine(jobs)
         if state is None:
             self.setText(self.tr("Processing: not queued"))
+            self.setToolTip("")
             self.show()
             return
         lines = [
@@ -179,15 +180,21 @@ class ProcessingLine(QLabel):
             .replace("%1", state_text(state.state))
             .replace("%2", str(int(round(state.progress * 100))))
         ]
-        why = [
-            f"{job.kind}: {job_reason_text(job)}"
+        saying_why = [
+            job
             for job in jobs
             if job.state in (JobState.FAILED, JobState.SKIPPED)
             and (job.error or job.result)
             and (state.state != JobState.FAILED or job.state == JobState.FAILED)
         ]
-        if state.error and why:  # combine's rule of which jobs say why, in the user's words
-            lines.append(self.tr("Why: %1").replace("%1", "; ".join(why)))
+        details = []
+        if state.error and saying_why:  # combine's rule of which jobs say why, in user's words
+            why = [(job.kind, job_reason(job)) for job in saying_why]
+            lines.append(
+                self.tr("Why: %1").replace("%1", "; ".join(f"{k}: {m.text}" for k, m in why))
+            )
+            details = [f"{k}: {m.technical()}" for k, m in why if m.detail]
+        self.setToolTip("\n".join(details))  # a failure's English message, labelled
         names = []
         for item in service.renditions(record, jobs):
             size = f"{item['width']}×{item['height']}" if item.get("width") else ""
@@ -326,12 +333,12 @@ class JobsDock(QDockWidget):
                 state_text(job.state),
                 "",
                 str(job.attempts),
-                job_reason_text(job) if job.error or job.result.get("reason") else "",
+                job_reason_text(job) if job.error or job.reason else "",
             ]
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col == self.COLUMNS - 1 and text:
-                    item.setToolTip(text)
+                    item.setToolTip(job_reason(job).full())  # a failure's English message too
                 self.table.setItem(row, col, item)
             bar = QProgressBar(self.table)
             bar.setRange(0, 100)
