@@ -123,8 +123,6 @@ class DetailsPanel(QWidget):
         column.addWidget(self._build_editor())
         column.addWidget(self._build_actions())
         column.addWidget(self._build_technical())
-        self.extensions = QVBoxLayout()  # other features' rows (video processing)
-        column.addLayout(self.extensions)
         column.addStretch(1)
         scroll.setWidget(body)
         # Never clip the (translated) labels: the panel is at least as wide as its content.
@@ -211,7 +209,10 @@ class DetailsPanel(QWidget):
 
     def _build_technical(self) -> QGroupBox:
         box = QGroupBox(self.tr("Technical details"), self)
-        form = QFormLayout(box)
+        outer = QVBoxLayout(box)
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(form)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         rows = [
@@ -251,6 +252,12 @@ class DetailsPanel(QWidget):
             field.setWordWrap(True)
             self.technical[key] = field
             form.addRow(title, field)
+        # Other features' lines (video processing) end this box, inside its margins, in the
+        # labels' column, one row's spacing below the last figure: a bare line after the box
+        # sat on the scroll area's bottom edge, out of line with everything else. Not a form
+        # row: an empty one (a photo's) would still take a row's spacing.
+        self.extensions = QVBoxLayout()
+        outer.addLayout(self.extensions)
         return box
 
     def _copy(self, text: str) -> None:
