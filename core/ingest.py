@@ -36,7 +36,7 @@ from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name
 from core.metadata import MediaInfo
 from core.records import MAX_DESCRIPTION, FileRecord, FileStatus
 from core.settings import Settings
-from core.spool import Spooled, hash_file, owned_temp, spool_stream, too_large
+from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest, Presigner, Storage
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_thumbnail
@@ -255,7 +255,7 @@ class Ingestor:
                 )
         finally:
             if owned is not None:
-                owned.unlink(missing_ok=True)
+                discard(owned)
 
     def _same_bytes(
         self, sha: str, athlete_id: int | None, is_public: bool, s: Session | None = None
@@ -622,7 +622,7 @@ class Ingestor:
             self._storage.download_to(key, tmp)
             yield tmp
         finally:
-            tmp.unlink(missing_ok=True)
+            discard(tmp)
 
     def _declared_size(self, file_id: int) -> int | None:
         with self._db.read() as s:

@@ -413,9 +413,20 @@ class Library:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)
 
     def delete_permanently(self, file_id: int) -> FileRecord:
-        """Removes the derivatives, then the object, then the row.
+        """Removes the object, then its jobs and derivatives, then the row.
 
-        In that order a storage failure part-way leaves the row and its object intact.
+        Why this order: every step is one a retry does again (deleting what is already gone
+        succeeds, on the local folder as on S3), and the row, which a retry needs, goes last.
+        So a failure or a crash (kill -9) after any step leaves the file listed and a hard
+        delete of it finishes the work:
+        - the object cannot be deleted (its folder unwritable, the bucket unreachable): nothing
+          changed; the file is whole with its thumbnail, renditions and jobs;
+        - the object went, a derivative did not: the row names a file without bytes, which
+          reconcile reports (rows_without_objects) and the trash purge retries if it was
+          trashed; its derivatives are still found through the row.
+        Derivatives first left a file that looks whole without its thumbnail, renditions or
+        jobs, which nothing reports or repairs. A probe of the object's folder before them
+        would not promise the delete that follows (and a bucket has nothing to probe).
         """
         asked, file_id = file_id, self._catalog.resolve(file_id)
         record = self._catalog.get(file_id)
@@ -423,6 +434,8 @@ class Library:
             # The same bytes for another athlete or other flags share the object: it and its
             # derivatives stay while another file references them.
             shared = self._catalog.references(record.storage_key, besides=file_id) > 0
+            if not shared:
+                self._storage.delete(record.storage_key)
             video_service.forget(
                 self,
                 record,
@@ -433,7 +446,6 @@ class Library:
                 self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
                 for key in keys.derivative_keys(record.storage_key):
                     self._storage.delete(key)
-                self._storage.delete(record.storage_key)
             with self._db.write() as s:
                 row = s.get(MediaFile, file_id)
                 if row is not None:

@@ -91,12 +91,21 @@ class SpoolWriter:
         if not self._fh.closed:
             with contextlib.suppress(OSError):
                 self._fh.close()
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError as exc:  # the temp folder made unwritable meanwhile: the error that
-            # brought us here is the one to report; the file keeps our owner tag, so the
-            # partial-file sweep removes it once this process is gone
-            logger.warning("Cannot remove the partial upload %s: %s", self.path, exc)
+        discard(self.path)
+
+
+def discard(path: Path) -> None:
+    """Removes an upload's temp file once it is no longer needed (stored, refused, failed).
+
+    A failure here (the temp folder made unwritable meanwhile) is logged, never raised: the
+    upload's own answer, its file or the error that stopped it, is the one to report. What
+    stays is maintenance's: a spool file keeps its owner tag, so the partial-file sweep removes
+    it once this process is gone; the resumable uploads' sweep removes an ended upload's bytes.
+    """
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("Cannot remove the partial upload %s: %s", path, exc)
 
 
 def spool_stream(

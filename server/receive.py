@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, hdrs, web
 
 from core.errors import InvalidInput
 from core.filenames import clean_filename
-from core.spool import Spooled, SpoolWriter, too_large
+from core.spool import Spooled, SpoolWriter, discard, too_large
 from server.params import MALFORMED_BODY, check_text, malformed
 from server.state import THREADS, Threads
 
@@ -32,7 +32,7 @@ class Received:
 
     def discard(self) -> None:
         if self.spooled is not None:
-            self.spooled.path.unlink(missing_ok=True)
+            discard(self.spooled.path)
             self.spooled = None
 
 

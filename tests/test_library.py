@@ -26,7 +26,7 @@ from core.errors import (
     UploadNotReceived,
 )
 from core.library import Library
-from core.maintenance import reconcile
+from core.maintenance import purge_trash, reconcile
 from core.records import FileQuery
 from tests.conftest import make_settings
 from tests.internals import db_of, presigner_of, storage_of
@@ -267,6 +267,29 @@ def test_trash_restore_and_hard_delete(any_library: Library, media_dir) -> None:
         any_library.get_file(rec.id)
     assert not storage_of(any_library).exists(rec.storage_key)
     assert not storage_of(any_library).exists(keys.thumbnail_key(rec.storage_key))
+
+
+def test_a_hard_delete_stopped_after_the_object_went_is_finished_by_the_next(
+    any_library: Library, media_dir
+) -> None:
+    """The object goes first, the row last: a hard delete stopped right after the object (a
+    kill -9, a derivative that could not be deleted) leaves a row that reconcile reports and
+    that still leads to the derivatives; the next one (here the trash purge) finishes, a
+    missing object being no error on either backend."""
+    rec = any_library.uploads.ingest(media_dir.jpeg, "image")
+    variant, _ = any_library.variant(rec, 64)
+    store = storage_of(any_library)
+    any_library.trash(rec.id)
+    store.delete(rec.storage_key)  # where the first step leaves it
+    found = reconcile(any_library)
+    assert (found.rows_without_objects, found.objects_without_rows) == ([rec.id], [])
+
+    assert purge_trash(any_library, retention_days=0) == [rec.id]
+    with pytest.raises(NotFound):
+        any_library.get_file(rec.id)
+    for key in (rec.storage_key, keys.thumbnail_key(rec.storage_key), variant):
+        assert not store.exists(key), key
+    assert reconcile(any_library).clean
 
 
 def test_listing_filters_search_sort_and_paging(library: Library, media_dir) -> None:
