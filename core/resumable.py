@@ -71,7 +71,7 @@ from core.mediatypes import (
     sniff_file,
 )
 from core.records import MAX_ID, FileRecord, FileStatus
-from core.spool import Spooled, hash_file, too_large
+from core.spool import Spooled, discard, hash_file, too_large
 from core.storage.base import (
     MultipartStorage,
     PartInfo,
@@ -683,8 +683,8 @@ class ResumableUploads:
 
     def _remove_files(self, upload_id: str) -> None:
         for buffered in (False, True):
-            self._data_file(upload_id, buffered).unlink(missing_ok=True)
-        self.folder.joinpath(f"{upload_id}.chunk").unlink(missing_ok=True)
+            discard(self._data_file(upload_id, buffered))
+        discard(self.folder.joinpath(f"{upload_id}.chunk"))
 
     def _bucket_object(self, upload_id: str) -> tuple[str | None, str | None, str] | None:
         """(object key, multipart upload id, state) of an upload; None when its row is gone."""
@@ -730,14 +730,14 @@ class ResumableUploads:
             # HEAD keeps answering MediaDesk-File-Id for another expiry period
             row.expires_at = datetime.now(UTC) + timedelta(seconds=self.lib.settings.tus_expiry)
         for buffered_file in (False, True):
-            self._data_file(upload_id, buffered_file).unlink(missing_ok=True)
+            discard(self._data_file(upload_id, buffered_file))
         self._local_sources.pop(upload_id, None)
         logger.info("tus upload %s catalogued as file %s", upload_id, record.id)
         return self.get(upload_id)
 
     def _mark_failed(self, upload_id: str, reason: str) -> None:
         for buffered in (False, True):
-            self._data_file(upload_id, buffered).unlink(missing_ok=True)
+            discard(self._data_file(upload_id, buffered))
         with self._db.write() as s:
             row = s.get(ResumableUpload, upload_id)
             if row is not None:
@@ -1450,7 +1450,7 @@ class TusWriter:
             if self._spool is not None and not self._spool.closed:
                 with contextlib.suppress(OSError):
                     self._spool.close()
-                Path(self._spool.name).unlink(missing_ok=True)
+                discard(Path(self._spool.name))
 
     def _cut_buffer(self) -> None:
         """The part buffer of an upload to R2/S3, back to the bytes recorded past its parts."""

@@ -24,6 +24,7 @@ import pytest
 from core import keys
 from core.library import Library
 from core.maintenance import reconcile
+from tests import resumable_client as tus
 from tests.faults import (
     ServeProcess,
     assert_healthy,
@@ -257,3 +258,30 @@ def test_a_temp_folder_made_read_only_mid_upload_keeps_the_uploads_own_answer(
     server.stop()
     assert_healthy(library, {stored.json()["id"]: photo.read_bytes()})
     assert partial_files(data_dir) == []
+
+
+def test_a_tus_upload_whose_folder_turned_read_only_gets_the_storage_error(
+    library: Library, served: tuple[ServeProcess, Tokens], tmp_path: Path
+) -> None:
+    """The last PATCH of a tus upload whose bytes cannot leave `uploads/` (made read-only
+    after the first PATCH): the storage's error on that PATCH, not `internal_error` from
+    removing the refused bytes, and HEAD tells the upload failed; maintenance removes the bytes
+    once the folder is writable again."""
+    server, tokens = served
+    photo = make_jpeg(tmp_path / "c.jpg", size=(640, 400))
+    data = photo.read_bytes()
+    created = tus.create(server.url, tokens.upload, len(data), filename="c.jpg")
+    assert created.status == 201, created.body
+    location = server.url + created.headers["Location"]
+    first = tus.patch(location, tokens.upload, 0, data[:1000])
+    assert first.status == 204, first.body
+    uploads = library.paths.data_dir / "uploads"
+    with ReadOnly(uploads):
+        last = tus.patch(location, tokens.upload, 1000, data[1000:])
+    _assert_storage_error("tus", last)
+    assert tus.head(location, tokens.upload).status == 410  # refused: start a new one
+    warned = [line for line in server.stderr if "Cannot remove the partial upload" in line]
+    assert warned, "".join(server.stderr)
+    server.stop()
+    assert_healthy(library, {})
+    assert list(uploads.iterdir()) == []
