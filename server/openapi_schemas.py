@@ -60,6 +60,22 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
     "status": {"type": "string", "enum": [s.value for s in FileStatus]},
     "extra": {"type": "object", "description": "Other technical metadata"},
     "duplicate": {**BOOL, "description": "True when an identical file already existed"},
+    # Stored pixels, as MediaInfo and ffprobe report them: a phone's portrait clip is often
+    # stored landscape with a rotation tag, and players turn it upright.
+    "width": {
+        "type": ["integer", "null"],
+        "description": "Stored width in pixels, before `rotation`; with rotation 90 or 270 the "
+        "picture is shown `height` wide",
+    },
+    "height": {
+        "type": ["integer", "null"],
+        "description": "Stored height in pixels, before `rotation`",
+    },
+    "rotation": {
+        "type": ["integer", "null"],
+        "description": "Clockwise degrees to turn the stored picture to show it upright (EXIF "
+        "orientation, a video's rotation tag); renditions and thumbnails are already upright",
+    },
     "duplicate_of": {
         "type": ["integer", "null"],
         "description": "The existing file this id is another name of (same bytes, athlete and "
