@@ -6,6 +6,7 @@ migrated is reported, with the command that migrates it.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -124,21 +125,60 @@ def _check_cors(client: Any, settings: Settings) -> Check:
         else:
             return Check("bucket CORS", False, f"could not read the CORS rules: {code}", "")
     fix = (
-        "Browsers upload straight to the bucket: add a CORS rule allowing PUT and GET with "
-        "the content-type header from your web origins (README, Cloudflare R2)."
+        "Browsers upload straight to the bucket: add a CORS rule allowing PUT and GET from "
+        'your web origins, with "AllowedHeaders": ["content-type"] (or "*") and '
+        '"ExposeHeaders": ["ETag"] (README, Cloudflare R2).'
     )
     if not rules:
         return Check("bucket CORS", False, "no CORS rule on the bucket", fix)
-    allowed = {o for r in rules for o in r.get("AllowedOrigins", [])}
-    methods = {m.upper() for r in rules for m in r.get("AllowedMethods", [])}
-    missing = [o for o in origins if o not in allowed and "*" not in allowed]
-    if "PUT" not in methods:
+    puts = [r for r in rules if "PUT" in {m.upper() for m in r.get("AllowedMethods", [])}]
+    if not puts:
         return Check("bucket CORS", False, "the CORS rules do not allow PUT", fix)
+    # A browser's PUT sends Content-Type (a preflighted header the rule must allow); the page
+    # reads each part's ETag for the confirm, which it sees only if the rule exposes it
+    uploads = [r for r in puts if _allows_header(r, BROWSER_UPLOAD_HEADER)]
+    if not uploads:
+        return Check(
+            "bucket CORS",
+            False,
+            f"no CORS rule allowing PUT allows the {BROWSER_UPLOAD_HEADER} header "
+            "browser uploads send",
+            fix,
+        )
+    uploads = [r for r in uploads if _exposes_etag(r)]
+    if not uploads:
+        return Check(
+            "bucket CORS",
+            False,
+            "no CORS rule allowing PUT exposes ETag (multipart uploads from browsers need it)",
+            fix,
+        )
+    allowed = {o for r in uploads for o in r.get("AllowedOrigins", [])}
+    missing = [o for o in origins if o not in allowed and "*" not in allowed]
     if missing:
         return Check(
-            "bucket CORS", False, f"origins not allowed by the bucket: {', '.join(missing)}", fix
+            "bucket CORS",
+            False,
+            f"origins not allowed to upload by the bucket: {', '.join(missing)}",
+            fix,
         )
-    return Check("bucket CORS", True, f"{len(rules)} rule(s); origins {sorted(allowed)}")
+    return Check("bucket CORS", True, f"{len(rules)} rule(s); uploads from {sorted(allowed)}")
+
+
+BROWSER_UPLOAD_HEADER = "content-type"
+
+
+def _allows_header(rule: dict[str, Any], header: str) -> bool:
+    """S3 matches AllowedHeaders case-insensitively, each entry with at most one `*`."""
+    return any(
+        fnmatch.fnmatchcase(header, pattern.lower().replace("[", "[[]").replace("?", "[?]"))
+        for pattern in rule.get("AllowedHeaders", [])
+    )
+
+
+def _exposes_etag(rule: dict[str, Any]) -> bool:
+    exposed = {h.lower() for h in rule.get("ExposeHeaders", [])}
+    return "etag" in exposed or "*" in exposed  # R2 accepts "*" here too
 
 
 def _check_skew(client: Any, settings: Settings) -> Check:

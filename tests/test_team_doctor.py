@@ -100,6 +100,7 @@ def test_postgres_and_bucket_cors_and_clock(
                     "AllowedOrigins": ["https://other.example"],
                     "AllowedMethods": ["PUT", "GET"],
                     "AllowedHeaders": ["content-type"],
+                    "ExposeHeaders": ["ETag"],
                 }
             ]
         },
@@ -114,6 +115,7 @@ def test_postgres_and_bucket_cors_and_clock(
                     "AllowedOrigins": ["https://club.example"],
                     "AllowedMethods": ["PUT", "GET"],
                     "AllowedHeaders": ["content-type"],
+                    "ExposeHeaders": ["ETag"],
                 }
             ]
         },
@@ -127,3 +129,44 @@ def test_unreachable_catalog_says_what_to_check(data_dir: Path) -> None:
     url = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/nothing"
     checks = by_name(run_checks(make_settings(data_dir, database_url=url)))
     assert not checks["catalog"].ok and "DATABASE_URL" in checks["catalog"].fix
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        # the tester's rule: PUT allowed, but not the content-type header, and no ETag exposed
+        ({"AllowedHeaders": ["x-foo"]}, "content-type"),
+        ({"AllowedHeaders": ["content-type"]}, "ETag"),  # single PUTs work, parts do not
+        ({"AllowedHeaders": ["Content-Type"], "ExposeHeaders": ["ETag"]}, None),
+        ({"AllowedHeaders": ["*"], "ExposeHeaders": ["etag"]}, None),
+    ],
+)
+def test_bucket_cors_must_let_browsers_upload(
+    data_dir: Path, s3_bucket: Any, rule: dict[str, Any], said: str | None
+) -> None:
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        cors_origins=("https://club.example",),
+    )
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+        region_name="us-east-1",
+    )
+    origins = {"AllowedOrigins": ["https://club.example"], "AllowedMethods": ["PUT", "GET"]}
+    client.put_bucket_cors(
+        Bucket=s3_bucket.bucket, CORSConfiguration={"CORSRules": [origins | rule]}
+    )
+    cors = by_name(run_checks(settings))["bucket CORS"]
+    if said is None:
+        assert cors.ok and not cors.warning, cors
+        return
+    assert not cors.ok and said in cors.detail, cors
+    assert '"content-type"' in cors.fix and '"ETag"' in cors.fix  # the fix says what to add
