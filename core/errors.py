@@ -57,6 +57,26 @@ class Conflict(MediaDeskError):
     code = "conflict"
 
 
+class LostRace(Conflict):
+    """Another writer changed the row between this transaction's read and its write.
+
+    On PostgreSQL (READ COMMITTED) the versioned UPDATE of the loser matches 0 rows once the
+    winner commits; on either backend a row found newer inside the transaction than the read
+    the work was planned from. Database.retrying runs such work again from its read: an edit
+    that named a version then answers stale_version as a sequential stale edit does; one that
+    did not applies again. Only a race lost every time reaches a client, as a conflict whose
+    reason tells it to reload (never internal_error).
+    """
+
+    def __init__(
+        self,
+        message: str = "The file was changed by someone else at the same moment; try again",
+        *,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, details=details, reason="stale_version")
+
+
 class SizeMismatch(MediaDeskError):
     code = "size_mismatch"
 

@@ -20,7 +20,7 @@ from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter
-from core.errors import Conflict, InvalidInput, MediaDeskError, NotFound
+from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
 from core.filenames import clean_filename
@@ -312,9 +312,13 @@ class Library:
         asked, file_id = file_id, self._catalog.resolve(file_id)  # an alias edits its file
         # One edit of a file at a time in this process, and the version checked before any
         # storage work: of concurrent edits with the same version exactly one wins, the
-        # others get 409 (across processes the versioned UPDATE below decides).
+        # others get 409 (across processes the versioned UPDATE below decides). An edit that
+        # lost to another process's write runs again from its read: with a version it then
+        # answers stale_version, without one it applies over the winner's change.
         with self._edit_locks.hold(file_id):
-            record = self._update_locked(file_id, changes, expected_version)
+            record = self._db.retrying(
+                lambda: self._update_locked(file_id, changes, expected_version)
+            )
         return record if asked == file_id else record.as_alias(asked)
 
     def _update_locked(
@@ -349,10 +353,9 @@ class Library:
                     if row is None:
                         raise NotFound(f"File {file_id} not found")
                     if row.version != current.version:
-                        raise Conflict(
-                            "The file was changed by someone else; reload and try again",
-                            reason="stale_version",
-                        )
+                        # committed elsewhere since `current` was read: the key and the
+                        # version check above were planned on an old row
+                        raise LostRace()
                     if "athlete_id" in values:
                         Catalog.ensure_athlete(s, values["athlete_id"])
                     for name, value in values.items():
@@ -394,6 +397,13 @@ class Library:
 
     def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
         asked, file_id = file_id, self._catalog.resolve(file_id)
+        # A trash that lost to another write of the row runs again: after a trash elsewhere
+        # it answers already_trashed as a repeated trash does, after an edit it trashes.
+        self._db.retrying(lambda: self._write_trashed(file_id, trashed))
+        record = self._catalog.get(file_id)
+        return record if asked == file_id else record.as_alias(asked)
+
+    def _write_trashed(self, file_id: int, trashed: bool) -> None:
         with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is None:
@@ -406,8 +416,6 @@ class Library:
                     reason="already_trashed" if trashed else "not_trashed",
                 )
             row.deleted_at = utcnow() if trashed else None
-        record = self._catalog.get(file_id)
-        return record if asked == file_id else record.as_alias(asked)
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.errors import LostRace
+
+T = TypeVar("T")
 
 # SQLite's own ceiling by default (SQLITE_MAX_MMAP_SIZE); a bigger catalog reads the rest as usual
 SQLITE_MMAP_SIZE = 0x7FFF0000
+# Tries of a write that lost a race (Database.retrying). Each loss means another writer
+# committed to the same row meanwhile; 6 tries outlast a burst of simultaneous edits of one
+# file from several processes, and bound the work when a row is rewritten without end.
+RACE_ATTEMPTS = 6
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +88,38 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction that commits on success and rolls back on error."""
-        if self._write_lock is not None:
-            with self._write_lock, self._write_factory() as session, session.begin():
+        """A transaction that commits on success and rolls back on error.
+
+        A versioned row (media_files.version) that another process updated after this
+        transaction read it matches no row in its UPDATE: SQLAlchemy's StaleDataError, which
+        leaves here as LostRace, a domain conflict (never an internal error).
+        """
+        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        try:
+            with lock, self._write_factory() as session, session.begin():
                 yield session
-        else:
-            with self._write_factory() as session, session.begin():
-                yield session
+        except StaleDataError as exc:
+            raise LostRace() from exc
+
+    def retrying(self, work: Callable[[], T], attempts: int = RACE_ATTEMPTS) -> T:
+        """`work()`, run again from its reads while it loses a race (LostRace).
+
+        The one rule for simultaneous writes to one row, on both backends: `work` reads, checks
+        and writes in its own transactions, so its next run sees the winner's commit and
+        answers as if the two had come one after the other: an edit that named a version gets
+        409 stale_version from its check, a trash of a file trashed meanwhile already_trashed,
+        and a write that asked nothing about the row applies again over the winner's. The
+        short random pause keeps two losers from colliding again in step.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return work()
+            except LostRace:
+                if attempt == attempts:
+                    raise
+                logger.debug("Write lost a race (try %d of %d); again", attempt, attempts)
+                time.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 (not a secret)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
