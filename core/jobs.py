@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from core.db.engine import Database
 from core.db.models import Job, MediaFile, utcnow
@@ -151,8 +151,29 @@ class Processing:
         }
 
 
+def newest_of_each_kind(jobs: list[JobRecord]) -> list[JobRecord]:
+    """The newest job of each kind (the highest id): what a file's processing state says."""
+    latest: dict[str, JobRecord] = {}
+    for job in sorted(jobs, key=lambda j: j.id):
+        latest[job.kind] = job
+    return [latest[k] for k in KINDS if k in latest]
+
+
+def current_derivatives(jobs: list[JobRecord]) -> dict[str, JobRecord]:
+    """kind -> the done job whose `result` names the derivatives in use (see `_current_done`:
+    the same rule in SQL)."""
+    done = sorted(
+        (j for j in jobs if j.state == JobState.DONE),
+        key=lambda j: (j.finished_at or j.created_at, j.id),
+    )
+    return {j.kind: j for j in done}
+
+
 def combine(jobs: list[JobRecord]) -> Processing | None:
-    """failed if any failed, else running, else queued, else cancelled, else done or skipped."""
+    """failed if any failed, else running, else queued, else cancelled, else done or skipped,
+    over the newest job of each kind (an older done job kept for its derivatives is not
+    processing)."""
+    jobs = newest_of_each_kind(jobs)
     if not jobs:
         return None
     states = {j.state for j in jobs}
@@ -456,19 +477,37 @@ class JobQueue:
             return [JobRecord.from_row(r) for r in rows], int(total)
 
     def latest_for_file(self, file_id: int) -> builtins.list[JobRecord]:
-        """The newest job of each kind of one file (older ones were replaced by reprocessing).
+        """The newest job of each kind of one file (older ones were replaced by reprocessing),
+        and before it, where that newest job is not the one, the done job whose derivatives are
+        in use (`_current_done`): a queued, running, failed or cancelled reprocess must not
+        hide them. `combine` reads the newest of each kind, `current_derivatives` the done ones.
 
         A file whose stored object another file shares (the same bytes for another athlete)
         has no jobs of its own: the derivatives belong to the object, the jobs to the file
         that queued them (`processing_owner`)."""
         with self.db.read() as s:
-            rows = s.scalars(select(Job).where(Job.file_id == file_id).order_by(Job.id)).all()
+            rows = self._file_rows(s, file_id)
             if not rows and (owner := self._owner(s, file_id)) is not None:
-                rows = s.scalars(select(Job).where(Job.file_id == owner).order_by(Job.id)).all()
-        latest: dict[str, JobRecord] = {}
-        for row in rows:
-            latest[row.kind] = JobRecord.from_row(row)
-        return [latest[k] for k in KINDS if k in latest]
+                rows = self._file_rows(s, owner)
+        records = [JobRecord.from_row(row) for row in rows]
+        newest = newest_of_each_kind(records)
+        current = current_derivatives(records)
+        out: builtins.list[JobRecord] = []
+        for job in newest:
+            done = current.get(job.kind)
+            if done is not None and done.id != job.id:
+                out.append(done)
+            out.append(job)
+        return out
+
+    @staticmethod
+    def _file_rows(s: Session, file_id: int) -> builtins.list[Job]:
+        newer = aliased(Job)
+        newest = ~exists().where(
+            newer.file_id == Job.file_id, newer.kind == Job.kind, newer.id > Job.id
+        )
+        query = select(Job).where(Job.file_id == file_id, or_(newest, _current_done()))
+        return list(s.scalars(query.order_by(Job.id)))
 
     def depth(self) -> dict[str, int]:
         with self.db.read() as s:
@@ -541,7 +580,10 @@ class JobQueue:
             )
 
     def purge_finished(self, older_than: datetime) -> int:
-        """Finished jobs are kept for the trash retention, then removed."""
+        """Finished jobs are kept for the trash retention, then removed: all but the done job
+        of each (file, kind) whose `result` names the derivatives in use (`_current_done`). That
+        one is not history but the only record of where the file's web rendition, HLS ladder
+        and scrub thumbnails are: removing it would leave every video playing its original."""
         with self.db.write() as s:
             ids = list(
                 s.scalars(
@@ -549,6 +591,7 @@ class JobQueue:
                         Job.state.in_(FINISHED),
                         Job.finished_at.is_not(None),
                         Job.finished_at < older_than,
+                        ~_current_done(),
                     )
                 )
             )
@@ -558,6 +601,27 @@ class JobQueue:
                     execution_options={"synchronize_session": False},
                 )
         return len(ids)
+
+
+def _current_done() -> ColumnElement[bool]:
+    """A done job no other done job of its (file, kind) finished after: its `result` names the
+    derivatives in use (the last job to finish wrote them; by finish time, not id, because a
+    retried older job finishing last overwrote a newer one's keys). The one rule for reading
+    them (`latest_for_file`, `current_derivatives`) and for keeping their job (`purge_finished`).
+    """
+    later = aliased(Job)
+    return and_(
+        Job.state == JobState.DONE,
+        ~exists().where(
+            later.file_id == Job.file_id,
+            later.kind == Job.kind,
+            later.state == JobState.DONE,
+            or_(
+                later.finished_at > Job.finished_at,
+                and_(later.finished_at == Job.finished_at, later.id > Job.id),
+            ),
+        ),
+    )
 
 
 def _job(s: Session, job_id: int) -> Job:

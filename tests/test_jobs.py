@@ -282,3 +282,109 @@ def test_migration_0017_upgrades_a_catalog_with_failed_jobs(db_url: str) -> None
         assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 2
     upgrade(db.engine)
     db.dispose()
+
+
+def _finished(q: JobQueue, file_id: int, kind: str, state: JobState, at: str) -> int:
+    (job,) = q.requeue_file(file_id, [kind])
+    claimed = q.claim("w", (kind,))
+    assert claimed is not None and claimed.id == job.id
+    if state == JobState.FAILED:
+        q.fail(job.id, "w", "boom", permanent=True, reason="encoder_failed")
+    else:
+        q.finish(job.id, "w", state, {"files": [f"{kind}-{job.id}.mp4"]})
+    with q.db.write() as s:  # finished long ago, in this order
+        s.execute(update(Job).where(Job.id == job.id).values(finished_at=utcnow() - _ago(at)))
+    return job.id
+
+
+def _ago(at: str) -> timedelta:
+    return timedelta(days=int(at.rstrip("d")))
+
+
+def test_purge_keeps_the_done_job_whose_derivatives_are_in_use(queue: JobQueue) -> None:
+    """Past the retention, superseded done jobs and failed ones go; the newest done job of each
+    (file, kind) stays, whatever came after it: its result is where the renditions are."""
+    old_web = _finished(queue, 1, "web", JobState.DONE, "90d")
+    web = _finished(queue, 1, "web", JobState.DONE, "80d")
+    failed = _finished(queue, 1, "web", JobState.FAILED, "70d")
+    hls = _finished(queue, 1, "hls", JobState.DONE, "60d")
+    cancelled = _finished(queue, 1, "hls", JobState.CANCELLED, "50d")
+    other = _finished(queue, 2, "web", JobState.DONE, "40d")
+    assert queue.purge_finished(utcnow() - timedelta(days=30)) == 3
+    kept = {j.id for j in queue.list()[0]}
+    assert kept == {web, hls, other}, (old_web, failed, cancelled)
+    # the file's jobs: the newest of each kind says processing, the done ones say where
+    # hls's newest (cancelled) is purged: its done job is now the newest too
+    assert {(j.kind, j.id) for j in queue.latest_for_file(1)} == {("web", web), ("hls", hls)}
+    queued = queue.requeue_file(1, ["web", "hls"])
+    listed = {(j.kind, j.id) for j in queue.latest_for_file(1)}
+    assert listed == {("web", web), ("hls", hls)} | {(j.kind, j.id) for j in queued}
+    state = combine(queue.latest_for_file(1))
+    assert state is not None and state.state == "queued"
+
+
+def test_job_ids_are_never_handed_out_again(queue: JobQueue) -> None:
+    """A hard delete and a purge take the newest jobs away; the next ones get new ids (an old
+    id in the Jobs dock or a script must never cancel another file's job)."""
+    first = queue.enqueue(1, ["web", "hls"])
+    queue.forget_file(1)
+    (second,) = queue.enqueue(2, ["web"])
+    assert second.id > max(j.id for j in first)
+    claimed = queue.claim("w")
+    assert claimed is not None
+    queue.finish(second.id, "w", JobState.CANCELLED)
+    queue.purge_finished(utcnow() + timedelta(seconds=1))
+    assert queue.list()[1] == 0
+    (third,) = queue.enqueue(3, ["web"])
+    assert third.id > second.id
+
+
+def _schema(db: Database) -> set[str]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT type || ' ' || name || ' ' || sql FROM sqlite_master "
+                "WHERE tbl_name = 'jobs' AND type IN ('index', 'trigger')"
+            )
+        )
+        return {str(r[0]) for r in rows}
+
+
+def test_migration_0018_starts_job_ids_past_every_id_still_named(tmp_path: Path) -> None:
+    """An existing SQLite catalog: jobs 1-3 and a `processing` event in the change feed naming
+    deleted job 9. After the upgrade the next job is 10 and a deleted newest job's id is not
+    given again; rows and indexes are kept, also by the downgrade. (PostgreSQL's sequences
+    never reuse an id: the migration leaves it alone, the queue test above covers it.)"""
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade(db.engine, "0017")
+    before = _schema(db)
+    insert = (
+        "INSERT INTO jobs (kind, file_id, state, progress, attempts, max_attempts, result, "
+        "cancel_requested, run_after, created_at) VALUES ('web', 7, 'done', 1, 1, 3, '{}', "
+        "false, '2024-01-01 00:00:00', '2024-01-01 00:00:00')"
+    )
+    with db.engine.begin() as conn:
+        for _ in range(3):
+            conn.execute(text(insert))
+        conn.execute(
+            text(
+                "INSERT INTO change_log (kind, entity, entity_id, file_id, origin, at, data) "
+                "VALUES ('processing', 'event', NULL, 7, 'x', '2024-01-01 00:00:00', "
+                '\'{"id": 7, "job": {"id": 9, "kind": "web"}}\')'
+            )
+        )
+    upgrade(db.engine)
+    assert _schema(db) == before
+    with db.engine.begin() as conn:
+        assert conn.execute(text(insert + " RETURNING id")).scalar() == 10
+        conn.execute(text("DELETE FROM jobs WHERE id = 10"))
+        assert conn.execute(text(insert + " RETURNING id")).scalar() == 11
+        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 4
+    downgrade(db.engine, "0017")
+    assert _schema(db) == before
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 4
+        table = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'jobs'")).scalar()
+        assert table is not None and "AUTOINCREMENT" not in table and "PRIMARY KEY (id)" in table
+    upgrade(db.engine)
+    db.dispose()

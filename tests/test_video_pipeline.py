@@ -18,7 +18,7 @@ import av
 import pytest
 
 from core import keys
-from core.jobs import FAILURE_REASONS, SKIP_REASONS
+from core.jobs import FAILURE_REASONS, SKIP_REASONS, newest_of_each_kind
 from core.library import Library
 from core.video import encode
 from core.video import service as video_service
@@ -305,7 +305,7 @@ def test_jobs_api_lists_cancels_retries_and_reprocesses(processed: Processed) ->
     assert len(queued) == 4
     info = p.get(f"/stream/{fid}/info", p.tokens.read).json()
     assert info["processing"]["state"] == "queued"
-    # until the new jobs run, the web rendition is gone from the choice: the original plays
+    # until the new jobs run, the renditions they replace are still served (reprocess keeps them)
     cancel = http_call(
         f"{p.url}/jobs/{queued[0]['id']}/cancel", "POST", headers=bearer(p.tokens.admin)
     )
@@ -377,7 +377,10 @@ def test_the_same_video_for_two_athletes_is_processed_once(tmp_path: Path) -> No
         again = video_service.reprocess(lib, second.id)
         assert {j.file_id for j in again} == {first.id}
         assert lib.jobs.list(file_id=second.id)[1] == 0
-        assert {j.state for j in lib.jobs.latest_for_file(second.id)} == {"queued"}
+        listed = lib.jobs.latest_for_file(second.id)
+        assert {j.state for j in newest_of_each_kind(listed)} == {"queued"}
+        # the done jobs stay listed: the derivatives they made are served until replaced
+        assert set(video_service.done_jobs(listed)) == {j.kind for j in again}
         process_all(lib)
         prefix = keys.video_prefix(first.storage_key)
         made = sorted(o.key for o in storage_of(lib).list_keys(prefix))

@@ -182,6 +182,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "state", "run_after", "id"),
         Index("ix_jobs_file", "file_id", "kind"),
+        # an id is never handed out again (migration 0018): the desktop and scripts act by id
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from core import keys
 from core.errors import InvalidInput, NotFound
 from core.events import ChangeEvent, EventKind
-from core.jobs import KINDS, JobRecord, JobState, combine
+from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord, FileStatus
 
@@ -129,7 +129,9 @@ class Served:
 
 
 def done_jobs(jobs: list[JobRecord]) -> dict[str, JobRecord]:
-    return {j.kind: j for j in jobs if j.state == JobState.DONE}
+    """kind -> the done job whose result names the derivatives to serve, whatever newer job of
+    the kind is queued, running, failed or cancelled (`JobQueue.latest_for_file` lists it)."""
+    return current_derivatives(jobs)
 
 
 def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) -> Served:

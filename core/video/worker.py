@@ -318,8 +318,11 @@ class VideoWorker:
         if not lib.jobs.finish(job.id, owner, JobState.DONE, result=result):
             logger.info("Job %s was cancelled or taken over; its upload is not recorded", job.id)
             lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled")
-            newest = {j.kind: j.id for j in lib.jobs.latest_for_file(record.id)}
-            if newest.get(job.kind) == job.id:  # no newer job will overwrite these keys
+            jobs = lib.jobs.latest_for_file(record.id)
+            newest = {j.kind: j.id for j in jobs}
+            # no newer job will overwrite these keys, and no older done job is served from them
+            # (ours replaced its files under the same names: removing them would break it)
+            if newest.get(job.kind) == job.id and job.kind not in service.done_jobs(jobs):
                 self._remove(record, job.kind, result)
             return
 

@@ -13,7 +13,7 @@ import re
 from aiohttp import web
 
 from core.errors import NotFound
-from core.jobs import JobState
+from core.jobs import newest_of_each_kind
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video import service
@@ -41,13 +41,14 @@ async def _video(request: web.Request, action: str, kind: str) -> tuple[FileReco
     ensure_video_access(request, record, action)
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
-    jobs = {j.kind: j for j in await file_jobs(request, record)}
-    job = jobs.get(kind)
-    if job is None or job.state != JobState.DONE:
-        state = job.state if job else "not queued"
-        reason = f": {job.error}" if job and job.error else ""
-        raise NotFound(f"The {kind} of file {record.id} is not ready ({state}{reason})")
-    return record, job.result
+    jobs = await file_jobs(request, record)
+    done = service.done_jobs(jobs).get(kind)  # a reprocess under way keeps serving it
+    if done is not None:
+        return record, done.result
+    job = {j.kind: j for j in newest_of_each_kind(jobs)}.get(kind)
+    state = job.state if job else "not queued"
+    reason = f": {job.error}" if job and job.error else ""
+    raise NotFound(f"The {kind} of file {record.id} is not ready ({state}{reason})")
 
 
 def _rewrite(text: str, query: str) -> str:
