@@ -493,11 +493,18 @@ class Library:
         """The participant made by `maintenance_leader`, if any (/health reports it)."""
         return self._leader
 
-    def bucket_links(self, keys: list[str], public: bool) -> BucketLinks | None:
+    def bucket_links(
+        self, keys: list[str], public: bool, until: int | None = None
+    ) -> BucketLinks | None:
         """Direct bucket URLs of stored objects (HLS segments) so players skip this server:
-        public-domain URLs for a public file, else presigned for PRESIGNED_URL_EXPIRY, signed
-        afresh at each call. None on the local backend (the server sends them)."""
-        return bucket_links(self._storage, keys, public, self.settings.presigned_url_expiry)
+        public-domain URLs for a public file, else presigned GETs signed afresh at each call,
+        living PRESIGNED_URL_EXPIRY seconds, or until the epoch second `until` (the file grant
+        the player holds) when given. None on the local backend (the server sends them)."""
+        if until is None:
+            expires_in = self.settings.presigned_url_expiry
+        else:
+            expires_in = signing.grant_lifetime(until)
+        return bucket_links(self._storage, keys, public, expires_in)
 
     # ---- checking signed links: the secret never leaves core ----------------------------------
     def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:

@@ -192,7 +192,8 @@ def _paths() -> dict[str, S]:
                 params=[FID, ACCESS_TOKEN, *grant],
                 desc="One variant per rung of MEDIADESK_HLS_LADDER at or below the source, with "
                 "the measured peak BANDWIDTH, RESOLUTION and CODECS. Every URL in it carries a "
-                f"fresh signature for a private file. {not_ready}",
+                "private file's grant: the one this request was signed with (the links end "
+                f"with it), else a fresh one. {not_ready}",
                 operation_id="hls_master",
             )
         },
@@ -208,11 +209,13 @@ def _paths() -> dict[str, S]:
                     *grant,
                 ],
                 desc="Ends with #EXT-X-ENDLIST. With local storage the segment URIs are "
-                "relative (this server's segment route, with a fresh grant for a private file); "
-                "on S3/R2 they are absolute URLs into the bucket, so players fetch the bytes "
-                "there and not through MediaDesk: on R2_PUBLIC_DOMAIN for a public file when it "
-                "is set, else presigned GETs valid PRESIGNED_URL_EXPIRY seconds, signed afresh "
-                "on each fetch (then `Cache-Control: no-store`). Browser players need a CORS "
+                "relative (this server's segment route, with a private file's grant: the one "
+                "this request was signed with, else a fresh one); on S3/R2 they are absolute "
+                "URLs into the bucket, so players fetch the bytes there and not through "
+                "MediaDesk: on R2_PUBLIC_DOMAIN for a public file when it is set, else "
+                "presigned GETs signed afresh on each fetch (then `Cache-Control: no-store`), "
+                "valid until the grant this request was signed with expires (at most 7 days), "
+                "else PRESIGNED_URL_EXPIRY seconds. Browser players need a CORS "
                 f"rule on the bucket allowing GET from the page's origin. {not_ready}",
                 operation_id="hls_variant",
             )
@@ -277,7 +280,8 @@ def _paths() -> dict[str, S]:
                 desc="Plays the HLS ladder with hls.js (shipped with MediaDesk), falls back to "
                 "/stream/{id}/video, shows scrub thumbnails; embeddable in an iframe. A private "
                 "file needs the signed link of GET /files/{id}/presigned-url?kind=watch "
-                "(401 without it, 403 when it is bad or expired).",
+                "(401 without it, 403 when it is bad or expired); the media links in the page "
+                "carry that link's grant and expire with it.",
                 operation_id="watch_page",
             )
         },
@@ -294,7 +298,9 @@ def _paths() -> dict[str, S]:
 
 RENDITION_HEADER: S = {
     "description": "The version sent: web, faststart or original (original also when it "
-    "stands in for a skipped rendition)",
+    "stands in for a skipped rendition). While a better version is still being made the "
+    "answer is a stand-in (original or faststart) sent with `Cache-Control: max-age=60`, "
+    "so caches pick up that version once it is ready",
     "schema": {"type": "string", "enum": ["web", "faststart", "original"]},
 }
 

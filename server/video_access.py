@@ -2,8 +2,11 @@
 
 Public files are open. A private file needs a read token, or a file grant (`exp` + `sig`, see
 core.storage.signing) for players that cannot send headers: `<video>`, hls.js, an iframe.
-Every URL the server writes for a private file (info, playlists, the VTT track) carries a
-fresh grant that lives PRESIGNED_URL_EXPIRY seconds.
+Every URL the server writes for a private file (info, the watch page, playlists, the VTT
+track) carries a grant: the very grant that opened the request when one did, so that what a
+signed watch link hands out ends with that link (no sooner: a long match keeps playing under
+a link good for days; no later: no privilege extension), else (a read token) a fresh grant
+that lives PRESIGNED_URL_EXPIRY seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -66,11 +70,25 @@ def owner_of(record: FileRecord) -> FileRecord:
     return dataclasses.replace(record, id=target, duplicate=False, duplicate_of=None)
 
 
+# The verified file grant (`exp`, `sig`) that opened this request, if one did
+_OPENED_BY: web.RequestKey[tuple[int, str]] = web.RequestKey("opened_by_grant")
+
+
 def grant_query(request: web.Request, record: FileRecord) -> str:
-    """`exp=…&sig=…` for a private file, "" for a public one."""
+    """`exp=…&sig=…` for a private file, "" for a public one: the grant that opened the
+    request when one did (the links handed out end with it), else a fresh one."""
     if record.is_public:
         return ""
+    held = request.get(_OPENED_BY)
+    if held is not None:
+        return urlencode({"exp": str(held[0]), "sig": held[1]})
     return library(request).sign_file_grant(record.id)
+
+
+def grant_until(request: web.Request) -> int | None:
+    """When the grant that opened the request ends (epoch seconds), None if none did."""
+    held = request.get(_OPENED_BY)
+    return None if held is None else held[0]
 
 
 def with_query(url: str, query: str) -> str:
@@ -89,6 +107,7 @@ def ensure_video_access(request: web.Request, record: FileRecord, action: str) -
     audit = request.app[AUDIT]
     if "sig" in request.query and request[TOKEN] is None:
         library(request).verify_file_grant(record.id, request.query)
+        request[_OPENED_BY] = (int(request.query["exp"]), request.query["sig"])
         audit.add("signed-url", action, record.id, remote_address(request), None)
         return
     info = check_scope(request[TOKEN], "read")

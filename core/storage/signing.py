@@ -229,6 +229,18 @@ def sign_file_grant(secret: bytes, file_id: int, expires_in: int, now: float | N
     return urlencode({"exp": str(expires), "sig": sig})
 
 
+def grant_lifetime(expires_at: int, now: float | None = None) -> int:
+    """Seconds a link signed now may live to end with the grant that expires at `expires_at`.
+
+    Links handed out under a grant (a watch page's media URLs, a playlist's presigned
+    segments) end with it: a fresh PRESIGNED_URL_EXPIRY would stop a long video mid-play
+    under a link good for days, or outlive a grant about to end. Never above MAX_EXPIRY (the
+    S3/R2 presign maximum); at least MIN_EXPIRY, which only a grant in its last second meets.
+    """
+    left = expires_at - int(time.time() if now is None else now)
+    return max(MIN_EXPIRY, min(MAX_EXPIRY, left))
+
+
 def verify_file_grant(
     secret: bytes, file_id: int, query: Mapping[str, str], now: float | None = None
 ) -> None:

@@ -126,6 +126,9 @@ class Served:
     content_type: str
     size: int
     etag: str
+    # A stand-in: the URL asked will serve another version once queued or running jobs end
+    # (the original while the web rendition is made), so caches must not keep this answer long
+    interim: bool = False
 
 
 def done_jobs(jobs: list[JobRecord]) -> dict[str, JobRecord]:
@@ -140,6 +143,7 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
         raise InvalidInput(f"rendition must be one of {', '.join(RENDITION_CHOICES)}")
     done = done_jobs(jobs)
     order = [choice] if choice else ["web", "faststart"]
+    coming = any(j.kind in order and j.state in (JobState.QUEUED, JobState.RUNNING) for j in jobs)
     for name in order:
         if name == "original":
             break
@@ -157,6 +161,7 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
             job.result.get("content_type", "video/mp4"),
             size,
             f'"{name}-{job.id}-{size}"',
+            interim=coming and name != order[0],  # faststart while web is being made
         )
     return Served(
         "original",
@@ -164,6 +169,7 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
         record.content_type or "application/octet-stream",
         record.size or 0,
         f'"{(record.sha256 or record.storage_key)[:40]}"',
+        interim=coming and choice != "original",
     )
 
 

@@ -24,6 +24,7 @@ from server.video_access import (
     ensure_video_access,
     file_jobs,
     grant_query,
+    grant_until,
     read_text,
     ready_file,
     send_derived,
@@ -96,7 +97,9 @@ async def hls_variant(request: web.Request) -> web.Response:
     at = [i for i, line in enumerate(lines) if line and not line.startswith("#")]
     keys = [service.derived_key(record, "hls", f"{rung}/{lines[i]}") for i in at]
     lib = library(request)
-    links = await run_blocking(request, lib.bucket_links, keys, record.is_public)
+    # presigned to end with the grant that opened this playlist, when one did
+    until = grant_until(request)
+    links = await run_blocking(request, lib.bucket_links, keys, record.is_public, until)
     if links is None:
         return _playlist(request, record, text)
     for i, url in zip(at, links.urls, strict=True):

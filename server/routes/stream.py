@@ -54,8 +54,18 @@ async def _ready(request: web.Request, kind: str | None, action: str) -> FileRec
     return record
 
 
+# A stand-in (the original while its web rendition is made) is cached this long at most, the
+# web rendition's own max-age: the same URL soon serves another version
+INTERIM_MAX_AGE = 60
+
+
 def _cache_control(request: web.Request, record: FileRecord, immutable: bool) -> str:
     return cache_control(request, record, immutable, PUBLIC_STREAM_MAX_AGE)
+
+
+def _interim_cache_control(record: FileRecord) -> str:
+    scope = "public" if record.is_public else "private"
+    return f"{scope}, max-age={INTERIM_MAX_AGE}"
 
 
 async def _send(
@@ -65,6 +75,7 @@ async def _send(
     immutable: bool,
     width: int | None = None,
     headers: dict[str, str] | None = None,
+    cache: str | None = None,
 ) -> web.StreamResponse:
     lib = library(request)
     metrics = request.app[METRICS]
@@ -92,7 +103,7 @@ async def _send(
             content_type=record.content_type or "application/octet-stream",
             local_path=await local_path(request, record),
             open_range=open_file,
-            cache_control=_cache_control(request, record, immutable),
+            cache_control=cache or _cache_control(request, record, immutable),
             extra_headers={
                 "Content-Disposition": content_disposition(record.original_filename, "inline"),
                 **(headers or {}),
@@ -109,7 +120,11 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
     served = choose_video(record, await file_jobs(request, record), choice)
     if served.name == "original":  # also when it stands in for a skipped rendition
         return await _send(
-            request, record, immutable=False, headers={"X-MediaDesk-Rendition": served.name}
+            request,
+            record,
+            immutable=False,
+            headers={"X-MediaDesk-Rendition": served.name},
+            cache=_interim_cache_control(record) if served.interim else None,
         )
     return await send_derived(
         request,

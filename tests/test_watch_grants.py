@@ -1,0 +1,154 @@
+"""What a signed watch page hands out lives as long as the watch link, and stand-ins are not
+cached as if they were the final version.
+
+A real library with a PRESIGNED_URL_EXPIRY of 2 s, a private clip processed by a real worker,
+a live server over loopback: the page's video, playlists, segments and scrub sprite still play
+after the short expiry under a long watch link, end with it, and never outlive it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests import media
+from tests.conftest import make_settings
+from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
+from tests.video_helpers import TEST_LADDER, process_all
+
+EXPIRY = 2  # PRESIGNED_URL_EXPIRY: far shorter than the watch links asked for
+
+
+@dataclass
+class Served:
+    lib: Library
+    server: EmbeddedServer
+    tokens: Tokens
+    private: int
+    root: Path
+
+    def get(self, path: str, **headers: str) -> Reply:
+        return http_call(self.server.url + path, headers=headers)
+
+    def watch_link(self, expires_in: int) -> tuple[str, int]:
+        """The path of the private clip's watch link and its own `exp`."""
+        reply = http_call(
+            f"{self.server.url}/files/{self.private}/presigned-url"
+            f"?kind=watch&expires_in={expires_in}",
+            headers=bearer(self.tokens.read),
+        )
+        assert reply.status == 200, reply.body
+        url = urlsplit(reply.json()["url"])
+        return f"{url.path}?{url.query}", _exp(url.query)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("watch-grants")
+    clip = media.make_avi(root / "match.avi", seconds=5)
+    data = root / "data"
+    data.mkdir()
+    settings = make_settings(
+        data, presigned_url_expiry=EXPIRY, hls_ladder=TEST_LADDER, hls_segment_seconds=2
+    )
+    lib = Library.open(settings)
+    tokens = make_tokens(lib)
+    private = lib.uploads.ingest(clip, "video").id
+    process_all(lib)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        yield Served(lib, server, tokens, private, root)
+    finally:
+        server.stop()
+        lib.close()
+
+
+def _exp(url: str) -> int:
+    query = urlsplit(url).query if "?" in url or "://" in url else url
+    return int(parse_qs(query)["exp"][0])
+
+
+def _config(page: Reply) -> dict[str, Any]:
+    assert page.status == 200, page.body
+    found = re.search(r"const config = (\{.*?\});", page.body.decode())
+    assert found is not None
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def _uris(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_a_long_watch_link_keeps_playing_past_the_presigned_expiry(served: Served) -> None:
+    s = served
+    fid = s.private
+    path, until = s.watch_link(86400)
+    short_path, _ = s.watch_link(1)  # a link that ends before the sleep below
+    config = _config(s.get(path))
+    # every link the page hands out carries the watch link's own grant
+    for key in ("video_url", "hls_url", "thumbnails_vtt_url"):
+        assert _exp(config[key]) == until, (key, config[key])
+    master = s.get(config["hls_url"])
+    assert master.status == 200
+    variant_path = f"/stream/{fid}/hls/{_uris(master.body.decode())[0]}"
+    assert _exp(variant_path) == until
+    variant = s.get(variant_path)  # a VOD playlist: a player fetches it once
+    assert variant.status == 200
+    segments = _uris(variant.body.decode())
+    assert len(segments) >= 2 and all(_exp(u) == until for u in segments)
+    segment_path = variant_path.rsplit("/", 1)[0] + "/" + segments[-1]
+    vtt = s.get(config["thumbnails_vtt_url"])
+    sprite = re.search(r"^(sprite\.jpg\?[^#\s]+)#", vtt.body.decode(), re.M)
+    assert sprite is not None and _exp(sprite.group(1)) == until
+    # the control: a fresh grant (a read token's /info) lives PRESIGNED_URL_EXPIRY seconds
+    info = s.get(f"/stream/{fid}/info", **bearer(s.tokens.read)).json()
+    assert _exp(info["hls_url"]) <= time.time() + EXPIRY + 1
+
+    time.sleep(EXPIRY + 1.5)
+
+    assert s.get(info["hls_url"]).status == 403  # the fresh grant is gone...
+    segment = s.get(segment_path)  # ...while the watch page's links still play
+    assert segment.status == 200 and segment.headers["Content-Type"] == "video/mp2t"
+    video = s.get(config["video_url"], Range="bytes=0-99")
+    assert video.status == 206 and len(video.body) == 100
+    assert s.get(f"/stream/{fid}/thumbnails/{sprite.group(1)}").status == 200
+    # a watch link whose own exp passed opens nothing, nor do the links it handed out
+    short = s.get(short_path)
+    assert short.status == 403 and short.json()["error"]["code"] == "signature_expired"
+    grant = short_path.split("?", 1)[1]
+    assert s.get(f"/stream/{fid}/video?{grant}").status == 403
+    assert s.get(f"/stream/{fid}/hls/master.m3u8?{grant}").status == 403
+
+
+def test_a_stand_in_original_is_cached_briefly(served: Served) -> None:
+    """A fresh AVI with its jobs queued: /stream/{id}/video sends the original until the web
+    rendition is made; caches must not keep that answer for a day."""
+    s = served
+    clip = media.make_avi(s.root / "fresh.avi", seconds=1)
+    fid = s.lib.uploads.ingest(clip, "video", is_public=True).id
+    early = s.get(f"/stream/{fid}/video")
+    assert early.status == 200
+    assert early.headers["X-MediaDesk-Rendition"] == "original"
+    assert early.headers["Content-Type"] == "video/x-msvideo"
+    assert early.headers["Cache-Control"] == "public, max-age=60"
+    # the URL that serves the original whatever happens keeps the long lifetime
+    original = s.get(f"/stream/{fid}/video?rendition=original")
+    assert original.headers["Cache-Control"] == "public, max-age=86400"
+    assert original.headers["ETag"] == early.headers["ETag"]
+    process_all(s.lib)
+    later = s.get(f"/stream/{fid}/video")
+    assert later.headers["X-MediaDesk-Rendition"] == "web"
+    assert later.headers["Cache-Control"] == "public, max-age=60"
+    assert later.headers["ETag"] != early.headers["ETag"]  # a revalidation gets the new bytes
+    assert s.get(f"/stream/{fid}/video", **{"If-None-Match": early.headers["ETag"]}).status == 200
