@@ -11,6 +11,12 @@ next range, another process on the same catalog) must still find it. So the old 
 
 Before deleting, the catalog is asked again: a key that a row references (a file moved back
 within the grace period, or bytes shared by another record) is never deleted.
+
+A prefix is queued the same way (`queue_prefix`): the derivatives of a video job that a newer
+job replaced (core/video/service.py, `superseded`), which a player holding the old playlists
+keeps reading until the grace period ends. No catalog row names such a prefix again (a job
+writes under a folder of its own id, and a replaced job never becomes the current one again),
+so it is deleted once due and no reader of this process holds a key under it.
 """
 
 from __future__ import annotations
@@ -63,6 +69,10 @@ class Readers:
         with self._lock:
             return key in self._counts
 
+    def busy_under(self, prefix: str) -> bool:
+        with self._lock:
+            return any(k.startswith(prefix) for k in self._counts)
+
 
 class DeferredDeleter:
     """Queues old keys, and deletes them (with their derivatives) once nobody can read them."""
@@ -96,6 +106,21 @@ class DeferredDeleter:
             )
         )
 
+    def queue_prefix(self, session: object, prefix: str, reason: str) -> None:
+        """Adds the deferred deletion of every object under `prefix` (ending with "/") in the
+        caller's transaction."""
+        if not prefix.endswith("/"):  # "a/b" would also take "a/bc/…"
+            raise ValueError(f"A deferred prefix must end with '/': {prefix!r}")
+        session.add(  # type: ignore[attr-defined]
+            DeferredDeletion(
+                storage_key=prefix,
+                is_prefix=True,
+                backend=getattr(self.storage, "name", None),
+                reason=reason,
+                not_before=datetime.now(UTC) + timedelta(seconds=self.grace),
+            )
+        )
+
     @staticmethod
     def cancel(session: object, key: str) -> None:
         """A key in use again (a file moved back) must not be deleted later."""
@@ -125,9 +150,11 @@ class DeferredDeleter:
 
     def _idle(self, key: str) -> None:
         with self._guard:
-            if key not in self._waiting:
+            # a key, or a key under a prefix that waited for its readers
+            waited = {w for w in self._waiting if w == key or (w[-1:] == "/" and key.startswith(w))}
+            if not waited:
                 return
-            self._waiting.discard(key)
+            self._waiting -= waited
         self._start_timer(0)
 
     def close(self) -> None:
@@ -139,10 +166,12 @@ class DeferredDeleter:
 
     # ---- deleting ---------------------------------------------------------------------------
     def pending_keys(self) -> set[str]:
-        """Keys (and their thumbnails) still waiting for deletion: known, not orphans."""
+        """Keys (and their thumbnails) and prefixes still waiting for deletion: known, not
+        orphans."""
         with self.db.read() as s:
-            queued = set(s.scalars(select(DeferredDeletion.storage_key)))
-        return queued | {keys.thumbnail_key(k) for k in queued}
+            queued = s.execute(select(DeferredDeletion.storage_key, DeferredDeletion.is_prefix))
+            rows = [(key, bool(is_prefix)) for key, is_prefix in queued]
+        return {k for k, _ in rows} | {keys.thumbnail_key(k) for k, prefix in rows if not prefix}
 
     def run(self, now: datetime | None = None) -> list[str]:
         """Deletes every due key that no reader holds; returns the deleted keys."""
@@ -151,26 +180,40 @@ class DeferredDeleter:
         with self._run_lock:
             with self.db.read() as s:
                 due = s.execute(
-                    select(DeferredDeletion.id, DeferredDeletion.storage_key).where(
-                        DeferredDeletion.not_before <= moment
-                    )
+                    select(
+                        DeferredDeletion.id,
+                        DeferredDeletion.storage_key,
+                        DeferredDeletion.is_prefix,
+                    ).where(DeferredDeletion.not_before <= moment)
                 ).all()
-            for entry_id, key in due:
-                if self.readers.busy(key):
+            for entry_id, key, is_prefix in due:
+                busy = self.readers.busy_under if is_prefix else self.readers.busy
+                if busy(key):
                     with self._guard:
                         self._waiting.add(key)
-                    if self.readers.busy(key):
+                    if busy(key):
                         continue
                     with self._guard:
                         self._waiting.discard(key)
                 try:
-                    if self._delete(entry_id, key):
+                    if is_prefix:
+                        self._delete_prefix(entry_id, key)
+                        deleted.append(key)
+                    elif self._delete(entry_id, key):
                         deleted.append(key)
                 except MediaDeskError as exc:  # kept queued: the next run tries again
                     logger.warning("Deferred deletion of %s failed: %s", key, exc.message)
         if deleted:
-            logger.info("Deleted %d objects left behind by moves", len(deleted))
+            logger.info(
+                "Deleted %d objects (or folders) left behind by moves and reprocessing",
+                len(deleted),
+            )
         return deleted
+
+    def _delete_prefix(self, entry_id: int, prefix: str) -> None:
+        self.storage.delete_prefix(prefix)
+        with self.db.write() as s:
+            s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
 
     def _delete(self, entry_id: int, key: str) -> bool:
         with self.key_locks.hold(key):

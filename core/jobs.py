@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -348,14 +349,34 @@ class JobQueue:
         state: JobState = JobState.DONE,
         result: dict[str, Any] | None = None,
         error: str | None = None,
+        superseded: Callable[[Session, builtins.list[JobRecord]], None] | None = None,
     ) -> bool:
-        """Marks our running job done/skipped/cancelled; False if it was not ours any more."""
+        """Marks our running job done/skipped/cancelled; False if it was not ours any more.
+
+        A job marked done becomes the one whose derivatives are served (`_current_done`):
+        `superseded` is called, in the same transaction, with the done jobs it replaces, so
+        that their files' deferred deletion is recorded with it or not at all."""
         if state not in (JobState.DONE, JobState.SKIPPED, JobState.CANCELLED):
             raise InvalidInput(f"finish() cannot set state {state!r}")
         condition = [Job.id == job_id, Job.lease_owner == owner, Job.state == JobState.RUNNING]
         if state != JobState.CANCELLED:
             condition.append(Job.cancel_requested.is_(False))
         with self.db.write() as s:
+            replaced: builtins.list[JobRecord] = []
+            if state == JobState.DONE and superseded is not None:
+                mine = s.get(Job, job_id)
+                if mine is not None:
+                    replaced = [
+                        JobRecord.from_row(r)
+                        for r in s.scalars(
+                            select(Job).where(
+                                Job.file_id == mine.file_id,
+                                Job.kind == mine.kind,
+                                Job.id != job_id,
+                                _current_done(),
+                            )
+                        )
+                    ]
             done = s.execute(
                 update(Job)
                 .where(*condition)
@@ -372,6 +393,8 @@ class JobQueue:
                 .returning(Job.id),
                 execution_options={"synchronize_session": False},
             ).scalar_one_or_none()
+            if done is not None and replaced and superseded is not None:
+                superseded(s, replaced)
         return done is not None
 
     def fail(

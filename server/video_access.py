@@ -207,23 +207,28 @@ async def send_derived(
     immutable: bool = False,
     extra_headers: dict[str, str] | None = None,
 ) -> web.StreamResponse:
-    """One derivative object with ranges, validators and the file's cache policy."""
-    opened = await run_blocking(request, library(request).open_object, key)
+    """One derivative object with ranges, validators and the file's cache policy.
+
+    Held as read while it is sent: the deferred deletion of a replaced job's files (a
+    reprocess) waits for the end of a long download of its web rendition."""
+    lib = library(request)
     metrics = request.app[METRICS]
 
     def count(n: int) -> None:
         metrics.bytes_served.inc(n, file_type=record.file_type)
 
-    return await send_opened(
-        request,
-        record,
-        opened,
-        content_type,
-        cache_control(request, record, immutable),
-        count,
-        etag=etag,
-        extra_headers=extra_headers,
-    )
+    with lib.reading(key):
+        opened = await run_blocking(request, lib.open_object, key)
+        return await send_opened(
+            request,
+            record,
+            opened,
+            content_type,
+            cache_control(request, record, immutable),
+            count,
+            etag=etag,
+            extra_headers=extra_headers,
+        )
 
 
 async def send_opened(

@@ -72,9 +72,13 @@ def test_two_worker_processes_share_jobs_on_postgresql_and_s3(
         assert all(j.attempts == 1 for j in done)  # nobody ran a job twice
         for file_id in ids:
             record = lib.get_file(file_id)
-            keys = {o.key for o in storage_of(lib).list_keys(service.kind_prefix(record, "web"))}
-            assert service.derived_key(record, "web", "web.mp4") in keys
-            assert service.derived_key(record, "hls", "master.m3u8") in keys
+            keys = {
+                o.key for o in storage_of(lib).list_keys(keymod.video_prefix(record.storage_key))
+            }
+            done_jobs = service.done_jobs(lib.jobs.latest_for_file(file_id))
+            assert service.derived_key(record, "web", "web.mp4", done_jobs["web"].result) in keys
+            hls = done_jobs["hls"].result
+            assert service.derived_key(record, "hls", "master.m3u8", hls) in keys
         first = lib.get_file(ids[0])
         lib.delete_permanently(ids[0])
         assert list(storage_of(lib).list_keys(keymod.video_prefix(first.storage_key))) == []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core import keys
 from core.jobs import JobRecord
 from core.library import Library
 from core.video import service
@@ -139,7 +140,7 @@ def test_a_worker_killed_mid_encode_loses_its_job_to_another_which_finishes_it_o
     assert owner != lib.jobs.get(job.id).lease_owner
     jobs = lib.jobs.list(file_id=record.id)[0]
     assert [j.state for j in jobs if j.kind == "hls"] == ["done"]  # once
-    prefix = service.kind_prefix(record, "hls")
+    prefix = service.job_prefix(record, "hls", done.result)
     stored = sorted(o.key[len(prefix) :] for o in storage_of(lib).list_keys(prefix))
     assert stored == sorted(done.result["files"])  # exactly one set of derivatives
     # the killed worker's work folder was swept by the next worker to start
@@ -166,7 +167,7 @@ def test_cancel_stops_the_encode_within_a_second_and_keeps_nothing(
     assert final.state == "cancelled"
     assert stopped < 5.0  # it polls twice a second; the bound is loose for a busy machine
     assert not runner_processes(lib)
-    assert list(storage_of(lib).list_keys(service.kind_prefix(record, "hls"))) == []
+    assert list(storage_of(lib).list_keys(keys.video_prefix(record.storage_key))) == []
     assert list((lib.paths.tmp_dir / "jobs").iterdir()) == []
 
 

@@ -22,6 +22,7 @@ import av
 import pytest
 
 from core.library import Library
+from core.video import service
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
@@ -185,13 +186,15 @@ def test_alias_hls_ladder_segments_and_sprite_are_the_files(site: Site) -> None:
     assert master.status == 200, master.body
     assert master.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
     variants = _playlist_uris(master.body.decode())
-    assert [_bare(v) for v in variants] == ["120/index.m3u8", "240/index.m3u8"]
+    # each URI names the job that made the ladder (`v`): the alias's are its file's
+    hls = service.done_jobs(site.lib.jobs.latest_for_file(owner))["hls"].id
+    assert [_bare(v) for v in variants] == [f"{r}/index.m3u8?v={hls}" for r in (120, 240)]
     for variant in variants:
         rung = variant.split("/")[0]
         text = site.get(f"/stream/{alias}/hls/{rung}/index.m3u8", read)
         assert text.status == 200, text.body
         segments = [_bare(s) for s in _playlist_uris(text.body.decode())]
-        assert segments and all(re.fullmatch(r"seg_\d{5}\.ts", s) for s in segments)
+        assert segments and all(re.fullmatch(rf"seg_\d{{5}}\.ts\?v={hls}", s) for s in segments)
         for seg in segments:
             got = site.get(f"/stream/{alias}/hls/{rung}/{seg}", read)
             want = site.get(f"/stream/{owner}/hls/{rung}/{seg}", read)

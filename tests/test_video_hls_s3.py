@@ -129,7 +129,7 @@ def test_variants_name_bucket_urls_and_ffmpeg_plays_them(on_bucket: OnBucket, wh
         for seg in segments:
             parts = urlsplit(seg)
             assert f"{parts.scheme}://{parts.netloc}" == b.bucket.endpoint_url
-            assert re.search(rf"/_derived/.+/hls/{rung}/seg_\d{{5}}\.ts$", parts.path), seg
+            assert re.search(rf"/_derived/.+/hls-\d+/{rung}/seg_\d{{5}}\.ts$", parts.path), seg
             query = parse_qs(parts.query)
             if which == "private":
                 # until the info's grant (PRESIGNED_URL_EXPIRY) ends: what is left of it
@@ -176,7 +176,8 @@ def test_presigned_segments_of_a_watch_page_end_with_its_link(
 
 
 def test_local_storage_keeps_serving_segments_itself(tmp_path: Path) -> None:
-    """The local backend: relative segment URIs with the file grant, sent by the server."""
+    """The local backend: relative segment URIs with the job that made them and the file
+    grant, sent by the server."""
     data = tmp_path / "data"
     data.mkdir()
     lib = Library.open(make_settings(data, hls_ladder="120", hls_segment_seconds=2))
@@ -193,7 +194,8 @@ def test_local_storage_keeps_serving_segments_itself(tmp_path: Path) -> None:
             master = http_call(server.url + info["hls_url"]).body.decode()
             variant = http_call(f"{server.url}/stream/{fid}/hls/{_uris(master)[0]}")
             segments = _uris(variant.body.decode())
-            assert all(re.match(r"^seg_\d{5}\.ts\?exp=\d+&sig=\w+$", s) for s in segments)
+            # pinned to the job that made the playlist (`v`), then the grant
+            assert all(re.match(r"^seg_\d{5}\.ts\?v=\d+&exp=\d+&sig=\w+$", s) for s in segments)
         finally:
             server.stop()
     finally:

@@ -7,6 +7,7 @@ The one home of the rules "which jobs a new video gets", "where each derivative 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Where jobs that finished before each job had a folder of its own wrote (a result without
+# "dir"): one folder per file, overwritten in place by the next job of the kind.
 SUBDIR = {"faststart": "", "web": "", "hls": "hls/", "thumbnails": "thumbs/"}
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -42,12 +45,35 @@ def content_type_of(name: str) -> str:
     return "application/octet-stream"
 
 
-def kind_prefix(record: FileRecord, kind: str) -> str:
-    return keys.video_prefix(record.storage_key) + SUBDIR[kind]
+def job_dir(kind: str, job_id: int) -> str:
+    """The folder of the video's folder one job writes its files under (its result's "dir").
+
+    A folder of its own: a reprocess or a ladder change never overwrites nor removes the files
+    of the job being served, so a player holding its playlists (or a range of its web
+    rendition) keeps reading the bytes they describe until the replaced job's folder is
+    deleted after the grace period (`superseded`)."""
+    return f"{kind}-{int(job_id)}/"
 
 
-def derived_key(record: FileRecord, kind: str, name: str) -> str:
-    return keys.normalise_key(kind_prefix(record, kind) + name)
+def job_prefix(record: FileRecord, kind: str, result: dict[str, Any]) -> str:
+    return keys.video_prefix(record.storage_key) + str(result.get("dir", SUBDIR[kind]))
+
+
+def derived_key(record: FileRecord, kind: str, name: str, result: dict[str, Any]) -> str:
+    """The key of the file `name` of a job of `kind` whose result is `result`."""
+    return keys.normalise_key(job_prefix(record, kind, result) + name)
+
+
+def superseded(record: FileRecord, job: JobRecord) -> tuple[list[str], list[str]]:
+    """(prefixes, keys) a done job leaves to delete once a newer job of its kind replaced it.
+
+    Its own folder; for a job finished before folders were per job, the shared folder of its
+    kind (HLS, thumbnails) or, for the web and faststart copies that sit beside every other
+    kind's files, the keys it names."""
+    if "dir" in job.result or SUBDIR[job.kind]:
+        return [job_prefix(record, job.kind, job.result)], []
+    names = job.result.get("files", [])
+    return [], [derived_key(record, job.kind, name, job.result) for name in names]
 
 
 FASTSTART_TYPES = ("video/mp4", "video/quicktime")  # containers with a moov box
@@ -137,6 +163,29 @@ def done_jobs(jobs: list[JobRecord]) -> dict[str, JobRecord]:
     return current_derivatives(jobs)
 
 
+def version(
+    jobs: list[JobRecord], kind: str, asked: str, get: Callable[[int], JobRecord]
+) -> JobRecord:
+    """The done job of `kind` named by a playlist's `v` (its id), among the jobs of the file
+    whose `jobs` (`JobQueue.latest_for_file`) these are: the current one, or one a newer job
+    replaced, whose files last until its deferred deletion (a player holding its playlists
+    keeps playing what they describe). NotFound for any other id."""
+    gone = NotFound(f"Version {asked} of this {kind} is not served; fetch the playlist again")
+    if not asked.isdigit() or not jobs:
+        raise gone
+    job_id = int(asked)
+    job = next((j for j in jobs if j.id == job_id), None)
+    if job is None:
+        try:
+            job = get(job_id)
+        except NotFound:
+            raise gone from None
+    # the jobs of one file (an alias's are its file's): a grant of another opens nothing here
+    if job.file_id != jobs[0].file_id or job.kind != kind or job.state != JobState.DONE:
+        raise gone
+    return job
+
+
 def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) -> Served:
     """Default: web rendition if one was made, else the faststart copy, else the original."""
     if choice is not None and choice not in RENDITION_CHOICES:
@@ -157,7 +206,7 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
         size = int(job.result.get("sizes", {}).get(file_name, 0))
         return Served(
             name,
-            derived_key(record, name, file_name),
+            derived_key(record, name, file_name, job.result),
             job.result.get("content_type", "video/mp4"),
             size,
             f'"{name}-{job.id}-{size}"',
@@ -220,7 +269,7 @@ def web_fallback(lib: Library, record: FileRecord) -> str | None:
     web = done_jobs(lib.jobs.latest_for_file(record.id)).get("web")
     if web is None or not web.result.get("files"):
         return None
-    key = derived_key(record, "web", web.result["files"][0])
+    key = derived_key(record, "web", web.result["files"][0], web.result)
     local = lib.object_path(key)
     if local is not None:
         return str(local)
@@ -251,12 +300,12 @@ class ScrubCue:
 
 def scrub_thumbnails(lib: Library, record: FileRecord) -> tuple[list[ScrubCue], bytes] | None:
     """The cues of the scrub thumbnails track and the sprite's JPEG bytes, if they were made."""
-    if "thumbnails" not in done_jobs(lib.jobs.latest_for_file(record.id)):
+    job = done_jobs(lib.jobs.latest_for_file(record.id)).get("thumbnails")
+    if job is None:
         return None
 
     def read(name: str) -> bytes:
-        key = derived_key(record, "thumbnails", name)
-        return lib.read_object(key)
+        return lib.read_object(derived_key(record, "thumbnails", name, job.result))
 
     try:
         text = read("thumbnails.vtt").decode("utf-8")

@@ -298,16 +298,21 @@ class VideoWorker:
             )
             return
         result = dict(outcome.result or {})
-        prefix = service.kind_prefix(record, job.kind)
-        if job.kind == "hls":
-            lib.delete_objects_under(prefix)  # rungs of an older ladder must not linger
+        # A folder of this job's own: the job being served keeps its files (see service.job_dir)
+        result["dir"] = service.job_dir(job.kind, job.id)
         sizes: dict[str, int] = {}
-        for name in result.get("files", []):
-            path = out / name
-            sizes[name] = path.stat().st_size
-            lib.put_object_file(
-                service.derived_key(record, job.kind, name), path, service.content_type_of(name)
-            )
+        try:
+            for name in result.get("files", []):
+                path = out / name
+                sizes[name] = path.stat().st_size
+                lib.put_object_file(
+                    service.derived_key(record, job.kind, name, result),
+                    path,
+                    service.content_type_of(name),
+                )
+        except BaseException:
+            self._remove(record, job.kind, result)  # a retry uploads them all again
+            raise
         result["sizes"] = sizes
         # A hard delete may have run during the upload: then nothing we made may remain.
         if not self._file_exists(record.id):
@@ -315,24 +320,30 @@ class VideoWorker:
             lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="The file was deleted")
             lib.jobs.forget_file(record.id)
             return
-        if not lib.jobs.finish(job.id, owner, JobState.DONE, result=result):
-            logger.info("Job %s was cancelled or taken over; its upload is not recorded", job.id)
-            lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled")
-            jobs = lib.jobs.latest_for_file(record.id)
-            newest = {j.kind: j.id for j in jobs}
-            # no newer job will overwrite these keys, and no older done job is served from them
-            # (ours replaced its files under the same names: removing them would break it)
-            if newest.get(job.kind) == job.id and job.kind not in service.done_jobs(jobs):
-                self._remove(record, job.kind, result)
+
+        def supersede(session: Any, replaced: list[JobRecord]) -> None:
+            # the replaced jobs' files stay for players holding their playlists, then go
+            for old in replaced:
+                prefixes, names = service.superseded(record, old)
+                for prefix in prefixes:
+                    lib.deferred.queue_prefix(session, prefix, "reprocess")
+                for key in names:
+                    lib.deferred.queue(session, key, "reprocess")
+
+        if lib.jobs.finish(job.id, owner, JobState.DONE, result=result, superseded=supersede):
+            lib.deferred.schedule()
             return
+        logger.info("Job %s was cancelled or taken over; its upload is not recorded", job.id)
+        if lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled"):
+            # still ours, so no other worker writes this job's folder and nothing serves it
+            self._remove(record, job.kind, result)
 
     def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
-        if kind == "hls":
-            self.lib.delete_objects_under(service.kind_prefix(record, kind))
-            return
-        for name in result.get("files", []):
-            with contextlib.suppress(NotFound):
-                self.lib.delete_object(service.derived_key(record, kind, name))
+        """Removes the files of one run of a job that was not recorded done (its own folder)."""
+        try:
+            self.lib.delete_objects_under(service.job_prefix(record, kind, result))
+        except MediaDeskError as exc:  # left for the hard delete of the file to remove
+            logger.warning("Could not remove the files of a %s job: %s", kind, exc.message)
 
     def _file_exists(self, file_id: int) -> bool:
         try:

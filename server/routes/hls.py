@@ -13,7 +13,7 @@ import re
 from aiohttp import web
 
 from core.errors import NotFound
-from core.jobs import newest_of_each_kind
+from core.jobs import JobRecord, newest_of_each_kind
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video import service
@@ -37,19 +37,37 @@ _RUNG = re.compile(r"^\d{2,4}$")
 _SEGMENT = re.compile(r"^seg_\d{5}\.(ts|m4s)$")
 
 
-async def _video(request: web.Request, action: str, kind: str) -> tuple[FileRecord, dict]:  # type: ignore[type-arg]
+async def _video(request: web.Request, action: str, kind: str) -> tuple[FileRecord, JobRecord]:
+    """The file and the done job of `kind` to serve: the one a playlist's `v` names (its
+    files outlive a newer job for the grace period), else the current one."""
     record = await ready_file(request, file_id(request))  # an alias id: its file's ladder
     ensure_video_access(request, record, action)
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
     jobs = await file_jobs(request, record)
     done = service.done_jobs(jobs).get(kind)  # a reprocess under way keeps serving it
+    asked = request.query.get("v")
+    if asked is not None and (done is None or asked != str(done.id)):
+        # a playlist of a job that a newer one replaced (the current one needs no query)
+        get = library(request).jobs.get
+        return record, await run_blocking(request, service.version, jobs, kind, asked, get)
     if done is not None:
-        return record, done.result
+        return record, done
     job = {j.kind: j for j in newest_of_each_kind(jobs)}.get(kind)
     state = job.state if job else "not queued"
     reason = f": {job.error}" if job and job.error else ""
     raise NotFound(f"The {kind} of file {record.id} is not ready ({state}{reason})")
+
+
+def _pinned(text: str, job: JobRecord) -> str:
+    """Every URI line of a playlist names the job that made it (`v`): the next request of a
+    player holding it reads that job's files, never a newer encode's under the same names."""
+    lines = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            line = with_query(line, f"v={job.id}")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def _rewrite(text: str, query: str) -> str:
@@ -76,9 +94,9 @@ def _playlist(request: web.Request, record: FileRecord, text: str) -> web.Respon
 @routes.get("/stream/{file_id}/hls/master.m3u8")
 @requires(FILE)
 async def hls_master(request: web.Request) -> web.Response:
-    record, _ = await _video(request, "stream_hls", "hls")
-    text = await read_text(request, service.derived_key(record, "hls", "master.m3u8"))
-    return _playlist(request, record, text)
+    record, job = await _video(request, "stream_hls", "hls")
+    text = await read_text(request, service.derived_key(record, "hls", "master.m3u8", job.result))
+    return _playlist(request, record, _pinned(text, job))
 
 
 @routes.get("/stream/{file_id}/hls/{rung}/index.m3u8")
@@ -87,21 +105,24 @@ async def hls_variant(request: web.Request) -> web.Response:
     rung = request.match_info["rung"]
     if not _RUNG.match(rung):
         raise NotFound("No such variant")
-    record, result = await _video(request, "stream_hls", "hls")
+    record, job = await _video(request, "stream_hls", "hls")
+    result = job.result
     if f"{rung}/index.m3u8" not in result.get("files", []):
         raise NotFound(f"File {record.id} has no {rung}p variant")
-    text = await read_text(request, service.derived_key(record, "hls", f"{rung}/index.m3u8"))
+    text = await read_text(
+        request, service.derived_key(record, "hls", f"{rung}/index.m3u8", result)
+    )
     # On S3/R2 the player fetches the segments straight from the bucket (public-domain or
     # freshly presigned URLs): their bytes never pass through this server.
     lines = text.splitlines()
     at = [i for i, line in enumerate(lines) if line and not line.startswith("#")]
-    keys = [service.derived_key(record, "hls", f"{rung}/{lines[i]}") for i in at]
+    keys = [service.derived_key(record, "hls", f"{rung}/{lines[i]}", result) for i in at]
     lib = library(request)
     # presigned to end with the grant that opened this playlist, when one did
     until = grant_until(request)
     links = await run_blocking(request, lib.bucket_links, keys, record.is_public, until)
     if links is None:
-        return _playlist(request, record, text)
+        return _playlist(request, record, _pinned(text, job))
     for i, url in zip(at, links.urls, strict=True):
         lines[i] = url
     cache = "no-store" if links.signed or not record.is_public else "public, max-age=60"
@@ -119,14 +140,14 @@ async def hls_segment(request: web.Request) -> web.StreamResponse:
     rung, segment = request.match_info["rung"], request.match_info["segment"]
     if not _RUNG.match(rung) or not _SEGMENT.match(segment):
         raise NotFound("No such segment")
-    record, result = await _video(request, "stream_hls", "hls")
+    record, job = await _video(request, "stream_hls", "hls")
     name = f"{rung}/{segment}"
-    if name not in result.get("files", []):
+    if name not in job.result.get("files", []):
         raise NotFound(f"File {record.id} has no segment {name}")
     return await send_derived(
         request,
         record,
-        service.derived_key(record, "hls", name),
+        service.derived_key(record, "hls", name, job.result),
         service.content_type_of(segment),
         immutable=True,
     )
@@ -135,11 +156,12 @@ async def hls_segment(request: web.Request) -> web.StreamResponse:
 @routes.get("/stream/{file_id}/thumbnails/thumbnails.vtt")
 @requires(FILE)
 async def thumbnails_vtt(request: web.Request) -> web.Response:
-    record, _ = await _video(request, "stream_thumbnails", "thumbnails")
-    text = await read_text(request, service.derived_key(record, "thumbnails", "thumbnails.vtt"))
-    query = grant_query(request, record)
-    if query:
-        text = text.replace("sprite.jpg#", f"sprite.jpg?{query}#")
+    record, job = await _video(request, "stream_thumbnails", "thumbnails")
+    key = service.derived_key(record, "thumbnails", "thumbnails.vtt", job.result)
+    text = await read_text(request, key)
+    # the sprite these cues cut, not a newer job's of another size
+    query = "&".join(q for q in (f"v={job.id}", grant_query(request, record)) if q)
+    text = text.replace("sprite.jpg#", f"sprite.jpg?{query}#")
     cache = "no-store" if not record.is_public else "public, max-age=60"
     return web.Response(
         text=text, content_type="text/vtt", charset="utf-8", headers={"Cache-Control": cache}
@@ -149,7 +171,6 @@ async def thumbnails_vtt(request: web.Request) -> web.Response:
 @routes.get("/stream/{file_id}/thumbnails/sprite.jpg")
 @requires(FILE)
 async def thumbnails_sprite(request: web.Request) -> web.StreamResponse:
-    record, _ = await _video(request, "stream_thumbnails", "thumbnails")
-    return await send_derived(
-        request, record, service.derived_key(record, "thumbnails", "sprite.jpg"), "image/jpeg"
-    )
+    record, job = await _video(request, "stream_thumbnails", "thumbnails")
+    key = service.derived_key(record, "thumbnails", "sprite.jpg", job.result)
+    return await send_derived(request, record, key, "image/jpeg")
