@@ -55,7 +55,7 @@ from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import LocalPresigner, SignedGrant, check_expires_in
 from core.storage_migration import StorageBackends
 from core.thumbnail_cache import ThumbnailCache
-from core.thumbnails import make_variant
+from core.thumbnails import make_variant, variant_width
 from core.tokens import TokenStore
 from core.usage import UsageMonitor
 from core.video import service as video_service
@@ -63,7 +63,6 @@ from core.video import service as video_service
 logger = logging.getLogger(__name__)
 
 EDITABLE = ("original_filename", "athlete_id", "is_public", "description")
-MAX_VARIANT_WIDTH = 4096
 
 
 class Library:
@@ -109,7 +108,8 @@ class Library:
         )
         # tus and presigned multipart uploads
         self.resumable = ResumableUploads(self, db=db, storage=storage, presigner=presigner)
-        self._variant_lock = threading.Lock()
+        # One image's variants at a time (each made once); other images' go on meanwhile
+        self._variant_locks = KeyedLocks()
         self.usage = UsageMonitor(self, db)
         # which backend holds each file, and moving files between backends
         self.backends = StorageBackends(lambda: self.settings, db, storage, presigner, self.reading)
@@ -282,24 +282,26 @@ class Library:
 
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
         """Key and stat of a resized WebP of an image, made once and cached in the store."""
+        _, key, stat = self._variant(record, width)
+        return key, stat
+
+    def open_variant(self, record: FileRecord, width: int) -> tuple[int, OpenedObject]:
+        """The width served for `width` (thumbnails.variant_width) and its WebP, opened."""
+        served, key, stat = self._variant(record, width)
+        return served, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
+
+    def _variant(self, record: FileRecord, width: int) -> tuple[int, str, ObjectStat]:
         if record.file_type != FileKind.IMAGE:
             raise InvalidInput("Resized variants exist for images only")
-        if not 1 <= width <= MAX_VARIANT_WIDTH:
-            raise InvalidInput(f"w must be between 1 and {MAX_VARIANT_WIDTH}")
-        if record.width and width >= record.width:
-            width = record.width
+        width = variant_width(width, record.width)
         key = keys.variant_key(record.storage_key, width)
-        with self._variant_lock:
+        with self._variant_locks.hold(record.storage_key):
             try:
-                return key, self._storage.stat(key)
+                return width, key, self._storage.stat(key)
             except NotFound:
                 source = io.BytesIO(b"".join(self._storage.open_range(record.storage_key, 0, None)))
-                return key, self._storage.put_bytes(key, make_variant(source, width), "image/webp")
-
-    def open_variant(self, record: FileRecord, width: int) -> OpenedObject:
-        """The resized WebP of `variant`, opened for a response."""
-        key, stat = self.variant(record, width)
-        return OpenedObject(key, stat, self._storage.local_path(key), self._storage)
+                data = make_variant(source, width)
+                return width, key, self._storage.put_bytes(key, data, "image/webp")
 
     # ---- editing ----------------------------------------------------------------------------
     def update_file(

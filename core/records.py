@@ -71,6 +71,12 @@ class FileRecord:
     def is_trashed(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def content_tag(self) -> str | None:
+        """`?v=` of the links to this file's bytes and images: it changes only with the bytes,
+        so a link that carries it may be cached for good (a link without it only briefly)."""
+        return self.sha256[:16] if self.sha256 else None
+
     @classmethod
     def from_row(
         cls, row: MediaFile, athlete_name: str | None = None, duplicate: bool = False

@@ -17,7 +17,12 @@ from core.metadata import open_image
 logger = logging.getLogger(__name__)
 
 THUMB_SIZE = 320
-MAX_VARIANT_WIDTH = 4096
+MAX_VARIANT_WIDTH = 4096  # the widest `w` a client may ask for
+# The only widths variants are made at, like an image CDN's srcset ladder: any asked width is
+# served from the smallest rung that covers it, so an image has at most one variant per rung
+# (plus its own width) however many widths are asked for; each is a full decode and a stored
+# object. THUMB_SIZE (the grid's and README's 320) is on it.
+VARIANT_WIDTHS = (160, 320, 480, 640, 960, 1280, 1600, 1920, 2560, 3840)
 POSTER_POSITION = 0.10  # fraction of the duration
 WEBP_QUALITY = 80
 _MAX_DECODE_FRAMES = 300  # how far to decode after the keyframe a seek landed on
@@ -43,6 +48,15 @@ def make_thumbnail(path: Path, media: HasMime | str, size: int = THUMB_SIZE) -> 
     poster = _poster_frame(Path(path))
     poster.thumbnail((size, size))
     return _webp(_rgb(poster))
+
+
+def variant_width(asked: int, original: int | None) -> int:
+    """The width that serves a request for `asked` pixels: the smallest rung >= asked (the top
+    rung above it); the original's own width when that rung is not narrower than it."""
+    if not 1 <= asked <= MAX_VARIANT_WIDTH:
+        raise InvalidInput(f"w must be between 1 and {MAX_VARIANT_WIDTH}")
+    width = next((w for w in VARIANT_WIDTHS if w >= asked), VARIANT_WIDTHS[-1])
+    return original if original and width >= original else width
 
 
 def make_variant(source: Path | IO[bytes] | bytes, width: int) -> bytes:

@@ -9,7 +9,8 @@ from core.catalog import MAX_LIMIT
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import SORTS, FileStatus, Sort
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
-from core.thumbnails import MAX_VARIANT_WIDTH
+from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
+from server.caching import UNVERSIONED_MAX_AGE
 from server.openapi_schemas import ID, SCHEMAS, ref
 from server.rawbody import IDLE_TIMEOUT, TAKE_MIN
 
@@ -142,16 +143,47 @@ def binary(mimes: list[str]) -> S:
     return {mime: BYTES for mime in mimes}
 
 
+CACHE_RULES = (
+    "Cache-Control: a private file's answer is `private` (the caller's cache only). A public "
+    "file's answer is `public, max-age=31536000, immutable` (the configured public max-age) "
+    "only when the URL carries `v` equal to the file's content tag (the first 16 hex digits "
+    "of its sha256; the links in File.urls, StreamInfo and the watch page carry it), and "
+    f"`public, max-age={UNVERSIONED_MAX_AGE}` otherwise (no v, or a stale one: the current "
+    "bytes are served), so a file made private or trashed leaves shared caches within "
+    f"{UNVERSIONED_MAX_AGE} s."
+)
+VERSION_PARAM = param(
+    "v",
+    desc="The file's content tag (File.urls carry it): makes the answer cacheable for good. "
+    "Any other value is ignored (the current bytes, cached briefly)",
+)
+WIDTH_HEADER = {
+    "description": "With `w`: the width actually served, a rung of the ladder "
+    f"{', '.join(map(str, VARIANT_WIDTHS))} (the smallest at least `w`, the top one above "
+    "it), or the image's own width when that rung is not narrower",
+    "schema": {"type": "integer"},
+}
+CONTENT_LOCATION = {
+    "description": "With `w`: the canonical URL of these bytes (`?w=<served width>`, and `v` "
+    "when the request carried the current one)",
+    "schema": {"type": "string"},
+}
+
+
 def stream_op(kind: str) -> S:
     mimes = {"video": VIDEO_MIMES, "image": IMAGE_MIMES, "raw": ANY_MIMES}[kind]
     media = binary(mimes)
     params = [FID, *RANGE_HEADERS, ACCESS_TOKEN]
+    if kind != "video":
+        params.append(VERSION_PARAM)
     if kind == "image":
         params.append(
             param(
                 "w",
                 schema={"type": "integer", "minimum": 1, "maximum": MAX_VARIANT_WIDTH},
-                desc="Width of a cached resized WebP variant",
+                desc="Width of a resized WebP variant (made once, kept in the store). Snapped "
+                "to a fixed ladder of widths, so an image has at most one variant per rung; "
+                "X-MediaDesk-Width says the width served",
             )
         )
     responses = {
@@ -164,6 +196,13 @@ def stream_op(kind: str) -> S:
         **ok("Not modified", status=304),
         **err(400, 401, 403, 404, 416, 500),
     }
+    if kind == "image":
+        for code in ("200", "206", "304"):
+            responses[code]["headers"] = {
+                "X-MediaDesk-Width": WIDTH_HEADER,
+                "Content-Location": CONTENT_LOCATION,
+            }
+    cache = "" if kind == "video" else " " + CACHE_RULES
     return op(
         f"Stream the {kind} file with HTTP ranges",
         "streaming",
@@ -175,7 +214,7 @@ def stream_op(kind: str) -> S:
         "cannot send headers (<video>, media players), as ?access_token=. A response "
         "under way ends (the connection is reset, the body is short of its Content-Length) "
         "when any process sharing the catalog trashes or deletes the file, or makes it "
-        "private while it is streamed without a token.",
+        "private while it is streamed without a token." + cache,
     )
 
 
@@ -366,8 +405,9 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Not modified", status=304),
                 **err(400, 401, 403, 404),
             },
-            params=[FID],
+            params=[FID, VERSION_PARAM],
             operation_id="get_thumbnail",
+            desc=CACHE_RULES,
         )
     },
     "/stream/{file_id}/video": {"get": stream_op("video")},

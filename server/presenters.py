@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from core.records import FileRecord, FileStatus, Page
+from server.caching import versioned_link
 
 STREAM_KIND = {"image": "image", "video": "video"}
 
@@ -18,10 +19,16 @@ def file_json(record: FileRecord) -> dict[str, Any]:
     base = f"/files/{record.id}"
     urls: dict[str, str | None] = {"self": base}
     if record.status == FileStatus.READY:
-        urls["stream"] = f"/stream/{record.id}/{STREAM_KIND.get(record.file_type, 'raw')}"
-        urls["raw"] = f"/stream/{record.id}/raw"
+        kind = STREAM_KIND.get(record.file_type, "raw")
+        stream = f"/stream/{record.id}/{kind}"
+        # the content tag lets them be cached for good (server/caching.py); a video's stream
+        # URL serves renditions that come later, so it goes without
+        urls["stream"] = stream if kind == "video" else versioned_link(stream, record)
+        urls["raw"] = versioned_link(f"/stream/{record.id}/raw", record)
         urls["download"] = f"{base}/download"
-        urls["thumbnail"] = f"{base}/thumbnail" if record.has_thumbnail else None
+        urls["thumbnail"] = (
+            versioned_link(f"{base}/thumbnail", record) if record.has_thumbnail else None
+        )
     data["urls"] = urls
     return data
 

@@ -144,6 +144,14 @@ async def run_blocking(request: web.Request, fn: Callable[..., T], *args: Any, *
     return await request.app[THREADS].run(fn, *args, **kwargs)
 
 
+def link_origin(request: web.Request) -> str:
+    """The origin of every absolute link the server hands out: MEDIADESK_PUBLIC_URL when set
+    (as Settings.server_url, which local signed download links use; a request's Host header
+    never names it), else the request's own origin."""
+    public = library(request).settings.public_base_url
+    return (public or str(request.url.origin())).rstrip("/")
+
+
 def remote_address(request: web.Request) -> str:
     """The client's address (the first X-Forwarded-For hop when the config trusts proxies)."""
     if request.app[CONFIG].trust_forwarded:

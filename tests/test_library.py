@@ -355,16 +355,16 @@ def test_image_variant_is_cached(
 
     monkeypatch.setattr(core.library, "make_variant", counting)
     rec = library.uploads.ingest(media_dir.jpeg, "image")
-    key, stat = library.variant(rec, 100)
-    assert key == keys.variant_key(rec.storage_key, 100) and storage_of(library).exists(key)
+    key, stat = library.variant(rec, 100)  # served from the ladder's rung 160
+    assert key == keys.variant_key(rec.storage_key, 160) and storage_of(library).exists(key)
     stored = b"".join(storage_of(library).open_range(key, 0, None))
     assert stat.size == len(stored)
     with Image.open(io.BytesIO(stored)) as im:
-        assert im.format == "WEBP" and im.size == (100, 75)
-    again, stat2 = library.variant(rec, 100)
+        assert im.format == "WEBP" and im.size == (160, 120)
+    again, stat2 = library.variant(rec, 150)
     assert key == again and stat.etag == stat2.etag
-    assert made == [100]  # the second request is served from the store, not encoded again
+    assert made == [160]  # the second request is served from the store, not encoded again
     wide, _ = library.variant(rec, 4000)  # never enlarged: the original width is the variant
-    assert wide == keys.variant_key(rec.storage_key, 640) and made == [100, 640]
+    assert wide == keys.variant_key(rec.storage_key, 640) and made == [160, 640]
     with pytest.raises(InvalidInput):
         library.variant(rec, 0)

@@ -12,9 +12,10 @@ from core.library import Library
 from core.records import FileQuery, FileRecord, FileStatus, Page
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
+from server.caching import file_cache_control
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
 from server.presenters import file_json, page_body
-from server.state import CONFIG, METRICS, TOKEN, library, run_blocking
+from server.state import METRICS, TOKEN, library, run_blocking
 
 routes = web.RouteTableDef()
 STATUSES = (*FileStatus, "any")
@@ -191,13 +192,7 @@ async def presigned_url(request: web.Request) -> web.Response:
 async def thumbnail(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "thumbnail")
     etag = f'"thumb-{(record.sha256 or str(record.id))[:32]}"'
-    config = request.app[CONFIG]
-    cache = (
-        f"public, max-age={config.public_max_age}, immutable"
-        if record.is_public
-        else f"private, max-age={config.private_max_age}"
-    )
-    headers = {"ETag": etag, "Cache-Control": cache}
+    headers = {"ETag": etag, "Cache-Control": file_cache_control(request, record)}
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         return web.Response(status=304, headers=headers)
     data = await run_blocking(request, library(request).thumbnail_bytes, record.id)

@@ -12,6 +12,7 @@ from core.records import FileRecord
 from core.storage.disposition import content_disposition
 from core.video.service import choose_video, done_jobs, renditions
 from server.auth import FILE, ensure_file_access, requires
+from server.caching import file_cache_control, is_versioned, versioned_link
 from server.errors import ApiError
 from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
@@ -59,8 +60,9 @@ async def _ready(request: web.Request, kind: str | None, action: str) -> FileRec
 INTERIM_MAX_AGE = 60
 
 
-def _cache_control(request: web.Request, record: FileRecord, immutable: bool) -> str:
-    return cache_control(request, record, immutable, PUBLIC_STREAM_MAX_AGE)
+def _cache_control(request: web.Request, record: FileRecord) -> str:
+    """A video's original (its URL serves a rendition later: server/caching.py for the rest)."""
+    return cache_control(request, record, False, PUBLIC_STREAM_MAX_AGE)
 
 
 def _interim_cache_control(record: FileRecord) -> str:
@@ -72,7 +74,6 @@ async def _send(
     request: web.Request,
     record: FileRecord,
     *,
-    immutable: bool,
     width: int | None = None,
     headers: dict[str, str] | None = None,
     cache: str | None = None,
@@ -84,9 +85,20 @@ async def _send(
         metrics.sent("stream", record.file_type, n)
 
     if width is not None:
-        variant = await run_blocking(request, lib.open_variant, record, width)
+        served, variant = await run_blocking(request, lib.open_variant, record, width)
+        # Any asked width is served from its rung of the ladder (thumbnails.VARIANT_WIDTHS):
+        # the answer says which, and names the URL of exactly these bytes
+        canonical = f"/stream/{record.id}/image?w={served}"
+        if is_versioned(request, record):
+            canonical += f"&v={record.content_tag}"
         return await send_opened(
-            request, record, variant, "image/webp", _cache_control(request, record, True), count
+            request,
+            record,
+            variant,
+            "image/webp",
+            file_cache_control(request, record),
+            count,
+            extra_headers={"X-MediaDesk-Width": str(served), "Content-Location": canonical},
         )
 
     def open_file(start: int, end: int | None) -> Iterator[bytes]:
@@ -103,7 +115,7 @@ async def _send(
             content_type=record.content_type or "application/octet-stream",
             local_path=await local_path(request, record),
             open_range=open_file,
-            cache_control=cache or _cache_control(request, record, immutable),
+            cache_control=cache or _cache_control(request, record),
             extra_headers={
                 "Content-Disposition": content_disposition(record.original_filename, "inline"),
                 **(headers or {}),
@@ -122,7 +134,6 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
         return await _send(
             request,
             record,
-            immutable=False,
             headers={"X-MediaDesk-Rendition": served.name},
             cache=_interim_cache_control(record) if served.interim else None,
         )
@@ -144,14 +155,14 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
 async def stream_image(request: web.Request) -> web.StreamResponse:
     record = await _ready(request, FileKind.IMAGE, "stream_image")
     width = as_int("w", request.query.get("w"), minimum=1)
-    return await _send(request, record, immutable=True, width=width)
+    return await _send(request, record, cache=file_cache_control(request, record), width=width)
 
 
 @routes.get("/stream/{file_id}/raw")
 @requires(FILE)
 async def stream_raw(request: web.Request) -> web.StreamResponse:
     record = await _ready(request, None, "stream_raw")
-    return await _send(request, record, immutable=False)
+    return await _send(request, record, cache=file_cache_control(request, record))
 
 
 @routes.get("/stream/{file_id}/info")
@@ -166,11 +177,22 @@ async def stream_info(request: web.Request) -> web.Response:
             "file_id": record.id,
             **{name: getattr(record, name) for name in STREAM_INFO_FIELDS},
             "supports_range": True,
-            "stream_url": f"/stream/{record.id}/{kind}",
-            "raw_url": f"/stream/{record.id}/raw",
-            "thumbnail_url": f"/files/{record.id}/thumbnail" if record.has_thumbnail else None,
+            "stream_url": _stream_link(record, kind),
+            "raw_url": versioned_link(f"/stream/{record.id}/raw", record),
+            "thumbnail_url": (
+                versioned_link(f"/files/{record.id}/thumbnail", record)
+                if record.has_thumbnail
+                else None
+            ),
         }
     )
+
+
+def _stream_link(record: FileRecord, kind: str) -> str:
+    """An image's (or raw file's) link carries its content tag; a video's serves renditions
+    that change while they are made, so it stays as it is."""
+    path = f"/stream/{record.id}/{kind}"
+    return path if kind == "video" else versioned_link(path, record)
 
 
 async def _video_info(request: web.Request, record: FileRecord) -> dict[str, object]:

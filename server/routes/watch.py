@@ -13,8 +13,9 @@ from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video.service import done_jobs
 from server.auth import FILE, PUBLIC, requires
+from server.caching import versioned_link
 from server.params import as_int, file_id
-from server.state import library
+from server.state import library, link_origin
 from server.static_files import static_file, static_response
 from server.video_access import (
     ensure_video_access,
@@ -54,7 +55,7 @@ async def watch(request: web.Request) -> web.Response:
     }
     poster = ""
     if record.has_thumbnail and record.is_public:
-        poster = f"/files/{record.id}/thumbnail"
+        poster = versioned_link(f"/files/{record.id}/thumbnail", record)
     page = (
         static_file("watch.html")
         .decode("utf-8")
@@ -91,7 +92,7 @@ async def watch_presigned(request: web.Request, record: FileRecord) -> web.Respo
     query = ""
     if not record.is_public:
         query = lib.sign_file_grant(record.id, expires_in)
-    url = f"{request.url.origin()}{watch_path(record.id, query)}"
+    url = f"{link_origin(request)}{watch_path(record.id, query)}"
     expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
     return web.json_response(
         {
