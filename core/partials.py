@@ -26,6 +26,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.fsmodes import make_dirs
+
 try:  # POSIX; elsewhere ownership falls back to "owned while this process runs"
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -62,7 +64,7 @@ def register(registry: Path) -> None:
     with _guard:
         if folder in _held:
             return
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)
         path = folder / f"{TOKEN}.lock"
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import platformdirs
 
+from core.fsmodes import DIR_MODE, PRIVATE_DIR_MODE, make_dirs, tighten_dir
+from core.secrets import ensure_secrets_dir
+
 APP_NAME = "MediaDesk"
 
 
@@ -46,16 +49,14 @@ class DataPaths:
         return self.config_dir / "settings.toml"
 
     def ensure(self) -> DataPaths:
-        for folder in (
-            self.data_dir,
-            self.objects_dir,
-            self.secrets_dir,
-            self.logs_dir,
-            self.cache_dir,
-            self.tmp_dir,
-        ):
-            folder.mkdir(parents=True, exist_ok=True)
-        self.secrets_dir.chmod(0o700)
+        """Creates the folders with explicit modes (core/fsmodes.py), and closes ones an older
+        version left open to other users."""
+        make_dirs(self.data_dir, PRIVATE_DIR_MODE)
+        tighten_dir(self.data_dir, PRIVATE_DIR_MODE)
+        for folder in (self.objects_dir, self.logs_dir, self.cache_dir, self.tmp_dir):
+            make_dirs(folder, DIR_MODE)
+            tighten_dir(folder, DIR_MODE)
+        ensure_secrets_dir(self.secrets_dir)
         return self
 
 

@@ -60,6 +60,7 @@ from core.errors import (
     is_no_space,
 )
 from core.filenames import clean_filename
+from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
 from core.mediatypes import (
     BY_MIME,
     FILE_KINDS,
@@ -336,7 +337,7 @@ class ResumableUploads:
     @property
     def folder(self) -> Path:
         folder = self.lib.paths.data_dir / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)
         return folder
 
     def _multipart_store(self) -> MultipartStorage | None:
@@ -477,7 +478,7 @@ class ResumableUploads:
             # (_start_multipart): its key is named from the content then, not from metadata
             # that may be missing or wrong.
             part_size = max(self.lib.settings.upload_part_size, -(-length // MAX_PARTS))
-        self._data_file(upload_id, store is not None).touch()
+        self._data_file(upload_id, store is not None).touch(mode=FILE_MODE)
         with self._db.write() as s:
             s.add(
                 ResumableUpload(
@@ -1256,7 +1257,7 @@ class TusWriter:
         self._parts_bytes = sum(p.size for p in self.parts)
         expected = received - self._parts_bytes
         if not path.exists():
-            path.touch()
+            path.touch(mode=FILE_MODE)
         actual = path.stat().st_size
         if actual != expected:
             os.truncate(path, min(actual, expected))
@@ -1280,6 +1281,7 @@ class TusWriter:
             )
         if self._checksum is not None:
             self._spool = open(self.uploads.folder / f"{self.id}.chunk", "w+b")  # noqa: SIM115
+            set_file_mode(self._spool.fileno())
             self._hash = CHECKSUM_ALGORITHMS[self._checksum[0]]()
 
     def write(self, data: bytes | Sequence[bytes | memoryview]) -> None:

@@ -2,7 +2,9 @@
 
 With a working system keyring (the `keyring` package: Secret Service, macOS Keychain, Windows
 Credential Locker) a secret is kept there; otherwise in a file readable only by its owner
-(0600) in the data folder's `secrets/` directory (0700), written atomically. settings.toml never
+(0600) in the data folder's `secrets/` directory (0700), written atomically; a secret file or
+folder owned by another user or writable by others is refused (check_private), never adopted.
+The secrets are the R2 secret key and the password of a saved DATABASE_URL. settings.toml never
 holds a secret: one found there (written by an older version or by hand) is moved out on load.
 The environment variable (R2_SECRET_ACCESS_KEY) still wins, for servers configured that way.
 """
@@ -12,12 +14,63 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import stat
 from pathlib import Path
+
+from core.errors import SettingsError
+from core.fsmodes import PRIVATE_DIR_MODE, make_dirs, tighten_dir
 
 logger = logging.getLogger(__name__)
 
 SECRET_FIELDS = ("r2_secret_access_key",)
+DATABASE_PASSWORD = "database_password"
+"""The password of a DATABASE_URL the user saved: settings.toml keeps the URL without it."""
 SERVICE = "MediaDesk"
+UNSAFE = "unsafe_permissions"
+
+
+def check_private(path: Path) -> None:
+    """Refuses a secret, or the folder holding secrets, that someone else could have put there.
+
+    Owned by another user, or writable by group or others, it may be a key planted to forge
+    signed links or to read the catalog elsewhere: SettingsError (reason "unsafe_permissions")
+    saying what to fix, rather than a chmod that would adopt it. Missing is fine (created 0600/
+    0700 by us). Read bits for others on a file of ours are fixed by the caller (older versions).
+    """
+    if os.name == "nt":
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    kind = "folder" if stat.S_ISDIR(st.st_mode) else "file"
+    if st.st_uid != os.geteuid():
+        raise SettingsError(
+            f"Secret {kind} {path} belongs to user id {st.st_uid}, not to the user MediaDesk "
+            f"runs as ({os.geteuid()}): it may have been planted. Remove it (a new key is made; "
+            "links signed with the old one stop working) or give it back to this user "
+            "(chown) and restrict it (chmod 700 for the folder, 600 for files)",
+            reason=UNSAFE,
+            details={"path": str(path), "owner": st.st_uid},
+        )
+    if st.st_mode & 0o022:
+        raise SettingsError(
+            f"Secret {kind} {path} is writable by other users (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}): it may have been replaced. Check it, then "
+            "restrict it (chmod 700 for the folder, 600 for files), or remove it",
+            reason=UNSAFE,
+            details={"path": str(path), "mode": f"{stat.S_IMODE(st.st_mode):04o}"},
+        )
+
+
+def ensure_secrets_dir(folder: Path) -> Path:
+    """secrets/: created 0700, refused when someone else owns it or may write to it."""
+    folder = Path(folder)
+    check_private(folder)
+    make_dirs(folder, PRIVATE_DIR_MODE)
+    tighten_dir(folder, PRIVATE_DIR_MODE, keep_group=False)
+    return folder
 
 
 def _keyring() -> object | None:
@@ -66,8 +119,11 @@ class SecretStore:
                     return str(value)
             except Exception as exc:  # noqa: BLE001 - fall back to the file
                 logger.warning("The system keyring could not be read (%s)", type(exc).__name__)
+        path = self._file(name)
+        check_private(self.dir)
+        check_private(path)
         try:
-            return self._file(name).read_text(encoding="utf-8").strip()
+            return path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return ""
 
@@ -99,8 +155,7 @@ class SecretStore:
             self._file(name).unlink()
 
     def _write_private(self, path: Path, value: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
+        ensure_secrets_dir(path.parent)
         tmp = path.with_name(f".{path.name}.tmp")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -117,3 +172,25 @@ class SecretStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+# SQLAlchemy's URL grammar: user up to the first ':' or '/', the password up to the first '@'
+_WITH_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/@]*):(?P<password>[^@]*)@(?P<rest>.*)$", re.S)
+_WITH_USER = re.compile(r"^(?P<head>[\w+]+://[^:/@]+)@(?P<rest>.*)$", re.S)
+
+
+def split_database_password(url: str) -> tuple[str, str]:
+    """`postgresql+psycopg://md:pw@host/db` -> (`postgresql+psycopg://md@host/db`, `pw`), the
+    password exactly as written (percent-encoded or not); ("url", "") when it holds none."""
+    match = _WITH_PASSWORD.match(url)
+    if match is None or not match["password"]:
+        return url, ""
+    return f"{match['head']}@{match['rest']}", match["password"]
+
+
+def join_database_password(url: str, password: str) -> str:
+    """The URL with the stored password put back after its user name (when it has none)."""
+    match = _WITH_USER.match(url)
+    if not password or match is None:
+        return url
+    return f"{match['head']}:{password}@{match['rest']}"

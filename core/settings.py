@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -13,9 +14,16 @@ from typing import Any
 from urllib.parse import urlparse
 
 from core.errors import SettingsError, UnsupportedType
+from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs
 from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonical_mime
 from core.paths import DataPaths, default_paths
-from core.secrets import SECRET_FIELDS, SecretStore
+from core.secrets import (
+    DATABASE_PASSWORD,
+    SECRET_FIELDS,
+    SecretStore,
+    join_database_password,
+    split_database_password,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -324,6 +332,38 @@ def settings_file_path(env: Mapping[str, str] | None = None, data_dir: str = "")
 FILE_ALIASES = {env.lower(): name for name, env in ENV_NAMES.items() if env.lower() != name}
 
 
+_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The settings a settings file sets itself, by field name and coerced ({} when absent)."""
+    if not path.is_file():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        # the environment's name in lower case is a key too (mediadesk_port = server_port)
+        name = FILE_ALIASES.get(key, key)
+        if name not in _TYPES or name == "config_file":
+            raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
+        if name in values:
+            raise SettingsError(f"Settings file {path}: {key!r} sets {name!r} a second time")
+        values[name] = _coerce(name, value, _TYPES[name])
+    return values
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment sets, coerced."""
+    return {
+        name: _coerce(name, env[env_name], _TYPES[name])
+        for name, env_name in ENV_NAMES.items()
+        if env.get(env_name, "") != ""
+    }
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     config_file: str | Path | None = None,
@@ -331,31 +371,16 @@ def load_settings(
 ) -> Settings:
     """Defaults, then the TOML file, then environment variables, then explicit overrides."""
     env = os.environ if environ is None else environ
-    types = {f.name: f.type for f in fields(Settings)}
+    types = _TYPES
     values: dict[str, Any] = {}
     # An explicit folder (--data-dir) beats the environment, as every other override does.
     data_dir = overrides.get("data_dir") or env.get("MEDIADESK_DATA_DIR") or ""
     if config_file is None:
         config_file = settings_file_path(env, data_dir)
     path = Path(config_file)
-    file_values: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from None
-        for key, value in raw.items():
-            # the environment's name in lower case is a key too (mediadesk_port = server_port)
-            name = FILE_ALIASES.get(key, key)
-            if name not in types or name == "config_file":
-                raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
-            if name in values:
-                raise SettingsError(f"Settings file {path}: {key!r} sets {name!r} a second time")
-            values[name] = _coerce(name, value, types[name])
-        file_values = dict(values)
-    for name, env_name in ENV_NAMES.items():
-        if env_name in env and env[env_name] != "":
-            values[name] = _coerce(name, env[env_name], types[name])
+    file_values = _read_file(path)
+    values.update(file_values)
+    values.update(_env_values(env))
     for key, value in overrides.items():
         values[key] = _coerce(key, value, types[key]) if value is not None else None
     values = {k: v for k, v in values.items() if v is not None}
@@ -381,6 +406,11 @@ def _load_secrets(path: Path, values: dict[str, Any], file_values: Mapping[str, 
             stored = store.get(name)
             if stored:
                 values[name] = stored
+    # settings.toml keeps a saved DATABASE_URL without its password: put it back, unless the
+    # environment (or an override) brought a URL of its own.
+    url = values.get("database_url") or ""
+    if url and url == file_values.get("database_url") and not split_database_password(url)[1]:
+        values["database_url"] = join_database_password(url, store.get(DATABASE_PASSWORD))
 
 
 def _rewrite_without(path: Path, names: list[str]) -> None:
@@ -391,26 +421,81 @@ def _rewrite_without(path: Path, names: list[str]) -> None:
 
 
 def _write_atomic(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, target)
+    """Written whole or not at all, fsynced, and 0600 whatever the umask: it names the catalog,
+    the bucket and the key id, and is read only by MediaDesk running as this user."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if os.name != "nt":
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
-def save_settings(settings: Settings, path: str | Path | None = None) -> Path:
-    """Writes the settings as TOML (atomically) to the user's settings file."""
+def save_settings(
+    settings: Settings, path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Writes what the user chose to the settings file (atomically, 0600); secrets go to the
+    secret store.
+
+    A value the environment sets (and `settings` still holds) came from the environment, not
+    from this save: the file keeps its own value for it, or none, and the environment stays an
+    override read at each start. Otherwise `storage migrate` or the Settings dialog, run with
+    DATABASE_URL or R2_* in the environment, would copy them (passwords included) to disk.
+    """
+    env = os.environ if environ is None else environ
     target = Path(path or settings.config_file or settings.paths.settings_file)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for key, value in settings.to_toml_dict().items():  # never the secrets
-        lines.append(f"{key} = {_toml_value(value)}")
+    make_dirs(target.parent, PRIVATE_DIR_MODE)
+    from_env = _env_values(env)
+    in_file = _read_file(target)
     store = _secret_store({"data_dir": settings.data_dir})
+
+    def chosen(name: str) -> tuple[bool, Any]:
+        """(write it?, value): the settings' value, or the file's own one under the env's."""
+        value = getattr(settings, name)
+        if name in from_env and _normal(from_env[name]) == _normal(value):
+            return name in in_file, in_file.get(name)
+        return True, value
+
+    lines = []
+    for key in settings.to_toml_dict():  # never the secrets
+        write, value = chosen(key)
+        if not write:
+            continue
+        if key == "database_url":
+            value, password = split_database_password(str(value or ""))
+            had_password = split_database_password(str(in_file.get(key) or ""))
+            if password:
+                store.set(DATABASE_PASSWORD, password)
+                if had_password[1]:
+                    logger.warning(
+                        "Moved the database password out of %s into %s", target, store.location
+                    )
+            elif value != had_password[0]:
+                store.delete(DATABASE_PASSWORD)  # another URL, without one: none to put back
+        lines.append(f"{key} = {_toml_value(list(value) if isinstance(value, tuple) else value)}")
     for name in SECRET_FIELDS:
-        store.set(name, getattr(settings, name))
+        write, value = chosen(name)
+        if write:  # the environment's key is never copied into the store
+            store.set(name, value or "")
     _write_atomic(target, "\n".join(lines) + "\n")
     return target
+
+
+def _normal(value: Any) -> Any:
+    """A value as validate() would store it (ALLOWED_*_TYPES in their canonical spellings)."""
+    if isinstance(value, tuple | list):
+        return tuple(canonical_mime(str(v)) or v for v in value)
+    return value
 
 
 def _toml_value(value: Any) -> str:

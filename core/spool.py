@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from core import partials
 from core.errors import Cancelled, EmptyFile, TooLarge, storage_error
+from core.fsmodes import make_dirs
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def too_large(max_size: int) -> TooLarge:
 def owned_temp(tmp_dir: Path, prefix: str) -> tuple[int, Path]:
     """A new partial file in `tmp_dir` owned by this process (see core.partials)."""
     try:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(tmp_dir)
         partials.register(tmp_dir)
         fd, name = tempfile.mkstemp(
             prefix=f"{prefix}-{partials.tag()}-", suffix=partials.PART_MARK, dir=tmp_dir

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from pathlib import Path
 
+from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
 from core.records import FileRecord
 
 logger = logging.getLogger(__name__)
@@ -50,8 +52,11 @@ class ThumbnailCache:
         # A name per writer: the ingest and a thumbnail loader may cache the same file at once.
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
+            make_dirs(path.parent)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "wb") as out:
+                set_file_mode(out.fileno())  # a file left by an older version keeps its mode
+                out.write(data)
             tmp.replace(path)
         except OSError as exc:  # a cache: a full disk must not fail the upload or read
             logger.warning("Thumbnail not cached for file %s: %s", record.id, exc)

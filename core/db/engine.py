@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.errors import LostRace
+from core.fsmodes import FILE_MODE, make_dirs
 
 T = TypeVar("T")
 
@@ -35,7 +37,11 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(Path(path).parent)
+            if "?" not in path:
+                # SQLite would create the catalog 0644 and give -wal/-shm the same mode: made
+                # first with MediaDesk's file mode (core/fsmodes.py); an empty file is a new one.
+                os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},

@@ -25,6 +25,7 @@ from core.errors import (
     StorageUnavailable,
     storage_error,
 )
+from core.fsmodes import make_dirs, set_file_mode
 from core.keys import normalise_key
 from core.storage.base import ObjectStat, ProgressCallback
 
@@ -201,8 +202,10 @@ class LocalStorage:
             raise storage_error(exc, f"Cannot write {key!r}") from exc
         for attempt in (1, 2):
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                return tmp, open(tmp, "xb")  # noqa: SIM115 - closed by the caller
+                make_dirs(path.parent)
+                out = open(tmp, "xb")  # noqa: SIM115 - closed by the caller
+                set_file_mode(out.fileno())  # 0640, not the umask's choice (core/fsmodes.py)
+                return tmp, out
             except FileNotFoundError:
                 if attempt == 2:
                     raise StorageUnavailable(f"Cannot create folder for {key!r}") from None
@@ -270,8 +273,8 @@ class LocalStorage:
         if probe(target, f"Cannot write {key!r}") is not None:
             raise Conflict(f"Key {key!r} already exists")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(path, 0o644)
+            make_dirs(target.parent)
+            set_file_mode(path)
             os.rename(path, target)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
@@ -404,7 +407,7 @@ class LocalStorage:
         if _holds_folder(target, f"Cannot move {src!r} to {dst!r}"):
             raise Conflict(f"Key {dst!r} is a folder of other objects")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(target.parent)
             os.replace(source, target)
         except (FileExistsError, NotADirectoryError):
             raise Conflict(f"Key {dst!r} runs through an existing object") from None
@@ -422,7 +425,7 @@ class LocalStorage:
         if found is not None and not S_ISDIR(found.st_mode):
             raise StorageUnavailable(f"Storage folder {root} is not a folder")
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            make_dirs(root)
         except OSError as exc:
             raise StorageUnavailable(f"Cannot create storage folder {root}: {exc}") from exc
         with fs_errors(f"Storage folder {root} is not writable"):  # the owner lock

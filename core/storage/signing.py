@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from core.errors import InvalidInput, InvalidSignature, SignatureExpired
 from core.keys import normalise_key, url_path
+from core.secrets import check_private, ensure_secrets_dir
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.storage.base import PresignedRequest
 
@@ -189,15 +190,18 @@ def verify_signed_request(
 def load_or_create_secret(path: Path) -> bytes:
     """The signing secret in `path`; 32 random bytes created atomically with mode 0600."""
     path = Path(path)
+    # A secrets/ folder or key file someone else owns or may write is refused, never adopted:
+    # a planted key would let its author forge every signed link (core/secrets.py).
+    ensure_secrets_dir(path.parent)
+    check_private(path)
     with contextlib.suppress(FileNotFoundError):
         secret = path.read_bytes()
         if len(secret) >= SECRET_BYTES:
             if os.name != "nt" and path.stat().st_mode & 0o077:
-                path.chmod(0o600)
+                path.chmod(0o600)  # ours, written by an older version: only readable by others
             return secret
         logger.warning("Signing secret %s is too short; replacing it", path)
         path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
