@@ -39,6 +39,11 @@ from core.storage.base import Storage
 logger = logging.getLogger(__name__)
 
 GRACE_SECONDS = 60.0
+# The files of a video job that a reprocess replaced: a player that took the old playlists
+# before the swap plays them to the end (a whole match, with pauses), and hls.js does not
+# fetch a VOD playlist again. A moved file's old key needs only the short grace: its readers
+# resolve the key again at each request.
+REPLACED_GRACE_SECONDS = 6 * 3600.0
 
 
 class Readers:
@@ -81,6 +86,7 @@ class DeferredDeleter:
         self.db = db
         self.storage = storage
         self.grace = grace
+        self.replaced_grace = REPLACED_GRACE_SECONDS  # queue(..., replaced=True), queue_prefix
         self.readers = Readers()
         self.readers.on_idle = self._idle
         self._waiting: set[str] = set()  # due keys that waited for their readers
@@ -93,9 +99,13 @@ class DeferredDeleter:
         self.key_locks = KeyedLocks()
 
     # ---- queueing ---------------------------------------------------------------------------
-    def queue(self, session: object, key: str, reason: str = "move") -> None:
-        """Adds the deferred deletion of `key` in the caller's transaction (with the row)."""
-        when = datetime.now(UTC) + timedelta(seconds=self.grace)
+    def queue(
+        self, session: object, key: str, reason: str = "move", *, replaced: bool = False
+    ) -> None:
+        """Adds the deferred deletion of `key` in the caller's transaction (with the row);
+        `replaced`: a replaced video rendition's key (the long grace)."""
+        grace = self.replaced_grace if replaced else self.grace
+        when = datetime.now(UTC) + timedelta(seconds=grace)
         session.add(  # type: ignore[attr-defined]
             DeferredDeletion(
                 storage_key=key,
@@ -108,7 +118,7 @@ class DeferredDeleter:
 
     def queue_prefix(self, session: object, prefix: str, reason: str) -> None:
         """Adds the deferred deletion of every object under `prefix` (ending with "/") in the
-        caller's transaction."""
+        caller's transaction: a replaced video job's folder, kept for `replaced_grace`."""
         if not prefix.endswith("/"):  # "a/b" would also take "a/bc/…"
             raise ValueError(f"A deferred prefix must end with '/': {prefix!r}")
         session.add(  # type: ignore[attr-defined]
@@ -117,7 +127,7 @@ class DeferredDeleter:
                 is_prefix=True,
                 backend=getattr(self.storage, "name", None),
                 reason=reason,
-                not_before=datetime.now(UTC) + timedelta(seconds=self.grace),
+                not_before=datetime.now(UTC) + timedelta(seconds=self.replaced_grace),
             )
         )
 

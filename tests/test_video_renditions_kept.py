@@ -113,7 +113,7 @@ def test_reprocess_and_its_cancel_keep_the_renditions_a_ladder_change_replaces_t
         assert "240p" not in after["renditions"] and "120p" in after["renditions"]
         assert "240" not in after["master_text"]
         # the old rung's files go with the replaced job's, once the grace period has passed
-        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 1)
+        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.replaced_grace + 1)
         assert lib.deferred.run(later)
         rungs = {k.key.split("/")[-2] for k in storage_of(lib).list_keys(prefix) if "/" in k.key}
         assert "240" not in rungs, rungs

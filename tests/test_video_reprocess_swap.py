@@ -138,6 +138,9 @@ def test_a_player_holding_the_old_ladder_finishes_it_and_the_old_files_go_after_
         pinned = (f"v={done['hls'].id}", f"/hls-{done['hls'].id}/120/")  # local, bucket URL
         assert all(any(p in u for p in pinned) for u in uris(plain.body.decode())), plain.body
         assert lib.deferred.run() == []  # nothing is due yet
+        # nor past a moved file's short grace: a match is watched for longer than a minute
+        an_hour = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 3600)
+        assert lib.deferred.run(now=an_hour) == []
         report = reconcile(lib)
         assert report.clean, report.as_dict()
         assert report.pending_deletions  # the old folders, expected
@@ -145,7 +148,7 @@ def test_a_player_holding_the_old_ladder_finishes_it_and_the_old_files_go_after_
     # the pending deletions are in the catalog: another process deletes them once due
     lib = Library.open(make_settings(data, **store))
     try:
-        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 1)
+        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.replaced_grace + 1)
         result = run_maintenance(lib, now=later, only=frozenset({"deferred_deletions"}))
         assert not result.errors and result.deferred_deletions
         new_dirs = {service.job_dir(kind, job.id) for kind, job in done.items()}
@@ -177,7 +180,7 @@ def test_a_hard_delete_within_the_grace_removes_every_jobs_files(
         assert len(dirs) == 6, dirs  # web, hls, thumbnails of each run, side by side
         lib.delete_permanently(fid)
         assert stored(lib, prefix) == set()
-        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 1)
+        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.replaced_grace + 1)
         lib.deferred.run(later)  # the replaced folders' deletions find nothing: no error
         report = reconcile(lib)
         assert report.clean and not report.pending_deletions, report.as_dict()
@@ -234,7 +237,7 @@ def test_a_library_made_before_job_folders_keeps_playing_and_is_cleaned_when_rep
         assert set(ladder(master_url, auth)).isdisjoint(old)
         pending = set(reconcile(lib).pending_deletions)
         assert pending == {old_places["hls"], old_places["thumbnails"], old_places["web"]}
-        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.grace + 1)
+        later = datetime.now(UTC) + timedelta(seconds=lib.deferred.replaced_grace + 1)
         assert set(lib.deferred.run(later)) == pending
         assert all(fetch(s, auth)[0] == 404 for s in segments)
         done = service.done_jobs(lib.jobs.latest_for_file(fid))
@@ -253,7 +256,7 @@ def test_a_replaced_folder_waits_for_a_reader_of_a_file_under_it(
     data.mkdir()
     lib = Library.open(make_settings(data, hls_ladder="120", **store))
     try:
-        lib.deferred.grace = 0.0
+        lib.deferred.grace = lib.deferred.replaced_grace = 0.0
         folder = "_derived/video/0123456789abcdef/web-1/"
         body = tmp_path / "web.mp4"
         body.write_bytes(b"\0" * 1000)

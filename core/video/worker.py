@@ -328,7 +328,7 @@ class VideoWorker:
                 for prefix in prefixes:
                     lib.deferred.queue_prefix(session, prefix, "reprocess")
                 for key in names:
-                    lib.deferred.queue(session, key, "reprocess")
+                    lib.deferred.queue(session, key, "reprocess", replaced=True)
 
         if lib.jobs.finish(job.id, owner, JobState.DONE, result=result, superseded=supersede):
             lib.deferred.schedule()
