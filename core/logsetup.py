@@ -4,6 +4,10 @@ log file kept in the data folder (`LogFile`).
 A JSON line carries time, level, logger, message and, when known, request_id (the API request
 being served), file_id, key (the storage key) and outcome. The last three come from a log
 call's `extra=`; the request id from a context variable the server sets per request.
+
+Every line written (console and file, text and JSON) goes through `redact_secrets`: URLs carry
+bearer tokens (`?access_token=` for players and EventSource) and signatures, and the access
+log writes request lines verbatim. Log files are created owner-only (0600) whatever the umask.
 """
 
 from __future__ import annotations
@@ -12,23 +16,63 @@ import contextvars
 import json
 import logging
 import logging.handlers
+import os
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONTEXT_FIELDS = ("file_id", "key", "outcome", "file_type", "code")
+
+# URL parameters whose values are credentials: a bearer token, a signature, a presigned S3/R2
+# URL's signature and access key. The names stay in the log, so a line still says what was sent.
+SECRET_PARAMS = (
+    "access_token",
+    "sig",
+    "signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "token",
+)
+REDACTED = "\u2026"
+LOG_FILE_MODE = 0o600
+_SECRET_VALUE = re.compile(
+    r"([?&;](?:" + "|".join(re.escape(p) for p in SECRET_PARAMS) + r")=)[^&;#\s\"'<>]*",
+    re.IGNORECASE,
+)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with the values of SECRET_PARAMS in any URL replaced by an ellipsis."""
+    if "=" not in text:
+        return text
+    return _SECRET_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "mediadesk_request_id", default=None
 )
 
 
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_secrets(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line; never raises on odd arguments."""
 
     def format(self, record: logging.LogRecord) -> str:
+        return redact_secrets(self._json(record))
+
+    def _json(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -46,7 +90,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def make_formatter(log_format: str) -> logging.Formatter:
-    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
 def apply_format(log_format: str, logger: logging.Logger | None = None) -> None:
@@ -65,13 +109,32 @@ class LogFile(logging.handlers.RotatingFileHandler):
     traceback on stderr for every record, and once more when it can be written again, with the
     number of records lost meanwhile (that line goes into the file too). A record that cannot
     be formatted (a wrong log call) still gets Python's traceback: it names the call.
+
+    Its lines are redacted whatever formatter it is given, and the file and its rotations are
+    owner-only: other local users must not read what a request looked like.
     """
 
     def __init__(self, path: Path, max_bytes: int = 2_000_000, backups: int = 3) -> None:
         super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        for n in range(1, backups + 1):  # rotations left by a version that made them 0644
+            _owner_only(Path(f"{self.baseFilename}.{n}"))
         self._failing: str | None = None  # the error, while records cannot be written
         self._lost = 0
         self._failed = False  # in the record being written
+
+    def _open(self) -> Any:
+        # open() would apply the umask (0644 usually); rotation opens the new file here too
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_FILE_MODE)
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, LOG_FILE_MODE)  # a file made before this version
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_secrets(super().format(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         self._failed = False
@@ -117,3 +180,12 @@ class LogFile(logging.handlers.RotatingFileHandler):
         for handler in others:
             if record.levelno >= handler.level:
                 handler.handle(record)
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        path.chmod(LOG_FILE_MODE)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # not ours; the live file is still made 0600
+        logger.warning("Cannot make %s owner-only: %s", path, exc)

@@ -14,6 +14,7 @@ from core.library import Library
 from server.app import create_app
 from server.config import ServerConfig
 from server.protocol import ApiRunner
+from server.resources import ResourceErrorLog, raise_open_file_limit
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,11 @@ class EmbeddedServer:
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(ResourceErrorLog())
         self._stopping = asyncio.Event()
+        files = raise_open_file_limit()
+        if files is not None:
+            logger.info("Open file limit: %d (each connection takes one)", files)
         self.app = create_app(self.library, config=self.config)
         runner = ApiRunner(self.app, shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
         await runner.setup()

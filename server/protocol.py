@@ -5,11 +5,21 @@ request line) before any middleware runs, with a plain-text 400, and logs a trac
 It has no hook for that answer, so this module overrides the one method that makes it,
 `RequestHandler.handle_error`, and installs the subclass through the runner. Only parser
 errors are changed; everything else still goes to aiohttp's own handling.
+
+The same handler puts a deadline on a request's head (request line and headers), which aiohttp
+lacks: each connection costs a file descriptor, and a few hundred clients sending a request
+line byte by byte (or half of one, then nothing) would otherwise hold them all and lock every
+other client out. Like Go's ReadHeaderTimeout: a new connection has HEAD_TIMEOUT seconds to
+send its first head; on a kept-alive connection the clock starts at the next request's first
+byte, so idle keep-alive is left to aiohttp's keepalive_timeout. Bodies are not timed here
+(slow phone uploads are legitimate; server/rawbody.py has their idle timeout).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from typing import Any
 
 from aiohttp import web
@@ -24,13 +34,87 @@ MAX_FIELD_SIZE = 8190  # aiohttp's limit for one header line and for the request
 
 HEADER_TOO_LARGE = 431  # RFC 6585 "Request Header Fields Too Large"
 
+HEAD_TIMEOUT = 10.0  # seconds for a complete request head; nginx allows 60, Go servers 5-10
+HEAD_TIMEOUT_ENV = "MEDIADESK_HEADER_TIMEOUT"  # 0 turns the deadline off
+
+
+def head_timeout() -> float:
+    """HEAD_TIMEOUT, or MEDIADESK_HEADER_TIMEOUT when it is set to a number of seconds."""
+    raw = os.environ.get(HEAD_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return HEAD_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        logger.warning(
+            "%s=%r is not a number of seconds; using %s", HEAD_TIMEOUT_ENV, raw, HEAD_TIMEOUT
+        )
+        return HEAD_TIMEOUT
+    return value
+
 
 def _too_large(exc: HttpProcessingError) -> bool:
     return isinstance(exc, LineTooLong) or "too many headers" in str(exc).lower()
 
 
 class JsonErrorRequestHandler(RequestHandler):
-    """Parser errors answered as `{"error": {...}}` with one warning line, no traceback."""
+    """Parser errors answered as `{"error": {...}}` with one warning line, no traceback; a
+    connection that does not send a complete request head in time is closed."""
+
+    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timeout = head_timeout
+        self._head_handle: asyncio.TimerHandle | None = None
+        self._in_request = False  # a head was parsed and its request is not answered yet
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_head_deadline()  # a connection that never sends a byte is timed as well
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        heads = self._request_count
+        super().data_received(data)
+        if self._request_count != heads:  # a head (or a parse error) came in whole
+            self._in_request = True
+            self._disarm_head_deadline()
+        elif data and not self._in_request and not self._messages:
+            self._arm_head_deadline()  # the first bytes of the next request on this connection
+
+    async def _handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._handle_request(*args, **kwargs)
+        finally:
+            # a pipelined request already parsed is still "in request": its body may be slow
+            self._in_request = bool(self._messages)
+
+    def _arm_head_deadline(self) -> None:
+        if self._head_handle is not None or self._head_timeout <= 0 or self._upgraded:
+            return
+        self._head_handle = self._loop.call_later(self._head_timeout, self._head_expired)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_handle is not None:
+            self._head_handle.cancel()
+            self._head_handle = None
+
+    def _head_expired(self) -> None:
+        self._head_handle = None
+        if self._in_request or self._messages or self.transport is None:
+            return
+        # debug only: this is what an attack looks like, one line each would flood the log
+        logger.debug(
+            "Closed a connection from %s: no complete request head within %s s",
+            self.peername,
+            self._head_timeout,
+        )
+        self.force_close()
+        self.transport.close()
 
     def handle_error(
         self,
@@ -64,8 +148,12 @@ class JsonErrorRequestHandler(RequestHandler):
 
 
 class ApiServer(web.Server):
+    head_timeout = HEAD_TIMEOUT  # set per server by ApiRunner
+
     def __call__(self) -> RequestHandler:
-        return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+        return JsonErrorRequestHandler(
+            self, loop=self._loop, head_timeout=self.head_timeout, **self._kwargs
+        )
 
 
 class ApiRunner(web.AppRunner):
@@ -74,6 +162,7 @@ class ApiRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # Application._make_handler builds a plain Server with private state; its class is
-        # swapped rather than the construction copied (ApiServer adds no state).
+        # swapped rather than the construction copied (ApiServer adds one plain attribute).
         server.__class__ = ApiServer
+        server.head_timeout = head_timeout()  # type: ignore[attr-defined]
         return server

@@ -1,0 +1,262 @@
+"""What the logs must not become: a place to read credentials from (tokens and signatures in
+URLs are redacted, log files are owner-only), and something an attacker can flood (running out
+of file descriptors is logged at a bounded rate). Also the request-head deadline that keeps idle
+half-requests from holding every file descriptor. All against a real `mediadesk serve`."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import re
+import resource
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.logsetup import LogFile
+from tests.server_fixtures import bearer, http_call, multipart_body
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parents[1]
+ZERO = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    token: str
+    log: Path
+    proc: subprocess.Popen[str]
+    stderr: list[str]  # the console log, every record
+
+
+@contextmanager
+def serve(
+    data: Path, env_extra: dict[str, str], preexec: Callable[[], None] | None = None
+) -> Iterator[Served]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "ALLOWED_"))}
+    env["MEDIADESK_USAGE_SCAN_INTERVAL"] = "0"
+    env["MEDIADESK_LOG_FORMAT"] = "json"  # the banner then goes to stdout
+    env.update(env_extra)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,
+    )
+    err: list[str] = []
+    reader = threading.Thread(
+        target=lambda: err.extend(iter(proc.stderr.readline, "")),  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        while "Press Ctrl+C" not in banner:
+            line = proc.stdout.readline()
+            assert line, banner + "".join(err)
+            banner += line
+        url = re.search(r"running at (http://\S+)/", banner).group(1)  # type: ignore[union-attr]
+        token = re.search(r"(mdk_\S+)", banner).group(1)  # type: ignore[union-attr]
+        yield Served(
+            url, int(url.rsplit(":", 1)[1]), token, data / "logs" / "server.log", proc, err
+        )
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0, "".join(err[-30:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(10)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_tokens_and_signatures_are_not_logged(tmp_path: Path, media_dir: Any) -> None:
+    with umask(0o022), serve(tmp_path, {}) as srv:
+        token = srv.token
+        # a player's stream URL with the admin token (404: the path is what gets logged)
+        missing = http_call(
+            f"{srv.url}/stream/00000000-0000-0000-0000-000000000000?access_token={token}"
+        )
+        assert missing.status in (401, 404)
+        # a real signed URL: the local backend's presigned upload
+        body, ctype = multipart_body({"original_filename": "photo.jpg", "file_type": "image"})
+        resp = http_call(
+            f"{srv.url}/files/upload/presigned",
+            "POST",
+            body,
+            {"Content-Type": ctype, **bearer(token)},
+        )
+        assert resp.status == 201, resp.body
+        upload_url = resp.json()["upload_url"]
+        query = dict(p.split("=", 1) for p in upload_url.split("?", 1)[1].split("&"))
+        secrets = [v for k, v in query.items() if k.lower() in ("sig", "signature", "token")]
+        assert secrets, upload_url
+        put = http_call(
+            upload_url, "PUT", media_dir.jpeg.read_bytes(), {"Content-Type": "image/jpeg"}
+        )
+        assert put.status == 200, put.body
+        time.sleep(0.3)  # the access log line is written after the response
+        text = srv.log.read_text()
+        assert _mode(srv.log) == 0o600
+    assert token not in text
+    for value in secrets:
+        assert value not in text
+    assert f"/stream/{ZERO}?access_token=\u2026" in text
+    signed_path = upload_url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
+    line = next(line for line in text.splitlines() if "PUT /" + signed_path in line)
+    for name in query:
+        assert f"{name}=" in line  # the parameter names stay
+
+
+def test_log_file_and_its_rotations_are_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    with umask(0o022):
+        handler = LogFile(path, max_bytes=300, backups=2)
+    log = logging.getLogger("test_logs_security.rotation")
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        with umask(0o022):
+            for i in range(40):
+                log.warning("line %d GET /stream/x?access_token=secret%d&sig=s%d", i, i, i)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    rotated = tmp_path / "x.log.1"
+    assert rotated.exists()
+    assert _mode(path) == 0o600 and _mode(rotated) == 0o600
+    text = path.read_text() + rotated.read_text()
+    assert "secret" not in text and "sig=s" not in text and "access_token=\u2026&sig=\u2026" in text
+
+
+def _closed_within(sock: socket.socket, limit: float) -> float | None:
+    """Seconds until the server closed `sock`, or None if it was still open after `limit`."""
+    start = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - start
+
+
+def test_a_request_head_has_a_deadline_a_body_does_not(tmp_path: Path, media_dir: Any) -> None:
+    with serve(tmp_path, {"MEDIADESK_HEADER_TIMEOUT": "1"}) as srv:
+        partial = socket.create_connection(("127.0.0.1", srv.port))
+        partial.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # never the blank line
+        silent = socket.create_connection(("127.0.0.1", srv.port))
+        took = _closed_within(partial, 8)
+        assert took is not None and took < 4, took
+        assert _closed_within(silent, 3) is not None
+
+        # a slow body after a complete head is not cut (3 s, sent in pieces)
+        body, ctype = multipart_body(
+            {"file_type": "image"},
+            {"file": ("photo.jpg", media_dir.jpeg.read_bytes(), "application/octet-stream")},
+        )
+        upload = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        head = (
+            f"POST /files/upload/direct HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {srv.token}"
+            f"\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        upload.sendall(head.encode())
+        pieces = 6
+        step = len(body) // pieces + 1
+        for i in range(pieces):
+            time.sleep(0.5)
+            upload.sendall(body[i * step : (i + 1) * step])
+        reply = b""
+        while chunk := upload.recv(65536):
+            reply += chunk
+        upload.close()
+        assert reply.startswith(b"HTTP/1.1 201"), reply[:300]
+
+        # keep-alive idle longer than the head deadline is not cut either
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        conn.request("GET", "/health")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200
+        time.sleep(2)
+        conn.request("GET", "/health")
+        again = conn.getresponse()
+        again.read()
+        assert again.status == 200
+        conn.close()
+        partial.close()
+        silent.close()
+
+
+FILE_LIMIT = 200
+
+
+def _low_file_limit() -> None:
+    # soft and hard: the server's raise to the hard limit must not undo it
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, FILE_LIMIT))
+
+
+def test_running_out_of_file_descriptors_is_logged_at_a_bounded_rate(tmp_path: Path) -> None:
+    with serve(tmp_path, {"MEDIADESK_HEADER_TIMEOUT": "60"}, _low_file_limit) as srv:
+        socks: list[socket.socket] = []
+        for _ in range(FILE_LIMIT + 150):
+            try:
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            except OSError:
+                break
+            socks.append(s)
+        time.sleep(3)
+        for s in socks:
+            s.close()
+        time.sleep(1)
+        assert http_call(f"{srv.url}/health", timeout=10).status == 200
+    console = "".join(srv.stderr)
+    reports = console.count("out of system resource")
+    assert 1 <= reports <= 3, reports
+    assert "Traceback" not in console
+    text = srv.log.read_text()
+    assert text.count("out of system resource") <= reports
+    assert "Traceback" not in text
