@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.deferred import REPLACED_GRACE_SECONDS
 from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, SKIP_REASONS, STATES
 from server.openapi_schemas import BOOL, DATE, ID, INT, NUM, STR, nullable, obj, ref
 
@@ -113,6 +114,15 @@ def _paths() -> dict[str, S]:
         ),
     ]
     playlist = {"application/vnd.apple.mpegurl": {"schema": STR}}
+    hours = int(REPLACED_GRACE_SECONDS // 3600)
+    job_version = param(
+        "v",
+        schema={"type": "integer", "minimum": 1},
+        desc="The processing job that made the playlist naming this URL (MediaDesk writes it "
+        f"into every playlist URI). Its files are served until {hours} hours after a newer job "
+        "(a reprocess) replaced them, then 404: fetch the playlists again. Without it, the "
+        "current job's.",
+    )
     not_ready = (
         "404 until the video's job has made it (see processing in /stream/{id}/info). "
         "Private files: a read token, or the signed link's exp and sig."
@@ -205,6 +215,7 @@ def _paths() -> dict[str, S]:
                 params=[
                     FID,
                     param("rung", "path", {"type": "string", "pattern": "^[0-9]{2,4}$"}),
+                    job_version,
                     ACCESS_TOKEN,
                     *grant,
                 ],
@@ -234,6 +245,7 @@ def _paths() -> dict[str, S]:
                     FID,
                     param("rung", "path", {"type": "string", "pattern": "^[0-9]{2,4}$"}),
                     param("segment", "path", {"type": "string", "pattern": r"^seg_[0-9]{5}\.ts$"}),
+                    job_version,
                     *RANGE_HEADERS,
                     ACCESS_TOKEN,
                     *grant,
@@ -251,7 +263,7 @@ def _paths() -> dict[str, S]:
                     **ok("Cues naming regions of the sprite", {"text/vtt": {"schema": STR}}),
                     **err(400, 401, 403, 404),
                 },
-                params=[FID, ACCESS_TOKEN, *grant],
+                params=[FID, job_version, ACCESS_TOKEN, *grant],
                 desc=f"Each cue is sprite.jpg#xywh=x,y,w,h. {not_ready}",
                 operation_id="thumbnails_vtt",
             )
@@ -266,7 +278,7 @@ def _paths() -> dict[str, S]:
                     **ok("Not modified", status=304),
                     **err(400, 401, 403, 404, 416),
                 },
-                params=[FID, *RANGE_HEADERS, ACCESS_TOKEN, *grant],
+                params=[FID, job_version, *RANGE_HEADERS, ACCESS_TOKEN, *grant],
                 desc=not_ready,
                 operation_id="thumbnails_sprite",
             )
