@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import secrets
@@ -72,6 +73,8 @@ ENV_NAMES: dict[str, str] = {
     "usage_scan_interval": "MEDIADESK_USAGE_SCAN_INTERVAL",
     "log_format": "MEDIADESK_LOG_FORMAT",
     "accel_redirect": "MEDIADESK_ACCEL_REDIRECT",
+    "trusted_proxies": "MEDIADESK_TRUSTED_PROXIES",
+    "header_timeout": "MEDIADESK_HEADER_TIMEOUT",
 }
 
 
@@ -122,6 +125,10 @@ class Settings:
     log_format: str = "text"  # text | json (one JSON object a line)
     # behind nginx: local-storage streams end in X-Accel-Redirect to this internal location
     accel_redirect: str = ""
+    # proxies (addresses or networks) whose X-Forwarded-For names the client: nginx in front
+    trusted_proxies: tuple[str, ...] = ()
+    # seconds a connection has to send a complete request head (not its body); 0 = no limit
+    header_timeout: int = 10
     config_file: str = field(default="", compare=False)
 
     # --- derived -----------------------------------------------------------------------------
@@ -286,6 +293,13 @@ def validate(s: Settings) -> Settings:
             raise bad("cors_origins", f"{origin!r} is not an origin like https://host:port")
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
+    for proxy in s.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise bad("trusted_proxies", f"{proxy!r} is not an address or network") from None
+    if not 0 <= s.header_timeout <= 3600:
+        raise bad("header_timeout", "must be between 0 (no limit) and 3600 seconds")
     if s.accel_redirect and not (
         s.accel_redirect.startswith("/") and s.accel_redirect.endswith("/")
     ):

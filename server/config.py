@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from core.settings import Settings
@@ -27,7 +28,9 @@ class ServerConfig:
     private_max_age: int = 3600
     public_max_age: int = 31536000
     form_overhead: int = FORM_OVERHEAD
-    trust_forwarded: bool = False  # use X-Forwarded-For as the client address
+    # peers whose X-Forwarded-For is believed (nginx in front, MEDIADESK_TRUSTED_PROXIES)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    header_timeout: float = 10.0  # seconds for a complete request head (server/protocol.py)
     accel_redirect: str = ""  # nginx internal location for local-storage bytes ("" = off)
 
     @classmethod
@@ -47,6 +50,10 @@ class ServerConfig:
             "body_threads": settings.upload_bodies,
             "maintenance_interval": settings.maintenance_interval,
             "accel_redirect": settings.accel_redirect,
+            "trusted_proxies": tuple(
+                ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
+            ),
+            "header_timeout": float(settings.header_timeout),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -129,7 +129,12 @@ class EmbeddedServer:
         if files is not None:
             logger.info("Open file limit: %d (each connection takes one)", files)
         self.app = create_app(self.library, config=self.config)
-        runner = ApiRunner(self.app, shutdown_timeout=SHUTDOWN_TIMEOUT, handle_signals=False)
+        runner = ApiRunner(
+            self.app,
+            head_timeout=self.config.header_timeout,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            handle_signals=False,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.config.host, self.config.port)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 from aiohttp import web
@@ -34,25 +33,9 @@ MAX_FIELD_SIZE = 8190  # aiohttp's limit for one header line and for the request
 
 HEADER_TOO_LARGE = 431  # RFC 6585 "Request Header Fields Too Large"
 
-HEAD_TIMEOUT = 10.0  # seconds for a complete request head; nginx allows 60, Go servers 5-10
-HEAD_TIMEOUT_ENV = "MEDIADESK_HEADER_TIMEOUT"  # 0 turns the deadline off
-
-
-def head_timeout() -> float:
-    """HEAD_TIMEOUT, or MEDIADESK_HEADER_TIMEOUT when it is set to a number of seconds."""
-    raw = os.environ.get(HEAD_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return HEAD_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:  # also NaN
-        logger.warning(
-            "%s=%r is not a number of seconds; using %s", HEAD_TIMEOUT_ENV, raw, HEAD_TIMEOUT
-        )
-        return HEAD_TIMEOUT
-    return value
+# seconds for a complete request head (MEDIADESK_HEADER_TIMEOUT, ServerConfig.header_timeout);
+# nginx allows 60, Go servers commonly 5-10
+HEAD_TIMEOUT = 10.0
 
 
 def _too_large(exc: HttpProcessingError) -> bool:
@@ -159,10 +142,14 @@ class ApiServer(web.Server):
 class ApiRunner(web.AppRunner):
     """web.AppRunner whose connections use JsonErrorRequestHandler."""
 
+    def __init__(self, app: web.Application, *, head_timeout: float = HEAD_TIMEOUT, **kw: Any):
+        super().__init__(app, **kw)
+        self._head_timeout = head_timeout
+
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # Application._make_handler builds a plain Server with private state; its class is
         # swapped rather than the construction copied (ApiServer adds one plain attribute).
         server.__class__ = ApiServer
-        server.head_timeout = head_timeout()  # type: ignore[attr-defined]
+        server.head_timeout = self._head_timeout  # type: ignore[attr-defined]
         return server

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import ipaddress
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -153,9 +154,27 @@ def link_origin(request: web.Request) -> str:
 
 
 def remote_address(request: web.Request) -> str:
-    """The client's address (the first X-Forwarded-For hop when the config trusts proxies)."""
-    if request.app[CONFIG].trust_forwarded:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",", 1)[0].strip()[:64]
-    return (request.remote or "unknown")[:64]
+    """The client's address, for audit entries and per-address rate limits.
+
+    Behind a trusted proxy (MEDIADESK_TRUSTED_PROXIES) it is the nearest X-Forwarded-For hop
+    that is not itself a trusted proxy, read from the right: each proxy appends the address it
+    saw (nginx's $proxy_add_x_forwarded_for), and anything to the left of the first untrusted
+    hop was written by the client and proves nothing. From any other peer the header is
+    ignored.
+    """
+    peer = request.remote or "unknown"
+    trusted = request.app[CONFIG].trusted_proxies
+    if trusted and _is_trusted(peer, trusted):
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        for hop in reversed([h for h in hops if h]):
+            if not _is_trusted(hop, trusted):
+                return hop[:64]
+    return peer[:64]
+
+
+def _is_trusted(address: str, trusted: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a name or garbage: never a trusted proxy
+        return False
+    return any(ip in network for network in trusted)
