@@ -88,6 +88,17 @@ def test_details_show_renditions_and_copy_link_gives_the_watch_page(
     secret = load_or_create_secret(vlib.paths.secrets_dir / SIGNING_KEY_FILE)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     verify_file_grant(secret, record.id, query)  # the signature the server will check
+    assert parts.netloc == "127.0.0.1:8765"
+    # with MEDIADESK_PUBLIC_URL, the link others can open, not the address bound here
+    vlib.settings = vlib.settings.replace(public_base_url="https://media.club.example/")
+    with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT) as link:
+        window.controller.copy_link(record.id)
+    public = urlsplit(str(link.args[0]))
+    assert (public.scheme, public.netloc, public.path) == (
+        "https",
+        "media.club.example",
+        f"/watch/{record.id}",
+    )
 
 
 def test_a_video_sharing_anothers_bytes_shows_their_processing_live(

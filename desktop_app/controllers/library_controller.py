@@ -277,7 +277,10 @@ class LibraryController(QObject):
         if record.file_type == FileKind.VIDEO and server and record.status == FileStatus.READY:
             from core.video.service import watch_link
 
-            return watch_link(self.library, record, server)
+            # the address others reach this server at (MEDIADESK_PUBLIC_URL), not the one it
+            # is bound to here: a link pasted into a team chat must open elsewhere
+            public = self.library.settings.public_base_url.rstrip("/")
+            return watch_link(self.library, record, public or server)
         return self.library.download_url(file_id)
 
     def request_preview(self, record: FileRecord) -> None:
