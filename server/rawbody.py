@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mmap
 import os
 import socket
 import time
@@ -181,7 +182,11 @@ def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, ba
     if held:
         sink(held)
     done = sum(len(c) for c in held)
-    ring = [memoryview(bytearray(min(batch, remaining))) for _ in range(RING)]
+    # Anonymous maps, not bytearrays: glibc serves a freed multi-MiB block again from the arena
+    # of the thread that freed it (its mmap threshold rises after the first free), so bodies
+    # read by ever new threads left RING × batch bytes resident per arena; a map goes back to
+    # the system when its last view (the hasher's) is released.
+    ring = [memoryview(mmap.mmap(-1, min(batch, remaining))) for _ in range(RING)]
     turn = 0
     left = remaining  # bytes of the body still in the socket (or still to come)
     try:
