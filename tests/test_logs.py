@@ -4,12 +4,6 @@ flow, and the seed's metrics (counted once per file, bandwidth both ways, valida
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +11,7 @@ from typing import Any
 import pytest
 
 from server.entry import EmbeddedServer
+from tests.served import serve
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
 
 pytestmark = pytest.mark.timeout(120)
@@ -50,41 +45,8 @@ def _direct(url: str, token: str, path: Path, kind: str) -> Any:
 
 
 def test_json_logs_from_a_served_process(tmp_path: Path, media_dir: Any) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "ALLOWED_"))}
-    env["MEDIADESK_LOG_FORMAT"] = "json"
-    env["MEDIADESK_USAGE_SCAN_INTERVAL"] = "0"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    err_lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: err_lines.extend(iter(proc.stderr.readline, "")),  # type: ignore[union-attr]
-        daemon=True,
-    )
-    reader.start()
-    try:
-        assert proc.stdout is not None
-        banner = ""
-        while "Press Ctrl+C" not in banner:
-            line = proc.stdout.readline()
-            assert line, banner + "".join(err_lines)
-            banner += line
-        url = re.search(r"running at (http://\S+)/", banner).group(1)  # type: ignore[union-attr]
-        token = re.search(r"(mdk_\S+)", banner).group(1)  # type: ignore[union-attr]
+    with serve(tmp_path, {}) as served:  # MEDIADESK_LOG_FORMAT=json
+        url, token, err_lines = served.url, served.token, served.stderr
         upload, done = _presigned(url, token, media_dir.jpeg, "image", "image/jpeg")
         assert done.status == 200
         bad = _direct(url, token, media_dir.fake_exe_jpg, "image")
@@ -95,13 +57,6 @@ def test_json_logs_from_a_served_process(tmp_path: Path, media_dir: Any) -> None
             url, token, media_dir.webm, "image", "image/png", name="x.png"
         )
         assert rejected.status == 400
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(10)
     records = [json.loads(line) for line in err_lines if line.strip()]  # every line is JSON
     assert records and all(
         {"time", "level", "logger", "message", "request_id"} <= set(r) for r in records

@@ -8,92 +8,23 @@ from __future__ import annotations
 import http.client
 import logging
 import os
-import re
 import resource
-import signal
 import socket
 import stat
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.logsetup import LogFile
+from tests.served import serve
 from tests.server_fixtures import bearer, http_call, multipart_body
 
 pytestmark = pytest.mark.timeout(120)
-ROOT = Path(__file__).resolve().parents[1]
 ZERO = "00000000-0000-0000-0000-000000000000"
-
-
-@dataclass
-class Served:
-    url: str
-    port: int
-    token: str
-    log: Path
-    proc: subprocess.Popen[str]
-    stderr: list[str]  # the console log, every record
-
-
-@contextmanager
-def serve(
-    data: Path, env_extra: dict[str, str], preexec: Callable[[], None] | None = None
-) -> Iterator[Served]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "ALLOWED_"))}
-    env["MEDIADESK_USAGE_SCAN_INTERVAL"] = "0"
-    env["MEDIADESK_LOG_FORMAT"] = "json"  # the banner then goes to stdout
-    env.update(env_extra)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=preexec,
-    )
-    err: list[str] = []
-    reader = threading.Thread(
-        target=lambda: err.extend(iter(proc.stderr.readline, "")),  # type: ignore[union-attr]
-        daemon=True,
-    )
-    reader.start()
-    try:
-        assert proc.stdout is not None
-        banner = ""
-        while "Press Ctrl+C" not in banner:
-            line = proc.stdout.readline()
-            assert line, banner + "".join(err)
-            banner += line
-        url = re.search(r"running at (http://\S+)/", banner).group(1)  # type: ignore[union-attr]
-        token = re.search(r"(mdk_\S+)", banner).group(1)  # type: ignore[union-attr]
-        yield Served(
-            url, int(url.rsplit(":", 1)[1]), token, data / "logs" / "server.log", proc, err
-        )
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0, "".join(err[-30:])
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        reader.join(10)
 
 
 def _mode(path: Path) -> int:
