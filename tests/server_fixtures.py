@@ -6,6 +6,7 @@ import http.client
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,20 @@ def upload_file(
     )
     assert resp.status == 201, resp.body
     return resp.json()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def library_served(data: Path, **settings: Any) -> Iterator[tuple[Library, EmbeddedServer]]:
+    """A library on the data folder `data` (tests.conftest.make_settings with `settings`) and
+    its embedded server on a free port; another `with` on the same folder is a new process's
+    view (no caches from before)."""
+    from tests.conftest import make_settings  # conftest imports this module
+
+    lib = Library.open(make_settings(data, **settings))
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        yield lib, server
+    finally:
+        server.stop()
+        lib.close()

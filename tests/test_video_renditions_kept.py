@@ -23,20 +23,20 @@ from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
 from tests.internals import storage_of
-from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import (
+    Tokens,
+    bearer,
+    http_call,
+    library_served,
+    make_tokens,
+)
 from tests.video_helpers import process_all
 
 
 @contextmanager
 def serving(data: Path, ladder: str = "120,240") -> Iterator[tuple[Library, EmbeddedServer]]:
-    lib = Library.open(make_settings(data, hls_ladder=ladder, hls_segment_seconds=2))
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    try:
-        yield lib, server
-    finally:
-        server.stop()
-        lib.close()
+    with library_served(data, hls_ladder=ladder, hls_segment_seconds=2) as served:
+        yield served
 
 
 def plays(server: EmbeddedServer, tokens: Tokens, fid: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from tests import media
 from tests.conftest import make_settings
 from tests.internals import db_of, storage_of
 from tests.s3_server import new_bucket
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import bearer, http_call, library_served, make_tokens
 from tests.video_helpers import process_all
 
 
@@ -55,14 +55,8 @@ def store(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @contextmanager
 def serving(data: Path, store: dict[str, Any]) -> Iterator[tuple[Library, EmbeddedServer]]:
-    lib = Library.open(make_settings(data, hls_ladder="120,240", hls_segment_seconds=2, **store))
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    try:
-        yield lib, server
-    finally:
-        server.stop()
-        lib.close()
+    with library_served(data, hls_ladder="120,240", hls_segment_seconds=2, **store) as served:
+        yield served
 
 
 def uris(text: str) -> list[str]:
