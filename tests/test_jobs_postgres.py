@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import keys as keymod
+from core.jobs import current_derivatives
 from core.library import Library
 from core.video import service
 from tests import media
@@ -75,7 +76,7 @@ def test_two_worker_processes_share_jobs_on_postgresql_and_s3(
             keys = {
                 o.key for o in storage_of(lib).list_keys(keymod.video_prefix(record.storage_key))
             }
-            done_jobs = service.done_jobs(lib.jobs.latest_for_file(file_id))
+            done_jobs = current_derivatives(lib.jobs.latest_for_file(file_id))
             assert service.derived_key(record, "web", "web.mp4", done_jobs["web"].result) in keys
             hls = done_jobs["hls"].result
             assert service.derived_key(record, "hls", "master.m3u8", hls) in keys

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import av
 import pytest
 
+from core.jobs import current_derivatives
 from core.library import Library
-from core.video import service
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
@@ -187,7 +187,7 @@ def test_alias_hls_ladder_segments_and_sprite_are_the_files(site: Site) -> None:
     assert master.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
     variants = _playlist_uris(master.body.decode())
     # each URI names the job that made the ladder (`v`): the alias's are its file's
-    hls = service.done_jobs(site.lib.jobs.latest_for_file(owner))["hls"].id
+    hls = current_derivatives(site.lib.jobs.latest_for_file(owner))["hls"].id
     assert [_bare(v) for v in variants] == [f"{r}/index.m3u8?v={hls}" for r in (120, 240)]
     for variant in variants:
         rung = variant.split("/")[0]

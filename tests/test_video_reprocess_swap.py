@@ -26,6 +26,7 @@ from sqlalchemy import update
 
 from core import keys
 from core.db.models import Job
+from core.jobs import current_derivatives
 from core.library import Library
 from core.maintenance import reconcile, run_maintenance
 from core.video import service
@@ -113,7 +114,7 @@ def test_a_player_holding_the_old_ladder_finishes_it_and_the_old_files_go_after_
         lib.apply_settings(hls_ladder=("120",))
         service.reprocess(lib, fid)
         process_all(lib)
-        done = service.done_jobs(lib.jobs.latest_for_file(fid))
+        done = current_derivatives(lib.jobs.latest_for_file(fid))
         assert done["hls"].result["variants"][0]["name"] == "120p"
 
         # within the grace: every playlist and segment the player holds answers as before
@@ -188,7 +189,7 @@ def _as_made_before_job_folders(lib: Library, fid: int, tmp: Path) -> dict[str, 
     prefix = keys.video_prefix(record.storage_key)
     old_places = {}
     with db_of(lib).write() as s:
-        for kind, job in service.done_jobs(lib.jobs.latest_for_file(fid)).items():
+        for kind, job in current_derivatives(lib.jobs.latest_for_file(fid)).items():
             old = {k: v for k, v in job.result.items() if k != "dir"}
             for name in job.result["files"]:
                 path = tmp / "old"
@@ -234,7 +235,7 @@ def test_a_library_made_before_job_folders_keeps_playing_and_is_cleaned_when_rep
         later = datetime.now(UTC) + timedelta(seconds=lib.deferred.replaced_grace + 1)
         assert set(lib.deferred.run(later)) == pending
         assert all(fetch(s, auth)[0] == 404 for s in segments)
-        done = service.done_jobs(lib.jobs.latest_for_file(fid))
+        done = current_derivatives(lib.jobs.latest_for_file(fid))
         new_dirs = {service.job_dir(kind, job.id) for kind, job in done.items()}
         assert {k[len(prefix) :].split("/")[0] + "/" for k in stored(lib, prefix)} == new_dirs
         report = reconcile(lib)

@@ -157,12 +157,6 @@ class Served:
     interim: bool = False
 
 
-def done_jobs(jobs: list[JobRecord]) -> dict[str, JobRecord]:
-    """kind -> the done job whose result names the derivatives to serve, whatever newer job of
-    the kind is queued, running, failed or cancelled (`JobQueue.latest_for_file` lists it)."""
-    return current_derivatives(jobs)
-
-
 def version(
     jobs: list[JobRecord], kind: str, asked: str, get: Callable[[int], JobRecord]
 ) -> JobRecord:
@@ -190,7 +184,7 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
     """Default: web rendition if one was made, else the faststart copy, else the original."""
     if choice is not None and choice not in RENDITION_CHOICES:
         raise InvalidInput(f"rendition must be one of {', '.join(RENDITION_CHOICES)}")
-    done = done_jobs(jobs)
+    done = current_derivatives(jobs)
     order = [choice] if choice else ["web", "faststart"]
     coming = any(j.kind in order and j.state in (JobState.QUEUED, JobState.RUNNING) for j in jobs)
     for name in order:
@@ -234,7 +228,7 @@ def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]
             "path": "raw",
         }
     ]
-    done = done_jobs(jobs)
+    done = current_derivatives(jobs)
     for name in ("faststart", "web"):
         job = done.get(name)
         if job:
@@ -266,7 +260,7 @@ def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]
 
 def web_fallback(lib: Library, record: FileRecord) -> str | None:
     """Where a player finds the web rendition (a local path or a signed URL), if one was made."""
-    web = done_jobs(lib.jobs.latest_for_file(record.id)).get("web")
+    web = current_derivatives(lib.jobs.latest_for_file(record.id)).get("web")
     if web is None or not web.result.get("files"):
         return None
     key = derived_key(record, "web", web.result["files"][0], web.result)
@@ -300,7 +294,7 @@ class ScrubCue:
 
 def scrub_thumbnails(lib: Library, record: FileRecord) -> tuple[list[ScrubCue], bytes] | None:
     """The cues of the scrub thumbnails track and the sprite's JPEG bytes, if they were made."""
-    job = done_jobs(lib.jobs.latest_for_file(record.id)).get("thumbnails")
+    job = current_derivatives(lib.jobs.latest_for_file(record.id)).get("thumbnails")
     if job is None:
         return None
 

@@ -13,7 +13,7 @@ import re
 from aiohttp import web
 
 from core.errors import NotFound
-from core.jobs import JobRecord, newest_of_each_kind
+from core.jobs import JobRecord, current_derivatives, newest_of_each_kind
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video import service
@@ -45,7 +45,7 @@ async def _video(request: web.Request, action: str, kind: str) -> tuple[FileReco
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
     jobs = await file_jobs(request, record)
-    done = service.done_jobs(jobs).get(kind)  # a reprocess under way keeps serving it
+    done = current_derivatives(jobs).get(kind)  # a reprocess under way keeps serving it
     asked = request.query.get("v")
     if asked is not None and (done is None or asked != str(done.id)):
         # a playlist of a job that a newer one replaced (the current one needs no query)

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
-from core.jobs import combine
+from core.jobs import combine, current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
-from core.video.service import choose_video, done_jobs, renditions
+from core.video.service import choose_video, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.caching import file_cache_control, is_versioned, versioned_link
 from server.errors import ApiError
@@ -214,7 +214,7 @@ async def _video_info(request: web.Request, record: FileRecord) -> dict[str, obj
     for item in renditions(record, jobs):
         path = item.pop("path")
         items.append({**item, "url": with_query(f"{base}/{path}", query)})
-    done = done_jobs(jobs)
+    done = current_derivatives(jobs)
     out.update(
         processing=state.as_dict() if state else None,
         renditions=items,

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
+from core.jobs import current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord
-from core.video.service import done_jobs
 from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
 from server.params import as_int, file_id
@@ -39,7 +39,7 @@ async def watch(request: web.Request) -> web.Response:
     ensure_video_access(request, record, "watch")
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
-    done = done_jobs(await file_jobs(request, record))
+    done = current_derivatives(await file_jobs(request, record))
     query = grant_query(request, record)
     base = f"/stream/{record.id}"
     hls_ready = "hls" in done
