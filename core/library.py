@@ -145,7 +145,7 @@ class Library:
 
     def serve_signed_urls_at(self, base_url: str) -> None:
         """Local signed URLs name this server's address unless a public base URL is set."""
-        if isinstance(self._presigner, LocalPresigner) and not self.settings.public_base_url:
+        if isinstance(self._presigner, LocalPresigner) and not self.settings.public_origin:
             self._presigner.set_base_url(base_url)
 
     def sweep_partials(self, dry_run: bool = False) -> list[Path]:

@@ -78,6 +78,11 @@ ENV_NAMES: dict[str, str] = {
 }
 
 
+# Seconds a connection has for a complete request head (MEDIADESK_HEADER_TIMEOUT): nginx
+# allows 60, Go servers commonly 5-10; enough for a phone on bad Wi-Fi to send its headers.
+HEADER_TIMEOUT = 10
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting MediaDesk reads, validated once at start-up."""
@@ -128,7 +133,7 @@ class Settings:
     # proxies (addresses or networks) whose X-Forwarded-For names the client: nginx in front
     trusted_proxies: tuple[str, ...] = ()
     # seconds a connection has to send a complete request head (not its body); 0 = no limit
-    header_timeout: int = 10
+    header_timeout: int = HEADER_TIMEOUT
     config_file: str = field(default="", compare=False)
 
     # --- derived -----------------------------------------------------------------------------
@@ -175,9 +180,16 @@ class Settings:
         return self.database_url or f"sqlite:///{self.paths.database_file}"
 
     @property
+    def public_origin(self) -> str:
+        """MEDIADESK_PUBLIC_URL without a trailing slash, or "" when unset: the origin every
+        link handed to others starts with (signed links, watch pages, the desktop's Copy
+        link), since the address the server is bound to may not be reachable from elsewhere."""
+        return self.public_base_url.rstrip("/")
+
+    @property
     def server_url(self) -> str:
-        if self.public_base_url:
-            return self.public_base_url.rstrip("/")
+        if self.public_origin:
+            return self.public_origin
         host = self.server_host
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from core.settings import Settings
+from core.settings import HEADER_TIMEOUT, Settings
 
 FORM_OVERHEAD = 64 * 1024
 """Bytes a multipart form may add around the file part before Content-Length means 413."""
@@ -30,7 +30,7 @@ class ServerConfig:
     form_overhead: int = FORM_OVERHEAD
     # peers whose X-Forwarded-For is believed (nginx in front, MEDIADESK_TRUSTED_PROXIES)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    header_timeout: float = 10.0  # seconds for a complete request head (server/protocol.py)
+    header_timeout: float = HEADER_TIMEOUT  # seconds for a request head (server/protocol.py)
     accel_redirect: str = ""  # nginx internal location for local-storage bytes ("" = off)
 
     @classmethod

@@ -25,6 +25,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
+from core.settings import HEADER_TIMEOUT
 from server.errors import error_response, new_request_id
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,8 @@ MAX_FIELD_SIZE = 8190  # aiohttp's limit for one header line and for the request
 
 HEADER_TOO_LARGE = 431  # RFC 6585 "Request Header Fields Too Large"
 
-# seconds for a complete request head (MEDIADESK_HEADER_TIMEOUT, ServerConfig.header_timeout);
-# nginx allows 60, Go servers commonly 5-10
-HEAD_TIMEOUT = 10.0
+# seconds for a complete request head (MEDIADESK_HEADER_TIMEOUT, ServerConfig.header_timeout)
+HEAD_TIMEOUT = float(HEADER_TIMEOUT)
 
 
 def _too_large(exc: HttpProcessingError) -> bool:

@@ -149,8 +149,7 @@ def link_origin(request: web.Request) -> str:
     """The origin of every absolute link the server hands out: MEDIADESK_PUBLIC_URL when set
     (as Settings.server_url, which local signed download links use; a request's Host header
     never names it), else the request's own origin."""
-    public = library(request).settings.public_base_url
-    return (public or str(request.url.origin())).rstrip("/")
+    return library(request).settings.public_origin or str(request.url.origin()).rstrip("/")
 
 
 def remote_address(request: web.Request) -> str:

@@ -279,8 +279,7 @@ class LibraryController(QObject):
 
             # the address others reach this server at (MEDIADESK_PUBLIC_URL), not the one it
             # is bound to here: a link pasted into a team chat must open elsewhere
-            public = self.library.settings.public_base_url.rstrip("/")
-            return watch_link(self.library, record, public or server)
+            return watch_link(self.library, record, self.library.settings.public_origin or server)
         return self.library.download_url(file_id)
 
     def request_preview(self, record: FileRecord) -> None:
