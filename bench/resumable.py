@@ -7,6 +7,8 @@ One run, one machine, loopback, `mediadesk serve` in a subprocess:
   best of three runs of each);
 - the floor under any upload server on this box: the same bytes over loopback TCP into a file
   with SHA-256 beside, no HTTP and no catalogue (a few lines of Python; the best of three);
+  and its two parts alone: loopback TCP with the bytes dropped, SHA-256 on one core (every
+  upload is hashed: duplicates are found by it);
 - the direct upload (`curl -F file=@…` to POST /files/upload/direct);
 - tus (one PATCH per 64 MiB chunk: headers by `http.client`, the body by sendfile(), so the
   client takes little of the CPU the server needs), until catalogued: the best of three, as
@@ -130,6 +132,8 @@ def main() -> None:
             (tmp / "copy.mp4").unlink()
             floor_runs = [_bare_socket(source, tmp / "copy.mp4") for _ in range(3)]
             (tmp / "copy.mp4").unlink()
+            loopback_seconds = min(_bare_socket(source, None)[0] for _ in range(3))
+            sha256_mib_s = _sha256_rate(source)
             call(f"{base}/health")
             rss_before = memory(server, "VmRSS")
 
@@ -195,6 +199,8 @@ def main() -> None:
             direct_mib_s=round(rate(direct_seconds), 1),
             bare_socket_mib_s=round(rate(min(t for t, _ in floor_runs)), 1),
             bare_socket_cpu_s_per_gib=[round(c * GiB / size, 2) for _, c in floor_runs],
+            loopback_tcp_only_mib_s=round(rate(loopback_seconds), 1),
+            sha256_one_core_mib_s=round(sha256_mib_s, 1),
             tus_mib_s=round(rate(tus_seconds), 1),
             tus_runs_mib_s=[round(rate(t), 1) for t in tus_runs],
             server_cpu_s_per_gib=[round(c * GiB / size, 2) for c in cpu_runs],
@@ -227,10 +233,11 @@ conn.recv(1)
 """
 
 
-def _bare_socket(source: Path, target: Path) -> tuple[float, float]:
+def _bare_socket(source: Path, target: Path | None) -> tuple[float, float]:
     """The floor under any upload server on this box: the bytes over loopback TCP from another
     process, recv_into() a few reused buffers, written to a file, SHA-256 in a thread beside
-    it; no HTTP, no checkpoints, no catalogue. Returns (seconds, receiver CPU seconds)."""
+    it; no HTTP, no checkpoints, no catalogue. Without a target, the bytes are only received
+    (loopback TCP's own limit here). Returns (seconds, receiver CPU seconds)."""
     size = source.stat().st_size
     listener = socket.create_server(("127.0.0.1", 0))
     sha = hashlib.sha256()
@@ -248,7 +255,7 @@ def _bare_socket(source: Path, target: Path) -> tuple[float, float]:
     hasher = threading.Thread(target=hash_all)
     hasher.start()
     ring = [memoryview(bytearray(2 * MiB)) for _ in range(4)]
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if target else -1
     got = turn = 0
     while got < size:
         buf = ring[turn % len(ring)]
@@ -259,19 +266,31 @@ def _bare_socket(source: Path, target: Path) -> tuple[float, float]:
             if not n:
                 raise RuntimeError("the sender stopped early")
             filled += n
-        os.write(fd, buf[:filled])
-        jobs.put(buf[:filled])
+        if fd >= 0:
+            os.write(fd, buf[:filled])
+            jobs.put(buf[:filled])
         got += filled
     jobs.put(None)
     hasher.join()
-    os.fsync(fd)
-    os.close(fd)
+    if fd >= 0:
+        os.fsync(fd)
+        os.close(fd)
     seconds = time.perf_counter() - started
     conn.send(b"x")
     sender.wait()
     conn.close()
     listener.close()
     return seconds, time.process_time() - process_before
+
+
+def _sha256_rate(source: Path) -> float:
+    """SHA-256 on one core, MiB/s: hashlib over 256 MiB of the file already in memory (the
+    best of three). Every upload path hashes every byte (duplicates are found by it), so no
+    upload on this box can run faster than this while anything else needs the other core."""
+    with open(source, "rb") as f:
+        data = memoryview(f.read(256 * MiB))
+    best = min(_timed(hashlib.sha256, data) for _ in range(3))
+    return len(data) / MiB / best
 
 
 def _timed(fn: Callable[..., object], *args: object, **kwargs: object) -> float:
