@@ -6,9 +6,10 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from aiohttp import BodyPartReader, hdrs, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, hdrs, web
 
 from core.errors import InvalidInput
 from core.filenames import clean_filename
@@ -41,7 +42,12 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
     if request.content_type != "multipart/form-data":
         raise InvalidInput("Send the file as multipart/form-data with a 'file' part")
     try:
-        reader = await request.multipart()
+        reader = MultipartReader(
+            request.headers,
+            _LenientLines(request.content),  # type: ignore[arg-type]
+            client_max_size=request.client_max_size,
+            max_size_error_cls=web.HTTPRequestEntityTooLarge,
+        )
     except MALFORMED_BODY as exc:
         raise malformed(exc) from None
     received = Received()
@@ -71,6 +77,38 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
     except BaseException:
         received.discard()
         raise
+
+
+# Bytes a browser leaves raw in a file name (it escapes only CR, LF and the quote) and aiohttp
+# refuses in a header value: a name with \x01 or ESC in it was a 400 "invalid header".
+_HEADER_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_QUOTED_FILENAME = re.compile(rb'(;[ \t]*filename[ \t]*=[ \t]*")([^"\r\n]*)', re.IGNORECASE)
+
+
+class _LenientLines:
+    """The request body with those bytes dropped from a quoted `filename="..."` in any line
+    read by `readline`; every other byte, and a control byte anywhere else in a part header
+    (still a 400), as sent.
+
+    aiohttp's multipart reader reads only boundary and part-header lines with `readline`
+    (part bodies come through `read`), so no byte of a file changes. Dropping them here gives
+    the name clean_filename would store anyway (it removes control characters): no UTF-8
+    sequence holds a byte below 0x80, so no other character is touched.
+    """
+
+    def __init__(self, content: StreamReader) -> None:
+        self._content = content
+
+    async def readline(self, *, max_line_length: int | None = None) -> bytes:
+        line = await self._content.readline(max_line_length=max_line_length)
+        if not _HEADER_CONTROLS.search(line):
+            return line
+        return _QUOTED_FILENAME.sub(
+            lambda m: m.group(1) + _HEADER_CONTROLS.sub(b"", m.group(2)), line
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._content, name)
 
 
 # One parameter of a part's Content-Disposition: a name, then a value quoted or not. A quoted
