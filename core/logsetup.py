@@ -6,8 +6,9 @@ being served), file_id, key (the storage key) and outcome. The last three come f
 call's `extra=`; the request id from a context variable the server sets per request.
 
 Every line written (console and file, text and JSON) goes through `redact_secrets`: URLs carry
-bearer tokens (`?access_token=` for players and EventSource) and signatures, and the access
-log writes request lines verbatim. Log files are created owner-only (0600) whatever the umask.
+bearer tokens (`?access_token=` for players and EventSource) and signatures, signed download
+links the file's name (personal data), and the access log writes request lines verbatim. Log
+files are created owner-only (0600) whatever the umask.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ SECRET_PARAMS = (
     "X-Amz-Credential",
     "token",
 )
+# Parameters that are personal data, not credentials, in a signed URL: a signed download link
+# names the file (`name=`, S3/R2's `response-content-disposition`), and file names carry
+# athletes' names. Redacted only in a URL that also carries a signature: elsewhere `name=` is
+# ordinary (an athlete being created), and the file's own log lines name it by id and key.
+SIGNED_PERSONAL_PARAMS = ("name", "response-content-disposition")
+_SIGNATURE_PARAMS = ("sig", "signature", "X-Amz-Signature")
 REDACTED = "\u2026"
 LOG_FILE_MODE = 0o600
 _SECRET_VALUE = re.compile(
@@ -46,10 +53,29 @@ _SECRET_VALUE = re.compile(
 )
 
 
+_QUERY = re.compile(r"\?[^\s\"'<>#]+")
+_SIGNED = re.compile(
+    r"[?&;](?:" + "|".join(re.escape(p) for p in _SIGNATURE_PARAMS) + r")=", re.IGNORECASE
+)
+_PERSONAL_VALUE = re.compile(
+    r"([?&;](?:" + "|".join(re.escape(p) for p in SIGNED_PERSONAL_PARAMS) + r")=)[^&;]*",
+    re.IGNORECASE,
+)
+
+
+def _redact_signed_query(match: re.Match[str]) -> str:
+    query = match.group(0)
+    if not _SIGNED.search(query):
+        return query
+    return _PERSONAL_VALUE.sub(lambda m: m.group(1) + REDACTED, query)
+
+
 def redact_secrets(text: str) -> str:
-    """`text` with the values of SECRET_PARAMS in any URL replaced by an ellipsis."""
+    """`text` with the values of SECRET_PARAMS in any URL replaced by an ellipsis, and those
+    of SIGNED_PERSONAL_PARAMS in a signed one."""
     if "=" not in text:
         return text
+    text = _QUERY.sub(_redact_signed_query, text)
     return _SECRET_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
 
 

@@ -78,6 +78,48 @@ def test_tokens_and_signatures_are_not_logged(tmp_path: Path, media_dir: Any) ->
         assert f"{name}=" in line  # the parameter names stay
 
 
+def _access_line(log: Path, request_start: str) -> str:
+    """The access log line of the request that starts `request_start`, once it is written
+    (after the response)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if request_start in line:
+                return line
+        time.sleep(0.05)
+    raise AssertionError(f"no access log line for {request_start!r}")
+
+
+def test_a_signed_links_file_name_is_not_in_its_access_log_line(
+    tmp_path: Path, media_dir: Any
+) -> None:
+    """A signed download link carries the file's name (`name=`), often an athlete's name: the
+    access log keeps the parameter, not its value. An unsigned URL's `name=` stays."""
+    person = "Jane Doe"
+    with serve(tmp_path, {}) as srv:
+        body, ctype = multipart_body(
+            {"file_type": "image"},
+            {"file": (f"{person} 100m.jpg", media_dir.jpeg.read_bytes(), "image/jpeg")},
+        )
+        headers = {"Content-Type": ctype, **bearer(srv.token)}
+        made = http_call(f"{srv.url}/files/upload/direct", "POST", body, headers)
+        assert made.status == 201, made.body
+        file_id = made.json()["id"]
+        link = http_call(f"{srv.url}/files/{file_id}/presigned-url", headers=bearer(srv.token))
+        assert link.status == 200, link.body
+        url = link.json()["url"]
+        assert "name=Jane" in url, url
+        got = http_call(url)
+        assert got.status == 200 and got.body == media_dir.jpeg.read_bytes()
+        unsigned = http_call(f"{srv.url}/health?name=Jane")
+        assert unsigned.status in (200, 400), unsigned.body
+        signed_line = _access_line(srv.log, "GET /signed/")
+        unsigned_line = _access_line(srv.log, "GET /health?")
+    assert "Jane" not in signed_line and "name=\u2026" in signed_line, signed_line
+    assert "sig=\u2026" in signed_line
+    assert "name=Jane" in unsigned_line
+
+
 def test_log_file_and_its_rotations_are_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "x.log"
     with umask(0o022):
