@@ -539,27 +539,28 @@ class JobQueue:
         counts.update({state: int(n) for state, n in rows})
         return counts
 
-    def run_statistics(self) -> tuple[builtins.list[tuple[str, float]], dict[str, int]]:
-        """(kind, seconds) of every finished job's last attempt, and failed jobs by kind."""
+    def run_statistics(
+        self,
+    ) -> tuple[builtins.list[tuple[str, float]], dict[tuple[str, str | None], int]]:
+        """(kind, seconds) of every finished job's last attempt, and failed jobs by kind and
+        error_code (None: failed before the codes were recorded)."""
         with self.db.read() as s:
             rows = s.execute(
                 select(Job.kind, Job.started_at, Job.finished_at).where(
                     Job.state == JobState.DONE, Job.finished_at.is_not(None)
                 )
             ).all()
-            failed = dict(
-                s.execute(
-                    select(Job.kind, func.count())
-                    .where(Job.state == JobState.FAILED)
-                    .group_by(Job.kind)
-                ).all()
-            )
+            failed = s.execute(
+                select(Job.kind, Job.error_code, func.count())
+                .where(Job.state == JobState.FAILED)
+                .group_by(Job.kind, Job.error_code)
+            ).all()
         durations = [
             (kind, (finished - started).total_seconds())
             for kind, started, finished in rows
             if started is not None and finished is not None
         ]
-        return durations, {kind: int(n) for kind, n in failed.items()}
+        return durations, {(kind, code): int(n) for kind, code, n in failed}
 
     def processing_owner(self, file_id: int) -> int | None:
         """Another file sharing this file's stored object whose jobs make its derivatives."""

@@ -18,7 +18,13 @@ import av
 import pytest
 
 from core import keys
-from core.jobs import FAILURE_REASONS, SKIP_REASONS, current_derivatives, newest_of_each_kind
+from core.jobs import (
+    FAILURE_REASONS,
+    KINDS,
+    SKIP_REASONS,
+    current_derivatives,
+    newest_of_each_kind,
+)
 from core.library import Library
 from core.video import encode
 from core.video import service as video_service
@@ -635,6 +641,75 @@ def test_a_failed_job_says_why_as_a_code_in_get_jobs(tmp_path: Path) -> None:
         processing = info["processing"]
         assert processing["state"] == "failed" and "cannot be read" in processing["error"]
         assert processing["reasons"] == {"web": "undecodable_media"}
+    finally:
+        lib.close()
+
+
+def test_failed_jobs_by_reason_in_metrics_and_the_python_client(tmp_path: Path) -> None:
+    """Real failures (an original cut off, one gone from the store) show in /metrics by kind
+    and reason, every other kind and reason at 0; a failure from before the codes, or with a
+    code the server does not know, counts as unknown (the label values stay bounded). The
+    Python client's jobs() and job() answer the reason."""
+    from sqlalchemy import update
+
+    from core.db.models import Job
+    from server.client import Client
+    from tests.internals import db_of
+
+    lib = Library.open(make_settings(tmp_path / "data", hls_ladder=TEST_LADDER, job_max_attempts=1))
+    try:
+        clips = tmp_path / "clips"
+        clips.mkdir()
+        ids = {}
+        for seconds, name in enumerate(("cut", "gone", "old", "odd"), start=1):  # not shared
+            clip = media.make_mp4(clips / f"{name}.mp4", seconds=seconds, faststart=False)
+            ids[name] = lib.uploads.ingest(clip, "video").id
+            _web_only(lib, ids[name])
+        cut, gone = (lib.local_path(lib.get_file(ids[n])) for n in ("cut", "gone"))
+        assert cut is not None and gone is not None
+        media.make_truncated(cut, cut, keep=0.5)
+        for name in ("gone", "old", "odd"):
+            path = lib.local_path(lib.get_file(ids[name]))
+            assert path is not None
+            path.unlink()
+        process_all(lib)
+        with db_of(lib).write() as s:  # as a row failed before migration 0017, and a stray code
+            s.execute(update(Job).where(Job.file_id == ids["old"]).values(error_code=None))
+            s.execute(update(Job).where(Job.file_id == ids["odd"]).values(error_code="made_up"))
+        tokens = make_tokens(lib)
+        server = EmbeddedServer(lib, config=server_config(lib))
+        server.start()
+        try:
+            reply = http_call(f"{server.url}/metrics", headers=bearer(tokens.read))
+            with Client(server.url, tokens.read) as client:
+                failed = client.jobs(state="failed")
+                one = client.job(failed["items"][0]["id"])
+        finally:
+            server.stop()
+        assert reply.status == 200
+        series = dict(
+            line.rsplit(" ", 1)
+            for line in reply.body.decode().splitlines()
+            if line.startswith("mediadesk_jobs_failed")
+        )
+        by_reason = {
+            k: v for k, v in series.items() if k.startswith("mediadesk_jobs_failed_by_reason")
+        }
+        name = 'mediadesk_jobs_failed_by_reason{{kind="{}",reason="{}"}}'.format
+        expected = {name(k, r): "0" for k in KINDS for r in FAILURE_REASONS}
+        expected[name("web", "undecodable_media")] = "1"
+        expected[name("web", "original_missing")] = "1"
+        expected[name("web", "unknown")] = "2"
+        assert by_reason == expected
+        assert series['mediadesk_jobs_failed{kind="web"}'] == "4"
+        assert failed["total"] == 4
+        reasons = {j["file_id"]: j["reason"] for j in failed["items"]}
+        assert {n: reasons[ids[n]] for n in ("cut", "gone", "old")} == {
+            "cut": "undecodable_media",
+            "gone": "original_missing",
+            "old": None,
+        }
+        assert one == failed["items"][0]
     finally:
         lib.close()
 

@@ -657,6 +657,28 @@ class Client:
     def restore(self, file_id: int) -> dict[str, Any]:
         return dict(self._json("POST", f"/files/{int(file_id)}/restore"))
 
+    # ---- processing jobs (videos) ------------------------------------------------------
+    def jobs(
+        self,
+        *,
+        file_id: int | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, Any]:
+        """GET /jobs: {"items", "total"}. An item's `reason` says why the job was skipped or
+        failed as a stable code to branch on or translate (the Job schema's enum in
+        /openapi.json: already_web_ready, ..., undecodable_media, encoder_failed, ...); its
+        `error` says it in English."""
+        params = {"file_id": file_id, "state": state, "limit": limit, "offset": offset}
+        return dict(
+            self._json("GET", "/jobs", params={k: v for k, v in params.items() if v is not None})
+        )
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        """GET /jobs/{id}, with its `reason` as in `jobs`."""
+        return dict(self._json("GET", f"/jobs/{int(job_id)}"))
+
     def stream_url(self, file_id: int, kind: str | None = None, *, with_token: bool = False) -> str:
         """The URL a player opens (`kind`: video, image or raw; asked from the server when
         omitted). with_token adds ?access_token= for players that cannot send headers."""

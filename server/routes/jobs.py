@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from core.jobs import MAX_LIMIT, JobQueue, JobRecord, JobState
+from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, JobQueue, JobRecord, JobState
 from core.library import Library
 from core.video import service
 from server.auth import requires
@@ -78,10 +78,19 @@ async def reprocess(request: web.Request) -> web.Response:
 def metrics_text(lib: Library) -> str:
     """Queue depth, failures and job durations, read from the catalog (every worker's)."""
     depth = lib.jobs.depth()
-    runs, failed = lib.jobs.run_statistics()
+    runs, failures = lib.jobs.run_statistics()
     durations: dict[str, list[float]] = {}
     for kind, seconds in runs:
         durations.setdefault(kind, []).append(seconds)
+    failed: dict[str, int] = {}
+    # Every kind and reason from 0, so a rate or an alert on one needs no series to appear
+    # first; a code that is not one of FAILURE_REASONS (none: failed before migration 0017)
+    # is "unknown", so the catalog's contents never add label values.
+    by_reason = {(kind, reason): 0 for kind in KINDS for reason in FAILURE_REASONS}
+    for (kind, code), n in failures.items():
+        failed[kind] = failed.get(kind, 0) + n
+        key = (kind, code if code in FAILURE_REASONS else "unknown")
+        by_reason[key] = by_reason.get(key, 0) + n
     lines = [
         "# HELP mediadesk_jobs Processing jobs in the catalog by state (queue depth: queued)",
         "# TYPE mediadesk_jobs gauge",
@@ -92,6 +101,15 @@ def metrics_text(lib: Library) -> str:
         "# TYPE mediadesk_jobs_failed gauge",
     ]
     lines += [f'mediadesk_jobs_failed{{kind="{k}"}} {n}' for k, n in sorted(failed.items())]
+    lines += [
+        "# HELP mediadesk_jobs_failed_by_reason Jobs that failed for good, by kind and reason "
+        "(the Job schema's reason codes; unknown: failed before they were recorded)",
+        "# TYPE mediadesk_jobs_failed_by_reason gauge",
+    ]
+    lines += [
+        f'mediadesk_jobs_failed_by_reason{{kind="{k}",reason="{r}"}} {n}'
+        for (k, r), n in sorted(by_reason.items())
+    ]
     lines += [
         "# HELP mediadesk_job_duration_seconds Run time of finished jobs (last attempt), by kind",
         "# TYPE mediadesk_job_duration_seconds summary",
