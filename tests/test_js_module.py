@@ -231,6 +231,71 @@ async def test_stream_and_watch_urls(server: EmbeddedServer) -> None:
     ]
 
 
+async def test_stream_url_of_a_file_record_carries_its_content_tag(
+    server: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """Given the file as the server answered it (File or StreamInfo), streamUrl adds the
+    content tag where the server's own links carry it — an image's stream and any raw URL,
+    not a video's stream — so the bytes it names are cached for good; given an id, it builds
+    the same URLs as before."""
+    photo = library.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    clip = library.uploads.ingest(media_dir.mp4, "video", is_public=True)
+    token = make_tokens(library).read
+    records = {
+        name: http_call(f"{server.url}{path}", headers=bearer(token)).json()
+        for name, path in (
+            ("photo", f"/files/{photo.id}"),
+            ("clip", f"/files/{clip.id}"),
+            ("photo_info", f"/stream/{photo.id}/info"),
+        )
+    }
+    calls = {
+        "photo": "m.streamUrl(r.photo)",
+        "photo_raw": "m.streamUrl(r.photo, {kind: 'raw'})",
+        "photo_token": "m.streamUrl(r.photo, {token: 't k'})",
+        "photo_info": "m.streamUrl(r.photo_info)",
+        "clip": "m.streamUrl(r.clip)",
+        "clip_raw": "m.streamUrl(r.clip, {kind: 'raw'})",
+        "clip_watch": "m.watchUrl(r.clip)",
+        "by_id": "m.streamUrl(r.photo.id, {kind: 'image'})",
+    }
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        urls = await browser.evaluate(
+            f"import('/static/mediadesk.js').then(m => {{ const r = {json.dumps(records)}; "
+            f"return {{{', '.join(f'{k}: {v}' for k, v in calls.items())}}}; }})"
+        )
+    tag, clip_tag = photo.content_tag, clip.content_tag
+    assert tag and clip_tag
+    assert urls == {
+        "photo": f"{server.url}/stream/{photo.id}/image?v={tag}",
+        "photo_raw": f"{server.url}/stream/{photo.id}/raw?v={tag}",
+        "photo_token": f"{server.url}/stream/{photo.id}/image?v={tag}&access_token=t%20k",
+        "photo_info": f"{server.url}/stream/{photo.id}/image?v={tag}",
+        "clip": f"{server.url}/stream/{clip.id}/video",
+        "clip_raw": f"{server.url}/stream/{clip.id}/raw?v={clip_tag}",
+        "clip_watch": f"{server.url}/watch/{clip.id}",
+        "by_id": f"{server.url}/stream/{photo.id}/image",
+    }
+    # what the tag is for: the answer may be kept for good
+    cached = http_call(urls["photo"]).headers["Cache-Control"]
+    assert "immutable" in cached, cached
+
+
+async def test_the_served_modules_reason_codes_are_cores(server: EmbeddedServer) -> None:
+    """The reason codes the module exports are core.jobs' (the Job schema's enum): a code
+    added to one and not the other fails here."""
+    from core.jobs import FAILURE_REASONS, SKIP_REASONS
+
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        lists = await browser.evaluate(
+            "import('/static/mediadesk.js').then(m => "
+            "[m.SKIP_REASONS, m.FAILURE_REASONS, Object.isFrozen(m.FAILURE_REASONS)])"
+        )
+    assert lists == [list(SKIP_REASONS), list(FAILURE_REASONS), True]
+
+
 DESCRIPTION = "Warm-up, lap 2 — ñandú 写真\nsecond line"
 
 

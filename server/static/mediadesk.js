@@ -11,6 +11,19 @@
 // error code. baseUrl defaults to this module's origin. File names go as JSON text (the
 // server cleans them as every upload's), never through a multipart header.
 
+// Why a processing job was skipped or failed: the codes of a Job's `reason` and of
+// StreamInfo's processing.reasons (core.jobs.SKIP_REASONS and FAILURE_REASONS, each with its
+// meaning in the README), for a page's own messages. The module the server serves lists the
+// codes of that server: tests/test_js_module.py fails when these and core's differ.
+export const SKIP_REASONS = Object.freeze([
+  "audio_only", "no_picture_size", "not_mp4_or_mov", "already_fast_start", "no_video_frames",
+  "already_web_ready",
+]);
+export const FAILURE_REASONS = Object.freeze([
+  "undecodable_media", "encoder_failed", "original_missing", "storage_unavailable",
+  "insufficient_storage", "interrupted", "internal",
+]);
+
 const MODULE_ORIGIN = new URL(import.meta.url).origin;
 const HEAD_BYTES = 64;
 
@@ -216,13 +229,44 @@ export async function uploadFile(file, {
   return stored;
 }
 
-/** The URL a <video> or <img> plays: /stream/{id}/{kind}; token adds ?access_token=. */
-export function streamUrl(id, { baseUrl, kind = "video", token } = {}) {
-  const url = `${base(baseUrl)}/stream/${encodeURIComponent(id)}/${kind}`;
-  return token ? `${url}?access_token=${encodeURIComponent(token)}` : url;
+// A file as the server answers it (File, StreamInfo) or its id; the first has these links.
+const isRecord = (file) => file !== null && typeof file === "object";
+const idOf = (file) => (isRecord(file) ? file.file_id ?? file.id : file);
+const STREAM_KIND = { image: "image", video: "video" }; // other types: raw (server/presenters.py)
+
+// The content tag (`v`) the server put on its own link to `path` in a file record, or null:
+// taken from the link, not worked out here, so the module follows the server's rule of which
+// links carry one (image and raw bytes do; a video's stream does not, its renditions come
+// later) and of what the tag is.
+function contentTag(record, path) {
+  const links = [record.urls?.stream, record.urls?.raw, record.stream_url, record.raw_url];
+  for (const link of links) {
+    if (typeof link !== "string") continue;
+    const url = new URL(link, "http://link.invalid");
+    if (url.pathname === path) return url.searchParams.get("v");
+  }
+  return null;
 }
 
-/** The server's player page for a file (/watch/{id}: adaptive HLS when ready). */
-export function watchUrl(id, { baseUrl } = {}) {
-  return `${base(baseUrl)}/watch/${encodeURIComponent(id)}`;
+/**
+ * The URL a <video> or <img> plays: /stream/{id}/{kind}; token adds ?access_token=.
+ * `file` is an id, or a file as the server answers it (uploadFile's result, GET /files/{id},
+ * /stream/{id}/info): then kind defaults to the file's own and the URL carries the file's
+ * content tag (?v=) where the server's links do, so browsers and CDNs may keep the bytes
+ * for good (a URL without it is cached for five minutes only).
+ */
+export function streamUrl(file, { baseUrl, kind, token } = {}) {
+  const own = isRecord(file) ? STREAM_KIND[file.file_type] || "raw" : "video";
+  const path = `/stream/${encodeURIComponent(idOf(file))}/${kind || own}`;
+  const tag = isRecord(file) ? contentTag(file, path) : null;
+  const query = [];
+  if (tag) query.push(`v=${encodeURIComponent(tag)}`);
+  if (token) query.push(`access_token=${encodeURIComponent(token)}`);
+  return `${base(baseUrl)}${path}${query.length ? `?${query.join("&")}` : ""}`;
+}
+
+/** The server's player page for a file (/watch/{id}: adaptive HLS when ready); `file` is an
+ * id or a file as the server answers it. */
+export function watchUrl(file, { baseUrl } = {}) {
+  return `${base(baseUrl)}/watch/${encodeURIComponent(idOf(file))}`;
 }
