@@ -108,7 +108,15 @@ def test_uploads_on_both_backends(
         assert saved.name == "big.png" and saved.read_bytes() == big_png.read_bytes()
         second = client.download(result.id, tmp_path / "out")
         assert second.name == "big (1).png"
-        assert client.stream_url(photo.id) == f"{live.url}/stream/{photo.id}/image"
+        # the server's own link, with the content tag that lets it be cached for good
+        tag = library.get_file(photo.id).content_tag
+        assert tag
+        tagged = f"{live.url}/stream/{photo.id}/image?v={tag}"
+        assert client.stream_url(photo.id) == tagged
+        assert client.stream_url(client.get(photo.id)) == tagged
+        assert client.stream_url(photo.id, "raw") == f"{live.url}/stream/{photo.id}/raw"
+        raw = client.stream_url(client.get(photo.id), "raw", with_token=True)
+        assert raw == f"{live.url}/stream/{photo.id}/raw?v={tag}&access_token={token}"
         with pytest.raises(ClientError) as missing:
             client.get(999_999)
         assert missing.value.status == 404 and missing.value.code == "not_found"

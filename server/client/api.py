@@ -679,13 +679,32 @@ class Client:
         """GET /jobs/{id}, with its `reason` as in `jobs`."""
         return dict(self._json("GET", f"/jobs/{int(job_id)}"))
 
-    def stream_url(self, file_id: int, kind: str | None = None, *, with_token: bool = False) -> str:
-        """The URL a player opens (`kind`: video, image or raw; asked from the server when
-        omitted). with_token adds ?access_token= for players that cannot send headers."""
+    def stream_url(
+        self,
+        file: int | Mapping[str, Any],
+        kind: str | None = None,
+        *,
+        with_token: bool = False,
+    ) -> str:
+        """The URL a player opens. `file`: an id or the file as the server answered it;
+        `kind`: video, image or raw, the file's own when omitted (asked from the server for an
+        id). With the file's record, the URL is the server's own link for that path when it
+        gives one, so it carries the content tag (?v=) the server adds to cache-forever links.
+        with_token adds access_token= for players that cannot send headers."""
+        record = file if isinstance(file, Mapping) else None
+        file_id = int(record["id"]) if record is not None else int(file)  # type: ignore[arg-type]
         if kind is None:
-            kind = str(self.get(file_id)["file_type"])
-        url = f"{self.base_url}/stream/{int(file_id)}/{kind}"
-        return f"{url}?access_token={self.token}" if with_token and self.token else url
+            record = record if record is not None else self.get(file_id)
+            kind = str(record["file_type"])
+        path = f"/stream/{file_id}/{kind}"
+        url = self.base_url + path
+        links = (record or {}).get("urls") or {}
+        for link in (links.get("stream"), links.get("raw")):
+            if link and link.split("?", 1)[0] == path:
+                url = self.base_url + link
+        if with_token and self.token:
+            url += ("&" if "?" in url else "?") + f"access_token={self.token}"
+        return url
 
     def download(
         self,
