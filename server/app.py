@@ -16,7 +16,7 @@ from server.errors import error_middleware
 from server.hub import EventHub, close_hub, hub_ctx
 from server.live_streams import ActiveStreams, streams_ctx
 from server.metrics import Metrics, method_label, route_label
-from server.ratelimit import RateLimiter
+from server.ratelimit import FailedAuthLimit, RateLimiter
 from server.rawbody import close_when_body_taken
 from server.record_cache import RecordCache, record_cache_ctx
 from server.routes import setup_routes
@@ -26,6 +26,7 @@ from server.state import (
     AUDIT,
     AUTH,
     CONFIG,
+    FAILED_AUTH,
     HUB,
     LIBRARY,
     LIMITER,
@@ -78,6 +79,7 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[HUB] = EventHub()
     app[AUDIT] = AuditSink(library.audit)
     app[LIMITER] = RateLimiter(config.upload_rate_limit)
+    app[FAILED_AUTH] = FailedAuthLimit(config.auth_failure_limit, config.auth_failure_window)
     app[RECORDS] = RecordCache()
     app[STREAMS] = ActiveStreams()
     setup_routes(app)

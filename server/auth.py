@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
@@ -10,12 +11,26 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from core.errors import InvalidSignature
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TokenInfo, TokenStore
 from server.errors import ApiError
 from server.params import check_query
-from server.state import AUDIT, AUTH, LIBRARY, TOKEN, remote_address, run_blocking
+from server.ratelimit import too_many
+from server.state import (
+    AUDIT,
+    AUTH,
+    FAILED_AUTH,
+    LIBRARY,
+    METRICS,
+    NGINX_CHECK,
+    TOKEN,
+    remote_address,
+    run_blocking,
+)
+
+logger = logging.getLogger(__name__)
 
 PUBLIC = "public"  # no token needed (a bad one is still refused)
 SIGNED = "signed"  # the URL's signature is the credential; Authorization headers are ignored
@@ -117,6 +132,19 @@ async def authenticate(request: web.Request) -> TokenInfo | None:
     return info
 
 
+def _presents_credentials(request: web.Request, need: str) -> bool:
+    """A token (header, or ?access_token= where it is read) or a signature (sig=: signed URLs
+    and file grants)."""
+    if "sig" in request.query:
+        return True
+    if need == SIGNED:
+        return False  # its Authorization header is ignored
+    return "Authorization" in request.headers or (
+        "access_token" in request.query
+        and (request.path in QUERY_TOKEN_PATHS or request.path.startswith(QUERY_TOKEN_PREFIXES))
+    )
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     match = request.match_info
@@ -125,6 +153,32 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[TOKEN] = None
         return await handler(request)
     check_query(request)
+    if not _presents_credentials(request, need):
+        return await _authorised(request, handler, need)
+    limit, address = request.app[FAILED_AUTH], remote_address(request)
+    wait = limit.retry_after(address)
+    if wait > 0:
+        raise too_many(
+            wait, "Too many failed authentications from this address; try again in {seconds} s"
+        )
+    try:
+        return await _authorised(request, handler, need)
+    except (ApiError, InvalidSignature) as exc:
+        failed = isinstance(exc, InvalidSignature) or exc.code == "invalid_token"
+        # nginx's check subrequest comes back in full when refused: one failure, counted then
+        if failed and not request.get(NGINX_CHECK) and limit.failed(address):
+            request.app[METRICS].auth_blocks.inc()
+            logger.warning(
+                "Blocked %s for %d s after %d failed authentications within %d s",
+                address,
+                limit.window,
+                limit.limit,
+                limit.window,
+            )
+        raise
+
+
+async def _authorised(request: web.Request, handler: Handler, need: str) -> web.StreamResponse:
     if need == SIGNED:
         request[TOKEN] = None
         return await handler(request)

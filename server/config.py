@@ -19,6 +19,10 @@ class ServerConfig:
     port: int = 8765
     cors_origins: tuple[str, ...] = ()
     upload_rate_limit: int = 60  # uploads per minute per token or address; 0 disables
+    # failed authentications per client address within the window before it is blocked for
+    # the window (server/ratelimit.py FailedAuthLimit); 0 turns it off
+    auth_failure_limit: int = 20
+    auth_failure_window: float = 60.0  # seconds
     maintenance_interval: int = 3600  # seconds; 0 disables the schedule
     heartbeat_interval: float = 15.0  # seconds between SSE comments
     executor_workers: int = 16

@@ -127,6 +127,11 @@ class Metrics:
             "mediadesk_http_request_duration_seconds",
             "Time until the response headers, by method and route",
         )
+        self.auth_blocks = Counter(
+            "mediadesk_auth_blocks_total",
+            "Client addresses blocked for too many failed authentications (one per block)",
+        )
+        self.auth_blocks.inc(0)  # shown from the start: a dashboard's rate needs the zero
         self.sse_clients = 0
 
     def upload(self, flow: str, outcome: str, file_type: str, code: str | None = None) -> None:
@@ -156,6 +161,7 @@ class Metrics:
             self.presign_latency,
             self.requests,
             self.request_latency,
+            self.auth_blocks,
         ):
             lines += metric.render()
         lines += [

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from server.openapi_paths import OPEN, OPTIONAL_TOKEN, PATHS, TOKEN, err
+from server.openapi_paths import ERROR, OPEN, OPTIONAL_TOKEN, PATHS, TOKEN, err
 from server.openapi_schemas import SCHEMAS
 
 S = dict[str, Any]
@@ -40,6 +40,28 @@ SCOPE_TEXT = {
     "upload": "Needs a token with scope upload.",
     "admin": "Needs a token with scope admin.",
 }
+
+
+# Every route reads a presented token or signature (a bad one is refused even where none is
+# needed), so every one can answer the failed-authentication block (server/ratelimit.py).
+AUTH_BLOCKED = (
+    "rate_limited: too many failed authentications (unknown tokens, bad signatures) from this "
+    "client address; while it lasts every request of the address that presents a token or "
+    "a signature, a valid one too, gets this answer; send again after Retry-After seconds"
+)
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
+}
+
+
+def _auth_blocked(operation: S) -> None:
+    responses = operation.setdefault("responses", {})
+    known = responses.get("429")
+    if known is None:
+        responses["429"] = {"description": AUTH_BLOCKED, "content": ERROR}
+    elif AUTH_BLOCKED not in known["description"]:
+        known["description"] = f"{known['description']}; or {AUTH_BLOCKED}"
+    responses["429"]["headers"] = RETRY_AFTER
 
 
 class Route(NamedTuple):
@@ -109,6 +131,7 @@ def _paths() -> dict[str, dict[str, S]]:
         operation["security"] = SECURITY_BY_SCOPE[route.scope]
         operation["x-scope"] = route.scope
         operation.setdefault("operationId", route.handler.__name__)
+        _auth_blocked(operation)
         text = SCOPE_TEXT[route.scope]
         desc = operation.get("description", "")
         if text not in desc:

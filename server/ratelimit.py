@@ -1,9 +1,12 @@
-"""Token-bucket rate limiting of the upload endpoints, per token or client address."""
+"""Token-bucket rate limiting of the upload endpoints, per token or client address, and the
+limit on failed authentications per client address."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
 from aiohttp import web
@@ -11,7 +14,11 @@ from aiohttp import web
 from server.errors import ApiError
 from server.state import LIMITER, TOKEN, remote_address
 
+logger = logging.getLogger(__name__)
+
 MAX_BUCKETS = 10000
+# Addresses followed by FailedAuthLimit: so many with recent failures, so many blocked
+MAX_ADDRESSES = 10000
 
 
 class RateLimiter:
@@ -61,11 +68,73 @@ def check_upload_rate(request: web.Request) -> None:
     key = f"token:{token.id}" if token is not None else f"addr:{remote_address(request)}"
     wait = limiter.take(key)
     if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"Too many uploads; try again in {seconds} s",
-            headers={"Retry-After": str(seconds)},
-            details={"retry_after": seconds},
-        )
+        raise too_many(wait, "Too many uploads; try again in {seconds} s")
+
+
+def too_many(seconds: float, message: str) -> ApiError:
+    wait = max(1, math.ceil(seconds))
+    return ApiError(
+        429,
+        "rate_limited",
+        message.format(seconds=wait),
+        headers={"Retry-After": str(wait)},
+        details={"retry_after": wait},
+    )
+
+
+class FailedAuthLimit:
+    """At most `limit` failed authentications (unknown or revoked tokens, bad signatures) per
+    client address in any `window` seconds; the one that reaches it blocks the address for
+    `window` seconds, during which every request of it that presents a credential is refused
+    unseen, a valid one too: answered, it would tell a guess right while the guessing goes on.
+    Requests of it without a credential (public files, /health) are served as before.
+
+    Memory is bounded: at most `limit` times for each of MAX_ADDRESSES addresses with recent
+    failures (past that, the address that failed first is forgotten) and MAX_ADDRESSES blocked
+    addresses (past that, the block that ends first is lifted early). `limit` 0 turns it off.
+    """
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window = limit, window
+        self.clock = clock  # tests set a clock they move by hand
+        self._failures: dict[str, deque[float]] = {}
+        self._blocked: dict[str, float] = {}  # address -> until; in order of their ends
+
+    def retry_after(self, address: str) -> float:
+        """Seconds until `address` may present credentials again; 0 when it may now."""
+        until = self._blocked.get(address)
+        if until is None:
+            return 0.0
+        left = until - self.clock()
+        if left <= 0:
+            del self._blocked[address]
+            return 0.0
+        return left
+
+    def failed(self, address: str) -> bool:
+        """Counts a failure of `address`; True when it starts a block."""
+        if self.limit <= 0:
+            return False
+        now = self.clock()
+        times = self._failures.get(address)
+        if times is None or (times and times[-1] <= now - self.window):
+            if times is None and len(self._failures) >= MAX_ADDRESSES:
+                del self._failures[next(iter(self._failures))]
+            times = self._failures[address] = deque(maxlen=self.limit)
+        times.append(now)
+        if len(times) < self.limit or times[0] <= now - self.window:
+            return False
+        del self._failures[address]
+        self._block(address, now + self.window)
+        return True
+
+    def _block(self, address: str, until: float) -> None:
+        now = self.clock()
+        while self._blocked and next(iter(self._blocked.values())) <= now:
+            del self._blocked[next(iter(self._blocked))]  # ended: blocks end in their order
+        if len(self._blocked) >= MAX_ADDRESSES:
+            del self._blocked[next(iter(self._blocked))]
+        self._blocked.pop(address, None)
+        self._blocked[address] = until

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from server.hub import EventHub
     from server.live_streams import ActiveStreams
     from server.metrics import Metrics
-    from server.ratelimit import RateLimiter
+    from server.ratelimit import FailedAuthLimit, RateLimiter
     from server.record_cache import RecordCache
 
 T = TypeVar("T")
@@ -37,6 +37,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 HUB: web.AppKey[EventHub] = web.AppKey("hub")
 AUDIT: web.AppKey[AuditSink] = web.AppKey("audit")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
+FAILED_AUTH: web.AppKey[FailedAuthLimit] = web.AppKey("failed_auth")
 RECORDS: web.AppKey[RecordCache] = web.AppKey("records")
 STREAMS: web.AppKey[ActiveStreams] = web.AppKey("streams")
 
