@@ -274,6 +274,26 @@ def test_protocol_errors_get_their_status(
     assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
 
 
+def test_a_creation_body_longer_than_upload_length_leaves_no_upload(
+    big_live: EmbeddedServer, big_library: Library
+) -> None:
+    """creation-with-upload whose body is longer than Upload-Length: 413, and no upload is left
+    behind (the client got no Location, so nothing could ever resume or delete it)."""
+    token = make_tokens(big_library).upload
+    reply = http_call(
+        f"{big_live.url}/files/upload/tus",
+        "POST",
+        body=b"x" * 200,
+        headers={**bearer(token), **TUS, **OCTETS, "Upload-Length": "100"},
+    )
+    assert reply.status == 413 and reply.json()["error"]["code"] == "too_large"
+    assert "Location" not in reply.headers
+    with db_of(big_library).read() as s:
+        assert s.query(ResumableUpload).count() == 0
+    folder = big_library.paths.data_dir / "uploads"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
 def test_a_file_that_fails_validation_is_refused_and_removed(
     big_live: EmbeddedServer, big_library: Library
 ) -> None:

@@ -227,6 +227,9 @@ async def tus_create(request: web.Request) -> web.Response:
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if has_body and request.content_type != OFFSET_TYPE:
         raise ApiError(415, "unsupported_media_type", f"A body must be sent as {OFFSET_TYPE}")
+    # before the upload exists: refused here, it would stay behind with no Location to reach it
+    if (request.content_length or 0) > length:
+        raise TooLarge(f"The body is longer than Upload-Length ({length} bytes)")
     checksum = None
     if has_body and "Upload-Checksum" in request.headers:
         checksum = parse_checksum(request.headers["Upload-Checksum"])
@@ -235,8 +238,6 @@ async def tus_create(request: web.Request) -> web.Response:
     state = await run_blocking(request, uploads.create, length, meta, owner)
     location = f"{request.path.rstrip('/')}/{state.id}"
     if has_body:
-        if (request.content_length or 0) > length:
-            raise TooLarge(f"The body is longer than Upload-Length ({length} bytes)")
         writer = await run_blocking(request, uploads.writer, state.id, 0, checksum, owner)
         state = await _receive_counted(request, writer)
     headers = _state_headers(state)
