@@ -628,6 +628,12 @@ class Ingestor:
         with self._db.read() as s:
             return s.scalar(select(MediaFile.declared_size).where(MediaFile.id == file_id))
 
+    def fail_pending(self, record: FileRecord, exc: MediaDeskError) -> None:
+        """A pending upload that can no longer be completed (its parts were aborted): failed
+        with `exc` as the reason, as one refused by validation, so that a repeated confirm
+        answers that reason and nothing offers to renew it."""
+        self._fail(record, exc)
+
     def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
         if not self._catalog.references(record.storage_key, besides=record.id):
             self._storage.delete(record.storage_key)

@@ -560,7 +560,11 @@ class Library:
             return True
 
     def abort_stale_multipart(self, older_than_seconds: int) -> int:
-        return self._storage.abort_stale_multipart(older_than_seconds)
+        """Aborts the bucket's multipart uploads older than the cutoff that no upload in the
+        catalog is still using: an upload in progress may be older (renewed presigned parts, a
+        long MEDIADESK_TUS_EXPIRY) and ends only by its own expiry (ResumableUploads.expire)."""
+        keep = self.resumable.tracked_multipart_ids()
+        return self._storage.abort_stale_multipart(older_than_seconds, keep)
 
     def stored_keys(self) -> list[tuple[int, str, str, bool]]:
         return self._catalog.stored_keys()

@@ -1015,8 +1015,9 @@ class ResumableUploads:
         try:
             listed = {p.part_number: p for p in store.list_parts(key, uid)}
         except NotFound:
-            self._close_multipart(row_id, "failed")
-            raise UploadGone("The upload in parts was aborted; start a new one") from None
+            gone = UploadGone("The upload in parts was aborted; start a new one")
+            self._give_up(record, row_id, gone)
+            raise gone from None
         missing = [n for n in range(1, count + 1) if n not in listed]
         if missing:
             raise UploadNotReceived(
@@ -1031,12 +1032,13 @@ class ResumableUploads:
         ]
         if extra or wrong:
             store.abort_multipart(key, uid)
-            self._close_multipart(row_id, "failed")
-            raise InvalidInput(
+            refused = InvalidInput(
                 "The parts do not add up to the declared size (every part but the last must be "
                 f"{part_size} bytes)",
                 details={"wrong_parts": (wrong + extra)[:100]},
             )
+            self._give_up(record, row_id, refused)
+            raise refused
         parts = [listed[n] for n in range(1, count + 1)]
         if client_parts:
             given = {int(p["part_number"]): str(p["etag"]) for p in client_parts}
@@ -1044,11 +1046,18 @@ class ResumableUploads:
                 raise InvalidInput("An ETag does not match the part the bucket holds")
         try:
             store.complete_multipart(key, uid, parts)
-        except MediaDeskError:
+        except MediaDeskError as exc:
             store.abort_multipart(key, uid)
-            self._close_multipart(row_id, "failed")
+            self._give_up(record, row_id, exc)
             raise
         self._close_multipart(row_id, "done")
+
+    def _give_up(self, record: FileRecord, row_id: str, exc: MediaDeskError) -> None:
+        """An upload in parts whose parts are gone: its pending file fails too. Left pending,
+        it had no parts any more, so it read as a single PUT: a repeated confirm answered
+        'not uploaded yet' and a renewal signed one PUT of the whole file."""
+        self._close_multipart(row_id, "failed")
+        self.lib.uploads.fail_pending(record, exc)
 
     def _close_multipart(self, row_id: str, state: str) -> None:
         with self._db.write() as s:
@@ -1057,6 +1066,18 @@ class ResumableUploads:
                 row.state = state
 
     # ---- housekeeping -----------------------------------------------------------------------
+    def tracked_multipart_ids(self) -> set[str]:
+        """The S3 multipart upload ids of the uploads still in progress (expired ones too,
+        until expire() has removed them): the bucket's stale-upload sweep leaves them alone."""
+        with self._db.read() as s:
+            ids = s.scalars(
+                select(ResumableUpload.s3_upload_id).where(
+                    ResumableUpload.state == "receiving",
+                    ResumableUpload.s3_upload_id.is_not(None),
+                )
+            ).all()
+        return {str(i) for i in ids}
+
     def expire(self, now: datetime | None = None) -> list[str]:
         """Removes expired uploads: their bytes first (all of them, so that a full disk has its
         room back before the catalog is written), then their multipart uploads and rows."""

@@ -181,3 +181,66 @@ def test_an_abandoned_upload_in_parts_expires_and_leaves_nothing(
     assert s3.list_objects_v2(Bucket=s3_bucket.bucket).get("KeyCount", 0) == 0
     gone = http_call(f"{server.url}/files/{plan['file_id']}/upload/parts", headers=bearer(token))
     assert gone.status == 404
+
+
+def test_maintenance_leaves_the_multipart_upload_of_a_pending_upload_in_parts(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any, tmp_path: Path
+) -> None:
+    """The bucket's stale-upload sweep (older than a day) spares the multipart uploads the
+    catalog still uses: a presigned upload renewed for days, or a tus upload with a long
+    MEDIADESK_TUS_EXPIRY, is older than a day and still going. moto lists every multipart
+    upload as started in 2010, so to the sweep these look as old as such an upload does."""
+    from core.maintenance import run_maintenance
+    from tests.resumable_client import create, patch
+
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    data = noise_png(tmp_path / "m.png").read_bytes()  # ~12 MB: three 5 MiB parts
+    plan = presign(server.url, token, len(data)).json()
+    size = plan["part_size"]
+    put_part(plan["parts"][0]["url"], data[:size])
+    tus = server.url + create(server.url, token, len(data), filename="t.png").headers["Location"]
+    assert patch(tus, token, 0, data[: 6 * MiB]).status == 204
+    stray = s3.create_multipart_upload(Bucket=s3_bucket.bucket, Key="general/stray.png")
+    assert len(leftovers(s3, s3_bucket.bucket)) == 3
+
+    report = run_maintenance(lib)
+    assert report.aborted_multipart == 1  # the one no upload in the catalog knows
+    left = {u["UploadId"] for u in leftovers(s3, s3_bucket.bucket)}
+    assert plan["upload_id"] in left and stray["UploadId"] not in left
+
+    for part in plan["parts"][1:]:
+        n = part["part_number"]
+        put_part(part["url"], data[(n - 1) * size : n * size])
+    done = confirm(server.url, token, plan["file_id"])
+    assert done.status == 200, done.body
+    assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    last = patch(tus, token, 6 * MiB, data[6 * MiB :])
+    assert last.status == 204, last.body
+    assert lib.get_file(int(last.headers["MediaDesk-File-Id"])).sha256 == done.json()["sha256"]
+    assert leftovers(s3, s3_bucket.bucket) == []
+
+
+def test_an_aborted_upload_in_parts_fails_its_file_instead_of_turning_into_a_single_put(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any
+) -> None:
+    """Once a confirm has aborted the parts (wrong sizes), the file is failed with that reason,
+    as one whose content failed validation: a repeated confirm answers 409 with it, and there
+    is nothing to list or renew; it did not stay pending and hand out a single-PUT URL for
+    the whole file, nor answer 'not uploaded yet'."""
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    plan = presign(server.url, token, 11 * MiB, multipart=True).json()
+    for part in plan["parts"]:
+        put_part(part["url"], b"x" * (4 * MiB))
+    fid = plan["file_id"]
+    bad = confirm(server.url, token, fid)
+    assert bad.status == 400 and "wrong_parts" in bad.json()["error"]["details"]
+    assert leftovers(s3, s3_bucket.bucket) == []
+    assert lib.get_file(fid).status == "failed"
+    again = confirm(server.url, token, fid)
+    assert again.status == 409, again.body
+    assert "do not add up" in again.json()["error"]["message"]
+    parts = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token))
+    renewed = http_call(f"{server.url}/files/{fid}/upload/renew", "POST", headers=bearer(token))
+    assert (parts.status, renewed.status) == (409, 409), renewed.body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -140,7 +140,10 @@ class Storage(Protocol):
         """Raises StorageUnavailable with the exact cause when the store cannot be used."""
         ...
 
-    def abort_stale_multipart(self, older_than_seconds: int) -> int: ...
+    def abort_stale_multipart(self, older_than_seconds: int, keep: Collection[str] = ()) -> int:
+        """Aborts multipart uploads started before the cutoff, but for the upload ids in
+        `keep` (uploads still in progress that the catalog knows)."""
+        ...
 
 
 @runtime_checkable

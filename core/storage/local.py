@@ -10,7 +10,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
@@ -441,10 +441,11 @@ class LocalStorage:
             with contextlib.suppress(OSError):
                 probe_file.unlink(missing_ok=True)
 
-    def abort_stale_multipart(self, older_than_seconds: int) -> int:
+    def abort_stale_multipart(self, older_than_seconds: int, keep: Collection[str] = ()) -> int:
         """Removes the partial files of writers that are gone, whatever their age.
 
-        (The age is for the S3 backend's multipart uploads; here ownership decides.)
+        (The age and `keep` are for the S3 backend's multipart uploads; here ownership
+        decides.)
         """
         return len(self.sweep_partials())
 

@@ -9,7 +9,7 @@ import hashlib
 import io
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -483,14 +483,14 @@ class S3Storage:
                 reason="bucket_missing",
             ) from None
 
-    def abort_stale_multipart(self, older_than_seconds: int) -> int:
+    def abort_stale_multipart(self, older_than_seconds: int, keep: Collection[str] = ()) -> int:
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
         aborted = 0
         pages = self.client.get_paginator("list_multipart_uploads")
         with self._errors("Cleaning unfinished uploads"):
             for page in pages.paginate(Bucket=self.bucket):
                 for upload in page.get("Uploads", []):
-                    if upload["Initiated"] > cutoff:
+                    if upload["Initiated"] > cutoff or upload["UploadId"] in keep:
                         continue
                     try:
                         self.client.abort_multipart_upload(
