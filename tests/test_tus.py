@@ -35,6 +35,7 @@ from tests.resumable_client import (
     TUS,
     MiB,
     ServeProcess,
+    call,
     create,
     free_port,
     head,
@@ -274,24 +275,27 @@ def test_protocol_errors_get_their_status(
     assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
 
 
-def test_a_creation_body_longer_than_upload_length_leaves_no_upload(
+def test_a_creation_whose_body_is_refused_leaves_no_upload(
     big_live: EmbeddedServer, big_library: Library
 ) -> None:
-    """creation-with-upload whose body is longer than Upload-Length: 413, and no upload is left
-    behind (the client got no Location, so nothing could ever resume or delete it)."""
+    """creation-with-upload whose body is refused (longer than Upload-Length, by its
+    Content-Length or as it streams in chunks; a checksum mismatch): the error, and no upload
+    left behind, since the client got no Location to resume or DELETE it with."""
     token = make_tokens(big_library).upload
-    reply = http_call(
-        f"{big_live.url}/files/upload/tus",
-        "POST",
-        body=b"x" * 200,
-        headers={**bearer(token), **TUS, **OCTETS, "Upload-Length": "100"},
-    )
-    assert reply.status == 413 and reply.json()["error"]["code"] == "too_large"
-    assert "Location" not in reply.headers
-    with db_of(big_library).read() as s:
-        assert s.query(ResumableUpload).count() == 0
-    folder = big_library.paths.data_dir / "uploads"
-    assert not folder.exists() or list(folder.iterdir()) == []
+    base = {**bearer(token), **TUS, **OCTETS}
+    digest = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
+    for body, headers, status in (
+        (b"x" * 200, {"Upload-Length": "100"}, 413),
+        (iter([b"x" * 600, b"x" * 600]), {"Upload-Length": "1000"}, 413),  # chunked
+        (b"x" * 200, {"Upload-Length": "1000", "Upload-Checksum": f"sha1 {digest}"}, 460),
+    ):
+        reply = call(f"{big_live.url}/files/upload/tus", "POST", body, {**base, **headers})
+        assert reply.status == status, reply.body
+        assert "Location" not in reply.headers
+        with db_of(big_library).read() as s:
+            assert s.query(ResumableUpload).count() == 0
+        folder = big_library.paths.data_dir / "uploads"
+        assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_a_file_that_fails_validation_is_refused_and_removed(

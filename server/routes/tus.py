@@ -238,8 +238,14 @@ async def tus_create(request: web.Request) -> web.Response:
     state = await run_blocking(request, uploads.create, length, meta, owner)
     location = f"{request.path.rstrip('/')}/{state.id}"
     if has_body:
-        writer = await run_blocking(request, uploads.writer, state.id, 0, checksum, owner)
-        state = await _receive_counted(request, writer)
+        try:
+            writer = await run_blocking(request, uploads.writer, state.id, 0, checksum, owner)
+            state = await _receive_counted(request, writer)
+        except Exception:
+            # The error answer carries no Location: an upload left behind could never be
+            # resumed or terminated by the client, only wait for its expiry.
+            await _forget(request, uploads, state.id, owner)
+            raise
     headers = _state_headers(state)
     headers["Location"] = location
     body = {
@@ -251,6 +257,17 @@ async def tus_create(request: web.Request) -> web.Response:
         "file_id": state.file_id,
     }
     return web.json_response(body, status=201, headers=headers)
+
+
+async def _forget(
+    request: web.Request, uploads: ResumableUploads, upload_id: str, owner: str | None
+) -> None:
+    """Terminates an upload whose creation failed; what cannot be removed now (a full disk,
+    an unreachable bucket) maintenance removes later."""
+    try:
+        await run_blocking(request, uploads.terminate, upload_id, owner)
+    except Exception as exc:  # noqa: BLE001 - the creation's own error is the answer
+        logger.info("Upload %s not removed after its failed creation: %s", upload_id, exc)
 
 
 @routes.head(ITEM)
