@@ -282,3 +282,21 @@ def test_sidebar_model_counts_and_filters(qapp) -> None:  # type: ignore[no-unty
     assert SidebarFilter("trash").apply(FileQuery()).trashed
     model.set_athletes([AthleteRecord(1, "Ana", 3), AthleteRecord(2, "Luis", 0)])
     assert model.count_text("athlete:1") == "3"
+
+
+def test_sidebar_counts_are_written_like_the_header_and_status_bar(qapp) -> None:  # type: ignore[no-untyped-def]
+    """The header said "1,005 files" and the status bar "1,005 files" while the sidebar, beside
+    them, said "1005": the same count is grouped the same way everywhere (the locale's way)."""
+    from PySide6.QtCore import QLocale
+
+    before = QLocale()
+    QLocale.setDefault(QLocale("en_US"))
+    try:
+        model = SidebarModel()
+        model.set_counts({"all": 1005, "image": 1001, "video": 4, "public": 0, "trash": 12345})
+        model.set_athletes([AthleteRecord(1, "Ana", 2500)])
+        assert model.count_text("all") == "1,005" and model.count_text("video") == "4"
+        assert model.count_text("trash") == "12,345"
+        assert model.count_text("athlete:1") == "2,500"
+    finally:
+        QLocale.setDefault(before)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QGuiApplication, QPalette, QStandardItem, QStandardItemModel
 
 from core.records import AthleteRecord, FileQuery
+from desktop_app.formatting import number_text
 
 USER = int(Qt.ItemDataRole.UserRole)
 SECTIONS = ("all", "image", "video", "public", "trash")
@@ -110,7 +111,7 @@ class SidebarModel(QStandardItemModel):
     def set_counts(self, counts: dict[str, int]) -> None:
         for row in range(self._library.rowCount()):
             section = SECTIONS[row]
-            self._library.child(row, 1).setText(str(counts.get(section, 0)))
+            self._library.child(row, 1).setText(number_text(counts.get(section, 0)))
 
     def set_athletes(self, athletes: list[AthleteRecord]) -> None:
         """Updates counts in place; rebuilds the rows when athletes were added or renamed.
@@ -129,7 +130,7 @@ class SidebarModel(QStandardItemModel):
             if self._hint_shown:
                 self._athletes.appendRow(self._hint())
         for row, athlete in enumerate(athletes):
-            self._athletes.child(row, 1).setText(str(athlete.file_count))
+            self._athletes.child(row, 1).setText(number_text(athlete.file_count))
         self._athlete_rows = list(athletes)
 
     # ---- lookups --------------------------------------------------------------------------------
