@@ -165,3 +165,26 @@ def test_r2_previews_play_through_the_embedded_server(
         assert reply.status == 206 and reply.body == media_dir.mp4.read_bytes()[:100]
         controller.shutdown()  # revokes the session token
         assert not [t for t in s3_library.tokens.list() if t.active]
+
+
+def test_revoke_is_offered_only_for_a_selected_active_token(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+) -> None:
+    """Revoke stayed enabled with no token chosen (a click did nothing) and on a token already
+    revoked (a click asked to revoke it again)."""
+    panel = window.server_panel
+    assert not panel.revoke_button.isEnabled()  # no tokens at all
+    with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT):
+        window.server.create_token("camera", "upload")
+    wait_for(qtbot, lambda: panel.table.rowCount() == 1)
+    assert not panel.revoke_button.isEnabled()  # a token, none chosen
+    panel.table.selectRow(0)
+    assert panel.revoke_button.isEnabled()
+    panel.table.clearSelection()
+    assert not panel.revoke_button.isEnabled()
+    panel.table.selectRow(0)
+    window.server.revoke_token(window.server.tokens.list()[0].id)
+    wait_for(qtbot, lambda: panel.table.item(0, 3).text().startswith("revoked"))
+    assert panel.table.selectionModel().isRowSelected(0)  # still chosen, but nothing to do
+    assert not panel.revoke_button.isEnabled()

@@ -69,6 +69,9 @@ def curl_examples(
     return "\n".join(lines)
 
 
+ACTIVE_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a token row: whether it can still be revoked
+
+
 class ServerPanel(QWidget):
     """Layout and wiring over a ServerController."""
 
@@ -157,6 +160,8 @@ class ServerPanel(QWidget):
         column.addLayout(row)
         self.create_button.clicked.connect(self._create)
         self.revoke_button.clicked.connect(self._revoke)
+        self.table.itemSelectionChanged.connect(self._update_revoke)
+        self._update_revoke()
         return box
 
     def _build_examples_box(self) -> QGroupBox:
@@ -248,10 +253,19 @@ class ServerPanel(QWidget):
         if ok and name.strip():
             self.controller.create_token(name.strip(), str(self.scope.currentData()))
 
+    def _selected_token(self) -> QTableWidgetItem | None:
+        """The name cell of the selected token (not merely the focused row), if any."""
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return self.table.item(rows.pop(), 0) if len(rows) == 1 else None
+
+    def _update_revoke(self) -> None:
+        # A button that does nothing when pressed is off: no token chosen, or one already revoked
+        item = self._selected_token()
+        self.revoke_button.setEnabled(item is not None and bool(item.data(ACTIVE_ROLE)))
+
     def _revoke(self) -> None:
-        row = self.table.currentRow()
-        item = self.table.item(row, 0) if row >= 0 else None
-        if item is None:
+        item = self._selected_token()
+        if item is None or not item.data(ACTIVE_ROLE):
             return
         token_id = int(item.data(Qt.ItemDataRole.UserRole))
         if confirm_irreversible(
@@ -306,6 +320,7 @@ class ServerPanel(QWidget):
         for row, token in enumerate(tokens):
             name = QTableWidgetItem(f"{token.name} ({token.prefix}…)")
             name.setData(Qt.ItemDataRole.UserRole, token.id)
+            name.setData(ACTIVE_ROLE, token.active)
             state = (
                 self.tr("active")
                 if token.active
@@ -323,6 +338,7 @@ class ServerPanel(QWidget):
                 )
             ):
                 self.table.setItem(row, column, item)
+        self._update_revoke()  # the selected row may now hold another token, or a revoked one
 
     def _on_token_created(self, token: TokenInfo, secret: str) -> None:
         QGuiApplication.clipboard().setText(secret)
