@@ -194,6 +194,7 @@ class FileBrowser(QWidget):
         # slots in the order they were connected, and the view's drop the removed rows from
         # the selection (whether one was had would always read False after them).
         self._had_selection = False
+        self._focus_row: int | None = None  # where the focus goes once the rows are gone
         self.controller.grid.rowsAboutToBeRemoved.connect(self._note_selection)
         grid.setModel(self.controller.grid)
         grid.selectionModel().currentChanged.connect(self._on_current)
@@ -388,13 +389,22 @@ class FileBrowser(QWidget):
         # cleared): it follows the restored selection through the usual guard.
         self._match_selection()
 
-    def _note_selection(self, *_: object) -> None:
+    def _note_selection(self, _parent: QModelIndex, first: int, last: int) -> None:
         self._had_selection = self.grid.selectionModel().hasSelection()
+        current = self.grid.currentIndex().row()
+        self._focus_row = first if first <= current <= last else None
 
     def _select_in_place(self, *_: object) -> None:
         had, self._had_selection = self._had_selection, False
-        current = self.grid.currentIndex()
+        row, self._focus_row = self._focus_row, None
         selection = self.grid.selectionModel()
+        count = self.controller.grid.rowCount()
+        if row is not None and count:
+            # Qt moves the focus to the file before the removed ones; the one that took their
+            # place is the one a file manager goes on with (the last file when they were last).
+            index = self.controller.grid.index(min(row, count - 1))
+            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        current = self.grid.currentIndex()
         if had and current.isValid() and not selection.hasSelection():
             # through the usual path (the details panel follows, after the guard)
             self.grid.selectionModel().select(
