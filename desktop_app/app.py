@@ -40,6 +40,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 # Chatter that belongs in the log file, not on the console of a desktop user: the embedded
 # server's access log and Qt Multimedia's FFmpeg/VA-API/audio-device reports.
 QUIET_LOGGERS = ("aiohttp.access", "qt.multimedia", "qt.qpa")
+# Qt Multimedia says these without a category (as "default") while it looks for a sound device:
+# on a machine or container without one they came on the console at every preview.
+AUDIO_PROBING = ("PulseAudioService:", "No audio device detected")
 
 
 class _ConsoleFilter(logging.Filter):
@@ -66,6 +69,8 @@ def route_qt_messages() -> None:
     def handler(kind: QtMsgType, context: Any, message: str) -> None:
         category = str(getattr(context, "category", "") or "qt")
         level = levels.get(kind, logging.WARNING)
+        if category == "default" and message.startswith(AUDIO_PROBING):
+            category = "qt.multimedia.audio"
         if category.startswith("qt.multimedia") and level < logging.CRITICAL:
             level = logging.DEBUG
         logging.getLogger(category).log(level, "%s", message)

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = textwrap.dedent(
@@ -47,3 +49,63 @@ def test_access_log_and_multimedia_chatter_stay_off_the_console(tmp_path: Path) 
     assert "Embedded server listening" in console and "Real trouble" in console
     log = (data / "logs" / "desktop.log").read_text(encoding="utf-8")
     assert "GET /health" in log and "VAAPI probing failed" in log  # kept for debugging
+
+
+PREVIEW_CHILD = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from PySide6.QtCore import QTimer, QUrl, qWarning
+    from PySide6.QtWidgets import QApplication
+    from PySide6.QtMultimedia import QMediaPlayer
+    from core.settings import load_settings
+    from desktop_app.app import route_qt_messages, setup_logging
+    from desktop_app.preview.media_pool import pool
+    from tests.media import make_mp4
+    data = Path(sys.argv[1])
+    settings = load_settings(environ={}, config_file=str(data / "settings.toml"),
+                             data_dir=str(data))
+    app = QApplication([])
+    setup_logging(settings)
+    route_qt_messages()
+    # what Qt Multimedia says, without a category, on a machine without sound
+    qWarning("PulseAudioService: pa_context_connect() failed")
+    qWarning("No audio device detected")
+    player = pool().acquire(audio=True).player  # as a preview gets one
+    ended = QMediaPlayer.MediaStatus
+
+    def loaded(status):
+        if status in (ended.LoadedMedia, ended.InvalidMedia):
+            print("status", status.name, flush=True)
+            app.quit()
+
+    player.mediaStatusChanged.connect(loaded)
+    QTimer.singleShot(60_000, app.quit)  # a guard only: the status comes in well before
+    player.setSource(QUrl.fromLocalFile(str(make_mp4(data / "clip.mp4", seconds=1))))
+    app.exec()
+    """
+)
+
+
+def test_previews_leave_ffmpeg_dumps_and_audio_probing_off_the_console(tmp_path: Path) -> None:
+    """Opening a video in the player printed FFmpeg's "Input #0, mov,mp4…" dump (written to
+    stderr by FFmpeg itself, past Qt's message handler) and Qt Multimedia's uncategorised
+    "No audio device detected" warnings on the console, at every preview."""
+    pytest.importorskip("PySide6.QtMultimedia")
+    data = tmp_path / "data"
+    data.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", PREVIEW_CHILD, str(data)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "status LoadedMedia" in done.stdout, done.stdout + done.stderr  # really opened
+    console = done.stdout + done.stderr
+    assert "Input #0" not in console and "Duration:" not in console
+    assert "No audio device" not in console and "PulseAudioService" not in console
+    log = (data / "logs" / "desktop.log").read_text(encoding="utf-8")
+    assert "No audio device detected" in log  # kept for debugging

@@ -31,6 +31,7 @@ import atexit
 import contextlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -40,8 +41,38 @@ from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 logger = logging.getLogger(__name__)
 
 
+AV_LOG_ERROR = 16  # libavutil/log.h
+_ffmpeg_quiet = False
+
+
 def _ignore(*_args: object) -> None:
     pass
+
+
+def quiet_ffmpeg() -> None:
+    """Qt Multimedia's FFmpeg writes straight to stderr, past Qt's message handler: a dump of
+    every file a preview opens ("Input #0, mov,mp4…", a dozen lines) and its decoder warnings.
+    Only its errors are left to print. The level lives in the libavutil that PySide6 ships, which
+    can only be opened once Qt's FFmpeg plugin has loaded it (with the libraries it needs): so
+    after the first player is made. PyAV's own copy is not touched."""
+    global _ffmpeg_quiet
+    if _ffmpeg_quiet:
+        return
+    _ffmpeg_quiet = True
+    import ctypes
+
+    import PySide6
+
+    root = Path(PySide6.__file__).resolve().parent
+    found = [
+        *sorted((root / "Qt" / "lib").glob("libavutil.so.*")),  # Linux
+        *sorted((root / "Qt" / "lib").glob("libavutil*.dylib")),  # macOS
+        *sorted(root.glob("avutil*.dll")),  # Windows
+    ]
+    try:
+        ctypes.CDLL(str(found[0])).av_log_set_level(AV_LOG_ERROR)
+    except (IndexError, OSError, AttributeError) as exc:
+        logger.debug("FFmpeg's log level left as it is: %s", exc)
 
 
 def settle_overrides(obj: QObject) -> None:
@@ -151,6 +182,7 @@ class PlayerPool:
 
     def _make(self, audio: bool) -> _Player:
         player = QMediaPlayer()  # no parent: it lives as long as the pool
+        quiet_ffmpeg()  # Qt's FFmpeg is loaded now
         audio_output = QAudioOutput() if audio else None
         if audio_output is not None:
             settle_overrides(audio_output)
