@@ -278,3 +278,22 @@ def test_a_skipped_job_says_why_in_the_users_language(
         assert "plays in browsers" not in " ".join(reasons.values())
     finally:
         install_translations("en")
+
+
+def test_job_kinds_are_said_in_the_interface_language(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    """The Jobs dock's Type column showed "thumbnails", "hls" in Spanish too: the API's names
+    of the kinds, never translated."""
+    vlib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+    dock = window.jobs_dock
+    install_translations("es")
+    try:
+        dock.refresh()
+        wait_for(qtbot, lambda: dock.table.rowCount() == 3)
+        kinds = {dock.table.item(r, 2).text() for r in range(dock.table.rowCount())}
+        assert kinds == {"web", "HLS", "miniaturas"}
+    finally:
+        install_translations("en")
+    dock.refresh()  # and back in English, the names as they were
+    wait_for(qtbot, lambda: "thumbnails" in {dock.table.item(r, 2).text() for r in range(3)})

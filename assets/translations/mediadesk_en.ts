@@ -15,7 +15,7 @@
 <context>
     <name>DetailsPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
         <source>%n files selected</source>
         <translation>
             <numerusform>%n file selected</numerusform>
@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="545"/>
+        <location filename="../../desktop_app/views/browser.py" line="565"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="564"/>
+        <location filename="../../desktop_app/views/browser.py" line="584"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -45,7 +45,7 @@
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="398"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="419"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>Queued %n job again</numerusform>
@@ -164,7 +164,7 @@
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="222"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -172,7 +172,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -194,7 +194,7 @@
 <context>
     <name>StorageView</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="130"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="133"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln file in the library</numerusform>

@@ -108,168 +108,168 @@
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="137"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="381"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="388"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="147"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="145"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="148"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="146"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="151"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="149"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="154"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="152"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="155"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="153"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="154"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="157"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="155"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="160"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="158"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="172"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="170"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="190"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="191"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="192"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="190"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="193"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="191"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="194"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="192"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="218"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="221"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="221"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="226"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="226"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="228"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="238"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="264"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
         <source>%n files selected</source>
         <translation>
             <numerusform>%n archivo seleccionado</numerusform>
@@ -277,37 +277,37 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="288"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="295"/>
         <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="324"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="335"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="381"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="388"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="406"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="399"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="406"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="407"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="414"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -580,12 +580,12 @@
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="308"/>
+        <location filename="../../desktop_app/errors.py" line="349"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="317"/>
+        <location filename="../../desktop_app/errors.py" line="358"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -593,62 +593,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="144"/>
+        <location filename="../../desktop_app/views/browser.py" line="146"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="154"/>
+        <location filename="../../desktop_app/views/browser.py" line="156"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="155"/>
+        <location filename="../../desktop_app/views/browser.py" line="157"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="156"/>
+        <location filename="../../desktop_app/views/browser.py" line="158"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="157"/>
+        <location filename="../../desktop_app/views/browser.py" line="159"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="158"/>
+        <location filename="../../desktop_app/views/browser.py" line="160"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="159"/>
+        <location filename="../../desktop_app/views/browser.py" line="161"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="160"/>
+        <location filename="../../desktop_app/views/browser.py" line="162"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="161"/>
+        <location filename="../../desktop_app/views/browser.py" line="163"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="166"/>
+        <location filename="../../desktop_app/views/browser.py" line="168"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="171"/>
+        <location filename="../../desktop_app/views/browser.py" line="173"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="545"/>
+        <location filename="../../desktop_app/views/browser.py" line="565"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -656,17 +656,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="558"/>
+        <location filename="../../desktop_app/views/browser.py" line="578"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="561"/>
+        <location filename="../../desktop_app/views/browser.py" line="581"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="564"/>
+        <location filename="../../desktop_app/views/browser.py" line="584"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -674,7 +674,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="572"/>
+        <location filename="../../desktop_app/views/browser.py" line="592"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -683,7 +683,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="579"/>
+        <location filename="../../desktop_app/views/browser.py" line="599"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -692,7 +692,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="584"/>
+        <location filename="../../desktop_app/views/browser.py" line="604"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -701,7 +701,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="589"/>
+        <location filename="../../desktop_app/views/browser.py" line="609"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -710,7 +710,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="593"/>
+        <location filename="../../desktop_app/views/browser.py" line="613"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -829,91 +829,121 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="66"/>
+        <source>original</source>
+        <comment>rendition</comment>
+        <translation>original</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="67"/>
+        <source>faststart</source>
+        <comment>job kind</comment>
+        <translation>inicio rápido</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
+        <source>web</source>
+        <comment>job kind</comment>
+        <translation>web</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
+        <source>hls</source>
+        <comment>job kind</comment>
+        <translation>HLS</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
+        <source>thumbnails</source>
+        <comment>job kind</comment>
+        <translation>miniaturas</translation>
+    </message>
 </context>
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="211"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="232"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="222"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="243"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="233"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="254"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="234"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="255"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="235"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="256"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="236"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="257"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="245"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="266"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="246"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="267"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="247"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="268"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="248"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="269"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="249"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="250"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="271"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="251"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="272"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="291"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="312"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="295"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="316"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="300"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="321"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="398"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="419"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -958,7 +988,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="328"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="330"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1478,22 +1508,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="174"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="188"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="178"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="190"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="216"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1527,22 +1557,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="96"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="99"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="103"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="119"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="122"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
@@ -1552,69 +1582,69 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="105"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="109"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="130"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="146"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="147"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="264"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="150"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="163"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="168"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="175"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="172"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="222"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1622,7 +1652,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1630,102 +1660,102 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="234"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="234"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="235"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="252"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="247"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="252"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="259"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="270"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="270"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="292"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="300"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="298"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="310"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="325"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="327"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="333"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="349"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="337"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="353"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1980,47 +2010,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SidebarModel</name>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="52"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="53"/>
         <source>Library</source>
         <translation>Biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="53"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="54"/>
         <source>Athletes</source>
         <translation>Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="55"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
         <source>All files</source>
         <translation>Todos los archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="56"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="57"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="58"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
         <source>Public</source>
         <translation>Públicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="59"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="60"/>
         <source>Trash</source>
         <translation>Papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="92"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="93"/>
         <source>Add an athlete…</source>
         <translation>Añadir un deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/sidebar_model.py" line="96"/>
+        <location filename="../../desktop_app/models/sidebar_model.py" line="97"/>
         <source>Athletes group the photos and videos of one person. Click here or press Ctrl+N to add the first one.</source>
         <translation>Un deportista agrupa las fotos y los vídeos de una persona. Haz clic aquí o pulsa Ctrl+N para añadir el primero.</translation>
     </message>
@@ -2028,22 +2058,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="107"/>
+        <location filename="../../desktop_app/app.py" line="112"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="140"/>
+        <location filename="../../desktop_app/app.py" line="145"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="172"/>
+        <location filename="../../desktop_app/app.py" line="177"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="190"/>
+        <location filename="../../desktop_app/app.py" line="195"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -2092,67 +2122,67 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageView</name>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="48"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="51"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="59"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="62"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="60"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="63"/>
         <source>List the store now</source>
         <translation>Recorrer el almacén ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="62"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="65"/>
         <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
         <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="70"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="73"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="71"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="74"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
         <source>Day</source>
         <translation>Día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
         <source>In the store</source>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="90"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="93"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="101"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="104"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="130"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="133"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -2160,42 +2190,42 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="135"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="145"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="146"/>
         <source>not checked since the files changed (“%1” checks it)</source>
         <translation>sin comprobar desde que cambiaron los archivos («%1» la comprueba)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="141"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="152"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="148"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="159"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="153"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="164"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="155"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="166"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="155"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="166"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="167"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="178"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>

@@ -58,6 +58,20 @@ def state_text(state: str) -> str:
     return names.get(state, state)
 
 
+def kind_text(kind: str) -> str:
+    """A job kind or rendition name ("web", "thumbnails"…) in the interface language; the
+    English words are the API's names, which the table and the details panel showed as they
+    are in every language."""
+    names: dict[str, str] = {
+        "original": QCoreApplication.translate("Jobs", "original", "rendition"),
+        "faststart": QCoreApplication.translate("Jobs", "faststart", "job kind"),
+        "web": QCoreApplication.translate("Jobs", "web", "job kind"),
+        "hls": QCoreApplication.translate("Jobs", "hls", "job kind"),
+        "thumbnails": QCoreApplication.translate("Jobs", "thumbnails", "job kind"),
+    }
+    return names.get(kind, kind)
+
+
 class ProcessingStates(QObject):
     """file id → combined processing state, kept current from `processing` events."""
 
@@ -189,7 +203,7 @@ class ProcessingLine(QLabel):
         ]
         details = []
         if state.error and saying_why:  # combine's rule of which jobs say why, in user's words
-            why = [(job.kind, job_reason(job)) for job in saying_why]
+            why = [(kind_text(job.kind), job_reason(job)) for job in saying_why]
             lines.append(
                 self.tr("Why: %1").replace("%1", "; ".join(f"{k}: {m.text}" for k, m in why))
             )
@@ -198,7 +212,7 @@ class ProcessingLine(QLabel):
         names = []
         for item in service.renditions(record, jobs):
             size = f"{item['width']}×{item['height']}" if item.get("width") else ""
-            names.append(f"{item['name']} {size}".strip())
+            names.append(f"{kind_text(str(item['name']))} {size}".strip())
         lines.append(self.tr("Renditions: %1").replace("%1", ", ".join(names)))
         self.setText("\n".join(lines))
         self.show()
@@ -329,7 +343,7 @@ class JobsDock(QDockWidget):
             values = [
                 str(job.id),
                 str(job.file_id),
-                job.kind,
+                kind_text(job.kind),
                 state_text(job.state),
                 "",
                 str(job.attempts),
