@@ -266,6 +266,45 @@ def test_delete_in_the_middle_or_at_the_end_selects_the_file_in_its_place(
     wait_for(qtbot, lambda: _selected_names(window) == [names[3]])
 
 
+def test_rename_is_offered_only_when_there_is_something_to_rename(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Edit ▸ Rename (F2) was enabled with no file shown and outside an athlete's view, where it
+    did nothing; in an athlete's view with no file shown it did nothing either unless the
+    sidebar had the focus."""
+    from desktop_app.views import main_window
+
+    rename = window.commands.rename
+    _rows(qtbot, window, 3)
+    assert window.controller.current is None and not rename.isEnabled()
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: window.controller.current is not None)
+    assert rename.isEnabled()
+    _key(qtbot, Key.Key_F2)
+    wait_for(qtbot, window.details.filename.hasFocus)  # the file's name, ready to type
+
+    athlete = library.create_athlete("Ana Torres")
+    sidebar = window.controller.sidebar
+    wait_for(qtbot, lambda: sidebar.index_of(f"athlete:{athlete.id}").isValid())
+    window.sidebar.setCurrentIndex(sidebar.index_of(f"athlete:{athlete.id}"))
+    wait_for(qtbot, lambda: window.controller.current is None)  # no files of hers
+    assert rename.isEnabled()
+    asked: list[str] = []
+
+    def ask(_parent: object, title: str, *_args: object) -> tuple[str, bool]:
+        asked.append(title)
+        return "", False
+
+    monkeypatch.setattr(main_window, "ask_text", ask)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_F2)
+    assert asked == ["Rename athlete"]
+
+
 # ---- 2. and 3. the details editor keeps its keys ------------------------------------------------
 def test_space_and_delete_in_the_details_editor_stay_there(
     qtbot,

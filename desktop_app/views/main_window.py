@@ -330,6 +330,13 @@ class MainWindow(QMainWindow):
         a.preview.setEnabled(record is not None)
         a.restore.setEnabled(record is not None and record.is_trashed)
         a.delete.setEnabled(record is not None)
+        self._update_rename(record)
+
+    def _update_rename(self, record: FileRecord | None) -> None:
+        # F2 renames the file shown or, in an athlete's view, the athlete: with neither, the
+        # menu offered it and it did nothing
+        athlete = self.controller.filter.section == "athlete"
+        self.commands.rename.setEnabled(record is not None or athlete)
 
     # ---- unsaved edits ------------------------------------------------------------------------
     def leave_edits(self, proceed: Callable[[], None], cancel: Callable[[], None]) -> None:
@@ -436,6 +443,7 @@ class MainWindow(QMainWindow):
     def _on_filter(self, flt: object) -> None:
         athlete = getattr(flt, "section", "") == "athlete"
         self.commands.rename_athlete.setEnabled(athlete)
+        self._update_rename(self._current())
         self._update_title()
 
     def _update_title(self, *_: object) -> None:
@@ -698,7 +706,8 @@ class MainWindow(QMainWindow):
             self.controller.restore(ids)
 
     def rename(self) -> None:
-        if self.sidebar.hasFocus() and self.controller.filter.section == "athlete":
+        athlete = self.controller.filter.section == "athlete"
+        if athlete and (self.sidebar.hasFocus() or self._current() is None):
             self.rename_athlete()
         elif self._current() is not None:
             self.details.start_rename()
