@@ -20,6 +20,18 @@ logger = logging.getLogger(__name__)
 # Decompression-bomb guard: images with more pixels than this are refused before decoding.
 MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow warns above this and refuses above twice this
+
+
+def upright_size(
+    width: int | None, height: int | None, rotation: int | None
+) -> tuple[int, int] | None:
+    """(width, height) as shown: a quarter turn (a phone's portrait photo or video, stored
+    landscape with an EXIF orientation or a display matrix) swaps the stored ones."""
+    if not width or not height:
+        return None
+    return (height, width) if rotation in (90, 270) else (width, height)
+
+
 # EXIF orientation -> clockwise degrees to display upright; some orientations also mirror.
 _ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
 _MIRRORED = (2, 4, 5, 7)
@@ -70,11 +82,7 @@ class MediaInfo:
     @property
     def display_size(self) -> tuple[int, int] | None:
         """(width, height) as shown, after rotation."""
-        if not self.width or not self.height:
-            return None
-        if self.rotation in (90, 270):
-            return self.height, self.width
-        return self.width, self.height
+        return upright_size(self.width, self.height, self.rotation)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

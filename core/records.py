@@ -9,6 +9,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from core.db.models import Athlete, MediaFile
+from core.metadata import upright_size
 
 R = TypeVar("R")
 
@@ -70,6 +71,11 @@ class FileRecord:
     @property
     def is_trashed(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def display_size(self) -> tuple[int, int] | None:
+        """(width, height) as the file is shown, after its rotation."""
+        return upright_size(self.width, self.height, self.rotation)
 
     @property
     def content_tag(self) -> str | None:

@@ -649,6 +649,31 @@ def test_long_values_elide_in_the_middle_with_tooltip_and_copy(
         assert QGuiApplication.clipboard().text() == full
 
 
+def test_dimensions_are_those_of_the_file_as_shown(
+    qtbot,
+    library: Library,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A phone's portrait photo (stored 640×480 with EXIF orientation 6) is shown upright in the
+    grid and the preview, yet the details said "640 × 480"; a video turned by its display
+    matrix the same."""
+    from desktop_app.views.details_panel import DetailsPanel
+    from tests.media import make_jpeg, make_mp4
+
+    photo = library.uploads.ingest(
+        make_jpeg(tmp_path / "phone.jpg", (640, 480), exif_orientation=6), "image"
+    )
+    video = library.uploads.ingest(
+        make_mp4(tmp_path / "phone.mp4", seconds=1, size=(320, 240), rotation=90), "video"
+    )
+    plain = library.uploads.ingest(make_jpeg(tmp_path / "plain.jpg", (640, 480)), "image")
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    for record, shown in ((photo, "480 × 640"), (video, "240 × 320"), (plain, "640 × 480")):
+        panel.show_record(record)
+        assert panel.technical["dimensions"].text() == shown, record.original_filename
+
+
 # ---- polish -----------------------------------------------------------------------------------
 def test_counts_use_plural_forms_in_both_languages(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
     from desktop_app.views.status_bar import MainStatusBar

@@ -118,10 +118,8 @@ class PreviewDialog(QDialog):
         """As large as the photo or video (scaled down to 90 % of the screen), never tiny."""
         width, height = DEFAULT_SIZE
         r = self.record
-        if r.width and r.height and r.file_type in ("image", "video"):
-            width, height = r.width, r.height
-            if r.rotation in (90, 270):
-                width, height = height, width
+        if r.display_size and r.file_type in ("image", "video"):
+            width, height = r.display_size
         extra = CONTROLS_HEIGHT if r.file_type == "video" else 0
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:

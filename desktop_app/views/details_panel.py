@@ -408,7 +408,7 @@ class DetailsPanel(QWidget):
         values = {
             "type": f"{kinds.get(r.file_type, r.file_type)} ({r.content_type or DASH})",
             "size": size_text(r.size),
-            "dimensions": f"{r.width} × {r.height}" if r.width and r.height else DASH,
+            "dimensions": "{} × {}".format(*r.display_size) if r.display_size else DASH,
             "duration": duration_text(r.duration) or DASH,
             "codecs": codecs or DASH,
             "frame_rate": self.tr("%1 fps").replace("%1", number_text(r.frame_rate, 2))
