@@ -305,6 +305,22 @@ def test_rename_is_offered_only_when_there_is_something_to_rename(
     assert asked == ["Rename athlete"]
 
 
+def test_ctrl_a_selects_every_file_of_the_view_not_only_the_loaded_pages(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Ctrl+A selected the pages loaded so far ("50 files selected" of 120), and Shift+Delete
+    offered to delete those: it selects all 120, loading the rest first."""
+    _rows(qtbot, window, 120)
+    grid = window.controller.grid
+    assert grid.rowCount() < 120  # pages still to load (the window's page size is 50)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_A, CTRL)
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 120)
+    assert grid.rowCount() == 120
+
+
 # ---- 2. and 3. the details editor keeps its keys ------------------------------------------------
 def test_space_and_delete_in_the_details_editor_stay_there(
     qtbot,

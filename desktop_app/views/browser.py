@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.records import FileRecord, Sort
 from desktop_app.controllers.library_controller import SORTS, LibraryController
-from desktop_app.models.file_grid_model import FileGridListModel
+from desktop_app.models.file_grid_model import END_JUMP, FileGridListModel
 from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
 
@@ -202,8 +202,10 @@ class FileBrowser(QWidget):
         grid.doubleClicked.connect(self._on_activated)  # not `activated`: single-click styles
         grid.installEventFilter(self)
         self._end_pending = self._home_pending = self._end_extends = False
+        self._select_all_pending = False
         model = self.controller.grid
         model.reachedEnd.connect(self._on_reached_end)
+        model.modelAboutToBeReset.connect(self._forget_select_all)
         # After End jumped to the last rows: scrolling to the top loads the rows before, and
         # the files on screen stay where they were while rows are put in above them.
         self._anchor: int | None = None
@@ -217,7 +219,15 @@ class FileBrowser(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """End goes to the last file of the library, not of the loaded pages; Home to the first
         one, when End jumped over the rows before. Ctrl+Home and Ctrl+End are Home and End: they
-        select the file they go to, alone (Ctrl+arrows move the focus without selecting)."""
+        select the file they go to, alone (Ctrl+arrows move the focus without selecting).
+        Ctrl+A selects every file of the view, not only the pages loaded so far."""
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and watched is self.grid
+            and event.matches(QKeySequence.StandardKey.SelectAll)
+        ):
+            return self._select_all()
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
@@ -240,6 +250,21 @@ class FileBrowser(QWidget):
                 self.go_to_start()
                 return True
         return super().eventFilter(watched, event)
+
+    def _select_all(self) -> bool:
+        """True when Ctrl+A is taken care of here: the rest of the view is loaded first (Qt
+        selected the loaded pages only: "101 files selected" of 1,004, and Delete trashed
+        those). Past END_JUMP files still to load, or after End jumped over the rows before,
+        Qt's Ctrl+A selects the loaded ones."""
+        model = self.controller.grid
+        if model.complete or model.has_before or model.total - model.rowCount() > END_JUMP:
+            return False
+        self._select_all_pending = True
+        model.fetch_all()
+        return True
+
+    def _forget_select_all(self) -> None:
+        self._select_all_pending = False  # another section or search: not what Ctrl+A meant
 
     def go_to_start(self) -> None:
         self._home_pending = True
@@ -290,6 +315,10 @@ class FileBrowser(QWidget):
         if self._end_pending:
             self._end_pending = False
             self._select_last()
+        if self._select_all_pending:
+            self._select_all_pending = False
+            if self.controller.grid.complete:
+                self.grid.selectAll()
         # the last rows may fit on screen with no scroll bar to pull up: load the ones before
         # (after the view laid them out: its layout runs on a timer of its own)
         QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
