@@ -158,6 +158,28 @@ def test_the_new_athlete_dialog_title_is_whole(qtbot: Any, language: str) -> Non
         QGuiApplication.setApplicationDisplayName(name)
 
 
+def test_the_irreversible_question_title_is_whole(qtbot: Any, language: str) -> None:
+    """Shift+Delete's question, as narrow as its text, showed "Eliminar definitiv…te —
+    MediaDesk" in its title bar."""
+    from desktop_app.views.confirm import irreversible_box
+
+    name = QGuiApplication.applicationDisplayName()
+    QGuiApplication.setApplicationDisplayName("MediaDesk")
+    try:
+        title = "Eliminar definitivamente" if language == "es" else "Delete permanently"
+        box, _ = irreversible_box(None, title, "?", ["a.jpg"], title)
+        qtbot.addWidget(box)
+        box.show()
+        qtbot.waitExposed(box)
+        bold = QFont(box.font())
+        bold.setBold(True)
+        shown = QFontMetrics(bold).horizontalAdvance(f"{title} — MediaDesk")
+        assert box.width() >= shown + 100  # the title bar's icon and buttons beside it
+        box.reject()
+    finally:
+        QGuiApplication.setApplicationDisplayName(name)
+
+
 def test_the_jobs_dock_says_why_it_is_empty(
     qtbot: Any, library: Library, media_dir: MediaSet, language: str
 ) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication, QObject
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
+
+from desktop_app.views.message_box import title_width
 
 NAMES_SHOWN = 5
 
@@ -49,7 +51,20 @@ def irreversible_box(
     box.setDefaultButton(cancel)
     box.setEscapeButton(cancel)
     box.setObjectName("confirm-irreversible")
+    _fit_title(box, title)
     return box, destroy
+
+
+def _fit_title(box: QMessageBox, title: str) -> None:
+    """Wide enough for the window manager to show the title whole: sized to its question,
+    the box's title bar read "Eliminar definitiv…te — MediaDesk". A QMessageBox sizes itself
+    from its layout (setMinimumWidth is not kept), so a strut goes across the layout."""
+    layout = box.layout()
+    screen = box.screen().availableGeometry().width() if box.screen() else 1024
+    width = min(title_width(title, box.font()), int(screen * 0.8))
+    if isinstance(layout, QGridLayout):
+        strut = QSpacerItem(width, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Minimum)
+        layout.addItem(strut, layout.rowCount(), 0, 1, layout.columnCount())
 
 
 def confirm_irreversible(
