@@ -73,6 +73,29 @@ def test_a_status_notice_is_never_crushed_by_the_labels(
     wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))  # after RETURN_DELAY
 
 
+def test_the_status_bar_counts_are_read_whole_in_a_narrow_window(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    """At 1024 px in Spanish the counts were cut mid-count ("1004 archivos · 1001 imágenes · 3")
+    beside the catalog's name: the least needed labels step aside for them, and come back."""
+    from desktop_app.views.status_bar import MainStatusBar
+
+    bar = MainStatusBar(library.settings)
+    qtbot.addWidget(bar)
+    bar.set_server(True, "http://127.0.0.1:8765")
+    bar.set_feed(True)
+    bar.set_counts({"all": 1004, "image": 1001, "video": 3, "bytes": 1_500_000_000})
+    bar.resize(1600, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))  # room for all
+    bar.resize(900, 30)
+    wait_for(qtbot, lambda: bar.counts.width() >= bar.counts.sizeHint().width())
+    assert not bar.catalog.isVisible() and bar.server.isVisible()
+    bar.resize(1600, 30)
+    wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))
+
+
 def test_the_token_scope_and_the_server_address_show_whole(
     qtbot: Any, window: MainWindow, language: str
 ) -> None:

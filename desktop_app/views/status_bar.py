@@ -50,6 +50,7 @@ class MainStatusBar(QStatusBar):
         self.counts.setMinimumWidth(60)
         self.yielding = (self.catalog, self.storage, self.feed, self.counts)  # in this order
         self._stepped_aside: list[QLabel] = []
+        self._narrowed: list[QLabel] = []  # aside for the counts' sake (`_fit_width`)
         self._return = QTimer(self)
         self._return.setSingleShot(True)
         self._return.setInterval(RETURN_DELAY)
@@ -70,6 +71,7 @@ class MainStatusBar(QStatusBar):
             tip = str(settings.paths.objects_dir)
         self.storage.setText(text)
         self.storage.setToolTip(tip)
+        self._fit_width()
 
     def set_catalog(self, settings: Settings) -> None:
         """Which catalog this window shares: a SQLite file or a PostgreSQL host."""
@@ -97,6 +99,7 @@ class MainStatusBar(QStatusBar):
             self.feed.setText(self.tr("○ Live: disconnected"))
             tip = self.tr("Changes made elsewhere appear once the catalog is reachable again.")
         self.feed.setToolTip(f"{tip}\n{detail}".strip())
+        self._fit_width()
 
     def set_server(self, running: bool, url: str, error: ErrorMessage | None = None) -> None:
         if running:
@@ -107,6 +110,7 @@ class MainStatusBar(QStatusBar):
         else:
             self.server.setText(self.tr("Server: stopped"))
         self.server.setToolTip(error.full() if error is not None and not running else "")
+        self._fit_width()
 
     def set_storage_warning(self, used: int, limit: int) -> None:
         """Shown while the library uses more than the warning threshold (0: never)."""
@@ -134,6 +138,7 @@ class MainStatusBar(QStatusBar):
         )
         self.counts.setText(text)
         self.counts.setToolTip(text)
+        self._fit_width()
 
     # ---- room for transient messages ----------------------------------------------------------
     def message_room(self) -> int:
@@ -187,8 +192,28 @@ class MainStatusBar(QStatusBar):
         for label in self._stepped_aside:
             label.show()
         self._stepped_aside = []
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Without a notice, the counts are read whole: in a narrow window (1024 px, Spanish)
+        they were cut mid-count ("1004 archivos · 1001 imágenes · 3") beside the catalog's
+        name. The least needed labels step aside for them, as for a notice, and come back once
+        there is room."""
+        if self.currentMessage():
+            return
+        for label in self._narrowed:
+            label.show()
+        self._narrowed = []
+        for label in self.yielding:
+            if label is self.counts or self.message_room() >= 0:
+                break
+            if label.isVisibleTo(self):
+                label.hide()
+                self._narrowed.append(label)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.currentMessage():
             self._fit_message(self.currentMessage())
+        else:
+            self._fit_width()
