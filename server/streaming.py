@@ -35,7 +35,7 @@ from server.ranges import (
     if_range_allows,
     parse_range,
 )
-from server.state import CONFIG, LIBRARY, NGINX_CHECK, THREADS
+from server.state import CONFIG, LIBRARY, NGINX_CHECK, REQUEST_ID, THREADS
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -110,7 +110,8 @@ async def stream_object(
     if verdict == 304:
         return web.Response(status=304, headers=headers)
     if verdict == 412:
-        return _error(412, "precondition_failed", "A precondition of the request failed", headers)
+        message = "A precondition of the request failed"
+        return _error(request, 412, "precondition_failed", message, headers)
 
     status, parts, end_marker = 200, [(b"", 0, size - 1)] if size else [], b""
     range_header = req.get("Range")
@@ -121,7 +122,7 @@ async def stream_object(
             if isinstance(wanted, Unsatisfiable):
                 headers["Content-Range"] = f"bytes */{size}"
                 message = f"No requested range overlaps the object's {size} bytes"
-                return _error(416, "range_not_satisfiable", message, headers)
+                return _error(request, 416, "range_not_satisfiable", message, headers)
             if isinstance(wanted, Satisfiable):
                 status = 206
                 if len(wanted.ranges) == 1:
@@ -250,10 +251,16 @@ def _joined(headers: CIMultiDictProxy[str], name: str) -> str | None:
     return values[0] if len(values) == 1 else ", ".join(values)
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str]) -> web.Response:
+def _error(
+    request: web.Request, status: int, code: str, message: str, headers: dict[str, str]
+) -> web.Response:
     headers["Cache-Control"] = "no-store"
     headers["Content-Type"] = "application/json"
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    error = {"code": code, "message": message}
+    rid = request.get(REQUEST_ID)
+    if rid:  # the same id as X-Request-ID, as in every other error body (server/errors.py)
+        error["request_id"] = rid
+    body = json.dumps({"error": error}).encode()
     reason = "Range Not Satisfiable" if status == 416 else None  # RFC 9110's phrase
     return web.Response(status=status, reason=reason, body=body, headers=headers)
 

@@ -431,3 +431,20 @@ async def test_health(api: Any) -> None:
     resp = await api.get("/health")
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "ok" and body["storage"]["backend"] == "local"
+
+
+async def test_stream_416_and_412_bodies_carry_the_request_id(
+    api: Any, tokens: Tokens, media_dir: Any
+) -> None:
+    """Every error body names the request id the X-Request-ID header carries (README, HTTP
+    API), also the 416 and 412 the streaming code answers itself."""
+    video = await uploaded(api, media_dir.mp4, tokens.upload, "video")
+    size = media_dir.mp4.stat().st_size
+    h = bearer(tokens.read)
+    for extra in ({"Range": f"bytes={size + 10}-"}, {"If-Match": '"not-this-one"'}):
+        for path in (f"/stream/{video['id']}/raw", f"/stream/{video['id']}/video"):
+            resp = await api.get(path, headers={**h, **extra, "X-Request-ID": "rq-416-412"})
+            assert resp.status in (412, 416), await resp.text()
+            assert resp.headers["X-Request-ID"] == "rq-416-412"
+            error = (await resp.json())["error"]
+            assert error["request_id"] == "rq-416-412", error
