@@ -433,16 +433,25 @@ class Ingestor:
         # The type as the client spells it (the signed PUT must send it), else the name's
         declared = (content_type or "").split(";", 1)[0].strip().lower()
         declared = declared or guess_from_name(filename) or ""
-        mime = _accepted_type(declared, filename, settings.allowed_types(kind))
-        media = BY_MIME[mime]
-        if media.kind != kind:
-            raise TypeMismatch(f"content_type {mime} is not a {kind}")
-        settings.check_allowed(mime)  # refused before anything is uploaded
-        if size is not None:
-            if size <= 0:
-                raise InvalidInput("size must be a positive number of bytes")
-            if size > settings.max_file_size:
-                raise too_large(settings.max_file_size)
+        try:  # the seed's validation error, logged here as at confirm and direct upload
+            mime = _accepted_type(declared, filename, settings.allowed_types(kind))
+            media = BY_MIME[mime]
+            if media.kind != kind:
+                raise TypeMismatch(f"content_type {mime} is not a {kind}")
+            settings.check_allowed(mime)  # refused before anything is uploaded
+            if size is not None:
+                if size <= 0:
+                    raise InvalidInput("size must be a positive number of bytes")
+                if size > settings.max_file_size:
+                    raise too_large(settings.max_file_size)
+        except MediaDeskError as exc:
+            logger.error(
+                "File validation error: %s (%s)",
+                exc.message,
+                filename,
+                extra={"outcome": "rejected", "file_type": kind, "code": exc.code},
+            )
+            raise
         expires_in = settings.presigned_url_expiry
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
         key = keys.media_key(athlete_id, media.ext)

@@ -4,6 +4,7 @@ flow, and the seed's metrics (counted once per file, bandwidth both ways, valida
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,38 @@ def test_bucket_uploads_count_at_confirm(s3_live: EmbeddedServer, media_dir: Any
         )
         == size
     )
+
+
+def test_a_refused_presign_logs_the_validation_error(
+    live: EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """README (Logs): 'File validation error: …' is logged for presign, confirm and direct.
+    A presign refused for its type or size is the first of the three."""
+    tokens = make_tokens(live.library)
+    refusals = [
+        ({"original_filename": "a.bmp", "file_type": "image"}, "unsupported_type"),
+        ({"original_filename": "a.png", "file_type": "video"}, "type_mismatch"),
+        (
+            {"original_filename": "big.mp4", "file_type": "video", "size": str(1 << 40)},
+            "too_large",
+        ),
+    ]
+    with caplog.at_level(logging.INFO, logger="core.ingest"):
+        for fields, code in refusals:
+            body, ctype = multipart_body(fields)
+            resp = http_call(
+                f"{live.url}/files/upload/presigned",
+                "POST",
+                body,
+                {"Content-Type": ctype, **bearer(tokens.upload)},
+            )
+            assert resp.status in (400, 413) and resp.json()["error"]["code"] == code
+    logged = [
+        (r.getMessage(), getattr(r, "code", None), getattr(r, "outcome", None))
+        for r in caplog.records
+        if r.getMessage().startswith("File validation error: ")
+    ]
+    assert [(code, outcome) for _, code, outcome in logged] == [
+        (code, "rejected") for _, code in refusals
+    ], logged
+    assert all(r.levelno == logging.ERROR for r in caplog.records if "validation" in r.message)
