@@ -151,6 +151,35 @@ def test_leaving_while_a_save_runs_waits_for_it_instead_of_asking(
     assert window.details.record is not None and window.details.record.id == second.id
 
 
+def test_edits_typed_while_a_save_runs_survive_its_answer(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order a busy machine gives the test above: the save comes back before the click on
+    another file is handled. The edits typed after it was sent stay, are asked about, and save
+    on top of it without a conflict with our own save."""
+    first, second = two_files
+    asker = Asker(Button.Cancel)
+    monkeypatch.setattr(window, "ask_unsaved", asker)
+    edit_description(window, second.id, "Triple jump")
+    with qtbot.waitSignal(window.controller.saved, timeout=TIMEOUT):
+        assert window.details.request_save()
+        window.details.description.setPlainText("Triple jump, 14.02 m")  # typed after the save
+    assert library.get_file(second.id).description == "Triple jump"
+    assert window.details.dirty
+    assert window.details.description.toPlainText() == "Triple jump, 14.02 m"
+    window.browser.select_row(window.controller.grid.row_of(first.id))
+    wait_for(qtbot, lambda: asker.asked == [second.original_filename])
+    assert window.details.record is not None and window.details.record.id == second.id
+    with qtbot.waitSignal(window.controller.saved, timeout=TIMEOUT):
+        assert window.details.request_save()
+    assert library.get_file(second.id).description == "Triple jump, 14.02 m"
+    assert not window.details.dirty
+
+
 def test_a_failed_save_keeps_the_edits_and_the_selection(
     qtbot,  # type: ignore[no-untyped-def]
     window: MainWindow,

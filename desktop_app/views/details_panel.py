@@ -320,6 +320,19 @@ class DetailsPanel(QWidget):
         if not (keep_edits and same and self._dirty):
             self.revert()
 
+    def show_saved(self, record: FileRecord) -> None:
+        """Shows the version our own save stored. Edits typed while it was on its way are kept,
+        now standing on that version: reverting here dropped them without a word when the save
+        came back before the next question, and keeping the old base made the next save a
+        conflict with ourselves."""
+        if self.record is None or self.record.id != record.id or not self._dirty:
+            self.show_record(record)
+            return
+        self.show_record(record, keep_edits=True)
+        self._edit_base = record
+        if not self.changes():
+            self.revert()
+
     def trash_text(self, record: FileRecord) -> str:
         """Since when a file is in the trash and when it is deleted for good."""
         if record.deleted_at is None:

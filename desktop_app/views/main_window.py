@@ -410,7 +410,7 @@ class MainWindow(QMainWindow):
         if self._saving is not None and self._saving[0] == record.id:
             self._saving = None
         if self.details.record is not None and self.details.record.id == record.id:
-            self.details.show_record(record)
+            self.details.show_saved(record)
         pending = self._pending_leave
         if pending is not None and pending[0] == record.id:
             self._pending_leave = None
