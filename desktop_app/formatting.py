@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QLocale
+from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QLocale, Qt
 
 DASH = "—"
 
@@ -58,3 +58,14 @@ def datetime_text(value: datetime | None) -> str:
         return DASH
     stamp = QDateTime.fromSecsSinceEpoch(int(value.timestamp()))
     return QLocale().toString(stamp.toLocalTime(), QLocale.FormatType.ShortFormat)
+
+
+def date_text(iso_day: str | None) -> str:
+    """A calendar day ("2026-12-02") in the locale's short date format, the one datetime_text
+    uses for its date: a table of days beside a scan time read two formats."""
+    if not iso_day:
+        return DASH
+    day = QDate.fromString(iso_day, Qt.DateFormat.ISODate)
+    if not day.isValid():
+        return iso_day
+    return QLocale().toString(day, QLocale.FormatType.ShortFormat)

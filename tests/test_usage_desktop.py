@@ -51,6 +51,31 @@ def test_storage_view_shows_types_athletes_store_and_history(
     view.shutdown()
 
 
+def test_history_days_are_in_the_locale_short_format_like_the_scan_time(
+    qtbot: Any, library: Library, media_dir: Any
+) -> None:
+    """The Day column read "2026-12-02" beside a scan time in the locale's own format."""
+    from PySide6.QtCore import QDate, QLocale, Qt
+
+    previous = QLocale()
+    spanish = QLocale(QLocale.Language.Spanish, QLocale.Country.Spain)
+    QLocale.setDefault(spanish)
+    try:
+        library.uploads.ingest(media_dir.jpeg, "image")
+        view = StorageView(library)
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.usageChanged, timeout=TIMEOUT) as scanned:
+            view.scan_button.click()
+        iso = scanned.args[0]["history"][-1]["day"]
+        day = QDate.fromString(iso, Qt.DateFormat.ISODate)
+        shown = view.history.item(0, 0).text()  # type: ignore[union-attr]
+        assert shown == spanish.toString(day, QLocale.FormatType.ShortFormat)
+        assert shown != iso and "/" in shown  # d/M/yy in Spanish
+        view.shutdown()
+    finally:
+        QLocale.setDefault(previous)
+
+
 def test_status_bar_warns_above_the_threshold(qtbot: Any, warned: Library, media_dir: Any) -> None:
     win = MainWindow(warned, page_size=50)
     qtbot.addWidget(win)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from core.library import Library
 from desktop_app.errors import describe_error
-from desktop_app.formatting import size_text
+from desktop_app.formatting import date_text, size_text
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -183,7 +183,7 @@ class StorageView(QDockWidget):
             self.history,
             [
                 (
-                    h["day"],
+                    date_text(h["day"]),
                     h["files"],
                     size_text(h["bytes"]),
                     size_text(h["store_bytes"]) if h["store_bytes"] is not None else "—",
