@@ -209,8 +209,10 @@ def _drive(  # type: ignore[no-untyped-def]
     monkeypatch.setattr(QMessageBox, "open", lambda self: None)  # the "token created" notice
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.create_button.click()
-    wait_for(qtbot, lambda: panel.table.rowCount() >= 1)
-    panel.table.selectRow(0)
+    # the new token's row: the table is rebuilt when the list arrives, maybe after other rows
+    wait_for(qtbot, lambda: _row_named(panel, "Club website") >= 0)
+    panel.table.selectRow(_row_named(panel, "Club website"))
+    wait_for(qtbot, panel.revoke_button.isEnabled)
     # The irreversible-action question (views/confirm.py), answered "yes"
     monkeypatch.setattr(server_panel, "confirm_irreversible", lambda *a, **k: True)
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
@@ -237,3 +239,12 @@ def _drive(  # type: ignore[no-untyped-def]
     window.commands.refresh.trigger()
     wait_for(qtbot, lambda: c.grid.rowCount() == 2 and not c.grid.loading)
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Escape)
+
+
+def _row_named(panel: Any, name: str) -> int:
+    """The tokens table's row of the token called `name`, or -1."""
+    for row in range(panel.table.rowCount()):
+        item = panel.table.item(row, 0)
+        if item is not None and item.text().startswith(f"{name} ("):
+            return row
+    return -1
