@@ -17,7 +17,7 @@ from core.records import FileRecord
 from core.tokens import TokenInfo, TokenStore
 from server.errors import ApiError
 from server.params import check_query
-from server.ratelimit import too_many
+from server.ratelimit import guesser, too_many
 from server.state import (
     AUDIT,
     AUTH,
@@ -170,7 +170,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             request.app[METRICS].auth_blocks.inc()
             logger.warning(
                 "Blocked %s for %d s after %d failed authentications within %d s",
-                address,
+                guesser(address),
                 limit.window,
                 limit.limit,
                 limit.window,

@@ -3,6 +3,7 @@ limit on failed authentications per client address."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -89,6 +90,9 @@ class FailedAuthLimit:
     unseen, a valid one too: answered, it would tell a guess right while the guessing goes on.
     Requests of it without a credential (public files, /health) are served as before.
 
+    An IPv6 client counts by its /64 (`guesser`): one host is usually given a whole /64, and
+    per address it could take a fresh one for every 20 guesses.
+
     Memory is bounded: at most `limit` times for each of MAX_ADDRESSES addresses with recent
     failures (past that, the address that failed first is forgotten) and MAX_ADDRESSES blocked
     addresses (past that, the block that ends first is lifted early). `limit` 0 turns it off.
@@ -104,6 +108,7 @@ class FailedAuthLimit:
 
     def retry_after(self, address: str) -> float:
         """Seconds until `address` may present credentials again; 0 when it may now."""
+        address = guesser(address)
         until = self._blocked.get(address)
         if until is None:
             return 0.0
@@ -117,6 +122,7 @@ class FailedAuthLimit:
         """Counts a failure of `address`; True when it starts a block."""
         if self.limit <= 0:
             return False
+        address = guesser(address)
         now = self.clock()
         times = self._failures.get(address)
         if times is None or (times and times[-1] <= now - self.window):
@@ -138,3 +144,17 @@ class FailedAuthLimit:
             del self._blocked[next(iter(self._blocked))]
         self._blocked.pop(address, None)
         self._blocked[address] = until
+
+
+def guesser(address: str) -> str:
+    """Who FailedAuthLimit counts: an IPv6 address's /64 (an IPv4-mapped one as IPv4), any
+    other address (IPv4, "unknown") as it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return address

@@ -17,7 +17,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from server.ratelimit import FailedAuthLimit
+from server.ratelimit import FailedAuthLimit, guesser
 from server.state import FAILED_AUTH
 from tests.conftest import make_settings
 from tests.media import make_jpeg
@@ -163,3 +163,22 @@ def test_the_tracked_addresses_are_bounded() -> None:
     assert len(limit._blocked) == ratelimit.MAX_ADDRESSES
     assert limit.retry_after(f"b{ratelimit.MAX_ADDRESSES + 49}") == 60.0
     assert limit.retry_after("b0") == 0.0
+
+
+def test_an_ipv6_client_counts_by_its_64(site: Site) -> None:
+    """A host usually holds a whole IPv6 /64: guesses from fresh addresses of it add up, and
+    its block covers the /64; a neighbouring /64 is another client."""
+    image = f"/stream/{site.file_id}/image"
+    for n in range(20):
+        assert site.call(image, f"2001:db8:1:2::{n + 1:x}", bearer("mdk_guess")).status == 401
+    _blocked(site.call(image, "2001:db8:1:2:ffff::9", bearer(site.tokens.read)))
+    assert site.call(image, "2001:db8:1:3::1", bearer(site.tokens.read)).status == 200
+    assert site.call(image, GUESSER, bearer(site.tokens.read)).status == 200
+
+
+def test_who_is_counted() -> None:
+    assert guesser("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert guesser("fe80::1%eth0") == "fe80::/64"
+    assert guesser("::ffff:203.0.113.7") == "203.0.113.7"
+    assert guesser("203.0.113.7") == "203.0.113.7"
+    assert guesser("unknown") == "unknown"
