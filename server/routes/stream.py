@@ -12,7 +12,12 @@ from core.records import FileRecord
 from core.storage.disposition import content_disposition
 from core.video.service import choose_video, renditions
 from server.auth import FILE, ensure_file_access, requires
-from server.caching import file_cache_control, is_versioned, versioned_link
+from server.caching import (
+    UNVERSIONED_MAX_AGE,
+    file_cache_control,
+    is_versioned,
+    versioned_link,
+)
 from server.errors import ApiError
 from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
@@ -33,7 +38,6 @@ from server.video_access import (
 )
 
 routes = web.RouteTableDef()
-PUBLIC_STREAM_MAX_AGE = 86400
 
 
 async def _ready(request: web.Request, kind: str | None, action: str) -> FileRecord:
@@ -61,8 +65,10 @@ INTERIM_MAX_AGE = 60
 
 
 def _cache_control(request: web.Request, record: FileRecord) -> str:
-    """A video's original (its URL serves a rendition later: server/caching.py for the rest)."""
-    return cache_control(request, record, False, PUBLIC_STREAM_MAX_AGE)
+    """A video's original: its URL has no content tag (a rendition may come later), so a public
+    answer lives as long as any unversioned one (server/caching.py): made private or trashed,
+    the file must not go on playing from shared caches for a day."""
+    return cache_control(request, record, False, UNVERSIONED_MAX_AGE)
 
 
 def _interim_cache_control(record: FileRecord) -> str:
