@@ -70,6 +70,26 @@ def test_jobs_dock_lists_cancels_and_retries_and_tiles_know_the_state(
     wait_for(qtbot, lambda: (window.processing.get(record.id) or {}).get("state") == "done")
 
 
+def test_jobs_dock_names_the_files_and_follows_a_rename(
+    qtbot, window: MainWindow, vlib: Library, tmp_path: Path
+) -> None:
+    """The File column showed the file's id ("1"); it shows its name, the id in the tooltip."""
+    record = vlib.uploads.ingest(media.make_avi(tmp_path / "long jump.avi", seconds=1), "video")
+    dock = window.jobs_dock
+    dock.refresh()
+    wait_for(qtbot, lambda: dock.table.rowCount() == 3)
+
+    def files() -> set[str]:
+        return {dock.table.item(r, 1).text() for r in range(dock.table.rowCount())}
+
+    wait_for(qtbot, lambda: files() == {"long jump.avi"})
+    assert str(record.id) in dock.table.item(0, 1).toolTip()
+    process_all(vlib)  # then no job event refreshes the table: only the rename can
+    wait_for(qtbot, lambda: {job.state for job in dock.jobs} == {"done"})
+    vlib.update_file(record.id, {"original_filename": "long jump, final.avi"})
+    wait_for(qtbot, lambda: files() == {"long jump, final.avi"})
+
+
 def test_details_show_renditions_and_copy_link_gives_the_watch_page(
     qtbot, window: MainWindow, vlib: Library, tmp_path: Path
 ) -> None:

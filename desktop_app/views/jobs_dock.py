@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import NotFound
 from core.events import ChangeEvent, EventKind
 from core.jobs import ACTIVE, RETRYABLE, JobRecord, JobState, Processing, combine
 from core.library import Library
@@ -218,6 +219,18 @@ class ProcessingLine(QLabel):
         self.show()
 
 
+def _read_jobs(library: Library, state: str | None) -> tuple[list[JobRecord], dict[int, str]]:
+    """The jobs listed and the names of their files (runs in the dock's worker thread)."""
+    jobs, _total = library.jobs.list(state, None, 500, 0)
+    names = {}
+    for file_id in {job.file_id for job in jobs}:
+        try:
+            names[file_id] = library.get_file(file_id).original_filename
+        except NotFound:  # deleted meanwhile: its id is all there is to show
+            continue
+    return jobs, names
+
+
 class JobsDock(QDockWidget):
     """Every processing job: progress, cancel, retry, reprocess."""
 
@@ -286,6 +299,7 @@ class JobsDock(QDockWidget):
         column.addWidget(self.status)
         self.setWidget(body)
         self.jobs: list[JobRecord] = []
+        self.names: dict[int, str] = {}  # file id → file name, of the files listed
         self._loaded = False  # the first list has arrived
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -324,25 +338,26 @@ class JobsDock(QDockWidget):
 
     # ---- data -------------------------------------------------------------------------------
     def on_event(self, event: ChangeEvent) -> None:
-        if event.kind in ("processing", "deleted") and not self._timer.isActive():
+        listed = event.file_id is not None and event.file_id in self.names
+        renamed = event.kind == EventKind.UPDATED and listed  # the File column shows its name
+        if (event.kind in ("processing", "deleted") or renamed) and not self._timer.isActive():
             self._timer.start()
 
     def refresh(self) -> None:
         state = self.filter.currentData()
-        self.runner.submit(
-            self.library.jobs.list, state, None, 500, 0, on_result=lambda r: self._fill(r[0])
-        )
+        self.runner.submit(_read_jobs, self.library, state, on_result=lambda r: self._fill(*r))
 
-    def _fill(self, jobs: list[JobRecord]) -> None:
+    def _fill(self, jobs: list[JobRecord], names: dict[int, str] | None = None) -> None:
         selected = self.selected()
         keep = selected.id if selected else None
         self.jobs, self._loaded = jobs, True
+        self.names = dict(names or {})
         self._update_states(jobs)
         self.table.setRowCount(len(jobs))
         for row, job in enumerate(jobs):
             values = [
                 str(job.id),
-                str(job.file_id),
+                self.names.get(job.file_id, f"#{job.file_id}"),
                 kind_text(job.kind),
                 state_text(job.state),
                 "",
@@ -353,6 +368,8 @@ class JobsDock(QDockWidget):
                 item = QTableWidgetItem(text)
                 if col == self.COLUMNS - 1 and text:
                     item.setToolTip(job_reason(job).full())  # a failure's English message too
+                elif col == 1:  # the id the API and the logs speak of
+                    item.setToolTip(self.tr("File id: %1").replace("%1", str(job.file_id)))
                 self.table.setItem(row, col, item)
             bar = QProgressBar(self.table)
             bar.setRange(0, 100)
