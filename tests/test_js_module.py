@@ -179,6 +179,15 @@ async def test_demo_page_from_another_origin_uploads_with_progress(
         )
         assert status.startswith("Stored as #"), status
         assert await browser.evaluate("document.getElementById('bar').value") == 1
+        # its link: the private file's signed link, shown once asked, opening without a token
+        link = await browser.evaluate(
+            """new Promise((ok) => { const t = setInterval(() => {
+                 const a = document.getElementById('link');
+                 if (!a.hidden) { clearInterval(t); ok(a.href); } }, 50); })"""
+        )
+        assert "sig=" in link and token not in link, link
+        assert http_call(link).body == media_dir.png.read_bytes()
+        assert await browser.evaluate("document.getElementById('status').value") == status
 
         # 2. The module from script: a real JPEG and a real MP4, progress observed
         for path, mime, kind in (
@@ -280,6 +289,47 @@ async def test_stream_url_of_a_file_record_carries_its_content_tag(
     # what the tag is for: the answer may be kept for good
     cached = http_call(urls["photo"]).headers["Cache-Control"]
     assert "immutable" in cached, cached
+
+
+async def test_share_url_never_puts_the_token_in_a_link(
+    server: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """shareUrl: a public file's link needs no token; a private file's is a signed link asked
+    with the token (the watch page for a video, the download otherwise) that opens without
+    one; no link carries the token."""
+    public_photo = library.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    public_clip = library.uploads.ingest(media_dir.mp4, "video", is_public=True)
+    private_photo = library.uploads.ingest(media_dir.png, "image")
+    private_clip = library.uploads.ingest(media_dir.webm, "video")
+    token = make_tokens(library).read
+    records = {
+        name: http_call(f"{server.url}/files/{record.id}", headers=bearer(token)).json()
+        for name, record in (
+            ("public_photo", public_photo),
+            ("public_clip", public_clip),
+            ("private_photo", private_photo),
+            ("private_clip", private_clip),
+        )
+    }
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        links = await browser.evaluate(
+            f"import('/static/mediadesk.js').then(async m => {{ const r = {json.dumps(records)}; "
+            f"const out = {{}}; for (const k of Object.keys(r)) "
+            f"out[k] = await m.shareUrl(r[k], {{token: {json.dumps(token)}, expiresIn: 600}}); "
+            f"return out; }})"
+        )
+    assert links["public_photo"] == (
+        f"{server.url}/stream/{public_photo.id}/image?v={public_photo.content_tag}"
+    )
+    assert links["public_clip"] == f"{server.url}/watch/{public_clip.id}"
+    assert "/watch/" in links["private_clip"] and "sig=" in links["private_clip"]
+    assert "sig=" in links["private_photo"]
+    for name, link in links.items():
+        assert token not in link and "access_token" not in link, name
+        opened = http_call(link)  # as whoever the link was handed to: no token
+        assert opened.status == 200, (name, opened.status)
+    assert http_call(links["private_photo"]).body == media_dir.png.read_bytes()
 
 
 async def test_the_served_modules_reason_codes_are_cores(server: EmbeddedServer) -> None:

@@ -270,3 +270,23 @@ export function streamUrl(file, { baseUrl, kind, token } = {}) {
 export function watchUrl(file, { baseUrl } = {}) {
   return `${base(baseUrl)}/watch/${encodeURIComponent(idOf(file))}`;
 }
+
+/**
+ * A link to hand to someone else, from a file as the server answered it. A public file's is
+ * its player page (video) or its stream URL, which need no token; a private file's is a
+ * signed link asked from the server with `token` (read scope) — the watch page for a video,
+ * the download otherwise — that works without a token until it expires (`expiresIn`
+ * seconds; the server's default and bounds apply). Never a URL with the token in it.
+ */
+export async function shareUrl(file, { baseUrl, token, expiresIn } = {}) {
+  if (!isRecord(file)) throw new TypeError("shareUrl needs the file as the server answered it");
+  const video = file.file_type === "video";
+  if (file.is_public) return video ? watchUrl(file, { baseUrl }) : streamUrl(file, { baseUrl });
+  const query = new URLSearchParams();
+  if (video) query.set("kind", "watch");
+  if (expiresIn) query.set("expires_in", String(expiresIn));
+  const path = `/files/${encodeURIComponent(idOf(file))}/presigned-url`;
+  const signed = await request("GET", `${base(baseUrl)}${path}?${query}`, { token });
+  return signed.url;
+}
+
