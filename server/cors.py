@@ -35,7 +35,7 @@ EXPOSE_HEADERS = (
     "Location, Retry-After, X-Request-ID, Last-Modified, "
     "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Tus-Resumable, "
     "Tus-Version, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm, MediaDesk-File-Id, "
-    "MediaDesk-Duplicate, X-MediaDesk-Rendition"
+    "MediaDesk-Duplicate, X-MediaDesk-Rendition, X-MediaDesk-Width, Content-Location"
 )
 MAX_AGE = "600"
 

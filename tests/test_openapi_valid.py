@@ -9,6 +9,10 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from core.library import Library
+from server.app import create_app
+from tests.server_fixtures import server_config
+
 
 async def test_served_spec_is_valid_openapi_31(api: Any) -> None:
     spec = await (await api.get("/openapi.json")).json()
@@ -30,3 +34,32 @@ async def test_job_reason_codes_are_cores(api: Any) -> None:
     codes = [*SKIP_REASONS, *FAILURE_REASONS, None]
     assert schemas["Job"]["properties"]["reason"]["enum"] == codes
     assert schemas["Processing"]["properties"]["reasons"]["additionalProperties"]["enum"] == codes
+
+
+# Response headers every page may read across origins without being exposed (Fetch standard)
+SAFELISTED = {"cache-control", "content-language", "content-length", "content-type"}
+SAFELISTED |= {"expires", "last-modified", "pragma"}
+
+
+async def test_every_documented_answer_header_is_exposed_to_other_origins(
+    aiohttp_client: Any, library: Library
+) -> None:
+    """A header the spec says an answer carries is one a client wants to read; from a page on
+    another origin it can only if CORS exposes it by name (server/cors.py)."""
+    origin = "https://coach.example"
+    config = server_config(library, cors_origins=(origin,))
+    api = await aiohttp_client(create_app(library, config=config))
+    spec = await (await api.get("/openapi.json")).json()
+    answers = [
+        answer
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for answer in operation.get("responses", {}).values()
+    ]
+    answers += spec.get("components", {}).get("responses", {}).values()
+    documented = {name for answer in answers for name in answer.get("headers", {})}
+    assert {"X-MediaDesk-Width", "Upload-Offset", "Retry-After"} <= documented
+    reply = await api.get("/health", headers={"Origin": origin})
+    exposed = {h.strip().lower() for h in reply.headers["Access-Control-Expose-Headers"].split(",")}
+    assert sorted(n for n in documented if n.lower() not in exposed | SAFELISTED) == []
