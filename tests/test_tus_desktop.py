@@ -85,6 +85,45 @@ def test_pause_and_resume_go_on_from_the_last_part(
         controller.shutdown()
 
 
+def test_cancel_all_takes_paused_rows_and_drops_their_parts(
+    qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
+) -> None:
+    """With only paused rows left, Cancel all was disabled (only each row's Remove got rid of
+    them) and the bytes sent stayed for a week: it cancels them and the upload is dropped."""
+    from core.errors import NotFound
+    from desktop_app.views.upload_dock import UploadDock
+
+    source = noise_png(tmp_path / "match.png")
+    controller = UploadController(lib, max_parallel=1, persist=False)
+    dock = UploadDock(controller)
+    qtbot.addWidget(dock)
+    try:
+        controller.add_paths([source])
+        item = wait_sending(qtbot, controller, 0.2)
+        upload_id = item.upload_id
+        assert upload_id and lib.resumable.get(upload_id).offset >= 0
+        controller.pause(item.id)
+        wait_state(qtbot, controller, UploadState.PAUSED)
+        dock.table.clearSelection()
+        wait_for(qtbot, dock.cancel_button.isEnabled)
+        assert dock.cancel_button.text() == "Cancel all"
+        dock.cancel_button.click()
+        assert item.state == UploadState.CANCELLED
+        assert not dock.cancel_button.isEnabled()
+
+        def dropped() -> bool:
+            try:
+                lib.resumable.get(upload_id)
+            except NotFound:
+                return True
+            return False
+
+        wait_for(qtbot, dropped)
+        assert not any(lib.resumable.folder.glob(f"{upload_id}*"))
+    finally:
+        controller.shutdown()
+
+
 def test_closing_the_app_pauses_and_the_next_start_resumes(
     qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -12,7 +13,7 @@ from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.errors import Cancelled, StorageUnavailable
+from core.errors import Cancelled, NotFound, StorageUnavailable, UploadGone
 from core.filenames import clean_filename
 from core.library import Library
 from core.mediatypes import sniff_file
@@ -162,6 +163,13 @@ def _send(
     )
 
 
+def _discard_upload(library: Library, upload_id: str) -> None:
+    """Drops a cancelled or removed row's resumable upload (worker thread): its bytes here and
+    its multipart upload in the bucket, which otherwise waited for the 7-day expiry."""
+    with contextlib.suppress(NotFound, UploadGone):  # already gone: expired or swept
+        library.resumable.terminate(upload_id, owner="desktop")
+
+
 class UploadController(QObject):
     """Owns the queue model; at most `max_parallel` files are ingested at the same time."""
 
@@ -192,6 +200,7 @@ class UploadController(QObject):
             QueueJournal(journal_file(self._queue_file)) if self._queue_file is not None else None
         )
         self._disk = TaskRunner(max_threads=1, parent=self)
+        self._cleanup = TaskRunner(max_threads=1, parent=self)
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY)
@@ -279,6 +288,8 @@ class UploadController(QObject):
             item = self.model.item(item_id)
             paused = item is not None and (item.pause_requested or self._closing)
             self.model.set_state(item_id, UploadState.PAUSED if paused else UploadState.CANCELLED)
+            if not paused:
+                self._discard(item_id)  # the worker has let go of it now
         elif isinstance(result, StorageUnavailable | OSError) and self._resumable(item_id):
             # The bytes sent so far are kept: wait for the storage and go on from there
             message = describe_error(result)
@@ -333,11 +344,15 @@ class UploadController(QObject):
 
     # ---- user actions -------------------------------------------------------------------------
     def cancel(self, item_id: int) -> None:
-        self.model.cancel(item_id)
+        item = self.model.item(item_id)
+        paused = item is not None and item.state == UploadState.PAUSED
+        if self.model.cancel(item_id) and paused:
+            self._discard(item_id)  # no worker holds it: a running row's goes when it stops
 
     def cancel_all(self) -> None:
+        """Cancels every row still to do, paused ones too."""
         for item in self.model.items():
-            self.model.cancel(item.id)
+            self.cancel(item.id)
 
     def pause(self, item_id: int) -> None:
         self.model.pause(item_id)
@@ -367,11 +382,29 @@ class UploadController(QObject):
 
     def remove(self, item_id: int) -> None:
         self._note_gone(item_id, "removed")
+        item = self.model.item(item_id)
+        if item is not None and not item.state.active:
+            self._discard(item_id)
         self.model.remove(item_id)
         self._schedule_save()
 
     def clear_finished(self) -> None:
         self.model.clear_finished()
+
+    def _discard(self, item_id: int) -> None:
+        """Drops the resumable upload of a row that will not go on (not of a stored file)."""
+        item = self.model.item(item_id)
+        if item is None or item.upload_id is None:
+            return
+        if item.state in (UploadState.DONE, UploadState.DUPLICATE):
+            return  # the upload became the file: nothing is left over
+        upload_id, item.upload_id = item.upload_id, None
+        self._cleanup.submit(
+            _discard_upload,
+            self.library,
+            upload_id,
+            on_error=lambda exc: logger.warning("Could not drop upload %s: %s", upload_id, exc),
+        )
 
     # ---- the queue on disk ------------------------------------------------------------------
     def _restore_failed(self, exc: BaseException) -> None:
@@ -503,6 +536,7 @@ class UploadController(QObject):
             item.cancel.set()
         self._uploads.shutdown(wait_ms)
         self._walker.shutdown()
+        self._cleanup.shutdown()
         self._disk.shutdown()  # a save under way ends first; the one below comes last
         if self._queue_file is not None and self._journal is not None:
             try:

@@ -192,7 +192,14 @@ class UploadQueueModel(QAbstractTableModel):
         detail: str = "",
     ) -> None:
         item = self.item(item_id)
-        if item is None or (item.state.finished and state != UploadState.QUEUED):
+        # a paused row has no worker left to report: cancelling it is the user's
+        cancelling_paused = item is not None and (item.state, state) == (
+            UploadState.PAUSED,
+            UploadState.CANCELLED,
+        )
+        if item is None or (
+            item.state.finished and state != UploadState.QUEUED and not cancelling_paused
+        ):
             return  # e.g. a late report for a row the user already cancelled
         item.state, item.reason, item.detail = state, reason, detail
         if file_id is not None:
@@ -256,12 +263,14 @@ class UploadQueueModel(QAbstractTableModel):
         self._total_changed()
 
     def cancel(self, item_id: int) -> bool:
-        """Signals the worker; a queued row is cancelled at once. False if already finished."""
+        """Signals the worker; a queued or paused row is cancelled at once. False if already
+        finished otherwise (a paused row is still to do: only Remove got rid of it)."""
         item = self.item(item_id)
-        if item is None or item.state.finished:
+        if item is None or (item.state.finished and item.state != UploadState.PAUSED):
             return False
+        item.pause_requested = False  # a pause asked before: the worker's stop is a cancel now
         item.cancel.set()
-        if item.state == UploadState.QUEUED:
+        if item.state in (UploadState.QUEUED, UploadState.PAUSED):
             self.set_state(item_id, UploadState.CANCELLED)
         return True
 

@@ -327,7 +327,9 @@ class UploadDock(QDockWidget):
         self.retry_button.setEnabled(retryable or failed)
         self.retry_button.setText(self.tr("Retry") if retryable else self.tr("Retry failed"))
         active = {"queued", "validating", "uploading"}
-        self.cancel_button.setEnabled(bool(states & active) if states else self._any_active())
+        # paused rows are still to do: Cancel takes them too (only Remove did)
+        to_do = active | {"paused"}
+        self.cancel_button.setEnabled(bool(states & to_do) if states else self._any_to_do())
         self.cancel_button.setText(self.tr("Cancel") if states else self.tr("Cancel all"))
         self.clear_button.setEnabled(any(UploadState(s).clearable for s in counts))
         scope = states or set(counts)
@@ -338,9 +340,14 @@ class UploadDock(QDockWidget):
         else:
             self.pause_button.setText(self.tr("Pause all") if pausing else self.tr("Resume all"))
 
-    def _any_active(self) -> bool:
+    def _any_to_do(self) -> bool:
         return bool(
-            self.model.count(UploadState.QUEUED, UploadState.VALIDATING, UploadState.UPLOADING)
+            self.model.count(
+                UploadState.QUEUED,
+                UploadState.VALIDATING,
+                UploadState.UPLOADING,
+                UploadState.PAUSED,
+            )
         )
 
     def _on_total(self, per_mille: int, running: int) -> None:
