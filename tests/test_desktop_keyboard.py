@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
@@ -319,6 +320,34 @@ def test_ctrl_a_selects_every_file_of_the_view_not_only_the_loaded_pages(
     _key(qtbot, Key.Key_A, CTRL)
     wait_for(qtbot, lambda: len(_selected_names(window)) == 120)
     assert grid.rowCount() == 120
+
+
+def test_edit_menu_lists_select_all_with_its_shortcut(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Ctrl+A worked but the Edit menu did not list it: Select all is there, with Ctrl+A,
+    enabled while the view has files, and selects all of them (the rest loaded first)."""
+    edit = next(m.menu() for m in window.menuBar().actions() if m.menu() and m.text() == "&Edit")
+    select_all = window.commands.select_all
+    assert select_all in edit.actions()  # type: ignore[union-attr]
+    assert select_all.shortcut() == QKeySequence(QKeySequence.StandardKey.SelectAll)
+    assert not select_all.isEnabled()  # an empty library: nothing to select
+    _rows(qtbot, window, 120)
+    wait_for(qtbot, select_all.isEnabled)
+    select_all.trigger()  # as the menu does
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 120)
+    window.browser.grid.clearSelection()
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_A, CTRL)  # the shortcut, from the grid
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 120)
+    search = window.browser.search
+    search.setText("relay")
+    search.setFocus()
+    wait_for(qtbot, search.hasFocus)
+    _key(qtbot, Key.Key_A, CTRL)  # in a text field Ctrl+A stays the field's
+    assert search.selectedText() == "relay"
 
 
 # ---- 2. and 3. the details editor keeps its keys ------------------------------------------------

@@ -21,6 +21,7 @@ class Actions:
     restore: QAction
     delete: QAction
     undo_trash: QAction
+    select_all: QAction
     find: QAction
     preview: QAction
     refresh: QAction
@@ -35,7 +36,7 @@ translate = QCoreApplication.translate  # this name: lupdate reads translate("Co
 # Keys that editable widgets use themselves (Space ticks a check box and presses a button,
 # Delete and Shift+Delete edit text): these act on the grid's files only while the grid has
 # the focus. The main window adds them to the grid (its context menu); the menus show them.
-GRID_ONLY = ("preview", "trash", "delete")
+GRID_ONLY = ("preview", "trash", "delete", "select_all")  # Ctrl+A selects text in a field
 
 
 def _action(
@@ -71,6 +72,7 @@ def build_actions(window: QMainWindow) -> Actions:
         "restore": (translate("MainWindow", "Re&store"), "Ctrl+R"),
         "delete": (translate("MainWindow", "&Delete permanently"), "Shift+Delete"),
         "undo_trash": (translate("MainWindow", "&Undo move to trash"), std.Undo),
+        "select_all": (translate("MainWindow", "Select &all"), std.SelectAll),
         "find": (translate("MainWindow", "&Find"), "Ctrl+F"),
         "preview": (translate("MainWindow", "&Preview"), "Space"),
         "refresh": (translate("MainWindow", "Re&fresh"), "F5"),
@@ -95,6 +97,8 @@ def build_menus(window: QMainWindow, a: Actions) -> None:
         file_menu.addSeparator() if action is None else file_menu.addAction(action)
     edit = bar.addMenu(translate("MainWindow", "&Edit"))
     edit.addAction(a.undo_trash)
+    edit.addSeparator()
+    edit.addAction(a.select_all)
     edit.addSeparator()
     for action in (a.rename, a.copy_link, None, a.trash, a.restore, a.delete, None, a.find):
         edit.addSeparator() if action is None else edit.addAction(action)

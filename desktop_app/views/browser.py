@@ -251,6 +251,11 @@ class FileBrowser(QWidget):
                 return True
         return super().eventFilter(watched, event)
 
+    def select_all(self) -> None:
+        """Edit ▸ Select all (Ctrl+A in the grid): every file of the view."""
+        if not self._select_all():
+            self.grid.selectAll()
+
     def _select_all(self) -> bool:
         """True when Ctrl+A is taken care of here: the rest of the view is loaded first (Qt
         selected the loaded pages only: "101 files selected" of 1,004, and Delete trashed

@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         grid = self.browser.grid
         grid.setContextMenuPolicy(policy)
         grid.addActions([a.preview, a.copy_link, a.export, a.rename, a.trash, a.restore, a.delete])
+        grid.addAction(a.select_all)  # its Ctrl+A acts in the grid; text fields keep theirs
 
     def _connect(self) -> None:
         c, a = self.controller, self.commands
@@ -302,6 +303,10 @@ class MainWindow(QMainWindow):
         a.delete.triggered.connect(self.delete_permanently)
         a.undo_trash.triggered.connect(self.undo_trash)
         a.find.triggered.connect(self.focus_search)
+        a.select_all.triggered.connect(self.browser.select_all)
+        for changed in (c.grid.rowsInserted, c.grid.rowsRemoved, c.grid.modelReset):
+            changed.connect(self._update_select_all)
+        self._update_select_all()
         a.preview.triggered.connect(self.preview)
         a.refresh.triggered.connect(c.refresh)
         a.copy_link.triggered.connect(self.copy_link)
@@ -331,6 +336,10 @@ class MainWindow(QMainWindow):
         a.restore.setEnabled(record is not None and record.is_trashed)
         a.delete.setEnabled(record is not None)
         self._update_rename(record)
+
+    def _update_select_all(self, *_: object) -> None:
+        # as the grid allows: nothing to select in an empty view
+        self.commands.select_all.setEnabled(self.controller.grid.rowCount() > 0)
 
     def _update_rename(self, record: FileRecord | None) -> None:
         # F2 renames the file shown or, in an athlete's view, the athlete: with neither, the
