@@ -164,14 +164,25 @@ def _known_message(exc: MediaDeskError) -> str | None:
                 .replace("%1", content_type)
                 .replace("%2", setting)
             )
+    if exc.code == "unsupported_type" and reason == "unknown_content":
+        # Nothing recognised in it (a text file, a document): "This type of file (unknown
+        # content)" read like a damaged file; it is simply not a photo or video we take
+        accepted = _type_names(exc.details.get("allowed"))
+        if accepted:
+            return QCoreApplication.translate(
+                "Errors",
+                "This file is not an image or video of a type MediaDesk accepts. This library "
+                "accepts %1 files.",
+            ).replace("%1", accepted)
+        return QCoreApplication.translate(
+            "Errors",
+            "This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP "
+            "and GIF photos and MP4, MOV, AVI, WMV and WebM videos.",
+        )
     if exc.code == "unsupported_type":
         found = exc.details.get("found")
-        if reason == "unknown_content" or isinstance(found, str):
-            what = (
-                found
-                if isinstance(found, str)
-                else QCoreApplication.translate("Errors", "unknown content")
-            )
+        if isinstance(found, str):
+            what = found
             accepted = _type_names(exc.details.get("allowed"))
             if accepted:  # what this library accepts (its ALLOWED_* settings)
                 return (

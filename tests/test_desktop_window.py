@@ -71,6 +71,27 @@ def wait_uploads(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-
     )
 
 
+def test_a_text_file_is_said_to_be_no_image_or_video_mediadesk_accepts(
+    qtbot,
+    window: MainWindow,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A dropped .txt read "This type of file (unknown content) is not supported", as if the
+    file were damaged; the row says what it is not. The machine code stays the same."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Relay order: Ana, Luis, Marta, Sofía\n")
+    drop(window, [notes])
+    wait_uploads(qtbot, window)
+    (item,) = window.uploads.model.items()
+    assert item.state == UploadState.FAILED
+    assert item.reason == (
+        "This file is not an image or video of a type MediaDesk accepts. This library accepts "
+        "JPEG, PNG, WebP, GIF, MP4, AVI, MOV, WMV, WebM files."
+    )
+    assert item.error is not None
+    assert (item.error["code"], item.error["reason"]) == ("unsupported_type", "unknown_content")
+
+
 def ingest(library: Library, path: Path, kind: str = "image", **kw: object):  # type: ignore[no-untyped-def]
     return library.uploads.ingest(path, kind, **kw)  # type: ignore[arg-type]
 
