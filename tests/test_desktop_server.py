@@ -188,3 +188,31 @@ def test_revoke_is_offered_only_for_a_selected_active_token(
     wait_for(qtbot, lambda: panel.table.item(0, 3).text().startswith("revoked"))
     assert panel.table.selectionModel().isRowSelected(0)  # still chosen, but nothing to do
     assert not panel.revoke_button.isEnabled()
+
+
+def test_a_revoked_token_keeps_its_name_readable(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+) -> None:
+    """Once the State column read "revoked <date and time>", it took the width of the token's
+    name beside it, which was cut: the date is in the tooltip, the name keeps its width."""
+    panel = window.server_panel
+    window.resize(1024, 768)
+    window.show()
+    window.server_dock.show()
+    window.server_dock.raise_()
+    with qtbot.waitSignal(window.server.tokenCreated, timeout=TIMEOUT):
+        window.server.create_token("camera", "upload")
+    wait_for(qtbot, lambda: panel.table.rowCount() == 1)
+    wait_for(qtbot, lambda: panel.table.columnWidth(0) > 0)
+    name_width = panel.table.columnWidth(0)
+    window.server.revoke_token(window.server.tokens.list()[0].id)
+    wait_for(qtbot, lambda: panel.table.item(0, 3).text() == "revoked")
+    state = panel.table.item(0, 3)
+    assert state.toolTip().startswith("revoked ") and len(state.toolTip()) > len("revoked ")
+    qtbot.wait(1)  # let the header fit the new contents
+    name = panel.table.item(0, 0)
+    needed = panel.table.fontMetrics().horizontalAdvance(name.text())
+    assert name_width >= needed  # whole while active
+    assert panel.table.columnWidth(0) >= needed  # and still whole once revoked
+    assert name.toolTip() == name.text()

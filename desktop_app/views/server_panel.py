@@ -135,10 +135,12 @@ class ServerPanel(QWidget):
         self.table = read_only_table(
             box, [self.tr("Name"), self.tr("Scope"), self.tr("Created"), self.tr("State")]
         )
-        for column_index in (1, 2, 3):
-            self.table.horizontalHeader().setSectionResizeMode(
-                column_index, QHeaderView.ResizeMode.ResizeToContents
-            )
+        # Every column fits its contents, the name's too (stretched, it gave way to the others
+        # and was cut): a narrow dock scrolls sideways; the last column takes the spare width
+        header = self.table.horizontalHeader()
+        for column_index in (0, 1, 2, 3):
+            header.setSectionResizeMode(column_index, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         column.addWidget(self.table, 1)
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
@@ -321,11 +323,14 @@ class ServerPanel(QWidget):
             name = QTableWidgetItem(f"{token.name} ({token.prefix}…)")
             name.setData(Qt.ItemDataRole.UserRole, token.id)
             name.setData(ACTIVE_ROLE, token.active)
-            state = (
-                self.tr("active")
-                if token.active
-                else self.tr("revoked %1").replace("%1", datetime_text(token.revoked_at))
-            )
+            # "revoked" alone, the date in the tooltip: the column fits its contents, and
+            # "revoked 12/2/26, 10:41 AM" took the width of the name beside it, which was cut
+            state = QTableWidgetItem(self.tr("active") if token.active else self.tr("revoked"))
+            if not token.active:
+                state.setToolTip(
+                    self.tr("revoked %1").replace("%1", datetime_text(token.revoked_at))
+                )
+            name.setToolTip(name.text())  # whole, where a narrow panel cuts it
             scope_name, scope_text = self._scope_texts(token.scope)
             scope = QTableWidgetItem(scope_name)
             scope.setToolTip(scope_text)
@@ -334,7 +339,7 @@ class ServerPanel(QWidget):
                     name,
                     scope,
                     QTableWidgetItem(datetime_text(token.created_at) or DASH),
-                    QTableWidgetItem(state),
+                    state,
                 )
             ):
                 self.table.setItem(row, column, item)
