@@ -153,7 +153,7 @@ def test_every_error_code_reads_in_spanish(qapp) -> None:  # type: ignore[no-unt
             sniff_bytes(b"just some text, not a photo")
         wav = info.value
         message = describe_error(wav)
-        assert message.text.startswith("Este tipo de archivo (contenido desconocido) no es compat")
+        assert message.text.startswith("Este archivo no es una imagen ni un vídeo de un tipo que")
         assert message.detail == wav.message  # the English detail stays available
         limit = TooLarge("too large", details={"max_size": 250 * 1024 * 1024})
         assert describe_error(limit).text == (

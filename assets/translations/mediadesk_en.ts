@@ -4,7 +4,7 @@
 <context>
     <name>Confirm</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/confirm.py" line="33"/>
+        <location filename="../../desktop_app/views/confirm.py" line="35"/>
         <source>…and %n more</source>
         <translation>
             <numerusform>…and %n more</numerusform>
@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="565"/>
+        <location filename="../../desktop_app/views/browser.py" line="599"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="584"/>
+        <location filename="../../desktop_app/views/browser.py" line="618"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -45,7 +45,7 @@
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="419"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="436"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>Queued %n job again</numerusform>
@@ -83,7 +83,7 @@
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="129"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="133"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -91,7 +91,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="134"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -99,7 +99,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="135"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -110,7 +110,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="499"/>
+        <location filename="../../desktop_app/views/main_window.py" line="516"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n item to the library</numerusform>
@@ -118,7 +118,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="655"/>
+        <location filename="../../desktop_app/views/main_window.py" line="672"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -126,7 +126,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="660"/>
+        <location filename="../../desktop_app/views/main_window.py" line="677"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -134,7 +134,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="683"/>
+        <location filename="../../desktop_app/views/main_window.py" line="700"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -164,7 +164,7 @@
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -172,7 +172,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -205,7 +205,7 @@
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="361"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n failed</numerusform>

@@ -4,7 +4,7 @@
 <context>
     <name>Confirm</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/confirm.py" line="33"/>
+        <location filename="../../desktop_app/views/confirm.py" line="35"/>
         <source>…and %n more</source>
         <translation>
             <numerusform>…y %n más</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/confirm.py" line="45"/>
+        <location filename="../../desktop_app/views/confirm.py" line="47"/>
         <source>This cannot be undone.</source>
         <translation>No se puede deshacer.</translation>
     </message>
@@ -109,7 +109,7 @@
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="135"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="388"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
@@ -282,32 +282,32 @@
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="344"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="335"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="348"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="388"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="406"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="419"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="406"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="419"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="414"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="427"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -445,147 +445,152 @@
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="173"/>
-        <source>unknown content</source>
-        <translation>contenido desconocido</translation>
+        <location filename="../../desktop_app/errors.py" line="172"/>
+        <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
+        <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="178"/>
+        <location filename="../../desktop_app/errors.py" line="177"/>
+        <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
+        <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="189"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="185"/>
+        <location filename="../../desktop_app/errors.py" line="196"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="191"/>
+        <location filename="../../desktop_app/errors.py" line="202"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="193"/>
+        <location filename="../../desktop_app/errors.py" line="204"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="197"/>
+        <location filename="../../desktop_app/errors.py" line="208"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="230"/>
+        <location filename="../../desktop_app/errors.py" line="241"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="237"/>
+        <location filename="../../desktop_app/errors.py" line="248"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="242"/>
+        <location filename="../../desktop_app/errors.py" line="253"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="246"/>
+        <location filename="../../desktop_app/errors.py" line="257"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="251"/>
+        <location filename="../../desktop_app/errors.py" line="262"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="253"/>
+        <location filename="../../desktop_app/errors.py" line="264"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="258"/>
+        <location filename="../../desktop_app/errors.py" line="269"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="262"/>
+        <location filename="../../desktop_app/errors.py" line="273"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="271"/>
+        <location filename="../../desktop_app/errors.py" line="282"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="272"/>
+        <location filename="../../desktop_app/errors.py" line="283"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="273"/>
+        <location filename="../../desktop_app/errors.py" line="284"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="276"/>
+        <location filename="../../desktop_app/errors.py" line="287"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="279"/>
+        <location filename="../../desktop_app/errors.py" line="290"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="282"/>
+        <location filename="../../desktop_app/errors.py" line="293"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="291"/>
+        <location filename="../../desktop_app/errors.py" line="302"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="296"/>
+        <location filename="../../desktop_app/errors.py" line="307"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="299"/>
+        <location filename="../../desktop_app/errors.py" line="310"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="302"/>
+        <location filename="../../desktop_app/errors.py" line="313"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="306"/>
+        <location filename="../../desktop_app/errors.py" line="317"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="309"/>
+        <location filename="../../desktop_app/errors.py" line="320"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="314"/>
+        <location filename="../../desktop_app/errors.py" line="325"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="349"/>
+        <location filename="../../desktop_app/errors.py" line="360"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="358"/>
+        <location filename="../../desktop_app/errors.py" line="369"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -648,7 +653,7 @@
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="565"/>
+        <location filename="../../desktop_app/views/browser.py" line="599"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -656,17 +661,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="578"/>
+        <location filename="../../desktop_app/views/browser.py" line="612"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="581"/>
+        <location filename="../../desktop_app/views/browser.py" line="615"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="584"/>
+        <location filename="../../desktop_app/views/browser.py" line="618"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -674,7 +679,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="592"/>
+        <location filename="../../desktop_app/views/browser.py" line="626"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -683,7 +688,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="599"/>
+        <location filename="../../desktop_app/views/browser.py" line="633"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -692,7 +697,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="604"/>
+        <location filename="../../desktop_app/views/browser.py" line="638"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -701,7 +706,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="609"/>
+        <location filename="../../desktop_app/views/browser.py" line="643"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -710,7 +715,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="613"/>
+        <location filename="../../desktop_app/views/browser.py" line="647"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -800,61 +805,61 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="51"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="52"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="52"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="53"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="53"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="54"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="54"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="55"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="55"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="56"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="56"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="57"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="66"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="67"/>
         <source>original</source>
         <comment>rendition</comment>
         <translation>original</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="67"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
         <source>faststart</source>
         <comment>job kind</comment>
         <translation>inicio rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
         <source>web</source>
         <comment>job kind</comment>
         <translation>web</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
         <source>hls</source>
         <comment>job kind</comment>
         <translation>HLS</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
         <source>thumbnails</source>
         <comment>job kind</comment>
         <translation>miniaturas</translation>
@@ -863,87 +868,92 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="232"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="245"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="243"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="256"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="254"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="267"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="255"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="268"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="256"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="269"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="257"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="266"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="279"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="267"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="280"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="281"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="269"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="282"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="271"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="272"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="285"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="312"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="326"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="316"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="330"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="321"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="335"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="372"/>
+        <source>File id: %1</source>
+        <translation>Id. del archivo: %1</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="419"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="436"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -996,77 +1006,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="66"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="67"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="69"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="70"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="79"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="81"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="84"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="86"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="91"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="93"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="92"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="94"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="94"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="96"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="97"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="99"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="98"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="100"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="104"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="107"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="106"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="109"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="108"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="111"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="116"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="120"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="121"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="125"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="129"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="133"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1074,7 +1084,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="134"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1082,7 +1092,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="135"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -1093,117 +1103,122 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="64"/>
+        <location filename="../../desktop_app/views/actions.py" line="65"/>
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="65"/>
+        <location filename="../../desktop_app/views/actions.py" line="66"/>
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="66"/>
+        <location filename="../../desktop_app/views/actions.py" line="67"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="67"/>
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68"/>
+        <location filename="../../desktop_app/views/actions.py" line="69"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="69"/>
+        <location filename="../../desktop_app/views/actions.py" line="70"/>
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="70"/>
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71"/>
+        <location filename="../../desktop_app/views/actions.py" line="72"/>
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="72"/>
+        <location filename="../../desktop_app/views/actions.py" line="73"/>
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="73"/>
+        <location filename="../../desktop_app/views/actions.py" line="74"/>
         <source>&amp;Undo move to trash</source>
         <translation>&amp;Deshacer el envío a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="74"/>
+        <location filename="../../desktop_app/views/actions.py" line="75"/>
+        <source>Select &amp;all</source>
+        <translation>Seleccion&amp;ar todo</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="76"/>
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="75"/>
+        <location filename="../../desktop_app/views/actions.py" line="77"/>
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="76"/>
+        <location filename="../../desktop_app/views/actions.py" line="78"/>
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="77"/>
+        <location filename="../../desktop_app/views/actions.py" line="79"/>
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="78"/>
+        <location filename="../../desktop_app/views/actions.py" line="80"/>
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="79"/>
+        <location filename="../../desktop_app/views/actions.py" line="81"/>
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="80"/>
+        <location filename="../../desktop_app/views/actions.py" line="82"/>
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="93"/>
+        <location filename="../../desktop_app/views/actions.py" line="95"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="96"/>
+        <location filename="../../desktop_app/views/actions.py" line="98"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="101"/>
+        <location filename="../../desktop_app/views/actions.py" line="105"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="105"/>
+        <location filename="../../desktop_app/views/actions.py" line="109"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="108"/>
+        <location filename="../../desktop_app/views/actions.py" line="112"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="759"/>
+        <location filename="../../desktop_app/views/main_window.py" line="777"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1213,27 +1228,27 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="317"/>
+        <location filename="../../desktop_app/views/main_window.py" line="322"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="380"/>
+        <location filename="../../desktop_app/views/main_window.py" line="396"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="381"/>
+        <location filename="../../desktop_app/views/main_window.py" line="397"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="385"/>
+        <location filename="../../desktop_app/views/main_window.py" line="401"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="499"/>
+        <location filename="../../desktop_app/views/main_window.py" line="516"/>
         <source>Drop to add %n item(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
@@ -1241,58 +1256,58 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="502"/>
+        <location filename="../../desktop_app/views/main_window.py" line="519"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="505"/>
+        <location filename="../../desktop_app/views/main_window.py" line="522"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="510"/>
+        <location filename="../../desktop_app/views/main_window.py" line="527"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="561"/>
+        <location filename="../../desktop_app/views/main_window.py" line="578"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="564"/>
+        <location filename="../../desktop_app/views/main_window.py" line="581"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="574"/>
+        <location filename="../../desktop_app/views/main_window.py" line="591"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="593"/>
+        <location filename="../../desktop_app/views/main_window.py" line="610"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="620"/>
+        <location filename="../../desktop_app/views/main_window.py" line="637"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="627"/>
+        <location filename="../../desktop_app/views/main_window.py" line="644"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="654"/>
-        <location filename="../../desktop_app/views/main_window.py" line="664"/>
+        <location filename="../../desktop_app/views/main_window.py" line="671"/>
+        <location filename="../../desktop_app/views/main_window.py" line="681"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="655"/>
+        <location filename="../../desktop_app/views/main_window.py" line="672"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1300,7 +1315,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="660"/>
+        <location filename="../../desktop_app/views/main_window.py" line="677"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1308,7 +1323,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="683"/>
+        <location filename="../../desktop_app/views/main_window.py" line="700"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1316,54 +1331,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="686"/>
-        <location filename="../../desktop_app/views/main_window.py" line="689"/>
+        <location filename="../../desktop_app/views/main_window.py" line="703"/>
+        <location filename="../../desktop_app/views/main_window.py" line="706"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="712"/>
+        <location filename="../../desktop_app/views/main_window.py" line="730"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="712"/>
-        <location filename="../../desktop_app/views/main_window.py" line="722"/>
+        <location filename="../../desktop_app/views/main_window.py" line="730"/>
+        <location filename="../../desktop_app/views/main_window.py" line="740"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="722"/>
+        <location filename="../../desktop_app/views/main_window.py" line="740"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="742"/>
+        <location filename="../../desktop_app/views/main_window.py" line="760"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="745"/>
+        <location filename="../../desktop_app/views/main_window.py" line="763"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="764"/>
+        <location filename="../../desktop_app/views/main_window.py" line="782"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="768"/>
+        <location filename="../../desktop_app/views/main_window.py" line="786"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="882"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="866"/>
+        <location filename="../../desktop_app/views/main_window.py" line="884"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
@@ -1508,22 +1523,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="188"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="189"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="208"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="216"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="217"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1603,7 +1618,7 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/server_panel.py" line="136"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="154"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
@@ -1613,38 +1628,38 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="149"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="151"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="150"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="278"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="280"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="168"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="181"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="175"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1652,7 +1667,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1660,102 +1675,107 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="243"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="240"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="243"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="252"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="254"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="252"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="254"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="275"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="274"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="284"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="292"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="294"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="300"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="302"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="314"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="325"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="327"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <source>revoked</source>
+        <translation>revocado</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="331"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="352"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="349"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="354"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="353"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="358"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2268,7 +2288,7 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="188"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="341"/>
         <source>Pause all</source>
         <translation>Pausar todo</translation>
     </message>
@@ -2320,34 +2340,34 @@ Drop them onto an athlete in the sidebar, or while an athlete is selected, to fi
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="331"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="387"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="391"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="337"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="385"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="389"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="341"/>
         <source>Resume all</source>
         <translation>Reanudar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="352"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="356"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="361"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -2355,28 +2375,28 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="364"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="390"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="400"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="388"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
@@ -2387,7 +2407,7 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="186"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="331"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -2395,109 +2415,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="416"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="425"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="417"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="426"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="418"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="427"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="419"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="428"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="420"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="429"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="421"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="430"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="426"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="435"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="427"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="436"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="428"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="437"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="429"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="438"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="430"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="439"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="431"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="470"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="440"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="479"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="432"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="472"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="441"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="481"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="433"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="442"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="443"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="452"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="444"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="453"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="445"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="454"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="446"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="455"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="447"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="456"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="448"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="457"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="449"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="458"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>
