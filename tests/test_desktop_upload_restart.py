@@ -233,7 +233,8 @@ def test_a_failure_reads_in_the_language_of_the_next_start(
     first.add_paths([notanimage])
     wait_for(qtbot, lambda: first.model.rowCount() == 1 and not first.busy)
     failed = first.model.items()[0]
-    assert failed.state == UploadState.FAILED and failed.reason.startswith("This type of file")
+    assert failed.state == UploadState.FAILED
+    assert failed.reason.startswith("This file is not an image or video")
     first.shutdown()
     (row,) = load_queue(queue_file(library.paths.data_dir))
     assert row.state == "failed" and row.error and row.error["code"] == "unsupported_type"
@@ -245,10 +246,10 @@ def test_a_failure_reads_in_the_language_of_the_next_start(
         wait_for(qtbot, lambda: model.rowCount() == 1)
         item = model.items()[0]
         assert item.state == UploadState.FAILED
-        assert item.reason.startswith("Este tipo de archivo (contenido desconocido) no es compat")
+        assert item.reason.startswith("Este archivo no es una imagen ni un vídeo de un tipo que")
         tip = str(model.index(0, UploadQueueModel.STATE).data(Qt.ItemDataRole.ToolTipRole))
         lines = tip.split("\n")
-        assert lines[1].startswith("Falló: Este tipo de archivo")
+        assert lines[1].startswith("Falló: Este archivo no es una imagen")
         # core's English message only as a labelled technical detail
         assert lines[2].startswith("Detalle técnico (en inglés): Unsupported file type")
         assert len(lines) == 3
