@@ -324,14 +324,32 @@ class DetailsPanel(QWidget):
         """Shows the version our own save stored. Edits typed while it was on its way are kept,
         now standing on that version: reverting here dropped them without a word when the save
         came back before the next question, and keeping the old base made the next save a
-        conflict with ourselves."""
+        conflict with ourselves. Only the fields the user changed are kept; the rest of the
+        form shows the stored version, whose other changes (someone else's, which the save
+        left alone) are not the user's to undo."""
         if self.record is None or self.record.id != record.id or not self._dirty:
             self.show_record(record)
             return
-        self.show_record(record, keep_edits=True)
-        self._edit_base = record
-        if not self.changes():
-            self.revert()
+        edits = self.changes()
+        self.show_record(record)  # the stored version, clean
+        typed = {name: value for name, value in edits.items() if getattr(record, name) != value}
+        if typed:
+            self._put_values(typed)
+
+    def _put_values(self, values: dict[str, Any]) -> None:
+        """Sets some of the editable fields as if typed: dirty against the record shown."""
+        self._loading = True
+        for name, value in values.items():
+            if name == "original_filename":
+                self.filename.setText(value)
+            elif name == "athlete_id":
+                self._select_athlete(value)
+            elif name == "is_public":
+                self.public.setChecked(value)
+            elif name == "description":
+                self.description.setPlainText(value)
+        self._loading = False
+        self._mark_dirty()
 
     def trash_text(self, record: FileRecord) -> str:
         """Since when a file is in the trash and when it is deleted for good."""
