@@ -210,9 +210,7 @@ def _drive(  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.create_button.click()
     # the new token's row: the table is rebuilt when the list arrives, maybe after other rows
-    wait_for(qtbot, lambda: _row_named(panel, "Club website") >= 0)
-    panel.table.selectRow(_row_named(panel, "Club website"))
-    wait_for(qtbot, panel.revoke_button.isEnabled)
+    wait_for(qtbot, lambda: _chosen(panel, "Club website"))
     # The irreversible-action question (views/confirm.py), answered "yes"
     monkeypatch.setattr(server_panel, "confirm_irreversible", lambda *a, **k: True)
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
@@ -239,6 +237,17 @@ def _drive(  # type: ignore[no-untyped-def]
     window.commands.refresh.trigger()
     wait_for(qtbot, lambda: c.grid.rowCount() == 2 and not c.grid.loading)
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Escape)
+
+
+def _chosen(panel: Any, name: str) -> bool:
+    """Selects the token called `name` (again, if a later list rebuilt the table) and says
+    whether Revoke is on for it."""
+    row = _row_named(panel, name)
+    if row < 0:
+        return False
+    if {i.row() for i in panel.table.selectionModel().selectedRows()} != {row}:
+        panel.table.selectRow(row)
+    return bool(panel.revoke_button.isEnabled())
 
 
 def _row_named(panel: Any, name: str) -> int:
