@@ -59,7 +59,15 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            for folder, dirs, files in os.walk(path):
+            # Linked folders are walked, as the file manager shows them, each real folder once
+            # (a link back up would loop)
+            seen: set[str] = set()
+            for folder, dirs, files in os.walk(path, followlinks=True):
+                real = os.path.realpath(folder)
+                if real in seen:
+                    dirs[:] = []
+                    continue
+                seen.add(real)
                 dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
                 for name in sorted(files, key=natural_key):
                     if not name.startswith("."):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from PySide6.QtCore import (
     QStandardPaths,
     Qt,
     QTimer,
+    QUrl,
 )
 from PySide6.QtGui import (
     QCloseEvent,
@@ -87,7 +89,27 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
     mime = event.mimeData()
     if mime is None or not mime.hasUrls():
         return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    return [local_path(url) for url in mime.urls() if url.isLocalFile()]
+
+
+def local_path(url: QUrl) -> Path:
+    """The file a file:// URL names. file://localhost/… and file://<this computer>/… are
+    files here (RFC 8089; ROX, xfe and older KDE send the host name), where Qt reads any host
+    as a network share (//localhost/…) that is then not found."""
+    if url.host().lower() in ("localhost", socket.gethostname().lower()):
+        url = QUrl(url)
+        url.setHost("")
+    return Path(url.toLocalFile())
+
+
+def accept_as_copy(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> None:
+    """MediaDesk copies what is dropped: a drag offered as a move (Shift) is answered as a
+    copy, since a source told its files were moved may delete them."""
+    if event.possibleActions() & Qt.DropAction.CopyAction:
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+    else:
+        event.acceptProposedAction()
 
 
 class SidebarView(QTreeView):
@@ -510,7 +532,7 @@ class MainWindow(QMainWindow):
         if not paths:
             self.drop_overlay.hide()
             return
-        event.acceptProposedAction()
+        accept_as_copy(event)
         hovered, rect = self.drop_target(event.position().toPoint())
         self.drop_athlete_id = hovered
         title = self.tr("Drop to add %n item(s) to the library", "", len(paths))
@@ -544,7 +566,7 @@ class MainWindow(QMainWindow):
         self.drop_overlay.hide()
         paths = dropped_paths(event)
         if paths:
-            event.acceptProposedAction()
+            accept_as_copy(event)
             hovered, _rect = self.drop_target(event.position().toPoint())
             self.drop_athlete_id = None
             self.add_uploads(paths, hovered)

@@ -1,0 +1,137 @@
+"""Drops as file managers send them: raw text/uri-list, host names, move drags, linked folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from desktop_app.controllers.upload_controller import expand_paths  # noqa: E402
+from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import TIMEOUT, wait_for  # noqa: E402
+
+COPY_OR_MOVE = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction | Qt.DropAction.LinkAction
+
+
+@pytest.fixture
+def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
+    yield win
+    win.shutdown()
+
+
+def uri_list(*lines: str) -> QMimeData:
+    """text/uri-list bytes as GTK and Qt file managers write them (RFC 2483: CRLF, comments)."""
+    mime = QMimeData()
+    mime.setData("text/uri-list", ("\r\n".join(lines) + "\r\n").encode())
+    return mime
+
+
+def send_drop(
+    window: MainWindow,
+    mime: QMimeData,
+    actions: Qt.DropAction = Qt.DropAction.CopyAction,
+    modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+) -> tuple[QDragEnterEvent, QDropEvent]:
+    pos = QPoint(300, 300)
+    args = (actions, mime, Qt.MouseButton.LeftButton, modifiers)
+    try:
+        enter = QDragEnterEvent(QPointF(pos), *args)  # type: ignore[call-overload]
+    except TypeError:  # PySide6 before 6.12 takes a QPoint here
+        enter = QDragEnterEvent(pos, *args)
+    QApplication.sendEvent(window, enter)
+    drop = QDropEvent(QPointF(pos), *args)
+    if enter.isAccepted():
+        QApplication.sendEvent(window, drop)
+    return enter, drop
+
+
+def finished_rows(qtbot, window: MainWindow, count: int) -> dict[str, UploadState]:  # type: ignore[no-untyped-def]
+    model = window.uploads.model
+    wait_for(
+        qtbot,
+        lambda: (
+            model.rowCount() == count
+            and not window.uploads.busy
+            and all(i.state.finished for i in model.items())
+        ),
+        timeout=TIMEOUT,
+    )
+    return {item.name: item.state for item in model.items()}
+
+
+def test_a_file_managers_uri_list_is_read_with_escapes_and_local_host_names(
+    qtbot, window: MainWindow, media_dir: MediaSet, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """%-escaped names (space, accent, #, %) are decoded, and file://localhost/… or
+    file://<this computer>/… (RFC 8089; ROX, xfe and older KDE send the host name) name a
+    file here: they were read as the network share //localhost/… and failed as missing."""
+    odd = tmp_path / "with space é #1 50%.jpg"
+    shutil.copy(media_dir.jpeg, odd)
+    on_localhost = tmp_path / "via localhost.png"
+    shutil.copy(media_dir.png, on_localhost)
+    on_hostname = tmp_path / "via hostname.webp"
+    shutil.copy(media_dir.webp, on_hostname)
+    mime = uri_list(
+        "# dragged from the file manager",
+        "file://" + str(odd).replace("%", "%25").replace(" ", "%20").replace("#", "%23"),
+        "file://localhost" + str(on_localhost).replace(" ", "%20"),
+        f"file://{socket.gethostname()}" + str(on_hostname).replace(" ", "%20"),
+        "sftp://example.invalid/remote.jpg",  # not a file here: left out, not an error
+    )
+    enter, drop = send_drop(window, mime)
+    assert enter.isAccepted() and drop.isAccepted()
+    assert finished_rows(qtbot, window, 3) == {
+        "with space é #1 50%.jpg": UploadState.DONE,
+        "via localhost.png": UploadState.DONE,
+        "via hostname.webp": UploadState.DONE,
+    }
+
+
+def test_a_move_drag_is_taken_as_a_copy(
+    qtbot, window: MainWindow, media_dir: MediaSet, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Shift while dragging proposes a move: MediaDesk copies, so it answers "copied" — a
+    source told "moved" may delete its files (Qt's own drags do), and the drag cursor showed
+    a move."""
+    photo = tmp_path / "keep me.png"
+    shutil.copy(media_dir.png, photo)
+    mime = uri_list("file://" + str(photo).replace(" ", "%20"))
+    enter, drop = send_drop(window, mime, COPY_OR_MOVE, Qt.KeyboardModifier.ShiftModifier)
+    assert enter.proposedAction() == Qt.DropAction.MoveAction  # what the user's Shift asked
+    assert enter.isAccepted() and enter.dropAction() == Qt.DropAction.CopyAction
+    assert drop.isAccepted() and drop.dropAction() == Qt.DropAction.CopyAction
+    assert finished_rows(qtbot, window, 1) == {"keep me.png": UploadState.DONE}
+    assert photo.is_file()
+
+
+def test_a_dropped_folder_walks_linked_folders_once(tmp_path: Path) -> None:
+    """A linked folder inside a dropped folder looks like any folder in the file manager: its
+    files come too (they were left out without a word); a link back up does not loop."""
+    shoot = tmp_path / "shoot"
+    (shoot / "day 1").mkdir(parents=True)
+    (shoot / "day 1" / "a.jpg").write_bytes(b"a")
+    elsewhere = tmp_path / "elsewhere" / "day 2"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "b.jpg").write_bytes(b"b")
+    os.symlink(elsewhere, shoot / "day 2")
+    os.symlink(shoot, shoot / "day 1" / "back up")  # a loop
+    os.symlink(elsewhere, shoot / "day 3")  # the same folder again
+    found = [path.relative_to(shoot).as_posix() for path, _size in expand_paths([shoot])]
+    assert found == ["day 1/a.jpg", "day 2/b.jpg"]
