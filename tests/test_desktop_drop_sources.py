@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -12,7 +13,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -135,3 +136,32 @@ def test_a_dropped_folder_walks_linked_folders_once(tmp_path: Path) -> None:
     os.symlink(elsewhere, shoot / "day 3")  # the same folder again
     found = [path.relative_to(shoot).as_posix() for path, _size in expand_paths([shoot])]
     assert found == ["day 1/a.jpg", "day 2/b.jpg"]
+
+
+def test_a_folder_that_cannot_be_read_is_a_failed_row(
+    qtbot, window: MainWindow, media_dir: MediaSet, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A subfolder the system refuses to list (no permission: tests run as root, so the refusal
+    is the system call's) is a failed row that names it, and the rest of the drop goes on;
+    its files were left out without a word."""
+    shoot = tmp_path / "shoot"
+    private = shoot / "private"
+    private.mkdir(parents=True)
+    shutil.copy(media_dir.png, shoot / "ok.png")
+    shutil.copy(media_dir.jpeg, private / "hidden from us.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if Path(os.fsdecode(path)) == private:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    enter, drop = send_drop(window, uri_list(QUrl.fromLocalFile(str(shoot)).toString()))
+    assert drop.isAccepted()
+    assert finished_rows(qtbot, window, 2) == {
+        "ok.png": UploadState.DONE,
+        "private": UploadState.FAILED,
+    }
+    row = next(i for i in window.uploads.model.items() if i.name == "private")
+    assert row.reason == f"MediaDesk is not allowed to use {private}."

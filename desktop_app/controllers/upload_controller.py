@@ -50,8 +50,11 @@ JOURNAL_DELAY = 100  # ms
 CLOCK_SLACK = 2.0  # s
 
 
-def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
-    """Files as given and the files inside folders (walked in natural order, hidden skipped).
+def expand_paths(
+    paths: Iterable[Path], unreadable: list[OSError] | None = None
+) -> list[tuple[Path, int]]:
+    """Files as given and the files inside folders (walked in natural order, hidden skipped);
+    folders that cannot be read are added to `unreadable`, if given.
 
     Natural order is what a file manager shows: game_5 before game_10.
     """
@@ -62,7 +65,11 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
             # Linked folders are walked, as the file manager shows them, each real folder once
             # (a link back up would loop)
             seen: set[str] = set()
-            for folder, dirs, files in os.walk(path, followlinks=True):
+            for folder, dirs, files in os.walk(
+                path,
+                onerror=unreadable.append if unreadable is not None else None,
+                followlinks=True,
+            ):
                 real = os.path.realpath(folder)
                 if real in seen:
                     dirs[:] = []
@@ -75,6 +82,12 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, int]]:
         else:
             found.append(_with_size(path))
     return found
+
+
+def _walk(paths: list[Path]) -> tuple[list[tuple[Path, int]], list[OSError]]:
+    """The files to queue and the folders that could not be read (walker thread)."""
+    unreadable: list[OSError] = []
+    return expand_paths(paths, unreadable), unreadable
 
 
 def _with_size(path: Path) -> tuple[Path, int]:
@@ -235,9 +248,9 @@ class UploadController(QObject):
         """Queues files and the contents of folders; walking happens off the GUI thread."""
         self._running += 1
         self._walker.submit(
-            expand_paths,
+            _walk,
             [Path(p) for p in paths],
-            on_result=lambda files: self._enqueue(files, athlete_id),
+            on_result=lambda found: self._enqueue(found[0], found[1], athlete_id),
             on_error=self._walk_failed,
         )
 
@@ -245,11 +258,17 @@ class UploadController(QObject):
         self._running -= 1
         logger.warning("Could not read dropped folders: %s", exc)
 
-    def _enqueue(self, files: list[tuple[Path, int]], athlete_id: int | None) -> None:
+    def _enqueue(
+        self, files: list[tuple[Path, int]], unreadable: list[OSError], athlete_id: int | None
+    ) -> None:
         self._running -= 1
         for path, size in files:
             self._submit(self.model.add(path, size, athlete_id))
-        if files:
+        for error in unreadable:
+            # a folder whose files were left out says so in a failed row (the walk went on)
+            folder = Path(os.fsdecode(error.filename)) if error.filename else Path()
+            self._fail(self.model.add(folder, 0, athlete_id).id, error)
+        if files or unreadable:
             # what the user just dropped is on disk at once, not after the next quiet moment
             # of a busy import (SAVE_MAX_DELAY): a crash right after a drop loses no row
             self._save_timer.stop()
