@@ -111,10 +111,14 @@ class JobRecord:
     def reason(self) -> str | None:
         """Why the job was skipped (SKIP_REASONS) or why its `error` happened (FAILURE_REASONS:
         failed, or queued again after a failed attempt), as a stable code; None otherwise and
-        for a failure recorded before the codes existed."""
+        for a failure recorded before the codes existed, or with a code this version does not
+        know."""
+        # a code this version does not know (a newer server's, on a shared catalog) is none:
+        # the API promises its clients the codes of the Job schema's enum
         if self.state == JobState.SKIPPED:
-            return self.result.get("reason")
-        return self.error_code
+            reason = self.result.get("reason")
+            return reason if reason in SKIP_REASONS else None
+        return self.error_code if self.error_code in FAILURE_REASONS else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
