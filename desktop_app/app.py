@@ -186,6 +186,7 @@ def run_gui(language: str | None = None) -> int:
     install_translations(choose_language(language or settings.language))
     from core.library import Library
     from desktop_app.views.main_window import MainWindow
+    from desktop_app.views.panes import show_on_screen
 
     try:
         library = open_library(app, settings, Library.open)
@@ -199,7 +200,7 @@ def run_gui(language: str | None = None) -> int:
         return 2
     install_excepthook()
     window = MainWindow(library)
-    window.show()
+    show_on_screen(window)
     window.start_services()
     from core.video.worker import start_in_process
 

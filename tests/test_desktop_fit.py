@@ -228,3 +228,78 @@ def test_the_jobs_dock_says_why_it_is_empty(
         assert not dock.empty.isVisible()
     finally:
         dock.shutdown()
+
+
+# ---- 1024×768 (a small laptop, a projector) and 1280×800 ----------------------------------------
+
+
+def _columns(grid: Any) -> int:
+    """The thumbnail columns the grid lays out, each whole inside its viewport."""
+    model = grid.model()
+    rects = [grid.visualRect(model.index(row, 0)) for row in range(model.rowCount())]
+    inside = [r for r in rects if r.left() >= 0 and r.right() < grid.viewport().width()]
+    return len({r.left() for r in inside})
+
+
+@pytest.fixture
+def small_screen_window(
+    qtbot: Any, library: Library, tmp_path: Any, language: str
+) -> Iterator[MainWindow]:
+    from tests.media import make_jpeg
+
+    for n in range(8):  # distinct pictures: a copy would be refused as a duplicate
+        library.uploads.ingest(make_jpeg(tmp_path / f"shot_{n}.jpg", (320 + 16 * n, 240)), "image")
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    wait_for(qtbot, lambda: win.controller.grid.rowCount() == 8)
+    yield win
+    win.shutdown()
+
+
+def test_the_grid_keeps_its_columns_on_a_small_screen(
+    qtbot: Any, small_screen_window: MainWindow, language: str
+) -> None:
+    """At 1024 px the grid showed one column beside an empty details panel: the sidebar and
+    the details panel, at their widths for 1360 px, left it some 400 px."""
+    window = small_screen_window
+    size, columns = (1024, 768), 2
+    window.resize(*size)
+    grid = window.browser.grid
+    wait_for(qtbot, lambda: window.width() == size[0] and _columns(grid) >= columns)
+    window.browser.select_row(0)  # the details of a file: the panel's widest content
+    wait_for(qtbot, lambda: window.details.record is not None)
+    qtbot.wait(50)  # laid out again, if the details asked for more room
+    assert _columns(grid) >= columns
+    # the side panes gave way no further than their content allows: nothing cut
+    details = window.details
+    assert details.width() >= max(details.minimumWidth(), details.minimumSizeHint().width())
+    assert window.sidebar.width() >= window.sidebar.minimumWidth()
+
+
+def test_the_search_box_keeps_its_width_on_a_small_screen(
+    qtbot: Any, small_screen_window: MainWindow, language: str
+) -> None:
+    """At 1024 px in Spanish the search box shrank to about 100 px ("Buscar en nombr…") beside
+    "Orden:", the sort order and the count; those step aside for it, and come back."""
+    from desktop_app.views.panes import SEARCH_MIN_WIDTH
+
+    window = small_screen_window
+    browser = window.browser
+    assert SEARCH_MIN_WIDTH >= 180
+    widths = (1024, 900, window.minimumSizeHint().width())
+    for width in widths:
+        window.resize(width, 768)
+        wait_for(qtbot, lambda: window.width() == width)  # noqa: B023 - waited here
+        qtbot.wait(50)
+        assert browser.search.width() >= SEARCH_MIN_WIDTH, width
+    for width in widths:  # the sort order stays whole; a label shows whole or steps aside
+        window.resize(width, 768)
+        wait_for(qtbot, lambda: window.width() == width)  # noqa: B023 - waited here
+        qtbot.wait(50)
+        assert browser.sort.width() >= browser.sort.sizeHint().width(), width
+        for label in browser.toolbar.yielding:
+            assert label.isHidden() or label.width() >= label.sizeHint().width(), width
+    window.resize(1600, 900)
+    wait_for(qtbot, lambda: all(not w.isHidden() for w in browser.toolbar.yielding))

@@ -20,7 +20,6 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
@@ -34,6 +33,7 @@ from desktop_app.controllers.library_controller import SORTS, LibraryController
 from desktop_app.models.file_grid_model import END_JUMP, FileGridListModel
 from desktop_app.models.sidebar_model import SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
+from desktop_app.views.panes import ToolbarRow
 
 LeaveGuard = Callable[[Callable[[], None], Callable[[], None]], None]
 
@@ -100,7 +100,7 @@ class FileBrowser(QWidget):
         self._restoring = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._build_toolbar())
+        layout.addWidget(self._build_toolbar())
         self.stack = QStackedWidget(self)
         # set before it is wired: its slots and event filter read `self.grid` from the start
         self.grid = FileGridView(self)
@@ -137,9 +137,7 @@ class FileBrowser(QWidget):
         controller.revealReady.connect(self.reveal)
         self._update_empty()
 
-    def _build_toolbar(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 4)
+    def _build_toolbar(self) -> ToolbarRow:
         self.search = QLineEdit(self)
         self.search.setAcceptDrops(False)
         self.search.setClearButtonEnabled(True)
@@ -169,11 +167,12 @@ class FileBrowser(QWidget):
         self.total = QLabel(self)
         self.controller.grid.totalChanged.connect(self._update_total)
         self.controller.countsChanged.connect(self._update_total)
-        row.addWidget(self.search, 1)
-        row.addWidget(QLabel(self.tr("Sort:"), self))
-        row.addWidget(self.sort)
-        row.addWidget(self.total)
-        return row
+        sort_label = QLabel(self.tr("Sort:"), self)
+        # the search box keeps its width at 1024 px; the labels step aside for it (panes.py)
+        self.toolbar = ToolbarRow(
+            [self.search, sort_label, self.sort, self.total], yielding=[sort_label, self.total]
+        )
+        return self.toolbar
 
     def _wire_grid(self) -> None:
         grid = self.grid

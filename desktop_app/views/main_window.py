@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QMainWindow,
     QMessageBox,
-    QSplitter,
     QTreeView,
     QWidget,
 )
@@ -68,6 +67,7 @@ from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
 from desktop_app.views.message_box import ask_text, open_warning
+from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.storage_view import StorageView
@@ -227,18 +227,13 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.sidebar.setMinimumWidth(180)
+        self.sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
         self.browser = FileBrowser(self.controller, self)
         self.details = DetailsPanel(self)
         self.details.retention_days = lambda: self.library.settings.trash_retention_days
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.setObjectName("main-splitter")
-        splitter.addWidget(self.sidebar)
-        splitter.addWidget(self.browser)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(1, 1)
+        # on a narrow window the side panes give way until the grid has its columns (panes.py)
+        splitter = MainSplitter(self.sidebar, self.browser, self.details, self.browser.grid)
         splitter.setSizes([220, 760, 380])
-        splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self.sidebar.setCurrentIndex(self.controller.sidebar.index_of("all"))

@@ -1,0 +1,129 @@
+"""How the main window shares its width: the thumbnail grid before the side panes.
+
+At 1024 px (a small laptop, a projector) the sidebar and the details panel kept the widths they
+start with at 1360 px, and the grid showed one column beside an empty details panel. As in
+digiKam or Lightroom, the side panes give way first: down to their minimums (never clipping
+their translated labels) until the grid has room for `GRID_COLUMNS` columns.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QListView, QSplitter, QStyle, QWidget
+
+GRID_COLUMNS = 3  # the side panes give up width until the grid has this many columns
+# the sidebar's narrowest: its longest entry ("Todos los archivos") and a count
+SIDEBAR_MIN_WIDTH = 180
+
+
+def grid_width(grid: QListView, columns: int) -> int:
+    """The width the grid's widget needs to lay out this many columns (scroll bar included)."""
+    cell = grid.gridSize().width()
+    scroll_bar = grid.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, grid)
+    return columns * cell + grid.spacing() + 2 * grid.frameWidth() + scroll_bar
+
+
+def least_width(widget: QWidget) -> int:
+    """The narrowest a pane may be: its explicit minimum or, when wider, what its content needs."""
+    return max(widget.minimumWidth(), widget.minimumSizeHint().width())
+
+
+class MainSplitter(QSplitter):
+    """Sidebar | browser | details; on every resize of the window the grid is served first.
+
+    Dragging a handle is the user's choice and stays until the window is resized again.
+    """
+
+    def __init__(self, sidebar: QWidget, browser: QWidget, details: QWidget, grid: QListView):
+        super().__init__()
+        self.setObjectName("main-splitter")
+        for pane in (sidebar, browser, details):
+            self.addWidget(pane)
+        self.grid = grid
+        self.setStretchFactor(1, 1)  # a wider window widens the grid alone
+        self.setChildrenCollapsible(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_grid()
+
+    def fit_grid(self) -> None:
+        sizes = self.sizes()
+        short = grid_width(self.grid, GRID_COLUMNS) - sizes[1]
+        for pane in (2, 0):  # the details first: the sidebar is how one gets around
+            widget = self.widget(pane)
+            if short <= 0 or widget is None or widget.isHidden():
+                continue
+            give = max(0, min(short, sizes[pane] - least_width(widget)))
+            sizes[pane] -= give
+            sizes[1] += give
+            short -= give
+        if sizes != self.sizes():
+            self.setSizes(sizes)
+
+
+SEARCH_MIN_WIDTH = 200  # a search box narrower than this showed "Buscar en nombr…" at 1024 px
+
+
+class ToolbarRow(QWidget):
+    """The browser's row above the grid: the search box, then labels that step aside for it.
+
+    The search box keeps `SEARCH_MIN_WIDTH`; when the row is narrower than everything at its
+    natural width, the `yielding` widgets hide in their order (each has a stand-in elsewhere:
+    the sort box's tooltip, the counts in the sidebar and the status bar), and come back when
+    there is room. The row's minimum leaves them out, so they never widen the window.
+    """
+
+    def __init__(self, widgets: list[QWidget], yielding: list[QWidget]) -> None:
+        """`widgets` in their order in the row, the search box first."""
+        super().__init__()
+        self.search = widgets[0]
+        self.widgets = widgets
+        self.yielding = yielding
+        self.search.setMinimumWidth(SEARCH_MIN_WIDTH)
+        row = self.row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 4)
+        row.addWidget(self.search, 1)
+        for widget in widgets[1:]:
+            row.addWidget(widget)
+        self.setMinimumWidth(self._need([w for w in widgets if w not in yielding]))
+
+    def _need(self, widgets: list[QWidget]) -> int:
+        margins = self.row.contentsMargins()
+        spacing = self.row.spacing()
+        if spacing < 0:  # the style's, where the layout has none of its own
+            metric = QStyle.PixelMetric.PM_LayoutHorizontalSpacing
+            spacing = max(0, self.style().pixelMetric(metric))
+        widths = [SEARCH_MIN_WIDTH if w is self.search else w.sizeHint().width() for w in widgets]
+        return sum(widths) + spacing * (len(widths) - 1) + margins.left() + margins.right()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit()
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:  # a label's text changed (the count)
+            self.fit()
+        return handled
+
+    def fit(self) -> None:
+        shown = list(self.widgets)
+        for widget in self.yielding:  # the first gives way first
+            if self._need(shown) <= self.width():
+                break
+            shown.remove(widget)
+        for widget in self.yielding:
+            widget.setVisible(widget in shown)
+
+
+def show_on_screen(window: QWidget) -> None:
+    """Shows the window maximised where its size (1360×860 the first time) exceeds the screen:
+    on a 1024×768 projector it opened past the screen's edges, the details panel out of sight."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    area = screen.availableGeometry() if screen is not None else None
+    if area is not None and (window.width() > area.width() or window.height() > area.height()):
+        window.showMaximized()
+    else:
+        window.show()
