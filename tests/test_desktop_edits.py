@@ -387,3 +387,39 @@ def test_changes_announced_while_a_page_loads_are_not_lost(
     release.set()
     wait_for(qtbot, lambda: not grid.loading)
     assert grid.row_of(first.id) < 0 and grid.rowCount() == 1 and grid.total == 1
+
+
+def test_our_own_trash_and_undo_under_an_edit_are_no_conflict(
+    qtbot,  # type: ignore[no-untyped-def]
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+) -> None:
+    """On a slow disk a rename is typed while the app's own trash and undo are still being
+    written: their new versions change no field of the form, so the edit moves onto them and
+    its save is not reported as a change by someone else. A newer version that changes a field
+    of the form (a colleague's is_public) still makes the save a conflict."""
+    from desktop_app.views.details_panel import DetailsPanel
+
+    first, _ = two_files
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    panel.show_record(first)
+    panel.filename.setFocus()
+    panel.filename.selectAll()
+    qtbot.keyClicks(panel.filename, "long-jump.jpg")  # typed: textEdited
+    assert panel.dirty
+    saved: list[tuple[int, dict[str, object], int]] = []
+    panel.saveRequested.connect(lambda *args: saved.append(args))
+
+    library.trash(first.id)
+    panel.show_record(library.get_file(first.id), keep_edits=True)
+    restored = library.restore(first.id)
+    panel.show_record(restored, keep_edits=True)
+    assert panel.dirty and panel.filename.text() == "long-jump.jpg"
+    assert panel.request_save()
+    assert saved[-1] == (first.id, {"original_filename": "long-jump.jpg"}, restored.version)
+
+    theirs = library.update_file(first.id, {"is_public": True})
+    panel.show_record(theirs, keep_edits=True)
+    assert panel.request_save()
+    assert saved[-1][2] == restored.version  # stale: the save will be a conflict, as it is

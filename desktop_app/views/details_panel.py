@@ -319,6 +319,13 @@ class DetailsPanel(QWidget):
         self.trash_note.setText(self.trash_text(record) if trashed else "")
         if not (keep_edits and same and self._dirty):
             self.revert()
+            return
+        base = self._edit_base
+        if base is not None and not edited_fields(base, self._fields_of(record)):
+            # a newer version that changed nothing of the form (our own trash or undo, still
+            # being written when the edit began on a slow disk): the edit stands on it, and its
+            # save is no conflict; one that changed a field of the form keeps the old base
+            self._edit_base = record
 
     def show_saved(self, record: FileRecord) -> None:
         """Shows the version our own save stored. Edits typed while it was on its way are kept,
@@ -379,6 +386,10 @@ class DetailsPanel(QWidget):
         self.description.setPlainText(record.description)
         self._loading = False
         self._set_dirty(False)
+
+    def _fields_of(self, record: FileRecord) -> dict[str, Any]:
+        """The record's values of the form's fields (as values() names them)."""
+        return {name: getattr(record, name) for name in self.values()}
 
     def values(self) -> dict[str, Any]:
         return {
