@@ -254,6 +254,11 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     window.browser.select_row(1)
     settle(600)
     grab(window, f"{lang}-main-window")
+    window.resize(1024, 768)  # a small laptop, a projector: the grid keeps two columns
+    settle(600)
+    grab(window, f"{lang}-main-window-1024")
+    window.resize(1560, 960)
+    settle(300)
 
     held = HeldLibrary(library, set())
     files = upload_batch(base, lang)

@@ -276,6 +276,9 @@ def test_the_grid_keeps_its_columns_on_a_small_screen(
     details = window.details
     assert details.width() >= max(details.minimumWidth(), details.minimumSizeHint().width())
     assert window.sidebar.width() >= window.sidebar.minimumWidth()
+    # a wide window again: the panes come back to their widths
+    window.resize(1600, 900)
+    wait_for(qtbot, lambda: (window.sidebar.width(), details.width()) == (220, 380))
 
 
 def test_the_search_box_keeps_its_width_on_a_small_screen(

@@ -8,7 +8,7 @@ their translated labels) until the grid has room for `GRID_COLUMNS` columns.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QByteArray, QEvent
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QListView, QSplitter, QStyle, QWidget
 
@@ -32,7 +32,9 @@ def least_width(widget: QWidget) -> int:
 class MainSplitter(QSplitter):
     """Sidebar | browser | details; on every resize of the window the grid is served first.
 
-    Dragging a handle is the user's choice and stays until the window is resized again.
+    The side panes keep the widths they were given (at the start, from the saved state, or by
+    dragging a handle) wherever the grid has its columns beside them, give way where it has
+    not, and come back as the window widens again.
     """
 
     def __init__(self, sidebar: QWidget, browser: QWidget, details: QWidget, grid: QListView):
@@ -43,13 +45,29 @@ class MainSplitter(QSplitter):
         self.grid = grid
         self.setStretchFactor(1, 1)  # a wider window widens the grid alone
         self.setChildrenCollapsible(False)
+        self._preferred: list[int] | None = None  # the side panes' widths when there is room
+        self.splitterMoved.connect(self._remember)
+
+    def _remember(self, *_: object) -> None:
+        self._preferred = self.sizes()
+
+    def restoreState(self, state: QByteArray | bytes | bytearray | memoryview) -> bool:  # noqa: N802
+        restored = super().restoreState(state)
+        self._preferred = None  # the restored widths, read at the next layout
+        return restored
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self.fit_grid()
 
     def fit_grid(self) -> None:
-        sizes = self.sizes()
+        if self._preferred is None:
+            self._remember()
+        assert self._preferred is not None
+        now = self.sizes()
+        total = sum(now)
+        sizes = [0 if now[pane] == 0 else self._preferred[pane] for pane in range(3)]
+        sizes[1] = total - sizes[0] - sizes[2]
         short = grid_width(self.grid, GRID_COLUMNS) - sizes[1]
         for pane in (2, 0):  # the details first: the sidebar is how one gets around
             widget = self.widget(pane)
@@ -59,7 +77,7 @@ class MainSplitter(QSplitter):
             sizes[pane] -= give
             sizes[1] += give
             short -= give
-        if sizes != self.sizes():
+        if sizes != now:
             self.setSizes(sizes)
 
 
