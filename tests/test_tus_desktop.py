@@ -124,6 +124,39 @@ def test_cancel_all_takes_paused_rows_and_drops_their_parts(
         controller.shutdown()
 
 
+def test_removing_a_running_row_stops_it_and_drops_its_parts(
+    qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
+) -> None:
+    """Remove on a row sending its parts took the row away but left the upload (its bytes
+    here, its multipart upload in the bucket) for the 7-day expiry: the transfer stops, then
+    the upload is dropped, off the GUI thread, and nothing is stored."""
+    from core.errors import NotFound
+
+    source = noise_png(tmp_path / "match.png")
+    controller = UploadController(lib, max_parallel=1, persist=False)
+    try:
+        controller.add_paths([source])
+        item = wait_sending(qtbot, controller, 0.2)
+        upload_id = item.upload_id
+        assert upload_id and item.state == UploadState.UPLOADING
+        controller.remove(item.id)
+        assert controller.model.rowCount() == 0
+
+        def dropped() -> bool:
+            try:
+                lib.resumable.get(upload_id)
+            except NotFound:
+                return True
+            return False
+
+        wait_for(qtbot, lambda: not controller.busy)
+        wait_for(qtbot, dropped)
+        assert not any(lib.resumable.folder.glob(f"{upload_id}*"))
+        assert lib.counts()["all"] == 0
+    finally:
+        controller.shutdown()
+
+
 def test_closing_the_app_pauses_and_the_next_start_resumes(
     qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
 ) -> None:

@@ -222,6 +222,9 @@ class UploadController(QObject):
         )
         self._disk = TaskRunner(max_threads=1, parent=self)
         self._cleanup = TaskRunner(max_threads=1, parent=self)
+        # Rows removed while a worker still ran, by item id: their resumable upload (None until
+        # the worker reports one) is dropped once the worker has stopped and let go of it
+        self._removed: dict[int, str | None] = {}
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY)
@@ -289,6 +292,10 @@ class UploadController(QObject):
         )
 
     def _on_report(self, item_id: int, kind: str, *args: Any) -> None:
+        if item_id in self._removed:
+            if kind == "upload_id":  # created before the worker saw the cancel
+                self._removed[item_id] = str(args[0])
+            return
         if kind == "upload_id":
             self.model.set_upload_id(item_id, str(args[0]))
             self._schedule_flush()  # the worker noted it in the journal
@@ -300,6 +307,10 @@ class UploadController(QObject):
 
     def _on_finished(self, item_id: int, result: object) -> None:
         self._running -= 1
+        upload_id = self._removed.pop(item_id, None)  # of a row removed while it ran
+        if upload_id is not None and not isinstance(result, FileRecord):
+            # the worker has let go of it (a file it stored before seeing the cancel stays)
+            self._drop_upload(upload_id)
         if isinstance(result, FileRecord):
             self._schedule_flush()  # the worker noted the outcome in the journal
             item = self.model.item(item_id)
@@ -412,6 +423,9 @@ class UploadController(QObject):
         item = self.model.item(item_id)
         if item is not None and not item.state.active:
             self._discard(item_id)
+        elif item is not None:
+            # its worker (or the one it waits for) still holds the upload: dropped when it stops
+            self._removed[item_id] = item.upload_id
         self.model.remove(item_id)
         self._schedule_save()
 
@@ -426,6 +440,11 @@ class UploadController(QObject):
         if item.state in (UploadState.DONE, UploadState.DUPLICATE):
             return  # the upload became the file: nothing is left over
         upload_id, item.upload_id = item.upload_id, None
+        self._drop_upload(upload_id)
+
+    def _drop_upload(self, upload_id: str) -> None:
+        if self._closing:
+            return  # the cleanup thread is stopping: the expiry sweep takes it
         self._cleanup.submit(
             _discard_upload,
             self.library,
