@@ -14,11 +14,17 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtGui import (  # noqa: E402
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+)
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from desktop_app.controllers.upload_controller import expand_paths  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
@@ -165,3 +171,55 @@ def test_a_folder_that_cannot_be_read_is_a_failed_row(
     }
     row = next(i for i in window.uploads.model.items() if i.name == "private")
     assert row.reason == f"MediaDesk is not allowed to use {private}."
+
+
+def drag_over(window: MainWindow, *paths: Path) -> str:
+    """Drags real paths over the window (an enter, then a move, as Qt sends them); the
+    overlay's title."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    pos = QPoint(300, 300)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0))
+    for kind in (QDragEnterEvent, QDragMoveEvent):
+        try:
+            event = kind(QPointF(pos), *args)  # type: ignore[call-overload]
+        except TypeError:  # PySide6 before 6.12 takes a QPoint here
+            event = kind(pos, *args)
+        QApplication.sendEvent(window, event)
+        assert event.isAccepted()
+    title = window.drop_overlay.title
+    QApplication.sendEvent(window, QDragLeaveEvent())
+    return title
+
+
+def test_the_drop_overlay_counts_files_and_folders(
+    qtbot, window: MainWindow, media_dir: MediaSet, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A dragged folder was "1 item" (the overlay counted dropped links): it says how many
+    files and folders the drop adds, with each language's plurals, and a folder's contents
+    are not read for it (they are walked after the drop, off the GUI thread)."""
+    season = tmp_path / "season"
+    season.mkdir()
+    for name in ("heat_1.png", "heat_2.png"):
+        shutil.copy(media_dir.png, season / name)
+    other = tmp_path / "finals"
+    other.mkdir()
+    photos = [shutil.copy(media_dir.png, tmp_path / f"photo_{i}.png") for i in range(3)]
+    files = [Path(p) for p in photos]
+    install_translations("en")
+    try:
+        assert drag_over(window, season) == "Drop to add 1 folder to the library"
+        assert drag_over(window, season, other) == "Drop to add 2 folders to the library"
+        assert drag_over(window, files[0]) == "Drop to add 1 file to the library"
+        assert drag_over(window, *files, season) == (
+            "Drop to add 3 files and 1 folder to the library"
+        )
+        install_translations("es")
+        assert drag_over(window, season) == "Suelta para añadir 1 carpeta a la biblioteca"
+        assert drag_over(window, files[0], season, other) == (
+            "Suelta para añadir 1 archivo y 2 carpetas a la biblioteca"
+        )
+        assert drag_over(window, *files) == "Suelta para añadir 3 archivos a la biblioteca"
+    finally:
+        install_translations("en")
+    assert window.uploads.model.rowCount() == 0  # nothing was dropped

@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="599"/>
+        <location filename="../../desktop_app/views/browser.py" line="598"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="618"/>
+        <location filename="../../desktop_app/views/browser.py" line="617"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -110,15 +110,39 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="516"/>
-        <source>Drop to add %n item(s) to the library</source>
+        <location filename="../../desktop_app/views/main_window.py" line="563"/>
+        <source>%n file(s)</source>
         <translation>
-            <numerusform>Drop to add %n item to the library</numerusform>
-            <numerusform>Drop to add %n items to the library</numerusform>
+            <numerusform>%n file</numerusform>
+            <numerusform>%n files</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="672"/>
+        <location filename="../../desktop_app/views/main_window.py" line="564"/>
+        <source>%n folder(s)</source>
+        <translation>
+            <numerusform>%n folder</numerusform>
+            <numerusform>%n folders</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="567"/>
+        <source>Drop to add %n folder(s) to the library</source>
+        <translation>
+            <numerusform>Drop to add %n folder to the library</numerusform>
+            <numerusform>Drop to add %n folders to the library</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="568"/>
+        <source>Drop to add %n file(s) to the library</source>
+        <translation>
+            <numerusform>Drop to add %n file to the library</numerusform>
+            <numerusform>Drop to add %n files to the library</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="711"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -126,7 +150,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="677"/>
+        <location filename="../../desktop_app/views/main_window.py" line="716"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -134,7 +158,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="700"/>
+        <location filename="../../desktop_app/views/main_window.py" line="739"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -205,7 +229,7 @@
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n failed</numerusform>

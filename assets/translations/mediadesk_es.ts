@@ -109,7 +109,7 @@
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="135"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="430"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
@@ -282,32 +282,32 @@
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="344"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="348"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="401"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="430"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="419"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="448"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="419"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="448"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="427"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="456"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -598,62 +598,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="146"/>
+        <location filename="../../desktop_app/views/browser.py" line="144"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="156"/>
+        <location filename="../../desktop_app/views/browser.py" line="154"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="157"/>
+        <location filename="../../desktop_app/views/browser.py" line="155"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="158"/>
+        <location filename="../../desktop_app/views/browser.py" line="156"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="159"/>
+        <location filename="../../desktop_app/views/browser.py" line="157"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="160"/>
+        <location filename="../../desktop_app/views/browser.py" line="158"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="161"/>
+        <location filename="../../desktop_app/views/browser.py" line="159"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="162"/>
+        <location filename="../../desktop_app/views/browser.py" line="160"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="163"/>
+        <location filename="../../desktop_app/views/browser.py" line="161"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="168"/>
+        <location filename="../../desktop_app/views/browser.py" line="166"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="173"/>
+        <location filename="../../desktop_app/views/browser.py" line="170"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="599"/>
+        <location filename="../../desktop_app/views/browser.py" line="598"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -661,17 +661,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="612"/>
+        <location filename="../../desktop_app/views/browser.py" line="611"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="615"/>
+        <location filename="../../desktop_app/views/browser.py" line="614"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="618"/>
+        <location filename="../../desktop_app/views/browser.py" line="617"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -679,7 +679,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="626"/>
+        <location filename="../../desktop_app/views/browser.py" line="625"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -688,7 +688,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="633"/>
+        <location filename="../../desktop_app/views/browser.py" line="632"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -697,7 +697,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="638"/>
+        <location filename="../../desktop_app/views/browser.py" line="637"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -706,7 +706,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="643"/>
+        <location filename="../../desktop_app/views/browser.py" line="642"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -715,7 +715,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="647"/>
+        <location filename="../../desktop_app/views/browser.py" line="646"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1218,96 +1218,125 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="777"/>
+        <location filename="../../desktop_app/views/main_window.py" line="816"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="226"/>
+        <location filename="../../desktop_app/views/main_window.py" line="246"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="322"/>
+        <location filename="../../desktop_app/views/main_window.py" line="342"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="396"/>
+        <location filename="../../desktop_app/views/main_window.py" line="416"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="397"/>
+        <location filename="../../desktop_app/views/main_window.py" line="417"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="401"/>
+        <location filename="../../desktop_app/views/main_window.py" line="421"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="516"/>
-        <source>Drop to add %n item(s) to the library</source>
-        <translation>
-            <numerusform>Suelta para añadir %n elemento a la biblioteca</numerusform>
-            <numerusform>Suelta para añadir %n elementos a la biblioteca</numerusform>
-        </translation>
-    </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="519"/>
+        <location filename="../../desktop_app/views/main_window.py" line="539"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="522"/>
+        <location filename="../../desktop_app/views/main_window.py" line="542"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="527"/>
+        <location filename="../../desktop_app/views/main_window.py" line="547"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="578"/>
+        <location filename="../../desktop_app/views/main_window.py" line="562"/>
+        <source>Drop to add %1 and %2 to the library</source>
+        <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="563"/>
+        <source>%n file(s)</source>
+        <translation>
+            <numerusform>%n archivo</numerusform>
+            <numerusform>%n archivos</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="564"/>
+        <source>%n folder(s)</source>
+        <translation>
+            <numerusform>%n carpeta</numerusform>
+            <numerusform>%n carpetas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="567"/>
+        <source>Drop to add %n folder(s) to the library</source>
+        <translation>
+            <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %n carpetas a la biblioteca</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="568"/>
+        <source>Drop to add %n file(s) to the library</source>
+        <translation>
+            <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %n archivos a la biblioteca</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="617"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="581"/>
+        <location filename="../../desktop_app/views/main_window.py" line="620"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="591"/>
+        <location filename="../../desktop_app/views/main_window.py" line="630"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="610"/>
+        <location filename="../../desktop_app/views/main_window.py" line="649"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="637"/>
+        <location filename="../../desktop_app/views/main_window.py" line="676"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="644"/>
+        <location filename="../../desktop_app/views/main_window.py" line="683"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="671"/>
-        <location filename="../../desktop_app/views/main_window.py" line="681"/>
+        <location filename="../../desktop_app/views/main_window.py" line="710"/>
+        <location filename="../../desktop_app/views/main_window.py" line="720"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="672"/>
+        <location filename="../../desktop_app/views/main_window.py" line="711"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1315,7 +1344,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="677"/>
+        <location filename="../../desktop_app/views/main_window.py" line="716"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1323,7 +1352,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="700"/>
+        <location filename="../../desktop_app/views/main_window.py" line="739"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1331,54 +1360,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="703"/>
-        <location filename="../../desktop_app/views/main_window.py" line="706"/>
+        <location filename="../../desktop_app/views/main_window.py" line="742"/>
+        <location filename="../../desktop_app/views/main_window.py" line="745"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="730"/>
+        <location filename="../../desktop_app/views/main_window.py" line="769"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="730"/>
-        <location filename="../../desktop_app/views/main_window.py" line="740"/>
+        <location filename="../../desktop_app/views/main_window.py" line="769"/>
+        <location filename="../../desktop_app/views/main_window.py" line="779"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="740"/>
+        <location filename="../../desktop_app/views/main_window.py" line="779"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="760"/>
+        <location filename="../../desktop_app/views/main_window.py" line="799"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="763"/>
+        <location filename="../../desktop_app/views/main_window.py" line="802"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="782"/>
+        <location filename="../../desktop_app/views/main_window.py" line="821"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="786"/>
+        <location filename="../../desktop_app/views/main_window.py" line="825"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="882"/>
+        <location filename="../../desktop_app/views/main_window.py" line="921"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="884"/>
+        <location filename="../../desktop_app/views/main_window.py" line="923"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
@@ -2093,7 +2122,7 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="195"/>
+        <location filename="../../desktop_app/app.py" line="196"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -2346,13 +2375,13 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="391"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="389"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
@@ -2362,12 +2391,12 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         <translation>Reanudar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="356"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="359"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -2375,28 +2404,28 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="371"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="396"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="399"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="400"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="395"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>

@@ -206,6 +206,9 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.drop_overlay = DropOverlay(self)
         self.drop_athlete_id: int | None = None  # the athlete row under a drag, if any
+        # The dragged paths and how many are folders, worked out once per drag: each move
+        # would stat them again
+        self._dragged: tuple[list[Path], int] = ([], 0)
         self._connect()
         self._update_actions(None)
         self._on_filter(self.controller.filter)
@@ -530,7 +533,7 @@ class MainWindow(QMainWindow):
         accept_as_copy(event)
         hovered, rect = self.drop_target(event.position().toPoint())
         self.drop_athlete_id = hovered
-        title = self.tr("Drop to add %n item(s) to the library", "", len(paths))
+        title = self._drop_title(paths)
         selected = self.controller.upload_athlete_id
         if hovered is not None:
             detail = self.tr("Filed under %1").replace("%1", self._athlete_name(hovered))
@@ -546,7 +549,26 @@ class MainWindow(QMainWindow):
             )
         self.drop_overlay.show_over(title, detail, rect)
 
+    def _drop_title(self, paths: list[Path]) -> str:
+        """What the drop adds, in files and folders (a whole folder said "1 item"). Only the
+        dropped paths are looked at, never a folder's contents: a big folder is walked after
+        the drop, off the GUI thread."""
+        if paths != self._dragged[0]:
+            self._dragged = (paths, sum(1 for path in paths if path.is_dir()))
+        folders = self._dragged[1]
+        files = len(paths) - folders
+        if files and folders:
+            return (
+                self.tr("Drop to add %1 and %2 to the library")
+                .replace("%1", self.tr("%n file(s)", "", files))
+                .replace("%2", self.tr("%n folder(s)", "", folders))
+            )
+        if folders:
+            return self.tr("Drop to add %n folder(s) to the library", "", folders)
+        return self.tr("Drop to add %n file(s) to the library", "", files)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self._dragged = ([], 0)  # a new drag: the folders may have changed since the last one
         self._drag_over(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
