@@ -224,12 +224,7 @@ class Ingestor:
                 info = validate_file(path, kind, max_size, settings.allowed_types(kind))
                 settings.check_allowed(info.mime)
             except MediaDeskError as exc:
-                logger.error(
-                    "File validation error: %s (%s)",
-                    exc.message,
-                    original_filename,
-                    extra={"outcome": "rejected", "file_type": kind, "code": exc.code},
-                )
+                log_rejected(exc, original_filename, kind)
                 raise
             with self._sha_locks.hold(sha):  # see _same_bytes
                 same = self._same_bytes(sha, athlete_id, is_public)
@@ -445,12 +440,7 @@ class Ingestor:
                 if size > settings.max_file_size:
                     raise too_large(settings.max_file_size)
         except MediaDeskError as exc:
-            logger.error(
-                "File validation error: %s (%s)",
-                exc.message,
-                filename,
-                extra={"outcome": "rejected", "file_type": kind, "code": exc.code},
-            )
+            log_rejected(exc, filename, kind)
             raise
         expires_in = settings.presigned_url_expiry
         expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
@@ -647,17 +637,12 @@ class Ingestor:
         if not self._catalog.references(record.storage_key, besides=record.id):
             self._storage.delete(record.storage_key)
         self._mark(record.id, status=FileStatus.FAILED, reason=f"{exc.code}: {exc.message}")
-        logger.error(
-            "File validation error: %s (%s)",
-            exc.message,
+        log_rejected(
+            exc,
             record.storage_key,
-            extra={
-                "file_id": record.id,
-                "key": record.storage_key,
-                "outcome": "rejected",
-                "file_type": record.file_type,
-                "code": exc.code,
-            },
+            record.file_type,
+            file_id=record.id,
+            key=record.storage_key,
         )
 
     def _mark(self, file_id: int, status: str, reason: str | None) -> None:
@@ -666,6 +651,17 @@ class Ingestor:
             if row is not None:
                 row.status = status
                 row.failure_reason = reason
+
+
+def log_rejected(exc: MediaDeskError, name: str, kind: str, **extra: object) -> None:
+    """The seed's "File validation error" line, one home for presign, confirm and direct
+    uploads: the message and the file's name (or key), with the outcome and code for JSON logs."""
+    logger.error(
+        "File validation error: %s (%s)",
+        exc.message,
+        name,
+        extra={**extra, "outcome": "rejected", "file_type": kind, "code": exc.code},
+    )
 
 
 def _apply_info(row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool) -> None:
