@@ -53,6 +53,11 @@ class NotFound(MediaDeskError):
     code = "not_found"
 
 
+class NoSuchMultipartUpload(NotFound):
+    """The bucket has no multipart upload of that id (S3's NoSuchUpload): aborted by a
+    lifecycle rule, an admin or another tool, or already completed. No part can be added."""
+
+
 class Conflict(MediaDeskError):
     code = "conflict"
 

@@ -51,6 +51,7 @@ from core.errors import (
     EmptyFile,
     InvalidInput,
     MediaDeskError,
+    NoSuchMultipartUpload,
     NotFound,
     OffsetMismatch,
     TooLarge,
@@ -102,6 +103,13 @@ LEASE = timedelta(minutes=10)
 # before the row.
 ORPHAN_GRACE = timedelta(minutes=1)
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
+# The reason (error body) and failure prefix (catalog) of a tus upload whose multipart upload
+# is gone from the bucket.
+PARTS_GONE = "parts_gone"
+PARTS_GONE_MESSAGE = (
+    "This upload's parts are no longer in the bucket (the upload in parts was aborted outside "
+    "MediaDesk); start a new upload"
+)
 META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
 
 
@@ -535,7 +543,9 @@ class ResumableUploads:
     def _checked(self, row: ResumableUpload | _Row, owner: str | None) -> UploadState:
         self._check_owner(row, owner)
         if row.state == "failed":
-            raise UploadGone(f"This upload failed: {row.failure}")
+            failure = row.failure or ""
+            reason = PARTS_GONE if failure.startswith(f"{PARTS_GONE}:") else None
+            raise UploadGone(f"This upload failed: {failure}", reason=reason)
         if row.state == "receiving" and row.expires_at <= datetime.now(UTC):
             raise UploadGone("This upload expired; start a new one")
         return _state(row)
@@ -720,6 +730,8 @@ class ResumableUploads:
                 record = self._finish_multipart(upload_id, meta)
             else:
                 record = self._finish_local(upload_id, meta)
+        except NoSuchMultipartUpload:
+            raise self._parts_gone(upload_id) from None
         except MediaDeskError as exc:
             self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
             raise
@@ -735,6 +747,17 @@ class ResumableUploads:
         self._local_sources.pop(upload_id, None)
         logger.info("tus upload %s catalogued as file %s", upload_id, record.id)
         return self.get(upload_id)
+
+    def _parts_gone(self, upload_id: str) -> UploadGone:
+        """Ends a tus upload whose multipart upload the bucket no longer has (a lifecycle rule,
+        an admin or another tool aborted it): no PATCH could ever succeed, and a 500 would have
+        the client retry until the upload expires. Its buffer goes; its row stays as failed,
+        so HEAD and PATCH answer 410 (clients start a new upload) until it expires; there is
+        nothing left to abort. The caller holds the upload's lock."""
+        self._hashes.pop(upload_id, None)
+        self._local_sources.pop(upload_id, None)
+        self._mark_failed(upload_id, f"{PARTS_GONE}: {PARTS_GONE_MESSAGE}")
+        return UploadGone(PARTS_GONE_MESSAGE, reason=PARTS_GONE)
 
     def _mark_failed(self, upload_id: str, reason: str) -> None:
         for buffered in (False, True):
@@ -1015,7 +1038,7 @@ class ResumableUploads:
         try:
             listed = {p.part_number: p for p in store.list_parts(key, uid)}
         except NotFound:
-            gone = UploadGone("The upload in parts was aborted; start a new one")
+            gone = UploadGone("The upload in parts was aborted; start a new one", reason=PARTS_GONE)
             self._give_up(record, row_id, gone)
             raise gone from None
         missing = [n for n in range(1, count + 1) if n not in listed]
@@ -1046,6 +1069,10 @@ class ResumableUploads:
                 raise InvalidInput("An ETag does not match the part the bucket holds")
         try:
             store.complete_multipart(key, uid, parts)
+        except NoSuchMultipartUpload:  # aborted since the listing: as when the listing says so
+            gone = UploadGone("The upload in parts was aborted; start a new one", reason=PARTS_GONE)
+            self._give_up(record, row_id, gone)
+            raise gone from None
         except MediaDeskError as exc:
             store.abort_multipart(key, uid)
             self._give_up(record, row_id, exc)
@@ -1264,6 +1291,7 @@ class TusWriter:
         self._file: Appender | None = None  # the growing file of a local upload
         self._spool: BinaryIO | None = None
         self._hash: Any = None
+        self._gone = False  # the upload ended (its parts are gone): nothing more to record
 
     # The data file is cut back to what the catalog recorded: bytes past it were never
     # confirmed to the client (a crash between the write and the commit).
@@ -1351,8 +1379,12 @@ class TusWriter:
         if self.uid is None:  # the first part: the content names the object
             self.key, self.uid = self.uploads._start_multipart(self.id, Path(self._fh.name))
         number = len(self.parts) + 1
-        with open(self._fh.name, "rb") as part:
-            etag = store.upload_part(str(self.key), str(self.uid), number, part, self.part_size)
+        try:
+            with open(self._fh.name, "rb") as part:
+                etag = store.upload_part(str(self.key), str(self.uid), number, part, self.part_size)
+        except NoSuchMultipartUpload:
+            self._gone = True
+            raise self.uploads._parts_gone(self.id) from None
         self.parts.append(PartInfo(number, self.part_size, etag))
         self._parts_bytes += self.part_size
         with self._db.write() as s:
@@ -1431,7 +1463,7 @@ class TusWriter:
         if self._closed:
             return
         try:
-            if self._spool is None:
+            if self._spool is None and not self._gone:
                 try:
                     self._commit()
                 except Exception as exc:  # the request's own error is what the client gets

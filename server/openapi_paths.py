@@ -294,6 +294,12 @@ PATHS: dict[str, dict[str, S]] = {
                     json("File"),
                 ),
                 **err(400, 401, 403, 404, 409, 413, 500, 507),
+                "410": {
+                    "description": "upload_gone (reason parts_gone): an upload in parts whose "
+                    "multipart upload is no longer in the bucket (aborted outside MediaDesk); "
+                    "the file is failed, upload it again",
+                    "content": ERROR,
+                },
             },
             params=[FID],
             operation_id="confirm_upload",
@@ -644,7 +650,10 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         "(HEAD gives the offset)",
         409: "Upload-Offset differs from the bytes received (details.offset), or the upload "
         "is already complete",
-        410: "The upload expired, was refused by validation, or its parts were aborted",
+        410: "upload_gone: the upload expired, was refused by validation, or its parts are no "
+        "longer in the bucket (reason parts_gone: the multipart upload was aborted outside "
+        "MediaDesk, e.g. by a lifecycle rule; the upload is ended, not retried); start a new "
+        "upload",
         412: "Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
         415: "The body is not application/offset+octet-stream",
         423: "Another request is writing to this upload; retry after a HEAD",

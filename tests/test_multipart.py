@@ -244,3 +244,30 @@ def test_an_aborted_upload_in_parts_fails_its_file_instead_of_turning_into_a_sin
     parts = http_call(f"{server.url}/files/{fid}/upload/parts", headers=bearer(token))
     renewed = http_call(f"{server.url}/files/{fid}/upload/renew", "POST", headers=bearer(token))
     assert (parts.status, renewed.status) == (409, 409), renewed.body
+
+
+def test_confirm_of_parts_aborted_outside_mediadesk_answers_410_and_fails_the_file(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any
+) -> None:
+    """The multipart upload behind a presigned upload in parts is aborted behind the server's
+    back (a lifecycle rule, an admin): the confirm answers 410 upload_gone, not a 500, and the
+    file is failed, so a repeated confirm answers 409 instead of retrying for nothing."""
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    plan = presign(server.url, token, 11 * MiB, multipart=True).json()
+    for part in plan["parts"]:
+        put_part(part["url"], b"x" * (5 * MiB if part["part_number"] < 3 else MiB))
+    (pending,) = leftovers(s3, s3_bucket.bucket)
+    s3.abort_multipart_upload(
+        Bucket=s3_bucket.bucket, Key=pending["Key"], UploadId=pending["UploadId"]
+    )
+    fid = plan["file_id"]
+    gone = confirm(server.url, token, fid)
+    assert gone.status == 410, gone.body
+    assert (gone.json()["error"]["code"], gone.json()["error"]["reason"]) == (
+        "upload_gone",
+        "parts_gone",
+    )
+    assert lib.get_file(fid).status == "failed"
+    assert confirm(server.url, token, fid).status == 409
+    assert leftovers(s3, s3_bucket.bucket) == []

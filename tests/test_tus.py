@@ -45,6 +45,7 @@ from tests.resumable_client import (
     patch,
     tus_send,
 )
+from tests.s3_nosuchupload import NoSuchUploadProxy
 from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
@@ -737,6 +738,71 @@ def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
             assert streamed.status == 200 and streamed.body == data
         s3 = s3_client(s3_bucket)
         assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+    finally:
+        lib.close()
+        proxy.close()
+
+
+def test_s3_tus_whose_parts_were_aborted_outside_mediadesk_ends_with_410(
+    data_dir: Path, s3_bucket: Any, tmp_path: Path
+) -> None:
+    """The multipart upload behind a tus upload is aborted behind the server's back (a bucket
+    lifecycle rule, an admin, another tool), once mid-upload and once before the last PATCH:
+    the PATCH that needs it answers 410 upload_gone (reason parts_gone, Tus-Resumable), not a
+    500 storage_unavailable to every retry until the upload expires; the part buffer is gone,
+    HEAD and PATCH keep answering 410, nothing is left in the bucket, and a new upload of the
+    same file goes through. The store answers S3's 404 NoSuchUpload (tests/s3_nosuchupload.py:
+    moto's own 500 put right)."""
+    target = urlsplit(s3_bucket.endpoint_url)
+    proxy = NoSuchUploadProxy(target.hostname or "127.0.0.1", target.port or 80)
+    lib = _s3_library(data_dir, s3_bucket, proxy.url)
+    s3 = s3_client(s3_bucket)
+    bucket = s3_bucket.bucket
+
+    def abort_behind_the_back() -> None:
+        (pending,) = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+        s3.abort_multipart_upload(Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"])
+
+    def assert_gone(reply: Any, upload_id: str) -> None:
+        assert reply.status == 410, reply.body
+        error = json.loads(reply.body)["error"]
+        assert (error["code"], error["reason"]) == ("upload_gone", "parts_gone")
+        assert "bucket" in error["message"] and "127.0.0.1" not in error["message"]
+        assert reply.headers["Tus-Resumable"] == "1.0.0"
+        assert not (lib.paths.data_dir / "uploads" / f"{upload_id}.buffer").exists()
+
+    try:
+        token = make_tokens(lib).upload
+        data = padded_mp4(tmp_path / "m.mp4", 13 * MiB + 7).read_bytes()
+        with EmbeddedServer(lib, config=server_config(lib)) as server:
+            # mid-upload: the next full part has nowhere to go
+            url = server.url + create(server.url, token, len(data)).headers["Location"]
+            upload_id = url.rsplit("/", 1)[1]
+            assert patch(url, token, 0, data[: 7 * MiB]).status == 204
+            abort_behind_the_back()
+            assert_gone(patch(url, token, 7 * MiB, data[7 * MiB : 12 * MiB]), upload_id)
+            assert head(url, token).status == 410
+            assert_gone(patch(url, token, 7 * MiB, data[7 * MiB : 12 * MiB]), upload_id)
+            # the last PATCH: its short last part, then the completion
+            url = server.url + create(server.url, token, len(data)).headers["Location"]
+            upload_id = url.rsplit("/", 1)[1]
+            assert patch(url, token, 0, data[: 10 * MiB]).status == 204
+            abort_behind_the_back()
+            assert_gone(patch(url, token, 10 * MiB, data[10 * MiB :]), upload_id)
+            assert head(url, token).status == 410
+            assert proxy.corrected >= 2  # the store really answered NoSuchUpload
+            # the client starts a new upload, which goes through
+            url = server.url + create(server.url, token, len(data)).headers["Location"]
+            done = patch(url, token, 0, data)
+            assert done.status == 204, done.body
+            record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
+            assert record.sha256 == hashlib.sha256(data).hexdigest()
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+        assert [k for k in keys if "_derived" not in k] == [record.storage_key]
+        run_maintenance(lib, now=datetime.now(UTC) + timedelta(days=2))
+        with db_of(lib).read() as session:
+            assert session.query(ResumableUpload).count() == 0
     finally:
         lib.close()
         proxy.close()

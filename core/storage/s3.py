@@ -21,7 +21,13 @@ import botocore.exceptions as bx
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from core.errors import InvalidInput, MediaDeskError, NotFound, StorageUnavailable
+from core.errors import (
+    InvalidInput,
+    MediaDeskError,
+    NoSuchMultipartUpload,
+    NotFound,
+    StorageUnavailable,
+)
 from core.keys import normalise_key, public_object_url
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
@@ -96,6 +102,8 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchUpload":  # a client error: the bucket is there, the upload is not
+            return NoSuchMultipartUpload(f"{what}: the bucket has no such multipart upload")
         if code in _MISSING or status == 404:
             if code == "NoSuchBucket":
                 return StorageUnavailable(
