@@ -653,7 +653,7 @@ class Ingestor:
                 row.failure_reason = reason
 
 
-def log_rejected(exc: MediaDeskError, name: str, kind: str, **extra: object) -> None:
+def log_rejected(exc: MediaDeskError, name: str | None, kind: str, **extra: object) -> None:
     """The seed's "File validation error" line, one home for presign, confirm and direct
     uploads: the message and the file's name (or key), with the outcome and code for JSON logs."""
     logger.error(
