@@ -49,11 +49,13 @@ from core.errors import (
     ChecksumMismatch,
     Conflict,
     EmptyFile,
+    InsufficientStorage,
     InvalidInput,
     MediaDeskError,
     NoSuchMultipartUpload,
     NotFound,
     OffsetMismatch,
+    StorageUnavailable,
     TooLarge,
     UploadGone,
     UploadLocked,
@@ -732,6 +734,10 @@ class ResumableUploads:
                 record = self._finish_local(upload_id, meta)
         except NoSuchMultipartUpload:
             raise self._parts_gone(upload_id) from None
+        except _StoreDown as down:
+            # every byte is kept (the parts in the bucket, the last one in the buffer): the
+            # client's next HEAD or PATCH finishes it once the store is back
+            raise down.error from None
         except MediaDeskError as exc:
             self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
             raise
@@ -798,13 +804,20 @@ class ResumableUploads:
         if key is None or uid is None:  # smaller than one part: named now
             key, uid = self._start_multipart(upload_id, buffer)
         done = sum(p.size for p in parts)
-        if done < length:  # the last (shorter) part is still in the buffer
-            size = length - done
-            with open(buffer, "rb") as fh:
-                etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
-            parts.append(PartInfo(len(parts) + 1, size, etag))
         try:
+            if done < length:  # the last (shorter) part is still in the buffer
+                size = length - done
+                with open(buffer, "rb") as fh:
+                    etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
+                parts.append(PartInfo(len(parts) + 1, size, etag))
             store.complete_multipart(key, uid, parts)
+        except NoSuchMultipartUpload:
+            raise
+        except StorageUnavailable as exc:
+            if isinstance(exc, InsufficientStorage):  # a full bucket quota: no retry helps
+                store.abort_multipart(key, uid)
+                raise
+            raise _StoreDown(exc) from exc
         except MediaDeskError:
             store.abort_multipart(key, uid)
             raise
@@ -1526,3 +1539,13 @@ class TusWriter:
             self._closed = True
             self._close_files()
             self._lock.__exit__(None, None, None)
+
+
+class _StoreDown(Exception):
+    """The store could not be reached while a complete upload's last part or its completion
+    was sent: nothing is lost, so the upload is kept for the next try (ResumableUploads._finish
+    answers the store's error)."""
+
+    def __init__(self, error: StorageUnavailable) -> None:
+        super().__init__(error.message)
+        self.error = error

@@ -743,6 +743,46 @@ def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
         proxy.close()
 
 
+def test_s3_outage_on_the_last_patch_keeps_the_upload_for_a_retry(
+    data_dir: Path, s3_bucket: Any, tmp_path: Path
+) -> None:
+    """The store's endpoint dies just as the last PATCH arrives (its short last part and the
+    completion still to send): the PATCH answers the storage error, and nothing sent is lost —
+    the upload is not failed, its buffer stays, and once the store is back the client's HEAD
+    (what tus clients ask after an error) finishes it: catalogued with the right bytes, no
+    multipart upload left behind."""
+    target = urlsplit(s3_bucket.endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    lib = _s3_library(data_dir, s3_bucket, proxy.url)
+    try:
+        token = make_tokens(lib).upload
+        data = padded_mp4(tmp_path / "m.mp4", 13 * MiB + 7).read_bytes()
+        with EmbeddedServer(lib, config=server_config(lib)) as server:
+            url = server.url + create(server.url, token, len(data)).headers["Location"]
+            upload_id = url.rsplit("/", 1)[1]
+            assert patch(url, token, 0, data[: 10 * MiB]).status == 204
+            proxy.cut()
+            down = patch(url, token, 10 * MiB, data[10 * MiB :])
+            assert down.status == 500, down.body
+            assert json.loads(down.body)["error"]["code"] == "storage_unavailable"
+            assert (lib.paths.data_dir / "uploads" / f"{upload_id}.buffer").exists()
+            still_down = head(url, token)
+            assert still_down.status == 500, still_down.body  # asked again: not gone, not done
+            proxy.restore()
+            done = head(url, token)
+            assert done.status == 200, done.body
+            assert int(done.headers["Upload-Offset"]) == len(data)
+            record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
+            assert record.sha256 == hashlib.sha256(data).hexdigest()
+            streamed = http_call(f"{server.url}/stream/{record.id}/raw", headers=bearer(token))
+            assert streamed.status == 200 and streamed.body == data
+        s3 = s3_client(s3_bucket)
+        assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
+    finally:
+        lib.close()
+        proxy.close()
+
+
 def test_s3_tus_whose_parts_were_aborted_outside_mediadesk_ends_with_410(
     data_dir: Path, s3_bucket: Any, tmp_path: Path
 ) -> None:
