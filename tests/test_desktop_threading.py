@@ -207,14 +207,17 @@ def _drive(  # type: ignore[no-untyped-def]
     panel = window.server_panel
     monkeypatch.setattr(server_panel, "ask_text", lambda *a, **k: ("Club website", True))
     monkeypatch.setattr(QMessageBox, "open", lambda self: None)  # the "token created" notice
+    errors: list[object] = []  # what the panel would show: said when a wait below times out
+    window.server.errorOccurred.connect(errors.append)
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.create_button.click()
     # the new token's row: the table is rebuilt when the list arrives, maybe after other rows
-    wait_for(qtbot, lambda: _chosen(panel, "Club website"))
+    wait_for(qtbot, lambda: _chosen(panel, "Club website", errors))
     # The irreversible-action question (views/confirm.py), answered "yes"
     monkeypatch.setattr(server_panel, "confirm_irreversible", lambda *a, **k: True)
     with qtbot.waitSignal(window.server.tokensChanged, timeout=TIMEOUT):
         panel.revoke_button.click()
+    assert not errors, [getattr(e, "text", e) for e in errors]
 
     # Settings: test the storage, save.
     window.open_settings()
@@ -239,9 +242,10 @@ def _drive(  # type: ignore[no-untyped-def]
     qtbot.keyClick(window.browser.grid, Qt.Key.Key_Escape)
 
 
-def _chosen(panel: Any, name: str) -> bool:
+def _chosen(panel: Any, name: str, errors: list[object]) -> bool:
     """Selects the token called `name` (again, if a later list rebuilt the table) and says
-    whether Revoke is on for it."""
+    whether Revoke is on for it; a token task that failed fails the wait with its message."""
+    assert not errors, [getattr(e, "text", e) for e in errors]
     row = _row_named(panel, name)
     if row < 0:
         return False
