@@ -958,9 +958,8 @@ class ResumableUploads:
             if row is None:
                 raise Conflict("This upload is a single PUT; it has no parts")
             uid, part_size, length = str(row.s3_upload_id), row.part_size, row.length
-        store = self._multipart_store()
-        assert store is not None
-        parts = store.list_parts(record.storage_key, uid)
+            row_id = row.id
+        parts = self._held_parts(record, row_id, uid)
         return {
             "upload_id": uid,
             "part_size": part_size,
@@ -977,6 +976,7 @@ class ResumableUploads:
         expires_at = datetime.now(UTC) + timedelta(seconds=expiry)
         with self._db.write() as s:
             row = self._multipart_row(s, file_id)
+            row_id = row.id if row is not None else ""
             uid = str(row.s3_upload_id) if row is not None else None
             part_size = row.part_size if row is not None else 0
             length = row.length if row is not None else 0
@@ -1008,9 +1008,7 @@ class ResumableUploads:
                 raise InvalidInput(f"part_numbers must be between 1 and {count}")
             numbers = sorted(set(part_numbers))
         else:
-            store = self._multipart_store()
-            assert store is not None
-            have = {p.part_number for p in store.list_parts(record.storage_key, uid)}
+            have = {p.part_number for p in self._held_parts(record, row_id, uid)}
             numbers = [n for n in range(1, count + 1) if n not in have]
         signed = self._sign_parts(record.storage_key, uid, numbers)
         return {
@@ -1048,12 +1046,7 @@ class ResumableUploads:
             self._close_multipart(row_id, "done")
             return
         count = -(-length // part_size)
-        try:
-            listed = {p.part_number: p for p in store.list_parts(key, uid)}
-        except NotFound:
-            gone = UploadGone("The upload in parts was aborted; start a new one", reason=PARTS_GONE)
-            self._give_up(record, row_id, gone)
-            raise gone from None
+        listed = {p.part_number: p for p in self._held_parts(record, row_id, uid)}
         missing = [n for n in range(1, count + 1) if n not in listed]
         if missing:
             raise UploadNotReceived(
@@ -1083,14 +1076,28 @@ class ResumableUploads:
         try:
             store.complete_multipart(key, uid, parts)
         except NoSuchMultipartUpload:  # aborted since the listing: as when the listing says so
-            gone = UploadGone("The upload in parts was aborted; start a new one", reason=PARTS_GONE)
-            self._give_up(record, row_id, gone)
-            raise gone from None
+            raise self._presigned_parts_gone(record, row_id) from None
         except MediaDeskError as exc:
             store.abort_multipart(key, uid)
             self._give_up(record, row_id, exc)
             raise
         self._close_multipart(row_id, "done")
+
+    def _held_parts(self, record: FileRecord, row_id: str, uid: str) -> list[PartInfo]:
+        """The parts the bucket holds for a presigned upload in parts. A multipart upload gone
+        from the bucket (aborted outside MediaDesk) ends the upload, whichever of listing,
+        renewal or confirm meets it first: UploadGone, reason parts_gone."""
+        store = self._multipart_store()
+        assert store is not None
+        try:
+            return store.list_parts(record.storage_key, uid)
+        except NoSuchMultipartUpload:
+            raise self._presigned_parts_gone(record, row_id) from None
+
+    def _presigned_parts_gone(self, record: FileRecord, row_id: str) -> UploadGone:
+        gone = UploadGone("The upload in parts was aborted; start a new one", reason=PARTS_GONE)
+        self._give_up(record, row_id, gone)
+        return gone
 
     def _give_up(self, record: FileRecord, row_id: str, exc: MediaDeskError) -> None:
         """An upload in parts whose parts are gone: its pending file fails too. Left pending,

@@ -46,6 +46,16 @@ def err(*statuses: int) -> dict[str, S]:
     return {str(s): {"description": text[s], "content": ERROR} for s in statuses}
 
 
+def parts_gone(when: str = "") -> S:
+    """The 410 of the presigned upload in parts' confirm, parts listing and renewal."""
+    return {
+        "description": "upload_gone (reason parts_gone): an upload in parts whose multipart "
+        f"upload is no longer in the bucket (aborted outside MediaDesk){when}; the file is "
+        "failed (later calls answer 409), upload it again",
+        "content": ERROR,
+    }
+
+
 def param(
     name: str, where: str = "query", schema: S | None = None, desc: str = "", required: bool = False
 ) -> S:
@@ -294,12 +304,7 @@ PATHS: dict[str, dict[str, S]] = {
                     json("File"),
                 ),
                 **err(400, 401, 403, 404, 409, 413, 500, 507),
-                "410": {
-                    "description": "upload_gone (reason parts_gone): an upload in parts whose "
-                    "multipart upload is no longer in the bucket (aborted outside MediaDesk); "
-                    "the file is failed, upload it again",
-                    "content": ERROR,
-                },
+                "410": parts_gone(),
             },
             params=[FID],
             operation_id="confirm_upload",
@@ -817,6 +822,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 {
                     **ok("The stored parts (resume by uploading the others)", json("UploadParts")),
                     **err(400, 401, 403, 404, 409, 500),
+                    "410": parts_gone(),
                 },
                 params=[FID],
                 desc="409 when the file has no upload in progress or it is a single PUT.",
@@ -834,6 +840,11 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         json("RenewedUpload"),
                     ),
                     **err(400, 401, 403, 404, 409, 500),
+                    # With part_numbers nothing asks the bucket: the part PUTs meet the loss.
+                    "410": parts_gone(
+                        " (found when no part_numbers are given: the bucket is "
+                        "asked which parts it lacks)"
+                    ),
                 },
                 params=[FID],
                 body={"required": False, "content": json("RenewRequest")},

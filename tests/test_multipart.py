@@ -271,3 +271,36 @@ def test_confirm_of_parts_aborted_outside_mediadesk_answers_410_and_fails_the_fi
     assert lib.get_file(fid).status == "failed"
     assert confirm(server.url, token, fid).status == 409
     assert leftovers(s3, s3_bucket.bucket) == []
+
+
+@pytest.mark.parametrize("first", ["parts", "renew"])
+def test_listing_or_renewing_parts_aborted_outside_mediadesk_answers_410_as_confirm_does(
+    s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any, first: str
+) -> None:
+    """The multipart upload is aborted behind the server's back: the parts listing and the
+    renewal (which asks the bucket which parts it lacks) answer what confirm answers, 410
+    upload_gone / parts_gone, not 404 not_found (the file is there; its parts are not), and
+    the file is failed, so every later call answers 409."""
+    lib, s3, server = s3_parts
+    token = make_tokens(lib).upload
+    plan = presign(server.url, token, 11 * MiB, multipart=True).json()
+    put_part(plan["parts"][0]["url"], b"x" * (5 * MiB))
+    (pending,) = leftovers(s3, s3_bucket.bucket)
+    s3.abort_multipart_upload(
+        Bucket=s3_bucket.bucket, Key=pending["Key"], UploadId=pending["UploadId"]
+    )
+    fid = plan["file_id"]
+    parts_url, renew_url = (f"{server.url}/files/{fid}/upload/{p}" for p in ("parts", "renew"))
+
+    def ask(what: str) -> Any:
+        if what == "parts":
+            return http_call(parts_url, headers=bearer(token))
+        return http_call(renew_url, "POST", headers=bearer(token))
+
+    gone = ask(first)
+    assert gone.status == 410, gone.body
+    error = gone.json()["error"]
+    assert (error["code"], error["reason"]) == ("upload_gone", "parts_gone")
+    assert lib.get_file(fid).status == "failed"
+    later = [ask("parts").status, ask("renew").status, confirm(server.url, token, fid).status]
+    assert later == [409, 409, 409]

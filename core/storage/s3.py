@@ -436,17 +436,13 @@ class S3Storage:
         key = normalise_key(key)
         parts: list[PartInfo] = []
         pages = self.client.get_paginator("list_parts")
-        try:
-            with self._errors(f"Listing the parts of {key!r}"):
-                for page in pages.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
-                    parts.extend(
-                        PartInfo(int(p["PartNumber"]), int(p["Size"]), str(p["ETag"]))
-                        for p in page.get("Parts", [])
-                    )
-        except StorageUnavailable as exc:
-            if "NoSuchUpload" in exc.message:
-                raise NotFound(f"No multipart upload {upload_id} for {key!r}") from None
-            raise
+        # NoSuchUpload (aborted outside MediaDesk) raises NoSuchMultipartUpload (explain()).
+        with self._errors(f"Listing the parts of {key!r}"):
+            for page in pages.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+                parts.extend(
+                    PartInfo(int(p["PartNumber"]), int(p["Size"]), str(p["ETag"]))
+                    for p in page.get("Parts", [])
+                )
         return sorted(parts, key=lambda p: p.part_number)
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> ObjectStat:
