@@ -34,7 +34,7 @@ from core.locks import CatalogLocks as _CatalogLocks
 from core.locks import KeyedLocks as _KeyedLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name, unsupported
 from core.metadata import MediaInfo
-from core.records import MAX_DESCRIPTION, FileRecord, FileStatus
+from core.records import MAX_DESCRIPTION, FileRecord, FileStatus, expiry_iso
 from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest, Presigner, Storage
@@ -81,7 +81,7 @@ class PresignedUpload:
             "headers": self.request.headers,
             "file_key": self.file_key,
             "expires_in": self.expires_in,
-            "expires_at": self.expires_at.isoformat(),
+            "expires_at": expiry_iso(self.expires_at),
         }
 
 

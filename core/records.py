@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -17,6 +17,16 @@ R = TypeVar("R")
 def iso(value: datetime | None) -> str | None:
     """A record's time as JSON has it (ISO 8601), None kept."""
     return value.isoformat() if value is not None else None
+
+
+def expiry_iso(value: datetime) -> str:
+    """An `expires_at` as the API answers it (presigned URLs, renewals, watch links, tus):
+    UTC, whole seconds, +00:00. Cut down, never rounded up: a signature made with a lifetime
+    of n seconds ends n seconds after its whole-second signing time (X-Amz-Date, local
+    `expires`), so the answer never names a moment after the URL stopped working."""
+    if value.tzinfo is None:  # the catalog's times are UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -74,7 +74,7 @@ from core.mediatypes import (
     sniff_bytes,
     sniff_file,
 )
-from core.records import MAX_ID, FileRecord, FileStatus
+from core.records import MAX_ID, FileRecord, FileStatus, expiry_iso
 from core.spool import Spooled, discard, hash_file, too_large
 from core.storage.base import (
     MultipartStorage,
@@ -151,7 +151,7 @@ class MultipartPlan:
             "upload_id": self.upload_id,
             "part_size": self.part_size,
             "parts": [{"part_number": n, "url": r.url} for n, r in self.parts],
-            "expires_at": self.expires_at.isoformat(),
+            "expires_at": expiry_iso(self.expires_at),
         }
 
 
@@ -999,7 +999,7 @@ class ResumableUploads:
                 "method": request.method,
                 "headers": request.headers,
                 "expires_in": expiry,
-                "expires_at": expires_at.isoformat(),
+                "expires_at": expiry_iso(expires_at),
             }
         count = -(-length // part_size)
         if part_numbers:
@@ -1016,7 +1016,7 @@ class ResumableUploads:
             "part_size": part_size,
             "parts": [{"part_number": n, "url": r.url} for n, r in signed],
             "expires_in": expiry,
-            "expires_at": expires_at.isoformat(),
+            "expires_at": expiry_iso(expires_at),
         }
 
     def complete_presigned(

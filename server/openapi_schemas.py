@@ -38,6 +38,8 @@ STR, INT, BOOL, NUM = (
     {"type": "number"},
 )
 DATE = {"type": "string", "format": "date-time"}
+# Every expires_at the API answers (core.records.expiry_iso).
+EXPIRES_AT = {**DATE, "description": "UTC, whole seconds: 2026-05-01T12:00:00+00:00"}
 KIND = {"type": "string", "enum": list(FILE_KINDS)}
 # Catalog ids (32-bit INTEGER columns); larger or smaller values are a 400.
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -216,7 +218,7 @@ SCHEMAS: dict[str, S] = {
         },
         file_key=STR,
         expires_in=INT,
-        expires_at=DATE,
+        expires_at=EXPIRES_AT,
         file=ref("File"),
         upload_id={**STR, "description": "Upload in parts: the bucket's multipart upload id"},
         part_size={
@@ -280,7 +282,7 @@ SCHEMAS: dict[str, S] = {
         download_url=STR,
         method=STR,
         expires_in=INT,
-        expires_at=nullable("string"),
+        expires_at={**EXPIRES_AT, **nullable("string")},
     ),
     "StreamInfo": obj(
         ["file_id", "file_type", "size", "stream_url"],
@@ -499,7 +501,7 @@ SCHEMAS: dict[str, S] = {
         part_size=INT,
         parts={"type": "array", "items": ref("PartUrl")},
         expires_in=INT,
-        expires_at=DATE,
+        expires_at=EXPIRES_AT,
     ),
     "ConfirmParts": obj(
         parts={
@@ -515,7 +517,7 @@ SCHEMAS: dict[str, S] = {
         location={**STR, "description": "The upload's URL (also in the Location header)"},
         offset=INT,
         length=INT,
-        expires_at=nullable("string", format="date-time"),
+        expires_at={**EXPIRES_AT, **nullable("string")},
         file_id={**nullable("integer"), "description": "Set once the whole file arrived"},
     ),
 }

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.deferred import REPLACED_GRACE_SECONDS
 from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, SKIP_REASONS, STATES
-from server.openapi_schemas import BOOL, DATE, ID, INT, NUM, STR, nullable, obj, ref
+from server.openapi_schemas import BOOL, DATE, EXPIRES_AT, ID, INT, NUM, STR, nullable, obj, ref
 
 S = dict[str, Any]
 
@@ -69,7 +69,7 @@ VIDEO_SCHEMAS: dict[str, S] = {
         url=STR,
         method=STR,
         expires_in=nullable("integer"),
-        expires_at=nullable("string"),
+        expires_at={**EXPIRES_AT, **nullable("string")},
     ),
 }
 

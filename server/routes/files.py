@@ -9,7 +9,7 @@ from aiohttp import web
 
 from core.errors import InvalidInput, NotFound
 from core.library import Library
-from core.records import FileQuery, FileRecord, FileStatus, Page
+from core.records import FileQuery, FileRecord, FileStatus, Page, expiry_iso
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import file_cache_control
@@ -140,7 +140,7 @@ async def _signed_get(request: web.Request, record: FileRecord) -> tuple[str, di
     )
     return signed.url, {
         "expires_in": signed.expires_in,
-        "expires_at": signed.expires_at.isoformat() if signed.expires_at else None,
+        "expires_at": expiry_iso(signed.expires_at) if signed.expires_at else None,
     }
 
 

@@ -16,6 +16,7 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from core.errors import InvalidInput, MediaDeskError, TooLarge
+from core.records import expiry_iso
 from core.resumable import (
     CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
@@ -253,7 +254,7 @@ async def tus_create(request: web.Request) -> web.Response:
         "location": location,
         "offset": state.offset,
         "length": state.length,
-        "expires_at": state.expires_at.isoformat() if state.state == "receiving" else None,
+        "expires_at": expiry_iso(state.expires_at) if state.state == "receiving" else None,
         "file_id": state.file_id,
     }
     return web.json_response(body, status=201, headers=headers)

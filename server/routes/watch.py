@@ -11,7 +11,7 @@ from aiohttp import web
 from core.errors import InvalidInput, NotFound
 from core.jobs import current_derivatives
 from core.mediatypes import FileKind
-from core.records import FileRecord
+from core.records import FileRecord, expiry_iso
 from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
 from server.params import as_int, file_id
@@ -101,7 +101,7 @@ async def watch_presigned(request: web.Request, record: FileRecord) -> web.Respo
             "url": url,
             "method": "GET",
             "expires_in": expires_in if query else None,
-            "expires_at": expires_at.isoformat() if query else None,
+            "expires_at": expiry_iso(expires_at) if query else None,
         },
         headers={"Cache-Control": "no-store"},
     )
