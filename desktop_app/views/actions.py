@@ -25,6 +25,7 @@ class Actions:
     find: QAction
     preview: QAction
     refresh: QAction
+    details_panel: QAction
     copy_link: QAction
     new_athlete: QAction
     rename_athlete: QAction
@@ -76,6 +77,8 @@ def build_actions(window: QMainWindow) -> Actions:
         "find": (translate("MainWindow", "&Find"), "Ctrl+F"),
         "preview": (translate("MainWindow", "&Preview"), "Space"),
         "refresh": (translate("MainWindow", "Re&fresh"), "F5"),
+        # F8 as Lightroom's right panel; F7 stays free for the sidebar
+        "details_panel": (translate("MainWindow", "&Details panel"), "F8"),
         "copy_link": (translate("MainWindow", "Copy &link"), "Ctrl+Shift+C"),
         "new_athlete": (translate("MainWindow", "&New athlete…"), "Ctrl+N"),
         "rename_athlete": (translate("MainWindow", "&Rename athlete…"), None),
@@ -85,6 +88,8 @@ def build_actions(window: QMainWindow) -> Actions:
         **{name: _action(window, *spec, name in GRID_ONLY) for name, spec in specs.items()}
     )
     actions.undo_trash.setEnabled(False)  # until something is moved to the trash
+    actions.details_panel.setCheckable(True)
+    actions.details_panel.setChecked(True)
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
     actions.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
     return actions
@@ -105,6 +110,8 @@ def build_menus(window: QMainWindow, a: Actions) -> None:
     view = bar.addMenu(translate("MainWindow", "&View"))
     view.addAction(a.preview)
     view.addAction(a.refresh)
+    view.addSeparator()
+    view.addAction(a.details_panel)
     window.view_menu = view  # type: ignore[attr-defined]  # docks add their toggles here
     athletes = bar.addMenu(translate("MainWindow", "&Athletes"))
     athletes.addAction(a.new_athlete)

@@ -76,6 +76,18 @@ from desktop_app.views.upload_dock import UploadDock
 logger = logging.getLogger(__name__)
 
 STATE_VERSION = 1  # of the saved dock layout; bump when the docks change
+# the bottom docks' first height (tab bar included), a quarter of the window: at least the
+# queue's buttons and a few rows (Qt keeps it above the tabbed docks' own minimum, ≈ 220 px),
+# at most what 1440 px of screen gives it
+DOCK_MIN_HEIGHT, DOCK_MAX_HEIGHT = 180, 360
+
+
+def first_dock_height(window_height: int, screen_height: int | None) -> int:
+    """The upload dock's height at the first start: a quarter of the window, within bounds.
+    A fixed 260 px left the grid barely two rows on a 768 px screen. The window may be shown
+    maximised after this, so a smaller screen counts too."""
+    height = window_height if screen_height is None else min(window_height, screen_height)
+    return max(DOCK_MIN_HEIGHT, min(DOCK_MAX_HEIGHT, height // 4))
 
 
 def window_state_file(settings: Settings) -> Path:
@@ -329,6 +341,7 @@ class MainWindow(QMainWindow):
         self._update_select_all()
         a.preview.triggered.connect(self.preview)
         a.refresh.triggered.connect(c.refresh)
+        a.details_panel.toggled.connect(self.show_details_panel)
         a.copy_link.triggered.connect(self.copy_link)
         a.new_athlete.triggered.connect(self.new_athlete)
         a.rename_athlete.triggered.connect(self.rename_athlete)
@@ -758,7 +771,12 @@ class MainWindow(QMainWindow):
         if athlete and (self.sidebar.hasFocus() or self._current() is None):
             self.rename_athlete()
         elif self._current() is not None:
+            self.commands.details_panel.setChecked(True)  # the name is edited in the panel
             self.details.start_rename()
+
+    def show_details_panel(self, shown: bool) -> None:
+        """View ▸ Details panel (F8): hidden, the grid takes its width."""
+        self.splitter.show_pane(2, shown)
 
     def focus_search(self) -> None:
         self.browser.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -868,6 +886,7 @@ class MainWindow(QMainWindow):
         state.setValue("window/geometry", self.saveGeometry())
         state.setValue("window/state", self.saveState(STATE_VERSION))
         state.setValue("window/splitter", self.splitter.saveState())
+        state.setValue("window/details", self.commands.details_panel.isChecked())
         state.setValue("uploads/columns", self.upload_dock.table.horizontalHeader().saveState())
         state.setValue("browser/sort", self.controller.sort)
         state.sync()
@@ -890,6 +909,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if (splitter := value("window/splitter")) is not None:
             self.splitter.restoreState(splitter)
+        self.commands.details_panel.setChecked(
+            state.value("window/details", True, type=bool) is True
+        )
         if (columns := value("uploads/columns")) is not None:
             self.upload_dock.table.horizontalHeader().restoreState(columns)
             self.upload_dock.fit_headers()  # widths saved in another language may clip titles
@@ -903,7 +925,14 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._docks_sized:
             self._docks_sized = True
-            self.resizeDocks([self.upload_dock], [260], Qt.Orientation.Vertical)
+            self.resizeDocks(
+                [self.upload_dock], [self._first_dock_height()], Qt.Orientation.Vertical
+            )
+
+    def _first_dock_height(self) -> int:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry().height() if screen is not None else None
+        return first_dock_height(self.height(), area)
 
     def _close_again(self) -> None:
         self.close()

@@ -8,7 +8,7 @@ their translated labels) until the grid has room for `GRID_COLUMNS` columns.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent
+from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QListView, QSplitter, QStyle, QWidget
 
@@ -49,7 +49,38 @@ class MainSplitter(QSplitter):
         self.splitterMoved.connect(self._remember)
 
     def _remember(self, *_: object) -> None:
-        self._preferred = self.sizes()
+        # a hidden pane shows as 0 wide: it keeps the width it had, to come back with it
+        now, kept = self.sizes(), self._preferred or self._kept_widths()
+        self._preferred = [kept[p] if self._hidden(p) else now[p] for p in range(3)]
+
+    def _hidden(self, pane: int) -> bool:
+        widget = self.widget(pane)
+        return widget is None or widget.isHidden()
+
+    def _kept_widths(self) -> list[int]:
+        """The widths the splitter keeps for its panes, hidden ones too (sizes() gives those
+        0): read from its saved state, the one place Qt exposes them."""
+        stream = QDataStream(self.saveState())
+        stream.setVersion(QDataStream.Version.Qt_5_0)  # QSplitter::saveState's
+        stream.readInt32()  # the splitter's magic number
+        stream.readInt32()  # its version
+        return [stream.readInt32() for _ in range(stream.readInt32())]
+
+    def show_pane(self, pane: int, shown: bool) -> None:
+        """Shows or hides a side pane; hidden, its width goes to the grid (more columns), shown
+        again it comes back as wide as before, narrower where the grid needs the room."""
+        widget = self.widget(pane)
+        if widget is None or widget.isHidden() != shown:
+            return
+        if not self.isVisible():  # restoring the layout: the first resize fits the grid
+            widget.setVisible(shown)
+            return
+        if self._preferred is None:
+            self._remember()
+        widget.setVisible(shown)
+        # the splitter lays its panes out again on a posted request: now, to fit the grid to it
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.LayoutRequest)
+        self.fit_grid()
 
     def restoreState(self, state: QByteArray | bytes | bytearray | memoryview) -> bool:  # noqa: N802
         restored = super().restoreState(state)
@@ -65,19 +96,21 @@ class MainSplitter(QSplitter):
             self._remember()
         assert self._preferred is not None
         now = self.sizes()
-        total = sum(now)
-        sizes = [0 if now[pane] == 0 else self._preferred[pane] for pane in range(3)]
-        sizes[1] = total - sizes[0] - sizes[2]
+        hidden = [self._hidden(pane) for pane in range(3)]
+        # a hidden pane is given its kept width, which the splitter leaves out of the layout
+        # until it is shown again (0 would bring it back at its narrowest)
+        sizes = list(self._preferred)
+        sizes[1] = sum(now) - sum(sizes[pane] for pane in (0, 2) if not hidden[pane])
         short = grid_width(self.grid, GRID_COLUMNS) - sizes[1]
         for pane in (2, 0):  # the details first: the sidebar is how one gets around
             widget = self.widget(pane)
-            if short <= 0 or widget is None or widget.isHidden():
+            if short <= 0 or widget is None or hidden[pane]:
                 continue
             give = max(0, min(short, sizes[pane] - least_width(widget)))
             sizes[pane] -= give
             sizes[1] += give
             short -= give
-        if sizes != now:
+        if any(sizes[pane] != now[pane] for pane in range(3) if not hidden[pane]):
             self.setSizes(sizes)
 
 
