@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from core.library import Library  # noqa: E402
@@ -249,8 +249,13 @@ def _chosen(panel: Any, name: str, errors: list[object]) -> bool:
     row = _row_named(panel, name)
     if row < 0:
         return False
-    if {i.row() for i in panel.table.selectionModel().selectedRows()} != {row}:
-        panel.table.selectRow(row)
+    selection = panel.table.selectionModel()
+    if {i.row() for i in selection.selectedRows()} != {row}:
+        # through the selection model, as a click does: selectRow() reads the keyboard's
+        # modifiers, and an earlier test's Shift-click in this process can leave Shift held
+        # in Qt's idea of the keyboard (a Shift-selection from no anchor selects nothing)
+        flags = QItemSelectionModel.SelectionFlag
+        selection.select(panel.table.model().index(row, 0), flags.ClearAndSelect | flags.Rows)
     return bool(panel.revoke_button.isEnabled())
 
 
