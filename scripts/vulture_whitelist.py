@@ -50,6 +50,10 @@ _.data_received
 # http.server handlers and options in test servers.
 _.do_GET
 _.do_HEAD
+_.do_PUT
+_.do_POST
+_.do_DELETE
+_.protocol_version
 _.log_message
 _.daemon_threads
 
