@@ -255,7 +255,10 @@ def _error(
     request: web.Request, status: int, code: str, message: str, headers: dict[str, str]
 ) -> web.Response:
     headers["Cache-Control"] = "no-store"
-    headers["Content-Type"] = "application/json"
+    # the JSON error every route answers: a download's attachment header would have a browser
+    # save this body as the file
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    headers.pop("Content-Disposition", None)
     error = {"code": code, "message": message}
     rid = request.get(REQUEST_ID)
     if rid:  # the same id as X-Request-ID, as in every other error body (server/errors.py)

@@ -442,9 +442,15 @@ async def test_stream_416_and_412_bodies_carry_the_request_id(
     size = media_dir.mp4.stat().st_size
     h = bearer(tokens.read)
     for extra in ({"Range": f"bytes={size + 10}-"}, {"If-Match": '"not-this-one"'}):
-        for path in (f"/stream/{video['id']}/raw", f"/stream/{video['id']}/video"):
+        signed = await (await api.get(f"/files/{video['id']}/presigned-url", headers=h)).json()
+        download = signed["url"].split("://", 1)[1].split("/", 1)[1]  # its attachment link
+        paths = (f"/stream/{video['id']}/raw", f"/stream/{video['id']}/video")
+        for path in (*paths, f"/{download}"):
             resp = await api.get(path, headers={**h, **extra, "X-Request-ID": "rq-416-412"})
             assert resp.status in (412, 416), await resp.text()
             assert resp.headers["X-Request-ID"] == "rq-416-412"
+            # the JSON error as every other route answers it, never saved as the file
+            assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+            assert "Content-Disposition" not in resp.headers, path
             error = (await resp.json())["error"]
             assert error["request_id"] == "rq-416-412", error

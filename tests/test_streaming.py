@@ -197,7 +197,7 @@ async def test_unsatisfiable(served: tuple[TestClient, dict[str, Obj]], header: 
     resp = await client.get("/data", headers={"Range": header})
     assert resp.status == 416
     assert resp.headers["Content-Range"] == f"bytes */{len(PAYLOAD)}"
-    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     body = await resp.json()
     assert body["error"]["code"] == "range_not_satisfiable"
