@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 TIMEOUT = 15000
@@ -12,3 +13,16 @@ TIMEOUT = 15000
 def wait_for(qtbot: Any, predicate: Callable[[], object], timeout: int = TIMEOUT) -> None:
     """Processes Qt events until `predicate()` is truthy (or, if it asserts, stops raising)."""
     qtbot.waitUntil(predicate, timeout=timeout)
+
+
+@contextlib.contextmanager
+def shown_window(qtbot: Any, library: Any, page_size: int = 50) -> Iterator[Any]:
+    """The main window over `library`, shown with its first page loaded; shut down after."""
+    from desktop_app.views.main_window import MainWindow
+
+    win = MainWindow(library, page_size=page_size)
+    qtbot.addWidget(win)
+    win.show()
+    wait_for(qtbot, lambda: not win.controller.grid.loading)
+    yield win
+    win.shutdown()

@@ -28,19 +28,15 @@ from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-from tests.qt_helpers import TIMEOUT, wait_for  # noqa: E402
+from tests.qt_helpers import TIMEOUT, shown_window, wait_for  # noqa: E402
 
 COPY_OR_MOVE = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction | Qt.DropAction.LinkAction
 
 
 @pytest.fixture
 def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow(library, page_size=50)
-    qtbot.addWidget(win)
-    win.show()
-    wait_for(qtbot, lambda: not win.controller.grid.loading)
-    yield win
-    win.shutdown()
+    with shown_window(qtbot, library) as win:
+        yield win
 
 
 def uri_list(*lines: str) -> QMimeData:

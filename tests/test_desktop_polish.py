@@ -30,7 +30,7 @@ from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState 
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.upload_dock import UploadDock  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-from tests.qt_helpers import TIMEOUT, wait_for
+from tests.qt_helpers import TIMEOUT, shown_window, wait_for
 
 
 # ---- upload queue ------------------------------------------------------------------------------
@@ -220,12 +220,8 @@ def test_sizes_in_spanish_keep_the_binary_units(qapp) -> None:  # type: ignore[n
 @pytest.fixture
 def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     install_translations("en")  # as the app does: the plural forms of the English texts
-    win = MainWindow(library, page_size=50)
-    qtbot.addWidget(win)
-    win.show()
-    wait_for(qtbot, lambda: not win.controller.grid.loading)
-    yield win
-    win.shutdown()
+    with shown_window(qtbot, library) as win:
+        yield win
 
 
 _KEEP: list[QMimeData] = []

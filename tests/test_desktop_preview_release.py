@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QApplication, QToolButton
 from core.library import Library
 from tests import media
 from tests.media_fixtures import MediaSet
-from tests.qt_helpers import TIMEOUT, wait_for
+from tests.qt_helpers import TIMEOUT, shown_window, wait_for
 
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false;qt.multimedia.*=false")
 pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia is not available")
@@ -293,14 +293,9 @@ def test_image_preview_shows_the_page_keys_in_its_toolbar(qtbot: Any, media_dir:
 # -- stepping through the main window's grid ------------------------------------------------------
 @pytest.fixture
 def window(qtbot: Any, library: Library) -> Iterator[Any]:
-    from desktop_app.views.main_window import MainWindow
 
-    win = MainWindow(library, page_size=50)
-    qtbot.addWidget(win)
-    win.show()
-    wait_for(qtbot, lambda: not win.controller.grid.loading)
-    yield win
-    win.shutdown()
+    with shown_window(qtbot, library) as win:
+        yield win
 
 
 def test_page_down_and_up_preview_the_next_and_previous_file_of_the_grid(

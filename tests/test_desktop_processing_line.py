@@ -18,19 +18,15 @@ from core.library import Library  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests import media  # noqa: E402
-from tests.qt_helpers import wait_for  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 
 
 @pytest.fixture(params=["en", "es"])
 def window(request, qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     install_translations(request.param)
     try:
-        win = MainWindow(library, page_size=50)
-        qtbot.addWidget(win)
-        win.show()
-        wait_for(qtbot, lambda: not win.controller.grid.loading)
-        yield win
-        win.shutdown()
+        with shown_window(qtbot, library) as win:
+            yield win
     finally:
         install_translations("en")
 

@@ -22,17 +22,13 @@ from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
-from tests.qt_helpers import TIMEOUT, wait_for
+from tests.qt_helpers import TIMEOUT, shown_window, wait_for
 
 
 @pytest.fixture
 def window(qtbot, library: Library) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow(library, page_size=50)
-    qtbot.addWidget(win)
-    win.show()
-    wait_for(qtbot, lambda: not win.controller.grid.loading)
-    yield win
-    win.shutdown()
+    with shown_window(qtbot, library) as win:
+        yield win
 
 
 def drop(window: MainWindow, paths: list[Path]) -> None:

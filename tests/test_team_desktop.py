@@ -19,7 +19,7 @@ import pytest
 from core.library import Library
 from desktop_app.views.conflict_dialog import ConflictDialog
 from desktop_app.views.main_window import MainWindow
-from tests.qt_helpers import wait_for
+from tests.qt_helpers import shown_window, wait_for
 from tests.server_fixtures import bearer, http_call, make_tokens
 from tests.test_team import Serve, _base_env, ready, spawn_serve, upload
 
@@ -38,12 +38,8 @@ def server(library: Library, data_dir: Path) -> Iterator[tuple[Serve, str]]:
 
 @pytest.fixture
 def window(qtbot: Any, library: Library) -> Iterator[MainWindow]:
-    win = MainWindow(library, page_size=50)
-    qtbot.addWidget(win)
-    win.show()
-    wait_for(qtbot, lambda: not win.controller.grid.loading)
-    yield win
-    win.shutdown()
+    with shown_window(qtbot, library) as win:
+        yield win
 
 
 def patch(url: str, token: str, file_id: int, **changes: Any) -> dict[str, Any]:
