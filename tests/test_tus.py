@@ -698,6 +698,14 @@ def _s3_library(data_dir: Path, s3_bucket: Any, endpoint_url: str) -> Library:
     return Library.open(settings)
 
 
+def _stored_whole(base: str, lib: Library, done: Any, token: str, data: bytes) -> None:
+    """The answer that finished an upload names a file holding exactly `data`."""
+    record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    streamed = http_call(f"{base}/stream/{record.id}/raw", headers=bearer(token))
+    assert streamed.status == 200 and streamed.body == data
+
+
 def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
     data_dir: Path, s3_bucket: Any, tmp_path: Path
 ) -> None:
@@ -732,10 +740,7 @@ def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
             proxy.restore()
             done = patch(url, token, held, data[held:])
             assert done.status == 204, done.body
-            record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
-            assert record.sha256 == hashlib.sha256(data).hexdigest()
-            streamed = http_call(f"{server.url}/stream/{record.id}/raw", headers=bearer(token))
-            assert streamed.status == 200 and streamed.body == data
+            _stored_whole(server.url, lib, done, token, data)
         s3 = s3_client(s3_bucket)
         assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
     finally:
@@ -772,10 +777,7 @@ def test_s3_outage_on_the_last_patch_keeps_the_upload_for_a_retry(
             done = head(url, token)
             assert done.status == 200, done.body
             assert int(done.headers["Upload-Offset"]) == len(data)
-            record = lib.get_file(int(done.headers["MediaDesk-File-Id"]))
-            assert record.sha256 == hashlib.sha256(data).hexdigest()
-            streamed = http_call(f"{server.url}/stream/{record.id}/raw", headers=bearer(token))
-            assert streamed.status == 200 and streamed.body == data
+            _stored_whole(server.url, lib, done, token, data)
         s3 = s3_client(s3_bucket)
         assert s3.list_multipart_uploads(Bucket=s3_bucket.bucket).get("Uploads", []) == []
     finally:
