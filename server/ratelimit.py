@@ -4,7 +4,6 @@ limit on failed authentications per client address."""
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
 import time
 from collections import deque
@@ -14,8 +13,6 @@ from aiohttp import web
 
 from server.errors import ApiError
 from server.state import LIMITER, TOKEN, remote_address
-
-logger = logging.getLogger(__name__)
 
 MAX_BUCKETS = 10000
 # Addresses followed by FailedAuthLimit: so many with recent failures, so many blocked

@@ -341,10 +341,11 @@ class DetailsPanel(QWidget):
         self.show_record(record)  # the stored version, clean
         typed = {name: value for name, value in edits.items() if getattr(record, name) != value}
         if typed:
-            self._put_values(typed)
+            self._fill(typed)
+            self._mark_dirty()  # as if typed: dirty against the record shown
 
-    def _put_values(self, values: dict[str, Any]) -> None:
-        """Sets some of the editable fields as if typed: dirty against the record shown."""
+    def _fill(self, values: dict[str, Any]) -> None:
+        """Sets some or all of the form's fields (values() names), not as the user's typing."""
         self._loading = True
         for name, value in values.items():
             if name == "original_filename":
@@ -356,7 +357,6 @@ class DetailsPanel(QWidget):
             elif name == "description":
                 self.description.setPlainText(value)
         self._loading = False
-        self._mark_dirty()
 
     def trash_text(self, record: FileRecord) -> str:
         """Since when a file is in the trash and when it is deleted for good."""
@@ -379,12 +379,7 @@ class DetailsPanel(QWidget):
         record = self.record
         if record is None:
             return
-        self._loading = True
-        self.filename.setText(record.original_filename)
-        self._select_athlete(record.athlete_id)
-        self.public.setChecked(record.is_public)
-        self.description.setPlainText(record.description)
-        self._loading = False
+        self._fill(self._fields_of(record))
         self._set_dirty(False)
 
     def _fields_of(self, record: FileRecord) -> dict[str, Any]:
