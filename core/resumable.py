@@ -1002,13 +1002,14 @@ class ResumableUploads:
                 "expires_at": expiry_iso(expires_at),
             }
         count = -(-length // part_size)
+        if part_numbers and any(not 1 <= n <= count for n in part_numbers):
+            raise InvalidInput(f"part_numbers must be between 1 and {count}")
+        # Asked even when the client names its parts: signing URLs for an upload aborted
+        # behind our back would only send the client into PUTs that all fail.
+        have = {p.part_number for p in self._held_parts(record, row_id, uid)}
         if part_numbers:
-            bad = [n for n in part_numbers if not 1 <= n <= count]
-            if bad:
-                raise InvalidInput(f"part_numbers must be between 1 and {count}")
             numbers = sorted(set(part_numbers))
         else:
-            have = {p.part_number for p in self._held_parts(record, row_id, uid)}
             numbers = [n for n in range(1, count + 1) if n not in have]
         signed = self._sign_parts(record.storage_key, uid, numbers)
         return {

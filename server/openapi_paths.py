@@ -840,10 +840,9 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         json("RenewedUpload"),
                     ),
                     **err(400, 401, 403, 404, 409, 500),
-                    # With part_numbers nothing asks the bucket: the part PUTs meet the loss.
                     "410": parts_gone(
-                        " (found when no part_numbers are given: the bucket is "
-                        "asked which parts it lacks)"
+                        " (the bucket is asked which parts it holds, also when "
+                        "part_numbers are given)"
                     ),
                 },
                 params=[FID],

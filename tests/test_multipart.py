@@ -273,12 +273,13 @@ def test_confirm_of_parts_aborted_outside_mediadesk_answers_410_and_fails_the_fi
     assert leftovers(s3, s3_bucket.bucket) == []
 
 
-@pytest.mark.parametrize("first", ["parts", "renew"])
+@pytest.mark.parametrize("first", ["parts", "renew", "renew_some"])
 def test_listing_or_renewing_parts_aborted_outside_mediadesk_answers_410_as_confirm_does(
     s3_parts: tuple[Library, Any, EmbeddedServer], s3_bucket: Any, first: str
 ) -> None:
     """The multipart upload is aborted behind the server's back: the parts listing and the
-    renewal (which asks the bucket which parts it lacks) answer what confirm answers, 410
+    renewal (which asks the bucket which parts it lacks, or whether the upload is still there
+    when the client names the parts it wants) answer what confirm answers, 410
     upload_gone / parts_gone, not 404 not_found (the file is there; its parts are not), and
     the file is failed, so every later call answers 409."""
     lib, s3, server = s3_parts
@@ -295,6 +296,10 @@ def test_listing_or_renewing_parts_aborted_outside_mediadesk_answers_410_as_conf
     def ask(what: str) -> Any:
         if what == "parts":
             return http_call(parts_url, headers=bearer(token))
+        if what == "renew_some":
+            some = json.dumps({"part_numbers": [2]}).encode()
+            headers = {**bearer(token), "Content-Type": "application/json"}
+            return http_call(renew_url, "POST", some, headers)
         return http_call(renew_url, "POST", headers=bearer(token))
 
     gone = ask(first)
