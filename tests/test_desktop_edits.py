@@ -253,6 +253,42 @@ def test_closing_with_unsaved_edits_asks_first(
     assert library.get_file(first.id).description == "Before closing"
 
 
+def test_ctrl_s_saves_with_the_details_panel_hidden(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+) -> None:
+    """Ctrl+S was the panel's own shortcut, off while View ▸ Details panel (F8) hides it: the
+    edits stayed unsaved without a word. It saves them; with nothing to save it does nothing."""
+    from PySide6.QtWidgets import QApplication
+
+    first, _ = two_files
+    window.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+    edit_description(window, first.id, "Saved with the panel hidden")
+    grid = window.browser.grid
+    grid.setFocus()
+    wait_for(qtbot, grid.hasFocus)
+    qtbot.keyClick(grid, Qt.Key.Key_F8)
+    assert not window.details.isVisible() and window.details.dirty
+    version = library.get_file(first.id).version
+    qtbot.keyClick(grid, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    wait_for(qtbot, lambda: library.get_file(first.id).version > version)
+    assert library.get_file(first.id).description == "Saved with the panel hidden"
+    wait_for(qtbot, lambda: not window.details.dirty and not window.isWindowModified())
+    version = library.get_file(first.id).version
+    qtbot.keyClick(grid, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # nothing to save
+    assert window.details.changes() == {} and window.last_error == ""
+    qtbot.keyClick(grid, Qt.Key.Key_F8)  # shown again: Ctrl+S still saves, once
+    assert window.details.isVisible()
+    window.details.description.setPlainText("And with it shown")
+    window.details.filename.setFocus()
+    qtbot.keyClick(window.details.filename, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    wait_for(qtbot, lambda: library.get_file(first.id).description == "And with it shown")
+    assert library.get_file(first.id).version == version + 1
+
+
 def test_an_unchanged_file_switches_without_a_question(
     qtbot,  # type: ignore[no-untyped-def]
     window: MainWindow,

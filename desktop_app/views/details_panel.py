@@ -169,15 +169,12 @@ class DetailsPanel(QWidget):
         self.revert_button.clicked.connect(self.revert)
         self.save_button.setToolTip(self.tr("Save the changes (Enter in the name, Ctrl+S)"))
         # Enter in the name saves, as in a dialog; the description keeps Enter for new lines
-        # and saves with Ctrl+Enter. Ctrl+S saves from anywhere in the window.
+        # and saves with Ctrl+Enter. Ctrl+S is the main window's: it saves from anywhere in the
+        # window, the panel hidden too (a shortcut of the panel's own is off while it is).
         self.filename.returnPressed.connect(self.request_save)
-        for keys, context in (
-            ("Ctrl+Return", Qt.ShortcutContext.WidgetWithChildrenShortcut),
-            ("Ctrl+Enter", Qt.ShortcutContext.WidgetWithChildrenShortcut),
-            ("Ctrl+S", Qt.ShortcutContext.WindowShortcut),
-        ):
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(context)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.request_save)
         return box
 

@@ -31,7 +31,9 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
+    QKeySequence,
     QMouseEvent,
+    QShortcut,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -246,6 +248,11 @@ class MainWindow(QMainWindow):
         self.browser = FileBrowser(self.controller, self)
         self.details = DetailsPanel(self)
         self.details.retention_days = lambda: self.library.settings.trash_retention_days
+        # The window's, not the panel's: with the panel hidden (F8) a shortcut of its own was
+        # off, and Ctrl+S left the edits unsaved without a word. Nothing to save: nothing done.
+        save = QShortcut(QKeySequence("Ctrl+S"), self)
+        save.setContext(Qt.ShortcutContext.WindowShortcut)
+        save.activated.connect(self.details.request_save)
         # on a narrow window the side panes give way until the grid has its columns (panes.py)
         splitter = MainSplitter(self.sidebar, self.browser, self.details, self.browser.grid)
         splitter.setSizes([220, 760, 380])
