@@ -169,9 +169,9 @@ def test_a_folder_that_cannot_be_read_is_a_failed_row(
     assert row.reason == f"MediaDesk is not allowed to use {private}."
 
 
-def drag_over(window: MainWindow, *paths: Path) -> str:
+def drag_over(qtbot, window: MainWindow, *paths: Path) -> str:  # type: ignore[no-untyped-def]
     """Drags real paths over the window (an enter, then a move, as Qt sends them); the
-    overlay's title."""
+    overlay's title once the dropped paths were looked at (off the GUI thread)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     pos = QPoint(300, 300)
@@ -183,6 +183,7 @@ def drag_over(window: MainWindow, *paths: Path) -> str:
             event = kind(pos, *args)
         QApplication.sendEvent(window, event)
         assert event.isAccepted()
+    wait_for(qtbot, lambda: window._dragged[1] is not None)
     title = window.drop_overlay.title
     QApplication.sendEvent(window, QDragLeaveEvent())
     return title
@@ -204,18 +205,63 @@ def test_the_drop_overlay_counts_files_and_folders(
     files = [Path(p) for p in photos]
     install_translations("en")
     try:
-        assert drag_over(window, season) == "Drop to add 1 folder to the library"
-        assert drag_over(window, season, other) == "Drop to add 2 folders to the library"
-        assert drag_over(window, files[0]) == "Drop to add 1 file to the library"
-        assert drag_over(window, *files, season) == (
+        assert drag_over(qtbot, window, season) == "Drop to add 1 folder to the library"
+        assert drag_over(qtbot, window, season, other) == "Drop to add 2 folders to the library"
+        assert drag_over(qtbot, window, files[0]) == "Drop to add 1 file to the library"
+        assert drag_over(qtbot, window, *files, season) == (
             "Drop to add 3 files and 1 folder to the library"
         )
         install_translations("es")
-        assert drag_over(window, season) == "Suelta para añadir 1 carpeta a la biblioteca"
-        assert drag_over(window, files[0], season, other) == (
+        assert drag_over(qtbot, window, season) == "Suelta para añadir 1 carpeta a la biblioteca"
+        assert drag_over(qtbot, window, files[0], season, other) == (
             "Suelta para añadir 1 archivo y 2 carpetas a la biblioteca"
         )
-        assert drag_over(window, *files) == "Suelta para añadir 3 archivos a la biblioteca"
+        assert drag_over(qtbot, window, *files) == "Suelta para añadir 3 archivos a la biblioteca"
     finally:
         install_translations("en")
     assert window.uploads.model.rowCount() == 0  # nothing was dropped
+
+
+def test_a_drag_from_a_slow_disk_never_stats_on_the_gui_thread(
+    qtbot, window: MainWindow, media_dir: MediaSet, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The overlay counted folders with a stat of each dropped path at drag-enter, on the GUI
+    thread: a slow or network disk froze the window. The paths are looked at by a worker; the
+    overlay names no count until then, and a drop meanwhile is taken at once."""
+    import threading
+
+    share = tmp_path / "share"
+    share.mkdir()
+    shutil.copy(media_dir.png, share / "heat_1.png")
+    disk = threading.Event()  # the slow disk answers once this is set
+    on_gui_thread: list[Path] = []
+    is_dir = Path.is_dir
+
+    def slow_is_dir(self: Path, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        if self == share:
+            if threading.current_thread() is threading.main_thread():
+                on_gui_thread.append(self)
+            disk.wait(5)  # bounded: the test fails, rather than hangs, on a GUI-thread stat
+        return is_dir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "is_dir", slow_is_dir)
+    install_translations("en")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(share))])
+    pos = QPoint(300, 300)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0))
+    try:
+        enter = QDragEnterEvent(QPointF(pos), *args)  # type: ignore[call-overload]
+    except TypeError:  # PySide6 before 6.12 takes a QPoint here
+        enter = QDragEnterEvent(pos, *args)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted() and on_gui_thread == []
+    overlay = window.drop_overlay
+    assert overlay.isVisible() and overlay.title == "Drop to add to the library"
+    disk.set()
+    wait_for(qtbot, lambda: overlay.title == "Drop to add 1 folder to the library")
+    disk.clear()  # slow again: the drop is still taken at once, and walked by the worker
+    QApplication.sendEvent(window, QDropEvent(QPointF(pos), *args))
+    assert not overlay.isVisible() and on_gui_thread == []
+    disk.set()
+    assert finished_rows(qtbot, window, 1) == {"heat_1.png": UploadState.DONE}

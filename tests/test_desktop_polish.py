@@ -268,7 +268,7 @@ def test_drop_onto_an_athlete_files_there_with_overlay_and_highlight(
     assert enter.isAccepted()
     overlay = window.drop_overlay
     assert overlay.isVisible() and overlay.geometry() == window.rect()
-    assert overlay.title == "Drop to add 1 file to the library"
+    wait_for(qtbot, lambda: overlay.title == "Drop to add 1 file to the library")
     assert "Not filed under an athlete" in overlay.detail and overlay.target.isNull()
     # Over Ana's row: the row is highlighted and named.
     point = sidebar_point(window, key)

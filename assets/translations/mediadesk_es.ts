@@ -109,7 +109,7 @@
     </message>
     <message>
         <location filename="../../desktop_app/views/details_panel.py" line="135"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="430"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
@@ -164,112 +164,112 @@
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="182"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="184"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="186"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="190"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="191"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="192"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="211"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="216"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="217"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="221"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="218"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="221"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="226"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="228"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="293"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
         <source>%n files selected</source>
         <translation>
             <numerusform>%n archivo seleccionado</numerusform>
@@ -277,37 +277,37 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="295"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="292"/>
         <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="366"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="373"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="430"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="448"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="440"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="448"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="440"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="456"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="448"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -1223,57 +1223,62 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="834"/>
+        <location filename="../../desktop_app/views/main_window.py" line="862"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="258"/>
+        <location filename="../../desktop_app/views/main_window.py" line="273"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="355"/>
+        <location filename="../../desktop_app/views/main_window.py" line="370"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="429"/>
+        <location filename="../../desktop_app/views/main_window.py" line="444"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="430"/>
+        <location filename="../../desktop_app/views/main_window.py" line="445"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="434"/>
+        <location filename="../../desktop_app/views/main_window.py" line="449"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="552"/>
+        <location filename="../../desktop_app/views/main_window.py" line="567"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="555"/>
+        <location filename="../../desktop_app/views/main_window.py" line="570"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="560"/>
+        <location filename="../../desktop_app/views/main_window.py" line="575"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="591"/>
+        <source>Drop to add to the library</source>
+        <translation>Suelta para añadir a la biblioteca</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="595"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="576"/>
+        <location filename="../../desktop_app/views/main_window.py" line="596"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1281,7 +1286,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="577"/>
+        <location filename="../../desktop_app/views/main_window.py" line="597"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1289,7 +1294,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="580"/>
+        <location filename="../../desktop_app/views/main_window.py" line="600"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1297,7 +1302,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="581"/>
+        <location filename="../../desktop_app/views/main_window.py" line="601"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1305,43 +1310,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="630"/>
+        <location filename="../../desktop_app/views/main_window.py" line="658"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="633"/>
+        <location filename="../../desktop_app/views/main_window.py" line="661"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="643"/>
+        <location filename="../../desktop_app/views/main_window.py" line="671"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="662"/>
+        <location filename="../../desktop_app/views/main_window.py" line="690"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="689"/>
+        <location filename="../../desktop_app/views/main_window.py" line="717"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="696"/>
+        <location filename="../../desktop_app/views/main_window.py" line="724"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="723"/>
-        <location filename="../../desktop_app/views/main_window.py" line="733"/>
+        <location filename="../../desktop_app/views/main_window.py" line="751"/>
+        <location filename="../../desktop_app/views/main_window.py" line="761"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="724"/>
+        <location filename="../../desktop_app/views/main_window.py" line="752"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1349,7 +1354,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="729"/>
+        <location filename="../../desktop_app/views/main_window.py" line="757"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1357,7 +1362,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="752"/>
+        <location filename="../../desktop_app/views/main_window.py" line="780"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1365,54 +1370,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="755"/>
-        <location filename="../../desktop_app/views/main_window.py" line="758"/>
+        <location filename="../../desktop_app/views/main_window.py" line="783"/>
+        <location filename="../../desktop_app/views/main_window.py" line="786"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="787"/>
+        <location filename="../../desktop_app/views/main_window.py" line="815"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="787"/>
-        <location filename="../../desktop_app/views/main_window.py" line="797"/>
+        <location filename="../../desktop_app/views/main_window.py" line="815"/>
+        <location filename="../../desktop_app/views/main_window.py" line="825"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="797"/>
+        <location filename="../../desktop_app/views/main_window.py" line="825"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="817"/>
+        <location filename="../../desktop_app/views/main_window.py" line="845"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="820"/>
+        <location filename="../../desktop_app/views/main_window.py" line="848"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="839"/>
+        <location filename="../../desktop_app/views/main_window.py" line="867"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="843"/>
+        <location filename="../../desktop_app/views/main_window.py" line="871"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="950"/>
+        <location filename="../../desktop_app/views/main_window.py" line="979"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="952"/>
+        <location filename="../../desktop_app/views/main_window.py" line="981"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>

@@ -74,6 +74,7 @@ from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.storage_view import StorageView
 from desktop_app.views.upload_dock import UploadDock
+from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,11 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
     if mime is None or not mime.hasUrls():
         return []
     return [local_path(url) for url in mime.urls() if url.isLocalFile()]
+
+
+def count_folders(paths: list[Path]) -> int:
+    """How many of the dropped paths are folders (a worker thread: each is a stat)."""
+    return sum(1 for path in paths if path.is_dir())
 
 
 def local_path(url: QUrl) -> Path:
@@ -220,9 +226,11 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.drop_overlay = DropOverlay(self)
         self.drop_athlete_id: int | None = None  # the athlete row under a drag, if any
-        # The dragged paths and how many are folders, worked out once per drag: each move
-        # would stat them again
-        self._dragged: tuple[list[Path], int] = ([], 0)
+        # The dragged paths and how many are folders (None until known), worked out once per
+        # drag off the GUI thread: a stat of a slow or network disk froze the window at
+        # drag-enter. Qt's global pool: closing the window never waits for a hung stat.
+        self._dragged: tuple[list[Path], int | None] = ([], None)
+        self._drag_runner = TaskRunner(max_threads=None, parent=self)
         self._connect()
         self._update_actions(None)
         self._on_filter(self.controller.filter)
@@ -571,11 +579,16 @@ class MainWindow(QMainWindow):
 
     def _drop_title(self, paths: list[Path]) -> str:
         """What the drop adds, in files and folders (a whole folder said "1 item"). Only the
-        dropped paths are looked at, never a folder's contents: a big folder is walked after
-        the drop, off the GUI thread."""
+        dropped paths are looked at, never a folder's contents, and off the GUI thread: until
+        they are, the title names no count. A big folder is walked after the drop."""
         if paths != self._dragged[0]:
-            self._dragged = (paths, sum(1 for path in paths if path.is_dir()))
+            self._dragged = (paths, None)
+            self._drag_runner.submit(
+                count_folders, paths, on_result=lambda n: self._folders_counted(paths, n)
+            )
         folders = self._dragged[1]
+        if folders is None:
+            return self.tr("Drop to add to the library")
         files = len(paths) - folders
         if files and folders:
             return (
@@ -587,8 +600,16 @@ class MainWindow(QMainWindow):
             return self.tr("Drop to add %n folder(s) to the library", "", folders)
         return self.tr("Drop to add %n file(s) to the library", "", files)
 
+    def _folders_counted(self, paths: list[Path], folders: int) -> None:
+        if paths is not self._dragged[0]:
+            return  # of an earlier drag
+        self._dragged = (paths, folders)
+        overlay = self.drop_overlay
+        if overlay.isVisible():  # still dragging: the title now says what the drop adds
+            overlay.show_over(self._drop_title(paths), overlay.detail, overlay.target)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        self._dragged = ([], 0)  # a new drag: the folders may have changed since the last one
+        self._dragged = ([], None)  # a new drag: the folders may have changed since the last
         self._drag_over(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
@@ -874,6 +895,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.jobs_dock.shutdown()
+        self._drag_runner.shutdown()
         self.team.shutdown()
         self.uploads.shutdown()
         self.server.stop_blocking()
