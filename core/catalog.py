@@ -68,6 +68,8 @@ MAX_LIMIT = 1000
 # pg_advisory_xact_lock(class, key) of the bytes a new file is decided on (Catalog.lock_sha): the
 # two-key space, apart from the one-key locks of core/feed.py and core/leader.py
 SHA_LOCK_CLASS = 0x4D444B53
+# pg_advisory_xact_lock(class, athlete id) of a placeholder athlete being made (ensure_athlete)
+ATHLETE_LOCK_CLASS = 0x4D444B41
 BACKWARDS = "<"  # marks a backwards cursor's sort: it cannot be used to page forwards
 # Totals are cached per filter set: counting a million rows costs more than the page itself.
 # Any change to ready files (here or in another process) is seen at once (Catalog._count);
@@ -152,6 +154,7 @@ _SAME_BYTES = (
     .limit(1)
 )
 _LOCK_SHA = text(f"SELECT pg_advisory_xact_lock({SHA_LOCK_CLASS}, :k)")
+_LOCK_ATHLETE = text(f"SELECT pg_advisory_xact_lock({ATHLETE_LOCK_CLASS}, :k)")
 
 
 def _session(db: Database, session: Session | None) -> contextlib.AbstractContextManager[Session]:
@@ -1261,6 +1264,13 @@ class Catalog:
         if athlete_id <= 0:
             raise InvalidInput("athlete_id must be a positive integer")
         if s.get(Athlete, athlete_id) is None:
+            if s.get_bind().dialect.name == "postgresql":
+                # Two first uploads naming one new id (through two servers, or two threads)
+                # would both insert it and one fail on the key; the lock makes the second wait
+                # for the first's commit and find its row. (SQLite's writes are serialised.)
+                s.execute(_LOCK_ATHLETE, {"k": athlete_id})
+                if s.get(Athlete, athlete_id) is not None:
+                    return
             name = f"Athlete {athlete_id}"
             if s.scalar(select(Athlete.id).where(Athlete.name == name)) is not None:
                 name = f"Athlete {athlete_id} (#{athlete_id})"
