@@ -13,6 +13,11 @@ Two small files in the data folder:
 
 The bytes already sent by a big file are in the catalog (core/resumable.py); a row only
 remembers its upload id. Rows are named by a random `key` that stays the same across saves.
+
+A row removed or cancelled while its big file was on its way leaves an upload to drop (its
+bytes here, its multipart upload in the bucket): until that is done it stays on disk as a
+"discard" row, never shown, so that closing the app or a crash in between does not leave the
+upload for the 7-day expiry: the next start drops it.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ logger = logging.getLogger(__name__)
 QUEUE_FILE = "upload-queue.json"
 JOURNAL_FILE = "upload-queue.journal"
 VERSION = 2
-SAVED_STATES = ("queued", "paused", "failed")
+DISCARD = "discard"  # a removed or cancelled row whose resumable upload is still to drop
+SAVED_STATES = ("queued", "paused", "failed", DISCARD)
 # Journal states of a row that left the queue: it is not restored at the next start
 GONE_STATES = ("done", "duplicate", "cancelled", "removed")
 
@@ -47,7 +53,9 @@ class SavedRow:
     path: str
     size: int
     athlete_id: int | None = None
-    state: str = "queued"  # queued (resumes at start) | paused (waits for the user) | failed
+    # queued (resumes at start) | paused (waits for the user) | failed | discard (its upload
+    # is dropped at start, the row is not shown)
+    state: str = "queued"
     upload_id: str | None = None  # the resumable upload holding the bytes already sent
     reason: str = ""  # a failure's sentence, only for failures `error` cannot describe again
     detail: str = ""
@@ -149,14 +157,24 @@ def _read_journal(path: Path) -> list[dict[str, Any]]:
 
 def _apply(rows: list[SavedRow], entries: list[dict[str, Any]]) -> list[SavedRow]:
     by_key = {row.key: row for row in rows}
+    # Rows that left the queue, and the upload ids of rows never saved: a later "discard"
+    # (a removed row's worker stopped, its upload is to drop) brings the row back as one
+    gone: dict[str, SavedRow] = {}
     for entry in entries:
-        row = by_key.get(entry["key"])
-        if row is None:
-            continue
-        if entry.get("state") in GONE_STATES:
-            del by_key[row.key]
-        elif isinstance(entry.get("upload_id"), str):
-            by_key[row.key] = replace(row, upload_id=entry["upload_id"])
+        key, state = entry["key"], entry.get("state")
+        row = by_key.get(key)
+        if isinstance(entry.get("upload_id"), str):
+            if row is not None:
+                by_key[key] = replace(row, upload_id=entry["upload_id"])
+            else:
+                base = gone.get(key, SavedRow("", 0, key=key))
+                gone[key] = replace(base, upload_id=entry["upload_id"])
+        elif state in GONE_STATES:
+            if row is not None:
+                gone[key] = by_key.pop(key)
+        elif state == DISCARD:
+            base = row or gone.pop(key, None) or SavedRow("", 0, key=key)
+            by_key[key] = replace(base, state=DISCARD)
     return list(by_key.values())
 
 
@@ -271,6 +289,8 @@ def _held(entry: dict[str, Any], saved: dict[str, SavedRow], upto: int) -> bool:
     row = saved.get(entry["key"])
     if entry.get("state") in GONE_STATES:
         return row is None
+    if entry.get("state") == DISCARD:  # a row saved as gone had its upload dropped since
+        return row is None or row.state == DISCARD
     return row is None or row.upload_id == entry.get("upload_id")
 
 

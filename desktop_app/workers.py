@@ -187,11 +187,14 @@ class TaskRunner(QObject):
             if not self._callbacks:
                 self.busyChanged.emit(False)
 
-    def shutdown(self, wait_ms: int = 5000) -> None:
+    def shutdown(self, wait_ms: int = 5000, finish_queued: bool = False) -> None:
         """Drops queued jobs and waits for running ones (of its own pool: the global one holds
-        others' jobs too); nothing is delivered afterwards."""
+        others' jobs too); nothing is delivered afterwards. With `finish_queued`, queued jobs
+        run too, as many as `wait_ms` allows; those that did not start by then are dropped."""
         if self._owns_pool:
-            self.pool.clear()
-            self.pool.waitForDone(wait_ms)
+            if not finish_queued:
+                self.pool.clear()
+            if not self.pool.waitForDone(wait_ms):
+                self.pool.clear()
         self._mailbox.close()
         self._callbacks.clear()

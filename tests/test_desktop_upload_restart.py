@@ -291,6 +291,38 @@ def test_the_journal_survives_a_torn_line_and_keeps_what_a_save_does_not_hold(
     assert [r.key for r in load_queue(saved)] == ["b"]
 
 
+def test_after_a_crash_a_removed_rows_upload_is_still_to_drop(tmp_path: Path) -> None:
+    """Killed right after Remove on a sending row, before any save of the queue: the journal
+    alone says the row's upload is to drop (its worker noted the id, the window the removal),
+    in either order; a row the worker finished anyway, or whose upload was dropped, is gone."""
+    saved = tmp_path / "upload-queue.json"
+    a, b = (SavedRow(f"/m/{n}.mp4", 10, key=n) for n in "ab")
+    save_queue(saved, [a, b])
+    journal = QueueJournal(journal_file(saved))
+    journal.record("a", upload_id="u-a")
+    journal.record("a", state="discard")
+    journal.record("b", state="discard")  # removed before its worker made the upload
+    journal.record("b", upload_id="u-b")
+    journal.record("c", upload_id="u-c")  # queued, sent and removed between two saves
+    journal.record("c", state="discard")
+    journal.record("d", state="discard")
+    journal.record("d", state="done", file_id=4)  # stored before it saw the cancel: kept
+    journal.flush()
+    rows = load_queue(saved)
+    assert [(r.key, r.state, r.upload_id) for r in rows] == [
+        ("a", "discard", "u-a"),
+        ("b", "discard", "u-b"),
+        ("c", "discard", "u-c"),
+    ]
+    upto = journal.seq
+    save_queue(saved, rows)
+    journal.compact(rows, upto)
+    assert load_queue(saved) == rows  # a save holds them
+    journal.record("a", state="removed")  # dropped
+    journal.flush()
+    assert [r.key for r in load_queue(saved)] == ["b", "c"]
+
+
 def test_quitting_during_an_import_says_the_uploads_resume(
     qtbot: Any, library: Library, monkeypatch: pytest.MonkeyPatch, english: None
 ) -> None:

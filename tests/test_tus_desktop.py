@@ -157,6 +157,96 @@ def test_removing_a_running_row_stops_it_and_drops_its_parts(
         controller.shutdown()
 
 
+def _gone(lib: Library, upload_id: str) -> bool:
+    from core.errors import NotFound
+
+    try:
+        lib.resumable.get(upload_id)
+    except NotFound:
+        return not any(lib.resumable.folder.glob(f"{upload_id}*"))
+    return False
+
+
+def test_closing_right_after_removing_a_running_row_drops_its_upload(
+    qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
+) -> None:
+    """Remove on a row sending its parts, then closing the app at once: the drop of its upload
+    waited for the worker's answer, which the close never delivered, and the close skipped it,
+    so the upload (bytes here, a multipart upload in the bucket) stayed for the 7-day expiry.
+    The close drops it before it ends, and the next start has nothing left to do."""
+    source = noise_png(tmp_path / "match.png")
+    controller = UploadController(lib, max_parallel=1)
+    controller.add_paths([source])
+    item = wait_sending(qtbot, controller, 0.2)
+    upload_id = str(item.upload_id)
+    assert item.upload_id and item.state == UploadState.UPLOADING
+    controller.remove(item.id)
+    controller.shutdown()  # at once: the row's worker was still sending
+    assert _gone(lib, upload_id)
+    assert load_queue(queue_file(lib.paths.data_dir)) == []
+    assert lib.counts()["all"] == 0
+
+
+def test_an_upload_the_close_could_not_drop_is_dropped_at_the_next_start(
+    qtbot: Any,
+    lib: Library,
+    tmp_path: Path,
+    slow_writes: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store is unreachable while the app closes (or the app is killed): the removed
+    row's upload is kept on disk as one to drop, never shown, and the next start drops it."""
+    terminate = resumable.ResumableUploads.terminate
+    outage = {"on": True}
+
+    def unreachable(self: Any, upload_id: str, owner: str | None = None) -> None:
+        if outage["on"]:
+            raise StorageUnavailable("Aborting the multipart upload: cannot reach the bucket")
+        terminate(self, upload_id, owner)
+
+    monkeypatch.setattr(resumable.ResumableUploads, "terminate", unreachable)
+    source = noise_png(tmp_path / "match.png")
+    first = UploadController(lib, max_parallel=1)
+    first.add_paths([source])
+    item = wait_sending(qtbot, first, 0.2)
+    upload_id = str(item.upload_id)
+    first.remove(item.id)
+    first.shutdown()
+    assert not _gone(lib, upload_id)
+    saved = load_queue(queue_file(lib.paths.data_dir))
+    assert [(r.state, r.upload_id) for r in saved] == [("discard", upload_id)]
+    outage["on"] = False
+    second = UploadController(lib, max_parallel=1)
+    try:
+        wait_for(qtbot, lambda: _gone(lib, upload_id))
+        wait_for(qtbot, lambda: load_queue(queue_file(lib.paths.data_dir)) == [])
+        assert second.model.rowCount() == 0  # never shown
+    finally:
+        second.shutdown()
+
+
+def test_closing_right_after_cancelling_a_running_row_drops_its_upload(
+    qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
+) -> None:
+    """Cancel on a sending row, then closing at once: the row was saved as queued (its worker
+    had not answered yet) and the next start sent the file the user had cancelled."""
+    source = noise_png(tmp_path / "match.png")
+    first = UploadController(lib, max_parallel=1)
+    first.add_paths([source])
+    item = wait_sending(qtbot, first, 0.2)
+    upload_id = str(item.upload_id)
+    first.cancel(item.id)
+    first.shutdown()
+    assert _gone(lib, upload_id)
+    assert load_queue(queue_file(lib.paths.data_dir)) == []
+    second = UploadController(lib, max_parallel=1)
+    try:
+        wait_for(qtbot, lambda: not second.busy)
+        assert second.model.rowCount() == 0 and lib.counts()["all"] == 0
+    finally:
+        second.shutdown()
+
+
 def test_closing_the_app_pauses_and_the_next_start_resumes(
     qtbot: Any, lib: Library, tmp_path: Path, slow_writes: list[int]
 ) -> None:

@@ -22,6 +22,7 @@ from core.records import FileRecord
 from desktop_app.errors import describe_error, error_from_record, error_record
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
 from desktop_app.upload_persistence import (
+    DISCARD,
     QueueJournal,
     SavedRow,
     checkpoint,
@@ -48,6 +49,9 @@ JOURNAL_DELAY = 100  # ms
 # A restored row's "duplicate" is its own upload, from the run that was stopped before it saved
 # the result, when the library got the file after the row was queued (this slack of clock).
 CLOCK_SLACK = 2.0  # s
+# Closing the app waits this long at most for the uploads of removed or cancelled rows to be
+# dropped; what is left is dropped at the next start (the saved queue's "discard" rows).
+DISCARD_WAIT_MS = 4000
 
 
 def expand_paths(
@@ -184,11 +188,16 @@ def _send(
     )
 
 
-def _discard_upload(library: Library, upload_id: str) -> None:
+def _discard_upload(
+    library: Library, upload_id: str, journal: QueueJournal | None, key: str
+) -> None:
     """Drops a cancelled or removed row's resumable upload (worker thread): its bytes here and
-    its multipart upload in the bucket, which otherwise waited for the 7-day expiry."""
+    its multipart upload in the bucket, which otherwise waited for the 7-day expiry. Once it
+    is gone the journal says so: the row's "discard" record is not tried again at start."""
     with contextlib.suppress(NotFound, UploadGone):  # already gone: expired or swept
         library.resumable.terminate(upload_id, owner="desktop")
+    if journal is not None:
+        journal.record(key, state="removed")
 
 
 class UploadController(QObject):
@@ -222,9 +231,13 @@ class UploadController(QObject):
         )
         self._disk = TaskRunner(max_threads=1, parent=self)
         self._cleanup = TaskRunner(max_threads=1, parent=self)
-        # Rows removed while a worker still ran, by item id: their resumable upload (None until
-        # the worker reports one) is dropped once the worker has stopped and let go of it
-        self._removed: dict[int, str | None] = {}
+        # Rows removed while a worker still ran: item id -> the row's key. Their resumable
+        # upload is dropped once the worker has stopped and let go of it.
+        self._removed: dict[int, str] = {}
+        # Uploads to drop, by the key of the row they were sent for (None: a removed row's
+        # worker has not reported one yet). Saved as "discard" rows until dropped, so that
+        # closing the app (or a crash) first leaves them to the next start, not to the expiry.
+        self._discards: dict[str, str | None] = {}
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY)
@@ -294,7 +307,8 @@ class UploadController(QObject):
     def _on_report(self, item_id: int, kind: str, *args: Any) -> None:
         if item_id in self._removed:
             if kind == "upload_id":  # created before the worker saw the cancel
-                self._removed[item_id] = str(args[0])
+                self._discards[self._removed[item_id]] = str(args[0])
+                self._schedule_save()
             return
         if kind == "upload_id":
             self.model.set_upload_id(item_id, str(args[0]))
@@ -307,10 +321,14 @@ class UploadController(QObject):
 
     def _on_finished(self, item_id: int, result: object) -> None:
         self._running -= 1
-        upload_id = self._removed.pop(item_id, None)  # of a row removed while it ran
-        if upload_id is not None and not isinstance(result, FileRecord):
-            # the worker has let go of it (a file it stored before seeing the cancel stays)
-            self._drop_upload(upload_id)
+        key = self._removed.pop(item_id, None)  # of a row removed while it ran
+        if key is not None:
+            upload_id = self._discards.pop(key, None)
+            if upload_id is not None and not isinstance(result, FileRecord):
+                # the worker has let go of it (a file it stored before seeing the cancel stays)
+                self._drop_upload(key, upload_id)
+            else:
+                self._forget(key)
         if isinstance(result, FileRecord):
             self._schedule_flush()  # the worker noted the outcome in the journal
             item = self.model.item(item_id)
@@ -419,13 +437,16 @@ class UploadController(QObject):
         return len(item_ids)
 
     def remove(self, item_id: int) -> None:
-        self._note_gone(item_id, "removed")
         item = self.model.item(item_id)
         if item is not None and not item.state.active:
+            self._note_gone(item_id, "removed")
             self._discard(item_id)
         elif item is not None:
-            # its worker (or the one it waits for) still holds the upload: dropped when it stops
-            self._removed[item_id] = item.upload_id
+            # its worker (or the one it waits for) still holds the upload: dropped when it
+            # stops; until then the row is on disk as one whose upload is to drop
+            self._removed[item_id] = item.key
+            self._discards[item.key] = item.upload_id
+            self._note_gone(item_id, DISCARD)
         self.model.remove(item_id)
         self._schedule_save()
 
@@ -440,17 +461,39 @@ class UploadController(QObject):
         if item.state in (UploadState.DONE, UploadState.DUPLICATE):
             return  # the upload became the file: nothing is left over
         upload_id, item.upload_id = item.upload_id, None
-        self._drop_upload(upload_id)
+        self._drop_upload(item.key, upload_id)
 
-    def _drop_upload(self, upload_id: str) -> None:
+    def _drop_upload(self, key: str, upload_id: str) -> None:
+        """Drops an upload off the GUI thread; it stays a "discard" row on disk until done."""
+        self._discards[key] = upload_id
+        if self._journal is not None and not self._closing:
+            self._journal.record(key, state=DISCARD)
+            self._schedule_flush()
+        self._schedule_save()
         if self._closing:
-            return  # the cleanup thread is stopping: the expiry sweep takes it
+            return  # shutdown drops what is left, for a few seconds; the next start the rest
         self._cleanup.submit(
             _discard_upload,
             self.library,
             upload_id,
+            self._journal,
+            key,
+            on_result=lambda _none: self._dropped(key, upload_id),
             on_error=lambda exc: logger.warning("Could not drop upload %s: %s", upload_id, exc),
         )
+
+    def _dropped(self, key: str, upload_id: str) -> None:
+        if self._discards.get(key) == upload_id:
+            del self._discards[key]
+        self._schedule_flush()  # the worker noted it in the journal
+        self._schedule_save()
+
+    def _forget(self, key: str) -> None:
+        """A removed row with no upload left to drop: its "discard" record goes."""
+        if self._journal is not None and not self._closing:
+            self._journal.record(key, state="removed")
+            self._schedule_flush()
+        self._schedule_save()
 
     # ---- the queue on disk ------------------------------------------------------------------
     def _restore_failed(self, exc: BaseException) -> None:
@@ -462,6 +505,12 @@ class UploadController(QObject):
         self._running -= 1
         self._restoring = False
         for row in rows:
+            if row.state == DISCARD:  # removed or cancelled before its upload was dropped
+                if row.upload_id:
+                    self._drop_upload(row.key, row.upload_id)
+                else:
+                    self._forget(row.key)
+                continue
             item = self.model.add(
                 Path(row.path),
                 row.size,
@@ -519,8 +568,15 @@ class UploadController(QObject):
         """The rows to keep: unfinished ones (running or queued resume at the next start).
 
         A row that finished is not in it: from then on nothing sends its file again."""
-        rows = []
+        rows = [
+            SavedRow("", 0, state=DISCARD, upload_id=upload_id, key=key)
+            for key, upload_id in self._discards.items()
+        ]
         for item in self.model.items():
+            if item.state.active and item.cancel.is_set() and not item.pause_requested:
+                # cancelled, its worker not stopped yet: its upload is to drop, not resumed
+                rows.append(SavedRow("", 0, state=DISCARD, upload_id=item.upload_id, key=item.key))
+                continue
             if item.state == UploadState.PAUSED:
                 # a user's pause stays; a pause the storage caused is tried again at start
                 state = "queued" if item.reason else "paused"
@@ -582,7 +638,16 @@ class UploadController(QObject):
             item.cancel.set()
         self._uploads.shutdown(wait_ms)
         self._walker.shutdown()
-        self._cleanup.shutdown()
+        # The workers have let go of their uploads: those of removed or cancelled rows are
+        # dropped now, for a few seconds at most (the worker notes each in the journal, which
+        # the save below writes). Any left (a slow store, an id whose report had not arrived)
+        # are in the saved queue as "discard" rows, dropped at the next start.
+        for row in rows:
+            if row.state == DISCARD and row.upload_id:
+                self._cleanup.submit(
+                    _discard_upload, self.library, row.upload_id, self._journal, row.key
+                )
+        self._cleanup.shutdown(DISCARD_WAIT_MS, finish_queued=True)
         self._disk.shutdown()  # a save under way ends first; the one below comes last
         if self._queue_file is not None and self._journal is not None:
             try:
