@@ -46,6 +46,24 @@ GRACE_SECONDS = 60.0
 REPLACED_GRACE_SECONDS = 6 * 3600.0
 
 
+def queue_until_recorded(session: object, key: str, backend: str | None, reason: str) -> None:
+    """Adds, in its own transaction before the object is written, the deletion of an object
+    that no row names yet (an upload, a move's copy): a process killed between writing it and
+    committing the row that names it leaves a known pending deletion instead of an object no
+    row names. The commit of that row cancels it (`DeferredDeleter.cancel`); left queued it
+    deletes nothing a row names. The long grace: a big upload or copy on S3 takes minutes,
+    and another process on the catalog must not delete the object before its row is in."""
+    session.add(  # type: ignore[attr-defined]
+        DeferredDeletion(
+            storage_key=key,
+            is_prefix=False,
+            backend=backend,
+            reason=reason,
+            not_before=datetime.now(UTC) + timedelta(seconds=REPLACED_GRACE_SECONDS),
+        )
+    )
+
+
 class Readers:
     """How many readers of this process hold each key; `on_idle(key)` when one drops to 0."""
 

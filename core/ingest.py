@@ -19,6 +19,7 @@ from core import keys
 from core.catalog import Catalog, SameBytes
 from core.db.engine import Database
 from core.db.models import MediaFile
+from core.deferred import DeferredDeleter, queue_until_recorded
 from core.errors import (
     Cancelled,
     Conflict,
@@ -297,17 +298,26 @@ class Ingestor:
         return self._announce(placed.file_id, placed.key, shared=True)
 
     def _insert_ready(
-        self, new: _NewFile, key: str, backend: str | None, has_thumb: bool
+        self,
+        new: _NewFile,
+        key: str,
+        backend: str | None,
+        has_thumb: bool,
+        noted: str | None = None,
     ) -> _Placed:
         """The catalog row of a stored file (`backend` None: the store uploads go to now), as
         the duplicate rule answers in its transaction: no row for a duplicate, a reference to
-        the object of the same bytes that another process stored meanwhile."""
+        the object of the same bytes that another process stored meanwhile. `noted`: the key
+        whose deletion was queued until a row names it (queue_until_recorded), cancelled
+        with the row that does."""
         with self._db.write() as s:
             same = self._same_bytes(new.sha, new.athlete_id, new.is_public, s)
             if same is not None and same.duplicate:
                 return _Placed(same.file_id, same.storage_key, duplicate=True)
             if same is not None:  # stored meanwhile for another file: referenced
                 key, backend, has_thumb = same.storage_key, same.storage_backend, same.has_thumbnail
+            if noted is not None and noted == key:
+                DeferredDeleter.cancel(s, key)
             Catalog.ensure_athlete(s, new.athlete_id)
             row = MediaFile(
                 storage_key=key,
@@ -346,6 +356,11 @@ class Ingestor:
         storage = self._storage
         uploaded = _bytes(progress, "uploading", info.size, cancel)
         adopt_file = getattr(storage, "adopt_file", None) if adopt else None
+        if stored_key is None:
+            # a kill between storing the object and committing its row must not leave an
+            # object no row names
+            with self._db.write() as s:
+                queue_until_recorded(s, key, getattr(storage, "name", None), "upload")
         if stored_key is not None:
             pass  # already there
         elif adopt_file is not None:
@@ -356,7 +371,7 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             _report(progress, "finishing", info.size, info.size)
-            placed = self._insert_ready(new, key, None, thumb is not None)
+            placed = self._insert_ready(new, key, None, thumb is not None, noted=key)
         except BaseException:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import delete, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
@@ -19,7 +20,7 @@ from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
-from core.deferred import DeferredDeleter
+from core.deferred import DeferredDeleter, queue_until_recorded
 from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
@@ -348,6 +349,7 @@ class Library:
         guard = self.deferred.key_locks.hold(new_key) if new_key else contextlib.nullcontext()
         with guard:
             if new_key:
+                self._note_copy(new_key)
                 self._copy_object(current.storage_key, new_key)
             try:
                 with self._db.write() as s:
@@ -376,6 +378,12 @@ class Library:
         record = self._catalog.get(file_id)
         return record
 
+    def _note_copy(self, key: str) -> None:
+        """A move's copy, until the commit that points the row at it: see
+        core.deferred.queue_until_recorded."""
+        with self._db.write() as s:
+            queue_until_recorded(s, key, getattr(self._storage, "name", None), "move_copy")
+
     def _copy_object(self, src: str, dst: str) -> None:
         """The object and its thumbnail at a new key; the old ones stay for their readers."""
         with self.reading(src):
@@ -387,9 +395,15 @@ class Library:
         """Undoes _copy_object after a failed commit, unless a row uses the key after all."""
         if self._catalog.find_by_key(key) is not None:
             return  # another process moved the same file to the same key and won
-        with contextlib.suppress(MediaDeskError):
+        try:
             self._storage.delete(keys.thumbnail_key(key))
             self._storage.delete(key)
+        except MediaDeskError:
+            return  # the deletion _note_copy queued tries again later
+        # gone: that deletion is not needed (should this write fail too, a full disk, it runs
+        # later and finds nothing)
+        with contextlib.suppress(SQLAlchemyError), self._db.write() as s:
+            self.deferred.cancel(s, key)
 
     def trash(self, file_id: int) -> FileRecord:
         return self._set_trashed(file_id, True)
@@ -439,6 +453,14 @@ class Library:
         would not promise the delete that follows (and a bucket has nothing to probe).
         """
         asked, file_id = file_id, self._catalog.resolve(file_id)
+        # Not during a move of the file (the edit lock in this process; across processes the
+        # key checked at the row's delete): a move that committed after this read the key
+        # would leave its copy, which no row names any more, in the store.
+        with self._edit_locks.hold(file_id):
+            record = self._db.retrying(lambda: self._delete_permanently_locked(file_id))
+        return record if asked == file_id else record.as_alias(asked)
+
+    def _delete_permanently_locked(self, file_id: int) -> FileRecord:
         record = self._catalog.get(file_id)
         with self.deferred.key_locks.hold(record.storage_key):
             # The same bytes for another athlete or other flags share the object: it and its
@@ -458,6 +480,8 @@ class Library:
                     self._storage.delete(key)
             with self._db.write() as s:
                 row = s.get(MediaFile, file_id)
+                if row is not None and row.storage_key != record.storage_key:
+                    raise LostRace()  # moved meanwhile by another process: its new key too
                 if row is not None:
                     s.delete(row)
                 # its aliases go with it: an id that named a deleted file answers 404 like it
@@ -465,7 +489,7 @@ class Library:
         if shared:  # the other file may have been deleted meanwhile by another process
             self.release_object(record.storage_key)
         self._thumbnails.drop(record)
-        return record if asked == file_id else record.as_alias(asked)
+        return record
 
     def ready_video_ids(self) -> list[int]:
         return self._catalog.ready_video_ids()

@@ -777,6 +777,14 @@ class ResumableUploads:
 
     def _finish_local(self, upload_id: str, meta: _Meta) -> FileRecord:
         path = self._data_file(upload_id, False)
+        if not path.exists():
+            # A server killed while cataloguing it: the store took the bytes (a rename), and
+            # whether the row followed cannot be told from here. Ended (410, not a 500 on
+            # every HEAD): the client's new upload of the same bytes answers the file if it
+            # was catalogued, and an object no row names is deleted (queue_until_recorded).
+            raise UploadGone(
+                "This upload was interrupted while it was being stored; upload the file again"
+            )
         kind = meta.kind_of(path, self._accepted())
         size = path.stat().st_size
         hashed = self._hashes.pop(upload_id, None)

@@ -655,10 +655,11 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         "(HEAD gives the offset)",
         409: "Upload-Offset differs from the bytes received (details.offset), or the upload "
         "is already complete",
-        410: "upload_gone: the upload expired, was refused by validation, or its parts are no "
-        "longer in the bucket (reason parts_gone: the multipart upload was aborted outside "
-        "MediaDesk, e.g. by a lifecycle rule; the upload is ended, not retried); start a new "
-        "upload",
+        410: "upload_gone: the upload expired, was refused by validation, its server was "
+        "killed while storing its complete bytes (a new upload of the same bytes answers the "
+        "file if it was catalogued), or its parts are no longer in the bucket (reason "
+        "parts_gone: the multipart upload was aborted outside MediaDesk, e.g. by a lifecycle "
+        "rule; the upload is ended, not retried); start a new upload",
         412: "Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
         415: "The body is not application/offset+octet-stream",
         423: "Another request is writing to this upload; retry after a HEAD",

@@ -1,0 +1,198 @@
+"""Found by killing a serving MediaDesk at random moments: the windows between storing an object
+and committing the row that names it. A process killed there left an object no row named,
+which maintenance never removed (reconcile unclean for good), or a tus upload whose every HEAD
+answered 500. And a hard delete that ran while the file moved to another athlete deleted the
+row and left the move's copy behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import keys
+from core.library import Library
+from core.maintenance import reconcile
+from core.settings import Settings
+from tests.faults import ROOT, cli, start_serve
+from tests.internals import storage_of
+from tests.resumable_client import head
+
+pytestmark = pytest.mark.timeout(90)
+
+# A child that opens the library and runs one step whose store call named by argv[2] stalls
+# after the real call (printing the key), so the parent kills it exactly there.
+CHILD = """
+import sys, time
+from pathlib import Path
+from core.library import Library
+from core.settings import load_settings
+from tests.internals import storage_of
+data_dir, stall_on, step = sys.argv[1], sys.argv[2], sys.argv[3]
+lib = Library.open(load_settings(environ={}, data_dir=data_dir))
+storage = storage_of(lib)
+real = getattr(storage, stall_on)
+
+def stalled(key, *args, **kwargs):
+    done = real(key, *args, **kwargs)
+    print(args[0] if stall_on == "copy" else key, flush=True)
+    time.sleep(60)
+    return done
+
+setattr(storage, stall_on, stalled)
+if step == "move":
+    lib.update_file(int(sys.argv[4]), {"athlete_id": 9})
+elif step == "ingest":
+    lib.uploads.ingest(Path(sys.argv[4]), "image")
+else:  # a tus upload's last PATCH on local storage (the bytes are taken by a rename)
+    data = Path(sys.argv[4]).read_bytes()
+    state = lib.resumable.create(len(data), {"filename": "last.png"})
+    print(state.id, flush=True)
+    writer = lib.resumable.writer(state.id, 0)
+    writer.write(data)
+    writer.close()
+"""
+
+
+def _killed_at_stall(data_dir: Path, stall_on: str, step: str, arg: str) -> list[str]:
+    """Runs CHILD, SIGKILLs it once it stalls; the lines it printed."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(data_dir), stall_on, step, arg],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    try:
+        lines = [child.stdout.readline().strip()]
+        if step == "tus":
+            lines.append(child.stdout.readline().strip())
+    finally:
+        child.kill()
+        child.wait(15)
+    assert all(lines), lines
+    return lines
+
+
+def _maintained(data_dir: Path) -> dict[str, Any]:
+    result = cli("maintenance", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert report["maintenance"]["errors"] == []
+    return report["reconcile"]
+
+
+def _after_grace(settings: Settings) -> Library:
+    """The library once the noted deletions came due (hours later)."""
+    lib = Library.open(settings)
+    lib.deferred.run(now=datetime.now(UTC) + timedelta(days=1))
+    return lib
+
+
+def test_a_move_killed_between_copy_and_commit_leaves_no_stray_object(
+    settings: Settings, media_dir: Any
+) -> None:
+    lib = Library.open(settings)
+    record = lib.uploads.ingest(media_dir.png, "image")
+    lib.close()
+    copy = _killed_at_stall(settings.paths.data_dir, "copy", "move", str(record.id))[0]
+    assert copy.startswith("athletes/9/")
+
+    check = _maintained(settings.paths.data_dir)
+    assert check["clean"], check  # was: objects_without_rows [copy, its thumbnail]
+    assert check["pending_deletions"] == [copy]
+    lib = _after_grace(settings)
+    try:
+        storage = storage_of(lib)
+        assert not storage.exists(copy) and not storage.exists(keys.thumbnail_key(copy))
+        assert lib.get_file(record.id).storage_key == record.storage_key
+        assert b"".join(lib.open_range(record, 0, None)) == media_dir.png.read_bytes()
+        assert reconcile(lib).as_dict() == {**check, "pending_deletions": []}
+    finally:
+        lib.close()
+
+
+def test_an_upload_killed_before_its_row_leaves_no_stray_object(
+    settings: Settings, media_dir: Any
+) -> None:
+    Library.open(settings).close()
+    # killed once the object and its thumbnail are stored, before the row is committed
+    thumb = _killed_at_stall(settings.paths.data_dir, "put_bytes", "ingest", str(media_dir.png))
+    key = thumb[0].removeprefix(keys.THUMBNAIL_PREFIX).rsplit(".", 1)[0] + ".png"
+
+    check = _maintained(settings.paths.data_dir)
+    assert check["clean"], check  # was: objects_without_rows [key, its thumbnail]
+    assert check["pending_deletions"] == [key]
+    lib = _after_grace(settings)
+    try:
+        assert not storage_of(lib).exists(key)
+        assert lib.stored_keys() == []
+        assert reconcile(lib).pending_deletions == []
+    finally:
+        lib.close()
+
+
+def test_a_tus_upload_killed_while_stored_answers_410_not_500(
+    settings: Settings, media_dir: Any
+) -> None:
+    Library.open(settings).close()
+    upload_id, _ = _killed_at_stall(settings.paths.data_dir, "put_bytes", "tus", str(media_dir.png))
+    server = start_serve(settings.paths.data_dir)
+    try:
+        assert server.token
+        url = f"{server.url}/files/upload/tus/{upload_id}"
+        first = head(url, server.token)
+        assert first.status == 410, (first.status, first.body)  # was: 500 on every HEAD
+        assert head(url, server.token).status in (404, 410)
+    finally:
+        server.stop()
+    check = _maintained(settings.paths.data_dir)
+    assert check["clean"], check
+
+
+def test_a_hard_delete_during_a_move_leaves_no_copy(library: Library, media_dir: Any) -> None:
+    record = library.uploads.ingest(media_dir.png, "image")
+    storage = storage_of(library)
+    real_copy, real_delete = storage.copy, storage.delete
+    copied, delete_started, moved = threading.Event(), threading.Event(), threading.Event()
+
+    def copy(src: str, dst: str) -> Any:
+        done = real_copy(src, dst)
+        copied.set()
+        delete_started.wait(2)  # the delete reads the file now, unless it has to wait
+        return done
+
+    def delete(key: str) -> None:
+        if key == record.storage_key:
+            delete_started.set()
+            moved.wait(5)  # the move commits between the delete's read and its row write
+        real_delete(key)
+
+    storage.copy, storage.delete = copy, delete  # type: ignore[method-assign]
+
+    def move() -> None:
+        try:
+            library.update_file(record.id, {"athlete_id": 5})
+        except Exception:  # noqa: BLE001 (the delete won: any answer but a stray is fine)
+            pass
+        finally:
+            moved.set()
+
+    mover = threading.Thread(target=move)
+    mover.start()
+    assert copied.wait(10)
+    deleter = threading.Thread(target=library.delete_permanently, args=(record.id,))
+    deleter.start()
+    mover.join(15)
+    deleter.join(15)
+    storage.copy, storage.delete = real_copy, real_delete  # type: ignore[method-assign]
+    library.deferred.run(now=datetime.now(UTC) + timedelta(days=1))
+    check = reconcile(library)
+    assert check.clean, check.as_dict()  # was: objects_without_rows [the move's copy, thumb]
+    assert [k for k in storage.list_keys("") if not k.key.startswith("_derived/")] == []
