@@ -306,3 +306,34 @@ def test_the_search_box_keeps_its_width_on_a_small_screen(
             assert label.isHidden() or label.width() >= label.sizeHint().width(), width
     window.resize(1600, 900)
     wait_for(qtbot, lambda: all(not w.isHidden() for w in browser.toolbar.yielding))
+
+
+def test_the_technical_details_of_a_video_read_whole_at_1024(
+    qtbot: Any, library: Library, media_dir: MediaSet, language: str
+) -> None:
+    """At 1024 × 768 in Spanish the type read "Vídeo (video/" over "mp4)" and the hash "ef…21":
+    the labels' column took the width of "Clave de almacenamiento". Long labels wrap instead,
+    and the type is one line (the rest in its tooltip, were it ever cut)."""
+    video = library.uploads.ingest(media_dir.mp4, "video")
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        win.resize(1024, 768)
+        wait_for(qtbot, lambda: win.width() == 1024 and win.controller.grid.rowCount() == 1)
+        win.browser.select_row(0)
+        wait_for(qtbot, lambda: win.details.record is not None)
+        qtbot.wait(50)  # laid out again with the record's texts
+        kind = {"en": "Video", "es": "Vídeo"}[language]
+        field = win.details.technical["type"]
+        assert video.content_type == "video/mp4"
+        line = field.fontMetrics().lineSpacing()
+        assert field.text() == f"{kind} (video/mp4)" and field.height() < 2 * line
+        sha = win.details.technical["sha256"]
+        assert len(sha.text()) >= 12, sha.text()  # both ends of the hash are readable
+        if language == "en":  # English labels fit their column whole, one line each
+            for label in win.details._technical_labels:
+                assert label.height() < 2 * label.fontMetrics().lineSpacing(), label.text()
+    finally:
+        win.shutdown()

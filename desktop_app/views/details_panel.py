@@ -33,14 +33,20 @@ from desktop_app.formatting import DASH, datetime_text, duration_text, number_te
 
 
 class ElidedLabel(QLabel):
-    """One line that elides in the middle (both ends of a hash or key stay readable).
+    """One line that elides, in the middle by default (both ends of a hash or key stay
+    readable).
 
     The full text is the tooltip; `full_text()` is what a copy button copies.
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+    ) -> None:
         super().__init__(parent)
         self._full = ""
+        self._mode = mode
         self.setMinimumWidth(40)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
@@ -58,9 +64,7 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        shown = self.fontMetrics().elidedText(
-            self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 20)
-        )
+        shown = self.fontMetrics().elidedText(self._full, self._mode, max(self.width(), 20))
         if shown != super().text():
             super().setText(shown)
 
@@ -226,8 +230,24 @@ class DetailsPanel(QWidget):
         ]
         self.technical: dict[str, QLabel] = {}
         self.copy_buttons: dict[str, QToolButton] = {}
+        # A label longer than its share of the panel (Spanish "Clave de almacenamiento",
+        # "Fotogramas por segundo") wraps onto two lines, rather than leave the values a sliver:
+        # at 1024 px "Vídeo (video/mp4)" broke in two and the hash read "ef…21". See resizeEvent.
+        self._technical_labels: list[QLabel] = []
+        metrics = self.fontMetrics()
+        self._longest_word = max(
+            metrics.horizontalAdvance(word) for _key, title in rows for word in title.split()
+        )
         for key, title in rows:
+            label = QLabel(title, box)
+            label.setWordWrap(True)
+            self._technical_labels.append(label)
             field: QLabel
+            if key == "type":  # "Video (video/mp4)": one line, the rest in the tooltip if cut
+                field = ElidedLabel(box, Qt.TextElideMode.ElideRight)
+                self.technical[key] = field
+                form.addRow(label, field)
+                continue
             if key in ("sha256", "storage_key"):  # long: elided in the middle, never widening
                 field = ElidedLabel(box)
                 button = QToolButton(box)
@@ -242,13 +262,13 @@ class DetailsPanel(QWidget):
                 row.addWidget(field, 1)
                 row.addWidget(button)
                 self.technical[key] = field
-                form.addRow(title, row)
+                form.addRow(label, row)
                 continue
             field = QLabel(box)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             field.setWordWrap(True)
             self.technical[key] = field
-            form.addRow(title, field)
+            form.addRow(label, field)
         # Other features' lines (video processing) end this box, inside its margins, in the
         # labels' column, one row's spacing below the last figure: a bare line after the box
         # sat on the scroll area's bottom edge, out of line with everything else. Not a form
@@ -256,6 +276,15 @@ class DetailsPanel(QWidget):
         self.extensions = QVBoxLayout()
         outer.addLayout(self.extensions)
         return box
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # The technical labels take two fifths of the panel at most (never less than their
+        # longest word): English ones fit whole, longer ones wrap
+        cap = max(self.width() * 2 // 5, self._longest_word)
+        for label in self._technical_labels:
+            if label.maximumWidth() != cap:
+                label.setMaximumWidth(cap)
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
