@@ -306,6 +306,37 @@ def test_rename_is_offered_only_when_there_is_something_to_rename(
     assert asked == ["Rename athlete"]
 
 
+def test_f2_brings_the_name_field_into_view_when_the_panel_is_scrolled_down(
+    qtbot,
+    window: MainWindow,  # type: ignore[no-untyped-def]
+) -> None:
+    """On a small screen the details panel scrolls; scrolled down to the technical details,
+    F2 gave the focus to the name field out of sight, and what the user typed went there
+    unseen. The field scrolls into view."""
+    from PySide6.QtCore import QPoint, QRect
+
+    window.resize(1024, 600)
+    _rows(qtbot, window, 3)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: window.controller.current is not None)
+    scroll = window.details.details_scroll
+    bar = scroll.verticalScrollBar()
+    wait_for(qtbot, lambda: bar.maximum() > 0)  # the panel is taller than the window
+    bar.setValue(bar.maximum())
+    field = window.details.filename
+    viewport = scroll.viewport()
+
+    def in_view() -> bool:
+        shown = QRect(field.mapTo(viewport, QPoint(0, 0)), field.size())
+        return viewport.rect().contains(shown)
+
+    assert not in_view()
+    _key(qtbot, Key.Key_F2)
+    wait_for(qtbot, field.hasFocus)
+    assert in_view()
+
+
 def test_ctrl_a_selects_every_file_of_the_view_not_only_the_loaded_pages(
     qtbot,
     window: MainWindow,

@@ -119,6 +119,7 @@ class DetailsPanel(QWidget):
     # ---- layout -------------------------------------------------------------------------------
     def _build_details(self) -> QWidget:
         scroll = QScrollArea(self)
+        self.details_scroll = scroll
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -460,6 +461,9 @@ class DetailsPanel(QWidget):
         return self._dirty
 
     def start_rename(self) -> None:
+        # scrolled down to the technical details (a small screen), F2 typed into a name field
+        # out of sight
+        self.details_scroll.ensureWidgetVisible(self.filename)
         self.filename.setFocus(Qt.FocusReason.ShortcutFocusReason)
         name = self.filename.text()
         stem = name.rsplit(".", 1)[0] if "." in name else name
