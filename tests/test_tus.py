@@ -47,6 +47,7 @@ from tests.resumable_client import (
 )
 from tests.s3_nosuchupload import NoSuchUploadProxy
 from tests.s3_server import s3_client
+from tests.served import serve
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 
@@ -274,6 +275,28 @@ def test_protocol_errors_get_their_status(
     report = run_maintenance(big_library)
     assert upload_id in report.expired_uploads
     assert list((big_library.paths.data_dir / "uploads").iterdir()) == []
+
+
+def test_empty_patches_answer_and_leave_the_server_serving(tmp_path: Path) -> None:
+    """PATCHes with no body (Content-Length: 0, as a client resuming at its offset sends):
+    aiohttp hands every empty body the same reader, which after its first read reports the end
+    of an HTTP chunk forever; the reading loop took that as "more may follow" and spun on the
+    event loop, so the second empty body in the process hung every request of the server.
+    A server process of its own: a hung one is killed, not left to the test run."""
+    with serve(tmp_path / "data", {}) as served:
+        created = create(served.url, served.token, 100)
+        assert created.status == 201, created.body
+        url = served.url + created.headers["Location"]
+        for _ in range(3):
+            empty = call(
+                url,
+                "PATCH",
+                b"",
+                {**bearer(served.token), **TUS, **OCTETS, "Upload-Offset": "0"},
+                timeout=15,
+            )
+            assert empty.status == 204 and empty.headers["Upload-Offset"] == "0"
+        assert http_call(f"{served.url}/health", timeout=15).status == 200
 
 
 def test_a_creation_whose_body_is_refused_leaves_no_upload(

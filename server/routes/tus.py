@@ -170,7 +170,10 @@ async def _read_through_aiohttp(
             # readchunk, not readany: readany joins (copies) the chunks it finds buffered
             chunk, end_of_http_chunk = await request.content.readchunk()
             if not chunk:
-                if end_of_http_chunk:  # a chunked body's chunk ended; more may follow
+                # a chunked body's chunk ended and more may follow; but an empty body's reader
+                # (aiohttp's one shared EMPTY_PAYLOAD) answers (b"", True) forever after its
+                # first read, so only at_eof() tells the end
+                if end_of_http_chunk and not request.content.at_eof():
                     continue
                 break
             batch.append(chunk)
