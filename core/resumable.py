@@ -8,8 +8,11 @@ upload survives a server restart:
   the recorded offset.
 - tus on S3/R2: bytes go to `<data>/uploads/<id>.buffer` until one part is complete, the part is
   sent to an S3 multipart upload (all parts the same size, as R2 requires), the part is recorded,
-  and only then is the buffer emptied. At most one part is ever buffered, on disk. The multipart
-  upload starts with the first part, whose content names the object (no move at the end).
+  and only then is the buffer emptied. At most one part is ever buffered, on disk. The row names
+  the data folder holding the buffer (`buffer_at`): servers of a team each have their own, and
+  only that folder's buffer is current (others are stale, and never swept as the upload's loss).
+  The multipart upload starts with the first part, whose content names the object (no move at
+  the end).
 - presigned multipart (S3/R2): the client PUTs parts straight to the bucket with signed part
   URLs; confirm completes the multipart upload (the client's ETags or ListParts) and validates.
 
@@ -276,7 +279,7 @@ _UNLEASE = (
 _RECORD = (
     update(ResumableUpload)
     .where(ResumableUpload.id == bindparam("uid"))
-    .values(received=bindparam("got"), lease_until=bindparam("until"))
+    .values(received=bindparam("got"), lease_until=bindparam("until"), buffer_at=bindparam("at"))
 )
 
 
@@ -342,6 +345,10 @@ class ResumableUploads:
         # end the object is checked from that file instead of being downloaded again
         self._local_sources: dict[str, tuple[Path, str]] = {}
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # This data folder, as the catalog names the place of an upload's buffered bytes:
+        # processes sharing the folder share its buffers, servers of a team have their own.
+        folder = str(library.paths.data_dir.resolve()).encode()
+        self.here = f"{socket.gethostname()}:{hashlib.sha256(folder).hexdigest()[:16]}"
 
     # ---- helpers ----------------------------------------------------------------------------
     @property
@@ -395,6 +402,11 @@ class ResumableUploads:
         return bool(
             holder and holder != self._me and until is not None and until > now and _alive(holder)
         )
+
+    def _elsewhere(self, row: ResumableUpload | _Row | Any) -> bool:
+        """Whether the upload's bytes past its parts are in another data folder (another
+        server of the team received them): this folder's buffer of it, if any, is stale."""
+        return row.buffer_at is not None and row.buffer_at != self.here
 
     def _writing(
         self, upload_id: str, holder: str | None, until: datetime | None, now: datetime
@@ -501,6 +513,7 @@ class ResumableUploads:
                     part_size=part_size,
                     parts=[],
                     owner=owner,
+                    buffer_at=self.here,
                     created_at=now,
                     expires_at=now + timedelta(seconds=expires_in or self.lib.settings.tus_expiry),
                 )
@@ -1187,6 +1200,7 @@ class ResumableUploads:
                         ResumableUpload.part_size,
                         ResumableUpload.lease_owner,
                         ResumableUpload.lease_until,
+                        ResumableUpload.buffer_at,
                     )
                 ).all()
             }
@@ -1205,6 +1219,10 @@ class ResumableUploads:
                 if age < ORPHAN_GRACE.total_seconds():
                     continue
             elif row.protocol == "tus" and row.state == "receiving":
+                if self._elsewhere(row):
+                    # its bytes are in another server's folder, this one's are stale: the
+                    # upload is not gone, and a PATCH here starts from its parts (TusWriter.open)
+                    continue
                 if path.name == self._data_file(upload_id, row.part_size > 0).name:
                     present.add(upload_id)
                     idle = not self._writing(upload_id, row.lease_owner, row.lease_until, moment)
@@ -1223,6 +1241,7 @@ class ResumableUploads:
                 row.protocol == "tus"
                 and row.state == "receiving"
                 and upload_id not in present
+                and not self._elsewhere(row)
                 and not self._writing(upload_id, row.lease_owner, row.lease_until, moment)
                 and self._drop_without_bytes(upload_id)
             ):
@@ -1248,7 +1267,7 @@ class ResumableUploads:
     def _drop_without_bytes(self, upload_id: str) -> bool:
         """Removes an upload in progress whose bytes are gone. True when removed."""
         with contextlib.suppress(UploadLocked, NotFound), self._lease_or_look(upload_id) as row:
-            if row is None or row.state != "receiving":
+            if row is None or row.state != "receiving" or self._elsewhere(row):
                 return False
             if self._data_file(upload_id, row.part_size > 0).exists():
                 return False  # written again meanwhile
@@ -1336,6 +1355,11 @@ class TusWriter:
         expected = received - self._parts_bytes
         if not path.exists():
             path.touch(mode=FILE_MODE)
+        if self.uploads._elsewhere(row):
+            # Another server of the team received the bytes past the parts: they are on its
+            # disk. What this folder holds is from an earlier PATCH here, maybe of an earlier
+            # part: never taken for them (the file would be stored with wrong bytes).
+            os.truncate(path, 0)
         actual = path.stat().st_size
         if actual != expected:
             os.truncate(path, min(actual, expected))
@@ -1421,6 +1445,7 @@ class TusWriter:
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in self.parts]
             row.received = self.offset
             row.lease_until = datetime.now(UTC) + LEASE
+            row.buffer_at = self.uploads.here
         self._committed = self.offset
         self._fh.seek(0)
         self._fh.truncate()
@@ -1445,7 +1470,9 @@ class TusWriter:
     def _record(self, received: int) -> None:
         until = datetime.now(UTC) + LEASE
         with self._db.write_connection() as conn:
-            done = conn.execute(_RECORD, {"uid": self.id, "got": received, "until": until})
+            done = conn.execute(
+                _RECORD, {"uid": self.id, "got": received, "until": until, "at": self.uploads.here}
+            )
             if not done.rowcount:
                 raise NotFound("No such upload")
 

@@ -271,6 +271,9 @@ class ResumableUpload(Base):
     # The writer holding the upload (host:pid:instance) until lease_until, across processes
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The data folder (host:folder digest) whose buffer holds the tus bytes past the parts in
+    # the bucket (migration 0020); null: written before it, taken as any folder's own
+    buffer_at: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

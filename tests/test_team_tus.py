@@ -1,0 +1,136 @@
+"""tus uploads on R2/S3 whose requests reach several servers of a team (one PostgreSQL catalog,
+one bucket, a data folder each), as behind one proxy.
+
+The bytes past an upload's complete parts wait in the receiving server's data folder
+(`uploads/<id>.buffer`); the catalog names that folder (`buffer_at`, migration 0020):
+- the maintenance leader, running in another folder, leaves the upload alone (it removed every
+  upload in progress whose buffer it did not hold, as if its bytes were gone);
+- a server that buffered bytes of an earlier part never takes them for the current one when a
+  PATCH comes back to it (the stored file had the wrong bytes in the middle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from core.library import Library
+from core.maintenance import run_maintenance
+from server.entry import EmbeddedServer
+from tests.conftest import make_settings
+from tests.pg_server import postgres_url  # noqa: F401
+from tests.resumable_client import MiB, create, head, padded_mp4, patch
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+
+pytestmark = pytest.mark.timeout(180)
+PART = 5 * MiB
+
+
+@dataclass
+class Team:
+    a: EmbeddedServer
+    b: EmbeddedServer
+    lib_b: Library
+    token: str
+
+
+@pytest.fixture
+def team(tmp_path: Path, postgres_url: str, s3_bucket: Any) -> Iterator[Team]:  # noqa: F811
+    name = f"tus_{uuid.uuid4().hex[:12]}"
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    libs = []
+    for folder in ("a", "b"):
+        data = tmp_path / folder
+        data.mkdir()
+        libs.append(
+            Library.open(
+                make_settings(
+                    data,
+                    database_url=url,
+                    r2_endpoint_url=s3_bucket.endpoint_url,
+                    r2_bucket_name=s3_bucket.bucket,
+                    r2_access_key_id=s3_bucket.access_key_id,
+                    r2_secret_access_key=s3_bucket.secret_access_key,
+                    r2_region="us-east-1",
+                    upload_part_size=PART,
+                )
+            )
+        )
+    servers = [EmbeddedServer(lib, config=server_config(lib)) for lib in libs]
+    try:
+        for server in servers:
+            server.start()
+        yield Team(servers[0], servers[1], libs[1], make_tokens(libs[0]).upload)
+    finally:
+        for server in servers:
+            server.stop()
+        for lib in libs:
+            lib.close()
+
+
+def video(tmp_path: Path, size: int) -> bytes:
+    return padded_mp4(tmp_path / f"v{size}.mp4", size).read_bytes()
+
+
+def start(team: Team, data: bytes) -> str:
+    created = create(f"{team.a.url}", team.token, len(data), filename="v.mp4", filetype="video/mp4")
+    assert created.status == 201, created.body
+    return str(created.headers["Location"])
+
+
+def stored_whole(team: Team, done: Any, data: bytes) -> None:
+    assert done.status == 204, done.body
+    file_id = done.headers["MediaDesk-File-Id"]
+    record = http_call(f"{team.b.url}/files/{file_id}", headers=bearer(team.token)).json()
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_the_leader_elsewhere_keeps_an_upload_whose_buffer_it_does_not_hold(
+    team: Team, tmp_path: Path
+) -> None:
+    data = video(tmp_path, 2 * PART + MiB)
+    where = start(team, data)
+    assert patch(team.a.url + where, team.token, 0, data[: 2 * MiB]).status == 204
+    report = run_maintenance(team.lib_b, only=frozenset({"sweep_uploads"}))
+    assert report.cleaned_uploads == []
+    reply = head(team.a.url + where, team.token)
+    assert reply.status == 200 and reply.headers["Upload-Offset"] == str(2 * MiB)
+    stored_whole(team, patch(team.a.url + where, team.token, 2 * MiB, data[2 * MiB :]), data)
+
+
+def test_a_stale_buffer_of_an_earlier_part_is_never_taken_for_the_current_one(
+    team: Team, tmp_path: Path
+) -> None:
+    """A buffers half a part; the next PATCH reaches B, which has none of it: 409 with the
+    offset B can take (the parts in the bucket: 0). The client goes on through B past the first
+    part, then a PATCH reaches A again, whose buffer still holds the first part's head."""
+    data = video(tmp_path, 2 * PART + MiB)
+    where = start(team, data)
+    a, b = team.a.url + where, team.b.url + where
+    half = PART // 2
+    assert patch(a, team.token, 0, data[:half]).status == 204
+    refused = patch(b, team.token, half, data[half:PART])
+    assert refused.status == 409, refused.body
+    offset = int(head(b, team.token).headers["Upload-Offset"])
+    assert offset == 0
+    quarter = PART // 4
+    assert patch(b, team.token, 0, data[: PART + quarter]).status == 204
+    offset = int(head(a, team.token).headers["Upload-Offset"])
+    assert offset == PART + quarter
+    # A holds none of the bytes B buffered: it answers the offset it can take, the end of the
+    # part B sent (taking its own buffer for them stored the file with wrong bytes)
+    refused = patch(a, team.token, offset, data[offset:])
+    assert refused.status == 409, refused.body
+    assert refused.json()["error"]["details"]["offset"] == PART
+    assert int(head(a, team.token).headers["Upload-Offset"]) == PART
+    stored_whole(team, patch(a, team.token, PART, data[PART:]), data)
