@@ -337,6 +337,40 @@ def test_f2_brings_the_name_field_into_view_when_the_panel_is_scrolled_down(
     assert in_view()
 
 
+def test_tab_goes_through_what_is_shown_in_reading_order(
+    qtbot,
+    window: MainWindow,  # type: ignore[no-untyped-def]
+) -> None:
+    """Tab from the upload queue went on into the Server panel behind the Uploads tab (Qt keeps
+    such docks "visible", off screen): the focus vanished and typing edited the server's
+    address unseen. The queue's filter, above the table, came after its buttons, and the
+    details panel's scroll area was a stop that showed nothing."""
+    _rows(qtbot, window, 3)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: window.details.record is not None)
+    dock = window.upload_dock
+    behind = (window.server_dock, window.storage_view, window.jobs_dock)
+    assert all(d.visibleRegion().isEmpty() for d in behind)  # the Uploads tab is in front
+    stops: list[QWidget] = []
+    for _ in range(60):
+        _key(qtbot, Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        if focused is window.browser.grid:
+            break
+        stops.append(focused)
+    else:
+        raise AssertionError("Tab never came back to the grid")
+    hidden = [w for w in stops if any(d.isAncestorOf(w) for d in behind)]
+    assert hidden == []
+    assert stops[0] is window.details.filename  # the grid's file: its name first
+    order = [stops.index(w) for w in (dock.filter_box, dock.table, dock.import_button)]
+    assert order == sorted(order)
+    _key(qtbot, Key.Key_Backtab)  # and back the same way
+    assert QApplication.focusWidget() is stops[-1]
+
+
 def test_ctrl_a_selects_every_file_of_the_view_not_only_the_loaded_pages(
     qtbot,
     window: MainWindow,

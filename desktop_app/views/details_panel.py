@@ -120,6 +120,7 @@ class DetailsPanel(QWidget):
     def _build_details(self) -> QWidget:
         scroll = QScrollArea(self)
         self.details_scroll = scroll
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that showed nothing
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

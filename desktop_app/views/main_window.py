@@ -38,6 +38,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDockWidget,
     QFileDialog,
     QHeaderView,
@@ -533,6 +534,29 @@ class MainWindow(QMainWindow):
             self._catalog_bytes = catalog_bytes
         used = self.storage_view.used_bytes(self._catalog_bytes)
         self.status.set_storage_warning(used, self.library.settings.storage_warn_bytes)
+
+    # ---- keyboard -----------------------------------------------------------------------------
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 - Qt's names
+        """Tab and Shift+Tab pass over the docks behind another dock's tab. Qt keeps those
+        "visible", off screen: Tab went on from the upload queue into the Server panel's fields
+        unseen, and what the user typed next went there."""
+        start = QApplication.focusWidget()
+        moved = super().focusNextPrevChild(next)
+        seen: set[int] = set()
+        while (widget := QApplication.focusWidget()) is not None and widget is not start:
+            if not self._behind_a_tab(widget) or id(widget) in seen:
+                break
+            seen.add(id(widget))  # the chain is a loop: each widget once, then give up
+            super().focusNextPrevChild(next)
+        return moved
+
+    def _behind_a_tab(self, widget: QWidget) -> bool:
+        parent: QWidget | None = widget
+        while parent is not None and parent is not self:
+            if isinstance(parent, QDockWidget):
+                return parent.visibleRegion().isEmpty()
+            parent = parent.parentWidget()
+        return False
 
     # ---- drops --------------------------------------------------------------------------------
     def drop_target(self, pos: QPoint) -> tuple[int | None, QRect]:

@@ -168,6 +168,11 @@ class UploadDock(QDockWidget):
         layout.addLayout(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(footer)
+        # Tab in reading order: the filter above the table, the table, then the buttons (made
+        # first, the table came before the filter, which Tab reached last)
+        chain = [self.filter_box, self.table, *self.buttons]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
         self.setWidget(body)
         self.model.totalProgressChanged.connect(self._on_total)
         self.model.stateChanged.connect(self._on_state)
@@ -208,14 +213,15 @@ class UploadDock(QDockWidget):
         self.total_bar = QProgressBar(body)
         self.total_bar.setRange(0, 1000)
         self.total_bar.setMinimumWidth(160)
-        for widget in (
+        self.buttons = (
             self.import_button,
             self.folder_button,
             self.pause_button,
             self.cancel_button,
             self.retry_button,
             self.clear_button,
-        ):
+        )
+        for widget in self.buttons:
             row.addWidget(widget)
         row.addStretch(1)
         # Above the table: what is shown and how far the whole queue is (keeps the dock narrow).
