@@ -682,7 +682,22 @@ class ResumableUploads:
         state = self.get(upload_id, owner)
         if state.state != "receiving" or not state.complete:
             return state
-        with self.exclusive(upload_id):
+        with self._leased(upload_id) as row:
+            if row is not None and self._elsewhere(row):
+                # Its last bytes wait on another server's disk (its finish failed there): this
+                # one cannot send them; it takes the upload back to the parts in the bucket,
+                # and the client sends the rest here (HEAD answers that offset).
+                parts = sum(p.size for p in _parts(row))
+                if parts < row.length:
+                    buffer = self._data_file(upload_id, row.part_size > 0)
+                    buffer.touch(mode=FILE_MODE)  # empty, not gone: the sweep keeps the upload
+                    os.truncate(buffer, 0)
+                    with self._db.write_connection() as conn:
+                        conn.execute(
+                            _RECORD,
+                            {"uid": upload_id, "got": parts, "until": None, "at": self.here},
+                        )
+                    return self.get(upload_id, owner)
             return self._finish(upload_id)
 
     def terminate(self, upload_id: str, owner: str | None = None) -> None:

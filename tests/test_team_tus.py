@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -25,6 +27,7 @@ from core.library import Library
 from core.maintenance import run_maintenance
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.faults import CuttableProxy
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.resumable_client import MiB, create, head, padded_mp4, patch
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
@@ -41,15 +44,18 @@ class Team:
     token: str
 
 
-@pytest.fixture
-def team(tmp_path: Path, postgres_url: str, s3_bucket: Any) -> Iterator[Team]:  # noqa: F811
+@contextmanager
+def _team(
+    tmp_path: Path, postgres_url: str, s3_bucket: Any, a_endpoint: str | None = None
+) -> Iterator[Team]:
+    """Two servers on a fresh database and the bucket; A may reach the bucket another way."""
     name = f"tus_{uuid.uuid4().hex[:12]}"
     admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
     libs = []
-    for folder in ("a", "b"):
+    for folder, endpoint in (("a", a_endpoint), ("b", None)):
         data = tmp_path / folder
         data.mkdir()
         libs.append(
@@ -57,7 +63,7 @@ def team(tmp_path: Path, postgres_url: str, s3_bucket: Any) -> Iterator[Team]:  
                 make_settings(
                     data,
                     database_url=url,
-                    r2_endpoint_url=s3_bucket.endpoint_url,
+                    r2_endpoint_url=endpoint or s3_bucket.endpoint_url,
                     r2_bucket_name=s3_bucket.bucket,
                     r2_access_key_id=s3_bucket.access_key_id,
                     r2_secret_access_key=s3_bucket.secret_access_key,
@@ -76,6 +82,12 @@ def team(tmp_path: Path, postgres_url: str, s3_bucket: Any) -> Iterator[Team]:  
             server.stop()
         for lib in libs:
             lib.close()
+
+
+@pytest.fixture
+def team(tmp_path: Path, postgres_url: str, s3_bucket: Any) -> Iterator[Team]:  # noqa: F811
+    with _team(tmp_path, postgres_url, s3_bucket) as made:
+        yield made
 
 
 def video(tmp_path: Path, size: int) -> bytes:
@@ -134,3 +146,34 @@ def test_a_stale_buffer_of_an_earlier_part_is_never_taken_for_the_current_one(
     assert refused.json()["error"]["details"]["offset"] == PART
     assert int(head(a, team.token).headers["Upload-Offset"]) == PART
     stored_whole(team, patch(a, team.token, PART, data[PART:]), data)
+
+
+def test_a_finish_that_failed_on_one_server_is_not_done_by_another_without_the_bytes(
+    tmp_path: Path,
+    postgres_url: str,
+    s3_bucket: Any,  # noqa: F811
+) -> None:
+    """A's last PATCH arrives while A cannot reach the bucket: the last part stays in A's
+    buffer. The client's HEAD (what tus clients ask after an error) reaches B, which holds none
+    of it: B takes the upload back to the parts in the bucket instead of completing it from its
+    own folder (an empty or stale buffer: a 500, or a file with wrong bytes), and the client
+    sends the rest through B."""
+    target = urlsplit(s3_bucket.endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    try:
+        with _team(tmp_path, postgres_url, s3_bucket, a_endpoint=proxy.url) as team:
+            data = video(tmp_path, PART + 2 * MiB)
+            where = start(team, data)
+            a, b = team.a.url + where, team.b.url + where
+            assert patch(a, team.token, 0, data[: PART + MiB]).status == 204
+            proxy.cut()
+            down = patch(a, team.token, PART + MiB, data[PART + MiB :])
+            assert down.status == 500 and "storage_unavailable" in down.body.decode()
+            proxy.restore()
+            state = head(b, team.token)
+            assert state.status == 200, state.body
+            assert "MediaDesk-File-Id" not in state.headers
+            assert state.headers["Upload-Offset"] == str(PART)
+            stored_whole(team, patch(b, team.token, PART, data[PART:]), data)
+    finally:
+        proxy.close()
