@@ -32,7 +32,7 @@ from sqlalchemy import delete, select
 from core import keys
 from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
-from core.errors import MediaDeskError
+from core.errors import MediaDeskError, is_no_space, no_space
 from core.locks import KeyedLocks
 from core.storage.base import Storage
 
@@ -231,6 +231,13 @@ class DeferredDeleter:
                         deleted.append(key)
                 except MediaDeskError as exc:  # kept queued: the next run tries again
                     logger.warning("Deferred deletion of %s failed: %s", key, exc.message)
+                except Exception as exc:
+                    # The catalog's own "database or disk is full" (the object may be gone
+                    # already; its entry goes next run): start-up runs this, and a full disk
+                    # must not stop the server from starting.
+                    if not is_no_space(exc):
+                        raise
+                    logger.warning("Deferred deletion of %s failed: %s", key, no_space().message)
         if deleted:
             logger.info(
                 "Deleted %d objects (or folders) left behind by moves and reprocessing",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from core import feed
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, is_no_space
 from core.records import from_columns, iso
 
 SCOPES = ("read", "upload", "admin")
@@ -21,6 +22,8 @@ SCOPES = ("read", "upload", "admin")
 
 TOKEN_PREFIX = "mdk_"
 PREFIX_CHARS = 12
+logger = logging.getLogger(__name__)
+
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -144,10 +147,17 @@ class TokenStore:
             info = TokenInfo.from_row(row)
         now = utcnow()
         if info.last_used_at is None or now - info.last_used_at > LAST_USED_RESOLUTION:
-            with self.db.write() as s:
-                row = s.get(ApiToken, info.id)
-                if row is not None:
-                    row.last_used_at = now
+            try:
+                with self.db.write() as s:
+                    row = s.get(ApiToken, info.id)
+                    if row is not None:
+                        row.last_used_at = now
+            except Exception as exc:
+                # A full disk (the catalog's with it) must not refuse every request: reads
+                # need no room, and when the token was last used is only a note.
+                if not is_no_space(exc):
+                    raise
+                logger.debug("Could not record the use of token %s: the disk is full", info.id)
         return info
 
     def active_count(self) -> int:
