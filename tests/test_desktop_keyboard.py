@@ -371,6 +371,35 @@ def test_tab_goes_through_what_is_shown_in_reading_order(
     assert QApplication.focusWidget() is stops[-1]
 
 
+@pytest.mark.parametrize("key", [Key.Key_Space, Key.Key_Return, Key.Key_Enter])
+def test_space_or_enter_in_the_grid_opens_the_preview(
+    qtbot,
+    window: MainWindow,
+    key: Key,  # type: ignore[no-untyped-def]
+) -> None:
+    """Enter on a file in the grid did nothing (only Space and a double-click opened it); a
+    file manager opens the file on Enter. Enter in the name field still saves, not opens."""
+    previews: list[object] = []
+    window.controller.previewReady.connect(lambda *args: previews.append(args))
+    _rows(qtbot, window, 2)
+    _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: window.details.record is not None)
+    _key(qtbot, key)
+    wait_for(qtbot, lambda: len(previews) == 1)
+    assert window.commands.preview.shortcut() == QKeySequence("Space")  # what the menu shows
+    wait_for(qtbot, lambda: getattr(window, "preview_dialog", None) is not None)
+    window.preview_dialog.close()
+    window.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+    name = window.details.filename
+    name.setFocus()
+    wait_for(qtbot, name.hasFocus)
+    _key(qtbot, key)
+    qtbot.wait(300)
+    assert len(previews) == 1
+
+
 def test_ctrl_a_selects_every_file_of_the_view_not_only_the_loaded_pages(
     qtbot,
     window: MainWindow,

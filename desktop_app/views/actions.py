@@ -88,6 +88,10 @@ def build_actions(window: QMainWindow) -> Actions:
         **{name: _action(window, *spec, name in GRID_ONLY) for name, spec in specs.items()}
     )
     actions.undo_trash.setEnabled(False)  # until something is moved to the trash
+    # Enter opens the file too, as in a file manager (the grid only: Enter in a field saves)
+    actions.preview.setShortcuts(
+        [QKeySequence("Space"), QKeySequence("Return"), QKeySequence("Enter")]
+    )
     actions.details_panel.setCheckable(True)
     actions.details_panel.setChecked(True)
     actions.quit.setMenuRole(QAction.MenuRole.QuitRole)
