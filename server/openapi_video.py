@@ -117,7 +117,7 @@ def _paths() -> dict[str, S]:
     hours = int(REPLACED_GRACE_SECONDS // 3600)
     job_version = param(
         "v",
-        schema={"type": "integer", "minimum": 1},
+        schema=ID,
         desc="The processing job that made the playlist naming this URL (MediaDesk writes it "
         f"into every playlist URI). Its files are served until {hours} hours after a newer job "
         "(a reprocess) replaced them, then 404: fetch the playlists again. Without it, the "

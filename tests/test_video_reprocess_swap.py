@@ -269,3 +269,28 @@ def test_a_replaced_folder_waits_for_a_reader_of_a_file_under_it(
         assert lib.deferred.pending_keys() == set()
     finally:
         lib.close()
+
+
+def test_a_version_no_job_can_have_is_a_404_not_a_server_error(tmp_path: Path) -> None:
+    """`v` past any job id (above MAX_ID, past SQLite's 64 bits, too long for int(), or a
+    digit int() refuses) is a version that is not served, as any other unknown one: found by
+    schemathesis, which sent 616695320513603960832 and got a 500 (OverflowError from SQLite)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with serving(data, {}) as (lib, server):
+        auth = bearer(make_tokens(lib).read)
+        fid = lib.uploads.ingest(media.make_mp4(tmp_path / "a.mp4", seconds=1), "video").id
+        process_all(lib)
+        base = f"{server.url}/stream/{fid}"
+        urls = (
+            f"{base}/hls/120/index.m3u8",
+            f"{base}/hls/120/seg_00000.ts",
+            f"{base}/thumbnails/thumbnails.vtt",
+            f"{base}/thumbnails/sprite.jpg",
+        )
+        assert all(http_call(url, headers=auth).status == 200 for url in urls)
+        for v in ("2147483648", str(2**63), str(2**70), "1" * 5000, "%C2%B2"):
+            for url in urls:
+                reply = http_call(f"{url}?v={v}", headers=auth)
+                assert reply.status == 404, (url, v[:30], reply.body[:300])
+                assert reply.json()["error"]["code"] == "not_found"

@@ -16,7 +16,7 @@ from core.errors import InvalidInput, NotFound
 from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
 from core.mediatypes import FileKind
-from core.records import FileRecord, FileStatus
+from core.records import MAX_ID, FileRecord, FileStatus
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -165,9 +165,14 @@ def version(
     replaced, whose files last until its deferred deletion (a player holding its playlists
     keeps playing what they describe). NotFound for any other id."""
     gone = NotFound(f"Version {asked} of this {kind} is not served; fetch the playlist again")
-    if not asked.isdigit() or not jobs:
+    # ASCII digits ("²" is a digit int() refuses), at most MAX_ID: no job has a bigger id and
+    # the catalog cannot even be asked (SQLite overflows past 2**63, PostgreSQL's column is
+    # 32-bit; int() refuses 4301 digits and more)
+    if not (asked.isascii() and asked.isdigit()) or len(asked) > len(str(MAX_ID)) or not jobs:
         raise gone
     job_id = int(asked)
+    if job_id > MAX_ID:
+        raise gone
     job = next((j for j in jobs if j.id == job_id), None)
     if job is None:
         try:
