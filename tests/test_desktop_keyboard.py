@@ -400,6 +400,30 @@ def test_space_or_enter_in_the_grid_opens_the_preview(
     assert len(previews) == 1
 
 
+def test_esc_cancels_a_rename_and_goes_back_to_the_grid(
+    qtbot,
+    window: MainWindow,  # type: ignore[no-untyped-def]
+) -> None:
+    """F2, a new name typed, then Esc: Esc did nothing (the typed name stayed, unsaved). It
+    puts the name back and the focus on the grid; the panel's other edits are kept."""
+    _rows(qtbot, window, 2)
+    grid = _focus_grid(qtbot, window)
+    _key(qtbot, Key.Key_Home)
+    wait_for(qtbot, lambda: window.details.record is not None)
+    details = window.details
+    stored = details.filename.text()
+    details.description.setPlainText("Kept")
+    _key(qtbot, Key.Key_F2)
+    wait_for(qtbot, details.filename.hasFocus)
+    qtbot.keyClicks(details.filename, "renamed")
+    assert details.filename.text() != stored
+    _key(qtbot, Key.Key_Escape)
+    assert details.filename.text() == stored
+    assert details.changes() == {"description": "Kept"}
+    wait_for(qtbot, grid.hasFocus)
+    details.revert()  # no unsaved edits left for the window's closing
+
+
 def test_ctrl_a_selects_every_file_of_the_view_not_only_the_loaded_pages(
     qtbot,
     window: MainWindow,

@@ -84,6 +84,7 @@ class DetailsPanel(QWidget):
     trashRequested = Signal()
     restoreRequested = Signal()
     deleteRequested = Signal()
+    renameCancelled = Signal()  # Esc in the name: the window gives the focus back to the grid
     dirtyChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -182,6 +183,10 @@ class DetailsPanel(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.request_save)
+        # Esc in the name cancels a rename (F2), as in a file manager: it did nothing
+        cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.filename)
+        cancel.setContext(Qt.ShortcutContext.WidgetShortcut)
+        cancel.activated.connect(self.cancel_rename)
         return box
 
     def _build_actions(self) -> QGroupBox:
@@ -460,6 +465,14 @@ class DetailsPanel(QWidget):
     @property
     def dirty(self) -> bool:
         return self._dirty
+
+    def cancel_rename(self) -> None:
+        """Puts back the name the edits started from (the other fields keep their edits)."""
+        base = self._edit_base if self._edit_base is not None else self.record
+        if base is not None:
+            self._fill({"original_filename": base.original_filename})
+            self._mark_dirty()
+        self.renameCancelled.emit()
 
     def start_rename(self) -> None:
         # scrolled down to the technical details (a small screen), F2 typed into a name field

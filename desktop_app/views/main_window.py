@@ -340,6 +340,9 @@ class MainWindow(QMainWindow):
         d.trashRequested.connect(self.trash)
         d.restoreRequested.connect(self.restore)
         d.deleteRequested.connect(self.delete_permanently)
+        d.renameCancelled.connect(
+            lambda: self.browser.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        )
         a.import_files.triggered.connect(self.import_files)
         a.import_folder.triggered.connect(self.import_folder)
         a.export.triggered.connect(self.export)
