@@ -104,7 +104,10 @@ def _header_int(request: web.Request, name: str) -> int:
     raw = request.headers.get(name)
     if raw is None or not raw.strip().isdigit():
         raise InvalidInput(f"{name} must be a whole number of bytes")
-    return int(raw)
+    try:
+        return int(raw)
+    except ValueError:  # digits int() refuses: more than 4300 of them
+        raise InvalidInput(f"{name} must be a whole number of bytes") from None
 
 
 def _tus(
