@@ -33,6 +33,7 @@ from core.errors import (
 from core.filenames import clean_filename
 from core.locks import CatalogLocks as _CatalogLocks
 from core.locks import KeyedLocks as _KeyedLocks
+from core.locks import ObjectLocks
 from core.mediatypes import BY_MIME, canonical_mime, check_kind, guess_from_name, unsupported
 from core.metadata import MediaInfo
 from core.records import MAX_DESCRIPTION, FileRecord, FileStatus, expiry_iso
@@ -173,6 +174,7 @@ class Ingestor:
         self._on_ready = on_ready
         self._sha_locks = _KeyedLocks()
         self._confirm_locks = _CatalogLocks(db, "confirm", CONFIRM_LOCK_CLASS)
+        self._object_locks = ObjectLocks(db)
 
     # ---- direct ingest ----------------------------------------------------------------------
     def ingest(
@@ -335,11 +337,14 @@ class Ingestor:
 
     def _restore_if_gone(self, key: str, path: Path, info: MediaInfo) -> None:
         """The shared object was deleted in the moment before the new row referenced it (the
-        other file deleted by another process): these very bytes go there again."""
-        try:
-            self._storage.stat(key)
-        except NotFound:
-            self._storage.put_file(key, path, info.mime)
+        other file deleted by another process): these very bytes go there again. Asked under
+        the object's lock: a deletion that checked the references before this row was in
+        has then deleted the object, or sees the row (core/locks.py ObjectLocks)."""
+        with self._object_locks.hold(key):
+            try:
+                self._storage.stat(key)
+            except NotFound:
+                self._storage.put_file(key, path, info.mime)
 
     def _store_new(
         self,
@@ -386,13 +391,15 @@ class Ingestor:
     def _give_way(self, ours: str, theirs: str, thumbnail: bool) -> None:
         """Our copy of the bytes that `theirs` holds goes (with its `thumbnail`), or takes the
         place of that object when it was deleted meanwhile (its file deleted by another
-        process). Library.release_object keeps `theirs` while any file references it."""
-        try:
-            self._storage.stat(theirs)
-        except NotFound:
-            self._storage.move(ours, theirs)
-        else:
-            self._storage.delete(ours)
+        process). Library.release_object keeps `theirs` while any file references it; asked
+        under its lock, as in _restore_if_gone."""
+        with self._object_locks.hold(theirs):
+            try:
+                self._storage.stat(theirs)
+            except NotFound:
+                self._storage.move(ours, theirs)
+            else:
+                self._storage.delete(ours)
         if thumbnail:
             self._storage.delete(keys.thumbnail_key(ours))
 

@@ -28,7 +28,7 @@ from core.filenames import clean_filename
 from core.ingest import Ingestor
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
-from core.locks import KeyedLocks
+from core.locks import KeyedLocks, ObjectLocks
 from core.mediatypes import FileKind
 from core.paths import DataPaths
 from core.records import (
@@ -91,6 +91,8 @@ class Library:
         # publishes them; `events.publish` is for other kinds (job progress).
         self.feed = Feed(db, self.events)
         self._catalog = Catalog(db)
+        # a shared object's deletion and a new reference to it take turns (core/locks.py)
+        self._object_locks = ObjectLocks(db)
         self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
         self.audit = AuditLog(db)
         self._grant_secret: bytes | None = None  # loaded on first use; R2 libraries sign grants too
@@ -462,7 +464,8 @@ class Library:
 
     def _delete_permanently_locked(self, file_id: int) -> FileRecord:
         record = self._catalog.get(file_id)
-        with self.deferred.key_locks.hold(record.storage_key):
+        key_lock = self.deferred.key_locks.hold(record.storage_key)
+        with key_lock, self._object_locks.hold(record.storage_key):
             # The same bytes for another athlete or other flags share the object: it and its
             # derivatives stay while another file references them.
             shared = self._catalog.references(record.storage_key, besides=file_id) > 0
@@ -572,7 +575,7 @@ class Library:
     def release_object(self, key: str, besides: int | None = None) -> bool:
         """Deletes a stored object with its derivatives unless a file (other than `besides`)
         still references it: files with the same bytes share one object (migration 0010)."""
-        with self.deferred.key_locks.hold(key):
+        with self.deferred.key_locks.hold(key), self._object_locks.hold(key):
             if self._catalog.references(key, besides):
                 return False
             if not self._catalog.name_in_use(key, besides):

@@ -3,7 +3,9 @@ within a process (KeyedLocks), or across every process sharing a catalog (Catalo
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import os
 import threading
 import time
@@ -161,3 +163,26 @@ def _record_lock(fd: int, key: int) -> Iterator[None]:
         yield
     finally:
         fcntl.lockf(fd, fcntl.LOCK_UN, 1, key)
+
+
+# pg_advisory_lock(class, key) of a stored object (ObjectLocks), beside the confirm locks' class
+OBJECT_LOCK_CLASS = 0x4D444B4F
+
+
+class ObjectLocks:
+    """One lock per stored object (its key) across the processes sharing a catalog.
+
+    Files with the same bytes share one object (migration 0010), and it is deleted once no file
+    references it. The deleter checks the references and deletes the object under this lock; a
+    file that has just started to reference the object looks for it under the same lock (and
+    stores its bytes there again if it is gone). Without it a reference committed between the
+    deleter's check and its delete was left without bytes (a hard delete of one file and an
+    upload of the same bytes for another athlete, on two servers at once).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._locks = CatalogLocks(db, "objects", OBJECT_LOCK_CLASS)
+
+    def hold(self, key: str) -> contextlib.AbstractContextManager[None]:
+        digest = hashlib.sha256(key.encode()).digest()
+        return self._locks.hold(int.from_bytes(digest[:4], "big") >> 1)

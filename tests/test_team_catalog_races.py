@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -24,6 +25,7 @@ from core.catalog import Catalog
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
+from tests.faults import CuttableProxy
 from tests.internals import db_of
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_config
@@ -67,18 +69,30 @@ def catalogue(tmp_path: Path, postgres_url: str) -> Iterator[Catalogue]:  # noqa
         lib.close()
 
 
-def in_thread(work: Callable[[], Reply]) -> Callable[[], Reply]:
-    """Starts `work` in a thread; the returned call waits for its reply."""
-    out: list[Reply] = []
-    thread = threading.Thread(target=lambda: out.append(work()), daemon=True)
-    thread.start()
+class in_thread:  # noqa: N801 - used as a function
+    """Starts `work` in a thread; calling the result waits for its reply."""
 
-    def reply() -> Reply:
-        thread.join(60)
-        assert out, "the request did not finish"
-        return out[0]
+    def __init__(self, work: Callable[[], Reply]) -> None:
+        self._out: list[Reply] = []
+        self._thread = threading.Thread(target=lambda: self._out.append(work()), daemon=True)
+        self._thread.start()
 
-    return reply
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def __call__(self) -> Reply:
+        self._thread.join(60)
+        assert self._out, "the request did not finish"
+        return self._out[0]
+
+
+def _waiting(conn: psycopg.Connection[Any]) -> bool:
+    """Whether a session of the database waits on a lock."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def wait_until_blocked(dsn: str, besides: int, count: int = 1) -> None:
@@ -158,3 +172,71 @@ def test_a_restore_and_a_trash_elsewhere_take_the_counts_in_one_order(
     assert [f["id"] for f in listed["items"]] == [x] and listed["total"] == 1
     trashed = catalogue.call("GET", "/files/?athlete_id=5&trashed=true").json()
     assert [f["id"] for f in trashed["items"]] == [y] and trashed["total"] == 1
+
+
+def test_a_hard_delete_and_an_upload_sharing_its_object_on_two_servers(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+    s3_bucket: Any,
+    media_dir: Any,
+) -> None:
+    """X (athlete 1) is deleted for good through A while the same bytes are uploaded for
+    athlete 2 through B, which makes them a file of its own referencing X's object. A has
+    checked that nothing else references the object and is about to delete it (its bucket
+    stalls there) when B's file references it and B finds the object still there. The upload
+    answered 201, so its file must keep its bytes: B waits for A's deletion, then stores
+    them again (it answered 201 with the object deleted under it: 404 on every stream)."""
+    name = f"races_{uuid.uuid4().hex[:12]}"
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    target = urlsplit(s3_bucket.endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    libs = []
+    for folder, endpoint in (("a", proxy.url), ("b", s3_bucket.endpoint_url)):
+        (tmp_path / folder).mkdir()
+        settings = make_settings(
+            tmp_path / folder,
+            database_url=url,
+            r2_endpoint_url=endpoint,
+            r2_bucket_name=s3_bucket.bucket,
+            r2_access_key_id=s3_bucket.access_key_id,
+            r2_secret_access_key=s3_bucket.secret_access_key,
+            r2_region="us-east-1",
+        )
+        libs.append(Library.open(settings))
+    servers = [EmbeddedServer(lib, config=server_config(lib)) for lib in libs]
+    try:
+        for server in servers:
+            server.start()
+        a = Catalogue(libs[0], servers[0], make_tokens(libs[0]).admin, "", tmp_path)
+        b = Catalogue(libs[1], servers[1], a.token, "", tmp_path)
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        x = direct_upload(a, media_dir.jpeg, athlete_id="1").json()["id"]
+        # A's next bucket request opens a new connection, which the stall holds
+        proxy.cut()
+        proxy.restore()
+        proxy.stall()
+        deleted = in_thread(lambda: a.call("DELETE", f"/files/{x}?hard_delete=true"))
+        while not proxy._held:  # A sent its delete of the object
+            time.sleep(0.01)
+        uploaded = in_thread(lambda: direct_upload(b, media_dir.jpeg, athlete_id="2"))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            deadline = time.monotonic() + 30
+            # B's upload is done (it found the object still there), or waits for A's deletion
+            while time.monotonic() < deadline and not uploaded.done() and not _waiting(conn):
+                time.sleep(0.01)
+        proxy.restore()
+        assert deleted().status == 200
+        answer = uploaded()
+        assert answer.status == 201, answer.body
+        y = answer.json()["id"]
+        streamed = b.call("GET", f"/stream/{y}/raw")
+        assert streamed.status == 200 and streamed.body == media_dir.jpeg.read_bytes()
+    finally:
+        for server in servers:
+            server.stop()
+        for lib in libs:
+            lib.close()
+        proxy.close()
