@@ -47,6 +47,7 @@ from core.appender import Appender
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
+from core.deferred import DeferredDeleter, queue_until_recorded
 from core.errors import (
     Cancelled,
     ChecksumMismatch,
@@ -823,6 +824,16 @@ class ResumableUploads:
             Spooled(path, size, sha), kind, adopt=True, **meta.ingest_args()
         )
 
+    def _completed(self, key: str, length: int) -> bool:
+        """Whether the upload's object is already whole in the bucket: a server was killed
+        after completing the multipart upload and before cataloguing it (the bucket no longer
+        knows the upload id, so its parts cannot be sent again). The key is this upload's own,
+        so only that completion can have put the object there."""
+        try:
+            return self._storage.stat(key).size == length
+        except NotFound:
+            return False
+
     def _accepted(self) -> tuple[str, ...]:
         """The types this server accepts, of both kinds (an upload that names neither)."""
         settings = self.lib.settings
@@ -841,12 +852,18 @@ class ResumableUploads:
             key, uid = self._start_multipart(upload_id, buffer)
         done = sum(p.size for p in parts)
         try:
-            if done < length:  # the last (shorter) part is still in the buffer
-                size = length - done
-                with open(buffer, "rb") as fh:
-                    etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
-                parts.append(PartInfo(len(parts) + 1, size, etag))
-            store.complete_multipart(key, uid, parts)
+            if not self._completed(key, length):
+                if done < length:  # the last (shorter) part is still in the buffer
+                    size = length - done
+                    with open(buffer, "rb") as fh:
+                        etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
+                    parts.append(PartInfo(len(parts) + 1, size, etag))
+                # The object appears with the completion: its deletion is noted first, so a
+                # kill before the row below leaves a pending deletion, not an object no row
+                # names (the row cancels it).
+                with self._db.write() as s:
+                    queue_until_recorded(s, key, getattr(self._storage, "name", None), "upload")
+                store.complete_multipart(key, uid, parts)
         except NoSuchMultipartUpload:
             raise
         except StorageUnavailable as exc:
@@ -889,6 +906,7 @@ class ResumableUploads:
             s.add(pending)
             s.flush()
             pending_id = pending.id
+            DeferredDeleter.cancel(s, key)  # named by a row now
         try:
             record = self.lib.uploads.confirm_upload(pending_id)
         except MediaDeskError:
