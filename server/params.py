@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -124,6 +125,17 @@ async def read_fields(request: web.Request) -> Mapping[str, Any]:
     raise InvalidInput("Send the fields as multipart/form-data, urlencoded or JSON")
 
 
+def _json_number(text: str) -> int | float:
+    """A JSON number written with a fraction or exponent: an integer when it has no fraction
+    (1.0, 1e3), since JSON Schema's "integer", which the OpenAPI document declares, admits
+    those; else a float. Exactly, from the text, within 64 bits (past them it stays a float,
+    which no integer field takes)."""
+    value = float(text)
+    if value.is_integer() and abs(value) <= INT64_MAX:
+        return int(Decimal(text))
+    return value
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_FORM:
         # 413 like a longer chunked body (aiohttp's client_max_size), not 400
@@ -134,7 +146,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_float=_json_number)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("The body is not valid JSON") from None
     except RecursionError:  # [[[[…]]]] nested deeper than the parser's recursion limit

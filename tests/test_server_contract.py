@@ -191,6 +191,41 @@ async def test_presigned_json_fields_that_are_not_text_are_400(
     await error_of(resp, 400)
 
 
+def test_json_integers_written_as_1_0_or_1e3_are_integers(
+    live: EmbeddedServer, tokens: Tokens
+) -> None:
+    """The document declares `integer`, which in JSON Schema admits 7.0 and 8e3 (a client's
+    float serialiser writes them); they were 400 "must be a whole number, not 7.0" (found by
+    schemathesis). A fraction is still a 400."""
+    admin, upload = bearer(tokens.admin), bearer(tokens.upload)
+    athlete = http_call(
+        f"{live.url}/athletes",
+        "POST",
+        b'{"name": "Eva", "id": 7.0}',
+        {**admin, "Content-Type": "application/json"},
+    )
+    assert athlete.status == 201, athlete.body
+    assert athlete.json()["id"] == 7
+    body = b'{"original_filename": "a.jpg", "file_type": "image", "size": 8e3, "athlete_id": 7.0}'
+    presigned = http_call(
+        f"{live.url}/files/upload/presigned",
+        "POST",
+        body,
+        {**upload, "Content-Type": "application/json"},
+    )
+    assert presigned.status == 201, presigned.body
+    assert presigned.json()["file"]["athlete_id"] == 7
+    assert "len=8000&" in presigned.json()["upload_url"] + "&"  # the PUT must send 8000 bytes
+    fraction = b'{"original_filename": "a.jpg", "file_type": "image", "size": 80.5}'
+    refused = http_call(
+        f"{live.url}/files/upload/presigned",
+        "POST",
+        fraction,
+        {**upload, "Content-Type": "application/json"},
+    )
+    assert refused.status == 400 and refused.json()["error"]["code"] == "invalid_input"
+
+
 # ---- text the catalog cannot store ------------------------------------------------------------
 async def test_nul_and_unpaired_surrogates_are_400(api: Any, tokens: Tokens) -> None:
     """Were 500: NUL on PostgreSQL (DataError), a JSON "\\ud800" on every backend."""
