@@ -186,6 +186,19 @@ def encode_metadata(meta: Mapping[str, str]) -> str:
     )
 
 
+def checksum_pattern() -> str:
+    """The Upload-Checksum values parse_checksum takes, as a regular expression (ECMA 262, for
+    the OpenAPI document): an algorithm in any case, spaces, the base64 of a digest of its
+    length."""
+    forms = []
+    for name, new in CHECKSUM_ALGORITHMS.items():
+        size = new().digest_size
+        pad = (3 - size % 3) % 3
+        letters = "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name)
+        forms.append(f"{letters} +[A-Za-z0-9+/]{{{4 * ((size + 2) // 3) - pad}}}={{{pad}}}")
+    return "^(" + "|".join(forms) + ")$"
+
+
 def parse_checksum(header: str) -> tuple[str, bytes]:
     """`Upload-Checksum: <algorithm> <base64 digest>`; an unknown algorithm is InvalidInput."""
     algo, _, value = header.strip().partition(" ")

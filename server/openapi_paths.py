@@ -8,6 +8,7 @@ from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
 from core.catalog import MAX_LIMIT
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import SORTS, FileStatus, Sort
+from core.resumable import checksum_pattern
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
@@ -75,6 +76,12 @@ ACCESS_TOKEN = param(
     "access_token", desc="API token for clients that cannot send an Authorization header"
 )
 BYTES = {"schema": {"type": "string", "format": "binary"}}
+CHECKSUM = param(
+    "Upload-Checksum",
+    "header",
+    {"type": "string", "pattern": checksum_pattern()},
+    "`sha1|sha256|md5 base64(digest)` of this request's body",
+)
 RANGE_HEADERS = [
     param("Range", "header", desc="bytes=start-end, suffix or several ranges"),
     param("If-Range", "header"),
@@ -746,7 +753,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         "file_type (image|video; else from the content), athlete_id, "
                         "is_public (true|false), description",
                     ),
-                    param("Upload-Checksum", "header", desc="`sha1|sha256|md5 base64(digest)`"),
+                    CHECKSUM,
                 ],
                 body={"required": False, "content": octets},
                 desc="The tus protocol (https://tus.io/protocols/resumable-upload): PATCH "
@@ -794,7 +801,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         "Must equal the bytes received (HEAD)",
                         required=True,
                     ),
-                    param("Upload-Checksum", "header", desc="`sha1|sha256|md5 base64(digest)`"),
+                    CHECKSUM,
                 ],
                 body={"required": True, "content": octets},
                 desc="A body cut short keeps the bytes that arrived (unless Upload-Checksum "
