@@ -801,3 +801,22 @@ def test_preview_dialog_fits_its_content(qtbot, library: Library, media_dir: Med
     dialog = PreviewDialog(record, str(library.local_path(record)))
     qtbot.addWidget(dialog)
     assert (dialog.width(), dialog.height()) == (640, 480)
+
+
+def test_an_empty_queue_shows_no_total(
+    qtbot,
+    dock: UploadDock,
+    media_dir: MediaSet,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The footer read "Total 0 %" with nothing queued, like an upload stuck at its start: the
+    bar is empty and says nothing until there are rows, then their real total."""
+    assert dock.model.rowCount() == 0
+    assert dock.total_bar.text() == "" and dock.total_bar.value() <= 0
+    shutil.copy(media_dir.jpeg, tmp_path / "heat_1.jpg")
+    dock.controller.add_paths([tmp_path / "heat_1.jpg"])
+    _wait_idle(qtbot, dock, 1)
+    assert dock.total_bar.text() == "Total 100 %"
+    dock.controller.clear_finished()
+    wait_for(qtbot, lambda: dock.model.rowCount() == 0)
+    assert dock.total_bar.text() == ""

@@ -369,6 +369,13 @@ class UploadDock(QDockWidget):
             .replace("%3", str(done))
             .replace("%4", str(failed))
         )
+        if not self.model.rowCount():
+            # An empty queue has no total: "Total 0 %" read as a stalled upload
+            self.total_bar.setFormat("")
+            self.total_bar.setTextVisible(False)
+            self._update_buttons()
+            return
+        self.total_bar.setTextVisible(True)
         if failed:
             self.total_bar.setFormat(
                 self.tr("Total %1 % · %n failed", "", failed).replace("%1", str(per_mille // 10))
