@@ -240,6 +240,8 @@ class MaintenanceLeader:
                     self._start(self._run_file_only)
             if self.is_leader and not self.running_task and self._due():
                 self._start(self._run_task)
+            elif self._local_due():
+                self._start(self._run_local)
             self._stop.wait(self.tick)
 
     def _start(self, target: Callable[[], None]) -> None:
@@ -277,6 +279,36 @@ class MaintenanceLeader:
         if self._file_only_at is not None:
             return now - self._file_only_at >= self.interval
         return now - self._started >= self.first_delay
+
+    # ---- this data folder, on a node of a team that is not the leader -------------------------
+    def _local_due(self) -> bool:
+        """Whether this process sweeps its own data folder now: on PostgreSQL every node has
+        one (the leader's runs sweep only the leader's), once per interval."""
+        return (
+            self.postgres
+            and not self.is_leader
+            and not self.running_task
+            and self.unwritable_since is None
+            and self._file_only_due()
+        )
+
+    def _run_local(self) -> None:
+        """The tasks that clean this data folder's own leftovers (maintenance.LOCAL_TASKS):
+        partial files of dead processes, bytes of tus uploads that ended or moved to another
+        server, dead workers' folders. Nothing is recorded: the catalog-wide run is the
+        leader's."""
+        from core.maintenance import LOCAL_TASKS, run_maintenance
+
+        try:
+            with run_lock(self.lib) as held:
+                if held is False:
+                    return  # a run of another process on this folder: next interval
+                self._file_only_at = time.monotonic()
+                run_maintenance(self.lib, only=LOCAL_TASKS)
+        except Exception:
+            logger.exception("Maintenance of this data folder failed")
+        finally:
+            self.running_task = False
 
     def _run_file_only(self) -> None:
         """The file-only tasks without the lease, when this process has the exclusive right

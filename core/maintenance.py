@@ -91,6 +91,9 @@ def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
 FILE_ONLY_TASKS = frozenset(
     {"sweep_partials", "sweep_uploads", "sweep_work_folders", "expire_uploads"}
 )
+# What lies in one data folder only: on PostgreSQL every node of a team has its own, and the
+# leader's runs reach the leader's; the other nodes run these on theirs (core/leader.py).
+LOCAL_TASKS = frozenset({"sweep_partials", "sweep_uploads", "sweep_work_folders"})
 
 
 def run_maintenance(

@@ -12,6 +12,7 @@ The bytes past an upload's complete parts wait in the receiving server's data fo
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ PART = 5 * MiB
 class Team:
     a: EmbeddedServer
     b: EmbeddedServer
+    lib_a: Library
     lib_b: Library
     token: str
 
@@ -76,7 +78,7 @@ def _team(
     try:
         for server in servers:
             server.start()
-        yield Team(servers[0], servers[1], libs[1], make_tokens(libs[0]).upload)
+        yield Team(servers[0], servers[1], libs[0], libs[1], make_tokens(libs[0]).upload)
     finally:
         for server in servers:
             server.stop()
@@ -177,3 +179,35 @@ def test_a_finish_that_failed_on_one_server_is_not_done_by_another_without_the_b
             stored_whole(team, patch(b, team.token, PART, data[PART:]), data)
     finally:
         proxy.close()
+
+
+def test_a_node_that_is_not_the_leader_cleans_its_own_data_folder(
+    team: Team, tmp_path: Path
+) -> None:
+    """B buffered the head of an upload that A then received whole and finished: B's buffer
+    is left over in B's data folder, which the leader (A) never sees. B, not the leader,
+    sweeps its own folder once per interval (before, only the leader's folder was swept: every
+    other node kept such files, up to a part per upload, for good)."""
+    data = video(tmp_path, 2 * MiB)
+    created = create(team.b.url, team.token, len(data), filename="v.mp4", filetype="video/mp4")
+    where = str(created.headers["Location"])
+    assert patch(team.b.url + where, team.token, 0, data[:MiB]).status == 204
+    assert patch(team.a.url + where, team.token, MiB, data[MiB:]).status == 409
+    stored_whole(team, patch(team.a.url + where, team.token, 0, data), data)
+    left = team.lib_b.paths.data_dir / "uploads" / f"{where.rsplit('/', 1)[1]}.buffer"
+    assert left.exists()
+    leaders = [team.lib_a.maintenance_leader(1.0), team.lib_b.maintenance_leader(1.0)]
+    try:
+        leaders[0].start()
+        deadline = time.monotonic() + 30
+        while not leaders[0].is_leader and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert leaders[0].is_leader
+        leaders[1].start()
+        while left.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left.exists(), "B's leftover buffer was not swept"
+        assert not leaders[1].is_leader
+    finally:
+        for leader in leaders:
+            leader.stop()
