@@ -7,6 +7,7 @@ from typing import Any
 from core.deferred import REPLACED_GRACE_SECONDS
 from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, SKIP_REASONS, STATES
 from server.openapi_schemas import BOOL, DATE, EXPIRES_AT, ID, INT, NUM, STR, nullable, obj, ref
+from server.params import INT64_MAX
 
 S = dict[str, Any]
 
@@ -137,7 +138,7 @@ def _paths() -> dict[str, S]:
                     param("state", schema=JOB_STATE),
                     param("file_id", schema=ID),
                     param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
-                    param("offset", schema={"type": "integer", "minimum": 0}),
+                    param("offset", schema={"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
                 ],
                 desc="Finished jobs are kept for MEDIADESK_TRASH_RETENTION_DAYS.",
                 operation_id="list_jobs",
