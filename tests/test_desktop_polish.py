@@ -719,9 +719,67 @@ def test_file_dialogs_open_in_the_last_used_folder(
     window.shutdown()
     again = MainWindow(library, state_file=state)  # remembered across sessions
     qtbot.addWidget(again)
+    wait_for(qtbot, lambda: "import" in again.dialog_folders)  # found there by a worker
     again.import_files()
     assert asked[2] == str(media_dir.png.parent)
     again.shutdown()
+
+
+def test_a_file_dialog_never_stats_its_folder_on_the_gui_thread(
+    qtbot,
+    library: Library,
+    media_dir: MediaSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The import dialog checked the remembered folder with a stat on the GUI thread as it
+    opened: on a network disk that went away the window froze. A worker looks ahead of time;
+    until it has found the folder there, the dialog opens in Pictures."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QFileDialog
+
+    share = tmp_path / "share"
+    share.mkdir()
+    state = tmp_path / "state.ini"
+    saved = QSettings(str(state), QSettings.Format.IniFormat)
+    saved.setValue("dialogs/import", str(share))
+    saved.sync()
+    disk = threading.Event()  # the slow disk answers once this is set
+    on_gui_thread: list[Path] = []
+    is_dir = Path.is_dir
+
+    def slow_is_dir(self: Path, *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        if self == share:
+            if threading.current_thread() is threading.main_thread():
+                on_gui_thread.append(self)
+            disk.wait(5)  # bounded: the test fails, rather than hangs, on a GUI-thread stat
+        return is_dir(self, *args, **kwargs)
+
+    asked: list[str] = []
+
+    def open_names(_parent, _title, folder, _filters):  # type: ignore[no-untyped-def]
+        asked.append(folder)
+        return [], ""
+
+    monkeypatch.setattr(Path, "is_dir", slow_is_dir)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(open_names))
+    window = MainWindow(library, state_file=state)
+    qtbot.addWidget(window)
+    try:
+        window.import_files()  # the disk has not answered yet
+        assert on_gui_thread == [] and asked[0] != str(share)
+        disk.set()
+        wait_for(qtbot, lambda: window.dialog_folders.get("import") == str(share))
+        window.import_files()
+        assert asked[1] == str(share) and on_gui_thread == []
+        share.rmdir()  # gone: the next look (the window activated again) finds it missing
+        window.check_dialog_folders()
+        wait_for(qtbot, lambda: "import" not in window.dialog_folders)
+        window.import_files()
+        assert asked[2] != str(share) and on_gui_thread == []
+    finally:
+        disk.set()
+        window.shutdown()
 
 
 def test_sort_title_about_and_natural_athletes(

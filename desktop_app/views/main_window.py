@@ -108,6 +108,15 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
     return [local_path(url) for url in mime.urls() if url.isLocalFile()]
 
 
+DIALOG_KEYS = ("import", "export")  # the file dialogs that remember their folder
+
+
+def folders_that_answer(folders: dict[str, str]) -> dict[str, str]:
+    """The remembered dialog folders that are there (a worker thread: each is a stat, and one
+    on a network disk that went away hangs)."""
+    return {key: folder for key, folder in folders.items() if Path(folder).is_dir()}
+
+
 def count_folders(paths: list[Path]) -> int:
     """How many of the dropped paths are folders (a worker thread: each is a stat)."""
     return sum(1 for path in paths if path.is_dir())
@@ -231,12 +240,20 @@ class MainWindow(QMainWindow):
         # drag off the GUI thread: a stat of a slow or network disk froze the window at
         # drag-enter. Qt's global pool: closing the window never waits for a hung stat.
         self._dragged: tuple[list[Path], int | None] = ([], None)
-        self._drag_runner = TaskRunner(max_threads=None, parent=self)
+        self._disk_runner = TaskRunner(max_threads=None, parent=self)
+        # The file dialogs' remembered folders, looked at the same way ahead of the dialogs: a
+        # folder on a network disk that went away froze the window when a dialog opened. A
+        # dialog starts only in a folder known to be there (Qt's dialog stats it again).
+        self.dialog_folders: dict[str, str] = {}  # key: folder that answered
+        self._remembered: dict[str, str] = {}  # key: folder remembered, as last looked at
+        self._checking_folders = False
+        self._check_again = False  # asked while a look was under way: look once more after it
         self._connect()
         self._update_actions(None)
         self._on_filter(self.controller.filter)
         self.resize(1360, 860)
         self.restore_window_state()
+        self.check_dialog_folders()
         self.controller.start()
         self.team = attach_team(self)  # live with other apps and servers on this catalog
 
@@ -610,7 +627,7 @@ class MainWindow(QMainWindow):
         they are, the title names no count. A big folder is walked after the drop."""
         if paths != self._dragged[0]:
             self._dragged = (paths, None)
-            self._drag_runner.submit(
+            self._disk_runner.submit(
                 count_folders, paths, on_result=lambda n: self._folders_counted(paths, n)
             )
         folders = self._dragged[1]
@@ -665,19 +682,57 @@ class MainWindow(QMainWindow):
         self.upload_dock.raise_()
 
     def dialog_folder(self, key: str, kind: str = "image") -> str:
-        """Where a file dialog opens: the folder last used for `key`, else Pictures/Videos."""
-        saved = self._state_settings().value(f"dialogs/{key}")
-        if isinstance(saved, str) and saved and Path(saved).is_dir():
-            return saved
+        """Where a file dialog opens: the folder last used for `key` once a worker has found it
+        there, else Pictures/Videos. Never a stat here (the GUI thread)."""
+        if folder := self.dialog_folders.get(key):
+            return folder
         where = QStandardPaths.StandardLocation
         location = where.MoviesLocation if kind == "video" else where.PicturesLocation
-        folder = QStandardPaths.writableLocation(location)
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+        # unchecked: a local folder, and Qt's dialog opens the nearest parent of a missing one
+        return QStandardPaths.writableLocation(location) or str(Path.home())
+
+    def check_dialog_folders(self) -> None:
+        """Looks again, off the GUI thread, whether the remembered folders are there: at the
+        start, after each dialog and when the window is activated (a disk may go away)."""
+        if self._checking_folders:
+            self._check_again = True  # one look at a time: a hung one must not pile up threads
+            return
+        state = self._state_settings()
+        remembered = {}
+        for key in DIALOG_KEYS:
+            value = state.value(f"dialogs/{key}")
+            if isinstance(value, str) and value:
+                remembered[key] = value
+        self._remembered = dict(remembered)
+        if not remembered:
+            return
+        self._checking_folders = True
+        self._disk_runner.submit(
+            folders_that_answer,
+            remembered,
+            on_result=lambda found: self._folders_checked(remembered, found),
+            on_error=lambda _error: self._folders_checked(remembered, {}),
+        )
+
+    def _folders_checked(self, looked_at: dict[str, str], found: dict[str, str]) -> None:
+        self._checking_folders = False
+        for key, folder in looked_at.items():
+            if self._remembered.get(key) != folder:
+                continue  # chosen again meanwhile: that one is known to be there
+            if key in found:
+                self.dialog_folders[key] = folder
+            else:
+                self.dialog_folders.pop(key, None)
+        if self._check_again and not self._shut_down:
+            self._check_again = False
+            self.check_dialog_folders()
 
     def remember_folder(self, key: str, folder: Path) -> None:
         state = self._state_settings()
         state.setValue(f"dialogs/{key}", str(folder))
         state.sync()
+        # just chosen in a dialog: there
+        self._remembered[key] = self.dialog_folders[key] = str(folder)
 
     def import_files(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
@@ -692,6 +747,7 @@ class MainWindow(QMainWindow):
         if names:
             self.remember_folder("import", Path(names[0]).parent)
             self.add_uploads([Path(n) for n in names])
+        self.check_dialog_folders()
 
     def import_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -700,6 +756,7 @@ class MainWindow(QMainWindow):
         if folder:
             self.remember_folder("import", Path(folder).parent)
             self.add_uploads([Path(folder)])
+        self.check_dialog_folders()
 
     # ---- file actions -------------------------------------------------------------------------
     def _current(self) -> FileRecord | None:
@@ -752,6 +809,7 @@ class MainWindow(QMainWindow):
         if name:
             self.remember_folder("export", Path(name).parent)
             self.controller.export(record.id, Path(name))
+        self.check_dialog_folders()
 
     def _targets_where(self, trashed: bool) -> list[int]:
         records = self.browser.selected_records()
@@ -922,7 +980,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.jobs_dock.shutdown()
-        self._drag_runner.shutdown()
+        self._disk_runner.shutdown()
         self.team.shutdown()
         self.uploads.shutdown()
         self.server.stop_blocking()
@@ -976,6 +1034,11 @@ class MainWindow(QMainWindow):
             self._docks_sized = True  # keep the saved dock heights
             return True
         return False
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.check_dialog_folders()  # back at the window: a disk may have gone meanwhile
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
