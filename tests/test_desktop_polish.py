@@ -878,3 +878,59 @@ def test_an_empty_queue_shows_no_total(
     dock.controller.clear_finished()
     wait_for(qtbot, lambda: dock.model.rowCount() == 0)
     assert dock.total_bar.text() == ""
+
+
+def test_escape_in_the_search_keeps_the_selected_file(
+    qtbot,
+    window: MainWindow,
+    library: Library,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Esc cleared the search and the selection with it: the file selected when Esc is
+    pressed stays selected in the whole view; with none selected, the one selected before the
+    search is selected again."""
+    from tests.media import make_jpeg
+
+    names = ["heat_1.jpg", "heat_2.jpg", "final.jpg", "podium.jpg"]
+    for n, name in enumerate(names):  # distinct pictures: a copy would be refused as a duplicate
+        library.uploads.ingest(make_jpeg(tmp_path / name, (320 + 16 * n, 240)), "image")
+    grid, browser = window.controller.grid, window.browser
+    wait_for(qtbot, lambda: grid.rowCount() == 4)
+
+    def select(name: str) -> None:
+        row = next(r for r in range(grid.rowCount()) if grid.record_at(r).original_filename == name)
+        browser.select_row(row)
+        wait_for(qtbot, lambda: window.details.record is not None)
+        assert window.details.record.original_filename == name
+
+    def selected() -> list[str]:
+        return [r.original_filename for r in browser.selected_records()]
+
+    def search_then_escape(
+        text: str, rows: int, pick: str | None, escape_in: str = "search"
+    ) -> None:
+        search = browser.search
+        _focus(qtbot, window, search)
+        search.clear()
+        qtbot.keyClicks(search, text)
+        qtbot.keyClick(search, Qt.Key.Key_Return)
+        wait_for(qtbot, lambda: grid.rowCount() == rows and not grid.loading)
+        if pick is not None:
+            select(pick)
+        where = search if escape_in == "search" else browser.grid
+        _focus(qtbot, window, where)
+        qtbot.keyClick(where, Qt.Key.Key_Escape)
+        wait_for(qtbot, lambda: grid.rowCount() == 4 and not grid.loading)
+
+    select("podium.jpg")
+    search_then_escape("heat", 2, "heat_2.jpg")  # a file picked in the results
+    wait_for(qtbot, lambda: selected() == ["heat_2.jpg"])
+    assert window.details.record is not None
+    assert window.details.record.original_filename == "heat_2.jpg"
+    search_then_escape("final", 1, None)  # nothing picked: the file from before the search
+    wait_for(qtbot, lambda: selected() == ["heat_2.jpg"])
+    assert window.details.record.original_filename == "heat_2.jpg"
+    select("final.jpg")  # Esc from the grid too
+    search_then_escape("heat", 2, None, escape_in="grid")
+    wait_for(qtbot, lambda: selected() == ["final.jpg"])
+    assert window.details.record.original_filename == "final.jpg"

@@ -123,6 +123,11 @@ class FileBrowser(QWidget):
         # A reload (F5, a new query) resets the rows and Qt drops the selection with them: the
         # files selected before are selected again when the first rows arrive.
         self._reselect: tuple[int | None, list[int]] | None = None
+        # A search's results may hold none of the files selected: when it is cleared, what was
+        # selected at its start comes back (Esc lost the selection), or instead of files that
+        # are not in the whole view.
+        self._before_search: tuple[int | None, list[int]] | None = None
+        self._reselect_else: tuple[int | None, list[int]] | None = None
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.rowsInserted.connect(self._restore_selection)
         model.loadingChanged.connect(self._forget_selection_later)
@@ -133,6 +138,7 @@ class FileBrowser(QWidget):
         # file now in its place selected, as file managers do: Delete, Delete trashes two.
         model.rowsRemoved.connect(self._select_in_place)
         controller.filterChanged.connect(self._update_empty)
+        controller.filterChanged.connect(self._forget_before_search)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
         self._update_empty()
@@ -375,16 +381,26 @@ class FileBrowser(QWidget):
             self.leave_guard(lambda: self._show(record.id), self._back_to_shown)
 
     def _remember_selection(self) -> None:
+        selection = self._selection()
+        if selection is None:
+            return  # e.g. a second reload before the rows came back: keep the first's
+        self._reselect = selection
+
+    def _selection(self) -> tuple[int | None, list[int]] | None:
+        """The selected files and which of them is shown (or current), if any is selected."""
         ids = self.selected_ids()
         if not ids:
-            return  # e.g. a second reload before the rows came back: keep the first's
+            return None
         shown = self.controller.current
         current = self.controller.grid.record_at(self.grid.currentIndex().row())
         if shown is not None and shown.id in ids:
             current_id: int | None = shown.id
         else:
             current_id = current.id if current is not None and current.id in ids else None
-        self._reselect = (current_id, ids)
+        return (current_id, ids)
+
+    def _forget_before_search(self, *_: object) -> None:
+        self._before_search = None  # another section: its selection is not this one's
 
     def _forget_selection_later(self, loading: bool) -> None:
         # A page came back without rows (an empty result): the remembered selection must not
@@ -394,15 +410,19 @@ class FileBrowser(QWidget):
 
     def _forget_selection(self) -> None:
         if not self.controller.grid.loading:
-            self._reselect = None
+            self._reselect = self._reselect_else = None
 
     def _restore_selection(self, *_: object) -> None:
         pending, self._reselect = self._reselect, None
+        fallback, self._reselect_else = self._reselect_else, None
         if pending is None:
             return
         current_id, ids = pending
         model = self.controller.grid
         rows = [r for r in (model.row_of(i) for i in ids) if r >= 0]
+        if not rows and fallback is not None:
+            current_id, ids = fallback
+            rows = [r for r in (model.row_of(i) for i in ids) if r >= 0]
         if not rows:
             return
         flags = QItemSelectionModel.SelectionFlag
@@ -539,7 +559,18 @@ class FileBrowser(QWidget):
         text = self.search.text()
         if text.strip() == self.controller.search.strip():
             return
-        self.leave_guard(lambda: self.controller.set_search(text), self._restore_search)
+        self.leave_guard(lambda: self._search(text), self._restore_search)
+
+    def _search(self, text: str) -> None:
+        searching, cleared = bool(self.controller.search.strip()), not text.strip()
+        if not searching:
+            self._before_search = self._selection()
+        elif cleared:
+            # the file selected now, else (none, or not in the whole view) the one before
+            before, self._before_search = self._before_search, None
+            now = self._selection()
+            self._reselect, self._reselect_else = (now, before) if now else (before, None)
+        self.controller.set_search(text)
 
     def _show_search(self, text: str) -> None:
         self._search_timer.stop()
