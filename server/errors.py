@@ -91,6 +91,7 @@ class ApiError(Exception):
         *,
         headers: Mapping[str, str] | None = None,
         details: Mapping[str, object] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -98,6 +99,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = dict(details or {})
+        self.reason = reason
 
 
 def client_message(exc: core.MediaDeskError) -> str:
@@ -170,7 +172,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         response = error_response(
-            exc.status, exc.code, exc.message, rid, details=exc.details, headers=exc.headers
+            exc.status,
+            exc.code,
+            exc.message,
+            rid,
+            details=exc.details,
+            headers=exc.headers,
+            reason=exc.reason,
         )
     except core.MediaDeskError as exc:
         status = status_for(exc)

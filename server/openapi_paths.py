@@ -349,14 +349,20 @@ PATHS: dict[str, dict[str, S]] = {
         "patch": op(
             "Edit a file's metadata",
             "files",
-            {**ok("The edited file", json("File")), **err(400, 401, 403, 404, 409, 413, 500, 507)},
+            {
+                **ok("The edited file", json("File")),
+                **err(400, 401, 403, 404, 409, 412, 413, 500, 507),
+            },
             params=[
                 FID,
                 param(
                     "If-Match",
                     "header",
                     {"type": "string", "pattern": r'^\s*(\*|(W/)?"?([1-9][0-9]*)?"?)\s*$'},
-                    desc='Expected version: 3 or "3"; * means any version (no check)',
+                    desc='Expected version: 3 or "3"; * means any version (no check). A newer '
+                    "version answers 412 precondition_failed, reason stale_version, with the "
+                    "current one in details.version (a `version` in the body answers 409 "
+                    "conflict with the same reason and details)",
                 ),
             ],
             body={"required": True, "content": json("FileUpdate")},

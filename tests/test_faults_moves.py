@@ -128,8 +128,9 @@ def test_concurrent_moves_with_one_version_one_wins(served: Any, media_dir: Any)
         t.start()
     for t in threads:
         t.join(60)
-    assert sorted(s for s, _ in statuses) == [200] + [409] * 7, statuses
-    assert {c for s, c in statuses if s == 409} == {"conflict"}
+    # the losers' If-Match no longer holds: a failed precondition (RFC 9110), not a conflict
+    assert sorted(s for s, _ in statuses) == [200] + [412] * 7, statuses
+    assert {c for s, c in statuses if s == 412} == {"precondition_failed"}
     final = lib.get_file(record.id)
     assert final.version == record.version + 1 and final.athlete_id is not None
     # the losers left no copy behind: only the winner's key and the old one (pending)

@@ -298,7 +298,9 @@ def test_undecodable_range_header_loses_no_audit_entries(
 
 
 # ---- conditional edits -----------------------------------------------------------------------
-async def test_if_match_star_and_weak_validators(api: Any, tokens: Tokens, media_dir: Any) -> None:
+async def test_if_match_star_weak_validators_and_a_failed_precondition(
+    api: Any, tokens: Tokens, media_dir: Any
+) -> None:
     """`If-Match: *` was a 400 ("version must be a whole number"); RFC 9110 allows it."""
     fid = (await upload(api, media_dir.png, tokens.upload))["id"]
     auth = bearer(tokens.upload)
@@ -313,7 +315,15 @@ async def test_if_match_star_and_weak_validators(api: Any, tokens: Tokens, media
     stale = await api.patch(
         f"/files/{fid}", json={"description": "c"}, headers={**auth, "If-Match": '"2"'}
     )
-    await error_of(stale, 409, "conflict")
+    # RFC 9110 13.1.1: an If-Match that does not hold is 412, with what a 409 carried
+    await error_of(stale, 412, "precondition_failed")
+    error = (await stale.json())["error"]
+    assert (error["reason"], error["details"]) == ("stale_version", {"version": 3}), error
+    in_body = await api.patch(
+        f"/files/{fid}", json={"description": "c", "version": 2}, headers=auth
+    )
+    await error_of(in_body, 409, "conflict")  # a version in the body is no precondition
+    assert (await api.get(f"/files/{fid}", headers=auth)).status == 200
     bad = await api.patch(
         f"/files/{fid}", json={"description": "d"}, headers={**auth, "If-Match": "("}
     )

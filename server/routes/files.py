@@ -7,12 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.library import Library
 from core.records import FileQuery, FileRecord, FileStatus, Page, expiry_iso
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import file_cache_control
+from server.errors import ApiError
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
 from server.presenters import file_json, page_body
 from server.state import METRICS, TOKEN, library, run_blocking
@@ -84,14 +85,28 @@ async def get_file(request: web.Request) -> web.Response:
 @requires("upload")
 async def update_file(request: web.Request) -> web.Response:
     body: dict[str, Any] = await read_json(request)
-    expected = _expected_version(request, body.pop("version", None))
+    in_body = body.pop("version", None)
+    expected = _expected_version(request, in_body)
     if not body:
         raise InvalidInput(
             "Send at least one of original_filename, athlete_id, is_public, description"
         )
-    record = await run_blocking(
-        request, library(request).update_file, file_id(request), body, expected
-    )
+    try:
+        record = await run_blocking(
+            request, library(request).update_file, file_id(request), body, expected
+        )
+    except Conflict as exc:
+        if in_body is None and expected is not None and exc.reason == "stale_version":
+            # An If-Match that does not hold is a failed precondition (RFC 9110 13.1.1), as
+            # on the byte routes; `version` in the body keeps answering 409.
+            raise ApiError(
+                412,
+                "precondition_failed",
+                "The file has changed since the version in If-Match; reload it and try again",
+                details=exc.details,
+                reason="stale_version",
+            ) from None
+        raise
     return web.json_response(file_json(record))
 
 
