@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from core.errors import SettingsError
-from core.settings import Settings, load_settings, save_settings
+from core.settings import ENV_NAMES, Settings, load_settings, save_settings
 
 
 def test_defaults_are_the_seeds(tmp_path: Path) -> None:
@@ -139,3 +140,17 @@ def test_settings_toml_takes_the_environments_names_in_lower_case(tmp_path: Path
     with pytest.raises(SettingsError) as err:
         load_settings(environ={}, config_file=cfg)
     assert "server_port" in err.value.message
+
+
+def test_every_environment_variable_is_in_the_readmes_settings_table() -> None:
+    """The settings table is where users look for a variable: MEDIADESK_MULTIPART_CHUNK_SIZE
+    and MEDIADESK_SERVER_AUTOSTART were read from the environment but missing there."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split(" | ")[0])
+    }
+    assert sorted(set(ENV_NAMES.values()) - rows) == []
