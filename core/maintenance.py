@@ -158,9 +158,11 @@ def reconcile(lib: Library) -> ReconcileReport:
     """Objects in the store without a catalog row, and ready rows whose object is missing."""
     rows = lib.stored_keys()
     known: set[str] = set()
-    for _, key, _, has_thumb in rows:
+    for _, key, status, has_thumb in rows:
         known.add(key)
-        if has_thumb:
+        # a pending upload's confirm writes the thumbnail before the row is ready: a process
+        # killed between them leaves it to the confirm's retry or to the upload's expiry
+        if has_thumb or status == FileStatus.PENDING:
             known.add(keys.thumbnail_key(key))
     report = ReconcileReport()
     video_owners = {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for _, key, _, _ in rows}

@@ -18,7 +18,7 @@ import pytest
 
 from core import keys
 from core.library import Library
-from core.maintenance import reconcile
+from core.maintenance import reconcile, run_maintenance
 from core.settings import Settings, save_settings
 from server.entry import EmbeddedServer
 from tests.faults import ROOT, cli, start_serve
@@ -53,6 +53,12 @@ if step == "move":
     lib.update_file(int(sys.argv[4]), {"athlete_id": 9})
 elif step == "ingest":
     lib.uploads.ingest(Path(sys.argv[4]), "image")
+elif step == "confirm":  # a presigned upload whose bytes arrived, confirmed
+    source = Path(sys.argv[4])
+    made = lib.uploads.create_presigned_upload(source.name, "image", size=source.stat().st_size)
+    storage.put_file(made.file_key, source, "image/png")
+    print(made.file.id, flush=True)
+    lib.uploads.confirm_upload(made.file.id)
 else:  # a tus upload's last PATCH (on local storage the bytes are taken by a rename)
     data = Path(sys.argv[4]).read_bytes()
     state = lib.resumable.create(len(data), {"filename": "last.png"})
@@ -74,7 +80,7 @@ def _killed_at_stall(data_dir: Path, stall_on: str, step: str, arg: str) -> list
     assert child.stdout is not None
     try:
         lines = [child.stdout.readline().strip()]
-        if step.startswith("tus"):
+        if step.startswith("tus") or step == "confirm":
             lines.append(child.stdout.readline().strip())
     finally:
         child.kill()
@@ -244,5 +250,26 @@ def test_a_tus_upload_on_s3_killed_before_its_row_leaves_no_stray_object(
         lib.deferred.run(now=datetime.now(UTC) + timedelta(days=3))
         assert not storage_of(lib).exists(key)
         assert reconcile(lib).pending_deletions == []
+    finally:
+        lib.close()
+
+
+def test_a_confirm_killed_after_its_thumbnail_leaves_reconcile_clean(
+    settings: Settings, media_dir: Any
+) -> None:
+    Library.open(settings).close()
+    file_id, thumb = _killed_at_stall(
+        settings.paths.data_dir, "put_bytes", "confirm", str(media_dir.png)
+    )
+    lib = Library.open(settings)
+    try:
+        assert storage_of(lib).exists(thumb)  # written, and the row still pending
+        check = reconcile(lib)
+        assert check.clean, check.as_dict()  # was: objects_without_rows [the thumbnail]
+        # the client never confirms again: the upload's expiry removes the object and thumbnail
+        report = run_maintenance(lib, now=datetime.now(UTC) + timedelta(days=2))
+        assert int(file_id) in report.expired_pending, report.as_dict()
+        assert not storage_of(lib).exists(thumb)
+        assert reconcile(lib).clean
     finally:
         lib.close()
