@@ -337,3 +337,88 @@ def test_the_technical_details_of_a_video_read_whole_at_1024(
                 assert label.height() < 2 * label.fontMetrics().lineSpacing(), label.text()
     finally:
         win.shutdown()
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 800), (1600, 1000)])
+def test_the_server_panel_shows_whole_in_the_bottom_dock(
+    qtbot: Any, library: Library, media_dir: MediaSet, tmp_path: Any, language: str, size: Any
+) -> None:
+    """At 1024 × 768 the server panel was taller than the dock's share of the window: the note
+    under Start/Stop was cut at both edges (Spanish) and the examples showed some four of their
+    six commands. At the docks' first height every text shows whole, nothing is cut by the
+    dock, and every command shows; the dock pulled shorter stops where the panel would be
+    cut."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QLabel,
+        QLineEdit,
+        QPlainTextEdit,
+        QTableWidget,
+    )
+
+    from desktop_app.views.main_window import DOCK_MIN_HEIGHT
+
+    library.uploads.ingest(media_dir.jpeg, "image")  # the examples' download commands
+    library.uploads.ingest(media_dir.mp4, "video")
+    library.tokens.create("Club website", "read")
+    win = MainWindow(library, page_size=50, state_file=tmp_path / "state.ini")
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()  # the docks take their first height (a quarter of the window, or of the screen)
+    qtbot.waitExposed(win)
+    panel = win.server_panel
+    try:
+        win.server.start("127.0.0.1", 0)  # "Running at" and the address: two lines
+        win.server.refresh_tokens()
+        win.server_dock.raise_()
+        wait_for(qtbot, lambda: win.server.running and panel.table.rowCount() == 1)
+        wait_for(qtbot, lambda: panel.examples.blockCount() == 6)  # both downloads
+        wait_for(qtbot, lambda: win.width() == size[0])
+        qtbot.wait(100)  # laid out at this size
+
+        def cut() -> list[str]:
+            found = []
+            kinds = (QLabel, QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox)
+            widgets = [w for kind in kinds for w in panel.findChildren(kind)]
+            widgets += [panel.examples, panel.table]
+            for widget in widgets:
+                if not widget.isVisible() or widget.parentWidget() is None:
+                    continue
+                if isinstance(widget.parentWidget(), (QComboBox, QAbstractSpinBox, QTableWidget)):
+                    continue  # their own parts
+                if isinstance(widget.parentWidget().parentWidget(), (QPlainTextEdit, QTableWidget)):
+                    continue  # scroll bars and header parts of the views
+                name = f"{type(widget).__name__} {getattr(widget, 'text', lambda: '')()!r}"
+                # nothing cut by the boxes, the panel or the dock
+                if widget.visibleRegion().boundingRect() != widget.rect():
+                    found.append(
+                        f"{name}: {widget.visibleRegion().boundingRect()} of {widget.rect()}"
+                    )
+                if isinstance(widget, QLabel) and widget.text():
+                    width = widget.contentsRect().width()
+                    if widget.wordWrap():
+                        need = widget.heightForWidth(widget.width())
+                    else:
+                        need = widget.sizeHint().height()
+                        if width < widget.sizeHint().width() - 2 * widget.margin():
+                            found.append(f"{name}: {width} px wide")
+                    if widget.height() < need:
+                        found.append(f"{name}: {widget.height()} of {need} px high")
+            return found
+
+        assert cut() == []
+        examples = panel.examples
+        assert examples.verticalScrollBar().maximum() == 0, "some commands are scrolled away"
+        panel.copy_button.click()  # what was copied shows beside the button
+        qtbot.wait(100)
+        assert panel.copied.isVisible() and cut() == []
+        assert examples.verticalScrollBar().maximum() == 0
+        # the dock pulled shorter by hand stops where the panel would be cut
+        win.resizeDocks([win.server_dock], [DOCK_MIN_HEIGHT - 80], Qt.Orientation.Vertical)
+        qtbot.wait(100)
+        assert cut() == []
+    finally:
+        win.shutdown()

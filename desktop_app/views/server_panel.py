@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import shlex
 
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtCore import QCoreApplication, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -82,7 +82,7 @@ class ServerPanel(QWidget):
         self.example_video: FileRecord | None = None
         self._secret: tuple[str, str] | None = None  # (name, secret) of a token made now
         layout = QHBoxLayout(self)  # side by side: the panel lives in a short bottom dock
-        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setContentsMargins(6, 2, 6, 2)  # its height is short: every pixel a line of text
         layout.addWidget(self._build_server_box(), 2)
         layout.addWidget(self._build_tokens_box(), 3)
         layout.addWidget(self._build_examples_box(), 4)
@@ -98,6 +98,8 @@ class ServerPanel(QWidget):
     def _build_server_box(self) -> QGroupBox:
         box = QGroupBox(self.tr("Embedded server"), self)
         form = QFormLayout(box)
+        form.setVerticalSpacing(4)
+        form.setContentsMargins(9, 6, 9, 6)
         self.host = QLineEdit(self.controller.host, box)
         self.host.setAcceptDrops(False)
         self.host.setMinimumWidth(120)
@@ -114,24 +116,26 @@ class ServerPanel(QWidget):
         self.state.setOpenExternalLinks(True)
         self.state.setWordWrap(True)
         row = QHBoxLayout()
+        row.setSpacing(form.horizontalSpacing())  # (with two spacings the form passes on none)
         row.addWidget(self.toggle)
         row.addWidget(self.state, 1)
         form.addRow(row)
-        note = QLabel(
+        self.note = QLabel(
             self.tr(
                 "127.0.0.1 serves this computer only; 0.0.0.0 serves your "
                 "network. Clients need a token."
             ),
             box,
         )
-        note.setWordWrap(True)
-        note.setStyleSheet("color: palette(placeholder-text);")
-        form.addRow(note)
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow(self.note)
         return box
 
     def _build_tokens_box(self) -> QGroupBox:
         box = QGroupBox(self.tr("API tokens"), self)
         column = QVBoxLayout(box)
+        column.setContentsMargins(9, 6, 9, 6)
         self.table = read_only_table(
             box, [self.tr("Name"), self.tr("Scope"), self.tr("Created"), self.tr("State")]
         )
@@ -169,6 +173,7 @@ class ServerPanel(QWidget):
     def _build_examples_box(self) -> QGroupBox:
         box = QGroupBox(self.tr("Examples"), self)
         column = QVBoxLayout(box)
+        column.setContentsMargins(9, 6, 9, 6)
         self.examples = QPlainTextEdit(box)
         self.examples.setReadOnly(True)
         self.examples.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -194,11 +199,16 @@ class ServerPanel(QWidget):
         self.copy_button.setMenu(menu)
         self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # What was copied, beside the button and only once something was: a line of its own,
+        # empty, took a line from the commands in a short dock
         self.copied = QLabel(box)
         self.copied.setWordWrap(True)
+        self.copied.hide()
         column.addWidget(self.examples, 1)
-        column.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignRight)
-        column.addWidget(self.copied)
+        row = QHBoxLayout()
+        row.addWidget(self.copied, 1)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        column.addLayout(row)
         return box
 
     def set_example_files(self, image: FileRecord | None, video: FileRecord | None) -> None:
@@ -210,6 +220,14 @@ class ServerPanel(QWidget):
         url = self.controller.url if self.controller.running else self._planned_url()
         # The panel itself never shows a secret (screenshots, screen sharing).
         self.examples.setPlainText(curl_examples(url, self.example_image, self.example_video))
+        # Every command shows without scrolling down (at 1024 × 768 some four of six did): the
+        # dock is at least this tall (see minimumSizeHint)
+        edit = self.examples
+        edit.ensurePolished()  # the monospace font of its style sheet
+        lines = edit.blockCount() * edit.fontMetrics().lineSpacing()
+        margins = 2 * (edit.document().documentMargin() + edit.frameWidth())
+        bar = edit.horizontalScrollBar().sizeHint().height()  # the lines are long: always there
+        edit.setMinimumHeight(int(lines + margins + bar) + 1)
 
     def copy_commands(self, with_token: bool = False) -> str:
         """Copies the commands; with the token only when asked. Says what was copied."""
@@ -233,6 +251,7 @@ class ServerPanel(QWidget):
                 count,
             )
         self.copied.setText(note)
+        self.copied.show()
         return note
 
     def _scope_texts(self, scope: str) -> tuple[str, str]:
@@ -242,6 +261,24 @@ class ServerPanel(QWidget):
             "upload": (self.tr("upload"), self.tr("upload: read and upload")),
             "admin": (self.tr("admin"), self.tr("admin: everything")),
         }.get(scope, (scope, scope))
+
+    # The dock is never made shorter than the panel's wrapped texts need at its width: the
+    # minimum Qt works out for a layout ignores that a word-wrapped label grows taller as it
+    # gets narrower, and at 1024 × 768 the dock cut the note under Start/Stop at both edges.
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
+        # the least height, not the preferred one (the token table's: far taller)
+        layout = self.layout()
+        return layout.totalMinimumHeightForWidth(width) if layout is not None else -1
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        need = self.heightForWidth(max(self.width(), hint.width()))
+        return QSize(hint.width(), max(hint.height(), need))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # narrower, the texts wrap to more lines: asks again
 
     # ---- actions ------------------------------------------------------------------------------
     def _toggle(self) -> None:
