@@ -172,6 +172,63 @@ def test_an_upload_in_parts_resumes_from_the_parts_the_bucket_has(
     assert progress.calls[-1] == (big_png.stat().st_size,) * 2
 
 
+class LostAnswers(httpx.HTTPTransport):
+    """Loopback HTTP behind a gateway that loses answers: each request in `lose` reaches the
+    server, which acts on it, and the client gets 502 Bad Gateway instead of the answer, the
+    first time only (nginx when the upstream's answer does not come back in time)."""
+
+    def __init__(self, *lose: str) -> None:
+        super().__init__()
+        self.lose = set(lose)
+        self.seen: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        label = f"{request.method} {request.url.path}"
+        self.seen.append(label)
+        response = super().handle_request(request)
+        if label not in self.lose:
+            return response
+        self.lose.discard(label)
+        response.read()
+        response.close()
+        return httpx.Response(502, text="Bad Gateway", request=request)
+
+
+def test_edits_that_took_effect_are_not_sent_again_after_a_lost_answer(
+    live: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """A trash, a restore or a versioned edit answered 502 may have been done: sending it again
+    got 409 (already in the trash, not in the trash, stale version) for a change that worked.
+    The client says the answer was lost (502) and sends it once; reads and upload steps, whose
+    repeat answers the same, are still retried."""
+    token = make_tokens(library).upload
+    with Client(live.url, token) as setup:
+        fid = setup.upload(media_dir.jpeg).id
+    path = f"/files/{fid}"
+    transport = LostAnswers(f"DELETE {path}", f"POST {path}/restore", f"PATCH {path}")
+    with Client(live.url, token, backoff=0, transport=transport) as client:
+        with pytest.raises(ClientError) as lost:
+            client.trash(fid)
+        assert lost.value.status == 502
+        assert client.get(fid)["is_trashed"]  # it was done, once
+        with pytest.raises(ClientError) as lost:
+            client.restore(fid)
+        assert lost.value.status == 502
+        version = client.get(fid)["version"]
+        with pytest.raises(ClientError) as lost:
+            client.update(fid, version=version, description="Final")
+        assert lost.value.status == 502
+        done = client.get(fid)
+        assert not done["is_trashed"] and done["description"] == "Final"
+        assert transport.seen.count(f"DELETE {path}") == 1
+        assert transport.seen.count(f"POST {path}/restore") == 1
+        assert transport.seen.count(f"PATCH {path}") == 1
+        transport.lose, transport.seen = {f"GET {path}", f"PATCH {path}"}, []
+        assert client.get(fid)["id"] == fid  # a read is sent again
+        assert client.update(fid, description="Again")["description"] == "Again"  # no version
+        assert transport.seen == [f"GET {path}"] * 2 + [f"PATCH {path}"] * 2
+
+
 def test_the_client_needs_neither_qt_nor_the_server_app() -> None:
     """Scripts import it without PySide6, aiohttp, the database or the server's modules."""
     code = (

@@ -38,6 +38,9 @@ Progress = Callable[[int, int], None]
 CHUNK = 256 * 1024
 TUS_CHUNK = 4 * 1024 * 1024  # bytes per PATCH: at most this much is sent again after a break
 TRANSIENT_STATUS = {429, 502, 503, 504}
+# Answers that say the server did not act on the request (429, and 503: busy or not reached),
+# so even a request that must not run twice may be sent again.
+NOT_ACTED_STATUS = {429, 503}
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
 
 
@@ -275,10 +278,15 @@ class Client:
         attempts: _Attempts | None = None,
         rewind: Callable[[], Any] | None = None,
         auth: bool = True,
+        once: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """One request, retried on connection errors and 429/502/503/504 (`rewind` makes a
-        streamed body ready to send again)."""
+        streamed body ready to send again). `once`: a request whose repeat answers otherwise
+        when the first one took effect (a trash, a restore, an edit with a version) is sent
+        again only when it surely did not reach the server: a refused connection, 429 or 503.
+        A 502/504 or a connection lost after sending may hide a done request; retrying it
+        turned a trash that worked into a 409 "already in the trash"."""
         attempts = attempts or _Attempts()
         shown = path.split("?", 1)[0]  # a signed URL's query is a credential: never shown
         headers = self._headers(kwargs.pop("headers", None)) if auth else kwargs.pop("headers", {})
@@ -289,11 +297,13 @@ class Client:
             try:
                 response = self._http.request(method, self._url(path), headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                if attempt == self.retries:
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt == self.retries or (once and not unsent):
                     raise ClientError("connection_failed", f"{method} {shown}: {exc}") from exc
                 logger.info("%s %s failed (%s); retrying", method, shown, exc)
             else:
-                if response.status_code not in TRANSIENT_STATUS or attempt == self.retries:
+                retry_on = NOT_ACTED_STATUS if once else TRANSIENT_STATUS
+                if response.status_code not in retry_on or attempt == self.retries:
                     return response
                 logger.info("%s %s answered %s; retrying", method, shown, response.status_code)
             delay = self._wait(attempt, response)
@@ -645,17 +655,23 @@ class Client:
         body = dict(fields)
         if version is not None:
             body["version"] = version
-        return dict(self._json("PATCH", f"/files/{int(file_id)}", json=body))
+        # the same fields set again is the same edit; with a version it is a 409 the second time
+        once = version is not None
+        return dict(self._json("PATCH", f"/files/{int(file_id)}", json=body, once=once))
 
     def trash(self, file_id: int) -> dict[str, Any]:
-        return dict(self._json("DELETE", f"/files/{int(file_id)}"))
+        return dict(self._json("DELETE", f"/files/{int(file_id)}", once=True))
 
     def delete(self, file_id: int) -> dict[str, Any]:
         """Deletes for good (admin scope)."""
-        return dict(self._json("DELETE", f"/files/{int(file_id)}", params={"hard_delete": "true"}))
+        return dict(
+            self._json(
+                "DELETE", f"/files/{int(file_id)}", params={"hard_delete": "true"}, once=True
+            )
+        )
 
     def restore(self, file_id: int) -> dict[str, Any]:
-        return dict(self._json("POST", f"/files/{int(file_id)}/restore"))
+        return dict(self._json("POST", f"/files/{int(file_id)}/restore", once=True))
 
     # ---- processing jobs (videos) ------------------------------------------------------
     def jobs(
