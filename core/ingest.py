@@ -402,6 +402,10 @@ class Ingestor:
                 self._storage.delete(ours)
         if thumbnail:
             self._storage.delete(keys.thumbnail_key(ours))
+        # Our copy is gone (deleted, or now `theirs`, which rows name): the deletion noted
+        # before it was stored would only be listed as pending for hours.
+        with self._db.write() as s:
+            DeferredDeleter.cancel(s, ours)
 
     def _announce(
         self, file_id: int, key: str, thumb: bytes | None = None, shared: bool = False

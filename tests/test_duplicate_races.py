@@ -269,3 +269,5 @@ def test_two_processes_upload_the_same_bytes_at_once(
     assert len({r.json()["id"] for r in replies}) == 1
     assert rows_of(a.library, data) == Counter({"ready": 1})
     assert len(originals(a.library)) == 1
+    # the copies that gave way are gone, and so is the deletion each noted before storing
+    assert a.library.deferred.pending_keys() == set()
