@@ -296,6 +296,13 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     window.server_dock.raise_()
     settle(300)
     grab(window, f"{lang}-server-panel")
+    window.resize(1024, 768)  # the dock at its first height there: the panel shows whole
+    window.resizeDocks([window.server_dock], [window._first_dock_height()], Qt.Orientation.Vertical)
+    settle(600)
+    grab(window, f"{lang}-server-panel-1024")
+    window.resize(1560, 960)
+    window.resizeDocks([window.upload_dock], [260], Qt.Orientation.Vertical)
+    settle(300)
     window.upload_dock.raise_()
 
     clip = next(

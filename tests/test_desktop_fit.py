@@ -420,5 +420,11 @@ def test_the_server_panel_shows_whole_in_the_bottom_dock(
         win.resizeDocks([win.server_dock], [DOCK_MIN_HEIGHT - 80], Qt.Orientation.Vertical)
         qtbot.wait(100)
         assert cut() == []
+        # a wide window made narrow: the texts wrap to more lines, and get their height (the
+        # note kept its two lines' height from 1560 px, cut, at 1024)
+        win.resize(1024, 768)
+        wait_for(qtbot, lambda: win.width() == 1024)
+        qtbot.wait(100)
+        assert cut() == []
     finally:
         win.shutdown()

@@ -278,7 +278,13 @@ class ServerPanel(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
-            self.updateGeometry()  # narrower, the texts wrap to more lines: asks again
+            # Narrower, the texts wrap to more lines: the boxes' layouts kept the heights of
+            # their labels at the old width (the note stayed two lines high, cut, after the
+            # window went from 1560 to 1024 px), and the dock asks the panel's minimum again
+            for box in self.findChildren(QGroupBox):
+                if (layout := box.layout()) is not None:
+                    layout.invalidate()
+            self.updateGeometry()
 
     # ---- actions ------------------------------------------------------------------------------
     def _toggle(self) -> None:
