@@ -512,3 +512,69 @@ def test_js_sniffing_agrees_with_core(media_dir: Any, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == expected
     assert expected["jpeg"] == "image/jpeg" and expected["text"] is None
+
+
+# The status of every XMLHttpRequest the page completes, in order.
+XHR_STATUSES = """
+(() => {
+  window.__statuses = [];
+  const send0 = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    this.addEventListener("loadend", () => window.__statuses.push(this.status));
+    return send0.apply(this, args);
+  };
+  return true;
+})()
+"""
+
+
+async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
+    library: Library, tmp_path: Path
+) -> None:
+    """Past MEDIADESK_UPLOAD_BODIES a signed PUT is answered 503 server_busy with Retry-After,
+    which says to send it again then; the module did not, so a page's upload failed whenever
+    that many others were arriving. Now it waits and sends it again."""
+    from server.config import ServerConfig
+    from tests.faults import wait_for
+    from tests.test_faults_http import _presign, _put_stalled
+
+    limited = dataclasses.replace(library.settings, upload_bodies=1)
+    config = ServerConfig.from_settings(
+        limited, host="127.0.0.1", port=0, maintenance_interval=0, upload_rate_limit=0
+    )
+    token = make_tokens(library).upload
+    pictures = Pictures(tmp_path)
+    held = pictures.next().read_bytes()
+    with EmbeddedServer(library, config=config) as live:
+        grant = _presign(live.url, token, "held.jpg", "image", "image/jpeg")
+        stalled = _put_stalled(grant["upload_url"], held, 100)  # holds the one upload slot
+
+        def slot_taken() -> bool:
+            probe = _presign(live.url, token, "probe.jpg", "image", "image/jpeg")
+            put = http_call(probe["upload_url"], "PUT", held, {"Content-Type": "image/jpeg"})
+            return put.status == 503
+
+        wait_for(slot_taken, what="the stalled PUT holds the upload slot")
+        photo = base64.b64encode(pictures.next().read_bytes()).decode()
+        async with Browser(chromium_path() or "") as browser:
+            await browser.goto(f"{live.url}/upload-demo")
+            await browser.evaluate(XHR_STATUSES)
+            await browser.evaluate(
+                f"""(async () => {{
+                  const {{ uploadFile }} = await import("/static/mediadesk.js");
+                  const bytes = Uint8Array.from(atob({json.dumps(photo)}), c => c.charCodeAt(0));
+                  const file = new File([bytes], "busy.jpg", {{type: "image/jpeg"}});
+                  window.__done = uploadFile(file, {{token: {json.dumps(token)}}}).then(
+                    (stored) => ({{stored}}),
+                    (err) => ({{error: {{code: err.code, status: err.status}}}}));
+                  return true;
+                }})()"""
+            )
+            assert await browser.wait_for("window.__statuses.includes(503)", 30)
+            stalled.sendall(held[100:])
+            assert stalled.recv(65536).startswith(b"HTTP/1.1 200"), "the stalled PUT completes"
+            stalled.close()
+            result = await browser.evaluate("window.__done")
+        assert "error" not in result, result
+        assert result["stored"]["status"] == "ready"
+        assert result["stored"]["original_filename"] == "busy.jpg"

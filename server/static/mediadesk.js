@@ -134,25 +134,61 @@ async function errorFrom(status, text, headers) {
   }
 }
 
+// 429 (too many uploads) and 503 (server_busy: every upload slot is taking a body) say the
+// server did not act on the request, so any request may be sent again after Retry-After, as
+// the README asks of clients; without these retries a page's upload failed whenever
+// MEDIADESK_UPLOAD_BODIES others were arriving. Other failures are the caller's to judge.
+const RETRIES = 5;
+const NOT_ACTED = new Set([429, 503]);
+const pause = (attempt, retryAfter) => {
+  const seconds = Math.min(60, Math.max(0.5 * 2 ** attempt, Number(retryAfter) || 0));
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+};
+
 async function request(method, url, { token, json } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(url, {
-      method, headers, body: json === undefined ? undefined : JSON.stringify(json),
-    });
-  } catch (err) {
-    throw new MediaDeskError("network_error", `${method} ${url}: ${err.message}`);
+  for (let attempt = 0; ; attempt += 1) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+      });
+    } catch (err) {
+      throw new MediaDeskError("network_error", `${method} ${url}: ${err.message}`);
+    }
+    const text = await response.text();
+    if (NOT_ACTED.has(response.status) && attempt < RETRIES) {
+      await pause(attempt, response.headers.get("Retry-After"));
+      continue;
+    }
+    if (!response.ok) throw await errorFrom(response.status, text, response.headers);
+    return text ? JSON.parse(text) : null;
   }
-  const text = await response.text();
-  if (!response.ok) throw await errorFrom(response.status, text, response.headers);
-  return text ? JSON.parse(text) : null;
 }
 
-// One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has).
-function put(url, body, headers, onSent) {
+// One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has),
+// sent again after a 429 or 503 (see NOT_ACTED).
+async function put(url, body, headers, onSent) {
+  for (let attempt = 0; ; attempt += 1) {
+    const xhr = await putOnce(url, body, headers, onSent);
+    if (xhr.status >= 200 && xhr.status < 300) {
+      onSent(body.size);
+      return xhr.getResponseHeader("ETag");
+    }
+    if (NOT_ACTED.has(xhr.status) && attempt < RETRIES) {
+      onSent(0);
+      await pause(attempt, xhr.getResponseHeader("Retry-After"));
+      continue;
+    }
+    throw await errorFrom(xhr.status, xhr.responseText, {
+      get: (name) => xhr.getResponseHeader(name),
+    });
+  }
+}
+
+function putOnce(url, body, headers, onSent) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", url);
@@ -161,16 +197,7 @@ function put(url, body, headers, onSent) {
       if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
     }
     xhr.upload.onprogress = (event) => onSent(event.loaded);
-    xhr.onload = async () => {
-      if (xhr.status >= 200 && xhr.status < 300) {
-        onSent(body.size);
-        resolve(xhr.getResponseHeader("ETag"));
-      } else {
-        reject(await errorFrom(xhr.status, xhr.responseText, {
-          get: (name) => xhr.getResponseHeader(name),
-        }));
-      }
-    };
+    xhr.onload = () => resolve(xhr);
     xhr.onerror = () => reject(new MediaDeskError("network_error",
       "The upload failed (network or CORS: the storage must allow this origin)"));
     xhr.send(body);
