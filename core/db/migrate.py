@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+# How long a process starting on SQLite waits for another one's migration of the catalog:
+# a million-file catalog migrates for minutes, past the 30 s of an ordinary write.
+SQLITE_MIGRATION_WAIT_MS = 3_600_000
+# The PostgreSQL advisory lock migrations take (an arbitrary constant of this application).
+PG_MIGRATION_LOCK = 0x4D444D4947  # "MDMIG"
 
 
 def alembic_config(url: str) -> Config:
@@ -20,10 +28,41 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the catalog's migration lock before it reads the version.
+
+    Processes sharing a catalog start together after an upgrade (the server and its workers,
+    the desktop app and `mediadesk serve`, a team's servers). Each read the old version and
+    ran the same migrations: on SQLite the later one's snapshot was stale when the first
+    committed ("database is locked", a crash at start-up); on PostgreSQL it repeated DDL
+    already applied. Taking the lock first, the later process waits, then reads the version
+    the first one left and has nothing to do. The whole upgrade stays one transaction, so a
+    process killed mid-way leaves the catalog at its old version for the next start.
+    """
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection
+        if sqlite and raw is not None:
+            usual = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_MIGRATION_WAIT_MS}")
+        try:
+            # BEGIN IMMEDIATE on SQLite (core/db/engine.py): the write lock up front
+            with connection.execution_options(mediadesk_write=True).begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
+                    )
+                yield connection
+        finally:
+            if sqlite and raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={int(usual)}")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the schema up to `revision` on the given engine."""
     cfg = alembic_config(str(engine.url))
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
@@ -31,6 +70,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     cfg = alembic_config(str(engine.url))
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
