@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
-from core.db.engine import Database
+from core.db.engine import Database, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, queue_until_recorded
@@ -127,7 +127,11 @@ class Library:
         settings.paths.ensure()
         db = Database(settings.effective_database_url)
         if migrate:
-            upgrade(db.engine)
+            try:
+                upgrade(db.engine)
+            except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
+                db.engine.dispose()
+                raise unopenable(db.url, exc) from exc
         storage, presigner = build_storage(settings)
         lib = cls(settings, db, storage, presigner)
         lib.backends.attach()  # rows name their backend; reads find old files

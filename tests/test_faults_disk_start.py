@@ -64,3 +64,22 @@ def test_serve_starts_on_a_full_disk_with_a_deletion_due(tmp_path: Path, media_d
             assert data == media_dir.png.read_bytes()
         finally:
             again.close()
+
+
+def test_serve_on_a_full_disk_that_cannot_open_the_catalog_says_so(tmp_path: Path) -> None:
+    """A catalog closed cleanly has no -shm file; SQLite makes one as it opens, which on a full
+    disk fails with a bare "disk I/O error": start-up ended with a SQLAlchemy traceback. Now
+    one line names the folder whose disk is full, and the exit status is 2."""
+    with small_tmpfs(tmp_path / "data", "16m") as data_dir:
+        made = cli("token", "create", "--data-dir", str(data_dir), "--name", "t", "--scope", "read")
+        assert made.returncode == 0, made.stderr
+        assert not (data_dir / "mediadesk.sqlite3-shm").exists()  # closed cleanly
+        fill_disk(data_dir / "filler")
+        result = cli("serve", "--port", "0", "--data-dir", str(data_dir), timeout=30)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("mediadesk: ") and "full" in last and str(data_dir) in last, last
+        (data_dir / "filler").unlink()
+        listed = cli("token", "list", "--data-dir", str(data_dir))  # and it opens again
+        assert listed.returncode == 0 and "t" in listed.stdout, listed.stderr

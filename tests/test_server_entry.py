@@ -104,6 +104,21 @@ def test_token_commands(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
         main(["token", "create", "--name", "x", "--scope", "root", "--data-dir", d])
 
 
+def test_a_catalog_that_cannot_be_opened_is_one_line_not_a_traceback(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL catalog nobody answers for: the command said so with a SQLAlchemy
+    traceback; now one line with the driver's reason (never the password), status 2."""
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://md:sekrit@127.0.0.1:{port}/md")
+    assert main(["token", "list", "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mediadesk: The catalog could not be opened: "), err
+    assert "sekrit" not in err and "Traceback" not in err, err
+
+
 def test_maintenance_command(
     data_dir: Path, capsys: pytest.CaptureFixture[str], media_dir: Any
 ) -> None:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.errors import LostRace
+from core.errors import InsufficientStorage, LostRace, StorageUnavailable, is_no_space
 from core.fsmodes import FILE_MODE, make_dirs
 
 T = TypeVar("T")
@@ -28,6 +30,9 @@ SQLITE_MMAP_SIZE = 0x7FFF0000
 # committed to the same row meanwhile; 6 tries outlast a burst of simultaneous edits of one
 # file from several processes, and bound the work when a row is rewritten without end.
 RACE_ATTEMPTS = 6
+# Free bytes under which a catalog that fails to open is reported as on a full disk (SQLite
+# needs a few pages for its -wal and -shm files)
+FULL_BELOW = 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +78,32 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def catalog_folder(url: str) -> Path | None:
+    """The folder of a SQLite catalog file (None for a server database or one in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return Path(path).parent if path and path != ":memory:" else None
+
+
+def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
+    """Why the catalog could not be opened, in one line for a person. SQLite makes its -wal
+    and -shm files as it opens a catalog closed cleanly: on a full disk that fails with a bare
+    "disk I/O error", so the free space is looked at too."""
+    folder = catalog_folder(url)
+    full = is_no_space(exc)
+    if folder is not None and not full:
+        with suppress(OSError):
+            full = shutil.disk_usage(folder).free < FULL_BELOW
+    if full:
+        where = f" ({folder})" if folder is not None else ""
+        return InsufficientStorage(
+            f"The disk holding the catalog{where} is full: free some space and start again"
+        )
+    cause = getattr(exc, "orig", None) or exc
+    return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 
 
 class Database:
