@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QProgressBar  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
@@ -93,6 +93,8 @@ def test_move_copies_verifies_and_switches_every_file(
         w for w in QApplication.topLevelWidgets() if w.objectName() == "storage-migration-progress"
     ]
     assert progress and "2" in progress[0].labelText()
+    bar = progress[0].findChild(QProgressBar)
+    assert bar is not None and bar.text() == "100 %"  # spaced as every percentage of the app
 
 
 def test_keep_moves_nothing_and_old_files_stay_readable(

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QProgressBar,
     QProgressDialog,
     QRadioButton,
     QVBoxLayout,
@@ -105,6 +106,9 @@ class MigrationProgress(QProgressDialog):
         self.setAutoReset(False)
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.setMinimumWidth(460)
+        bar = QProgressBar(self)
+        bar.setFormat("%p %")  # "29 %", as every other percentage of the app (Qt's is "29%")
+        self.setBar(bar)
         controller.migrationProgress.connect(self._on_progress)
         controller.migrationFinished.connect(self._on_finished)
         self.canceled.connect(controller.cancel_migration)
