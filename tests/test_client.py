@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from core.library import Library
 from core.settings import PRESIGN_THRESHOLD
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
-from tests.server_fixtures import make_tokens
+from tests.server_fixtures import make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,6 +228,25 @@ def test_edits_that_took_effect_are_not_sent_again_after_a_lost_answer(
         assert client.get(fid)["id"] == fid  # a read is sent again
         assert client.update(fid, description="Again")["description"] == "Again"  # no version
         assert transport.seen == [f"GET {path}"] * 2 + [f"PATCH {path}"] * 2
+
+
+def test_a_429_is_sent_again_only_after_the_whole_retry_after(library: Library) -> None:
+    """An address blocked after failed authentications gets 429 with Retry-After for the whole
+    block (31 s here), a valid token too. The client waited at most 30 s, so its retry came
+    too soon and was refused again; it now waits what the server said, and retries once."""
+    config = dataclasses.replace(
+        server_config(library), auth_failure_limit=1, auth_failure_window=31.0
+    )
+    token = make_tokens(library).read
+    with EmbeddedServer(library, config=config) as server:
+        with Client(server.url, "mdk_not-a-token", retries=0) as guesser:
+            with pytest.raises(ClientError) as refused:
+                guesser.list()
+            assert refused.value.status == 401  # this failure blocks the address
+        transport = LostAnswers()
+        with Client(server.url, token, transport=transport) as client:
+            assert client.list()["items"] == []
+        assert transport.seen == ["GET /files"] * 2, "one 429, then the answer"
 
 
 def test_the_client_needs_neither_qt_nor_the_server_app() -> None:

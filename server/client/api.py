@@ -41,6 +41,7 @@ TRANSIENT_STATUS = {429, 502, 503, 504}
 # Answers that say the server did not act on the request (429, and 503: busy or not reached),
 # so even a request that must not run twice may be sent again.
 NOT_ACTED_STATUS = {429, 503}
+MAX_RETRY_AFTER = 300.0  # seconds; MediaDesk's own Retry-After is at most a minute
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
 
 
@@ -265,10 +266,12 @@ class Client:
         return headers
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = self.backoff * (2**attempt)
+        delay = min(self.backoff * (2**attempt), 30.0)
         if response is not None and response.headers.get("Retry-After", "").isdigit():
-            delay = max(delay, float(response.headers["Retry-After"]))
-        return min(delay, 30.0)
+            # the server's wait in full: sent sooner, the request is refused again (an address
+            # blocked after failed authentications waits 60 s; a 30 s cap cost a retry there)
+            delay = max(delay, min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER))
+        return delay
 
     def _send(
         self,
