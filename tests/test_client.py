@@ -249,6 +249,21 @@ def test_a_429_is_sent_again_only_after_the_whole_retry_after(library: Library) 
         assert transport.seen == ["GET /files"] * 2, "one 429, then the answer"
 
 
+class GatewayTimeout(httpx.HTTPTransport):
+    """A proxy in front that gives up on the server with an error body of its own, as JSON."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(504, json={"error": "upstream timed out"}, request=request)
+
+
+def test_a_proxys_own_json_error_is_a_client_error(live: EmbeddedServer) -> None:
+    """`{"error": "..."}` is not MediaDesk's error body; it escaped as an AttributeError."""
+    client = Client(live.url, retries=0, transport=GatewayTimeout())
+    with client, pytest.raises(ClientError) as failed:
+        client.get(1)
+    assert (failed.value.status, failed.value.code) == (504, "http_504")
+
+
 def test_the_client_needs_neither_qt_nor_the_server_app() -> None:
     """Scripts import it without PySide6, aiohttp, the database or the server's modules."""
     code = (

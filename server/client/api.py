@@ -329,7 +329,8 @@ class Client:
                 details=error.get("details") or {},
                 reason=error.get("reason"),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # not our error body: a proxy's or CDN's own ({"error": "upstream timed out"})
             raise ClientError(
                 f"http_{response.status_code}",
                 f"HTTP {response.status_code} {response.reason_phrase}",
