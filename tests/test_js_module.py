@@ -578,3 +578,21 @@ async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
         assert "error" not in result, result
         assert result["stored"]["status"] == "ready"
         assert result["stored"]["original_filename"] == "busy.jpg"
+
+
+async def test_a_proxys_own_json_error_rejects_with_its_status(server: EmbeddedServer) -> None:
+    """`{"error": "..."}` from a proxy in front is not MediaDesk's error body: the rejection
+    was a MediaDeskError with neither code nor message."""
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        error = await browser.evaluate(
+            """(async () => {
+              const { getConfig } = await import("/static/mediadesk.js");
+              // the page's fetch answered as a gateway that gave up on the server would
+              window.fetch = async () => new Response(
+                JSON.stringify({error: "upstream timed out"}), {status: 504});
+              try { await getConfig(); return null; }
+              catch (err) { return {code: err.code, message: err.message, status: err.status}; }
+            })()"""
+        )
+    assert error == {"code": "http_504", "message": "HTTP 504", "status": 504}

@@ -125,6 +125,8 @@ export async function checkFile(file, { baseUrl, fileType } = {}) {
 async function errorFrom(status, text, headers) {
   try {
     const { error } = JSON.parse(text);
+    // a proxy's or CDN's own JSON ({"error": "upstream timed out"}) is not our error body
+    if (typeof error?.code !== "string") throw new TypeError("not a MediaDesk error");
     return new MediaDeskError(error.code, error.message, {
       status, details: error.details || {}, reason: error.reason || null,
       requestId: error.request_id || headers.get?.("X-Request-ID") || null,
