@@ -264,6 +264,42 @@ def test_a_proxys_own_json_error_is_a_client_error(live: EmbeddedServer) -> None
     assert (failed.value.status, failed.value.code) == (504, "http_504")
 
 
+class BucketHiccups(httpx.HTTPTransport):
+    """Loopback HTTP where the first signed PUT and the first signed GET are answered 500
+    InternalError without reaching the server, as R2/S3 answer a passing fault ("please
+    retry")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+        self.failed: set[str] = set()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path.split('/')[1]}")
+        if request.url.path.startswith("/signed/") and request.method not in self.failed:
+            self.failed.add(request.method)
+            request.read()
+            return httpx.Response(500, text="<Error><Code>InternalError</Code></Error>")
+        return super().handle_request(request)
+
+
+def test_a_500_on_a_signed_put_or_get_is_sent_again(
+    live: EmbeddedServer, library: Library, media_dir: Any, tmp_path: Path
+) -> None:
+    """A PUT to a signed URL writes the whole object or nothing and a GET reads: both are
+    sent again after a 500, which the bucket answers for a passing fault; the upload and the
+    download failed on the first one."""
+    token = make_tokens(library).upload
+    transport = BucketHiccups()
+    with Client(live.url, token, backoff=0, transport=transport) as client:
+        result = client.upload(media_dir.jpeg, presigned=True)
+        saved = client.download(result.id, to=tmp_path)
+    assert result.flow == "presigned" and result.file["status"] == "ready"
+    assert result.retries == 1 and transport.seen.count("PUT signed") == 2
+    assert saved.read_bytes() == media_dir.jpeg.read_bytes()
+    assert transport.seen.count("GET signed") == 2
+
+
 def test_the_client_needs_neither_qt_nor_the_server_app() -> None:
     """Scripts import it without PySide6, aiohttp, the database or the server's modules."""
     code = (

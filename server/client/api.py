@@ -41,6 +41,10 @@ TRANSIENT_STATUS = {429, 502, 503, 504}
 # Answers that say the server did not act on the request (429, and 503: busy or not reached),
 # so even a request that must not run twice may be sent again.
 NOT_ACTED_STATUS = {429, 503}
+# A 500 from a read or a signed PUT (which writes the whole object or nothing) is sent again
+# too: R2/S3 answer 500 InternalError for a passing fault and ask clients to retry it.
+IDEMPOTENT_TRANSIENT_STATUS = TRANSIENT_STATUS | {500}
+IDEMPOTENT = {"GET", "HEAD", "PUT"}
 MAX_RETRY_AFTER = 300.0  # seconds; MediaDesk's own Retry-After is at most a minute
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
 
@@ -305,7 +309,13 @@ class Client:
                     raise ClientError("connection_failed", f"{method} {shown}: {exc}") from exc
                 logger.info("%s %s failed (%s); retrying", method, shown, exc)
             else:
-                retry_on = NOT_ACTED_STATUS if once else TRANSIENT_STATUS
+                retry_on = (
+                    NOT_ACTED_STATUS
+                    if once
+                    else IDEMPOTENT_TRANSIENT_STATUS
+                    if method in IDEMPOTENT
+                    else TRANSIENT_STATUS
+                )
                 if response.status_code not in retry_on or attempt == self.retries:
                     return response
                 logger.info("%s %s answered %s; retrying", method, shown, response.status_code)
@@ -750,7 +760,10 @@ class Client:
             try:
                 return self._fetch_to(url, target, progress)
             except (httpx.TransportError, ClientError) as exc:
-                transient = isinstance(exc, httpx.TransportError) or exc.status in TRANSIENT_STATUS
+                transient = (
+                    isinstance(exc, httpx.TransportError)
+                    or exc.status in IDEMPOTENT_TRANSIENT_STATUS
+                )
                 if not transient or attempt == self.retries:
                     if isinstance(exc, ClientError):
                         raise
