@@ -11,6 +11,11 @@ Two small files in the data folder:
   killed right after the save of the queue: the journal is read over the saved rows at start.
   Each save of the queue drops the journal lines it already holds.
 
+Both are owner-only (0600) whatever the umask, as settings.toml is: they name the user's local
+files (athletes' names, folders) and the resumable uploads holding their bytes. The data folder
+may be opened to nginx's group (see core/fsmodes.py), and a queue file that group could write
+would choose which local files the app uploads next.
+
 The bytes already sent by a big file are in the catalog (core/resumable.py); a row only
 remembers its upload id. Rows are named by a random `key` that stays the same across saves.
 
@@ -33,7 +38,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from core.fsmodes import PRIVATE_FILE_MODE, set_file_mode
+
 logger = logging.getLogger(__name__)
+
+# os.open on Windows would otherwise open in text mode under the file objects' own newline rule
+_BINARY = getattr(os, "O_BINARY", 0)
 
 QUEUE_FILE = "upload-queue.json"
 JOURNAL_FILE = "upload-queue.journal"
@@ -90,7 +100,9 @@ def _replace(path: Path, text: str) -> None:
     """Writes `path` atomically: a crash leaves the old contents or the new, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, PRIVATE_FILE_MODE)
+    set_file_mode(fd, PRIVATE_FILE_MODE)  # a leftover .tmp keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
@@ -234,7 +246,10 @@ class QueueJournal:
                 new = not self.path.exists()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in batch)
-                with open(self.path, "ab+") as fh:
+                flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY
+                fd = os.open(self.path, flags, PRIVATE_FILE_MODE)
+                set_file_mode(fd, PRIVATE_FILE_MODE)  # also one an older version left 0644
+                with os.fdopen(fd, "ab+") as fh:
                     if fh.seek(0, os.SEEK_END) > 0:
                         fh.seek(-1, os.SEEK_END)
                         if fh.read(1) != b"\n":  # a line a crash cut: ours start on their own
