@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -298,6 +299,18 @@ def test_a_500_on_a_signed_put_or_get_is_sent_again(
     assert result.retries == 1 and transport.seen.count("PUT signed") == 2
     assert saved.read_bytes() == media_dir.jpeg.read_bytes()
     assert transport.seen.count("GET signed") == 2
+
+
+def test_a_connection_that_fails_is_not_a_local_refusal(media_dir: Any) -> None:
+    """`.local` is for files refused before anything was sent; a connection that fails has no
+    status either, and `mediadesk upload` counted it among the refused files, not the failed."""
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{spare.getsockname()[1]}"  # bound, not listening
+        with Client(nobody, retries=0) as client, pytest.raises(ClientError) as failed:
+            client.upload(media_dir.jpeg)
+    assert failed.value.code == "connection_failed" and failed.value.status is None
+    assert not failed.value.local
 
 
 def test_the_client_needs_neither_qt_nor_the_server_app() -> None:

@@ -61,6 +61,7 @@ class ClientError(Exception):
         request_id: str | None = None,
         details: Mapping[str, Any] | None = None,
         reason: str | None = None,
+        local: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -69,11 +70,14 @@ class ClientError(Exception):
         self.request_id = request_id
         self.details = dict(details or {})
         self.reason = reason  # the server's finer cause under the code (description_too_long)
+        self._local = local
 
     @property
     def local(self) -> bool:
-        """True when the file was refused before anything was sent."""
-        return self.status is None
+        """True when the file was refused before anything was sent (by `check`). Not for a
+        failure without an answer (connection_failed, upload_failed): it has no status either,
+        and `mediadesk upload` counted a dropped connection as a refused file."""
+        return self._local
 
     def __str__(self) -> str:
         return f"{self.message} ({self.code})"
@@ -378,21 +382,23 @@ class Client:
             kind = mediatypes.check_kind(file_type) if file_type else media.kind
             mediatypes.require_kind(media, kind)
         except MediaDeskError as exc:
-            raise ClientError(exc.code, exc.message) from None
+            raise ClientError(exc.code, exc.message, local=True) from None
         except OSError as exc:
-            raise ClientError("unreadable", f"{path}: {exc.strerror or exc}") from None
+            raise ClientError("unreadable", f"{path}: {exc.strerror or exc}", local=True) from None
         config = self.config()
         if media.mime not in config["allowed_types"].get(media.kind, []):
             raise ClientError(
                 "unsupported_type",
                 f"{media.mime} is not accepted by this server "
                 f"(accepted {media.kind} types: {', '.join(config['allowed_types'][media.kind])})",
+                local=True,
             )
         if size > config["max_file_size"]:
             raise ClientError(
                 "too_large",
                 f"The file is {size} bytes; the server's limit is {config['max_file_size']} bytes",
                 details={"size": size, "max_size": config["max_file_size"]},
+                local=True,
             )
         return LocalCheck(path, size, media.mime, kind)
 
