@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from core import partials
 from core.errors import MediaDeskError, NotFound
 from core.events import EventKind
+from core.fsmodes import make_dirs
 from core.jobs import JobRecord, JobState
 from core.records import FileRecord
 from core.video import service
@@ -367,7 +368,7 @@ def _jobs_root(lib: Library) -> Path:
 def work_folder(lib: Library, job: JobRecord) -> Path:
     """A new folder for one run of `job`, owned by this process (see core.partials)."""
     root = _jobs_root(lib)
-    root.mkdir(parents=True, exist_ok=True)
+    make_dirs(root)  # 0750 like the rest of tmp/, not the umask's choice (core/fsmodes.py)
     partials.register(lib.paths.tmp_dir)
     return Path(tempfile.mkdtemp(prefix=f"job-{job.id}-{partials.tag()}-", dir=root))
 
