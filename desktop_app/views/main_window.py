@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, set_file_mode
 from core.library import Library
 from core.records import FileRecord
 from core.settings import Settings
@@ -730,7 +731,7 @@ class MainWindow(QMainWindow):
     def remember_folder(self, key: str, folder: Path) -> None:
         state = self._state_settings()
         state.setValue(f"dialogs/{key}", str(folder))
-        state.sync()
+        self._sync_state(state)
         # just chosen in a dialog: there
         self._remembered[key] = self.dialog_folders[key] = str(folder)
 
@@ -994,6 +995,16 @@ class MainWindow(QMainWindow):
     def _state_settings(self) -> QSettings:
         return QSettings(str(self.state_file), QSettings.Format.IniFormat)
 
+    def _sync_state(self, state: QSettings) -> None:
+        """Writes the state owner-only, as settings.toml: it names the folders the user picks
+        (often an athlete's or a client's name). Qt would make the folder and the file by the
+        umask (0755, 0644) when the window is saved before any settings are; it keeps an
+        existing file's mode when it replaces it."""
+        make_dirs(self.state_file.parent, PRIVATE_DIR_MODE)
+        state.sync()
+        if self.state_file.is_file():
+            set_file_mode(self.state_file, PRIVATE_FILE_MODE)
+
     def save_window_state(self) -> None:
         """Size and place, docks, panes and upload columns, for the next start."""
         state = self._state_settings()
@@ -1003,7 +1014,7 @@ class MainWindow(QMainWindow):
         state.setValue("window/details", self.commands.details_panel.isChecked())
         state.setValue("uploads/columns", self.upload_dock.table.horizontalHeader().saveState())
         state.setValue("browser/sort", self.controller.sort)
-        state.sync()
+        self._sync_state(state)
 
     def restore_window_state(self) -> bool:
         """Applies the saved state, if any; True when the docks were restored."""
