@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from core.db.engine import Database
-from core.db.migrate import alembic_config, downgrade, upgrade
+from core.db.migrate import PG_MIGRATION_LOCK, alembic_config, downgrade, upgrade
 from tests.pg_server import postgres_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,18 +72,18 @@ from core.db.migrate import upgrade
 
 db = Database(sys.argv[1])
 
-def told(statement):
+def told():
     print("waiting", flush=True)
 
 @event.listens_for(db.engine, "before_cursor_execute")
 def _asks_lock(_c, _cur, statement, *_rest):
     if statement.startswith("BEGIN IMMEDIATE") or "pg_advisory" in statement:
-        told(statement)
+        told()
 
 @event.listens_for(db.engine, "after_cursor_execute")
 def _read_version(_c, _cur, statement, *_rest):
     if "alembic_version" in statement and statement.lstrip().upper().startswith("SELECT"):
-        told(statement)
+        told()
 
 upgrade(db.engine)
 print("done", flush=True)
@@ -98,7 +98,7 @@ def _race(engine: Engine) -> subprocess.CompletedProcess[str]:
             # a write in progress, as the first migrator's own transaction (holds the lock)
             conn.execute(text("UPDATE athletes SET name = name WHERE id = 1"))
         else:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key()})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
         second = subprocess.Popen(
             [sys.executable, "-c", SECOND, str(engine.url.render_as_string(hide_password=False))],
             stdout=subprocess.PIPE,
@@ -112,12 +112,6 @@ def _race(engine: Engine) -> subprocess.CompletedProcess[str]:
         command.upgrade(cfg, "head")
     out, err = second.communicate(timeout=120)
     return subprocess.CompletedProcess(second.args, second.returncode, out, err)
-
-
-def _lock_key() -> int:
-    from core.db import migrate
-
-    return int(migrate.PG_MIGRATION_LOCK)
 
 
 def _check(engine: Engine) -> None:
