@@ -79,6 +79,24 @@ def redact_secrets(text: str) -> str:
     return _SECRET_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
+# Third-party loggers whose DEBUG lines carry credentials outside any URL, where redact_secrets
+# cannot tell them: botocore.endpoint logs each bucket request with its Authorization header
+# (the access key id and the request's signature), botocore.auth the canonical request and the
+# signature it computed. Either lets a reader of the log replay the request (with R2's unsigned
+# payloads, a PUT of other bytes to that key) for the 15 minutes S3 accepts a signed request.
+# Held at INFO whatever --log-level says; botocore's other DEBUG lines (retries, parsing, hooks)
+# stay available for diagnosing a bucket.
+CREDENTIAL_LOGGERS = ("botocore.auth", "botocore.endpoint")
+
+
+def quiet_credential_loggers() -> None:
+    """Keeps the CREDENTIAL_LOGGERS' DEBUG lines out of every log (console and files)."""
+    for name in CREDENTIAL_LOGGERS:
+        named = logging.getLogger(name)
+        if named.getEffectiveLevel() < logging.INFO:
+            named.setLevel(logging.INFO)
+
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "mediadesk_request_id", default=None
 )

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.errors import MediaDeskError
 from core.library import Library
-from core.logsetup import LogFile, apply_format, make_formatter
+from core.logsetup import LogFile, apply_format, make_formatter, quiet_credential_loggers
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
 from server import cli_doctor, cli_nginx, cli_storage, cli_video
@@ -147,6 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_credential_loggers()  # --log-level DEBUG must not log bucket signatures
     # the format is known before the library opens, so its start-up lines are JSON too
     early = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
     apply_format(load_settings(**early).log_format)

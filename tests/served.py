@@ -29,7 +29,10 @@ class Served:
 
 @contextmanager
 def serve(
-    data: Path, env_extra: dict[str, str], preexec: Callable[[], None] | None = None
+    data: Path,
+    env_extra: dict[str, str],
+    preexec: Callable[[], None] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIADESK_", "ALLOWED_"))}
     env["MEDIADESK_USAGE_SCAN_INTERVAL"] = "0"
@@ -45,6 +48,7 @@ def serve(
             "0",
             "--data-dir",
             str(data),
+            *args,
         ],
         cwd=ROOT,
         env=env,

@@ -233,3 +233,39 @@ def test_running_out_of_file_descriptors_is_logged_at_a_bounded_rate(tmp_path: P
     text = srv.log.read_text()
     assert text.count("out of system resource") <= reports
     assert "Traceback" not in text
+
+
+def test_debug_logs_keep_no_bucket_signatures(
+    tmp_path: Path, media_dir: Any, s3_bucket: Any
+) -> None:
+    """`serve --log-level DEBUG` on R2: botocore logged every bucket request's Authorization
+    header (access key id and signature) and the signature it computed, to the console and
+    logs/server.log; with them a reader of the log could replay the request for 15 minutes."""
+    env = {
+        "R2_ENDPOINT_URL": s3_bucket.endpoint_url,
+        "R2_BUCKET_NAME": s3_bucket.bucket,
+        "R2_ACCESS_KEY_ID": s3_bucket.access_key_id,
+        "R2_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
+        "R2_REGION": s3_bucket.region,
+        "MEDIADESK_WORKERS": "0",
+    }
+    with serve(tmp_path, env, args=("--log-level", "DEBUG")) as srv:
+        body, ctype = multipart_body(
+            {"file_type": "image"},
+            {"file": ("photo.jpg", media_dir.jpeg.read_bytes(), "image/jpeg")},
+        )
+        resp = http_call(
+            f"{srv.url}/files/upload/direct",
+            "POST",
+            body,
+            {"Content-Type": ctype, **bearer(srv.token)},
+        )
+        assert resp.status == 201, resp.body  # stored in the bucket: signed requests were sent
+        _access_line(srv.log, "POST /files/upload/direct")
+        text = srv.log.read_text()
+    console = "".join(srv.stderr)
+    assert " DEBUG " in text or '"DEBUG"' in text  # the level asked for is in force
+    for where in (text, console):
+        assert "Signature=" not in where
+        assert f"Credential={s3_bucket.access_key_id}" not in where
+        assert "botocore.auth" not in where
