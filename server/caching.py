@@ -12,6 +12,7 @@ from aiohttp import web
 
 from core.records import FileRecord
 from server.state import CONFIG
+from server.video_access import private_cache_control
 
 UNVERSIONED_MAX_AGE = 300
 
@@ -25,7 +26,7 @@ def is_versioned(request: web.Request, record: FileRecord) -> bool:
 def file_cache_control(request: web.Request, record: FileRecord) -> str:
     config = request.app[CONFIG]
     if not record.is_public:
-        return f"private, max-age={config.private_max_age}"
+        return private_cache_control(request)  # ends with the grant that opened it, if one did
     if is_versioned(request, record):
         return f"public, max-age={config.public_max_age}, immutable"
     return f"public, max-age={UNVERSIONED_MAX_AGE}"

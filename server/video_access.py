@@ -91,6 +91,17 @@ def grant_until(request: web.Request) -> int | None:
     return None if held is None else held[0]
 
 
+def private_cache_control(request: web.Request) -> str:
+    """`private, max-age=…` for a private file's answer. A browser keeps it by URL alone: one
+    opened by a file grant is kept no longer than the grant lives, or the link would go on
+    opening (from the cache, for the hour a private answer is kept) after it expired."""
+    most = request.app[CONFIG].private_max_age
+    until = grant_until(request)
+    if until is not None:
+        most = max(0, min(most, until - int(time.time())))
+    return f"private, max-age={most}"
+
+
 def with_query(url: str, query: str) -> str:
     if not query:
         return url
@@ -191,7 +202,7 @@ def cache_control(
     segment) for the configured time; other public answers for `public_max_age` seconds."""
     config = request.app[CONFIG]
     if not record.is_public:
-        return f"private, max-age={config.private_max_age}"
+        return private_cache_control(request)
     if immutable:
         return f"public, max-age={config.public_max_age}, immutable"
     return f"public, max-age={public_max_age}"

@@ -153,3 +153,35 @@ def test_a_stand_in_original_is_cached_briefly(served: Served) -> None:
     assert later.headers["Cache-Control"] == "public, max-age=60"
     assert later.headers["ETag"] != early.headers["ETag"]  # a revalidation gets the new bytes
     assert s.get(f"/stream/{fid}/video", **{"If-None-Match": early.headers["ETag"]}).status == 200
+
+
+def _max_age(reply: Reply) -> int:
+    found = re.fullmatch(r"private, max-age=(\d+)", reply.headers["Cache-Control"])
+    assert found is not None, reply.headers["Cache-Control"]
+    return int(found.group(1))
+
+
+def test_what_a_watch_link_opens_is_not_cached_past_its_end(served: Served) -> None:
+    """A browser keeps a private answer by its URL alone: the video and stills opened by a
+    30-second watch link were `private, max-age=3600`, so they went on opening from the cache
+    for an hour after the link expired."""
+    s = served
+    fid = s.private
+    path, until = s.watch_link(30)
+    config = _config(s.get(path))
+    grant = path.split("?", 1)[1]
+    master = s.get(config["hls_url"])
+    variant_path = f"/stream/{fid}/hls/{_uris(master.body.decode())[0]}"
+    segments = _uris(s.get(variant_path).body.decode())
+    segment_path = variant_path.rsplit("/", 1)[0] + "/" + segments[0]
+    now = int(time.time())
+    for reply in (
+        s.get(config["video_url"], Range="bytes=0-99"),
+        s.get(f"/stream/{fid}/raw?{grant}", Range="bytes=0-99"),
+        s.get(segment_path),
+        s.get(f"/stream/{fid}/thumbnails/sprite.jpg?{grant}"),
+    ):
+        assert reply.status in (200, 206), reply.body
+        assert 0 < _max_age(reply) <= until - now
+    # a read token's answer keeps the hour: it is not tied to a link's end
+    assert _max_age(s.get(f"/stream/{fid}/raw", **bearer(s.tokens.read))) == 3600
