@@ -27,6 +27,7 @@ from core.errors import (
     MediaDeskError,
     NotFound,
     SizeMismatch,
+    StorageUnavailable,
     TypeMismatch,
     UploadNotReceived,
 )
@@ -141,6 +142,15 @@ def _keeps(same: SameBytes | None, key: str) -> bool:
     """Whether an upload stored at `key` keeps its own object by the duplicate rule: it is no
     duplicate, and no other object holds its bytes."""
     return same is None or (not same.duplicate and same.storage_key == key)
+
+
+def _nothing_stored(exc: BaseException) -> bool:
+    """Whether a failed store left nothing at the key: every failure does (a local write is
+    atomic; a bucket that answered refused the object) but one that got no answer from the
+    bucket, which may have stored the object all the same."""
+    if not isinstance(exc, MediaDeskError):
+        return False
+    return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
 
 
 class Ingestor:
@@ -366,12 +376,17 @@ class Ingestor:
             # object no row names
             with self._db.write() as s:
                 queue_until_recorded(s, key, getattr(storage, "name", None), "upload")
-        if stored_key is not None:
-            pass  # already there
-        elif adopt_file is not None:
-            adopt_file(key, path)
-        else:
-            storage.put_file(key, path, info.mime, progress=uploaded)
+        try:
+            if stored_key is not None:
+                pass  # already there
+            elif adopt_file is not None:
+                adopt_file(key, path)
+            else:
+                storage.put_file(key, path, info.mime, progress=uploaded)
+        except BaseException as exc:
+            if stored_key is None and _nothing_stored(exc):
+                self._forget_noted(key)
+            raise
         try:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
@@ -380,6 +395,8 @@ class Ingestor:
         except BaseException:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))
+            if stored_key is None:
+                self._forget_noted(key)
             raise
         if placed.key != key:  # another process stored these bytes meanwhile
             self._give_way(key, placed.key, thumb is not None)
@@ -387,6 +404,16 @@ class Ingestor:
                 return self._duplicate(placed.file_id, new.filename)
             return self._announce(placed.file_id, placed.key, shared=True)
         return self._announce(placed.file_id, key, thumb)
+
+    def _forget_noted(self, key: str) -> None:
+        """Drops the deletion noted before storing `key` once nothing is left there (the store
+        refused the bytes, or they were deleted again): left, it would be listed as pending
+        for hours. Kept when the catalog cannot be written; it would delete nothing."""
+        try:
+            with self._db.write() as s:
+                DeferredDeleter.cancel(s, key)
+        except Exception as exc:  # noqa: BLE001 - a full or read-only catalog: the entry stays
+            logger.debug("Deletion noted for %s kept: %s", key, exc)
 
     def _give_way(self, ours: str, theirs: str, thumbnail: bool) -> None:
         """Our copy of the bytes that `theirs` holds goes (with its `thumbnail`), or takes the
@@ -402,10 +429,7 @@ class Ingestor:
                 self._storage.delete(ours)
         if thumbnail:
             self._storage.delete(keys.thumbnail_key(ours))
-        # Our copy is gone (deleted, or now `theirs`, which rows name): the deletion noted
-        # before it was stored would only be listed as pending for hours.
-        with self._db.write() as s:
-            DeferredDeleter.cancel(s, ours)
+        self._forget_noted(ours)  # our copy is gone (deleted, or now `theirs`, named by rows)
 
     def _announce(
         self, file_id: int, key: str, thumb: bytes | None = None, shared: bool = False

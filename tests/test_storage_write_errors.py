@@ -188,9 +188,11 @@ def test_a_folder_without_permissions_is_a_storage_error_on_every_path(
         )
         assert gone.status == 200, gone.body
 
-    # the refused requests changed nothing: the same files, the first one whole
+    # the refused requests changed nothing: the same files, the first one whole (lock files
+    # beside the catalog, such as the per-object one the hard delete takes, hold no data)
     after = sorted(p for p in data_dir.rglob("*") if p.is_file() and "logs" not in p.parts)
-    assert [p for p in after if p not in files_before and "cache" not in p.parts] == []
+    new = [p for p in after if p not in files_before and "cache" not in p.parts]
+    assert [p for p in new if p.suffix != ".lock"] == []
     assert_healthy(library, {fid: (tmp_path / "a.jpg").read_bytes()}, url, tokens.read)
 
     # the permissions back, the hard delete refused above deletes everything
