@@ -341,6 +341,19 @@ def _parts(row: ResumableUpload | _Row) -> list[PartInfo]:
     return [PartInfo(int(p["n"]), int(p["size"]), str(p["etag"])) for p in row.parts or []]
 
 
+def _buffered(row: Any) -> int:
+    """How many of an upload's recorded bytes its local file holds (those past its parts)."""
+    return int(row.received) - sum(p.size for p in _parts(row))
+
+
+def _has_tail(row: Any, path: Path) -> bool:
+    """Whether the upload's local file holds bytes past its recorded offset."""
+    try:
+        return path.stat().st_size > _buffered(row) >= 0
+    except FileNotFoundError:
+        return False
+
+
 class ResumableUploads:
     """The tus and presigned-multipart flows of one library (thread-safe)."""
 
@@ -1244,6 +1257,7 @@ class ResumableUploads:
                         ResumableUpload.state,
                         ResumableUpload.received,
                         ResumableUpload.part_size,
+                        ResumableUpload.parts,
                         ResumableUpload.lease_owner,
                         ResumableUpload.lease_until,
                         ResumableUpload.buffer_at,
@@ -1272,7 +1286,10 @@ class ResumableUploads:
                 if path.name == self._data_file(upload_id, row.part_size > 0).name:
                     present.add(upload_id)
                     idle = not self._writing(upload_id, row.lease_owner, row.lease_until, moment)
-                    if idle and self._cut_tail(upload_id, path):
+                    # Held (and a PATCH arriving meanwhile refused 423) only when there is a
+                    # tail to cut: holding every idle upload at each pass refused clients' PATCHes
+                    # that no other request was writing.
+                    if idle and _has_tail(row, path) and self._cut_tail(upload_id, path):
                         cleaned.add(upload_id)
                     continue
                 if path.suffix == ".chunk" and self._writing(
@@ -1300,7 +1317,7 @@ class ResumableUploads:
         with contextlib.suppress(UploadLocked, NotFound), self._lease_or_look(upload_id) as row:
             if row is None or row.state != "receiving":
                 return False
-            keep = row.received - sum(p.size for p in _parts(row))
+            keep = _buffered(row)
             size = path.stat().st_size if path.exists() else 0
             if size > keep >= 0:
                 os.truncate(path, keep)

@@ -12,6 +12,7 @@ The bytes past an upload's complete parts wait in the receiving server's data fo
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from tests.faults import CuttableProxy
 from tests.pg_server import postgres_url  # noqa: F401
 from tests.resumable_client import MiB, create, head, padded_mp4, patch
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.test_team_catalog_races import in_thread
 
 pytestmark = pytest.mark.timeout(180)
 PART = 5 * MiB
@@ -211,3 +213,42 @@ def test_a_node_that_is_not_the_leader_cleans_its_own_data_folder(
     finally:
         for leader in leaders:
             leader.stop()
+
+
+def test_a_sweep_never_refuses_a_patch_to_an_upload_with_nothing_to_cut(
+    team: Team, tmp_path: Path
+) -> None:
+    """The upload sweep (every node, each maintenance pass) held every idle upload in progress
+    to look for bytes past its recorded offset, and a PATCH arriving meanwhile was refused 423
+    "another request is writing" though none was (two servers, 30 clients: a first PATCH of a
+    fresh upload refused). The sweep now holds an upload only when its file has such a tail.
+    The test holds the upload's catalog row, so a sweep that took the upload is still holding
+    it when the PATCH arrives."""
+    data = video(tmp_path, 2 * PART + MiB)
+    where = start(team, data)
+    assert patch(team.a.url + where, team.token, 0, data[: 2 * MiB]).status == 204
+    upload_id = where.rsplit("/", 1)[1]
+    dsn = team.lib_a.settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as watcher:
+        holder.execute("SELECT id FROM resumable_uploads WHERE id = %s FOR UPDATE", (upload_id,))
+        pid = holder.info.backend_pid
+
+        def blocked() -> int:
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> %s",
+                (pid,),
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        sweep = threading.Thread(target=team.lib_a.resumable.sweep, daemon=True)
+        sweep.start()
+        while sweep.is_alive() and not blocked():
+            time.sleep(0.01)
+        waiting = blocked()
+        reply = in_thread(lambda: patch(team.a.url + where, team.token, 2 * MiB, data[2 * MiB :]))
+        # the PATCH either answered or waits for the row like the sweep
+        while not reply.done() and blocked() <= waiting:
+            time.sleep(0.01)
+    sweep.join(60)
+    stored_whole(team, reply(), data)
