@@ -651,6 +651,10 @@ class Ingestor:
                 row.alias_of = same.file_id
                 return _Placed(same.file_id, same.storage_key, duplicate=True)
             if same is not None and same.storage_key != key:  # the same bytes stored elsewhere
+                # from this commit no row names the uploaded copy (nor its thumbnail): a
+                # process killed before _give_way removes it must leave a known pending
+                # deletion, not an object no row names
+                queue_until_recorded(s, key, getattr(self._storage, "name", None), "upload")
                 key, has_thumb = same.storage_key, same.has_thumbnail
                 row.storage_backend = same.storage_backend
             row.storage_key = key

@@ -29,7 +29,8 @@ from tests.server_fixtures import make_tokens, server_config
 pytestmark = pytest.mark.timeout(90)
 
 # A child that opens the library and runs one step whose store call named by argv[2] stalls
-# after the real call (printing the key), so the parent kills it exactly there.
+# after the real call (printing the key), so the parent kills it exactly there; with argv[5],
+# only the call on that key stalls.
 CHILD = """
 import sys, time
 from pathlib import Path
@@ -41,9 +42,12 @@ config = Path(data_dir, "settings.toml")
 lib = Library.open(load_settings(environ={}, config_file=config, data_dir=data_dir))
 storage = storage_of(lib)
 real = getattr(storage, stall_on)
+only = sys.argv[5] if len(sys.argv) > 5 else None
 
 def stalled(key, *args, **kwargs):
     done = real(key, *args, **kwargs)
+    if only is not None and key != only:
+        return done
     print(args[0] if stall_on == "copy" else key, flush=True)
     time.sleep(60)
     return done
@@ -59,6 +63,14 @@ elif step == "confirm":  # a presigned upload whose bytes arrived, confirmed
     storage.put_file(made.file_key, source, "image/png")
     print(made.file.id, flush=True)
     lib.uploads.confirm_upload(made.file.id)
+elif step == "confirm_shared":  # the bytes of a stored file, presigned for another athlete
+    source = Path(sys.argv[4])
+    made = lib.uploads.create_presigned_upload(
+        source.name, "image", athlete_id=9, size=source.stat().st_size
+    )
+    storage.put_file(made.file_key, source, "image/png")
+    print(made.file_key, flush=True)
+    lib.uploads.confirm_upload(made.file.id)
 else:  # a tus upload's last PATCH (on local storage the bytes are taken by a rename)
     data = Path(sys.argv[4]).read_bytes()
     state = lib.resumable.create(len(data), {"filename": "last.png"})
@@ -69,10 +81,13 @@ else:  # a tus upload's last PATCH (on local storage the bytes are taken by a re
 """
 
 
-def _killed_at_stall(data_dir: Path, stall_on: str, step: str, arg: str) -> list[str]:
+def _killed_at_stall(
+    data_dir: Path, stall_on: str, step: str, arg: str, only: str | None = None
+) -> list[str]:
     """Runs CHILD, SIGKILLs it once it stalls; the lines it printed."""
+    extra = [only] if only else []
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(data_dir), stall_on, step, arg],
+        [sys.executable, "-c", CHILD, str(data_dir), stall_on, step, arg, *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -80,7 +95,7 @@ def _killed_at_stall(data_dir: Path, stall_on: str, step: str, arg: str) -> list
     assert child.stdout is not None
     try:
         lines = [child.stdout.readline().strip()]
-        if step.startswith("tus") or step == "confirm":
+        if step.startswith(("tus", "confirm")):
             lines.append(child.stdout.readline().strip())
     finally:
         child.kill()
@@ -271,5 +286,30 @@ def test_a_confirm_killed_after_its_thumbnail_leaves_reconcile_clean(
         assert int(file_id) in report.expired_pending, report.as_dict()
         assert not storage_of(lib).exists(thumb)
         assert reconcile(lib).clean
+    finally:
+        lib.close()
+
+
+def test_a_confirm_killed_before_dropping_its_shared_copy_leaves_no_stray_object(
+    settings: Settings, media_dir: Any
+) -> None:
+    lib = Library.open(settings)
+    stored = lib.uploads.ingest(media_dir.png, "image")
+    lib.close()
+    # the same bytes presigned for another athlete reference the stored object; killed once
+    # the row names it (the stat of that object that decides whether the copy goes)
+    copy, _ = _killed_at_stall(
+        settings.paths.data_dir, "stat", "confirm_shared", str(media_dir.png), stored.storage_key
+    )
+
+    check = _maintained(settings.paths.data_dir)
+    assert check["clean"], check  # was: objects_without_rows [copy]
+    assert check["pending_deletions"] == [copy]
+    lib = _after_grace(settings)
+    try:
+        assert not storage_of(lib).exists(copy)
+        shared = [row for row in lib.stored_keys() if row[0] != stored.id]
+        assert [(key, status) for _, key, status, _ in shared] == [(stored.storage_key, "ready")]
+        assert reconcile(lib).as_dict() == {**check, "pending_deletions": []}
     finally:
         lib.close()
