@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -160,9 +161,19 @@ def _serve(args: argparse.Namespace) -> int:
     log_format = library.settings.log_format
     _log_to_file(library.paths.logs_dir / "server.log", log_format)
     try:
-        secret = first_start_token(library)
         server = EmbeddedServer(library, args.host, args.port)
-        server.start()
+        try:
+            server.start()
+        except OSError as exc:
+            # A port in use (another server, a port still held) is said in one line, status 2,
+            # like a catalog that cannot be opened.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            where = f"{server.config.host}:{server.config.port}"
+            sys.stderr.write(f"mediadesk: cannot listen on {where}: {reason}\n")
+            return 2
+        # Made once the port is bound: a first start that could not listen would have used up
+        # the admin token shown only once, and the next start made none.
+        secret = first_start_token(library)
         workers = start_in_process(library)
         lines = [
             f"MediaDesk API running at {server.url}/",

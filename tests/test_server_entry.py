@@ -119,6 +119,28 @@ def test_a_catalog_that_cannot_be_opened_is_one_line_not_a_traceback(
     assert "sekrit" not in err and "Traceback" not in err, err
 
 
+def test_a_first_start_on_a_port_in_use_is_one_line_and_keeps_its_token(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve` on a port another process holds ended with an asyncio traceback, after making
+    the first-start admin token it never showed: the next start made none, and nobody had a
+    token. Now one line, status 2, and the next start still shows the first token."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["serve", "--port", str(port), "--data-dir", str(data_dir)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"mediadesk: cannot listen on 127.0.0.1:{port}: " in err, err
+    assert "Traceback" not in err, err
+    lib = Library.open(make_settings(data_dir))
+    try:
+        assert first_start_token(lib) is not None
+    finally:
+        lib.close()
+
+
 def test_maintenance_command(
     data_dir: Path, capsys: pytest.CaptureFixture[str], media_dir: Any
 ) -> None:
