@@ -615,7 +615,8 @@ class Ingestor:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
         placed = self._make_ready(record, info, sha, key, own and thumb is not None)
         if placed.duplicate:
-            storage.delete(key)
+            if placed.key != key:  # else it is the file's own object (a resumed tus finish)
+                storage.delete(key)
             if own and thumb is not None:
                 storage.delete(keys.thumbnail_key(key))
             logger.info(

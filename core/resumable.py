@@ -860,6 +860,18 @@ class ResumableUploads:
         except NotFound:
             return False
 
+    def _catalogued_at(self, key: str) -> FileRecord | None:
+        """The file that the finish of the upload whose own key is `key` made ready (the
+        first to name that key: later files of the same bytes reference it)."""
+        with self._db.read() as s:
+            file_id = s.scalar(
+                select(MediaFile.id)
+                .where(MediaFile.storage_key == key, MediaFile.status == FileStatus.READY)
+                .order_by(MediaFile.id)
+                .limit(1)
+            )
+        return None if file_id is None else self.lib.get_file(file_id, include_trashed=True)
+
     def _accepted(self) -> tuple[str, ...]:
         """The types this server accepts, of both kinds (an upload that names neither)."""
         settings = self.lib.settings
@@ -878,7 +890,8 @@ class ResumableUploads:
             key, uid = self._start_multipart(upload_id, buffer)
         done = sum(p.size for p in parts)
         try:
-            if not self._completed(key, length):
+            whole = self._completed(key, length)
+            if not whole:
                 if done < length:  # the last (shorter) part is still in the buffer
                     size = length - done
                     with open(buffer, "rb") as fh:
@@ -900,6 +913,9 @@ class ResumableUploads:
         except MediaDeskError:
             store.abort_multipart(key, uid)
             raise
+        ready = self._catalogued_at(key) if whole else None
+        if ready is not None:  # catalogued before a kill left the upload unmarked
+            return ready
         with self._db.write() as s:
             row = self._row(s, upload_id)
             row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]

@@ -41,7 +41,8 @@ data_dir, stall_on, step = sys.argv[1], sys.argv[2], sys.argv[3]
 config = Path(data_dir, "settings.toml")
 lib = Library.open(load_settings(environ={}, config_file=config, data_dir=data_dir))
 storage = storage_of(lib)
-real = getattr(storage, stall_on)
+target = lib.uploads if stall_on == "confirm_upload" else storage  # after the row is ready
+real = getattr(target, stall_on)
 only = sys.argv[5] if len(sys.argv) > 5 else None
 
 def stalled(key, *args, **kwargs):
@@ -52,7 +53,7 @@ def stalled(key, *args, **kwargs):
     time.sleep(60)
     return done
 
-setattr(storage, stall_on, stalled)
+setattr(target, stall_on, stalled)
 if step == "move":
     lib.update_file(int(sys.argv[4]), {"athlete_id": 9})
 elif step == "ingest":
@@ -312,4 +313,34 @@ def test_a_confirm_killed_before_dropping_its_shared_copy_leaves_no_stray_object
         assert [(key, status) for _, key, status, _ in shared] == [(stored.storage_key, "ready")]
         assert reconcile(lib).as_dict() == {**check, "pending_deletions": []}
     finally:
+        lib.close()
+
+
+def test_a_tus_upload_on_s3_killed_after_its_file_is_ready_keeps_that_file_on_resume(
+    s3_settings: Settings, media_dir: Any
+) -> None:
+    save_settings(s3_settings, s3_settings.config_file)  # what the child opens
+    Library.open(s3_settings).close()
+    data_dir = s3_settings.paths.data_dir
+    # killed once the upload's file is ready, before the upload is marked done
+    upload_id, file_id = _killed_at_stall(data_dir, "confirm_upload", "tus", str(media_dir.png))
+    lib = Library.open(s3_settings)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        token = make_tokens(lib).upload
+        reply = head(f"{server.url}/files/upload/tus/{upload_id}", token)
+        assert reply.status == 200, (reply.status, reply.body)
+        assert int(reply.headers["MediaDesk-File-Id"]) == int(file_id)
+        assert "MediaDesk-Duplicate" not in reply.headers  # the upload's own file, not a copy
+        record = lib.get_file(int(file_id))
+        # was: the resumed finish took the file for a duplicate of itself and deleted "its
+        # copy", which was the file's own object: the file streamed 404 for good
+        assert storage_of(lib).exists(record.storage_key)
+        assert b"".join(lib.open_range(record, 0, None)) == media_dir.png.read_bytes()
+        assert [row[0] for row in lib.stored_keys()] == [int(file_id)]
+        check = reconcile(lib)
+        assert check.clean and check.pending_deletions == [], check.as_dict()
+    finally:
+        server.stop()
         lib.close()
