@@ -356,8 +356,11 @@ class Library:
         with guard:
             if new_key:
                 self._note_copy(new_key)
-                self._copy_object(current.storage_key, new_key)
             try:
+                if new_key:
+                    # a refused copy (a full disk) goes with its noted deletion, as a failed
+                    # commit's does: listed as pending for hours otherwise
+                    self._copy_object(current.storage_key, new_key)
                 with self._db.write() as s:
                     row = s.get(MediaFile, file_id)
                     if row is None:

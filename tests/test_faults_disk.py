@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from core.errors import InsufficientStorage
 from core.library import Library
+from core.maintenance import reconcile
 from core.spool import SpoolWriter
 from core.storage.local import LocalStorage
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
-from tests.faults import assert_healthy, partial_files, small_tmpfs
+from tests.faults import assert_healthy, fill_disk, partial_files, small_tmpfs
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(90)
@@ -195,3 +197,26 @@ def test_the_desktop_says_the_disk_is_full_in_both_languages(qapp: Any) -> None:
         )
     finally:
         install_translations("en")
+
+
+def test_a_move_refused_by_a_full_disk_leaves_no_pending_deletion(
+    data_dir: Path, media_dir: Any
+) -> None:
+    """A file moved to another athlete while the disk is full: the copy is refused (507) and
+    nothing was stored at its key, so the deletion noted before the copy goes with it (it
+    was listed by reconcile as pending for 6 hours after every refused move)."""
+    with small_tmpfs(data_dir / "objects", "1m"):
+        library = Library.open(make_settings(data_dir))
+        try:
+            record = library.uploads.ingest(media_dir.png, "image")
+            filler = data_dir / "objects" / "filler"
+            fill_disk(filler)
+            with pytest.raises(InsufficientStorage):
+                library.update_file(record.id, {"athlete_id": 9})
+            filler.unlink()
+            assert library.deferred.pending_keys() == set()  # was: the copy's key
+            assert library.get_file(record.id).storage_key == record.storage_key
+            check = reconcile(library)
+            assert check.clean and check.pending_deletions == [], check.as_dict()
+        finally:
+            library.close()
