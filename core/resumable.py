@@ -401,12 +401,6 @@ class ResumableUploads:
             with self._guard:
                 self._busy.discard(upload_id)
 
-    @contextlib.contextmanager
-    def exclusive(self, upload_id: str) -> Iterator[None]:
-        """The one writer of an upload: in this process (hold) and across processes (lease)."""
-        with self._leased(upload_id):
-            yield
-
     # The lease is taken and dropped at every PATCH: Core statements, not ORM sessions (a
     # session's get and commit cost ≈ 1.3 ms each; a PATCH of tuspy's default 2 MiB took 22 ms
     # on the server, most of it in six such transactions).
@@ -487,7 +481,8 @@ class ResumableUploads:
 
     @contextlib.contextmanager
     def _leased(self, upload_id: str) -> Iterator[_Row | None]:
-        """exclusive(), giving the upload's row as the lease was taken (None when unknown)."""
+        """The one writer of an upload: in this process (hold) and across processes (lease);
+        gives the upload's row as the lease was taken (None when unknown)."""
         with self.hold(upload_id):
             row = self._take_lease(upload_id) if len(upload_id) <= ID_LENGTH else None
             try:

@@ -60,13 +60,13 @@ def _mode(path: Path) -> int:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+@pytest.mark.usefixtures("open_umask")
 def test_the_upload_queue_and_its_journal_are_owner_only_under_an_open_umask(
     qtbot: Any,
     library: Library,
     media_dir: MediaSet,
     tmp_path: Path,
     held_ingest: tuple[threading.Event, threading.Event],
-    open_umask: None,
 ) -> None:
     stored, release = held_ingest
     saved = queue_file(library.paths.data_dir)
@@ -93,7 +93,8 @@ def test_the_upload_queue_and_its_journal_are_owner_only_under_an_open_umask(
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
-def test_the_journal_appended_between_saves_is_owner_only(tmp_path: Path, open_umask: None) -> None:
+@pytest.mark.usefixtures("open_umask")
+def test_the_journal_appended_between_saves_is_owner_only(tmp_path: Path) -> None:
     """A row that finishes between two saves is appended to the journal (flush), which an
     older version may have left 0644: both come out 0600."""
     new = QueueJournal(journal_file(tmp_path / "new" / "upload-queue.json"))

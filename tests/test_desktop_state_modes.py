@@ -33,8 +33,11 @@ def _mode(path: Path) -> int:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+@pytest.mark.usefixtures("usual_umask")
 def test_the_window_state_and_its_folder_are_owner_only(
-    qtbot: Any, library: Library, tmp_path: Path, usual_umask: None
+    qtbot: Any,
+    library: Library,
+    tmp_path: Path,
 ) -> None:
     install_translations("en")
     state = tmp_path / "config" / "MediaDesk" / "window-state.ini"

@@ -24,8 +24,10 @@ def open_umask() -> Iterator[None]:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+@pytest.mark.usefixtures("open_umask")
 def test_the_jobs_folder_is_0750_under_an_open_umask(
-    library: Library, media_dir: Any, open_umask: None
+    library: Library,
+    media_dir: Any,
 ) -> None:
     image = library.uploads.ingest(media_dir.png, "image")
     library.jobs.enqueue(image.id, ("faststart",))
