@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,16 +25,14 @@ from desktop_app.controllers.upload_controller import UploadController  # noqa: 
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
 from desktop_app.upload_persistence import QueueJournal, journal_file, queue_file  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.modes import mode, umask  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
 
 
 @pytest.fixture
 def open_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
+    with umask(0):
         yield
-    finally:
-        os.umask(old)
 
 
 @pytest.fixture
@@ -53,10 +50,6 @@ def held_ingest(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threa
 
     monkeypatch.setattr(Ingestor, "ingest", ingest)
     return stored, release
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
@@ -80,16 +73,16 @@ def test_the_upload_queue_and_its_journal_are_owner_only_under_an_open_umask(
         wait_for(qtbot, stored.is_set)
         controller._save()  # the row, still running, is saved as queued
         wait_for(qtbot, saved.exists)
-        assert _mode(saved) == 0o600
+        assert mode(saved) == 0o600
         release.set()
         wait_for(qtbot, lambda: all(i.state == UploadState.DONE for i in controller.model.items()))
         # the row finished after the save: the journal says so until the next save
         wait_for(qtbot, journal_file(saved).exists, timeout=3000)
-        assert _mode(journal_file(saved)) == 0o600
+        assert mode(journal_file(saved)) == 0o600
     finally:
         release.set()
         controller.shutdown()
-    assert _mode(saved) == 0o600  # the save at close replaced it
+    assert mode(saved) == 0o600  # the save at close replaced it
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
@@ -100,11 +93,11 @@ def test_the_journal_appended_between_saves_is_owner_only(tmp_path: Path) -> Non
     new = QueueJournal(journal_file(tmp_path / "new" / "upload-queue.json"))
     new.record("a", state="done", file_id=1)
     new.flush()
-    assert _mode(new.path) == 0o600
+    assert mode(new.path) == 0o600
     old = QueueJournal(journal_file(tmp_path / "upload-queue.json"))
     old.path.write_text('{"seq": 1, "key": "b", "upload_id": "u-b"}\n')
     old.path.chmod(0o644)
     old.record("b", state="done", file_id=2)
     old.flush()
-    assert _mode(old.path) == 0o600
+    assert mode(old.path) == 0o600
     assert len(old.path.read_text().splitlines()) == 2

@@ -5,7 +5,6 @@ import and export dialogs (often named after an athlete or a client); Qt wrote i
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,13 @@ pytest.importorskip("PySide6.QtWidgets")
 from core.library import Library  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.modes import mode, umask  # noqa: E402
 
 
 @pytest.fixture
 def usual_umask() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
+    with umask(0o022):
         yield
-    finally:
-        os.umask(old)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
@@ -45,10 +38,10 @@ def test_the_window_state_and_its_folder_are_owner_only(
     qtbot.addWidget(window)
     try:
         window.remember_folder("export", tmp_path / "Maria Lopez")
-        assert _mode(state) == 0o600
-        assert _mode(state.parent) == 0o700
+        assert mode(state) == 0o600
+        assert mode(state.parent) == 0o700
         window.save_window_state()
-        assert _mode(state) == 0o600
+        assert mode(state) == 0o600
         assert "Maria Lopez" in state.read_text()
     finally:
         window.shutdown()

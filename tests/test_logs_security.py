@@ -7,37 +7,21 @@ from __future__ import annotations
 
 import http.client
 import logging
-import os
 import resource
 import socket
-import stat
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.logsetup import LogFile
+from tests.modes import mode, umask
 from tests.served import serve
 from tests.server_fixtures import bearer, http_call, multipart_body
 
 pytestmark = pytest.mark.timeout(120)
 ZERO = "00000000-0000-0000-0000-000000000000"
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@contextmanager
-def umask(mask: int) -> Iterator[None]:
-    old = os.umask(mask)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def test_tokens_and_signatures_are_not_logged(tmp_path: Path, media_dir: Any) -> None:
@@ -67,7 +51,7 @@ def test_tokens_and_signatures_are_not_logged(tmp_path: Path, media_dir: Any) ->
         assert put.status == 200, put.body
         time.sleep(0.3)  # the access log line is written after the response
         text = srv.log.read_text()
-        assert _mode(srv.log) == 0o600
+        assert mode(srv.log) == 0o600
     assert token not in text
     for value in secrets:
         assert value not in text
@@ -136,7 +120,7 @@ def test_log_file_and_its_rotations_are_owner_only(tmp_path: Path) -> None:
         handler.close()
     rotated = tmp_path / "x.log.1"
     assert rotated.exists()
-    assert _mode(path) == 0o600 and _mode(rotated) == 0o600
+    assert mode(path) == 0o600 and mode(rotated) == 0o600
     text = path.read_text() + rotated.read_text()
     assert "secret" not in text and "sig=s" not in text and "access_token=\u2026&sig=\u2026" in text
 

@@ -12,15 +12,13 @@ import pytest
 
 from core.library import Library
 from core.video.worker import work_folder
+from tests.modes import umask
 
 
 @pytest.fixture
 def open_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
+    with umask(0):
         yield
-    finally:
-        os.umask(old)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
