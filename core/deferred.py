@@ -46,7 +46,7 @@ GRACE_SECONDS = 60.0
 REPLACED_GRACE_SECONDS = 6 * 3600.0
 
 
-def queue_until_recorded(session: object, key: str, backend: str | None, reason: str) -> None:
+def queue_until_recorded(session: object, key: str, storage: object, reason: str) -> None:
     """Adds, in its own transaction before the object is written, the deletion of an object
     that no row names yet (an upload, a move's copy): a process killed between writing it and
     committing the row that names it leaves a known pending deletion instead of an object no
@@ -57,11 +57,23 @@ def queue_until_recorded(session: object, key: str, backend: str | None, reason:
         DeferredDeletion(
             storage_key=key,
             is_prefix=False,
-            backend=backend,
+            backend=getattr(storage, "name", None),  # the backend the object goes to
             reason=reason,
             not_before=datetime.now(UTC) + timedelta(seconds=REPLACED_GRACE_SECONDS),
         )
     )
+
+
+def forget_noted(db: Database, key: str) -> None:
+    """Drops the deletion queue_until_recorded noted for `key` once nothing is left there (the
+    store refused the bytes, or they were deleted again): left, reconcile lists it as pending
+    for hours. Best effort: should the catalog not take the write (a full disk), the deletion
+    runs later and finds nothing."""
+    try:
+        with db.write() as s:
+            DeferredDeleter.cancel(s, key)
+    except Exception as exc:  # noqa: BLE001 - a full or read-only catalog: the entry stays
+        logger.debug("Deletion noted for %s kept: %s", key, exc)
 
 
 class Readers:

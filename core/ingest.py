@@ -19,7 +19,7 @@ from core import keys
 from core.catalog import Catalog, SameBytes
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.deferred import DeferredDeleter, queue_until_recorded
+from core.deferred import DeferredDeleter, forget_noted, queue_until_recorded
 from core.errors import (
     Cancelled,
     Conflict,
@@ -173,6 +173,7 @@ class Ingestor:
         thumbnails: ThumbnailCache,
         complete_parts: Callable[[FileRecord, Parts | None], None],
         on_ready: Callable[[FileRecord], object],
+        object_locks: ObjectLocks,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -184,7 +185,7 @@ class Ingestor:
         self._on_ready = on_ready
         self._sha_locks = _KeyedLocks()
         self._confirm_locks = _CatalogLocks(db, "confirm", CONFIRM_LOCK_CLASS)
-        self._object_locks = ObjectLocks(db)
+        self._object_locks = object_locks  # the library's: its deletions take the same turns
 
     # ---- direct ingest ----------------------------------------------------------------------
     def ingest(
@@ -375,7 +376,7 @@ class Ingestor:
             # a kill between storing the object and committing its row must not leave an
             # object no row names
             with self._db.write() as s:
-                queue_until_recorded(s, key, getattr(storage, "name", None), "upload")
+                queue_until_recorded(s, key, storage, "upload")
         try:
             if stored_key is not None:
                 pass  # already there
@@ -385,7 +386,7 @@ class Ingestor:
                 storage.put_file(key, path, info.mime, progress=uploaded)
         except BaseException as exc:
             if stored_key is None and _nothing_stored(exc):
-                self._forget_noted(key)
+                forget_noted(self._db, key)
             raise
         try:
             if thumb is not None:
@@ -396,7 +397,7 @@ class Ingestor:
             storage.delete(key)
             storage.delete(keys.thumbnail_key(key))
             if stored_key is None:
-                self._forget_noted(key)
+                forget_noted(self._db, key)
             raise
         if placed.key != key:  # another process stored these bytes meanwhile
             self._give_way(key, placed.key, thumb is not None)
@@ -404,16 +405,6 @@ class Ingestor:
                 return self._duplicate(placed.file_id, new.filename)
             return self._announce(placed.file_id, placed.key, shared=True)
         return self._announce(placed.file_id, key, thumb)
-
-    def _forget_noted(self, key: str) -> None:
-        """Drops the deletion noted before storing `key` once nothing is left there (the store
-        refused the bytes, or they were deleted again): left, it would be listed as pending
-        for hours. Kept when the catalog cannot be written; it would delete nothing."""
-        try:
-            with self._db.write() as s:
-                DeferredDeleter.cancel(s, key)
-        except Exception as exc:  # noqa: BLE001 - a full or read-only catalog: the entry stays
-            logger.debug("Deletion noted for %s kept: %s", key, exc)
 
     def _give_way(self, ours: str, theirs: str, thumbnail: bool) -> None:
         """Our copy of the bytes that `theirs` holds goes (with its `thumbnail`), or takes the
@@ -429,7 +420,7 @@ class Ingestor:
                 self._storage.delete(ours)
         if thumbnail:
             self._storage.delete(keys.thumbnail_key(ours))
-        self._forget_noted(ours)  # our copy is gone (deleted, or now `theirs`, named by rows)
+        forget_noted(self._db, ours)  # our copy is gone (deleted, or now `theirs`, named by rows)
 
     def _announce(
         self, file_id: int, key: str, thumb: bytes | None = None, shared: bool = False
@@ -655,7 +646,7 @@ class Ingestor:
                 # from this commit no row names the uploaded copy (nor its thumbnail): a
                 # process killed before _give_way removes it must leave a known pending
                 # deletion, not an object no row names
-                queue_until_recorded(s, key, getattr(self._storage, "name", None), "upload")
+                queue_until_recorded(s, key, self._storage, "upload")
                 key, has_thumb = same.storage_key, same.has_thumbnail
                 row.storage_backend = same.storage_backend
             row.storage_key = key

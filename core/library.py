@@ -20,7 +20,7 @@ from core.catalog import Catalog
 from core.db.engine import Database, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
-from core.deferred import DeferredDeleter, queue_until_recorded
+from core.deferred import DeferredDeleter, forget_noted, queue_until_recorded
 from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
@@ -108,6 +108,7 @@ class Library:
             thumbnails=self._thumbnails,
             complete_parts=lambda record, parts: self.resumable.complete_presigned(record, parts),
             on_ready=lambda record: video_service.queue_new_video(self, record),
+            object_locks=self._object_locks,
         )
         # tus and presigned multipart uploads
         self.resumable = ResumableUploads(self, db=db, storage=storage, presigner=presigner)
@@ -391,7 +392,7 @@ class Library:
         """A move's copy, until the commit that points the row at it: see
         core.deferred.queue_until_recorded."""
         with self._db.write() as s:
-            queue_until_recorded(s, key, getattr(self._storage, "name", None), "move_copy")
+            queue_until_recorded(s, key, self._storage, "move_copy")
 
     def _copy_object(self, src: str, dst: str) -> None:
         """The object and its thumbnail at a new key; the old ones stay for their readers."""
@@ -409,10 +410,7 @@ class Library:
             self._storage.delete(key)
         except MediaDeskError:
             return  # the deletion _note_copy queued tries again later
-        # gone: that deletion is not needed (should this write fail too, a full disk, it runs
-        # later and finds nothing)
-        with contextlib.suppress(SQLAlchemyError), self._db.write() as s:
-            self.deferred.cancel(s, key)
+        forget_noted(self._db, key)
 
     def trash(self, file_id: int) -> FileRecord:
         return self._set_trashed(file_id, True)

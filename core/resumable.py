@@ -896,7 +896,7 @@ class ResumableUploads:
                 # kill before the row below leaves a pending deletion, not an object no row
                 # names (the row cancels it).
                 with self._db.write() as s:
-                    queue_until_recorded(s, key, getattr(self._storage, "name", None), "upload")
+                    queue_until_recorded(s, key, self._storage, "upload")
                 store.complete_multipart(key, uid, parts)
         except NoSuchMultipartUpload:
             raise
