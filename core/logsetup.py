@@ -14,12 +14,16 @@ files are created owner-only (0600) whatever the umask.
 from __future__ import annotations
 
 import contextvars
+import errno
 import json
 import logging
 import logging.handlers
 import os
 import re
 import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -131,6 +135,113 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)
+
+
+# Running out of these is the process's state, not one operation's fault: every background loop
+# (video workers, maintenance, the change feed) and every request fails the same way until
+# descriptors are freed.
+OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+RESOURCE_REPORT_INTERVAL = 5.0
+_FD_HEADROOM = 8
+
+
+def descriptors_exhausted() -> bool:
+    """Whether this process is at (or within a few of) its open-file limit. False where that
+    cannot be told (no /proc)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        count = len(os.listdir("/proc/self/fd"))
+    except OSError as exc:
+        return exc.errno in OUT_OF_RESOURCES  # listing needs a descriptor too
+    except ImportError:
+        return False
+    return soft != resource.RLIM_INFINITY and count >= soft - _FD_HEADROOM
+
+
+def out_of_resources(exc: BaseException | None) -> str | None:
+    """Why `exc` failed when it failed for want of descriptors or memory (the OS's words),
+    else None. Follows the causes: SQLAlchemy and psycopg wrap the OSError, and SQLite says
+    only "unable to open database file" when open() was refused, so then the process's own
+    count of descriptors decides."""
+    seen = 0
+    while exc is not None and seen < 12:
+        if isinstance(exc, OSError) and exc.errno in OUT_OF_RESOURCES:
+            return exc.strerror or str(exc)
+        text = str(exc)
+        if "Too many open files" in text:
+            return "Too many open files"
+        if "unable to open database file" in text and descriptors_exhausted():
+            return "Too many open files"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+class ResourceExhaustionFilter(logging.Filter):
+    """For records whose exception is running out of descriptors (or memory): no traceback,
+    and one line per logger and message every `interval` seconds with the number of failures
+    since the last, instead of a traceback from every loop at every retry, which rotates the
+    whole log history away in seconds. One instance is shared by the handlers, and a record
+    gets the same answer from each."""
+
+    def __init__(
+        self,
+        interval: float = RESOURCE_REPORT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next: dict[tuple[str, str], float] = {}
+        self._unreported: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        decided = getattr(record, "_mediadesk_resources", None)
+        if decided is not None:
+            return bool(decided)
+        keep = self._decide(record)
+        record._mediadesk_resources = keep
+        return keep
+
+    def _decide(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info:
+            return True
+        reason = out_of_resources(record.exc_info[1])
+        if reason is None:
+            return True
+        key = (record.name, str(record.msg))
+        with self._lock:
+            count = self._unreported.get(key, 0) + 1
+            now = self._clock()
+            if now < self._next.get(key, 0.0):
+                self._unreported[key] = count
+                return False
+            self._next[key] = now + self._interval
+            self._unreported[key] = 0
+        record.exc_info = None
+        record.exc_text = None
+        note = (
+            f" (out of system resources: {reason}; {count} such failures since the last "
+            f"report, reported at most every {self._interval:.0f} s)"
+        )
+        record.msg = str(record.msg) + note.replace("%", "%%")
+        return True
+
+
+def filter_resource_exhaustion(target: logging.Logger | None = None) -> None:
+    """Puts one ResourceExhaustionFilter on every handler of the root logger (or `target`)."""
+    handlers = (target or logging.getLogger()).handlers
+    shared = next(
+        (f for h in handlers for f in h.filters if isinstance(f, ResourceExhaustionFilter)),
+        None,
+    )
+    shared = shared or ResourceExhaustionFilter()
+    for handler in handlers:
+        if shared not in handler.filters:
+            handler.addFilter(shared)
 
 
 def make_formatter(log_format: str) -> logging.Formatter:

@@ -67,3 +67,6 @@ _quiet_multimedia
 mkv  # MediaFiles fields reached through getattr(media, name) in parametrised tests
 mov
 wmv
+
+# logging: a LogRecord's cached traceback text, read by logging.Formatter.format.
+_.exc_text

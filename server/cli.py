@@ -15,7 +15,13 @@ from typing import Any
 
 from core.errors import MediaDeskError
 from core.library import Library
-from core.logsetup import LogFile, apply_format, make_formatter, quiet_credential_loggers
+from core.logsetup import (
+    LogFile,
+    apply_format,
+    filter_resource_exhaustion,
+    make_formatter,
+    quiet_credential_loggers,
+)
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
 from server import cli_doctor, cli_nginx, cli_storage, cli_video
@@ -160,6 +166,7 @@ def _serve(args: argparse.Namespace) -> int:
     library = _open(args, **overrides)
     log_format = library.settings.log_format
     _log_to_file(library.paths.logs_dir / "server.log", log_format)
+    filter_resource_exhaustion()  # out of descriptors: no traceback from every loop's retry
     try:
         server = EmbeddedServer(library, args.host, args.port)
         try:

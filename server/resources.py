@@ -11,16 +11,16 @@ become one line every ACCEPT_ERROR_INTERVAL seconds with a count.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from core.logsetup import OUT_OF_RESOURCES, RESOURCE_REPORT_INTERVAL
+
 logger = logging.getLogger(__name__)
 
-ACCEPT_ERROR_INTERVAL = 5.0
-OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+ACCEPT_ERROR_INTERVAL = RESOURCE_REPORT_INTERVAL
 
 
 def raise_open_file_limit() -> int | None:
