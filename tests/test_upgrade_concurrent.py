@@ -170,3 +170,49 @@ def test_two_servers_upgrade_an_old_postgres_catalog_at_once(pg_database: str) -
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == OLD
     finally:
         db.dispose()
+
+
+def test_a_current_sqlite_catalog_opens_while_another_process_holds_a_long_write(
+    tmp_path: Path,
+) -> None:
+    """Opening a catalog already at the newest schema takes no write lock: it took one at every
+    start, so the app or a worker starting while another process held a long write (a bulk
+    import, a reconcile) waited up to the migration wait, an hour."""
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    db = Database(url)
+    upgrade(db.engine)
+    db.engine.dispose()
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"c = sqlite3.connect({str(tmp_path / 'catalog.db')!r}, isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "print('holding', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
+        opener = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from core.db.engine import Database\n"
+                "from core.db.migrate import upgrade\n"
+                f"upgrade(Database({url!r}).engine)\n"
+                "print('opened')\n",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,  # the whole migration wait (an hour) without the fix
+        )
+        assert opener.stdout.strip() == "opened", opener.stderr[-2000:]
+    finally:
+        writer.kill()
+        writer.wait()

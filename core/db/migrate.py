@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -62,10 +64,25 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the schema up to `revision` on the given engine."""
     cfg = alembic_config(str(engine.url))
+    if revision == "head" and _at_head(engine, cfg):
+        # Every start comes here. The migration lock is a write lock on SQLite with a wait of
+        # an hour: taken at each start, a process opening a current catalog waited behind
+        # another's long write for all of it, not the 30 s of an ordinary write.
+        logger.info("Catalog schema at %s", revision)
+        return
     with _migrating(engine) as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
+
+
+def _at_head(engine: Engine, cfg: Config) -> bool:
+    """Whether the catalog's schema is already the newest (read without any lock: versions
+    only move forward, so "at head" read once stays true)."""
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return bool(current) and current == heads
 
 
 def downgrade(engine: Engine, revision: str) -> None:
