@@ -68,7 +68,19 @@ def check_catalog(db: Database) -> list[Check]:
         ]
     head = _head_revision()
     checks = [Check("catalog", True, f"{url} reachable")]
-    if current != head:
+    from core.db.migrate import newer_revisions
+
+    if current is not None and newer_revisions([current]):
+        checks.append(
+            Check(
+                "migrations",
+                False,
+                f"schema at {current}, newer than this MediaDesk ({head})",
+                "A newer MediaDesk migrated this catalog: install that version (or a newer "
+                "one) here. Every MediaDesk on one catalog must run the same version.",
+            )
+        )
+    elif current != head:
         checks.append(
             Check(
                 "migrations",

@@ -14,6 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from core.errors import StorageUnavailable
+
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # How long a process starting on SQLite waits for another one's migration of the catalog:
@@ -64,7 +66,19 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the schema up to `revision` on the given engine."""
     cfg = alembic_config(str(engine.url))
-    if revision == "head" and _at_head(engine, cfg):
+    script = ScriptDirectory.from_config(cfg)
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    newer = newer_revisions(current)
+    if newer:
+        # Alembic's answer is a traceback ending in "Can't locate revision"
+        raise StorageUnavailable(
+            f"The catalog was upgraded by a newer MediaDesk (schema {', '.join(sorted(newer))}; "
+            f"this version knows up to {script.get_current_head()}): run that version or a "
+            "newer one here. Nothing was changed."
+        )
+    # Versions only move forward, so "at head" read without a lock stays true.
+    if revision == "head" and current and current == set(script.get_heads()):
         # Every start comes here. The migration lock is a write lock on SQLite with a wait of
         # an hour: taken at each start, a process opening a current catalog waited behind
         # another's long write for all of it, not the 30 s of an ordinary write.
@@ -76,13 +90,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     logger.info("Catalog schema at %s", revision)
 
 
-def _at_head(engine: Engine, cfg: Config) -> bool:
-    """Whether the catalog's schema is already the newest (read without any lock: versions
-    only move forward, so "at head" read once stays true)."""
-    heads = set(ScriptDirectory.from_config(cfg).get_heads())
-    with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    return bool(current) and current == heads
+def newer_revisions(current: set[str] | list[str]) -> set[str]:
+    """The revisions among `current` that this MediaDesk does not know: the catalog was
+    migrated by a newer version (another desktop of the team, or this one before a
+    downgrade)."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    known = {s.revision for s in script.walk_revisions()}
+    return {r for r in current if r not in known}
 
 
 def downgrade(engine: Engine, revision: str) -> None:
