@@ -7,6 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
+from core.errors import SettingsError
 from core.fsmodes import DIR_MODE, PRIVATE_DIR_MODE, make_dirs, tighten_dir
 from core.secrets import ensure_secrets_dir
 
@@ -51,13 +52,38 @@ class DataPaths:
     def ensure(self) -> DataPaths:
         """Creates the folders with explicit modes (core/fsmodes.py), and closes ones an older
         version left open to other users."""
-        make_dirs(self.data_dir, PRIVATE_DIR_MODE)
+        check_data_dir(self.data_dir)
+        try:
+            make_dirs(self.data_dir, PRIVATE_DIR_MODE)
+        except OSError as exc:
+            # a mistyped --data-dir (under a file, a read-only or missing mount) ended every
+            # command with a traceback from mkdir
+            raise _unusable(self.data_dir, exc.strerror or str(exc)) from None
         tighten_dir(self.data_dir, PRIVATE_DIR_MODE)
         for folder in (self.objects_dir, self.logs_dir, self.cache_dir, self.tmp_dir):
             make_dirs(folder, DIR_MODE)
             tighten_dir(folder, DIR_MODE)
         ensure_secrets_dir(self.secrets_dir)
         return self
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Refuses a data folder that is a file, or lies under one, before anything reads in it:
+    a mistyped --data-dir (a media file's path) ended every command with a traceback."""
+    probe = Path(data_dir)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is" if probe == Path(data_dir) else f"is under {probe}, which is"
+        raise _unusable(data_dir, f"it {where} a file, not a folder")
+
+
+def _unusable(data_dir: Path, why: str) -> SettingsError:
+    return SettingsError(
+        f"The data folder {data_dir} cannot be used: {why}. Check --data-dir or MEDIADESK_DATA_DIR",
+        reason="data_dir_unusable",
+        details={"path": str(data_dir)},
+    )
 
 
 def default_paths(data_dir: str | None = None, config_dir: str | None = None) -> DataPaths:

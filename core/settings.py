@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from core.errors import SettingsError, UnsupportedType
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs
 from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonical_mime
-from core.paths import DataPaths, default_paths
+from core.paths import DataPaths, check_data_dir, default_paths
 from core.secrets import (
     DATABASE_PASSWORD,
     SECRET_FIELDS,
@@ -410,6 +410,7 @@ def load_settings(
     for key, value in overrides.items():
         values[key] = _coerce(key, value, types[key]) if value is not None else None
     values = {k: v for k, v in values.items() if v is not None}
+    check_data_dir(default_paths(values.get("data_dir") or None).data_dir)
     _load_secrets(path, values, file_values)
     return validate(Settings(config_file=str(path), **values))
 

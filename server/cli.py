@@ -29,6 +29,17 @@ from server import cli_doctor, cli_nginx, cli_storage, cli_video
 logger = logging.getLogger(__name__)
 
 
+def _port(text: str) -> int:
+    """--port 99999 ended in a traceback from bind(); argparse says it in one line instead."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: must be 0 to 65535 (0: any free)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -53,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port",
-        type=int,
+        type=_port,
         help="TCP port (default: settings server_port, 8765; 0 picks a free port)",
     )
     serve.add_argument(

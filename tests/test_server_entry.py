@@ -141,6 +141,42 @@ def test_a_first_start_on_a_port_in_use_is_one_line_and_keeps_its_token(
         lib.close()
 
 
+@pytest.mark.parametrize("command", [["token", "list"], ["serve", "--port", "0"], ["doctor"]])
+def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """`--data-dir` naming a file (a photo's path pasted by mistake), or a folder under one,
+    ended every command with a NotADirectoryError traceback; a folder that cannot be made,
+    with one from mkdir. Now one line naming the folder, status 2."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8")
+    unmakeable = tmp_path / "ro"
+    unmakeable.mkdir(mode=0o500)
+    cases = [
+        (photo, "it is a file, not a folder"),
+        (photo / "library", f"it is under {photo}, which is a file"),
+    ]
+    if os.geteuid() != 0:  # root may write anywhere
+        cases.append((unmakeable / "library", "Permission denied"))
+    for folder, why in cases:
+        assert main([*command, "--data-dir", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert f"mediadesk: The data folder {folder} cannot be used: {why}" in err, err
+        assert "Traceback" not in err, err
+
+
+def test_a_port_out_of_range_is_one_line_not_a_traceback(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --port 99999` ended in an OverflowError traceback from bind()."""
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "99999", "--data-dir", str(data_dir)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port: invalid port 99999: must be 0 to 65535" in err, err
+    assert "Traceback" not in err, err
+
+
 def test_maintenance_command(
     data_dir: Path, capsys: pytest.CaptureFixture[str], media_dir: Any
 ) -> None:
