@@ -18,6 +18,7 @@ from core.library import Library
 from core.settings import PRESIGN_THRESHOLD
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
+from tests.modes import mode, umask
 from tests.server_fixtures import make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -311,6 +312,22 @@ def test_a_connection_that_fails_is_not_a_local_refusal(media_dir: Any) -> None:
             client.upload(media_dir.jpeg)
     assert failed.value.code == "connection_failed" and failed.value.status is None
     assert not failed.value.local
+    # `mediadesk upload` said "GET /config: Connection refused": not which server it tried
+    assert f"GET {nobody}/config: " in failed.value.message, failed.value.message
+
+
+def test_a_download_gets_the_umasks_mode_like_any_download(
+    live: EmbeddedServer, library: Library, media_dir: Any, tmp_path: Path
+) -> None:
+    """Downloads were written through mkstemp and kept its 0600: every photo saved by
+    `mediadesk download` was unreadable to the user's group, unlike curl's or a browser's."""
+    token = make_tokens(library).read
+    stored = library.uploads.ingest(media_dir.jpeg, "image")
+    with umask(0o022), Client(live.url, token) as client:
+        saved = client.download(stored.id, tmp_path / "out")
+    assert saved.read_bytes() == media_dir.jpeg.read_bytes()
+    assert mode(saved) == 0o644
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]  # no .part left
 
 
 def test_the_client_needs_neither_qt_nor_the_server_app() -> None:

@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import re
-import tempfile
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -299,7 +299,10 @@ class Client:
         A 502/504 or a connection lost after sending may hide a done request; retrying it
         turned a trash that worked into a 409 "already in the trash"."""
         attempts = attempts or _Attempts()
-        shown = path.split("?", 1)[0]  # a signed URL's query is a credential: never shown
+        # with the server's address: "GET /config: Connection refused" did not say which server
+        # a newcomer's MEDIADESK_SERVER or last login pointed at. A signed URL's query is a
+        # credential: never shown.
+        shown = self._url(path).split("?", 1)[0]
         headers = self._headers(kwargs.pop("headers", None)) if auth else kwargs.pop("headers", {})
         for attempt in range(self.retries + 1):
             if attempt and rewind is not None:
@@ -778,7 +781,7 @@ class Client:
         raise AssertionError("unreachable")
 
     def _fetch_to(self, url: str, target: Path, progress: Progress | None) -> Path:
-        fd, tmp = tempfile.mkstemp(prefix=".mediadesk-", suffix=".part", dir=target.parent)
+        fd, tmp = _create_part(target.parent)
         try:
             with os.fdopen(fd, "wb") as out, self._http.stream("GET", url) as response:
                 if response.status_code != 200:
@@ -800,6 +803,19 @@ class Client:
             raise
 
 
+def _create_part(folder: Path) -> tuple[int, str]:
+    """A new temporary file in `folder` with the umask's mode, as curl's or a browser's download
+    gets: mkstemp's 0600 left every downloaded photo unreadable to the user's group."""
+    for _ in range(100):
+        tmp = str(folder / f".mediadesk-{secrets.token_hex(8)}.part")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 
 
