@@ -370,13 +370,20 @@ def _read_file(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from None
     values: dict[str, Any] = {}
+    keys: dict[str, str] = {}
     for key, value in raw.items():
         # the environment's name in lower case is a key too (mediadesk_port = server_port)
         name = FILE_ALIASES.get(key, key)
         if name not in _TYPES or name == "config_file":
             raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
-        if name in values:
-            raise SettingsError(f"Settings file {path}: {key!r} sets {name!r} a second time")
+        if name in keys:
+            # "'server_port' sets 'server_port' a second time" named one key twice and never
+            # the line that was really in the way
+            raise SettingsError(
+                f"Settings file {path}: {keys[name]!r} and {key!r} are the same setting "
+                f"({ENV_NAMES.get(name, name)}); keep one of them"
+            )
+        keys[name] = key
         values[name] = _coerce(name, value, _TYPES[name])
     return values
 

@@ -139,7 +139,11 @@ def test_settings_toml_takes_the_environments_names_in_lower_case(tmp_path: Path
     cfg.write_text("mediadesk_port = 9100\nserver_port = 9200\n")
     with pytest.raises(SettingsError) as err:
         load_settings(environ={}, config_file=cfg)
-    assert "server_port" in err.value.message
+    # the message said "'server_port' sets 'server_port' a second time": both keys now
+    assert err.value.message == (
+        f"Settings file {cfg}: 'mediadesk_port' and 'server_port' are the same setting "
+        "(MEDIADESK_PORT); keep one of them"
+    )
 
 
 def test_every_environment_variable_is_in_the_readmes_settings_table() -> None:
