@@ -165,6 +165,30 @@ def test_a_data_folder_that_cannot_be_used_is_one_line_not_a_traceback(
         assert "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("command", ["token list", "doctor", "serve --port 0"])
+def test_a_database_driver_that_is_not_installed_is_one_line_not_a_traceback(
+    data_dir: Path, command: str
+) -> None:
+    """`make run` installs no PostgreSQL driver (the `postgres` extra): the team set-up's
+    `mediadesk doctor` ended in "No module named 'psycopg'" under a traceback. A process of its
+    own, where psycopg cannot be imported, as in such an install."""
+    script = (
+        "import sys; sys.modules['psycopg'] = None\n"  # import psycopg: ModuleNotFoundError
+        "from desktop_app.cli import main\n"
+        f"sys.exit(main({[*command.split(), '--data-dir', str(data_dir)]!r}))"
+    )
+    env = {**os.environ, "DATABASE_URL": "postgresql+psycopg://md:sekrit@127.0.0.1:1/md"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr
+    assert "mediadesk: DATABASE_URL needs the database driver 'psycopg', which is not " in (
+        done.stderr
+    )
+    assert "pip install 'mediadesk[postgres]'" in done.stderr
+    assert "Traceback" not in done.stderr and "sekrit" not in done.stderr, done.stderr
+
+
 def test_a_port_out_of_range_is_one_line_not_a_traceback(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,7 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.errors import InsufficientStorage, LostRace, StorageUnavailable, is_no_space
+from core.errors import (
+    InsufficientStorage,
+    LostRace,
+    SettingsError,
+    StorageUnavailable,
+    is_no_space,
+)
 from core.fsmodes import FILE_MODE, make_dirs
 
 T = TypeVar("T")
@@ -77,7 +83,19 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        # `make run` installs the app without the PostgreSQL driver (the `postgres` extra): the
+        # team set-up's first command ended in "No module named 'psycopg'" and a traceback
+        raise SettingsError(
+            f"DATABASE_URL needs the database driver {exc.name!r}, which is not installed: "
+            "use a postgresql+psycopg://… URL and install the driver with "
+            "pip install 'mediadesk[postgres]' (in a checkout: .venv/bin/pip install -e "
+            "'.[postgres]')",
+            reason="driver_missing",
+            details={"module": exc.name},
+        ) from None
 
 
 def catalog_folder(url: str) -> Path | None:
