@@ -54,6 +54,8 @@ IngestProgress = Callable[[str, int, int], None]
 """(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
 Parts = list[dict[str, Any]]
 """[{part_number, etag}]: the client's ETags of an upload sent in parts."""
+Placing = Callable[[Session, str], None]
+"""(the catalog transaction, the key a new object goes to): see Ingestor.ingest."""
 
 
 def check_description(value: object) -> str:
@@ -201,6 +203,7 @@ class Ingestor:
         cancel: threading.Event | None = None,
         adopt: bool = False,
         stored_key: str | None = None,
+        placing: Placing | None = None,
     ) -> FileRecord:
         """Validates, stores and catalogues one file; a known SHA-256 returns the existing file.
 
@@ -208,7 +211,10 @@ class Ingestor:
         storage) instead of a copy; resumable uploads use it for big files. `stored_key`: the
         same bytes are already in the store under this key (a resumable upload in parts from
         this machine), so they are checked here and not sent again; a duplicate or a refusal
-        leaves that object to the caller.
+        leaves that object to the caller. `placing(session, key)`: called with the key a new
+        object goes to, in the transaction that notes its deletion until its row is in, before
+        the bytes are stored (a resumable upload records where its adopted bytes went, and
+        finds them there after a kill).
         """
         kind = check_kind(file_type)
         description = check_description(description)
@@ -261,6 +267,7 @@ class Ingestor:
                     cancel,
                     adopt=adopt and owned is not None,
                     stored_key=stored_key,
+                    placing=placing,
                 )
         finally:
             if owned is not None:
@@ -364,6 +371,7 @@ class Ingestor:
         cancel: threading.Event | None,
         adopt: bool = False,
         stored_key: str | None = None,
+        placing: Placing | None = None,
     ) -> FileRecord:
         path, info = new.path, new.info
         key = stored_key or keys.media_key(new.athlete_id, info.ext)
@@ -377,6 +385,8 @@ class Ingestor:
             # object no row names
             with self._db.write() as s:
                 queue_until_recorded(s, key, storage, "upload")
+                if placing is not None:
+                    placing(s, key)
         try:
             if stored_key is not None:
                 pass  # already there

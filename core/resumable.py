@@ -47,7 +47,7 @@ from core.appender import Appender
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
-from core.deferred import DeferredDeleter, queue_until_recorded
+from core.deferred import DeferredDeleter, forget_noted, queue_until_recorded
 from core.errors import (
     Cancelled,
     ChecksumMismatch,
@@ -777,11 +777,12 @@ class ResumableUploads:
                 return _state(row)
             meta = _check_meta(row.meta or {})
             buffered = row.part_size > 0  # R2/S3: buffered, sent in parts
+            placed, length = row.object_key, row.length
         try:
             if buffered:
                 record = self._finish_multipart(upload_id, meta)
             else:
-                record = self._finish_local(upload_id, meta)
+                record = self._finish_local(upload_id, meta, placed, length)
         except NoSuchMultipartUpload:
             raise self._parts_gone(upload_id) from None
         except _StoreDown as down:
@@ -825,25 +826,58 @@ class ResumableUploads:
                 row.failure = reason
         logger.warning("tus upload %s refused: %s", upload_id, reason)
 
-    def _finish_local(self, upload_id: str, meta: _Meta) -> FileRecord:
+    def _finish_local(
+        self, upload_id: str, meta: _Meta, placed: str | None, length: int
+    ) -> FileRecord:
+        """`placed`: the key the store took the bytes to, as recorded before it did."""
         path = self._data_file(upload_id, False)
         if not path.exists():
-            # A server killed while cataloguing it: the store took the bytes (a rename), and
-            # whether the row followed cannot be told from here. Ended (410, not a 500 on
-            # every HEAD): the client's new upload of the same bytes answers the file if it
-            # was catalogued, and an object no row names is deleted (queue_until_recorded).
-            raise UploadGone(
-                "This upload was interrupted while it was being stored; upload the file again"
-            )
+            return self._finish_adopted(placed, length, meta)
+        if placed is not None and not self._storage.exists(placed):
+            # killed before the store took the bytes: nothing there for the noted deletion
+            forget_noted(self._db, placed)
         kind = meta.kind_of(path, self._accepted())
         size = path.stat().st_size
         hashed = self._hashes.pop(upload_id, None)
         # The hash kept while the bytes arrived saves reading the file again; after a restart
         # (or a break this process did not see) it is computed from the file.
         sha = hashed[1].hexdigest() if hashed and hashed[0] == size else hash_file(path)[1]
+
+        def placing(s: Any, key: str) -> None:  # see _finish_adopted
+            s.execute(
+                update(ResumableUpload)
+                .where(ResumableUpload.id == upload_id)
+                .values(object_key=key)
+            )
+
         return self.lib.uploads.ingest(  # the one caller that adopts
-            Spooled(path, size, sha), kind, adopt=True, **meta.ingest_args()
+            Spooled(path, size, sha), kind, adopt=True, placing=placing, **meta.ingest_args()
         )
+
+    def _finish_adopted(self, placed: str | None, length: int, meta: _Meta) -> FileRecord:
+        """A server was killed while it catalogued a local upload, after the store took its
+        bytes (a rename: the `.part` is gone). `placed` is where they went, recorded with the
+        deletion noted until a row names them: the file made ready there is the upload's, and
+        bytes there that no row names yet are catalogued from there. Ended (410) only when
+        they are gone too (that noted deletion ran, hours later): a 404 or 410 had the client
+        send all of a big file again."""
+        if placed is not None:
+            ready = self._catalogued_at(placed)
+            if ready is not None:
+                return ready
+            stored = self._storage.local_path(placed) if self._completed(placed, length) else None
+            if stored is not None:
+                return self._finish_from_local(placed, stored, meta)
+        raise UploadGone(
+            "This upload was interrupted while it was being stored; upload the file again"
+        )
+
+    def _stored_whole(self, row: _Row) -> bool:
+        """Whether a local upload's bytes all went to the store (its finish was killed)."""
+        placed = row.object_key
+        if row.part_size or placed is None or row.received < row.length:
+            return False
+        return self._catalogued_at(placed) is not None or self._completed(placed, row.length)
 
     def _completed(self, key: str, length: int) -> bool:
         """Whether the upload's object is already whole in the bucket: a server was killed
@@ -1345,6 +1379,8 @@ class ResumableUploads:
                 return False
             if self._data_file(upload_id, row.part_size > 0).exists():
                 return False  # written again meanwhile
+            if self._stored_whole(row):
+                return False  # in the store: the client's next HEAD or PATCH catalogues it
             self._discard(upload_id)
             logger.info("tus upload %s removed: its bytes are gone", upload_id)
             return True
@@ -1427,6 +1463,9 @@ class TusWriter:
         path = self.uploads._data_file(self.id, self.buffered)
         self._parts_bytes = sum(p.size for p in self.parts)
         expected = received - self._parts_bytes
+        self.offset = self._committed = received
+        if not self.buffered and not path.exists() and self.uploads._stored_whole(row):
+            return  # its bytes went to the store: not "lost", and close() catalogues them
         if not path.exists():
             path.touch(mode=FILE_MODE)
         if self.uploads._elsewhere(row):
@@ -1528,9 +1567,9 @@ class TusWriter:
         if self._file is not None:
             self._file.finish()  # waits for the hash and checkpoints, fsyncs, records
             return
-        assert self._fh is not None
         if self.offset == self._committed:
             return
+        assert self._fh is not None
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._record(self.offset)

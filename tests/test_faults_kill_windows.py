@@ -1,11 +1,13 @@
 """Found by killing a serving MediaDesk at random moments: the windows between storing an object
 and committing the row that names it. A process killed there left an object no row named,
 which maintenance never removed (reconcile unclean for good), or a tus upload whose every HEAD
-answered 500. And a hard delete that ran while the file moved to another athlete deleted the
+answered 500 (then, on local storage, 410 or 404: the client sent the whole file again). And a
+hard delete that ran while the file moved to another athlete deleted the
 row and left the move's copy behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -23,8 +25,10 @@ from core.settings import Settings, save_settings
 from server.entry import EmbeddedServer
 from tests.faults import ROOT, cli, start_serve
 from tests.internals import storage_of
+from tests.resumable_client import create as tus_create
 from tests.resumable_client import head
-from tests.server_fixtures import make_tokens, server_config
+from tests.resumable_client import patch as tus_patch
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -163,22 +167,121 @@ def test_an_upload_killed_before_its_row_leaves_no_stray_object(
         lib.close()
 
 
-def test_a_tus_upload_killed_while_stored_answers_410_not_500(
-    settings: Settings, media_dir: Any
-) -> None:
-    Library.open(settings).close()
-    upload_id, _ = _killed_at_stall(settings.paths.data_dir, "put_bytes", "tus", str(media_dir.png))
-    server = start_serve(settings.paths.data_dir)
+# A served MediaDesk (real HTTP) whose store call or ingest step named by argv[2] stalls after
+# the real call (before it, with argv[3] "before"), printing "stalled", so the parent SIGKILLs
+# it exactly there.
+SERVED = """
+import sys, time
+from pathlib import Path
+from core.library import Library
+from core.settings import load_settings
+from server.entry import EmbeddedServer
+from tests.internals import storage_of
+from tests.server_fixtures import server_config
+data_dir, stall_on, before = sys.argv[1], sys.argv[2], sys.argv[3] == "before"
+config = Path(data_dir, "settings.toml")
+lib = Library.open(load_settings(environ={}, config_file=config, data_dir=data_dir))
+target = storage_of(lib) if stall_on == "adopt_file" else lib.uploads
+real = getattr(target, stall_on)
+
+def stalled(*args, **kwargs):
+    done = None if before else real(*args, **kwargs)
+    print("stalled", flush=True)
+    time.sleep(60)
+    return done
+
+setattr(target, stall_on, stalled)
+server = EmbeddedServer(lib, config=server_config(lib))
+server.start()
+print(server.url, flush=True)
+time.sleep(60)
+"""
+
+
+def _patch_cut(url: str, token: str, offset: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # the server is killed before it answers
+        tus_patch(url, token, offset, data)
+
+
+def _last_patch_killed(data_dir: Path, stall_on: str, when: str, token: str, data: bytes) -> str:
+    """A tus upload of `data` to a served child, SIGKILLed in its last PATCH `when` ("before",
+    "after") the step `stall_on`; the upload's path (Location)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", SERVED, str(data_dir), stall_on, when],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
     try:
-        assert server.token
-        url = f"{server.url}/files/upload/tus/{upload_id}"
-        first = head(url, server.token)
-        assert first.status == 410, (first.status, first.body)  # was: 500 on every HEAD
-        assert head(url, server.token).status in (404, 410)
+        url = child.stdout.readline().strip()
+        created = tus_create(url, token, len(data), filename="match.mp4")
+        assert created.status == 201, created.body
+        location = created.headers["Location"]
+        half = len(data) // 2
+        assert tus_patch(url + location, token, 0, data[:half]).status == 204
+        last = threading.Thread(
+            target=_patch_cut, args=(url + location, token, half, data[half:]), daemon=True
+        )
+        last.start()
+        assert child.stdout.readline().strip() == "stalled"
+    finally:
+        child.kill()
+        child.wait(15)
+    return location
+
+
+@pytest.mark.parametrize(
+    ("when", "stall_on", "resume_by"),
+    [
+        ("before", "adopt_file", "HEAD"),
+        ("after", "adopt_file", "HEAD"),
+        ("after", "_announce", "PATCH"),
+    ],
+    ids=["before-the-rename", "after-the-rename", "after-the-file-row"],
+)
+def test_a_local_tus_upload_killed_while_stored_resumes_to_its_file(
+    settings: Settings, media_dir: Any, when: str, stall_on: str, resume_by: str
+) -> None:
+    data_dir = settings.paths.data_dir
+    lib = Library.open(settings)
+    token = make_tokens(lib).upload
+    lib.close()
+    data = media_dir.mp4.read_bytes()
+    # killed once every byte is in and validated, before the store takes them (the .part
+    # renamed into objects/); once it took them, before the file's row; or once that row is
+    # in, before the upload is marked done
+    location = _last_patch_killed(data_dir, stall_on, when, token, data)
+
+    # maintenance before the client comes back: the bytes are in the store, the upload kept
+    check = _maintained(data_dir)
+    assert check["clean"], check
+    server = start_serve(data_dir)
+    try:
+        url = server.url + location
+        if resume_by == "HEAD":  # tuspy, tus-js-client
+            reply = head(url, token)
+            assert reply.status == 200, (reply.status, reply.body)
+        else:  # a client that PATCHes the offset it last sent
+            reply = tus_patch(url, token, len(data), b"")
+            assert reply.status == 204, (reply.status, reply.body)
+        # was: 410 upload_gone (404 once maintenance had run): the whole file sent again
+        assert int(reply.headers["Upload-Offset"]) == len(data)
+        assert "MediaDesk-Duplicate" not in reply.headers  # the upload's own file
+        file_id = int(reply.headers["MediaDesk-File-Id"])
+        assert int(head(url, token).headers["MediaDesk-File-Id"]) == file_id
+        streamed = http_call(f"{server.url}/stream/{file_id}/raw", headers=bearer(token))
+        assert streamed.status == 200 and streamed.body == data
     finally:
         server.stop()
-    check = _maintained(settings.paths.data_dir)
-    assert check["clean"], check
+    check = _maintained(data_dir)
+    assert check["clean"] and check["pending_deletions"] == [], check
+    lib = Library.open(settings)
+    try:
+        assert [row[0] for row in lib.stored_keys()] == [file_id]
+        assert list(lib.resumable.folder.iterdir()) == []
+    finally:
+        lib.close()
 
 
 def test_a_hard_delete_during_a_move_leaves_no_copy(library: Library, media_dir: Any) -> None:
