@@ -89,12 +89,20 @@ def test_upload_summary_and_exit_status(
     assert code == 0 and "Uploaded 0, duplicates 2, refused 0, failed 0" in out
 
 
-def test_upload_without_a_token_fails_with_the_servers_reason(
-    live: EmbeddedServer, media_dir: Any, config_home: Path
+def test_upload_without_a_token_says_where_a_token_comes_from(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
 ) -> None:
-    code, out, _ = run("upload", str(media_dir.png), "--server", live.url)
-    assert code == 1 and "Uploaded 0, duplicates 0, refused 0, failed 1" in out
-    assert "unauthorized" in out
+    """Without --token, MEDIADESK_TOKEN or a login, every file was sent whole and then failed
+    with the server's "needs a token: 'Authorization: Bearer <token>'". Now nothing is sent and
+    one line names the three ways to give one."""
+    before = library.counts()
+    code, out, err = run("upload", str(media_dir.png), "--server", live.url)
+    assert code == 2 and out == "", out
+    assert err == (
+        f"mediadesk: no API token for {live.url}: pass --token, set MEDIADESK_TOKEN, or run "
+        f"'mediadesk login --server {live.url}'\n"
+    )
+    assert library.counts() == before
 
 
 def test_login_saves_the_token_privately_and_upload_uses_it(

@@ -147,6 +147,14 @@ def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -
 
 
 def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if not client.token:
+        # every file was sent whole and then refused with the server's "needs a token:
+        # 'Authorization: Bearer <token>'", which says nothing to someone using this command
+        err.write(
+            f"mediadesk: no API token for {client.base_url}: pass --token, set "
+            f"MEDIADESK_TOKEN, or run 'mediadesk login --server {client.base_url}'\n"
+        )
+        return 2
     client.config()  # an unreachable server or a bad token stops here, before any file
     uploaded: list[UploadResult] = []
     duplicates: list[UploadResult] = []
