@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 SERVER_COMMANDS = {
     "serve": "run the HTTP server without the desktop window",
@@ -71,6 +71,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from server.entry import main as server_main
 
         return int(server_main(server_args) or 0)
+    missing = no_display(os.environ, sys.platform)
+    if missing:
+        sys.stderr.write(f"mediadesk: {missing}\n")
+        return 2
     from desktop_app.app import run_gui
 
     return run_gui(language=options.language)
+
+
+def no_display(env: Mapping[str, str], platform: str) -> str | None:
+    """Why the window cannot open, or None. Started over SSH or on a server, Qt aborted (exit
+    134, a core dump) after advice that did not apply: "xcb-cursor0 is needed", "Reinstalling
+    the application may fix this problem"."""
+    if not platform.startswith(("linux", "freebsd")):
+        return None  # Windows and macOS always have their own display
+    chosen = env.get("QT_QPA_PLATFORM", "")
+    if chosen and not chosen.startswith(("xcb", "wayland")):
+        return None  # offscreen, vnc, eglfs…: Qt needs no display server for those
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start "
+        "it from a desktop session, or run 'mediadesk serve' for the server without a window"
+    )

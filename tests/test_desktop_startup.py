@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -44,3 +47,26 @@ def test_open_errors_reach_the_caller(qtbot, settings: Settings) -> None:  # typ
 
     with pytest.raises(StorageUnavailable, match="bucket missing"):
         open_library(QApplication.instance(), settings, broken)
+
+
+def test_without_a_display_the_app_says_so_in_one_line(tmp_path: Path) -> None:
+    """`make run` over SSH or on a server: Qt aborted (exit 134, a core dump) after advice that
+    did not apply ("xcb-cursor0 is needed", "Reinstalling the application may fix this
+    problem"). Now one line that says what is missing and offers `mediadesk serve`."""
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env["MEDIADESK_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from desktop_app.cli import main; sys.exit(main([]))"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "mediadesk: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
+        "set): start it from a desktop session, or run 'mediadesk serve' for the server "
+        "without a window\n"
+    )
