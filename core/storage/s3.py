@@ -138,12 +138,62 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         return StorageUnavailable(
             f"{what}: {endpoint} did not answer in time ({exc})", reason="endpoint_unreachable"
         )
+    if isinstance(exc, bx.ConnectionClosedError):
+        # Sent, then no answer: reset, or a body the silent store stopped taking (urllib3
+        # sends under the connect timeout). Unreachable like a timeout, and as a timeout the
+        # store may have done the work (core/ingest.py keeps a maybe-stored upload noted).
+        return StorageUnavailable(
+            f"{what}: {endpoint} closed the connection without answering ({exc})",
+            reason="endpoint_unreachable",
+        )
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return StorageUnavailable(f"{what}: no S3 credentials are configured")
     return StorageUnavailable(f"{what}: {exc}")
 
 
 _TRANSLATED = (bx.ClientError, bx.BotoCoreError, boto3.exceptions.Boto3Error)
+
+
+def _unreachable(error: MediaDeskError) -> bool:
+    return isinstance(error, StorageUnavailable) and error.reason == "endpoint_unreachable"
+
+
+class _Outage:
+    """What one S3Storage knows of its store being out of reach, shared by its threads.
+
+    Once a request found the store unreachable (refused, reset, silent past the timeouts), one
+    request at a time goes on asking it — the probe — and the others fail at once with the
+    same error instead of each waiting out its own timeouts: on a hung store that wait holds a
+    server worker thread 10 s per request, and a few players retrying their ranges held every
+    worker, so listings and edits that need no store waited minutes. Any answer from the store
+    (an error it sent included) ends the outage; nothing else does, so there is no timer to
+    tune and a recovered store serves the very next request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+        self._probing = False
+
+    def admit(self) -> bool | None:
+        """True: this call is the probe (it must end with `ended`); False: no outage known;
+        None: the store is out of reach and another call is asking it, fail now."""
+        with self._lock:
+            if not self._down:
+                return False
+            if self._probing:
+                return None
+            self._probing = True
+            return True
+
+    def ended(self, probe: bool, reached: bool | None) -> None:
+        """A call ended; `reached`: the store answered (True), was unreachable (False), or
+        the call ended for a cause that says nothing about it (None)."""
+        with self._lock:
+            if probe:
+                self._probing = False
+            if reached is not None:
+                self._down = not reached
 
 
 class S3Storage:
@@ -174,6 +224,7 @@ class S3Storage:
         self._credentials = (access_key_id, secret_access_key)
         self.timeouts = timeouts
         self._local = threading.local()
+        self._outage = _Outage()
         self.transfer_config = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=multipart_chunk_size,
@@ -219,11 +270,36 @@ class S3Storage:
         return client
 
     @contextlib.contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
+    def _translated(self, what: str) -> Iterator[None]:
+        """Translates boto3's failures of work done here (signing), which says nothing of
+        the store."""
         try:
             yield
         except _TRANSLATED as exc:
             raise explain(exc, what, self.bucket, self.endpoint_url) from exc
+
+    @contextlib.contextmanager
+    def _errors(self, what: str, gated: bool = True) -> Iterator[None]:
+        """Translates boto3's failures, and keeps the store's outage state (`_Outage`):
+        `gated` calls fail at once while the store is known out of reach and another call is
+        probing it; an ungated one (reading the rest of a body already being sent) only tells."""
+        probe = self._outage.admit() if gated else False
+        if probe is None:
+            raise StorageUnavailable(
+                f"{what}: {self.endpoint_url} was out of reach a moment ago and has not "
+                "answered since",
+                reason="endpoint_unreachable",
+            )
+        try:
+            yield
+        except _TRANSLATED as exc:
+            error = explain(exc, what, self.bucket, self.endpoint_url)
+            self._outage.ended(probe, not _unreachable(error))
+            raise error from exc
+        except BaseException:
+            self._outage.ended(probe, None)
+            raise
+        self._outage.ended(probe, True)
 
     def public_url(self, key: str) -> str | None:
         if not self.public_domain:
@@ -310,7 +386,7 @@ class S3Storage:
 
     def _stream(self, key: str, body: Any, chunk_size: int) -> Iterator[bytes]:
         try:
-            with self._errors(f"Reading {key!r}"):
+            with self._errors(f"Reading {key!r}", gated=False):
                 yield from body.iter_chunks(chunk_size)
         finally:
             body.close()
@@ -324,11 +400,18 @@ class S3Storage:
 
     def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]:
         prefix = normalise_prefix(prefix)
-        pages = self.client.get_paginator("list_objects_v2")
-        with self._errors(f"Listing {prefix!r}"):
-            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    yield ObjectStat(item["Key"], item["Size"], item["ETag"], item["LastModified"])
+        pages = iter(
+            self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        )
+        while True:
+            # one page at a time: what the caller does between pages (other requests to the
+            # store) is no part of the listing's probe (_Outage)
+            with self._errors(f"Listing {prefix!r}"):
+                page = next(pages, None)
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                yield ObjectStat(item["Key"], item["Size"], item["ETag"], item["LastModified"])
 
     def local_path(self, key: str) -> Path | None:
         return None
@@ -518,7 +601,7 @@ class S3Presigner:
 
     def _sign(self, method: str, params: dict[str, Any], expires_in: int) -> str:
         s = self.storage
-        with s._errors(f"Signing {params['Key']!r}"):
+        with s._translated(f"Signing {params['Key']!r}"):
             url: str = s.client.generate_presigned_url(
                 method, Params={"Bucket": s.bucket, **params}, ExpiresIn=expires_in
             )

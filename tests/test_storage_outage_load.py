@@ -1,0 +1,195 @@
+"""A hung store under load: players keep asking for streams while the bucket is silent, and
+the catalog (listings, metadata edits) keeps answering at once; once the store is back,
+everything works again without a restart.
+
+Before: each stream held one of the server's worker threads for the whole read timeout (10 s),
+so 40 stalled range requests made a listing wait for the workers to drain (about 20 s, more
+with more players), and every extra request on the silent store waited 10 s of its own. Real
+HTTP over loopback; the bucket (moto) sits behind tests.faults' CuttableProxy, which stalls the
+way to it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.keys import THUMBNAIL_PREFIX
+from core.library import Library
+from core.settings import Settings
+from core.storage.s3 import REQUESTS
+from server.entry import EmbeddedServer
+from tests.faults import CuttableProxy
+from tests.resumable_client import padded_mp4
+from tests.server_fixtures import (
+    Reply,
+    bearer,
+    http_call,
+    make_tokens,
+    multipart_body,
+    server_config,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+MiB = 1024 * 1024
+PLAYERS = 40  # range requests at once: a handful of players seeking and retrying
+QUICK = 3.0  # seconds: a catalog answer that does not wait on the store (it takes ms)
+
+
+def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
+    s3_settings: Settings, media_dir: Any
+) -> None:
+    target = urlsplit(s3_settings.r2_endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    tokens = make_tokens(lib)
+    video = lib.uploads.ingest(media_dir.mp4, "video")
+    data = media_dir.mp4.read_bytes()
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    threads: list[threading.Thread] = []
+
+    def play(start: int, into: list[tuple[Reply, float]]) -> None:
+        began = time.monotonic()
+        reply = http_call(
+            f"{server.url}/stream/{video.id}/video",
+            headers={**bearer(tokens.read), "Range": f"bytes={start}-{start + 999}"},
+            timeout=170,
+        )
+        into.append((reply, time.monotonic() - began))
+
+    def timed(call: Callable[[], Reply]) -> tuple[Reply, float]:
+        began = time.monotonic()
+        return call(), time.monotonic() - began
+
+    def listing() -> Reply:
+        return http_call(f"{server.url}/files/", headers=bearer(tokens.read), timeout=170)
+
+    def wave(edit: str) -> tuple[list[tuple[Reply, float]], float, float]:
+        """PLAYERS range requests at once, then a listing and an edit while they wait."""
+        streams: list[tuple[Reply, float]] = []
+        players = [threading.Thread(target=play, args=(i, streams)) for i in range(PLAYERS)]
+        threads.extend(players)
+        for player in players:
+            player.start()
+        time.sleep(1.0)  # the players' requests have reached the server
+        listed, listing_took = timed(listing)
+        assert listed.status == 200 and listed.json()["total"] == 1, listed.body
+        edited, edit_took = timed(
+            lambda: http_call(
+                f"{server.url}/files/{video.id}",
+                "PATCH",
+                json.dumps({"description": edit}).encode(),
+                {**bearer(tokens.admin), "Content-Type": "application/json"},
+                timeout=170,
+            )
+        )
+        assert edited.status == 200, edited.body
+        for player in players:
+            player.join()
+        assert len(streams) == PLAYERS
+        for reply, _ in streams:
+            assert reply.status == 500, reply.body
+            error = reply.json()["error"]
+            assert (error["code"], error["reason"]) == (
+                "storage_unavailable",
+                "endpoint_unreachable",
+            )
+        return streams, listing_took, edit_took
+
+    try:
+        proxy.stall()
+        # Until a first request times out nobody knows the store hangs: the first players may
+        # hold every worker, for one read timeout (before: until all of them had timed out,
+        # 50 s with 8 workers, and longer with every player more)
+        streams, listing_took, _ = wave("first")
+        assert listing_took < REQUESTS.read + 5, f"the listing waited {listing_took:.1f} s"
+        # queued behind the first ones, a player may wait one timeout and ask for another
+        assert max(s for _, s in streams) < 2 * REQUESTS.read + 10, streams
+
+        # Known out of reach: one request asks the store, the others fail at once and the
+        # catalog answers as if nothing were wrong
+        streams, listing_took, edit_took = wave("second")
+        assert listing_took < QUICK, f"the listing waited {listing_took:.1f} s on the store"
+        assert edit_took < QUICK, f"the edit waited {edit_took:.1f} s on the store"
+        waits = sorted(seconds for _, seconds in streams)
+        assert waits[-2] < QUICK and waits[-1] < 20, waits  # all but the one asking the store
+
+        proxy.restore()  # back: the very next requests work, nothing to restart
+        assert http_call(f"{server.url}/health").status == 200
+        played = http_call(
+            f"{server.url}/stream/{video.id}/video",
+            headers={**bearer(tokens.read), "Range": "bytes=100-199"},
+        )
+        assert played.status == 206 and played.body == data[100:200]
+        assert lib.get_file(video.id).description == "second"
+    finally:
+        for thread in threads:
+            thread.join(60)
+        server.stop()
+        lib.close()
+        proxy.close()
+
+
+def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(
+    s3_settings: Settings, tmp_path: Path
+) -> None:
+    """A direct upload big enough to fill the socket buffers towards a hung store: the PUT's
+    body stops moving, and urllib3 gives up sending (botocore: "Connection was closed before we
+    received a valid response"). Before: 500 without a reason, unlike every other way of not
+    reaching the store, and the upload's object counted as surely not stored, so the deletion
+    noted for it was dropped (an object the bucket may hold and no row names)."""
+    target = urlsplit(s3_settings.r2_endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    # the defaults: 24 MiB go in one PUT, whose body is what stops moving
+    lib = Library.open(
+        s3_settings.replace(
+            r2_endpoint_url=proxy.url, multipart_threshold=64 * MiB, multipart_chunk_size=8 * MiB
+        )
+    )
+    tokens = make_tokens(lib)
+    video = padded_mp4(tmp_path / "match.mp4", 24 * MiB)
+    form, form_type = multipart_body(
+        {"file_type": "video"}, {"file": ("match.mp4", video.read_bytes(), "video/mp4")}
+    )
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        proxy.stall()
+        reply = http_call(
+            f"{server.url}/files/upload/direct",
+            "POST",
+            form,
+            {**bearer(tokens.upload), "Content-Type": form_type},
+            timeout=170,
+        )
+        assert reply.status == 500, reply.body
+        error = reply.json()["error"]
+        assert (error["code"], error.get("reason")) == (
+            "storage_unavailable",
+            "endpoint_unreachable",
+        ), error
+        noted = [k for k in lib.deferred.pending_keys() if not k.startswith(THUMBNAIL_PREFIX)]
+        assert len(noted) == 1, noted  # deleted once due, whatever the store made of the PUT
+
+        proxy.restore()
+        again = http_call(
+            f"{server.url}/files/upload/direct",
+            "POST",
+            form,
+            {**bearer(tokens.upload), "Content-Type": form_type},
+            timeout=170,
+        )
+        assert again.status == 201, again.body
+        assert lib.get_file(again.json()["id"]).size == 24 * MiB
+    finally:
+        server.stop()
+        lib.close()
+        proxy.close()
