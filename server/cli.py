@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -185,7 +186,13 @@ def _serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             # A port in use (another server, a port still held) is said in one line, status 2,
             # like a catalog that cannot be opened.
-            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            # asyncio's strerror repeats the address; a host name that does not resolve is a
+            # gaierror whose errno (-2) os.strerror calls "Unknown error -2", while its own
+            # strerror says "Name or service not known"
+            if isinstance(exc, socket.gaierror):
+                reason = exc.strerror or str(exc)
+            else:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
             where = f"{server.config.host}:{server.config.port}"
             sys.stderr.write(f"mediadesk: cannot listen on {where}: {reason}\n")
             return 2

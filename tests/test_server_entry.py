@@ -189,6 +189,21 @@ def test_a_database_driver_that_is_not_installed_is_one_line_not_a_traceback(
     assert "Traceback" not in done.stderr and "sekrit" not in done.stderr, done.stderr
 
 
+def test_a_host_that_does_not_resolve_says_why_not_unknown_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`serve --host` with a mistyped name said "cannot listen on …: Unknown error -2"
+    (os.strerror of a resolver's error code) instead of the resolver's own words."""
+    code = main(
+        ["serve", "--host", "nosuchhost.invalid", "--port", "0", "--data-dir", str(data_dir)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    line = next(x for x in err.splitlines() if "cannot listen" in x)
+    assert line.startswith("mediadesk: cannot listen on nosuchhost.invalid:0: "), err
+    assert "Unknown error" not in line and line.split(": ", 2)[2].strip(), err
+
+
 def test_a_port_out_of_range_is_one_line_not_a_traceback(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
