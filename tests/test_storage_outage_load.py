@@ -25,7 +25,7 @@ from core.library import Library
 from core.settings import Settings
 from core.storage.s3 import REQUESTS
 from server.entry import EmbeddedServer
-from tests.faults import CuttableProxy
+from tests.faults import CuttableProxy, cli
 from tests.resumable_client import padded_mp4
 from tests.server_fixtures import (
     Reply,
@@ -192,4 +192,45 @@ def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(
     finally:
         server.stop()
         lib.close()
+        proxy.close()
+
+
+def test_maintenance_with_the_store_out_of_reach_still_prints_its_report(
+    s3_settings: Settings, media_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mediadesk maintenance` while the store refuses connections: the tasks that need no
+    store did their work and the report says so, with the store's failures in it (exit 1),
+    the way the server's own runs report them. Before: no report at all, one error line
+    (the reconcile listing) and exit 2, so what was purged or expired went unsaid. Once the
+    store is back the same command is clean."""
+    target = urlsplit(s3_settings.r2_endpoint_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    settings = s3_settings.replace(r2_endpoint_url=proxy.url)
+    lib = Library.open(settings)
+    try:
+        lib.uploads.ingest(media_dir.jpeg, "image")
+    finally:
+        lib.close()
+    for name, value in {
+        "R2_ENDPOINT_URL": settings.r2_endpoint_url,
+        "R2_BUCKET_NAME": settings.r2_bucket_name,
+        "R2_ACCESS_KEY_ID": settings.r2_access_key_id,
+        "R2_SECRET_ACCESS_KEY": settings.r2_secret_access_key,
+        "R2_REGION": settings.r2_region,
+    }.items():
+        monkeypatch.setenv(name, value)
+    data_dir = str(settings.data_dir)
+    try:
+        proxy.cut()
+        down = cli("maintenance", "--data-dir", data_dir, timeout=120)
+        assert down.returncode == 1, (down.stdout, down.stderr)
+        report = json.loads(down.stdout)
+        assert report["maintenance"]["errors"], report  # the store's part failed, said so
+        assert report["reconcile"]["error"].startswith("StorageUnavailable"), report
+
+        proxy.restore()
+        back = cli("maintenance", "--data-dir", data_dir, timeout=120)
+        assert back.returncode == 0, (back.stdout, back.stderr)
+        assert json.loads(back.stdout)["reconcile"]["clean"] is True
+    finally:
         proxy.close()
