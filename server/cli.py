@@ -90,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = tsub.add_parser("revoke", parents=[common], help="revoke a token by id")
     revoke.add_argument("id", type=int, help="token id (see 'token list')")
+    what = (
+        "remove partial files of writers that are gone, delete the old keys of moved "
+        "files, purge the trash, expire pending uploads, abort stale multipart "
+        "uploads and check the store against the catalog; prints JSON"
+    )
     sub.add_parser(
         "maintenance",
         parents=[common],
-        help="remove partial files of writers that are gone, delete the old keys of moved "
-        "files, purge the trash, expire pending uploads, abort stale multipart "
-        "uploads and check the store against the catalog; prints JSON",
+        help=what,
+        description=what[0].upper() + what[1:] + " (exit status 1 when it found errors).",
     )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
