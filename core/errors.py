@@ -141,6 +141,41 @@ def is_no_space(exc: BaseException | None) -> bool:
     return False
 
 
+# SQLSTATEs of a PostgreSQL that went away or is not taking work: connection exceptions (class
+# 08), the server shut down or crashed under the session (57P01, 57P02), still starting up or
+# recovering (57P03), and a statement stopped by MediaDesk's own statement_timeout (57014) on a
+# server that hangs. A failure to connect has no SQLSTATE at all.
+_CATALOG_GONE_STATES = ("57P01", "57P02", "57P03", "57014")
+
+
+def catalog_unreachable(exc: BaseException | None) -> bool:
+    """The PostgreSQL catalog could not be reached or dropped the connection (stopped,
+    crashed, restarting, hanging), through SQLAlchemy's and our own wrapping: a passing outage,
+    not a fault of the request. SQLite's errors never count (its file is always "reached")."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "connection_invalidated", False):
+            return True
+        kind = type(exc)
+        if kind.__module__.startswith("psycopg") and any(
+            k.__name__ in ("OperationalError", "InterfaceError") for k in kind.__mro__
+        ):
+            state = getattr(exc, "sqlstate", None)
+            if state is None or state.startswith("08") or state in _CATALOG_GONE_STATES:
+                return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
+
+
+def catalog_down() -> StorageUnavailable:
+    """The error of a catalog that cannot be reached, as every path reports it."""
+    return StorageUnavailable(
+        "The catalog (database) cannot be reached right now; try again later",
+        reason="catalog_unreachable",
+    )
+
+
 def no_space() -> InsufficientStorage:
     """The error of a full disk or quota, as every path reports it."""
     return InsufficientStorage("There is not enough free storage space to save the file")

@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.errors import catalog_unreachable
+
 logger = logging.getLogger(__name__)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -210,7 +212,13 @@ class ResourceExhaustionFilter(logging.Filter):
         if not record.exc_info:
             return True
         reason = out_of_resources(record.exc_info[1])
-        if reason is None:
+        if reason is not None:
+            cause = f"out of system resources: {reason}"
+        elif catalog_unreachable(record.exc_info[1]):
+            # a PostgreSQL outage: every loop (feed, leader, video workers) fails at each tick
+            # until it is back, and a traceback each time says nothing more than the first line
+            cause = "the catalog cannot be reached"
+        else:
             return True
         key = (record.name, str(record.msg))
         with self._lock:
@@ -224,7 +232,7 @@ class ResourceExhaustionFilter(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         note = (
-            f" (out of system resources: {reason}; {count} such failures since the last "
+            f" ({cause}; {count} such failures since the last "
             f"report, reported at most every {self._interval:.0f} s)"
         )
         record.msg = str(record.msg) + note.replace("%", "%%")

@@ -241,6 +241,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             )
             full = core.InsufficientStorage("no space")
             return _finish(request, error_response(507, full.code, client_message(full), rid))
+        if core.catalog_unreachable(exc):  # a catalog outage met outside core.db's sessions
+            down = core.catalog_down()
+            logger.error(
+                "Request %s %s failed [%s]: %s: %s", request.method, request.path, rid, down, exc
+            )
+            response = error_response(500, down.code, client_message(down), rid, reason=down.reason)
+            return _finish(request, response)
         logger.exception("Unexpected error in %s %s [%s]", request.method, request.path, rid)
         response = error_response(
             500,

@@ -110,3 +110,55 @@ def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:
         s.execute(text("TRUNCATE media_files, athletes RESTART IDENTITY CASCADE"))
     yield lib
     lib.close()
+
+
+class Cluster:
+    """A PostgreSQL cluster of one test, which the test may stop, crash, or start again."""
+
+    def __init__(self, root: Path) -> None:
+        self.bindir = PG_BIN[-1]
+        self.root = root
+        self.data = root / "data"
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://mediadesk@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -h 127.0.0.1 -k {self.root}"
+        self._ctl("-l", str(self.root / "log"), "-w", "-o", opts, "start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "-w", "stop")
+
+
+@pytest.fixture
+def pg_cluster() -> Iterator[Cluster]:
+    """A cluster of this test alone (the session's `postgres_url` is shared, so never stopped)."""
+    if not PG_BIN:
+        pytest.skip("PostgreSQL server not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="mediadesk-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    cluster = Cluster(root)
+    subprocess.run(
+        _as_postgres(
+            [str(cluster.bindir / "initdb"), "-D", str(cluster.data), "-U", "mediadesk"]
+            + ["--auth=trust", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        if (cluster.data / "postmaster.pid").exists():
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)

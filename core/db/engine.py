@@ -24,6 +24,8 @@ from core.errors import (
     LostRace,
     SettingsError,
     StorageUnavailable,
+    catalog_down,
+    catalog_unreachable,
     is_no_space,
 )
 from core.fsmodes import FILE_MODE, make_dirs
@@ -124,6 +126,19 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """A PostgreSQL that is stopped, crashed, restarting or hanging leaves as the domain's
+    storage_unavailable (the cause chained): every request and loop during an outage had
+    ended in an internal error with SQLAlchemy's traceback."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        if catalog_unreachable(exc):
+            raise catalog_down() from exc
+        raise
+
+
 class Database:
     """Sessions for reading and for writing (writes serialised per process on SQLite)."""
 
@@ -138,7 +153,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read_factory() as session:
+        with _reachable(), self._read_factory() as session:
             yield session
 
     @contextmanager
@@ -151,7 +166,7 @@ class Database:
         """
         lock = self._write_lock if self._write_lock is not None else nullcontext()
         try:
-            with lock, self._write_factory() as session, session.begin():
+            with _reachable(), lock, self._write_factory() as session, session.begin():
                 yield session
         except StaleDataError as exc:
             raise LostRace() from exc
@@ -185,7 +200,7 @@ class Database:
         get, flush and commit cost ≈ 1.3 ms of GIL-holding Python each time.
         """
         lock = self._write_lock if self._write_lock is not None else nullcontext()
-        with lock, self._write_engine.begin() as conn:
+        with _reachable(), lock, self._write_engine.begin() as conn:
             yield conn
 
     def dispose(self) -> None:
