@@ -10,7 +10,9 @@ way to it."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,13 +22,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from core.errors import StorageUnavailable
 from core.keys import THUMBNAIL_PREFIX
 from core.library import Library
 from core.settings import Settings
-from core.storage.s3 import REQUESTS
+from core.storage.s3 import REQUESTS, S3Storage, Timeouts
 from server.entry import EmbeddedServer
 from tests.faults import CuttableProxy, cli
 from tests.resumable_client import padded_mp4
+from tests.s3_server import S3Target
 from tests.server_fixtures import (
     Reply,
     bearer,
@@ -234,3 +238,63 @@ def test_maintenance_with_the_store_out_of_reach_still_prints_its_report(
         assert json.loads(back.stdout)["reconcile"]["clean"] is True
     finally:
         proxy.close()
+
+
+def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
+    s3_bucket: S3Target,
+) -> None:
+    """After a timeout, the next request asks the store for everyone (the others fail at
+    once). When that one is a long part on a slow link it outlives what a silent store allows
+    any request: from then on the store counts as there, and other requests go through while
+    it is still sending, instead of failing for as long as the part takes."""
+    quick = Timeouts(connect=2, read=5, attempts=1)  # patience: 7 s
+    proxy = CuttableProxy(*_host_port(s3_bucket.endpoint_url))
+    storage = S3Storage(
+        s3_bucket.bucket,
+        proxy.url,
+        s3_bucket.access_key_id,
+        s3_bucket.secret_access_key,
+        s3_bucket.region,
+        timeouts=quick,
+    )
+    key = "general/2026/01/slow.bin"
+    storage.put_bytes("general/2026/01/small.bin", b"small", "application/octet-stream")
+    upload_id = storage.create_multipart(key, "application/octet-stream")
+    data = os.urandom(32 * MiB)
+    try:
+        proxy.stall()
+        with pytest.raises(StorageUnavailable):
+            storage.stat("general/2026/01/small.bin")  # times out: the store is counted out
+        proxy.restore()
+        # the part takes about 16 s; what loopback buffers hold of its end reaches the store
+        # well within the read timeout
+        proxy.slow(2 * MiB)
+        sent: list[object] = []
+
+        def send() -> None:
+            try:
+                sent.append(storage.upload_part(key, upload_id, 1, io.BytesIO(data), len(data)))
+            except Exception as exc:  # the assertion below shows it
+                sent.append(exc)
+
+        part = threading.Thread(target=send)
+        part.start()  # the probe
+        time.sleep(0.5)
+        with pytest.raises(StorageUnavailable) as early:
+            storage.stat("general/2026/01/small.bin")
+        assert early.value.reason == "endpoint_unreachable"
+        time.sleep(quick.connect + quick.read)  # past what a silent store allows a request
+        assert part.is_alive()  # still sending
+        assert storage.stat("general/2026/01/small.bin").size == 5
+        part.join(60)
+        assert sent and isinstance(sent[0], str), sent
+        assert [p.part_number for p in storage.list_parts(key, upload_id)] == [1]
+    finally:
+        proxy.slow(None)
+        storage.abort_multipart(key, upload_id)
+        proxy.close()
+
+
+def _host_port(endpoint_url: str) -> tuple[str, int]:
+    target = urlsplit(endpoint_url)
+    return target.hostname or "127.0.0.1", target.port or 80

@@ -9,6 +9,7 @@ import hashlib
 import io
 import logging
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -166,14 +167,17 @@ class _Outage:
     same error instead of each waiting out its own timeouts: on a hung store that wait holds a
     server worker thread 10 s per request, and a few players retrying their ranges held every
     worker, so listings and edits that need no store waited minutes. Any answer from the store
-    (an error it sent included) ends the outage; nothing else does, so there is no timer to
-    tune and a recovered store serves the very next request.
+    (an error it sent included) ends the outage, and so does a probe still going after
+    `patience` seconds: a silent store fails it sooner (the timeouts), so it is moving bytes (a
+    long part on a slow link) and must not keep everything else failing meanwhile. A recovered
+    store serves the very next request.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, patience: float) -> None:
         self._lock = threading.Lock()
         self._down = False
-        self._probing = False
+        self._probe_since: float | None = None  # monotonic start of the probe in flight
+        self.patience = patience
 
     def admit(self) -> bool | None:
         """True: this call is the probe (it must end with `ended`); False: no outage known;
@@ -181,17 +185,21 @@ class _Outage:
         with self._lock:
             if not self._down:
                 return False
-            if self._probing:
+            now = time.monotonic()
+            if self._probe_since is None:
+                self._probe_since = now
+                return True
+            if now - self._probe_since < self.patience:
                 return None
-            self._probing = True
-            return True
+            self._down = False  # the probe is moving bytes: the store is there
+            return False
 
     def ended(self, probe: bool, reached: bool | None) -> None:
         """A call ended; `reached`: the store answered (True), was unreachable (False), or
         the call ended for a cause that says nothing about it (None)."""
         with self._lock:
             if probe:
-                self._probing = False
+                self._probe_since = None
             if reached is not None:
                 self._down = not reached
 
@@ -224,7 +232,8 @@ class S3Storage:
         self._credentials = (access_key_id, secret_access_key)
         self.timeouts = timeouts
         self._local = threading.local()
-        self._outage = _Outage()
+        # longer than a silent store lets any request live (a stalled body, then the answer)
+        self._outage = _Outage(patience=timeouts.connect + timeouts.read)
         self.transfer_config = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=multipart_chunk_size,
