@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
+from core.db.engine import CATALOG_DEADLINE, catalog_deadline
+
 if TYPE_CHECKING:
     from core.library import Library
     from core.tokens import TokenInfo
@@ -130,7 +132,15 @@ class Threads:
         call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
         # the caller's context (a request's id for the logs) goes with it into the thread
         context = contextvars.copy_context()
-        return asyncio.get_running_loop().run_in_executor(self._pool, context.run, call)
+        return asyncio.get_running_loop().run_in_executor(self._pool, context.run, _bounded, call)
+
+
+def _bounded(call: Callable[[], T]) -> T:
+    """A pool call whose catalog statements wait CATALOG_DEADLINE for PostgreSQL at most: a
+    hung catalog held every worker, and so every request, the health check too, for as long
+    as it hung."""
+    with catalog_deadline(CATALOG_DEADLINE):
+        return call()
 
 
 async def threads_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -137,6 +138,24 @@ class Cluster:
     def stop(self) -> None:
         self._ctl("-m", "fast", "-w", "stop")
 
+    def processes(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, walwriter…)."""
+        main = int((self.data / "postmaster.pid").read_text().split()[0])
+        found = [main]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[1]) == main:
+                found.append(int(stat.parent.name))
+        return found
+
+    def signal(self, signum: int) -> None:
+        """SIGSTOP hangs the whole server (it accepts connections and never answers)."""
+        for pid in self.processes():
+            os.kill(pid, signum)
+
 
 @pytest.fixture
 def pg_cluster() -> Iterator[Cluster]:
@@ -160,5 +179,6 @@ def pg_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         if (cluster.data / "postmaster.pid").exists():
+            cluster.signal(signal.SIGCONT)
             cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -4,6 +4,8 @@ bucket, its cluster stopped under it and started again (tests/pg_server.py `pg_c
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,34 @@ from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.tokens import TokenStore
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
-from tests.server_fixtures import bearer, http_call
-from tests.test_team import _base_env, ready, spawn_serve, until, upload
+from tests.server_fixtures import Reply, bearer, http_call
+from tests.test_team import Serve, _base_env, ready, spawn_serve, until, upload
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def start_server(tmp_path: Path, cluster: Cluster, bucket: Any) -> tuple[Serve, str]:
+    """A `mediadesk serve` on the cluster and the bucket, and an admin token."""
+    db = Database(cluster.url)
+    upgrade(db.engine)
+    _, admin = TokenStore(db).create("admin", "admin")
+    db.dispose()
+    env = _base_env(
+        DATABASE_URL=cluster.url,
+        R2_ENDPOINT_URL=bucket.endpoint_url,
+        R2_BUCKET_NAME=bucket.bucket,
+        R2_ACCESS_KEY_ID=bucket.access_key_id,
+        R2_SECRET_ACCESS_KEY=bucket.secret_access_key,
+        R2_REGION="us-east-1",
+    )
+    (tmp_path / "a").mkdir()
+    return ready(spawn_serve(tmp_path / "a", env)), admin
+
+
+def assert_catalog_unreachable(reply: Reply) -> None:
+    assert reply.status == 500, reply.body
+    error = reply.json()["error"]
+    assert (error["code"], error.get("reason")) == ("storage_unavailable", "catalog_unreachable")
 
 
 def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
@@ -26,20 +52,7 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
     s3_bucket: Any,
     media_dir: Any,
 ) -> None:
-    db = Database(pg_cluster.url)
-    upgrade(db.engine)
-    _, admin = TokenStore(db).create("admin", "admin")
-    db.dispose()
-    env = _base_env(
-        DATABASE_URL=pg_cluster.url,
-        R2_ENDPOINT_URL=s3_bucket.endpoint_url,
-        R2_BUCKET_NAME=s3_bucket.bucket,
-        R2_ACCESS_KEY_ID=s3_bucket.access_key_id,
-        R2_SECRET_ACCESS_KEY=s3_bucket.secret_access_key,
-        R2_REGION="us-east-1",
-    )
-    (tmp_path / "a").mkdir()
-    server = ready(spawn_serve(tmp_path / "a", env))
+    server, admin = start_server(tmp_path, pg_cluster, s3_bucket)
     try:
         first = upload(server.url, admin, media_dir.jpeg)
         pg_cluster.stop()
@@ -54,12 +67,7 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         )
         assert time.monotonic() - started < 15
         for reply in (listing, edit):
-            assert reply.status == 500, reply.body
-            error = reply.json()["error"]
-            assert (error["code"], error.get("reason")) == (
-                "storage_unavailable",
-                "catalog_unreachable",
-            ), error
+            assert_catalog_unreachable(reply)
         time.sleep(3)  # the background loops (feed, leader, video workers) meet the outage
         pg_cluster.start()
 
@@ -76,3 +84,54 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
     assert "Unexpected error" not in log, log
     # one line per loop and interval, not a traceback at every retry of every loop
     assert log.count("Traceback") <= 2, log
+
+
+def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
+    tmp_path: Path,
+    pg_cluster: Cluster,  # noqa: F811
+    s3_bucket: Any,
+    media_dir: Any,
+) -> None:
+    server, admin = start_server(tmp_path, pg_cluster, s3_bucket)
+    try:
+        first = upload(server.url, admin, media_dir.jpeg)
+        assert http_call(f"{server.url}/files/", headers=bearer(admin)).status == 200
+        pg_cluster.signal(signal.SIGSTOP)  # accepts connections, answers nothing
+        replies: dict[str, tuple[Reply, float]] = {}
+
+        def call(name: str, path: str, method: str = "GET", body: bytes | None = None) -> None:
+            started = time.monotonic()
+            headers = {**bearer(admin), "Content-Type": "application/json"}
+            reply = http_call(f"{server.url}{path}", method, body, headers, timeout=40)
+            replies[name] = (reply, time.monotonic() - started)
+
+        edit = json.dumps({"description": "hung"}).encode()
+        calls = [
+            threading.Thread(target=call, args=("list", "/files/")),
+            threading.Thread(target=call, args=("edit", f"/files/{first['id']}", "PATCH", edit)),
+        ]
+        for thread in calls:
+            thread.start()
+        time.sleep(0.5)
+        call("health", "/health")
+        for thread in calls:
+            thread.join(40)
+        health, took = replies["health"]
+        assert took < 8, took  # a monitor hears of the hang
+        assert health.status == 503 and not health.json()["database"]["ok"], health.body
+        for name in ("list", "edit"):
+            reply, took = replies[name]
+            assert took < 30, (name, took)
+            assert_catalog_unreachable(reply)
+        pg_cluster.signal(signal.SIGCONT)
+
+        def healthy() -> bool:
+            reply = http_call(f"{server.url}/health", headers=bearer(admin))
+            return reply.status == 200 and reply.json()["feed"]["connected"]
+
+        until(healthy, 20, step=0.2)
+        again = http_call(f"{server.url}/files/", headers=bearer(admin))
+        assert again.status == 200 and again.json()["total"] == 1
+    finally:
+        server.stop()
+    assert "Unexpected error" not in "".join(server.log)

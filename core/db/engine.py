@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import random
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +43,12 @@ RACE_ATTEMPTS = 6
 # Free bytes under which a catalog that fails to open is reported as on a full disk (SQLite
 # needs a few pages for its -wal and -shm files)
 FULL_BELOW = 1024 * 1024
+# Seconds a new PostgreSQL connection may take (libpq's connect_timeout), unless the URL says
+CONNECT_TIMEOUT = 5
+# Seconds a request's catalog statement may wait for PostgreSQL's answer (catalog_deadline):
+# far above any statement of a request on a healthy catalog, far below a client's patience
+CATALOG_DEADLINE = 15.0
+WATCHDOG_TICK = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +94,10 @@ def make_engine(url: str) -> Engine:
 
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        # a PostgreSQL that accepts the connection but never answers (a hung host, a stopped
+        # postmaster) held each new connection, and the request waiting for it, for good
+        args = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+        engine = create_engine(url, pool_pre_ping=True, connect_args=args)
     except ModuleNotFoundError as exc:
         # `make run` installs the app without the PostgreSQL driver (the `postgres` extra): the
         # team set-up's first command ended in "No module named 'psycopg'" and a traceback
@@ -98,6 +109,102 @@ def make_engine(url: str) -> Engine:
             reason="driver_missing",
             details={"module": exc.name},
         ) from None
+    _WATCHDOG.watch(engine)
+    return engine
+
+
+@contextmanager
+def catalog_deadline(seconds: float) -> Iterator[None]:
+    """Each PostgreSQL statement this thread (or context) starts inside the block, the pool's
+    ping, commit and rollback included, ends after `seconds` without an answer: its connection
+    is shut down under it, so it fails as a lost connection (storage_unavailable). Requests run
+    under it; a background loop simply waits for a hung server to come back."""
+    token = _DEADLINE.set(seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+class _Watchdog:
+    """Shuts down the socket of a PostgreSQL connection still waiting for its server past the
+    deadline of the statement that started the wait. A hung server (stopped, or its host gone
+    silent) never answers and the kernel keeps the TCP connection alive, so neither libpq nor
+    keepalives end the wait; statement_timeout is the server's, which is the part that hangs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict[int, tuple[Any, float, float]] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._on_execute)
+        event.listen(engine, "commit", self._on_connection)
+        event.listen(engine, "rollback", self._on_connection)
+        event.listen(engine.pool, "reset", self._on_reset)
+        ping = engine.dialect.do_ping
+
+        def do_ping(dbapi_conn: Any) -> bool:
+            self.mark(dbapi_conn)
+            return ping(dbapi_conn)
+
+        engine.dialect.do_ping = do_ping  # type: ignore[method-assign,assignment]
+
+    def _on_execute(self, conn: Connection, *_args: Any) -> None:
+        self.mark(conn.connection.dbapi_connection)
+
+    def _on_connection(self, conn: Connection) -> None:
+        self.mark(conn.connection.dbapi_connection)
+
+    def _on_reset(self, dbapi_conn: Any, *_args: Any) -> None:
+        self.mark(dbapi_conn)
+
+    def mark(self, dbapi_conn: Any) -> None:
+        """Notes when the wait that dbapi_conn starts now may end at the latest."""
+        seconds = _DEADLINE.get()
+        with self._lock:
+            if seconds is None or dbapi_conn is None:
+                self._due.pop(id(dbapi_conn), None)
+                return
+            self._due[id(dbapi_conn)] = (dbapi_conn, time.monotonic() + seconds, seconds)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="mediadesk-catalog-watchdog", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(WATCHDOG_TICK)
+            now = time.monotonic()
+            with self._lock:
+                overdue = [(k, c, t) for k, (c, at, t) in self._due.items() if at <= now]
+                for key, _, _ in overdue:
+                    del self._due[key]
+            for _, dbapi_conn, seconds in overdue:
+                self._cut(dbapi_conn, seconds)
+
+    @staticmethod
+    def _cut(dbapi_conn: Any, seconds: float) -> None:
+        from psycopg import pq
+
+        pgconn = getattr(dbapi_conn, "pgconn", None)
+        # ACTIVE: a command was sent and its answer is awaited; else the marked wait is over
+        if pgconn is None or pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
+            return
+        try:
+            with socket.socket(fileno=os.dup(pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)  # the waiting thread wakes to a closed connection
+        except (OSError, ValueError) as exc:
+            logger.debug("Could not cut a catalog connection: %s", exc)
+            return
+        logger.warning("The catalog did not answer within %g s: its connection was closed", seconds)
+
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "mediadesk_catalog_deadline", default=None
+)
+_WATCHDOG = _Watchdog()
 
 
 def catalog_folder(url: str) -> Path | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
+from core.db.engine import catalog_deadline
 from server.auth import PUBLIC, requires
 from server.errors import CLIENT_MESSAGES
 from server.openapi import build_spec, version
@@ -13,11 +15,14 @@ from server.state import HUB, METRICS, TOKEN, library, run_blocking
 from server.static_files import static_page
 
 routes = web.RouteTableDef()
+# Seconds /health waits for the catalog: a monitor must hear that it hangs, not hang with it
+HEALTH_DEADLINE = 3.0
 
 
 def _check(request: web.Request) -> dict[str, Any]:
     lib = library(request)
-    result = lib.health()
+    with catalog_deadline(HEALTH_DEADLINE):
+        result = lib.health()
     result["feed"] = lib.feed.status()
     leader = lib.leader
     if leader is not None:
@@ -33,7 +38,18 @@ def _check(request: web.Request) -> dict[str, Any]:
 @routes.get("/health")
 @requires(PUBLIC)
 async def health(request: web.Request) -> web.Response:
-    checks = await run_blocking(request, _check, request)
+    try:
+        # the shorter deadline inside bounds the catalog; this one a pool whose every worker
+        # waits for a hung catalog (or a hung store) already
+        checks = await asyncio.wait_for(run_blocking(request, _check, request), 2 * HEALTH_DEADLINE)
+    except TimeoutError:
+        lib = library(request)
+        checks = {
+            "database": {"ok": False, "error": "timeout"},
+            "storage": {"ok": False, "backend": lib.storage_name, "error": "timeout"},
+            "feed": lib.feed.status(),
+            "maintenance": {"leader": lib.leader is not None and lib.leader.is_leader},
+        }
     ok = checks["database"]["ok"] and checks["storage"]["ok"]
     token = request[TOKEN]
     if token is None:  # anonymous clients get the verdict without the details
