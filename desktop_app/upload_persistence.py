@@ -49,7 +49,10 @@ QUEUE_FILE = "upload-queue.json"
 JOURNAL_FILE = "upload-queue.journal"
 VERSION = 2
 DISCARD = "discard"  # a removed or cancelled row whose resumable upload is still to drop
-SAVED_STATES = ("queued", "paused", "failed", DISCARD)
+# A dropped folder (or file) still being read when the app closed or crashed: read again at
+# the next start, for the files not yet queued (the row is not shown)
+WALK = "walk"
+SAVED_STATES = ("queued", "paused", "failed", DISCARD, WALK)
 # Journal states of a row that left the queue: it is not restored at the next start
 GONE_STATES = ("done", "duplicate", "cancelled", "removed")
 
@@ -64,7 +67,7 @@ class SavedRow:
     size: int
     athlete_id: int | None = None
     # queued (resumes at start) | paused (waits for the user) | failed | discard (its upload
-    # is dropped at start, the row is not shown)
+    # is dropped at start, the row is not shown) | walk (read again at start, not shown)
     state: str = "queued"
     upload_id: str | None = None  # the resumable upload holding the bytes already sent
     reason: str = ""  # a failure's sentence, only for failures `error` cannot describe again

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,11 +23,13 @@ from desktop_app.errors import describe_error, error_from_record, error_record
 from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
 from desktop_app.upload_persistence import (
     DISCARD,
+    WALK,
     QueueJournal,
     SavedRow,
     checkpoint,
     journal_file,
     load_queue,
+    new_key,
     queue_file,
     restore_queue,
 )
@@ -52,6 +54,12 @@ CLOCK_SLACK = 2.0  # s
 # Closing the app waits this long at most for the uploads of removed or cancelled rows to be
 # dropped; what is left is dropped at the next start (the saved queue's "discard" rows).
 DISCARD_WAIT_MS = 4000
+# A folder walk hands its files to the queue this often: on a slow or network disk (a stat per
+# file) the rows appear, and the first files upload, while the rest is still being read.
+WALK_BATCH = 0.25  # s
+# Closing the app waits this long for a walk to see its cancel (it stops between two files; a
+# disk that hangs longer is left behind, and the folder is read again at the next start)
+WALK_WAIT_MS = 1000
 
 
 def expand_paths(
@@ -62,7 +70,18 @@ def expand_paths(
 
     Natural order is what a file manager shows: game_5 before game_10.
     """
-    found: list[tuple[Path, int]] = []
+    return [found for found in iter_paths(paths, unreadable) if found is not FOLDER_READ]
+
+
+# What iter_paths yields once a folder's files are all found, before it reads the next folder
+# (which may be the one a network disk hangs on)
+FOLDER_READ = (Path(), -1)
+
+
+def iter_paths(
+    paths: Iterable[Path], unreadable: list[OSError] | None = None
+) -> Iterator[tuple[Path, int]]:
+    """expand_paths one file at a time, with FOLDER_READ after each folder's files."""
     for path in paths:
         path = Path(path)
         if path.is_dir():
@@ -82,16 +101,43 @@ def expand_paths(
                 dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
                 for name in sorted(files, key=natural_key):
                     if not name.startswith("."):
-                        found.append(_with_size(Path(folder, name)))
+                        yield _with_size(Path(folder, name))
+                yield FOLDER_READ
         else:
-            found.append(_with_size(path))
-    return found
+            yield _with_size(path)
 
 
-def _walk(paths: list[Path]) -> tuple[list[tuple[Path, int]], list[OSError]]:
-    """The files to queue and the folders that could not be read (walker thread)."""
+def _walk(
+    paths: list[Path], cancel: threading.Event, report: Callable[..., None]
+) -> tuple[list[tuple[Path, int]], list[OSError]]:
+    """Reports the files to queue in batches as they are found, and returns the last batch and
+    the folders that could not be read (walker thread). Stops between two files once `cancel`
+    is set."""
     unreadable: list[OSError] = []
-    return expand_paths(paths, unreadable), unreadable
+    batch: list[tuple[Path, int]] = []
+    last = time.monotonic()
+    for found in iter_paths(paths, unreadable):
+        if cancel.is_set():
+            raise Cancelled("Reading the dropped folders was stopped")
+        if found is not FOLDER_READ:
+            batch.append(found)
+        if batch and (found is FOLDER_READ or time.monotonic() - last >= WALK_BATCH):
+            report(batch)
+            batch, last = [], time.monotonic()
+    return batch, unreadable
+
+
+class _Walk:
+    """A drop still being read (GUI thread). `queued_at` and `resumed` are those of a walk
+    started again at the start after the app closed in the middle of it."""
+
+    def __init__(
+        self, paths: list[Path], athlete_id: int | None, queued_at: float | None = None
+    ) -> None:
+        self.paths, self.athlete_id = paths, athlete_id
+        self.cancel = threading.Event()
+        self.resumed = queued_at is not None
+        self.queued_at = time.time() if queued_at is None else queued_at
 
 
 def _with_size(path: Path) -> tuple[Path, int]:
@@ -218,6 +264,7 @@ class UploadController(QObject):
         self.model = UploadQueueModel(self)
         self._uploads = TaskRunner(max_threads=max_parallel, parent=self)
         self._walker = TaskRunner(max_threads=1, parent=self)
+        self._walks: list[_Walk] = []  # drops still being read, oldest first
         self._running = 0
         self._closing = False
         self._retry_delay: dict[int, int] = {}  # item id -> ms before the next automatic try
@@ -262,34 +309,64 @@ class UploadController(QObject):
 
     def add_paths(self, paths: Iterable[Path], athlete_id: int | None = None) -> None:
         """Queues files and the contents of folders; walking happens off the GUI thread."""
+        self._start_walk(_Walk([Path(p) for p in paths], athlete_id))
+
+    def _start_walk(self, walk: _Walk) -> None:
         self._running += 1
+        self._walks.append(walk)
         self._walker.submit(
             _walk,
-            [Path(p) for p in paths],
-            on_result=lambda found: self._enqueue(found[0], found[1], athlete_id),
-            on_error=self._walk_failed,
+            walk.paths,
+            walk.cancel,
+            on_report=lambda batch: self._enqueue(walk, batch, []),
+            on_result=lambda found: self._walk_done(walk, *found),
+            on_error=lambda exc: self._walk_done(walk, [], [], exc),
         )
+        # the drop is on disk at once (as a walk to do again), not after the next quiet moment
+        # of a busy import (SAVE_MAX_DELAY): a crash or a close right after it loses nothing
+        self._save_timer.stop()
+        self._save()
 
-    def _walk_failed(self, exc: BaseException) -> None:
-        self._running -= 1
-        logger.warning("Could not read dropped folders: %s", exc)
-
-    def _enqueue(
-        self, files: list[tuple[Path, int]], unreadable: list[OSError], athlete_id: int | None
+    def _walk_done(
+        self,
+        walk: _Walk,
+        files: list[tuple[Path, int]],
+        unreadable: list[OSError],
+        exc: BaseException | None = None,
     ) -> None:
         self._running -= 1
+        self._enqueue(walk, files, unreadable)
+        self._walks.remove(walk)
+        if exc is not None and not isinstance(exc, Cancelled):
+            logger.warning("Could not read dropped folders: %s", exc)
+        self._save_timer.stop()
+        self._save()  # the walk row goes, the last rows come
+        self._check_idle()
+
+    def _enqueue(
+        self, walk: _Walk, files: list[tuple[Path, int]], unreadable: list[OSError]
+    ) -> None:
+        if walk.cancel.is_set():
+            return  # found before Cancel all stopped the walk: not queued
+        # a walk read again at start skips the rows the close saved; the files it stored are
+        # told apart from real duplicates by its queue time (_own_earlier_upload)
+        queued = {str(item.path) for item in self.model.items()} if walk.resumed else set()
         for path, size in files:
-            self._submit(self.model.add(path, size, athlete_id))
+            if str(path) in queued:
+                continue
+            if walk.resumed:
+                item = self.model.add(
+                    path, size, walk.athlete_id, queued_at=walk.queued_at, restored=True
+                )
+            else:
+                item = self.model.add(path, size, walk.athlete_id)
+            self._submit(item)
         for error in unreadable:
             # a folder whose files were left out says so in a failed row (the walk went on)
             folder = Path(os.fsdecode(error.filename)) if error.filename else Path()
-            self._fail(self.model.add(folder, 0, athlete_id).id, error)
-        if files or unreadable:
-            # what the user just dropped is on disk at once, not after the next quiet moment
-            # of a busy import (SAVE_MAX_DELAY): a crash right after a drop loses no row
-            self._save_timer.stop()
-            self._save()
-        self._check_idle()
+            self._fail(self.model.add(folder, 0, walk.athlete_id).id, error)
+        if files:
+            self._schedule_save()
 
     def _submit(self, item: UploadItem) -> None:
         self._running += 1
@@ -406,7 +483,9 @@ class UploadController(QObject):
             self._discard(item_id)  # no worker holds it: a running row's goes when it stops
 
     def cancel_all(self) -> None:
-        """Cancels every row still to do, paused ones too."""
+        """Cancels every row still to do, paused ones too, and stops reading the drops."""
+        for walk in self._walks:
+            walk.cancel.set()
         for item in self.model.items():
             self.cancel(item.id)
 
@@ -504,7 +583,10 @@ class UploadController(QObject):
     def _restore(self, rows: list[SavedRow]) -> None:
         self._running -= 1
         self._restoring = False
+        walks = [row for row in rows if row.state == WALK]
         for row in rows:
+            if row.state == WALK:
+                continue  # read again below, once the saved rows are back
             if row.state == DISCARD:  # removed or cancelled before its upload was dropped
                 if row.upload_id:
                     self._drop_upload(row.key, row.upload_id)
@@ -529,6 +611,8 @@ class UploadController(QObject):
             else:
                 state = UploadState.PAUSED if row.state == "paused" else UploadState.FAILED
                 self.model.set_state(item.id, state, row.reason, detail=row.detail)
+        for row in walks:
+            self._start_walk(_Walk([Path(row.path)], row.athlete_id, queued_at=row.queued_at))
         if rows:
             self._check_idle()
         if self.model.rowCount():  # also rows added while the saved queue was read
@@ -571,6 +655,12 @@ class UploadController(QObject):
         rows = [
             SavedRow("", 0, state=DISCARD, upload_id=upload_id, key=key)
             for key, upload_id in self._discards.items()
+        ]
+        rows += [
+            SavedRow(str(path), 0, walk.athlete_id, WALK, key=new_key(), queued_at=walk.queued_at)
+            for walk in self._walks
+            if not walk.cancel.is_set()
+            for path in walk.paths
         ]
         for item in self.model.items():
             if item.state.active and item.cancel.is_set() and not item.pause_requested:
@@ -634,10 +724,12 @@ class UploadController(QObject):
         self._closing = True
         self._save_timer.stop()
         self._journal_timer.stop()
+        for walk in self._walks:
+            walk.cancel.set()  # the saved queue reads it again at the next start
         for item in self.model.items():
             item.cancel.set()
+        self._walker.shutdown(WALK_WAIT_MS)
         self._uploads.shutdown(wait_ms)
-        self._walker.shutdown()
         # The workers have let go of their uploads: those of removed or cancelled rows are
         # dropped now, for a few seconds at most (the worker notes each in the journal, which
         # the save below writes). Any left (a slow store, an id whose report had not arrived)
