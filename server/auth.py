@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -11,7 +12,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core.errors import InvalidSignature
+from core.errors import InvalidSignature, StorageUnavailable
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TokenInfo, TokenStore
@@ -38,6 +39,8 @@ FILE = "file"  # public files without a token, private ones with a read token (c
 CACHE_SECONDS = 5.0
 CACHE_SIZE = 1024
 # EventSource, <video> and media players cannot send headers: these GETs accept ?access_token=
+# Seconds a route marked `answers_unchecked` waits for its caller's token to be checked
+UNCHECKED_WAIT = 2.0
 QUERY_TOKEN_PATHS = ("/events",)
 QUERY_TOKEN_PREFIXES = ("/stream/",)
 
@@ -52,6 +55,14 @@ def requires(scope: str) -> Callable[[H], H]:
         return handler
 
     return mark
+
+
+def answers_unchecked(handler: H) -> H:
+    """Marks a public handler that answers a caller whose token cannot be checked (the catalog
+    is out, or does not answer within UNCHECKED_WAIT) as an anonymous one: /health, so that a
+    monitor holding a token hears that the catalog is down instead of getting its outage."""
+    handler.__mediadesk_unchecked__ = True  # type: ignore[attr-defined]
+    return handler
 
 
 def scope_of(handler: object) -> str:
@@ -182,7 +193,14 @@ async def _authorised(request: web.Request, handler: Handler, need: str) -> web.
     if need == SIGNED:
         request[TOKEN] = None
         return await handler(request)
-    info = request[TOKEN] = await authenticate(request)
+    if need == PUBLIC and getattr(request.match_info.handler, "__mediadesk_unchecked__", False):
+        try:
+            info = await asyncio.wait_for(authenticate(request), UNCHECKED_WAIT)
+        except (StorageUnavailable, TimeoutError):
+            info = None  # the anonymous view, which says the catalog is down
+        request[TOKEN] = info
+    else:
+        info = request[TOKEN] = await authenticate(request)
     if need not in (PUBLIC, FILE):
         check_scope(info, need)
     return await handler(request)
