@@ -20,12 +20,13 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PIL import Image  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from desktop_app.controllers.upload_controller import UploadController  # noqa: E402
 from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
 from desktop_app.upload_persistence import load_queue, queue_file  # noqa: E402
-from tests.qt_helpers import wait_for  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
 
 
 def _photo(path: Path, shade: int) -> Path:
@@ -130,3 +131,23 @@ def test_closing_in_the_middle_of_a_drop_reads_the_rest_at_the_next_start(
         wait_for(qtbot, lambda: load_queue(queue_file(library.paths.data_dir)) == [])
     finally:
         second.shutdown()
+
+
+def test_quit_hides_the_window_before_writing_its_state(
+    qtbot: Any, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window state goes to the data folder: on a slow data disk (FUSE, 80 ms a call) the
+    window stayed on screen for seconds after Quit, the question still painted over it."""
+    visible_at_write: list[bool] = []
+    sync = QSettings.sync
+
+    def timed_sync(self: QSettings) -> None:
+        visible_at_write.append(window.isVisible())
+        sync(self)
+
+    with shown_window(qtbot, library) as window:
+        monkeypatch.setattr(QSettings, "sync", timed_sync)
+        window.close()
+        assert visible_at_write == [False]
+        saved = QSettings(str(window.state_file), QSettings.Format.IniFormat)
+        assert not saved.value("window/geometry").isEmpty()  # kept by the hidden window

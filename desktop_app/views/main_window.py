@@ -1086,8 +1086,10 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        # Hidden first: the state is written to the data folder, which may be on a slow disk
+        # (seconds of a window that stays after Quit); the clean-up below waits for the workers
+        self.hide()
         if not self._shut_down:
-            self.save_window_state()
-        self.hide()  # the clean-up below waits for the workers: no frozen window meanwhile
+            self.save_window_state()  # geometry and docks are kept by a hidden window too
         self.shutdown()
         event.accept()
