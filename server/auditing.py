@@ -10,11 +10,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from core.audit import AuditLog, AuditRecord
+from core.errors import catalog_unreachable
 from server.state import AUDIT, THREADS, Threads
 
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
+# While the catalog cannot be reached, entries wait in memory (tried again every RETRY_SECONDS)
+# up to this many: an outage of minutes with private files streaming from cached records; past
+# it the oldest are dropped, and counted in the log
+KEEP_AT_MOST = 50_000
+RETRY_SECONDS = 2.0
 
 
 class AuditSink:
@@ -26,6 +32,7 @@ class AuditSink:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._threads: Threads | None = None
+        self._waiting = False  # entries wait for the catalog (said once per outage)
 
     def add(
         self,
@@ -38,24 +45,45 @@ class AuditSink:
         self._pending.append(AuditRecord(actor, action, file_id, remote, detail))
         self._wake.set()
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Writes what was added; False when the catalog could not be reached and the entries
+        wait for the next flush (a PostgreSQL outage dropped every access audited meanwhile)."""
         async with self._lock:
             batch, self._pending = self._pending, []
             if not batch:
-                return
+                return True
             try:
                 if self._threads is None:
                     raise RuntimeError("the audit sink runs only inside the app (audit_ctx)")
                 await self._threads.run(self.log.record_many, batch)
-            except Exception:
-                logger.exception("Could not write %d audit entries", len(batch))
+            except Exception as exc:
+                if not catalog_unreachable(exc):
+                    logger.exception("Could not write %d audit entries", len(batch))
+                    return True
+                self._pending[:0] = batch
+                dropped = len(self._pending) - KEEP_AT_MOST
+                if dropped > 0:
+                    del self._pending[:dropped]
+                    logger.error("Dropped %d audit entries: the catalog is still out", dropped)
+                if not self._waiting:
+                    self._waiting = True
+                    logger.warning(
+                        "Audit entries wait for the catalog, which cannot be reached (%s)", exc
+                    )
+                return False
+            if self._waiting:
+                self._waiting = False
+                logger.warning("The audit entries that waited for the catalog are written")
+            return True
 
     async def run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
+            if not await self.flush():
+                await asyncio.sleep(RETRY_SECONDS)
+                self._wake.set()
 
     def bind(self, threads: Threads) -> None:
         self._threads = threads

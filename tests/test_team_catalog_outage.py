@@ -3,6 +3,7 @@ bucket, its cluster stopped under it and started again (tests/pg_server.py `pg_c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import threading
@@ -12,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from core.audit import AuditLog
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.tokens import TokenStore
+from server.auditing import AuditSink
+from server.state import Threads
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 from tests.server_fixtures import Reply, bearer, http_call
 from tests.test_team import Serve, _base_env, ready, spawn_serve, until, upload
@@ -139,3 +143,33 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
     finally:
         server.stop()
     assert "Unexpected error" not in "".join(server.log)
+
+
+def test_audit_entries_wait_for_the_catalog_and_are_written_when_it_is_back(
+    pg_cluster: Cluster,  # noqa: F811
+) -> None:
+    """Private files go on streaming from cached records and tokens while the catalog is out;
+    their audit entries were dropped ("Could not write N audit entries")."""
+    db = Database(pg_cluster.url)
+    upgrade(db.engine)
+    log = AuditLog(db)
+    threads = Threads(2)
+    threads.start()
+    sink = AuditSink(log)
+    sink.bind(threads)
+
+    async def outage() -> tuple[bool, bool]:
+        pg_cluster.stop()
+        sink.add("token:staff (md_1)", "stream", None, "127.0.0.1", "during the outage")
+        during = await sink.flush()
+        pg_cluster.start()
+        return during, await sink.flush()
+
+    try:
+        flushed = asyncio.run(outage())
+        entries, total = log.query(action="stream")
+        assert total == 1 and entries[0].detail == "during the outage"
+        assert flushed == (False, True)  # kept for the catalog, then written
+    finally:
+        threads.shutdown()
+        db.dispose()
