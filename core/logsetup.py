@@ -181,12 +181,44 @@ def out_of_resources(exc: BaseException | None) -> str | None:
     return None
 
 
-class ResourceExhaustionFilter(logging.Filter):
-    """For records whose exception is running out of descriptors (or memory): no traceback,
-    and one line per logger and message every `interval` seconds with the number of failures
-    since the last, instead of a traceback from every loop at every retry, which rotates the
-    whole log history away in seconds. One instance is shared by the handlers, and a record
-    gets the same answer from each."""
+class BoundedReports:
+    """Counts failures per key and says when one is due to be reported: the first at once,
+    then at most one per `interval`, with how many there were since the last report. The one
+    rule for failures that repeat for as long as an outage lasts (a log line each, not one
+    per failure)."""
+
+    def __init__(
+        self,
+        interval: float = RESOURCE_REPORT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next: dict[object, float] = {}
+        self._unreported: dict[object, int] = {}
+
+    def due(self, key: object) -> int | None:
+        """Counts one failure of `key`: the number to report now (this one included), or None
+        while the last report is younger than the interval."""
+        with self._lock:
+            count = self._unreported.get(key, 0) + 1
+            now = self._clock()
+            if now < self._next.get(key, 0.0):
+                self._unreported[key] = count
+                return None
+            self._next[key] = now + self.interval
+            self._unreported[key] = 0
+            return count
+
+
+class OutageLogFilter(logging.Filter):
+    """For records whose exception is running out of descriptors (or memory), or a PostgreSQL
+    catalog that cannot be reached: no traceback, and one line per logger and message every
+    `interval` seconds with the number of failures since the last (BoundedReports), instead
+    of a traceback from every loop at every retry, which rotates the whole log history away in
+    seconds. One instance is shared by the handlers, and a record gets the same answer from
+    each."""
 
     def __init__(
         self,
@@ -194,11 +226,7 @@ class ResourceExhaustionFilter(logging.Filter):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self._interval = interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._next: dict[tuple[str, str], float] = {}
-        self._unreported: dict[tuple[str, str], int] = {}
+        self._reports = BoundedReports(interval, clock)
 
     def filter(self, record: logging.LogRecord) -> bool:
         decided = getattr(record, "_mediadesk_resources", None)
@@ -220,33 +248,27 @@ class ResourceExhaustionFilter(logging.Filter):
             cause = "the catalog cannot be reached"
         else:
             return True
-        key = (record.name, str(record.msg))
-        with self._lock:
-            count = self._unreported.get(key, 0) + 1
-            now = self._clock()
-            if now < self._next.get(key, 0.0):
-                self._unreported[key] = count
-                return False
-            self._next[key] = now + self._interval
-            self._unreported[key] = 0
+        count = self._reports.due((record.name, str(record.msg)))
+        if count is None:
+            return False
         record.exc_info = None
         record.exc_text = None
         note = (
             f" ({cause}; {count} such failures since the last "
-            f"report, reported at most every {self._interval:.0f} s)"
+            f"report, reported at most every {self._reports.interval:.0f} s)"
         )
         record.msg = str(record.msg) + note.replace("%", "%%")
         return True
 
 
-def filter_resource_exhaustion(target: logging.Logger | None = None) -> None:
-    """Puts one ResourceExhaustionFilter on every handler of the root logger (or `target`)."""
+def quiet_outage_tracebacks(target: logging.Logger | None = None) -> None:
+    """Puts one OutageLogFilter on every handler of the root logger (or `target`)."""
     handlers = (target or logging.getLogger()).handlers
     shared = next(
-        (f for h in handlers for f in h.filters if isinstance(f, ResourceExhaustionFilter)),
+        (f for h in handlers for f in h.filters if isinstance(f, OutageLogFilter)),
         None,
     )
-    shared = shared or ResourceExhaustionFilter()
+    shared = shared or OutageLogFilter()
     for handler in handlers:
         if shared not in handler.filters:
             handler.addFilter(shared)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
-from core.logsetup import LogFile, filter_resource_exhaustion, make_formatter
+from core.logsetup import LogFile, make_formatter, quiet_outage_tracebacks
 from core.settings import Settings, load_settings, settings_file_path
 from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
@@ -101,7 +101,7 @@ def setup_logging(settings: Settings | None) -> None:
             root.addHandler(file)
         except OSError as exc:
             logger.warning("No log file: %s", exc)
-    filter_resource_exhaustion(root)
+    quiet_outage_tracebacks(root)
 
 
 def show_startup_error(title: str, exc: BaseException, settings_file: str = "") -> None:

@@ -19,9 +19,9 @@ from core.library import Library
 from core.logsetup import (
     LogFile,
     apply_format,
-    filter_resource_exhaustion,
     make_formatter,
     quiet_credential_loggers,
+    quiet_outage_tracebacks,
 )
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
@@ -182,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     library = _open(args, **overrides)
     log_format = library.settings.log_format
     _log_to_file(library.paths.logs_dir / "server.log", log_format)
-    filter_resource_exhaustion()  # out of descriptors: no traceback from every loop's retry
+    quiet_outage_tracebacks()  # out of descriptors: no traceback from every loop's retry
     try:
         server = EmbeddedServer(library, args.host, args.port)
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.errors import InvalidInput
 from core.library import Library
-from core.logsetup import filter_resource_exhaustion, quiet_credential_loggers
+from core.logsetup import quiet_credential_loggers, quiet_outage_tracebacks
 from core.video import service
 from core.video.worker import VideoWorker
 
@@ -62,7 +62,7 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     quiet_credential_loggers()  # --log-level DEBUG must not log bucket signatures
-    filter_resource_exhaustion()
+    quiet_outage_tracebacks()
     if not 1 <= args.concurrency <= 64:
         raise InvalidInput("--concurrency must be between 1 and 64")
     if not 0 <= args.nice <= 19:

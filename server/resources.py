@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.logsetup import OUT_OF_RESOURCES, RESOURCE_REPORT_INTERVAL
+from core.logsetup import OUT_OF_RESOURCES, RESOURCE_REPORT_INTERVAL, BoundedReports
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +48,16 @@ class ResourceErrorLog:
     def __init__(
         self, interval: float = ACCEPT_ERROR_INTERVAL, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._next = 0.0
-        self._unreported = 0
+        self._reports = BoundedReports(interval, clock)
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         if not (isinstance(exc, OSError) and exc.errno in OUT_OF_RESOURCES):
             loop.default_exception_handler(context)
             return
-        self._unreported += 1
-        now = self._clock()
-        if now < self._next:
+        count = self._reports.due("accept")
+        if count is None:
             return
-        self._next = now + self._interval
-        count, self._unreported = self._unreported, 0
         # no traceback: it is always the same accept() in asyncio
         logger.error(
             "%s (%s): new connections wait; %d such errors since the last report "
@@ -71,5 +65,5 @@ class ResourceErrorLog:
             context.get("message", "Out of system resources"),
             exc.strerror or exc,
             count,
-            self._interval,
+            self._reports.interval,
         )

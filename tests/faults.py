@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -170,6 +171,12 @@ class CuttableProxy:
         self._listener = self._listen(0)
         self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def in_front_of(cls, url: str) -> CuttableProxy:
+        """A proxy to the host and port of `url` (the S3 test server's endpoint)."""
+        target = urlsplit(url)
+        return cls(target.hostname or "127.0.0.1", target.port or 80)
 
     def _listen(self, port: int) -> socket.socket:
         listener = socket.socket()

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from core.logsetup import ResourceExhaustionFilter, filter_resource_exhaustion
+from core.logsetup import OutageLogFilter, quiet_outage_tracebacks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def _fail_with(exc: BaseException) -> None:
 def test_out_of_descriptors_is_one_line_per_interval_without_traceback() -> None:
     log, first, second = _logger_with_two_handlers("test.resources.loop")
     clock = _Clock()
-    shared = ResourceExhaustionFilter(interval=5.0, clock=clock)
+    shared = OutageLogFilter(interval=5.0, clock=clock)
     for handler in log.handlers:
         handler.addFilter(shared)
     emfile = OSError(errno.EMFILE, "Too many open files")
@@ -70,8 +70,8 @@ def test_out_of_descriptors_is_one_line_per_interval_without_traceback() -> None
 
 def test_other_errors_keep_their_traceback_every_time() -> None:
     log, out, _ = _logger_with_two_handlers("test.resources.loop")
-    filter_resource_exhaustion(log)
-    filter_resource_exhaustion(log)  # twice: still one filter, shared
+    quiet_outage_tracebacks(log)
+    quiet_outage_tracebacks(log)  # twice: still one filter, shared
     filters = {id(f) for h in log.handlers for f in h.filters}
     assert len(filters) == 1
     for _ in range(3):

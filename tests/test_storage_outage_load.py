@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -50,8 +49,7 @@ QUICK = 3.0  # seconds: a catalog answer that does not wait on the store (it tak
 def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
     s3_settings: Settings, media_dir: Any
 ) -> None:
-    target = urlsplit(s3_settings.r2_endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
     tokens = make_tokens(lib)
     video = lib.uploads.ingest(media_dir.mp4, "video")
@@ -150,8 +148,7 @@ def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(
     received a valid response"). Before: 500 without a reason, unlike every other way of not
     reaching the store, and the upload's object counted as surely not stored, so the deletion
     noted for it was dropped (an object the bucket may hold and no row names)."""
-    target = urlsplit(s3_settings.r2_endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     # the defaults: 24 MiB go in one PUT, whose body is what stops moving
     lib = Library.open(
         s3_settings.replace(
@@ -207,8 +204,7 @@ def test_maintenance_with_the_store_out_of_reach_still_prints_its_report(
     the way the server's own runs report them. Before: no report at all, one error line
     (the reconcile listing) and exit 2, so what was purged or expired went unsaid. Once the
     store is back the same command is clean."""
-    target = urlsplit(s3_settings.r2_endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     settings = s3_settings.replace(r2_endpoint_url=proxy.url)
     lib = Library.open(settings)
     try:
@@ -248,7 +244,7 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
     any request: from then on the store counts as there, and other requests go through while
     it is still sending, instead of failing for as long as the part takes."""
     quick = Timeouts(connect=2, read=5, attempts=1)  # patience: 7 s
-    proxy = CuttableProxy(*_host_port(s3_bucket.endpoint_url))
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     storage = S3Storage(
         s3_bucket.bucket,
         proxy.url,
@@ -293,8 +289,3 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
         proxy.slow(None)
         storage.abort_multipart(key, upload_id)
         proxy.close()
-
-
-def _host_port(endpoint_url: str) -> tuple[str, int]:
-    target = urlsplit(endpoint_url)
-    return target.hostname or "127.0.0.1", target.port or 80

@@ -43,11 +43,6 @@ MiB = 1024 * 1024
 BOUND = 20.0  # seconds: far above the code's (about 4 s for /health, 10 s for the rest)
 
 
-def _proxied(endpoint_url: str) -> CuttableProxy:
-    target = urlsplit(endpoint_url)
-    return CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
-
-
 def _timed(calls: dict[str, Callable[[], Reply]]) -> dict[str, tuple[Reply, float]]:
     """Runs the calls at once; each one's reply and seconds taken."""
     results: dict[str, tuple[Reply, float]] = {}
@@ -68,7 +63,7 @@ def _timed(calls: dict[str, Callable[[], Reply]]) -> dict[str, tuple[Reply, floa
 def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
     s3_settings: Settings, media_dir: Any
 ) -> None:
-    proxy = _proxied(s3_settings.r2_endpoint_url)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
     tokens = make_tokens(lib)
     video = lib.uploads.ingest(media_dir.mp4, "video")
@@ -128,7 +123,7 @@ def test_a_16_mib_part_on_a_slow_link_outlasts_the_timeouts(s3_bucket: S3Target)
     """botocore's read timeout is per socket read and urllib3 sends a body block by block
     under the connect timeout: a part PUT taking longer than the read timeout, at about 1.4 MB/s, is
     fine (the timeouts are for a silent store, not a slow one)."""
-    proxy = _proxied(s3_bucket.endpoint_url)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     storage = S3Storage(
         s3_bucket.bucket,
         proxy.url,
@@ -164,7 +159,7 @@ def test_a_store_that_stalls_mid_stream_cuts_the_answer_within_seconds(
     Loopback buffers along the way (proxy → server → client) hold a few MiB, so the object is
     big and the client reads slowly until the stall: what the server has not yet fetched when
     the bucket falls silent is most of it."""
-    proxy = _proxied(s3_settings.r2_endpoint_url)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
     tokens = make_tokens(lib)
     source = padded_mp4(tmp_path / "match.mp4", 64 * MiB)
