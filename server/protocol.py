@@ -96,8 +96,7 @@ class JsonErrorRequestHandler(RequestHandler):
             self.peername,
             self._head_timeout,
         )
-        self.force_close()
-        self.transport.close()
+        self.force_close()  # closes the transport too
 
     def handle_error(
         self,
