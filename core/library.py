@@ -534,11 +534,7 @@ class Library:
         public-domain URLs for a public file, else presigned GETs signed afresh at each call,
         living PRESIGNED_URL_EXPIRY seconds, or until the epoch second `until` (the file grant
         the player holds) when given. None on the local backend (the server sends them)."""
-        if until is None:
-            expires_in = self.settings.presigned_url_expiry
-        else:
-            expires_in = signing.grant_lifetime(until)
-        return bucket_links(self._storage, keys, public, expires_in)
+        return bucket_links(self._storage, keys, public, self.settings.presigned_url_expiry, until)
 
     # ---- checking signed links: the secret never leaves core ----------------------------------
     def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:

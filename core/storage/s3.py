@@ -33,7 +33,7 @@ from core.keys import normalise_key, public_object_url
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
-from core.storage.signing import check_expires_in, require_content_type
+from core.storage.signing import check_expires_in, grant_lifetime, require_content_type
 
 logger = logging.getLogger(__name__)
 
@@ -673,11 +673,12 @@ class BucketLinks:
 
 
 def bucket_links(
-    storage: Any, keys: Sequence[str], public: bool, expires_in: int
+    storage: Any, keys: Sequence[str], public: bool, expires_in: int, until: int | None = None
 ) -> BucketLinks | None:
     """Where a player fetches these objects straight from the S3/R2 bucket holding them, so
     their bytes never pass through MediaDesk: the public domain's URL for a public file when
-    one is set, else presigned GETs living `expires_in` seconds (signed afresh at each call).
+    one is set, else presigned GETs living `expires_in` seconds (signed afresh at each call),
+    or ending by the epoch second `until` when given.
 
     None when they are not in a bucket (the local backend: the server sends them itself). The
     holder is found from keys[0]: the objects of one listing are written together.
@@ -690,7 +691,16 @@ def bucket_links(
     if public and bucket.public_domain:
         return BucketLinks(tuple(str(bucket.public_url(k)) for k in keys), signed=False)
     presigner = S3Presigner(bucket)
-    urls = tuple(presigner.presign_get(k, expires_in).url for k in keys)
+
+    def lifetime() -> int:
+        if until is None:
+            return expires_in
+        # per URL and a second ahead: botocore dates each signature by its own clock, read a
+        # moment after ours (and a long playlist takes a while), so a second ticking over in
+        # between would let a URL outlive the grant by one
+        return grant_lifetime(until, time.time() + 1)
+
+    urls = tuple(presigner.presign_get(k, lifetime()).url for k in keys)
     return BucketLinks(urls, signed=True)
 
 
