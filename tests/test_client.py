@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from core.library import Library
 from core.settings import PRESIGN_THRESHOLD
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
+from tests.faults import CuttableProxy
 from tests.modes import mode, umask
 from tests.server_fixtures import make_tokens, server_config
 
@@ -314,6 +316,52 @@ def test_a_connection_that_fails_is_not_a_local_refusal(media_dir: Any) -> None:
     assert not failed.value.local
     # `mediadesk upload` said "GET /config: Connection refused": not which server it tried
     assert f"GET {nobody}/config: " in failed.value.message, failed.value.message
+
+
+def test_a_host_that_never_accepts_fails_after_one_bounded_connect_wait() -> None:
+    """A host that drops packets cost six 10 s connect timeouts and 15.5 s of backoff in
+    silence. Now one wait of `connect_timeout` (CONNECT_TIMEOUT by default), then one line."""
+    with socket.socket() as deaf, socket.socket() as first:
+        deaf.bind(("127.0.0.1", 0))
+        deaf.listen(0)  # one connection fills the queue: the kernel then drops new SYNs
+        first.connect(deaf.getsockname())
+        url = f"http://127.0.0.1:{deaf.getsockname()[1]}"
+        notes: list[str] = []
+        started = time.monotonic()
+        with (
+            Client(url, connect_timeout=0.5, on_retry=notes.append) as client,
+            pytest.raises(ClientError) as failed,
+        ):
+            client.config()
+        took = time.monotonic() - started
+    assert failed.value.code == "connection_failed"
+    cause = "no connection within 0.5 s (the host does not answer)"
+    assert failed.value.message == f"GET {url}/config: {cause}"
+    assert notes == [] and took < 5, (notes, took)
+
+
+def test_after_the_server_answered_a_refused_connection_is_retried_and_said(
+    live: EmbeddedServer, library: Library
+) -> None:
+    """A server that answered once and then refuses is restarting: retried, and each retry is
+    told (`mediadesk` writes it on stderr) instead of a silent pause of up to 30 s."""
+    proxy = CuttableProxy.in_front_of(live.url)
+    notes: list[str] = []
+
+    def told(text: str) -> None:
+        notes.append(text)
+        proxy.restore()  # back before the next attempt
+
+    try:
+        with Client(proxy.url, make_tokens(library).read, backoff=0, on_retry=told) as client:
+            client.config()
+            proxy.cut()
+            assert client.list()["total"] == 0
+    finally:
+        proxy.close()
+    assert len(notes) == 1, notes
+    assert notes[0].startswith(f"GET {proxy.url}/files failed (")
+    assert notes[0].endswith("; retrying in 0.0 s (1 of 5)"), notes
 
 
 def test_a_download_gets_the_umasks_mode_like_any_download(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import shutil
+import socket
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +154,29 @@ def test_download_through_the_mediadesk_command(
     code = mediadesk(["download", "999999", "--server", live.url, "-o", str(out_dir)])
     assert code == 1
     assert "not_found" in capsys.readouterr().err
+
+
+def test_a_server_that_is_not_there_is_said_at_once_in_one_line(
+    tmp_path: Path, media_dir: Any, monkeypatch: pytest.MonkeyPatch, config_home: Path
+) -> None:
+    """With nothing listening, `mediadesk login`, `upload` and `download` sat silent for 17 s
+    (five retries with growing waits) before failing: users took it for a hang."""
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{spare.getsockname()[1]}"  # bound, never listening
+        monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: "mdk_some_token")
+        for argv in (
+            ["login"],
+            ["upload", str(media_dir.jpeg), "--token", "mdk_some_token"],
+            ["download", "1", "2", "-o", str(tmp_path)],
+        ):
+            started = time.monotonic()
+            code, out, err = run(*argv, "--server", nobody)
+            took = time.monotonic() - started
+            assert code == 2 and out == "", (argv, out, err)
+            # the backoff alone was 15.5 s; this is a refusal answered by the kernel at once
+            assert took < 5, (argv, took)
+            lines = err.splitlines()
+            assert len(lines) == 1 and "Traceback" not in err, err
+            assert lines[0].startswith(f"mediadesk: GET {nobody}/config: "), err
+            assert "refused" in lines[0] and "connection_failed" in lines[0], err

@@ -46,6 +46,11 @@ NOT_ACTED_STATUS = {429, 503}
 IDEMPOTENT_TRANSIENT_STATUS = TRANSIENT_STATUS | {500}
 IDEMPOTENT = {"GET", "HEAD", "PUT"}
 MAX_RETRY_AFTER = 300.0  # seconds; MediaDesk's own Retry-After is at most a minute
+# Seconds to wait for a TCP connection. A reachable server, on a LAN or across the internet,
+# accepts within a fraction of a second, and the kernel has sent a lost SYN again twice by
+# then (at 1 s and 3 s); 10 s, times six attempts, had `mediadesk` sit silent for over a
+# minute in front of a host that drops packets.
+CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_SIZE = 104857600  # the seed's MAX_FILE_SIZE, for servers without GET /config
 
 
@@ -240,20 +245,30 @@ class Client:
         token: str | None = None,
         *,
         timeout: float = 60.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
         retries: int = 5,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
+        on_retry: Callable[[str], object] | None = None,
     ) -> None:
+        """`on_retry(text)` is told of each retry before its wait ("GET <url> failed (...);
+        retrying in 2.0 s (2 of 5)"), for a user who would otherwise watch a silent pause."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.retries = retries
         self.backoff = backoff
+        self.connect_timeout = connect_timeout
+        self.on_retry = on_retry
         self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
             transport=transport,
             follow_redirects=False,
         )
         self._config: dict[str, Any] | None = None
+        # whether the server has answered once: until then a connection it refuses, or never
+        # accepts, is a server that is not there (a wrong URL, a server not started), and five
+        # retries only kept `mediadesk login` silent for 17 s before saying so
+        self._answered = False
 
     def close(self) -> None:
         self._http.close()
@@ -272,6 +287,17 @@ class Client:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         headers.update(extra or {})
         return headers
+
+    def _retrying(self, attempt: int, what: str, delay: float) -> None:
+        text = f"{what}; retrying in {delay:.1f} s ({attempt + 1} of {self.retries})"
+        logger.info("%s", text)
+        if self.on_retry is not None:
+            self.on_retry(text)
+
+    def _cause(self, exc: httpx.TransportError) -> str:
+        if isinstance(exc, httpx.ConnectTimeout):  # httpx says only "timed out"
+            return f"no connection within {self.connect_timeout:g} s (the host does not answer)"
+        return str(exc) or type(exc).__name__
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         delay = min(self.backoff * (2**attempt), 30.0)
@@ -304,18 +330,25 @@ class Client:
         # credential: never shown.
         shown = self._url(path).split("?", 1)[0]
         headers = self._headers(kwargs.pop("headers", None)) if auth else kwargs.pop("headers", {})
+        ours = "://" not in path  # the MediaDesk server, not a bucket's signed URL
         for attempt in range(self.retries + 1):
             if attempt and rewind is not None:
                 rewind()
             response: httpx.Response | None = None
             try:
                 response = self._http.request(method, self._url(path), headers=headers, **kwargs)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                # "--server localhost:8765" was retried for 16 s, "http://[::1" a traceback
+                raise ClientError("invalid_url", f"{shown}: {exc}") from exc
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt == self.retries or (once and not unsent):
-                    raise ClientError("connection_failed", f"{method} {shown}: {exc}") from exc
-                logger.info("%s %s failed (%s); retrying", method, shown, exc)
+                never_answered = unsent and ours and not self._answered
+                if attempt == self.retries or (once and not unsent) or never_answered:
+                    cause = self._cause(exc)
+                    raise ClientError("connection_failed", f"{method} {shown}: {cause}") from exc
+                what = f"{method} {shown} failed ({self._cause(exc)})"
             else:
+                self._answered = self._answered or ours
                 retry_on = (
                     NOT_ACTED_STATUS
                     if once
@@ -325,8 +358,9 @@ class Client:
                 )
                 if response.status_code not in retry_on or attempt == self.retries:
                     return response
-                logger.info("%s %s answered %s; retrying", method, shown, response.status_code)
+                what = f"{method} {shown} answered {response.status_code}"
             delay = self._wait(attempt, response)
+            self._retrying(attempt, what, delay)
             attempts.retries += 1
             attempts.waits.append(delay)
             time.sleep(delay)
@@ -777,7 +811,10 @@ class Client:
                     if isinstance(exc, ClientError):
                         raise
                     raise ClientError("connection_failed", str(exc)) from exc
-                time.sleep(self._wait(attempt, None))
+                delay = self._wait(attempt, None)
+                cause = self._cause(exc) if isinstance(exc, httpx.TransportError) else exc
+                self._retrying(attempt, f"download of file {int(file_id)} failed ({cause})", delay)
+                time.sleep(delay)
         raise AssertionError("unreachable")
 
     def _fetch_to(self, url: str, target: Path, progress: Progress | None) -> Path:

@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +18,7 @@ from server.client.api import Client, ClientError, UploadResult
 COMMANDS = ("upload", "download", "login")
 BAR = 24
 REFUSALS = {400, 413, 415, 422}
+CLEAR_LINE = "\r\033[K"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +109,7 @@ class ProgressBar:
 
     def finish(self, text: str) -> None:
         if self.tty:
-            self.out.write("\r\033[K")
+            self.out.write(CLEAR_LINE)
         self.out.write(f"{self.name:<32} {text}\n")
         self.out.flush()
 
@@ -121,10 +123,21 @@ def human(size: float) -> str:
     return f"{size:.1f} GiB"
 
 
-def _client(args: argparse.Namespace) -> Client:
+def _client(args: argparse.Namespace, err: TextIO) -> Client:
     server = (args.server or credentials.default_server()).rstrip("/")
     token = args.token or os.environ.get("MEDIADESK_TOKEN") or credentials.saved_token(server)
-    return Client(server, token)
+    return Client(server, token, on_retry=_notice(err))
+
+
+def _notice(err: TextIO) -> Callable[[str], None]:
+    """Says each retry on stderr: the waits grow to 30 s, which looked like a hang."""
+
+    def say(text: str) -> None:
+        # on a terminal the progress bar's unfinished line is cleared first; it is redrawn
+        err.write(f"{CLEAR_LINE if err.isatty() else ''}mediadesk: {text}\n")
+        err.flush()
+
+    return say
 
 
 def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -134,7 +147,7 @@ def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -
     try:
         if args.command == "login":
             return _login(args, out, err)
-        with _client(args) as client:
+        with _client(args, err) as client:
             if args.command == "upload":
                 return _upload(client, args, out, err)
             return _download(client, args, out, err)
@@ -193,6 +206,7 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
 
 
 def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    client.config()  # an unreachable server stops here: one line, not one per id
     failures = 0
     target = Path(args.output)
     target.mkdir(parents=True, exist_ok=True)
@@ -218,7 +232,7 @@ def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not token:
         err.write("mediadesk: no token given\n")
         return 2
-    with Client(server, token) as client:
+    with Client(server, token, on_retry=_notice(err)) as client:
         client.config()  # a public endpoint that still refuses an unknown token (401)
     path = credentials.save_token(server, token)
     out.write(f"Saved the token for {server} in {path}\n")
