@@ -26,6 +26,13 @@ logger = logging.getLogger(__name__)
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
+# Seconds a server goes on trusting a token it verified while the catalog cannot be reached:
+# monitoring (/metrics, /health) and open clients ride out a short outage (a restart, a
+# failover) instead of being refused with it. Revoking a token needs the catalog, so during
+# an outage only a revocation made just before it and not yet heard could be missed; the
+# bound keeps that window to minutes. A token never verified is refused (catalog_unreachable).
+TRUSTED_THROUGH_OUTAGE = 300.0
+
 
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()

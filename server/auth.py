@@ -12,10 +12,10 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core.errors import InvalidSignature, StorageUnavailable
+from core.errors import InvalidSignature, StorageUnavailable, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
-from core.tokens import TokenInfo, TokenStore
+from core.tokens import TRUSTED_THROUGH_OUTAGE, TokenInfo, TokenStore
 from server.errors import ApiError
 from server.params import check_query
 from server.ratelimit import guesser, too_many
@@ -75,6 +75,8 @@ class Authenticator:
     The change feed delivers token changes (revocations) from every process sharing the
     catalog within its poll interval, so a revoked token is refused everywhere within a second;
     the generation counter keeps a verification that raced a revocation out of the cache.
+    While the catalog cannot be reached, a verification younger than TRUSTED_THROUGH_OUTAGE
+    stands in for the one that cannot be made.
     """
 
     def __init__(self, store: TokenStore) -> None:
@@ -87,10 +89,11 @@ class Authenticator:
             self.generation += 1
             self._cache.clear()
 
-    def cached(self, secret: str) -> TokenInfo | None:
+    def cached(self, secret: str, seconds: float = CACHE_SECONDS) -> TokenInfo | None:
+        """The token's verification if it was made within `seconds` (and no token changed)."""
         key = hashlib.sha256(secret.encode()).hexdigest()
         hit = self._cache.get(key)
-        if hit and hit[1] > time.monotonic() and hit[2] == self.generation:
+        if hit and time.monotonic() - hit[1] < seconds and hit[2] == self.generation:
             return hit[0]
         return None
 
@@ -100,7 +103,7 @@ class Authenticator:
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
         key = hashlib.sha256(secret.encode()).hexdigest()
-        self._cache[key] = (info, time.monotonic() + CACHE_SECONDS, generation)
+        self._cache[key] = (info, time.monotonic(), generation)
 
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -136,7 +139,14 @@ async def authenticate(request: web.Request) -> TokenInfo | None:
     info = auth.cached(secret)
     if info is None:
         generation = auth.generation
-        info = await run_blocking(request, auth.store.verify, secret)
+        try:
+            info = await run_blocking(request, auth.store.verify, secret)
+        except StorageUnavailable as exc:
+            # the catalog cannot be reached: a recent verification stands in for this one
+            info = auth.cached(secret, TRUSTED_THROUGH_OUTAGE) if catalog_unreachable(exc) else None
+            if info is None:
+                raise
+            return info
         if info is None:
             raise unauthorized("The token is unknown or revoked", "invalid_token")
         auth.remember(secret, info, generation)
@@ -196,8 +206,11 @@ async def _authorised(request: web.Request, handler: Handler, need: str) -> web.
     if need == PUBLIC and getattr(request.match_info.handler, "__mediadesk_unchecked__", False):
         try:
             info = await asyncio.wait_for(authenticate(request), UNCHECKED_WAIT)
-        except (StorageUnavailable, TimeoutError):
+        except StorageUnavailable:
             info = None  # the anonymous view, which says the catalog is down
+        except TimeoutError:  # a hung catalog has not said yet that it is out
+            secret = _presented_token(request)
+            info = request.app[AUTH].cached(secret, TRUSTED_THROUGH_OUTAGE) if secret else None
         request[TOKEN] = info
     else:
         info = request[TOKEN] = await authenticate(request)

@@ -16,8 +16,9 @@ import pytest
 from core.audit import AuditLog
 from core.db.engine import Database
 from core.db.migrate import upgrade
-from core.tokens import TokenStore
+from core.tokens import TOKEN_PREFIX, TokenStore
 from server.auditing import AuditSink
+from server.auth import CACHE_SECONDS
 from server.state import Threads
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 from tests.server_fixtures import Reply, bearer, http_call
@@ -72,7 +73,17 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         assert time.monotonic() - started < 15
         for reply in (listing, edit):
             assert_catalog_unreachable(reply)
-        time.sleep(3)  # the background loops (feed, leader, video workers) meet the outage
+        # the background loops (feed, leader, video workers) meet the outage, and the admin
+        # token's last check (before it) leaves the verification cache
+        time.sleep(max(3.0, CACHE_SECONDS + 0.5 - (time.monotonic() - started)))
+        # verified before the outage: still trusted, so monitoring goes on (without the
+        # catalog's gauges); a token never verified cannot be, and says why
+        metrics = http_call(f"{server.url}/metrics", headers=bearer(admin))
+        assert metrics.status == 200 and b"mediadesk_http_requests_total" in metrics.body
+        health = http_call(f"{server.url}/health", headers=bearer(admin))
+        assert health.status == 503 and "error" in health.json()["database"], health.body
+        unknown = bearer(TOKEN_PREFIX + "never-verified-during-the-outage")
+        assert_catalog_unreachable(http_call(f"{server.url}/metrics", headers=unknown))
         pg_cluster.start()
 
         def healthy() -> bool:
@@ -127,10 +138,11 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
             reply, took = replies[name]
             assert took < 30, (name, took)
             assert_catalog_unreachable(reply)
-        call("late health", "/health")  # the token's check is no longer cached: not checkable
+        call("late health", "/health")  # the token's check is no longer cached, but recent
         health, took = replies["late health"]
         assert took < 12, took
         assert health.status == 503 and health.json()["status"] == "degraded", health.body
+        assert "error" in health.json()["database"], health.body  # the token's view
         pg_cluster.signal(signal.SIGCONT)
 
         def healthy() -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from core.db.engine import catalog_deadline
+from core.errors import StorageUnavailable, catalog_unreachable
 from server.auth import PUBLIC, answers_unchecked, requires
 from server.errors import CLIENT_MESSAGES
 from server.openapi import build_spec, version
@@ -81,7 +82,13 @@ async def metrics(request: web.Request) -> web.Response:
     text_body = request.app[METRICS].render()
     from server.routes.jobs import metrics_text  # queue depth, failures, job durations
 
-    text_body += await run_blocking(request, metrics_text, library(request))
+    try:
+        text_body += await run_blocking(request, metrics_text, library(request))
+    except StorageUnavailable as exc:
+        # the catalog's gauges go missing (stale, to Prometheus) while it is out; the process's
+        # own counters are what a monitor watches the outage with
+        if not catalog_unreachable(exc):
+            raise
     from server.routes.usage import usage_metrics_text  # storage gauges (issue 13)
 
     text_body += usage_metrics_text(library(request))
