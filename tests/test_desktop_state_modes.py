@@ -5,6 +5,7 @@ import and export dialogs (often named after an athlete or a client); Qt wrote i
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from core.library import Library  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views import main_window  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.modes import mode, umask  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
 
 
 @pytest.fixture
@@ -31,14 +34,28 @@ def test_the_window_state_and_its_folder_are_owner_only(
     qtbot: Any,
     library: Library,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """And a folder picked in a dialog is saved by a worker: the data folder may be on a slow
+    disk, and the window stalled after each import and export while it was written."""
+    on_gui_thread: list[bool] = []
+    save_state = main_window.save_state
+
+    def seen(*args: Any, **kwargs: Any) -> None:
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        save_state(*args, **kwargs)
+
+    monkeypatch.setattr(main_window, "save_state", seen)
     install_translations("en")
     state = tmp_path / "config" / "MediaDesk" / "window-state.ini"
     window = MainWindow(library, state_file=state)
     qtbot.addWidget(window)
     try:
         window.remember_folder("export", tmp_path / "Maria Lopez")
-        assert mode(state) == 0o600
+        assert window.dialog_folder("export") == str(tmp_path / "Maria Lopez")  # at once
+        wait_for(qtbot, lambda: state.is_file() and "Maria Lopez" in state.read_text())
+        wait_for(qtbot, lambda: mode(state) == 0o600)  # made owner-only right after the write
+        assert on_gui_thread == [False]
         assert mode(state.parent) == 0o700
         window.save_window_state()
         assert mode(state) == 0o600

@@ -81,6 +81,7 @@ def recorder(library: Library, monkeypatch: pytest.MonkeyPatch) -> Iterator[Main
     rec.function(monkeypatch, upload_controller, "expand_paths")
     rec.function(monkeypatch, settings_controller, "save_settings")
     rec.function(monkeypatch, settings_controller, "check_storage")
+    rec.function(monkeypatch, main_window, "save_state")  # the folder an export dialog chose
     yield rec
     rec.recording = False
 

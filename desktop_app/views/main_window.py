@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import logging
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -110,6 +111,47 @@ def dropped_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[
 
 
 DIALOG_KEYS = ("import", "export")  # the file dialogs that remember their folder
+
+
+def save_state(path: Path, values: Mapping[str, object]) -> None:
+    """Sets `values` in the window-state file and writes it owner-only, as settings.toml: it
+    names the folders the user picks (often an athlete's or a client's name). Qt would make
+    the folder and the file by the umask (0755, 0644) when the window is saved before any
+    settings are; it keeps an existing file's mode when it replaces it."""
+    state = QSettings(str(path), QSettings.Format.IniFormat)
+    for key, value in values.items():
+        state.setValue(key, value)
+    make_dirs(path.parent, PRIVATE_DIR_MODE)
+    state.sync()
+    if path.is_file():
+        set_file_mode(path, PRIVATE_FILE_MODE)
+
+
+class ChosenFolders:
+    """The folders picked in this session's file dialogs, and their saving in the window-state
+    file: by a worker after a dialog (the data folder may be on a slow disk, and the window
+    stalled there after each import and export), at the window's last save on the GUI thread.
+    One writer at a time, each with the latest folders, so an older pick never lands last."""
+
+    def __init__(self, state_file: Path) -> None:
+        self.state_file = state_file
+        self.chosen: dict[str, str] = {}  # key: folder; set on the GUI thread
+        self._saved: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def save(self, values: Mapping[str, object] | None = None) -> None:
+        """Writes the folders not yet saved, with `values` (other state) if given; any thread.
+        Plain Python: a worker still queued when the window is deleted touches no Qt object
+        of the window."""
+        with self._lock:
+            folders = dict(self.chosen)
+            if folders == self._saved and not values:
+                return
+            save_state(
+                self.state_file,
+                {**{f"dialogs/{key}": folder for key, folder in folders.items()}, **(values or {})},
+            )
+            self._saved = folders
 
 
 def folders_that_answer(folders: dict[str, str]) -> dict[str, str]:
@@ -247,6 +289,9 @@ class MainWindow(QMainWindow):
         # dialog starts only in a folder known to be there (Qt's dialog stats it again).
         self.dialog_folders: dict[str, str] = {}  # key: folder that answered
         self._remembered: dict[str, str] = {}  # key: folder remembered, as last looked at
+        self._chosen = ChosenFolders(self.state_file)
+        self._saving_folders = False
+        self._save_folders_again = False  # picked while a save was under way: save once more
         self._checking_folders = False
         self._check_again = False  # asked while a look was under way: look once more after it
         self._connect()
@@ -704,6 +749,7 @@ class MainWindow(QMainWindow):
             value = state.value(f"dialogs/{key}")
             if isinstance(value, str) and value:
                 remembered[key] = value
+        remembered.update(self._chosen.chosen)  # picked meanwhile: maybe not on disk yet
         self._remembered = dict(remembered)
         if not remembered:
             return
@@ -729,11 +775,28 @@ class MainWindow(QMainWindow):
             self.check_dialog_folders()
 
     def remember_folder(self, key: str, folder: Path) -> None:
-        state = self._state_settings()
-        state.setValue(f"dialogs/{key}", str(folder))
-        self._sync_state(state)
-        # just chosen in a dialog: there
-        self._remembered[key] = self.dialog_folders[key] = str(folder)
+        # just chosen in a dialog: there, and the next dialog opens in it at once
+        self._remembered[key] = self.dialog_folders[key] = self._chosen.chosen[key] = str(folder)
+        self._save_folders()
+
+    def _save_folders(self) -> None:
+        """Saves the picked folders off the GUI thread, one save at a time (a hung disk must
+        not pile up threads); the window's last save writes them too."""
+        if self._saving_folders:
+            self._save_folders_again = True
+            return
+        self._saving_folders = True
+        self._disk_runner.submit(
+            self._chosen.save, on_result=self._folders_saved, on_error=self._folders_saved
+        )
+
+    def _folders_saved(self, outcome: object) -> None:
+        self._saving_folders = False
+        if isinstance(outcome, BaseException):
+            logger.warning("The dialog folders were not saved: %s", outcome)
+        if self._save_folders_again and not self._shut_down:
+            self._save_folders_again = False
+            self._save_folders()
 
     def import_files(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
@@ -982,6 +1045,10 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.jobs_dock.shutdown()
         self._disk_runner.shutdown()
+        try:
+            self._chosen.save()  # a folder picked since the last save (after Quit, if any)
+        except OSError as exc:
+            logger.warning("The dialog folders were not saved: %s", exc)
         self.team.shutdown()
         self.uploads.shutdown()
         self.server.stop_blocking()
@@ -995,26 +1062,19 @@ class MainWindow(QMainWindow):
     def _state_settings(self) -> QSettings:
         return QSettings(str(self.state_file), QSettings.Format.IniFormat)
 
-    def _sync_state(self, state: QSettings) -> None:
-        """Writes the state owner-only, as settings.toml: it names the folders the user picks
-        (often an athlete's or a client's name). Qt would make the folder and the file by the
-        umask (0755, 0644) when the window is saved before any settings are; it keeps an
-        existing file's mode when it replaces it."""
-        make_dirs(self.state_file.parent, PRIVATE_DIR_MODE)
-        state.sync()
-        if self.state_file.is_file():
-            set_file_mode(self.state_file, PRIVATE_FILE_MODE)
-
     def save_window_state(self) -> None:
-        """Size and place, docks, panes and upload columns, for the next start."""
-        state = self._state_settings()
-        state.setValue("window/geometry", self.saveGeometry())
-        state.setValue("window/state", self.saveState(STATE_VERSION))
-        state.setValue("window/splitter", self.splitter.saveState())
-        state.setValue("window/details", self.commands.details_panel.isChecked())
-        state.setValue("uploads/columns", self.upload_dock.table.horizontalHeader().saveState())
-        state.setValue("browser/sort", self.controller.sort)
-        self._sync_state(state)
+        """Size and place, docks, panes and upload columns, for the next start (at Quit, the
+        window hidden first: on the GUI thread), with the dialog folders not yet saved."""
+        self._chosen.save(
+            {
+                "window/geometry": self.saveGeometry(),
+                "window/state": self.saveState(STATE_VERSION),
+                "window/splitter": self.splitter.saveState(),
+                "window/details": self.commands.details_panel.isChecked(),
+                "uploads/columns": self.upload_dock.table.horizontalHeader().saveState(),
+                "browser/sort": self.controller.sort,
+            }
+        )
 
     def restore_window_state(self) -> bool:
         """Applies the saved state, if any; True when the docks were restored."""
