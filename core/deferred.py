@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from core import keys
 from core.db.engine import Database
@@ -47,12 +48,13 @@ REPLACED_GRACE_SECONDS = 6 * 3600.0
 
 
 def queue_until_recorded(session: object, key: str, storage: object, reason: str) -> None:
-    """Adds, in its own transaction before the object is written, the deletion of an object
-    that no row names yet (an upload, a move's copy): a process killed between writing it and
-    committing the row that names it leaves a known pending deletion instead of an object no
-    row names. The commit of that row cancels it (`DeferredDeleter.cancel`); left queued it
-    deletes nothing a row names. The long grace: a big upload or copy on S3 takes minutes,
-    and another process on the catalog must not delete the object before its row is in."""
+    """Adds, in the caller's transaction, the deletion of an object that no row names: not yet
+    (see collect_unless_recorded, the way to note an object about to be written) or no longer
+    (an uploaded copy that the row's commit gives up for the same bytes stored elsewhere,
+    core/ingest.py `_make_ready`). The commit of a row that names the key cancels it
+    (`DeferredDeleter.cancel`); left queued it deletes nothing a row names. The long grace: a
+    big upload or copy on S3 takes minutes, and another process on the catalog must not delete
+    the object before its row is in."""
     session.add(  # type: ignore[attr-defined]
         DeferredDeletion(
             storage_key=key,
@@ -64,11 +66,37 @@ def queue_until_recorded(session: object, key: str, storage: object, reason: str
     )
 
 
+def collect_unless_recorded(
+    db: Database,
+    key: str,
+    storage: object,
+    reason: str,
+    also: Callable[[Session, str], None] | None = None,
+) -> None:
+    """Called before an object is written at `key`, which no row names yet (an upload, a
+    move's copy): its deletion is committed first, in a transaction of its own (with
+    `also(session, key)`, a write that must commit with it), so that a process killed between
+    writing the object and committing the row that names it leaves a known pending deletion
+    (run once due, by the next start or `mediadesk maintenance`) instead of an object no row
+    names. The caller then:
+
+    - cancels it in the transaction of the row that names the key (`DeferredDeleter.cancel`);
+    - or, should the write or that commit fail, drops it (`forget_noted`) once nothing is left
+      at the key. Only the caller knows when that is (a store that got no answer may hold the
+      bytes; a copy may be named by another process's move of the same file), so it decides;
+      a note it keeps deletes, later, whatever no row names by then.
+    """
+    with db.write() as s:
+        queue_until_recorded(s, key, storage, reason)
+        if also is not None:
+            also(s, key)
+
+
 def forget_noted(db: Database, key: str) -> None:
-    """Drops the deletion queue_until_recorded noted for `key` once nothing is left there (the
-    store refused the bytes, or they were deleted again): left, reconcile lists it as pending
-    for hours. Best effort: should the catalog not take the write (a full disk), the deletion
-    runs later and finds nothing."""
+    """Drops the deletion collect_unless_recorded noted for `key` once nothing is left there
+    (the store refused the bytes, or they were deleted again): left, reconcile lists it as
+    pending for hours. Best effort: should the catalog not take the write (a full disk), the
+    deletion runs later and finds nothing."""
     try:
         with db.write() as s:
             DeferredDeleter.cancel(s, key)

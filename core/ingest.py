@@ -19,7 +19,12 @@ from core import keys
 from core.catalog import Catalog, SameBytes
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.deferred import DeferredDeleter, forget_noted, queue_until_recorded
+from core.deferred import (
+    DeferredDeleter,
+    collect_unless_recorded,
+    forget_noted,
+    queue_until_recorded,
+)
 from core.errors import (
     Cancelled,
     Conflict,
@@ -328,7 +333,7 @@ class Ingestor:
         """The catalog row of a stored file (`backend` None: the store uploads go to now), as
         the duplicate rule answers in its transaction: no row for a duplicate, a reference to
         the object of the same bytes that another process stored meanwhile. `noted`: the key
-        whose deletion was queued until a row names it (queue_until_recorded), cancelled
+        whose deletion was noted until a row names it (collect_unless_recorded), cancelled
         with the row that does."""
         with self._db.write() as s:
             same = self._same_bytes(new.sha, new.athlete_id, new.is_public, s)
@@ -380,13 +385,8 @@ class Ingestor:
         storage = self._storage
         uploaded = _bytes(progress, "uploading", info.size, cancel)
         adopt_file = getattr(storage, "adopt_file", None) if adopt else None
-        if stored_key is None:
-            # a kill between storing the object and committing its row must not leave an
-            # object no row names
-            with self._db.write() as s:
-                queue_until_recorded(s, key, storage, "upload")
-                if placing is not None:
-                    placing(s, key)
+        if stored_key is None:  # else the caller's object, noted as it was written
+            collect_unless_recorded(self._db, key, storage, "upload", also=placing)
         try:
             if stored_key is not None:
                 pass  # already there

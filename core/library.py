@@ -20,7 +20,7 @@ from core.catalog import Catalog
 from core.db.engine import Database, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
-from core.deferred import DeferredDeleter, forget_noted, queue_until_recorded
+from core.deferred import DeferredDeleter, collect_unless_recorded, forget_noted
 from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
@@ -356,7 +356,7 @@ class Library:
         guard = self.deferred.key_locks.hold(new_key) if new_key else contextlib.nullcontext()
         with guard:
             if new_key:
-                self._note_copy(new_key)
+                collect_unless_recorded(self._db, new_key, self._storage, "move_copy")
             try:
                 if new_key:
                     # a refused copy (a full disk) goes with its noted deletion, as a failed
@@ -388,12 +388,6 @@ class Library:
         record = self._catalog.get(file_id)
         return record
 
-    def _note_copy(self, key: str) -> None:
-        """A move's copy, until the commit that points the row at it: see
-        core.deferred.queue_until_recorded."""
-        with self._db.write() as s:
-            queue_until_recorded(s, key, self._storage, "move_copy")
-
     def _copy_object(self, src: str, dst: str) -> None:
         """The object and its thumbnail at a new key; the old ones stay for their readers."""
         with self.reading(src):
@@ -409,7 +403,7 @@ class Library:
             self._storage.delete(keys.thumbnail_key(key))
             self._storage.delete(key)
         except MediaDeskError:
-            return  # the deletion _note_copy queued tries again later
+            return  # the deletion noted before the copy tries again later
         forget_noted(self._db, key)
 
     def trash(self, file_id: int) -> FileRecord:

@@ -47,7 +47,7 @@ from core.appender import Appender
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
-from core.deferred import DeferredDeleter, forget_noted, queue_until_recorded
+from core.deferred import DeferredDeleter, collect_unless_recorded, forget_noted
 from core.errors import (
     Cancelled,
     ChecksumMismatch,
@@ -926,11 +926,9 @@ class ResumableUploads:
                     with open(buffer, "rb") as fh:
                         etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
                     parts.append(PartInfo(len(parts) + 1, size, etag))
-                # The object appears with the completion: its deletion is noted first, so a
-                # kill before the row below leaves a pending deletion, not an object no row
-                # names (the row cancels it).
-                with self._db.write() as s:
-                    queue_until_recorded(s, key, self._storage, "upload")
+                # The object appears with the completion; the pending row below cancels
+                # the note.
+                collect_unless_recorded(self._db, key, self._storage, "upload")
                 store.complete_multipart(key, uid, parts)
         except NoSuchMultipartUpload:
             raise

@@ -19,12 +19,15 @@ from typing import Any
 import pytest
 
 from core import keys
+from core.db.models import MediaFile
+from core.deferred import DeferredDeleter, collect_unless_recorded, forget_noted
 from core.library import Library
 from core.maintenance import reconcile, run_maintenance
+from core.records import FileStatus
 from core.settings import Settings, save_settings
 from server.entry import EmbeddedServer
 from tests.faults import ROOT, cli, start_serve
-from tests.internals import storage_of
+from tests.internals import db_of, storage_of
 from tests.resumable_client import create as tus_create
 from tests.resumable_client import head
 from tests.resumable_client import patch as tus_patch
@@ -165,6 +168,41 @@ def test_an_upload_killed_before_its_row_leaves_no_stray_object(
         assert reconcile(lib).pending_deletions == []
     finally:
         lib.close()
+
+
+def test_an_object_noted_before_it_is_written_goes_unless_its_row_records_it(
+    library: Library, media_dir: Any
+) -> None:
+    """The rule the writes above follow (core.deferred.collect_unless_recorded), in-process:
+    the note is committed before the object is written, so a write killed before its row
+    leaves the object to the deferred deletion; only the commit of the row that names the
+    object (or the writer's own cleanup, once nothing is left) drops the note."""
+    db, storage = db_of(library), storage_of(library)
+    crashed, failed, recorded = (keys.media_key(None, "png") for _ in range(3))
+    placed: list[str] = []
+    for key in (crashed, failed, recorded):
+        collect_unless_recorded(db, key, storage, "upload", also=lambda _s, k: placed.append(k))
+        assert key in library.deferred.pending_keys()  # committed: a kill from here is known
+        storage.put_file(key, media_dir.png, "image/png")
+    assert placed == [crashed, failed, recorded]
+    storage.delete(failed)  # a failed write's cleanup: the object, then its note
+    forget_noted(db, failed)
+    assert recorded in library.deferred.pending_keys()  # stored is not recorded
+    with db.write() as s:
+        s.add(
+            MediaFile(
+                storage_key=recorded,
+                original_filename="recorded.png",
+                file_type="image",
+                status=FileStatus.READY,
+            )
+        )
+        DeferredDeleter.cancel(s, recorded)
+    # `crashed` was killed between its store and its row
+    assert library.deferred.pending_keys() == {crashed, keys.thumbnail_key(crashed)}
+    assert library.deferred.run() == []  # the long grace: a writer elsewhere may still record
+    assert library.deferred.run(now=datetime.now(UTC) + timedelta(days=1)) == [crashed]
+    assert not storage.exists(crashed) and storage.exists(recorded)
 
 
 # A served MediaDesk (real HTTP) whose store call or ingest step named by argv[2] stalls after
