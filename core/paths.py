@@ -86,6 +86,15 @@ def _unusable(data_dir: Path, why: str) -> SettingsError:
     )
 
 
+def user_config_dir() -> Path:
+    """The user's MediaDesk settings folder (`~/.config/MediaDesk` on Linux, under
+    XDG_CONFIG_HOME when set): settings.toml and window-state.ini unless MEDIADESK_DATA_DIR
+    holds them, and always the tokens `mediadesk login` saves (the user's, not a data
+    folder's). One spelling for all: the client once wrote `mediadesk`, a second folder on
+    Linux (the same one on file systems that ignore case)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
 def default_paths(data_dir: str | None = None, config_dir: str | None = None) -> DataPaths:
     """Platformdirs folders, or everything (config too) under an explicit data folder."""
     if data_dir:
@@ -93,5 +102,5 @@ def default_paths(data_dir: str | None = None, config_dir: str | None = None) ->
         return DataPaths(data_dir=base, config_dir=Path(config_dir) if config_dir else base)
     return DataPaths(
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
-        config_dir=Path(config_dir or platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        config_dir=Path(config_dir) if config_dir else user_config_dir(),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import shutil
 import socket
 import stat
@@ -13,9 +15,10 @@ from typing import Any
 import pytest
 
 from core.library import Library
+from core.paths import user_config_dir
 from desktop_app.cli import main as mediadesk
 from server.client import cli
-from server.client.credentials import credentials_path
+from server.client.credentials import credentials_path, default_server, save_token, saved_token
 from server.entry import EmbeddedServer
 from tests.server_fixtures import make_tokens
 
@@ -180,3 +183,30 @@ def test_a_server_that_is_not_there_is_said_at_once_in_one_line(
             assert len(lines) == 1 and "Traceback" not in err, err
             assert lines[0].startswith(f"mediadesk: GET {nobody}/config: "), err
             assert "refused" in lines[0] and "connection_failed" in lines[0], err
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_a_token_saved_in_the_old_folder_is_still_found_and_moved_on_the_next_save(
+    config_home: Path,
+) -> None:
+    """`mediadesk login` kept tokens in ~/.config/mediadesk, the desktop its settings in
+    ~/.config/MediaDesk: two folders for one product. Tokens now live in the one folder core
+    names (core.paths.user_config_dir); a file saved the old way is read, and moved when a
+    token is saved next."""
+    old = config_home / "mediadesk" / "credentials.json"
+    old.parent.mkdir(parents=True, mode=0o700)
+    old.write_text(
+        json.dumps({"servers": {"http://old:8765": "mdk_old"}, "default_server": "http://old:8765"})
+    )
+    old.chmod(0o600)
+    assert credentials_path() == user_config_dir() / "credentials.json"
+    assert credentials_path().parent == config_home / "MediaDesk"
+    assert default_server() == "http://old:8765" and saved_token("http://old:8765") == "mdk_old"
+
+    assert save_token("http://new:8765", "mdk_new") == credentials_path()
+    assert not old.exists() and not old.parent.exists()  # moved, nothing left behind
+    assert stat.S_IMODE(credentials_path().stat().st_mode) == 0o600
+    assert (
+        saved_token("http://old:8765") == "mdk_old" and saved_token("http://new:8765") == "mdk_new"
+    )
+    assert default_server() == "http://new:8765"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -10,17 +11,29 @@ from typing import Any
 
 import platformdirs
 
+from core.paths import user_config_dir
+
 FILE_NAME = "credentials.json"
 DEFAULT_SERVER = "http://127.0.0.1:8765"
+# The folder name tokens were saved under before they joined the desktop's settings (on Linux
+# ~/.config/mediadesk next to ~/.config/MediaDesk): still read, moved at the next save.
+OLD_FOLDER_NAME = "mediadesk"
 
 
 def credentials_path() -> Path:
-    return Path(platformdirs.user_config_dir("mediadesk", appauthor=False)) / FILE_NAME
+    return user_config_dir() / FILE_NAME
+
+
+def _old_path() -> Path:
+    return Path(platformdirs.user_config_dir(OLD_FOLDER_NAME, appauthor=False)) / FILE_NAME
 
 
 def _load() -> dict[str, Any]:
+    path = credentials_path()
+    if not path.exists():
+        path = _old_path()  # saved by an older version, not yet moved
     try:
-        data = json.loads(credentials_path().read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -47,7 +60,20 @@ def save_token(server: str, token: str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _forget_old_file(path)
     return path
+
+
+def _forget_old_file(saved: Path) -> None:
+    """Removes the file an older version saved (its tokens are in `saved` now), and its folder
+    if that is left empty. Where case is ignored (macOS, Windows) it is `saved` itself."""
+    old = _old_path()
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.samefile(old, saved):
+            return
+        old.unlink()
+        with contextlib.suppress(OSError):
+            old.parent.rmdir()  # only when empty
 
 
 def saved_token(server: str) -> str | None:
