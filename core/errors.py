@@ -116,6 +116,20 @@ class StorageUnavailable(MediaDeskError):
     code = "storage_unavailable"
 
 
+# The causes a storage_unavailable names in its `reason`, when it knows one (the API document
+# lists them; clients choose their sentence by them): the catalog out of reach (catalog_down),
+# and the bucket's reach or set-up (core/storage/s3.py explain and check).
+UNAVAILABLE_REASONS = (
+    "catalog_unreachable",
+    "endpoint_unreachable",
+    "endpoint_refused",
+    "bad_credentials",
+    "no_permission",
+    "access_denied",
+    "bucket_missing",
+)
+
+
 class InsufficientStorage(StorageUnavailable):
     """The disk (or a quota) is full: ENOSPC / EDQUOT, wherever it happened."""
 

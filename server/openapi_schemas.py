@@ -8,6 +8,7 @@ import typing
 from datetime import datetime
 from typing import Any
 
+from core.errors import UNAVAILABLE_REASONS
 from core.events import STREAMED_KINDS
 from core.mediatypes import FILE_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
@@ -154,8 +155,8 @@ SCHEMAS: dict[str, S] = {
             reason={
                 **STR,
                 "description": "Finer machine-readable cause under the code when there is one "
-                "(e.g. stale_version, already_trashed, endpoint_unreachable); clients choose their "
-                "sentence by it",
+                "(e.g. stale_version, already_trashed); clients choose their sentence by it. "
+                "Under storage_unavailable: " + ", ".join(UNAVAILABLE_REASONS),
             },
             request_id={
                 **STR,

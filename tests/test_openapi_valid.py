@@ -36,6 +36,17 @@ async def test_job_reason_codes_are_cores(api: Any) -> None:
     assert schemas["Processing"]["properties"]["reasons"]["additionalProperties"]["enum"] == codes
 
 
+async def test_storage_unavailable_reasons_are_cores(api: Any) -> None:
+    """The causes a storage_unavailable names (a missing bucket among them) are listed from
+    core's tuple, so a reason added there reaches the document."""
+    from core.errors import UNAVAILABLE_REASONS
+
+    schemas = (await (await api.get("/openapi.json")).json())["components"]["schemas"]
+    listed = schemas["Error"]["properties"]["error"]["properties"]["reason"]["description"]
+    assert "bucket_missing" in UNAVAILABLE_REASONS
+    assert listed.endswith("Under storage_unavailable: " + ", ".join(UNAVAILABLE_REASONS))
+
+
 # Response headers every page may read across origins without being exposed (Fetch standard)
 SAFELISTED = {"cache-control", "content-language", "content-length", "content-type"}
 SAFELISTED |= {"expires", "last-modified", "pragma"}

@@ -11,6 +11,7 @@ import pytest
 
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
+from tests.s3_server import S3Target, s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
 
 pytestmark = pytest.mark.timeout(90)
@@ -241,3 +242,25 @@ def test_players_may_send_the_token_as_a_query_parameter(live, library, media_di
     assert http_call(f"{url}?access_token=mdk_wrong").status == 401
     # only streams: other endpoints still need the header
     assert http_call(f"{live.url}/files/{record.id}?access_token={tokens.read}").status == 401
+
+
+def test_a_missing_bucket_is_storage_unavailable_not_a_missing_file(
+    s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any
+) -> None:
+    """A bucket deleted, or misnamed in the settings, is a fault of the set-up: streams said
+    404 not_found, as if each file were gone."""
+    tokens = make_tokens(s3_live.library)
+    record = s3_live.library.uploads.ingest(media_dir.mp4, "video")
+    client = s3_client(s3_bucket)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket.bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=s3_bucket.bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=s3_bucket.bucket)
+    h = bearer(tokens.admin)
+    for headers in (h, {**h, "Range": "bytes=1000-1999"}):
+        reply = http_call(f"{s3_live.url}/stream/{record.id}/video", headers=headers)
+        assert reply.status == 500, reply.body
+        error = reply.json()["error"]
+        assert (error["code"], error["reason"]) == ("storage_unavailable", "bucket_missing")
+    health = http_call(f"{s3_live.url}/health", headers=h)
+    assert health.status == 503 and "does not exist" in health.json()["storage"]["error"]

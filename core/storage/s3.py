@@ -97,6 +97,14 @@ def _add_content_md5(request: Any, **_: Any) -> None:
         request.headers["Content-MD5"] = base64.b64encode(digest).decode("ascii")
 
 
+def bucket_missing(bucket: str, endpoint: str) -> StorageUnavailable:
+    """A bucket that does not exist (deleted, or misnamed in the settings): a fault of the
+    set-up for its administrator, never a missing file (404) for the user."""
+    return StorageUnavailable(
+        f"Bucket {bucket!r} does not exist at {endpoint}", reason="bucket_missing"
+    )
+
+
 def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskError:
     """A core error (NotFound or StorageUnavailable) with the exact cause of a boto3 failure."""
     if isinstance(exc, bx.ClientError):
@@ -107,9 +115,7 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
             return NoSuchMultipartUpload(f"{what}: the bucket has no such multipart upload")
         if code in _MISSING or status == 404:
             if code == "NoSuchBucket":
-                return StorageUnavailable(
-                    f"Bucket {bucket!r} does not exist at {endpoint}", reason="bucket_missing"
-                )
+                return bucket_missing(bucket, endpoint)
             return NotFound(f"{what}: no such object")
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "AccessDenied"):
             # Machine-readable: the settings dialog says which of the two to fix.
@@ -366,11 +372,28 @@ class S3Storage:
     # --- reading ------------------------------------------------------------------------------
     def stat(self, key: str) -> ObjectStat:
         key = normalise_key(key)
-        with self._errors(f"Reading {key!r}"):
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        try:
+            with self._errors(f"Reading {key!r}"):
+                head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except NotFound:
+            # a HEAD's 404 has no body to say whether the object or the bucket is missing
+            if self._bucket_is_missing():
+                raise bucket_missing(self.bucket, self.endpoint_url) from None
+            raise
         return ObjectStat(
             key, head["ContentLength"], head["ETag"], head["LastModified"], head.get("ContentType")
         )
+
+    def _bucket_is_missing(self) -> bool:
+        """HeadBucket answers 404. Any other failure (a key limited to objects may be refused
+        it) says nothing against the bucket: the object's 404 stands."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except bx.ClientError as exc:
+            return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+        except _TRANSLATED:
+            return False
+        return False
 
     def exists(self, key: str) -> bool:
         try:
@@ -574,10 +597,7 @@ class S3Storage:
             with self._errors(f"Checking bucket {self.bucket!r}"):
                 self._make_client(PROBE).list_objects_v2(Bucket=self.bucket, MaxKeys=1)
         except NotFound:
-            raise StorageUnavailable(
-                f"Bucket {self.bucket!r} does not exist at {self.endpoint_url}",
-                reason="bucket_missing",
-            ) from None
+            raise bucket_missing(self.bucket, self.endpoint_url) from None
 
     def abort_stale_multipart(self, older_than_seconds: int, keep: Collection[str] = ()) -> int:
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
