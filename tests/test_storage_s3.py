@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import io
-import math
 import os
 import threading
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import botocore.auth
 import botocore.exceptions as bx
 import pytest
 
@@ -178,9 +178,12 @@ def test_links_under_a_grant_never_outlive_it(
     """botocore dates a signature by its own clock, read after ours: with our reading in the
     last moment of a second and botocore's in the next, a URL once ended a second after the
     grant (a CI failure of test_presigned_segments_of_a_watch_page_end_with_its_link)."""
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: math.floor(real()) - 0.0001)
-    until = int(real()) + 3600
+    second = int(time.time())
+    until = second + 3600
+    # ours read in the last moment of a second, botocore's in the next
+    monkeypatch.setattr(time, "time", lambda: second + 0.9999)
+    botocore_now = datetime.fromtimestamp(second + 1, UTC).replace(tzinfo=None)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda **_: botocore_now)
     links = bucket_links(_storage(s3_bucket), [KEY, KEY + "2"], False, 900, until)
     assert links is not None and links.signed
     for url in links.urls:

@@ -711,6 +711,7 @@ def bucket_links(
     if public and bucket.public_domain:
         return BucketLinks(tuple(str(bucket.public_url(k)) for k in keys), signed=False)
     presigner = S3Presigner(bucket)
+    bucket.client  # noqa: B018 -- made now (a thread's first takes a while), not between clocks
 
     def lifetime() -> int:
         if until is None:
