@@ -234,12 +234,16 @@ def test_edits_that_took_effect_are_not_sent_again_after_a_lost_answer(
         assert transport.seen == [f"GET {path}"] * 2 + [f"PATCH {path}"] * 2
 
 
-def test_a_429_is_sent_again_only_after_the_whole_retry_after(library: Library) -> None:
+def test_a_429_is_sent_again_only_after_the_whole_retry_after(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An address blocked after failed authentications gets 429 with Retry-After for the whole
-    block (31 s here), a valid token too. The client waited at most 30 s, so its retry came
-    too soon and was refused again; it now waits what the server said, and retries once."""
+    block, a valid token too. The client waited at most MAX_BACKOFF (30 s; 1 s here, against a
+    3 s block), so its retry came too soon and was refused again; it now waits what the server
+    said, and retries once."""
+    monkeypatch.setattr("server.client.api.MAX_BACKOFF", 1.0)
     config = dataclasses.replace(
-        server_config(library), auth_failure_limit=1, auth_failure_window=31.0
+        server_config(library), auth_failure_limit=1, auth_failure_window=3.0
     )
     token = make_tokens(library).read
     with EmbeddedServer(library, config=config) as server:

@@ -46,6 +46,7 @@ NOT_ACTED_STATUS = {429, 503}
 IDEMPOTENT_TRANSIENT_STATUS = TRANSIENT_STATUS | {500}
 IDEMPOTENT = {"GET", "HEAD", "PUT"}
 MAX_RETRY_AFTER = 300.0  # seconds; MediaDesk's own Retry-After is at most a minute
+MAX_BACKOFF = 30.0  # seconds; the longest of the client's own growing waits
 # Seconds to wait for a TCP connection. A reachable server, on a LAN or across the internet,
 # accepts within a fraction of a second, and the kernel has sent a lost SYN again twice by
 # then (at 1 s and 3 s); 10 s, times six attempts, had `mediadesk` sit silent for over a
@@ -300,10 +301,11 @@ class Client:
         return str(exc) or type(exc).__name__
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = min(self.backoff * (2**attempt), 30.0)
+        delay = min(self.backoff * (2**attempt), MAX_BACKOFF)
         if response is not None and response.headers.get("Retry-After", "").isdigit():
             # the server's wait in full: sent sooner, the request is refused again (an address
-            # blocked after failed authentications waits 60 s; a 30 s cap cost a retry there)
+            # blocked after failed authentications waits 60 s; capping it at MAX_BACKOFF cost
+            # a retry there)
             delay = max(delay, min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER))
         return delay
 
