@@ -257,8 +257,7 @@ def test_a_server_killed_in_a_confirm_does_not_hold_the_file(
     same file waits for it. A is SIGKILLed in the middle: B's confirm goes on at once and
     answers the ready file, announced once."""
     data = media_dir.mp4.read_bytes()
-    host, port = moto_server.rsplit("//", 1)[1].split(":")
-    proxy = CuttableProxy(host, int(port))
+    proxy = CuttableProxy.in_front_of(moto_server)
     try:
         with team(catalog, tmp_path, moto_server, proxy.url) as t:
             file_id = presign_video(t, data)

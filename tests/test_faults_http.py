@@ -305,8 +305,7 @@ def test_storage_errors_hide_the_endpoint(
     s3_settings: Settings, media_dir: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The library reaches the bucket through a proxy the test can cut: the store goes away.
-    target = urlsplit(s3_settings.r2_endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
     tokens = make_tokens(lib)
     record = lib.uploads.ingest(media_dir.jpeg, "image")

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -191,8 +190,7 @@ def test_a_hard_delete_and_an_upload_sharing_its_object_on_two_servers(
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    target = urlsplit(s3_bucket.endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     libs = []
     for folder, endpoint in (("a", proxy.url), ("b", s3_bucket.endpoint_url)):
         (tmp_path / folder).mkdir()

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -162,8 +161,7 @@ def test_a_finish_that_failed_on_one_server_is_not_done_by_another_without_the_b
     of it: B takes the upload back to the parts in the bucket instead of completing it from its
     own folder (an empty or stale buffer: a 500, or a file with wrong bytes), and the client
     sends the rest through B."""
-    target = urlsplit(s3_bucket.endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     try:
         with _team(tmp_path, postgres_url, s3_bucket, a_endpoint=proxy.url) as team:
             data = video(tmp_path, PART + 2 * MiB)

@@ -759,8 +759,7 @@ def test_s3_outage_mid_upload_answers_a_clean_error_keeps_the_parts_and_resumes(
     HEAD keeps answering from the catalog, and once the store is back the upload resumes from
     the parts it holds and is catalogued with the right bytes; nothing is left in the bucket.
     A refused token on a tus route carries Tus-Resumable too."""
-    target = urlsplit(s3_bucket.endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     lib = _s3_library(data_dir, s3_bucket, proxy.url)
     try:
         token = make_tokens(lib).upload
@@ -801,8 +800,7 @@ def test_s3_outage_on_the_last_patch_keeps_the_upload_for_a_retry(
     the upload is not failed, its buffer stays, and once the store is back the client's HEAD
     (what tus clients ask after an error) finishes it: catalogued with the right bytes, no
     multipart upload left behind."""
-    target = urlsplit(s3_bucket.endpoint_url)
-    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 80)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     lib = _s3_library(data_dir, s3_bucket, proxy.url)
     try:
         token = make_tokens(lib).upload
