@@ -36,16 +36,24 @@ def test_the_window_state_and_its_folder_are_owner_only(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """And a folder picked in a dialog is saved by a worker: the data folder may be on a slow
-    disk, and the window stalled after each import and export while it was written."""
+    """And a folder picked in a dialog is saved by a worker, and the saved folders are read by
+    one: the data folder may be on a slow disk, and the window stalled at the start, after each
+    import and export and at each activation while the file was written or read."""
     on_gui_thread: list[bool] = []
+    read_on_gui_thread: list[bool] = []
     save_state = main_window.save_state
+    read_dialog_folders = main_window.read_dialog_folders
 
     def seen(*args: Any, **kwargs: Any) -> None:
         on_gui_thread.append(threading.current_thread() is threading.main_thread())
         save_state(*args, **kwargs)
 
+    def read(state_file: Path) -> dict[str, str]:
+        read_on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        return read_dialog_folders(state_file)
+
     monkeypatch.setattr(main_window, "save_state", seen)
+    monkeypatch.setattr(main_window, "read_dialog_folders", read)
     install_translations("en")
     state = tmp_path / "config" / "MediaDesk" / "window-state.ini"
     window = MainWindow(library, state_file=state)
@@ -60,5 +68,8 @@ def test_the_window_state_and_its_folder_are_owner_only(
         window.save_window_state()
         assert mode(state) == 0o600
         assert "Maria Lopez" in state.read_text()
+        window.check_dialog_folders()  # as after a dialog, or when the window is activated
+        wait_for(qtbot, lambda: len(read_on_gui_thread) >= 2)  # and the one at the start
+        assert not any(read_on_gui_thread)
     finally:
         window.shutdown()

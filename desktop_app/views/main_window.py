@@ -154,10 +154,31 @@ class ChosenFolders:
             self._saved = folders
 
 
+def read_dialog_folders(state_file: Path) -> dict[str, str]:
+    """The dialog folders saved in the window-state file (a worker thread: it is in the data
+    folder, and the window stalled on a slow disk at each start, dialog and activation)."""
+    state = QSettings(str(state_file), QSettings.Format.IniFormat)
+    saved = {}
+    for key in DIALOG_KEYS:
+        value = state.value(f"dialogs/{key}")
+        if isinstance(value, str) and value:
+            saved[key] = value
+    return saved
+
+
 def folders_that_answer(folders: dict[str, str]) -> dict[str, str]:
     """The remembered dialog folders that are there (a worker thread: each is a stat, and one
     on a network disk that went away hangs)."""
     return {key: folder for key, folder in folders.items() if Path(folder).is_dir()}
+
+
+def look_at_dialog_folders(
+    state_file: Path, picked: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The remembered dialog folders, the session's picks over the saved ones (a pick may not
+    be saved yet), and those of them that are there; a worker thread."""
+    remembered = {**read_dialog_folders(state_file), **picked}
+    return remembered, folders_that_answer(remembered)
 
 
 def count_folders(paths: list[Path]) -> int:
@@ -288,7 +309,6 @@ class MainWindow(QMainWindow):
         # folder on a network disk that went away froze the window when a dialog opened. A
         # dialog starts only in a folder known to be there (Qt's dialog stats it again).
         self.dialog_folders: dict[str, str] = {}  # key: folder that answered
-        self._remembered: dict[str, str] = {}  # key: folder remembered, as last looked at
         self._chosen = ChosenFolders(self.state_file)
         self._saving_folders = False
         self._save_folders_again = False  # picked while a save was under way: save once more
@@ -738,33 +758,26 @@ class MainWindow(QMainWindow):
         return QStandardPaths.writableLocation(location) or str(Path.home())
 
     def check_dialog_folders(self) -> None:
-        """Looks again, off the GUI thread, whether the remembered folders are there: at the
-        start, after each dialog and when the window is activated (a disk may go away)."""
+        """Reads the remembered folders and looks whether they are there, off the GUI thread
+        (the state file is in the data folder, maybe on a slow disk): at the start, after each
+        dialog and when the window is activated (a disk may go away)."""
         if self._checking_folders:
             self._check_again = True  # one look at a time: a hung one must not pile up threads
             return
-        state = self._state_settings()
-        remembered = {}
-        for key in DIALOG_KEYS:
-            value = state.value(f"dialogs/{key}")
-            if isinstance(value, str) and value:
-                remembered[key] = value
-        remembered.update(self._chosen.chosen)  # picked meanwhile: maybe not on disk yet
-        self._remembered = dict(remembered)
-        if not remembered:
-            return
         self._checking_folders = True
+        offered = dict(self.dialog_folders)  # a look that failed offers none of them
         self._disk_runner.submit(
-            folders_that_answer,
-            remembered,
-            on_result=lambda found: self._folders_checked(remembered, found),
-            on_error=lambda _error: self._folders_checked(remembered, {}),
+            look_at_dialog_folders,
+            self.state_file,
+            dict(self._chosen.chosen),
+            on_result=lambda looked: self._folders_checked(*looked),
+            on_error=lambda _error: self._folders_checked(offered, {}),
         )
 
     def _folders_checked(self, looked_at: dict[str, str], found: dict[str, str]) -> None:
         self._checking_folders = False
         for key, folder in looked_at.items():
-            if self._remembered.get(key) != folder:
+            if self._chosen.chosen.get(key, folder) != folder:
                 continue  # chosen again meanwhile: that one is known to be there
             if key in found:
                 self.dialog_folders[key] = folder
@@ -776,7 +789,7 @@ class MainWindow(QMainWindow):
 
     def remember_folder(self, key: str, folder: Path) -> None:
         # just chosen in a dialog: there, and the next dialog opens in it at once
-        self._remembered[key] = self.dialog_folders[key] = self._chosen.chosen[key] = str(folder)
+        self.dialog_folders[key] = self._chosen.chosen[key] = str(folder)
         self._save_folders()
 
     def _save_folders(self) -> None:
