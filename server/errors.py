@@ -61,10 +61,39 @@ HTTP_CODES = {
     500: "internal_error",
     507: "insufficient_storage",
 }
+# What a client reads of a storage_unavailable, by its reason (core.errors.UNAVAILABLE_REASONS;
+# None: no known cause). An outage passes, and trying again later helps; a fault of the set-up
+# (a bucket deleted or misnamed, wrong keys, keys without rights, a wrong endpoint) stays until
+# the server's storage settings are fixed: "try again later" sent users waiting for nothing.
+UNAVAILABLE_MESSAGES: dict[str | None, str] = {
+    None: "The storage is not available right now; try again later",
+    "catalog_unreachable": "The catalog (database) cannot be reached right now; try again later",
+    "endpoint_unreachable": "The storage cannot be reached right now; try again later",
+    "endpoint_refused": (
+        "The storage refuses the server's requests: its address or region is set wrong in the "
+        "server's storage settings; ask the server's administrator"
+    ),
+    "bad_credentials": (
+        "The storage refuses the server's access keys: they are wrong in the server's storage "
+        "settings; ask the server's administrator"
+    ),
+    "no_permission": (
+        "The server's access keys may not use the storage bucket; ask the server's "
+        "administrator to check their permissions"
+    ),
+    "access_denied": (
+        "The storage denies the server access: ask the server's administrator to check the "
+        "access keys and their permissions"
+    ),
+    "bucket_missing": (
+        "The storage bucket does not exist: it was deleted, or its name is wrong in the "
+        "server's storage settings; ask the server's administrator"
+    ),
+}
 # Errors whose English message is for the log (it names storage keys, local paths or the
 # storage endpoint): the client reads these sentences, the log the message and the request id.
 CLIENT_MESSAGES = {
-    "storage_unavailable": "The storage is not available right now; try again later",
+    "storage_unavailable": UNAVAILABLE_MESSAGES[None],
     "insufficient_storage": "There is not enough free storage space to save the file",
     "invalid_setting": "The server is not configured correctly; ask its administrator",
     "cancelled": "The operation was cancelled",
@@ -104,6 +133,8 @@ class ApiError(Exception):
 
 def client_message(exc: core.MediaDeskError) -> str:
     """What a client may read of a domain error: no keys, paths or endpoints."""
+    if exc.code == "storage_unavailable":
+        return UNAVAILABLE_MESSAGES.get(exc.reason, UNAVAILABLE_MESSAGES[None])
     fixed = CLIENT_MESSAGES.get(exc.code)
     if fixed is not None:
         return fixed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from server.client import cli
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
 from tests.s3_server import S3Target, s3_client
@@ -264,3 +266,28 @@ def test_a_missing_bucket_is_storage_unavailable_not_a_missing_file(
         assert (error["code"], error["reason"]) == ("storage_unavailable", "bucket_missing")
     health = http_call(f"{s3_live.url}/health", headers=h)
     assert health.status == 503 and "does not exist" in health.json()["storage"]["error"]
+    # `mediadesk upload` said "The storage is not available right now; try again later"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["upload", str(media_dir.jpeg), "--server", s3_live.url, "--token", tokens.upload]
+    assert cli.run(argv, out, err) == 1, out.getvalue() + err.getvalue()
+    failed = out.getvalue().split("failed " + str(media_dir.jpeg) + ": ")[1]
+    assert failed.startswith("The storage bucket does not exist") and "later" not in failed
+
+
+def test_a_client_is_told_to_try_again_later_only_for_an_outage() -> None:
+    """An unreachable store passes; a missing bucket (like wrong keys) waits for its
+    administrator, and each reason core names has its own sentence, no internals in it."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from core.errors import UNAVAILABLE_REASONS
+    from core.storage.s3 import bucket_missing, explain
+    from server.errors import UNAVAILABLE_MESSAGES, client_message
+
+    endpoint = "http://127.0.0.1:9"
+    down = explain(EndpointConnectionError(endpoint_url=endpoint), "Reading k", "media", endpoint)
+    assert down.reason == "endpoint_unreachable"
+    assert client_message(down).endswith("; try again later")
+    missing = client_message(bucket_missing("media", endpoint))
+    assert missing.startswith("The storage bucket does not exist") and "later" not in missing
+    assert set(UNAVAILABLE_REASONS) <= set(UNAVAILABLE_MESSAGES)
+    assert not any(endpoint in text or "media" in text for text in UNAVAILABLE_MESSAGES.values())

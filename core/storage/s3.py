@@ -107,6 +107,12 @@ def bucket_missing(bucket: str, endpoint: str) -> StorageUnavailable:
 
 def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskError:
     """A core error (NotFound or StorageUnavailable) with the exact cause of a boto3 failure."""
+    if isinstance(exc, boto3.exceptions.S3UploadFailedError) and isinstance(
+        exc.__context__, bx.ClientError
+    ):
+        # boto3's managed transfer (upload_file/fileobj) words the store's answer in its own
+        # error, the answer only its context: an upload to a missing bucket had no reason
+        return explain(exc.__context__, what, bucket, endpoint)
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
