@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.errors import Cancelled, Conflict, MediaDeskError, NotFound
+from core.errors import (
+    Cancelled,
+    Conflict,
+    MediaDeskError,
+    NotFound,
+    StorageUnavailable,
+    catalog_unreachable,
+)
 from core.records import FileStatus
 from core.settings import Settings
 from core.spool import owned_temp
@@ -103,7 +110,19 @@ class StorageBackends:
                 .values(storage_backend=active)
             )
         if isinstance(storage, RoutingStorage):
-            storage.locate = self.backend_of_key
+            storage.locate = self._first_to_ask
+
+    def _first_to_ask(self, key: str) -> str | None:
+        """Where the routing storage looks for `key` first. The catalog's answer only saves
+        asking the other backends: while the catalog cannot be reached every backend is asked
+        in turn, so the bytes of a file whose record a server still holds go on streaming
+        through a short outage (server/record_cache.py)."""
+        try:
+            return self.backend_of_key(key)
+        except StorageUnavailable as exc:
+            if not catalog_unreachable(exc):
+                raise
+            return None
 
     def backend_of_key(self, key: str) -> str | None:
         with self._db.read() as s:

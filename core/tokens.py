@@ -31,6 +31,9 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # failover) instead of being refused with it. Revoking a token needs the catalog, so during
 # an outage only a revocation made just before it and not yet heard could be missed; the
 # bound keeps that window to minutes. A token never verified is refused (catalog_unreachable).
+# A file record read within it serves streams for as long (server/record_cache.py), one window
+# for both: a stream needs the token and the record, and a trash or a change to private made
+# just before the outage and not yet heard is the same few-minute risk as that revocation.
 TRUSTED_THROUGH_OUTAGE = 300.0
 
 

@@ -16,10 +16,12 @@ import pytest
 from core.audit import AuditLog
 from core.db.engine import Database
 from core.db.migrate import upgrade
-from core.tokens import TOKEN_PREFIX, TokenStore
+from core.tokens import TOKEN_PREFIX, TRUSTED_THROUGH_OUTAGE, TokenStore
 from server.auditing import AuditSink
 from server.auth import CACHE_SECONDS
+from server.record_cache import RecordCache
 from server.state import Threads
+from tests.media import make_record
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 from tests.server_fixtures import Reply, bearer, http_call
 from tests.test_team import Serve, _base_env, ready, spawn_serve, until, upload
@@ -51,6 +53,10 @@ def assert_catalog_unreachable(reply: Reply) -> None:
     assert (error["code"], error.get("reason")) == ("storage_unavailable", "catalog_unreachable")
 
 
+def stream(url: str, file_id: int, headers: dict[str, str], ranged: str) -> Reply:
+    return http_call(f"{url}/stream/{file_id}/raw", headers={**headers, "Range": ranged})
+
+
 def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
     tmp_path: Path,
     pg_cluster: Cluster,  # noqa: F811
@@ -60,6 +66,16 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
     server, admin = start_server(tmp_path, pg_cluster, s3_bucket)
     try:
         first = upload(server.url, admin, media_dir.jpeg)
+        # streamed before the outage: the player goes on seeking in it; another, streamed and
+        # trashed (this server heard it), and one never read
+        trashed = upload(server.url, admin, media_dir.jpeg_rotated)
+        unread = upload(server.url, admin, media_dir.png)
+        for streamed in (first, trashed):
+            before = stream(server.url, streamed["id"], bearer(admin), "bytes=0-99")
+            assert before.status == 206, before.body
+        trash = http_call(f"{server.url}/files/{trashed['id']}", "DELETE", None, bearer(admin))
+        assert trash.status in (200, 204), trash.body
+        jpeg = media_dir.jpeg.read_bytes()
         pg_cluster.stop()
         started = time.monotonic()
         listing = http_call(f"{server.url}/files/", headers=bearer(admin), timeout=20)
@@ -84,6 +100,16 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         assert health.status == 503 and "error" in health.json()["database"], health.body
         unknown = bearer(TOKEN_PREFIX + "never-verified-during-the-outage")
         assert_catalog_unreachable(http_call(f"{server.url}/metrics", headers=unknown))
+        # the file's record (2 s fresh) is older than that: read before the outage, it still
+        # serves a seek, under the same token check; what the server heard gone stays gone
+        seek = stream(server.url, first["id"], bearer(admin), "bytes=1000-2999")
+        assert seek.status == 206, seek.body
+        assert seek.headers["Content-Range"] == f"bytes 1000-2999/{len(jpeg)}"
+        assert seek.body == jpeg[1000:3000]
+        assert stream(server.url, first["id"], {}, "bytes=0-9").status == 401
+        assert_catalog_unreachable(stream(server.url, first["id"], unknown, "bytes=0-9"))
+        assert_catalog_unreachable(stream(server.url, trashed["id"], bearer(admin), "bytes=0-9"))
+        assert_catalog_unreachable(stream(server.url, unread["id"], bearer(admin), "bytes=0-9"))
         pg_cluster.start()
 
         def healthy() -> bool:
@@ -92,7 +118,8 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
 
         until(healthy, 20, step=0.2)  # no restart of the server
         again = http_call(f"{server.url}/files/", headers=bearer(admin))
-        assert again.status == 200 and again.json()["total"] == 1
+        assert again.status == 200 and again.json()["total"] == 2
+        assert stream(server.url, trashed["id"], bearer(admin), "bytes=0-9").status == 404
     finally:
         server.stop()
     log = "".join(server.log)
@@ -155,6 +182,25 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
     finally:
         server.stop()
     assert "Unexpected error" not in "".join(server.log)
+
+
+def test_a_record_read_before_the_feed_dropped_it_is_not_kept() -> None:
+    """A lookup that read a file's row, then heard its trash, then stored what it read kept
+    the trashed file streaming for the cache's 2 s, and through an outage for minutes."""
+    cache = RecordCache()
+    record = make_record("image", "a.jpg", id=7)
+    looked_up = time.monotonic()
+    cache.forget(7)  # the trash's event, while the lookup ran
+    cache.put(record, looked_up)
+    cache.put_path(record, None, looked_up)
+    assert cache.get(7, TRUSTED_THROUGH_OUTAGE) is None
+    assert cache.path(record) == (False, None)
+    cache.put(record, time.monotonic())  # a lookup started after it is kept
+    assert cache.get(7) == record
+    looked_up = time.monotonic()
+    cache.forget(None)  # every entry (an athlete renamed)
+    cache.put(record, looked_up)
+    assert cache.get(7, TRUSTED_THROUGH_OUTAGE) is None
 
 
 def test_audit_entries_wait_for_the_catalog_and_are_written_when_it_is_back(
