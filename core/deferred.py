@@ -81,15 +81,52 @@ def collect_unless_recorded(
     names. The caller then:
 
     - cancels it in the transaction of the row that names the key (`DeferredDeleter.cancel`);
-    - or, should the write or that commit fail, drops it (`forget_noted`) once nothing is left
-      at the key. Only the caller knows when that is (a store that got no answer may hold the
-      bytes; a copy may be named by another process's move of the same file), so it decides;
-      a note it keeps deletes, later, whatever no row names by then.
+    - or, should the write or that commit fail, drops it: `forget_noted` when nothing was
+      stored, `discard_unless_recorded` when the object (maybe) was. Only the caller knows
+      which (a store that got no answer may hold the bytes), so it decides; a note it keeps
+      deletes, later, whatever no row names by then.
     """
     with db.write() as s:
         queue_until_recorded(s, key, storage, reason)
         if also is not None:
             also(s, key)
+
+
+def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
+    """Undoes a write that collect_unless_recorded noted (an upload's object, a move's copy,
+    each with its thumbnail) once the write or the commit of its row failed: the object goes,
+    then its note (forget_noted). Called while the write's own error propagates, so it never
+    raises: that error is the one the caller must see.
+
+    Never deleted while a row names the key: a commit can succeed and still raise (PostgreSQL's
+    acknowledgement lost with the connection), and another process's move of the same file
+    may have recorded the same key. A catalog that cannot say, or a delete that fails, leaves
+    the object to its note: the deferred deletion asks again once due."""
+    try:
+        with db.read() as s:
+            named = _named(s, key)
+    except Exception as exc:  # noqa: BLE001 - unknown is not "no row": the note decides later
+        logger.warning("Kept %s for its noted deletion: %s", key, _said(exc))
+        return
+    if named:
+        return
+    try:
+        storage.delete(keys.thumbnail_key(key))
+        storage.delete(key)
+    except Exception as exc:  # noqa: BLE001 - the note deletes it later; the write's error stands
+        logger.warning("Could not delete %s yet (its noted deletion will): %s", key, _said(exc))
+        return
+    forget_noted(db, key)
+
+
+def _named(session: Session, key: str) -> bool:
+    """Whether a row (any status, trashed too) names the object at `key`."""
+    stmt = select(MediaFile.id).where(MediaFile.storage_key == key).limit(1)
+    return session.scalar(stmt) is not None
+
+
+def _said(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, MediaDeskError) else str(exc) or type(exc).__name__
 
 
 def forget_noted(db: Database, key: str) -> None:
@@ -296,12 +333,12 @@ class DeferredDeleter:
 
     def _delete_locked(self, entry_id: int, key: str) -> bool:
         with self.db.read() as s:
-            in_use = s.scalar(select(MediaFile.id).where(MediaFile.storage_key == key).limit(1))
-        if in_use is None:
+            in_use = _named(s, key)
+        if not in_use:
             self.storage.delete_prefix(keys.variant_prefix(key))
             for derivative in keys.derivative_keys(key):
                 self.storage.delete(derivative)
             self.storage.delete(key)
         with self.db.write() as s:
             s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
-        return in_use is None
+        return not in_use

@@ -22,6 +22,7 @@ from core.db.models import MediaFile
 from core.deferred import (
     DeferredDeleter,
     collect_unless_recorded,
+    discard_unless_recorded,
     forget_noted,
     queue_until_recorded,
 )
@@ -215,11 +216,11 @@ class Ingestor:
         `adopt` (a Spooled source only): the store may take the file itself (a rename on local
         storage) instead of a copy; resumable uploads use it for big files. `stored_key`: the
         same bytes are already in the store under this key (a resumable upload in parts from
-        this machine), so they are checked here and not sent again; a duplicate or a refusal
-        leaves that object to the caller. `placing(session, key)`: called with the key a new
-        object goes to, in the transaction that notes its deletion until its row is in, before
-        the bytes are stored (a resumable upload records where its adopted bytes went, and
-        finds them there after a kill).
+        this machine), so they are checked here and not sent again; a duplicate, a refusal or a
+        failure leaves that object (and a thumbnail made for it) to the caller.
+        `placing(session, key)`: called with the key a new object goes to, in the transaction
+        that notes its deletion until its row is in, before the bytes are stored (a resumable
+        upload records where its adopted bytes went, and finds them there after a kill).
         """
         kind = check_kind(file_type)
         description = check_description(description)
@@ -404,10 +405,8 @@ class Ingestor:
             _report(progress, "finishing", info.size, info.size)
             placed = self._insert_ready(new, key, None, thumb is not None, noted=key)
         except BaseException:
-            storage.delete(key)
-            storage.delete(keys.thumbnail_key(key))
-            if stored_key is None:
-                forget_noted(self._db, key)
+            if stored_key is None:  # else the caller's object (and its thumbnail) to clean up
+                discard_unless_recorded(self._db, storage, key)
             raise
         if placed.key != key:  # another process stored these bytes meanwhile
             self._give_way(key, placed.key, thumb is not None)

@@ -20,7 +20,7 @@ from core.catalog import Catalog
 from core.db.engine import Database, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
-from core.deferred import DeferredDeleter, collect_unless_recorded, forget_noted
+from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
 from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFound
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
@@ -381,7 +381,7 @@ class Library:
                         self.deferred.queue(s, current.storage_key)
             except BaseException:
                 if new_key:
-                    self._discard_copy(new_key)
+                    discard_unless_recorded(self._db, self._storage, new_key)
                 raise
         if new_key:
             self.deferred.schedule()
@@ -394,17 +394,6 @@ class Library:
             self._storage.copy(src, dst)
             with contextlib.suppress(NotFound):
                 self._storage.copy(keys.thumbnail_key(src), keys.thumbnail_key(dst))
-
-    def _discard_copy(self, key: str) -> None:
-        """Undoes _copy_object after a failed commit, unless a row uses the key after all."""
-        if self._catalog.find_by_key(key) is not None:
-            return  # another process moved the same file to the same key and won
-        try:
-            self._storage.delete(keys.thumbnail_key(key))
-            self._storage.delete(key)
-        except MediaDeskError:
-            return  # the deletion noted before the copy tries again later
-        forget_noted(self._db, key)
 
     def trash(self, file_id: int) -> FileRecord:
         return self._set_trashed(file_id, True)

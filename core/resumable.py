@@ -47,7 +47,12 @@ from core.appender import Appender
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
-from core.deferred import DeferredDeleter, collect_unless_recorded, forget_noted
+from core.deferred import (
+    DeferredDeleter,
+    collect_unless_recorded,
+    discard_unless_recorded,
+    forget_noted,
+)
 from core.errors import (
     Cancelled,
     ChecksumMismatch,
@@ -956,7 +961,7 @@ class ResumableUploads:
                 head = b"".join(self._storage.open_range(key, 0, SNIFF_BYTES - 1))
                 kind = sniff_bytes(head, self._accepted()).kind
         except MediaDeskError:
-            self._storage.delete(key)
+            discard_unless_recorded(self._db, self._storage, key)
             raise
         with self._db.write() as s:
             Catalog.ensure_athlete(s, meta.athlete_id)
@@ -997,10 +1002,10 @@ class ResumableUploads:
                 path, kind, stored_key=key, **meta.ingest_args()
             )
         except BaseException:
-            self._storage.delete(key)
+            discard_unless_recorded(self._db, self._storage, key)
             raise
         if record.storage_key != key:  # a duplicate: the existing file keeps its object
-            self._storage.delete(key)
+            discard_unless_recorded(self._db, self._storage, key)
         return record
 
     def _drop_file_row(self, file_id: int) -> None:
