@@ -140,6 +140,13 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Someone else changed this file while you were editing it, so your changes were "
             "not saved. Check the current values and save again.",
         )
+    if exc.code == "storage_unavailable" and reason == "bucket_missing":
+        # a fault of the set-up, not an outage nor a missing file: waiting does not help
+        return QCoreApplication.translate(
+            "Errors",
+            "The storage bucket does not exist: it was deleted, or its name is wrong in the "
+            "storage settings. Check the bucket name in Settings ▸ Storage.",
+        )
     if reason == "already_trashed":
         return QCoreApplication.translate("Errors", "The file is already in the trash.")
     if reason == "not_trashed":
@@ -353,7 +360,8 @@ def describe_error(exc: BaseException) -> ErrorMessage:
         known = _known_message(exc)
         if known is not None:
             detail = "" if exc.code == "too_large" else exc.message
-            return ErrorMessage(known, detail)
+            # a storage failure's detail names the bucket and the endpoint to check
+            return ErrorMessage(known, detail, exc.code == "storage_unavailable")
         sentence = _sentences().get(exc.code)
         if sentence is None:
             return ErrorMessage(

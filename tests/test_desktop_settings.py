@@ -168,6 +168,29 @@ def test_every_error_code_reads_in_spanish(qapp) -> None:  # type: ignore[no-unt
         install_translations("en")
 
 
+def test_a_missing_bucket_reads_as_a_set_up_fault_in_both_languages(qapp) -> None:  # type: ignore[no-untyped-def]
+    """A stream, preview or upload on a bucket deleted or misnamed said "The storage cannot be
+    reached. Check the connection", as for an outage."""
+    from core.storage.s3 import bucket_missing
+
+    missing = bucket_missing("media", "https://acct.r2.cloudflarestorage.com")
+    assert error_text(missing) == (  # which bucket, at which endpoint: the second line
+        "The storage bucket does not exist: it was deleted, or its name is wrong in the storage "
+        "settings. Check the bucket name in Settings ▸ Storage.\n"
+        "Technical detail: Bucket 'media' does not exist at https://acct.r2.cloudflarestorage.com"
+    )
+    unreachable = StorageUnavailable("no answer", reason="endpoint_unreachable")
+    assert describe_error(unreachable).text.startswith("The storage cannot be reached.")
+    install_translations("es")
+    try:
+        assert describe_error(missing).text == (
+            "El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes "
+            "de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento."
+        )
+    finally:
+        install_translations("en")
+
+
 def test_an_invalid_setting_at_start_up_is_shown_not_raised(
     qapp,
     monkeypatch: pytest.MonkeyPatch,

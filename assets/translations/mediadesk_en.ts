@@ -15,7 +15,7 @@
 <context>
     <name>DetailsPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="326"/>
         <source>%n files selected</source>
         <translation>
             <numerusform>%n file selected</numerusform>
@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="598"/>
+        <location filename="../../desktop_app/views/browser.py" line="629"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="617"/>
+        <location filename="../../desktop_app/views/browser.py" line="648"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -110,7 +110,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="596"/>
+        <location filename="../../desktop_app/views/main_window.py" line="706"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -118,7 +118,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="597"/>
+        <location filename="../../desktop_app/views/main_window.py" line="707"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n folder</numerusform>
@@ -126,7 +126,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="600"/>
+        <location filename="../../desktop_app/views/main_window.py" line="710"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n folder to the library</numerusform>
@@ -134,7 +134,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="601"/>
+        <location filename="../../desktop_app/views/main_window.py" line="711"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n file to the library</numerusform>
@@ -142,7 +142,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="752"/>
+        <location filename="../../desktop_app/views/main_window.py" line="914"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -150,7 +150,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="757"/>
+        <location filename="../../desktop_app/views/main_window.py" line="919"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -158,7 +158,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="780"/>
+        <location filename="../../desktop_app/views/main_window.py" line="942"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -169,7 +169,7 @@
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="128"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%n moved).</numerusform>
@@ -177,7 +177,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="133"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n file could not be moved; it stays readable where it is. Run the move again to retry.</numerusform>
@@ -188,7 +188,7 @@
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -196,7 +196,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="249"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -207,7 +207,7 @@
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="40"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>
@@ -229,7 +229,7 @@
 <context>
     <name>UploadDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n failed</numerusform>

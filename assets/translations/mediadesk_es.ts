@@ -103,173 +103,173 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="103"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="108"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="142"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="458"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="145"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="152"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="146"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="153"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="149"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="153"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="160"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="154"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="161"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="155"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="162"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="158"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="165"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="159"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="166"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="170"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="182"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="193"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="184"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="195"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="196"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="186"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="197"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="198"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="199"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="200"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="208"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="216"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="217"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="228"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="218"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="229"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="219"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="231"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="221"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="232"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="235"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="261"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="263"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="304"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="326"/>
         <source>%n files selected</source>
         <translation>
             <numerusform>%n archivo seleccionado</numerusform>
@@ -277,37 +277,37 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="292"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="328"/>
         <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="366"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="370"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="406"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="422"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="458"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="440"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="487"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="440"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="487"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="448"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="495"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -425,172 +425,177 @@
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="144"/>
+        <location filename="../../desktop_app/errors.py" line="145"/>
+        <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
+        <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="151"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="146"/>
+        <location filename="../../desktop_app/errors.py" line="153"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="150"/>
+        <location filename="../../desktop_app/errors.py" line="157"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="160"/>
+        <location filename="../../desktop_app/errors.py" line="167"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="172"/>
+        <location filename="../../desktop_app/errors.py" line="179"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="177"/>
+        <location filename="../../desktop_app/errors.py" line="184"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="189"/>
+        <location filename="../../desktop_app/errors.py" line="196"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="196"/>
+        <location filename="../../desktop_app/errors.py" line="203"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="202"/>
+        <location filename="../../desktop_app/errors.py" line="209"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="204"/>
+        <location filename="../../desktop_app/errors.py" line="211"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="208"/>
+        <location filename="../../desktop_app/errors.py" line="215"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="241"/>
+        <location filename="../../desktop_app/errors.py" line="248"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="248"/>
+        <location filename="../../desktop_app/errors.py" line="255"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="253"/>
+        <location filename="../../desktop_app/errors.py" line="260"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="257"/>
+        <location filename="../../desktop_app/errors.py" line="264"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="262"/>
+        <location filename="../../desktop_app/errors.py" line="269"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="264"/>
+        <location filename="../../desktop_app/errors.py" line="271"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="269"/>
+        <location filename="../../desktop_app/errors.py" line="276"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="273"/>
+        <location filename="../../desktop_app/errors.py" line="280"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="282"/>
+        <location filename="../../desktop_app/errors.py" line="289"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="283"/>
+        <location filename="../../desktop_app/errors.py" line="290"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="284"/>
+        <location filename="../../desktop_app/errors.py" line="291"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="287"/>
+        <location filename="../../desktop_app/errors.py" line="294"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="290"/>
+        <location filename="../../desktop_app/errors.py" line="297"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="293"/>
+        <location filename="../../desktop_app/errors.py" line="300"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="302"/>
+        <location filename="../../desktop_app/errors.py" line="309"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="307"/>
+        <location filename="../../desktop_app/errors.py" line="314"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="310"/>
+        <location filename="../../desktop_app/errors.py" line="317"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="313"/>
+        <location filename="../../desktop_app/errors.py" line="320"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="317"/>
+        <location filename="../../desktop_app/errors.py" line="324"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="320"/>
+        <location filename="../../desktop_app/errors.py" line="327"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="325"/>
+        <location filename="../../desktop_app/errors.py" line="332"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="360"/>
+        <location filename="../../desktop_app/errors.py" line="368"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="369"/>
+        <location filename="../../desktop_app/errors.py" line="377"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -598,62 +603,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="144"/>
+        <location filename="../../desktop_app/views/browser.py" line="150"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="154"/>
+        <location filename="../../desktop_app/views/browser.py" line="160"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="155"/>
+        <location filename="../../desktop_app/views/browser.py" line="161"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="156"/>
+        <location filename="../../desktop_app/views/browser.py" line="162"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="157"/>
+        <location filename="../../desktop_app/views/browser.py" line="163"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="158"/>
+        <location filename="../../desktop_app/views/browser.py" line="164"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="159"/>
+        <location filename="../../desktop_app/views/browser.py" line="165"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="160"/>
+        <location filename="../../desktop_app/views/browser.py" line="166"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="161"/>
+        <location filename="../../desktop_app/views/browser.py" line="167"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="166"/>
+        <location filename="../../desktop_app/views/browser.py" line="172"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="170"/>
+        <location filename="../../desktop_app/views/browser.py" line="176"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="598"/>
+        <location filename="../../desktop_app/views/browser.py" line="629"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -661,17 +666,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="611"/>
+        <location filename="../../desktop_app/views/browser.py" line="642"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="614"/>
+        <location filename="../../desktop_app/views/browser.py" line="645"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="617"/>
+        <location filename="../../desktop_app/views/browser.py" line="648"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -679,7 +684,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="625"/>
+        <location filename="../../desktop_app/views/browser.py" line="656"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -688,7 +693,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="632"/>
+        <location filename="../../desktop_app/views/browser.py" line="663"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -697,7 +702,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="637"/>
+        <location filename="../../desktop_app/views/browser.py" line="668"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -706,7 +711,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="642"/>
+        <location filename="../../desktop_app/views/browser.py" line="673"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -715,7 +720,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="646"/>
+        <location filename="../../desktop_app/views/browser.py" line="677"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1198,87 +1203,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="100"/>
+        <location filename="../../desktop_app/views/actions.py" line="104"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="103"/>
+        <location filename="../../desktop_app/views/actions.py" line="107"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="110"/>
+        <location filename="../../desktop_app/views/actions.py" line="114"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="116"/>
+        <location filename="../../desktop_app/views/actions.py" line="120"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="119"/>
+        <location filename="../../desktop_app/views/actions.py" line="123"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="862"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="273"/>
+        <location filename="../../desktop_app/views/main_window.py" line="357"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="370"/>
+        <location filename="../../desktop_app/views/main_window.py" line="457"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="444"/>
+        <location filename="../../desktop_app/views/main_window.py" line="531"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="445"/>
+        <location filename="../../desktop_app/views/main_window.py" line="532"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="449"/>
+        <location filename="../../desktop_app/views/main_window.py" line="536"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="567"/>
+        <location filename="../../desktop_app/views/main_window.py" line="677"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="570"/>
+        <location filename="../../desktop_app/views/main_window.py" line="680"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="685"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="591"/>
+        <location filename="../../desktop_app/views/main_window.py" line="701"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="595"/>
+        <location filename="../../desktop_app/views/main_window.py" line="705"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="596"/>
+        <location filename="../../desktop_app/views/main_window.py" line="706"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1286,7 +1291,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="597"/>
+        <location filename="../../desktop_app/views/main_window.py" line="707"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1294,7 +1299,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="600"/>
+        <location filename="../../desktop_app/views/main_window.py" line="710"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1302,7 +1307,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="601"/>
+        <location filename="../../desktop_app/views/main_window.py" line="711"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1310,43 +1315,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="658"/>
+        <location filename="../../desktop_app/views/main_window.py" line="817"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="661"/>
+        <location filename="../../desktop_app/views/main_window.py" line="820"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="671"/>
+        <location filename="../../desktop_app/views/main_window.py" line="831"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="690"/>
+        <location filename="../../desktop_app/views/main_window.py" line="851"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="717"/>
+        <location filename="../../desktop_app/views/main_window.py" line="878"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="724"/>
+        <location filename="../../desktop_app/views/main_window.py" line="885"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="751"/>
-        <location filename="../../desktop_app/views/main_window.py" line="761"/>
+        <location filename="../../desktop_app/views/main_window.py" line="913"/>
+        <location filename="../../desktop_app/views/main_window.py" line="923"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="752"/>
+        <location filename="../../desktop_app/views/main_window.py" line="914"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1354,7 +1359,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="757"/>
+        <location filename="../../desktop_app/views/main_window.py" line="919"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1362,7 +1367,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="780"/>
+        <location filename="../../desktop_app/views/main_window.py" line="942"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1370,54 +1375,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="783"/>
-        <location filename="../../desktop_app/views/main_window.py" line="786"/>
+        <location filename="../../desktop_app/views/main_window.py" line="945"/>
+        <location filename="../../desktop_app/views/main_window.py" line="948"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="815"/>
+        <location filename="../../desktop_app/views/main_window.py" line="977"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="815"/>
-        <location filename="../../desktop_app/views/main_window.py" line="825"/>
+        <location filename="../../desktop_app/views/main_window.py" line="977"/>
+        <location filename="../../desktop_app/views/main_window.py" line="987"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="825"/>
+        <location filename="../../desktop_app/views/main_window.py" line="987"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="845"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1007"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="848"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1010"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="867"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1029"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="871"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1033"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="979"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1153"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="981"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1155"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
@@ -1425,29 +1430,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="100"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="103"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="120"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="124"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="128"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
@@ -1455,14 +1460,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="126"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="130"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="133"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -1470,7 +1475,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="139"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1616,17 +1621,17 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="106"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="122"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="125"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
@@ -1636,69 +1641,69 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="110"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="109"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="111"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="154"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="151"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="155"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="280"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="323"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="174"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="188"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="184"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1706,7 +1711,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="231"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="249"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1714,107 +1719,107 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="261"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="243"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="262"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="241"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="261"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="243"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="262"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="254"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="297"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="254"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="297"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="275"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="318"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="319"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="329"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="286"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="329"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="294"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="337"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="302"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="345"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="314"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="357"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="371"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="371"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="374"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="352"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="395"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="354"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="397"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="358"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="401"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1867,12 +1872,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>carpeta local %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="25"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="26"/>
         <source>Cloudflare R2</source>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="26"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -2117,22 +2122,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="112"/>
+        <location filename="../../desktop_app/app.py" line="113"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="145"/>
+        <location filename="../../desktop_app/app.py" line="146"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="177"/>
+        <location filename="../../desktop_app/app.py" line="178"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="196"/>
+        <location filename="../../desktop_app/app.py" line="197"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
     </message>
@@ -2140,12 +2145,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="35"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="36"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="40"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -2153,27 +2158,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="51"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="55"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="56"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="62"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="65"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="81"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="82"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>
@@ -2310,103 +2315,103 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="184"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="189"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="185"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="190"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="187"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="188"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="341"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
         <source>Pause all</source>
         <translation>Pausar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="190"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="195"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="199"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="198"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="203"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="199"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="204"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="200"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="205"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="203"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="208"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="260"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="266"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="262"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="265"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="394"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="407"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="392"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="345"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="341"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
         <source>Resume all</source>
         <translation>Reanudar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="359"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="368"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
         <source>Total %1 % · %n failed</source>
         <translation>
             <numerusform>Total %1 % · %n fallida</numerusform>
@@ -2414,39 +2419,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="371"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="397"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="410"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="399"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="412"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="403"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="416"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="328"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="395"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="334"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="408"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="197"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="186"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="191"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="339"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
