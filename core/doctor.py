@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import text
 
 from core import feed
-from core.db.engine import Database
+from core.db.disk import remote_filesystem, remote_note
+from core.db.engine import Database, catalog_folder
+from core.errors import StorageUnavailable
 from core.events import ChangeEvent
 from core.settings import Settings
 
@@ -68,6 +70,10 @@ def check_catalog(db: Database) -> list[Check]:
         ]
     head = _head_revision()
     checks = [Check("catalog", True, f"{url} reachable")]
+    folder = catalog_folder(db.url)
+    remote = remote_filesystem(folder) if folder is not None else None
+    if folder is not None and remote is not None:
+        checks.append(Check("catalog disk", True, remote_note(folder, remote), warning=True))
     from core.db.migrate import newer_revisions
 
     if current is not None and newer_revisions([current]):
@@ -261,7 +267,15 @@ def check_feed(db: Database) -> Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    db = Database(settings.effective_database_url)
+    try:
+        db = Database(settings.effective_database_url)
+    except StorageUnavailable as exc:  # a catalog folder it refuses (core/db/disk.py)
+        fix = (
+            "Keep the data folder on a local disk (--data-dir), or only the catalog: "
+            "DATABASE_URL=sqlite:////a/local/folder/mediadesk.sqlite3; PostgreSQL "
+            "(postgresql+psycopg://...) when several computers share the catalog."
+        )
+        return [Check("catalog", False, exc.message, fix)]
     try:
         checks = check_catalog(db)
         catalog_ok = all(c.ok for c in checks)

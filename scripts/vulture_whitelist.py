@@ -70,3 +70,8 @@ wmv
 
 # logging: a LogRecord's cached traceback text, read by logging.Formatter.format.
 _.exc_text
+
+# fusepy: operations of the test FUSE file system, called by name (tests/fuse_passthrough.py).
+_.readdir
+_.utimens
+_.statfs

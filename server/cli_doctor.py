@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         for check in checks:
-            mark = "ok  " if check.ok else "FAIL"
+            mark = ("warn" if check.warning else "ok  ") if check.ok else "FAIL"
             sys.stdout.write(f"{mark}  {check.name}: {check.detail}\n")
             if check.fix:
                 sys.stdout.write(f"      fix: {check.fix}\n")

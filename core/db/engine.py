@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.db.disk import check_remote_folder, remote_filesystem
 from core.errors import (
     InsufficientStorage,
     LostRace,
@@ -57,8 +58,14 @@ def make_engine(url: str) -> Engine:
     """An engine configured for concurrent use from the app's and the server's threads."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        mmap_size = SQLITE_MMAP_SIZE
         if path and path != ":memory:":
             make_dirs(Path(path).parent)
+            folder = Path(path.split("?", 1)[0]).parent.resolve()
+            remote = remote_filesystem(folder)
+            if remote is not None:  # no map there: a page it cannot read would be a SIGBUS
+                mmap_size = 0
+                check_remote_folder(folder, remote)
             if "?" not in path:
                 # SQLite would create the catalog 0644 and give -wal/-shm the same mode: made
                 # first with MediaDesk's file mode (core/fsmodes.py); an empty file is a new one.
@@ -82,7 +89,8 @@ def make_engine(url: str) -> Engine:
             # catalog; one read() per page cost 2.4x the map for 5,000 of them in plain SQL at
             # 1M files (a few percent of a whole request through the library).
             # Virtual space only; the pages stay the kernel's page cache, shared by connections.
-            cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_SIZE}")
+            # No map on a network share or FUSE mount (core/db/disk.py).
+            cur.execute(f"PRAGMA mmap_size={mmap_size}")
             cur.close()
 
         @event.listens_for(engine, "begin")
