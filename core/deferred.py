@@ -94,9 +94,11 @@ def collect_unless_recorded(
 
 def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
     """Undoes a write that collect_unless_recorded noted (an upload's object, a move's copy,
-    each with its thumbnail) once the write or the commit of its row failed: the object goes,
-    then its note (forget_noted). Called while the write's own error propagates, so it never
-    raises: that error is the one the caller must see.
+    each with its thumbnail) once the write or the commit of its row failed, or once the row's
+    commit gave it up (the same bytes stored elsewhere meanwhile, queue_until_recorded): the
+    object goes, then its note (forget_noted). Called while the write's own error propagates,
+    or after the upload succeeded, so it never raises: the caller must see that error, or that
+    success (a client told of a failure retries an upload that is in the library).
 
     Never deleted while a row names the key: a commit can succeed and still raise (PostgreSQL's
     acknowledgement lost with the connection), and another process's move of the same file
@@ -120,8 +122,14 @@ def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
 
 
 def _named(session: Session, key: str) -> bool:
-    """Whether a row (any status, trashed too) names the object at `key`."""
-    stmt = select(MediaFile.id).where(MediaFile.storage_key == key).limit(1)
+    """Whether a row (any status, trashed too) names the object at `key`. Not an alias: it is
+    another id of its target file, served from the target's object, and keeps the key of the
+    upload that turned out a duplicate, whose copy goes (core/ingest.py `_make_ready`)."""
+    stmt = (
+        select(MediaFile.id)
+        .where(MediaFile.storage_key == key, MediaFile.alias_of.is_(None))
+        .limit(1)
+    )
     return session.scalar(stmt) is not None
 
 

@@ -409,27 +409,43 @@ class Ingestor:
                 discard_unless_recorded(self._db, storage, key)
             raise
         if placed.key != key:  # another process stored these bytes meanwhile
-            self._give_way(key, placed.key, thumb is not None)
+            self._give_way(key, placed.key)
             if placed.duplicate:
                 return self._duplicate(placed.file_id, new.filename)
             return self._announce(placed.file_id, placed.key, shared=True)
         return self._announce(placed.file_id, key, thumb)
 
-    def _give_way(self, ours: str, theirs: str, thumbnail: bool) -> None:
-        """Our copy of the bytes that `theirs` holds goes (with its `thumbnail`), or takes the
+    def _give_way(self, ours: str, theirs: str) -> None:
+        """Our copy of the bytes that `theirs` holds goes (with its thumbnail), or takes the
         place of that object when it was deleted meanwhile (its file deleted by another
         process). Library.release_object keeps `theirs` while any file references it; asked
-        under its lock, as in _restore_if_gone."""
+        under its lock, as in _restore_if_gone.
+
+        The row is committed: the upload succeeded, and a copy that cannot be deleted now is
+        left to its note (a client told of a failure would retry). A failed move is no success:
+        the row names an object that is not there, so it raises."""
         with self._object_locks.hold(theirs):
             try:
                 self._storage.stat(theirs)
             except NotFound:
-                self._storage.move(ours, theirs)
-            else:
-                self._storage.delete(ours)
-        if thumbnail:
-            self._storage.delete(keys.thumbnail_key(ours))
-        forget_noted(self._db, ours)  # our copy is gone (deleted, or now `theirs`, named by rows)
+                try:
+                    self._storage.move(ours, theirs)
+                except BaseException:
+                    self._keep_if_only_copy(ours, theirs)
+                    raise
+        discard_unless_recorded(self._db, self._storage, ours)  # what is left, with its note
+
+    def _keep_if_only_copy(self, ours: str, theirs: str) -> None:
+        """A move of our copy to `theirs` failed: unless `theirs` is there after all, our copy
+        holds the only bytes of the files that name `theirs`, and its note would delete them
+        once due. It stays, unnoted: reconcile lists it (objects_without_rows) beside those
+        files (rows_without_objects), for someone to put back."""
+        try:
+            there = self._storage.exists(theirs)
+        except Exception:  # noqa: BLE001 - unknown: keep the bytes; the move's error stands
+            there = False
+        if not there:
+            forget_noted(self._db, ours)
 
     def _announce(
         self, file_id: int, key: str, thumb: bytes | None = None, shared: bool = False
@@ -616,9 +632,9 @@ class Ingestor:
         placed = self._make_ready(record, info, sha, key, own and thumb is not None)
         if placed.duplicate:
             if placed.key != key:  # else it is the file's own object (a resumed tus finish)
-                storage.delete(key)
-            if own and thumb is not None:
-                storage.delete(keys.thumbnail_key(key))
+                # with its thumbnail; never raises: the answer is the duplicate, and a copy
+                # that cannot be deleted now is left to the note _make_ready committed
+                discard_unless_recorded(self._db, storage, key)
             logger.info(
                 "Successfully uploaded file: %s as %s (duplicate of file %s)",
                 record.original_filename,
@@ -628,7 +644,7 @@ class Ingestor:
             )
             return self._catalog.get(record.id)
         if placed.key != key:
-            self._give_way(key, placed.key, own and thumb is not None)
+            self._give_way(key, placed.key)
             return self._announce(record.id, placed.key, shared=True)
         return self._announce(record.id, key, thumb)
 
@@ -650,6 +666,8 @@ class Ingestor:
                     return _Placed(record.id, row.storage_key)
                 row.status = "alias"
                 row.alias_of = same.file_id
+                if same.storage_key != key:  # the copy goes: noted, as below
+                    queue_until_recorded(s, key, self._storage, "upload")
                 return _Placed(same.file_id, same.storage_key, duplicate=True)
             if same is not None and same.storage_key != key:  # the same bytes stored elsewhere
                 # from this commit no row names the uploaded copy (nor its thumbnail): a
@@ -689,9 +707,22 @@ class Ingestor:
         self._fail(record, exc)
 
     def _fail(self, record: FileRecord, exc: MediaDeskError) -> None:
-        if not self._catalog.references(record.storage_key, besides=record.id):
-            self._storage.delete(record.storage_key)
-        self._mark(record.id, status=FileStatus.FAILED, reason=f"{exc.code}: {exc.message}")
+        """`exc` is the answer, so deleting the object is best effort: one that fails is
+        noted in the transaction that marks the row failed. The note deletes nothing while
+        that row names the object: a tus upload's row goes at once (core/resumable.py), a
+        presigned upload's at its URL's expiry, and takes its object along (expire_pending)."""
+        key, kept = record.storage_key, None
+        if not self._catalog.references(key, besides=record.id):
+            try:
+                self._storage.delete(key)
+            except MediaDeskError as err:
+                logger.warning(
+                    "Could not delete %s yet (its noted deletion will): %s", key, err.message
+                )
+                kept = key
+        self._mark(
+            record.id, status=FileStatus.FAILED, reason=f"{exc.code}: {exc.message}", noted=kept
+        )
         log_rejected(
             exc,
             record.storage_key,
@@ -700,12 +731,14 @@ class Ingestor:
             key=record.storage_key,
         )
 
-    def _mark(self, file_id: int, status: str, reason: str | None) -> None:
+    def _mark(self, file_id: int, status: str, reason: str | None, noted: str | None) -> None:
         with self._db.write() as s:
             row = s.get(MediaFile, file_id)
             if row is not None:
                 row.status = status
                 row.failure_reason = reason
+            if noted is not None:
+                queue_until_recorded(s, noted, self._storage, "upload")
 
 
 def log_rejected(exc: MediaDeskError, name: str | None, kind: str, **extra: object) -> None:
