@@ -20,6 +20,7 @@ were never acknowledged, and on a full disk their room is what everything else i
 from __future__ import annotations
 
 import collections
+import contextvars
 import ctypes
 import ctypes.util
 import os
@@ -130,7 +131,11 @@ class Appender:
             if self._syncing is not None:
                 self._syncing.result()  # a failed checkpoint fails the write
             assert self._syncer is not None
-            self._syncing = self._syncer.submit(self._sync, self.offset)
+            # in the writer's context: what bounds its catalog statements (a request's
+            # core.db.engine.catalog_deadline) bounds on_durable's too, or a hung catalog held
+            # the checkpoint, and finish() waiting for it, for good
+            context = contextvars.copy_context()
+            self._syncing = self._syncer.submit(context.run, self._sync, self.offset)
 
     def _write_all(self, chunks: Sequence[bytes | memoryview]) -> None:
         views = [memoryview(c) for c in chunks if len(c)]

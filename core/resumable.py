@@ -69,6 +69,7 @@ from core.errors import (
     UploadGone,
     UploadLocked,
     UploadNotReceived,
+    catalog_unreachable,
     is_no_space,
 )
 from core.filenames import clean_filename
@@ -1453,6 +1454,7 @@ class TusWriter:
         self._spool: BinaryIO | None = None
         self._hash: Any = None
         self._gone = False  # the upload ended (its parts are gone): nothing more to record
+        self._catalog_out = False  # a write could not reach the catalog: abort() does not try
 
     # The data file is cut back to what the catalog recorded: bytes past it were never
     # confirmed to the client (a crash between the write and the commit).
@@ -1519,7 +1521,13 @@ class TusWriter:
                 self._hash.update(chunk)
             self.offset += size
             return
-        self._append(chunks)
+        try:
+            self._append(chunks)
+        except StorageUnavailable as exc:
+            # a part's or a checkpoint's record: the catalog is out (or hung, and the wait for
+            # it was cut), so it will not take abort()'s record of the rest either
+            self._catalog_out = catalog_unreachable(exc)
+            raise
 
     def _append(self, chunks: Sequence[bytes | memoryview]) -> None:
         if self._file is not None:
@@ -1628,14 +1636,15 @@ class TusWriter:
     def abort(self) -> None:
         """The request ended early: keep what arrived (a checksum chunk is dropped whole).
 
-        What cannot be recorded (the disk is full, and the catalog with it) is cut off at once:
+        What cannot be recorded (the disk is full, and the catalog with it; a catalog that a
+        write of this request could not reach, which is not waited for again) is cut off at once:
         the bytes past the recorded offset were never acknowledged, and the next request would
         cut them anyway; on a full disk every other upload waits for their room.
         """
         if self._closed:
             return
         try:
-            if self._spool is None and not self._gone:
+            if self._spool is None and not self._gone and not self._catalog_out:
                 try:
                     self._commit()
                 except Exception as exc:  # the request's own error is what the client gets

@@ -114,7 +114,9 @@ class Threads:
             result: Any = None
             error: BaseException | None = None
             try:
-                result = context.run(fn, *args)
+                # under the deadline of pool calls too: the body's sink writes to the catalog
+                # (a tus part recorded), and a hung catalog held the request and its upload
+                result = context.run(_bounded, functools.partial(fn, *args))
             except BaseException as exc:  # handed to the awaiting coroutine
                 error = exc
             with contextlib.suppress(RuntimeError):  # the loop is gone (shutdown)

@@ -4,18 +4,23 @@ bucket, its cluster stopped under it and started again (tests/pg_server.py `pg_c
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import signal
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 
+from core.appender import Appender
 from core.audit import AuditLog
-from core.db.engine import Database
+from core.db.engine import CATALOG_DEADLINE, Database, catalog_deadline
 from core.db.migrate import upgrade
+from core.errors import StorageUnavailable
 from core.tokens import TOKEN_PREFIX, TRUSTED_THROUGH_OUTAGE, TokenStore
 from server.auditing import AuditSink
 from server.auth import CACHE_SECONDS
@@ -23,10 +28,12 @@ from server.record_cache import RecordCache
 from server.state import Threads
 from tests.media import make_record
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
+from tests.resumable_client import OCTETS, TUS, MiB, create, head, noise_png, patch
 from tests.server_fixtures import Reply, bearer, http_call
 from tests.test_team import Serve, _base_env, ready, spawn_serve, until, upload
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(90)
+PART = 5 * MiB  # the smallest R2/S3 part: a tus PATCH records each in the catalog
 
 
 def start_server(tmp_path: Path, cluster: Cluster, bucket: Any) -> tuple[Serve, str]:
@@ -42,9 +49,23 @@ def start_server(tmp_path: Path, cluster: Cluster, bucket: Any) -> tuple[Serve, 
         R2_ACCESS_KEY_ID=bucket.access_key_id,
         R2_SECRET_ACCESS_KEY=bucket.secret_access_key,
         R2_REGION="us-east-1",
+        MEDIADESK_UPLOAD_PART_SIZE=str(PART),
     )
     (tmp_path / "a").mkdir()
     return ready(spawn_serve(tmp_path / "a", env)), admin
+
+
+def begin_patch(location: str, token: str, data: bytes) -> http.client.HTTPConnection:
+    """A tus PATCH of all of `data` whose first MiB is sent (the rest: conn.send)."""
+    parts = urlsplit(location)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=40)
+    conn.putrequest("PATCH", parts.path)
+    headers = {**bearer(token), **TUS, **OCTETS, "Upload-Offset": "0"}
+    for name, value in {**headers, "Content-Length": str(len(data))}.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    conn.send(data[:MiB])
+    return conn
 
 
 def assert_catalog_unreachable(reply: Reply) -> None:
@@ -135,11 +156,46 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
     media_dir: Any,
 ) -> None:
     server, admin = start_server(tmp_path, pg_cluster, s3_bucket)
+    # on local storage a PATCH records its bytes from the Appender's checkpoint thread
+    db = Database(pg_cluster.url)
     try:
         first = upload(server.url, admin, media_dir.jpeg)
         assert http_call(f"{server.url}/files/", headers=bearer(admin)).status == 200
+        # a tus PATCH under way (its lease taken, its body coming) when the catalog hangs: its
+        # first part, once received, is recorded in the catalog from the body's reading thread
+        big = noise_png(tmp_path / "big.png", 1400).read_bytes()
+        assert PART < len(big) < 2 * PART
+        created = create(server.url, admin, len(big), filename="big.png", file_type="image")
+        assert created.status == 201, created.body
+        location = server.url + created.headers["Location"]
+        patching = begin_patch(location, admin, big)
+        with db.read() as session:
+            session.execute(text("SELECT 1"))  # a pooled connection, as a server's
+        time.sleep(1.0)
         pg_cluster.signal(signal.SIGSTOP)  # accepts connections, answers nothing
         replies: dict[str, tuple[Reply, float]] = {}
+
+        def send_the_rest() -> None:
+            started = time.monotonic()
+            patching.send(big[MiB:])
+            answer = patching.getresponse()
+            reply = Reply(answer.status, dict(answer.getheaders()), answer.read())
+            replies["patch"] = (reply, time.monotonic() - started)
+            patching.close()
+
+        def checkpoint() -> None:
+            def record(_: int) -> None:
+                with db.write() as session:
+                    session.execute(text("SELECT 1"))
+
+            started = time.monotonic()
+            (tmp_path / "local.part").touch()
+            appender = Appender(tmp_path / "local.part", 0, checkpoint=1, on_durable=record)
+            with catalog_deadline(CATALOG_DEADLINE):  # as a request's pool call
+                appender.write([b"bytes"])
+                with pytest.raises(StorageUnavailable):
+                    appender.finish()
+            replies["checkpoint"] = (Reply(0, {}, b""), time.monotonic() - started)
 
         def call(name: str, path: str, method: str = "GET", body: bytes | None = None) -> None:
             started = time.monotonic()
@@ -151,6 +207,8 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
         calls = [
             threading.Thread(target=call, args=("list", "/files/")),
             threading.Thread(target=call, args=("edit", f"/files/{first['id']}", "PATCH", edit)),
+            threading.Thread(target=send_the_rest),
+            threading.Thread(target=checkpoint, daemon=True),
         ]
         for thread in calls:
             thread.start()
@@ -161,7 +219,8 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
         health, took = replies["health"]
         assert took < 12, took  # a monitor hears of the hang
         assert health.status == 503 and not health.json()["database"]["ok"], health.body
-        for name in ("list", "edit"):
+        assert replies["checkpoint"][1] < 30, replies["checkpoint"]
+        for name in ("list", "edit", "patch"):
             reply, took = replies[name]
             assert took < 30, (name, took)
             assert_catalog_unreachable(reply)
@@ -179,8 +238,16 @@ def test_a_hung_catalog_answers_in_bounded_time_and_recovers(
         until(healthy, 20, step=0.2)
         again = http_call(f"{server.url}/files/", headers=bearer(admin))
         assert again.status == 200 and again.json()["total"] == 1
+        # the client resumes from HEAD's offset, and the file is whole
+        offset = int(head(location, admin).headers["Upload-Offset"])
+        done = patch(location, admin, offset, big[offset:])
+        assert done.status == 204, done.body
+        file_id = int(head(location, admin).headers["MediaDesk-File-Id"])
+        stored = http_call(f"{server.url}/stream/{file_id}/raw", headers=bearer(admin))
+        assert stored.status == 200 and stored.body == big
     finally:
         server.stop()
+        db.dispose()
     assert "Unexpected error" not in "".join(server.log)
 
 
