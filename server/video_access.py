@@ -20,12 +20,13 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from core.errors import NotFound
+from core.errors import NotFound, StorageUnavailable, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.jobs import JobRecord
 from core.library import Library
 from core.records import FileRecord
 from core.storage.base import OpenedObject
+from core.tokens import TRUSTED_THROUGH_OUTAGE
 from server.auth import actor_of, check_scope
 from server.record_cache import ready_record
 from server.state import (
@@ -132,11 +133,11 @@ class JobsCache:
     requests from paying a catalog query each.
     """
 
-    TTL = 30.0  # also bounds staleness should an event be lost
+    TTL = 30.0  # also bounds staleness should an event be lost; the catalog out: see get()
 
     def __init__(self, lib: Library) -> None:
         self.jobs = lib.jobs  # not the library: the cache must not keep it alive
-        self._items: dict[int, tuple[list[JobRecord], float]] = {}
+        self._items: dict[int, tuple[list[JobRecord], float]] = {}  # id → jobs, read at
         self._generation: dict[int, int] = {}
         # owner → files showing its jobs (the same stored object: JobStore.latest_for_file)
         self._sharers: dict[int, set[int]] = {}
@@ -154,22 +155,34 @@ class JobsCache:
         """The cached jobs when fresh, else None: no catalog query (fine on the event loop)."""
         with self._lock:
             hit = self._items.get(file_id)
-            return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+            return hit[0] if hit is not None and time.monotonic() - hit[1] < self.TTL else None
 
     def get(self, file_id: int) -> list[JobRecord]:
         now = time.monotonic()
         with self._lock:
             hit = self._items.get(file_id)
-            if hit is not None and hit[1] > now:
+            if hit is not None and now - hit[1] < self.TTL:
                 return hit[0]
             generation = self._generation.get(file_id, 0)
-        jobs = self.jobs.latest_for_file(file_id)
+        try:
+            jobs = self.jobs.latest_for_file(file_id)
+        except StorageUnavailable as exc:
+            # as the file's record (server/record_cache.py): jobs read within the window go on
+            # choosing what a player's seeks get while the catalog cannot be reached; an event
+            # heard since dropped them
+            with self._lock:
+                hit = self._items.get(file_id)
+            if hit is None or not catalog_unreachable(exc):
+                raise
+            if time.monotonic() - hit[1] >= TRUSTED_THROUGH_OUTAGE:
+                raise
+            return hit[0]
         with self._lock:
             if self._generation.get(file_id, 0) == generation:  # no event while we read
                 if len(self._items) > 10_000:
                     self._items.clear()
                     self._sharers.clear()
-                self._items[file_id] = (jobs, now + self.TTL)
+                self._items[file_id] = (jobs, now)
                 if jobs and jobs[0].file_id != file_id:  # another file's: its events count too
                     self._sharers.setdefault(jobs[0].file_id, set()).add(file_id)
         return jobs

@@ -21,11 +21,14 @@ from core.audit import AuditLog
 from core.db.engine import CATALOG_DEADLINE, Database, catalog_deadline
 from core.db.migrate import upgrade
 from core.errors import StorageUnavailable
+from core.library import Library
 from core.tokens import TOKEN_PREFIX, TRUSTED_THROUGH_OUTAGE, TokenStore
 from server.auditing import AuditSink
 from server.auth import CACHE_SECONDS
 from server.record_cache import RecordCache
 from server.state import Threads
+from server.video_access import JobsCache
+from tests.conftest import make_settings
 from tests.media import make_record
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 from tests.resumable_client import OCTETS, TUS, MiB, create, head, noise_png, patch
@@ -85,6 +88,11 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
     media_dir: Any,
 ) -> None:
     server, admin = start_server(tmp_path, pg_cluster, s3_bucket)
+    (tmp_path / "b").mkdir()
+    # a video stream's jobs, as a server of the team keeps them (30 s fresh there)
+    lib = Library.open(make_settings(tmp_path / "b", database_url=pg_cluster.url))
+    jobs = JobsCache(lib)
+    jobs.TTL = 0.0
     try:
         first = upload(server.url, admin, media_dir.jpeg)
         # streamed before the outage: the player goes on seeking in it; another, streamed and
@@ -94,6 +102,7 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         for streamed in (first, trashed):
             before = stream(server.url, streamed["id"], bearer(admin), "bytes=0-99")
             assert before.status == 206, before.body
+        assert jobs.get(first["id"]) == []
         trash = http_call(f"{server.url}/files/{trashed['id']}", "DELETE", None, bearer(admin))
         assert trash.status in (200, 204), trash.body
         jpeg = media_dir.jpeg.read_bytes()
@@ -131,6 +140,9 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         assert_catalog_unreachable(stream(server.url, first["id"], unknown, "bytes=0-9"))
         assert_catalog_unreachable(stream(server.url, trashed["id"], bearer(admin), "bytes=0-9"))
         assert_catalog_unreachable(stream(server.url, unread["id"], bearer(admin), "bytes=0-9"))
+        assert jobs.get(first["id"]) == []  # what a video's rendition is chosen from
+        with pytest.raises(StorageUnavailable):
+            jobs.get(unread["id"])
         pg_cluster.start()
 
         def healthy() -> bool:
@@ -143,6 +155,7 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         assert stream(server.url, trashed["id"], bearer(admin), "bytes=0-9").status == 404
     finally:
         server.stop()
+        lib.close()
     log = "".join(server.log)
     assert "Unexpected error" not in log, log
     # one line per loop and interval, not a traceback at every retry of every loop
