@@ -57,6 +57,7 @@ from core.query import (
 )
 from core.records import (
     MAX_ATHLETE_NAME,
+    MAX_LIMIT,
     AthleteRecord,
     FileQuery,
     FileRecord,
@@ -64,7 +65,6 @@ from core.records import (
     Page,
 )
 
-MAX_LIMIT = 1000
 # pg_advisory_xact_lock(class, key) of the bytes a new file is decided on (Catalog.lock_sha): the
 # two-key space, apart from the one-key locks of core/feed.py and core/leader.py
 SHA_LOCK_CLASS = 0x4D444B53

@@ -182,6 +182,7 @@ class Page:
 MAX_ID = 2**31 - 1
 MAX_DESCRIPTION = 10000  # characters of a file's description
 MAX_ATHLETE_NAME = 200  # characters of an athlete's name
+MAX_LIMIT = 1000  # files in one page of the catalog (FileQuery.limit, GET /files' limit)
 
 
 class FileStatus(StrEnum):
@@ -190,6 +191,16 @@ class FileStatus(StrEnum):
     PENDING = "pending"  # a presigned or resumable upload not yet confirmed
     READY = "ready"
     FAILED = "failed"
+
+
+# GET /files' `status`: a FileStatus, or "any" (FileQuery.status None); the default first
+ANY_STATUS = "any"
+STATUS_FILTERS = (
+    FileStatus.READY.value,
+    FileStatus.PENDING.value,
+    FileStatus.FAILED.value,
+    ANY_STATUS,
+)
 
 
 class Sort(StrEnum):

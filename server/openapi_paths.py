@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
-from core.catalog import MAX_LIMIT
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
-from core.records import SORTS, FileStatus, Sort
+from core.records import MAX_LIMIT, SORTS, STATUS_FILTERS, FileStatus, Sort
 from core.resumable import checksum_pattern
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
@@ -264,12 +263,7 @@ LIST_PARAMS = [
         "status",
         schema={
             "type": "string",
-            "enum": [
-                FileStatus.READY.value,
-                FileStatus.PENDING.value,
-                FileStatus.FAILED.value,
-                "any",
-            ],
+            "enum": list(STATUS_FILTERS),
             "default": FileStatus.READY.value,
         },
     ),

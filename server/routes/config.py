@@ -7,9 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from core import mediatypes
-from core.catalog import MAX_LIMIT
 from core.errors import InvalidInput
 from core.library import Library
+from core.records import MAX_LIMIT
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, PRESIGN_THRESHOLD, Settings
 from server.auth import PUBLIC, requires
 from server.openapi import version

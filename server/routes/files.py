@@ -9,7 +9,16 @@ from aiohttp import web
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.library import Library
-from core.records import FileQuery, FileRecord, FileStatus, Page, expiry_iso
+from core.records import (
+    ANY_STATUS,
+    MAX_LIMIT,
+    STATUS_FILTERS,
+    FileQuery,
+    FileRecord,
+    FileStatus,
+    Page,
+    expiry_iso,
+)
 from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import file_cache_control
@@ -19,7 +28,6 @@ from server.presenters import file_json, page_body
 from server.state import METRICS, TOKEN, library, run_blocking
 
 routes = web.RouteTableDef()
-STATUSES = (*FileStatus, "any")
 
 
 async def load_readable(
@@ -40,25 +48,25 @@ async def load_readable(
 async def list_files(request: web.Request) -> web.Response:
     q = request.query
     status = q.get("status", FileStatus.READY)
-    if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    if status not in STATUS_FILTERS:
+        raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
     trashed = as_bool("trashed", q.get("trashed", q.get("trash")))
     is_public = opt_bool("is_public", q.get("is_public"))
     outside = False
     if request[TOKEN] is None:
         # Anonymous clients see public, ready, untrashed files only: their filters narrow
         # that set, never widen it, and one that asks for anything else leaves nothing.
-        outside = is_public is False or trashed or status not in (FileStatus.READY, "any")
+        outside = is_public is False or trashed or status not in (FileStatus.READY, ANY_STATUS)
         is_public, trashed, status = True, False, FileStatus.READY
     query = FileQuery(
         athlete_id=as_id("athlete_id", q.get("athlete_id")),
         file_type=q.get("file_type") or None,
         is_public=is_public,
-        status=None if status == "any" else status,
+        status=None if status == ANY_STATUS else status,
         trashed=trashed,
         q=q.get("q", ""),
         sort=q.get("sort", "-created_at"),
-        limit=as_int("limit", q.get("limit"), 50, minimum=1, maximum=1000) or 50,
+        limit=as_int("limit", q.get("limit"), 50, minimum=1, maximum=MAX_LIMIT) or 50,
         offset=as_int("offset", q.get("offset"), 0, minimum=0) or 0,
         cursor=q.get("cursor") or None,
         content_type=q.get("content_type") or None,
