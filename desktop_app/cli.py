@@ -16,6 +16,7 @@ SERVER_COMMANDS = {
     "reprocess": "queue the processing of videos again",
     "upload": "upload files to a MediaDesk server (progress, summary)",
     "download": "download files from a MediaDesk server by id",
+    "list": "list or search the files of a MediaDesk server",
     "login": "save an API token for a MediaDesk server",
     "storage": "show where files are stored, or move them to local or R2",
     "nginx-config": "print an nginx site that sends the bytes after MediaDesk's checks",

@@ -125,7 +125,7 @@ def _out(text: str) -> None:
 
 
 def run(argv: list[str]) -> int:
-    if argv and argv[0] in ("upload", "download", "login"):  # the HTTP client (server.client)
+    if argv and argv[0] in ("upload", "download", "list", "login"):  # the HTTP client
         from server.client.cli import run as client_run
 
         return client_run(argv)

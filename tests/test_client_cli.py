@@ -1,4 +1,4 @@
-"""`mediadesk upload`, `download` and `login` against a live server."""
+"""`mediadesk upload`, `download`, `list` and `login` against a live server."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from desktop_app.cli import main as mediadesk
 from server.client import cli
 from server.client.credentials import credentials_path, default_server, save_token, saved_token
 from server.entry import EmbeddedServer
-from tests.server_fixtures import make_tokens
+from tests.server_fixtures import http_call, make_tokens
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -172,6 +172,7 @@ def test_a_server_that_is_not_there_is_said_at_once_in_one_line(
             ["login"],
             ["upload", str(media_dir.jpeg), "--token", "mdk_some_token"],
             ["download", "1", "2", "-o", str(tmp_path)],
+            ["list", "--all", "--token", "mdk_some_token"],
         ):
             started = time.monotonic()
             code, out, err = run(*argv, "--server", nobody)
@@ -210,3 +211,149 @@ def test_a_token_saved_in_the_old_folder_is_still_found_and_moved_on_the_next_sa
         saved_token("http://old:8765") == "mdk_old" and saved_token("http://new:8765") == "mdk_new"
     )
     assert default_server() == "http://new:8765"
+
+
+def _stock(library: Library, media_dir: Any) -> dict[str, int]:
+    """Four files: three images and a video, two of them Ana's and public."""
+    ana = library.create_athlete("Ana")
+    made = {
+        "long": library.uploads.ingest(
+            Path(media_dir.jpeg),
+            "image",
+            original_filename="podium-of-the-regional-final-in-the-rain-2026.jpg",
+            athlete_id=ana.id,
+            is_public=True,
+        ),
+        "png": library.uploads.ingest(Path(media_dir.png), "image", original_filename="b.png"),
+        "gif": library.uploads.ingest(Path(media_dir.gif), "image", original_filename="c.gif"),
+        "webm": library.uploads.ingest(
+            Path(media_dir.webm),
+            "video",
+            original_filename="match.webm",
+            athlete_id=ana.id,
+            is_public=True,
+        ),
+    }
+    return {name: record.id for name, record in made.items()}
+
+
+def _rows(out: str) -> list[str]:
+    """The table's rows without its header."""
+    lines = out.splitlines()
+    assert lines and lines[0].split() == ["ID", "NAME", "TYPE", "SIZE", "ATHLETE", "CREATED"]
+    return lines[1:]
+
+
+def test_list_prints_a_table_that_fits_80_columns_and_filters_narrow_it(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    config_home: Path,
+) -> None:
+    """There was no way to find ids for `mediadesk download` without speaking HTTP."""
+    ids = _stock(library, media_dir)
+    monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).read)
+    code, out, err = run("list", "--server", live.url)
+    assert code == 0 and err == "4 of 4 files\n", err
+    rows = _rows(out)
+    assert [int(r.split()[0]) for r in rows] == sorted(ids.values(), reverse=True)  # newest first
+    assert all(len(line) < 80 for line in out.splitlines()), out
+    long = rows[-1]
+    assert "podium-of-the-regional-" in long and "…" in long and "2026.jpg" not in long
+    assert " image " in long and " KiB " in long and " Ana " in long
+
+    code, out, err = run("list", "--server", live.url, "--type", "video")
+    assert code == 0 and err == "1 of 1 files\n"
+    assert [r.split()[:3] for r in _rows(out)] == [[str(ids["webm"]), "match.webm", "video"]]
+    code, out, _ = run("list", "--server", live.url, "-q", "PODIUM", "--limit", "1")
+    assert [int(r.split()[0]) for r in _rows(out)] == [ids["long"]]
+
+    # without a token the server lists public files only: said, not silently half a library
+    monkeypatch.delenv("MEDIADESK_TOKEN")
+    code, out, err = run("list", "--server", live.url, "--limit", "1")
+    assert code == 0 and [int(r.split()[0]) for r in _rows(out)] == [ids["webm"]]
+    assert err == (
+        f"mediadesk: no API token for {live.url}: public files only\n"
+        "1 of 2 files; --all lists them all\n"
+    )
+
+
+class Pages(io.StringIO):
+    """Standard output that notes the lines written at each flush: one flush per page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed.append(len(self.getvalue().splitlines()))
+
+
+def test_list_json_lines_are_the_apis_records_and_all_follows_the_pages(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    ids = _stock(library, media_dir)
+    token = make_tokens(library).read
+    reply = http_call(
+        f"{live.url}/files?sort=original_filename", headers={"Authorization": f"Bearer {token}"}
+    )
+    api = reply.json()["items"]
+    assert len(api) == 4
+    by_name = ["--server", live.url, "--token", token, "--sort=original_filename", "--json"]
+    code, out, err = run("list", *by_name)
+    assert code == 0 and err == ""  # nothing but the records: scripts read stdout
+    assert [json.loads(line) for line in out.splitlines()] == api
+
+    code, out, _ = run("list", *by_name, "--limit", "1")
+    assert [json.loads(line) for line in out.splitlines()] == api[:1]
+
+    pages, err_out = Pages(), io.StringIO()
+    code = cli.run(["list", *by_name, "--limit", "1", "--all"], pages, err_out)
+    assert code == 0, err_out.getvalue()
+    assert [json.loads(line) for line in pages.getvalue().splitlines()] == api
+    assert pages.flushed[:4] == [1, 2, 3, 4]  # printed page by page, as they came
+
+    code, out, err = run("list", "--server", live.url, "--token", token, "--limit", "3", "--all")
+    assert code == 0 and err == "4 of 4 files\n"
+    assert sorted(int(r.split()[0]) for r in _rows(out)) == sorted(ids.values())
+
+
+def test_list_refuses_bad_option_values_before_asking(
+    capsys: pytest.CaptureFixture[str], config_home: Path
+) -> None:
+    """The allowed values are core's (FILE_KINDS, STATUS_FILTERS, Sort, MAX_LIMIT)."""
+    for bad in (
+        ["--type", "audio"],
+        ["--status", "done"],
+        ["--sort", "size-"],
+        ["--sort", "-size"],  # argparse takes it for an option: --sort=-size is the way
+        ["--limit", "0"],
+        ["--limit", "1001"],
+        ["--limit", "many"],
+        ["--public", "--private"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            run("list", "--server", "http://127.0.0.1:9", *bad)
+        assert exit_.value.code == 2, bad
+        err = capsys.readouterr().err
+        assert "mediadesk list: error: " in err and "Traceback" not in err, (bad, err)
+
+
+def test_list_says_a_refusal_or_an_unknown_athlete_in_one_line(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    _stock(library, media_dir)
+    token = make_tokens(library).read
+    for args, line in (
+        (["--athlete", "0"], "mediadesk: athlete_id must be at least 1 (invalid_input)\n"),
+        # the server lists nothing for an id that names no athlete, as for one without files
+        (["--athlete", "4242", "--json"], "mediadesk: No athlete with id 4242 (not_found)\n"),
+    ):
+        code, out, err = run("list", "--server", live.url, "--token", token, *args)
+        assert (code, out, err) == (1, "", line)
+    athlete = library.create_athlete("Bea")
+    code, out, err = run(
+        "list", "--server", live.url, "--token", token, "--athlete", str(athlete.id)
+    )
+    assert (code, out, err) == (0, "", "0 of 0 files\n")

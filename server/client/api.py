@@ -698,13 +698,28 @@ class Client:
     # ---- the catalog -------------------------------------------------------------------
     def list(self, **filters: Any) -> dict[str, Any]:
         """GET /files with filters (athlete_id, file_type, q, is_public, trashed, sort,
-        limit, offset, status): {"items", "total", "limit", "offset"}."""
+        limit, offset, cursor, content_type, status): {"items", "total", "limit", "offset",
+        "next_cursor"}."""
         params = {
             k: (str(v).lower() if isinstance(v, bool) else v)
             for k, v in filters.items()
             if v is not None
         }
         return dict(self._json("GET", "/files", params=params))
+
+    def pages(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """`list`'s pages to the end of the list, each yielded as it arrives: the next one is
+        asked with the previous page's next_cursor (the same cost at any depth)."""
+        while True:
+            page = self.list(**filters)
+            yield page
+            if not page.get("next_cursor"):  # the end, or a server without cursors
+                return
+            filters = {**filters, "cursor": page["next_cursor"]}
+
+    def athletes(self) -> dict[str, Any]:
+        """GET /athletes: {"items": [{"id", "name", "file_count"}, ...], "total"}."""
+        return dict(self._json("GET", "/athletes"))
 
     def get(self, file_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/files/{int(file_id)}"))

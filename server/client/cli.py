@@ -1,21 +1,25 @@
-"""`mediadesk upload`, `mediadesk download` and `mediadesk login`: the client from a shell."""
+"""`mediadesk upload`, `download`, `list` and `login`: the client from a shell."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from core.mediatypes import FILE_KINDS
+from core.records import MAX_LIMIT, STATUS_FILTERS, Sort
 from server.client import credentials
 from server.client.api import Client, ClientError, UploadResult
 
-COMMANDS = ("upload", "download", "login")
+COMMANDS = ("upload", "download", "list", "login")
 BAR = 24
 REFUSALS = {400, 413, 415, 422}
 CLEAR_LINE = "\r\033[K"
@@ -58,6 +62,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     down.add_argument("ids", nargs="+", type=int, metavar="ID")
     down.add_argument("-o", "--output", default=".", metavar="DIR", help="folder (default: .)")
+    listing = sub.add_parser(
+        "list",
+        parents=[server, token],
+        help="list or search files, as a table or JSON lines",
+        description="Prints one page of the library's files (the ids that 'mediadesk "
+        "download' takes) as a table, or with --json one JSON object per line: the records "
+        "GET /files answers. --all goes on page after page to the end, printing each page as "
+        "it arrives. Without a token only public files are listed. Exit status 1 when the "
+        "server refuses the request.",
+    )
+    listing.add_argument(
+        "-q", "--search", metavar="TEXT", help="text in the name, description or athlete's name"
+    )
+    listing.add_argument("--athlete", type=int, metavar="N", help="athlete id")
+    listing.add_argument("--type", dest="file_type", choices=FILE_KINDS, help="this kind only")
+    shown = listing.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--public", dest="is_public", action="store_const", const=True, help="public files only"
+    )
+    shown.add_argument(
+        "--private", dest="is_public", action="store_const", const=False, help="private files only"
+    )
+    listing.add_argument(
+        "--status",
+        choices=STATUS_FILTERS,
+        help=f"uploads not confirmed yet are pending (default: {STATUS_FILTERS[0]})",
+    )
+    listing.add_argument("--trashed", action="store_true", help="list the trash")
+    sorts = [s.value for s in Sort]
+    listing.add_argument(
+        "--sort",
+        choices=sorts,
+        metavar="ORDER",
+        help=f"one of {', '.join(sorts)} (default: {Sort.NEWEST.value}); a leading '-' "
+        "is descending: write it as --sort=-size",
+    )
+    listing.add_argument(
+        "--limit",
+        type=_page_size,
+        metavar="N",
+        help=f"files per page, 1 to {MAX_LIMIT} (default: the server's, 50; with --all the "
+        "largest the server allows)",
+    )
+    listing.add_argument("--all", action="store_true", help="every page, to the end")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
     login = sub.add_parser(
         "login",
         parents=[server],
@@ -69,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--token-stdin", action="store_true", help="read the token from standard input"
     )
     return parser
+
+
+def _page_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_LIMIT}, not {value}")
+    return value
 
 
 class ProgressBar:
@@ -150,13 +209,20 @@ def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -
         with _client(args, err) as client:
             if args.command == "upload":
                 return _upload(client, args, out, err)
+            if args.command == "list":
+                return _list(client, args, out, err)
             return _download(client, args, out, err)
     except ClientError as exc:
-        err.write(f"mediadesk: {exc}\n")
+        _say(err, exc)
         return 2
     except KeyboardInterrupt:
         err.write("mediadesk: interrupted\n")
         return 130
+
+
+def _say(err: TextIO, exc: ClientError) -> None:
+    """A failure in one line: its message and the server's error code."""
+    err.write(f"mediadesk: {exc}\n")
 
 
 def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -221,6 +287,115 @@ def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO
         bar.finish(f"saved {path}")
         out.write(f"{path}\n")
     return 1 if failures else 0
+
+
+def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config = client.config()  # an unreachable server or a bad token stops here (exit 2)
+    if not client.token:
+        # the server answers without one, with public files only: say so, or a script with a
+        # lost token exports part of the library and looks fine
+        err.write(f"mediadesk: no API token for {client.base_url}: public files only\n")
+    filters = {
+        "q": args.search,
+        "athlete_id": args.athlete,
+        "file_type": args.file_type,
+        "is_public": args.is_public,
+        "status": args.status,
+        "trashed": args.trashed or None,
+        "sort": args.sort,
+        "limit": args.limit or (config.get("list_limit_max") if args.all else None),
+    }
+    table = None if args.json else Table(out)
+    shown, total, more = 0, 0, False
+    try:
+        for page in client.pages(**filters) if args.all else [client.list(**filters)]:
+            for item in page["items"]:
+                if table is None:
+                    out.write(json.dumps(item, ensure_ascii=False) + "\n")
+                else:
+                    table.row(item)
+            out.flush()  # a page is printed as it arrives: --all of a big library streams
+            shown += len(page["items"])
+            total, more = page.get("total", shown), bool(page.get("next_cursor"))
+        if not shown and _names_no_one(client, args.athlete):
+            _say(err, ClientError("not_found", f"No athlete with id {args.athlete}"))
+            return 1
+    except ClientError as exc:
+        if exc.status is None:  # no answer (connection_failed): not the server's refusal
+            raise
+        _say(err, exc)
+        return 1
+    if table is not None:
+        rest = "; --all lists them all" if more else ""
+        err.write(f"{shown} of {total} files{rest}\n")
+    return 0
+
+
+def _names_no_one(client: Client, athlete: int | None) -> bool:
+    """Whether an athlete id names no athlete. The server lists nothing for it, as for an
+    athlete without files: a mistyped id looked like an empty library. Not asked without a
+    token (GET /athletes needs one)."""
+    if athlete is None or not client.token:
+        return False
+    return all(a["id"] != athlete for a in client.athletes()["items"])
+
+
+class Table:
+    """`mediadesk list`'s rows: fixed columns, sized before the first page so each page is
+    printed as it arrives; the name takes what the terminal leaves (80 columns when the
+    output is not a terminal)."""
+
+    WIDTHS = {"ID": 6, "TYPE": 5, "SIZE": 10, "ATHLETE": 12, "CREATED": 16}
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        columns = shutil.get_terminal_size().columns if out.isatty() else 80
+        # one column spare: a line that fills the last one wraps on some terminals
+        fixed = sum(self.WIDTHS.values()) + len(self.WIDTHS)
+        self.name_width = max(columns - 1, 80 - 1) - fixed
+        self.header = False
+
+    def row(self, item: dict[str, Any]) -> None:
+        if not self.header:
+            self.header = True
+            self.line("ID", "NAME", "TYPE", "SIZE", "ATHLETE", "CREATED")
+        size = item.get("size")
+        self.line(
+            str(item["id"]),
+            item.get("original_filename") or "",
+            item.get("file_type") or "",
+            human(size) if size is not None else "-",
+            item.get("athlete_name") or "-",
+            _local_minute(item.get("created_at")),
+        )
+
+    def line(self, fid: str, name: str, kind: str, size: str, athlete: str, made: str) -> None:
+        w = self.WIDTHS
+        self.out.write(
+            f"{fid:>{w['ID']}} {_fit(name, self.name_width):<{self.name_width}} "
+            f"{_fit(kind, w['TYPE']):<{w['TYPE']}} {size:>{w['SIZE']}} "
+            f"{_fit(athlete, w['ATHLETE']):<{w['ATHLETE']}} {made}\n"
+        )
+
+
+def _fit(text: str, width: int) -> str:
+    # names are anyone's: a newline would break the table, an escape sequence drive the
+    # terminal
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _local_minute(value: str | None) -> str:
+    """The API's ISO time in the reader's time zone, to the minute."""
+    if not value:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value[:16]
+    if moment.tzinfo is None:  # the catalog's times are UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
