@@ -63,6 +63,26 @@ def test_test_connection_reports_the_exact_r2_failure(qtbot, dialog) -> None:  #
     assert done.args[0] is False and "R2_ACCESS_KEY_ID" in done.args[1]
 
 
+def test_the_r2_fields_keep_their_height_when_the_form_is_switched(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
+    # Qt's minimum size leaves out the wrapped hint's extra line: switched to R2, the dialog
+    # stayed short and its six fields overlapped, the Region field cut off at the bottom.
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for _ in range(2):
+        dialog.r2_radio.setChecked(True)
+        qtbot.wait(50)
+        fields = [dialog.endpoint, dialog.bucket, dialog.access_key]
+        fields += [dialog.secret_key, dialog.public_domain, dialog.region]
+        for upper, lower in zip(fields, fields[1:], strict=False):
+            assert upper.geometry().bottom() < lower.geometry().top()
+        assert dialog.r2_page.height() >= dialog.r2_page.minimumSizeHint().height()
+        dialog.resize(dialog.width(), 100)  # nor can the user squash it
+        qtbot.wait(50)
+        assert dialog.r2_page.height() >= dialog.r2_page.minimumSizeHint().height()
+        dialog.local_radio.setChecked(True)
+        qtbot.wait(50)
+
+
 def test_test_connection_succeeds_against_an_s3_server(qtbot, dialog, s3_bucket) -> None:  # type: ignore[no-untyped-def]
     dialog.r2_radio.setChecked(True)
     dialog.endpoint.setText(s3_bucket.endpoint_url)

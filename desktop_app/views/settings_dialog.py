@@ -295,8 +295,20 @@ class SettingsDialog(QDialog):
         self.local_page.setVisible(local)
         self.r2_page.setVisible(not local)
         self.test_result.clear()
-        self.adjustSize()
         self._update_note()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grows the dialog to what its rows need at its width. Qt's minimum size leaves out the
+        wrapped labels' extra lines (height for width), so adjustSize() and the user could
+        shrink the dialog until the R2 fields overlapped and the Region field was cut off."""
+        if layout := self.layout():
+            layout.activate()  # the page just shown counts
+        width = max(self.width(), self.minimumWidth()) if self.isVisible() else self.minimumWidth()
+        need = self.heightForWidth(width)
+        if need > 0:
+            self.setMinimumHeight(need)
+            self.resize(width, need)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -319,12 +331,15 @@ class SettingsDialog(QDialog):
 
     def _update_note(self, *_: object) -> None:
         fields = self.controller.restart_needed(self.values())
+        shown = bool(self.restart_note.text())
         if fields:
             self.restart_note.setText(
                 self.tr("Restart MediaDesk after saving to apply the storage and language changes.")
             )
         else:
             self.restart_note.setText("")
+        if shown != bool(fields) and self.isVisible():
+            self._fit_height()  # the note's line comes or goes
 
     def _save(self) -> None:
         """The file is written in a worker; the dialog closes when it is saved.
