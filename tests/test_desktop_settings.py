@@ -211,6 +211,25 @@ def test_a_missing_bucket_reads_as_a_set_up_fault_in_both_languages(qapp) -> Non
         install_translations("en")
 
 
+def test_the_connection_test_labels_core_english_detail(qapp, settings) -> None:  # type: ignore[no-untyped-def]
+    """The connection test's second line is core's English message: unlabelled, a Spanish user
+    read "Bucket 'media' does not exist at …" under a Spanish sentence as if untranslated."""
+    from core.storage.s3 import bucket_missing
+
+    controller = SettingsController(settings)
+    missing = bucket_missing("media", "http://127.0.0.1:9")
+    assert controller.test_failure_text(missing).splitlines() == [
+        "The server answered, but the bucket does not exist. Check the bucket name.",
+        "Technical detail: Bucket 'media' does not exist at http://127.0.0.1:9",
+    ]
+    install_translations("es")
+    try:
+        second = controller.test_failure_text(missing).splitlines()[1]
+        assert second.startswith("Detalle técnico (en inglés): Bucket 'media'")
+    finally:
+        install_translations("en")
+
+
 def test_an_invalid_setting_at_start_up_is_shown_not_raised(
     qapp,
     monkeypatch: pytest.MonkeyPatch,

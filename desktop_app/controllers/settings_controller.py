@@ -14,7 +14,7 @@ from core import shared_settings, storage_migration
 from core.library import Library
 from core.settings import Settings, save_settings
 from core.storage.factory import build_backend
-from desktop_app.errors import describe_error, error_text
+from desktop_app.errors import describe_error, error_text, technical_text
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class SettingsController(QObject):
         text = texts.get(str(getattr(exc, "reason", "") or ""))
         if text is None:
             return error_text(exc)
-        return f"{text}\n{getattr(exc, 'message', str(exc))}"
+        return f"{text}\n{technical_text(getattr(exc, 'message', str(exc)))}"
 
     def describe(self, settings: Settings) -> str:
         """Where the files are kept, in the interface language."""
