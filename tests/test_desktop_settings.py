@@ -83,6 +83,20 @@ def test_the_r2_fields_keep_their_height_when_the_form_is_switched(qtbot, dialog
         qtbot.wait(50)
 
 
+def test_a_long_test_result_is_cut_whole_lines_with_an_ellipsis(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
+    # A cause with a URL ran to five lines in a four-line box: the fifth showed cut through.
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    label = dialog.test_result
+    cause = 'Could not connect to the endpoint URL: "http://127.0.0.1:9/media?list-type=2" ' * 4
+    dialog._on_test(False, "The endpoint cannot be reached.\nTechnical detail: " + cause)
+    assert label.heightForWidth(label.width()) <= label.height()
+    assert label.text().endswith("…")
+    assert label.toolTip().endswith(cause)  # all of it, on demand
+    dialog._on_test(True, "Connection works: local folder /tmp/x")
+    assert label.text() == "✔ Connection works: local folder /tmp/x"
+
+
 def test_test_connection_succeeds_against_an_s3_server(qtbot, dialog, s3_bucket) -> None:  # type: ignore[no-untyped-def]
     dialog.r2_radio.setChecked(True)
     dialog.endpoint.setText(s3_bucket.endpoint_url)

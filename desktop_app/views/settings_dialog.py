@@ -326,8 +326,32 @@ class SettingsDialog(QDialog):
     def _on_test(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)
         self.test_result.setStyleSheet("color: #2e7d32;" if ok else "color: #c62828;")
-        self.test_result.setText(("✔ " if ok else "✘ ") + text)
+        self.test_result.setText(self._fitted(("✔ " if ok else "✘ ") + text))
         self.test_result.setToolTip(text)
+
+    def _fitted(self, text: str) -> str:
+        """`text`, cut with "…" to the lines the result box holds: a longer one (a URL in the
+        technical detail) showed the top half of a fifth line, cut through (all of it is in the
+        tooltip)."""
+        label = self.test_result
+        metrics = label.fontMetrics()
+        width = max(label.width(), 1)
+        flags = int(Qt.TextFlag.TextWordWrap)
+
+        def fits(candidate: str) -> bool:
+            box = metrics.boundingRect(0, 0, width, 100000, flags, candidate)
+            return box.height() <= label.height()
+
+        if fits(text):
+            return text
+        low, high = 0, len(text)  # the longest start that fits with "…"
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(text[:middle].rstrip() + "…"):
+                low = middle
+            else:
+                high = middle - 1
+        return text[:low].rstrip() + "…"
 
     def _update_note(self, *_: object) -> None:
         fields = self.controller.restart_needed(self.values())
