@@ -66,6 +66,8 @@ def test_test_connection_reports_the_exact_r2_failure(qtbot, dialog) -> None:  #
 def test_the_r2_fields_keep_their_height_when_the_form_is_switched(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
     # Qt's minimum size leaves out the wrapped hint's extra line: switched to R2, the dialog
     # stayed short and its six fields overlapped, the Region field cut off at the bottom.
+    from PySide6.QtWidgets import QDialogButtonBox
+
     dialog.show()
     qtbot.waitExposed(dialog)
     for _ in range(2):
@@ -76,6 +78,10 @@ def test_the_r2_fields_keep_their_height_when_the_form_is_switched(qtbot, dialog
         for upper, lower in zip(fields, fields[1:], strict=False):
             assert upper.geometry().bottom() < lower.geometry().top()
         assert dialog.r2_page.height() >= dialog.r2_page.minimumSizeHint().height()
+        # On a short screen (1024×768; offscreen's is 800 px) the form scrolls: Save stays on it
+        save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+        bottom = save.mapToGlobal(save.rect().bottomLeft()).y()
+        assert bottom <= dialog.screen().availableGeometry().bottom()
         dialog.resize(dialog.width(), 100)  # nor can the user squash it
         qtbot.wait(50)
         assert dialog.r2_page.height() >= dialog.r2_page.minimumSizeHint().height()

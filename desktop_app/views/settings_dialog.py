@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -13,12 +14,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -33,6 +36,7 @@ from desktop_app.i18n import LANGUAGES
 from desktop_app.views.message_box import open_warning
 
 MIB = 1024 * 1024
+FRAME_ALLOWANCE = 40  # px kept for a title bar and frame when the form must scroll
 
 
 class SettingsDialog(QDialog):
@@ -44,10 +48,21 @@ class SettingsDialog(QDialog):
         self.setWindowTitle(self.tr("Settings"))
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
-        layout.addWidget(self._build_storage())
-        layout.addWidget(self._build_limits())
-        layout.addWidget(self._build_server())
-        layout.addWidget(self._build_language())
+        # The form scrolls when the screen is shorter than it (R2 on a 1024×768 screen put
+        # Save and Cancel below the screen's edge); the note and the buttons stay in view.
+        self.form = QWidget(self)
+        rows = QVBoxLayout(self.form)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addWidget(self._build_storage())
+        rows.addWidget(self._build_limits())
+        rows.addWidget(self._build_server())
+        rows.addWidget(self._build_language())
+        self.form_scroll = QScrollArea(self)
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setWidget(self.form)
+        layout.addWidget(self.form_scroll, 1)
         self.restart_note = QLabel(self)
         self.restart_note.setWordWrap(True)
         self.restart_note.setStyleSheet("color: #b36b00;")
@@ -298,17 +313,35 @@ class SettingsDialog(QDialog):
         self._update_note()
         self._fit_height()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._fit_height()  # on its screen, with the fonts and fields polished
+
     def _fit_height(self) -> None:
         """Grows the dialog to what its rows need at its width. Qt's minimum size leaves out the
         wrapped labels' extra lines (height for width), so adjustSize() and the user could
         shrink the dialog until the R2 fields overlapped and the Region field was cut off."""
-        if layout := self.layout():
-            layout.activate()  # the page just shown counts
+        if rows := self.form.layout():
+            rows.activate()  # the page just shown counts
         width = max(self.width(), self.minimumWidth()) if self.isVisible() else self.minimumWidth()
+        outer = self.layout()
+        margins = outer.contentsMargins() if outer is not None else None
+        inner = width - (margins.left() + margins.right() if margins else 0)
+        form_height = self.form.heightForWidth(inner)
+        if form_height <= 0:
+            form_height = self.form.minimumSizeHint().height()
+        self.form_scroll.setMinimumHeight(form_height)
         need = self.heightForWidth(width)
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        room = screen.height() - FRAME_ALLOWANCE  # the window manager's title bar and border
+        if need > room:  # the form scrolls rather than pushing the buttons off the screen
+            self.form_scroll.setMinimumHeight(max(form_height - (need - room), 100))
+            need = self.heightForWidth(width)
         if need > 0:
             self.setMinimumHeight(need)
             self.resize(width, need)
+            if self.isVisible() and self.frameGeometry().bottom() > screen.bottom():
+                self.move(self.x(), screen.top())
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
