@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from enum import StrEnum
 from operator import itemgetter
 from typing import Any, TypeVar
 
 from core.db.models import Athlete, MediaFile
+
+# their one home is core.listing (light enough for scripts); re-exported here as before
+from core.listing import ANY_STATUS as ANY_STATUS
+from core.listing import MAX_LIMIT as MAX_LIMIT
+from core.listing import SORTS as SORTS
+from core.listing import STATUS_FILTERS as STATUS_FILTERS
+from core.listing import FileStatus as FileStatus
+from core.listing import Sort as Sort
 from core.metadata import upright_size
 
 R = TypeVar("R")
@@ -182,55 +189,6 @@ class Page:
 MAX_ID = 2**31 - 1
 MAX_DESCRIPTION = 10000  # characters of a file's description
 MAX_ATHLETE_NAME = 200  # characters of an athlete's name
-MAX_LIMIT = 1000  # files in one page of the catalog (FileQuery.limit, GET /files' limit)
-
-
-class FileStatus(StrEnum):
-    """A file's `status` (the same strings in JSON and in the catalog)."""
-
-    PENDING = "pending"  # a presigned or resumable upload not yet confirmed
-    READY = "ready"
-    FAILED = "failed"
-
-
-# GET /files' `status`: a FileStatus, or "any" (FileQuery.status None); the default first
-ANY_STATUS = "any"
-STATUS_FILTERS = (
-    FileStatus.READY.value,
-    FileStatus.PENDING.value,
-    FileStatus.FAILED.value,
-    ANY_STATUS,
-)
-
-
-class Sort(StrEnum):
-    """The catalog's orders: a record field, "-" first for descending (ties by id, same way).
-
-    Listed in the order the desktop's sort box offers them (desktop_app/views/browser.py).
-    """
-
-    NEWEST = "-created_at"
-    OLDEST = "created_at"
-    NAME = "original_filename"  # natural order (core.natsort): game_2 before game_10
-    NAME_DESC = "-original_filename"
-    LARGEST = "-size"
-    SMALLEST = "size"
-    LONGEST = "-duration"  # images have no duration: after the videos both ways
-    SHORTEST = "duration"
-    RECENTLY_EDITED = "-updated_at"
-    EDITED_FIRST = "updated_at"
-
-    @property
-    def field(self) -> str:
-        """The FileRecord field this order sorts by."""
-        return self.value.lstrip("-")
-
-    @property
-    def descending(self) -> bool:
-        return self.value.startswith("-")
-
-
-SORTS = frozenset(s.value for s in Sort)
 
 
 @dataclass(frozen=True)

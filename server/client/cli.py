@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.listing import MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
-from core.records import MAX_LIMIT, STATUS_FILTERS, Sort
 from server.client import credentials
 from server.client.api import Client, ClientError, UploadResult
 
