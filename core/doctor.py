@@ -268,7 +268,8 @@ def check_feed(db: Database) -> Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     try:
-        db = Database(settings.effective_database_url)
+        # a catalog on a share is said by the "catalog disk" check, not a log line too
+        db = Database(settings.effective_database_url, warn_remote=False)
     except StorageUnavailable as exc:  # a catalog folder it refuses (core/db/disk.py)
         fix = (
             "Keep the data folder on a local disk (--data-dir), or only the catalog: "

@@ -127,3 +127,12 @@ def test_a_mount_that_cannot_hold_wal_shared_memory_is_refused_not_a_sigbus(
         assert f"FAIL  catalog: The catalog's folder {data}" in doctor.stdout, doctor.stdout
         leftovers = os.listdir(tmp_path / "backing" / "data")
         assert not [name for name in leftovers if "sqlite3" in name], leftovers
+
+
+def test_doctor_says_a_catalog_on_a_share_once(tmp_path: Path) -> None:
+    """It said it twice: its "catalog disk" check, and the catalog's start-up log line."""
+    with fuse_mount(tmp_path / "backing", tmp_path / "mnt") as mnt:
+        doctor = cli("doctor", "--data-dir", str(mnt / "data"))
+    said = doctor.stdout + doctor.stderr
+    assert f"warn  catalog disk: The catalog's folder {mnt / 'data'}" in doctor.stdout, said
+    assert said.count("network share or FUSE mount") == 1, said

@@ -95,9 +95,10 @@ def remote_note(folder: Path, fstype: str) -> str:
 
 
 @cache
-def check_remote_folder(folder: Path, fstype: str) -> None:
+def check_remote_folder(folder: Path, fstype: str, warn: bool = True) -> None:
     """Refuses a catalog folder whose file system cannot back WAL's shared memory, and
-    warns once about any other remote one (remote_note).
+    warns once about any other remote one (remote_note) unless `warn` is False: the doctor
+    reports it as a check of its own, and the log line printed it a second time.
 
     A FUSE file system that opens the files it creates write-only (fusepy's loopback example,
     and the file systems built from it) fails every read of the -shm file's pages: the first
@@ -127,7 +128,8 @@ def check_remote_folder(folder: Path, fstype: str) -> None:
             "on a local disk, or the catalog elsewhere with DATABASE_URL (PostgreSQL for "
             "several computers)"
         )
-    logger.warning("%s", remote_note(folder, fstype))
+    if warn:
+        logger.warning("%s", remote_note(folder, fstype))
 
 
 def _probe(name: str) -> None:

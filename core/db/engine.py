@@ -54,8 +54,9 @@ WATCHDOG_TICK = 0.5
 logger = logging.getLogger(__name__)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine configured for concurrent use from the app's and the server's threads."""
+def make_engine(url: str, warn_remote: bool = True) -> Engine:
+    """An engine configured for concurrent use from the app's and the server's threads
+    (`warn_remote`: see check_remote_folder)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         mmap_size = SQLITE_MMAP_SIZE
@@ -65,7 +66,7 @@ def make_engine(url: str) -> Engine:
             remote = remote_filesystem(folder)
             if remote is not None:  # no map there: a page it cannot read would be a SIGBUS
                 mmap_size = 0
-                check_remote_folder(folder, remote)
+                check_remote_folder(folder, remote, warn_remote)
             if "?" not in path:
                 # SQLite would create the catalog 0644 and give -wal/-shm the same mode: made
                 # first with MediaDesk's file mode (core/fsmodes.py); an empty file is a new one.
@@ -257,9 +258,9 @@ def _reachable() -> Iterator[None]:
 class Database:
     """Sessions for reading and for writing (writes serialised per process on SQLite)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, warn_remote: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, warn_remote)
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(mediadesk_write=True)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
