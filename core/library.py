@@ -252,11 +252,10 @@ class Library:
         return self._storage.name
 
     def health(self) -> dict[str, Any]:
-        """The database and storage checks of /health; failures are reported, not raised."""
-        result: dict[str, Any] = {
-            "database": {"ok": True},
-            "storage": {"ok": True, "backend": self.storage_name},
-        }
+        """The database and storage checks of /health; failures are reported, not raised.
+
+        A storage failure carries its `reason` (UNAVAILABLE_REASONS) when core knows one."""
+        result: dict[str, Any] = {"database": {"ok": True}, "storage": {"ok": True}}
         try:
             with self._db.read() as s:
                 s.execute(text("SELECT 1"))
@@ -265,7 +264,9 @@ class Library:
         try:
             self._storage.check()
         except MediaDeskError as exc:
-            result["storage"].update(ok=False, error=exc.message)
+            result["storage"] = {"ok": False, "error": exc.message}
+            if exc.reason:
+                result["storage"]["reason"] = exc.reason
         return result
 
     def export(

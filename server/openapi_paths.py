@@ -576,7 +576,9 @@ PATHS: dict[str, dict[str, S]] = {
             },
             operation_id="get_health",
             desc="The storage check is one bucket listing with 3 s to connect and 4 s to answer "
-            "and no retry, so a silent store reports 503 within seconds.",
+            "and no retry, so a silent store reports 503 within seconds. Without a token: the "
+            "verdict, the storage failure's reason and its public sentence; with one: details "
+            "too; the storage error names the bucket and endpoint for admin tokens only.",
         )
     },
     "/usage": {

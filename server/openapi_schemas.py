@@ -381,7 +381,24 @@ SCHEMAS: dict[str, S] = {
         status={**STR, "enum": ["ok", "degraded"]},
         version=STR,
         database=obj(None, ok=BOOL, error=STR),
-        storage=obj(None, ok=BOOL, backend=STR, error=STR),
+        storage=obj(
+            None,
+            ok=BOOL,
+            backend=STR,
+            error={
+                **STR,
+                "description": "Why the store failed: for an admin token the cause with the "
+                "bucket and endpoint; for other callers the sentence any storage_unavailable "
+                "gives for its reason (no bucket, endpoint or path); timeout when the check "
+                "did not answer in time (admin)",
+            },
+            reason={
+                **STR,
+                "enum": list(UNAVAILABLE_REASONS),
+                "description": "The failure's cause when known, for every caller: the "
+                "reason an error under storage_unavailable gives (Error)",
+            },
+        ),
         sse_clients=INT,
         feed=obj(
             None,

@@ -329,3 +329,40 @@ def test_storage_errors_hide_the_endpoint(
         server.stop()
         lib.close()
         proxy.close()
+
+
+def test_health_whose_checks_hang_answers_in_the_shape_of_one_that_did_not(
+    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/health answers a store that hangs without its checks: in the parts and fields of an
+    answer whose checks ran (its fallback had a shape of its own: no `participating`)."""
+    from server.routes import meta
+
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    tokens = make_tokens(lib)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+
+    def fields(reply: Any) -> dict[str, Any]:
+        body = reply.json()
+        return {
+            k: sorted(set(v) - {"error"}) if isinstance(v, dict) else k for k, v in body.items()
+        }
+
+    try:
+        url, admin = f"{server.url}/health", bearer(tokens.admin)
+        checked = http_call(url, headers=admin)
+        assert checked.status == 200, checked.body
+        proxy.stall()
+        monkeypatch.setattr(meta, "HEALTH_WAIT", 0.5)  # not the store probe's 7 s
+        late = http_call(url, headers=admin)
+        assert late.status == 503 and late.json()["storage"]["error"] == "timeout", late.body
+        assert fields(late) == fields(checked), (late.body, checked.body)
+        told = http_call(url, headers=bearer(tokens.read)).json()["storage"]
+        assert told["error"].endswith("try again later") and "reason" not in told, told
+    finally:
+        proxy.restore()
+        server.stop()
+        lib.close()
+        proxy.close()

@@ -253,11 +253,7 @@ def test_a_missing_bucket_is_storage_unavailable_not_a_missing_file(
     404 not_found, as if each file were gone."""
     tokens = make_tokens(s3_live.library)
     record = s3_live.library.uploads.ingest(media_dir.mp4, "video")
-    client = s3_client(s3_bucket)
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3_bucket.bucket):
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=s3_bucket.bucket, Key=item["Key"])
-    client.delete_bucket(Bucket=s3_bucket.bucket)
+    _delete_bucket(s3_bucket)
     h = bearer(tokens.admin)
     for headers in (h, {**h, "Range": "bytes=1000-1999"}):
         reply = http_call(f"{s3_live.url}/stream/{record.id}/video", headers=headers)
@@ -272,6 +268,43 @@ def test_a_missing_bucket_is_storage_unavailable_not_a_missing_file(
     assert cli.run(argv, out, err) == 1, out.getvalue() + err.getvalue()
     failed = out.getvalue().split("failed " + str(media_dir.jpeg) + ": ")[1]
     assert failed.startswith("The storage bucket does not exist") and "later" not in failed
+
+
+def _delete_bucket(target: S3Target) -> None:
+    client = s3_client(target)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=target.bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=target.bucket)
+
+
+def test_health_tells_every_caller_a_set_up_fault_without_its_endpoint(
+    s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any
+) -> None:
+    """Without the admin token /health said "not available right now; try again later" (or
+    nothing) for a deleted bucket: a monitor waited for an outage to pass that never would."""
+    from server.errors import UNAVAILABLE_MESSAGES
+
+    tokens = make_tokens(s3_live.library)
+    record = s3_live.library.uploads.ingest(media_dir.jpeg, "image")
+    s3_live.library.update_file(record.id, {"is_public": True})
+    _delete_bucket(s3_bucket)
+    admin = http_call(f"{s3_live.url}/health", headers=bearer(tokens.admin))
+    storage = admin.json()["storage"]
+    assert admin.status == 503 and storage["reason"] == "bucket_missing", storage
+    assert s3_bucket.bucket in storage["error"] and s3_bucket.endpoint_url in storage["error"]
+    for who, headers in (("read", bearer(tokens.read)), ("anonymous", {})):
+        reply = http_call(f"{s3_live.url}/health", headers=headers)
+        storage = reply.json()["storage"]
+        assert reply.status == 503 and storage["ok"] is False, (who, reply.body)
+        assert storage["error"] == UNAVAILABLE_MESSAGES["bucket_missing"], (who, storage)
+        assert storage["reason"] == "bucket_missing", (who, storage)
+        text = reply.body.decode()
+        assert s3_bucket.endpoint_url not in text and "127.0.0.1" not in text, (who, text)
+        assert s3_bucket.bucket not in text, (who, text)
+    # no news to an anonymous caller: a public file's stream tells it the same reason
+    stream = http_call(f"{s3_live.url}/stream/{record.id}/image")
+    assert stream.status == 500 and stream.json()["error"]["reason"] == "bucket_missing"
 
 
 def test_a_client_is_told_to_try_again_later_only_for_an_outage() -> None:

@@ -8,9 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from core.db.engine import catalog_deadline
-from core.errors import StorageUnavailable, catalog_unreachable
+from core.errors import UNAVAILABLE_REASONS, StorageUnavailable, catalog_unreachable
+from core.library import Library
 from server.auth import PUBLIC, answers_unchecked, requires
-from server.errors import CLIENT_MESSAGES
+from server.errors import UNAVAILABLE_MESSAGES
 from server.openapi import build_spec, version
 from server.state import HUB, METRICS, TOKEN, library, run_blocking
 from server.static_files import static_page
@@ -24,19 +25,40 @@ HEALTH_WAIT = 8.0
 
 
 def _check(request: web.Request) -> dict[str, Any]:
+    """/health's checks, in a worker: they wait for the catalog and the store."""
     lib = library(request)
     with catalog_deadline(HEALTH_DEADLINE):
         result = lib.health()
-    result["feed"] = lib.feed.status()
-    leader = lib.leader
+    leader, maintenance = lib.leader, None
     if leader is not None:
         try:
-            result["maintenance"] = leader.status()
+            maintenance = leader.status()
         except Exception as exc:  # the database part already says what is wrong
-            result["maintenance"] = {"leader": leader.is_leader, "error": type(exc).__name__}
-    else:
-        result["maintenance"] = {"leader": False, "participating": False}
-    return result
+            maintenance = {"leader": leader.is_leader, "error": type(exc).__name__}
+    return _report(lib, result["database"], result["storage"], maintenance)
+
+
+def _report(
+    lib: Library,
+    database: dict[str, Any],
+    storage: dict[str, Any],
+    maintenance: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The parts of /health's answer, checked or timed out alike (maintenance None: not read,
+    for want of a leader in this process or of time). Nothing here may wait for the catalog."""
+    leader = lib.leader
+    if maintenance is None:
+        maintenance = (
+            {"leader": False, "participating": False}
+            if leader is None
+            else {"leader": leader.is_leader, "error": "timeout"}
+        )
+    return {
+        "database": database,
+        "storage": {**storage, "backend": lib.storage_name},
+        "feed": lib.feed.status(),
+        "maintenance": maintenance,
+    }
 
 
 @routes.get("/health")
@@ -48,25 +70,25 @@ async def health(request: web.Request) -> web.Response:
         # worker of the pool already waits for a hung catalog (or a hung store)
         checks = await asyncio.wait_for(run_blocking(request, _check, request), HEALTH_WAIT)
     except TimeoutError:
-        lib = library(request)
-        checks = {
-            "database": {"ok": False, "error": "timeout"},
-            "storage": {"ok": False, "backend": lib.storage_name, "error": "timeout"},
-            "feed": lib.feed.status(),
-            "maintenance": {"leader": lib.leader is not None and lib.leader.is_leader},
-        }
+        late = {"ok": False, "error": "timeout"}
+        checks = _report(library(request), dict(late), dict(late), None)
     ok = checks["database"]["ok"] and checks["storage"]["ok"]
     token = request[TOKEN]
+    storage = checks["storage"]
+    if "error" in storage and (token is None or token.scope != "admin"):
+        # The message names the bucket and the endpoint: for administrators (and the log).
+        # Others read what any request's storage_unavailable tells its caller (server/errors.py),
+        # a set-up fault told from an outage, and the reason a monitor can act on.
+        reason = storage.pop("reason", None)
+        storage["error"] = UNAVAILABLE_MESSAGES.get(reason, UNAVAILABLE_MESSAGES[None])
+        if reason in UNAVAILABLE_REASONS:
+            storage["reason"] = reason
     if token is None:  # anonymous clients get the verdict without the details
-        for part in ("database", "storage"):
-            checks[part].pop("error", None)
+        checks["database"].pop("error", None)
         checks["feed"] = {"connected": checks["feed"]["connected"]}
         checks["maintenance"] = {
             k: v for k, v in checks["maintenance"].items() if k in ("leader", "last_run_at")
         }
-    elif token.scope != "admin" and "error" in checks["storage"]:
-        # the endpoint URL and paths are for administrators (and the log)
-        checks["storage"]["error"] = CLIENT_MESSAGES["storage_unavailable"]
     body = {
         "status": "ok" if ok else "degraded",
         "version": version(),
