@@ -396,6 +396,53 @@ def test_empty_states_in_spanish(qtbot, library: Library) -> None:  # type: igno
         install_translations("en")
 
 
+def test_a_library_whose_files_are_all_trashed_points_to_the_trash_and_undo(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All files trashed, "All files" said "No files here yet … drop" as for a new library:
+    the files seemed lost. It says where they are and offers the trash and Undo."""
+    install_translations("en")
+    browser, c = window.browser, window.controller
+    notice = browser.empty
+    # the question asked when some selected tiles are off the (800 px offscreen) screen
+    monkeypatch.setattr(window, "confirm_unseen_trash", lambda *_: True)
+    window.browser.select_row(0)
+    window.browser.select_all()
+    window.commands.trash.trigger()
+    wait_for(
+        qtbot,
+        lambda: (
+            browser.stack.currentWidget() is notice
+            and notice.text().startswith("All 2 files of the library are in the trash.")
+        ),
+    )
+    assert notice.show_trash.isVisibleTo(notice) and notice.undo.isVisibleTo(notice)
+    assert not notice.clear_search.isVisibleTo(notice)
+    notice.undo.click()  # the window's Ctrl+Z: both back, and no notice
+    wait_for(
+        qtbot, lambda: c.grid.rowCount() == 2 and browser.stack.currentWidget() is browser.grid
+    )
+    window.browser.select_row(0)
+    window.browser.select_all()
+    window.commands.trash.trigger()
+    wait_for(qtbot, lambda: notice.show_trash.isVisibleTo(notice))
+    notice.show_trash.click()
+    wait_for(qtbot, lambda: c.filter.section == "trash" and c.grid.rowCount() == 2)
+    assert window.sidebar.currentIndex() == c.sidebar.index_of("trash")
+    install_translations("es")
+    try:
+        window.sidebar.setCurrentIndex(c.sidebar.index_of("all"))
+        wait_for(qtbot, lambda: "2 archivos de la biblioteca están en la papelera" in notice.text())
+        browser.search.setText("relay")
+        browser.search.returnPressed.emit()
+        wait_for(qtbot, lambda: notice.clear_search.isVisibleTo(notice))
+        assert not notice.show_trash.isVisibleTo(notice)  # a search's own notice
+    finally:
+        install_translations("en")
+
+
 def test_changes_announced_while_a_page_loads_are_not_lost(
     qtbot,  # type: ignore[no-untyped-def]
     window: MainWindow,

@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="629"/>
+        <location filename="../../desktop_app/views/browser.py" line="663"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,21 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="648"/>
+        <location filename="../../desktop_app/views/browser.py" line="710"/>
+        <source>All %n file(s) of the library are in the trash.
+
+Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
+        <translation>
+            <numerusform>The library’s only file is in the trash.
+
+Show the trash to restore it, or drop new photos and videos anywhere on this window.</numerusform>
+            <numerusform>All %n files of the library are in the trash.
+
+Show the trash to restore them, or drop new photos and videos anywhere on this window.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="720"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -110,7 +124,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="706"/>
+        <location filename="../../desktop_app/views/main_window.py" line="707"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -118,7 +132,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="707"/>
+        <location filename="../../desktop_app/views/main_window.py" line="708"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n folder</numerusform>
@@ -126,7 +140,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="710"/>
+        <location filename="../../desktop_app/views/main_window.py" line="711"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n folder to the library</numerusform>
@@ -134,7 +148,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="711"/>
+        <location filename="../../desktop_app/views/main_window.py" line="712"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n file to the library</numerusform>
@@ -142,7 +156,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="914"/>
+        <location filename="../../desktop_app/views/main_window.py" line="915"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -150,7 +164,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="919"/>
+        <location filename="../../desktop_app/views/main_window.py" line="920"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -158,7 +172,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="942"/>
+        <location filename="../../desktop_app/views/main_window.py" line="943"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>

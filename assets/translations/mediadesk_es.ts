@@ -313,6 +313,19 @@
     </message>
 </context>
 <context>
+    <name>EmptyNotice</name>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="98"/>
+        <source>Show the trash</source>
+        <translation>Mostrar la papelera</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="100"/>
+        <source>Clear the search</source>
+        <translation>Borrar la búsqueda</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <location filename="../../desktop_app/errors.py" line="64"/>
@@ -603,62 +616,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="150"/>
+        <location filename="../../desktop_app/views/browser.py" line="184"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="160"/>
+        <location filename="../../desktop_app/views/browser.py" line="194"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="161"/>
+        <location filename="../../desktop_app/views/browser.py" line="195"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="162"/>
+        <location filename="../../desktop_app/views/browser.py" line="196"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="163"/>
+        <location filename="../../desktop_app/views/browser.py" line="197"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="164"/>
+        <location filename="../../desktop_app/views/browser.py" line="198"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="165"/>
+        <location filename="../../desktop_app/views/browser.py" line="199"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="166"/>
+        <location filename="../../desktop_app/views/browser.py" line="200"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="167"/>
+        <location filename="../../desktop_app/views/browser.py" line="201"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="172"/>
+        <location filename="../../desktop_app/views/browser.py" line="206"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="176"/>
+        <location filename="../../desktop_app/views/browser.py" line="210"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="629"/>
+        <location filename="../../desktop_app/views/browser.py" line="663"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -666,17 +679,31 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="642"/>
+        <location filename="../../desktop_app/views/browser.py" line="706"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="710"/>
+        <source>All %n file(s) of the library are in the trash.
+
+Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
+        <translation>
+            <numerusform>El único archivo de la biblioteca está en la papelera.
+
+Muestra la papelera para restaurarlo, o suelta fotos y vídeos nuevos en cualquier parte de esta ventana.</numerusform>
+            <numerusform>Los %n archivos de la biblioteca están en la papelera.
+
+Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualquier parte de esta ventana.</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="645"/>
+        <location filename="../../desktop_app/views/browser.py" line="717"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="648"/>
+        <location filename="../../desktop_app/views/browser.py" line="720"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -684,7 +711,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="656"/>
+        <location filename="../../desktop_app/views/browser.py" line="728"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -693,7 +720,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="663"/>
+        <location filename="../../desktop_app/views/browser.py" line="735"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -702,7 +729,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="668"/>
+        <location filename="../../desktop_app/views/browser.py" line="740"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -711,7 +738,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="673"/>
+        <location filename="../../desktop_app/views/browser.py" line="745"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -720,7 +747,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="677"/>
+        <location filename="../../desktop_app/views/browser.py" line="749"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1228,7 +1255,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1238,52 +1265,52 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="457"/>
+        <location filename="../../desktop_app/views/main_window.py" line="458"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="531"/>
+        <location filename="../../desktop_app/views/main_window.py" line="532"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="532"/>
+        <location filename="../../desktop_app/views/main_window.py" line="533"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="536"/>
+        <location filename="../../desktop_app/views/main_window.py" line="537"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="677"/>
+        <location filename="../../desktop_app/views/main_window.py" line="678"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="680"/>
+        <location filename="../../desktop_app/views/main_window.py" line="681"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="685"/>
+        <location filename="../../desktop_app/views/main_window.py" line="686"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="701"/>
+        <location filename="../../desktop_app/views/main_window.py" line="702"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="705"/>
+        <location filename="../../desktop_app/views/main_window.py" line="706"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="706"/>
+        <location filename="../../desktop_app/views/main_window.py" line="707"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1291,7 +1318,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="707"/>
+        <location filename="../../desktop_app/views/main_window.py" line="708"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1299,7 +1326,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="710"/>
+        <location filename="../../desktop_app/views/main_window.py" line="711"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1307,7 +1334,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="711"/>
+        <location filename="../../desktop_app/views/main_window.py" line="712"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1315,43 +1342,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="817"/>
+        <location filename="../../desktop_app/views/main_window.py" line="818"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="820"/>
+        <location filename="../../desktop_app/views/main_window.py" line="821"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="831"/>
+        <location filename="../../desktop_app/views/main_window.py" line="832"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="851"/>
+        <location filename="../../desktop_app/views/main_window.py" line="852"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="878"/>
+        <location filename="../../desktop_app/views/main_window.py" line="879"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="885"/>
+        <location filename="../../desktop_app/views/main_window.py" line="886"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="913"/>
-        <location filename="../../desktop_app/views/main_window.py" line="923"/>
+        <location filename="../../desktop_app/views/main_window.py" line="914"/>
+        <location filename="../../desktop_app/views/main_window.py" line="924"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="914"/>
+        <location filename="../../desktop_app/views/main_window.py" line="915"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1359,7 +1386,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="919"/>
+        <location filename="../../desktop_app/views/main_window.py" line="920"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1367,7 +1394,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="942"/>
+        <location filename="../../desktop_app/views/main_window.py" line="943"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1375,54 +1402,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="945"/>
-        <location filename="../../desktop_app/views/main_window.py" line="948"/>
+        <location filename="../../desktop_app/views/main_window.py" line="946"/>
+        <location filename="../../desktop_app/views/main_window.py" line="949"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="977"/>
+        <location filename="../../desktop_app/views/main_window.py" line="978"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="977"/>
-        <location filename="../../desktop_app/views/main_window.py" line="987"/>
+        <location filename="../../desktop_app/views/main_window.py" line="978"/>
+        <location filename="../../desktop_app/views/main_window.py" line="988"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="987"/>
+        <location filename="../../desktop_app/views/main_window.py" line="988"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1007"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1008"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1010"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1029"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1030"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1033"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1034"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1153"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1155"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
@@ -1885,188 +1912,188 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="44"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="48"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="74"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="89"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="77"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="92"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="78"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="93"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="91"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="106"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="114"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="129"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="115"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="130"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="119"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="303"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="134"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="348"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="152"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="138"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="139"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="154"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="156"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="142"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="149"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="156"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="171"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="172"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="158"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="173"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="161"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="176"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="162"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="177"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="170"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="185"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="174"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="193"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="194"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="192"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="207"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="197"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="212"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="198"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="213"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="199"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="203"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="217"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="221"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="236"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="311"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="356"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="324"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="394"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="368"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="440"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>

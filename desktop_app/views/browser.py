@@ -16,13 +16,15 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -31,7 +33,7 @@ from PySide6.QtWidgets import (
 from core.records import FileRecord, Sort
 from desktop_app.controllers.library_controller import SORTS, LibraryController
 from desktop_app.models.file_grid_model import END_JUMP, FileGridListModel
-from desktop_app.models.sidebar_model import SidebarModel
+from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
 from desktop_app.views.panes import ToolbarRow
 
@@ -83,6 +85,35 @@ class FileGridView(QListView):
             selection.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
 
+class EmptyNotice(QWidget):
+    """What an empty grid says, with buttons for the ways out it names: a notice alone left a
+    user who had trashed every file before an empty window pointing nowhere."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.label.setMargin(32)
+        self.show_trash = QPushButton(self.tr("Show the trash"), self)
+        self.undo = QPushButton(self)
+        self.clear_search = QPushButton(self.tr("Clear the search"), self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.show_trash, self.undo, self.clear_search):
+            button.hide()
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.label)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+
+    def text(self) -> str:
+        return self.label.text()
+
+
 class FileBrowser(QWidget):
     """Layout and wiring; the controller owns the model, the query and the selection record.
 
@@ -105,10 +136,11 @@ class FileBrowser(QWidget):
         # set before it is wired: its slots and event filter read `self.grid` from the start
         self.grid = FileGridView(self)
         self._wire_grid()
-        self.empty = QLabel(self)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setMargin(32)
+        self.empty = EmptyNotice(self)
+        self.undo_trash: QAction | None = None  # the window's Undo, offered when all is trashed
+        self.empty.show_trash.clicked.connect(self._show_trash)
+        self.empty.undo.clicked.connect(self._undo_trash)
+        self.empty.clear_search.clicked.connect(self.clear_search)
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty)
         layout.addWidget(self.stack, 1)
@@ -138,6 +170,8 @@ class FileBrowser(QWidget):
         # file now in its place selected, as file managers do: Delete, Delete trashes two.
         model.rowsRemoved.connect(self._select_in_place)
         controller.filterChanged.connect(self._update_empty)
+        # the trash's count (off the GUI thread) tells an emptied library from a new one
+        controller.countsChanged.connect(self._update_empty)
         controller.filterChanged.connect(self._forget_before_search)
         controller.searchChanged.connect(self._show_search)
         controller.revealReady.connect(self.reveal)
@@ -632,14 +666,52 @@ class FileBrowser(QWidget):
         model = self.controller.grid
         # While the first page loads the (empty) grid stays: no flash of the notice.
         empty = model.rowCount() == 0 and model.loaded and not model.loading
-        self.empty.setText(self.empty_text())
+        self.empty.label.setText(self.empty_text())
+        trashed = self.all_in_trash_count() > 0
+        undo = self.undo_trash
+        self.empty.show_trash.setVisible(trashed)
+        self.empty.undo.setVisible(trashed and undo is not None and undo.isEnabled())
+        if undo is not None:
+            self.empty.undo.setText(undo.text())
+        self.empty.clear_search.setVisible(bool(self.controller.search.strip()))
         self.stack.setCurrentWidget(self.empty if empty else self.grid)
+
+    def offer_undo(self, action: QAction) -> None:
+        """The window's Undo move to trash, offered on the notice while it can put files back."""
+        self.undo_trash = action
+        action.changed.connect(self._update_empty)
+
+    def all_in_trash_count(self) -> int:
+        """How many files are in the trash when nothing else is left in the library (else 0):
+        the catalog's counts, which a worker brings in; none while searching or in the trash."""
+        counts = self.controller.counts
+        if self.controller.search.strip() or self.controller.filter.section == "trash":
+            return 0
+        if not counts or counts.get("all", 0) > 0:
+            return 0
+        return counts.get("trash", 0)
+
+    def _show_trash(self) -> None:
+        trash = SidebarFilter("trash")
+        self.leave_guard(lambda: self.controller.set_filter(trash), lambda: None)
+
+    def _undo_trash(self) -> None:
+        if self.undo_trash is not None:
+            self.undo_trash.trigger()
 
     def empty_text(self) -> str:
         """What an empty view says: why it is empty and how to fill it."""
         flt, search = self.controller.filter, self.controller.search.strip()
         if search:
             return self.tr("No files match “%1”.").replace("%1", search)
+        if trashed := self.all_in_trash_count():
+            # not "No files here yet": the user emptied the library, and the files are there
+            return self.tr(
+                "All %n file(s) of the library are in the trash.\n\nShow the trash to restore "
+                "them, or drop new photos and videos anywhere on this window.",
+                "",
+                trashed,
+            )
         if flt.section == "trash":
             days = self.controller.library.settings.trash_retention_days
             text = self.tr("The trash is empty.")

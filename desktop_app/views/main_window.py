@@ -436,6 +436,7 @@ class MainWindow(QMainWindow):
         a.restore.triggered.connect(self.restore)
         a.delete.triggered.connect(self.delete_permanently)
         a.undo_trash.triggered.connect(self.undo_trash)
+        self.browser.offer_undo(a.undo_trash)
         a.find.triggered.connect(self.focus_search)
         a.select_all.triggered.connect(self.browser.select_all)
         for changed in (c.grid.rowsInserted, c.grid.rowsRemoved, c.grid.modelReset):
