@@ -725,6 +725,49 @@ def test_file_dialogs_open_in_the_last_used_folder(
     again.shutdown()
 
 
+def test_a_first_dialog_opens_in_a_folder_that_is_there(
+    qtbot,
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The first import opened in ~/Pictures when there was none (a fresh account, a server
+    install): the dialog showed a folder that was not there. It opens in Pictures or Videos
+    when a worker has found them, else in the home folder."""
+    from PySide6.QtWidgets import QFileDialog
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # Qt finds Pictures and Videos under it (XDG)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    asked: list[str] = []
+
+    def open_names(_parent, _title, folder, _filters):  # type: ignore[no-untyped-def]
+        asked.append(folder)
+        return [], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(open_names))
+    window = MainWindow(library, state_file=tmp_path / "state.ini")
+    qtbot.addWidget(window)
+    try:
+        wait_for(qtbot, lambda: bool(window.start_folders))  # the first look has answered
+        window.import_files()
+        assert asked == [str(home)]
+        (home / "Videos").mkdir()  # only videos: the import starts there too
+        window.check_dialog_folders()
+        wait_for(qtbot, lambda: window.start_folders["image"] == str(home / "Videos"))
+        window.import_files()
+        assert asked[-1] == str(home / "Videos")
+        (home / "Pictures").mkdir()
+        window.check_dialog_folders()
+        wait_for(qtbot, lambda: window.start_folders["image"] == str(home / "Pictures"))
+        window.import_files()
+        assert asked[-1] == str(home / "Pictures")
+        assert window.dialog_folder("export", "video") == str(home / "Videos")
+    finally:
+        window.shutdown()
+
+
 def test_a_file_dialog_never_stats_its_folder_on_the_gui_thread(
     qtbot,
     library: Library,

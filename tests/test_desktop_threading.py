@@ -83,6 +83,7 @@ def recorder(library: Library, monkeypatch: pytest.MonkeyPatch) -> Iterator[Main
     rec.function(monkeypatch, settings_controller, "check_storage")
     rec.function(monkeypatch, main_window, "save_state")  # the folder an export dialog chose
     rec.function(monkeypatch, main_window, "read_dialog_folders")  # at start, dialogs, activation
+    rec.function(monkeypatch, main_window, "start_folders")  # Pictures, Videos: stats in home
     yield rec
     rec.recording = False
 

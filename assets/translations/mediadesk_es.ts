@@ -1255,62 +1255,62 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1045"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="357"/>
+        <location filename="../../desktop_app/views/main_window.py" line="376"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="458"/>
+        <location filename="../../desktop_app/views/main_window.py" line="477"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="532"/>
+        <location filename="../../desktop_app/views/main_window.py" line="551"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="533"/>
+        <location filename="../../desktop_app/views/main_window.py" line="552"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="537"/>
+        <location filename="../../desktop_app/views/main_window.py" line="556"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="678"/>
+        <location filename="../../desktop_app/views/main_window.py" line="697"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="681"/>
+        <location filename="../../desktop_app/views/main_window.py" line="700"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="686"/>
+        <location filename="../../desktop_app/views/main_window.py" line="705"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="702"/>
+        <location filename="../../desktop_app/views/main_window.py" line="721"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="706"/>
+        <location filename="../../desktop_app/views/main_window.py" line="725"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="707"/>
+        <location filename="../../desktop_app/views/main_window.py" line="726"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1318,7 +1318,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="708"/>
+        <location filename="../../desktop_app/views/main_window.py" line="727"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1326,7 +1326,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="711"/>
+        <location filename="../../desktop_app/views/main_window.py" line="730"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1334,7 +1334,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="712"/>
+        <location filename="../../desktop_app/views/main_window.py" line="731"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1342,43 +1342,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="818"/>
+        <location filename="../../desktop_app/views/main_window.py" line="838"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="821"/>
+        <location filename="../../desktop_app/views/main_window.py" line="841"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="832"/>
+        <location filename="../../desktop_app/views/main_window.py" line="852"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="852"/>
+        <location filename="../../desktop_app/views/main_window.py" line="872"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="879"/>
+        <location filename="../../desktop_app/views/main_window.py" line="899"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="886"/>
+        <location filename="../../desktop_app/views/main_window.py" line="906"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="914"/>
-        <location filename="../../desktop_app/views/main_window.py" line="924"/>
+        <location filename="../../desktop_app/views/main_window.py" line="934"/>
+        <location filename="../../desktop_app/views/main_window.py" line="944"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="915"/>
+        <location filename="../../desktop_app/views/main_window.py" line="935"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1386,7 +1386,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="920"/>
+        <location filename="../../desktop_app/views/main_window.py" line="940"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1394,7 +1394,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="943"/>
+        <location filename="../../desktop_app/views/main_window.py" line="963"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1402,54 +1402,54 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="946"/>
-        <location filename="../../desktop_app/views/main_window.py" line="949"/>
+        <location filename="../../desktop_app/views/main_window.py" line="966"/>
+        <location filename="../../desktop_app/views/main_window.py" line="969"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="978"/>
+        <location filename="../../desktop_app/views/main_window.py" line="998"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="978"/>
-        <location filename="../../desktop_app/views/main_window.py" line="988"/>
+        <location filename="../../desktop_app/views/main_window.py" line="998"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1008"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="988"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1008"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1008"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1028"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1031"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1030"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1050"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1034"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1054"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1174"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>

@@ -172,13 +172,31 @@ def folders_that_answer(folders: dict[str, str]) -> dict[str, str]:
     return {key: folder for key, folder in folders.items() if Path(folder).is_dir()}
 
 
+def start_folders() -> dict[str, str]:
+    """Where a dialog with no remembered folder opens, by file kind: Pictures for photos and
+    Videos for videos when there, the other one when only it is, else the home folder (a
+    worker thread: Qt reads user-dirs.dirs in the home folder, and each is a stat). The first
+    import opened in a Pictures folder that did not exist, and the dialog showed its parent
+    under a name that was not there."""
+    where = QStandardPaths.StandardLocation
+    home = str(Path.home())
+    pictures, videos = (
+        folder if folder and Path(folder).is_dir() else ""
+        for folder in (
+            QStandardPaths.writableLocation(where.PicturesLocation),
+            QStandardPaths.writableLocation(where.MoviesLocation),
+        )
+    )
+    return {"image": pictures or videos or home, "video": videos or pictures or home}
+
+
 def look_at_dialog_folders(
     state_file: Path, picked: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The remembered dialog folders, the session's picks over the saved ones (a pick may not
-    be saved yet), and those of them that are there; a worker thread."""
+    be saved yet), those of them that are there, and the start folders; a worker thread."""
     remembered = {**read_dialog_folders(state_file), **picked}
-    return remembered, folders_that_answer(remembered)
+    return remembered, folders_that_answer(remembered), start_folders()
 
 
 def count_folders(paths: list[Path]) -> int:
@@ -309,6 +327,7 @@ class MainWindow(QMainWindow):
         # folder on a network disk that went away froze the window when a dialog opened. A
         # dialog starts only in a folder known to be there (Qt's dialog stats it again).
         self.dialog_folders: dict[str, str] = {}  # key: folder that answered
+        self.start_folders: dict[str, str] = {}  # file kind: where a first dialog opens
         self._chosen = ChosenFolders(self.state_file)
         self._saving_folders = False
         self._save_folders_again = False  # picked while a save was under way: save once more
@@ -750,13 +769,11 @@ class MainWindow(QMainWindow):
 
     def dialog_folder(self, key: str, kind: str = "image") -> str:
         """Where a file dialog opens: the folder last used for `key` once a worker has found it
-        there, else Pictures/Videos. Never a stat here (the GUI thread)."""
-        if folder := self.dialog_folders.get(key):
+        there, else Pictures/Videos if a worker found them, else home. Never a stat here (the
+        GUI thread)."""
+        if folder := self.dialog_folders.get(key) or self.start_folders.get(kind):
             return folder
-        where = QStandardPaths.StandardLocation
-        location = where.MoviesLocation if kind == "video" else where.PicturesLocation
-        # unchecked: a local folder, and Qt's dialog opens the nearest parent of a missing one
-        return QStandardPaths.writableLocation(location) or str(Path.home())
+        return str(Path.home())  # until the first look answers: $HOME, read from the environment
 
     def check_dialog_folders(self) -> None:
         """Reads the remembered folders and looks whether they are there, off the GUI thread
@@ -772,11 +789,14 @@ class MainWindow(QMainWindow):
             self.state_file,
             dict(self._chosen.chosen),
             on_result=lambda looked: self._folders_checked(*looked),
-            on_error=lambda _error: self._folders_checked(offered, {}),
+            on_error=lambda _error: self._folders_checked(offered, {}, self.start_folders),
         )
 
-    def _folders_checked(self, looked_at: dict[str, str], found: dict[str, str]) -> None:
+    def _folders_checked(
+        self, looked_at: dict[str, str], found: dict[str, str], starts: dict[str, str]
+    ) -> None:
         self._checking_folders = False
+        self.start_folders = starts
         for key, folder in looked_at.items():
             if self._chosen.chosen.get(key, folder) != folder:
                 continue  # chosen again meanwhile: that one is known to be there
