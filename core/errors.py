@@ -128,6 +128,14 @@ UNAVAILABLE_REASONS = (
     "access_denied",
     "bucket_missing",
 )
+# Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
+# keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
+# the storage settings, so neither a client's retry nor a user's "try again later" helps. The
+# others (catalog_unreachable, endpoint_unreachable) are outages that pass. The server's
+# sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
+SETUP_FAULT_REASONS = frozenset(
+    {"endpoint_refused", "bad_credentials", "no_permission", "access_denied", "bucket_missing"}
+)
 
 
 class InsufficientStorage(StorageUnavailable):

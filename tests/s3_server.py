@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-__all__ = ["S3Target", "moto_server", "new_bucket", "s3_bucket", "s3_client"]
+__all__ = ["S3Target", "delete_bucket", "moto_server", "new_bucket", "s3_bucket", "s3_client"]
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -77,3 +77,12 @@ def new_bucket(endpoint_url: str) -> S3Target:
 def s3_bucket(moto_server: str) -> S3Target:
     """A new, empty, uniquely named bucket on the session's moto server."""
     return new_bucket(moto_server)
+
+
+def delete_bucket(target: S3Target) -> None:
+    """Empties and deletes the target's bucket, as an administrator who removed it."""
+    client = s3_client(target)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=target.bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=target.bucket)

@@ -21,6 +21,7 @@ from server.client import Client, ClientError
 from server.entry import EmbeddedServer
 from tests.faults import CuttableProxy
 from tests.modes import mode, umask
+from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import make_tokens, server_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -306,6 +307,44 @@ def test_a_500_on_a_signed_put_or_get_is_sent_again(
     assert result.retries == 1 and transport.seen.count("PUT signed") == 2
     assert saved.read_bytes() == media_dir.jpeg.read_bytes()
     assert transport.seen.count("GET signed") == 2
+
+
+def test_a_fault_of_the_set_up_is_not_sent_again_and_says_the_servers_words(
+    s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any, tmp_path: Path
+) -> None:
+    """A deleted bucket answers 500 storage_unavailable (bucket_missing): the client sent the
+    GET again five times (15 s of waits) for an answer that waits for an administrator, and a
+    download said the bucket's "HTTP 404 Not Found", as if the file were gone."""
+    stored = s3_live.library.uploads.ingest(media_dir.jpeg, "image")
+    delete_bucket(s3_bucket)
+    notes: list[str] = []
+    token = make_tokens(s3_live.library).read
+    with (
+        Client(s3_live.url, token, backoff=0, on_retry=notes.append) as client,
+        pytest.raises(ClientError) as failed,
+    ):
+        client.download(stored.id, tmp_path / "out")
+    assert notes == []
+    assert (failed.value.status, failed.value.code, failed.value.reason) == (
+        500,
+        "storage_unavailable",
+        "bucket_missing",
+    )
+    assert failed.value.message.startswith("The storage bucket does not exist")
+    assert list((tmp_path / "out").iterdir()) == []  # no file, no temporary file
+
+
+def test_only_outages_are_said_to_pass_and_the_rest_are_set_up_faults() -> None:
+    """The client's retries (SETUP_FAULT_REASONS) and the server's "try again later" follow
+    one list in core: a reason in one and not the other would retry a fault that stays, or
+    send users waiting for nothing."""
+    from core.errors import SETUP_FAULT_REASONS, UNAVAILABLE_REASONS
+    from server.errors import UNAVAILABLE_MESSAGES
+
+    assert set(UNAVAILABLE_REASONS) > SETUP_FAULT_REASONS
+    for reason in UNAVAILABLE_REASONS:
+        passes = UNAVAILABLE_MESSAGES[reason].endswith("try again later")
+        assert passes == (reason not in SETUP_FAULT_REASONS), reason
 
 
 def test_a_connection_that_fails_is_not_a_local_refusal(media_dir: Any) -> None:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import stat
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from desktop_app.cli import main as mediadesk
 from server.client import cli
 from server.client.credentials import credentials_path, default_server, save_token, saved_token
 from server.entry import EmbeddedServer
+from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import http_call, make_tokens
 
 
@@ -159,6 +161,23 @@ def test_download_through_the_mediadesk_command(
     assert "not_found" in capsys.readouterr().err
 
 
+def test_download_from_a_deleted_bucket_says_the_servers_sentence_at_once(
+    s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any, tmp_path: Path, config_home: Path
+) -> None:
+    """The bucket's own refusal of the signed URL was all `mediadesk download` said ("HTTP 404
+    Not Found (http_404)"), as if the file were gone, after retrying the server's 500 for
+    15 s. Now the server's sentence and code, at once."""
+    stored = s3_live.library.uploads.ingest(Path(media_dir.jpeg), "image")
+    delete_bucket(s3_bucket)
+    token = make_tokens(s3_live.library).read
+    argv = ["download", str(stored.id), "--server", s3_live.url, "--token", token]
+    code, out, err = run(*argv, "-o", str(tmp_path / "out"))
+    assert (code, out) == (1, ""), err
+    assert "retrying" not in err and "HTTP" not in err, err
+    assert f"id {stored.id}" in err and "failed: The storage bucket does not exist" in err, err
+    assert err.endswith("ask the server's administrator (storage_unavailable)\n"), err
+
+
 def test_a_server_that_is_not_there_is_said_at_once_in_one_line(
     tmp_path: Path, media_dir: Any, monkeypatch: pytest.MonkeyPatch, config_home: Path
 ) -> None:
@@ -273,10 +292,58 @@ def test_list_prints_a_table_that_fits_80_columns_and_filters_narrow_it(
     monkeypatch.delenv("MEDIADESK_TOKEN")
     code, out, err = run("list", "--server", live.url, "--limit", "1")
     assert code == 0 and [int(r.split()[0]) for r in _rows(out)] == [ids["webm"]]
-    assert err == (
-        f"mediadesk: no API token for {live.url}: public files only\n"
-        "1 of 2 files; --all lists them all\n"
+    said, summary = err.splitlines()
+    assert said == f"mediadesk: no API token for {live.url}: public files only"
+    # the next page's start, for --cursor: the API's next_cursor
+    more = "1 of 2 files; --all lists them all, --cursor "
+    assert summary.startswith(more) and summary.endswith(" the next page"), summary
+    cursor = summary.removeprefix(more).removesuffix(" the next page")
+    code, out, err = run("list", "--server", live.url, "--limit", "1", "--cursor", cursor)
+    assert code == 0 and [int(r.split()[0]) for r in _rows(out)] == [ids["long"]]
+    assert err.splitlines()[1].startswith("1 of 2 files"), err
+    code, out, err = run("list", "--server", live.url, "--limit", "1", "--offset", "1")
+    assert code == 0 and [int(r.split()[0]) for r in _rows(out)] == [ids["long"]]
+    assert err.endswith("\n1 of 2 files\n"), err  # the last page: no next one offered
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: East Asian wide and full-width characters take 2, combining marks 0."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+        for c in text
     )
+
+
+def test_list_columns_line_up_under_wide_and_combining_characters(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    """Widths counted characters: a Japanese name (two columns a character) pushed the rest of
+    its row right, past 80 columns, and a decomposed accent (no column of its own) pulled it
+    left."""
+    wang = library.create_athlete("王小明")
+    for path, kind, name in (
+        (media_dir.jpeg, "image", "競技場の写真.jpg"),
+        (media_dir.png, "image", "Jose\u0301-final.png"),
+        (
+            media_dir.gif,
+            "image",
+            "決勝戦のゴール前の長い写真の名前はここで切れる.gif",
+        ),
+        (media_dir.webm, "video", "plain.webm"),
+    ):
+        library.uploads.ingest(Path(path), kind, original_filename=name, athlete_id=wang.id)
+    token = make_tokens(library).read
+    code, out, err = run("list", "--server", live.url, "--token", token)
+    assert code == 0 and err == "4 of 4 files\n", err
+    rows = _rows(out)
+    assert len({_columns(row) for row in rows}) == 1 and _columns(rows[0]) < 80, out
+    # each column starts at the same place: the type's, the athlete's
+    for word in (" image ", " 王小明 "):
+        starts = {_columns(row[: row.index(word)]) for row in rows if word in row}
+        assert len(starts) == 1, (word, out)
+    long = next(row for row in rows if "決勝戦" in row)
+    assert "…" in long and "切れる" not in long
+    assert any("-final.png" in row for row in rows)
 
 
 class Pages(io.StringIO):
@@ -327,17 +394,53 @@ def test_list_refuses_bad_option_values_before_asking(
         ["--type", "audio"],
         ["--status", "done"],
         ["--sort", "size-"],
-        ["--sort", "-size"],  # argparse takes it for an option: --sort=-size is the way
+        ["--sort", "-bogus"],
+        ["--sort"],
         ["--limit", "0"],
         ["--limit", "1001"],
         ["--limit", "many"],
         ["--public", "--private"],
+        ["--offset", "-1"],
+        ["--offset", "2", "--cursor", "abc"],  # the server takes one or the other
     ):
         with pytest.raises(SystemExit) as exit_:
             run("list", "--server", "http://127.0.0.1:9", *bad)
         assert exit_.value.code == 2, bad
         err = capsys.readouterr().err
         assert "mediadesk list: error: " in err and "Traceback" not in err, (bad, err)
+        if bad[0] == "--sort" and bad[1:]:
+            # the orders listed, a descending one too: not "expected one argument"
+            assert f"unknown order {bad[1]!r}; one of -created_at, created_at," in err, err
+
+
+def test_list_takes_a_descending_sort_a_media_type_and_where_to_start(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    """`--sort -size` failed ("expected one argument": argparse took -size for an option),
+    and GET /files' content_type, offset and cursor had no option."""
+    ids = _stock(library, media_dir)
+    token = make_tokens(library).read
+    reply = http_call(f"{live.url}/files?sort=-size", headers={"Authorization": f"Bearer {token}"})
+    api = reply.json()["items"]
+    assert len(api) == 4
+    every = ["--server", live.url, "--token", token, "--json"]
+    for sort in (["--sort", "-size"], ["--sort=-size"], ["--so", "-size"]):
+        code, out, err = run("list", *every, *sort)
+        assert (code, err) == (0, ""), (sort, err)
+        assert [json.loads(line) for line in out.splitlines()] == api, sort
+    for order in (s for s in cli.ORDERS if s.startswith("-")):  # each of core's descending ones
+        code, _, err = run("list", *every, "--sort", order, "--limit", "1")
+        assert (code, err) == (0, ""), (order, err)
+
+    code, out, _ = run("list", *every, "--content-type", "image/png")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [ids["png"]]
+
+    by_size = [*every, "--sort", "-size"]
+    code, out, _ = run("list", *by_size, "--offset", "1", "--limit", "2")
+    assert code == 0 and [json.loads(line) for line in out.splitlines()] == api[1:3]
+    # --all goes on by cursor from the offset's page (the server refuses both together)
+    code, out, err = run("list", *by_size, "--offset", "1", "--limit", "2", "--all")
+    assert (code, err) == (0, "") and [json.loads(line) for line in out.splitlines()] == api[1:]
 
 
 def test_list_says_a_refusal_or_an_unknown_athlete_in_one_line(

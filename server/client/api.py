@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 import httpx
 
 from core import mediatypes
-from core.errors import MediaDeskError
+from core.errors import SETUP_FAULT_REASONS, MediaDeskError
 from core.settings import PRESIGN_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -237,6 +237,17 @@ def _kept_description(grant: Mapping[str, Any], description: str) -> bool:
     return isinstance(file, Mapping) and file.get("description") == description
 
 
+def _setup_fault(response: httpx.Response) -> bool:
+    """Whether an error answer names a fault of the server's set-up (a missing bucket, wrong
+    keys: core.errors.SETUP_FAULT_REASONS). It stays until an administrator fixes it: five
+    retries of a 500 bucket_missing kept a download silent for 15 s, then said the same."""
+    try:
+        reason = response.json()["error"].get("reason")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False  # not our error body (a bucket's XML, a proxy's page)
+    return isinstance(reason, str) and reason in SETUP_FAULT_REASONS
+
+
 class Client:
     """`Client(base_url, token)`; every method raises ClientError with the server's code."""
 
@@ -358,7 +369,11 @@ class Client:
                     if method in IDEMPOTENT
                     else TRANSIENT_STATUS
                 )
-                if response.status_code not in retry_on or attempt == self.retries:
+                if (
+                    response.status_code not in retry_on
+                    or attempt == self.retries
+                    or _setup_fault(response)
+                ):
                     return response
                 what = f"{method} {shown} answered {response.status_code}"
             delay = self._wait(attempt, response)
@@ -715,7 +730,8 @@ class Client:
             yield page
             if not page.get("next_cursor"):  # the end, or a server without cursors
                 return
-            filters = {**filters, "cursor": page["next_cursor"]}
+            # the server refuses both together: an offset only says where the first page starts
+            filters = {**filters, "offset": None, "cursor": page["next_cursor"]}
 
     def athletes(self) -> dict[str, Any]:
         """GET /athletes: {"items": [{"id", "name", "file_count"}, ...], "total"}."""
@@ -820,19 +836,37 @@ class Client:
             try:
                 return self._fetch_to(url, target, progress)
             except (httpx.TransportError, ClientError) as exc:
-                transient = (
-                    isinstance(exc, httpx.TransportError)
-                    or exc.status in IDEMPOTENT_TRANSIENT_STATUS
+                transient = isinstance(exc, httpx.TransportError) or (
+                    exc.status in IDEMPOTENT_TRANSIENT_STATUS
+                    and exc.reason not in SETUP_FAULT_REASONS
                 )
                 if not transient or attempt == self.retries:
                     if isinstance(exc, ClientError):
-                        raise
+                        raise self._bucket_refusal(int(file_id), url, exc) from None
                     raise ClientError("connection_failed", str(exc)) from exc
                 delay = self._wait(attempt, None)
                 cause = self._cause(exc) if isinstance(exc, httpx.TransportError) else exc
                 self._retrying(attempt, f"download of file {int(file_id)} failed ({cause})", delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _bucket_refusal(self, file_id: int, url: str, failure: ClientError) -> ClientError:
+        """What the server says of a signed GET that the bucket refused in its own words (S3's
+        XML): `mediadesk download` said "HTTP 404 Not Found" for a deleted bucket, as if the
+        file were gone. The server reads one byte of the same object and says why with its
+        code and sentence (storage_unavailable, bucket_missing); when it reads it fine, the
+        bucket's answer stands."""
+        if url.startswith(self.base_url + "/") or not failure.code.startswith("http_"):
+            return failure  # our own signed URL: the server's answer already
+        try:
+            self._check(
+                self._send("GET", f"/stream/{file_id}/raw", headers={"Range": "bytes=0-0"}),
+                200,
+                206,
+            )
+        except ClientError as said:
+            return said if said.status is not None else failure
+        return failure
 
     def _fetch_to(self, url: str, target: Path, progress: Progress | None) -> Path:
         fd, tmp = _create_part(target.parent)

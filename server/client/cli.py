@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,13 +91,30 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"uploads not confirmed yet are pending (default: {STATUS_FILTERS[0]})",
     )
     listing.add_argument("--trashed", action="store_true", help="list the trash")
-    sorts = [s.value for s in Sort]
     listing.add_argument(
         "--sort",
-        choices=sorts,
+        type=_sort,
         metavar="ORDER",
-        help=f"one of {', '.join(sorts)} (default: {Sort.NEWEST.value}); a leading '-' "
-        "is descending: write it as --sort=-size",
+        help=f"one of {', '.join(ORDERS)} (default: {Sort.NEWEST.value}); a leading '-' "
+        "is descending: --sort -size lists the largest first",
+    )
+    listing.add_argument(
+        "--content-type",
+        metavar="MIME",
+        help="this media type only, as the server names it (image/jpeg, video/mp4, ...)",
+    )
+    start = listing.add_mutually_exclusive_group()
+    start.add_argument(
+        "--offset",
+        type=_offset,
+        metavar="N",
+        help="skip the first N files (slow deep in a big library: --cursor is not)",
+    )
+    start.add_argument(
+        "--cursor",
+        metavar="CURSOR",
+        help="start where a page ended: the cursor the table's summary line offers, "
+        "or the API's next_cursor",
     )
     listing.add_argument(
         "--limit",
@@ -120,6 +138,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ORDERS = [s.value for s in Sort]
+
+
+def _sort(text: str) -> str:
+    if text not in ORDERS:
+        raise argparse.ArgumentTypeError(f"unknown order {text!r}; one of {', '.join(ORDERS)}")
+    return text
+
+
+def _sort_values_joined(argv: list[str]) -> list[str]:
+    """`mediadesk list --sort -size` as `--sort=-size`. argparse takes a word after a '-'
+    for an option ("expected one argument"), and every descending order (core.listing.Sort)
+    starts with one. Any such word is joined: a wrong one is then refused as an order, with
+    the orders listed, not as a missing value. Abbreviations of --sort count, as argparse's
+    own ('--so', '--sor'); nothing after '--' is touched."""
+    if argv[:1] != ["list"]:
+        return argv
+    joined: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            return [*joined, arg, *args]
+        if len(arg) >= len("--so") and "--sort".startswith(arg):
+            value = next(args, None)
+            if value is not None and value.startswith("-") and not value.startswith("--"):
+                joined.append(f"{arg}={value}")
+                continue
+            joined.append(arg)
+            if value is not None:
+                joined.append(value)
+            continue
+        joined.append(arg)
+    return joined
+
+
+def _offset(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _page_size(text: str) -> int:
     try:
         value = int(text)
@@ -134,7 +197,7 @@ class ProgressBar:
     """One line per file on stderr: redrawn in place on a terminal, a few lines otherwise."""
 
     def __init__(self, name: str, out: TextIO) -> None:
-        self.name = name if len(name) <= 32 else name[:29] + "..."
+        self.name = _cell(name, 32)
         self.out = out
         self.tty = out.isatty()
         self.last_draw = 0.0
@@ -162,14 +225,14 @@ class ProgressBar:
         fraction = done / total if total else 1.0
         filled = int(fraction * BAR)
         return (
-            f"{self.name:<32} [{'#' * filled}{'-' * (BAR - filled)}] {fraction:4.0%} "
+            f"{self.name} [{'#' * filled}{'-' * (BAR - filled)}] {fraction:4.0%} "
             f"{human(done)}/{human(total)}"
         )
 
     def finish(self, text: str) -> None:
         if self.tty:
             self.out.write(CLEAR_LINE)
-        self.out.write(f"{self.name:<32} {text}\n")
+        self.out.write(f"{self.name} {text}\n")
         self.out.flush()
 
 
@@ -202,7 +265,7 @@ def _notice(err: TextIO) -> Callable[[str], None]:
 def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_sort_values_joined(argv))
     try:
         if args.command == "login":
             return _login(args, out, err)
@@ -303,10 +366,13 @@ def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         "status": args.status,
         "trashed": args.trashed or None,
         "sort": args.sort,
+        "content_type": args.content_type,
+        "offset": args.offset,
+        "cursor": args.cursor,
         "limit": args.limit or (config.get("list_limit_max") if args.all else None),
     }
     table = None if args.json else Table(out)
-    shown, total, more = 0, 0, False
+    shown, total, more = 0, 0, None
     try:
         for page in client.pages(**filters) if args.all else [client.list(**filters)]:
             for item in page["items"]:
@@ -316,7 +382,7 @@ def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) ->
                     table.row(item)
             out.flush()  # a page is printed as it arrives: --all of a big library streams
             shown += len(page["items"])
-            total, more = page.get("total", shown), bool(page.get("next_cursor"))
+            total, more = page.get("total", shown), page.get("next_cursor")
         if not shown and _names_no_one(client, args.athlete):
             _say(err, ClientError("not_found", f"No athlete with id {args.athlete}"))
             return 1
@@ -326,7 +392,11 @@ def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         _say(err, exc)
         return 1
     if table is not None:
-        rest = "; --all lists them all" if more else ""
+        # a full page always has a next_cursor, the last one too: from a known position the
+        # total says whether anything follows
+        if args.cursor is None and (args.offset or 0) + shown >= total:
+            more = None
+        rest = f"; --all lists them all, --cursor {more} the next page" if more else ""
         err.write(f"{shown} of {total} files{rest}\n")
     return 0
 
@@ -372,17 +442,40 @@ class Table:
     def line(self, fid: str, name: str, kind: str, size: str, athlete: str, made: str) -> None:
         w = self.WIDTHS
         self.out.write(
-            f"{fid:>{w['ID']}} {_fit(name, self.name_width):<{self.name_width}} "
-            f"{_fit(kind, w['TYPE']):<{w['TYPE']}} {size:>{w['SIZE']}} "
-            f"{_fit(athlete, w['ATHLETE']):<{w['ATHLETE']}} {made}\n"
+            f"{fid:>{w['ID']}} {_cell(name, self.name_width)} {_cell(kind, w['TYPE'])} "
+            f"{size:>{w['SIZE']}} {_cell(athlete, w['ATHLETE'])} {made}\n"
         )
 
 
-def _fit(text: str, width: int) -> str:
+def _columns(char: str) -> int:
+    """Terminal columns of one character: 2 for East Asian wide and full-width ones (CJK,
+    most emoji), 0 for combining marks (they sit on the one before), else 1. Counting
+    characters instead shifted every column after a Japanese name or a decomposed accent."""
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _width(text: str) -> int:
+    return sum(_columns(c) for c in text)
+
+
+def _cell(text: str, width: int) -> str:
+    """`text` in exactly `width` terminal columns: cut with '…' where it does not fit, padded
+    with spaces where it is short."""
     # names are anyone's: a newline would break the table, an escape sequence drive the
     # terminal
     text = "".join(c if c.isprintable() else "?" for c in text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if _width(text) > width:
+        kept: list[str] = []
+        used = 0
+        for char in text:
+            used += _columns(char)
+            if used > width - 1:  # a wide character that would straddle '…' goes too
+                break
+            kept.append(char)
+        text = "".join(kept) + "…"
+    return text + " " * (width - _width(text))
 
 
 def _local_minute(value: str | None) -> str:
