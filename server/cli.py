@@ -26,6 +26,7 @@ from core.logsetup import (
 from core.settings import Settings, load_settings
 from core.tokens import SCOPES
 from server import cli_doctor, cli_nginx, cli_storage, cli_video
+from server.client import cli as client_cli
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +126,8 @@ def _out(text: str) -> None:
 
 
 def run(argv: list[str]) -> int:
-    if argv and argv[0] in ("upload", "download", "list", "login"):  # the HTTP client
-        from server.client.cli import run as client_run
-
-        return client_run(argv)
+    if argv and argv[0] in client_cli.COMMANDS:  # the HTTP client
+        return client_cli.run(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
