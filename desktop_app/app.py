@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
@@ -19,6 +19,9 @@ from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
+
+if TYPE_CHECKING:
+    from core.library import Library
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,6 +169,17 @@ def open_library(app: QApplication, settings: Settings, opener: Callable[[Settin
     return cast(T, outcome["value"])
 
 
+def open_with_window_state(settings: Settings) -> tuple[Library, dict[str, object]]:
+    """The library and the window's saved layout, both read behind the splash (open_library):
+    the layout file is in the data folder too, and on a NAS or a USB disk the GUI thread
+    waited for it at each start."""
+    from core.library import Library
+    from desktop_app.views.main_window import read_window_state, window_state_file
+
+    library = Library.open(settings)
+    return library, read_window_state(window_state_file(settings))
+
+
 def run_gui(language: str | None = None) -> int:
     """Starts the desktop application; returns its exit code."""
     app = create_application()
@@ -185,12 +199,11 @@ def run_gui(language: str | None = None) -> int:
     setup_logging(settings)
     route_qt_messages()
     install_translations(choose_language(language or settings.language))
-    from core.library import Library
     from desktop_app.views.main_window import MainWindow
     from desktop_app.views.panes import show_on_screen
 
     try:
-        library = open_library(app, settings, Library.open)
+        library, saved_state = open_library(app, settings, open_with_window_state)
     except Exception as exc:  # noqa: BLE001 - storage, database: shown with the cause
         logger.exception("Cannot open the library")
         show_startup_error(
@@ -200,7 +213,7 @@ def run_gui(language: str | None = None) -> int:
         )
         return 2
     install_excepthook()
-    window = MainWindow(library)
+    window = MainWindow(library, saved_state=saved_state)
     show_on_screen(window)
     window.start_services()
     from core.video.worker import start_in_process

@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 from core.errors import StorageUnavailable
 from core.library import Library
+from core.records import Sort
 from core.settings import Settings
-from desktop_app.app import open_library
+from desktop_app.app import open_library, open_with_window_state
 
 
 def test_library_opens_off_the_gui_thread(qtbot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -47,6 +48,38 @@ def test_open_errors_reach_the_caller(qtbot, settings: Settings) -> None:  # typ
 
     with pytest.raises(StorageUnavailable, match="bucket missing"):
         open_library(QApplication.instance(), settings, broken)
+
+
+def test_the_window_layout_is_read_behind_the_splash(  # type: ignore[no-untyped-def]
+    qtbot, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """window-state.ini (size, docks, panes, sort) was read on the GUI thread as the window
+    was made: with the data folder on a NAS or a USB disk each start waited for it. The app
+    reads it with the library, behind the splash, and the window takes it as it is."""
+    from desktop_app.views import main_window
+    from desktop_app.views.main_window import MainWindow, save_state, window_state_file
+
+    sort = Sort.NAME.value
+    save_state(window_state_file(settings), {"browser/sort": sort, "window/details": False})
+    read_in: list[threading.Thread] = []
+    read_window_state = main_window.read_window_state
+
+    def read(state_file: Path) -> dict[str, object]:
+        read_in.append(threading.current_thread())
+        return read_window_state(state_file)
+
+    monkeypatch.setattr(main_window, "read_window_state", read)
+    library, saved = open_library(QApplication.instance(), settings, open_with_window_state)
+    try:
+        assert read_in and read_in[0] is not threading.main_thread()
+        window = MainWindow(library, saved_state=saved)
+        qtbot.addWidget(window)
+        assert read_in[1:] == []  # nothing read again as the window is made
+        assert window.controller.sort == sort
+        assert not window.commands.details_panel.isChecked()
+        window.shutdown()
+    finally:
+        library.close()
 
 
 def test_without_a_display_the_app_says_so_in_one_line(tmp_path: Path) -> None:

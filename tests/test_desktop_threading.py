@@ -84,6 +84,9 @@ def recorder(library: Library, monkeypatch: pytest.MonkeyPatch) -> Iterator[Main
     rec.function(monkeypatch, main_window, "save_state")  # the folder an export dialog chose
     rec.function(monkeypatch, main_window, "read_dialog_folders")  # at start, dialogs, activation
     rec.function(monkeypatch, main_window, "start_folders")  # Pictures, Videos: stats in home
+    # The window's layout: the app reads it with the library behind the splash and hands it to
+    # the window (test_desktop_startup.py); a window made without it reads it itself, here.
+    rec.function(monkeypatch, main_window, "read_window_state")
     yield rec
     rec.recording = False
 
@@ -121,7 +124,7 @@ def test_common_flows_never_touch_core_on_the_gui_thread(
     photo = library.uploads.ingest(media_dir.jpeg, "image", athlete_id=athlete.id)
     library.uploads.ingest(media_dir.mp4, "video")
     recorder.recording = True
-    window = MainWindow(library, page_size=20)
+    window = MainWindow(library, page_size=20, saved_state={})  # read behind the splash
     qtbot.addWidget(window)
     try:
         _drive(qtbot, window, library, media_dir, monkeypatch, tmp_path, athlete.id, photo.id)

@@ -124,7 +124,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="726"/>
+        <location filename="../../desktop_app/views/main_window.py" line="749"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -132,7 +132,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="727"/>
+        <location filename="../../desktop_app/views/main_window.py" line="750"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n folder</numerusform>
@@ -140,7 +140,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="730"/>
+        <location filename="../../desktop_app/views/main_window.py" line="753"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n folder to the library</numerusform>
@@ -148,7 +148,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="731"/>
+        <location filename="../../desktop_app/views/main_window.py" line="754"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n file to the library</numerusform>
@@ -156,7 +156,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="935"/>
+        <location filename="../../desktop_app/views/main_window.py" line="958"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -164,7 +164,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="940"/>
+        <location filename="../../desktop_app/views/main_window.py" line="963"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -172,7 +172,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="963"/>
+        <location filename="../../desktop_app/views/main_window.py" line="986"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>

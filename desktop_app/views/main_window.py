@@ -154,6 +154,24 @@ class ChosenFolders:
             self._saved = folders
 
 
+def read_window_state(state_file: Path) -> dict[str, object]:
+    """The saved size and place, docks, panes, upload columns, details pane and sort order, as
+    plain values; none without a file. The app reads them behind its splash, off the GUI
+    thread (app.py): the file is in the data folder, which may be on a NAS or a USB disk."""
+    if not state_file.is_file():
+        return {}
+    state = QSettings(str(state_file), QSettings.Format.IniFormat)
+    saved: dict[str, object] = {}
+    for key in ("window/geometry", "window/state", "window/splitter", "uploads/columns"):
+        found = state.value(key)
+        if isinstance(found, QByteArray) and not found.isEmpty():
+            saved[key] = found
+    if isinstance(sort := state.value("browser/sort"), str):
+        saved["browser/sort"] = sort
+    saved["window/details"] = state.value("window/details", True, type=bool) is True
+    return saved
+
+
 def read_dialog_folders(state_file: Path) -> dict[str, str]:
     """The dialog folders saved in the window-state file (a worker thread: it is in the data
     folder, and the window stalled on a slow disk at each start, dialog and activation)."""
@@ -286,8 +304,11 @@ class MainWindow(QMainWindow):
         page_size: int = 100,
         max_parallel: int = 2,
         state_file: Path | None = None,
+        saved_state: Mapping[str, object] | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`saved_state`: read_window_state's answer, which the app reads behind its splash;
+        without it (tests, tools) the window reads the file itself, on the GUI thread."""
         super().__init__(parent)
         self.library = library
         self.state_file = state_file or window_state_file(library.settings)
@@ -337,7 +358,9 @@ class MainWindow(QMainWindow):
         self._update_actions(None)
         self._on_filter(self.controller.filter)
         self.resize(1360, 860)
-        self.restore_window_state()
+        if saved_state is None:
+            saved_state = read_window_state(self.state_file)
+        self.restore_window_state(saved_state)
         self.check_dialog_folders()
         self.controller.start()
         self.team = attach_team(self)  # live with other apps and servers on this catalog
@@ -1093,9 +1116,6 @@ class MainWindow(QMainWindow):
         self.storage_view.shutdown()
 
     # ---- window state -------------------------------------------------------------------------
-    def _state_settings(self) -> QSettings:
-        return QSettings(str(self.state_file), QSettings.Format.IniFormat)
-
     def save_window_state(self) -> None:
         """Size and place, docks, panes and upload columns, for the next start (at Quit, the
         window hidden first: on the GUI thread), with the dialog folders not yet saved."""
@@ -1110,17 +1130,14 @@ class MainWindow(QMainWindow):
             }
         )
 
-    def restore_window_state(self) -> bool:
-        """Applies the saved state, if any; True when the docks were restored."""
-        if not self.state_file.is_file():
-            return False
-        state = self._state_settings()
+    def restore_window_state(self, saved: Mapping[str, object]) -> bool:
+        """Applies the saved state (read_window_state's); True when the docks were restored."""
 
         def value(key: str) -> QByteArray | None:
-            found = state.value(key)
-            return found if isinstance(found, QByteArray) and not found.isEmpty() else None
+            found = saved.get(key)
+            return found if isinstance(found, QByteArray) else None
 
-        sort = state.value("browser/sort")
+        sort = saved.get("browser/sort")
         if isinstance(sort, str) and sort in SORTS:
             self.controller.sort = sort  # before the first query: no reload
             self.browser.show_sort()
@@ -1128,9 +1145,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if (splitter := value("window/splitter")) is not None:
             self.splitter.restoreState(splitter)
-        self.commands.details_panel.setChecked(
-            state.value("window/details", True, type=bool) is True
-        )
+        if isinstance(details := saved.get("window/details"), bool):
+            self.commands.details_panel.setChecked(details)
         if (columns := value("uploads/columns")) is not None:
             self.upload_dock.table.horizontalHeader().restoreState(columns)
             self.upload_dock.fit_headers()  # widths saved in another language may clip titles
