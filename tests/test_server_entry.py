@@ -251,6 +251,22 @@ def test_desktop_cli_dispatches_to_the_server(
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_the_desktops_help_lists_exactly_the_commands_mediadesk_runs() -> None:
+    """`mediadesk --help` (desktop_app.cli) names each command with its help line; a command
+    added to the server or the client, and missing there, would be unlisted and, worse, taken
+    for a desktop option: split_command() only hands listed names to the server."""
+    import argparse
+
+    from desktop_app.cli import SERVER_COMMANDS
+    from server import cli as server_cli
+    from server.client import cli as client_cli
+
+    sub = next(
+        a for a in server_cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert set(SERVER_COMMANDS) == set(sub.choices) | set(client_cli.COMMANDS)
+
+
 def test_serve_prints_the_first_token_and_stops_on_sigint(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
     command = [
