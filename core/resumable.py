@@ -1562,14 +1562,18 @@ class TusWriter:
         except NoSuchMultipartUpload:
             self._gone = True
             raise self.uploads._parts_gone(self.id) from None
-        self.parts.append(PartInfo(number, self.part_size, etag))
-        self._parts_bytes += self.part_size
+        parts = [*self.parts, PartInfo(number, self.part_size, etag)]
         with self._db.write() as s:
             row = self.uploads._row(s, self.id)
-            row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in self.parts]
+            row.parts = [{"n": p.part_number, "size": p.size, "etag": p.etag} for p in parts]
             row.received = self.offset
             row.lease_until = datetime.now(UTC) + LEASE
             row.buffer_at = self.uploads.here
+        # Counted once the catalog has it: a part the store took but the catalog did not (its
+        # disk full, out of reach) stays in the buffer, cut back to the recorded offset and
+        # sent again. Counted before, the buffer was cut to a negative size and kept whole.
+        self.parts = parts
+        self._parts_bytes += self.part_size
         self._committed = self.offset
         self._fh.seek(0)
         self._fh.truncate()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from core.leader import MaintenanceLeader
 from core.library import Library
@@ -232,3 +233,54 @@ def test_scheduled_maintenance_on_a_full_catalog_frees_room_then_takes_the_lease
     assert any("can be written again" in m for m in said), said
     # the run without the lease did the file-only tasks and nothing else
     assert any(m.startswith("Maintenance without the lease") for m in said), said
+
+
+def test_a_part_the_bucket_took_but_a_full_disk_kept_from_the_catalog_is_cut_back(
+    tmp_path: Path, s3_bucket: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tus upload to R2/S3 whose data folder fills up between a part's upload and its record
+    (the catalog's WAL is on that disk): the part counted as sent before the catalog had it, so
+    the buffer was cut to a negative size (the recorded offset less parts it did not record)
+    and the log said "could not cut the unrecorded bytes" while they kept their room. Now the
+    buffer goes back to what the catalog recorded, and the upload resumes from there."""
+    data = padded_mp4(tmp_path / "m.mp4", 11 * MiB).read_bytes()
+    with small_tmpfs(tmp_path / "data", "16m") as data_dir:
+        settings = make_settings(
+            data_dir,
+            r2_endpoint_url=s3_bucket.endpoint_url,
+            r2_bucket_name=s3_bucket.bucket,
+            r2_access_key_id=s3_bucket.access_key_id,
+            r2_secret_access_key=s3_bucket.secret_access_key,
+            r2_region="us-east-1",
+            upload_part_size=5 * MiB,
+        )
+        lib = Library.open(settings)
+        try:
+            uploads = lib.resumable
+            upload_id = uploads.create(len(data), {"filename": "m.mp4"}).id
+            first = uploads.writer(upload_id, 0)
+            first.write(data[: 7 * MiB])  # part 1 sent, 2 MiB in the buffer
+            first.close()
+            buffer = data_dir / "uploads" / f"{upload_id}.buffer"
+            second = uploads.writer(upload_id, 7 * MiB)  # its lease recorded before the disk fills
+            _empty_wal(lib)
+            filler = data_dir / "filler"
+            fill_disk(filler)
+            os.truncate(filler, filler.stat().st_size - 3 * MiB)  # room for the buffer only
+            caplog.set_level(logging.INFO, logger="core.resumable")
+            with pytest.raises(OperationalError, match="disk is full"):
+                second.write(data[7 * MiB : 10 * MiB])  # part 2 sent; its record fails
+            second.abort()
+            assert not [r for r in caplog.records if "could not cut" in r.getMessage()]
+            assert buffer.stat().st_size == 2 * MiB  # 7 MiB recorded, 5 of them in part 1
+            filler.unlink()
+            offset = uploads.get(upload_id).offset
+            assert offset == 7 * MiB
+            last = uploads.writer(upload_id, offset)
+            last.write(data[offset:])
+            state = last.close()
+            assert state.file_id is not None
+            record = lib.get_file(state.file_id)
+            assert record.sha256 == hashlib.sha256(data).hexdigest()
+        finally:
+            lib.close()
