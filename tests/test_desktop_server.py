@@ -14,10 +14,12 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from core.library import Library  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from desktop_app import cli  # noqa: E402
 from desktop_app.controllers.server_controller import ServerController  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.server_panel import ServerPanel, curl_examples  # noqa: E402
+from server.entry import EmbeddedServer  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import TIMEOUT, wait_for
 
@@ -165,6 +167,70 @@ def test_r2_previews_play_through_the_embedded_server(
         assert reply.status == 206 and reply.body == media_dir.mp4.read_bytes()[:100]
         controller.shutdown()  # revokes the session token
         assert not [t for t in s3_library.tokens.list() if t.active]
+
+
+def test_a_preview_whose_stream_fails_says_why_in_the_users_language(
+    qtbot,  # type: ignore[no-untyped-def]
+    s3_settings: Settings,
+    media_dir: MediaSet,
+) -> None:
+    """An R2 video previewed through the embedded server while the storage was down showed
+    Qt's own English ("The video could not be opened. (… HTTP error 503 …)"); it now says the
+    desktop's sentence for the cause, asked of the library off the GUI thread."""
+    pytest.importorskip("PySide6.QtMultimedia")
+    from core.errors import StorageUnavailable
+    from desktop_app.errors import describe_error
+    from desktop_app.i18n import install_translations
+    from desktop_app.preview.video_player import VideoPlayer
+    from tests.faults import CuttableProxy
+
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    library = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    record = library.uploads.ingest(media_dir.mp4, "video")
+    install_translations("es")
+    window = MainWindow(library, saved_state={})
+    qtbot.addWidget(window)
+    try:
+        window.server.start()
+        wait_for(qtbot, lambda: window.server.running)
+        # The storage goes down once the preview's stream URL is found, before the player
+        # opens it (down before, the preview is refused with the translated sentence already).
+        c = window.controller
+        c.previewReady.disconnect(window._open_preview)
+        c.previewReady.connect(lambda *_: proxy.cut())
+        c.previewReady.connect(window._open_preview)
+        with qtbot.waitSignal(c.previewReady, timeout=TIMEOUT):
+            c.request_preview(record)
+        with pytest.raises(StorageUnavailable) as outage:
+            library.stat(record)
+        cause = describe_error(outage.value).text
+        assert "almacenamiento" in cause  # the sentence the player must show, in Spanish
+        player = window.preview_dialog.findChild(VideoPlayer)
+        wait_for(qtbot, lambda: player.error_text().startswith(cause))
+        window.preview_dialog.close()
+    finally:
+        install_translations("en")
+        window.shutdown()
+        proxy.close()
+        library.close()
+
+
+def test_why_a_stream_failed_is_read_from_its_json_error(
+    library: Library,
+    media_dir: MediaSet,
+    live: EmbeddedServer,
+) -> None:
+    """The file itself may be fine while its stream is not (a web rendition gone, a token
+    revoked): then the server's JSON error code says why; an answer that plays says nothing."""
+    from desktop_app.controllers.library_controller import playback_failure
+
+    record = library.uploads.ingest(media_dir.mp4, "video")
+    _info, token = library.tokens.create("previews", "read")
+    playing = f"{live.url}/stream/{record.id}/video?access_token={token}"
+    assert playback_failure(library, record, playing) is None
+    gone = f"{live.url}/stream/{record.id + 99}/video?access_token={token}"
+    assert getattr(playback_failure(library, record, gone), "code", None) == "not_found"
+    assert playback_failure(library, record, "http://127.0.0.1:9/stream") is None  # no answer
 
 
 def test_revoke_is_offered_only_for_a_selected_active_token(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from core.events import ChangeEvent
 from core.library import Library
 from core.mediatypes import FileKind
 from core.records import FileQuery, FileRecord, FileStatus, Sort
-from desktop_app.errors import ErrorMessage, describe_error
+from desktop_app.errors import ErrorMessage, describe_error, error_from_record
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
@@ -28,7 +31,34 @@ logger = logging.getLogger(__name__)
 SORTS = tuple(sort for sort in Sort if sort not in (Sort.RECENTLY_EDITED, Sort.EDITED_FIRST))
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
+STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did
 SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"
+
+
+def playback_failure(library: Library, record: FileRecord, source: str) -> BaseException | None:
+    """Why a preview could not play, asked again off the GUI thread: the library's own look at
+    the file (a storage outage, a missing object, with the details to act on), else the JSON
+    error of our server's stream URL (a revoked token, a missing rendition); None when both
+    answer, and Qt's own text stands."""
+    try:
+        library.stat(record)
+    except (MediaDeskError, OSError) as exc:
+        return exc
+    if not source.startswith(("http://", "https://")):
+        return None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # as the player: direct
+    ask = urllib.request.Request(source, headers={"Range": "bytes=0-0"})
+    try:
+        with opener.open(ask, timeout=STREAM_ASK_TIMEOUT):
+            return None
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.loads(exc.read(64 * 1024) or b"null")
+        except ValueError:
+            return None  # not our server (a signed storage URL answers XML)
+        return error_from_record(body.get("error")) if isinstance(body, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 class LibraryController(QObject):
@@ -43,6 +73,7 @@ class LibraryController(QObject):
     saved = Signal(object)  # FileRecord after a metadata save
     linkReady = Signal(str)
     previewReady = Signal(object, str)  # FileRecord, source (path or URL)
+    previewFailureExplained = Signal(str, object)  # source, ErrorMessage: why it did not play
     filterChanged = Signal(object)  # SidebarFilter
     searchChanged = Signal(str)  # the search text, when set from code (not the search box)
     revealReady = Signal(int)  # file id: select it and scroll to it
@@ -313,6 +344,23 @@ class LibraryController(QObject):
             url = f"{server}/stream/{record.id}/{kind}"
             return url if record.is_public else f"{url}?access_token={self._session_token()}"
         return self.library.presigned_get(record.id, PREVIEW_URL_EXPIRY, attachment=False).url
+
+    def explain_preview_failure(self, record: FileRecord, source: str) -> None:
+        """Finds out off the GUI thread why `source` did not play; a cause found is sent as
+        previewFailureExplained, translated here (Qt's player says it in technical English)."""
+
+        def explained(cause: BaseException | None) -> None:
+            if cause is not None:
+                self.previewFailureExplained.emit(source, describe_error(cause))
+
+        self.runner.submit(
+            playback_failure,
+            self.library,
+            record,
+            source,
+            on_result=explained,
+            on_error=lambda exc: logger.info("Could not tell why a preview failed: %s", exc),
+        )
 
     def _session_token(self) -> str:
         """A read token for this app session's previews, revoked when the app closes."""

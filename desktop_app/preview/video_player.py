@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import math
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from desktop_app.errors import ErrorMessage
 from desktop_app.preview import media_pool
 from desktop_app.preview.player_controls import PlayerControls
 from desktop_app.preview.sources import to_url
@@ -37,6 +38,10 @@ class VideoPlayer(QWidget):
     so J jumps back instead of reversing.
     """
 
+    # the source Qt could not play (after its fallback): whoever knows the file may find out
+    # why and say it with show_cause (Qt's own text is English and technical)
+    failed = Signal(str)
+
     def __init__(
         self,
         parent: QWidget | None = None,
@@ -54,6 +59,7 @@ class VideoPlayer(QWidget):
         self._restore_maximized = False
         # what to play when Qt cannot decode the source (a video's web rendition)
         self.fallback_source: str | None = None
+        self._source = ""
 
         lease = media_pool.pool().acquire(audio)
         self._lease: media_pool.Lease | None = lease
@@ -134,6 +140,7 @@ class VideoPlayer(QWidget):
             return  # released: the player may be another preview's by now
         self._error.hide()
         self._last_frame_us = -1
+        self._source = source
         self.player.setSource(to_url(source))
         if self._autoplay:
             self.player.play()  # while the media loads this only records the wish
@@ -337,9 +344,20 @@ class VideoPlayer(QWidget):
         self._show_error(
             self.tr("{message} ({detail})").format(message=text, detail=detail) if detail else text
         )
+        self.failed.emit(self._source)
+
+    def show_cause(self, source: str, cause: ErrorMessage) -> None:
+        """Says why `source` failed (a storage outage, a missing file) in place of Qt's text,
+        which stays in the tooltip; ignored once another source is loaded."""
+        if source != self._source or self._error.isHidden():
+            return
+        qt_text = self._error.text()
+        self._show_error(cause.display())
+        self._error.setToolTip(qt_text)
 
     def _show_error(self, text: str) -> None:
         self._error.setText(text)
+        self._error.setToolTip("")
         self._error.show()
 
 

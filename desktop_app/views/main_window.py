@@ -890,22 +890,29 @@ class MainWindow(QMainWindow):
 
     def _open_preview(self, record: FileRecord, source: str) -> None:
         try:
-            from desktop_app.preview import open_preview
+            from desktop_app.preview import multimedia_available, open_preview
         except ImportError as exc:
             self.show_error(self.tr("The preview is not available: %1").replace("%1", str(exc)))
             return
         self.preview_dialog = open_preview(self, record, source)
         fallback = self.controller.preview_fallbacks.pop(record.id, None)
         scrub = self.controller.preview_scrubs.pop(record.id, None)
-        if fallback or scrub:
-            from desktop_app.preview.video_player import VideoPlayer
-            from desktop_app.views.jobs_dock import ScrubPreview
+        if record.file_type != "video" or not multimedia_available():
+            return
+        from desktop_app.preview.video_player import VideoPlayer
+        from desktop_app.views.jobs_dock import ScrubPreview
 
-            player = self.preview_dialog.findChild(VideoPlayer)
-            if player is not None:
-                player.fallback_source = fallback
-                if scrub:
-                    ScrubPreview(player, *scrub)
+        player = self.preview_dialog.findChild(VideoPlayer)
+        if player is None:
+            return
+        player.fallback_source = fallback
+        if scrub:
+            ScrubPreview(player, *scrub)
+        # Qt's text for a stream that failed is English and technical (an HTTP status): the
+        # library says what failed (a storage outage, a missing file) in the user's language
+        c = self.controller
+        player.failed.connect(lambda failed: c.explain_preview_failure(record, failed))
+        c.previewFailureExplained.connect(player.show_cause)
 
     def reveal_file(self, file_id: int) -> None:
         """Shows a file in the grid (after unsaved edits are dealt with), selected."""
