@@ -138,6 +138,19 @@ SETUP_FAULT_REASONS = frozenset(
 )
 
 
+class StorageNotAsked(StorageUnavailable):
+    """Refused before anything was sent: the store was found silent a moment ago (it hangs)
+    and is not asked again before `retry_after` seconds (core/storage/s3.py's _Outage), so
+    nobody waits out its timeouts meanwhile. Nothing was done: any request, even one that must
+    not run twice, may be sent again then (the server says 503 with Retry-After)."""
+
+    def __init__(
+        self, message: str, *, retry_after: int, reason: str = "endpoint_unreachable"
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after = retry_after
+
+
 class InsufficientStorage(StorageUnavailable):
     """The disk (or a quota) is full: ENOSPC / EDQUOT, wherever it happened."""
 

@@ -36,6 +36,8 @@ STATUS_BY_ERROR: dict[type[core.MediaDeskError], int] = {
     core.ChecksumMismatch: 460,  # tus checksum extension
     # The seed: "500: Error de storage o servidor"; the code tells the two apart.
     core.StorageUnavailable: 500,
+    # not sent to a store found hanging a moment ago: nothing done, send it again (Retry-After)
+    core.StorageNotAsked: 503,
     core.InsufficientStorage: 507,  # a full disk or quota (RFC 4918), whatever was writing
     core.InvalidSignature: 403,
     core.SignatureExpired: 403,
@@ -225,7 +227,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 exc.message,
             )
         response = error_response(
-            status, exc.code, message, rid, details=exc.details, reason=exc.reason
+            status,
+            exc.code,
+            message,
+            rid,
+            details=exc.details,
+            reason=exc.reason,
+            headers=_retry_after(exc),
         )
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -287,6 +295,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             rid,
         )
     return _finish(request, response)
+
+
+def _retry_after(exc: core.MediaDeskError) -> dict[str, str] | None:
+    if isinstance(exc, core.StorageNotAsked):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])

@@ -64,6 +64,27 @@ def _auth_blocked(operation: S) -> None:
     responses["429"]["headers"] = RETRY_AFTER
 
 
+# Every route that may need the store (its 500 says storage_unavailable) answers this while the
+# store is known to hang (core.errors.StorageNotAsked): documented once here, not per path.
+STORE_NOT_ASKED = (
+    "storage_unavailable (reason endpoint_unreachable): the storage did not answer a request a "
+    "moment ago and is not asked again for a few seconds, so this was answered at once and "
+    "nothing was done; send it again after Retry-After seconds"
+)
+
+
+def _store_not_asked(operation: S) -> None:
+    responses = operation.get("responses", {})
+    if "500" not in responses:
+        return
+    known = responses.get("503")
+    if known is None:
+        responses["503"] = {"description": STORE_NOT_ASKED, "content": ERROR}
+    elif STORE_NOT_ASKED not in known["description"]:
+        known["description"] = f"{known['description']}; or {STORE_NOT_ASKED}"
+    responses["503"]["headers"] = RETRY_AFTER
+
+
 class Route(NamedTuple):
     method: str
     path: str  # as documented: /files/{file_id}, /signed/{key}
@@ -132,6 +153,7 @@ def _paths() -> dict[str, dict[str, S]]:
         operation["x-scope"] = route.scope
         operation.setdefault("operationId", route.handler.__name__)
         _auth_blocked(operation)
+        _store_not_asked(operation)
         text = SCOPE_TEXT[route.scope]
         desc = operation.get("description", "")
         if text not in desc:

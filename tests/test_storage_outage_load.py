@@ -25,9 +25,10 @@ from core.errors import StorageUnavailable
 from core.keys import THUMBNAIL_PREFIX
 from core.library import Library
 from core.settings import Settings
+from core.storage import s3
 from core.storage.s3 import REQUESTS, S3Storage, Timeouts
 from server.entry import EmbeddedServer
-from tests.faults import CuttableProxy, cli
+from tests.faults import CuttableProxy, cli, wait_for
 from tests.resumable_client import padded_mp4
 from tests.s3_server import S3Target
 from tests.server_fixtures import (
@@ -98,7 +99,8 @@ def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
             player.join()
         assert len(streams) == PLAYERS
         for reply, _ in streams:
-            assert reply.status == 500, reply.body
+            # 503: not sent to the store, found silent a moment ago (core.errors.StorageNotAsked)
+            assert reply.status in (500, 503), reply.body
             error = reply.json()["error"]
             assert (error["code"], error["reason"]) == (
                 "storage_unavailable",
@@ -124,8 +126,8 @@ def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
         waits = sorted(seconds for _, seconds in streams)
         assert waits[-2] < QUICK and waits[-1] < 20, waits  # all but the one asking the store
 
-        proxy.restore()  # back: the very next requests work, nothing to restart
-        assert http_call(f"{server.url}/health").status == 200
+        proxy.restore()  # back: once the store may be asked again everything works, no restart
+        wait_for(lambda: http_call(f"{server.url}/health").status == 200, 30, "a healthy store")
         played = http_call(
             f"{server.url}/stream/{video.id}/video",
             headers={**bearer(tokens.read), "Range": "bytes=100-199"},
@@ -180,7 +182,8 @@ def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(
         noted = [k for k in lib.deferred.pending_keys() if not k.startswith(THUMBNAIL_PREFIX)]
         assert len(noted) == 1, noted  # deleted once due, whatever the store made of the PUT
 
-        proxy.restore()
+        proxy.restore()  # asked again once the store's window is over (core/storage/s3.py)
+        wait_for(lambda: http_call(f"{server.url}/health").status == 200, 30, "the store")
         again = http_call(
             f"{server.url}/files/upload/direct",
             "POST",
@@ -237,13 +240,14 @@ def test_maintenance_with_the_store_out_of_reach_still_prints_its_report(
 
 
 def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
-    s3_bucket: S3Target,
+    s3_bucket: S3Target, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a timeout, the next request asks the store for everyone (the others fail at
     once). When that one is a long part on a slow link it outlives what a silent store allows
     any request: from then on the store counts as there, and other requests go through while
     it is still sending, instead of failing for as long as the part takes."""
     quick = Timeouts(connect=2, read=5, attempts=1)  # patience: 7 s
+    monkeypatch.setattr(s3, "HANG_WINDOW", 1.0)  # nobody asks a store found silent for 1 s
     proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     storage = S3Storage(
         s3_bucket.bucket,
@@ -261,6 +265,7 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
         proxy.stall()
         with pytest.raises(StorageUnavailable):
             storage.stat("general/2026/01/small.bin")  # times out: the store is counted out
+        time.sleep(1.0)  # past the window: the next request may ask the store
         proxy.restore()
         # the part takes about 16 s; what loopback buffers hold of its end reaches the store
         # well within the read timeout

@@ -25,7 +25,7 @@ from core.library import Library
 from core.settings import Settings
 from core.storage.s3 import REQUESTS, S3Storage
 from server.entry import EmbeddedServer
-from tests.faults import CuttableProxy, assert_healthy
+from tests.faults import CuttableProxy, assert_healthy, wait_for
 from tests.resumable_client import padded_mp4
 from tests.s3_server import S3Target
 from tests.server_fixtures import (
@@ -103,8 +103,8 @@ def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
             ), (label, error)
             assert seconds < BOUND, f"{label} took {seconds:.1f} s"
 
-        proxy.restore()
-        assert http_call(f"{server.url}/health").status == 200
+        proxy.restore()  # asked again once the store's window is over (core/storage/s3.py)
+        wait_for(lambda: http_call(f"{server.url}/health").status == 200, BOUND, "the store")
         streamed = http_call(f"{server.url}/stream/{video.id}/raw", headers=bearer(tokens.read))
         assert streamed.status == 200 and streamed.body == data
         # The bucket never answered the upload's PUT, so it may hold the object: the deletion
@@ -184,7 +184,8 @@ def test_a_store_that_stalls_mid_stream_cuts_the_answer_within_seconds(
         assert seconds < BOUND, f"the cut answer took {seconds:.1f} s"
         assert REQUESTS.read - 1 < seconds, seconds  # cut by the read timeout, not by chance
 
-        proxy.restore()
+        proxy.restore()  # asked again once the store's window is over (core/storage/s3.py)
+        wait_for(lambda: http_call(f"{server.url}/health").status == 200, BOUND, "the store")
         streamed = http_call(f"{server.url}/stream/{video.id}/raw", headers=bearer(tokens.read))
         assert streamed.status == 200 and streamed.body == source.read_bytes()
     finally:

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import io
 import logging
+import math
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -27,6 +28,7 @@ from core.errors import (
     MediaDeskError,
     NoSuchMultipartUpload,
     NotFound,
+    StorageNotAsked,
     StorageUnavailable,
 )
 from core.keys import normalise_key, public_object_url
@@ -76,6 +78,13 @@ PROBE = Timeouts(connect=3, read=4, attempts=1)
 SERVER_SIDE_READ = 60.0
 _SERVER_SIDE = ("CopyObject", "UploadPartCopy", "CompleteMultipartUpload", "DeleteObjects")
 _TIMED_OUT = (bx.ReadTimeoutError, bx.ConnectTimeoutError)
+# After a request waited out the store's silence, how long nobody asks it (every call answers
+# StorageNotAsked at once), in seconds: the first time, then twice as long after each probe
+# that meets silence again, up to the longest. Short, so one request that timed out on a store
+# that answers again holds the others back a few seconds at most; growing, so a store hung for
+# minutes costs a user clicking through files one timeout every 20 s, not one per click.
+HANG_WINDOW = 5.0
+LONGEST_HANG_WINDOW = 20.0
 
 
 def _no_retry_after_timeout(caught_exception: Exception | None = None, **_: Any) -> None:
@@ -171,6 +180,28 @@ def _unreachable(error: MediaDeskError) -> bool:
     return isinstance(error, StorageUnavailable) and error.reason == "endpoint_unreachable"
 
 
+def _silent(exc: BaseException) -> bool:
+    """Whether a failure is the store's silence outlasting a timeout (to connect, to answer,
+    to take a body), which costs each caller the whole timeout; a refused or reset connection
+    costs milliseconds. Whatever botocore or s3transfer wrap it in, a socket timeout is there."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (*_TIMED_OUT, TimeoutError)):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+class _NotNow(Exception):
+    """_Outage.admit's refusal: nobody asks the store for `seconds` more."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = max(1, math.ceil(seconds))
+
+
 class _Outage:
     """What one S3Storage knows of its store being out of reach, shared by its threads.
 
@@ -182,38 +213,58 @@ class _Outage:
     (an error it sent included) ends the outage, and so does a probe still going after
     `patience` seconds: a silent store fails it sooner (the timeouts), so it is moving bytes (a
     long part on a slow link) and must not keep everything else failing meanwhile. A recovered
-    store serves the very next request.
+    store serves the very next request once a probe may start.
+
+    A store that was silent (a timeout, not a refusal) is not asked at all for a while
+    (HANG_WINDOW, growing with each probe that meets silence again): otherwise each request
+    that came after the probe ended became the next probe, and one after another a page of
+    thumbnails, a user clicking through files or a desktop worker waited 10 s each. A refusing
+    store answers in milliseconds, so its next request probes at once, as before.
     """
 
-    def __init__(self, patience: float) -> None:
+    def __init__(self, patience: float, window: float, longest_window: float) -> None:
         self._lock = threading.Lock()
         self._down = False
         self._probe_since: float | None = None  # monotonic start of the probe in flight
+        self._quiet_until = 0.0  # monotonic: no probe starts before (the store was silent)
         self.patience = patience
+        self.first_window = self._window = window
+        self.longest_window = longest_window
 
-    def admit(self) -> bool | None:
-        """True: this call is the probe (it must end with `ended`); False: no outage known;
-        None: the store is out of reach and another call is asking it, fail now."""
+    def admit(self) -> bool:
+        """True: this call is the probe (it must end with `ended`); False: no outage known.
+        Raises _NotNow while the store is out of reach and must not be asked now."""
         with self._lock:
             if not self._down:
                 return False
             now = time.monotonic()
+            if now < self._quiet_until:
+                raise _NotNow(self._quiet_until - now)
             if self._probe_since is None:
                 self._probe_since = now
                 return True
             if now - self._probe_since < self.patience:
-                return None
+                raise _NotNow(self._window)  # the probe ends within patience; a guess
             self._down = False  # the probe is moving bytes: the store is there
             return False
 
-    def ended(self, probe: bool, reached: bool | None) -> None:
+    def ended(self, probe: bool, reached: bool | None, silent: bool = False) -> None:
         """A call ended; `reached`: the store answered (True), was unreachable (False), or
-        the call ended for a cause that says nothing about it (None)."""
+        the call ended for a cause that says nothing about it (None); `silent`: unreachable
+        because it did not answer in time."""
         with self._lock:
             if probe:
                 self._probe_since = None
-            if reached is not None:
-                self._down = not reached
+            if reached is None:
+                return
+            self._down = not reached
+            if reached:
+                self._quiet_until, self._window = 0.0, self.first_window
+            elif silent:
+                if probe:
+                    self._window = min(2 * self._window, self.longest_window)
+                until = time.monotonic() + self._window
+                self._quiet_until = max(self._quiet_until, until)
 
 
 class S3Storage:
@@ -233,7 +284,7 @@ class S3Storage:
         public_domain: str = "",
         copy_threshold: int = COPY_LIMIT,
         copy_part_size: int = COPY_PART_SIZE,
-        timeouts: Timeouts = REQUESTS,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.bucket = bucket
         self.copy_threshold = copy_threshold  # above this, copy() copies in parts
@@ -242,10 +293,15 @@ class S3Storage:
         self.region = region
         self.public_domain = public_domain.rstrip("/")
         self._credentials = (access_key_id, secret_access_key)
-        self.timeouts = timeouts
+        # REQUESTS and the windows are read here, not bound at import: a test sets short ones
+        self.timeouts = timeouts = timeouts or REQUESTS
         self._local = threading.local()
         # longer than a silent store lets any request live (a stalled body, then the answer)
-        self._outage = _Outage(patience=timeouts.connect + timeouts.read)
+        self._outage = _Outage(
+            patience=timeouts.connect + timeouts.read,
+            window=HANG_WINDOW,
+            longest_window=LONGEST_HANG_WINDOW,
+        )
         self.transfer_config = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=multipart_chunk_size,
@@ -304,18 +360,20 @@ class S3Storage:
         """Translates boto3's failures, and keeps the store's outage state (`_Outage`):
         `gated` calls fail at once while the store is known out of reach and another call is
         probing it; an ungated one (reading the rest of a body already being sent) only tells."""
-        probe = self._outage.admit() if gated else False
-        if probe is None:
-            raise StorageUnavailable(
+        try:
+            probe = self._outage.admit() if gated else False
+        except _NotNow as wait:
+            raise StorageNotAsked(
                 f"{what}: {self.endpoint_url} was out of reach a moment ago and has not "
-                "answered since",
-                reason="endpoint_unreachable",
-            )
+                "answered since; not asked",
+                retry_after=wait.seconds,
+            ) from None
         try:
             yield
         except _TRANSLATED as exc:
             error = explain(exc, what, self.bucket, self.endpoint_url)
-            self._outage.ended(probe, not _unreachable(error))
+            reached = not _unreachable(error)
+            self._outage.ended(probe, reached, silent=not reached and _silent(exc))
             raise error from exc
         except BaseException:
             self._outage.ended(probe, None)

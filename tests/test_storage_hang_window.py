@@ -1,0 +1,159 @@
+"""A store that hangs (takes connections, never answers), asked one request after another: a
+user clicking through files, a page of thumbnails fetched in turn, a desktop worker.
+
+Before: each request after the one that timed out became the next probe of the store and
+waited the whole read timeout (10 s) of its own, so requests made in turn waited 10 s each.
+Now, once a request waited out the store's silence, nobody asks it for a few seconds: those
+requests answer 503 storage_unavailable (endpoint_unreachable) with Retry-After at once, then
+one request asks it again, and once it answers everything works without a restart. A store
+that refuses connections answers fast by itself and is not held back. Real HTTP over loopback;
+the bucket (moto) sits behind tests.faults' CuttableProxy, with short store timeouts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from core.errors import StorageNotAsked, StorageUnavailable
+from core.library import Library
+from core.settings import Settings
+from core.storage import s3
+from core.storage.s3 import S3Storage, Timeouts
+from server.entry import EmbeddedServer
+from tests.faults import CuttableProxy
+from tests.s3_server import S3Target
+from tests.server_fixtures import Reply, bearer, http_call, make_tokens, server_config
+
+pytestmark = pytest.mark.timeout(120)
+
+SHORT = Timeouts(connect=3, read=4, attempts=2)  # what a request waits on a silent store
+WINDOW = 3.0  # seconds nobody asks the store after it was found silent (first time)
+QUICK = 2.0  # seconds: an answer that did not wait on the store (it takes milliseconds)
+
+
+@pytest.fixture
+def served_video(
+    s3_settings: Settings, media_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[CuttableProxy, Any]]:
+    """(proxy in front of the bucket, a function asking for bytes 100-199 of a stored video
+    through the real server: (reply, seconds, expected bytes)), with short store timeouts."""
+    monkeypatch.setattr(s3, "REQUESTS", SHORT)
+    monkeypatch.setattr(s3, "HANG_WINDOW", WINDOW)
+    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 4 * WINDOW)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    tokens = make_tokens(lib)
+    video = lib.uploads.ingest(media_dir.mp4, "video")
+    data = media_dir.mp4.read_bytes()[100:200]
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+
+    def play() -> tuple[Reply, float, bytes]:
+        began = time.monotonic()
+        reply = http_call(
+            f"{server.url}/stream/{video.id}/video",
+            headers={**bearer(tokens.read), "Range": "bytes=100-199"},
+            timeout=60,
+        )
+        return reply, time.monotonic() - began, data
+
+    try:
+        yield proxy, play
+    finally:
+        server.stop()
+        lib.close()
+        proxy.close()
+
+
+def _unreachable(reply: Reply) -> None:
+    error = reply.json()["error"]
+    assert (error["code"], error["reason"]) == ("storage_unavailable", "endpoint_unreachable")
+
+
+def test_requests_in_turn_on_a_hung_store_answer_at_once_and_work_once_it_answers(
+    served_video: tuple[CuttableProxy, Any],
+) -> None:
+    proxy, play = served_video
+    proxy.stall()
+    first, waited, _ = play()  # nobody knew: this one waits out the store's silence
+    assert first.status == 500, first.body
+    _unreachable(first)
+    assert waited > SHORT.read - 1, waited
+
+    for _ in range(5):  # before: SHORT.read (4 s) each, one after another
+        reply, seconds, _ = play()
+        assert seconds < QUICK, f"waited {seconds:.1f} s on the hung store"
+        assert reply.status == 503, reply.body  # not asked: nothing done, send it again
+        _unreachable(reply)
+        assert 1 <= int(reply.headers["Retry-After"]) <= WINDOW, reply.headers
+
+    proxy.restore()  # answers again: a client that waits Retry-After gets its bytes
+    for _ in range(4):
+        reply, seconds, expected = play()
+        if reply.status != 503:
+            break
+        assert seconds < QUICK, seconds
+        time.sleep(int(reply.headers["Retry-After"]))
+    assert reply.status == 206 and reply.body == expected, reply.body
+    for _ in range(3):  # and everyone after it, with no restart
+        reply, _, expected = play()
+        assert reply.status == 206 and reply.body == expected, reply.body
+
+
+def test_a_store_that_refuses_is_asked_again_at_once(
+    served_video: tuple[CuttableProxy, Any],
+) -> None:
+    """A refused connection costs milliseconds: no window holds the next request back, so
+    the first request after the store is back works (as before the window existed)."""
+    proxy, play = served_video
+    proxy.cut()
+    for _ in range(3):
+        reply, seconds, _ = play()
+        assert reply.status == 500 and seconds < QUICK + 2, (reply.body, seconds)
+        _unreachable(reply)
+    proxy.restore()
+    reply, _, expected = play()
+    assert reply.status == 206 and reply.body == expected, reply.body
+
+
+def test_each_probe_that_meets_silence_again_keeps_the_store_unasked_longer(
+    s3_bucket: S3Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store hung for minutes: the windows grow (the first, then twice as long, ...) so
+    requests in turn meet one timeout a window, not one each; a store that answers again
+    serves the next request once the window is over."""
+    monkeypatch.setattr(s3, "HANG_WINDOW", 1.0)
+    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 4.0)
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
+    storage = S3Storage(
+        s3_bucket.bucket,
+        proxy.url,
+        s3_bucket.access_key_id,
+        s3_bucket.secret_access_key,
+        s3_bucket.region,
+        timeouts=Timeouts(connect=1, read=1.5, attempts=2),
+    )
+    key = "general/2026/01/small.bin"
+    storage.put_bytes(key, b"small", "application/octet-stream")
+    try:
+        proxy.stall()
+        with pytest.raises(StorageUnavailable) as timed_out:
+            storage.stat(key)  # waits out the silence
+        assert not isinstance(timed_out.value, StorageNotAsked)
+        with pytest.raises(StorageNotAsked) as first:
+            storage.stat(key)
+        time.sleep(first.value.retry_after)
+        with pytest.raises(StorageUnavailable) as probed:
+            storage.stat(key)  # the probe, silence again
+        assert not isinstance(probed.value, StorageNotAsked)
+        with pytest.raises(StorageNotAsked) as second:
+            storage.stat(key)
+        assert second.value.retry_after > first.value.retry_after, second.value.retry_after
+        proxy.restore()
+        time.sleep(second.value.retry_after)
+        assert storage.stat(key).size == 5
+    finally:
+        proxy.close()
