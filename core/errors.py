@@ -192,6 +192,10 @@ def catalog_unreachable(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         if getattr(exc, "connection_invalidated", False):
             return True
+        # catalog_down() with no cause: a session refused while the outage is known
+        # (core/db/engine.py CatalogOutage), so the catalog was not even asked
+        if isinstance(exc, StorageUnavailable) and exc.reason == "catalog_unreachable":
+            return True
         kind = type(exc)
         if kind.__module__.startswith("psycopg") and any(
             k.__name__ in ("OperationalError", "InterfaceError") for k in kind.__mro__

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
-from core.db.engine import Database, unopenable
+from core.db.engine import CatalogOutage, Database, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
@@ -168,6 +168,15 @@ class Library:
         tmp = self.paths.tmp_dir
         found += partials.sweep(tmp, partials.tmp_candidates(tmp), dry_run=dry_run)
         return sorted(set(found))
+
+    @property
+    def catalog_outage(self) -> CatalogOutage:
+        """Whether the catalog is known out of reach, and who asks it meanwhile."""
+        return self._db.outage
+
+    def probe_catalog(self) -> None:
+        """Asks the catalog as the outage's probe, once `catalog_outage.admit()` gave True."""
+        self._db.probe()
 
     def reading(self, key: str) -> contextlib.AbstractContextManager[None]:
         """Held by a reader of `key` for its whole response: a moved file's old key waits."""

@@ -26,7 +26,7 @@ from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.library import Library
 from core.records import FileRecord
 from core.tokens import TRUSTED_THROUGH_OUTAGE
-from server.state import LIBRARY, LOOKED_UP, RECORDS, run_blocking
+from server.state import LIBRARY, LOOKED_UP, RECORDS, catalog_known_out, run_blocking
 
 TTL_SECONDS = 2.0  # bounds staleness if the change feed is down
 MAX_ENTRIES = 4096
@@ -112,11 +112,14 @@ class RecordCache:
 
 async def ready_record(request: web.Request, file_id: int) -> FileRecord:
     """A ready, untrashed file (NotFound otherwise), from the cache when it is fresh, or
-    when it is recent and the catalog cannot be reached."""
+    when it is recent and the catalog cannot be reached (at once while that is known)."""
     looked_up = request[LOOKED_UP] = time.monotonic()  # a stream of it checks for a trash since
     cache = request.app[RECORDS]
     record = cache.get(file_id)
     if record is None:
+        trusted = cache.get(file_id, TRUSTED_THROUGH_OUTAGE)
+        if trusted is not None and catalog_known_out(request):
+            return trusted
         try:
             record = await run_blocking(request, request.app[LIBRARY].get_ready, file_id)
         except StorageUnavailable as exc:

@@ -153,6 +153,25 @@ async def threads_ctx(app: web.Application) -> AsyncIterator[None]:
     threads.shutdown()
 
 
+def catalog_known_out(request: web.Request) -> bool:
+    """The catalog was found out of reach and has not answered since (core/db/engine.py
+    CatalogOutage). A caller holding an answer read within TRUSTED_THROUGH_OUTAGE (a record, a
+    token's check) uses it at once rather than wait for the catalog again: each seek of a player
+    waited 15–20 s. Starts the probe that asks the catalog in the background when none does;
+    its first answer ends the outage, and fresh reads resume."""
+    lib = request.app[LIBRARY]
+    probe = lib.catalog_outage.admit()
+    if probe:
+        request.app[THREADS].run(lib.probe_catalog).add_done_callback(_told)
+    return probe is not False
+
+
+def _told(probe: asyncio.Future[None]) -> None:
+    """The background probe's failure is what the outage state already says."""
+    if not probe.cancelled():
+        probe.exception()
+
+
 async def run_blocking(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs a blocking core call in the server's thread pool."""
     return await request.app[THREADS].run(fn, *args, **kwargs)

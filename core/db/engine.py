@@ -15,7 +15,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +50,10 @@ CONNECT_TIMEOUT = 5
 # far above any statement of a request on a healthy catalog, far below a client's patience
 CATALOG_DEADLINE = 15.0
 WATCHDOG_TICK = 0.5
+# Seconds after which a probe of a catalog found out of reach counts as an answer
+# (CatalogOutage): longer than a hung catalog holds any one session (a pooled connection's
+# ping cut at the deadline, a new connection's connect_timeout, a statement's deadline)
+PROBE_PATIENCE = 2 * CATALOG_DEADLINE + CONNECT_TIMEOUT
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +217,8 @@ class _Watchdog:
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "mediadesk_catalog_deadline", default=None
 )
+# set while this context's sessions are the outage's probe: the probe's own, nested ones
+_PROBING: contextvars.ContextVar[bool] = contextvars.ContextVar("mediadesk_probing", default=False)
 _WATCHDOG = _Watchdog()
 
 
@@ -242,17 +248,54 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 
 
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """A PostgreSQL that is stopped, crashed, restarting or hanging leaves as the domain's
-    storage_unavailable (the cause chained): every request and loop during an outage had
-    ended in an internal error with SQLAlchemy's traceback."""
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        if catalog_unreachable(exc):
-            raise catalog_down() from exc
-        raise
+class CatalogOutage:
+    """What one Database knows of its PostgreSQL being out of reach, shared by its threads
+    (the shape of core/storage/s3.py's _Outage, for the catalog).
+
+    Once a session found the catalog unreachable (stopped, refused, silent past the deadline),
+    one request's session at a time goes on asking it — the probe — and the other requests'
+    sessions fail at once with catalog_unreachable instead of each waiting out the deadline:
+    on a hung catalog every request waited 15–20 s for its own verdict, a player's every seek
+    of a file the server could serve from its cache (server/record_cache.py) among them.
+    Sessions outside a request's deadline (the background loops, which wait for the catalog
+    to come back) are never refused, and only tell. Any answer from the catalog ends the
+    outage, and so does a probe still going after `patience` seconds (a hung catalog fails it
+    sooner). A recovered catalog serves the very next request.
+    """
+
+    def __init__(self, patience: float = PROBE_PATIENCE) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+        self._probe_since: float | None = None  # monotonic start of the probe in flight
+        self.patience = patience
+
+    def admit(self) -> bool | None:
+        """True: this call is the probe (it must end with `ended`); False: no outage known;
+        None: the catalog is out of reach and another call is asking it, fail now."""
+        if not self._down:  # every session asks: no lock on the common path
+            return False
+        with self._lock:
+            if not self._down:
+                return False
+            now = time.monotonic()
+            if self._probe_since is None:
+                self._probe_since = now
+                return True
+            if now - self._probe_since < self.patience:
+                return None
+            self._down = False  # the probe is being answered, slowly: the catalog is there
+            return False
+
+    def ended(self, probe: bool, reached: bool | None) -> None:
+        """A call ended; `reached`: the catalog answered (True), was unreachable (False), or
+        the call ended for a cause that says nothing about it (None)."""
+        if not probe and (reached is None or reached != self._down):
+            return  # nothing to change: no lock on the common path
+        with self._lock:
+            if probe:
+                self._probe_since = None
+            if reached is not None:
+                self._down = not reached
 
 
 class Database:
@@ -266,10 +309,50 @@ class Database:
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.RLock() if self.is_sqlite else None
+        self.outage = CatalogOutage()
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A PostgreSQL that is stopped, crashed, restarting or hanging leaves as the domain's
+        storage_unavailable (the cause chained): every request and loop during an outage had
+        ended in an internal error with SQLAlchemy's traceback. Keeps `outage`: a request's
+        session (under catalog_deadline) fails at once while another one probes."""
+        gated = _DEADLINE.get() is not None and not _PROBING.get()
+        probe = self.outage.admit() if gated else False
+        if probe is None:
+            raise catalog_down()
+        token = _PROBING.set(True) if probe else None
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            unreachable = catalog_unreachable(exc)
+            self.outage.ended(probe, not unreachable)
+            if unreachable:
+                raise catalog_down() from exc
+            raise
+        except BaseException:
+            self.outage.ended(probe, None)
+            raise
+        else:
+            self.outage.ended(probe, True)
+        finally:
+            if token is not None:
+                _PROBING.reset(token)
+
+    def probe(self) -> None:
+        """Asks the catalog once as the outage's probe, which the caller was admitted as
+        (`outage.admit()` gave True): a server answering from its caches starts it."""
+        token = _PROBING.set(True)
+        try:
+            with self.read() as session:  # tells `outage` what it found
+                session.execute(text("SELECT 1"))
+        finally:
+            _PROBING.reset(token)
+            self.outage.ended(True, None)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with _reachable(), self._read_factory() as session:
+        with self._reachable(), self._read_factory() as session:
             yield session
 
     @contextmanager
@@ -282,7 +365,7 @@ class Database:
         """
         lock = self._write_lock if self._write_lock is not None else nullcontext()
         try:
-            with _reachable(), lock, self._write_factory() as session, session.begin():
+            with self._reachable(), lock, self._write_factory() as session, session.begin():
                 yield session
         except StaleDataError as exc:
             raise LostRace() from exc
@@ -316,7 +399,7 @@ class Database:
         get, flush and commit cost ≈ 1.3 ms of GIL-holding Python each time.
         """
         lock = self._write_lock if self._write_lock is not None else nullcontext()
-        with _reachable(), lock, self._write_engine.begin() as conn:
+        with self._reachable(), lock, self._write_engine.begin() as conn:
             yield conn
 
     def dispose(self) -> None:
