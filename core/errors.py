@@ -142,7 +142,7 @@ class StorageNotAsked(StorageUnavailable):
     """Refused before anything was sent: the store was found silent a moment ago (it hangs)
     and is not asked again before `retry_after` seconds (core/storage/s3.py's _Outage), so
     nobody waits out its timeouts meanwhile. Nothing was done: any request, even one that must
-    not run twice, may be sent again then (the server says 503 with Retry-After)."""
+    not run twice, may be sent again then (the server says the seed's 500 with Retry-After)."""
 
     def __init__(
         self, message: str, *, retry_after: int, reason: str = "endpoint_unreachable"

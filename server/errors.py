@@ -36,8 +36,8 @@ STATUS_BY_ERROR: dict[type[core.MediaDeskError], int] = {
     core.ChecksumMismatch: 460,  # tus checksum extension
     # The seed: "500: Error de storage o servidor"; the code tells the two apart.
     core.StorageUnavailable: 500,
-    # not sent to a store found hanging a moment ago: nothing done, send it again (Retry-After)
-    core.StorageNotAsked: 503,
+    # core.StorageNotAsked (not sent to a store found hanging a moment ago) stays the seed's
+    # 500, with a Retry-After: clients written to the seed read 500 as the storage's failure.
     core.InsufficientStorage: 507,  # a full disk or quota (RFC 4918), whatever was writing
     core.InvalidSignature: 403,
     core.SignatureExpired: 403,

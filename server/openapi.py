@@ -65,24 +65,23 @@ def _auth_blocked(operation: S) -> None:
 
 
 # Every route that may need the store (its 500 says storage_unavailable) answers this while the
-# store is known to hang (core.errors.StorageNotAsked): documented once here, not per path.
+# store is known to hang (core.errors.StorageNotAsked): documented once here, not per path. It
+# stays the seed's 500 ("Error de storage o servidor"), with a Retry-After.
 STORE_NOT_ASKED = (
-    "storage_unavailable (reason endpoint_unreachable): the storage did not answer a request a "
-    "moment ago and is not asked again for a few seconds, so this was answered at once and "
-    "nothing was done; send it again after Retry-After seconds"
+    "with Retry-After: storage_unavailable (reason endpoint_unreachable) answered at once, "
+    "because the storage did not answer a request a moment ago and is not asked again for a "
+    "few seconds; nothing was done, so any request may be sent again after Retry-After seconds"
 )
 
 
 def _store_not_asked(operation: S) -> None:
     responses = operation.get("responses", {})
-    if "500" not in responses:
-        return
-    known = responses.get("503")
+    known = responses.get("500")
     if known is None:
-        responses["503"] = {"description": STORE_NOT_ASKED, "content": ERROR}
-    elif STORE_NOT_ASKED not in known["description"]:
-        known["description"] = f"{known['description']}; or {STORE_NOT_ASKED}"
-    responses["503"]["headers"] = RETRY_AFTER
+        return
+    if STORE_NOT_ASKED not in known["description"]:
+        known["description"] = f"{known['description']}; {STORE_NOT_ASKED}"
+    known["headers"] = RETRY_AFTER
 
 
 class Route(NamedTuple):
