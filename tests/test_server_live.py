@@ -13,7 +13,7 @@ import pytest
 from server.client import cli
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
-from tests.s3_server import S3Target, s3_client
+from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
 
 pytestmark = pytest.mark.timeout(90)
@@ -253,7 +253,7 @@ def test_a_missing_bucket_is_storage_unavailable_not_a_missing_file(
     404 not_found, as if each file were gone."""
     tokens = make_tokens(s3_live.library)
     record = s3_live.library.uploads.ingest(media_dir.mp4, "video")
-    _delete_bucket(s3_bucket)
+    delete_bucket(s3_bucket)
     h = bearer(tokens.admin)
     for headers in (h, {**h, "Range": "bytes=1000-1999"}):
         reply = http_call(f"{s3_live.url}/stream/{record.id}/video", headers=headers)
@@ -270,14 +270,6 @@ def test_a_missing_bucket_is_storage_unavailable_not_a_missing_file(
     assert failed.startswith("The storage bucket does not exist") and "later" not in failed
 
 
-def _delete_bucket(target: S3Target) -> None:
-    client = s3_client(target)
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket):
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=target.bucket, Key=item["Key"])
-    client.delete_bucket(Bucket=target.bucket)
-
-
 def test_health_tells_every_caller_a_set_up_fault_without_its_endpoint(
     s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any
 ) -> None:
@@ -288,7 +280,7 @@ def test_health_tells_every_caller_a_set_up_fault_without_its_endpoint(
     tokens = make_tokens(s3_live.library)
     record = s3_live.library.uploads.ingest(media_dir.jpeg, "image")
     s3_live.library.update_file(record.id, {"is_public": True})
-    _delete_bucket(s3_bucket)
+    delete_bucket(s3_bucket)
     admin = http_call(f"{s3_live.url}/health", headers=bearer(tokens.admin))
     storage = admin.json()["storage"]
     assert admin.status == 503 and storage["reason"] == "bucket_missing", storage
