@@ -173,21 +173,22 @@ def _sort_values_joined(argv: list[str]) -> list[str]:
     return joined
 
 
-def _offset(text: str) -> int:
+def _whole(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _offset(text: str) -> int:
+    value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
 def _page_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _whole(text)
     if not 1 <= value <= MAX_LIMIT:
         raise argparse.ArgumentTypeError(f"must be 1 to {MAX_LIMIT}, not {value}")
     return value
