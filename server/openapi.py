@@ -74,11 +74,16 @@ STORE_NOT_ASKED = (
 )
 
 
-def _store_not_asked(operation: S) -> None:
-    responses = operation.get("responses", {})
+def _store_not_asked(operation: S, scope: str) -> None:
+    responses = operation.setdefault("responses", {})
     known = responses.get("500")
     if known is None:
-        return
+        if scope == "public":
+            return  # documents, static files, /config, /health: neither catalog nor store
+        # Every other route reads its token, records or jobs from the catalog, and most the
+        # store, so each can answer the seed's 500 storage_unavailable (a failing store, or
+        # the catalog out of reach): a thumbnail or a playlist too, not only the byte routes.
+        known = responses["500"] = err(500)["500"]
     if STORE_NOT_ASKED not in known["description"]:
         known["description"] = f"{known['description']}; {STORE_NOT_ASKED}"
     known["headers"] = RETRY_AFTER
@@ -152,7 +157,7 @@ def _paths() -> dict[str, dict[str, S]]:
         operation["x-scope"] = route.scope
         operation.setdefault("operationId", route.handler.__name__)
         _auth_blocked(operation)
-        _store_not_asked(operation)
+        _store_not_asked(operation, route.scope)
         text = SCOPE_TEXT[route.scope]
         desc = operation.get("description", "")
         if text not in desc:

@@ -211,3 +211,59 @@ def test_every_integer_query_parameter_documents_the_servers_bounds(
             assert past.status == 400, (path, p["name"], past.body)
             checked.append(f"{path}?{p['name']}")
     assert "/jobs?offset" in checked and "/files?offset" in checked, checked
+
+
+def test_a_failing_store_answers_a_documented_500_on_thumbnails_and_playlists(
+    s3_settings: Any, tmp_path: Path
+) -> None:
+    """A thumbnail, the HLS playlists and the scrub thumbnails of a library whose store went
+    away answer 500 storage_unavailable, as the byte routes do: each such answer is one the
+    document lists (status, content type, Error schema, Retry-After when sent). The thumbnail
+    and the video routes listed no 500. A real worker, moto S3 behind a proxy that is cut."""
+    from tests import media
+    from tests.faults import CuttableProxy
+    from tests.video_helpers import process_all
+
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    # one small rung: the encode stays quick
+    settings = s3_settings.replace(r2_endpoint_url=proxy.url, hls_ladder=("120",))
+    lib = Library.open(settings)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    try:
+        clip = lib.uploads.ingest(media.make_avi(tmp_path / "clip.avi", seconds=1), "video").id
+        process_all(lib)
+        server.start()
+        auth = bearer(make_tokens(lib).read)
+        spec = http_call(f"{server.url}/openapi.json").json()
+        paths = (
+            "/files/{file_id}/thumbnail",
+            "/stream/{file_id}/hls/master.m3u8",
+            "/stream/{file_id}/hls/{rung}/index.m3u8",
+            "/stream/{file_id}/thumbnails/thumbnails.vtt",
+            "/stream/{file_id}/thumbnails/sprite.jpg",
+        )
+        urls = {p: p.replace("{file_id}", str(clip)).replace("{rung}", "120") for p in paths}
+        for path, url in urls.items():
+            assert http_call(server.url + url, headers=auth).status == 200, path
+        for cached in (lib.paths.cache_dir / "thumbnails").rglob("*"):
+            if cached.is_file():
+                cached.unlink()  # the thumbnail must come from the store
+        proxy.cut()
+        for path, url in urls.items():
+            reply = http_call(server.url + url, headers=auth)
+            assert reply.status == 500, (path, reply.status, reply.body[:200])
+            assert reply.json()["error"]["code"] == "storage_unavailable", path
+            documented = spec["paths"][path]["get"]["responses"].get("500")
+            assert documented is not None, f"{path} answers 500 but does not document it"
+            media_type = reply.headers["Content-Type"].split(";", 1)[0]
+            assert media_type in documented["content"], (path, media_type)
+            schema = documented["content"][media_type]["schema"]
+            errors = [e.message for e in _validator(spec, schema).iter_errors(reply.json())]
+            assert errors == [], (path, errors)
+            for header in ("Retry-After",):
+                if header in reply.headers:
+                    assert header in documented.get("headers", {}), (path, header)
+    finally:
+        server.stop()
+        lib.close()
+        proxy.close()
