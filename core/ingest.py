@@ -47,6 +47,7 @@ from core.records import MAX_DESCRIPTION, FileRecord, FileStatus, expiry_iso
 from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, too_large
 from core.storage.base import PresignedRequest, Presigner, Storage
+from core.storage.routing import RoutingStorage
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_thumbnail
 from core.validation import validate_file
@@ -255,6 +256,12 @@ class Ingestor:
             with self._sha_locks.hold(sha):  # see _same_bytes
                 same = self._same_bytes(sha, athlete_id, is_public)
                 if same is not None and same.duplicate:
+                    self._repair_if_broken(
+                        same,
+                        size,
+                        lambda target, key: target.put_file(key, path, info.mime),
+                        original_filename,
+                    )
                     return self._duplicate(same.file_id, original_filename)
                 new = _NewFile(
                     path,
@@ -301,6 +308,63 @@ class Ingestor:
         if s is not None:
             Catalog.lock_sha(s, sha)
         return self._catalog.same_bytes(sha, athlete_id, is_public, s)
+
+    def _repair_if_broken(
+        self,
+        same: SameBytes,
+        size: int,
+        put: Callable[[Storage, str], object],
+        original_filename: str | None,
+    ) -> None:
+        """An upload found to be a duplicate of `same` puts its bytes back there (`put(storage,
+        key)`) when that object is missing or of another size than these `size` bytes (whose
+        SHA-256 is the row's, so theirs is the row's size): a failed move, a crash between
+        steps, or an object deleted behind the catalog's back. Else the user could never repair
+        the file by uploading it again: each upload was answered with the broken file and its
+        good bytes thrown away. Only a stat, on the duplicate path alone: the object's bytes are
+        never hashed (a same-size corruption is not caught; the size is what a stat gives).
+
+        The same key, written whole (a local write is a rename of a finished file, a bucket
+        stores an object whole), so the row and its readers need no change, and on the backend
+        the row names (core/storage/routing.py). Under the object's lock: a hard delete of the
+        file by another process either deleted the object before (no row names the key any
+        more, and nothing is put back) or waits for the repair. A store that cannot say
+        whether the object is there answers the duplicate as before; a failed repair raises
+        (the upload did not bring these bytes into the library)."""
+        key = same.storage_key
+        with self._object_locks.hold(key):
+            try:
+                stat = self._storage.stat(key)
+            except NotFound:
+                found: int | None = None
+            except MediaDeskError as exc:
+                logger.warning("Could not check the object of file %s: %s", same.file_id, exc)
+                return
+            else:
+                found = stat.size
+                if found == size:
+                    return
+            if self._catalog.references(key) == 0:  # deleted meanwhile: nothing to repair
+                return
+            put(self._backend_of(same.storage_backend), key)
+        logger.warning(
+            "Repaired file %s: its object %s was %s; restored from the upload of %s",
+            same.file_id,
+            key,
+            "missing" if found is None else f"{found} bytes, not {size}",
+            original_filename,
+            extra={"file_id": same.file_id, "key": key},  # its duplicate line follows
+        )
+
+    def _backend_of(self, name: str | None) -> Storage:
+        """The store the row's backend names (a file kept on local storage after a switch to
+        R2 is repaired there, where core/storage_migration.py looks for it), else the active."""
+        if name is not None and isinstance(self._storage, RoutingStorage):
+            try:
+                return self._storage.backend(name)
+            except NotFound:
+                pass
+        return self._storage
 
     def _duplicate(self, file_id: int, original_filename: str | None) -> FileRecord:
         """A direct (or tus) upload of a ready file's bytes: that file, flagged."""
@@ -632,6 +696,11 @@ class Ingestor:
         placed = self._make_ready(record, info, sha, key, own and thumb is not None)
         if placed.duplicate:
             if placed.key != key:  # else it is the file's own object (a resumed tus finish)
+                existing = SameBytes(placed.file_id, placed.key, None, False, True)
+                # our copy is where new objects go: the repair copies it there
+                self._repair_if_broken(
+                    existing, info.size, lambda _, k: storage.copy(key, k), record.original_filename
+                )
                 # with its thumbnail; never raises: the answer is the duplicate, and a copy
                 # that cannot be deleted now is left to the note _make_ready committed
                 discard_unless_recorded(self._db, storage, key)
