@@ -1206,14 +1206,22 @@ class Catalog:
                 .group_by(MediaFile.file_type, MediaFile.is_public)
             )
             out = {"all": 0, "image": 0, "video": 0, "public": 0, "trash": 0, "bytes": 0}
+            out |= {"trash_image": 0, "trash_video": 0}
             for file_type, is_public, n in rows:
                 out["all"] += n
                 out[file_type] = out.get(file_type, 0) + n
                 if is_public:
                     out["public"] += n
-            out["trash"] = (
-                s.scalar(select(func.count()).where(MediaFile.deleted_at.is_not(None))) or 0
+            # the trash by kind too (trash_image, trash_video), in the same query: an Images
+            # view emptied into the trash must not read as a library without photos
+            trashed = s.execute(
+                select(MediaFile.file_type, func.count())
+                .where(MediaFile.deleted_at.is_not(None))
+                .group_by(MediaFile.file_type)
             )
+            for file_type, n in trashed:
+                out["trash"] += n
+                out[f"trash_{file_type}"] = n
             out["bytes"] = int(
                 s.scalar(select(func.coalesce(func.sum(MediaFile.size), 0)).where(live)) or 0
             )

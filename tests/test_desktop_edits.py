@@ -443,6 +443,51 @@ def test_a_library_whose_files_are_all_trashed_points_to_the_trash_and_undo(
         install_translations("en")
 
 
+def test_photos_all_trashed_while_videos_remain_point_to_the_trash_and_undo(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every photo trashed, a video left: Images said "No photos yet" as for a new library
+    (the catalog's counts gave the trash as one number, and the library was not empty). It
+    says the photos are in the trash and offers the trash and Undo; Videos shows its video."""
+    install_translations("en")
+    browser, c = window.browser, window.controller
+    notice = browser.empty
+    library.uploads.ingest(media_dir.mp4, "video")
+    wait_for(qtbot, lambda: c.counts.get("video") == 1)
+    monkeypatch.setattr(window, "confirm_unseen_trash", lambda *_: True)
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("image"))
+    wait_for(qtbot, lambda: c.filter.section == "image" and c.grid.rowCount() == 2)
+    browser.select_row(0)
+    browser.select_all()
+    window.commands.trash.trigger()
+    wait_for(
+        qtbot,
+        lambda: (
+            browser.stack.currentWidget() is notice
+            and notice.text().startswith("All 2 photos of the library are in the trash.")
+        ),
+    )
+    assert notice.show_trash.isVisibleTo(notice) and notice.undo.isVisibleTo(notice)
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("video"))
+    wait_for(
+        qtbot, lambda: c.grid.rowCount() == 1 and browser.stack.currentWidget() is browser.grid
+    )
+    install_translations("es")
+    try:
+        window.sidebar.setCurrentIndex(c.sidebar.index_of("image"))
+        wait_for(qtbot, lambda: "2 fotos de la biblioteca están en la papelera" in notice.text())
+    finally:
+        install_translations("en")
+    notice.undo.click()  # the window's Ctrl+Z: both photos back, and no notice
+    wait_for(
+        qtbot, lambda: c.grid.rowCount() == 2 and browser.stack.currentWidget() is browser.grid
+    )
+
+
 def test_changes_announced_while_a_page_loads_are_not_lost(
     qtbot,  # type: ignore[no-untyped-def]
     window: MainWindow,

@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="663"/>
+        <location filename="../../desktop_app/views/browser.py" line="664"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,35 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="710"/>
+        <location filename="../../desktop_app/views/browser.py" line="715"/>
+        <source>All %n photo(s) of the library are in the trash.
+
+Show the trash to restore them, or drop new photos anywhere on this window.</source>
+        <translation>
+            <numerusform>The library’s only photo is in the trash.
+
+Show the trash to restore it, or drop new photos anywhere on this window.</numerusform>
+            <numerusform>All %n photos of the library are in the trash.
+
+Show the trash to restore them, or drop new photos anywhere on this window.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="722"/>
+        <source>All %n video(s) of the library are in the trash.
+
+Show the trash to restore them, or drop new videos anywhere on this window.</source>
+        <translation>
+            <numerusform>The library’s only video is in the trash.
+
+Show the trash to restore it, or drop new videos anywhere on this window.</numerusform>
+            <numerusform>All %n videos of the library are in the trash.
+
+Show the trash to restore them, or drop new videos anywhere on this window.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="730"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -48,7 +76,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="720"/>
+        <location filename="../../desktop_app/views/browser.py" line="740"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>

@@ -315,12 +315,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="98"/>
+        <location filename="../../desktop_app/views/browser.py" line="99"/>
         <source>Show the trash</source>
         <translation>Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="100"/>
+        <location filename="../../desktop_app/views/browser.py" line="101"/>
         <source>Clear the search</source>
         <translation>Borrar la búsqueda</translation>
     </message>
@@ -616,62 +616,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="184"/>
+        <location filename="../../desktop_app/views/browser.py" line="185"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="194"/>
+        <location filename="../../desktop_app/views/browser.py" line="195"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="195"/>
+        <location filename="../../desktop_app/views/browser.py" line="196"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="196"/>
+        <location filename="../../desktop_app/views/browser.py" line="197"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="197"/>
+        <location filename="../../desktop_app/views/browser.py" line="198"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="198"/>
+        <location filename="../../desktop_app/views/browser.py" line="199"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="199"/>
+        <location filename="../../desktop_app/views/browser.py" line="200"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="200"/>
+        <location filename="../../desktop_app/views/browser.py" line="201"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="201"/>
+        <location filename="../../desktop_app/views/browser.py" line="202"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="206"/>
+        <location filename="../../desktop_app/views/browser.py" line="207"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="210"/>
+        <location filename="../../desktop_app/views/browser.py" line="211"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="663"/>
+        <location filename="../../desktop_app/views/browser.py" line="664"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -679,12 +679,40 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="706"/>
+        <location filename="../../desktop_app/views/browser.py" line="711"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="710"/>
+        <location filename="../../desktop_app/views/browser.py" line="715"/>
+        <source>All %n photo(s) of the library are in the trash.
+
+Show the trash to restore them, or drop new photos anywhere on this window.</source>
+        <translation>
+            <numerusform>La única foto de la biblioteca está en la papelera.
+
+Muestra la papelera para restaurarla, o suelta fotos nuevas en cualquier parte de esta ventana.</numerusform>
+            <numerusform>Las %n fotos de la biblioteca están en la papelera.
+
+Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte de esta ventana.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="722"/>
+        <source>All %n video(s) of the library are in the trash.
+
+Show the trash to restore them, or drop new videos anywhere on this window.</source>
+        <translation>
+            <numerusform>El único vídeo de la biblioteca está en la papelera.
+
+Muestra la papelera para restaurarlo, o suelta vídeos nuevos en cualquier parte de esta ventana.</numerusform>
+            <numerusform>Los %n vídeos de la biblioteca están en la papelera.
+
+Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier parte de esta ventana.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="730"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -698,12 +726,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="717"/>
+        <location filename="../../desktop_app/views/browser.py" line="737"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="720"/>
+        <location filename="../../desktop_app/views/browser.py" line="740"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -711,7 +739,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="728"/>
+        <location filename="../../desktop_app/views/browser.py" line="748"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -720,7 +748,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="735"/>
+        <location filename="../../desktop_app/views/browser.py" line="755"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -729,7 +757,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="740"/>
+        <location filename="../../desktop_app/views/browser.py" line="760"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -738,7 +766,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="745"/>
+        <location filename="../../desktop_app/views/browser.py" line="765"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -747,7 +775,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="749"/>
+        <location filename="../../desktop_app/views/browser.py" line="769"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>

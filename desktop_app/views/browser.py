@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.mediatypes import FileKind
 from core.records import FileRecord, Sort
 from desktop_app.controllers.library_controller import SORTS, LibraryController
 from desktop_app.models.file_grid_model import END_JUMP, FileGridListModel
@@ -682,14 +683,18 @@ class FileBrowser(QWidget):
         action.changed.connect(self._update_empty)
 
     def all_in_trash_count(self) -> int:
-        """How many files are in the trash when nothing else is left in the library (else 0):
-        the catalog's counts, which a worker brings in; none while searching or in the trash."""
+        """How many files are in the trash when nothing else is left (else 0): of the view's
+        kind in Images and Videos (photos all trashed while videos remain), of the library in
+        the other sections. The catalog's counts, which a worker brings in; none while
+        searching or in the trash."""
         counts = self.controller.counts
-        if self.controller.search.strip() or self.controller.filter.section == "trash":
+        section = self.controller.filter.section
+        if self.controller.search.strip() or section == "trash" or not counts:
             return 0
-        if not counts or counts.get("all", 0) > 0:
+        kind = section if section in (FileKind.IMAGE, FileKind.VIDEO) else "all"
+        if counts.get(kind, 0) > 0:
             return 0
-        return counts.get("trash", 0)
+        return counts.get("trash" if kind == "all" else f"trash_{kind}", 0)
 
     def _show_trash(self) -> None:
         trash = SidebarFilter("trash")
@@ -704,7 +709,22 @@ class FileBrowser(QWidget):
         flt, search = self.controller.filter, self.controller.search.strip()
         if search:
             return self.tr("No files match “%1”.").replace("%1", search)
-        if trashed := self.all_in_trash_count():
+        if (trashed := self.all_in_trash_count()) and flt.section == FileKind.IMAGE:
+            # not "No photos yet": the user trashed them, and they are there
+            return self.tr(
+                "All %n photo(s) of the library are in the trash.\n\nShow the trash to "
+                "restore them, or drop new photos anywhere on this window.",
+                "",
+                trashed,
+            )
+        if trashed and flt.section == FileKind.VIDEO:
+            return self.tr(
+                "All %n video(s) of the library are in the trash.\n\nShow the trash to "
+                "restore them, or drop new videos anywhere on this window.",
+                "",
+                trashed,
+            )
+        if trashed:
             # not "No files here yet": the user emptied the library, and the files are there
             return self.tr(
                 "All %n file(s) of the library are in the trash.\n\nShow the trash to restore "
