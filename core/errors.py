@@ -139,10 +139,12 @@ SETUP_FAULT_REASONS = frozenset(
 
 
 class StorageNotAsked(StorageUnavailable):
-    """Refused before anything was sent: the store was found silent a moment ago (it hangs)
-    and is not asked again before `retry_after` seconds (core/storage/s3.py's _Outage), so
-    nobody waits out its timeouts meanwhile. Nothing was done: any request, even one that must
-    not run twice, may be sent again then (the server says the seed's 500 with Retry-After)."""
+    """Refused before anything was sent: the store (reason endpoint_unreachable) or the catalog
+    (catalog_unreachable) was found out of reach a moment ago and is not asked again before
+    `retry_after` seconds (core/storage/s3.py's _Outage, core/db/engine.py's CatalogOutage),
+    so nobody waits out its timeouts meanwhile. Nothing was done: any request, even one that
+    must not run twice, may be sent again then (the server says the seed's 500 with
+    Retry-After)."""
 
     def __init__(
         self, message: str, *, retry_after: int, reason: str = "endpoint_unreachable"

@@ -64,13 +64,14 @@ def _auth_blocked(operation: S) -> None:
     responses["429"]["headers"] = RETRY_AFTER
 
 
-# Every route that may need the store (its 500 says storage_unavailable) answers this while the
-# store is known to hang (core.errors.StorageNotAsked): documented once here, not per path. It
-# stays the seed's 500 ("Error de storage o servidor"), with a Retry-After.
+# Every route that may need the store or the catalog (its 500 says storage_unavailable) answers
+# this while either is known out of reach (core.errors.StorageNotAsked): documented once here,
+# not per path. It stays the seed's 500 ("Error de storage o servidor"), with a Retry-After.
 STORE_NOT_ASKED = (
-    "with Retry-After: storage_unavailable (reason endpoint_unreachable) answered at once, "
-    "because the storage did not answer a request a moment ago and is not asked again for a "
-    "few seconds; nothing was done, so any request may be sent again after Retry-After seconds"
+    "with Retry-After: storage_unavailable (reason endpoint_unreachable, or "
+    "catalog_unreachable) answered at once, because the storage (or the catalog) did not "
+    "answer a request a moment ago and is not asked again for a few seconds; nothing was "
+    "done, so any request may be sent again after Retry-After seconds"
 )
 
 

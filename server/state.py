@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from core.db.engine import CATALOG_DEADLINE, catalog_deadline
+from core.outage import NotNow
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -160,10 +161,13 @@ def catalog_known_out(request: web.Request) -> bool:
     waited 15–20 s. Starts the probe that asks the catalog in the background when none does;
     its first answer ends the outage, and fresh reads resume."""
     lib = request.app[LIBRARY]
-    probe = lib.catalog_outage.admit()
+    try:
+        probe = lib.catalog_outage.admit()
+    except NotNow:  # another call asks it, or nobody does for a while (it was silent)
+        return True
     if probe:
         request.app[THREADS].run(lib.probe_catalog).add_done_callback(_told)
-    return probe is not False
+    return probe
 
 
 def _told(probe: asyncio.Future[None]) -> None:

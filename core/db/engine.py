@@ -26,12 +26,14 @@ from core.errors import (
     InsufficientStorage,
     LostRace,
     SettingsError,
+    StorageNotAsked,
     StorageUnavailable,
     catalog_down,
     catalog_unreachable,
     is_no_space,
 )
 from core.fsmodes import FILE_MODE, make_dirs
+from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, QuietWindow
 
 T = TypeVar("T")
 
@@ -139,6 +141,16 @@ def catalog_deadline(seconds: float) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
+class _Silence:
+    """Set by the watchdog when it cuts a connection that a session of this context waited on
+    past its deadline: that session met the catalog's silence, not a refusal."""
+
+    __slots__ = ("met",)
+
+    def __init__(self) -> None:
+        self.met = False
+
+
 class _Watchdog:
     """Shuts down the socket of a PostgreSQL connection still waiting for its server past the
     deadline of the statement that started the wait. A hung server (stopped, or its host gone
@@ -147,7 +159,8 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._due: dict[int, tuple[Any, float, float]] = {}
+        # a waiting connection's id: (the connection, when it is cut, its deadline, whom to tell)
+        self._due: dict[int, tuple[Any, float, float, _Silence | None]] = {}
         self._thread: threading.Thread | None = None
 
     def watch(self, engine: Engine) -> None:
@@ -179,7 +192,8 @@ class _Watchdog:
             if seconds is None or dbapi_conn is None:
                 self._due.pop(id(dbapi_conn), None)
                 return
-            self._due[id(dbapi_conn)] = (dbapi_conn, time.monotonic() + seconds, seconds)
+            due = time.monotonic() + seconds
+            self._due[id(dbapi_conn)] = (dbapi_conn, due, seconds, _SILENCE.get())
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="mediadesk-catalog-watchdog", daemon=True
@@ -191,27 +205,30 @@ class _Watchdog:
             time.sleep(WATCHDOG_TICK)
             now = time.monotonic()
             with self._lock:
-                overdue = [(k, c, t) for k, (c, at, t) in self._due.items() if at <= now]
-                for key, _, _ in overdue:
+                overdue = [(k, c, t, s) for k, (c, at, t, s) in self._due.items() if at <= now]
+                for key, *_ in overdue:
                     del self._due[key]
-            for _, dbapi_conn, seconds in overdue:
-                self._cut(dbapi_conn, seconds)
+            for _, dbapi_conn, seconds, silence in overdue:
+                if self._cut(dbapi_conn, seconds) and silence is not None:
+                    silence.met = True
 
     @staticmethod
-    def _cut(dbapi_conn: Any, seconds: float) -> None:
+    def _cut(dbapi_conn: Any, seconds: float) -> bool:
+        """Whether the connection was waiting, and is cut."""
         from psycopg import pq
 
         pgconn = getattr(dbapi_conn, "pgconn", None)
         # ACTIVE: a command was sent and its answer is awaited; else the marked wait is over
         if pgconn is None or pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
-            return
+            return False
         try:
             with socket.socket(fileno=os.dup(pgconn.socket)) as sock:
                 sock.shutdown(socket.SHUT_RDWR)  # the waiting thread wakes to a closed connection
         except (OSError, ValueError) as exc:
             logger.debug("Could not cut a catalog connection: %s", exc)
-            return
+            return False
         logger.warning("The catalog did not answer within %g s: its connection was closed", seconds)
+        return True
 
 
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -219,6 +236,10 @@ _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 # set while this context's sessions are the outage's probe: the probe's own, nested ones
 _PROBING: contextvars.ContextVar[bool] = contextvars.ContextVar("mediadesk_probing", default=False)
+# what the watchdog tells the session of this context whose connection it cut (_Silence)
+_SILENCE: contextvars.ContextVar[_Silence | None] = contextvars.ContextVar(
+    "mediadesk_silence", default=None
+)
 _WATCHDOG = _Watchdog()
 
 
@@ -260,42 +281,77 @@ class CatalogOutage:
     Sessions outside a request's deadline (the background loops, which wait for the catalog
     to come back) are never refused, and only tell. Any answer from the catalog ends the
     outage, and so does a probe still going after `patience` seconds (a hung catalog fails it
-    sooner). A recovered catalog serves the very next request.
+    sooner). A recovered catalog serves the very next request once a probe may start.
+
+    A catalog that was silent (a deadline or connect_timeout expired, not a refusal) is not
+    asked by requests at all for a while (core/outage.py QuietWindow): otherwise each request
+    that came after a probe ended became the next probe, and requests made one after another
+    (a file never read, opened in turn) waited 15–20 s each. A refusing catalog answers in
+    milliseconds, so its next request probes at once, as before.
     """
 
     def __init__(self, patience: float = PROBE_PATIENCE) -> None:
         self._lock = threading.Lock()
         self._down = False
         self._probe_since: float | None = None  # monotonic start of the probe in flight
+        self._quiet = QuietWindow(HANG_WINDOW, LONGEST_HANG_WINDOW)  # silent: not asked
         self.patience = patience
 
-    def admit(self) -> bool | None:
-        """True: this call is the probe (it must end with `ended`); False: no outage known;
-        None: the catalog is out of reach and another call is asking it, fail now."""
+    def admit(self) -> bool:
+        """True: this call is the probe (it must end with `ended`); False: no outage known.
+        Raises NotNow while the catalog is out of reach and must not be asked now."""
         if not self._down:  # every session asks: no lock on the common path
             return False
         with self._lock:
             if not self._down:
                 return False
             now = time.monotonic()
+            if quiet := self._quiet.left(now):
+                raise NotNow(quiet)
             if self._probe_since is None:
                 self._probe_since = now
                 return True
             if now - self._probe_since < self.patience:
-                return None
+                raise NotNow(self._quiet.length)  # the probe ends within patience; a guess
             self._down = False  # the probe is being answered, slowly: the catalog is there
             return False
 
-    def ended(self, probe: bool, reached: bool | None) -> None:
+    def ended(self, probe: bool, reached: bool | None, silent: bool = False) -> None:
         """A call ended; `reached`: the catalog answered (True), was unreachable (False), or
-        the call ended for a cause that says nothing about it (None)."""
-        if not probe and (reached is None or reached != self._down):
+        the call ended for a cause that says nothing about it (None); `silent`: unreachable
+        because it did not answer in time."""
+        if not probe and (reached is None or (reached != self._down and not silent)):
             return  # nothing to change: no lock on the common path
         with self._lock:
             if probe:
                 self._probe_since = None
-            if reached is not None:
-                self._down = not reached
+            if reached is None:
+                return
+            self._down = not reached
+            if reached:
+                self._quiet.answered()
+            elif silent:
+                self._quiet.silent(probe, time.monotonic())
+
+
+def _silent(exc: BaseException, silence: _Silence) -> bool:
+    """Whether an unreachable catalog cost this session a timeout: its connection cut at the
+    deadline (the watchdog), a new connection's connect_timeout, PostgreSQL's statement_timeout
+    (57014). A refused or dropped connection costs milliseconds."""
+    if silence.met:
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        kind = type(cause)
+        if kind.__module__.startswith("psycopg") and (
+            getattr(cause, "sqlstate", None) == "57014"
+            or any(k.__name__ == "ConnectionTimeout" for k in kind.__mro__)
+        ):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
+    return False
 
 
 class Database:
@@ -312,21 +368,29 @@ class Database:
         self.outage = CatalogOutage()
 
     @contextmanager
-    def _reachable(self) -> Iterator[None]:
+    def _reachable(self, admitted: bool = False) -> Iterator[None]:
         """A PostgreSQL that is stopped, crashed, restarting or hanging leaves as the domain's
         storage_unavailable (the cause chained): every request and loop during an outage had
         ended in an internal error with SQLAlchemy's traceback. Keeps `outage`: a request's
-        session (under catalog_deadline) fails at once while another one probes."""
+        session (under catalog_deadline) fails at once, not asked (with a Retry-After), while
+        another one probes or while a catalog found silent is left alone; `admitted`: this
+        session is the probe that `outage.admit()` chose."""
         gated = _DEADLINE.get() is not None and not _PROBING.get()
-        probe = self.outage.admit() if gated else False
-        if probe is None:
-            raise catalog_down()
+        try:
+            probe = admitted or (self.outage.admit() if gated else False)
+        except NotNow as wait:
+            raise StorageNotAsked(
+                catalog_down().message, retry_after=wait.seconds, reason="catalog_unreachable"
+            ) from None
         token = _PROBING.set(True) if probe else None
+        silence = _Silence()
+        watched = _SILENCE.set(silence)
         try:
             yield
         except SQLAlchemyError as exc:
             unreachable = catalog_unreachable(exc)
-            self.outage.ended(probe, not unreachable)
+            silent = unreachable and _silent(exc, silence)
+            self.outage.ended(probe, not unreachable, silent)
             if unreachable:
                 raise catalog_down() from exc
             raise
@@ -336,19 +400,15 @@ class Database:
         else:
             self.outage.ended(probe, True)
         finally:
+            _SILENCE.reset(watched)
             if token is not None:
                 _PROBING.reset(token)
 
     def probe(self) -> None:
         """Asks the catalog once as the outage's probe, which the caller was admitted as
         (`outage.admit()` gave True): a server answering from its caches starts it."""
-        token = _PROBING.set(True)
-        try:
-            with self.read() as session:  # tells `outage` what it found
-                session.execute(text("SELECT 1"))
-        finally:
-            _PROBING.reset(token)
-            self.outage.ended(True, None)
+        with self._reachable(admitted=True), self._read_factory() as session:
+            session.execute(text("SELECT 1"))  # tells `outage` what it found
 
     @contextmanager
     def read(self) -> Iterator[Session]:

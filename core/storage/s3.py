@@ -8,7 +8,6 @@ import functools
 import hashlib
 import io
 import logging
-import math
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -32,6 +31,7 @@ from core.errors import (
     StorageUnavailable,
 )
 from core.keys import normalise_key, public_object_url
+from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, QuietWindow
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
@@ -78,13 +78,6 @@ PROBE = Timeouts(connect=3, read=4, attempts=1)
 SERVER_SIDE_READ = 60.0
 _SERVER_SIDE = ("CopyObject", "UploadPartCopy", "CompleteMultipartUpload", "DeleteObjects")
 _TIMED_OUT = (bx.ReadTimeoutError, bx.ConnectTimeoutError)
-# After a request waited out the store's silence, how long nobody asks it (every call answers
-# StorageNotAsked at once), in seconds: the first time, then twice as long after each probe
-# that meets silence again, up to the longest. Short, so one request that timed out on a store
-# that answers again holds the others back a few seconds at most; growing, so a store hung for
-# minutes costs a user clicking through files one timeout every 20 s, not one per click.
-HANG_WINDOW = 5.0
-LONGEST_HANG_WINDOW = 20.0
 
 
 def _no_retry_after_timeout(caught_exception: Exception | None = None, **_: Any) -> None:
@@ -194,14 +187,6 @@ def _silent(exc: BaseException) -> bool:
     return False
 
 
-class _NotNow(Exception):
-    """_Outage.admit's refusal: nobody asks the store for `seconds` more."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = max(1, math.ceil(seconds))
-
-
 class _Outage:
     """What one S3Storage knows of its store being out of reach, shared by its threads.
 
@@ -216,35 +201,33 @@ class _Outage:
     store serves the very next request once a probe may start.
 
     A store that was silent (a timeout, not a refusal) is not asked at all for a while
-    (HANG_WINDOW, growing with each probe that meets silence again): otherwise each request
-    that came after the probe ended became the next probe, and one after another a page of
-    thumbnails, a user clicking through files or a desktop worker waited 10 s each. A refusing
-    store answers in milliseconds, so its next request probes at once, as before.
+    (core/outage.py QuietWindow, growing with each probe that meets silence again): otherwise
+    each request that came after the probe ended became the next probe, and one after another
+    a page of thumbnails, a user clicking through files or a desktop worker waited 10 s each.
+    A refusing store answers in milliseconds, so its next request probes at once, as before.
     """
 
     def __init__(self, patience: float, window: float, longest_window: float) -> None:
         self._lock = threading.Lock()
         self._down = False
         self._probe_since: float | None = None  # monotonic start of the probe in flight
-        self._quiet_until = 0.0  # monotonic: no probe starts before (the store was silent)
+        self._quiet = QuietWindow(window, longest_window)  # the store was silent: not asked
         self.patience = patience
-        self.first_window = self._window = window
-        self.longest_window = longest_window
 
     def admit(self) -> bool:
         """True: this call is the probe (it must end with `ended`); False: no outage known.
-        Raises _NotNow while the store is out of reach and must not be asked now."""
+        Raises NotNow while the store is out of reach and must not be asked now."""
         with self._lock:
             if not self._down:
                 return False
             now = time.monotonic()
-            if now < self._quiet_until:
-                raise _NotNow(self._quiet_until - now)
+            if quiet := self._quiet.left(now):
+                raise NotNow(quiet)
             if self._probe_since is None:
                 self._probe_since = now
                 return True
             if now - self._probe_since < self.patience:
-                raise _NotNow(self._window)  # the probe ends within patience; a guess
+                raise NotNow(self._quiet.length)  # the probe ends within patience; a guess
             self._down = False  # the probe is moving bytes: the store is there
             return False
 
@@ -259,12 +242,9 @@ class _Outage:
                 return
             self._down = not reached
             if reached:
-                self._quiet_until, self._window = 0.0, self.first_window
+                self._quiet.answered()
             elif silent:
-                if probe:
-                    self._window = min(2 * self._window, self.longest_window)
-                until = time.monotonic() + self._window
-                self._quiet_until = max(self._quiet_until, until)
+                self._quiet.silent(probe, time.monotonic())
 
 
 class S3Storage:
@@ -362,7 +342,7 @@ class S3Storage:
         probing it; an ungated one (reading the rest of a body already being sent) only tells."""
         try:
             probe = self._outage.admit() if gated else False
-        except _NotNow as wait:
+        except NotNow as wait:
             raise StorageNotAsked(
                 f"{what}: {self.endpoint_url} was out of reach a moment ago and has not "
                 "answered since; not asked",
