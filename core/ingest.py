@@ -145,6 +145,7 @@ class _Placed:
     file_id: int
     key: str
     duplicate: bool = False
+    backend: str | None = None  # for a duplicate: the backend its file's row names
 
 
 def _keeps(same: SameBytes | None, key: str) -> bool:
@@ -696,11 +697,17 @@ class Ingestor:
         placed = self._make_ready(record, info, sha, key, own and thumb is not None)
         if placed.duplicate:
             if placed.key != key:  # else it is the file's own object (a resumed tus finish)
-                existing = SameBytes(placed.file_id, placed.key, None, False, True)
-                # our copy is where new objects go: the repair copies it there
-                self._repair_if_broken(
-                    existing, info.size, lambda _, k: storage.copy(key, k), record.original_filename
-                )
+                existing = SameBytes(placed.file_id, placed.key, placed.backend, False, True)
+
+                def put(target: Storage, k: str) -> None:
+                    active = storage.active if isinstance(storage, RoutingStorage) else storage
+                    if target is storage or target is active:
+                        storage.copy(key, k)  # our copy is where new objects go: copied there
+                    else:  # the file's row names another backend (a switch): the bytes cross
+                        with self._local_copy(key, self._settings().paths.tmp_dir) as path:
+                            target.put_file(k, path, info.mime)
+
+                self._repair_if_broken(existing, info.size, put, record.original_filename)
                 # with its thumbnail; never raises: the answer is the duplicate, and a copy
                 # that cannot be deleted now is left to the note _make_ready committed
                 discard_unless_recorded(self._db, storage, key)
@@ -737,7 +744,7 @@ class Ingestor:
                 row.alias_of = same.file_id
                 if same.storage_key != key:  # the copy goes: noted, as below
                     queue_until_recorded(s, key, self._storage, "upload")
-                return _Placed(same.file_id, same.storage_key, duplicate=True)
+                return _Placed(same.file_id, same.storage_key, True, same.storage_backend)
             if same is not None and same.storage_key != key:  # the same bytes stored elsewhere
                 # from this commit no row names the uploaded copy (nor its thumbnail): a
                 # process killed before _give_way removes it must leave a known pending

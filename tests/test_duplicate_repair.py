@@ -11,6 +11,7 @@ import pytest
 
 from core.library import Library
 from core.maintenance import reconcile
+from core.settings import Settings
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
@@ -111,3 +112,36 @@ def test_s3_upload_again_repairs_a_deleted_object(
     assert storage_of(lib).stat(key).size == len(data)
     assert served(live, tokens.read, file_id) == data
     assert_consistent(lib)
+
+
+def test_a_presigned_confirm_repairs_a_file_kept_on_the_old_backend_there(
+    s3_settings: Settings, media_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a switch to R2, a file left on local storage whose object is gone is repaired by a
+    presigned upload (its copy in the bucket) on local storage, where its row says it is."""
+    before = s3_settings.replace(storage_backend="local")
+    lib = Library.open(before)
+    try:
+        old = lib.uploads.ingest(Path(media_dir.jpeg), "image")
+    finally:
+        lib.close()
+    obj = before.paths.objects_dir / old.storage_key
+    data = obj.read_bytes()
+    obj.unlink()
+
+    lib = Library.open(before.replace(storage_backend=""))  # R2 is where new files go
+    try:
+        upload = lib.uploads.create_presigned_upload("b.jpg", "image")
+        storage_of(lib).put_bytes(upload.file_key, data, "image/jpeg")  # the client's PUT
+        with caplog.at_level(logging.WARNING, logger="core.ingest"):
+            done = lib.uploads.confirm_upload(upload.file.id)
+        assert done.duplicate_of == old.id
+        assert repaired(caplog, old.id)
+        assert obj.read_bytes() == data
+        assert b"".join(lib.open_range(lib.get_file(old.id), 0, None)) == data
+        r2 = storage_of(lib).backend("r2")
+        assert not r2.exists(old.storage_key) and not r2.exists(upload.file_key)
+        # (reconcile lists the active backend only: the file kept on local storage is no check)
+        assert not lib.deferred.pending_keys()
+    finally:
+        lib.close()
