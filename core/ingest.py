@@ -488,7 +488,9 @@ class Ingestor:
 
         The row is committed: the upload succeeded, and a copy that cannot be deleted now is
         left to its note (a client told of a failure would retry). A failed move is no success:
-        the row names an object that is not there, so it raises."""
+        the row names an object that is not there, so it raises. A store that cannot say
+        whether `theirs` is there (unreachable) is no failure of the upload either: our copy
+        stays, to its note, which asks again once due."""
         with self._object_locks.hold(theirs):
             try:
                 self._storage.stat(theirs)
@@ -498,6 +500,11 @@ class Ingestor:
                 except BaseException:
                     self._keep_if_only_copy(ours, theirs)
                     raise
+            except MediaDeskError as exc:
+                logger.warning(
+                    "Kept %s for its noted deletion: could not check %s: %s", ours, theirs, exc
+                )
+                return
         discard_unless_recorded(self._db, self._storage, ours)  # what is left, with its note
 
     def _keep_if_only_copy(self, ours: str, theirs: str) -> None:

@@ -226,6 +226,37 @@ def test_an_upload_whose_copy_gives_way_but_cannot_be_deleted_is_a_success(
     assert check.clean and not check.pending_deletions, check.as_dict()
 
 
+def test_an_upload_whose_copy_cannot_check_the_object_it_gives_way_to_is_a_success(
+    library: Library, settings: Any, media_dir: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Another process stored the same bytes meanwhile, and the store cannot say whether that
+    object is there (its folder unreadable): the upload is in the library all the same, and
+    our copy stays to its note. Was: storage_unavailable for a file that is in the library."""
+    caplog.set_level(logging.WARNING, logger="core")
+    storage, theirs, real_stat = storage_of(library), [], Path.stat
+
+    def stat(path: Path, **kw: Any) -> Any:
+        if theirs and path == library.paths.objects_dir / theirs[0].storage_key:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, **kw)
+
+    def unreadable(_other: Library, record: FileRecord) -> None:
+        theirs.append(record)
+        monkeypatch.setattr(Path, "stat", stat)
+
+    with stored_meanwhile(library, settings, media_dir.png, unreadable) as progress:
+        got = library.uploads.ingest(media_dir.png, "image", progress=progress)
+    monkeypatch.undo()
+    assert got.id == theirs[0].id and got.duplicate_of == theirs[0].id
+    [ours] = _noted(library)
+    assert ours != theirs[0].storage_key and storage.exists(ours)
+    _warned_once(caplog, ours)
+    assert library.deferred.run(now=_later()) == [ours]
+    assert not storage.exists(ours) and storage.exists(theirs[0].storage_key)
+    check = reconcile(library)
+    assert check.clean and not check.pending_deletions, check.as_dict()
+
+
 def test_a_copy_that_fails_to_take_a_deleted_objects_place_is_not_deleted_later(
     library: Library, settings: Any, media_dir: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
