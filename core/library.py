@@ -52,6 +52,7 @@ from core.storage.base import (
     Storage,
 )
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
+from core.storage.routing import RoutingStorage
 from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import LocalPresigner, SignedGrant, check_expires_in
 from core.storage_migration import StorageBackends
@@ -591,8 +592,19 @@ class Library:
         return self._catalog.stored_keys()
 
     def list_objects(self) -> Iterator[ObjectStat]:
-        """Every object in the store (all backends while files move between them)."""
-        return self._storage.list_keys("")
+        """Every object in the store: the active backend's, then those of each other backend
+        that still holds files (kept there after a switch, or not yet moved). Listing only the
+        active one made every maintenance run report the kept files missing, and left stray
+        objects there unseen; a configured backend that holds no file is not listed."""
+        storage = self._storage
+        if not isinstance(storage, RoutingStorage):
+            yield from storage.list_keys("")
+            return
+        yield from storage.active.list_keys("")
+        holding = self.backends.counts_by_backend()
+        for name in storage.backend_names():
+            if name != storage.active_name and holding.get(name):
+                yield from storage.backend(name).list_keys("")
 
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:

@@ -201,3 +201,30 @@ def test_links_of_files_kept_on_the_old_backend_point_where_the_bytes_are(
         assert "/signed/" not in lib.presigned_get(new.id).url  # R2 signs the new one
     finally:
         lib.close()
+
+
+def test_reconcile_after_a_switch_finds_kept_files_on_their_own_backend(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    """Files kept on the old backend after a switch ("keep reading old files from where they
+    are") were reported missing by every maintenance run (rows_without_objects: the listing
+    was the active backend's only), and a stray object there went unseen."""
+    from core.maintenance import reconcile
+
+    lib = Library.open(local_then_r2)
+    old = lib.uploads.ingest(media_dir.jpeg, "image")
+    lib.close()
+    lib = _reopen(local_then_r2, storage_backend="")
+    try:
+        new = lib.uploads.ingest(media_dir.png, "image")
+        report = reconcile(lib)
+        assert report.clean, report
+        local = storage_of(lib).backend("local")
+        local.put_bytes("general/2026/01/stray.jpg", b"stray", "image/jpeg")
+        (local_then_r2.paths.objects_dir / old.storage_key).unlink()
+        report = reconcile(lib)
+        assert report.rows_without_objects == [old.id], report
+        assert report.objects_without_rows == ["general/2026/01/stray.jpg"], report
+        assert new.id not in report.rows_without_objects
+    finally:
+        lib.close()
