@@ -5,6 +5,8 @@ its arithmetic, kept by the S3 store's outage (core/storage/s3.py _Outage) and t
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 # After a call waited out a service's silence, how long nobody asks it (every call is refused
 # at once, with a Retry-After), in seconds: the first time, then twice as long after each
@@ -48,3 +50,64 @@ class QuietWindow:
 
     def answered(self) -> None:
         self._until, self.length = 0.0, self.first
+
+
+class Outage:
+    """What one client of a service (an S3Storage, a Database) knows of the service being out
+    of reach, shared by its threads: core/storage/s3.py's _Outage and core/db/engine.py's
+    CatalogOutage say why each keeps one.
+
+    Once a call found the service unreachable, one call at a time goes on asking it — the
+    probe — and the others are refused at once (NotNow) instead of each waiting out its own
+    timeouts. Any answer ends the outage, and so does a probe still going after `patience`
+    seconds (a silent service fails it sooner, so it is being answered, slowly). A service
+    that was silent (a timeout, not a refusal) is not asked at all for a while (QuietWindow).
+    """
+
+    def __init__(
+        self,
+        patience: float,
+        window: float = HANG_WINDOW,
+        longest_window: float = LONGEST_HANG_WINDOW,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+        self._probe_since: float | None = None  # monotonic start of the probe in flight
+        self._quiet = QuietWindow(window, longest_window)  # the service was silent: not asked
+        self.patience = patience
+
+    def admit(self) -> bool:
+        """True: this call is the probe (it must end with `ended`); False: no outage known.
+        Raises NotNow while the service is out of reach and must not be asked now."""
+        if not self._down:  # every call asks: no lock on the common path
+            return False
+        with self._lock:
+            if not self._down:
+                return False
+            now = time.monotonic()
+            if quiet := self._quiet.left(now):
+                raise NotNow(quiet)
+            if self._probe_since is None:
+                self._probe_since = now
+                return True
+            if now - self._probe_since < self.patience:
+                raise NotNow(self._quiet.length)  # the probe ends within patience; a guess
+            self._down = False  # the probe is being answered, slowly: the service is there
+            return False
+
+    def ended(self, probe: bool, reached: bool | None, silent: bool = False) -> None:
+        """A call ended; `reached`: the service answered (True), was unreachable (False), or
+        the call ended for a cause that says nothing about it (None); `silent`: unreachable
+        because it did not answer in time."""
+        if not probe and (reached is None or (reached != self._down and not silent)):
+            return  # nothing to change: no lock on the common path
+        with self._lock:
+            if probe:
+                self._probe_since = None
+            if reached is None:
+                return
+            self._down = not reached
+            if reached:
+                self._quiet.answered()
+            elif silent:
+                self._quiet.silent(probe, time.monotonic())

@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from core import errors as core
-from core.logsetup import request_id_var
+from core.logsetup import BoundedReports, request_id_var
 from core.outage import LONGEST_HANG_WINDOW
 from server.state import REQUEST_ID, STARTED
 
@@ -218,7 +218,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         status = status_for(exc)
         message = client_message(exc)
         if isinstance(exc, core.StorageNotAsked):
-            _NOT_ASKED_LOG.tell(request, rid, exc)
+            _tell_not_asked(request, rid, exc)
         elif status >= 500 or message != exc.message:
             logger.log(
                 logging.ERROR if status >= 500 else logging.INFO,
@@ -300,42 +300,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     return _finish(request, response)
 
 
-class _NotAskedLog:
-    """The log of answers given without asking a store or catalog known out of reach
-    (core.errors.StorageNotAsked): one WARNING line per `every` seconds and reason, counting
-    the answers it leaves out. Each had been an ERROR line, so under a hung store a busy server
-    wrote a line per request for as long as it hung; the failure that made the outage known
-    keeps its ERROR line, with its cause. Only the event loop's thread calls it."""
-
-    def __init__(self, every: float) -> None:
-        self.every = every
-        self._last: dict[str | None, float] = {}  # reason: monotonic time of its last line
-        self._left_out: dict[str | None, int] = {}
-
-    def tell(self, request: web.Request, rid: str, exc: core.StorageNotAsked) -> None:
-        now = time.monotonic()
-        last = self._last.get(exc.reason)
-        if last is not None and now - last < self.every:
-            self._left_out[exc.reason] = self._left_out.get(exc.reason, 0) + 1
-            return
-        self._last[exc.reason] = now
-        left_out = self._left_out.pop(exc.reason, 0)
-        logger.warning(
-            "Request %s %s answered without asking [%s]: %s: %s (retry after %d s); "
-            "%d more answered so since this was last logged (at most once in %g s)",
-            request.method,
-            request.path,
-            rid,
-            exc.code,
-            exc.message,
-            exc.retry_after,
-            left_out,
-            self.every,
-        )
+def _tell_not_asked(request: web.Request, rid: str, exc: core.StorageNotAsked) -> None:
+    """An answer given without asking a store or catalog known out of reach: one WARNING line
+    per longest quiet window (core/outage.py) and reason, with how many there were. Each had
+    been an ERROR line, so under a hung store a busy server wrote a line per request for as
+    long as it hung; the failure that made the outage known keeps its ERROR line and cause."""
+    count = _NOT_ASKED.due(exc.reason)
+    if count is None:
+        return
+    logger.warning(
+        "Request %s %s answered without asking [%s]: %s: %s (retry after %d s); "
+        "%d answered so since the last such line (one at most every %g s)",
+        request.method,
+        request.path,
+        rid,
+        exc.code,
+        exc.message,
+        exc.retry_after,
+        count,
+        _NOT_ASKED.interval,
+    )
 
 
-# a line per longest quiet window (core/outage.py) of a store or catalog hung for long
-_NOT_ASKED_LOG = _NotAskedLog(every=LONGEST_HANG_WINDOW)
+_NOT_ASKED = BoundedReports(LONGEST_HANG_WINDOW)
 
 
 def _retry_after(exc: core.MediaDeskError) -> dict[str, str] | None:

@@ -33,7 +33,7 @@ from core.errors import (
     is_no_space,
 )
 from core.fsmodes import FILE_MODE, make_dirs
-from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, QuietWindow
+from core.outage import NotNow, Outage
 
 T = TypeVar("T")
 
@@ -269,7 +269,7 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 
 
-class CatalogOutage:
+class CatalogOutage(Outage):
     """What one Database knows of its PostgreSQL being out of reach, shared by its threads
     (the shape of core/storage/s3.py's _Outage, for the catalog).
 
@@ -291,47 +291,7 @@ class CatalogOutage:
     """
 
     def __init__(self, patience: float = PROBE_PATIENCE) -> None:
-        self._lock = threading.Lock()
-        self._down = False
-        self._probe_since: float | None = None  # monotonic start of the probe in flight
-        self._quiet = QuietWindow(HANG_WINDOW, LONGEST_HANG_WINDOW)  # silent: not asked
-        self.patience = patience
-
-    def admit(self) -> bool:
-        """True: this call is the probe (it must end with `ended`); False: no outage known.
-        Raises NotNow while the catalog is out of reach and must not be asked now."""
-        if not self._down:  # every session asks: no lock on the common path
-            return False
-        with self._lock:
-            if not self._down:
-                return False
-            now = time.monotonic()
-            if quiet := self._quiet.left(now):
-                raise NotNow(quiet)
-            if self._probe_since is None:
-                self._probe_since = now
-                return True
-            if now - self._probe_since < self.patience:
-                raise NotNow(self._quiet.length)  # the probe ends within patience; a guess
-            self._down = False  # the probe is being answered, slowly: the catalog is there
-            return False
-
-    def ended(self, probe: bool, reached: bool | None, silent: bool = False) -> None:
-        """A call ended; `reached`: the catalog answered (True), was unreachable (False), or
-        the call ended for a cause that says nothing about it (None); `silent`: unreachable
-        because it did not answer in time."""
-        if not probe and (reached is None or (reached != self._down and not silent)):
-            return  # nothing to change: no lock on the common path
-        with self._lock:
-            if probe:
-                self._probe_since = None
-            if reached is None:
-                return
-            self._down = not reached
-            if reached:
-                self._quiet.answered()
-            elif silent:
-                self._quiet.silent(probe, time.monotonic())
+        super().__init__(patience)
 
 
 def _silent(exc: BaseException, silence: _Silence) -> bool:

@@ -31,7 +31,7 @@ from core.errors import (
     StorageUnavailable,
 )
 from core.keys import normalise_key, public_object_url
-from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, QuietWindow
+from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, Outage
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
@@ -187,7 +187,7 @@ def _silent(exc: BaseException) -> bool:
     return False
 
 
-class _Outage:
+class _Outage(Outage):
     """What one S3Storage knows of its store being out of reach, shared by its threads.
 
     Once a request found the store unreachable (refused, reset, silent past the timeouts), one
@@ -206,45 +206,6 @@ class _Outage:
     a page of thumbnails, a user clicking through files or a desktop worker waited 10 s each.
     A refusing store answers in milliseconds, so its next request probes at once, as before.
     """
-
-    def __init__(self, patience: float, window: float, longest_window: float) -> None:
-        self._lock = threading.Lock()
-        self._down = False
-        self._probe_since: float | None = None  # monotonic start of the probe in flight
-        self._quiet = QuietWindow(window, longest_window)  # the store was silent: not asked
-        self.patience = patience
-
-    def admit(self) -> bool:
-        """True: this call is the probe (it must end with `ended`); False: no outage known.
-        Raises NotNow while the store is out of reach and must not be asked now."""
-        with self._lock:
-            if not self._down:
-                return False
-            now = time.monotonic()
-            if quiet := self._quiet.left(now):
-                raise NotNow(quiet)
-            if self._probe_since is None:
-                self._probe_since = now
-                return True
-            if now - self._probe_since < self.patience:
-                raise NotNow(self._quiet.length)  # the probe ends within patience; a guess
-            self._down = False  # the probe is moving bytes: the store is there
-            return False
-
-    def ended(self, probe: bool, reached: bool | None, silent: bool = False) -> None:
-        """A call ended; `reached`: the store answered (True), was unreachable (False), or
-        the call ended for a cause that says nothing about it (None); `silent`: unreachable
-        because it did not answer in time."""
-        with self._lock:
-            if probe:
-                self._probe_since = None
-            if reached is None:
-                return
-            self._down = not reached
-            if reached:
-                self._quiet.answered()
-            elif silent:
-                self._quiet.silent(probe, time.monotonic())
 
 
 class S3Storage:
