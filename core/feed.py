@@ -272,14 +272,15 @@ def _log_row(
         )
     if isinstance(obj, Athlete):
         if snapshot is None:
-            count = session.scalar(
-                select(func.count(MediaFile.id)).where(
-                    MediaFile.athlete_id == obj.id,
-                    MediaFile.deleted_at.is_(None),
-                    MediaFile.status == FileStatus.READY,
-                )
-            )
-            data = AthleteRecord.from_row(obj, int(count or 0)).as_dict()
+            trashed = MediaFile.deleted_at.is_not(None)
+            rows = session.execute(
+                select(trashed, func.count(MediaFile.id))
+                .where(MediaFile.athlete_id == obj.id, MediaFile.status == FileStatus.READY)
+                .group_by(trashed)
+            ).all()
+            counts = {bool(t): int(n or 0) for t, n in rows}
+            live, trash = counts.get(False, 0), counts.get(True, 0)
+            data = AthleteRecord.from_row(obj, live, trash).as_dict()
         else:
             data = snapshot
         return ChangeLog(

@@ -167,10 +167,12 @@ class AthleteRecord:
     id: int
     name: str
     file_count: int = 0
+    # their files in the trash: an athlete whose files were all trashed is not one without any
+    trash_count: int = 0
 
     @classmethod
-    def from_row(cls, row: Athlete, file_count: int = 0) -> AthleteRecord:
-        return cls(id=row.id, name=row.name, file_count=file_count)
+    def from_row(cls, row: Athlete, file_count: int = 0, trash_count: int = 0) -> AthleteRecord:
+        return cls(id=row.id, name=row.name, file_count=file_count, trash_count=trash_count)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -294,7 +294,7 @@ SCHEMAS: dict[str, S] = {
         raw_url=STR,
         thumbnail_url=nullable("string"),
     ),
-    "Athlete": obj(["id", "name"], id=INT, name=STR, file_count=INT),
+    "Athlete": obj(["id", "name"], id=INT, name=STR, file_count=INT, trash_count=INT),
     "AthleteList": obj(
         ["items", "total"], items={"type": "array", "items": ref("Athlete")}, total=INT
     ),

@@ -30,16 +30,16 @@ def test_athlete_rename_and_create_answer_the_lists_file_count(
     status, listed = call(live, "GET", "/athletes", tokens.read)
     assert status == 200
     seven = next(a for a in listed["items"] if a["id"] == 7)
-    assert seven["file_count"] == 3  # ready and untrashed
+    assert (seven["file_count"], seven["trash_count"]) == (3, 1)  # ready: untrashed, trashed
 
     status, renamed = call(live, "PATCH", "/athletes/7", tokens.upload, body=b'{"name":"Seven"}')
     assert status == 200
-    assert renamed == {"id": 7, "name": "Seven", "file_count": seven["file_count"]}
+    assert renamed == {"id": 7, "name": "Seven", "file_count": 3, "trash_count": 1}
     status, listed = call(live, "GET", "/athletes", tokens.read)
     assert next(a for a in listed["items"] if a["id"] == 7) == renamed
 
     status, created = call(live, "POST", "/athletes", tokens.upload, body=b'{"name":"Nueva"}')
-    assert status == 201 and created["file_count"] == 0
+    assert status == 201 and (created["file_count"], created["trash_count"]) == (0, 0)
 
 
 def test_anonymous_listing_filters_narrow_the_public_ready_view(

@@ -488,6 +488,50 @@ def test_photos_all_trashed_while_videos_remain_point_to_the_trash_and_undo(
     )
 
 
+def test_an_athlete_whose_files_are_all_trashed_points_to_the_trash(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ana's only file trashed while the library keeps others: her view said "No photos or
+    videos of Ana yet" (the trash was counted for the library, not per athlete). It says her
+    file is in the trash, offers the trash and Undo, and /athletes-style records count it."""
+    install_translations("en")
+    browser, c = window.browser, window.controller
+    notice = browser.empty
+    ana = library.create_athlete("Ana Torres")
+    library.uploads.ingest(media_dir.mp4, "video", athlete_id=ana.id)
+    c.refresh_sidebar()
+    key = f"athlete:{ana.id}"
+    wait_for(qtbot, lambda: c.sidebar.index_of(key).isValid() and c.counts.get("all") == 3)
+    monkeypatch.setattr(window, "confirm_unseen_trash", lambda *_: True)
+    window.sidebar.setCurrentIndex(c.sidebar.index_of(key))
+    wait_for(qtbot, lambda: c.filter.key == key and c.grid.rowCount() == 1)
+    browser.select_row(0)
+    window.commands.trash.trigger()
+    wait_for(
+        qtbot,
+        lambda: (
+            browser.stack.currentWidget() is notice
+            and notice.text().startswith("The only file of Ana Torres is in the trash.")
+        ),
+    )
+    assert notice.show_trash.isVisibleTo(notice) and notice.undo.isVisibleTo(notice)
+    assert [(a.file_count, a.trash_count) for a in library.athletes()] == [(0, 1)]
+    install_translations("es")
+    try:
+        browser._update_empty()
+        assert notice.text().startswith("El único archivo de Ana Torres está en la papelera.")
+    finally:
+        install_translations("en")
+    notice.undo.click()
+    wait_for(
+        qtbot, lambda: c.grid.rowCount() == 1 and browser.stack.currentWidget() is browser.grid
+    )
+
+
 def test_changes_announced_while_a_page_loads_are_not_lost(
     qtbot,  # type: ignore[no-untyped-def]
     window: MainWindow,

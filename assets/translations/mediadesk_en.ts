@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="715"/>
+        <location filename="../../desktop_app/views/browser.py" line="724"/>
         <source>All %n photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="722"/>
+        <location filename="../../desktop_app/views/browser.py" line="731"/>
         <source>All %n video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,21 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="730"/>
+        <location filename="../../desktop_app/views/browser.py" line="739"/>
+        <source>All %n file(s) of %1 are in the trash.
+
+Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
+        <translation>
+            <numerusform>The only file of %1 is in the trash.
+
+Show the trash to restore it, or drop new files anywhere on this window while %1 is selected.</numerusform>
+            <numerusform>All %n files of %1 are in the trash.
+
+Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="749"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -76,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="740"/>
+        <location filename="../../desktop_app/views/browser.py" line="759"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -98,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="260"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="268"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -106,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="265"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="273"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -114,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="272"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="280"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>

@@ -679,12 +679,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="711"/>
+        <location filename="../../desktop_app/views/browser.py" line="720"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="715"/>
+        <location filename="../../desktop_app/views/browser.py" line="724"/>
         <source>All %n photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -698,7 +698,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="722"/>
+        <location filename="../../desktop_app/views/browser.py" line="731"/>
         <source>All %n video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -712,7 +712,21 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="730"/>
+        <location filename="../../desktop_app/views/browser.py" line="739"/>
+        <source>All %n file(s) of %1 are in the trash.
+
+Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
+        <translation>
+            <numerusform>El único archivo de %1 está en la papelera.
+
+Muestra la papelera para restaurarlo, o suelta archivos nuevos en cualquier parte de esta ventana con %1 seleccionado.</numerusform>
+            <numerusform>Los %n archivos de %1 están en la papelera.
+
+Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier parte de esta ventana con %1 seleccionado.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/browser.py" line="749"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -726,12 +740,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="737"/>
+        <location filename="../../desktop_app/views/browser.py" line="756"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="740"/>
+        <location filename="../../desktop_app/views/browser.py" line="759"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -739,7 +753,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="748"/>
+        <location filename="../../desktop_app/views/browser.py" line="767"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -748,7 +762,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="755"/>
+        <location filename="../../desktop_app/views/browser.py" line="772"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -757,7 +771,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="760"/>
+        <location filename="../../desktop_app/views/browser.py" line="777"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -766,7 +780,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="765"/>
+        <location filename="../../desktop_app/views/browser.py" line="782"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -775,7 +789,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="769"/>
+        <location filename="../../desktop_app/views/browser.py" line="786"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1024,12 +1038,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="237"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="245"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="260"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="268"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -1037,7 +1051,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="265"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="273"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -1045,7 +1059,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="272"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="280"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -1053,12 +1067,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="298"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="306"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="378"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="386"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>

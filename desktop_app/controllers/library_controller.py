@@ -99,6 +99,7 @@ class LibraryController(QObject):
         # latest catalog count, refreshed from the change events, applied in request order.
         self.counts: dict[str, int] = {}
         self._athlete_counts: dict[int, int] = {}
+        self._athlete_trash: dict[int, int] = {}
         self._counts_asked = 0
         self._counts_applied = 0
         self._example_kinds: tuple[int, int] | None = None
@@ -182,6 +183,12 @@ class LibraryController(QObject):
             return self._athlete_counts.get(self.filter.athlete_id or 0)
         return self.counts.get(self.filter.section)
 
+    def athlete_trash_count(self) -> int:
+        """The selected athlete's files in the trash (0 outside an athlete's view)."""
+        if self.filter.section != "athlete":
+            return 0
+        return self._athlete_trash.get(self.filter.athlete_id or 0, 0)
+
     def _on_sidebar(self, asked: int, result: SidebarRefresh) -> None:
         if asked < self._counts_applied:
             return  # an older count finished after a newer one: never step back
@@ -189,6 +196,7 @@ class LibraryController(QObject):
         counts, athletes = result
         self.counts = counts
         self._athlete_counts = {a.id: a.file_count for a in athletes}
+        self._athlete_trash = {a.id: a.trash_count for a in athletes}
         kinds = (counts.get(FileKind.IMAGE, 0), counts.get(FileKind.VIDEO, 0))
         if kinds != self._example_kinds:
             self._example_kinds = kinds

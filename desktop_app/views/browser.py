@@ -691,6 +691,11 @@ class FileBrowser(QWidget):
         section = self.controller.filter.section
         if self.controller.search.strip() or section == "trash" or not counts:
             return 0
+        if section == "athlete":
+            # the athlete's own trash: other athletes' files say nothing of this one's
+            if self.controller.view_count():
+                return 0
+            return self.controller.athlete_trash_count()
         kind = section if section in (FileKind.IMAGE, FileKind.VIDEO) else "all"
         if counts.get(kind, 0) > 0:
             return 0
@@ -703,6 +708,10 @@ class FileBrowser(QWidget):
     def _undo_trash(self) -> None:
         if self.undo_trash is not None:
             self.undo_trash.trigger()
+
+    def _athlete_name(self) -> str:
+        index = self.controller.sidebar.index_of(self.controller.filter.key)
+        return str(index.data(SidebarModel.NameRole) or "") if index.isValid() else ""
 
     def empty_text(self) -> str:
         """What an empty view says: why it is empty and how to fill it."""
@@ -724,6 +733,13 @@ class FileBrowser(QWidget):
                 "",
                 trashed,
             )
+        if trashed and flt.section == "athlete":
+            return self.tr(
+                "All %n file(s) of %1 are in the trash.\n\nShow the trash to restore them, "
+                "or drop new files anywhere on this window while %1 is selected.",
+                "",
+                trashed,
+            ).replace("%1", self._athlete_name())
         if trashed:
             # not "No files here yet": the user emptied the library, and the files are there
             return self.tr(
@@ -749,12 +765,10 @@ class FileBrowser(QWidget):
                 "anyone who has its link."
             )
         if flt.section == "athlete":
-            index = self.controller.sidebar.index_of(flt.key)
-            name = str(index.data(SidebarModel.NameRole) or "") if index.isValid() else ""
             return self.tr(
                 "No photos or videos of %1 yet.\n\nDrop files anywhere on this window while "
                 "%1 is selected: they are filed under %1."
-            ).replace("%1", name)
+            ).replace("%1", self._athlete_name())
         if flt.section == "image":
             return self.tr(
                 "No photos yet.\n\nDrop photos or whole folders anywhere on this window, or "
