@@ -734,7 +734,7 @@ class Client:
             filters = {**filters, "offset": None, "cursor": page["next_cursor"]}
 
     def athletes(self) -> dict[str, Any]:
-        """GET /athletes: {"items": [{"id", "name", "file_count"}, ...], "total"}."""
+        """GET /athletes: {"items": [{"id", "name", "file_count", "trash_count"}, ...], "total"}."""
         return dict(self._json("GET", "/athletes"))
 
     def get(self, file_id: int) -> dict[str, Any]:
