@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from core.library import Library  # noqa: E402
@@ -402,10 +402,17 @@ def test_a_library_whose_files_are_all_trashed_points_to_the_trash_and_undo(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """All files trashed, "All files" said "No files here yet … drop" as for a new library:
-    the files seemed lost. It says where they are and offers the trash and Undo."""
+    the files seemed lost. It says where they are and offers the trash and Undo, and never
+    says "No files here yet" first (for the quarter second the counts took to come)."""
     install_translations("en")
     browser, c = window.browser, window.controller
     notice = browser.empty
+    shown: set[str] = set()  # every text the notice showed, sampled every few milliseconds
+    watch = QTimer(interval=2)
+    watch.timeout.connect(
+        lambda: shown.add(notice.text()) if browser.stack.currentWidget() is notice else None
+    )
+    watch.start()
     # the question asked when some selected tiles are off the (800 px offscreen) screen
     monkeypatch.setattr(window, "confirm_unseen_trash", lambda *_: True)
     window.browser.select_row(0)
@@ -418,6 +425,8 @@ def test_a_library_whose_files_are_all_trashed_points_to_the_trash_and_undo(
             and notice.text().startswith("All 2 files of the library are in the trash.")
         ),
     )
+    watch.stop()
+    assert not [text for text in shown if "No files here yet" in text]
     assert notice.show_trash.isVisibleTo(notice) and notice.undo.isVisibleTo(notice)
     assert not notice.clear_search.isVisibleTo(notice)
     notice.undo.click()  # the window's Ctrl+Z: both back, and no notice

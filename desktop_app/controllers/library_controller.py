@@ -163,7 +163,21 @@ class LibraryController(QObject):
         self.runner.submit(
             lambda: (lib.counts(), lib.athletes()),
             on_result=lambda result: self._on_sidebar(asked, result),
+            on_error=lambda exc: self._on_sidebar_failed(asked, exc),
         )
+
+    @property
+    def counts_pending(self) -> bool:
+        """Counts asked for (or about to be) and not back yet: an empty grid waits for them
+        rather than say "No files here yet" a moment before "All N files are in the trash"."""
+        return self._sidebar_timer.isActive() or self._counts_asked > self._counts_applied
+
+    def _on_sidebar_failed(self, asked: int, exc: BaseException) -> None:
+        # the views stop waiting for these counts (they keep the last ones); the error is
+        # shown as any task's
+        self._counts_applied = max(self._counts_applied, asked)
+        self.countsChanged.emit(self.counts)
+        self.runner.failed.emit(exc)
 
     def refresh_examples(self) -> None:
         """Finds a real image and video for the server panel's example commands."""
@@ -401,6 +415,11 @@ class LibraryController(QObject):
 
     def _on_event(self, event: ChangeEvent) -> None:
         """A change from anywhere (this window, the HTTP API, maintenance) updates the views."""
+        # At most one count per interval while events stream in: a restarted (debounced)
+        # timer would leave the counts stale for a whole bulk import. Started before the grid
+        # changes, so a grid emptied by this event knows new counts are coming (counts_pending).
+        if not self._sidebar_timer.isActive():
+            self._sidebar_timer.start()
         self.grid.apply_event(event)
         if (
             self.current is not None
@@ -408,10 +427,6 @@ class LibraryController(QObject):
             and self.grid.row_of(event.file_id) < 0
         ):
             self.set_current(None)  # deleted, or moved out of the shown section
-        # At most one count per interval while events stream in: a restarted (debounced)
-        # timer would leave the counts stale for a whole bulk import.
-        if not self._sidebar_timer.isActive():
-            self._sidebar_timer.start()
 
     def shutdown(self) -> None:
         if self._preview_token is not None:

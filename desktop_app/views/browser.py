@@ -665,8 +665,14 @@ class FileBrowser(QWidget):
 
     def _update_empty(self, *_: object) -> None:
         model = self.controller.grid
-        # While the first page loads the (empty) grid stays: no flash of the notice.
-        empty = model.rowCount() == 0 and model.loaded and not model.loading
+        # While the first page loads the (empty) grid stays: no flash of the notice. So while
+        # the counts that say why it is empty (the trash) are on their way.
+        empty = (
+            model.rowCount() == 0
+            and model.loaded
+            and not model.loading
+            and not self.controller.counts_pending
+        )
         self.empty.label.setText(self.empty_text())
         trashed = self.all_in_trash_count() > 0
         undo = self.undo_trash
