@@ -45,6 +45,10 @@ GRACE_SECONDS = 60.0
 # fetch a VOD playlist again. A moved file's old key needs only the short grace: its readers
 # resolve the key again at each request.
 REPLACED_GRACE_SECONDS = 6 * 3600.0
+# A timed run that could not finish (the catalog or the store out of reach) runs again this
+# much later: the next move, maintenance run or start could be an hour away, and meanwhile
+# the old objects stay in the bucket.
+RETRY_SECONDS = 30.0
 
 
 def queue_until_recorded(session: object, key: str, storage: object, reason: str) -> None:
@@ -197,6 +201,8 @@ class DeferredDeleter:
         self._run_lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
         self._closed = False
+        self.retry = RETRY_SECONDS
+        self._failing = False  # the last timed run could not finish (said once, not per retry)
         # Held while a key is written to (a move's copy and commit) and while it is deleted:
         # a file moved back to a key that is due for deletion is never deleted under it.
         self.key_locks = KeyedLocks()
@@ -259,7 +265,25 @@ class DeferredDeleter:
         me = threading.current_thread()
         with self._guard:
             self._timers = {t for t in self._timers if t is not me and t.is_alive()}
-        self.run()
+        try:
+            kept = self._run(datetime.now(UTC))[1]
+            cause = "a deletion failed" if kept else ""
+        except MediaDeskError as exc:  # the catalog out of reach: nothing was read
+            kept, cause = True, exc.message
+        except Exception as exc:  # noqa: BLE001 - a timer thread: nobody else would see it
+            if not is_no_space(exc):
+                logger.exception("Deferred deletions failed")
+            kept, cause = True, str(no_space().message if is_no_space(exc) else exc)
+        if kept:
+            if not self._failing:
+                logger.warning(
+                    "Deferred deletions wait (%s): trying again every %g s", cause, self.retry
+                )
+            self._failing = True
+            self._start_timer(self.retry)
+        elif self._failing:
+            self._failing = False
+            logger.info("Deferred deletions run again")
 
     def _idle(self, key: str) -> None:
         with self._guard:
@@ -288,8 +312,14 @@ class DeferredDeleter:
 
     def run(self, now: datetime | None = None) -> list[str]:
         """Deletes every due key that no reader holds; returns the deleted keys."""
-        moment = now or datetime.now(UTC)
+        return self._run(now or datetime.now(UTC))[0]
+
+    def _run(self, moment: datetime) -> tuple[list[str], bool]:
+        """The deleted keys, and whether a due one was kept by a failure (to run again)."""
         deleted: list[str] = []
+        kept = False
+        # said once per outage: a timed retry of a failing store would repeat every key's line
+        level = logging.DEBUG if self._failing else logging.WARNING
         with self._run_lock:
             with self.db.read() as s:
                 due = s.execute(
@@ -315,20 +345,22 @@ class DeferredDeleter:
                     elif self._delete(entry_id, key):
                         deleted.append(key)
                 except MediaDeskError as exc:  # kept queued: the next run tries again
-                    logger.warning("Deferred deletion of %s failed: %s", key, exc.message)
+                    kept = True
+                    logger.log(level, "Deferred deletion of %s failed: %s", key, exc.message)
                 except Exception as exc:
                     # The catalog's own "database or disk is full" (the object may be gone
                     # already; its entry goes next run): start-up runs this, and a full disk
                     # must not stop the server from starting.
                     if not is_no_space(exc):
                         raise
-                    logger.warning("Deferred deletion of %s failed: %s", key, no_space().message)
+                    kept = True
+                    logger.log(level, "Deferred deletion of %s failed: %s", key, no_space().message)
         if deleted:
             logger.info(
                 "Deleted %d objects (or folders) left behind by moves and reprocessing",
                 len(deleted),
             )
-        return deleted
+        return deleted, kept
 
     def _delete_prefix(self, entry_id: int, prefix: str) -> None:
         self.storage.delete_prefix(prefix)
