@@ -122,6 +122,8 @@ PARTS_GONE_MESSAGE = (
     "This upload's parts are no longer in the bucket (the upload in parts was aborted outside "
     "MediaDesk); start a new upload"
 )
+# The link to a complete local upload's .part that the store adopts (_staged).
+STAGED = ".storing"
 META_KEYS = ("filename", "filetype", "file_type", "athlete_id", "is_public", "description")
 
 
@@ -795,8 +797,23 @@ class ResumableUploads:
             # every byte is kept (the parts in the bucket, the last one in the buffer): the
             # client's next HEAD or PATCH finishes it once the store is back
             raise down.error from None
-        except MediaDeskError as exc:
-            self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
+        except Exception as exc:
+            if not buffered and _no_room(exc) and self._data_file(upload_id, False).exists():
+                # A full disk is no verdict on the file: the .part still holds every byte (the
+                # store took a link to it) and the row still says so, so the client's next HEAD
+                # or empty PATCH at the full offset finishes it once there is room. Ended here,
+                # a multi-GB recording had to be sent again.
+                logger.warning(
+                    "tus upload %s: no room to store it yet; kept for the next try (%s)",
+                    upload_id,
+                    exc.__class__.__name__,
+                )
+                raise InsufficientStorage(
+                    "There is not enough free storage space to store this upload; every byte "
+                    "is kept: send HEAD again once there is room"
+                ) from exc
+            if isinstance(exc, MediaDeskError):
+                self._mark_failed(upload_id, f"{exc.code}: {exc.message}")
             raise
         with self._db.write() as s:
             row = self._row(s, upload_id)
@@ -839,15 +856,24 @@ class ResumableUploads:
         path = self._data_file(upload_id, False)
         if not path.exists():
             return self._finish_adopted(placed, length, meta)
-        if placed is not None and not self._storage.exists(placed):
-            # killed before the store took the bytes: nothing there for the noted deletion
-            forget_noted(self._db, placed)
+        if placed is not None:
+            # An earlier try got as far as storing them: catalogued (the upload's own row could
+            # not be marked done: a full disk, a kill), or stored without a row (its link; the
+            # .part holds the same bytes and is stored again).
+            ready = self._catalogued_at(placed)
+            if ready is not None:
+                return ready
+            if self._storage.exists(placed):
+                discard_unless_recorded(self._db, self._storage, placed)
+            else:  # nothing there for the noted deletion
+                forget_noted(self._db, placed)
         kind = meta.kind_of(path, self._accepted())
         size = path.stat().st_size
         hashed = self._hashes.pop(upload_id, None)
         # The hash kept while the bytes arrived saves reading the file again; after a restart
         # (or a break this process did not see) it is computed from the file.
         sha = hashed[1].hexdigest() if hashed and hashed[0] == size else hash_file(path)[1]
+        staged = self._staged(upload_id, path)
 
         def placing(s: Any, key: str) -> None:  # see _finish_adopted
             s.execute(
@@ -856,13 +882,35 @@ class ResumableUploads:
                 .values(object_key=key)
             )
 
-        return self.lib.uploads.ingest(  # the one caller that adopts
-            Spooled(path, size, sha), kind, adopt=True, placing=placing, **meta.ingest_args()
-        )
+        try:
+            return self.lib.uploads.ingest(  # the one caller that adopts
+                Spooled(staged, size, sha), kind, adopt=True, placing=placing, **meta.ingest_args()
+            )
+        except BaseException:
+            if staged != path and hashed is not None and hashed[0] == size:
+                self._hashes[upload_id] = hashed  # the .part is whole: its hash serves the next try
+            raise
+
+    def _staged(self, upload_id: str, path: Path) -> Path:
+        """What the store adopts of a complete local upload: a hard link to its .part (no room
+        needed), which the store renames into place or which ingest removes on any failure, so
+        the .part stays whole until the upload is marked done (a full disk then keeps the upload).
+        A file system without hard links gives the .part itself, as before."""
+        staged = self.folder / f"{upload_id}{STAGED}"
+        staged.unlink(missing_ok=True)  # a killed try's
+        try:
+            os.link(path, staged)
+        except OSError as exc:
+            if is_no_space(exc):
+                raise
+            logger.info("tus upload %s: stored without a link (%s)", upload_id, exc)
+            return path
+        return staged
 
     def _finish_adopted(self, placed: str | None, length: int, meta: _Meta) -> FileRecord:
         """A server was killed while it catalogued a local upload, after the store took its
-        bytes (a rename: the `.part` is gone). `placed` is where they went, recorded with the
+        bytes (the `.part` itself renamed: a file system without hard links, see _staged, or
+        a version that did not link it). `placed` is where they went, recorded with the
         deletion noted until a row names them: the file made ready there is the upload's, and
         bytes there that no row names yet are catalogued from there. Ended (410) only when
         they are gone too (that noted deletion ran, hours later): a 404 or 410 had the client
@@ -1341,10 +1389,10 @@ class ResumableUploads:
                     if idle and _has_tail(row, path) and self._cut_tail(upload_id, path):
                         cleaned.add(upload_id)
                     continue
-                if path.suffix == ".chunk" and self._writing(
+                if path.suffix in (".chunk", STAGED) and self._writing(
                     upload_id, row.lease_owner, row.lease_until, moment
                 ):
-                    continue  # the checksum spool of a PATCH under way
+                    continue  # the checksum spool of a PATCH, the link of a finish, under way
             path.unlink(missing_ok=True)
             cleaned.add(upload_id)
             logger.info("Removed %s: it belongs to no upload in progress", path.name)
@@ -1396,6 +1444,11 @@ class ResumableUploads:
             return
         self._abort_receiving(*found)
         self._delete_row(upload_id)
+
+
+def _no_room(exc: BaseException) -> bool:
+    """A full disk or quota, said by the store or the catalog, raw or translated."""
+    return isinstance(exc, InsufficientStorage) or is_no_space(exc)
 
 
 def _alive(holder: str) -> bool:

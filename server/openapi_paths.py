@@ -675,8 +675,10 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         460: "Upload-Checksum does not match the chunk; the chunk was discarded",
         507: "insufficient_storage: the disk filled mid-body; the bytes written are kept "
         "(PATCH again from HEAD's offset once there is room), those the catalog could not "
-        "record are cut off (HEAD gives the offset kept). Every error answer on a tus route "
-        "carries Tus-Resumable",
+        "record are cut off (HEAD gives the offset kept). On the last PATCH, or a HEAD that "
+        "finishes the upload, there was no room to store the complete file: every byte is kept, "
+        "and a HEAD (or an empty PATCH at the full offset) once there is room finishes it "
+        "(MediaDesk-File-Id). Every error answer on a tus route carries Tus-Resumable",
     }
     terminate_full = {
         "507": {
@@ -774,11 +776,12 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 {
                     **ok("Offset and length in the headers", headers=state_headers),
                     **err(401, 403, 404),
-                    **more(410, 412),
+                    **more(410, 412, 507),
                 },
                 params=[upload_id, tus_version],
                 desc="After the last byte, MediaDesk-File-Id names the catalogued file (for "
-                "another expiry period).",
+                "another expiry period); an upload whose bytes all arrived but which is not "
+                "catalogued yet (its server stopped, the disk was full) is catalogued first.",
                 operation_id="tus_head",
             ),
             "patch": op(

@@ -25,7 +25,7 @@ from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.faults import assert_healthy, fill_disk, small_tmpfs, start_serve, wait_for
 from tests.internals import db_of
-from tests.resumable_client import TUS, MiB, create, head, padded_mp4, patch
+from tests.resumable_client import TUS, MiB, create, head, noise_png, padded_mp4, patch
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -91,6 +91,60 @@ def test_a_patch_that_fills_the_disk_leaves_no_unrecorded_tail_and_resumes(
         assert lib.get_file(file_id).sha256 == hashlib.sha256(data).hexdigest()
         ready = {file_id: data, stored.json()["id"]: png}
         assert_healthy(lib, ready, server.url, tokens.read)
+
+
+def _reusable_wal(lib: Library) -> None:
+    """Checkpoints the catalog's WAL keeping its file, so that the next catalog writes reuse its
+    room (SQLite starts a checkpointed WAL over from its beginning): on a full disk the catalog
+    still takes a few records while no new file can be written."""
+    with db_of(lib).engine.connect() as conn:
+        busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()
+    assert busy == 0
+    wal = Path(f"{lib.paths.database_file}-wal")
+    assert wal.stat().st_size > 300 * 1024, wal.stat().st_size  # room for the records below
+
+
+def test_a_last_patch_the_full_disk_cannot_store_keeps_the_upload_for_the_next_try(
+    full_library: Library, tmp_path: Path
+) -> None:
+    """The disk fills up as the last PATCH completes an upload: its bytes are in and recorded,
+    but storing the file (here its thumbnail) has no room. That answered 507 and ended the
+    upload: the next HEAD said 410, and the client had to send the whole file again. Now the
+    upload keeps every byte and its row: HEAD (or an empty PATCH at the full offset) tries the
+    completion again, 507 while the disk is full, and catalogues the file once there is room;
+    nothing is left half-stored."""
+    lib = full_library
+    tokens = make_tokens(lib)
+    data = noise_png(tmp_path / "p.png", 300).read_bytes()
+    assert (len(data) - 1) % 4096  # the last byte goes to the .part's last page: no new room
+    with EmbeddedServer(lib, config=server_config(lib)) as server:
+        url = server.url + create(server.url, tokens.upload, len(data)).headers["Location"]
+        offset, step = 0, (len(data) - 1) // 40 + 1
+        while offset < len(data) - 1:  # many records: a WAL with room for those that follow
+            end = min(offset + step, len(data) - 1)
+            assert patch(url, tokens.upload, offset, data[offset:end]).status == 204
+            offset = end
+        _reusable_wal(lib)
+        filler = lib.paths.data_dir / "filler"
+        fill_disk(filler)
+        last = patch(url, tokens.upload, offset, data[offset:])
+        assert last.status == 507, last.body
+        assert last.json()["error"]["code"] == "insufficient_storage"
+        again = head(url, tokens.upload)  # tus clients HEAD before they go on
+        assert again.status == 507, again.headers
+        assert _part(lib, url).read_bytes() == data  # every byte kept
+        empty = patch(url, tokens.upload, len(data), b"")
+        assert empty.status == 507, empty.body
+        filler.unlink()
+        done = head(url, tokens.upload)  # as tuspy and tus-js-client go on after the error
+        assert done.status == 200, done.headers
+        assert done.headers["Upload-Offset"] == str(len(data))  # done: nothing more to send
+        file_id = int(done.headers["MediaDesk-File-Id"])
+        late = patch(url, tokens.upload, len(data), b"")  # the empty PATCH's answer, once done
+        assert late.status == 409 and late.json()["error"]["details"]["file_id"] == file_id
+        assert not list((lib.paths.data_dir / "uploads").iterdir())  # no .part, no link
+        assert lib.get_file(file_id).sha256 == hashlib.sha256(data).hexdigest()
+        assert_healthy(lib, {file_id: data}, server.url, tokens.read)
 
 
 def test_terminating_an_upload_on_a_full_disk_frees_its_bytes_first(
