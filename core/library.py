@@ -537,6 +537,26 @@ class Library:
             raise NotFound("Signed URLs of this server exist only with the local storage backend")
         return self._presigner.verify(method, key, query)
 
+    def signed_file(self, grant: SignedGrant) -> FileRecord | None:
+        """The ready, untrashed file a signed download may serve, else None.
+
+        The file it was signed for, still stored under the link's key: files with the same
+        bytes share one object, so the key alone would keep a trashed or deleted file's link
+        working while another file holds the object. A link signed before links named their
+        file (none lives over 7 days) falls back to any file under the key."""
+        if grant.file_id is None:
+            record = self._catalog.find_by_key(grant.key)
+        else:
+            try:
+                record = self._catalog.get(grant.file_id, include_trashed=False)
+            except NotFound:
+                return None
+            if record.storage_key != grant.key:
+                return None  # moved since (a storage migration): as a link to the old key
+        if record is None or record.is_trashed or record.status != FileStatus.READY:
+            return None
+        return record
+
     def _file_grant_secret(self) -> bytes:
         if self._grant_secret is None:
             # one key per catalog: a link issued by one server opens on every other (team mode)
@@ -632,7 +652,14 @@ class Library:
             self.check_expiry(expires_in),
             download_name=record.original_filename if attachment else None,
             content_type=record.content_type,
+            file_id=record.id,
         )
+
+    def signs_at_bucket(self, record: FileRecord) -> bool:
+        """Whether this file's signed download is a bucket's own URL (R2/S3): once handed out
+        it opens the object until it expires, whatever becomes of the file, unlike this
+        server's `/signed/` links, which ask the catalog first."""
+        return not isinstance(self.backends.presigner_for(record.storage_key), LocalPresigner)
 
     def download_url(self, file_id: int, expires_in: int | None = None) -> str:
         """The public CDN URL of a public file, else a signed URL."""

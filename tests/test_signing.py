@@ -161,3 +161,18 @@ def test_secret_created_once_with_private_mode(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["url-signing.key"]
     path.write_bytes(b"short")
     assert load_or_create_secret(path) != b"short"
+
+
+def test_a_download_link_names_its_file_and_cannot_drop_it() -> None:
+    """Files with the same bytes share one key: a link names the file it was signed for, so
+    the server can tell when that file (not just the object) is gone."""
+    _, key, query = _split(_presigner().presign_get(KEY, 60, file_id=42).url)
+    assert query["file"] == "42"
+    assert verify_signed_request(SECRET, "GET", key, query, now=NOW).file_id == 42
+    for forged in ({**query, "file": "43"}, {k: v for k, v in query.items() if k != "file"}):
+        with pytest.raises(InvalidSignature):
+            verify_signed_request(SECRET, "GET", key, forged, now=NOW)
+    # a link signed before links named their file still opens (it ends within 7 days)
+    _, key, older = _split(_presigner().presign_get(KEY, 60).url)
+    assert "file" not in older
+    assert verify_signed_request(SECRET, "GET", key, older, now=NOW).file_id is None

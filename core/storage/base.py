@@ -165,6 +165,7 @@ class Presigner(Protocol):
         expires_in: int,
         download_name: str | None = None,
         content_type: str | None = None,
+        file_id: int | None = None,
     ) -> PresignedRequest: ...
 
 

@@ -676,6 +676,7 @@ class S3Presigner:
         expires_in: int,
         download_name: str | None = None,
         content_type: str | None = None,
+        file_id: int | None = None,  # a bucket's URL cannot name a file: the server's link does
     ) -> PresignedRequest:
         expires_in = check_expires_in(expires_in)
         params: dict[str, Any] = {"Key": normalise_key(key)}

@@ -40,6 +40,10 @@ class SignedGrant:
     content_length: int | None
     max_size: int | None
     download_name: str | None
+    # The file a download was signed for: files with the same bytes share one object (and
+    # key), so the key alone cannot say whether the file it was handed out for is still live.
+    # None on uploads and on links signed before links named their file.
+    file_id: int | None = None
 
 
 def check_expires_in(expires_in: int) -> int:
@@ -89,15 +93,25 @@ class LocalPresigner:
         self._clock = clock
 
     def _sign(
-        self, method: str, key: str, expires_in: int, ct: str, length: str, max_size: str, name: str
+        self,
+        method: str,
+        key: str,
+        expires_in: int,
+        ct: str,
+        length: str,
+        max_size: str,
+        name: str,
+        file: str = "",
     ) -> tuple[str, int]:
         key = normalise_key(key)
         expires = int(self._clock()) + check_expires_in(expires_in)
-        fields = [method, key, str(expires), ct, length, max_size, name]
+        fields = _fields(method, key, str(expires), ct, length, max_size, name, file)
         query = {"method": method, "expires": str(expires), "ct": ct, "len": length}
         query.update({"max": max_size, "name": name, "sig": _signature(self._secret, fields)})
         if method == "GET":
             del query["len"], query["max"]
+            if file:
+                query["file"] = file
         else:
             del query["name"]
         url = f"{self.base_url}{SIGNED_PATH}{url_path(key)}?{urlencode(query)}"
@@ -140,11 +154,22 @@ class LocalPresigner:
         expires_in: int,
         download_name: str | None = None,
         content_type: str | None = None,
+        file_id: int | None = None,
     ) -> PresignedRequest:
         ct = _check_text("content_type", content_type or "")
         name = _check_text("download_name", download_name or "")
-        url, expires = self._sign("GET", key, expires_in, ct, "", "", name)
+        file = "" if file_id is None else str(int(file_id))
+        url, expires = self._sign("GET", key, expires_in, ct, "", "", name, file)
         return PresignedRequest(url, "GET", {}, expires_in, datetime.fromtimestamp(expires, UTC))
+
+
+def _fields(
+    method: str, key: str, expires: str, ct: str, length: str, max_size: str, name: str, file: str
+) -> list[str]:
+    """What a signature covers. The file id is appended only when the link names one, so links
+    signed before it existed keep verifying (and a link naming one cannot drop it)."""
+    fields = [method, key, expires, ct, length, max_size, name]
+    return [*fields, file] if file else fields
 
 
 def _optional_int(query: Mapping[str, str], name: str) -> int | None:
@@ -167,8 +192,10 @@ def verify_signed_request(
         key = normalise_key(key)
     except InvalidInput:
         raise InvalidSignature("The signed URL names an invalid key") from None
-    ct, length, max_size, name = (query.get(n, "") for n in ("ct", "len", "max", "name"))
-    fields = [signed_method, key, raw_expires, ct, length, max_size, name]
+    ct, length, max_size, name, file = (
+        query.get(n, "") for n in ("ct", "len", "max", "name", "file")
+    )
+    fields = _fields(signed_method, key, raw_expires, ct, length, max_size, name, file)
     if not hmac.compare_digest(_signature(secret, fields), sig):
         raise InvalidSignature("The URL signature does not match")
     if signed_method != method.upper():
@@ -184,6 +211,7 @@ def verify_signed_request(
         content_length=_optional_int(query, "len"),
         max_size=_optional_int(query, "max"),
         download_name=name or None,
+        file_id=_optional_int(query, "file"),
     )
 
 

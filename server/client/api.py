@@ -842,7 +842,7 @@ class Client:
                 )
                 if not transient or attempt == self.retries:
                     if isinstance(exc, ClientError):
-                        raise self._bucket_refusal(int(file_id), url, exc) from None
+                        raise self._bucket_refusal(int(file_id), exc) from None
                     raise ClientError("connection_failed", str(exc)) from exc
                 delay = self._wait(attempt, None)
                 cause = self._cause(exc) if isinstance(exc, httpx.TransportError) else exc
@@ -850,14 +850,14 @@ class Client:
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _bucket_refusal(self, file_id: int, url: str, failure: ClientError) -> ClientError:
+    def _bucket_refusal(self, file_id: int, failure: ClientError) -> ClientError:
         """What the server says of a signed GET that the bucket refused in its own words (S3's
         XML): `mediadesk download` said "HTTP 404 Not Found" for a deleted bucket, as if the
         file were gone. The server reads one byte of the same object and says why with its
         code and sentence (storage_unavailable, bucket_missing); when it reads it fine, the
         bucket's answer stands."""
-        if url.startswith(self.base_url + "/") or not failure.code.startswith("http_"):
-            return failure  # our own signed URL: the server's answer already
+        if not failure.code.startswith("http_"):
+            return failure  # the server's own answer (its link, before any redirect) already
         try:
             self._check(
                 self._send("GET", f"/stream/{file_id}/raw", headers={"Range": "bytes=0-0"}),
@@ -871,7 +871,12 @@ class Client:
     def _fetch_to(self, url: str, target: Path, progress: Progress | None) -> Path:
         fd, tmp = _create_part(target.parent)
         try:
-            with os.fdopen(fd, "wb") as out, self._http.stream("GET", url) as response:
+            # a signed link on R2/S3 is the server's, which checks the file and redirects to
+            # the bucket (server/routes/files.py _download_link)
+            with (
+                os.fdopen(fd, "wb") as out,
+                self._http.stream("GET", url, follow_redirects=True) as response,
+            ):
                 if response.status_code != 200:
                     response.read()
                     self._check(response)

@@ -111,8 +111,8 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
     grant = _grant(request, "GET")
     lib = library(request)
     request[LOOKED_UP] = time.monotonic()  # a trash heard after this ends the answer too
-    record: FileRecord | None = await run_blocking(request, lib.find_by_key, grant.key)
-    if record is None or record.is_trashed or record.status != "ready":
+    record: FileRecord | None = await run_blocking(request, lib.signed_file, grant)
+    if record is None:
         raise NotFound("This file is no longer available")
     opened = await run_blocking(request, lib.open_object, grant.key)
     stat = opened.stat
