@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     PROCESSING = "processing"  # video job progress (core/video/service.py)
     SETTINGS = "settings"  # a data folder's settings file was saved (core/shared_settings.py)
     RESET = "reset"  # stream only: the client is behind what the change log keeps; reload
+    UNAUTHORIZED = "unauthorized"  # stream only: the token was revoked; the stream ends
 
 
 FILE_KINDS = (

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from core.events import INTERNAL_KINDS, ChangeEvent
+from core.events import INTERNAL_KINDS, ChangeEvent, EventKind
 from server.state import HUB, LIBRARY
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ QUEUE_SIZE = 1000
 CLOSE = None  # sentinel put in a queue to end that client's stream
 
 Item = tuple[int, str, str]
+# put in every queue when a token changes: each stream checks its token again (never sent)
+RECHECK: Item = (0, EventKind.TOKEN, "")
 
 
 def event_item(event: ChangeEvent) -> Item:
@@ -64,9 +66,16 @@ class EventHub:
     def _on_event(self, event: ChangeEvent) -> None:
         """Called in the feed's thread: hop to the server's loop."""
         loop = self._loop
-        if loop is None or loop.is_closed() or not streamed(event):
+        if loop is None or loop.is_closed():
             return
-        item = event_item(event)
+        if event.kind == EventKind.TOKEN:
+            # a revocation: streams opened with that token must stop now, not at their next
+            # event (the token cache heard of it first: feed.py delivers to the bus first)
+            item = RECHECK
+        elif streamed(event):
+            item = event_item(event)
+        else:
+            return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self.broadcast, item)
 

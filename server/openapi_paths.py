@@ -528,7 +528,10 @@ PATHS: dict[str, dict[str, S]] = {
                     "text/event-stream: `id:` the catalog-wide change id, `event:` the kind, "
                     "`data:` ChangeEvent JSON; heartbeats as comments. With `Last-Event-ID`, the "
                     "changes missed since that id come first, in order, from any server sharing "
-                    "the catalog (`event: reset` when they are older than the change log keeps)",
+                    "the catalog (`event: reset` when they are older than the change log keeps;"
+                    " while the catalog is out, the stream opens and they come once it is back)."
+                    " A token revoked while its stream is open gets `event: unauthorized`, and"
+                    " the stream ends",
                     {
                         "text/event-stream": {
                             "schema": {"type": "string"},

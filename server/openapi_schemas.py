@@ -486,7 +486,8 @@ SCHEMAS: dict[str, S] = {
         id={**nullable("integer"), "description": "Catalog-wide change id (the SSE `id:`)"},
         kind={
             **STR,
-            "description": "`reset`: the client is behind what the change log keeps; reload",
+            "description": "`reset`: the client is behind what the change log keeps; reload. "
+            "`unauthorized`: the stream's token was revoked; the stream ends",
             "enum": [k.value for k in STREAMED_KINDS],
         },
         file_id=nullable("integer"),

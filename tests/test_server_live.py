@@ -219,6 +219,59 @@ def test_sse_over_http(live: EmbeddedServer, media_dir: Any) -> None:
     conn.close()
 
 
+def test_an_open_event_stream_ends_when_its_token_is_revoked(
+    live: EmbeddedServer, media_dir: Any
+) -> None:
+    """Revoked by another process sharing the catalog: the open stream is told and ends, and
+    carries none of the records written after (it went on sending them with full records)."""
+    import http.client
+    import time
+
+    from core.db.engine import Database
+    from core.tokens import TokenStore
+    from tests.internals import db_of
+    from tests.server_fixtures import upload_file
+
+    admin = make_tokens(live.library).admin
+    info, read = live.library.tokens.create("sse-reader", "read")
+    conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
+    conn.request("GET", "/events", headers=bearer(read))
+    resp = conn.getresponse()
+    assert resp.status == 200
+    lines: list[str] = []
+
+    def read_until(done: Any) -> None:
+        deadline = time.monotonic() + 10
+        while not done() and time.monotonic() < deadline:
+            raw = resp.readline()
+            if not raw:
+                return
+            lines.append(raw.decode().rstrip("\n"))
+
+    before = upload_file(live, admin, media_dir.jpeg)
+    read_until(lambda: f'"file_id": {before["id"]}' in "".join(lines))
+    assert "event: created" in lines  # the stream works for the token until then
+    other = Database(db_of(live.library).url)  # another process's view of the catalog
+    try:
+        TokenStore(other).revoke(info.id)
+    finally:
+        other.dispose()
+    # told at once, without waiting for an event to send (a 10 s deadline if never)
+    read_until(lambda: "event: unauthorized" in lines)
+    assert "event: unauthorized" in lines, lines
+    after = upload_file(live, admin, media_dir.png, description="private note")
+    read_until(lambda: False)  # to the end of the stream
+    conn.close()
+    assert not any(f'"file_id": {after["id"]}' in line for line in lines), lines
+    told = lines.index("event: unauthorized")
+    data = json.loads(lines[told + 1].removeprefix("data: "))
+    assert (data["kind"], data["code"]) == ("unauthorized", "invalid_token")
+    assert lines[told + 2 :] == [""]  # ended just after saying why
+    # EventSource reconnects, is refused, and gives up
+    again = http_call(f"{live.url}/events", headers={**bearer(read), "Last-Event-ID": "0"})
+    assert again.status == 401
+
+
 def test_stream_cache_follows_changes(live, library, media_dir, tokens) -> None:  # noqa: ANN001
     """Stream lookups are cached, but a trash or an edit is seen by the very next request."""
     from tests.server_fixtures import bearer, http_call

@@ -336,6 +336,7 @@ def check_revoke_reaches_the_other_server(team: Team) -> None:
     b = team.b
     files = f"{b.url}/files/"
     assert http_call(files, headers=bearer(team.read)).status == 200  # now cached on B
+    events = EventStream(b.url, team.read)  # open on B with the token about to be revoked
     result = subprocess.run(
         _command("token", "revoke", str(team.read_id), "--data-dir", str(team.data_a)),
         cwd=ROOT,
@@ -347,6 +348,11 @@ def check_revoke_reaches_the_other_server(team: Team) -> None:
     assert result.returncode == 0, result.stderr
     until(lambda: http_call(files, headers=bearer(team.read)).status == 401, LIVE)
     assert http_call(files, headers=bearer(team.admin)).status == 200
+    # the open stream is told and ends as soon (it went on sending every record)
+    until(lambda: not events._thread.is_alive(), LIVE)
+    told = [(e[1], e[2].get("code")) for e in events.events]
+    assert told[-1] == ("unauthorized", "invalid_token"), told  # (after A's last changes)
+    events.close()
 
     # The command takes seconds to start, longer than B caches a verified token (5 s): so
     # again with B's cache freshly filled, revoked from this process the moment after.

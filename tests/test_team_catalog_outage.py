@@ -34,7 +34,8 @@ from tests.media import make_record
 from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 from tests.resumable_client import OCTETS, TUS, MiB, create, head, noise_png, patch
 from tests.server_fixtures import Reply, bearer, http_call
-from tests.test_team import Serve, _base_env, ready, spawn_serve, until, upload
+from tests.test_team import EventStream, Serve, _base_env, ready, spawn_serve, until, upload
+from tests.test_team import health as health_of
 
 pytestmark = pytest.mark.timeout(90)
 PART = 5 * MiB  # the smallest R2/S3 part: a tus PATCH records each in the catalog
@@ -108,6 +109,7 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         trash = http_call(f"{server.url}/files/{trashed['id']}", "DELETE", None, bearer(admin))
         assert trash.status in (200, 204), trash.body
         jpeg = media_dir.jpeg.read_bytes()
+        seen = health_of(server.url, admin)["feed"]["last_change_id"] - 2
         pg_cluster.stop()
         started = time.monotonic()
         listing = http_call(f"{server.url}/files/", headers=bearer(admin), timeout=20)
@@ -128,6 +130,9 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         # catalog's gauges); a token never verified cannot be, and says why
         metrics = http_call(f"{server.url}/metrics", headers=bearer(admin))
         assert metrics.status == 200 and b"mediadesk_http_requests_total" in metrics.body
+        # an EventSource back after a drop: its replay waits for the catalog, the stream opens
+        # (a browser never retries after a 500)
+        waiting = EventStream(server.url, admin, last_event_id=seen)
         health = http_call(f"{server.url}/health", headers=bearer(admin))
         assert health.status == 503 and "error" in health.json()["database"], health.body
         unknown = bearer(TOKEN_PREFIX + "never-verified-during-the-outage")
@@ -155,6 +160,19 @@ def test_requests_during_a_catalog_outage_are_storage_unavailable_and_recover(
         again = http_call(f"{server.url}/files/", headers=bearer(admin))
         assert again.status == 200 and again.json()["total"] == 2
         assert stream(server.url, trashed["id"], bearer(admin), "bytes=0-9").status == 404
+        later = upload(server.url, admin, media_dir.webp)
+        waiting.wait_for("created", later["id"])
+        waiting.close()
+        fresh = EventStream(server.url, admin, last_event_id=seen)
+        try:
+            fresh.wait_for("created", later["id"])
+        finally:
+            fresh.close()
+        # what it missed, in order, then the live event: none lost, none twice
+        replayed = [(e[0], e[1]) for e in waiting.events]
+        assert replayed == [(e[0], e[1]) for e in fresh.events]
+        assert len(replayed) >= 3 and replayed[0][0] > seen
+        assert [i for i, _ in replayed] == sorted({i for i, _ in replayed})
     finally:
         server.stop()
         lib.close()

@@ -5,6 +5,12 @@ Each event is `id: <change id>` (catalog-wide, the same on every process sharing
 with `Last-Event-ID` (EventSource does it by itself) first gets what it missed from the change
 log, in order, then the live stream. If what it missed is older than the change log keeps, it
 gets one `reset` event: reload everything.
+
+The token is checked again before each event is sent, and at once when any token changes: a
+stream opened with a token that was revoked since gets one `unauthorized` event (no `id:`, so
+the client's Last-Event-ID stays) and ends; EventSource then reconnects, is answered 401 and
+gives up. A replay the catalog cannot answer (it is out) does not refuse the stream: EventSource
+never retries after a non-200 answer, so the stream opens and the replay waits for the catalog.
 """
 
 from __future__ import annotations
@@ -15,16 +21,20 @@ import json
 
 from aiohttp import web
 
+from core.errors import StorageUnavailable, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.library import Library
-from server.auth import requires
-from server.hub import Item, event_item, streamed
+from server.auth import authenticate, check_scope, requires
+from server.errors import ApiError
+from server.hub import RECHECK, Item, event_item, streamed
 from server.params import as_int
 from server.state import CONFIG, HUB, LIBRARY, METRICS, run_blocking
 
 routes = web.RouteTableDef()
 RETRY_MS = 3000
 MAX_CATCH_UP = 10000  # more than this behind: a reset is quicker than a replay
+SCOPE = "read"
+WAIT_SECONDS = 1.0  # how often a replay or a token check the catalog could not answer is retried
 
 
 def _missed(lib: Library, after: int, upto: int) -> tuple[list[Item], int, bool]:
@@ -53,12 +63,38 @@ def _frame(item: Item) -> bytes:
     return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
+async def _refusal(request: web.Request, response: web.StreamResponse) -> ApiError | None:
+    """Why the stream's token no longer allows it (revoked, or its scope), or None.
+
+    The check every request makes (server/auth.py: its cache is dropped when any process
+    changes a token); while the catalog can neither check the token nor vouch for it (trusted
+    within TRUSTED_THROUGH_OUTAGE), nothing is sent until it can.
+    """
+    while True:
+        try:
+            check_scope(await authenticate(request), SCOPE)
+            return None
+        except ApiError as exc:
+            return exc
+        except StorageUnavailable as exc:
+            if not catalog_unreachable(exc):
+                raise
+        await response.write(b": heartbeat\n\n")  # a client gone ends the wait here
+        await asyncio.sleep(WAIT_SECONDS)
+
+
+async def _end(response: web.StreamResponse, refusal: ApiError) -> None:
+    data = json.dumps(
+        {"kind": EventKind.UNAUTHORIZED, "code": refusal.code, "message": refusal.message}
+    )
+    await response.write(f"event: {EventKind.UNAUTHORIZED}\ndata: {data}\n\n".encode())
+
+
 @routes.get("/events", allow_head=False)
-@requires("read")
+@requires(SCOPE)
 async def events(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     last = as_int("Last-Event-ID", request.headers.get("Last-Event-ID"), minimum=0)
-    heartbeat = request.app[CONFIG].heartbeat_interval
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -71,34 +107,18 @@ async def events(request: web.Request) -> web.StreamResponse:
     metrics = request.app[METRICS]
     metrics.sse_clients += 1
     try:
-        backlog: list[Item] = []
-        reset = False
+        missed: tuple[list[Item], int, bool] | None = ([], current, False)
         if last is not None and last < current:
-            backlog, _, reset = await run_blocking(
-                request, _missed, request.app[LIBRARY], last, current
-            )
+            try:
+                missed = await run_blocking(request, _missed, request.app[LIBRARY], last, current)
+            except StorageUnavailable as exc:
+                if not catalog_unreachable(exc):
+                    raise  # answered as before: only an outage waits
+                missed = None
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n: connected\n\n".encode())
-        if reset:
-            data = json.dumps({"kind": EventKind.RESET, "id": current, "after": last})
-            await response.write(f"id: {current}\nevent: reset\ndata: {data}\n\n".encode())
-        for missed in backlog:
-            await response.write(_frame(missed))
-        # an id without data moves the client's Last-Event-ID without dispatching an event
-        await response.write(f"id: {current}\n\n".encode())
-        sent = current
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), heartbeat)
-            except TimeoutError:
-                await response.write(b": heartbeat\n\n")
-                continue
-            if item is None:
-                break
-            if item[0] <= sent:
-                continue
-            sent = item[0]
-            await response.write(_frame(item))
+        with contextlib.suppress(StorageUnavailable):  # not an outage: the reconnect is told
+            await _stream(request, response, queue, last, current, missed)
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
     except ConnectionError:
@@ -107,3 +127,53 @@ async def events(request: web.Request) -> web.StreamResponse:
         hub.disconnect(queue)
         metrics.sse_clients -= 1
     return response
+
+
+async def _stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    queue: asyncio.Queue[Item | None],
+    last: int | None,
+    current: int,
+    missed: tuple[list[Item], int, bool] | None,
+) -> None:
+    """The replay after `last` (waited for while the catalog is out), then the live events."""
+    while missed is None:  # the live events wait in the queue meanwhile
+        await asyncio.sleep(WAIT_SECONDS)
+        await response.write(b": heartbeat\n\n")
+        try:
+            missed = await run_blocking(request, _missed, request.app[LIBRARY], last, current)
+        except StorageUnavailable as exc:
+            if not catalog_unreachable(exc):
+                raise
+    backlog, _, reset = missed
+    refusal = await _refusal(request, response)
+    if refusal is not None:
+        await _end(response, refusal)
+        return
+    if reset:
+        data = json.dumps({"kind": EventKind.RESET, "id": current, "after": last})
+        await response.write(f"id: {current}\nevent: reset\ndata: {data}\n\n".encode())
+    for item in backlog:
+        await response.write(_frame(item))
+    # an id without data moves the client's Last-Event-ID without dispatching an event
+    await response.write(f"id: {current}\n\n".encode())
+    sent = current
+    heartbeat = request.app[CONFIG].heartbeat_interval
+    while True:
+        try:
+            next_item = await asyncio.wait_for(queue.get(), heartbeat)
+        except TimeoutError:
+            await response.write(b": heartbeat\n\n")
+            continue
+        if next_item is None:
+            return
+        if next_item is not RECHECK and next_item[0] <= sent:
+            continue
+        refusal = await _refusal(request, response)
+        if refusal is not None:
+            await _end(response, refusal)
+            return
+        if next_item is not RECHECK:
+            sent = next_item[0]
+            await response.write(_frame(next_item))
