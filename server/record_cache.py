@@ -26,7 +26,14 @@ from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.library import Library
 from core.records import FileRecord
 from core.tokens import TRUSTED_THROUGH_OUTAGE
-from server.state import LIBRARY, LOOKED_UP, RECORDS, catalog_known_out, run_blocking
+from server.state import (
+    LIBRARY,
+    LOOKED_UP,
+    RECORDS,
+    catalog_known_out,
+    run_blocking,
+    store_blocking,
+)
 
 TTL_SECONDS = 2.0  # bounds staleness if the change feed is down
 MAX_ENTRIES = 4096
@@ -140,7 +147,8 @@ async def local_path(request: web.Request, record: FileRecord) -> Path | None:
     known, path = cache.path(record)
     if not known:
         looked_up = time.monotonic()
-        path = await run_blocking(request, request.app[LIBRARY].local_path, record)
+        # asks the store which holds the key (core/storage/routing.py): the store's pool
+        path = await store_blocking(request, request.app[LIBRARY].local_path, record)
         cache.put_path(record, path, looked_up)
     return path
 

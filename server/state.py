@@ -65,24 +65,44 @@ LONG_JOIN = 5.0
 
 
 class Threads:
-    """The server's one thread pool: every blocking call (core calls, spooling uploads, reading
-    remote objects, audit writes, joins at shutdown) goes through `run`. server/app.py's
-    `threads_ctx` starts it with the app and shuts it down last; tests/test_server_threads.py
-    keeps raw run_in_executor/to_thread out of server/."""
+    """The server's thread pools: every blocking call (core calls, spooling uploads, audit
+    writes, joins at shutdown) goes through `run`, and every call that waits on the store
+    (opening and reading objects, thumbnails, putting and checking uploads) through
+    `run_store`, a pool of its own. server/app.py's `threads_ctx` starts them with the app and
+    shuts them down last; tests/test_server_threads.py keeps raw run_in_executor/to_thread out
+    of server/.
 
-    def __init__(self, workers: int, name: str = "mediadesk-api", long_calls: int = 16) -> None:
+    Two pools, because a hung store holds each call that asks it for its timeouts (10 s) until
+    the first ones fail and the store's quiet window (core/storage/s3.py _Outage) refuses the
+    rest at once: in one pool twenty players' reads held every worker for that long, and a
+    listing, an edit or /health waited behind them. Store calls beyond `store_workers` wait in
+    their own queue (for as long as the calls ahead of them take, bounded by the store's
+    timeouts, then refused at once by its quiet window); the other pool stays free."""
+
+    def __init__(
+        self,
+        workers: int,
+        name: str = "mediadesk-api",
+        long_calls: int = 16,
+        store_workers: int | None = None,
+    ) -> None:
         self.workers, self.name = workers, name
+        self.store_workers = store_workers or workers
         self._pool: ThreadPoolExecutor | None = None
+        self._store: ThreadPoolExecutor | None = None
         self.long_calls = long_calls  # at most this many run_long calls at once
         self._long: set[threading.Thread] = set()
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.name)
+        store = f"{self.name}-store"
+        self._store = ThreadPoolExecutor(self.store_workers, thread_name_prefix=store)
 
     def shutdown(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pools, self._pool, self._store = (self._pool, self._store), None, None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         deadline = time.monotonic() + LONG_JOIN
         for thread in list(self._long):  # ended by their callers (server/rawbody.py)
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -130,12 +150,26 @@ class Threads:
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
         """`fn(*args, **kwargs)` in a pool thread, started now (so reads can run ahead)."""
-        if self._pool is None:
+        return self._submit(self._pool, fn, args, kwargs)
+
+    def run_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        """As `run`, for a call that waits on the store: in the store's own pool, so a hung
+        store never holds the threads of calls that need no store."""
+        return self._submit(self._store, fn, args, kwargs)
+
+    @staticmethod
+    def _submit(
+        pool: ThreadPoolExecutor | None,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> asyncio.Future[T]:
+        if pool is None:
             raise RuntimeError("The server's thread pool runs only while the app runs")
         call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
         # the caller's context (a request's id for the logs) goes with it into the thread
         context = contextvars.copy_context()
-        return asyncio.get_running_loop().run_in_executor(self._pool, context.run, _bounded, call)
+        return asyncio.get_running_loop().run_in_executor(pool, context.run, _bounded, call)
 
 
 def _bounded(call: Callable[[], T]) -> T:
@@ -179,6 +213,13 @@ def _told(probe: asyncio.Future[None]) -> None:
 async def run_blocking(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs a blocking core call in the server's thread pool."""
     return await request.app[THREADS].run(fn, *args, **kwargs)
+
+
+async def store_blocking(
+    request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """Runs a blocking core call that waits on the store in the store's pool (Threads)."""
+    return await request.app[THREADS].run_store(fn, *args, **kwargs)
 
 
 def link_origin(request: web.Request) -> str:

@@ -81,9 +81,10 @@ async def stream_object(
     """Answers GET/HEAD for one object; bodies are written here, other answers are returned.
 
     `local_path` (a file of exactly `size` bytes) is sent with sendfile; otherwise
-    `open_range(start, end)` is iterated in the app's thread pool (server.state.THREADS),
-    one call per range. Errors opening the object (NotFound, StorageUnavailable...) raise
-    before anything is sent. `on_bytes(n)` runs on the event loop as bytes go out.
+    `open_range(start, end)` is iterated in the store's thread pool (server.state.THREADS
+    run_store), one call per range. Errors opening the object (NotFound,
+    StorageUnavailable...) raise before anything is sent. `on_bytes(n)` runs on the event
+    loop as bytes go out.
     """
     etag = format_etag(etag)
     lm = epoch_seconds(last_modified)
@@ -138,16 +139,18 @@ async def stream_object(
     headers["Content-Length"] = str(length)
     if method == "HEAD" or length == 0:
         return web.Response(status=status, headers=headers)
-    run = request.app[THREADS].run
     accel = _accel_uri(request, local_path) if not end_marker else None  # one range: nginx's
     if accel is not None:
         return _accel_redirect(request, accel, headers)
     if CHECK_HEADER in req:  # nginx asks whether it may send the bytes: not these (S3, several)
         return _ask_in_full()
     if local_path is not None:
+        run = request.app[THREADS].run
         return await _send_local(
             request, status, headers, local_path, parts, end_marker, on_bytes, run
         )
+    # each read waits on the store: its own pool, so a hung store holds none of the others
+    run = request.app[THREADS].run_store
     return await _send_remote(
         request, status, headers, open_range, parts, end_marker, on_bytes, run
     )

@@ -38,6 +38,7 @@ from server.state import (
     library,
     remote_address,
     run_blocking,
+    store_blocking,
 )
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 
@@ -242,7 +243,7 @@ async def send_derived(
         metrics.bytes_served.inc(n, file_type=record.file_type)
 
     with lib.reading(key):
-        opened = await run_blocking(request, lib.open_object, key)
+        opened = await store_blocking(request, lib.open_object, key)
         return await send_opened(
             request,
             record,
@@ -294,4 +295,4 @@ async def read_text(request: web.Request, key: str) -> str:
     def read() -> str:
         return lib.open_object(key).read_all().decode("utf-8")
 
-    return await run_blocking(request, read)
+    return await store_blocking(request, read)

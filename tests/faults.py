@@ -167,6 +167,7 @@ class CuttableProxy:
         self._held: list[socket.socket] = []  # taken during a stall, never connected upstream
         self._flowing = threading.Event()  # cleared while stalled
         self._flowing.set()
+        self._frozen = 0  # requests that reached an open connection during a stall
         self._rate: float | None = None  # bytes per second towards the server, None: no limit
         self._listener = self._listen(0)
         self.port = self._listener.getsockname()[1]
@@ -210,6 +211,9 @@ class CuttableProxy:
     def _pump(self, src: socket.socket, dst: socket.socket, limited: bool = False) -> None:
         with contextlib.suppress(OSError):
             while chunk := src.recv(self._chunk(limited)):
+                if limited and not self._flowing.is_set():
+                    with self._lock:
+                        self._frozen += 1
                 self._flowing.wait()  # a stall holds what arrived (and stops reading)
                 dst.sendall(chunk)
                 rate = self._rate if limited else None
@@ -227,6 +231,12 @@ class CuttableProxy:
         """From now on nothing is forwarded: new connections are accepted and left unanswered,
         open ones freeze (requests and answers stop where they are). `restore()` ends it."""
         self._flowing.clear()
+
+    def waiting(self) -> int:
+        """How many requests the stall holds: connections taken during it (each a request
+        never read) and requests sent on connections it froze."""
+        with self._lock:
+            return len(self._held) + self._frozen
 
     def slow(self, bytes_per_second: float | None) -> None:
         """Requests reach the server at about `bytes_per_second` (None: full speed again)."""
@@ -248,6 +258,7 @@ class CuttableProxy:
         if not self._flowing.is_set():
             self._drop_open()
             self._drop_held()
+            self._frozen = 0
             self._flowing.set()
             return
         self._listener = self._listen(self.port)

@@ -111,8 +111,8 @@ def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
     try:
         proxy.stall()
         # Until a first request times out nobody knows the store hangs: the first players may
-        # hold every worker, for one read timeout (before: until all of them had timed out,
-        # 50 s with 8 workers, and longer with every player more)
+        # hold every thread of the store's pool, for one read timeout (before: until all of
+        # them had timed out, 50 s with 8 workers, and longer with every player more)
         streams, listing_took, _ = wave("first")
         assert listing_took < REQUESTS.read + 5, f"the listing waited {listing_took:.1f} s"
         # queued behind the first ones, a player may wait one timeout and ask for another
@@ -140,6 +140,49 @@ def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
         server.stop()
         lib.close()
         proxy.close()
+
+
+def test_reads_waiting_on_a_silent_store_leave_the_threads_of_a_listing_free(
+    s3_settings: Settings, media_dir: Any
+) -> None:
+    """More stalled reads of the store than the server has worker threads: a listing answers
+    while they all still wait. Before, the reads held every worker until their read timeout
+    (10 s) and the listing, /athletes and /health waited behind them (server/state.py Threads:
+    store calls now have a pool of their own)."""
+    workers = 3
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    tokens = make_tokens(lib)
+    video = lib.uploads.ingest(media_dir.mp4, "video")
+    server = EmbeddedServer(lib, config=server_config(lib, executor_workers=workers))
+    server.start()
+    ended: list[Reply] = []  # the stalled reads' replies, as they end
+
+    def play() -> None:
+        url = f"{server.url}/stream/{video.id}/video"
+        ended.append(http_call(url, headers={**bearer(tokens.read), "Range": "bytes=0-99"}))
+
+    players = [threading.Thread(target=play) for _ in range(workers + 2)]
+    try:
+        proxy.stall()
+        for player in players:
+            player.start()
+        # as many reads wait on the store as the server has threads of either pool
+        wait_for(lambda: proxy.waiting() >= workers, 30, "reads waiting on the silent store")
+        listed = http_call(f"{server.url}/files/", headers=bearer(tokens.read), timeout=60)
+        athletes = http_call(f"{server.url}/athletes", headers=bearer(tokens.read), timeout=60)
+        assert ended == [], "the listing waited for the stalled reads to fail"
+        assert listed.status == 200 and listed.json()["total"] == 1, listed.body
+        assert athletes.status == 200, athletes.body
+    finally:
+        proxy.restore()  # the stalled reads end now (a dropped connection), not in 10 s
+        for player in players:
+            player.join(60)
+        server.stop()
+        lib.close()
+    assert len(ended) == len(players)
+    for reply in ended:  # sent again on a new connection, or storage_unavailable
+        assert reply.status in (206, 500), reply.body
 
 
 def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(

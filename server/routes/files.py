@@ -36,6 +36,7 @@ from server.state import (
     link_origin,
     remote_address,
     run_blocking,
+    store_blocking,
 )
 
 routes = web.RouteTableDef()
@@ -151,7 +152,8 @@ async def delete_file(request: web.Request) -> web.Response:
     hard = as_bool("hard_delete", request.query.get("hard_delete"))
     if hard:
         check_scope(request[TOKEN], "admin")
-    record = await run_blocking(request, library(request).delete, file_id(request), hard)
+    run = store_blocking if hard else run_blocking  # a hard delete deletes objects
+    record = await run(request, library(request).delete, file_id(request), hard)
     return web.json_response(
         {"file_id": record.id, "deleted": True, "hard_delete": hard, "file": file_json(record)}
     )
@@ -280,5 +282,5 @@ async def thumbnail(request: web.Request) -> web.Response:
     headers = {"ETag": etag, "Cache-Control": file_cache_control(request, record)}
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         return web.Response(status=304, headers=headers)
-    data = await run_blocking(request, library(request).thumbnail_bytes, record.id)
+    data = await store_blocking(request, library(request).thumbnail_bytes, record.id)
     return web.Response(body=data, content_type="image/webp", headers=headers)

@@ -27,6 +27,7 @@ from server.state import (
     library,
     remote_address,
     run_blocking,
+    store_blocking,
 )
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 
@@ -114,7 +115,7 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
     record: FileRecord | None = await run_blocking(request, lib.signed_file, grant)
     if record is None:
         raise NotFound("This file is no longer available")
-    opened = await run_blocking(request, lib.open_object, grant.key)
+    opened = await store_blocking(request, lib.open_object, grant.key)
     stat = opened.stat
     if not record.is_public:
         request.app[AUDIT].add(

@@ -23,7 +23,7 @@ from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
 from server.record_cache import local_path
-from server.state import METRICS, STREAMS, TOKEN, library, run_blocking
+from server.state import METRICS, STREAMS, TOKEN, library, store_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
     cache_control,
@@ -91,7 +91,7 @@ async def _send(
         metrics.sent("stream", record.file_type, n)
 
     if width is not None:
-        served, variant = await run_blocking(request, lib.open_variant, record, width)
+        served, variant = await store_blocking(request, lib.open_variant, record, width)
         # Any asked width is served from its rung of the ladder (thumbnails.VARIANT_WIDTHS):
         # the answer says which, and names the URL of exactly these bytes
         canonical = f"/stream/{record.id}/image?w={served}"

@@ -27,7 +27,7 @@ from server.params import (
 from server.presenters import file_json
 from server.ratelimit import check_upload_rate
 from server.receive import NO_FILE_PART, receive_form
-from server.state import CONFIG, METRICS, library, run_blocking
+from server.state import CONFIG, METRICS, library, run_blocking, store_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -71,7 +71,7 @@ async def presigned_upload(request: web.Request) -> web.Response:
         upload = await run_blocking(request, lib.uploads.create_presigned_upload, **args)
         plan = None
         if parts:  # an upload in parts straight to the bucket (core/resumable.py)
-            plan = await run_blocking(
+            plan = await store_blocking(
                 request,
                 lib.resumable.start_presigned_multipart,
                 upload.file,
@@ -100,7 +100,7 @@ async def confirm_upload(request: web.Request) -> web.Response:
         None if raw is None else [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
     )
     try:
-        record, first = await run_blocking(
+        record, first = await store_blocking(
             request, library(request).uploads.confirm_upload_once, fid, parts
         )
     except (Conflict, UploadNotReceived):
@@ -151,7 +151,7 @@ def _is_part(value: Any) -> bool:
 async def upload_parts(request: web.Request) -> web.Response:
     """The parts the bucket already holds for a pending upload in parts (to resume it)."""
     fid = file_id(request)
-    body = await run_blocking(request, library(request).resumable.list_parts, fid)
+    body = await store_blocking(request, library(request).resumable.list_parts, fid)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
@@ -196,7 +196,7 @@ async def direct_upload(request: web.Request) -> web.Response:
             request.app[METRICS].received("direct", file_type, received.spooled.size)
         if received.spooled is None:
             raise InvalidInput(NO_FILE_PART)
-        record = await run_blocking(
+        record = await store_blocking(
             request,
             lib.uploads.ingest,
             received.spooled,
