@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.catalog import Catalog, SameBytes
 from core.db.engine import Database
-from core.db.models import MediaFile
+from core.db.models import MediaFile, ResumableUpload
 from core.deferred import (
     DeferredDeleter,
     collect_unless_recorded,
@@ -46,7 +46,8 @@ from core.metadata import MediaInfo
 from core.records import MAX_DESCRIPTION, FileRecord, FileStatus, expiry_iso
 from core.settings import Settings
 from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, too_large
-from core.storage.base import PresignedRequest, Presigner, Storage
+from core.storage.base import ObjectStat, PresignedRequest, Presigner, Storage
+from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_thumbnail
@@ -56,6 +57,8 @@ logger = logging.getLogger(__name__)
 # pg_advisory_lock(class, key) of a presigned upload being confirmed, keyed by its file id
 # (Ingestor.confirm_upload_once): a class of its own beside core/catalog.py's SHA_LOCK_CLASS
 CONFIRM_LOCK_CLASS = 0x4D444B43
+# A signed PUT to a file no longer waiting for its upload (server/routes/signed.py says the same)
+UPLOAD_URL_USED = "This upload URL has already been used or its upload was removed"
 
 IngestProgress = Callable[[str, int, int], None]
 """(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
@@ -63,6 +66,14 @@ Parts = list[dict[str, Any]]
 """[{part_number, etag}]: the client's ETags of an upload sent in parts."""
 Placing = Callable[[Session, str], None]
 """(the catalog transaction, the key a new object goes to): see Ingestor.ingest."""
+
+
+def _check_size(size: int, declared: int | None, max_size: int) -> None:
+    """An uploaded object's size against the limit and the size its presign declared."""
+    if size > max_size:
+        raise too_large(max_size)
+    if declared and size != declared:
+        raise SizeMismatch(f"The uploaded object has {size} bytes but {declared} were declared")
 
 
 def check_description(value: object) -> str:
@@ -610,6 +621,32 @@ class Ingestor:
         )
         return PresignedUpload(self._catalog.get(file_id), request, key, expires_in, expires_at)
 
+    def receive_put(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
+        """A signed PUT's bytes (this server's `/signed/` URLs), written under the key its
+        pending row reserved. They take the key's place under the confirm lock of that file,
+        and only while the file is still pending: a PUT ending during a confirm waits for it
+        and is then refused as one after it, instead of replacing the bytes being checked
+        (the file was made ready with the first bytes' type and hash and served the others).
+        Only the last step waits: the body is received beside the object first."""
+        storage = self._storage
+        target = storage.active if isinstance(storage, RoutingStorage) else storage
+        if isinstance(target, LocalStorage):
+            return target.put_stream(key, body, content_type, commit=lambda: self._receiving(key))
+        with self._receiving(key):  # a URL signed before a switch to a bucket: no staging there
+            return storage.put_stream(key, body, content_type)
+
+    @contextmanager
+    def _receiving(self, key: str) -> Iterator[None]:
+        """Holds the confirm lock of the pending file stored at `key`; Conflict if none is."""
+        record = self._catalog.find_by_key(key)
+        if record is None:
+            raise Conflict(UPLOAD_URL_USED)
+        with self._confirm_locks.hold(record.id):
+            record = self._catalog.find_by_key(key)
+            if record is None or record.status != FileStatus.PENDING or record.is_trashed:
+                raise Conflict(UPLOAD_URL_USED)
+            yield
+
     def confirm_upload(self, file_id: int, parts: Parts | None = None) -> FileRecord:
         """Checks the uploaded object and makes the record ready; idempotent.
 
@@ -660,14 +697,16 @@ class Ingestor:
             raise UploadNotReceived(
                 "The file has not been uploaded to the upload URL yet"
             ) from None
+        declared = self._declared_size(record.id)
         try:
-            if stat.size > max_size:
-                raise too_large(max_size)
-            declared = self._declared_size(record.id)
-            if declared and stat.size != declared:
-                raise SizeMismatch(
-                    f"The uploaded object has {stat.size} bytes but {declared} were declared"
-                )
+            _check_size(stat.size, declared, max_size)  # before any copy
+        except MediaDeskError as exc:
+            self._fail(record, exc)
+            raise
+        if self._reached_by_bucket_url(record):
+            record, stat = self._out_of_reach(record)
+        try:
+            _check_size(stat.size, declared, max_size)  # the bytes kept may differ
             with self._local_copy(record.storage_key, settings.paths.tmp_dir) as path:
                 info = validate_file(
                     path, record.file_type, max_size, settings.allowed_types(record.file_type)
@@ -680,6 +719,53 @@ class Ingestor:
             raise
         with self._sha_locks.hold(sha):  # see _same_bytes
             return self._confirm_checked(record, info, sha, thumb)
+
+    def _reached_by_bucket_url(self, record: FileRecord) -> bool:
+        """Whether a URL that cannot be revoked writes the pending file's object: a bucket's
+        presigned PUT (R2/S3) works until it expires, whatever the catalog says. Not a tus
+        upload's object (this server wrote it), nor a local one (`/signed/` PUTs ask the
+        catalog first, receive_put)."""
+        key = record.storage_key
+        if self._storage.local_path(key) is not None:
+            return False
+        with self._db.read() as s:
+            tus = s.scalar(
+                select(ResumableUpload.id)
+                .where(ResumableUpload.protocol == "tus", ResumableUpload.object_key == key)
+                .limit(1)
+            )
+        return tus is None
+
+    def _out_of_reach(self, record: FileRecord) -> tuple[FileRecord, ObjectStat]:
+        """The uploaded object copied, in the store (CopyObject, UploadPartCopy when big), to a
+        key of its own that no URL handed out writes, and the row moved there, before anything
+        is checked: the confirm validates, hashes and keeps those bytes. A client still holding
+        the presigned PUT URL (it lives until it expires) then only writes the uploaded key,
+        which no row names any more: reconcile lists what it leaves (objects_without_rows).
+        Before, such a PUT replaced the confirmed file's bytes with any others of the same
+        length, served as the validated type.
+
+        One server-side copy per upload: no bytes through this server (R2 charges no egress),
+        and the confirm downloads the object to validate it anyway. An upload in parts too:
+        its part URLs die with CompleteMultipartUpload, but its single PUT URL does not."""
+        storage = self._storage
+        old = record.storage_key
+        new = keys.media_key(record.athlete_id, old.rsplit(".", 1)[-1])
+        collect_unless_recorded(self._db, new, storage, "upload")
+        try:
+            stat = storage.copy(old, new)
+            with self._db.write() as s:
+                row = s.get(MediaFile, record.id)
+                if row is None or row.status != FileStatus.PENDING or row.storage_key != old:
+                    raise Conflict(f"File {record.id} is no longer waiting for its upload")
+                row.storage_key = new
+                DeferredDeleter.cancel(s, new)
+                queue_until_recorded(s, old, storage, "upload")  # a kill before the delete
+        except BaseException:
+            discard_unless_recorded(self._db, storage, new)
+            raise
+        discard_unless_recorded(self._db, storage, old)
+        return self._catalog.get(record.id), stat
 
     def _confirm_checked(
         self, record: FileRecord, info: MediaInfo, sha: str, thumb: bytes | None

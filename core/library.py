@@ -229,8 +229,9 @@ class Library:
         )
 
     def put_object(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
-        """Writes a signed upload's bytes under the key its pending row reserved."""
-        return self._storage.put_stream(key, body, content_type)
+        """Writes a signed upload's bytes under the key its pending row reserved (Conflict
+        once its file is no longer pending: see Ingestor.receive_put)."""
+        return self.uploads.receive_put(key, body, content_type)
 
     # ---- derived objects by key (video renditions, sprites: core/video) -----------------------
     def object_path(self, key: str) -> Path | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.library import Library
+from core.locks import CatalogLocks, KeyedLocks
 from core.storage.base import Presigner, Storage
 
 
@@ -27,3 +28,20 @@ def catalog_of(library: Library) -> Catalog:
 
 def presigner_of(library: Library) -> Presigner:
     return library._presigner
+
+
+def confirm_locks_of(library: Library) -> CatalogLocks:
+    """The per-file locks a presigned upload's confirm holds (and a signed PUT's last step)."""
+    return library.uploads._confirm_locks
+
+
+def sha_locks_of(library: Library) -> KeyedLocks:
+    """The per-hash locks a confirm takes once it has validated and hashed the object."""
+    return library.uploads._sha_locks
+
+
+def lock_users(locks: KeyedLocks | CatalogLocks, key: object) -> int:
+    """Threads of this process holding or waiting for `key`'s lock."""
+    turns = locks._turns if isinstance(locks, CatalogLocks) else locks
+    entry = turns._locks.get(key)
+    return 0 if entry is None else int(entry[1])

@@ -243,7 +243,8 @@ def test_both_servers_confirm_the_same_upload_at_once(
         assert events == 1, f"the file was announced {events} times"
         assert jobs and set(jobs.values()) == {1}, jobs
         writes = object_writes(t)
-        assert len(writes) == 2 and set(writes.values()) == {1}, writes  # original, thumbnail
+        # the upload, its copy at a key no URL writes (the file's), the thumbnail
+        assert len(writes) == 3 and set(writes.values()) == {1}, writes
         assert created_metric(t.a, t) + created_metric(t.b, t) == 1
         again = confirm(t.b, t, file_id)  # and a repeat answers as before
         check_ready(again, file_id, len(data))

@@ -4,6 +4,7 @@ headers, bidi characters in names, and error messages without internals."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from core.library import Library
+from core.maintenance import reconcile
 from core.settings import Settings
 from server.config import ServerConfig
 from server.entry import SHUTDOWN_TIMEOUT, EmbeddedServer
@@ -366,3 +368,65 @@ def test_health_whose_checks_hang_answers_in_the_shape_of_one_that_did_not(
         server.stop()
         lib.close()
         proxy.close()
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_live(request: pytest.FixtureRequest) -> EmbeddedServer:
+    return request.getfixturevalue("live" if request.param == "local" else "s3_live")
+
+
+def test_a_put_to_the_upload_url_during_or_after_the_confirm_never_changes_the_file(
+    any_live: EmbeddedServer, media_dir: Any
+) -> None:
+    """Other bytes of the same length PUT to the upload URL while the confirm checks the
+    upload, and again after it. Local: the PUT waits for the confirm and is refused as one
+    after it (it replaced the bytes being checked: a file made ready as image/jpeg with the
+    image's hash served the other bytes). R2/S3, whose URL cannot be refused: the bucket takes
+    both, the confirm keeps a copy no URL reaches (the file served them, as image/jpeg)."""
+    from tests.faults import wait_for
+    from tests.internals import confirm_locks_of, lock_users, sha_locks_of, storage_of
+
+    lib, url = any_live.library, any_live.url
+    local = storage_of(lib).name == "local"
+    tokens = make_tokens(lib)
+    data = media_dir.jpeg.read_bytes()
+    other = (b"<html><script>alert(1)</script></html>" + b" " * len(data))[: len(data)]
+    upload = _presign(url, tokens.upload, "sprint.jpg", "image", "image/jpeg")
+    fid = upload["file_id"]
+    assert http_call(upload["upload_url"], "PUT", data, upload["headers"]).status == 200
+    replies: dict[str, Any] = {}
+
+    def confirm() -> None:
+        replies["confirm"] = _confirm(url, tokens.upload, fid)
+
+    def put() -> None:
+        replies["put"] = http_call(upload["upload_url"], "PUT", other, upload["headers"])
+
+    sha_locks, sha = sha_locks_of(lib), hashlib.sha256(data).hexdigest()
+    with sha_locks.hold(sha):  # the confirm, past its checks and hash, waits here
+        confirming = threading.Thread(target=confirm)
+        confirming.start()
+        wait_for(lambda: lock_users(sha_locks, sha) == 2, what="the confirm at the hash's lock")
+        putting = threading.Thread(target=put)
+        putting.start()
+        # the PUT done (the bucket), or waiting for the confirm's lock on the file (local)
+        wait_for(
+            lambda: "put" in replies or lock_users(confirm_locks_of(lib), fid) == 2,
+            what="the PUT's end or its wait for the confirm",
+        )
+    confirming.join(30)
+    putting.join(30)
+    assert replies["confirm"].status == 200, replies["confirm"].body
+    assert replies["put"].status == (409 if local else 200), replies["put"].body
+    after = http_call(upload["upload_url"], "PUT", other, upload["headers"])
+    assert after.status == (409 if local else 200)
+    record = http_call(f"{url}/files/{fid}", headers=bearer(tokens.read)).json()
+    assert record["status"] == "ready" and record["content_type"] == "image/jpeg"
+    assert record["sha256"] == sha
+    raw = http_call(f"{url}/stream/{fid}/raw", headers=bearer(tokens.read))
+    assert raw.status == 200 and raw.body == data
+    link = http_call(f"{url}/files/{fid}/download", headers=bearer(tokens.read))
+    assert link.status == 302 and http_call(link.headers["Location"]).body == data
+    if not local:  # what the URL wrote after the confirm's copy: an object no row names
+        assert record["file_key"] != upload["file_key"]
+        assert reconcile(lib).objects_without_rows == [upload["file_key"]]

@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
@@ -215,7 +216,12 @@ class LocalStorage:
                 raise storage_error(exc, f"Cannot write {key!r}") from exc
         raise AssertionError("unreachable")
 
-    def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> ObjectStat:
+    def _write_atomic(
+        self,
+        key: str,
+        fill: Callable[[BinaryIO], None],
+        commit: Callable[[], AbstractContextManager[object]] | None = None,
+    ) -> ObjectStat:
         path = self._path(key)
         if _holds_folder(path, f"Cannot write {key!r}"):
             raise Conflict(f"Key {key!r} is a folder of other objects")
@@ -225,7 +231,8 @@ class LocalStorage:
                 fill(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp, path)
+            with commit() if commit is not None else contextlib.nullcontext():
+                os.replace(tmp, path)
         except _ReadError as exc:
             self._discard(tmp)
             raise exc.source from None
@@ -244,14 +251,20 @@ class LocalStorage:
         stream: BinaryIO,
         content_type: str,
         progress: ProgressCallback | None = None,
+        *,
+        commit: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> ObjectStat:
+        """`commit`: held while the written bytes take the key's place (an exception from it
+        drops them), so that a check of whether they may replace the object holds when they
+        do, not only when the body began (a signed PUT, core/ingest.py `receive_put`)."""
+
         def read(size: int) -> bytes:
             try:
                 return stream.read(size)
             except OSError as exc:  # the source failed, not the disk: re-raised as it is
                 raise _ReadError(exc) from exc
 
-        return self._write_atomic(key, lambda out: _copy_chunks(read, out, progress))
+        return self._write_atomic(key, lambda out: _copy_chunks(read, out, progress), commit)
 
     def put_file(
         self, key: str, path: Path, content_type: str, progress: ProgressCallback | None = None
