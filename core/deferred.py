@@ -51,21 +51,24 @@ REPLACED_GRACE_SECONDS = 6 * 3600.0
 RETRY_SECONDS = 30.0
 
 
-def queue_until_recorded(session: object, key: str, storage: object, reason: str) -> None:
+def queue_until_recorded(
+    session: object, key: str, storage: object, reason: str, not_before: datetime | None = None
+) -> None:
     """Adds, in the caller's transaction, the deletion of an object that no row names: not yet
     (see collect_unless_recorded, the way to note an object about to be written) or no longer
     (an uploaded copy that the row's commit gives up for the same bytes stored elsewhere,
     core/ingest.py `_make_ready`). The commit of a row that names the key cancels it
     (`DeferredDeleter.cancel`); left queued it deletes nothing a row names. The long grace: a
     big upload or copy on S3 takes minutes, and another process on the catalog must not delete
-    the object before its row is in."""
+    the object before its row is in. `not_before`: another due time than that grace."""
+    when = not_before or datetime.now(UTC) + timedelta(seconds=REPLACED_GRACE_SECONDS)
     session.add(  # type: ignore[attr-defined]
         DeferredDeletion(
             storage_key=key,
             is_prefix=False,
             backend=getattr(storage, "name", None),  # the backend the object goes to
             reason=reason,
-            not_before=datetime.now(UTC) + timedelta(seconds=REPLACED_GRACE_SECONDS),
+            not_before=when,
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -59,6 +60,9 @@ logger = logging.getLogger(__name__)
 CONFIRM_LOCK_CLASS = 0x4D444B43
 # A signed PUT to a file no longer waiting for its upload (server/routes/signed.py says the same)
 UPLOAD_URL_USED = "This upload URL has already been used or its upload was removed"
+# Seconds after a presigned PUT URL's expiry when what it may have written after the confirm's
+# copy (R2/S3) is deleted: a request started just before the expiry may still be landing.
+URL_SWEEP_MARGIN = 300
 
 IngestProgress = Callable[[str, int, int], None]
 """(stage, bytes done, bytes total); stages: reading, validating, uploading, finishing."""
@@ -759,12 +763,19 @@ class Ingestor:
                 if row is None or row.status != FileStatus.PENDING or row.storage_key != old:
                     raise Conflict(f"File {record.id} is no longer waiting for its upload")
                 row.storage_key = new
+                url_ends = row.upload_expires_at  # the presigned PUT URL's (renewals too)
                 DeferredDeleter.cancel(s, new)
                 queue_until_recorded(s, old, storage, "upload")  # a kill before the delete
         except BaseException:
             discard_unless_recorded(self._db, storage, new)
             raise
         discard_unless_recorded(self._db, storage, old)
+        if url_ends is not None:
+            # what the URL still writes there goes once it cannot write again (left, it is an
+            # object no row names, which reconcile only lists); best effort, as the delete
+            with contextlib.suppress(Exception), self._db.write() as s:
+                sweep = url_ends + timedelta(seconds=URL_SWEEP_MARGIN)
+                queue_until_recorded(s, old, storage, "upload_url", not_before=sweep)
         return self._catalog.get(record.id), stat
 
     def _confirm_checked(

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -429,4 +430,12 @@ def test_a_put_to_the_upload_url_during_or_after_the_confirm_never_changes_the_f
     assert link.status == 302 and http_call(link.headers["Location"]).body == data
     if not local:  # what the URL wrote after the confirm's copy: an object no row names
         assert record["file_key"] != upload["file_key"]
-        assert reconcile(lib).objects_without_rows == [upload["file_key"]]
+        # an object no row names, known (its deletion is due once the URL cannot write there
+        # again), not an orphan left for someone to notice
+        found = reconcile(lib)
+        assert found.objects_without_rows == [] and upload["file_key"] in found.pending_deletions
+        expires = datetime.fromisoformat(upload["expires_at"])
+        assert lib.deferred.run(expires + timedelta(seconds=299)) == []
+        assert lib.deferred.run(expires + timedelta(seconds=301)) == [upload["file_key"]]
+        assert reconcile(lib).objects_without_rows == []
+        assert http_call(f"{url}/stream/{fid}/raw", headers=bearer(tokens.read)).body == data

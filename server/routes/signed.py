@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from aiohttp import web
 
 from core.errors import Conflict, NotFound
+from core.ingest import UPLOAD_URL_USED
 from core.mediatypes import canonical_mime
 from core.records import FileRecord
 from core.spool import too_large
@@ -75,7 +76,7 @@ async def signed_put(request: web.Request) -> web.Response:
         )
     record = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.status != "pending" or record.is_trashed:
-        raise Conflict("This upload URL has already been used or its upload was removed")
+        raise Conflict(UPLOAD_URL_USED)
     # The store's writer pulls the body from a thread for as long as the client takes to send
     # it: a thread of its own, never one of the pool's workers (server/state.py run_long)
     threads = request.app[THREADS]
