@@ -656,12 +656,6 @@ class Library:
             file_id=record.id,
         )
 
-    def signs_at_bucket(self, record: FileRecord) -> bool:
-        """Whether this file's signed download is a bucket's own URL (R2/S3): once handed out
-        it opens the object until it expires, whatever becomes of the file, unlike this
-        server's `/signed/` links, which ask the catalog first."""
-        return not isinstance(self.backends.presigner_for(record.storage_key), LocalPresigner)
-
     def download_url(self, file_id: int, expires_in: int | None = None) -> str:
         """The public CDN URL of a public file, else a signed URL."""
         record = self.get_ready(file_id)

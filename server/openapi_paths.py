@@ -398,15 +398,7 @@ PATHS: dict[str, dict[str, S]] = {
                 ),
                 **err(400, 401, 403, 404, 500),
             },
-            params=[
-                FID,
-                param("expires_in", schema=EXPIRES_IN),
-                param("exp", desc="Expiry (Unix time) of a signed download link; with sig"),
-                param("sig", desc="Signature of a signed download link (from presigned-url)"),
-            ],
-            desc="Also the signed download link presigned-url hands out on R2/S3 (exp and sig, "
-            "no token): the file is checked at each use (404 while it is in the trash and "
-            "once deleted), then the client is sent to a bucket URL living 60 s at most.",
+            params=[FID, param("expires_in", schema=EXPIRES_IN)],
             operation_id="download_file",
         )
     },
@@ -419,9 +411,10 @@ PATHS: dict[str, dict[str, S]] = {
                 FID,
                 param("expires_in", schema={**EXPIRES_IN, "default": 3600}),
             ],
-            desc="The URL is this server's: /signed/… on local storage, "
-            "/files/{id}/download?exp=…&sig=… on R2/S3 (redirecting to the bucket), so that it "
-            "answers 404 while the file is in the trash and once it is deleted.",
+            desc="Local storage: this server's /signed/… URL, checked at each use (404 while "
+            "the file is in the trash and once it is deleted). R2/S3: the bucket's own "
+            "presigned URL, which opens the object until it expires, whatever becomes of the "
+            "file; ask for a short expires_in for sensitive files.",
             operation_id="get_presigned_url",
         )
     },

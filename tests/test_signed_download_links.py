@@ -1,6 +1,7 @@
-"""Signed download links (`GET /files/{id}/presigned-url`) on both backends, over real HTTP:
-they end with the file they were signed for (README: "while the file is in the trash it
-answers 404 … and a deleted file's links never work again")."""
+"""Signed download links (`GET /files/{id}/presigned-url`) over real HTTP. On local storage they
+end with the file they were signed for (README: "while the file is in the trash it answers 404
+… and a deleted file's links never work again"); on R2/S3 they are the bucket's own presigned
+URLs (the seed's flow), which open the object until they expire."""
 
 from __future__ import annotations
 
@@ -15,11 +16,6 @@ from tests.server_fixtures import Reply, bearer, http_call, make_tokens, upload_
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(params=["local", "s3"])
-def server(request: pytest.FixtureRequest) -> EmbeddedServer:
-    return request.getfixturevalue("live" if request.param == "local" else "s3_live")
-
-
 def _link(server: EmbeddedServer, token: str, file_id: int) -> str:
     reply = http_call(
         f"{server.url}/files/{file_id}/presigned-url?expires_in=600", headers=bearer(token)
@@ -29,15 +25,7 @@ def _link(server: EmbeddedServer, token: str, file_id: int) -> str:
 
 
 def _open(server: EmbeddedServer, url: str) -> Reply:
-    """The link as a browser opens it: a redirect of the server's (R2/S3) is followed."""
-    reply = http_call(url)
-    if reply.status != 302:
-        return reply
-    bucket = reply.headers["Location"]
-    assert not bucket.startswith(server.url)
-    # the bucket URL a use gets lives a minute: the link itself is what lasts
-    assert int(dict(parse_qsl(urlsplit(bucket).query))["X-Amz-Expires"]) <= 60
-    return http_call(bucket)
+    return http_call(url)
 
 
 def _gone(reply: Reply) -> None:
@@ -47,12 +35,12 @@ def _gone(reply: Reply) -> None:
 
 
 def test_a_download_link_ends_with_the_file_it_was_signed_for(
-    server: EmbeddedServer, media_dir: Any
+    live: EmbeddedServer, media_dir: Any
 ) -> None:
-    """Two files with the same bytes (one public, one private) share one stored object: on the
-    local backend B's link went on serving the bytes after B was trashed, and after B was
-    deleted (the link was checked by its key, which A still held); on R2/S3 the link was the
-    bucket's own URL, which nothing takes back, so any file's link did."""
+    """Two files with the same bytes (one public, one private) share one stored object: B's
+    link went on serving the bytes after B was trashed, and after B was deleted (the link was
+    checked by its key, which A still held)."""
+    server = live
     tokens = make_tokens(server.library)
     a = upload_file(server, tokens.upload, media_dir.jpeg, is_public="false")["id"]
     b = upload_file(server, tokens.upload, media_dir.jpeg, is_public="true")["id"]
@@ -79,3 +67,21 @@ def test_a_download_link_ends_with_the_file_it_was_signed_for(
     _gone(_open(server, link_b))
     kept = _open(server, link_a)  # the object stays for the file that still holds it
     assert kept.status == 200 and kept.body == data
+
+
+def test_an_r2_download_link_is_the_buckets_own(s3_live: EmbeddedServer, media_dir: Any) -> None:
+    """The seed's flow on R2/S3: the link is a presigned URL of the bucket, living the
+    expires_in asked for, that any client opens without following a redirect (curl without
+    -L, httpx's default); the server's own routes refuse a trashed file at once."""
+    server = s3_live
+    tokens = make_tokens(server.library)
+    fid = upload_file(server, tokens.upload, media_dir.jpeg)["id"]
+    link = _link(server, tokens.read, fid)
+    assert not link.startswith(server.url)
+    assert dict(parse_qsl(urlsplit(link).query))["X-Amz-Expires"] == "600"
+    opened = http_call(link)
+    assert opened.status == 200 and opened.body == media_dir.jpeg.read_bytes()
+    trashed = http_call(f"{server.url}/files/{fid}", "DELETE", headers=bearer(tokens.upload))
+    assert trashed.status == 200, trashed.body
+    for path in (f"/files/{fid}/presigned-url", f"/files/{fid}/download"):
+        assert http_call(f"{server.url}{path}", headers=bearer(tokens.read)).status == 404

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 
@@ -22,19 +20,15 @@ from core.records import (
     expiry_iso,
 )
 from core.storage.disposition import content_disposition
-from core.storage.signing import grant_lifetime
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import file_cache_control
 from server.errors import ApiError
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
 from server.presenters import file_json, page_body
 from server.state import (
-    AUDIT,
     METRICS,
     TOKEN,
     library,
-    link_origin,
-    remote_address,
     run_blocking,
     store_blocking,
 )
@@ -166,13 +160,6 @@ async def restore_file(request: web.Request) -> web.Response:
     return web.json_response(file_json(record))
 
 
-# Lifetime of the bucket URL a signed download link on R2/S3 redirects to: the link asks the
-# catalog at each use, so a file trashed or deleted stops opening at once, and the bucket URL
-# that answers a use cannot be taken back: short, yet long enough for a client to follow it
-# (S3 checks a presigned URL's expiry when a request starts, not while the bytes flow).
-BUCKET_HOP_SECONDS = 60
-
-
 async def _signed_get(
     request: web.Request, record: FileRecord, expires: int | None
 ) -> tuple[str, dict[str, Any]]:
@@ -188,22 +175,6 @@ async def _signed_get(
     }
 
 
-async def _download_link(request: web.Request, record: FileRecord) -> tuple[str, dict[str, Any]]:
-    """The link `presigned-url` hands out. On R2/S3 a bucket's presigned URL would go on
-    serving a trashed or deleted file until it expires (nothing can revoke it), so the link is
-    this server's `/files/{id}/download` with a file grant: checked at each use, then
-    redirected to a bucket URL living BUCKET_HOP_SECONDS. Local links are checked already."""
-    lib = library(request)
-    expires = as_int("expires_in", request.query.get("expires_in"))
-    if not await run_blocking(request, lib.signs_at_bucket, record):
-        return await _signed_get(request, record, expires)
-    lifetime = lib.check_expiry(expires)
-    query = await run_blocking(request, lib.sign_file_grant, record.id, lifetime)
-    ends = datetime.fromtimestamp(int(parse_qs(query)["exp"][0]), UTC)
-    url = f"{link_origin(request)}/files/{record.id}/download?{query}"
-    return url, {"expires_in": lifetime, "expires_at": expiry_iso(ends)}
-
-
 def _redirect(url: str, record: FileRecord) -> web.Response:
     return web.Response(
         status=302,
@@ -215,30 +186,9 @@ def _redirect(url: str, record: FileRecord) -> web.Response:
     )
 
 
-async def _download_by_link(request: web.Request) -> web.Response:
-    """A signed download link of R2/S3 (see _download_link): the grant, then the file as it
-    is now (trashed or deleted: 404, as a local link of such a file answers)."""
-    fid = file_id(request)
-    lib = library(request)
-    await run_blocking(request, lib.verify_file_grant, fid, request.query)
-    try:
-        record = await run_blocking(request, lib.get_ready, fid)
-    except NotFound:
-        raise NotFound("This file is no longer available") from None
-    if not record.is_public:
-        request.app[AUDIT].add("signed-url", "download", fid, remote_address(request), None)
-    url = lib.public_url(record)
-    if url is None:
-        lifetime = min(BUCKET_HOP_SECONDS, grant_lifetime(int(request.query["exp"])))
-        url, _ = await _signed_get(request, record, lifetime)
-    return _redirect(url, record)
-
-
 @routes.get("/files/{file_id}/download")
 @requires(FILE)
 async def download(request: web.Request) -> web.Response:
-    if "sig" in request.query and request[TOKEN] is None:
-        return await _download_by_link(request)
     record = await load_readable(request, file_id(request), "download", ready=True)
     url = library(request).public_url(record)
     if url is None:
@@ -259,7 +209,12 @@ async def presigned_url(request: web.Request) -> web.Response:
         return await watch_presigned(request, record)
     if kind != "download":
         raise InvalidInput("kind must be download or watch")
-    url, expiry = await _download_link(request, record)
+    # On R2/S3 the bucket's own presigned URL (the seed's flow: the bytes never pass through
+    # this server, and the link opens wherever the bucket is reachable); nothing can take it
+    # back before it expires (README). Local links are this server's, checked at each use.
+    url, expiry = await _signed_get(
+        request, record, as_int("expires_in", request.query.get("expires_in"))
+    )
     return web.json_response(
         # kind tells it from a watch answer (the spec's oneOf discriminates on it)
         {
