@@ -223,6 +223,25 @@ def test_seek_while_paused(qtbot: Any, player: VideoPlayer, files: dict) -> None
     assert player.controls.seek_slider.value() == player.player.position()
 
 
+def test_seeking_back_from_the_end_shows_the_frame_there(
+    qtbot: Any, player: VideoPlayer, files: dict
+) -> None:
+    """Played to its end, the player is stopped and its picture black; ← went to 0:00 but
+    the picture stayed black until play. Now the frame at the new position shows, paused."""
+    probe = _load_paused(qtbot, player, str(files["mp4"]))
+    player.player.play()
+    ended = QMediaPlayer.MediaStatus.EndOfMedia
+    wait_for(qtbot, lambda: player.player.mediaStatus() == ended, timeout=WAIT)
+    wait_for(qtbot, lambda: not player.video_sink().videoFrame().isValid(), timeout=WAIT)
+    since = len(probe.times)
+    player.seek_by(-5000)  # ← (the clip is 2 s long: back to 0:00)
+    probe.wait(qtbot, since, near_us=0)
+    assert player.video_sink().videoFrame().isValid()
+    assert _is_red(probe.image().pixelColor(5, 5))  # the clip's picture, not black
+    assert player.player.playbackState() == State.PausedState
+    assert player.player.position() == 0
+
+
 def test_play_pause_toggles_state(qtbot: Any, player: VideoPlayer, files: dict) -> None:
     probe = _load_paused(qtbot, player, str(files["mp4"]))
     player.toggle_play()

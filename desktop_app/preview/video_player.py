@@ -189,7 +189,15 @@ class VideoPlayer(QWidget):
     # -- playback -----------------------------------------------------------------------------
     def _seek_to(self, ms: int) -> None:
         if self._lease is not None:
-            self.player.setPosition(ms)
+            self._set_position(ms)
+
+    def _set_position(self, ms: int) -> None:
+        stopped = self.player.playbackState() == State.StoppedState
+        self.player.setPosition(ms)
+        if stopped:
+            # Stopped (the video played to its end), Qt's backend renders nothing after a
+            # seek until play: the picture stayed black. Paused, it shows the frame there.
+            self.player.pause()
 
     def toggle_play(self) -> None:
         if self._lease is None:
@@ -225,14 +233,15 @@ class VideoPlayer(QWidget):
             self.seek_by(-SEEK_STEP_MS)
 
     def seek_by(self, ms: int) -> None:
-        """Moves the position by `ms`, kept inside the video; playing or paused stays so."""
+        """Moves the position by `ms`, kept inside the video; playing or paused stays so, and
+        stopped at the end it pauses at the new position (its frame shows)."""
         if self._lease is None:
             return
         target = max(self.player.position() + ms, 0)
         duration = self.player.duration()
         if duration > 0:
             target = min(target, max(duration - 1, 0))
-        self.player.setPosition(target)
+        self._set_position(target)
 
     def step_forward(self) -> None:
         self._step(1)
@@ -255,7 +264,7 @@ class VideoPlayer(QWidget):
         duration = self.player.duration()
         if duration > 0:
             target = min(target, max(duration - 1, 0))
-        self.player.setPosition(target)
+        self._set_position(target)
 
     # -- audio --------------------------------------------------------------------------------
     def is_muted(self) -> bool:
