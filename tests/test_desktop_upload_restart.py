@@ -10,7 +10,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,10 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+import shiboken6  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from core.ingest import Ingestor  # noqa: E402
 from core.library import Library  # noqa: E402
@@ -323,8 +325,25 @@ def test_after_a_crash_a_removed_rows_upload_is_still_to_drop(tmp_path: Path) ->
     assert [r.key for r in load_queue(saved)] == ["b", "c"]
 
 
+def _when_asked(then: Callable[[QMessageBox], None]) -> QTimer:
+    """Runs `then` on the quit question once it shows (window.close() waits inside it)."""
+
+    def look() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.isVisible():
+            timer.stop()
+            then(box)
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(look)
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("answer", ["no", "escape"])
 def test_quitting_during_an_import_says_the_uploads_resume(
-    qtbot: Any, library: Library, monkeypatch: pytest.MonkeyPatch, english: None
+    qtbot: Any, library: Library, english: None, answer: str
 ) -> None:
     window = main_window.MainWindow(library)
     qtbot.addWidget(window)
@@ -333,15 +352,64 @@ def test_quitting_during_an_import_says_the_uploads_resume(
     window.uploads.model.add(Path("/tmp/still-queued.jpg"), 100)  # an upload not ended
     asked: list[str] = []
 
-    def question(*args: Any, **kwargs: Any) -> QMessageBox.StandardButton:
-        asked.append(str(args[2]))
-        return QMessageBox.StandardButton.No
+    def reply(box: QMessageBox) -> None:
+        asked.append(box.text())
+        asked.append(box.informativeText())
+        if answer == "no":
+            box.button(QMessageBox.StandardButton.No).click()
+        else:
+            QTest.keyClick(box, Qt.Key.Key_Escape)
 
-    monkeypatch.setattr(main_window.QMessageBox, "question", question)
+    timer = _when_asked(reply)
     try:
         window.close()
-        assert window.isVisible() and len(asked) == 1
+        assert window.isVisible() and len(asked) == 2  # the app stays open
+        assert asked[1] == "1 file left to upload."
         assert "continue where they left off the next time you open MediaDesk" in asked[0]
         assert "Cancel" not in asked[0]
     finally:
+        timer.stop()
+        window.shutdown()
+
+
+def test_the_quit_question_goes_once_the_uploads_end_and_the_app_quits(
+    qtbot: Any,
+    library: Library,
+    media_dir: MediaSet,
+    tmp_path: Path,
+    held_ingest: tuple[threading.Event, threading.Event],
+    english: None,
+) -> None:
+    """Quit while a folder uploaded: the question stayed up for good, over a queue long
+    finished, and the app never quit until the user said Yes. Once nothing is running or
+    queued, the question no longer applies: it closes and the quit goes on."""
+    stored, release = held_ingest
+    window = main_window.MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    wait_for(qtbot, lambda: not window.uploads.busy)
+    window.uploads.add_paths([_copy(media_dir.jpeg, tmp_path / "last.jpg")])
+    wait_for(qtbot, stored.is_set)  # uploading, held until the question is up
+    shown: list[str] = []
+
+    def uploads_end(box: QMessageBox) -> None:
+        shown.append(box.informativeText())
+        release.set()
+
+        def give_up() -> None:  # without the fix the box stays: answer No, so the test ends
+            if shiboken6.isValid(box) and box.isVisible():
+                box.button(QMessageBox.StandardButton.No).click()
+
+        QTimer.singleShot(10_000, give_up)
+
+    timer = _when_asked(uploads_end)
+    try:
+        window.close()
+        assert shown == ["1 file left to upload."]
+        assert not window.isVisible()  # quit, with no answer needed
+        assert library.counts()["all"] == 1
+        assert load_queue(queue_file(library.paths.data_dir)) == []
+    finally:
+        timer.stop()
+        release.set()
         window.shutdown()

@@ -221,6 +221,14 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
             <numerusform>Delete %n files permanently?</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1209"/>
+        <source>%n file(s) left to upload.</source>
+        <translation>
+            <numerusform>%n file left to upload.</numerusform>
+            <numerusform>%n files left to upload.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>MigrationProgress</name>

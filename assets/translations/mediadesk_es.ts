@@ -1495,6 +1495,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1209"/>
+        <source>%n file(s) left to upload.</source>
+        <translation>
+            <numerusform>Queda %n archivo por subir.</numerusform>
+            <numerusform>Quedan %n archivos por subir.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>MigrationProgress</name>

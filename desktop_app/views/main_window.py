@@ -63,6 +63,7 @@ from desktop_app.controllers.settings_controller import (
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import ErrorMessage
 from desktop_app.models.sidebar_model import SidebarModel
+from desktop_app.models.upload_queue_model import UploadState
 from desktop_app.resources import app_icon, app_version
 from desktop_app.team import attach as attach_team
 from desktop_app.views.actions import build_actions, build_menus
@@ -1184,25 +1185,58 @@ class MainWindow(QMainWindow):
     def _close_again(self) -> None:
         self.close()
 
+    def _uploads_left(self) -> int:
+        # not "busy": reading back the saved queue is not uploading
+        return self.uploads.model.count(*(state for state in UploadState if state.active))
+
+    def _ask_quit_while_uploading(self) -> bool:
+        """Yes or No to quitting while files upload; nothing is lost either way (the queue is
+        saved and goes on at the next start, upload_controller). Once the queue is idle the
+        question no longer applies: the box closes by itself and the quit goes on (it stayed
+        up for good, the app never quitting, over a queue long finished)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Uploads in progress"),
+            self.tr(
+                "Some files are still uploading. If you quit now, they will continue "
+                "where they left off the next time you open MediaDesk. Quit now?"
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+
+        def left() -> None:
+            box.setInformativeText(self.tr("%n file(s) left to upload.", "", self._uploads_left()))
+
+        def idle() -> None:
+            if not self._uploads_left():
+                box.done(QMessageBox.StandardButton.Yes)
+
+        model = self.uploads.model
+        links = [
+            (model.stateChanged, left),
+            (model.rowsInserted, left),
+            (model.rowsRemoved, left),
+            (self.uploads.idle, idle),
+        ]
+        left()
+        for signal, slot in links:
+            signal.connect(slot)
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            for signal, slot in links:
+                signal.disconnect(slot)
+            box.deleteLater()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._shut_down and self.details.dirty:
             event.ignore()
             self.leave_edits(self._close_again, lambda: None)  # asks first
             return
-        uploading = any(item.state.active for item in self.uploads.model.items())
-        if uploading and not self._shut_down:  # not "busy": reading back the saved queue is not
-            # Nothing is lost: the queue is saved and goes on at the next start (upload_controller)
-            answer = QMessageBox.question(
-                self,
-                self.tr("Uploads in progress"),
-                self.tr(
-                    "Some files are still uploading. If you quit now, they will continue "
-                    "where they left off the next time you open MediaDesk. Quit now?"
-                ),
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+        if self._uploads_left() and not self._shut_down and not self._ask_quit_while_uploading():
+            event.ignore()
+            return
         # Hidden first: the state is written to the data folder, which may be on a slow disk
         # (seconds of a window that stays after Quit); the clean-up below waits for the workers
         self.hide()
