@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
@@ -12,7 +13,9 @@ logger = logging.getLogger(__name__)
 
 LANGUAGES = {"en": "English", "es": "Español"}
 SOURCE_LANGUAGE = "en"
-_installed: list[QTranslator] = []
+# each installed translator with the catalogue bytes it reads: Qt and PySide6 keep no copy and
+# no reference, so they must live as long as it is installed
+_installed: list[tuple[QTranslator, bytes]] = []
 
 
 def choose_language(setting: str | None = None, system: QLocale | None = None) -> str:
@@ -29,15 +32,16 @@ def install_translations(language: str) -> str:
     app = QCoreApplication.instance()
     if app is None:
         raise RuntimeError("Create the QApplication before installing translations")
-    for translator in _installed:
+    for translator, _catalogue in _installed:
         QCoreApplication.removeTranslator(translator)
     _installed.clear()
     language = language if language in LANGUAGES else SOURCE_LANGUAGE
     QLocale.setDefault(QLocale(language))
     ours = QTranslator(app)  # English has one too: the plural forms of the source texts
-    if ours.load(f"mediadesk_{language}", str(TRANSLATIONS_DIR)):
+    catalogue = _load_in_memory(ours, TRANSLATIONS_DIR / f"mediadesk_{language}.qm")
+    if catalogue is not None:
         QCoreApplication.installTranslator(ours)
-        _installed.append(ours)
+        _installed.append((ours, catalogue))
     else:
         logger.warning("No MediaDesk translation for %s in %s", language, TRANSLATIONS_DIR)
     if language == SOURCE_LANGUAGE:
@@ -46,5 +50,17 @@ def install_translations(language: str) -> str:
     qt = QTranslator(app)
     if qt.load(f"qtbase_{language}", qt_dir):
         QCoreApplication.installTranslator(qt)
-        _installed.append(qt)
+        _installed.append((qt, b""))
     return language
+
+
+def _load_in_memory(translator: QTranslator, path: Path) -> bytes | None:
+    """Loads the catalogue from a copy in memory; returns that copy, None if it is not there.
+    Loaded by its file name, Qt maps the file, and lrelease (`python -m desktop_app.i18n_update`)
+    rewrites it in place: a window running meanwhile then showed the source forms of the plurals
+    ("302 file(s) · 1 video(s)", "Delete 3 file(s) permanently?") until it was restarted."""
+    try:
+        catalogue = path.read_bytes()
+    except OSError:
+        return None
+    return catalogue if translator.load(catalogue, str(path.parent)) else None

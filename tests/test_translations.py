@@ -219,3 +219,44 @@ def test_the_irreversible_question_counts_the_rest_in_spanish(qapp) -> None:  # 
     finally:
         install_translations("en")
     assert names_text(names, shown=5).endswith("…and 3 more")
+
+
+def test_plurals_survive_a_catalogue_rebuilt_while_the_window_runs(  # type: ignore[no-untyped-def]
+    qapp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lrelease (`python -m desktop_app.i18n_update`) rewrites a .qm in place; Qt had mapped the
+    file, so a window started before showed "302 file(s) · 301 image(s)" for the rest of its
+    session."""
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop_app import i18n
+
+    lrelease = _tool("pyside6-lrelease")
+    if not Path(lrelease).exists() and shutil.which(lrelease) is None:
+        pytest.skip("pyside6-lrelease is not installed")
+    shutil.copy(TRANSLATIONS_DIR / "mediadesk_en.qm", tmp_path)
+    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", tmp_path)
+
+    def files(count: int) -> str:
+        return QCoreApplication.translate("MainStatusBar", "%Ln file(s)", "", count)
+
+    try:
+        i18n.install_translations("en")
+        assert files(302) == "302 files"
+        # the catalogue compiled again, with other texts: the same file, other bytes
+        subprocess.run(
+            [
+                lrelease,
+                str(TRANSLATIONS_DIR / "mediadesk_es.ts"),
+                "-qm",
+                str(tmp_path / "mediadesk_en.qm"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        assert files(302) == "302 files"
+        assert files(1) == "1 file"
+    finally:
+        monkeypatch.undo()
+        i18n.install_translations("en")
