@@ -631,3 +631,40 @@ def test_clicking_a_heading_keeps_the_highlight(qtbot, window: MainWindow) -> No
     assert _sidebar_key(window) == "video"
     sidebar.selectionModel().clearSelection()  # whatever else empties it: the view's row again
     wait_for(qtbot, lambda: _sidebar_key(window) == "video")
+
+
+def test_esc_in_the_search_keeps_a_file_that_sorts_past_the_first_page(
+    qtbot,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """A file picked in the search results and Esc: the whole view came back with its first
+    page only, and a file further down (row 180 of 300, pages of 100) was selected nowhere, the
+    details saying "Select a file". The grid loads its pages up to the file, selects it and
+    shows it."""
+    install_translations("en")
+    add_rows(library, 30)  # newest first: file-00003 is row 26, pages of 10
+    win = MainWindow(library, page_size=10)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        grid, browser = win.controller.grid, win.browser
+        wait_for(qtbot, lambda: grid.rowCount() == 10 and not grid.loading)
+        search = browser.search
+        search.setFocus()
+        qtbot.keyClicks(search, "file-00003")
+        qtbot.keyClick(search, Key.Key_Return)
+        wait_for(qtbot, lambda: grid.rowCount() == 1 and not grid.loading)
+        browser.select_row(0)
+        wait_for(qtbot, lambda: win.details.record is not None)
+        search.setFocus()
+        qtbot.keyClick(search, Key.Key_Escape)
+        wait_for(qtbot, lambda: _selected_names(win) == ["file-00003.jpg"])
+        wait_for(qtbot, lambda: win.details.record is not None)
+        assert win.details.record.original_filename == "file-00003.jpg"
+        assert search.text() == ""
+        row = grid.row_of(win.details.record.id)
+        assert row > 10  # past the first page
+        area = browser.grid.viewport().rect()
+        wait_for(qtbot, lambda: area.intersects(browser.grid.visualRect(grid.index(row))))
+    finally:
+        win.shutdown()

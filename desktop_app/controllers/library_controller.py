@@ -112,8 +112,10 @@ class LibraryController(QObject):
         self.handles_conflicts = False  # set when the conflict dialog handles saveConflict
         self.live.changed.connect(self._on_event)
         self._reveal: int | None = None  # a file to select once its row is loaded
+        self._reveal_seeks = False  # the grid loads its pages up to it (reveal_in_view)
         self.grid.rowsInserted.connect(self._check_reveal)
         self.grid.modelReset.connect(self._check_reveal)
+        self.grid.loadingChanged.connect(self._give_up_reveal_later)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=250)
         self._sidebar_timer.timeout.connect(self.refresh_sidebar)
 
@@ -227,12 +229,37 @@ class LibraryController(QObject):
         self._call(self.library.get_file, file_id, then=self._reveal_record)
 
     def _reveal_record(self, record: FileRecord) -> None:
-        self._reveal = record.id
+        self._reveal, self._reveal_seeks = record.id, False
         self.filter = SidebarFilter("trash") if record.is_trashed else SidebarFilter()
         self.search = record.original_filename
         self.filterChanged.emit(self.filter)
         self.searchChanged.emit(self.search)
         self._requery()
+
+    def reveal_in_view(self, file_id: int) -> None:
+        """Selects a file of the view shown, loading the pages up to it first (in workers):
+        Esc after a search lost a file that sorts past the first page loaded."""
+        self._reveal, self._reveal_seeks = file_id, True
+        if self.grid.row_of(file_id) >= 0:
+            self._check_reveal()
+        else:
+            self.grid.load_until(file_id)
+            if not self.grid.seeking:
+                self._reveal = None  # every row that can be is loaded: it is not in the view
+
+    def drop_reveal(self) -> None:
+        """The user picked another file meanwhile: the one on its way is not selected."""
+        self._reveal = None
+
+    def _give_up_reveal_later(self, loading: bool) -> None:
+        if not loading:  # after this page's rows are in (they follow the signal)
+            QTimer.singleShot(0, self, self._give_up_reveal)
+
+    def _give_up_reveal(self) -> None:
+        # the pages stopped without it (not in the view, or too far): a row that shows up
+        # later must not take the selection then
+        if self._reveal_seeks and not self.grid.loading and not self.grid.seeking:
+            self._reveal = None
 
     def _check_reveal(self, *_: object) -> None:
         if self._reveal is not None and self.grid.row_of(self._reveal) >= 0:

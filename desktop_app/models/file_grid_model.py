@@ -79,6 +79,8 @@ class FileGridListModel(QAbstractListModel):
         # After a jump to the end the rows are the order's last ones: `_back` is the backwards
         # cursor to the rows before them (None: the first row is loaded, as in a plain list)
         self._back: str | None = None
+        # load_until(): the file to load the pages up to, and the row count to give up at
+        self._seek: tuple[int, int] | None = None
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -118,6 +120,7 @@ class FileGridListModel(QAbstractListModel):
         self._rows, self._rows_by_id = [], {}
         self._fetching = self._loaded_once = self._to_end = False
         self._held_events, self._cursor, self._back = [], None, None
+        self._seek = None
         self.endResetModel()
 
     @property
@@ -152,6 +155,20 @@ class FileGridListModel(QAbstractListModel):
         self._to_end = True
         if self._loaded_once:
             self._fetch()  # else the first page, on its way, continues the run
+
+    def load_until(self, file_id: int) -> None:
+        """Loads the next pages (big ones, in workers) until this file's row is loaded, or the
+        last row is, or END_JUMP more rows are (beyond that it stays unloaded, as End and Ctrl+A
+        do not load all rows either). `seeking` is True meanwhile."""
+        if self.row_of(file_id) >= 0 or self._back is not None or self.complete:
+            return
+        self._seek = (file_id, len(self._rows) + END_JUMP)
+        if self._loaded_once:
+            self._fetch()  # else the first page, on its way, continues the run
+
+    @property
+    def seeking(self) -> bool:
+        return self._seek is not None
 
     def _jump_to_end(self) -> None:
         """Drops the loaded rows and loads the last TAIL_PAGE of the order."""
@@ -203,7 +220,7 @@ class FileGridListModel(QAbstractListModel):
         if self._fetching or self._back is not None:
             return
         offset = len(self._rows)
-        limit = END_PAGE_SIZE if self._to_end else self.page_size
+        limit = END_PAGE_SIZE if self._to_end or self._seek else self.page_size
         cursor = self._cursor if offset else None
         query = dataclasses.replace(
             self._query, offset=0 if cursor else offset, cursor=cursor, limit=limit
@@ -249,6 +266,13 @@ class FileGridListModel(QAbstractListModel):
             self.totalChanged.emit(self._total)
         # The page may predate changes announced while it loaded: apply them on top of it.
         self._apply_held()
+        if self._seek is not None:
+            file_id, give_up = self._seek
+            more = len(self._rows) < min(self._total, give_up) and bool(page.items)
+            if self.row_of(file_id) < 0 and more:
+                self._fetch()
+            else:
+                self._seek = None
         if self._to_end:
             if len(self._rows) < self._total and page.items:
                 self._fetch()
@@ -262,6 +286,7 @@ class FileGridListModel(QAbstractListModel):
             self._set_fetching(False)
             self._total = len(self._rows)  # stop asking for more until the next reload
             self._to_end = False
+            self._seek = None
             self._apply_held()
             self.loadFailed.emit(exc)
 

@@ -161,7 +161,13 @@ class FileBrowser(QWidget):
         # are not in the whole view.
         self._before_search: tuple[int | None, list[int]] | None = None
         self._reselect_else: tuple[int | None, list[int]] | None = None
+        # the selection to restore while the grid loads the pages up to its file (`reveal`)
+        self._reselect_at: (
+            tuple[tuple[int | None, list[int]], tuple[int | None, list[int]] | None] | None
+        ) = None
+        self._seeking = False  # the grid loads its pages up to that file
         model.modelAboutToBeReset.connect(self._remember_selection)
+        model.loadingChanged.connect(self._stop_seeking_later)
         model.rowsInserted.connect(self._restore_selection)
         model.loadingChanged.connect(self._forget_selection_later)
         self._selection_count = 0
@@ -416,6 +422,9 @@ class FileBrowser(QWidget):
             self.leave_guard(lambda: self._show(record.id), self._back_to_shown)
 
     def _remember_selection(self) -> None:
+        if self._reselect_at is not None:  # another reload: it remembers the selection anew
+            self._reselect_at = None
+            self.controller.drop_reveal()
         selection = self._selection()
         if selection is None:
             return  # e.g. a second reload before the rows came back: keep the first's
@@ -452,6 +461,51 @@ class FileBrowser(QWidget):
         fallback, self._reselect_else = self._reselect_else, None
         if pending is None:
             return
+        current_id, ids = pending
+        key = current_id if current_id is not None else ids[0]
+        if self.controller.grid.row_of(key) < 0:
+            # it may sort past the rows loaded so far (the grid pages): decided once this
+            # page is in (its total comes after its rows)
+            self._reselect_at, self._seeking = (pending, fallback), False
+            QTimer.singleShot(0, self, self._seek_selection)
+            return
+        self._apply_selection(pending, fallback)
+
+    def _seek_selection(self) -> None:
+        """The file to select again is not loaded: the grid loads its pages up to it (in
+        workers; `reveal` then selects it), or, with every row loaded, it is not in the view."""
+        if self._reselect_at is None:
+            return
+        (current_id, ids), _fallback = self._reselect_at
+        key = current_id if current_id is not None else ids[0]
+        model = self.controller.grid
+        if model.row_of(key) < 0 and not model.complete and not model.has_before:
+            self.controller.reveal_in_view(key)
+            if model.seeking:
+                self._seeking = True
+                return
+        pending, fallback = self._reselect_at
+        self._reselect_at = None
+        self._apply_selection(pending, fallback)
+
+    def _stop_seeking_later(self, loading: bool) -> None:
+        if not loading:  # after the page's rows, which `reveal` may have selected
+            QTimer.singleShot(0, self, self._stop_seeking)
+
+    def _stop_seeking(self) -> None:
+        """The pages stopped short of the file (not in the view, or too far): what else was
+        selected and is loaded, or the selection from before the search, is selected."""
+        model = self.controller.grid
+        if self._reselect_at is None or not self._seeking or model.loading or model.seeking:
+            return
+        waiting, self._reselect_at, self._seeking = self._reselect_at, None, False
+        self._apply_selection(*waiting)
+
+    def _apply_selection(
+        self,
+        pending: tuple[int | None, list[int]],
+        fallback: tuple[int | None, list[int]] | None,
+    ) -> None:
         current_id, ids = pending
         model = self.controller.grid
         rows = [r for r in (model.row_of(i) for i in ids) if r >= 0]
@@ -530,6 +584,9 @@ class FileBrowser(QWidget):
             # The user chose while a reload was under way: their choice wins over the old one.
             if self.grid.selectionModel().hasSelection():
                 self._reselect = None
+                if self._reselect_at is not None:  # nor the file the grid still loads up to
+                    self._reselect_at = None
+                    self.controller.drop_reveal()
             # After the current-index change of the same click has been handled.
             QTimer.singleShot(0, self, self._match_selection)
 
@@ -618,8 +675,19 @@ class FileBrowser(QWidget):
         row = self.controller.grid.row_of(file_id)
         if row < 0:
             return
-        self._show(file_id)
-        self.grid.scrollTo(self.controller.grid.index(row))
+        waiting, self._reselect_at, self._seeking = self._reselect_at, None, False
+        if waiting is not None and file_id in waiting[0][1]:
+            self._apply_selection(*waiting)  # the files selected before the reload, all of them
+        else:
+            self._show(file_id)
+        self._scroll_to(file_id)
+        # rows just put in are laid out on the grid's timer, which may scroll it back
+        QTimer.singleShot(LAYOUT_SETTLE_MS, self, lambda: self._scroll_to(file_id))
+
+    def _scroll_to(self, file_id: int) -> None:
+        row = self.controller.grid.row_of(file_id)
+        if row >= 0:
+            self.grid.scrollTo(self.controller.grid.index(row))
 
     def _restore_search(self) -> None:
         self._search_timer.stop()
