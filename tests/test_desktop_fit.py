@@ -91,9 +91,37 @@ def test_the_status_bar_counts_are_read_whole_in_a_narrow_window(
     wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))  # room for all
     bar.resize(900, 30)
     wait_for(qtbot, lambda: bar.counts.width() >= bar.counts.sizeHint().width())
-    assert not bar.catalog.isVisible() and bar.server.isVisible()
+    assert bar.server.isVisible()
+    # the catalog is cut short before it steps aside: never cut to less than its kind
+    assert not bar.catalog.isVisible() or "SQLite" in bar.catalog.text()
     bar.resize(1600, 30)
     wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))
+
+
+def test_the_catalog_stays_in_the_status_bar_when_the_counts_grow(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    """At 950 px the status bar's "Catalog: SQLite mediadesk.sqlite3" was there with "0 files"
+    and gone with "301 files · 300 images · 1 video · 358.2 KiB", room for most of it left
+    beside the counts. It is cut short (the catalog, then the storage) rather than taken away;
+    in Spanish, with its longer texts, from 1024 px."""
+    from desktop_app.views.status_bar import MainStatusBar
+
+    bar = MainStatusBar(library.settings)
+    qtbot.addWidget(bar)
+    bar.set_server(True, "http://127.0.0.1:27271")
+    bar.set_feed(True)
+    bar.set_counts({})
+    bar.resize(950 if language == "en" else 1024, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    wait_for(qtbot, lambda: all(w.isVisible() for w in bar.yielding))
+    bar.set_counts({"all": 301, "image": 300, "video": 1, "bytes": 366_800})
+    qtbot.wait(50)
+    assert bar.catalog.isVisible() and "SQLite" in bar.catalog.text()
+    assert all(w.isVisible() for w in (bar.storage, bar.feed, bar.server, bar.counts))
+    assert bar.counts.width() >= bar.counts.sizeHint().width()  # the counts read whole
+    assert bar.message_room() >= 0
 
 
 def test_the_token_scope_and_the_server_address_show_whole(
@@ -306,6 +334,43 @@ def test_the_search_box_keeps_its_width_on_a_small_screen(
             assert label.isHidden() or label.width() >= label.sizeHint().width(), width
     window.resize(1600, 900)
     wait_for(qtbot, lambda: all(not w.isHidden() for w in browser.toolbar.yielding))
+
+
+def test_the_search_box_keeps_its_width_as_the_file_count_grows(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    """In a 950 px window the placeholder read "…(Ctrl+F)" at "0 files", "…(Ctrl" at
+    "77 files" and "…(Ct" at "301 files": the count took its width from the search box. The
+    count and "Sort:" step aside for the whole placeholder (English), or at least keep the
+    search box as wide as it was (Spanish, longer, beside a wider sort order)."""
+    from tests.test_desktop_models import add_rows
+
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.resize(950, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    browser = win.browser
+    search = browser.search
+    whole = search.fontMetrics().horizontalAdvance(search.placeholderText()) + 12
+    try:
+        for size in ((950, 700), (1024, 768)):
+            win.resize(*size)
+            wait_for(qtbot, lambda: win.width() == size[0])  # noqa: B023 - waited here
+            qtbot.wait(100)
+            before = search.width()
+            if language == "en":
+                assert before >= whole, size
+            total = 301 if size[0] == 950 else 311
+            add_rows(library, total - win.controller.grid.total)
+            win.controller.refresh()
+            wait_for(qtbot, lambda: str(total) in browser.total.text())  # noqa: B023
+            qtbot.wait(100)  # laid out again after the count's new text
+            assert search.width() >= before, size
+            for label in browser.toolbar.yielding:
+                assert label.isHidden() or label.width() >= label.sizeHint().width(), size
+    finally:
+        win.shutdown()
 
 
 def test_the_technical_details_of_a_video_read_whole_at_1024(

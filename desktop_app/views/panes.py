@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent
 from PySide6.QtGui import QGuiApplication, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QListView, QSplitter, QStyle, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QListView, QSplitter, QStyle, QWidget
 
 GRID_COLUMNS = 3  # the side panes give up width until the grid has this many columns
 # the sidebar's narrowest: its longest entry ("Todos los archivos") and a count
@@ -121,9 +121,10 @@ class ToolbarRow(QWidget):
     """The browser's row above the grid: the search box, then labels that step aside for it.
 
     The search box keeps `SEARCH_MIN_WIDTH`; when the row is narrower than everything at its
-    natural width, the `yielding` widgets hide in their order (each has a stand-in elsewhere:
-    the sort box's tooltip, the counts in the sidebar and the status bar), and come back when
-    there is room. The row's minimum leaves them out, so they never widen the window.
+    natural width (the search box as wide as its placeholder), the `yielding` widgets hide in
+    their order (each has a stand-in elsewhere: the sort box's tooltip, the counts in the
+    sidebar and the status bar), and come back when there is room. The row's minimum leaves
+    them out, so they never widen the window.
     """
 
     def __init__(self, widgets: list[QWidget], yielding: list[QWidget]) -> None:
@@ -149,6 +150,19 @@ class ToolbarRow(QWidget):
         widths = [SEARCH_MIN_WIDTH if w is self.search else w.sizeHint().width() for w in widgets]
         return sum(widths) + spacing * (len(widths) - 1) + margins.left() + margins.right()
 
+    def _search_wants(self) -> int:
+        """The search box's width for its whole placeholder ("…(Ctrl+F)"): at 950 px it lost a
+        letter of it for every digit the file count gained ("…(Ct" at 301 files)."""
+        search = self.search
+        if not isinstance(search, QLineEdit) or not search.placeholderText():
+            return SEARCH_MIN_WIDTH
+        text = search.fontMetrics().horizontalAdvance(search.placeholderText())
+        # the frame and the text's margins (as the box's own size hint counts them), and the
+        # clear button, which takes its room beside the text once something is typed
+        frame = search.sizeHint().width() - search.fontMetrics().horizontalAdvance("x" * 17)
+        clear = search.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, search)
+        return max(SEARCH_MIN_WIDTH, text + max(frame, 0) + clear + 8)
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self.fit()
@@ -161,8 +175,10 @@ class ToolbarRow(QWidget):
 
     def fit(self) -> None:
         shown = list(self.widgets)
+        # the labels step aside for the search box's whole placeholder, not only its minimum
+        more = self._search_wants() - SEARCH_MIN_WIDTH
         for widget in self.yielding:  # the first gives way first
-            if self._need(shown) <= self.width():
+            if self._need(shown) + more <= self.width():
                 break
             shown.remove(widget)
         for widget in self.yielding:

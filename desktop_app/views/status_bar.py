@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from sqlalchemy.engine import make_url
@@ -22,6 +22,34 @@ MESSAGE_MARGIN = 24
 RETURN_DELAY = 1500  # ms
 
 
+class FittingLabel(QLabel):
+    """A plain-text label that can be narrowed: its text is elided on the right, never below
+    its first word and a few letters ("Catalog: SQLite…"); the tooltip keeps the details."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._whole = ""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._whole = text
+        super().setText(text)
+
+    def whole(self) -> None:
+        super().setText(self._whole)
+
+    def narrow_by(self, pixels: int) -> int:
+        """Elides the text by up to `pixels`; returns how many it gave."""
+        metrics = self.fontMetrics()
+        width = metrics.horizontalAdvance(self._whole)
+        first = self._whole.split(" ", 1)[0]
+        least = metrics.horizontalAdvance(self._whole[: len(first) + 7] + "…")
+        give = max(0, min(pixels, width - least))
+        if give:
+            elided = metrics.elidedText(self._whole, Qt.TextElideMode.ElideRight, width - give)
+            super().setText(elided)
+        return give
+
+
 class MainStatusBar(QStatusBar):
     """Permanent labels; transient notices use showMessage.
 
@@ -33,17 +61,17 @@ class MainStatusBar(QStatusBar):
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.storage = QLabel(self)
+        self.storage = FittingLabel(self)
         self.server = QLabel(self)
         self.server.setOpenExternalLinks(True)
         self.counts = QLabel(self)
-        self.catalog = QLabel(self)
+        self.catalog = FittingLabel(self)
         self.feed = QLabel(self)
         self.storage_warning = QLabel(self)  # above MEDIADESK_STORAGE_WARN_BYTES
         self.storage_warning.setStyleSheet("color: #b36b00; font-weight: bold;")
         self.storage_warning.hide()
         for label in self._permanent():
-            label.setContentsMargins(10, 0, 10, 0)
+            label.setContentsMargins(6, 0, 6, 0)
             self.addPermanentWidget(label)
         # The counts give way first when the window is narrow (the full text is the tooltip):
         # permanent labels otherwise set the window's minimum width.
@@ -51,6 +79,7 @@ class MainStatusBar(QStatusBar):
         self.yielding = (self.catalog, self.storage, self.feed, self.counts)  # in this order
         self._stepped_aside: list[QLabel] = []
         self._narrowed: list[QLabel] = []  # aside for the counts' sake (`_fit_width`)
+        self._fitting = False
         self._return = QTimer(self)
         self._return.setSingleShot(True)
         self._return.setInterval(RETURN_DELAY)
@@ -86,6 +115,7 @@ class MainStatusBar(QStatusBar):
                 self.tr("Catalog: PostgreSQL %1").replace("%1", f"{where}/{url.database or ''}")
             )
             self.catalog.setToolTip(url.render_as_string(hide_password=True))
+        self._fit_width()
 
     def set_feed(self, connected: bool | None, detail: str = "") -> None:
         """Whether changes made by other apps and servers on this catalog arrive live."""
@@ -199,17 +229,39 @@ class MainStatusBar(QStatusBar):
         they were cut mid-count ("1004 archivos · 1001 imágenes · 3") beside the catalog's
         name. The least needed labels step aside for them, as for a notice, and come back once
         there is room."""
-        if self.currentMessage():
+        if self.currentMessage() or self._fitting:
             return
+        # a label shown again may resize the bar at once: no second fit inside this one
+        self._fitting = True
+        try:
+            self._fit_labels()
+        finally:
+            self._fitting = False
+
+    def _fit_labels(self) -> None:
         for label in self._narrowed:
             label.show()
         self._narrowed = []
+        # The catalog and the storage are cut short before a label steps aside: at 950 px the
+        # catalog went as soon as the counts grew ("301 files"), with room for most of it left.
         for label in self.yielding:
+            self._elide()
             if label is self.counts or self.message_room() >= 0:
                 break
             if label.isVisibleTo(self):
                 label.hide()
                 self._narrowed.append(label)
+
+    def _elide(self) -> None:
+        """The catalog, then the storage, elided as far as the counts need (whole if they fit)."""
+        for fitting in (self.catalog, self.storage):
+            fitting.whole()
+        for fitting in (self.catalog, self.storage):
+            short = -self.message_room()
+            if short <= 0:
+                break
+            if fitting.isVisibleTo(self):
+                fitting.narrow_by(short)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
