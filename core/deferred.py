@@ -45,6 +45,8 @@ GRACE_SECONDS = 60.0
 # fetch a VOD playlist again. A moved file's old key needs only the short grace: its readers
 # resolve the key again at each request.
 REPLACED_GRACE_SECONDS = 6 * 3600.0
+# The reason of a deletion that sweeps an upload URL's key once the URL has expired.
+URL_SWEEP = "upload_url"
 # A timed run that could not finish (the catalog or the store out of reach) runs again this
 # much later: the next move, maintenance run or start could be an hour away, and meanwhile
 # the old objects stay in the bucket.
@@ -312,6 +314,15 @@ class DeferredDeleter:
             queued = s.execute(select(DeferredDeletion.storage_key, DeferredDeletion.is_prefix))
             rows = [(key, bool(is_prefix)) for key, is_prefix in queued]
         return {k for k, _ in rows} | {keys.thumbnail_key(k) for k, prefix in rows if not prefix}
+
+    def url_sweeps(self) -> set[str]:
+        """Keys whose deletion only sweeps what a still-valid upload URL may write there after
+        the confirm moved the file away (core/ingest.py _out_of_reach): usually nothing is there."""
+        with self.db.read() as s:
+            found = s.scalars(
+                select(DeferredDeletion.storage_key).where(DeferredDeletion.reason == URL_SWEEP)
+            )
+            return set(found)
 
     def run(self, now: datetime | None = None) -> list[str]:
         """Deletes every due key that no reader holds; returns the deleted keys."""

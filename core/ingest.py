@@ -21,6 +21,7 @@ from core.catalog import Catalog, SameBytes
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
 from core.deferred import (
+    URL_SWEEP,
     DeferredDeleter,
     collect_unless_recorded,
     discard_unless_recorded,
@@ -775,7 +776,7 @@ class Ingestor:
             # object no row names, which reconcile only lists); best effort, as the delete
             with contextlib.suppress(Exception), self._db.write() as s:
                 sweep = url_ends + timedelta(seconds=URL_SWEEP_MARGIN)
-                queue_until_recorded(s, old, storage, "upload_url", not_before=sweep)
+                queue_until_recorded(s, old, storage, URL_SWEEP, not_before=sweep)
         return self._catalog.get(record.id), stat
 
     def _confirm_checked(

@@ -168,7 +168,6 @@ def reconcile(lib: Library) -> ReconcileReport:
     video_owners = {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for _, key, _, _ in rows}
     pending = lib.deferred.pending_keys()
     known |= pending
-    report.pending_deletions = sorted(k for k in pending if not k.startswith(keys.THUMBNAIL_PREFIX))
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
     present: set[str] = set()
     for obj in lib.list_objects():
@@ -182,4 +181,9 @@ def reconcile(lib: Library) -> ReconcileReport:
     for file_id, key, status, _ in rows:
         if status == FileStatus.READY and key not in present:
             report.rows_without_objects.append(file_id)
+    # an expired upload URL's sweep is no news while nothing was written there (the usual case)
+    idle = lib.deferred.url_sweeps() - present
+    report.pending_deletions = sorted(
+        k for k in pending - idle if not k.startswith(keys.THUMBNAIL_PREFIX)
+    )
     return report
