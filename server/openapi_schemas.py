@@ -179,7 +179,8 @@ SCHEMAS: dict[str, S] = {
         next_cursor={
             **nullable("string"),
             "description": "Pass as ?cursor= (same filters and sort) for the next page; "
-            "null after the last page",
+            "null after the last page. A full page carries one even when no files follow "
+            "(the server does not look past the page): its page is then empty, the end",
         },
     ),
     "PresignedUploadForm": obj(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -23,6 +24,7 @@ from tests.faults import CuttableProxy
 from tests.modes import mode, umask
 from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import make_tokens, server_config
+from tests.test_catalog_remote_disk import fuse_mount
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parent.parent
@@ -471,3 +473,55 @@ def test_the_command_lines_sizes_are_binary_as_everywhere_else() -> None:
         "10.0 MiB",
         "3.0 GiB",
     ]
+
+
+@pytest.mark.parametrize("disk", ["local", "no_hard_links"])
+def test_two_downloads_of_one_name_at_once_keep_both_files(
+    disk: str, live: EmbeddedServer, library: Library, media_dir: Any, tmp_path: Path
+) -> None:
+    """Two different files named clip.jpg downloaded into one folder at the same time: both
+    calls returned folder/clip.jpg and one file was lost. The name was picked before the
+    transfer, free then, and the finished file was renamed over whatever took it meanwhile.
+    Here the second download runs whole while the first is mid-transfer (from its progress
+    callback), as a second thread may; on a file system without hard links too (a FUSE
+    mount whose link() fails, as FAT's and some shares' do)."""
+    first = library.uploads.ingest(media_dir.jpeg, "image", original_filename="clip.jpg")
+    second = library.uploads.ingest(media_dir.png, "image", original_filename="clip.jpg")
+    token = make_tokens(library).read
+    with contextlib.ExitStack() as stack:
+        folder = tmp_path / "out"
+        if disk == "no_hard_links":
+            folder = stack.enter_context(fuse_mount(tmp_path / "backing", tmp_path / "mnt"))
+        client = stack.enter_context(Client(live.url, token))
+        other = stack.enter_context(Client(live.url, token))
+        meanwhile: list[Path] = []
+
+        def progress(done: int, total: int) -> None:
+            if not meanwhile:
+                meanwhile.append(other.download(second.id, folder))
+
+        saved = client.download(first.id, folder, progress=progress)
+        assert meanwhile == [folder / "clip.jpg"]
+        assert saved == folder / "clip (1).jpg"
+        assert saved.read_bytes() == media_dir.jpeg.read_bytes()
+        assert meanwhile[0].read_bytes() == media_dir.png.read_bytes()
+        assert sorted(p.name for p in folder.iterdir()) == ["clip (1).jpg", "clip.jpg"]
+        # a third is named after both, and overwrite= still replaces
+        assert client.download(first.id, folder) == folder / "clip (2).jpg"
+        assert client.download(first.id, folder, overwrite=True) == folder / "clip.jpg"
+        assert (folder / "clip.jpg").read_bytes() == media_dir.jpeg.read_bytes()
+        assert len(list(folder.iterdir())) == 3  # no .part, no empty claim left
+
+
+def test_pages_end_with_the_last_full_page(
+    live: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """With exactly `limit` files left the server still answers a next_cursor, which leads to
+    an empty page: pages() yielded it, and a loop reading page["items"][0] failed."""
+    for path in (media_dir.jpeg, media_dir.png, media_dir.gif, media_dir.webp):
+        library.uploads.ingest(path, "image")
+    with Client(live.url, make_tokens(library).read) as client:
+        assert client.list(limit=2, offset=2)["next_cursor"]  # the server's side, unchanged
+        assert [len(p["items"]) for p in client.pages(limit=2)] == [2, 2]
+        assert [len(p["items"]) for p in client.pages(limit=3)] == [3, 1]
+        assert [len(p["items"]) for p in client.pages(limit=2, trashed=True)] == [0]

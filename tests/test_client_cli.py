@@ -161,6 +161,26 @@ def test_download_through_the_mediadesk_command(
     assert "not_found" in capsys.readouterr().err
 
 
+def test_download_onto_a_file_or_through_one_is_one_line(
+    live: EmbeddedServer, library: Library, media_dir: Any, tmp_path: Path, config_home: Path
+) -> None:
+    """`-o` naming an existing file printed a traceback (FileExistsError from mkdir), exit 1.
+    -o is a folder (its help, the README): a file there is refused in one line, exit 2,
+    before the server is asked, and the file is left as it was."""
+    stored = library.uploads.ingest(Path(media_dir.jpeg), "image")
+    token = make_tokens(library).read
+    here = tmp_path / "here"
+    here.mkdir()
+    existing = here / "existing.txt"
+    existing.write_text("mine")
+    argv = ["download", str(stored.id), "--server", live.url, "--token", token]
+    code, out, err = run(*argv, "-o", str(existing))
+    assert (code, out, err) == (2, "", f"mediadesk: -o {existing}: not a folder\n")
+    code, out, err = run(*argv, "-o", str(existing / "sub"))
+    assert (code, out, err) == (2, "", f"mediadesk: -o {existing / 'sub'}: Not a directory\n")
+    assert existing.read_text() == "mine" and os.listdir(here) == ["existing.txt"]
+
+
 def test_download_from_a_deleted_bucket_says_the_servers_sentence_at_once(
     s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any, tmp_path: Path, config_home: Path
 ) -> None:
@@ -379,7 +399,9 @@ def test_list_json_lines_are_the_apis_records_and_all_follows_the_pages(
     code = cli.run(["list", *by_name, "--limit", "1", "--all"], pages, err_out)
     assert code == 0, err_out.getvalue()
     assert [json.loads(line) for line in pages.getvalue().splitlines()] == api
-    assert pages.flushed[:4] == [1, 2, 3, 4]  # printed page by page, as they came
+    # printed page by page, as they came; the empty page after the last full one (its
+    # next_cursor leads there) is not a page
+    assert pages.flushed == [1, 2, 3, 4]
 
     code, out, err = run("list", "--server", live.url, "--token", token, "--limit", "3", "--all")
     assert code == 0 and err == "4 of 4 files\n"

@@ -724,12 +724,18 @@ class Client:
 
     def pages(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """`list`'s pages to the end of the list, each yielded as it arrives: the next one is
-        asked with the previous page's next_cursor (the same cost at any depth)."""
+        asked with the previous page's next_cursor (the same cost at any depth). Every page
+        has files, except the first of an empty list."""
+        first = True
         while True:
             page = self.list(**filters)
-            yield page
-            if not page.get("next_cursor"):  # the end, or a server without cursors
+            # a full last page carries a next_cursor too (the server does not look past it):
+            # the empty page it leads to is the end, not a page (`page["items"][0]` failed)
+            if first or page["items"]:
+                yield page
+            if not page["items"] or not page.get("next_cursor"):  # or a server without cursors
                 return
+            first = False
             # the server refuses both together: an offset only says where the first page starts
             filters = {**filters, "offset": None, "cursor": page["next_cursor"]}
 
@@ -827,14 +833,12 @@ class Client:
         record = self.get(file_id)
         name = filename or str(record["original_filename"])
         target = Path(to) / safe_name(name, int(file_id))
-        if not overwrite:
-            target = _free_name(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         signed = self._json("GET", f"/files/{int(file_id)}/presigned-url")
         url = urljoin(self.base_url + "/", signed["url"])
         for attempt in range(self.retries + 1):
             try:
-                return self._fetch_to(url, target, progress)
+                return self._fetch_to(url, target, progress, overwrite=overwrite)
             except (httpx.TransportError, ClientError) as exc:
                 transient = isinstance(exc, httpx.TransportError) or (
                     exc.status in IDEMPOTENT_TRANSIENT_STATUS
@@ -868,7 +872,9 @@ class Client:
             return said if said.status is not None else failure
         return failure
 
-    def _fetch_to(self, url: str, target: Path, progress: Progress | None) -> Path:
+    def _fetch_to(
+        self, url: str, target: Path, progress: Progress | None, *, overwrite: bool
+    ) -> Path:
         fd, tmp = _create_part(target.parent)
         try:
             # a signed link on R2/S3 is the server's, which checks the file and redirects to
@@ -889,8 +895,10 @@ class Client:
                         progress(done, total or done)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp, target)
-            return target
+            if overwrite:
+                os.replace(tmp, target)
+                return target
+            return _settle(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -918,11 +926,39 @@ def safe_name(name: str, file_id: int) -> str:
     return clean or f"file-{file_id}"
 
 
-def _free_name(path: Path) -> Path:
-    if not path.exists():
-        return path
+def _settle(tmp: str, target: Path) -> Path:
+    """Gives the finished `tmp` the first free name of `target`, `target (1)`, ...; never one
+    that is taken, even by a file that appeared during the transfer. The name was picked before
+    the transfer and replaced at its end: two downloads of different files with one name into
+    one folder both took it, and the second overwrote the first. A hard link fails on a name
+    that exists; on a file system without hard links (FAT, some shares and FUSE mounts) the
+    name is claimed empty with O_EXCL and the finished file renamed over that claim."""
+    links = True
+    for candidate in _names(target):
+        if links:
+            try:
+                os.link(tmp, candidate)
+            except FileExistsError:
+                continue
+            except OSError:
+                links = False  # not this file system's: claim the names instead
+            else:
+                os.unlink(tmp)
+                return candidate
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666))
+        except FileExistsError:
+            continue
+        try:
+            os.replace(tmp, candidate)
+        except BaseException:
+            candidate.unlink(missing_ok=True)  # the empty claim is not a download
+            raise
+        return candidate
+    raise ClientError("exists", f"{target} exists")
+
+
+def _names(path: Path) -> Iterator[Path]:
+    yield path
     for n in range(1, 10_000):
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise ClientError("exists", f"{path} exists")
+        yield path.with_name(f"{path.stem} ({n}){path.suffix}")

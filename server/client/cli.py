@@ -336,10 +336,18 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
 
 
 def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    target = Path(args.output)
+    # -o names a folder (a file there was a traceback): said before asking the server
+    if target.exists() and not target.is_dir():
+        err.write(f"mediadesk: -o {args.output}: not a folder\n")
+        return 2
     client.config()  # an unreachable server stops here: one line, not one per id
     failures = 0
-    target = Path(args.output)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in its path, no permission, a read-only disk
+        err.write(f"mediadesk: -o {args.output}: {exc.strerror or exc}\n")
+        return 2
     for file_id in args.ids:
         bar = ProgressBar(f"id {file_id}", err)
         try:
@@ -384,6 +392,8 @@ def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) ->
             out.flush()  # a page is printed as it arrives: --all of a big library streams
             shown += len(page["items"])
             total, more = page.get("total", shown), page.get("next_cursor")
+        if args.all:
+            more = None  # the pages went to the end: a full last page's cursor leads nowhere
         if not shown and _names_no_one(client, args.athlete):
             _say(err, ClientError("not_found", f"No athlete with id {args.athlete}"))
             return 1
