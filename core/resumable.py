@@ -114,6 +114,10 @@ LEASE = timedelta(minutes=10)
 # A file in the uploads folder without a row is left this long: create() makes the file just
 # before the row.
 ORPHAN_GRACE = timedelta(minutes=1)
+# How long a tus HEAD waits for another request's completion of the upload (validation, hash,
+# storing, cataloguing: seconds for a big video on R2/S3) before it answers the offset recorded:
+# under the read timeouts of common proxies (60 s and more).
+HEAD_WAIT = 50.0
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
 # The reason (error body) and failure prefix (catalog) of a tus upload whose multipart upload
 # is gone from the bucket.
@@ -708,10 +712,20 @@ class ResumableUploads:
         return record.with_duplicate() if done.duplicate else record
 
     def resume_finish(self, upload_id: str, owner: str | None = None) -> UploadState:
-        """Catalogues an upload whose bytes all arrived but whose server stopped before that."""
-        state = self.get(upload_id, owner)
+        """Catalogues an upload whose bytes all arrived but whose server stopped before that.
+
+        UploadLocked while another request holds it (its completion runs, in this process or
+        on another server of the team): `get` gives the offset recorded meanwhile."""
+        with self._db.read() as s:
+            found = self._row(s, upload_id)
+            state = self._checked(found, owner)
+            holder, until = found.lease_owner, found.lease_until
         if state.state != "receiving" or not state.complete:
             return state
+        if self._writing(upload_id, holder, until, datetime.now(UTC)):
+            # told without the write transaction a lease takes: a HEAD asks again and again
+            # while it waits for the completion
+            raise UploadLocked("Another request is finishing this upload; retry shortly")
         with self._leased(upload_id) as row:
             if row is not None and self._elsewhere(row):
                 # Its last bytes wait on another server's disk (its finish failed there): this

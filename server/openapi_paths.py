@@ -7,7 +7,7 @@ from typing import Any
 from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import MAX_LIMIT, SORTS, STATUS_FILTERS, FileStatus, Sort
-from core.resumable import checksum_pattern
+from core.resumable import HEAD_WAIT, checksum_pattern
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
@@ -788,7 +788,11 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 params=[upload_id, tus_version],
                 desc="After the last byte, MediaDesk-File-Id names the catalogued file (for "
                 "another expiry period); an upload whose bytes all arrived but which is not "
-                "catalogued yet (its server stopped, the disk was full) is catalogued first.",
+                "catalogued yet (its server stopped, the disk was full) is catalogued first. "
+                "Never 423: while another request finishes the upload (the final PATCH, here or "
+                f"on another server), HEAD waits for it (up to {HEAD_WAIT:g} s) and answers "
+                "its file id, else the offset recorded; while a PATCH writes, the offset "
+                "recorded so far.",
                 operation_id="tus_head",
             ),
             "patch": op(

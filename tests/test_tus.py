@@ -386,6 +386,98 @@ def test_two_patches_at_once_one_wins(
     assert record.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def _head_meanwhile(url: str, token: str, data: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """HEAD while the upload's completion is held: one whose wait runs out answers the offset
+    recorded, not 423; another that waits is started, and is given back to be joined once the
+    caller lets the completion go on."""
+    import server.routes.tus as tus_routes
+
+    monkeypatch.setattr(tus_routes, "HEAD_WAIT", 0.2)
+    early = head(url, token)
+    assert early.status == 200, (early.status, early.body)
+    assert early.headers["Upload-Offset"] == early.headers["Upload-Length"] == str(len(data))
+    assert early.headers["Cache-Control"] == "no-store"
+    assert early.headers["Tus-Resumable"] == "1.0.0"
+    assert "MediaDesk-File-Id" not in early.headers  # not catalogued yet
+    monkeypatch.setattr(tus_routes, "HEAD_WAIT", 60.0)
+    replies: dict[str, Any] = {}
+    waiting = threading.Thread(target=lambda: replies.setdefault("head", head(url, token)))
+    waiting.start()
+    time.sleep(0.3)  # let it reach the server: its answer must be the file's either way
+    assert "head" not in replies  # it waits for the completion
+    return waiting, replies
+
+
+def test_head_while_the_last_patch_is_being_catalogued_waits_and_never_answers_423(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client's connection dropped right after it sent the final PATCH; its HEAD got 423
+    Locked (no Upload-Offset) while the server validated, hashed, stored and catalogued the
+    file, and tuspy's resume raised TusCommunicationError. HEAD now waits for the completion
+    and answers its MediaDesk-File-Id (past its wait, the recorded offset). The completion is
+    held at the hash's lock it takes once the file is validated."""
+    from tests.faults import wait_for
+    from tests.internals import lock_users, sha_locks_of
+
+    token = make_tokens(big_library).upload
+    data = noise_png(tmp_path / "last.png", 300).read_bytes()
+    url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
+    sha_locks, sha = sha_locks_of(big_library), hashlib.sha256(data).hexdigest()
+    replies: dict[str, Any] = {}
+    with sha_locks.hold(sha):
+        last = threading.Thread(
+            target=lambda: replies.setdefault("patch", patch(url, token, 0, data))
+        )
+        last.start()
+        wait_for(lambda: lock_users(sha_locks, sha) == 2, what="the completion at the hash's lock")
+        waiting, heads = _head_meanwhile(url, token, data, monkeypatch)
+    last.join(30)
+    waiting.join(30)
+    assert replies["patch"].status == 204, replies["patch"].body
+    file_id = replies["patch"].headers["MediaDesk-File-Id"]
+    assert heads["head"].status == 200 and heads["head"].headers["MediaDesk-File-Id"] == file_id
+    after = head(url, token)
+    assert after.status == 200 and after.headers["MediaDesk-File-Id"] == file_id
+    assert big_library.get_file(int(file_id)).sha256 == sha
+
+
+def test_head_while_another_server_catalogues_the_upload_never_answers_423(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with the completion running on another server of the team (another library on
+    the catalog): the upload's lease in the catalog, not this process's hold, says it is
+    finishing; HEAD reads the recorded offset and waits as for one of its own."""
+    from tests.faults import wait_for
+    from tests.internals import lock_users, sha_locks_of
+
+    other = Library.open(big_library.settings)
+    try:
+        token = make_tokens(big_library).upload
+        data = noise_png(tmp_path / "team.png", 300).read_bytes()
+        url = big_live.url + create(big_live.url, token, len(data)).headers["Location"]
+        upload_id = url.rsplit("/", 1)[1]
+        sha_locks, sha = sha_locks_of(other), hashlib.sha256(data).hexdigest()
+        done: dict[str, Any] = {}
+
+        def finish_elsewhere() -> None:
+            writer = other.resumable.writer(upload_id, 0)
+            writer.write(data)
+            done["state"] = writer.close()
+
+        with sha_locks.hold(sha):
+            finishing = threading.Thread(target=finish_elsewhere)
+            finishing.start()
+            wait_for(lambda: lock_users(sha_locks, sha) == 2, what="the other's completion")
+            waiting, heads = _head_meanwhile(url, token, data, monkeypatch)
+        finishing.join(30)
+        waiting.join(30)
+        file_id = str(done["state"].file_id)
+        assert heads["head"].status == 200 and heads["head"].headers["MediaDesk-File-Id"] == file_id
+        assert head(url, token).headers["MediaDesk-File-Id"] == file_id
+    finally:
+        other.close()
+
+
 def test_long_streamed_patches_catalogue_the_exact_bytes(
     big_live: EmbeddedServer, big_library: Library, tmp_path: Path
 ) -> None:

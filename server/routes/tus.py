@@ -15,10 +15,11 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
-from core.errors import InvalidInput, MediaDeskError, TooLarge
+from core.errors import InvalidInput, MediaDeskError, TooLarge, UploadLocked
 from core.records import expiry_iso
 from core.resumable import (
     CHECKSUM_ALGORITHMS,
+    HEAD_WAIT,
     TUS_EXTENSIONS,
     TUS_VERSION,
     ResumableUploads,
@@ -50,6 +51,8 @@ BATCH = 2 * 1024 * 1024
 # rawbody.TAKE_MIN, chunked ones, TLS. More was tried: 4 MiB took the server's RSS growth for a
 # 1 GiB upload past 64 MB, for no speed.
 RECV = 1024 * 1024
+HEAD_POLL = 0.05
+HEAD_POLL_MAX = 0.5
 
 
 def _uploads(request: web.Request) -> ResumableUploads:
@@ -281,10 +284,30 @@ async def _forget(
 @requires("upload")
 @_tus
 async def tus_head(request: web.Request) -> web.Response:
-    """The upload's offset; after the last byte also the catalogued file's id."""
+    """The upload's offset; after the last byte also the catalogued file's id.
+
+    Never 423: tus clients (tuspy, tus-js-client) take an answer to HEAD that is not 2xx as a
+    failed resume. While another request finishes the upload (here or on another server of
+    the team), HEAD waits for it, up to HEAD_WAIT, and answers its file id; past that, the
+    offset the catalog recorded."""
     uploads = _uploads(request)
     upload_id = request.match_info["upload_id"]
-    state = await run_blocking(request, uploads.resume_finish, upload_id, _owner(request))
+    owner = _owner(request)
+    deadline = asyncio.get_running_loop().time() + HEAD_WAIT
+    pause = HEAD_POLL
+    while True:
+        try:
+            state = await run_blocking(request, uploads.resume_finish, upload_id, owner)
+            break
+        except UploadLocked:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                state = await run_blocking(request, uploads.get, upload_id, owner)
+                break
+        # Polled from the event loop, not waited for in a worker of the pool: clients that
+        # lost the final PATCH's answer may all be waiting at once.
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, HEAD_POLL_MAX)
     return web.Response(status=200, headers=_state_headers(state))
 
 
