@@ -181,6 +181,26 @@ def test_download_onto_a_file_or_through_one_is_one_line(
     assert existing.read_text() == "mine" and os.listdir(here) == ["existing.txt"]
 
 
+def test_a_download_onto_a_full_disk_is_one_line_and_leaves_nothing(
+    live: EmbeddedServer, library: Library, media_dir: Any, tmp_path: Path, config_home: Path
+) -> None:
+    """A disk that fills during `mediadesk download` printed a traceback (OSError from the
+    write). Now the file's line says why, the next id is still tried, exit status 1, and no
+    temporary file is left."""
+    from tests.faults import fill_disk, small_tmpfs
+
+    stored = library.uploads.ingest(Path(media_dir.mp4), "video")
+    token = make_tokens(library).read
+    with small_tmpfs(tmp_path / "small", "1m") as small:
+        (small / "out").mkdir()
+        fill_disk(small / "filler", chunk=4096)  # not a byte left
+        argv = ["download", str(stored.id), "--server", live.url, "--token", token]
+        code, out, err = run(*argv, "-o", str(small / "out"))
+        assert code == 1 and out == "", err
+        assert "Traceback" not in err and "No space left on device" in err, err
+        assert os.listdir(small / "out") == []
+
+
 def test_download_from_a_deleted_bucket_says_the_servers_sentence_at_once(
     s3_live: EmbeddedServer, s3_bucket: S3Target, media_dir: Any, tmp_path: Path, config_home: Path
 ) -> None:

@@ -877,8 +877,7 @@ class Client:
     ) -> Path:
         fd, tmp = _create_part(target.parent)
         try:
-            # a signed link on R2/S3 is the server's, which checks the file and redirects to
-            # the bucket (server/routes/files.py _download_link)
+            # a public file's CDN URL may redirect (to its canonical host, HTTPS)
             with (
                 os.fdopen(fd, "wb") as out,
                 self._http.stream("GET", url, follow_redirects=True) as response,

@@ -356,6 +356,10 @@ def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO
             failures += 1
             bar.finish(f"failed: {exc}")
             continue
+        except OSError as exc:  # writing here: a full disk, a folder gone (was a traceback)
+            failures += 1
+            bar.finish(f"failed: {exc.strerror or exc}")
+            continue
         bar.finish(f"saved {path}")
         out.write(f"{path}\n")
     return 1 if failures else 0
