@@ -11,6 +11,8 @@ from datetime import datetime
 from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QLocale, Qt
 
 DASH = "—"
+# A progress bar's text: "29 %", as every percentage of the app (Qt's own is "29%")
+PROGRESS_FORMAT = "%p %"
 
 
 def size_text(size: int | None) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QTextDocument  # noqa: E402
 
 from core.library import Library  # noqa: E402
@@ -254,6 +255,9 @@ def test_the_jobs_dock_says_why_it_is_empty(
         dock.refresh()
         wait_for(qtbot, lambda: dock.table.rowCount() > 0)
         assert not dock.empty.isVisible()
+        # "0 %" as the upload queue and the tiles write it, not Qt's "0%"
+        bars = [dock.table.cellWidget(row, 4) for row in range(dock.table.rowCount())]
+        assert bars and all(bar.text().endswith(" %") for bar in bars), [b.text() for b in bars]
     finally:
         dock.shutdown()
 
@@ -477,6 +481,8 @@ def test_the_server_panel_shows_whole_in_the_bottom_dock(
         assert cut() == []
         examples = panel.examples
         assert examples.verticalScrollBar().maximum() == 0, "some commands are scrolled away"
+        # nor cut on the right (459 px of them were at 1024 px): long ones wrap
+        assert examples.horizontalScrollBar().maximum() == 0, "commands cut on the right"
         panel.copy_button.click()  # what was copied shows beside the button
         qtbot.wait(100)
         assert panel.copied.isVisible() and cut() == []
@@ -491,5 +497,74 @@ def test_the_server_panel_shows_whole_in_the_bottom_dock(
         wait_for(qtbot, lambda: win.width() == 1024)
         qtbot.wait(100)
         assert cut() == []
+        assert examples.horizontalScrollBar().maximum() == 0
+        assert examples.verticalScrollBar().maximum() == 0
     finally:
         win.shutdown()
+
+
+def _alt_key(text: str) -> str | None:
+    """The Alt key of a menu's or a button's text ("&&" is a literal ampersand)."""
+    index = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[index + 1].lower() if index >= 0 else None
+
+
+def test_the_alt_keys_of_the_menus_and_the_empty_grids_buttons_never_clash(
+    window: MainWindow, language: str
+) -> None:
+    """In Spanish the empty grid's "&Deshacer el envío a la papelera" had the Alt+D of the
+    "&Deportistas" menu: the first Alt+D only focused the button, the undo never ran from the
+    keyboard. Its buttons and the menu titles each have a key of their own, and every menu
+    item has a key, none twice in a menu (the View menu's docks had none)."""
+    bar = window.menuBar()
+    titles = [action.text() for action in bar.actions()]
+    notice = window.browser.empty
+    # the undo button shows the window's Undo action's text (FileBrowser.update_empty)
+    buttons = [notice.show_trash.text(), window.commands.undo_trash.text()]
+    buttons.append(notice.clear_search.text())
+    keys = [_alt_key(text) for text in titles + buttons]
+    assert None not in keys, list(zip(titles + buttons, keys, strict=True))
+    assert len(set(keys)) == len(keys), list(zip(titles + buttons, keys, strict=True))
+    for title in bar.actions():
+        items = [a.text() for a in title.menu().actions() if not a.isSeparator()]
+        menu_keys = [_alt_key(text) for text in items]
+        assert None not in menu_keys, (title.text(), items)
+        assert len(set(menu_keys)) == len(menu_keys), (title.text(), items)
+
+
+def test_the_token_table_shows_every_column_beside_a_long_name(
+    qtbot: Any, window: MainWindow, library: Library, language: str
+) -> None:
+    """At 1024 px the name took the 300 px box ("Camara del pabellon norte con nombre largo")
+    and Scope, Created and State were behind the sideways scroll bar; with a short name the
+    state read "ac…". They fit their contents and the name is cut short, whole in its tooltip."""
+    name = "Camara del pabellon norte con nombre largo"
+    library.tokens.create(name, "upload")
+    window.resize(1024, 740)
+    window.server_dock.raise_()
+    window.server.refresh_tokens()
+    table = window.server_panel.table
+    wait_for(qtbot, lambda: table.rowCount() == 1 and table.isVisible())
+    header = table.horizontalHeader()
+    wait_for(qtbot, lambda: window.width() == 1024)
+
+    def right() -> int:
+        return header.sectionViewportPosition(3) + header.sectionSize(3)
+
+    wait_for(qtbot, lambda: right() <= table.viewport().width())
+    for column in (1, 2, 3):  # each whole: at least its header's or its widest cell's width
+        need = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
+        assert header.sectionSize(column) >= need, (column, header.sectionSize(column), need)
+    assert name in table.item(0, 0).toolTip()
+
+
+def test_the_add_an_athlete_hint_shows_whole_in_the_sidebar(
+    qtbot: Any, window: MainWindow, language: str
+) -> None:
+    """ "Añadir un deportista…" was cut to "Añadir un deportis…" in 132 of the sidebar's
+    180 px: the count's column, empty on that row, kept the rest. The row spans both."""
+    sidebar, model = window.sidebar, window.controller.sidebar
+    wait_for(qtbot, lambda: model.hint_index().isValid())
+    hint = model.hint_index()
+    need = QFontMetrics(hint.data(Qt.ItemDataRole.FontRole)).horizontalAdvance(hint.data())
+    wait_for(qtbot, lambda: sidebar.visualRect(model.hint_index()).width() >= need + 8)

@@ -316,13 +316,13 @@
     <name>EmptyNotice</name>
     <message>
         <location filename="../../desktop_app/views/browser.py" line="99"/>
-        <source>Show the trash</source>
-        <translation>Mostrar la papelera</translation>
+        <source>Show the &amp;trash</source>
+        <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/browser.py" line="101"/>
-        <source>Clear the search</source>
-        <translation>Borrar la búsqueda</translation>
+        <source>&amp;Clear the search</source>
+        <translation>&amp;Borrar la búsqueda</translation>
     </message>
 </context>
 <context>
@@ -616,62 +616,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="185"/>
+        <location filename="../../desktop_app/views/browser.py" line="191"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="195"/>
+        <location filename="../../desktop_app/views/browser.py" line="201"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="196"/>
+        <location filename="../../desktop_app/views/browser.py" line="202"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="197"/>
+        <location filename="../../desktop_app/views/browser.py" line="203"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="198"/>
+        <location filename="../../desktop_app/views/browser.py" line="204"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="199"/>
+        <location filename="../../desktop_app/views/browser.py" line="205"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="200"/>
+        <location filename="../../desktop_app/views/browser.py" line="206"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="201"/>
+        <location filename="../../desktop_app/views/browser.py" line="207"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="202"/>
+        <location filename="../../desktop_app/views/browser.py" line="208"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="207"/>
+        <location filename="../../desktop_app/views/browser.py" line="213"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="211"/>
+        <location filename="../../desktop_app/views/browser.py" line="217"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="664"/>
+        <location filename="../../desktop_app/views/browser.py" line="732"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -679,12 +679,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="720"/>
+        <location filename="../../desktop_app/views/browser.py" line="794"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="724"/>
+        <location filename="../../desktop_app/views/browser.py" line="798"/>
         <source>All %n photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -698,7 +698,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="731"/>
+        <location filename="../../desktop_app/views/browser.py" line="805"/>
         <source>All %n video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -712,7 +712,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="739"/>
+        <location filename="../../desktop_app/views/browser.py" line="812"/>
         <source>All %n file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -726,7 +726,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="749"/>
+        <location filename="../../desktop_app/views/browser.py" line="820"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -740,12 +740,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="756"/>
+        <location filename="../../desktop_app/views/browser.py" line="827"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="759"/>
+        <location filename="../../desktop_app/views/browser.py" line="830"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -753,7 +753,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="767"/>
+        <location filename="../../desktop_app/views/browser.py" line="838"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -762,7 +762,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="772"/>
+        <location filename="../../desktop_app/views/browser.py" line="843"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -771,7 +771,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="777"/>
+        <location filename="../../desktop_app/views/browser.py" line="848"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -780,7 +780,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="782"/>
+        <location filename="../../desktop_app/views/browser.py" line="853"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -789,7 +789,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="786"/>
+        <location filename="../../desktop_app/views/browser.py" line="857"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -801,7 +801,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>FileGridListModel</name>
     <message>
-        <location filename="../../desktop_app/models/file_grid_model.py" line="293"/>
+        <location filename="../../desktop_app/models/file_grid_model.py" line="318"/>
         <source>Deleted for good on %1</source>
         <translation>Se eliminará definitivamente el %1</translation>
     </message>
@@ -809,12 +809,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="35"/>
+        <location filename="../../desktop_app/formatting.py" line="37"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="44"/>
+        <location filename="../../desktop_app/formatting.py" line="46"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -879,61 +879,61 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="52"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="53"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="53"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="54"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="54"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="55"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="55"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="56"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="56"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="57"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="57"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="58"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="67"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
         <source>original</source>
         <comment>rendition</comment>
         <translation>original</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
         <source>faststart</source>
         <comment>job kind</comment>
         <translation>inicio rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
         <source>web</source>
         <comment>job kind</comment>
         <translation>web</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
         <source>hls</source>
         <comment>job kind</comment>
         <translation>HLS</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="72"/>
         <source>thumbnails</source>
         <comment>job kind</comment>
         <translation>miniaturas</translation>
@@ -942,92 +942,92 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="245"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="246"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="256"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="257"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="267"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="268"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="269"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="269"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="271"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="279"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="280"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="280"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="281"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="281"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="282"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="282"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="285"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="285"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="286"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="326"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="327"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="330"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="331"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="335"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="336"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="372"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="373"/>
         <source>File id: %1</source>
         <translation>Id. del archivo: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="436"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="438"/>
         <source>Queued %n job(s) again</source>
         <translation>
             <numerusform>%n trabajo en cola de nuevo</numerusform>
@@ -1038,12 +1038,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="245"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="286"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="268"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="309"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -1051,7 +1051,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="273"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -1059,7 +1059,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="280"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="321"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -1067,12 +1067,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="306"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="347"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="386"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="427"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1080,77 +1080,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="67"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="96"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="70"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="99"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="81"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="110"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="86"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="115"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="93"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="123"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="94"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="124"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="96"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="126"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="99"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="129"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="100"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="107"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="137"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="109"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="139"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="111"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="141"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="120"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="150"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="125"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="155"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="133"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="163"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1158,7 +1158,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="134"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="164"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1166,7 +1166,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="135"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -1224,7 +1224,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     <message>
         <location filename="../../desktop_app/views/actions.py" line="75"/>
         <source>&amp;Undo move to trash</source>
-        <translation>&amp;Deshacer el envío a la papelera</translation>
+        <translation>Des&amp;hacer el envío a la papelera</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/actions.py" line="76"/>
@@ -1297,62 +1297,82 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1075"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="399"/>
+        <location filename="../../desktop_app/views/main_window.py" line="400"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="500"/>
+        <location filename="../../desktop_app/views/main_window.py" line="420"/>
+        <source>&amp;Uploads</source>
+        <translation>&amp;Subidas</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="421"/>
+        <source>&amp;Server</source>
+        <translation>Se&amp;rvidor</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="422"/>
+        <source>S&amp;torage</source>
+        <translation>&amp;Almacenamiento</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="423"/>
+        <source>&amp;Jobs</source>
+        <translation>&amp;Trabajos</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="512"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="574"/>
+        <location filename="../../desktop_app/views/main_window.py" line="586"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="587"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="579"/>
+        <location filename="../../desktop_app/views/main_window.py" line="591"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="720"/>
+        <location filename="../../desktop_app/views/main_window.py" line="739"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="723"/>
+        <location filename="../../desktop_app/views/main_window.py" line="742"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="728"/>
+        <location filename="../../desktop_app/views/main_window.py" line="747"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="744"/>
+        <location filename="../../desktop_app/views/main_window.py" line="763"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="748"/>
+        <location filename="../../desktop_app/views/main_window.py" line="767"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="749"/>
+        <location filename="../../desktop_app/views/main_window.py" line="768"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1360,7 +1380,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="750"/>
+        <location filename="../../desktop_app/views/main_window.py" line="769"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1368,7 +1388,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="753"/>
+        <location filename="../../desktop_app/views/main_window.py" line="772"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1376,7 +1396,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="754"/>
+        <location filename="../../desktop_app/views/main_window.py" line="773"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1384,43 +1404,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="861"/>
+        <location filename="../../desktop_app/views/main_window.py" line="880"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="864"/>
+        <location filename="../../desktop_app/views/main_window.py" line="883"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="875"/>
+        <location filename="../../desktop_app/views/main_window.py" line="894"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="895"/>
+        <location filename="../../desktop_app/views/main_window.py" line="914"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="929"/>
+        <location filename="../../desktop_app/views/main_window.py" line="948"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="936"/>
+        <location filename="../../desktop_app/views/main_window.py" line="955"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="964"/>
-        <location filename="../../desktop_app/views/main_window.py" line="974"/>
+        <location filename="../../desktop_app/views/main_window.py" line="983"/>
+        <location filename="../../desktop_app/views/main_window.py" line="993"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="965"/>
+        <location filename="../../desktop_app/views/main_window.py" line="984"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1428,7 +1448,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="970"/>
+        <location filename="../../desktop_app/views/main_window.py" line="989"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1436,7 +1456,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="993"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1012"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1444,59 +1464,59 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="996"/>
-        <location filename="../../desktop_app/views/main_window.py" line="999"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1018"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1028"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1047"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1028"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1038"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1047"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1057"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1038"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1057"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1058"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1077"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1061"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1080"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1080"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1084"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1103"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1197"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1199"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1219"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1209"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1227"/>
         <source>%n file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %n archivo por subir.</numerusform>
@@ -1507,29 +1527,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="101"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="102"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="103"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="103"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="104"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="120"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="121"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="128"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
         <source>All files are in the new storage (%n moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
@@ -1537,14 +1557,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="130"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="131"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="133"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="134"/>
         <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
             <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -1552,7 +1572,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="139"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="140"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1644,22 +1664,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="189"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="190"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="209"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="217"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="218"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1739,7 +1759,7 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/server_panel.py" line="140"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
@@ -1749,38 +1769,38 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="155"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="323"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="159"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="338"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="174"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="188"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="197"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="191"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="184"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="193"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="242"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="257"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1788,7 +1808,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="249"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="264"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1796,107 +1816,107 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="275"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="261"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="262"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="277"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="275"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="261"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="262"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="277"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="297"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="297"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="318"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="333"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="319"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="334"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="329"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="344"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="329"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="344"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="337"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="352"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="345"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="360"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="357"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="372"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="371"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="371"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="374"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="395"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="410"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="397"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="412"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="401"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="416"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -1949,12 +1969,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>carpeta local %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="26"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
         <source>Cloudflare R2</source>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="28"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -2222,12 +2242,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="36"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="37"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="40"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
         <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%n archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -2235,27 +2255,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="56"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="57"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="62"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="63"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="65"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="82"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="83"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>
@@ -2651,32 +2671,32 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="338"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="347"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="339"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="348"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="340"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="349"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="341"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="350"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="343"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="352"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="345"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="354"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

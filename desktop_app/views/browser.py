@@ -96,9 +96,9 @@ class EmptyNotice(QWidget):
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setWordWrap(True)
         self.label.setMargin(32)
-        self.show_trash = QPushButton(self.tr("Show the trash"), self)
+        self.show_trash = QPushButton(self.tr("Show the &trash"), self)
         self.undo = QPushButton(self)
-        self.clear_search = QPushButton(self.tr("Clear the search"), self)
+        self.clear_search = QPushButton(self.tr("&Clear the search"), self)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         for button in (self.show_trash, self.undo, self.clear_search):

@@ -40,6 +40,7 @@ from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
 from desktop_app.errors import describe_error, job_reason, job_reason_text
+from desktop_app.formatting import PROGRESS_FORMAT
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -374,6 +375,7 @@ class JobsDock(QDockWidget):
             bar = QProgressBar(self.table)
             bar.setRange(0, 100)
             bar.setValue(int(round(job.progress * 100)))
+            bar.setFormat(PROGRESS_FORMAT)  # "100 %" as the upload queue beside it, not "100%"
             self.table.setCellWidget(row, 4, bar)
             if job.id == keep:
                 self.table.selectRow(row)

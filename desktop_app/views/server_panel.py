@@ -5,8 +5,15 @@ from __future__ import annotations
 import html
 import shlex
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QResizeEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt
+from PySide6.QtGui import (
+    QAction,
+    QGuiApplication,
+    QResizeEvent,
+    QTextBlock,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -81,6 +88,7 @@ class ServerPanel(QWidget):
         self.example_image: FileRecord | None = None
         self.example_video: FileRecord | None = None
         self._secret: tuple[str, str] | None = None  # (name, secret) of a token made now
+        self._on_screen = True  # False while another tab of its dock is shown (set_on_screen)
         layout = QHBoxLayout(self)  # side by side: the panel lives in a short bottom dock
         layout.setContentsMargins(6, 2, 6, 2)  # its height is short: every pixel a line of text
         layout.addWidget(self._build_server_box(), 2)
@@ -139,12 +147,15 @@ class ServerPanel(QWidget):
         self.table = read_only_table(
             box, [self.tr("Name"), self.tr("Scope"), self.tr("Created"), self.tr("State")]
         )
-        # Every column fits its contents, the name's too (stretched, it gave way to the others
-        # and was cut): a narrow dock scrolls sideways; the last column takes the spare width
+        # Scope, date and state fit their contents and the name takes the rest, elided (whole
+        # in its tooltip): sized to a long name, the name pushed the others out of the 300 px
+        # box ("Camara del pabellon norte…" left the state behind the sideways scroll bar)
         header = self.table.horizontalHeader()
-        for column_index in (0, 1, 2, 3):
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column_index in (1, 2, 3):
             header.setSectionResizeMode(column_index, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         column.addWidget(self.table, 1)
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
@@ -176,7 +187,12 @@ class ServerPanel(QWidget):
         column.setContentsMargins(9, 6, 9, 6)
         self.examples = QPlainTextEdit(box)
         self.examples.setReadOnly(True)
-        self.examples.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Long commands wrap at spaces (at 1024 px some 450 px of them were cut on the right):
+        # a soft wrap, so a command selected by hand is still one line, as the Copy button's
+        self.examples.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.examples.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        # its height follows its width (_fit_examples); the viewport's is the width laid out
+        self.examples.viewport().installEventFilter(self)
         self.examples.setStyleSheet("font-family: monospace;")
         # One button (the dock is narrow); its menu offers the token, only once one is known.
         self.copy_action = QAction(self.tr("Copy commands"), box)
@@ -220,14 +236,47 @@ class ServerPanel(QWidget):
         url = self.controller.url if self.controller.running else self._planned_url()
         # The panel itself never shows a secret (screenshots, screen sharing).
         self.examples.setPlainText(curl_examples(url, self.example_image, self.example_video))
+        self._fit_examples()
+
+    def _fit_examples(self) -> None:
         # Every command shows without scrolling down (at 1024 × 768 some four of six did): the
-        # dock is at least this tall (see minimumSizeHint)
+        # dock is at least this tall (see minimumSizeHint). Wrapped, a command takes as many
+        # lines as the box's width needs, counted here: the edit lays out lazily, only what
+        # it shows.
         edit = self.examples
         edit.ensurePolished()  # the monospace font of its style sheet
-        lines = edit.blockCount() * edit.fontMetrics().lineSpacing()
-        margins = 2 * (edit.document().documentMargin() + edit.frameWidth())
-        bar = edit.horizontalScrollBar().sizeHint().height()  # the lines are long: always there
-        edit.setMinimumHeight(int(lines + margins + bar) + 1)
+        document = edit.document()
+        width = edit.viewport().width() - 2 * document.documentMargin()
+        option = QTextOption()
+        option.setWrapMode(edit.wordWrapMode())
+        # Behind another tab of the dock, a line a command: the tabs share the dock's height,
+        # and the upload queue's tab is not made taller (the grid shorter) for the commands
+        wrapped = self._on_screen and edit.isVisible()
+        lines = 0 if wrapped else document.blockCount()
+        block = document.firstBlock() if wrapped else QTextBlock()
+        while block.isValid():
+            text = QTextLayout(block.text(), edit.font())
+            text.setTextOption(option)
+            text.beginLayout()
+            while (line := text.createLine()).isValid():
+                line.setLineWidth(max(width, 1))
+                lines += 1
+            text.endLayout()
+            block = block.next()
+        margins = 2 * (document.documentMargin() + edit.frameWidth())
+        height = int(lines * edit.fontMetrics().lineSpacing() + margins) + 1
+        if edit.minimumHeight() != height:
+            edit.setMinimumHeight(height)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.examples.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_examples()  # narrower, the commands wrap to more lines
+        return super().eventFilter(watched, event)
+
+    def set_on_screen(self, shown: bool) -> None:
+        """Whether its dock is shown, not behind another tab (QDockWidget.visibilityChanged)."""
+        self._on_screen = shown
+        self._fit_examples()
 
     def copy_commands(self, with_token: bool = False) -> str:
         """Copies the commands; with the token only when asked. Says what was copied."""

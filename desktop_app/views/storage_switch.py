@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.controllers.settings_controller import SettingsController
+from desktop_app.formatting import PROGRESS_FORMAT
 
 MOVE, KEEP = "move", "keep"
 
@@ -107,7 +108,7 @@ class MigrationProgress(QProgressDialog):
         self.setWindowModality(Qt.WindowModality.NonModal)
         self.setMinimumWidth(460)
         bar = QProgressBar(self)
-        bar.setFormat("%p %")  # "29 %", as every other percentage of the app (Qt's is "29%")
+        bar.setFormat(PROGRESS_FORMAT)
         self.setBar(bar)
         controller.migrationProgress.connect(self._on_progress)
         controller.migrationFinished.connect(self._on_finished)
