@@ -2135,7 +2135,7 @@ Vuelva a iniciarlo para continuar.</translation>
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
-        <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a la red. El host y el puerto se aplican la próxima vez que arranque el servidor.</translation>
+        <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
