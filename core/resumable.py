@@ -115,8 +115,8 @@ LEASE = timedelta(minutes=10)
 # before the row.
 ORPHAN_GRACE = timedelta(minutes=1)
 # How long a tus HEAD waits for another request's completion of the upload (validation, hash,
-# storing, cataloguing: seconds for a big video on R2/S3) before it answers the offset recorded:
-# under the read timeouts of common proxies (60 s and more).
+# storing, cataloguing: seconds for a big video on R2/S3) before it answers 423 (locked, retry
+# later): under the read timeouts of common proxies (60 s and more).
 HEAD_WAIT = 50.0
 DESKTOP_EXPIRY = 7 * 24 * 3600  # R2 drops unfinished multipart uploads after 7 days too
 # The reason (error body) and failure prefix (catalog) of a tus upload whose multipart upload

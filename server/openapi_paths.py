@@ -678,7 +678,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         "rule; the upload is ended, not retried); start a new upload",
         412: "Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
         415: "The body is not application/offset+octet-stream",
-        423: "Another request is writing to this upload; retry after a HEAD",
+        423: "Another request is writing to or finishing this upload; retry later (HEAD first)",
         460: "Upload-Checksum does not match the chunk; the chunk was discarded",
         507: "insufficient_storage: the disk filled mid-body; the bytes written are kept "
         "(PATCH again from HEAD's offset once there is room), those the catalog could not "
@@ -783,16 +783,16 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 {
                     **ok("Offset and length in the headers", headers=state_headers),
                     **err(401, 403, 404),
-                    **more(410, 412, 507),
+                    **more(410, 412, 423, 507),
                 },
                 params=[upload_id, tus_version],
                 desc="After the last byte, MediaDesk-File-Id names the catalogued file (for "
                 "another expiry period); an upload whose bytes all arrived but which is not "
                 "catalogued yet (its server stopped, the disk was full) is catalogued first. "
-                "Never 423: while another request finishes the upload (the final PATCH, here or "
-                f"on another server), HEAD waits for it (up to {HEAD_WAIT:g} s) and answers "
-                "its file id, else the offset recorded; while a PATCH writes, the offset "
-                "recorded so far.",
+                "While another request finishes the upload (the final PATCH, here or on "
+                f"another server), HEAD waits for it (up to {HEAD_WAIT:g} s) and answers its "
+                "file id; past that (a server that died while finishing it) 423, to retry "
+                "later. While a PATCH writes, the offset recorded so far, at once.",
                 operation_id="tus_head",
             ),
             "patch": op(

@@ -387,16 +387,15 @@ def test_two_patches_at_once_one_wins(
 
 
 def _head_meanwhile(url: str, token: str, data: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """HEAD while the upload's completion is held: one whose wait runs out answers the offset
-    recorded, not 423; another that waits is started, and is given back to be joined once the
+    """HEAD while the upload's completion is held: one whose wait runs out answers 423 (tus-js-
+    client retries it later), never the full offset without a file id, which would tell the
+    client it is done; another that waits is started, and is given back to be joined once the
     caller lets the completion go on."""
     import server.routes.tus as tus_routes
 
     monkeypatch.setattr(tus_routes, "HEAD_WAIT", 0.2)
     early = head(url, token)
-    assert early.status == 200, (early.status, early.body)
-    assert early.headers["Upload-Offset"] == early.headers["Upload-Length"] == str(len(data))
-    assert early.headers["Cache-Control"] == "no-store"
+    assert early.status == 423, (early.status, early.body)
     assert early.headers["Tus-Resumable"] == "1.0.0"
     assert "MediaDesk-File-Id" not in early.headers  # not catalogued yet
     monkeypatch.setattr(tus_routes, "HEAD_WAIT", 60.0)
@@ -408,13 +407,13 @@ def _head_meanwhile(url: str, token: str, data: bytes, monkeypatch: pytest.Monke
     return waiting, replies
 
 
-def test_head_while_the_last_patch_is_being_catalogued_waits_and_never_answers_423(
+def test_head_while_the_last_patch_is_being_catalogued_waits_for_its_file_id(
     big_live: EmbeddedServer, big_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The client's connection dropped right after it sent the final PATCH; its HEAD got 423
     Locked (no Upload-Offset) while the server validated, hashed, stored and catalogued the
     file, and tuspy's resume raised TusCommunicationError. HEAD now waits for the completion
-    and answers its MediaDesk-File-Id (past its wait, the recorded offset). The completion is
+    and answers its MediaDesk-File-Id (past its wait, 423). The completion is
     held at the hash's lock it takes once the file is validated."""
     from tests.faults import wait_for
     from tests.internals import lock_users, sha_locks_of
@@ -441,7 +440,7 @@ def test_head_while_the_last_patch_is_being_catalogued_waits_and_never_answers_4
     assert big_library.get_file(int(file_id)).sha256 == sha
 
 
-def test_head_while_another_server_catalogues_the_upload_never_answers_423(
+def test_head_while_another_server_catalogues_the_upload_waits_for_its_file_id(
     big_live: EmbeddedServer, big_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same with the completion running on another server of the team (another library on

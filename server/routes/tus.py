@@ -286,10 +286,12 @@ async def _forget(
 async def tus_head(request: web.Request) -> web.Response:
     """The upload's offset; after the last byte also the catalogued file's id.
 
-    Never 423: tus clients (tuspy, tus-js-client) take an answer to HEAD that is not 2xx as a
+    Not 423 while a completion runs: tuspy takes an answer to HEAD that is not 2xx as a
     failed resume. While another request finishes the upload (here or on another server of
-    the team), HEAD waits for it, up to HEAD_WAIT, and answers its file id; past that, the
-    offset the catalog recorded."""
+    the team), HEAD waits for it, up to HEAD_WAIT, and answers its file id. Past that (a
+    server that died while finishing it: its lease holds for LEASE) 423, which tus-js-client
+    retries later: the full offset without a file id would tell a client the upload is done
+    when it is not catalogued (and the client would never ask again)."""
     uploads = _uploads(request)
     upload_id = request.match_info["upload_id"]
     owner = _owner(request)
@@ -302,8 +304,7 @@ async def tus_head(request: web.Request) -> web.Response:
         except UploadLocked:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                state = await run_blocking(request, uploads.get, upload_id, owner)
-                break
+                raise
         # Polled from the event loop, not waited for in a worker of the pool: clients that
         # lost the final PATCH's answer may all be waiting at once.
         await asyncio.sleep(min(pause, left))
