@@ -746,7 +746,7 @@ class Ingestor:
         key of its own that no URL handed out writes, and the row moved there, before anything
         is checked: the confirm validates, hashes and keeps those bytes. A client still holding
         the presigned PUT URL (it lives until it expires) then only writes the uploaded key,
-        which no row names any more: reconcile lists what it leaves (objects_without_rows).
+        which no row names any more, and whose deletion is queued for after that expiry.
         Before, such a PUT replaced the confirmed file's bytes with any others of the same
         length, served as the validated type.
 
@@ -772,8 +772,8 @@ class Ingestor:
             raise
         discard_unless_recorded(self._db, storage, old)
         if url_ends is not None:
-            # what the URL still writes there goes once it cannot write again (left, it is an
-            # object no row names, which reconcile only lists); best effort, as the delete
+            # what the URL still writes there goes once it cannot write again (else an object
+            # no row names, which reconcile only lists); best effort, as the delete
             with contextlib.suppress(Exception), self._db.write() as s:
                 sweep = url_ends + timedelta(seconds=URL_SWEEP_MARGIN)
                 queue_until_recorded(s, old, storage, URL_SWEEP, not_before=sweep)

@@ -715,7 +715,7 @@ class ResumableUploads:
         """Catalogues an upload whose bytes all arrived but whose server stopped before that.
 
         UploadLocked while another request holds it (its completion runs, in this process or
-        on another server of the team): `get` gives the offset recorded meanwhile."""
+        on another server of the team): a HEAD waits for it (server/routes/tus.py)."""
         with self._db.read() as s:
             found = self._row(s, upload_id)
             state = self._checked(found, owner)

@@ -35,9 +35,10 @@ RETRY_MS = 3000
 MAX_CATCH_UP = 10000  # more than this behind: a reset is quicker than a replay
 SCOPE = "read"
 WAIT_SECONDS = 1.0  # how often a replay or a token check the catalog could not answer is retried
+Missed = tuple[list[Item], int, bool]  # a replay: the items, up to which id, whether to reset
 
 
-def _missed(lib: Library, after: int, upto: int) -> tuple[list[Item], int, bool]:
+def _missed(lib: Library, after: int, upto: int) -> Missed:
     """Changes after `after` up to `upto` (exclusive of later ones), and whether to reset."""
     if after < lib.changes_pruned_through():
         return [], upto, True
@@ -56,6 +57,17 @@ def _missed(lib: Library, after: int, upto: int) -> tuple[list[Item], int, bool]
                 if len(items) > MAX_CATCH_UP:
                     return [], upto, True
     return items, upto, False
+
+
+async def _replay(request: web.Request, last: int, current: int) -> Missed | None:
+    """What the client missed after `last`, or None while the catalog is out of reach (the
+    stream then waits for it); any other failure is raised."""
+    try:
+        return await run_blocking(request, _missed, request.app[LIBRARY], last, current)
+    except StorageUnavailable as exc:
+        if not catalog_unreachable(exc):
+            raise
+        return None
 
 
 def _frame(item: Item) -> bytes:
@@ -107,14 +119,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     metrics = request.app[METRICS]
     metrics.sse_clients += 1
     try:
-        missed: tuple[list[Item], int, bool] | None = ([], current, False)
+        missed: Missed | None = ([], current, False)
         if last is not None and last < current:
-            try:
-                missed = await run_blocking(request, _missed, request.app[LIBRARY], last, current)
-            except StorageUnavailable as exc:
-                if not catalog_unreachable(exc):
-                    raise  # answered as before: only an outage waits
-                missed = None
+            # asked before the answer starts: any other failure is answered as before
+            missed = await _replay(request, last, current)
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n: connected\n\n".encode())
         with contextlib.suppress(StorageUnavailable):  # not an outage: the reconnect is told
@@ -135,17 +143,13 @@ async def _stream(
     queue: asyncio.Queue[Item | None],
     last: int | None,
     current: int,
-    missed: tuple[list[Item], int, bool] | None,
+    missed: Missed | None,
 ) -> None:
     """The replay after `last` (waited for while the catalog is out), then the live events."""
     while missed is None:  # the live events wait in the queue meanwhile
         await asyncio.sleep(WAIT_SECONDS)
         await response.write(b": heartbeat\n\n")
-        try:
-            missed = await run_blocking(request, _missed, request.app[LIBRARY], last, current)
-        except StorageUnavailable as exc:
-            if not catalog_unreachable(exc):
-                raise
+        missed = await _replay(request, last or 0, current)
     backlog, _, reset = missed
     refusal = await _refusal(request, response)
     if refusal is not None:
