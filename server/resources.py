@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,8 @@ class ResourceErrorLog:
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
+        if _late_accept_retry(context):
+            return
         if not (isinstance(exc, OSError) and exc.errno in OUT_OF_RESOURCES):
             loop.default_exception_handler(context)
             return
@@ -67,3 +70,19 @@ class ResourceErrorLog:
             count,
             self._reports.interval,
         )
+
+
+def _late_accept_retry(context: dict[str, Any]) -> bool:
+    """After EMFILE, asyncio retries accept() from timers a second later (one per failed
+    accept, up to the backlog) that nobody cancels when the server closes; those that fire
+    after the listening socket has closed raise ValueError("Invalid file descriptor: -1").
+    Nothing is lost then (the server is stopping), so they are not errors worth a traceback."""
+    handle = context.get("handle")
+    callback = getattr(handle, "_callback", None)
+    if not isinstance(context.get("exception"), ValueError):
+        return False
+    if getattr(callback, "__name__", "") != "_start_serving":
+        return False
+    args = getattr(handle, "_args", ())
+    listening = args[1] if len(args) > 1 else None
+    return isinstance(listening, socket.socket) and listening.fileno() == -1

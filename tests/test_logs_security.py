@@ -221,6 +221,41 @@ def test_running_out_of_file_descriptors_is_logged_at_a_bounded_rate(tmp_path: P
     assert "Traceback" not in text, text[-6000:]
 
 
+def test_stopping_while_out_of_file_descriptors_logs_no_traceback(tmp_path: Path) -> None:
+    # asyncio retries accept() a second after EMFILE with timers that outlive the listening
+    # socket; a stop that lasts longer than that (here: waiting for an upload in progress)
+    # once logged 128 "Invalid file descriptor: -1" tracebacks
+    socks: list[socket.socket] = []
+    try:
+        with serve(tmp_path, {"MEDIADESK_HEADER_TIMEOUT": "60"}, _low_file_limit) as srv:
+            upload = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+            socks.append(upload)
+            upload.sendall(
+                b"POST /files/upload HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {srv.token}\r\n".encode()
+                + b"Content-Type: multipart/form-data; boundary=b\r\n"
+                b"Content-Length: 100000\r\n\r\n--b\r\n"
+            )
+            for _ in range(FILE_LIMIT + 50):
+                try:
+                    s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                except OSError:
+                    break
+                socks.append(s)
+            deadline = time.monotonic() + 10
+            while "out of system resource" not in "".join(srv.stderr):
+                assert time.monotonic() < deadline, "".join(srv.stderr[-20:])
+                time.sleep(0.05)
+            # leaving the block stops the server at once, inside the retry's second
+    finally:
+        for s in socks:
+            s.close()
+    console = "".join(srv.stderr)
+    assert "Traceback" not in console, console[-6000:]
+    assert "Traceback" not in srv.log.read_text()
+
+
 def test_debug_logs_keep_no_bucket_signatures(
     tmp_path: Path, media_dir: Any, s3_bucket: Any
 ) -> None:
