@@ -83,6 +83,6 @@ def _late_accept_retry(context: dict[str, Any]) -> bool:
         return False
     if getattr(callback, "__name__", "") != "_start_serving":
         return False
-    args = getattr(handle, "_args", ())
+    args: tuple[Any, ...] = getattr(handle, "_args", None) or ()
     listening = args[1] if len(args) > 1 else None
     return isinstance(listening, socket.socket) and listening.fileno() == -1
