@@ -226,13 +226,13 @@ def test_seek_while_paused(qtbot: Any, player: VideoPlayer, files: dict) -> None
 def test_seeking_back_from_the_end_shows_the_frame_there(
     qtbot: Any, player: VideoPlayer, files: dict
 ) -> None:
-    """Played to its end, the player is stopped and its picture black; ← went to 0:00 but
-    the picture stayed black until play. Now the frame at the new position shows, paused."""
+    """Played to its end, ← went to 0:00 but the picture stayed black until play (Qt's
+    player was stopped there). Now the frame at the new position shows, paused."""
     probe = _load_paused(qtbot, player, str(files["mp4"]))
     player.player.play()
-    ended = QMediaPlayer.MediaStatus.EndOfMedia
-    wait_for(qtbot, lambda: player.player.mediaStatus() == ended, timeout=WAIT)
-    wait_for(qtbot, lambda: not player.video_sink().videoFrame().isValid(), timeout=WAIT)
+    duration = player.player.duration()
+    wait_for(qtbot, lambda: player.player.playbackState() == State.PausedState, timeout=WAIT)
+    assert player.player.position() > duration - 200  # held at its last frame
     since = len(probe.times)
     player.seek_by(-5000)  # ← (the clip is 2 s long: back to 0:00)
     probe.wait(qtbot, since, near_us=0)
@@ -240,6 +240,24 @@ def test_seeking_back_from_the_end_shows_the_frame_there(
     assert _is_red(probe.image().pixelColor(5, 5))  # the clip's picture, not black
     assert player.player.playbackState() == State.PausedState
     assert player.player.position() == 0
+
+
+def test_a_video_played_to_its_end_holds_its_last_frame_and_plays_again_from_the_start(
+    qtbot: Any, player: VideoPlayer, files: dict
+) -> None:
+    """Qt's player went black at the end; the last frame now stays, paused, and Space
+    plays the clip again from its beginning (as VLC and QuickTime do)."""
+    probe = _load_paused(qtbot, player, str(files["mp4"]))
+    player.player.play()
+    duration = player.player.duration()
+    wait_for(qtbot, lambda: player.player.playbackState() == State.PausedState, timeout=WAIT)
+    assert player.player.position() > duration - 200
+    wait_for(qtbot, lambda: player.video_sink().videoFrame().isValid(), timeout=WAIT)
+    assert _is_red(player.video_sink().videoFrame().toImage().pixelColor(5, 5))
+    since = len(probe.times)
+    player.toggle_play()
+    probe.wait(qtbot, since, near_us=0)  # from the start, not the end
+    assert player.player.playbackState() == State.PlayingState
 
 
 def test_play_pause_toggles_state(qtbot: Any, player: VideoPlayer, files: dict) -> None:

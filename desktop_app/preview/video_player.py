@@ -56,6 +56,8 @@ class VideoPlayer(QWidget):
         self._muted = False
         self._volume = DEFAULT_VOLUME
         self._last_frame_us = -1
+        # played to its end and holding the last frame: play starts again from the beginning
+        self._at_end = False
         self._restore_maximized = False
         # what to play when Qt cannot decode the source (a video's web rendition)
         self.fallback_source: str | None = None
@@ -140,6 +142,7 @@ class VideoPlayer(QWidget):
             return  # released: the player may be another preview's by now
         self._error.hide()
         self._last_frame_us = -1
+        self._at_end = False
         self._source = source
         self.player.setSource(to_url(source))
         if self._autoplay:
@@ -185,6 +188,18 @@ class VideoPlayer(QWidget):
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if status == QMediaPlayer.MediaStatus.InvalidMedia and not self.error_text():
             self._show_error(self.tr("This video cannot be played."))
+        elif status == QMediaPlayer.MediaStatus.EndOfMedia and self._lease is not None:
+            self._hold_last_frame()
+
+    def _hold_last_frame(self) -> None:
+        """At its end Qt's player stops and its picture goes black; editors and players
+        (VLC, QuickTime) keep the last frame on screen instead, paused there."""
+        duration = self.player.duration()
+        if duration <= 0:
+            return
+        frame_ms = math.ceil(1000 / self._frame_rate)
+        self._set_position(max(duration - frame_ms, 0))
+        self._at_end = True
 
     # -- playback -----------------------------------------------------------------------------
     def _seek_to(self, ms: int) -> None:
@@ -192,6 +207,7 @@ class VideoPlayer(QWidget):
             self._set_position(ms)
 
     def _set_position(self, ms: int) -> None:
+        self._at_end = False
         stopped = self.player.playbackState() == State.StoppedState
         self.player.setPosition(ms)
         if stopped:
@@ -205,7 +221,12 @@ class VideoPlayer(QWidget):
         if self.player.playbackState() == State.PlayingState:
             self.player.pause()
         else:
-            self.player.play()
+            self._play()
+
+    def _play(self) -> None:
+        if self._at_end:
+            self._set_position(0)  # from the held last frame: again from the beginning
+        self.player.play()
 
     def pause(self) -> None:
         if self._lease is None:
@@ -221,7 +242,7 @@ class VideoPlayer(QWidget):
             self.player.setPlaybackRate(min(self.player.playbackRate() * 2, MAX_RATE))
         else:
             self.player.setPlaybackRate(1.0)
-            self.player.play()
+            self._play()
 
     def key_j(self) -> None:
         """Slower when L sped playback up; else 5 s back (reverse play is not available)."""
