@@ -1,4 +1,5 @@
-"""`mediadesk upload`, `download`, `list` and `login` against a live server."""
+"""`mediadesk upload`, `download`, `list`, `login`, `trash`, `restore` and `delete` against a
+live server."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from core.errors import NotFound
 from core.library import Library
 from core.paths import user_config_dir
 from desktop_app.cli import main as mediadesk
@@ -232,6 +234,7 @@ def test_a_server_that_is_not_there_is_said_at_once_in_one_line(
             ["upload", str(media_dir.jpeg), "--token", "mdk_some_token"],
             ["download", "1", "2", "-o", str(tmp_path)],
             ["list", "--all", "--token", "mdk_some_token"],
+            ["trash", "1", "2", "--token", "mdk_some_token"],
         ):
             started = time.monotonic()
             code, out, err = run(*argv, "--server", nobody)
@@ -502,3 +505,132 @@ def test_list_says_a_refusal_or_an_unknown_athlete_in_one_line(
         "list", "--server", live.url, "--token", token, "--athlete", str(athlete.id)
     )
     assert (code, out, err) == (0, "", "0 of 0 files\n")
+
+
+def _ids(out: str) -> list[int]:
+    return [json.loads(line)["id"] for line in out.splitlines()]
+
+
+def test_trash_then_restore_through_the_mediadesk_command_and_list_the_trash(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    config_home: Path,
+) -> None:
+    """A script could upload, list and download, but trash and restore only by HTTP."""
+    ids = _stock(library, media_dir)
+    monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).upload)
+    png, gif = ids["png"], ids["gif"]
+    code = mediadesk(["trash", str(png), str(gif), "--server", live.url])
+    captured = capsys.readouterr()
+    assert (code, captured.err) == (0, ""), captured
+    assert captured.out == f"trashed {png} b.png\ntrashed {gif} c.gif\n"
+    assert library.get_file(png).is_trashed and library.get_file(gif).is_trashed
+    code, out, _ = run("list", "--server", live.url, "--trashed", "--json")
+    assert code == 0 and sorted(_ids(out)) == sorted([png, gif])
+    code, out, _ = run("list", "--server", live.url, "--json")
+    assert code == 0 and sorted(_ids(out)) == sorted([ids["long"], ids["webm"]])
+
+    # a second trash is a failure, said in one line
+    code, out, err = run("trash", str(png), "--server", live.url)
+    assert (code, out) == (1, "")
+    assert err == f"mediadesk: trash {png}: The file is already in the trash (conflict)\n"
+
+    code, out, err = run("restore", str(png), str(gif), "--server", live.url, "--json")
+    assert (code, err) == (0, ""), err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(line["id"], line["ok"], line["file"]["id"]) for line in lines] == [
+        (png, True, png),
+        (gif, True, gif),
+    ]
+    assert not any(line["file"]["is_trashed"] for line in lines)
+    assert not library.get_file(png).is_trashed and not library.get_file(gif).is_trashed
+    code, out, err = run("restore", str(gif), "--server", live.url, "--json")
+    assert (
+        code == 1 and err == f"mediadesk: restore {gif}: The file is not in the trash (conflict)\n"
+    )
+    assert json.loads(out) == {
+        "id": gif,
+        "ok": False,
+        "error": {
+            "code": "conflict",
+            "message": "The file is not in the trash",
+            "reason": "not_trashed",
+            "status": 409,
+        },
+    }
+
+
+def test_delete_for_good_needs_permanent_and_an_admin_token(
+    server: tuple[EmbeddedServer, Library], media_dir: Any, config_home: Path
+) -> None:
+    """Deletes in the trash or not (the server's rule), the stored object too."""
+    live, library = server
+    tokens = make_tokens(library)
+    trashed = library.uploads.ingest(Path(media_dir.png), "image", original_filename="b.png")
+    kept = library.uploads.ingest(Path(media_dir.gif), "image", original_filename="c.gif")
+    library.trash(trashed.id)
+    every = ["--server", live.url, "--token"]
+    code, out, err = run("delete", str(trashed.id), *every, tokens.admin)
+    assert (code, out) == (2, "") and err.startswith("mediadesk delete: --permanent is required")
+    code, out, err = run("delete", "--permanent", str(trashed.id), *every, tokens.upload)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"mediadesk: delete {trashed.id}: This needs a token with scope 'admin'; yours has "
+        "'upload' (insufficient_scope)\n"
+    )
+    assert library.get_file(trashed.id).is_trashed  # nothing deleted so far
+
+    code, out, err = run(
+        "delete", "--permanent", str(trashed.id), str(kept.id), *every, tokens.admin, "--json"
+    )
+    assert (code, err) == (0, ""), err
+    assert [(line["id"], line["ok"]) for line in map(json.loads, out.splitlines())] == [
+        (trashed.id, True),
+        (kept.id, True),
+    ]
+    for record in (trashed, kept):
+        with pytest.raises(NotFound):
+            library.get_file(record.id)
+        with pytest.raises(NotFound):
+            library.stat(record)
+    code, out, err = run("delete", "--permanent", str(kept.id), *every, tokens.admin)
+    assert (code, out) == (1, "")
+    assert err == f"mediadesk: delete {kept.id}: File {kept.id} not found (not_found)\n"
+
+
+def test_trash_of_an_unknown_id_fails_in_one_line_and_the_others_go_on(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    stored = library.uploads.ingest(Path(media_dir.png), "image", original_filename="b.png")
+    token = make_tokens(library).upload
+    code, out, err = run("trash", "999999", str(stored.id), "--server", live.url, "--token", token)
+    assert code == 1
+    assert err == "mediadesk: trash 999999: File 999999 not found (not_found)\n"
+    assert out == f"trashed {stored.id} b.png\n"
+    assert library.get_file(stored.id).is_trashed
+    code, out, err = run("restore", "999999", "--server", live.url, "--token", token, "--json")
+    assert code == 1 and json.loads(out)["error"]["status"] == 404, out
+
+
+def test_trash_and_restore_refuse_a_read_only_token_or_none(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    stored = library.uploads.ingest(Path(media_dir.png), "image")
+    tokens = make_tokens(library)
+    library.trash(stored.id)
+    for command in ("restore", "trash"):
+        code, out, err = run(command, str(stored.id), "--server", live.url, "--token", tokens.read)
+        assert (code, out) == (1, ""), err
+        assert err == (
+            f"mediadesk: {command} {stored.id}: This needs a token with scope 'upload'; yours "
+            "has 'read' (insufficient_scope)\n"
+        )
+        assert library.get_file(stored.id).is_trashed  # neither restored nor changed
+    # without any token nothing is sent: one line says where a token comes from
+    code, out, err = run("restore", str(stored.id), "--server", live.url)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"mediadesk: no API token for {live.url}: pass --token"), err
+    assert library.get_file(stored.id).is_trashed

@@ -1,4 +1,5 @@
-"""`mediadesk upload`, `download`, `list` and `login`: the client from a shell."""
+"""`mediadesk upload`, `download`, `list`, `login`, `trash`, `restore` and `delete`: the
+client from a shell."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from core.mediatypes import FILE_KINDS
 from server.client import credentials
 from server.client.api import Client, ClientError, UploadResult
 
-COMMANDS = ("upload", "download", "list", "login")
+COMMANDS = ("upload", "download", "list", "login", "trash", "restore", "delete")
 BAR = 24
 REFUSALS = {400, 413, 415, 422}
 CLEAR_LINE = "\r\033[K"
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--all", action="store_true", help="every page, to the end")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    _add_change_parsers(sub, [server, token])
     login = sub.add_parser(
         "login",
         parents=[server],
@@ -139,6 +141,58 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 ORDERS = [s.value for s in Sort]
+
+# what `mediadesk trash|restore|delete` does to one file, and the word its line says
+CHANGES: dict[str, tuple[Callable[[Client, int], dict[str, Any]], str]] = {
+    "trash": (Client.trash, "trashed"),
+    "restore": (Client.restore, "restored"),
+    "delete": (Client.delete, "deleted"),
+}
+
+
+def _add_change_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    each = argparse.ArgumentParser(add_help=False)
+    each.add_argument("ids", nargs="+", type=int, metavar="ID")
+    each.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per file: {"id", "ok": true, "file"} or {"id", "ok": false, '
+        '"error": {"code", "message", "reason", "status"}}',
+    )
+    lines = (
+        "One line per file on stdout; each failure in one line on stderr (not found, a "
+        "token without the scope, already done). Exit status 1 when any file failed, 2 when "
+        "the server cannot be reached or no token was given."
+    )
+    sub.add_parser(
+        "trash",
+        parents=[*parents, each],
+        help="move files to the trash (upload scope)",
+        description="Moves each file to the trash: it is no longer listed, downloaded or "
+        "streamed, 'mediadesk list --trashed' lists it, and 'mediadesk restore' brings it back "
+        "until the server purges the trash (MEDIADESK_TRASH_RETENTION_DAYS, 30 days). " + lines,
+    )
+    sub.add_parser(
+        "restore",
+        parents=[*parents, each],
+        help="take files out of the trash (upload scope)",
+        description="Takes each file out of the trash, as it was. " + lines,
+    )
+    delete = sub.add_parser(
+        "delete",
+        parents=[*parents, each],
+        help="delete files for good (admin scope; needs --permanent)",
+        description="Deletes each file for good, in the trash or not: its bytes, thumbnail, "
+        "renditions and jobs. It cannot be undone; 'mediadesk trash' can. " + lines,
+    )
+    delete.add_argument(
+        "--permanent",
+        action="store_true",
+        help="required: says that the files are to be deleted for good",
+    )
 
 
 def _sort(text: str) -> str:
@@ -275,6 +329,8 @@ def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -
                 return _upload(client, args, out, err)
             if args.command == "list":
                 return _list(client, args, out, err)
+            if args.command in CHANGES:
+                return _change(client, args, out, err)
             return _download(client, args, out, err)
     except ClientError as exc:
         _say(err, exc)
@@ -289,14 +345,18 @@ def _say(err: TextIO, exc: ClientError) -> None:
     err.write(f"mediadesk: {exc}\n")
 
 
+def _no_token(client: Client, err: TextIO) -> None:
+    err.write(
+        f"mediadesk: no API token for {client.base_url}: pass --token, set "
+        f"MEDIADESK_TOKEN, or run 'mediadesk login --server {client.base_url}'\n"
+    )
+
+
 def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not client.token:
         # every file was sent whole and then refused with the server's "needs a token:
         # 'Authorization: Bearer <token>'", which says nothing to someone using this command
-        err.write(
-            f"mediadesk: no API token for {client.base_url}: pass --token, set "
-            f"MEDIADESK_TOKEN, or run 'mediadesk login --server {client.base_url}'\n"
-        )
+        _no_token(client, err)
         return 2
     client.config()  # an unreachable server or a bad token stops here, before any file
     uploaded: list[UploadResult] = []
@@ -362,6 +422,58 @@ def _download(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO
             continue
         bar.finish(f"saved {path}")
         out.write(f"{path}\n")
+    return 1 if failures else 0
+
+
+def _change(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`mediadesk trash|restore|delete ID...`: each file in turn, one line each."""
+    if args.command == "delete" and not args.permanent:
+        # DELETE without hard_delete is the trash: a `delete` that trashed would surprise, and
+        # one that deletes for good must be asked for in so many words
+        err.write(
+            "mediadesk delete: --permanent is required (the files are deleted for good; "
+            "'mediadesk trash' moves them to the trash, where they can be restored)\n"
+        )
+        return 2
+    if not client.token:  # each file would be refused alike, one 401 line per id
+        _no_token(client, err)
+        return 2
+    client.config()  # an unreachable server or a bad token stops here: one line, not one per id
+    act, done = CHANGES[args.command]
+    failures = 0
+    for position, file_id in enumerate(args.ids):
+        try:
+            reply = act(client, file_id)
+        except ClientError as exc:
+            failures += 1
+            err.write(f"mediadesk: {args.command} {file_id}: {exc}\n")
+            if args.json:
+                error = {
+                    "code": exc.code,
+                    "message": exc.message,
+                    "reason": exc.reason,
+                    "status": exc.status,
+                }
+                line = json.dumps({"id": file_id, "ok": False, "error": error}, ensure_ascii=False)
+                out.write(line + "\n")
+            out.flush()
+            if exc.status is None:
+                # no answer (the server went away, or the connection dropped after sending: the
+                # change may have been made, `mediadesk list` tells): each further id would
+                # wait through its retries for the same server
+                rest = " ".join(str(i) for i in args.ids[position + 1 :])
+                if rest:
+                    err.write(f"mediadesk: stopped; not sent: {rest}\n")
+                return 2
+            continue
+        # DELETE answers {"file_id", "deleted", "hard_delete", "file"}, restore the file itself
+        record = reply.get("file", reply)
+        if args.json:
+            line = json.dumps({"id": file_id, "ok": True, "file": record}, ensure_ascii=False)
+        else:
+            line = f"{done} {file_id} {_printable(record.get('original_filename') or '')}"
+        out.write(line.rstrip() + "\n")
+        out.flush()
     return 1 if failures else 0
 
 
@@ -475,12 +587,16 @@ def _width(text: str) -> int:
     return sum(_columns(c) for c in text)
 
 
+def _printable(text: str) -> str:
+    """Names are anyone's: a newline would break a line, an escape sequence drive the
+    terminal."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _cell(text: str, width: int) -> str:
     """`text` in exactly `width` terminal columns: cut with '…' where it does not fit, padded
     with spaces where it is short."""
-    # names are anyone's: a newline would break the table, an escape sequence drive the
-    # terminal
-    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = _printable(text)
     if _width(text) > width:
         kept: list[str] = []
         used = 0
