@@ -6,7 +6,7 @@ import contextlib
 import io
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -63,6 +63,9 @@ from core.usage import UsageMonitor
 from core.video import service as video_service
 
 logger = logging.getLogger(__name__)
+
+# Files between two progress reports of `empty_trash` (the status bar's "N of M").
+EMPTY_TRASH_BATCH = 100
 
 EDITABLE = ("original_filename", "athlete_id", "is_public", "description")
 
@@ -461,6 +464,31 @@ class Library:
         with self._edit_locks.hold(file_id):
             record = self._db.retrying(lambda: self._delete_permanently_locked(file_id))
         return record if asked == file_id else record.as_alias(asked)
+
+    def empty_trash(self, report: Callable[[int, int], None] | None = None) -> list[int]:
+        """Permanently deletes the files in the trash when asked; returns their ids.
+
+        Each file goes through `delete_permanently` (its crash-safe order, shared objects
+        kept), so a failure stops here with the files not yet reached still in the trash,
+        and emptying again finishes. A file restored meanwhile (another window, the server)
+        is kept, one deleted meanwhile is skipped, and one trashed after the call began
+        waits for the next emptying: the user confirmed the trash they saw.
+        `report(done, total)` follows each batch of EMPTY_TRASH_BATCH files.
+        """
+        ids = self._catalog.trashed_before(utcnow())
+        deleted: list[int] = []
+        for start in range(0, len(ids), EMPTY_TRASH_BATCH):
+            for file_id in ids[start : start + EMPTY_TRASH_BATCH]:
+                try:
+                    if not self._catalog.get(file_id).is_trashed:
+                        continue
+                    self.delete_permanently(file_id)
+                except NotFound:
+                    continue
+                deleted.append(file_id)
+            if report is not None:
+                report(min(start + EMPTY_TRASH_BATCH, len(ids)), len(ids))
+        return deleted
 
     def _delete_permanently_locked(self, file_id: int) -> FileRecord:
         record = self._catalog.get(file_id)

@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="732"/>
+        <location filename="../../desktop_app/views/browser.py" line="734"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="798"/>
+        <location filename="../../desktop_app/views/browser.py" line="816"/>
         <source>All %n photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="805"/>
+        <location filename="../../desktop_app/views/browser.py" line="823"/>
         <source>All %n video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,7 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="812"/>
+        <location filename="../../desktop_app/views/browser.py" line="830"/>
         <source>All %n file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -76,7 +76,7 @@ Show the trash to restore them, or drop new files anywhere on this window while 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="820"/>
+        <location filename="../../desktop_app/views/browser.py" line="838"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -90,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="830"/>
+        <location filename="../../desktop_app/views/browser.py" line="848"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %n day before they are deleted for good.</numerusform>
@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="309"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="311"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="316"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -128,11 +128,27 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="321"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
             <numerusform>Deleted %n files permanently</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="332"/>
+        <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
+        <translation>
+            <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
+            <numerusform>Emptying the trash: %1 of %Ln files deleted…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <source>Emptied the trash: %n file(s) deleted</source>
+        <translation>
+            <numerusform>Emptied the trash: %n file deleted</numerusform>
+            <numerusform>Emptied the trash: %n files deleted</numerusform>
         </translation>
     </message>
 </context>
@@ -166,7 +182,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="768"/>
+        <location filename="../../desktop_app/views/main_window.py" line="775"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -174,7 +190,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="769"/>
+        <location filename="../../desktop_app/views/main_window.py" line="776"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n folder</numerusform>
@@ -182,7 +198,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="772"/>
+        <location filename="../../desktop_app/views/main_window.py" line="779"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n folder to the library</numerusform>
@@ -190,7 +206,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="773"/>
+        <location filename="../../desktop_app/views/main_window.py" line="780"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n file to the library</numerusform>
@@ -198,7 +214,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="984"/>
+        <location filename="../../desktop_app/views/main_window.py" line="991"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -206,7 +222,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="989"/>
+        <location filename="../../desktop_app/views/main_window.py" line="996"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -214,7 +230,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1012"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1019"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -222,7 +238,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1227"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
+        <source>Permanently delete %n file(s) in the trash?</source>
+        <translation>
+            <numerusform>Permanently delete %n file in the trash?</numerusform>
+            <numerusform>Permanently delete %n files in the trash?</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
         <source>%n file(s) left to upload.</source>
         <translation>
             <numerusform>%n file left to upload.</numerusform>
@@ -252,7 +276,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="257"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="291"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %n command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -260,7 +284,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="264"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="298"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %n command without a token: set TOKEN=… in your shell first.</numerusform>

@@ -315,12 +315,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="99"/>
+        <location filename="../../desktop_app/views/browser.py" line="100"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="101"/>
+        <location filename="../../desktop_app/views/browser.py" line="102"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -616,62 +616,62 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="191"/>
+        <location filename="../../desktop_app/views/browser.py" line="193"/>
         <source>Search file names and descriptions (Ctrl+F)</source>
         <translation>Buscar en nombres de archivo y descripciones (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="201"/>
+        <location filename="../../desktop_app/views/browser.py" line="203"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="202"/>
+        <location filename="../../desktop_app/views/browser.py" line="204"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="203"/>
+        <location filename="../../desktop_app/views/browser.py" line="205"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="204"/>
+        <location filename="../../desktop_app/views/browser.py" line="206"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="205"/>
+        <location filename="../../desktop_app/views/browser.py" line="207"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="206"/>
+        <location filename="../../desktop_app/views/browser.py" line="208"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="207"/>
+        <location filename="../../desktop_app/views/browser.py" line="209"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="208"/>
+        <location filename="../../desktop_app/views/browser.py" line="210"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="213"/>
+        <location filename="../../desktop_app/views/browser.py" line="215"/>
         <source>Sort by date, name, size or duration</source>
         <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="217"/>
+        <location filename="../../desktop_app/views/browser.py" line="219"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="732"/>
+        <location filename="../../desktop_app/views/browser.py" line="734"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -679,12 +679,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="794"/>
+        <location filename="../../desktop_app/views/browser.py" line="812"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="798"/>
+        <location filename="../../desktop_app/views/browser.py" line="816"/>
         <source>All %n photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -698,7 +698,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="805"/>
+        <location filename="../../desktop_app/views/browser.py" line="823"/>
         <source>All %n video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -712,7 +712,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="812"/>
+        <location filename="../../desktop_app/views/browser.py" line="830"/>
         <source>All %n file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -726,7 +726,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="820"/>
+        <location filename="../../desktop_app/views/browser.py" line="838"/>
         <source>All %n file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -740,12 +740,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="827"/>
+        <location filename="../../desktop_app/views/browser.py" line="845"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="830"/>
+        <location filename="../../desktop_app/views/browser.py" line="848"/>
         <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
@@ -753,7 +753,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="838"/>
+        <location filename="../../desktop_app/views/browser.py" line="856"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -762,7 +762,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="843"/>
+        <location filename="../../desktop_app/views/browser.py" line="861"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -771,7 +771,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="848"/>
+        <location filename="../../desktop_app/views/browser.py" line="866"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -780,7 +780,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="853"/>
+        <location filename="../../desktop_app/views/browser.py" line="871"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -789,7 +789,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="857"/>
+        <location filename="../../desktop_app/views/browser.py" line="875"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1038,12 +1038,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="286"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="288"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="309"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="311"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -1051,7 +1051,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="316"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -1059,20 +1059,41 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="321"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
             <numerusform>Se eliminaron %n archivos definitivamente</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="332"/>
+        <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
+        <translation>
+            <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
+            <numerusform>Vaciando la papelera: %1 de %Ln archivos eliminados…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <source>Emptied the trash: %n file(s) deleted</source>
+        <translation>
+            <numerusform>Papelera vaciada: %n archivo eliminado</numerusform>
+            <numerusform>Papelera vaciada: %n archivos eliminados</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="347"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="345"/>
+        <source>Emptying the trash…</source>
+        <translation>Vaciando la papelera…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="373"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="427"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="453"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1177,202 +1198,207 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="66"/>
+        <location filename="../../desktop_app/views/actions.py" line="67"/>
         <source>&amp;Import files…</source>
         <translation>&amp;Importar archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="67"/>
+        <location filename="../../desktop_app/views/actions.py" line="68"/>
         <source>Import &amp;folder…</source>
         <translation>Importar &amp;carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="68"/>
+        <location filename="../../desktop_app/views/actions.py" line="69"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="69"/>
+        <location filename="../../desktop_app/views/actions.py" line="70"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Ajustes…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="70"/>
+        <location filename="../../desktop_app/views/actions.py" line="71"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="71"/>
+        <location filename="../../desktop_app/views/actions.py" line="72"/>
         <source>&amp;Rename</source>
         <translation>Cambiar &amp;nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="72"/>
+        <location filename="../../desktop_app/views/actions.py" line="73"/>
         <source>Move to &amp;trash</source>
         <translation>Mover a la &amp;papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="73"/>
+        <location filename="../../desktop_app/views/actions.py" line="74"/>
         <source>Re&amp;store</source>
         <translation>Re&amp;staurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="74"/>
+        <location filename="../../desktop_app/views/actions.py" line="75"/>
         <source>&amp;Delete permanently</source>
         <translation>&amp;Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="75"/>
+        <location filename="../../desktop_app/views/actions.py" line="76"/>
         <source>&amp;Undo move to trash</source>
         <translation>Des&amp;hacer el envío a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="76"/>
+        <location filename="../../desktop_app/views/actions.py" line="77"/>
+        <source>&amp;Empty trash…</source>
+        <translation>&amp;Vaciar la papelera…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/actions.py" line="78"/>
         <source>Select &amp;all</source>
         <translation>Seleccion&amp;ar todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="77"/>
+        <location filename="../../desktop_app/views/actions.py" line="79"/>
         <source>&amp;Find</source>
         <translation>&amp;Buscar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="78"/>
+        <location filename="../../desktop_app/views/actions.py" line="80"/>
         <source>&amp;Preview</source>
         <translation>&amp;Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="79"/>
+        <location filename="../../desktop_app/views/actions.py" line="81"/>
         <source>Re&amp;fresh</source>
         <translation>Actuali&amp;zar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="81"/>
+        <location filename="../../desktop_app/views/actions.py" line="83"/>
         <source>&amp;Details panel</source>
         <translation>Panel de &amp;detalles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="82"/>
+        <location filename="../../desktop_app/views/actions.py" line="84"/>
         <source>Copy &amp;link</source>
         <translation>Copiar en&amp;lace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="83"/>
+        <location filename="../../desktop_app/views/actions.py" line="85"/>
         <source>&amp;New athlete…</source>
         <translation>&amp;Nuevo deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="84"/>
+        <location filename="../../desktop_app/views/actions.py" line="86"/>
         <source>&amp;Rename athlete…</source>
         <translation>Cambiar el nombre del &amp;deportista…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="85"/>
+        <location filename="../../desktop_app/views/actions.py" line="87"/>
         <source>&amp;About MediaDesk</source>
         <translation>&amp;Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="104"/>
+        <location filename="../../desktop_app/views/actions.py" line="110"/>
         <source>&amp;File</source>
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="107"/>
+        <location filename="../../desktop_app/views/actions.py" line="113"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="114"/>
+        <location filename="../../desktop_app/views/actions.py" line="122"/>
         <source>&amp;View</source>
         <translation>&amp;Ver</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="120"/>
+        <location filename="../../desktop_app/views/actions.py" line="128"/>
         <source>&amp;Athletes</source>
         <translation>&amp;Deportistas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/actions.py" line="123"/>
+        <location filename="../../desktop_app/views/actions.py" line="131"/>
         <source>&amp;Help</source>
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1128"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="400"/>
+        <location filename="../../desktop_app/views/main_window.py" line="401"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="420"/>
+        <location filename="../../desktop_app/views/main_window.py" line="423"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="421"/>
+        <location filename="../../desktop_app/views/main_window.py" line="424"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="422"/>
+        <location filename="../../desktop_app/views/main_window.py" line="425"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="423"/>
+        <location filename="../../desktop_app/views/main_window.py" line="426"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="512"/>
+        <location filename="../../desktop_app/views/main_window.py" line="518"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="586"/>
+        <location filename="../../desktop_app/views/main_window.py" line="592"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="587"/>
+        <location filename="../../desktop_app/views/main_window.py" line="593"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="591"/>
+        <location filename="../../desktop_app/views/main_window.py" line="597"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="739"/>
+        <location filename="../../desktop_app/views/main_window.py" line="746"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="742"/>
+        <location filename="../../desktop_app/views/main_window.py" line="749"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="747"/>
+        <location filename="../../desktop_app/views/main_window.py" line="754"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="763"/>
+        <location filename="../../desktop_app/views/main_window.py" line="770"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="767"/>
+        <location filename="../../desktop_app/views/main_window.py" line="774"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="768"/>
+        <location filename="../../desktop_app/views/main_window.py" line="775"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1380,7 +1406,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="769"/>
+        <location filename="../../desktop_app/views/main_window.py" line="776"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1388,7 +1414,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="772"/>
+        <location filename="../../desktop_app/views/main_window.py" line="779"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1396,7 +1422,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="773"/>
+        <location filename="../../desktop_app/views/main_window.py" line="780"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1404,43 +1430,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="880"/>
+        <location filename="../../desktop_app/views/main_window.py" line="887"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="883"/>
+        <location filename="../../desktop_app/views/main_window.py" line="890"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="894"/>
+        <location filename="../../desktop_app/views/main_window.py" line="901"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="914"/>
+        <location filename="../../desktop_app/views/main_window.py" line="921"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="948"/>
+        <location filename="../../desktop_app/views/main_window.py" line="955"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="955"/>
+        <location filename="../../desktop_app/views/main_window.py" line="962"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="983"/>
-        <location filename="../../desktop_app/views/main_window.py" line="993"/>
+        <location filename="../../desktop_app/views/main_window.py" line="990"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="984"/>
+        <location filename="../../desktop_app/views/main_window.py" line="991"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1448,7 +1474,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="989"/>
+        <location filename="../../desktop_app/views/main_window.py" line="996"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1456,7 +1482,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1012"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1019"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1464,59 +1490,73 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1018"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1022"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1047"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1038"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1041"/>
+        <source>Empty trash</source>
+        <translation>Vaciar la papelera</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
+        <source>Permanently delete %n file(s) in the trash?</source>
+        <translation>
+            <numerusform>¿Eliminar definitivamente %n archivo de la papelera?</numerusform>
+            <numerusform>¿Eliminar definitivamente los %n archivos de la papelera?</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1081"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1047"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1057"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1081"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1057"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1077"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1111"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1080"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1099"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1133"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1103"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1137"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1217"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1219"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1227"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
         <source>%n file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %n archivo por subir.</numerusform>
@@ -1713,94 +1753,94 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="99"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="107"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="108"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="116"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="125"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="133"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="65"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="72"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="110"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="118"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="111"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="119"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="136"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="169"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="140"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="158"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="166"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="159"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="338"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="167"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="372"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="185"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="197"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="204"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="191"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="198"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="193"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="200"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="257"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="291"/>
         <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1808,7 +1848,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="264"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="298"/>
         <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1816,107 +1856,107 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="275"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="309"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="310"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="277"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="311"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="275"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="309"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="310"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="277"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="311"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="312"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="333"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="367"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="334"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="368"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="344"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="378"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="344"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="378"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="352"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="360"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="394"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="372"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="406"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="420"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="386"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="420"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="423"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="410"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="412"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="416"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="450"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2666,37 +2706,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="187"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="190"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="347"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="368"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="348"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="369"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="349"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="370"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="350"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="371"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="352"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="373"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="354"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="375"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

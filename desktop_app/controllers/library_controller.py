@@ -19,6 +19,7 @@ from core.library import Library
 from core.mediatypes import FileKind
 from core.records import FileQuery, FileRecord, FileStatus, Sort
 from desktop_app.errors import ErrorMessage, describe_error, error_from_record
+from desktop_app.formatting import number_text
 from desktop_app.live import LiveEvents
 from desktop_app.models.file_grid_model import FileGridListModel
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
@@ -78,6 +79,7 @@ class LibraryController(QObject):
     searchChanged = Signal(str)  # the search text, when set from code (not the search box)
     revealReady = Signal(int)  # file id: select it and scroll to it
     examplesReady = Signal(object, object)  # newest image and video FileRecord (or None)
+    trashEmptied = Signal()  # empty_trash ended (done or failed): Empty trash… may run again
 
     def __init__(
         self, library: Library, page_size: int = 100, parent: QObject | None = None
@@ -319,6 +321,30 @@ class LibraryController(QObject):
             self.library.delete_permanently,
             file_ids,
             self.tr("Deleted %n file(s) permanently", "", len(file_ids)),
+        )
+
+    def empty_trash(self) -> None:
+        """Deletes every file in the trash, not only the grid's loaded page of it (core asks
+        the catalog for them); the status bar follows it as it goes."""
+
+        def progress(done: int, total: int) -> None:
+            self.message.emit(
+                self.tr("Emptying the trash: %1 of %Ln file(s) deleted…", "", total).replace(
+                    "%1", number_text(done)
+                )
+            )
+
+        def done(deleted: list[int]) -> None:
+            self.trashEmptied.emit()
+            self.message.emit(self.tr("Emptied the trash: %n file(s) deleted", "", len(deleted)))
+
+        def failed(exc: BaseException) -> None:
+            self.trashEmptied.emit()
+            self._report(exc)
+
+        self.message.emit(self.tr("Emptying the trash…"))
+        self.runner.submit(
+            self.library.empty_trash, on_report=progress, on_result=done, on_error=failed
         )
 
     def _each(self, action: Callable[[int], Any], file_ids: list[int], notice: str) -> None:

@@ -21,6 +21,7 @@ class Actions:
     restore: QAction
     delete: QAction
     undo_trash: QAction
+    empty_trash: QAction
     select_all: QAction
     find: QAction
     preview: QAction
@@ -73,6 +74,7 @@ def build_actions(window: QMainWindow) -> Actions:
         "restore": (translate("MainWindow", "Re&store"), "Ctrl+R"),
         "delete": (translate("MainWindow", "&Delete permanently"), "Shift+Delete"),
         "undo_trash": (translate("MainWindow", "&Undo move to trash"), std.Undo),
+        "empty_trash": (translate("MainWindow", "&Empty trash…"), None),
         "select_all": (translate("MainWindow", "Select &all"), std.SelectAll),
         "find": (translate("MainWindow", "&Find"), "Ctrl+F"),
         "preview": (translate("MainWindow", "&Preview"), "Space"),
@@ -88,6 +90,10 @@ def build_actions(window: QMainWindow) -> Actions:
         **{name: _action(window, *spec, name in GRID_ONLY) for name, spec in specs.items()}
     )
     actions.undo_trash.setEnabled(False)  # until something is moved to the trash
+    actions.empty_trash.setEnabled(False)  # until the counts say the trash holds files
+    # the trash view's button shows the icon text: Qt's own drops the "…" that says a
+    # question follows; no "&" either, whose Alt key would be the Edit menu's
+    actions.empty_trash.setIconText(actions.empty_trash.text().replace("&", ""))
     # Enter opens the file too, as in a file manager (the grid only: Enter in a field saves)
     actions.preview.setShortcuts(
         [QKeySequence("Space"), QKeySequence("Return"), QKeySequence("Enter")]
@@ -109,8 +115,10 @@ def build_menus(window: QMainWindow, a: Actions) -> None:
     edit.addSeparator()
     edit.addAction(a.select_all)
     edit.addSeparator()
-    for action in (a.rename, a.copy_link, None, a.trash, a.restore, a.delete, None, a.find):
+    for action in (a.rename, a.copy_link, None, a.trash, a.restore, a.delete, a.empty_trash):
         edit.addSeparator() if action is None else edit.addAction(action)
+    edit.addSeparator()
+    edit.addAction(a.find)
     view = bar.addMenu(translate("MainWindow", "&View"))
     view.addAction(a.preview)
     view.addAction(a.refresh)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -139,6 +140,7 @@ class FileBrowser(QWidget):
         self._wire_grid()
         self.empty = EmptyNotice(self)
         self.undo_trash: QAction | None = None  # the window's Undo, offered when all is trashed
+        self.empty_trash: QToolButton | None = None  # the trash view's Empty trash… button
         self.empty.show_trash.clicked.connect(self._show_trash)
         self.empty.undo.clicked.connect(self._undo_trash)
         self.empty.clear_search.clicked.connect(self.clear_search)
@@ -755,6 +757,22 @@ class FileBrowser(QWidget):
         """The window's Undo move to trash, offered on the notice while it can put files back."""
         self.undo_trash = action
         action.changed.connect(self._update_empty)
+
+    def offer_empty_trash(self, action: QAction) -> None:
+        """The window's Empty trash…, as a button at the end of the trash view's header row
+        (enabled as the action is: not on an empty trash)."""
+        button = QToolButton(self)
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setObjectName("empty-trash")
+        self.empty_trash = button
+        self.toolbar.add_widget(button)
+
+        def show(*_: object) -> None:
+            button.setVisible(self.controller.filter.section == "trash")
+
+        self.controller.filterChanged.connect(show)
+        show()
 
     def all_in_trash_count(self) -> int:
         """How many files are in the trash when nothing else is left (else 0): of the view's

@@ -316,6 +316,7 @@ class MainWindow(QMainWindow):
         self._pending_leave: tuple[int, Callable[[], None], Callable[[], None]] | None = None
         self._saving: tuple[int, dict[str, object]] | None = None  # the save in flight, its edits
         self._last_trashed: list[int] = []  # what Ctrl+Z puts back
+        self._emptying_trash = False  # Empty trash… runs (its count would be stale)
         self._asking = False
         # The title names what is shown; the platform appends the application name (written
         # here too, it showed twice: "MediaDesk — MediaDesk"). "*" while edits are unsaved.
@@ -493,6 +494,9 @@ class MainWindow(QMainWindow):
         a.delete.triggered.connect(self.delete_permanently)
         a.undo_trash.triggered.connect(self.undo_trash)
         self.browser.offer_undo(a.undo_trash)
+        a.empty_trash.triggered.connect(self.empty_trash)
+        self.browser.offer_empty_trash(a.empty_trash)
+        c.trashEmptied.connect(self._on_trash_emptied)
         a.find.triggered.connect(self.focus_search)
         a.select_all.triggered.connect(self.browser.select_all)
         for changed in (c.grid.rowsInserted, c.grid.rowsRemoved, c.grid.modelReset):
@@ -676,6 +680,7 @@ class MainWindow(QMainWindow):
 
     def _on_counts(self, counts: dict[str, int]) -> None:
         self.status.set_counts(counts)
+        self._update_empty_trash()
         self._warn_storage(counts.get("bytes", 0))
         self.details.set_athletes(self.controller.sidebar.athletes())
 
@@ -1020,6 +1025,33 @@ class MainWindow(QMainWindow):
             self.tr("Delete permanently"),
         ):
             self.controller.delete_permanently([r.id for r in records])
+
+    def empty_trash(self, *_ignored: object) -> None:
+        """Edit ▸ Empty trash…: every file in the trash, whether the grid loaded it or not,
+        after a question naming the catalog's count (Select all and Shift+Delete reached the
+        loaded page only)."""
+        count = self.controller.counts.get("trash", 0)
+        if count <= 0 or self._emptying_trash:
+            return
+        if confirm_irreversible(
+            self,
+            self.tr("Empty trash"),
+            self.tr("Permanently delete %n file(s) in the trash?", "", count),
+            [],
+            self.tr("Empty trash"),
+        ):
+            self._emptying_trash = True
+            self._update_empty_trash()
+            self.controller.empty_trash()
+
+    def _on_trash_emptied(self) -> None:
+        self._emptying_trash = False
+        self._update_empty_trash()
+        self.controller.refresh_sidebar()  # the count the next question names
+
+    def _update_empty_trash(self) -> None:
+        trashed = self.controller.counts.get("trash", 0) > 0
+        self.commands.empty_trash.setEnabled(trashed and not self._emptying_trash)
 
     def undo_trash(self) -> None:
         """Ctrl+Z: puts the files of the last move to the trash back."""

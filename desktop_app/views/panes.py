@@ -141,6 +141,11 @@ class ToolbarRow(QWidget):
             row.addWidget(widget)
         self.setMinimumWidth(self._need([w for w in widgets if w not in yielding]))
 
+    def add_widget(self, widget: QWidget) -> None:
+        """A widget at the row's end that never steps aside (shown in some views only)."""
+        self.widgets.append(widget)
+        self.row.addWidget(widget)
+
     def _need(self, widgets: list[QWidget]) -> int:
         margins = self.row.contentsMargins()
         spacing = self.row.spacing()
@@ -174,7 +179,8 @@ class ToolbarRow(QWidget):
         return handled
 
     def fit(self) -> None:
-        shown = list(self.widgets)
+        # a widget hidden by its view (not by this row) takes no room
+        shown = [w for w in self.widgets if w in self.yielding or not w.isHidden()]
         # the labels step aside for the search box's whole placeholder, not only its minimum
         more = self._search_wants() - SEARCH_MIN_WIDTH
         for widget in self.yielding:  # the first gives way first
