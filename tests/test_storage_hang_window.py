@@ -7,7 +7,11 @@ Now, once a request waited out the store's silence, nobody asks it for a few sec
 requests answer 500 storage_unavailable (endpoint_unreachable) with Retry-After at once, then
 one request asks it again, and once it answers everything works without a restart. A store
 that refuses connections answers fast by itself and is not held back. Real HTTP over loopback;
-the bucket (moto) sits behind tests.faults' CuttableProxy, with short store timeouts."""
+the bucket (moto) sits behind tests.faults' CuttableProxy, with short store timeouts.
+
+No assertion here reads a clock (a loaded machine stretches any request): whether a request
+was sent to the store is what the proxy saw and whether the answer has a Retry-After (only a
+request not asked has one)."""
 
 from __future__ import annotations
 
@@ -31,7 +35,6 @@ pytestmark = pytest.mark.timeout(120)
 
 SHORT = Timeouts(connect=3, read=4, attempts=2)  # what a request waits on a silent store
 WINDOW = 3.0  # seconds nobody asks the store after it was found silent (first time)
-QUICK = 2.0  # seconds: an answer that did not wait on the store (it takes milliseconds)
 
 
 @pytest.fixture
@@ -39,26 +42,26 @@ def served_video(
     s3_settings: Settings, media_dir: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[CuttableProxy, Any]]:
     """(proxy in front of the bucket, a function asking for bytes 100-199 of a stored video
-    through the real server: (reply, seconds, expected bytes)), with short store timeouts."""
+    through the real server: (reply, expected bytes)), with short store timeouts."""
     monkeypatch.setattr(s3, "REQUESTS", SHORT)
     monkeypatch.setattr(s3, "HANG_WINDOW", WINDOW)
     monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 4 * WINDOW)
     proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
-    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
+    # no periodic listing of the bucket: the proxy counts only the requests made here
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url, usage_scan_interval=0))
     tokens = make_tokens(lib)
     video = lib.uploads.ingest(media_dir.mp4, "video")
     data = media_dir.mp4.read_bytes()[100:200]
     server = EmbeddedServer(lib, config=server_config(lib))
     server.start()
 
-    def play() -> tuple[Reply, float, bytes]:
-        began = time.monotonic()
+    def play() -> tuple[Reply, bytes]:
         reply = http_call(
             f"{server.url}/stream/{video.id}/video",
             headers={**bearer(tokens.read), "Range": "bytes=100-199"},
             timeout=60,
         )
-        return reply, time.monotonic() - began, data
+        return reply, data
 
     try:
         yield proxy, play
@@ -69,8 +72,15 @@ def served_video(
 
 
 def _unreachable(reply: Reply) -> None:
+    assert reply.status == 500, reply.body  # the seed's storage error, asked or not
     error = reply.json()["error"]
     assert (error["code"], error["reason"]) == ("storage_unavailable", "endpoint_unreachable")
+
+
+def _asked(reply: Reply) -> bool:
+    """Whether the server sent the request to the store: one it did not ask
+    (core.errors.StorageNotAsked) says when to try again."""
+    return "Retry-After" not in reply.headers
 
 
 def test_requests_in_turn_on_a_hung_store_answer_at_once_and_work_once_it_answers(
@@ -78,44 +88,50 @@ def test_requests_in_turn_on_a_hung_store_answer_at_once_and_work_once_it_answer
 ) -> None:
     proxy, play = served_video
     proxy.stall()
-    first, waited, _ = play()  # nobody knew: this one waits out the store's silence
-    assert first.status == 500, first.body
+    first, _ = play()  # nobody knew: this one waits out the store's silence
     _unreachable(first)
-    assert waited > SHORT.read - 1, waited
+    assert _asked(first) and proxy.waiting() == 1, (first.headers, proxy.waiting())
 
-    for _ in range(5):  # before: SHORT.read (4 s) each, one after another
-        reply, seconds, _ = play()
-        assert seconds < QUICK, f"waited {seconds:.1f} s on the hung store"
-        assert reply.status == 500, reply.body  # the seed's storage error, not asked this time
+    # before: each one sent to the store, and waiting SHORT.read (4 s) for its silence
+    replies = [play()[0] for _ in range(5)]
+    for reply in replies:
         _unreachable(reply)
-        assert 1 <= int(reply.headers["Retry-After"]) <= WINDOW, reply.headers
+    not_asked = [reply for reply in replies if not _asked(reply)]
+    for reply in not_asked:
+        assert 1 <= int(reply.headers["Retry-After"]) <= 4 * WINDOW, reply.headers
+    # Milliseconds each, so all fit in the window; one more may ask the store only if a loaded
+    # machine stretched them past it (that one then opens a longer window for the rest)
+    assert len(not_asked) >= len(replies) - 1, [r.headers for r in replies]
+    assert proxy.waiting() == 1 + len(replies) - len(not_asked), proxy.waiting()
 
     proxy.restore()  # answers again: a client that waits Retry-After gets its bytes
     for _ in range(4):
-        reply, seconds, expected = play()
+        reply, expected = play()
         if reply.status != 500:
             break
-        assert seconds < QUICK, seconds
+        _unreachable(reply)
+        assert not _asked(reply), reply.headers  # held back by the window, nothing else
         time.sleep(int(reply.headers["Retry-After"]))
     assert reply.status == 206 and reply.body == expected, reply.body
     for _ in range(3):  # and everyone after it, with no restart
-        reply, _, expected = play()
+        reply, expected = play()
         assert reply.status == 206 and reply.body == expected, reply.body
 
 
 def test_a_store_that_refuses_is_asked_again_at_once(
     served_video: tuple[CuttableProxy, Any],
 ) -> None:
-    """A refused connection costs milliseconds: no window holds the next request back, so
-    the first request after the store is back works (as before the window existed)."""
+    """A refused connection costs milliseconds: no window holds the next request back (each
+    one is sent to the store), so the first request after the store is back works (as before
+    the window existed)."""
     proxy, play = served_video
     proxy.cut()
     for _ in range(3):
-        reply, seconds, _ = play()
-        assert reply.status == 500 and seconds < QUICK + 2, (reply.body, seconds)
+        reply, _ = play()
         _unreachable(reply)
+        assert _asked(reply), reply.headers  # refused again, not held back unasked
     proxy.restore()
-    reply, _, expected = play()
+    reply, expected = play()
     assert reply.status == 206 and reply.body == expected, reply.body
 
 
