@@ -420,7 +420,11 @@ class Library:
         asked, file_id = file_id, self._catalog.resolve(file_id)
         # A trash that lost to another write of the row runs again: after a trash elsewhere
         # it answers already_trashed as a repeated trash does, after an edit it trashes.
-        self._db.retrying(lambda: self._write_trashed(file_id, trashed))
+        # Under the edit lock: a restore during the emptying of the trash waits for that
+        # file's deletion (and then answers not_found) instead of answering 200 for a file
+        # whose deletion goes on.
+        with self._edit_locks.hold(file_id):
+            self._db.retrying(lambda: self._write_trashed(file_id, trashed))
         record = self._catalog.get(file_id)
         return record if asked == file_id else record.as_alias(asked)
 
@@ -441,7 +445,7 @@ class Library:
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)
 
-    def delete_permanently(self, file_id: int) -> FileRecord:
+    def delete_permanently(self, file_id: int, only_trashed: bool = False) -> FileRecord:
         """Removes the object, then its jobs and derivatives, then the row.
 
         Why this order: every step is one a retry does again (deleting what is already gone
@@ -456,13 +460,17 @@ class Library:
         Derivatives first left a file that looks whole without its thumbnail, renditions or
         jobs, which nothing reports or repairs. A probe of the object's folder before them
         would not promise the delete that follows (and a bucket has nothing to probe).
+        `only_trashed` (the trash's purge and emptying): a file restored meanwhile is kept,
+        with Conflict not_trashed.
         """
         asked, file_id = file_id, self._catalog.resolve(file_id)
         # Not during a move of the file (the edit lock in this process; across processes the
         # key checked at the row's delete): a move that committed after this read the key
         # would leave its copy, which no row names any more, in the store.
         with self._edit_locks.hold(file_id):
-            record = self._db.retrying(lambda: self._delete_permanently_locked(file_id))
+            record = self._db.retrying(
+                lambda: self._delete_permanently_locked(file_id, only_trashed)
+            )
         return record if asked == file_id else record.as_alias(asked)
 
     def empty_trash(self, report: Callable[[int, int], None] | None = None) -> list[int]:
@@ -480,18 +488,18 @@ class Library:
         for start in range(0, len(ids), EMPTY_TRASH_BATCH):
             for file_id in ids[start : start + EMPTY_TRASH_BATCH]:
                 try:
-                    if not self._catalog.get(file_id).is_trashed:
-                        continue
-                    self.delete_permanently(file_id)
-                except NotFound:
+                    self.delete_permanently(file_id, only_trashed=True)
+                except (NotFound, Conflict):
                     continue
                 deleted.append(file_id)
             if report is not None:
                 report(min(start + EMPTY_TRASH_BATCH, len(ids)), len(ids))
         return deleted
 
-    def _delete_permanently_locked(self, file_id: int) -> FileRecord:
+    def _delete_permanently_locked(self, file_id: int, only_trashed: bool) -> FileRecord:
         record = self._catalog.get(file_id)
+        if only_trashed and not record.is_trashed:
+            raise Conflict("The file is not in the trash", reason="not_trashed")
         key_lock = self.deferred.key_locks.hold(record.storage_key)
         with key_lock, self._object_locks.hold(record.storage_key):
             # The same bytes for another athlete or other flags share the object: it and its

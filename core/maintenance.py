@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from core import keys
-from core.errors import MediaDeskError, is_no_space, no_space
+from core.errors import Conflict, MediaDeskError, NotFound, is_no_space, no_space
 from core.library import Library
 from core.records import FileStatus
 from core.video.worker import sweep_work_folders
@@ -63,10 +63,14 @@ def purge_trash(
     """Permanently deletes files trashed longer than the retention."""
     days = lib.settings.trash_retention_days if retention_days is None else retention_days
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    ids = lib.trashed_before(cutoff)
-    for file_id in ids:
-        lib.delete_permanently(file_id)
-    return ids
+    purged: list[int] = []
+    for file_id in lib.trashed_before(cutoff):
+        try:
+            lib.delete_permanently(file_id, only_trashed=True)
+        except (NotFound, Conflict):
+            continue  # restored or deleted since the list was read
+        purged.append(file_id)
+    return purged
 
 
 def expire_pending(lib: Library, now: datetime | None = None) -> list[int]:
