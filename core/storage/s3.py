@@ -237,6 +237,12 @@ class S3Storage:
         # REQUESTS and the windows are read here, not bound at import: a test sets short ones
         self.timeouts = timeouts = timeouts or REQUESTS
         self._local = threading.local()
+        # One session for every thread's client: a new Session loads botocore's models and
+        # endpoint data again (0.1-0.5 s of CPU each, seconds under load, holding the GIL the
+        # server needs); from a warm one a client takes milliseconds. Sessions are not
+        # thread-safe, hence the lock around client creation.
+        self._session = boto3.session.Session()
+        self._session_lock = threading.Lock()
         # longer than a silent store lets any request live (a stalled body, then the answer)
         self._outage = _Outage(
             patience=timeouts.connect + timeouts.read,
@@ -263,14 +269,15 @@ class S3Storage:
             read_timeout=timeouts.read,
             s3={"addressing_style": "path"},
         )
-        client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=self._credentials[0],
-            aws_secret_access_key=self._credentials[1],
-            config=config,
-        )
+        with self._session_lock:
+            client = self._session.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=self.region,
+                aws_access_key_id=self._credentials[0],
+                aws_secret_access_key=self._credentials[1],
+                config=config,
+            )
         client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
         client.meta.events.register_first("needs-retry.s3", _no_retry_after_timeout)
         longer = functools.partial(_wait_for_server_side_work, max(SERVER_SIDE_READ, timeouts.read))
