@@ -146,6 +146,31 @@ async def test_seed_flow_and_playback_same_origin(library: Library, media_dir) -
         server.stop()
 
 
+async def test_every_operation_on_the_docs_page_shows_its_method(library: Library) -> None:
+    """HEAD and OPTIONS (tus) had no colour: their white method label was invisible."""
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    try:
+        async with Browser(chromium_path() or "") as browser:
+            await browser.goto(f"{server.url}/docs")
+            assert await browser.wait_for(
+                "document.querySelectorAll('summary .m.options').length > 0", 20
+            )
+            unseen = await browser.evaluate(
+                "[...document.querySelectorAll('summary .m')]"
+                ".filter(e => getComputedStyle(e).backgroundColor === 'rgba(0, 0, 0, 0)')"
+                ".map(e => e.textContent)"
+            )
+            methods = await browser.evaluate(
+                "[...new Set([...document.querySelectorAll('summary .m')]"
+                ".map(e => e.textContent))].sort()"
+            )
+        assert {"HEAD", "OPTIONS", "GET", "POST"} <= set(methods), methods
+        assert unseen == [], unseen
+    finally:
+        server.stop()
+
+
 async def test_seed_flow_twice_keeps_the_handed_out_id(library: Library, media_dir) -> None:
     """The same file through the seed's client again: the client's uploadData.file_id keeps
     answering (an alias of the first file), and the page plays the video through it."""

@@ -9,6 +9,8 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import time
 import unicodedata
 from pathlib import Path
@@ -138,6 +140,32 @@ def test_login_saves_the_token_privately_and_upload_uses_it(
     code, out, err = run("upload", str(media_dir.gif))
     assert code == 0, out + err
     assert "Uploaded 1," in out
+
+
+def test_login_at_the_end_of_its_input_says_no_token_in_one_line(tmp_path: Path) -> None:
+    """Ctrl+D at the token prompt (or a script whose stdin has ended) printed getpass's
+    EOFError traceback. No terminal here: getpass reads the ended stdin, as a script's does."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIADESK_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from desktop_app.cli import main; sys.exit(main())",
+            "login",
+            "--server",
+            "http://127.0.0.1:9",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        start_new_session=True,  # no controlling terminal
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.endswith("mediadesk: no token given\n"), done.stderr
 
 
 def test_download_through_the_mediadesk_command(
@@ -326,7 +354,7 @@ def test_list_prints_a_table_that_fits_80_columns_and_filters_narrow_it(
     assert " image " in long and " KiB " in long and " Ana " in long
 
     code, out, err = run("list", "--server", live.url, "--type", "video")
-    assert code == 0 and err == "1 of 1 files\n"
+    assert code == 0 and err == "1 of 1 file\n"
     assert [r.split()[:3] for r in _rows(out)] == [[str(ids["webm"]), "match.webm", "video"]]
     code, out, _ = run("list", "--server", live.url, "-q", "PODIUM", "--limit", "1")
     assert [int(r.split()[0]) for r in _rows(out)] == [ids["long"]]

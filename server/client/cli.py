@@ -524,7 +524,7 @@ def _list(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) ->
         if args.cursor is None and (args.offset or 0) + shown >= total:
             more = None
         rest = f"; --all lists them all, --cursor {more} the next page" if more else ""
-        err.write(f"{shown} of {total} files{rest}\n")
+        err.write(f"{shown} of {total} {'file' if total == 1 else 'files'}{rest}\n")
     return 0
 
 
@@ -627,7 +627,11 @@ def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.token_stdin:
         token = sys.stdin.readline().strip()
     else:
-        token = getpass.getpass(f"API token for {server}: ").strip()  # never echoed
+        try:
+            token = getpass.getpass(f"API token for {server}: ").strip()  # never echoed
+        except EOFError:  # Ctrl+D at the prompt, or a script's stdin at its end
+            err.write("\n")
+            token = ""
     if not token:
         err.write("mediadesk: no token given\n")
         return 2
