@@ -529,11 +529,9 @@ class JobQueue:
 
     @staticmethod
     def _file_rows(s: Session, file_id: int) -> builtins.list[Job]:
-        newer = aliased(Job)
-        newest = ~exists().where(
-            newer.file_id == Job.file_id, newer.kind == Job.kind, newer.id > Job.id
+        query = select(Job).where(
+            Job.file_id == file_id, or_(_newest_of_its_kind(), _current_done())
         )
-        query = select(Job).where(Job.file_id == file_id, or_(newest, _current_done()))
         return list(s.scalars(query.order_by(Job.id)))
 
     def depth(self) -> dict[str, int]:
@@ -608,10 +606,12 @@ class JobQueue:
             )
 
     def purge_finished(self, older_than: datetime) -> int:
-        """Finished jobs are kept for the trash retention, then removed: all but the done job
-        of each (file, kind) whose `result` names the derivatives in use (`_current_done`). That
-        one is not history but the only record of where the file's web rendition, HLS ladder
-        and scrub thumbnails are: removing it would leave every video playing its original."""
+        """Finished jobs are kept for the trash retention, then removed: all but the newest job
+        of each (file, kind) and the done one whose `result` names the derivatives in use
+        (`_current_done`). Those are not history: the newest is the file's processing state (a
+        failed video's reasons; a skipped web job, which lets the original stand in for the web
+        rendition), the done one the only record of where its web rendition, HLS ladder and
+        scrub thumbnails are. Purging either changed what the API answered for the file."""
         with self.db.write() as s:
             ids = list(
                 s.scalars(
@@ -619,6 +619,7 @@ class JobQueue:
                         Job.state.in_(FINISHED),
                         Job.finished_at.is_not(None),
                         Job.finished_at < older_than,
+                        ~_newest_of_its_kind(),
                         ~_current_done(),
                     )
                 )
@@ -629,6 +630,13 @@ class JobQueue:
                     execution_options={"synchronize_session": False},
                 )
         return len(ids)
+
+
+def _newest_of_its_kind() -> ColumnElement[bool]:
+    """The newest job of its (file, kind), by id (a reprocess queues after what it replaces):
+    what the file's processing state says (`latest_for_file`), and so never purged."""
+    newer = aliased(Job)
+    return ~exists().where(newer.file_id == Job.file_id, newer.kind == Job.kind, newer.id > Job.id)
 
 
 def _current_done() -> ColumnElement[bool]:

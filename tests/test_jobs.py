@@ -302,20 +302,24 @@ def _ago(at: str) -> timedelta:
 
 
 def test_purge_keeps_the_done_job_whose_derivatives_are_in_use(queue: JobQueue) -> None:
-    """Past the retention, superseded done jobs and failed ones go; the newest done job of each
-    (file, kind) stays, whatever came after it: its result is where the renditions are."""
+    """Past the retention, superseded jobs go; the newest done job of each (file, kind) stays,
+    whatever came after it (its result is where the renditions are), and so does the newest
+    job of each (file, kind): it is the file's processing state."""
     old_web = _finished(queue, 1, "web", JobState.DONE, "90d")
     web = _finished(queue, 1, "web", JobState.DONE, "80d")
+    old_failed = _finished(queue, 1, "web", JobState.FAILED, "75d")
     failed = _finished(queue, 1, "web", JobState.FAILED, "70d")
     hls = _finished(queue, 1, "hls", JobState.DONE, "60d")
     cancelled = _finished(queue, 1, "hls", JobState.CANCELLED, "50d")
     other = _finished(queue, 2, "web", JobState.DONE, "40d")
-    assert queue.purge_finished(utcnow() - timedelta(days=30)) == 3
+    before = combine(queue.latest_for_file(1))
+    assert queue.purge_finished(utcnow() - timedelta(days=30)) == 2
     kept = {j.id for j in queue.list()[0]}
-    assert kept == {web, hls, other}, (old_web, failed, cancelled)
+    assert kept == {web, failed, hls, cancelled, other}, (old_web, old_failed)
     # the file's jobs: the newest of each kind says processing, the done ones say where
-    # hls's newest (cancelled) is purged: its done job is now the newest too
-    assert {(j.kind, j.id) for j in queue.latest_for_file(1)} == {("web", web), ("hls", hls)}
+    listed = {(j.kind, j.id) for j in queue.latest_for_file(1)}
+    assert listed == {("web", web), ("web", failed), ("hls", hls), ("hls", cancelled)}
+    assert combine(queue.latest_for_file(1)) == before  # the purge changed nothing shown
     queued = queue.requeue_file(1, ["web", "hls"])
     listed = {(j.kind, j.id) for j in queue.latest_for_file(1)}
     assert listed == {("web", web), ("hls", hls)} | {(j.kind, j.id) for j in queued}
@@ -323,8 +327,21 @@ def test_purge_keeps_the_done_job_whose_derivatives_are_in_use(queue: JobQueue) 
     assert state is not None and state.state == "queued"
 
 
+def test_purge_keeps_a_failed_or_skipped_videos_only_jobs(queue: JobQueue) -> None:
+    """A damaged video whose jobs all failed, and a web-ready one whose web job was skipped
+    (the original stands in): past the retention their state was purged with the jobs, and
+    the API answered processing null and 404 for ?rendition=web."""
+    failed = _finished(queue, 1, "hls", JobState.FAILED, "90d")
+    skipped = _finished(queue, 2, "web", JobState.SKIPPED, "90d")
+    before = (combine(queue.latest_for_file(1)), combine(queue.latest_for_file(2)))
+    assert before[0] is not None and before[0].state == "failed"
+    assert queue.purge_finished(utcnow() - timedelta(days=30)) == 0
+    assert {j.id for j in queue.list()[0]} == {failed, skipped}
+    assert (combine(queue.latest_for_file(1)), combine(queue.latest_for_file(2))) == before
+
+
 def test_job_ids_are_never_handed_out_again(queue: JobQueue) -> None:
-    """A hard delete and a purge take the newest jobs away; the next ones get new ids (an old
+    """A hard delete takes the newest jobs away; the next ones get new ids (an old
     id in the Jobs dock or a script must never cancel another file's job)."""
     first = queue.enqueue(1, ["web", "hls"])
     queue.forget_file(1)
@@ -333,7 +350,7 @@ def test_job_ids_are_never_handed_out_again(queue: JobQueue) -> None:
     claimed = queue.claim("w")
     assert claimed is not None
     queue.finish(second.id, "w", JobState.CANCELLED)
-    queue.purge_finished(utcnow() + timedelta(seconds=1))
+    queue.forget_file(2)
     assert queue.list()[1] == 0
     (third,) = queue.enqueue(3, ["web"])
     assert third.id > second.id
