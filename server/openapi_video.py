@@ -54,8 +54,8 @@ VIDEO_SCHEMAS: dict[str, S] = {
             "type": "string",
             "description": "original, faststart, web, or an HLS rung such as 720p",
         },
-        width=nullable("integer"),
-        height=nullable("integer"),
+        width=nullable("integer", description="As shown: after the video's rotation"),
+        height=nullable("integer", description="As shown: after the video's rotation"),
         bit_rate=nullable("integer"),
         content_type=nullable("string"),
         url={

@@ -512,6 +512,43 @@ def test_hevc_mov_from_a_phone_gets_an_h264_web_rendition(tmp_path: Path) -> Non
         lib.close()
 
 
+def test_a_rotated_originals_rendition_size_is_as_shown(tmp_path: Path) -> None:
+    """A phone's portrait clip (landscape pixels, rotation 90): the original rendition said
+    320x240 beside the faststart copy's (same packets) and the web rendition's 240x320."""
+    import subprocess
+
+    from core.video.service import renditions
+
+    plain = media.make_mp4(tmp_path / "plain.mp4", seconds=1)
+    phone = tmp_path / "phone.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(plain),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(phone),
+        ],
+        check=True,
+        timeout=60,
+    )
+    lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
+    try:
+        record = lib.uploads.ingest(phone, "video")
+        assert record.rotation in (90, 270) and record.width > record.height
+        (original,) = [r for r in renditions(record, []) if r["name"] == "original"]
+        assert (original["width"], original["height"]) == (record.height, record.width)
+    finally:
+        lib.close()
+
+
 def test_processing_events_reach_sse_clients(tmp_path: Path) -> None:
     import http.client
 

@@ -222,12 +222,15 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
 
 
 def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]]:
-    """original, faststart, web and one entry per HLS rung (url filled in by the server)."""
+    """original, faststart, web and one entry per HLS rung (url filled in by the server),
+    each sized as shown: the original after its rotation, like the others (a phone's portrait
+    clip stored as landscape pixels read 320x240 beside its 240x320 renditions)."""
+    shown = record.display_size or (record.width, record.height)
     out: list[dict[str, Any]] = [
         {
             "name": "original",
-            "width": record.width,
-            "height": record.height,
+            "width": shown[0],
+            "height": shown[1],
             "bit_rate": record.bit_rate,
             "content_type": record.content_type,
             "path": "raw",
