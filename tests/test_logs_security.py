@@ -197,16 +197,23 @@ def _low_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, FILE_LIMIT))
 
 
+def _open_requests(port: int, count: int) -> list[socket.socket]:
+    """Up to `count` connections, each holding a request head never finished (until the client
+    side runs out of descriptors too)."""
+    socks: list[socket.socket] = []
+    for _ in range(count):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            break
+        socks.append(s)
+    return socks
+
+
 def test_running_out_of_file_descriptors_is_logged_at_a_bounded_rate(tmp_path: Path) -> None:
     with serve(tmp_path, {"MEDIADESK_HEADER_TIMEOUT": "60"}, _low_file_limit) as srv:
-        socks: list[socket.socket] = []
-        for _ in range(FILE_LIMIT + 150):
-            try:
-                s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-            except OSError:
-                break
-            socks.append(s)
+        socks = _open_requests(srv.port, FILE_LIMIT + 150)
         time.sleep(3)
         for s in socks:
             s.close()
@@ -236,13 +243,7 @@ def test_stopping_while_out_of_file_descriptors_logs_no_traceback(tmp_path: Path
                 + b"Content-Type: multipart/form-data; boundary=b\r\n"
                 b"Content-Length: 100000\r\n\r\n--b\r\n"
             )
-            for _ in range(FILE_LIMIT + 50):
-                try:
-                    s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
-                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-                except OSError:
-                    break
-                socks.append(s)
+            socks += _open_requests(srv.port, FILE_LIMIT + 50)
             deadline = time.monotonic() + 10
             while "out of system resource" not in "".join(srv.stderr):
                 assert time.monotonic() < deadline, "".join(srv.stderr[-20:])
