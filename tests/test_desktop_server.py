@@ -285,3 +285,32 @@ def test_a_revoked_token_keeps_its_name_readable(
     wider = metrics.horizontalAdvance("revoked") - metrics.horizontalAdvance("active")
     assert panel.table.columnWidth(0) >= name_width - wider - 4
     assert name.toolTip() == name.text()
+
+
+def test_the_token_table_follows_tokens_changed_by_another_process(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    settings: Settings,
+) -> None:
+    """`mediadesk token create` in a terminal never showed in the table, and after `mediadesk
+    token revoke` the table still called the token active, with a Revoke button, while the
+    window's own server refused it: the table was read only when this window changed a token."""
+    panel = window.server_panel
+    other = Library.open(settings)  # another process on the catalog: its own feed origin
+    try:
+        camera, _ = other.tokens.create("camera", "upload")
+        wait_for(qtbot, lambda: panel.table.rowCount() == 1)
+        assert panel.table.item(0, 0).text().startswith("camera (")
+        panel.table.selectRow(0)
+        assert panel.revoke_button.isEnabled()
+        other.tokens.create("script", "read")
+        wait_for(qtbot, lambda: panel.table.rowCount() == 2)
+        assert panel.table.item(1, 0).text().startswith("script (")
+        assert panel.table.selectionModel().isRowSelected(0)  # still the camera's token
+        other.tokens.revoke(camera.id)
+        wait_for(qtbot, lambda: panel.table.item(0, 3).text() == "revoked")
+        assert panel.table.selectionModel().isRowSelected(0)
+        assert not panel.revoke_button.isEnabled()  # nothing left to revoke
+        assert panel.table.item(1, 3).text() == "active"
+    finally:
+        other.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from core.events import ChangeEvent, EventKind
 from core.library import Library
 from core.tokens import SCOPES, TokenInfo
 from desktop_app.errors import ErrorMessage, describe_error
+from desktop_app.live import LiveEvents
 from desktop_app.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -38,6 +40,16 @@ class ServerController(QObject):
         self.host = library.settings.server_host
         self.port = library.settings.server_port
         self.last_error: ErrorMessage | None = None  # why the last start failed
+        # Tokens made or revoked by another process (`mediadesk token ...`, another window, a
+        # team server) reach this process as feed events: without them the table kept showing
+        # a revoked token as active, with a Revoke button, while the server refused it. A
+        # burst of changes (a script making ten tokens) is read once.
+        self._tokens_timer = QTimer(self)
+        self._tokens_timer.setSingleShot(True)
+        self._tokens_timer.setInterval(100)
+        self._tokens_timer.timeout.connect(self.refresh_tokens)
+        self.live = LiveEvents(library.events, self)
+        self.live.changed.connect(self._on_event)
 
     # ---- state ----------------------------------------------------------------------------------
     @property
@@ -123,6 +135,8 @@ class ServerController(QObject):
                 server.stop()
             except Exception:  # noqa: BLE001 - exiting anyway
                 logger.exception("Stopping the embedded server failed")
+        self.live.close()
+        self._tokens_timer.stop()
         self.runner.shutdown()
         self.token_runner.shutdown()
 
@@ -130,6 +144,10 @@ class ServerController(QObject):
     @staticmethod
     def scopes() -> tuple[str, ...]:
         return SCOPES
+
+    def _on_event(self, event: ChangeEvent) -> None:
+        if event.kind == EventKind.TOKEN and not self._tokens_timer.isActive():
+            self._tokens_timer.start()
 
     def refresh_tokens(self) -> None:
         self._call(self.tokens.list, then=self.tokensChanged.emit)

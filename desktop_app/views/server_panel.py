@@ -410,6 +410,8 @@ class ServerPanel(QWidget):
         self.state.setToolTip(message.full())
 
     def _on_tokens(self, tokens: list[TokenInfo]) -> None:
+        # Filled again in place whenever any process changes a token: tokens come in id order
+        # and are never deleted, so a row keeps its token, its selection and the scroll
         self.table.setRowCount(len(tokens))
         for row, token in enumerate(tokens):
             name = QTableWidgetItem(f"{token.name} ({token.prefix}…)")
@@ -435,7 +437,7 @@ class ServerPanel(QWidget):
                 )
             ):
                 self.table.setItem(row, column, item)
-        self._update_revoke()  # the selected row may now hold another token, or a revoked one
+        self._update_revoke()  # the selected token may have been revoked meanwhile
 
     def _on_token_created(self, token: TokenInfo, secret: str) -> None:
         QGuiApplication.clipboard().setText(secret)
