@@ -8,6 +8,7 @@ dialog's title ("New at…aDesk").
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +17,16 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QTextDocument  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 from core.library import Library  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.jobs_dock import JobsDock  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.message_box import text_dialog  # noqa: E402
+from desktop_app.views.settings_dialog import SettingsDialog  # noqa: E402
 from desktop_app.views.storage_view import StorageView  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
@@ -568,3 +573,28 @@ def test_the_add_an_athlete_hint_shows_whole_in_the_sidebar(
     hint = model.hint_index()
     need = QFontMetrics(hint.data(Qt.ItemDataRole.FontRole)).horizontalAdvance(hint.data())
     wait_for(qtbot, lambda: sidebar.visualRect(model.hint_index()).width() >= need + 8)
+
+
+def test_the_settings_dialog_fits_on_the_screen(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """File ▸ Settings opened 855 px tall on a 1280 × 800 screen, Save and Cancel below its
+    edge: with the settings as a first start has them the restart note's empty label has no
+    height for width, the dialog's height for its width was unknown (-1), and the dialog kept
+    the height its form asked before it was polished (783 px for 615)."""
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path))
+    for name in ("MEDIADESK_DATA_DIR", "MEDIADESK_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    dialog = SettingsDialog(SettingsController(load_settings()))  # the default data folder
+    qtbot.addWidget(dialog)
+    assert not dialog.restart_note.text()  # as opened: no change, no note
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    screen = dialog.screen().availableGeometry()
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    for storage in (dialog.local_radio, dialog.r2_radio):  # R2's form is the taller
+        storage.setChecked(True)
+        qtbot.wait(50)
+        assert dialog.height() <= screen.height()
+        assert save.mapToGlobal(save.rect().bottomLeft()).y() <= screen.bottom()

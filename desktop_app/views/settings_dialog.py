@@ -331,12 +331,21 @@ class SettingsDialog(QDialog):
         if form_height <= 0:
             form_height = self.form.minimumSizeHint().height()
         self.form_scroll.setMinimumHeight(form_height)
-        need = self.heightForWidth(width)
+
+        def needed() -> int:
+            # While the restart note has never had a text its label has no height for width,
+            # nor then has the dialog (the scroll area hides the form's): heightForWidth() was
+            # -1 and the dialog kept the height its unpolished form asked, 855 px on an 800 px
+            # screen with Save and Cancel below its edge
+            least = outer.totalMinimumSize().height() if outer is not None else 0
+            return max(self.heightForWidth(width), least)
+
+        need = needed()
         screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
         room = screen.height() - FRAME_ALLOWANCE  # the window manager's title bar and border
         if need > room:  # the form scrolls rather than pushing the buttons off the screen
             self.form_scroll.setMinimumHeight(max(form_height - (need - room), 100))
-            need = self.heightForWidth(width)
+            need = needed()
         if need > 0:
             self.setMinimumHeight(need)
             self.resize(width, need)
