@@ -61,7 +61,11 @@ def _migrate(library: Library, target: str) -> int:
 
     report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)
     sys.stderr.write("\n")
-    if settings.storage_backend != target or settings.backend_name != target:
+    # Only a complete move makes the target active (the README's exit 0): after a failed one
+    # new files would go to a store that just failed, and the files left behind are still
+    # read where they are, which the old setting keeps saying.
+    switch = settings.storage_backend != target or settings.backend_name != target
+    if report.complete and switch:
         save_settings(settings.replace(storage_backend=target), settings.config_file)
     sys.stdout.write(
         json.dumps(
