@@ -54,7 +54,13 @@ from core.storage.base import (
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
 from core.storage.routing import RoutingStorage
 from core.storage.s3 import BucketLinks, bucket_links
-from core.storage.signing import LocalPresigner, SignedGrant, check_expires_in
+from core.storage.signing import (
+    LocalPresigner,
+    SignedGrant,
+    check_expires_in,
+    load_or_create_secret,
+    verify_signed_request,
+)
 from core.storage_migration import StorageBackends
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_variant, variant_width
@@ -569,10 +575,19 @@ class Library:
 
     # ---- checking signed links: the secret never leaves core ----------------------------------
     def verify_signed_url(self, method: str, key: str, query: Mapping[str, str]) -> SignedGrant:
-        """The grant of a `/signed/{key}` URL of the local backend."""
-        if not isinstance(self._presigner, LocalPresigner):
+        """The grant of a `/signed/{key}` URL this server signed (reads a file once: not on
+        an event loop).
+
+        On local storage, uploads and downloads. After a switch to R2 a download link handed
+        out before lives until its expiry: the move keeps the file's key and the signing key
+        stays in the data folder; the bytes are read wherever the file now is. Upload links
+        end with the switch (a pending upload is on the active backend)."""
+        if isinstance(self._presigner, LocalPresigner):
+            return self._presigner.verify(method, key, query)
+        path = self.paths.secrets_dir / SIGNING_KEY_FILE
+        if method != "GET" or not path.is_file():  # never signed one: nothing to honour
             raise NotFound("Signed URLs of this server exist only with the local storage backend")
-        return self._presigner.verify(method, key, query)
+        return verify_signed_request(load_or_create_secret(path), method, key, query)
 
     def signed_file(self, grant: SignedGrant) -> FileRecord | None:
         """The ready, untrashed file a signed download may serve, else None.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from aiohttp import web
 
@@ -15,8 +14,7 @@ from core.mediatypes import canonical_mime
 from core.records import FileRecord
 from core.spool import too_large
 from core.storage.disposition import content_disposition
-from core.storage.factory import SIGNING_KEY_FILE
-from core.storage.signing import SignedGrant, load_or_create_secret, verify_signed_request
+from core.storage.signing import SignedGrant
 from server.auth import SIGNED, requires
 from server.bodystream import BodyStream
 from server.errors import ApiError
@@ -52,28 +50,6 @@ def same_type(sent: str | None, signed: str) -> bool:
 
 def _grant(request: web.Request, method: str) -> SignedGrant:
     return library(request).verify_signed_url(method, request.match_info["key"], request.query)
-
-
-def _key_file_secret(path: Path) -> bytes | None:
-    return load_or_create_secret(path) if path.is_file() else None
-
-
-async def _download_grant(request: web.Request) -> SignedGrant:
-    """A download link's grant, whatever the active backend.
-
-    A link handed out while the library was on local storage lives until its expiry: a switch
-    to R2 (`storage migrate`) moves its bytes but keeps the file's key, and the signing key
-    stays in the data folder. Uploads stay local-only: a pending upload is on the active one.
-    """
-    try:
-        return _grant(request, "GET")
-    except NotFound:  # the active backend signs its own links (R2)
-        lib = library(request)
-        path = lib.paths.secrets_dir / SIGNING_KEY_FILE
-        secret = await run_blocking(request, _key_file_secret, path)
-        if secret is None:  # never signed one: nothing this server handed out to honour
-            raise
-        return verify_signed_request(secret, "GET", request.match_info["key"], request.query)
 
 
 @routes.put("/signed/{key:.+}")
@@ -134,7 +110,8 @@ async def signed_put(request: web.Request) -> web.Response:
 @routes.get("/signed/{key:.+}")
 @requires(SIGNED)
 async def signed_get(request: web.Request) -> web.StreamResponse:
-    grant = await _download_grant(request)
+    # after a switch to R2 the check reads the data folder's signing key (core says why)
+    grant = await run_blocking(request, _grant, request, "GET")
     lib = library(request)
     request[LOOKED_UP] = time.monotonic()  # a trash heard after this ends the answer too
     record: FileRecord | None = await run_blocking(request, lib.signed_file, grant)
