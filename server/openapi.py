@@ -207,7 +207,10 @@ def build_spec(app: web.Application | None = None) -> S:
             {"name": "uploads", "description": "Presigned and direct uploads"},
             {"name": "files", "description": "The catalog: list, edit, trash, download"},
             {"name": "streaming", "description": "HTTP range streaming for players"},
-            {"name": "signed", "description": "Signed URLs this server issues (local storage; its download links after a switch to R2)"},
+            {
+                "name": "signed",
+                "description": "Signed URLs of this server (also after a move to R2)",
+            },
             {"name": "athletes", "description": "Athletes files belong to"},
             {"name": "events", "description": "Live change events"},
             {"name": "admin", "description": "Administration"},
