@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
-from core.errors import MediaDeskError, is_no_space, no_space
+from core.errors import MediaDeskError, NotFound, is_no_space, no_space
 from core.locks import KeyedLocks
 from core.storage.base import Storage
 
@@ -47,6 +47,11 @@ GRACE_SECONDS = 60.0
 REPLACED_GRACE_SECONDS = 6 * 3600.0
 # The reason of a deletion that sweeps an upload URL's key once the URL has expired.
 URL_SWEEP = "upload_url"
+# The reason of a deletion of what a file moved to another backend left on the one named by
+# the entry's `backend` (core/storage_migration.py: the source's delete failed after the
+# switch). The moved row names the key again, on its new backend: only the named backend's
+# object and derivatives go, and only while no row names the key on that backend.
+LEFT_BEHIND = "left_behind"
 # A timed run that could not finish (the catalog or the store out of reach) runs again this
 # much later: the next move, maintenance run or start could be an hour away, and meanwhile
 # the old objects stay in the bucket.
@@ -128,6 +133,30 @@ def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
         logger.warning("Could not delete %s yet (its noted deletion will): %s", key, _said(exc))
         return
     forget_noted(db, key)
+
+
+def queue_left_behind(session: object, backend: str, key: str) -> None:
+    """Adds, in the caller's transaction, the deletion of file `key`'s object and derivatives
+    from `backend`, which the file has left (see LEFT_BEHIND)."""
+    session.add(  # type: ignore[attr-defined]
+        DeferredDeletion(
+            storage_key=key,
+            is_prefix=False,
+            backend=backend,
+            reason=LEFT_BEHIND,
+            not_before=datetime.now(UTC) + timedelta(seconds=GRACE_SECONDS),
+        )
+    )
+
+
+def delete_file_objects(storage: Storage, key: str) -> None:
+    """Deletes a file's object and every derivative of it from `storage` (one backend)."""
+    storage.delete(key)
+    for derivative in keys.derivative_keys(key):
+        storage.delete(derivative)
+    for prefix in (keys.variant_prefix(key), keys.video_prefix(key)):
+        with contextlib.suppress(NotFound):
+            storage.delete_prefix(prefix)
 
 
 def _named(session: Session, key: str) -> bool:
@@ -341,9 +370,11 @@ class DeferredDeleter:
                         DeferredDeletion.id,
                         DeferredDeletion.storage_key,
                         DeferredDeletion.is_prefix,
+                        DeferredDeletion.reason,
+                        DeferredDeletion.backend,
                     ).where(DeferredDeletion.not_before <= moment)
                 ).all()
-            for entry_id, key, is_prefix in due:
+            for entry_id, key, is_prefix, reason, backend in due:
                 busy = self.readers.busy_under if is_prefix else self.readers.busy
                 if busy(key):
                     with self._guard:
@@ -353,7 +384,10 @@ class DeferredDeleter:
                     with self._guard:
                         self._waiting.discard(key)
                 try:
-                    if is_prefix:
+                    if reason == LEFT_BEHIND:
+                        if self._delete_left_behind(entry_id, key, str(backend)):
+                            deleted.append(key)
+                    elif is_prefix:
                         self._delete_prefix(entry_id, key)
                         deleted.append(key)
                     elif self._delete(entry_id, key):
@@ -380,6 +414,26 @@ class DeferredDeleter:
         self.storage.delete_prefix(prefix)
         with self.db.write() as s:
             s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
+
+    def _delete_left_behind(self, entry_id: int, key: str, backend: str) -> bool:
+        # the one backend's store: the routing storage would find the moved copy first
+        store = getattr(self.storage, "backend", None)
+        if store is None:  # a single-backend library: the file cannot have left it
+            with self.db.write() as s:
+                s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
+            return False
+        with self.key_locks.hold(key):
+            with self.db.read() as s:
+                back = s.scalar(
+                    select(MediaFile.id)
+                    .where(MediaFile.storage_key == key, MediaFile.storage_backend == backend)
+                    .limit(1)
+                )
+            if back is None:  # not moved back there meanwhile
+                delete_file_objects(store(backend), key)
+            with self.db.write() as s:
+                s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
+        return back is None
 
     def _delete(self, entry_id: int, key: str) -> bool:
         with self.key_locks.hold(key):

@@ -8,8 +8,21 @@ labelled at the first start with the backend configured then (where they all wer
 back and compare its SHA-256 with the catalog's, switch the row (only if it still names the
 same key and source), then delete the source. Killed at any point, no row ever names bytes that
 are not there: before the switch the source is intact; after it the copy is verified. Running
-it again resumes with the files still on the source. Derivatives (thumbnails) move with their
-file; resized variants and video renditions are caches and are rebuilt on demand at the target.
+it again resumes with the files still on the source. Derivatives move with their file: the
+thumbnail, and a video's renditions, HLS ladder and scrub sprites (`keys.video_prefix`), which
+no job would rebuild (its job is done) and which the old store may no longer hold. Resized
+image variants are caches, rebuilt on demand at the target. Alias rows (duplicates served from
+their target file's object) follow their file's backend.
+
+One migration at a time per catalog (`_one_migration`): two at once (the desktop and the CLI of
+another machine sharing the catalog) each copy a file to the same key, and the one that lost
+the row's switch used to delete the copy the other had just made the truth. The copy is also
+only ever dropped when no row names it on the target (`_drop_copy`).
+
+A source that cannot be deleted once its row has switched does not make the file fail (it
+moved): it is tried again at the end of the run, and what is still left is logged, listed in the
+report's `leftovers` and queued as a deferred deletion from that backend (core/deferred.py,
+LEFT_BEHIND), which maintenance and every start retry.
 """
 
 from __future__ import annotations
@@ -19,9 +32,10 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select, update
@@ -30,6 +44,7 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.db.engine import Database
 from core.db.models import MediaFile
+from core.deferred import delete_file_objects, queue_left_behind
 from core.errors import (
     Cancelled,
     Conflict,
@@ -38,6 +53,7 @@ from core.errors import (
     StorageUnavailable,
     catalog_unreachable,
 )
+from core.locks import lock_file
 from core.records import FileStatus
 from core.settings import Settings
 from core.spool import owned_temp
@@ -46,11 +62,22 @@ from core.storage.factory import SIGNING_KEY_FILE
 from core.storage.routing import RoutingStorage
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
+from core.video.service import content_type_of
+
+try:  # POSIX; elsewhere one migration at a time holds within this process only
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "r2")
 MigrationProgress = Callable[[int, int, str], None]  # files done, files in total, file name
+# pg_try_advisory_lock key (the one-key space, beside core/leader.py's LEADER_LOCK) held by the
+# running migration of a PostgreSQL catalog
+MIGRATION_LOCK = 0x4D444B4D
+MIGRATION_LOCK_NAME = "migrate"  # SQLite: flock on `<catalog>-migrate.lock` (core.locks.lock_file)
+_in_process = threading.Lock()  # an in-memory catalog, or no fcntl
 
 
 class ChecksumMismatch(MediaDeskError):
@@ -64,6 +91,8 @@ class MigrationReport:
     moved: int = 0
     skipped: int = 0  # changed meanwhile (renamed, deleted): picked up by the next run
     failed: list[tuple[int, str]] = field(default_factory=list)  # (file id, why)
+    # moved files whose old copy the source would not delete: (backend, key), queued for later
+    leftovers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -154,14 +183,26 @@ class StorageBackends:
         progress: MigrationProgress | None = None,
         cancel: threading.Event | None = None,
     ) -> MigrationReport:
-        """Moves every file that is not on `target` there (see the module text for the order)."""
+        """Moves every file that is not on `target` there (see the module text for the order).
+        Raises Conflict (reason `migration_running`) at once while another migration of this
+        catalog runs, in any process."""
         if target not in BACKENDS:
             raise ValueError(f"Unknown storage backend {target!r}")
         routing = self._routing()
         if target_storage is not None:
             routing.add_backend(target, target_storage)
         destination = routing.backend(target)
-        destination.check()  # fail before touching anything when the target is unreachable
+        with _one_migration(self._db):
+            destination.check()  # fail before touching anything when the target is unreachable
+            return self._migrate(routing, target, progress, cancel)
+
+    def _migrate(
+        self,
+        routing: RoutingStorage,
+        target: str,
+        progress: MigrationProgress | None,
+        cancel: threading.Event | None,
+    ) -> MigrationReport:
         with self._db.read() as s:
             todo = (
                 s.execute(
@@ -177,21 +218,25 @@ class StorageBackends:
         report = MigrationReport(target)
         total = len(todo)
         moved_keys: set[str] = set()  # a shared object moves once, for all its files
-        for done, file_id in enumerate(todo):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("Storage migration cancelled; run it again to continue")
-            name = ""
-            try:
-                name = self._move_one(routing, file_id, target, moved_keys)
-                if name:
-                    report.moved += 1
-                else:
-                    report.skipped += 1
-            except (MediaDeskError, OSError) as exc:
-                logger.warning("File %s was not moved to %s: %s", file_id, target, exc)
-                report.failed.append((file_id, str(exc)))
-            if progress is not None:
-                progress(done + 1, total, name)
+        try:
+            for done, file_id in enumerate(todo):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("Storage migration cancelled; run it again to continue")
+                name = ""
+                try:
+                    name = self._move_one(routing, file_id, target, moved_keys, report.leftovers)
+                    if name:
+                        report.moved += 1
+                    else:
+                        report.skipped += 1
+                except (MediaDeskError, OSError) as exc:
+                    logger.warning("File %s was not moved to %s: %s", file_id, target, exc)
+                    report.failed.append((file_id, str(exc)))
+                if progress is not None:
+                    progress(done + 1, total, name)
+        finally:
+            self._aliases_follow(target)
+            _left_over(self._db, routing, report.leftovers)
         logger.info(
             "Storage migration to %s: %s moved, %s skipped, %s failed",
             target,
@@ -201,8 +246,45 @@ class StorageBackends:
         )
         return report
 
+    def _aliases_follow(self, target: str) -> None:
+        """An alias is counted on its file's backend: it has no object of its own."""
+        moved = select(MediaFile.id).where(MediaFile.storage_backend == target)
+        with self._db.write() as s:
+            s.execute(
+                update(MediaFile)
+                .where(
+                    MediaFile.alias_of.in_(moved),
+                    MediaFile.storage_backend != target,
+                )
+                .values(storage_backend=target)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _named_on(self, key: str, backend: str) -> bool:
+        with self._db.read() as s:
+            found = s.scalar(
+                select(MediaFile.id)
+                .where(MediaFile.storage_key == key, MediaFile.storage_backend == backend)
+                .limit(1)
+            )
+        return found is not None
+
+    def _drop_copy(self, destination: Storage, target: str, key: str, video: list[str]) -> None:
+        """Deletes this run's copy of `key` (and of its video files) from the target, unless a
+        row names `key` there: then another migration moved the file and the copy is the truth."""
+        if self._named_on(key, target):
+            return
+        destination.delete(key)
+        for derived in video:
+            destination.delete(derived)
+
     def _move_one(
-        self, routing: RoutingStorage, file_id: int, target: str, moved_keys: set[str]
+        self,
+        routing: RoutingStorage,
+        file_id: int,
+        target: str,
+        moved_keys: set[str],
+        leftovers: list[tuple[str, str]],
     ) -> str:
         """Returns the file's name when it moved, "" when it changed meanwhile (left as it is)."""
         with self._db.read() as s:
@@ -228,13 +310,14 @@ class StorageBackends:
             for chunk in destination.open_range(key, 0, None):
                 copied.update(chunk)
             if sha and copied.hexdigest() != sha:
-                destination.delete(key)
+                self._drop_copy(destination, target, key, [])
                 raise ChecksumMismatch(f"The copy of {key} at {target} does not match its SHA-256")
             thumb = keys.thumbnail_key(key)
             if has_thumb:
                 with contextlib.suppress(NotFound):
                     data = b"".join(source.open_range(thumb, 0, None))
                     destination.put_bytes(thumb, data, "image/webp")
+            video = _copy_video(source, destination, key, local)
             with self._db.write() as s:
                 switched = s.execute(
                     update(MediaFile)
@@ -246,16 +329,21 @@ class StorageBackends:
                     )
                     .values(storage_backend=target)
                 ).rowcount  # type: ignore[attr-defined]
-            if not switched:  # renamed or deleted meanwhile: the source is still the truth
-                destination.delete(key)
+            if not switched:
+                if self._named_on(key, target):  # moved meanwhile (by another migration)
+                    moved_keys.add(key)
+                    return name
+                # renamed or deleted meanwhile: the source is still the truth
+                self._drop_copy(destination, target, key, video)
                 return ""
             moved_keys.add(key)
-            # Only now, with the catalog pointing at the verified copy, does the source go.
-            source.delete(key)
-            for derived in keys.derivative_keys(key):
-                source.delete(derived)
-            with contextlib.suppress(NotFound):
-                source.delete_prefix(keys.variant_prefix(key))
+            # Only now, with the catalog pointing at the verified copy, does the source go. The
+            # file has moved whatever happens here: a source that stays is a leftover.
+            try:
+                delete_file_objects(source, key)
+            except (MediaDeskError, OSError) as exc:
+                logger.debug("Deleting %s from %s failed: %s", key, source_name, exc)
+                leftovers.append((source_name, key))
         return name
 
     def presigner_for(self, key: str) -> Presigner:
@@ -277,3 +365,93 @@ class StorageBackends:
 
     def on_backend(self, key: str, backend: str) -> bool:
         return (self.backend_of_key(key) or self._settings().backend_name) == backend
+
+
+@contextmanager
+def _one_migration(db: Database) -> Iterator[None]:
+    """Held while a migration runs: another one of the same catalog, in any process on any
+    machine, is refused at once. Released however the holder ends (the kernel drops the flock,
+    PostgreSQL the advisory lock with the session), so there is no expiry to wait out."""
+    busy = Conflict(
+        "Another storage migration of this library is running (in another window, process or "
+        "machine); run this one again once it has finished",
+        reason="migration_running",
+    )
+    database = db.engine.url.database
+    if db.engine.dialect.name == "postgresql":
+        import psycopg
+
+        from core.feed import pg_conninfo
+
+        try:
+            conn = psycopg.connect(pg_conninfo(db), autocommit=True, connect_timeout=5)
+        except psycopg.Error as exc:
+            raise StorageUnavailable(f"The catalog cannot be reached: {exc}") from exc
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK,)).fetchone()
+            if not row or not row[0]:
+                raise busy
+            try:
+                yield
+            finally:
+                # the server ends a closed session a moment later: a migration started right
+                # after this one must not find the lock still held
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        finally:
+            conn.close()  # ends the session, and the lock with it (a holder that died)
+    elif fcntl is not None and database and database != ":memory:":
+        # flock, not core.locks' record locks: an flock belongs to its open file, so two
+        # migrations in one process (threads) exclude each other too
+        fd = os.open(lock_file(Path(database), MIGRATION_LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise busy from None
+            yield
+        finally:
+            os.close(fd)  # drops the lock
+    else:
+        if not _in_process.acquire(blocking=False):
+            raise busy
+        try:
+            yield
+        finally:
+            _in_process.release()
+
+
+def _copy_video(source: Storage, destination: Storage, key: str, local: Path) -> list[str]:
+    """Copies a video's renditions, HLS files and sprites (every object under its video folder)
+    to the destination, each checked by its size; returns their keys."""
+    copied: list[str] = []
+    for obj in list(source.list_keys(keys.video_prefix(key))):
+        source.download_to(obj.key, local)
+        destination.put_file(obj.key, local, obj.content_type or content_type_of(obj.key))
+        copied.append(obj.key)
+        if destination.stat(obj.key).size != obj.size:
+            raise ChecksumMismatch(f"The copy of {obj.key} does not have the size of the original")
+    return copied
+
+
+def _left_over(db: Database, routing: RoutingStorage, leftovers: list[tuple[str, str]]) -> None:
+    """Tries the run's leftovers once more (a store's hiccup has often passed); queues what is
+    still there as deferred deletions from its own backend, which maintenance and every start
+    retry (`pending_deletions` in reconcile's report), and logs it."""
+    left: list[tuple[str, str]] = []
+    for backend, key in leftovers:
+        try:
+            delete_file_objects(routing.backend(backend), key)
+        except (MediaDeskError, OSError):
+            left.append((backend, key))
+    leftovers[:] = left
+    if not left:
+        return
+    with db.write() as s:
+        for backend, key in left:
+            queue_left_behind(s, backend, key)
+    logger.warning(
+        "Storage migration: moved files whose old copy could not be deleted yet (deleted "
+        "later, by maintenance or the next start): %s",
+        ", ".join(f"{backend}:{key}" for backend, key in left),
+    )

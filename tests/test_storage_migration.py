@@ -16,6 +16,7 @@ from core.records import FileRecord
 from core.settings import Settings
 from tests.internals import storage_of
 from tests.media_fixtures import MediaSet
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 
 
 def _bytes(library: Library, record: FileRecord) -> bytes:
@@ -228,3 +229,194 @@ def test_reconcile_after_a_switch_finds_kept_files_on_their_own_backend(
         assert new.id not in report.rows_without_objects
     finally:
         lib.close()
+
+
+def _sha_on(lib: Library, backend: str, key: str) -> str:
+    data = b"".join(storage_of(lib).backend(backend).open_range(key, 0, None))  # type: ignore[attr-defined]
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_two_migrations_at_once_never_lose_a_file(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    """Two `storage migrate --to r2` at once (the desktop, and the CLI of another machine on the
+    same catalog) deleted most originals: the run that lost a row's switch deleted the copy the
+    other had just made the truth. The second one is now refused at once, whichever process."""
+    from core.errors import Conflict
+
+    lib = Library.open(local_then_r2)
+    other = Library.open(local_then_r2)  # another process on the same catalog
+    try:
+        records = [
+            lib.uploads.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png, media_dir.webp)
+        ]
+        outcome: list[object] = []
+
+        def second_migration() -> None:
+            try:
+                outcome.append(other.backends.migrate("r2"))
+            except Conflict as exc:
+                outcome.append(exc)
+
+        def start_it_midway(done: int, _total: int, _name: str) -> None:
+            if done == 1:
+                runner = threading.Thread(target=second_migration)
+                runner.start()
+                runner.join()
+
+        report = lib.backends.migrate("r2", progress=start_it_midway)
+        refused = outcome[0]
+        assert isinstance(refused, Conflict) and refused.reason == "migration_running", refused
+        assert report.complete and report.moved == 3
+        for r in records:  # every file's bytes, where its row says
+            assert _sha_on(lib, _rows(local_then_r2)[r.id], r.storage_key) == r.sha256
+        assert other.backends.migrate("r2").moved == 0  # the lock went with the first run
+    finally:
+        other.close()
+        lib.close()
+
+
+def test_a_copy_that_another_migration_made_the_truth_is_never_deleted(
+    local_then_r2: Settings, media_dir: MediaSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row switched by another run between this run's copy and its switch (same key, same
+    bytes): the copy at the target is what the row names now, and must stay."""
+    lib = Library.open(local_then_r2)
+    record = lib.uploads.ingest(media_dir.jpeg, "image")
+    r2 = storage_of(lib).backend("r2")  # type: ignore[attr-defined]
+    real_put = r2.put_file
+
+    def put_then_lose_the_switch(key: str, path: Path, content_type: str, *a: object) -> object:
+        stat = real_put(key, path, content_type)
+        db = sqlite3.connect(local_then_r2.paths.database_file)  # the other run's switch
+        db.execute("UPDATE media_files SET storage_backend = 'r2'")
+        db.commit()
+        db.close()
+        return stat
+
+    monkeypatch.setattr(r2, "put_file", put_then_lose_the_switch)
+    try:
+        report = lib.backends.migrate("r2")
+        assert _rows(local_then_r2) == {record.id: "r2"}
+        assert _sha_on(lib, "r2", record.storage_key) == record.sha256
+        assert report.complete, report  # it is where the target wants it
+    finally:
+        lib.close()
+
+
+def test_a_source_that_cannot_be_deleted_leaves_the_file_moved_and_is_reported(
+    local_then_r2: Settings,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store that refused to delete a moved file's source made `migrate` report the file
+    failed ("stays readable where it is") though its row named the copy, and the old object
+    stayed for good. It counts as moved; the delete is tried again at the end of the run, and
+    an object still left is named in the report and the log, and queued for deletion from
+    its old backend (the routing storage would find the moved copy first)."""
+    import logging
+    from datetime import UTC, datetime, timedelta
+
+    from core.errors import StorageUnavailable
+    from core.maintenance import reconcile
+
+    lib = Library.open(local_then_r2)
+    hiccup, stuck = (lib.uploads.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png))
+    local = storage_of(lib).backend("local")  # type: ignore[attr-defined]
+    real_delete = local.delete
+    refused: list[str] = []
+
+    def refusing_delete(key: str) -> None:
+        if key == stuck.storage_key or (key == hiccup.storage_key and key not in refused):
+            refused.append(key)
+            raise StorageUnavailable(f"Cannot delete {key!r}")
+        real_delete(key)
+
+    monkeypatch.setattr(local, "delete", refusing_delete)
+    try:
+        with caplog.at_level(logging.WARNING, logger="core.storage_migration"):
+            report = lib.backends.migrate("r2")
+        assert report.complete and report.moved == 2 and not report.failed, report
+        assert report.leftovers == [("local", stuck.storage_key)]
+        assert stuck.storage_key in caplog.text
+        assert _rows(local_then_r2) == {hiccup.id: "r2", stuck.id: "r2"}
+        assert not (local_then_r2.paths.objects_dir / hiccup.storage_key).exists()  # retried
+        assert stuck.storage_key in reconcile(lib).pending_deletions  # queued, not forgotten
+        monkeypatch.undo()  # the store deletes again: maintenance's deferred run takes it
+        assert lib.deferred.run(datetime.now(UTC) + timedelta(hours=1)) == [stuck.storage_key]
+        assert not local.exists(stuck.storage_key)
+        assert _sha_on(lib, "r2", stuck.storage_key) == stuck.sha256  # not the moved copy
+        assert not reconcile(lib).pending_deletions
+    finally:
+        lib.close()
+
+
+def test_video_renditions_hls_and_sprites_move_with_their_file(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    """A video's renditions, HLS ladder and sprites stayed on the old store (the README said
+    "rebuilt on demand"; nothing rebuilt them): once it was gone, HLS answered 404 for good
+    while the file's info said its processing was done."""
+    from core import keys
+
+    lib = Library.open(local_then_r2)
+    try:
+        record = lib.uploads.ingest(media_dir.mp4, "video")
+        local = storage_of(lib).backend("local")  # type: ignore[attr-defined]
+        folder = keys.video_prefix(record.storage_key)
+        derived = {
+            f"{folder}hls/7/master.m3u8": b"#EXTM3U\n",
+            f"{folder}hls/7/v0/seg0.ts": b"\x47" * 1880,
+            f"{folder}web/8/web.mp4": b"mp4" * 100,
+            f"{folder}scrub/9/sprite.jpg": b"\xff\xd8jpeg",
+        }
+        for key, data in derived.items():
+            local.put_bytes(key, data, "application/octet-stream")
+        report = lib.backends.migrate("r2")
+        assert report.complete and report.moved == 1, report
+        r2 = storage_of(lib).backend("r2")  # type: ignore[attr-defined]
+        for key, data in derived.items():
+            assert b"".join(r2.open_range(key, 0, None)) == data, key
+            assert not local.exists(key), key
+    finally:
+        lib.close()
+
+
+def test_aliases_follow_their_file_to_the_target(
+    local_then_r2: Settings, media_dir: MediaSet
+) -> None:
+    """A duplicate's alias row kept storage_backend=local after every complete migration, so
+    `storage status` never showed the library on one backend."""
+    lib = Library.open(local_then_r2)
+    try:
+        first = lib.uploads.ingest(media_dir.png, "image")
+        upload = lib.uploads.create_presigned_upload("copy.png", "image", content_type="image/png")
+        storage_of(lib).put_file(upload.file_key, media_dir.png, "image/png")
+        assert lib.uploads.confirm_upload(upload.file.id).duplicate_of == first.id
+        assert lib.backends.migrate("r2").complete
+        assert lib.backends.counts_by_backend() == {"r2": 2}
+    finally:
+        lib.close()
+
+
+def test_one_migration_at_a_time_on_postgres(pg_library: Library, media_dir: MediaSet) -> None:
+    """A team's machines share one PostgreSQL catalog: a migration running on another machine
+    (its advisory lock, held here by another session) refuses this one at once."""
+    import psycopg
+
+    from core.errors import Conflict
+    from core.feed import pg_conninfo
+    from core.storage_migration import MIGRATION_LOCK
+    from tests.internals import db_of
+
+    record = pg_library.uploads.ingest(media_dir.jpeg, "image")
+    with psycopg.connect(pg_conninfo(db_of(pg_library)), autocommit=True) as elsewhere:
+        assert elsewhere.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK,)).fetchone()
+        with pytest.raises(Conflict) as refused:
+            pg_library.backends.migrate("local")
+        assert refused.value.reason == "migration_running"
+        elsewhere.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))  # it finished
+    assert pg_library.backends.migrate("local").complete
+    assert pg_library.backends.counts_by_backend() == {"local": 1}
+    assert _bytes(pg_library, record) == media_dir.jpeg.read_bytes()
