@@ -147,6 +147,13 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The storage bucket does not exist: it was deleted, or its name is wrong in the "
             "storage settings. Check the bucket name in Settings ▸ Storage.",
         )
+    if reason == "migration_running":
+        return QCoreApplication.translate(
+            "Errors",
+            "Another move of this library's files to a new storage is running (in another "
+            "window, or on another computer sharing the catalog). Try again once it has "
+            "finished.",
+        )
     if reason == "already_trashed":
         return QCoreApplication.translate("Errors", "The file is already in the trash.")
     if reason == "not_trashed":

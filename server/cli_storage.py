@@ -74,6 +74,8 @@ def _migrate(library: Library, target: str) -> int:
                 "moved": report.moved,
                 "skipped": report.skipped,
                 "failed": [{"id": i, "error": e} for i, e in report.failed],
+                # old copies the source would not delete: maintenance deletes them later
+                "leftovers": [{"backend": b, "key": k} for b, k in report.leftovers],
             }
         )
         + "\n"

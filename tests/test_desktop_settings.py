@@ -231,6 +231,30 @@ def test_a_missing_bucket_reads_as_a_set_up_fault_in_both_languages(qapp) -> Non
         install_translations("en")
 
 
+def test_a_second_storage_move_says_another_one_is_running(qapp, s3_settings) -> None:  # type: ignore[no-untyped-def]
+    """A move refused because another one runs (core's reason migration_running) read "The
+    file changed in the meantime", the generic conflict sentence."""
+    from core.errors import Conflict
+    from core.library import Library
+    from core.storage_migration import _one_migration
+    from tests.internals import db_of
+
+    lib = Library.open(s3_settings.replace(storage_backend="local"))
+    try:
+        with _one_migration(db_of(lib)), pytest.raises(Conflict) as busy:
+            lib.backends.migrate("r2")
+    finally:
+        lib.close()
+    assert describe_error(busy.value).text.startswith(
+        "Another move of this library's files to a new storage is running"
+    )
+    install_translations("es")
+    try:
+        assert describe_error(busy.value).text.startswith("Ya hay otro traslado")
+    finally:
+        install_translations("en")
+
+
 def test_the_connection_test_labels_core_english_detail(qapp, settings) -> None:  # type: ignore[no-untyped-def]
     """The connection test's second line is core's English message: unlabelled, a Spanish user
     read "Bucket 'media' does not exist at …" under a Spanish sentence as if untranslated."""

@@ -444,171 +444,176 @@
     </message>
     <message>
         <location filename="../../desktop_app/errors.py" line="151"/>
+        <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
+        <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="158"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="153"/>
+        <location filename="../../desktop_app/errors.py" line="160"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="157"/>
+        <location filename="../../desktop_app/errors.py" line="164"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="167"/>
+        <location filename="../../desktop_app/errors.py" line="174"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="179"/>
+        <location filename="../../desktop_app/errors.py" line="186"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="184"/>
+        <location filename="../../desktop_app/errors.py" line="191"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="196"/>
+        <location filename="../../desktop_app/errors.py" line="203"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="203"/>
+        <location filename="../../desktop_app/errors.py" line="210"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="209"/>
+        <location filename="../../desktop_app/errors.py" line="216"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="211"/>
+        <location filename="../../desktop_app/errors.py" line="218"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="215"/>
+        <location filename="../../desktop_app/errors.py" line="222"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="248"/>
+        <location filename="../../desktop_app/errors.py" line="255"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="255"/>
+        <location filename="../../desktop_app/errors.py" line="262"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="260"/>
+        <location filename="../../desktop_app/errors.py" line="267"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="264"/>
+        <location filename="../../desktop_app/errors.py" line="271"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="269"/>
+        <location filename="../../desktop_app/errors.py" line="276"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="271"/>
+        <location filename="../../desktop_app/errors.py" line="278"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="276"/>
+        <location filename="../../desktop_app/errors.py" line="283"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="280"/>
+        <location filename="../../desktop_app/errors.py" line="287"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="289"/>
+        <location filename="../../desktop_app/errors.py" line="296"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="290"/>
+        <location filename="../../desktop_app/errors.py" line="297"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="291"/>
+        <location filename="../../desktop_app/errors.py" line="298"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="294"/>
+        <location filename="../../desktop_app/errors.py" line="301"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="297"/>
+        <location filename="../../desktop_app/errors.py" line="304"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="300"/>
+        <location filename="../../desktop_app/errors.py" line="307"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="309"/>
+        <location filename="../../desktop_app/errors.py" line="316"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="314"/>
+        <location filename="../../desktop_app/errors.py" line="321"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="317"/>
+        <location filename="../../desktop_app/errors.py" line="324"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="320"/>
+        <location filename="../../desktop_app/errors.py" line="327"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="324"/>
+        <location filename="../../desktop_app/errors.py" line="331"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="327"/>
+        <location filename="../../desktop_app/errors.py" line="334"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="332"/>
+        <location filename="../../desktop_app/errors.py" line="339"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="368"/>
+        <location filename="../../desktop_app/errors.py" line="375"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="377"/>
+        <location filename="../../desktop_app/errors.py" line="384"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -1740,12 +1745,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerController</name>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="91"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="103"/>
         <source>The server could not start. %1</source>
         <translation>El servidor no pudo arrancar. %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="112"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="124"/>
         <source>The server did not stop cleanly. %1</source>
         <translation>El servidor no se detuvo correctamente. %1</translation>
     </message>
@@ -1931,32 +1936,32 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="420"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="420"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="423"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="425"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="444"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="446"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="448"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="450"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="452"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2058,7 +2063,7 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/views/settings_dialog.py" line="134"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="348"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="357"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
@@ -2193,17 +2198,17 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="356"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="365"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="394"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="403"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="440"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="449"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
