@@ -132,6 +132,41 @@ def test_the_question_names_the_first_files_and_counts_the_rest() -> None:
     assert names_text(names[:2]).splitlines() == ["• clip-0.mp4", "• clip-1.mp4"]
 
 
+def test_file_names_in_questions_and_warnings_are_text_not_markup(qapp) -> None:  # type: ignore[no-untyped-def]
+    """Anyone with an upload token names files; a name such as `<font color=#ffffff size=1>`
+    was rendered as markup in the Delete permanently question, hiding "This cannot be
+    undone.", and in error boxes."""
+    from PySide6.QtWidgets import QLabel
+
+    from desktop_app.errors import ErrorMessage
+    from desktop_app.views.confirm import irreversible_box
+    from desktop_app.views.message_box import open_warning
+
+    name = "<font color=#ffffff size=1>a.jpg"
+    box, _ = irreversible_box(None, "Delete", "Delete 1 file?", [name], "Delete")
+    warning = open_warning(None, "Upload failed", ErrorMessage(f"Could not read {name}"))
+    try:
+        for shown in (box, warning):
+            labels = [lb for lb in shown.findChildren(QLabel) if name in lb.text()]
+            assert labels, [lb.text() for lb in shown.findChildren(QLabel)]
+            assert all(lb.textFormat() == Qt.TextFormat.PlainText for lb in labels)
+    finally:
+        warning.close()
+        box.deleteLater()
+
+
+def test_a_file_name_in_the_grid_tooltip_is_text(
+    qtbot, window: MainWindow, library: Library, files: list[FileRecord]
+) -> None:  # type: ignore[no-untyped-def]
+    name = "<font color=#ffffff size=1>a.jpg"
+    library.update_file(files[0].id, {"original_filename": name})
+    grid = window.controller.grid
+    wait_for(qtbot, lambda: any(grid.index(r).data() == name for r in range(grid.rowCount())))
+    (row,) = [r for r in range(grid.rowCount()) if grid.index(r).data() == name]
+    tip = str(grid.index(row).data(Qt.ItemDataRole.ToolTipRole))
+    assert "&lt;font color=#ffffff size=1&gt;a.jpg" in tip and "<font" not in tip, tip
+
+
 def test_ctrl_z_undoes_the_last_move_to_trash(
     qtbot, window: MainWindow, library: Library, files: list[FileRecord]
 ) -> None:  # type: ignore[no-untyped-def]

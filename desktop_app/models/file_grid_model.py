@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from PySide6 import QtGui
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
@@ -318,7 +319,9 @@ class FileGridListModel(QAbstractListModel):
                 tip += "\n" + self.tr("Deleted for good on %1").replace(
                     "%1", datetime_text(purge_time(record.deleted_at, days))
                 )
-            return tip
+            # as text: a name that starts like a tag (`<font size=1>…`) made Qt read the
+            # whole tip as markup
+            return QtGui.Qt.convertFromPlainText(tip, Qt.WhiteSpaceMode.WhiteSpaceNormal)
         if role == self.RecordRole:
             return record
         if role == self.IdRole:

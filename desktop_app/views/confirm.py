@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
-from desktop_app.views.message_box import title_width
+from desktop_app.views.message_box import plain_text, title_width
 
 NAMES_SHOWN = 5
 
@@ -46,6 +46,7 @@ def irreversible_box(
     parts = [names_text(names)] if names else []
     parts.append(QCoreApplication.translate("Confirm", "This cannot be undone."))
     box.setInformativeText("\n\n".join(parts))
+    plain_text(box)
     destroy = box.addButton(confirm_label, QMessageBox.ButtonRole.DestructiveRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(cancel)

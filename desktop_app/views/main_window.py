@@ -72,7 +72,7 @@ from desktop_app.views.confirm import confirm_irreversible, names_text
 from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
-from desktop_app.views.message_box import ask_text, open_warning
+from desktop_app.views.message_box import ask_text, open_warning, plain_text
 from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
@@ -595,6 +595,7 @@ class MainWindow(QMainWindow):
             self,
         )
         box.setInformativeText(self.tr("If you don't save them, your changes are lost."))
+        plain_text(box)
         box.setDefaultButton(buttons.Save)
         box.setEscapeButton(buttons.Cancel)
         return buttons(box.exec())
@@ -997,6 +998,7 @@ class MainWindow(QMainWindow):
             + "\n"
             + names_text([r.original_filename for r in unseen])
         )
+        plain_text(box)
         move = box.addButton(self.tr("Move to trash"), QMessageBox.ButtonRole.AcceptRole)
         cancel = box.addButton(buttons.Cancel)
         box.setDefaultButton(cancel)

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
-from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QInputDialog, QLabel, QLineEdit, QMessageBox, QWidget
 
 from desktop_app.errors import ErrorMessage
+
+
+def plain_text(box: QMessageBox) -> QMessageBox:
+    """Shows the box's text and informative text as plain text: they carry file names, which
+    anyone with an upload token sets, and Qt's default (AutoText) rendered a name such as
+    `<font color=#fff size=1>a.jpg` as markup, hiding "This cannot be undone." Call it after
+    setInformativeText (Qt makes that label on first use)."""
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    for label in box.findChildren(QLabel):
+        label.setTextFormat(Qt.TextFormat.PlainText)
+    return box
 
 
 def open_warning(parent: QWidget, title: str, message: ErrorMessage) -> QMessageBox:
@@ -17,6 +28,7 @@ def open_warning(parent: QWidget, title: str, message: ErrorMessage) -> QMessage
     )
     if message.detail and not message.detail_matters:
         box.setDetailedText(message.detail)
+    plain_text(box)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
