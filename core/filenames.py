@@ -22,6 +22,20 @@ def strip_invisible(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) not in _REMOVED_CATEGORIES)
 
 
+def fit_bytes(name: str, limit: int) -> str:
+    """`name` shortened (its stem, at a character boundary) to at most `limit` bytes of UTF-8,
+    its extension kept: names are stored up to 255 characters, but file systems take 255
+    bytes, which 128 accented or 64 CJK characters already fill."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > 10:
+        stem, dot, ext = name, "", ""
+    room = limit - len((dot + ext).encode())
+    short = stem.encode()[:room].decode(errors="ignore").rstrip()
+    return short + dot + ext
+
+
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
     """The last path component of `name`, without control characters, at most 255 characters."""
     text = unicodedata.normalize("NFC", storable(name or ""))

@@ -191,6 +191,33 @@ def test_download_through_the_mediadesk_command(
     assert "not_found" in capsys.readouterr().err
 
 
+def test_a_long_accented_name_downloads_under_a_name_the_disk_takes(
+    server: tuple[EmbeddedServer, Library],
+    media_dir: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    config_home: Path,
+) -> None:
+    """154 characters (within the 255 the server stores) but 304 bytes of UTF-8: the download
+    failed with "File name too long" (file systems take 255 bytes), twice for a name taken."""
+    live, library = server
+    name = "é" * 150 + ".jpg"
+    record = library.uploads.ingest(Path(media_dir.jpeg), "image", original_filename=name)
+    assert library.get_file(record.id).original_filename == name
+    monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).read)
+    out_dir = tmp_path / "downloads"
+    for _ in range(2):
+        code = mediadesk(["download", str(record.id), "--server", live.url, "-o", str(out_dir)])
+        assert code == 0, capsys.readouterr()
+    saved = sorted(out_dir.iterdir())
+    assert len(saved) == 2 and all(
+        p.read_bytes() == Path(media_dir.jpeg).read_bytes() for p in saved
+    )
+    assert all(p.name.startswith("éé") and p.name.endswith(".jpg") for p in saved), saved
+    assert all(len(p.name.encode()) <= 255 for p in saved)
+
+
 def test_download_onto_a_file_or_through_one_is_one_line(
     live: EmbeddedServer, library: Library, media_dir: Any, tmp_path: Path, config_home: Path
 ) -> None:

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.filenames import fit_bytes
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, set_file_mode
 from core.library import Library
 from core.records import FileRecord
@@ -959,7 +960,9 @@ class MainWindow(QMainWindow):
         record = self._current()
         if record is None or record.is_trashed:
             return
-        start = Path(self.dialog_folder("export", record.file_type)) / record.original_filename
+        # a name the file system takes (255 bytes): a long accented one failed on Save
+        proposed = fit_bytes(record.original_filename, 240)
+        start = Path(self.dialog_folder("export", record.file_type)) / proposed
         name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), str(start))
         if name:
             self.remember_folder("export", Path(name).parent)

@@ -28,6 +28,7 @@ import httpx
 
 from core import mediatypes
 from core.errors import SETUP_FAULT_REASONS, MediaDeskError
+from core.filenames import fit_bytes
 from core.settings import PRESIGN_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -922,7 +923,8 @@ _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 def safe_name(name: str, file_id: int) -> str:
     """A file name without folders or characters file systems refuse."""
     clean = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip(". ")
-    return clean or f"file-{file_id}"
+    # 255 bytes is the file systems' limit; room is left for " (12)" when the name is taken
+    return fit_bytes(clean, 240) or f"file-{file_id}"
 
 
 def _settle(tmp: str, target: Path) -> Path:
