@@ -11,8 +11,9 @@ import av
 from PIL import ExifTags, Image, ImageOps
 
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
+from core.images import DECODE_BUDGET, decoded_bytes
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
-from core.metadata import open_image
+from core.metadata import header_exif, open_image
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def make_variant(source: Path | IO[bytes] | bytes, width: int) -> bytes:
         io.BytesIO(source) if isinstance(source, bytes) else source, _IMAGE_FORMATS
     ) as im:
         # After a quarter turn (orientations 5-8) the displayed width is the stored height.
-        quarter_turn = im.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
+        quarter_turn = header_exif(im).get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
         return _webp(_shrink(im, (10**6, width) if quarter_turn else (width, 10**6)))
 
 
@@ -80,10 +81,45 @@ def _media_type(media: HasMime | str) -> MediaType:
 
 def _shrink(im: Image.Image, box: tuple[int, int]) -> Image.Image:
     """Fits `im` in box (draft decoding for JPEG), upright per EXIF, in RGB or RGBA."""
-    if im.mode not in _RESIZABLE_MODES:
-        im = _rgb(im)
-    im.thumbnail(box)
+    # The draft thumbnail() itself asks for (a JPEG decodes at 1/2 to 1/8 scale), made first so
+    # the decode's cost is known before it is admitted; other formats decode whole.
+    im.draft(None, (box[0] * 2, box[1] * 2))
+    original = im
+    converted = 0 if im.mode in _RESIZABLE_MODES else 4  # palette/1-bit: an RGBA copy too
+    # Alpha resized whole (no strips, below) goes through a premultiplied copy of the image.
+    whole = _factor(im, box) < 2 and (converted or im.mode in ("RGBA", "LA"))
+    with DECODE_BUDGET.hold(decoded_bytes(im, converted + (4 if whole else 0))):
+        if converted:
+            im = _rgb(im)
+        im = _reduce_in_strips(im, box)
+        im.thumbnail(box)
+        if im is not original:  # its decoded pixels go before the next decode is admitted
+            original.close()
     return _rgb(ImageOps.exif_transpose(im))
+
+
+_STRIP_ROWS = 256
+
+
+def _factor(im: Image.Image, box: tuple[int, int]) -> int:
+    """The integer factor thumbnail() reduces `im` by before resampling (its reducing_gap 2)."""
+    return int(1 / min(box[0] / im.width, box[1] / im.height, 1) / 2)
+
+
+def _reduce_in_strips(im: Image.Image, box: tuple[int, int]) -> Image.Image:
+    """`im` with alpha shrunk by the integer factor thumbnail() would reduce it by, a strip of
+    rows at a time: Pillow reduces (and resizes) RGBA and LA through a premultiplied copy of the
+    whole image, twice the memory of the decode (750 MiB for a 9,900 x 9,900 PNG)."""
+    factor = _factor(im, box)
+    if im.mode not in ("RGBA", "LA") or factor < 2:
+        return im
+    step = factor * max(1, _STRIP_ROWS // factor)
+    out = Image.new(im.mode, (-(-im.width // factor), -(-im.height // factor)))
+    for top in range(0, im.height, step):
+        strip = im.crop((0, top, im.width, min(top + step, im.height)))
+        out.paste(strip.reduce(factor), (0, top // factor))
+    out.info = dict(im.info)  # the EXIF orientation exif_transpose() reads
+    return out
 
 
 def _rgb(im: Image.Image) -> Image.Image:
@@ -132,13 +168,15 @@ def _frame_at(path: Path, position: float) -> Image.Image | None:
         target = start + duration * position
         if target > start and base:
             container.seek(int(target / base), stream=stream)  # lands on the keyframe before
-        chosen = None
-        for count, frame in enumerate(container.decode(stream)):
-            chosen = frame
-            if frame.time is None or frame.time >= target - 1e-3 or count >= _MAX_DECODE_FRAMES:
-                break
-        if chosen is None:
-            return None
-        image = chosen.to_image()
-        turn = getattr(chosen, "rotation", 0) or 0  # counter-clockwise, like Image.rotate
-        return image.rotate(turn, expand=True) if turn % 360 else image
+        # Frames in flight in the decoder and the RGB picture made of one: about 4 bytes a pixel.
+        with DECODE_BUDGET.hold((stream.width or 0) * (stream.height or 0) * 4):
+            chosen = None
+            for count, frame in enumerate(container.decode(stream)):
+                chosen = frame
+                if frame.time is None or frame.time >= target - 1e-3 or count >= _MAX_DECODE_FRAMES:
+                    break
+            if chosen is None:
+                return None
+            image = chosen.to_image()
+            turn = getattr(chosen, "rotation", 0) or 0  # counter-clockwise, like Image.rotate
+            return image.rotate(turn, expand=True) if turn % 360 else image
