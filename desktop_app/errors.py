@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
-from core.errors import MediaDeskError
+from core.errors import MediaDeskError, is_no_space, no_space
 from core.mediatypes import BY_MIME
 from desktop_app.formatting import size_text
 
@@ -377,6 +377,12 @@ def describe_error(exc: BaseException) -> ErrorMessage:
                 detail_matters=True,
             )
         return ErrorMessage(sentence, exc.message, exc.code in DETAIL_MATTERS)
+    if is_no_space(exc):
+        # SQLite's "database or disk is full" reaches here as it is (the server translates it
+        # at its edge to 507): a full disk, said as one, not "something unexpected" with a
+        # traceback per file of an import
+        full = describe_error(no_space())
+        return ErrorMessage(full.text, str(exc), full.detail_matters)
     if isinstance(exc, OSError):
         return _os_error(exc)
     logger.error("Unexpected error", exc_info=exc)

@@ -18,6 +18,7 @@ from core.errors import (  # noqa: E402
     StorageUnavailable,
     TooLarge,
     UnsupportedType,
+    no_space,
 )
 from core.mediatypes import sniff_bytes  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -253,6 +254,21 @@ def test_a_second_storage_move_says_another_one_is_running(qapp, s3_settings) ->
         assert describe_error(busy.value).text.startswith("Ya hay otro traslado")
     finally:
         install_translations("en")
+
+
+def test_a_catalog_on_a_full_disk_is_said_as_a_full_disk(qapp, caplog) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's "database or disk is full" (an import onto a full disk) showed "Something
+    unexpected went wrong" on every row, with a traceback each in the console."""
+    import sqlite3
+
+    full = sqlite3.OperationalError("database or disk is full")
+    wrapped = RuntimeError("while storing")
+    wrapped.__cause__ = full
+    for exc in (full, wrapped):
+        message = describe_error(exc)
+        assert message.text == describe_error(no_space()).text, message.text
+    assert describe_error(full).detail == "database or disk is full"
+    assert "Unexpected error" not in caplog.text
 
 
 def test_the_connection_test_labels_core_english_detail(qapp, settings) -> None:  # type: ignore[no-untyped-def]
