@@ -12,10 +12,15 @@ class LiveEvents(QObject):
     """Subscribes to an EventBus; `changed` reaches receivers in their own (GUI) thread."""
 
     changed = Signal(object)  # ChangeEvent
+    # list[ChangeEvent]: the same events again, after the `changed` of each, as many as arrived
+    # together. A view updates once for them: a move of 900 files to the trash, applied one
+    # event at a time, froze the window for seconds (desktop_app/models/file_grid_model.py)
+    changedTogether = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._mailbox = Mailbox(self._deliver, self)
+        self._together: list[ChangeEvent] = []
+        self._mailbox = Mailbox(self._deliver, self, settled=self._settled)
         self._unsubscribe = bus.subscribe(self._publish)
         self.destroyed.connect(self._unsubscribe)
 
@@ -25,7 +30,13 @@ class LiveEvents(QObject):
         self._mailbox.post(event)
 
     def _deliver(self, event: ChangeEvent) -> None:
+        self._together.append(event)
         self.changed.emit(event)
+
+    def _settled(self) -> None:
+        events, self._together = self._together, []
+        if events:
+            self.changedTogether.emit(events)
 
     def close(self) -> None:
         self._unsubscribe()

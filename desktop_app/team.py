@@ -53,11 +53,9 @@ class TeamMode(QObject):
         controller = window.controller
         controller.saveConflict.connect(self._on_conflict)
         controller.handles_conflicts = True
-        # before the controller's own slot: it closes the details of a trashed file, and this
-        # one has to see what was open to say what happened to it
-        controller.live.changed.disconnect(controller._on_event)
+        # `changed` comes before the controller's `changedTogether`, which closes the details of
+        # a trashed file: this one has to see what was open to say what happened to it
         controller.live.changed.connect(self._on_event)
-        controller.live.changed.connect(controller._on_event)
         self._feed_state: bool | None = None
         self._timer = QTimer(self, interval=FEED_CHECK_MS)
         self._timer.timeout.connect(self._check_feed)

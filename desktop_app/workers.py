@@ -31,14 +31,21 @@ ReportCallback = Callable[..., None]
 class Mailbox(QObject):
     """Lives in the GUI thread; `post()` from any thread, `deliver` is called in the GUI thread.
 
-    Posts are delivered in order, each exactly once, as `deliver(*payload)`.
+    Posts are delivered in order, each exactly once, as `deliver(*payload)`; `settled()`, if
+    given, is called after each run of deliveries (the posts that arrived meanwhile).
     """
 
     _wake = Signal()  # carries nothing: the payloads stay in `_queue`
 
-    def __init__(self, deliver: Callable[..., None], parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        deliver: Callable[..., None],
+        parent: QObject | None = None,
+        settled: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._deliver = deliver
+        self._settled = settled
         self._lock = threading.Lock()
         self._queue: deque[tuple[Any, ...]] = deque()
         self._scheduled = False
@@ -76,6 +83,8 @@ class Mailbox(QObject):
                         self._scheduled = True
                         self._wake.emit()
                 raise
+        if self._settled is not None:
+            self._settled()
 
     def pending(self) -> int:
         with self._lock:

@@ -112,7 +112,7 @@ class LibraryController(QObject):
         self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
         self.handles_conflicts = False  # set when the conflict dialog handles saveConflict
-        self.live.changed.connect(self._on_event)
+        self.live.changedTogether.connect(self._on_events)
         self._reveal: int | None = None  # a file to select once its row is loaded
         self._reveal_seeks = False  # the grid loads its pages up to it (reveal_in_view)
         self.grid.rowsInserted.connect(self._check_reveal)
@@ -466,18 +466,20 @@ class LibraryController(QObject):
         message: ErrorMessage = describe_error(exc)
         self.errorOccurred.emit(message)
 
-    def _on_event(self, event: ChangeEvent) -> None:
-        """A change from anywhere (this window, the HTTP API, maintenance) updates the views."""
+    def _on_events(self, events: list[ChangeEvent]) -> None:
+        """Changes from anywhere (this window, the HTTP API, maintenance) update the views; the
+        ones that arrived together at once (a move of 900 files to the trash is 900 events)."""
         # At most one count per interval while events stream in: a restarted (debounced)
         # timer would leave the counts stale for a whole bulk import. Started before the grid
-        # changes, so a grid emptied by this event knows new counts are coming (counts_pending).
+        # changes, so a grid emptied by these events knows new counts are coming (counts_pending).
         if not self._sidebar_timer.isActive():
             self._sidebar_timer.start()
-        self.grid.apply_event(event)
+        self.grid.apply_events(events)
+        current = self.current
         if (
-            self.current is not None
-            and event.file_id == self.current.id
-            and self.grid.row_of(event.file_id) < 0
+            current is not None
+            and any(event.file_id == current.id for event in events)
+            and self.grid.row_of(current.id) < 0
         ):
             self.set_current(None)  # deleted, or moved out of the shown section
 

@@ -214,8 +214,7 @@ class FileGridListModel(QAbstractListModel):
 
     def _apply_held(self) -> None:
         held, self._held_events = self._held_events, []
-        for event in held:
-            self.apply_event(event)
+        self.apply_events(held)
 
     def _fetch(self) -> None:
         if self._fetching or self._back is not None:
@@ -364,41 +363,66 @@ class FileGridListModel(QAbstractListModel):
     # ---- live updates -------------------------------------------------------------------------
     def apply_event(self, event: ChangeEvent) -> None:
         """Inserts, replaces or removes the row an event is about, keeping paging offsets right."""
-        if event.kind not in FILE_KINDS or event.file_id is None:
-            return
-        if self._fetching:
-            self._held_events.append(event)  # applied when the page arrives
-            return
-        if not self._loaded_once:
-            return
-        row = self.row_of(event.file_id)
-        if event.kind == EventKind.DELETED:
+        self.apply_events([event])
+
+    def apply_events(self, events: list[ChangeEvent]) -> None:
+        """`apply_event` for each, with the rows they remove taken out in one removal per run of
+        neighbouring rows: moving 900 selected files to the trash removed them one at a time,
+        and each removal cost the view a pass over the whole selection (seconds frozen)."""
+        gone: set[int] = set()  # rows to remove; still in place, so row numbers hold meanwhile
+        for event in events:
+            if event.kind not in FILE_KINDS or event.file_id is None:
+                continue
+            if self._fetching:
+                self._held_events.append(event)  # applied when the page arrives
+                continue
+            if not self._loaded_once:
+                continue
+            row = self.row_of(event.file_id)
+            if event.kind == EventKind.DELETED:
+                if row >= 0:
+                    gone.add(row)
+                continue
+            try:
+                record = _record_from_event(event)
+            except (KeyError, TypeError, ValueError):
+                logger.warning("Cannot read the file in event %s; reloading", event.kind)
+                gone.clear()  # the reload drops every row
+                self.reload()
+                continue
+            if row >= 0 and not matches(record, self._query):
+                gone.add(row)
+                continue
+            self._remove(gone)  # before a row moves or comes back: rows renumber after it
+            row = self.row_of(event.file_id)
             if row >= 0:
-                self._remove(row)
-            return
-        try:
-            record = _record_from_event(event)
-        except (KeyError, TypeError, ValueError):
-            logger.warning("Cannot read the file in event %s; reloading", event.kind)
-            self.reload()
-            return
-        if row >= 0:
-            if matches(record, self._query):
                 self._rows[row] = record
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
                 self.recordChanged.emit(record)
-            else:
-                self._remove(row)
-        elif matches(record, self._query):
-            self._insert(record)
+            elif matches(record, self._query):
+                self._insert(record)
+        self._remove(gone)
 
-    def _remove(self, row: int) -> None:
-        self.beginRemoveRows(QModelIndex(), row, row)
-        del self._rows[row]
-        self._rows_by_id = None
-        self.endRemoveRows()
-        self._total = max(self._total - 1, len(self._rows))
+    def _remove(self, rows: set[int]) -> None:
+        """Removes these rows, last run of neighbours first (the rows above keep their numbers)."""
+        if not rows:
+            return
+        count = len(rows)
+        ordered = sorted(rows, reverse=True)
+        rows.clear()
+        start = 0
+        while start < len(ordered):
+            end = start
+            while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] - 1:
+                end += 1
+            first, last = ordered[end], ordered[start]
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first : last + 1]
+            self._rows_by_id = None
+            self.endRemoveRows()
+            start = end + 1
+        self._total = max(self._total - count, len(self._rows))
         self.totalChanged.emit(self._total)
 
     def _insert(self, record: FileRecord) -> None:
