@@ -135,10 +135,10 @@ def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
     forget_noted(db, key)
 
 
-def queue_left_behind(session: object, backend: str, key: str) -> None:
+def queue_left_behind(session: Session, backend: str, key: str) -> None:
     """Adds, in the caller's transaction, the deletion of file `key`'s object and derivatives
     from `backend`, which the file has left (see LEFT_BEHIND)."""
-    session.add(  # type: ignore[attr-defined]
+    session.add(
         DeferredDeletion(
             storage_key=key,
             is_prefix=False,
@@ -157,6 +157,17 @@ def delete_file_objects(storage: Storage, key: str) -> None:
     for prefix in (keys.variant_prefix(key), keys.video_prefix(key)):
         with contextlib.suppress(NotFound):
             storage.delete_prefix(prefix)
+
+
+def named_on(session: Session, key: str, backend: str) -> bool:
+    """Whether a row (an alias too) names the object at `key` on `backend`: a moved file's copy
+    there is then the truth, never a leftover to delete."""
+    stmt = (
+        select(MediaFile.id)
+        .where(MediaFile.storage_key == key, MediaFile.storage_backend == backend)
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
 
 
 def _named(session: Session, key: str) -> bool:
@@ -424,16 +435,12 @@ class DeferredDeleter:
             return False
         with self.key_locks.hold(key):
             with self.db.read() as s:
-                back = s.scalar(
-                    select(MediaFile.id)
-                    .where(MediaFile.storage_key == key, MediaFile.storage_backend == backend)
-                    .limit(1)
-                )
-            if back is None:  # not moved back there meanwhile
+                back = named_on(s, key, backend)  # moved back there meanwhile
+            if not back:
                 delete_file_objects(store(backend), key)
             with self.db.write() as s:
                 s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
-        return back is None
+        return not back
 
     def _delete(self, entry_id: int, key: str) -> bool:
         with self.key_locks.hold(key):

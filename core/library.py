@@ -106,6 +106,9 @@ class Library:
         self.tokens = TokenStore(db)  # the API tokens of this catalog; one store for every layer
         self.audit = AuditLog(db)
         self._grant_secret: bytes | None = None  # loaded on first use; R2 libraries sign grants too
+        # the local signing key of links handed out before a switch to R2: b"" when there is
+        # none (never local: no link to honour); read on first use, not at every request
+        self._local_link_secret: bytes | None = None
         self.jobs = JobQueue(db, settings.job_lease_seconds, settings.job_max_attempts)
         self._thumbnails = ThumbnailCache(self.paths.cache_dir / "thumbnails")
         # direct ingest, presigned uploads and their confirmation (HTTP, desktop, resumable)
@@ -584,10 +587,12 @@ class Library:
         end with the switch (a pending upload is on the active backend)."""
         if isinstance(self._presigner, LocalPresigner):
             return self._presigner.verify(method, key, query)
-        path = self.paths.secrets_dir / SIGNING_KEY_FILE
-        if method != "GET" or not path.is_file():  # never signed one: nothing to honour
+        if self._local_link_secret is None:
+            path = self.paths.secrets_dir / SIGNING_KEY_FILE
+            self._local_link_secret = load_or_create_secret(path) if path.is_file() else b""
+        if method != "GET" or not self._local_link_secret:  # never signed one: none to honour
             raise NotFound("Signed URLs of this server exist only with the local storage backend")
-        return verify_signed_request(load_or_create_secret(path), method, key, query)
+        return verify_signed_request(self._local_link_secret, method, key, query)
 
     def signed_file(self, grant: SignedGrant) -> FileRecord | None:
         """The ready, untrashed file a signed download may serve, else None.

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.deferred import delete_file_objects, queue_left_behind
+from core.deferred import delete_file_objects, named_on, queue_left_behind
 from core.errors import (
     Cancelled,
     Conflict,
@@ -262,12 +262,7 @@ class StorageBackends:
 
     def _named_on(self, key: str, backend: str) -> bool:
         with self._db.read() as s:
-            found = s.scalar(
-                select(MediaFile.id)
-                .where(MediaFile.storage_key == key, MediaFile.storage_backend == backend)
-                .limit(1)
-            )
-        return found is not None
+            return named_on(s, key, backend)
 
     def _drop_copy(self, destination: Storage, target: str, key: str, video: list[str]) -> None:
         """Deletes this run's copy of `key` (and of its video files) from the target, unless a
