@@ -218,6 +218,17 @@ class Catalog:
             target = s.scalar(select(MediaFile.alias_of).where(MediaFile.id == file_id))
             return int(target) if target is not None else file_id
 
+    def resolve_many(self, file_ids: list[int]) -> dict[int, int]:
+        """`resolve` for many ids in one read: {asked id: the id of the file it names}."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.alias_of).where(
+                    MediaFile.id.in_(file_ids), MediaFile.alias_of.is_not(None)
+                )
+            )
+            aliases = {int(i): int(target) for i, target in rows if target is not None}
+        return {i: aliases.get(i, i) for i in file_ids}
+
     def query(self, q: FileQuery) -> Page:
         """One page in the sort's order, with the total and a keyset cursor to the next.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import threading
@@ -11,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import keys, partials, shared_settings, url_keys
@@ -35,6 +36,7 @@ from core.records import (
     MAX_DESCRIPTION,
     MAX_ID,
     AthleteRecord,
+    BulkOutcome,
     FileQuery,
     FileRecord,
     FileStatus,
@@ -72,6 +74,9 @@ logger = logging.getLogger(__name__)
 
 # Files between two progress reports of `empty_trash` (the status bar's "N of M").
 EMPTY_TRASH_BATCH = 100
+# Files per transaction of `trash_many` / `restore_many`: a commit each cost more than the
+# change itself, and a batch keeps each write short for the other writers of the catalog.
+BULK_BATCH = 200
 
 EDITABLE = ("original_filename", "athlete_id", "is_public", "description")
 
@@ -425,31 +430,90 @@ class Library:
     def restore(self, file_id: int) -> FileRecord:
         return self._set_trashed(file_id, False)
 
-    def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
-        asked, file_id = file_id, self._catalog.resolve(file_id)
-        # A trash that lost to another write of the row runs again: after a trash elsewhere
-        # it answers already_trashed as a repeated trash does, after an edit it trashes.
-        # Under the edit lock: a restore during the emptying of the trash waits for that
-        # file's deletion (and then answers not_found) instead of answering 200 for a file
-        # whose deletion goes on.
-        with self._edit_locks.hold(file_id):
-            self._db.retrying(lambda: self._write_trashed(file_id, trashed))
-        record = self._catalog.get(file_id)
-        return record if asked == file_id else record.as_alias(asked)
+    def trash_many(
+        self, file_ids: list[int], report: Callable[[int, int], None] | None = None
+    ) -> BulkOutcome:
+        """Moves many files to the trash, BULK_BATCH of them per transaction.
 
-    def _write_trashed(self, file_id: int, trashed: bool) -> None:
-        with self._db.write() as s:
-            row = s.get(MediaFile, file_id)
-            if row is None:
-                raise NotFound(f"File {file_id} not found")
-            if (row.deleted_at is not None) == trashed:
-                raise Conflict(
-                    "The file is already in the trash"
-                    if trashed
-                    else "The file is not in the trash",
-                    reason="already_trashed" if trashed else "not_trashed",
+        A thousand selected files took a commit each (12-30 ms apiece, seconds in all, and as
+        many change-feed wake-ups elsewhere). Each file answers as `trash` would: one already
+        in the trash or gone is listed in `failed` with its reason, the others are trashed.
+        A failure of the catalog itself stops here: the batches before it stay done.
+        `report(done, total)` follows each batch.
+        """
+        return self._set_trashed_many(file_ids, True, report)
+
+    def restore_many(
+        self, file_ids: list[int], report: Callable[[int, int], None] | None = None
+    ) -> BulkOutcome:
+        """`trash_many`'s way back: many files out of the trash, a batch per transaction."""
+        return self._set_trashed_many(file_ids, False, report)
+
+    def _set_trashed(self, file_id: int, trashed: bool) -> FileRecord:
+        outcome = self._set_trashed_many([file_id], trashed)
+        if outcome.failed:
+            raise outcome.failed[0][1]
+        return self._catalog.get(file_id)  # an alias id answers as itself, naming its target
+
+    def _set_trashed_many(
+        self, file_ids: list[int], trashed: bool, report: Callable[[int, int], None] | None = None
+    ) -> BulkOutcome:
+        asked = list(dict.fromkeys(file_ids))  # a file selected twice is one
+        done: list[int] = []
+        failed: list[tuple[int, Exception]] = []
+        for start in range(0, len(asked), BULK_BATCH):
+            chunk = asked[start : start + BULK_BATCH]
+            # ids past the column's range cannot be bound (PostgreSQL) and name nothing
+            targets = self._catalog.resolve_many([i for i in chunk if 0 < i <= MAX_ID])
+            # Under the edit locks (in id order: two bulk calls never wait on each other
+            # crosswise): a restore during the emptying of the trash waits for that file's
+            # deletion (and then answers not_found) instead of answering 200 for a file whose
+            # deletion goes on.
+            with contextlib.ExitStack() as locks:
+                for target in sorted(set(targets.values())):
+                    locks.enter_context(self._edit_locks.hold(target))
+                # A batch that lost to another write of one of its rows runs again from its
+                # reads: after a trash elsewhere that file answers already_trashed as a
+                # repeated trash does, after an edit it is trashed.
+                errors = self._db.retrying(
+                    functools.partial(self._write_trashed, chunk, targets, trashed)
                 )
-            row.deleted_at = utcnow() if trashed else None
+            for file_id in chunk:
+                if file_id in errors:
+                    failed.append((file_id, errors[file_id]))
+                else:
+                    done.append(file_id)
+            if report is not None:
+                report(min(start + BULK_BATCH, len(asked)), len(asked))
+        return BulkOutcome(done=tuple(done), failed=tuple(failed))
+
+    def _write_trashed(
+        self, chunk: list[int], targets: dict[int, int], trashed: bool
+    ) -> dict[int, MediaDeskError]:
+        errors: dict[int, MediaDeskError] = {}
+        with self._db.write() as s:
+            rows = {
+                row.id: row
+                for row in s.scalars(
+                    select(MediaFile).where(MediaFile.id.in_(set(targets.values())))
+                )
+            }
+            now = utcnow()
+            for file_id in chunk:
+                row = rows.get(targets.get(file_id, -1))
+                if row is None:
+                    errors[file_id] = NotFound(f"File {file_id} not found")
+                elif (row.deleted_at is not None) == trashed:
+                    # (also an alias and its file both asked for: the second finds it done)
+                    errors[file_id] = Conflict(
+                        "The file is already in the trash"
+                        if trashed
+                        else "The file is not in the trash",
+                        reason="already_trashed" if trashed else "not_trashed",
+                    )
+                else:
+                    row.deleted_at = now if trashed else None
+        return errors
 
     def delete(self, file_id: int, hard: bool = False) -> FileRecord:
         return self.delete_permanently(file_id) if hard else self.trash(file_id)

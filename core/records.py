@@ -179,6 +179,15 @@ class AthleteRecord:
 
 
 @dataclass(frozen=True)
+class BulkOutcome:
+    """What an action on many files did: the ids it changed, in the order asked, and the
+    reason each other id was left (already in the trash, not found...)."""
+
+    done: tuple[int, ...]
+    failed: tuple[tuple[int, Exception], ...]
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[FileRecord]
     total: int

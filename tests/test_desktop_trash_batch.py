@@ -36,6 +36,8 @@ def test_moving_hundreds_of_selected_files_to_the_trash_removes_their_rows_at_on
         win.browser.select_row(0)
         grid.selectAll()
         removals: list[tuple[int, int]] = []
+        messages: list[str] = []
+        win.controller.message.connect(messages.append)
         model.rowsRemoved.connect(lambda _parent, first, last: removals.append((first, last)))
         spy = BoxSpy(press_accept)
         win.commands.trash.trigger()  # the question (offscreen files) is answered meanwhile
@@ -53,3 +55,31 @@ def test_moving_hundreds_of_selected_files_to_the_trash_removes_their_rows_at_on
         assert len(removals) <= 3, f"{len(removals)} removals for {COUNT} files"
         assert sum(last - first + 1 for first, last in removals) == COUNT
         assert model.total == 0 and win.controller.current is None
+        # the status bar followed the batches, then said how many went (source texts: no catalogue)
+        assert "Moving to the trash: 200 of 300 file(s)…" in messages, messages
+        assert messages[-1] == "Moved 300 file(s) to the trash", messages
+
+
+def test_files_already_where_they_were_asked_to_go_are_no_error(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    """Another window or the server trashed some of the selection meanwhile: the trash of the
+    selection says it is done, with no error box; one that vanished meanwhile is an error."""
+    add_rows(library, 5)
+    ids = [r.id for r in library.list_files(limit=10).items]
+    library.trash(ids[0])
+    with shown_window(qtbot, library, page_size=10) as win:
+        controller = win.controller
+        messages: list[str] = []
+        errors: list[object] = []
+        controller.message.connect(messages.append)
+        controller.errorOccurred.connect(errors.append)
+        controller.trash(ids)
+        wait_for(qtbot, lambda: "Moved 5 file(s) to the trash" in messages)
+        assert errors == [] and all(library.get_file(i).is_trashed for i in ids)
+        library.restore(ids[1])
+        controller.restore(ids[:3])
+        wait_for(qtbot, lambda: "Restored 3 file(s)" in messages)
+        assert errors == []
+        library.delete_permanently(ids[4])
+        controller.restore([ids[3], ids[4]])
+        wait_for(qtbot, lambda: len(errors) == 1)
+        assert not library.get_file(ids[3]).is_trashed

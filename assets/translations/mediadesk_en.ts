@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="311"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="312"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Moved %n file to the trash</numerusform>
@@ -120,7 +120,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="316"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
+        <source>Moving to the trash: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
+            <numerusform>Moving to the trash: %1 of %Ln files…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Restored %n file</numerusform>
@@ -128,7 +136,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="324"/>
+        <source>Restoring: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Restoring: %1 of %Ln file…</numerusform>
+            <numerusform>Restoring: %1 of %Ln files…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="360"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Deleted %n file permanently</numerusform>
@@ -136,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="332"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="369"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -144,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="376"/>
         <source>Emptied the trash: %n file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %n file deleted</numerusform>
@@ -182,7 +198,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="775"/>
+        <location filename="../../desktop_app/views/main_window.py" line="777"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n file</numerusform>
@@ -190,7 +206,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="776"/>
+        <location filename="../../desktop_app/views/main_window.py" line="778"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n folder</numerusform>
@@ -198,7 +214,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="779"/>
+        <location filename="../../desktop_app/views/main_window.py" line="781"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n folder to the library</numerusform>
@@ -206,7 +222,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="780"/>
+        <location filename="../../desktop_app/views/main_window.py" line="782"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %n file to the library</numerusform>
@@ -214,7 +230,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="991"/>
+        <location filename="../../desktop_app/views/main_window.py" line="995"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>Move %n selected file to the trash?</numerusform>
@@ -222,7 +238,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="996"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n of them is not on screen:</numerusform>
@@ -230,7 +246,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1019"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>Delete %n file permanently?</numerusform>
@@ -238,7 +254,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1044"/>
         <source>Permanently delete %n file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %n file in the trash?</numerusform>
@@ -246,7 +262,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1266"/>
         <source>%n file(s) left to upload.</source>
         <translation>
             <numerusform>%n file left to upload.</numerusform>

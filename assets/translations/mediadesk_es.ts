@@ -613,7 +613,7 @@
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="384"/>
+        <location filename="../../desktop_app/errors.py" line="390"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -1048,7 +1048,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="311"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="312"/>
         <source>Moved %n file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %n archivo a la papelera</numerusform>
@@ -1056,7 +1056,15 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="316"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
+        <source>Moving to the trash: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
+            <numerusform>Moviendo a la papelera: %1 de %Ln archivos…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
         <source>Restored %n file(s)</source>
         <translation>
             <numerusform>Se restauró %n archivo</numerusform>
@@ -1064,7 +1072,15 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="324"/>
+        <source>Restoring: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
+            <numerusform>Restaurando: %1 de %Ln archivos…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="360"/>
         <source>Deleted %n file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %n archivo definitivamente</numerusform>
@@ -1072,7 +1088,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="332"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="369"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1080,7 +1096,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="376"/>
         <source>Emptied the trash: %n file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %n archivo eliminado</numerusform>
@@ -1088,17 +1104,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="345"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="382"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="373"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="410"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="453"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="490"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1328,82 +1344,82 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1128"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1133"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="401"/>
+        <location filename="../../desktop_app/views/main_window.py" line="402"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="423"/>
+        <location filename="../../desktop_app/views/main_window.py" line="424"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="424"/>
+        <location filename="../../desktop_app/views/main_window.py" line="425"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="425"/>
+        <location filename="../../desktop_app/views/main_window.py" line="426"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="426"/>
+        <location filename="../../desktop_app/views/main_window.py" line="427"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="518"/>
+        <location filename="../../desktop_app/views/main_window.py" line="519"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="592"/>
+        <location filename="../../desktop_app/views/main_window.py" line="593"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="593"/>
+        <location filename="../../desktop_app/views/main_window.py" line="594"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="597"/>
+        <location filename="../../desktop_app/views/main_window.py" line="598"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="746"/>
+        <location filename="../../desktop_app/views/main_window.py" line="748"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="749"/>
+        <location filename="../../desktop_app/views/main_window.py" line="751"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="754"/>
+        <location filename="../../desktop_app/views/main_window.py" line="756"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="770"/>
+        <location filename="../../desktop_app/views/main_window.py" line="772"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="774"/>
+        <location filename="../../desktop_app/views/main_window.py" line="776"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="775"/>
+        <location filename="../../desktop_app/views/main_window.py" line="777"/>
         <source>%n file(s)</source>
         <translation>
             <numerusform>%n archivo</numerusform>
@@ -1411,7 +1427,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="776"/>
+        <location filename="../../desktop_app/views/main_window.py" line="778"/>
         <source>%n folder(s)</source>
         <translation>
             <numerusform>%n carpeta</numerusform>
@@ -1419,7 +1435,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="779"/>
+        <location filename="../../desktop_app/views/main_window.py" line="781"/>
         <source>Drop to add %n folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
@@ -1427,7 +1443,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="780"/>
+        <location filename="../../desktop_app/views/main_window.py" line="782"/>
         <source>Drop to add %n file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
@@ -1435,43 +1451,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="887"/>
+        <location filename="../../desktop_app/views/main_window.py" line="889"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="890"/>
+        <location filename="../../desktop_app/views/main_window.py" line="892"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="901"/>
+        <location filename="../../desktop_app/views/main_window.py" line="903"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="921"/>
+        <location filename="../../desktop_app/views/main_window.py" line="923"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="955"/>
+        <location filename="../../desktop_app/views/main_window.py" line="957"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="962"/>
+        <location filename="../../desktop_app/views/main_window.py" line="966"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="990"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
+        <location filename="../../desktop_app/views/main_window.py" line="994"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1005"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="991"/>
+        <location filename="../../desktop_app/views/main_window.py" line="995"/>
         <source>Move %n selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
@@ -1479,7 +1495,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="996"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1000"/>
         <source>%n of them are not on screen:</source>
         <translation>
             <numerusform>%n de ellos no está a la vista:</numerusform>
@@ -1487,7 +1503,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1019"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1024"/>
         <source>Delete %n file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
@@ -1495,19 +1511,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1022"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1025"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1027"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1030"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1038"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1041"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1043"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1044"/>
         <source>Permanently delete %n file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %n archivo de la papelera?</numerusform>
@@ -1515,53 +1531,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1081"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1086"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1081"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1086"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1111"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1116"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1119"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1133"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1138"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1137"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1142"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1251"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1258"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1261"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1266"/>
         <source>%n file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %n archivo por subir.</numerusform>
@@ -2439,12 +2455,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>TeamMode</name>
     <message>
-        <location filename="../../desktop_app/team.py" line="138"/>
+        <location filename="../../desktop_app/team.py" line="136"/>
         <source>“%1” was moved to the trash on %2.</source>
         <translation>«%1» se movió a la papelera en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="140"/>
+        <location filename="../../desktop_app/team.py" line="138"/>
         <source>“%1” was deleted on %2.</source>
         <translation>«%1» se eliminó en %2.</translation>
     </message>

@@ -17,7 +17,7 @@ from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
 from core.mediatypes import FileKind
-from core.records import FileQuery, FileRecord, FileStatus, Sort
+from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
 from desktop_app.errors import ErrorMessage, describe_error, error_from_record
 from desktop_app.formatting import number_text
 from desktop_app.live import LiveEvents
@@ -305,15 +305,52 @@ class LibraryController(QObject):
         )
 
     def trash(self, file_ids: list[int]) -> None:
-        self._each(
-            self.library.trash,
+        self._bulk(
+            self.library.trash_many,
             file_ids,
-            self.tr("Moved %n file(s) to the trash", "", len(file_ids)),
+            "already_trashed",
+            lambda n: self.tr("Moved %n file(s) to the trash", "", n),
+            lambda done, total: self.tr(
+                "Moving to the trash: %1 of %Ln file(s)…", "", total
+            ).replace("%1", number_text(done)),
         )
 
     def restore(self, file_ids: list[int]) -> None:
-        self._each(
-            self.library.restore, file_ids, self.tr("Restored %n file(s)", "", len(file_ids))
+        self._bulk(
+            self.library.restore_many,
+            file_ids,
+            "not_trashed",
+            lambda n: self.tr("Restored %n file(s)", "", n),
+            lambda done, total: self.tr("Restoring: %1 of %Ln file(s)…", "", total).replace(
+                "%1", number_text(done)
+            ),
+        )
+
+    def _bulk(
+        self,
+        action: Callable[..., BulkOutcome],
+        file_ids: list[int],
+        already: str,
+        notice: Callable[[int], str],
+        progress: Callable[[int, int], str],
+    ) -> None:
+        """A selection trashed or restored in batches (core's `trash_many`), the status bar
+        following a big one. A file already where it was asked to go (another window or the
+        server moved it meanwhile) is no error: the user's wish holds for it too."""
+
+        def report(done: int, total: int) -> None:
+            if done < total:
+                self.message.emit(progress(done, total))
+
+        def done(outcome: BulkOutcome) -> None:
+            errors = [e for _i, e in outcome.failed if getattr(e, "reason", None) != already]
+            if errors:
+                self._report(errors[0])
+            else:
+                self.message.emit(notice(len(outcome.done) + len(outcome.failed)))
+
+        self.runner.submit(
+            action, list(file_ids), on_report=report, on_result=done, on_error=self._report
         )
 
     def delete_permanently(self, file_ids: list[int]) -> None:
