@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -132,11 +134,83 @@ def image_metadata(im: Image.Image) -> dict[str, Any]:
     for name, value in (
         ("camera_make", exif.get(ExifTags.Base.Make)),
         ("camera_model", exif.get(ExifTags.Base.Model)),
-        ("taken_at", sub.get(ExifTags.Base.DateTimeOriginal)),
     ):
         if isinstance(value, str) and value.strip("\x00 "):
             extra[name] = value.strip("\x00 ")
+    taken = exif_taken_at(
+        sub.get(ExifTags.Base.DateTimeOriginal), sub.get(ExifTags.Base.OffsetTimeOriginal)
+    )
+    if taken:
+        extra["taken_at"] = taken
     return {"width": im.width, "height": im.height, "rotation": rotation, "extra": extra}
+
+
+# `extra.taken_at`, the capture date, is ISO 8601 like created_at: "2026-03-29T01:30:00-03:00"
+# when the photo says its offset (EXIF OffsetTimeOriginal), "2026-03-29T01:30:00" (the camera's
+# local time, zone unknown) when it does not, "…Z" for a video (its container's creation_time,
+# which is UTC). Files catalogued before kept EXIF's own "2026:03:29 01:30:00": taken_at_iso
+# reads both, and FileRecord.as_dict answers every record's in ISO form.
+_DATE_TIME = re.compile(
+    r"\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})"
+    r"(?:\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*"
+)
+_OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})\s*")
+
+
+def _zone(text: str | None) -> timezone | None:
+    if not text:
+        return None
+    if text in ("Z", "UTC"):
+        return UTC
+    m = _OFFSET.fullmatch(text)
+    if m is None:
+        return None
+    minutes = int(m[2]) * 60 + int(m[3])
+    if minutes >= 24 * 60:
+        return None
+    return timezone(timedelta(minutes=-minutes if m[1] == "-" else minutes))
+
+
+def _parse_date_time(value: object, offset: object = None) -> datetime | None:
+    """A date and time as EXIF ("2026:03:29 01:30:00"), MediaInfo ("2026-03-29 04:30:00 UTC")
+    or ISO 8601 write it, with the zone it carries or `offset`; None when it is no real date
+    (cameras write "0000:00:00 00:00:00" or blanks when their clock was never set)."""
+    if not isinstance(value, str):
+        return None
+    m = _DATE_TIME.fullmatch(value.strip("\x00 "))
+    if m is None:
+        return None
+    zone = (
+        _zone(m[7]) if m[7] else _zone(offset.strip("\x00 ") if isinstance(offset, str) else None)
+    )
+    try:
+        year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def exif_taken_at(date_time: object, offset: object = None) -> str | None:
+    """EXIF's DateTimeOriginal (and OffsetTimeOriginal) as ISO 8601, None if it is no date."""
+    when = _parse_date_time(date_time, offset)
+    return when.isoformat() if when else None
+
+
+def taken_at_iso(value: object) -> object:
+    """A stored `extra.taken_at` in ISO 8601: the EXIF form older rows keep is converted, an
+    ISO one is kept as it is, anything else is answered unchanged (never an error on read)."""
+    if not isinstance(value, str) or "T" in value:
+        return value
+    return exif_taken_at(value) or value
+
+
+def _video_taken_at(general: Any) -> str | None:
+    """The container's creation_time (MediaInfo's encoded date, in UTC) as ISO 8601 with 'Z';
+    None when absent or the format's zero (MP4 counts from 1904, some muxers write 1970)."""
+    when = _parse_date_time(getattr(general, "encoded_date", None), "Z")
+    if when is None or when.year <= 1970:
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 @contextmanager
@@ -200,6 +274,7 @@ def video_metadata(path: str | Path, ext: str | None = None) -> dict[str, Any]:
         "video_format": video.format,
         "video_profile": video.format_profile,
         "frame_count": _int(video.frame_count),
+        "taken_at": _video_taken_at(general) if general is not None else None,
     }
     if audio is not None:
         extra.update(

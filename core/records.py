@@ -16,7 +16,7 @@ from core.listing import SORTS as SORTS
 from core.listing import STATUS_FILTERS as STATUS_FILTERS
 from core.listing import FileStatus as FileStatus
 from core.listing import Sort as Sort
-from core.metadata import upright_size
+from core.metadata import taken_at_iso, upright_size
 
 R = TypeVar("R")
 
@@ -148,7 +148,9 @@ class FileRecord:
         # dataclasses.asdict: its deep copy of every value cost ~0.4 ms a record, most of a
         # catalog page's time; only `extra` is mutable, and it gets a copy of its own
         out = dict(self.__dict__)
-        out["extra"] = dict(self.extra)
+        out["extra"] = extra = dict(self.extra)
+        if "taken_at" in extra:  # rows catalogued before it was ISO 8601 keep EXIF's form
+            extra["taken_at"] = taken_at_iso(extra["taken_at"])
         for key in ("created_at", "updated_at", "deleted_at"):
             out[key] = iso(out[key])
         out["file_key"] = self.storage_key

@@ -388,7 +388,7 @@ PATHS: dict[str, dict[str, S]] = {
     },
     "/files/{file_id}/download": {
         "get": op(
-            "Download (redirect to a public or signed URL)",
+            "Download (redirect to a signed URL that names the file)",
             "files",
             {
                 **ok(
@@ -399,6 +399,11 @@ PATHS: dict[str, dict[str, S]] = {
                 **err(400, 401, 403, 404, 500),
             },
             params=[FID, param("expires_in", schema=EXPIRES_IN)],
+            desc="Always a signed URL, also for a public file when R2_PUBLIC_DOMAIN is set "
+            "(streams keep that domain): the answer at the Location itself carries "
+            "Content-Disposition: attachment with the original name, which browsers follow "
+            "(they ignore it on a 302). R2/S3: the bucket's presigned GET; local storage: "
+            "this server's /signed/… URL.",
             operation_id="download_file",
         )
     },

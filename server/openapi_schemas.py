@@ -61,7 +61,13 @@ FILE_VIEW_FIELDS: dict[str, S] = {
 FILE_FIELD_SCHEMAS: dict[str, S] = {
     "file_type": KIND,
     "status": {"type": "string", "enum": [s.value for s in FileStatus]},
-    "extra": {"type": "object", "description": "Other technical metadata"},
+    "extra": {
+        "type": "object",
+        "description": "Other technical metadata. `taken_at`, when known, is the capture date "
+        "in ISO 8601: a photo's EXIF date with its offset when the photo has one "
+        "(2026-03-29T01:30:00-03:00), else the camera's local time without one "
+        "(2026-03-29T01:30:00); a video's creation time in UTC (2026-03-29T04:30:00Z)",
+    },
     "duplicate": {**BOOL, "description": "True when an identical file already existed"},
     # Stored pixels, as MediaInfo and ffprobe report them: a phone's portrait clip is often
     # stored landscape with a rotation tag, and players turn it upright.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -172,12 +173,24 @@ def optional_text(fields: Mapping[str, Any], name: str) -> str | None:
     raise InvalidInput(f"The field {name!r} must be text")
 
 
+# The one spelling of an id in a path, the one the server writes in its own links: int() also
+# reads "+1", "01", " 1", "1_0" and other scripts' digits ("１", "١") as 1, so one file answered
+# at many URLs the spec (an integer) does not declare, and caches kept a copy per spelling.
+_PATH_ID = re.compile(r"[1-9][0-9]*")
+_PATH_ID_DIGITS = len(str(MAX_ID))
+
+
 def path_id(request: web.Request, name: str = "file_id") -> int:
-    """A catalog id from the path; an empty segment (`/stream//video`) is a 400 too."""
-    value = as_id(name, request.match_info.get(name))
-    if value is None:
-        raise InvalidInput(f"{name} must be a whole number from 1 to {MAX_ID}")
-    return value
+    """A catalog id from the path, in its canonical form: ASCII digits, no sign, no leading
+    zero, 1 to MAX_ID. Anything else, an empty segment (`/stream//video`) too, is a 400, as a
+    non-numeric id always was. Every route with an id in its path reads it here."""
+    raw = request.match_info.get(name, "")
+    if len(raw) > _PATH_ID_DIGITS or not _PATH_ID.fullmatch(raw) or int(raw) > MAX_ID:
+        raise InvalidInput(
+            f"{name} must be a whole number from 1 to {MAX_ID} in ASCII digits, "
+            "without sign or leading zeros"
+        )
+    return int(raw)
 
 
 def file_id(request: web.Request) -> int:

@@ -50,7 +50,7 @@ def test_jpeg_exif(media_dir: MediaSet) -> None:
     info = validate_file(media_dir.jpeg, "image", BIG)
     assert info.extra["camera_make"] == "MediaDesk"
     assert info.extra["camera_model"] == "TestCam 1"
-    assert info.extra["taken_at"] == "2024:05:01 10:30:00"
+    assert info.extra["taken_at"] == "2024-05-01T10:30:00"  # no OffsetTimeOriginal: local
     rotated = validate_file(media_dir.jpeg_rotated, "image", BIG)
     assert (rotated.width, rotated.height, rotated.rotation) == (640, 480, 90)
     assert rotated.display_size == (480, 640)

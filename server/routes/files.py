@@ -190,11 +190,13 @@ def _redirect(url: str, record: FileRecord) -> web.Response:
 @requires(FILE)
 async def download(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "download", ready=True)
-    url = library(request).public_url(record)
-    if url is None:
-        url, _ = await _signed_get(
-            request, record, as_int("expires_in", request.query.get("expires_in"))
-        )
+    # A signed GET even for a public file with R2_PUBLIC_DOMAIN: browsers ignore the
+    # Content-Disposition of a 302, so only the target's own (response-content-disposition)
+    # makes them save the file under its name; the bare CDN URL opened a photo inline and
+    # offered its uuid key as the name. Streams and views keep the public domain.
+    url, _ = await _signed_get(
+        request, record, as_int("expires_in", request.query.get("expires_in"))
+    )
     return _redirect(url, record)
 
 
