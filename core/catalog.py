@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import itertools
 import json
 import math
 import sqlite3
@@ -42,9 +43,10 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import BindParameter, TextClause
 
 from core.catalog_memo import Anchors, MatchSet, Memo, Token
-from core.db.engine import Database
+from core.db.engine import RACE_ATTEMPTS, Database
 from core.db.models import Athlete, ChangeLog, FileCount, MediaFile, UTCDateTime
 from core.errors import Conflict, InvalidInput, NotFound
+from core.filenames import visible_text
 from core.mediatypes import canonical_mime
 from core.natsort import natural_key
 from core.query import (
@@ -57,6 +59,7 @@ from core.query import (
 )
 from core.records import (
     MAX_ATHLETE_NAME,
+    MAX_ID,
     MAX_LIMIT,
     AthleteRecord,
     FileQuery,
@@ -1250,12 +1253,11 @@ class Catalog:
         name = _clean_name(name)
         try:
             with self.db.write() as s:
-                row = (
-                    Athlete(name=name) if athlete_id is None else Athlete(id=athlete_id, name=name)
-                )
+                new_id = athlete_id if athlete_id is not None else _free_id(s)
+                row = Athlete(name=name) if new_id is None else Athlete(id=new_id, name=name)
                 s.add(row)
                 s.flush()
-                if athlete_id is not None:
+                if new_id is not None:
                     _advance_sequence(s)
                 return _athlete_record(s, row)
         except IntegrityError:
@@ -1290,11 +1292,19 @@ class Catalog:
                 s.execute(_LOCK_ATHLETE, {"k": athlete_id})
                 if s.get(Athlete, athlete_id) is not None:
                     return
-            name = f"Athlete {athlete_id}"
-            if s.scalar(select(Athlete.id).where(Athlete.name == name)) is not None:
-                name = f"Athlete {athlete_id} (#{athlete_id})"
-            s.add(Athlete(id=athlete_id, name=name))
-            s.flush()
+            for attempt in itertools.count(1):
+                try:
+                    # a savepoint: on PostgreSQL another transaction may take the free name
+                    # between the look and the insert; the next turn looks again
+                    with s.begin_nested():
+                        s.add(Athlete(id=athlete_id, name=_placeholder_name(s, athlete_id)))
+                        s.flush()
+                    break
+                except IntegrityError:
+                    if s.scalar(select(Athlete.id).where(Athlete.id == athlete_id)) is not None:
+                        return  # made meanwhile with this id by a create (POST /athletes)
+                    if attempt == RACE_ATTEMPTS:
+                        raise
             _advance_sequence(s)
 
 
@@ -1692,7 +1702,59 @@ def _advance_sequence(s: Session) -> None:
 
 
 def _clean_name(name: str) -> str:
-    clean = " ".join((name or "").split())
+    """An athlete's name under the file names' rule (core.filenames.visible_text: no control,
+    zero-width or bidi characters, NFC), each run of spaces, tabs and line breaks one space:
+    "Ana<U+200B>Pérez" or a U+202E spoof is no longer stored as it came, an invisible name is
+    refused as a blank one is, and "Óscar" typed in NFD is the "Óscar" already there (409)."""
+    clean = " ".join(visible_text(" ".join((name or "").split())).split())
     if not clean or len(clean) > MAX_ATHLETE_NAME:
-        raise InvalidInput(f"An athlete name needs 1 to {MAX_ATHLETE_NAME} characters")
+        raise InvalidInput(f"An athlete name needs 1 to {MAX_ATHLETE_NAME} visible characters")
     return clean
+
+
+def _placeholder_name(s: Session, athlete_id: int) -> str:
+    """The first of "Athlete N", "Athlete N (#N)", "Athlete N (#N, 2)"... no athlete has: any
+    client may already have given the first two to others (a 500 before)."""
+    base = f"Athlete {athlete_id}"
+    query = select(Athlete.name).where(Athlete.name.startswith(base, autoescape=True))
+    taken = set(s.scalars(query))
+    more = (f"{base} (#{athlete_id}, {n})" for n in itertools.count(2))
+    return next(
+        n for n in itertools.chain((base, f"{base} (#{athlete_id})"), more) if n not in taken
+    )
+
+
+# The lowest id no athlete has (ids run from 1), computed in 64 bits: id + 1 of MAX_ID would
+# overflow PostgreSQL's integer.
+_LOWEST_FREE_ID = text(
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM athletes WHERE id = 1) THEN 1 ELSE ("
+    "SELECT MIN(CAST(a.id AS BIGINT) + 1) FROM athletes a WHERE a.id < :top AND NOT EXISTS "
+    "(SELECT 1 FROM athletes b WHERE b.id = CAST(a.id AS BIGINT) + 1)) END"
+).bindparams(top=MAX_ID)
+_SEQUENCE_AT = text(
+    "SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence('athletes', 'id') AS regclass))"
+)
+
+
+def _free_id(s: Session) -> int | None:
+    """The id of a new athlete given none: None while the database's own next id (SQLite: the
+    highest + 1; PostgreSQL: the sequence's next) is at most MAX_ID, else the lowest id no
+    athlete has. One upload naming athlete 2147483647 (any upload token may, ensure_athlete)
+    made every later new athlete fail: id 2147483648 on SQLite, refused by every other
+    request, and the end of the sequence (a 500) on PostgreSQL."""
+    postgres = s.get_bind().dialect.name == "postgresql"
+    # PostgreSQL: the sequence, not the rows (a setval stays when its transaction rolls back)
+    top = s.scalar(_SEQUENCE_AT if postgres else select(func.max(Athlete.id)))
+    if (top or 0) < MAX_ID:
+        return None
+    while True:
+        free = s.scalar(_LOWEST_FREE_ID)
+        if free is None:
+            raise Conflict(f"Every athlete id up to {MAX_ID} is taken")
+        if not postgres:
+            return int(free)
+        # another writer may be taking the same free id (a create, or ensure_athlete's
+        # placeholder under the same lock): after the wait, it is looked at again
+        s.execute(_LOCK_ATHLETE, {"k": free})
+        if s.scalar(select(Athlete.id).where(Athlete.id == free)) is None:
+            return int(free)

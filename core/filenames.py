@@ -1,6 +1,7 @@
-"""Cleans user-supplied file names: no folders, no invisible characters, bounded length.
+"""Cleans user-supplied names: no folders, no invisible characters, bounded length.
 
-The one home of the rule for every stored name (uploads, renames, presigned uploads).
+The one home of the rule for every stored name: file names (uploads, renames, presigned
+uploads) and, through visible_text, athletes' names.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ def strip_invisible(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) not in _REMOVED_CATEGORIES)
 
 
+def visible_text(text: str) -> str:
+    """`text` storable, without invisible characters, in NFC: a name typed on macOS (NFD) or
+    with a zero-width space is then the same stored name as the one it looks like. NFC comes
+    last, as removing a character may bring a letter and its accent together."""
+    return unicodedata.normalize("NFC", strip_invisible(storable(text)))
+
+
 def fit_bytes(name: str, limit: int) -> str:
     """`name` shortened (its stem, at a character boundary) to at most `limit` bytes of UTF-8,
     its extension kept: names are stored up to 255 characters, but file systems take 255
@@ -38,8 +46,7 @@ def fit_bytes(name: str, limit: int) -> str:
 
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
     """The last path component of `name`, without control characters, at most 255 characters."""
-    text = unicodedata.normalize("NFC", storable(name or ""))
-    text = strip_invisible(text)
+    text = visible_text(name or "")
     text = text.replace("\\", "/").rsplit("/", 1)[-1].strip()
     if text in ("", ".", ".."):
         return fallback
