@@ -129,6 +129,22 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _any_case_glob(term: str) -> str:
+    """A GLOB pattern for text containing `term` in any case (core.query.fold), for SQLite,
+    whose LIKE ignores the case of ASCII letters only: each letter as the class of the
+    letters that fold as it does ("ña": "*[Ññ][Aa]*"), GLOB's own signs as classes."""
+    parts = ["*"]
+    for char in term:
+        cases = (char, char.lower(), char.upper(), char.title())
+        same = {v for v in cases if len(v) == 1 and fold(v) == fold(char)}
+        if len(same) > 1:
+            parts.append("[" + "".join(sorted(same)) + "]")
+        else:
+            parts.append(f"[{char}]" if char in "*?[" else char)
+    parts.append("*")
+    return "".join(parts)
+
+
 class SameBytes(NamedTuple):
     """A ready file with some bytes (Catalog.same_bytes)."""
 
@@ -982,7 +998,10 @@ class Catalog:
         athletes = tuple(i for i, name in self._folded_names(s) if folded in name)
         params["athletes"] = list(athletes)
         if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
-            return self._plan_of(("short", bool(athletes)), athletes)
+            any_case = not term.isascii()  # LIKE would miss "Ñ" for "ñ"
+            if any_case:
+                params["glob_pattern"] = _any_case_glob(term)
+            return self._plan_of(("short", bool(athletes), any_case), athletes)
         phrase = _phrase(term)
         params["fts_phrase"] = phrase
         parts = len(athletes) if len(athletes) <= ATHLETE_PARTS else -1
@@ -1368,6 +1387,7 @@ _FILE_TYPE: BindParameter[Any] = bindparam("f_file_type")
 _PUBLIC: BindParameter[Any] = bindparam("f_public")
 # ...searches...
 _LIKE_PATTERN: BindParameter[Any] = bindparam("like_pattern")
+_GLOB_PATTERN: BindParameter[Any] = bindparam("glob_pattern")
 _ATHLETES: BindParameter[Any] = bindparam("athletes", expanding=True)
 _MATCH = text("media_files_fts MATCH :fts_phrase")
 _FTS = table("media_files_fts", sql_column("rowid"))
@@ -1548,9 +1568,14 @@ def _search_clauses(
     by_name = [MediaFile.athlete_id.in_(_ATHLETES)] if key[1] else []
     # SQLite's LIKE ignores the case of ASCII letters only: a term with others is never
     # walked when the FTS index can serve it (_common), so both ways find the same files.
-    walk = or_(_in_text(_LIKE_PATTERN), *by_name)
     if key[0] == "short":
-        return walk, (), walk, None
+        # ...and the trigram index cannot serve a short term: one with other letters is
+        # tested with GLOB instead (_any_case_glob)
+        any_case = key[2]
+        by_text = _in_text(_GLOB_PATTERN, glob=True) if any_case else _in_text(_LIKE_PATTERN)
+        short = or_(by_text, *by_name)
+        return short, (), short, None
+    walk = or_(_in_text(_LIKE_PATTERN), *by_name)
     _fts, _has_athletes, parts, common = key  # (the athletes: by_name above)
     # the athletes' names are matched in Python; the FTS index holds names and descriptions
     in_text: ColumnElement[bool] = MediaFile.id.in_(_fts_ids(_MATCH))
@@ -1627,9 +1652,15 @@ def _merge(
     return (nulls + valued if nulls_first else valued + nulls)[:limit]
 
 
-def _in_text(pattern: Any) -> ColumnElement[bool]:
+def _in_text(pattern: Any, glob: bool = False) -> ColumnElement[bool]:
     """The file's name or description is LIKE `pattern` (_like: contains the term; SQLite's
-    LIKE matches what the FTS trigram index does, for an ASCII term)."""
+    LIKE matches what the FTS trigram index does, for an ASCII term), or GLOB it (SQLite's
+    GLOB: _any_case_glob)."""
+    if glob:
+        return or_(
+            MediaFile.original_filename.op("GLOB")(pattern),
+            MediaFile.description.op("GLOB")(pattern),
+        )
     return or_(
         MediaFile.original_filename.like(pattern, escape="\\"),
         MediaFile.description.like(pattern, escape="\\"),

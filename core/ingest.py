@@ -51,6 +51,7 @@ from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, to
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, Storage
 from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
+from core.text import composed
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import make_thumbnail
 from core.validation import validate_file
@@ -82,15 +83,16 @@ def _check_size(size: int, declared: int | None, max_size: int) -> None:
 
 
 def check_description(value: object) -> str:
-    """A new file's description ("" for none): text of at most MAX_DESCRIPTION characters,
-    as an edit (Library.update_file) requires."""
+    """A description as stored ("" for none): text of at most MAX_DESCRIPTION characters, in
+    NFC so that a search finds it however it was typed (core.text.composed). Every write of
+    one comes here: uploads, presigned and resumable metadata, edits (Library.update_file)."""
     text = "" if value is None else value
     if not isinstance(text, str) or len(text) > MAX_DESCRIPTION:
         raise InvalidInput(
             f"description must be text of at most {MAX_DESCRIPTION} characters",
             reason="description_too_long",
         )
-    return text
+    return composed(text)
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,13 @@ from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFou
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
 from core.filenames import clean_filename
-from core.ingest import Ingestor
+from core.ingest import Ingestor, check_description
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
 from core.locks import KeyedLocks, ObjectLocks
 from core.mediatypes import FileKind
 from core.paths import DataPaths
 from core.records import (
-    MAX_DESCRIPTION,
     MAX_ID,
     AthleteRecord,
     BulkOutcome,
@@ -821,11 +820,5 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput("is_public must be true or false")
         values["is_public"] = changes["is_public"]
     if "description" in changes:
-        text = changes["description"] or ""
-        if not isinstance(text, str) or len(text) > MAX_DESCRIPTION:
-            raise InvalidInput(
-                f"description must be text of at most {MAX_DESCRIPTION} characters",
-                reason="description_too_long",
-            )
-        values["description"] = text
+        values["description"] = check_description(changes["description"] or "")
     return values

@@ -15,13 +15,15 @@ from core.errors import InvalidInput
 from core.mediatypes import FILE_KINDS, canonical_mime
 from core.natsort import name_sort_key
 from core.records import FileQuery, FileRecord, Sort
+from core.text import composed
 
 NAME_FIELD = "original_filename"  # sorted by its natural key, stored as media_files.name_sort
 
 
 def search_term(q: str) -> str:
-    """The text searched for: runs of white space read as one space, the ends trimmed."""
-    return " ".join(q.split())
+    """The text searched for: runs of white space read as one space, the ends trimmed, in NFC
+    as the texts searched are stored (core.text.composed)."""
+    return " ".join(composed(q).split())
 
 
 def fold(text: str) -> str:

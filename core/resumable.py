@@ -74,6 +74,7 @@ from core.errors import (
 )
 from core.filenames import clean_filename
 from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
+from core.ingest import check_description
 from core.mediatypes import (
     BY_MIME,
     FILE_KINDS,
@@ -271,9 +272,7 @@ def _check_meta(meta: Mapping[str, str]) -> _Meta:
     public = (meta.get("is_public") or "false").strip().lower()
     if public not in ("1", "true", "yes", "0", "false", "no", ""):
         raise InvalidInput("is_public must be true or false")
-    description = meta.get("description") or ""
-    if len(description) > 10000:
-        raise InvalidInput("description must be text of at most 10000 characters")
+    description = check_description(meta.get("description") or "")
     return _Meta(
         filename,
         mime,
