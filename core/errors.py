@@ -153,6 +153,14 @@ class StorageNotAsked(StorageUnavailable):
         self.retry_after = retry_after
 
 
+class CatalogUpgraded(StorageUnavailable):
+    """The catalog was migrated by a newer MediaDesk while this process ran
+    (core/db/schema_guard.py): it writes nothing more until restarted with that version, since
+    its rules (which files share a stored object, say) are no longer the catalog's."""
+
+    code = "catalog_upgraded"
+
+
 class InsufficientStorage(StorageUnavailable):
     """The disk (or a quota) is full: ENOSPC / EDQUOT, wherever it happened."""
 

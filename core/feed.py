@@ -34,6 +34,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from core.background import SharedThread
+from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
 from core.events import ChangeEvent, EventBus, EventKind, Subscribers
@@ -381,8 +382,12 @@ def prune(db: Database, days: int = RETENTION_DAYS, now: datetime | None = None)
 
 
 def pg_conninfo(db: Database) -> str:
-    """A libpq URL for the Database's PostgreSQL (SQLAlchemy's driver suffix removed)."""
-    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """A libpq URL for the Database's PostgreSQL (SQLAlchemy's driver suffix removed), naming
+    this process (an upgrade's refusal names the processes it found: core/db/schema_guard.py)."""
+    url = db.engine.url.set(drivername="postgresql").update_query_dict(
+        {"application_name": schema_guard.application_name()}
+    )
+    return url.render_as_string(hide_password=False)
 
 
 class Feed:
@@ -460,6 +465,7 @@ class Feed:
 
     def catch_up(self) -> int:
         """Delivers every change after the last one seen; returns how many."""
+        self.db.schema.look()  # every few seconds: a newer version migrated the catalog?
         if not self._synced:  # history from before this process started is not news
             self.last_id = last_change_id(self.db)
             self._synced = True
@@ -494,6 +500,11 @@ class Feed:
 
         with psycopg.connect(pg_conninfo(self.db), autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
+            if self.db.announced:  # this process runs here: an upgrade refuses meanwhile
+                conn.execute(
+                    "SELECT pg_advisory_lock_shared(%s, %s)",
+                    (schema_guard.PRESENCE_CLASS, schema_guard.PRESENCE_KEY),
+                )
             self.catch_up()  # what was missed while not listening
             self.connected, self.error = True, None
             last_look = time.monotonic()

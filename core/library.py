@@ -150,6 +150,7 @@ class Library:
             except SQLAlchemyError as exc:  # the first connection: a person's words, no trace
                 db.engine.dispose()
                 raise unopenable(db.url, exc) from exc
+            db.announce()  # a newer version's upgrade refuses while this process runs
         storage, presigner = build_storage(settings)
         lib = cls(settings, db, storage, presigner)
         lib.backends.attach()  # rows name their backend; reads find old files
@@ -574,6 +575,8 @@ class Library:
             raise Conflict("The file is not in the trash", reason="not_trashed")
         key_lock = self.deferred.key_locks.hold(record.storage_key)
         with key_lock, self._object_locks.hold(record.storage_key):
+            # a newer version may let another file share the object: its rules, not ours
+            self._db.schema.confirm()
             # The same bytes for another athlete or other flags share the object: it and its
             # derivatives stay while another file references them.
             shared = self._catalog.references(record.storage_key, besides=file_id) > 0
@@ -711,6 +714,7 @@ class Library:
         """Deletes a stored object with its derivatives unless a file (other than `besides`)
         still references it: files with the same bytes share one object (migration 0010)."""
         with self.deferred.key_locks.hold(key), self._object_locks.hold(key):
+            self._db.schema.confirm()  # a newer schema's references are not ours to count
             if self._catalog.references(key, besides):
                 return False
             if not self._catalog.name_in_use(key, besides):

@@ -186,3 +186,75 @@ class ObjectLocks:
     def hold(self, key: str) -> contextlib.AbstractContextManager[None]:
         digest = hashlib.sha256(key.encode()).digest()
         return self._locks.hold(int.from_bytes(digest[:4], "big") >> 1)
+
+
+# ---- presence: a shared lock on byte 0 of a lock file, held while a process runs ------------
+_shared_counts: dict[Path, int] = {}  # lock file -> holders in this process
+
+
+def hold_shared(path: Path) -> None:
+    """A shared record lock on byte 0 of `path`, for as long as this process runs or until
+    as many `release_shared` calls (counted: two catalogs objects of one file in a process)."""
+    if fcntl is None:
+        return
+    fd = _descriptor(path)
+    with _files_guard:
+        count = _shared_counts.get(path, 0)
+        if count == 0:
+            fcntl.lockf(fd, fcntl.LOCK_SH, 1, 0)
+        _shared_counts[path] = count + 1
+
+
+def release_shared(path: Path) -> None:
+    if fcntl is None:
+        return
+    with _files_guard:
+        count = _shared_counts.get(path, 0)
+        if count == 0:
+            return
+        if count == 1:
+            del _shared_counts[path]
+            fd = _descriptors.get(path)
+            if fd is not None:
+                fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
+        else:
+            _shared_counts[path] = count - 1
+
+
+def other_holders(path: Path) -> list[int]:
+    """The pids of other processes holding a lock on byte 0 of `path` (0: one whose pid the
+    system does not tell); empty when none. This process's own lock never counts: a process's
+    record locks do not conflict with each other."""
+    if fcntl is None or not path.exists():
+        return []
+    fd = _descriptor(path)
+    with _files_guard:
+        mine = _shared_counts.get(path, 0) > 0
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+        else:  # nobody else: back to what this process held
+            fcntl.lockf(fd, fcntl.LOCK_SH if mine else fcntl.LOCK_UN, 1, 0)
+            return []
+    return _proc_lock_pids(path) or [0]
+
+
+def _proc_lock_pids(path: Path) -> list[int]:
+    """Every other process's POSIX lock on `path`, from Linux's /proc/locks (else [])."""
+    try:
+        st = path.stat()
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    pids: set[int] = set()
+    for line in lines:
+        fields = line.replace("->", "").split()
+        # "1: POSIX  ADVISORY  READ 1234 08:01:5678 0 0"
+        if len(fields) >= 6 and fields[1] == "POSIX" and fields[5] == inode:
+            pid = int(fields[4])
+            if pid != os.getpid():
+                pids.add(pid)
+    return sorted(pids)

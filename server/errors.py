@@ -40,6 +40,9 @@ STATUS_BY_ERROR: dict[type[core.MediaDeskError], int] = {
     # core.StorageNotAsked (not sent to a store found hanging a moment ago) stays the seed's
     # 500, with a Retry-After: clients written to the seed read 500 as the storage's failure.
     core.InsufficientStorage: 507,  # a full disk or quota (RFC 4918), whatever was writing
+    # The catalog was upgraded under this server: a 5xx like the seed's storage errors, but a
+    # retry never helps until the server is restarted with the newer version.
+    core.CatalogUpgraded: 503,
     core.InvalidSignature: 403,
     core.SignatureExpired: 403,
     core.SettingsError: 500,
@@ -62,6 +65,7 @@ HTTP_CODES = {
     429: "rate_limited",
     431: "header_too_large",
     500: "internal_error",
+    503: "service_unavailable",
     507: "insufficient_storage",
 }
 # What a client reads of a storage_unavailable, by its reason (core.errors.UNAVAILABLE_REASONS;
@@ -100,6 +104,10 @@ CLIENT_MESSAGES = {
     "insufficient_storage": "There is not enough free storage space to save the file",
     "invalid_setting": "The server is not configured correctly; ask its administrator",
     "cancelled": "The operation was cancelled",
+    "catalog_upgraded": (
+        "The catalog was upgraded by a newer MediaDesk while this server was running: it "
+        "changes nothing until it is restarted with that version; reading still works"
+    ),
 }
 # Internals that may still sit in other messages: URLs (the S3 endpoint), storage keys, absolute
 # paths, and our object file names; quoted or not.

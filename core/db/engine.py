@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.db import schema_guard
 from core.db.disk import check_remote_folder, remote_filesystem
 from core.errors import (
     InsufficientStorage,
@@ -326,6 +327,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.RLock() if self.is_sqlite else None
         self.outage = CatalogOutage()
+        # the catalog migrated past this version while it runs: no more writes
+        self.schema = schema_guard.SchemaGuard(self.read)
+        self._announced = False
 
     @contextmanager
     def _reachable(self, admitted: bool = False) -> Iterator[None]:
@@ -383,6 +387,7 @@ class Database:
         transaction read it matches no row in its UPDATE: SQLAlchemy's StaleDataError, which
         leaves here as LostRace, a domain conflict (never an internal error).
         """
+        self.schema.refuse_writes()
         lock = self._write_lock if self._write_lock is not None else nullcontext()
         try:
             with self._reachable(), lock, self._write_factory() as session, session.begin():
@@ -418,9 +423,25 @@ class Database:
         often: an upload's lease and progress at every PATCH and every few MiB. A session's
         get, flush and commit cost ≈ 1.3 ms of GIL-holding Python each time.
         """
+        self.schema.refuse_writes()
         lock = self._write_lock if self._write_lock is not None else nullcontext()
         with self._reachable(), lock, self._write_engine.begin() as conn:
             yield conn
 
+    def announce(self) -> None:
+        """Tells other processes that this one runs on the catalog (core/db/schema_guard.py),
+        once it is at this version's schema: an upgrade by a newer version refuses meanwhile.
+        On PostgreSQL the change feed's connection holds the announcement."""
+        if self.is_sqlite and not self._announced:
+            schema_guard.announce_sqlite(self.engine.url.database)
+        self._announced = True
+
+    @property
+    def announced(self) -> bool:
+        return self._announced
+
     def dispose(self) -> None:
+        if self.is_sqlite and self._announced:
+            schema_guard.withdraw_sqlite(self.engine.url.database)
+        self._announced = False
         self.engine.dispose()

@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from core.db import schema_guard
 from core.errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -85,18 +86,44 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         logger.info("Catalog schema at %s", revision)
         return
     with _migrating(engine) as connection:
+        if current:  # a new catalog has nobody on it to refuse for
+            _refuse_under_live_processes(connection, script.get_heads())
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     logger.info("Catalog schema at %s", revision)
+
+
+def _refuse_under_live_processes(connection: Connection, heads: list[str]) -> None:
+    """Refuses to migrate a catalog other processes run on (core/db/schema_guard.py), unless
+    forced: they would go on writing by the old schema's rules (an older server's hard delete
+    removed an object that a newer version let another file share). Asked under the migration
+    lock, after another process's migration of the same catalog finished: then there is
+    nothing left to do and nobody to refuse for."""
+    if set(MigrationContext.configure(connection).get_current_heads()) == set(heads):
+        return
+    others = schema_guard.others_alive(connection)
+    if not others:
+        return
+    if schema_guard.forced():
+        logger.warning(
+            "Upgrading the catalog while other processes run on it (%s): %s is set; they stop "
+            "writing once they see the new schema",
+            ", ".join(others),
+            schema_guard.FORCE_ENV,
+        )
+        return
+    raise StorageUnavailable(
+        f"Other MediaDesk processes are running on this catalog ({', '.join(others)}): stop "
+        "them before upgrading it (or set "
+        f"{schema_guard.FORCE_ENV}=1 to upgrade anyway). Nothing was changed."
+    )
 
 
 def newer_revisions(current: set[str] | list[str]) -> set[str]:
     """The revisions among `current` that this MediaDesk does not know: the catalog was
     migrated by a newer version (another desktop of the team, or this one before a
     downgrade)."""
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    known = {s.revision for s in script.walk_revisions()}
-    return {r for r in current if r not in known}
+    return set(current) - schema_guard.known_revisions()
 
 
 def downgrade(engine: Engine, revision: str) -> None:

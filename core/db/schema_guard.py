@@ -1,0 +1,187 @@
+"""Two MediaDesk versions on one catalog: a running process that sees the schema move past its
+own stops writing, and an upgrade refuses to run under live processes.
+
+A server left running while a newer version migrated the catalog under it went on answering
+writes with the rules of its own schema: a hard delete through it removed an object that, in
+the newer version, another file shared (its bytes gone, a 404 for that file). So:
+
+- `SchemaGuard` (one per Database): the catalog's revision, looked at every few seconds by the
+  change feed's loop and again right before a deletion of stored bytes. Once it names a
+  revision this version does not know, every write session is refused with CatalogUpgraded
+  (from a cached value: no query per request); reads go on.
+- `others_alive`: the processes that have this catalog open, each announcing itself once its
+  catalog is at its own schema (`announce`): a shared record lock on one byte of a lock file
+  beside a SQLite catalog, a shared session advisory lock on PostgreSQL (the change feed's
+  connection, core/feed.py). Both die with their process. A process waiting to migrate has not
+  announced itself yet, so processes of one new version starting together never refuse each
+  other. Versions before this one announce nothing and cannot be seen.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from core import locks
+from core.errors import CatalogUpgraded, StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+# How often a running process looks at the catalog's revision (the feed's loop asks more often).
+LOOK_SECONDS = 5.0
+# Set to 1 to upgrade a catalog while other processes have it open (they stop writing).
+FORCE_ENV = "MEDIADESK_UPGRADE_WHILE_RUNNING"
+# pg_advisory_lock_shared(class, key) held by every running process on its feed connection
+PRESENCE_CLASS = 0x4D444C56  # "MDLV"
+PRESENCE_KEY = 1
+PRESENCE_LOCK_NAME = "live"  # <catalog>-live.lock beside a SQLite catalog
+# PostgreSQL application_name of this process's own connections: "mediadesk-host:pid" (no space,
+# which a libpq URL would carry as a "+")
+APP_PREFIX = "mediadesk-"
+
+
+def process_name() -> str:
+    """host:pid, as the refusal names the processes it found (PostgreSQL application_name)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def application_name() -> str:
+    return f"{APP_PREFIX}{process_name()}"
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    from core.db.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return frozenset(s.revision for s in script.walk_revisions())
+
+
+def catalog_revisions(connection: Connection | Session) -> set[str]:
+    rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+    return {str(r[0]) for r in rows}
+
+
+def upgraded_message(newer: set[str]) -> str:
+    return (
+        f"The catalog was upgraded by a newer MediaDesk (schema {', '.join(sorted(newer))}) "
+        "while this one was running: nothing is written any more; restart it with that "
+        "version or a newer one"
+    )
+
+
+class SchemaGuard:
+    """Whether the catalog was migrated past this version while it runs (see the module)."""
+
+    def __init__(self, read: Callable[[], AbstractContextManager[Session]]) -> None:
+        self._read = read
+        self._guard = threading.Lock()
+        self._looked = float("-inf")
+        self.moved: str | None = None  # the refusal's message once the schema moved on
+
+    def refuse_writes(self) -> None:
+        if self.moved is not None:
+            raise CatalogUpgraded(self.moved)
+
+    def look(self, every: float | None = None) -> None:
+        """Reads the catalog's revision unless it was read less than `every` seconds ago.
+        A catalog out of reach or not migrated yet tells nothing: that is other code's to say."""
+        if self.moved is not None:
+            return
+        every = LOOK_SECONDS if every is None else every
+        with self._guard:
+            now = time.monotonic()
+            if now - self._looked < every:
+                return
+            self._looked = now
+        try:
+            with self._read() as session:
+                current = catalog_revisions(session)
+        except (SQLAlchemyError, StorageUnavailable) as exc:
+            logger.debug("Catalog revision not read (%s)", exc)
+            return
+        newer = current - known_revisions()
+        if newer and self.moved is None:
+            self.moved = upgraded_message(newer)
+            logger.error("%s.", self.moved)
+
+    def confirm(self) -> None:
+        """Looks now, then refuses if the schema moved: before deleting stored bytes, which
+        the newer schema's rules may still need."""
+        self.look(every=0.0)
+        self.refuse_writes()
+
+
+# ---- live processes -------------------------------------------------------------------------
+def others_alive(connection: Connection) -> list[str]:
+    """Other processes that have announced themselves on this catalog (host:pid where known)."""
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text(
+                "SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.classid::bigint = :c AND l.objid::bigint = :k AND l.objsubid = 2 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"c": PRESENCE_CLASS, "k": PRESENCE_KEY},
+        ).all()
+        mine = application_name()
+        found = []
+        for name, addr, backend in rows:
+            if name == mine:
+                continue
+            name = str(name or "")
+            found.append(
+                name.removeprefix(APP_PREFIX)
+                if name.startswith(APP_PREFIX)
+                else f"{addr or 'local'} (backend {backend})"
+            )
+        return sorted(set(found))
+    path = _catalog_path(connection)
+    if path is None:
+        return []
+    pids = locks.other_holders(locks.lock_file(path, PRESENCE_LOCK_NAME))
+    host = socket.gethostname()[:40]
+    return [f"{host}:{pid}" if pid else "a process" for pid in pids]
+
+
+def announce_sqlite(database: str | None) -> None:
+    """Holds this process's presence on a SQLite catalog file until it ends (or `withdraw`)."""
+    path = _sqlite_path(database)
+    if path is not None:
+        locks.hold_shared(locks.lock_file(path, PRESENCE_LOCK_NAME))
+
+
+def withdraw_sqlite(database: str | None) -> None:
+    path = _sqlite_path(database)
+    if path is not None:
+        locks.release_shared(locks.lock_file(path, PRESENCE_LOCK_NAME))
+
+
+def forced() -> bool:
+    return os.environ.get(FORCE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _sqlite_path(database: str | None) -> Path | None:
+    if locks.fcntl is None or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _catalog_path(connection: Connection) -> Path | None:
+    return _sqlite_path(connection.engine.url.database)
