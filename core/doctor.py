@@ -266,6 +266,57 @@ def check_feed(db: Database) -> Check:
             listener.close()
 
 
+def check_reconcile(db: Database) -> Check:
+    """The last comparison of the store with the catalog (`mediadesk maintenance`, or the
+    server's daily one), as recorded in the catalog: listing the whole bucket again here
+    would make the doctor as slow as the bucket is big."""
+    from core.leader import last_reconcile
+
+    last = last_reconcile(db)
+    if last is None:
+        return Check(
+            "reconcile",
+            True,
+            "the store was never compared with this catalog",
+            "Run `mediadesk maintenance`: it lists files whose bytes are missing or damaged.",
+            warning=True,
+        )
+    at, summary = last
+    when = at.astimezone(UTC).isoformat(timespec="seconds")
+    if "error" in summary:
+        return Check(
+            "reconcile", True, f"the last one ({when}) failed: {summary['error']}", warning=True
+        )
+    if summary.get("clean", True):
+        return Check("reconcile", True, f"the store matched the catalog at {when}")
+    found = [
+        f"{label} {_ids(summary.get(name))}"
+        for name, label in (
+            ("rows_without_objects", "files without their object:"),
+            ("size_mismatch", "files whose object is not the recorded size:"),
+            ("objects_without_rows", "objects no file names:"),
+            ("orphan_partials", "partial files of writers that are gone:"),
+        )
+        if summary.get(name)
+    ]
+    return Check(
+        "reconcile",
+        False,
+        f"at {when}: " + "; ".join(found),
+        "Run `mediadesk maintenance` for the full list. Restore the missing or damaged "
+        "files' bytes from a backup (or delete those files); move the stray objects out of "
+        "the storage. `mediadesk maintenance` again then records the store as clean.",
+    )
+
+
+def _ids(value: object) -> str:
+    """A count kept as a number, or the file ids kept as a list (the first ones)."""
+    if isinstance(value, list):
+        shown = ", ".join(str(v) for v in value[:10])
+        return f"{len(value)} (ids {shown}{', …' if len(value) > 10 else ''})"
+    return str(value)
+
+
 def run_checks(settings: Settings) -> list[Check]:
     try:
         # a catalog on a share is said by the "catalog disk" check, not a log line too
@@ -283,6 +334,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks += check_storage(settings)
         if catalog_ok:
             checks.append(check_feed(db))
+            checks.append(check_reconcile(db))
         else:
             checks.append(Check("change feed", False, "not checked: fix the catalog first", ""))
         return checks

@@ -127,6 +127,7 @@ UNAVAILABLE_REASONS = (
     "no_permission",
     "access_denied",
     "bucket_missing",
+    "object_damaged",
 )
 # Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
 # keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
@@ -134,7 +135,16 @@ UNAVAILABLE_REASONS = (
 # others (catalog_unreachable, endpoint_unreachable) are outages that pass. The server's
 # sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
 SETUP_FAULT_REASONS = frozenset(
-    {"endpoint_refused", "bad_credentials", "no_permission", "access_denied", "bucket_missing"}
+    {
+        "endpoint_refused",
+        "bad_credentials",
+        "no_permission",
+        "access_denied",
+        "bucket_missing",
+        # a stored object that is not the size the catalog records (a bad restore, a disk
+        # fault): as lasting as a set-up fault, until an administrator restores the bytes
+        "object_damaged",
+    }
 )
 
 
@@ -222,6 +232,17 @@ def catalog_down() -> StorageUnavailable:
     return StorageUnavailable(
         "The catalog (database) cannot be reached right now; try again later",
         reason="catalog_unreachable",
+    )
+
+
+def object_damaged(key: str, stored: int, recorded: int) -> StorageUnavailable:
+    """The error of a stored object that is not the size the catalog records, as every read
+    path reports it (core.library): serving it would hand out a cut or padded file as whole."""
+    return StorageUnavailable(
+        f"The stored object {key!r} has {stored} bytes, the catalog records {recorded}: "
+        "it is damaged (a bad restore or a disk fault); restore it from a backup",
+        reason="object_damaged",
+        details={"stored_size": stored, "recorded_size": recorded},
     )
 
 

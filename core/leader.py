@@ -125,21 +125,32 @@ def _reconcile(lib: Library, db: Database) -> dict[str, Any]:
 
     started = datetime.now(UTC)
     try:
-        found = reconcile(lib)
-        summary: dict[str, Any] = {
-            "clean": found.clean,
-            "objects_without_rows": len(found.objects_without_rows),
-            "rows_without_objects": found.rows_without_objects[:100],
-        }
+        summary = reconcile(lib).summary()
     except Exception as exc:  # reported like the other tasks' failures
         summary = {"error": f"{type(exc).__name__}: {exc}"}
+    record_reconcile(db, summary, started)
+    return summary
+
+
+def record_reconcile(db: Database, summary: dict[str, Any], at: datetime | None = None) -> None:
+    """Keeps the last reconcile's summary (the server's daily one, or `mediadesk maintenance`):
+    /health and `mediadesk doctor` read it (last_reconcile) without listing the store again."""
+    started = at or datetime.now(UTC)
     with db.write() as s:
         row = s.get(CatalogLease, RECONCILE)
         if row is None:
             s.add(CatalogLease(name=RECONCILE, last_run_at=started, info=summary))
         else:
             row.last_run_at, row.info = started, summary
-    return summary
+
+
+def last_reconcile(db: Database) -> tuple[datetime, dict[str, Any]] | None:
+    """When the last recorded reconcile ran and its summary, or None before the first."""
+    with db.read() as s:
+        row = s.get(CatalogLease, RECONCILE)
+        if row is None or row.last_run_at is None:
+            return None
+        return row.last_run_at, dict(row.info or {})
 
 
 class MaintenanceLeader:

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import io
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -22,7 +23,14 @@ from core.db.engine import CatalogOutage, Database, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
-from core.errors import Conflict, InvalidInput, LostRace, MediaDeskError, NotFound
+from core.errors import (
+    Conflict,
+    InvalidInput,
+    LostRace,
+    MediaDeskError,
+    NotFound,
+    object_damaged,
+)
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
 from core.filenames import clean_filename
@@ -53,6 +61,7 @@ from core.storage.base import (
     Storage,
 )
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
+from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
 from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import (
@@ -76,6 +85,9 @@ EMPTY_TRASH_BATCH = 100
 # Files per transaction of `trash_many` / `restore_many`: a commit each cost more than the
 # change itself, and a batch keeps each write short for the other writers of the catalog.
 BULK_BATCH = 200
+
+# Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
+_DERIVED = (keys.THUMBNAIL_PREFIX, keys.VARIANT_PREFIX, keys.VIDEO_PREFIX)
 
 EDITABLE = ("original_filename", "athlete_id", "is_public", "description")
 
@@ -227,23 +239,41 @@ class Library:
     def stat(self, record: FileRecord) -> ObjectStat:
         return self._storage.stat(record.storage_key)
 
+    # Every read of a file's bytes checks them against the catalog's size (_check_size), so no
+    # route hands out a cut object (a bad restore, a disk fault) as the whole file, and each
+    # says what is wrong: storage_unavailable with reason object_damaged.
     def open_range(
         self, record: FileRecord, start: int, end: int | None, chunk_size: int = 256 * 1024
     ) -> Iterator[bytes]:
-        return self._storage.open_range(record.storage_key, start, end, chunk_size)
+        """The bytes of a bucket object are counted as they arrive: a body that ends before
+        the recorded size raises (before any header when the first read reaches the end)."""
+        chunks = self._storage.open_range(record.storage_key, start, end, chunk_size)
+        if record.size is None or record.status != FileStatus.READY:
+            return chunks
+        last = record.size - 1 if end is None else min(end, record.size - 1)
+        return _counted(chunks, record.storage_key, start, last - start + 1, record.size)
 
     def local_path(self, record: FileRecord) -> Path | None:
-        return self._storage.local_path(record.storage_key)
+        """The object's local file (None in a bucket); object_damaged when its size is not
+        the recorded one (one stat: the server sends this file with sendfile)."""
+        path = self._storage.local_path(record.storage_key)
+        if path is not None and record.status == FileStatus.READY:
+            _check_local_size(record.storage_key, path, record.size)
+        return path
 
     def find_by_key(self, key: str) -> FileRecord | None:
         """The file stored under `key` (trashed included), or None."""
         return self._catalog.find_by_key(key)
 
     def open_object(self, key: str) -> OpenedObject:
-        """Any stored object (a file, a variant, a video rendition) opened for a response."""
-        return OpenedObject(
-            key, self._storage.stat(key), self._storage.local_path(key), self._storage
-        )
+        """Any stored object (a file, a variant, a video rendition) opened for a response;
+        a file's object (not a derivative) must be the size its catalog row records."""
+        stat = self._storage.stat(key)
+        if not key.startswith(_DERIVED):
+            record = self._catalog.find_by_key(key)
+            if record is not None and record.status == FileStatus.READY:
+                _check_size(key, stat.size, record.size)
+        return OpenedObject(key, stat, self._storage.local_path(key), self._storage)
 
     def put_object(self, key: str, body: BinaryIO, content_type: str) -> ObjectStat:
         """Writes a signed upload's bytes under the key its pending row reserved (Conflict
@@ -740,15 +770,47 @@ class Library:
         that still holds files (kept there after a switch, or not yet moved). Listing only the
         active one made every maintenance run report the kept files missing, and left stray
         objects there unseen; a configured backend that holds no file is not listed."""
+        for storage in self._listed_storages():
+            yield from storage.list_keys("")
+
+    def stray_entries(self) -> list[str]:
+        """What the listed local objects folders hold that can be no object (symlinks, names
+        that are not UTF-8 or no valid key: LocalStorage.strays), for the reconcile report."""
+        return [
+            entry
+            for storage in self._listed_storages()
+            if isinstance(storage, LocalStorage)
+            for entry in storage.strays()
+        ]
+
+    def _listed_storages(self) -> Iterator[Storage]:
         storage = self._storage
         if not isinstance(storage, RoutingStorage):
-            yield from storage.list_keys("")
+            yield storage
             return
-        yield from storage.active.list_keys("")
+        yield storage.active
         holding = self.backends.counts_by_backend()
         for name in storage.backend_names():
             if name != storage.active_name and holding.get(name):
-                yield from storage.backend(name).list_keys("")
+                yield storage.backend(name)
+
+    def recorded_sizes(self) -> list[tuple[int, str, int]]:
+        """(id, storage key, size) of every ready row that records a size, for the reconcile
+        report (Catalog.stored_keys, its natural home, does not carry the size)."""
+        with self._db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.storage_key, MediaFile.size).where(
+                    MediaFile.status == FileStatus.READY
+                )
+            ).all()
+        return [(i, k, n) for i, k, n in rows if n is not None]
+
+    def remember_reconcile(self, summary: dict[str, Any]) -> None:
+        """Keeps a reconcile's summary in the catalog, where `mediadesk doctor` and /health
+        read the last one (core/leader.py)."""
+        from core.leader import record_reconcile
+
+        record_reconcile(self._db, summary)
 
     # ---- links ------------------------------------------------------------------------------
     def check_expiry(self, expires_in: int | None) -> int:
@@ -793,6 +855,35 @@ class Library:
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
         return self._catalog.rename_athlete(athlete_id, name)
+
+
+def _check_size(key: str, stored: int, recorded: int | None) -> None:
+    if recorded is not None and stored != recorded:
+        raise object_damaged(key, stored, recorded)
+
+
+def _check_local_size(key: str, path: Path, recorded: int | None) -> None:
+    try:
+        stored = os.stat(path).st_size
+    except OSError:
+        return  # missing or unreadable: the read that follows says which (read_error)
+    _check_size(key, stored, recorded)
+
+
+def _counted(
+    chunks: Iterator[bytes], key: str, start: int, wanted: int, recorded: int
+) -> Iterator[bytes]:
+    got = 0
+    try:
+        for chunk in chunks:
+            got += len(chunk)
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    if got < wanted:
+        raise object_damaged(key, start + got, recorded)
 
 
 def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:

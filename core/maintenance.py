@@ -43,13 +43,35 @@ class ReconcileReport:
     orphan_partials: list[str] = field(default_factory=list)
     # old keys of moved files, deleted once no reader can use them: expected, not a fault
     pending_deletions: list[str] = field(default_factory=list)
+    # ready rows whose object is not the size they record (a bad restore, a disk fault): every
+    # read of them fails with object_damaged (core/library.py) until the bytes are restored
+    size_mismatch: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.objects_without_rows or self.rows_without_objects or self.orphan_partials)
+        return not (
+            self.objects_without_rows
+            or self.rows_without_objects
+            or self.orphan_partials
+            or self.size_mismatch
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "clean": self.clean}
+
+    def summary(self) -> dict[str, object]:
+        """What the catalog keeps of it (core/leader.py record_reconcile): counts, and the
+        first file ids, for /health and `mediadesk doctor`."""
+        return {
+            "clean": self.clean,
+            "objects_without_rows": len(self.objects_without_rows),
+            "rows_without_objects": self.rows_without_objects[:SUMMARY_IDS],
+            "size_mismatch": [m["file_id"] for m in self.size_mismatch[:SUMMARY_IDS]],
+            "orphan_partials": len(self.orphan_partials),
+        }
+
+
+SUMMARY_IDS = 100
 
 
 def purge_time(deleted_at: datetime, retention_days: int) -> datetime:
@@ -159,7 +181,8 @@ def _abort(lib: Library, report: MaintenanceReport) -> None:
 
 
 def reconcile(lib: Library) -> ReconcileReport:
-    """Objects in the store without a catalog row, and ready rows whose object is missing."""
+    """Objects in the store without a catalog row, ready rows whose object is missing or is
+    not the size they record."""
     rows = lib.stored_keys()
     known: set[str] = set()
     for _, key, status, has_thumb in rows:
@@ -173,20 +196,29 @@ def reconcile(lib: Library) -> ReconcileReport:
     pending = lib.deferred.pending_keys()
     known |= pending
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
-    present: set[str] = set()
+    present: dict[str, int] = {}
     for obj in lib.list_objects():
-        present.add(obj.key)
+        present[obj.key] = obj.size
         if obj.key.startswith(keys.VARIANT_PREFIX):
             continue
         if keys.video_owner_name(obj.key) in video_owners:
             continue  # a rendition, HLS file or sprite of a file the catalog has
         if obj.key not in known:
             report.objects_without_rows.append(obj.key)
+    # what a local folder holds that can be no object (a symlink, a name that is not UTF-8):
+    # listed like any other stray, never deleted
+    report.objects_without_rows += [e for e in lib.stray_entries() if e not in known]
     for file_id, key, status, _ in rows:
         if status == FileStatus.READY and key not in present:
             report.rows_without_objects.append(file_id)
+    for file_id, key, recorded in lib.recorded_sizes():
+        stored = present.get(key)
+        if stored is not None and stored != recorded:
+            report.size_mismatch.append(
+                {"file_id": file_id, "key": key, "stored_size": stored, "recorded_size": recorded}
+            )
     # an expired upload URL's sweep is no news while nothing was written there (the usual case)
-    idle = lib.deferred.url_sweeps() - present
+    idle = lib.deferred.url_sweeps() - set(present)
     report.pending_deletions = sorted(
         k for k in pending - idle if not k.startswith(keys.THUMBNAIL_PREFIX)
     )

@@ -147,6 +147,13 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The storage bucket does not exist: it was deleted, or its name is wrong in the "
             "storage settings. Check the bucket name in Settings ▸ Storage.",
         )
+    if exc.code == "storage_unavailable" and reason == "object_damaged":
+        # the bytes themselves are wrong: neither a retry nor the storage settings help
+        return QCoreApplication.translate(
+            "Errors",
+            "The stored copy of this file is damaged: it is not the size the catalog records "
+            "(a bad restore or a disk fault). Restore the file from a backup.",
+        )
     if reason == "migration_running":
         return QCoreApplication.translate(
             "Errors",

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from core.errors import MediaDeskError
 from core.library import Library
 from core.logsetup import (
@@ -100,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
         "maintenance",
         parents=[common],
         help=what,
-        description=what[0].upper() + what[1:] + " (exit status 1 when it found errors).",
+        description=what[0].upper()
+        + what[1:]
+        + " (exit status 1 when a task failed or the store does not match the catalog: "
+        'reconcile not "clean"; the JSON lists what).',
     )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
@@ -266,10 +271,17 @@ def _maintenance(args: argparse.Namespace) -> int:
     with contextlib.closing(_open(args)) as library:
         report = run_maintenance(library)
         try:
-            checked: dict[str, Any] = reconcile(library).as_dict()
+            found = reconcile(library)
+            checked: dict[str, Any] = found.as_dict()
+            summary: dict[str, Any] = found.summary()
         except MediaDeskError as exc:
             # The store out of reach: the report of what ran (purged, expired) still counts,
             # as the server's own runs keep it (core/leader.py)
-            checked = {"error": f"{type(exc).__name__}: {exc}"}
+            checked = summary = {"error": f"{type(exc).__name__}: {exc}"}
         _out(json.dumps({"maintenance": report.as_dict(), "reconcile": checked}, indent=2))
-    return 1 if report.errors or "error" in checked else 0
+        try:  # where `mediadesk doctor` reads it; a catalog that takes no write loses only that
+            library.remember_reconcile(summary)
+        except (MediaDeskError, SQLAlchemyError) as exc:
+            logger.warning("Could not record the reconcile in the catalog: %s", exc)
+    # a store that does not match the catalog is an error to fix, as a failed task is
+    return 1 if report.errors or "error" in checked or not checked.get("clean") else 0

@@ -96,6 +96,10 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
         "The storage bucket does not exist: it was deleted, or its name is wrong in the "
         "server's storage settings; ask the server's administrator"
     ),
+    "object_damaged": (
+        "The stored copy of this file is damaged: it is not the size the catalog records "
+        "(a bad restore or a disk fault); ask the server's administrator to restore it"
+    ),
 }
 # Errors whose English message is for the log (it names storage keys, local paths or the
 # storage endpoint): the client reads these sentences, the log the message and the request id.

@@ -382,6 +382,40 @@ class LocalStorage:
             with contextlib.suppress(NotFound):
                 yield self.stat(key)
 
+    def strays(self) -> list[str]:
+        """What the objects folder holds that `list_keys` skips because it cannot be an
+        object: symlinks, special files, names that are no valid key (one that is not UTF-8
+        among them). Reconcile reports them; nothing here deletes them. Named by their path
+        under the folder, undecodable bytes written as \\xNN."""
+        found: list[str] = []
+
+        def failed(exc: OSError) -> None:
+            error = read_error(exc, "folder", self.root)
+            if not isinstance(error, NotFound):
+                raise error from exc
+
+        for folder, dirs, files in os.walk(self.root, onerror=failed):
+            # a symlink to a folder is listed among the folders, and never walked into
+            for name in [*files, *dirs]:
+                full = Path(folder, name)
+                if is_temp_name(name):
+                    continue
+                try:
+                    mode = os.lstat(full).st_mode
+                except OSError as exc:
+                    failed(exc)
+                    continue
+                if S_ISDIR(mode):
+                    continue
+                key = self._key(full)
+                try:
+                    valid = normalise_key(key) == key
+                except InvalidInput:
+                    valid = False
+                if S_ISLNK(mode) or not S_ISREG(mode) or not valid:
+                    found.append(os.fsencode(key).decode("utf-8", "backslashreplace"))
+        return sorted(found)
+
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 

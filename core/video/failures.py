@@ -30,7 +30,9 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, InsufficientStorage) or is_no_space(exc):
         return "insufficient_storage"
     if isinstance(exc, StorageUnavailable):
-        return "storage_unavailable"
+        # an original cut short (core.library refuses it before FFmpeg would choke on it):
+        # the bytes are wrong, not the store, which answers
+        return "undecodable_media" if exc.reason == "object_damaged" else "storage_unavailable"
     # PyAV's errors of an errno (EIO, EACCES, ENOENT...) are a file that could not be read or
     # written; its other errors, once the original was opened (encode.probe), are FFmpeg's
     if isinstance(exc, av.error.FFmpegError) and not isinstance(exc, OSError):

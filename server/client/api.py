@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -830,8 +831,11 @@ class Client:
     ) -> Path:
         """Saves the original in the folder `to` (created if needed) under its own name or
         `filename`; an existing file is kept and the new one gets a " (1)" suffix unless
-        overwrite. Written to a temporary file first: a broken download leaves nothing."""
+        overwrite. Written to a temporary file first: a broken download leaves nothing, nor
+        does one whose length or SHA-256 is not the catalog's (ClientError
+        `download_mismatch`: a stored copy cut by a bad restore was saved as the file)."""
         record = self.get(file_id)
+        expected = _Expected.of(record)
         name = filename or str(record["original_filename"])
         target = Path(to) / safe_name(name, int(file_id))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -839,7 +843,7 @@ class Client:
         url = urljoin(self.base_url + "/", signed["url"])
         for attempt in range(self.retries + 1):
             try:
-                return self._fetch_to(url, target, progress, overwrite=overwrite)
+                return self._fetch_to(url, target, progress, overwrite=overwrite, expected=expected)
             except (httpx.TransportError, ClientError) as exc:
                 transient = isinstance(exc, httpx.TransportError) or (
                     exc.status in IDEMPOTENT_TRANSIENT_STATUS
@@ -874,9 +878,16 @@ class Client:
         return failure
 
     def _fetch_to(
-        self, url: str, target: Path, progress: Progress | None, *, overwrite: bool
+        self,
+        url: str,
+        target: Path,
+        progress: Progress | None,
+        *,
+        overwrite: bool,
+        expected: _Expected | None = None,
     ) -> Path:
         fd, tmp = _create_part(target.parent)
+        digest = hashlib.sha256()
         try:
             # a public file's CDN URL may redirect (to its canonical host, HTTPS)
             with (
@@ -890,9 +901,12 @@ class Client:
                 done = 0
                 for chunk in response.iter_bytes(CHUNK):
                     out.write(chunk)
+                    digest.update(chunk)
                     done += len(chunk)
                     if progress:
                         progress(done, total or done)
+                if expected is not None:
+                    expected.check(done, digest.hexdigest())
                 out.flush()
                 os.fsync(out.fileno())
             if overwrite:
@@ -902,6 +916,39 @@ class Client:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """The size and SHA-256 the catalog records for a file, which its download must have:
+    the server serves what the store holds, and a bucket serves a cut object as whole."""
+
+    file_id: int
+    size: int | None
+    sha256: str | None
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> _Expected:
+        size, sha = record.get("size"), record.get("sha256")
+        return cls(
+            int(record["id"]),
+            size if isinstance(size, int) else None,
+            sha.lower() if isinstance(sha, str) and len(sha) == 64 else None,
+        )
+
+    def check(self, size: int, sha256: str) -> None:
+        if self.size is not None and size != self.size:
+            found = f"{size} bytes where the catalog records {self.size}"
+        elif self.sha256 is not None and sha256 != self.sha256:
+            found = "bytes whose SHA-256 is not the one the catalog records"
+        else:
+            return
+        raise ClientError(
+            "download_mismatch",
+            f"File {self.file_id}: the server sent {found}; nothing was saved. Its stored "
+            "copy may be damaged: `mediadesk maintenance` on the server lists such files.",
+            details={"size": size, "expected_size": self.size},
+        )
 
 
 def _create_part(folder: Path) -> tuple[int, str]:
