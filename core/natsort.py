@@ -1,4 +1,6 @@
-"""Natural order for names: "game_5" before "game_10", case-insensitive, digits by value.
+"""Natural order for names: "game_5" before "game_10", case-insensitive, digits by value, and
+letters with accents beside their base letter ("Álvaro" before "Beatriz", "ñ" after "n"):
+Spanish staff's alphabetical order, where byte order put every accented initial after "z".
 
 One rule, two shapes: `natural_key` for sorting in Python and `name_sort_key` for the catalog's
 indexed `media_files.name_sort` column (a plain string the database orders byte-wise). Both
@@ -9,6 +11,7 @@ row where the server's `sort=original_filename` page puts it.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _PARTS = re.compile(r"(\d+)")
 # Digit runs are zero-padded to this width so string order is numeric order; a run this long
@@ -20,17 +23,38 @@ NAME_SORT_MAX = 512
 # Marks a number in the key: below every printable character, so a number sorts before any
 # text at the same place and after the end of a shorter name ("a" < "a1" < "a-" < "ab").
 _NUMBER = "\x01"
+# Marks an ñ after its n: above every ASCII letter, so "nube" < "ñandú" < "ocho" (the Spanish
+# alphabet's place for ñ), and below every other non-ASCII character.
+_TILDE_N = "\x7f"
+_COMBINING_TILDE = "\u0303"
+
+
+def _letters(text: str) -> str:
+    """`text` case-folded, with accents dropped (á → a, ü → u) but ñ kept apart from n.
+
+    A name and its accented spelling ("Jose", "José") then tie, and the catalog's id order
+    decides between them, as a collation at primary strength would. Letters without a
+    decomposition (ł, ø, CJK) keep their place after the Latin alphabet.
+    """
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", text.casefold()):
+        if not unicodedata.combining(ch):
+            out.append(ch)
+        elif ch == _COMBINING_TILDE and out and out[-1] == "n":
+            out.append(_TILDE_N)
+    return "".join(out)
 
 
 def name_sort_key(name: str) -> str:
-    """The natural sort key of a name as one string (case-folded, digit runs by value)."""
+    """The natural sort key of a name as one string (case-folded, accents beside their base
+    letter, digit runs by value)."""
     out: list[str] = []
     for i, part in enumerate(_PARTS.split(name)):
         if i % 2:
             out.append(_NUMBER + str(int(part)).zfill(DIGITS))
         elif part:
             # control characters never reach a file name; keep them from passing as numbers
-            out.append(part.casefold().replace(_NUMBER, " ").replace("\x00", " "))
+            out.append(_letters(part).replace(_NUMBER, " ").replace("\x00", " "))
     return "".join(out)[:NAME_SORT_MAX]
 
 

@@ -176,3 +176,47 @@ def test_names_sort_naturally_with_cursors_on_postgres(pg_library: Library) -> N
             )
         )
     assert "ix_media_files_by_name_sort" in indexes and collation == "C"
+
+
+# Spanish staff's alphabetical order: accented letters beside their base letter, ñ after n;
+# byte order put every accented initial after "z" (Álvaro, Ñandú, Óscar, Úrsula last)
+SPANISH = ["Álvaro.jpg", "Beatriz.jpg", "nube.jpg", "Ñandú.jpg", "ocho.jpg", "Óscar.jpg"]
+SPANISH += ["Úrsula.jpg", "Zoe.jpg", "Łukasz.jpg"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_accented_names_sort_beside_their_letter(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    lib: Library = request.getfixturevalue("library" if backend == "sqlite" else "pg_library")
+    add(lib, list(reversed(SPANISH)))
+    assert walk(lib, "original_filename", 2) == SPANISH
+    assert walk(lib, "-original_filename", 4) == list(reversed(SPANISH))
+    for name in ("Zoë", "Álvaro Ruiz", "ñu", "Nadia"):
+        lib.create_athlete(name)
+    assert [a.name for a in lib.athletes()] == ["Álvaro Ruiz", "Nadia", "ñu", "Zoë"]
+
+
+def test_migration_rewrites_the_keys_of_accented_names(tmp_path: Path) -> None:
+    """A catalog keyed by the old rule (0008's case-folding) is rekeyed by 0022."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    upgrade(engine, "0021")
+    with engine.begin() as conn:
+        for i, name in enumerate(reversed(SPANISH)):
+            conn.execute(
+                text(
+                    "INSERT INTO media_files (storage_key, original_filename, name_sort, "
+                    "file_type, is_public, description, status, has_thumbnail, extra, "
+                    "created_at, updated_at, version) VALUES (:k, :n, :old, 'image', 0, '', "
+                    "'ready', 0, '{}', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 1)"
+                ),
+                {"k": f"k{i}", "n": name, "old": name.casefold()},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT original_filename FROM media_files ORDER BY name_sort, id")
+        ).all()
+    engine.dispose()
+    assert [n for (n,) in rows] == SPANISH

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from core.db import schema_guard
 from core.db.engine import Database
 from core.db.migrate import upgrade
+from core.doctor import _head_revision
 from core.errors import StorageUnavailable
 from core.library import Library
 from core.settings import Settings
@@ -170,7 +171,9 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
 ) -> None:
     db = Database(catalog_settings.effective_database_url)
 
-    def stamp(revision: str) -> None:  # one behind head: 0021 is safe to run again
+    head = _head_revision()
+
+    def stamp(revision: str) -> None:  # behind head: 0021 and 0022 are safe to run again
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
 
@@ -188,7 +191,7 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
 
         monkeypatch.setenv(schema_guard.FORCE_ENV, "1")
         upgrade(db.engine)
-        assert revision() == "0021"
+        assert revision() == head
 
         monkeypatch.delenv(schema_guard.FORCE_ENV)
         stamp("0020")
@@ -196,6 +199,6 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
         other_process.stdin.close()  # it closes its library and ends
         other_process.wait(30)
         upgrade(db.engine)
-        assert revision() == "0021"
+        assert revision() == head
     finally:
         db.dispose()
