@@ -154,6 +154,14 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The stored copy of this file is damaged: it is not the size the catalog records "
             "(a bad restore or a disk fault). Restore the file from a backup.",
         )
+    if exc.code == "catalog_upgraded":
+        # not an outage: waiting does not help, only running the newer version does
+        return QCoreApplication.translate(
+            "Errors",
+            "A newer version of MediaDesk upgraded this library while this window was open. "
+            "Nothing more can be changed here: close MediaDesk and start the newer version. "
+            "You can still browse and play files.",
+        )
     if reason == "migration_running":
         return QCoreApplication.translate(
             "Errors",

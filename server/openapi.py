@@ -90,6 +90,26 @@ def _store_not_asked(operation: S, scope: str) -> None:
     known["headers"] = RETRY_AFTER
 
 
+# Every write (core/db/schema_guard.py) once a newer MediaDesk migrated the catalog under this
+# server: documented once here, on each operation that changes something.
+CATALOG_UPGRADED = (
+    "catalog_upgraded: a newer MediaDesk upgraded the catalog while this server was running; "
+    "it changes nothing until restarted with that version (reads go on)"
+)
+WRITES = ("post", "put", "patch", "delete")
+
+
+def _catalog_upgraded(operation: S, method: str, scope: str) -> None:
+    if method not in WRITES or scope == "public":
+        return
+    responses = operation.setdefault("responses", {})
+    known = responses.get("503")
+    if known is None:
+        responses["503"] = {"description": CATALOG_UPGRADED, "content": ERROR}
+    elif CATALOG_UPGRADED not in known["description"]:
+        known["description"] = f"{known['description']}; or {CATALOG_UPGRADED}"
+
+
 class Route(NamedTuple):
     method: str
     path: str  # as documented: /files/{file_id}, /signed/{key}
@@ -159,6 +179,7 @@ def _paths() -> dict[str, dict[str, S]]:
         operation.setdefault("operationId", route.handler.__name__)
         _auth_blocked(operation)
         _store_not_asked(operation, route.scope)
+        _catalog_upgraded(operation, route.method, route.scope)
         text = SCOPE_TEXT[route.scope]
         desc = operation.get("description", "")
         if text not in desc:

@@ -256,6 +256,33 @@ def test_a_second_storage_move_says_another_one_is_running(qapp, s3_settings) ->
         install_translations("en")
 
 
+def test_a_catalog_upgraded_under_the_window_says_to_start_the_newer_version(  # type: ignore[no-untyped-def]
+    qapp, library
+) -> None:
+    """A newer MediaDesk migrated the catalog while this window ran: its writes are refused
+    (core's catalog_upgraded), which read "Something went wrong" with the English detail."""
+    from core.errors import CatalogUpgraded
+    from tests.test_desktop_models import add_rows
+    from tests.test_schema_guard import NEWER, _stamp
+
+    add_rows(library, 1)
+    (record,) = library.list_files().items
+    _stamp(library.settings, NEWER)
+    with pytest.raises(CatalogUpgraded) as refused:
+        # a deletion of stored bytes looks at the revision first
+        library.delete_permanently(record.id)
+    assert describe_error(refused.value).text.startswith(
+        "A newer version of MediaDesk upgraded this library"
+    )
+    install_translations("es")
+    try:
+        assert describe_error(refused.value).text.startswith(
+            "Una versión más nueva de MediaDesk actualizó esta biblioteca"
+        )
+    finally:
+        install_translations("en")
+
+
 def test_a_catalog_on_a_full_disk_is_said_as_a_full_disk(qapp, caplog) -> None:  # type: ignore[no-untyped-def]
     """SQLite's "database or disk is full" (an import onto a full disk) showed "Something
     unexpected went wrong" on every row, with a traceback each in the console."""

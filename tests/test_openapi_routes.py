@@ -50,6 +50,19 @@ def test_security_comes_from_the_handler_scope() -> None:
         assert operation["security"] == SECURITY_BY_SCOPE[route.scope]
 
 
+def test_every_write_documents_the_refusal_after_an_upgrade_under_it() -> None:
+    """A write to a server whose catalog a newer version migrated answers 503 catalog_upgraded
+    (core/db/schema_guard.py): each operation that changes something says so."""
+    spec = build_spec()
+    writes = [r for r in routes() if r.method in ("post", "put", "patch", "delete")]
+    assert len(writes) > 10
+    for route in writes:
+        responses = spec["paths"][route.path][route.method]["responses"]
+        assert "catalog_upgraded" in responses["503"]["description"], (route.method, route.path)
+    reads = spec["paths"]["/files/{file_id}"]["get"]["responses"]
+    assert "catalog_upgraded" not in reads.get("503", {}).get("description", "")
+
+
 def test_file_schema_is_what_the_api_serialises(library: Any, media_dir: Any) -> None:
     """Every key of a served file is in the schema (additionalProperties: false) and required."""
     schema = SPEC["components"]["schemas"]["File"]
