@@ -1230,6 +1230,17 @@ class Catalog:
             ).all()
         return [(i, k, st, bool(t)) for i, k, st, t in rows]
 
+    def recorded_sizes(self) -> list[tuple[int, str, int]]:
+        """(id, storage key, size) of every ready row that records a size, for the reconcile
+        report's size check."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.storage_key, MediaFile.size).where(
+                    MediaFile.status == FileStatus.READY, MediaFile.size.is_not(None)
+                )
+            ).all()
+        return [(i, k, n) for i, k, n in rows if n is not None]
+
     def counts(self) -> dict[str, int]:
         with self.db.read() as s:
             live = MediaFile.deleted_at.is_(None) & (MediaFile.status == "ready")

@@ -795,15 +795,7 @@ class Library:
                 yield storage.backend(name)
 
     def recorded_sizes(self) -> list[tuple[int, str, int]]:
-        """(id, storage key, size) of every ready row that records a size, for the reconcile
-        report (Catalog.stored_keys, its natural home, does not carry the size)."""
-        with self._db.read() as s:
-            rows = s.execute(
-                select(MediaFile.id, MediaFile.storage_key, MediaFile.size).where(
-                    MediaFile.status == FileStatus.READY
-                )
-            ).all()
-        return [(i, k, n) for i, k, n in rows if n is not None]
+        return self._catalog.recorded_sizes()
 
     def remember_reconcile(self, summary: dict[str, Any]) -> None:
         """Keeps a reconcile's summary in the catalog, where `mediadesk doctor` and /health
