@@ -234,6 +234,27 @@ def shoot_storage_switch(window: Any, lang: str) -> None:
     progress.close()
 
 
+def shoot_trash(window: Any, library: Any, lang: str) -> None:
+    """The Trash view with two photos in it: its Empty trash… button and the status bar after
+    a move of files to the trash (what the batches say), then everything back."""
+    photos = library.list_files(file_type="image").items[:2]
+    window.controller.trash([r.id for r in photos])
+    controller = window.controller
+    wait_until(lambda: controller.counts.get("trash") == len(photos))
+    window.sidebar.setCurrentIndex(controller.sidebar.index_of("trash"))
+    wait_until(
+        lambda: controller.filter.section == "trash" and controller.grid.rowCount() == len(photos)
+    )
+    window.browser.select_row(0)
+    settle(600)
+    grab(window, f"{lang}-trash")
+    window.controller.restore([r.id for r in photos])
+    wait_until(lambda: controller.counts.get("trash") == 0)
+    window.sidebar.setCurrentIndex(controller.sidebar.index_of("all"))
+    wait_until(lambda: controller.filter.section == "all")
+    settle(300)
+
+
 def shoot(library: Any, base: Path, lang: str) -> None:
     from PySide6.QtCore import Qt
 
@@ -304,6 +325,8 @@ def shoot(library: Any, base: Path, lang: str) -> None:
     window.resizeDocks([window.upload_dock], [260], Qt.Orientation.Vertical)
     settle(300)
     window.upload_dock.raise_()
+
+    shoot_trash(window, library, lang)
 
     clip = next(
         r for r in library.list_files(file_type="video").items if r.original_filename == CLIPS[0][0]
