@@ -148,6 +148,12 @@ SETUP_FAULT_REASONS = frozenset(
 )
 
 
+# Error codes whose cause outlasts any retry, whatever their reason: a server whose catalog a
+# newer MediaDesk upgraded writes nothing until it is restarted (CatalogUpgraded). The client
+# sent each refused write five times more (15 s of silence) before saying so.
+LASTING_CODES = frozenset({"catalog_upgraded"})
+
+
 class StorageNotAsked(StorageUnavailable):
     """Refused before anything was sent: the store (reason endpoint_unreachable) or the catalog
     (catalog_unreachable) was found out of reach a moment ago and is not asked again before

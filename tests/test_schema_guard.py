@@ -111,6 +111,26 @@ def test_a_running_server_stops_writing_once_the_feed_sees_a_newer_schema(
     assert "Ana" in listed.body.decode() and "Bob" not in listed.body.decode()
 
 
+def test_the_client_says_catalog_upgraded_at_once_without_retrying(
+    live: EmbeddedServer, tokens: Tokens, library: Library, media_dir: object
+) -> None:
+    """A retry never helps until the server is restarted: the client (and `mediadesk`) sent
+    each refused write five times more, 15 s of silence, before saying catalog_upgraded."""
+    from server.client.api import Client, ClientError
+
+    record = library.uploads.ingest(media_dir.jpeg, "image")  # type: ignore[attr-defined]
+    _stamp(library.settings, NEWER)
+    library._db.schema.look(every=0.0)
+    retries: list[str] = []
+    with (
+        Client(live.url, tokens.admin, on_retry=retries.append) as client,
+        pytest.raises(ClientError) as refused,
+    ):
+        client.trash(record.id)
+    assert (refused.value.status, refused.value.code) == (503, "catalog_upgraded")
+    assert retries == []
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def catalog_settings(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Settings]:
     """Settings of a new catalog: a SQLite file, or a PostgreSQL database of its own."""

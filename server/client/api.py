@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 import httpx
 
 from core import mediatypes
-from core.errors import SETUP_FAULT_REASONS, MediaDeskError
+from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, MediaDeskError
 from core.filenames import fit_bytes
 from core.settings import PRESIGN_THRESHOLD
 
@@ -241,13 +241,17 @@ def _kept_description(grant: Mapping[str, Any], description: str) -> bool:
 
 def _setup_fault(response: httpx.Response) -> bool:
     """Whether an error answer names a fault of the server's set-up (a missing bucket, wrong
-    keys: core.errors.SETUP_FAULT_REASONS). It stays until an administrator fixes it: five
-    retries of a 500 bucket_missing kept a download silent for 15 s, then said the same."""
+    keys: core.errors.SETUP_FAULT_REASONS) or another that outlasts retries (LASTING_CODES: a
+    catalog upgraded under the server). It stays until an administrator acts: five retries of a
+    500 bucket_missing kept a download silent for 15 s, then said the same."""
     try:
-        reason = response.json()["error"].get("reason")
+        error = response.json()["error"]
+        reason, code = error.get("reason"), error.get("code")
     except (ValueError, KeyError, TypeError, AttributeError):
         return False  # not our error body (a bucket's XML, a proxy's page)
-    return isinstance(reason, str) and reason in SETUP_FAULT_REASONS
+    return (isinstance(reason, str) and reason in SETUP_FAULT_REASONS) or (
+        isinstance(code, str) and code in LASTING_CODES
+    )
 
 
 class Client:
@@ -848,6 +852,7 @@ class Client:
                 transient = isinstance(exc, httpx.TransportError) or (
                     exc.status in IDEMPOTENT_TRANSIENT_STATUS
                     and exc.reason not in SETUP_FAULT_REASONS
+                    and exc.code not in LASTING_CODES
                 )
                 if not transient or attempt == self.retries:
                     if isinstance(exc, ClientError):
