@@ -1276,7 +1276,10 @@ class Catalog:
         with self.db.read() as s:
             counts = _athlete_file_counts(s)
             # natural order ("Team 2" before "Team 10"): the sidebar and /athletes show it as is
-            rows = sorted(s.scalars(select(Athlete)).all(), key=lambda a: natural_key(a.name))
+            # names that differ only in accents tie: the id decides, as in the files' order
+            rows = sorted(
+                s.scalars(select(Athlete)).all(), key=lambda a: (natural_key(a.name), a.id)
+            )
             return [AthleteRecord.from_row(a, *counts.get(a.id, (0, 0))) for a in rows]
 
     def create_athlete(self, name: str, athlete_id: int | None = None) -> AthleteRecord:

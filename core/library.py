@@ -265,12 +265,14 @@ class Library:
         """The file stored under `key` (trashed included), or None."""
         return self._catalog.find_by_key(key)
 
-    def open_object(self, key: str) -> OpenedObject:
+    def open_object(self, key: str, record: FileRecord | None = None) -> OpenedObject:
         """Any stored object (a file, a variant, a video rendition) opened for a response;
-        a file's object (not a derivative) must be the size its catalog row records."""
+        a file's object (not a derivative) must be the size its catalog row records.
+        `record`: the file already read for this key (a signed link's), not read again."""
         stat = self._storage.stat(key)
         if not key.startswith(_DERIVED):
-            record = self._catalog.find_by_key(key)
+            if record is None or record.storage_key != key:
+                record = self._catalog.find_by_key(key)
             if record is not None and record.status == FileStatus.READY:
                 _check_size(key, stat.size, record.size)
         return OpenedObject(key, stat, self._storage.local_path(key), self._storage)

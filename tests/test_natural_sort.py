@@ -194,7 +194,16 @@ def test_accented_names_sort_beside_their_letter(
     assert walk(lib, "-original_filename", 4) == list(reversed(SPANISH))
     for name in ("Zoë", "Álvaro Ruiz", "ñu", "Nadia"):
         lib.create_athlete(name)
-    assert [a.name for a in lib.athletes()] == ["Álvaro Ruiz", "Nadia", "ñu", "Zoë"]
+    lib.create_athlete("Alvaro Ruiz", athlete_id=900)
+    lib.create_athlete("ÁLVARO RUIZ", athlete_id=5)  # ties with both: ids decide
+    assert [a.name for a in lib.athletes()] == [
+        "Álvaro Ruiz",  # id 2
+        "ÁLVARO RUIZ",
+        "Alvaro Ruiz",
+        "Nadia",
+        "ñu",
+        "Zoë",
+    ]
 
 
 def test_migration_rewrites_the_keys_of_accented_names(tmp_path: Path) -> None:

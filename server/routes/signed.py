@@ -118,7 +118,7 @@ async def signed_get(request: web.Request) -> web.StreamResponse:
     if record is None:
         raise NotFound("This file is no longer available")
     # the routing storage: the bytes wherever the file now is (local, or R2 after a move)
-    opened = await store_blocking(request, lib.open_object, grant.key)
+    opened = await store_blocking(request, lib.open_object, grant.key, record)
     stat = opened.stat
     if not record.is_public:
         request.app[AUDIT].add(
