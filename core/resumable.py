@@ -33,12 +33,12 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from sqlalchemy import bindparam, select, update
 
@@ -382,6 +382,8 @@ class ResumableUploads:
         # upload id -> (local file, its fingerprint) of uploads sent from this machine: at the
         # end the object is checked from that file instead of being downloaded again
         self._local_sources: dict[str, tuple[Path, str]] = {}
+        # upload id -> who watches the parts of an upload sent from this machine (send_file)
+        self._watches: dict[str, _PartWatch] = {}
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # This data folder, as the catalog names the place of an upload's buffered bytes:
         # processes sharing the folder share its buffers, servers of a team have their own.
@@ -647,10 +649,14 @@ class ResumableUploads:
     ) -> FileRecord:
         """Uploads a local file as a resumable upload (the desktop's big files).
 
-        Bytes are committed part by part; `cancel` (a pause, the app closing) stops after the
-        current piece and raises Cancelled, and a later call with the same `upload_id` goes on
-        from the last committed byte. `on_created(upload_id)` is called for a new upload, so
-        the caller can remember it. Progress: ("uploading", done, total), then ("finishing").
+        Bytes are committed piece by piece; `cancel` (a pause, the app closing) stops at once and
+        raises Cancelled (on R2/S3 the part being sent is abandoned: its bytes wait in the part
+        buffer and are sent again), and a later call with the same `upload_id` goes on from the
+        last committed byte. `on_created(upload_id)` is called for a new upload, so the caller
+        can remember it. Progress: ("uploading", done, total), then ("finishing"); `done` counts
+        the bytes stored (on R2/S3: in the parts stored and the part on its way as the HTTP
+        layer reads it), so a speed measured from it is the link's; it can go back when a pause
+        abandons a part.
         """
         path = Path(path)
         st = path.stat()
@@ -685,27 +691,43 @@ class ResumableUploads:
             if on_created is not None:
                 on_created(state.id)
         self._local_sources[state.id] = (path, source)
+        total = st.st_size
+
+        def stored(done: int) -> None:
+            if progress is not None:
+                progress("uploading" if done < total else "finishing", done, total)
+
         writer = self.writer(state.id, None)
+        # R2/S3: the part buffer fills from the disk in a moment, then the part takes its time
+        # to the bucket; what is reported is what the HTTP layer takes (_PartBody)
+        if writer.buffered:
+            self._watches[state.id] = _PartWatch(stored, cancel)
         try:
-            with open(path, "rb") as fh:
-                fh.seek(writer.offset)
-                if progress is not None:
-                    progress("uploading", writer.offset, st.st_size)
-                while writer.offset < st.st_size:
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("Paused")
-                    chunk = fh.read(1024 * 1024)
-                    if not chunk:
-                        raise InvalidInput(f"{path.name} became shorter while it was uploaded")
-                    writer.write(chunk)
-                    if progress is not None:
-                        progress("uploading", writer.offset, st.st_size)
-        except BaseException:
-            writer.abort()
-            raise
-        if progress is not None:
-            progress("finishing", st.st_size, st.st_size)
-        done = writer.close()
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(writer.offset)
+                    stored(writer.stored)
+                    while writer.offset < total:
+                        if cancel is not None and cancel.is_set():
+                            raise Cancelled("Paused")
+                        chunk = fh.read(1024 * 1024)
+                        if not chunk:
+                            raise InvalidInput(f"{path.name} became shorter while it was uploaded")
+                        writer.write(chunk)
+                        if not writer.buffered:
+                            stored(writer.offset)
+            except BaseException as exc:
+                writer.abort()
+                if isinstance(exc, Exception) and writer.buffered:
+                    # a part abandoned (a pause) or refused: back to the parts stored
+                    stored(writer.stored)
+                raise
+            if writer.stored >= total and progress is not None:
+                progress("finishing", total, total)
+            # else the last part goes with the completion and reports "finishing" once sent
+            done = writer.close()
+        finally:
+            self._watches.pop(state.id, None)
         assert done.file_id is not None
         record = self.lib.get_file(done.file_id)
         return record.with_duplicate() if done.duplicate else record
@@ -991,8 +1013,11 @@ class ResumableUploads:
                 if done < length:  # the last (shorter) part is still in the buffer
                     size = length - done
                     with open(buffer, "rb") as fh:
-                        etag = store.upload_part(key, uid, len(parts) + 1, fh, size)
+                        # not cancellable: a pause is not asked while finishing
+                        body = self._part_body(upload_id, fh, done, cancellable=False)
+                        etag = store.upload_part(key, uid, len(parts) + 1, body, size)
                     parts.append(PartInfo(len(parts) + 1, size, etag))
+                    self._stored(upload_id, length)
                 # The object appears with the completion; the pending row below cancels
                 # the note.
                 collect_unless_recorded(self._db, key, self._storage, "upload")
@@ -1055,6 +1080,20 @@ class ResumableUploads:
             self._drop_file_row(pending_id)
             return dataclasses.replace(record, id=record.duplicate_of)
         return record
+
+    def _part_body(self, upload_id: str, fh: BinaryIO, before: int, cancellable: bool) -> BinaryIO:
+        """A part's file as handed to the store: watched when send_file sends this upload."""
+        watch = self._watches.get(upload_id)
+        if watch is None:
+            return fh
+        cancel = watch.cancel if cancellable else None
+        return cast(BinaryIO, _PartBody(fh, lambda n: watch.stored(before + n), cancel))
+
+    def _stored(self, upload_id: str, done: int) -> None:
+        """A part is stored: told even when its body's reads were not (_PartBody)."""
+        watch = self._watches.get(upload_id)
+        if watch is not None:
+            watch.stored(done)
 
     def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
         """The object is in the bucket and the same bytes are here: check them here."""
@@ -1605,6 +1644,9 @@ class TusWriter:
             view = memoryview(chunk)
             while view:
                 room = self.part_size - (self.offset - self._parts_bytes)
+                if not room:  # left full: its part was abandoned (a pause, the store out)
+                    self._send_part()
+                    continue
                 take = view[:room]
                 self._fh.write(take)
                 self.offset += len(take)
@@ -1623,7 +1665,8 @@ class TusWriter:
             self.key, self.uid = self.uploads._start_multipart(self.id, Path(self._fh.name))
         number = len(self.parts) + 1
         try:
-            with open(self._fh.name, "rb") as part:
+            with open(self._fh.name, "rb") as fh:
+                part = self.uploads._part_body(self.id, fh, self._parts_bytes, cancellable=True)
                 etag = store.upload_part(str(self.key), str(self.uid), number, part, self.part_size)
         except NoSuchMultipartUpload:
             self._gone = True
@@ -1641,8 +1684,14 @@ class TusWriter:
         self.parts = parts
         self._parts_bytes += self.part_size
         self._committed = self.offset
+        self.uploads._stored(self.id, self._parts_bytes)
         self._fh.seek(0)
         self._fh.truncate()
+
+    @property
+    def stored(self) -> int:
+        """Bytes in the store: the parts sent on R2/S3 (the buffer is not the store yet)."""
+        return self._parts_bytes if self.buffered else self.offset
 
     def _commit(self) -> None:
         if self._file is not None:
@@ -1777,6 +1826,53 @@ class TusWriter:
             self._closed = True
             self._close_files()
             self._lock.__exit__(None, None, None)
+
+
+@dataclass(frozen=True)
+class _PartWatch:
+    stored: Callable[[int], None]  # bytes of the upload stored or on their way to the store
+    cancel: threading.Event | None  # a pause: the part on its way is abandoned
+
+
+class _PartBody:
+    """A part's file as the HTTP layer reads it, for progress that follows the bytes sent.
+
+    boto3 first reads the whole part to sign its SHA-256 (over http and https alike: no
+    Content-MD5 is sent), in a moment, then rewinds it and sends it: only reads after a rewind
+    are counted, the furthest byte reached (a retry rewinds again: not counted twice). Were the
+    body sent without that first read, the part is counted when it is stored (_send_part). The
+    socket's buffer holds what is read and not yet sent: a small lead over what reached the
+    store. A set `cancel` stops the part at its next read (Cancelled, which boto3 does not retry).
+    """
+
+    def __init__(
+        self, fh: BinaryIO, sent: Callable[[int], None], cancel: threading.Event | None
+    ) -> None:
+        self._fh, self._sent, self._cancel = fh, sent, cancel
+        self._start = fh.tell()
+        self._read = False  # a first pass began
+        self._sending = False  # rewound after it: these reads go to the socket
+        self._furthest = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("Paused")
+        data = self._fh.read(size)
+        self._read = True
+        reached = self._fh.tell() - self._start
+        if self._sending and reached > self._furthest:
+            self._furthest = reached
+            self._sent(reached)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        position = self._fh.seek(offset, whence)
+        if self._read and position <= self._start:
+            self._sending = True
+        return position
+
+    def tell(self) -> int:
+        return self._fh.tell()
 
 
 class _StoreDown(Exception):

@@ -79,6 +79,9 @@ class SavedRow:
     # A failure's code, reason and details (desktop_app.errors.error_record): described again
     # in the interface language of the next start
     error: dict[str, Any] | None = None
+    # What the row showed done (0..1) of an upload in parts: its bytes stored, shown again at
+    # the next start before the upload goes on (or while it waits, paused)
+    fraction: float = 0.0
 
 
 def queue_file(data_dir: Path) -> Path:
@@ -131,6 +134,7 @@ def _read_rows(path: Path) -> list[SavedRow]:
         try:
             queued_at = raw.get("queued_at")
             error = raw.get("error")
+            fraction = min(max(float(raw.get("fraction") or 0.0), 0.0), 1.0)
             row = SavedRow(
                 path=str(raw["path"]),
                 size=int(raw.get("size", 0)),
@@ -142,6 +146,7 @@ def _read_rows(path: Path) -> list[SavedRow]:
                 key=str(raw.get("key") or new_key()),
                 queued_at=None if queued_at is None else float(queued_at),
                 error=error if isinstance(error, dict) else None,
+                fraction=fraction,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             continue

@@ -379,18 +379,22 @@ def test_big_file_to_s3_in_parts_resumes_and_is_checked_here(
         source = noise_png(tmp_path / "match.png")  # ~12 MB: parts of 5, 5 and ~2 MiB
         cancel = threading.Event()
         ids: list[str] = []
+        reported: list[int] = []
 
         def progress(stage: str, done: int, total: int) -> None:
+            reported.append(done)
             if done >= 6 * MiB:
-                cancel.set()  # the user pauses after the first part went
+                cancel.set()  # the user pauses while part 2 is on its way
 
         with pytest.raises(Cancelled):
             lib.resumable.send_file(
                 source, "image", progress=progress, cancel=cancel, on_created=ids.append
             )
-        assert sent == [(1, 5 * MiB)]
+        # the pause abandons part 2 at once, and the row goes back to what is stored
+        assert sent == [(1, 5 * MiB), (2, 5 * MiB)]
+        assert max(reported) < 7 * MiB and reported[-1] == 5 * MiB
         record = lib.resumable.send_file(source, "image", upload_id=ids[0])
-        assert [n for n, _ in sent] == [1, 2, 3]  # part 1 was not sent again
+        assert [n for n, _ in sent] == [1, 2, 2, 3]  # part 1 was not sent again
         assert [size for _, size in sent][:2] == [5 * MiB, 5 * MiB]
         assert record.status == "ready" and record.storage_key.endswith(".png")
         assert downloads == []  # checked from the local file

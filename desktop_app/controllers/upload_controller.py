@@ -160,7 +160,8 @@ class _Upload(NamedTuple):
 
 
 class _Throttle:
-    """Passes progress on at most every PROGRESS_INTERVAL, yet always each stage, end, 5 % step."""
+    """Passes progress on at most every PROGRESS_INTERVAL, yet always each stage, end, 5 % step,
+    and a step back (a pause abandoned a part: the row shows what is stored)."""
 
     def __init__(self, report: Callable[..., None]) -> None:
         self._report = report
@@ -173,6 +174,7 @@ class _Throttle:
             stage != last_stage
             or now - last_time >= PROGRESS_INTERVAL
             or done >= total
+            or done < last_done
             or (total > 0 and done - last_done >= total / 20)
         ):
             self._last = (now, stage, done)
@@ -602,6 +604,8 @@ class UploadController(QObject):
                 restored=True,
             )
             item.upload_id = row.upload_id
+            if row.upload_id:
+                self.model.show_stored(item.id, row.fraction)
             if row.state == "queued":
                 self._submit(item)
                 continue
@@ -690,6 +694,8 @@ class UploadController(QObject):
                     key=item.key,
                     queued_at=item.queued_at,
                     error=item.error if failed else None,
+                    # a file not in parts starts again from nothing
+                    fraction=item.fraction if item.upload_id else 0.0,
                 )
             )
         return rows

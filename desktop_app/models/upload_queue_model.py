@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
@@ -38,6 +38,13 @@ STAGE_SPAN = {"reading": (0.0, 0.5), "uploading": (0.5, 1.0), "sending": (0.0, 0
 # pause or a restart continues from the last part the store acknowledged.
 SENDING_STAGES = ("uploading", "sending", "finishing")
 FINISHING_FRACTION = 0.99
+# The speed is the pace the bytes kept most of the last few seconds (_pace): parts of a big
+# file leave in bursts (the socket takes a part's first MiB at once, then waits on the link;
+# nothing is read while its last MiB drain), which a rate between two reports shows as jumps.
+SPEED_WINDOW = 6.0
+# A part's first bytes fill the socket's buffer at once (a lead of up to a few MiB over what
+# reached the store): a resumable upload's speed is shown once half a second was seen.
+SENDING_SETTLE = 0.5
 
 
 class UploadState(StrEnum):
@@ -93,18 +100,34 @@ class UploadItem:
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float | None = None
     upload_id: str | None = None  # the resumable upload holding what was already sent
-    pause_requested: bool = False  # the worker stops at the next part and the row pauses
+    pause_requested: bool = False  # the worker stops (a part on its way is dropped), the row pauses
     key: str = field(default_factory=new_key)  # names the row on disk (upload_persistence)
     queued_at: float | None = field(default_factory=time.time)  # when the user queued it
     restored: bool = False  # read back from the queue saved by an earlier run of the app
-    _last: tuple[float, int] = (0.0, 0)
     _stage_start: tuple[float, int] = (0.0, 0)
+    _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (time, done), newest last
     # What the model's running totals hold for this row: (state, weight, done); see _recount
     _counted: tuple[UploadState, int, Fraction] | None = None
 
     @property
     def name(self) -> str:
         return self.path.name
+
+
+def _pace(recent: deque[tuple[float, int]]) -> float:
+    """The rate of the steps between reports that covers half their time (a median weighted by
+    time): a burst is a short step, a wait a single one, neither the link's pace."""
+    steps = sorted(
+        ((d1 - d0) / (t1 - t0), t1 - t0)
+        for (t0, d0), (t1, d1) in itertools.pairwise(recent)
+        if t1 > t0
+    )
+    half = sum(span for _, span in steps) / 2
+    for rate, span in steps:
+        half -= span
+        if half <= 0:
+            return rate
+    return 0.0
 
 
 class UploadQueueModel(QAbstractTableModel):
@@ -231,21 +254,35 @@ class UploadQueueModel(QAbstractTableModel):
             self._recount(item)
             self.stateChanged.emit(item_id, state.value)
         measured = stage in BYTE_STAGES and total > 0
-        if stage != item.stage:
-            item.stage, item._last, item._stage_start = stage, (now, done), (now, done)
+        recent = item._recent
+        if stage != item.stage or (recent and done < recent[-1][1]):
+            # a new stage, or a part a pause abandoned: measured again from here
+            item.stage, item._stage_start = stage, (now, done)
+            recent.clear()
+            recent.append((now, done))
             item.speed, item.eta = 0.0, None
         elif measured:
-            last_time, last_done = item._last
             start_time, start_done = item._stage_start
-            if now - last_time >= 0.25:
-                rate = (done - last_done) / (now - last_time)
-                item.speed = rate if item.speed <= 0 else 0.6 * item.speed + 0.4 * rate
-                item._last = (now, done)
-            elif item.speed <= 0 and now - start_time >= 0.02 and done > start_done:
+            recent.append((now, done))
+            while len(recent) > 2 and now - recent[1][0] >= SPEED_WINDOW:
+                recent.popleft()
+            settle = SENDING_SETTLE if stage == "sending" else 0.25
+            if now - recent[0][0] >= settle:
+                item.speed = _pace(recent)
+            elif (
+                stage != "sending"
+                and item.speed <= 0
+                and now - start_time >= 0.02
+                and done > start_done
+            ):
                 item.speed = (done - start_done) / (now - start_time)  # a first estimate
         part = min(max(done / total, 0.0), 1.0) if measured else None
         item.stage_fraction = part
-        if part is not None and stage in STAGE_SPAN:
+        if part is not None and stage == "sending":
+            # what the store holds (core/resumable.py): back down when a pause abandons a part
+            low, high = STAGE_SPAN[stage]
+            item.fraction = low + (high - low) * part
+        elif part is not None and stage in STAGE_SPAN:
             low, high = STAGE_SPAN[stage]
             item.fraction = max(item.fraction, low + (high - low) * part)
         elif stage in ("thumbnail", "finishing") or (stage == "uploading" and total <= 0):
@@ -262,6 +299,16 @@ class UploadQueueModel(QAbstractTableModel):
         self._row_changed(item)
         self._total_changed()
 
+    def show_stored(self, item_id: int, fraction: float) -> None:
+        """A row read back at start: what its upload in parts had stored (saved with it)."""
+        item = self.item(item_id)
+        if item is None:
+            return
+        item.fraction = min(max(fraction, 0.0), 1.0)
+        self._recount(item)
+        self._row_changed(item)
+        self._total_changed()
+
     def cancel(self, item_id: int) -> bool:
         """Signals the worker; a queued or paused row is cancelled at once. False if already
         finished otherwise (a paused row is still to do: only Remove got rid of it)."""
@@ -275,7 +322,7 @@ class UploadQueueModel(QAbstractTableModel):
         return True
 
     def pause(self, item_id: int) -> bool:
-        """Stops a row after its current part; a queued row pauses at once."""
+        """Stops a row at once (a part on its way is sent again on resume); a queued row pauses."""
         item = self.item(item_id)
         if item is None or not item.state.active:
             return False
