@@ -321,6 +321,15 @@ class Library:
                 s.execute(text("SELECT 1"))
         except Exception as exc:  # reported, not raised: this is the health check
             result["database"] = {"ok": False, "error": type(exc).__name__}
+        # Upgraded under this server by a newer MediaDesk: it writes nothing until restarted,
+        # which a monitor must hear (it answered ok while every write was refused)
+        self._db.schema.look()
+        if self._db.schema.moved is not None:
+            result["database"] = {
+                "ok": False,
+                "error": self._db.schema.moved,
+                "reason": "catalog_upgraded",
+            }
         try:
             self._storage.check()
         except MediaDeskError as exc:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core import feed
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
-from core.errors import InvalidInput, NotFound, is_no_space
+from core.errors import CatalogUpgraded, InvalidInput, NotFound, is_no_space
 from core.records import from_columns, iso
 
 SCOPES = ("read", "upload", "admin")
@@ -162,6 +162,10 @@ class TokenStore:
                     row = s.get(ApiToken, info.id)
                     if row is not None:
                         row.last_used_at = now
+            except CatalogUpgraded:
+                # Upgraded under this server, which writes nothing more: its reads go on, and
+                # they all check a token (each was refused once its last use was a minute old)
+                logger.debug("Did not record the use of token %s: catalog upgraded", info.id)
             except Exception as exc:
                 # A full disk (the catalog's with it) must not refuse every request: reads
                 # need no room, and when the token was last used is only a note.

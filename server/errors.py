@@ -232,8 +232,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if isinstance(exc, core.StorageNotAsked):
             _tell_not_asked(request, rid, exc)
         elif status >= 500 or message != exc.message:
+            # catalog_upgraded: the guard logged the cause once as an ERROR; each refused
+            # write after it is a note (ten writes made eleven ERROR lines)
+            serious = status >= 500 and not isinstance(exc, core.CatalogUpgraded)
             logger.log(
-                logging.ERROR if status >= 500 else logging.INFO,
+                logging.ERROR if serious else logging.INFO,
                 "Request %s %s failed [%s]: %s: %s",
                 request.method,
                 request.path,

@@ -387,7 +387,18 @@ SCHEMAS: dict[str, S] = {
         ["status"],
         status={**STR, "enum": ["ok", "degraded"]},
         version=STR,
-        database=obj(None, ok=BOOL, error=STR),
+        database=obj(
+            None,
+            ok=BOOL,
+            error=STR,
+            reason={
+                **STR,
+                "enum": ["catalog_upgraded"],
+                "description": "catalog_upgraded: a newer MediaDesk upgraded the catalog "
+                "while this server ran; it writes nothing until restarted with that version "
+                "(status degraded, 503)",
+            },
+        ),
         storage=obj(
             None,
             ok=BOOL,

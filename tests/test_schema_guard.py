@@ -91,7 +91,11 @@ def test_a_hard_delete_after_an_upgrade_under_the_server_keeps_the_shared_bytes(
 
 
 def test_a_running_server_stops_writing_once_the_feed_sees_a_newer_schema(
-    live: EmbeddedServer, tokens: Tokens, library: Library, monkeypatch: pytest.MonkeyPatch
+    live: EmbeddedServer,
+    tokens: Tokens,
+    library: Library,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(schema_guard, "LOOK_SECONDS", 0.05)
     headers = {"Content-Type": "application/json", **bearer(tokens.admin)}
@@ -109,6 +113,23 @@ def test_a_running_server_stops_writing_once_the_feed_sees_a_newer_schema(
     listed = http_call(f"{live.url}/athletes", headers=bearer(tokens.admin))
     assert listed.status == 200  # reads go on
     assert "Ana" in listed.body.decode() and "Bob" not in listed.body.decode()
+    # also with a token this server never saw (whose use it would note: a write, refused,
+    # which refused every read once a token's last use was a minute old)
+    fresh = http_call(f"{live.url}/athletes", headers=bearer(tokens.read))
+    assert fresh.status == 200, fresh.body
+    for _ in range(3):  # refused writes: the cause is logged once as an error, not per write
+        http_call(f"{live.url}/athletes", "POST", json.dumps({"name": "Cy"}).encode(), headers)
+    upgraded = [
+        r for r in caplog.records if r.levelname == "ERROR" and "upgraded by a newer" in r.message
+    ]
+    assert len(upgraded) == 1, [r.message for r in upgraded]
+    # and monitors hear that it needs a restart: it answered ok meanwhile
+    for headers in ({}, bearer(tokens.admin)):
+        health = http_call(f"{live.url}/health", headers=headers)
+        assert health.status == 503, health.body
+        body = health.json()
+        assert body["status"] == "degraded"
+        assert body["database"]["reason"] == "catalog_upgraded", body
 
 
 def test_the_client_says_catalog_upgraded_at_once_without_retrying(
