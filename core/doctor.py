@@ -87,12 +87,28 @@ def check_catalog(db: Database) -> list[Check]:
             )
         )
     elif current != head:
+        # The start that migrates refuses while other MediaDesk processes run on the catalog
+        # (core/db/schema_guard.py): the fix names them, or it sends the user into a refusal.
+        from core.db import schema_guard
+
+        try:
+            with db.engine.connect() as conn:
+                alive = schema_guard.others_alive(conn)
+        except Exception:  # noqa: BLE001 - only the advice depends on it
+            alive = []
+        stop = (
+            f"Stop the MediaDesk processes running on this catalog first "
+            f"({', '.join(alive)}; a start refuses to migrate under them, unless "
+            f"{schema_guard.FORCE_ENV}=1). "
+            if alive
+            else ""
+        )
         checks.append(
             Check(
                 "migrations",
                 False,
                 f"schema at {current or 'nothing'}, this MediaDesk needs {head}",
-                "Start MediaDesk once (`mediadesk serve` or the app) with this DATABASE_URL: "
+                f"{stop}Start MediaDesk once (`mediadesk serve` or the app) on this catalog: "
                 "it migrates the catalog at start-up. Upgrade every other MediaDesk on this "
                 "catalog to the same version.",
             )

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from core.db import schema_guard
 from core.db.engine import Database
 from core.db.migrate import upgrade
-from core.doctor import _head_revision
+from core.doctor import _head_revision, check_catalog
 from core.errors import StorageUnavailable
 from core.library import Library
 from core.settings import Settings
@@ -229,6 +229,10 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
         assert f":{other_process.pid}" in refused.value.message
         assert schema_guard.FORCE_ENV in refused.value.message
         assert revision() == "0020"  # nothing changed
+        # doctor's advice for the pending migration names them too (it only said "start
+        # MediaDesk once", which that refusal then answered)
+        (migrations,) = [c for c in check_catalog(db) if c.name == "migrations"]
+        assert not migrations.ok and f":{other_process.pid}" in migrations.fix
 
         monkeypatch.setenv(schema_guard.FORCE_ENV, "1")
         upgrade(db.engine)
