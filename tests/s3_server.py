@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
@@ -64,6 +65,24 @@ def s3_client(target: S3Target) -> Any:
         aws_access_key_id=target.access_key_id,
         aws_secret_access_key=target.secret_access_key,
     )
+
+
+def public_domain(target: S3Target) -> str:
+    """Makes the bucket readable by anyone and returns its path-style URL, which stands in for
+    an R2 public domain (`R2_PUBLIC_DOMAIN`)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{target.bucket}/*",
+            }
+        ],
+    }
+    s3_client(target).put_bucket_policy(Bucket=target.bucket, Policy=json.dumps(policy))
+    return f"{target.endpoint_url}/{target.bucket}"
 
 
 def new_bucket(endpoint_url: str) -> S3Target:

@@ -8,17 +8,15 @@ for the public domain, a live server; the redirect is followed as a browser does
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from core.library import Library
+from core.settings import Settings
 from server.entry import EmbeddedServer
-from tests.conftest import make_settings
 from tests.media_fixtures import MediaSet
-from tests.s3_server import S3Target, s3_client
+from tests.s3_server import S3Target, public_domain
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 NAME = "José Núñez.jpg"
@@ -26,31 +24,8 @@ NAMED = "filename*=UTF-8''Jos%C3%A9%20N%C3%BA%C3%B1ez.jpg"
 
 
 @pytest.fixture
-def public_domain_library(data_dir: Path, s3_bucket: S3Target) -> Iterator[Library]:
-    # The bucket's own path-style URL, readable by anyone, stands in for an R2 public domain
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{s3_bucket.bucket}/*",
-            }
-        ],
-    }
-    s3_client(s3_bucket).put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
-    lib = Library.open(
-        make_settings(
-            data_dir,
-            r2_endpoint_url=s3_bucket.endpoint_url,
-            r2_bucket_name=s3_bucket.bucket,
-            r2_access_key_id=s3_bucket.access_key_id,
-            r2_secret_access_key=s3_bucket.secret_access_key,
-            r2_region="us-east-1",
-            r2_public_domain=f"{s3_bucket.endpoint_url}/{s3_bucket.bucket}",
-        )
-    )
+def public_domain_library(s3_settings: Settings, s3_bucket: S3Target) -> Iterator[Library]:
+    lib = Library.open(s3_settings.replace(r2_public_domain=public_domain(s3_bucket)))
     yield lib
     lib.close()
 

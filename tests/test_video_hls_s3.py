@@ -25,7 +25,7 @@ from server.entry import EmbeddedServer
 from tests import media
 from tests.browser import Browser, chromium_path, play_and_seek_on_watch_page
 from tests.conftest import make_settings
-from tests.s3_server import S3Target, new_bucket, s3_client
+from tests.s3_server import S3Target, new_bucket, public_domain
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 from tests.video_helpers import TEST_LADDER, process_all
 
@@ -53,20 +53,7 @@ def on_bucket(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Ite
     }
     data = tmp_path / "data"
     data.mkdir()
-    # The bucket's own path-style URL, readable by anyone, stands in for an R2 public domain
-    domain = f"{s3_bucket.endpoint_url}/{s3_bucket.bucket}"
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{s3_bucket.bucket}/*",
-            }
-        ],
-    }
-    s3_client(s3_bucket).put_bucket_policy(Bucket=s3_bucket.bucket, Policy=json.dumps(policy))
+    domain = public_domain(s3_bucket)  # stands in for an R2 public domain
     settings = make_settings(
         data,
         r2_endpoint_url=s3_bucket.endpoint_url,
