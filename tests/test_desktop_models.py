@@ -12,11 +12,13 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from PySide6.QtCore import QItemSelectionModel  # noqa: E402
+
 from core.db.models import MediaFile  # noqa: E402
 from core.events import ChangeEvent  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.query import insert_position, matches  # noqa: E402
-from core.records import AthleteRecord, FileQuery  # noqa: E402
+from core.records import AthleteRecord, FileQuery, FileRecord  # noqa: E402
 from desktop_app.controllers import upload_controller  # noqa: E402
 from desktop_app.models.file_grid_model import FileGridListModel  # noqa: E402
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel  # noqa: E402
@@ -123,6 +125,68 @@ def test_grid_model_applies_live_events(qtbot, library: Library, runner: TaskRun
     assert model.rowCount() == 5 and model.row_of(999) == -1
     model.apply_event(ChangeEvent("deleted", newest.id, newest.as_dict()))
     assert model.rowCount() == 4 and model.total == 4
+
+
+def _names(model: FileGridListModel) -> list[str]:
+    return [model.data(model.index(r), FileGridListModel.NameRole) for r in range(model.rowCount())]
+
+
+def test_grid_model_moves_an_updated_row_to_its_new_place(
+    qtbot, library: Library, runner: TaskRunner
+) -> None:
+    """Sorted by name, a renamed file kept its old row; it moves, and the selection with it."""
+    add_rows(library, 5)
+    model = FileGridListModel(library, runner, page_size=50)
+    model.set_query(FileQuery(sort="original_filename"))
+    wait_for(qtbot, lambda: model.rowCount() == 5)
+    selection = QItemSelectionModel(model)
+    first = model.record_at(0)
+    assert first is not None
+    selection.setCurrentIndex(model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def rename(record: FileRecord, name: str) -> FileRecord:
+        renamed = library.update_file(record.id, {"original_filename": name})
+        model.apply_event(ChangeEvent("updated", record.id, renamed.as_dict()))
+        return renamed
+
+    moved = rename(first, "file-00003b.jpg")
+    assert _names(model) == [
+        "file-00001.jpg", "file-00002.jpg", "file-00003.jpg", "file-00003b.jpg", "file-00004.jpg"
+    ]  # fmt: skip
+    assert selection.currentIndex().row() == 3 == model.row_of(first.id)
+    assert [i.row() for i in selection.selectedIndexes()] == [3]
+    rename(moved, "a.jpg")  # and up again
+    assert _names(model)[0] == "a.jpg" and selection.currentIndex().row() == 0
+    assert model.total == 5
+    # any field of the current sort: here the size
+    model.set_query(FileQuery(sort="size"))
+    wait_for(qtbot, lambda: model.rowCount() == 5)
+    smallest = model.record_at(0)
+    assert smallest is not None
+    grown = dataclasses.replace(smallest, size=1003)  # a tie with file-00003: the id goes first
+    model.apply_event(ChangeEvent("updated", smallest.id, grown.as_dict()))
+    assert _names(model) == [
+        "file-00001.jpg", "file-00002.jpg", "a.jpg", "file-00003.jpg", "file-00004.jpg"
+    ]  # fmt: skip
+
+
+def test_grid_model_updated_row_sorting_past_the_loaded_rows_leaves_them(
+    qtbot, library: Library, runner: TaskRunner
+) -> None:
+    """Past the last loaded row with more to load, its place is unknown: the next page brings it
+    (like an inserted row); the total still counts it."""
+    add_rows(library, 8)
+    model = FileGridListModel(library, runner, page_size=5)
+    model.set_query(FileQuery(sort="original_filename"))
+    wait_for(qtbot, lambda: model.rowCount() == 5)
+    first = model.record_at(0)
+    assert first is not None
+    renamed = library.update_file(first.id, {"original_filename": "zz.jpg"})
+    model.apply_event(ChangeEvent("updated", first.id, renamed.as_dict()))
+    assert model.row_of(first.id) == -1 and model.rowCount() == 4 and model.total == 8
+    model.fetchMore()
+    wait_for(qtbot, lambda: model.rowCount() == 8)
+    assert _names(model)[-1] == "zz.jpg" and len(set(_names(model))) == 8
 
 
 def test_query_matching_and_positions(library: Library) -> None:

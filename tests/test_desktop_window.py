@@ -264,6 +264,33 @@ def test_search_and_sort(
     assert window.controller.sort == "-duration"
 
 
+def test_a_renamed_file_moves_to_its_place_by_name_and_stays_current_in_sight(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Sorted by name, a renamed file kept its old place (the README: live rows go where the
+    catalog would put them); it moves, still the current file and selected, and on screen."""
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 30)
+    grid = window.controller.grid
+    window.controller.refresh()
+    window.browser.sort.setCurrentIndex(window.browser.sort.findData("original_filename"))
+    wait_for(qtbot, lambda: grid.rowCount() == 30 and grid.query.sort == "original_filename")
+    window.browser.select_row(0)
+    first = grid.record_at(0)
+    assert first is not None
+    library.update_file(first.id, {"original_filename": "zz.jpg"})  # a live event brings it
+    wait_for(qtbot, lambda: grid.row_of(first.id) == 29)
+    view = window.browser.grid
+    assert view.currentIndex().row() == 29
+    assert [i.row() for i in view.selectionModel().selectedIndexes()] == [29]
+    assert view.viewport().rect().intersects(view.visualRect(view.currentIndex()))
+    assert window.controller.current is not None
+    assert window.controller.current.original_filename == "zz.jpg"
+
+
 def test_preview_opens_for_the_current_file(
     qtbot,
     window: MainWindow,

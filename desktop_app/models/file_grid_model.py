@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from bisect import bisect_left
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from PySide6.QtCore import (
 from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.library import Library
 from core.maintenance import purge_time
-from core.query import insert_position, matches
+from core.query import insert_position, matches, order_key
 from core.records import FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, size_text
 from desktop_app.models import Index
@@ -396,9 +397,11 @@ class FileGridListModel(QAbstractListModel):
             self._remove(gone)  # before a row moves or comes back: rows renumber after it
             row = self.row_of(event.file_id)
             if row >= 0:
-                self._rows[row] = record
-                index = self.index(row)
-                self.dataChanged.emit(index, index)
+                row = self._place(row, record)
+                if row >= 0:
+                    self._rows[row] = record
+                    index = self.index(row)
+                    self.dataChanged.emit(index, index)
                 self.recordChanged.emit(record)
             elif matches(record, self._query):
                 self._insert(record)
@@ -424,6 +427,41 @@ class FileGridListModel(QAbstractListModel):
             start = end + 1
         self._total = max(self._total - count, len(self._rows))
         self.totalChanged.emit(self._total)
+
+    def _place(self, row: int, record: FileRecord) -> int:
+        """Moves the row of an updated record to where its new version sorts (a rename under
+        the name order kept its old place); returns its row, or -1 when its place is outside the
+        loaded rows, like `_insert`: it left them (the total keeps it) and paging brings it back.
+        A move, not a removal and insertion: the view's selection and current index follow."""
+        rows = self._rows
+        key = order_key(self._query.sort)
+        old, new = key(rows[row]), key(record)
+        # the other rows stay in order: search only the side the record now sorts on
+        if row > 0 and new < key(rows[row - 1]):
+            position = bisect_left(rows, new, 0, row, key=key)
+        elif row + 1 < len(rows) and key(rows[row + 1]) < new:
+            position = bisect_left(rows, new, row + 1, len(rows), key=key) - 1
+        else:
+            position = row
+        # at an edge of the loaded rows with rows not loaded beyond it, it may sort among those
+        if (position == 0 and self._back is not None and new < old) or (
+            position == len(rows) - 1 and not self._end_loaded and old < new
+        ):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del rows[row]
+            self._rows_by_id = None
+            self.endRemoveRows()
+            return -1
+        if position == row:
+            return row
+        # Qt counts the destination before the move: below the row, one more
+        self.beginMoveRows(
+            QModelIndex(), row, row, QModelIndex(), position + 1 if position > row else position
+        )
+        rows.insert(position, rows.pop(row))
+        self._rows_by_id = None
+        self.endMoveRows()
+        return position
 
     def _insert(self, record: FileRecord) -> None:
         position = insert_position(self._rows, record, self._query.sort)

@@ -260,6 +260,11 @@ class FileBrowser(QWidget):
         grid.verticalScrollBar().valueChanged.connect(self._load_before_if_at_top)
         model.rowsAboutToBeInserted.connect(self._remember_place)
         model.rowsInserted.connect(self._keep_place)
+        # a renamed file moves to its place in the order: the current one, if it was on
+        # screen, stays in sight (renamed with F2, it went off screen, out of mind)
+        self._follow_current = False
+        model.rowsAboutToBeMoved.connect(self._note_current_in_sight)
+        model.rowsMoved.connect(self._keep_current_in_sight)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), grid)
         escape.setContext(Qt.ShortcutContext.WidgetShortcut)
         escape.activated.connect(self.clear_search)
@@ -353,6 +358,16 @@ class FileBrowser(QWidget):
         if anchor is not None and (row := model.row_of(anchor)) >= 0:
             self.grid.scrollTo(model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
             QTimer.singleShot(LAYOUT_SETTLE_MS, self, self._load_before_if_it_fits)
+
+    def _note_current_in_sight(self, *_: object) -> None:
+        current = self.grid.currentIndex()
+        shown = self.grid.viewport().rect()
+        self._follow_current = current.isValid() and shown.intersects(self.grid.visualRect(current))
+
+    def _keep_current_in_sight(self, *_: object) -> None:
+        if self._follow_current and (current := self.grid.currentIndex()).isValid():
+            self.grid.scrollTo(current)
+        self._follow_current = False
 
     def go_to_end(self, extend: bool = False) -> None:
         """Selects the last file alone; with `extend` (Shift+End) the selection grows to it."""
