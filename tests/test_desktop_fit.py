@@ -382,6 +382,46 @@ def test_the_search_box_keeps_its_width_as_the_file_count_grows(
         win.shutdown()
 
 
+def test_the_trash_row_keeps_the_whole_placeholder_at_1024(
+    qtbot: Any, library: Library, language: str
+) -> None:
+    """At 1024 × 768 in Spanish the trash's "Vaciar la papelera…" and the sort order left the
+    search box 200 px: "Buscar en nombres de archivo…". The row goes on two lines instead, the
+    search box whole on the first, nothing on the second cut; one line again when wide."""
+    from datetime import UTC, datetime
+
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 3, deleted_at=datetime.now(UTC))
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    browser = win.browser
+    search = browser.search
+    whole = search.fontMetrics().horizontalAdvance(search.placeholderText()) + 12
+    try:
+        for section in ("all", "trash"):
+            win.sidebar.setCurrentIndex(win.controller.sidebar.index_of(section))
+            win.resize(1024, 768)
+            wait_for(qtbot, lambda: win.width() == 1024)
+            qtbot.wait(100)
+            assert search.width() >= whole, section
+            shown = [browser.sort, *browser.toolbar.yielding]
+            if section == "trash":
+                assert browser.empty_trash is not None and browser.empty_trash.isVisible()
+                shown.append(browser.empty_trash)
+            for widget in shown:
+                assert widget.isHidden() or widget.width() >= widget.sizeHint().width(), section
+            win.resize(1600, 900)
+            wait_for(qtbot, lambda: win.width() == 1600)
+            qtbot.wait(100)
+            assert search.width() >= whole, section
+            assert browser.sort.y() < search.geometry().bottom(), section  # one row again
+    finally:
+        win.shutdown()
+
+
 def test_the_technical_details_of_a_video_read_whole_at_1024(
     qtbot: Any, library: Library, media_dir: MediaSet, language: str
 ) -> None:

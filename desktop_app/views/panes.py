@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QDataStream, QEvent
 from PySide6.QtGui import QGuiApplication, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QListView, QSplitter, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListView,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 GRID_COLUMNS = 3  # the side panes give up width until the grid has this many columns
 # the sidebar's narrowest: its longest entry ("Todos los archivos") and a count
@@ -123,8 +131,11 @@ class ToolbarRow(QWidget):
     The search box keeps `SEARCH_MIN_WIDTH`; when the row is narrower than everything at its
     natural width (the search box as wide as its placeholder), the `yielding` widgets hide in
     their order (each has a stand-in elsewhere: the sort box's tooltip, the counts in the
-    sidebar and the status bar), and come back when there is room. The row's minimum leaves
-    them out, so they never widen the window.
+    sidebar and the status bar), and come back when there is room. Narrower still, the other
+    widgets go to a second row below the search box (there the labels come back if they fit):
+    at 1024 px in Spanish the sort order, or the trash's "Vaciar la papelera…", left the box
+    200 px of its 359 ("Buscar en nombres de archivo…"). The row's minimum leaves the labels
+    out, so they never widen the window.
     """
 
     def __init__(self, widgets: list[QWidget], yielding: list[QWidget]) -> None:
@@ -133,18 +144,30 @@ class ToolbarRow(QWidget):
         self.search = widgets[0]
         self.widgets = widgets
         self.yielding = yielding
+        self.wrapped = False  # the widgets after the search box are on the second row
+        self._trailing: list[QWidget] = []  # add_widget's: at the end of the second row
         self.search.setMinimumWidth(SEARCH_MIN_WIDTH)
-        row = self.row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 4)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 4)
+        row = self.row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.search, 1)
         for widget in widgets[1:]:
             row.addWidget(widget)
+        rows.addLayout(row)
+        self.second = QHBoxLayout()
+        self.second.setContentsMargins(0, 0, 0, 0)
+        rows.addLayout(self.second)
         self.setMinimumWidth(self._need([w for w in widgets if w not in yielding]))
 
     def add_widget(self, widget: QWidget) -> None:
         """A widget at the row's end that never steps aside (shown in some views only)."""
         self.widgets.append(widget)
-        self.row.addWidget(widget)
+        self._trailing.append(widget)
+        if self.wrapped:
+            self.second.addWidget(widget)
+        else:
+            self.row.addWidget(widget)
 
     def _need(self, widgets: list[QWidget]) -> int:
         margins = self.row.contentsMargins()
@@ -187,8 +210,31 @@ class ToolbarRow(QWidget):
             if self._need(shown) + more <= self.width():
                 break
             shown.remove(widget)
+        wrap = self._need(shown) + more > self.width()
+        if wrap:  # the search box alone on its row; on the second, the labels that fit there
+            shown = [w for w in self.widgets[1:] if w in self.yielding or not w.isHidden()]
+            for widget in self.yielding:
+                if self._need(shown) <= self.width():
+                    break
+                shown.remove(widget)
+        self._wrap(wrap)
         for widget in self.yielding:
             widget.setVisible(widget in shown)
+
+    def _wrap(self, wrap: bool) -> None:
+        if wrap == self.wrapped:
+            return  # (moving the widgets asks for a layout, which fits again)
+        self.wrapped = wrap
+        for layout in (self.row, self.second):
+            for widget in self.widgets[1:]:
+                layout.removeWidget(widget)
+        while self.second.count():  # the stretch before the trailing widgets
+            self.second.takeAt(0)
+        target = self.second if wrap else self.row
+        for widget in self.widgets[1:]:
+            if wrap and self._trailing and widget is self._trailing[0]:
+                target.addStretch(1)  # the trash's button at the row's end, as on one row
+            target.addWidget(widget)
 
 
 def show_on_screen(window: QWidget) -> None:
