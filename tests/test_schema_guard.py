@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from core.db import schema_guard
 from core.db.engine import Database
-from core.db.migrate import upgrade
+from core.db.migrate import downgrade, upgrade
 from core.doctor import _head_revision, check_catalog
 from core.errors import StorageUnavailable
 from core.library import Library
@@ -229,6 +229,12 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
         assert f":{other_process.pid}" in refused.value.message
         assert schema_guard.FORCE_ENV in refused.value.message
         assert revision() == "0020"  # nothing changed
+        with pytest.raises(StorageUnavailable) as refused:
+            downgrade(db.engine, "0019")  # nor back under a running process
+        assert f":{other_process.pid}" in refused.value.message and "downgrade" in str(
+            refused.value.message
+        )
+        assert revision() == "0020"
         # doctor's advice for the pending migration names them too (it only said "start
         # MediaDesk once", which that refusal then answered)
         (migrations,) = [c for c in check_catalog(db) if c.name == "migrations"]

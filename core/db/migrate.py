@@ -101,21 +101,28 @@ def _refuse_under_live_processes(connection: Connection, heads: list[str]) -> No
     nothing left to do and nobody to refuse for."""
     if set(MigrationContext.configure(connection).get_current_heads()) == set(heads):
         return
+    _refuse_if_others(connection, "upgrade")
+
+
+def _refuse_if_others(connection: Connection, change: str) -> None:
+    """Refuses a schema `change` ("upgrade", "downgrade") while other processes have the
+    catalog open, unless forced (MEDIADESK_UPGRADE_WHILE_RUNNING)."""
     others = schema_guard.others_alive(connection)
     if not others:
         return
     if schema_guard.forced():
         logger.warning(
-            "Upgrading the catalog while other processes run on it (%s): %s is set; they stop "
-            "writing once they see the new schema",
+            "Changing the catalog's schema (%s) while other processes run on it (%s): %s is "
+            "set; they stop writing once they see the new schema",
+            change,
             ", ".join(others),
             schema_guard.FORCE_ENV,
         )
         return
     raise StorageUnavailable(
         f"Other MediaDesk processes are running on this catalog ({', '.join(others)}): stop "
-        "them before upgrading it (or set "
-        f"{schema_guard.FORCE_ENV}=1 to upgrade anyway). Nothing was changed."
+        f"them before you {change} it (or set "
+        f"{schema_guard.FORCE_ENV}=1 to {change} anyway). Nothing was changed."
     )
 
 
@@ -129,5 +136,8 @@ def newer_revisions(current: set[str] | list[str]) -> set[str]:
 def downgrade(engine: Engine, revision: str) -> None:
     cfg = alembic_config(str(engine.url))
     with _migrating(engine) as connection:
+        # A running newer server would see a revision it knows and go on writing to tables
+        # without the columns its code uses
+        _refuse_if_others(connection, "downgrade")
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
