@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from core.library import Library
+from core.settings import Settings
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.models.upload_queue_model import SENDING_SETTLE, UploadQueueModel, UploadState
 from desktop_app.upload_persistence import SavedRow, queue_file, save_queue
-from tests.conftest import make_settings
 from tests.internals import storage_of
 from tests.qt_helpers import wait_for
 from tests.resumable_client import noise_png
@@ -26,19 +26,8 @@ MiB = 1024 * 1024
 
 
 @pytest.fixture
-def s3_lib(data_dir: Path, s3_bucket: Any) -> Iterator[Library]:
-    library = Library.open(
-        make_settings(
-            data_dir,
-            r2_endpoint_url=s3_bucket.endpoint_url,
-            r2_bucket_name=s3_bucket.bucket,
-            r2_access_key_id="testing",
-            r2_secret_access_key="testing",
-            r2_region="us-east-1",
-            upload_part_size=5 * MiB,
-            resumable_threshold=MiB,
-        )
-    )
+def s3_lib(s3_settings: Settings) -> Iterator[Library]:
+    library = Library.open(s3_settings.replace(upload_part_size=5 * MiB, resumable_threshold=MiB))
     yield library
     library.close()
 
