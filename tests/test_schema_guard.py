@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -171,10 +171,16 @@ def catalog_settings(request: pytest.FixtureRequest, data_dir: Path) -> Iterator
         admin.dispose()
 
 
-@pytest.fixture
-def other_process(catalog_settings: Settings) -> Iterator[subprocess.Popen[str]]:
-    """Another MediaDesk process with the same catalog open (its feed running)."""
+@contextmanager
+def _running(catalog_settings: Settings, feed: bool) -> Iterator[subprocess.Popen[str]]:
+    """Another MediaDesk process with the same catalog open: its feed running, or (`feed`
+    False) stopped, as in a short command line run that writes before its feed connects."""
     config = str(catalog_settings.paths.data_dir / "settings.toml")
+    wait = (
+        "while not lib.feed.connected:\n    time.sleep(0.05)\n"
+        if feed
+        else "lib.feed.stop(force=True)\n"
+    )
     code = (
         "import sys, time\n"
         "from core.library import Library\n"
@@ -183,8 +189,7 @@ def other_process(catalog_settings: Settings) -> Iterator[subprocess.Popen[str]]
         f" data_dir={str(catalog_settings.paths.data_dir)!r},"
         f" database_url={catalog_settings.effective_database_url!r})\n"
         "lib = Library.open(s)\n"
-        "while not lib.feed.connected:\n"
-        "    time.sleep(0.05)\n"
+        f"{wait}"
         "print('ready', flush=True)\n"
         "sys.stdin.read()\n"
         "lib.close()\n"
@@ -203,6 +208,13 @@ def other_process(catalog_settings: Settings) -> Iterator[subprocess.Popen[str]]
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+
+
+@pytest.fixture
+def other_process(catalog_settings: Settings) -> Iterator[subprocess.Popen[str]]:
+    """Another MediaDesk process with the same catalog open (its feed running)."""
+    with _running(catalog_settings, feed=True) as proc:
+        yield proc
 
 
 def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
@@ -251,5 +263,79 @@ def test_an_upgrade_refuses_while_another_process_runs_on_the_catalog(
         other_process.wait(30)
         upgrade(db.engine)
         assert revision() == head
+    finally:
+        db.dispose()
+
+
+def _alive(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return schema_guard.others_alive(conn)
+
+
+def test_a_command_line_run_without_its_feed_makes_an_upgrade_refuse(
+    catalog_settings: Settings,
+) -> None:
+    """A short run (`mediadesk import`, `maintenance`) writes through a Library whose change
+    feed never connected: on PostgreSQL only the feed's connection held the presence, so an
+    upgrade ran under it."""
+    db = Database(catalog_settings.effective_database_url)
+    try:
+        with _running(catalog_settings, feed=False) as other:
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE alembic_version SET version_num = '0020'"))
+            with pytest.raises(StorageUnavailable) as refused:
+                upgrade(db.engine)
+            assert f":{other.pid}" in refused.value.message
+    finally:
+        db.dispose()
+
+
+def _holders(db: Database, pid: int) -> set[int]:
+    """The backends holding the presence for the process `pid`."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :c "
+                "AND l.objid::bigint = :k AND a.application_name LIKE :n"
+            ),
+            {
+                "c": schema_guard.PRESENCE_CLASS,
+                "k": schema_guard.PRESENCE_KEY,
+                "n": f"{schema_guard.APP_PREFIX}%:{pid}",
+            },
+        )
+        return {int(r[0]) for r in rows}
+
+
+def _until(what: str, done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("catalog_settings", ["postgresql"], indirect=True)
+def test_the_presence_comes_back_after_its_connection_is_killed(
+    catalog_settings: Settings,
+) -> None:
+    """PostgreSQL restarted, a network blip: the connection holding the presence ends, and
+    the process holds it again on a new one (without a feed running to do it), not on one
+    more connection per try."""
+    db = Database(catalog_settings.effective_database_url)
+    try:
+        with _running(catalog_settings, feed=False) as other:
+            killed = _holders(db, other.pid)
+            assert killed and any(f":{other.pid}" in a for a in _alive(db))
+            with db.engine.connect() as conn:
+                for backend in killed:
+                    conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": backend})
+            _until("the presence did not come back", lambda: bool(_holders(db, other.pid) - killed))
+            assert len(_holders(db, other.pid) - killed) == 1
+            assert any(f":{other.pid}" in a for a in _alive(db))
+            assert other.stdin is not None
+            other.stdin.close()  # it closes its library and ends
+            other.wait(30)
+            _until("the presence outlived its process", lambda: _alive(db) == [])
     finally:
         db.dispose()

@@ -330,6 +330,7 @@ class Database:
         # the catalog migrated past this version while it runs: no more writes
         self.schema = schema_guard.SchemaGuard(self.read)
         self._announced = False
+        self._presence: schema_guard.PgPresence | None = None
 
     @contextmanager
     def _reachable(self, admitted: bool = False) -> Iterator[None]:
@@ -431,9 +432,15 @@ class Database:
     def announce(self) -> None:
         """Tells other processes that this one runs on the catalog (core/db/schema_guard.py),
         once it is at this version's schema: an upgrade by a newer version refuses meanwhile.
-        On PostgreSQL the change feed's connection holds the announcement."""
-        if self.is_sqlite and not self._announced:
+        On PostgreSQL a connection of its own holds the announcement until `dispose`."""
+        if self._announced:
+            return
+        if self.is_sqlite:
             schema_guard.announce_sqlite(self.engine.url.database)
+        else:
+            timeout = self.engine.url.query.get("connect_timeout", CONNECT_TIMEOUT)
+            self._presence = schema_guard.PgPresence(self.engine.url, int(str(timeout)))
+            self._presence.start()
         self._announced = True
 
     @property
@@ -443,5 +450,8 @@ class Database:
     def dispose(self) -> None:
         if self.is_sqlite and self._announced:
             schema_guard.withdraw_sqlite(self.engine.url.database)
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            presence.stop()
         self._announced = False
         self.engine.dispose()

@@ -11,8 +11,9 @@ the newer version, another file shared (its bytes gone, a 404 for that file). So
   (from a cached value: no query per request); reads go on.
 - `others_alive`: the processes that have this catalog open, each announcing itself once its
   catalog is at its own schema (`announce`): a shared record lock on one byte of a lock file
-  beside a SQLite catalog, a shared session advisory lock on PostgreSQL (the change feed's
-  connection, core/feed.py). Both die with their process. A process waiting to migrate has not
+  beside a SQLite catalog, a shared session advisory lock on PostgreSQL (`PgPresence`: a
+  connection of its own, held again whenever it is lost). Both die with their process. A
+  process waiting to migrate has not
   announced itself yet, so processes of one new version starting together never refuse each
   other. Versions before this one announce nothing and cannot be seen.
 """
@@ -22,15 +23,17 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import select
 import socket
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -43,13 +46,25 @@ logger = logging.getLogger(__name__)
 LOOK_SECONDS = 5.0
 # Set to 1 to upgrade a catalog while other processes have it open (they stop writing).
 FORCE_ENV = "MEDIADESK_UPGRADE_WHILE_RUNNING"
-# pg_advisory_lock_shared(class, key) held by every running process on its feed connection
+# pg_advisory_lock_shared(class, key) held by every running process (PgPresence)
 PRESENCE_CLASS = 0x4D444C56  # "MDLV"
 PRESENCE_KEY = 1
 PRESENCE_LOCK_NAME = "live"  # <catalog>-live.lock beside a SQLite catalog
 # PostgreSQL application_name of this process's own connections: "mediadesk-host:pid" (no space,
 # which a libpq URL would carry as a "+")
 APP_PREFIX = "mediadesk-"
+# Seconds before the presence is asked for again after a failed try, doubling up to the second:
+# a PostgreSQL restarting takes seconds; one down for long is asked twice a minute
+PRESENCE_RETRY = (0.5, 30.0)
+# libpq TCP keepalives of the presence's connection: a server gone silent (its host down, a
+# network cut) ends it within about a minute instead of the kernel's two hours, so it is held
+# again on a new connection once the server answers
+PRESENCE_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "20",
+    "keepalives_interval": "5",
+    "keepalives_count": "4",
+}
 
 
 def process_name() -> str:
@@ -59,6 +74,15 @@ def process_name() -> str:
 
 def application_name() -> str:
     return f"{APP_PREFIX}{process_name()}"
+
+
+def libpq_url(url: URL) -> str:
+    """A libpq URL for a SQLAlchemy PostgreSQL URL (the driver suffix removed), naming this
+    process: the refusal names the processes it found."""
+    named = url.set(drivername="postgresql").update_query_dict(
+        {"application_name": application_name()}
+    )
+    return named.render_as_string(hide_password=False)
 
 
 @functools.cache
@@ -171,6 +195,124 @@ def withdraw_sqlite(database: str | None) -> None:
     path = _sqlite_path(database)
     if path is not None:
         locks.release_shared(locks.lock_file(path, PRESENCE_LOCK_NAME))
+
+
+class PgPresence:
+    """This process's presence on a PostgreSQL catalog: the shared advisory lock, held on a
+    connection of its own from `start` to `stop`, and held again on a new one whenever that
+    one is lost (PostgreSQL restarted, the backend terminated, a network cut), retrying with
+    a growing pause.
+
+    Not the pool's connections, which come and go; not the change feed's, which a short
+    command line run never connects and which is down while the feed reconnects: an upgrade
+    by a newer version ran under both. One thread waits on the idle connection's socket,
+    which the server only speaks on to end it, so a healthy presence costs no query."""
+
+    def __init__(self, url: URL, connect_timeout: int) -> None:
+        keepalives = {k: v for k, v in PRESENCE_KEEPALIVES.items() if k not in url.query}
+        self._conninfo = libpq_url(url.update_query_dict(keepalives))
+        self._timeout = connect_timeout
+        self._conn: Any = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._fds = threading.Lock()  # the pipe is closed once, never written after that
+        self._closed = False
+        self._told = False  # a lost presence is logged once, not at every try
+        self._thread = threading.Thread(target=self._run, name="mediadesk-presence", daemon=True)
+
+    def start(self) -> None:
+        """Holds the presence before returning where the catalog answers (a short run is
+        seen at once); else the thread keeps trying."""
+        self._hold()
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ends the presence and closes its connection (before returning, unless the server
+        hangs past `timeout`)."""
+        with self._fds:
+            if not self._closed:
+                with suppress(OSError):
+                    os.write(self._wake_w, b"x")
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        else:  # never started: nobody else closes them
+            self._close()
+
+    def _hold(self) -> bool:
+        import psycopg
+
+        row = None
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._timeout)
+            try:
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock_shared(%s, %s)", (PRESENCE_CLASS, PRESENCE_KEY)
+                ).fetchone()
+            finally:
+                if not (row and row[0]):  # nobody takes it exclusively; never wait for it here
+                    conn.close()
+        except psycopg.Error as exc:
+            if not self._told:
+                logger.warning(
+                    "An upgrade by a newer MediaDesk cannot see this process until the catalog "
+                    "answers again (%s)",
+                    exc,
+                )
+                self._told = True
+            return False
+        if not (row and row[0]):
+            return False
+        if self._told:
+            logger.info("An upgrade by a newer MediaDesk sees this process again")
+            self._told = False
+        self._conn = conn
+        return True
+
+    def _wait(self, seconds: float | None) -> bool:
+        """Until the presence's connection has something to say (True), `seconds` pass
+        (True), or `stop` (False)."""
+        poller = select.poll()  # not select(): a busy server's descriptors pass 1024
+        poller.register(self._wake_r, select.POLLIN)
+        if self._conn is not None:
+            poller.register(self._conn.fileno(), select.POLLIN)
+        ready = poller.poll(None if seconds is None else seconds * 1000)
+        return all(fd != self._wake_r for fd, _ in ready)
+
+    def _run(self) -> None:
+        import psycopg
+
+        pause = PRESENCE_RETRY[0]
+        try:
+            while True:
+                if self._conn is None:
+                    if not self._wait(pause):
+                        return
+                    held = self._hold()
+                    first, most = PRESENCE_RETRY
+                    pause = first if held else min(max(2 * pause, first), most)
+                    continue
+                if not self._wait(None):
+                    return
+                try:  # the server spoke: most likely its goodbye, which a query shows
+                    self._conn.execute("SELECT 1")
+                except psycopg.Error as exc:
+                    logger.debug("The presence's connection ended (%s)", exc)
+                    with suppress(psycopg.Error):
+                        self._conn.close()
+                    self._conn = None
+                    pause = 0.0  # ask again at once: a terminated backend, a failover
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.close()
+        with self._fds:
+            if not self._closed:
+                self._closed = True
+                os.close(self._wake_r)
+                os.close(self._wake_w)
 
 
 def forced() -> bool:
