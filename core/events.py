@@ -53,6 +53,10 @@ STREAMED_KINDS = tuple(k for k in EventKind if k not in INTERNAL_KINDS)
 """What an event-stream client may receive (the OpenAPI `ChangeEvent.kind`)."""
 
 
+PREVIOUS = "previous"
+"""The key of `ChangeEvent.previous` in the event's JSON."""
+
+
 @dataclass(frozen=True)
 class ChangeEvent:
     kind: str
@@ -63,15 +67,22 @@ class ChangeEvent:
     origin: str | None = None
     entity_id: int | None = None
     version: int | None = None
+    # updated, trashed and restored files: the fields the change altered (updated_at too), as
+    # they were before it. A grid that had not loaded the file learns from them whether its
+    # total already counted it; None when unknown (writers that predate it).
+    previous: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.change_id,
             "kind": self.kind,
             "file_id": self.file_id,
             "at": self.at.isoformat(),
             "file": self.data,
         }
+        if self.previous is not None:
+            out[PREVIOUS] = self.previous
+        return out
 
 
 Subscriber = Callable[[ChangeEvent], None]

@@ -37,8 +37,8 @@ from core.background import SharedThread
 from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
-from core.events import ChangeEvent, EventBus, EventKind, Subscribers
-from core.records import AthleteRecord, FileRecord, FileStatus
+from core.events import PREVIOUS, ChangeEvent, EventBus, EventKind, Subscribers
+from core.records import AthleteRecord, FileRecord, FileStatus, iso
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +90,13 @@ def install(db: Database) -> str:
     def before_flush(session: Session, _ctx: object, _instances: object) -> None:
         pending: dict[int, list[Any]] = session.info.setdefault(_PENDING, {})
         for obj in session.new:
-            _note(pending, obj, _new_kind(obj), None)
+            _note(pending, obj, _new_kind(obj), None, None)
         for obj in session.dirty:
             if session.is_modified(obj, include_collections=False):
-                _note(pending, obj, _dirty_kind(obj), None)
+                _note(pending, obj, _dirty_kind(obj), None, _before(obj))
         for obj in session.deleted:
             if isinstance(obj, MediaFile | Athlete | ApiToken):
-                _note(pending, obj, _deleted_kind(obj), _snapshot(session, obj))
+                _note(pending, obj, _deleted_kind(obj), _snapshot(session, obj), None)
 
     def before_commit(session: Session) -> None:
         session.flush()  # before_commit runs before the commit's own flush: note changes now
@@ -106,9 +106,9 @@ def install(db: Database) -> str:
         extra: list[ChangeEvent] = session.info.pop(_EXTRA, [])
         rows: list[ChangeLog] = []
         with session.no_autoflush:
-            for obj, kind, snapshot in pending.values():
+            for obj, kind, snapshot, before in pending.values():
                 if kind is not None:
-                    rows.append(_log_row(session, obj, kind, snapshot, origin))
+                    rows.append(_log_row(session, obj, kind, snapshot, origin, before))
         for ev in extra:
             rows.append(
                 ChangeLog(
@@ -164,14 +164,26 @@ def install(db: Database) -> str:
     return origin
 
 
-def _note(pending: dict[int, list[Any]], obj: object, kind: str | None, snapshot: Any) -> None:
+def _note(
+    pending: dict[int, list[Any]],
+    obj: object,
+    kind: str | None,
+    snapshot: Any,
+    before: dict[str, Any] | None,
+) -> None:
     if not isinstance(obj, MediaFile | Athlete | ApiToken):
         return
     key = id(obj)
     entry = pending.get(key)
     if entry is None:
-        pending[key] = [obj, kind, snapshot]
+        pending[key] = [obj, kind, snapshot, before if before is not None else _UNKNOWN]
         return
+    # a second flush of the transaction: the values from before the first one are the old ones
+    if entry[3] is not _UNKNOWN:
+        if before is None:
+            entry[3] = _UNKNOWN
+        else:
+            entry[3] = before | entry[3]
     old = entry[1]
     if kind == EventKind.DELETED or (
         kind is not None and (old is None or _PRIORITY.get(kind, 0) > _PRIORITY.get(old, 0))
@@ -179,6 +191,31 @@ def _note(pending: dict[int, list[Any]], obj: object, kind: str | None, snapshot
         entry[1] = kind
     if snapshot is not None:
         entry[2] = snapshot
+
+
+_UNKNOWN: Any = object()  # `_before` could not tell an old value (or the row is new)
+_PREVIOUS_KINDS = (EventKind.UPDATED, EventKind.TRASHED, EventKind.RESTORED)
+_RECORD_FIELDS = frozenset(FileRecord.__dataclass_fields__)
+_TIMES = ("created_at", "updated_at", "deleted_at")
+
+
+def _before(obj: object) -> dict[str, Any] | None:
+    """A file's changed fields with their values before this flush (updated_at too: the flush
+    sets it), None when one is not known (an attribute changed without being loaded)."""
+    if not isinstance(obj, MediaFile):
+        return {}
+    before: dict[str, Any] = {}
+    for attr in sa_inspect(obj).attrs:
+        if attr.key not in _RECORD_FIELDS:
+            continue
+        history = attr.history
+        if history.deleted:
+            before[attr.key] = history.deleted[0]
+        elif history.added:
+            return None
+        elif attr.key == "updated_at" and history.unchanged:
+            before[attr.key] = history.unchanged[0]
+    return before
 
 
 def _new_kind(obj: object) -> str | None:
@@ -253,7 +290,12 @@ def _snapshot(session: Session, obj: object) -> dict[str, Any]:
 
 
 def _log_row(
-    session: Session, obj: object, kind: str, snapshot: dict[str, Any] | None, origin: str
+    session: Session,
+    obj: object,
+    kind: str,
+    snapshot: dict[str, Any] | None,
+    origin: str,
+    before: Any = _UNKNOWN,
 ) -> ChangeLog:
     if isinstance(obj, MediaFile):
         if snapshot is None:
@@ -262,6 +304,15 @@ def _log_row(
             data["athlete_name"] = name
         else:
             data = snapshot
+        if kind in _PREVIOUS_KINDS and before is not _UNKNOWN:
+            previous = dict(before)
+            if "athlete_id" in previous:  # searches look in the athlete's name
+                previous["athlete_name"] = _athlete_name(session, previous["athlete_id"])
+            for key in _TIMES:
+                if key in previous:
+                    previous[key] = iso(previous[key])
+            # stored with the record (the log has one data column); _event takes it out
+            data = {**data, PREVIOUS: previous}
         return ChangeLog(
             kind=kind,
             entity="file",
@@ -305,10 +356,13 @@ def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _event(row: ChangeLog) -> ChangeEvent:
+    data = dict(row.data or {})
+    previous = data.pop(PREVIOUS, None) if row.entity == "file" else None
     return ChangeEvent(
         kind=row.kind,
         file_id=row.file_id,
-        data=dict(row.data or {}),
+        data=data,
+        previous=previous,
         at=row.at if row.at is not None else utcnow(),
         change_id=row.id,
         origin=row.origin,

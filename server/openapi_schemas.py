@@ -511,6 +511,11 @@ SCHEMAS: dict[str, S] = {
         file_id=nullable("integer"),
         at=DATE,
         file={"type": "object"},
+        previous={
+            "type": "object",
+            "description": "updated, trashed and restored: the fields this change altered "
+            "(updated_at too), with their values before it; absent from older servers",
+        },
     ),
     # Resumable uploads (server/routes/tus.py, core/resumable.py)
     "PartUrl": obj(["part_number", "url"], part_number=INT, url={**STR, "format": "uri"}),

@@ -189,6 +189,36 @@ def test_grid_model_updated_row_sorting_past_the_loaded_rows_leaves_them(
     assert _names(model)[-1] == "zz.jpg" and len(set(_names(model))) == 8
 
 
+def test_grid_model_counts_an_edited_file_from_outside_the_loaded_rows_once(
+    qtbot, library: Library, runner: TaskRunner
+) -> None:
+    """A file past the loaded rows renamed into them was inserted as a new file: the total went
+    up by one. The event says what the file was before (core.feed): the total stays, and a file
+    trashed unseen leaves the total."""
+    add_rows(library, 8)
+    events: list[ChangeEvent] = []
+    library.events.subscribe(events.append)
+    model = FileGridListModel(library, runner, page_size=5)
+    model.set_query(FileQuery(sort="original_filename"))
+    wait_for(qtbot, lambda: model.rowCount() == 5)
+    last = library.list_files(FileQuery(sort="original_filename", limit=100)).items[-1]
+    library.update_file(last.id, {"original_filename": "file-00002b.jpg"})
+    wait_for(qtbot, lambda: bool(events))
+    event = events.pop()
+    assert event.as_dict()["previous"]["original_filename"] == "file-00007.jpg"
+    model.apply_event(event)
+    assert model.total == 8 and model.rowCount() == 6
+    assert _names(model)[3] == "file-00002b.jpg"
+    unseen = library.list_files(FileQuery(sort="original_filename", limit=100)).items[-1]
+    library.trash(unseen.id)
+    wait_for(qtbot, lambda: bool(events))
+    model.apply_events(events)
+    assert model.total == 7 and model.rowCount() == 6
+    model.fetchMore()
+    wait_for(qtbot, lambda: model.rowCount() == 7)
+    assert len(set(_names(model))) == 7 and model.total == 7
+
+
 def test_query_matching_and_positions(library: Library) -> None:
     add_rows(library, 3)
     rows = library.list_files(FileQuery(sort="original_filename")).items

@@ -291,6 +291,42 @@ def test_a_renamed_file_moves_to_its_place_by_name_and_stays_current_in_sight(
     assert window.controller.current.original_filename == "zz.jpg"
 
 
+def test_a_selected_file_renamed_past_the_loaded_rows_stays_selected(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Renamed to sort past the loaded rows, the selected file left them and its selection went
+    to the file in its place (Delete would trash that one). The grid loads the pages up to the
+    renamed file and selects it again; no other file is selected meanwhile."""
+    from tests.test_desktop_models import add_rows
+
+    add_rows(library, 150)  # the grid loads 50 (tests.qt_helpers)
+    grid = window.controller.grid
+    window.controller.refresh()
+    window.browser.sort.setCurrentIndex(window.browser.sort.findData("original_filename"))
+    wait_for(qtbot, lambda: grid.rowCount() == 50 and grid.query.sort == "original_filename")
+    window.browser.select_row(0)
+    first = grid.record_at(0)
+    assert first is not None
+    wait_for(qtbot, lambda: window.controller.current is not None)
+    shown: list[int | None] = []
+    window.controller.currentChanged.connect(lambda r: shown.append(r.id if r else None))
+    view = window.browser.grid
+    selected: list[list[int]] = []
+    view.selectionModel().selectionChanged.connect(
+        lambda *_: selected.append(window.browser.selected_ids())
+    )
+    library.update_file(first.id, {"original_filename": "zz.jpg"})  # a live event brings it
+    wait_for(qtbot, lambda: grid.row_of(first.id) == 149 and view.currentIndex().row() == 149)
+    assert [i.row() for i in view.selectionModel().selectedIndexes()] == [149]
+    current = window.controller.current
+    assert current is not None and current.original_filename == "zz.jpg"
+    assert all(ids in ([], [first.id]) for ids in selected), selected
+    assert set(shown) <= {first.id, None}, shown
+    wait_for(qtbot, lambda: view.viewport().rect().intersects(view.visualRect(view.currentIndex())))
+
+
 def test_preview_opens_for_the_current_file(
     qtbot,
     window: MainWindow,

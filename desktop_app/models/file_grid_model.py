@@ -55,6 +55,9 @@ class FileGridListModel(QAbstractListModel):
     loadFailed = Signal(object)
     recordChanged = Signal(object)  # a loaded record was replaced by a newer version
     reachedEnd = Signal()  # fetch_all() loaded the last row
+    # file id: an updated file's new place is past the loaded rows; its row is removed next,
+    # though the file is still in the view (paging, or `load_until`, brings it back)
+    rowLeaving = Signal(int)
 
     def __init__(
         self,
@@ -403,8 +406,16 @@ class FileGridListModel(QAbstractListModel):
                     index = self.index(row)
                     self.dataChanged.emit(index, index)
                 self.recordChanged.emit(record)
-            elif matches(record, self._query):
-                self._insert(record)
+                continue
+            # Not loaded: the version before the change tells whether the total counts it
+            # already (an edit that sorts it into the loaded rows added one to the total).
+            previous = _previous_record(event, record)
+            counted = previous is not None and matches(previous, self._query)
+            if matches(record, self._query):
+                self._insert(record, counted)
+            elif counted:  # it left the view unseen (trashed, renamed out of a search...)
+                self._total = max(self._total - 1, len(self._rows))
+                self.totalChanged.emit(self._total)
         self._remove(gone)
 
     def _remove(self, rows: set[int]) -> None:
@@ -431,7 +442,8 @@ class FileGridListModel(QAbstractListModel):
     def _place(self, row: int, record: FileRecord) -> int:
         """Moves the row of an updated record to where its new version sorts (a rename under
         the name order kept its old place); returns its row, or -1 when its place is outside the
-        loaded rows, like `_insert`: it left them (the total keeps it) and paging brings it back.
+        loaded rows, like `_insert`: it left them (the total keeps it) and paging brings it back
+        (`rowLeaving` first: the browser keeps it selected and loads the pages up to it).
         A move, not a removal and insertion: the view's selection and current index follow."""
         rows = self._rows
         key = order_key(self._query.sort)
@@ -447,6 +459,7 @@ class FileGridListModel(QAbstractListModel):
         if (position == 0 and self._back is not None and new < old) or (
             position == len(rows) - 1 and not self._end_loaded and old < new
         ):
+            self.rowLeaving.emit(record.id)
             self.beginRemoveRows(QModelIndex(), row, row)
             del rows[row]
             self._rows_by_id = None
@@ -463,10 +476,13 @@ class FileGridListModel(QAbstractListModel):
         self.endMoveRows()
         return position
 
-    def _insert(self, record: FileRecord) -> None:
+    def _insert(self, record: FileRecord, counted: bool = False) -> None:
+        """Puts a file not loaded at its place in the loaded rows, if it sorts among them;
+        `counted`: the total already has it (an edited file, unloaded before)."""
         position = insert_position(self._rows, record, self._query.sort)
         end_loaded = self._end_loaded
-        self._total += 1
+        if not counted:
+            self._total += 1
         if position == 0 and self._back is not None:
             pass  # it sorts before the loaded rows: fetch_previous brings it (keyset)
         elif position < len(self._rows) or end_loaded:
@@ -478,12 +494,26 @@ class FileGridListModel(QAbstractListModel):
         self.totalChanged.emit(self._total)
 
 
-def _record_from_event(event: ChangeEvent) -> FileRecord:
-    """The FileRecord serialised in an event (`FileRecord.as_dict`)."""
-    data = dict(event.data)
+def _record_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """FileRecord fields of an event's JSON, times parsed (`FileRecord.as_dict`)."""
     names = {f.name for f in dataclasses.fields(FileRecord)}
     values = {k: v for k, v in data.items() if k in names}
     for key in ("created_at", "updated_at", "deleted_at"):
         if isinstance(values.get(key), str):
             values[key] = datetime.fromisoformat(values[key])
-    return FileRecord(**values)
+    return values
+
+
+def _record_from_event(event: ChangeEvent) -> FileRecord:
+    """The FileRecord serialised in an event (`FileRecord.as_dict`)."""
+    return FileRecord(**_record_fields(event.data))
+
+
+def _previous_record(event: ChangeEvent, record: FileRecord) -> FileRecord | None:
+    """The file as it was before the event's change, if the event says (`previous`)."""
+    if not event.previous:
+        return None
+    try:
+        return dataclasses.replace(record, **_record_fields(event.previous))
+    except (TypeError, ValueError):
+        return None

@@ -178,6 +178,11 @@ class FileBrowser(QWidget):
         # A selected file that goes away (trashed, deleted, moved out of the view) leaves the
         # file now in its place selected, as file managers do: Delete, Delete trashes two.
         model.rowsRemoved.connect(self._select_in_place)
+        # A selected file whose edit sorts it past the loaded rows is still in the view: its
+        # selection does not go to the file in its place (Delete would trash that one); the
+        # grid loads the pages up to it and selects it again, as a file manager follows it.
+        self._left: tuple[int, tuple[int | None, list[int]]] | None = None
+        model.rowLeaving.connect(self._note_leaving)
         controller.filterChanged.connect(self._update_empty)
         # the trash's count (off the GUI thread) tells an emptied library from a new one
         controller.countsChanged.connect(self._update_empty)
@@ -488,13 +493,15 @@ class FileBrowser(QWidget):
             return
         self._apply_selection(pending, fallback)
 
-    def _seek_selection(self) -> None:
-        """The file to select again is not loaded: the grid loads its pages up to it (in
-        workers; `reveal` then selects it), or, with every row loaded, it is not in the view."""
+    def _seek_selection(self, key: int | None = None) -> None:
+        """The file to select again (`key`, else the current or first one) is not loaded: the
+        grid loads its pages up to it (in workers; `reveal` then selects it), or, with every
+        row loaded, it is not in the view."""
         if self._reselect_at is None:
             return
         (current_id, ids), _fallback = self._reselect_at
-        key = current_id if current_id is not None else ids[0]
+        if key is None:
+            key = current_id if current_id is not None else ids[0]
         model = self.controller.grid
         if model.row_of(key) < 0 and not model.complete and not model.has_before:
             self.controller.reveal_in_view(key)
@@ -553,9 +560,20 @@ class FileBrowser(QWidget):
         current = self.grid.currentIndex().row()
         self._focus_row = first if first <= current <= last else None
 
+    def _note_leaving(self, file_id: int) -> None:
+        selection = self._selection()
+        if selection is not None and file_id in selection[1] and self._reselect_at is None:
+            self._left = (file_id, selection)
+
     def _select_in_place(self, *_: object) -> None:
         had, self._had_selection = self._had_selection, False
         row, self._focus_row = self._focus_row, None
+        left, self._left = self._left, None
+        if left is not None:
+            file_id, selected = left
+            self._reselect_at, self._seeking = (selected, None), False
+            QTimer.singleShot(0, self, lambda: self._seek_selection(file_id))
+            return
         selection = self.grid.selectionModel()
         count = self.controller.grid.rowCount()
         if row is not None and count:
