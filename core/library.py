@@ -182,9 +182,11 @@ class Library:
         return self.settings
 
     def serve_signed_urls_at(self, base_url: str) -> None:
-        """Local signed URLs name this server's address unless a public base URL is set."""
-        if isinstance(self._presigner, LocalPresigner) and not self.settings.public_origin:
-            self._presigner.set_base_url(base_url)
+        """Local signed URLs name this server's address unless a public base URL is set; also
+        those of files still on the local folder while R2 is active (backends.link_origin)."""
+        self.backends.serve_links_at(base_url)
+        if isinstance(self._presigner, LocalPresigner):
+            self._presigner.set_base_url(self.backends.link_origin())
 
     def sweep_partials(self, dry_run: bool = False) -> list[Path]:
         """Removes partial files whose writing process is gone (start-up, maintenance)."""

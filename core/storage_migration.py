@@ -119,6 +119,19 @@ class StorageBackends:
         self._storage = storage
         self._presigner = presigner
         self._reading = reading
+        self._served_at = ""  # the address this process's server listens on, once it does
+
+    def serve_links_at(self, base_url: str) -> None:
+        """Records the address this process's server listens on (known only once it is bound:
+        `--port`, port 0), for the links `link_origin` names."""
+        self._served_at = base_url.rstrip("/")
+
+    def link_origin(self) -> str:
+        """The origin of every local signed link this process hands out, whichever presigner
+        signs it: MEDIADESK_PUBLIC_URL when set, else the address its server listens on, else
+        the settings' host and port (no server here: a command line run)."""
+        settings = self._settings()
+        return settings.public_origin or self._served_at or settings.server_url
 
     def attach(self) -> None:
         """Labels new rows with the active backend and lets reads find files on other backends."""
@@ -351,10 +364,8 @@ class StorageBackends:
         if backend in (None, active) or not isinstance(self._storage, RoutingStorage):
             return self._presigner
         if backend == "local":
-            presigner = self._presigner
             secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)
-            base = getattr(presigner, "base_url", "") or settings.server_url
-            return LocalPresigner(secret, base)
+            return LocalPresigner(secret, self.link_origin())
         storage = self._storage.backend(backend)
         return S3Presigner(storage) if isinstance(storage, S3Storage) else self._presigner
 

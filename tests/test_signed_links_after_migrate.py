@@ -78,3 +78,33 @@ def test_a_local_download_link_outlives_a_move_to_r2(
     finally:
         server.stop()
         lib.close()
+
+
+def test_a_file_left_on_the_local_folder_gets_links_to_this_servers_port(
+    s3_settings: Settings, media_dir: MediaSet
+) -> None:
+    """README: MEDIADESK_PUBLIC_URL defaults to http://HOST:PORT. With R2 active, a file still
+    on the local folder (the old files kept readable, a partial move back) got download links
+    naming the settings' port (8765 by default), not the one the server listens on."""
+    settings = s3_settings.replace(storage_backend="local")
+    lib = Library.open(settings)
+    kept = lib.uploads.ingest(media_dir.jpeg, "image")
+    lib.close()
+
+    lib = Library.open(settings.replace(storage_backend="r2"))
+    tokens = make_tokens(lib)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        assert server.port != settings.server_port
+        download = http_call(f"{server.url}/files/{kept.id}/download", headers=bearer(tokens.read))
+        assert download.status == 302, download.body
+        assert download.headers["Location"].startswith(f"{server.url}/signed/")
+        assert http_call(download.headers["Location"]).body == media_dir.jpeg.read_bytes()
+        signed = http_call(
+            f"{server.url}/files/{kept.id}/presigned-url", headers=bearer(tokens.read)
+        )
+        assert signed.json()["url"].startswith(f"{server.url}/signed/"), signed.json()
+    finally:
+        server.stop()
+        lib.close()
