@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
@@ -52,6 +52,7 @@ from core.errors import (
     NotFound,
     StorageUnavailable,
     catalog_unreachable,
+    storage_error,
 )
 from core.locks import lock_file
 from core.records import FileStatus
@@ -85,12 +86,20 @@ class ChecksumMismatch(MediaDeskError):
     status = 500
 
 
+class MigrationFailure(NamedTuple):
+    """A file that was not moved: why in user terms, and the error's code (core/errors.py)."""
+
+    file_id: int
+    error: str
+    code: str
+
+
 @dataclass
 class MigrationReport:
     target: str
     moved: int = 0
     skipped: int = 0  # changed meanwhile (renamed, deleted): picked up by the next run
-    failed: list[tuple[int, str]] = field(default_factory=list)  # (file id, why)
+    failed: list[MigrationFailure] = field(default_factory=list)
     # moved files whose old copy the source would not delete: (backend, key), queued for later
     leftovers: list[tuple[str, str]] = field(default_factory=list)
 
@@ -244,7 +253,15 @@ class StorageBackends:
                         report.skipped += 1
                 except (MediaDeskError, OSError) as exc:
                     logger.warning("File %s was not moved to %s: %s", file_id, target, exc)
-                    report.failed.append((file_id, str(exc)))
+                    # an OS error met below the storages' own translation (the bucket's
+                    # download into the temp folder) is said as every other path says it: a
+                    # full disk as insufficient_storage, not "[Errno 28] No space left..."
+                    error = (
+                        exc
+                        if isinstance(exc, MediaDeskError)
+                        else storage_error(exc, f"Cannot move the file to {target}")
+                    )
+                    report.failed.append(MigrationFailure(file_id, error.message, error.code))
                 if progress is not None:
                     progress(done + 1, total, name)
         finally:

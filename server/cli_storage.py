@@ -73,7 +73,9 @@ def _migrate(library: Library, target: str) -> int:
                 "target": target,
                 "moved": report.moved,
                 "skipped": report.skipped,
-                "failed": [{"id": i, "error": e} for i, e in report.failed],
+                "failed": [
+                    {"id": f.file_id, "error": f.error, "code": f.code} for f in report.failed
+                ],
                 # old copies the source would not delete: maintenance deletes them later
                 "leftovers": [{"backend": b, "key": k} for b, k in report.leftovers],
             }

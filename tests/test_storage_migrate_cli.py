@@ -34,3 +34,30 @@ def test_a_migrate_that_leaves_files_behind_keeps_the_active_backend(
     assert cli.run(["storage", "status", "--data-dir", data_dir]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status == {"active": "local", "files": {"local": 1, "r2": 1}}, (status, kept.id)
+
+
+def test_a_full_disk_during_a_move_is_reported_in_user_terms(
+    s3_settings: Settings, media_dir: MediaSet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The data folder's disk full while a file is fetched from R2 (a real tmpfs on its temp
+    folder): its `failed` entry said the raw "[Errno 28] No space left on device"; now the
+    message every other path gives, with the code insufficient_storage."""
+    from tests.faults import fill_disk, small_tmpfs
+
+    settings = s3_settings.replace(storage_backend="r2")
+    save_settings(settings, settings.config_file)
+    lib = Library.open(settings)
+    record = lib.uploads.ingest(media_dir.jpeg, "image")
+    lib.close()
+    with small_tmpfs(settings.paths.tmp_dir, "1m") as tmp:
+        fill_disk(tmp / "filler")
+        data_dir = str(settings.paths.data_dir)
+        assert cli.run(["storage", "migrate", "--to", "local", "--data-dir", data_dir]) == 1
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["failed"] == [
+        {
+            "id": record.id,
+            "error": "There is not enough free storage space to save the file",
+            "code": "insufficient_storage",
+        }
+    ], out
