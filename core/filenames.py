@@ -1,13 +1,15 @@
 """Cleans user-supplied names: no folders, no invisible characters, bounded length.
 
 The one home of the rule for every stored name: file names (uploads, renames, presigned
-uploads) and, through visible_text, athletes' names.
+uploads) and, through visible_text, athletes' names; and of the rule that a renamed file keeps
+an extension of its type (with_type_extension), which the desktop's name field follows too.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
+from core.mediatypes import BY_MIME, canonical_mime, extensions_of
 from core.text import storable
 
 MAX_NAME = 255
@@ -58,3 +60,27 @@ def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
         else:
             text = text[:MAX_NAME]
     return text
+
+
+def type_extension(name: str, content_type: str | None) -> str:
+    """The extension of `name` (without its dot, as written) when it is one of `content_type`'s
+    ("MP4" for "clip.MP4", "jpeg" for a JPEG's "a.jpeg"), else ""."""
+    mime = canonical_mime(content_type)
+    _, dot, ext = name.rpartition(".")
+    if mime is None or not dot or ext.lower() not in extensions_of(mime):
+        return ""
+    return ext
+
+
+def with_type_extension(name: str, content_type: str | None, previous: str = "") -> str:
+    """`name` ending in an extension of the file's stored type: the `previous` name's when it
+    has one of the type's, else the type's own ("final" -> "final.mp4", "final.v2" ->
+    "final.v2.mp4"). A name without one is exported and downloaded as is, and then opens in
+    no player on a double-click (the type is the content's, which a rename does not change).
+    A type we do not know leaves the name alone."""
+    mime = canonical_mime(content_type)
+    if mime is None or type_extension(name, mime):
+        return name
+    ext = type_extension(previous, mime) or BY_MIME[mime].ext
+    stem = name.rstrip(". ") or name  # "final." -> "final.mp4", not "final..mp4"
+    return stem[: MAX_NAME - len(ext) - 1] + "." + ext

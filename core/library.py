@@ -33,7 +33,7 @@ from core.errors import (
 )
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
-from core.filenames import clean_filename
+from core.filenames import clean_filename, with_type_extension
 from core.ingest import Ingestor, check_description
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
@@ -413,7 +413,7 @@ class Library:
                 reason="stale_version",
                 details={"version": current.version},
             )
-        values = _clean_changes(changes)
+        values = _clean_changes(changes, current)
         new_key = None
         if (
             "athlete_id" in values
@@ -891,7 +891,7 @@ def _counted(
         raise object_damaged(key, start + got, recorded)
 
 
-def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
+def _clean_changes(changes: dict[str, Any], current: FileRecord) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "original_filename" in changes:
         raw_name = changes["original_filename"]
@@ -900,7 +900,9 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
         name = clean_filename(raw_name, fallback="")
         if not name:
             raise InvalidInput("original_filename cannot be empty", reason="empty_filename")
-        values["original_filename"] = name
+        values["original_filename"] = with_type_extension(
+            name, current.content_type, current.original_filename
+        )
     if "athlete_id" in changes:
         raw = changes["athlete_id"]
         if raw in (None, ""):

@@ -260,7 +260,11 @@ SCHEMAS: dict[str, S] = {
             original_filename={
                 **STR,
                 "minLength": 1,
-                "description": "Cleaned: no folders, no control or format (bidi) characters",
+                "description": "Cleaned: no folders, no control or format (bidi) characters. "
+                "A name without an extension of the file's type (content_type) gets the "
+                "current name's ('final' -> 'final.mp4', 'final.v2' -> 'final.v2.mp4'; "
+                "'clip.MP4', or 'clip.jpeg' for a JPEG, stay as sent): the response's "
+                "original_filename is the name saved",
             },
             athlete_id=nullable("integer", minimum=1, maximum=MAX_ID),
             is_public=BOOL,

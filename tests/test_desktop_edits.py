@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
@@ -604,3 +604,30 @@ def test_our_own_trash_and_undo_under_an_edit_are_no_conflict(
     panel.show_record(theirs, keep_edits=True)
     assert panel.request_save()
     assert saved[-1][2] == restored.version  # stale: the save will be a conflict, as it is
+
+
+def test_a_rename_keeps_the_extension_and_shows_the_name_saved(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    library: Library,
+    two_files: tuple[FileRecord, FileRecord],
+) -> None:
+    """Tabbed into, the name field selected all of "photo.jpg", so typing dropped the extension
+    (F2 already selected the base name). A name typed without one (select all, "final", Enter)
+    is saved with it, and the panel then showed "final" as an unsaved rename: it shows the name
+    saved, clean."""
+    first, _ = two_files
+    window.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window)
+    window.browser.select_row(window.controller.grid.row_of(first.id))
+    details = window.details
+    name = details.filename
+    name.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, name.hasFocus)
+    assert name.selectedText() == first.original_filename.rsplit(".", 1)[0]
+    name.selectAll()
+    qtbot.keyClicks(name, "final")
+    with qtbot.waitSignal(window.controller.saved, timeout=TIMEOUT):
+        qtbot.keyClick(name, Qt.Key.Key_Return)
+    assert library.get_file(first.id).original_filename == "final.jpg"
+    assert name.text() == "final.jpg" and not details.dirty

@@ -9,7 +9,7 @@ import pytest
 
 from core import keys
 from core.errors import InvalidInput
-from core.filenames import clean_filename
+from core.filenames import clean_filename, type_extension, with_type_extension
 
 WHEN = datetime(2026, 3, 9, tzinfo=UTC)
 
@@ -58,6 +58,33 @@ def test_clean_filename(raw: str, clean: str) -> None:
 def test_long_names_keep_their_extension() -> None:
     name = clean_filename("x" * 400 + ".jpeg")
     assert len(name) == 255 and name.endswith(".jpeg")
+
+
+@pytest.mark.parametrize(
+    ("new", "content_type", "previous", "saved"),
+    [
+        ("final", "video/mp4", "clip.mp4", "final.mp4"),
+        ("final.v2", "video/mp4", "clip.mp4", "final.v2.mp4"),
+        ("clip.MP4", "video/mp4", "clip.mp4", "clip.MP4"),
+        ("clip.jpeg", "image/jpeg", "clip.jpg", "clip.jpeg"),
+        ("final", "video/mp4", "clip.M4V", "final.M4V"),  # the previous one, as written
+        ("final", "video/mp4", "clip", "final.mp4"),  # none before: the type's own
+        ("final.jpg", "video/mp4", "clip.mp4", "final.jpg.mp4"),  # another type's is no help
+        ("final.", "image/png", "a.png", "final.png"),
+        ("final", "image/jpg", "a.jpg", "final.jpg"),  # an alias of the type
+        ("final", "application/pdf", "a.pdf", "final"),  # not a type we know: left alone
+    ],
+)
+def test_a_renamed_file_keeps_an_extension_of_its_type(
+    new: str, content_type: str, previous: str, saved: str
+) -> None:
+    assert with_type_extension(new, content_type, previous) == saved
+    assert type_extension(saved, content_type) or saved == new
+
+
+def test_an_appended_extension_stays_within_the_longest_name() -> None:
+    name = with_type_extension("x" * 255, "video/webm", "a.webm")
+    assert len(name) == 255 and name.endswith("x.webm")
 
 
 def test_public_object_urls_are_quoted_in_one_place() -> None:

@@ -124,6 +124,21 @@ async def test_list_get_patch_trash_restore_delete(
         f"/files/{image['id']}", headers=bearer(tokens.upload), json={"storage_key": "x"}
     )
     assert bad.status == 400
+    # a rename without the type's extension keeps the old one, and says so: a download named
+    # "final" opened in no player
+    for typed, saved in (
+        ("final", "final.mp4"),
+        ("final.v2", "final.v2.mp4"),
+        ("cut.MP4", "cut.MP4"),
+    ):
+        renamed = await api.patch(
+            f"/files/{video['id']}",
+            headers=bearer(tokens.upload),
+            json={"original_filename": typed},
+        )
+        assert renamed.status == 200 and (await renamed.json())["original_filename"] == saved
+    down = await api.get(f"/files/{video['id']}/download", headers=h, allow_redirects=False)
+    assert 'filename="cut.MP4"' in down.headers["Content-Disposition"]
 
     assert (await api.delete(f"/files/{image['id']}", headers=bearer(tokens.upload))).status == 200
     assert (await api.get(f"/stream/{image['id']}/image", headers=h)).status == 404

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QFocusEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.filenames import type_extension
 from core.maintenance import purge_time
 from core.records import AthleteRecord, FileRecord
 from desktop_app.formatting import DASH, datetime_text, duration_text, number_text, size_text
@@ -69,6 +70,31 @@ class ElidedLabel(QLabel):
             super().setText(shown)
 
 
+class FileNameEdit(QLineEdit):
+    """The file name field. Reached by F2 or Tab, it selects the base name only, as file
+    managers do: typing replaces the name and the extension stays (the library would add it
+    back anyway, see core.filenames.with_type_extension)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.content_type: str | None = None  # the shown file's: which extension is one
+
+    def select_base_name(self) -> None:
+        name = self.text()
+        ext = type_extension(name, self.content_type)
+        self.setSelection(0, len(name) - len(ext) - 1 if ext else len(name))
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)  # selects everything when tabbed into
+        keyboard = (
+            Qt.FocusReason.TabFocusReason,
+            Qt.FocusReason.BacktabFocusReason,
+            Qt.FocusReason.ShortcutFocusReason,
+        )
+        if event.reason() in keyboard and self.selectedText() == self.text():
+            self.select_base_name()
+
+
 def edited_fields(record: FileRecord, values: dict[str, Any]) -> dict[str, Any]:
     """Only the editable fields whose value differs from the record."""
     return {name: value for name, value in values.items() if getattr(record, name) != value}
@@ -93,6 +119,7 @@ class DetailsPanel(QWidget):
         self.retention_days: Callable[[], int] = lambda: 30  # the main window passes settings
         self._dirty = False
         self._edit_base: FileRecord | None = None  # the version unsaved edits started from
+        self._sent: dict[int, dict[str, Any]] = {}  # file id: the changes its save sent
         self._loading = False
         self._selected = 1  # files selected in the grid (the main window tells)
         # With several files selected the panel says so: the details are of one of them, while
@@ -142,7 +169,7 @@ class DetailsPanel(QWidget):
         box = QGroupBox(self.tr("Metadata"), self)
         self.editor = box
         form = QFormLayout(box)
-        self.filename = QLineEdit(box)
+        self.filename = FileNameEdit(box)
         self.filename.setAcceptDrops(False)
         self.athlete = QComboBox(box)
         self.athlete.setSizeAdjustPolicy(
@@ -341,6 +368,7 @@ class DetailsPanel(QWidget):
             self._set_dirty(False)
             return
         self.stack.setCurrentIndex(1)
+        self.filename.content_type = record.content_type
         self._fill_technical(record)
         trashed = record.is_trashed
         self.trash_button.setVisible(not trashed)
@@ -366,13 +394,20 @@ class DetailsPanel(QWidget):
         came back before the next question, and keeping the old base made the next save a
         conflict with ourselves. Only the fields the user changed are kept; the rest of the
         form shows the stored version, whose other changes (someone else's, which the save
-        left alone) are not the user's to undo."""
+        left alone) are not the user's to undo. A field still as this panel's last save sent it
+        was saved, as the library stored it: "final" typed is "final.mp4" stored, and kept as
+        typed it showed an unsaved rename that the next save made again."""
+        sent = self._sent.pop(record.id, {})
         if self.record is None or self.record.id != record.id or not self._dirty:
             self.show_record(record)
             return
         edits = self.changes()
         self.show_record(record)  # the stored version, clean
-        typed = {name: value for name, value in edits.items() if getattr(record, name) != value}
+        typed = {
+            name: value
+            for name, value in edits.items()
+            if getattr(record, name) != value and (name not in sent or sent[name] != value)
+        }
         if typed:
             self._fill(typed)
             self._mark_dirty()  # as if typed: dirty against the record shown
@@ -443,6 +478,7 @@ class DetailsPanel(QWidget):
         if self.record is None or not changes:
             return False
         base = self._edit_base if self._edit_base is not None else self.record
+        self._sent = {self.record.id: dict(changes)}
         self.saveRequested.emit(self.record.id, changes, base.version)
         return True
 
@@ -479,9 +515,7 @@ class DetailsPanel(QWidget):
         # out of sight
         self.details_scroll.ensureWidgetVisible(self.filename)
         self.filename.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        name = self.filename.text()
-        stem = name.rsplit(".", 1)[0] if "." in name else name
-        self.filename.setSelection(0, len(stem))
+        self.filename.select_base_name()
 
     def _fill_technical(self, r: FileRecord) -> None:
         kinds = {"image": self.tr("Image"), "video": self.tr("Video")}
