@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from core import feed
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
-from core.errors import CatalogUpgraded, InvalidInput, NotFound, is_no_space
+from core.errors import CatalogUpgraded, InvalidInput, NotFound
 from core.records import from_columns, iso
 
 SCOPES = ("read", "upload", "admin")
@@ -24,6 +25,10 @@ TOKEN_PREFIX = "mdk_"
 PREFIX_CHARS = 12
 logger = logging.getLogger(__name__)
 
+# A token's last use is noted at most once a minute, in memory: `verify` is on every
+# authenticated request's path, and a write there waited for the catalog's write lock (behind a
+# slow import or edit on a slow disk, tens of seconds) before a read could answer. The server
+# writes the notes a moment later off that path (record_uses, server/auth.py).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # Seconds a server goes on trusting a token it verified while the catalog cannot be reached:
@@ -95,6 +100,8 @@ class TokenStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         feed.install(db)  # token changes are logged for the other processes' caches
+        self._uses: dict[int, datetime] = {}  # token id -> its latest use not yet written
+        self._uses_lock = threading.Lock()
 
     def create(self, name: str, scope: str) -> tuple[TokenInfo, str]:
         """A new token and its secret; the secret is shown once and never stored."""
@@ -142,7 +149,8 @@ class TokenStore:
         return info
 
     def verify(self, secret: str) -> TokenInfo | None:
-        """The active token with this secret, or None; records when it was last used."""
+        """The active token with this secret, or None; notes its use for `record_uses` (a
+        read only: no request waits for a write)."""
         if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
         digest = hash_token(secret)
@@ -157,22 +165,37 @@ class TokenStore:
             info = TokenInfo.from_row(row)
         now = utcnow()
         if info.last_used_at is None or now - info.last_used_at > LAST_USED_RESOLUTION:
-            try:
-                with self.db.write() as s:
-                    row = s.get(ApiToken, info.id)
-                    if row is not None:
-                        row.last_used_at = now
-            except CatalogUpgraded:
-                # Upgraded under this server, which writes nothing more: its reads go on, and
-                # they all check a token (each was refused once its last use was a minute old)
-                logger.debug("Did not record the use of token %s: catalog upgraded", info.id)
-            except Exception as exc:
-                # A full disk (the catalog's with it) must not refuse every request: reads
-                # need no room, and when the token was last used is only a note.
-                if not is_no_space(exc):
-                    raise
-                logger.debug("Could not record the use of token %s: the disk is full", info.id)
+            with self._uses_lock:
+                self._uses[info.id] = now
         return info
+
+    def uses_pending(self) -> bool:
+        return bool(self._uses)
+
+    def record_uses(self) -> None:
+        """Writes the uses `verify` noted, one transaction for all; never moves a last use back
+        (another server sharing the catalog may have written a later one). Notes that cannot be
+        written (the catalog out or locked, a full disk) are kept for the next call and the
+        error raised; a catalog upgraded under this server, which writes nothing more, drops
+        them."""
+        with self._uses_lock:
+            batch, self._uses = self._uses, {}
+        if not batch:
+            return
+        try:
+            with self.db.write() as s:
+                for token_id, used in sorted(batch.items()):
+                    row = s.get(ApiToken, token_id)
+                    if row is not None and (row.last_used_at is None or row.last_used_at < used):
+                        row.last_used_at = used
+        except CatalogUpgraded:
+            logger.debug("Did not record the use of %d tokens: catalog upgraded", len(batch))
+        except BaseException:
+            with self._uses_lock:
+                for token_id, used in batch.items():
+                    if token_id not in self._uses or self._uses[token_id] < used:
+                        self._uses[token_id] = used
+            raise
 
     def active_count(self) -> int:
         with self.db.read() as s:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -12,7 +13,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core.errors import InvalidSignature, StorageUnavailable, catalog_unreachable
+from core.errors import InvalidSignature, StorageUnavailable, catalog_unreachable, is_no_space
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TRUSTED_THROUGH_OUTAGE, TokenInfo, TokenStore
@@ -26,6 +27,7 @@ from server.state import (
     LIBRARY,
     METRICS,
     NGINX_CHECK,
+    THREADS,
     TOKEN,
     catalog_known_out,
     remote_address,
@@ -44,6 +46,9 @@ CACHE_SIZE = 1024
 UNCHECKED_WAIT = 2.0
 QUERY_TOKEN_PATHS = ("/events",)
 QUERY_TOKEN_PREFIXES = ("/stream/",)
+# Seconds between writes of the tokens' last uses (TokenStore.record_uses): `token list` shows
+# a use within about this, and a note that could not be written is tried again as often
+USES_SECONDS = 2.0
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
@@ -108,10 +113,42 @@ class Authenticator:
 
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the token cache listens to the change feed while the app runs."""
+    """cleanup_ctx: the token cache listens to the change feed while the app runs, and the
+    tokens' last uses are written in the background; the last ones at shutdown."""
     unsubscribe = app[LIBRARY].events.subscribe(app[AUTH].on_event)
+    task = asyncio.create_task(_write_uses(app), name="token-uses")
     yield
     unsubscribe()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    with contextlib.suppress(Exception):  # said by the loop already, or not worth a traceback
+        await app[THREADS].run(app[AUTH].store.record_uses)
+
+
+async def _write_uses(app: web.Application) -> None:
+    store, threads = app[AUTH].store, app[THREADS]
+    failing = False  # said once until the notes are written again
+    while True:
+        await asyncio.sleep(USES_SECONDS)
+        if not store.uses_pending():
+            continue
+        try:
+            await threads.run(store.record_uses)
+        except Exception as exc:
+            # kept in memory and tried again: when a token was last used is only a note, and
+            # a catalog out, locked past its busy timeout or on a full disk comes back
+            if not failing:
+                quiet = catalog_unreachable(exc) or is_no_space(exc)
+                logger.log(
+                    logging.INFO if quiet else logging.WARNING,
+                    "Could not record when tokens were last used (tried again): %s",
+                    exc,
+                    exc_info=not quiet,
+                )
+            failing = True
+        else:
+            failing = False
 
 
 def unauthorized(message: str, code: str = "unauthorized") -> ApiError:

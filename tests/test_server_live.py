@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.library import Library
 from server.client import cli
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.s3_server import S3Target, delete_bucket
-from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
+from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -369,3 +374,80 @@ def test_a_client_is_told_to_try_again_later_only_for_an_outage() -> None:
     assert missing.startswith("The storage bucket does not exist") and "later" not in missing
     assert set(UNAVAILABLE_REASONS) <= set(UNAVAILABLE_MESSAGES)
     assert not any(endpoint in text or "media" in text for text in UNAVAILABLE_MESSAGES.values())
+
+
+def _under_the_write_lock(
+    library: Library, url: str, headers: dict[str, str], first: Callable[[], None] = lambda: None
+) -> Any:
+    """The answer to a GET sent while another connection holds the catalog's write lock (a
+    slow write elsewhere: an edit on a slow disk), or None when it did not come while held;
+    `first` runs under the lock before it."""
+    replies: list[Any] = []
+    holder = sqlite3.connect(library.settings.paths.database_file, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        first()
+        reader = threading.Thread(
+            target=lambda: replies.append(http_call(url, headers=headers, timeout=60))
+        )
+        reader.start()
+        reader.join(20)  # generous: the lock stays held until the read answers or this ends
+        answered = not reader.is_alive()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    reader.join(60)
+    return replies[0] if answered else None
+
+
+def test_an_authenticated_read_answers_while_another_process_holds_the_write_lock(
+    library: Library, live: EmbeddedServer
+) -> None:
+    """A token's last use was written on the request's path: behind a slow write a listing
+    with a token not used yet waited for it, tens of seconds."""
+    info, secret = library.tokens.create("fresh", "read")
+    reply = _under_the_write_lock(library, f"{live.url}/files/?limit=5", bearer(secret))
+    assert reply is not None and reply.status == 200
+    deadline = time.monotonic() + 30  # the use is written once the lock is free
+    while library.tokens.get(info.id).last_used_at is None:
+        assert time.monotonic() < deadline, "the token's last use was never written"
+        time.sleep(0.1)
+
+
+def test_the_audit_answers_while_another_process_holds_the_write_lock(
+    library: Library, live: EmbeddedServer, media_dir: Any
+) -> None:
+    """GET /audit wrote the entries just added before listing: behind a slow write it waited
+    for that write; now it waits a moment at most, and the entries follow."""
+    record = library.uploads.ingest(media_dir.png, "image")
+    library.update_file(record.id, {"is_public": False})
+    tokens = make_tokens(library)
+
+    def open_the_file() -> None:  # audited: its entry waits for the lock to be written
+        assert http_call(f"{live.url}/files/{record.id}", headers=bearer(tokens.read)).status == 200
+
+    listing = f"{live.url}/audit?file_id={record.id}"
+    reply = _under_the_write_lock(library, listing, bearer(tokens.admin), open_the_file)
+    assert reply is not None and reply.status == 200
+    deadline = time.monotonic() + 30
+    while not http_call(listing, headers=bearer(tokens.admin)).json()["items"]:
+        assert time.monotonic() < deadline, "the access was never audited"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("catalog", ["library", "pg_library"])
+def test_a_tokens_last_use_reaches_the_catalog_by_the_servers_stop(
+    catalog: str, request: pytest.FixtureRequest
+) -> None:
+    """Uses are written in the background: the ones not written yet are written at shutdown,
+    on both catalogs (`mediadesk token list` reads them from there)."""
+    lib: Library = request.getfixturevalue(catalog)
+    info, secret = lib.tokens.create("fresh", "read")
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        assert http_call(f"{server.url}/files/?limit=5", headers=bearer(secret)).status == 200
+    finally:
+        server.stop()
+    used = lib.tokens.get(info.id).last_used_at
+    assert used is not None and info.created_at <= used

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 
 from aiohttp import web
@@ -12,6 +14,10 @@ from server.params import as_id, as_int
 from server.state import AUDIT, run_blocking
 
 routes = web.RouteTableDef()
+# Seconds the listing waits for the entries just added to be written, so that it shows them:
+# behind a slow write (an import on a slow disk) it answered only once that write was done;
+# past this it answers with what the catalog holds and the entries are written meanwhile.
+FRESH_WAIT = 2.0
 
 
 @routes.get("/audit")
@@ -25,7 +31,8 @@ async def audit(request: web.Request) -> web.Response:
         except ValueError:
             raise InvalidInput("since must be an ISO 8601 date and time") from None
     sink = request.app[AUDIT]
-    await sink.flush()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(sink.flush()), FRESH_WAIT)
     limit = as_int("limit", q.get("limit"), 100, minimum=1, maximum=1000) or 100
     offset = as_int("offset", q.get("offset"), 0, minimum=0) or 0
     items, total = await run_blocking(
