@@ -4,21 +4,26 @@ always highlights the view shown."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QKeySequence  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget  # noqa: E402
+from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMessageBox, QWidget  # noqa: E402
 
 from core.library import Library  # noqa: E402
 from core.records import FileQuery  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.models.upload_queue_model import UploadState  # noqa: E402
+from desktop_app.views.conflict_dialog import ConflictDialog  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
 from tests.test_desktop_confirm import BoxSpy  # noqa: E402
 from tests.test_desktop_models import add_rows  # noqa: E402
@@ -519,6 +524,109 @@ def test_tab_leaves_the_description(qtbot, window: MainWindow, library: Library)
     _key(qtbot, Key.Key_Backtab, SHIFT)
     assert text.hasFocus()
     window.details.revert()  # no unsaved edits left for the window's closing
+
+
+def test_tab_leaves_every_table_and_list(qtbot, window: MainWindow, library: Library) -> None:  # type: ignore[no-untyped-def]
+    """Tables default to Tab moving cell by cell: in the upload queue Tab went Size, Speed,
+    ETA, State, next row..., five Tabs a row before the buttons below. Every item view of the
+    window and of its dialogs that have one lets Tab go on."""
+    _rows(qtbot, window, 1)
+    record = window.library.list_files(FileQuery()).items[0]
+    conflict = ConflictDialog(record, {"original_filename": "x.jpg"}, lambda _id: "", parent=window)
+    views = window.findChildren(QAbstractItemView) + conflict.findChildren(QAbstractItemView)
+    assert window.upload_dock.table in views and window.server_panel.table in views
+    trapping = [type(v).__name__ for v in views if v.tabKeyNavigation()]
+    assert trapping == []
+    conflict.deleteLater()
+
+
+def test_tab_from_a_row_of_the_upload_queue_goes_on_to_its_buttons(
+    qtbot,
+    window: MainWindow,
+    media_dir: MediaSet,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    photos = [
+        shutil.copy(media_dir.jpeg, tmp_path / "a.jpg"),
+        shutil.copy(media_dir.png, tmp_path / "b.png"),
+    ]
+    window.add_uploads([Path(p) for p in photos])
+    model = window.uploads.model
+    wait_for(qtbot, lambda: len(model.items()) == 2)
+    wait_for(qtbot, lambda: all(i.state == UploadState.DONE for i in model.items()))
+    table = window.upload_dock.table
+    table.setFocus(Qt.FocusReason.MouseFocusReason)
+    wait_for(qtbot, table.hasFocus)
+    table.setCurrentIndex(table.model().index(0, 0))  # as a click on the first row
+    _key(qtbot, Key.Key_Tab)
+    assert not table.hasFocus()
+    assert QApplication.focusWidget() in window.upload_dock.buttons
+    _key(qtbot, Key.Key_Backtab, SHIFT)
+    assert table.hasFocus()
+
+
+def _view_item(window: MainWindow, text: str) -> QAction:
+    return next(a for a in window.view_menu.actions() if a.text() == text)  # type: ignore[attr-defined]
+
+
+def _in_front(dock: QWidget) -> bool:
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+def test_view_menu_brings_a_panel_behind_another_tab_to_the_front(
+    qtbot,
+    window: MainWindow,  # type: ignore[no-untyped-def]
+) -> None:
+    """View > Server with the Server dock tabbed behind Uploads hid it (the first time) and
+    showed it again still behind (the second): the menu never showed the Server panel."""
+    server, uploads = window.server_dock, window.upload_dock
+    item = _view_item(window, "&Server")
+    wait_for(qtbot, lambda: _in_front(uploads) and not _in_front(server))
+    assert item.isChecked()  # open, behind the Uploads tab
+    item.trigger()
+    wait_for(qtbot, lambda: _in_front(server) and not _in_front(uploads))
+    assert item.isChecked()
+    focused = QApplication.focusWidget()
+    assert focused is not None and server.isAncestorOf(focused)  # the keyboard goes with it
+    item.trigger()  # in front: the menu closes it
+    wait_for(qtbot, server.isHidden)
+    assert not item.isChecked()
+    item.trigger()  # closed: it opens in front
+    wait_for(qtbot, lambda: _in_front(server))
+    assert item.isChecked()
+    server.close()  # its own close button: the menu follows
+    assert not item.isChecked()
+    _view_item(window, "&Uploads").trigger()  # in front of the rest again: stays, is raised
+    wait_for(qtbot, lambda: _in_front(uploads))
+
+
+def test_spanish_search_box_and_upload_buttons_read_as_the_rest(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    """The search box said "(Ctrl+F)" while the menus, in Qt's Spanish, say
+    "Control+Mayúsculas+I"; the queue's buttons mixed "Pausar todo" with "Cancelar todas" for
+    the same rows (las subidas)."""
+    install_translations("es")
+    try:
+        win = MainWindow(library, page_size=50)
+        qtbot.addWidget(win)
+        keys = win.commands.find.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        assert keys == win.commands.import_folder.shortcut().toString(
+            QKeySequence.SequenceFormat.NativeText
+        ).replace("Mayúsculas+I", "F")  # as the menus write them
+        placeholder = win.browser.search.placeholderText()
+        assert placeholder == f"Buscar en nombres de archivo y descripciones ({keys})"
+        dock = win.upload_dock
+        texts = [dock.tr("Pause all"), dock.cancel_button.text(), dock.retry_button.text()]
+        texts += [dock.clear_button.text(), dock.tr("Resume all")]  # the pause button's two
+        assert texts == [
+            "Pausar todas",
+            "Cancelar todas",
+            "Reintentar fallidas",
+            "Quitar terminadas",
+            "Reanudar todas",
+        ]
+        win.shutdown()
+    finally:
+        install_translations("en")
 
 
 # ---- 4. the first arrow selects -------------------------------------------------------------

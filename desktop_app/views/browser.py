@@ -195,7 +195,6 @@ class FileBrowser(QWidget):
         self.search = QLineEdit(self)
         self.search.setAcceptDrops(False)
         self.search.setClearButtonEnabled(True)
-        self.search.setPlaceholderText(self.tr("Search file names and descriptions (Ctrl+F)"))
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _: self._search_timer.start())

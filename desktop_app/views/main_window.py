@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QUrl,
 )
 from PySide6.QtGui import (
+    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDragLeaveEvent,
@@ -244,6 +245,46 @@ def accept_as_copy(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> None
         event.acceptProposedAction()
 
 
+def panel_action(dock: QDockWidget, text: str) -> QAction:
+    """View menu item of a dock, as in an IDE: a closed panel opens in front with the keyboard
+    focus, an open one behind another dock's tab comes to the front, the one in front closes.
+    Checked while the panel is open. Qt's toggleViewAction only showed or hid it, so a panel
+    tabbed behind Uploads was hidden by the first choice and came back still behind."""
+    action = QAction(text, dock)
+    action.setCheckable(True)
+    qt_toggle = dock.toggleViewAction()  # Qt keeps its check in step with the dock's state
+    action.setChecked(qt_toggle.isChecked())
+    qt_toggle.toggled.connect(action.setChecked)
+
+    def choose() -> None:
+        if not dock.isHidden() and not dock.visibleRegion().isEmpty():
+            dock.hide()
+        else:
+            dock.show()
+            dock.raise_()
+            focus_first_stop(dock)
+        action.setChecked(not dock.isHidden())
+
+    action.triggered.connect(choose)
+    return action
+
+
+def focus_first_stop(container: QWidget) -> None:
+    """The keyboard focus to the first widget Tab reaches inside `container`."""
+    widget = container.nextInFocusChain()
+    while widget is not None and widget is not container:
+        policy = widget.focusPolicy()
+        if (
+            container.isAncestorOf(widget)
+            and (policy & Qt.FocusPolicy.TabFocus) == Qt.FocusPolicy.TabFocus
+            and widget.isVisibleTo(container)
+            and widget.isEnabled()
+        ):
+            widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return
+        widget = widget.nextInFocusChain()
+
+
 class SidebarView(QTreeView):
     """The sidebar's tree: the group headings are never current and the view shown stays
     highlighted (Home landed on "Library", Ctrl+click or Ctrl+Space unselected the view shown,
@@ -383,6 +424,12 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
         self.browser = FileBrowser(self.controller, self)
+        # Its key as the menus write it (Qt's translation: "Control+F" in Spanish, where the
+        # box said "Ctrl+F" beside the menus' "Control+Mayúsculas+I")
+        keys = self.commands.find.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.browser.search.setPlaceholderText(
+            self.tr("Search file names and descriptions (%1)").replace("%1", keys)
+        )
         self.details = DetailsPanel(self)
         self.details.retention_days = lambda: self.library.settings.trash_retention_days
         # The window's, not the panel's: with the panel hidden (F8) a shortcut of its own was
@@ -427,9 +474,7 @@ class MainWindow(QMainWindow):
             self.jobs_dock: self.tr("&Jobs"),
         }
         for dock, text in docks.items():
-            toggle = dock.toggleViewAction()
-            toggle.setText(text)
-            self.view_menu.addAction(toggle)  # type: ignore[attr-defined]
+            self.view_menu.addAction(panel_action(dock, text))  # type: ignore[attr-defined]
 
     def _context_menus(self) -> None:
         a = self.commands

@@ -5,12 +5,19 @@ from __future__ import annotations
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QWidget
 
 
+def tab_leaves(view: QAbstractItemView) -> None:
+    """Tab and Shift+Tab go on to the next widget; the arrows move within. Tables default to
+    Tab moving cell by cell, which trapped the keyboard in the upload queue (five Tabs a row)."""
+    view.setTabKeyNavigation(False)
+
+
 def read_only_table(parent: QWidget, headers: list[str], stretch: int | None = 0) -> QTableWidget:
     """No row numbers, no editing, whole rows selected; column `stretch` takes the spare width
     (None: every column shares it)."""
     table = QTableWidget(0, len(headers), parent)
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().hide()
+    tab_leaves(table)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     if stretch is None:

@@ -42,6 +42,7 @@ from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import technical_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
+from desktop_app.views.tables import tab_leaves
 
 FILTERS = ("all", "running", "failed")
 
@@ -107,6 +108,7 @@ class UploadTable(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.placeholder = ""
+        tab_leaves(self)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
