@@ -63,14 +63,30 @@ FILE_KINDS = tuple(k.value for k in FileKind)
 _RIFF_FORM = {"video/x-msvideo": b"AVI ", "image/webp": b"WEBP"}
 SNIFF_BYTES = 8192
 # ISO BMFF major brands that are not videos although they share MP4's box structure.
+# brand -> (description, extension, MIME type) of what the file is instead
 _NOT_VIDEO_BRANDS = {
     **dict.fromkeys(
-        (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"), "HEIF image"
+        (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"),
+        ("HEIF image", "heic", "image/heif"),
     ),
-    **dict.fromkeys((b"avif", b"avis"), "AVIF image"),
-    **dict.fromkeys((b"M4A ", b"M4B "), "MPEG-4 audio"),
-    b"crx ": "Canon raw image",
+    **dict.fromkeys((b"avif", b"avis"), ("AVIF image", "avif", "image/avif")),
+    **dict.fromkeys((b"M4A ", b"M4B "), ("MPEG-4 audio", "m4a", "audio/mp4")),
+    b"crx ": ("Canon raw image", "cr3", "image/x-canon-cr3"),
 }
+
+
+def _found(described: str, extension: str, mime: str) -> dict[str, object]:
+    """What refused bytes are: `found`, an English description for the log and API readers,
+    and, for a client to name it in its own language, `found_extension` (no dot, lower case)
+    and `found_mime` (each left out when not known). The desktop showed libmagic's English
+    ("Adobe Portable Document Format file") inside its Spanish sentence."""
+    found: dict[str, object] = {"found": described}
+    if extension.strip("."):
+        found["found_extension"] = extension.strip(".").lower()
+    if mime:
+        found["found_mime"] = mime.lower()
+    return found
+
 
 # puremagic extension -> our MIME type. Container families share magic numbers, so the
 # extension puremagic names is used to tell them apart; MP4/MOV are split by the ftyp brand.
@@ -142,9 +158,11 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
         if head[4:8] == b"ftyp":
             brand = head[8:12]
             if brand in _NOT_VIDEO_BRANDS:
-                found = _NOT_VIDEO_BRANDS[brand]
+                found, extension, its_mime = _NOT_VIDEO_BRANDS[brand]
                 raise unsupported(
-                    f"Unsupported file type ({found})", accepted, details={"found": found}
+                    f"Unsupported file type ({found})",
+                    accepted,
+                    details=_found(found, extension, its_mime),
                 )
             return BY_MIME["video/quicktime" if brand == b"qt  " else "video/mp4"]
         return BY_MIME["video/quicktime"]
@@ -164,7 +182,7 @@ def sniff_bytes(head: bytes, accepted: Iterable[str] | None = None) -> MediaType
     raise unsupported(
         f"Unsupported file type ({described})",
         accepted,
-        details={"found": described} if matches else {},
+        details=_found(described, matches[0].extension, matches[0].mime_type) if matches else {},
         reason=None if matches else "unknown_content",
     )
 

@@ -19,6 +19,7 @@ from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
+from desktop_app.views.file_dialogs import fit_file_dialog_columns
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -37,6 +38,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("MediaDesk")
     app.setDesktopFileName("mediadesk")
     app.setWindowIcon(app_icon())
+    fit_file_dialog_columns(app)
     return app
 
 

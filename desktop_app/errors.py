@@ -209,9 +209,11 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "and GIF photos and MP4, MOV, AVI, WMV and WebM videos.",
         )
     if exc.code == "unsupported_type":
-        found = exc.details.get("found")
-        if isinstance(found, str):
-            what = found
+        # Named by its extension, else its MIME type: the same in every language, where
+        # `found` is libmagic's English description
+        extension, mime = exc.details.get("found_extension"), exc.details.get("found_mime")
+        what = extension.upper() if isinstance(extension, str) else mime
+        if isinstance(what, str):
             accepted = _type_names(exc.details.get("allowed"))
             if accepted:  # what this library accepts (its ALLOWED_* settings)
                 return (

@@ -587,6 +587,52 @@ def test_qt_file_dialog_is_all_spanish(spanish) -> None:  # type: ignore[no-unty
     dialog.deleteLater()
 
 
+def test_qt_file_dialog_shows_sizes_and_types_whole(
+    qtbot,
+    spanish,
+    media_dir: MediaSet,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Qt sizes its Size and Type columns for "128.88 GB" and "mp3Folder": in Spanish the
+    import dialog read "16....KiB" and "im...EG" (imagen JPEG)."""
+    from PySide6.QtWidgets import QFileDialog, QTreeView
+
+    from desktop_app.views.file_dialogs import _on_focus, fit_file_dialog_columns
+
+    more = tmp_path / "more"
+    more.mkdir()
+    for folder in (tmp_path, more):
+        shutil.copy(media_dir.jpeg, folder / "photo red.jpg")
+        shutil.copy(media_dir.mp4, folder / "clip one.mp4")
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    fit_file_dialog_columns(app)  # as create_application does
+    try:
+        dialog = QFileDialog(None, "Importar", str(tmp_path))
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+        dialog.setViewMode(QFileDialog.ViewMode.Detail)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        dialog.activateWindow()
+        tree = dialog.findChild(QTreeView, "treeView")
+        assert tree is not None
+        wait_for(qtbot, lambda: tree.model().rowCount(tree.rootIndex()) == 3)
+        # Qt's own widths (it keeps the last ones in the user's QtProject.conf, so set here)
+        for column in (1, 2):
+            tree.header().resizeSection(column, 30)
+        dialog.setDirectory(str(more))
+        wait_for(qtbot, lambda: tree.model().rowCount(tree.rootIndex()) == 2)
+        for column in (1, 2):  # Size, Type
+            wait_for(
+                qtbot,
+                lambda: tree.columnWidth(column) >= tree.sizeHintForColumn(column) > 0,  # noqa: B023
+            )
+        dialog.reject()
+    finally:
+        app.focusChanged.disconnect(_on_focus)
+        app.setProperty("mediadesk_file_dialogs", False)
+
+
 def test_spanish_titles_are_never_clipped_and_host_is_translated(
     qtbot,
     library: Library,

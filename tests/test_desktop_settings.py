@@ -148,7 +148,7 @@ def test_errors_are_full_sentences_with_the_detail_kept(qapp) -> None:  # type: 
     wav = info.value
     message = describe_error(wav)
     assert message.text == (
-        "This type of file (Waveform Audio File Format) is not supported. This library accepts "
+        "This type of file (WAV) is not supported. This library accepts "
         "JPEG, PNG, WebP, GIF, MP4, AVI, MOV, WMV, WebM files."
     )
     # the types this library's ALLOWED_* settings accept, not every type MediaDesk knows
@@ -205,6 +205,29 @@ def test_every_error_code_reads_in_spanish(qapp) -> None:  # type: ignore[no-unt
         for cls in codes:
             spanish = describe_error(cls("detail")).text
             assert spanish and spanish != english[cls.code], cls.code
+    finally:
+        install_translations("en")
+
+
+def test_a_refused_type_is_named_by_its_extension_in_both_languages(qapp) -> None:  # type: ignore[no-untyped-def]
+    """A PDF was refused "Este tipo de archivo (Adobe Portable Document Format file) no es
+    compatible": libmagic's English description inside the Spanish sentence."""
+    with pytest.raises(UnsupportedType) as pdf:
+        sniff_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    assert pdf.value.details["found_extension"] == "pdf"
+    assert pdf.value.details["found_mime"] == "application/pdf"
+    assert "Adobe Portable Document Format" in pdf.value.message  # the English detail stays
+    with pytest.raises(UnsupportedType) as heif:  # told from its ISO BMFF brand
+        sniff_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(16))
+    assert describe_error(pdf.value).text.startswith("This type of file (PDF) is not supported.")
+    install_translations("es")
+    try:
+        assert describe_error(pdf.value).text.startswith(
+            "Este tipo de archivo (PDF) no es compatible."
+        )
+        assert describe_error(heif.value).text.startswith(
+            "Este tipo de archivo (HEIC) no es compatible."
+        )
     finally:
         install_translations("en")
 

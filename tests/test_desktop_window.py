@@ -115,9 +115,7 @@ def test_dropping_files_and_folders_ends_with_rows_and_thumbnails(
     assert "not supported" in states["anthem.wav"].reason
     row = window.uploads.model.row_of(states["anthem.wav"].id)
     state = window.uploads.model.index(row, window.uploads.model.STATE)
-    assert state.data().startswith(
-        "Failed: This type of file (Waveform Audio File Format) is not supported."
-    )
+    assert state.data().startswith("Failed: This type of file (WAV) is not supported.")
     assert "Unsupported file type" in state.data(Qt.ItemDataRole.ToolTipRole)  # the detail
     assert library.list_files(FileQuery()).total == 3
     grid = window.controller.grid
