@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,11 @@ for _name in list(os.environ):
     ):
         del os.environ[_name]
 os.environ["MEDIADESK_SECRETS"] = "file"  # never the developer's system keyring
+# Nor the user's config folder: Qt keeps its file dialogs' column widths and last folders in
+# $XDG_CONFIG_HOME/QtProject.conf, which made dialog tests depend on what earlier runs saved.
+_config_home = tempfile.mkdtemp(prefix="mediadesk-test-config-")
+os.environ["XDG_CONFIG_HOME"] = _config_home
+atexit.register(shutil.rmtree, _config_home, ignore_errors=True)
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 from core.library import Library  # noqa: E402
