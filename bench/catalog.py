@@ -39,6 +39,7 @@ from core.library import Library  # noqa: E402
 from core.natsort import name_sort_key  # noqa: E402
 from core.records import FileQuery  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from core.text import folded  # noqa: E402
 from tests.resumable_client import ServeProcess, free_port  # noqa: E402
 
 RAW_COUNT = "SELECT count(*) FROM media_files WHERE deleted_at IS NULL AND status = 'ready'"
@@ -89,10 +90,11 @@ def fill(db_file: Path, count: int) -> None:
     conn = sqlite3.connect(db_file)
     conn.execute("PRAGMA synchronous=OFF")
     conn.executemany(
-        "INSERT INTO athletes (id, name, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO athletes (id, name, search_name, created_at) VALUES (?, ?, ?, ?)",
         [
-            (i, f"Athlete {i:03d} {rng.choice(WORDS).title()}", stored_date(start))
+            (i, name, folded(name), stored_date(start))
             for i in range(1, ATHLETES + 1)
+            for name in [f"Athlete {i:03d} {rng.choice(WORDS).title()}"]
         ],
     )
     batch = 50_000
@@ -102,32 +104,32 @@ def fill(db_file: Path, count: int) -> None:
             video = i % 4 == 0
             when = stored_date(start + timedelta(seconds=i * 30))
             name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{i}.{'mp4' if video else 'jpg'}"
-            rows.append(
-                (
-                    f"general/2020/01/{i:032x}.{'mp4' if video else 'jpg'}",
-                    name,
-                    name_sort_key(name),  # raw INSERTs skip the ORM event that fills it
-                    "video/mp4" if video else "image/jpeg",
-                    "video" if video else "image",
-                    rng.randint(10_000, 90_000_000),
-                    f"{i:064x}",
-                    rng.uniform(1, 600) if video else None,
-                    "{}",
-                    rng.choice((0, 0, 0, 1)),
-                    f"{rng.choice(WORDS)} {rng.choice(WORDS)}" if i % 5 == 0 else "",
-                    "ready",
-                    1,
-                    rng.randint(1, ATHLETES) if i % 3 else None,
-                    when,
-                    when,
-                    1,
-                )
+            row = (
+                f"general/2020/01/{i:032x}.{'mp4' if video else 'jpg'}",
+                name,
+                name_sort_key(name),  # raw INSERTs skip the ORM event that fills it
+                "video/mp4" if video else "image/jpeg",
+                "video" if video else "image",
+                rng.randint(10_000, 90_000_000),
+                f"{i:064x}",
+                rng.uniform(1, 600) if video else None,
+                "{}",
+                rng.choice((0, 0, 0, 1)),
+                f"{rng.choice(WORDS)} {rng.choice(WORDS)}" if i % 5 == 0 else "",
+                "ready",
+                1,
+                rng.randint(1, ATHLETES) if i % 3 else None,
+                when,
+                when,
+                1,
             )
+            # ...nor the folds a search compares (core.text.folded): the name's, the description's
+            rows.append((*row, folded(name), folded(row[10])))
         conn.executemany(
             "INSERT INTO media_files (storage_key, original_filename, name_sort, content_type, "
             "file_type, size, sha256, duration, extra, is_public, description, status, "
-            "has_thumbnail, athlete_id, created_at, updated_at, version) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "has_thumbnail, athlete_id, created_at, updated_at, version, search_name, "
+            "search_description) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         conn.commit()

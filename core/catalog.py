@@ -53,9 +53,8 @@ from core.query import (
     NAME_FIELD,
     content_type_filter,
     file_type_filter,
-    fold,
     parse_sort,
-    search_term,
+    searched,
 )
 from core.records import (
     MAX_ATHLETE_NAME,
@@ -127,22 +126,6 @@ MATCH_SETS_ROWS = 60_000
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _any_case_glob(term: str) -> str:
-    """A GLOB pattern for text containing `term` in any case (core.query.fold), for SQLite,
-    whose LIKE ignores the case of ASCII letters only: each letter as the class of the
-    letters that fold as it does ("ña": "*[Ññ][Aa]*"), GLOB's own signs as classes."""
-    parts = ["*"]
-    for char in term:
-        cases = (char, char.lower(), char.upper(), char.title())
-        same = {v for v in cases if len(v) == 1 and fold(v) == fold(char)}
-        if len(same) > 1:
-            parts.append("[" + "".join(sorted(same)) + "]")
-        else:
-            parts.append(f"[{char}]" if char in "*?[" else char)
-    parts.append("*")
-    return "".join(parts)
 
 
 class SameBytes(NamedTuple):
@@ -553,7 +536,7 @@ class Catalog:
         finds this page cheaply (a search by date taking the matches by id); None to use SQL."""
         s, run, q, shape, column, token = ask.s, ask.run, ask.q, ask.shape, ask.column, ask.token
         desc, after = ask.desc, ask.after
-        key = ("matches", search_term(q.q), plan.athletes, shape, _values_of(run.params))
+        key = ("matches", searched(q.q), plan.athletes, shape, _values_of(run.params))
         kept: MatchSet | None = self._match_sets.get(key, token())
         if kept is None:
             if not q.offset and plan.matches > q.limit:
@@ -878,7 +861,7 @@ class Catalog:
         athletes whose name matches come from the kept counts, those of them the text matches
         too taken off the index's count. None when that does not apply: filters, or more rows
         to test than HIDDEN_SCAN and than the matches."""
-        term = search_term(q.q)
+        term = searched(q.q)
         if (
             not term.isascii()
             or q.trashed
@@ -932,7 +915,7 @@ class Catalog:
         athlete's index, when they are at most HIDDEN_SCAN (at 1M files "dive" within one
         athlete: 3,336 files tested instead of its 100,000 matches read). An ASCII term only,
         where LIKE and the trigram index agree; else None."""
-        if q.athlete_id is None or not search_term(q.q).isascii():
+        if q.athlete_id is None or not searched(q.q).isascii():
             return None
         if self._counted(s, q) > HIDDEN_SCAN:
             return None
@@ -988,20 +971,18 @@ class Catalog:
 
         The clauses are built once per shape (_search_clauses); `params` gets their values.
         """
-        term = search_term(q.q)
+        # the term folded as the stored texts are (core.text.folded): every way below compares
+        # folds, so "jose" finds "José" and a term of any letters any case
+        term = searched(q.q)
         if not term:
             return None
         params["like_pattern"] = _like(term)
         if not self._has_fts(s):
             return self._plan_of(("pg",), ())
-        folded = fold(term)
-        athletes = tuple(i for i, name in self._folded_names(s) if folded in name)
+        athletes = tuple(i for i, name in self._folded_names(s) if term in name)
         params["athletes"] = list(athletes)
         if len(term) < MIN_TRIGRAM:  # too short for the trigram index: a short term is common
-            any_case = not term.isascii()  # LIKE would miss "Ñ" for "ñ"
-            if any_case:
-                params["glob_pattern"] = _any_case_glob(term)
-            return self._plan_of(("short", bool(athletes), any_case), athletes)
+            return self._plan_of(("short", bool(athletes)), athletes)
         phrase = _phrase(term)
         params["fts_phrase"] = phrase
         parts = len(athletes) if len(athletes) <= ATHLETE_PARTS else -1
@@ -1034,14 +1015,15 @@ class Catalog:
         )
 
     def _folded_names(self, s: Session) -> list[tuple[int, str]]:
-        """Every athlete's id and folded name, kept briefly: folding a thousand names cost a
-        search more than its page. Renames here show at once, other processes' within NAMES_TTL."""
+        """Every athlete's id and folded name (stored, migration 0023), kept briefly: reading a
+        thousand names cost a search more than its page. Renames here show at once, other
+        processes' within NAMES_TTL."""
         now = time.monotonic()
         cached = self._names
         if cached is not None and cached[0] > now and cached[1] == self._generation:
             return cached[2]
         generation = self._generation
-        names = [(i, fold(name)) for i, name in s.execute(select(Athlete.id, Athlete.name))]
+        names = [(i, name) for i, name in s.execute(select(Athlete.id, Athlete.search_name))]
         self._names = (now + NAMES_TTL, generation, names)
         return names
 
@@ -1097,8 +1079,7 @@ class Catalog:
         own matches, else "". FTS5 finds a phrase by reading the position lists of all its
         trigrams: at 1M files "p-jump" took 5.4 ms where its rarest trigram "p-j" (the same
         5,175 files) took 0.4; the files are then checked with LIKE (_listed)."""
-        folded = fold(term)
-        grams = sorted({folded[i : i + MIN_TRIGRAM] for i in range(len(folded) - MIN_TRIGRAM + 1)})
+        grams = sorted({term[i : i + MIN_TRIGRAM] for i in range(len(term) - MIN_TRIGRAM + 1)})
         if len(grams) < 2:
             return ""
         cap = TRIGRAM_SUPERSET * found + 1
@@ -1375,7 +1356,10 @@ def _compile_cross_join(element: _CrossJoin, compiler: Any, **kw: Any) -> str:
 
 # Core rows, not ORM objects: building 50 ORM objects costs ten times the query. Built once:
 # coercing thirty columns again for every page cost more than reading the page.
-_COLUMNS = select(*MediaFile.__table__.c)
+# a page's rows without the folds a search compares (migration 0023): no record shows them
+_COLUMNS = select(
+    *(c for c in MediaFile.__table__.c if c.key not in ("search_name", "search_description"))
+)
 
 
 @dataclass(frozen=True)
@@ -1401,7 +1385,6 @@ _FILE_TYPE: BindParameter[Any] = bindparam("f_file_type")
 _PUBLIC: BindParameter[Any] = bindparam("f_public")
 # ...searches...
 _LIKE_PATTERN: BindParameter[Any] = bindparam("like_pattern")
-_GLOB_PATTERN: BindParameter[Any] = bindparam("glob_pattern")
 _ATHLETES: BindParameter[Any] = bindparam("athletes", expanding=True)
 _MATCH = text("media_files_fts MATCH :fts_phrase")
 _FTS = table("media_files_fts", sql_column("rowid"))
@@ -1569,25 +1552,23 @@ def _search_clauses(
 ) -> tuple[ColumnElement[bool], tuple[Select[Any], ...], ColumnElement[bool], Select[Any] | None]:
     """(every, parts, walk, matched_text) of a _SearchPlan of this shape (Catalog._plan)."""
     if key[0] == "pg":
-        # PostgreSQL: pg_trgm GIN indexes (migration 0007) serve these ILIKEs; its planner
-        # chooses between them and the sort key's index.
+        # PostgreSQL: pg_trgm GIN indexes on the folds (migration 0023) serve these LIKEs;
+        # its planner chooses between them and the sort key's index. LIKE, not ILIKE: the
+        # folds and the term are already case-folded, as Python folds them (core.query).
         every = or_(
-            MediaFile.original_filename.ilike(_LIKE_PATTERN, escape="\\"),
-            MediaFile.description.ilike(_LIKE_PATTERN, escape="\\"),
+            _in_text(_LIKE_PATTERN),
             MediaFile.athlete_id.in_(
-                select(Athlete.id).where(Athlete.name.ilike(_LIKE_PATTERN, escape="\\"))
+                select(Athlete.id).where(Athlete.search_name.like(_LIKE_PATTERN, escape="\\"))
             ),
         )
         return every, (), every, None
     by_name = [MediaFile.athlete_id.in_(_ATHLETES)] if key[1] else []
-    # SQLite's LIKE ignores the case of ASCII letters only: a term with others is never
-    # walked when the FTS index can serve it (_common), so both ways find the same files.
+    # a term whose fold keeps letters other than ASCII's (ø, ł, Greek, CJK) is never walked
+    # when the FTS index can serve it (_common): the trigram tokenizer folds their case again
+    # and LIKE does not, so only for ASCII folds are both ways known to find the same files
     if key[0] == "short":
-        # ...and the trigram index cannot serve a short term: one with other letters is
-        # tested with GLOB instead (_any_case_glob)
-        any_case = key[2]
-        by_text = _in_text(_GLOB_PATTERN, glob=True) if any_case else _in_text(_LIKE_PATTERN)
-        short = or_(by_text, *by_name)
+        # the trigram index cannot serve a short term: LIKE tests the folds
+        short = or_(_in_text(_LIKE_PATTERN), *by_name)
         return short, (), short, None
     walk = or_(_in_text(_LIKE_PATTERN), *by_name)
     _fts, _has_athletes, parts, common = key  # (the athletes: by_name above)
@@ -1666,18 +1647,13 @@ def _merge(
     return (nulls + valued if nulls_first else valued + nulls)[:limit]
 
 
-def _in_text(pattern: Any, glob: bool = False) -> ColumnElement[bool]:
-    """The file's name or description is LIKE `pattern` (_like: contains the term; SQLite's
-    LIKE matches what the FTS trigram index does, for an ASCII term), or GLOB it (SQLite's
-    GLOB: _any_case_glob)."""
-    if glob:
-        return or_(
-            MediaFile.original_filename.op("GLOB")(pattern),
-            MediaFile.description.op("GLOB")(pattern),
-        )
+def _in_text(pattern: Any) -> ColumnElement[bool]:
+    """The fold of the file's name or description (migration 0023) is LIKE `pattern` (_like:
+    contains the folded term; for an ASCII term SQLite's LIKE matches what the FTS trigram
+    index does)."""
     return or_(
-        MediaFile.original_filename.like(pattern, escape="\\"),
-        MediaFile.description.like(pattern, escape="\\"),
+        MediaFile.search_name.like(pattern, escape="\\"),
+        MediaFile.search_description.like(pattern, escape="\\"),
     )
 
 

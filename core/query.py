@@ -15,7 +15,7 @@ from core.errors import InvalidInput
 from core.mediatypes import FILE_KINDS, canonical_mime
 from core.natsort import name_sort_key
 from core.records import FileQuery, FileRecord, Sort
-from core.text import composed
+from core.text import composed, folded
 
 NAME_FIELD = "original_filename"  # sorted by its natural key, stored as media_files.name_sort
 
@@ -26,9 +26,9 @@ def search_term(q: str) -> str:
     return " ".join(composed(q).split())
 
 
-def fold(text: str) -> str:
-    """Search ignores case (the FTS5 trigram index and ILIKE compare lower-cased text)."""
-    return text.lower()
+def searched(q: str) -> str:
+    """What a search compares with the texts' folds: its term folded (core.text.folded)."""
+    return folded(search_term(q))
 
 
 def searched_fields(record: FileRecord) -> tuple[str, str, str]:
@@ -83,8 +83,9 @@ def matches(record: FileRecord, query: FileQuery) -> bool:
     mime = content_type_filter(query)
     if mime and record.content_type != mime:
         return False
-    term = fold(search_term(query.q))
-    return not term or any(term in fold(text) for text in searched_fields(record))
+    # the catalog compares the stored folds (core.text.folded) of the same fields
+    term = searched(query.q)
+    return not term or any(term in folded(text) for text in searched_fields(record))
 
 
 class _Key:

@@ -256,7 +256,11 @@ LIST_PARAMS = [
         "video/x-msvideo, video/quicktime, video/x-ms-wmv",
     ),
     param("is_public", schema={"type": "boolean"}),
-    param("q", desc="Text in the file name, description or athlete name (substring, any case)"),
+    param(
+        "q",
+        desc="Text in the file name, description or athlete name (substring, in any case and "
+        "with or without accents: 'jose' finds 'José', 'nandu' finds 'Ñandú')",
+    ),
     param("sort", schema={"type": "string", "enum": sorted(SORTS), "default": Sort.NEWEST.value}),
     param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
     param(

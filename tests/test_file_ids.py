@@ -24,6 +24,10 @@ INSERT = (
     "(:k, 'a.jpg', 'a.jpg', 'image', 0, '', 'ready', 0, '{}', '2024-01-01 00:00:00.000000', "
     "'2024-01-01 00:00:00.000000', 1)"
 )
+# the same at the head revision, with the fold search compares (0023; the app writes it)
+INSERT_AT_HEAD = INSERT.replace("name_sort, ", "name_sort, search_name, ", 1).replace(
+    "'a.jpg', 'a.jpg', ", "'a.jpg', 'a.jpg', 'a.jpg', ", 1
+)
 
 
 def test_a_deleted_files_watch_link_never_opens_the_next_upload(
@@ -90,10 +94,10 @@ def test_migration_0016_starts_ids_past_every_id_still_named(tmp_path: Path) -> 
     upgrade(engine)
     assert _schema(engine) == before  # every index and trigger made again
     with engine.begin() as conn:
-        new = conn.execute(text(INSERT + " RETURNING id"), {"k": "k4"}).scalar()
+        new = conn.execute(text(INSERT_AT_HEAD + " RETURNING id"), {"k": "k4"}).scalar()
         assert new == 10
         conn.execute(text("DELETE FROM media_files WHERE id = 10"))
-        again = conn.execute(text(INSERT + " RETURNING id"), {"k": "k5"}).scalar()
+        again = conn.execute(text(INSERT_AT_HEAD + " RETURNING id"), {"k": "k5"}).scalar()
         assert again == 11
         hits = conn.execute(
             text("SELECT rowid FROM media_files_fts WHERE media_files_fts MATCH 'jpg'")

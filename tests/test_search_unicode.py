@@ -1,4 +1,5 @@
-"""Search is Unicode-correct on SQLite and PostgreSQL: a term finds its text in any case, also
+"""Search is Unicode-correct on SQLite and PostgreSQL: a term finds its text in any case and
+with or without accents ("jose" finds "José", "ñandú" finds "Nandu": core.text.folded), also
 when it is shorter than a trigram and has letters other than ASCII's, and in either Unicode
 form (a name pasted from macOS comes decomposed: "n" + U+0303 for "ñ"); descriptions are
 stored composed however they were sent (core.text.composed)."""
@@ -6,9 +7,14 @@ stored composed however they were sent (core.text.composed)."""
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
+from core.catalog import Catalog
+from core.db.engine import Database
+from core.db.migrate import downgrade, upgrade
 from core.db.models import MediaFile
 from core.library import Library
 from core.query import matches
@@ -26,6 +32,10 @@ NAMES = [
     "Peñarol final.jpg",
     "nandu.jpg",
     "plain*[x]?.jpg",
+    "Medellín.jpg",
+    "Müller.jpg",
+    "Façade.jpg",
+    "Jose.jpg",
 ]
 
 
@@ -56,18 +66,30 @@ def any_catalog(request: pytest.FixtureRequest) -> Library:
 @pytest.mark.parametrize(
     ("q", "want"),
     [
-        (
-            "ña",
-            {"ÑANDÚ.jpg", "Peñarol final.jpg"},
-        ),  # shorter than a trigram: SQLite's LIKE folds ASCII only
-        ("Ë", {"Zoë.jpg"}),
-        ("Ú", {"ÑANDÚ.jpg", "José Núñez.jpg"}),
-        ("ÑA", {"ÑANDÚ.jpg", "Peñarol final.jpg"}),
+        # accents typed or not, either way, in any case
+        ("jose", {"José Núñez.jpg", "Jose.jpg"}),
+        ("JOSÉ", {"José Núñez.jpg", "Jose.jpg"}),
+        ("nandu", {"ÑANDÚ.jpg", "nandu.jpg"}),
+        ("Ñandú", {"ÑANDÚ.jpg", "nandu.jpg"}),
+        (nfd("ñandú"), {"ÑANDÚ.jpg", "nandu.jpg"}),
+        ("medellin", {"Medellín.jpg"}),
+        ("MEDELLÍN", {"Medellín.jpg"}),
+        ("muller", {"Müller.jpg"}),
+        ("Mül", {"Müller.jpg"}),
+        ("facade", {"Façade.jpg"}),
+        ("FAÇ", {"Façade.jpg"}),
+        ("zoe", {"Zoë.jpg"}),
+        ("penarol", {"Peñarol final.jpg"}),
+        # shorter than a trigram (SQLite's LIKE folds the case of ASCII letters only)
+        ("ña", {"ÑANDÚ.jpg", "Peñarol final.jpg", "nandu.jpg"}),
+        ("ÑA", {"ÑANDÚ.jpg", "Peñarol final.jpg", "nandu.jpg"}),
+        ("mü", {"Müller.jpg"}),
+        ("ç", {"Façade.jpg"}),
+        ("Ú", {"ÑANDÚ.jpg", "José Núñez.jpg", "nandu.jpg", "Müller.jpg"}),
         ("Zo", {"Zoë.jpg"}),
-        ("ñan", {"ÑANDÚ.jpg"}),
+        ("ñan", {"ÑANDÚ.jpg", "nandu.jpg"}),
         ("ZOË", {"Zoë.jpg"}),
         (nfd("Peñarol"), {"Peñarol final.jpg"}),  # pasted from a macOS file name
-        (nfd("ñ"), {"ÑANDÚ.jpg", "José Núñez.jpg", "Peñarol final.jpg"}),  # 2 code points
         (nfd("é N"), {"José Núñez.jpg"}),
         ("*", {"plain*[x]?.jpg"}),  # GLOB's signs are plain text
         ("[x", {"plain*[x]?.jpg"}),
@@ -85,6 +107,41 @@ def test_a_term_finds_its_text_in_any_case_and_either_form(
     # the listing rule the desktop places live changes with says the same
     every = lib.list_files(FileQuery(limit=50)).items
     assert {r.original_filename for r in every if matches(r, FileQuery(q=q))} == want
+
+
+def _found(lib: Library, q: str) -> set[str]:
+    page = lib.list_files(FileQuery(q=q, limit=50))
+    assert page.total == len(page.items), q
+    return {r.original_filename for r in page.items}
+
+
+def test_an_edit_is_found_without_its_accents_and_the_old_text_no_longer(
+    any_catalog: Library,
+) -> None:
+    lib = any_catalog
+    lib.update_file(5, {"original_filename": "Acción Güemes.jpg", "description": "Canción"})
+    assert _found(lib, "accion guemes") == {"Acción Güemes.jpg"}
+    assert _found(lib, "CANCION") == {"Acción Güemes.jpg"}
+    assert _found(lib, "nandu") == {"ÑANDÚ.jpg"}  # its old name
+    lib.update_file(5, {"description": ""})
+    assert _found(lib, "cancion") == set()
+
+
+def test_athlete_names_are_found_without_accents_also_after_a_rename(
+    any_catalog: Library,
+) -> None:
+    lib = any_catalog
+    athlete = lib.create_athlete("Íñigo Ibáñez")
+    with db_of(lib).write() as s:  # (an edit would move the object, which these rows lack)
+        row = s.get(MediaFile, 6)
+        assert row is not None
+        row.athlete_id = athlete.id
+    for q in ("inigo", "IBANEZ", "Íñi", "ib"):
+        assert _found(lib, q) >= {"plain*[x]?.jpg"}, q
+    assert lib.list_files(FileQuery(q="inigo")).items[0].athlete_name == "Íñigo Ibáñez"
+    lib.rename_athlete(athlete.id, "Begoña Muñoz")
+    assert _found(lib, "munoz") == {"plain*[x]?.jpg"}
+    assert _found(lib, "inigo") == set()
 
 
 def test_a_description_sent_decomposed_is_stored_composed_and_found(
@@ -113,3 +170,96 @@ def test_a_resumable_upload_to_s3_stores_its_description_composed(
     done = writer.close()
     assert done.file_id is not None
     assert s3_library.get_file(done.file_id).description == "Señal"
+
+
+def _catalog_from_0022(url: str) -> None:
+    """A catalog written before 0023: an accented athlete, names and a description."""
+    engine = create_engine(url)
+    upgrade(engine, "0022")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO athletes (id, name, created_at) "
+                "VALUES (1, 'Íñigo Ibáñez', '2024-01-01 00:00:00')"
+            )
+        )
+        for i, (name, description, athlete) in enumerate(
+            [
+                ("Ñandú final.jpg", "", None),
+                ("Medellín.jpg", "Canción de cuna", None),
+                ("plain.jpg", "", 1),
+            ]
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO media_files (storage_key, original_filename, name_sort, "
+                    "file_type, is_public, description, status, has_thumbnail, extra, "
+                    "athlete_id, created_at, updated_at, version) VALUES (:k, :n, :n, 'image', "
+                    "false, :d, 'ready', false, '{}', :a, '2024-01-01 00:00:00', "
+                    "'2024-01-01 00:00:00', 1)"
+                ),
+                {"k": f"k{i}", "n": name, "d": description, "a": athlete},
+            )
+    engine.dispose()
+
+
+def _searched(url: str, q: str) -> set[str]:
+    db = Database(url)
+    try:
+        page = Catalog(db).query(FileQuery(q=q, limit=50))
+        assert page.total == len(page.items)
+        return {r.original_filename for r in page.items}
+    finally:
+        db.dispose()
+
+
+def _migrates_and_finds(url: str) -> None:
+    _catalog_from_0022(url)
+    engine = create_engine(url)
+    try:
+        for _ in range(2):  # and again after a downgrade
+            upgrade(engine)
+            assert _searched(url, "nandu") == {"Ñandú final.jpg"}
+            assert _searched(url, "MEDELLIN") == {"Medellín.jpg"}
+            assert _searched(url, "cancion") == {"Medellín.jpg"}
+            assert _searched(url, "inigo") == {"plain.jpg"}
+            assert _searched(url, "Ñan") == {"Ñandú final.jpg"}
+            downgrade(engine, "0022")
+            columns = {c["name"] for c in inspect(engine).get_columns("media_files")}
+            assert "search_name" not in columns and "original_filename" in columns
+            assert "search_name" not in {c["name"] for c in inspect(engine).get_columns("athletes")}
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_folds_an_existing_sqlite_catalog_and_goes_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _migrates_and_finds(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:  # 0013's index of the originals is back
+        hits = conn.execute(
+            text("SELECT rowid FROM media_files_fts WHERE media_files_fts MATCH '\"ñandú\"'")
+        ).all()
+    engine.dispose()
+    assert [r[0] for r in hits] == [1]
+
+
+def test_the_migration_folds_an_existing_postgres_catalog_and_goes_back(
+    postgres_url: str,
+) -> None:
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS folds_0023"))
+        conn.execute(text("CREATE DATABASE folds_0023"))
+    url = postgres_url.rsplit("/", 1)[0] + "/folds_0023"
+    try:
+        _migrates_and_finds(url)
+        engine = create_engine(url)
+        with engine.connect() as conn:  # 0007's indexes of the originals are back
+            indexes = set(conn.scalars(text("SELECT indexname FROM pg_indexes")))
+        engine.dispose()
+        assert {"ix_media_files_trgm_name", "ix_athletes_trgm_name"} <= indexes
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS folds_0023"))
+        admin.dispose()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from core.natsort import NAME_SORT_MAX, name_sort_key
+from core.text import folded
 
 
 def utcnow() -> datetime:
@@ -57,6 +58,8 @@ class Athlete(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # core.text.folded(name), kept by the ORM events below: what a search compares (0023)
+    search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     files: Mapped[list[MediaFile]] = relationship(back_populates="athlete")
@@ -100,6 +103,11 @@ class MediaFile(Base):
         default="",
         server_default="",
     )
+    # core.text.folded() of the name and of the description, kept by the ORM events below:
+    # what a search compares (migration 0023: the FTS table and pg_trgm indexes hold these).
+    # Text: a fold may be longer than its original ("ß" → "ss").
+    search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_description: Mapped[str] = mapped_column(Text, default="", server_default="")
     content_type: Mapped[str | None] = mapped_column(String(100))
     file_type: Mapped[str] = mapped_column(String(10))  # image | video
     size: Mapped[int | None] = mapped_column(BigInteger)
@@ -137,9 +145,18 @@ class MediaFile(Base):
 
 @event.listens_for(MediaFile, "before_insert")
 @event.listens_for(MediaFile, "before_update")
-def _keep_name_sort(_mapper: Any, _connection: Any, row: MediaFile) -> None:
-    # every ORM write of a name refreshes its key, so ingest and rename need not know about it
+def _keep_name_keys(_mapper: Any, _connection: Any, row: MediaFile) -> None:
+    # every ORM write of a name or description refreshes its keys, so ingest, edits and
+    # renames need not know about them (an unchanged value is not written again)
     row.name_sort = name_sort_key(row.original_filename or "")
+    row.search_name = folded(row.original_filename or "")
+    row.search_description = folded(row.description or "")
+
+
+@event.listens_for(Athlete, "before_insert")
+@event.listens_for(Athlete, "before_update")
+def _keep_athlete_fold(_mapper: Any, _connection: Any, row: Athlete) -> None:
+    row.search_name = folded(row.name or "")
 
 
 class FileCount(Base):
