@@ -158,7 +158,8 @@ class StorageBackends:
             s.execute(
                 update(MediaFile)
                 .where(MediaFile.storage_backend.is_(None))
-                .values(storage_backend=active)
+                # bookkeeping, not an edit: 'Recently edited' and edit dates keep their order
+                .values(storage_backend=active, updated_at=MediaFile.updated_at)
             )
         if isinstance(storage, RoutingStorage):
             storage.locate = self._first_to_ask
@@ -286,7 +287,7 @@ class StorageBackends:
                     MediaFile.alias_of.in_(moved),
                     MediaFile.storage_backend != target,
                 )
-                .values(storage_backend=target)
+                .values(storage_backend=target, updated_at=MediaFile.updated_at)
                 .execution_options(synchronize_session=False)
             )
 
@@ -352,7 +353,8 @@ class StorageBackends:
                         MediaFile.storage_key == key,
                         MediaFile.storage_backend == source_name,
                     )
-                    .values(storage_backend=target)
+                    # a move is not the user's edit (no event either: the file reads the same)
+                    .values(storage_backend=target, updated_at=MediaFile.updated_at)
                 ).rowcount  # type: ignore[attr-defined]
             if not switched:
                 if self._named_on(key, target):  # moved meanwhile (by another migration)

@@ -6,14 +6,18 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core.db.engine import Database
+from core.db.migrate import upgrade
 from core.errors import Cancelled
 from core.library import Library
 from core.records import FileRecord
 from core.settings import Settings
+from tests.conftest import make_settings
 from tests.internals import storage_of
 from tests.media_fixtures import MediaSet
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
@@ -75,6 +79,7 @@ def test_migrate_moves_every_file_verified_and_deletes_sources(
     records = [lib.uploads.ingest(p, "image") for p in (media_dir.jpeg, media_dir.png)]
     originals = {r.id: _bytes(lib, r) for r in records}
     lib.trash(records[1].id)  # trashed files move too (they can be restored)
+    edited = {r.id: lib.get_file(r.id).updated_at for r in records}
     source = storage_of(lib).backend(start)  # type: ignore[attr-defined]
     assert all(source.exists(r.storage_key) for r in records)
     seen: list[tuple[int, int, str]] = []
@@ -82,6 +87,8 @@ def test_migrate_moves_every_file_verified_and_deletes_sources(
     assert report.complete and report.moved == 2
     assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
     assert _rows(settings) == {r.id: target for r in records}
+    # a move is no edit: 'Recently edited' keeps its order
+    assert {r.id: lib.get_file(r.id).updated_at for r in records} == edited
     destination = storage_of(lib).backend(target)  # type: ignore[attr-defined]
     for r in records:
         assert not source.exists(r.storage_key)  # the source went only after the switch
@@ -420,3 +427,30 @@ def test_one_migration_at_a_time_on_postgres(pg_library: Library, media_dir: Med
     assert pg_library.backends.migrate("local").complete
     assert pg_library.backends.counts_by_backend() == {"local": 1}
     assert _bytes(pg_library, record) == media_dir.jpeg.read_bytes()
+
+
+def test_the_first_open_of_a_catalog_from_before_backends_keeps_edit_dates(
+    tmp_path: Path,
+) -> None:
+    """A catalog from before migration 0002 has no backend in its rows: the first open names
+    them all, and wrote that moment into every file's updated_at ('Recently edited' lost)."""
+    data = tmp_path / "data"
+    db = Database(f"sqlite:///{data / 'mediadesk.sqlite3'}")
+    upgrade(db.engine, "0001")
+    db.engine.dispose()
+    with sqlite3.connect(data / "mediadesk.sqlite3") as conn:
+        conn.execute(
+            "INSERT INTO media_files (id, storage_key, original_filename, content_type, "
+            "file_type, size, extra, is_public, description, status, has_thumbnail, "
+            "created_at, updated_at, version) VALUES (1, 'general/2020/01/a.jpg', 'a.jpg', "
+            "'image/jpeg', 'image', 3, '{}', 0, '', 'ready', 0, '2020-01-01 00:00:00.000000', "
+            "'2020-01-02 00:00:00.000000', 1)"
+        )
+    conn.close()
+    settings = make_settings(data)
+    lib = Library.open(settings)
+    try:
+        assert _rows(settings) == {1: "local"}
+        assert lib.get_file(1).updated_at == datetime(2020, 1, 2, tzinfo=UTC)
+    finally:
+        lib.close()
