@@ -1155,6 +1155,41 @@ class Catalog:
                 stmt = stmt.where(MediaFile.id != besides)
             return s.scalar(stmt.limit(1)) is not None
 
+    def trashed_records(self, file_ids: list[int], cutoff: datetime) -> list[FileRecord]:
+        """Those of the files (not aliases) still in the trash since `cutoff` or before."""
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(MediaFile)
+                .options(joinedload(MediaFile.athlete))
+                .where(
+                    MediaFile.id.in_(file_ids),
+                    MediaFile.alias_of.is_(None),
+                    MediaFile.deleted_at.is_not(None),
+                    MediaFile.deleted_at <= cutoff,
+                )
+            )
+            return [FileRecord.from_row(row) for row in rows]
+
+    def referenced_by_others(self, storage_keys: list[str], besides: set[int]) -> set[str]:
+        """`references` of many keys in one read: those a row outside `besides` references."""
+        with self.db.read() as s:
+            return set(
+                s.scalars(
+                    select(MediaFile.storage_key).where(
+                        MediaFile.storage_key.in_(storage_keys), MediaFile.id.not_in(besides)
+                    )
+                )
+            )
+
+    def names_used_by_others(self, storage_keys: list[str], besides: set[int]) -> set[str]:
+        """`name_in_use` of many keys: the file names among theirs that a row outside
+        `besides` has. One pass over the keys for them all: `name_in_use` scans the table
+        (a name is at the end of a key) for each one."""
+        names = {key.rsplit("/", 1)[-1] for key in storage_keys}
+        with self.db.read() as s:
+            found = s.scalars(select(MediaFile.storage_key).where(MediaFile.id.not_in(besides)))
+            return {name for key in found if (name := key.rsplit("/", 1)[-1]) in names}
+
     # ---- housekeeping (core/maintenance.py) ----------------------------------------------------
     def trashed_before(self, cutoff: datetime) -> list[int]:
         """Ids of the files moved to the trash at or before `cutoff`."""

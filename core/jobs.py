@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -593,15 +593,19 @@ class JobQueue:
 
     def forget_file(self, file_id: int) -> None:
         """A hard-deleted file: running jobs are told to stop, every row of it goes."""
+        self.forget_files([file_id])
+
+    def forget_files(self, file_ids: Collection[int]) -> None:
+        """`forget_file` of many files in one transaction (the emptying of the trash)."""
         with self.db.write() as s:
             s.execute(
                 update(Job)
-                .where(Job.file_id == file_id, Job.state == JobState.RUNNING)
+                .where(Job.file_id.in_(file_ids), Job.state == JobState.RUNNING)
                 .values(cancel_requested=True),
                 execution_options={"synchronize_session": False},
             )
             s.execute(
-                delete(Job).where(Job.file_id == file_id, Job.state != JobState.RUNNING),
+                delete(Job).where(Job.file_id.in_(file_ids), Job.state != JobState.RUNNING),
                 execution_options={"synchronize_session": False},
             )
 

@@ -80,10 +80,9 @@ from core.video import service as video_service
 
 logger = logging.getLogger(__name__)
 
-# Files between two progress reports of `empty_trash` (the status bar's "N of M").
-EMPTY_TRASH_BATCH = 100
-# Files per transaction of `trash_many` / `restore_many`: a commit each cost more than the
-# change itself, and a batch keeps each write short for the other writers of the catalog.
+# Files per transaction of `trash_many` / `restore_many` / `empty_trash` (and between two
+# progress reports, the status bar's "N of M"): a commit each cost more than the change
+# itself, and a batch keeps each write short for the other writers of the catalog.
 BULK_BATCH = 200
 
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
@@ -592,25 +591,85 @@ class Library:
     def empty_trash(self, report: Callable[[int, int], None] | None = None) -> list[int]:
         """Permanently deletes the files in the trash when asked; returns their ids.
 
-        Each file goes through `delete_permanently` (its crash-safe order, shared objects
-        kept), so a failure stops here with the files not yet reached still in the trash,
+        BULK_BATCH files at a time, in `delete_permanently`'s crash-safe order (objects, then
+        jobs and derivatives, then rows; shared objects kept): a file took two commits, a
+        storage request per object and a scan of the catalog (7 files/s at 60,000 files).
+        A failure stops here with the files not yet reached, and those of its batch, still in
+        the trash (some perhaps without their bytes, as after a crash of `delete_permanently`),
         and emptying again finishes. A file restored meanwhile (another window, the server)
         is kept, one deleted meanwhile is skipped, and one trashed after the call began
         waits for the next emptying: the user confirmed the trash they saw.
-        `report(done, total)` follows each batch of EMPTY_TRASH_BATCH files.
+        `report(done, total)` follows each batch.
         """
-        ids = self._catalog.trashed_before(utcnow())
+        started = utcnow()
+        ids = self._catalog.trashed_before(started)
         deleted: list[int] = []
-        for start in range(0, len(ids), EMPTY_TRASH_BATCH):
-            for file_id in ids[start : start + EMPTY_TRASH_BATCH]:
-                try:
-                    self.delete_permanently(file_id, only_trashed=True)
-                except (NotFound, Conflict):
-                    continue
-                deleted.append(file_id)
+        for start in range(0, len(ids), BULK_BATCH):
+            deleted += self._empty_batch(ids[start : start + BULK_BATCH], started)
             if report is not None:
-                report(min(start + EMPTY_TRASH_BATCH, len(ids)), len(ids))
+                report(min(start + BULK_BATCH, len(ids)), len(ids))
         return deleted
+
+    def _empty_batch(self, chunk: list[int], started: datetime) -> list[int]:
+        """Deletes the files of `chunk` still trashed since `started`; returns their ids.
+        A file sharing its object with a file kept, or moved meanwhile, goes the one-file way."""
+        deleted: list[int] = []
+        batch: set[int] = set()
+        with contextlib.ExitStack() as locks:
+            for file_id in sorted(chunk):  # as `delete_permanently`: never during a move
+                locks.enter_context(self._edit_locks.hold(file_id))
+            records = self._catalog.trashed_records(chunk, started)
+            objects = sorted({r.storage_key for r in records})
+            for key in objects:
+                locks.enter_context(self.deferred.key_locks.hold(key))
+            locks.enter_context(self._object_locks.hold_many(objects))
+            self._db.schema.confirm()  # a newer schema's references are not ours to count
+            batch = {r.id for r in records}
+            shared = self._catalog.referenced_by_others(objects, batch)
+            records = [r for r in records if r.storage_key not in shared]
+            if records:
+                deleted = self._delete_unshared(records)
+        for file_id in [i for i in chunk if i in batch and i not in deleted]:
+            try:
+                self.delete_permanently(file_id, only_trashed=True)
+            except (NotFound, Conflict):
+                continue
+            deleted.append(file_id)
+        order = {file_id: n for n, file_id in enumerate(chunk)}
+        return sorted(deleted, key=order.__getitem__)
+
+    def _delete_unshared(self, records: list[FileRecord]) -> list[int]:
+        """Objects no file outside `records` references: bytes, jobs and derivatives, then the
+        rows in one transaction. Returns the ids deleted (not those moved meanwhile)."""
+        objects = sorted({r.storage_key for r in records})
+        batch = {r.id for r in records}
+        self._storage.delete_many(objects)
+        self.jobs.forget_files(batch)
+        named = self._catalog.names_used_by_others(objects, batch)
+        for key in objects:
+            if key.rsplit("/", 1)[-1] not in named:
+                self.delete_objects_under(keys.video_prefix(key))
+            self._storage.delete_prefix(keys.variant_prefix(key))
+        self._storage.delete_many([d for key in objects for d in keys.derivative_keys(key)])
+        expected = {r.id: r.storage_key for r in records}
+
+        def drop_rows() -> list[int]:
+            gone: list[int] = []
+            with self._db.write() as s:
+                for row in s.scalars(select(MediaFile).where(MediaFile.id.in_(batch))):
+                    # moved meanwhile by another process: deleted the one-file way, new key too
+                    if row.storage_key == expected[row.id]:
+                        s.delete(row)
+                        gone.append(row.id)
+                # their aliases go with them: an id that named a deleted file answers 404
+                s.execute(delete(MediaFile).where(MediaFile.alias_of.in_(gone)))
+            return gone
+
+        gone = self._db.retrying(drop_rows)
+        for record in records:
+            if record.id in gone:
+                self._thumbnails.drop(record)
+        return gone
 
     def _delete_permanently_locked(self, file_id: int, only_trashed: bool) -> FileRecord:
         record = self._catalog.get(file_id)

@@ -9,7 +9,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,19 +99,36 @@ class CatalogLocks:
             else:
                 yield
 
+    @contextmanager
+    def hold_many(self, keys: Iterable[int]) -> Iterator[None]:
+        """`hold` of several keys at once (a batch of the trash), taken in one order so that
+        two holders never wait crosswise, on one connection of its own (PostgreSQL): a
+        connection per key would use up the server's."""
+        ordered = sorted(set(keys))
+        with contextlib.ExitStack() as held:
+            for key in ordered:
+                held.enter_context(self._turns.hold(key))
+            if self._postgres:
+                held.enter_context(self._pg_lock(*ordered))
+            elif self._file is not None:
+                for key in ordered:
+                    held.enter_context(_record_lock(_descriptor(self._file), key))
+            yield
+
     def __len__(self) -> int:
         """Keys held or waited for in this process (none are kept once let go)."""
         return len(self._turns)
 
     @contextmanager
-    def _pg_lock(self, key: int) -> Iterator[None]:
+    def _pg_lock(self, *keys: int) -> Iterator[None]:
         import psycopg
 
         from core.feed import pg_conninfo
 
         conn = psycopg.connect(pg_conninfo(self._db), autocommit=True, connect_timeout=5)
         try:
-            conn.execute("SELECT pg_advisory_lock(%s, %s)", (self._pg_class, pg_key(key)))
+            for key in keys:
+                conn.execute("SELECT pg_advisory_lock(%s, %s)", (self._pg_class, pg_key(key)))
             yield
         finally:
             conn.close()  # ends the session, and the lock with it
@@ -184,8 +201,15 @@ class ObjectLocks:
         self._locks = CatalogLocks(db, "objects", OBJECT_LOCK_CLASS)
 
     def hold(self, key: str) -> contextlib.AbstractContextManager[None]:
-        digest = hashlib.sha256(key.encode()).digest()
-        return self._locks.hold(int.from_bytes(digest[:4], "big") >> 1)
+        return self._locks.hold(_object_number(key))
+
+    def hold_many(self, keys: Iterable[str]) -> contextlib.AbstractContextManager[None]:
+        return self._locks.hold_many(_object_number(key) for key in keys)
+
+
+def _object_number(key: str) -> int:
+    digest = hashlib.sha256(key.encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
 
 
 # ---- presence: a shared lock on byte 0 of a lock file, held while a process runs ------------

@@ -78,7 +78,7 @@ def trash_window(qtbot: Any, library: Library, trashed: list[FileRecord]) -> Ite
 def test_core_empties_every_trashed_file_in_batches(
     library: Library, trashed: list[FileRecord], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core_library, "EMPTY_TRASH_BATCH", 4)
+    monkeypatch.setattr(core_library, "BULK_BATCH", 4)
     objects = [library.local_path(r) for r in trashed]
     assert all(p is not None and p.is_file() for p in objects)
     live = library.list_files().items

@@ -139,3 +139,6 @@ def test_copy_move_list_delete_prefix(store: Storage) -> None:
         store.delete_prefix("")
     assert store.delete_prefix("athletes/") == 1
     assert _keys(store) == ["general/2025/02/abc.jpg"]
+    store.put_bytes("general/2025/02/def.jpg", b"d", "image/jpeg")
+    store.delete_many(["general/2025/02/abc.jpg", "general/2025/02/gone.jpg"])  # gone: no error
+    assert _keys(store) == ["general/2025/02/def.jpg"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +125,11 @@ class Storage(Protocol):
         ...
 
     def delete_prefix(self, prefix: str) -> int: ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """`delete` of each key, as few requests as the store allows (a bucket takes 1,000
+        keys per request): emptying a large trash was one request per object."""
+        ...
 
     def copy(self, src: str, dst: str) -> ObjectStat: ...
 

@@ -10,7 +10,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -431,6 +431,10 @@ class LocalStorage:
         except OSError as exc:
             raise storage_error(exc, f"Cannot delete {key!r}") from exc
         self._prune(path.parent)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:  # an unlink is cheap: there is no request to save
+            self.delete(key)
 
     def delete_prefix(self, prefix: str) -> int:
         if not normalise_prefix(prefix):

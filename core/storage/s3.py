@@ -470,19 +470,25 @@ class S3Storage:
         if not normalise_prefix(prefix):
             raise InvalidInput("Refusing to delete every object: the prefix is empty")
         keys = [item.key for item in self.list_keys(prefix)]
+        self._delete_keys(keys, prefix)
+        return len(keys)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        self._delete_keys([normalise_key(k) for k in keys], f"{len(keys)} objects")
+
+    def _delete_keys(self, keys: list[str], what: str) -> None:
         for i in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[i : i + 1000]]
-            with self._errors(f"Deleting {prefix!r}"):
+            with self._errors(f"Deleting {what!r}"):
                 answer = self.client.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
                 )
             if answer.get("Errors"):
                 first = answer["Errors"][0]
                 raise StorageUnavailable(
-                    f"Deleting {prefix!r}: {len(answer['Errors'])} objects not deleted "
+                    f"Deleting {what!r}: {len(answer['Errors'])} objects not deleted "
                     f"({first.get('Key')}: {first.get('Code')} {first.get('Message')})"
                 )
-        return len(keys)
 
     def copy(self, src: str, dst: str) -> ObjectStat:
         src, dst = normalise_key(src), normalise_key(dst)
