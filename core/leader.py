@@ -249,7 +249,7 @@ class MaintenanceLeader:
                     self._drop_conn()
                 if unwritable and not self.running_task and self._file_only_due():
                     self._start(self._run_file_only)
-            if self.is_leader and not self.running_task and self._due():
+            if self.is_leader and not self.running_task and self._due_now():
                 self._start(self._run_task)
             elif self._local_due():
                 self._start(self._run_local)
@@ -405,6 +405,16 @@ class MaintenanceLeader:
                 )
         except Exception:
             logger.debug("Could not release the maintenance lease", exc_info=True)
+
+    def _due_now(self) -> bool:
+        """`_due`, false when the catalog stops answering between the lease check and this read:
+        raised here, it ended the loop's thread, and maintenance never ran again until a restart
+        (the next tick's lease check reports the outage)."""
+        try:
+            return self._due()
+        except Exception as exc:
+            logger.debug("Could not tell whether maintenance is due: %s", exc)
+            return False
 
     def _due(self) -> bool:
         with self._db.read() as s:

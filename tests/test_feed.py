@@ -6,6 +6,7 @@ other's changes come to it through the change log, exactly as across processes.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core import feed
 from core.db.models import ChangeLog
@@ -191,3 +192,49 @@ def test_one_leader_and_a_takeover(pair: Any) -> None:
     finally:
         la.stop()
         lb.stop()
+
+
+def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(library: Library) -> None:
+    """The catalog can stop answering between the lease write and the read of when maintenance
+    last ran (a PostgreSQL restart at that moment did it). That read's error ended the loop's
+    thread, and no maintenance ran again until a restart. SQLite's authorizer refuses exactly
+    that read here: the column no lease write touches."""
+    db = db_of(library)
+    refusing = threading.Event()
+    refusing.set()
+
+    def authorizer(action: int, table: str | None, column: str | None, *_: Any) -> int:
+        refused = action == sqlite3.SQLITE_READ and (table, column) == (
+            "catalog_leases",
+            "last_run_at",
+        )
+        return sqlite3.SQLITE_DENY if refused and refusing.is_set() else sqlite3.SQLITE_OK
+
+    def install(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_authorizer(authorizer)
+
+    event.listen(db.engine, "connect", install)
+    db.engine.dispose()  # every connection from now on has it
+    runs: list[str] = []
+
+    def task(lib: Library) -> dict[str, Any]:
+        runs.append(lib.feed.origin)
+        return {"ok": True}
+
+    leader = MaintenanceLeader(library, db, 1.0, task, first_delay=0)
+    leader.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not leader.is_leader and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert leader.is_leader
+        time.sleep(1.0)  # several ticks, each failing at the refused read
+        assert not runs
+        refusing.clear()
+        deadline = time.monotonic() + 15
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runs, "the leader's loop ended at the failed read"
+    finally:
+        leader.stop()
+        event.remove(db.engine, "connect", install)
