@@ -22,11 +22,13 @@ from core.errors import NotFound  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
 from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.i18n_update import PACKAGE, sources  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
 from tests.test_desktop_confirm import BoxSpy, press_destructive, press_enter  # noqa: E402
 from tests.test_desktop_threading import MainThreadRecorder, recorder  # noqa: E402, F401
 
+ROOT = PACKAGE.parent
 PAGE = 4  # the grid's page: the trash holds three pages of files
 TRASHED = 10
 
@@ -95,6 +97,28 @@ def test_core_empties_every_trashed_file_in_batches(
     assert library.counts()["trash"] == 0
     assert [r.id for r in library.list_files().items] == [r.id for r in live]
     assert library.empty_trash() == []  # an empty trash: nothing to do, no error
+
+
+def test_the_question_groups_the_digits_of_a_large_count(
+    trash_window: MainWindow, library: Library
+) -> None:
+    """The question said "Permanently delete 1673 files" beside a sidebar showing 1,673."""
+    trash_window.controller.counts["trash"] = 1673  # the count as a large trash shows it
+    spy = BoxSpy(press_enter)  # Enter: the safe answer, nothing is deleted
+    trash_window.commands.empty_trash.trigger()
+    assert spy.seen[0]["text"] == "Permanently delete 1,673 files in the trash?"
+    assert library.counts()["trash"] == TRASHED
+
+
+def test_no_count_in_a_plural_text_goes_without_digit_grouping() -> None:
+    """%n shows 1673 where the rest of the window shows 1,673 (%Ln: the locale's way)."""
+    bare = [
+        f"{path}:{n}"
+        for path in sources()
+        for n, line in enumerate((ROOT / path).read_text(encoding="utf-8").splitlines(), 1)
+        if "%n" in line
+    ]
+    assert bare == []
 
 
 def test_the_command_is_disabled_while_the_trash_is_empty(
@@ -177,10 +201,12 @@ def test_the_command_and_its_question_in_spanish(
                 f"¿Eliminar definitivamente los {TRASHED} archivos de la papelera?"
             )
             assert spy.seen[0]["informative"] == "No se puede deshacer."
-            one = win.tr("Permanently delete %n file(s) in the trash?", "", 1)
+            one = win.tr("Permanently delete %Ln file(s) in the trash?", "", 1)
             assert one == "¿Eliminar definitivamente 1 archivo de la papelera?"
-            done = c.tr("Emptied the trash: %n file(s) deleted", "", 1)
+            done = c.tr("Emptied the trash: %Ln file(s) deleted", "", 1)
             assert done == "Papelera vaciada: 1 archivo eliminado"
+            many = c.tr("Emptied the trash: %Ln file(s) deleted", "", 16730)
+            assert many == "Papelera vaciada: 16.730 archivos eliminados"
         finally:
             win.shutdown()
     finally:

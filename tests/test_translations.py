@@ -21,7 +21,7 @@ from desktop_app.resources import TRANSLATIONS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = sorted(set(LANGUAGES) - {SOURCE_LANGUAGE})
-PLACEHOLDER = re.compile(r"%(?:n|L?\d)")
+PLACEHOLDER = re.compile(r"%L?(?:n|\d)")
 
 Key = tuple[str, str, str]  # context, source text, disambiguation
 
@@ -112,13 +112,13 @@ def test_every_entry_is_translated(language: str) -> None:
 
 @pytest.mark.parametrize("language", TARGETS)
 def test_translations_keep_the_placeholders(language: str) -> None:
-    """A translation that drops %1 or %n shows a wrong or missing value."""
+    """A translation that drops %1 or %Ln shows a wrong or missing value."""
     bad = []
     for key, message in _messages(TRANSLATIONS_DIR / f"mediadesk_{language}.ts").items():
         wanted = set(PLACEHOLDER.findall(key[1]))
         for text in _texts(message):
-            # A plural form may spell out "one" instead of %n; the other placeholders must stay.
-            missing = wanted - set(PLACEHOLDER.findall(text)) - {"%n"}
+            # A plural form may spell out "one" instead of %Ln; the other placeholders must stay.
+            missing = wanted - set(PLACEHOLDER.findall(text)) - {"%n", "%Ln"}
             if missing:
                 bad.append(f"{key[1]!r} -> {text!r} lacks {sorted(missing)}")
     assert not bad, "\n".join(bad)

@@ -5,10 +5,10 @@
     <name>Confirm</name>
     <message numerus="yes">
         <location filename="../../desktop_app/views/confirm.py" line="35"/>
-        <source>…and %n more</source>
+        <source>…and %Ln more</source>
         <translation>
-            <numerusform>…y %n más</numerusform>
-            <numerusform>…y %n más</numerusform>
+            <numerusform>…y %Ln más</numerusform>
+            <numerusform>…y %Ln más</numerusform>
         </translation>
     </message>
     <message>
@@ -270,10 +270,10 @@
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/details_panel.py" line="353"/>
-        <source>%n files selected</source>
+        <source>%Ln files selected</source>
         <translation>
-            <numerusform>%n archivo seleccionado</numerusform>
-            <numerusform>%n archivos seleccionados</numerusform>
+            <numerusform>%Ln archivo seleccionado</numerusform>
+            <numerusform>%Ln archivos seleccionados</numerusform>
         </translation>
     </message>
     <message>
@@ -695,56 +695,56 @@
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/browser.py" line="848"/>
-        <source>All %n photo(s) of the library are in the trash.
+        <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
         <translation>
             <numerusform>La única foto de la biblioteca está en la papelera.
 
 Muestra la papelera para restaurarla, o suelta fotos nuevas en cualquier parte de esta ventana.</numerusform>
-            <numerusform>Las %n fotos de la biblioteca están en la papelera.
+            <numerusform>Las %Ln fotos de la biblioteca están en la papelera.
 
 Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte de esta ventana.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/browser.py" line="855"/>
-        <source>All %n video(s) of the library are in the trash.
+        <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
         <translation>
             <numerusform>El único vídeo de la biblioteca está en la papelera.
 
 Muestra la papelera para restaurarlo, o suelta vídeos nuevos en cualquier parte de esta ventana.</numerusform>
-            <numerusform>Los %n vídeos de la biblioteca están en la papelera.
+            <numerusform>Los %Ln vídeos de la biblioteca están en la papelera.
 
 Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier parte de esta ventana.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/browser.py" line="862"/>
-        <source>All %n file(s) of %1 are in the trash.
+        <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
         <translation>
             <numerusform>El único archivo de %1 está en la papelera.
 
 Muestra la papelera para restaurarlo, o suelta archivos nuevos en cualquier parte de esta ventana con %1 seleccionado.</numerusform>
-            <numerusform>Los %n archivos de %1 están en la papelera.
+            <numerusform>Los %Ln archivos de %1 están en la papelera.
 
 Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier parte de esta ventana con %1 seleccionado.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/browser.py" line="870"/>
-        <source>All %n file(s) of the library are in the trash.
+        <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
         <translation>
             <numerusform>El único archivo de la biblioteca está en la papelera.
 
 Muestra la papelera para restaurarlo, o suelta fotos y vídeos nuevos en cualquier parte de esta ventana.</numerusform>
-            <numerusform>Los %n archivos de la biblioteca están en la papelera.
+            <numerusform>Los %Ln archivos de la biblioteca están en la papelera.
 
 Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualquier parte de esta ventana.</numerusform>
         </translation>
@@ -756,10 +756,10 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/browser.py" line="880"/>
-        <source>Files you move to the trash stay here for %n day(s) before they are deleted for good.</source>
+        <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
-            <numerusform>Los archivos que mueves a la papelera se quedan aquí %n día antes de eliminarse definitivamente.</numerusform>
-            <numerusform>Los archivos que mueves a la papelera se quedan aquí %n días antes de eliminarse definitivamente.</numerusform>
+            <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
+            <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln días antes de eliminarse definitivamente.</numerusform>
         </translation>
     </message>
     <message>
@@ -1038,10 +1038,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/jobs_dock.py" line="438"/>
-        <source>Queued %n job(s) again</source>
+        <source>Queued %Ln job(s) again</source>
         <translation>
-            <numerusform>%n trabajo en cola de nuevo</numerusform>
-            <numerusform>%n trabajos en cola de nuevo</numerusform>
+            <numerusform>%Ln trabajo en cola de nuevo</numerusform>
+            <numerusform>%Ln trabajos en cola de nuevo</numerusform>
         </translation>
     </message>
 </context>
@@ -1054,10 +1054,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/controllers/library_controller.py" line="312"/>
-        <source>Moved %n file(s) to the trash</source>
+        <source>Moved %Ln file(s) to the trash</source>
         <translation>
-            <numerusform>Se movió %n archivo a la papelera</numerusform>
-            <numerusform>Se movieron %n archivos a la papelera</numerusform>
+            <numerusform>Se movió %Ln archivo a la papelera</numerusform>
+            <numerusform>Se movieron %Ln archivos a la papelera</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -1070,10 +1070,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
-        <source>Restored %n file(s)</source>
+        <source>Restored %Ln file(s)</source>
         <translation>
-            <numerusform>Se restauró %n archivo</numerusform>
-            <numerusform>Se restauraron %n archivos</numerusform>
+            <numerusform>Se restauró %Ln archivo</numerusform>
+            <numerusform>Se restauraron %Ln archivos</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -1086,10 +1086,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/controllers/library_controller.py" line="360"/>
-        <source>Deleted %n file(s) permanently</source>
+        <source>Deleted %Ln file(s) permanently</source>
         <translation>
-            <numerusform>Se eliminó %n archivo definitivamente</numerusform>
-            <numerusform>Se eliminaron %n archivos definitivamente</numerusform>
+            <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
+            <numerusform>Se eliminaron %Ln archivos definitivamente</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -1102,10 +1102,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/controllers/library_controller.py" line="376"/>
-        <source>Emptied the trash: %n file(s) deleted</source>
+        <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
-            <numerusform>Papelera vaciada: %n archivo eliminado</numerusform>
-            <numerusform>Papelera vaciada: %n archivos eliminados</numerusform>
+            <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
+            <numerusform>Papelera vaciada: %Ln archivos eliminados</numerusform>
         </translation>
     </message>
     <message>
@@ -1430,34 +1430,34 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="822"/>
-        <source>%n file(s)</source>
+        <source>%Ln file(s)</source>
         <translation>
-            <numerusform>%n archivo</numerusform>
-            <numerusform>%n archivos</numerusform>
+            <numerusform>%Ln archivo</numerusform>
+            <numerusform>%Ln archivos</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="823"/>
-        <source>%n folder(s)</source>
+        <source>%Ln folder(s)</source>
         <translation>
-            <numerusform>%n carpeta</numerusform>
-            <numerusform>%n carpetas</numerusform>
+            <numerusform>%Ln carpeta</numerusform>
+            <numerusform>%Ln carpetas</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="826"/>
-        <source>Drop to add %n folder(s) to the library</source>
+        <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
-            <numerusform>Suelta para añadir %n carpeta a la biblioteca</numerusform>
-            <numerusform>Suelta para añadir %n carpetas a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %Ln carpetas a la biblioteca</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="827"/>
-        <source>Drop to add %n file(s) to the library</source>
+        <source>Drop to add %Ln file(s) to the library</source>
         <translation>
-            <numerusform>Suelta para añadir %n archivo a la biblioteca</numerusform>
-            <numerusform>Suelta para añadir %n archivos a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
+            <numerusform>Suelta para añadir %Ln archivos a la biblioteca</numerusform>
         </translation>
     </message>
     <message>
@@ -1498,26 +1498,26 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="1040"/>
-        <source>Move %n selected files to the trash?</source>
+        <source>Move %Ln selected files to the trash?</source>
         <translation>
-            <numerusform>¿Mover %n archivo seleccionado a la papelera?</numerusform>
-            <numerusform>¿Mover los %n archivos seleccionados a la papelera?</numerusform>
+            <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
+            <numerusform>¿Mover los %Ln archivos seleccionados a la papelera?</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="1045"/>
-        <source>%n of them are not on screen:</source>
+        <source>%Ln of them are not on screen:</source>
         <translation>
-            <numerusform>%n de ellos no está a la vista:</numerusform>
-            <numerusform>%n de ellos no están a la vista:</numerusform>
+            <numerusform>%Ln de ellos no está a la vista:</numerusform>
+            <numerusform>%Ln de ellos no están a la vista:</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="1069"/>
-        <source>Delete %n file(s) permanently?</source>
+        <source>Delete %Ln file(s) permanently?</source>
         <translation>
-            <numerusform>¿Eliminar %n archivo definitivamente?</numerusform>
-            <numerusform>¿Eliminar %n archivos definitivamente?</numerusform>
+            <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
+            <numerusform>¿Eliminar %Ln archivos definitivamente?</numerusform>
         </translation>
     </message>
     <message>
@@ -1534,10 +1534,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="1089"/>
-        <source>Permanently delete %n file(s) in the trash?</source>
+        <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
-            <numerusform>¿Eliminar definitivamente %n archivo de la papelera?</numerusform>
-            <numerusform>¿Eliminar definitivamente los %n archivos de la papelera?</numerusform>
+            <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
+            <numerusform>¿Eliminar definitivamente los %Ln archivos de la papelera?</numerusform>
         </translation>
     </message>
     <message>
@@ -1588,10 +1588,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/main_window.py" line="1311"/>
-        <source>%n file(s) left to upload.</source>
+        <source>%Ln file(s) left to upload.</source>
         <translation>
-            <numerusform>Queda %n archivo por subir.</numerusform>
-            <numerusform>Quedan %n archivos por subir.</numerusform>
+            <numerusform>Queda %Ln archivo por subir.</numerusform>
+            <numerusform>Quedan %Ln archivos por subir.</numerusform>
         </translation>
     </message>
 </context>
@@ -1621,10 +1621,10 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
-        <source>All files are in the new storage (%n moved).</source>
+        <source>All files are in the new storage (%Ln moved).</source>
         <translation>
-            <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movido).</numerusform>
-            <numerusform>Todos los archivos están en el nuevo almacenamiento (%n movidos).</numerusform>
+            <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
+            <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movidos).</numerusform>
         </translation>
     </message>
     <message>
@@ -1636,10 +1636,10 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="134"/>
-        <source>%n file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
+        <source>%Ln file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
         <translation>
-            <numerusform>%n archivo no se pudo mover; sigue disponible donde estaba. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
-            <numerusform>%n archivos no se pudieron mover; siguen disponibles donde estaban. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>%Ln archivos no se pudieron mover; siguen disponibles donde estaban. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
         </translation>
     </message>
     <message>
@@ -1872,18 +1872,18 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/server_panel.py" line="291"/>
-        <source>Copied %n command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
+        <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
-            <numerusform>Copiada %n orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
-            <numerusform>Copiadas %n órdenes con el token «%1». Cualquiera que las vea puede usarlo.</numerusform>
+            <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
+            <numerusform>Copiadas %Ln órdenes con el token «%1». Cualquiera que las vea puede usarlo.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/server_panel.py" line="298"/>
-        <source>Copied %n command(s) without a token: set TOKEN=… in your shell first.</source>
+        <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
-            <numerusform>Copiada %n orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
-            <numerusform>Copiadas %n órdenes sin token: define antes TOKEN=… en tu terminal.</numerusform>
+            <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
+            <numerusform>Copiadas %Ln órdenes sin token: define antes TOKEN=… en tu terminal.</numerusform>
         </translation>
     </message>
     <message>
@@ -2319,10 +2319,10 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
-        <source>%n file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
+        <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
-            <numerusform>%n archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
-            <numerusform>%n archivos están guardados en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con los que ya están allí?</numerusform>
+            <numerusform>%Ln archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
+            <numerusform>%Ln archivos están guardados en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con los que ya están allí?</numerusform>
         </translation>
     </message>
     <message>
@@ -2580,10 +2580,10 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
     </message>
     <message numerus="yes">
         <location filename="../../desktop_app/views/upload_dock.py" line="383"/>
-        <source>Total %1 % · %n failed</source>
+        <source>Total %1 % · %Ln failed</source>
         <translation>
-            <numerusform>Total %1 % · %n fallida</numerusform>
-            <numerusform>Total %1 % · %n fallidas</numerusform>
+            <numerusform>Total %1 % · %Ln fallida</numerusform>
+            <numerusform>Total %1 % · %Ln fallidas</numerusform>
         </translation>
     </message>
     <message>

@@ -309,7 +309,7 @@ class LibraryController(QObject):
             self.library.trash_many,
             file_ids,
             "already_trashed",
-            lambda n: self.tr("Moved %n file(s) to the trash", "", n),
+            lambda n: self.tr("Moved %Ln file(s) to the trash", "", n),
             lambda done, total: self.tr(
                 "Moving to the trash: %1 of %Ln file(s)…", "", total
             ).replace("%1", number_text(done)),
@@ -320,7 +320,7 @@ class LibraryController(QObject):
             self.library.restore_many,
             file_ids,
             "not_trashed",
-            lambda n: self.tr("Restored %n file(s)", "", n),
+            lambda n: self.tr("Restored %Ln file(s)", "", n),
             lambda done, total: self.tr("Restoring: %1 of %Ln file(s)…", "", total).replace(
                 "%1", number_text(done)
             ),
@@ -357,7 +357,7 @@ class LibraryController(QObject):
         self._each(
             self.library.delete_permanently,
             file_ids,
-            self.tr("Deleted %n file(s) permanently", "", len(file_ids)),
+            self.tr("Deleted %Ln file(s) permanently", "", len(file_ids)),
         )
 
     def empty_trash(self) -> None:
@@ -373,7 +373,7 @@ class LibraryController(QObject):
 
         def done(deleted: list[int]) -> None:
             self.trashEmptied.emit()
-            self.message.emit(self.tr("Emptied the trash: %n file(s) deleted", "", len(deleted)))
+            self.message.emit(self.tr("Emptied the trash: %Ln file(s) deleted", "", len(deleted)))
 
         def failed(exc: BaseException) -> None:
             self.trashEmptied.emit()

@@ -845,21 +845,21 @@ class FileBrowser(QWidget):
         if (trashed := self.all_in_trash_count()) and flt.section == FileKind.IMAGE:
             # not "No photos yet": the user trashed them, and they are there
             return self.tr(
-                "All %n photo(s) of the library are in the trash.\n\nShow the trash to "
+                "All %Ln photo(s) of the library are in the trash.\n\nShow the trash to "
                 "restore them, or drop new photos anywhere on this window.",
                 "",
                 trashed,
             )
         if trashed and flt.section == FileKind.VIDEO:
             return self.tr(
-                "All %n video(s) of the library are in the trash.\n\nShow the trash to "
+                "All %Ln video(s) of the library are in the trash.\n\nShow the trash to "
                 "restore them, or drop new videos anywhere on this window.",
                 "",
                 trashed,
             )
         if trashed and flt.section == "athlete":
             return self.tr(
-                "All %n file(s) of %1 are in the trash.\n\nShow the trash to restore them, "
+                "All %Ln file(s) of %1 are in the trash.\n\nShow the trash to restore them, "
                 "or drop new files anywhere on this window while %1 is selected.",
                 "",
                 trashed,
@@ -867,7 +867,7 @@ class FileBrowser(QWidget):
         if trashed:
             # not "No files here yet": the user emptied the library, and the files are there
             return self.tr(
-                "All %n file(s) of the library are in the trash.\n\nShow the trash to restore "
+                "All %Ln file(s) of the library are in the trash.\n\nShow the trash to restore "
                 "them, or drop new photos and videos anywhere on this window.",
                 "",
                 trashed,
@@ -877,7 +877,7 @@ class FileBrowser(QWidget):
             text = self.tr("The trash is empty.")
             if days > 0:
                 text += "\n\n" + self.tr(
-                    "Files you move to the trash stay here for %n day(s) before they are "
+                    "Files you move to the trash stay here for %Ln day(s) before they are "
                     "deleted for good.",
                     "",
                     days,

@@ -20,7 +20,7 @@ NAMES_SHOWN = 5
 class Confirm(QObject):
     """The translation context of these module-level texts.
 
-    Its tr() is what makes pyside6-lupdate record "…and %n more" as a plural: it reads the
+    Its tr() is what makes pyside6-lupdate record "…and %Ln more" as a plural: it reads the
     n of QCoreApplication.translate() only when it is a literal number.
     """
 
@@ -32,7 +32,7 @@ def names_text(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
     if more > 0:
         # Called on the class (the stubs only know the bound form): lupdate takes the
         # context from the receiver, an instance would record an empty one.
-        lines.append(Confirm.tr("…and %n more", "", more))  # type: ignore[arg-type]
+        lines.append(Confirm.tr("…and %Ln more", "", more))  # type: ignore[arg-type]
     return "\n".join(lines)
 
 

@@ -350,7 +350,7 @@ class DetailsPanel(QWidget):
     def _update_selection_note(self) -> None:
         many = self._selected > 1 and self.record is not None
         if many and self.record is not None:
-            title = self.tr("%n files selected", "", self._selected)
+            title = self.tr("%Ln files selected", "", self._selected)
             detail = self.tr(
                 "The details below are of “%1”. Move to trash, Restore and Delete permanently "
                 "act on all of them."

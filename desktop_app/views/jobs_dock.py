@@ -435,7 +435,7 @@ class JobsDock(QDockWidget):
             self.library,
             job.file_id,
             on_result=lambda jobs: self.status.setText(
-                self.tr("Queued %n job(s) again", "", len(jobs))
+                self.tr("Queued %Ln job(s) again", "", len(jobs))
             ),
             on_error=lambda exc: self.status.setText(describe_error(exc).text),
         )

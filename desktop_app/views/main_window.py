@@ -819,12 +819,12 @@ class MainWindow(QMainWindow):
         if files and folders:
             return (
                 self.tr("Drop to add %1 and %2 to the library")
-                .replace("%1", self.tr("%n file(s)", "", files))
-                .replace("%2", self.tr("%n folder(s)", "", folders))
+                .replace("%1", self.tr("%Ln file(s)", "", files))
+                .replace("%2", self.tr("%Ln folder(s)", "", folders))
             )
         if folders:
-            return self.tr("Drop to add %n folder(s) to the library", "", folders)
-        return self.tr("Drop to add %n file(s) to the library", "", files)
+            return self.tr("Drop to add %Ln folder(s) to the library", "", folders)
+        return self.tr("Drop to add %Ln file(s) to the library", "", files)
 
     def _folders_counted(self, paths: list[Path], folders: int) -> None:
         if paths is not self._dragged[0]:
@@ -1037,12 +1037,12 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             self.tr("Move to trash"),
-            self.tr("Move %n selected files to the trash?", "", count),
+            self.tr("Move %Ln selected files to the trash?", "", count),
             buttons.NoButton,
             self,
         )
         box.setInformativeText(
-            self.tr("%n of them are not on screen:", "", len(unseen))
+            self.tr("%Ln of them are not on screen:", "", len(unseen))
             + "\n"
             + names_text([r.original_filename for r in unseen])
         )
@@ -1066,7 +1066,7 @@ class MainWindow(QMainWindow):
             records = [self._current()]  # type: ignore[list-item]
         if not records:
             return
-        question = self.tr("Delete %n file(s) permanently?", "", len(records))
+        question = self.tr("Delete %Ln file(s) permanently?", "", len(records))
         if confirm_irreversible(
             self,
             self.tr("Delete permanently"),
@@ -1086,7 +1086,7 @@ class MainWindow(QMainWindow):
         if confirm_irreversible(
             self,
             self.tr("Empty trash"),
-            self.tr("Permanently delete %n file(s) in the trash?", "", count),
+            self.tr("Permanently delete %Ln file(s) in the trash?", "", count),
             [],
             self.tr("Empty trash"),
         ):
@@ -1308,7 +1308,7 @@ class MainWindow(QMainWindow):
         )
 
         def left() -> None:
-            box.setInformativeText(self.tr("%n file(s) left to upload.", "", self._uploads_left()))
+            box.setInformativeText(self.tr("%Ln file(s) left to upload.", "", self._uploads_left()))
 
         def idle() -> None:
             if not self._uploads_left():

@@ -288,14 +288,14 @@ class ServerPanel(QWidget):
         count = len([line for line in text.splitlines() if line.startswith("curl")])
         if with_token and self._secret is not None:
             note = self.tr(
-                "Copied %n command(s) with the token “%1” in them. Anyone who sees them can "
+                "Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can "
                 "use it.",
                 "",
                 count,
             ).replace("%1", self._secret[0])
         else:
             note = self.tr(
-                "Copied %n command(s) without a token: set TOKEN=… in your shell first.",
+                "Copied %Ln command(s) without a token: set TOKEN=… in your shell first.",
                 "",
                 count,
             )

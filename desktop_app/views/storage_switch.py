@@ -38,7 +38,7 @@ class StorageSwitchDialog(QDialog):
         layout = QVBoxLayout(self)
         self.intro = intro = QLabel(
             self.tr(
-                "%n file(s) are stored on %1. New files will be stored on %2. "
+                "%Ln file(s) are stored on %1. New files will be stored on %2. "
                 "What should happen to the files already there?",
                 "",
                 files,
@@ -126,12 +126,12 @@ class MigrationProgress(QProgressDialog):
 
     def _on_finished(self, complete: bool, moved: int, failed: int, error: str) -> None:
         if complete:
-            text = self.tr("All files are in the new storage (%n moved).", "", moved)
+            text = self.tr("All files are in the new storage (%Ln moved).", "", moved)
         elif error:
             text = self.tr("The move stopped: %1\nRun it again to continue.").replace("%1", error)
         else:
             text = self.tr(
-                "%n file(s) could not be moved; they stay readable where they are. "
+                "%Ln file(s) could not be moved; they stay readable where they are. "
                 "Run the move again to retry.",
                 "",
                 failed,

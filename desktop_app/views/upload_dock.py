@@ -380,7 +380,7 @@ class UploadDock(QDockWidget):
         self.total_bar.setTextVisible(True)
         if failed:
             self.total_bar.setFormat(
-                self.tr("Total %1 % · %n failed", "", failed).replace("%1", str(per_mille // 10))
+                self.tr("Total %1 % · %Ln failed", "", failed).replace("%1", str(per_mille // 10))
             )
         else:
             self.total_bar.setFormat(self.tr("Total %1 %").replace("%1", str(per_mille // 10)))
