@@ -23,14 +23,26 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
+from core.records import MAX_DESCRIPTION
 from core.settings import HEADER_TIMEOUT
 from server.errors import error_response, new_request_id
 
 logger = logging.getLogger(__name__)
 
-MAX_FIELD_SIZE = 8190  # aiohttp's limit for one header line and for the request line
+MAX_FIELD_SIZE = 8190  # one header line (but LONG_FIELDS) and the request line
+
+# tus carries a file's description in Upload-Metadata, base64: MAX_DESCRIPTION characters of
+# UTF-8 (4 bytes each at most) are 53,336 bytes of it, and the other keys may take what any
+# header may. aiohttp's limit is one for every header, so the parser is given this one and
+# every other header is held to MAX_FIELD_SIZE here (JsonErrorRequestHandler._check_heads).
+MAX_METADATA_SIZE = 4 * -(-4 * MAX_DESCRIPTION // 3) + MAX_FIELD_SIZE
+LONG_FIELDS = frozenset({b"upload-metadata"})
+# A whole head, complete or not: the parser alone would hold 128 headers of MAX_METADATA_SIZE.
+MAX_HEAD_SIZE = 128 * 1024
 
 HEADER_TOO_LARGE = 431  # RFC 6585 "Request Header Fields Too Large"
 
@@ -47,10 +59,12 @@ class JsonErrorRequestHandler(RequestHandler):
     connection that does not send a complete request head in time is closed."""
 
     def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **{**kwargs, "max_field_size": MAX_METADATA_SIZE})
         self._head_timeout = head_timeout
         self._head_handle: asyncio.TimerHandle | None = None
         self._in_request = False  # a head was parsed and its request is not answered yet
+        self._head_bytes = 0  # received of a head not complete yet
+        self._refused = False  # a head too large was answered: the rest is not read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -61,13 +75,51 @@ class JsonErrorRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         heads = self._request_count
         super().data_received(data)
         if self._request_count != heads:  # a head (or a parse error) came in whole
             self._in_request = True
+            self._head_bytes = 0
             self._disarm_head_deadline()
+            self._check_heads(self._request_count - heads)
         elif data and not self._in_request and not self._messages:
-            self._arm_head_deadline()  # the first bytes of the next request on this connection
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_SIZE:
+                self._refuse(LineTooLong(b"", MAX_HEAD_SIZE))
+            else:
+                self._arm_head_deadline()  # the first bytes of the next request on this connection
+
+    def _check_heads(self, count: int) -> None:
+        """The limits the parser (given MAX_METADATA_SIZE for every header) does not keep:
+        a parsed head is answered 431 as the parser would have."""
+        for i in range(len(self._messages) - count, len(self._messages)):
+            message = self._messages[i][0]
+            if not isinstance(message, RawRequestMessage):
+                continue
+            total = 0
+            for name, value in message.raw_headers:
+                size = len(name) + len(value)
+                total += size
+                if size > MAX_FIELD_SIZE and name.lower() not in LONG_FIELDS:
+                    exc = LineTooLong(name, MAX_FIELD_SIZE)
+                    break
+            else:
+                if total <= MAX_HEAD_SIZE:
+                    continue
+                exc = LineTooLong(b"", MAX_HEAD_SIZE)
+            self._messages[i] = (_ErrInfo(status=400, exc=exc, message=exc.message), EMPTY_PAYLOAD)
+
+    def _refuse(self, exc: HttpProcessingError) -> None:
+        """Answers a head still coming in as a parser error; the rest is never read."""
+        self._refused = True
+        self._in_request = True
+        self._disarm_head_deadline()
+        self._messages.append((_ErrInfo(status=400, exc=exc, message=exc.message), EMPTY_PAYLOAD))
+        self._request_count += 1
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def _handle_request(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -111,8 +163,9 @@ class JsonErrorRequestHandler(RequestHandler):
         if _too_large(exc):
             status, code = HEADER_TOO_LARGE, "header_too_large"
             text = (
-                f"A request header or the request line is longer than {MAX_FIELD_SIZE} bytes, "
-                "or the request has too many headers"
+                f"A request header or the request line is longer than {MAX_FIELD_SIZE} bytes "
+                f"(Upload-Metadata: {MAX_METADATA_SIZE}), the headers take more than "
+                f"{MAX_HEAD_SIZE} bytes, or the request has too many headers"
             )
         else:
             status, code, text = 400, "bad_request", "The request could not be parsed"

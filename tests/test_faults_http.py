@@ -3,6 +3,7 @@ headers, bidi characters in names, and error messages without internals."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -217,6 +218,73 @@ def test_headers_over_8_kb_get_our_json_error_and_one_warning(
     # the server kept serving
     data = media_dir.mp4.read_bytes()
     assert_healthy(lib, {record.id: data}, server.url, tokens.read)
+
+
+def test_a_description_of_any_allowed_length_travels_in_tus_metadata(
+    served: Any, media_dir: Any
+) -> None:
+    """tus carries the description in Upload-Metadata, base64: 10,000 characters of UTF-8 are
+    far past the 8 KB other headers get, and past 6,100 it was refused 431 header_too_large."""
+    lib, server, tokens = served
+    data = media_dir.png.read_bytes()
+
+    def tus(metadata: str, **extra: str) -> Any:
+        return http_call(
+            f"{server.url}/files/upload/tus",
+            "POST",
+            data,
+            {
+                **bearer(tokens.upload),
+                **extra,
+                "Tus-Resumable": "1.0.0",
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": metadata,
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+
+    def meta(description: str) -> str:
+        return "filename cC5wbmc=,file_type aW1hZ2U=,description " + base64.b64encode(
+            description.encode()
+        ).decode("ascii")
+
+    longest = ("é" * 4999 + "🏊") * 2  # 10,000 characters, 30,004 bytes of UTF-8
+    created = tus(meta(longest))
+    assert created.status == 201, created.body
+    stored = http_call(
+        f"{server.url}/files/{created.json()['file_id']}", headers=bearer(tokens.read)
+    )
+    assert stored.json()["description"] == longest
+
+    form, ctype = multipart_body(
+        {"file_type": "image", "description": "é" * 10001},
+        {"file": ("q.png", data, "image/png")},
+    )
+    direct = http_call(
+        f"{server.url}/files/upload/direct",
+        "POST",
+        form,
+        {**bearer(tokens.upload), "Content-Type": ctype},
+    )
+    over = tus(meta("é" * 10001))
+    assert direct.status == over.status == 400, (direct.body, over.body)
+    assert over.json()["error"]["code"] == direct.json()["error"]["code"], over.body
+
+    # every other header keeps its 8 KB, beside a long Upload-Metadata too
+    nine_kb = tus(meta(longest), Authorization="Bearer mdk_" + "a" * 9 * 1024)
+    assert nine_kb.status == 431 and nine_kb.json()["error"]["code"] == "header_too_large"
+    junk = ",".join(f"k{n} !!!!" for n in range(5600))  # 60 KB of keys that are not base64
+    assert tus(junk).status == 400
+    past = tus("junk " + "QUFB" * 16 * 1024)  # 64 KiB: past the longest description's
+    assert past.status == 431 and past.json()["error"]["code"] == "header_too_large"
+    # many headers of 8 KB, none too long, are cut before the head grows without end
+    many = "".join(f"X-Pad-{n}: {'a' * 8000}\r\n" for n in range(40))
+    status, _, body = _raw(
+        server.url,
+        f"GET /files/ HTTP/1.1\r\nHost: x\r\n{many}Connection: close\r\n\r\n".encode(),
+    )
+    assert status == 431 and json.loads(body)["error"]["code"] == "header_too_large"
+    assert_healthy(lib, {created.json()["file_id"]: data}, server.url, tokens.read)
 
 
 def test_bidi_and_invisible_characters_never_reach_a_stored_name(
