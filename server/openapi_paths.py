@@ -11,6 +11,7 @@ from core.resumable import HEAD_WAIT, checksum_pattern
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
 from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
+from server.error_codes import ERROR_CODES
 from server.openapi_schemas import ID, SCHEMAS, ref
 from server.rawbody import IDLE_TIMEOUT, TAKE_MIN
 
@@ -28,15 +29,17 @@ def json(name: str) -> S:
 def err(*statuses: int) -> dict[str, S]:
     text = {
         400: "Invalid input or validation failed",
-        401: "No or bad token",
-        403: "The token's scope is not enough, or a bad signature",
+        401: "unauthorized: no token; invalid_token: the token is unknown or revoked, or not "
+        "sent as 'Authorization: Bearer <token>'",
+        403: "insufficient_scope: the token's scope is not enough; invalid_signature, "
+        "signature_expired: a bad or expired signed URL",
         404: "Not found",
         409: "Conflict with the current state",
         412: "precondition_failed: If-Match or If-Unmodified-Since does not hold",
         413: "Larger than MAX_FILE_SIZE (files) or 1 MiB (forms and JSON)",
         416: "Range not satisfiable",
         429: "Too many uploads (see Retry-After)",
-        431: "header_too_large: a header line or the request line over 8 KB, or too many headers",
+        431: "header_too_large: " + ERROR_CODES["header_too_large"].split(": ", 1)[1],
         500: "Storage or server error (the message never names keys, paths or endpoints; "
         "quote the request_id)",
         507: "insufficient_storage: the disk or quota is full; nothing was kept",
@@ -44,6 +47,21 @@ def err(*statuses: int) -> dict[str, S]:
     # Any request can carry oversized headers: refused before routing, with the same body.
     statuses = (*statuses, 431) if 431 not in statuses else statuses
     return {str(s): {"description": text[s], "content": ERROR} for s in statuses}
+
+
+def refused(status: int, text: str) -> dict[str, S]:
+    """An error status described with the codes one operation answers under it (in place of
+    err()'s text for every operation)."""
+    return {str(status): {"description": text, "content": ERROR}}
+
+
+# The refusals of a file's bytes or its form, on every upload route
+UPLOAD_400 = refused(
+    400,
+    "invalid_input (reason description_too_long, ...); unsupported_type: a type MediaDesk "
+    "does not accept; type_mismatch: the name or content is not of the file_type asked for; "
+    "empty_file: no bytes; corrupt_file: damaged or not what its type says",
+)
 
 
 def parts_gone(when: str = "") -> S:
@@ -290,6 +308,7 @@ PATHS: dict[str, dict[str, S]] = {
             {
                 **ok("Upload URL and file id", json("PresignedUpload"), 201),
                 **err(400, 401, 403, 413, 429, 500),
+                **UPLOAD_400,
             },
             body=form("PresignedUploadForm"),
             desc="Then PUT the file to upload_url with the returned headers and POST "
@@ -309,6 +328,12 @@ PATHS: dict[str, dict[str, S]] = {
                     json("File"),
                 ),
                 **err(400, 401, 403, 404, 409, 413, 500, 507),
+                **refused(
+                    400,
+                    "upload_not_received: the bytes are not in the storage yet; size_mismatch: "
+                    "not the size announced; unsupported_type, type_mismatch, empty_file, "
+                    "corrupt_file as on a direct upload",
+                ),
                 "410": parts_gone(),
             },
             params=[FID],
@@ -323,6 +348,7 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Created", json("File"), 201),
                 **ok("Duplicate of an existing file", json("File")),
                 **err(400, 401, 403, 413, 429, 500, 507),
+                **UPLOAD_400,
             },
             body=form("DirectUploadForm", True),
             operation_id="upload_direct",
@@ -460,6 +486,12 @@ PATHS: dict[str, dict[str, S]] = {
             {
                 **ok("Stored", json("SignedPutResult")),
                 **err(400, 403, 404, 409, 413, 500, 507),
+                **refused(
+                    403,
+                    "invalid_signature, signature_expired: a bad or expired URL; "
+                    "content_type_mismatch, content_length_mismatch: not the Content-Type or "
+                    "size the URL is signed for",
+                ),
                 "503": {
                     "description": "server_busy: as many upload bodies as the server reads at "
                     "once (MEDIADESK_UPLOAD_BODIES, 16 by default, big tus PATCHes included) "
@@ -678,17 +710,18 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
     extra_text = {
         408: f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; the bytes that did are kept "
         "(HEAD gives the offset)",
-        409: "Upload-Offset differs from the bytes received (details.offset), or the upload "
-        "is already complete",
+        409: "offset_mismatch: Upload-Offset differs from the bytes received (details.offset), "
+        "or the upload is already complete",
         410: "upload_gone: the upload expired, was refused by validation, its server was "
         "killed while storing its complete bytes (a new upload of the same bytes answers the "
         "file if it was catalogued), or its parts are no longer in the bucket (reason "
         "parts_gone: the multipart upload was aborted outside MediaDesk, e.g. by a lifecycle "
         "rule; the upload is ended, not retried); start a new upload",
-        412: "Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
-        415: "The body is not application/offset+octet-stream",
-        423: "Another request is writing to or finishing this upload; retry later (HEAD first)",
-        460: "Upload-Checksum does not match the chunk; the chunk was discarded",
+        412: "tus_version: Tus-Resumable is missing or not 1.0.0 (see Tus-Version)",
+        415: "unsupported_media_type: the body is not application/offset+octet-stream",
+        423: "upload_locked: another request is writing to or finishing this upload; retry "
+        "later (HEAD first)",
+        460: "checksum_mismatch: Upload-Checksum does not match the chunk; the chunk was discarded",
         507: "insufficient_storage: the disk filled mid-body; the bytes written are kept "
         "(PATCH again from HEAD's offset once there is room), those the catalog could not "
         "record are cut off (HEAD gives the offset kept). On the last PATCH, or a HEAD that "
@@ -755,6 +788,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         headers={**state_headers, "Location": hdr("The upload's URL")},
                     ),
                     **err(400, 401, 403, 413, 429, 500),
+                    **UPLOAD_400,
                     **more(408, 412, 415, 460, 507),
                 },
                 params=[
@@ -814,6 +848,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                         headers=state_headers,
                     ),
                     **err(400, 401, 403, 404, 409, 413, 500),
+                    **UPLOAD_400,
                     **more(408, 410, 412, 415, 423, 460, 507),
                 },
                 params=[

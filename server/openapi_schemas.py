@@ -12,6 +12,7 @@ from core.errors import UNAVAILABLE_REASONS
 from core.events import STREAMED_KINDS
 from core.mediatypes import FILE_KINDS
 from core.records import MAX_ATHLETE_NAME, MAX_DESCRIPTION, MAX_ID, FileRecord, FileStatus
+from server.error_codes import ERROR_CODES
 
 S = dict[str, Any]
 
@@ -149,8 +150,9 @@ SCHEMAS: dict[str, S] = {
             ["code", "message"],
             code={
                 **STR,
-                "description": "Stable machine-readable code (e.g. not_found, "
-                "insufficient_storage, header_too_large)",
+                "enum": list(ERROR_CODES),
+                "description": "Stable machine-readable code, with its status and when:\n"
+                + "\n".join(f"- `{code}` ({when})" for code, when in ERROR_CODES.items()),
             },
             message={
                 **STR,

@@ -3,6 +3,9 @@ its job reason codes are core's."""
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +48,69 @@ async def test_storage_unavailable_reasons_are_cores(api: Any) -> None:
     listed = schemas["Error"]["properties"]["error"]["properties"]["reason"]["description"]
     assert "bucket_missing" in UNAVAILABLE_REASONS
     assert listed.endswith("Under storage_unavailable: " + ", ".join(UNAVAILABLE_REASONS))
+
+
+# The calls that answer an error with its code as a literal argument (server/errors.py,
+# server/auth.py, server/streaming.py); classes and handlers also set it as `code = "..."`.
+_ANSWERING_CALLS = {"ApiError", "error_response", "_error", "unauthorized"}
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+# MediaDeskError's own code: only its subclasses are raised
+_NEVER_ANSWERED = {"error"}
+
+
+def _codes_in_the_code() -> dict[str, str]:
+    """Every literal error code in core/ and server/ (not the client package): an argument of
+    an answering call, or a value assigned to `code` (a class attribute, a local)."""
+    root = Path(__file__).resolve().parent.parent
+    found: dict[str, str] = {}
+    for path in sorted([*(root / "core").rglob("*.py"), *(root / "server").rglob("*.py")]):
+        if "client" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            values: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = getattr(func, "id", None) or getattr(func, "attr", None)
+                if name in _ANSWERING_CALLS:
+                    values += node.args
+                    values += [k.value for k in node.keywords if k.arg == "code"]
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id == "code":
+                        values.append(node.value)
+                    elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                        values += [
+                            v
+                            for t, v in zip(target.elts, node.value.elts, strict=False)
+                            if isinstance(t, ast.Name) and t.id == "code"
+                        ]
+            for value in values:
+                if (
+                    isinstance(value, ast.Constant)
+                    and isinstance(value.value, str)
+                    and _CODE.match(value.value)
+                ):
+                    found.setdefault(value.value, f"{path.relative_to(root)}:{value.lineno}")
+    return found
+
+
+async def test_every_error_code_the_server_can_answer_is_in_the_document(api: Any) -> None:
+    """Error.code is an enum of server.error_codes.ERROR_CODES, each code described; a code
+    raised anywhere in the server or core (401 invalid_token, 412 tus_version, 460
+    checksum_mismatch...) that the list lacks was named in neither the document nor README."""
+    from server.error_codes import ERROR_CODES
+    from server.errors import HTTP_CODES
+
+    code = (await (await api.get("/openapi.json")).json())["components"]["schemas"]["Error"]
+    code = code["properties"]["error"]["properties"]["code"]
+    assert code["enum"] == list(ERROR_CODES)
+    for name in ERROR_CODES:
+        assert f"- `{name}` (" in code["description"], name
+    in_code = _codes_in_the_code()
+    assert {"invalid_token", "tus_version", "checksum_mismatch", "empty_file"} <= set(in_code)
+    in_code.update((c, "server/errors.py HTTP_CODES") for c in HTTP_CODES.values())
+    missing = {c: where for c, where in in_code.items() if c not in ERROR_CODES}
+    assert set(missing) <= _NEVER_ANSWERED, missing
 
 
 # Response headers every page may read across origins without being exposed (Fetch standard)
