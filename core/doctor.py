@@ -122,6 +122,10 @@ def check_storage(settings: Settings) -> list[Check]:
     from core.errors import MediaDeskError
     from core.storage.factory import build_storage
 
+    problem = settings.storage_problem
+    if problem:
+        head, _, fix = problem.partition(". ")
+        return [Check("storage settings", False, head, fix)]
     try:
         storage, _ = build_storage(settings)
         storage.check()

@@ -135,6 +135,10 @@ class Settings:
     # seconds a connection has to send a complete request head (not its body); 0 = no limit
     header_timeout: int = HEADER_TIMEOUT
     config_file: str = field(default="", compare=False)
+    # Set by the entry points that must open anyway when the R2 keys are missing (the desktop
+    # app, `storage status`, `doctor`): storage_problem then says what is missing, and the R2
+    # backend answers storage_unavailable instead of the start-up being refused.
+    allow_incomplete_storage: bool = field(default=False, compare=False, repr=False)
 
     # --- derived -----------------------------------------------------------------------------
     @property
@@ -163,7 +167,16 @@ class Settings:
 
     @property
     def uses_r2(self) -> bool:
-        return self.storage_backend != "local" and self.r2_configured
+        # storage_backend "r2" without its keys stays R2 (allow_incomplete_storage): new files
+        # must fail there, never land in the local folder unnoticed
+        return self.storage_backend != "local" and (
+            self.r2_configured or self.storage_backend == "r2"
+        )
+
+    @property
+    def storage_problem(self) -> str:
+        """What keeps R2 from working (missing keys and how to fix it), or ""."""
+        return storage_gap(self)[0]
 
     @property
     def r2_configured(self) -> bool:
@@ -199,6 +212,8 @@ class Settings:
 
     @property
     def storage_description(self) -> str:
+        if self.storage_problem:
+            return f"R2, not usable: {self.storage_problem}"
         if self.uses_r2:
             return f"R2 bucket {self.r2_bucket_name} at {self.r2_endpoint_url}"
         return f"local folder {self.paths.objects_dir}"
@@ -209,7 +224,7 @@ class Settings:
     def to_toml_dict(self, include_secrets: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "config_file" or (f.name in SECRET_FIELDS and not include_secrets):
+            if f.name in INTERNAL_FIELDS or (f.name in SECRET_FIELDS and not include_secrets):
                 continue
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
@@ -283,17 +298,11 @@ def validate(s: Settings) -> Settings:
         raise bad("job_max_attempts", "must be between 1 and 20")
     if s.storage_backend not in ("", "local", "r2"):
         raise bad("storage_backend", "must be empty (automatic), 'local' or 'r2'")
-    if s.storage_backend == "r2" and not (s.r2_bucket_name and s.r2_endpoint_url):
-        raise bad("storage_backend", "'r2' needs the R2 endpoint, bucket and keys")
+    problem, missing = storage_gap(s)
+    if problem and not s.allow_incomplete_storage:
+        raise SettingsError(problem, reason=STORAGE_INCOMPLETE, details={"missing": missing})
     if s.language not in ("", "en", "es"):
         raise bad("language", "must be empty (system locale), 'en' or 'es'")
-    r2 = {
-        n: getattr(s, n)
-        for n in ("r2_access_key_id", "r2_secret_access_key", "r2_endpoint_url", "r2_bucket_name")
-    }
-    if any(r2.values()) and not all(r2.values()):
-        missing = [ENV_NAMES[n] for n, v in r2.items() if not v]
-        raise SettingsError("R2 storage is partly configured; missing: " + ", ".join(missing))
     for name in ("r2_endpoint_url", "r2_public_domain", "public_base_url"):
         value = getattr(s, name)
         if value:
@@ -344,6 +353,62 @@ def validate(s: Settings) -> Settings:
     return s
 
 
+STORAGE_INCOMPLETE = "storage_incomplete"
+"""SettingsError's reason when R2 is chosen or partly set but its endpoint, bucket or keys are
+missing (keys given only in the environment are never saved by `storage migrate`)."""
+R2_FIELDS = ("r2_endpoint_url", "r2_bucket_name", "r2_access_key_id", "r2_secret_access_key")
+STORAGE_FIX = (
+    "Set them in the environment, or save them once: run 'mediadesk storage migrate --to r2 "
+    "--save-keys' with them set, or enter them in the desktop app's Settings (Storage)"
+)
+
+
+def storage_gap(s: Settings) -> tuple[str, list[str]]:
+    """(the problem with how to fix it, the missing variables), or ("", []): the one home of
+    the rule that R2 needs its endpoint, bucket and both keys."""
+    values = {n: getattr(s, n) for n in R2_FIELDS}
+    missing = [ENV_NAMES[n] for n, v in values.items() if not v]
+    if s.storage_backend == "r2" and not (s.r2_bucket_name and s.r2_endpoint_url):
+        head = "Setting MEDIADESK_STORAGE_BACKEND: 'r2' needs the R2 endpoint, bucket and keys"
+    elif any(values.values()) and missing:
+        head = "R2 storage is partly configured"
+    else:
+        return "", []
+    return f"{head}; missing: {', '.join(missing)}. {STORAGE_FIX}", missing
+
+
+def r2_from_environment(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The R2 variables the environment gives that the settings file and the secret store do
+    not hold (save_settings never copies the environment's values): without them in the
+    environment, the next start would miss them."""
+    env = os.environ if environ is None else environ
+    from_env = _env_values(env)
+    path = Path(settings.config_file or settings.paths.settings_file)
+    in_file = _read_file(path)
+    store = _secret_store({"data_dir": settings.data_dir})
+    unsaved = []
+    for name in (n for n in ENV_NAMES if n.startswith("r2_")):
+        if name not in from_env:
+            continue
+        kept = store.get(name) if name in SECRET_FIELDS else in_file.get(name)
+        if kept != from_env[name]:
+            unsaved.append(ENV_NAMES[name])
+    return unsaved
+
+
+def secret_location(settings: Settings) -> str:
+    """Where this data folder's secrets are kept (system keyring or its secrets folder)."""
+    return _secret_store({"data_dir": settings.data_dir}).location
+
+
+def without_r2_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment minus R2_*: save_settings given it saves the R2 values the settings hold
+    (the secret key into the secret store), as `storage migrate --save-keys` asks."""
+    env = os.environ if environ is None else environ
+    r2 = {ENV_NAMES[n] for n in ENV_NAMES if n.startswith("r2_")}
+    return {k: v for k, v in env.items() if k not in r2}
+
+
 def settings_file_path(env: Mapping[str, str] | None = None, data_dir: str = "") -> Path:
     """The settings file: MEDIADESK_CONFIG_FILE, else settings.toml in the config folder
     (inside MEDIADESK_DATA_DIR when that is set)."""
@@ -353,6 +418,9 @@ def settings_file_path(env: Mapping[str, str] | None = None, data_dir: str = "")
         return Path(configured)
     return default_paths(data_dir or env.get("MEDIADESK_DATA_DIR") or None).settings_file
 
+
+# fields that are no setting: never read from or written to settings.toml
+INTERNAL_FIELDS = ("config_file", "allow_incomplete_storage")
 
 # settings.toml keys: the fields' names, and the environment's names in lower case
 FILE_ALIASES = {env.lower(): name for name, env in ENV_NAMES.items() if env.lower() != name}
@@ -374,7 +442,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     for key, value in raw.items():
         # the environment's name in lower case is a key too (mediadesk_port = server_port)
         name = FILE_ALIASES.get(key, key)
-        if name not in _TYPES or name == "config_file":
+        if name not in _TYPES or name in INTERNAL_FIELDS:
             raise SettingsError(f"Settings file {path}: unknown setting {key!r}")
         if name in keys:
             # "'server_port' sets 'server_port' a second time" named one key twice and never

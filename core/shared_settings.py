@@ -47,7 +47,9 @@ def announce(lib: Library) -> None:
 def reread(lib: Library) -> dict[str, Any]:
     """Loads this process's settings file again; applies and returns the RUNTIME changes."""
     current = lib.settings
-    overrides = {"data_dir": current.data_dir} if current.data_dir else {}
+    overrides: dict[str, Any] = {"data_dir": current.data_dir} if current.data_dir else {}
+    if current.allow_incomplete_storage:  # an app opened without its R2 keys still follows
+        overrides["allow_incomplete_storage"] = True
     fresh = load_settings(os.environ, config_file=current.config_file or None, **overrides)
     changes = {n: getattr(fresh, n) for n in RUNTIME if getattr(fresh, n) != getattr(current, n)}
     if changes:

@@ -182,11 +182,18 @@ def open_with_window_state(settings: Settings) -> tuple[Library, dict[str, objec
     return library, read_window_state(window_state_file(settings))
 
 
+def load_startup_settings() -> Settings:
+    """The settings the window opens with: R2 chosen without its keys (given only in the
+    environment to `storage migrate`) opens it anyway, with a bar that leads to the Settings
+    where they are entered; refused, they could never be entered there."""
+    return load_settings(allow_incomplete_storage=True)
+
+
 def run_gui(language: str | None = None) -> int:
     """Starts the desktop application; returns its exit code."""
     app = create_application()
     try:
-        settings = load_settings()
+        settings = load_startup_settings()
     except MediaDeskError as exc:
         setup_logging(None)
         install_translations(choose_language(language))

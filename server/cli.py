@@ -144,7 +144,8 @@ def run(argv: list[str]) -> int:
         if args.command in cli_storage.COMMANDS:
             return cli_storage.run(args, _open)
         if args.command in cli_doctor.COMMANDS:
-            return cli_doctor.run(args, _settings(args))
+            # missing R2 keys are a finding of the doctor (with its fix), not a refusal
+            return cli_doctor.run(args, _settings(args, allow_incomplete_storage=True))
         if args.command in cli_nginx.COMMANDS:
             return cli_nginx.run(args, _settings(args))
         return _maintenance(args)

@@ -12,7 +12,12 @@ from typing import Any
 
 from core import storage_migration
 from core.library import Library
-from core.settings import save_settings
+from core.settings import (
+    r2_from_environment,
+    save_settings,
+    secret_location,
+    without_r2_environment,
+)
 from core.storage.factory import build_backend
 
 COMMANDS = ("storage",)
@@ -29,28 +34,37 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "delete the source; new files go there too. Safe to stop and run again.",
     )
     migrate.add_argument("--to", required=True, choices=storage_migration.BACKENDS)
+    migrate.add_argument(
+        "--save-keys",
+        action="store_true",
+        help="also save the R2_* values given in the environment (the secret key in the "
+        "secret store, never in settings.toml), so that later starts need no R2_* variables",
+    )
 
 
 def run(args: argparse.Namespace, opener: Callable[..., Library]) -> int:
-    library = opener(args)
+    status = args.storage_command == "status"
+    # status is what one runs to see what is wrong: missing R2 keys are its finding, not a
+    # refusal to start (migrate needs the storage, and refuses with the same sentence)
+    library = opener(args, allow_incomplete_storage=True) if status else opener(args)
     try:
-        if args.storage_command == "status":
-            sys.stdout.write(
-                json.dumps(
-                    {
-                        "active": library.settings.backend_name,
-                        "files": library.backends.counts_by_backend(),
-                    }
-                )
-                + "\n"
-            )
+        if status:
+            settings = library.settings
+            found: dict[str, Any] = {
+                "active": settings.backend_name,
+                "files": library.backends.counts_by_backend(),
+            }
+            if settings.storage_problem:
+                found["problem"] = settings.storage_problem
+                sys.stderr.write(f"mediadesk: {settings.storage_problem}\n")
+            sys.stdout.write(json.dumps(found) + "\n")
             return 0
-        return _migrate(library, args.to)
+        return _migrate(library, args.to, args.save_keys)
     finally:
         library.close()
 
 
-def _migrate(library: Library, target: str) -> int:
+def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
     settings = library.settings
     cancel = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: cancel.set())
@@ -65,8 +79,19 @@ def _migrate(library: Library, target: str) -> int:
     # new files would go to a store that just failed, and the files left behind are still
     # read where they are, which the old setting keeps saying.
     switch = settings.storage_backend != target or settings.backend_name != target
-    if report.complete and switch:
-        save_settings(settings.replace(storage_backend=target), settings.config_file)
+    if report.complete and (switch or save_keys):
+        # the environment's values are never copied to disk unless --save-keys asks for it
+        env = without_r2_environment() if save_keys else None
+        save_settings(settings.replace(storage_backend=target), settings.config_file, env)
+    unsaved = r2_from_environment(settings) if report.complete and target == "r2" else []
+    if unsaved:
+        sys.stderr.write(
+            f"mediadesk: R2 is now active, but {', '.join(unsaved)} came from the environment "
+            "and were not saved: MediaDesk (the desktop app too) needs them at every start. "
+            "To save them (the secret key in the secret store, "
+            f"{secret_location(settings)}), run 'mediadesk storage migrate --to r2 --save-keys' "
+            "with them set, or enter them in the desktop app's Settings (Storage).\n"
+        )
     sys.stdout.write(
         json.dumps(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from core.library import Library
 from core.records import Sort
 from core.settings import Settings
 from desktop_app.app import open_library, open_with_window_state
+from tests.media_fixtures import MediaSet
 
 
 def test_library_opens_off_the_gui_thread(qtbot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -103,3 +105,65 @@ def test_without_a_display_the_app_says_so_in_one_line(tmp_path: Path) -> None:
         "set): start it from a desktop session, or run 'mediadesk serve' for the server "
         "without a window\n"
     )
+
+
+def test_missing_r2_keys_open_the_window_with_a_bar_to_the_settings(  # type: ignore[no-untyped-def]
+    qtbot, s3_settings: Settings, tmp_data: Path, media_dir: MediaSet
+) -> None:
+    """After `storage migrate --to r2` with the keys only in the environment, settings.toml
+    says r2 and holds no keys: every start ended in "MediaDesk cannot start because a setting
+    is not valid", and the keys could never be entered in Settings. Now the window opens on
+    the catalog, files answer storage_unavailable, and a bar leads to Settings, where the keys
+    entered are saved (the secret in the secret store) for the next start."""
+    from core.settings import load_settings, save_settings
+    from desktop_app.app import load_startup_settings
+    from desktop_app.views.main_window import MainWindow
+
+    on_r2 = s3_settings.replace(storage_backend="r2")
+    with contextlib.closing(Library.open(on_r2)) as lib:
+        record = lib.uploads.ingest(media_dir.jpeg, "image")
+    r2_env = {
+        "R2_ENDPOINT_URL": on_r2.r2_endpoint_url,
+        "R2_BUCKET_NAME": on_r2.r2_bucket_name,
+        "R2_ACCESS_KEY_ID": on_r2.r2_access_key_id,
+        "R2_SECRET_ACCESS_KEY": on_r2.r2_secret_access_key,
+    }
+    save_settings(on_r2.replace(r2_region="auto"), on_r2.config_file, environ=r2_env)  # as migrate
+    assert "r2_bucket_name" not in Path(on_r2.config_file).read_text()
+
+    settings = load_startup_settings()
+    assert settings.backend_name == "r2" and "R2_SECRET_ACCESS_KEY" in settings.storage_problem
+    library, saved = open_library(QApplication.instance(), settings, open_with_window_state)
+    try:
+        window = MainWindow(library, saved_state=saved)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.controller.grid.rowCount() == 1)  # browsable
+        with pytest.raises(StorageUnavailable, match="R2_BUCKET_NAME"):
+            library.open_object(record.storage_key, record)
+        bar = window.storage_bar
+        assert bar is not None and bar.isVisible()
+        assert "R2_SECRET_ACCESS_KEY" in bar.label.text()
+        bar.settings_button.click()
+        dialog = window.settings_dialog
+        qtbot.waitUntil(dialog.isVisible)
+        assert dialog.r2_radio.isChecked() and dialog.focusWidget() is dialog.endpoint
+        save = dialog.buttons.button(dialog.buttons.StandardButton.Save)
+        with qtbot.waitSignal(window.settings_controller.saveFailed, timeout=20000):
+            save.click()  # the form itself never saves R2 without its keys
+        dialog.endpoint.setText(on_r2.r2_endpoint_url)
+        dialog.bucket.setText(on_r2.r2_bucket_name)
+        dialog.access_key.setText(on_r2.r2_access_key_id)
+        dialog.secret_key.setText(on_r2.r2_secret_access_key)
+        dialog.region.setText("us-east-1")
+        with qtbot.waitSignal(window.settings_controller.saved, timeout=20000):
+            save.click()
+        assert "Restart MediaDesk" in bar.label.text()
+        window.shutdown()
+    finally:
+        library.close()
+    assert "r2_secret_access_key" not in Path(on_r2.config_file).read_text()
+    again = load_settings()  # the next start: no R2_* in the environment, nothing missing
+    assert again.storage_problem == "" and again.backend_name == "r2"
+    with contextlib.closing(Library.open(again)) as lib:
+        assert lib.open_object(record.storage_key, record).read_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,68 @@ def test_a_full_disk_during_a_move_is_reported_in_user_terms(
             "code": "insufficient_storage",
         }
     ], out
+
+
+def test_r2_keys_from_the_environment_are_saved_on_request_and_missing_ones_are_a_finding(  # type: ignore[no-untyped-def]
+    settings: Settings,
+    s3_bucket,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`storage migrate --to r2` with R2_* only in the environment made r2 active without
+    saving the keys (rightly) and without a word: every later start without them exited 2,
+    `storage status` and `doctor` included. Now migrate says they were not saved and how to
+    save them (--save-keys), status and doctor report the missing keys, serve's refusal says
+    how to fix it, and --save-keys saves them (the secret in the secret store)."""
+    save_settings(settings, settings.config_file)
+    lib = Library.open(settings)
+    lib.uploads.ingest(media_dir.jpeg, "image")
+    lib.close()
+    r2_env = {
+        "R2_ENDPOINT_URL": s3_bucket.endpoint_url,
+        "R2_BUCKET_NAME": s3_bucket.bucket,
+        "R2_ACCESS_KEY_ID": s3_bucket.access_key_id,
+        "R2_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
+        "R2_REGION": "us-east-1",
+    }
+    data = ["--data-dir", str(settings.paths.data_dir)]
+
+    def with_keys(present: bool) -> None:
+        for name, value in r2_env.items():
+            if present:
+                monkeypatch.setenv(name, value)
+            else:
+                monkeypatch.delenv(name, raising=False)
+
+    with_keys(True)
+    assert cli.run(["storage", "migrate", "--to", "r2", *data]) == 0
+    err = capsys.readouterr().err
+    assert "R2_SECRET_ACCESS_KEY, R2_ENDPOINT_URL, R2_BUCKET_NAME, R2_REGION came from the " in err
+    assert "environment and were not saved" in err, err
+    assert "mediadesk storage migrate --to r2 --save-keys" in err
+
+    with_keys(False)
+    assert cli.run(["storage", "status", *data]) == 0
+    out, err = capsys.readouterr()
+    status = json.loads(out)
+    assert status["active"] == "r2" and status["files"] == {"r2": 1}
+    assert "missing: R2_ENDPOINT_URL" in status["problem"] and "--save-keys" in status["problem"]
+    assert cli.run(["doctor", *data]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  storage settings: Setting MEDIADESK_STORAGE_BACKEND: 'r2' needs" in out, out
+    assert "fix: Set them in the environment, or save them once" in out
+    assert cli.run(["serve", "--port", "0", *data]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mediadesk: Setting MEDIADESK_STORAGE_BACKEND") and "--save-keys" in err
+
+    with_keys(True)
+    assert cli.run(["storage", "migrate", "--to", "r2", "--save-keys", *data]) == 0
+    assert "not saved" not in capsys.readouterr().err
+    with_keys(False)
+    saved = load_settings(data_dir=str(settings.paths.data_dir))
+    assert saved.storage_problem == "" and saved.backend_name == "r2"
+    assert saved.r2_secret_access_key == s3_bucket.secret_access_key
+    assert "r2_secret_access_key" not in Path(settings.config_file).read_text()
+    assert cli.run(["storage", "status", *data]) == 0
+    assert json.loads(capsys.readouterr().out) == {"active": "r2", "files": {"r2": 1}}

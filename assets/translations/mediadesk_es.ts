@@ -1349,87 +1349,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1178"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1195"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="449"/>
+        <location filename="../../desktop_app/views/main_window.py" line="455"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="431"/>
+        <location filename="../../desktop_app/views/main_window.py" line="437"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="471"/>
+        <location filename="../../desktop_app/views/main_window.py" line="477"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="472"/>
+        <location filename="../../desktop_app/views/main_window.py" line="478"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="473"/>
+        <location filename="../../desktop_app/views/main_window.py" line="479"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="474"/>
+        <location filename="../../desktop_app/views/main_window.py" line="480"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="564"/>
+        <location filename="../../desktop_app/views/main_window.py" line="570"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="638"/>
+        <location filename="../../desktop_app/views/main_window.py" line="644"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="639"/>
+        <location filename="../../desktop_app/views/main_window.py" line="645"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="643"/>
+        <location filename="../../desktop_app/views/main_window.py" line="649"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="793"/>
+        <location filename="../../desktop_app/views/main_window.py" line="799"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="796"/>
+        <location filename="../../desktop_app/views/main_window.py" line="802"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="801"/>
+        <location filename="../../desktop_app/views/main_window.py" line="807"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="817"/>
+        <location filename="../../desktop_app/views/main_window.py" line="823"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="821"/>
+        <location filename="../../desktop_app/views/main_window.py" line="827"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="822"/>
+        <location filename="../../desktop_app/views/main_window.py" line="828"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1437,7 +1437,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="823"/>
+        <location filename="../../desktop_app/views/main_window.py" line="829"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1445,7 +1445,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="826"/>
+        <location filename="../../desktop_app/views/main_window.py" line="832"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1453,7 +1453,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="827"/>
+        <location filename="../../desktop_app/views/main_window.py" line="833"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1461,43 +1461,43 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="934"/>
+        <location filename="../../desktop_app/views/main_window.py" line="940"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="937"/>
+        <location filename="../../desktop_app/views/main_window.py" line="943"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="948"/>
+        <location filename="../../desktop_app/views/main_window.py" line="954"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="968"/>
+        <location filename="../../desktop_app/views/main_window.py" line="974"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1002"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1008"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1011"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1017"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1050"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1045"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1056"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1040"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1505,7 +1505,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1045"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1051"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1513,7 +1513,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1069"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1075"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1521,19 +1521,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1072"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1075"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1078"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1081"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1088"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1091"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1094"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1097"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1089"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1541,53 +1541,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1131"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1137"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1131"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1141"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1137"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1147"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1141"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1147"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1161"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1178"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1164"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1181"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1183"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1200"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1187"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1204"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1301"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1318"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1303"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1320"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1311"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1328"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -1995,47 +1995,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="105"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="107"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="115"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="117"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="118"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="120"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="120"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="122"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="122"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="124"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="125"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="127"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="128"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="130"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="140"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="142"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="144"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="146"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -2290,24 +2290,42 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../desktop_app/app.py" line="116"/>
+        <location filename="../../desktop_app/app.py" line="118"/>
         <source>Settings file: %1</source>
         <translation>Archivo de ajustes: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="149"/>
+        <location filename="../../desktop_app/app.py" line="151"/>
         <source>Opening the library…</source>
         <translation>Abriendo la biblioteca…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="192"/>
+        <location filename="../../desktop_app/app.py" line="201"/>
         <source>MediaDesk cannot start because a setting is not valid.</source>
         <translation>MediaDesk no puede arrancar porque un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/app.py" line="210"/>
+        <location filename="../../desktop_app/app.py" line="219"/>
         <source>MediaDesk cannot open its library.</source>
         <translation>MediaDesk no puede abrir su biblioteca.</translation>
+    </message>
+</context>
+<context>
+    <name>StorageProblemBar</name>
+    <message>
+        <location filename="../../desktop_app/views/storage_banner.py" line="29"/>
+        <source>R2 storage cannot be used: %1 missing. The catalog can be browsed, but files cannot be opened or added. Enter them in Settings (keys given only in the environment are not saved).</source>
+        <translation>El almacenamiento R2 no se puede usar; falta: %1. Puedes recorrer el catálogo, pero no abrir ni añadir archivos. Escríbelos en Ajustes (las claves dadas solo en el entorno no se guardan).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_banner.py" line="39"/>
+        <source>Open Settings…</source>
+        <translation>Abrir Ajustes…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_banner.py" line="45"/>
+        <source>The R2 settings are saved. Restart MediaDesk to use the R2 storage.</source>
+        <translation>Los ajustes de R2 están guardados. Reinicia MediaDesk para usar el almacenamiento R2.</translation>
     </message>
 </context>
 <context>

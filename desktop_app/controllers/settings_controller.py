@@ -90,7 +90,9 @@ class SettingsController(QObject):
 
     def build(self, values: dict[str, Any]) -> Settings:
         """The settings with the form's values; SettingsError names a bad one."""
-        return self.settings.replace(**values)
+        # strict even when the app opened without its R2 keys: the form must not save R2
+        # without them (the storage bar sends the user here to enter them)
+        return self.settings.replace(allow_incomplete_storage=False, **values)
 
     def test_connection(self, values: dict[str, Any]) -> None:
         try:

@@ -78,6 +78,7 @@ from desktop_app.views.message_box import ask_text, open_warning, plain_text
 from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
+from desktop_app.views.storage_banner import StorageProblemBar
 from desktop_app.views.storage_view import StorageView
 from desktop_app.views.upload_dock import UploadDock
 from desktop_app.workers import TaskRunner
@@ -381,6 +382,11 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.status = MainStatusBar(library.settings, self)
         self.setStatusBar(self.status)
+        self.storage_bar: StorageProblemBar | None = None
+        if library.settings.storage_problem:  # R2 keys missing: opened anyway, to enter them
+            self.storage_bar = StorageProblemBar(library.settings, self)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.storage_bar)
+            self.storage_bar.settings_button.clicked.connect(self.open_storage_settings)
         self.drop_overlay = DropOverlay(self)
         self.drop_athlete_id: int | None = None  # the athlete row under a drag, if any
         # The dragged paths and how many are folders (None until known), worked out once per
@@ -1150,7 +1156,18 @@ class MainWindow(QMainWindow):
         self.settings_dialog = SettingsDialog(self.settings_controller, self)
         self.settings_dialog.open()
 
+    def open_storage_settings(self) -> None:
+        """The Settings with the first missing R2 field in focus (the storage bar's button)."""
+        self.open_settings()
+        dialog = self.settings_dialog
+        for field in (dialog.endpoint, dialog.bucket, dialog.access_key, dialog.secret_key):
+            if field.isVisibleTo(dialog) and not field.text():
+                field.setFocus()
+                break
+
     def _on_settings_saved(self, settings: object, changes: set[str]) -> None:
+        if self.storage_bar is not None and changes & set(RESTART_FIELDS):
+            self.storage_bar.keys_saved()
         live = {name: getattr(settings, name) for name in LIVE_FIELDS}
         self.library.apply_settings(**live)
         self.server.host = getattr(settings, "server_host")  # noqa: B009
