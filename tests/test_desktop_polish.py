@@ -633,6 +633,21 @@ def test_qt_file_dialog_shows_sizes_and_types_whole(
         app.setProperty("mediadesk_file_dialogs", False)
 
 
+def test_a_folder_read_after_the_file_dialog_closed_is_ignored(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The Import dialog's folder model can finish reading a folder after the dialog's views are
+    gone (the static QFileDialog.get* calls delete the dialog when they return): widening the
+    columns of a deleted view raised "Internal C++ object already deleted", shown to the user as
+    an unexpected error right after choosing files."""
+    import shiboken6
+    from PySide6.QtWidgets import QTreeView
+
+    from desktop_app.views.file_dialogs import _grow
+
+    view = QTreeView()
+    shiboken6.delete(view)
+    _grow(view, "/a/folder")  # raised before
+
+
 def test_spanish_titles_are_never_clipped_and_host_is_translated(
     qtbot,
     library: Library,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import shiboken6
 from PySide6.QtWidgets import QApplication, QFileDialog, QFileSystemModel, QTreeView, QWidget
 
 # Qt sizes these for "128.88 GB" and "mp3Folder": Spanish sizes ("16,50 KiB", "674 bytes") and
@@ -38,6 +39,8 @@ def fit_columns(dialog: QFileDialog) -> None:
 
 
 def _grow(tree: QTreeView, _folder: str = "") -> None:
+    if not shiboken6.isValid(tree):  # the model read a folder after the dialog was deleted
+        return
     header = tree.header()
     for column in (SIZE, KIND):
         if column < header.count():
