@@ -92,6 +92,10 @@ _PROXY = """\
 
 _LOCATIONS = """\
     client_max_body_size 0;                  # MediaDesk enforces MAX_FILE_SIZE itself
+    large_client_header_buffers 4 64k;       # tus Upload-Metadata: a 10,000-character description
+    proxy_buffer_size 64k;                   # ...which HEAD and the creation's 201 echo back
+    proxy_buffers 4 64k;
+    proxy_busy_buffers_size 128k;
 
     location / {{
 {proxy}\
