@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import av
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
 from core.images import DECODE_BUDGET, decoded_bytes
@@ -29,6 +29,15 @@ WEBP_QUALITY = 80
 _MAX_DECODE_FRAMES = 300  # how far to decode after the keyframe a seek landed on
 _IMAGE_FORMATS = [t.pil_format for t in IMAGE_TYPES if t.pil_format]
 _RESIZABLE_MODES = ("RGB", "RGBA", "L", "CMYK", "YCbCr")  # others (palette, 1-bit) convert first
+# The colour space an embedded ICC profile must describe for each mode it is applied to, and the
+# mode the sRGB result is made in.
+_ICC_SPACES = {
+    "RGB": ("RGB ", "RGB"),
+    "RGBA": ("RGB ", "RGBA"),
+    "L": ("GRAY", "RGB"),
+    "CMYK": ("CMYK", "RGB"),
+}
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class HasMime(Protocol):
@@ -88,14 +97,39 @@ def _shrink(im: Image.Image, box: tuple[int, int]) -> Image.Image:
     converted = 0 if im.mode in _RESIZABLE_MODES else 4  # palette/1-bit: an RGBA copy too
     # Alpha resized whole (no strips, below) goes through a premultiplied copy of the image.
     whole = _factor(im, box) < 2 and (converted or im.mode in ("RGBA", "LA"))
-    with DECODE_BUDGET.hold(decoded_bytes(im, converted + (4 if whole else 0))):
+    icc = im.info.get("icc_profile")
+    profiled = 4 if icc else 0  # the sRGB copy, of an image not made smaller at worst
+    with DECODE_BUDGET.hold(decoded_bytes(im, converted + (4 if whole else 0) + profiled)):
         if converted:
             im = _rgb(im)
         im = _reduce_in_strips(im, box)
         im.thumbnail(box)
         if im is not original:  # its decoded pixels go before the next decode is admitted
             original.close()
+        if icc:
+            im = _to_srgb(im, icc)  # on the shrunk pixels: a thumbnail's costs ~1 ms
     return _rgb(ImageOps.exif_transpose(im))
+
+
+def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:
+    """`im` converted from its embedded profile to sRGB, untagged like every WebP we make (a
+    browser, Qt and our clients read untagged as sRGB). Without it an Adobe RGB, ProPhoto or
+    Display P3 photo (every iPhone photo) came out dull: its numbers were shown as sRGB. A
+    profile that does not open, or does not fit the mode, leaves `im` as it was."""
+    spaces = _ICC_SPACES.get(im.mode)
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if spaces is None or profile.profile.xcolor_space != spaces[0]:
+            return im
+        out = ImageCms.profileToProfile(im, profile, _SRGB, outputMode=spaces[1])
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        logger.info("Ignoring an embedded colour profile that cannot be applied: %s", exc)
+        return im
+    assert out is not None  # not inPlace
+    # The source's EXIF and XMP (its orientation, still to apply) without its profile, which
+    # describes the source's numbers, not these.
+    out.info = {key: value for key, value in im.info.items() if key != "icc_profile"}
+    return out
 
 
 _STRIP_ROWS = 256

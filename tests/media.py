@@ -240,6 +240,43 @@ def make_png_bomb(path: Path, width: int = 100_000, height: int = 100_000) -> Pa
     return Path(path)
 
 
+def _icc_tag(kind: bytes, body: bytes) -> bytes:
+    return kind + bytes(4) + body
+
+
+def adobe_rgb_icc() -> bytes:
+    """An ICC v2 matrix/TRC display profile with Adobe RGB (1998)'s primaries and gamma (a
+    camera's 'Adobe RGB' setting; Display P3 and ProPhoto are the same kind of profile)."""
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return _icc_tag(b"XYZ ", struct.pack(">3i", *(round(v * 65536) for v in (x, y, z))))
+
+    curve = _icc_tag(b"curv", struct.pack(">IH", 1, 563) + bytes(2))  # gamma 563/256 = 2.2
+    name = b"Adobe RGB-like test profile\0"
+    desc = _icc_tag(b"desc", struct.pack(">I", len(name)) + name + bytes(4 + 4 + 3 + 67))
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9505, 1.0, 1.0891)),
+        (b"rXYZ", xyz(0.6097, 0.3111, 0.0195)),
+        (b"gXYZ", xyz(0.2053, 0.6257, 0.0609)),
+        (b"bXYZ", xyz(0.1492, 0.0632, 0.7446)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, bodies = b"", b""
+    for sig, body in tags:
+        table += sig + struct.pack(">II", offset + len(bodies), len(body))
+        bodies += body + bytes(-len(body) % 4)
+    size = offset + len(bodies)
+    header = struct.pack(">I4sI4s4s4s", size, b"", 0x02100000, b"mntr", b"RGB ", b"XYZ ")
+    header += bytes(12) + b"acsp" + bytes(24)
+    header += struct.pack(">I3i", 0, *(round(v * 65536) for v in (0.9642, 1.0, 0.8249)))
+    header += bytes(128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + bodies
+
+
 def make_fake_exe_jpg(path: Path, kind: str = "elf") -> Path:
     """An executable header (ELF or DOS/PE `MZ`) saved under a .jpg name."""
     if kind == "elf":

@@ -120,3 +120,52 @@ def test_variant_rules(media_dir: MediaSet) -> None:
         make_variant(media_dir.png_bomb, 100)
     with pytest.raises(CorruptFile):
         make_variant(media_dir.mp4.read_bytes(), 100)
+
+
+_GREEN = (40, 160, 60)  # a grass green, in Adobe RGB when the profile says so
+_GREEN_SRGB = (0, 161, 47)  # the same colour in sRGB (LittleCMS, perceptual)
+
+
+def _near(pixel: tuple[int, int, int], want: tuple[int, int, int], tolerance: int = 6) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, want, strict=True))
+
+
+def _green_photo(fmt: str, icc: bytes | None, mode: str = "RGB") -> bytes:
+    """400x300 green with a red corner, stored turned (EXIF orientation 6), `icc` embedded."""
+    im = Image.new(mode, (400, 300), (*_GREEN, 200) if mode == "RGBA" else _GREEN)
+    im.paste((255, 0, 0, 255) if mode == "RGBA" else (255, 0, 0), (0, 0, 40, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    im.save(buf, fmt, exif=exif.tobytes(), **({"icc_profile": icc} if icc else {}))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "mode"), [("JPEG", "RGB"), ("PNG", "RGBA"), ("WEBP", "RGB")])
+def test_an_embedded_colour_profile_is_converted_to_srgb(
+    tmp_path: Path, fmt: str, mode: str
+) -> None:
+    """A camera's Adobe RGB photo (an iPhone's Display P3 alike) read as sRGB came out dull:
+    thumbnails and variants are its colours in sRGB, still upright, untagged like all others."""
+    path = tmp_path / f"adobe-rgb.{fmt.lower()}"
+    path.write_bytes(data := _green_photo(fmt, media.adobe_rgb_icc(), mode))
+    for made in (make_thumbnail(path, f"image/{fmt.lower()}"), make_variant(data, 150)):
+        im = _webp(made)
+        assert not im.info.get("icc_profile")
+        assert im.mode == mode
+        rgb = im.convert("RGB")
+        assert rgb.width < rgb.height  # the orientation survived the conversion
+        assert _is_red(_rgb(rgb, (rgb.width - 3, 3)))
+        assert _near(_rgb(rgb, (5, rgb.height - 5)), _GREEN_SRGB), _rgb(rgb, (5, rgb.height - 5))
+
+
+def test_a_profile_that_cannot_be_applied_is_ignored(tmp_path: Path) -> None:
+    """Junk, or a profile of another colour space than the pixels: today's numbers, no error."""
+    for junk in (b"not a profile" * 20, media.adobe_rgb_icc()[:200]):
+        im = _webp(make_variant(_green_photo("JPEG", junk), 150)).convert("RGB")
+        assert _near(_rgb(im, (5, im.height - 5)), _GREEN)
+    cmyk = Image.new("CMYK", (200, 100), (0, 220, 220, 20))  # a red, in ink
+    for icc in (None, media.adobe_rgb_icc()):  # without a profile, or an RGB one: as ever
+        path = tmp_path / "cmyk.jpg"
+        cmyk.save(path, "JPEG", **({"icc_profile": icc} if icc else {}))
+        assert _is_red(_rgb(_webp(make_thumbnail(path, "image/jpeg")).convert("RGB"), (5, 5)))
