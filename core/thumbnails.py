@@ -159,8 +159,21 @@ def _reduce_in_strips(im: Image.Image, box: tuple[int, int]) -> Image.Image:
 def _rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("RGB", "RGBA"):
         return im
+    if im.mode == "I" or im.mode.startswith("I;16"):
+        im = _eight_bit(im)
     alpha = im.mode in ("LA", "La", "PA", "RGBa") or "transparency" in im.info
     return im.convert("RGBA" if alpha else "RGB")
+
+
+def _eight_bit(im: Image.Image) -> Image.Image:
+    """A 16-bit greyscale image (a 16-bit PNG) as 8-bit L, its samples scaled down by 256:
+    Pillow's convert() clips them at 255 instead, and a 16-bit scan came out a white tile."""
+    if im.mode not in ("I", "I;16"):  # I;16B and the like have no point()
+        im = im.convert("I")
+    out = im.point(lambda value: value / 256).convert("L")
+    if isinstance(transparent := im.info.get("transparency"), int):
+        out.info["transparency"] = transparent >> 8
+    return out
 
 
 def _webp(im: Image.Image) -> bytes:

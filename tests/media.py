@@ -240,6 +240,19 @@ def make_png_bomb(path: Path, width: int = 100_000, height: int = 100_000) -> Pa
     return Path(path)
 
 
+def make_gray16_png(path: Path, size: Size = (200, 100)) -> Path:
+    """A 16-bit greyscale PNG (Pillow mode I;16): black at the top row to white at the bottom,
+    written by hand (a scanner's or an astronomy camera's)."""
+    w, h = size
+    rows = b"".join(b"\0" + struct.pack(">H", y * 65535 // (h - 1)) * w for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)
+    data = (
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(rows))
+    )
+    Path(path).write_bytes(data + _png_chunk(b"IEND", b""))
+    return Path(path)
+
+
 def _icc_tag(kind: bytes, body: bytes) -> bytes:
     return kind + bytes(4) + body
 

@@ -169,3 +169,16 @@ def test_a_profile_that_cannot_be_applied_is_ignored(tmp_path: Path) -> None:
         path = tmp_path / "cmyk.jpg"
         cmyk.save(path, "JPEG", **({"icc_profile": icc} if icc else {}))
         assert _is_red(_rgb(_webp(make_thumbnail(path, "image/jpeg")).convert("RGB"), (5, 5)))
+
+
+def test_a_16_bit_greyscale_png_keeps_its_tones(tmp_path: Path) -> None:
+    """Pillow clips 16-bit samples at 255 when converting: a 16-bit scan was a white tile in
+    the thumbnail (the desktop grid's too) and variants. Black at the top, white at the bottom."""
+    path = media.make_gray16_png(tmp_path / "scan16.png")
+    assert Image.open(path).mode == "I;16"
+    for made in (make_thumbnail(path, "image/png"), make_variant(path, 100)):
+        im = _webp(made).convert("L")
+        top, middle = im.getpixel((im.width // 2, 1)), im.getpixel((im.width // 2, im.height // 2))
+        bottom = im.getpixel((im.width // 2, im.height - 2))
+        assert isinstance(top, int) and isinstance(middle, int) and isinstance(bottom, int)
+        assert top < 20 and 100 < middle < 160 and bottom > 235, (top, middle, bottom)
