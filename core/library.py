@@ -372,7 +372,9 @@ class Library:
     def _variant(self, record: FileRecord, width: int) -> tuple[int, str, ObjectStat]:
         if record.file_type != FileKind.IMAGE:
             raise InvalidInput("Resized variants exist for images only")
-        width = variant_width(width, record.width)
+        # The ladder is of shown widths: a portrait photo stored turned is as wide as it is high.
+        shown = record.display_size
+        width = variant_width(width, shown[0] if shown else None)
         key = keys.variant_key(record.storage_key, width)
         with self._variant_locks.hold(record.storage_key):
             try:

@@ -65,6 +65,23 @@ def test_any_asked_width_is_served_from_a_bounded_ladder(
     )
 
 
+def test_a_turned_photo_s_ladder_is_of_its_shown_width(
+    live: EmbeddedServer, tmp_path: Path
+) -> None:
+    """Stored 900x600 with EXIF orientation 6, shown 600x900: the ladder and the width said
+    are the shown ones (w=600 answered 640, and w=700 or 2000 answered 900, for 600 pixels)."""
+    tokens = make_tokens(live.library)
+    photo = make_jpeg(tmp_path / "portrait.jpg", size=(900, 600), exif_orientation=6)
+    fid = upload_file(live, tokens.upload, photo)["id"]
+    for asked, want in ((400, 480), (600, 600), (700, 600), (2000, 600)):
+        reply = http_call(f"{live.url}/stream/{fid}/image?w={asked}", headers=bearer(tokens.read))
+        assert reply.status == 200, reply.body
+        with Image.open(io.BytesIO(reply.body)) as im:
+            assert im.size[0] == want and im.size[1] > im.size[0]
+        assert reply.headers["X-MediaDesk-Width"] == str(want), asked
+        assert reply.headers["Content-Location"] == f"/stream/{fid}/image?w={want}"
+
+
 def test_public_images_are_cached_for_good_only_under_a_versioned_url(
     live: EmbeddedServer, tmp_path: Path
 ) -> None:
