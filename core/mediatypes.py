@@ -75,6 +75,27 @@ _NOT_VIDEO_BRANDS = {
 }
 
 
+# Sound with no picture in one of our video containers (a phone's voice memo saved as .mp4) is
+# not a video: refused like the M4A brand above, not stored as a video without a frame.
+_AUDIO_ONLY = {
+    "video/mp4": ("MPEG-4 audio", "m4a", "audio/mp4"),
+    "video/quicktime": ("QuickTime audio", "mov", "audio/quicktime"),
+    "video/webm": ("WebM audio", "weba", "audio/webm"),
+    "video/x-ms-wmv": ("Windows Media audio", "wma", "audio/x-ms-wma"),
+    "video/x-msvideo": ("AVI audio", "avi", "audio/x-msvideo"),
+}
+
+
+def audio_only(mime: str, accepted: Iterable[str] | None = None) -> UnsupportedType:
+    """The refusal of a `mime` container holding sound only (see `unsupported`)."""
+    found, extension, its_mime = _AUDIO_ONLY.get(mime, ("audio", "", ""))
+    return unsupported(
+        f"Unsupported file type ({found}: sound only, no video track)",
+        accepted,
+        details=_found(found, extension, its_mime),
+    )
+
+
 def _found(described: str, extension: str, mime: str) -> dict[str, object]:
     """What refused bytes are: `found`, an English description for the log and API readers,
     and, for a client to name it in its own language, `found_extension` (no dot, lower case)

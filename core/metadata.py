@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -16,6 +16,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 from pymediainfo import MediaInfo as MediaInfoReport
 
 from core.errors import CorruptFile
+from core.mediatypes import audio_only
 
 logger = logging.getLogger(__name__)
 
@@ -246,11 +247,17 @@ def _int(value: object) -> int | None:
     return int(round(number)) if number is not None else None
 
 
-def video_metadata(path: str | Path, ext: str | None = None) -> dict[str, Any]:
-    """MediaInfo fields of a video from pymediainfo; CorruptFile when nothing usable is found.
+def video_metadata(
+    path: str | Path,
+    ext: str | None = None,
+    mime: str = "",
+    accepted: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """MediaInfo fields of a video from pymediainfo; CorruptFile when nothing usable is found,
+    UnsupportedType (naming `accepted`) when it holds sound only.
 
-    `ext`: the container's extension as sniffed from the content ("mp4"), for a file named
-    without it.
+    `ext`, `mime`: the container's extension ("mp4") and type as sniffed from the content, for
+    a file named without it.
     """
     try:
         with _named(Path(path), ext) as named:
@@ -261,6 +268,8 @@ def video_metadata(path: str | Path, ext: str | None = None) -> dict[str, Any]:
     if general is not None and str(general.istruncated or "").lower() == "yes":
         raise CorruptFile("The video is truncated (the file ends early)")
     if not report.video_tracks:
+        if report.audio_tracks:
+            raise audio_only(mime, accepted)
         raise CorruptFile("The file has no video track")
     video = report.video_tracks[0]
     width, height = _int(video.width), _int(video.height)

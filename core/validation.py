@@ -42,7 +42,7 @@ def validate_file(
     if kind == FileKind.IMAGE:
         meta = _image_metadata(path, media)
     else:
-        meta = video_metadata(path, media.ext)
+        meta = video_metadata(path, media.ext, media.mime, accepted)
     info = MediaInfo(mime=media.mime, kind=media.kind, ext=media.ext, size=size, **meta)
     logger.debug("Validated %s as %s (%sx%s)", Path(path).name, info.mime, info.width, info.height)
     return info

@@ -59,7 +59,8 @@ def refused(status: int, text: str) -> dict[str, S]:
 UPLOAD_400 = refused(
     400,
     "invalid_input (reason description_too_long, ...); unsupported_type: a type MediaDesk "
-    "does not accept; type_mismatch: the name or content is not of the file_type asked for; "
+    "does not accept (sound with no video track too); type_mismatch: the name or content is "
+    "not of the file_type asked for; "
     "empty_file: no bytes; corrupt_file: damaged or not what its type says",
 )
 

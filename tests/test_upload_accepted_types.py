@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from core.library import Library
+from core.mediatypes import VIDEO_TYPES
 from core.records import MAX_DESCRIPTION
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
@@ -24,6 +25,7 @@ from tests.server_fixtures import (
     multipart_body,
     server_config,
 )
+from tests.video_helpers import make_audio_only_mp4
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -212,3 +214,21 @@ def test_a_tus_upload_of_no_declared_kind_names_this_servers_types(
     accepted = error["message"].rsplit("accepted: ", 1)[1].split(", ")
     assert accepted[:2] == ONLY and "image/webp" not in accepted
     assert "video/mp4" in accepted
+
+
+def test_an_audio_only_mp4_is_refused_as_not_a_video(
+    strict: tuple[EmbeddedServer, str], tmp_path: Path
+) -> None:
+    """A phone's voice memo (an MP4 with sound only) was refused as a damaged file (400
+    corrupt_file "The file has no video track"); it is simply not a video: unsupported_type,
+    like an M4A, naming this server's video types and what the file is."""
+    server, token = strict
+    memo = make_audio_only_mp4(tmp_path / "memo.mp4").read_bytes()
+    error = _error(
+        _direct(server, token, "memo.mp4", memo, file_type="video"), 400, "unsupported_type"
+    )
+    assert "MPEG-4 audio" in error["message"] and "no video track" in error["message"]
+    assert error["details"]["allowed"] == [t.mime for t in VIDEO_TYPES]
+    assert error["details"]["found_mime"] == "audio/mp4"
+    assert error["details"]["found_extension"] == "m4a"
+    assert server.library.list_files().total == 0
