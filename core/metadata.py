@@ -129,7 +129,9 @@ def image_metadata(im: Image.Image) -> dict[str, Any]:
     extra: dict[str, Any] = {"format": im.format, "mode": im.mode}
     if orientation:
         extra.update(exif_orientation=orientation, mirrored=orientation in _MIRRORED)
-    if getattr(im, "is_animated", False):
+    # An MPO's further images (a camera's depth map, an Ultra HDR gain map) are not frames of
+    # an animation: only GIF, WebP and APNG animate.
+    if getattr(im, "is_animated", False) and im.format != "MPO":
         extra.update(animated=True, frames=int(getattr(im, "n_frames", 1)))
     sub = exif.get_ifd(ExifTags.IFD.Exif)
     for name, value in (

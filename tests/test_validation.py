@@ -62,6 +62,19 @@ def test_animated_gif(media_dir: MediaSet) -> None:
     assert info.extra["animated"] is True and info.extra["frames"] == 4
 
 
+def test_a_photo_with_a_second_embedded_image_is_not_animated(tmp_path: Path) -> None:
+    """An MPO (a phone's Ultra HDR photo with its gain map, a 3D camera's pair) was catalogued
+    animated with 2 frames: its second image is not a frame."""
+    path = tmp_path / "ultrahdr.jpg"
+    photo = Image.new("RGB", (320, 240), (200, 120, 40))
+    photo.save(path, "MPO", save_all=True, append_images=[Image.new("RGB", (160, 120))])
+    assert Image.open(path).format == "MPO"
+    info = validate_file(path, "image", BIG)
+    assert (info.mime, info.width, info.height) == ("image/jpeg", 320, 240)
+    assert info.extra["format"] == "MPO"
+    assert "animated" not in info.extra and "frames" not in info.extra
+
+
 @pytest.mark.parametrize("name", ["mp4", "avi", "wmv"])
 def test_a_video_named_without_its_extension_reads_as_the_same_file(
     media_dir: MediaSet, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
