@@ -157,9 +157,14 @@ def unsupported(
     reason: str | None = None,
 ) -> UnsupportedType:
     """UnsupportedType ("`what`; accepted: ...") naming the types this server accepts:
-    `accepted` (the settings' ALLOWED_*_TYPES) or, when None, every type MediaDesk validates.
-    The list is also `details.allowed`."""
+    `accepted` (the settings' ALLOWED_*_TYPES) or, when None, every type MediaDesk validates;
+    of those, the ones of the kind of the refused bytes (`details.found_mime`) when there are
+    any. The list is also `details.allowed`."""
     names = [t.mime for t in ALL_TYPES] if accepted is None else list(accepted)
+    # A refusal names the types of the file's kind: bytes seen to be an image (a HEIC sent
+    # over tus, whose upload named no kind) were offered the video types too.
+    found_kind = str((details or {}).get("found_mime", "")).partition("/")[0]
+    names = [n for n in names if n.partition("/")[0] == found_kind] or names
     return UnsupportedType(
         f"{what}; accepted: {', '.join(names) or 'none'}",
         details={**(details or {}), "allowed": names},

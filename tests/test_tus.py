@@ -359,6 +359,22 @@ def test_a_file_that_fails_validation_is_refused_and_removed(
     assert big_library.list_files(status="any").total == 0
 
 
+def test_a_heic_sent_without_a_kind_is_told_the_image_types(
+    big_live: EmbeddedServer, big_library: Library
+) -> None:
+    """An iPhone photo over tus with no filetype: its refusal named the video types as well;
+    the bytes say it is an image, so it names the image types (README: the file's kind)."""
+    token = make_tokens(big_library).upload
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(4000)
+    created = create(big_live.url, token, len(heic), filename="IMG_0001.HEIC")
+    last = patch(big_live.url + created.headers["Location"], token, 0, heic)
+    assert last.status == 400, last.body
+    error = last.json()["error"]
+    assert error["code"] == "unsupported_type" and error["details"]["found_mime"] == "image/heif"
+    assert error["details"]["allowed"] == list(big_library.settings.allowed_image_types)
+    assert error["message"].endswith("accepted: " + ", ".join(error["details"]["allowed"]))
+
+
 def test_two_patches_at_once_one_wins(
     big_live: EmbeddedServer, big_library: Library, tmp_path: Path
 ) -> None:
