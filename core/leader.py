@@ -41,7 +41,7 @@ from core import feed
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import CatalogLease
-from core.errors import is_no_space
+from core.errors import StorageUnavailable, is_no_space
 
 try:  # POSIX; elsewhere a run without the lease never happens (no lock to make it exclusive)
     import fcntl
@@ -178,6 +178,7 @@ class MaintenanceLeader:
         self.is_leader = False
         self.running_task = False
         self.last_error: str | None = None
+        self._due_failing = False
         self._conn: Any = None
         self._loop = SharedThread("mediadesk-leader", self._run)
         self._stop = self._loop.stopping
@@ -411,10 +412,18 @@ class MaintenanceLeader:
         raised here, it ended the loop's thread, and maintenance never ran again until a restart
         (the next tick's lease check reports the outage)."""
         try:
-            return self._due()
-        except Exception as exc:
+            due = self._due()
+        except StorageUnavailable as exc:  # an outage: the lease check says so, once
             logger.debug("Could not tell whether maintenance is due: %s", exc)
             return False
+        except Exception:
+            # anything else would stop maintenance without a word: said once, until it passes
+            if not self._due_failing:
+                logger.warning("Could not tell whether maintenance is due", exc_info=True)
+            self._due_failing = True
+            return False
+        self._due_failing = False
+        return due
 
     def _due(self) -> bool:
         with self._db.read() as s:

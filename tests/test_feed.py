@@ -6,6 +6,7 @@ other's changes come to it through the change log, exactly as across processes.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -194,7 +195,9 @@ def test_one_leader_and_a_takeover(pair: Any) -> None:
         lb.stop()
 
 
-def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(library: Library) -> None:
+def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(
+    library: Library, caplog: pytest.LogCaptureFixture
+) -> None:
     """The catalog can stop answering between the lease write and the read of when maintenance
     last ran (a PostgreSQL restart at that moment did it). That read's error ended the loop's
     thread, and no maintenance ran again until a restart. SQLite's authorizer refuses exactly
@@ -221,6 +224,7 @@ def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(library: L
         runs.append(lib.feed.origin)
         return {"ok": True}
 
+    caplog.set_level(logging.WARNING, logger="core.leader")
     leader = MaintenanceLeader(library, db, 1.0, task, first_delay=0)
     leader.start()
     try:
@@ -238,3 +242,6 @@ def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(library: L
     finally:
         leader.stop()
         event.remove(db.engine, "connect", install)
+    said = [r.getMessage() for r in caplog.records if r.name == "core.leader"]
+    # not an outage: said once, not at every tick (nor never)
+    assert said.count("Could not tell whether maintenance is due") == 1, said
