@@ -62,8 +62,8 @@ class AuditLog:
     ) -> None:
         self.record_many([AuditRecord(actor, action, file_id, remote, detail)])
 
-    def record_many(self, entries: Iterable[AuditRecord]) -> int:
-        """Writes entries in one transaction; returns how many."""
+    def record_many(self, entries: Iterable[AuditRecord], wait: float | None = None) -> int:
+        """Writes entries in one transaction; returns how many. `wait`: as Database.write's."""
         rows = [
             AuditEntry(
                 at=e.at,
@@ -76,7 +76,7 @@ class AuditLog:
             for e in entries
         ]
         if rows:
-            with self.db.write() as s:
+            with self.db.write(wait) as s:
                 s.add_all(rows)
         return len(rows)
 

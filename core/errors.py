@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sqlite3
 
 
 class MediaDeskError(Exception):
@@ -207,6 +208,7 @@ def is_no_space(exc: BaseException | None) -> bool:
 # recovering (57P03), and a statement stopped by MediaDesk's own statement_timeout (57014) on a
 # server that hangs. A failure to connect has no SQLSTATE at all.
 _CATALOG_GONE_STATES = ("57P01", "57P02", "57P03", "57014")
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def catalog_unreachable(exc: BaseException | None) -> bool:
@@ -229,6 +231,22 @@ def catalog_unreachable(exc: BaseException | None) -> bool:
             state = getattr(exc, "sqlstate", None)
             if state is None or state.startswith("08") or state in _CATALOG_GONE_STATES:
                 return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
+
+
+def catalog_busy(exc: BaseException | None) -> bool:
+    """Another writer held the catalog past the wait given (Database.write's `wait`): SQLite's
+    "database is locked", this process's own writer lock, PostgreSQL's lock_timeout (55P03).
+    Passes with that write."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is the kind
+        if isinstance(exc, TimeoutError) or (code is not None and (code & 0xFF) in _SQLITE_BUSY):
+            return True
+        if type(exc).__module__.startswith("psycopg") and getattr(exc, "sqlstate", None) == "55P03":
+            return True
         exc = getattr(exc, "orig", None) or exc.__cause__
     return False
 

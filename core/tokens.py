@@ -172,18 +172,18 @@ class TokenStore:
     def uses_pending(self) -> bool:
         return bool(self._uses)
 
-    def record_uses(self) -> None:
+    def record_uses(self, wait: float | None = None) -> None:
         """Writes the uses `verify` noted, one transaction for all; never moves a last use back
         (another server sharing the catalog may have written a later one). Notes that cannot be
         written (the catalog out or locked, a full disk) are kept for the next call and the
         error raised; a catalog upgraded under this server, which writes nothing more, drops
-        them."""
+        them. `wait`: as Database.write's."""
         with self._uses_lock:
             batch, self._uses = self._uses, {}
         if not batch:
             return
         try:
-            with self.db.write() as s:
+            with self.db.write(wait) as s:
                 for token_id, used in sorted(batch.items()):
                     row = s.get(ApiToken, token_id)
                     if row is not None and (row.last_used_at is None or row.last_used_at < used):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from core.audit import AuditLog, AuditRecord
-from core.errors import catalog_unreachable
+from core.errors import catalog_busy, catalog_unreachable
 from server.state import AUDIT, THREADS, Threads
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,11 @@ FLUSH_SECONDS = 0.5
 # it the oldest are dropped, and counted in the log
 KEEP_AT_MOST = 50_000
 RETRY_SECONDS = 2.0
+# Seconds a write of entries waits for the catalog's write lock. With SQLite's 30 s busy
+# timeout, behind another process's long write the last write at shutdown (or one under way)
+# held the server's stop that long, and a desktop quitting froze; entries not written wait in
+# memory and are tried again, and at the stop are dropped (counted in the log).
+WRITE_WAIT = 2.0
 
 
 class AuditSink:
@@ -45,9 +50,10 @@ class AuditSink:
         self._pending.append(AuditRecord(actor, action, file_id, remote, detail))
         self._wake.set()
 
-    async def flush(self) -> bool:
-        """Writes what was added; False when the catalog could not be reached and the entries
-        wait for the next flush (a PostgreSQL outage dropped every access audited meanwhile)."""
+    async def flush(self, wait: float | None = None) -> bool:
+        """Writes what was added; False when the catalog could not be reached, or another
+        writer held it past `wait` (as Database.write's), and the entries wait for the next
+        flush (a PostgreSQL outage dropped every access audited meanwhile)."""
         async with self._lock:
             batch, self._pending = self._pending, []
             if not batch:
@@ -55,9 +61,10 @@ class AuditSink:
             try:
                 if self._threads is None:
                     raise RuntimeError("the audit sink runs only inside the app (audit_ctx)")
-                await self._threads.run(self.log.record_many, batch)
+                await self._threads.run(self.log.record_many, batch, wait)
             except Exception as exc:
-                if not catalog_unreachable(exc):
+                busy = catalog_busy(exc)  # another writer held it past `wait`: passes with it
+                if not busy and not catalog_unreachable(exc):
                     logger.exception("Could not write %d audit entries", len(batch))
                     return True
                 self._pending[:0] = batch
@@ -65,7 +72,7 @@ class AuditSink:
                 if dropped > 0:
                     del self._pending[:dropped]
                     logger.error("Dropped %d audit entries: the catalog is still out", dropped)
-                if not self._waiting:
+                if not busy and not self._waiting:
                     self._waiting = True
                     logger.warning(
                         "Audit entries wait for the catalog, which cannot be reached (%s)", exc
@@ -81,16 +88,21 @@ class AuditSink:
             await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(FLUSH_SECONDS)
-            if not await self.flush():
+            if not await self.flush(WRITE_WAIT):
                 await asyncio.sleep(RETRY_SECONDS)
                 self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
 
     def bind(self, threads: Threads) -> None:
         self._threads = threads
 
 
 async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the writer task runs while the app runs; the last entries are flushed."""
+    """cleanup_ctx: the writer task runs while the app runs; the last entries are flushed, or
+    dropped when the catalog does not take them within WRITE_WAIT."""
     sink = app[AUDIT]
     sink.bind(app[THREADS])
     task = asyncio.create_task(sink.run(), name="audit-writer")
@@ -98,4 +110,7 @@ async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await sink.flush()
+    if not await sink.flush(WRITE_WAIT):
+        logger.error(
+            "Dropped %d audit entries at the stop: the catalog did not take them", sink.pending
+        )

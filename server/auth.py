@@ -13,7 +13,13 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core.errors import InvalidSignature, StorageUnavailable, catalog_unreachable, is_no_space
+from core.errors import (
+    InvalidSignature,
+    StorageUnavailable,
+    catalog_busy,
+    catalog_unreachable,
+    is_no_space,
+)
 from core.events import ChangeEvent, EventKind
 from core.records import FileRecord
 from core.tokens import TRUSTED_THROUGH_OUTAGE, TokenInfo, TokenStore
@@ -49,6 +55,11 @@ QUERY_TOKEN_PREFIXES = ("/stream/",)
 # Seconds between writes of the tokens' last uses (TokenStore.record_uses): `token list` shows
 # a use within about this, and a note that could not be written is tried again as often
 USES_SECONDS = 2.0
+# Seconds a write of those notes waits for the catalog (another process's long write holds
+# SQLite's lock for up to its 30 s busy timeout): stopping the server waited that long for the
+# last ones, and a desktop quitting froze. A note not written is tried again, or at the stop
+# dropped: when a token was last used is bookkeeping.
+USES_WAIT = 2.0
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
@@ -122,8 +133,10 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    with contextlib.suppress(Exception):  # said by the loop already, or not worth a traceback
-        await app[THREADS].run(app[AUTH].store.record_uses)
+    try:
+        await app[THREADS].run(app[AUTH].store.record_uses, USES_WAIT)
+    except Exception as exc:
+        logger.info("Stopped without recording when tokens were last used: %s", exc)
 
 
 async def _write_uses(app: web.Application) -> None:
@@ -134,12 +147,12 @@ async def _write_uses(app: web.Application) -> None:
         if not store.uses_pending():
             continue
         try:
-            await threads.run(store.record_uses)
+            await threads.run(store.record_uses, USES_WAIT)
         except Exception as exc:
             # kept in memory and tried again: when a token was last used is only a note, and
-            # a catalog out, locked past its busy timeout or on a full disk comes back
+            # a catalog out, locked past USES_WAIT or on a full disk comes back
             if not failing:
-                quiet = catalog_unreachable(exc) or is_no_space(exc)
+                quiet = catalog_unreachable(exc) or catalog_busy(exc) or is_no_space(exc)
                 logger.log(
                     logging.INFO if quiet else logging.WARNING,
                     "Could not record when tokens were last used (tried again): %s",

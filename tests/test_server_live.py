@@ -435,6 +435,37 @@ def test_the_audit_answers_while_another_process_holds_the_write_lock(
         time.sleep(0.1)
 
 
+def test_the_servers_stop_does_not_wait_for_another_process_s_write_lock(
+    library: Library, media_dir: Any
+) -> None:
+    """The last token uses and audit entries were written at the stop with SQLite's 30 s busy
+    timeout: behind another process's long write, stopping (a desktop quitting) took as long.
+    They wait a moment now and are dropped; the stop ends well before the lock is let go."""
+    record = library.uploads.ingest(media_dir.png, "image")
+    library.update_file(record.id, {"is_public": False})  # an open of it is audited
+    tokens = make_tokens(library)  # never used: the first use is noted
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    stopper = threading.Thread(target=server.stop)
+    holder = sqlite3.connect(library.settings.paths.database_file, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        reply = http_call(f"{server.url}/files/{record.id}", headers=bearer(tokens.read))
+        assert reply.status == 200
+        time.sleep(1)  # the audit's writer has started its write
+        stopper.start()
+        stopper.join(10)  # generous: the lock stays held until the stop ends or this does
+        stopped = not stopper.is_alive()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        if stopper.is_alive():
+            stopper.join(60)
+        elif stopper.ident is None:
+            server.stop()
+    assert stopped, "the stop waited for another process's write lock"
+
+
 @pytest.mark.parametrize("catalog", ["library", "pg_library"])
 def test_a_tokens_last_use_reaches_the_catalog_by_the_servers_stop(
     catalog: str, request: pytest.FixtureRequest

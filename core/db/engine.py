@@ -44,6 +44,9 @@ SQLITE_MMAP_SIZE = 0x7FFF0000
 # committed to the same row meanwhile; 6 tries outlast a burst of simultaneous edits of one
 # file from several processes, and bound the work when a row is rewritten without end.
 RACE_ATTEMPTS = 6
+# Milliseconds a SQLite transaction waits for another connection's write lock (a slow import
+# or edit in another process) before "database is locked"; Database.write(wait=) shortens it
+BUSY_TIMEOUT_MS = 30_000
 # Free bytes under which a catalog that fails to open is reported as on a full disk (SQLite
 # needs a few pages for its -wal and -shm files)
 FULL_BELOW = 1024 * 1024
@@ -80,7 +83,7 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
                 os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
         engine = create_engine(
             url,
-            connect_args={"timeout": 30, "check_same_thread": False},
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             pool_size=8,
             max_overflow=8,
         )
@@ -90,7 +93,7 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             # Reads through a memory map: a search reads thousands of rows scattered over a big
@@ -105,8 +108,21 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait on the
             # busy timeout instead of failing with "database is locked" on lock upgrade.
-            write = conn.get_execution_options().get("mediadesk_write")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            options = conn.get_execution_options()
+            if not options.get("mediadesk_write"):
+                conn.exec_driver_sql("BEGIN")
+                return
+            busy_ms = options.get("mediadesk_busy_ms")
+            if busy_ms is None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            # Database.write(wait=): only taking the lock waits (WAL), so the pooled connection
+            # gets its usual timeout back as soon as BEGIN has it or gave up
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
         return engine
     try:
@@ -381,20 +397,44 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, wait: float | None = None) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on error.
 
         A versioned row (media_files.version) that another process updated after this
         transaction read it matches no row in its UPDATE: SQLAlchemy's StaleDataError, which
         leaves here as LostRace, a domain conflict (never an internal error).
+
+        `wait`: seconds the transaction may wait for another writer's locks instead of SQLite's
+        busy timeout (30 s) or for good (PostgreSQL's row locks): for bookkeeping, which must
+        not hold the server's stop (and a desktop quitting) behind another process's long
+        write. Past it the write fails as catalog_busy (core/errors.py) says.
         """
         self.schema.refuse_writes()
-        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        factory = self._write_factory
+        if wait is not None and self.is_sqlite:
+            busy = self._write_engine.execution_options(mediadesk_busy_ms=int(wait * 1000))
+            factory = sessionmaker(busy, expire_on_commit=False)
         try:
-            with self._reachable(), lock, self._write_factory() as session, session.begin():
+            with self._reachable(), self._writer(wait), factory() as session, session.begin():
+                if wait is not None and not self.is_sqlite:
+                    session.execute(text(f"SET LOCAL lock_timeout = {int(wait * 1000)}"))
                 yield session
         except StaleDataError as exc:
             raise LostRace() from exc
+
+    @contextmanager
+    def _writer(self, wait: float | None) -> Iterator[None]:
+        """This process's turn to write on SQLite (one writer at a time), within `wait`."""
+        lock = self._write_lock
+        if lock is None:
+            yield
+            return
+        if not lock.acquire(timeout=-1 if wait is None else wait):
+            raise TimeoutError(f"Another write of this process held the catalog for {wait} s")
+        try:
+            yield
+        finally:
+            lock.release()
 
     def retrying(self, work: Callable[[], T], attempts: int = RACE_ATTEMPTS) -> T:
         """`work()`, run again from its reads while it loses a race (LostRace).
