@@ -37,6 +37,7 @@ from core.filenames import clean_filename, with_type_extension
 from core.ingest import Ingestor, check_description
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
+from core.links import Arrival
 from core.locks import KeyedLocks, ObjectLocks
 from core.mediatypes import FileKind
 from core.paths import DataPaths
@@ -180,10 +181,10 @@ class Library:
         self.settings = self.settings.replace(**changes)
         return self.settings
 
-    def serve_signed_urls_at(self, base_url: str) -> None:
+    def serve_signed_urls_at(self, host: str, port: int) -> None:
         """Local signed URLs name this server's address unless a public base URL is set; also
         those of files still on the local folder while R2 is active (backends.link_origin)."""
-        self.backends.serve_links_at(base_url)
+        self.backends.serve_links_at(host, port)
         if isinstance(self._presigner, LocalPresigner):
             self._presigner.set_base_url(self.backends.link_origin())
 
@@ -895,10 +896,16 @@ class Library:
         return None
 
     def presigned_get(
-        self, file_id: int, expires_in: int | None = None, attachment: bool = True
+        self,
+        file_id: int,
+        expires_in: int | None = None,
+        attachment: bool = True,
+        arrival: Arrival | None = None,
     ) -> PresignedRequest:
+        """A signed GET of the file; a local link answers the request that arrived as
+        `arrival` (backends.link_origin)."""
         record = self.get_ready(file_id)
-        presigner = self.backends.presigner_for(record.storage_key)
+        presigner = self.backends.presigner_for(record.storage_key, arrival)
         return presigner.presign_get(
             record.storage_key,
             self.check_expiry(expires_in),

@@ -54,6 +54,7 @@ from core.errors import (
     catalog_unreachable,
     storage_error,
 )
+from core.links import Arrival, link_origin
 from core.locks import lock_file
 from core.records import FileStatus
 from core.settings import Settings
@@ -128,19 +129,20 @@ class StorageBackends:
         self._storage = storage
         self._presigner = presigner
         self._reading = reading
-        self._served_at = ""  # the address this process's server listens on, once it does
+        # the host and port this process's server listens on, once it does
+        self._bound: tuple[str, int] | None = None
 
-    def serve_links_at(self, base_url: str) -> None:
+    def serve_links_at(self, host: str, port: int) -> None:
         """Records the address this process's server listens on (known only once it is bound:
         `--port`, port 0), for the links `link_origin` names."""
-        self._served_at = base_url.rstrip("/")
+        self._bound = (host, port)
 
-    def link_origin(self) -> str:
-        """The origin of every local signed link this process hands out, whichever presigner
-        signs it: MEDIADESK_PUBLIC_URL when set, else the address its server listens on, else
-        the settings' host and port (no server here: a command line run)."""
+    def link_origin(self, arrival: Arrival | None = None) -> str:
+        """The origin of every absolute link this process hands out (local signed links,
+        whichever presigner signs them, and watch pages), answering the request that arrived
+        as `arrival` (None: not answering one): the rule is core.links.link_origin."""
         settings = self._settings()
-        return settings.public_origin or self._served_at or settings.server_url
+        return link_origin(settings.public_origin, self._bound, settings.server_url, arrival)
 
     def attach(self) -> None:
         """Labels new rows with the active backend and lets reads find files on other backends."""
@@ -373,18 +375,20 @@ class StorageBackends:
                 leftovers.append((source_name, key))
         return name
 
-    def presigner_for(self, key: str) -> Presigner:
+    def presigner_for(self, key: str, arrival: Arrival | None = None) -> Presigner:
         """The presigner of the backend holding `key`: a file kept on the old backend gets a
         link that works (a signed link through this server for local files, an R2 URL for R2
-        files)."""
+        files). Local links name `link_origin(arrival)`."""
         settings = self._settings()
         active = settings.backend_name
         backend = self.backend_of_key(key)
         if backend in (None, active) or not isinstance(self._storage, RoutingStorage):
+            if arrival is not None and isinstance(self._presigner, LocalPresigner):
+                return self._presigner.at(self.link_origin(arrival))
             return self._presigner
         if backend == "local":
             secret = load_or_create_secret(settings.paths.secrets_dir / SIGNING_KEY_FILE)
-            return LocalPresigner(secret, self.link_origin())
+            return LocalPresigner(secret, self.link_origin(arrival))
         storage = self._storage.backend(backend)
         return S3Presigner(storage) if isinstance(storage, S3Storage) else self._presigner
 

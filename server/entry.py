@@ -11,6 +11,7 @@ import threading
 from aiohttp import web
 
 from core.library import Library
+from core.links import link_origin
 from server.app import create_app
 from server.config import ServerConfig
 from server.protocol import ApiRunner
@@ -22,11 +23,8 @@ SHUTDOWN_TIMEOUT = 5.0
 
 
 def url_for(host: str, port: int) -> str:
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+    """The server's own address for this machine's clients (the app, tests)."""
+    return link_origin("", (host, port), "", None)
 
 
 def first_start_token(library: Library) -> str | None:
@@ -150,7 +148,7 @@ class EmbeddedServer:
 
     def _point_signed_urls_here(self) -> None:
         """Local signed URLs must name this server's real address (port 0 picks one)."""
-        self.library.serve_signed_urls_at(self.url)
+        self.library.serve_signed_urls_at(self.config.host, self.port)
 
 
 def main(argv: list[str]) -> int:

@@ -94,6 +94,14 @@ ACCESS_TOKEN = param(
     "access_token", desc="API token for clients that cannot send an Authorization header"
 )
 BYTES = {"schema": {"type": "string", "format": "binary"}}
+# core.links.link_origin, in words
+LINK_ORIGIN = (
+    "A local /signed/… URL and a watch link (kind=watch) start with the same origin: "
+    "MEDIADESK_PUBLIC_URL when set; else the address the server is bound to; a server bound "
+    "to every address (0.0.0.0, ::) names the request's Host when that is this machine (its "
+    "host name, localhost or one of its addresses, with the server's port), else the address "
+    "the request arrived on. A Host header naming any other host is never used."
+)
 CHECKSUM = param(
     "Upload-Checksum",
     "header",
@@ -434,7 +442,7 @@ PATHS: dict[str, dict[str, S]] = {
             "(streams keep that domain): the answer at the Location itself carries "
             "Content-Disposition: attachment with the original name, which browsers follow "
             "(they ignore it on a 302). R2/S3: the bucket's presigned GET; local storage: "
-            "this server's /signed/… URL.",
+            "this server's /signed/… URL. " + LINK_ORIGIN,
             operation_id="download_file",
         )
     },
@@ -450,7 +458,7 @@ PATHS: dict[str, dict[str, S]] = {
             desc="Local storage: this server's /signed/… URL, checked at each use (404 while "
             "the file is in the trash and once it is deleted). R2/S3: the bucket's own "
             "presigned URL, which opens the object until it expires, whatever becomes of the "
-            "file; ask for a short expires_in for sensitive files.",
+            "file; ask for a short expires_in for sensitive files. " + LINK_ORIGIN,
             operation_id="get_presigned_url",
         )
     },

@@ -349,9 +349,8 @@ def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
             param(
                 "kind",
                 schema={"type": "string", "enum": ["download", "watch"]},
-                desc="watch: the /watch/{id} page's link (signed for a private video). Its "
-                "origin, like every absolute link the server hands out, is MEDIADESK_PUBLIC_URL "
-                "when set (never the request's Host header), else the request's own origin",
+                desc="watch: the /watch/{id} page's link (signed for a private video), on the "
+                "same origin as a download link (see the description)",
             )
         )
         presigned["responses"]["200"]["content"]["application/json"]["schema"] = {

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from core.db.engine import CATALOG_DEADLINE, catalog_deadline
+from core.links import Arrival
 from core.outage import NotNow
 
 if TYPE_CHECKING:
@@ -222,11 +223,17 @@ async def store_blocking(
     return await request.app[THREADS].run_store(fn, *args, **kwargs)
 
 
+def arrival(request: web.Request) -> Arrival:
+    """Where the request was sent, for the links answering it (core.links.link_origin)."""
+    transport = request.transport
+    local = transport.get_extra_info("sockname") if transport is not None else None
+    return Arrival(request.headers.get("Host", ""), str(local[0]) if local else "")
+
+
 def link_origin(request: web.Request) -> str:
-    """The origin of every absolute link the server hands out: MEDIADESK_PUBLIC_URL when set
-    (as Settings.server_url, which local signed download links use; a request's Host header
-    never names it), else the request's own origin."""
-    return library(request).settings.public_origin or str(request.url.origin()).rstrip("/")
+    """The origin of the absolute links answering `request` (watch pages); local signed
+    download links take the same (StorageBackends.link_origin)."""
+    return library(request).backends.link_origin(arrival(request))
 
 
 def remote_address(request: web.Request) -> str:

@@ -121,6 +121,11 @@ class LocalPresigner:
         """Where the URLs point from now on (a server bound to port 0 learns its port late)."""
         self.base_url = base_url.rstrip("/")
 
+    def at(self, base_url: str) -> LocalPresigner:
+        """The same signer for links to `base_url`, for one answer (its base is not part of the
+        signature: a link opens on whichever address reaches this server)."""
+        return LocalPresigner(self._secret, base_url, self._clock)
+
     def verify(
         self, method: str, key: str, query: Mapping[str, str], now: float | None = None
     ) -> SignedGrant:

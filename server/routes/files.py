@@ -28,6 +28,7 @@ from server.presenters import file_json, page_body
 from server.state import (
     METRICS,
     TOKEN,
+    arrival,
     library,
     run_blocking,
     store_blocking,
@@ -165,7 +166,9 @@ async def _signed_get(
 ) -> tuple[str, dict[str, Any]]:
     lib = library(request)
     started = time.perf_counter()
-    signed = await run_blocking(request, lib.presigned_get, record.id, expires)
+    signed = await run_blocking(
+        request, lib.presigned_get, record.id, expires, arrival=arrival(request)
+    )
     request.app[METRICS].presign_latency.observe(
         time.perf_counter() - started, operation="download"
     )

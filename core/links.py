@@ -1,0 +1,98 @@
+"""The origin of the absolute links this process hands out (watch pages, local signed links).
+
+One rule for all of them, so that a watch link and a download link answered to the same request
+name the same server. A request's Host header is the client's to write: a link that took it as
+it came would send the next person who opens it (a player, a recipient of a shared link) wherever
+the first client liked, so it is believed only when it names this machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# A server bound to one of these listens on every address: none of them can be opened from
+# elsewhere, so the link names an address the client actually reached.
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Where a request was sent: its Host header as written, and the local address of the
+    socket it arrived on (an address of this machine the client reached)."""
+
+    host: str
+    local_address: str
+
+
+def origin(host: str, port: int) -> str:
+    if ":" in host:  # IPv6; a link-local address's zone is escaped as RFC 6874 asks
+        host = f"[{host.replace('%', '%25')}]"
+    return f"http://{host}:{port}"
+
+
+def link_origin(
+    public: str, bound: tuple[str, int] | None, unbound: str, arrival: Arrival | None
+) -> str:
+    """MEDIADESK_PUBLIC_URL (`public`) when set; else, with no server here, `unbound` (the
+    settings' address); else the bound address when it is a concrete one. Bound to a wildcard,
+    the request's Host when it names this machine (its host name, `localhost` or one of its
+    addresses) with the bound port, otherwise the address the request arrived on; without a
+    request (the desktop's own use) the loopback address."""
+    if public:
+        return public
+    if bound is None:
+        return unbound
+    host, port = bound
+    if host not in WILDCARDS:
+        return origin(host, port)
+    if arrival is None:
+        return origin("127.0.0.1", port)
+    named = _this_machine(arrival.host, port)
+    if named:
+        return origin(named, port)
+    return origin(_unmapped(arrival.local_address) or "127.0.0.1", port)
+
+
+def _this_machine(header: str, port: int) -> str:
+    """The host the Host header names when it is this machine on `port`, else ""."""
+    try:
+        parts = urlsplit(f"//{header.strip()}")
+        named_port = parts.port or 80
+        name = (parts.hostname or "").rstrip(".")
+    except ValueError:  # a port that is not a number, a broken bracket
+        return ""
+    if not name or named_port != port:
+        return ""
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        own = socket.gethostname().lower()
+        return name if name in {"localhost", own, own.split(".")[0]} else ""
+    return str(address) if _assigned_here(address) else ""
+
+
+def _assigned_here(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Binding a socket to an address succeeds only when one of this machine's interfaces has
+    it (no interface list in the standard library; no packets are sent)."""
+    if address.is_unspecified or address.is_multicast:
+        return False
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(address), 0))
+    except OSError:
+        return False
+    return True
+
+
+def _unmapped(address: str) -> str:
+    """A dual-stack socket reports an IPv4 client's arrival as ::ffff:a.b.c.d."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return address
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped) if mapped else address

@@ -1,0 +1,104 @@
+"""Over real HTTP: the watch link and the download link answering one request name the same
+origin (core.links.link_origin), and a forged Host header never becomes it: MEDIADESK_PUBLIC_URL
+when set, else the bound address, else (bound to every address) the address the request
+reached, or the Host when it names this machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests import media
+from tests.conftest import make_settings
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config, upload_file
+
+FORGED = "attacker.example"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return media.make_mp4(tmp_path_factory.mktemp("link-origin") / "clip.mp4")
+
+
+@contextmanager
+def _served(root: Path, host: str, **settings: str) -> Iterator[tuple[EmbeddedServer, str]]:
+    """A server bound to `host` on a new library, and an upload token."""
+    root.mkdir()
+    lib = Library.open(make_settings(root, **settings))
+    server = EmbeddedServer(lib, host=host, config=server_config(lib))
+    server.start()
+    try:
+        yield server, make_tokens(lib).upload
+    finally:
+        server.stop()
+        lib.close()
+
+
+def _origins(
+    server: EmbeddedServer, token: str, fid: int, address: str, host: str
+) -> dict[str, str]:
+    """The origin of each kind of link, asked at `address` with `Host: host`."""
+    found = {}
+    for kind in ("watch", "download"):
+        reply = http_call(
+            f"http://{address}:{server.port}/files/{fid}/presigned-url?kind={kind}",
+            headers={**bearer(token), "Host": host},
+        )
+        assert reply.status == 200, reply.body
+        parts = urlsplit(reply.json()["url"])
+        found[kind] = f"{parts.scheme}://{parts.netloc}"
+    return found
+
+
+def _both(origin: str) -> dict[str, str]:
+    return {"watch": origin, "download": origin}
+
+
+def test_a_forged_host_never_names_the_links(tmp_path: Path, clip: Path) -> None:
+    for name, settings in (("bound", {}), ("public", {"public_base_url": "https://m.example/"})):
+        with _served(tmp_path / name, "127.0.0.1", **settings) as (server, token):
+            fid = upload_file(server, token, clip, kind="video")["id"]
+            want = "https://m.example" if settings else f"http://127.0.0.1:{server.port}"
+            for host in (f"{FORGED}:{server.port}", FORGED, f"127.0.0.1:{server.port}"):
+                assert _origins(server, token, fid, "127.0.0.1", host) == _both(want), host
+
+
+def test_a_server_on_every_address_names_the_address_a_request_reached(
+    tmp_path: Path, clip: Path
+) -> None:
+    with _served(tmp_path / "any", "0.0.0.0") as (server, token):
+        port = server.port
+        fid = upload_file(server, token, clip, kind="video")["id"]
+        # a LAN client: 127.0.0.2 stands for this machine's address on the network
+        for address in ("127.0.0.1", "127.0.0.2"):
+            for host in (f"{FORGED}:{port}", f"10.255.255.254:{port}", f"{address}:{port + 1}"):
+                found = _origins(server, token, fid, address, host)
+                assert found == _both(f"http://{address}:{port}"), host
+        # a Host that names this machine with the server's port is what the client typed
+        assert _origins(server, token, fid, "127.0.0.1", f"localhost:{port}") == _both(
+            f"http://localhost:{port}"
+        )
+        assert _origins(server, token, fid, "127.0.0.1", f"127.0.0.2:{port}") == _both(
+            f"http://127.0.0.2:{port}"
+        )
+        reply = http_call(
+            f"http://127.0.0.2:{port}/files/{fid}/presigned-url",
+            headers={**bearer(token), "Host": FORGED},
+        )
+        assert http_call(reply.json()["url"]).status == 200  # the link opens
+
+    with _served(tmp_path / "any-public", "0.0.0.0", public_base_url="https://m.example") as (
+        server,
+        token,
+    ):
+        fid = upload_file(server, token, clip, kind="video")["id"]
+        for address in ("127.0.0.1", "127.0.0.2"):
+            for host in (FORGED, f"{address}:{server.port}"):
+                found = _origins(server, token, fid, address, host)
+                assert found == _both("https://m.example"), host
