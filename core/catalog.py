@@ -53,6 +53,7 @@ from core.query import (
     NAME_FIELD,
     content_type_filter,
     file_type_filter,
+    finds_nothing,
     parse_sort,
     searched,
 )
@@ -255,6 +256,9 @@ class Catalog:
         after = _decode_cursor(q.cursor, cursor_sort) if q.cursor else None
         # names sort naturally (game_2 < game_10) by their stored key (core.natsort)
         column = MediaFile.name_sort if key == NAME_FIELD else getattr(MediaFile, key)
+        if finds_nothing(q.q):  # (its filters checked as any listing's)
+            _filter_values(q)
+            return Page([], 0, q.limit, q.offset)
         generation = self._generation  # read before the snapshot begins (_token)
         with self.db.read() as s:
             shape, params = _filter_values(q)

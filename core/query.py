@@ -27,8 +27,16 @@ def search_term(q: str) -> str:
 
 
 def searched(q: str) -> str:
-    """What a search compares with the texts' folds: its term folded (core.text.folded)."""
-    return folded(search_term(q))
+    """What a search compares with the texts' folds: its term folded (core.text.folded), its
+    white space read again as search_term reads it (a lone accent between two words leaves
+    two spaces). Empty for no search, and for a term of lone accents: see finds_nothing."""
+    return " ".join(folded(search_term(q)).split())
+
+
+def finds_nothing(q: str) -> bool:
+    """True for a term that folds away (lone combining accents, "\u0301"): it lists no file,
+    where an empty fold, found in every text, would list them all."""
+    return bool(search_term(q)) and not searched(q)
 
 
 def searched_fields(record: FileRecord) -> tuple[str, str, str]:
@@ -84,6 +92,8 @@ def matches(record: FileRecord, query: FileQuery) -> bool:
     if mime and record.content_type != mime:
         return False
     # the catalog compares the stored folds (core.text.folded) of the same fields
+    if finds_nothing(query.q):
+        return False
     term = searched(query.q)
     return not term or any(term in folded(text) for text in searched_fields(record))
 

@@ -29,13 +29,47 @@ def composed(text: str) -> str:
 _ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+def _spacing_accents() -> dict[str, str]:
+    """Each spacing accent, an accent written alone ("´", "¨", "¸", "˜", Greek "΄"): its
+    compatibility form is a space with the accent on it ("´" is " " + U+0301). Mapped to the
+    first character of the same form, which its fold keeps ("΄" reads as "´")."""
+    first: dict[str, str] = {}
+    kept: dict[str, str] = {}
+    # all of them are in the Basic Multilingual Plane (tests/test_search_unicode.py looks
+    # through the rest), and reading 65,536 decompositions costs a few milliseconds
+    for c in map(chr, range(0x10000)):
+        if not unicodedata.decomposition(c):
+            continue
+        form = unicodedata.normalize("NFKD", c)
+        marks = form[1:]
+        if form[0] == " " and marks and all(unicodedata.category(m)[0] == "M" for m in marks):
+            kept[c] = first.setdefault(form, c)
+    return kept
+
+
+_SPACING = _spacing_accents()
+_SPACING_RUN = re.compile("([" + re.escape("".join(sorted(_SPACING))) + "])")
+
+
 def folded(text: str) -> str:
     """`text` as search compares it: accents dropped ("Ñandú" → "nandu", "ç" → "c"), case
     folded ("ß" → "ss"), compatibility forms read as their letters ("ﬁ" → "fi", "Ａ" → "a").
     Staff type names without accents; a term and a text match when their folds do, so "jose",
-    "José" and "JOSE" find each other. The catalog stores each file name's, description's and
-    athlete name's fold (migration 0023) for its indexes; core.query applies the same rule to
-    a record in Python."""
+    "José" and "JOSE" find each other. A spacing accent is a character of its own, not an
+    accent on a letter: it stays ("José´s" → "jose´s"), where the rule above would leave a
+    space of it, and a search for "´" would find every name with a space. The catalog stores
+    each file name's, description's and athlete name's fold (migration 0023) for its indexes;
+    core.query applies the same rule to a record in Python."""
+    if _SPACING_RUN.search(text):
+        # composed first: "¨" + U+0301 (decomposed "΅") is the one spacing accent "΅"
+        parts = _SPACING_RUN.split(unicodedata.normalize("NFC", text))
+        # split() puts the accents at the odd places
+        return "".join(_SPACING.get(p, p) if i % 2 else _letters(p) for i, p in enumerate(parts))
+    return _letters(text)
+
+
+def _letters(text: str) -> str:
+    """folded() of a text without spacing accents."""
     # decomposed before and after case folding: both can leave accents as separate marks
     # ("İ" → "i" + U+0307); composed at the end so that Hangul and kept marks compare whole
     loose = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())

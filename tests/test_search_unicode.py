@@ -6,6 +6,7 @@ stored composed however they were sent (core.text.composed)."""
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from core.db.models import MediaFile
 from core.library import Library
 from core.query import matches
 from core.records import FileQuery
+from core.text import folded
 from tests.internals import db_of
 from tests.media_fixtures import MediaSet
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
@@ -109,6 +111,66 @@ def test_a_term_finds_its_text_in_any_case_and_either_form(
     assert {r.original_filename for r in every if matches(r, FileQuery(q=q))} == want
 
 
+# Spanish keyboards type "´" for an apostrophe; names that have spaces but no such accent
+# are NAMES' "José Núñez.jpg" and "Peñarol final.jpg"
+SPACING = ["José´s clip.jpg", "Jose´s salto.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("q", "want"),
+    [
+        # a spacing accent is a character of its own: it finds itself, never a space
+        ("´", set(SPACING)),
+        ("jose´s", set(SPACING)),  # the letters around it fold as usual
+        ("JOSÉ´S CLIP", {"José´s clip.jpg"}),
+        ("΄", set(SPACING)),  # Greek tonos: the same accent in compatibility
+        ("´s", set(SPACING)),  # shorter than a trigram
+        ("¨", set()),
+        ("¸", set()),
+        ("˜", set()),
+        ("¯", set()),
+        # a term of lone accents folds away: it finds nothing, not everything
+        ("\u0301", set()),
+        (" \u0301\u0308 ", set()),
+        ("jose \u0301", {"José Núñez.jpg", "Jose.jpg", *SPACING}),  # read as "jose"
+    ],
+)
+def test_a_spacing_accent_finds_itself_and_a_lone_accent_nothing(
+    any_catalog: Library, q: str, want: set[str]
+) -> None:
+    lib = any_catalog
+    with db_of(lib).write() as s:
+        for i, name in enumerate(SPACING, start=len(NAMES)):
+            s.add(
+                MediaFile(
+                    storage_key=f"general/2024/01/{i:032x}.jpg",
+                    original_filename=name,
+                    content_type="image/jpeg",
+                    file_type="image",
+                    size=1000 + i,
+                    sha256=f"{i:064x}",
+                    description="",
+                    status="ready",
+                )
+            )
+    page = lib.list_files(FileQuery(q=q, limit=50))
+    assert {r.original_filename for r in page.items} == want
+    assert page.total == len(want)
+    every = lib.list_files(FileQuery(limit=50)).items
+    assert {r.original_filename for r in every if matches(r, FileQuery(q=q))} == want
+
+
+def test_every_spacing_accent_folds_to_a_character_and_folds_the_same_again() -> None:
+    for c in map(chr, range(sys.maxunicode + 1)):
+        if not unicodedata.decomposition(c):
+            continue
+        form = unicodedata.normalize("NFKD", c)
+        if form[0] == " " and len(form) > 1:
+            kept = folded(c)
+            assert kept.strip() and kept.isprintable(), hex(ord(c))
+            assert folded(kept) == kept == folded(nfd(c)), hex(ord(c))
+
+
 def _found(lib: Library, q: str) -> set[str]:
     page = lib.list_files(FileQuery(q=q, limit=50))
     assert page.total == len(page.items), q
@@ -188,6 +250,7 @@ def _catalog_from_0022(url: str) -> None:
                 ("Ñandú final.jpg", "", None),
                 ("Medellín.jpg", "Canción de cuna", None),
                 ("plain.jpg", "", 1),
+                ("Jose´s clip.jpg", "", None),
             ]
         ):
             conn.execute(
@@ -224,6 +287,7 @@ def _migrates_and_finds(url: str) -> None:
             assert _searched(url, "cancion") == {"Medellín.jpg"}
             assert _searched(url, "inigo") == {"plain.jpg"}
             assert _searched(url, "Ñan") == {"Ñandú final.jpg"}
+            assert _searched(url, "´") == {"Jose´s clip.jpg"}  # no name with a space
             downgrade(engine, "0022")
             columns = {c["name"] for c in inspect(engine).get_columns("media_files")}
             assert "search_name" not in columns and "original_filename" in columns
