@@ -67,9 +67,10 @@ class ChangeEvent:
     origin: str | None = None
     entity_id: int | None = None
     version: int | None = None
-    # updated, trashed and restored files: the fields the change altered (updated_at too), as
-    # they were before it. A grid that had not loaded the file learns from them whether its
-    # total already counted it; None when unknown (writers that predate it).
+    # updated, trashed and restored files: the fields the change altered (updated_at and
+    # version too, which every change sets), as they were before it. A grid that had not
+    # loaded the file learns from them whether its total already counted it; None when
+    # unknown (writers that predate it).
     previous: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:

@@ -197,11 +197,13 @@ _UNKNOWN: Any = object()  # `_before` could not tell an old value (or the row is
 _PREVIOUS_KINDS = (EventKind.UPDATED, EventKind.TRASHED, EventKind.RESTORED)
 _RECORD_FIELDS = frozenset(FileRecord.__dataclass_fields__)
 _TIMES = ("created_at", "updated_at", "deleted_at")
+_SET_BY_FLUSH = ("updated_at", "version")
 
 
 def _before(obj: object) -> dict[str, Any] | None:
-    """A file's changed fields with their values before this flush (updated_at too: the flush
-    sets it), None when one is not known (an attribute changed without being loaded)."""
+    """A file's changed fields with their values before this flush (updated_at and version
+    too: the flush sets both, version as SQLAlchemy's version counter, after this reads), None
+    when one is not known (an attribute changed without being loaded)."""
     if not isinstance(obj, MediaFile):
         return {}
     before: dict[str, Any] = {}
@@ -213,7 +215,7 @@ def _before(obj: object) -> dict[str, Any] | None:
             before[attr.key] = history.deleted[0]
         elif history.added:
             return None
-        elif attr.key == "updated_at" and history.unchanged:
+        elif attr.key in _SET_BY_FLUSH and history.unchanged:
             before[attr.key] = history.unchanged[0]
     return before
 

@@ -519,8 +519,9 @@ SCHEMAS: dict[str, S] = {
         file={"type": "object"},
         previous={
             "type": "object",
-            "description": "updated, trashed and restored: the fields this change altered "
-            "(updated_at too), with their values before it; absent from older servers",
+            "description": "updated, trashed and restored: the fields this change altered, "
+            "with their values before it, and always updated_at and version, which every "
+            "change sets (version: the one the change started from); absent from older servers",
         },
     ),
     # Resumable uploads (server/routes/tus.py, core/resumable.py)

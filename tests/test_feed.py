@@ -106,6 +106,9 @@ def test_changes_reach_the_other_library_once_in_order(pair: Any, media_dir: Any
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert order == ids  # the ordered stream has own and other changes alike
     assert events[1].data["description"] == "second" and events[1].version == 2
+    # each change's `previous` names the version it started from (the flush bumps it)
+    assert [e.previous and e.previous.get("version") for e in events[1:4]] == [1, 2, 3]
+    assert events[1].previous is not None and events[1].previous["description"] == "first"
     assert events[0].origin == a.feed.origin != b.feed.origin
     assert events[4].data["name"] == athlete.name
 
