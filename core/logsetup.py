@@ -23,6 +23,7 @@ import re
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -295,9 +296,21 @@ class LogFile(logging.handlers.RotatingFileHandler):
     number of records lost meanwhile (that line goes into the file too). A record that cannot
     be formatted (a wrong log call) still gets Python's traceback: it names the call.
 
+    The data folder's disk may also be slow (a network share, a busy or failing disk): a write
+    there can take seconds. So the caller's thread (the desktop's GUI thread, the server's
+    event loop) only filters and formats the record and queues the line; a writer thread of
+    this handler writes, flushes and rotates. The queue holds QUEUE_LIMIT records: past that,
+    records are dropped and counted (never waited for), and the count goes into the file
+    once it can take records again. flush() and close() wait (at most DRAIN_TIMEOUT) until
+    the queued lines are written, and logging's own shutdown at exit calls them, so a clean
+    stop loses nothing.
+
     Its lines are redacted whatever formatter it is given, and the file and its rotations are
     owner-only: other local users must not read what a request looked like.
     """
+
+    QUEUE_LIMIT = 10_000
+    DRAIN_TIMEOUT = 30.0
 
     def __init__(self, path: Path, max_bytes: int = 2_000_000, backups: int = 3) -> None:
         super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
@@ -306,6 +319,18 @@ class LogFile(logging.handlers.RotatingFileHandler):
         self._failing: str | None = None  # the error, while records cannot be written
         self._lost = 0
         self._failed = False  # in the record being written
+        # the queue's state; the writer thread alone touches the stream (under _writing)
+        self._pending: deque[tuple[logging.LogRecord, str]] = deque()
+        self._queued = threading.Condition(threading.Lock())
+        self._busy = False  # the writer holds records taken from _pending
+        self._dropped = 0
+        self._stopping = False
+        self._writing = threading.RLock()
+        self._line: tuple[logging.LogRecord, str] | None = None  # the record being written
+        self._writer = threading.Thread(
+            target=self._write_queued, name=f"log writer {Path(path).name}", daemon=True
+        )
+        self._writer.start()
 
     def _open(self) -> Any:
         # open() would apply the umask (0644 usually); rotation opens the new file here too
@@ -318,8 +343,67 @@ class LogFile(logging.handlers.RotatingFileHandler):
             os.close(fd)
             raise
 
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        """In the caller's thread: filters, formats (the request id, the arguments and the
+        traceback are the caller's), queues. Never touches the disk."""
+        if not self.filter(record):
+            return False
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)  # a wrong log call: Python's traceback names it
+            return True
+        with self._queued:
+            if self._stopping or len(self._pending) >= self.QUEUE_LIMIT:
+                self._dropped += 1
+                return True
+            self._pending.append((record, line))
+            self._queued.notify_all()
+        return True
+
     def format(self, record: logging.LogRecord) -> str:
+        if self._line is not None and self._line[0] is record:
+            return self._line[1]  # formatted in the caller's thread
         return redact_secrets(super().format(record))
+
+    def _write_queued(self) -> None:
+        while True:
+            with self._queued:
+                while not self._pending and not self._stopping:
+                    self._queued.wait()
+                if not self._pending:
+                    return
+                batch = list(self._pending)
+                self._pending.clear()
+                dropped, self._dropped = self._dropped, 0
+                self._busy = True
+            try:
+                with self._writing:
+                    if dropped:
+                        self._write(self._dropped_note(dropped))
+                    for record, line in batch:
+                        self._write(record, line)
+            finally:
+                with self._queued:
+                    self._busy = False
+                    self._queued.notify_all()
+
+    def _dropped_note(self, dropped: int) -> logging.LogRecord:
+        note = self._record(
+            logging.WARNING,
+            "The log file %s was too slow to write; %d log records were dropped",
+            self.baseFilename,
+            dropped,
+        )
+        self._tell(note)
+        return note
+
+    def _write(self, record: logging.LogRecord, line: str | None = None) -> None:
+        self._line = (record, line) if line is not None else None
+        try:
+            self.emit(record)
+        finally:
+            self._line = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self._failed = False
@@ -334,6 +418,48 @@ class LogFile(logging.handlers.RotatingFileHandler):
             )
             self._tell(back)
             super().emit(back)
+
+    def _drain(self, timeout: float) -> bool:
+        """Waits until every queued line is written; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._queued:
+            while self._pending or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._writer.is_alive():
+                    return False
+                self._queued.wait(left)
+        return True
+
+    def flush(self) -> None:
+        if threading.current_thread() is self._writer:
+            # not StreamHandler.flush: it takes the handler's lock, which logging.shutdown
+            # holds while it waits here for the queue to drain
+            if self.stream is not None and hasattr(self.stream, "flush"):
+                self.stream.flush()
+            return
+        self._drain(self.DRAIN_TIMEOUT)
+        with self._writing:
+            super().flush()
+
+    def close(self) -> None:
+        with self._queued:
+            self._stopping = True
+            self._queued.notify_all()
+        if threading.current_thread() is not self._writer:
+            self._writer.join(self.DRAIN_TIMEOUT)
+        with self._queued:
+            left = len(self._pending) + self._dropped
+        if left:
+            self._tell(
+                self._record(
+                    logging.WARNING,
+                    "The log file %s was still being written at exit; %d log records were lost",
+                    self.baseFilename,
+                    left,
+                )
+            )
+        with self._writing:
+            super().close()
 
     def handleError(self, record: logging.LogRecord) -> None:
         error = sys.exc_info()[1]

@@ -1,16 +1,20 @@
 """MEDIADESK_LOG_FORMAT=json from a real `mediadesk serve`, the seed's three log events for every
-flow, and the seed's metrics (counted once per file, bandwidth both ways, validation errors)."""
+flow, and the seed's metrics (counted once per file, bandwidth both ways, validation errors).
+A log file on a slow disk never holds up the thread that logs."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.logsetup import LogFile
 from server.entry import EmbeddedServer
 from tests.served import serve
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body
@@ -226,3 +230,51 @@ def test_a_refused_presign_logs_the_validation_error(
         (code, "rejected") for _, code in refusals
     ], logged
     assert all(r.levelno == logging.ERROR for r in caplog.records if "validation" in r.message)
+
+
+def test_a_log_line_does_not_wait_for_the_log_files_disk(tmp_path: Path) -> None:
+    """The desktop logs from its GUI thread ("Shown to the user: …", the embedded server's
+    address) and the server from its event loop: a log file on a disk that takes seconds per
+    write must not stop them. Here the file is a FIFO whose buffer is full, so writing to it
+    blocks until someone reads; the caller still returns, and the line arrives once read."""
+    path = tmp_path / "server.log"
+    os.mkfifo(path, 0o600)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    handler = LogFile(path)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    stuffing = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        while True:  # fill the pipe: the log file's next write blocks
+            os.write(stuffing, b"\n" * 4096)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(stuffing)
+    log = logging.getLogger("test_logs.slow_disk")
+    log.propagate = False
+    log.addHandler(handler)
+
+    def three_lines() -> None:
+        for n in range(3):
+            log.warning("line %d while the disk is stuck", n)
+
+    caller = threading.Thread(target=three_lines)
+    got = b""
+    try:
+        caller.start()
+        caller.join(timeout=5)
+        returned = not caller.is_alive()
+        deadline = time.monotonic() + 30
+        while b"line 2 while" not in got and time.monotonic() < deadline:
+            try:  # the disk comes back: whoever reads gets every line
+                got += os.read(reader, 65536)
+            except BlockingIOError:
+                time.sleep(0.05)
+        caller.join(timeout=30)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        os.close(reader)
+    assert returned, "logging waited for the log file's disk"
+    lines = [line for line in got.decode().splitlines() if line]
+    assert lines == [f"line {n} while the disk is stuck" for n in range(3)], lines
