@@ -9,7 +9,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSize, Qt
+from PySide6.QtGui import QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
@@ -140,17 +141,43 @@ def _settings_file() -> str:
     return str(settings_file_path())
 
 
+SPLASH_LOGO = 128
+SPLASH_PADDING = 12  # around the message; QSplashScreen itself keeps 5 px from each edge
+
+
+def splash_screen(message: str) -> QSplashScreen:
+    """The start-up splash: the logo above `message`, as wide as the message needs in the
+    splash's font and the user's language. The bare 128 px logo cut "Opening the library…"
+    on both sides, and the message was drawn over the logo's dark blue in black."""
+    splash = QSplashScreen()
+    metrics = QFontMetrics(splash.font())
+    logo = app_icon().pixmap(SPLASH_LOGO, SPLASH_LOGO)
+    width = max(SPLASH_LOGO, metrics.horizontalAdvance(message) + 2 * SPLASH_PADDING)
+    height = SPLASH_PADDING + SPLASH_LOGO + SPLASH_PADDING + metrics.height() + SPLASH_PADDING
+    ratio = logo.devicePixelRatio()
+    canvas = QPixmap(QSize(width, height) * ratio)
+    canvas.setDevicePixelRatio(ratio)
+    palette = splash.palette()  # the theme's window colours: its text contrasts by design
+    canvas.fill(palette.color(QPalette.ColorRole.Window))
+    painter = QPainter(canvas)
+    painter.drawPixmap((width - SPLASH_LOGO) // 2, SPLASH_PADDING, logo)
+    painter.end()
+    splash.setPixmap(canvas)
+    splash.showMessage(
+        message,
+        Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
+        palette.color(QPalette.ColorRole.WindowText),
+    )
+    return splash
+
+
 def open_library(app: QApplication, settings: Settings, opener: Callable[[Settings], T]) -> T:
     """Opens the library (migrations, storage) in a thread behind a splash screen.
 
     The GUI thread keeps painting meanwhile, so a slow database or disk never shows a frozen,
     empty screen; the opener's exception is re-raised here.
     """
-    splash = QSplashScreen(app_icon().pixmap(128, 128))
-    splash.showMessage(
-        QCoreApplication.translate("Startup", "Opening the library…"),
-        Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-    )
+    splash = splash_screen(QCoreApplication.translate("Startup", "Opening the library…"))
     splash.show()
     outcome: dict[str, Any] = {}
 

@@ -10,14 +10,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
 from core.errors import StorageUnavailable
 from core.library import Library
 from core.records import Sort
 from core.settings import Settings
-from desktop_app.app import open_library, open_with_window_state
+from desktop_app.app import open_library, open_with_window_state, splash_screen
+from desktop_app.i18n import install_translations
 from tests.media_fixtures import MediaSet
 
 
@@ -167,3 +169,25 @@ def test_missing_r2_keys_open_the_window_with_a_bar_to_the_settings(  # type: ig
     assert again.storage_problem == "" and again.backend_name == "r2"
     with contextlib.closing(Library.open(again)) as lib:
         assert lib.open_object(record.storage_key, record).read_all()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_splash_message_fits_the_splash(qtbot, language: str) -> None:  # type: ignore[no-untyped-def]
+    """The 128 px logo alone left 118 px for "Opening the library…", which needs more in the
+    default font: the message showed as "pening the library", on the logo's dark blue."""
+    install_translations(language)
+    try:
+        splash = splash_screen(QCoreApplication.translate("Startup", "Opening the library…"))
+        qtbot.addWidget(splash)
+        message = splash.message()
+        assert message.startswith("Abriendo" if language == "es" else "Opening"), message
+        drawable = splash.pixmap().deviceIndependentSize().width() - 10  # Qt's 5 px margins
+        needed = QFontMetrics(splash.font()).horizontalAdvance(message)
+        assert needed <= drawable, (message, needed, drawable)
+        # the message's row is the theme's window colour (its text colour contrasts), not the logo
+        image = splash.pixmap().toImage()
+        row = [image.pixelColor(x, image.height() - 3) for x in range(0, image.width(), 4)]
+        window = splash.palette().color(QPalette.ColorRole.Window)
+        assert all(c == window for c in row), {c.name() for c in row}
+    finally:
+        install_translations("en")
