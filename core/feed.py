@@ -438,12 +438,9 @@ def prune(db: Database, days: int = RETENTION_DAYS, now: datetime | None = None)
 
 
 def pg_conninfo(db: Database) -> str:
-    """A libpq URL for the Database's PostgreSQL (SQLAlchemy's driver suffix removed), naming
-    this process (an upgrade's refusal names the processes it found: core/db/schema_guard.py)."""
-    url = db.engine.url.set(drivername="postgresql").update_query_dict(
-        {"application_name": schema_guard.application_name()}
-    )
-    return url.render_as_string(hide_password=False)
+    """The libpq URL of the Database's PostgreSQL, for psycopg's own connections (listeners,
+    advisory locks): schema_guard.libpq_url, the one home of that rule."""
+    return schema_guard.libpq_url(db.engine.url)
 
 
 class Feed:
