@@ -309,7 +309,9 @@ class LogFile(logging.handlers.RotatingFileHandler):
     owner-only: other local users must not read what a request looked like.
     """
 
-    QUEUE_LIMIT = 10_000
+    # a folder import logs a few lines a file; 10,000 dropped lines of a 30,000-line burst
+    # while the writer waited for the interpreter on a busy machine (~200 bytes a line)
+    QUEUE_LIMIT = 200_000
     DRAIN_TIMEOUT = 30.0
 
     def __init__(self, path: Path, max_bytes: int = 2_000_000, backups: int = 3) -> None:
@@ -326,6 +328,7 @@ class LogFile(logging.handlers.RotatingFileHandler):
         self._dropped = 0
         self._stopping = False
         self._writing = threading.RLock()
+        self._batching = False  # the writer flushes once a batch, not once a line
         self._line: tuple[logging.LogRecord, str] | None = None  # the record being written
         self._writer = threading.Thread(
             target=self._write_queued, name=f"log writer {Path(path).name}", daemon=True
@@ -379,10 +382,15 @@ class LogFile(logging.handlers.RotatingFileHandler):
                 self._busy = True
             try:
                 with self._writing:
-                    if dropped:
-                        self._write(self._dropped_note(dropped))
-                    for record, line in batch:
-                        self._write(record, line)
+                    self._batching = True
+                    try:
+                        if dropped:
+                            self._write(self._dropped_note(dropped))
+                        for record, line in batch:
+                            self._write(record, line)
+                    finally:
+                        self._batching = False
+                    self._flush_stream()
             finally:
                 with self._queued:
                     self._busy = False
@@ -430,25 +438,38 @@ class LogFile(logging.handlers.RotatingFileHandler):
                 self._queued.wait(left)
         return True
 
-    def flush(self) -> None:
-        if threading.current_thread() is self._writer:
-            # not StreamHandler.flush: it takes the handler's lock, which logging.shutdown
-            # holds while it waits here for the queue to drain
+    def _flush_stream(self) -> None:
+        # not StreamHandler.flush: it takes the handler's lock, which logging.shutdown holds
+        # while it waits in flush() for the queue to drain
+        try:
             if self.stream is not None and hasattr(self.stream, "flush"):
                 self.stream.flush()
+        except OSError:
+            self.handleError(self._record(logging.ERROR, "flush"))
+
+    def flush(self) -> None:
+        if threading.current_thread() is self._writer:
+            if not self._batching:
+                self._flush_stream()
             return
-        self._drain(self.DRAIN_TIMEOUT)
-        with self._writing:
-            super().flush()
+        # a writer stuck on a disk that stopped answering holds _writing for as long: past
+        # DRAIN_TIMEOUT the exit goes on without it (logging.shutdown calls this at exit)
+        if self._drain(self.DRAIN_TIMEOUT) and self._writing.acquire(timeout=1.0):
+            try:
+                super().flush()
+            finally:
+                self._writing.release()
 
     def close(self) -> None:
         with self._queued:
             self._stopping = True
             self._queued.notify_all()
+        stuck = False
         if threading.current_thread() is not self._writer:
             self._writer.join(self.DRAIN_TIMEOUT)
+            stuck = self._writer.is_alive()
         with self._queued:
-            left = len(self._pending) + self._dropped
+            left = len(self._pending) + self._dropped + (1 if stuck and self._busy else 0)
         if left:
             self._tell(
                 self._record(
@@ -458,6 +479,8 @@ class LogFile(logging.handlers.RotatingFileHandler):
                     left,
                 )
             )
+        if stuck:  # its stream stays open: closing it would wait for the stuck write too
+            return
         with self._writing:
             super().close()
 

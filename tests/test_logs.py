@@ -278,3 +278,55 @@ def test_a_log_line_does_not_wait_for_the_log_files_disk(tmp_path: Path) -> None
     assert returned, "logging waited for the log file's disk"
     lines = [line for line in got.decode().splitlines() if line]
     assert lines == [f"line {n} while the disk is stuck" for n in range(3)], lines
+
+
+def test_a_stuck_log_disk_does_not_hold_the_exit(tmp_path: Path) -> None:
+    """At exit logging.shutdown flushes and closes every handler: with the log file's disk
+    stuck (a network share that stopped answering), flush waited for the stuck writer's lock
+    past its DRAIN_TIMEOUT, for ever, so the desktop or server never finished quitting."""
+    path = tmp_path / "desktop.log"
+    os.mkfifo(path, 0o600)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    handler = LogFile(path)
+    handler.DRAIN_TIMEOUT = 1.0
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    stuffing = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        while True:  # fill the pipe: the log file's next write blocks
+            os.write(stuffing, b"\n" * 4096)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(stuffing)
+    log = logging.getLogger("test_logs.stuck_exit")
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        log.warning("stuck")
+        stop = threading.Thread(target=lambda: (handler.flush(), handler.close()), daemon=True)
+        stop.start()
+        stop.join(timeout=15)
+        assert not stop.is_alive(), "flush/close waited for the stuck disk"
+    finally:
+        log.removeHandler(handler)
+        os.close(reader)  # the writer's write fails (EPIPE) and its thread ends
+
+
+def test_a_burst_of_lines_reaches_the_log_file_whole(tmp_path: Path) -> None:
+    """One line a file while a big folder is imported: 30,000 lines logged at once lost a
+    third of them (the writer thread waits for the interpreter behind the logging thread)."""
+    path = tmp_path / "desktop.log"
+    handler = LogFile(path, max_bytes=100_000_000)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("test_logs.burst")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        for n in range(30_000):
+            log.info("imported file %d", n)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 30_000 and lines[-1] == "imported file 29999", lines[-3:]
