@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import ColumnElement, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import keys, partials, shared_settings, url_keys
@@ -548,6 +548,13 @@ class Library:
                 row = rows.get(targets.get(file_id, -1))
                 if row is None:
                     errors[file_id] = NotFound(f"File {file_id} not found")
+                elif not trashed and row.purging_since is not None:
+                    # claimed by an emptying or purge (perhaps another server's): its bytes
+                    # are going or gone. The claim bumped the version, so a restore that read
+                    # the row before it loses the race and comes back here.
+                    errors[file_id] = Conflict(
+                        "The file is being deleted for good", reason="being_deleted"
+                    )
                 elif (row.deleted_at is not None) == trashed:
                     # (also an alias and its file both asked for: the second finds it done)
                     errors[file_id] = Conflict(
@@ -579,7 +586,8 @@ class Library:
         jobs, which nothing reports or repairs. A probe of the object's folder before them
         would not promise the delete that follows (and a bucket has nothing to probe).
         `only_trashed` (the trash's purge and emptying): a file restored meanwhile is kept,
-        with Conflict not_trashed.
+        with Conflict not_trashed. Before any byte goes the file is claimed in the catalog
+        (`_claim_for_deletion`): from then on a restore anywhere answers being_deleted.
         """
         asked, file_id = file_id, self._catalog.resolve(file_id)
         # Not during a move of the file (the edit lock in this process; across processes the
@@ -627,6 +635,11 @@ class Library:
                 locks.enter_context(self.deferred.key_locks.hold(key))
             locks.enter_context(self._object_locks.hold_many(objects))
             self._db.schema.confirm()  # a newer schema's references are not ours to count
+            # Another server's restore takes no lock of ours: only the files the catalog
+            # still has in the trash at the claim are deleted, and no restore takes them back.
+            claimed = self._claim_for_deletion([r.id for r in records], started)
+            records = [r for r in records if r.id in claimed]
+            objects = sorted({r.storage_key for r in records})
             batch = {r.id for r in records}
             shared = self._catalog.referenced_by_others(objects, batch)
             records = [r for r in records if r.storage_key not in shared]
@@ -640,6 +653,42 @@ class Library:
             deleted.append(file_id)
         order = {file_id: n for n, file_id in enumerate(chunk)}
         return sorted(deleted, key=order.__getitem__)
+
+    def _claim_for_deletion(self, file_ids: list[int], trashed_by: datetime | None) -> set[int]:
+        """Marks the files as being deleted for good; returns those marked.
+
+        The one rule that keeps a restore from answering 200 for a file whose bytes then go:
+        one conditional write, atomic on SQLite and PostgreSQL alike, marks the files of
+        `file_ids` still in the trash (since `trashed_by` or before, when given), and only
+        those marked may lose bytes or rows (a hard delete of a file not in the trash goes on
+        unmarked: no restore can take it back, and a delete cut short leaves no mark on a
+        live file that a later trash and restore would trip on). The version goes up with
+        the mark, so a restore that read the row before it loses its race, reads the mark and
+        answers being_deleted. Nothing unmarks a file: one left marked by a crash stays in the
+        trash, listed as ever, and the next emptying or purge marks it again and finishes it.
+        """
+        if not file_ids:
+            return set()
+        conditions: list[ColumnElement[bool]] = [
+            MediaFile.id.in_(file_ids),
+            MediaFile.deleted_at.is_not(None),
+        ]
+        if trashed_by is not None:
+            conditions.append(MediaFile.deleted_at <= trashed_by)
+
+        def claim() -> set[int]:
+            with self._db.write() as s:
+                return set(
+                    s.scalars(
+                        update(MediaFile)
+                        .where(*conditions)
+                        .values(purging_since=utcnow(), version=MediaFile.version + 1)
+                        .returning(MediaFile.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+
+        return self._db.retrying(claim)
 
     def _delete_unshared(self, records: list[FileRecord]) -> list[int]:
         """Objects no file outside `records` references: bytes, jobs and derivatives, then the
@@ -682,6 +731,11 @@ class Library:
         with key_lock, self._object_locks.hold(record.storage_key):
             # a newer version may let another file share the object: its rules, not ours
             self._db.schema.confirm()
+            trashed_by = record.deleted_at if only_trashed else None
+            if not self._claim_for_deletion([file_id], trashed_by) and only_trashed:
+                # restored (or gone) since it was read, perhaps by another server
+                self._catalog.get(file_id)  # NotFound when gone
+                raise Conflict("The file is not in the trash", reason="not_trashed")
             # The same bytes for another athlete or other flags share the object: it and its
             # derivatives stay while another file references them.
             shared = self._catalog.references(record.storage_key, besides=file_id) > 0

@@ -173,6 +173,12 @@ def _known_message(exc: MediaDeskError) -> str | None:
         return QCoreApplication.translate("Errors", "The file is already in the trash.")
     if reason == "not_trashed":
         return QCoreApplication.translate("Errors", "The file is not in the trash.")
+    if reason == "being_deleted":
+        return QCoreApplication.translate(
+            "Errors",
+            "The file is being deleted for good (the trash is being emptied, perhaps on "
+            "another computer) and can no longer be restored.",
+        )
     if exc.code == "too_large":
         limit = exc.details.get("max_size")
         if isinstance(limit, int):

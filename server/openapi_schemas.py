@@ -163,7 +163,8 @@ SCHEMAS: dict[str, S] = {
             reason={
                 **STR,
                 "description": "Finer machine-readable cause under the code when there is one "
-                "(e.g. stale_version, already_trashed); clients choose their sentence by it. "
+                "(e.g. stale_version, already_trashed, being_deleted); clients choose their "
+                "sentence by it. "
                 "Under storage_unavailable: " + ", ".join(UNAVAILABLE_REASONS),
             },
             request_id={

@@ -134,6 +134,10 @@ class MediaFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set (migration 0024) by a conditional write while the file is in the trash, before any
+    # byte of it is deleted for good: a restore on any server refuses it from then on
+    # (core.library.Library._claim_for_deletion).
+    purging_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # An id handed out for a duplicate upload: it keeps answering as another name of this file
     alias_of: Mapped[int | None] = mapped_column(Integer, index=True)
