@@ -238,9 +238,13 @@ def release_shared(path: Path) -> None:
             return
         if count == 1:
             del _shared_counts[path]
-            fd = _descriptors.get(path)
+            # closed, not kept: a process that opens and closes many catalogs (a test run, a
+            # script) kept one descriptor per catalog and ran out of select()'s 1,024; only
+            # this presence lock is taken on this file, so closing it releases nothing else
+            fd = _descriptors.pop(path, None)
             if fd is not None:
                 fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
+                os.close(fd)
         else:
             _shared_counts[path] = count - 1
 

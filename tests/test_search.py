@@ -207,7 +207,7 @@ def test_sort_keys_use_indexes(filled: Library) -> None:
             assert "TEMP B-TREE" not in plan, plan
 
 
-async def test_cursor_paging_over_http(aiohttp_client: Any, filled: Library, api: Any) -> None:
+async def test_cursor_paging_over_http(filled: Library, aiohttp_client: Any, api: Any) -> None:
     h = bearer(make_tokens(filled).read)
     seen: list[int] = []
     url = "/files/?limit=9&sort=-size&content_type=image/jpeg"

@@ -368,7 +368,7 @@ async def test_cors_preflight_and_headers(
     assert denied.status == 200 and denied.headers["Access-Control-Allow-Origin"]
 
 
-async def test_upload_rate_limit(aiohttp_client: Any, library: Library, tokens: Tokens) -> None:
+async def test_upload_rate_limit(library: Library, aiohttp_client: Any, tokens: Tokens) -> None:
     from server.app import create_app
     from tests.server_fixtures import server_config
 
