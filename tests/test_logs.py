@@ -232,16 +232,11 @@ def test_a_refused_presign_logs_the_validation_error(
     assert all(r.levelno == logging.ERROR for r in caplog.records if "validation" in r.message)
 
 
-def test_a_log_line_does_not_wait_for_the_log_files_disk(tmp_path: Path) -> None:
-    """The desktop logs from its GUI thread ("Shown to the user: …", the embedded server's
-    address) and the server from its event loop: a log file on a disk that takes seconds per
-    write must not stop them. Here the file is a FIFO whose buffer is full, so writing to it
-    blocks until someone reads; the caller still returns, and the line arrives once read."""
-    path = tmp_path / "server.log"
+def _stuck_fifo(path: Path) -> int:
+    """A log file on a disk that stopped answering: a FIFO whose buffer is full, so the next
+    write to it blocks until someone reads. Returns the reader's descriptor (non-blocking)."""
     os.mkfifo(path, 0o600)
     reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    handler = LogFile(path)
-    handler.setFormatter(logging.Formatter("%(message)s"))
     stuffing = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
     try:
         while True:  # fill the pipe: the log file's next write blocks
@@ -250,6 +245,18 @@ def test_a_log_line_does_not_wait_for_the_log_files_disk(tmp_path: Path) -> None
         pass
     finally:
         os.close(stuffing)
+    return reader
+
+
+def test_a_log_line_does_not_wait_for_the_log_files_disk(tmp_path: Path) -> None:
+    """The desktop logs from its GUI thread ("Shown to the user: …", the embedded server's
+    address) and the server from its event loop: a log file on a disk that takes seconds per
+    write must not stop them. Here the file is a FIFO whose buffer is full, so writing to it
+    blocks until someone reads; the caller still returns, and the line arrives once read."""
+    path = tmp_path / "server.log"
+    reader = _stuck_fifo(path)
+    handler = LogFile(path)
+    handler.setFormatter(logging.Formatter("%(message)s"))
     log = logging.getLogger("test_logs.slow_disk")
     log.propagate = False
     log.addHandler(handler)
@@ -285,19 +292,10 @@ def test_a_stuck_log_disk_does_not_hold_the_exit(tmp_path: Path) -> None:
     stuck (a network share that stopped answering), flush waited for the stuck writer's lock
     past its DRAIN_TIMEOUT, for ever, so the desktop or server never finished quitting."""
     path = tmp_path / "desktop.log"
-    os.mkfifo(path, 0o600)
-    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    reader = _stuck_fifo(path)
     handler = LogFile(path)
     handler.DRAIN_TIMEOUT = 1.0
     handler.setFormatter(logging.Formatter("%(message)s"))
-    stuffing = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        while True:  # fill the pipe: the log file's next write blocks
-            os.write(stuffing, b"\n" * 4096)
-    except BlockingIOError:
-        pass
-    finally:
-        os.close(stuffing)
     log = logging.getLogger("test_logs.stuck_exit")
     log.propagate = False
     log.addHandler(handler)
