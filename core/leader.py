@@ -41,7 +41,7 @@ from core import feed
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import CatalogLease
-from core.errors import StorageUnavailable, is_no_space
+from core.errors import StorageUnavailable, catalog_unreachable, is_no_space
 
 try:  # POSIX; elsewhere a run without the lease never happens (no lock to make it exclusive)
     import fcntl
@@ -443,7 +443,11 @@ class MaintenanceLeader:
                 report = self.task(self.lib)
                 error = None
             except Exception as exc:
-                logger.exception("Scheduled maintenance failed")
+                # the catalog out of reach is a passing outage, said in one line (it is logged
+                # as such everywhere else); anything else gets its traceback
+                logger.error(
+                    "Scheduled maintenance failed: %s", exc, exc_info=not catalog_unreachable(exc)
+                )
                 report, error = None, f"{type(exc).__name__}: {exc}"
         try:
             with self._db.write() as s:

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.errors import catalog_unreachable
 from core.library import Library
 from core.usage import storage_summary
 from server.auth import requires
@@ -60,8 +61,14 @@ def _scan_forever(lib: Library, interval: int, stop: threading.Event) -> None:
     while True:
         try:
             lib.usage.scan()
-        except Exception:  # a storage outage must not end the schedule
-            logger.exception("Store scan failed", extra={"outcome": "failed"})
+        except Exception as exc:  # a storage outage must not end the schedule
+            # the catalog out of reach: one line, as everywhere else; anything else its traceback
+            logger.error(
+                "Store scan failed: %s",
+                exc,
+                exc_info=not catalog_unreachable(exc),
+                extra={"outcome": "failed"},
+            )
         if stop.wait(interval):
             return
 
