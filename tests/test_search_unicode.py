@@ -48,8 +48,14 @@ def nfd(text: str) -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_catalog(request: pytest.FixtureRequest) -> Library:
     lib: Library = request.getfixturevalue("library" if request.param == "sqlite" else "pg_library")
+    _add_named(lib, NAMES)
+    return lib
+
+
+def _add_named(lib: Library, names: list[str], start: int = 0) -> None:
+    """Ready photos with these names, written straight into the catalog."""
     with db_of(lib).write() as s:
-        for i, name in enumerate(NAMES):
+        for i, name in enumerate(names, start=start):
             s.add(
                 MediaFile(
                     storage_key=f"general/2024/01/{i:032x}.jpg",
@@ -62,7 +68,6 @@ def any_catalog(request: pytest.FixtureRequest) -> Library:
                     status="ready",
                 )
             )
-    return lib
 
 
 @pytest.mark.parametrize(
@@ -139,20 +144,7 @@ def test_a_spacing_accent_finds_itself_and_a_lone_accent_nothing(
     any_catalog: Library, q: str, want: set[str]
 ) -> None:
     lib = any_catalog
-    with db_of(lib).write() as s:
-        for i, name in enumerate(SPACING, start=len(NAMES)):
-            s.add(
-                MediaFile(
-                    storage_key=f"general/2024/01/{i:032x}.jpg",
-                    original_filename=name,
-                    content_type="image/jpeg",
-                    file_type="image",
-                    size=1000 + i,
-                    sha256=f"{i:064x}",
-                    description="",
-                    status="ready",
-                )
-            )
+    _add_named(lib, SPACING, start=len(NAMES))
     page = lib.list_files(FileQuery(q=q, limit=50))
     assert {r.original_filename for r in page.items} == want
     assert page.total == len(want)

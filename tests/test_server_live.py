@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,18 @@ def test_a_client_is_told_to_try_again_later_only_for_an_outage() -> None:
     assert not any(endpoint in text or "media" in text for text in UNAVAILABLE_MESSAGES.values())
 
 
+@contextlib.contextmanager
+def _write_lock_held(library: Library) -> Iterator[None]:
+    """Another process's write transaction on the catalog (SQLite's write lock) meanwhile."""
+    holder = sqlite3.connect(library.settings.paths.database_file, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def _under_the_write_lock(
     library: Library, url: str, headers: dict[str, str], first: Callable[[], None] = lambda: None
 ) -> Any:
@@ -383,9 +396,7 @@ def _under_the_write_lock(
     slow write elsewhere: an edit on a slow disk), or None when it did not come while held;
     `first` runs under the lock before it."""
     replies: list[Any] = []
-    holder = sqlite3.connect(library.settings.paths.database_file, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
+    with _write_lock_held(library):
         first()
         reader = threading.Thread(
             target=lambda: replies.append(http_call(url, headers=headers, timeout=60))
@@ -393,9 +404,6 @@ def _under_the_write_lock(
         reader.start()
         reader.join(20)  # generous: the lock stays held until the read answers or this ends
         answered = not reader.is_alive()
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     reader.join(60)
     return replies[0] if answered else None
 
@@ -447,18 +455,15 @@ def test_the_servers_stop_does_not_wait_for_another_process_s_write_lock(
     server = EmbeddedServer(library, config=server_config(library))
     server.start()
     stopper = threading.Thread(target=server.stop)
-    holder = sqlite3.connect(library.settings.paths.database_file, isolation_level=None)
     try:
-        holder.execute("BEGIN IMMEDIATE")
-        reply = http_call(f"{server.url}/files/{record.id}", headers=bearer(tokens.read))
-        assert reply.status == 200
-        time.sleep(1)  # the audit's writer has started its write
-        stopper.start()
-        stopper.join(10)  # generous: the lock stays held until the stop ends or this does
-        stopped = not stopper.is_alive()
+        with _write_lock_held(library):
+            reply = http_call(f"{server.url}/files/{record.id}", headers=bearer(tokens.read))
+            assert reply.status == 200
+            time.sleep(1)  # the audit's writer has started its write
+            stopper.start()
+            stopper.join(10)  # generous: the lock stays held until the stop ends or this does
+            stopped = not stopper.is_alive()
     finally:
-        holder.execute("ROLLBACK")
-        holder.close()
         if stopper.is_alive():
             stopper.join(60)
         elif stopper.ident is None:
