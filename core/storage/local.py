@@ -27,13 +27,21 @@ from core.errors import (
     storage_error,
 )
 from core.fsmodes import make_dirs, set_file_mode
-from core.keys import normalise_key
+from core.keys import THUMBNAIL_PREFIX, VARIANT_PREFIX, normalise_key
 from core.storage.base import ObjectStat, ProgressCallback
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 PART_SUFFIX = ".part"
+# Objects made again from their original: an image's thumbnail and its ?w= variants. Written
+# atomically like every object (a kill leaves the old one or the new one, never half of one),
+# but not fsynced: on a slow disk (a share, a FUSE mount) a photo's import paid two more
+# fsyncs (the thumbnail and its folder) for bytes the original can give again. What a power
+# cut can leave of one is an empty file (a new file's data not yet written back): read as
+# missing (`_stat_object`), so a variant is made again and a thumbnail answers 404 rather than
+# an empty picture. The original and everything else stay fsynced before they are named.
+REMADE_PREFIXES = (THUMBNAIL_PREFIX, VARIANT_PREFIX)
 
 
 def is_temp_name(name: str) -> bool:
@@ -47,6 +55,11 @@ def normalise_prefix(prefix: str) -> str:
         return ""
     clean = normalise_key(prefix)
     return f"{clean}/" if prefix.endswith("/") else clean
+
+
+def remade(key: str) -> bool:
+    """True for the keys of REMADE_PREFIXES (written without fsync, empty read as missing)."""
+    return normalise_key(key).startswith(REMADE_PREFIXES)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -164,7 +177,7 @@ class LocalStorage:
             st = path.stat()
         except OSError as exc:
             raise self._read_error(exc, key) from exc
-        if not S_ISREG(st.st_mode):
+        if not S_ISREG(st.st_mode) or (st.st_size == 0 and remade(key)):
             raise NotFound(f"No object {key!r} in local storage")
         return path, st
 
@@ -225,12 +238,14 @@ class LocalStorage:
         path = self._path(key)
         if _holds_folder(path, f"Cannot write {key!r}"):
             raise Conflict(f"Key {key!r} is a folder of other objects")
+        durable = not remade(key)
         tmp, out = self._create_temp(key, path)
         try:
             with out:
                 fill(out)
                 out.flush()
-                os.fsync(out.fileno())
+                if durable:
+                    os.fsync(out.fileno())
             with commit() if commit is not None else contextlib.nullcontext():
                 os.replace(tmp, path)
         except _ReadError as exc:
@@ -242,7 +257,8 @@ class LocalStorage:
         except BaseException:
             self._discard(tmp)
             raise
-        fsync_dir(path.parent)
+        if durable:
+            fsync_dir(path.parent)
         return self.stat(key)
 
     def put_stream(
