@@ -1206,6 +1206,22 @@ class Catalog:
                 )
             )
 
+    def stale_claims(
+        self, claimed_before: datetime, file_ids: set[int] | None = None
+    ) -> list[tuple[int, str, datetime]]:
+        """(id, key, claimed at) of the files (of `file_ids`, when given) claimed for deletion
+        before `claimed_before` (core/library.py CLAIM_LEASE), oldest claim first."""
+        stmt = select(MediaFile.id, MediaFile.storage_key, MediaFile.purging_since).where(
+            MediaFile.alias_of.is_(None),
+            MediaFile.purging_since.is_not(None),
+            MediaFile.purging_since < claimed_before,
+        )
+        if file_ids is not None:
+            stmt = stmt.where(MediaFile.id.in_(file_ids))
+        with self.db.read() as s:
+            rows = s.execute(stmt.order_by(MediaFile.purging_since, MediaFile.id))
+            return [(file_id, key, since) for file_id, key, since in rows if since is not None]
+
     def expired_uploads(self, moment: datetime) -> list[tuple[int, str]]:
         """(id, key) of pending or failed uploads whose URL expired at or before `moment`."""
         with self.db.read() as s:

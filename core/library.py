@@ -9,9 +9,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import ColumnElement, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -85,6 +85,22 @@ logger = logging.getLogger(__name__)
 # progress reports, the status bar's "N of M"): a commit each cost more than the change
 # itself, and a batch keeps each write short for the other writers of the catalog.
 BULK_BATCH = 200
+
+# How long a claim for deletion (`_claim_for_deletion`) holds: a lease. A deletion renews its
+# claim right before any byte goes once it is half this old (`_keep_claim`), so a live claim is
+# never older; an older one was left by a deletion that died (kill -9, power loss, a catalog
+# outage) and a restore or maintenance settles it (`_settle_stale_claims`). Far above the one
+# catalog read and one storage request between a renewal and the bytes' deletion. A claim's age
+# is read on each server's own clock, as the maintenance lease's is (core/leader.py).
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+class _Claim(NamedTuple):
+    """Files `_claim_for_deletion` marked, and the mark it wrote (`purging_since`)."""
+
+    ids: set[int]
+    at: datetime
+
 
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
 _DERIVED = (keys.THUMBNAIL_PREFIX, keys.VARIANT_PREFIX, keys.VIDEO_PREFIX)
@@ -517,6 +533,8 @@ class Library:
             with contextlib.ExitStack() as locks:
                 for target in sorted(set(targets.values())):
                     locks.enter_context(self._edit_locks.hold(target))
+                if not trashed:  # a claim its deletion left behind when it died
+                    self._settle_stale_claims(set(targets.values()))
                 # A batch that lost to another write of one of its rows runs again from its
                 # reads: after a trash elsewhere that file answers already_trashed as a
                 # repeated trash does, after an edit it is trashed.
@@ -551,7 +569,8 @@ class Library:
                 elif not trashed and row.purging_since is not None:
                     # claimed by an emptying or purge (perhaps another server's): its bytes
                     # are going or gone. The claim bumped the version, so a restore that read
-                    # the row before it loses the race and comes back here.
+                    # the row before it loses the race and comes back here. (A stale claim
+                    # was settled before this write, under the edit locks.)
                     errors[file_id] = Conflict(
                         "The file is being deleted for good", reason="being_deleted"
                     )
@@ -637,14 +656,14 @@ class Library:
             self._db.schema.confirm()  # a newer schema's references are not ours to count
             # Another server's restore takes no lock of ours: only the files the catalog
             # still has in the trash at the claim are deleted, and no restore takes them back.
-            claimed = self._claim_for_deletion([r.id for r in records], started)
-            records = [r for r in records if r.id in claimed]
+            claim = self._claim_for_deletion([r.id for r in records], started)
+            records = [r for r in records if r.id in claim.ids]
             objects = sorted({r.storage_key for r in records})
             batch = {r.id for r in records}
             shared = self._catalog.referenced_by_others(objects, batch)
             records = [r for r in records if r.storage_key not in shared]
             if records:
-                deleted = self._delete_unshared(records)
+                deleted = self._delete_unshared(records, claim.at)
         for file_id in [i for i in chunk if i in batch and i not in deleted]:
             try:
                 self.delete_permanently(file_id, only_trashed=True)
@@ -654,8 +673,8 @@ class Library:
         order = {file_id: n for n, file_id in enumerate(chunk)}
         return sorted(deleted, key=order.__getitem__)
 
-    def _claim_for_deletion(self, file_ids: list[int], trashed_by: datetime | None) -> set[int]:
-        """Marks the files as being deleted for good; returns those marked.
+    def _claim_for_deletion(self, file_ids: list[int], trashed_by: datetime | None) -> _Claim:
+        """Marks the files as being deleted for good; returns those marked and the mark.
 
         The one rule that keeps a restore from answering 200 for a file whose bytes then go:
         one conditional write, atomic on SQLite and PostgreSQL alike, marks the files of
@@ -664,11 +683,16 @@ class Library:
         unmarked: no restore can take it back, and a delete cut short leaves no mark on a
         live file that a later trash and restore would trip on). The version goes up with
         the mark, so a restore that read the row before it loses its race, reads the mark and
-        answers being_deleted. Nothing unmarks a file: one left marked by a crash stays in the
-        trash, listed as ever, and the next emptying or purge marks it again and finishes it.
+        answers being_deleted.
+        The mark is a lease of CLAIM_LEASE, renewed before the bytes go (`_keep_claim`). One
+        left older by a deletion that died is settled by a restore of the file or by
+        maintenance (`_settle_stale_claims`): bytes still stored, the mark goes (the file is
+        restored, or stays in the trash unmarked); bytes gone, the deletion is finished. Until
+        then the file stays in the trash, and the next emptying or purge marks it again.
         """
+        stamp = utcnow()
         if not file_ids:
-            return set()
+            return _Claim(set(), stamp)
         conditions: list[ColumnElement[bool]] = [
             MediaFile.id.in_(file_ids),
             MediaFile.deleted_at.is_not(None),
@@ -682,19 +706,102 @@ class Library:
                     s.scalars(
                         update(MediaFile)
                         .where(*conditions)
+                        .values(purging_since=stamp, version=MediaFile.version + 1)
+                        .returning(MediaFile.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+
+        return _Claim(self._db.retrying(claim), stamp)
+
+    def _keep_claim(self, file_ids: set[int], at: datetime) -> set[int]:
+        """Those of `file_ids` still under the claim made `at`, right before their bytes or
+        rows go: past half the lease the claim is renewed, and a file whose mark is no longer
+        `at` (a restore or maintenance found the claim stale and settled it, or another
+        deletion claimed it since) is not counted. So a deletion stalled past the lease (a
+        catalog outage, a stuck store) never deletes a file a restore took back meanwhile."""
+        if not file_ids or utcnow() - at < CLAIM_LEASE / 2:
+            return file_ids
+
+        def renew() -> set[int]:
+            with self._db.write() as s:
+                return set(
+                    s.scalars(
+                        update(MediaFile)
+                        .where(MediaFile.id.in_(file_ids), MediaFile.purging_since == at)
                         .values(purging_since=utcnow(), version=MediaFile.version + 1)
                         .returning(MediaFile.id)
                         .execution_options(synchronize_session=False)
                     )
                 )
 
-        return self._db.retrying(claim)
+        return self._db.retrying(renew)
 
-    def _delete_unshared(self, records: list[FileRecord]) -> list[int]:
+    def settle_stale_claims(self, now: datetime | None = None) -> tuple[list[int], list[int]]:
+        """Maintenance's pass over the claims older than the lease (`_settle_stale_claims`):
+        returns the ids unmarked (kept in the trash) and those whose deletion was finished."""
+        released: list[int] = []
+        finished: list[int] = []
+        for file_id, _, _ in self._catalog.stale_claims((now or utcnow()) - CLAIM_LEASE):
+            with self._edit_locks.hold(file_id):
+                kept, gone = self._settle_stale_claims({file_id}, now)
+            released += kept
+            finished += gone
+        return released, finished
+
+    def _settle_stale_claims(
+        self, file_ids: set[int], now: datetime | None = None
+    ) -> tuple[list[int], list[int]]:
+        """Settles the claims of `file_ids` older than CLAIM_LEASE (the caller holds their
+        edit locks); returns the ids unmarked and those whose deletion was finished.
+
+        Such a claim was left by a deletion that died; only the bytes tell how far it went.
+        The object still stored (derivatives can be made again): the mark goes, if it is still
+        the one read (a deletion that renewed or claimed it since is alive), and the file is
+        as before the claim, in the trash. The object gone: the deletion is finished as the
+        emptying would (jobs, derivatives, row), and a restore answers not_found; never a
+        restored file without its bytes.
+        """
+        released: list[int] = []
+        finished: list[int] = []
+        stale = self._catalog.stale_claims((now or utcnow()) - CLAIM_LEASE, file_ids)
+        for file_id, key, since in stale:
+            if self._storage.exists(key):
+
+                def release(file_id: int = file_id, since: datetime = since) -> bool:
+                    with self._db.write() as s:
+                        return (
+                            s.scalar(
+                                update(MediaFile)
+                                .where(MediaFile.id == file_id, MediaFile.purging_since == since)
+                                .values(purging_since=None, version=MediaFile.version + 1)
+                                .returning(MediaFile.id)
+                                .execution_options(synchronize_session=False)
+                            )
+                            is not None
+                        )
+
+                if self._db.retrying(release):
+                    logger.info("File %d: a stale claim for deletion released", file_id)
+                    released.append(file_id)
+                continue
+            try:
+                self._db.retrying(functools.partial(self._delete_permanently_locked, file_id, True))
+            except (NotFound, Conflict):
+                continue  # deleted or restored since the read
+            logger.info("File %d: a deletion cut short after its bytes went, finished", file_id)
+            finished.append(file_id)
+        return released, finished
+
+    def _delete_unshared(self, records: list[FileRecord], claimed_at: datetime) -> list[int]:
         """Objects no file outside `records` references: bytes, jobs and derivatives, then the
-        rows in one transaction. Returns the ids deleted (not those moved meanwhile)."""
+        rows in one transaction. Returns the ids deleted (not those moved meanwhile).
+        `records` are claimed at `claimed_at`; if one of them lost its claim meanwhile, none is
+        deleted here and the caller's one-file way sorts them out."""
         objects = sorted({r.storage_key for r in records})
         batch = {r.id for r in records}
+        if self._keep_claim(batch, claimed_at) != batch:
+            return []
         self._storage.delete_many(objects)
         self.jobs.forget_files(batch)
         named = self._catalog.names_used_by_others(objects, batch)
@@ -710,7 +817,8 @@ class Library:
             with self._db.write() as s:
                 for row in s.scalars(select(MediaFile).where(MediaFile.id.in_(batch))):
                     # moved meanwhile by another process: deleted the one-file way, new key too
-                    if row.storage_key == expected[row.id]:
+                    # (unmarked: restored after a stall past the lease, bytes and all: kept)
+                    if row.storage_key == expected[row.id] and row.purging_since is not None:
                         s.delete(row)
                         gone.append(row.id)
                 # their aliases go with them: an id that named a deleted file answers 404
@@ -732,13 +840,16 @@ class Library:
             # a newer version may let another file share the object: its rules, not ours
             self._db.schema.confirm()
             trashed_by = record.deleted_at if only_trashed else None
-            if not self._claim_for_deletion([file_id], trashed_by) and only_trashed:
+            claim = self._claim_for_deletion([file_id], trashed_by)
+            if not claim.ids and only_trashed:
                 # restored (or gone) since it was read, perhaps by another server
                 self._catalog.get(file_id)  # NotFound when gone
                 raise Conflict("The file is not in the trash", reason="not_trashed")
             # The same bytes for another athlete or other flags share the object: it and its
             # derivatives stay while another file references them.
             shared = self._catalog.references(record.storage_key, besides=file_id) > 0
+            if claim.ids and not self._keep_claim(claim.ids, claim.at):
+                raise LostRace()  # its stale claim settled meanwhile: again from the reads
             if not shared:
                 self._storage.delete(record.storage_key)
             video_service.forget(
@@ -755,6 +866,8 @@ class Library:
                 row = s.get(MediaFile, file_id)
                 if row is not None and row.storage_key != record.storage_key:
                     raise LostRace()  # moved meanwhile by another process: its new key too
+                if row is not None and claim.ids and row.purging_since is None:
+                    raise LostRace()  # unmarked (restored) after a stall past the lease
                 if row is not None:
                     s.delete(row)
                 # its aliases go with it: an id that named a deleted file answers 404 like it

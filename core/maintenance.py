@@ -20,6 +20,10 @@ STALE_MULTIPART_SECONDS = 24 * 3600
 @dataclass
 class MaintenanceReport:
     purged: list[int] = field(default_factory=list)
+    # trashed files whose claim for deletion outlived its lease (a deletion that died): those
+    # with their bytes unmarked, kept in the trash; those without, deleted as it would have
+    released_claims: list[int] = field(default_factory=list)
+    finished_deletions: list[int] = field(default_factory=list)
     expired_pending: list[int] = field(default_factory=list)
     aborted_multipart: int = 0
     expired_uploads: list[str] = field(default_factory=list)  # tus / multipart (resumable)
@@ -137,6 +141,7 @@ def run_maintenance(
         ("sweep_uploads", lambda: report.cleaned_uploads.extend(lib.resumable.sweep(now))),
         ("sweep_work_folders", lambda: _sweep_work_folders(lib, report)),
         ("deferred_deletions", lambda: report.deferred_deletions.extend(lib.deferred.run(now))),
+        ("stale_claims", lambda: _settle_stale_claims(lib, report, now)),
         ("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
         ("expire_pending", lambda: report.expired_pending.extend(expire_pending(lib, now))),
         ("abort_multipart", lambda: _abort(lib, report)),
@@ -158,6 +163,12 @@ def run_maintenance(
             report.errors.append(f"{name}: {full.message}")
     logger.info("Maintenance: %s", report.as_dict())
     return report
+
+
+def _settle_stale_claims(lib: Library, report: MaintenanceReport, now: datetime | None) -> None:
+    released, finished = lib.settle_stale_claims(now)
+    report.released_claims.extend(released)
+    report.finished_deletions.extend(finished)
 
 
 def _purge_jobs(lib: Library, now: datetime | None) -> None:
