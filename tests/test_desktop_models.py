@@ -219,6 +219,83 @@ def test_grid_model_counts_an_edited_file_from_outside_the_loaded_rows_once(
     assert len(set(_names(model))) == 7 and model.total == 7
 
 
+def test_grid_model_counts_a_file_deleted_for_good_from_outside_the_loaded_rows(
+    qtbot, library: Library, runner: TaskRunner
+) -> None:
+    """A file not loaded deleted for good (Delete permanently, Empty trash, from here or from
+    another process: the same events) left the grid's total one too high. The event's record
+    tells whether the view counted it: once, and a trashed file not twice."""
+    add_rows(library, 10)
+    events: list[ChangeEvent] = []
+    library.events.subscribe(events.append)
+    in_library = FileGridListModel(library, runner, page_size=5)
+    in_library.set_query(FileQuery(sort="original_filename"))
+    wait_for(qtbot, lambda: in_library.rowCount() == 5)
+    ids = [r.id for r in library.list_files(FileQuery(sort="original_filename", limit=10)).items]
+
+    def heard(count: int) -> list[ChangeEvent]:
+        wait_for(qtbot, lambda: len(events) == count)
+        taken = events[:]
+        events.clear()
+        return taken
+
+    library.delete_permanently(ids[-1])
+    in_library.apply_events(heard(1))
+    assert in_library.total == 9 and in_library.rowCount() == 5
+    for file_id in ids[6:9]:
+        library.trash(file_id)
+    in_library.apply_events(heard(3))
+    assert in_library.total == 6
+    in_trash = FileGridListModel(library, runner, page_size=1)
+    in_trash.set_query(FileQuery(trashed=True, sort="original_filename"))
+    wait_for(qtbot, lambda: in_trash.rowCount() == 1)
+    assert in_trash.total == 3
+    library.empty_trash()
+    deleted = heard(3)
+    in_library.apply_events(deleted)
+    in_trash.apply_events(deleted)
+    assert in_trash.total == 0 and in_trash.rowCount() == 0
+    assert in_library.total == 6 and in_library.rowCount() == 5
+    in_library.fetchMore()
+    wait_for(qtbot, lambda: in_library.rowCount() == 6)
+    assert in_library.total == 6 and not in_library.canFetchMore()
+
+
+def test_grid_model_recounts_once_for_many_deletions_it_cannot_read(
+    qtbot, library: Library, runner: TaskRunner
+) -> None:
+    """Events of files deleted for good without their record (a writer that predates it): the
+    grid cannot tell whether it counted them, and reads its total again in a worker, once for
+    the lot and once more after any change heard meanwhile, not once a file."""
+    add_rows(library, 40)
+    events: list[ChangeEvent] = []
+    library.events.subscribe(events.append)
+    model = FileGridListModel(library, runner, page_size=5)
+    model.set_query(FileQuery(sort="original_filename"))
+    wait_for(qtbot, lambda: model.rowCount() == 5)
+    counts: list[FileQuery] = []
+    list_files = library.list_files
+
+    def counted(query: FileQuery) -> object:
+        counts.append(query)
+        return list_files(query)
+
+    library.list_files = counted  # type: ignore[method-assign]
+    unseen = library.list_files(FileQuery(sort="original_filename", limit=40)).items[10:]
+    counts.clear()
+    with db_of(library).write() as s:
+        for record in unseen:
+            s.delete(s.get(MediaFile, record.id))
+    wait_for(qtbot, lambda: len(events) == 30)
+    for event in events:
+        model.apply_event(dataclasses.replace(event, data={}))
+    wait_for(qtbot, lambda: model.total == 10)
+    assert 1 <= len(counts) <= 2 and model.rowCount() == 5
+    model.fetchMore()
+    wait_for(qtbot, lambda: model.rowCount() == 10)
+    assert model.total == 10 and not model.canFetchMore()
+
+
 def test_query_matching_and_positions(library: Library) -> None:
     add_rows(library, 3)
     rows = library.list_files(FileQuery(sort="original_filename")).items

@@ -86,6 +86,8 @@ class FileGridListModel(QAbstractListModel):
         self._back: str | None = None
         # load_until(): the file to load the pages up to, and the row count to give up at
         self._seek: tuple[int, int] | None = None
+        # a count of the view's files on its way (_recount), and whether one more must follow
+        self._recounting = self._recount_again = False
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -382,10 +384,14 @@ class FileGridListModel(QAbstractListModel):
                 continue
             if not self._loaded_once:
                 continue
+            # a count on its way may have been read before this change: one more follows it
+            self._recount_again = self._recount_again or self._recounting
             row = self.row_of(event.file_id)
             if event.kind == EventKind.DELETED:
                 if row >= 0:
                     gone.add(row)
+                else:
+                    self._forget_unloaded(event)
                 continue
             try:
                 record = _record_from_event(event)
@@ -417,6 +423,52 @@ class FileGridListModel(QAbstractListModel):
                 self._total = max(self._total - 1, len(self._rows))
                 self.totalChanged.emit(self._total)
         self._remove(gone)
+
+    def _forget_unloaded(self, event: ChangeEvent) -> None:
+        """A file deleted for good that is not among the loaded rows: the total counted it if
+        it matched the view as it was when deleted (the event's record, core.feed's snapshot:
+        a trashed file already left the library's total and is in the trash's). An event
+        whose record cannot be read (older writers) leaves only a recount to tell, as does one
+        whose status is not the view's: the record of a file that left the ready ones holds its
+        new status (core.feed._dirty_kind), that of a pending upload deleted its own."""
+        try:
+            record = _record_from_event(event)
+        except (KeyError, TypeError, ValueError):
+            self._recount()
+            return
+        if self._query.status and record.status != self._query.status:
+            self._recount()
+            return
+        if matches(record, self._query):
+            self._total = max(self._total - 1, len(self._rows))
+            self.totalChanged.emit(self._total)
+
+    def _recount(self) -> None:
+        """Reads the view's total again, in a worker. Asked again while one is on its way, one
+        more follows it (read after the latest change), whatever the number asked meanwhile:
+        a thousand deletions cost two counts, not a thousand."""
+        if self._recounting:
+            self._recount_again = True
+            return
+        self._recounting = True
+        generation = self._generation
+        query = dataclasses.replace(self._query, limit=1, offset=0, cursor=None, backwards=False)
+
+        def done(page: Page) -> None:
+            self._recounting = False
+            if self._recount_again:
+                self._recount_again = False
+                self._recount()
+            elif generation == self._generation and not self._fetching:
+                # (a page on its way brings its own total, and the events held for it)
+                self._total = max(page.total, len(self._rows))
+                self.totalChanged.emit(self._total)
+
+        def failed(exc: BaseException) -> None:
+            self._recounting = self._recount_again = False
+            logger.warning("Cannot count the files of the view: %s", exc)
+
+        self.runner.submit(self.library.list_files, query, on_result=done, on_error=failed)
 
     def _remove(self, rows: set[int]) -> None:
         """Removes these rows, last run of neighbours first (the rows above keep their numbers)."""
