@@ -809,7 +809,8 @@ class Catalog:
             q.is_public,
             q.status,
             q.trashed,
-            q.q.strip(),
+            # the term as searched: "José", "jose" and "JOSE" list the same files, one total
+            searched(q.q),
             canonical_mime(q.content_type) if q.content_type else None,
         )
         now = time.monotonic()

@@ -21,7 +21,7 @@ from core.library import Library
 from core.query import matches
 from core.records import FileQuery
 from core.text import folded
-from tests.internals import db_of
+from tests.internals import catalog_of, db_of
 from tests.media_fixtures import MediaSet
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 
@@ -179,6 +179,22 @@ def test_an_edit_is_found_without_its_accents_and_the_old_text_no_longer(
     assert _found(lib, "nandu") == {"ÑANDÚ.jpg"}  # its old name
     lib.update_file(5, {"description": ""})
     assert _found(lib, "cancion") == set()
+
+
+def test_the_forms_of_a_term_share_one_kept_total(any_catalog: Library) -> None:
+    """A search's total is kept by the term as searched (core.query.searched): "José", "jose"
+    and "JOSE" list the same files, and each was counted and kept on its own. The one kept
+    total follows a new file for every form."""
+    lib = any_catalog
+    forms = ["José", "jose", "JOSE", nfd("JOSÉ"), "  jose "]
+    for q in forms:
+        assert lib.list_files(FileQuery(q=q, limit=1)).total == 2, q
+    kept = catalog_of(lib)._counts
+    assert len(kept) == 1, list(kept)
+    _add_named(lib, ["JOSÉ 2.jpg"], start=len(NAMES))
+    for q in forms:
+        assert lib.list_files(FileQuery(q=q, limit=1)).total == 3, q
+    assert len(kept) == 1, list(kept)
 
 
 def test_athlete_names_are_found_without_accents_also_after_a_rename(
