@@ -53,7 +53,7 @@ from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
 from core.text import composed
 from core.thumbnail_cache import ThumbnailCache
-from core.thumbnails import make_thumbnail
+from core.thumbnails import THUMBNAIL_GENERATION, make_thumbnail
 from core.validation import validate_file
 
 logger = logging.getLogger(__name__)
@@ -437,7 +437,7 @@ class Ingestor:
                 description=new.description or "",
                 status=FileStatus.READY,
             )
-            _apply_info(row, new.info, new.sha, has_thumb)
+            _apply_info(row, new.info, new.sha, has_thumb, shared=same is not None)
             s.add(row)
             s.flush()
             return _Placed(row.id, key)
@@ -861,7 +861,8 @@ class Ingestor:
                 row.storage_backend = same.storage_backend
             row.storage_key = key
             row.status = FileStatus.READY
-            _apply_info(row, info, sha, has_thumb)
+            shared = same is not None and not same.duplicate
+            _apply_info(row, info, sha, has_thumb, shared=shared)
             return _Placed(record.id, key)
 
     @contextmanager
@@ -935,7 +936,13 @@ def log_rejected(exc: MediaDeskError, name: str | None, kind: str, **extra: obje
     )
 
 
-def _apply_info(row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool) -> None:
+def _apply_info(
+    row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool, *, shared: bool
+) -> None:
+    """`shared`: the row references another file's object, and the thumbnail made with it by
+    the rendering of its day: counted as old (null), maintenance makes it again
+    (core/thumbnail_remake.py), which only costs a decode when it was current. Else the
+    thumbnail is this upload's, of today's rendering."""
     row.content_type = info.mime
     row.file_type = info.kind
     row.size = info.size
@@ -946,6 +953,7 @@ def _apply_info(row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool) -> N
     row.frame_rate, row.bit_rate, row.rotation = info.frame_rate, info.bit_rate, info.rotation
     row.extra = {**(row.extra or {}), **dict(info.extra or {})}
     row.has_thumbnail = has_thumb
+    row.thumbnail_generation = None if shared else THUMBNAIL_GENERATION
 
 
 def _report(progress: IngestProgress | None, stage: str, done: int, total: int) -> None:

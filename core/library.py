@@ -74,6 +74,7 @@ from core.storage.signing import (
 )
 from core.storage_migration import StorageBackends
 from core.thumbnail_cache import ThumbnailCache
+from core.thumbnail_remake import ThumbnailRemaker
 from core.thumbnails import make_variant, variant_width
 from core.tokens import TokenStore
 from core.usage import UsageMonitor
@@ -166,6 +167,10 @@ class Library:
         self._leader_lock = threading.Lock()
         self._edit_locks = KeyedLocks()
         self.deferred = DeferredDeleter(db, storage)
+        # photos' thumbnails and variants of an older rendering, made again
+        self.thumbnail_remaker = ThumbnailRemaker(
+            db, self._catalog, storage, self._thumbnails, self._variant_locks, self.reading
+        )
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Library:

@@ -1,4 +1,5 @@
-"""Periodic housekeeping: trash purge, pending-upload expiry, multipart abort, reconcile report."""
+"""Periodic housekeeping: trash purge, pending-upload expiry, multipart abort, thumbnails of an
+older rendering made again, reconcile report."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class MaintenanceReport:
     removed_partials: list[str] = field(default_factory=list)
     removed_work_folders: list[str] = field(default_factory=list)  # of video workers gone
     deferred_deletions: list[str] = field(default_factory=list)
+    # photos whose thumbnail and variants an older rendering made, made again (a batch a run)
+    remade_thumbnails: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -147,6 +150,7 @@ def run_maintenance(
         ("abort_multipart", lambda: _abort(lib, report)),
         ("expire_uploads", lambda: report.expired_uploads.extend(lib.resumable.expire(now))),
         ("purge_jobs", lambda: _purge_jobs(lib, now)),
+        ("remake_thumbnails", lambda: _remake_thumbnails(lib, report)),
     ):
         if only is not None and name not in only:
             continue
@@ -169,6 +173,11 @@ def _settle_stale_claims(lib: Library, report: MaintenanceReport, now: datetime 
     released, finished = lib.settle_stale_claims(now)
     report.released_claims.extend(released)
     report.finished_deletions.extend(finished)
+
+
+def _remake_thumbnails(lib: Library, report: MaintenanceReport) -> None:
+    # a batch a run (core/thumbnail_remake.py BATCH): a large library catches up over hours
+    report.remade_thumbnails.extend(lib.thumbnail_remaker.run())
 
 
 def _purge_jobs(lib: Library, now: datetime | None) -> None:

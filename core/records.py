@@ -84,6 +84,9 @@ class FileRecord:
     duplicate: bool = False
     # Set when this id is an alias: the file it names (its id is the one handed out)
     duplicate_of: int | None = None
+    # The rendering its thumbnail and variants were made with (core.thumbnails.
+    # THUMBNAIL_GENERATION); None: before generations were counted
+    thumbnail_generation: int | None = None
 
     @property
     def is_trashed(self) -> bool:
@@ -96,9 +99,15 @@ class FileRecord:
 
     @property
     def content_tag(self) -> str | None:
-        """`?v=` of the links to this file's bytes and images: it changes only with the bytes,
-        so a link that carries it may be cached for good (a link without it only briefly)."""
-        return self.sha256[:16] if self.sha256 else None
+        """`?v=` of the links to this file's bytes and images, and the thumbnail's ETag: it
+        changes only with the bytes or with the images made of them again (a new rendering,
+        core.thumbnails.THUMBNAIL_GENERATION), so a link that carries it may be cached for
+        good (a link without it only briefly). Files whose images were made before
+        generations were counted keep the tag they always had."""
+        if not self.sha256:
+            return None
+        generation = self.thumbnail_generation
+        return self.sha256[:16] if generation is None else f"{self.sha256[:16]}-{generation}"
 
     @classmethod
     def from_row(

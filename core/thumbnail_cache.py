@@ -19,14 +19,17 @@ logger = logging.getLogger(__name__)
 
 
 class ThumbnailCache:
-    """Thumbnails under `folder`, named by file id and content hash (a new upload, a new name)."""
+    """Thumbnails under `folder`, named by file id and content tag: a new upload, or its
+    thumbnail made again by a new rendering (core.thumbnails.THUMBNAIL_GENERATION), is a new
+    name, so an old entry is never served for it (those of files uploaded before the tag
+    counted renderings keep their names)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._failing = False  # a read failed: warned once, until a read works again
 
     def path(self, record: FileRecord) -> Path:
-        return self.folder / f"{record.id}-{(record.sha256 or '')[:16]}.webp"
+        return self.folder / f"{record.id}-{record.content_tag or ''}.webp"
 
     def get(self, record: FileRecord) -> bytes | None:
         """The cached thumbnail, or None: a miss sends the caller to the store's copy, which

@@ -18,6 +18,12 @@ from core.metadata import header_exif, open_image
 logger = logging.getLogger(__name__)
 
 THUMB_SIZE = 320
+# The rendering of image thumbnails and ?w= variants: one more whenever a change here makes
+# them come out differently, so those made before are made again (media_files.
+# thumbnail_generation, core/thumbnail_remake.py; null: before 2). 2: embedded
+# colour profiles converted to sRGB (Display P3 came out dull), 16-bit grey PNGs scaled (a
+# white tile), a turned photo's ladder of its shown width.
+THUMBNAIL_GENERATION = 2
 MAX_VARIANT_WIDTH = 4096  # the widest `w` a client may ask for
 # The only widths variants are made at, like an image CDN's srcset ladder: any asked width is
 # served from the smallest rung that covers it, so an image has at most one variant per rung
@@ -47,14 +53,17 @@ class HasMime(Protocol):
     def mime(self) -> str: ...
 
 
-def make_thumbnail(path: Path, media: HasMime | str, size: int = THUMB_SIZE) -> bytes:
-    """WebP bytes at most size x size: the upright image, or a video frame ~10% in."""
+def make_thumbnail(path: Path | IO[bytes], media: HasMime | str, size: int = THUMB_SIZE) -> bytes:
+    """WebP bytes at most size x size: the upright image, or a video frame ~10% in (an image
+    may be given open, a video only by its path)."""
     media_type = _media_type(media)
     if size < 1:
         raise InvalidInput("The thumbnail size must be positive")
     if media_type.kind == FileKind.IMAGE:
         with open_image(path, [media_type.pil_format or ""]) as im:
             return _webp(_shrink(im, (size, size)))
+    if not isinstance(path, str | Path):
+        raise InvalidInput("A video's poster frame is read from its path")
     poster = _poster_frame(Path(path))
     poster.thumbnail((size, size))
     return _webp(_rgb(poster))

@@ -1,4 +1,4 @@
-"""`mediadesk worker [--concurrency N]` and `mediadesk reprocess [--all|ID…]`."""
+"""`mediadesk worker [--concurrency N]` and `mediadesk reprocess [--all] [--photos] [ID…]`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from core.errors import InvalidInput
 from core.library import Library
 from core.logsetup import quiet_credential_loggers, quiet_outage_tracebacks
+from core.mediatypes import FileKind
 from core.video import service
 from core.video.worker import VideoWorker
 
@@ -43,10 +44,21 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     reprocess = sub.add_parser(
         "reprocess",
         parents=[common],
-        help="queue the processing jobs of videos again (after a ladder change)",
+        help="queue the processing jobs of videos again (after a ladder change); make "
+        "photos' thumbnails and variants again",
+        description="A video's id (or --all) queues its processing jobs again for the "
+        "workers. A photo's id (or --photos) makes its thumbnail and stored ?w= variants "
+        "again now, with today's rendering; maintenance does the same in the background, a "
+        "batch per run, for photos whose images an older version made.",
     )
     reprocess.add_argument("ids", nargs="*", type=int, metavar="ID", help="file ids")
     reprocess.add_argument("--all", action="store_true", help="every ready video")
+    reprocess.add_argument(
+        "--photos",
+        action="store_true",
+        help="every photo whose thumbnail an older rendering made (what maintenance would "
+        "make again in batches), now",
+    )
 
 
 def run(args: argparse.Namespace, open_library: Callable[[argparse.Namespace], Library]) -> int:
@@ -88,17 +100,26 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
 def _reprocess(
     args: argparse.Namespace, open_library: Callable[[argparse.Namespace], Library]
 ) -> int:
-    if not args.all and not args.ids:
-        raise InvalidInput("Name file ids or use --all")
+    if not args.all and not args.photos and not args.ids:
+        raise InvalidInput("Name file ids or use --all (videos) or --photos")
     library = open_library(args)
     try:
         ids = list(args.ids)
+        photos = [i for i in ids if library.get_file(i).file_type == FileKind.IMAGE]
+        videos = [i for i in ids if i not in photos]
         if args.all:
-            ids = library.ready_video_ids()
+            videos = library.ready_video_ids()
+        if args.photos:
+            photos += [i for i in library.thumbnail_remaker.stale_ids() if i not in photos]
         queued = {}
-        for file_id in ids:
+        for file_id in videos:
             queued[file_id] = [job.id for job in service.reprocess(library, file_id)]
-        sys.stdout.write(json.dumps({"queued": queued}, indent=2) + "\n")
+        out: dict[str, Any] = {"queued": queued}
+        if photos:
+            out["remade"] = [library.thumbnail_remaker.remake(i).id for i in photos]
+        elif args.photos:
+            out["remade"] = []
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     finally:
         library.close()
     return 0

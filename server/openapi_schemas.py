@@ -86,6 +86,12 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
         "description": "Clockwise degrees to turn the stored picture to show it upright (EXIF "
         "orientation, a video's rotation tag); renditions and thumbnails are already upright",
     },
+    "thumbnail_generation": {
+        "type": ["integer", "null"],
+        "description": "The rendering the thumbnail and `?w=` variants were made with; older "
+        "ones are made again in the background (then the content tag `v` changes). Null: "
+        "made before renderings were counted",
+    },
     "duplicate_of": {
         "type": ["integer", "null"],
         "description": "The existing file this id is another name of (same bytes, athlete and "

@@ -205,9 +205,12 @@ def test_mediadesk_reprocess_queues_the_videos_again(lib: Library, tmp_path: Pat
     jobs = lib.jobs.list(file_id=video.id)[0]
     assert {j.id for j in jobs if j.state == "queued"}.isdisjoint(first)
     assert all(j.state == "cancelled" for j in jobs if j.id in first)
-    refused = subprocess.run(
+    # a photo's id makes its thumbnail again (tests/test_thumbnail_remake.py); no job
+    remade = subprocess.run(
         [*cmd, str(photo.id)], env=env, capture_output=True, text=True, timeout=60
     )
-    assert refused.returncode == 2 and "not a video" in refused.stderr
+    assert remade.returncode == 0, remade.stderr
+    assert json.loads(remade.stdout) == {"queued": {}, "remade": [photo.id]}
+    assert lib.jobs.list(file_id=photo.id)[1] == 0
     nothing = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert nothing.returncode == 2 and "--all" in nothing.stderr

@@ -130,6 +130,10 @@ class MediaFile(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|ready|failed
     failure_reason: Mapped[str | None] = mapped_column(Text)
     has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
+    # core.thumbnails.THUMBNAIL_GENERATION the thumbnail and variants at this storage key were
+    # made with (migration 0025); null: before generations were counted. Maintenance makes
+    # older ones again (core/thumbnail_remake.py).
+    thumbnail_generation: Mapped[int | None] = mapped_column(Integer)
     upload_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

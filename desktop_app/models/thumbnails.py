@@ -21,7 +21,8 @@ MAX_PENDING = 256
 
 
 def cache_key(record: FileRecord) -> str:
-    return f"mediadesk-thumb:{record.id}:{(record.sha256 or '')[:16]}"
+    # the content tag: a thumbnail made again by a new rendering is a new key
+    return f"mediadesk-thumb:{record.id}:{record.content_tag or ''}"
 
 
 def load_thumbnail(library: Library, file_id: int) -> QImage | None:

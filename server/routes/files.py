@@ -238,7 +238,8 @@ async def presigned_url(request: web.Request) -> web.Response:
 @requires(FILE)
 async def thumbnail(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "thumbnail")
-    etag = f'"thumb-{(record.sha256 or str(record.id))[:32]}"'
+    # the content tag counts the renderings: a thumbnail made again is a new ETag
+    etag = f'"thumb-{record.content_tag or record.id}"'
     headers = {"ETag": etag, "Cache-Control": file_cache_control(request, record)}
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         return web.Response(status=304, headers=headers)

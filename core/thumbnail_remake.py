@@ -1,0 +1,197 @@
+"""Photos' thumbnails and ?w= variants made again when the rendering changed.
+
+They are stored once and served for good, so a fix to how they are made (an iPhone's Display
+P3 converted to sRGB, a 16-bit grey PNG that was a white tile) never reached the photos
+uploaded before it. Each row records the rendering its images were made with
+(media_files.thumbnail_generation); a photo whose generation is older than
+core.thumbnails.THUMBNAIL_GENERATION has them made again here: by maintenance, a batch per
+run (the leader's, in team mode), and at once by `mediadesk reprocess --photos` or ids.
+
+A remade thumbnail writes the row (thumbnail_generation, and so its version): the file's
+content tag changes with it (records.FileRecord.content_tag), so the links that carry it, the
+thumbnail's ETag and the local cache's name (core/thumbnail_cache.py) are new, and nothing
+cached for good under the old ones is served as the new images. Videos' poster frames are not
+made here (a whole video to fetch); their rendering did not change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy import or_, select
+
+from core import keys
+from core.catalog import Catalog
+from core.db.engine import Database
+from core.db.models import MediaFile
+from core.errors import CorruptFile, InvalidInput, NotFound, UnsupportedType
+from core.listing import FileStatus
+from core.locks import KeyedLocks
+from core.mediatypes import FileKind
+from core.records import FileRecord
+from core.storage.base import Storage
+from core.thumbnail_cache import ThumbnailCache
+from core.thumbnails import (
+    THUMBNAIL_GENERATION,
+    VARIANT_WIDTHS,
+    make_thumbnail,
+    make_variant,
+)
+
+logger = logging.getLogger(__name__)
+
+# Photos made again per maintenance run, and the time after which a run stops early: each is
+# a download and up to a dozen decodes, and the run's other tasks wait behind it. An hourly
+# run thus catches up on ~200 photos an hour; `mediadesk reprocess --photos` does them all now.
+BATCH = 200
+RUN_SECONDS = 120.0
+
+# What cannot be made from the file's bytes however often it is tried: counted as done
+_UNDECODABLE = (CorruptFile, UnsupportedType, InvalidInput)
+
+
+class ThumbnailRemaker:
+    """Finds photos whose images are of an older rendering and makes them again."""
+
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        storage: Storage,
+        cache: ThumbnailCache,
+        variant_locks: KeyedLocks,
+        reading: Callable[[str], contextlib.AbstractContextManager[None]],
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._storage = storage
+        self._cache = cache
+        self._variant_locks = variant_locks  # Library._variant's: no variant made meanwhile
+        self._reading = reading  # a move's deletion of the old key waits for the remake
+        # The id the next batch starts after: a photo that cannot be made now (its object
+        # gone) is passed over, so it never holds up those behind it; back to 0 at the end.
+        self._after = 0
+
+    def stale_ids(self, after: int = 0, limit: int | None = None) -> list[int]:
+        """Ready photos (not in the trash) whose images are older than the rendering, by id."""
+        stmt = (
+            select(MediaFile.id)
+            .where(
+                MediaFile.file_type == FileKind.IMAGE,
+                MediaFile.status == FileStatus.READY,
+                MediaFile.alias_of.is_(None),
+                MediaFile.deleted_at.is_(None),
+                or_(
+                    MediaFile.thumbnail_generation.is_(None),
+                    MediaFile.thumbnail_generation < THUMBNAIL_GENERATION,
+                ),
+                MediaFile.id > after,
+            )
+            .order_by(MediaFile.id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._db.read() as s:
+            return list(s.scalars(stmt))
+
+    def run(self, limit: int = BATCH, seconds: float = RUN_SECONDS) -> list[int]:
+        """One maintenance batch: the ids whose images were made again."""
+        ids = self.stale_ids(self._after, limit)
+        if len(ids) < limit:  # the end of the list: the next batch starts over
+            self._after = 0
+        deadline = time.monotonic() + seconds
+        remade: list[int] = []
+        for file_id in ids:
+            if time.monotonic() > deadline:
+                break
+            if len(ids) == limit:
+                self._after = file_id
+            try:
+                if self._catalog.get(file_id).thumbnail_generation == THUMBNAIL_GENERATION:
+                    continue  # made with another file's of the same object, earlier on
+                self.remake(file_id)
+            except NotFound as exc:  # deleted since, or its bytes are gone (reconcile says)
+                logger.info("Thumbnail of file %s not made again: %s", file_id, exc.message)
+                continue
+            remade.append(file_id)
+        return remade
+
+    def remake(self, file_id: int) -> FileRecord:
+        """The photo's thumbnail and stored variants made by today's rendering, and its row
+        (and every row sharing its object) marked so. A photo that cannot be decoded keeps
+        what it had and is marked too: trying again would give the same answer."""
+        record = self._catalog.get(file_id, include_trashed=False)
+        if record.file_type != FileKind.IMAGE:
+            raise InvalidInput(f"File {file_id} is not a photo")
+        if record.status != FileStatus.READY:
+            raise InvalidInput(f"File {file_id} is not ready")
+        own_id = record.duplicate_of or record.id  # an alias names its file
+        key = record.storage_key
+        thumb: bytes | None = None
+        with self._reading(key), self._variant_locks.hold(key):
+            source = b"".join(self._storage.open_range(key, 0, None))
+            try:
+                thumb = make_thumbnail(io.BytesIO(source), record.content_type or "")
+                self._remake_variants(record, source)
+            except _UNDECODABLE as exc:
+                logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
+            if thumb is not None:
+                self._storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
+            marked = self._mark(key, thumb is not None)
+            if not marked:
+                # deleted or moved meanwhile, its derivatives with it: what was written here
+                # is nobody's
+                self._storage.delete(keys.thumbnail_key(key))
+                self._storage.delete_prefix(keys.variant_prefix(key))
+        if not marked:  # moved: made again at its new key (gone: NotFound)
+            return self.remake(file_id)
+        self._cache.drop(record)  # the old rendering's name, never read again
+        fresh = self._catalog.get(own_id)
+        if thumb is not None and fresh.storage_key == key:
+            self._cache.put(fresh, thumb)
+        return fresh if own_id == file_id else fresh.as_alias(file_id)
+
+    def _remake_variants(self, record: FileRecord, source: bytes) -> None:
+        """Every stored variant made again in place (a reader gets the old or the new one,
+        never none); one of a width no longer on the photo's ladder (a turned photo's before
+        its ladder was of its shown width) is never served again, so it goes."""
+        shown = record.display_size
+        ladder = {w for w in VARIANT_WIDTHS if not shown or w < shown[0]}
+        if shown:
+            ladder.add(shown[0])
+        prefix = keys.variant_prefix(record.storage_key)
+        for stored in list(self._storage.list_keys(prefix)):
+            width = _variant_width(stored.key[len(prefix) :])
+            if width is None:
+                continue  # not a variant's name: not ours to judge
+            if width in ladder:
+                self._storage.put_bytes(stored.key, make_variant(source, width), "image/webp")
+            else:
+                with contextlib.suppress(NotFound):
+                    self._storage.delete(stored.key)
+
+    def _mark(self, key: str, has_thumbnail: bool) -> bool:
+        """The rows of `key` marked as of today's rendering, through the ORM so the version
+        goes up and the change feed tells every client (a grid shows the new thumbnail).
+        False: no row names `key` any more."""
+        with self._db.write() as s:
+            rows = s.scalars(select(MediaFile).where(MediaFile.storage_key == key)).all()
+            for row in rows:
+                if row.alias_of is not None:
+                    continue  # an alias is seen through its file
+                if row.thumbnail_generation != THUMBNAIL_GENERATION:
+                    row.thumbnail_generation = THUMBNAIL_GENERATION
+                if has_thumbnail and not row.has_thumbnail:
+                    row.has_thumbnail = True
+            return bool(rows)
+
+
+def _variant_width(name: str) -> int | None:
+    """The width of a variant key's tail (`w640.webp`, keys.variant_key), or None."""
+    if name.startswith("w") and name.endswith(".webp") and name[1:-5].isdigit():
+        return int(name[1:-5])
+    return None

@@ -1,0 +1,211 @@
+"""Thumbnails and ?w= variants made before a rendering fix are made again.
+
+They are stored once and served for good, so a photo uploaded before colour profiles were
+converted (1209e4b: an iPhone's Display P3, here a camera's Adobe RGB, came out dull) kept
+its dull thumbnail for ever. Each row records the rendering it was made with
+(thumbnail_generation); maintenance, a batch a run, and `mediadesk reprocess` make older ones
+again, and the thumbnail's ETag, content tag and local cache name change with it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import create_engine, inspect
+
+from core import keys
+from core.db.migrate import downgrade, upgrade
+from core.db.models import MediaFile
+from core.library import Library
+from core.maintenance import run_maintenance
+from core.settings import Settings
+from core.thumbnails import THUMBNAIL_GENERATION
+from server.entry import EmbeddedServer
+from tests import media
+from tests.internals import db_of, storage_of
+from tests.pg_server import pg_library, postgres_url  # noqa: F401
+from tests.server_fixtures import bearer, http_call, make_tokens
+from tests.test_jobs_workers import worker_env
+
+pytestmark = pytest.mark.timeout(180)
+
+_GREEN = (40, 160, 60)  # a grass green, in Adobe RGB as the photo's profile says
+_GREEN_SRGB = (0, 161, 47)  # the same colour in sRGB: what a right thumbnail shows
+ONLY = frozenset({"remake_thumbnails"})
+
+
+def _wide_gamut_photo(path: Path) -> Path:
+    """600x400 green tagged Adobe RGB (Display P3 is the same kind of profile)."""
+    Image.new("RGB", (600, 400), _GREEN).save(path, "JPEG", icc_profile=media.adobe_rgb_icc())
+    return path
+
+
+def _centre(data: bytes) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(data)) as im:
+        rgb = im.convert("RGB")
+        r, g, b = rgb.getpixel((rgb.width // 2, rgb.height // 2))  # type: ignore[misc]
+        return r, g, b
+
+
+def _near(pixel: tuple[int, int, int], want: tuple[int, int, int], tolerance: int = 6) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, want, strict=True))
+
+
+def _old_webp(width: int) -> bytes:
+    """What the old rendering made of the photo: its Adobe RGB numbers read as sRGB."""
+    buf = io.BytesIO()
+    Image.new("RGB", (width, width * 2 // 3), _GREEN).save(buf, "WEBP")
+    return buf.getvalue()
+
+
+def _made_by_an_old_version(lib: Library, file_id: int, widths: tuple[int, ...] = ()) -> None:
+    """The photo as a library upgraded from before 1209e4b has it: the dull thumbnail (and
+    variants) in the store, the row's generation null (migration 0025)."""
+    key = lib.get_file(file_id).storage_key
+    store = storage_of(lib)
+    store.put_bytes(keys.thumbnail_key(key), _old_webp(320), "image/webp")
+    for width in widths:
+        store.put_bytes(keys.variant_key(key, width), _old_webp(width), "image/webp")
+    with db_of(lib).write() as s:  # through the ORM: the change feed tells the server
+        row = s.get(MediaFile, file_id)
+        assert row is not None
+        row.thumbnail_generation = None
+
+
+def test_maintenance_makes_an_old_thumbnail_and_its_variants_again(
+    live: EmbeddedServer, tmp_path: Path
+) -> None:
+    lib = live.library
+    photo = lib.uploads.ingest(_wide_gamut_photo(tmp_path / "iphone.jpg"), "image")
+    assert photo.thumbnail_generation == THUMBNAIL_GENERATION  # a new upload: today's
+    _made_by_an_old_version(lib, photo.id, widths=(160,))
+    auth = bearer(make_tokens(lib).read)
+    thumb_url = f"{live.url}/files/{photo.id}/thumbnail"
+    old = http_call(thumb_url, headers=auth)
+    assert old.status == 200 and _near(_centre(old.body), _GREEN)  # dull, as it was
+    old_tag = http_call(f"{live.url}/files/{photo.id}", headers=auth).json()["urls"]["thumbnail"]
+    assert _near(_centre(lib.thumbnail_bytes(photo.id)), _GREEN)  # and in the local cache
+
+    report = run_maintenance(lib, only=ONLY)
+
+    assert report.remade_thumbnails == [photo.id] and not report.errors
+    record = lib.get_file(photo.id)
+    assert record.thumbnail_generation == THUMBNAIL_GENERATION
+    new = http_call(thumb_url, headers={**auth, "If-None-Match": old.headers["ETag"]})
+    assert new.status == 200, new.status  # the browser's old copy is not confirmed
+    assert new.headers["ETag"] != old.headers["ETag"]
+    assert _near(_centre(new.body), _GREEN_SRGB), _centre(new.body)
+    assert _near(_centre(lib.thumbnail_bytes(photo.id)), _GREEN_SRGB)  # the desktop's grid
+    links = http_call(f"{live.url}/files/{photo.id}", headers=auth).json()["urls"]
+    assert links["thumbnail"] != old_tag and links["thumbnail"].endswith(record.content_tag)
+    variant = http_call(f"{live.url}/stream/{photo.id}/image?w=150", headers=auth)
+    assert variant.headers["X-MediaDesk-Width"] == "160"
+    assert _near(_centre(variant.body), _GREEN_SRGB), _centre(variant.body)
+    assert run_maintenance(lib, only=ONLY).remade_thumbnails == []  # done once
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_catalog(request: pytest.FixtureRequest) -> Library:
+    lib: Library = request.getfixturevalue("library" if request.param == "sqlite" else "pg_library")
+    return lib
+
+
+def test_a_run_makes_a_batch_and_the_next_runs_go_on(any_catalog: Library, tmp_path: Path) -> None:
+    library = any_catalog
+    photos = [
+        library.uploads.ingest(_wide_gamut_photo(tmp_path / f"p{n}.jpg"), "image", is_public=n == 1)
+        for n in range(2)
+    ]
+    # a third: other bytes (the same bytes would be a reference to the first's object)
+    third = tmp_path / "p2.jpg"
+    Image.new("RGB", (300, 200), (200, 30, 30)).save(third, icc_profile=media.adobe_rgb_icc())
+    photos.append(library.uploads.ingest(third, "image"))
+    for p in photos:
+        _made_by_an_old_version(library, p.id)
+    remaker = library.thumbnail_remaker
+    # the first two share one object: made again once, both rows marked
+    assert remaker.run(limit=2) == [photos[0].id]
+    assert remaker.stale_ids() == [photos[2].id]
+    assert remaker.run(limit=2) == [photos[2].id]
+    assert remaker.stale_ids() == [] and remaker.run(limit=2) == []
+    assert all(library.get_file(p.id).thumbnail_generation == THUMBNAIL_GENERATION for p in photos)
+
+
+def test_reprocess_makes_a_photos_thumbnail_again_now(
+    library: Library, data_dir: Path, tmp_path: Path
+) -> None:
+    photo = library.uploads.ingest(_wide_gamut_photo(tmp_path / "a.jpg"), "image")
+    other = tmp_path / "b.jpg"
+    Image.new("RGB", (300, 200), _GREEN).save(other, icc_profile=media.adobe_rgb_icc())
+    second = library.uploads.ingest(other, "image")
+    for p in (photo, second):
+        _made_by_an_old_version(library, p.id)
+    env = worker_env(data_dir)
+    cmd = [sys.executable, "-m", "desktop_app", "reprocess"]
+
+    one = subprocess.run([*cmd, str(photo.id)], env=env, capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout) == {"queued": {}, "remade": [photo.id]}
+    assert library.get_file(photo.id).thumbnail_generation == THUMBNAIL_GENERATION
+    assert _near(_centre(library.thumbnail_bytes(photo.id)), _GREEN_SRGB)
+    assert library.get_file(second.id).thumbnail_generation is None  # only the one named
+
+    every = subprocess.run([*cmd, "--photos"], env=env, capture_output=True, text=True)
+    assert every.returncode == 0, every.stderr
+    assert json.loads(every.stdout) == {"queued": {}, "remade": [second.id]}
+    assert _near(_centre(library.thumbnail_bytes(second.id)), _GREEN_SRGB)
+
+
+def test_another_servers_cached_thumbnail_is_not_served_once_made_again(
+    s3_library: Library, s3_settings: Settings, tmp_path: Path
+) -> None:
+    """Team mode: each server keeps thumbnails in its own data folder's cache. The one that
+    made the thumbnail again cannot empty another's: the new one has a new name there."""
+    other_data = tmp_path / "other"
+    other_data.mkdir()
+    other = Library.open(
+        s3_settings.replace(
+            data_dir=str(other_data),
+            config_file=str(other_data / "settings.toml"),
+            database_url=s3_settings.effective_database_url,
+        )
+    )
+    try:
+        photo = s3_library.uploads.ingest(_wide_gamut_photo(tmp_path / "p.jpg"), "image")
+        _made_by_an_old_version(s3_library, photo.id)
+        assert _near(_centre(other.thumbnail_bytes(photo.id)), _GREEN)  # cached there, dull
+        assert run_maintenance(s3_library, only=ONLY).remade_thumbnails == [photo.id]
+        assert _near(_centre(other.thumbnail_bytes(photo.id)), _GREEN_SRGB)
+    finally:
+        other.close()
+
+
+def test_an_upgraded_catalog_counts_its_photos_thumbnails_as_old(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Migration 0025 on a catalog of the version before: the column comes, null for the
+    rows there (their thumbnails were made before the fixes), so maintenance makes them."""
+    lib = Library.open(settings)
+    photo = lib.uploads.ingest(_wide_gamut_photo(tmp_path / "p.jpg"), "image").id
+    lib.close()
+    engine = create_engine(settings.effective_database_url)
+    try:
+        downgrade(engine, "0024")
+        assert "thumbnail_generation" not in {
+            c["name"] for c in inspect(engine).get_columns("media_files")
+        }
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    lib = Library.open(settings)
+    try:
+        assert lib.get_file(photo).thumbnail_generation is None
+        assert lib.thumbnail_remaker.stale_ids() == [photo]
+    finally:
+        lib.close()
