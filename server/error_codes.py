@@ -61,7 +61,7 @@ ERROR_CODES: dict[str, str] = {
     "rate_limited": "429: too many uploads or failed authentications (see Retry-After)",
     "header_too_large": f"431: a header (Upload-Metadata: {MAX_METADATA_SIZE} bytes) or the "
     f"request line over {MAX_FIELD_SIZE} bytes, the headers together over {MAX_HEAD_SIZE} "
-    "bytes, or too many headers",
+    f"bytes, too many headers, or a chunked body's trailers over {MAX_FIELD_SIZE} bytes",
     "checksum_mismatch": "460: Upload-Checksum does not match the tus chunk; it was discarded",
     "client_closed_request": "499: the client closed the connection before the answer (seen "
     "in logs and /metrics only)",

@@ -13,6 +13,11 @@ other client out. Like Go's ReadHeaderTimeout: a new connection has HEAD_TIMEOUT
 send its first head; on a kept-alive connection the clock starts at the next request's first
 byte, so idle keep-alive is left to aiohttp's keepalive_timeout. Bodies are not timed here
 (slow phone uploads are legitimate; server/rawbody.py has their idle timeout).
+
+MAX_HEAD_SIZE bounds every byte a connection holds that is not a body: a head still coming in
+between requests, and as well one pipelined behind a request still being answered (an event
+stream never ends, and aiohttp's parser would hold 128 headers of MAX_METADATA_SIZE for it).
+The trailer section of a chunked body is held to MAX_FIELD_SIZE, as one header line.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.http_parser import RawRequestMessage
-from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
 from core.records import MAX_DESCRIPTION
@@ -46,12 +51,25 @@ MAX_HEAD_SIZE = 128 * 1024
 
 HEADER_TOO_LARGE = 431  # RFC 6585 "Request Header Fields Too Large"
 
+# Where a chunked body may end (and in a head, which a chunked body may follow in the same
+# read), the parser is fed this many bytes at a time, so that the bytes after the body's last
+# byte (the last chunk's line and the trailers) are counted to within a slice: in a whole
+# socket read they could be 256 KiB, with the body's end anywhere in it.
+CHUNKED_SLICE = 1024
+
 # seconds for a complete request head (MEDIADESK_HEADER_TIMEOUT, ServerConfig.header_timeout)
 HEAD_TIMEOUT = float(HEADER_TIMEOUT)
 
 
 def _too_large(exc: HttpProcessingError) -> bool:
     return isinstance(exc, LineTooLong) or "too many headers" in str(exc).lower()
+
+
+class TrailersTooLarge(LineTooLong):
+    """Raised to the reader of a chunked body whose trailers pass MAX_FIELD_SIZE; the error
+    middleware answers an HttpProcessingError with its code: 431 header_too_large."""
+
+    code = HEADER_TOO_LARGE
 
 
 class JsonErrorRequestHandler(RequestHandler):
@@ -65,6 +83,11 @@ class JsonErrorRequestHandler(RequestHandler):
         self._in_request = False  # a head was parsed and its request is not answered yet
         self._head_bytes = 0  # received of a head not complete yet
         self._refused = False  # a head too large was answered: the rest is not read
+        self._body: StreamReader | None = None  # the body the parser is filling, if any
+        self._chunked = False  # that body is chunked
+        self._sized = 0  # else its Content-Length
+        self._framing = 0  # bytes of a chunked body since its last body byte (and its slice)
+        self._held = 0  # bytes of the body's connection the parser kept back, not counted yet
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -75,21 +98,96 @@ class JsonErrorRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if len(data) <= CHUNKED_SLICE:
+            self._received(data)
+            return
+        view, start = memoryview(data), 0
+        while start < len(data) and not (self._refused or self._close or self._force_close):
+            end = start + CHUNKED_SLICE
+            if self._body is not None and not self._chunked:
+                end = start + max(self._sized - self._body.total_bytes, CHUNKED_SLICE)
+            elif self._body is not None and start:
+                # the last chunk's line ("0" at a line's start) begins after the next "\n0"
+                # at the earliest: what comes before it is body and chunk lines, one piece
+                last = data.find(b"\n0", start - 1)
+                end = len(data) if last < 0 else max(last + 1, end)
+            self._received(data if start == 0 and end >= len(data) else bytes(view[start:end]))
+            start = end
+
+    def _received(self, data: bytes) -> None:
         if self._refused:
             return
         heads = self._request_count
+        body = self._body
+        fed = body.total_bytes if body is not None else 0
         super().data_received(data)
         if self._request_count != heads:  # a head (or a parse error) came in whole
             self._in_request = True
             self._head_bytes = 0
             self._disarm_head_deadline()
+            self._follow_body()  # before _check_heads: a refused head's body still comes
             self._check_heads(self._request_count - heads)
-        elif data and not self._in_request and not self._messages:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_SIZE:
-                self._refuse(LineTooLong(b"", MAX_HEAD_SIZE))
-            else:
-                self._arm_head_deadline()  # the first bytes of the next request on this connection
+            return
+        if self._upgraded or not (data or self._held):
+            return
+        if body is None:
+            rest = len(data)
+        else:
+            # what did not go into the body: framing and trailers, or the next request's head;
+            # while the body's reader is full, the parser keeps back the rest (it is parsed
+            # again when reading resumes), so nothing is counted then
+            moved = body.total_bytes - fed
+            rest, self._held = max(len(data) + self._held - moved, 0), 0
+            if self._reading_paused:
+                self._held = rest
+                return
+        if body is not None and self._chunked:
+            self._framing = self._framing + rest if moved == 0 else rest
+            if self._framing > MAX_FIELD_SIZE:
+                self._refuse_trailers(body)
+                return
+        if body is not None:
+            if not body.is_eof():
+                return  # bytes of the body (aiohttp's flow control bounds those)
+            self._body = None  # what came after the body's end counts toward the next head
+        self._head_bytes += rest
+        if self._head_bytes <= MAX_HEAD_SIZE:
+            if not self._in_request and not self._messages:
+                self._arm_head_deadline()  # the first bytes of the next request
+        elif self._in_request:
+            # Pipelined behind a request still being answered: a 431 could only follow that
+            # answer, which may never end (an event stream), so the connection ends now.
+            logger.debug(
+                "Closed a connection from %s: a pipelined request head over %s bytes",
+                self.peername,
+                MAX_HEAD_SIZE,
+            )
+            self.force_close()
+        else:
+            self._refuse(LineTooLong(b"", MAX_HEAD_SIZE))
+
+    def _follow_body(self) -> None:
+        """Notes the body of the last request parsed, when the parser is still filling it."""
+        self._body, self._chunked, self._framing, self._held = None, False, 0, 0
+        if not self._messages:
+            return
+        message, payload = self._messages[-1]
+        if isinstance(message, RawRequestMessage) and isinstance(payload, StreamReader):
+            if payload.is_eof():
+                return
+            self._body = payload
+            self._chunked = bool(message.chunked)
+            length = "" if self._chunked else message.headers.get("Content-Length", "")
+            self._sized = int(length) if length.isdigit() else 0
+
+    def _refuse_trailers(self, body: StreamReader) -> None:
+        """The body's reader gets the error (its handler answers 431), and the connection
+        closes after that answer; the rest is never read."""
+        self._refused = True
+        self._body = None
+        body.set_exception(TrailersTooLarge(b"trailers", MAX_FIELD_SIZE))
+        body.feed_eof()  # ended: aiohttp does not linger over the rest after the answer
+        self.close()
 
     def _check_heads(self, count: int) -> None:
         """The limits the parser (given MAX_METADATA_SIZE for every header) does not keep:

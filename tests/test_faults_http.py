@@ -287,6 +287,94 @@ def test_a_description_of_any_allowed_length_travels_in_tus_metadata(
     assert_healthy(lib, {created.json()["file_id"]: data}, server.url, tokens.read)
 
 
+def _closed_by_server(sock: socket.socket, send: bytes, patience: float = 20.0) -> bool:
+    """Sends `send`, then reads what comes; True once the server closed the connection. The
+    patience is a safety net only: an open event stream keeps sending heartbeats."""
+    try:
+        sock.sendall(send)
+    except (BrokenPipeError, ConnectionResetError):
+        return True
+    deadline = time.monotonic() + patience
+    sock.settimeout(patience)
+    while time.monotonic() < deadline:
+        try:
+            if not sock.recv(65536):
+                return True
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+    return False
+
+
+def test_a_head_pipelined_behind_an_event_stream_is_held_to_the_head_cap(served: Any) -> None:
+    """The 128 KiB head cap counted only between requests: an unfinished head sent behind a
+    GET /events (which never ends) was buffered whole, 120 headers of 60 KB (7 MB) per
+    connection. Past the cap the connection is now closed (a 431 could only follow the
+    stream's end); a pipelined head under the cap is still served."""
+    lib, server, tokens = served
+    port = int(server.url.rsplit(":", 1)[1])
+    events = f"GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tokens.read}\r\n\r\n"
+    pad = "".join(f"X-Pad-{n}: {'a' * 60_000}\r\n" for n in range(120))
+    unfinished = f"GET /files/ HTTP/1.1\r\nHost: x\r\n{pad}".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        assert _closed_by_server(sock, events.encode() + unfinished)
+
+    # under the cap, behind a request already answered, on the same connection: served
+    many = "".join(f"X-Pad-{n}: {'a' * 2000}\r\n" for n in range(40))  # 80 KB
+    auth = f"Authorization: Bearer {tokens.read}\r\n"
+    status, _, body = _raw(
+        server.url,
+        (
+            f"GET /health HTTP/1.1\r\nHost: x\r\n{auth}\r\n"
+            f"GET /files/ HTTP/1.1\r\nHost: x\r\n{auth}{many}Connection: close\r\n\r\n"
+        ).encode(),
+    )
+    assert status == 200 and b'"items"' in body.split(b"HTTP/1.1 ")[-1], body[-300:]
+    assert_healthy(lib, {}, server.url, tokens.read)
+
+
+def test_the_trailers_of_a_chunked_body_are_held_to_one_header_line(
+    served: Any, media_dir: Any
+) -> None:
+    """A chunked body's trailer section was accepted up to 61.5 KB (the parser's limit for
+    Upload-Metadata) per trailer; it is now held to one header line's 8,190 bytes in all,
+    answered 431 header_too_large like an oversized header."""
+    lib, server, tokens = served
+    record = lib.uploads.ingest(media_dir.png, "image")
+    small = b'{"description": "trailed"}'
+
+    def patch(trailers: str, body: bytes = small) -> tuple[int, dict[str, str], bytes]:
+        chunks = (body[n : n + 65536] for n in range(0, len(body), 65536))
+        return _raw(
+            server.url,
+            (
+                f"PATCH /files/{record.id} HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {tokens.upload}\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks)
+            + f"0\r\n{trailers}\r\n".encode(),
+        )
+
+    status, _, reply = patch("X-Checksum: abc\r\n")
+    assert status == 200 and json.loads(reply)["description"] == "trailed", reply
+    # a body of many chunks (JSON's white space) with small trailers, in whatever reads
+    status, _, reply = patch("X-Checksum: abc\r\nX-Other: d\r\n", small + b" \n" * 300_000)
+    assert status == 200 and json.loads(reply)["description"] == "trailed", reply
+    for trailers in (
+        f"X-Long: {'a' * 9000}\r\n",  # one trailer past a header line
+        "".join(f"X-Part-{n}: {'b' * 3000}\r\n" for n in range(4)),  # 12 KB in four
+        f"X-Huge: {'c' * 60_000}\r\n",
+    ):
+        status, headers, reply = patch(trailers)
+        assert status == 431, reply
+        error = json.loads(reply)["error"]
+        assert error["code"] == "header_too_large", error
+        assert error["request_id"] == headers["X-Request-ID"]
+    assert_healthy(lib, {record.id: media_dir.png.read_bytes()}, server.url, tokens.read)
+
+
 def test_bidi_and_invisible_characters_never_reach_a_stored_name(
     served: Any, media_dir: Any
 ) -> None:
