@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 # A server bound to one of these listens on every address: none of them can be opened from
 # elsewhere, so the link names an address the client actually reached.
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+DISCARD_PORT = 9  # any port does for the broadcast probe: a UDP connect() sends nothing
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,19 @@ def _this_machine(header: str, port: int) -> str:
 
 def _assigned_here(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Binding a socket to an address succeeds only when one of this machine's interfaces has
-    it (no interface list in the standard library; no packets are sent)."""
-    if address.is_unspecified or address.is_multicast:
+    it (no interface list in the standard library; no packets are sent). A broadcast address
+    binds too (Linux takes the limited one and every interface's own): those the kernel
+    knows, it refuses as a destination without SO_BROADCAST, which a connect() asks without
+    sending anything; a link to one points at no machine."""
+    address = getattr(address, "ipv4_mapped", None) or address  # ::ffff:0.0.0.0 is 0.0.0.0
+    if address.is_unspecified or address.is_multicast or address == LIMITED_BROADCAST:
         return False
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     try:
         with socket.socket(family, socket.SOCK_DGRAM) as probe:
             probe.bind((str(address), 0))
+            if address.version == 4:
+                probe.connect((str(address), DISCARD_PORT))
     except OSError:
         return False
     return True

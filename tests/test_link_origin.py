@@ -102,3 +102,21 @@ def test_a_server_on_every_address_names_the_address_a_request_reached(
             for host in (FORGED, f"{address}:{server.port}"):
                 found = _origins(server, token, fid, address, host)
                 assert found == _both("https://m.example"), host
+
+
+def test_a_broadcast_or_unspecified_host_is_foreign(tmp_path: Path, clip: Path) -> None:
+    """A broadcast address binds like one of this machine's own (the limited one, and on Linux
+    each interface's, 127.255.255.255 for loopback), and ::ffff:0.0.0.0 is not "unspecified"
+    to ipaddress: each passed as this machine, and the links pointed at no machine."""
+    with _served(tmp_path / "any", "0.0.0.0") as (server, token):
+        port = server.port
+        fid = upload_file(server, token, clip, kind="video")["id"]
+        for host in (
+            "255.255.255.255",
+            "127.255.255.255",
+            "0.0.0.0",
+            "[::ffff:0.0.0.0]",
+            "[::ffff:255.255.255.255]",
+        ):
+            found = _origins(server, token, fid, "127.0.0.2", f"{host}:{port}")
+            assert found == _both(f"http://127.0.0.2:{port}"), host
