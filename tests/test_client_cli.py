@@ -25,6 +25,7 @@ from desktop_app.cli import main as mediadesk
 from server.client import cli
 from server.client.credentials import credentials_path, default_server, save_token, saved_token
 from server.entry import EmbeddedServer
+from tests.modes import mode, umask
 from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import http_call, make_tokens
 
@@ -140,6 +141,27 @@ def test_login_saves_the_token_privately_and_upload_uses_it(
     code, out, err = run("upload", str(media_dir.gif))
     assert code == 0, out + err
     assert "Uploaded 1," in out
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_login_under_an_open_umask_makes_every_missing_folder_owner_only(
+    live: EmbeddedServer,
+    library: Library,
+    monkeypatch: pytest.MonkeyPatch,
+    config_home: Path,
+) -> None:
+    """Under umask 000 the config folder's missing parents (~/.config on a fresh home) were
+    made 0777: anyone could rename MediaDesk/ away and plant credentials naming their server."""
+    token = make_tokens(library).upload
+    monkeypatch.setattr(cli.getpass, "getpass", lambda _prompt: token)
+    assert not config_home.exists()
+    with umask(0):
+        code, _out, err = run("login", "--server", live.url)
+    assert code == 0, err
+    assert credentials_path().parent == config_home / "MediaDesk"
+    assert mode(config_home) == 0o700
+    assert mode(config_home / "MediaDesk") == 0o700
+    assert mode(credentials_path()) == 0o600
 
 
 def test_login_at_the_end_of_its_input_says_no_token_in_one_line(tmp_path: Path) -> None:

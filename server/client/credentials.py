@@ -11,6 +11,7 @@ from typing import Any
 
 import platformdirs
 
+from core.fsmodes import PRIVATE_DIR_MODE, make_dirs
 from core.paths import user_config_dir
 
 FILE_NAME = "credentials.json"
@@ -42,7 +43,10 @@ def _load() -> dict[str, Any]:
 def save_token(server: str, token: str) -> Path:
     """Saves the token for `server` (and makes it the default server), atomically, 0600."""
     path = credentials_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Every missing folder, not only the last, is 0700 whatever the umask: mkdir(parents=True)
+    # gave ~/.config 0777 under umask 000, and whoever can rename our folder away can plant a
+    # credentials file pointing at their own server.
+    make_dirs(path.parent, PRIVATE_DIR_MODE)
     data = _load()
     known = data.get("servers")
     servers: dict[str, str] = dict(known) if isinstance(known, dict) else {}
