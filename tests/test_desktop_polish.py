@@ -14,11 +14,13 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtCore import QLocale, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import (  # noqa: E402
+    QColor,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
+    QPalette,
 )
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -1038,3 +1040,58 @@ def test_escape_in_the_search_keeps_the_selected_file(
     search_then_escape("heat", 2, None, escape_in="grid")
     wait_for(qtbot, lambda: selected() == ["final.jpg"])
     assert window.details.record.original_filename == "final.jpg"
+
+
+def _contrast(a: QColor, b: QColor) -> float:
+    """WCAG's contrast ratio of two colours."""
+
+    def luminance(c: QColor) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        red, green, blue = channel(c.redF()), channel(c.greenF()), channel(c.blueF())
+        return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+    x, y = luminance(a), luminance(b)
+    return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+
+
+@pytest.mark.parametrize("window_colour", ["#2b2b2b", "#efefef"])
+def test_status_texts_are_readable_on_dark_and_light_palettes(
+    qtbot, library: Library, window_colour: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The settings' test result and restart note, the status bar's storage warning and the
+    player's error kept light-theme colours: on a dark window (Breeze Dark, Adwaita-dark) they
+    fell below WCAG's 4.5:1."""
+    import re
+
+    from desktop_app.controllers.settings_controller import SettingsController
+    from desktop_app.preview.video_player import VideoPlayer
+    from desktop_app.views.settings_dialog import SettingsDialog
+    from desktop_app.views.status_bar import MainStatusBar
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    kept = app.palette()
+    palette = QPalette(kept)
+    palette.setColor(QPalette.ColorRole.Window, QColor(window_colour))
+    app.setPalette(palette)
+    try:
+        dialog = SettingsDialog(SettingsController(library.settings))
+        qtbot.addWidget(dialog)
+        bar = MainStatusBar(library.settings)
+        qtbot.addWidget(bar)
+        player = VideoPlayer(audio=False)
+        qtbot.addWidget(player)
+        labels = {"restart note": dialog.restart_note, "storage warning": bar.storage_warning}
+        labels["player error"] = player._error
+        for ok in (True, False):
+            dialog._on_test(ok, "Connection works" if ok else "The endpoint cannot be reached.")
+            labels[f"test result {ok}"] = dialog.test_result
+            for name, label in labels.items():
+                found = re.search(r"color:\s*(#[0-9a-fA-F]{6})", label.styleSheet())
+                assert found, name
+                ratio = _contrast(QColor(found.group(1)), QColor(window_colour))
+                assert ratio >= 4.5, (name, found.group(1), window_colour, ratio)
+    finally:
+        app.setPalette(kept)
