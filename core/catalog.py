@@ -47,6 +47,7 @@ from core.db.engine import RACE_ATTEMPTS, Database
 from core.db.models import Athlete, ChangeLog, FileCount, MediaFile, UTCDateTime
 from core.errors import Conflict, InvalidInput, NotFound
 from core.filenames import visible_text
+from core.instants import client_instant
 from core.mediatypes import canonical_mime
 from core.natsort import natural_key
 from core.query import (
@@ -1751,13 +1752,10 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     if not isinstance(last_id, int) or isinstance(last_id, bool):
         raise InvalidInput("cursor is not one this server handed out")
     key = sort.removeprefix(BACKWARDS).lstrip("-")
-    try:
-        if value is not None and key in ("created_at", "updated_at"):
-            value = datetime.fromisoformat(value)
-        elif value is not None and not _cursor_value_fits(key, value):
-            raise ValueError
-    except (ValueError, TypeError):
-        raise InvalidInput("cursor is not one this server handed out") from None
+    if value is not None and key in ("created_at", "updated_at"):
+        value = client_instant(value, "cursor is not one this server handed out")
+    elif value is not None and not _cursor_value_fits(key, value):
+        raise InvalidInput("cursor is not one this server handed out")
     return value, last_id
 
 

@@ -606,7 +606,12 @@ PATHS: dict[str, dict[str, S]] = {
                 param("file_id", schema=ID),
                 param("actor"),
                 param("action"),
-                param("since", schema={"type": "string", "format": "date-time"}),
+                param(
+                    "since",
+                    schema={"type": "string", "format": "date-time"},
+                    desc="Entries at or after this moment; without an offset it is UTC. A moment "
+                    "outside the years 1 to 9999 once in UTC is 400 invalid_input",
+                ),
                 param(
                     "limit",
                     schema={

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -222,6 +224,26 @@ async def test_cursor_paging_over_http(filled: Library, aiohttp_client: Any, api
     assert len(seen) == len(set(seen)) == body["total"]
     bad = await api.get("/files/?cursor=zzz", headers=h)
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_input"
+
+
+async def test_cursor_dates_past_the_ends_of_the_calendar_are_400(
+    filled: Library, api: Any
+) -> None:
+    """A cursor's created_at/updated_at that is valid ISO 8601 but out of the calendar once in
+    UTC was a 500 (OverflowError binding it); no server hands one out: 400 invalid_input."""
+    h = bearer(make_tokens(filled).read)
+    for sort in ("-created_at", "updated_at"):
+        for moment in ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"):
+            raw = json.dumps([sort, moment, 5]).encode()
+            cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            resp = await api.get("/files/", params={"sort": sort, "cursor": cursor}, headers=h)
+            assert resp.status == 400, (sort, moment)
+            assert (await resp.json())["error"]["code"] == "invalid_input"
+        # the ends themselves are moments a cursor may hold
+        raw = json.dumps([sort, "9999-12-31T23:59:59+00:00", 5]).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        resp = await api.get("/files/", params={"sort": sort, "cursor": cursor}, headers=h)
+        assert resp.status == 200
 
 
 def test_search_and_cursor_on_postgres(pg_library: Library) -> None:

@@ -287,6 +287,26 @@ async def test_audit_records_private_access(api: Any, tokens: Tokens, media_dir:
     assert only["total"] == 1 and only["items"][0]["actor"] == "signed-url"
 
 
+async def test_audit_since_past_the_ends_of_the_calendar_is_400(
+    api: Any, tokens: Tokens, media_dir: Any
+) -> None:
+    """Valid ISO 8601 moments that no datetime holds in UTC were a 500 (OverflowError when the
+    query bound them); they are 400 invalid_input, and the ends themselves still list."""
+    private = await uploaded(api, media_dir.jpeg, tokens.upload)
+    await api.get(f"/files/{private['id']}", headers=bearer(tokens.read))
+    admin = bearer(tokens.admin)
+    for since in ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"):
+        resp = await api.get("/audit", params={"since": since}, headers=admin)
+        assert resp.status == 400, since
+        error = (await resp.json())["error"]
+        assert error["code"] == "invalid_input" and "since" in error["message"]
+        assert error["request_id"]
+    everything = await api.get("/audit", params={"since": "0001-01-01T00:00:00Z"}, headers=admin)
+    assert (await everything.json())["total"] >= 1
+    nothing = await api.get("/audit", params={"since": "9999-12-31T23:59:59Z"}, headers=admin)
+    assert (await nothing.json())["total"] == 0
+
+
 async def test_errors_are_json_and_never_leak(
     api: Any, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:

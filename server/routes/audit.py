@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
 
 from aiohttp import web
 
-from core.errors import InvalidInput
+from core.instants import client_instant
 from server.auth import requires
 from server.params import as_id, as_int
 from server.state import AUDIT, run_blocking
@@ -26,10 +25,10 @@ async def audit(request: web.Request) -> web.Response:
     q = request.query
     since = None
     if q.get("since"):
-        try:
-            since = datetime.fromisoformat(q["since"])
-        except ValueError:
-            raise InvalidInput("since must be an ISO 8601 date and time") from None
+        since = client_instant(
+            q["since"],
+            "since must be an ISO 8601 date and time, in the years 1 to 9999 once in UTC",
+        )
     sink = request.app[AUDIT]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(sink.flush()), FRESH_WAIT)
