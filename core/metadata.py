@@ -174,10 +174,26 @@ def _zone(text: str | None) -> timezone | None:
     return timezone(timedelta(minutes=-minutes if m[1] == "-" else minutes))
 
 
+# A clock never set counts from its zero: 1 January 1970 (Unix; many cameras, some muxers) or
+# 1904 (QuickTime/MP4 creation times). Its dates fall in that year, or just before it when a
+# zero kept as local time was turned into UTC (1970-01-01 00:00 at +09:00 is
+# 1969-12-31T15:00Z). Dates before, a scanned print's for one, are kept.
+_CLOCK_ZERO_YEARS = (1904, 1970)
+
+
+def _clock_never_set(when: datetime) -> bool:
+    wall = when.replace(tzinfo=None)  # as written: the camera's own reading
+    return any(
+        datetime(year, 1, 1) - timedelta(days=1) <= wall < datetime(year + 1, 1, 1)
+        for year in _CLOCK_ZERO_YEARS
+    )
+
+
 def _parse_date_time(value: object, offset: object = None) -> datetime | None:
     """A date and time as EXIF ("2026:03:29 01:30:00"), MediaInfo ("2026-03-29 04:30:00 UTC")
     or ISO 8601 write it, with the zone it carries or `offset`; None when it is no real date
-    (cameras write "0000:00:00 00:00:00" or blanks when their clock was never set)."""
+    (cameras write "0000:00:00 00:00:00", blanks or their clock's zero when it was never set).
+    The one rule for photos, videos and stored rows."""
     if not isinstance(value, str):
         return None
     m = _DATE_TIME.fullmatch(value.strip("\x00 "))
@@ -188,9 +204,10 @@ def _parse_date_time(value: object, offset: object = None) -> datetime | None:
     )
     try:
         year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
-        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+        when = datetime(year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError:
         return None
+    return None if _clock_never_set(when) else when
 
 
 def exif_taken_at(date_time: object, offset: object = None) -> str | None:
@@ -199,19 +216,22 @@ def exif_taken_at(date_time: object, offset: object = None) -> str | None:
     return when.isoformat() if when else None
 
 
-def taken_at_iso(value: object) -> object:
+def taken_at_iso(value: object) -> str | None:
     """A stored `extra.taken_at` in ISO 8601: the EXIF form older rows keep is converted, an
-    ISO one is kept as it is, anything else is answered unchanged (never an error on read)."""
-    if not isinstance(value, str) or "T" in value:
-        return value
-    return exif_taken_at(value) or value
+    ISO one is kept as it is; None (no capture date, never an error on read) for anything that
+    is no date, such as the "0000:00:00 00:00:00" or ":  :     :  :" that versions before
+    b3c3eac stored as the camera wrote it, or a clock's zero."""
+    when = _parse_date_time(value)
+    if when is None:
+        return None
+    return value if isinstance(value, str) and "T" in value else when.isoformat()
 
 
 def _video_taken_at(general: Any) -> str | None:
     """The container's creation_time (MediaInfo's encoded date, in UTC) as ISO 8601 with 'Z';
     None when absent or the format's zero (MP4 counts from 1904, some muxers write 1970)."""
     when = _parse_date_time(getattr(general, "encoded_date", None), "Z")
-    if when is None or when.year <= 1970:
+    if when is None:
         return None
     return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 

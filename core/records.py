@@ -159,7 +159,11 @@ class FileRecord:
         out = dict(self.__dict__)
         out["extra"] = extra = dict(self.extra)
         if "taken_at" in extra:  # rows catalogued before it was ISO 8601 keep EXIF's form
-            extra["taken_at"] = taken_at_iso(extra["taken_at"])
+            taken = taken_at_iso(extra["taken_at"])
+            if taken is None:  # no date is no key, as for a photo that has none
+                del extra["taken_at"]
+            else:
+                extra["taken_at"] = taken
         for key in ("created_at", "updated_at", "deleted_at"):
             out[key] = iso(out[key])
         out["file_key"] = self.storage_key

@@ -69,6 +69,46 @@ def test_video_keeps_its_creation_time_as_taken_at(tmp_path: Path) -> None:
     assert "taken_at" not in undated.extra
 
 
+def test_a_clock_never_set_gives_no_date_for_photos_and_videos(
+    library: Library, live: EmbeddedServer, tokens: Tokens, tmp_path: Path
+) -> None:
+    """A photo dated 1970 (an unset clock's zero) kept it as its capture date: only videos
+    dropped it. One rule now: that year, or the day before it once a zone is applied."""
+    files = {
+        "photo 1970": library.uploads.ingest(
+            _jpeg(tmp_path / "a.jpg", "1970:01:01 00:00:00"), "image"
+        ),
+        "photo 1970 +00:00": library.uploads.ingest(
+            _jpeg(tmp_path / "b.jpg", "1970:01:01 00:00:00", "+00:00"), "image"
+        ),
+        "photo later in 1970": library.uploads.ingest(
+            _jpeg(tmp_path / "c.jpg", "1970:02:11 08:15:00", "+09:00"), "image"
+        ),
+        "video 1970": library.uploads.ingest(
+            _mp4(tmp_path / "a.mp4", "1970-01-01T00:00:00Z"), "video"
+        ),
+        # a zero kept as local time at +09:00, written in UTC
+        "video 1969-12-31": library.uploads.ingest(
+            _mp4(tmp_path / "b.mp4", "1969-12-31T15:00:00Z"), "video"
+        ),
+    }
+    kept = {  # dates before the clock's zero are real ones (a scanned print)
+        "photo 1969": library.uploads.ingest(
+            _jpeg(tmp_path / "d.jpg", "1969:07:20 20:17:40"), "image"
+        ),
+        "photo 1900": library.uploads.ingest(
+            _jpeg(tmp_path / "e.jpg", "1900:05:01 12:00:00"), "image"
+        ),
+    }
+    h = bearer(tokens.read)
+    for name, rec in files.items():
+        answer = http_call(f"{live.url}/files/{rec.id}", headers=h).json()
+        assert "taken_at" not in answer["extra"], name
+    for name, rec in kept.items():
+        answer = http_call(f"{live.url}/files/{rec.id}", headers=h).json()
+        assert answer["extra"]["taken_at"][:4] in ("1969", "1900"), name
+
+
 def test_rows_catalogued_before_answer_iso(
     library: Library, live: EmbeddedServer, tokens: Tokens, media_dir: MediaSet
 ) -> None:
@@ -84,3 +124,31 @@ def test_rows_catalogued_before_answer_iso(
     assert answer["extra"]["taken_at"] == "2024-05-01T10:30:00"
     listed = http_call(f"{live.url}/files/", headers=bearer(tokens.read)).json()
     assert [f["extra"]["taken_at"] for f in listed["items"]] == ["2024-05-01T10:30:00"]
+
+
+def test_rows_catalogued_before_with_no_real_date_answer_none(
+    library: Library, live: EmbeddedServer, tokens: Tokens, tmp_path: Path
+) -> None:
+    """Before b3c3eac a photo's DateTimeOriginal was stored as the camera wrote it, an unset
+    clock's placeholders included; those rows answered the placeholder as taken_at. Anything
+    that is no date answers none, like a photo without one."""
+    stored = ["0000:00:00 00:00:00", ":  :     :  :", "    :  :     :  :  ", "1970:01:01 00:00:00"]
+    stored += ["2024:02:30 10:00:00", "junk", 20240501]
+    ids = []
+    for i, value in enumerate(stored):
+        image = tmp_path / f"{i}.jpg"
+        Image.new("RGB", (32, 24), (i * 20, 90, 160)).save(image, "JPEG")
+        rec = library.uploads.ingest(image, "image")
+        with db_of(library).write() as s:
+            s.execute(
+                update(MediaFile)
+                .where(MediaFile.id == rec.id)
+                .values(extra={**rec.extra, "taken_at": value})
+            )
+        ids.append(rec.id)
+    h = bearer(tokens.read)
+    for rid, value in zip(ids, stored, strict=True):
+        answer = http_call(f"{live.url}/files/{rid}", headers=h).json()
+        assert "taken_at" not in answer["extra"], value
+    listed = http_call(f"{live.url}/files/?limit=50", headers=h).json()
+    assert [f for f in listed["items"] if "taken_at" in f["extra"]] == []
