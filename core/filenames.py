@@ -7,6 +7,7 @@ an extension of its type (with_type_extension), which the desktop's name field f
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from core.mediatypes import BY_MIME, canonical_mime, extensions_of
@@ -14,15 +15,37 @@ from core.text import storable
 
 MAX_NAME = 255
 # Removed: control characters (Cc), format characters (Cf: the bidi overrides and isolates
-# U+202A-U+202E and U+2066-U+2069 that let `cat\u202egpj.exe` show as `catexe.jpg`, zero-width
-# characters, the BOM...), line and paragraph separators and lone surrogates. Every other
-# letter, mark, digit, symbol and space of any script stays.
+# U+202A-U+202E and U+2066-U+2069 that let `cat\u202egpj.exe` show as `catexe.jpg`, the marks
+# U+200E/U+200F/U+061C, zero-width space, word joiner, the BOM, the soft hyphen, which only
+# hides a break...), line and paragraph separators and lone surrogates. Every other letter,
+# mark, digit, symbol and space of any script stays.
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Format characters that change what the text says, kept where they join something: the
+# zero-width joiner and non-joiner (the ZWJ in an emoji sequence makes a family of three
+# people one emoji, a ZWNJ is the spelling of Persian "نامه‌ها") and the emoji tag
+# characters (a tag run ending in CANCEL TAG after 🏴, the one base Unicode names flags on,
+# is the Scotland flag). Alone, at an end, next to a space or out of sequence they show
+# nothing and only make look-alike names, so there they go too.
+_JOINERS = "\u200c\u200d"
+_TAGS = "\U000e0020-\U000e007f"
+_KEPT_FORMAT = frozenset(_JOINERS) | frozenset(map(chr, range(0xE0020, 0xE0080)))
+_STRAY_TAGS = re.compile(f"(?<=\U0001f3f4)([\U000e0020-\U000e007e]+\U000e007f)|[{_TAGS}]")
+_STRAY_JOINERS = re.compile(
+    f"(?<![^\\s{_JOINERS}])[{_JOINERS}]|[{_JOINERS}](?![^\\s{_JOINERS}{_TAGS}])"
+)
+
+
+def _drop_stray_joiners(text: str) -> str:
+    """`text` without the joiners and tag characters that join nothing (see _KEPT_FORMAT)."""
+    return _STRAY_JOINERS.sub("", _STRAY_TAGS.sub(lambda m: m.group(1) or "", text))
 
 
 def strip_invisible(text: str) -> str:
     """`text` without the characters a name must not carry (see _REMOVED_CATEGORIES)."""
-    return "".join(c for c in text if unicodedata.category(c) not in _REMOVED_CATEGORIES)
+    kept = "".join(
+        c for c in text if c in _KEPT_FORMAT or unicodedata.category(c) not in _REMOVED_CATEGORIES
+    )
+    return _drop_stray_joiners(kept)
 
 
 def visible_text(text: str) -> str:
@@ -42,23 +65,26 @@ def fit_bytes(name: str, limit: int) -> str:
     if not dot or not stem or len(ext.encode()) > 10:
         stem, dot, ext = name, "", ""
     room = limit - len((dot + ext).encode())
-    short = stem.encode()[:room].decode(errors="ignore").rstrip()
+    # a cut inside an emoji sequence leaves a joiner or an unfinished flag at the end
+    short = _drop_stray_joiners(stem.encode()[:room].decode(errors="ignore")).rstrip()
     return short + dot + ext
 
 
 def clean_filename(name: str | None, fallback: str = "unnamed") -> str:
     """The last path component of `name`, without control characters, at most 255 characters."""
-    text = visible_text(name or "")
-    text = text.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    text = visible_text(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    # a joiner or flag tags left at the start by the folder taken off join nothing now
+    text = _drop_stray_joiners(text).strip()
     if text in ("", ".", ".."):
         return fallback
-    text = text.lstrip(".") or fallback
+    text = text.lstrip("." + _JOINERS) or fallback
     if len(text) > MAX_NAME:
         stem, dot, ext = text.rpartition(".")
         if dot and len(ext) <= 10:
             text = stem[: MAX_NAME - len(ext) - 1] + "." + ext
         else:
             text = text[:MAX_NAME]
+        text = _drop_stray_joiners(text)  # the cut may end inside an emoji sequence
     return text
 
 

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -246,3 +247,29 @@ def test_raw_control_characters_in_a_browser_file_name_are_dropped(
             ]
             == stored
         )
+
+
+JOINED = [
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467 familia.jpg",  # one emoji, joined by ZWJ
+    "\u0646\u0627\u0645\u0647\u200c\u0647\u0627.jpg",  # Persian, a ZWNJ in its spelling
+    "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f scotland.jpg",
+]
+
+
+@pytest.mark.parametrize("name", JOINED, ids=["zwj-family", "zwnj-persian", "tag-flag"])
+def test_joined_emoji_and_zwnj_spellings_are_stored_and_served_as_sent(
+    served: tuple[EmbeddedServer, Tokens], pictures: Pictures, name: str
+) -> None:
+    """Every format character was dropped: the family stored as three people, the Persian
+    word in another spelling, the Scotland flag as a black flag."""
+    server, tokens = served
+    token = tokens.upload
+    stored = [
+        direct(server.url, token, whatwg_quoted(name), pictures.next().read_bytes()),
+        by_tus(server.url, token, name, pictures.next().read_bytes()),
+        by_presign(server.url, token, name, pictures.next().read_bytes()),
+    ]
+    assert [file["original_filename"] for file in stored] == [name] * 3
+    shown = http_call(f"{server.url}/stream/{stored[0]['id']}/image", headers=bearer(tokens.read))
+    assert shown.status == 200
+    assert shown.headers["Content-Disposition"].endswith(quote(name, safe="!#$&+-.^_`|~"))

@@ -9,7 +9,7 @@ import pytest
 
 from core import keys
 from core.errors import InvalidInput
-from core.filenames import clean_filename, type_extension, with_type_extension
+from core.filenames import clean_filename, fit_bytes, type_extension, with_type_extension
 
 WHEN = datetime(2026, 3, 9, tzinfo=UTC)
 
@@ -53,6 +53,50 @@ def test_traversal_and_odd_keys_refused(bad: str) -> None:
 )
 def test_clean_filename(raw: str, clean: str) -> None:
     assert clean_filename(raw) == clean
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji, joined by ZWJ
+SCOTLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+PERSIAN = "\u0646\u0627\u0645\u0647\u200c\u0647\u0627"  # "letters": its ZWNJ is spelling
+
+
+@pytest.mark.parametrize(
+    "name",
+    [f"{FAMILY} familia.jpg", f"{PERSIAN}.jpg", f"{SCOTLAND} scotland.jpg", f"a{SCOTLAND}{FAMILY}"],
+)
+def test_joiners_and_flag_tags_that_join_something_stay(name: str) -> None:
+    """They were dropped with every format character: a family became three people, the
+    Persian word another spelling, the Scotland flag a black flag."""
+    assert clean_filename(name) == name
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\u200d", "unnamed"),
+        ("\u200c\u2060\u200d.jpg", "jpg"),  # as ".jpg": a saved file is never hidden
+        ("\u200dphoto.jpg", "photo.jpg"),
+        ("photo\u200d.jpg", "photo\u200d.jpg"),  # between two characters: kept, harmless
+        ("a \u200cb\u200d .jpg", "a b .jpg"),
+        ("a\u200d\u200db", "ab"),
+        ("dir/\u200d.hidden", "hidden"),
+        ("a\U000e0067\U000e007f.jpg", "a.jpg"),  # tags only make a flag after the black flag
+        ("\U0001f3f4\U000e0067\U000e0062.jpg", "\U0001f3f4.jpg"),  # no CANCEL TAG: no flag
+        ("\U0001f3f4/\U000e0067\U000e007fx", "x"),
+        ("a\u00adb\u200b\ufeff\u2060c\u200e\u200f\u061c\ufff9d.jpg", "abcd.jpg"),
+    ],
+)
+def test_joiners_and_tags_that_join_nothing_go(raw: str, clean: str) -> None:
+    assert clean_filename(raw) == clean
+
+
+def test_a_cut_inside_an_emoji_sequence_leaves_no_joiner_at_the_end() -> None:
+    assert clean_filename("x" + FAMILY * 90) == ("x" + FAMILY * 90)[:254]
+    cut = fit_bytes("x" * 3 + FAMILY * 20 + ".jpg", 60)
+    assert "\u200d." not in cut and len(cut.encode()) <= 60
+    flags = clean_filename(SCOTLAND * 40)
+    assert flags.endswith("\U000e007f") or flags.endswith("\U0001f3f4"), ascii(flags[-3:])
+    assert not flags.endswith("\U0001f3f4\U000e0067")
 
 
 def test_long_names_keep_their_extension() -> None:
