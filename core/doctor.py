@@ -15,10 +15,17 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from core import feed
 from core.db.disk import remote_filesystem, remote_note
-from core.db.engine import Database, catalog_folder
+from core.db.engine import (
+    SHORTER_CATALOG_PATH,
+    Database,
+    catalog_folder,
+    sqlite_path_too_long,
+    unopenable,
+)
 from core.errors import StorageUnavailable
 from core.events import ChangeEvent
 from core.settings import Settings
@@ -59,15 +66,7 @@ def check_catalog(db: Database) -> list[Check]:
             except Exception:
                 current = None
     except Exception as exc:
-        return [
-            Check(
-                "catalog",
-                False,
-                f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-                "Check DATABASE_URL (host, port, user, password, database name) and that "
-                "the database server accepts connections from this machine.",
-            )
-        ]
+        return [_unreachable(db, url, exc)]
     head = _head_revision()
     checks = [Check("catalog", True, f"{url} reachable")]
     folder = catalog_folder(db.url)
@@ -116,6 +115,31 @@ def check_catalog(db: Database) -> list[Check]:
     else:
         checks.append(Check("migrations", True, f"schema at {head} (current)"))
     return checks
+
+
+def _unreachable(db: Database, url: str, exc: Exception) -> Check:
+    """The failed catalog check, with advice for the kind of catalog it is: a SQLite file's
+    failure was answered with PostgreSQL's (host, port, user…) though no DATABASE_URL was set."""
+    if not db.is_sqlite:
+        return Check(
+            "catalog",
+            False,
+            f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            "Check DATABASE_URL (host, port, user, password, database name) and that "
+            "the database server accepts connections from this machine.",
+        )
+    too_long = sqlite_path_too_long(db.url)
+    if too_long is not None:
+        return Check("catalog", False, too_long, SHORTER_CATALOG_PATH)
+    said = unopenable(db.url, exc).message if isinstance(exc, SQLAlchemyError) else str(exc)
+    return Check(
+        "catalog",
+        False,
+        f"{url}: {said.splitlines()[0][:300] if said else type(exc).__name__}",
+        f"The catalog is the SQLite file {db.engine.url.database}: this user must be able to "
+        "read and write it and its folder, on a disk with free space (--data-dir or "
+        "MEDIADESK_DATA_DIR choose the data folder, DATABASE_URL another catalog).",
+    )
 
 
 def check_storage(settings: Settings) -> list[Check]:
@@ -338,15 +362,22 @@ def _ids(value: object) -> str:
 
 
 def run_checks(settings: Settings) -> list[Check]:
+    """Raises SettingsError when the data folder cannot be used, as every command's start does
+    (one line and status 2 in the CLI): the catalog's engine met it as a traceback."""
+    settings.paths.ensure()
     try:
         # a catalog on a share is said by the "catalog disk" check, not a log line too
         db = Database(settings.effective_database_url, warn_remote=False)
     except StorageUnavailable as exc:  # a catalog folder it refuses (core/db/disk.py)
-        fix = (
-            "Keep the data folder on a local disk (--data-dir), or only the catalog: "
-            "DATABASE_URL=sqlite:////a/local/folder/mediadesk.sqlite3; PostgreSQL "
-            "(postgresql+psycopg://...) when several computers share the catalog."
-        )
+        folder = catalog_folder(settings.effective_database_url)
+        if folder is not None and not folder.is_dir():  # one it could not make
+            fix = "Point DATABASE_URL at a folder this user can create and write."
+        else:
+            fix = (
+                "Keep the data folder on a local disk (--data-dir), or only the catalog: "
+                "DATABASE_URL=sqlite:////a/local/folder/mediadesk.sqlite3; PostgreSQL "
+                "(postgresql+psycopg://...) when several computers share the catalog."
+            )
         return [Check("catalog", False, exc.message, fix)]
     try:
         checks = check_catalog(db)

@@ -21,7 +21,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Checks what this machine's settings point at: the catalog is reachable and "
         "migrated, the bucket is reachable and has a CORS rule, changes travel between "
         "processes, and the clock agrees with the bucket's. Exit status 1 when something "
-        "needs fixing. Changes nothing but one test entry in the change log.",
+        "needs fixing, 2 when the data folder cannot be used (said in one line, as every "
+        "command does). Changes nothing but one test entry in the change log.",
     )
     doctor.add_argument("--json", action="store_true", help="print JSON")
 

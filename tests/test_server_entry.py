@@ -189,6 +189,83 @@ def test_a_database_driver_that_is_not_installed_is_one_line_not_a_traceback(
     assert "Traceback" not in done.stderr and "sekrit" not in done.stderr, done.stderr
 
 
+def _mediadesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed command, in a process of its own, on SQLite (no DATABASE_URL)."""
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("mediadesk")), *args],
+        cwd=ROOT,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("command", [["token", "list"], ["doctor"], ["doctor", "--json"]])
+def test_a_data_folder_that_cannot_be_made_is_one_line_in_doctor_too(
+    command: list[str],
+) -> None:
+    """`mediadesk doctor` with a data folder that cannot be made (under /proc here, the
+    default folder under a read-only home for a user) ended in a traceback from the catalog's
+    engine, where `serve` and `token list` say it in one line, status 2. Even root cannot make
+    a folder in /proc."""
+    folder = "/proc/mediadesk-test-nope"
+    done = _mediadesk(*command, MEDIADESK_DATA_DIR=folder)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"mediadesk: The data folder {folder} cannot be used: "), (
+        done.stderr
+    )
+    assert "Check --data-dir or MEDIADESK_DATA_DIR" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_catalog_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    """DATABASE_URL naming a SQLite file in a folder that cannot be made ended every command,
+    `doctor` too, in a traceback from the engine's mkdir."""
+    url = "sqlite:////proc/mediadesk-test-nope/mediadesk.sqlite3"
+    said = "The catalog could not be opened: its folder /proc/mediadesk-test-nope cannot be made"
+    listed = _mediadesk("token", "list", "--data-dir", str(tmp_path), DATABASE_URL=url)
+    assert listed.returncode == 2, listed.stderr
+    assert listed.stderr.startswith(f"mediadesk: {said}: "), listed.stderr
+    assert "Traceback" not in listed.stderr
+    doctor = _mediadesk("doctor", "--json", "--data-dir", str(tmp_path), DATABASE_URL=url)
+    assert doctor.returncode == 1, doctor.stderr
+    catalog = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}["catalog"]
+    assert catalog["detail"].startswith(said), catalog
+    assert catalog["fix"] == "Point DATABASE_URL at a folder this user can create and write."
+
+
+def test_a_data_folder_too_long_for_sqlite_is_said_with_its_length(tmp_path: Path) -> None:
+    """A data folder whose catalog path is longer than SQLite opens (504 bytes) said only
+    "The catalog could not be opened: unable to open database file", and `doctor` advised
+    checking DATABASE_URL's host, port, user and password though none was set. Now both name
+    the length and a shorter data folder or a DATABASE_URL=sqlite:////short/path."""
+    folder = tmp_path.joinpath(*["y" * 200] * 3)  # each name is fine, the whole is not
+    catalog = folder / "mediadesk.sqlite3"
+    size = len(os.fsencode(str(catalog)))
+    assert size > 504
+    listed = _mediadesk("token", "list", "--data-dir", str(folder))
+    assert listed.returncode == 2, listed.stderr
+    said = listed.stderr.strip().splitlines()[-1]
+    assert said == (
+        f"mediadesk: The catalog could not be opened: its path is {size} bytes long, longer "
+        f"than SQLite opens (504): {catalog}. Use a shorter data folder (--data-dir or "
+        "MEDIADESK_DATA_DIR), or keep only the catalog at a short path: "
+        "DATABASE_URL=sqlite:////short/path/mediadesk.sqlite3"
+    ), listed.stderr
+    assert "Traceback" not in listed.stderr
+    doctor = _mediadesk("doctor", "--json", "--data-dir", str(folder))
+    assert doctor.returncode == 1, doctor.stderr
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert not checks["catalog"]["ok"]
+    assert checks["catalog"]["detail"].startswith(f"its path is {size} bytes long"), checks
+    assert "DATABASE_URL=sqlite:////short/path" in checks["catalog"]["fix"], checks
+    assert "host, port" not in doctor.stdout, doctor.stdout
+
+
 def test_a_host_that_does_not_resolve_says_why_not_unknown_error(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -50,6 +50,14 @@ BUSY_TIMEOUT_MS = 30_000
 # Free bytes under which a catalog that fails to open is reported as on a full disk (SQLite
 # needs a few pages for its -wal and -shm files)
 FULL_BELOW = 1024 * 1024
+# Bytes of the longest catalog path SQLite opens: its VFS holds a path in 512 bytes and opens
+# a catalog's "-journal" beside it, so past 504 (measured, WAL or not) it only says "unable to
+# open database file"
+SQLITE_MAX_PATH = 512 - len("-journal")
+SHORTER_CATALOG_PATH = (
+    "Use a shorter data folder (--data-dir or MEDIADESK_DATA_DIR), or keep only the catalog "
+    "at a short path: DATABASE_URL=sqlite:////short/path/mediadesk.sqlite3"
+)
 # Seconds a new PostgreSQL connection may take (libpq's connect_timeout), unless the URL says
 CONNECT_TIMEOUT = 5
 # Seconds a request's catalog statement may wait for PostgreSQL's answer (catalog_deadline):
@@ -71,7 +79,15 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
         path = url.split("///", 1)[-1]
         mmap_size = SQLITE_MMAP_SIZE
         if path and path != ":memory:":
-            make_dirs(Path(path).parent)
+            try:
+                make_dirs(Path(path).parent)
+            except OSError as exc:
+                # a DATABASE_URL folder under /proc or a read-only mount: every command's
+                # traceback (`doctor` included) instead of a line a person can act on
+                raise StorageUnavailable(
+                    f"The catalog could not be opened: its folder {Path(path).parent} cannot "
+                    f"be made: {exc.strerror or exc}"
+                ) from None
             folder = Path(path.split("?", 1)[0]).parent.resolve()
             remote = remote_filesystem(folder)
             if remote is not None:  # no map there: a page it cannot read would be a SIGBUS
@@ -268,10 +284,29 @@ def catalog_folder(url: str) -> Path | None:
     return Path(path).parent if path and path != ":memory:" else None
 
 
+def sqlite_path_too_long(url: str) -> str | None:
+    """Why SQLite cannot open this catalog file when its path is longer than it takes (None
+    for a path it takes, a server database or one in memory)."""
+    folder = catalog_folder(url)
+    if folder is None:
+        return None
+    path = os.path.abspath(url.split("///", 1)[-1].split("?", 1)[0])  # SQLite's full path
+    size = len(os.fsencode(path))
+    if size <= SQLITE_MAX_PATH:
+        return None
+    return f"its path is {size} bytes long, longer than SQLite opens ({SQLITE_MAX_PATH}): {path}"
+
+
 def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     """Why the catalog could not be opened, in one line for a person. SQLite makes its -wal
     and -shm files as it opens a catalog closed cleanly: on a full disk that fails with a bare
-    "disk I/O error", so the free space is looked at too."""
+    "disk I/O error", so the free space is looked at too. A path too long for SQLite fails as
+    a bare "unable to open database file": said with its length and what to do."""
+    too_long = sqlite_path_too_long(url)
+    if too_long is not None:
+        return StorageUnavailable(
+            f"The catalog could not be opened: {too_long}. {SHORTER_CATALOG_PATH}"
+        )
     folder = catalog_folder(url)
     full = is_no_space(exc)
     if folder is not None and not full:
