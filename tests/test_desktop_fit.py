@@ -548,6 +548,40 @@ def test_the_server_panel_shows_whole_in_the_bottom_dock(
         win.shutdown()
 
 
+def test_the_server_tab_never_makes_the_window_taller_than_its_screen(
+    qtbot: Any, library: Library, media_dir: MediaSet, tmp_path: Any
+) -> None:
+    """On an 800 × 600 screen (or 1366 × 768 at 150 %) raising the Server tab made the window
+    686 px tall, its bottom off screen: the examples box asked for the height of every wrapped
+    command. It asks for at most a quarter of the screen now, and scrolls beyond that."""
+    import shutil
+
+    long_name = tmp_path / "campeonato-nacional-de-atletismo-final-femenina-100-metros-2026.jpg"
+    shutil.copy(media_dir.jpeg, long_name)
+    library.uploads.ingest(long_name, "image")  # long download commands, wrapped many times
+    library.uploads.ingest(media_dir.mp4, "video")
+    win = MainWindow(library, page_size=50, state_file=tmp_path / "state.ini")
+    qtbot.addWidget(win)
+    screen = win.screen().availableGeometry()
+    win.resize(screen.width() // 2, screen.height())  # narrow: every command wraps
+    win.show()
+    qtbot.waitExposed(win)
+    panel = win.server_panel
+    try:
+        win.server.start("127.0.0.1", 0)
+        wait_for(qtbot, lambda: win.server.running and panel.examples.blockCount() == 6)
+        qtbot.wait(100)
+        before = win.height()
+        win.server_dock.raise_()
+        wait_for(qtbot, lambda: panel.examples.isVisible())
+        qtbot.wait(200)  # laid out with the Server tab shown
+        assert panel.examples.minimumHeight() <= screen.height() // 4
+        assert win.height() == before and win.minimumSizeHint().height() <= screen.height()
+        assert panel.examples.verticalScrollBar().maximum() > 0  # the rest scrolls
+    finally:
+        win.shutdown()
+
+
 def _alt_key(text: str) -> str | None:
     """The Alt key of a menu's or a button's text ("&&" is a literal ampersand)."""
     index = text.replace("&&", "").find("&")

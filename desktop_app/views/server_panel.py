@@ -76,6 +76,10 @@ def curl_examples(
     return "\n".join(lines)
 
 
+# Lines of commands the examples box always shows; where the window has no room for every
+# wrapped command the box scrolls (see ServerPanel._fit_examples)
+EXAMPLE_LINES = 4
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 ACTIVE_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a token row: whether it can still be revoked
 
 
@@ -264,9 +268,22 @@ class ServerPanel(QWidget):
             text.endLayout()
             block = block.next()
         margins = 2 * (document.documentMargin() + edit.frameWidth())
-        height = int(lines * edit.fontMetrics().lineSpacing() + margins) + 1
+        spacing = edit.fontMetrics().lineSpacing()
+        height = int(lines * spacing + margins) + 1
+        # ...within a quarter of the screen: on a small one (800 × 600, or 1366 × 768 at 150 %)
+        # every wrapped command made the window grow past the screen's bottom. There the box
+        # scrolls; a few lines always show.
+        height = min(height, max(self._examples_room(), int(EXAMPLE_LINES * spacing + margins) + 1))
         if edit.minimumHeight() != height:
             edit.setMinimumHeight(height)
+
+    def _examples_room(self) -> int:
+        """The most the examples box asks for: a quarter of its screen's height, as the docks'
+        first height (main_window.first_dock_height). Measured against the window instead,
+        the box grew in steps ahead of the layout (a window's minimum follows a new minimum
+        of the box only once the docks are laid out again)."""
+        screen = self.screen()
+        return screen.availableGeometry().height() // 4 if screen is not None else QWIDGETSIZE_MAX
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if watched is self.examples.viewport() and event.type() == QEvent.Type.Resize:
