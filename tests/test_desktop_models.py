@@ -471,3 +471,22 @@ def test_sidebar_counts_are_written_like_the_header_and_status_bar(qapp) -> None
         assert model.count_text("athlete:1") == "2,500"
     finally:
         QLocale.setDefault(before)
+
+
+@pytest.mark.parametrize(("ratio", "width"), [(1.0, 192), (1.5, 288), (2.0, 320)])
+def test_a_thumbnail_is_loaded_sharp_for_the_screens_pixel_ratio(
+    qapp, library: Library, tmp_path: Path, ratio: float, width: int
+) -> None:  # type: ignore[no-untyped-def]
+    """At 150 % and 200 % the grid's thumbnails were decoded at 192 × 144 pixels and painted
+    into a 192 × 144 point box, upscaled and blurry. They load at the box's size in the
+    screen's pixels (at most the stored thumbnail's 320), and say so in their pixel ratio:
+    on screen they are the box's size."""
+    from desktop_app.models.thumbnails import THUMB_SIZE, load_thumbnail
+    from tests.media import make_jpeg
+
+    record = library.uploads.ingest(make_jpeg(tmp_path / "wide.jpg", size=(1600, 900)), "image")
+    image = load_thumbnail(library, record.id, ratio)
+    assert image is not None
+    assert image.width() == width
+    assert image.devicePixelRatio() == pytest.approx(width / THUMB_SIZE.width())
+    assert round(image.deviceIndependentSize().width()) == THUMB_SIZE.width()

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from functools import partial
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap, QPixmapCache
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QPixmapCache
 
 from core.library import Library
 from core.records import FileRecord
@@ -20,19 +20,44 @@ CACHE_KB = 96 * 1024
 MAX_PENDING = 256
 
 
-def cache_key(record: FileRecord) -> str:
-    # the content tag: a thumbnail made again by a new rendering is a new key
-    return f"mediadesk-thumb:{record.id}:{record.content_tag or ''}"
+def screen_pixel_ratio() -> float:
+    """The highest device pixel ratio of the screens (GUI thread): a thumbnail loaded for it is
+    sharp on any of them."""
+    app = QGuiApplication.instance()
+    return app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
 
 
-def load_thumbnail(library: Library, file_id: int) -> QImage | None:
-    """The file's thumbnail at THUMB_SIZE, or None when it does not decode (worker thread)."""
+def cache_key(record: FileRecord, device_pixel_ratio: float = 1.0) -> str:
+    # the content tag: a thumbnail made again by a new rendering is a new key; the ratio: one
+    # loaded for another screen scale has another size
+    tag = record.content_tag or ""
+    return f"mediadesk-thumb:{record.id}:{tag}@{device_pixel_ratio:g}"
+
+
+def load_thumbnail(
+    library: Library, file_id: int, device_pixel_ratio: float | None = None
+) -> QImage | None:
+    """The file's thumbnail for a THUMB_SIZE box on a screen of `device_pixel_ratio` (None:
+    the application's, read here: then only on the GUI thread), or None when it does not
+    decode (worker thread). Loaded at THUMB_SIZE device pixels, it was painted upscaled,
+    blurry, at 150 % and 200 %: now at the box's size in the screen's pixels, at most the
+    stored thumbnail's own, with the image's device pixel ratio saying its size on screen."""
+    if device_pixel_ratio is None:
+        device_pixel_ratio = screen_pixel_ratio()
     image = QImage.fromData(library.thumbnail_bytes(file_id))
     if image.isNull():
         return None
-    return image.scaled(
-        THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    shown = image.size().scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio)
+    # pixels of the source a point of the box (a small source is still brought up to the box)
+    source = image.width() / max(shown.width(), 1)
+    ratio = max(1.0, min(device_pixel_ratio, source))
+    image = image.scaled(
+        THUMB_SIZE * ratio,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
     )
+    image.setDevicePixelRatio(ratio)
+    return image
 
 
 class ThumbnailLoader(QObject):
@@ -54,7 +79,7 @@ class ThumbnailLoader(QObject):
 
     def pixmap(self, record: FileRecord) -> QPixmap | None:
         """The cached thumbnail, or None while it loads (or when there is none)."""
-        key = cache_key(record)
+        key = cache_key(record, screen_pixel_ratio())
         found = QPixmap()
         if QPixmapCache.find(key, found) and not found.isNull():
             return found
@@ -77,11 +102,13 @@ class ThumbnailLoader(QObject):
         while self._pending and len(self._running) < self._runner.max_threads:
             file_id, record = self._pending.popitem(last=True)
             self._running.add(file_id)
-            key = cache_key(record)
+            ratio = screen_pixel_ratio()
+            key = cache_key(record, ratio)
             self._runner.submit(
                 load_thumbnail,
                 self.library,
                 file_id,
+                ratio,
                 on_result=partial(self._on_done, file_id, key),
                 on_error=partial(self._on_failed, file_id, key),
             )

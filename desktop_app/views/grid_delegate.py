@@ -88,7 +88,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _draw_pixmap(painter: QPainter, box: QRect, pixmap: QPixmap) -> None:
-        size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        # its size in points (a thumbnail loaded for a 200 % screen has twice the pixels)
+        size = pixmap.deviceIndependentSize().toSize()
+        size = size.scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(
             box.left() + (box.width() - size.width()) // 2,
             box.top() + (box.height() - size.height()) // 2,
