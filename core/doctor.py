@@ -28,6 +28,7 @@ from core.db.engine import (
 )
 from core.errors import StorageUnavailable
 from core.events import ChangeEvent
+from core.metadata import mediainfo_version
 from core.settings import Settings
 
 MAX_SKEW_SECONDS = 60.0  # SigV4 refuses requests more than 15 min off; warn well before
@@ -361,6 +362,22 @@ def _ids(value: object) -> str:
     return str(value)
 
 
+def check_mediainfo() -> Check:
+    """libmediainfo answers as every video's validation asks it (its locale set the same way):
+    a library that cannot be loaded or does not answer refuses every video as corrupt_file."""
+    try:
+        version = mediainfo_version()
+    except (OSError, RuntimeError) as exc:
+        return Check(
+            "video reader",
+            False,
+            f"libmediainfo does not answer: {exc}",
+            "Reinstall MediaDesk (pymediainfo brings libmediainfo) or install libmediainfo; "
+            "until then every video upload is refused as unreadable.",
+        )
+    return Check("video reader", True, f"libmediainfo {version}")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Raises SettingsError when the data folder cannot be used, as every command's start does
     (one line and status 2 in the CLI): the catalog's engine met it as a traceback."""
@@ -383,6 +400,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks = check_catalog(db)
         catalog_ok = all(c.ok for c in checks)
         checks += check_storage(settings)
+        checks.append(check_mediainfo())
         if catalog_ok:
             checks.append(check_feed(db))
             checks.append(check_reconcile(db))

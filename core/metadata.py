@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -238,22 +241,84 @@ def _video_taken_at(general: Any) -> str | None:
 
 @contextmanager
 def _named(path: Path, ext: str | None) -> Iterator[Path]:
-    """`path`, or a symbolic link to it ending in `.ext` (in a temporary folder of its own):
-    MediaInfo reads a name without the container's extension (an upload's `<id>.part`, a
-    spool file) through more parsers, 40 ms more on a 1 GiB MP4 than the 10 ms it takes
-    otherwise. The bytes themselves are read through its file mode either way (its buffer mode
-    reports some tracks differently)."""
-    if not ext or path.suffix.lower() == f".{ext}":
+    """`path`, or a symbolic link to it (in a temporary folder of its own) named
+    `media.<ext>`: MediaInfo reads a name without the container's extension (an upload's
+    `<id>.part`, a spool file) through more parsers, 40 ms more on a 1 GiB MP4 than the 10 ms it
+    takes otherwise; and it turns the name into bytes through the C library's locale, so a name
+    that is not ASCII ('.../Médias José/...') cannot be opened under LANG=C. The bytes
+    themselves are read through its file mode either way (its buffer mode reports some tracks
+    differently)."""
+    suffix = f".{ext}" if ext else path.suffix.lower()
+    if path.suffix.lower() == suffix and str(path).isascii():
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="mediadesk-mi-") as folder:
-        link = Path(folder) / f"media.{ext}"
+        link = Path(folder) / ("media" + (suffix if suffix.isascii() else ""))
         try:
             link.symlink_to(path.resolve())
         except OSError:  # no symbolic links here (some Windows set-ups): the slower way
             yield path
             return
         yield link
+
+
+# MediaInfo folds its option names with the C library's towlower(): under a Turkish LC_CTYPE
+# 'Info_Version' becomes 'ınfo_version', an option it does not know, and pymediainfo gives up
+# ("Could not determine library version"). Each read runs under a C/UTF-8 locale of its own
+# thread (uselocale, POSIX 2008), never the process's: setlocale would change it under every
+# other thread (Qt's, the server's workers) while they run.
+_LOCALE_NAMES = (b"C.UTF-8", b"C.utf8", b"en_US.UTF-8", b"UTF-8", b"C")
+_ALL_MASKS = (0x1FBF, 0x3F)  # LC_ALL_MASK: glibc and musl, then macOS and the BSDs
+_locale_lock = threading.Lock()
+_neutral: list[tuple[Any, int | None]] = []  # (libc, locale_t) once made; None: not available
+
+
+def _neutral_locale() -> tuple[Any, int | None]:
+    with _locale_lock:
+        if not _neutral:
+            _neutral.append(_make_neutral_locale())
+        return _neutral[0]
+
+
+def _make_neutral_locale() -> tuple[Any, int | None]:
+    if os.name != "posix":  # Windows: MediaInfo takes wide names and is not set by the locale
+        return None, None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.newlocale.restype = ctypes.c_void_p
+        libc.newlocale.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p]
+        libc.uselocale.restype = ctypes.c_void_p
+        libc.uselocale.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError) as exc:
+        logger.warning("MediaInfo runs under the process's locale (no uselocale: %s)", exc)
+        return None, None
+    for mask in _ALL_MASKS:
+        for name in _LOCALE_NAMES:
+            made = libc.newlocale(mask, name, None)
+            if made:
+                return libc, made
+    logger.warning("MediaInfo runs under the process's locale (no C locale could be made)")
+    return None, None
+
+
+@contextmanager
+def _neutral_thread_locale() -> Iterator[None]:
+    libc, neutral = _neutral_locale()
+    if libc is None or neutral is None:
+        yield
+        return
+    previous = libc.uselocale(neutral)
+    try:
+        yield
+    finally:
+        libc.uselocale(previous)
+
+
+def mediainfo_version() -> str:
+    """libmediainfo's version as it reads files here (its locale set as for a read);
+    RuntimeError or OSError when it cannot be loaded or does not answer."""
+    with _neutral_thread_locale():
+        return MediaInfoReport._get_library()[2]
 
 
 def _num(value: object) -> float | None:
@@ -282,10 +347,13 @@ def video_metadata(
     a file named without it.
     """
     try:
-        with _named(Path(path), ext) as named:
+        with _named(Path(path), ext) as named, _neutral_thread_locale():
             report = MediaInfoReport.parse(named)
     except (RuntimeError, ValueError, SyntaxError) as exc:  # XML parse errors are SyntaxErrors
-        raise CorruptFile(f"The video cannot be read: {exc}") from exc
+        # pymediainfo's messages name the file by its path on this computer: the log has it,
+        # the client only the sentence
+        logger.warning("MediaInfo could not read %s: %s", path, exc)
+        raise CorruptFile("The video cannot be read (MediaInfo could not open it)") from exc
     general = report.general_tracks[0] if report.general_tracks else None
     if general is not None and str(general.istruncated or "").lower() == "yes":
         raise CorruptFile("The video is truncated (the file ends early)")

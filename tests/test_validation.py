@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -99,6 +103,110 @@ def test_a_video_named_without_its_extension_reads_as_the_same_file(
     assert seen[1][0] == str(source)  # a file named right is read as it is
     assert sorted(p.name for p in tmp_path.iterdir()) == [part.name]
     assert not Path(seen[0][0]).parent.exists()  # the link's own folder is gone
+
+
+# Reads a video by its own name and as an upload's `<id>.part`, in a folder named outside ASCII,
+# and a "video" MediaInfo cannot open (a folder), in a process started under the locale given.
+_READ_IN_LOCALE = """
+import json, shutil, sys
+from pathlib import Path
+from core.errors import CorruptFile
+from core.metadata import video_metadata
+from core.validation import validate_file
+source, folder = Path(sys.argv[1]), Path(sys.argv[2])
+folder.mkdir()
+named = folder / "Vídeo José.mp4"
+part = folder / "0a1b2c3d4e5f60718293a4b5c6d7e8f9.part"
+shutil.copyfile(source, named)
+shutil.copyfile(source, part)
+(folder / "carpeta.mp4").mkdir()
+out = {}
+for key, read in (
+    ("named", lambda: validate_file(named, "video", 50 * 1024 * 1024)),
+    ("part", lambda: validate_file(part, "video", 50 * 1024 * 1024)),
+    ("folder", lambda: video_metadata(folder / "carpeta.mp4")),
+):
+    try:
+        info = read()
+        out[key] = [info.width, info.height, info.video_codec]
+    except CorruptFile as exc:
+        out[key] = exc.message
+print(json.dumps(out))
+"""
+
+
+def _read_in_locale(source: Path, folder: Path, **env: str) -> dict[str, Any]:
+    run = subprocess.run(
+        [sys.executable, "-c", _READ_IN_LOCALE, str(source), str(folder)],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "LANG": env.get("LC_ALL", ""), **env},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _assert_read(result: dict[str, Any], folder: Path) -> None:
+    assert result["named"] == [320, 240, "h264"]
+    assert result["part"] == [320, 240, "h264"]
+    # a file MediaInfo cannot open is said without this computer's own path
+    assert result["folder"] == "The video cannot be read (MediaInfo could not open it)"
+    assert str(folder) not in result["folder"]
+
+
+def test_a_video_in_a_folder_named_outside_ascii_reads_under_the_c_locale(
+    media_dir: MediaSet, tmp_path: Path
+) -> None:
+    """LANG=C LC_ALL=C and a data folder like '.../Médias José': MediaInfo turned the name into
+    bytes through the C library's locale and could not open it, so every video was refused as
+    corrupt_file "An error occured while opening <server path> with libmediainfo"."""
+    folder = tmp_path / "Médias José"
+    _assert_read(_read_in_locale(media_dir.mp4, folder, LC_ALL="C"), folder)
+
+
+@pytest.fixture(scope="module")
+def turkish_locale(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LOCPATH folder holding tr_TR.UTF-8, made with localedef (not installed here)."""
+    localedef = shutil.which("localedef")
+    if localedef is None:
+        pytest.skip("localedef is not installed: no tr_TR.UTF-8 locale can be made")
+    folder = tmp_path_factory.mktemp("locales")
+    made = subprocess.run(
+        [localedef, "-i", "tr_TR", "-f", "UTF-8", str(folder / "tr_TR.UTF-8")],
+        capture_output=True,
+        text=True,
+    )
+    if not (folder / "tr_TR.UTF-8").is_dir():
+        pytest.skip(f"localedef could not make tr_TR.UTF-8: {made.stderr.strip()}")
+    return folder
+
+
+def test_a_video_reads_under_a_turkish_locale(
+    media_dir: MediaSet, tmp_path: Path, turkish_locale: Path
+) -> None:
+    """LC_ALL=tr_TR.UTF-8: MediaInfo folds its option names with towlower(), 'Info_Version'
+    became 'ınfo_version' (dotless i) and every video was refused as corrupt_file "Could not
+    determine library version"; `doctor`'s video reader check said the same."""
+    folder = tmp_path / "Médias José"
+    env = {"LOCPATH": str(turkish_locale), "LC_ALL": "tr_TR.UTF-8"}
+    _assert_read(_read_in_locale(media_dir.mp4, folder, **env), folder)
+    doctor = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from core.doctor import check_mediainfo; c = check_mediainfo(); print(c.ok, c.detail)",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "LANG": "tr_TR.UTF-8", **env},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
+    assert doctor.stdout.startswith("True libmediainfo "), doctor.stdout
 
 
 @pytest.mark.parametrize(
