@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,22 @@ class DataPaths:
             raise _unusable(self.data_dir, exc.strerror or str(exc)) from None
         tighten_dir(self.data_dir, PRIVATE_DIR_MODE)
         for folder in (self.objects_dir, self.logs_dir, self.cache_dir, self.tmp_dir):
-            make_dirs(folder, DIR_MODE)
-            tighten_dir(folder, DIR_MODE)
-        ensure_secrets_dir(self.secrets_dir)
+            try:
+                make_dirs(folder, DIR_MODE)
+                tighten_dir(folder, DIR_MODE)
+            except OSError as exc:
+                # a file in the way, a read-only data folder: every command ended in a traceback
+                raise _unusable(self.data_dir, _unmade(folder, exc)) from None
+        try:
+            ensure_secrets_dir(self.secrets_dir)
+        except OSError as exc:
+            raise _unusable(self.data_dir, _unmade(self.secrets_dir, exc)) from None
         return self
+
+    @property
+    def subfolders(self) -> tuple[Path, ...]:
+        """The folders ensure() makes in the data folder."""
+        return (self.objects_dir, self.logs_dir, self.cache_dir, self.tmp_dir, self.secrets_dir)
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -76,6 +89,28 @@ def check_data_dir(data_dir: Path) -> None:
     if probe.exists() and not probe.is_dir():
         where = "is" if probe == Path(data_dir) else f"is under {probe}, which is"
         raise _unusable(data_dir, f"it {where} a file, not a folder")
+    if probe == Path(data_dir):
+        # Before the settings read secrets/ (NotADirectoryError there when it is a file)
+        for folder in DataPaths(data_dir=probe, config_dir=probe).subfolders:
+            why = _in_the_way(folder)
+            if why:
+                raise _unusable(data_dir, why)
+
+
+def _in_the_way(folder: Path) -> str | None:
+    """What stands where a subfolder goes (a file, a link to a disk not mounted), if anything."""
+    try:
+        if folder.is_symlink() and not folder.exists():
+            return f"{folder} is a link to {os.readlink(folder)}, which does not exist"
+        if folder.exists() and not folder.is_dir():
+            return f"{folder} is a file, not a folder"
+    except OSError:
+        return None  # unreadable: mkdir says why
+    return None
+
+
+def _unmade(folder: Path, exc: OSError) -> str:
+    return _in_the_way(folder) or f"{folder} cannot be made: {exc.strerror or exc}"
 
 
 def _unusable(data_dir: Path, why: str) -> SettingsError:

@@ -202,6 +202,34 @@ def _mediadesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("command", [["token", "list"], ["serve", "--port", "0"], ["doctor"]])
+@pytest.mark.parametrize("obstacle", ["file logs", "dangling cache", "file secrets"])
+def test_a_data_subfolder_that_cannot_be_made_is_one_line_not_a_traceback(
+    tmp_path: Path, command: list[str], obstacle: str
+) -> None:
+    """A data folder that exists but one of whose subfolders cannot be made (a file in the
+    way, a link to a disk that is not mounted) ended every command in a traceback from
+    DataPaths.ensure (FileExistsError, FileNotFoundError). Now one line naming the subfolder
+    and why, status 2. No read-only data folder: root (CI) writes in one anyway."""
+    kind, name = obstacle.split()
+    data = (tmp_path / "data").resolve()
+    data.mkdir()
+    blocked = data / name
+    if kind == "file":
+        blocked.write_text("not a folder\n", encoding="utf-8")
+        why = f"{blocked} is a file, not a folder"
+    else:
+        gone = tmp_path / "unmounted" / name
+        blocked.symlink_to(gone)
+        why = f"{blocked} is a link to {gone}, which does not exist"
+    done = _mediadesk(*command, "--data-dir", str(data))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"mediadesk: The data folder {data} cannot be used: {why}. "
+        "Check --data-dir or MEDIADESK_DATA_DIR\n"
+    ), done.stderr
+
+
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 @pytest.mark.parametrize("command", [["token", "list"], ["doctor"], ["doctor", "--json"]])
 def test_a_data_folder_that_cannot_be_made_is_one_line_in_doctor_too(
