@@ -169,7 +169,9 @@ def test_data_folder_modes_do_not_follow_the_umask(tmp_path: Path, umask: int) -
     assert mode(paths.objects_dir / "general/2026/01/b.mp4") == 0o640
 
     thumbs = ThumbnailCache(paths.cache_dir / "thumbnails")
-    record = cast(FileRecord, SimpleNamespace(id=7, sha256="ab" * 32, content_tag="abababababababab-2"))
+    record = cast(
+        FileRecord, SimpleNamespace(id=7, sha256="ab" * 32, content_tag="abababababababab-2")
+    )
     thumbs.put(record, b"webp")
     assert mode(thumbs.path(record)) == 0o640
     assert mode(paths.cache_dir / "thumbnails") == 0o750
