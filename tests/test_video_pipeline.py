@@ -884,3 +884,17 @@ def test_every_failure_reason_is_one_clients_know() -> None:
     }
     used -= set(SKIP_REASONS)
     assert used == set(FAILURE_REASONS), used ^ set(FAILURE_REASONS)
+
+
+def test_an_unreadable_video_fails_without_naming_the_servers_path(tmp_path: Path) -> None:
+    """The job's error reaches API clients (GET /jobs): FFmpeg's own message ended with the
+    original's path on this server."""
+    from core.video import encode
+
+    junk = tmp_path / "secret-folder" / "clip.mp4"
+    junk.parent.mkdir()
+    junk.write_bytes(b"\x00not a video" * 100)
+    with pytest.raises(encode.BadMedia) as failed:
+        encode.probe(junk)
+    assert "The video cannot be read" in str(failed.value)
+    assert "secret-folder" not in str(failed.value) and str(tmp_path) not in str(failed.value)

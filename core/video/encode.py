@@ -102,7 +102,9 @@ def probe(src: Path) -> Probe:
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
             raise
-        raise BadMedia(f"The video cannot be read: {exc}") from None
+        # FFmpeg's message ends with the file's path on this server: the job's error is shown
+        # to API clients, so it says only what went wrong
+        raise BadMedia(f"The video cannot be read: {exc.strerror or type(exc).__name__}") from None
 
 
 def _codec(stream: Any) -> str | None:
