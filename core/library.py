@@ -88,11 +88,13 @@ logger = logging.getLogger(__name__)
 BULK_BATCH = 200
 
 # How long a claim for deletion (`_claim_for_deletion`) holds: a lease. A deletion renews its
-# claim right before any byte goes once it is half this old (`_keep_claim`), so a live claim is
-# never older; an older one was left by a deletion that died (kill -9, power loss, a catalog
-# outage) and a restore or maintenance settles it (`_settle_stale_claims`). Far above the one
-# catalog read and one storage request between a renewal and the bytes' deletion. A claim's age
-# is read on each server's own clock, as the maintenance lease's is (core/leader.py).
+# claim, by its exact mark, right before each batch of bytes goes (`_keep_claim`), so a live
+# claim is never older; an older one was left by a deletion that died (kill -9, power loss, a
+# catalog outage) and a restore or maintenance settles it (`_settle_stale_claims`). Far above
+# the one storage request between a renewal and the bytes' deletion. A claim's age is read on
+# each server's own clock, as the maintenance lease's is (core/leader.py): servers sharing a
+# catalog need clocks that agree well within the lease (minutes), or one may settle another's
+# live claim while its storage request is under way.
 CLAIM_LEASE = timedelta(minutes=10)
 
 
@@ -720,12 +722,15 @@ class Library:
         return _Claim(self._db.retrying(claim), stamp)
 
     def _keep_claim(self, file_ids: set[int], at: datetime) -> set[int]:
-        """Those of `file_ids` still under the claim made `at`, right before their bytes or
-        rows go: past half the lease the claim is renewed, and a file whose mark is no longer
-        `at` (a restore or maintenance found the claim stale and settled it, or another
-        deletion claimed it since) is not counted. So a deletion stalled past the lease (a
-        catalog outage, a stuck store) never deletes a file a restore took back meanwhile."""
-        if not file_ids or utcnow() - at < CLAIM_LEASE / 2:
+        """Those of `file_ids` still under the claim made `at`, right before their bytes go:
+        the claim is renewed, and a file whose mark is no longer `at` (a restore or
+        maintenance found the claim stale and settled it, or another deletion claimed it
+        since) is not counted. Always, whatever the claim's age on this clock: a deletion
+        stalled after its claim (a catalog outage, a stuck store), or another server whose
+        clock runs ahead, may have seen the claim stale, and one conditional write per batch
+        is cheap. So a deletion never deletes the bytes of a file a restore took back; what
+        is left is the storage request itself, which the lease is far above."""
+        if not file_ids:
             return file_ids
 
         def renew() -> set[int]:

@@ -176,11 +176,56 @@ def test_a_deletion_stalled_past_the_lease_keeps_a_file_restored_meanwhile(
         other.close()
 
 
+@pytest.mark.parametrize("way", ["empty_trash", "purge"])
+def test_a_fresh_claim_settled_by_a_server_whose_clock_runs_ahead_keeps_the_file(
+    lib: Library,
+    media_dir: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    way: str,
+) -> None:
+    """The claim is young on the deletion's clock (far from half the lease), but another
+    server whose clock runs ahead past the lease (or a deletion stalled that long in a
+    storage request's retries) finds it stale: its maintenance releases it, the bytes being
+    there, and a restore there takes the file back. The deletion, which once renewed only
+    past half the lease on its own clock, deleted the bytes of that live file; it now checks
+    its mark right before the bytes go and keeps the file."""
+    other = Library.open(lib.settings)  # another process on this catalog and store
+    try:
+        record = lib.uploads.ingest(media_dir.png, "image")
+        lib.trash(record.id)
+        name = "referenced_by_others" if way == "empty_trash" else "references"
+        count = getattr(Catalog, name)
+        settled: list[tuple[list[int], list[int]]] = []
+        restored: list[FileRecord] = []
+
+        def count_then_settle_elsewhere(catalog: Catalog, *args: Any, **kw: Any) -> Any:
+            if not settled:
+                settled.append(other.settle_stale_claims(now=utcnow() + STALE))
+                restored.append(other.restore(record.id))
+            return count(catalog, *args, **kw)
+
+        monkeypatch.setattr(Catalog, name, count_then_settle_elsewhere)
+        if way == "empty_trash":
+            assert lib.empty_trash() == []
+        else:
+            with pytest.raises(Conflict) as kept:
+                lib.delete_permanently(record.id, only_trashed=True)
+            assert kept.value.reason == "not_trashed"
+        assert settled == [([record.id], [])]
+        assert [r.id for r in restored] == [record.id]
+        assert not lib.get_file(record.id).is_trashed
+        assert claim_of(lib, record.id) is None
+        assert storage_of(lib).exists(record.storage_key)
+        assert storage_of(lib).exists(keys.thumbnail_key(record.storage_key))
+    finally:
+        other.close()
+
+
 def test_a_deletion_that_renews_its_claim_still_deletes(
     lib: Library, media_dir: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past half the lease (a lease of 0: always) a deletion renews its own claim before the
-    bytes go, which holds while nobody settled it: both ways delete as ever."""
+    """A deletion renews its own claim before the bytes go (with a lease of 0 its claim is
+    stale at once), which holds while nobody settled it: both ways delete as ever."""
     monkeypatch.setattr(core.library, "CLAIM_LEASE", timedelta(0))
     emptied = lib.uploads.ingest(media_dir.png, "image")
     purged = lib.uploads.ingest(media_dir.jpeg, "image")
