@@ -142,11 +142,20 @@ class ThumbnailRemaker:
             if thumb is not None:
                 self._storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             marked = self._mark(key, thumb is not None)
-            if not marked:
+            # A deletion (the trash's or a hard delete, any server) deletes the object, then
+            # its derivatives, then the row: a remake that wrote after the derivatives went
+            # still finds the row. Checked after the write, the object is gone, or it went
+            # after the write and so did the derivatives. (The row's claim, purging_since,
+            # would not do: a hard delete of a live file claims nothing, and a claim that a
+            # dead deletion left and maintenance releases keeps its object and images.)
+            gone = marked and not self._storage.exists(key)
+            if not marked or gone:
                 # deleted or moved meanwhile, its derivatives with it: what was written here
                 # is nobody's
                 self._storage.delete(keys.thumbnail_key(key))
                 self._storage.delete_prefix(keys.variant_prefix(key))
+        if gone:
+            raise NotFound(f"File {file_id} was deleted meanwhile")
         if not marked:  # moved: made again at its new key (gone: NotFound)
             return self.remake(file_id)
         self._cache.drop(record)  # the old rendering's name, never read again

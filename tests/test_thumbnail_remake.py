@@ -14,14 +14,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, update
 
-from core import keys
+from core import keys, thumbnail_remake
 from core.db.migrate import downgrade, upgrade
-from core.db.models import MediaFile
+from core.db.models import MediaFile, utcnow
+from core.errors import NotFound
 from core.library import Library
 from core.maintenance import run_maintenance
 from core.settings import Settings
@@ -135,6 +137,45 @@ def test_a_run_makes_a_batch_and_the_next_runs_go_on(any_catalog: Library, tmp_p
     assert remaker.run(limit=2) == [photos[2].id]
     assert remaker.stale_ids() == [] and remaker.run(limit=2) == []
     assert all(library.get_file(p.id).thumbnail_generation == THUMBNAIL_GENERATION for p in photos)
+
+
+@pytest.mark.parametrize("deletion", ["trash_purge", "hard_delete"])
+def test_a_remake_racing_a_deletion_leaves_no_images_behind(
+    any_catalog: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deletion: str
+) -> None:
+    """A deletion goes object, derivatives, then the row: one that got as far as the
+    derivatives while the remake decoded the photo still left the row, and the remake wrote
+    the thumbnail and variant again under a key no file would name, in the store for ever.
+    The trash's deletion claims the file first (purging_since, as `_claim_for_deletion`
+    writes it); a hard delete of a live file does not."""
+    library = any_catalog
+    photo = library.uploads.ingest(_wide_gamut_photo(tmp_path / "p.jpg"), "image")
+    _made_by_an_old_version(library, photo.id, widths=(160,))
+    key = photo.storage_key
+    store = storage_of(library)
+    made = thumbnail_remake.make_thumbnail
+
+    def decode_while_deleted(*args: Any, **kw: Any) -> bytes:
+        thumb = made(*args, **kw)
+        if deletion == "trash_purge":
+            library.trash(photo.id)
+            with db_of(library).write() as s:
+                s.execute(
+                    update(MediaFile)
+                    .where(MediaFile.id == photo.id)
+                    .values(purging_since=utcnow(), version=MediaFile.version + 1)
+                    .execution_options(synchronize_session=False)
+                )
+        store.delete(key)
+        store.delete_prefix(keys.variant_prefix(key))
+        store.delete(keys.thumbnail_key(key))
+        return thumb
+
+    monkeypatch.setattr(thumbnail_remake, "make_thumbnail", decode_while_deleted)
+    with pytest.raises(NotFound):
+        library.thumbnail_remaker.remake(photo.id)
+    assert not store.exists(keys.thumbnail_key(key))
+    assert [o.key for o in store.list_keys(keys.variant_prefix(key))] == []
 
 
 def test_reprocess_makes_a_photos_thumbnail_again_now(
