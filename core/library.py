@@ -171,7 +171,13 @@ class Library:
         self.deferred = DeferredDeleter(db, storage)
         # photos' thumbnails and variants of an older rendering, made again
         self.thumbnail_remaker = ThumbnailRemaker(
-            db, self._catalog, storage, self._thumbnails, self._variant_locks, self.reading
+            db,
+            self._catalog,
+            storage,
+            self._thumbnails,
+            self._variant_locks,
+            self.reading,
+            self.paths.tmp_dir,
         )
 
     @classmethod

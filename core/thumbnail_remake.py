@@ -17,10 +17,11 @@ made here (a whole video to fetch); their rendering did not change.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import or_, select
 
@@ -33,6 +34,7 @@ from core.listing import FileStatus
 from core.locks import KeyedLocks
 from core.mediatypes import FileKind
 from core.records import FileRecord
+from core.spool import discard, owned_temp
 from core.storage.base import Storage
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import (
@@ -65,6 +67,7 @@ class ThumbnailRemaker:
         cache: ThumbnailCache,
         variant_locks: KeyedLocks,
         reading: Callable[[str], contextlib.AbstractContextManager[None]],
+        tmp_dir: Path,
     ) -> None:
         self._db = db
         self._catalog = catalog
@@ -72,6 +75,8 @@ class ThumbnailRemaker:
         self._cache = cache
         self._variant_locks = variant_locks  # Library._variant's: no variant made meanwhile
         self._reading = reading  # a move's deletion of the old key waits for the remake
+        # the original is decoded from a file here, never whole in memory (a 100 MB TIFF)
+        self._tmp_dir = tmp_dir
         # The id the next batch starts after: a photo that cannot be made now (its object
         # gone) is passed over, so it never holds up those behind it; back to 0 at the end.
         self._after = 0
@@ -133,12 +138,18 @@ class ThumbnailRemaker:
         key = record.storage_key
         thumb: bytes | None = None
         with self._reading(key), self._variant_locks.hold(key):
-            source = b"".join(self._storage.open_range(key, 0, None))
+            fd, source = owned_temp(self._tmp_dir, "remake")
+            os.close(fd)
             try:
-                thumb = make_thumbnail(io.BytesIO(source), record.content_type or "")
+                # a copy even of a local object: decoding holds it open, and a deletion of
+                # the original must not fail for it (Windows)
+                self._storage.download_to(key, source)
+                thumb = make_thumbnail(source, record.content_type or "")
                 self._remake_variants(record, source)
             except _UNDECODABLE as exc:
                 logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
+            finally:
+                discard(source)
             if thumb is not None:
                 self._storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             marked = self._mark(key, thumb is not None)
@@ -164,7 +175,7 @@ class ThumbnailRemaker:
             self._cache.put(fresh, thumb)
         return fresh if own_id == file_id else fresh.as_alias(file_id)
 
-    def _remake_variants(self, record: FileRecord, source: bytes) -> None:
+    def _remake_variants(self, record: FileRecord, source: Path) -> None:
         """Every stored variant made again in place (a reader gets the old or the new one,
         never none); one of a width no longer on the photo's ladder (a turned photo's before
         its ladder was of its shown width) is never served again, so it goes."""

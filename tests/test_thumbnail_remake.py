@@ -112,9 +112,10 @@ def test_maintenance_makes_an_old_thumbnail_and_its_variants_again(
     assert run_maintenance(lib, only=ONLY).remade_thumbnails == []  # done once
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-s3", "postgresql"])
 def any_catalog(request: pytest.FixtureRequest) -> Library:
-    lib: Library = request.getfixturevalue("library" if request.param == "sqlite" else "pg_library")
+    name = {"sqlite": "library", "sqlite-s3": "s3_library", "postgresql": "pg_library"}
+    lib: Library = request.getfixturevalue(name[request.param])
     return lib
 
 
