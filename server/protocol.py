@@ -88,6 +88,10 @@ class JsonErrorRequestHandler(RequestHandler):
         self._sized = 0  # else its Content-Length
         self._framing = 0  # bytes of a chunked body since its last body byte (and its slice)
         self._held = 0  # bytes of the body's connection the parser kept back, not counted yet
+        # the rest of a read not fed while the body's reader was full, and where it starts in
+        # it (after the byte before it, which the slicing looks at)
+        self._pending = b""
+        self._pending_at = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -98,11 +102,28 @@ class JsonErrorRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if len(data) <= CHUNKED_SLICE:
+        start = 0
+        if self._pending and self._reading_paused:
+            self._pending += data  # a transport that hands over a read while paused
+            return
+        if self._pending:
+            # reading resumed (data is b""): what the parser kept back of the last slice is
+            # parsed first, then the rest of that read is sliced as it would have been
+            data, start = self._pending + data, self._pending_at
+            self._pending, self._pending_at = b"", 0
+            self._received(b"")
+        elif len(data) <= CHUNKED_SLICE:
             self._received(data)
             return
-        view, start = memoryview(data), 0
+        view = memoryview(data)
         while start < len(data) and not (self._refused or self._close or self._force_close):
+            if self._reading_paused and not self._upgraded:  # resumed by data_received(b"")
+                # The body's reader is full: the parser keeps back the rest of its slice, and
+                # would add every later slice to it, to be parsed in one piece on resuming,
+                # body, last chunk and trailers together. The rest waits here instead.
+                self._pending_at = 1 if start else 0
+                self._pending = data[start - self._pending_at :]
+                return
             end = start + CHUNKED_SLICE
             if self._body is not None and not self._chunked:
                 end = start + max(self._sized - self._body.total_bytes, CHUNKED_SLICE)
@@ -142,7 +163,12 @@ class JsonErrorRequestHandler(RequestHandler):
                 self._held = rest
                 return
         if body is not None and self._chunked:
-            self._framing = self._framing + rest if moved == 0 else rest
+            # A slice (or what the parser kept back of one) that moved body bytes either holds
+            # no line starting with "0" (no last chunk yet: the bytes after its last body byte
+            # are at most the next chunk's line), or is one of CHUNKED_SLICE bytes: its bytes
+            # past the body's end are at most that. All its other bytes are the lines and
+            # CRLFs of the chunks before, which are no trailers.
+            self._framing = self._framing + rest if moved == 0 else min(rest, CHUNKED_SLICE)
             if self._framing > MAX_FIELD_SIZE:
                 self._refuse_trailers(body)
                 return

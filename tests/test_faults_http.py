@@ -375,6 +375,46 @@ def test_the_trailers_of_a_chunked_body_are_held_to_one_header_line(
     assert_healthy(lib, {record.id: media_dir.png.read_bytes()}, server.url, tokens.read)
 
 
+@pytest.mark.parametrize("size", [64, 128])
+def test_a_chunked_upload_of_small_chunks_is_received_whole(served: Any, size: int) -> None:
+    """The trailer cap counted every chunk line of a socket read as trailers: an upload in
+    small chunks (a client sending a generator sends one chunk per item) was refused 431
+    header_too_large, 128-byte chunks by 1 MiB, 64-byte ones by 100 KB, in one write or
+    parsed again after the body's reader paused. Received whole (tus counts and hashes it,
+    and writes it to disk a batch at a time, so the reader pauses), and trailers past the
+    cap behind such a body are still refused."""
+    lib, server, tokens = served
+    data = hashlib.shake_256(b"small chunks").digest((1 << 20) + 4099)
+
+    def create(trailers: str, data: bytes = data) -> tuple[int, dict[str, str], bytes]:
+        chunks = (data[n : n + size] for n in range(0, len(data), size))
+        body = b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in chunks)
+        digest = base64.b64encode(hashlib.sha1(data).digest()).decode()
+        return _raw(
+            server.url,
+            (
+                f"POST /files/upload/tus HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {tokens.upload}\r\nTus-Resumable: 1.0.0\r\n"
+                f"Upload-Length: {len(data) + 1}\r\nUpload-Checksum: sha1 {digest}\r\n"
+                "Upload-Metadata: filename cC5iaW4=,file_type aW1hZ2U=\r\n"
+                "Content-Type: application/offset+octet-stream\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body
+            + f"0\r\n{trailers}\r\n".encode(),
+        )
+
+    status, _, reply = create("X-Checksum: abc\r\n")
+    assert status == 201, reply
+    assert json.loads(reply)["offset"] == len(data)  # and the sha1 of all of it matched
+    # behind such a body, long or short
+    for length in (len(data), 200_000):
+        status, _, reply = create(f"X-Huge: {'c' * 60_000}\r\n", data[:length])
+        assert status == 431, reply
+        assert json.loads(reply)["error"]["code"] == "header_too_large"
+    assert_healthy(lib, {}, server.url, tokens.read)
+
+
 def test_bidi_and_invisible_characters_never_reach_a_stored_name(
     served: Any, media_dir: Any
 ) -> None:
