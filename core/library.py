@@ -378,16 +378,50 @@ class Library:
 
     # ---- thumbnails and variants ------------------------------------------------------------
     def thumbnail_bytes(self, file_id: int) -> bytes:
-        """The WebP thumbnail, from the local cache or the store."""
+        """The WebP thumbnail, from the local cache or the store.
+
+        A photo's stored thumbnail that is gone or empty (written unsynced, a power cut
+        leaves an empty file; a lost object) is made again from its original here, else the
+        grid showed no picture for ever; its original gone too, it stays NotFound. Videos'
+        poster frames are not (a whole video to fetch)."""
         record = self.get_file(file_id)
         if not record.has_thumbnail:
             raise NotFound(f"File {file_id} has no thumbnail")
         cached = self._thumbnails.get(record)
-        if cached is not None:
+        if cached:  # an empty entry is a cache write a power cut cut short
             return cached
-        data = b"".join(self._storage.open_range(keys.thumbnail_key(record.storage_key), 0, None))
-        self._thumbnails.put(record, data)
+        photo = record.file_type == FileKind.IMAGE and record.status == FileStatus.READY
+        try:
+            data = self._stored_thumbnail(record)
+        except NotFound:
+            if not photo:
+                raise
+            data = b""
+        if data or not photo:
+            self._thumbnails.put(record, data)
+            return data
+        data = self._remade_thumbnail(record)  # the remaker cached it under its new tag
+        if not data:
+            raise NotFound(f"File {file_id} has no thumbnail")
         return data
+
+    def _stored_thumbnail(self, record: FileRecord) -> bytes:
+        key = keys.thumbnail_key(record.storage_key)
+        return b"".join(self._storage.open_range(key, 0, None))
+
+    def _remade_thumbnail(self, record: FileRecord) -> bytes:
+        """The photo's thumbnail made again by the remaker (its locks order it with a move,
+        a deletion and another reader's remake), or b"" when it cannot be: the original
+        gone, or not decodable (NotFound then, as before)."""
+        try:
+            fresh = self.thumbnail_remaker.remake(record.id)
+        except NotFound as exc:
+            logger.info("Thumbnail of file %s not made again: %s", record.id, exc.message)
+            return b""
+        try:
+            return self._stored_thumbnail(fresh)
+        except NotFound:
+            return b""
 
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
         """Key and stat of a resized WebP of an image, made once and cached in the store."""

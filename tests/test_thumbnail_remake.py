@@ -251,3 +251,39 @@ def test_an_upgraded_catalog_counts_its_photos_thumbnails_as_old(
         assert lib.thumbnail_remaker.stale_ids() == [photo]
     finally:
         lib.close()
+
+
+@pytest.mark.parametrize("loss", ["deleted", "empty"])
+def test_a_lost_photo_thumbnail_is_made_again_when_asked_for(
+    live: EmbeddedServer, tmp_path: Path, loss: str
+) -> None:
+    """Thumbnails are written unsynced: a power cut can leave an empty file, which read as
+    missing, so the photo answered 404 and the grid showed no picture for ever. Asked for,
+    it is made again from the original; with the original gone too, still 404."""
+    lib = live.library
+    photo = lib.uploads.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    gone = lib.uploads.ingest(media.make_jpeg(tmp_path / "q.jpg", color=(200, 30, 30)), "image")
+    store = storage_of(lib)
+    for record in (lib.get_file(photo.id), lib.get_file(gone.id)):
+        key = keys.thumbnail_key(record.storage_key)
+        if loss == "deleted":
+            store.delete(key)
+        else:
+            path = store.local_path(key)
+            assert path is not None
+            path.write_bytes(b"")
+        cached = lib.paths.cache_dir / "thumbnails" / f"{record.id}-{record.content_tag}.webp"
+        cached.unlink(missing_ok=True)
+    store.delete(lib.get_file(gone.id).storage_key)  # its original lost as well
+    auth = bearer(make_tokens(lib).read)
+
+    reply = http_call(f"{live.url}/files/{photo.id}/thumbnail", headers=auth)
+
+    assert reply.status == 200, reply.status
+    with Image.open(io.BytesIO(reply.body)) as im:
+        assert im.format == "WEBP"
+        im.load()
+    stored = b"".join(store.open_range(keys.thumbnail_key(lib.get_file(photo.id).storage_key)))
+    assert stored == reply.body
+    assert lib.thumbnail_bytes(photo.id) == reply.body  # the desktop's grid too
+    assert http_call(f"{live.url}/files/{gone.id}/thumbnail", headers=auth).status == 404
