@@ -9,6 +9,7 @@ emptying deletes it first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -137,6 +138,38 @@ def test_maintenance_settles_the_claims_of_deletions_that_died(
     assert not storage_of(lib).exists(whole.storage_key)
 
 
+def delete_while(
+    lib: Library,
+    record: FileRecord,
+    way: str,
+    monkeypatch: pytest.MonkeyPatch,
+    elsewhere: Callable[[], None],
+) -> None:
+    """Deletes the trashed `record` by `way` (emptying the trash or purging it), running
+    `elsewhere` once after its claim and before any byte goes (both ways count the object's
+    other references there), and asserts the deletion kept the file."""
+    name = "referenced_by_others" if way == "empty_trash" else "references"
+    count = getattr(Catalog, name)
+    done: list[bool] = []
+
+    def count_after_elsewhere(catalog: Catalog, *args: Any, **kw: Any) -> Any:
+        if not done:
+            done.append(True)
+            elsewhere()
+        return count(catalog, *args, **kw)
+
+    monkeypatch.setattr(Catalog, name, count_after_elsewhere)
+    if way == "empty_trash":
+        assert lib.empty_trash() == []
+    else:
+        with pytest.raises(Conflict) as kept:
+            lib.delete_permanently(record.id, only_trashed=True)
+        assert kept.value.reason == "not_trashed"
+    assert done == [True]
+    assert not lib.get_file(record.id).is_trashed
+    assert storage_of(lib).exists(record.storage_key)
+
+
 @pytest.mark.parametrize("way", ["empty_trash", "purge"])
 def test_a_deletion_stalled_past_the_lease_keeps_a_file_restored_meanwhile(
     lib: Library,
@@ -152,26 +185,11 @@ def test_a_deletion_stalled_past_the_lease_keeps_a_file_restored_meanwhile(
     try:
         record = lib.uploads.ingest(media_dir.png, "image")
         lib.trash(record.id)
-        # both ways count the object's other references after the claim, before any byte goes
-        name = "referenced_by_others" if way == "empty_trash" else "references"
-        count = getattr(Catalog, name)
         restored: list[FileRecord] = []
-
-        def count_then_restore_elsewhere(catalog: Catalog, *args: Any, **kw: Any) -> Any:
-            if not restored:
-                restored.append(other.restore(record.id))
-            return count(catalog, *args, **kw)
-
-        monkeypatch.setattr(Catalog, name, count_then_restore_elsewhere)
-        if way == "empty_trash":
-            assert lib.empty_trash() == []
-        else:
-            with pytest.raises(Conflict) as kept:
-                lib.delete_permanently(record.id, only_trashed=True)
-            assert kept.value.reason == "not_trashed"
+        delete_while(
+            lib, record, way, monkeypatch, lambda: restored.append(other.restore(record.id))
+        )
         assert [r.id for r in restored] == [record.id]
-        assert not lib.get_file(record.id).is_trashed
-        assert storage_of(lib).exists(record.storage_key)
     finally:
         other.close()
 
@@ -193,29 +211,17 @@ def test_a_fresh_claim_settled_by_a_server_whose_clock_runs_ahead_keeps_the_file
     try:
         record = lib.uploads.ingest(media_dir.png, "image")
         lib.trash(record.id)
-        name = "referenced_by_others" if way == "empty_trash" else "references"
-        count = getattr(Catalog, name)
         settled: list[tuple[list[int], list[int]]] = []
         restored: list[FileRecord] = []
 
-        def count_then_settle_elsewhere(catalog: Catalog, *args: Any, **kw: Any) -> Any:
-            if not settled:
-                settled.append(other.settle_stale_claims(now=utcnow() + STALE))
-                restored.append(other.restore(record.id))
-            return count(catalog, *args, **kw)
+        def settle_then_restore() -> None:
+            settled.append(other.settle_stale_claims(now=utcnow() + STALE))
+            restored.append(other.restore(record.id))
 
-        monkeypatch.setattr(Catalog, name, count_then_settle_elsewhere)
-        if way == "empty_trash":
-            assert lib.empty_trash() == []
-        else:
-            with pytest.raises(Conflict) as kept:
-                lib.delete_permanently(record.id, only_trashed=True)
-            assert kept.value.reason == "not_trashed"
+        delete_while(lib, record, way, monkeypatch, settle_then_restore)
         assert settled == [([record.id], [])]
         assert [r.id for r in restored] == [record.id]
-        assert not lib.get_file(record.id).is_trashed
         assert claim_of(lib, record.id) is None
-        assert storage_of(lib).exists(record.storage_key)
         assert storage_of(lib).exists(keys.thumbnail_key(record.storage_key))
     finally:
         other.close()
