@@ -118,6 +118,15 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             # Virtual space only; the pages stay the kernel's page cache, shared by connections.
             # No map on a network share or FUSE mount (core/db/disk.py).
             cur.execute(f"PRAGMA mmap_size={mmap_size}")
+            # Statement journals, sorts and temporary b-trees in memory, not in files under
+            # /var/tmp: an import wrote ~10 of those a photo, each a slow operation on a NAS or
+            # USB disk. Safe for memory because our statements keep them small: a listing
+            # sorts at most a page (ORDER BY … LIMIT), an id list from the FTS index is at most
+            # every id (~10 MB at a million files), GROUP BYs are over file_counts, a statement
+            # journal holds the pages one statement changes, an index a migration builds sorts
+            # tens of MB at a million files, and nothing runs VACUUM (whose copy of the whole
+            # catalog this would put in memory).
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         @event.listens_for(engine, "begin")
