@@ -74,8 +74,8 @@ from core.storage.signing import (
 )
 from core.storage_migration import StorageBackends
 from core.thumbnail_cache import ThumbnailCache
-from core.thumbnail_remake import ThumbnailRemaker
-from core.thumbnails import make_variant, variant_width
+from core.thumbnail_remake import FailedRemakes, ThumbnailRemaker
+from core.thumbnails import is_whole_webp, make_variant, variant_width
 from core.tokens import TokenStore
 from core.usage import UsageMonitor
 from core.video import service as video_service
@@ -96,6 +96,14 @@ BULK_BATCH = 200
 # catalog need clocks that agree well within the lease (minutes), or one may settle another's
 # live claim while its storage request is under way.
 CLAIM_LEASE = timedelta(minutes=10)
+
+
+class Thumbnail(NamedTuple):
+    """A thumbnail's bytes and the file as they are of: read after a remake, which can move
+    its content tag (the thumbnail's ETag and the links' ?v=) to today's rendering."""
+
+    record: FileRecord
+    data: bytes
 
 
 class _Claim(NamedTuple):
@@ -179,6 +187,8 @@ class Library:
             self.reading,
             self.paths.tmp_dir,
         )
+        # lost thumbnails a read could not make again: not tried at every request (a download)
+        self._failed_remakes = FailedRemakes()
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Library:
@@ -378,18 +388,24 @@ class Library:
 
     # ---- thumbnails and variants ------------------------------------------------------------
     def thumbnail_bytes(self, file_id: int) -> bytes:
-        """The WebP thumbnail, from the local cache or the store.
+        """The WebP thumbnail, from the local cache or the store (`thumbnail`)."""
+        return self.thumbnail(file_id).data
 
-        A photo's stored thumbnail that is gone or empty (written unsynced, a power cut
-        leaves an empty file; a lost object) is made again from its original here, else the
-        grid showed no picture for ever; its original gone too, it stays NotFound. Videos'
-        poster frames are not (a whole video to fetch)."""
+    def thumbnail(self, file_id: int) -> Thumbnail:
+        """The WebP thumbnail, from the local cache or the store, and the file it is of.
+
+        A photo's stored thumbnail that is gone or not a whole WebP (written unsynced, a power
+        cut leaves it empty, zero-filled or cut short; a lost object) is made again from its
+        original here, else the grid showed no picture, or a broken one, for ever; a damaged
+        cache entry is a miss. Its original gone or not decodable, NotFound, and that remake is
+        not tried again for a while (FailedRemakes: each try downloads the original). Videos'
+        poster frames are not made again (a whole video to fetch): a damaged one is NotFound."""
         record = self.get_file(file_id)
         if not record.has_thumbnail:
             raise NotFound(f"File {file_id} has no thumbnail")
         cached = self._thumbnails.get(record)
-        if cached:  # an empty entry is a cache write a power cut cut short
-            return cached
+        if cached is not None and is_whole_webp(cached):
+            return Thumbnail(record, cached)
         photo = record.file_type == FileKind.IMAGE and record.status == FileStatus.READY
         try:
             data = self._stored_thumbnail(record)
@@ -397,31 +413,38 @@ class Library:
             if not photo:
                 raise
             data = b""
-        if data or not photo:
+        if is_whole_webp(data):
             self._thumbnails.put(record, data)
-            return data
-        data = self._remade_thumbnail(record)  # the remaker cached it under its new tag
-        if not data:
-            raise NotFound(f"File {file_id} has no thumbnail")
-        return data
+            return Thumbnail(record, data)
+        if photo and not self._failed_remakes.failed(record):
+            remade = self._remade_thumbnail(record)  # the remaker cached it under its tag
+            if remade is not None:
+                return remade
+        raise NotFound(f"File {file_id} has no thumbnail")
 
     def _stored_thumbnail(self, record: FileRecord) -> bytes:
         key = keys.thumbnail_key(record.storage_key)
         return b"".join(self._storage.open_range(key, 0, None))
 
-    def _remade_thumbnail(self, record: FileRecord) -> bytes:
+    def _remade_thumbnail(self, record: FileRecord) -> Thumbnail | None:
         """The photo's thumbnail made again by the remaker (its locks order it with a move,
-        a deletion and another reader's remake), or b"" when it cannot be: the original
-        gone, or not decodable (NotFound then, as before)."""
+        a deletion and another reader's remake), or None when it cannot be: the original
+        gone, or not decodable; remembered then under the file's tag as the try left it (a
+        photo that does not decode is marked of today's rendering)."""
         try:
             fresh = self.thumbnail_remaker.remake(record.id)
         except NotFound as exc:
             logger.info("Thumbnail of file %s not made again: %s", record.id, exc.message)
-            return b""
-        try:
-            return self._stored_thumbnail(fresh)
-        except NotFound:
-            return b""
+        else:
+            try:
+                data = self._stored_thumbnail(fresh)
+            except NotFound:
+                data = b""
+            if is_whole_webp(data):
+                return Thumbnail(fresh, data)
+        with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to remember
+            self._failed_remakes.remember(self.get_file(record.id))
+        return None
 
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
         """Key and stat of a resized WebP of an image, made once and cached in the store."""

@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +56,51 @@ RUN_SECONDS = 120.0
 
 # What cannot be made from the file's bytes however often it is tried: counted as done
 _UNDECODABLE = (CorruptFile, UnsupportedType, InvalidInput)
+
+# How long a read that could not make a photo's lost thumbnail again (its original gone or not
+# decodable) is remembered, and for how many photos: each try downloads the whole original
+# (up to a 100 MB TIFF, paid for on R2) for a 404, and the grid asks at every scroll. Minutes:
+# an original put back is shown again soon without a restart.
+FAILED_REMAKE_SECONDS = 600.0
+FAILED_REMAKES_KEPT = 4096
+
+
+class FailedRemakes:
+    """Photos whose thumbnail a read could not make again lately, in this process, by id and
+    content tag: new bytes or a new rendering is a new tag, tried again at once. Bounded (the
+    oldest forgotten first); threads of the server's pool share it."""
+
+    def __init__(
+        self,
+        seconds: float = FAILED_REMAKE_SECONDS,
+        kept: int = FAILED_REMAKES_KEPT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._seconds = seconds
+        self._kept = kept
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._until: OrderedDict[tuple[int, str | None], float] = OrderedDict()
+
+    def remember(self, record: FileRecord) -> None:
+        key = (record.id, record.content_tag)
+        with self._lock:
+            self._until.pop(key, None)  # to the young end: the oldest go first
+            self._until[key] = self._clock() + self._seconds
+            while len(self._until) > self._kept:
+                self._until.popitem(last=False)
+
+    def failed(self, record: FileRecord) -> bool:
+        """A remake of the file as `record` has it failed less than the time ago."""
+        key = (record.id, record.content_tag)
+        with self._lock:
+            until = self._until.get(key)
+            if until is None:
+                return False
+            if self._clock() < until:
+                return True
+            del self._until[key]
+            return False
 
 
 class ThumbnailRemaker:

@@ -191,6 +191,20 @@ def _webp(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def is_whole_webp(data: bytes) -> bool:
+    """`data` is a whole WebP as `_webp` writes them: its RIFF header says WEBP and counts
+    exactly the bytes that follow it. Thumbnails are written unsynced (core/storage/local.py,
+    core/thumbnail_cache.py): a power cut can leave one empty, zero-filled at its full size,
+    or cut short, and those were served as pictures no viewer shows. Not a decode: a thumbnail
+    is read at every grid scroll, and the header is what such damage breaks."""
+    return (
+        len(data) >= 12
+        and data[:4] == b"RIFF"
+        and data[8:12] == b"WEBP"
+        and int.from_bytes(data[4:8], "little") == len(data) - 8
+    )
+
+
 def _poster_frame(path: Path) -> Image.Image:
     """A frame ~10% into the video, or else the first frame; upright per the display matrix."""
     try:

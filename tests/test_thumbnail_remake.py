@@ -9,6 +9,7 @@ again, and the thumbnail's ETag, content tag and local cache name change with it
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -287,3 +288,166 @@ def test_a_lost_photo_thumbnail_is_made_again_when_asked_for(
     assert stored == reply.body
     assert lib.thumbnail_bytes(photo.id) == reply.body  # the desktop's grid too
     assert http_call(f"{live.url}/files/{gone.id}/thumbnail", headers=auth).status == 404
+
+
+def _thumb_key(lib: Library, file_id: int) -> str:
+    return keys.thumbnail_key(lib.get_file(file_id).storage_key)
+
+
+def _cached_path(lib: Library, file_id: int) -> Path:
+    record = lib.get_file(file_id)
+    return lib.paths.cache_dir / "thumbnails" / f"{record.id}-{record.content_tag}.webp"
+
+
+def _broken(data: bytes, damage: str) -> bytes:
+    """What a power cut can leave of a file written without fsync, short of an empty one:
+    its blocks allocated but never written (zeros, the full size), or only its first part."""
+    return bytes(len(data)) if damage == "zero-filled" else data[: len(data) // 2]
+
+
+@pytest.mark.parametrize("damage", ["zero-filled", "truncated"])
+def test_a_damaged_photo_thumbnail_is_made_again_not_served(
+    live: EmbeddedServer, tmp_path: Path, damage: str
+) -> None:
+    """A zero-filled or cut-short thumbnail (in the store and in the local cache) was served
+    as it was: 200 with bytes no viewer shows, and the desktop grid drew nothing. It is made
+    again from the original like a missing one, and both copies are whole again."""
+    lib = live.library
+    photo = lib.uploads.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    store = storage_of(lib)
+    good = b"".join(store.open_range(_thumb_key(lib, photo.id)))
+    stored = store.local_path(_thumb_key(lib, photo.id))
+    assert stored is not None
+    stored.write_bytes(_broken(good, damage))
+    cached = _cached_path(lib, photo.id)
+    assert cached.read_bytes() == good  # the ingest cached it
+    cached.write_bytes(_broken(good, damage))
+    auth = bearer(make_tokens(lib).read)
+
+    reply = http_call(f"{live.url}/files/{photo.id}/thumbnail", headers=auth)
+
+    assert reply.status == 200, reply.status
+    with Image.open(io.BytesIO(reply.body)) as im:
+        assert im.format == "WEBP"
+        im.load()
+    assert b"".join(store.open_range(_thumb_key(lib, photo.id))) == reply.body
+    assert _cached_path(lib, photo.id).read_bytes() == reply.body
+    assert lib.thumbnail_bytes(photo.id) == reply.body  # the desktop's grid too
+
+
+@pytest.mark.parametrize("damage", ["zero-filled", "truncated"])
+def test_a_damaged_cached_thumbnail_is_read_again_from_the_store(
+    library: Library, tmp_path: Path, damage: str
+) -> None:
+    """The local cache is written unsynced too: a damaged entry is a miss, and the store's
+    whole thumbnail takes its place."""
+    photo = library.uploads.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    good = b"".join(storage_of(library).open_range(_thumb_key(library, photo.id)))
+    cached = _cached_path(library, photo.id)
+    cached.write_bytes(_broken(good, damage))
+
+    assert library.thumbnail_bytes(photo.id) == good
+    assert cached.read_bytes() == good
+
+
+def _original_reads(monkeypatch: pytest.MonkeyPatch, lib: Library, key: str) -> list[str]:
+    """Every read of `key`'s bytes from the store from now on (a download or a range)."""
+    store = storage_of(lib)
+    backend = type(getattr(store, "active", store))  # behind a router or not
+    reads: list[str] = []
+    for name in ("download_to", "open_range"):
+        real = getattr(backend, name)
+
+        def counted(self: Any, asked: str, *a: Any, _real: Any = real, **k: Any) -> Any:
+            if asked == key:
+                reads.append(asked)
+            return _real(self, asked, *a, **k)
+
+        monkeypatch.setattr(backend, name, counted)
+    return reads
+
+
+@pytest.mark.parametrize("original", ["undecodable", "gone"])
+def test_a_thumbnail_that_cannot_be_made_again_is_not_tried_at_every_request(
+    live: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, original: str
+) -> None:
+    """A lost thumbnail whose original cannot be decoded (or is gone too) downloaded the whole
+    original again at each GET of its thumbnail (on R2, each a paid download of up to 100 MB
+    for a 404). A failed remake is remembered for a while, for the file as it is (its content
+    tag): the next request answers 404 without reading the original; a new tag tries again."""
+    lib = live.library
+    photo = lib.uploads.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    store = storage_of(lib)
+    store.delete(_thumb_key(lib, photo.id))
+    _cached_path(lib, photo.id).unlink()
+    key = photo.storage_key
+    if original == "gone":
+        store.delete(key)
+    else:
+        path = store.local_path(key)
+        assert path is not None
+        path.write_bytes(b"not a photo any more" * 100)
+    reads = _original_reads(monkeypatch, lib, key)
+    auth = bearer(make_tokens(lib).read)
+    url = f"{live.url}/files/{photo.id}/thumbnail"
+
+    assert http_call(url, headers=auth).status == 404
+    assert len(reads) == 1  # the remake tried it
+    assert http_call(url, headers=auth).status == 404
+    with pytest.raises(NotFound):
+        lib.thumbnail_bytes(photo.id)  # the desktop's read remembers it too
+    assert len(reads) == 1
+
+    with db_of(lib).write() as s:  # a new content tag (here an older rendering's)
+        row = s.get(MediaFile, photo.id)
+        assert row is not None
+        row.thumbnail_generation = None
+    assert http_call(url, headers=auth).status == 404
+    assert len(reads) == 2
+
+
+def test_a_remade_thumbnails_etag_is_the_new_content_tag(
+    live: EmbeddedServer, tmp_path: Path
+) -> None:
+    """A lost thumbnail of an older rendering is made by today's, which moves the file's
+    content tag: the answer that made it carried the old ETag with the new picture, so a
+    browser kept it under a tag no link names and asked again. Its ETag is the file's tag as
+    it is once made again, the one GET /files/{id} and the next request give."""
+    lib = live.library
+    photo = lib.uploads.ingest(_wide_gamut_photo(tmp_path / "p.jpg"), "image")
+    _made_by_an_old_version(lib, photo.id)
+    storage_of(lib).delete(_thumb_key(lib, photo.id))
+    old_tag = lib.get_file(photo.id).content_tag
+    auth = bearer(make_tokens(lib).read)
+    url = f"{live.url}/files/{photo.id}/thumbnail"
+
+    first = http_call(url, headers=auth)
+
+    assert first.status == 200, first.status
+    assert _near(_centre(first.body), _GREEN_SRGB)  # today's rendering
+    link = http_call(f"{live.url}/files/{photo.id}", headers=auth).json()["urls"]["thumbnail"]
+    tag = link.rsplit("?v=", 1)[1]
+    assert tag != old_tag and tag == lib.get_file(photo.id).content_tag
+    assert first.headers["ETag"] == f'"thumb-{tag}"'
+    again = http_call(url, headers=auth)
+    assert again.status == 200 and again.headers["ETag"] == first.headers["ETag"]
+    assert again.body == first.body
+
+
+def test_failed_remakes_are_forgotten_after_a_while_and_kept_bounded(
+    library: Library, tmp_path: Path
+) -> None:
+    """The memory of failed remakes costs a bounded amount, and an original put back (the same
+    tag) is tried again once the time is up."""
+    photo = library.uploads.ingest(media.make_jpeg(tmp_path / "p.jpg"), "image")
+    now = [0.0]
+    failures = thumbnail_remake.FailedRemakes(seconds=60, kept=2, clock=lambda: now[0])
+    a, b, c = (dataclasses.replace(photo, id=n) for n in (1, 2, 3))
+    for record in (a, b, a, c):  # a again: now younger than b
+        failures.remember(record)
+    assert [failures.failed(r) for r in (a, b, c)] == [True, False, True]
+    assert not failures.failed(dataclasses.replace(a, thumbnail_generation=None))  # new tag
+    now[0] = 59.0
+    assert failures.failed(a)
+    now[0] = 60.0
+    assert not failures.failed(a) and not failures.failed(c)

@@ -238,10 +238,17 @@ async def presigned_url(request: web.Request) -> web.Response:
 @requires(FILE)
 async def thumbnail(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "thumbnail")
+    headers = _thumbnail_headers(request, record)
+    if headers["ETag"] in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return web.Response(status=304, headers=headers)
+    thumb = await store_blocking(request, library(request).thumbnail, record.id)
+    # of the file as the bytes served are: a lost thumbnail made again just now by today's
+    # rendering moved its tag, and the old one would name the new picture in caches
+    headers = _thumbnail_headers(request, thumb.record)
+    return web.Response(body=thumb.data, content_type="image/webp", headers=headers)
+
+
+def _thumbnail_headers(request: web.Request, record: FileRecord) -> dict[str, str]:
     # the content tag counts the renderings: a thumbnail made again is a new ETag
     etag = f'"thumb-{record.content_tag or record.id}"'
-    headers = {"ETag": etag, "Cache-Control": file_cache_control(request, record)}
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        return web.Response(status=304, headers=headers)
-    data = await store_blocking(request, library(request).thumbnail_bytes, record.id)
-    return web.Response(body=data, content_type="image/webp", headers=headers)
+    return {"ETag": etag, "Cache-Control": file_cache_control(request, record)}
