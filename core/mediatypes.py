@@ -243,3 +243,18 @@ def extensions_of(mime: str) -> list[str]:
     """File name extensions of a canonical type, the stored one first (advertised to clients)."""
     ext = BY_MIME[mime].ext
     return [ext, *sorted(e for e, m in _BY_EXTENSION.items() if m == mime and e != ext)]
+
+
+def is_whole_webp(head: bytes, size: int) -> bool:
+    """A WebP of `size` bytes starting with `head` (its first 12 bytes at least) is whole as
+    we write them: its RIFF header says WEBP and counts exactly the bytes that follow it.
+    Thumbnails and variants are written unsynced (core/storage/local.py): a power cut can leave
+    one empty, zero-filled at its full size, or cut short, and those were served as pictures no
+    viewer shows. Not a decode: a thumbnail is read at every grid scroll, and the header is
+    what such damage breaks."""
+    return (
+        size >= 12
+        and head[:4] == b"RIFF"
+        and head[8:12] == b"WEBP"
+        and int.from_bytes(head[4:8], "little") == size - 8
+    )

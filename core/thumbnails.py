@@ -10,6 +10,7 @@ from typing import IO, Protocol
 import av
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
+from core import mediatypes
 from core.errors import CorruptFile, InvalidInput, UnsupportedType
 from core.images import DECODE_BUDGET, decoded_bytes
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
@@ -192,17 +193,8 @@ def _webp(im: Image.Image) -> bytes:
 
 
 def is_whole_webp(data: bytes) -> bool:
-    """`data` is a whole WebP as `_webp` writes them: its RIFF header says WEBP and counts
-    exactly the bytes that follow it. Thumbnails are written unsynced (core/storage/local.py,
-    core/thumbnail_cache.py): a power cut can leave one empty, zero-filled at its full size,
-    or cut short, and those were served as pictures no viewer shows. Not a decode: a thumbnail
-    is read at every grid scroll, and the header is what such damage breaks."""
-    return (
-        len(data) >= 12
-        and data[:4] == b"RIFF"
-        and data[8:12] == b"WEBP"
-        and int.from_bytes(data[4:8], "little") == len(data) - 8
-    )
+    """`data` is a whole WebP as `_webp` writes them (core.mediatypes.is_whole_webp)."""
+    return mediatypes.is_whole_webp(data[:12], len(data))
 
 
 def _poster_frame(path: Path) -> Image.Image:

@@ -5,11 +5,13 @@ made again from the original: written atomically, not fsynced (core/storage/loca
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from core import keys
 from core.errors import NotFound
@@ -62,10 +64,20 @@ def test_an_imported_photo_fsyncs_its_original_and_folder_only(
         assert library.thumbnail_bytes(record.id)
 
 
-def test_an_empty_thumbnail_or_variant_is_missing_and_a_variant_is_made_again(
-    library: Library, tmp_path: Path
+DAMAGES = {
+    "empty": lambda data: b"",
+    "zero-filled": lambda data: bytes(len(data)),
+    "cut-short": lambda data: data[: len(data) // 2],
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_thumbnail_or_variant_is_missing_and_a_variant_is_made_again(
+    library: Library, tmp_path: Path, damage: str
 ) -> None:
-    """What a power cut can leave of a file written without fsync: an empty one."""
+    """What a power cut can leave of a file written without fsync: an empty one, one
+    zero-filled at its full size (its data blocks allocated, not yet written back) or one cut
+    short."""
     record = library.uploads.ingest(make_jpeg(tmp_path / "p.jpg", size=(800, 600)), "image")
     storage = LocalStorage(library.paths.objects_dir)
     thumb = keys.thumbnail_key(record.storage_key)
@@ -74,7 +86,7 @@ def test_an_empty_thumbnail_or_variant_is_missing_and_a_variant_is_made_again(
     for derived in (thumb, key):
         path = storage.local_path(derived)
         assert path is not None
-        path.write_bytes(b"")
+        path.write_bytes(DAMAGES[damage](path.read_bytes()))
         assert not storage.exists(derived)
         with pytest.raises(NotFound):
             storage.stat(derived)
@@ -84,6 +96,8 @@ def test_an_empty_thumbnail_or_variant_is_missing_and_a_variant_is_made_again(
     assert storage.exists(thumb)
     again, stat = library.variant(record, 320)
     assert again == key and stat.size > 0
+    with Image.open(io.BytesIO(b"".join(storage.open_range(key, 0, None)))) as made:
+        assert made.format == "WEBP" and made.width == 320
     # an empty original is not "missing": the catalog's size check reports it as damaged
     original = library.local_path(record)
     assert original is not None

@@ -28,6 +28,7 @@ from core.errors import (
 )
 from core.fsmodes import make_dirs, set_file_mode
 from core.keys import THUMBNAIL_PREFIX, VARIANT_PREFIX, normalise_key
+from core.mediatypes import is_whole_webp
 from core.storage.base import ObjectStat, ProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,10 @@ PART_SUFFIX = ".part"
 # atomically like every object (a kill leaves the old one or the new one, never half of one),
 # but not fsynced: on a slow disk (a share, a FUSE mount) a photo's import paid two more
 # fsyncs (the thumbnail and its folder) for bytes the original can give again. What a power
-# cut can leave of one is an empty file (a new file's data not yet written back): read as
-# missing (`_stat_object`), so a variant is made again and a thumbnail answers 404 rather than
-# an empty picture. The original and everything else stay fsynced before they are named.
+# cut can leave of one is an empty, zero-filled or cut-short file (a new file's data not yet
+# written back): one that is not a whole WebP reads as missing (`_stat_object`), so a variant
+# or a photo's thumbnail is made again rather than served as a picture nobody sees. The
+# original and everything else stay fsynced before they are named.
 REMADE_PREFIXES = (THUMBNAIL_PREFIX, VARIANT_PREFIX)
 
 
@@ -58,8 +60,18 @@ def normalise_prefix(prefix: str) -> str:
 
 
 def remade(key: str) -> bool:
-    """True for the keys of REMADE_PREFIXES (written without fsync, empty read as missing)."""
+    """True for the keys of REMADE_PREFIXES (written without fsync, damaged read as missing)."""
     return normalise_key(key).startswith(REMADE_PREFIXES)
+
+
+def _whole_webp(path: Path, size: int) -> bool:
+    """The remade object at `path` is a whole WebP (its header read, 12 bytes)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return True  # unreadable now: the read that follows reports it as what it is
+    return is_whole_webp(head, size)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -177,7 +189,7 @@ class LocalStorage:
             st = path.stat()
         except OSError as exc:
             raise self._read_error(exc, key) from exc
-        if not S_ISREG(st.st_mode) or (st.st_size == 0 and remade(key)):
+        if not S_ISREG(st.st_mode) or (remade(key) and not _whole_webp(path, st.st_size)):
             raise NotFound(f"No object {key!r} in local storage")
         return path, st
 
