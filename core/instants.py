@@ -1,4 +1,5 @@
-"""Moments a client sends (a query's `since`, a cursor's created_at), read the one way."""
+"""Moments a client sends (a query's `since`, a cursor's created_at), read the one way; and
+moments shown to a person in a terminal, written the one way."""
 
 from __future__ import annotations
 
@@ -23,3 +24,22 @@ def client_instant(value: object, message: str) -> datetime:
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise InvalidInput(message) from None
+
+
+def local_minute(value: datetime | str | None) -> str:
+    """A catalog time (a datetime or the API's ISO text; naive means UTC, as the catalog
+    keeps them) in the reader's own time zone, to the minute: how every command line listing
+    shows times ("-" for none). `mediadesk token list` printed UTC ISO while `mediadesk list`
+    printed local time, so one token's last use read hours apart from a file it uploaded."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value[:16]
+    else:
+        moment = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")

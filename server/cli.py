@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import MediaDeskError
+from core.instants import local_minute
 from core.library import Library
 from core.logsetup import (
     LogFile,
@@ -255,7 +256,7 @@ def _token(args: argparse.Namespace) -> int:
             else:
                 _out(f"{'ID':>4}  {'NAME':<24} {'SCOPE':<7} {'PREFIX':<13} {'STATUS':<8} LAST USED")
                 for t in tokens:
-                    used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
+                    used = local_minute(t.last_used_at)
                     _out(
                         f"{t.id:>4}  {t.name[:24]:<24} {t.scope:<7} {t.prefix:<13} "
                         f"{'active' if t.active else 'revoked':<8} {used}"

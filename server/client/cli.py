@@ -12,10 +12,10 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.instants import local_minute
 from core.listing import MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
 from server.client import credentials
@@ -563,7 +563,7 @@ class Table:
             item.get("file_type") or "",
             human(size) if size is not None else "-",
             item.get("athlete_name") or "-",
-            _local_minute(item.get("created_at")),
+            local_minute(item.get("created_at")),
         )
 
     def line(self, fid: str, name: str, kind: str, size: str, athlete: str, made: str) -> None:
@@ -607,19 +607,6 @@ def _cell(text: str, width: int) -> str:
             kept.append(char)
         text = "".join(kept) + "…"
     return text + " " * (width - _width(text))
-
-
-def _local_minute(value: str | None) -> str:
-    """The API's ISO time in the reader's time zone, to the minute."""
-    if not value:
-        return "-"
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value[:16]
-    if moment.tzinfo is None:  # the catalog's times are UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
