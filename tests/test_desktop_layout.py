@@ -143,3 +143,57 @@ def test_the_first_dock_height_is_a_quarter_of_the_window_within_bounds(
     window_height: int, screen_height: int | None, dock: int
 ) -> None:
     assert first_dock_height(window_height, screen_height) == dock
+
+
+def _whole_tiles(grid: Any) -> tuple[int, int]:
+    """The columns and rows of thumbnails whole inside the grid's viewport."""
+    model, area = grid.model(), grid.viewport().rect()
+    rects = [grid.visualRect(model.index(row, 0)) for row in range(model.rowCount())]
+    whole = [r for r in rects if area.contains(r)]
+    return len({r.left() for r in whole}), len({r.top() for r in whole})
+
+
+def _bottom_docks(window: MainWindow) -> list[Any]:
+    return [window.upload_dock, window.server_dock, window.storage_view, window.jobs_dock]
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        (911, 499),  # 1366 × 768 at 150 % (QT_SCALE_FACTOR=1.5), maximised under a title bar
+        (800, 581),  # 800 × 600
+    ],
+)
+def test_the_first_start_on_a_small_screen_shows_two_rows_of_two_tiles(
+    qtbot: Any, pictures: Library, state: Path, size: tuple[int, int]
+) -> None:
+    """At 1366 × 768 and 150 % the first start showed one tile: the upload dock at its 180 px
+    floor and the details panel at its minimum width left the grid 407 × 202 px. There the
+    details panel and the bottom docks start closed; what the user opens is kept."""
+    window = _open(qtbot, pictures, state, size)
+    grid = window.browser.grid
+    wait_for(qtbot, lambda: min(_whole_tiles(grid)) >= 2)
+    assert not window.commands.details_panel.isChecked() and not window.details.isVisible()
+    assert not any(dock.isVisible() for dock in _bottom_docks(window))
+    # a file added opens the queue (the grid then shorter, the user's choice)
+    window.add_uploads([state.parent / "missing.jpg"])
+    assert window.upload_dock.isVisible()
+    window.close()
+    again = _open(qtbot, pictures, state, size)  # the saved layout wins: the queue stays open
+    assert again.upload_dock.isVisible() and not again.details.isVisible()
+    again.shutdown()
+
+
+def test_the_first_start_on_a_large_screen_keeps_every_panel(
+    qtbot: Any, pictures: Library, state: Path
+) -> None:
+    """1360 × 860 (a 1920 × 1080 screen): the details panel and the upload queue are there at
+    the first start, and they stay at a later start in a small window (the saved layout)."""
+    window = _open(qtbot, pictures, state, (1360, 860))
+    wait_for(qtbot, lambda: min(_whole_tiles(window.browser.grid)) >= 2)
+    assert window.details.isVisible() and window.upload_dock.isVisible()
+    assert not window.upload_dock.visibleRegion().isEmpty()  # in front of its tabs
+    window.close()
+    again = _open(qtbot, pictures, state, (911, 499))
+    assert again.details.isVisible() and again.upload_dock.isVisible()
+    again.shutdown()

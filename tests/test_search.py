@@ -632,8 +632,8 @@ def test_end_and_home_keys_in_the_grid(
     window = MainWindow(filled, page_size=10)
     qtbot.addWidget(window)
     try:
-        window.resize(900, 600)
-        window.show()
+        window.show()  # at its first size: a first start at 900 × 600 has no details panel
+        window.resize(900, 600)  # two columns, each page of 10 files whole rows
         window.controller.start()
         model, grid = window.controller.grid, window.browser.grid
         wait_for(qtbot, lambda: model.rowCount() >= 10 and not model.loading)

@@ -75,7 +75,7 @@ from desktop_app.views.details_panel import DetailsPanel
 from desktop_app.views.drop_overlay import DropOverlay
 from desktop_app.views.jobs_dock import JobsDock, ProcessingLine, ProcessingStates
 from desktop_app.views.message_box import ask_text, open_warning, plain_text
-from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter
+from desktop_app.views.panes import SIDEBAR_MIN_WIDTH, MainSplitter, grid_width
 from desktop_app.views.server_panel import ServerPanel
 from desktop_app.views.status_bar import MainStatusBar
 from desktop_app.views.storage_banner import StorageProblemBar
@@ -90,6 +90,7 @@ STATE_VERSION = 1  # of the saved dock layout; bump when the docks change
 # queue's buttons and a few rows (Qt keeps it above the tabbed docks' own minimum, ≈ 220 px),
 # at most what 1440 px of screen gives it
 DOCK_MIN_HEIGHT, DOCK_MAX_HEIGHT = 180, 360
+FIRST_GRID = 2  # the grid's columns and rows whole at the first start, on any screen
 
 
 def first_dock_height(window_height: int, screen_height: int | None) -> int:
@@ -1295,6 +1296,34 @@ class MainWindow(QMainWindow):
             self.resizeDocks(
                 [self.upload_dock], [self._first_dock_height()], Qt.Orientation.Vertical
             )
+            self.fit_first_start()
+
+    def fit_first_start(self) -> None:
+        """At the first start (no saved layout) the grid gets at least FIRST_GRID columns and
+        rows, as a media tool opens on a small screen: narrower, the details panel starts
+        hidden (F8, or F2 to rename, brings it back); shorter, the bottom docks start closed
+        (View ▸ Uploads…; the queue opens by itself when files are added). On a 1366 × 768
+        laptop at 150 % (911 × 512) the upload dock and the details panel at their minimums
+        left the grid one tile. Whatever the user then shows is saved and wins later."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the docks' first height and the splitter's widths, now
+        grid = self.browser.grid
+        if self.details.isVisibleTo(self) and grid.width() < grid_width(grid, FIRST_GRID):
+            self.commands.details_panel.setChecked(False)
+        rows = FIRST_GRID * grid.gridSize().height() + grid.spacing()
+        if grid.viewport().height() < rows:
+            for dock in (self.upload_dock, self.server_dock, self.storage_view, self.jobs_dock):
+                dock.hide()
+            # a queue read back from a run that ended without saving the window shows itself
+            self.uploads.model.rowsInserted.connect(self._show_queue_once)
+            if self.uploads.model.rowCount():
+                self._show_queue_once()
+
+    def _show_queue_once(self, *_: object) -> None:
+        self.uploads.model.rowsInserted.disconnect(self._show_queue_once)
+        self.upload_dock.show()
+        self.upload_dock.raise_()
 
     def _first_dock_height(self) -> int:
         screen = self.screen() or QGuiApplication.primaryScreen()

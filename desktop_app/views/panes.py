@@ -243,6 +243,12 @@ def show_on_screen(window: QWidget) -> None:
     screen = window.screen() or QGuiApplication.primaryScreen()
     area = screen.availableGeometry() if screen is not None else None
     if area is not None and (window.width() > area.width() or window.height() > area.height()):
+        # about the size it takes once maximised (the window manager sizes it after it is
+        # shown): the first start lays the window out for that size (fit_first_start)
+        title = window.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight, None, window)
+        window.resize(
+            min(window.width(), area.width()), min(window.height(), area.height() - title)
+        )
         window.showMaximized()
     else:
         window.show()
