@@ -19,7 +19,7 @@ from desktop_app.errors import ErrorMessage
 from desktop_app.preview import media_pool
 from desktop_app.preview.player_controls import PlayerControls
 from desktop_app.preview.sources import to_url
-from desktop_app.views.colors import status_style
+from desktop_app.views.colors import set_status_style
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class VideoPlayer(QWidget):
         self.controls = PlayerControls(self)
         self._error = QLabel(self)
         self._error.setWordWrap(True)
-        self._error.setStyleSheet(status_style("error", self._error))
+        set_status_style(self._error, "error")
         self._error.hide()
 
         layout = QVBoxLayout(self)

@@ -33,7 +33,7 @@ from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from desktop_app.controllers.settings_controller import SettingsController
 from desktop_app.errors import ErrorMessage
 from desktop_app.i18n import LANGUAGES
-from desktop_app.views.colors import status_style
+from desktop_app.views.colors import set_status_style
 from desktop_app.views.message_box import open_warning
 
 MIB = 1024 * 1024
@@ -66,7 +66,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.form_scroll, 1)
         self.restart_note = QLabel(self)
         self.restart_note.setWordWrap(True)
-        self.restart_note.setStyleSheet(status_style("warning", self))
+        set_status_style(self.restart_note, "warning")
         layout.addWidget(self.restart_note)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
@@ -362,13 +362,13 @@ class SettingsDialog(QDialog):
 
     def _test(self) -> None:
         self.test_button.setEnabled(False)
-        self.test_result.setStyleSheet("")
+        set_status_style(self.test_result, None)
         self.test_result.setText(self.tr("Testing…"))
         self.controller.test_connection(self.values())
 
     def _on_test(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet(status_style("ok" if ok else "error", self.test_result))
+        set_status_style(self.test_result, "ok" if ok else "error")
         self.test_result.setText(self._fitted(("✔ " if ok else "✘ ") + text))
         self.test_result.setToolTip(text)
 

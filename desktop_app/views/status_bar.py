@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from core.settings import Settings
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import size_text
-from desktop_app.views.colors import status_style
+from desktop_app.views.colors import set_status_style
 
 # Room around a transient message: the status bar's margins and the message's own padding
 MESSAGE_MARGIN = 24
@@ -69,7 +69,7 @@ class MainStatusBar(QStatusBar):
         self.catalog = FittingLabel(self)
         self.feed = QLabel(self)
         self.storage_warning = QLabel(self)  # above MEDIADESK_STORAGE_WARN_BYTES
-        self.storage_warning.setStyleSheet(status_style("warning", self, " font-weight: bold;"))
+        set_status_style(self.storage_warning, "warning", " font-weight: bold;")
         self.storage_warning.hide()
         for label in self._permanent():
             label.setContentsMargins(6, 0, 6, 0)
