@@ -55,11 +55,42 @@ def number_text(value: float | int | None, decimals: int = 0) -> str:
     return QLocale().toString(int(value))
 
 
+def four_digit_years(pattern: str) -> str:
+    """`pattern` (a QLocale date format) with its year in four digits: a sports archive spans
+    decades, and the short formats of English and Spanish ("M/d/yy", "d/M/yy") showed
+    "03/12/26". The locale's order and separators stay; quoted text is left as it is."""
+    out: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "'":
+            quoted = not quoted  # '' (a quote itself) turns it off and on again
+            out.append(char)
+            i += 1
+        elif char == "y" and not quoted:
+            end = i
+            while end < len(pattern) and pattern[end] == "y":
+                end += 1
+            out.append("yyyy")
+            i = end
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def stamp_text(stamp: QDateTime) -> str:
+    """A moment in the locale's short date and time, its year in four digits."""
+    locale = QLocale()
+    pattern = four_digit_years(locale.dateTimeFormat(QLocale.FormatType.ShortFormat))
+    return locale.toString(stamp.toLocalTime(), pattern)
+
+
 def datetime_text(value: datetime | None) -> str:
     if value is None:
         return DASH
-    stamp = QDateTime.fromSecsSinceEpoch(int(value.timestamp()))
-    return QLocale().toString(stamp.toLocalTime(), QLocale.FormatType.ShortFormat)
+    return stamp_text(QDateTime.fromSecsSinceEpoch(int(value.timestamp())))
 
 
 def date_text(iso_day: str | None) -> str:
@@ -70,4 +101,5 @@ def date_text(iso_day: str | None) -> str:
     day = QDate.fromString(iso_day, Qt.DateFormat.ISODate)
     if not day.isValid():
         return iso_day
-    return QLocale().toString(day, QLocale.FormatType.ShortFormat)
+    locale = QLocale()
+    return locale.toString(day, four_digit_years(locale.dateFormat(QLocale.FormatType.ShortFormat)))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from core.library import Library
 from desktop_app.errors import describe_error
-from desktop_app.formatting import date_text, size_text
+from desktop_app.formatting import date_text, size_text, stamp_text
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -137,9 +137,7 @@ class StorageView(QDockWidget):
         if store["bytes"] is None:
             lines.append(self.tr("The store has not been listed yet."))
         else:
-            when = QLocale().toString(
-                _to_qdatetime(store["scanned_at"]), QLocale.FormatType.ShortFormat
-            )
+            when = stamp_text(_to_qdatetime(store["scanned_at"]))
             # The listing may be the server's own (it lists the store soon after it starts),
             # made before files were added or removed: its drift is then of another catalog.
             if report.get("drift_outdated"):
