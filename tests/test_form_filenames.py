@@ -273,3 +273,38 @@ def test_joined_emoji_and_zwnj_spellings_are_stored_and_served_as_sent(
     shown = http_call(f"{server.url}/stream/{stored[0]['id']}/image", headers=bearer(tokens.read))
     assert shown.status == 200
     assert shown.headers["Content-Disposition"].endswith(quote(name, safe="!#$&+-.^_`|~"))
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_saves_an_accented_name_without_its_accents_not_with_underscores(
+    served: tuple[EmbeddedServer, Tokens], pictures: Pictures, tmp_path: Path
+) -> None:
+    """`curl -OJ` reads only `filename=`, the ASCII fallback: a Spanish club's "José Peña
+    año.jpg" was saved as "Jos_ Pe_a a_o.jpg"; now its letters without their accents. Names
+    with no plain letters (写真) still get "_"; `filename*` keeps the whole name for browsers."""
+    server, tokens = served
+    path = pictures.next()
+    record = direct(server.url, tokens.upload, '"José Peña año 写真.jpg"', path.read_bytes())
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    run = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-f",
+            "-L",
+            "-O",
+            "-J",
+            "--output-dir",
+            str(saved),
+            "-H",
+            f"Authorization: Bearer {tokens.read}",
+            f"{server.url}/files/{record['id']}/download",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in saved.iterdir()] == ["Jose Pena ano __.jpg"]
+    assert (saved / "Jose Pena ano __.jpg").read_bytes() == path.read_bytes()

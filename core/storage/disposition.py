@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from urllib.parse import quote
 
 from core.errors import InvalidInput
@@ -17,8 +18,16 @@ def _is_control(char: str) -> bool:
 
 
 def ascii_fallback(filename: str) -> str:
-    """The name with quotes, backslashes, control and non-ASCII characters replaced by "_"."""
-    return "".join("_" if _is_control(c) or ord(c) > 126 or c in '"\\' else c for c in filename)
+    """The name for clients that read only `filename=` (`curl -OJ`, `wget
+    --content-disposition`, old players): accents dropped from the letters that carry them
+    ("José Peña.jpg" saves as "Jose Pena.jpg", not "Jos_ Pe_a.jpg"), then quotes,
+    backslashes, control and other non-ASCII characters replaced by "_"."""
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", filename) if not unicodedata.combining(c)
+    )
+    # NFKD can spread one character into several (a ligature "ﬁ" into "fi"): fine for a
+    # name, but a character it turns into nothing plain stays one "_".
+    return "".join("_" if _is_control(c) or ord(c) > 126 or c in '"\\' else c for c in plain)
 
 
 @functools.lru_cache(maxsize=4096)  # every range request of a file asks again
