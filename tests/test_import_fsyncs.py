@@ -103,3 +103,23 @@ def test_a_damaged_thumbnail_or_variant_is_missing_and_a_variant_is_made_again(
     assert original is not None
     original.write_bytes(b"")
     assert storage.exists(record.storage_key)
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_deleted_photos_damaged_thumbnail_and_variant_go_with_it(
+    library: Library, tmp_path: Path, damage: str
+) -> None:
+    """A damaged remade object is "missing" to readers only: a deletion by prefix (how a
+    photo's variants go) and listings still see it, else it stayed on disk for good."""
+    record = library.uploads.ingest(make_jpeg(tmp_path / "p.jpg", size=(800, 600)), "image")
+    storage = LocalStorage(library.paths.objects_dir)
+    key, _stat = library.variant(record, 320)
+    paths = [storage.local_path(k) for k in (key, keys.thumbnail_key(record.storage_key))]
+    for path in paths:
+        assert path is not None
+        path.write_bytes(DAMAGES[damage](path.read_bytes()))
+    listed = {s.key for s in storage.list_keys(keys.variant_prefix(record.storage_key))}
+    assert listed == {key}
+    library.trash(record.id)
+    library.delete_permanently(record.id, only_trashed=True)
+    assert [p for p in paths if p is not None and p.exists()] == []

@@ -181,25 +181,39 @@ class LocalStorage:
     def _file(self, key: str) -> Path:
         return self._stat_object(key)[0]
 
-    def _stat_object(self, key: str) -> tuple[Path, os.stat_result]:
+    def _stat_object(self, key: str, whole: bool = True) -> tuple[Path, os.stat_result]:
         """The object's path and stat; NotFound when there is none, StorageUnavailable when
-        the folder cannot be read (read_error)."""
+        the folder cannot be read (read_error). With `whole`, a remade object that is not a
+        whole WebP is none (its header read); listings pass False: a deletion by prefix must
+        still find a damaged variant, and a listing of every object must not open each one."""
         path = self._path(key)
         try:
             st = path.stat()
         except OSError as exc:
             raise self._read_error(exc, key) from exc
-        if not S_ISREG(st.st_mode) or (remade(key) and not _whole_webp(path, st.st_size)):
+        if not S_ISREG(st.st_mode) or (whole and remade(key) and not _whole_webp(path, st.st_size)):
             raise NotFound(f"No object {key!r} in local storage")
         return path, st
 
     def _open(self, key: str) -> BinaryIO:
-        """The object opened for reading (closed by the caller); errors as `_stat_object`."""
-        path = self._file(key)
+        """The object opened for reading (closed by the caller); errors as `_stat_object`. A
+        remade object's header is checked on this handle, not by opening it twice."""
+        path = self._stat_object(key, whole=False)[0]
         try:
-            return open(path, "rb")  # noqa: SIM115 - closed by the caller
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
         except OSError as exc:
             raise self._read_error(exc, key) from exc
+        if remade(key):
+            try:
+                whole = is_whole_webp(handle.read(12), os.fstat(handle.fileno()).st_size)
+                handle.seek(0)
+            except OSError as exc:
+                handle.close()
+                raise self._read_error(exc, key) from exc
+            if not whole:
+                handle.close()
+                raise NotFound(f"No object {key!r} in local storage")
+        return handle
 
     def _read_error(self, exc: OSError, key: str) -> MediaDeskError:
         return read_error(exc, repr(key), self.root)
@@ -328,7 +342,10 @@ class LocalStorage:
 
     # --- reading ------------------------------------------------------------------------------
     def stat(self, key: str) -> ObjectStat:
-        _path, st = self._stat_object(key)
+        return self._object_stat(key)
+
+    def _object_stat(self, key: str, whole: bool = True) -> ObjectStat:
+        _path, st = self._stat_object(key, whole)
         validator = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}".encode()
         etag = '"' + hashlib.blake2b(validator, digest_size=16).hexdigest() + '"'
         modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
@@ -408,7 +425,7 @@ class LocalStorage:
                     keys.append(key)
         for key in sorted(keys):
             with contextlib.suppress(NotFound):
-                yield self.stat(key)
+                yield self._object_stat(key, whole=False)
 
     def strays(self) -> list[str]:
         """What the objects folder holds that `list_keys` skips because it cannot be an
