@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from core.library import Library
+from core.storage.disposition import ascii_fallback
 from server.entry import EmbeddedServer
 from tests.media import make_jpeg
 from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
@@ -308,3 +309,25 @@ def test_curl_saves_an_accented_name_without_its_accents_not_with_underscores(
     assert run.returncode == 0, run.stderr
     assert [p.name for p in saved.iterdir()] == ["Jose Pena ano __.jpg"]
     assert (saved / "Jose Pena ano __.jpg").read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ("José Peña año.jpg", "Jose Pena ano.jpg"),
+        ("Jose\u0301 Pen\u0303a.jpg", "Jose Pena.jpg"),  # as macOS writes names: decomposed
+        ("\u2024\u2024.jpg", "__.jpg"),  # ONE DOT LEADER: NFKD made it "...jpg"
+        ("\uff0e\uff0e", "__"),  # FULLWIDTH FULL STOP: ".."
+        ("\u2025hidden.jpg", "_hidden.jpg"),  # TWO DOT LEADER: "..hidden.jpg"
+        ("\ufe52jpg.jpg", "_jpg.jpg"),  # SMALL FULL STOP: a hidden ".jpg.jpg"
+        ("a\uff0f..\uff0f..\uff0fevil.jpg", "a_.._.._evil.jpg"),  # FULLWIDTH SOLIDUS: "/"
+        ("\u2100.jpg", "_.jpg"),  # ACCOUNT OF: "a/c"
+        ("\u0301\u0301", "_"),  # accents alone: never an empty name
+        (".\u0301.", "__"),
+        ("\ufb01nal.jpg", "_nal.jpg"),
+    ],
+)
+def test_the_ascii_fallback_is_never_a_folder_a_hidden_file_or_empty(
+    name: str, fallback: str
+) -> None:
+    assert ascii_fallback(name) == fallback

@@ -17,17 +17,27 @@ def _is_control(char: str) -> bool:
     return ord(char) < 32 or ord(char) == 127
 
 
+def _plain(char: str) -> str:
+    """An ASCII character as it is (quotes, backslashes and controls "_"); an accented letter
+    as its base letter ("é" -> "e", "Ñ" -> "N"); anything else "_". Canonical decomposition
+    only, character by character: compatibility forms (NFKD) turn "․․" (U+2024) into "..",
+    "／" into "/" and "℀" into "a/c", which a client that saves by `filename=` would take as
+    a folder or a hidden file."""
+    if ord(char) < 127:
+        return "_" if _is_control(char) or char in '"\\' else char
+    if unicodedata.combining(char):
+        return ""  # an accent written apart (macOS names are decomposed): its letter stays
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base if len(base) == 1 and base.isascii() and base.isalnum() else "_"
+
+
 def ascii_fallback(filename: str) -> str:
-    """The name for clients that read only `filename=` (`curl -OJ`, `wget
-    --content-disposition`, old players): accents dropped from the letters that carry them
-    ("José Peña.jpg" saves as "Jose Pena.jpg", not "Jos_ Pe_a.jpg"), then quotes,
-    backslashes, control and other non-ASCII characters replaced by "_"."""
-    plain = "".join(
-        c for c in unicodedata.normalize("NFKD", filename) if not unicodedata.combining(c)
-    )
-    # NFKD can spread one character into several (a ligature "ﬁ" into "fi"): fine for a
-    # name, but a character it turns into nothing plain stays one "_".
-    return "".join("_" if _is_control(c) or ord(c) > 126 or c in '"\\' else c for c in plain)
+    """The name for clients that read only `filename=` (`curl -OJ`, old players): accents
+    dropped from the letters that carry them ("José Peña.jpg" saves as "Jose Pena.jpg", not
+    "Jos_ Pe_a.jpg"), other characters outside ASCII "_", one for one."""
+    plain = "".join(_plain(c) for c in unicodedata.normalize("NFC", filename))
+    # accents dropped can leave nothing, or only dots: never a name that is a folder
+    return plain if plain.strip(".") else "_" * max(1, len(plain))
 
 
 @functools.lru_cache(maxsize=4096)  # every range request of a file asks again
