@@ -1458,6 +1458,7 @@ _ANCHOR_ID: BindParameter[Any] = bindparam("anchor_id")
 _SORT_KEYS = (
     MediaFile.created_at,
     MediaFile.updated_at,
+    MediaFile.captured_at,
     MediaFile.name_sort,
     MediaFile.size,
     MediaFile.duration,
@@ -1727,11 +1728,14 @@ def _covered(shape: tuple[bool, ...]) -> bool:
 
 def _never_null(key: str, q: FileQuery) -> bool:
     """Whether no listed row can have a NULL sort key (then one index walk is enough)."""
-    if key in ("created_at", "updated_at", "original_filename"):
-        return True
+    if key in ("created_at", "updated_at", "captured_at", "original_filename"):
+        return True  # captured_at: every row's, created_at without a capture date (0026)
     if key == "size":
         return q.status == "ready"  # sizes are known once a file is ready
     return q.status == "ready" and q.file_type == "video"  # only images lack a duration
+
+
+_TIME_KEYS = ("created_at", "updated_at", "captured_at")  # the sort keys that are instants
 
 
 def _encode_cursor(sort: str, value: Any, last_id: int) -> str:
@@ -1752,7 +1756,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     if not isinstance(last_id, int) or isinstance(last_id, bool):
         raise InvalidInput("cursor is not one this server handed out")
     key = sort.removeprefix(BACKWARDS).lstrip("-")
-    if value is not None and key in ("created_at", "updated_at"):
+    if value is not None and key in _TIME_KEYS:
         value = client_instant(value, "cursor is not one this server handed out")
     elif value is not None and not _cursor_value_fits(key, value):
         raise InvalidInput("cursor is not one this server handed out")

@@ -38,7 +38,7 @@ from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, Athlete, CatalogLease, ChangeLog, MediaFile, utcnow
 from core.events import PREVIOUS, ChangeEvent, EventBus, EventKind, Subscribers
-from core.records import AthleteRecord, FileRecord, FileStatus, iso
+from core.records import RECORD_TIMES, AthleteRecord, FileRecord, FileStatus, iso
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,6 @@ def _note(
 _UNKNOWN: Any = object()  # `_before` could not tell an old value (or the row is new)
 _PREVIOUS_KINDS = (EventKind.UPDATED, EventKind.TRASHED, EventKind.RESTORED)
 _RECORD_FIELDS = frozenset(FileRecord.__dataclass_fields__)
-_TIMES = ("created_at", "updated_at", "deleted_at")
 _SET_BY_FLUSH = ("updated_at", "version")
 
 
@@ -310,7 +309,7 @@ def _log_row(
             previous = dict(before)
             if "athlete_id" in previous:  # searches look in the athlete's name
                 previous["athlete_name"] = _athlete_name(session, previous["athlete_id"])
-            for key in _TIMES:
+            for key in RECORD_TIMES:
                 if key in previous:
                     previous[key] = iso(previous[key])
             # stored with the record (the log has one data column); _event takes it out

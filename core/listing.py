@@ -38,6 +38,10 @@ class Sort(StrEnum):
 
     NEWEST = "-created_at"
     OLDEST = "created_at"
+    # when shot (EXIF, a video's creation time), else when uploaded: a match from several
+    # cameras in shooting order (core.metadata.capture_instant)
+    TAKEN_NEWEST = "-captured_at"
+    TAKEN_OLDEST = "captured_at"
     NAME = "original_filename"  # natural order (core.natsort): game_2 before game_10
     NAME_DESC = "-original_filename"
     LARGEST = "-size"

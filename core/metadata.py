@@ -143,9 +143,7 @@ def image_metadata(im: Image.Image) -> dict[str, Any]:
     ):
         if isinstance(value, str) and value.strip("\x00 "):
             extra[name] = value.strip("\x00 ")
-    taken = exif_taken_at(
-        sub.get(ExifTags.Base.DateTimeOriginal), sub.get(ExifTags.Base.OffsetTimeOriginal)
-    )
+    taken = photo_taken_at(exif, sub)
     if taken:
         extra["taken_at"] = taken
     return {"width": im.width, "height": im.height, "rotation": rotation, "extra": extra}
@@ -158,9 +156,28 @@ def image_metadata(im: Image.Image) -> dict[str, Any]:
 # reads both, and FileRecord.as_dict answers every record's in ISO form.
 _DATE_TIME = re.compile(
     r"\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})"
-    r"(?:\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*"
+    r"(?:\.(\d+))?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*"
 )
 _OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})\s*")
+_SUBSEC = re.compile(r"\s*(\d+)\s*")
+
+# Where a photo's capture date is, best first: EXIF DateTimeOriginal (the shutter), then
+# DateTimeDigitized (a scan's, or a camera that writes only that), then IFD0's DateTime (the
+# file's last change: in-camera it is the shot, after an editor it may be later). Each has its
+# own offset and sub-second tags, all three in the EXIF IFD.
+_CAPTURE_TAGS = (
+    (
+        ExifTags.Base.DateTimeOriginal,
+        ExifTags.Base.OffsetTimeOriginal,
+        ExifTags.Base.SubsecTimeOriginal,
+    ),
+    (
+        ExifTags.Base.DateTimeDigitized,
+        ExifTags.Base.OffsetTimeDigitized,
+        ExifTags.Base.SubsecTimeDigitized,
+    ),
+    (ExifTags.Base.DateTime, ExifTags.Base.OffsetTime, ExifTags.Base.SubsecTime),
+)
 
 
 def _zone(text: str | None) -> timezone | None:
@@ -192,31 +209,64 @@ def _clock_never_set(when: datetime) -> bool:
     )
 
 
-def _parse_date_time(value: object, offset: object = None) -> datetime | None:
+def _microseconds(digits: str | None) -> int:
+    """A fraction of a second's digits ("12" of .12, EXIF SubSecTime's form) in microseconds;
+    digits past the sixth are cut (no camera counts finer)."""
+    return int((digits or "").ljust(6, "0")[:6] or 0)
+
+
+def _parse_date_time(
+    value: object, offset: object = None, subsec: object = None
+) -> datetime | None:
     """A date and time as EXIF ("2026:03:29 01:30:00"), MediaInfo ("2026-03-29 04:30:00 UTC")
-    or ISO 8601 write it, with the zone it carries or `offset`; None when it is no real date
-    (cameras write "0000:00:00 00:00:00", blanks or their clock's zero when it was never set).
-    The one rule for photos, videos and stored rows."""
+    or ISO 8601 write it, with the zone it carries or `offset`, and the fraction of a second it
+    carries or `subsec` (EXIF SubSecTime*: a burst at 10-20 frames a second shares one second);
+    None when it is no real date (cameras write "0000:00:00 00:00:00", blanks or their clock's
+    zero when it was never set). The one rule for photos, videos and stored rows."""
     if not isinstance(value, str):
         return None
     m = _DATE_TIME.fullmatch(value.strip("\x00 "))
     if m is None:
         return None
     zone = (
-        _zone(m[7]) if m[7] else _zone(offset.strip("\x00 ") if isinstance(offset, str) else None)
+        _zone(m[8]) if m[8] else _zone(offset.strip("\x00 ") if isinstance(offset, str) else None)
     )
+    fraction = m[7]
+    if fraction is None and isinstance(subsec, str):
+        sub = _SUBSEC.fullmatch(subsec.strip("\x00"))
+        fraction = sub[1] if sub else None
     try:
         year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
-        when = datetime(year, month, day, hour, minute, second, tzinfo=zone)
+        when = datetime(
+            year, month, day, hour, minute, second, _microseconds(fraction), tzinfo=zone
+        )
     except ValueError:
         return None
     return None if _clock_never_set(when) else when
 
 
-def exif_taken_at(date_time: object, offset: object = None) -> str | None:
-    """EXIF's DateTimeOriginal (and OffsetTimeOriginal) as ISO 8601, None if it is no date."""
-    when = _parse_date_time(date_time, offset)
-    return when.isoformat() if when else None
+def _iso(when: datetime) -> str:
+    """ISO 8601 with the fraction a camera gives (".120" for SubSecTime "12"), none without."""
+    if not when.microsecond:
+        return when.isoformat()
+    return when.isoformat(timespec="milliseconds" if when.microsecond % 1000 == 0 else "auto")
+
+
+def exif_taken_at(date_time: object, offset: object = None, subsec: object = None) -> str | None:
+    """An EXIF date (and its OffsetTime*, SubSecTime*) as ISO 8601, None if it is no date."""
+    when = _parse_date_time(date_time, offset, subsec)
+    return _iso(when) if when else None
+
+
+def photo_taken_at(ifd0: Image.Exif | dict[int, Any], sub: dict[int, Any]) -> str | None:
+    """A photo's capture date (`extra.taken_at`) from its EXIF: the first of _CAPTURE_TAGS
+    that is a real date, with its own offset and fraction of a second."""
+    for date_tag, offset_tag, subsec_tag in _CAPTURE_TAGS:
+        value = (ifd0 if date_tag == ExifTags.Base.DateTime else sub).get(date_tag)
+        taken = exif_taken_at(value, sub.get(offset_tag), sub.get(subsec_tag))
+        if taken:
+            return taken
+    return None
 
 
 def taken_at_iso(value: object) -> str | None:
@@ -227,7 +277,21 @@ def taken_at_iso(value: object) -> str | None:
     when = _parse_date_time(value)
     if when is None:
         return None
-    return value if isinstance(value, str) and "T" in value else when.isoformat()
+    return value if isinstance(value, str) and "T" in value else _iso(when)
+
+
+def capture_instant(taken_at: object) -> datetime | None:
+    """The catalog's capture-date sort key (media_files.captured_at) of an `extra.taken_at`,
+    in either stored form: the instant in UTC when the date carries its offset (a photo with
+    OffsetTime*, a video's UTC creation_time). Without one, the camera's wall time is kept as
+    if it were UTC: the zone it was set to is unknown (the upload's zone is no clue: photos
+    come days later from elsewhere), and the wall time keeps one camera's shots in their order
+    and a match's photos from phones and cameras on the same local clock together; converting
+    with a guessed zone would move them by hours. None: no capture date (created_at sorts)."""
+    when = _parse_date_time(taken_at)
+    if when is None:
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _video_taken_at(general: Any) -> str | None:
@@ -236,7 +300,7 @@ def _video_taken_at(general: Any) -> str | None:
     when = _parse_date_time(getattr(general, "encoded_date", None), "Z")
     if when is None:
         return None
-    return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    return _iso(when.astimezone(UTC).replace(tzinfo=None)) + "Z"
 
 
 @contextmanager

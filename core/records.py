@@ -36,6 +36,9 @@ def expiry_iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+# FileRecord's times, datetimes in the record and ISO 8601 in its JSON (as_dict)
+RECORD_TIMES = ("created_at", "updated_at", "deleted_at", "captured_at")
+
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -87,6 +90,10 @@ class FileRecord:
     # The rendering its thumbnail and variants were made with (core.thumbnails.
     # THUMBNAIL_GENERATION); None: before generations were counted
     thumbnail_generation: int | None = None
+    # When it was shot, in UTC (a photo without its zone: the camera's wall time), else when
+    # it was catalogued: sort=captured_at's key (core.metadata.capture_instant). None: a
+    # record from a server of a version before it (its JSON has no such field)
+    captured_at: datetime | None = None
 
     @property
     def is_trashed(self) -> bool:
@@ -164,7 +171,7 @@ class FileRecord:
                 del extra["taken_at"]
             else:
                 extra["taken_at"] = taken
-        for key in ("created_at", "updated_at", "deleted_at"):
+        for key in RECORD_TIMES:
             out[key] = iso(out[key])
         out["file_key"] = self.storage_key
         out["is_trashed"] = self.is_trashed

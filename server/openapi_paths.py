@@ -290,7 +290,14 @@ LIST_PARAMS = [
         desc="Text in the file name, description or athlete name (substring, in any case and "
         "with or without accents: 'jose' finds 'José', 'nandu' finds 'Ñandú')",
     ),
-    param("sort", schema={"type": "string", "enum": sorted(SORTS), "default": Sort.NEWEST.value}),
+    param(
+        "sort",
+        schema={"type": "string", "enum": sorted(SORTS), "default": Sort.NEWEST.value},
+        desc="A File field, '-' first for descending (ties by id): created_at is the upload "
+        'time, captured_at the capture date ("Date taken", File.captured_at), '
+        "original_filename a natural order (game_2 before game_10); files without a duration "
+        "come last both ways",
+    ),
     param("trashed", schema={"type": "boolean"}, desc="List the trash (alias: trash)"),
     param(
         "status",

@@ -67,7 +67,16 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
         "description": "Other technical metadata. `taken_at`, when known, is the capture date "
         "in ISO 8601: a photo's EXIF date with its offset when the photo has one "
         "(2026-03-29T01:30:00-03:00), else the camera's local time without one "
-        "(2026-03-29T01:30:00); a video's creation time in UTC (2026-03-29T04:30:00Z)",
+        "(2026-03-29T01:30:00); a video's creation time in UTC (2026-03-29T04:30:00Z). A "
+        "photo's date is EXIF DateTimeOriginal, else DateTimeDigitized, else DateTime, each "
+        "with its own offset and fraction of a second (2026-03-29T01:30:00.120-03:00: a burst "
+        "shares one second)",
+    },
+    "captured_at": {
+        **DATE,
+        "description": 'When the file was shot, the key of sort=captured_at ("Date taken"): '
+        "extra.taken_at in UTC when its offset is known, the camera's local time as it is when "
+        "not (its zone is unknown), and created_at for a file with no capture date",
     },
     "duplicate": {**BOOL, "description": "True when an identical file already existed"},
     # Stored pixels, as MediaInfo and ffprobe report them: a phone's portrait clip is often

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from core.metadata import capture_instant
 from core.natsort import NAME_SORT_MAX, name_sort_key
 from core.text import folded
 
@@ -74,7 +75,7 @@ class MediaFile(Base):
         # one per sort key (migration 0007; names by name_sort, 0015 dropped original_filename's)
         *(
             Index(f"ix_media_files_by_{key}", "deleted_at", "status", key, "id")
-            for key in ("created_at", "size", "duration", "updated_at")
+            for key in ("created_at", "size", "duration", "updated_at", "captured_at")
         ),
         # sort=original_filename walks this one (migration 0008): natural order
         Index("ix_media_files_by_name_sort", "deleted_at", "status", "name_sort", "id"),
@@ -83,7 +84,14 @@ class MediaFile(Base):
             Index(
                 f"ix_media_files_athlete_by_{key}", "athlete_id", "deleted_at", "status", key, "id"
             )
-            for key in ("created_at", "name_sort", "size", "duration", "updated_at")
+            for key in (
+                "created_at",
+                "name_sort",
+                "size",
+                "duration",
+                "updated_at",
+                "captured_at",
+            )
         ),
         # an id is never handed out again (migration 0016): signed links and jobs name files by id
         {"sqlite_autoincrement": True},
@@ -138,6 +146,10 @@ class MediaFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it was shot, the "Date taken" order (migration 0026): core.metadata.capture_instant
+    # of extra's taken_at, else created_at, so every row sorts; kept by the ORM events below.
+    # Nullable in the table only because SQLite adds a NOT NULL column by copying the table.
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set (migration 0024) by a conditional write while the file is in the trash, before any
     # byte of it is deleted for good: a restore on any server refuses it from then on
     # (core.library.Library._claim_for_deletion).
@@ -154,11 +166,15 @@ class MediaFile(Base):
 @event.listens_for(MediaFile, "before_insert")
 @event.listens_for(MediaFile, "before_update")
 def _keep_name_keys(_mapper: Any, _connection: Any, row: MediaFile) -> None:
-    # every ORM write of a name or description refreshes its keys, so ingest, edits and
-    # renames need not know about them (an unchanged value is not written again)
+    # every ORM write of a name, description or metadata refreshes its keys, so ingest, edits,
+    # renames and reprocessing need not know about them (an unchanged value is not written again)
     row.name_sort = name_sort_key(row.original_filename or "")
     row.search_name = folded(row.original_filename or "")
     row.search_description = folded(row.description or "")
+    # a reprocess that reads another capture date moves the file in the "Date taken" order
+    if row.created_at is None:  # the column's default comes after this event
+        row.created_at = utcnow()
+    row.captured_at = capture_instant((row.extra or {}).get("taken_at")) or row.created_at
 
 
 @event.listens_for(Athlete, "before_insert")

@@ -22,7 +22,7 @@ from core.events import FILE_KINDS, ChangeEvent, EventKind
 from core.library import Library
 from core.maintenance import purge_time
 from core.query import insert_position, matches, order_key
-from core.records import FileQuery, FileRecord, Page
+from core.records import RECORD_TIMES, FileQuery, FileRecord, Page
 from desktop_app.formatting import datetime_text, duration_text, size_text
 from desktop_app.models import Index
 from desktop_app.models.thumbnails import ThumbnailLoader
@@ -550,7 +550,7 @@ def _record_fields(data: dict[str, Any]) -> dict[str, Any]:
     """FileRecord fields of an event's JSON, times parsed (`FileRecord.as_dict`)."""
     names = {f.name for f in dataclasses.fields(FileRecord)}
     values = {k: v for k, v in data.items() if k in names}
-    for key in ("created_at", "updated_at", "deleted_at"):
+    for key in RECORD_TIMES:
         if isinstance(values.get(key), str):
             values[key] = datetime.fromisoformat(values[key])
     return values

@@ -206,6 +206,10 @@ class FileBrowser(QWidget):
         labels = {
             Sort.NEWEST: self.tr("Newest first"),
             Sort.OLDEST: self.tr("Oldest first"),
+            # short: the box is as wide as its longest label, which sets the window's least
+            # width (the item's tooltip says it whole)
+            Sort.TAKEN_NEWEST: self.tr("Shot: newest"),
+            Sort.TAKEN_OLDEST: self.tr("Shot: oldest"),
             Sort.NAME: self.tr("Name A–Z"),
             Sort.NAME_DESC: self.tr("Name Z–A"),
             Sort.LARGEST: self.tr("Largest first"),
@@ -213,8 +217,14 @@ class FileBrowser(QWidget):
             Sort.LONGEST: self.tr("Longest first"),
             Sort.SHORTEST: self.tr("Shortest first"),
         }
+        taken = self.tr(
+            "By date taken: when each photo or video was shot (its camera's date); a file "
+            "without one, when it was uploaded"
+        )
         for sort in SORTS:  # the controller's list (core's orders); only the labels live here
             self.sort.addItem(labels[sort], sort.value)
+            if sort in (Sort.TAKEN_NEWEST, Sort.TAKEN_OLDEST):
+                self.sort.setItemData(self.sort.count() - 1, taken, Qt.ItemDataRole.ToolTipRole)
         self.sort.currentIndexChanged.connect(self._apply_sort)
         self.sort.setToolTip(self.tr("Sort by date, name, size or duration"))
         self.total = QLabel(self)
