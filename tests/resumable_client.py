@@ -200,13 +200,21 @@ class ServeProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if call(f"{self.url}/health", timeout=2).status < 500:
-                    return
-            except OSError:
-                time.sleep(0.1)
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break  # it exited (a port taken, a bad setting): no use waiting on
+                try:
+                    if call(f"{self.url}/health", timeout=2).status < 500:
+                        return
+                except OSError:
+                    time.sleep(0.1)
+        except BaseException:
+            self.kill()  # interrupted (Ctrl-C, SIGTERM): the child must not outlive the caller
+            raise
+        # a child still starting (or stuck) would go on serving the data folder unseen
+        self.kill()
         raise RuntimeError("the server did not start")
 
     def kill(self) -> None:
