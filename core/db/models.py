@@ -71,6 +71,10 @@ class MediaFile(Base):
     __table_args__ = (
         Index("ix_media_files_listing", "deleted_at", "status", "created_at"),
         Index("ix_media_files_sha256", "sha256"),
+        # Not redundant with the athlete_by_* indexes below, though they start with athlete_id:
+        # SQLite plans without statistics, and an athlete's page in id order (the NULL sizes or
+        # durations of a status=any listing) walks this one; without it, ix_media_files_alias_of,
+        # i.e. the whole catalog (an athlete of 10 files among 200,000: 400 → 1.4M VM steps)
         Index("ix_media_files_athlete", "athlete_id"),
         # one per sort key (migration 0007; names by name_sort, 0015 dropped original_filename's)
         *(
