@@ -1,11 +1,13 @@
 """Benchmark: how fast a catalog change made by one process reaches another (the change feed).
 
-A writer process edits one file 1,000 times (`Library.update_file`, a few ms apart, the send
-time in the description); a listener process with its own Library on the same catalog records
-when each `updated` event reaches its event bus. Printed: p50/p90/p99/max of the propagation
-latency, on SQLite (two processes on one data folder, polling) and PostgreSQL (a throwaway
-cluster, LISTEN/NOTIFY). Reference on PostgreSQL: a bare psycopg NOTIFY → LISTEN round trip in
-the same run (what any LISTEN-based feed costs at least). Goal: p99 ≤ 1 s, p50 ≤ 100 ms on PG.
+A writer process edits one file 1,000 times (`Library.update_file`, a few ms apart, the edit's
+number and send time in the description); a listener process with its own Library on the same
+catalog records when each `updated` event reaches its event bus, and in which order. Printed:
+p50/p90/p99/max of the propagation latency, and how many edits were never heard, heard twice or
+heard after a later one, on SQLite (two processes on one data folder, polling) and PostgreSQL
+(a throwaway cluster, LISTEN/NOTIFY). Reference on PostgreSQL: a bare psycopg NOTIFY → LISTEN
+round trip in the same run (what any LISTEN-based feed costs at least). Goal: p99 ≤ 1 s,
+p50 ≤ 100 ms on PG.
 
     .venv/bin/python bench/feed.py [--changes 1000] [--gap-ms 5] [--only sqlite|postgresql]
 """
@@ -29,6 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import dev_packages, exit_on_sigterm  # noqa: E402
+
+Heard = list[tuple[int, float]]  # (edit number, latency in seconds), in the order heard
+
 
 def settings_for(data: Path, url: str | None) -> object:
     from core.settings import load_settings
@@ -40,20 +46,23 @@ def settings_for(data: Path, url: str | None) -> object:
 
 
 def listen(data: Path, url: str | None, count: int) -> int:
-    """The listener process: prints 'ready', then one JSON list of latencies (seconds)."""
+    """The listener process: prints 'ready', then one JSON list of [edit number, latency]."""
     from core.events import ChangeEvent
     from core.library import Library
 
     lib = Library.open(settings_for(data, url))  # type: ignore[arg-type]
-    latencies: list[float] = []
+    latencies: Heard = []
+    distinct: set[int] = set()
     done = threading.Event()
 
     def heard(event: ChangeEvent) -> None:
         now = time.time()
         text = str(event.data.get("description", ""))
         if event.kind == "updated" and text.startswith("sent "):
-            latencies.append(now - float(text.split()[1]))
-            if len(latencies) >= count:
+            _, number, sent = text.split()
+            latencies.append((int(number), now - float(sent)))
+            distinct.add(int(number))
+            if len(distinct) >= count:
                 done.set()
 
     lib.events.subscribe(heard)
@@ -67,7 +76,7 @@ def listen(data: Path, url: str | None, count: int) -> int:
     return 0
 
 
-def write(data: Path, url: str | None, count: int, gap: float) -> list[float]:
+def write(data: Path, url: str | None, count: int, gap: float) -> Heard:
     from core.library import Library
 
     lib = Library.open(settings_for(data, url))  # type: ignore[arg-type]
@@ -82,14 +91,19 @@ def write(data: Path, url: str | None, count: int, gap: float) -> list[float]:
             text=True,
             cwd=ROOT,
         )
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        for _ in range(count):
-            lib.update_file(record.id, {"description": f"sent {time.time():.6f}"})
-            time.sleep(gap)
-        out = proc.stdout.readline()
-        proc.wait(60)
-        return [float(x) for x in json.loads(out)]
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+            for number in range(count):
+                lib.update_file(record.id, {"description": f"sent {number} {time.time():.6f}"})
+                time.sleep(gap)
+            out = proc.stdout.readline()
+            proc.wait(60)
+            return [(int(n), float(t)) for n, t in json.loads(out)]
+        finally:
+            if proc.poll() is None:  # failed or interrupted (SIGTERM): no listener left behind
+                proc.kill()
+                proc.wait(10)
     finally:
         lib.close()
 
@@ -100,12 +114,12 @@ def _jpeg(path: Path) -> None:
     Image.new("RGB", (64, 48), "red").save(path, "JPEG")
 
 
-def raw_notify(url: str, count: int, gap: float) -> list[float]:
+def raw_notify(url: str, count: int, gap: float) -> Heard:
     """NOTIFY from one connection, LISTEN on another: the floor of any LISTEN-based feed."""
     import psycopg
 
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-    got: list[float] = []
+    got: Heard = []
     with (
         psycopg.connect(conninfo, autocommit=True) as listener,
         psycopg.connect(conninfo, autocommit=True) as sender,
@@ -114,41 +128,90 @@ def raw_notify(url: str, count: int, gap: float) -> list[float]:
 
         def receive() -> None:
             for note in listener.notifies(timeout=30):
-                got.append(time.time() - float(note.payload))
+                number, sent = note.payload.split()
+                got.append((int(number), time.time() - float(sent)))
                 if len(got) >= count:
                     return
 
         thread = threading.Thread(target=receive)
         thread.start()
-        for _ in range(count):
-            sender.execute("SELECT pg_notify('bench', %s)", (f"{time.time():.6f}",))
+        for number in range(count):
+            sender.execute("SELECT pg_notify('bench', %s)", (f"{number} {time.time():.6f}",))
             time.sleep(gap)
         thread.join(60)
     return got
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[str]:
-    """A throwaway cluster (tests/pg_server.py's recipe), yielding its URL."""
-    from tests import pg_server
+def postgres() -> Iterator[str | None]:
+    """A throwaway cluster (tests/pg_server.py's recipe), yielding its URL; None, said in one
+    line, where no PostgreSQL server is installed."""
+    with dev_packages():
+        import pytest
 
+        from tests import pg_server
+
+    if not pg_server.PG_BIN:
+        print(
+            "PostgreSQL (LISTEN/NOTIFY)   skipped: no PostgreSQL server here "
+            "(/usr/lib/postgresql/*/bin); install it with `bash scripts/syslibs.sh postgresql` "
+            "as root, or `sudo apt-get install postgresql`",
+            flush=True,
+        )
+        yield None
+        return
+    # the recipe's own folder (mediadesk-pg-*) goes inside this one, which is removed whatever
+    # happens: a failed initdb left it behind; readable by `postgres`, which runs the cluster
+    # when we are root
+    parent = Path(tempfile.mkdtemp(prefix="mediadesk-feed-pg-"))
+    parent.chmod(0o755)
     gen = pg_server.postgres_url.__wrapped__()  # type: ignore[attr-defined]
-    url = next(gen)
     try:
-        yield url
+        saved, tempfile.tempdir = tempfile.tempdir, str(parent)
+        try:
+            url = next(gen)
+        except subprocess.CalledProcessError as exc:
+            output = b"".join(x for x in (exc.stdout, exc.stderr) if x).decode(errors="replace")
+            raise SystemExit(f"PostgreSQL's initdb failed ({exc.returncode}):\n{output}") from None
+        except pytest.fail.Exception as exc:
+            raise SystemExit(f"PostgreSQL: {exc}") from None
+        finally:
+            tempfile.tempdir = saved
+        try:
+            yield url
+        finally:
+            with contextlib.suppress(StopIteration):
+                next(gen)
     finally:
-        with contextlib.suppress(StopIteration):
-            next(gen)
+        shutil.rmtree(parent, ignore_errors=True)
 
 
-def summary(name: str, values: list[float], count: int) -> str:
-    if not values:
+def order_faults(heard: Heard, count: int) -> tuple[int, int, int]:
+    """Edits never heard, heard again, and heard after a later edit (each counted once)."""
+    seen: set[int] = set()
+    duplicated = late = 0
+    highest = -1
+    for number, _ in heard:
+        if number in seen:
+            duplicated += 1
+            continue
+        seen.add(number)
+        if number < highest:
+            late += 1
+        highest = max(highest, number)
+    return count - len(seen & set(range(count))), duplicated, late
+
+
+def summary(name: str, heard: Heard, count: int) -> str:
+    if not heard:
         return f"{name:<28} nothing arrived"
-    ms = sorted(v * 1000 for v in values)
-    q = statistics.quantiles(ms, n=100)
+    ms = sorted(latency * 1000 for _, latency in heard)
+    q = statistics.quantiles(ms, n=100) if len(ms) > 1 else [ms[0]] * 99
+    missing, duplicated, late = order_faults(heard, count)
     return (
-        f"{name:<28} {len(ms):>5}/{count:<5} p50 {q[49]:7.1f} ms  p90 {q[89]:7.1f} ms  "
-        f"p99 {q[98]:7.1f} ms  max {ms[-1]:7.1f} ms"
+        f"{name:<28} {count - missing:>5}/{count:<5} p50 {q[49]:7.1f} ms  p90 {q[89]:7.1f} ms  "
+        f"p99 {q[98]:7.1f} ms  max {ms[-1]:7.1f} ms  missing {missing}, duplicated {duplicated}, "
+        f"out of order {late}"
     )
 
 
@@ -163,37 +226,27 @@ def main() -> int:
     args = parser.parse_args()
     if args.listen:
         return listen(Path(args.listen), args.url, args.count)
+    exit_on_sigterm()
     gap = args.gap_ms / 1000
-    lines = [f"{args.changes} edits, {args.gap_ms} ms apart, writer and listener processes:"]
+    print(f"{args.changes} edits, {args.gap_ms} ms apart, writer and listener processes:")
     if args.only in (None, "sqlite"):
         work = Path(tempfile.mkdtemp(prefix="mediadesk-feed-"))
         try:
-            lines.append(
-                summary("SQLite (polling)", write(work, None, args.changes, gap), args.changes)
-            )
+            heard = write(work, None, args.changes, gap)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print(lines[-1], flush=True)
+        print(summary("SQLite (polling)", heard, args.changes), flush=True)
     if args.only in (None, "postgresql"):
         with postgres() as url:
-            work = Path(tempfile.mkdtemp(prefix="mediadesk-feed-"))
-            try:
-                lines.append(
-                    summary(
-                        "PostgreSQL (LISTEN/NOTIFY)",
-                        write(work, url, args.changes, gap),
-                        args.changes,
-                    )
-                )
-                print(lines[-1], flush=True)
-                lines.append(
-                    summary(
-                        "  reference: bare NOTIFY", raw_notify(url, args.changes, gap), args.changes
-                    )
-                )
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-    print("\n".join(lines))
+            if url is not None:
+                work = Path(tempfile.mkdtemp(prefix="mediadesk-feed-"))
+                try:
+                    heard = write(work, url, args.changes, gap)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+                print(summary("PostgreSQL (LISTEN/NOTIFY)", heard, args.changes), flush=True)
+                heard = raw_notify(url, args.changes, gap)
+                print(summary("  reference: bare NOTIFY", heard, args.changes), flush=True)
     return 0
 
 

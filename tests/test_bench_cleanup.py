@@ -97,9 +97,29 @@ def test_sigterm_to_catalog_http_stops_its_server(tmp_path: Path) -> None:
         kill_group(proc.pid)
 
 
+def test_sigterm_to_feed_stops_its_listener_and_removes_its_folder(tmp_path: Path) -> None:
+    proc = bench(tmp_path, "bench/feed.py", "--only", "sqlite", "--changes", "1000000")
+    try:
+        wait_for(lambda: len(group(proc.pid)) == 2, "the listener process")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+        assert group(proc.pid) == []
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        kill_group(proc.pid)
+
+
 def test_a_server_that_did_not_start_in_time_is_killed(tmp_path: Path) -> None:
     server = ServeProcess(tmp_path, free_port(), max_size=1024 * 1024)
     with pytest.raises(RuntimeError, match="did not start"):
         server.start(timeout=0)
     assert server.proc is not None
     assert server.proc.poll() is not None
+
+
+def test_feed_counts_edits_missing_heard_twice_or_late() -> None:
+    from bench.feed import order_faults
+
+    assert order_faults([(0, 0.1), (1, 0.1), (2, 0.1)], 3) == (0, 0, 0)
+    # 3 never heard, 1 heard twice, 1 heard after 2
+    assert order_faults([(0, 0.1), (2, 0.1), (1, 0.1), (1, 0.1)], 4) == (1, 1, 1)
