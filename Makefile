@@ -54,7 +54,10 @@ screenshots: $(APP_STAMP) syslibs
 	@bash scripts/syslibs.sh xvfb xauth
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m desktop_app.screenshots
 
+# wrk is the load generator and nginx the reference of bench/stream.py: without them it falls
+# back to a slower Python client and measures MediaDesk alone
 bench: $(STAMP)
+	@bash scripts/syslibs.sh wrk nginx-light
 	$(BIN)/python bench/stream.py
 
 clean:

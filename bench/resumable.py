@@ -43,18 +43,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import dev_packages, exit_on_sigterm  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from tests.resumable_client import (  # noqa: E402
-    MiB,
-    ServeProcess,
-    call,
-    free_port,
-    head,
-    padded_mp4,
-    tus_send,
-)
-from tests.server_fixtures import bearer  # noqa: E402
+
+with dev_packages():
+    from tests.resumable_client import (  # noqa: E402
+        MiB,
+        ServeProcess,
+        call,
+        free_port,
+        head,
+        padded_mp4,
+        tus_send,
+    )
+    from tests.server_fixtures import bearer  # noqa: E402
 
 CHUNK = 64 * MiB
 GiB = 1024 * MiB
@@ -101,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
+    exit_on_sigterm()  # stops `mediadesk serve` and removes the GiB-sized temporary folder
     size = args.size_mib * MiB
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp_name:
         tmp = Path(tmp_name)

@@ -21,8 +21,9 @@ directly (no auth, catalog lookups or middlewares): the streaming module alone.
 `--behind-nginx` puts nginx in front of MediaDesk with the site of server/nginx_conf.py (the one
 `mediadesk nginx-config` prints): MediaDesk answers nginx's check subrequests, nginx sends the
 bytes; measured against nginx alone on the same file.
-Without wrk, a multi-process aiohttp client load loop is used; without nginx, only MediaDesk
-is measured.
+Without wrk, a multi-process aiohttp client load loop is used (slower, and sharing the cores
+with the servers: its figures are not comparable with wrk's; the final table names the load
+generator); without nginx, only MediaDesk is measured. `make bench` installs both.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import exit_on_sigterm  # noqa: E402
 
 log = logging.getLogger("bench.stream")
 MiB = 1024 * 1024
@@ -187,7 +190,10 @@ def nginx_server(
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
     if binary is None:
-        log.warning("nginx is not installed: MediaDesk is measured alone")
+        log.warning(
+            "nginx is not installed: MediaDesk is measured alone (install it with `make bench`, "
+            "`bash scripts/syslibs.sh nginx-light` as root or `sudo apt-get install nginx-light`)"
+        )
         yield None
         return
     prefix = workdir / "nginx"
@@ -438,6 +444,24 @@ def check(url: str, headers: dict[str, str], size: int) -> None:
 SCENARIOS = (("64 KiB ranges", 64 * 1024), ("1 MiB ranges", MiB), ("whole file", 0))
 
 
+WRK_MISSING = (
+    "wrk is not installed: the figures come from the (slower) Python aiohttp load loop, not "
+    "comparable with wrk's (install wrk with `make bench`, `bash scripts/syslibs.sh wrk` as "
+    "root or `sudo apt-get install wrk`)"
+)
+
+
+def load_generator(args: argparse.Namespace) -> str:
+    """Which client made the figures, for the final table: a ratio measured with the aiohttp
+    fallback (its client processes on the servers' cores) is not the README's wrk ratio."""
+    if shutil.which("wrk") is not None:
+        return f"wrk, {args.threads} threads, {args.connections} connections"
+    return (
+        f"Python aiohttp fallback ({args.threads} processes, {args.connections} connections; "
+        "wrk is not installed: `make bench` or `sudo apt-get install wrk`)"
+    )
+
+
 def measure(
     targets: dict[str, tuple[str, dict[str, str]]],
     size: int,
@@ -450,7 +474,7 @@ def measure(
     script.write_text(WRK_SCRIPT)
     use_wrk = shutil.which("wrk") is not None
     if not use_wrk:
-        log.warning("wrk is not installed: using the (slower) aiohttp client load loop")
+        log.warning(WRK_MISSING)
     results: dict[tuple[str, str], Result] = {}
     ratios: dict[str, float] = {}
     names = list(targets)
@@ -494,18 +518,24 @@ def measure(
 
 
 def report(
-    results: dict[tuple[str, str], Result], ratios: dict[str, float], names: list[str]
+    results: dict[tuple[str, str], Result],
+    ratios: dict[str, float],
+    names: list[str],
+    generator: str,
 ) -> None:
     out = sys.stdout
+    # each column as wide as its heading and two spaces ("mediadesk+nginx req/s" is 21)
+    widths = {n: (max(18, len(n) + 8), max(16, len(n) + 7)) for n in names}
     out.write(
-        f"\n{'scenario':<15}" + "".join(f"{n + ' req/s':>18}{n + ' MB/s':>16}" for n in names)
+        f"\n{'scenario':<15}"
+        + "".join(f"{n + ' req/s':>{widths[n][0]}}{n + ' MB/s':>{widths[n][1]}}" for n in names)
     )
     out.write(f"{'ratio':>8}\n" if len(names) == 2 else "\n")
     for scenario, _ in SCENARIOS:
         row = f"{scenario:<15}"
         for name in names:
             r = results[scenario, name]
-            row += f"{r.rps:>18.0f}{r.mbps:>16.1f}"
+            row += f"{r.rps:>{widths[name][0]}.0f}{r.mbps:>{widths[name][1]}.1f}"
         if len(names) == 2:
             row += f"{ratios[scenario]:>7.2f}x"
         out.write(row + "\n")
@@ -513,6 +543,7 @@ def report(
     out.write(
         f"(errors: {errors}; ratio = median over the rounds of {names[0]} MB/s / "
         f"{names[-1]} MB/s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})\n"
+        f"load generator: {generator}\n"
     )
 
 
@@ -545,6 +576,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    exit_on_sigterm()  # the temporary folder (200 MB by default) goes, and nginx stops
 
     workdir = Path(tempfile.mkdtemp(prefix="mediadesk-bench-"))
     data = workdir / "data"
@@ -596,7 +628,7 @@ def main() -> int:
                 "serving %d bytes: %s", size, ", ".join(f"{n} {u}" for n, (u, _) in targets.items())
             )
             results, ratios = measure(targets, size, args, workdir)
-        report(results, ratios, list(targets))
+        report(results, ratios, list(targets), load_generator(args))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -18,6 +18,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import exit_on_sigterm  # noqa: E402
 from core.thumbnails import make_thumbnail  # noqa: E402
 from tests.media import make_jpeg  # noqa: E402
 
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--megapixels", type=float, default=24)
     parser.add_argument("--count", type=int, default=5)
     args = parser.parse_args()
+    exit_on_sigterm()
     width = int((args.megapixels * 1e6 * 3 / 2) ** 0.5)
     height = int(width * 2 / 3)
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import exit_on_sigterm  # noqa: E402
 from core.video.encode import RUNG_MAX_RATE, X264, ladder_sizes, probe  # noqa: E402
 
 LADDER = [360, 720, 1080]
@@ -53,7 +54,12 @@ def run(cmd: list[str], cwd: Path | None = None) -> Run:
     proc = subprocess.Popen(
         cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
     )
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # SIGTERM or Ctrl-C: the encoder must not go on alone
+        proc.kill()
+        proc.wait()
+        raise
     elapsed = time.perf_counter() - start
     if status != 0:
         err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
@@ -149,6 +155,7 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    exit_on_sigterm()
     if not shutil.which("ffmpeg"):
         raise SystemExit("ffmpeg is not installed: bash scripts/syslibs.sh ffmpeg")
     work = Path(tempfile.mkdtemp(prefix="mediadesk-bench-transcode-"))

@@ -16,13 +16,16 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import dev_packages, exit_on_sigterm  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+
+with dev_packages():
+    from moto.server import ThreadedMotoServer  # noqa: E402
 
 
 def make_noise_mp4(path: Path, frames: int, size: tuple[int, int] = (640, 360)) -> Path:
@@ -49,6 +52,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=96, help="frames of 640x360 noise")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    exit_on_sigterm()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
