@@ -33,7 +33,7 @@ from server.entry import EmbeddedServer
 from tests import media
 from tests.internals import db_of, storage_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
-from tests.server_fixtures import bearer, http_call, make_tokens
+from tests.server_fixtures import Reply, bearer, http_call, make_tokens
 from tests.test_jobs_workers import worker_env
 
 pytestmark = pytest.mark.timeout(180)
@@ -280,14 +280,18 @@ def test_a_lost_photo_thumbnail_is_made_again_when_asked_for(
 
     reply = http_call(f"{live.url}/files/{photo.id}/thumbnail", headers=auth)
 
+    served_whole(lib, photo.id, reply)
+    assert http_call(f"{live.url}/files/{gone.id}/thumbnail", headers=auth).status == 404
+
+
+def served_whole(lib: Library, file_id: int, reply: Reply) -> None:
+    """The answer is a decodable WebP, the one now stored, and the one the desktop reads."""
     assert reply.status == 200, reply.status
     with Image.open(io.BytesIO(reply.body)) as im:
         assert im.format == "WEBP"
         im.load()
-    stored = b"".join(store.open_range(keys.thumbnail_key(lib.get_file(photo.id).storage_key)))
-    assert stored == reply.body
-    assert lib.thumbnail_bytes(photo.id) == reply.body  # the desktop's grid too
-    assert http_call(f"{live.url}/files/{gone.id}/thumbnail", headers=auth).status == 404
+    assert b"".join(storage_of(lib).open_range(_thumb_key(lib, file_id))) == reply.body
+    assert lib.thumbnail_bytes(file_id) == reply.body  # the desktop's grid too
 
 
 def _thumb_key(lib: Library, file_id: int) -> str:
@@ -326,13 +330,8 @@ def test_a_damaged_photo_thumbnail_is_made_again_not_served(
 
     reply = http_call(f"{live.url}/files/{photo.id}/thumbnail", headers=auth)
 
-    assert reply.status == 200, reply.status
-    with Image.open(io.BytesIO(reply.body)) as im:
-        assert im.format == "WEBP"
-        im.load()
-    assert b"".join(store.open_range(_thumb_key(lib, photo.id))) == reply.body
+    served_whole(lib, photo.id, reply)
     assert _cached_path(lib, photo.id).read_bytes() == reply.body
-    assert lib.thumbnail_bytes(photo.id) == reply.body  # the desktop's grid too
 
 
 @pytest.mark.parametrize("damage", ["zero-filled", "truncated"])
