@@ -92,7 +92,7 @@ def test_migration_0016_starts_ids_past_every_id_still_named(tmp_path: Path) -> 
             )
         )
     upgrade(engine)
-    assert _schema(engine) == before  # every index and trigger made again
+    assert before <= _schema(engine)  # every index and trigger made again (later ones add)
     with engine.begin() as conn:
         new = conn.execute(text(INSERT_AT_HEAD + " RETURNING id"), {"k": "k4"}).scalar()
         assert new == 10
