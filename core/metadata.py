@@ -203,6 +203,8 @@ _CLOCK_ZERO_YEARS = (1904, 1970)
 
 def _clock_never_set(when: datetime) -> bool:
     wall = when.replace(tzinfo=None)  # as written: the camera's own reading
+    if not 1 < wall.year < 9999:  # .NET's DateTime.MinValue and MaxValue, written by software
+        return True
     return any(
         datetime(year, 1, 1) - timedelta(days=1) <= wall < datetime(year + 1, 1, 1)
         for year in _CLOCK_ZERO_YEARS
@@ -282,16 +284,20 @@ def taken_at_iso(value: object) -> str | None:
 
 def capture_instant(taken_at: object) -> datetime | None:
     """The catalog's capture-date sort key (media_files.captured_at) of an `extra.taken_at`,
-    in either stored form: the instant in UTC when the date carries its offset (a photo with
-    OffsetTime*, a video's UTC creation_time). Without one, the camera's wall time is kept as
-    if it were UTC: the zone it was set to is unknown (the upload's zone is no clue: photos
-    come days later from elsewhere), and the wall time keeps one camera's shots in their order
-    and a match's photos from phones and cameras on the same local clock together; converting
-    with a guessed zone would move them by hours. None: no capture date (created_at sorts)."""
+    in either stored form: the instant in UTC. A date with its offset (a phone's photo with
+    OffsetTime*, a video's UTC creation_time) is converted; a camera's wall time without one
+    is read in this machine's time zone. Its real zone is unknown, and the machine's is the
+    best guess for a club's library: a match's DSLR shots (no offset) then sort among the
+    phones' photos and the videos of the same minutes, where keeping the wall time as if it
+    were UTC moved them by the zone's offset (an hour in Madrid, three in São Paulo). None: no
+    capture date (created_at sorts), also for a date this machine's calendar cannot hold."""
     when = _parse_date_time(taken_at)
     if when is None:
         return None
-    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)  # a naive datetime is read as this machine's local time
+    except (OverflowError, ValueError, OSError):  # year 1 or 9999 moved past the calendar
+        return None
 
 
 def _video_taken_at(general: Any) -> str | None:

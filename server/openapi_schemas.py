@@ -75,8 +75,9 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
     "captured_at": {
         **DATE,
         "description": 'When the file was shot, the key of sort=captured_at ("Date taken"): '
-        "extra.taken_at in UTC when its offset is known, the camera's local time as it is when "
-        "not (its zone is unknown), and created_at for a file with no capture date",
+        "extra.taken_at in UTC: converted with its offset when it has one, read in the "
+        "server's time zone when not (a camera's wall time; its own zone is unknown), and "
+        "created_at for a file with no capture date",
     },
     "duplicate": {**BOOL, "description": "True when an identical file already existed"},
     # Stored pixels, as MediaInfo and ffprobe report them: a phone's portrait clip is often

@@ -8,6 +8,9 @@ migration 0026 on a catalog of the version before, and the desktop's sort box in
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +36,30 @@ from tests.test_taken_at import _mp4
 
 BIG = 1 << 30
 TAGS = ExifTags.Base
+
+
+@contextlib.contextmanager
+def _in_zone(zone: str) -> Iterator[None]:
+    """This process's local time zone set to POSIX `zone` (no tz database needed)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def utc_machine() -> Iterator[None]:
+    """A camera's wall time without an offset is read in the machine's zone: these tests'
+    expected instants are written for a machine on UTC, wherever they run."""
+    with _in_zone("UTC0"):
+        yield
 
 
 def _jpeg(
@@ -286,3 +313,53 @@ def test_the_migration_fills_the_capture_order_of_files_already_there(
         assert listed == [ids[n] for n in order]
     finally:
         lib.close()
+
+
+def test_a_match_shot_on_a_camera_phones_and_video_sorts_as_shot(
+    library: Library, tmp_path: Path
+) -> None:
+    """A match in Madrid (UTC+1 in January): the DSLR writes its wall time without an offset,
+    the phone writes +01:00, the video its creation time in UTC. The DSLR's 10:30 was taken
+    as 10:30 UTC, after the phone's 10:31+01:00 (09:31 UTC) and the video's 09:32 UTC; it is
+    read in the machine's zone now, so the three sort as they were shot."""
+    with _in_zone("CET-1CEST,M3.5.0,M10.5.0/3"):
+        made = {
+            "phone": library.uploads.ingest(
+                _jpeg(tmp_path / "phone.jpg", original=("2026:01:18 10:31:00", "+01:00", None)),
+                "image",
+            ),
+            "video": library.uploads.ingest(
+                _mp4(tmp_path / "clip.mp4", "2026-01-18T09:32:00Z"), "video"
+            ),
+            "dslr": library.uploads.ingest(
+                _jpeg(tmp_path / "dslr.jpg", original=("2026:01:18 10:30:00", None, None)),
+                "image",
+            ),
+        }
+        assert made["dslr"].captured_at == datetime(2026, 1, 18, 9, 30, tzinfo=UTC)
+        listed = [r.id for r in library.list_files(FileQuery(sort="captured_at")).items]
+        assert listed == [made[n].id for n in ("dslr", "phone", "video")]
+
+
+def test_a_date_at_the_calendars_ends_is_no_date_and_never_an_error(
+    library: Library, tmp_path: Path
+) -> None:
+    """Software writes .NET's DateTime.MinValue/MaxValue (0001-01-01, 9999-12-31); with an
+    offset, converting them to UTC left the calendar (OverflowError): the upload was a 500,
+    and a row holding one could not be edited or migrated. They are no date now."""
+    far = library.uploads.ingest(
+        _jpeg(tmp_path / "far.jpg", original=("9999:12:31 23:59:59", "-05:00", None)), "image"
+    )
+    assert "taken_at" not in far.extra and far.captured_at == far.created_at
+    near = library.uploads.ingest(
+        _jpeg(tmp_path / "near.jpg", original=("0001:01:01 00:00:00", "+05:00", None)), "image"
+    )
+    assert "taken_at" not in near.extra
+    with db_of(library).write() as s:  # as an older version stored it
+        s.execute(
+            update(MediaFile)
+            .where(MediaFile.id == near.id)
+            .values(extra={**near.extra, "taken_at": "0001-01-01T00:00:00+05:00"})
+        )
+    edited = library.update_file(near.id, {"description": "kept"})
+    assert edited.description == "kept" and edited.captured_at == edited.created_at

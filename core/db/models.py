@@ -178,7 +178,8 @@ def _keep_name_keys(_mapper: Any, _connection: Any, row: MediaFile) -> None:
     # a reprocess that reads another capture date moves the file in the "Date taken" order
     if row.created_at is None:  # the column's default comes after this event
         row.created_at = utcnow()
-    row.captured_at = capture_instant((row.extra or {}).get("taken_at")) or row.created_at
+    extra = row.extra if isinstance(row.extra, dict) else {}  # a damaged row still saves
+    row.captured_at = capture_instant(extra.get("taken_at")) or row.created_at
 
 
 @event.listens_for(Athlete, "before_insert")
