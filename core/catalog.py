@@ -300,7 +300,16 @@ class Catalog:
             """The page after `after` in this order, by the sort key's index."""
             never_null = _never_null(key, q)
             return self._seek(
-                run, base_key, build, column, desc, after, q.limit, never_null, q.backwards
+                run,
+                base_key,
+                build,
+                column,
+                desc,
+                after,
+                q.limit,
+                never_null,
+                q.backwards,
+                _pinned(shape),
             )
 
         def rows_of(search: str) -> tuple[tuple[Any, ...], Callable[[], Select[Any]]]:
@@ -745,10 +754,12 @@ class Catalog:
         limit: int,
         never_null: bool,
         nulls_first: bool = False,
+        pinned: tuple[Any, ...] = (),
     ) -> list[Any]:
         """Rows after a keyset position. A nullable key is read in two index walks, values then
         NULLs, so NULLS LAST never forces a sort of the whole catalog; `nulls_first` (paging
-        backwards, `desc` already flipped) reads the NULLs first."""
+        backwards, `desc` already flipped) reads the NULLs first. `pinned`: the columns the
+        filters hold constant before the key in its index (_pinned)."""
         newer = (lambda a, b: a < b) if desc else (lambda a, b: a > b)  # noqa: E731
         conditions: dict[str, Callable[[], ColumnElement[bool]]] = {
             "valued": lambda: column.is_not(None),
@@ -761,7 +772,7 @@ class Catalog:
         def walk(where: tuple[str, ...], n: int, null_part: bool) -> list[Any]:
             def build() -> Select[Any]:
                 stmt = base().where(*(conditions[c]() for c in where))
-                return _ordered(stmt, column, desc, False, by_id_only=null_part)
+                return _ordered(stmt, column, desc, False, by_id_only=null_part, pinned=pinned)
 
             stmt = self._prepare((*base_key, column.key, desc, where, null_part), build)
             run.params["lim"] = n
@@ -1582,16 +1593,40 @@ def _where_filters(
 
 
 def _ordered(
-    stmt: Select[Any], column: Any, desc: bool, nulls_last: bool, by_id_only: bool = False
+    stmt: Select[Any],
+    column: Any,
+    desc: bool,
+    nulls_last: bool,
+    by_id_only: bool = False,
+    pinned: tuple[Any, ...] = (),
 ) -> Select[Any]:
-    """`stmt` in the order of `column` (ties by id the same way), `lim` rows."""
+    """`stmt` in the order of `column` (ties by id the same way), `lim` rows.
+
+    `pinned` columns, constant in `stmt`'s rows (_pinned), are ordered by first: they change
+    no order, but PostgreSQL takes `deleted_at IS NULL` for no equality, so without them it
+    cannot read the (athlete_id, deleted_at, status, key, id) indexes in the key's order and
+    sorted every row of the listing (an athlete's thousands) for each page. A `by_id_only`
+    walk (NULL keys, or one key's value) pins its key as well."""
     id_order = MediaFile.id.desc() if desc else MediaFile.id.asc()
+    if pinned and by_id_only:
+        pinned = (*pinned, column)
+    prefix = [c.desc() if desc else c.asc() for c in pinned]
     if by_id_only:
-        return stmt.order_by(id_order).limit(_LIMIT)
+        return stmt.order_by(*prefix, id_order).limit(_LIMIT)
     order = column.desc() if desc else column.asc()
     if nulls_last:
         order = order.nulls_last()  # images have no duration: after the videos
-    return stmt.order_by(order, id_order).limit(_LIMIT)
+    return stmt.order_by(*prefix, order, id_order).limit(_LIMIT)
+
+
+def _pinned(shape: tuple[bool, ...]) -> tuple[Any, ...]:
+    """The columns before the key in its index ((athlete_id,) deleted_at, status, key, id) that
+    a listing of this shape holds constant: none unless it pins all of them (the trash's
+    deleted_at and status=any vary, so no index gives their key's order)."""
+    _alias, _mime, trashed, status, athlete, _file_type, _public = shape
+    if trashed or not status:
+        return ()
+    return (*((MediaFile.athlete_id,) if athlete else ()), MediaFile.deleted_at, MediaFile.status)
 
 
 def _names_stmt() -> Any:
