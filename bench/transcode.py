@@ -51,19 +51,23 @@ Run = tuple[float, float, int]  # wall seconds, CPU seconds (user + system), pea
 def run(cmd: list[str], cwd: Path | None = None) -> Run:
     """Wall seconds, CPU seconds and peak RSS (MiB) of one process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
-    )
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    except BaseException:  # SIGTERM or Ctrl-C: the encoder must not go on alone
-        proc.kill()
-        proc.wait()
-        raise
-    elapsed = time.perf_counter() - start
-    if status != 0:
-        err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
-        raise SystemExit(f"{cmd[0]} failed ({status}):\n{err}")
+    # stderr to a file, not a pipe read after the end: an encoder that writes more than a
+    # pipe holds (64 KiB of warnings) would block on it and never end
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, env=os.environ.copy()
+        )
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # SIGTERM or Ctrl-C: the encoder must not go on alone
+            proc.kill()
+            proc.wait()
+            raise
+        elapsed = time.perf_counter() - start
+        if status != 0:
+            log.seek(0)
+            err = log.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{cmd[0]} failed ({status}):\n{err}")
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
