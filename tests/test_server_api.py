@@ -210,6 +210,15 @@ async def test_thumbnail_download_and_presigned_url(
         f"/files/{image['id']}/thumbnail", headers={**h, "If-None-Match": thumb.headers["ETag"]}
     )
     assert again.status == 304
+    # RFC 9110 13.1.2: If-None-Match compares weakly, takes a list and `*`; a browser that
+    # cached the thumbnail through a proxy sends it back weak, among others.
+    for header in (f'"other", W/{thumb.headers["ETag"]}', "*"):
+        cached = await api.get(
+            f"/files/{image['id']}/thumbnail", headers={**h, "If-None-Match": header}
+        )
+        assert cached.status == 304, header
+    fresh = await api.get(f"/files/{image['id']}/thumbnail", headers={**h, "If-None-Match": '"x"'})
+    assert fresh.status == 200
 
     resp = await api.get(f"/files/{image['id']}/download", headers=h, allow_redirects=False)
     assert resp.status == 302

@@ -25,6 +25,7 @@ from server.caching import file_cache_control
 from server.errors import ApiError
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
 from server.presenters import file_json, page_body
+from server.ranges import etag_matches
 from server.state import (
     METRICS,
     TOKEN,
@@ -239,7 +240,7 @@ async def presigned_url(request: web.Request) -> web.Response:
 async def thumbnail(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "thumbnail")
     headers = _thumbnail_headers(request, record)
-    if headers["ETag"] in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"], weak=True):
         return web.Response(status=304, headers=headers)
     thumb = await store_blocking(request, library(request).thumbnail, record.id)
     # of the file as the bytes served are: a lost thumbnail made again just now by today's
