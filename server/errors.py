@@ -370,5 +370,7 @@ def _finish(request: web.Request, response: web.Response) -> web.Response:
         for name, value in marked.items():
             response.headers.setdefault(name, value)
     if response.status == 413 or (request.body_exists and not request.content.is_eof()):
-        response.force_close()  # do not read (linger on) the rest of a refused body
+        # no next request here: the rest of a refused body is dropped, not parsed, while the
+        # connection closes (server/protocol.py, lingering close)
+        response.force_close()
     return response

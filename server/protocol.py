@@ -18,6 +18,15 @@ MAX_HEAD_SIZE bounds every byte a connection holds that is not a body: a head st
 between requests, and as well one pipelined behind a request still being answered (an event
 stream never ends, and aiohttp's parser would hold 128 headers of MAX_METADATA_SIZE for it).
 The trailer section of a chunked body is held to MAX_FIELD_SIZE, as one header line.
+
+An answer given before its request's body was read (a 413 on Content-Length, a 401, a 409 at a
+wrong tus offset: server/errors.py `_finish` says `Connection: close` on those) ends with a
+lingering close, as nginx does: the write side is shut after the answer (the client reads its
+end), then what the client still sends is read and dropped until it closes, goes quiet for
+LINGER_IDLE seconds, or LINGER_TOTAL seconds have passed, and only then is the socket closed.
+Closing it at once with the body's bytes unread resets the connection, and a client that
+sends its whole body before reading (http.client, many simple clients) got a reset instead of
+the answer; aiohttp's own lingering read the body into the parser for 10 s, then reset it.
 """
 
 from __future__ import annotations
@@ -60,6 +69,13 @@ CHUNKED_SLICE = 1024
 # seconds for a complete request head (MEDIADESK_HEADER_TIMEOUT, ServerConfig.header_timeout)
 HEAD_TIMEOUT = float(HEADER_TIMEOUT)
 
+# A lingering close (see above) ends after LINGER_TOTAL seconds, or LINGER_IDLE seconds without
+# a byte: nginx's lingering_time and lingering_timeout. Long enough for a client on a LAN to
+# send a few hundred MB more; short enough that a refused client holds its descriptor a
+# bounded time (a server shutdown closes lingering connections at once).
+LINGER_TOTAL = 30.0
+LINGER_IDLE = 5.0
+
 
 def _too_large(exc: HttpProcessingError) -> bool:
     return isinstance(exc, LineTooLong) or "too many headers" in str(exc).lower()
@@ -92,6 +108,9 @@ class JsonErrorRequestHandler(RequestHandler):
         # it (after the byte before it, which the slicing looks at)
         self._pending = b""
         self._pending_at = 0
+        # a lingering close: (when it ends at the latest, when its last byte came), its timer
+        self._linger: tuple[float, float] | None = None
+        self._linger_handle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -99,9 +118,16 @@ class JsonErrorRequestHandler(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._disarm_head_deadline()
+        if self._linger_handle is not None:
+            self._linger_handle.cancel()
+            self._linger_handle = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._linger is not None:
+            # dropped, counted nowhere; only the time of the last byte matters
+            self._linger = (self._linger[0], self._loop.time())
+            return
         start = 0
         if self._pending and self._reading_paused:
             self._pending += data  # a transport that hands over a read while paused
@@ -251,6 +277,48 @@ class JsonErrorRequestHandler(RequestHandler):
         finally:
             # a pipelined request already parsed is still "in request": its body may be slow
             self._in_request = bool(self._messages)
+
+    async def finish_response(self, request: Any, resp: Any, start_time: float | None) -> Any:
+        resp, reset = await super().finish_response(request, resp, start_time)
+        if not reset and resp.keep_alive is False and not request.content.is_eof():
+            self._start_linger()
+        return resp, reset
+
+    def _start_linger(self) -> None:
+        """The answer was written and its request's body is still coming: the write side is
+        shut after the answer, the rest is dropped until the client is done (see above)."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._force_close or self._upgraded:
+            return
+        # Set without force_close(), which would close the transport: aiohttp's start() then
+        # neither lingers itself (reading the body into the parser) nor closes the transport,
+        # and its data_received, shutdown and keep-alive timer see a connection that is ending.
+        self._force_close = True
+        self._disarm_head_deadline()
+        self._pending, self._pending_at = b"", 0
+        now = self._loop.time()
+        self._linger = (now + LINGER_TOTAL, now)
+        if transport.can_write_eof():  # TLS cannot half-close: its answer ends at its length
+            try:
+                transport.write_eof()  # after what is still buffered of the answer
+            except OSError:  # the client is gone already
+                self.force_close()
+                return
+        # the body's reader was full (nobody reads it): the transport may be paused; aiohttp's
+        # flow control never touches it again (nothing reaches its parser now)
+        transport.resume_reading()
+        self._linger_handle = self._loop.call_at(now + LINGER_IDLE, self._linger_check)
+
+    def _linger_check(self) -> None:
+        self._linger_handle = None
+        if self._linger is None or self.transport is None:
+            return
+        end, last = self._linger
+        due = min(end, last + LINGER_IDLE)
+        if self._loop.time() < due:  # a byte came since: one timer, moved only when it fires
+            self._linger_handle = self._loop.call_at(due, self._linger_check)
+            return
+        self.force_close()  # still sending at LINGER_TOTAL: the reset is its own
 
     def _arm_head_deadline(self) -> None:
         if self._head_handle is not None or self._head_timeout <= 0 or self._upgraded:
