@@ -15,6 +15,7 @@ from core.errors import CorruptFile, InvalidInput, UnsupportedType
 from core.images import DECODE_BUDGET, decoded_bytes
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
 from core.metadata import header_exif, open_image
+from core.video.encode import shown_size
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,8 @@ def is_whole_webp(data: bytes) -> bool:
 
 
 def _poster_frame(path: Path) -> Image.Image:
-    """A frame ~10% into the video, or else the first frame; upright per the display matrix."""
+    """A frame ~10% into the video, or else the first frame; upright per the display matrix,
+    in square pixels."""
     try:
         try:
             image = _frame_at(path, POSTER_POSITION)
@@ -239,6 +241,8 @@ def _frame_at(path: Path, position: float) -> Image.Image | None:
                     break
             if chosen is None:
                 return None
-            image = chosen.to_image()
+            # Anamorphic pixels (a DVD's 720x576 shown 16:9) made square, as the renditions are
+            width, height = shown_size(stream)
+            image = chosen.to_image(width=width, height=height)
             turn = getattr(chosen, "rotation", 0) or 0  # counter-clockwise, like Image.rotate
             return image.rotate(turn, expand=True) if turn % 360 else image

@@ -57,7 +57,7 @@ class NothingToDo(Exception):
 class Probe:
     video_codec: str | None
     audio_codec: str | None
-    width: int  # upright (rotation applied)
+    width: int  # as shown: upright (rotation applied), square pixels (sample aspect applied)
     height: int
     rotation: int  # clockwise degrees the picture must turn to stand upright
     duration: float
@@ -82,7 +82,7 @@ def probe(src: Path) -> Probe:
             for frame in c.decode(video):
                 rotation = (-int(round(frame.rotation or 0))) % 360
                 break
-            w, h = video.codec_context.width, video.codec_context.height
+            w, h = shown_size(video)
             if rotation in (90, 270):
                 w, h = h, w
             if video.duration and video.time_base and not duration:
@@ -105,6 +105,19 @@ def probe(src: Path) -> Probe:
         # FFmpeg's message ends with the file's path on this server: the job's error is shown
         # to API clients, so it says only what went wrong
         raise BadMedia(f"The video cannot be read: {exc.strerror or type(exc).__name__}") from None
+
+
+def shown_size(video: av.VideoStream) -> tuple[int, int]:
+    """The stored picture's size in square pixels: an anamorphic source (a DVD's 720x576 at
+    64:45) is shown wider than it is stored (1024x576). The outputs are made at this size with
+    square pixels, as Mux and Cloudflare Stream do, since not every player honours a sample
+    aspect (scrub sprites and posters are plain images that have none)."""
+    w, h = video.codec_context.width, video.codec_context.height
+    # The container's aspect (an MP4's pasp box) first, as FFmpeg's players take it
+    sar = video.sample_aspect_ratio or video.codec_context.sample_aspect_ratio
+    if sar and sar > 0 and sar != 1:
+        w = max(1, int(round(w * sar)))
+    return w, h
 
 
 def _codec(stream: Any) -> str | None:
