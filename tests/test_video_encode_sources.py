@@ -70,3 +70,59 @@ def test_anamorphic_video_keeps_its_display_aspect_everywhere(tmp_path: Path) ->
         assert abs(sprite["width"] / sprite["height"] - aspect) / aspect < 0.03, (name, sprite)
         poster = Image.open(io.BytesIO(make_thumbnail(clip, BY_MIME["video/mp4"])))
         assert abs(poster.width / poster.height - aspect) / aspect < 0.03, (name, poster.size)
+
+
+def _late_audio(path: Path) -> Path:
+    """2 s of video from 0 and a tone from 0.512 s to 1.024 s and again from 1.536 s to
+    2.048 s: a sound track that starts late (an edit list) and has a hole in the middle."""
+    rate, piece = 48000, 24576  # whole AAC frames, so the encoder keeps the timestamps given
+    with av.open(str(path), "w", format="mp4") as out:
+        video = out.add_stream("libx264", rate=12)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("aac", rate=rate)
+        assert isinstance(sound, av.AudioStream)
+        sound.layout = "mono"
+        for i in range(24):
+            frame = av.VideoFrame.from_image(media._picture((64, 48), step=i))
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        for start in (piece, 3 * piece):
+            for done in range(0, piece, 1024):
+                chunk = av.AudioFrame(format="s16", layout="mono", samples=1024)
+                chunk.planes[0].update(media._tone(1024))
+                chunk.sample_rate, chunk.time_base = rate, Fraction(1, rate)
+                chunk.pts = start + done
+                out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
+    return path
+
+
+def _audio_span(path: Path) -> tuple[float, float]:
+    """Where the sound starts and ends, in seconds after the first picture."""
+    with av.open(str(path)) as c:
+        first_picture = next(
+            float(f.time) for f in c.decode(c.streams.video[0]) if f.time is not None
+        )
+    with av.open(str(path)) as c:
+        times = [
+            (float(f.time), f.samples / f.sample_rate)
+            for f in c.decode(c.streams.audio[0])
+            if f.time is not None
+        ]
+    return times[0][0] - first_picture, sum(times[-1]) - first_picture
+
+
+def test_audio_that_starts_late_or_pauses_stays_in_sync(tmp_path: Path) -> None:
+    clip = _late_audio(tmp_path / "late.mp4")
+    source_start, source_end = _audio_span(clip)
+    # (the encoder's priming, a frame of 1024 samples, is decoded as sound before 0.512)
+    assert abs(source_start - 0.512) < 0.03 and abs(source_end - 2.048) < 0.03
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [48], 1, _none)
+    for made in (tmp_path / "web.mp4", tmp_path / "hls" / "48" / "index.m3u8"):
+        start, end = _audio_span(made)
+        # as in the source, within the re-encode's own priming frame (21 ms)
+        assert abs(start - source_start) < 0.03, (made.name, start, source_start)
+        assert abs(end - source_end) < 0.03, (made.name, end, source_end)

@@ -34,6 +34,9 @@ RUNG_MAX_RATE = {360: 1_000_000, 480: 1_600_000, 720: 3_000_000, 1080: 6_000_000
 THUMB_WIDTH = 160
 THUMB_COLUMNS = 10
 THUMB_MAX_COUNT = 100
+# A gap in the sound longer than this (s) is kept as silence; shorter jitter is not heard as
+# out of sync (under a frame at 25 fps) and keeps the encoder's clock sample-exact.
+AUDIO_GAP_TOLERANCE = 0.04
 COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
 
 
@@ -389,9 +392,9 @@ class _VideoOut:
             self.container.mux(packet)
 
     def add_audio(self, frame: av.AudioFrame) -> None:
+        """A frame from an _AudioTimeline (contiguous, timed on the video's clock)."""
         if self.audio is None:
             return
-        frame.pts = None  # the encoder's resampler keeps its own sample-exact clock
         for packet in self.audio.encode(frame):
             self.container.mux(packet)
 
@@ -401,6 +404,58 @@ class _VideoOut:
         if self.audio is not None:
             for packet in self.audio.encode(None):
                 self.container.mux(packet)
+
+
+class _AudioTimeline:
+    """The decoded sound as the outputs' encoders take it: at their rate and layout, one
+    sample-exact clock, placed on the source's timeline like the video's passed-through
+    timestamps. A track that starts late (an edit list, a trimmed clip) starts late in the
+    outputs too, and a hole in it is filled with silence; both used to collapse (the sound
+    restarted at 0 and played ahead of the pictures)."""
+
+    def __init__(self, rate: int, layout: str, outputs: list[_VideoOut]) -> None:
+        self.rate, self.layout, self.outputs = rate, layout, outputs
+        self.time_base = Fraction(1, rate)
+        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        self.next: int | None = None  # the next sample's place, in samples at `rate`
+
+    def push(self, frame: av.AudioFrame) -> None:
+        for chunk in self.resampler.resample(frame):
+            self._place(chunk)
+
+    def flush(self) -> None:
+        for chunk in self.resampler.resample(None):
+            self._place(chunk)
+
+    def _place(self, chunk: av.AudioFrame) -> None:
+        at = self.next
+        if chunk.pts is not None and chunk.time_base:
+            at = int(round(chunk.pts * chunk.time_base * self.rate))
+        if self.next is None:
+            self.next = at or 0
+        elif at is not None and at - self.next > AUDIO_GAP_TOLERANCE * self.rate:
+            self._silence(at - self.next)
+        # Jitter within the tolerance, and a source that steps back, keep the clock: the
+        # encoder needs timestamps that grow by exactly the samples given
+        chunk.pts, chunk.time_base = self.next, self.time_base
+        self.next += chunk.samples
+        self._send(chunk)
+
+    def _silence(self, samples: int) -> None:
+        assert self.next is not None
+        while samples > 0:
+            n = min(samples, self.rate)
+            quiet = av.AudioFrame(format="fltp", layout=self.layout, samples=n)
+            for plane in quiet.planes:
+                plane.update(bytes(plane.buffer_size))
+            quiet.sample_rate, quiet.pts, quiet.time_base = self.rate, self.next, self.time_base
+            self.next += n
+            samples -= n
+            self._send(quiet)
+
+    def _send(self, frame: av.AudioFrame) -> None:
+        for out in self.outputs:
+            out.add_audio(frame)
 
 
 def _audio_params(src: Path) -> tuple[int | None, str]:
@@ -426,7 +481,10 @@ def web_rendition(
     target = out_dir / "web.mp4"
     with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
         enc = _VideoOut(out, p, size, rate, layout, {}, p.time_base)
-        _Decoder(src, p, progress).run(enc.add_video, enc.add_audio if rate else None)
+        sound = _AudioTimeline(rate, layout, [enc]) if rate else None
+        _Decoder(src, p, progress).run(enc.add_video, sound.push if sound else None)
+        if sound is not None:
+            sound.flush()
         enc.close()
     return {
         "files": [target.name],
@@ -488,11 +546,10 @@ def hls_ladder(
             for _, enc, _ in outs:
                 enc.add_video(frame)
 
-        def on_audio(frame: av.AudioFrame) -> None:
-            for _, enc, _ in outs:
-                enc.add_audio(frame)
-
-        _Decoder(src, p, progress).run(on_video, on_audio if rate else None)
+        sound = _AudioTimeline(rate, layout, [enc for _, enc, _ in outs]) if rate else None
+        _Decoder(src, p, progress).run(on_video, sound.push if sound else None)
+        if sound is not None:
+            sound.flush()
         for _, enc, _ in outs:
             enc.close()
     finally:
