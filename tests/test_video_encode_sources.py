@@ -4,7 +4,9 @@ core.video.encode directly, as the job subprocess does."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -126,3 +128,55 @@ def test_audio_that_starts_late_or_pauses_stays_in_sync(tmp_path: Path) -> None:
         # as in the source, within the re-encode's own priming frame (21 ms)
         assert abs(start - source_start) < 0.03, (made.name, start, source_start)
         assert abs(end - source_end) < 0.03, (made.name, end, source_end)
+
+
+def _tracks(path: Path) -> list[tuple[str, str, str, bool, int, str]]:
+    """Each audio-visual track: kind, codec, language, default, and its packets' count and
+    digest (a remux keeps the same packets)."""
+    found = []
+    with av.open(str(path)) as c:
+        for stream in c.streams:
+            if stream.type not in ("video", "audio", "subtitle"):
+                continue
+            with av.open(str(path)) as again:
+                packets = [bytes(p) for p in again.demux(again.streams[stream.index]) if p.size]
+            found.append(
+                (
+                    stream.type,
+                    stream.codec_context.name,
+                    stream.metadata.get("language", ""),
+                    bool(stream.disposition & av.stream.Disposition.default),
+                    len(packets),
+                    hashlib.sha256(b"".join(packets)).hexdigest(),
+                )
+            )
+    return found
+
+
+def test_faststart_copy_keeps_every_track_the_container_holds(tmp_path: Path) -> None:
+    """Two languages of sound, mov_text subtitles, and a timecode (data) track the copy
+    cannot carry as such: the copy has every audio-visual track, tagged as before."""
+    subs = tmp_path / "subs.srt"
+    subs.write_text("1\n00:00:00,000 --> 00:00:00,800\nHola\n")
+    clip = tmp_path / "multi.mp4"
+    lavfi = ["-f", "lavfi", "-i"]
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+        + [*lavfi, "testsrc=size=64x48:rate=12:d=1", *lavfi, "sine=f=440:d=1"]
+        + [*lavfi, "sine=f=880:d=1", "-i", str(subs)]
+        + ["-map", "0", "-map", "1", "-map", "2", "-map", "3"]
+        + ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-c:s", "mov_text"]
+        + ["-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=spa"]
+        + ["-metadata:s:s:0", "language=spa", "-timecode", "00:00:10:00", str(clip)],
+        check=True,
+        timeout=60,
+    )
+    assert encode.moov_after_mdat(clip)
+    with av.open(str(clip)) as c:
+        assert [s.type for s in c.streams] == ["video", "audio", "audio", "subtitle", "data"]
+    out = tmp_path / "out"
+    out.mkdir()
+    encode.faststart(clip, out, "video/mp4", _none)
+    copy = out / "faststart.mp4"
+    assert not encode.moov_after_mdat(copy)
+    assert _tracks(copy) == _tracks(clip)

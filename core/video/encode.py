@@ -195,9 +195,7 @@ def faststart(
         av.open(str(src)) as inp,
         av.open(str(target), "w", format=ext, options={"movflags": "+faststart"}) as out,
     ):
-        pairs = {}
-        for stream in (*inp.streams.video[:1], *inp.streams.audio[:1]):
-            pairs[stream.index] = out.add_stream_from_template(stream)
+        pairs = _copy_tracks(inp, out)
         for packet in inp.demux(*[inp.streams[i] for i in pairs]):
             if packet.dts is None:
                 continue
@@ -212,6 +210,25 @@ def faststart(
         "height": p.height,
         "bit_rate": _rate(target, p.duration),
     }
+
+
+def _copy_tracks(inp: Any, out: Any) -> dict[int, Any]:
+    """The output stream of each input track the container holds, tagged as it was (language,
+    title, default): every video, audio and subtitle track, not just the first of each (a
+    second language and the subtitles used to be dropped). Data tracks (timecode, GPS) have no
+    codec an MP4/MOV track takes; a timecode comes back from the video's `timecode` tag."""
+    pairs = {}
+    for stream in inp.streams:
+        if stream.type not in ("video", "audio", "subtitle"):
+            continue
+        try:
+            copy = out.add_stream_from_template(stream)
+        except ValueError:  # the muxer takes no track of this codec: skipped, not failed
+            continue
+        copy.metadata.update(stream.metadata)
+        copy.disposition = stream.disposition
+        pairs[stream.index] = copy
+    return pairs
 
 
 def _rate(path: Path, duration: float) -> int | None:
