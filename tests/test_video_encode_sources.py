@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -180,3 +181,52 @@ def test_faststart_copy_keeps_every_track_the_container_holds(tmp_path: Path) ->
     copy = out / "faststart.mp4"
     assert not encode.moov_after_mdat(copy)
     assert _tracks(copy) == _tracks(clip)
+
+
+def _ffmpeg_clip(path: Path, *args: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def _combed_and_whole(path: Path) -> tuple[int, int]:
+    """Frames FFmpeg's idet filter finds interlaced (either field first), and progressive."""
+    err = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-i", str(path), "-vf", "idet", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stderr
+    found = re.search(r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)", err)
+    assert found, err
+    tff, bff, progressive = map(int, found.groups())
+    return tff + bff, progressive
+
+
+def test_interlaced_video_is_deinterlaced_and_progressive_is_not(tmp_path: Path) -> None:
+    """A 25i clip (top field first, as a 1080i camcorder's) comes out as whole frames in the
+    web rendition and the HLS rung; a progressive clip is not touched."""
+    moving = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50:d=1.2"]
+    clip = _ffmpeg_clip(
+        tmp_path / "i25.mp4",
+        *moving,
+        *["-vf", "interlace=scan=tff", "-c:v", "libx264", "-preset", "ultrafast"],
+        *["-flags", "+ildct+ilme", "-x264-params", "tff=1", "-pix_fmt", "yuv420p"],
+    )
+    combed, whole = _combed_and_whole(clip)
+    assert combed > whole  # the clip is what it should be
+    assert encode.probe(clip).interlaced
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [240], 1, _none)
+    for made in (tmp_path / "web.mp4", tmp_path / "hls" / "240" / "index.m3u8"):
+        combed, whole = _combed_and_whole(made)
+        assert whole > combed, (made.name, combed, whole)
+        with av.open(str(made)) as c:
+            frames = sum(1 for _ in c.decode(c.streams.video[0]))
+        assert frames == 30, (made.name, frames)  # every frame, the last one too
+    progressive = media.make_mp4(tmp_path / "p.mp4", seconds=1, size=(64, 48), audio=False)
+    assert not encode.probe(progressive).interlaced

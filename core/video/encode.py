@@ -67,6 +67,7 @@ class Probe:
     fps: Fraction
     pix_fmt: str | None
     time_base: Fraction = Fraction(1, 90000)
+    interlaced: bool = False  # frames hold two fields (1080i): deinterlaced before scaling
 
     @property
     def short_side(self) -> int:
@@ -82,8 +83,10 @@ def probe(src: Path) -> Probe:
             if video is None:
                 return Probe(None, _codec(audio), 0, 0, 0, duration, Fraction(0), None)
             rotation = 0
+            interlaced = video.codec_context.field_order > 1  # AV_FIELD_TT and the like
             for frame in c.decode(video):
                 rotation = (-int(round(frame.rotation or 0))) % 360
+                interlaced = interlaced or frame.interlaced_frame
                 break
             w, h = shown_size(video)
             if rotation in (90, 270):
@@ -101,6 +104,7 @@ def probe(src: Path) -> Probe:
                 Fraction(fps),
                 video.codec_context.pix_fmt,
                 Fraction(video.time_base or Fraction(1, 90000)),
+                bool(interlaced),
             )
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
@@ -249,17 +253,24 @@ def scaled_size(p: Probe, short_side: int) -> tuple[int, int]:
 
 
 class _Upright:
-    """Turns decoded frames so they stand upright (the container's rotation, applied)."""
+    """Turns decoded frames so they stand upright (the container's rotation, applied), and
+    weaves an interlaced source's fields into whole frames first: scaled as they were, its
+    fields showed as combing at full size and as ghosts below it."""
 
-    def __init__(self, stream: av.VideoStream, rotation: int) -> None:
+    def __init__(self, stream: av.VideoStream, rotation: int, interlaced: bool) -> None:
         self.graph: av.filter.Graph | None = None
-        if rotation == 0:
+        chain = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
+        specs = chain.get(rotation, [])
+        if interlaced:
+            # One frame per frame (the rate stays, as the encoders are set up for); only the
+            # frames flagged interlaced, so a progressive stretch of a mixed source stays sharp
+            specs = ["bwdif=mode=send_frame:parity=auto:deint=interlaced", *specs]
+        if not specs:
             return
         graph = av.filter.Graph()
         src = graph.add_buffer(template=stream)
-        chain = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
         last = src
-        for spec in chain.get(rotation, []):
+        for spec in specs:
             name, _, args = spec.partition("=")
             node = graph.add(name, args or None)
             last.link_to(node)
@@ -269,9 +280,11 @@ class _Upright:
         graph.configure()
         self.graph = graph
 
-    def __call__(self, frame: av.VideoFrame) -> Iterator[av.VideoFrame]:
+    def __call__(self, frame: av.VideoFrame | None) -> Iterator[av.VideoFrame]:
+        """The frames ready after `frame` (None: the end, the last frames a filter held)."""
         if self.graph is None:
-            yield frame
+            if frame is not None:
+                yield frame
             return
         self.graph.push(frame)
         while True:
@@ -289,6 +302,7 @@ class _Decoder:
         self.last_video_time = 0.0
         self.video_frames = 0
         self.errors = 0
+        self.expected = 0.001
 
     def run(
         self,
@@ -299,9 +313,9 @@ class _Decoder:
             video = c.streams.video[0]
             video.thread_type = "AUTO"
             audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
-            upright = _Upright(video, self.p.rotation)
+            upright = _Upright(video, self.p.rotation, self.p.interlaced)
             streams = [video] + ([audio] if audio is not None else [])
-            expected = max(self.p.duration, 0.001)
+            self.expected = max(self.p.duration, 0.001)
             for packet in c.demux(*streams):
                 try:
                     frames = packet.decode()
@@ -311,17 +325,23 @@ class _Decoder:
                 for frame in frames:
                     if packet.stream is video:
                         assert isinstance(frame, av.VideoFrame)
-                        for turned in upright(frame):
-                            if turned.time is not None:
-                                self.last_video_time = float(turned.time)
-                            self.video_frames += 1
-                            on_video(turned)
-                        if self.video_frames % 12 == 0:
-                            self.progress(min(self.last_video_time / expected, 0.99))
+                        self._pictures(upright(frame), on_video)
                     elif on_audio is not None:
                         assert isinstance(frame, av.AudioFrame)
                         on_audio(frame)
+            self._pictures(upright(None), on_video)
         self.check()
+
+    def _pictures(
+        self, frames: Iterator[av.VideoFrame], on_video: Callable[[av.VideoFrame], None]
+    ) -> None:
+        for turned in frames:
+            if turned.time is not None:
+                self.last_video_time = float(turned.time)
+            self.video_frames += 1
+            on_video(turned)
+            if self.video_frames % 12 == 0:
+                self.progress(min(self.last_video_time / self.expected, 0.99))
 
     def check(self) -> None:
         if self.video_frames == 0:
