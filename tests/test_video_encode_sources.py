@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.reformatter import Colorspace
 from PIL import Image
 
 from core.mediatypes import BY_MIME
@@ -230,3 +231,42 @@ def test_interlaced_video_is_deinterlaced_and_progressive_is_not(tmp_path: Path)
         assert frames == 30, (made.name, frames)  # every frame, the last one too
     progressive = media.make_mp4(tmp_path / "p.mp4", seconds=1, size=(64, 48), audio=False)
     assert not encode.probe(progressive).interlaced
+
+
+def test_bt2020_hlg_video_comes_out_as_bt709_colours_tagged(tmp_path: Path) -> None:
+    """A phone's 10-bit HLG clip (BT.2020 primaries and matrix): its numbers, shown as BT.709
+    by every player of an 8-bit H.264, came out washed out (the yellow bar 38 levels off)."""
+    bars = "smptebars=size=320x180"
+    clip = _ffmpeg_clip(
+        tmp_path / "hlg.mov",
+        *["-f", "lavfi", "-i", f"{bars}:rate=12:d=0.5"],
+        *["-vf", "colorspace=all=bt2020:iall=bt709:format=yuv420p10"],
+        *["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none"],
+        *["-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020"],
+        *["-color_trc", "arib-std-b67", "-colorspace", "bt2020nc", "-tag:v", "hvc1"],
+    )
+    with av.open(bars, format="lavfi") as c:
+        truth = next(c.decode(c.streams.video[0])).to_image(src_colorspace=Colorspace.ITU709)
+    encode.web_rendition(clip, tmp_path, "video/quicktime", _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [180], 1, _none)
+    encode.scrub_thumbnails(clip, tmp_path, _none)
+    shown = {}
+    for made in (tmp_path / "web.mp4", tmp_path / "hls" / "180" / "index.m3u8"):
+        with av.open(str(made)) as c:
+            frame = next(c.decode(c.streams.video[0]))
+        assert frame.format.name == "yuv420p"
+        tags = (frame.color_primaries, frame.color_trc, frame.colorspace)
+        assert tags == (encode.BT709,) * 3, (made.name, tags)
+        shown[made.name] = frame.to_image(src_colorspace=Colorspace.ITU709)
+    shown["sprite"] = Image.open(tmp_path / "sprite.jpg").convert("RGB").resize(truth.size)
+    for i in range(7):  # the middle of each bar
+        spot = (int(truth.width * (i + 0.5) / 7), truth.height // 4)
+        want = truth.getpixel(spot)
+        for name, image in shown.items():
+            got = image.getpixel(spot)
+            assert max(abs(a - b) for a, b in zip(want, got, strict=True)) <= 8, (
+                name,
+                spot,
+                want,
+                got,
+            )

@@ -37,6 +37,9 @@ THUMB_MAX_COUNT = 100
 # A gap in the sound longer than this (s) is kept as silence; shorter jitter is not heard as
 # out of sync (under a frame at 25 fps) and keeps the encoder's clock sample-exact.
 AUDIO_GAP_TOLERANCE = 0.04
+# FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
+BT709, UNSPECIFIED, BT2020 = 1, 2, 9
+BT2020_MATRICES = {9, 10}  # non-constant and constant luminance
 COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
 
 
@@ -68,6 +71,14 @@ class Probe:
     pix_fmt: str | None
     time_base: Fraction = Fraction(1, 90000)
     interlaced: bool = False  # frames hold two fields (1080i): deinterlaced before scaling
+    # FFmpeg's numbers for the colour primaries, transfer and matrix (2: unspecified)
+    colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
+
+    @property
+    def wide_gamut(self) -> bool:
+        """BT.2020 colours (a phone's 10-bit HDR/HLG or SDR clip): converted to BT.709."""
+        primaries, _, matrix = self.colour
+        return primaries == BT2020 or matrix in BT2020_MATRICES
 
     @property
     def short_side(self) -> int:
@@ -105,6 +116,11 @@ def probe(src: Path) -> Probe:
                 video.codec_context.pix_fmt,
                 Fraction(video.time_base or Fraction(1, 90000)),
                 bool(interlaced),
+                (
+                    int(video.codec_context.color_primaries),
+                    int(video.codec_context.color_trc),
+                    int(video.codec_context.colorspace),
+                ),
             )
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
@@ -257,11 +273,17 @@ class _Upright:
     weaves an interlaced source's fields into whole frames first: scaled as they were, its
     fields showed as combing at full size and as ghosts below it."""
 
-    def __init__(self, stream: av.VideoStream, rotation: int, interlaced: bool) -> None:
+    def __init__(self, stream: av.VideoStream, p: Probe) -> None:
         self.graph: av.filter.Graph | None = None
         chain = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
-        specs = chain.get(rotation, [])
-        if interlaced:
+        specs = chain.get(p.rotation, [])
+        if p.wide_gamut:
+            # BT.2020 numbers shown as BT.709 (what an untagged or 8-bit H.264 is taken for)
+            # came out washed out. Converted once here, for every rung and the sprite. HLG is
+            # read as BT.2020's SDR curve, which it was made to be compatible with; PQ would
+            # need tone mapping (zscale), which this FFmpeg build does not have.
+            specs = ["colorspace=all=bt709:iall=bt2020:format=yuv420p", *specs]
+        if p.interlaced:
             # One frame per frame (the rate stays, as the encoders are set up for); only the
             # frames flagged interlaced, so a progressive stretch of a mixed source stays sharp
             specs = ["bwdif=mode=send_frame:parity=auto:deint=interlaced", *specs]
@@ -313,7 +335,7 @@ class _Decoder:
             video = c.streams.video[0]
             video.thread_type = "AUTO"
             audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
-            upright = _Upright(video, self.p.rotation, self.p.interlaced)
+            upright = _Upright(video, self.p)
             streams = [video] + ([audio] if audio is not None else [])
             self.expected = max(self.p.duration, 0.001)
             for packet in c.demux(*streams):
@@ -376,6 +398,12 @@ class _VideoOut:
         self.video.codec_context.time_base = time_base
         self.video.width, self.video.height = size
         self.video.pix_fmt = "yuv420p"
+        # The colours the pixels are in, as players should read them: BT.709 once converted,
+        # else the source's own (scaling does not change them)
+        primaries, trc, matrix = (BT709, BT709, BT709) if p.wide_gamut else p.colour
+        self.video.codec_context.color_primaries = primaries
+        self.video.codec_context.color_trc = trc
+        self.video.codec_context.colorspace = matrix
         # Frame threads, as the ffmpeg CLI uses: PyAV's default (slice threads) makes x264 slower
         self.video.thread_type = "FRAME"
         opts = dict(X264)
