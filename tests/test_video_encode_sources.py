@@ -270,3 +270,20 @@ def test_bt2020_hlg_video_comes_out_as_bt709_colours_tagged(tmp_path: Path) -> N
                 want,
                 got,
             )
+
+
+def test_sound_longer_than_the_pictures_is_not_a_partial_decode(tmp_path: Path) -> None:
+    """An AVI whose sound runs on after its last picture (1.5 s of video, 3 s of sound; the
+    tester's clip with late audio was one): the whole video decodes, so the jobs succeed.
+    They failed as 'Only 1.5 s of 3.0 s could be decoded', measured against the sound's end."""
+    clip = _ffmpeg_clip(
+        tmp_path / "long_sound.avi",
+        *["-f", "lavfi", "-i", "testsrc=size=64x48:rate=12:d=1.5"],
+        *["-f", "lavfi", "-i", "sine=d=3", "-c:v", "mpeg4", "-c:a", "libmp3lame"],
+    )
+    assert encode.probe(clip).duration > 2.9
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
+    encode.scrub_thumbnails(clip, tmp_path, _none)
+    with av.open(str(tmp_path / "web.mp4")) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+        assert sum(1 for _ in c.decode(c.streams.video[0])) == 18

@@ -73,6 +73,12 @@ class Probe:
     interlaced: bool = False  # frames hold two fields (1080i): deinterlaced before scaling
     # FFmpeg's numbers for the colour primaries, transfer and matrix (2: unspecified)
     colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
+    video_duration: float = 0.0  # the video track's own length (0: not known)
+
+    @property
+    def picture_duration(self) -> float:
+        """How long the pictures last: the sound may run on after the last one."""
+        return self.video_duration or self.duration
 
     @property
     def wide_gamut(self) -> bool:
@@ -102,8 +108,10 @@ def probe(src: Path) -> Probe:
             w, h = shown_size(video)
             if rotation in (90, 270):
                 w, h = h, w
-            if video.duration and video.time_base and not duration:
-                duration = float(video.duration * video.time_base)
+            video_duration = 0.0
+            if video.duration and video.time_base:
+                video_duration = float(video.duration * video.time_base)
+            duration = duration or video_duration
             fps = video.average_rate or video.guessed_rate or Fraction(25)
             return Probe(
                 video.codec_context.name,
@@ -121,6 +129,7 @@ def probe(src: Path) -> Probe:
                     int(video.codec_context.color_trc),
                     int(video.codec_context.colorspace),
                 ),
+                video_duration,
             )
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
@@ -337,7 +346,7 @@ class _Decoder:
             audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
             upright = _Upright(video, self.p)
             streams = [video] + ([audio] if audio is not None else [])
-            self.expected = max(self.p.duration, 0.001)
+            self.expected = max(self.p.picture_duration, 0.001)
             for packet in c.demux(*streams):
                 try:
                     frames = packet.decode()
@@ -368,10 +377,12 @@ class _Decoder:
     def check(self) -> None:
         if self.video_frames == 0:
             raise NothingToDo("No video frame could be decoded (0-frame video)", "no_video_frames")
-        start = 0.0
-        if self.p.duration > 2 and self.last_video_time < COMPLETE_SHARE * self.p.duration - start:
+        # Against the pictures' own length: sound that runs on after them (or starts late and
+        # ends after them) is no sign of a decode that stopped early
+        expected = self.p.picture_duration
+        if expected > 2 and self.last_video_time < COMPLETE_SHARE * expected:
             raise BadMedia(
-                f"Only {self.last_video_time:.1f} s of {self.p.duration:.1f} s could be decoded "
+                f"Only {self.last_video_time:.1f} s of {expected:.1f} s could be decoded "
                 f"({self.errors} damaged packets); the original is still served"
             )
 
