@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from core import feed
+from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
 from core.errors import CatalogUpgraded, InvalidInput, NotFound
@@ -40,6 +42,27 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # for both: a stream needs the token and the record, and a trash or a change to private made
 # just before the outage and not yet heard is the same few-minute risk as that revocation.
 TRUSTED_THROUGH_OUTAGE = 300.0
+
+
+# A token a process makes for its own use (the desktop's previews) is named
+# "<purpose>@<host>:<pid>:<random>", its maker's feed origin: no field of a token says whose it
+# is, and its name is all the catalog keeps. A process killed (kill -9, a power cut) never
+# revokes it; whoever starts next with the same purpose does, once the catalog's presence
+# (schema_guard.others_alive: a lock that dies with its process, on any machine of a team) no
+# longer shows that host:pid. The random part tells this process's own token from one of an
+# earlier process that had the same pid.
+PROCESS_TOKEN_MARK = "@"
+_HOST_PID = re.compile(r"[^\s:]+:\d+")  # as others_alive names a process it can identify
+
+
+def process_token_name(purpose: str, origin: str) -> str:
+    return f"{purpose}{PROCESS_TOKEN_MARK}{origin}"
+
+
+def process_token_owner(name: str, purpose: str) -> str | None:
+    """The origin (host:pid:random) that made a token named by `process_token_name`, else None."""
+    head, mark, origin = name.partition(PROCESS_TOKEN_MARK)
+    return origin if mark and head == purpose and origin.count(":") == 2 else None
 
 
 def hash_token(secret: str) -> str:
@@ -118,6 +141,38 @@ class TokenStore:
             s.flush()
             info = TokenInfo.from_row(row)
         return info, secret
+
+    def create_for_process(self, purpose: str, scope: str) -> tuple[TokenInfo, str]:
+        """A token this process owns; `revoke_orphans(purpose)` revokes it once it has ended."""
+        return self.create(process_token_name(purpose, feed.origin_of(self.db)), scope)
+
+    def revoke_orphans(self, purpose: str, legacy_names: tuple[str, ...] = ()) -> list[TokenInfo]:
+        """Revokes the active `purpose` tokens of processes that no longer run; returns them.
+
+        Kept: this process's own, and those of a process the catalog's presence still shows. A
+        process that shows no host:pid (no /proc/locks to read, a PostgreSQL client that does
+        not name itself) could be any owner, so then none goes.
+        `legacy_names`: the fixed names of such tokens before they named their owner; no owner
+        can be told, so they go only when no other process has the catalog open.
+        """
+        mine = feed.origin_of(self.db)
+        with self.db.read() as s:
+            others = set(schema_guard.others_alive(s.connection()))
+        # A sibling Database of this process has an origin of its own: this host:pid is alive
+        alive = others | {mine.rpartition(":")[0]}
+        unknown = any(not _HOST_PID.fullmatch(other) for other in others)
+        orphans = []
+        for token in self.list(include_revoked=False):
+            owner = process_token_owner(token.name, purpose)
+            if owner is None:
+                dead = token.name in legacy_names and not others
+            else:
+                dead = not unknown and owner.rpartition(":")[0] not in alive
+            if dead:
+                orphans.append(self.revoke(token.id))
+        if orphans:
+            logger.info("Revoked %d %s token(s) of ended processes", len(orphans), purpose)
+        return orphans
 
     def list(self, include_revoked: bool = True) -> list[TokenInfo]:
         stmt = select(ApiToken).order_by(ApiToken.id)

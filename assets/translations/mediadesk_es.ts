@@ -1881,6 +1881,21 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="460"/>
+        <source>MediaDesk app previews (this session)</source>
+        <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="460"/>
+        <source>MediaDesk app previews (another session, %1)</source>
+        <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="460"/>
+        <source>MediaDesk app previews (earlier session)</source>
+        <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
+    </message>
+    <message>
         <location filename="../../desktop_app/views/server_panel.py" line="202"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>

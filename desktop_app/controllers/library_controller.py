@@ -33,7 +33,11 @@ SORTS = tuple(sort for sort in Sort if sort not in (Sort.RECENTLY_EDITED, Sort.E
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did
-SESSION_TOKEN_NAME = "MediaDesk app previews (this session)"
+# The purpose in the name of the read token a session makes for its previews (core.tokens
+# process tokens: the name says which process made it); the token list shows it translated.
+PREVIEW_TOKEN_PURPOSE = "mediadesk-desktop-previews"
+# What versions before it named that token, whatever the session: a crash left it active.
+LEGACY_PREVIEW_TOKEN_NAME = "MediaDesk app previews (this session)"
 
 
 def playback_failure(library: Library, record: FileRecord, source: str) -> BaseException | None:
@@ -125,6 +129,14 @@ class LibraryController(QObject):
     def start(self) -> None:
         self.refresh_sidebar()
         self._requery()
+        # A session killed (kill -9, a crash, a power cut) never revoked its preview token: each
+        # crash left one more valid read token. Another desktop's live one is kept.
+        self.runner.submit(
+            self.library.tokens.revoke_orphans,
+            PREVIEW_TOKEN_PURPOSE,
+            (LEGACY_PREVIEW_TOKEN_NAME,),
+            on_error=lambda exc: logger.warning("Could not revoke old preview tokens: %s", exc),
+        )
 
     def query(self) -> FileQuery:
         return self.filter.apply(FileQuery(q=self.search.strip(), sort=self.sort))
@@ -478,7 +490,7 @@ class LibraryController(QObject):
         """A read token for this app session's previews, revoked when the app closes."""
         with self._token_lock:
             if self._preview_token is None:
-                info, secret = self.library.tokens.create(SESSION_TOKEN_NAME, "read")
+                info, secret = self.library.tokens.create_for_process(PREVIEW_TOKEN_PURPOSE, "read")
                 self._preview_token = (info.id, secret)
             return self._preview_token[1]
 

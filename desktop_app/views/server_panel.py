@@ -34,7 +34,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.records import FileRecord
-from core.tokens import TokenInfo
+from core.tokens import TokenInfo, process_token_owner
+from desktop_app.controllers.library_controller import (
+    LEGACY_PREVIEW_TOKEN_NAME,
+    PREVIEW_TOKEN_PURPOSE,
+)
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import DASH, datetime_text
@@ -431,7 +435,7 @@ class ServerPanel(QWidget):
         # and are never deleted, so a row keeps its token, its selection and the scroll
         self.table.setRowCount(len(tokens))
         for row, token in enumerate(tokens):
-            name = QTableWidgetItem(f"{token.name} ({token.prefix}…)")
+            name = QTableWidgetItem(f"{self._token_title(token)} ({token.prefix}…)")
             name.setData(Qt.ItemDataRole.UserRole, token.id)
             name.setData(ACTIVE_ROLE, token.active)
             # "revoked" alone, the date in the tooltip: the column fits its contents, and
@@ -455,6 +459,18 @@ class ServerPanel(QWidget):
             ):
                 self.table.setItem(row, column, item)
         self._update_revoke()  # the selected token may have been revoked meanwhile
+
+    def _token_title(self, token: TokenInfo) -> str:
+        """A token's name; the app's preview tokens, named for machines, in the user's words."""
+        owner = process_token_owner(token.name, PREVIEW_TOKEN_PURPOSE)
+        if owner is None and token.name != LEGACY_PREVIEW_TOKEN_NAME:
+            return token.name
+        if owner == self.controller.origin:
+            return self.tr("MediaDesk app previews (this session)")
+        if owner is not None and token.active:  # another desktop's, live or not yet revoked
+            host_pid = owner.rpartition(":")[0]
+            return self.tr("MediaDesk app previews (another session, %1)").replace("%1", host_pid)
+        return self.tr("MediaDesk app previews (earlier session)")
 
     def _on_token_created(self, token: TokenInfo, secret: str) -> None:
         QGuiApplication.clipboard().setText(secret)
