@@ -185,3 +185,39 @@ def test_what_a_watch_link_opens_is_not_cached_past_its_end(served: Served) -> N
         assert 0 < _max_age(reply) <= until - now
     # a read token's answer keeps the hour: it is not tied to a link's end
     assert _max_age(s.get(f"/stream/{fid}/raw", **bearer(s.tokens.read))) == 3600
+
+
+@pytest.mark.parametrize("is_public", [True, False])
+def test_a_stand_in_faststart_copy_is_cached_briefly(served: Served, is_public: bool) -> None:
+    """A MOV (faststart and web jobs) whose web job is held by another worker: /video sends
+    the faststart copy meanwhile; every answer of it is cached for a minute, not an hour."""
+    s = served
+    clip = media.make_mov(s.root / f"phone-{is_public}.mov", seconds=1)
+    fid = s.lib.uploads.ingest(clip, "video", is_public=is_public).id
+    held = s.lib.jobs.claim("held-back", kinds=("web",))
+    assert held is not None and held.file_id == fid
+    process_all(s.lib)  # the faststart copy (and the rest), not the held web job
+    scope = "public" if is_public else "private"
+    h = {} if is_public else bearer(s.tokens.read)
+    early = s.get(f"/stream/{fid}/video", **h)
+    assert early.status == 200 and early.headers["X-MediaDesk-Rendition"] == "faststart"
+    etag = early.headers["ETag"]
+    head = http_call(f"{s.server.url}/stream/{fid}/video", "HEAD", headers=h)
+    part = s.get(f"/stream/{fid}/video", Range="bytes=0-99", **h)
+    same = s.get(f"/stream/{fid}/video", **{"If-None-Match": etag}, **h)
+    assert (head.status, part.status, same.status) == (200, 206, 304)
+    for reply in (early, head, part, same):
+        assert reply.headers["X-MediaDesk-Rendition"] == "faststart"
+        assert reply.headers["Cache-Control"] == f"{scope}, max-age=60"
+    # asked for by name, the faststart copy is what that URL always sends
+    named = s.get(f"/stream/{fid}/video?rendition=faststart", **h)
+    final = "public, max-age=60" if is_public else "private, max-age=3600"
+    assert named.headers["Cache-Control"] == final
+    assert s.lib.jobs.release(held.id, "held-back")
+    process_all(s.lib)
+    later = s.get(f"/stream/{fid}/video", **h)
+    assert later.headers["X-MediaDesk-Rendition"] == "web"
+    assert later.headers["ETag"] != etag
+    assert s.get(f"/stream/{fid}/video", **{"If-None-Match": etag}, **h).status == 200
+    resumed = s.get(f"/stream/{fid}/video", Range="bytes=100-199", **{"If-Range": etag}, **h)
+    assert resumed.status == 200 and resumed.body == later.body  # never spliced onto the MOV
