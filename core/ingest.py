@@ -721,6 +721,12 @@ class Ingestor:
                 settings.check_allowed(info.mime)  # the sniffed type, not the declared
                 _, sha = hash_file(path)
                 thumb = self._thumbnail(path, info)
+        except StorageUnavailable:
+            # No verdict on the bytes: the store out of reach while they were copied down, a
+            # full disk here (507), a store set up wrong. The file stays pending with its
+            # object, so the same confirm succeeds once that passes, as the 500 says. Failed,
+            # its object went with it and the retried confirm answered 409 for good.
+            raise
         except MediaDeskError as exc:
             self._fail(record, exc)
             raise

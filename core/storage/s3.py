@@ -21,6 +21,7 @@ import boto3.exceptions
 import botocore.exceptions as bx
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceeded
 
 from core.errors import (
     InvalidInput,
@@ -115,6 +116,16 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
         # boto3's managed transfer (upload_file/fileobj) words the store's answer in its own
         # error, the answer only its context: an upload to a missing bucket had no reason
         return explain(exc.__context__, what, bucket, endpoint)
+    if isinstance(exc, boto3.exceptions.RetriesExceededError | TransferRetriesExceeded):
+        # a managed download's body reads (s3transfer retries them on its own): the failure
+        # is the last one, which said "Max Retries Exceeded", no reason, read as no outage
+        last = getattr(exc, "last_exception", None)
+        if isinstance(last, _TRANSLATED):
+            return explain(last, what, bucket, endpoint)
+        return StorageUnavailable(
+            f"{what}: {endpoint} stopped sending the object ({last!r})",
+            reason="endpoint_unreachable",
+        )
     if isinstance(exc, bx.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
@@ -166,7 +177,12 @@ def explain(exc: Exception, what: str, bucket: str, endpoint: str) -> MediaDeskE
     return StorageUnavailable(f"{what}: {exc}")
 
 
-_TRANSLATED = (bx.ClientError, bx.BotoCoreError, boto3.exceptions.Boto3Error)
+_TRANSLATED = (
+    bx.ClientError,
+    bx.BotoCoreError,
+    boto3.exceptions.Boto3Error,
+    TransferRetriesExceeded,
+)
 
 
 def _unreachable(error: MediaDeskError) -> bool:
@@ -183,7 +199,8 @@ def _silent(exc: BaseException) -> bool:
         if isinstance(cause, (*_TIMED_OUT, TimeoutError)):
             return True
         seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
+        # s3transfer's RetriesExceededError holds its last failure only as an attribute
+        cause = getattr(cause, "last_exception", None) or cause.__cause__ or cause.__context__
     return False
 
 
@@ -254,7 +271,10 @@ class S3Storage:
             multipart_chunksize=multipart_chunk_size,
             max_concurrency=4,
             preferred_transfer_client="classic",
-            num_download_attempts=timeouts.attempts,  # s3transfer's own retries of a body read
+            # s3transfer's own tries of a download's GET and body, on top of the client's
+            # retries: one, as a timeout is never tried again (Timeouts). With two, a hung store
+            # held a confirm's download for another read timeout (30 s in all was seen)
+            num_download_attempts=1,
         )
 
     # --- clients ------------------------------------------------------------------------------
