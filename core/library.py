@@ -715,31 +715,39 @@ class Library:
         A file sharing its object with a file kept, or moved meanwhile, goes the one-file way."""
         deleted: list[int] = []
         batch: set[int] = set()
-        with contextlib.ExitStack() as locks:
-            for file_id in sorted(chunk):  # as `delete_permanently`: never during a move
-                locks.enter_context(self._edit_locks.hold(file_id))
-            records = self._catalog.trashed_records(chunk, started)
-            objects = sorted({r.storage_key for r in records})
-            for key in objects:
-                locks.enter_context(self.deferred.key_locks.hold(key))
-            locks.enter_context(self._object_locks.hold_many(objects))
-            self._db.schema.confirm()  # a newer schema's references are not ours to count
-            # Another server's restore takes no lock of ours: only the files the catalog
-            # still has in the trash at the claim are deleted, and no restore takes them back.
-            claim = self._claim_for_deletion([r.id for r in records], started)
-            records = [r for r in records if r.id in claim.ids]
-            objects = sorted({r.storage_key for r in records})
-            batch = {r.id for r in records}
-            shared = self._catalog.referenced_by_others(objects, batch)
-            records = [r for r in records if r.storage_key not in shared]
-            if records:
-                deleted = self._delete_unshared(records, claim.at)
-        for file_id in [i for i in chunk if i in batch and i not in deleted]:
-            try:
-                self.delete_permanently(file_id, only_trashed=True)
-            except (NotFound, Conflict):
-                continue
-            deleted.append(file_id)
+        claim = _Claim(set(), utcnow())
+        try:
+            with contextlib.ExitStack() as locks:
+                for file_id in sorted(chunk):  # as `delete_permanently`: never during a move
+                    locks.enter_context(self._edit_locks.hold(file_id))
+                records = self._catalog.trashed_records(chunk, started)
+                objects = sorted({r.storage_key for r in records})
+                for key in objects:
+                    locks.enter_context(self.deferred.key_locks.hold(key))
+                locks.enter_context(self._object_locks.hold_many(objects))
+                self._db.schema.confirm()  # a newer schema's references are not ours to count
+                # Another server's restore takes no lock of ours: only the files the catalog
+                # still has in the trash at the claim are deleted, and no restore takes them back.
+                claim = self._claim_for_deletion([r.id for r in records], started)
+                records = [r for r in records if r.id in claim.ids]
+                objects = sorted({r.storage_key for r in records})
+                batch = {r.id for r in records}
+                shared = self._catalog.referenced_by_others(objects, batch)
+                records = [r for r in records if r.storage_key not in shared]
+                if records:
+                    deleted = self._delete_unshared(records, claim.at)
+            for file_id in [i for i in chunk if i in batch and i not in deleted]:
+                try:
+                    self.delete_permanently(file_id, only_trashed=True)
+                except (NotFound, Conflict):
+                    continue
+                deleted.append(file_id)
+        except BaseException:
+            # The files of the batch it has not reached: still under the claim as written,
+            # so no byte of theirs went (`_delete_unshared` renews the mark before any goes,
+            # and looks after its own; a file gone the one-file way was claimed anew).
+            self._drop_claim(claim, bytes_touched=False)
+            raise
         order = {file_id: n for n, file_id in enumerate(chunk)}
         return sorted(deleted, key=order.__getitem__)
 
@@ -784,17 +792,18 @@ class Library:
 
         return _Claim(self._db.retrying(claim), stamp)
 
-    def _keep_claim(self, file_ids: set[int], at: datetime) -> set[int]:
-        """Those of `file_ids` still under the claim made `at`, right before their bytes go:
-        the claim is renewed, and a file whose mark is no longer `at` (a restore or
-        maintenance found the claim stale and settled it, or another deletion claimed it
-        since) is not counted. Always, whatever the claim's age on this clock: a deletion
-        stalled after its claim (a catalog outage, a stuck store), or another server whose
-        clock runs ahead, may have seen the claim stale, and one conditional write per batch
-        is cheap. So a deletion never deletes the bytes of a file a restore took back; what
-        is left is the storage request itself, which the lease is far above."""
+    def _keep_claim(self, file_ids: set[int], at: datetime) -> _Claim:
+        """Those of `file_ids` still under the claim made `at`, right before their bytes go,
+        and their new mark: the claim is renewed, and a file whose mark is no longer `at` (a
+        restore or maintenance found the claim stale and settled it, or another deletion
+        claimed it since) is not counted. Always, whatever the claim's age on this clock: a
+        deletion stalled after its claim (a catalog outage, a stuck store), or another server
+        whose clock runs ahead, may have seen the claim stale, and one conditional write per
+        batch is cheap. So a deletion never deletes the bytes of a file a restore took back;
+        what is left is the storage request itself, which the lease is far above."""
+        stamp = utcnow()
         if not file_ids:
-            return file_ids
+            return _Claim(file_ids, stamp)
 
         def renew() -> set[int]:
             with self._db.write() as s:
@@ -802,13 +811,42 @@ class Library:
                     s.scalars(
                         update(MediaFile)
                         .where(MediaFile.id.in_(file_ids), MediaFile.purging_since == at)
-                        .values(purging_since=utcnow(), version=MediaFile.version + 1)
+                        .values(purging_since=stamp, version=MediaFile.version + 1)
                         .returning(MediaFile.id)
                         .execution_options(synchronize_session=False)
                     )
                 )
 
-        return self._db.retrying(renew)
+        return _Claim(self._db.retrying(renew), stamp)
+
+    def _drop_claim(self, claim: _Claim, bytes_touched: bool) -> None:
+        """After a deletion failed in this process (the store out of reach, the catalog):
+        its own claim, and only while the mark is still the one it wrote (another deletion
+        may have claimed the files since), is not left to hold restores off for its lease.
+        No byte touched (the mark a claim or renewal wrote before any went): the mark goes,
+        the files are as before the claim, in the trash. Bytes perhaps deleted (a request
+        that got no answer may have done its work): the mark is dated back past the lease,
+        so the bytes decide at the next restore or maintenance as for a deletion that died
+        (`_settle_stale_claims`): the object stored, the file is kept; gone, the deletion
+        is finished. Never a restored file without its bytes. Best effort: if the catalog
+        cannot take the write either, the lease settles the claim later."""
+        if not claim.ids:
+            return
+        mark = claim.at - 2 * CLAIM_LEASE if bytes_touched else None
+
+        def release() -> None:
+            with self._db.write() as s:
+                s.execute(
+                    update(MediaFile)
+                    .where(MediaFile.id.in_(claim.ids), MediaFile.purging_since == claim.at)
+                    .values(purging_since=mark, version=MediaFile.version + 1)
+                    .execution_options(synchronize_session=False)
+                )
+
+        try:
+            self._db.retrying(release)
+        except Exception:  # noqa: BLE001 - the deletion's own error is the one to raise
+            logger.warning("Claim for deletion of %s not released", sorted(claim.ids))
 
     def settle_stale_claims(self, now: datetime | None = None) -> tuple[list[int], list[int]]:
         """Maintenance's pass over the claims older than the lease (`_settle_stale_claims`):
@@ -873,8 +911,19 @@ class Library:
         deleted here and the caller's one-file way sorts them out."""
         objects = sorted({r.storage_key for r in records})
         batch = {r.id for r in records}
-        if self._keep_claim(batch, claimed_at) != batch:
+        held = self._keep_claim(batch, claimed_at)
+        if held.ids != batch:
             return []
+        try:
+            return self._delete_claimed(records, objects, batch)
+        except BaseException:
+            self._drop_claim(held, bytes_touched=True)
+            raise
+
+    def _delete_claimed(
+        self, records: list[FileRecord], objects: list[str], batch: set[int]
+    ) -> list[int]:
+        """`_delete_unshared`'s deletions, its claim renewed."""
         self._storage.delete_many(objects)
         self.jobs.forget_files(batch)
         named = self._catalog.names_used_by_others(objects, batch)
@@ -918,33 +967,41 @@ class Library:
                 # restored (or gone) since it was read, perhaps by another server
                 self._catalog.get(file_id)  # NotFound when gone
                 raise Conflict("The file is not in the trash", reason="not_trashed")
-            # The same bytes for another athlete or other flags share the object: it and its
-            # derivatives stay while another file references them.
-            shared = self._catalog.references(record.storage_key, besides=file_id) > 0
-            if claim.ids and not self._keep_claim(claim.ids, claim.at):
-                raise LostRace()  # its stale claim settled meanwhile: again from the reads
-            if not shared:
-                self._storage.delete(record.storage_key)
-            video_service.forget(
-                self,
-                record,
-                objects=not shared
-                and not self._catalog.name_in_use(record.storage_key, besides=file_id),
-            )
-            if not shared:
-                self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
-                for key in keys.derivative_keys(record.storage_key):
-                    self._storage.delete(key)
-            with self._db.write() as s:
-                row = s.get(MediaFile, file_id)
-                if row is not None and row.storage_key != record.storage_key:
-                    raise LostRace()  # moved meanwhile by another process: its new key too
-                if row is not None and claim.ids and row.purging_since is None:
-                    raise LostRace()  # unmarked (restored) after a stall past the lease
-                if row is not None:
-                    s.delete(row)
-                # its aliases go with it: an id that named a deleted file answers 404 like it
-                s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
+            held, touched = claim, False  # the mark it wrote last; whether bytes were asked
+            try:
+                # The same bytes for another athlete or other flags share the object: it and
+                # its derivatives stay while another file references them.
+                shared = self._catalog.references(record.storage_key, besides=file_id) > 0
+                if claim.ids:
+                    held = self._keep_claim(claim.ids, claim.at)
+                    if not held.ids:
+                        raise LostRace()  # its stale claim settled meanwhile: from the reads
+                touched = True
+                if not shared:
+                    self._storage.delete(record.storage_key)
+                video_service.forget(
+                    self,
+                    record,
+                    objects=not shared
+                    and not self._catalog.name_in_use(record.storage_key, besides=file_id),
+                )
+                if not shared:
+                    self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
+                    for key in keys.derivative_keys(record.storage_key):
+                        self._storage.delete(key)
+                with self._db.write() as s:
+                    row = s.get(MediaFile, file_id)
+                    if row is not None and row.storage_key != record.storage_key:
+                        raise LostRace()  # moved meanwhile by another process: its new key too
+                    if row is not None and claim.ids and row.purging_since is None:
+                        raise LostRace()  # unmarked (restored) after a stall past the lease
+                    if row is not None:
+                        s.delete(row)
+                    # its aliases go with it: an id that named a deleted file answers 404 like it
+                    s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
+            except BaseException:
+                self._drop_claim(held, touched)
+                raise
         if shared:  # the other file may have been deleted meanwhile by another process
             self.release_object(record.storage_key)
         self._thumbnails.drop(record)

@@ -1,0 +1,205 @@
+"""What a request that fails during a store outage leaves behind: nothing that outlives it.
+
+- A permanent delete of a trashed file (DELETE ?hard_delete=true, the trash's emptying)
+  claims it for deletion before any byte goes. Failing on an unreachable store, it answered
+  500 "try again later" but left the claim, so once the store was back a restore answered 409
+  being_deleted for the claim's whole lease (10 minutes) although the bytes were intact. A
+  deletion that fails before its bytes go now releases its claim at once; one that may have
+  deleted some leaves it settled by the bytes (the restore brings the file back if its object
+  is stored, finishes the deletion if not). Only its own claim: another deletion's stays.
+Before the fix the restores answer 409 being_deleted.
+
+Real HTTP over loopback; the bucket (moto) sits behind tests.faults' CuttableProxy, with short
+store timeouts, as in tests/test_confirm_outage.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from core.db.models import MediaFile, utcnow
+from core.errors import StorageUnavailable
+from core.library import Library
+from core.settings import Settings
+from core.storage import s3
+from core.storage.s3 import S3Storage, Timeouts
+from server.entry import EmbeddedServer
+from tests.faults import CuttableProxy, assert_healthy
+from tests.internals import db_of
+from tests.resumable_client import JSON, MiB, noise_png
+from tests.s3_server import S3Target, s3_client
+from tests.server_fixtures import (
+    Reply,
+    Tokens,
+    bearer,
+    http_call,
+    make_tokens,
+    server_config,
+    upload_file,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+SHORT = Timeouts(connect=3, read=4, attempts=2)
+WINDOW = 1.0  # seconds nobody asks the store after it was found out of reach
+
+
+@dataclass
+class Served:
+    lib: Library
+    server: EmbeddedServer
+    tokens: Tokens
+    proxy: CuttableProxy
+    bucket: Any  # a boto3 client straight to moto, past the proxy
+    bucket_name: str
+
+    def call(self, path: str, method: str = "GET", body: Any = None) -> Reply:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {**bearer(self.tokens.admin), **(JSON if body is not None else {})}
+        return http_call(f"{self.server.url}{path}", method, data, headers)
+
+    def when_back(self, path: str, method: str = "GET") -> Reply:
+        """`path` asked until the store, back after a cut, is asked again (a 500 with
+        Retry-After: the outage's window, in which the store is not asked)."""
+        for _ in range(10):
+            reply = self.call(path, method)
+            if reply.status != 500 or "Retry-After" not in reply.headers:
+                return reply
+            time.sleep(int(reply.headers["Retry-After"]))
+        return reply
+
+
+@pytest.fixture
+def served(
+    s3_settings: Settings, s3_bucket: S3Target, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Served]:
+    monkeypatch.setattr(s3, "REQUESTS", SHORT)
+    monkeypatch.setattr(s3, "HANG_WINDOW", WINDOW)
+    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 2 * WINDOW)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    settings = s3_settings.replace(
+        r2_endpoint_url=proxy.url,
+        usage_scan_interval=0,
+        upload_part_size=5 * MiB,
+        max_file_size=100 * MiB,
+    )
+    lib = Library.open(settings)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        yield Served(lib, server, make_tokens(lib), proxy, s3_client(s3_bucket), s3_bucket.bucket)
+    finally:
+        server.stop()
+        lib.close()
+        proxy.close()
+
+
+def _trashed(served: Served, path: Path) -> tuple[int, bytes]:
+    """A file uploaded and moved to the trash: (its id, its bytes)."""
+    file_id = upload_file(served.server, served.tokens.upload, path)["id"]
+    assert served.call(f"/files/{file_id}", "DELETE").status == 200
+    return file_id, path.read_bytes()
+
+
+def _unreachable(reply: Reply) -> None:
+    assert reply.status == 500, reply.body
+    error = reply.json()["error"]
+    assert (error["code"], error.get("reason")) == ("storage_unavailable", "endpoint_unreachable")
+
+
+def _restored_whole(served: Served, file_id: int, data: bytes) -> None:
+    reply = served.when_back(f"/files/{file_id}/restore", "POST")
+    assert reply.status == 200, reply.body
+    assert reply.json()["deleted_at"] is None, reply.body
+    assert_healthy(served.lib, {file_id: data}, served.server.url, served.tokens.read)
+
+
+def test_a_hard_delete_that_fails_on_a_cut_store_leaves_the_file_restorable(
+    served: Served, tmp_path: Path
+) -> None:
+    file_id, data = _trashed(served, noise_png(tmp_path / "a.png", 64))
+    served.proxy.cut()
+    _unreachable(served.call(f"/files/{file_id}?hard_delete=true", "DELETE"))
+    served.proxy.restore()
+    # before: 409 being_deleted for the claim's lease, the bytes intact
+    _restored_whole(served, file_id, data)
+
+
+def test_a_hard_delete_cut_after_its_object_went_finishes_instead_of_restoring(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The object deleted, the store cut before the derivatives: a restore never brings back
+    a file without its bytes; the deletion is finished once the store is back."""
+    file_id, _ = _trashed(served, noise_png(tmp_path / "a.png", 64))
+    key = served.lib.get_file(file_id).storage_key
+    delete_prefix = S3Storage.delete_prefix
+
+    def cut_first(self: S3Storage, prefix: str) -> None:
+        served.proxy.cut()
+        delete_prefix(self, prefix)
+
+    monkeypatch.setattr(S3Storage, "delete_prefix", cut_first)
+    _unreachable(served.call(f"/files/{file_id}?hard_delete=true", "DELETE"))
+    monkeypatch.setattr(S3Storage, "delete_prefix", delete_prefix)
+    assert "Contents" not in served.bucket.list_objects_v2(Bucket=served.bucket_name, Prefix=key)
+    served.proxy.restore()
+    # before: 409 being_deleted for the claim's lease
+    reply = served.when_back(f"/files/{file_id}/restore", "POST")
+    assert reply.status == 404, reply.body
+    assert served.call(f"/files/{file_id}").status == 404
+    assert_healthy(served.lib, {})
+
+
+def test_an_emptying_of_the_trash_that_fails_on_a_cut_store_leaves_the_files_restorable(
+    served: Served, tmp_path: Path
+) -> None:
+    """The desktop's Empty trash (Library.empty_trash): the batch's claim goes with the
+    failure, and each file restores whole once the store is back."""
+    files = dict(_trashed(served, noise_png(tmp_path / f"{n}.png", 64)) for n in range(3))
+    served.proxy.cut()
+    with pytest.raises(StorageUnavailable):
+        served.lib.empty_trash()
+    served.proxy.restore()
+    for file_id in files:
+        reply = served.when_back(f"/files/{file_id}/restore", "POST")
+        assert reply.status == 200, reply.body  # before: 409 being_deleted
+    assert_healthy(served.lib, files, served.server.url, served.tokens.read)
+
+
+def test_a_failed_hard_delete_leaves_another_deletions_claim_alone(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another server claimed the file while this one's delete was under way (its mark
+    replaced ours): this one's failure releases nothing, and a restore still answers
+    being_deleted while that claim lives."""
+    file_id, _ = _trashed(served, noise_png(tmp_path / "a.png", 64))
+    delete = S3Storage.delete
+    theirs = []
+
+    def claimed_elsewhere_then_cut(self: S3Storage, key: str) -> None:
+        if not theirs:
+            theirs.append(utcnow())
+            with db_of(served.lib).write() as s:
+                s.execute(
+                    update(MediaFile)
+                    .where(MediaFile.id == file_id)
+                    .values(purging_since=theirs[0], version=MediaFile.version + 1)
+                )
+            served.proxy.cut()
+        delete(self, key)
+
+    monkeypatch.setattr(S3Storage, "delete", claimed_elsewhere_then_cut)
+    _unreachable(served.call(f"/files/{file_id}?hard_delete=true", "DELETE"))
+    with db_of(served.lib).read() as s:
+        row = s.get(MediaFile, file_id)
+        assert row is not None and row.purging_since == theirs[0]
+    served.proxy.restore()
+    reply = served.when_back(f"/files/{file_id}/restore", "POST")
+    assert reply.status == 409 and reply.json()["error"]["reason"] == "being_deleted"
