@@ -34,7 +34,7 @@ from core.errors import (
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
 from core.filenames import clean_filename, with_type_extension
-from core.ingest import Ingestor, check_description
+from core.ingest import Ingestor, PresignedUpload, check_description
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
 from core.links import Arrival
@@ -50,7 +50,7 @@ from core.records import (
     FileStatus,
     Page,
 )
-from core.resumable import ResumableUploads
+from core.resumable import MultipartPlan, ResumableUploads
 from core.settings import Settings
 from core.storage import signing
 from core.storage.base import (
@@ -470,6 +470,28 @@ class Library:
                 source = io.BytesIO(b"".join(self._storage.open_range(record.storage_key, 0, None)))
                 data = make_variant(source, width)
                 return width, key, self._storage.put_bytes(key, data, "image/webp")
+
+    # ---- presigned uploads ------------------------------------------------------------------
+    def presign_upload(
+        self, parts: bool, size: int | None, **fields: Any
+    ) -> tuple[PresignedUpload, MultipartPlan | None]:
+        """A presigned upload's pending file (`uploads.create_presigned_upload` with `fields`)
+        and, when it goes in `parts` (`resumable.wants_multipart`), the multipart upload behind
+        it with its signed part URLs. A failure leaves nothing: the pending file, made first,
+        goes with the request that failed to start its upload in parts (the bucket out of
+        reach), instead of being listed and counted as pending until its expiry."""
+        upload = self.uploads.create_presigned_upload(size=size, **fields)
+        if not parts or size is None:  # (wants_multipart asks a size of parts)
+            return upload, None
+        try:
+            plan = self.resumable.start_presigned_multipart(upload.file, size, upload.expires_at)
+        except BaseException:
+            try:
+                self._catalog.drop_unfinished(upload.file.id)
+            except Exception:  # noqa: BLE001 - the start's own error is the one to raise
+                logger.warning("Pending upload %d not removed", upload.file.id)
+            raise
+        return upload, plan
 
     # ---- editing ----------------------------------------------------------------------------
     def update_file(

@@ -1134,29 +1134,34 @@ class ResumableUploads:
             raise InvalidInput("Uploads in parts need R2/S3 storage")
         part_size = max(self.lib.settings.upload_part_size, -(-size // MAX_PARTS))
         uid = store.create_multipart(file.storage_key, file.content_type or "")
-        now = datetime.now(UTC)
-        with self._db.write() as s:
-            s.add(
-                ResumableUpload(
-                    id=_new_id(),
-                    protocol="multipart",
-                    state="receiving",
-                    length=size,
-                    received=0,
-                    meta={},
-                    object_key=file.storage_key,
-                    s3_upload_id=uid,
-                    part_size=part_size,
-                    parts=[],
-                    file_id=file.id,
-                    created_at=now,
-                    expires_at=expires_at,
+        try:
+            numbers = range(1, -(-size // part_size) + 1)
+            signed = self._sign_parts(file.storage_key, uid, numbers)
+            with self._db.write() as s:
+                s.add(
+                    ResumableUpload(
+                        id=_new_id(),
+                        protocol="multipart",
+                        state="receiving",
+                        length=size,
+                        received=0,
+                        meta={},
+                        object_key=file.storage_key,
+                        s3_upload_id=uid,
+                        part_size=part_size,
+                        parts=[],
+                        file_id=file.id,
+                        created_at=datetime.now(UTC),
+                        expires_at=expires_at,
+                    )
                 )
-            )
-        numbers = range(1, -(-size // part_size) + 1)
-        return MultipartPlan(
-            uid, part_size, self._sign_parts(file.storage_key, uid, numbers), expires_at
-        )
+        except BaseException:
+            # Recorded nowhere, no expiry would abort it: aborted now (if the bucket cannot
+            # be reached either, maintenance's sweep of untracked multipart uploads will).
+            with contextlib.suppress(Exception):
+                store.abort_multipart(file.storage_key, uid)
+            raise
+        return MultipartPlan(uid, part_size, signed, expires_at)
 
     def _sign_parts(self, key: str, uid: str, numbers: Any) -> list[tuple[int, PresignedRequest]]:
         presigner = self._presigner

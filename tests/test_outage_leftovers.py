@@ -7,7 +7,12 @@
   deletion that fails before its bytes go now releases its claim at once; one that may have
   deleted some leaves it settled by the bytes (the restore brings the file back if its object
   is stored, finishes the deletion if not). Only its own claim: another deletion's stays.
-Before the fix the restores answer 409 being_deleted.
+- A presign in parts created the pending file row, then failed to start the multipart upload
+  on the unreachable store: 500, and the row stayed (listed as pending, counted in /usage)
+  until its expiry an hour later. Now nothing is left: the row goes, and a multipart upload
+  started before a later step failed is aborted.
+
+Before the fixes the restores answer 409 being_deleted and the pending rows stay.
 
 Real HTTP over loopback; the bucket (moto) sits behind tests.faults' CuttableProxy, with short
 store timeouts, as in tests/test_confirm_outage.py."""
@@ -24,9 +29,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from core import resumable
 from core.db.models import MediaFile, utcnow
 from core.errors import StorageUnavailable
 from core.library import Library
+from core.records import FileStatus
 from core.settings import Settings
 from core.storage import s3
 from core.storage.s3 import S3Storage, Timeouts
@@ -203,3 +210,51 @@ def test_a_failed_hard_delete_leaves_another_deletions_claim_alone(
     served.proxy.restore()
     reply = served.when_back(f"/files/{file_id}/restore", "POST")
     assert reply.status == 409 and reply.json()["error"]["reason"] == "being_deleted"
+
+
+def _pending(served: Served) -> list[dict[str, Any]]:
+    page = served.call("/files/?status=pending&limit=500").json()
+    return [f for f in page["items"] if f["status"] == FileStatus.PENDING]
+
+
+def _presign_in_parts(served: Served) -> Reply:
+    body = {
+        "original_filename": "match.mp4",
+        "file_type": "video",
+        "size": 80 * MiB,
+        "multipart": True,
+    }
+    return served.call("/files/upload/presigned", "POST", body)
+
+
+def test_a_presign_in_parts_on_a_cut_store_leaves_no_pending_file(served: Served) -> None:
+    served.proxy.cut()
+    _unreachable(_presign_in_parts(served))
+    assert _pending(served) == []  # before: the pending row, until its expiry
+    served.proxy.restore()
+    usage = served.when_back("/usage")
+    assert usage.status == 200, usage.body
+    assert usage.json()["by_status"]["pending"]["files"] == 0, usage.body
+    # and once the store is back the same presign works
+    assert _presign_in_parts(served).status == 201
+    assert len(_pending(served)) == 1
+
+
+def test_a_presign_in_parts_failing_after_its_multipart_started_aborts_it(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The multipart upload created, a later step failing (the part URLs' signing or the
+    catalog's record of it; here the signing): the row goes, and so does the multipart upload,
+    which nothing records (before: both stayed)."""
+    sign_parts = resumable.ResumableUploads._sign_parts
+
+    def broken(self: Any, *args: Any) -> Any:
+        raise StorageUnavailable("The catalog is out of reach", reason="catalog_unreachable")
+
+    monkeypatch.setattr(resumable.ResumableUploads, "_sign_parts", broken)
+    reply = _presign_in_parts(served)
+    assert reply.status == 500, reply.body
+    monkeypatch.setattr(resumable.ResumableUploads, "_sign_parts", sign_parts)
+    assert _pending(served) == []
+    listed = served.bucket.list_multipart_uploads(Bucket=served.bucket_name)
+    assert listed.get("Uploads", []) == [], listed

@@ -68,16 +68,10 @@ async def presigned_upload(request: web.Request) -> web.Response:
         lib = library(request)
         parts = lib.resumable.wants_multipart(size, as_bool("multipart", fields.get("multipart")))
         started = time.perf_counter()
-        upload = await run_blocking(request, lib.uploads.create_presigned_upload, **args)
-        plan = None
-        if parts:  # an upload in parts straight to the bucket (core/resumable.py)
-            plan = await store_blocking(
-                request,
-                lib.resumable.start_presigned_multipart,
-                upload.file,
-                size,
-                upload.expires_at,
-            )
+        # in parts straight to the bucket (core/resumable.py): a call that waits on the store
+        upload, plan = await (store_blocking if parts else run_blocking)(
+            request, lib.presign_upload, parts, **args
+        )
     except BaseException as exc:
         _count_failure(request, "presigned", file_type, exc)
         raise
