@@ -252,6 +252,64 @@ def test_scrub_thumbnails_show_over_the_player_seek_bar(
     assert shown.toImage().pixelColor(3, 3).red() > 150
 
 
+def test_scrub_thumbnail_is_a_window_of_its_own_above_the_seek_bar(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A child label raised over the player was drawn under QVideoWidget's native video surface
+    in a real X11 window: hovering the seek bar showed a 3-4 px strip of the thumbnail's frame.
+    It is now a frameless tool-tip window of its own: it never takes the keyboard, sits above
+    the seek bar on the screen, and goes when the mouse leaves or the player's window moves,
+    hides or closes (never left floating over other applications)."""
+    pytest.importorskip("PySide6.QtMultimedia")
+    from PIL import Image
+    from PySide6.QtCore import QEvent, QPoint, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+    from core.video.service import ScrubCue
+    from desktop_app.preview.video_player import VideoPlayer
+    from desktop_app.views.jobs_dock import ScrubPreview
+
+    sprite = tmp_path / "sprite.jpg"
+    Image.new("RGB", (160, 45), (200, 30, 30)).save(sprite, "JPEG")
+    cues = [ScrubCue(float(i), i + 1.0, i * 80, 0, 80, 45) for i in range(2)]
+    host = QWidget()  # the preview dialog: the player is a child of another window
+    qtbot.addWidget(host)
+    player = VideoPlayer(host, audio=False)
+    QVBoxLayout(host).addWidget(player)
+    host.resize(640, 420)
+    host.show()
+    host.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is host)
+    player.setFocus()
+    wait_for(qtbot, player.hasFocus)
+    preview = ScrubPreview(player, cues, sprite.read_bytes())
+    popup, slider = preview.popup, player.controls.seek_slider
+
+    def hover(fifths: int) -> None:  # a new place each time: the same one sends no move
+        QTest.mouseMove(slider, QPoint(slider.width() * fifths // 5, slider.height() // 2))
+        wait_for(qtbot, popup.isVisible)
+
+    hover(2)
+    assert popup.isWindow() and popup.windowFlags() & Qt.WindowType.ToolTip
+    assert popup.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+    assert popup.focusPolicy() == Qt.FocusPolicy.NoFocus
+    assert QApplication.activeWindow() is host and player.hasFocus()
+    frame = popup.frameGeometry()
+    bar = slider.rect().translated(slider.mapToGlobal(QPoint(0, 0)))
+    assert frame.bottom() < bar.top()
+    assert bar.left() <= frame.center().x() <= bar.right()
+    screen = slider.screen().availableGeometry()
+    assert screen.contains(frame)
+    QApplication.sendEvent(slider, QEvent(QEvent.Type.Leave))
+    assert popup.isHidden()
+    hover(3)
+    host.move(host.pos() + QPoint(30, 20))
+    wait_for(qtbot, popup.isHidden)
+    hover(4)
+    host.close()
+    assert popup.isHidden()
+    player.release()
+
+
 def test_tile_badges_use_only_characters_the_font_has(qtbot) -> None:  # type: ignore[no-untyped-def]
     """The queued badge was an hourglass that DejaVu (the usual Linux UI font) lacks: an empty
     box on every queued tile. Each badge is now drawn from characters the font can paint."""

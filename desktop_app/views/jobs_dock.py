@@ -10,11 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
+    QGuiApplication,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -455,20 +466,40 @@ class ScrubPreview(QObject):
         self.sprite = QPixmap()
         self.sprite.loadFromData(sprite, "JPG")
         self.slider = player.controls.seek_slider
-        self.popup = QLabel(player)
+        # A window of its own, as a tool tip: a child label, however raised, was drawn under
+        # QVideoWidget's native video surface in a real X11 window (a 3-4 px strip of it
+        # showed). Owned by the player, so it goes with it; it never takes the keyboard.
+        self.popup = QLabel(player, Qt.WindowType.ToolTip | Qt.WindowType.FramelessWindowHint)
         self.popup.setObjectName("scrub-preview")
+        self.popup.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.popup.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.popup.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.popup.setStyleSheet("border: 2px solid white; background: black;")
         self.popup.hide()
         self.slider.setMouseTracking(True)
         self.slider.installEventFilter(self)
+        player.installEventFilter(self)
+        self._window: QObject | None = None  # the player's window, watched once shown in it
+        app = QCoreApplication.instance()
+        if isinstance(app, QGuiApplication):
+            # another application in front: a tool-tip window would float over it
+            app.applicationStateChanged.connect(self._on_application_state)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
         if watched is self.slider:
-            if event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+            if kind == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
                 self.show_at(int(event.position().x()))
-            elif event.type() in (QEvent.Type.Leave, QEvent.Type.Hide):
+            elif kind in (QEvent.Type.Leave, QEvent.Type.Hide):
                 self.popup.hide()
+        elif kind in _POPUP_ENDS:
+            # the player or its window: a window of its own stays where it was put
+            self.popup.hide()
         return False
+
+    def _on_application_state(self, state: Qt.ApplicationState) -> None:
+        if state != Qt.ApplicationState.ApplicationActive:
+            self.popup.hide()
 
     def time_at(self, x: int) -> float:
         duration = self.player.player.duration() / 1000 or (self.cues[-1].end if self.cues else 0)
@@ -482,12 +513,37 @@ class ScrubPreview(QObject):
 
     def show_at(self, x: int) -> None:
         cue = self.cue_at(self.time_at(x))
-        if cue is None or self.sprite.isNull():
+        if cue is None or self.sprite.isNull() or not self.slider.isVisible():
             return
+        window = self.player.window()
+        if window is not self._window and window is not self.player:
+            # the player is put in its dialog after it is made: watched from its first hover
+            window.installEventFilter(self)
+            self._window = window
         self.popup.setPixmap(self.sprite.copy(QRect(cue.x, cue.y, cue.w, cue.h)))
-        self.popup.resize(cue.w + 4, cue.h + 4)
-        at = self.slider.mapTo(self.player, QPoint(x, 0))
-        left = max(0, min(at.x() - cue.w // 2, self.player.width() - cue.w - 4))
-        self.popup.move(left, max(0, at.y() - cue.h - 8))
+        size = QSize(cue.w + 4, cue.h + 4)
+        self.popup.resize(size)
+        # global coordinates: centred on the mouse over the player's width, above the bar,
+        # and on the screen the bar is on
+        at = self.slider.mapToGlobal(QPoint(x, 0))
+        player = QRect(self.player.mapToGlobal(QPoint(0, 0)), self.player.size())
+        screen = self.slider.screen().availableGeometry()
+        left = at.x() - size.width() // 2
+        left = max(player.left(), min(left, player.right() + 1 - size.width()))
+        left = max(screen.left(), min(left, screen.right() + 1 - size.width()))
+        top = max(screen.top(), at.y() - size.height() - 4)
+        self.popup.move(left, top)
         self.popup.show()
-        self.popup.raise_()
+
+
+# what ends a scrub thumbnail's hover, on the player or its window (ScrubPreview.eventFilter)
+_POPUP_ENDS = frozenset(
+    {
+        QEvent.Type.Hide,
+        QEvent.Type.Close,
+        QEvent.Type.Move,
+        QEvent.Type.Resize,
+        QEvent.Type.WindowDeactivate,
+        QEvent.Type.WindowStateChange,
+    }
+)
