@@ -649,6 +649,54 @@ def test_one_file_in_the_trash_is_selected_by_the_first_arrow_or_home(
     assert window.commands.restore.isEnabled()
 
 
+def test_show_the_trash_puts_the_keyboard_in_its_grid(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """Alt+T (Show the trash, the empty library's button) hid the focused button and left the
+    keyboard on the sort box: Home, Shift+arrows and Ctrl+R did nothing for a keyboard user."""
+    add_rows(library, 2, deleted_at=datetime.now(UTC))
+    c, notice = window.controller, window.browser.empty
+    c.refresh()
+    wait_for(qtbot, lambda: notice.show_trash.isVisibleTo(notice) and notice.isVisible())
+    notice.show_trash.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, notice.show_trash.hasFocus)
+    _key(qtbot, Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    wait_for(qtbot, lambda: c.filter.section == "trash")
+    wait_for(qtbot, lambda: c.grid.rowCount() == 2 and not c.grid.loading)
+    assert window.browser.grid.hasFocus()
+    _key(qtbot, Key.Key_Home)
+    _key(qtbot, Key.Key_Right, SHIFT)
+    wait_for(qtbot, lambda: len(_selected_names(window)) == 2)
+    wait_for(qtbot, window.commands.restore.isEnabled)  # once the details have the file
+    _key(qtbot, Key.Key_R, CTRL)  # restore: both files back in the library
+    wait_for(qtbot, lambda: _trashed(library) == [])
+
+
+def test_leaving_the_trash_from_its_empty_trash_button_puts_the_keyboard_in_the_grid(
+    qtbot,
+    window: MainWindow,
+    library: Library,  # type: ignore[no-untyped-def]
+) -> None:
+    """The trash's Empty trash… button hides with the trash: the keyboard on it goes to the
+    grid of the view shown, not to whatever control follows the hidden button."""
+    add_rows(library, 1, deleted_at=datetime.now(UTC))
+    add_rows(library, 1)
+    c, browser = window.controller, window.browser
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("trash"))
+    wait_for(qtbot, lambda: c.filter.section == "trash" and c.grid.rowCount() == 1)
+    button = browser.empty_trash
+    assert button is not None
+    wait_for(qtbot, lambda: button.isVisible() and button.isEnabled())
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    wait_for(qtbot, button.hasFocus)
+    window.sidebar.setCurrentIndex(c.sidebar.index_of("all"))
+    wait_for(qtbot, lambda: c.filter.section != "trash" and c.grid.rowCount() == 1)
+    assert button.isHidden()
+    assert browser.grid.hasFocus()
+
+
 def test_current_file_shows_a_focus_ring(qtbot, window: MainWindow, library: Library) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QColor, QImage, QPainter, QPalette
     from PySide6.QtWidgets import QStyle, QStyleOptionViewItem

@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -141,6 +142,7 @@ class FileBrowser(QWidget):
         self.empty = EmptyNotice(self)
         self.undo_trash: QAction | None = None  # the window's Undo, offered when all is trashed
         self.empty_trash: QToolButton | None = None  # the trash view's Empty trash… button
+        self._grid_had_keyboard = False  # when the notice took the grid's place
         self.empty.show_trash.clicked.connect(self._show_trash)
         self.empty.undo.clicked.connect(self._undo_trash)
         self.empty.clear_search.clicked.connect(self.clear_search)
@@ -793,7 +795,20 @@ class FileBrowser(QWidget):
         if undo is not None:
             self.empty.undo.setText(undo.text())
         self.empty.clear_search.setVisible(bool(self.controller.search.strip()))
-        self.stack.setCurrentWidget(self.empty if empty else self.grid)
+        page = self.empty if empty else self.grid
+        if page is self.stack.currentWidget():
+            return
+        # Hiding the focused grid sends the keyboard nowhere, and it stayed there when the
+        # grid came back: a page's rows arrive after its "loaded" (the notice shows in
+        # between), so the trash shown by Alt+T lost the keyboard its button had given it.
+        focused = QApplication.focusWidget()
+        if page is self.empty:
+            self._grid_had_keyboard = self.grid.hasFocus()
+        self.stack.setCurrentWidget(page)
+        if page is self.grid and self._grid_had_keyboard:
+            self._grid_had_keyboard = False
+            if focused is None or self.empty.isAncestorOf(focused):  # not moved on since
+                self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def offer_undo(self, action: QAction) -> None:
         """The window's Undo move to trash, offered on the notice while it can put files back."""
@@ -811,7 +826,11 @@ class FileBrowser(QWidget):
         self.toolbar.add_widget(button)
 
         def show(*_: object) -> None:
+            keyboard_on_it = button.hasFocus()
             button.setVisible(self.controller.filter.section == "trash")
+            if keyboard_on_it and button.isHidden():
+                # not the next control in the tab order, where Qt would put it: the files
+                self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
 
         self.controller.filterChanged.connect(show)
         show()
@@ -836,8 +855,14 @@ class FileBrowser(QWidget):
         return counts.get("trash" if kind == "all" else f"trash_{kind}", 0)
 
     def _show_trash(self) -> None:
-        trash = SidebarFilter("trash")
-        self.leave_guard(lambda: self.controller.set_filter(trash), lambda: None)
+        def show() -> None:
+            self.controller.set_filter(SidebarFilter("trash"))
+            # The focused button hid with the notice and Qt handed the keyboard to the next
+            # control, the sort box: Home, arrows and Ctrl+R did nothing. The trash's files
+            # are what the user came for.
+            self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+
+        self.leave_guard(show, lambda: None)
 
     def _undo_trash(self) -> None:
         if self.undo_trash is not None:
