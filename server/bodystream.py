@@ -9,6 +9,7 @@ from aiohttp import StreamReader
 
 from core.errors import SizeMismatch
 from core.spool import too_large
+from server.errors import ServerStopping
 
 CHUNK = 256 * 1024
 
@@ -37,8 +38,10 @@ class BodyStream:
         want = size if 0 < size <= 4 * CHUNK else CHUNK
         try:
             chunk = asyncio.run_coroutine_threadsafe(self._content.read(want), self._loop).result()
-        except concurrent.futures.CancelledError as exc:  # the server is stopping
-            raise ConnectionResetError("The read of the request body was cancelled") from exc
+        except concurrent.futures.CancelledError as exc:
+            # aiohttp cancels the body stream when the server stops (a lost connection sets a
+            # ConnectionResetError on it instead): the client is still there to be told so
+            raise ServerStopping("The read of the request body was ended by a stop") from exc
         self.count += len(chunk)
         if self.count > self._limit:
             raise too_large(self._limit)

@@ -73,6 +73,8 @@ ERROR_CODES: dict[str, str] = {
     "cancelled": "500: the operation was cancelled",
     "service_unavailable": "503: the server cannot answer right now",
     "server_busy": "503: too many uploads are being received (see Retry-After)",
+    "server_stopping": "503: the server stopped (a restart) while the request's body was "
+    "arriving; nothing of it was kept: send it again after Retry-After",
     "catalog_upgraded": "503: a newer MediaDesk upgraded the catalog; writes wait for a "
     "restart with that version",
     "insufficient_storage": "507: the disk or quota is full; nothing was kept",

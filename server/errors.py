@@ -124,6 +124,16 @@ _INTERNALS = re.compile(
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+class ServerStopping(Exception):
+    """A request body whose read the server ended because it is stopping (aiohttp cancels the
+    body stream of the requests still open after its shutdown grace), not because the client
+    went away: the client is told to send it again (503 server_stopping, Retry-After)."""
+
+
+# Seconds a request cut by a stop is told to wait: a restart takes about that long.
+STOPPING_RETRY = 5
+
+
 class ApiError(Exception):
     """An HTTP error with our code; raised by handlers, rendered by the middleware."""
 
@@ -273,6 +283,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(
             status, HTTP_CODES.get(status, "bad_request"), "The request could not be parsed", rid
         )
+    except ServerStopping as exc:
+        logger.info("Stopping during %s %s [%s]: %s", request.method, request.path, rid, exc)
+        # 503, as for a server not reached: clients send it again (the body was not kept)
+        response = error_response(
+            503,
+            "server_stopping",
+            "The server is stopping (a restart, most likely); send the request again shortly",
+            rid,
+            headers={"Retry-After": str(STOPPING_RETRY)},
+        )
+        response.force_close()
+        return response
     except (ConnectionResetError, TimeoutError) as exc:
         logger.info(
             "Client went away during %s %s [%s]: %r", request.method, request.path, rid, exc

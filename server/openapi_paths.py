@@ -513,7 +513,10 @@ PATHS: dict[str, dict[str, S]] = {
                 "503": {
                     "description": "server_busy: as many upload bodies as the server reads at "
                     "once (MEDIADESK_UPLOAD_BODIES, 16 by default, big tus PATCHes included) "
-                    "are arriving; send again after Retry-After seconds",
+                    "are arriving; send again after Retry-After seconds. server_stopping: "
+                    "the server stopped (a restart) while the body was arriving; nothing of it "
+                    "was kept, the URL still takes the file: send it again after Retry-After "
+                    "seconds",
                     "content": ERROR,
                 },
             },

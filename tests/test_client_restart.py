@@ -133,3 +133,52 @@ def test_the_client_retries_through_a_server_restart(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_signed_put_cut_by_a_graceful_stop_is_retried_after_the_restart(
+    tmp_path: Path, noise_png: tuple[Path, Path]
+) -> None:
+    """SIGTERM while the client is still sending a signed PUT (presigned flow, local storage):
+    the server waits its shutdown grace for the body, then ends the request. The client is told
+    to come back (503 server_stopping, Retry-After), not that it went away itself (499
+    client_closed_request, which the client does not retry); nothing of the cut body is kept,
+    and the same PUT stores the file once the server is back."""
+    data = tmp_path / "data"
+    data.mkdir()
+    library = Library.open(
+        load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
+    )
+    token = library.tokens.create("restart", "upload")[1]
+    library.close()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    procs = [_serve(data, port, {})]
+    path = noise_png[1]
+    total = path.stat().st_size
+    told: list[str] = []
+    leftovers: list[Path] = []
+
+    def progress(done: int, _total: int) -> None:
+        if len(procs) == 1 and done >= total * 0.33:
+            # the client holds the rest of the body while the server stops gracefully: it
+            # waits for the body as long as it may, then ends the request and exits
+            procs[0].terminate()
+            assert procs[0].wait(60) == 0
+            leftovers.extend(p for p in (data / "objects").rglob("*") if p.is_file())
+            procs.append(_serve(data, port, {}))
+
+    try:
+        _wait_up(url, procs[0])
+        with Client(url, token, retries=10, backoff=0.25, on_retry=told.append) as client:
+            client.config()
+            result = client.upload(path, progress=progress)
+        assert len(procs) == 2, "the server was not stopped mid-upload"
+        assert result.flow == "presigned"
+        assert result.file["status"] == "ready" and result.file["size"] == total
+        assert any("answered 503" in text for text in told), told
+        assert leftovers == []  # no half-written object or temp file of the cut body
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

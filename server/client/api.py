@@ -40,8 +40,8 @@ Progress = Callable[[int, int], None]
 CHUNK = 256 * 1024
 TUS_CHUNK = 4 * 1024 * 1024  # bytes per PATCH: at most this much is sent again after a break
 TRANSIENT_STATUS = {429, 502, 503, 504}
-# Answers that say the server did not act on the request (429, and 503: busy or not reached),
-# so even a request that must not run twice may be sent again.
+# Answers that say the server did not act on the request (429, and 503: busy, stopping or not
+# reached), so even a request that must not run twice may be sent again.
 NOT_ACTED_STATUS = {429, 503}
 # A 500 from a read or a signed PUT (which writes the whole object or nothing) is sent again
 # too: R2/S3 answer 500 InternalError for a passing fault and ask clients to retry it.
