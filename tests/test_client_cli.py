@@ -21,6 +21,7 @@ import pytest
 from core.errors import NotFound
 from core.library import Library
 from core.paths import user_config_dir
+from core.records import MAX_ID
 from desktop_app.cli import main as mediadesk
 from server.client import cli
 from server.client.credentials import credentials_path, default_server, save_token, saved_token
@@ -524,6 +525,10 @@ def test_list_refuses_bad_option_values_before_asking(
         ["--public", "--private"],
         ["--offset", "-1"],
         ["--offset", "2", "--cursor", "abc"],  # the server takes one or the other
+        ["--athlete", "-5"],  # catalog ids are core's: 1 to MAX_ID
+        ["--athlete", "0"],
+        ["--athlete", str(MAX_ID + 1)],
+        ["--athlete", "ana"],
     ):
         with pytest.raises(SystemExit) as exit_:
             run("list", "--server", "http://127.0.0.1:9", *bad)
@@ -533,6 +538,35 @@ def test_list_refuses_bad_option_values_before_asking(
         if bad[0] == "--sort" and bad[1:]:
             # the orders listed, a descending one too: not "expected one argument"
             assert f"unknown order {bad[1]!r}; one of -created_at, created_at," in err, err
+
+
+def test_bad_athlete_ids_exit_2_before_anything_is_sent(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    capsys: pytest.CaptureFixture[str],
+    config_home: Path,
+) -> None:
+    """`--athlete -5` (or 0) was sent: `list` asked the server and exited 1, `upload` sent
+    each file and had each refused. README: a bad option value exits 2 before anything is
+    sent; athlete ids are catalog ids, 1 to core's MAX_ID."""
+    token = make_tokens(library).upload
+    for argv in (
+        ["list", "--athlete", "-5"],
+        ["list", "--athlete=0"],
+        ["upload", str(media_dir.jpeg), "--athlete", "-5"],
+        ["upload", str(media_dir.jpeg), "--athlete", "0"],
+        ["upload", str(media_dir.jpeg), "--athlete", str(MAX_ID + 1)],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            run(*argv, "--server", live.url, "--token", token)
+        assert exit_.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert f"mediadesk {argv[0]}: error: argument --athlete: " in err, (argv, err)
+        assert "Traceback" not in err
+    assert library.list_files().items == []  # nothing was uploaded
+    code, _, err = run("list", "--server", live.url, "--token", token, "--athlete", "1")
+    assert code == 1 and "No athlete with id 1" in err, err  # a good id is asked about
 
 
 def test_list_takes_a_descending_sort_a_media_type_and_where_to_start(
@@ -571,7 +605,11 @@ def test_list_says_a_refusal_or_an_unknown_athlete_in_one_line(
     _stock(library, media_dir)
     token = make_tokens(library).read
     for args, line in (
-        (["--athlete", "0"], "mediadesk: athlete_id must be at least 1 (invalid_input)\n"),
+        # (--athlete 0 is refused before asking now: test_bad_athlete_ids_exit_2_before_...)
+        (
+            ["--cursor", "bogus"],
+            "mediadesk: cursor is not one this server handed out (invalid_input)\n",
+        ),
         # the server lists nothing for an id that names no athlete, as for one without files
         (["--athlete", "4242", "--json"], "mediadesk: No athlete with id 4242 (not_found)\n"),
     ):

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from core.instants import local_minute
 from core.listing import MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
+from core.records import MAX_ID
 from server.client import credentials
 from server.client.api import Client, ClientError, UploadResult
 
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "duplicates of stored files are not failures.",
     )
     up.add_argument("files", nargs="+", metavar="FILE")
-    up.add_argument("--athlete", type=int, metavar="N", help="athlete id")
+    up.add_argument("--athlete", type=_catalog_id, metavar="N", help="athlete id")
     up.add_argument("--public", action="store_true", help="make the files public")
     up.add_argument("--type", dest="file_type", choices=FILE_KINDS, help="default: sniffed")
     down = sub.add_parser(
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "-q", "--search", metavar="TEXT", help="text in the name, description or athlete's name"
     )
-    listing.add_argument("--athlete", type=int, metavar="N", help="athlete id")
+    listing.add_argument("--athlete", type=_catalog_id, metavar="N", help="athlete id")
     listing.add_argument("--type", dest="file_type", choices=FILE_KINDS, help="this kind only")
     shown = listing.add_mutually_exclusive_group()
     shown.add_argument(
@@ -238,6 +239,13 @@ def _offset(text: str) -> int:
     value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _catalog_id(text: str) -> int:
+    value = _whole(text)
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"must be an id from 1 to {MAX_ID}, not {value}")
     return value
 
 
