@@ -1,4 +1,4 @@
-"""The catalog's listing rules (page size, status filters, orders) without the catalog.
+"""The catalog's listing rules (page size, ids, status filters, orders) without the catalog.
 
 Their home is here rather than in core.records so that scripts importing the HTTP client
 (server.client.cli's `mediadesk list`) get them without loading SQLAlchemy and Pillow
@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 MAX_LIMIT = 1000  # files in one page of the catalog (FileQuery.limit, GET /files' limit)
+# Catalog ids are INTEGER columns: 32-bit on PostgreSQL, so larger ids cannot exist (or be bound).
+MAX_ID = 2**31 - 1
 
 
 class FileStatus(StrEnum):

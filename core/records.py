@@ -11,6 +11,7 @@ from core.db.models import Athlete, MediaFile
 
 # their one home is core.listing (light enough for scripts); re-exported here as before
 from core.listing import ANY_STATUS as ANY_STATUS
+from core.listing import MAX_ID as MAX_ID
 from core.listing import MAX_LIMIT as MAX_LIMIT
 from core.listing import SORTS as SORTS
 from core.listing import STATUS_FILTERS as STATUS_FILTERS
@@ -218,8 +219,6 @@ class Page:
     next_cursor: str | None = None  # keyset position after the last item; None at the end
 
 
-# Catalog ids are INTEGER columns: 32-bit on PostgreSQL, so larger ids cannot exist (or be bound).
-MAX_ID = 2**31 - 1
 MAX_DESCRIPTION = 10000  # characters of a file's description
 MAX_ATHLETE_NAME = 200  # characters of an athlete's name
 

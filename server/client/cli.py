@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.instants import local_minute
-from core.listing import MAX_LIMIT, STATUS_FILTERS, Sort
+from core.listing import MAX_ID, MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
-from core.records import MAX_ID
 from server.client import credentials
 from server.client.api import Client, ClientError, UploadResult
 
