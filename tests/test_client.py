@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from core.library import Library
-from core.settings import PRESIGN_THRESHOLD
+from core.settings import PRESIGN_THRESHOLD, load_settings
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
 from tests.faults import CuttableProxy
@@ -525,3 +525,45 @@ def test_pages_end_with_the_last_full_page(
         assert [len(p["items"]) for p in client.pages(limit=2)] == [2, 2]
         assert [len(p["items"]) for p in client.pages(limit=3)] == [3, 1]
         assert [len(p["items"]) for p in client.pages(limit=2, trashed=True)] == [0]
+
+
+def test_a_duplicate_names_the_stored_file_whatever_the_flow(
+    tmp_path: Path, media_dir: Any
+) -> None:
+    """UploadResult.duplicate_of is the id of the file already stored. A duplicate through a
+    presigned upload (or tus) is handed a new alias id, and `mediadesk upload` said "already
+    stored as id <alias>": an id the user had never seen, one more on each attempt."""
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = load_settings(
+        environ={
+            "MEDIADESK_MULTIPART_THRESHOLD": str(5 << 20),
+            "MEDIADESK_MULTIPART_CHUNK_SIZE": str(5 << 20),
+        },
+        config_file=data / "settings.toml",
+        data_dir=str(data),
+    )
+    library = Library.open(settings)
+    noise = tmp_path / "noise.png"
+    side = 2000  # 12 MB of noise: presigned, and above the 5 MiB threshold: tus on local storage
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+        noise, "PNG", compress_level=0
+    )
+    try:
+        with (
+            EmbeddedServer(library, config=server_config(library)) as live,
+            Client(live.url, make_tokens(library).upload) as client,
+        ):
+            for path, presigned, flow in (
+                (media_dir.jpeg, False, "direct"),
+                (media_dir.mp4, True, "presigned"),
+                (noise, None, "tus"),
+            ):
+                first = client.upload(path, presigned=presigned)
+                assert (first.flow, first.duplicate, first.duplicate_of) == (flow, False, None)
+                again = client.upload(path, presigned=presigned)
+                assert (again.flow, again.duplicate) == (flow, True)
+                assert again.duplicate_of == first.id, (flow, again.file)
+                assert client.get(again.id)["id"] in (again.id, first.id)
+    finally:
+        library.close()

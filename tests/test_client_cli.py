@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from core.errors import NotFound
 from core.library import Library
@@ -538,6 +539,33 @@ def test_list_refuses_bad_option_values_before_asking(
         if bad[0] == "--sort" and bad[1:]:
             # the orders listed, a descending one too: not "expected one argument"
             assert f"unknown order {bad[1]!r}; one of -created_at, created_at," in err, err
+
+
+def test_upload_of_a_big_duplicate_names_the_stored_file(
+    server: tuple[EmbeddedServer, Library],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config_home: Path,
+) -> None:
+    """A duplicate above the presign threshold (presigned, in parts on S3) was answered with a
+    new alias id, and its line said "already stored as id <alias>" instead of the stored
+    file's id (its duplicate_of)."""
+    live, library = server
+    monkeypatch.setenv("MEDIADESK_TOKEN", make_tokens(library).upload)
+    big = tmp_path / "big.png"
+    side = 2000  # 12 MB of noise (it does not compress): above the 10 MiB threshold
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+        big, "PNG", compress_level=0
+    )
+    copy = tmp_path / "copy-of-big.png"
+    shutil.copy(big, copy)
+    code, out, err = run("upload", str(big), "--server", live.url)
+    assert code == 0 and "Uploaded 1, duplicates 0" in out, out + err
+    (stored,) = library.list_files().items
+    code, out, err = run("upload", str(copy), "--server", live.url)
+    assert code == 0 and "Uploaded 0, duplicates 1" in out, out + err
+    assert f"already stored as id {stored.id}\n" in err.replace("\r", "\n"), err
+    assert [f.id for f in library.list_files().items] == [stored.id]
 
 
 def test_bad_athlete_ids_exit_2_before_anything_is_sent(

@@ -113,6 +113,16 @@ class UploadResult:
     def duplicate(self) -> bool:
         return bool(self.file.get("duplicate"))
 
+    @property
+    def duplicate_of(self) -> int | None:
+        """The id of the file already stored, for a duplicate (else None). A presigned or tus
+        duplicate is handed an id of its own, an alias of that file (`id`): this one is the
+        id the user knows. A direct one answers the stored file itself, as do servers older
+        than the file's duplicate_of."""
+        if not self.duplicate:
+            return None
+        return int(self.file.get("duplicate_of") or self.file["id"])
+
 
 @dataclass(frozen=True)
 class _Upload:

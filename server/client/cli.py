@@ -388,7 +388,7 @@ def _upload(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
             continue
         if result.duplicate:
             duplicates.append(result)
-            bar.finish(f"already stored as id {result.id}")
+            bar.finish(f"already stored as id {result.duplicate_of}")
         else:
             uploaded.append(result)
             bar.finish(f"uploaded as id {result.id} ({result.flow})")
