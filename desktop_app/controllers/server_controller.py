@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core import feed
 from core.events import ChangeEvent, EventKind
 from core.library import Library
 from core.tokens import SCOPES, TokenInfo
@@ -34,7 +33,7 @@ class ServerController(QObject):
         super().__init__(parent)
         self.library = library
         self.tokens = library.tokens
-        self.origin = feed.origin_of(library.tokens.db)  # names this session's own tokens
+        self.origin = library.feed.origin  # names this session's own tokens
         self.runner = TaskRunner(max_threads=1, parent=self)  # one at a time: start, stop...
         self.runner.busyChanged.connect(self.busyChanged)
         self.token_runner = TaskRunner(max_threads=1, parent=self)
