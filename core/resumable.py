@@ -1312,6 +1312,11 @@ class ResumableUploads:
             store.complete_multipart(key, uid, parts)
         except NoSuchMultipartUpload:  # aborted since the listing: as when the listing says so
             raise self._presigned_parts_gone(record, row_id) from None
+        except StorageUnavailable:
+            # An outage, not a refusal: the parts stay for the same confirm once the store is
+            # back (as tus keeps its upload, _finish_multipart). A completion that went through
+            # unanswered is found by that confirm as the object stored (the branch above).
+            raise
         except MediaDeskError as exc:
             store.abort_multipart(key, uid)
             self._give_up(record, row_id, exc)

@@ -245,3 +245,37 @@ def test_a_full_disk_while_a_confirm_copies_the_upload_down_keeps_it_pending(
         _assert_kept(served, file_id, data)
         filler.unlink()
         _confirmed_once_back(served, file_id, parts, data)
+
+
+def test_a_store_that_drops_out_while_the_parts_are_assembled_keeps_them(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses the completion of an upload in parts and is back a moment later, as
+    the confirm tidies up: the parts and the pending file are kept (before: the multipart
+    upload was aborted, its parts deleted, and the file failed for good)."""
+    path = noise_png(tmp_path / "big.png")
+    data = path.read_bytes()
+    file_id, parts = _upload(served, path, "image", "image/png")
+    assert parts is not None
+    complete, abort = S3Storage.complete_multipart, S3Storage.abort_multipart
+    cut = [served.proxy.cut]
+
+    def dropped_complete(self: S3Storage, *args: Any, **kwargs: Any) -> Any:
+        while cut:
+            cut.pop()()
+        return complete(self, *args, **kwargs)
+
+    def abort_once_back(self: S3Storage, *args: Any, **kwargs: Any) -> None:
+        served.proxy.restore()
+        abort(self, *args, **kwargs)
+
+    monkeypatch.setattr(S3Storage, "complete_multipart", dropped_complete)
+    monkeypatch.setattr(S3Storage, "abort_multipart", abort_once_back)
+    _unreachable(_confirm(served, file_id, parts))
+    record = served.lib.get_file(file_id)
+    assert record.status == FileStatus.PENDING, (record.status, record.failure_reason)
+    held = served.bucket.list_multipart_uploads(Bucket=served.bucket_name).get("Uploads", [])
+    assert [u["Key"] for u in held] == [record.storage_key], held
+
+    served.proxy.restore()
+    _confirmed_once_back(served, file_id, parts, data)
