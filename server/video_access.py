@@ -231,8 +231,10 @@ async def send_derived(
     etag: str | None = None,
     immutable: bool = False,
     extra_headers: dict[str, str] | None = None,
+    cache: str | None = None,
 ) -> web.StreamResponse:
-    """One derivative object with ranges, validators and the file's cache policy.
+    """One derivative object with ranges, validators and the file's cache policy (`cache`
+    instead, for a copy that stands in while another is made).
 
     Held as read while it is sent: the deferred deletion of a replaced job's files (a
     reprocess) waits for the end of a long download of its web rendition."""
@@ -249,7 +251,7 @@ async def send_derived(
             record,
             opened,
             content_type,
-            cache_control(request, record, immutable),
+            cache if cache is not None else cache_control(request, record, immutable),
             count,
             etag=etag,
             extra_headers=extra_headers,

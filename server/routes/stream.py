@@ -143,39 +143,20 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
             headers={"X-MediaDesk-Rendition": served.name},
             cache=_interim_cache_control(record) if served.interim else None,
         )
-    headers = {
-        "Content-Disposition": content_disposition(record.original_filename, "inline"),
-        "X-MediaDesk-Rendition": served.name,
-    }
-    if not served.interim:
-        return await send_derived(
-            request,
-            record,
-            served.key,
-            served.content_type,
-            etag=served.etag,
-            extra_headers=headers,
-        )
-    # the faststart copy standing in while the web rendition is made: the same URL soon sends
-    # the web MP4, so no cache may keep this answer longer than the original's stand-in
-    lib = library(request)
-    metrics = request.app[METRICS]
-
-    def count(n: int) -> None:
-        metrics.bytes_served.inc(n, file_type=record.file_type)
-
-    with lib.reading(served.key):
-        opened = await store_blocking(request, lib.open_object, served.key)
-        return await send_opened(
-            request,
-            record,
-            opened,
-            served.content_type,
-            _interim_cache_control(record),
-            count,
-            etag=served.etag,
-            extra_headers=headers,
-        )
+    # a faststart copy standing in while the web rendition is made: the same URL soon sends
+    # the web MP4, so no cache may keep it longer than the original's stand-in
+    return await send_derived(
+        request,
+        record,
+        served.key,
+        served.content_type,
+        etag=served.etag,
+        extra_headers={
+            "Content-Disposition": content_disposition(record.original_filename, "inline"),
+            "X-MediaDesk-Rendition": served.name,
+        },
+        cache=_interim_cache_control(record) if served.interim else None,
+    )
 
 
 @routes.get("/stream/{file_id}/image")
