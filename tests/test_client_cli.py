@@ -597,6 +597,41 @@ def test_bad_athlete_ids_exit_2_before_anything_is_sent(
     assert code == 1 and "No athlete with id 1" in err, err  # a good id is asked about
 
 
+def test_bad_file_ids_exit_2_before_anything_is_sent(
+    live: EmbeddedServer,
+    library: Library,
+    media_dir: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    config_home: Path,
+) -> None:
+    """`mediadesk trash 0` (or -5) was sent: each id asked the server, was refused, and the
+    command exited 1. File ids are catalog ids, 1 to core's MAX_ID, as --athlete's: a bad one
+    exits 2 before anything is sent, the good ids beside it too."""
+    stored = library.uploads.ingest(Path(media_dir.png), "image", original_filename="b.png")
+    tokens = make_tokens(library)
+    saved = tmp_path / "saved"
+    for command, *options in (
+        ("download", "-o", str(saved)),
+        ("trash",),
+        ("restore",),
+        ("delete", "--permanent"),
+    ):
+        for bad in ("-5", "0", str(MAX_ID + 1)):
+            argv = [command, str(stored.id), bad, *options]
+            with pytest.raises(SystemExit) as exit_:
+                run(*argv, "--server", live.url, "--token", tokens.admin)
+            assert exit_.value.code == 2, argv
+            err = capsys.readouterr().err
+            assert (
+                f"mediadesk {command}: error: argument ID: must be an id from 1 to {MAX_ID}, "
+                f"not {int(bad)}" in err
+            ), (argv, err)
+            assert "Traceback" not in err
+    assert not saved.exists()  # nothing downloaded
+    assert not library.get_file(stored.id).is_trashed  # nor trashed, nor deleted
+
+
 def test_list_takes_a_descending_sort_a_media_type_and_where_to_start(
     live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
 ) -> None:

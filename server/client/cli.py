@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Saves each file under its original name; an existing file is kept "
         "and the new one gets a ' (1)' suffix.",
     )
-    down.add_argument("ids", nargs="+", type=int, metavar="ID")
+    down.add_argument("ids", nargs="+", type=_catalog_id, metavar="ID")
     down.add_argument("-o", "--output", default=".", metavar="DIR", help="folder (default: .)")
     listing = sub.add_parser(
         "list",
@@ -155,7 +155,7 @@ def _add_change_parsers(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     each = argparse.ArgumentParser(add_help=False)
-    each.add_argument("ids", nargs="+", type=int, metavar="ID")
+    each.add_argument("ids", nargs="+", type=_catalog_id, metavar="ID")
     each.add_argument(
         "--json",
         action="store_true",
