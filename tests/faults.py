@@ -1,5 +1,6 @@
-"""Shared by the fault tests: a `mediadesk serve` subprocess, raw half-sent requests, and the
-closing check every fault test ends with (maintenance, an empty reconcile report, exact bytes)."""
+"""Shared by the fault tests: a `mediadesk serve` subprocess, raw half-sent requests, a store
+that can be cut (moto behind CuttableProxy) and the closing check every fault test ends with
+(maintenance, an empty reconcile report, exact bytes)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 
 from core.library import Library
 from core.maintenance import reconcile, run_maintenance
-from tests.server_fixtures import bearer, http_call
+from core.settings import Settings
+from core.storage import s3
+from core.storage.s3 import Timeouts
+from server.entry import EmbeddedServer
+from tests.resumable_client import MiB
+from tests.s3_server import S3Target, s3_client
+from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = "import sys; from server.entry import main; sys.exit(main(sys.argv[1:]))"
@@ -281,6 +288,67 @@ class CuttableProxy:
 
     def close(self) -> None:
         self.cut()
+
+
+SHORT = Timeouts(connect=3, read=4, attempts=2)  # what a request waits on a silent store
+
+
+@dataclass
+class ProxiedStore:
+    """A live server whose library's bucket (moto) sits behind a CuttableProxy."""
+
+    lib: Library
+    server: EmbeddedServer
+    tokens: Tokens
+    proxy: CuttableProxy
+    bucket: Any  # a boto3 client straight to moto, past the proxy
+    bucket_name: str
+
+
+S = TypeVar("S", bound=ProxiedStore)
+
+
+@contextlib.contextmanager
+def served_behind_proxy(
+    kind: type[S],
+    s3_settings: Settings,
+    s3_bucket: S3Target,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    window: float,
+    longest_window: float,
+    **extra: Any,
+) -> Iterator[S]:
+    """A server on an S3 library reached through a CuttableProxy, for a test to cut or stall:
+    short store timeouts (SHORT), outage windows of `window` seconds at first and at most
+    `longest_window`. `kind` is ProxiedStore or a test module's own; `extra`, its own fields."""
+    monkeypatch.setattr(s3, "REQUESTS", SHORT)
+    monkeypatch.setattr(s3, "HANG_WINDOW", window)
+    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", longest_window)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    settings = s3_settings.replace(
+        r2_endpoint_url=proxy.url,
+        usage_scan_interval=0,
+        upload_part_size=5 * MiB,
+        max_file_size=100 * MiB,
+    )
+    lib = Library.open(settings)
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        yield kind(
+            lib=lib,
+            server=server,
+            tokens=make_tokens(lib),
+            proxy=proxy,
+            bucket=s3_client(s3_bucket),
+            bucket_name=s3_bucket.bucket,
+            **extra,
+        )
+    finally:
+        server.stop()
+        lib.close()
+        proxy.close()
 
 
 def partial_files(data_dir: Path) -> list[Path]:

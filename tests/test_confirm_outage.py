@@ -25,31 +25,21 @@ from typing import Any
 
 import pytest
 
-from core.library import Library
 from core.records import FileStatus
 from core.settings import Settings
-from core.storage import s3
-from core.storage.s3 import S3Storage, Timeouts
-from server.entry import EmbeddedServer
-from tests.faults import CuttableProxy, assert_healthy, fill_disk, small_tmpfs
-from tests.resumable_client import JSON, MiB, noise_png, put_part
-from tests.s3_server import S3Target, s3_client
-from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
+from core.storage.s3 import S3Storage
+from tests.faults import ProxiedStore, assert_healthy, fill_disk, served_behind_proxy, small_tmpfs
+from tests.resumable_client import JSON, noise_png, put_part
+from tests.s3_server import S3Target
+from tests.server_fixtures import Reply, bearer, http_call
 
 pytestmark = pytest.mark.timeout(180)
 
-SHORT = Timeouts(connect=3, read=4, attempts=2)  # what a request waits on a silent store
 WINDOW = 2.0  # seconds nobody asks the store after it was found silent (first time)
 
 
 @dataclass
-class Served:
-    lib: Library
-    server: EmbeddedServer
-    tokens: Tokens
-    proxy: CuttableProxy
-    bucket: Any  # a boto3 client straight to moto, past the proxy
-    bucket_name: str
+class Served(ProxiedStore):
     before_download: list[Callable[[], None]]  # run (once each) as a confirm's download starts
 
 
@@ -57,9 +47,6 @@ class Served:
 def served(
     s3_settings: Settings, s3_bucket: S3Target, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Served]:
-    monkeypatch.setattr(s3, "REQUESTS", SHORT)
-    monkeypatch.setattr(s3, "HANG_WINDOW", WINDOW)
-    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 4 * WINDOW)
     hooks: list[Callable[[], None]] = []
     download_to = S3Storage.download_to
 
@@ -69,30 +56,16 @@ def served(
         download_to(self, *args, **kwargs)
 
     monkeypatch.setattr(S3Storage, "download_to", faulty_download_to)
-    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
-    settings = s3_settings.replace(
-        r2_endpoint_url=proxy.url,
-        usage_scan_interval=0,
-        upload_part_size=5 * MiB,
-        max_file_size=100 * MiB,
-    )
-    lib = Library.open(settings)
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    try:
-        yield Served(
-            lib,
-            server,
-            make_tokens(lib),
-            proxy,
-            s3_client(s3_bucket),
-            s3_bucket.bucket,
-            hooks,
-        )
-    finally:
-        server.stop()
-        lib.close()
-        proxy.close()
+    with served_behind_proxy(
+        Served,
+        s3_settings,
+        s3_bucket,
+        monkeypatch,
+        window=WINDOW,
+        longest_window=4 * WINDOW,
+        before_download=hooks,
+    ) as served:
+        yield served
 
 
 def _upload(served: Served, path: Path, kind: str, ctype: str) -> tuple[int, Any]:
@@ -211,7 +184,7 @@ def test_a_store_that_hangs_during_a_confirm_keeps_the_upload_pending(
     data = path.read_bytes()
     file_id, parts = _upload(served, path, "image", ctype)
     served.before_download.append(served.proxy.stall)
-    first = _confirm(served, file_id, parts)  # waits out the store's silence (SHORT)
+    first = _confirm(served, file_id, parts)  # waits out the store's silence (faults.SHORT)
     _unreachable(first)
     # one request met the silence: a timed-out one is never sent again (s3transfer's own
     # retry of the download sent a second, and waited out the silence again)

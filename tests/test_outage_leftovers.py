@@ -32,41 +32,22 @@ from sqlalchemy import update
 from core import resumable
 from core.db.models import MediaFile, utcnow
 from core.errors import StorageUnavailable
-from core.library import Library
 from core.records import FileStatus
 from core.settings import Settings
-from core.storage import s3
-from core.storage.s3 import S3Storage, Timeouts
-from server.entry import EmbeddedServer
-from tests.faults import CuttableProxy, assert_healthy
+from core.storage.s3 import S3Storage
+from tests.faults import ProxiedStore, assert_healthy, served_behind_proxy
 from tests.internals import db_of
 from tests.resumable_client import JSON, MiB, noise_png
-from tests.s3_server import S3Target, s3_client
-from tests.server_fixtures import (
-    Reply,
-    Tokens,
-    bearer,
-    http_call,
-    make_tokens,
-    server_config,
-    upload_file,
-)
+from tests.s3_server import S3Target
+from tests.server_fixtures import Reply, bearer, http_call, upload_file
 
 pytestmark = pytest.mark.timeout(180)
 
-SHORT = Timeouts(connect=3, read=4, attempts=2)
 WINDOW = 1.0  # seconds nobody asks the store after it was found out of reach
 
 
 @dataclass
-class Served:
-    lib: Library
-    server: EmbeddedServer
-    tokens: Tokens
-    proxy: CuttableProxy
-    bucket: Any  # a boto3 client straight to moto, past the proxy
-    bucket_name: str
-
+class Served(ProxiedStore):
     def call(self, path: str, method: str = "GET", body: Any = None) -> Reply:
         data = None if body is None else json.dumps(body).encode()
         headers = {**bearer(self.tokens.admin), **(JSON if body is not None else {})}
@@ -87,25 +68,10 @@ class Served:
 def served(
     s3_settings: Settings, s3_bucket: S3Target, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Served]:
-    monkeypatch.setattr(s3, "REQUESTS", SHORT)
-    monkeypatch.setattr(s3, "HANG_WINDOW", WINDOW)
-    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 2 * WINDOW)
-    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
-    settings = s3_settings.replace(
-        r2_endpoint_url=proxy.url,
-        usage_scan_interval=0,
-        upload_part_size=5 * MiB,
-        max_file_size=100 * MiB,
-    )
-    lib = Library.open(settings)
-    server = EmbeddedServer(lib, config=server_config(lib))
-    server.start()
-    try:
-        yield Served(lib, server, make_tokens(lib), proxy, s3_client(s3_bucket), s3_bucket.bucket)
-    finally:
-        server.stop()
-        lib.close()
-        proxy.close()
+    with served_behind_proxy(
+        Served, s3_settings, s3_bucket, monkeypatch, window=WINDOW, longest_window=2 * WINDOW
+    ) as served:
+        yield served
 
 
 def _trashed(served: Served, path: Path) -> tuple[int, bytes]:
