@@ -1360,6 +1360,14 @@ class Catalog:
             raise Conflict(f"An athlete named {name!r} already exists") from None
 
     @staticmethod
+    def locked_file(s: Session, file_id: int) -> MediaFile | None:
+        """The file's row, as no other transaction may change it until `s` ends: FOR UPDATE on
+        PostgreSQL (its other writers wait for the commit); SQLite's write transaction (BEGIN
+        IMMEDIATE) already holds the whole catalog. A write decided on this row never loses
+        the row's race, which optimistic tries did again and again under many processes."""
+        return s.get(MediaFile, file_id, with_for_update=True, populate_existing=True)
+
+    @staticmethod
     def ensure_athlete(s: Session, athlete_id: int | None) -> None:
         """Creates a placeholder athlete for an id coming from another system (the seed's)."""
         if athlete_id is None:

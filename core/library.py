@@ -504,9 +504,10 @@ class Library:
         asked, file_id = file_id, self._catalog.resolve(file_id)  # an alias edits its file
         # One edit of a file at a time in this process, and the version checked before any
         # storage work: of concurrent edits with the same version exactly one wins, the
-        # others get 409 (across processes the versioned UPDATE below decides). An edit that
-        # lost to another process's write runs again from its read: with a version it then
-        # answers stale_version, without one it applies over the winner's change.
+        # others get 409. Across processes the edit's transaction locks the row and checks
+        # again on it (_update_locked): with a version it then answers stale_version, without
+        # one it applies over the other's change, however many processes edit the file. Only
+        # a move whose object another process moved meanwhile runs again from its read.
         with self._edit_locks.hold(file_id):
             record = self._db.retrying(
                 lambda: self._update_locked(file_id, changes, expected_version)
@@ -517,22 +518,7 @@ class Library:
         self, file_id: int, changes: dict[str, Any], expected_version: int | None
     ) -> FileRecord:
         current = self._catalog.get(file_id, include_trashed=True)
-        if expected_version is not None and expected_version != current.version:
-            raise Conflict(
-                "The file was changed by someone else; reload and try again",
-                reason="stale_version",
-                details={"version": current.version},
-            )
-        values = _clean_changes(changes, current)
-        new_key = None
-        if (
-            "athlete_id" in values
-            and values["athlete_id"] != current.athlete_id
-            and current.status == FileStatus.READY
-        ):
-            new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
-            if new_key == current.storage_key:
-                new_key = None
+        values, new_key = _plan_edit(current, changes, expected_version)
         # Copy and commit under the new key's lock: a deferred deletion of that very key (a
         # file moved back within the grace period) waits, then sees the row and keeps it.
         guard = self.deferred.key_locks.hold(new_key) if new_key else contextlib.nullcontext()
@@ -545,13 +531,20 @@ class Library:
                     # commit's does: listed as pending for hours otherwise
                     self._copy_object(current.storage_key, new_key)
                 with self._db.write() as s:
-                    row = s.get(MediaFile, file_id)
+                    row = Catalog.locked_file(s, file_id)
                     if row is None:
                         raise NotFound(f"File {file_id} not found")
                     if row.version != current.version:
-                        # committed elsewhere since `current` was read: the key and the
-                        # version check above were planned on an old row
-                        raise LostRace()
+                        # committed elsewhere since `current` was read: decided again on the
+                        # row, which no one changes before this commits, so an edit is never
+                        # lost to other processes' edits (a stale version is still refused).
+                        # Only storage work planned for another key starts over from the reads.
+                        planned = (current.storage_key, new_key)
+                        current = FileRecord.from_row(row)
+                        values, new_key = _plan_edit(current, changes, expected_version)
+                        if (current.storage_key, new_key) != planned:
+                            new_key = planned[1]  # the copy made, discarded below
+                            raise LostRace()
                     if "athlete_id" in values:
                         Catalog.ensure_athlete(s, values["athlete_id"])
                     for name, value in values.items():
@@ -1276,6 +1269,29 @@ def _counted(
             close()
     if got < wanted:
         raise object_damaged(key, start + got, recorded)
+
+
+def _plan_edit(
+    current: FileRecord, changes: dict[str, Any], expected_version: int | None
+) -> tuple[dict[str, Any], str | None]:
+    """The columns an edit of `current` sets, and the key its object moves to (None: stays),
+    or stale_version when it named another version than `current`'s."""
+    if expected_version is not None and expected_version != current.version:
+        raise Conflict(
+            "The file was changed by someone else; reload and try again",
+            reason="stale_version",
+            details={"version": current.version},
+        )
+    values = _clean_changes(changes, current)
+    if (
+        "athlete_id" in values
+        and values["athlete_id"] != current.athlete_id
+        and current.status == FileStatus.READY
+    ):
+        new_key = keys.rekey_for_athlete(current.storage_key, values["athlete_id"])
+        if new_key != current.storage_key:
+            return values, new_key
+    return values, None
 
 
 def _clean_changes(changes: dict[str, Any], current: FileRecord) -> dict[str, Any]:
