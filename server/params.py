@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from core.errors import InvalidInput, TooLarge
 from core.records import MAX_ID
+from server.openapi_schemas import SCHEMAS
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off", "")
@@ -106,10 +108,11 @@ def opt_bool(name: str, raw: object) -> bool | None:
     return as_bool(name, raw)
 
 
-async def read_fields(request: web.Request) -> Mapping[str, Any]:
-    """Form fields from multipart/form-data, urlencoded or a JSON object."""
+async def read_fields(request: web.Request, schema: str) -> Mapping[str, Any]:
+    """Form fields from multipart/form-data, urlencoded or a JSON object (of the OpenAPI
+    schema `schema`: see read_json)."""
     if request.content_type == "application/json":
-        return await read_json(request)
+        return await read_json(request, schema)
     if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:
             form = await request.post()
@@ -137,7 +140,9 @@ def _json_number(text: str) -> int | float:
     return value
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
+async def read_json(request: web.Request, schema: str) -> dict[str, Any]:
+    """The JSON object of a body whose OpenAPI schema is `schema` (server.openapi_schemas):
+    a null in a field that schema does not declare nullable is a 400 that names the field."""
     if request.content_length is not None and request.content_length > MAX_FORM:
         # 413 like a longer chunked body (aiohttp's client_max_size), not 400
         raise TooLarge(
@@ -155,7 +160,26 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("The JSON body must be an object")
     _check_json_text(data)
+    for name in _not_nullable(schema):
+        if name in data and data[name] is None:
+            raise InvalidInput(f"The field {name!r} cannot be null: send a value or leave it out")
     return data
+
+
+@functools.cache
+def _not_nullable(schema: str) -> tuple[str, ...]:
+    """The fields of `schema` whose type has no "null". The document is the one home of where
+    null means something (FileUpdate's athlete_id: no athlete), so the server cannot disagree
+    with it: read as the field left out, such a null got answers the document does not allow
+    ({"version": null} an edit without its version check, {"id": null} an athlete with an id
+    of the catalog's choosing)."""
+    fields: dict[str, dict[str, Any]] = SCHEMAS[schema]["properties"]
+    return tuple(name for name, field in fields.items() if not _takes_null(field))
+
+
+def _takes_null(field: Mapping[str, Any]) -> bool:
+    kinds = field.get("type")
+    return isinstance(kinds, list) and "null" in kinds
 
 
 def required(fields: Mapping[str, Any], name: str) -> str:

@@ -17,7 +17,7 @@ import pytest
 
 from core.records import MAX_ID, SORTS
 from server.entry import EmbeddedServer
-from tests.server_fixtures import Tokens, bearer, http_call, multipart_body
+from tests.server_fixtures import Reply, Tokens, bearer, http_call, multipart_body
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -224,6 +224,121 @@ def test_json_integers_written_as_1_0_or_1e3_are_integers(
         {**upload, "Content-Type": "application/json"},
     )
     assert refused.status == 400 and refused.json()["error"]["code"] == "invalid_input"
+
+
+# ---- null where the document declares none --------------------------------------------------
+def send_json(live: EmbeddedServer, token: str, method: str, path: str, body: object) -> Reply:
+    headers = {**bearer(token), "Content-Type": "application/json"}
+    return http_call(f"{live.url}{path}", method, json.dumps(body).encode(), headers)
+
+
+def refused_null(reply: Reply, field: str) -> None:
+    """A 400 invalid_input whose message names the field."""
+    assert reply.status == 400, (field, reply.body)
+    error = reply.json()["error"]
+    assert error["code"] == "invalid_input" and repr(field) in error["message"], (field, error)
+
+
+def upload_png(live: EmbeddedServer, token: str, png: Path) -> int:
+    body, ctype = multipart_body({"file_type": "image"}, {"file": (png.name, png.read_bytes(), "")})
+    reply = http_call(
+        f"{live.url}/files/upload/direct", "POST", body, {**bearer(token), "Content-Type": ctype}
+    )
+    assert reply.status == 201, reply.body
+    return int(reply.json()["id"])
+
+
+def test_a_null_the_document_does_not_declare_is_400_naming_the_field(
+    live: EmbeddedServer, tokens: Tokens, media_dir: Any
+) -> None:
+    """schemathesis sent null where /openapi.json says integer (or string, boolean, array), and
+    the server read it as the field left out: a 201 or 200 the document does not allow. Every
+    field of the JSON request bodies is tried with null: where the schema has no "null" it is
+    a 400 that names the field; where it has (FileUpdate's athlete_id: no athlete, description:
+    none) the edit is made."""
+    spec = http_call(f"{live.url}/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    fid = upload_png(live, tokens.upload, media_dir.png)
+    athlete = send_json(live, tokens.upload, "POST", "/athletes", {"name": "Ana", "id": 3})
+    assert athlete.status == 201, athlete.body
+    presign = {"original_filename": "a.jpg", "file_type": "image"}
+    bodies = [  # a valid body of each operation, the field set to null beside it
+        ("POST", "/files/upload/presigned", presign),
+        ("PATCH", "/files/{file_id}", {"description": "x"}),
+        ("POST", "/athletes", {"name": "Eva"}),
+        ("PATCH", "/athletes/{athlete_id}", {"name": "Eva"}),
+        ("POST", "/files/{file_id}/confirm-upload", {}),
+        ("POST", "/files/{file_id}/upload/renew", {}),
+    ]
+    tried = set()
+    for method, template, base in bodies:
+        path = template.format(file_id=fid, athlete_id=3)
+        content = spec["paths"][template][method.lower()]["requestBody"]["content"]
+        name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for field, schema in schemas[name]["properties"].items():
+            if "null" in schema.get("type", []):
+                continue
+            tried.add((name, field))
+            refused_null(send_json(live, tokens.upload, method, path, {**base, field: None}), field)
+    assert {("FileUpdate", "version"), ("AthleteForm", "id"), ("ConfirmParts", "parts")} <= tried
+    assert ("RenewRequest", "part_numbers") in tried and ("PresignedUploadForm", "size") in tried
+    after = http_call(f"{live.url}/files/{fid}", headers=bearer(tokens.read)).json()
+    assert (after["version"], after["description"]) == (1, ""), after  # no edit went through
+    listed = http_call(f"{live.url}/athletes", headers=bearer(tokens.read)).json()
+    assert [(a["id"], a["name"]) for a in listed["items"]] == [(3, "Ana")], listed
+    pending = http_call(f"{live.url}/files/?status=pending", headers=bearer(tokens.read)).json()
+    assert pending["total"] == 0, pending  # no presign went through either
+    update = schemas["FileUpdate"]["properties"]
+    assert "null" in update["athlete_id"]["type"] and "null" in update["description"]["type"]
+    moved = send_json(
+        live, tokens.upload, "PATCH", f"/files/{fid}", {"athlete_id": None, "description": None}
+    )
+    assert moved.status == 200, moved.body
+    assert (moved.json()["athlete_id"], moved.json()["description"]) == (None, "")
+
+
+def test_a_null_version_is_no_edit_without_its_check(
+    live: EmbeddedServer, tokens: Tokens, media_dir: Any
+) -> None:
+    """{"version": null} with If-Match: the null was dropped and the header's stale version
+    answered 412, as if the body had named none; without If-Match the edit went through
+    unchecked. Now both are the same 400 as any other version that is not a whole number."""
+    fid = upload_png(live, tokens.upload, media_dir.png)
+    path = f"/files/{fid}"
+    refused_null(
+        send_json(live, tokens.upload, "PATCH", path, {"is_public": True, "version": None}),
+        "version",
+    )
+    headers = {**bearer(tokens.upload), "Content-Type": "application/json", "If-Match": '"1"'}
+    body = json.dumps({"is_public": True, "version": None}).encode()
+    refused_null(http_call(f"{live.url}{path}", "PATCH", body, headers), "version")
+    after = http_call(f"{live.url}{path}", headers=bearer(tokens.read)).json()
+    assert (after["version"], after["is_public"]) == (1, False), after
+
+
+def test_confirm_with_null_parts_keeps_the_upload_to_confirm(
+    live: EmbeddedServer, tokens: Tokens, media_dir: Any
+) -> None:
+    """{"parts": null} confirmed as if no parts were named; null inside a part was already a
+    400. None of them consumes the upload: a confirm without a body then stores the file."""
+    data = media_dir.png.read_bytes()
+    fields = {"original_filename": "a.png", "file_type": "image", "size": len(data)}
+    grant = send_json(live, tokens.upload, "POST", "/files/upload/presigned", fields)
+    assert grant.status == 201, grant.body
+    plan = grant.json()
+    put = http_call(plan["upload_url"], "PUT", data, dict(plan["headers"]))
+    assert put.status == 200, put.body
+    confirm = f"/files/{plan['file_id']}/confirm-upload"
+    refused_null(send_json(live, tokens.upload, "POST", confirm, {"parts": None}), "parts")
+    for part in ({"part_number": None, "etag": '"e"'}, {"part_number": 1, "etag": None}):
+        reply = send_json(live, tokens.upload, "POST", confirm, {"parts": [part]})
+        assert reply.status == 400 and reply.json()["error"]["code"] == "invalid_input", part
+    renew = f"/files/{plan['file_id']}/upload/renew"
+    refused_null(
+        send_json(live, tokens.upload, "POST", renew, {"part_numbers": None}), "part_numbers"
+    )
+    stored = http_call(f"{live.url}{confirm}", "POST", b"", bearer(tokens.upload))
+    assert stored.status == 200 and stored.json()["status"] == "ready", stored.body
 
 
 # ---- text the catalog cannot store ------------------------------------------------------------

@@ -21,7 +21,7 @@ async def list_athletes(request: web.Request) -> web.Response:
 @routes.post("/athletes")
 @requires("upload")
 async def create_athlete(request: web.Request) -> web.Response:
-    fields = await read_fields(request)
+    fields = await read_fields(request, "AthleteForm")
     athlete_id = as_id("id", fields.get("id"))
     record = await run_blocking(
         request, library(request).create_athlete, required(fields, "name"), athlete_id
@@ -33,7 +33,7 @@ async def create_athlete(request: web.Request) -> web.Response:
 @requires("upload")
 async def rename_athlete(request: web.Request) -> web.Response:
     athlete_id = path_id(request, "athlete_id")
-    fields = await read_fields(request)
+    fields = await read_fields(request, "AthleteRename")
     record = await run_blocking(
         request, library(request).rename_athlete, athlete_id, required(fields, "name")
     )

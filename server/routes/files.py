@@ -100,7 +100,7 @@ async def get_file(request: web.Request) -> web.Response:
 @routes.patch("/files/{file_id}")
 @requires("upload")
 async def update_file(request: web.Request) -> web.Response:
-    body: dict[str, Any] = await read_json(request)
+    body: dict[str, Any] = await read_json(request, "FileUpdate")
     in_body = body.pop("version", None)
     expected = _expected_version(request, in_body)
     if not body:

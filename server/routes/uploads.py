@@ -52,7 +52,7 @@ def _created(request: web.Request, flow: str, record: FileRecord) -> web.Respons
 @requires("upload")
 async def presigned_upload(request: web.Request) -> web.Response:
     check_upload_rate(request)
-    fields = await read_fields(request)
+    fields = await read_fields(request, "PresignedUploadForm")
     file_type = str(fields.get("file_type", ""))
     try:
         size = as_int("size", fields.get("size"), minimum=1)
@@ -88,7 +88,11 @@ async def presigned_upload(request: web.Request) -> web.Response:
 async def confirm_upload(request: web.Request) -> web.Response:
     fid = file_id(request)
     raw = await _optional_list(
-        request, "parts", _is_part, "parts must be a list of {part_number: integer, etag: string}"
+        request,
+        "ConfirmParts",
+        "parts",
+        _is_part,
+        "parts must be a list of {part_number: integer, etag: string}",
     )
     parts = (
         None if raw is None else [{"part_number": p["part_number"], "etag": p["etag"]} for p in raw]
@@ -113,13 +117,13 @@ async def confirm_upload(request: web.Request) -> web.Response:
 
 
 async def _optional_list(
-    request: web.Request, name: str, valid: Callable[[Any], bool], message: str
+    request: web.Request, schema: str, name: str, valid: Callable[[Any], bool], message: str
 ) -> list[Any] | None:
-    """The list `name` of an optional JSON body (absent: None); InvalidInput(`message`) unless
-    every item is `valid`."""
+    """The list `name` of an optional JSON body of the OpenAPI schema `schema` (absent: None);
+    InvalidInput(`message`) unless every item is `valid`."""
     if request.content_type != "application/json" or not request.can_read_body:
         return None
-    raw = (await read_json(request)).get(name)
+    raw = (await read_json(request, schema)).get(name)
     if raw is None:
         return None
     if not isinstance(raw, list) or not all(valid(item) for item in raw):
@@ -155,7 +159,7 @@ async def renew_upload(request: web.Request) -> web.Response:
     """Fresh upload URLs (single PUT or parts) for a pending upload, also an expired one."""
     fid = file_id(request)
     numbers = await _optional_list(
-        request, "part_numbers", _is_int, "part_numbers must be a list of integers"
+        request, "RenewRequest", "part_numbers", _is_int, "part_numbers must be a list of integers"
     )
     body = await run_blocking(request, library(request).resumable.renew, fid, numbers)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
