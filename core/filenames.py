@@ -1,8 +1,10 @@
 """Cleans user-supplied names: no folders, no invisible characters, bounded length.
 
 The one home of the rule for every stored name: file names (uploads, renames, presigned
-uploads) and, through visible_text, athletes' names; and of the rule that a renamed file keeps
-an extension of its type (with_type_extension), which the desktop's name field follows too.
+uploads) and, through visible_text, athletes' names; and of the rule that a file's name ends in
+an extension of its type (with_type_extension): a rename keeps one, a new file (direct, tus,
+presigned upload, import) gets one for the type its bytes are, and the desktop's name field
+follows it too.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def with_type_extension(name: str, content_type: str | None, previous: str = "")
     has one of the type's, else the type's own ("final" -> "final.mp4", "final.v2" ->
     "final.v2.mp4"). A name without one is exported and downloaded as is, and then opens in
     no player on a double-click (the type is the content's, which a rename does not change).
-    A type we do not know leaves the name alone."""
+    A new file has no previous name: a JPEG uploaded as "clip.mp4" is "clip.mp4.jpg" (core/
+    ingest.py, when the bytes' type is known). A type we do not know leaves the name alone."""
     mime = canonical_mime(content_type)
     if mime is None or type_extension(name, mime):
         return name

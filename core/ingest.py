@@ -39,7 +39,7 @@ from core.errors import (
     TypeMismatch,
     UploadNotReceived,
 )
-from core.filenames import clean_filename
+from core.filenames import clean_filename, with_type_extension
 from core.locks import CatalogLocks as _CatalogLocks
 from core.locks import KeyedLocks as _KeyedLocks
 from core.locks import ObjectLocks
@@ -286,7 +286,7 @@ class Ingestor:
                     path,
                     info,
                     sha,
-                    clean_filename(original_filename),
+                    with_type_extension(clean_filename(original_filename), info.mime),
                     athlete_id,
                     is_public,
                     description,
@@ -437,7 +437,8 @@ class Ingestor:
                 description=new.description or "",
                 status=FileStatus.READY,
             )
-            _apply_info(row, new.info, new.sha, has_thumb, shared=same is not None)
+            shown = THUMBNAIL_GENERATION if same is None else _shown_generation(s, same)
+            _apply_info(row, new.info, new.sha, has_thumb, shown)
             s.add(row)
             s.flush()
             return _Placed(row.id, key)
@@ -867,8 +868,10 @@ class Ingestor:
                 row.storage_backend = same.storage_backend
             row.storage_key = key
             row.status = FileStatus.READY
-            shared = same is not None and not same.duplicate
-            _apply_info(row, info, sha, has_thumb, shared=shared)
+            # the name the presign (or tus metadata) gave, fitted to the type the bytes are
+            row.original_filename = with_type_extension(row.original_filename, info.mime)
+            shown = THUMBNAIL_GENERATION if same is None else _shown_generation(s, same)
+            _apply_info(row, info, sha, has_thumb, shown)
             return _Placed(record.id, key)
 
     @contextmanager
@@ -942,13 +945,20 @@ def log_rejected(exc: MediaDeskError, name: str | None, kind: str, **extra: obje
     )
 
 
+def _shown_generation(s: Session, same: SameBytes) -> int | None:
+    """The rendering of the thumbnail (and variants) that a file referencing `same`'s object
+    shows: the ones stored with that object, whose generation its file's row records
+    (maintenance marks every row of a key at once, core/thumbnail_remake.py). Counted as old
+    (null) instead, the new file answered null while it showed today's thumbnail, and the next
+    maintenance decoded the photo again and changed its `?v=` for nothing."""
+    return s.scalar(select(MediaFile.thumbnail_generation).where(MediaFile.id == same.file_id))
+
+
 def _apply_info(
-    row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool, *, shared: bool
+    row: MediaFile, info: MediaInfo, sha: str, has_thumb: bool, generation: int | None
 ) -> None:
-    """`shared`: the row references another file's object, and the thumbnail made with it by
-    the rendering of its day: counted as old (null), maintenance makes it again
-    (core/thumbnail_remake.py), which only costs a decode when it was current. Else the
-    thumbnail is this upload's, of today's rendering."""
+    """`generation`: the rendering of the thumbnail the row shows: today's for one this upload
+    made, the stored one's for an object shared with another file (_shown_generation)."""
     row.content_type = info.mime
     row.file_type = info.kind
     row.size = info.size
@@ -959,7 +969,7 @@ def _apply_info(
     row.frame_rate, row.bit_rate, row.rotation = info.frame_rate, info.bit_rate, info.rotation
     row.extra = {**(row.extra or {}), **dict(info.extra or {})}
     row.has_thumbnail = has_thumb
-    row.thumbnail_generation = None if shared else THUMBNAIL_GENERATION
+    row.thumbnail_generation = generation
 
 
 def _report(progress: IngestProgress | None, stage: str, done: int, total: int) -> None:

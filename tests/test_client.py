@@ -21,6 +21,7 @@ from core.settings import PRESIGN_THRESHOLD, load_settings
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
 from tests.faults import CuttableProxy
+from tests.media import make_jpeg
 from tests.modes import mode, umask
 from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import make_tokens, server_config
@@ -485,8 +486,10 @@ def test_two_downloads_of_one_name_at_once_keep_both_files(
     Here the second download runs whole while the first is mid-transfer (from its progress
     callback), as a second thread may; on a file system without hard links too (a FUSE
     mount whose link() fails, as FAT's and some shares' do)."""
+    # two JPEGs of other bytes: a name keeps an extension of its type (a PNG's is clip.jpg.png)
+    other_jpeg = make_jpeg(tmp_path / "other.jpg", size=(64, 48), color=(10, 200, 30))
     first = library.uploads.ingest(media_dir.jpeg, "image", original_filename="clip.jpg")
-    second = library.uploads.ingest(media_dir.png, "image", original_filename="clip.jpg")
+    second = library.uploads.ingest(other_jpeg, "image", original_filename="clip.jpg")
     token = make_tokens(library).read
     with contextlib.ExitStack() as stack:
         folder = tmp_path / "out"
@@ -504,7 +507,7 @@ def test_two_downloads_of_one_name_at_once_keep_both_files(
         assert meanwhile == [folder / "clip.jpg"]
         assert saved == folder / "clip (1).jpg"
         assert saved.read_bytes() == media_dir.jpeg.read_bytes()
-        assert meanwhile[0].read_bytes() == media_dir.png.read_bytes()
+        assert meanwhile[0].read_bytes() == other_jpeg.read_bytes()
         assert sorted(p.name for p in folder.iterdir()) == ["clip (1).jpg", "clip.jpg"]
         # a third is named after both, and overwrite= still replaces
         assert client.download(first.id, folder) == folder / "clip (2).jpg"

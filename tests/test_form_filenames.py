@@ -194,8 +194,9 @@ def test_a_file_part_without_a_usable_name_is_told_so(
     served: tuple[EmbeddedServer, Tokens], pictures: Pictures
 ) -> None:
     """A `file` part whose only name is a filename* that cannot be read is still the file
-    (named "unnamed"); a `file` part with no name at all (curl -F 'file=<photo.jpg' sends the
-    bytes as a text field) is told what is missing, not that its bytes are not UTF-8."""
+    (named "unnamed", with its type's extension); a `file` part with no name at all (curl -F
+    'file=<photo.jpg' sends the bytes as a text field) is told what is missing, not that its
+    bytes are not UTF-8."""
     server, tokens = served
     body, ctype = browser_form("x", pictures.next().read_bytes())
     body = body.replace(b"; filename=x\r\n", b"; filename*=UTF-8''%FF%FEbad.jpg\r\n")
@@ -207,7 +208,7 @@ def test_a_file_part_without_a_usable_name_is_told_so(
     )
     assert reply.status == 201, reply.body
     record = reply.json()
-    assert record["original_filename"] == "unnamed"
+    assert record["original_filename"] == "unnamed.jpg"
     body, ctype = browser_form("x", pictures.next().read_bytes())
     body = body.replace(b"; filename=x\r\n", b"\r\n")  # the part has a name only
     reply = http_call(

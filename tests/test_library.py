@@ -88,7 +88,8 @@ def test_extension_comes_from_content_not_name(library: Library, media_dir, tmp_
     shutil.copy(media_dir.png, disguised)
     rec = library.uploads.ingest(disguised, "image")
     assert rec.storage_key.endswith(".png") and rec.content_type == "image/png"
-    assert rec.original_filename == "photo.gif"
+    # the name keeps what was typed and ends in the content's extension (opens as a PNG)
+    assert rec.original_filename == "photo.gif.png"
 
 
 def test_duplicate_returns_existing(any_library: Library, media_dir) -> None:
