@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -25,6 +27,7 @@ from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
 from core.errors import (
     Conflict,
+    InsufficientStorage,
     InvalidInput,
     LostRace,
     MediaDeskError,
@@ -113,6 +116,25 @@ class _Claim(NamedTuple):
     at: datetime
 
 
+@dataclass(frozen=True)
+class _UnkeptVariant(OpenedObject):
+    """A variant made in memory that the store had no room to keep: served from `data`."""
+
+    data: bytes = field(default=b"", repr=False, compare=False)
+
+    def open_range(
+        self, start: int, end: int | None, chunk_size: int = 256 * 1024
+    ) -> Iterator[bytes]:
+        last = len(self.data) if end is None else min(end + 1, len(self.data))
+        view = memoryview(self.data)
+        return (
+            bytes(view[at : min(at + chunk_size, last)]) for at in range(start, last, chunk_size)
+        )
+
+    def read_all(self) -> bytes:
+        return self.data
+
+
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
 _DERIVED = (keys.THUMBNAIL_PREFIX, keys.VARIANT_PREFIX, keys.VIDEO_PREFIX)
 
@@ -170,6 +192,7 @@ class Library:
         self.resumable = ResumableUploads(self, db=db, storage=storage, presigner=presigner)
         # One image's variants at a time (each made once); other images' go on meanwhile
         self._variant_locks = KeyedLocks()
+        self._variants_unkept = False  # a variant could not be kept: warned once, until one is
         self.usage = UsageMonitor(self, db)
         # which backend holds each file, and moving files between backends
         self.backends = StorageBackends(lambda: self.settings, db, storage, presigner, self.reading)
@@ -447,16 +470,20 @@ class Library:
         return None
 
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
-        """Key and stat of a resized WebP of an image, made once and cached in the store."""
-        _, key, stat = self._variant(record, width)
-        return key, stat
+        """Key and stat of a resized WebP of an image, made once and cached in the store
+        (`open_variant`: on a full store, not kept and its key holds nothing)."""
+        _, opened = self._variant(record, width)
+        return opened.key, opened.stat
 
     def open_variant(self, record: FileRecord, width: int) -> tuple[int, OpenedObject]:
-        """The width served for `width` (thumbnails.variant_width) and its WebP, opened."""
-        served, key, stat = self._variant(record, width)
-        return served, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
+        """The width served for `width` (thumbnails.variant_width) and its WebP, opened.
 
-    def _variant(self, record: FileRecord, width: int) -> tuple[int, str, ObjectStat]:
+        Made once and kept in the store; when the store has no room for it (a full disk or
+        quota) it is served from the bytes made in memory, not kept: a full disk keeps
+        answering reads (README), and the next read after room is made keeps it."""
+        return self._variant(record, width)
+
+    def _variant(self, record: FileRecord, width: int) -> tuple[int, OpenedObject]:
         if record.file_type != FileKind.IMAGE:
             raise InvalidInput("Resized variants exist for images only")
         # The ladder is of shown widths: a portrait photo stored turned is as wide as it is high.
@@ -465,11 +492,26 @@ class Library:
         key = keys.variant_key(record.storage_key, width)
         with self._variant_locks.hold(record.storage_key):
             try:
-                return width, key, self._storage.stat(key)
+                stat = self._storage.stat(key)
             except NotFound:
                 source = io.BytesIO(b"".join(self._storage.open_range(record.storage_key, 0, None)))
                 data = make_variant(source, width)
-                return width, key, self._storage.put_bytes(key, data, "image/webp")
+                try:
+                    stat = self._storage.put_bytes(key, data, "image/webp")
+                except InsufficientStorage as exc:
+                    return width, self._unkept_variant(record, key, data, exc)
+                self._variants_unkept = False
+        return width, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
+
+    def _unkept_variant(
+        self, record: FileRecord, key: str, data: bytes, exc: InsufficientStorage
+    ) -> OpenedObject:
+        if not self._variants_unkept:  # every read of a variant would say it while full
+            self._variants_unkept = True
+            logger.warning("Resized image of file %s served but not kept: %s", record.id, exc)
+        etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+        stat = ObjectStat(key, len(data), etag, datetime.now(UTC), "image/webp")
+        return _UnkeptVariant(key, stat, None, self._storage, data)
 
     # ---- presigned uploads ------------------------------------------------------------------
     def presign_upload(
