@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import pytest
 from core import keys
 from core.jobs import JobRecord
 from core.library import Library
+from core.records import FileRecord
 from core.video import service
 from core.video.worker import VideoWorker
 from tests import media
@@ -188,6 +191,53 @@ def test_a_hard_delete_during_an_encode_leaves_nothing_behind(
     assert list(lib.list_objects()) == []  # no original, no derivative
     assert lib.jobs.list(file_id=record.id)[1] == 0
     assert not runner_processes(lib)
+
+
+class _DeletedAsItFetches(VideoWorker):
+    """Its file is hard-deleted after the worker read the file's row, as it fetches the
+    original: on a bucket the object is gone by the download (team mode)."""
+
+    def _source(self, record: FileRecord, work: Path) -> contextlib.AbstractContextManager[Path]:
+        self.lib.delete_permanently(record.id)
+        return super()._source(record, work)
+
+
+def _job_records(caplog: pytest.LogCaptureFixture, job_id: int) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if f"Job {job_id} " in r.getMessage()]
+
+
+def test_a_hard_delete_as_the_original_is_fetched_logs_one_line_and_no_error(
+    lib: Library, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """README: a hard delete during a job is a normal outcome (its rows go, nothing stays), so
+    the missing original it causes is no failure: no ERROR, no traceback, one line saying so."""
+    caplog.set_level(logging.DEBUG, "core.video")
+    record = lib.uploads.ingest(media.make_mp4(tmp_path / "a.mp4", seconds=1), "video")
+    job = only(lib, record.id, "web")
+    _DeletedAsItFetches(lib, name="fetch-delete", nice=0).run_once()
+    assert lib.jobs.list(file_id=record.id)[1] == 0  # no row left, not even a failed one
+    assert list(lib.list_objects()) == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+    stopped = [r for r in _job_records(caplog, job.id) if "the file was deleted" in r.message]
+    assert [(r.levelno, r.message) for r in stopped] == [
+        (logging.INFO, f"Job {job.id} of file {record.id} stopped: the file was deleted")
+    ]
+
+
+def test_a_missing_original_of_a_listed_file_still_logs_an_error(
+    lib: Library, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The counterpart: the original gone while the file is still listed is a real failure."""
+    caplog.set_level(logging.DEBUG, "core.video")
+    record = lib.uploads.ingest(media.make_mp4(tmp_path / "b.mp4", seconds=1), "video")
+    job = only(lib, record.id, "web")
+    stored = lib.local_path(record)
+    assert stored is not None
+    stored.unlink()
+    VideoWorker(lib, name="missing", nice=0).run_once()
+    assert lib.jobs.get(job.id).error_code == "original_missing"
+    errors = [r for r in _job_records(caplog, job.id) if r.levelno >= logging.ERROR]
+    assert [(r.message, bool(r.exc_info)) for r in errors] == [(f"Job {job.id} failed", True)]
 
 
 def test_mediadesk_reprocess_queues_the_videos_again(lib: Library, tmp_path: Path) -> None:

@@ -154,9 +154,19 @@ class VideoWorker:
         work = work_folder(lib, job)
         try:
             started = time.monotonic()
-            with self._source(record, work) as src:
-                fetched = time.monotonic()
-                outcome = self._encode(job, owner, record, src, work / "out")
+            try:
+                with self._source(record, work) as src:
+                    fetched = time.monotonic()
+                    outcome = self._encode(job, owner, record, src, work / "out")
+            except JobFailure as exc:
+                if exc.reason != "original_missing" or not self._deleted(job, owner):
+                    raise
+                # A hard delete took the original after we read the row (README: a normal
+                # outcome, nothing stays): no failure to log or retry. Failed, the job was
+                # queued again after the delete had removed the file's other rows.
+                self._settle(job, owner, record, _Outcome("stopped"), work / "out")
+                logger.info("Job %s of file %s stopped: the file was deleted", job.id, job.file_id)
+                return
             encoded = time.monotonic()
             self._settle(job, owner, record, outcome, work / "out")
             logger.info(
@@ -345,6 +355,11 @@ class VideoWorker:
             self.lib.delete_objects_under(service.job_prefix(record, kind, result))
         except MediaDeskError as exc:  # left for the hard delete of the file to remove
             logger.warning("Could not remove the files of a %s job: %s", kind, exc.message)
+
+    def _deleted(self, job: JobRecord, owner: str) -> bool:
+        """Whether the job's file is gone or being hard-deleted: the delete tells the file's
+        running jobs to stop (JobQueue.forget_file) before it removes the row."""
+        return not self._file_exists(job.file_id) or self.lib.jobs.should_stop(job.id, owner)
 
     def _file_exists(self, file_id: int) -> bool:
         try:
