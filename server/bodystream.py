@@ -14,6 +14,20 @@ from server.errors import ServerStopping
 CHUNK = 256 * 1024
 
 
+def ended_by_stop(content: StreamReader, exc: BaseException) -> bool:
+    """Whether `exc`, raised by a read of the request body in the handler's own task, is the
+    server stopping: after its shutdown grace aiohttp sets a CancelledError on the body stream
+    of the requests still open (a lost connection sets a ConnectionResetError instead) without
+    cancelling their handlers, so the client can still be told to send the request again. A
+    cancellation of the task itself (aiohttp's last resort, or a lost client) stays one."""
+    task = asyncio.current_task()
+    return (
+        isinstance(exc, asyncio.CancelledError)
+        and isinstance(content.exception(), asyncio.CancelledError)
+        and not (task is not None and task.cancelling())
+    )
+
+
 class BodyStream:
     """`read(n)` from a worker thread pulls the next bytes of the body from the event loop.
 

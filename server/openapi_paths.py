@@ -367,6 +367,12 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Duplicate of an existing file", json("File")),
                 **err(400, 401, 403, 413, 429, 500, 507),
                 **UPLOAD_400,
+                "503": {
+                    "description": "server_stopping: the server stopped (a restart) while the "
+                    "form was arriving; nothing of it was kept: send it again after Retry-After "
+                    "seconds",
+                    "content": ERROR,
+                },
             },
             body=form("DirectUploadForm", True),
             operation_id="upload_direct",

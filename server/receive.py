@@ -14,6 +14,8 @@ from aiohttp import BodyPartReader, MultipartReader, StreamReader, hdrs, web
 from core.errors import InvalidInput
 from core.filenames import clean_filename
 from core.spool import Spooled, SpoolWriter, discard, too_large
+from server.bodystream import ended_by_stop
+from server.errors import ServerStopping
 from server.params import MALFORMED_BODY, check_text, malformed
 from server.state import THREADS, Threads
 
@@ -74,8 +76,12 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
             else:
                 raise InvalidInput("Every form part needs a name")
         raise InvalidInput(f"A form may have at most {MAX_PARTS} parts")
-    except BaseException:
+    except BaseException as exc:
         received.discard()
+        if ended_by_stop(request.content, exc):
+            # the multipart reader reads the body itself, not through BodyStream: the same
+            # stop, the same answer (503 server_stopping), not a connection closed unanswered
+            raise ServerStopping("The read of the form was ended by a stop") from exc
         raise
 
 

@@ -16,7 +16,8 @@ from PIL import Image
 from core.library import Library
 from core.settings import load_settings
 from server.client import Client
-from server.client.api import CHUNK, TUS_CHUNK
+from server.client.api import CHUNK, TUS_CHUNK, UploadResult
+from server.openapi import build_spec
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,14 +136,13 @@ def test_the_client_retries_through_a_server_restart(
                 proc.wait()
 
 
-def test_a_signed_put_cut_by_a_graceful_stop_is_retried_after_the_restart(
-    tmp_path: Path, noise_png: tuple[Path, Path]
-) -> None:
-    """SIGTERM while the client is still sending a signed PUT (presigned flow, local storage):
-    the server waits its shutdown grace for the body, then ends the request. The client is told
-    to come back (503 server_stopping, Retry-After), not that it went away itself (499
-    client_closed_request, which the client does not retry); nothing of the cut body is kept,
-    and the same PUT stores the file once the server is back."""
+def _stopped_mid_upload(
+    tmp_path: Path, path: Path
+) -> tuple[UploadResult, list[str], list[Path], int]:
+    """Uploads `path` with the client while a real `mediadesk serve` is stopped gracefully
+    (SIGTERM) a third of the way through the body and started again on the same port: the
+    result, the client's retry notes, the files left under objects/ and tmp/ by the stopped
+    server, and how many servers ran."""
     data = tmp_path / "data"
     data.mkdir()
     library = Library.open(
@@ -153,7 +153,6 @@ def test_a_signed_put_cut_by_a_graceful_stop_is_retried_after_the_restart(
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     procs = [_serve(data, port, {})]
-    path = noise_png[1]
     total = path.stat().st_size
     told: list[str] = []
     leftovers: list[Path] = []
@@ -164,7 +163,8 @@ def test_a_signed_put_cut_by_a_graceful_stop_is_retried_after_the_restart(
             # waits for the body as long as it may, then ends the request and exits
             procs[0].terminate()
             assert procs[0].wait(60) == 0
-            leftovers.extend(p for p in (data / "objects").rglob("*") if p.is_file())
+            for folder in (data / "objects", data / "tmp"):
+                leftovers.extend(p for p in folder.rglob("*") if p.is_file())
             procs.append(_serve(data, port, {}))
 
     try:
@@ -172,13 +172,51 @@ def test_a_signed_put_cut_by_a_graceful_stop_is_retried_after_the_restart(
         with Client(url, token, retries=10, backoff=0.25, on_retry=told.append) as client:
             client.config()
             result = client.upload(path, progress=progress)
-        assert len(procs) == 2, "the server was not stopped mid-upload"
-        assert result.flow == "presigned"
-        assert result.file["status"] == "ready" and result.file["size"] == total
-        assert any("answered 503" in text for text in told), told
-        assert leftovers == []  # no half-written object or temp file of the cut body
+        return result, told, leftovers, len(procs)
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_signed_put_cut_by_a_graceful_stop_is_retried_after_the_restart(
+    tmp_path: Path, noise_png: tuple[Path, Path]
+) -> None:
+    """SIGTERM while the client is still sending a signed PUT (presigned flow, local storage):
+    the server waits its shutdown grace for the body, then ends the request. The client is told
+    to come back (503 server_stopping, Retry-After), not that it went away itself (499
+    client_closed_request, which the client does not retry); nothing of the cut body is kept,
+    and the same PUT stores the file once the server is back."""
+    path = noise_png[1]
+    result, told, leftovers, servers = _stopped_mid_upload(tmp_path, path)
+    assert servers == 2, "the server was not stopped mid-upload"
+    assert result.flow == "presigned"
+    assert result.file["status"] == "ready" and result.file["size"] == path.stat().st_size
+    assert any("answered 503" in text for text in told), told
+    assert leftovers == []  # no half-written object or temp file of the cut body
+
+
+def test_a_direct_upload_cut_by_a_graceful_stop_is_retried_after_the_restart(
+    tmp_path: Path, noise_png: tuple[Path, Path]
+) -> None:
+    """The same stop while a direct upload's multipart body is arriving: the form's reader is
+    ended as the signed PUT's body is, and the client is answered 503 server_stopping (not a
+    connection closed without an answer); the spooled part is dropped and the same POST stores
+    the file once the server is back."""
+    path = noise_png[0]
+    result, told, leftovers, servers = _stopped_mid_upload(tmp_path, path)
+    assert servers == 2, "the server was not stopped mid-upload"
+    assert result.flow == "direct"
+    assert result.file["status"] == "ready" and result.file["size"] == path.stat().st_size
+    assert any("answered 503" in text for text in told), told
+    assert leftovers == []  # no half-written spool file of the cut body
+
+
+@pytest.mark.parametrize(
+    ("path", "method"), [("/files/upload/direct", "post"), ("/signed/{key}", "put")]
+)
+def test_the_uploads_cut_by_a_stop_document_their_503(path: str, method: str) -> None:
+    """Both answers above are in the OpenAPI document a client is generated from."""
+    responses = build_spec()["paths"][path][method]["responses"]
+    assert "server_stopping" in responses["503"]["description"]
