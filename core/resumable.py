@@ -115,6 +115,11 @@ LEASE = timedelta(minutes=10)
 # A file in the uploads folder without a row is left this long: create() makes the file just
 # before the row.
 ORPHAN_GRACE = timedelta(minutes=1)
+# The expiry of a creation-with-upload until its answer: one never answered (its server killed
+# while it read the body) gave the client no Location to resume or terminate it with, so
+# maintenance removes it once this has passed. The creation's lease (renewed at every commit)
+# keeps a body still arriving, on this server or another of the team, from being removed.
+UNANSWERED = timedelta(minutes=1)
 # How long a tus HEAD waits for another request's completion of the upload (validation, hash,
 # storing, cataloguing: seconds for a big video on R2/S3) before it answers 423 (locked, retry
 # later): under the read timeouts of common proxies (60 s and more).
@@ -493,10 +498,15 @@ class ResumableUploads:
                 self._drop_lease(upload_id)
 
     @contextlib.contextmanager
-    def _leased(self, upload_id: str) -> Iterator[_Row | None]:
+    def _leased(
+        self, upload_id: str, make: Callable[[], None] | None = None
+    ) -> Iterator[_Row | None]:
         """The one writer of an upload: in this process (hold) and across processes (lease);
-        gives the upload's row as the lease was taken (None when unknown)."""
+        gives the upload's row as the lease was taken (None when unknown). `make` records a new
+        upload, already held: no maintenance finds it unheld before its writer has it."""
         with self.hold(upload_id):
+            if make is not None:
+                make()
             row = self._take_lease(upload_id) if len(upload_id) <= ID_LENGTH else None
             try:
                 yield row
@@ -520,13 +530,58 @@ class ResumableUploads:
         source: str | None = None,
         expires_in: int | None = None,
     ) -> UploadState:
+        upload_id = _new_id()
+        self._add(
+            upload_id,
+            self._checked_meta(length, metadata),
+            length,
+            owner,
+            source,
+            timedelta(seconds=expires_in or self.lib.settings.tus_expiry),
+        )
+        return self.get(upload_id)
+
+    def start(
+        self,
+        length: int,
+        metadata: Mapping[str, str],
+        owner: str | None = None,
+        checksum: tuple[str, bytes] | None = None,
+    ) -> TusWriter:
+        """tus creation-with-upload: a new upload and its writer at offset 0. It expires
+        UNANSWERED after its creation until its writer's close() gives it the tus expiry, just
+        before the creation is answered with its Location."""
+        meta = self._checked_meta(length, metadata)
+        upload_id = _new_id()
+        lock = self._leased(
+            upload_id, lambda: self._add(upload_id, meta, length, owner, None, UNANSWERED)
+        )
+        try:
+            return self._open_writer(upload_id, 0, checksum, owner, lock, answering=True)
+        except BaseException:
+            try:
+                self.terminate(upload_id, owner)
+            except Exception as exc:  # noqa: BLE001 - the creation's own error is raised
+                logger.info("tus upload %s not removed after its failed start: %s", upload_id, exc)
+            raise
+
+    def _checked_meta(self, length: int, metadata: Mapping[str, str]) -> _Meta:
         max_size = self.lib.settings.max_file_size
         if length <= 0:
             raise EmptyFile("The file is empty (Upload-Length is 0)")
         if length > max_size:
             raise too_large(max_size)
-        meta = _check_meta(metadata)
-        upload_id = _new_id()
+        return _check_meta(metadata)
+
+    def _add(
+        self,
+        upload_id: str,
+        meta: _Meta,
+        length: int,
+        owner: str | None,
+        source: str | None,
+        life: timedelta,
+    ) -> None:
         now = datetime.now(UTC)
         store = self._multipart_store()
         part_size = 0
@@ -550,11 +605,24 @@ class ResumableUploads:
                     owner=owner,
                     buffer_at=self.here,
                     created_at=now,
-                    expires_at=now + timedelta(seconds=expires_in or self.lib.settings.tus_expiry),
+                    expires_at=now + life,
                 )
             )
         logger.info("tus upload %s created (%d bytes, %s)", upload_id, length, meta.filename)
-        return self.get(upload_id)
+
+    def _answered(self, upload_id: str) -> datetime:
+        """Gives a creation-with-upload, about to be answered, the tus expiry (from UNANSWERED);
+        the new expiry."""
+        expires_at = datetime.now(UTC) + timedelta(seconds=self.lib.settings.tus_expiry)
+        with self._db.write_connection() as conn:
+            done = conn.execute(
+                update(ResumableUpload)
+                .where(ResumableUpload.id == upload_id)
+                .values(expires_at=expires_at)
+            )
+            if not done.rowcount:
+                raise NotFound("No such upload")
+        return expires_at
 
     def _start_multipart(self, upload_id: str, buffer: Path) -> tuple[str, str]:
         """Names the object from the content at the head of `buffer` and starts its multipart
@@ -608,7 +676,17 @@ class ResumableUploads:
         owner: str | None = None,
     ) -> TusWriter:
         """Starts appending at `offset` (which must equal the received bytes); holds the lock."""
-        lock = self._leased(upload_id)
+        return self._open_writer(upload_id, offset, checksum, owner, self._leased(upload_id))
+
+    def _open_writer(
+        self,
+        upload_id: str,
+        offset: int | None,
+        checksum: tuple[str, bytes] | None,
+        owner: str | None,
+        lock: contextlib.AbstractContextManager[_Row | None],
+        answering: bool = False,
+    ) -> TusWriter:
         leased = lock.__enter__()
         writer = None
         try:
@@ -619,7 +697,7 @@ class ResumableUploads:
                     "This upload is already complete",
                     details={"offset": state.offset, "file_id": state.file_id},
                 )
-            writer = TusWriter(self, upload_id, checksum, lock)
+            writer = TusWriter(self, upload_id, checksum, lock, answering)
             writer.open(row)
             if offset is not None and offset != writer.offset:
                 raise OffsetMismatch(
@@ -1555,12 +1633,14 @@ class TusWriter:
         upload_id: str,
         checksum: tuple[str, bytes] | None,
         lock: contextlib.AbstractContextManager[Any],
+        answering: bool = False,
     ) -> None:
         self.uploads = uploads
         self._db = uploads._db
         self.id = upload_id
         self._checksum = checksum
         self._lock = lock
+        self._answering = answering  # a creation-with-upload: close() gives it its tus expiry
         self._closed = False
         self.offset = 0  # bytes committed + written in this request
         self._committed = 0
@@ -1742,9 +1822,12 @@ class TusWriter:
             self._keep_hash()
             self._close_files()
             if self.offset >= self.length:
-                return self.uploads._finish(self.id)
+                return self.uploads._finish(self.id)  # done: it has its expiry from there
             # what the lease's read gave, with this request's bytes: nobody else wrote meanwhile
-            return dataclasses.replace(_state(self._row), offset=self.offset)
+            state = dataclasses.replace(_state(self._row), offset=self.offset)
+            if self._answering:  # still held: no maintenance took it for unanswered meanwhile
+                state = dataclasses.replace(state, expires_at=self.uploads._answered(self.id))
+            return state
         finally:
             self._release()
 

@@ -245,17 +245,21 @@ async def tus_create(request: web.Request) -> web.Response:
         checksum = parse_checksum(request.headers["Upload-Checksum"])
     uploads = _uploads(request)
     owner = _owner(request)
-    state = await run_blocking(request, uploads.create, length, meta, owner)
-    location = f"{request.path.rstrip('/')}/{state.id}"
     if has_body:
+        # Until its writer closes, just before this answer, the upload expires within minutes
+        # (core/resumable.py UNANSWERED): one whose answer never comes (a crash) has no Location
+        # to resume it with, and the next maintenance removes it.
+        writer = await run_blocking(request, uploads.start, length, meta, owner, checksum)
         try:
-            writer = await run_blocking(request, uploads.writer, state.id, 0, checksum, owner)
             state = await _receive_counted(request, writer)
         except Exception:
             # The error answer carries no Location: an upload left behind could never be
-            # resumed or terminated by the client, only wait for its expiry.
-            await _forget(request, uploads, state.id, owner)
+            # resumed or terminated by the client, only wait for maintenance.
+            await _forget(request, uploads, writer.id, owner)
             raise
+    else:
+        state = await run_blocking(request, uploads.create, length, meta, owner)
+    location = f"{request.path.rstrip('/')}/{state.id}"
     headers = _state_headers(state)
     headers["Location"] = location
     body = {
