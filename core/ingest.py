@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import keys
 from core.catalog import Catalog, SameBytes
-from core.db.engine import Database
+from core.db.engine import RACE_ATTEMPTS, Database
 from core.db.models import MediaFile, ResumableUpload
 from core.deferred import (
     URL_SWEEP,
@@ -32,6 +32,7 @@ from core.errors import (
     Cancelled,
     Conflict,
     InvalidInput,
+    LostRace,
     MediaDeskError,
     NotFound,
     SizeMismatch,
@@ -272,35 +273,42 @@ class Ingestor:
             except MediaDeskError as exc:
                 log_rejected(exc, original_filename, kind)
                 raise
+            new = _NewFile(
+                path,
+                info,
+                sha,
+                with_type_extension(clean_filename(original_filename), info.mime),
+                athlete_id,
+                is_public,
+                description,
+            )
             with self._sha_locks.hold(sha):  # see _same_bytes
-                same = self._same_bytes(sha, athlete_id, is_public)
-                if same is not None and same.duplicate:
-                    self._repair_if_broken(
-                        same,
-                        size,
-                        lambda target, key: target.put_file(key, path, info.mime),
-                        original_filename,
-                    )
-                    return self._duplicate(same.file_id, original_filename)
-                new = _NewFile(
-                    path,
-                    info,
-                    sha,
-                    with_type_extension(clean_filename(original_filename), info.mime),
-                    athlete_id,
-                    is_public,
-                    description,
-                )
-                if same is not None:
-                    return self._store_shared(new, same)
-                return self._store_new(
-                    new,
-                    progress,
-                    cancel,
-                    adopt=adopt and owned is not None,
-                    stored_key=stored_key,
-                    placing=placing,
-                )
+                # Again when the file these bytes were found to be was deleted for good before
+                # it was answered (_duplicate): they are then a file of their own
+                for _ in range(RACE_ATTEMPTS):
+                    same = self._same_bytes(sha, athlete_id, is_public)
+                    if same is not None and same.duplicate:
+                        self._repair_if_broken(
+                            same,
+                            size,
+                            lambda target, key: target.put_file(key, path, info.mime),
+                            original_filename,
+                        )
+                        stored = self._duplicate(same.file_id, original_filename)
+                    elif same is not None:
+                        stored = self._store_shared(new, same)
+                    else:
+                        return self._store_new(
+                            new,
+                            progress,
+                            cancel,
+                            adopt=adopt and owned is not None,
+                            stored_key=stored_key,
+                            placing=placing,
+                        )
+                    if stored is not None:
+                        return stored
+                raise _vanished_every_time(sha)
         finally:
             if owned is not None:
                 discard(owned)
@@ -385,19 +393,34 @@ class Ingestor:
                 pass
         return self._storage
 
-    def _duplicate(self, file_id: int, original_filename: str | None) -> FileRecord:
-        """A direct (or tus) upload of a ready file's bytes: that file, flagged."""
+    def _duplicate(self, file_id: int, original_filename: str | None) -> FileRecord | None:
+        """A direct (or tus) upload of a ready file's bytes: that file, flagged. None when it
+        was deleted for good since it was found (a hard delete by another request or process,
+        which nothing here waits for): the upload is no duplicate any more, and its caller
+        decides again, so its bytes make a file of their own (README). Answered with that
+        file's 404, they were thrown away."""
+        try:
+            record = self._catalog.get(file_id)
+        except NotFound:
+            logger.info(
+                "File %s, of the same bytes as %s, was deleted meanwhile: decided again",
+                file_id,
+                original_filename,
+                extra={"file_id": file_id},
+            )
+            return None
         logger.info(
             "Duplicate of file %s: %s",
             file_id,
             original_filename,
             extra={"file_id": file_id, "outcome": "duplicate"},
         )
-        return self._catalog.get(file_id).with_duplicate()
+        return record.with_duplicate()
 
-    def _store_shared(self, new: _NewFile, shared: SameBytes) -> FileRecord:
+    def _store_shared(self, new: _NewFile, shared: SameBytes) -> FileRecord | None:
         """A file of its own whose key references the object another file stored: nothing
-        is uploaded. Library.release_object keeps the object while any file references it."""
+        is uploaded. Library.release_object keeps the object while any file references it.
+        None: a duplicate's file recorded meanwhile was deleted before it was answered."""
         placed = self._insert_ready(
             new, shared.storage_key, shared.storage_backend, shared.has_thumbnail
         )
@@ -487,15 +510,26 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
             _report(progress, "finishing", info.size, info.size)
-            placed = self._insert_ready(new, key, None, thumb is not None, noted=key)
+            for _ in range(RACE_ATTEMPTS):
+                placed = self._insert_ready(new, key, None, thumb is not None, noted=key)
+                duplicate = None
+                if not placed.duplicate or placed.key == key:
+                    break
+                # another process recorded these bytes meanwhile: that file is the answer while
+                # it is there; deleted since, our copy is recorded after all
+                duplicate = self._duplicate(placed.file_id, new.filename)
+                if duplicate is not None:
+                    break
+            else:
+                raise _vanished_every_time(new.sha)
         except BaseException:
             if stored_key is None:  # else the caller's object (and its thumbnail) to clean up
                 discard_unless_recorded(self._db, storage, key)
             raise
         if placed.key != key:  # another process stored these bytes meanwhile
             self._give_way(key, placed.key)
-            if placed.duplicate:
-                return self._duplicate(placed.file_id, new.filename)
+            if duplicate is not None:
+                return duplicate
             return self._announce(placed.file_id, placed.key, shared=True)
         return self._announce(placed.file_id, key, thumb)
 
@@ -932,6 +966,13 @@ class Ingestor:
                 row.failure_reason = reason
             if noted is not None:
                 queue_until_recorded(s, noted, self._storage, "upload")
+
+
+def _vanished_every_time(sha: str) -> LostRace:
+    """The files of an upload's bytes were deleted for good between each look that found one
+    and its answer, RACE_ATTEMPTS times: a conflict to retry, not the last one's 404."""
+    logger.warning("Every file found of the bytes %s was deleted before it was answered", sha)
+    return LostRace("The file of these bytes was deleted at the same moment; upload it again")
 
 
 def log_rejected(exc: MediaDeskError, name: str | None, kind: str, **extra: object) -> None:
