@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -15,7 +16,7 @@ from core.errors import CorruptFile, InvalidInput, UnsupportedType
 from core.images import DECODE_BUDGET, decoded_bytes
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
 from core.metadata import header_exif, open_image
-from core.video.encode import shown_size
+from core.video.encode import BadMedia, Probe, Upright, probe, rgb_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -199,16 +200,23 @@ def is_whole_webp(data: bytes) -> bool:
 
 
 def _poster_frame(path: Path) -> Image.Image:
-    """A frame ~10% into the video, or else the first frame; upright per the display matrix,
-    in square pixels."""
+    """A frame ~10% into the video, or else the first frame, as the renditions show it: fixed
+    as they are (core.video.encode.picture_fixes: an interlaced source deinterlaced, BT.2020
+    converted to BT.709), its YUV read through the same matrix, upright, in square pixels."""
     try:
         try:
-            image = _frame_at(path, POSTER_POSITION)
+            p = probe(path)
+        except BadMedia as exc:
+            raise CorruptFile(str(exc)) from None
+        if p.video_codec is None:
+            raise CorruptFile("The file has no video track")
+        try:
+            image = _frame_at(path, p, POSTER_POSITION)
         except av.error.FFmpegError as exc:
             logger.debug("Seeking in %s failed (%s); using the first frame", path.name, exc)
             image = None
         if image is None:
-            image = _frame_at(path, 0.0)
+            image = _frame_at(path, p, 0.0)
     except (av.error.FFmpegError, ValueError) as exc:
         raise CorruptFile(f"The video cannot be decoded: {exc}") from exc
     if image is None:
@@ -216,7 +224,7 @@ def _poster_frame(path: Path) -> Image.Image:
     return image
 
 
-def _frame_at(path: Path, position: float) -> Image.Image | None:
+def _frame_at(path: Path, p: Probe, position: float) -> Image.Image | None:
     """The first frame at or after `position` (a fraction of the duration)."""
     with av.open(str(path)) as container:
         if not container.streams.video:
@@ -234,15 +242,31 @@ def _frame_at(path: Path, position: float) -> Image.Image | None:
             container.seek(int(target / base), stream=stream)  # lands on the keyframe before
         # Frames in flight in the decoder and the RGB picture made of one: about 4 bytes a pixel.
         with DECODE_BUDGET.hold((stream.width or 0) * (stream.height or 0) * 4):
+            # A filter of its own after the seek: bwdif makes a frame of its neighbours
+            upright = Upright(stream, p)
             chosen = None
             for count, frame in enumerate(container.decode(stream)):
-                chosen = frame
-                if frame.time is None or frame.time >= target - 1e-3 or count >= _MAX_DECODE_FRAMES:
+                chosen = _last_ready(upright(frame), target, chosen)
+                if _reached(chosen, target) or count >= _MAX_DECODE_FRAMES:
                     break
+            else:  # the end of the video: the frames the filters still hold
+                chosen = _last_ready(upright(None), target, chosen)
             if chosen is None:
                 return None
-            # Anamorphic pixels (a DVD's 720x576 shown 16:9) made square, as the renditions are
-            width, height = shown_size(stream)
-            image = chosen.to_image(width=width, height=height)
-            turn = getattr(chosen, "rotation", 0) or 0  # counter-clockwise, like Image.rotate
-            return image.rotate(turn, expand=True) if turn % 360 else image
+            # p's size is the upright one in square pixels (a DVD's 720x576 shown 16:9)
+            return chosen.to_image(width=p.width, height=p.height, src_colorspace=rgb_matrix(p))
+
+
+def _reached(frame: av.VideoFrame | None, target: float) -> bool:
+    return frame is not None and (frame.time is None or frame.time >= target - 1e-3)
+
+
+def _last_ready(
+    frames: Iterator[av.VideoFrame], target: float, chosen: av.VideoFrame | None
+) -> av.VideoFrame | None:
+    """The first of `frames` at `target`, else the last of them (else `chosen`)."""
+    for frame in frames:
+        chosen = frame
+        if _reached(chosen, target):
+            break
+    return chosen

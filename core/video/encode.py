@@ -18,6 +18,7 @@ from typing import Any
 
 import av
 import av.filter
+from av.video.reformatter import Colorspace
 
 from core.video.failures import JobFailure
 
@@ -277,25 +278,60 @@ def scaled_size(p: Probe, short_side: int) -> tuple[int, int]:
     return _even(p.width * short_side / p.height), _even(short_side)
 
 
-class _Upright:
-    """Turns decoded frames so they stand upright (the container's rotation, applied), and
-    weaves an interlaced source's fields into whole frames first: scaled as they were, its
-    fields showed as combing at full size and as ghosts below it."""
+def picture_fixes(p: Probe) -> list[str]:
+    """The FFmpeg filters a source's frames go through before anything is made of them (every
+    rendition, the sprite and the poster): the one home of which sources need which.
+
+    An interlaced source's two fields are made one frame (bwdif): kept woven, they showed as
+    combing at full size and as ghosts below it. One frame per frame (the rate stays, as the
+    encoders are set up for); only the frames flagged interlaced, so a progressive stretch of
+    a mixed source stays sharp.
+
+    BT.2020 numbers shown as BT.709 (what an untagged or 8-bit H.264 is taken for) came out
+    washed out, so a BT.2020 source is converted to BT.709 once. HLG is read as BT.2020's SDR
+    curve, which it was made to be compatible with; PQ would need tone mapping (zscale), which
+    this FFmpeg build does not have."""
+    fixes = []
+    if p.interlaced:
+        fixes.append("bwdif=mode=send_frame:parity=auto:deint=interlaced")
+    if p.wide_gamut:
+        fixes.append("colorspace=all=bt709:iall=bt2020:format=yuv420p")
+    return fixes
+
+
+# FFmpeg's AVColorSpace numbers of the matrices swscale knows, as swscale names them
+_RGB_MATRICES = {
+    BT709: Colorspace.ITU709,
+    4: Colorspace.FCC,
+    5: Colorspace.ITU601,  # BT.470BG (PAL)
+    6: Colorspace.SMPTE170M,  # NTSC, the same matrix
+    7: Colorspace.SMPTE240M,
+}
+_SD_MAX_SHORT_SIDE = 576
+
+
+def rgb_matrix(p: Probe) -> Colorspace:
+    """The matrix that turns the fixed frames' (picture_fixes) YUV into RGB, for the sprite and
+    the poster (`to_image(src_colorspace=...)`): BT.709 once converted from BT.2020, else the
+    source's own. An untagged source is read as players guess (mpv, VLC): BT.709 when HD,
+    BT.601 below; swscale's default, BT.601 whatever the size, turned an untagged HD video's
+    red dull and its green too light."""
+    if p.wide_gamut:
+        return Colorspace.ITU709
+    known = _RGB_MATRICES.get(p.colour[2])
+    if known is not None:
+        return known
+    return Colorspace.ITU709 if p.short_side > _SD_MAX_SHORT_SIDE else Colorspace.ITU601
+
+
+class Upright:
+    """Decoded frames fixed (picture_fixes) and turned so they stand upright (the container's
+    rotation, applied): what every output, and the poster, is made of."""
 
     def __init__(self, stream: av.VideoStream, p: Probe) -> None:
         self.graph: av.filter.Graph | None = None
         chain = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
-        specs = chain.get(p.rotation, [])
-        if p.wide_gamut:
-            # BT.2020 numbers shown as BT.709 (what an untagged or 8-bit H.264 is taken for)
-            # came out washed out. Converted once here, for every rung and the sprite. HLG is
-            # read as BT.2020's SDR curve, which it was made to be compatible with; PQ would
-            # need tone mapping (zscale), which this FFmpeg build does not have.
-            specs = ["colorspace=all=bt709:iall=bt2020:format=yuv420p", *specs]
-        if p.interlaced:
-            # One frame per frame (the rate stays, as the encoders are set up for); only the
-            # frames flagged interlaced, so a progressive stretch of a mixed source stays sharp
-            specs = ["bwdif=mode=send_frame:parity=auto:deint=interlaced", *specs]
+        specs = [*picture_fixes(p), *chain.get(p.rotation, [])]
         if not specs:
             return
         graph = av.filter.Graph()
@@ -344,7 +380,7 @@ class _Decoder:
             video = c.streams.video[0]
             video.thread_type = "AUTO"
             audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
-            upright = _Upright(video, self.p)
+            upright = Upright(video, self.p)
             streams = [video] + ([audio] if audio is not None else [])
             self.expected = max(self.p.picture_duration, 0.001)
             for packet in c.demux(*streams):
@@ -725,11 +761,12 @@ def scrub_thumbnails(src: Path, out_dir: Path, progress: Progress) -> dict[str, 
     w -= w % 2
     h = _even(p.height * w / p.width)
     tiles: list[Image.Image] = []
+    matrix = rgb_matrix(p)
 
     def on_video(frame: av.VideoFrame) -> None:
         t = float(frame.time or 0.0)
         if len(tiles) < count and t + 1e-3 >= len(tiles) * interval:
-            tiles.append(frame.to_image(width=w, height=h))
+            tiles.append(frame.to_image(width=w, height=h, src_colorspace=matrix))
 
     decoder = _Decoder(src, p, progress)
     decoder.run(on_video, None)
