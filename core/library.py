@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import io
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -27,7 +25,6 @@ from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
 from core.errors import (
     Conflict,
-    InsufficientStorage,
     InvalidInput,
     LostRace,
     MediaDeskError,
@@ -80,6 +77,7 @@ from core.thumbnail_cache import ThumbnailCache
 from core.thumbnail_remake import FailedRemakes, ThumbnailRemaker
 from core.thumbnails import is_whole_webp, make_variant, variant_width
 from core.tokens import TokenStore
+from core.unkept import Keeper
 from core.usage import UsageMonitor
 from core.video import service as video_service
 
@@ -114,25 +112,6 @@ class _Claim(NamedTuple):
 
     ids: set[int]
     at: datetime
-
-
-@dataclass(frozen=True)
-class _UnkeptVariant(OpenedObject):
-    """A variant made in memory that the store had no room to keep: served from `data`."""
-
-    data: bytes = field(default=b"", repr=False, compare=False)
-
-    def open_range(
-        self, start: int, end: int | None, chunk_size: int = 256 * 1024
-    ) -> Iterator[bytes]:
-        last = len(self.data) if end is None else min(end + 1, len(self.data))
-        view = memoryview(self.data)
-        return (
-            bytes(view[at : min(at + chunk_size, last)]) for at in range(start, last, chunk_size)
-        )
-
-    def read_all(self) -> bytes:
-        return self.data
 
 
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
@@ -192,7 +171,8 @@ class Library:
         self.resumable = ResumableUploads(self, db=db, storage=storage, presigner=presigner)
         # One image's variants at a time (each made once); other images' go on meanwhile
         self._variant_locks = KeyedLocks()
-        self._variants_unkept = False  # a variant could not be kept: warned once, until one is
+        # thumbnails and variants a read made, served unkept when the store has no room
+        self._keeper = Keeper(storage)
         self.usage = UsageMonitor(self, db)
         # which backend holds each file, and moving files between backends
         self.backends = StorageBackends(lambda: self.settings, db, storage, presigner, self.reading)
@@ -207,6 +187,7 @@ class Library:
             storage,
             self._thumbnails,
             self._variant_locks,
+            self._keeper,
             self.reading,
             self.paths.tmp_dir,
         )
@@ -421,8 +402,10 @@ class Library:
         cut leaves it empty, zero-filled or cut short; a lost object) is made again from its
         original here, else the grid showed no picture, or a broken one, for ever; a damaged
         cache entry is a miss. Its original gone or not decodable, NotFound, and that remake is
-        not tried again for a while (FailedRemakes: each try downloads the original). Videos'
-        poster frames are not made again (a whole video to fetch): a damaged one is NotFound."""
+        not tried again for a while (FailedRemakes: each try downloads the original). A store
+        with no room to keep it (a full disk or quota) serves it made but not kept, as a resized
+        image (`open_variant`). Videos' poster frames are not made again (a whole video to
+        fetch): a damaged one is NotFound."""
         record = self.get_file(file_id)
         if not record.has_thumbnail:
             raise NotFound(f"File {file_id} has no thumbnail")
@@ -455,10 +438,12 @@ class Library:
         gone, or not decodable; remembered then under the file's tag as the try left it (a
         photo that does not decode is marked of today's rendering)."""
         try:
-            fresh = self.thumbnail_remaker.remake(record.id)
+            fresh, unkept = self.thumbnail_remaker.remake_for_read(record.id)
         except NotFound as exc:
             logger.info("Thumbnail of file %s not made again: %s", record.id, exc.message)
         else:
+            if unkept is not None:  # no room in the store: served all the same (`remake_for_read`)
+                return Thumbnail(fresh, unkept)
             try:
                 data = self._stored_thumbnail(fresh)
             except NotFound:
@@ -496,22 +481,11 @@ class Library:
             except NotFound:
                 source = io.BytesIO(b"".join(self._storage.open_range(record.storage_key, 0, None)))
                 data = make_variant(source, width)
-                try:
-                    stat = self._storage.put_bytes(key, data, "image/webp")
-                except InsufficientStorage as exc:
-                    return width, self._unkept_variant(record, key, data, exc)
-                self._variants_unkept = False
+                kept = self._keeper.put(key, data, f"Resized image of file {record.id}")
+                if kept is None:
+                    return width, self._keeper.unkept(key, data)
+                stat = kept
         return width, OpenedObject(key, stat, self._storage.local_path(key), self._storage)
-
-    def _unkept_variant(
-        self, record: FileRecord, key: str, data: bytes, exc: InsufficientStorage
-    ) -> OpenedObject:
-        if not self._variants_unkept:  # every read of a variant would say it while full
-            self._variants_unkept = True
-            logger.warning("Resized image of file %s served but not kept: %s", record.id, exc)
-        etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
-        stat = ObjectStat(key, len(data), etag, datetime.now(UTC), "image/webp")
-        return _UnkeptVariant(key, stat, None, self._storage, data)
 
     # ---- presigned uploads ------------------------------------------------------------------
     def presign_upload(

@@ -22,8 +22,9 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 
@@ -31,7 +32,7 @@ from core import keys
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.errors import CorruptFile, InvalidInput, NotFound, UnsupportedType
+from core.errors import CorruptFile, InsufficientStorage, InvalidInput, NotFound, UnsupportedType
 from core.listing import FileStatus
 from core.locks import KeyedLocks
 from core.mediatypes import FileKind
@@ -45,6 +46,7 @@ from core.thumbnails import (
     make_thumbnail,
     make_variant,
 )
+from core.unkept import Keeper
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,14 @@ class FailedRemakes:
             return False
 
 
+class Remade(NamedTuple):
+    """A read's remake (`ThumbnailRemaker.remake_for_read`): the file as it is after it, and
+    the thumbnail made when the store had no room to keep it (None: kept, or not made)."""
+
+    record: FileRecord
+    unkept: bytes | None
+
+
 class ThumbnailRemaker:
     """Finds photos whose images are of an older rendering and makes them again."""
 
@@ -113,6 +123,7 @@ class ThumbnailRemaker:
         storage: Storage,
         cache: ThumbnailCache,
         variant_locks: KeyedLocks,
+        keeper: Keeper,
         reading: Callable[[str], contextlib.AbstractContextManager[None]],
         tmp_dir: Path,
     ) -> None:
@@ -121,6 +132,7 @@ class ThumbnailRemaker:
         self._storage = storage
         self._cache = cache
         self._variant_locks = variant_locks  # Library._variant's: no variant made meanwhile
+        self._keeper = keeper  # Library._variant's too: a full store said once for both
         self._reading = reading  # a move's deletion of the old key waits for the remake
         # the original is decoded from a file here, never whole in memory (a 100 MB TIFF)
         self._tmp_dir = tmp_dir
@@ -175,7 +187,18 @@ class ThumbnailRemaker:
     def remake(self, file_id: int) -> FileRecord:
         """The photo's thumbnail and stored variants made by today's rendering, and its row
         (and every row sharing its object) marked so. A photo that cannot be decoded keeps
-        what it had and is marked too: trying again would give the same answer."""
+        what it had and is marked too: trying again would give the same answer. A store with
+        no room for them raises InsufficientStorage."""
+        return self._remake(file_id, for_read=False).record
+
+    def remake_for_read(self, file_id: int) -> Remade:
+        """`remake` for a read of the photo's lost thumbnail: a store with no room (a full disk
+        or quota) keeps what it had, the row is not marked, and the thumbnail made is
+        returned to be served (`Remade.unkept`, said once by the keeper): a full disk keeps
+        answering reads (README), and the next read after room is made keeps it."""
+        return self._remake(file_id, for_read=True)
+
+    def _remake(self, file_id: int, for_read: bool) -> Remade:
         record = self._catalog.get(file_id, include_trashed=False)
         if record.file_type != FileKind.IMAGE:
             raise InvalidInput(f"File {file_id} is not a photo")
@@ -184,22 +207,30 @@ class ThumbnailRemaker:
         own_id = record.duplicate_of or record.id  # an alias names its file
         key = record.storage_key
         thumb: bytes | None = None
+        kept = True  # the thumbnail made, if any, is in the store
+        room = True  # and so is every variant made
         with self._reading(key), self._variant_locks.hold(key):
-            fd, source = owned_temp(self._tmp_dir, "remake")
-            os.close(fd)
-            try:
-                # a copy even of a local object: decoding holds it open, and a deletion of
-                # the original must not fail for it (Windows)
-                self._storage.download_to(key, source)
-                thumb = make_thumbnail(source, record.content_type or "")
-                self._remake_variants(record, source)
-            except _UNDECODABLE as exc:
-                logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
-            finally:
-                discard(source)
-            if thumb is not None:
-                self._storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
-            marked = self._mark(key, thumb is not None)
+            with self._original(key) as source:
+                try:
+                    thumb = make_thumbnail(source, record.content_type or "")
+                    self._remake_variants(record, source)
+                except _UNDECODABLE as exc:
+                    logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
+                except InsufficientStorage:
+                    if not for_read:
+                        raise
+                    room = False  # the variants not made again stay, whole, of their rendering
+            thumb_key = keys.thumbnail_key(key)
+            if thumb is not None and for_read:
+                kept = (
+                    self._keeper.put(thumb_key, thumb, f"Thumbnail of file {file_id}") is not None
+                )
+                room = room and kept
+            elif thumb is not None:
+                self._storage.put_bytes(thumb_key, thumb, "image/webp")
+            # With no room the rows stay as they are: not every image of today's rendering is
+            # stored, and the row's tag would name images that are not there
+            marked = self._mark(key, thumb is not None) if room else self._named(key)
             # A deletion (the trash's or a hard delete, any server) deletes the object, then
             # its derivatives, then the row: a remake that wrote after the derivatives went
             # still finds the row. Checked after the write, the object is gone, or it went
@@ -210,17 +241,54 @@ class ThumbnailRemaker:
             if not marked or gone:
                 # deleted or moved meanwhile, its derivatives with it: what was written here
                 # is nobody's
-                self._storage.delete(keys.thumbnail_key(key))
+                self._storage.delete(thumb_key)
                 self._storage.delete_prefix(keys.variant_prefix(key))
         if gone:
             raise NotFound(f"File {file_id} was deleted meanwhile")
         if not marked:  # moved: made again at its new key (gone: NotFound)
-            return self.remake(file_id)
-        self._cache.drop(record)  # the old rendering's name, never read again
+            return self._remake(file_id, for_read)
         fresh = self._catalog.get(own_id)
-        if thumb is not None and fresh.storage_key == key:
-            self._cache.put(fresh, thumb)
-        return fresh if own_id == file_id else fresh.as_alias(file_id)
+        if room:
+            self._cache.drop(record)  # the old rendering's name, never read again
+            if thumb is not None and fresh.storage_key == key:
+                self._cache.put(fresh, thumb)
+        # An unkept thumbnail is not cached either: a read served from the cache would never
+        # keep it in the store once there is room
+        fresh = fresh if own_id == file_id else fresh.as_alias(file_id)
+        return Remade(fresh, None if kept else thumb)
+
+    @contextlib.contextmanager
+    def _original(self, key: str) -> Iterator[Path]:
+        """The original as a file to decode (`_source`)."""
+        path, copied = self._source(key)
+        try:
+            yield path
+        except FileNotFoundError as exc:  # read in place, deleted meanwhile: as a download says
+            raise NotFound(f"Object {key!r} not found") from exc
+        finally:
+            if copied:
+                discard(path)
+
+    def _source(self, key: str) -> tuple[Path, bool]:
+        """A copy of the original in tmp/ (True), even of a local object: decoding holds it
+        open, and a deletion of the original must not fail for it (Windows). With no room for
+        the copy (a full disk), a local store's own file (False): a full disk keeps answering
+        reads (README); a remote store's original has nowhere else to go."""
+        copy: Path | None = None
+        try:
+            fd, copy = owned_temp(self._tmp_dir, "remake")
+            os.close(fd)
+            self._storage.download_to(key, copy)
+        except BaseException as exc:
+            if copy is not None:
+                discard(copy)
+            if not isinstance(exc, InsufficientStorage):
+                raise
+            in_place = self._storage.local_path(key)
+            if in_place is None:
+                raise
+            return in_place, False
+        return copy, True
 
     def _remake_variants(self, record: FileRecord, source: Path) -> None:
         """Every stored variant made again in place (a reader gets the old or the new one,
@@ -255,6 +323,12 @@ class ThumbnailRemaker:
                 if has_thumbnail and not row.has_thumbnail:
                     row.has_thumbnail = True
             return bool(rows)
+
+    def _named(self, key: str) -> bool:
+        """Some row still names `key` (`_mark`'s answer, the rows left as they are)."""
+        with self._db.read() as s:
+            named = s.scalars(select(MediaFile.id).where(MediaFile.storage_key == key)).first()
+            return named is not None
 
 
 def _variant_width(name: str) -> int | None:
