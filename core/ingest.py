@@ -54,7 +54,8 @@ from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
 from core.text import composed
 from core.thumbnail_cache import ThumbnailCache
-from core.thumbnails import THUMBNAIL_GENERATION, make_thumbnail
+from core.thumbnail_remake import rendering
+from core.thumbnails import make_thumbnail
 from core.validation import validate_file
 
 logger = logging.getLogger(__name__)
@@ -460,7 +461,7 @@ class Ingestor:
                 description=new.description or "",
                 status=FileStatus.READY,
             )
-            shown = THUMBNAIL_GENERATION if same is None else _shown_generation(s, same)
+            shown = rendering(new.info.kind) if same is None else _shown_generation(s, same)
             _apply_info(row, new.info, new.sha, has_thumb, shown)
             s.add(row)
             s.flush()
@@ -904,7 +905,7 @@ class Ingestor:
             row.status = FileStatus.READY
             # the name the presign (or tus metadata) gave, fitted to the type the bytes are
             row.original_filename = with_type_extension(row.original_filename, info.mime)
-            shown = THUMBNAIL_GENERATION if same is None else _shown_generation(s, same)
+            shown = rendering(info.kind) if same is None else _shown_generation(s, same)
             _apply_info(row, info, sha, has_thumb, shown)
             return _Placed(record.id, key)
 

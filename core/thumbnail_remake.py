@@ -1,17 +1,20 @@
-"""Photos' thumbnails and ?w= variants made again when the rendering changed.
+"""Thumbnails (photos' and videos' posters) and photos' ?w= variants made again when the
+rendering changed.
 
 They are stored once and served for good, so a fix to how they are made (an iPhone's Display
-P3 converted to sRGB, a 16-bit grey PNG that was a white tile) never reached the photos
-uploaded before it. Each row records the rendering its images were made with
-(media_files.thumbnail_generation); a photo whose generation is older than
+P3 converted to sRGB, a 16-bit grey PNG that was a white tile; a video's poster deinterlaced,
+its BT.2020 converted, its matrix read as the renditions') never reached the files uploaded
+before it. Each row records the rendering its images were made with
+(media_files.thumbnail_generation, `rendering`); a photo whose generation is older than
 core.thumbnails.THUMBNAIL_GENERATION has them made again here: by maintenance, a batch per
-run (the leader's, in team mode), and at once by `mediadesk reprocess --photos` or ids.
+run (the leader's, in team mode), and at once by `mediadesk reprocess --photos` or ids. A
+video's poster (core.thumbnails.POSTER_GENERATION) is made again only by a reprocess of the
+video (core/video/service.py), never by maintenance: a whole video to fetch each.
 
 A remade thumbnail writes the row (thumbnail_generation, and so its version): the file's
 content tag changes with it (records.FileRecord.content_tag), so the links that carry it, the
 thumbnail's ETag and the local cache's name (core/thumbnail_cache.py) are new, and nothing
-cached for good under the old ones is served as the new images. Videos' poster frames are not
-made here (a whole video to fetch); their rendering did not change.
+cached for good under the old ones is served as the new images.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from core.spool import discard, owned_temp
 from core.storage.base import Storage
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import (
+    POSTER_GENERATION,
     THUMBNAIL_GENERATION,
     VARIANT_WIDTHS,
     make_thumbnail,
@@ -65,6 +69,13 @@ _UNDECODABLE = (CorruptFile, UnsupportedType, InvalidInput)
 # an original put back is shown again soon without a restart.
 FAILED_REMAKE_SECONDS = 600.0
 FAILED_REMAKES_KEPT = 4096
+
+
+def rendering(kind: str) -> int:
+    """Today's rendering of the thumbnail of a file of `kind` (a FileKind): what a thumbnail
+    made now records in its row (media_files.thumbnail_generation). Videos' posters count
+    theirs apart, so a fix to either never makes the other again nor changes its tag."""
+    return POSTER_GENERATION if kind == FileKind.VIDEO else THUMBNAIL_GENERATION
 
 
 class FailedRemakes:
@@ -114,7 +125,8 @@ class Remade(NamedTuple):
 
 
 class ThumbnailRemaker:
-    """Finds photos whose images are of an older rendering and makes them again."""
+    """Finds photos whose images are of an older rendering and makes them again; makes a
+    video's poster again when its reprocess asks."""
 
     def __init__(
         self,
@@ -141,7 +153,8 @@ class ThumbnailRemaker:
         self._after = 0
 
     def stale_ids(self, after: int = 0, limit: int | None = None) -> list[int]:
-        """Ready photos (not in the trash) whose images are older than the rendering, by id."""
+        """Ready photos (not in the trash) whose images are older than the rendering, by id;
+        never videos (maintenance's list: a whole video to fetch each)."""
         stmt = (
             select(MediaFile.id)
             .where(
@@ -185,10 +198,10 @@ class ThumbnailRemaker:
         return remade
 
     def remake(self, file_id: int) -> FileRecord:
-        """The photo's thumbnail and stored variants made by today's rendering, and its row
-        (and every row sharing its object) marked so. A photo that cannot be decoded keeps
-        what it had and is marked too: trying again would give the same answer. A store with
-        no room for them raises InsufficientStorage."""
+        """The photo's thumbnail and stored variants (a video's poster: it has no variants)
+        made by today's rendering, and its row (and every row sharing its object) marked so.
+        A file that cannot be decoded keeps what it had and is marked too: trying again would
+        give the same answer. A store with no room for them raises InsufficientStorage."""
         return self._remake(file_id, for_read=False).record
 
     def remake_for_read(self, file_id: int) -> Remade:
@@ -200,8 +213,8 @@ class ThumbnailRemaker:
 
     def _remake(self, file_id: int, for_read: bool) -> Remade:
         record = self._catalog.get(file_id, include_trashed=False)
-        if record.file_type != FileKind.IMAGE:
-            raise InvalidInput(f"File {file_id} is not a photo")
+        if record.file_type not in (FileKind.IMAGE, FileKind.VIDEO):
+            raise InvalidInput(f"File {file_id} is not a photo or a video")
         if record.status != FileStatus.READY:
             raise InvalidInput(f"File {file_id} is not ready")
         own_id = record.duplicate_of or record.id  # an alias names its file
@@ -213,7 +226,8 @@ class ThumbnailRemaker:
             with self._original(key) as source:
                 try:
                     thumb = make_thumbnail(source, record.content_type or "")
-                    self._remake_variants(record, source)
+                    if record.file_type == FileKind.IMAGE:  # a video has no ?w= variants
+                        self._remake_variants(record, source)
                 except _UNDECODABLE as exc:
                     logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
                 except InsufficientStorage:
@@ -230,7 +244,8 @@ class ThumbnailRemaker:
                 self._storage.put_bytes(thumb_key, thumb, "image/webp")
             # With no room the rows stay as they are: not every image of today's rendering is
             # stored, and the row's tag would name images that are not there
-            marked = self._mark(key, thumb is not None) if room else self._named(key)
+            today = rendering(record.file_type)
+            marked = self._mark(key, thumb is not None, today) if room else self._named(key)
             # A deletion (the trash's or a hard delete, any server) deletes the object, then
             # its derivatives, then the row: a remake that wrote after the derivatives went
             # still finds the row. Checked after the write, the object is gone, or it went
@@ -309,17 +324,18 @@ class ThumbnailRemaker:
                 with contextlib.suppress(NotFound):
                     self._storage.delete(stored.key)
 
-    def _mark(self, key: str, has_thumbnail: bool) -> bool:
-        """The rows of `key` marked as of today's rendering, through the ORM so the version
-        goes up and the change feed tells every client (a grid shows the new thumbnail).
-        False: no row names `key` any more."""
+    def _mark(self, key: str, has_thumbnail: bool, today: int) -> bool:
+        """The rows of `key` marked as of today's rendering (`today`: the rows of a key are
+        of one kind, its bytes'), through the ORM so the version goes up and the change feed
+        tells every client (a grid shows the new thumbnail). False: no row names `key` any
+        more."""
         with self._db.write() as s:
             rows = s.scalars(select(MediaFile).where(MediaFile.storage_key == key)).all()
             for row in rows:
                 if row.alias_of is not None:
                     continue  # an alias is seen through its file
-                if row.thumbnail_generation != THUMBNAIL_GENERATION:
-                    row.thumbnail_generation = THUMBNAIL_GENERATION
+                if row.thumbnail_generation != today:
+                    row.thumbnail_generation = today
                 if has_thumbnail and not row.has_thumbnail:
                     row.has_thumbnail = True
             return bool(rows)

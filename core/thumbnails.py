@@ -27,6 +27,12 @@ THUMB_SIZE = 320
 # colour profiles converted to sRGB (Display P3 came out dull), 16-bit grey PNGs scaled (a
 # white tile), a turned photo's ladder of its shown width.
 THUMBNAIL_GENERATION = 2
+# The rendering of video posters (a video's thumbnail), counted apart: a poster fix must not
+# make maintenance decode every photo again, nor a photo fix change every video's ?v=. Remade
+# by `mediadesk reprocess` (core/video/service.py), never by maintenance (a whole video to
+# fetch). Above every THUMBNAIL_GENERATION a video was given before (2): 3: posters
+# deinterlaced, BT.2020 converted, matrix read as the renditions'.
+POSTER_GENERATION = 3
 MAX_VARIANT_WIDTH = 4096  # the widest `w` a client may ask for
 # The only widths variants are made at, like an image CDN's srcset ladder: any asked width is
 # served from the smallest rung that covers it, so an image has at most one variant per rung
