@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from core.errors import catalog_unreachable
 
@@ -54,36 +55,50 @@ SIGNED_PERSONAL_PARAMS = ("name", "response-content-disposition")
 _SIGNATURE_PARAMS = ("sig", "signature", "X-Amz-Signature")
 REDACTED = "\u2026"
 LOG_FILE_MODE = 0o600
-_SECRET_VALUE = re.compile(
-    r"([?&;](?:" + "|".join(re.escape(p) for p in SECRET_PARAMS) + r")=)[^&;#\s\"'<>]*",
-    re.IGNORECASE,
-)
-
-
+# A parameter is told by its name decoded, as the server reads it (aiohttp/yarl decode the
+# query: `access%5Ftoken=` is `access_token=`, `%73ig=` is `sig=`); matching the name as sent
+# let such a token or signature through whole. Compared case-insensitively, wider than the
+# server reads them. The name as sent stays in the line.
+_SECRET_NAMES = frozenset(p.lower() for p in SECRET_PARAMS)
+_SIGNATURE_NAMES = frozenset(p.lower() for p in _SIGNATURE_PARAMS)
+_PERSONAL_NAMES = frozenset(p.lower() for p in SIGNED_PERSONAL_PARAMS)
+# one parameter anywhere in a line (a URL's query, also one cut short by a quote): its
+# separator, name and value; `;` counts as a separator, more than the server splits on
+_PARAM = re.compile(r"([?&;])([^=&;?#\s\"'<>]*)=([^&;#\s\"'<>]*)")
 _QUERY = re.compile(r"\?[^\s\"'<>#]+")
-_SIGNED = re.compile(
-    r"[?&;](?:" + "|".join(re.escape(p) for p in _SIGNATURE_PARAMS) + r")=", re.IGNORECASE
-)
-_PERSONAL_VALUE = re.compile(
-    r"([?&;](?:" + "|".join(re.escape(p) for p in SIGNED_PERSONAL_PARAMS) + r")=)[^&;]*",
-    re.IGNORECASE,
-)
+
+
+def _param_name(raw: str) -> str:
+    return unquote_plus(raw, errors="replace").lower()
+
+
+def _redact_param(names: frozenset[str]) -> Callable[[re.Match[str]], str]:
+    def redact(match: re.Match[str]) -> str:
+        if _param_name(match.group(2)) not in names:
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}={REDACTED}"
+
+    return redact
+
+
+_redact_secret = _redact_param(_SECRET_NAMES)
+_redact_personal = _redact_param(_PERSONAL_NAMES)
 
 
 def _redact_signed_query(match: re.Match[str]) -> str:
     query = match.group(0)
-    if not _SIGNED.search(query):
+    if not any(_param_name(m.group(2)) in _SIGNATURE_NAMES for m in _PARAM.finditer(query)):
         return query
-    return _PERSONAL_VALUE.sub(lambda m: m.group(1) + REDACTED, query)
+    return _PARAM.sub(_redact_personal, query)
 
 
 def redact_secrets(text: str) -> str:
     """`text` with the values of SECRET_PARAMS in any URL replaced by an ellipsis, and those
-    of SIGNED_PERSONAL_PARAMS in a signed one."""
+    of SIGNED_PERSONAL_PARAMS in a signed one, however their names are percent-encoded."""
     if "=" not in text:
         return text
     text = _QUERY.sub(_redact_signed_query, text)
-    return _SECRET_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    return _PARAM.sub(_redact_secret, text)
 
 
 # Third-party loggers whose DEBUG lines carry credentials outside any URL, where redact_secrets

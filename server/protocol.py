@@ -43,6 +43,7 @@ from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
 from core.records import MAX_DESCRIPTION
 from core.settings import HEADER_TIMEOUT
+from server.access_log import EscapedAccessLogger
 from server.errors import error_response, new_request_id
 
 logger = logging.getLogger(__name__)
@@ -384,9 +385,11 @@ class ApiServer(web.Server):
 
 
 class ApiRunner(web.AppRunner):
-    """web.AppRunner whose connections use JsonErrorRequestHandler."""
+    """web.AppRunner whose connections use JsonErrorRequestHandler, and whose access log
+    escapes what the client sent (server.access_log)."""
 
     def __init__(self, app: web.Application, *, head_timeout: float = HEAD_TIMEOUT, **kw: Any):
+        kw.setdefault("access_log_class", EscapedAccessLogger)
         super().__init__(app, **kw)
         self._head_timeout = head_timeout
 

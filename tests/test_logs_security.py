@@ -6,6 +6,7 @@ half-requests from holding every file descriptor. All against a real `mediadesk 
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import resource
 import socket
@@ -102,6 +103,72 @@ def test_a_signed_links_file_name_is_not_in_its_access_log_line(
     assert "Jane" not in signed_line and "name=\u2026" in signed_line, signed_line
     assert "sig=\u2026" in signed_line
     assert "name=Jane" in unsigned_line
+
+
+def test_credentials_under_percent_encoded_names_are_not_logged(
+    tmp_path: Path, media_dir: Any
+) -> None:
+    """The server decodes a query parameter's name (`access%5Ftoken` is `access_token`, `%73ig`
+    is `sig`), so the log's redaction must too: such a token and signature once opened a
+    private file and a signed link (200) and stayed whole in the access log line, with the
+    signed link's file name."""
+    person = "Jane Doe"
+    with serve(tmp_path, {}) as srv:
+        jpeg = media_dir.jpeg.read_bytes()
+        body, ctype = multipart_body(
+            {"file_type": "image", "is_public": "false"},
+            {"file": (f"{person} 100m.jpg", jpeg, "image/jpeg")},
+        )
+        headers = {"Content-Type": ctype, **bearer(srv.token)}
+        made = http_call(f"{srv.url}/files/upload/direct", "POST", body, headers)
+        assert made.status == 201, made.body
+        file_id = made.json()["id"]
+        assert http_call(f"{srv.url}/stream/{file_id}/raw?m=bare").status == 401
+        tokened = http_call(f"{srv.url}/stream/{file_id}/raw?m=one&access%5Ftoken={srv.token}")
+        assert tokened.status == 200 and tokened.body == jpeg  # the server read the token
+        upper = http_call(f"{srv.url}/stream/{file_id}/raw?m=two&%61ccess_token={srv.token}")
+        assert upper.status == 200
+        link = http_call(f"{srv.url}/files/{file_id}/presigned-url", headers=bearer(srv.token))
+        assert link.status == 200, link.body
+        url = link.json()["url"]
+        sig = dict(p.split("=", 1) for p in url.split("?", 1)[1].split("&"))["sig"]
+        disguised = url.replace("&sig=", "&%73ig=").replace("name=", "n%61me=")
+        assert disguised != url and "&%73ig=" in disguised and "n%61me=" in disguised, url
+        got = http_call(disguised)
+        assert got.status == 200 and got.body == jpeg  # the server read the signature
+        lines = [
+            _access_line(srv.log, "/raw?m=one&"),
+            _access_line(srv.log, "/raw?m=two&"),
+            _access_line(srv.log, "&%73ig="),
+        ]
+        text = srv.log.read_text()
+    assert srv.token not in text
+    assert sig not in text
+    assert "Jane" not in lines[2], lines[2]
+    assert "access%5Ftoken=\u2026" in lines[0], lines[0]  # the name as sent stays
+    assert "%61ccess_token=\u2026" in lines[1], lines[1]
+    assert "%73ig=\u2026" in lines[2] and "n%61me=\u2026" in lines[2], lines[2]
+
+
+def test_a_quote_in_a_header_cannot_fake_access_log_fields(tmp_path: Path) -> None:
+    """The access log quotes the request line, Referer and User-Agent: a `"` (or a backslash)
+    inside one is escaped as nginx does (\\x22, \\x5C), so a client cannot end the field and
+    write a status or an address of its choosing into the line."""
+    agent = 'curl/8" 500 999 "-" "forged\\'
+    referer = 'https://example.com/"x'
+    with serve(tmp_path, {}) as srv:
+        reply = http_call(
+            f"{srv.url}/health?m=ua", headers={"User-Agent": agent, "Referer": referer}
+        )
+        assert reply.status == 200
+        line = _access_line(srv.log, "GET /health?m=ua")
+    message = json.loads(line)["message"]
+    # the request line, the Referer and the User-Agent: three quoted fields, no more
+    assert message.count('"') == 6, message
+    assert '"GET /health?m=ua HTTP/1.1" 200 ' in message, message
+    assert message.endswith(
+        ' "https://example.com/\\x22x" "curl/8\\x22 500 999 \\x22-\\x22 \\x22forged\\x5C"'
+    ), message
 
 
 def test_log_file_and_its_rotations_are_owner_only(tmp_path: Path) -> None:
