@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from PySide6 import QtGui
 from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QLocale, Qt
 
 DASH = "—"
@@ -103,3 +104,14 @@ def date_text(iso_day: str | None) -> str:
         return iso_day
     locale = QLocale()
     return locale.toString(day, four_digit_years(locale.dateFormat(QLocale.FormatType.ShortFormat)))
+
+
+def tip_text(text: str) -> str:
+    """`text` (a file name, description, athlete or token name, an error quoting one) as a
+    tooltip that shows it as written. Qt renders a tooltip that looks like markup as rich
+    text, and names keep `<` and `>`: anyone with an upload token could style or hide text
+    in a staff member's tooltips (`<h1><font color=red>URGENT…`). Text that does not look like
+    markup is returned as it is: a plain tooltip keeps its lines as they are."""
+    if not QtGui.Qt.mightBeRichText(text):
+        return text
+    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)

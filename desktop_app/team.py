@@ -16,7 +16,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
 from core.events import ChangeEvent, EventKind
@@ -154,6 +154,7 @@ class TeamMode(QObject):
         if label is None:
             label = QLabel(dialog)
             label.setObjectName("elsewhereBanner")
+            label.setTextFormat(Qt.TextFormat.PlainText)  # a file name, as written
             label.setWordWrap(True)
             label.setMargin(6)
             label.setStyleSheet("background: #fff3cd; color: #5c4400;")

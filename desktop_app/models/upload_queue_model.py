@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 
 from desktop_app.errors import technical_text
-from desktop_app.formatting import eta_text, size_text, speed_text
+from desktop_app.formatting import eta_text, size_text, speed_text, tip_text
 from desktop_app.models import Index
 from desktop_app.upload_persistence import new_key
 
@@ -549,7 +549,7 @@ class UploadQueueModel(QAbstractTableModel):
             lines = [str(item.path), self.state_text(item)]
             if item.detail and item.state == UploadState.FAILED:
                 lines.append(technical_text(item.detail))  # core's English words, labelled
-            return "\n".join(lines)
+            return tip_text("\n".join(lines))  # a local file's name, as written
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (
             self.SIZE,
             self.SPEED,

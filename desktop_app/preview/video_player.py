@@ -16,6 +16,7 @@ from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop_app.errors import ErrorMessage
+from desktop_app.formatting import tip_text
 from desktop_app.preview import media_pool
 from desktop_app.preview.player_controls import PlayerControls
 from desktop_app.preview.sources import to_url
@@ -78,6 +79,7 @@ class VideoPlayer(QWidget):
 
         self.controls = PlayerControls(self)
         self._error = QLabel(self)
+        self._error.setTextFormat(Qt.TextFormat.PlainText)  # Qt's error quotes the address
         self._error.setWordWrap(True)
         set_status_style(self._error, "error")
         self._error.hide()
@@ -384,7 +386,7 @@ class VideoPlayer(QWidget):
             return
         qt_text = self._error.text()
         self._show_error(cause.display())
-        self._error.setToolTip(qt_text)
+        self._error.setToolTip(tip_text(qt_text))
 
     def _show_error(self, text: str) -> None:
         self._error.setText(text)

@@ -95,6 +95,7 @@ class EmptyNotice(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # a search's words, an athlete's name
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setWordWrap(True)
         self.label.setMargin(32)
@@ -218,6 +219,8 @@ class FileBrowser(QWidget):
             Sort.SMALLEST: self.tr("Smallest first"),
             Sort.LONGEST: self.tr("Longest first"),
             Sort.SHORTEST: self.tr("Shortest first"),
+            Sort.RECENTLY_EDITED: self.tr("Edited: newest"),
+            Sort.EDITED_FIRST: self.tr("Edited: oldest"),
         }
         taken = self.tr(
             "By date taken: when each photo or video was shot (its camera's date); a file "
@@ -228,7 +231,7 @@ class FileBrowser(QWidget):
             if sort in (Sort.TAKEN_NEWEST, Sort.TAKEN_OLDEST):
                 self.sort.setItemData(self.sort.count() - 1, taken, Qt.ItemDataRole.ToolTipRole)
         self.sort.currentIndexChanged.connect(self._apply_sort)
-        self.sort.setToolTip(self.tr("Sort by date, name, size or duration"))
+        self.sort.setToolTip(self.tr("Sort by date, name, size, duration or last edit"))
         self.total = QLabel(self)
         self.controller.grid.totalChanged.connect(self._update_total)
         self.controller.countsChanged.connect(self._update_total)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.records import FileRecord
-from desktop_app.formatting import datetime_text
+from desktop_app.formatting import datetime_text, tip_text
 from desktop_app.views.tables import read_only_table
 
 FIELDS = ("original_filename", "athlete_id", "is_public", "description")
@@ -59,6 +60,8 @@ class ConflictDialog(QDialog):
         elif who:
             intro += " " + self.tr("Last change on %1.").replace("%1", who)
         self.intro = QLabel(intro, self)
+        # the other side's name, as written: `<h1><font color=red>…` was rendered as markup
+        self.intro.setTextFormat(Qt.TextFormat.PlainText)
         self.intro.setWordWrap(True)
         layout.addWidget(self.intro)
         self.table = read_only_table(
@@ -75,7 +78,7 @@ class ConflictDialog(QDialog):
             self.table.insertRow(row)
             for column, text in enumerate((self._label(field), theirs_text, yours_text)):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(tip_text(text))
                 if column and theirs_text != yours_text:
                     font = item.font()
                     font.setBold(True)

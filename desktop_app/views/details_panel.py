@@ -30,7 +30,14 @@ from PySide6.QtWidgets import (
 from core.filenames import type_extension
 from core.maintenance import purge_time
 from core.records import AthleteRecord, FileRecord
-from desktop_app.formatting import DASH, datetime_text, duration_text, number_text, size_text
+from desktop_app.formatting import (
+    DASH,
+    datetime_text,
+    duration_text,
+    number_text,
+    size_text,
+    tip_text,
+)
 
 
 class ElidedLabel(QLabel):
@@ -51,10 +58,11 @@ class ElidedLabel(QLabel):
         self.setMinimumWidth(40)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # values as stored, never markup
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         self._full = text
-        self.setToolTip(text if text != DASH else "")
+        self.setToolTip(tip_text(text) if text != DASH else "")
         self._elide()
 
     def full_text(self) -> str:
@@ -232,6 +240,7 @@ class DetailsPanel(QWidget):
         grid.addWidget(self.restore_button, 1, 1)
         grid.addWidget(self.delete_button, 2, 1)
         self.trash_note = QLabel(box)
+        self.trash_note.setTextFormat(Qt.TextFormat.PlainText)
         self.trash_note.setWordWrap(True)
         grid.addWidget(self.trash_note, 3, 0, 1, 2)
         self.preview_button.clicked.connect(self.previewRequested)
@@ -299,6 +308,7 @@ class DetailsPanel(QWidget):
                 form.addRow(label, row)
                 continue
             field = QLabel(box)
+            field.setTextFormat(Qt.TextFormat.PlainText)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             field.setWordWrap(True)
             self.technical[key] = field

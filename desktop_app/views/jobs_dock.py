@@ -51,7 +51,7 @@ from core.library import Library
 from core.video import service
 from core.video.service import ScrubCue
 from desktop_app.errors import describe_error, job_reason, job_reason_text
-from desktop_app.formatting import PROGRESS_FORMAT
+from desktop_app.formatting import PROGRESS_FORMAT, tip_text
 from desktop_app.views.tables import read_only_table
 from desktop_app.workers import TaskRunner
 
@@ -165,6 +165,7 @@ class ProcessingLine(QLabel):
         self._jobs_of: int | None = None
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # failures may quote a file name
         self.setObjectName("processing-line")
         self.hide()
 
@@ -221,7 +222,7 @@ class ProcessingLine(QLabel):
                 self.tr("Why: %1").replace("%1", "; ".join(f"{k}: {m.text}" for k, m in why))
             )
             details = [f"{k}: {m.technical()}" for k, m in why if m.detail]
-        self.setToolTip("\n".join(details))  # a failure's English message, labelled
+        self.setToolTip(tip_text("\n".join(details)))  # a failure's English message, labelled
         names = []
         for item in service.renditions(record, jobs):
             size = f"{item['width']}×{item['height']}" if item.get("width") else ""
@@ -261,6 +262,7 @@ class JobsDock(QDockWidget):
         self.runner = TaskRunner(2, self)
         body = QWidget(self)
         self.status = QLabel(body)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # errors may quote a name
         self.runner.failed.connect(lambda exc: self.status.setText(describe_error(exc).text))
         column = QVBoxLayout(body)
         bar = QHBoxLayout()
@@ -379,7 +381,8 @@ class JobsDock(QDockWidget):
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col == self.COLUMNS - 1 and text:
-                    item.setToolTip(job_reason(job).full())  # a failure's English message too
+                    # a failure's English message too
+                    item.setToolTip(tip_text(job_reason(job).full()))
                 elif col == 1:  # the id the API and the logs speak of
                     item.setToolTip(self.tr("File id: %1").replace("%1", str(job.file_id)))
                 self.table.setItem(row, col, item)

@@ -32,6 +32,7 @@ from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
 from desktop_app.controllers.settings_controller import SettingsController
 from desktop_app.errors import ErrorMessage
+from desktop_app.formatting import tip_text
 from desktop_app.i18n import LANGUAGES
 from desktop_app.views.colors import set_status_style
 from desktop_app.views.message_box import open_warning
@@ -107,6 +108,7 @@ class SettingsDialog(QDialog):
         self.test_button = QPushButton(self.tr("Test connection"), box)
         self.test_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.test_result = QLabel(box)
+        self.test_result.setTextFormat(Qt.TextFormat.PlainText)  # the store's own words
         self.test_result.setWordWrap(True)
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.test_result.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -370,7 +372,7 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(True)
         set_status_style(self.test_result, "ok" if ok else "error")
         self.test_result.setText(self._fitted(("✔ " if ok else "✘ ") + text))
-        self.test_result.setToolTip(text)
+        self.test_result.setToolTip(tip_text(text))
 
     def _fitted(self, text: str) -> str:
         """`text`, cut with "…" to the lines the result box holds: a longer one (a URL in the

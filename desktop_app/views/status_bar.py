@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from desktop_app.errors import ErrorMessage
-from desktop_app.formatting import size_text
+from desktop_app.formatting import size_text, tip_text
 from desktop_app.views.colors import set_status_style
 
 # Room around a transient message: the status bar's margins and the message's own padding
@@ -30,6 +30,7 @@ class FittingLabel(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._whole = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         self._whole = text
@@ -100,7 +101,7 @@ class MainStatusBar(QStatusBar):
             text = self.tr("Storage: local folder")
             tip = str(settings.paths.objects_dir)
         self.storage.setText(text)
-        self.storage.setToolTip(tip)
+        self.storage.setToolTip(tip_text(tip))
         self._fit_width()
 
     def set_catalog(self, settings: Settings) -> None:
@@ -109,13 +110,13 @@ class MainStatusBar(QStatusBar):
         if url.get_backend_name() == "sqlite":
             path = url.database or ""
             self.catalog.setText(self.tr("Catalog: SQLite %1").replace("%1", Path(path).name))
-            self.catalog.setToolTip(path)
+            self.catalog.setToolTip(tip_text(path))
         else:
             where = f"{url.host or 'localhost'}{f':{url.port}' if url.port else ''}"
             self.catalog.setText(
                 self.tr("Catalog: PostgreSQL %1").replace("%1", f"{where}/{url.database or ''}")
             )
-            self.catalog.setToolTip(url.render_as_string(hide_password=True))
+            self.catalog.setToolTip(tip_text(url.render_as_string(hide_password=True)))
         self._fit_width()
 
     def set_feed(self, connected: bool | None, detail: str = "") -> None:
@@ -129,7 +130,7 @@ class MainStatusBar(QStatusBar):
         else:
             self.feed.setText(self.tr("○ Live: disconnected"))
             tip = self.tr("Changes made elsewhere appear once the catalog is reachable again.")
-        self.feed.setToolTip(f"{tip}\n{detail}".strip())
+        self.feed.setToolTip(tip_text(f"{tip}\n{detail}".strip()))
         self._fit_width()
 
     def set_server(self, running: bool, url: str, error: ErrorMessage | None = None) -> None:
@@ -140,7 +141,7 @@ class MainStatusBar(QStatusBar):
             self.server.setText(self.tr("Server: not running"))
         else:
             self.server.setText(self.tr("Server: stopped"))
-        self.server.setToolTip(error.full() if error is not None and not running else "")
+        self.server.setToolTip(tip_text(error.full()) if error is not None and not running else "")
         self._fit_width()
 
     def set_storage_warning(self, used: int, limit: int) -> None:

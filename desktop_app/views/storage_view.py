@@ -57,6 +57,7 @@ class StorageView(QDockWidget):
         layout = QVBoxLayout(body)
         top = QHBoxLayout()
         self.summary = QLabel(body)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # errors may quote a key
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refresh_button = QPushButton(self.tr("Refresh"), body)
