@@ -531,6 +531,10 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
     import subprocess
 
     panel = window.server_panel
+    # commands only for a running server (tests/test_desktop_link_needs_server.py)
+    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+        window.server.start("127.0.0.1", 0)
+    wait_for(qtbot, lambda: window.server.running)
     wait_for(qtbot, lambda: "No files yet" in panel.examples.toPlainText())
     assert "/stream/" not in panel.examples.toPlainText()
     video = library.uploads.ingest(media_dir.mp4, "video")
@@ -542,9 +546,6 @@ def test_server_examples_name_real_files_and_copy_the_token_only_when_asked(
         lambda: f"/stream/{video.id}/video" in text() and f"/stream/{image.id}/image" in text(),
     )
     assert f"/stream/{image.id}/video" not in text() and f"/stream/{video.id}/image" not in text()
-    with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
-        window.server.start("127.0.0.1", 0)
-    wait_for(qtbot, lambda: window.server.running)
     # Without a token made in this session, nothing secret can be copied.
     assert not panel.token_action.isEnabled()
     panel.copy_button.click()

@@ -15,7 +15,7 @@
 <context>
     <name>DetailsPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="353"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="363"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln file selected</numerusform>
@@ -26,7 +26,7 @@
 <context>
     <name>FileBrowser</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="776"/>
+        <location filename="../../desktop_app/views/browser.py" line="781"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -34,7 +34,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="858"/>
+        <location filename="../../desktop_app/views/browser.py" line="886"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -48,7 +48,7 @@ Show the trash to restore them, or drop new photos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="865"/>
+        <location filename="../../desktop_app/views/browser.py" line="893"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -62,7 +62,7 @@ Show the trash to restore them, or drop new videos anywhere on this window.</num
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="872"/>
+        <location filename="../../desktop_app/views/browser.py" line="900"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -76,7 +76,7 @@ Show the trash to restore them, or drop new files anywhere on this window while 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="880"/>
+        <location filename="../../desktop_app/views/browser.py" line="908"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -90,7 +90,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="890"/>
+        <location filename="../../desktop_app/views/browser.py" line="918"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Files you move to the trash stay here for %Ln day before they are deleted for good.</numerusform>
@@ -101,7 +101,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>JobsDock</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="438"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="452"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>Queued %Ln job again</numerusform>
@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="312"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="329"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="338"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="324"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="360"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="375"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="369"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -160,7 +160,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="376"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="391"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -171,7 +171,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="164"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -179,7 +179,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -187,7 +187,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="167"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -198,7 +198,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="829"/>
+        <location filename="../../desktop_app/views/main_window.py" line="835"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -206,7 +206,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="830"/>
+        <location filename="../../desktop_app/views/main_window.py" line="836"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln folder</numerusform>
@@ -214,7 +214,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="833"/>
+        <location filename="../../desktop_app/views/main_window.py" line="839"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln folder to the library</numerusform>
@@ -222,7 +222,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="834"/>
+        <location filename="../../desktop_app/views/main_window.py" line="840"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Drop to add %Ln file to the library</numerusform>
@@ -230,7 +230,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1047"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1121"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -238,7 +238,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1052"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1126"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -246,7 +246,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1076"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -254,7 +254,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1170"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -262,7 +262,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1357"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1431"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>
@@ -292,7 +292,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="308"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="323"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %Ln command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -300,7 +300,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="315"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="330"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %Ln command without a token: set TOKEN=… in your shell first.</numerusform>
@@ -322,7 +322,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>StorageView</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="133"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="134"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln file in the library</numerusform>

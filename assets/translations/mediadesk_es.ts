@@ -20,82 +20,82 @@
 <context>
     <name>ConflictDialog</name>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="49"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="50"/>
         <source>Changed by someone else</source>
         <translation>Modificado por otra persona</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="52"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="53"/>
         <source>“%1” was changed elsewhere while you were editing it.</source>
         <translation>«%1» se modificó en otro sitio mientras lo editabas.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="56"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="57"/>
         <source>Last change: %1, on %2.</source>
         <translation>Último cambio: %1, en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="60"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="61"/>
         <source>Last change on %1.</source>
         <translation>Último cambio en %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="66"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="69"/>
         <source>Field</source>
         <translation>Campo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="66"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="69"/>
         <source>Theirs (saved)</source>
         <translation>Suyo (guardado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="66"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="69"/>
         <source>Yours (unsaved)</source>
         <translation>Tuyo (sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="86"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="89"/>
         <source>Reload (drop my edits)</source>
         <translation>Recargar (descartar mis cambios)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="87"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="90"/>
         <source>Overwrite with mine</source>
         <translation>Sobrescribir con lo mío</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="111"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="112"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="115"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="113"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="116"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="114"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="117"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="119"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="122"/>
         <source>None</source>
         <translation>Ninguno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="121"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
         <source>Yes</source>
         <translation>Sí</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/conflict_dialog.py" line="121"/>
+        <location filename="../../desktop_app/views/conflict_dialog.py" line="124"/>
         <source>No</source>
         <translation>No</translation>
     </message>
@@ -103,173 +103,173 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="135"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="143"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="169"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="494"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="177"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="504"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="183"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="191"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="186"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="194"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="187"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="195"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="188"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="196"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="189"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="197"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="192"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="200"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="193"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="201"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="204"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="212"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="220"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="228"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="222"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="231"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="232"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="225"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="226"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="235"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="246"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="255"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="254"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="263"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="255"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="264"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="256"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="265"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="257"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="266"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="258"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="267"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="259"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="260"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="261"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="262"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="263"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="288"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="297"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="290"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="299"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="331"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="341"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="353"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="363"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -277,37 +277,37 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="355"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="365"/>
         <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="437"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="447"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="441"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="451"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="494"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="504"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="521"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="531"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="521"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="531"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="529"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="539"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -315,12 +315,12 @@
 <context>
     <name>EmptyNotice</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="100"/>
+        <location filename="../../desktop_app/views/browser.py" line="102"/>
         <source>Show the &amp;trash</source>
         <translation>&amp;Mostrar la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="102"/>
+        <location filename="../../desktop_app/views/browser.py" line="104"/>
         <source>&amp;Clear the search</source>
         <translation>&amp;Borrar la búsqueda</translation>
     </message>
@@ -636,72 +636,82 @@
 <context>
     <name>FileBrowser</name>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="207"/>
+        <location filename="../../desktop_app/views/browser.py" line="210"/>
         <source>Newest first</source>
         <translation>Más recientes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="208"/>
+        <location filename="../../desktop_app/views/browser.py" line="211"/>
         <source>Oldest first</source>
         <translation>Más antiguos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="211"/>
+        <location filename="../../desktop_app/views/browser.py" line="214"/>
         <source>Shot: newest</source>
         <translation>Captura: más reciente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="212"/>
+        <location filename="../../desktop_app/views/browser.py" line="215"/>
         <source>Shot: oldest</source>
         <translation>Captura: más antigua</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="213"/>
+        <location filename="../../desktop_app/views/browser.py" line="216"/>
         <source>Name A–Z</source>
         <translation>Nombre A–Z</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="214"/>
+        <location filename="../../desktop_app/views/browser.py" line="217"/>
         <source>Name Z–A</source>
         <translation>Nombre Z–A</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="215"/>
+        <location filename="../../desktop_app/views/browser.py" line="218"/>
         <source>Largest first</source>
         <translation>Más grandes primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="216"/>
+        <location filename="../../desktop_app/views/browser.py" line="219"/>
         <source>Smallest first</source>
         <translation>Más pequeños primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="217"/>
+        <location filename="../../desktop_app/views/browser.py" line="220"/>
         <source>Longest first</source>
         <translation>Más largos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="218"/>
+        <location filename="../../desktop_app/views/browser.py" line="221"/>
         <source>Shortest first</source>
         <translation>Más cortos primero</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="221"/>
+        <location filename="../../desktop_app/views/browser.py" line="222"/>
+        <source>Edited: newest</source>
+        <translation>Edición: más reciente</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="223"/>
+        <source>Edited: oldest</source>
+        <translation>Edición: más antigua</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/browser.py" line="226"/>
         <source>By date taken: when each photo or video was shot (its camera&apos;s date); a file without one, when it was uploaded</source>
         <translation>Por fecha de captura: cuándo se tomó cada foto o vídeo (la fecha de su cámara); un archivo sin ella, cuándo se subió</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="229"/>
-        <source>Sort by date, name, size or duration</source>
-        <translation>Ordenar por fecha, nombre, tamaño o duración</translation>
+        <location filename="../../desktop_app/views/browser.py" line="234"/>
+        <source>Sort by date, name, size, duration or last edit</source>
+        <translation>Ordenar por fecha, nombre, tamaño, duración o última edición</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="233"/>
+        <location filename="../../desktop_app/views/browser.py" line="238"/>
         <source>Sort:</source>
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="776"/>
+        <location filename="../../desktop_app/views/browser.py" line="781"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -709,12 +719,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="854"/>
+        <location filename="../../desktop_app/views/browser.py" line="882"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="858"/>
+        <location filename="../../desktop_app/views/browser.py" line="886"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -728,7 +738,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="865"/>
+        <location filename="../../desktop_app/views/browser.py" line="893"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -742,7 +752,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="872"/>
+        <location filename="../../desktop_app/views/browser.py" line="900"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -756,7 +766,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="880"/>
+        <location filename="../../desktop_app/views/browser.py" line="908"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -770,12 +780,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="887"/>
+        <location filename="../../desktop_app/views/browser.py" line="915"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="890"/>
+        <location filename="../../desktop_app/views/browser.py" line="918"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -783,7 +793,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="898"/>
+        <location filename="../../desktop_app/views/browser.py" line="926"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -792,7 +802,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="903"/>
+        <location filename="../../desktop_app/views/browser.py" line="931"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -801,7 +811,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="908"/>
+        <location filename="../../desktop_app/views/browser.py" line="936"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -810,7 +820,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="913"/>
+        <location filename="../../desktop_app/views/browser.py" line="941"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -819,7 +829,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="917"/>
+        <location filename="../../desktop_app/views/browser.py" line="945"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -839,12 +849,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="37"/>
+        <location filename="../../desktop_app/formatting.py" line="38"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="46"/>
+        <location filename="../../desktop_app/formatting.py" line="47"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -909,61 +919,61 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Jobs</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="53"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="64"/>
         <source>queued</source>
         <translation>en cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="54"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="65"/>
         <source>running</source>
         <translation>en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="55"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="66"/>
         <source>done</source>
         <translation>hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="56"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="67"/>
         <source>skipped</source>
         <translation>omitido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="57"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
         <source>failed</source>
         <translation>fallido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="58"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
         <source>cancelled</source>
         <translation>cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="68"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="79"/>
         <source>original</source>
         <comment>rendition</comment>
         <translation>original</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="69"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="80"/>
         <source>faststart</source>
         <comment>job kind</comment>
         <translation>inicio rápido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="70"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="81"/>
         <source>web</source>
         <comment>job kind</comment>
         <translation>web</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="71"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="82"/>
         <source>hls</source>
         <comment>job kind</comment>
         <translation>HLS</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="72"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="83"/>
         <source>thumbnails</source>
         <comment>job kind</comment>
         <translation>miniaturas</translation>
@@ -972,92 +982,92 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>JobsDock</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="246"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="258"/>
         <source>Jobs</source>
         <translation>Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="257"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
         <source>All jobs</source>
         <translation>Todos los trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="281"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="269"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="282"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="270"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
         <source>Process again</source>
         <translation>Procesar de nuevo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="271"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="280"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="293"/>
         <source>Job</source>
         <translation>Trabajo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="281"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="294"/>
         <source>File</source>
         <translation>Archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="282"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="295"/>
         <source>Kind</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="283"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="296"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="284"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="297"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="285"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="298"/>
         <source>Attempts</source>
         <translation>Intentos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="286"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="299"/>
         <source>Reason</source>
         <translation>Motivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="327"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="340"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="331"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="344"/>
         <source>No processing jobs yet. Each uploaded video gets a thumbnail and versions that play in browsers; their jobs show here.</source>
         <translation>Aún no hay trabajos de procesamiento. Cada vídeo subido recibe una miniatura y versiones que se reproducen en los navegadores; sus trabajos aparecen aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="336"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="349"/>
         <source>No jobs in this state.</source>
         <translation>No hay trabajos en este estado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="373"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="387"/>
         <source>File id: %1</source>
         <translation>Id. del archivo: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/jobs_dock.py" line="438"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="452"/>
         <source>Queued %Ln job(s) again</source>
         <translation>
             <numerusform>%Ln trabajo en cola de nuevo</numerusform>
@@ -1068,12 +1078,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="288"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="303"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="312"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1081,7 +1091,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="314"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="329"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1089,7 +1099,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="323"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="338"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1097,7 +1107,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="324"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1105,7 +1115,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="360"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="375"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1113,7 +1123,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="369"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1121,7 +1131,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="376"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="391"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1129,17 +1139,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="382"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="397"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="410"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="425"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="490"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="528"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1147,77 +1157,77 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="97"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="98"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="100"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="101"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="111"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="112"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="116"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="117"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="124"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="125"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="125"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="126"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="127"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="128"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="131"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="132"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="138"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="139"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="140"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="141"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="142"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="143"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="151"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="152"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="156"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="157"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="164"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1225,7 +1235,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1233,7 +1243,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="166"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="167"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -1369,87 +1379,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1196"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1270"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="456"/>
+        <location filename="../../desktop_app/views/main_window.py" line="459"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="438"/>
+        <location filename="../../desktop_app/views/main_window.py" line="441"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="478"/>
+        <location filename="../../desktop_app/views/main_window.py" line="481"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="479"/>
+        <location filename="../../desktop_app/views/main_window.py" line="482"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="480"/>
+        <location filename="../../desktop_app/views/main_window.py" line="483"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="481"/>
+        <location filename="../../desktop_app/views/main_window.py" line="484"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="571"/>
+        <location filename="../../desktop_app/views/main_window.py" line="575"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="645"/>
+        <location filename="../../desktop_app/views/main_window.py" line="651"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="646"/>
+        <location filename="../../desktop_app/views/main_window.py" line="652"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="650"/>
+        <location filename="../../desktop_app/views/main_window.py" line="656"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="800"/>
+        <location filename="../../desktop_app/views/main_window.py" line="806"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="803"/>
+        <location filename="../../desktop_app/views/main_window.py" line="809"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="808"/>
+        <location filename="../../desktop_app/views/main_window.py" line="814"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="824"/>
+        <location filename="../../desktop_app/views/main_window.py" line="830"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="828"/>
+        <location filename="../../desktop_app/views/main_window.py" line="834"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="829"/>
+        <location filename="../../desktop_app/views/main_window.py" line="835"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1457,7 +1467,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="830"/>
+        <location filename="../../desktop_app/views/main_window.py" line="836"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1465,7 +1475,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="833"/>
+        <location filename="../../desktop_app/views/main_window.py" line="839"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1473,7 +1483,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="834"/>
+        <location filename="../../desktop_app/views/main_window.py" line="840"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1481,43 +1491,68 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="941"/>
+        <location filename="../../desktop_app/views/main_window.py" line="947"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="944"/>
+        <location filename="../../desktop_app/views/main_window.py" line="950"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="955"/>
+        <location filename="../../desktop_app/views/main_window.py" line="961"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="975"/>
+        <location filename="../../desktop_app/views/main_window.py" line="981"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1009"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1018"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1033"/>
+        <source>Copy link</source>
+        <translation>Copiar enlace</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1034"/>
+        <source>The embedded server must be running for links to work.</source>
+        <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1040"/>
+        <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
+        <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
+        <source>Start the server and copy</source>
+        <translation>Iniciar el servidor y copiar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
+        <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
+        <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/main_window.py" line="1092"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1057"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1120"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1131"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1047"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1121"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1525,7 +1560,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1052"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1126"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1533,7 +1568,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1076"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1541,19 +1576,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1082"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1153"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1169"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1172"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1096"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1170"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1561,53 +1596,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1138"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1138"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1148"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1222"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1148"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1222"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1179"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1182"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1201"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1275"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1205"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1347"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1421"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1349"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1423"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1357"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1431"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -1755,22 +1790,22 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ProcessingLine</name>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="190"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="202"/>
         <source>Processing: not queued</source>
         <translation>Procesamiento: sin trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="195"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="207"/>
         <source>Processing: %1 (%2 %)</source>
         <translation>Procesamiento: %1 (%2 %)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="210"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="222"/>
         <source>Why: %1</source>
         <translation>Motivo: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/jobs_dock.py" line="218"/>
+        <location filename="../../desktop_app/views/jobs_dock.py" line="230"/>
         <source>Renditions: %1</source>
         <translation>Versiones: %1</translation>
     </message>
@@ -1791,12 +1826,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerController</name>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="103"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="104"/>
         <source>The server could not start. %1</source>
         <translation>El servidor no pudo arrancar. %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/server_controller.py" line="124"/>
+        <location filename="../../desktop_app/controllers/server_controller.py" line="125"/>
         <source>The server did not stop cleanly. %1</source>
         <translation>El servidor no se detuvo correctamente. %1</translation>
     </message>
@@ -1804,109 +1839,109 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="111"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="115"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="120"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="124"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="137"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="141"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="72"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="76"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="122"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="126"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="123"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="127"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="148"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="173"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="177"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="156"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="170"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="174"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="171"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="389"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="175"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="408"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="189"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="193"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="208"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="212"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="460"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="479"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="460"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="482"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="460"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="483"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="202"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="206"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="204"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="208"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="308"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="323"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -1914,7 +1949,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="315"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="330"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -1922,107 +1957,112 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="326"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="341"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="327"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="342"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="343"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="326"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="341"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="327"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="251"/>
+        <source># Start the server: commands for its address show here.</source>
+        <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/server_panel.py" line="342"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="343"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="363"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="382"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="363"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="382"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="384"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="403"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="385"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="404"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="395"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="414"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="395"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="414"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="403"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="422"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="411"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="430"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="423"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="453"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="439"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="453"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="442"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="456"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="463"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="489"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="465"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="491"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="469"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="495"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2088,188 +2128,188 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="49"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="50"/>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="90"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="91"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="93"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="94"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="94"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="95"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="107"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="108"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="130"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="132"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="131"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="133"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="135"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="358"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="360"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="153"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="154"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="156"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="155"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="156"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="158"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="157"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="159"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="158"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="160"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="165"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="167"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="172"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="174"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="173"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="175"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="174"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="176"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="177"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="180"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="181"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="180"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="186"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="192"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="194"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="196"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="195"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="197"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="208"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="210"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="213"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="215"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="216"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="215"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="217"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="219"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="221"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="230"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="232"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="233"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="235"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="237"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="239"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="366"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="368"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="404"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="406"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="450"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="452"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -2412,62 +2452,62 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="62"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="63"/>
         <source>Refresh</source>
         <translation>Actualizar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="63"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="64"/>
         <source>List the store now</source>
         <translation>Recorrer el almacén ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="65"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="66"/>
         <source>Lists every object of the bucket or folder (slow on a large bucket)</source>
         <translation>Recorre todos los objetos del bucket o la carpeta (lento en un bucket grande)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="73"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="74"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="73"/>
         <source>Files</source>
         <translation>Archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="72"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="73"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="74"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="76"/>
         <source>Day</source>
         <translation>Día</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="76"/>
         <source>In the store</source>
         <translation>En el almacén</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="93"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="94"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="104"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="105"/>
         <source>Listing the store…</source>
         <translation>Recorriendo el almacén…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_view.py" line="133"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="134"/>
         <source>%Ln file(s) in the library</source>
         <translation>
             <numerusform>%Ln archivo en la biblioteca</numerusform>
@@ -2475,42 +2515,42 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="138"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="139"/>
         <source>The store has not been listed yet.</source>
         <translation>El almacén aún no se ha recorrido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="144"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="145"/>
         <source>not checked since the files changed (“%1” checks it)</source>
         <translation>sin comprobar desde que cambiaron los archivos («%1» la comprueba)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="150"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="151"/>
         <source>Store: %1 objects, %2 (listed %3); drift from the catalog: %4</source>
         <translation>Almacén: %1 objetos, %2 (recorrido %3); diferencia con el catálogo: %4</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="157"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="158"/>
         <source>Thumbnails and other derivatives: %1</source>
         <translation>Miniaturas y otros derivados: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="162"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="163"/>
         <source>In the trash: %1</source>
         <translation>En la papelera: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="164"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="165"/>
         <source>Images</source>
         <translation>Imágenes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="164"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="165"/>
         <source>Videos</source>
         <translation>Vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_view.py" line="176"/>
+        <location filename="../../desktop_app/views/storage_view.py" line="177"/>
         <source>No athlete</source>
         <translation>Sin deportista</translation>
     </message>
@@ -2790,37 +2830,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="191"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="193"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="369"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="371"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="370"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="372"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="371"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="373"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="372"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="374"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="374"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="376"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="376"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="378"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

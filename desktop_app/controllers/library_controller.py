@@ -28,8 +28,8 @@ from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
-# The catalog's orders (core.records.Sort, in its order) but edit time, which the grid hides.
-SORTS = tuple(sort for sort in Sort if sort not in (Sort.RECENTLY_EDITED, Sort.EDITED_FIRST))
+# The catalog's orders (core.records.Sort), in its order: the sort box offers each of them.
+SORTS = tuple(Sort)
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did
@@ -77,6 +77,9 @@ class LibraryController(QObject):
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
     saved = Signal(object)  # FileRecord after a metadata save
     linkReady = Signal(str)
+    # FileRecord: its link opens only through the embedded server, which is stopped (nothing
+    # was copied: a link to a stopped server is refused)
+    linkNeedsServer = Signal(object)
     previewReady = Signal(object, str)  # FileRecord, source (path or URL)
     previewFailureExplained = Signal(str, object)  # source, ErrorMessage: why it did not play
     filterChanged = Signal(object)  # SidebarFilter
@@ -423,10 +426,18 @@ class LibraryController(QObject):
         )
 
     def copy_link(self, file_id: int) -> None:
-        self._call(self._link, file_id, then=self.linkReady.emit)
+        def done(found: tuple[FileRecord, str | None]) -> None:
+            record, url = found
+            if url is None:
+                self.linkNeedsServer.emit(record)
+            else:
+                self.linkReady.emit(url)
 
-    def _link(self, file_id: int) -> str:
-        """A video's watch page while the server runs (it plays anywhere), else the file."""
+        self._call(self._link, file_id, then=done)
+
+    def _link(self, file_id: int) -> tuple[FileRecord, str | None]:
+        """A video's watch page while the server runs (it plays anywhere), else the file; no
+        URL when the file's link opens only through the embedded server and it is stopped."""
         record = self.library.get_file(file_id)
         server = self.server_url()
         if record.file_type == FileKind.VIDEO and server and record.status == FileStatus.READY:
@@ -434,8 +445,23 @@ class LibraryController(QObject):
 
             # the address others reach this server at (MEDIADESK_PUBLIC_URL), not the one it
             # is bound to here: a link pasted into a team chat must open elsewhere
-            return watch_link(self.library, record, self.library.settings.public_origin or server)
-        return self.library.download_url(file_id)
+            url = watch_link(self.library, record, self.library.settings.public_origin or server)
+            return record, url
+        if not server and record.status == FileStatus.READY and self.link_needs_server(record):
+            return record, None  # (a file not ready: download_url says why it has no link)
+        return record, self.library.download_url(file_id)
+
+    def link_needs_server(self, record: FileRecord) -> bool:
+        """Whether the file's link is one this process's server must answer: a file in the
+        local folder is signed for its address (a bucket's link goes to the bucket, a public
+        one to its CDN). With MEDIADESK_PUBLIC_URL the link names that address, which another
+        server may answer (a team's): not this window's to judge."""
+        lib = self.library
+        return (
+            not lib.settings.public_origin
+            and lib.public_url(record) is None
+            and lib.backends.on_backend(record.storage_key, "local")
+        )
 
     def request_preview(self, record: FileRecord) -> None:
         self._call(

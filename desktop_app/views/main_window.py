@@ -362,6 +362,9 @@ class MainWindow(QMainWindow):
         self._last_trashed: list[int] = []  # what Ctrl+Z puts back
         self._emptying_trash = False  # Empty trash… runs (its count would be stale)
         self._asking = False
+        # Copy link waiting for the server the user agreed to start: the file, and whether
+        # this window asked for the start (else one was under way when it asked)
+        self._link_after_start: tuple[int, bool] | None = None
         # The title names what is shown; the platform appends the application name (written
         # here too, it showed twice: "MediaDesk — MediaDesk"). "*" while edits are unsaved.
         self.setWindowTitle("[*]")
@@ -522,6 +525,7 @@ class MainWindow(QMainWindow):
         self.details.dirtyChanged.connect(self.setWindowModified)
         c.message.connect(lambda text: self.status.showMessage(text, 6000))
         c.linkReady.connect(self._on_link)
+        c.linkNeedsServer.connect(self._on_link_needs_server)
         c.previewReady.connect(self._open_preview)
         self.browser.activated.connect(c.request_preview)
         d = self.details
@@ -574,6 +578,8 @@ class MainWindow(QMainWindow):
         self.server.stateChanged.connect(
             lambda running, url: self.status.set_server(running, url, self.server.last_error)
         )
+        self.server.stateChanged.connect(self._on_server_state)
+        self._update_link_tip()
         self.settings_controller.saved.connect(self._on_settings_saved)
 
     def _update_actions(self, record: FileRecord | None) -> None:
@@ -1007,6 +1013,74 @@ class MainWindow(QMainWindow):
     def _on_link(self, url: str) -> None:
         QGuiApplication.clipboard().setText(url)
         self.status.showMessage(self.tr("Link copied to the clipboard"), 5000)
+
+    def _on_link_needs_server(self, record: FileRecord) -> None:
+        """The file's link opens only through the embedded server, which is stopped: copying
+        it would hand out a refused link. Asks to start the server, and copies it once the
+        server runs."""
+        if self.server.running:  # started meanwhile (the panel, another Copy link)
+            self.controller.copy_link(record.id)
+        elif self.ask_start_server_for_link(record):
+            starting = not self.server.runner.busy  # a start or stop under way: its end first
+            self._link_after_start = (record.id, starting)
+            if starting:
+                self.server_panel.start()
+
+    def ask_start_server_for_link(self, record: FileRecord) -> bool:
+        """Start the server and copy, or Cancel (the default and the Escape answer)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Copy link"),
+            self.tr("The embedded server must be running for links to work."),
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setInformativeText(
+            self.tr(
+                "Links to files in the local folder open through MediaDesk's embedded server, "
+                "which is stopped. Start it and copy the link to “%1”?"
+            ).replace("%1", record.original_filename)
+        )
+        plain_text(box)
+        start = box.addButton(
+            self.tr("Start the server and copy"), QMessageBox.ButtonRole.AcceptRole
+        )
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.exec()
+        return box.clickedButton() is start
+
+    def _on_server_state(self, running: bool, _url: str) -> None:
+        self._update_link_tip()
+        if self._link_after_start is None:
+            return
+        file_id, started = self._link_after_start
+        if running:
+            self._link_after_start = None
+            self.controller.copy_link(file_id)
+        elif not started:  # what was under way was a stop (or a start that failed): start
+            self._link_after_start = (file_id, True)
+            self.server_panel.start()
+        else:  # the start failed: nothing copied; the Server panel shows why and the port
+            self._link_after_start = None
+            self.server_dock.show()
+            self.server_dock.raise_()
+            if self.server.last_error is not None:
+                self.show_error(self.server.last_error)
+
+    def _update_link_tip(self) -> None:
+        """Copy link says so when links to the local folder's files cannot work right now."""
+        settings = self.library.settings
+        local = settings.backend_name == "local" and not settings.public_origin
+        tip = ""
+        if local and not self.server.running:
+            tip = self.tr(
+                "Links to files in the local folder work only while the embedded server is "
+                "running. It is stopped: Copy link offers to start it."
+            )
+        self.commands.copy_link.setToolTip(tip or self.commands.copy_link.text().replace("&", ""))
+        self.details.link_button.setToolTip(tip)
 
     def export(self) -> None:
         record = self._current()

@@ -241,9 +241,17 @@ class ServerPanel(QWidget):
         self._show_examples()
 
     def _show_examples(self) -> None:
-        url = self.controller.url if self.controller.running else self._planned_url()
-        # The panel itself never shows a secret (screenshots, screen sharing).
-        self.examples.setPlainText(curl_examples(url, self.example_image, self.example_video))
+        # Commands only for the running server's own address: stopped, or after a start that
+        # failed on a busy port, they named a port where nothing (or another program) answers
+        running = self.controller.running
+        if running:
+            # The panel itself never shows a secret (screenshots, screen sharing).
+            text = curl_examples(self.controller.url, self.example_image, self.example_video)
+        else:
+            text = self.tr("# Start the server: commands for its address show here.")
+            self.copied.hide()  # what was copied named the stopped server
+        self.examples.setPlainText(text)
+        self.copy_action.setEnabled(running)
         self._fit_examples()
 
     def _fit_examples(self) -> None:
@@ -300,8 +308,11 @@ class ServerPanel(QWidget):
         self._fit_examples()
 
     def copy_commands(self, with_token: bool = False) -> str:
-        """Copies the commands; with the token only when asked. Says what was copied."""
-        url = self.controller.url if self.controller.running else self._planned_url()
+        """Copies the commands; with the token only when asked. Says what was copied (nothing
+        while the server is not running: no commands)."""
+        if not self.controller.running:
+            return ""
+        url = self.controller.url
         with_token = with_token and self._secret is not None
         secret = self._secret[1] if with_token and self._secret else None
         text = curl_examples(url, self.example_image, self.example_video, secret)
@@ -361,7 +372,11 @@ class ServerPanel(QWidget):
         if self.controller.running:
             self.controller.stop()
         else:
-            self.controller.start(self.host.text().strip() or "127.0.0.1", self.port.value())
+            self.start()
+
+    def start(self) -> None:
+        """Starts the server at the host and port shown (Start, or Copy link's offer)."""
+        self.controller.start(self.host.text().strip() or "127.0.0.1", self.port.value())
 
     def _create(self) -> None:
         name, ok = ask_text(self, self.tr("New API token"), self.tr("Name (who or what uses it):"))
@@ -415,11 +430,6 @@ class ServerPanel(QWidget):
             self.state.setText(self.tr("Stopped"))
             self.state.setToolTip("")
         self._show_examples()
-
-    def _planned_url(self) -> str:
-        host = self.host.text().strip() or "127.0.0.1"
-        host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        return f"http://{host}:{self.port.value()}"
 
     def _on_busy(self, busy: bool) -> None:
         self.toggle.setEnabled(not busy)
