@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -32,6 +33,16 @@ def watch_path(file_id: int, query: str) -> str:
     return with_query(f"/watch/{file_id}", query)
 
 
+_PLACEHOLDER = re.compile(r"__[A-Z]+__")
+
+
+def _fill_page(template: str, values: dict[str, str]) -> str:
+    """The template with each placeholder replaced in one pass: a value is never scanned again,
+    so a file name holding `__CONFIG__` is shown as such (chained replaces pasted the player's
+    config into the title). A placeholder-like text the page does not fill stays as it is."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(0), m.group(0)), template)
+
+
 @routes.get("/watch/{file_id}")
 @requires(FILE)
 async def watch(request: web.Request) -> web.Response:
@@ -56,13 +67,14 @@ async def watch(request: web.Request) -> web.Response:
     poster = ""
     if record.has_thumbnail and record.is_public:
         poster = versioned_link(f"/files/{record.id}/thumbnail", record)
-    page = (
-        static_file("watch.html")
-        .decode("utf-8")
-        .replace("__TITLE__", html.escape(record.original_filename))
-        .replace("__POSTER__", html.escape(poster))
-        # "</" cannot end the script element from inside a JSON string
-        .replace("__CONFIG__", json.dumps(config).replace("</", "<\\/"))
+    page = _fill_page(
+        static_file("watch.html").decode("utf-8"),
+        {
+            "__TITLE__": html.escape(record.original_filename),
+            "__POSTER__": html.escape(poster),
+            # "</" cannot end the script element from inside a JSON string
+            "__CONFIG__": json.dumps(config).replace("</", "<\\/"),
+        },
     )
     return web.Response(
         text=page,

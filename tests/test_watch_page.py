@@ -1,0 +1,40 @@
+"""The watch page shows a video's name as it was given, whatever placeholder-like text it holds.
+
+The page was filled with chained str.replace: a name holding `__CONFIG__` or `__POSTER__`
+had the player's config (its signed links) or the poster's link pasted into the <title>.
+A real library, a real MP4 and the live server over loopback."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+from core.library import Library
+from server.entry import EmbeddedServer
+from tests import media
+from tests.server_fixtures import bearer, http_call, make_tokens
+
+
+def test_a_name_holding_the_page_placeholders_is_shown_as_given(
+    library: Library, live: EmbeddedServer, tmp_path: Path
+) -> None:
+    name = "clip __CONFIG__ __POSTER__ __TITLE__ <b> & co.mp4"
+    clip = media.make_mp4(tmp_path / "clip.mp4", seconds=1)
+    record = library.uploads.ingest(clip, "video", original_filename=name, is_public=True)
+    page = http_call(f"{live.url}/watch/{record.id}", headers=bearer(make_tokens(library).read))
+    assert page.status == 200, page.body
+    text = page.body.decode()
+    title = re.search(r"<title>(.*?)</title>", text, re.S)
+    assert title is not None
+    assert html.unescape(title.group(1)) == f"{record.original_filename} · MediaDesk"
+    assert record.original_filename == name
+    config = re.search(r"const config = (\{.*?\});", text)
+    assert config is not None and json.loads(config.group(1))["file_id"] == record.id
+    poster = re.search(r'poster="([^"]*)"', text)
+    assert poster is not None
+    assert "__" not in poster.group(1)
+    if record.has_thumbnail:
+        assert html.unescape(poster.group(1)).startswith(f"/files/{record.id}/thumbnail")
+    assert "__CONFIG__" not in text.replace(html.escape(record.original_filename), "")
