@@ -63,16 +63,18 @@ async def receive_form(request: web.Request, *, max_size: int, tmp_dir: Path) ->
                 return received
             if not isinstance(part, BodyPartReader):
                 raise InvalidInput("Nested multipart bodies are not accepted")
-            filename = form_data_filename(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
-            if part.name == FILE_FIELD and filename is not None:
+            # never part.name: aiohttp's reading gives up on a whole header whose quoted file
+            # name holds ";" or "=" as browsers send them (a name-less part, a 400)
+            name, filename = form_data_names(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
+            if name == FILE_FIELD and filename is not None:
                 if received.spooled is not None:
                     raise InvalidInput("Send exactly one 'file' part")
                 received.filename = clean_filename(filename)
                 received.spooled = await _spool(part, max_size, tmp_dir, request.app[THREADS])
-            elif part.name == FILE_FIELD:  # its bytes as a text field (curl -F 'file=<x.jpg')
+            elif name == FILE_FIELD:  # its bytes as a text field (curl -F 'file=<x.jpg')
                 raise InvalidInput(NO_FILE_PART)
-            elif part.name:
-                received.fields.setdefault(part.name, await _text(part))
+            elif name:
+                received.fields.setdefault(name, await _text(part, name))
             else:
                 raise InvalidInput("Every form part needs a name")
         raise InvalidInput(f"A form may have at most {MAX_PARTS} parts")
@@ -126,12 +128,13 @@ _EXT_VALUE = re.compile(r"([\w!#$%&+^`{}~-]*)'[^']*'(.*)", re.DOTALL)  # RFC 598
 _EXT_CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "iso-8859-1", "us-ascii": "ascii"}
 
 
-def form_data_filename(disposition: str) -> str | None:
-    """The file name of a multipart/form-data part (None: not a file part), read as browsers,
-    curl and urllib3 write it (the WHATWG HTML form encoding): in `filename="..."` a quote is
-    sent as %22, CR as %0D and LF as %0A, and nothing else is escaped. So exactly those three
-    are decoded, and a backslash is a character of the name, not an escape (aiohttp's
-    RFC 2616 reading ate it and kept the %22). `filename*` (RFC 5987: UTF-8''percent-encoded),
+def form_data_names(disposition: str) -> tuple[str | None, str | None]:
+    """The field name and the file name (None: not a file part) of a multipart/form-data
+    part, read as browsers, curl and urllib3 write them (the WHATWG HTML form encoding): in
+    `name="..."` and `filename="..."` a quote is sent as %22, CR as %0D and LF as %0A, and
+    nothing else is escaped (`;` and `=` come raw). So exactly those three are decoded, and a
+    backslash is a character of the name, not an escape (aiohttp's RFC 2616 reading ate it,
+    kept the %22, and gave up on a quoted `;`). `filename*` (RFC 5987: UTF-8''percent-encoded),
     which a few clients add for non-ASCII names, wins when it decodes. The caller applies the
     stored-name rule (clean_filename) as for every other way in.
     """
@@ -140,14 +143,20 @@ def form_data_filename(disposition: str) -> str | None:
         quoted, bare = match.group(2), match.group(3)
         value = quoted if quoted is not None else bare.strip()
         params.setdefault(match.group(1).lower(), value)
+    name = params.get("name")
+    field = None if name is None else _form_unescape(name)
     extended = _extended_value(params.get("filename*"))
     if extended is not None:
-        return extended
+        return field, extended
     plain = params.get("filename")
     if plain is None:
         # a file part all the same, whose name cannot be read: clean_filename names it
-        return "" if "filename*" in params else None
-    return _FORM_ESCAPE.sub(lambda m: _FORM_ESCAPES[m.group(0)], plain)
+        return field, "" if "filename*" in params else None
+    return field, _form_unescape(plain)
+
+
+def _form_unescape(value: str) -> str:
+    return _FORM_ESCAPE.sub(lambda m: _FORM_ESCAPES[m.group(0)], value)
 
 
 def _extended_value(value: str | None) -> str | None:
@@ -165,17 +174,17 @@ def _extended_value(value: str | None) -> str | None:
         return None
 
 
-async def _text(part: BodyPartReader) -> str:
+async def _text(part: BodyPartReader, name: str) -> str:
     data = bytearray()
     while chunk := await part.read_chunk(CHUNK):
         data += chunk
         if len(data) > MAX_FIELD:
-            raise InvalidInput(f"The field {part.name!r} is too long")
+            raise InvalidInput(f"The field {name!r} is too long")
     try:
         text = data.decode(part.get_charset(default="utf-8"))
     except (UnicodeDecodeError, LookupError):
-        raise InvalidInput(f"The field {part.name!r} is not valid UTF-8") from None
-    return check_text(text, f"The field {part.name!r}")
+        raise InvalidInput(f"The field {name!r} is not valid UTF-8") from None
+    return check_text(text, f"The field {name!r}")
 
 
 async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, threads: Threads) -> Spooled:
