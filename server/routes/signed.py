@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, SizeMismatch
 from core.ingest import UPLOAD_URL_USED
 from core.mediatypes import canonical_mime
 from core.records import FileRecord
@@ -48,6 +48,12 @@ def same_type(sent: str | None, signed: str) -> bool:
     return a == b or (canonical_mime(a) is not None and canonical_mime(a) == canonical_mime(b))
 
 
+def _wrong_size(message: str) -> ApiError:
+    """A body of another size than the URL is signed for, told by its Content-Length or
+    counted as it arrived."""
+    return ApiError(403, "content_length_mismatch", message)
+
+
 def _grant(request: web.Request, method: str) -> SignedGrant:
     return library(request).verify_signed_url(method, request.match_info["key"], request.query)
 
@@ -69,11 +75,7 @@ async def signed_put(request: web.Request) -> web.Response:
     if length is not None and length > limit:
         raise too_large(limit)
     if grant.content_length is not None and length is not None and length != grant.content_length:
-        raise ApiError(
-            403,
-            "content_length_mismatch",
-            f"The URL is signed for {grant.content_length} bytes, not {length}",
-        )
+        raise _wrong_size(f"The URL is signed for {grant.content_length} bytes, not {length}")
     record = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.status != "pending" or record.is_trashed:
         raise Conflict(UPLOAD_URL_USED)
@@ -96,6 +98,11 @@ async def signed_put(request: web.Request) -> web.Response:
     )
     try:
         stat = await asyncio.shield(writing)
+    except SizeMismatch as exc:
+        # a chunked body's size is known only at its end (or once past the signed size): the
+        # same refusal as a wrong Content-Length, not confirm-upload's 400 size_mismatch about
+        # stored bytes; the store dropped what it had written
+        raise _wrong_size(str(exc)) from None
     except asyncio.CancelledError:  # the server is stopping: end the thread's read of the body
         request.content.set_exception(ConnectionResetError("The server is stopping"))
         # its outcome no longer matters: seen, so asyncio does not log it as never retrieved
