@@ -33,8 +33,8 @@ ERROR_CODES: dict[str, str] = {
     "signature_expired": "403: a signed URL past its expiry",
     "content_type_mismatch": "403: a signed upload URL sent another Content-Type than it is "
     "signed for",
-    "content_length_mismatch": "403: a signed upload URL sent another Content-Length than it "
-    "is signed for",
+    "content_length_mismatch": "403: a signed upload URL sent a body of another size (its "
+    "Content-Length, or a chunked body's length) than it is signed for",
     "cors_forbidden": "403: a CORS preflight from an origin not in the allowed origins",
     # 404 to 499
     "not_found": "404: no such file, athlete, token, upload or route",
