@@ -8,8 +8,11 @@ before it. Each row records the rendering its images were made with
 (media_files.thumbnail_generation, `rendering`); a photo whose generation is older than
 core.thumbnails.THUMBNAIL_GENERATION has them made again here: by maintenance, a batch per
 run (the leader's, in team mode), and at once by `mediadesk reprocess --photos` or ids. A
-video's poster (core.thumbnails.POSTER_GENERATION) is made again only by a reprocess of the
-video (core/video/service.py), never by maintenance: a whole video to fetch each.
+video's poster (core.thumbnails.POSTER_GENERATION) is made again by its thumbnails job
+(core/video/worker.py), which has the original at hand, when the row's is older (`behind`):
+a reprocess of the video queues that job; maintenance never does, nor does the reprocess's
+request (a whole video to fetch each). The job's poster is stored here (`keep_poster`), by
+the same path as a remade photo's thumbnail.
 
 A remade thumbnail writes the row (thumbnail_generation, and so its version): the file's
 content tag changes with it (records.FileRecord.content_tag), so the links that carry it, the
@@ -78,6 +81,12 @@ def rendering(kind: str) -> int:
     return POSTER_GENERATION if kind == FileKind.VIDEO else THUMBNAIL_GENERATION
 
 
+def behind(record: FileRecord) -> bool:
+    """The file's thumbnail was made by an older rendering than today's for its kind (a video's
+    thumbnails job makes its poster again then; a new video's is today's, made at its upload)."""
+    return (record.thumbnail_generation or 0) < rendering(record.file_type)
+
+
 class FailedRemakes:
     """Photos whose thumbnail a read could not make again lately, in this process, by id and
     content tag: new bytes or a new rendering is a new tag, tried again at once. Bounded (the
@@ -125,8 +134,8 @@ class Remade(NamedTuple):
 
 
 class ThumbnailRemaker:
-    """Finds photos whose images are of an older rendering and makes them again; makes a
-    video's poster again when its reprocess asks."""
+    """Finds photos whose images are of an older rendering and makes them again; stores a
+    video's poster its thumbnails job made again."""
 
     def __init__(
         self,
@@ -198,11 +207,20 @@ class ThumbnailRemaker:
         return remade
 
     def remake(self, file_id: int) -> FileRecord:
-        """The photo's thumbnail and stored variants (a video's poster: it has no variants)
-        made by today's rendering, and its row (and every row sharing its object) marked so.
-        A file that cannot be decoded keeps what it had and is marked too: trying again would
-        give the same answer. A store with no room for them raises InsufficientStorage."""
+        """The photo's thumbnail and stored variants made by today's rendering, and its row
+        (and every row sharing its object) marked so. A photo that cannot be decoded keeps
+        what it had and is marked too: trying again would give the same answer. A store with
+        no room for them raises InsufficientStorage."""
         return self._remake(file_id, for_read=False).record
+
+    def keep_poster(self, file_id: int, poster: bytes) -> FileRecord:
+        """A video's poster made by today's rendering from its original elsewhere (its
+        thumbnails job, which has the original at hand: never fetched again here) stored as
+        `remake` stores a photo's thumbnail: under the same locks, a deletion or move meanwhile
+        cleaned up or followed, every row sharing its object marked, the local cache's entry
+        replaced. A store that cannot keep it raises (StorageUnavailable, InsufficientStorage)
+        and leaves the old poster and rows as they were."""
+        return self._remake(file_id, for_read=False, poster=poster).record
 
     def remake_for_read(self, file_id: int) -> Remade:
         """`remake` for a read of the photo's lost thumbnail: a store with no room (a full disk
@@ -211,29 +229,23 @@ class ThumbnailRemaker:
         answering reads (README), and the next read after room is made keeps it."""
         return self._remake(file_id, for_read=True)
 
-    def _remake(self, file_id: int, for_read: bool) -> Remade:
+    def _remake(self, file_id: int, for_read: bool, poster: bytes | None = None) -> Remade:
+        """A photo's images made again from its original, or (`poster`) a video's poster made
+        already stored, and the rows marked."""
         record = self._catalog.get(file_id, include_trashed=False)
-        if record.file_type not in (FileKind.IMAGE, FileKind.VIDEO):
-            raise InvalidInput(f"File {file_id} is not a photo or a video")
+        # A video's poster is made by its thumbnails job, never here: a whole video to fetch
+        if record.file_type != (FileKind.IMAGE if poster is None else FileKind.VIDEO):
+            raise InvalidInput(f"File {file_id} is not a {'photo' if poster is None else 'video'}")
         if record.status != FileStatus.READY:
             raise InvalidInput(f"File {file_id} is not ready")
         own_id = record.duplicate_of or record.id  # an alias names its file
         key = record.storage_key
-        thumb: bytes | None = None
+        thumb: bytes | None = poster
         kept = True  # the thumbnail made, if any, is in the store
         room = True  # and so is every variant made
         with self._reading(key), self._variant_locks.hold(key):
-            with self._original(key) as source:
-                try:
-                    thumb = make_thumbnail(source, record.content_type or "")
-                    if record.file_type == FileKind.IMAGE:  # a video has no ?w= variants
-                        self._remake_variants(record, source)
-                except _UNDECODABLE as exc:
-                    logger.warning("Thumbnail of file %s not made again: %s", file_id, exc.message)
-                except InsufficientStorage:
-                    if not for_read:
-                        raise
-                    room = False  # the variants not made again stay, whole, of their rendering
+            if poster is None:
+                thumb, room = self._make(record, for_read)
             thumb_key = keys.thumbnail_key(key)
             if thumb is not None and for_read:
                 kept = (
@@ -261,7 +273,7 @@ class ThumbnailRemaker:
         if gone:
             raise NotFound(f"File {file_id} was deleted meanwhile")
         if not marked:  # moved: made again at its new key (gone: NotFound)
-            return self._remake(file_id, for_read)
+            return self._remake(file_id, for_read, poster)  # the same bytes: the same poster
         fresh = self._catalog.get(own_id)
         if room:
             self._cache.drop(record)  # the old rendering's name, never read again
@@ -271,6 +283,23 @@ class ThumbnailRemaker:
         # keep it in the store once there is room
         fresh = fresh if own_id == file_id else fresh.as_alias(file_id)
         return Remade(fresh, None if kept else thumb)
+
+    def _make(self, record: FileRecord, for_read: bool) -> tuple[bytes | None, bool]:
+        """The photo's thumbnail (None: not decodable) made from its original, its variants
+        made again, and whether the store had room for them all (a read's, `for_read`; else
+        InsufficientStorage raises)."""
+        thumb: bytes | None = None
+        with self._original(record.storage_key) as source:
+            try:
+                thumb = make_thumbnail(source, record.content_type or "")
+                self._remake_variants(record, source)
+            except _UNDECODABLE as exc:
+                logger.warning("Thumbnail of file %s not made again: %s", record.id, exc.message)
+            except InsufficientStorage:
+                if not for_read:
+                    raise
+                return thumb, False  # the variants not made again stay, whole, of their rendering
+        return thumb, True
 
     @contextlib.contextmanager
     def _original(self, key: str) -> Iterator[Path]:

@@ -29,7 +29,8 @@ THUMB_SIZE = 320
 THUMBNAIL_GENERATION = 2
 # The rendering of video posters (a video's thumbnail), counted apart: a poster fix must not
 # make maintenance decode every photo again, nor a photo fix change every video's ?v=. Remade
-# by `mediadesk reprocess` (core/video/service.py), never by maintenance (a whole video to
+# by the video's thumbnails job, which has the original at hand (core/video/worker.py; queued
+# again by `mediadesk reprocess`), never by maintenance nor a request (a whole video to
 # fetch). Above every THUMBNAIL_GENERATION a video was given before (2): 3: posters
 # deinterlaced, BT.2020 converted, matrix read as the renditions'.
 POSTER_GENERATION = 3

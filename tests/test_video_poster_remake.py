@@ -4,11 +4,13 @@ Posters follow the renditions' picture fixes since dd469d8 (deinterlaced, BT.202
 the right matrix), but one is stored once and served for good, so a video uploaded before kept
 its old poster for ever: `mediadesk reprocess` and POST /files/{id}/reprocess only queued the
 jobs again, and the remaker turned videos away. Posters have a rendering of their own
-(POSTER_GENERATION): a new video records it, a reprocess makes an older poster again and
-marks the rows, so the content tag (`?v=`, the thumbnail's ETag, the local cache's name)
-changes and every cache fetches the new poster. Maintenance never does (a whole video to
-fetch). The old poster is planted as a library upgraded from before has it: a solid picture
-and the generation a video was given then (the photos', 2).
+(POSTER_GENERATION): a new video records it, and a reprocess queues the jobs again, whose
+thumbnails job (it has the original at hand) makes an older poster again and marks the rows,
+so the content tag (`?v=`, the thumbnail's ETag, the local cache's name) changes and every
+cache fetches the new poster. The reprocess itself answers at once: it never reads the
+original (a 5 GB recording blocked the request for minutes). Maintenance never does (a whole
+video to fetch). The old poster is planted as a library upgraded from before has it: a solid
+picture and the generation a video was given then (the photos', 2).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from core import keys, thumbnail_remake
+from core import keys
 from core.db.models import MediaFile
 from core.errors import InsufficientStorage
 from core.library import Library
@@ -34,6 +36,7 @@ from server.entry import EmbeddedServer
 from tests import media
 from tests.internals import db_of, storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens
+from tests.video_helpers import process_all
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -70,6 +73,28 @@ def _stored_poster(lib: Library, record: FileRecord) -> bytes:
     return b"".join(storage_of(lib).open_range(keys.thumbnail_key(record.storage_key), 0, None))
 
 
+def _original_reads(monkeypatch: pytest.MonkeyPatch, lib: Library, key: str) -> list[str]:
+    """Every read of `key`'s bytes from the store from now on (a download or a range), as
+    tests/test_thumbnail_remake.py counts them."""
+    store = storage_of(lib)
+    backend = type(getattr(store, "active", store))  # behind a router or not
+    reads: list[str] = []
+    for name in ("download_to", "open_range"):
+        real = getattr(backend, name)
+
+        def counted(self: Any, asked: str, *a: Any, _real: Any = real, **k: Any) -> Any:
+            if asked == key:
+                reads.append(asked)
+            return _real(self, asked, *a, **k)
+
+        monkeypatch.setattr(backend, name, counted)
+    return reads
+
+
+def _thumbnails_job(lib: Library, file_id: int) -> Any:
+    return next(j for j in lib.jobs.list(file_id=file_id)[0] if j.kind == "thumbnails")
+
+
 def test_reprocess_makes_an_old_poster_again_and_its_tag_changes(
     live: EmbeddedServer, tmp_path: Path
 ) -> None:
@@ -92,6 +117,7 @@ def test_reprocess_makes_an_old_poster_again_and_its_tag_changes(
 
     assert again.status == 202, again.body
     assert again.json()["total"] >= 1  # the jobs are queued again, as before
+    process_all(lib)  # the thumbnails job makes the poster again
     record = lib.get_file(video.id)
     assert record.thumbnail_generation == POSTER_GENERATION
     fresh = make_thumbnail(clip, BY_MIME["video/mp4"])
@@ -125,6 +151,7 @@ def test_a_video_sharing_anothers_object_answers_its_poster_and_both_are_remade(
     assert third.thumbnail_generation == POSTER_GENERATION  # not shared: made now
 
     service.reprocess(library, second.id)
+    process_all(library)  # the first file's jobs make the object's derivatives
 
     for file_id in (first.id, second.id):
         assert library.get_file(file_id).thumbnail_generation == POSTER_GENERATION
@@ -150,40 +177,43 @@ def test_maintenance_leaves_videos_posters_alone(library: Library, tmp_path: Pat
     assert _stored_poster(library, video) == planted
 
 
-def test_reprocess_of_a_video_deleted_as_its_poster_is_made_is_clean(
-    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_video_deleted_as_its_new_poster_is_stored_leaves_nothing(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    """A hard delete (any server) while the poster is decoded: the reprocess answers its jobs
-    without an error, and the poster written after the deletion is not left behind."""
+    """A hard delete (any server) just before the thumbnails job's poster is written: the job
+    ends without an error, and the poster written after the deletion is not left behind."""
     video = library.uploads.ingest(media.make_mp4(tmp_path / "v.mp4", seconds=1), "video")
     _made_by_an_old_version(library, video)
-    made = thumbnail_remake.make_thumbnail
+    store = storage_of(library)
+    put = store.put_bytes
+    thumb_key = keys.thumbnail_key(video.storage_key)
     deleted: list[int] = []
 
-    def decode_while_deleted(*args: Any, **kw: Any) -> bytes:
-        poster = made(*args, **kw)
-        library.delete_permanently(video.id)
-        deleted.append(video.id)
-        return poster
-
-    monkeypatch.setattr(thumbnail_remake, "make_thumbnail", decode_while_deleted)
+    def written_after_the_deletion(key: str, *args: Any, **kw: Any) -> Any:
+        if key == thumb_key and not deleted:
+            library.delete_permanently(video.id)
+            deleted.append(video.id)
+        return put(key, *args, **kw)
 
     jobs = service.reprocess(library, video.id)
+    monkeypatch.setattr(store, "put_bytes", written_after_the_deletion)
+    with caplog.at_level(logging.INFO, logger="core"):
+        process_all(library)
 
-    assert deleted == [video.id] and jobs  # the poster was being made when the file went
-    store = storage_of(library)
-    assert not store.exists(keys.thumbnail_key(video.storage_key))
+    assert deleted == [video.id] and jobs  # the poster was being stored when the file went
+    assert not store.exists(thumb_key)
     assert not store.exists(video.storage_key)
     assert list(store.list_keys(keys.video_prefix(video.storage_key))) == []
     assert library.jobs.list(file_id=video.id)[1] == 0
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
 
 
-def test_a_poster_the_store_cannot_keep_leaves_the_jobs_queued(
+def test_a_poster_the_store_cannot_keep_leaves_the_sprite_and_is_tried_again(
     library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    """A full store (or one out of reach) as the poster is written: the jobs the reprocess
-    queued stand and are answered, the poster and its rendering stay as they were (the next
-    reprocess tries again), and the log says why."""
+    """A full store (or one out of reach) as the thumbnails job writes the poster: the job's
+    scrub sprite is kept and the job done, the poster and its rendering stay as they were, the
+    log says why, and the next reprocess tries again."""
     video = library.uploads.ingest(media.make_mp4(tmp_path / "v.mp4", seconds=1), "video")
     planted = _made_by_an_old_version(library, video)
     store = storage_of(library)
@@ -195,12 +225,14 @@ def test_a_poster_the_store_cannot_keep_leaves_the_jobs_queued(
             raise InsufficientStorage("There is not enough free storage space to save the file")
         return put(key, *args, **kw)
 
-    monkeypatch.setattr(store, "put_bytes", full)
-    with caplog.at_level(logging.WARNING, logger="core.video.service"):
-        jobs = service.reprocess(library, video.id)
-
+    jobs = service.reprocess(library, video.id)
     assert jobs and {j.state for j in jobs} == {"queued"}
-    assert {j.id for j in library.jobs.list(file_id=video.id)[0]} >= {j.id for j in jobs}
+    monkeypatch.setattr(store, "put_bytes", full)
+    with caplog.at_level(logging.WARNING, logger="core.video"):
+        process_all(library)
+
+    assert _thumbnails_job(library, video.id).state == "done"
+    assert service.scrub_thumbnails(library, library.get_file(video.id)) is not None
     assert library.get_file(video.id).thumbnail_generation == OLD
     monkeypatch.setattr(store, "put_bytes", put)
     assert _stored_poster(library, video) == planted
@@ -208,3 +240,36 @@ def test_a_poster_the_store_cannot_keep_leaves_the_jobs_queued(
         r.levelno == logging.WARNING and f"file {video.id}" in r.getMessage()
         for r in caplog.records
     ), caplog.text
+
+    service.reprocess(library, video.id)  # room again: the next reprocess makes it
+    process_all(library)
+
+    assert library.get_file(video.id).thumbnail_generation == POSTER_GENERATION
+    assert _difference(_stored_poster(library, video), planted) > 100
+
+
+def test_reprocess_answers_at_once_without_reading_the_original(
+    live: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST /files/{id}/reprocess (and `mediadesk reprocess --all`) only queues the jobs: the
+    original (a 5 GB match recording) is read by the job that needs it, never by the request.
+    A new video's first jobs keep the poster its upload made (it is of today's rendering)."""
+    lib = live.library
+    video = lib.uploads.ingest(media.make_mp4(tmp_path / "v.mp4", seconds=1), "video")
+    tag = video.content_tag
+    process_all(lib)  # the upload's own jobs
+    assert _thumbnails_job(lib, video.id).state == "done"
+    assert lib.get_file(video.id).content_tag == tag  # its poster was not made twice
+    planted = _made_by_an_old_version(lib, video)
+    reads = _original_reads(monkeypatch, lib, video.storage_key)
+    tokens = make_tokens(lib)
+
+    again = http_call(
+        f"{live.url}/files/{video.id}/reprocess", "POST", headers=bearer(tokens.admin)
+    )
+
+    assert again.status == 202, again.body
+    assert reads == []  # not a byte of the original read to answer
+    assert _thumbnails_job(lib, video.id).state == "queued"
+    assert lib.get_file(video.id).thumbnail_generation == OLD  # the job makes it, later
+    assert _stored_poster(lib, video) == planted

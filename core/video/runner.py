@@ -4,6 +4,11 @@ A separate process keeps the GIL and the CPU of an encode away from the GUI and 
 lets the worker stop an encode at once (SIGKILL) without leaving a half-written derivative in
 the store: the output folder is only uploaded after a clean exit. Progress and the outcome are
 JSON lines on stdout.
+
+A thumbnails job asked for it (`poster`: the file's poster is of an older rendering) also
+makes the video's poster (core.thumbnails.make_thumbnail) into POSTER: the worker stores it
+(core.thumbnail_remake.ThumbnailRemaker.keep_poster). One that cannot be made is said
+(`poster_error`) and fails nothing: the sprite stands.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.thumbnails import make_thumbnail
 from core.video import encode
 from core.video.failures import failure_reason
+
+POSTER = "poster.webp"  # in the output folder; never one of the job's files (its "files")
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -55,8 +63,20 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             src, out, [int(r) for r in job["ladder"]], int(job["segment_seconds"]), progress
         )
     if kind == "thumbnails":
-        return encode.scrub_thumbnails(src, out, progress)
+        result = encode.scrub_thumbnails(src, out, progress)
+        if job.get("poster"):
+            _poster(src, out, job.get("content_type") or "")
+        return result
     raise encode.BadMedia(f"Unknown job kind {kind!r}", "internal")
+
+
+def _poster(src: Path, out: Path, content_type: str) -> None:
+    try:
+        poster = make_thumbnail(src, content_type)
+    except Exception as exc:  # the sprite is made: the old poster stays, a reprocess tries again
+        _emit({"poster_error": f"{type(exc).__name__}: {exc}"})
+        return
+    (out / POSTER).write_bytes(poster)
 
 
 def main(argv: list[str]) -> int:

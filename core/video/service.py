@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core import keys
-from core.errors import InvalidInput, NotFound, StorageUnavailable
+from core.errors import InvalidInput, NotFound
 from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
 from core.mediatypes import FileKind
@@ -105,8 +105,9 @@ def queue_new_video(lib: Library, record: FileRecord) -> list[JobRecord]:
 
 
 def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
-    """The video's jobs queued again, then its poster made again by today's rendering
-    (`_remake_poster`)."""
+    """The video's jobs queued again, and nothing more: the request answers at once whatever
+    the size of the original. Its thumbnails job makes a poster of an older rendering again
+    (core.thumbnail_remake.behind; core/video/worker.py), from the original it has at hand."""
     record = lib.get_file(file_id)
     if record.file_type != FileKind.VIDEO:
         raise InvalidInput(f"File {file_id} is not a video; only videos are processed")
@@ -121,26 +122,7 @@ def reprocess(lib: Library, file_id: int) -> list[JobRecord]:
     publish(lib, target, None)
     if target != file_id:
         publish(lib, file_id, None)
-    _remake_poster(lib, file_id)
     return jobs
-
-
-def _remake_poster(lib: Library, file_id: int) -> None:
-    """The poster (a video's thumbnail) is stored once and served for good, so a poster made
-    before a fix to how they are made (core.thumbnails.POSTER_GENERATION) stays until the
-    video is reprocessed: made again here, its rows marked, so the content tag (`?v=`, ETag,
-    the local cache's name) changes and every cache fetches it. Its jobs are queued already
-    and stand whatever happens here: a file deleted meanwhile is a normal outcome, and a store
-    that cannot keep the poster (full, out of reach) leaves the old one and its rendering, so
-    the next reprocess tries again; the reprocess still answers its jobs."""
-    try:
-        lib.thumbnail_remaker.remake(file_id)
-    except NotFound as exc:
-        logger.info("Poster of file %s not made again: %s", file_id, exc.message)
-    except StorageUnavailable as exc:
-        logger.warning(
-            "Poster of file %s not made again (its jobs are queued): %s", file_id, exc.message
-        )
 
 
 def forget(lib: Library, record: FileRecord, objects: bool = True) -> None:

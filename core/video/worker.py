@@ -33,9 +33,11 @@ from core.events import EventKind
 from core.fsmodes import make_dirs
 from core.jobs import JobRecord, JobState
 from core.records import FileRecord
+from core.thumbnail_remake import behind
 from core.video import service
 from core.video.encode import faststart_skip_reason
 from core.video.failures import JobFailure, failure_reason
+from core.video.runner import POSTER
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -53,6 +55,7 @@ class _Outcome:
     message: str = ""
     permanent: bool = False
     reason: str = ""  # a skip's or a failure's stable code (SKIP_REASONS, FAILURE_REASONS)
+    poster_error: str = ""  # why a thumbnails job's poster was not made (its sprite was)
 
 
 class VideoWorker:
@@ -211,6 +214,9 @@ class VideoWorker:
             "segment_seconds": settings.hls_segment_seconds,
             "parent": os.getpid(),
             "nice": self.nice,
+            # A poster of an older rendering made again where the original is at hand (a
+            # reprocess only queues this job); a new video's is today's, made at its upload
+            "poster": job.kind == "thumbnails" and behind(record),
         }
         errlog = out.parent / "stderr.log"
         with errlog.open("wb") as err:
@@ -233,6 +239,7 @@ class VideoWorker:
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         outcome: _Outcome | None = None
+        poster_error = ""
         progress, published, beat = 0.0, 0.0, time.monotonic()
         lease_every = max(1.0, self.lib.jobs.lease_seconds / 3)
         try:
@@ -244,8 +251,12 @@ class VideoWorker:
                 if msg is not None:
                     if "progress" in msg:
                         progress = float(msg["progress"])
+                    elif "poster_error" in msg:  # said before its job's result
+                        poster_error = str(msg["poster_error"])
                     elif "result" in msg:
-                        outcome = _Outcome("result", result=msg["result"])
+                        outcome = _Outcome(
+                            "result", result=msg["result"], poster_error=poster_error
+                        )
                     elif "skipped" in msg:
                         outcome = _Outcome(
                             "skipped",
@@ -343,11 +354,34 @@ class VideoWorker:
 
         if lib.jobs.finish(job.id, owner, JobState.DONE, result=result, superseded=supersede):
             lib.deferred.schedule()
+            self._keep_poster(record, outcome, out)
             return
         logger.info("Job %s was cancelled or taken over; its upload is not recorded", job.id)
         if lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="Cancelled"):
             # still ours, so no other worker writes this job's folder and nothing serves it
             self._remove(record, job.kind, result)
+
+    def _keep_poster(self, record: FileRecord, outcome: _Outcome, out: Path) -> None:
+        """The poster a thumbnails job made again stored, its rows marked (the content tag,
+        `?v=`, ETag and local cache name change: every cache fetches it). After the job is
+        recorded done: a poster that cannot be made or kept (a full store, an outage) never
+        fails the job nor loses its sprite; the old poster and its rendering stay, and the
+        next reprocess of the video tries again."""
+        made = out / POSTER
+        if outcome.poster_error:
+            logger.warning("Poster of file %s not made again: %s", record.id, outcome.poster_error)
+        if not made.is_file():
+            return
+        try:
+            self.lib.thumbnail_remaker.keep_poster(record.id, made.read_bytes())
+        except NotFound as exc:  # deleted or trashed meanwhile: a normal outcome
+            logger.info("Poster of file %s not made again: %s", record.id, exc.message)
+        except MediaDeskError as exc:  # StorageUnavailable, InsufficientStorage
+            logger.warning(
+                "Poster of file %s not kept (the next reprocess tries again): %s",
+                record.id,
+                exc.message,
+            )
 
     def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
         """Removes the files of one run of a job that was not recorded done (its own folder)."""
