@@ -99,7 +99,8 @@ FILE_FIELD_SCHEMAS: dict[str, S] = {
     "thumbnail_generation": {
         "type": ["integer", "null"],
         "description": "The rendering the thumbnail and `?w=` variants were made with; older "
-        "ones are made again in the background (then the content tag `v` changes). Null: "
+        "ones are made again (a photo's in the background, a video's poster by its thumbnails "
+        "job after a reprocess; then the content tag `v` changes). Null: "
         "made before renderings were counted",
     },
     "duplicate_of": {
