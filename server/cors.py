@@ -54,14 +54,25 @@ def allowed_origin(request: web.Request) -> str | None:
 
 
 def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if not request.app[CONFIG].cors_origins:
+        return  # no answer ever names an origin: none differs by it
+    # Every answer, with an allowed Origin, another one or none (and 304s, errors): the copy
+    # a shared cache keeps from a request without ACAO must not be served to an allowed page.
+    _vary_on_origin(response)
     origin = allowed_origin(request)
     if origin is None:
         return
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
-    vary = response.headers.get("Vary")
-    if not vary or "origin" not in vary.lower():
-        response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+
+
+def _vary_on_origin(response: web.StreamResponse) -> None:
+    """Adds Origin to the answer's Vary, once, next to what it already names."""
+    named = [v.strip() for v in ",".join(response.headers.getall("Vary", [])).split(",")]
+    named = [v for v in named if v]
+    if "*" in named or "origin" in (v.lower() for v in named):
+        return  # "*" already varies on everything
+    response.headers["Vary"] = ", ".join([*named, "Origin"])
 
 
 @web.middleware

@@ -397,6 +397,46 @@ async def test_cors_preflight_and_headers(
     assert denied.status == 200 and denied.headers["Access-Control-Allow-Origin"]
 
 
+async def test_cors_answers_vary_on_origin_with_or_without_one(
+    aiohttp_client: Any, library: Library, tokens: Tokens, media_dir: Any
+) -> None:
+    """A shared cache (a CDN before the public files) must not hand the copy fetched without
+    an Origin, which has no Access-Control-Allow-Origin, to an allowed page for a year."""
+    from server.app import create_app
+    from tests.server_fixtures import server_config
+
+    config = server_config(library, cors_origins=("https://coach.example",))
+    client = await aiohttp_client(create_app(library, config=config))
+    made = await uploaded(client, media_dir.jpeg, tokens.upload, is_public="true")
+    stream = made["urls"]["stream"]
+    assert "?v=" in stream
+
+    def vary(resp: aiohttp.ClientResponse) -> list[str]:
+        return [v.strip().lower() for v in ",".join(resp.headers.getall("Vary", [])).split(",")]
+
+    plain = await client.get(stream)
+    assert plain.status == 200 and "immutable" in plain.headers["Cache-Control"]
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    assert vary(plain).count("origin") == 1
+    good = await client.get(stream, headers={"Origin": "https://coach.example"})
+    assert good.headers["Access-Control-Allow-Origin"] == "https://coach.example"
+    assert vary(good).count("origin") == 1
+    other = await client.get(stream, headers={"Origin": "https://evil.example"})
+    assert other.status == 200 and "Access-Control-Allow-Origin" not in other.headers
+    assert vary(other).count("origin") == 1
+    # a revalidation and an error answer too
+    same = await client.get(stream, headers={"If-None-Match": plain.headers["ETag"]})
+    assert same.status == 304 and vary(same).count("origin") == 1
+    missing = await client.get("/stream/999999/image")
+    assert missing.status == 404 and vary(missing).count("origin") == 1
+    listing = await client.get("/files/", headers=bearer(tokens.read))
+    assert vary(listing).count("origin") == 1
+
+    # no CORS configured: no answer ever names an origin, so none varies on it
+    bare = await aiohttp_client(create_app(library, config=server_config(library)))
+    assert "origin" not in vary(await bare.get(stream, headers={"Origin": "https://x.example"}))
+
+
 async def test_upload_rate_limit(library: Library, aiohttp_client: Any, tokens: Tokens) -> None:
     from server.app import create_app
     from tests.server_fixtures import server_config
