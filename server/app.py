@@ -13,6 +13,7 @@ from server.auth import Authenticator, auth_ctx, auth_middleware
 from server.config import ServerConfig
 from server.cors import add_cors_headers, cors_middleware
 from server.errors import error_middleware
+from server.expect import close_unless_continued, continue_middleware, defer_continue
 from server.hub import EventHub, close_hub, hub_ctx
 from server.live_streams import ActiveStreams, streams_ctx
 from server.metrics import Metrics, method_label, route_label
@@ -67,7 +68,8 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 
 def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     """The API over one library; run it with an AppRunner (see server.entry)."""
-    middlewares = [error_middleware, cors_middleware, auth_middleware]
+    # continue_middleware last: the 100 goes out once the token is checked (server/expect.py)
+    middlewares = [error_middleware, cors_middleware, auth_middleware, continue_middleware]
     if config.accel_redirect:  # behind nginx: its check subrequests (server/nginx_conf.py)
         middlewares.insert(0, nginx_check_middleware)
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
@@ -82,8 +84,9 @@ def create_app(library: Library, *, config: ServerConfig) -> web.Application:
     app[FAILED_AUTH] = FailedAuthLimit(config.auth_failure_limit, config.auth_failure_window)
     app[RECORDS] = RecordCache()
     app[STREAMS] = ActiveStreams()
-    setup_routes(app)
+    setup_routes(app, expect_handler=defer_continue)
     app.on_response_prepare.append(on_prepare)
+    app.on_response_prepare.append(close_unless_continued)
     app.on_shutdown.append(close_hub)
     app.cleanup_ctx.extend(
         [threads_ctx, audit_ctx, hub_ctx, maintenance_ctx, record_cache_ctx, auth_ctx]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 from aiohttp import web
@@ -39,7 +40,13 @@ MODULES: tuple[ModuleType, ...] = (
 MODULES += (hls, jobs, watch)  # the video pipeline (issue 10)
 MODULES += (usage,)  # storage usage (issue 13)
 
+_ExpectHandler = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
-def setup_routes(app: web.Application) -> None:
+
+def setup_routes(app: web.Application, *, expect_handler: _ExpectHandler) -> None:
+    """Adds every route, each with `expect_handler` for its `Expect` header (server/expect.py)."""
     for module in MODULES:
-        app.router.add_routes(module.routes)
+        for route in module.routes:
+            assert isinstance(route, web.RouteDef), route
+            kwargs = {**route.kwargs, "expect_handler": expect_handler}
+            app.router.add_routes([web.RouteDef(route.method, route.path, route.handler, kwargs)])
