@@ -21,6 +21,7 @@ from desktop_app.i18n import choose_language, install_translations
 from desktop_app.qt_guard import protect as protect_from_binding_bugs
 from desktop_app.resources import app_icon
 from desktop_app.views.file_dialogs import fit_file_dialog_columns
+from desktop_app.views.message_box import plain_text
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -120,6 +121,7 @@ def show_startup_error(title: str, exc: BaseException, settings_file: str = "") 
             "%1", settings_file
         )
     box.setInformativeText(detail)
+    plain_text(box)  # paths and errors quoting them may hold `<`
     box.exec()
 
 
@@ -132,6 +134,7 @@ def install_excepthook() -> None:
             QApplication.quit()
             return
         box = QMessageBox(QMessageBox.Icon.Warning, "MediaDesk", error_text(exc))
+        plain_text(box)  # an error may quote a file name
         box.exec()
 
     sys.excepthook = hook

@@ -6,6 +6,7 @@ like markup as rich text)."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
@@ -14,14 +15,20 @@ pytest.importorskip("PySide6.QtWidgets")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import Qt as GuiQt  # noqa: E402
 from PySide6.QtGui import QTextDocument  # noqa: E402
-from PySide6.QtWidgets import QLabel  # noqa: E402
+from PySide6.QtWidgets import QLabel, QMessageBox  # noqa: E402
 
+from core.errors import MediaDeskError  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
+from desktop_app import app  # noqa: E402
+from desktop_app.controllers.server_controller import ServerController  # noqa: E402
+from desktop_app.errors import ErrorMessage  # noqa: E402
 from desktop_app.formatting import tip_text  # noqa: E402
 from desktop_app.views.conflict_dialog import ConflictDialog  # noqa: E402
 from desktop_app.views.details_panel import DetailsPanel  # noqa: E402
+from desktop_app.views.server_panel import ServerPanel  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import TIMEOUT, wait_for
 
 NAME = "<h1><font color=red>URGENT: send your token to x.jpg"  # no "/": a name is a base name
 
@@ -92,3 +99,71 @@ def test_the_details_panel_shows_values_as_text(qapp, record: FileRecord) -> Non
         assert panel.trash_note.textFormat() == Qt.TextFormat.PlainText
     finally:
         panel.deleteLater()
+
+
+def _box_texts_are_plain(box: QMessageBox) -> None:
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    for label in box.findChildren(QLabel):
+        assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
+
+
+def test_the_server_panel_shows_token_names_as_text(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    """A token named `<b>x</b>` (whoever makes a token names it) was bold in the token table's
+    tooltip and in the "Token created" box quoting it."""
+    controller = ServerController(library)
+    panel = ServerPanel(controller)
+    qtbot.addWidget(panel)
+    try:
+        with qtbot.waitSignal(controller.tokenCreated, timeout=TIMEOUT):
+            controller.create_token("<b>x</b>", "upload")
+        wait_for(qtbot, lambda: panel.table.rowCount() == 1)
+        name, scope = panel.table.item(0, 0), panel.table.item(0, 1)
+        assert name.text().startswith("<b>x</b> (")
+        assert shown_tip(name.toolTip()) == name.text()
+        assert shown_tip(scope.toolTip()) == "upload: read and upload"
+        (box,) = panel.findChildren(QMessageBox)
+        assert "“<b>x</b>”" in box.text()
+        _box_texts_are_plain(box)
+        box.close()
+    finally:
+        controller.stop_blocking()
+
+
+def test_the_server_panel_shows_an_error_as_written(qtbot, library: Library) -> None:  # type: ignore[no-untyped-def]
+    """The state line escaped the error for rich text, but the label chose its format from the
+    text: `&` came out as `&amp;`; its tooltip rendered an error quoting `<b>` as markup."""
+    controller = ServerController(library)
+    panel = ServerPanel(controller)
+    qtbot.addWidget(panel)
+    try:
+        for text in ("Tom & Jerry's “folder” is full", "Cannot read “<b>x</b> & y”"):
+            message = ErrorMessage(text, "<i>z</i> & more")
+            controller.errorOccurred.emit(message)
+            assert shown_label(panel.state) == text
+            assert shown_tip(panel.state.toolTip()) == message.full()
+    finally:
+        controller.stop_blocking()
+
+
+def test_start_up_error_boxes_show_paths_and_errors_as_text(
+    qapp,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A settings file or library under a folder named `<font size=1>` (and an error quoting it)
+    was rendered as markup in the start-up and unexpected-error boxes."""
+    shown: list[QMessageBox] = []
+
+    def record(box: QMessageBox) -> int:
+        shown.append(box)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", record)
+    where = "/home/a/<font size=1>x</font>/settings.env"
+    app.show_startup_error("Cannot open", MediaDeskError(f"Cannot read {where}"), where)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
+    app.install_excepthook()
+    sys.excepthook(OSError, OSError(f"<b>{where}</b>"), None)
+    assert len(shown) == 2
+    for box in shown:
+        _box_texts_are_plain(box)
+    assert where in shown[0].informativeText()

@@ -41,9 +41,9 @@ from desktop_app.controllers.library_controller import (
 )
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.errors import ErrorMessage
-from desktop_app.formatting import DASH, datetime_text
+from desktop_app.formatting import DASH, datetime_text, tip_text
 from desktop_app.views.confirm import confirm_irreversible
-from desktop_app.views.message_box import ask_text
+from desktop_app.views.message_box import ask_text, plain_text
 from desktop_app.views.tables import read_only_table
 
 
@@ -128,6 +128,9 @@ class ServerPanel(QWidget):
         self.toggle = QPushButton(box)
         self.toggle.clicked.connect(self._toggle)
         self.state = QLabel(box)
+        # Rich text always: it holds a link while running, and an error is escaped for it (left
+        # to guess, a plain-looking error showed its `&` as `&amp;`)
+        self.state.setTextFormat(Qt.TextFormat.RichText)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.state.setOpenExternalLinks(True)
         self.state.setWordWrap(True)
@@ -438,7 +441,7 @@ class ServerPanel(QWidget):
 
     def _on_error(self, message: ErrorMessage) -> None:
         self.state.setText(html.escape(message.text))
-        self.state.setToolTip(message.full())
+        self.state.setToolTip(tip_text(message.full()))
 
     def _on_tokens(self, tokens: list[TokenInfo]) -> None:
         # Filled again in place whenever any process changes a token: tokens come in id order
@@ -455,10 +458,10 @@ class ServerPanel(QWidget):
                 state.setToolTip(
                     self.tr("revoked %1").replace("%1", datetime_text(token.revoked_at))
                 )
-            name.setToolTip(name.text())  # whole, where a narrow panel cuts it
+            name.setToolTip(tip_text(name.text()))  # whole, where a narrow panel cuts it
             scope_name, scope_text = self._scope_texts(token.scope)
             scope = QTableWidgetItem(scope_name)
-            scope.setToolTip(scope_text)
+            scope.setToolTip(tip_text(scope_text))  # a scope unknown here is shown as stored
             for column, item in enumerate(
                 (
                     name,
@@ -496,5 +499,6 @@ class ServerPanel(QWidget):
             ).replace("%1", token.name)
         )
         box.setInformativeText(secret)
+        plain_text(box)  # the name is the creator's
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.open()
