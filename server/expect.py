@@ -15,7 +15,8 @@ from aiohttp.typedefs import Handler
 
 from core.spool import too_large
 from server.auth import SIGNED, scope_of
-from server.state import CONFIG, library, run_blocking
+from server.receive import form_too_long
+from server.state import library, run_blocking
 
 # set once the 100 is sent: the body is the handler's to read (or aiohttp's to drain)
 CONTINUED: web.RequestKey[bool] = web.RequestKey("continued")
@@ -38,10 +39,9 @@ async def defer_continue(request: web.Request) -> None:
 
 async def _check_before_body(request: web.Request) -> None:
     max_size = library(request).settings.max_file_size
-    length = request.content_length
     # no route takes more than a file of MAX_FILE_SIZE in the direct upload's form; each route
     # still checks its own, narrower limit once it runs
-    if length is not None and length > max_size + request.app[CONFIG].form_overhead:
+    if form_too_long(request, max_size):
         raise too_large(max_size)
     match = request.match_info
     if scope_of(match.handler) == SIGNED and "key" in match:

@@ -17,7 +17,7 @@ from core.spool import Spooled, SpoolWriter, discard, too_large
 from server.bodystream import ended_by_stop
 from server.errors import ServerStopping
 from server.params import MALFORMED_BODY, check_text, malformed
-from server.state import THREADS, Threads
+from server.state import CONFIG, THREADS, Threads
 
 CHUNK = 256 * 1024
 BATCH = 1024 * 1024  # bytes per hand-over to the writer thread
@@ -220,3 +220,11 @@ async def _spool(part: BodyPartReader, max_size: int, tmp_dir: Path, threads: Th
             await asyncio.wait([pending])
         await threads.run(writer.abort)
         raise
+
+
+def form_too_long(request: web.Request, max_size: int) -> bool:
+    """A declared Content-Length no direct upload's form can have: a file of `max_size` and the
+    form's own parts and boundaries (FORM_OVERHEAD). Asked before the 100 Continue
+    (server/expect.py) and by the upload route itself."""
+    length = request.content_length
+    return length is not None and length > max_size + request.app[CONFIG].form_overhead

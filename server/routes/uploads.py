@@ -26,8 +26,8 @@ from server.params import (
 )
 from server.presenters import file_json
 from server.ratelimit import check_upload_rate
-from server.receive import NO_FILE_PART, receive_form
-from server.state import CONFIG, METRICS, library, run_blocking, store_blocking
+from server.receive import NO_FILE_PART, form_too_long, receive_form
+from server.state import METRICS, library, run_blocking, store_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -180,8 +180,7 @@ async def direct_upload(request: web.Request) -> web.Response:
     check_upload_rate(request)
     lib = library(request)
     max_size = lib.settings.max_file_size
-    length = request.content_length
-    if length is not None and length > max_size + request.app[CONFIG].form_overhead:
+    if form_too_long(request, max_size):
         request.app[METRICS].upload("direct", "rejected", "unknown", "too_large")
         raise too_large(max_size)
     file_type = ""
