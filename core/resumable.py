@@ -24,7 +24,6 @@ for an object that is already in the bucket).
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import dataclasses
 import hashlib
@@ -190,7 +189,7 @@ def parse_metadata(header: str) -> dict[str, str]:
             raise InvalidInput(f"Upload-Metadata: empty or repeated key {key!r}")
         try:
             out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError; b64decode's for non-ASCII text
             raise InvalidInput(
                 f"Upload-Metadata: the value of {key!r} is not base64 UTF-8"
             ) from None
@@ -227,7 +226,7 @@ def parse_checksum(header: str) -> tuple[str, bytes]:
         )
     try:
         digest = base64.b64decode(value.strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, and b64decode's for non-ASCII text
         raise InvalidInput("Upload-Checksum: the digest is not base64") from None
     if len(digest) != CHECKSUM_ALGORITHMS[algo]().digest_size:
         raise InvalidInput(f"Upload-Checksum: a {algo} digest has the wrong length")

@@ -13,6 +13,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from core.ascii import secret_bytes
 from core.errors import (
     InvalidSignature,
     StorageUnavailable,
@@ -169,17 +170,23 @@ def unauthorized(message: str, code: str = "unauthorized") -> ApiError:
 
 
 def _presented_token(request: web.Request) -> str | None:
+    """The token the request presents, ASCII (so the cache's and the store's hashing of it
+    cannot fail: header bytes that are not UTF-8 arrive as surrogates); None without one."""
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise unauthorized("Send the token as 'Authorization: Bearer <token>'", "invalid_token")
-        return value.strip()
-    if "access_token" in request.query and (
+        secret = value.strip()
+    elif "access_token" in request.query and (
         request.path in QUERY_TOKEN_PATHS or request.path.startswith(QUERY_TOKEN_PREFIXES)
     ):
-        return request.query["access_token"]
-    return None
+        secret = request.query["access_token"]
+    else:
+        return None
+    if secret_bytes(secret) is None:
+        raise unauthorized("The token is unknown or revoked", "invalid_token")
+    return secret
 
 
 async def authenticate(request: web.Request) -> TokenInfo | None:

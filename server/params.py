@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from core.ascii import whole_number
 from core.errors import InvalidInput, TooLarge
 from core.records import MAX_ID
 from server.openapi_schemas import SCHEMAS
@@ -51,10 +52,9 @@ def as_int(
         return default
     if isinstance(raw, bool):
         raise InvalidInput(f"{name} must be a whole number")
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number, not {raw!r}") from None
+    value = whole_number(str(raw).strip(), signed=True)
+    if value is None:
+        raise InvalidInput(f"{name} must be a whole number in ASCII digits, not {raw!r}")
     low = INT64_MIN if minimum is None else minimum
     high = INT64_MAX if maximum is None else maximum
     if value < low:

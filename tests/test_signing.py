@@ -141,14 +141,28 @@ def test_constant_time_compare_used(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[object, object]] = []
     real = hmac.compare_digest
 
-    def spy(a: str, b: str) -> bool:
+    def spy(a: bytes, b: bytes) -> bool:
         calls.append((a, b))
         return real(a, b)
 
     monkeypatch.setattr(signing.hmac, "compare_digest", spy)
     _, key, query = _split(_presigner().presign_get(KEY, 60).url)
     verify_signed_request(SECRET, "GET", key, query, now=NOW)
-    assert calls and calls[0][1] == query["sig"]
+    assert calls and calls[0][1] == query["sig"].encode("ascii")
+
+
+def test_signatures_and_numbers_outside_ascii_are_refused() -> None:
+    """A sig with non-ASCII characters (compare_digest raised TypeError: a 500) and other
+    scripts' digits ("١٢" read as 12) are a bad signature."""
+    _, key, query = _split(_presigner().presign_get(KEY, 60).url)
+    for bad in ({"sig": "é" * 64}, {"sig": "\udcff"}, {"expires": "\u0661\u0662"}):
+        with pytest.raises(InvalidSignature):
+            verify_signed_request(SECRET, "GET", key, {**query, **bad}, now=NOW)
+    grant = dict(parse_qsl(signing.sign_file_grant(SECRET, 7, 60, now=NOW)))
+    signing.verify_file_grant(SECRET, 7, grant, now=NOW)
+    for bad in ({"sig": "é"}, {"exp": "\u0661" * len(grant["exp"])}):
+        with pytest.raises(InvalidSignature):
+            signing.verify_file_grant(SECRET, 7, {**grant, **bad}, now=NOW)
 
 
 def test_secret_created_once_with_private_mode(tmp_path: Path) -> None:

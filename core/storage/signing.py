@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from core.ascii import secret_bytes, whole_number
 from core.errors import InvalidInput, InvalidSignature, SignatureExpired
 from core.keys import normalise_key, url_path
 from core.secrets import check_private, ensure_secrets_dir
@@ -181,9 +182,17 @@ def _optional_int(query: Mapping[str, str], name: str) -> int | None:
     raw = query.get(name, "")
     if raw == "":
         return None
-    if not raw.isdigit():
+    value = whole_number(raw)
+    if value is None:
         raise InvalidSignature(f"Signed URL has an invalid {name!r} value")
-    return int(raw)
+    return value
+
+
+def _matches(expected: str, sig: str) -> bool:
+    """Whether `sig` is the signature `expected`, in constant time; a sig with non-ASCII
+    characters is simply wrong (compare_digest refuses to compare such text)."""
+    presented = secret_bytes(sig)
+    return presented is not None and hmac.compare_digest(expected.encode("ascii"), presented)
 
 
 def verify_signed_request(
@@ -191,7 +200,8 @@ def verify_signed_request(
 ) -> SignedGrant:
     """The grant of a signed URL; InvalidSignature or SignatureExpired when it does not hold."""
     signed_method, sig, raw_expires = (query.get(n, "") for n in ("method", "sig", "expires"))
-    if not sig or not signed_method or not raw_expires.isdigit():
+    expires = whole_number(raw_expires)
+    if not sig or not signed_method or expires is None:
         raise InvalidSignature("The URL is not signed or is missing signature fields")
     try:
         key = normalise_key(key)
@@ -201,11 +211,10 @@ def verify_signed_request(
         query.get(n, "") for n in ("ct", "len", "max", "name", "file")
     )
     fields = _fields(signed_method, key, raw_expires, ct, length, max_size, name, file)
-    if not hmac.compare_digest(_signature(secret, fields), sig):
+    if not _matches(_signature(secret, fields), sig):
         raise InvalidSignature("The URL signature does not match")
     if signed_method != method.upper():
         raise InvalidSignature(f"The URL is signed for {signed_method}, not {method.upper()}")
-    expires = int(raw_expires)
     if (time.time() if now is None else now) > expires:
         raise SignatureExpired("The signed URL has expired")
     return SignedGrant(
@@ -283,10 +292,11 @@ def verify_file_grant(
 ) -> None:
     """Raises InvalidSignature or SignatureExpired unless the query grants this file."""
     raw, sig = query.get("exp", ""), query.get("sig", "")
-    if not raw.isdigit() or not sig:
+    expires = whole_number(raw)
+    if expires is None or not sig:
         raise InvalidSignature("The link is not signed or is missing signature fields")
     expected = _signature(secret, ["file-grant", str(int(file_id)), raw])
-    if not hmac.compare_digest(expected, sig):
+    if not _matches(expected, sig):
         raise InvalidSignature("The link signature does not match")
-    if int(raw) < (time.time() if now is None else now):
+    if expires < (time.time() if now is None else now):
         raise SignatureExpired("The link has expired; ask for a new one")

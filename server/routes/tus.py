@@ -15,6 +15,7 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
+from core.ascii import whole_number
 from core.errors import InvalidInput, MediaDeskError, TooLarge, UploadLocked
 from core.records import expiry_iso
 from core.resumable import (
@@ -104,13 +105,10 @@ def _state_headers(state: UploadState) -> dict[str, str]:
 
 
 def _header_int(request: web.Request, name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.strip().isdigit():
-        raise InvalidInput(f"{name} must be a whole number of bytes")
-    try:
-        return int(raw)
-    except ValueError:  # digits int() refuses: more than 4300 of them
-        raise InvalidInput(f"{name} must be a whole number of bytes") from None
+    value = whole_number(request.headers.get(name, "").strip())
+    if value is None:
+        raise InvalidInput(f"{name} must be a whole number of bytes in ASCII digits")
+    return value
 
 
 def _tus(

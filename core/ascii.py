@@ -1,0 +1,32 @@
+"""Text from the wire that only means something in ASCII: numbers and secrets.
+
+Python's str methods read all of Unicode, HTTP does not: int() and str.isdigit() take other
+scripts' digits ("١٢" is 12, "１２" too), and header bytes that are not UTF-8 reach handlers as
+surrogate escapes, which neither hmac.compare_digest nor str.encode() accept (a 500 instead of
+a refusal).
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = re.compile(r"[0-9]+")
+_SIGNED = re.compile(r"-?[0-9]+")
+
+
+def whole_number(text: str, *, signed: bool = False) -> int | None:
+    """The number `text` spells in ASCII digits (HTTP's and tus's 1*DIGIT; with `signed`, a
+    leading "-" too), else None: no other script's digits, sign, space or "_"."""
+    if not (_SIGNED if signed else _DIGITS).fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() reads (4300)
+        return None
+
+
+def secret_bytes(text: str) -> bytes | None:
+    """The bytes of a presented secret (a token, a signature), or None when it is not ASCII:
+    every secret MediaDesk issues is, so such a one is simply wrong, and is refused as any
+    wrong secret is."""
+    return text.encode("ascii") if text.isascii() else None
