@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from core.library import Library
+from core.video import service
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
@@ -226,3 +227,53 @@ def test_a_stand_in_faststart_copy_is_cached_briefly(served: Served, is_public: 
     assert s.get(f"/stream/{fid}/video", **{"If-None-Match": etag}, **h).status == 200
     resumed = s.get(f"/stream/{fid}/video", Range="bytes=100-199", **{"If-Range": etag}, **h)
     assert resumed.status == 200 and resumed.body == later.body  # never spliced onto the MOV
+
+
+def test_an_hls_segment_is_immutable_only_under_its_job_tag(served: Served) -> None:
+    """A segment URL without `v` serves whichever HLS job is current, so its bytes change with
+    a reprocess: it was answered `public, max-age=31536000, immutable` all the same, and a
+    browser or CDN kept the old encode's segment for a year under it."""
+    s = served
+    clip = media.make_avi(s.root / "public-ladder.avi", seconds=3, fps=20)
+    fid = s.lib.uploads.ingest(clip, "video", is_public=True).id
+    process_all(s.lib)
+    master = s.get(f"/stream/{fid}/hls/master.m3u8")
+    assert master.status == 200 and master.headers["Cache-Control"] == "public, max-age=60"
+    variant_path = f"/stream/{fid}/hls/{_uris(master.body.decode())[0]}"
+    variant = s.get(variant_path)
+    assert variant.headers["Cache-Control"] == "public, max-age=60"
+    pinned = _uris(variant.body.decode())[0]  # seg_00000.ts?v=<job>: that job's bytes for good
+    job = parse_qs(urlsplit(pinned).query)["v"][0]
+    folder = variant_path.split("?", 1)[0].rsplit("/", 1)[0]
+    tagged = s.get(f"{folder}/{pinned}")
+    assert tagged.status == 200
+    assert tagged.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain_path = f"{folder}/{pinned.split('?', 1)[0]}"
+    for reply in (
+        s.get(plain_path),
+        s.get(plain_path, Range="bytes=0-99"),
+        s.get(plain_path, **{"If-None-Match": tagged.headers["ETag"]}),
+    ):
+        assert reply.status in (200, 206, 304)
+        assert reply.headers["Cache-Control"] == "public, max-age=60"  # as a rendition's URL
+    assert s.get(f"{plain_path}?v=999999").status == 404  # no such job: never served
+
+    # a reprocess: the tag-less URL now serves the new job's segment, the old tag its own
+    service.reprocess(s.lib, fid)
+    process_all(s.lib)
+    renewed = _uris(s.get(variant_path.split("?", 1)[0]).body.decode())[0]
+    assert parse_qs(urlsplit(renewed).query)["v"][0] != job
+    assert s.get(f"{folder}/{renewed}").headers["Cache-Control"].endswith("immutable")
+    assert s.get(f"{folder}/{pinned}").headers["Cache-Control"].endswith("immutable")
+    assert s.get(plain_path).headers["Cache-Control"] == "public, max-age=60"
+
+    # a private file's segment stays private whatever the URL
+    private = _uris(
+        s.get(f"/stream/{s.private}/hls/master.m3u8", **bearer(s.tokens.read)).body.decode()
+    )
+    private_variant = f"/stream/{s.private}/hls/{private[0].split('?', 1)[0]}"
+    private_folder = private_variant.rsplit("/", 1)[0]
+    for path in (f"{private_folder}/seg_00000.ts", private_variant):
+        reply = s.get(path, **bearer(s.tokens.read))
+        assert reply.status == 200
+        assert not reply.headers["Cache-Control"].startswith("public")

@@ -144,12 +144,14 @@ async def hls_segment(request: web.Request) -> web.StreamResponse:
     name = f"{rung}/{segment}"
     if name not in job.result.get("files", []):
         raise NotFound(f"File {record.id} has no segment {name}")
+    # only a URL naming its job (`v`, as playlists write it) names these bytes for good: a bare
+    # one serves whichever job is current, a reprocess's next (cached like a rendition's URL)
     return await send_derived(
         request,
         record,
         service.derived_key(record, "hls", name, job.result),
         service.content_type_of(segment),
-        immutable=True,
+        immutable=request.query.get("v") == str(job.id),
     )
 
 
