@@ -127,6 +127,51 @@ def test_grid_model_applies_live_events(qtbot, library: Library, runner: TaskRun
     assert model.rowCount() == 4 and model.total == 4
 
 
+def test_grid_model_says_loaded_once_the_pages_rows_are_in(
+    qtbot, library: Library, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's end of loading came before its rows: a listener to it (the empty notice, the
+    keyboard's place) saw no rows, and the notice flashed over a full grid. Every way a page
+    comes in (the first, the next, the end jumped to, the rows before it) says so after its
+    rows, and its count with them."""
+    from desktop_app.models import file_grid_model
+
+    monkeypatch.setattr(file_grid_model, "END_JUMP", 100)
+    monkeypatch.setattr(file_grid_model, "TAIL_PAGE", 9)
+    add_rows(library, 250)
+    model = FileGridListModel(library, runner, page_size=100)
+    seen: list[tuple[str, int, int]] = []  # (signal, rows, total) as the signal is emitted
+    model.loadingChanged.connect(
+        lambda loading: loading or seen.append(("loaded", model.rowCount(), model.total))
+    )
+    model.totalChanged.connect(lambda total: seen.append(("total", model.rowCount(), total)))
+    model.set_query(FileQuery())
+    wait_for(qtbot, lambda: not model.loading and model.loaded)
+    assert seen == [("total", 0, 0), ("total", 100, 250), ("loaded", 100, 250)]
+    seen.clear()
+    model.fetchMore()
+    wait_for(qtbot, lambda: not model.loading)
+    assert seen == [("loaded", 200, 250)]
+    seen.clear()
+    with qtbot.waitSignal(model.reachedEnd):
+        model.fetch_all()  # 50 rows to go: the next ones, in one big page
+    assert seen == [("loaded", 250, 250)]
+    model.set_query(FileQuery())
+    wait_for(qtbot, lambda: not model.loading and model.loaded)
+    seen.clear()
+    with qtbot.waitSignal(model.reachedEnd):
+        model.fetch_all()  # 150 to go: a jump to the last 9 rows
+    assert seen == [("total", 9, 250), ("loaded", 9, 250)]
+    seen.clear()
+    model.fetch_previous()
+    wait_for(qtbot, lambda: not model.loading)
+    assert seen == [("loaded", 109, 250)]
+    # an empty result says so with no rows, as before
+    model.set_query(FileQuery(trashed=True))  # none in the trash
+    wait_for(qtbot, lambda: not model.loading and model.loaded)
+    assert seen[-1] == ("loaded", 0, 0)
+
+
 def _names(model: FileGridListModel) -> list[str]:
     return [model.data(model.index(r), FileGridListModel.NameRole) for r in range(model.rowCount())]
 

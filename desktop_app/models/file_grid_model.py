@@ -188,7 +188,7 @@ class FileGridListModel(QAbstractListModel):
         self._prepend(page)
         self._total = max(page.total, len(self._rows))
         self.totalChanged.emit(self._total)
-        self._apply_held()
+        self._page_in()
         self.reachedEnd.emit()
 
     def fetch_previous(self) -> None:
@@ -203,12 +203,11 @@ class FileGridListModel(QAbstractListModel):
     def _on_previous(self, page: Page) -> None:
         self._prepend(page)
         self._total = max(self._total, len(self._rows))
-        self._apply_held()
+        self._page_in()
 
     def _prepend(self, page: Page) -> None:
         """A backwards page (nearest first) before the loaded rows; its cursor goes on back,
         None once the first row is loaded (a plain, complete list again)."""
-        self._set_fetching(False)
         known = self._index()
         new = [r for r in page.items[::-1] if r.id not in known]
         if new:  # (the view keeps its place while `has_before` still holds)
@@ -221,6 +220,15 @@ class FileGridListModel(QAbstractListModel):
     def _apply_held(self) -> None:
         held, self._held_events = self._held_events, []
         self.apply_events(held)
+
+    def _page_in(self) -> None:
+        """A page's rows and total are in: the changes held for it go on top, and only then
+        does loading end. Said before the rows, its listeners saw none: the empty notice
+        flashed over a full grid and took the keyboard from it."""
+        self._fetching = False  # (quietly, for now: else the held changes are held again)
+        self._apply_held()
+        if not self._fetching:  # (a held change it could not read reloads: a page is asked)
+            self.loadingChanged.emit(False)
 
     def _fetch(self) -> None:
         if self._fetching or self._back is not None:
@@ -256,7 +264,6 @@ class FileGridListModel(QAbstractListModel):
 
     def _on_page(self, page: Page) -> None:
         self._loaded_once = True
-        self._set_fetching(False)
         self._cursor = page.next_cursor
         known = self._index()
         new = [r for r in page.items if r.id not in known]
@@ -270,8 +277,8 @@ class FileGridListModel(QAbstractListModel):
         if page.total != self._total:
             self._total = max(page.total, len(self._rows))
             self.totalChanged.emit(self._total)
-        # The page may predate changes announced while it loaded: apply them on top of it.
-        self._apply_held()
+        # The page may predate changes announced while it loaded: they go on top of it.
+        self._page_in()
         if self._seek is not None:
             file_id, give_up = self._seek
             more = len(self._rows) < min(self._total, give_up) and bool(page.items)

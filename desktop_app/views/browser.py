@@ -19,7 +19,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -143,7 +142,6 @@ class FileBrowser(QWidget):
         self.empty = EmptyNotice(self)
         self.undo_trash: QAction | None = None  # the window's Undo, offered when all is trashed
         self.empty_trash: QToolButton | None = None  # the trash view's Empty trash… button
-        self._grid_had_keyboard = False  # when the notice took the grid's place
         self.empty.show_trash.clicked.connect(self._show_trash)
         self.empty.undo.clicked.connect(self._undo_trash)
         self.empty.clear_search.clicked.connect(self.clear_search)
@@ -484,7 +482,7 @@ class FileBrowser(QWidget):
 
     def _forget_selection_later(self, loading: bool) -> None:
         # A page came back without rows (an empty result): the remembered selection must not
-        # wait for some later, unrelated insertion. The rows of a page arrive just after this.
+        # wait for some later, unrelated insertion (a page's rows are in before it says so).
         if not loading:
             QTimer.singleShot(0, self, self._forget_selection)
 
@@ -798,20 +796,7 @@ class FileBrowser(QWidget):
         if undo is not None:
             self.empty.undo.setText(undo.text())
         self.empty.clear_search.setVisible(bool(self.controller.search.strip()))
-        page = self.empty if empty else self.grid
-        if page is self.stack.currentWidget():
-            return
-        # Hiding the focused grid sends the keyboard nowhere, and it stayed there when the
-        # grid came back: a page's rows arrive after its "loaded" (the notice shows in
-        # between), so the trash shown by Alt+T lost the keyboard its button had given it.
-        focused = QApplication.focusWidget()
-        if page is self.empty:
-            self._grid_had_keyboard = self.grid.hasFocus()
-        self.stack.setCurrentWidget(page)
-        if page is self.grid and self._grid_had_keyboard:
-            self._grid_had_keyboard = False
-            if focused is None or self.empty.isAncestorOf(focused):  # not moved on since
-                self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.stack.setCurrentWidget(self.empty if empty else self.grid)
 
     def offer_undo(self, action: QAction) -> None:
         """The window's Undo move to trash, offered on the notice while it can put files back."""
