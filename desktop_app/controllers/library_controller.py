@@ -269,7 +269,7 @@ class LibraryController(QObject):
         self._reveal = None
 
     def _give_up_reveal_later(self, loading: bool) -> None:
-        if not loading:  # after this page's rows are in (they follow the signal)
+        if not loading:  # rows are in; the 0 ms turn lets follow-on fetches start first
             QTimer.singleShot(0, self, self._give_up_reveal)
 
     def _give_up_reveal(self) -> None:
