@@ -42,6 +42,12 @@ AUDIO_GAP_TOLERANCE = 0.04
 BT709, UNSPECIFIED, BT2020 = 1, 2, 9
 BT2020_MATRICES = {9, 10}  # non-constant and constant luminance
 COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
+# The highest rate the outputs are delivered at, as Mux and Cloudflare Stream do: a phone's
+# 120/240 fps slow motion keeps every 2nd/4th frame, so the H.264 level stays one players take
+# (720p240 needs level 5.1) and the files stay small; slowed down, it is the original's job.
+MAX_OUTPUT_FPS = 60
+# A source rate above this is no real frame rate (a timestamp's tick): the average is used
+_MAX_SOURCE_FPS = 1000
 
 
 class BadMedia(JobFailure):
@@ -75,6 +81,9 @@ class Probe:
     # FFmpeg's numbers for the colour primaries, transfer and matrix (2: unspecified)
     colour: tuple[int, int, int] = (UNSPECIFIED, UNSPECIFIED, UNSPECIFIED)
     video_duration: float = 0.0  # the video track's own length (0: not known)
+    # The highest rate the pictures come at (FFmpeg's r_frame_rate): a variable-rate source's
+    # `fps` is its average (0: not known, `fps` stands in)
+    max_fps: Fraction = Fraction(0)
 
     @property
     def picture_duration(self) -> float:
@@ -90,6 +99,13 @@ class Probe:
     @property
     def short_side(self) -> int:
         return min(self.width, self.height)
+
+    @property
+    def output_fps(self) -> Fraction:
+        """The rate the renditions are made at: the source's highest, or a whole fraction of it
+        at most MAX_OUTPUT_FPS (240 -> 60, 100 -> 50), so the frames kept are evenly spaced."""
+        top = self.max_fps or self.fps or Fraction(30)
+        return top / math.ceil(top / MAX_OUTPUT_FPS)
 
 
 def probe(src: Path) -> Probe:
@@ -114,6 +130,9 @@ def probe(src: Path) -> Probe:
                 video_duration = float(video.duration * video.time_base)
             duration = duration or video_duration
             fps = video.average_rate or video.guessed_rate or Fraction(25)
+            top = video.guessed_rate or fps
+            if not 0 < top <= _MAX_SOURCE_FPS or top < fps:
+                top = fps
             return Probe(
                 video.codec_context.name,
                 _codec(audio),
@@ -131,6 +150,7 @@ def probe(src: Path) -> Probe:
                     int(video.codec_context.colorspace),
                 ),
                 video_duration,
+                Fraction(top),
             )
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
@@ -435,12 +455,19 @@ class _VideoOut:
         audio_layout: str,
         options: dict[str, str],
         time_base: Fraction,
-        gop: int | None = None,
+        segment_seconds: int | None = None,
     ) -> None:
         self.container = container
         self.size = size
-        rate = p.fps if p.fps and p.fps <= 120 else Fraction(30)
-        self.video = container.add_stream("libx264", rate=rate)
+        # The rate x264 picks the level for (and the master's FRAME-RATE): the output's highest.
+        # It used to be 30 for anything above 120 fps while every frame went through.
+        self.rate = p.output_fps
+        top = p.max_fps or p.fps
+        self._capped = self.rate < top
+        # Keep the frame nearest each 1/rate slot, at its own time, as ffmpeg's -fpsmax: a
+        # quarter of a source frame of slack takes a phone's timestamp jitter
+        self._slack = 1 / (4 * top) if self._capped else Fraction(0)
+        self.video = container.add_stream("libx264", rate=self.rate)
         # Source timestamps pass through unchanged (variable frame rates stay right)
         self.video.codec_context.time_base = time_base
         self.video.width, self.video.height = size
@@ -455,10 +482,26 @@ class _VideoOut:
         self.video.thread_type = "FRAME"
         opts = dict(X264)
         opts.update(options)
-        if gop:
-            self.video.gop_size = gop
-            opts["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"
+        # Segments are cut by time: a keyframe is forced at each segment's start (add_video).
+        # A GOP of round(average fps x seconds) frames made a variable-rate source's segments
+        # longer than the target where its rate dropped. x264's own keyframes (scenecut, keyint)
+        # are kept out of the way: twice a segment of frames at the highest rate never comes.
+        self.segment_seconds = segment_seconds
+        if segment_seconds:
+            keyint = max(2, math.ceil(self.rate * segment_seconds) * 2)
+            self.video.gop_size = keyint
+            opts["x264-params"] = f"keyint={keyint}:scenecut=0:open-gop=0"
+            opts["forced-idr"] = "1"
         self.video.options = opts
+        self._next_key = 0  # the segment whose keyframe comes next
+        self._next_slot: Fraction | None = None  # when a capped output takes its next frame
+        # the last picture and its time, sent once the next one's time gives its duration
+        self._pending: tuple[av.VideoFrame, Fraction | None, int] | None = None
+        time_base = self.video.codec_context.time_base
+        self._duration = max(1, int(round(1 / (self.rate * time_base))))  # the last one's
+        self._durations: dict[int, int] = {}  # each picture's duration sent, by its pts
+        self.first: Fraction | None = None  # the first picture's time (s)
+        self.end: Fraction | None = None  # when the last picture sent ends (s)
         self._graph: av.filter.Graph | None = None
         self._graph_shape: tuple[int, int, str] | None = None
         self.audio = None
@@ -497,11 +540,87 @@ class _VideoOut:
         return out
 
     def add_video(self, frame: av.VideoFrame) -> None:
+        time_base = self.video.codec_context.time_base
+        if frame.pts is None:
+            self._encode(self._scale(frame), None)
+            return
+        t = frame.pts * time_base
+        if self._capped:
+            slack = self._slack
+            if self._next_slot is not None and t < self._next_slot - slack:
+                return
+            slot = t if self._next_slot is None else self._next_slot
+            while slot <= t + slack:
+                slot += 1 / self.rate
+            self._next_slot = slot
         out = self._scale(frame)
-        out.pts, out.time_base = frame.pts, self.video.codec_context.time_base
+        out.pts = frame.pts
+        # how long the source shows it, for the last picture (a capped output's: its slot)
+        self._encode(out, t, 0 if self._capped else frame.duration)
+
+    def _encode(self, out: av.VideoFrame, t: Fraction | None, shown: int = 0) -> None:
+        """Sends the frame before `out`, now that its duration is known, and keeps `out`."""
+        out.time_base = self.video.codec_context.time_base
         out.pict_type = av.video.frame.PictureType.NONE
-        for packet in self.video.encode(out):
+        if t is not None:
+            if self.first is None:
+                self.first = t
+            # a keyframe at each segment's start (ffmpeg's force_key_frames expr:gte(t,n*S)),
+            # on the time the HLS muxer cuts at: from the first picture
+            since = t - self.first
+            if self.segment_seconds and since >= self._next_key * self.segment_seconds:
+                out.pict_type = av.video.frame.PictureType.I
+                self._next_key = int(since // self.segment_seconds) + 1
+        self._send_pending(out.pts)
+        self._pending = (out, t, shown)
+
+    def _send_pending(self, next_pts: int | None) -> None:
+        """Encodes the kept frame lasting until `next_pts`. Without a duration the muxers took
+        the nominal rate's: the HLS muxer's last segment of a source slowed to 10 fps said a
+        third of its length, a capped output's frames a quarter."""
+        if self._pending is None:
+            return
+        frame, t, shown = self._pending
+        self._pending = None
+        if frame.pts is not None:
+            if next_pts is not None and next_pts > frame.pts:
+                self._duration = next_pts - frame.pts
+            else:  # the last: as the source shows it, else as long as the one before
+                self._duration = shown or self._duration
+            # libx264 gives its packets no duration: each is found again by its picture's time
+            self._durations[frame.pts] = self._duration
+            if t is not None:
+                self.end = t + self._duration * self.video.codec_context.time_base
+        self._mux_video(self.video.encode(frame))
+
+    def _mux_video(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            if packet.pts is not None:
+                packet.duration = self._durations.pop(packet.pts, 0)
             self.container.mux(packet)
+
+    def hold_until(self, end: Fraction) -> None:
+        """Shows the last picture until `end` (s), at the output's rate (FFmpeg's tpad
+        stop_mode=clone): sound that runs on after the pictures was left out of the playlist's
+        durations, which the HLS muxer takes from the video (a 4 s video with 6 s of sound
+        said 4 s, and players that trust the playlist stopped there)."""
+        if self._pending is None:
+            return
+        frame, t, _ = self._pending
+        if t is None:
+            return
+        time_base = self.video.codec_context.time_base
+        step = 1 / self.rate
+        # Not for the sound's last coded frame, padded to 1024 samples (a shorter overhang is
+        # not seen: the last picture stays on screen anyway)
+        until = end - max(step / 2, Fraction(AUDIO_GAP_TOLERANCE))
+        while t + step < until:
+            t += step
+            self._send_pending(int(round(t / time_base)))
+            # the same frame again, sent at once: the encoder keeps its own copy of each
+            frame.pts = int(round(t / time_base))
+            self._encode(frame, t)
+            self._send_pending(None)
 
     def add_audio(self, frame: av.AudioFrame) -> None:
         """A frame from an _AudioTimeline (contiguous, timed on the video's clock)."""
@@ -511,8 +630,8 @@ class _VideoOut:
             self.container.mux(packet)
 
     def close(self) -> None:
-        for packet in self.video.encode(None):
-            self.container.mux(packet)
+        self._send_pending(None)
+        self._mux_video(self.video.encode(None))
         if self.audio is not None:
             for packet in self.audio.encode(None):
                 self.container.mux(packet)
@@ -622,8 +741,6 @@ def hls_ladder(
     p = probe(src)
     _need_video(p)
     rate, layout = _audio_params(src)
-    fps = p.fps if p.fps and p.fps <= 120 else Fraction(30)
-    gop = max(1, int(round(float(fps) * segment_seconds)))
     outs: list[tuple[int, _VideoOut, Any]] = []
     try:
         for rung, size in ladder_sizes(p, rungs):
@@ -650,7 +767,7 @@ def hls_ladder(
                 layout,
                 {"maxrate": str(cap), "bufsize": str(cap * 2)},
                 p.time_base,
-                gop=gop,
+                segment_seconds=segment_seconds,
             )
             outs.append((rung, enc, container))
 
@@ -662,6 +779,9 @@ def hls_ladder(
         _Decoder(src, p, progress).run(on_video, sound.push if sound else None)
         if sound is not None:
             sound.flush()
+            if sound.next is not None:
+                for _, enc, _ in outs:
+                    enc.hold_until(Fraction(sound.next, sound.rate))
         for _, enc, _ in outs:
             enc.close()
     finally:
@@ -670,6 +790,7 @@ def hls_ladder(
     variants = []
     for rung, enc, _ in outs:
         folder = out_dir / str(rung)
+        retime_playlist(folder / "index.m3u8", enc)
         peak, average = measure_playlist(folder / "index.m3u8")
         variants.append(
             {
@@ -683,7 +804,7 @@ def hls_ladder(
                 "playlist": f"{rung}/index.m3u8",
             }
         )
-    write_master(out_dir / "master.m3u8", variants, float(fps))
+    write_master(out_dir / "master.m3u8", variants, float(p.output_fps))
     files = ["master.m3u8"]
     for rung, _, _ in outs:
         files += [f"{rung}/{f.name}" for f in sorted((out_dir / str(rung)).iterdir())]
@@ -693,6 +814,39 @@ def hls_ladder(
         "segment_seconds": segment_seconds,
         "duration": p.duration,
     }
+
+
+def retime_playlist(path: Path, enc: _VideoOut) -> None:
+    """Writes each EXTINF as the time from its segment's first picture to the next one's, and
+    the last up to the end of the pictures sent. The HLS muxer counted the last segment from
+    the packets' durations in decoding order, B-frames first, and came out frames off (2 of a
+    10 fps tail short); the segments' own starts and the encoder's end are exact."""
+    if enc.first is None or enc.end is None:
+        return
+    lines = path.read_text().splitlines()
+    starts: list[Fraction] = []
+    for line in lines:
+        if line and not line.startswith("#"):
+            with av.open(str(path.parent / line)) as c:
+                first = next(c.demux(c.streams.video[0]), None)
+                if first is None or first.pts is None or first.time_base is None:
+                    return  # a segment without pictures: the muxer's count stands
+                starts.append(first.pts * first.time_base)
+    if not starts:
+        return
+    ends = [*starts[1:], starts[0] + (enc.end - enc.first)]
+    durations = [end - start for start, end in zip(starts, ends, strict=True)]
+    # RFC 8216: every EXTINF, rounded to the nearest second, at most the target
+    target = max(1, *(int(d + Fraction(1, 2)) for d in durations))
+    left = iter(durations)
+    out = []
+    for line in lines:
+        if line.startswith("#EXTINF:"):
+            line = f"#EXTINF:{float(next(left)):.6f},"
+        elif line.startswith("#EXT-X-TARGETDURATION:"):
+            line = f"#EXT-X-TARGETDURATION:{target}"
+        out.append(line)
+    path.write_text("\n".join(out) + "\n")
 
 
 def _max_rate(rung: int) -> int:
@@ -736,6 +890,7 @@ def _codecs(folder: Path, audio: bool) -> str:
 
 
 def write_master(path: Path, variants: list[dict[str, Any]], fps: float) -> None:
+    """`fps`: the variants' highest frame rate (RFC 8216 FRAME-RATE), not an average."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for v in sorted(variants, key=lambda v: v["bandwidth"]):
         lines.append(
