@@ -337,6 +337,13 @@ def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
             )
         )
         video["parameters"] += [
+            param(
+                "v",
+                desc="With `rendition`: the version of it (as in /stream/{id}/info's stream_url "
+                "and the watch page): the URL then sends exactly those bytes, cached for good, "
+                "or 404 once they are no longer kept. Without `v` the URL follows the current "
+                "version, and a player holding it during processing may get another layout",
+            ),
             param("exp", desc="Expiry of a signed link (from /stream/{id}/info)"),
             param("sig", desc="Signature of a private file's media link"),
         ]

@@ -1,7 +1,7 @@
 """What the rest of MediaDesk asks of the video pipeline: queue, renditions, which bytes to play.
 
 The one home of the rules "which jobs a new video gets", "where each derivative lives" and
-"which version `/stream/{id}/video` serves".
+"which version `/stream/{id}/video` serves" (and the link that keeps serving it).
 """
 
 from __future__ import annotations
@@ -158,6 +158,16 @@ class Served:
     # A stand-in: the URL asked will serve another version once queued or running jobs end
     # (the original while the web rendition is made), so caches must not keep this answer long
     interim: bool = False
+    # `v` of the URL that sends exactly these bytes for as long as they exist (pinned_video):
+    # the job that made a rendition, the original's SHA-256 prefix; "" when there is none
+    tag: str = ""
+
+    @property
+    def query(self) -> str:
+        """`rendition=…&v=…`: the link to hand a player. The file's own URL may send other
+        bytes of the same size later (the faststart copy after the original) and media
+        elements ask their next ranges without If-Range, so they would be spliced."""
+        return f"rendition={self.name}" + (f"&v={self.tag}" if self.tag else "")
 
 
 def version(
@@ -204,23 +214,68 @@ def choose_video(record: FileRecord, jobs: list[JobRecord], choice: str | None) 
             if choice and not skipped:
                 raise NotFound(f"File {record.id} has no {name} rendition (yet)")
             continue  # skipped: the original already is what that rendition would be
-        file_name = job.result["files"][0]
-        size = int(job.result.get("sizes", {}).get(file_name, 0))
-        return Served(
-            name,
-            derived_key(record, name, file_name, job.result),
-            job.result.get("content_type", "video/mp4"),
-            size,
-            f'"{name}-{job.id}-{size}"',
-            interim=coming and name != order[0],  # faststart while web is being made
-        )
+        # faststart while web is being made
+        return _rendition(record, job, interim=coming and name != order[0])
+    return _original(record, interim=coming and choice != "original")
+
+
+def pinned_video(
+    record: FileRecord,
+    jobs: list[JobRecord],
+    choice: str | None,
+    asked: str,
+    get: Callable[[int], JobRecord],
+) -> Served:
+    """The bytes `?rendition=<choice>&v=<asked>` names (Served.query): the original whose
+    SHA-256 starts so, or the web or faststart copy made by job `asked` — the current one or
+    one a reprocess replaced, whose files last until its deferred deletion. Never another
+    version: NotFound once they are gone (a player holding the link must not be sent other
+    bytes under it), InvalidInput without `rendition`."""
+    if choice is None:
+        raise InvalidInput("v names the version of a rendition: give rendition too")
+    if choice not in RENDITION_CHOICES:
+        raise InvalidInput(f"rendition must be one of {', '.join(RENDITION_CHOICES)}")
+    gone = NotFound(
+        f"Version {asked} of the {choice} of file {record.id} is not served; "
+        f"GET /stream/{record.id}/info for the current link"
+    )
+    if choice == "original":
+        original = _original(record, interim=False)
+        if not original.tag or asked != original.tag:
+            raise gone
+        return original
+    try:
+        job = version(jobs, choice, asked, get)
+    except NotFound:
+        raise gone from None
+    if not job.result.get("files"):
+        raise gone
+    return _rendition(record, job, interim=False)
+
+
+def _rendition(record: FileRecord, job: JobRecord, interim: bool) -> Served:
+    file_name = job.result["files"][0]
+    size = int(job.result.get("sizes", {}).get(file_name, 0))
+    return Served(
+        job.kind,
+        derived_key(record, job.kind, file_name, job.result),
+        job.result.get("content_type", "video/mp4"),
+        size,
+        f'"{job.kind}-{job.id}-{size}"',
+        interim=interim,
+        tag=str(job.id),
+    )
+
+
+def _original(record: FileRecord, interim: bool) -> Served:
     return Served(
         "original",
         record.storage_key,
         record.content_type or "application/octet-stream",
         record.size or 0,
         f'"{(record.sha256 or record.storage_key)[:40]}"',
-        interim=coming and choice != "original",
+        interim=interim,
+        tag=(record.sha256 or "")[:16],
     )
 
 
@@ -250,7 +305,8 @@ def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]
                     "height": job.result.get("height"),
                     "bit_rate": job.result.get("bit_rate"),
                     "content_type": job.result.get("content_type"),
-                    "path": f"video?rendition={name}",
+                    # pinned to this job's copy: a reprocess's newer one gets a link of its own
+                    "path": f"video?rendition={name}&v={job.id}",
                 }
             )
     hls = done.get("hls")

@@ -10,7 +10,7 @@ from core.jobs import combine, current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
-from core.video.service import choose_video, renditions
+from core.video.service import choose_video, pinned_video, renditions
 from server.auth import FILE, ensure_file_access, requires
 from server.caching import (
     UNVERSIONED_MAX_AGE,
@@ -23,7 +23,7 @@ from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
 from server.record_cache import local_path
-from server.state import METRICS, STREAMS, TOKEN, library, store_blocking
+from server.state import METRICS, STREAMS, TOKEN, library, run_blocking, store_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
     cache_control,
@@ -135,13 +135,23 @@ async def _send(
 async def stream_video(request: web.Request) -> web.StreamResponse:
     record = await _ready(request, FileKind.VIDEO, "stream_video")
     choice = request.query.get("rendition") or None
-    served = choose_video(record, await file_jobs(request, record), choice)
+    jobs = await file_jobs(request, record)
+    asked = request.query.get("v")
+    if asked is not None:
+        # a pinned link (the watch page's, /info's): these bytes or 404, never a newer version
+        # under it (a player's next range, sent without If-Range, would splice them on)
+        get = library(request).jobs.get
+        if choice == "original" or any(str(job.id) == asked for job in jobs):
+            served = pinned_video(record, jobs, choice, asked, get)  # no catalog query
+        else:  # a version a reprocess replaced (or none): its job is read from the catalog
+            served = await run_blocking(request, pinned_video, record, jobs, choice, asked, get)
+        cache: str | None = cache_control(request, record, immutable=True)
+    else:
+        served = choose_video(record, jobs, choice)
+        cache = _interim_cache_control(record) if served.interim else None
     if served.name == "original":  # also when it stands in for a skipped rendition
         return await _send(
-            request,
-            record,
-            headers={"X-MediaDesk-Rendition": served.name},
-            cache=_interim_cache_control(record) if served.interim else None,
+            request, record, headers={"X-MediaDesk-Rendition": served.name}, cache=cache
         )
     # a faststart copy standing in while the web rendition is made: the same URL soon sends
     # the web MP4, so no cache may keep it longer than the original's stand-in
@@ -155,7 +165,7 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": content_disposition(record.original_filename, "inline"),
             "X-MediaDesk-Rendition": served.name,
         },
-        cache=_interim_cache_control(record) if served.interim else None,
+        cache=cache,
     )
 
 
@@ -180,13 +190,16 @@ async def stream_info(request: web.Request) -> web.Response:
     record = await _ready(request, None, "stream_info")
     kind = STREAM_KIND.get(record.file_type, "raw")
     video = await _video_info(request, record)
+    stream_url = video.pop("stream_url", None) or versioned_link(
+        f"/stream/{record.id}/{kind}", record
+    )
     return web.json_response(
         {
             **video,
             "file_id": record.id,
             **{name: getattr(record, name) for name in STREAM_INFO_FIELDS},
             "supports_range": True,
-            "stream_url": _stream_link(record, kind),
+            "stream_url": stream_url,
             "raw_url": versioned_link(f"/stream/{record.id}/raw", record),
             "thumbnail_url": (
                 versioned_link(f"/files/{record.id}/thumbnail", record)
@@ -197,15 +210,9 @@ async def stream_info(request: web.Request) -> web.Response:
     )
 
 
-def _stream_link(record: FileRecord, kind: str) -> str:
-    """An image's (or raw file's) link carries its content tag; a video's serves renditions
-    that change while they are made, so it stays as it is."""
-    path = f"/stream/{record.id}/{kind}"
-    return path if kind == "video" else versioned_link(path, record)
-
-
 async def _video_info(request: web.Request, record: FileRecord) -> dict[str, object]:
-    """processing, renditions, hls_url, thumbnails_vtt_url, watch_url (signed when private)."""
+    """processing, renditions, hls_url, thumbnails_vtt_url, watch_url (signed when private);
+    for a video also its stream_url, pinned to the version /stream/{id}/video sends now."""
     out: dict[str, object] = {
         "processing": None,
         "renditions": [],
@@ -224,6 +231,9 @@ async def _video_info(request: web.Request, record: FileRecord) -> dict[str, obj
         path = item.pop("path")
         items.append({**item, "url": with_query(f"{base}/{path}", query)})
     done = current_derivatives(jobs)
+    # the bytes it names for as long as they exist: a page playing the original while the
+    # faststart copy (same size, other layout) is made must not be sent the copy's ranges
+    out["stream_url"] = f"{base}/video?{choose_video(record, jobs, None).query}"
     out.update(
         processing=state.as_dict() if state else None,
         renditions=items,

@@ -13,6 +13,7 @@ from core.errors import InvalidInput, NotFound
 from core.jobs import current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord, expiry_iso
+from core.video.service import choose_video
 from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
 from server.params import as_int, file_id
@@ -50,15 +51,19 @@ async def watch(request: web.Request) -> web.Response:
     ensure_video_access(request, record, "watch")
     if record.file_type != FileKind.VIDEO:
         raise NotFound(f"File {record.id} is not a video")
-    done = current_derivatives(await file_jobs(request, record))
+    jobs = await file_jobs(request, record)
+    done = current_derivatives(jobs)
     query = grant_query(request, record)
     base = f"/stream/{record.id}"
+    # the version /stream/{id}/video sends now, pinned: the page goes on playing these bytes
+    # when a rendition made meanwhile replaces them there (a reload gets the new one)
+    served = choose_video(record, jobs, None)
     hls_ready = "hls" in done
     thumbs_ready = "thumbnails" in done
     config = {
         "file_id": record.id,
         "duration": record.duration,
-        "video_url": with_query(f"{base}/video", query),
+        "video_url": with_query(f"{base}/video?{served.query}", query),
         "hls_url": with_query(f"{base}/hls/master.m3u8", query) if hls_ready else None,
         "thumbnails_vtt_url": (
             with_query(f"{base}/thumbnails/thumbnails.vtt", query) if thumbs_ready else None
