@@ -162,7 +162,9 @@ def test_r2_previews_play_through_the_embedded_server(
         with qtbot.waitSignal(controller.previewReady, timeout=TIMEOUT) as ready:
             controller.request_preview(record)
         source = ready.args[1]
-        assert source.startswith(f"{server.url}/stream/{record.id}/video?access_token=mdk_")
+        # pinned to the version it names (rendition and v), then this session's token
+        assert source.startswith(f"{server.url}/stream/{record.id}/video?rendition=original&v=")
+        assert "&access_token=mdk_" in source
         reply = http_call(source, headers={"Range": "bytes=0-99"})
         assert reply.status == 206 and reply.body == media_dir.mp4.read_bytes()[:100]
         controller.shutdown()  # revokes the session token

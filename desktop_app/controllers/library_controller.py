@@ -490,9 +490,19 @@ class LibraryController(QObject):
             return self.library.sign_object(record, PREVIEW_URL_EXPIRY)
         server = self.server_url()
         if server:
-            kind = "video" if record.file_type == "video" else "image"
-            url = f"{server}/stream/{record.id}/{kind}"
-            return url if record.is_public else f"{url}?access_token={self._session_token()}"
+            if record.file_type == FileKind.VIDEO:
+                from core.video.service import choose_video
+
+                # pinned to the bytes it names: the bare URL switches to the faststart or web
+                # copy once made and the player, asking ranges without If-Range, would splice them
+                jobs = self.library.jobs.latest_for_file(record.id)
+                query = choose_video(record, jobs, None).query
+                url = f"{server}/stream/{record.id}/video?{query}"
+            else:
+                url = f"{server}/stream/{record.id}/image"
+            if record.is_public:
+                return url
+            return f"{url}{'&' if '?' in url else '?'}access_token={self._session_token()}"
         return self.library.presigned_get(record.id, PREVIEW_URL_EXPIRY, attachment=False).url
 
     def explain_preview_failure(self, record: FileRecord, source: str) -> None:
