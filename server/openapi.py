@@ -208,8 +208,32 @@ def _request_schemas(paths: dict[str, dict[str, S]]) -> S:
     return schemas
 
 
+def _enum_names(node: Any) -> None:
+    """x-enum-varnames for every string enum with a value a generator cannot name after it
+    (openapi-python-client names one not starting with a letter VALUE_<index>): `1.0.0` is
+    V1_0_0. An enum that names its values itself (the list's sort) is left as it is."""
+    if isinstance(node, list):
+        for item in node:
+            _enum_names(item)
+        return
+    if not isinstance(node, dict):
+        return
+    values = [v for v in node.get("enum", ()) if v is not None]
+    nameless = any(isinstance(v, str) and not v[:1].isalpha() for v in values)
+    if nameless and "x-enum-varnames" not in node:
+        names = [re.sub(r"\W+", "_", str(v)).strip("_").upper() for v in values]
+        names = [f"V{n}" if n[:1].isdigit() else n for n in names]
+        if len(set(names)) != len(names) or not all(names):
+            raise ValueError(f"Enum {values} needs its own x-enum-varnames")
+        node["x-enum-varnames"] = names
+    for value in node.values():
+        _enum_names(value)
+
+
 def build_spec(app: web.Application | None = None) -> S:
     paths = _paths()
+    schemas = copy.deepcopy(_request_schemas(paths))
+    _enum_names([paths, schemas])
     return {
         "openapi": "3.1.0",
         "info": {
@@ -239,7 +263,7 @@ def build_spec(app: web.Application | None = None) -> S:
         ],
         "paths": paths,
         "components": {
-            "schemas": _request_schemas(paths),
+            "schemas": schemas,
             "securitySchemes": {
                 "bearerAuth": {
                     "type": "http",

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from core.audit import MAX_LIMIT as AUDIT_MAX_LIMIT
+from core.errors import InvalidSignature
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
 from core.records import MAX_LIMIT, SORTS, STATUS_FILTERS, FileStatus, Sort
-from core.resumable import HEAD_WAIT, checksum_pattern
+from core.resumable import HEAD_WAIT, TUS_VERSION, checksum_pattern
 from core.settings import MAX_EXPIRY, MIN_EXPIRY
+from core.storage.signing import (
+    SECRET_BYTES,
+    LocalPresigner,
+    sign_file_grant,
+    verify_signed_request,
+)
 from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
 from server.error_codes import ERROR_CODES
@@ -94,6 +102,79 @@ ACCESS_TOKEN = param(
     "access_token", desc="API token for clients that cannot send an Authorization header"
 )
 BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _query_of(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+# What each name of a /signed/… URL's query means. The names themselves are the signer's
+# (core.storage.signing): signed_query reads them off URLs it signs, so a name added there
+# fails the document's build here until it is described.
+SIGNED_QUERY_TEXT = {
+    "method": "The method the URL is signed for",
+    "expires": "When the URL expires (Unix time)",
+    "ct": "The Content-Type the URL is signed for: the body's on an upload, the answer's on a "
+    "download",
+    "len": "The body's size in bytes the upload URL is signed for",
+    "max": "The largest body in bytes the upload URL takes",
+    "name": "The file name of the download's Content-Disposition: attachment",
+    "file": "The file the download URL was signed for",
+    "sig": "The signature of the URL's other fields",
+}
+COPY_FROM_URL = (
+    "Copy it from the URL the presign answered (upload_url, url, a download's Location), "
+    "unchanged: the signature covers it"
+)
+
+
+def signed_query(method: str) -> list[S]:
+    """The query parameters of a local signed URL for `method`: every name the signer writes
+    when it signs every field, required when a URL signed with none of the optional fields
+    fails its verification without it."""
+    secret = b"\0" * SECRET_BYTES
+    signer = LocalPresigner(secret, "http://localhost", clock=lambda: 0)
+    key, ct = "signed/a.jpg", "image/jpeg"
+    if method == "PUT":
+        full = signer.presign_put(key, ct, MIN_EXPIRY, content_length=1, max_size=1).url
+        least = signer.presign_put(key, ct, MIN_EXPIRY).url
+    else:
+        full = signer.presign_get(key, MIN_EXPIRY, "a.jpg", ct, file_id=1).url
+        least = signer.presign_get(key, MIN_EXPIRY).url
+    plain = _query_of(least)
+
+    def needed(name: str) -> bool:
+        try:
+            rest = {k: v for k, v in plain.items() if k != name}
+            verify_signed_request(secret, method, key, rest, now=0)
+        except InvalidSignature:
+            return True
+        return False
+
+    out = []
+    for name in _query_of(full):
+        required = needed(name)
+        when = "" if required else "; only when the URL has it"
+        desc = f"{SIGNED_QUERY_TEXT[name]}. {COPY_FROM_URL}{when}"
+        out.append(param(name, desc=desc, required=required))
+    return out
+
+
+# What each name of a file grant's query (exp, sig) means; the names are the signer's
+# (core.storage.signing.sign_file_grant), read off a grant it signs.
+GRANT_TEXT = {
+    "exp": "Expiry (Unix time) of a signed link to a private file's media; with sig",
+    "sig": "Signature of a private file's media link (from /stream/{id}/info, a watch link or "
+    "a playlist): copy it from that link with exp. On a PostgreSQL catalog every server of "
+    "the team checks it with the catalog's key",
+}
+
+
+def file_grant() -> list[S]:
+    names = _query_of("?" + sign_file_grant(b"\0" * SECRET_BYTES, 1, MIN_EXPIRY, now=0))
+    return [param(name, desc=GRANT_TEXT[name]) for name in names]
+
+
 # core.links.link_origin, in words
 LINK_ORIGIN = (
     "A local /signed/… URL and a watch link (kind=watch) start with the same origin: "
@@ -218,7 +299,7 @@ CONTENT_LOCATION = {
 def stream_op(kind: str) -> S:
     mimes = {"video": VIDEO_MIMES, "image": IMAGE_MIMES, "raw": ANY_MIMES}[kind]
     media = binary(mimes)
-    params = [FID, *RANGE_HEADERS, ACCESS_TOKEN]
+    params = [FID, *RANGE_HEADERS, ACCESS_TOKEN, *file_grant()]
     if kind != "video":
         params.append(VERSION_PARAM)
     if kind == "image":
@@ -292,7 +373,17 @@ LIST_PARAMS = [
     ),
     param(
         "sort",
-        schema={"type": "string", "enum": sorted(SORTS), "default": Sort.NEWEST.value},
+        schema={
+            "type": "string",
+            "enum": sorted(SORTS),
+            # a generator's names for the values: the field, _DESC when descending (size,
+            # SIZE_DESC), where `-size` would otherwise be VALUE_4
+            "x-enum-varnames": [
+                f"{s.field}_desc".upper() if s.descending else s.field.upper()
+                for s in map(Sort, sorted(SORTS))
+            ],
+            "default": Sort.NEWEST.value,
+        },
         desc="A File field, '-' first for descending (ties by id): created_at is the upload "
         'time, captured_at the capture date ("Date taken", File.captured_at), '
         "original_filename a natural order (game_2 before game_10); files without a duration "
@@ -499,7 +590,7 @@ PATHS: dict[str, dict[str, S]] = {
             "Streaming information",
             "streaming",
             {**ok("What a player needs", json("StreamInfo")), **err(400, 401, 403, 404)},
-            params=[FID, ACCESS_TOKEN],
+            params=[FID, ACCESS_TOKEN, *file_grant()],
             operation_id="get_stream_info",
         )
     },
@@ -526,7 +617,7 @@ PATHS: dict[str, dict[str, S]] = {
                     "content": ERROR,
                 },
             },
-            params=[param("key", "path")],
+            params=[param("key", "path"), *signed_query("PUT")],
             body={
                 "required": True,
                 "description": "The file's bytes, sent with the Content-Type the URL was "
@@ -551,7 +642,7 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Not modified", status=304),
                 **err(403, 404, 416, 500),
             },
-            params=[param("key", "path"), *RANGE_HEADERS],
+            params=[param("key", "path"), *signed_query("GET"), *RANGE_HEADERS],
             operation_id="get_signed_object",
         ),
     },
@@ -777,7 +868,7 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
         return {"description": desc, "schema": schema or {"type": "string"}}
 
     tus_version = param(
-        "Tus-Resumable", "header", {"type": "string", "enum": ["1.0.0"]}, required=True
+        "Tus-Resumable", "header", {"type": "string", "enum": [TUS_VERSION]}, required=True
     )
     state_headers = {
         "Tus-Resumable": hdr("1.0.0"),

@@ -94,6 +94,7 @@ def _paths() -> dict[str, S]:
         FID,
         RANGE_HEADERS,
         err,
+        file_grant,
         json,
         ok,
         op,
@@ -106,14 +107,7 @@ def _paths() -> dict[str, S]:
         "description": "No body is needed",
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
-    grant = [
-        param("exp", desc="Expiry (Unix time) of a signed link; with sig"),
-        param(
-            "sig",
-            desc="Signature of a private file's media link (from /stream/{id}/info); on a "
-            "PostgreSQL catalog every server of the team checks it with the catalog's key",
-        ),
-    ]
+    grant = file_grant()
     playlist = {"application/vnd.apple.mpegurl": {"schema": STR}}
     hours = int(REPLACED_GRACE_SECONDS // 3600)
     job_version = param(
@@ -344,8 +338,6 @@ def install(paths: dict[str, S], schemas: dict[str, S]) -> None:
                 "or 404 once they are no longer kept. Without `v` the URL follows the current "
                 "version, and a player holding it during processing may get another layout",
             ),
-            param("exp", desc="Expiry of a signed link (from /stream/{id}/info)"),
-            param("sig", desc="Signature of a private file's media link"),
         ]
         for code, answer in video.get("responses", {}).items():
             if code in ("200", "206", "304"):  # the answers about a version of the video

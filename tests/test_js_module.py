@@ -596,3 +596,32 @@ async def test_a_proxys_own_json_error_rejects_with_its_status(server: EmbeddedS
             })()"""
         )
     assert error == {"code": "http_504", "message": "HTTP 504", "status": 504}
+
+
+NAMELESS = """
+async (b64, token) => {
+  const { uploadFile } = await import(SERVER + "/static/mediadesk.js");
+  const blob = new Blob([Uint8Array.from(atob(b64), c => c.charCodeAt(0))]);
+  return (await uploadFile(blob, { token })).original_filename;
+}
+"""
+
+
+async def test_a_nameless_blob_is_named_by_the_server(
+    server: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """A Blob has no name (clipboard, canvas, MediaRecorder): the module sends the server's own
+    fallback, which the server completes with the bytes' extension (unnamed.mov), not the MIME
+    subtype the server would add to (upload.quicktime.mov, upload.x-msvideo.avi)."""
+    token = make_tokens(library).upload
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        for path, stored in ((media_dir.mov, "unnamed.mov"), (media_dir.avi, "unnamed.avi")):
+            args = ", ".join(
+                json.dumps(v) for v in (base64.b64encode(path.read_bytes()).decode(), token)
+            )
+            name = await browser.evaluate(
+                f"(() => {{ const SERVER = {json.dumps(server.url)}; "
+                f"return ({NAMELESS})({args}); }})()"
+            )
+            assert name == stored

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -92,3 +93,40 @@ async def test_documented_security_is_enforced(
     else:
         assert anonymous.status != 401, (path, method, await anonymous.text())
     anonymous.close()
+
+
+def _query(path: str, method: str) -> dict[str, Any]:
+    operation = SPEC["paths"][path][method]
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+
+
+def test_signed_urls_document_the_query_the_signer_writes() -> None:
+    """A client generated from the document can send a /signed/… URL's query: every name the
+    signer writes is a parameter, described, required when every such URL carries it."""
+    from core.storage.signing import LocalPresigner
+
+    signer = LocalPresigner(b"s" * 32, "http://x")
+    urls = {
+        "put": signer.presign_put("a/b.jpg", "image/jpeg", 60, 10, 20).url,
+        "get": signer.presign_get("a/b.jpg", 60, "b.jpg", "image/jpeg", 7).url,
+    }
+    required = {"put": {"method", "expires", "ct", "sig"}, "get": {"method", "expires", "sig"}}
+    for method, url in urls.items():
+        written = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+        documented = _query("/signed/{key}", method)
+        assert set(documented) == set(written), method
+        assert {n for n, p in documented.items() if p["required"]} == required[method]
+        assert all("Copy it from the URL" in p["description"] for p in documented.values())
+
+
+def test_every_route_a_file_grant_opens_documents_it() -> None:
+    """The /stream/{id}/… routes and /watch/{id} take a file grant (exp and sig, from
+    /stream/{id}/info or a watch link); the /stream/ ones a token as ?access_token= too."""
+    served = [r.path for r in routes() if r.path.startswith(("/stream/", "/watch/"))]
+    assert len(served) >= 10
+    for path in served:
+        query = _query(path, "get")
+        assert {"exp", "sig"} <= set(query), path
+        assert all(query[name]["description"] for name in ("exp", "sig")), path
+        if path.startswith("/stream/"):
+            assert "access_token" in query, path

@@ -217,7 +217,9 @@ export async function uploadFile(file, {
   const media = await checkFile(file, { baseUrl: url, fileType });
   const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
   const form = {
-    original_filename: file.name || `upload.${media.mime.split("/")[1]}`,
+    // a Blob has no name: the server's own fallback, which it completes with the extension of
+    // the bytes' type (unnamed.mov); a MIME subtype is no extension (upload.quicktime.mov)
+    original_filename: file.name || "unnamed",
     file_type: media.kind,
     is_public: Boolean(isPublic),
     content_type: media.mime,
