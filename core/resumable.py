@@ -76,7 +76,6 @@ from core.fsmodes import FILE_MODE, make_dirs, set_file_mode
 from core.ingest import check_description
 from core.mediatypes import (
     BY_MIME,
-    FILE_KINDS,
     SNIFF_BYTES,
     canonical_mime,
     check_kind,
@@ -243,10 +242,13 @@ class _Meta:
     description: str
     raw: dict[str, str] = field(default_factory=dict)
 
-    def kind_of(self, path: Path, accepted: Sequence[str]) -> str:
-        """The declared kind, else the declared type's, else the bytes' (sniffed; a refusal
-        names `accepted`, this server's types)."""
-        return self.kind or _kind_of(self.mime) or sniff_file(path, accepted).kind
+    def kind_of(self, head: Callable[[], bytes], accepted: Sequence[str]) -> str:
+        """The kind the client declared (`file_type`, which validation holds the bytes to),
+        else the kind of the bytes: `head()` reads their first SNIFF_BYTES (a refusal names
+        `accepted`, this server's types). Never the kind of `filetype` or of the name's
+        extension: clients take both from the file's name, so an MP4 sent as `clip.JPG` was
+        refused as type_mismatch against a file_type nobody sent."""
+        return self.kind or sniff_bytes(head(), accepted).kind
 
     def ingest_args(self) -> dict[str, Any]:
         """What the client said of the file, as `Ingestor.ingest` takes it."""
@@ -259,7 +261,8 @@ class _Meta:
 
 
 def _check_meta(meta: Mapping[str, str]) -> _Meta:
-    filename = clean_filename(meta.get("filename") or "upload")
+    # no usable name: the fallback every upload gets (a direct upload's nameless part too)
+    filename = clean_filename(meta.get("filename"))
     declared = (meta.get("filetype") or "").split(";", 1)[0].strip().lower()
     mime = canonical_mime(declared) if declared else None
     if mime is None:
@@ -979,7 +982,7 @@ class ResumableUploads:
                 discard_unless_recorded(self._db, self._storage, placed)
             else:  # nothing there for the noted deletion
                 forget_noted(self._db, placed)
-        kind = meta.kind_of(path, self._accepted())
+        kind = meta.kind_of(lambda: _head(path), self._accepted())
         size = path.stat().st_size
         hashed = self._hashes.pop(upload_id, None)
         # The hash kept while the bytes arrived saves reading the file again; after a restart
@@ -1120,10 +1123,10 @@ class ResumableUploads:
         if local is not None and local[1] == source and _fingerprint(local[0]) == source:
             return self._finish_from_local(key, local[0], meta)
         try:
-            kind = meta.kind or _kind_of(meta.mime)
-            if kind is None:
-                head = b"".join(self._storage.open_range(key, 0, SNIFF_BYTES - 1))
-                kind = sniff_bytes(head, self._accepted()).kind
+            kind = meta.kind_of(
+                lambda: b"".join(self._storage.open_range(key, 0, SNIFF_BYTES - 1)),
+                self._accepted(),
+            )
         except MediaDeskError:
             discard_unless_recorded(self._db, self._storage, key)
             raise
@@ -1132,7 +1135,9 @@ class ResumableUploads:
             pending = MediaFile(
                 storage_key=key,
                 original_filename=meta.filename,
-                content_type=meta.mime,
+                # the type the key was named by, from the first part's bytes (_start_multipart);
+                # the confirm sets the type it finds
+                content_type=guess_from_name(key),
                 file_type=kind,
                 declared_size=length,
                 athlete_id=meta.athlete_id,
@@ -1174,7 +1179,7 @@ class ResumableUploads:
 
     def _finish_from_local(self, key: str, path: Path, meta: _Meta) -> FileRecord:
         """The object is in the bucket and the same bytes are here: check them here."""
-        kind = meta.kind_of(path, self._accepted())
+        kind = meta.kind_of(lambda: _head(path), self._accepted())
         try:
             record = self.lib.uploads.ingest(  # see stored_key
                 path, kind, stored_key=key, **meta.ingest_args()
@@ -1611,11 +1616,10 @@ def _fingerprint(path: Path) -> str:
     return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
-def _kind_of(mime: str | None) -> str | None:
-    if mime and mime in BY_MIME:
-        kind = BY_MIME[mime].kind
-        return kind if kind in FILE_KINDS else None
-    return None
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, as many as its type is told from."""
+    with open(path, "rb") as fh:
+        return fh.read(SNIFF_BYTES)
 
 
 class TusWriter:
