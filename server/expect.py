@@ -4,10 +4,16 @@ aiohttp's own expect handler answers 100 before any middleware runs, so a client
 send a body the server then refused (401/403/413): curl sends large uploads this way. Every
 route gets `defer_continue` instead, and `continue_middleware`, the innermost, sends the 100
 after auth_middleware has checked the token (and counted a failure) and once the declared size
-and a signed URL's signature pass; a refusal is the house JSON error, with `Connection: close`.
+passes and the upload routes' own checks of their headers (server/routes/signed.py check_put,
+server/routes/tus.py check_creation and patch_checked) pass; a refusal is the house JSON error,
+with `Connection: close`.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion11
@@ -16,6 +22,7 @@ from aiohttp.typedefs import Handler
 from core.spool import too_large
 from server.auth import SIGNED, scope_of
 from server.receive import form_too_long
+from server.routes import signed, tus
 from server.state import library, run_blocking
 
 # set once the 100 is sent: the body is the handler's to read (or aiohttp's to drain)
@@ -37,6 +44,27 @@ async def defer_continue(request: web.Request) -> None:
         raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
 
 
+@contextlib.asynccontextmanager
+async def _put_checked(request: web.Request) -> AsyncIterator[None]:
+    await signed.check_put(request)
+    yield
+
+
+@contextlib.asynccontextmanager
+async def _creation_checked(request: web.Request) -> AsyncIterator[None]:
+    tus.check_creation(request)
+    yield
+
+
+# The upload routes' checks of a request's headers, held (a tus PATCH's writer) until the
+# route runs; each route makes them again or takes what they hold: one home for each rule.
+_ROUTE_CHECKS: dict[object, Callable[[web.Request], AbstractAsyncContextManager[None]]] = {
+    signed.signed_put: _put_checked,
+    tus.tus_create: _creation_checked,
+    tus.tus_patch: tus.patch_checked,
+}
+
+
 async def _check_before_body(request: web.Request) -> None:
     max_size = library(request).settings.max_file_size
     # no route takes more than a file of MAX_FILE_SIZE in the direct upload's form; each route
@@ -44,8 +72,9 @@ async def _check_before_body(request: web.Request) -> None:
     if form_too_long(request, max_size):
         raise too_large(max_size)
     match = request.match_info
-    if scope_of(match.handler) == SIGNED and "key" in match:
-        # the signature is a signed URL's credential, as the token is the other routes'
+    if scope_of(match.handler) == SIGNED and "key" in match and match.handler not in _ROUTE_CHECKS:
+        # the signature is a signed URL's credential, as the token is the other routes' (the
+        # signed PUT's own checks verify it first)
         await run_blocking(
             request, library(request).verify_signed_url, request.method, match["key"], request.query
         )
@@ -54,13 +83,19 @@ async def _check_before_body(request: web.Request) -> None:
 @web.middleware
 async def continue_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Innermost: answers the expectation once the request passed every check made before
-    its body (auth_middleware's token and scope, the declared size, a signature)."""
-    if _expects_continue(request):
-        await _check_before_body(request)
+    its body (auth_middleware's token and scope, the declared size, a signature, the route's
+    own checks of its headers)."""
+    if not _expects_continue(request):
+        return await handler(request)
+    await _check_before_body(request)
+    route_checks = _ROUTE_CHECKS.get(request.match_info.handler)
+    async with contextlib.AsyncExitStack() as held:
+        if route_checks is not None:
+            await held.enter_async_context(route_checks(request))
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         request.writer.output_size = 0  # as aiohttp's: the 100 is not the answer's size
         request[CONTINUED] = True
-    return await handler(request)
+        return await handler(request)
 
 
 async def close_unless_continued(request: web.BaseRequest, response: web.StreamResponse) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from server.entry import EmbeddedServer
-from tests.resumable_client import create, presign
+from tests.resumable_client import confirm, create, presign
 from tests.server_fixtures import Tokens, bearer, multipart_body
 
 pytestmark = pytest.mark.timeout(60)
@@ -195,4 +195,105 @@ def test_accepted_uploads_get_100_continue_then_their_answer(
         {**TUS, **bearer(tokens.upload), "Upload-Offset": "0"},
         gif,
     )
+    assert status == 204
+
+
+def test_declared_headers_the_route_refuses_are_answered_instead_of_100(
+    live: EmbeddedServer, tokens: Tokens, media_dir: Any
+) -> None:
+    """The route's own checks of the headers (a signed URL's size and type, tus's lengths,
+    offset and content type) run before the 100: a client is not told to send a body that a
+    403/409/413/415 then refuses (an outside tester: curl sent 2.6 MB of it)."""
+    signed = urlsplit(presign(live.url, tokens.upload, 1000).json()["upload_url"])
+    signed_path = f"{signed.path}?{signed.query}"
+    png = media_dir.png.read_bytes()
+    presigned = presign(live.url, tokens.upload, len(png)).json()
+    used = urlsplit(presigned["upload_url"])
+    used_path = f"{used.path}?{used.query}"
+    status, _ = _continued(live, "PUT", used_path, {"Content-Type": "image/png"}, png)
+    assert status == 200
+    assert confirm(live.url, tokens.upload, presigned["file_id"]).status == 200
+    tus = urlsplit(create(live.url, tokens.upload, 5_000_000).headers["Location"]).path
+    upload = {**TUS, **bearer(tokens.upload)}
+    cases: list[tuple[str, str, dict[str, str], int, str]] = [
+        (
+            "PUT",
+            signed_path,
+            {"Content-Type": "image/png", "Content-Length": "5000000"},
+            403,
+            "content_length_mismatch",
+        ),
+        (
+            "PUT",
+            signed_path,
+            {"Content-Type": "image/jpeg", "Content-Length": "1000"},
+            403,
+            "content_type_mismatch",
+        ),
+        (
+            "PUT",
+            used_path,
+            {"Content-Type": "image/png", "Content-Length": str(len(png))},
+            409,
+            "conflict",
+        ),
+        (
+            "POST",
+            "/files/upload/tus",
+            {**upload, "Upload-Length": "100", "Content-Length": "50000000"},
+            413,
+            "too_large",
+        ),
+        (
+            "POST",
+            "/files/upload/tus",
+            {**upload, "Upload-Length": str(HUGE), "Content-Length": "10"},
+            413,
+            "too_large",
+        ),
+        (
+            "POST",
+            "/files/upload/tus",
+            {**upload, "Content-Type": "image/png", "Upload-Length": "100", "Content-Length": "10"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "PATCH",
+            tus,
+            {**upload, "Upload-Offset": "0", "Content-Length": "60000000"},
+            413,
+            "too_large",
+        ),
+        (
+            "PATCH",
+            tus,
+            {**upload, "Upload-Offset": "77", "Content-Length": "1000"},
+            409,
+            "offset_mismatch",
+        ),
+        (
+            "PATCH",
+            tus,
+            {**upload, "Content-Type": "image/png", "Upload-Offset": "0", "Content-Length": "10"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "PATCH",
+            "/files/upload/tus/" + "0" * 32,
+            {**upload, "Upload-Offset": "0", "Content-Length": "10"},
+            404,
+            "not_found",
+        ),
+    ]
+    for method, target, headers, status, code in cases:
+        got_status, got_code, got = _refused(live, method, target, headers)
+        assert (got_status, got_code) == (status, code), (method, target, headers)
+        assert got.get("connection", "").lower() == "close", (method, target, got)
+        if target.startswith("/files/upload/tus"):
+            assert got.get("tus-resumable") == "1.0.0", got  # as the route's own errors
+
+    # the refused PATCHes held the upload only while checked: the next one is taken
+    status, _ = _continued(live, "PATCH", tus, {**upload, "Upload-Offset": "0"}, b"x" * 1000)
     assert status == 204

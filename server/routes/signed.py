@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -58,9 +59,16 @@ def _grant(request: web.Request, method: str) -> SignedGrant:
     return library(request).verify_signed_url(method, request.match_info["key"], request.query)
 
 
-@routes.put("/signed/{key:.+}")
-@requires(SIGNED)
-async def signed_put(request: web.Request) -> web.Response:
+class CheckedPut(NamedTuple):
+    grant: SignedGrant
+    record: FileRecord
+    limit: int  # the most bytes the body may have
+
+
+async def check_put(request: web.Request) -> CheckedPut:
+    """Everything a signed PUT checks before its body: the signature, the Content-Type and
+    Content-Length against the signed ones, the URL not used yet. Also asked before the 100
+    Continue (server/expect.py): a client is not told to send a body refused for its headers."""
     grant = _grant(request, "PUT")
     lib = library(request)
     sent_type = request.headers.get("Content-Type")
@@ -79,6 +87,15 @@ async def signed_put(request: web.Request) -> web.Response:
     record = await run_blocking(request, lib.find_by_key, grant.key)
     if record is None or record.status != "pending" or record.is_trashed:
         raise Conflict(UPLOAD_URL_USED)
+    return CheckedPut(grant, record, limit)
+
+
+@routes.put("/signed/{key:.+}")
+@requires(SIGNED)
+async def signed_put(request: web.Request) -> web.Response:
+    grant, record, limit = await check_put(request)
+    lib = library(request)
+    sent_type = request.headers.get("Content-Type")
     # The store's writer pulls the body from a thread for as long as the client takes to send
     # it: a thread of its own, never one of the pool's workers (server/state.py run_long)
     threads = request.app[THREADS]

@@ -9,9 +9,11 @@ protocol's status codes (409 offset, 410 expired, 412 version, 413 size, 415 con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from email.utils import format_datetime
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -54,6 +56,8 @@ BATCH = 2 * 1024 * 1024
 RECV = 1024 * 1024
 HEAD_POLL = 0.05
 HEAD_POLL_MAX = 0.5
+# A PATCH's writer opened before the 100 Continue (patch_checked), for the route to take.
+_OPENED: web.RequestKey[TusWriter] = web.RequestKey("tus_opened")
 
 
 def _uploads(request: web.Request) -> ResumableUploads:
@@ -219,12 +223,17 @@ def _count_failure(request: web.Request, exc: BaseException) -> None:
         request.app[METRICS].upload("tus", "rejected", "unknown", exc.code)
 
 
-@routes.post(BASE)
-@requires("upload")
-@_tus
-async def tus_create(request: web.Request) -> web.Response:
-    """Creates an upload (tus creation); a body makes it creation-with-upload."""
-    check_upload_rate(request)
+class Creation(NamedTuple):
+    length: int
+    metadata: dict[str, str]
+    has_body: bool
+    checksum: tuple[str, bytes] | None
+
+
+def check_creation(request: web.Request) -> Creation:
+    """Everything a creation checks of its headers before its body (but the rate, counted by
+    the route alone). Also asked before the 100 Continue (server/expect.py)."""
+    _check_version(request)
     if "Upload-Defer-Length" in request.headers:
         raise InvalidInput("Upload-Defer-Length is not supported; send Upload-Length")
     length = _header_int(request, "Upload-Length")
@@ -232,7 +241,7 @@ async def tus_create(request: web.Request) -> web.Response:
     if length > max_size:
         raise too_large(max_size)
     meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
-    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    has_body = bool(request.content_length or request.headers.get("Transfer-Encoding"))
     if has_body and request.content_type != OFFSET_TYPE:
         raise ApiError(415, "unsupported_media_type", f"A body must be sent as {OFFSET_TYPE}")
     # before the upload exists: refused here, it would stay behind with no Location to reach it
@@ -241,6 +250,16 @@ async def tus_create(request: web.Request) -> web.Response:
     checksum = None
     if has_body and "Upload-Checksum" in request.headers:
         checksum = parse_checksum(request.headers["Upload-Checksum"])
+    return Creation(length, meta, has_body, checksum)
+
+
+@routes.post(BASE)
+@requires("upload")
+@_tus
+async def tus_create(request: web.Request) -> web.Response:
+    """Creates an upload (tus creation); a body makes it creation-with-upload."""
+    check_upload_rate(request)
+    length, meta, has_body, checksum = check_creation(request)
     uploads = _uploads(request)
     owner = _owner(request)
     if has_body:
@@ -314,11 +333,10 @@ async def tus_head(request: web.Request) -> web.Response:
     return web.Response(status=200, headers=_state_headers(state))
 
 
-@routes.patch(ITEM)
-@requires("upload")
-@_tus
-async def tus_patch(request: web.Request) -> web.Response:
-    """Appends the body at Upload-Offset; the last byte validates and catalogues the file."""
+async def _open_patch(request: web.Request) -> TusWriter:
+    """Everything a PATCH checks before its body: its content type, Upload-Offset against the
+    bytes received, the chunk within Upload-Length; its writer, which holds the upload."""
+    _check_version(request)
     if request.content_type != OFFSET_TYPE:
         raise ApiError(415, "unsupported_media_type", f"Send the bytes as {OFFSET_TYPE}")
     offset = _header_int(request, "Upload-Offset")
@@ -336,6 +354,29 @@ async def tus_patch(request: web.Request) -> web.Response:
             f"The chunk goes past Upload-Length ({writer.length} bytes)",
             details={"length": writer.length, "offset": offset},
         )
+    return writer
+
+
+@contextlib.asynccontextmanager
+async def patch_checked(request: web.Request) -> AsyncIterator[None]:
+    """The PATCH's checks made before the 100 Continue (server/expect.py): its writer is kept
+    for the route, and let go if the route never takes it (the 100 could not be sent)."""
+    request[_OPENED] = await _open_patch(request)
+    try:
+        yield
+    finally:
+        unused: TusWriter | None = request.pop(_OPENED, None)
+        if unused is not None:
+            await run_blocking(request, unused.abort)
+
+
+@routes.patch(ITEM)
+@requires("upload")
+@_tus
+async def tus_patch(request: web.Request) -> web.Response:
+    """Appends the body at Upload-Offset; the last byte validates and catalogues the file."""
+    opened: TusWriter | None = request.pop(_OPENED, None)  # by patch_checked, before the 100
+    writer = opened if opened is not None else await _open_patch(request)
     state = await _receive_counted(request, writer)
     return web.Response(status=204, headers=_state_headers(state))
 
