@@ -149,7 +149,7 @@ BROWSER_NAMES = [name for name, _ in NAMES] + [
 
 
 BROWSER_NAME_IDS = [
-    *("quote", "crlf", "backslash", "inject", "utf8"),
+    *("quote", "crlf", "backslash", "inject", "utf8", "semicolons", "semicolons-name"),
     *("tab", "percent", "backslash-quote", "last-quote"),
 ]
 

@@ -18,7 +18,7 @@ from tests import media  # noqa: E402
 from tests.qt_helpers import TIMEOUT, shown_window, wait_for  # noqa: E402
 
 LABELS = {
-    "en": {"-updated_at": "Edited: newest", "updated_at": "Edited: oldest"},
+    "en": {"-updated_at": "Recent edits", "updated_at": "Oldest edits"},
     "es": {"-updated_at": "Edición: más reciente", "updated_at": "Edición: más antigua"},
 }
 

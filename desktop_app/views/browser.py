@@ -217,8 +217,8 @@ class FileBrowser(QWidget):
             Sort.SMALLEST: self.tr("Smallest first"),
             Sort.LONGEST: self.tr("Longest first"),
             Sort.SHORTEST: self.tr("Shortest first"),
-            Sort.RECENTLY_EDITED: self.tr("Edited: newest"),
-            Sort.EDITED_FIRST: self.tr("Edited: oldest"),
+            Sort.RECENTLY_EDITED: self.tr("Recent edits"),
+            Sort.EDITED_FIRST: self.tr("Oldest edits"),
         }
         taken = self.tr(
             "By date taken: when each photo or video was shot (its camera's date); a file "
