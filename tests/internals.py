@@ -7,6 +7,10 @@ Production code never reaches these: server/ and desktop_app/ use the façade's 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.library import Library
@@ -45,3 +49,20 @@ def lock_users(locks: KeyedLocks | CatalogLocks, key: object) -> int:
     turns = locks._turns if isinstance(locks, CatalogLocks) else locks
     entry = turns._locks.get(key)
     return 0 if entry is None else int(entry[1])
+
+
+def original_reads(monkeypatch: pytest.MonkeyPatch, lib: Library, key: str) -> list[str]:
+    """Every read of `key`'s bytes from the store from now on (a download or a range)."""
+    store = storage_of(lib)
+    backend = type(getattr(store, "active", store))  # behind a router or not
+    reads: list[str] = []
+    for name in ("download_to", "open_range"):
+        real = getattr(backend, name)
+
+        def counted(self: Any, asked: str, *a: Any, _real: Any = real, **k: Any) -> Any:
+            if asked == key:
+                reads.append(asked)
+            return _real(self, asked, *a, **k)
+
+        monkeypatch.setattr(backend, name, counted)
+    return reads

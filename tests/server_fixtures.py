@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import uuid
@@ -24,13 +25,16 @@ __all__ = [
     "Tokens",
     "api",
     "bearer",
+    "direct_upload",
     "http_call",
     "live",
     "make_tokens",
     "multipart_body",
+    "presigned_upload",
     "s3_live",
     "server_config",
     "tokens",
+    "tus_upload",
 ]
 
 
@@ -141,6 +145,16 @@ def multipart_body(
     return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
+def direct_upload(url: str, token: str, body: bytes, content_type: str) -> dict[str, Any]:
+    """POST /files/upload/direct of a form (multipart_body's, or one a test spells out byte
+    by byte): the new file's record (201)."""
+    reply = http_call(
+        f"{url}/files/upload/direct", "POST", body, {**bearer(token), "Content-Type": content_type}
+    )
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
 def upload_file(
     live: EmbeddedServer, token: str, path: Path, kind: str = "image", **fields: str
 ) -> dict[str, Any]:
@@ -148,11 +162,42 @@ def upload_file(
     body, ctype = multipart_body(
         {"file_type": kind, **fields}, {"file": (path.name, path.read_bytes(), "image/x")}
     )
-    resp = http_call(
-        f"{live.url}/files/upload/direct", "POST", body, {"Content-Type": ctype, **bearer(token)}
+    return direct_upload(live.url, token, body, ctype)
+
+
+def tus_upload(url: str, token: str, data: bytes, metadata: dict[str, str]) -> dict[str, Any]:
+    """A tus creation with the whole upload in its body (Upload-Metadata: `metadata`, each
+    value base64'd): the new file's record, as GET /files/{id} answers it."""
+    told = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in metadata.items())
+    headers = {
+        **bearer(token),
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": str(len(data)),
+        "Upload-Metadata": told,
+        "Content-Type": "application/offset+octet-stream",
+    }
+    reply = http_call(f"{url}/files/upload/tus", "POST", data, headers)
+    assert reply.status == 201, reply.body
+    file_id = reply.headers["MediaDesk-File-Id"]
+    return http_call(f"{url}/files/{file_id}", headers=bearer(token)).json()  # type: ignore[no-any-return]
+
+
+def presigned_upload(url: str, token: str, data: bytes, ask: dict[str, Any]) -> dict[str, Any]:
+    """POST /files/upload/presigned with the JSON `ask`, the PUT of `data` to the signed URL
+    with ask's content_type, then the confirm: the new file's record."""
+    grant = http_call(
+        f"{url}/files/upload/presigned",
+        "POST",
+        json.dumps(ask).encode(),
+        {**bearer(token), "Content-Type": "application/json"},
     )
-    assert resp.status == 201, resp.body
-    return resp.json()  # type: ignore[no-any-return]
+    assert grant.status == 201, grant.body
+    signed = grant.json()
+    put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": ask["content_type"]})
+    assert put.status in (200, 201, 204), put.body
+    done = http_call(f"{url}/files/{signed['file_id']}/confirm-upload", "POST", b"", bearer(token))
+    assert done.status in (200, 201), done.body
+    return done.json()  # type: ignore[no-any-return]
 
 
 @contextmanager

@@ -8,23 +8,27 @@ loopback, raw bodies as Chromium and curl send them (and curl itself)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from core.library import Library
 from core.storage.disposition import ascii_fallback
 from server.entry import EmbeddedServer
 from tests.media import make_jpeg
-from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import (
+    Tokens,
+    bearer,
+    direct_upload,
+    http_call,
+    presigned_upload,
+    tus_upload,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,11 +47,8 @@ NAMES = [
 
 
 @pytest.fixture
-def served(library: Library) -> Iterator[tuple[EmbeddedServer, Tokens]]:
-    server = EmbeddedServer(library, config=server_config(library))
-    server.start()
-    yield server, make_tokens(library)
-    server.stop()
+def served(live: EmbeddedServer, tokens: Tokens) -> tuple[EmbeddedServer, Tokens]:
+    return live, tokens
 
 
 class Pictures:
@@ -88,45 +89,16 @@ def whatwg_quoted(name: str) -> str:
 
 
 def direct(url: str, token: str, disposition_filename: str, data: bytes) -> dict[str, Any]:
-    body, ctype = browser_form(disposition_filename, data)
-    reply = http_call(
-        f"{url}/files/upload/direct", "POST", body, {**bearer(token), "Content-Type": ctype}
-    )
-    assert reply.status == 201, reply.body
-    return reply.json()  # type: ignore[no-any-return]
+    return direct_upload(url, token, *browser_form(disposition_filename, data))
 
 
 def by_tus(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
-    encoded = base64.b64encode(name.encode()).decode()
-    jpeg = base64.b64encode(b"image/jpeg").decode()
-    headers = {
-        **bearer(token),
-        "Tus-Resumable": "1.0.0",
-        "Upload-Length": str(len(data)),
-        "Upload-Metadata": f"filename {encoded},filetype {jpeg}",
-        "Content-Type": "application/offset+octet-stream",
-    }
-    reply = http_call(f"{url}/files/upload/tus", "POST", data, headers)
-    assert reply.status == 201, reply.body
-    file_id = reply.headers["MediaDesk-File-Id"]
-    return http_call(f"{url}/files/{file_id}", headers=bearer(token)).json()  # type: ignore[no-any-return]
+    return tus_upload(url, token, data, {"filename": name, "filetype": "image/jpeg"})
 
 
 def by_presign(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
     ask = {"original_filename": name, "file_type": "image", "content_type": "image/jpeg"}
-    grant = http_call(
-        f"{url}/files/upload/presigned",
-        "POST",
-        json.dumps({**ask, "size": len(data)}).encode(),
-        {**bearer(token), "Content-Type": "application/json"},
-    )
-    assert grant.status == 201, grant.body
-    signed = grant.json()
-    put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
-    assert put.status in (200, 201, 204), put.body
-    done = http_call(f"{url}/files/{signed['file_id']}/confirm-upload", "POST", b"", bearer(token))
-    assert done.status in (200, 201), done.body
-    return done.json()  # type: ignore[no-any-return]
+    return presigned_upload(url, token, data, {**ask, "size": len(data)})
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,6 @@ and a presigned one, then maintenance.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,41 +24,30 @@ from core.thumbnails import THUMBNAIL_GENERATION
 from server.entry import EmbeddedServer
 from tests.internals import db_of
 from tests.media import make_jpeg
-from tests.server_fixtures import Tokens, bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import (
+    Tokens,
+    bearer,
+    direct_upload,
+    http_call,
+    multipart_body,
+    presigned_upload,
+)
 
 pytestmark = pytest.mark.timeout(120)
 ONLY = frozenset({"remake_thumbnails"})
 
 
 @pytest.fixture
-def served(library: Library) -> Iterator[tuple[EmbeddedServer, Tokens]]:
-    server = EmbeddedServer(library, config=server_config(library))
-    server.start()
-    yield server, make_tokens(library)
-    server.stop()
+def served(live: EmbeddedServer, tokens: Tokens) -> tuple[EmbeddedServer, Tokens]:
+    return live, tokens
 
 
 def direct(url: str, token: str, data: bytes, athlete_id: int) -> dict[str, Any]:
-    boundary = "----MediaDeskSharedBoundary51c"
-    fields = {"file_type": "image", "athlete_id": str(athlete_id)}
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
+    body, ctype = multipart_body(
+        {"file_type": "image", "athlete_id": str(athlete_id)},
+        {"file": ("run.jpg", data, "image/jpeg")},
     )
-    body += (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="file"; filename="run.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n"
-    ).encode()
-    body += data + f"\r\n--{boundary}--\r\n".encode()
-    reply = http_call(
-        f"{url}/files/upload/direct",
-        "POST",
-        body,
-        {**bearer(token), "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    assert reply.status == 201, reply.body
-    return reply.json()  # type: ignore[no-any-return]
+    return direct_upload(url, token, body, ctype)
 
 
 def by_presign(url: str, token: str, data: bytes, athlete_id: int) -> dict[str, Any]:
@@ -70,19 +57,7 @@ def by_presign(url: str, token: str, data: bytes, athlete_id: int) -> dict[str, 
         "content_type": "image/jpeg",
         "athlete_id": athlete_id,
     }
-    grant = http_call(
-        f"{url}/files/upload/presigned",
-        "POST",
-        json.dumps(ask).encode(),
-        {**bearer(token), "Content-Type": "application/json"},
-    )
-    assert grant.status == 201, grant.body
-    signed = grant.json()
-    put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
-    assert put.status in (200, 201, 204), put.body
-    done = http_call(f"{url}/files/{signed['file_id']}/confirm-upload", "POST", b"", bearer(token))
-    assert done.status in (200, 201), done.body
-    return done.json()  # type: ignore[no-any-return]
+    return presigned_upload(url, token, data, ask)
 
 
 def thumbnail_link(url: str, token: str, file_id: int) -> str:

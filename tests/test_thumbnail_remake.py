@@ -31,7 +31,7 @@ from core.settings import Settings
 from core.thumbnails import THUMBNAIL_GENERATION
 from server.entry import EmbeddedServer
 from tests import media
-from tests.internals import db_of, storage_of
+from tests.internals import db_of, original_reads, storage_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
 from tests.server_fixtures import Reply, bearer, http_call, make_tokens
 from tests.test_jobs_workers import worker_env
@@ -349,23 +349,6 @@ def test_a_damaged_cached_thumbnail_is_read_again_from_the_store(
     assert cached.read_bytes() == good
 
 
-def _original_reads(monkeypatch: pytest.MonkeyPatch, lib: Library, key: str) -> list[str]:
-    """Every read of `key`'s bytes from the store from now on (a download or a range)."""
-    store = storage_of(lib)
-    backend = type(getattr(store, "active", store))  # behind a router or not
-    reads: list[str] = []
-    for name in ("download_to", "open_range"):
-        real = getattr(backend, name)
-
-        def counted(self: Any, asked: str, *a: Any, _real: Any = real, **k: Any) -> Any:
-            if asked == key:
-                reads.append(asked)
-            return _real(self, asked, *a, **k)
-
-        monkeypatch.setattr(backend, name, counted)
-    return reads
-
-
 @pytest.mark.parametrize("original", ["undecodable", "gone"])
 def test_a_thumbnail_that_cannot_be_made_again_is_not_tried_at_every_request(
     live: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, original: str
@@ -386,7 +369,7 @@ def test_a_thumbnail_that_cannot_be_made_again_is_not_tried_at_every_request(
         path = store.local_path(key)
         assert path is not None
         path.write_bytes(b"not a photo any more" * 100)
-    reads = _original_reads(monkeypatch, lib, key)
+    reads = original_reads(monkeypatch, lib, key)
     auth = bearer(make_tokens(lib).read)
     url = f"{live.url}/files/{photo.id}/thumbnail"
 

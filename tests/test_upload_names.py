@@ -10,9 +10,6 @@ uploads, tus and presigned uploads over real HTTP, and the Library facade's own 
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +17,17 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
-from tests.media import make_jpeg
-from tests.server_fixtures import Reply, Tokens, bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import (
+    Reply,
+    Tokens,
+    bearer,
+    direct_upload,
+    http_call,
+    multipart_body,
+    presigned_upload,
+    tus_upload,
+)
+from tests.test_form_filenames import Pictures
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,24 +42,8 @@ IDS = ["other-type", "none", "own-upper", "not-an-extension"]
 
 
 @pytest.fixture
-def served(library: Library) -> Iterator[tuple[EmbeddedServer, Tokens]]:
-    server = EmbeddedServer(library, config=server_config(library))
-    server.start()
-    yield server, make_tokens(library)
-    server.stop()
-
-
-class Pictures:
-    """Distinct JPEGs (the same bytes twice would be one file, named once)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.count = folder, 0
-
-    def next(self) -> bytes:
-        self.count += 1
-        shade = (self.count * 37 % 256, self.count * 91 % 256, 120)
-        path = make_jpeg(self.folder / f"p{self.count}.jpg", size=(64, 48), color=shade)
-        return path.read_bytes()
+def served(live: EmbeddedServer, tokens: Tokens) -> tuple[EmbeddedServer, Tokens]:
+    return live, tokens
 
 
 @pytest.fixture
@@ -63,58 +53,19 @@ def pictures(tmp_path: Path) -> Pictures:
 
 def direct(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
     """A browser's form: the part says image/jpeg whatever the name says."""
-    boundary = "----MediaDeskNamesBoundary7d1f"
-    body = (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="file_type"\r\n\r\nimage\r\n'
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n"
-    ).encode()
-    body += data + f"\r\n--{boundary}--\r\n".encode()
-    reply = http_call(
-        f"{url}/files/upload/direct",
-        "POST",
-        body,
-        {**bearer(token), "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    assert reply.status == 201, reply.body
-    return reply.json()  # type: ignore[no-any-return]
+    body, ctype = multipart_body({"file_type": "image"}, {"file": (name, data, "image/jpeg")})
+    return direct_upload(url, token, body, ctype)
 
 
 def by_tus(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
     """tus with only the file name and the kind: the name's type is not the bytes'."""
-    encoded = base64.b64encode(name.encode()).decode()
-    kind = base64.b64encode(b"image").decode()
-    headers = {
-        **bearer(token),
-        "Tus-Resumable": "1.0.0",
-        "Upload-Length": str(len(data)),
-        "Upload-Metadata": f"filename {encoded},file_type {kind}",
-        "Content-Type": "application/offset+octet-stream",
-    }
-    reply = http_call(f"{url}/files/upload/tus", "POST", data, headers)
-    assert reply.status == 201, reply.body
-    file_id = reply.headers["MediaDesk-File-Id"]
-    return http_call(f"{url}/files/{file_id}", headers=bearer(token)).json()  # type: ignore[no-any-return]
+    return tus_upload(url, token, data, {"filename": name, "file_type": "image"})
 
 
 def by_presign(url: str, token: str, name: str, data: bytes) -> dict[str, Any]:
     """A presign that says the type (content_type), then the PUT and the confirm."""
     ask = {"original_filename": name, "file_type": "image", "content_type": "image/jpeg"}
-    grant = http_call(
-        f"{url}/files/upload/presigned",
-        "POST",
-        json.dumps({**ask, "size": len(data)}).encode(),
-        {**bearer(token), "Content-Type": "application/json"},
-    )
-    assert grant.status == 201, grant.body
-    signed = grant.json()
-    put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
-    assert put.status in (200, 201, 204), put.body
-    done = http_call(f"{url}/files/{signed['file_id']}/confirm-upload", "POST", b"", bearer(token))
-    assert done.status in (200, 201), done.body
-    return done.json()  # type: ignore[no-any-return]
+    return presigned_upload(url, token, data, {**ask, "size": len(data)})
 
 
 def download(url: str, token: str, file_id: int) -> Reply:
@@ -134,9 +85,9 @@ def test_every_way_in_names_a_jpeg_by_its_type(
     server, tokens = served
     token = tokens.upload
     answers = {
-        "direct": direct(server.url, token, name, pictures.next()),
-        "tus": by_tus(server.url, token, name, pictures.next()),
-        "presign": by_presign(server.url, token, name, pictures.next()),
+        "direct": direct(server.url, token, name, pictures.next().read_bytes()),
+        "tus": by_tus(server.url, token, name, pictures.next().read_bytes()),
+        "presign": by_presign(server.url, token, name, pictures.next().read_bytes()),
     }
     names = {way: answer["original_filename"] for way, answer in answers.items()}
     assert names == dict.fromkeys(names, stored)
@@ -151,7 +102,7 @@ def test_a_download_says_the_name_saved(
 ) -> None:
     """The name a user saves the file under is one a double-click opens it by."""
     server, tokens = served
-    record = direct(server.url, tokens.upload, "clip.mp4", pictures.next())
+    record = direct(server.url, tokens.upload, "clip.mp4", pictures.next().read_bytes())
     got = download(server.url, tokens.read, record["id"])
     assert got.headers["Content-Type"] == "image/jpeg"
     disposition = got.headers["Content-Disposition"]
@@ -164,26 +115,8 @@ def test_a_presign_that_says_another_type_is_named_by_the_bytes(
     """The confirm goes by the type it finds (it already named the object so): a JPEG sent
     as `shot.png` with content_type image/png is saved as `shot.png.jpg`."""
     server, tokens = served
-    data = pictures.next()
     ask = {"original_filename": "shot.png", "file_type": "image", "content_type": "image/png"}
-    grant = http_call(
-        f"{server.url}/files/upload/presigned",
-        "POST",
-        json.dumps(ask).encode(),
-        {**bearer(tokens.upload), "Content-Type": "application/json"},
-    )
-    assert grant.status == 201, grant.body
-    signed = grant.json()
-    put = http_call(signed["upload_url"], "PUT", data, {"Content-Type": "image/png"})
-    assert put.status in (200, 201, 204), put.body
-    done = http_call(
-        f"{server.url}/files/{signed['file_id']}/confirm-upload",
-        "POST",
-        b"",
-        bearer(tokens.upload),
-    )
-    assert done.status in (200, 201), done.body
-    record = done.json()
+    record = presigned_upload(server.url, tokens.upload, pictures.next().read_bytes(), ask)
     assert record["content_type"] == "image/jpeg"
     assert record["original_filename"] == "shot.png.jpg"
     assert record["file_key"].endswith(".jpg")
@@ -197,11 +130,11 @@ def test_the_library_ingest_names_a_file_by_its_type(
     folder = tmp_path / "named"
     folder.mkdir()
     path = folder / name
-    path.write_bytes(pictures.next())
+    path.write_bytes(pictures.next().read_bytes())
     from_path = library.uploads.ingest(path, "image")  # the path's own name
     assert from_path.original_filename == stored
     other = tmp_path / "other.bin"
-    other.write_bytes(pictures.next())
+    other.write_bytes(pictures.next().read_bytes())
     with other.open("rb") as stream:
         from_stream = library.uploads.ingest(stream, "image", original_filename=name)
     assert from_stream.original_filename == stored

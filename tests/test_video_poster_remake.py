@@ -34,7 +34,7 @@ from core.thumbnails import POSTER_GENERATION, THUMBNAIL_GENERATION, make_thumbn
 from core.video import service
 from server.entry import EmbeddedServer
 from tests import media
-from tests.internals import db_of, storage_of
+from tests.internals import db_of, original_reads, storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens
 from tests.video_helpers import process_all
 
@@ -71,24 +71,6 @@ def _difference(a: bytes, b: bytes) -> int:
 
 def _stored_poster(lib: Library, record: FileRecord) -> bytes:
     return b"".join(storage_of(lib).open_range(keys.thumbnail_key(record.storage_key), 0, None))
-
-
-def _original_reads(monkeypatch: pytest.MonkeyPatch, lib: Library, key: str) -> list[str]:
-    """Every read of `key`'s bytes from the store from now on (a download or a range), as
-    tests/test_thumbnail_remake.py counts them."""
-    store = storage_of(lib)
-    backend = type(getattr(store, "active", store))  # behind a router or not
-    reads: list[str] = []
-    for name in ("download_to", "open_range"):
-        real = getattr(backend, name)
-
-        def counted(self: Any, asked: str, *a: Any, _real: Any = real, **k: Any) -> Any:
-            if asked == key:
-                reads.append(asked)
-            return _real(self, asked, *a, **k)
-
-        monkeypatch.setattr(backend, name, counted)
-    return reads
 
 
 def _thumbnails_job(lib: Library, file_id: int) -> Any:
@@ -261,7 +243,7 @@ def test_reprocess_answers_at_once_without_reading_the_original(
     assert _thumbnails_job(lib, video.id).state == "done"
     assert lib.get_file(video.id).content_tag == tag  # its poster was not made twice
     planted = _made_by_an_old_version(lib, video)
-    reads = _original_reads(monkeypatch, lib, video.storage_key)
+    reads = original_reads(monkeypatch, lib, video.storage_key)
     tokens = make_tokens(lib)
 
     again = http_call(
