@@ -6,12 +6,15 @@ imports the module from MediaDesk; uploads go cross-origin with a token, with XH
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import functools
 import http.server
 import json
+import os
 import shutil
+import socket
 import subprocess
 import threading
 import urllib.request
@@ -625,3 +628,89 @@ async def test_a_nameless_blob_is_named_by_the_server(
                 f"return ({NAMELESS})({args}); }})()"
             )
             assert name == stored
+
+
+async def test_an_upload_cut_by_a_restart_longer_than_retry_after_is_retried_until_back(
+    library: Library, tmp_path: Path
+) -> None:
+    """A signed PUT cut by a stop is answered 503 server_stopping, Retry-After 5 s. A server
+    that takes longer to come back refuses the PUT sent then: the module rejected with
+    network_error at once, where the Python client keeps retrying a refused connection
+    (backoff, five retries). Now the module does too, and the upload ends stored."""
+    from PIL import Image
+
+    noise = tmp_path / "noise.png"  # 3 MB that do not compress: a body that takes a while
+    Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)).save(noise, compress_level=0)
+    photo = base64.b64encode(noise.read_bytes()).decode()
+    token = make_tokens(library).upload
+    config = server_config(library)
+    live = EmbeddedServer(library, config=config)
+    live.start()
+    port = live.port
+    again: EmbeddedServer | None = None
+    try:
+        async with Browser(chromium_path() or "") as browser:
+            await browser.goto(f"{live.url}/upload-demo")
+            await browser.evaluate(XHR_STATUSES)
+            # a slow link, so the stop comes while the body is still arriving
+            await browser.send("Network.enable")
+            await browser.send(
+                "Network.emulateNetworkConditions",
+                offline=False,
+                latency=0,
+                downloadThroughput=-1,
+                uploadThroughput=1 << 20,
+            )
+            await browser.evaluate(
+                f"""(async () => {{
+                  const {{ uploadFile }} = await import("/static/mediadesk.js");
+                  const bytes = Uint8Array.from(atob({json.dumps(photo)}), c => c.charCodeAt(0));
+                  const file = new File([bytes], "restart.png", {{type: "image/png"}});
+                  window.__sent = 0;
+                  window.__done = uploadFile(file, {{
+                    token: {json.dumps(token)}, onProgress: (sent) => {{ window.__sent = sent; }},
+                  }}).then((stored) => ({{stored}}),
+                           (err) => ({{error: {{code: err.code, status: err.status}}}}));
+                  return true;
+                }})()"""
+            )
+            assert await browser.wait_for("window.__sent > 300000", 30)
+            await asyncio.to_thread(live.stop)
+            # the 503 server_stopping, then the PUT sent again after Retry-After is refused
+            # (status 0): the server comes back only after that
+            refused = "window.__statuses.lastIndexOf(0) > window.__statuses.indexOf(503)"
+            assert await browser.wait_for(f"window.__statuses.includes(503) && {refused}", 60), (
+                await browser.evaluate("window.__statuses")
+            )
+            again = EmbeddedServer(library, config=dataclasses.replace(config, port=port))
+            again.start()
+            result = await browser.evaluate("window.__done")
+    finally:
+        live.stop()
+        if again is not None:
+            again.stop()
+    assert "error" not in result, result
+    assert result["stored"]["status"] == "ready"
+    assert result["stored"]["size"] == noise.stat().st_size
+
+
+async def test_a_server_that_never_answered_is_not_retried(server: EmbeddedServer) -> None:
+    """The retries of a network error are for a server that went away; one that never answered
+    this page (a wrong baseUrl, a server not started) is said at once, as the Python client
+    says it, not after five retries."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{unused.getsockname()[1]}"  # bound, never listening
+        async with Browser(chromium_path() or "") as browser:
+            await browser.goto(f"{server.url}/upload-demo")
+            await browser.evaluate(SPY)
+            error = await browser.evaluate(
+                f"""(async () => {{
+                  const {{ getConfig }} = await import("/static/mediadesk.js");
+                  try {{ await getConfig({{baseUrl: {json.dumps(nowhere)}}}); return null; }}
+                  catch (err) {{ return err.code; }}
+                }})()"""
+            )
+            requests = await browser.evaluate("window.__requests")
+    assert error == "network_error"
+    assert requests == [f"{nowhere}/config"]

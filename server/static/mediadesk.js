@@ -136,16 +136,27 @@ async function errorFrom(status, text, headers) {
   }
 }
 
-// 429 (too many uploads) and 503 (server_busy: every upload slot is taking a body) say the
-// server did not act on the request, so any request may be sent again after Retry-After, as
-// the README asks of clients; without these retries a page's upload failed whenever
-// MEDIADESK_UPLOAD_BODIES others were arriving. Other failures are the caller's to judge.
+// 429 (too many uploads) and 503 (server_busy: every upload slot is taking a body;
+// server_stopping: a restart cut the body) say the server did not act on the request, so any
+// request may be sent again after Retry-After, as the README asks of clients; without these
+// retries a page's upload failed whenever MEDIADESK_UPLOAD_BODIES others were arriving. A
+// network error is sent again too, with the same growing waits and the same five retries as
+// the Python client (server/client): a server that took longer than Retry-After to come back
+// from a restart refused the PUT sent then, and the upload failed where the Python client's
+// went on. Every request here may be repeated (reads, a signed PUT of the same bytes, a
+// presign, a confirm, the same edit), as the Python client repeats them. Except, as it does,
+// where MediaDesk's server has never answered this page: a wrong baseUrl, a server not
+// started, or this origin not in its CORS origins, said at once rather than after 15 s. A
+// bucket's signed URL is retried even then (a bucket without CORS for this origin is reported
+// only after the retries). Other failures are the caller's to judge.
 const RETRIES = 5;
 const NOT_ACTED = new Set([429, 503]);
 const pause = (attempt, retryAfter) => {
   const seconds = Math.min(60, Math.max(0.5 * 2 ** attempt, Number(retryAfter) || 0));
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 };
+const answered = new Set(); // origins of MediaDesk servers that have answered this page
+const originOf = (url) => new URL(url).origin;
 
 async function request(method, url, { token, json } = {}) {
   const headers = {};
@@ -153,14 +164,20 @@ async function request(method, url, { token, json } = {}) {
   if (json !== undefined) headers["Content-Type"] = "application/json";
   for (let attempt = 0; ; attempt += 1) {
     let response;
+    let text;
     try {
       response = await fetch(url, {
         method, headers, body: json === undefined ? undefined : JSON.stringify(json),
       });
+      answered.add(originOf(url));
+      text = await response.text();
     } catch (err) {
+      if (attempt < RETRIES && answered.has(originOf(url))) {
+        await pause(attempt);
+        continue;
+      }
       throw new MediaDeskError("network_error", `${method} ${url}: ${err.message}`);
     }
-    const text = await response.text();
     if (NOT_ACTED.has(response.status) && attempt < RETRIES) {
       await pause(attempt, response.headers.get("Retry-After"));
       continue;
@@ -171,10 +188,21 @@ async function request(method, url, { token, json } = {}) {
 }
 
 // One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has),
-// sent again after a 429 or 503 (see NOT_ACTED).
-async function put(url, body, headers, onSent) {
+// sent again after a 429 or 503 (see NOT_ACTED) or a network error (see RETRIES). `ours`: the
+// URL is MediaDesk's server (local storage), not a bucket's.
+async function put(url, body, headers, onSent, ours) {
   for (let attempt = 0; ; attempt += 1) {
     const xhr = await putOnce(url, body, headers, onSent);
+    if (xhr === null) {
+      if (attempt < RETRIES && (!ours || answered.has(originOf(url)))) {
+        onSent(0);
+        await pause(attempt);
+        continue;
+      }
+      throw new MediaDeskError("network_error",
+        "The upload failed (network or CORS: the storage must allow this origin)");
+    }
+    if (ours) answered.add(originOf(url));
     if (xhr.status >= 200 && xhr.status < 300) {
       onSent(body.size);
       return xhr.getResponseHeader("ETag");
@@ -190,8 +218,10 @@ async function put(url, body, headers, onSent) {
   }
 }
 
+// The XMLHttpRequest once answered, or null for a network error (which a browser does not
+// tell apart from a refusal by CORS).
 function putOnce(url, body, headers, onSent) {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", url);
     for (const [name, value] of Object.entries(headers || {})) {
@@ -200,8 +230,7 @@ function putOnce(url, body, headers, onSent) {
     }
     xhr.upload.onprogress = (event) => onSent(event.loaded);
     xhr.onload = () => resolve(xhr);
-    xhr.onerror = () => reject(new MediaDeskError("network_error",
-      "The upload failed (network or CORS: the storage must allow this origin)"));
+    xhr.onerror = () => resolve(null);
     xhr.send(body);
   });
 }
@@ -243,13 +272,13 @@ export async function uploadFile(file, {
       const etag = await put(part.url, chunk, {}, (sent) => {
         done.set(part.part_number, sent);
         report([...done.values()].reduce((a, b) => a + b, 0));
-      });
+      }, originOf(part.url) === originOf(url));
       etags.push({ part_number: part.part_number, etag: etag || "" });
     }
     confirmBody = etags.every((p) => p.etag) ? { parts: etags } : undefined;
   } else {
     const target = new URL(grant.upload_url, url).href;
-    await put(target, file, grant.headers, report);
+    await put(target, file, grant.headers, report, originOf(target) === originOf(url));
   }
   const stored = await request("POST", `${url}/files/${grant.file_id}/confirm-upload`,
     { token, json: confirmBody });
