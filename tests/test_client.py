@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -20,8 +21,9 @@ from core.library import Library
 from core.settings import PRESIGN_THRESHOLD, load_settings
 from server.client import Client, ClientError
 from server.entry import EmbeddedServer
+from tests.conftest import make_settings
 from tests.faults import CuttableProxy
-from tests.media import make_jpeg
+from tests.media import make_jpeg, make_mov, make_mp4
 from tests.modes import mode, umask
 from tests.s3_server import S3Target, delete_bucket
 from tests.server_fixtures import make_tokens, server_config
@@ -570,3 +572,41 @@ def test_a_duplicate_names_the_stored_file_whatever_the_flow(
                 assert client.get(again.id)["id"] in (again.id, first.id)
     finally:
         library.close()
+
+
+def test_playback_url_is_the_pinned_link_a_player_can_open(tmp_path: Path) -> None:
+    """playback_url is /stream/{id}/info's pinned stream_url (rendition= and v=), with the file
+    grant a header-less player needs for a private file; stream_url stays the bare URL."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lib = Library.open(make_settings(data, workers=0))  # nothing processed: the original plays
+    tokens = make_tokens(lib)
+    clip = make_mov(tmp_path / "phone.mov", seconds=1)
+    original = clip.read_bytes()
+    private = lib.uploads.ingest(clip, "video").id
+    public = lib.uploads.ingest(make_mp4(tmp_path / "open.mp4"), "video", is_public=True).id
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        with Client(server.url, tokens.read) as client:
+            url = client.playback_url(private)
+            bare = client.stream_url(private)
+            opened = client.playback_url(public)
+        assert bare == f"{server.url}/stream/{private}/video"  # unchanged, for HEAD and curl
+        split = urlsplit(url)
+        assert f"{split.scheme}://{split.netloc}{split.path}" == bare
+        query = parse_qs(split.query)
+        assert query["rendition"] == ["original"]
+        assert query["v"] == [lib.get_file(private).sha256[:16]]
+        assert query.keys() >= {"exp", "sig"} and "access_token" not in query
+        # a player sends no Authorization header: the link alone opens the pinned bytes
+        part = httpx.get(url, headers={"Range": "bytes=100-4099"})
+        assert part.status_code == 206, part.text
+        assert part.headers["X-MediaDesk-Rendition"] == "original"
+        assert part.content == original[100:4100]
+        assert httpx.get(bare, headers={"Range": "bytes=0-99"}).status_code == 401
+        assert "rendition=original" in opened and "sig=" not in opened
+        assert httpx.get(opened, headers={"Range": "bytes=0-99"}).status_code == 206
+    finally:
+        server.stop()
+        lib.close()

@@ -294,6 +294,29 @@ async def test_stream_url_of_a_file_record_carries_its_content_tag(
     assert "immutable" in cached, cached
 
 
+async def test_playback_url_is_the_pinned_link_a_player_can_open(
+    server: EmbeddedServer, library: Library, media_dir: Any
+) -> None:
+    """playbackUrl is /stream/{id}/info's stream_url, pinned (rendition= and v=), with the file
+    grant a <video> needs for a private file, never the token; streamUrl stays the bare URL."""
+    clip = library.uploads.ingest(media_dir.mov, "video")
+    token = make_tokens(library).read
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        urls = await browser.evaluate(
+            f"import('/static/mediadesk.js').then(async m => [await m.playbackUrl({clip.id}, "
+            f"{{token: {json.dumps(token)}}}), m.streamUrl({clip.id})])"
+        )
+    url, bare = urls
+    assert bare == f"{server.url}/stream/{clip.id}/video"
+    assert url.startswith(f"{bare}?rendition=") and "&v=" in url and "sig=" in url
+    assert token not in url and "access_token" not in url
+    part = http_call(url, headers={"Range": "bytes=100-199"})  # as a player: no token
+    assert part.status == 206, part.status
+    if part.headers["X-MediaDesk-Rendition"] == "original":
+        assert part.body == media_dir.mov.read_bytes()[100:200]
+
+
 async def test_share_url_never_puts_the_token_in_a_link(
     server: EmbeddedServer, library: Library, media_dir: Any
 ) -> None:

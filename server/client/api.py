@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -818,7 +818,12 @@ class Client:
         `kind`: video, image or raw, the file's own when omitted (asked from the server for an
         id). With the file's record, the URL is the server's own link for that path when it
         gives one, so it carries the content tag (?v=) the server adds to cache-forever links.
-        with_token adds access_token= for players that cannot send headers."""
+        with_token adds access_token= for players that cannot send headers.
+
+        For HEAD, curl and downloads: a video's URL here is the bare /stream/{id}/video, which
+        follows the current version, so a player holding it while the video is processed can be
+        sent the faststart copy's bytes spliced onto the original's. Give players
+        playback_url() instead."""
         record = file if isinstance(file, Mapping) else None
         file_id = int(record["id"]) if record is not None else int(file)  # type: ignore[arg-type]
         if kind is None:
@@ -833,6 +838,25 @@ class Client:
         if with_token and self.token:
             url += ("&" if "?" in url else "?") + f"access_token={self.token}"
         return url
+
+    def playback_url(self, file_id: int) -> str:
+        """The URL a player (<video>, VLC, a page) plays: /stream/{id}/info's stream_url, which
+        for a video names the version the server sends now (?rendition=…&v=…) and keeps sending
+        those bytes, so a player's later ranges cannot be answered from a copy made meanwhile
+        (it is 404 once they are no longer kept: ask again, as a reload does). A private file's
+        URL carries the file grant (exp=…&sig=…) the server signs for players that cannot send
+        headers, as its watch link and rendition URLs do: it opens only this file, until it
+        expires, without the token in the URL; a file /info gives no grant for (not a video)
+        gets access_token= instead, as stream_url(with_token=True)."""
+        info = self._json("GET", f"/stream/{int(file_id)}/info")
+        url = self._url(str(info["stream_url"]))
+        if info.get("is_public"):
+            return url
+        grant = urlsplit(str(info.get("watch_url") or "")).query
+        if "sig=" not in grant:
+            # /info signs a grant only for a video's links
+            grant = urlencode({"access_token": self.token}) if self.token else ""
+        return f"{url}{'&' if '?' in url else '?'}{grant}" if grant else url
 
     def download(
         self,

@@ -1,6 +1,6 @@
 // MediaDesk for web pages: an ES module, no build step.
 //
-//   import { uploadFile, streamUrl, watchUrl } from "https://media.example.org/static/mediadesk.js";
+//   import { uploadFile, playbackUrl, streamUrl, watchUrl } from "https://media.example.org/static/mediadesk.js";
 //   const file = await uploadFile(input.files[0], { token, onProgress: (sent, total) => … });
 //
 // uploadFile checks the file before asking for an upload URL (its type from the first bytes,
@@ -314,6 +314,9 @@ function contentTag(record, path) {
  * /stream/{id}/info): then kind defaults to the file's own and the URL carries the file's
  * content tag (?v=) where the server's links do, so browsers and CDNs may keep the bytes
  * for good (a URL without it is cached for five minutes only).
+ * For HEAD, curl and downloads: a video's URL here is the bare /stream/{id}/video, which
+ * follows the current version, so a player holding it while the video is processed can be
+ * sent the faststart copy's bytes spliced onto the original's. Give players playbackUrl().
  */
 export function streamUrl(file, { baseUrl, kind, token } = {}) {
   const own = isRecord(file) ? STREAM_KIND[file.file_type] || "raw" : "video";
@@ -323,6 +326,27 @@ export function streamUrl(file, { baseUrl, kind, token } = {}) {
   if (tag) query.push(`v=${encodeURIComponent(tag)}`);
   if (token) query.push(`access_token=${encodeURIComponent(token)}`);
   return `${base(baseUrl)}${path}${query.length ? `?${query.join("&")}` : ""}`;
+}
+
+/**
+ * The URL a <video> (or any player) plays, asked from /stream/{id}/info with `token`: its
+ * stream_url, which for a video names the version the server sends now (?rendition=…&v=…)
+ * and keeps sending those bytes, so the player's later ranges cannot be answered from a copy
+ * made meanwhile (404 once they are no longer kept: ask again, as a reload does). A private
+ * file's URL carries the file grant (exp=…&sig=…) the server signs for players, as its watch
+ * link does: it opens only this file, until it expires, without the token in the URL; a
+ * file /info gives no grant for (not a video) gets ?access_token= instead, as streamUrl's.
+ * `file` is an id or a file as the server answers it. Resolves to a string.
+ */
+export async function playbackUrl(file, { baseUrl, token } = {}) {
+  const path = `/stream/${encodeURIComponent(idOf(file))}/info`;
+  const info = await request("GET", `${base(baseUrl)}${path}`, { token });
+  const url = `${base(baseUrl)}${info.stream_url}`;
+  if (info.is_public) return url;
+  let grant = new URL(info.watch_url || "/", "http://link.invalid").search.slice(1);
+  // /info signs a grant only for a video's links
+  if (!grant.includes("sig=")) grant = token ? `access_token=${encodeURIComponent(token)}` : "";
+  return grant ? `${url}${url.includes("?") ? "&" : "?"}${grant}` : url;
 }
 
 /** The server's player page for a file (/watch/{id}: adaptive HLS when ready); `file` is an
