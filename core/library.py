@@ -457,7 +457,7 @@ class Library:
     def variant(self, record: FileRecord, width: int) -> tuple[str, ObjectStat]:
         """Key and stat of a resized WebP of an image, made once and cached in the store
         (`open_variant`: on a full store, not kept and its key holds nothing)."""
-        _, opened = self._variant(record, width)
+        _, opened = self.open_variant(record, width)
         return opened.key, opened.stat
 
     def open_variant(self, record: FileRecord, width: int) -> tuple[int, OpenedObject]:
@@ -466,9 +466,6 @@ class Library:
         Made once and kept in the store; when the store has no room for it (a full disk or
         quota) it is served from the bytes made in memory, not kept: a full disk keeps
         answering reads (README), and the next read after room is made keeps it."""
-        return self._variant(record, width)
-
-    def _variant(self, record: FileRecord, width: int) -> tuple[int, OpenedObject]:
         if record.file_type != FileKind.IMAGE:
             raise InvalidInput("Resized variants exist for images only")
         # The ladder is of shown widths: a portrait photo stored turned is as wide as it is high.

@@ -46,7 +46,7 @@ async def defer_continue(request: web.Request) -> None:
 
 @contextlib.asynccontextmanager
 async def _put_checked(request: web.Request) -> AsyncIterator[None]:
-    await signed.check_put(request)
+    request[signed.CHECKED] = await signed.check_put(request)
     yield
 
 

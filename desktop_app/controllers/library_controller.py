@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
 from core.library import Library
+from core.listing import SORTS
 from core.mediatypes import FileKind
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
 from desktop_app.errors import ErrorMessage, describe_error, error_from_record
@@ -28,8 +29,6 @@ from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
-# The catalog's orders (core.records.Sort), in its order: the sort box offers each of them.
-SORTS = tuple(Sort)
 SidebarRefresh = tuple[dict[str, int], list[Any]]
 PREVIEW_URL_EXPIRY = 6 * 3600
 STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did

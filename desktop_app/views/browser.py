@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from core.mediatypes import FileKind
 from core.records import FileRecord, Sort
-from desktop_app.controllers.library_controller import SORTS, LibraryController
+from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.models.file_grid_model import END_JUMP, FileGridListModel
 from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
 from desktop_app.views.grid_delegate import CELL, ThumbnailDelegate
@@ -224,7 +224,7 @@ class FileBrowser(QWidget):
             "By date taken: when each photo or video was shot (its camera's date); a file "
             "without one, when it was uploaded"
         )
-        for sort in SORTS:  # the controller's list (core's orders); only the labels live here
+        for sort in Sort:  # core's orders, in its order; only the labels live here
             self.sort.addItem(labels[sort], sort.value)
             if sort in (Sort.TAKEN_NEWEST, Sort.TAKEN_OLDEST):
                 self.sort.setItemData(self.sort.count() - 1, taken, Qt.ItemDataRole.ToolTipRole)

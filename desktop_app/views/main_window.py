@@ -53,9 +53,10 @@ from PySide6.QtWidgets import (
 from core.filenames import fit_bytes
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, set_file_mode
 from core.library import Library
+from core.listing import SORTS
 from core.records import FileRecord
 from core.settings import Settings
-from desktop_app.controllers.library_controller import SORTS, LibraryController
+from desktop_app.controllers.library_controller import LibraryController
 from desktop_app.controllers.server_controller import ServerController
 from desktop_app.controllers.settings_controller import (
     LIVE_FIELDS,
@@ -1245,6 +1246,7 @@ class MainWindow(QMainWindow):
             self.storage_bar.keys_saved()
         live = {name: getattr(settings, name) for name in LIVE_FIELDS}
         self.library.apply_settings(**live)
+        self._update_link_tip()  # a public address set or cleared changes what links need
         self.server.host = getattr(settings, "server_host")  # noqa: B009
         self.server.port = getattr(settings, "server_port")  # noqa: B009
         if not self.server.running:

@@ -65,11 +65,17 @@ class CheckedPut(NamedTuple):
     limit: int  # the most bytes the body may have
 
 
+# check_put's answer when it was asked before the 100 Continue (server/expect.py): the route
+# takes it instead of checking the signature and reading the catalog again
+CHECKED: web.RequestKey[CheckedPut] = web.RequestKey("signed_put_checked")
+
+
 async def check_put(request: web.Request) -> CheckedPut:
     """Everything a signed PUT checks before its body: the signature, the Content-Type and
     Content-Length against the signed ones, the URL not used yet. Also asked before the 100
     Continue (server/expect.py): a client is not told to send a body refused for its headers."""
-    grant = _grant(request, "PUT")
+    # the signature's check may read the data folder's signing key (core says why)
+    grant = await run_blocking(request, _grant, request, "PUT")
     lib = library(request)
     sent_type = request.headers.get("Content-Type")
     if grant.content_type and not same_type(sent_type, grant.content_type):
@@ -93,7 +99,8 @@ async def check_put(request: web.Request) -> CheckedPut:
 @routes.put("/signed/{key:.+}")
 @requires(SIGNED)
 async def signed_put(request: web.Request) -> web.Response:
-    grant, record, limit = await check_put(request)
+    checked = request.pop(CHECKED, None)
+    grant, record, limit = checked if checked is not None else await check_put(request)
     lib = library(request)
     sent_type = request.headers.get("Content-Type")
     # The store's writer pulls the body from a thread for as long as the client takes to send

@@ -153,8 +153,8 @@ async def stream_video(request: web.Request) -> web.StreamResponse:
         return await _send(
             request, record, headers={"X-MediaDesk-Rendition": served.name}, cache=cache
         )
-    # a faststart copy standing in while the web rendition is made: the same URL soon sends
-    # the web MP4, so no cache may keep it longer than the original's stand-in
+    # `cache`: a pinned link's bytes never change (kept for good); a faststart copy standing in
+    # while the web rendition is made is soon replaced under the bare URL (kept briefly)
     return await send_derived(
         request,
         record,
