@@ -98,6 +98,14 @@ def param(
 FID = param("file_id", "path", ID)
 INT64_MAX = 2**63 - 1
 EXPIRES_IN = {"type": "integer", "minimum": MIN_EXPIRY, "maximum": MAX_EXPIRY}
+# No `default` in the schema: it is a setting, and generated clients send a documented default
+# themselves (openapi-python-client), so a server set for short links handed out 1-hour ones.
+EXPIRES_IN_PARAM = param(
+    "expires_in",
+    schema=EXPIRES_IN,
+    desc="Seconds the URL lives; default: the server's PRESIGNED_URL_EXPIRY (GET /config's "
+    "presigned_url_expiry)",
+)
 ACCESS_TOKEN = param(
     "access_token", desc="API token for clients that cannot send an Authorization header"
 )
@@ -543,7 +551,7 @@ PATHS: dict[str, dict[str, S]] = {
                 ),
                 **err(400, 401, 403, 404, 500),
             },
-            params=[FID, param("expires_in", schema=EXPIRES_IN)],
+            params=[FID, EXPIRES_IN_PARAM],
             desc="Always a signed URL, also for a public file when R2_PUBLIC_DOMAIN is set "
             "(streams keep that domain): the answer at the Location itself carries "
             "Content-Disposition: attachment with the original name, which browsers follow "
@@ -559,7 +567,7 @@ PATHS: dict[str, dict[str, S]] = {
             {**ok("The URL", json("SignedUrl")), **err(400, 401, 403, 404, 500)},
             params=[
                 FID,
-                param("expires_in", schema={**EXPIRES_IN, "default": 3600}),
+                EXPIRES_IN_PARAM,
             ],
             desc="Local storage: this server's /signed/… URL, checked at each use (404 while "
             "the file is in the trash and once it is deleted). R2/S3: the bucket's own "

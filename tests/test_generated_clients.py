@@ -29,13 +29,14 @@ from core.library import Library
 from core.settings import load_settings
 from server.entry import EmbeddedServer
 from tests import media
-from tests.server_fixtures import server_config
+from tests.server_fixtures import direct_upload, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_BIN = ROOT / "tests" / "js" / "node_modules" / ".bin"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
+EXPIRY = 900  # the live server's PRESIGNED_URL_EXPIRY
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,12 @@ class Live:
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data = tmp_path_factory.mktemp("generated-clients")
     library = Library.open(
-        load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
+        # not the 3600 default: a client that sends the server's expiry itself is caught
+        load_settings(
+            environ={"PRESIGNED_URL_EXPIRY": str(EXPIRY)},
+            config_file=data / "settings.toml",
+            data_dir=str(data),
+        )
     )
     athlete = library.create_athlete("Ana")
     token = library.tokens.create("generated", "admin")[1]
@@ -464,6 +470,23 @@ def test_python_client_puts_and_gets_a_signed_url(
     got = get_signed_object.sync_detailed(key, client=anonymous, **query)
     assert got.status_code == 200, got.content
     assert got.content == jpeg
+
+
+def test_python_client_without_expires_in_gets_the_servers_expiry(
+    pyclient: Any, live_api: Live, tmp_path: Path
+) -> None:
+    """A generated client that leaves expires_in out sends none: the link lives the server's
+    PRESIGNED_URL_EXPIRY, not a default the document wrote (3600 once, whatever the setting)."""
+    from mediadesk_generated.api.files import get_presigned_url  # type: ignore[import-not-found]
+
+    client = pyclient.AuthenticatedClient(base_url=live_api.url, token=live_api.token)
+    jpeg = media.make_jpeg(tmp_path / "expiry.jpg", color=(200, 30, 160))
+    body, ctype = multipart_body(
+        {"file_type": "image"}, {"file": (jpeg.name, jpeg.read_bytes(), "image/jpeg")}
+    )
+    record = direct_upload(live_api.url, live_api.token, body, ctype)
+    signed = get_presigned_url.sync(record["id"], client=client)
+    assert signed.expires_in == EXPIRY
 
 
 def test_python_client_enums_have_names_for_every_value(pyclient: Any) -> None:

@@ -140,3 +140,17 @@ async def test_every_documented_answer_header_is_exposed_to_other_origins(
     reply = await api.get("/health", headers={"Origin": origin})
     exposed = {h.strip().lower() for h in reply.headers["Access-Control-Expose-Headers"].split(",")}
     assert sorted(n for n in documented if n.lower() not in exposed | SAFELISTED) == []
+
+
+def test_no_setting_is_written_as_a_default() -> None:
+    """expires_in's default is PRESIGNED_URL_EXPIRY, a setting: a `default` in the document
+    (3600 once) is what generated clients send when the caller gives none, so it is told in
+    words and the schema has none."""
+    from server.openapi import build_spec
+
+    paths = build_spec()["paths"]
+    for path in ("/files/{file_id}/presigned-url", "/files/{file_id}/download"):
+        params = paths[path]["get"]["parameters"]
+        expires_in = next(p for p in params if p["name"] == "expires_in")
+        assert "default" not in expires_in["schema"], path
+        assert "PRESIGNED_URL_EXPIRY" in expires_in["description"], path

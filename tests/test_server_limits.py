@@ -202,6 +202,15 @@ def test_tampered_and_expired_signed_urls(live: EmbeddedServer, media_dir: Any) 
         assert resp.json()["error"]["code"] == "invalid_signature", what
     mismatch = http_call(url, "PUT", data, {"Content-Type": "image/png"})
     assert mismatch.status == 403 and mismatch.json()["error"]["code"] == "content_type_mismatch"
+    assert mismatch.json()["error"]["message"] == (
+        "The URL is signed for Content-Type 'image/jpeg', not 'image/png'"
+    )
+    # without a Content-Type the message says so, not "not None" (a Python value)
+    untyped = http_call(url, "PUT", data)
+    assert untyped.status == 403 and untyped.json()["error"]["code"] == "content_type_mismatch"
+    assert untyped.json()["error"]["message"] == (
+        "The URL is signed for Content-Type 'image/jpeg', but the request has no Content-Type"
+    )
     assert http_call(url, "GET").status == 403  # signed for PUT only
     assert not storage_of(lib).exists(upload["file_key"])
 

@@ -79,10 +79,13 @@ async def check_put(request: web.Request) -> CheckedPut:
     lib = library(request)
     sent_type = request.headers.get("Content-Type")
     if grant.content_type and not same_type(sent_type, grant.content_type):
+        sent = (
+            f"not {sent_type!r}" if sent_type is not None else "but the request has no Content-Type"
+        )
         raise ApiError(
             403,
             "content_type_mismatch",
-            f"The URL is signed for Content-Type {grant.content_type!r}, not {sent_type!r}",
+            f"The URL is signed for Content-Type {grant.content_type!r}, {sent}",
         )
     limit = min(grant.max_size or lib.settings.max_file_size, lib.settings.max_file_size)
     length = request.content_length
