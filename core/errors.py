@@ -231,8 +231,18 @@ def catalog_unreachable(exc: BaseException | None) -> bool:
             state = getattr(exc, "sqlstate", None)
             if state is None or state.startswith("08") or state in _CATALOG_GONE_STATES:
                 return True
-        exc = getattr(exc, "orig", None) or exc.__cause__
+        exc = getattr(exc, "orig", None) or exc.__cause__ or _raised_while_handling(exc)
     return False
+
+
+def _raised_while_handling(exc: BaseException) -> BaseException | None:
+    """The error an unexpected one was raised while handling (its implicit __context__): the
+    rollback of a dropped PostgreSQL connection can fail in its turn (SQLAlchemy's
+    PendingRollbackError), the drop only its context. A domain error, or one raised `from
+    None`, is an answer of its own and is not looked behind."""
+    if isinstance(exc, MediaDeskError) or exc.__suppress_context__:
+        return None
+    return exc.__context__
 
 
 def catalog_busy(exc: BaseException | None) -> bool:

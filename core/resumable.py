@@ -458,15 +458,20 @@ class ResumableUploads:
         return upload_id in self._busy or self._held_elsewhere(holder, until, now)
 
     def _drop_lease(self, upload_id: str) -> None:
+        """Best effort, from the `finally` of every request that held the upload: a catalog
+        full, dropped or out of reach there is not the request's failure (its own answer, a
+        catalogued upload's 204 among them, stands): this process takes the lease again at
+        once, another one when it runs out (LEASE)."""
         try:
             with self._db.write_connection() as conn:
                 conn.execute(_UNLEASE, {"uid": upload_id, "holder": self._me})
-        except Exception as exc:
-            if not is_no_space(exc):
-                raise
-            # Not the request's failure: this process takes the lease again at once, another
-            # one when it runs out (LEASE).
-            logger.warning("tus upload %s: no room in the catalog to drop the lease", upload_id)
+        except Exception as exc:  # noqa: BLE001 - see above
+            why = "no room in the catalog" if is_no_space(exc) else exc.__class__.__name__
+            logger.warning(
+                "tus upload %s: could not drop the lease (%s); it runs out by itself",
+                upload_id,
+                why,
+            )
 
     @contextlib.contextmanager
     def _lease_or_look(self, upload_id: str) -> Iterator[_Row | None]:
@@ -913,6 +918,18 @@ class ResumableUploads:
             # client's next HEAD or PATCH finishes it once the store is back
             raise down.error from None
         except Exception as exc:
+            if _passing(exc):
+                # The same, wherever the outage struck: starting the multipart upload of an
+                # upload smaller than one part, storing an image's thumbnail, the catalog. The
+                # next try finds what the store already took (_completed, _catalogued_at).
+                # Failed, the upload answered 410 for good and its bytes were gone.
+                logger.warning(
+                    "tus upload %s: kept for the next try, the store or catalog is out of "
+                    "reach (%s)",
+                    upload_id,
+                    exc.__class__.__name__,
+                )
+                raise
             if not buffered and _no_room(exc) and self._data_file(upload_id, False).exists():
                 # A full disk is no verdict on the file: the .part still holds every byte (the
                 # store took a link to it) and the row still says so, so the client's next HEAD
@@ -1184,8 +1201,9 @@ class ResumableUploads:
             record = self.lib.uploads.ingest(  # see stored_key
                 path, kind, stored_key=key, **meta.ingest_args()
             )
-        except BaseException:
-            discard_unless_recorded(self._db, self._storage, key)
+        except BaseException as exc:
+            if not _passing(exc):  # kept for the next try (_finish), which completes it
+                discard_unless_recorded(self._db, self._storage, key)
             raise
         if record.storage_key != key:  # a duplicate: the existing file keeps its object
             discard_unless_recorded(self._db, self._storage, key)
@@ -1588,6 +1606,15 @@ class ResumableUploads:
             return
         self._abort_receiving(*found)
         self._delete_row(upload_id)
+
+
+def _passing(exc: BaseException) -> bool:
+    """An outage a later try outlives: the store out of reach or refusing for now (any
+    storage_unavailable but a full disk or quota, which has its own answer), or the catalog.
+    No verdict on the upload's bytes, so a finish that meets it keeps the upload."""
+    if isinstance(exc, StorageUnavailable):
+        return not isinstance(exc, InsufficientStorage)
+    return catalog_unreachable(exc)
 
 
 def _no_room(exc: BaseException) -> bool:

@@ -223,7 +223,17 @@ class _Watchdog:
         self.mark(conn.connection.dbapi_connection)
 
     def _on_connection(self, conn: Connection) -> None:
-        self.mark(conn.connection.dbapi_connection)
+        # A connection that dropped (PostgreSQL restarting, a cut) is invalidated, and its
+        # rollback is what this hears: asking it for its DBAPI connection then raises
+        # PendingRollbackError over the real error, and the request answered internal_error.
+        # It waits on nothing any more; its old mark goes with the pool's reset or its next use.
+        if conn.invalidated:
+            return
+        try:
+            dbapi_conn = conn.connection.dbapi_connection
+        except SQLAlchemyError:
+            return
+        self.mark(dbapi_conn)
 
     def _on_reset(self, dbapi_conn: Any, *_args: Any) -> None:
         self.mark(dbapi_conn)
