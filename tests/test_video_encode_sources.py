@@ -248,16 +248,19 @@ def test_bt2020_hlg_video_comes_out_as_bt709_colours_tagged(tmp_path: Path) -> N
     with av.open(bars, format="lavfi") as c:
         truth = next(c.decode(c.streams.video[0])).to_image(src_colorspace=Colorspace.ITU709)
     encode.web_rendition(clip, tmp_path, "video/quicktime", _none)
-    encode.hls_ladder(clip, tmp_path / "hls", [180], 1, _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [90, 180], 1, _none)  # 90: through scale
     encode.scrub_thumbnails(clip, tmp_path, _none)
     shown = {}
-    for made in (tmp_path / "web.mp4", tmp_path / "hls" / "180" / "index.m3u8"):
+    hls = tmp_path / "hls"
+    for made in (tmp_path / "web.mp4", hls / "180" / "index.m3u8", hls / "90" / "index.m3u8"):
         with av.open(str(made)) as c:
             frame = next(c.decode(c.streams.video[0]))
         assert frame.format.name == "yuv420p"
         tags = (frame.color_primaries, frame.color_trc, frame.colorspace)
         assert tags == (encode.BT709,) * 3, (made.name, tags)
-        shown[made.name] = frame.to_image(src_colorspace=Colorspace.ITU709)
+        shown[str(made.relative_to(tmp_path))] = frame.to_image(
+            src_colorspace=Colorspace.ITU709, width=truth.width, height=truth.height
+        )
     shown["sprite"] = Image.open(tmp_path / "sprite.jpg").convert("RGB").resize(truth.size)
     for i in range(7):  # the middle of each bar
         spot = (int(truth.width * (i + 0.5) / 7), truth.height // 4)

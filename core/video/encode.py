@@ -40,6 +40,9 @@ THUMB_MAX_COUNT = 100
 AUDIO_GAP_TOLERANCE = 0.04
 # FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
 BT709, UNSPECIFIED, BT2020 = 1, 2, 9
+LIMITED, FULL = 1, 2  # AVColorRange: MPEG (TV), JPEG (PC)
+# The AVColorSpace matrices FFmpeg's scale filter converts to, by its names for them
+_SCALE_MATRICES = {BT709: "bt709", 4: "fcc", 5: "bt470", 6: "smpte170m", 7: "smpte240m"}
 BT2020_MATRICES = {9, 10}  # non-constant and constant luminance
 COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is a failure
 # The highest rate the outputs are delivered at, as Mux and Cloudflare Stream do: a phone's
@@ -478,6 +481,9 @@ class _VideoOut:
         self.video.codec_context.color_primaries = primaries
         self.video.codec_context.color_trc = trc
         self.video.codec_context.colorspace = matrix
+        # _scale makes every frame limited range, what H.264 players expect without a tag
+        self.video.codec_context.color_range = LIMITED
+        self.matrix = matrix
         # Frame threads, as the ffmpeg CLI uses: PyAV's default (slice threads) makes x264 slower
         self.video.thread_type = "FRAME"
         opts = dict(X264)
@@ -503,7 +509,7 @@ class _VideoOut:
         self.first: Fraction | None = None  # the first picture's time (s)
         self.end: Fraction | None = None  # when the last picture sent ends (s)
         self._graph: av.filter.Graph | None = None
-        self._graph_shape: tuple[int, int, str] | None = None
+        self._graph_shape: tuple[int, int, str, int, int] | None = None
         self.audio = None
         if audio_rate:
             self.audio = container.add_stream("aac", rate=audio_rate)
@@ -515,18 +521,34 @@ class _VideoOut:
         CLI does: the same (bicubic) scaler, and slice threads, where `frame.reformat` runs one
         single-threaded swscale on the Python thread that also feeds every encoder."""
         w, h = self.size
-        if (frame.width, frame.height, frame.format.name) == (w, h, "yuv420p"):
+        matrix, colour_range = int(frame.colorspace), int(frame.color_range)
+        if (frame.width, frame.height, frame.format.name) == (w, h, "yuv420p") and (
+            colour_range != FULL and matrix in (self.matrix, UNSPECIFIED)
+        ):
             return frame
-        shape = (frame.width, frame.height, frame.format.name)
+        shape = (frame.width, frame.height, frame.format.name, matrix, colour_range)
         if self._graph is None or self._graph_shape != shape:
             graph = av.filter.Graph()
-            src = graph.add_buffer(
-                width=frame.width,
-                height=frame.height,
-                format=frame.format,
-                time_base=frame.time_base or self.video.codec_context.time_base,
+            time_base = frame.time_base or self.video.codec_context.time_base
+            # The frame's matrix and range given to the filter: without them scale took the
+            # numbers for BT.601 and wrote them out as unspecified BT.601 (a BT.709 clip's
+            # smaller rungs, still tagged BT.709, turned red orange) and left a full-range
+            # MJPEG's numbers full range in a stream read as limited (grey 128 came out 130)
+            src = graph.add(
+                "buffer",
+                video_size=f"{frame.width}x{frame.height}",
+                pix_fmt=frame.format.name,
+                time_base=str(time_base),
+                pixel_aspect="1/1",
+                colorspace=str(matrix),
+                range=str(colour_range),
             )
-            scale = graph.add("scale", f"{w}:{h}")
+            # Out in the matrix the encoder tags and limited range; an untagged source keeps
+            # its frames' matrix (no conversion)
+            args = f"{w}:{h}:out_range=limited"
+            if self.matrix in _SCALE_MATRICES:
+                args += f":out_color_matrix={_SCALE_MATRICES[self.matrix]}"
+            scale = graph.add("scale", args)
             fmt = graph.add("format", "yuv420p")
             sink = graph.add("buffersink")
             src.link_to(scale)
