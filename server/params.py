@@ -48,13 +48,17 @@ def as_int(
     minimum: int | None = None,
     maximum: int | None = None,
 ) -> int | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    # Only an empty value is one left out (`?limit=`, an HTML form's empty field): spaces are
+    # not stripped, a number spelled with them is refused like one in other scripts' digits
+    if raw is None or raw == "":
         return default
     if isinstance(raw, bool):
         raise InvalidInput(f"{name} must be a whole number")
-    value = whole_number(str(raw).strip(), signed=True)
+    value = whole_number(str(raw), signed=True)
     if value is None:
-        raise InvalidInput(f"{name} must be a whole number in ASCII digits, not {raw!r}")
+        raise InvalidInput(
+            f"{name} must be a whole number in ASCII digits without spaces, not {raw!r}"
+        )
     low = INT64_MIN if minimum is None else minimum
     high = INT64_MAX if maximum is None else maximum
     if value < low:
@@ -163,6 +167,11 @@ async def read_json(request: web.Request, schema: str) -> dict[str, Any]:
     for name in _not_nullable(schema):
         if name in data and data[name] is None:
             raise InvalidInput(f"The field {name!r} cannot be null: send a value or leave it out")
+    for name in _booleans(schema):
+        # the text spellings ("yes", "1") are a form's, which has no other; in JSON they were
+        # taken by one route and refused by another
+        if data.get(name) is not None and not isinstance(data[name], bool):
+            raise InvalidInput(f"The field {name!r} must be true or false (a JSON boolean)")
     return data
 
 
@@ -175,6 +184,18 @@ def _not_nullable(schema: str) -> tuple[str, ...]:
     of the catalog's choosing)."""
     fields: dict[str, dict[str, Any]] = SCHEMAS[schema]["properties"]
     return tuple(name for name, field in fields.items() if not _takes_null(field))
+
+
+@functools.cache
+def _booleans(schema: str) -> tuple[str, ...]:
+    """The fields of `schema` the document declares boolean."""
+    fields: dict[str, dict[str, Any]] = SCHEMAS[schema]["properties"]
+    return tuple(name for name, field in fields.items() if _kinds(field) & {"boolean"})
+
+
+def _kinds(field: Mapping[str, Any]) -> set[str]:
+    kinds = field.get("type")
+    return set(kinds) if isinstance(kinds, list) else {kinds} if isinstance(kinds, str) else set()
 
 
 def _takes_null(field: Mapping[str, Any]) -> bool:
