@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,7 +21,12 @@ from core.mediatypes import sniff_file
 from core.natsort import natural_key
 from core.records import FileRecord
 from desktop_app.errors import describe_error, error_from_record, error_record
-from desktop_app.models.upload_queue_model import UploadItem, UploadQueueModel, UploadState
+from desktop_app.models.upload_queue_model import (
+    NewRow,
+    UploadItem,
+    UploadQueueModel,
+    UploadState,
+)
 from desktop_app.upload_persistence import (
     DISCARD,
     WALK,
@@ -60,6 +66,9 @@ WALK_BATCH = 0.25  # s
 # Closing the app waits this long for a walk to see its cancel (it stops between two files; a
 # disk that hangs longer is left behind, and the folder is read again at the next start)
 WALK_WAIT_MS = 1000
+# Found files join the queue this many at a time, the event loop running between two chunks:
+# a thousand-file drop added at once froze the window for seconds.
+ENQUEUE_CHUNK = 200
 
 
 def expand_paths(
@@ -138,6 +147,12 @@ class _Walk:
         self.cancel = threading.Event()
         self.resumed = queued_at is not None
         self.queued_at = time.time() if queued_at is None else queued_at
+        # Found but not queued yet (_enqueue adds them a chunk at a time); the walk stays
+        # saved as one to read again until they are all in, and ends after its last file
+        self.found: deque[tuple[Path, int]] = deque()
+        self.unreadable: list[OSError] = []
+        self.read = False  # the walker has finished (or failed)
+        self.error: BaseException | None = None
 
 
 def _with_size(path: Path) -> tuple[Path, int]:
@@ -267,6 +282,7 @@ class UploadController(QObject):
         self._uploads = TaskRunner(max_threads=max_parallel, parent=self)
         self._walker = TaskRunner(max_threads=1, parent=self)
         self._walks: list[_Walk] = []  # drops still being read, oldest first
+        self._enqueue_due = False  # a chunk of found files is to queue (_enqueue)
         self._running = 0
         self._closing = False
         self._retry_delay: dict[int, int] = {}  # item id -> ms before the next automatic try
@@ -320,55 +336,81 @@ class UploadController(QObject):
             _walk,
             walk.paths,
             walk.cancel,
-            on_report=lambda batch: self._enqueue(walk, batch, []),
-            on_result=lambda found: self._walk_done(walk, *found),
-            on_error=lambda exc: self._walk_done(walk, [], [], exc),
+            on_report=lambda batch: self._found(walk, batch),
+            on_result=lambda found: self._walk_read(walk, *found),
+            on_error=lambda exc: self._walk_read(walk, [], [], exc),
         )
         # the drop is on disk at once (as a walk to do again), not after the next quiet moment
         # of a busy import (SAVE_MAX_DELAY): a crash or a close right after it loses nothing
         self._save_timer.stop()
         self._save()
 
-    def _walk_done(
+    def _found(self, walk: _Walk, files: list[tuple[Path, int]]) -> None:
+        walk.found.extend(files)
+        self._schedule_enqueue()
+
+    def _walk_read(
         self,
         walk: _Walk,
         files: list[tuple[Path, int]],
         unreadable: list[OSError],
         exc: BaseException | None = None,
     ) -> None:
-        self._running -= 1
-        self._enqueue(walk, files, unreadable)
-        self._walks.remove(walk)
-        if exc is not None and not isinstance(exc, Cancelled):
-            logger.warning("Could not read dropped folders: %s", exc)
-        self._save_timer.stop()
-        self._save()  # the walk row goes, the last rows come
-        self._check_idle()
+        walk.found.extend(files)
+        walk.unreadable, walk.read, walk.error = unreadable, True, exc
+        self._schedule_enqueue()
 
-    def _enqueue(
-        self, walk: _Walk, files: list[tuple[Path, int]], unreadable: list[OSError]
-    ) -> None:
-        if walk.cancel.is_set():
-            return  # found before Cancel all stopped the walk: not queued
+    def _schedule_enqueue(self) -> None:
+        if not self._enqueue_due:
+            self._enqueue_due = True
+            QTimer.singleShot(0, self, self._enqueue)
+
+    def _enqueue(self) -> None:
+        """Queues the next chunk of found files, then lets the event loop run before the next
+        one; a walk whose files are all in ends."""
+        self._enqueue_due = False
+        room = ENQUEUE_CHUNK
+        for walk in list(self._walks):
+            if walk.cancel.is_set():
+                walk.found.clear()  # found before Cancel all stopped the walk: not queued
+            if walk.found and room:
+                take = min(room, len(walk.found))
+                self._add_found(walk, [walk.found.popleft() for _ in range(take)])
+                room -= take
+            if walk.read and not walk.found:
+                self._walk_done(walk)
+        if any(walk.found for walk in self._walks):
+            self._schedule_enqueue()
+
+    def _add_found(self, walk: _Walk, files: list[tuple[Path, int]]) -> None:
         # a walk read again at start skips the rows the close saved; the files it stored are
         # told apart from real duplicates by its queue time (_own_earlier_upload)
         queued = {str(item.path) for item in self.model.items()} if walk.resumed else set()
-        for path, size in files:
-            if str(path) in queued:
-                continue
-            if walk.resumed:
-                item = self.model.add(
-                    path, size, walk.athlete_id, queued_at=walk.queued_at, restored=True
-                )
-            else:
-                item = self.model.add(path, size, walk.athlete_id)
+        rows = [
+            NewRow(path, size, walk.athlete_id, None, walk.queued_at, True)
+            if walk.resumed
+            else NewRow(path, size, walk.athlete_id)
+            for path, size in files
+            if str(path) not in queued
+        ]
+        for item in self.model.add_many(rows):
             self._submit(item)
-        for error in unreadable:
-            # a folder whose files were left out says so in a failed row (the walk went on)
-            folder = Path(os.fsdecode(error.filename)) if error.filename else Path()
-            self._fail(self.model.add(folder, 0, walk.athlete_id).id, error)
-        if files:
-            self._schedule_save()
+        if rows:
+            self._schedule_save()  # one save for the chunk (and the next ones, if quick)
+
+    def _walk_done(self, walk: _Walk) -> None:
+        self._running -= 1
+        if not walk.cancel.is_set():
+            for error in walk.unreadable:
+                # a folder whose files were left out says so in a failed row (the walk went on)
+                folder = Path(os.fsdecode(error.filename)) if error.filename else Path()
+                self._fail(self.model.add(folder, 0, walk.athlete_id).id, error)
+        self._walks.remove(walk)
+        if walk.error is not None and not isinstance(walk.error, Cancelled):
+            logger.warning("Could not read dropped folders: %s", walk.error)
+        self._save_timer.stop()
+        self._save()  # the walk row goes, the last rows come
+        self._check_idle()
 
     def _submit(self, item: UploadItem) -> None:
         self._running += 1
@@ -488,24 +530,42 @@ class UploadController(QObject):
         """Cancels every row still to do, paused ones too, and stops reading the drops."""
         for walk in self._walks:
             walk.cancel.set()
-        for item in self.model.items():
-            self.cancel(item.id)
+        self.cancel_many([item.id for item in self.model.items()])
+
+    def cancel_many(self, item_ids: Iterable[int]) -> int:
+        with self.model.batch():
+            return self._each(list(item_ids), self.cancel)
 
     def pause(self, item_id: int) -> None:
         self.model.pause(item_id)
+
+    def pause_many(self, item_ids: Iterable[int]) -> int:
+        with self.model.batch():
+            return self._each(list(item_ids), self.pause)
+
+    def pause_all(self) -> int:
+        return self.pause_many(item.id for item in self.model.items() if item.state.active)
+
+    def resume_many(self, item_ids: Iterable[int]) -> int:
+        with self.model.batch():
+            return self._each(list(item_ids), self.resume)
 
     def resume(self, item_id: int) -> None:
         self._submit_again(self.model.resume(item_id))
 
     def resume_all(self) -> int:
-        return self._each(self.model.paused_ids(), self.resume)
+        return self.resume_many(self.model.paused_ids())
 
     def retry(self, item_id: int) -> None:
         self._submit_again(self.model.retry(item_id))
 
     def retry_failed(self) -> int:
         """Puts every failed row back in the queue; returns how many."""
-        return self._each(self.model.failed_ids(), self.retry)
+        return self.retry_many(self.model.failed_ids())
+
+    def retry_many(self, item_ids: Iterable[int]) -> int:
+        with self.model.batch():
+            return self._each(list(item_ids), self.retry)
 
     def _submit_again(self, item: UploadItem | None) -> None:
         if item is not None:  # None: the row had gone or was in no state to go again

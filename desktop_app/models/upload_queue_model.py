@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -114,6 +116,17 @@ class UploadItem:
         return self.path.name
 
 
+class NewRow(NamedTuple):
+    """A row to add; `restored` ones keep the `key` and `queued_at` they were saved with."""
+
+    path: Path
+    size: int
+    athlete_id: int | None = None
+    key: str | None = None
+    queued_at: float | None = None
+    restored: bool = False
+
+
 def _pace(recent: deque[tuple[float, int]]) -> float:
     """The rate of the steps between reports that covers half their time (a median weighted by
     time): a burst is a short step, a wait a single one, neither the link's pace."""
@@ -158,6 +171,10 @@ class UploadQueueModel(QAbstractTableModel):
         # Done bytes as an exact sum (floats are exact fractions): adding and taking back the
         # same terms returns exactly to where it was, so a finished queue reads exactly 100 %.
         self._done = Fraction(0)
+        # Inside batch(): the rows changed (by id) and whether the total is to announce
+        self._batching = 0
+        self._changed: set[int] = set()
+        self._total_due = False
 
     # ---- items ------------------------------------------------------------------------------
     def add(
@@ -170,18 +187,56 @@ class UploadQueueModel(QAbstractTableModel):
         queued_at: float | None = None,
         restored: bool = False,
     ) -> UploadItem:
-        item = UploadItem(next(self._ids), Path(path), size, athlete_id)
-        if restored:  # a saved row: its name on disk and its age stay
-            item.key, item.queued_at, item.restored = key or item.key, queued_at, True
-        row = len(self._items)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._items.append(item)
-        self._by_id[item.id] = item
-        self._rows[item.id] = row
-        self._recount(item)
+        return self.add_many([NewRow(path, size, athlete_id, key, queued_at, restored)])[0]
+
+    def add_many(self, rows: Iterable[NewRow]) -> list[UploadItem]:
+        """Appends rows in one insertion and one new total: the views lay out once for a
+        chunk of a big drop, not once per file."""
+        added: list[UploadItem] = []
+        for new in rows:
+            item = UploadItem(next(self._ids), Path(new.path), new.size, new.athlete_id)
+            if new.restored:  # a saved row: its name on disk and its age stay
+                item.key, item.queued_at, item.restored = new.key or item.key, new.queued_at, True
+            added.append(item)
+        if not added:
+            return added
+        first = len(self._items)
+        self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
+        for row, item in enumerate(added, first):
+            self._items.append(item)
+            self._by_id[item.id] = item
+            self._rows[item.id] = row
+            self._recount(item)
         self.endInsertRows()
         self._total_changed()
-        return item
+        return added
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Changes of many rows (Retry failed, Cancel all, Pause all) are announced when it
+        ends: one dataChanged per run of neighbouring rows and one new total, not one each
+        per row (a thousand rows froze the window for seconds)."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching:
+                self._end_batch()
+
+    def _end_batch(self) -> None:
+        rows = sorted({self.row_of(item_id) for item_id in self._changed} - {-1})
+        self._changed.clear()
+        start = 0
+        for n in range(1, len(rows) + 1):
+            if n == len(rows) or rows[n] != rows[n - 1] + 1:
+                self.dataChanged.emit(
+                    self.index(rows[start], 0), self.index(rows[n - 1], self.STATE)
+                )
+                start = n
+        if self._total_due:
+            self._total_due = False
+            self._total_changed()
 
     def items(self) -> list[UploadItem]:
         return list(self._items)
@@ -442,6 +497,9 @@ class UploadQueueModel(QAbstractTableModel):
         self._done -= done
 
     def _total_changed(self) -> None:
+        if self._batching:
+            self._total_due = True
+            return
         fraction, running = self.total_progress()
         # Rounded down and short of 1000 until every row has ended: a tiny file still to do
         # among large ones must not read "100 %".
@@ -449,6 +507,9 @@ class UploadQueueModel(QAbstractTableModel):
         self.totalProgressChanged.emit(min(per_mille, 999) if fraction < 1.0 else 1000, running)
 
     def _row_changed(self, item: UploadItem) -> None:
+        if self._batching:
+            self._changed.add(item.id)
+            return
         row = self.row_of(item.id)
         if row >= 0:
             self.dataChanged.emit(self.index(row, 0), self.index(row, self.STATE))

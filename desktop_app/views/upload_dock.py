@@ -300,26 +300,22 @@ class UploadDock(QDockWidget):
         ids = self._selected_ids()
         if not ids:
             self.controller.cancel_all()
-        for item_id in ids:
-            self.controller.cancel(item_id)
+        self.controller.cancel_many(ids)
 
     def _retry_selected(self) -> None:
         ids = [i for i in self._selected_ids() if self._state(i) in ("failed", "cancelled")]
         if not ids:
             self.controller.retry_failed()
-        for item_id in ids:
-            self.controller.retry(item_id)
+        self.controller.retry_many(ids)
 
     def _pause_or_resume(self) -> None:
         """Pauses (or resumes) the selected rows, or all of them when none is selected."""
         ids = self._selected_ids() or [item.id for item in self.model.items()]
         states = {self._state(i) for i in ids}
         if states & {"queued", "validating", "uploading"}:
-            for item_id in ids:
-                self.controller.pause(item_id)
+            self.controller.pause_many(ids)
         else:
-            for item_id in ids:
-                self.controller.resume(item_id)
+            self.controller.resume_many(ids)
         self._update_buttons()
 
     def _state(self, item_id: int) -> str:
