@@ -65,6 +65,8 @@ CONNECT_TIMEOUT = 5
 # far above any statement of a request on a healthy catalog, far below a client's patience
 CATALOG_DEADLINE = 15.0
 WATCHDOG_TICK = 0.5
+# Seconds a pooled connection's ping (SELECT 1) may take at least, however short the deadline
+PING_FLOOR = 2.0
 # Seconds after which a probe of a catalog found out of reach counts as an answer
 # (CatalogOutage): longer than a hung catalog holds any one session (a pooled connection's
 # ping cut at the deadline, a new connection's connect_timeout, a statement's deadline)
@@ -212,9 +214,14 @@ class _Watchdog:
         event.listen(engine, "rollback", self._on_connection)
         event.listen(engine.pool, "reset", self._on_reset)
         ping = engine.dialect.do_ping
+        # A ping that meets a hung catalog is cut, and the pool opens a new connection in its
+        # place, which waits libpq's connect_timeout in its turn: both within the deadline
+        # (the cut comes up to two ticks late), or a request waited 15 + 5 s, not 15.
+        connect = float(str(engine.url.query.get("connect_timeout", CONNECT_TIMEOUT)))
+        spare = connect + 2 * WATCHDOG_TICK
 
         def do_ping(dbapi_conn: Any) -> bool:
-            self.mark(dbapi_conn)
+            self.mark(dbapi_conn, spare)
             return ping(dbapi_conn)
 
         engine.dialect.do_ping = do_ping  # type: ignore[method-assign,assignment]
@@ -238,9 +245,12 @@ class _Watchdog:
     def _on_reset(self, dbapi_conn: Any, *_args: Any) -> None:
         self.mark(dbapi_conn)
 
-    def mark(self, dbapi_conn: Any) -> None:
-        """Notes when the wait that dbapi_conn starts now may end at the latest."""
+    def mark(self, dbapi_conn: Any, spare: float = 0.0) -> None:
+        """Notes when the wait that dbapi_conn starts now may end at the latest: the deadline,
+        less `spare` seconds kept for what may follow a cut (never below PING_FLOOR)."""
         seconds = _DEADLINE.get()
+        if seconds is not None and spare:
+            seconds = max(seconds - spare, min(seconds, PING_FLOOR))
         with self._lock:
             if seconds is None or dbapi_conn is None:
                 self._due.pop(id(dbapi_conn), None)
