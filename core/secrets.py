@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import SettingsError
@@ -73,9 +74,24 @@ def ensure_secrets_dir(folder: Path) -> Path:
     return folder
 
 
+SECRETS_ENV = "MEDIADESK_SECRETS"
+FILE_MODE = "file"
+
+
+def check_secrets_mode(environ: Mapping[str, str]) -> None:
+    """MEDIADESK_SECRETS is unset (or empty) or "file": "files" or "FILE" kept the secrets in
+    the keyring without a word, the opposite of what was asked."""
+    value = environ.get(SECRETS_ENV, "")
+    if value not in ("", FILE_MODE):
+        raise SettingsError(
+            f"Setting {SECRETS_ENV}: {value!r} is not a choice; set it to 'file' to keep "
+            "secrets in the data folder's secrets/, or leave it unset for the system keyring"
+        )
+
+
 def _keyring() -> object | None:
     """The system keyring, or None when there is none (headless Linux, the test suite)."""
-    if os.environ.get("MEDIADESK_SECRETS") == "file":
+    if os.environ.get(SECRETS_ENV) == FILE_MODE:
         return None
     try:
         import keyring

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from core.ascii import whole_number
 from core.errors import SettingsError, UnsupportedType
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs
 from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonical_mime
@@ -22,6 +25,7 @@ from core.secrets import (
     DATABASE_PASSWORD,
     SECRET_FIELDS,
     SecretStore,
+    check_secrets_mode,
     join_database_password,
     split_database_password,
 )
@@ -234,6 +238,11 @@ class Settings:
 def _coerce(name: str, raw: Any, kind: Any) -> Any:
     text: Any = str(raw).strip() if not isinstance(raw, list | tuple) else raw
     try:
+        # settings.toml can give a list or a table anywhere: int() of one raised TypeError
+        if isinstance(raw, dict) or (
+            isinstance(raw, list | tuple) and kind not in ("tuple[str, ...]",)
+        ):
+            raise ValueError
         if kind in (int, "int"):
             if isinstance(raw, bool):
                 raise ValueError
@@ -249,6 +258,8 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
             raise ValueError
         if kind in ("tuple[str, ...]",):
             items = raw if isinstance(raw, list | tuple) else str(text).split(",")
+            if any(isinstance(i, bool) or not isinstance(i, str | int) for i in items):
+                raise ValueError
             return tuple(str(i).strip() for i in items if str(i).strip())
         return str(text)
     except ValueError:
@@ -268,6 +279,9 @@ def validate(s: Settings) -> Settings:
         raise bad("max_file_size", "must be a positive number of bytes")
     if not MIN_EXPIRY <= s.presigned_url_expiry <= MAX_EXPIRY:
         raise bad("presigned_url_expiry", f"must be between {MIN_EXPIRY} and {MAX_EXPIRY} seconds")
+    host_problem = _host_problem(s.server_host)
+    if host_problem:
+        raise bad("server_host", host_problem)
     if not 0 < s.server_port < 65536:
         raise bad("server_port", "must be a TCP port between 1 and 65535")
     if s.trash_retention_days < 0:
@@ -286,9 +300,12 @@ def validate(s: Settings) -> Settings:
         raise bad("tus_expiry", "must be at least 60 seconds")
     if s.multipart_threshold < s.multipart_chunk_size:
         raise bad("multipart_threshold", "must be at least the multipart chunk size")
+    if s.maintenance_interval < 0:
+        raise bad("maintenance_interval", "cannot be negative (0: this process never runs it)")
     if not 0 <= s.workers <= 64:
         raise bad("workers", "must be between 0 and 64")
-    if not s.hls_ladder or not all(r.isdigit() and 16 <= int(r) <= 4320 for r in s.hls_ladder):
+    rungs = [whole_number(r) for r in s.hls_ladder]
+    if not rungs or not all(r is not None and 16 <= r <= 4320 for r in rungs):
         raise bad("hls_ladder", "must be short-side heights from 16 to 4320, e.g. 360,720,1080")
     if not 2 <= s.hls_segment_seconds <= 10:
         raise bad("hls_segment_seconds", "must be between 2 and 10 seconds")
@@ -310,8 +327,12 @@ def validate(s: Settings) -> Settings:
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise bad(name, f"{value!r} is not an http(s) URL")
     for origin in s.cors_origins:
-        if origin != "*" and not urlparse(origin).netloc:
-            raise bad("cors_origins", f"{origin!r} is not an origin like https://host:port")
+        if origin != "*" and not _is_origin(origin):
+            raise bad(
+                "cors_origins",
+                f"{origin!r} is not an origin like https://host:port (no path or query: "
+                "a browser's Origin has none, so it would never match)",
+            )
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
     for proxy in s.trusted_proxies:
@@ -351,6 +372,46 @@ def validate(s: Settings) -> Settings:
             allowed_video_types=allowed["allowed_video_types"],
         )
     return s
+
+
+def _host_problem(host: str) -> str:
+    """Why the server cannot listen on `host`, or "": an IP literal, or a name the resolver's
+    IDNA encoding takes (labels of 1 to 63 letters, digits, "-" or "_"). The resolver raised
+    UnicodeError at bind, after the data folder was made."""
+    if not host:
+        return ""  # every interface, as aiohttp takes it
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return ""
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        name = ""
+    labels = name.removesuffix(".").split(".")
+    if not name or len(name.removesuffix(".")) > 253 or not all(map(_LABEL.fullmatch, labels)):
+        return f"{host!r} is not an IP address or a host name (labels of 1 to 63 characters)"
+    return ""
+
+
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
+
+
+def _is_origin(origin: str) -> bool:
+    """scheme://host[:port], with at most a trailing "/": what a browser sends as Origin."""
+    if "?" in origin or "#" in origin:
+        return False
+    parsed = urlparse(origin)
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return False
+    return bool(
+        parsed.scheme
+        and parsed.hostname
+        and parsed.path in ("", "/")
+        and not parsed.params
+        and "@" not in parsed.netloc
+    )
 
 
 STORAGE_INCOMPLETE = "storage_incomplete"
@@ -485,6 +546,7 @@ def load_settings(
     for key, value in overrides.items():
         values[key] = _coerce(key, value, types[key]) if value is not None else None
     values = {k: v for k, v in values.items() if v is not None}
+    check_secrets_mode(env)
     check_data_dir(default_paths(values.get("data_dir") or None).data_dir)
     _load_secrets(path, values, file_values)
     return validate(Settings(config_file=str(path), **values))

@@ -158,3 +158,83 @@ def test_every_environment_variable_is_in_the_readmes_settings_table() -> None:
         for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split(" | ")[0])
     }
     assert sorted(set(ENV_NAMES.values()) - rows) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        # the resolver's idna codec raised UnicodeError at bind, after a data folder was made
+        ({"MEDIADESK_HOST": "not..valid"}, "MEDIADESK_HOST"),
+        ({"MEDIADESK_HOST": "a" * 64 + ".example"}, "MEDIADESK_HOST"),
+        ({"MEDIADESK_HOST": ".example"}, "MEDIADESK_HOST"),
+        ({"MEDIADESK_HOST": "http://0.0.0.0"}, "MEDIADESK_HOST"),
+        ({"MEDIADESK_HOST": ".".join(["a" * 63] * 5)}, "MEDIADESK_HOST"),
+        # str.isdigit() takes "²", int() does not: a ValueError traceback
+        ({"MEDIADESK_HLS_LADDER": "360,²"}, "MEDIADESK_HLS_LADDER"),
+        ({"MEDIADESK_HLS_LADDER": "360,٧٢٠"}, "MEDIADESK_HLS_LADDER"),
+        ({"MEDIADESK_MAINTENANCE_INTERVAL": "-1"}, "MEDIADESK_MAINTENANCE_INTERVAL"),
+        # an origin with a path or a query never equals a browser's Origin header
+        ({"MEDIADESK_CORS_ORIGINS": "https://club.example/path"}, "MEDIADESK_CORS_ORIGINS"),
+        ({"MEDIADESK_CORS_ORIGINS": "https://club.example?x=1"}, "MEDIADESK_CORS_ORIGINS"),
+        ({"MEDIADESK_CORS_ORIGINS": "https://club.example#top"}, "MEDIADESK_CORS_ORIGINS"),
+        ({"MEDIADESK_CORS_ORIGINS": "club.example"}, "MEDIADESK_CORS_ORIGINS"),
+        ({"MEDIADESK_CORS_ORIGINS": "https://club.example:x"}, "MEDIADESK_CORS_ORIGINS"),
+        ({"MEDIADESK_CORS_ORIGINS": "https://user@club.example"}, "MEDIADESK_CORS_ORIGINS"),
+        # only "file" is documented: "files" kept the keyring without a word
+        ({"MEDIADESK_SECRETS": "files"}, "MEDIADESK_SECRETS"),
+        ({"MEDIADESK_SECRETS": "FILE"}, "MEDIADESK_SECRETS"),
+        ({"MEDIADESK_SECRETS": "keyring"}, "MEDIADESK_SECRETS"),
+    ],
+)
+def test_more_invalid_values_are_one_line_naming_the_setting(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ=env, config_file=tmp_path / "none.toml")
+    assert err.value.message.startswith(f"Setting {named}: "), err.value.message
+    assert "\n" not in err.value.message
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MEDIADESK_HOST": "0.0.0.0"},
+        {"MEDIADESK_HOST": "::"},
+        {"MEDIADESK_HOST": "fe80::1%lo"},
+        {"MEDIADESK_HOST": "localhost"},
+        {"MEDIADESK_HOST": "media-desk.club.example."},
+        {"MEDIADESK_HOST": "bücher.example"},
+        {"MEDIADESK_HOST": "a" * 63 + ".example"},
+        {"MEDIADESK_HLS_LADDER": "240, 480"},
+        {"MEDIADESK_MAINTENANCE_INTERVAL": "0"},  # README: this process never runs it
+        {"MEDIADESK_CORS_ORIGINS": "https://club.example/,http://localhost:5173,*"},
+        {"MEDIADESK_CORS_ORIGINS": "http://[::1]:8080,capacitor://localhost"},
+        {"MEDIADESK_SECRETS": "file"},
+        {"MEDIADESK_SECRETS": ""},  # empty is unset, as for every other variable
+    ],
+)
+def test_the_documented_values_are_still_taken(tmp_path: Path, env: dict[str, str]) -> None:
+    load_settings(environ=env, config_file=tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("server_port = [8765]", "MEDIADESK_PORT"),
+        ("max_file_size = { size = 1 }", "MAX_FILE_SIZE"),
+        ("server_autostart = [true]", "MEDIADESK_SERVER_AUTOSTART"),
+        ("language = ['en']", "MEDIADESK_LANGUAGE"),
+        ("server_host = { name = 'x' }", "MEDIADESK_HOST"),
+        ("cors_origins = { a = 'https://x.example' }", "MEDIADESK_CORS_ORIGINS"),
+        ("cors_origins = [['https://x.example']]", "MEDIADESK_CORS_ORIGINS"),
+    ],
+)
+def test_a_list_or_table_in_settings_toml_is_the_settings_one_line(
+    tmp_path: Path, line: str, named: str
+) -> None:
+    """`server_port = [8765]` ended in a TypeError traceback from int()."""
+    cfg = tmp_path / "settings.toml"
+    cfg.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ={}, config_file=cfg)
+    assert err.value.message.startswith(f"Setting {named} has an invalid value "), err.value.message
