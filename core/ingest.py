@@ -52,6 +52,7 @@ from core.spool import Spooled, discard, hash_file, owned_temp, spool_stream, to
 from core.storage.base import ObjectStat, PresignedRequest, Presigner, Storage
 from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
+from core.storage.signing import LocalPresigner
 from core.text import composed
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnail_remake import rendering
@@ -115,6 +116,17 @@ class PresignedUpload:
             "expires_in": self.expires_in,
             "expires_at": expiry_iso(self.expires_at),
         }
+
+
+def _other_kind(filename: str, mime: str, found: str, kind: str, content_type: str) -> str:
+    """A presign's type_mismatch message: names what the client sent (its content_type, else
+    the file name the type was told from), and the kinds with their articles."""
+    said = f"content_type {content_type}" if content_type else filename
+    return f"{said} is {_a(found)} ({mime}), not {_a(kind)}"
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
 
 
 def _accepted_type(declared: str, filename: str, accepted: tuple[str, ...]) -> str:
@@ -618,13 +630,13 @@ class Ingestor:
         description = check_description(description)
         settings = self._settings()
         # The type as the client spells it (the signed PUT must send it), else the name's
-        declared = (content_type or "").split(";", 1)[0].strip().lower()
-        declared = declared or guess_from_name(filename) or ""
+        given = (content_type or "").split(";", 1)[0].strip().lower()
+        declared = given or guess_from_name(filename) or ""
         try:  # the seed's validation error, logged here as at confirm and direct upload
             mime = _accepted_type(declared, filename, settings.allowed_types(kind))
             media = BY_MIME[mime]
             if media.kind != kind:
-                raise TypeMismatch(f"content_type {mime} is not a {kind}")
+                raise TypeMismatch(_other_kind(filename, mime, media.kind, kind, given))
             settings.check_allowed(mime)  # refused before anything is uploaded
             if size is not None:
                 if size <= 0:
@@ -654,8 +666,12 @@ class Ingestor:
             s.add(row)
             s.flush()
             file_id = row.id
+        # A bucket's URL signs only a type the client named (S3Presigner.presign_put): the
+        # name's type may not be the spelling its PUT sends. This server's URL takes every
+        # spelling of the signed type, so it keeps the name's.
+        signed = declared if given or isinstance(self._presigner, LocalPresigner) else ""
         request = self._presigner.presign_put(
-            key, declared, expires_in, content_length=size, max_size=settings.max_file_size
+            key, signed, expires_in, content_length=size, max_size=settings.max_file_size
         )
         logger.info(
             "Generated presigned upload URL for key: %s",
@@ -746,7 +762,7 @@ class Ingestor:
         except MediaDeskError as exc:
             self._fail(record, exc)
             raise
-        if self._reached_by_bucket_url(record):
+        if self._reached_by_bucket_url(record.storage_key):
             record, stat = self._out_of_reach(record)
         try:
             _check_size(stat.size, declared, max_size)  # the bytes kept may differ
@@ -769,21 +785,41 @@ class Ingestor:
         with self._sha_locks.hold(sha):  # see _same_bytes
             return self._confirm_checked(record, info, sha, thumb)
 
-    def _reached_by_bucket_url(self, record: FileRecord) -> bool:
-        """Whether a URL that cannot be revoked writes the pending file's object: a bucket's
-        presigned PUT (R2/S3) works until it expires, whatever the catalog says. Not a tus
-        upload's object (this server wrote it), nor a local one (`/signed/` PUTs ask the
-        catalog first, receive_put)."""
-        key = record.storage_key
+    def _reached_by_bucket_url(self, key: str, session: Session | None = None) -> bool:
+        """Whether a URL that cannot be revoked writes a pending file's object at `key`: a
+        bucket's presigned PUT (R2/S3) works until it expires, whatever the catalog says. Not a
+        tus upload's object (this server wrote it), nor a local one (`/signed/` PUTs ask the
+        catalog first, receive_put). `session`: the caller's transaction, to read in."""
         if self._storage.local_path(key) is not None:
             return False
+        query = (
+            select(ResumableUpload.id)
+            .where(ResumableUpload.protocol == "tus", ResumableUpload.object_key == key)
+            .limit(1)
+        )
+        if session is not None:
+            return session.scalar(query) is None
         with self._db.read() as s:
-            tus = s.scalar(
-                select(ResumableUpload.id)
-                .where(ResumableUpload.protocol == "tus", ResumableUpload.object_key == key)
-                .limit(1)
-            )
-        return tus is None
+            return s.scalar(query) is None
+
+    def sweep_upload_url(
+        self, s: Session, key: str, url_ends: datetime | None, now: datetime | None = None
+    ) -> None:
+        """The one rule for a key that a pending (or failed) upload's row stops naming (the
+        confirm copied its object away, the file was deleted for good, its upload expired):
+        a bucket's presigned PUT URL for it cannot be revoked and writes there until it
+        expires, so what it may still write goes URL_SWEEP_MARGIN after that, noted in `s`,
+        the caller's transaction. Else an object no row names, which reconcile only lists.
+        `url_ends`: the row's upload_expires_at (renewals move it; None once the upload is
+        used, ready or an alias). Nothing for a key no bucket URL writes, or once the sweep
+        time has passed (`now`, when given): the URL can no longer write there."""
+        if url_ends is None:
+            return
+        sweep = url_ends + timedelta(seconds=URL_SWEEP_MARGIN)
+        if now is not None and sweep <= now:
+            return
+        if self._reached_by_bucket_url(key, s):
+            queue_until_recorded(s, key, self._storage, URL_SWEEP, not_before=sweep)
 
     def _out_of_reach(self, record: FileRecord) -> tuple[FileRecord, ObjectStat]:
         """The uploaded object copied, in the store (CopyObject, UploadPartCopy when big), to a
@@ -814,13 +850,9 @@ class Ingestor:
         except BaseException:
             discard_unless_recorded(self._db, storage, new)
             raise
-        discard_unless_recorded(self._db, storage, old)
-        if url_ends is not None:
-            # what the URL still writes there goes once it cannot write again (else an object
-            # no row names, which reconcile only lists); best effort, as the delete
-            with contextlib.suppress(Exception), self._db.write() as s:
-                sweep = url_ends + timedelta(seconds=URL_SWEEP_MARGIN)
-                queue_until_recorded(s, old, storage, URL_SWEEP, not_before=sweep)
+        discard_unless_recorded(self._db, storage, old)  # (its notes go, the sweep's too)
+        with contextlib.suppress(Exception), self._db.write() as s:  # best effort, as the delete
+            self.sweep_upload_url(s, old, url_ends)
         return self._catalog.get(record.id), stat
 
     def _confirm_checked(
@@ -836,14 +868,26 @@ class Ingestor:
         storage = self._storage
         key = record.storage_key
         own = _keeps(self._same_bytes(sha, record.athlete_id, record.is_public), key)
+        moved = False
         if own:  # storage work only for an object that stays
-            if not key.endswith("." + info.ext):  # content type differs from the declared one
-                new_key = key.rsplit(".", 1)[0] + "." + info.ext
-                storage.move(key, new_key)
-                key = new_key
+            # Named by the content's type and by the athlete the file has now: one changed
+            # while the upload was pending (a PATCH) moves it here, not at the PATCH, since
+            # the upload URL handed out names the key it was signed for (R2/S3's confirm
+            # already copied it to a key of the athlete's, _out_of_reach).
+            new_key = keys.rekey_for_athlete(key, record.athlete_id).rsplit(".", 1)[0]
+            new_key += "." + info.ext
+            if new_key != key:
+                # noted first: a kill before the row names it leaves a known deletion
+                collect_unless_recorded(self._db, new_key, storage, "upload")
+                try:
+                    storage.move(key, new_key)
+                except BaseException:
+                    discard_unless_recorded(self._db, storage, new_key)
+                    raise
+                key, moved = new_key, True
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
-        placed = self._make_ready(record, info, sha, key, own and thumb is not None)
+        placed = self._make_ready(record, info, sha, key, own and thumb is not None, moved)
         if placed.duplicate:
             if placed.key != key:  # else it is the file's own object (a resumed tus finish)
                 existing = SameBytes(placed.file_id, placed.key, placed.backend, False, True)
@@ -874,12 +918,21 @@ class Ingestor:
         return self._announce(record.id, key, thumb)
 
     def _make_ready(
-        self, record: FileRecord, info: MediaInfo, sha: str, key: str, has_thumb: bool
+        self,
+        record: FileRecord,
+        info: MediaInfo,
+        sha: str,
+        key: str,
+        has_thumb: bool,
+        moved: bool = False,
     ) -> _Placed:
         """A pending row made ready with its object's facts (stored at `key`), as the duplicate
         rule answers in this transaction: an alias of a duplicate's file, or a reference to
-        the object of the same bytes stored for another file."""
+        the object of the same bytes stored for another file. `moved`: the confirm moved the
+        object to `key`, whose deletion it noted until a row names it."""
         with self._db.write() as s:
+            if moved:
+                DeferredDeleter.cancel(s, key)  # named below, or given up with a note again
             same = self._same_bytes(sha, record.athlete_id, record.is_public, s)
             row = s.get(MediaFile, record.id)
             if row is None:

@@ -969,6 +969,7 @@ class Library:
                     # moved meanwhile by another process: deleted the one-file way, new key too
                     # (unmarked: restored after a stall past the lease, bytes and all: kept)
                     if row.storage_key == expected[row.id] and row.purging_since is not None:
+                        self.uploads.sweep_upload_url(s, row.storage_key, row.upload_expires_at)
                         s.delete(row)
                         gone.append(row.id)
                 # their aliases go with them: an id that named a deleted file answers 404
@@ -1024,6 +1025,8 @@ class Library:
                     if row is not None and claim.ids and row.purging_since is None:
                         raise LostRace()  # unmarked (restored) after a stall past the lease
                     if row is not None:
+                        # a pending upload's bucket URL outlives the row: what it still writes
+                        self.uploads.sweep_upload_url(s, row.storage_key, row.upload_expires_at)
                         s.delete(row)
                     # its aliases go with it: an id that named a deleted file answers 404 like it
                     s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
@@ -1136,7 +1139,13 @@ class Library:
 
     def drop_expired_upload(self, file_id: int, key: str) -> bool:
         """Deletes an expired upload's object and thumbnail (unless another file references
-        them), then its row unless it completed."""
+        them), then its row unless it completed. A request to its bucket URL started just
+        before the expiry may still land: noted first, while the row still names the key (a
+        sweep due with the row still there deletes nothing, as the release then does it)."""
+        with self._db.write() as s:
+            row = s.get(MediaFile, file_id)
+            if row is not None and row.storage_key == key:
+                self.uploads.sweep_upload_url(s, key, row.upload_expires_at, now=utcnow())
         self.release_object(key, besides=file_id)
         return self._catalog.drop_unfinished(file_id)
 

@@ -140,8 +140,11 @@ def test_presigned_flow_on_both_backends(any_library: Library, media_dir) -> Non
     )
     assert up.file.status == "pending" and up.file.original_filename == "clip.webm"
     assert up.file_key.startswith("athletes/3/") and up.file_key.endswith(".webm")
-    assert up.request.method == "PUT" and up.request.headers["Content-Type"] == "video/webm"
-    if storage_of(any_library).name == "s3":
+    # a bucket's URL signs no type the client did not name (a browser's spelling may differ)
+    bucket = storage_of(any_library).name == "s3"
+    assert up.request.method == "PUT"
+    assert up.request.headers.get("Content-Type") == (None if bucket else "video/webm")
+    if bucket:
         assert http_put(up.request.url, data, up.request.headers) == 200
     else:  # the local backend's signed URL is honoured by the embedded server
         put_object(any_library, up.file_key, data, "video/webm")

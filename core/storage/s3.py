@@ -36,7 +36,7 @@ from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, Outage
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
 from core.storage.disposition import content_disposition
 from core.storage.local import normalise_prefix
-from core.storage.signing import check_expires_in, grant_lifetime, require_content_type
+from core.storage.signing import check_expires_in, grant_lifetime
 
 logger = logging.getLogger(__name__)
 
@@ -682,11 +682,17 @@ class S3Presigner:
         content_length: int | None = None,
         max_size: int | None = None,
     ) -> PresignedRequest:
-        """max_size cannot be enforced by S3: callers must require content_length within it."""
-        require_content_type(content_type)
+        """max_size cannot be enforced by S3: callers must require content_length within it.
+        An empty `content_type` signs none: the bucket checks a signed Content-Type byte for
+        byte, and a browser sends its own spelling of the type (file.type: video/avi for
+        .avi on Windows), so one the client never named would refuse its PUT
+        (SignatureDoesNotMatch). The confirm sniffs the bytes either way."""
         expires_in = check_expires_in(expires_in)
-        params: dict[str, Any] = {"Key": normalise_key(key), "ContentType": content_type}
-        headers = {"Content-Type": content_type}
+        params: dict[str, Any] = {"Key": normalise_key(key)}
+        headers: dict[str, str] = {}
+        if content_type:
+            params["ContentType"] = content_type
+            headers["Content-Type"] = content_type
         if content_length is not None:
             params["ContentLength"] = content_length
             headers["Content-Length"] = str(content_length)
