@@ -29,12 +29,16 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow warns above this and refuses above
 
 
 def upright_size(
-    width: int | None, height: int | None, rotation: int | None
+    width: int | None, height: int | None, rotation: int | None, pixel_aspect: object = None
 ) -> tuple[int, int] | None:
     """(width, height) as shown: a quarter turn (a phone's portrait photo or video, stored
-    landscape with an EXIF orientation or a display matrix) swaps the stored ones."""
+    landscape with an EXIF orientation or a display matrix) swaps the stored ones, and a
+    video's non-square pixels (`extra.pixel_aspect`: a DVD's 720x576 at 64:45) are shown
+    wider, as the renditions are made (core.video.encode.shown_size)."""
     if not width or not height:
         return None
+    if isinstance(pixel_aspect, int | float) and pixel_aspect > 0:
+        width = max(1, int(round(width * pixel_aspect)))
     return (height, width) if rotation in (90, 270) else (width, height)
 
 
@@ -437,12 +441,16 @@ def video_metadata(
         raise CorruptFile("The video track has no picture size")
     audio = report.audio_tracks[0] if report.audio_tracks else None
     duration = _num(general.duration if general else None) or _num(video.duration)
+    pixel_aspect = _num(video.pixel_aspect_ratio)
+    if pixel_aspect is not None and abs(pixel_aspect - 1) < 0.001:
+        pixel_aspect = None  # square pixels: the stored size is the shown one
     extra: dict[str, Any] = {
         "container": general.format if general else None,
         "container_profile": general.format_profile if general else None,
         "video_format": video.format,
         "video_profile": video.format_profile,
         "frame_count": _int(video.frame_count),
+        "pixel_aspect": pixel_aspect,
         "taken_at": _video_taken_at(general) if general is not None else None,
     }
     if audio is not None:

@@ -549,6 +549,37 @@ def test_a_rotated_originals_rendition_size_is_as_shown(tmp_path: Path) -> None:
         lib.close()
 
 
+def test_an_anamorphic_originals_rendition_size_is_as_shown(tmp_path: Path) -> None:
+    """A DVD-like clip (180x144 stored, 64:45 pixels): the original rendition said 180x144
+    beside the faststart copy's (same packets) 256x144."""
+    import subprocess
+
+    from core.video.service import renditions
+
+    dvd = tmp_path / "dvd.mp4"
+    subprocess.run(
+        [
+            *("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"),
+            "testsrc2=size=180x144:rate=12:duration=1,setsar=64/45",
+            *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(dvd)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    lib = Library.open(make_settings(tmp_path, hls_ladder=TEST_LADDER))
+    try:
+        record = lib.uploads.ingest(dvd, "video")
+        process_all(lib)
+        sizes = {
+            r["name"]: (r["width"], r["height"])
+            for r in renditions(record, lib.jobs.latest_for_file(record.id))
+        }
+        assert sizes["faststart"] == (256, 144), sizes
+        assert sizes["original"] == sizes["faststart"], sizes
+    finally:
+        lib.close()
+
+
 def test_processing_events_reach_sse_clients(tmp_path: Path) -> None:
     import http.client
 

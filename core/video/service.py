@@ -16,6 +16,7 @@ from core.errors import InvalidInput, NotFound
 from core.events import ChangeEvent, EventKind
 from core.jobs import KINDS, JobRecord, JobState, combine, current_derivatives
 from core.mediatypes import FileKind
+from core.metadata import upright_size
 from core.records import MAX_ID, FileRecord, FileStatus
 
 if TYPE_CHECKING:
@@ -281,9 +282,12 @@ def _original(record: FileRecord, interim: bool) -> Served:
 
 def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]]:
     """original, faststart, web and one entry per HLS rung (url filled in by the server),
-    each sized as shown: the original after its rotation, like the others (a phone's portrait
-    clip stored as landscape pixels read 320x240 beside its 240x320 renditions)."""
-    shown = record.display_size or (record.width, record.height)
+    each sized as shown: the original after its rotation and pixel aspect, like the others (a
+    phone's portrait clip stored as landscape pixels read 320x240 beside its 240x320
+    renditions, a DVD's 720x576 beside its faststart copy's 1024x576)."""
+    shown = upright_size(
+        record.width, record.height, record.rotation, record.extra.get("pixel_aspect")
+    ) or (record.width, record.height)
     out: list[dict[str, Any]] = [
         {
             "name": "original",
