@@ -358,6 +358,13 @@ def test_empty_athletes_and_trash_say_what_to_do(
     window.sidebar.clicked.emit(hint)
     wait_for(qtbot, lambda: sidebar.index_of("athlete:1").isValid())
     assert not sidebar.hint_index().isValid()
+    # the first athlete's row shows its count: the hint's span across the count's column
+    # stayed on the row that took its place, until a restart
+    ana = sidebar.index_of("athlete:1")
+    assert not window.sidebar.isFirstColumnSpanned(ana.row(), ana.parent())
+    count = ana.siblingAtColumn(1)
+    wait_for(qtbot, lambda: count.data() == "0")
+    wait_for(qtbot, lambda: window.sidebar.visualRect(count).width() > 0)
     browser = window.browser
     assert "Ana Torres" not in browser.empty.text()  # the library's own empty state so far
     window.sidebar.setCurrentIndex(sidebar.index_of("athlete:1"))

@@ -693,10 +693,15 @@ class MainWindow(QMainWindow):
     # ---- sidebar ------------------------------------------------------------------------------
     def _span_sidebar_hint(self) -> None:
         # The hint has no count: its row spans the count's column too ("Añadir un deportis…"
-        # in 132 of the sidebar's 180 px, the rest kept for a count)
-        hint = self.controller.sidebar.hint_index()
-        if hint.isValid():
-            self.sidebar.setFirstColumnSpanned(hint.row(), hint.parent(), True)
+        # in 132 of the sidebar's 180 px, the rest kept for a count). Only the hint: the view
+        # keeps a span by row, and the first athlete, in the hint's row, showed no count.
+        model = self.controller.sidebar
+        for group in range(model.rowCount()):
+            parent = model.index(group, 0)
+            for row in range(model.rowCount(parent)):
+                hint = model.is_hint(model.index(row, 0, parent))
+                if self.sidebar.isFirstColumnSpanned(row, parent) != hint:
+                    self.sidebar.setFirstColumnSpanned(row, parent, hint)
 
     def _on_sidebar(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         if not self.sidebar.selectionModel().hasSelection():
