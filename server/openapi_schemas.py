@@ -55,7 +55,15 @@ FILE_VIEW_FIELDS: dict[str, S] = {
     "urls": {
         "type": "object",
         "additionalProperties": nullable("string"),
-        "description": "Links: self, and when ready stream, raw, download, thumbnail",
+        "properties": {
+            "public": {
+                **nullable("string"),
+                "description": "When ready: the file on R2_PUBLIC_DOMAIN (the CDN), for a "
+                "public file on R2 while that domain is set and the file is not in the trash; "
+                "else null",
+            },
+        },
+        "description": "Links: self, and when ready stream, raw, download, thumbnail, public",
     },
 }
 # Narrower schemas than the Python type says, for fields whose values are a closed set.
@@ -324,6 +332,11 @@ SCHEMAS: dict[str, S] = {
         stream_url=STR,
         raw_url=STR,
         thumbnail_url=nullable("string"),
+        public_url={
+            **nullable("string"),
+            "description": "The file on R2_PUBLIC_DOMAIN (the CDN) for a public file on R2 "
+            "while that domain is set; else null",
+        },
     ),
     "Athlete": obj(["id", "name"], id=INT, name=STR, file_count=INT, trash_count=INT),
     "AthleteList": obj(

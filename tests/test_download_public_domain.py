@@ -17,7 +17,15 @@ from core.settings import Settings
 from server.entry import EmbeddedServer
 from tests.media_fixtures import MediaSet
 from tests.s3_server import S3Target, public_domain
-from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.server_fixtures import (
+    bearer,
+    direct_upload,
+    http_call,
+    make_tokens,
+    multipart_body,
+    presigned_upload,
+    server_config,
+)
 
 NAME = "José Núñez.jpg"
 NAMED = "filename*=UTF-8''Jos%C3%A9%20N%C3%BA%C3%B1ez.jpg"
@@ -51,5 +59,61 @@ def test_public_file_download_link_names_the_file(
             assert final.status == 200 and final.body == media_dir.jpeg.read_bytes()
             assert final.headers["Content-Disposition"].startswith("attachment")
             assert NAMED in final.headers["Content-Disposition"]
+    finally:
+        server.stop()
+
+
+def test_public_files_name_their_public_domain_link(
+    public_domain_library: Library, media_dir: MediaSet
+) -> None:
+    """README: R2_PUBLIC_DOMAIN is the public files' CDN domain; a file's JSON (urls.public:
+    upload, confirm, get, list, edit) and /stream/{id}/info (public_url) name it for a public
+    ready file, null for a private one or one in the trash. No link named it before."""
+    lib = public_domain_library
+    server = EmbeddedServer(lib, config=server_config(lib))
+    server.start()
+    try:
+        tokens = make_tokens(lib)
+        read, upload = bearer(tokens.read), bearer(tokens.upload)
+        jpeg = media_dir.jpeg.read_bytes()
+        body, ctype = multipart_body(
+            {"file_type": "image", "is_public": "true"},
+            {"file": ("p.jpg", jpeg, "image/jpeg")},
+        )
+        created = direct_upload(server.url, tokens.upload, body, ctype)
+        link = lib.public_url(lib.get_file(created["id"]))
+        assert link is not None and created["urls"]["public"] == link
+        assert http_call(link).body == jpeg  # the CDN (here the public-read bucket) serves it
+        fid = created["id"]
+        assert http_call(f"{server.url}/files/{fid}", headers=read).json()["urls"]["public"] == link
+        listed = http_call(f"{server.url}/files?is_public=true", headers={}).json()["items"]
+        assert [item["urls"]["public"] for item in listed] == [link]
+        info = http_call(f"{server.url}/stream/{fid}/info").json()
+        assert info["public_url"] == link
+
+        confirmed = presigned_upload(
+            server.url,
+            tokens.upload,
+            media_dir.png.read_bytes(),
+            {
+                "original_filename": "c.png",
+                "file_type": "image",
+                "is_public": True,
+                "content_type": "image/png",
+            },
+        )
+        assert confirmed["urls"]["public"] == lib.public_url(lib.get_file(confirmed["id"]))
+        assert confirmed["urls"]["public"] is not None
+
+        # private: no public link anywhere
+        edit = {**upload, "Content-Type": "application/json"}
+        private = http_call(f"{server.url}/files/{fid}", "PATCH", b'{"is_public": false}', edit)
+        assert private.status == 200 and private.json()["urls"]["public"] is None
+        info = http_call(f"{server.url}/stream/{fid}/info", headers=read).json()
+        assert info["public_url"] is None
+        public = http_call(f"{server.url}/files/{fid}", "PATCH", b'{"is_public": true}', edit)
+        assert public.json()["urls"]["public"] == link
+        trashed = http_call(f"{server.url}/files/{fid}", "DELETE", None, upload).json()
+        assert trashed["file"]["urls"]["public"] is None
     finally:
         server.stop()

@@ -24,7 +24,7 @@ from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import file_cache_control
 from server.errors import ApiError
 from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
-from server.presenters import file_json, page_body
+from server.presenters import file_json, page_body, public_link
 from server.ranges import etag_matches
 from server.state import (
     METRICS,
@@ -87,14 +87,28 @@ async def list_files(request: web.Request) -> web.Response:
 
 
 def _page_body(lib: Library, query: FileQuery) -> bytes:
-    return page_body(lib.list_files(query))
+    return page_body(lib.list_files(query), lib)
+
+
+async def public_url(request: web.Request, record: FileRecord) -> str | None:
+    """public_link, reading the catalog (off the loop) only when the file is public and
+    R2_PUBLIC_DOMAIN set, the only case where there can be one."""
+    lib = library(request)
+    if not (record.is_public and lib.settings.r2_public_domain):
+        return None
+    return await run_blocking(request, public_link, lib, record)
+
+
+async def file_body(request: web.Request, record: FileRecord) -> dict[str, Any]:
+    """file_json with urls.public."""
+    return file_json(record, await public_url(request, record))
 
 
 @routes.get("/files/{file_id}")
 @requires(FILE)
 async def get_file(request: web.Request) -> web.Response:
     record = await load_readable(request, file_id(request), "metadata")
-    return web.json_response(file_json(record))
+    return web.json_response(await file_body(request, record))
 
 
 @routes.patch("/files/{file_id}")
@@ -123,7 +137,7 @@ async def update_file(request: web.Request) -> web.Response:
                 reason="stale_version",
             ) from None
         raise
-    return web.json_response(file_json(record))
+    return web.json_response(await file_body(request, record))
 
 
 def _expected_version(request: web.Request, in_body: object) -> int | None:
@@ -151,7 +165,12 @@ async def delete_file(request: web.Request) -> web.Response:
     run = store_blocking if hard else run_blocking  # a hard delete deletes objects
     record = await run(request, library(request).delete, file_id(request), hard)
     return web.json_response(
-        {"file_id": record.id, "deleted": True, "hard_delete": hard, "file": file_json(record)}
+        {
+            "file_id": record.id,
+            "deleted": True,
+            "hard_delete": hard,
+            "file": await file_body(request, record),
+        }
     )
 
 
@@ -159,7 +178,7 @@ async def delete_file(request: web.Request) -> web.Response:
 @requires("upload")
 async def restore_file(request: web.Request) -> web.Response:
     record = await run_blocking(request, library(request).restore, file_id(request))
-    return web.json_response(file_json(record))
+    return web.json_response(await file_body(request, record))
 
 
 async def _signed_get(

@@ -23,6 +23,7 @@ from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
 from server.presenters import STREAM_KIND
 from server.record_cache import local_path
+from server.routes.files import public_url
 from server.state import METRICS, STREAMS, TOKEN, library, run_blocking, store_blocking
 from server.streaming import REMOTE_CHUNK_SIZE, stream_object
 from server.video_access import (
@@ -206,6 +207,7 @@ async def stream_info(request: web.Request) -> web.Response:
                 if record.has_thumbnail
                 else None
             ),
+            "public_url": await public_url(request, record),
         }
     )
 

@@ -27,6 +27,7 @@ from server.params import (
 from server.presenters import file_json
 from server.ratelimit import check_upload_rate
 from server.receive import NO_FILE_PART, form_too_long, receive_form
+from server.routes.files import file_body
 from server.state import METRICS, library, run_blocking, store_blocking
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,12 @@ def _count_failure(request: web.Request, flow: str, file_type: str, exc: BaseExc
         metrics.upload(flow, "failed", file_type)
 
 
-def _created(request: web.Request, flow: str, record: FileRecord) -> web.Response:
+async def _created(request: web.Request, flow: str, record: FileRecord) -> web.Response:
     request.app[METRICS].upload(
         flow, "duplicate" if record.duplicate else "created", record.file_type
     )
-    return web.json_response(file_json(record), status=200 if record.duplicate else 201)
+    body = await file_body(request, record)
+    return web.json_response(body, status=200 if record.duplicate else 201)
 
 
 @routes.post("/files/upload/presigned")
@@ -107,11 +109,11 @@ async def confirm_upload(request: web.Request) -> web.Response:
         _count_failure(request, "presigned", await _declared_kind(request, fid), exc)
         raise
     if first:  # a file is counted once, however often its confirm is repeated
-        response = _created(request, "presigned", record)
+        response = await _created(request, "presigned", record)
         if library(request).storage_name != "local":  # the bytes went straight to the bucket
             request.app[METRICS].received("presigned_bucket", record.file_type, record.size or 0)
     else:
-        response = web.json_response(file_json(record))
+        response = web.json_response(await file_body(request, record))
     response.set_status(200)
     return response
 
@@ -210,4 +212,4 @@ async def direct_upload(request: web.Request) -> web.Response:
     finally:
         if received is not None:
             received.discard()
-    return _created(request, "direct", record)
+    return await _created(request, "direct", record)
