@@ -135,3 +135,28 @@ def test_retry_failed_and_pause_all_of_many_rows_announce_runs_not_rows(
         assert len(changed) <= runs + 1
     finally:
         controller.shutdown()
+
+
+def test_the_uploads_summary_groups_its_counts_like_the_rest_of_the_window(
+    qtbot, library: Library
+) -> None:  # type: ignore[no-untyped-def]
+    """It said "Done: 1004" beside a header saying "1,004 files" (the language's grouping)."""
+    from PySide6.QtCore import QLocale
+
+    from desktop_app.views.upload_dock import UploadDock
+
+    before = QLocale()
+    QLocale.setDefault(QLocale("en_US"))
+    controller = upload_controller.UploadController(library, persist=False)
+    try:
+        dock = UploadDock(controller)
+        qtbot.addWidget(dock)
+        model = controller.model
+        items = [model.add(Path(f"/tmp/d{n}.jpg"), 10) for n in range(1004)]
+        with model.batch():
+            for item in items:
+                model.set_state(item.id, UploadState.DONE)
+        assert "Done: 1,004" in dock.total_label.text(), dock.total_label.text()
+    finally:
+        controller.shutdown()
+        QLocale.setDefault(before)

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import technical_text
+from desktop_app.formatting import number_text
 from desktop_app.models import Index
 from desktop_app.models.upload_queue_model import UploadQueueModel, UploadState
 from desktop_app.views.tables import tab_leaves
@@ -360,12 +361,13 @@ class UploadDock(QDockWidget):
         done = states.get("done", 0) + states.get("duplicate", 0)
         failed = states.get("failed", 0)
         queued = states.get("queued", 0)
-        text = self.tr("Running: %1 · Queued: %2 · Done: %3 · Failed: %4")  # no plural to agree
+        # no plural to agree; counts grouped as everywhere else ("1,004"; Spanish from 10.000)
+        text = self.tr("Running: %1 · Queued: %2 · Done: %3 · Failed: %4")
         self.total_label.setText(
-            text.replace("%1", str(running))
-            .replace("%2", str(queued))
-            .replace("%3", str(done))
-            .replace("%4", str(failed))
+            text.replace("%1", number_text(running))
+            .replace("%2", number_text(queued))
+            .replace("%3", number_text(done))
+            .replace("%4", number_text(failed))
         )
         if not self.model.rowCount():
             # An empty queue has no total: "Total 0 %" read as a stalled upload
