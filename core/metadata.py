@@ -105,17 +105,31 @@ def open_image(source: str | Path | IO[bytes], formats: Sequence[str]) -> Iterat
     try:
         with Image.open(owned or source, formats=list(formats)) as im:
             if im.width * im.height > MAX_PIXELS:
-                raise Image.DecompressionBombError(
-                    f"{im.width}x{im.height} pixels exceeds the limit of {MAX_PIXELS}"
-                )
+                raise too_many_pixels(im.width, im.height)
             yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise CorruptFile(f"image too large to decode safely ({exc})") from None
+        # Pillow's own refusal (above twice the limit) comes before the size is known
+        logger.debug("Image refused as a decompression bomb: %s", exc)
+        raise too_many_pixels() from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-        raise CorruptFile(f"The image cannot be decoded: {exc}") from exc
+        # Pillow's words ("image file is truncated (0 bytes not processed)") mean nothing to
+        # the person who sent the photo: they go to the log
+        logger.debug("Image not decodable: %s: %s", type(exc).__name__, exc)
+        raise CorruptFile("The image is damaged or cut short", reason="image_damaged") from exc
     finally:
         if owned is not None:
             owned.close()
+
+
+def too_many_pixels(width: int | None = None, height: int | None = None) -> CorruptFile:
+    """An image refused before decoding, as a possible decompression bomb (reason
+    image_too_large; details: its size when known and the limit)."""
+    megapixels = f"The image is larger than {MAX_PIXELS // 1_000_000} megapixels"
+    details: dict[str, object] = {"max_pixels": MAX_PIXELS}
+    if width and height:
+        megapixels += f" ({width} × {height})"
+        details.update(width=width, height=height)
+    return CorruptFile(megapixels, reason="image_too_large", details=details)
 
 
 def header_exif(im: Image.Image) -> Image.Exif:

@@ -22,6 +22,7 @@ from PySide6.QtCore import QCoreApplication, QLocale
 
 from core.errors import MediaDeskError, is_no_space, no_space
 from core.mediatypes import BY_MIME
+from core.metadata import MAX_PIXELS
 from desktop_app.formatting import size_text
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,12 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The file is being deleted for good (the trash is being emptied, perhaps on "
             "another computer) and can no longer be restored.",
         )
+    if exc.code == "corrupt_file" and reason == "image_too_large":
+        return _too_many_pixels(exc.details)
+    if exc.code == "corrupt_file" and reason == "image_damaged":
+        return QCoreApplication.translate(
+            "Errors", "The image is damaged or cut short: it cannot be read whole."
+        )
     if exc.code == "too_large":
         limit = exc.details.get("max_size")
         if isinstance(limit, int):
@@ -248,6 +255,24 @@ def _known_message(exc: MediaDeskError) -> str | None:
 
 # How the accepted types are named to people (their stored extensions, as users know them)
 _TYPE_NAMES = {"jpg": "JPEG", "webp": "WebP", "webm": "WebM"}
+
+
+def _too_many_pixels(details: dict[str, object]) -> str:
+    """A photo refused before decoding (core.metadata.too_many_pixels), its size when known."""
+    limit, width, height = details.get("max_pixels"), details.get("width"), details.get("height")
+    megapixels = str((limit if isinstance(limit, int) else MAX_PIXELS) // 1_000_000)
+    if isinstance(width, int) and isinstance(height, int):
+        return (
+            QCoreApplication.translate(
+                "Errors", "The image is larger than %1 megapixels (%2 × %3) and cannot be opened."
+            )
+            .replace("%1", megapixels)
+            .replace("%2", str(width))
+            .replace("%3", str(height))
+        )
+    return QCoreApplication.translate(
+        "Errors", "The image is larger than %1 megapixels and cannot be opened."
+    ).replace("%1", megapixels)
 
 
 def _type_names(allowed: object) -> str:

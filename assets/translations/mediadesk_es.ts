@@ -478,6 +478,21 @@
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
+        <location filename="../../desktop_app/errors.py" line="180"/>
+        <source>The image is damaged or cut short: it cannot be read whole.</source>
+        <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="262"/>
+        <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
+        <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="270"/>
+        <source>The image is larger than %1 megapixels and cannot be opened.</source>
+        <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
+    </message>
+    <message>
         <location filename="../../desktop_app/errors.py" line="195"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>

@@ -1,0 +1,86 @@
+"""A photo refused as too large to decode or as damaged says so in user terms, with a stable
+reason the desktop app words in its own language; Pillow's text (pixel limits, "0 bytes not
+processed") only goes to the log."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PIL import Image  # noqa: E402
+
+from core.errors import CorruptFile  # noqa: E402
+from core.library import Library  # noqa: E402
+from core.metadata import open_image  # noqa: E402
+from desktop_app.errors import describe_error  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from tests import media  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
+
+
+def _refusal(lib: Library, path: Path) -> CorruptFile:
+    with pytest.raises(CorruptFile) as caught:
+        lib.uploads.ingest(path, "image")
+    return caught.value
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Iterator[Library]:
+    library = Library.open(make_settings(tmp_path))
+    yield library
+    library.close()
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_refused_photos_say_why_in_user_terms(
+    tmp_path: Path, lib: Library, caplog: pytest.LogCaptureFixture
+) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (12000, 10000), 0).save(bomb)
+    cut = media.make_truncated_jpeg(tmp_path / "cut.jpg", keep=0.5)
+    with caplog.at_level(logging.DEBUG, logger="core.metadata"):
+        big, damaged = _refusal(lib, bomb), _refusal(lib, cut)
+    assert big.message == "The image is larger than 100 megapixels (12000 × 10000)"
+    assert big.reason == "image_too_large"
+    assert big.details == {"width": 12000, "height": 10000, "max_pixels": 100_000_000}
+    assert damaged.message == "The image is damaged or cut short"
+    assert damaged.reason == "image_damaged"
+    assert "truncated" in caplog.text  # Pillow's own words, for whoever reads the log
+
+
+def test_a_huge_image_pillow_refuses_itself_is_said_alike(tmp_path: Path) -> None:
+    """Above twice the limit Pillow refuses while opening, before the size is handed over."""
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 15000), 0).save(huge)
+    with pytest.raises(CorruptFile) as caught, open_image(huge, ["PNG"]):
+        pass
+    assert caught.value.message == "The image is larger than 100 megapixels"
+    assert caught.value.reason == "image_too_large"
+
+
+def test_the_desktop_says_them_in_spanish(tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    big = CorruptFile(
+        "The image is larger than 100 megapixels (12000 × 10000)",
+        reason="image_too_large",
+        details={"width": 12000, "height": 10000, "max_pixels": 100_000_000},
+    )
+    damaged = CorruptFile("The image is damaged or cut short", reason="image_damaged")
+    install_translations("es")
+    try:
+        big_text, damaged_text = describe_error(big).text, describe_error(damaged).text
+    finally:
+        install_translations("en")
+    assert big_text == "La imagen supera los 100 megapíxeles (12000 × 10000) y no se puede abrir."
+    assert damaged_text == "La imagen está dañada o cortada: no se puede leer entera."
+    english = describe_error(big)
+    assert (
+        english.text
+        == "The image is larger than 100 megapixels (12000 × 10000) and cannot be opened."
+    )
+    assert not english.detail_matters  # the sentence already says it all
