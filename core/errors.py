@@ -245,6 +245,18 @@ def _raised_while_handling(exc: BaseException) -> BaseException | None:
     return exc.__context__
 
 
+def passing_outage(exc: BaseException | None) -> bool:
+    """The store out of reach (reason endpoint_unreachable: refused, silent, cut) or the
+    catalog: an outage that passes by itself, unlike a set-up fault (SETUP_FAULT_REASONS) or a
+    full disk, which stay until someone acts. Work that meets it is tried again later."""
+    if isinstance(exc, StorageUnavailable) and exc.reason in (
+        "endpoint_unreachable",
+        "catalog_unreachable",
+    ):
+        return True
+    return catalog_unreachable(exc)
+
+
 def catalog_busy(exc: BaseException | None) -> bool:
     """Another writer held the catalog past the wait given (Database.write's `wait`): SQLite's
     "database is locked", this process's own writer lock, PostgreSQL's lock_timeout (55P03).

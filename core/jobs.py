@@ -432,6 +432,27 @@ class JobQueue:
             s.flush()
             return JobRecord.from_row(row)
 
+    def postpone(
+        self, job_id: int, owner: str, error: str, reason: str, delay: float
+    ) -> JobRecord | None:
+        """An attempt the store's or the catalog's passing outage stopped: queued again after
+        `delay` seconds without spending the attempt (attempts are for the job's own
+        failures: two short outages had failed a job for good). Keeps the error and its code,
+        as a queued job after a failed attempt does."""
+        with self.db.write() as s:
+            row = s.get(Job, job_id)
+            if row is None or row.lease_owner != owner or row.state != JobState.RUNNING:
+                return None
+            row.error = error[:2000]
+            row.error_code = reason if reason in FAILURE_REASONS else "internal"
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.attempts = max((row.attempts or 0) - 1, 0)
+            row.state = JobState.QUEUED
+            row.run_after = utcnow() + timedelta(seconds=delay)
+            s.flush()
+            return JobRecord.from_row(row)
+
     def release(self, job_id: int, owner: str) -> bool:
         """A worker shutting down hands its job back without spending an attempt."""
         with self.db.write() as s:

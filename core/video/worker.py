@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import partials
-from core.errors import MediaDeskError, NotFound
+from core.errors import MediaDeskError, NotFound, passing_outage
 from core.events import EventKind
 from core.fsmodes import make_dirs
-from core.jobs import JobRecord, JobState
+from core.jobs import BACKOFF_BASE, JobRecord, JobState
+from core.logsetup import RESOURCE_REPORT_INTERVAL, BoundedReports
 from core.records import FileRecord
 from core.thumbnail_remake import behind
 from core.video import service
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 STOP_POLL = 0.4  # seconds between cancel checks: a cancel stops the encode within a second
 PUBLISH_EVERY = 0.5
+# Seconds a job that an outage stopped waits at most before it is tried again
+OUTAGE_BACKOFF_MAX = 60.0
 
 
 @dataclass
@@ -78,6 +81,8 @@ class VideoWorker:
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._unsubscribe = None
+        self._outages = 0  # jobs in a row that an outage stopped: their back-off grows
+        self._reports = BoundedReports(RESOURCE_REPORT_INTERVAL)
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> VideoWorker:
@@ -134,11 +139,38 @@ class VideoWorker:
             self._run(job, owner)
         except Exception as exc:
             message = exc.message if isinstance(exc, MediaDeskError) else f"{exc}"
-            logger.exception("Job %s failed", job.id)
-            self.lib.jobs.fail(job.id, owner, message, reason=failure_reason(exc))
+            if passing_outage(exc):
+                self._postpone(job, owner, exc, message)
+            else:
+                logger.exception("Job %s failed", job.id)
+                self.lib.jobs.fail(job.id, owner, message, reason=failure_reason(exc))
+        else:
+            self._outages = 0
         final = self._get(job.id)
         service.publish(self.lib, job.file_id, final or job)
         return final or job
+
+    def _postpone(self, job: JobRecord, owner: str, exc: Exception, message: str) -> None:
+        """A job the store's or the catalog's outage stopped goes back to the queue after a
+        back-off that grows while the outage lasts, its attempt not spent; logged as the
+        catalog's outages are (core/logsetup.py OutageLogFilter): one line, no traceback, at
+        most every RESOURCE_REPORT_INTERVAL s with a count. Every queued job failed in turn
+        within a second of an outage, a traceback each, and two short outages failed a job
+        for good."""
+        self._outages += 1
+        delay = min(BACKOFF_BASE * 2 ** min(self._outages - 1, 10), OUTAGE_BACKOFF_MAX)
+        self.lib.jobs.postpone(job.id, owner, message, failure_reason(exc), delay)
+        count = self._reports.due("outage")
+        if count is not None:
+            logger.warning(
+                "Job %s put back for %.0f s, its attempt not counted: %s (%d such since the "
+                "last report, reported at most every %.0f s)",
+                job.id,
+                delay,
+                message,
+                count,
+                self._reports.interval,
+            )
 
     def _get(self, job_id: int) -> JobRecord | None:
         try:

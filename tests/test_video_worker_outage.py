@@ -1,0 +1,82 @@
+"""Video jobs that meet the store's outage: put back without spending an attempt, logged as
+one line (no traceback) at most every few seconds, and done once the store is back.
+
+Before, every queued job failed in turn within a second of an outage, an ERROR traceback each,
+and a job failed for good after two short outages (MEDIADESK_JOB_MAX_ATTEMPTS counts the job's
+own failures, README)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.jobs import JobState
+from core.library import Library
+from tests import media
+from tests.conftest import make_settings
+from tests.faults import CuttableProxy
+from tests.s3_server import S3Target
+from tests.video_helpers import TEST_LADDER, process_all
+
+
+def _library(tmp_path: Path, s3_bucket: S3Target, endpoint: str) -> Library:
+    return Library.open(
+        make_settings(
+            tmp_path / "data",
+            r2_endpoint_url=endpoint,
+            r2_bucket_name=s3_bucket.bucket,
+            r2_access_key_id=s3_bucket.access_key_id,
+            r2_secret_access_key=s3_bucket.secret_access_key,
+            r2_region="us-east-1",
+            hls_ladder=TEST_LADDER,
+            job_max_attempts=1,
+        )
+    )
+
+
+def _web_jobs(lib: Library, file_ids: list[int]) -> list[Any]:
+    return [j for f in file_ids for j in lib.jobs.latest_for_file(f) if j.kind == "web"]
+
+
+def test_jobs_stopped_by_a_store_outage_wait_for_it_without_spending_attempts(
+    tmp_path: Path, s3_bucket: S3Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
+    lib = _library(tmp_path, s3_bucket, proxy.url)
+    try:
+        ids = []
+        for n in range(3):
+            record = lib.uploads.ingest(
+                media.make_avi(tmp_path / f"a{n}.avi", seconds=1, size=(320 + 16 * n, 240)), "video"
+            )
+            for job in lib.jobs.list(file_id=record.id)[0]:
+                if job.kind != "web":
+                    lib.jobs.cancel(job.id)
+            ids.append(record.id)
+        proxy.cut()
+        caplog.set_level(logging.INFO, logger="core.video.worker")
+        process_all(lib)  # one attempt of each, the store out of reach
+        jobs = _web_jobs(lib, ids)
+        assert [j.state for j in jobs] == [JobState.QUEUED] * 3
+        assert [j.attempts for j in jobs] == [0] * 3  # max_attempts is 1: not spent
+        assert {j.reason for j in jobs} == {"storage_unavailable"}
+        worker_records = [r for r in caplog.records if r.name == "core.video.worker"]
+        assert not [r for r in worker_records if r.exc_info or r.levelno >= logging.ERROR]
+        put_back = [r for r in worker_records if "put back" in r.getMessage()]
+        assert len(put_back) == 1, [r.getMessage() for r in put_back]
+        proxy.restore()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            process_all(lib)
+            jobs = _web_jobs(lib, ids)
+            if all(j.state == JobState.DONE for j in jobs):
+                break
+            time.sleep(0.5)
+        assert [j.state for j in _web_jobs(lib, ids)] == [JobState.DONE] * 3
+    finally:
+        lib.close()
+        proxy.close()
