@@ -62,7 +62,7 @@ def _upload_again(url: str, token: str, path: Path, is_public: bool) -> dict[str
         "original_filename": f"again-{path.name}",
         "file_type": "video",
         "content_type": CONTENT_TYPES[path.suffix],
-        "is_public": "true" if is_public else "false",
+        "is_public": is_public,
     }
     body = json.dumps(fields).encode()
     headers = {"Content-Type": "application/json", **bearer(token)}
