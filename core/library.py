@@ -1330,18 +1330,17 @@ def _clean_changes(changes: dict[str, Any], current: FileRecord) -> dict[str, An
         )
     if "athlete_id" in changes:
         raw = changes["athlete_id"]
-        if raw in (None, ""):
+        if raw is None:
             values["athlete_id"] = None
         else:
-            # A whole number or its text; not true/false, not 2.5, and never past the id column
-            if isinstance(raw, bool) or not isinstance(raw, int | str):
+            # Only a JSON integer (the server already reads 7.0 as 7): int() of text took
+            # "1_1" as 11, "+10", " 8 " and non-ASCII digits, and "" meant no athlete; true is
+            # no number either, and an id never goes past the id column
+            if isinstance(raw, bool) or not isinstance(raw, int):
                 raise InvalidInput("athlete_id must be an integer or null")
-            try:
-                values["athlete_id"] = int(raw)
-            except ValueError:
-                raise InvalidInput("athlete_id must be an integer or null") from None
-            if not 1 <= values["athlete_id"] <= MAX_ID:
+            if not 1 <= raw <= MAX_ID:
                 raise InvalidInput(f"athlete_id must be an integer from 1 to {MAX_ID}")
+            values["athlete_id"] = raw
     if "is_public" in changes:
         if not isinstance(changes["is_public"], bool):
             raise InvalidInput("is_public must be true or false")
