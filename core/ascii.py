@@ -30,3 +30,20 @@ def secret_bytes(text: str) -> bytes | None:
     every secret MediaDesk issues is, so such a one is simply wrong, and is refused as any
     wrong secret is."""
     return text.encode("ascii") if text.isascii() else None
+
+
+# The spellings of a yes/no field in a form, a query or tus Upload-Metadata (one set, so a
+# value one route takes is not refused by another); empty is a field left out.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
+def yes_no(text: str) -> bool | None:
+    """What a yes/no field's text says (any case, spaces around it), else None; an empty one
+    says no."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None

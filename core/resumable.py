@@ -43,6 +43,7 @@ from sqlalchemy import bindparam, select, update
 
 from core import keys
 from core.appender import Appender
+from core.ascii import whole_number, yes_no
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile, ResumableUpload
@@ -270,14 +271,15 @@ def _check_meta(meta: Mapping[str, str]) -> _Meta:
     kind = check_kind(meta["file_type"]) if meta.get("file_type") else None
     athlete_id: int | None = None
     if meta.get("athlete_id"):
-        try:
-            athlete_id = int(meta["athlete_id"])
-        except ValueError:
-            raise InvalidInput("athlete_id must be an integer") from None
-        if not 1 <= athlete_id <= MAX_ID:
-            raise InvalidInput(f"athlete_id must be an integer from 1 to {MAX_ID}")
-    public = (meta.get("is_public") or "false").strip().lower()
-    if public not in ("1", "true", "yes", "0", "false", "no", ""):
+        # the forms' rule (server/params.py as_id): int() took "١٢", "1_2", "+12" and " 7"
+        athlete_id = whole_number(meta["athlete_id"])
+        if athlete_id is None or not 1 <= athlete_id <= MAX_ID:
+            raise InvalidInput(
+                f"athlete_id must be a whole number from 1 to {MAX_ID} in ASCII digits "
+                f"without spaces, not {meta['athlete_id']!r}"
+            )
+    public = yes_no(meta.get("is_public") or "")
+    if public is None:
         raise InvalidInput("is_public must be true or false")
     description = check_description(meta.get("description") or "")
     return _Meta(
@@ -285,7 +287,7 @@ def _check_meta(meta: Mapping[str, str]) -> _Meta:
         mime,
         kind,
         athlete_id,
-        public in ("1", "true", "yes"),
+        public,
         description,
         {k: v for k, v in meta.items() if k in META_KEYS},
     )

@@ -198,6 +198,34 @@ def test_creation_with_upload_catalogues_with_metadata(
     assert dup.headers["MediaDesk-Duplicate"] == "true"
 
 
+def test_metadata_numbers_and_flags_follow_the_forms_rules(
+    big_live: EmbeddedServer, big_library: Library, tmp_path: Path
+) -> None:
+    """athlete_id was read with int(), which takes other scripts' digits, "_", a sign and
+    spaces: "١٢" filed the upload under athlete 12 where the direct upload's form answers 400.
+    is_public refused "on"/"off", which forms take."""
+    token = make_tokens(big_library).upload
+    for odd in ("١٢", "1_2", "+12", " 7", "7 ", "１２", "0", "-3"):
+        reply = create(big_live.url, token, 100, filename="a.png", athlete_id=odd)
+        assert reply.status == 400, (odd, reply.body)
+        assert reply.json()["error"]["code"] == "invalid_input"
+        assert "athlete_id" in reply.json()["error"]["message"]
+    for word, public in (("on", True), ("OFF", False), (" Yes ", True), ("", False)):
+        data = noise_png(tmp_path / f"{word.strip() or 'empty'}.png", 200).read_bytes()
+        headers = {
+            **bearer(token),
+            **TUS,
+            **OCTETS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": meta(filename="p.png", athlete_id="12", is_public=word),
+        }
+        reply = http_call(f"{big_live.url}/files/upload/tus", "POST", body=data, headers=headers)
+        assert reply.status == 201, (word, reply.body)
+        record = big_library.get_file(int(reply.headers["MediaDesk-File-Id"]))
+        assert (record.athlete_id, record.is_public) == (12, public), word
+    assert create(big_live.url, token, 100, is_public="maybe").status == 400
+
+
 def test_protocol_errors_get_their_status(
     big_live: EmbeddedServer, big_library: Library, tmp_path: Path
 ) -> None:
