@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tsub.add_parser("list", parents=[common], help="list tokens (never the secrets)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = tsub.add_parser("revoke", parents=[common], help="revoke a token by id")
-    revoke.add_argument("id", type=int, help="token id (see 'token list')")
+    revoke.add_argument("id", type=client_cli.catalog_id, help="token id (see 'token list')")
     what = (
         "remove partial files of writers that are gone, delete the old keys of moved "
         "files, purge the trash, expire pending uploads, abort stale multipart "
@@ -135,6 +135,20 @@ def run(argv: list[str]) -> int:
     if argv and argv[0] in client_cli.COMMANDS:  # the HTTP client
         return client_cli.run(argv)
     args = build_parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # a reader gone (`token list | head`) is found here, not at exit
+        return code
+    except BrokenPipeError:
+        return client_cli.reader_gone(sys.stdout)
+    except KeyboardInterrupt:
+        # Ctrl+C before serve's own handler is installed (its first second), or in any other
+        # command: one line, the shell's status for SIGINT
+        sys.stderr.write("mediadesk: interrupted\n")
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
@@ -189,20 +203,24 @@ def _serve(args: argparse.Namespace) -> int:
     log_format = library.settings.log_format
     _log_to_file(library.paths.logs_dir / "server.log", log_format)
     quiet_outage_tracebacks()  # out of descriptors: no traceback from every loop's retry
+    server = workers = None
     try:
         server = EmbeddedServer(library, args.host, args.port)
         try:
             server.start()
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             # A port in use (another server, a port still held) is said in one line, status 2,
             # like a catalog that cannot be opened.
             # asyncio's strerror repeats the address; a host name that does not resolve is a
             # gaierror whose errno (-2) os.strerror calls "Unknown error -2", while its own
-            # strerror says "Name or service not known"
+            # strerror says "Name or service not known"; a name the resolver's idna codec
+            # refuses is a UnicodeError (the settings refuse the ones known to be)
             if isinstance(exc, socket.gaierror):
                 reason = exc.strerror or str(exc)
+            elif isinstance(exc, OSError) and exc.errno:
+                reason = os.strerror(exc.errno)
             else:
-                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                reason = str(exc)
             where = f"{server.config.host}:{server.config.port}"
             sys.stderr.write(f"mediadesk: cannot listen on {where}: {reason}\n")
             return 2
@@ -231,10 +249,12 @@ def _serve(args: argparse.Namespace) -> int:
             signal.signal(sig, lambda *_: stop.set())
         while not stop.wait(1.0) and server.running:
             pass
+    finally:
+        # also after a Ctrl+C before the handler above was installed
         if workers is not None:
             workers.stop()
-        server.stop()
-    finally:
+        if server is not None:
+            server.stop()
         library.close()
     return 0
 

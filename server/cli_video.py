@@ -17,6 +17,7 @@ from core.logsetup import quiet_credential_loggers, quiet_outage_tracebacks
 from core.mediatypes import FileKind
 from core.video import service
 from core.video.worker import VideoWorker
+from server.client.cli import catalog_id
 
 COMMANDS = ("worker", "reprocess")
 
@@ -51,7 +52,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "again now, with today's rendering; maintenance does the same in the background, a "
         "batch per run, for photos whose images an older version made.",
     )
-    reprocess.add_argument("ids", nargs="*", type=int, metavar="ID", help="file ids")
+    reprocess.add_argument("ids", nargs="*", type=catalog_id, metavar="ID", help="file ids")
     reprocess.add_argument("--all", action="store_true", help="every ready video")
     reprocess.add_argument(
         "--photos",

@@ -502,8 +502,9 @@ def test_list_json_lines_are_the_apis_records_and_all_follows_the_pages(
     assert code == 0, err_out.getvalue()
     assert [json.loads(line) for line in pages.getvalue().splitlines()] == api
     # printed page by page, as they came; the empty page after the last full one (its
-    # next_cursor leads there) is not a page
-    assert pages.flushed == [1, 2, 3, 4]
+    # next_cursor leads there) is not a page; run()'s last flush (which finds a reader gone
+    # there, not in a traceback at exit) writes nothing new
+    assert pages.flushed == [1, 2, 3, 4, 4]
 
     code, out, err = run("list", "--server", live.url, "--token", token, "--limit", "3", "--all")
     assert code == 0 and err == "4 of 4 files\n"
@@ -812,3 +813,37 @@ def test_trash_and_restore_refuse_a_read_only_token_or_none(
     assert (code, out) == (2, "")
     assert err.startswith(f"mediadesk: no API token for {live.url}: pass --token"), err
     assert library.get_file(stored.id).is_trashed
+
+
+class _GoneReader(io.StringIO):
+    """stdout whose reader went away (`| head`): every write raises as a closed pipe does."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_list_into_a_closed_pipe_exits_quietly(
+    live: EmbeddedServer, library: Library, media_dir: Any, config_home: Path
+) -> None:
+    """`mediadesk list --json | head` ended in a BrokenPipeError traceback (and another one
+    from the flush at exit): now nothing on stderr, status 141 (128 + SIGPIPE) as cat or
+    grep give there."""
+    _stock(library, media_dir)
+    token = make_tokens(library).read
+    by = ["--server", live.url, "--token", token, "--json", "--all", "--limit", "1"]
+    err = io.StringIO()
+    assert cli.run(["list", *by], _GoneReader(), err) == cli.SIGPIPE_STATUS
+    assert err.getvalue() == ""
+
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("mediadesk")), "list", *by],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first record is written
+    said = proc.stderr.read()
+    assert proc.wait(60) == 141, said
+    assert said == ""

@@ -435,3 +435,112 @@ def test_serve_help_documents_options() -> None:
     assert result.returncode == 0
     for option in ("--host", "--port", "--data-dir", "127.0.0.1"):
         assert option in result.stdout
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_a_host_that_is_no_name_stops_start_up_in_one_line_before_the_data_folder(
+    tmp_path: Path, how: str
+) -> None:
+    """MEDIADESK_HOST=not..valid (or --host with a 70-character label) ended in a UnicodeError
+    traceback from the resolver's idna codec at bind, after a whole data folder was made."""
+    data = tmp_path / "data"
+    if how == "env":
+        done = _mediadesk(
+            "--data-dir", str(data), "serve", "--port", "0", MEDIADESK_HOST="not..valid"
+        )
+        host = "not..valid"
+    else:
+        host = "a" * 70 + ".example"
+        done = _mediadesk("--data-dir", str(data), "serve", "--host", host, "--port", "0")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"mediadesk: Setting MEDIADESK_HOST: {host!r} is not an IP address or a host name "
+        "(labels of 1 to 63 characters)\n"
+    ), done.stderr
+    assert not data.exists()
+
+
+def test_a_host_the_resolver_refuses_at_bind_is_the_cannot_listen_line(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the settings let through, a UnicodeError from bind is said as any other
+    reason the port cannot be had, not as a traceback."""
+
+    def refuse(self: EmbeddedServer, timeout: float = 30.0) -> str:
+        raise UnicodeError("encoding with 'idna' codec failed (UnicodeError: label too long)")
+
+    monkeypatch.setattr(EmbeddedServer, "start", refuse)
+    code = main(["serve", "--host", "localhost", "--port", "0", "--data-dir", str(data_dir)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "mediadesk: cannot listen on localhost:0: encoding with 'idna' codec failed" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command", [["token", "revoke"], ["reprocess"], ["reprocess", "--photos", "3"]]
+)
+@pytest.mark.parametrize("value", ["99999999999999999999", "0", "-4", "2147483648", "x"])
+def test_catalog_ids_of_the_server_commands_are_checked_by_argparse(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], command: list[str], value: str
+) -> None:
+    """`token revoke 99999999999999999999` and `reprocess` with it ended in an OverflowError
+    traceback from SQLite; the ids are checked as the HTTP client's commands check theirs."""
+    with pytest.raises(SystemExit) as exited:
+        main([*command, value, "--data-dir", str(data_dir)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    if value == "x":
+        assert f"not a whole number: {value!r}" in err, err
+    else:
+        assert f"must be an id from 1 to 2147483647, not {int(value)}" in err, err
+    assert "Traceback" not in err
+
+
+def test_token_list_into_a_closed_pipe_exits_quietly(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mediadesk token list --json | head -0` ended in a BrokenPipeError traceback."""
+    d = str(data_dir)
+    assert main(["token", "create", "--name", "bot", "--data-dir", d]) == 0
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("mediadesk")), "token", "list", "--json"]
+        + ["--data-dir", d],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read()
+    assert proc.wait(60) == 141, err
+    assert err == ""
+
+
+def test_ctrl_c_while_serve_starts_is_one_line_and_status_130(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C in the first second of `serve` (before its own handler is installed) printed a
+    KeyboardInterrupt traceback. Now one line, 130, and the server it had started stopped."""
+    import core.video.worker
+
+    started: list[EmbeddedServer] = []
+    real_start = EmbeddedServer.start
+
+    def start(self: EmbeddedServer, timeout: float = 30.0) -> str:
+        started.append(self)
+        return real_start(self, timeout)
+
+    def interrupted(library: Library) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EmbeddedServer, "start", start)
+    monkeypatch.setattr(core.video.worker, "start_in_process", interrupted)
+    code = main(["serve", "--port", "0", "--data-dir", str(data_dir)])
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert err.endswith("mediadesk: interrupted\n") and "Traceback" not in err, err
+    assert started and not started[0].running

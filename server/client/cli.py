@@ -4,6 +4,7 @@ client from a shell."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.ascii import whole_number
 from core.instants import local_minute
 from core.listing import MAX_ID, MAX_LIMIT, STATUS_FILTERS, Sort
 from core.mediatypes import FILE_KINDS
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "duplicates of stored files are not failures.",
     )
     up.add_argument("files", nargs="+", metavar="FILE")
-    up.add_argument("--athlete", type=_catalog_id, metavar="N", help="athlete id")
+    up.add_argument("--athlete", type=catalog_id, metavar="N", help="athlete id")
     up.add_argument("--public", action="store_true", help="make the files public")
     up.add_argument("--type", dest="file_type", choices=FILE_KINDS, help="default: sniffed")
     down = sub.add_parser(
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Saves each file under its original name; an existing file is kept "
         "and the new one gets a ' (1)' suffix.",
     )
-    down.add_argument("ids", nargs="+", type=_catalog_id, metavar="ID")
+    down.add_argument("ids", nargs="+", type=catalog_id, metavar="ID")
     down.add_argument("-o", "--output", default=".", metavar="DIR", help="folder (default: .)")
     listing = sub.add_parser(
         "list",
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "-q", "--search", metavar="TEXT", help="text in the name, description or athlete's name"
     )
-    listing.add_argument("--athlete", type=_catalog_id, metavar="N", help="athlete id")
+    listing.add_argument("--athlete", type=catalog_id, metavar="N", help="athlete id")
     listing.add_argument("--type", dest="file_type", choices=FILE_KINDS, help="this kind only")
     shown = listing.add_mutually_exclusive_group()
     shown.add_argument(
@@ -155,7 +157,7 @@ def _add_change_parsers(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     each = argparse.ArgumentParser(add_help=False)
-    each.add_argument("ids", nargs="+", type=_catalog_id, metavar="ID")
+    each.add_argument("ids", nargs="+", type=catalog_id, metavar="ID")
     each.add_argument(
         "--json",
         action="store_true",
@@ -228,10 +230,10 @@ def _sort_values_joined(argv: list[str]) -> list[str]:
 
 
 def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = whole_number(text, signed=True)  # ASCII digits: int() takes "١٢" and " 12_0"
+    if value is None:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return value
 
 
 def _offset(text: str) -> int:
@@ -241,7 +243,9 @@ def _offset(text: str) -> int:
     return value
 
 
-def _catalog_id(text: str) -> int:
+def catalog_id(text: str) -> int:
+    """argparse's type for a catalog id, of these commands and the server's (`token revoke`,
+    `reprocess`): a bigger one ended in an OverflowError traceback from SQLite."""
     value = _whole(text)
     if not 1 <= value <= MAX_ID:
         raise argparse.ArgumentTypeError(f"must be an id from 1 to {MAX_ID}, not {value}")
@@ -324,10 +328,35 @@ def _notice(err: TextIO) -> Callable[[str], None]:
     return say
 
 
+SIGPIPE_STATUS = 141
+"""Exit status when stdout's reader is gone (`mediadesk list | head`): 128 + SIGPIPE, what the
+shell reports for cat or grep there, so `set -o pipefail` sees the output was cut short."""
+
+
+def reader_gone(out: TextIO) -> int:
+    """The reader of `out` went away: no BrokenPipeError traceback, now or when Python flushes
+    stdout at exit (pointed at devnull for that), and SIGPIPE_STATUS."""
+    if out is sys.stdout:
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor: nothing to flush
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+    return SIGPIPE_STATUS
+
+
 def run(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(_sort_values_joined(argv))
+    try:
+        code = _run(args, out, err)
+        out.flush()  # a reader gone is found here, not in a traceback at exit
+        return code
+    except BrokenPipeError:
+        return reader_gone(out)
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         if args.command == "login":
             return _login(args, out, err)
