@@ -838,7 +838,9 @@ class Ingestor:
         new = keys.media_key(record.athlete_id, old.rsplit(".", 1)[-1])
         collect_unless_recorded(self._db, new, storage, "upload")
         try:
-            stat = storage.copy(old, new)
+            # the type the file is recorded as, not the one the client's PUT sent (an alias,
+            # application/octet-stream): a public domain's link serves the stored one
+            stat = storage.copy(old, new, content_type=record.content_type)
             with self._db.write() as s:
                 row = s.get(MediaFile, record.id)
                 if row is None or row.status != FileStatus.PENDING or row.storage_key != old:
@@ -879,8 +881,8 @@ class Ingestor:
             if new_key != key:
                 # noted first: a kill before the row names it leaves a known deletion
                 collect_unless_recorded(self._db, new_key, storage, "upload")
-                try:
-                    storage.move(key, new_key)
+                try:  # with the type the bytes are (another extension: another type)
+                    storage.move(key, new_key, content_type=info.mime)
                 except BaseException:
                     discard_unless_recorded(self._db, storage, new_key)
                     raise

@@ -13,7 +13,10 @@ import pytest
 
 from core.library import Library
 from core.maintenance import expire_pending, reconcile
+from core.storage.routing import RoutingStorage
+from core.storage.s3 import S3Storage
 from server.entry import EmbeddedServer
+from tests.internals import storage_of
 from tests.server_fixtures import bearer, http_call, make_tokens
 
 pytestmark = pytest.mark.timeout(120)
@@ -156,3 +159,48 @@ def test_a_bucket_url_signs_only_a_content_type_the_client_named(
     )
     assert "content-type" in signed_headers(named)
     assert named["headers"] == {"Content-Type": "image/png"}
+
+
+@pytest.mark.parametrize(
+    ("name", "named", "sent", "media", "in_parts"),
+    [
+        ("clip.avi", None, "video/avi", "avi", False),  # an alias, not signed
+        ("clip.avi", None, "application/octet-stream", "avi", True),  # by UploadPartCopy
+        ("clip.avi", "video/avi", "video/avi", "avi", False),  # the alias the client signed
+        ("photo.jpg", None, "application/octet-stream", "png", False),  # a PNG named .jpg
+    ],
+)
+def test_a_confirmed_bucket_object_has_the_files_content_type(
+    s3_live: EmbeddedServer,
+    media_dir: Any,
+    name: str,
+    named: str | None,
+    sent: str,
+    media: str,
+    in_parts: bool,
+) -> None:
+    """The bucket serves an object with the Content-Type it stores (a public R2 domain's links,
+    R2_PUBLIC_DOMAIN): the confirm's copy in the bucket kept what the client's PUT sent."""
+    lib, url = s3_live.library, s3_live.url
+    tokens = make_tokens(lib)
+    storage = storage_of(lib)
+    bucket = storage.active if isinstance(storage, RoutingStorage) else storage
+    assert isinstance(bucket, S3Storage)
+    if in_parts:
+        bucket.copy_threshold = 0
+    kind = "video" if media == "avi" else "image"
+    ask: dict[str, Any] = {"original_filename": name, "file_type": kind}
+    if named:
+        ask["content_type"] = named
+    upload = _presign(url, tokens.upload, **ask)
+    data = getattr(media_dir, media).read_bytes()
+    put = http_call(upload["upload_url"], "PUT", data, {**upload["headers"], "Content-Type": sent})
+    assert put.status == 200, put.body
+    done = http_call(
+        f"{url}/files/{upload['file_id']}/confirm-upload", "POST", b"", bearer(tokens.upload)
+    )
+    assert done.status == 200, done.body
+    record = done.json()
+    head = bucket.client.head_object(Bucket=bucket.bucket, Key=record["file_key"])
+    assert record["content_type"] == ("image/png" if media == "png" else "video/x-msvideo")
+    assert head["ContentType"] == record["content_type"], (head["ContentType"], record)

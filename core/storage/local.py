@@ -490,13 +490,14 @@ class LocalStorage:
             count += 1
         return count
 
-    def copy(self, src: str, dst: str) -> ObjectStat:
+    # content_type: a file on disk keeps none (its row's type is served, as put_stream's)
+    def copy(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
         if self._file(src) == self._path(dst):
             return self.stat(dst)
         with self._open(src) as handle:
             return self._write_atomic(dst, lambda out: shutil.copyfileobj(handle, out, CHUNK))
 
-    def move(self, src: str, dst: str) -> ObjectStat:
+    def move(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
         source, target = self._file(src), self._path(dst)
         if source == target:
             return self.stat(dst)

@@ -121,12 +121,12 @@ class RoutingStorage:
     def put_bytes(self, key: str, data: bytes, content_type: str) -> ObjectStat:
         return self.active.put_bytes(key, data, content_type)
 
-    def copy(self, src: str, dst: str) -> ObjectStat:
+    def copy(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
         # A file keeps living on its own backend when it is renamed or refiled.
-        return self._holder(src).copy(src, dst)
+        return self._holder(src).copy(src, dst, content_type=content_type)
 
-    def move(self, src: str, dst: str) -> ObjectStat:
-        return self._holder(src).move(src, dst)
+    def move(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
+        return self._holder(src).move(src, dst, content_type=content_type)
 
     def delete(self, key: str) -> None:
         for storage in self._order(key):

@@ -510,29 +510,36 @@ class S3Storage:
                     f"({first.get('Key')}: {first.get('Code')} {first.get('Message')})"
                 )
 
-    def copy(self, src: str, dst: str) -> ObjectStat:
+    def copy(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
         src, dst = normalise_key(src), normalise_key(dst)
         if src == dst:
             return self.stat(dst)
         size = self.stat(src).size
         if size > self.copy_threshold:
-            self._copy_in_parts(src, dst, size)
+            self._copy_in_parts(src, dst, size, content_type)
             return self.stat(dst)
+        # REPLACE drops the source's metadata: this store writes none but the type (put_*,
+        # create_multipart), so the type named is all there is to keep
+        meta: dict[str, str] = (
+            {"MetadataDirective": "COPY"}
+            if content_type is None
+            else {"MetadataDirective": "REPLACE", "ContentType": content_type}
+        )
         with self._errors(f"Copying {src!r} to {dst!r}"):
             self.client.copy_object(
                 Bucket=self.bucket,
                 Key=dst,
                 CopySource={"Bucket": self.bucket, "Key": src},
-                MetadataDirective="COPY",
+                **meta,
             )
         return self.stat(dst)
 
-    def _copy_in_parts(self, src: str, dst: str, size: int) -> None:
+    def _copy_in_parts(self, src: str, dst: str, size: int, content_type: str | None) -> None:
         """A server-side copy too big for one CopyObject: UploadPartCopy of equal ranges."""
         with self._errors(f"Reading {src!r}"):
             head = self.client.head_object(Bucket=self.bucket, Key=src)
         part_size = max(self.copy_part_size, -(-size // _MAX_PARTS))
-        upload_id = self.create_multipart(dst, head.get("ContentType") or "")
+        upload_id = self.create_multipart(dst, content_type or head.get("ContentType") or "")
         parts = []
         try:
             for number, start in enumerate(range(0, size, part_size), start=1):
@@ -555,8 +562,8 @@ class S3Storage:
                 self.abort_multipart(dst, upload_id)
             raise
 
-    def move(self, src: str, dst: str) -> ObjectStat:
-        result = self.copy(src, dst)
+    def move(self, src: str, dst: str, *, content_type: str | None = None) -> ObjectStat:
+        result = self.copy(src, dst, content_type=content_type)
         if normalise_key(src) != result.key:
             self.delete(src)
         return result
