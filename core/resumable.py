@@ -94,6 +94,7 @@ from core.storage.base import (
     Presigner,
     Storage,
 )
+from core.storage.signing import LocalPresigner
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -1323,9 +1324,14 @@ class ResumableUploads:
             if file_row is not None:
                 file_row.upload_expires_at = expires_at
         if uid is None:
+            # The presign's rule (Ingestor.presign): a bucket's URL signs only a type the client
+            # named, in its spelling, which the catalog does not keep (it keeps the canonical
+            # type: video/x-msvideo where a browser PUTs video/avi), so a renewed one signs
+            # none; this server's URL takes every spelling of the type it names.
+            local = isinstance(self._presigner, LocalPresigner)
             request = self._presigner.presign_put(
                 record.storage_key,
-                record.content_type or "",
+                (record.content_type or "") if local else "",
                 expiry,
                 content_length=declared,
                 max_size=self.lib.settings.max_file_size,
