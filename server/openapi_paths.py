@@ -110,6 +110,13 @@ ACCESS_TOKEN = param(
     "access_token", desc="API token for clients that cannot send an Authorization header"
 )
 BYTES = {"schema": {"type": "string", "format": "binary"}}
+# An action route's optional body (server.params.read_optional_json): sent as JSON, it must be
+# an object (else 400), whose fields are not read
+NO_BODY: S = {
+    "required": False,
+    "description": "No body is needed; one sent as application/json must be a JSON object",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
 
 
 def _query_of(url: str) -> dict[str, str]:
@@ -536,6 +543,7 @@ PATHS: dict[str, dict[str, S]] = {
             "files",
             {**ok("The restored file", json("File")), **err(400, 401, 403, 404, 409)},
             params=[FID],
+            body=NO_BODY,
             operation_id="restore_file",
         )
     },

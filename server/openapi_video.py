@@ -92,6 +92,7 @@ def _paths() -> dict[str, S]:
         ACCESS_TOKEN,
         BYTES,
         FID,
+        NO_BODY,
         RANGE_HEADERS,
         err,
         file_grant,
@@ -102,11 +103,6 @@ def _paths() -> dict[str, S]:
     )
 
     job_id = param("job_id", "path", ID)
-    no_body = {
-        "required": False,
-        "description": "No body is needed",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
     grant = file_grant()
     playlist = {"application/vnd.apple.mpegurl": {"schema": STR}}
     hours = int(REPLACED_GRACE_SECONDS // 3600)
@@ -162,7 +158,7 @@ def _paths() -> dict[str, S]:
                 },
                 params=[job_id],
                 desc="409 when the job has already finished. Nothing half-made is kept.",
-                body=no_body,
+                body=NO_BODY,
                 operation_id="cancel_job",
             )
         },
@@ -173,7 +169,7 @@ def _paths() -> dict[str, S]:
                 {**ok("Queued again", json("Job"), 202), **err(400, 401, 403, 404, 409)},
                 params=[job_id],
                 desc="409 unless the job failed or was cancelled.",
-                body=no_body,
+                body=NO_BODY,
                 operation_id="retry_job",
             )
         },
@@ -185,7 +181,7 @@ def _paths() -> dict[str, S]:
                 params=[FID],
                 desc="Active jobs of the file are cancelled and fresh ones queued (after a "
                 "change of MEDIADESK_HLS_LADDER, say). 400 for an image or a file not ready.",
-                body=no_body,
+                body=NO_BODY,
                 operation_id="reprocess_file",
             )
         },

@@ -144,9 +144,25 @@ def _json_number(text: str) -> int | float:
     return value
 
 
-async def read_json(request: web.Request, schema: str) -> dict[str, Any]:
-    """The JSON object of a body whose OpenAPI schema is `schema` (server.openapi_schemas):
-    a null in a field that schema does not declare nullable is a 400 that names the field."""
+def _json_int(text: str) -> int:
+    # int() refuses a number of more digits than sys.get_int_max_str_digits() (4300) with a
+    # ValueError, which the server answered 500; no field takes one past 64 bits anyway
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput("A number in the JSON body is too large") from None
+
+
+def _not_json(name: str) -> Any:
+    """NaN, Infinity and -Infinity, which Python's parser reads but JSON (RFC 8259) lacks."""
+    raise InvalidInput("The body is not valid JSON")
+
+
+async def read_json(request: web.Request, schema: str | None) -> dict[str, Any]:
+    """The JSON object of a body whose OpenAPI schema is `schema` (server.openapi_schemas;
+    None: an object whose fields mean nothing, the body of an action route): a null in a
+    field that schema does not declare nullable is a 400 that names the field, and so is a
+    boolean or integer field that is not a JSON boolean or number."""
     if request.content_length is not None and request.content_length > MAX_FORM:
         # 413 like a longer chunked body (aiohttp's client_max_size), not 400
         raise TooLarge(
@@ -156,7 +172,9 @@ async def read_json(request: web.Request, schema: str) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw, parse_float=_json_number)
+        data = json.loads(
+            raw, parse_float=_json_number, parse_int=_json_int, parse_constant=_not_json
+        )
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("The body is not valid JSON") from None
     except RecursionError:  # [[[[…]]]] nested deeper than the parser's recursion limit
@@ -164,6 +182,8 @@ async def read_json(request: web.Request, schema: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("The JSON body must be an object")
     _check_json_text(data)
+    if schema is None:
+        return data
     for name in _not_nullable(schema):
         if name in data and data[name] is None:
             raise InvalidInput(f"The field {name!r} cannot be null: send a value or leave it out")
@@ -172,7 +192,21 @@ async def read_json(request: web.Request, schema: str) -> dict[str, Any]:
         # taken by one route and refused by another
         if data.get(name) is not None and not isinstance(data[name], bool):
             raise InvalidInput(f"The field {name!r} must be true or false (a JSON boolean)")
+    for name in _integers(schema):
+        # "7" and " 44 " are a form's spelling; 7.0 arrives here as 7 (_json_number)
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidInput(f"The field {name!r} must be a whole number (a JSON number)")
     return data
+
+
+async def read_optional_json(request: web.Request, schema: str | None = None) -> dict[str, Any]:
+    """The optional JSON object body of a route (`schema` as for read_json; None for an action
+    route's, whose fields mean nothing): an object or nothing. Sent as application/json, it is
+    read and checked like any JSON body; under another type it is not read."""
+    if request.content_type != "application/json" or not request.can_read_body:
+        return {}
+    return await read_json(request, schema)
 
 
 @functools.cache
@@ -191,6 +225,13 @@ def _booleans(schema: str) -> tuple[str, ...]:
     """The fields of `schema` the document declares boolean."""
     fields: dict[str, dict[str, Any]] = SCHEMAS[schema]["properties"]
     return tuple(name for name, field in fields.items() if _kinds(field) & {"boolean"})
+
+
+@functools.cache
+def _integers(schema: str) -> tuple[str, ...]:
+    """The fields of `schema` the document declares integer."""
+    fields: dict[str, dict[str, Any]] = SCHEMAS[schema]["properties"]
+    return tuple(name for name, field in fields.items() if _kinds(field) & {"integer"})
 
 
 def _kinds(field: Mapping[str, Any]) -> set[str]:

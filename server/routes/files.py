@@ -23,7 +23,15 @@ from core.storage.disposition import content_disposition
 from server.auth import FILE, check_scope, ensure_file_access, requires
 from server.caching import file_cache_control
 from server.errors import ApiError
-from server.params import as_bool, as_id, as_int, file_id, opt_bool, read_json
+from server.params import (
+    as_bool,
+    as_id,
+    as_int,
+    file_id,
+    opt_bool,
+    read_json,
+    read_optional_json,
+)
 from server.presenters import file_json, page_body, public_link
 from server.ranges import etag_matches
 from server.state import (
@@ -177,7 +185,9 @@ async def delete_file(request: web.Request) -> web.Response:
 @routes.post("/files/{file_id}/restore")
 @requires("upload")
 async def restore_file(request: web.Request) -> web.Response:
-    record = await run_blocking(request, library(request).restore, file_id(request))
+    fid = file_id(request)
+    await read_optional_json(request)  # NO_BODY: an object or nothing, though no field is read
+    record = await run_blocking(request, library(request).restore, fid)
     return web.json_response(await file_body(request, record))
 
 

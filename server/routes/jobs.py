@@ -10,7 +10,7 @@ from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, JobQueue, JobRecord, Jo
 from core.library import Library
 from core.video import service
 from server.auth import requires
-from server.params import as_id, as_int, file_id, path_id
+from server.params import as_id, as_int, file_id, path_id, read_optional_json
 from server.state import library, run_blocking
 
 routes = web.RouteTableDef()
@@ -45,6 +45,7 @@ async def _change(request: web.Request, change: Callable[[JobQueue, int], JobRec
     """`change` (cancel or retry) of the path's job, announced as the file's processing event."""
     lib = library(request)
     job_id = path_id(request, "job_id")
+    await read_optional_json(request)  # NO_BODY: an object or nothing, though no field is read
 
     def run() -> JobRecord:
         job = change(lib.jobs, job_id)
@@ -71,7 +72,9 @@ async def retry_job(request: web.Request) -> web.Response:
 @routes.post("/files/{file_id}/reprocess")
 @requires("admin")
 async def reprocess(request: web.Request) -> web.Response:
-    jobs = await run_blocking(request, service.reprocess, library(request), file_id(request))
+    fid = file_id(request)
+    await read_optional_json(request)
+    jobs = await run_blocking(request, service.reprocess, library(request), fid)
     return web.json_response({"items": [j.as_dict() for j in jobs], "total": len(jobs)}, status=202)
 
 
