@@ -79,7 +79,21 @@ def _capabilities(request: web.Request) -> dict[str, str]:
     }
 
 
+# Headers a tus request reads one value of: sent twice, the first was taken silently while
+# the same values folded into one header ("10, 20") were a 400
+SINGLE_HEADERS = (
+    "Tus-Resumable",
+    "Upload-Length",
+    "Upload-Offset",
+    "Upload-Metadata",
+    "Upload-Checksum",
+)
+
+
 def _check_version(request: web.Request) -> None:
+    for name in SINGLE_HEADERS:
+        if len(request.headers.getall(name, ())) > 1:
+            raise InvalidInput(f"Send {name} once, not in several headers")
     if request.headers.get("Tus-Resumable") != TUS_VERSION:
         raise ApiError(
             412,
