@@ -75,6 +75,19 @@ STORE_NOT_ASKED = (
 )
 
 
+# Every request's query is checked before its route (server.auth.check_query), so every
+# operation but a preflight can answer 400, those without parameters too.
+BAD_QUERY = "invalid_input: a query parameter holds a NUL character (%00)"
+
+
+def _bad_query(operation: S, method: str) -> None:
+    if method == "options":
+        return  # answered before the query is read
+    operation.setdefault("responses", {}).setdefault(
+        "400", {"description": BAD_QUERY, "content": ERROR}
+    )
+
+
 def _store_not_asked(operation: S, scope: str) -> None:
     responses = operation.setdefault("responses", {})
     known = responses.get("500")
@@ -178,6 +191,7 @@ def _paths() -> dict[str, dict[str, S]]:
         operation["x-scope"] = route.scope
         operation.setdefault("operationId", route.handler.__name__)
         _auth_blocked(operation)
+        _bad_query(operation, route.method)
         _store_not_asked(operation, route.scope)
         _catalog_upgraded(operation, route.method, route.scope)
         text = SCOPE_TEXT[route.scope]
