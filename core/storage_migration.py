@@ -32,7 +32,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +181,20 @@ class StorageBackends:
     def backend_of_key(self, key: str) -> str | None:
         with self._db.read() as s:
             return s.scalar(select(MediaFile.storage_backend).where(MediaFile.storage_key == key))
+
+    def keys_on_backend(self, keys: Collection[str], backend: str) -> set[str]:
+        """on_backend for many keys in one catalog read (a listing's page)."""
+        if not keys:
+            return set()
+        with self._db.read() as s:
+            rows = s.execute(
+                select(MediaFile.storage_key, MediaFile.storage_backend).where(
+                    MediaFile.storage_key.in_(set(keys))
+                )
+            ).all()
+        where = {str(key): name for key, name in rows}
+        active = self._settings().backend_name
+        return {key for key in keys if (where.get(key) or active) == backend}
 
     def counts_by_backend(self) -> dict[str, int]:
         """How many files (trashed ones included) each backend holds."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,9 +19,16 @@ STREAM_KIND = {"image": "image", "video": "video"}
 def public_link(lib: Library | None, record: FileRecord) -> str | None:
     """The file's link on R2_PUBLIC_DOMAIN (Library.public_url) while anyone may open it: a
     public ready file, not in the trash. It reads the catalog: call it off the event loop."""
-    if lib is None or record.status != FileStatus.READY or record.is_trashed:
-        return None
-    return lib.public_url(record)
+    return public_links(lib, [record]).get(record.id)
+
+
+def public_links(lib: Library | None, records: Sequence[FileRecord]) -> dict[int, str]:
+    """public_link of a page of files, by id, in one catalog read (Library.public_urls)."""
+    if lib is None:
+        return {}
+    return lib.public_urls(
+        [r for r in records if r.status == FileStatus.READY and not r.is_trashed]
+    )
 
 
 def file_json(record: FileRecord, public_url: str | None = None) -> dict[str, Any]:
@@ -49,9 +57,10 @@ def file_json(record: FileRecord, public_url: str | None = None) -> dict[str, An
 def page_body(page: Page, lib: Library | None = None) -> bytes:
     """GET /files/'s body, encoded in the worker thread that read the page: on the event loop,
     json.dumps of 50 records took ~1 ms of every other request's time; orjson takes a tenth."""
+    public = public_links(lib, page.items)
     return orjson.dumps(
         {
-            "items": [file_json(r, public_link(lib, r)) for r in page.items],
+            "items": [file_json(r, public.get(r.id)) for r in page.items],
             "total": page.total,
             "limit": page.limit,
             "offset": page.offset,

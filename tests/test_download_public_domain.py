@@ -9,12 +9,20 @@ for the public domain, a live server; the redirect is followed as a browser does
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from PIL import Image
+from sqlalchemy import event
 
 from core.library import Library
+from core.records import FileQuery
 from core.settings import Settings
 from server.entry import EmbeddedServer
+from server.presenters import page_body
+from tests.internals import db_of
 from tests.media_fixtures import MediaSet
 from tests.s3_server import S3Target, public_domain
 from tests.server_fixtures import (
@@ -117,3 +125,34 @@ def test_public_files_name_their_public_domain_link(
         assert trashed["file"]["urls"]["public"] is None
     finally:
         server.stop()
+
+
+def test_a_page_of_public_files_names_their_links_in_one_catalog_read(
+    public_domain_library: Library, tmp_path: Path
+) -> None:
+    """A listing page's urls.public: the backend of every file on the page is read at once
+    (Library.public_urls), not once per public file (page_body called public_url per row)."""
+    lib = public_domain_library
+    for n in range(6):
+        path = tmp_path / f"p{n}.jpg"
+        Image.new("RGB", (32, 24), (40 * n, 90, 200)).save(path, "JPEG")
+        lib.uploads.ingest(path, "image", is_public=n % 3 != 0)
+    page = lib.list_files(FileQuery(limit=50))
+    engine = db_of(lib).engine
+    seen: list[str] = []
+
+    def caught(_c: Any, _cur: Any, stmt: str, _p: Any, _ctx: Any, _many: bool) -> None:
+        if "FROM media_files" in stmt:
+            seen.append(stmt)
+
+    event.listen(engine, "before_cursor_execute", caught)
+    try:
+        body = orjson.loads(page_body(page, lib))
+    finally:
+        event.remove(engine, "before_cursor_execute", caught)
+    links = {item["original_filename"]: item["urls"]["public"] for item in body["items"]}
+    assert len(seen) == 1
+    for name, link in links.items():
+        record = next(r for r in page.items if r.original_filename == name)
+        assert link == (lib.public_url(record) if record.is_public else None)
+    assert sum(link is not None for link in links.values()) == 4
