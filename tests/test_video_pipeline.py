@@ -786,9 +786,11 @@ def test_failed_jobs_by_reason_in_metrics_and_the_python_client(tmp_path: Path) 
         lib.close()
 
 
-def test_a_full_disk_fails_the_job_as_insufficient_storage(tmp_path: Path) -> None:
+def test_a_full_disk_puts_the_job_back_as_insufficient_storage(tmp_path: Path) -> None:
     """The work folder on a full file system (a real tmpfs): FFmpeg's ENOSPC while writing
-    the rendition, in the encoder's process, reaches GET /jobs as insufficient_storage."""
+    the rendition, in the encoder's process, reaches GET /jobs as insufficient_storage; a full
+    disk passes once someone frees room, so the job is queued again without spending its one
+    attempt (tests/test_video_worker_full_disk.py)."""
     from tests.faults import fill_disk, small_tmpfs
 
     lib = Library.open(make_settings(tmp_path / "data", hls_ladder=TEST_LADDER, job_max_attempts=1))
@@ -799,8 +801,9 @@ def test_a_full_disk_fails_the_job_as_insufficient_storage(tmp_path: Path) -> No
             fill_disk(work / "filler")
             process_all(lib)
         (web,) = [j for j in lib.jobs.latest_for_file(record.id) if j.kind == "web"]
-        assert web.state == "failed" and "No space left" in (web.error or "")
-        assert _failed_reasons(lib) == {record.id: "insufficient_storage"}
+        assert web.state == "queued" and "No space left" in (web.error or "")
+        assert (web.attempts, web.reason) == (0, "insufficient_storage")
+        assert _failed_reasons(lib) == {}
     finally:
         lib.close()
 

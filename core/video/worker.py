@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import partials
-from core.errors import MediaDeskError, NotFound, passing_outage
+from core.errors import MediaDeskError, NotFound, is_no_space, passing_outage
 from core.events import EventKind
 from core.fsmodes import make_dirs
 from core.jobs import BACKOFF_BASE, JobRecord, JobState
@@ -82,6 +82,10 @@ class VideoWorker:
         self._threads: list[threading.Thread] = []
         self._unsubscribe = None
         self._outages = 0  # jobs in a row that an outage stopped: their back-off grows
+        # Full disks in a row (the work folder's, the catalog's): no job is taken before
+        # _full_until (time.monotonic()), a back-off that grows while the disk stays full
+        self._full = 0
+        self._full_until = 0.0
         self._reports = BoundedReports(RESOURCE_REPORT_INTERVAL)
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -117,10 +121,17 @@ class VideoWorker:
 
     def _loop(self, owner: str) -> None:
         while not self._stop.is_set():
+            wait = self._full_until - time.monotonic()
+            if wait > 0:  # the disk is full: taking a job would only fail it again
+                self._stop.wait(wait)
+                continue
             try:
                 job = self.run_once(owner)
-            except Exception:
-                logger.exception("Video worker %s failed to run a job", owner)
+            except Exception as exc:
+                if not is_no_space(exc):
+                    logger.exception("Video worker %s failed to run a job", owner)
+                else:  # the catalog's disk: not even the claim or the job's end was recorded
+                    self._disk_full(None, _space_message(exc))
                 job = None
             if job is None:
                 self._wake.wait(self.poll_interval)
@@ -141,11 +152,15 @@ class VideoWorker:
             message = exc.message if isinstance(exc, MediaDeskError) else f"{exc}"
             if passing_outage(exc):
                 self._postpone(job, owner, exc, message)
+            elif is_no_space(exc):
+                self._put_back_for_space(job, owner, _space_message(exc), failure_reason(exc))
             else:
                 logger.exception("Job %s failed", job.id)
                 self.lib.jobs.fail(job.id, owner, message, reason=failure_reason(exc))
         else:
             self._outages = 0
+            if time.monotonic() >= self._full_until:  # not a job _settle put back for space
+                self._full = 0
         final = self._get(job.id)
         service.publish(self.lib, job.file_id, final or job)
         return final or job
@@ -171,6 +186,41 @@ class VideoWorker:
                 count,
                 self._reports.interval,
             )
+
+    def _put_back_for_space(self, job: JobRecord, owner: str, message: str, reason: str) -> None:
+        """A job a full disk stopped (its work folder's, or the catalog's) is queued again,
+        its attempt not spent and its code insufficient_storage, and this worker takes no job
+        for a back-off that grows while the disk stays full. Before, each queued job failed
+        in turn, and with the catalog's disk full even that was not recorded: the worker took
+        the next job, failed to record it and logged a traceback about once a second, for as
+        long as the disk stayed full."""
+        delay = self._disk_full(job, message)
+        try:
+            self.lib.jobs.postpone(job.id, owner, message, reason, delay)
+        except Exception as again:
+            if not is_no_space(again):
+                raise
+            # the catalog's disk: the job keeps its lease until it lapses and is taken again
+
+    def _disk_full(self, job: JobRecord | None, message: str) -> float:
+        """Holds this worker's claims back while a disk is full (doubling, at most
+        OUTAGE_BACKOFF_MAX s) and says so in one WARNING line at most every
+        RESOURCE_REPORT_INTERVAL s, with a count: the back-off it starts."""
+        self._full += 1
+        delay = min(BACKOFF_BASE * 2 ** min(self._full - 1, 10), OUTAGE_BACKOFF_MAX)
+        self._full_until = time.monotonic() + delay
+        count = self._reports.due("disk_full")
+        if count is not None:
+            logger.warning(
+                "No space left: %s; video jobs wait %.0f s (%s) (%d such since the last "
+                "report, reported at most every %.0f s)",
+                message,
+                delay,
+                f"job {job.id} put back, its attempt not counted" if job else "no job taken",
+                count,
+                self._reports.interval,
+            )
+        return delay
 
     def _get(self, job_id: int) -> JobRecord | None:
         try:
@@ -346,6 +396,9 @@ class VideoWorker:
             why = {"reason": outcome.reason} if outcome.reason else {}
             lib.jobs.finish(job.id, owner, JobState.SKIPPED, result=why, error=outcome.message)
             return
+        if outcome.kind == "error" and outcome.reason == "insufficient_storage":
+            self._put_back_for_space(job, owner, outcome.message, outcome.reason)
+            return
         if outcome.kind == "error":
             lib.jobs.fail(
                 job.id, owner, outcome.message, permanent=outcome.permanent, reason=outcome.reason
@@ -433,6 +486,14 @@ class VideoWorker:
             return True
         except NotFound:
             return False
+
+
+def _space_message(exc: BaseException) -> str:
+    """A full disk's words for the job's error and the log: SQLAlchemy's text of SQLite's
+    "database or disk is full" carries the whole statement and its parameters."""
+    if isinstance(exc, MediaDeskError | OSError):
+        return exc.message if isinstance(exc, MediaDeskError) else str(exc)
+    return "The catalog cannot be written: its disk is full (database or disk is full)"
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
