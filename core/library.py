@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
 from core.catalog import Catalog
-from core.db.engine import CatalogOutage, Database, unopenable
+from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
 from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
@@ -197,6 +197,7 @@ class Library:
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Library:
         """Creates the data folders, migrates the catalog and connects the storage."""
+        check_catalog_path(settings.effective_database_url)  # before any folder is made
         settings.paths.ensure()
         db = Database(settings.effective_database_url)
         if migrate:

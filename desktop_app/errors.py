@@ -155,6 +155,20 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The stored copy of this file is damaged: it is not the size the catalog records "
             "(a bad restore or a disk fault). Restore the file from a backup.",
         )
+    if exc.code == "storage_unavailable" and reason == "catalog_read_only":
+        # the data folder's disk or rights, not an outage: the detail names the folder
+        return QCoreApplication.translate(
+            "Errors",
+            "MediaDesk cannot write in the folder that holds its catalog (a read-only disk, or "
+            "no permission to write there). Make the folder writable, or choose another data "
+            "folder.",
+        )
+    if exc.code == "storage_unavailable" and reason == "catalog_not_a_file":
+        return QCoreApplication.translate(
+            "Errors",
+            "There is a folder where MediaDesk's catalog file should be. Move that folder "
+            "away, or choose another data folder.",
+        )
     if exc.code == "catalog_upgraded":
         # not an outage: waiting does not help, only running the newer version does
         return QCoreApplication.translate(

@@ -328,322 +328,332 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../desktop_app/errors.py" line="64"/>
+        <location filename="../../desktop_app/errors.py" line="65"/>
         <source>Technical detail: %1</source>
         <translation>Detalle técnico (en inglés): %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="70"/>
+        <location filename="../../desktop_app/errors.py" line="71"/>
         <source>Some of the values are not valid.</source>
         <translation>Algunos de los valores no son válidos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="71"/>
+        <location filename="../../desktop_app/errors.py" line="72"/>
         <source>This type of file is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="76"/>
+        <location filename="../../desktop_app/errors.py" line="77"/>
         <source>The content of the file does not match its type (for example, a photo with a video&apos;s name).</source>
         <translation>El contenido del archivo no corresponde a su tipo (por ejemplo, una foto con nombre de vídeo).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="81"/>
+        <location filename="../../desktop_app/errors.py" line="82"/>
         <source>The file is larger than the maximum file size set in Settings.</source>
         <translation>El archivo supera el tamaño máximo fijado en los Ajustes.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="84"/>
+        <location filename="../../desktop_app/errors.py" line="85"/>
         <source>The file is empty (0 bytes).</source>
         <translation>El archivo está vacío (0 bytes).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="85"/>
+        <location filename="../../desktop_app/errors.py" line="86"/>
         <source>The file is damaged or incomplete and cannot be read.</source>
         <translation>El archivo está dañado o incompleto y no se puede leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="88"/>
+        <location filename="../../desktop_app/errors.py" line="89"/>
         <source>The file no longer exists. Someone may have deleted it.</source>
         <translation>El archivo ya no existe. Puede que alguien lo haya eliminado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="91"/>
+        <location filename="../../desktop_app/errors.py" line="92"/>
         <source>The file changed in the meantime, so the action was not done. Check it and try again.</source>
         <translation>El archivo cambió mientras tanto, así que no se hizo nada. Revísalo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="95"/>
+        <location filename="../../desktop_app/errors.py" line="96"/>
         <source>The uploaded file does not have the announced size: the upload is incomplete.</source>
         <translation>El archivo subido no tiene el tamaño anunciado: la subida está incompleta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="99"/>
+        <location filename="../../desktop_app/errors.py" line="100"/>
         <source>The file has not been uploaded yet.</source>
         <translation>El archivo todavía no se ha subido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="102"/>
+        <location filename="../../desktop_app/errors.py" line="103"/>
         <source>The storage cannot be reached. Check the connection and the storage settings.</source>
         <translation>No se puede acceder al almacenamiento. Comprueba la conexión y los ajustes de almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="106"/>
+        <location filename="../../desktop_app/errors.py" line="107"/>
         <source>There is not enough free space to store the file. Free some space on the disk (or raise the storage quota) and try again.</source>
         <translation>No hay espacio libre suficiente para guardar el archivo. Libera espacio en el disco (o amplía la cuota de almacenamiento) y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="111"/>
+        <location filename="../../desktop_app/errors.py" line="112"/>
         <source>The link is not valid.</source>
         <translation>El enlace no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="112"/>
+        <location filename="../../desktop_app/errors.py" line="113"/>
         <source>The link has expired. Ask for a new one.</source>
         <translation>El enlace ha caducado. Pide uno nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="115"/>
+        <location filename="../../desktop_app/errors.py" line="116"/>
         <source>A setting is not valid.</source>
         <translation>Un ajuste no es válido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="116"/>
+        <location filename="../../desktop_app/errors.py" line="117"/>
         <source>The operation was cancelled.</source>
         <translation>Se canceló la operación.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="118"/>
+        <location filename="../../desktop_app/errors.py" line="119"/>
         <source>The upload and the server disagree on how much was sent. Try again.</source>
         <translation>La subida y el servidor no coinciden en cuánto se ha enviado. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="121"/>
+        <location filename="../../desktop_app/errors.py" line="122"/>
         <source>This upload expired or was refused. Start it again.</source>
         <translation>Esta subida caducó o fue rechazada. Empiézala de nuevo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="124"/>
+        <location filename="../../desktop_app/errors.py" line="125"/>
         <source>This upload is being sent by someone else right now. Try again shortly.</source>
         <translation>Otra persona está enviando esta subida ahora mismo. Vuelve a intentarlo en un momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="127"/>
+        <location filename="../../desktop_app/errors.py" line="128"/>
         <source>Part of the file arrived damaged and was discarded. Try again.</source>
         <translation>Una parte del archivo llegó dañada y se descartó. Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="138"/>
+        <location filename="../../desktop_app/errors.py" line="139"/>
         <source>Someone else changed this file while you were editing it, so your changes were not saved. Check the current values and save again.</source>
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="145"/>
+        <location filename="../../desktop_app/errors.py" line="146"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="152"/>
+        <location filename="../../desktop_app/errors.py" line="153"/>
         <source>The stored copy of this file is damaged: it is not the size the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="159"/>
+        <location filename="../../desktop_app/errors.py" line="174"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="166"/>
+        <location filename="../../desktop_app/errors.py" line="181"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="173"/>
+        <location filename="../../desktop_app/errors.py" line="188"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="175"/>
+        <location filename="../../desktop_app/errors.py" line="190"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="177"/>
+        <location filename="../../desktop_app/errors.py" line="192"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="185"/>
+        <location filename="../../desktop_app/errors.py" line="206"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="180"/>
+        <location filename="../../desktop_app/errors.py" line="200"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="262"/>
+        <location filename="../../desktop_app/errors.py" line="280"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="270"/>
+        <location filename="../../desktop_app/errors.py" line="287"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="195"/>
+        <location filename="../../desktop_app/errors.py" line="216"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="207"/>
+        <location filename="../../desktop_app/errors.py" line="160"/>
+        <source>MediaDesk cannot write in the folder that holds its catalog (a read-only disk, or no permission to write there). Make the folder writable, or choose another data folder.</source>
+        <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (un disco de solo lectura, o sin permiso para escribir ahí). Haz que se pueda escribir en la carpeta o elige otra carpeta de datos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="167"/>
+        <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
+        <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="228"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="212"/>
+        <location filename="../../desktop_app/errors.py" line="233"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="226"/>
+        <location filename="../../desktop_app/errors.py" line="247"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="233"/>
+        <location filename="../../desktop_app/errors.py" line="254"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="239"/>
+        <location filename="../../desktop_app/errors.py" line="260"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="241"/>
+        <location filename="../../desktop_app/errors.py" line="262"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="245"/>
+        <location filename="../../desktop_app/errors.py" line="266"/>
         <source>A token name needs 1 to 100 characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="278"/>
+        <location filename="../../desktop_app/errors.py" line="317"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="285"/>
+        <location filename="../../desktop_app/errors.py" line="324"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="290"/>
+        <location filename="../../desktop_app/errors.py" line="329"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="294"/>
+        <location filename="../../desktop_app/errors.py" line="333"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="299"/>
+        <location filename="../../desktop_app/errors.py" line="338"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="301"/>
+        <location filename="../../desktop_app/errors.py" line="340"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="306"/>
+        <location filename="../../desktop_app/errors.py" line="345"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="310"/>
+        <location filename="../../desktop_app/errors.py" line="349"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="319"/>
+        <location filename="../../desktop_app/errors.py" line="358"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="320"/>
+        <location filename="../../desktop_app/errors.py" line="359"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="321"/>
+        <location filename="../../desktop_app/errors.py" line="360"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="324"/>
+        <location filename="../../desktop_app/errors.py" line="363"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="327"/>
+        <location filename="../../desktop_app/errors.py" line="366"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="330"/>
+        <location filename="../../desktop_app/errors.py" line="369"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="339"/>
+        <location filename="../../desktop_app/errors.py" line="378"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="344"/>
+        <location filename="../../desktop_app/errors.py" line="383"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="347"/>
+        <location filename="../../desktop_app/errors.py" line="386"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="350"/>
+        <location filename="../../desktop_app/errors.py" line="389"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="354"/>
+        <location filename="../../desktop_app/errors.py" line="393"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="357"/>
+        <location filename="../../desktop_app/errors.py" line="396"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="362"/>
+        <location filename="../../desktop_app/errors.py" line="401"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="398"/>
+        <location filename="../../desktop_app/errors.py" line="437"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="413"/>
+        <location filename="../../desktop_app/errors.py" line="452"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -1093,12 +1103,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="303"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="302"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="326"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1106,7 +1116,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="329"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="328"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1114,7 +1124,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="338"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="337"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1122,7 +1132,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="338"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1130,7 +1140,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="375"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="374"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1138,7 +1148,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="383"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1146,7 +1156,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="391"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="390"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1154,17 +1164,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="397"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="396"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="425"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="424"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="538"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="537"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1394,87 +1404,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1270"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1277"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="459"/>
+        <location filename="../../desktop_app/views/main_window.py" line="460"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="441"/>
+        <location filename="../../desktop_app/views/main_window.py" line="442"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="481"/>
+        <location filename="../../desktop_app/views/main_window.py" line="482"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="482"/>
+        <location filename="../../desktop_app/views/main_window.py" line="483"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="483"/>
+        <location filename="../../desktop_app/views/main_window.py" line="484"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="484"/>
+        <location filename="../../desktop_app/views/main_window.py" line="485"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="575"/>
+        <location filename="../../desktop_app/views/main_window.py" line="576"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="651"/>
+        <location filename="../../desktop_app/views/main_window.py" line="652"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="652"/>
+        <location filename="../../desktop_app/views/main_window.py" line="653"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="656"/>
+        <location filename="../../desktop_app/views/main_window.py" line="657"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="806"/>
+        <location filename="../../desktop_app/views/main_window.py" line="812"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="809"/>
+        <location filename="../../desktop_app/views/main_window.py" line="815"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="814"/>
+        <location filename="../../desktop_app/views/main_window.py" line="820"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="830"/>
+        <location filename="../../desktop_app/views/main_window.py" line="836"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="834"/>
+        <location filename="../../desktop_app/views/main_window.py" line="840"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="835"/>
+        <location filename="../../desktop_app/views/main_window.py" line="841"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1482,7 +1492,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="836"/>
+        <location filename="../../desktop_app/views/main_window.py" line="842"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1490,7 +1500,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="839"/>
+        <location filename="../../desktop_app/views/main_window.py" line="845"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1498,7 +1508,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="840"/>
+        <location filename="../../desktop_app/views/main_window.py" line="846"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1506,68 +1516,68 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="947"/>
+        <location filename="../../desktop_app/views/main_window.py" line="953"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="950"/>
+        <location filename="../../desktop_app/views/main_window.py" line="956"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="961"/>
+        <location filename="../../desktop_app/views/main_window.py" line="967"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="981"/>
+        <location filename="../../desktop_app/views/main_window.py" line="987"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1015"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1021"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1033"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1034"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1040"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1040"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1052"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1079"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1085"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1092"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1120"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1131"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1126"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1137"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1121"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1127"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1575,7 +1585,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1126"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1132"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1583,7 +1593,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1591,19 +1601,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1153"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1162"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1169"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1172"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1175"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1178"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1170"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1611,53 +1621,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1212"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1222"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1222"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1253"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1260"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1263"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1275"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1282"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1279"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1286"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1421"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1428"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1423"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1430"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1431"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1438"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2586,108 +2596,108 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="136"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="137"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="191"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="193"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="336"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="195"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="195"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="349"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="196"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="197"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="198"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="201"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="202"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="205"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="206"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="206"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="207"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="208"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="210"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="211"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="268"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="269"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="270"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="273"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="274"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="341"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="338"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="409"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="344"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="407"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="347"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="407"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="344"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="349"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="367"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
         <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
         <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="383"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -2695,39 +2705,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="386"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="412"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="410"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="414"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="412"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="418"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="416"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="336"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="410"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="408"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="199"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="200"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="193"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="341"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="338"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>
@@ -2735,109 +2745,109 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>UploadQueueModel</name>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="472"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="533"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="473"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="534"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="474"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="535"/>
         <source>Progress</source>
         <translation>Progreso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="475"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="536"/>
         <source>Speed</source>
         <translation>Velocidad</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="476"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="537"/>
         <source>ETA</source>
         <translation>Tiempo restante</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="477"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="538"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="482"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="543"/>
         <source>Queued</source>
         <translation>En cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="483"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="544"/>
         <source>Validating</source>
         <translation>Validando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="484"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="545"/>
         <source>Uploading</source>
         <translation>Subiendo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="485"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="546"/>
         <source>Done</source>
         <translation>Hecho</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="486"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="547"/>
         <source>Duplicate (already in the library)</source>
         <translation>Duplicado (ya está en la biblioteca)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="487"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="526"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="548"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="587"/>
         <source>Failed</source>
         <translation>Falló</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="488"/>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="528"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="549"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="589"/>
         <source>Cancelled</source>
         <translation>Cancelado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="489"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="550"/>
         <source>Paused</source>
         <translation>En pausa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="499"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="560"/>
         <source>Hashing</source>
         <translation>Calculando el hash</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="500"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="561"/>
         <source>Checking the file</source>
         <translation>Comprobando el archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="501"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="562"/>
         <source>Making the thumbnail</source>
         <translation>Creando la miniatura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="502"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="563"/>
         <source>Storing</source>
         <translation>Guardando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="503"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="564"/>
         <source>Uploading in parts</source>
         <translation>Subiendo por partes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="504"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="565"/>
         <source>Adding to the library</source>
         <translation>Añadiendo a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/models/upload_queue_model.py" line="505"/>
+        <location filename="../../desktop_app/models/upload_queue_model.py" line="566"/>
         <source>Working</source>
         <translation>Trabajando</translation>
     </message>

@@ -55,6 +55,10 @@ FULL_BELOW = 1024 * 1024
 # a catalog's "-journal" beside it, so past 504 (measured, WAL or not) it only says "unable to
 # open database file"
 SQLITE_MAX_PATH = 512 - len("-journal")
+# The reasons of a catalog that cannot be opened because of its folder (the desktop app's
+# start-up dialog words them): one it cannot write, a folder where the catalog file goes
+CATALOG_READ_ONLY = "catalog_read_only"
+CATALOG_NOT_A_FILE = "catalog_not_a_file"
 SHORTER_CATALOG_PATH = (
     "Use a shorter data folder (--data-dir or MEDIADESK_DATA_DIR), or keep only the catalog "
     "at a short path: DATABASE_URL=sqlite:////short/path/mediadesk.sqlite3"
@@ -99,7 +103,10 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             if "?" not in path:
                 # SQLite would create the catalog 0644 and give -wal/-shm the same mode: made
                 # first with MediaDesk's file mode (core/fsmodes.py); an empty file is a new one.
-                os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
+                try:
+                    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
+                except OSError as exc:  # a folder in its place, a read-only disk: a traceback
+                    raise _not_opened(url, path, exc) from None
         engine = create_engine(
             url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -327,6 +334,56 @@ def sqlite_path_too_long(url: str) -> str | None:
     return f"its path is {size} bytes long, longer than SQLite opens ({SQLITE_MAX_PATH}): {path}"
 
 
+def check_catalog_path(url: str) -> None:
+    """Refuses a SQLite catalog whose path is longer than SQLite opens, before anything is made
+    for it (Library.open calls it before the data folder's subfolders): the refusal came only
+    once the whole folder chain, the subfolders and an empty catalog file had been made."""
+    too_long = sqlite_path_too_long(url)
+    if too_long is not None:
+        raise StorageUnavailable(
+            f"The catalog could not be opened: {too_long}. {SHORTER_CATALOG_PATH}"
+        )
+
+
+def _unwritable(url: str) -> Path | None:
+    """The folder of a SQLite catalog that cannot be written there (a read-only disk, no
+    permission: SQLite then says only "unable to open database file"), else None."""
+    folder = catalog_folder(url)
+    if folder is None or not folder.is_dir():
+        return None
+    catalog = Path(url.split("///", 1)[-1].split("?", 1)[0])
+    if not os.access(folder, os.W_OK) or (catalog.exists() and not os.access(catalog, os.W_OK)):
+        return folder
+    return None
+
+
+def _read_only(folder: Path) -> StorageUnavailable:
+    return StorageUnavailable(
+        f"The folder holding the catalog ({folder}) cannot be written (read-only disk, or no "
+        "permission to write there): make it writable or choose another data folder",
+        reason=CATALOG_READ_ONLY,
+        details={"path": str(folder)},
+    )
+
+
+def _not_opened(url: str, path: str, exc: OSError) -> StorageUnavailable:
+    """make_engine's creation of the catalog file failed: why, in one line naming it."""
+    if os.path.isdir(path):
+        return StorageUnavailable(
+            f"The catalog could not be opened: {path} is a folder, not the catalog file: "
+            "move it away or choose another data folder",
+            reason=CATALOG_NOT_A_FILE,
+            details={"path": path},
+        )
+    folder = _unwritable(url)
+    if folder is not None:
+        return _read_only(folder)
+    return StorageUnavailable(
+        f"The catalog could not be opened: {path}: {exc.strerror or exc}",
+        details={"path": path},
+    )
+
+
 def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
     """Why the catalog could not be opened, in one line for a person. SQLite makes its -wal
     and -shm files as it opens a catalog closed cleanly: on a full disk that fails with a bare
@@ -347,6 +404,9 @@ def unopenable(url: str, exc: SQLAlchemyError) -> StorageUnavailable:
         return InsufficientStorage(
             f"The disk holding the catalog{where} is full: free some space and start again"
         )
+    unwritable = _unwritable(url)
+    if unwritable is not None:
+        return _read_only(unwritable)
     cause = getattr(exc, "orig", None) or exc
     return StorageUnavailable(f"The catalog could not be opened: {str(cause).strip()}")
 

@@ -1,0 +1,83 @@
+"""A catalog that cannot be opened because of its place is refused in one line that names the
+place, exit status 2, and nothing is made for it: a data folder on a read-only disk, a folder
+where the catalog file goes, a path longer than SQLite opens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.faults import small_tmpfs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mediadesk(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command, in a process of its own, on SQLite (no DATABASE_URL)."""
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("mediadesk")), *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    return done.stderr.strip()
+
+
+def test_a_folder_where_the_catalog_file_goes_is_one_line(tmp_path: Path) -> None:
+    """make_engine's creation of the file ended in an IsADirectoryError traceback."""
+    data = tmp_path / "d"
+    (data / "mediadesk.sqlite3").mkdir(parents=True)
+    said = _one_line(_mediadesk("--data-dir", str(data), "token", "list"))
+    assert said == (
+        f"mediadesk: The catalog could not be opened: {data / 'mediadesk.sqlite3'} is a "
+        "folder, not the catalog file: move it away or choose another data folder"
+    ), said
+
+
+def test_a_data_folder_too_long_for_sqlite_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    """Refused with the right words, it left the folder chain, cache/logs/objects/secrets/tmp
+    and an empty mediadesk.sqlite3 behind."""
+    folder = tmp_path.joinpath("a" * 200, "b" * 200, "c" * 200)
+    said = _one_line(_mediadesk("--data-dir", str(folder), "token", "list"))
+    assert "longer than SQLite opens" in said, said
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+
+
+def test_a_data_folder_on_a_read_only_disk_says_so_and_names_it(tmp_path: Path) -> None:
+    """It said "The catalog could not be opened: unable to open database file" (and the
+    desktop app "The storage cannot be reached"), naming neither the folder nor the cause."""
+    with small_tmpfs(tmp_path / "mnt", "20m") as mnt:
+        data = mnt / "data"
+        assert _mediadesk("--data-dir", str(data), "token", "list").returncode == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        said = _one_line(_mediadesk("--data-dir", str(data), "token", "list"))
+        assert said == (
+            f"mediadesk: The folder holding the catalog ({data}) cannot be written (read-only "
+            "disk, or no permission to write there): make it writable or choose another data "
+            "folder"
+        ), said
+
+
+@pytest.mark.parametrize("reason", ["catalog_read_only", "catalog_not_a_file"])
+def test_the_desktop_start_up_dialog_words_the_catalogs_place(reason: str) -> None:
+    from core.errors import StorageUnavailable
+    from desktop_app.errors import describe_error
+
+    exc = StorageUnavailable("The folder holding the catalog (/x) cannot be written", reason=reason)
+    message = describe_error(exc)
+    assert "storage cannot be reached" not in message.text, message.text
+    assert "/x" in message.display()
