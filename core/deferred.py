@@ -135,18 +135,46 @@ def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
     forget_noted(db, key)
 
 
-def queue_left_behind(session: Session, backend: str, key: str) -> None:
+def queue_left_behind(
+    session: Session, backend: str, key: str, seconds: float = GRACE_SECONDS
+) -> DeferredDeletion:
     """Adds, in the caller's transaction, the deletion of file `key`'s object and derivatives
-    from `backend`, which the file has left (see LEFT_BEHIND)."""
-    session.add(
-        DeferredDeletion(
-            storage_key=key,
-            is_prefix=False,
-            backend=backend,
-            reason=LEFT_BEHIND,
-            not_before=datetime.now(UTC) + timedelta(seconds=GRACE_SECONDS),
+    from `backend`, which the file has left (see LEFT_BEHIND), due `seconds` from now."""
+    entry = DeferredDeletion(
+        storage_key=key,
+        is_prefix=False,
+        backend=backend,
+        reason=LEFT_BEHIND,
+        not_before=datetime.now(UTC) + timedelta(seconds=seconds),
+    )
+    session.add(entry)
+    return entry
+
+
+def cancel_left_behind(session: Session, backend: str, key: str) -> int:
+    """Drops, in the caller's transaction, the queued deletions of `key` from `backend` (a
+    file about to move back there: its copy must not be deleted under it); returns how many."""
+    result = session.execute(
+        delete(DeferredDeletion).where(
+            DeferredDeletion.storage_key == key,
+            DeferredDeletion.backend == backend,
+            DeferredDeletion.reason == LEFT_BEHIND,
         )
     )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def drop_left_behind(db: Database, store: Storage, entry_id: int, key: str, backend: str) -> bool:
+    """Runs one LEFT_BEHIND entry: deletes `key`'s object and derivatives from `store` (the
+    `backend` it names) unless a row names the key there again (moved back meanwhile), then
+    the entry. Returns whether anything was deleted; a failing store raises, the entry stays."""
+    with db.read() as s:
+        back = named_on(s, key, backend)
+    if not back:
+        delete_file_objects(store, key)
+    with db.write() as s:
+        s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
+    return not back
 
 
 def delete_file_objects(storage: Storage, key: str) -> None:
@@ -434,13 +462,7 @@ class DeferredDeleter:
                 s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
             return False
         with self.key_locks.hold(key):
-            with self.db.read() as s:
-                back = named_on(s, key, backend)  # moved back there meanwhile
-            if not back:
-                delete_file_objects(store(backend), key)
-            with self.db.write() as s:
-                s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
-        return not back
+            return drop_left_behind(self.db, store(backend), entry_id, key, backend)
 
     def _delete(self, entry_id: int, key: str) -> bool:
         with self.key_locks.hold(key):

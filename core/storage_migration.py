@@ -6,9 +6,12 @@ labelled at the first start with the backend configured then (where they all wer
 
 `library.backends.migrate()` moves files one at a time: copy to the target, read the copy
 back and compare its SHA-256 with the catalog's, switch the row (only if it still names the
-same key and source), then delete the source. Killed at any point, no row ever names bytes that
-are not there: before the switch the source is intact; after it the copy is verified. Running
-it again resumes with the files still on the source. Derivatives move with their file: the
+same key and source) and, in the same transaction, queue the source's deletion (core/deferred.py,
+LEFT_BEHIND) due SOURCE_KEPT_SECONDS later; the run deletes each source once due (waiting at its
+end for the last ones). Killed at any point, no row ever names bytes that are not there (before
+the switch the source is intact; after it the copy is verified) and no source is left untracked
+(its queued deletion runs at the next start or maintenance). Running it again resumes with the
+files still on the source. Derivatives move with their file: the
 thumbnail, and a video's renditions, HLS ladder and scrub sprites (`keys.video_prefix`), which
 no job would rebuild (its job is done) and which the old store may no longer hold. Resized
 image variants are caches, rebuilt on demand at the target. Alias rows (duplicates served from
@@ -19,10 +22,16 @@ another machine sharing the catalog) each copy a file to the same key, and the o
 the row's switch used to delete the copy the other had just made the truth. The copy is also
 only ever dropped when no row names it on the target (`_drop_copy`).
 
-A source that cannot be deleted once its row has switched does not make the file fail (it
-moved): it is tried again at the end of the run, and what is still left is logged, listed in the
-report's `leftovers` and queued as a deferred deletion from that backend (core/deferred.py,
-LEFT_BEHIND), which maintenance and every start retry.
+A source that cannot be deleted once due does not make the file fail (it moved): it is tried
+again at the end of the run, and what is still left is logged, listed in the report's
+`leftovers` and stays queued, which maintenance and every start retry.
+
+A file moving back to a backend where its old copy waits for deletion first takes that queued
+deletion back (`cancel_left_behind`), and queues it again should it not move: the deletion only
+ever runs while no row names the key on that backend (`drop_left_behind`).
+
+A failure's `error` is a sentence for the user (`_in_user_terms`): the storages' messages name
+keys and the endpoint, which go to the log only.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +54,12 @@ from sqlalchemy.orm import Session
 from core import keys
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.deferred import delete_file_objects, named_on, queue_left_behind
+from core.deferred import (
+    cancel_left_behind,
+    drop_left_behind,
+    named_on,
+    queue_left_behind,
+)
 from core.errors import (
     Cancelled,
     Conflict,
@@ -80,6 +95,36 @@ MigrationProgress = Callable[[int, int, str], None]  # files done, files in tota
 MIGRATION_LOCK = 0x4D444B4D
 MIGRATION_LOCK_NAME = "migrate"  # SQLite: flock on `<catalog>-migrate.lock` (core.locks.lock_file)
 _in_process = threading.Lock()  # an in-memory catalog, or no fcntl
+# How long a moved file's source outlives the switch of its row. Servers of other processes (or
+# machines) on the catalog may still read the old location: a record and its local path are
+# cached for up to server/record_cache.py TTL_SECONDS (2 s) after the change feed carries the
+# switch, and the feed itself takes a moment (a poll, a reconnect); a range read that resolved
+# the path just before must still open it. A minute covers all of that with room to spare.
+SOURCE_KEPT_SECONDS = 60.0
+# A failure's `error`, by its code and reason: what the user can do, never a key or endpoint.
+_UNREACHABLE = "The storage cannot be reached; run the move again later"
+_SENTENCES: dict[tuple[str, str | None], str] = {
+    ("storage_unavailable", None): _UNREACHABLE,
+    ("storage_unavailable", "endpoint_unreachable"): _UNREACHABLE,
+    ("storage_unavailable", "catalog_unreachable"): (
+        "The catalog (database) cannot be reached; run the move again later"
+    ),
+    ("storage_unavailable", "object_damaged"): (
+        "The stored copy of this file is damaged (not the size the catalog records); restore "
+        "it, then run the move again"
+    ),
+    ("not_found", None): (
+        "The stored copy of this file is missing; `mediadesk maintenance` lists such files"
+    ),
+    ("checksum_mismatch", None): (
+        "The copy at the target did not match the original, so the file stayed where it is; "
+        "run the move again"
+    ),
+}
+_REFUSED = (
+    "The storage refuses the move: its address, bucket or access keys are set wrong; check "
+    "them (`mediadesk doctor`) and run the move again"
+)
 
 
 class ChecksumMismatch(MediaDeskError):
@@ -257,13 +302,15 @@ class StorageBackends:
         report = MigrationReport(target)
         total = len(todo)
         moved_keys: set[str] = set()  # a shared object moves once, for all its files
+        sources: list[_Source] = []  # moved files' sources, queued for deletion, by due time
+        retry: list[_Source] = []  # due sources whose deletion failed: tried once more at the end
         try:
             for done, file_id in enumerate(todo):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("Storage migration cancelled; run it again to continue")
                 name = ""
                 try:
-                    name = self._move_one(routing, file_id, target, moved_keys, report.leftovers)
+                    name = self._move_one(routing, file_id, target, moved_keys, sources)
                     if name:
                         report.moved += 1
                     else:
@@ -278,12 +325,25 @@ class StorageBackends:
                         if isinstance(exc, MediaDeskError)
                         else storage_error(exc, f"Cannot move the file to {target}")
                     )
-                    report.failed.append(MigrationFailure(file_id, error.message, error.code))
+                    report.failed.append(
+                        MigrationFailure(file_id, _in_user_terms(error), error.code)
+                    )
                 if progress is not None:
                     progress(done + 1, total, name)
+                _drop_sources(self._db, routing, sources, time.monotonic(), retry)
+            # the last sources come due after the last move: waited for (a CLI run would
+            # otherwise leave them to the next maintenance); a cancel leaves them queued
+            if sources:
+                wait = max(0.0, sources[-1].due - time.monotonic())
+                if cancel is not None:
+                    cancel.wait(wait)
+                else:
+                    time.sleep(wait)
+                if cancel is None or not cancel.is_set():
+                    _drop_sources(self._db, routing, sources, float("inf"), retry)
+            _retry_sources(self._db, routing, retry, report.leftovers)
         finally:
             self._aliases_follow(target)
-            _left_over(self._db, routing, report.leftovers)
         logger.info(
             "Storage migration to %s: %s moved, %s skipped, %s failed",
             target,
@@ -326,7 +386,7 @@ class StorageBackends:
         file_id: int,
         target: str,
         moved_keys: set[str],
-        leftovers: list[tuple[str, str]],
+        sources: list[_Source],
     ) -> str:
         """Returns the file's name when it moved, "" when it changed meanwhile (left as it is)."""
         with self._db.read() as s:
@@ -338,9 +398,16 @@ class StorageBackends:
             key, source_name, sha = row.storage_key, str(row.storage_backend), row.sha256
             content_type = row.content_type or "application/octet-stream"
             name, has_thumb = row.original_filename, row.has_thumbnail
-        source = routing.backend(source_name)
         destination = routing.backend(target)
+        with self._db.write() as s:
+            # an old copy of this file at the target, waiting for its deletion (a move back
+            # within SOURCE_KEPT_SECONDS): the copy about to be written there must not go
+            took_back = cancel_left_behind(s, target, key)
+        source = routing.backend(source_name)
         with self._reading(key), contextlib.ExitStack() as cleanup:
+            if took_back:
+                # what is at the target stays tracked should this file not move after all
+                cleanup.callback(self._requeue_unless_named, target, key)
             # An owned partial file, not a temp folder: maintenance removes the copy of a
             # migration killed mid-way (core.partials), and never a running migration's.
             fd, local = owned_temp(self._settings().paths.tmp_dir, "migrate")
@@ -361,6 +428,7 @@ class StorageBackends:
                     destination.put_bytes(thumb, data, "image/webp")
             video = _copy_video(source, destination, key, local)
             with self._db.write() as s:
+                entry = None
                 switched = s.execute(
                     update(MediaFile)
                     .where(
@@ -372,6 +440,15 @@ class StorageBackends:
                     # a move is not the user's edit (no event either: the file reads the same)
                     .values(storage_backend=target, updated_at=MediaFile.updated_at)
                 ).rowcount  # type: ignore[attr-defined]
+                if switched:
+                    # Not deleted now: readers in other processes may still hold the source's
+                    # location (SOURCE_KEPT_SECONDS). Queued with the switch, so a kill after
+                    # it leaves a known pending deletion, never an untracked object.
+                    entry = queue_left_behind(s, source_name, key, SOURCE_KEPT_SECONDS)
+                    s.flush()
+                    sources.append(
+                        _Source(time.monotonic() + SOURCE_KEPT_SECONDS, entry.id, source_name, key)
+                    )
             if not switched:
                 if self._named_on(key, target):  # moved meanwhile (by another migration)
                     moved_keys.add(key)
@@ -380,14 +457,12 @@ class StorageBackends:
                 self._drop_copy(destination, target, key, video)
                 return ""
             moved_keys.add(key)
-            # Only now, with the catalog pointing at the verified copy, does the source go. The
-            # file has moved whatever happens here: a source that stays is a leftover.
-            try:
-                delete_file_objects(source, key)
-            except (MediaDeskError, OSError) as exc:
-                logger.debug("Deleting %s from %s failed: %s", key, source_name, exc)
-                leftovers.append((source_name, key))
         return name
+
+    def _requeue_unless_named(self, backend: str, key: str) -> None:
+        with self._db.write() as s:
+            if not named_on(s, key, backend):
+                queue_left_behind(s, backend, key, SOURCE_KEPT_SECONDS)
 
     def presigner_for(self, key: str, arrival: Arrival | None = None) -> Presigner:
         """The presigner of the backend holding `key`: a file kept on the old backend gets a
@@ -477,24 +552,58 @@ def _copy_video(source: Storage, destination: Storage, key: str, local: Path) ->
     return copied
 
 
-def _left_over(db: Database, routing: RoutingStorage, leftovers: list[tuple[str, str]]) -> None:
-    """Tries the run's leftovers once more (a store's hiccup has often passed); queues what is
-    still there as deferred deletions from its own backend, which maintenance and every start
-    retry (`pending_deletions` in reconcile's report), and logs it."""
-    left: list[tuple[str, str]] = []
-    for backend, key in leftovers:
+class _Source(NamedTuple):
+    """A moved file's source, queued for deletion (its entry) once `due` (monotonic)."""
+
+    due: float
+    entry_id: int
+    backend: str
+    key: str
+
+
+def _drop_sources(
+    db: Database, routing: RoutingStorage, sources: list[_Source], now: float, retry: list[_Source]
+) -> None:
+    """Deletes the sources due by `now` (taking them off `sources`); a failing one goes to
+    `retry`, its entry kept."""
+    while sources and sources[0].due <= now:
+        source = sources.pop(0)
         try:
-            delete_file_objects(routing.backend(backend), key)
-        except (MediaDeskError, OSError):
-            left.append((backend, key))
-    leftovers[:] = left
-    if not left:
-        return
-    with db.write() as s:
-        for backend, key in left:
-            queue_left_behind(s, backend, key)
-    logger.warning(
-        "Storage migration: moved files whose old copy could not be deleted yet (deleted "
-        "later, by maintenance or the next start): %s",
-        ", ".join(f"{backend}:{key}" for backend, key in left),
-    )
+            drop_left_behind(
+                db, routing.backend(source.backend), source.entry_id, source.key, source.backend
+            )
+        except (MediaDeskError, OSError) as exc:
+            logger.debug("Deleting %s from %s failed: %s", source.key, source.backend, exc)
+            retry.append(source)
+
+
+def _retry_sources(
+    db: Database, routing: RoutingStorage, retry: list[_Source], leftovers: list[tuple[str, str]]
+) -> None:
+    """Tries the sources that would not go once more (a store's hiccup has often passed); what
+    is still there stays queued, which maintenance and every start retry (`pending_deletions`
+    in reconcile's report), and is named in `leftovers` and the log."""
+    left: list[_Source] = []
+    _drop_sources(db, routing, retry, float("inf"), left)
+    leftovers.extend((source.backend, source.key) for source in left)
+    if left:
+        logger.warning(
+            "Storage migration: moved files whose old copy could not be deleted yet (deleted "
+            "later, by maintenance or the next start): %s",
+            ", ".join(f"{backend}:{key}" for backend, key in leftovers),
+        )
+
+
+def _in_user_terms(error: MediaDeskError) -> str:
+    """A failure's sentence for the report (the log has the storage's own message)."""
+    if error.code == "insufficient_storage":
+        return error.message  # already the user's sentence (core.errors.no_space)
+    known = _SENTENCES.get((error.code, error.reason)) or _SENTENCES.get((error.code, None))
+    if error.code == "storage_unavailable" and error.reason not in (
+        None,
+        "endpoint_unreachable",
+        "catalog_unreachable",
+        "object_damaged",
+    ):
+        return _REFUSED
+    return known or "The file could not be moved; run the move again later"

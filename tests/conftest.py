@@ -120,6 +120,15 @@ test fails naming it (no test waits that long on purpose)."""
 
 
 @pytest.fixture(autouse=True)
+def _moved_sources_go_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A storage migration keeps each moved file's source for a minute for other processes'
+    readers, and waits for it at its end: tests that do not test that wait set it back."""
+    from core import storage_migration
+
+    monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 0.0)
+
+
+@pytest.fixture(autouse=True)
 def _no_forgotten_modal(request: pytest.FixtureRequest) -> Iterator[None]:
     """A modal question nobody answers blocks its test inside exec() until pytest-timeout ends
     the whole xdist worker ("node down"), which hides which dialog it was and stops the run.

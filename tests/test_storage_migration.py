@@ -142,7 +142,8 @@ def test_a_copy_that_does_not_match_its_sha256_is_refused(
 
     monkeypatch.setattr(r2, "put_file", corrupting_put)
     report = lib.backends.migrate("r2")
-    assert report.moved == 0 and report.failed and "SHA-256" in report.failed[0][1]
+    assert report.moved == 0 and [f.code for f in report.failed] == ["checksum_mismatch"]
+    assert record.storage_key not in report.failed[0].error  # user terms: the log has the key
     assert _rows(local_then_r2) == {record.id: "local"}
     assert _bytes(lib, record) == media_dir.jpeg.read_bytes()
     assert not r2.exists(record.storage_key)  # the bad copy was removed
