@@ -1326,7 +1326,7 @@ class ResumableUploads:
         if uid is None:
             # The presign's rule (Ingestor.presign): a bucket's URL signs only a type the client
             # named, in its spelling, which the catalog does not keep (it keeps the canonical
-            # type: video/x-msvideo where a browser PUTs video/avi), so a renewed one signs
+            # one, video/x-msvideo, where a browser PUTs video/avi), so a renewed one signs
             # none; this server's URL takes every spelling of the type it names.
             local = isinstance(self._presigner, LocalPresigner)
             request = self._presigner.presign_put(
