@@ -72,9 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = os.path.abspath(os.path.expanduser(options.data_dir))
         os.environ["MEDIADESK_DATA_DIR"] = data_dir
     if server_args:
-        from server.entry import main as server_main
+        try:
+            from server.entry import main as server_main
 
-        return int(server_main(server_args) or 0)
+            return int(server_main(server_args) or 0)
+        except KeyboardInterrupt:  # Ctrl+C while the server's modules load (a second or two)
+            sys.stderr.write("mediadesk: interrupted\n")
+            return 130
     missing = no_display(os.environ, sys.platform)
     if missing:
         sys.stderr.write(f"mediadesk: {missing}\n")
