@@ -12,13 +12,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from core.ascii import whole_number
+from core.ascii import whole_number, yes_no
 from core.errors import InvalidInput, TooLarge
 from core.records import MAX_ID
 from server.openapi_schemas import SCHEMAS
 
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off", "")
 MAX_FORM = 1024 * 1024
 # Whole numbers outside a signed 64-bit integer reach no column or SQL parameter: 400, not 500.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -32,11 +30,10 @@ def as_bool(name: str, raw: object, default: bool = False) -> bool:
         return default
     if isinstance(raw, bool):
         return raw
-    text = str(raw).strip().lower()
-    if text in TRUE:
-        return True
-    if text in FALSE:
-        return default if text == "" else False
+    text = str(raw)
+    said = yes_no(text)
+    if said is not None:
+        return default if said is False and not text.strip() else said
     raise InvalidInput(f"{name} must be true or false, not {raw!r}")
 
 
