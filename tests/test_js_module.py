@@ -614,14 +614,39 @@ async def test_a_proxys_own_json_error_rejects_with_its_status(server: EmbeddedS
         error = await browser.evaluate(
             """(async () => {
               const { getConfig } = await import("/static/mediadesk.js");
-              // the page's fetch answered as a gateway that gave up on the server would
+              // the page's fetch answered as a proxy refusing the request itself would
               window.fetch = async () => new Response(
-                JSON.stringify({error: "upstream timed out"}), {status: 504});
+                JSON.stringify({error: "request entity too large"}), {status: 413});
               try { await getConfig(); return null; }
               catch (err) { return {code: err.code, message: err.message, status: err.status}; }
             })()"""
         )
-    assert error == {"code": "http_504", "message": "HTTP 504", "status": 504}
+    assert error == {"code": "http_413", "message": "HTTP 413", "status": 413}
+
+
+async def test_a_gateway_error_while_the_server_restarts_is_sent_again(
+    server: EmbeddedServer,
+) -> None:
+    """Behind nginx a restarting server is a 502 (504 when it hangs), without Retry-After: the
+    module rejected at once where the Python client retries; now it sends the request again."""
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{server.url}/upload-demo")
+        result = await browser.evaluate(
+            """(async () => {
+              const { getConfig } = await import("/static/mediadesk.js");
+              const real = window.fetch;
+              let calls = 0;
+              window.fetch = async (...args) => {
+                calls += 1;
+                if (calls === 1) return new Response("<html>Bad Gateway</html>", {status: 502});
+                if (calls === 2) return new Response("", {status: 504});
+                return real(...args);
+              };
+              const config = await getConfig();
+              return {calls, limit: config.max_file_size > 0};
+            })()"""
+        )
+    assert result == {"calls": 3, "limit": True}
 
 
 NAMELESS = """

@@ -148,9 +148,12 @@ async function errorFrom(status, text, headers) {
 // where MediaDesk's server has never answered this page: a wrong baseUrl, a server not
 // started, or this origin not in its CORS origins, said at once rather than after 15 s. A
 // bucket's signed URL is retried even then (a bucket without CORS for this origin is reported
-// only after the retries). Other failures are the caller's to judge.
+// only after the retries). A 502 or 504 is a proxy in front (nginx, a load balancer) that
+// could not reach the server, as while it restarts: sent again the same way, as the Python
+// client does; every request here may be repeated, so one the proxy gave up on after the
+// server acted is harmless. Other failures are the caller's to judge.
 const RETRIES = 5;
-const NOT_ACTED = new Set([429, 503]);
+const NOT_ACTED = new Set([429, 502, 503, 504]);
 const pause = (attempt, retryAfter) => {
   const seconds = Math.min(60, Math.max(0.5 * 2 ** attempt, Number(retryAfter) || 0));
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -188,7 +191,7 @@ async function request(method, url, { token, json } = {}) {
 }
 
 // One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has),
-// sent again after a 429 or 503 (see NOT_ACTED) or a network error (see RETRIES). `ours`: the
+// sent again after a 429, 502, 503 or 504 (see NOT_ACTED) or a network error (see RETRIES). `ours`: the
 // URL is MediaDesk's server (local storage), not a bucket's.
 async function put(url, body, headers, onSent, ours) {
   for (let attempt = 0; ; attempt += 1) {
