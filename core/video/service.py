@@ -329,9 +329,14 @@ def renditions(record: FileRecord, jobs: list[JobRecord]) -> list[dict[str, Any]
     return out
 
 
-def web_fallback(lib: Library, record: FileRecord) -> str | None:
-    """Where a player finds the web rendition (a local path or a signed URL), if one was made."""
-    web = current_derivatives(lib.jobs.latest_for_file(record.id)).get("web")
+def web_fallback(
+    lib: Library, record: FileRecord, jobs: list[JobRecord] | None = None
+) -> str | None:
+    """Where a player finds the web rendition (a local path or a signed URL), if one was made.
+    `jobs`: the file's latest jobs when the caller has read them already."""
+    if jobs is None:
+        jobs = lib.jobs.latest_for_file(record.id)
+    web = current_derivatives(jobs).get("web")
     if web is None or not web.result.get("files"):
         return None
     key = derived_key(record, "web", web.result["files"][0], web.result)
@@ -363,9 +368,14 @@ class ScrubCue:
     h: int
 
 
-def scrub_thumbnails(lib: Library, record: FileRecord) -> tuple[list[ScrubCue], bytes] | None:
-    """The cues of the scrub thumbnails track and the sprite's JPEG bytes, if they were made."""
-    job = current_derivatives(lib.jobs.latest_for_file(record.id)).get("thumbnails")
+def scrub_thumbnails(
+    lib: Library, record: FileRecord, jobs: list[JobRecord] | None = None
+) -> tuple[list[ScrubCue], bytes] | None:
+    """The cues of the scrub thumbnails track and the sprite's JPEG bytes, if they were made.
+    `jobs`: the file's latest jobs when the caller has read them already."""
+    if jobs is None:
+        jobs = lib.jobs.latest_for_file(record.id)
+    job = current_derivatives(jobs).get("thumbnails")
     if job is None:
         return None
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
+from core.jobs import JobRecord
 from core.library import Library
 from core.listing import SORTS
 from core.mediatypes import FileKind
@@ -473,13 +474,14 @@ class LibraryController(QObject):
         Players cannot send an Authorization header, so private files carry this session's
         read token as `access_token`; without a running server a signed R2 URL is used.
         """
+        jobs: list[JobRecord] = []
         if record.file_type == FileKind.VIDEO:  # for a player that cannot decode the original
-            from core.video.service import web_fallback
+            from core.video.service import scrub_thumbnails, web_fallback
 
-            self.preview_fallbacks[record.id] = web_fallback(self.library, record)
-            from core.video.service import scrub_thumbnails
-
-            self.preview_scrubs[record.id] = scrub_thumbnails(self.library, record)
+            # one read of the file's jobs for the fallback, the scrub track and the pinned URL
+            jobs = self.library.jobs.latest_for_file(record.id)
+            self.preview_fallbacks[record.id] = web_fallback(self.library, record, jobs)
+            self.preview_scrubs[record.id] = scrub_thumbnails(self.library, record, jobs)
         local = self.library.local_path(record)
         if local is not None and local.is_file():
             return str(local)
@@ -494,7 +496,6 @@ class LibraryController(QObject):
 
                 # pinned to the bytes it names: the bare URL switches to the faststart or web
                 # copy once made and the player, asking ranges without If-Range, would splice them
-                jobs = self.library.jobs.latest_for_file(record.id)
                 query = choose_video(record, jobs, None).query
                 url = f"{server}/stream/{record.id}/video?{query}"
             else:
