@@ -332,7 +332,19 @@ def check_reconcile(db: Database) -> Check:
         return Check(
             "reconcile", True, f"the last one ({when}) failed: {summary['error']}", warning=True
         )
+    # a configured storage other than the active one that could not be listed was not checked
+    unlisted = summary.get("unreachable_backends") or []
     if summary.get("clean", True):
+        if unlisted:
+            return Check(
+                "reconcile",
+                True,
+                f"the store matched the catalog at {when}, but the {', '.join(unlisted)} "
+                "storage could not be listed",
+                "Check that storage's settings (`mediadesk doctor`), then run "
+                "`mediadesk maintenance` again.",
+                warning=True,
+            )
         return Check("reconcile", True, f"the store matched the catalog at {when}")
     found = [
         f"{label} {_ids(summary.get(name))}"
@@ -344,6 +356,11 @@ def check_reconcile(db: Database) -> Check:
         )
         if summary.get(name)
     ]
+    where = summary.get("objects_without_rows_by_backend") or {}
+    if where:  # which storage to look in
+        found.append("in " + ", ".join(f"{name}: {n}" for name, n in sorted(where.items())))
+    if unlisted:
+        found.append(f"not listed (unreachable): {', '.join(unlisted)}")
     return Check(
         "reconcile",
         False,

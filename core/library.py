@@ -62,7 +62,6 @@ from core.storage.base import (
     Storage,
 )
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
-from core.storage.local import LocalStorage
 from core.storage.routing import RoutingStorage
 from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import (
@@ -1182,16 +1181,6 @@ class Library:
         objects there unseen; a configured backend that holds no file is not listed."""
         for storage in self._listed_storages():
             yield from storage.list_keys("")
-
-    def stray_entries(self) -> list[str]:
-        """What the listed local objects folders hold that can be no object (symlinks, names
-        that are not UTF-8 or no valid key: LocalStorage.strays), for the reconcile report."""
-        return [
-            entry
-            for storage in self._listed_storages()
-            if isinstance(storage, LocalStorage)
-            for entry in storage.strays()
-        ]
 
     def _listed_storages(self) -> Iterator[Storage]:
         storage = self._storage

@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from core import keys
 from core.errors import Conflict, MediaDeskError, NotFound, is_no_space, no_space
 from core.library import Library
 from core.records import FileStatus
+from core.storage.local import LocalStorage
 from core.video.worker import sweep_work_folders
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,11 @@ class ReconcileReport:
     # ready rows whose object is not the size they record (a bad restore, a disk fault): every
     # read of them fails with object_damaged (core/library.py) until the bytes are restored
     size_mismatch: list[dict[str, object]] = field(default_factory=list)
+    # objects_without_rows by the backend holding them (those with any): every configured one
+    # is listed, a key may be a stray on one and a file's object on another
+    objects_without_rows_by_backend: dict[str, list[str]] = field(default_factory=dict)
+    # configured backends other than the active one that could not be listed: name -> why
+    unreachable_backends: dict[str, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -75,6 +82,10 @@ class ReconcileReport:
             "rows_without_objects": self.rows_without_objects[:SUMMARY_IDS],
             "size_mismatch": [m["file_id"] for m in self.size_mismatch[:SUMMARY_IDS]],
             "orphan_partials": len(self.orphan_partials),
+            "objects_without_rows_by_backend": {
+                name: len(found) for name, found in self.objects_without_rows_by_backend.items()
+            },
+            "unreachable_backends": sorted(self.unreachable_backends),
         }
 
 
@@ -202,37 +213,48 @@ def _abort(lib: Library, report: MaintenanceReport) -> None:
 
 def reconcile(lib: Library) -> ReconcileReport:
     """Objects in the store without a catalog row, ready rows whose object is missing or is
-    not the size they record."""
+    not the size they record.
+
+    Every configured backend is listed once, each against the rows that live on it: listing
+    only those holding files left an object on another one unseen (a variant cached in the
+    bucket while it was active, after every file moved back to the local folder). A backend
+    other than the active one that cannot be listed is reported, and the rest still checked.
+    """
     rows = lib.stored_keys()
-    known: set[str] = set()
-    for _, key, status, has_thumb in rows:
-        known.add(key)
-        # a pending upload's confirm writes the thumbnail before the row is ready: a process
-        # killed between them leaves it to the confirm's retry or to the upload's expiry
-        if has_thumb or status == FileStatus.PENDING:
-            known.add(keys.thumbnail_key(key))
-    report = ReconcileReport()
-    video_owners = {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for _, key, _, _ in rows}
+    where = lib.backends.backend_of_every_key()
     pending = lib.deferred.pending_keys()
-    known |= pending
+    report = ReconcileReport()
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
-    present: dict[str, int] = {}
-    for obj in lib.list_objects():
-        present[obj.key] = obj.size
-        if obj.key.startswith(keys.VARIANT_PREFIX):
+    present: dict[str, int] = {}  # every listed backend's objects: what pending deletions find
+    on: dict[str, dict[str, int]] = {}  # backend -> its objects' sizes
+    for index, (name, storage) in enumerate(lib.backends.configured()):
+        try:
+            listed = {obj.key: obj.size for obj in storage.list_keys("")}
+            strays = storage.strays() if isinstance(storage, LocalStorage) else []
+        except (MediaDeskError, OSError) as exc:
+            if index == 0:  # the active backend: no report without it (as before)
+                raise
+            logger.warning("Reconcile could not list the %s storage: %s", name, exc)
+            report.unreachable_backends[name] = getattr(exc, "message", str(exc))
             continue
-        if keys.video_owner_name(obj.key) in video_owners:
-            continue  # a rendition, HLS file or sprite of a file the catalog has
-        if obj.key not in known:
-            report.objects_without_rows.append(obj.key)
-    # what a local folder holds that can be no object (a symlink, a name that is not UTF-8):
-    # listed like any other stray, never deleted
-    report.objects_without_rows += [e for e in lib.stray_entries() if e not in known]
+        on[name] = listed
+        present.update(listed)
+        found = _without_rows(
+            listed, strays, _known_on(rows, where, name, pending), active=index == 0
+        )
+        if found:
+            report.objects_without_rows += found
+            report.objects_without_rows_by_backend[name] = found
+    active = next(iter(on))
     for file_id, key, status, _ in rows:
-        if status == FileStatus.READY and key not in present:
+        backend = where.get(key, active)
+        # a row on a backend that could not be listed is not known missing (that is reported);
+        # one on a backend no longer configured is: its bytes cannot be read
+        missing = key not in on.get(backend, {})
+        if status == FileStatus.READY and backend not in report.unreachable_backends and missing:
             report.rows_without_objects.append(file_id)
     for file_id, key, recorded in lib.recorded_sizes():
-        stored = present.get(key)
+        stored = on.get(where.get(key, active), {}).get(key)
         if stored is not None and stored != recorded:
             report.size_mismatch.append(
                 {"file_id": file_id, "key": key, "stored_size": stored, "recorded_size": recorded}
@@ -243,3 +265,47 @@ def reconcile(lib: Library) -> ReconcileReport:
         k for k in pending - idle if not k.startswith(keys.THUMBNAIL_PREFIX)
     )
     return report
+
+
+class _Known(NamedTuple):
+    """What one backend may hold without being an orphan."""
+
+    keys: set[str]
+    video_owners: set[str]  # unique file names whose renditions, HLS and sprites are kept
+    stems: set[str]  # keys without their extension: whose resized variants are kept
+
+
+def _known_on(
+    rows: list[tuple[int, str, str, bool]], where: dict[str, str], backend: str, pending: set[str]
+) -> _Known:
+    known = _Known(set(pending), set(), set())
+    for _, key, status, has_thumb in rows:
+        if where.get(key) != backend:
+            continue
+        known.keys.add(key)
+        # a pending upload's confirm writes the thumbnail before the row is ready: a process
+        # killed between them leaves it to the confirm's retry or to the upload's expiry
+        if has_thumb or status == FileStatus.PENDING:
+            known.keys.add(keys.thumbnail_key(key))
+        known.video_owners.add(key.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+        known.stems.add(keys.normalise_key(key).rsplit(".", 1)[0])
+    return known
+
+
+def _without_rows(
+    listed: dict[str, int], strays: list[str], known: _Known, active: bool
+) -> list[str]:
+    found: list[str] = []
+    for key in listed:
+        if key.startswith(keys.VARIANT_PREFIX):
+            # the active backend caches every file's variants, wherever the file lives
+            # (Library.open_variant); another one only keeps those of its own files
+            if active or key[len(keys.VARIANT_PREFIX) :].rsplit(".", 2)[0] in known.stems:
+                continue
+        elif keys.video_owner_name(key) in known.video_owners:
+            continue  # a rendition, HLS file or sprite of a file the catalog has
+        if key not in known.keys:
+            found.append(key)
+    # what a local folder holds that can be no object (a symlink, a name that is not UTF-8):
+    # listed like any other stray, never deleted
+    return found + [e for e in strays if e not in known.keys]

@@ -241,6 +241,25 @@ class StorageBackends:
         active = self._settings().backend_name
         return {key for key in keys if (where.get(key) or active) == backend}
 
+    def configured(self) -> list[tuple[str, Storage]]:
+        """Every configured backend by name, the active one first (reconcile lists each: a
+        backend that holds no file may still hold objects, e.g. a variant cached there while
+        it was active)."""
+        storage = self._storage
+        if not isinstance(storage, RoutingStorage):
+            return [(self._settings().backend_name, storage)]
+        others = [name for name in storage.backend_names() if name != storage.active_name]
+        return [(storage.active_name, storage.active)] + [
+            (name, storage.backend(name)) for name in others
+        ]
+
+    def backend_of_every_key(self) -> dict[str, str]:
+        """The backend each row's key lives on (unlabelled rows: the active one), one read."""
+        active = self._settings().backend_name
+        with self._db.read() as s:
+            rows = s.execute(select(MediaFile.storage_key, MediaFile.storage_backend)).all()
+        return {str(key): str(name or active) for key, name in rows}
+
     def counts_by_backend(self) -> dict[str, int]:
         """How many files (trashed ones included) each backend holds."""
         with self._db.read() as s:
