@@ -8,7 +8,8 @@ labelled at the first start with the backend configured then (where they all wer
 back and compare its SHA-256 with the catalog's, switch the row (only if it still names the
 same key and source) and, in the same transaction, queue the source's deletion (core/deferred.py,
 LEFT_BEHIND) due SOURCE_KEPT_SECONDS later; the run deletes each source once due (waiting at its
-end for the last ones). Killed at any point, no row ever names bytes that are not there (before
+end for the last ones, a wait its progress reports: MigrationStep.removing; a cancel ends it).
+Killed at any point, no row ever names bytes that are not there (before
 the switch the source is intact; after it the copy is verified) and no source is left untracked
 (its queued deletion runs at the next start or maintenance). Running it again resumes with the
 files still on the source. Derivatives move with their file: the
@@ -39,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import threading
 import time
@@ -89,7 +91,22 @@ except ImportError:  # pragma: no cover - Windows
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "r2")
-MigrationProgress = Callable[[int, int, str], None]  # files done, files in total, file name
+
+
+class MigrationStep(NamedTuple):
+    """What a running migration reports: files done of `total` and the last one's name; then,
+    while it waits at its end for the moved files' old copies to be deleted (`removing` > 0),
+    how many are still waiting and the seconds until the last one goes. Without the second
+    phase a progress window sat at N of N for up to SOURCE_KEPT_SECONDS, looking stuck."""
+
+    done: int
+    total: int
+    name: str
+    removing: int = 0
+    seconds_left: int = 0
+
+
+MigrationProgress = Callable[[MigrationStep], None]
 # pg_try_advisory_lock key (the one-key space, beside core/leader.py's LEADER_LOCK) held by the
 # running migration of a PostgreSQL catalog
 MIGRATION_LOCK = 0x4D444B4D
@@ -348,18 +365,11 @@ class StorageBackends:
                         MigrationFailure(file_id, _in_user_terms(error), error.code)
                     )
                 if progress is not None:
-                    progress(done + 1, total, name)
+                    progress(MigrationStep(done + 1, total, name))
                 _drop_sources(self._db, routing, sources, time.monotonic(), retry)
             # the last sources come due after the last move: waited for (a CLI run would
             # otherwise leave them to the next maintenance); a cancel leaves them queued
-            if sources:
-                wait = max(0.0, sources[-1].due - time.monotonic())
-                if cancel is not None:
-                    cancel.wait(wait)
-                else:
-                    time.sleep(wait)
-                if cancel is None or not cancel.is_set():
-                    _drop_sources(self._db, routing, sources, float("inf"), retry)
+            _await_sources(self._db, routing, sources, retry, total, progress, cancel)
             _retry_sources(self._db, routing, retry, report.leftovers)
         finally:
             self._aliases_follow(target)
@@ -594,6 +604,35 @@ def _drop_sources(
         except (MediaDeskError, OSError) as exc:
             logger.debug("Deleting %s from %s failed: %s", source.key, source.backend, exc)
             retry.append(source)
+
+
+def _await_sources(
+    db: Database,
+    routing: RoutingStorage,
+    sources: list[_Source],
+    retry: list[_Source],
+    total: int,
+    progress: MigrationProgress | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Deletes the last sources as they come due, reporting how many are left and the seconds
+    to go (each change of either); a cancel ends the wait at once, leaving them queued."""
+    said: MigrationStep | None = None
+    while sources:
+        now = time.monotonic()
+        _drop_sources(db, routing, sources, now, retry)
+        if not sources:
+            return
+        step = MigrationStep(total, total, "", len(sources), math.ceil(sources[-1].due - now))
+        if progress is not None and step != said:
+            progress(step)
+            said = step
+        # woken for the next due source, or the countdown's next second
+        pause = min(1.0, max(0.0, sources[0].due - now), (sources[-1].due - now) % 1.0 or 1.0)
+        if cancel is None:
+            time.sleep(pause)
+        elif cancel.wait(pause):
+            return
 
 
 def _retry_sources(

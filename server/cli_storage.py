@@ -69,8 +69,12 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
     cancel = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: cancel.set())
 
-    def progress(done: int, total: int, name: str) -> None:
-        sys.stderr.write(f"\r{done}/{total} {name[:60]:<60}")
+    def progress(step: storage_migration.MigrationStep) -> None:
+        if step.removing:  # the wait for the moved files' old copies (SOURCE_KEPT_SECONDS)
+            what = f"removing the old copies ({step.removing} left, {step.seconds_left} s)"
+        else:
+            what = step.name
+        sys.stderr.write(f"\r{step.done}/{step.total} {what[:60]:<60}")
         sys.stderr.flush()
 
     report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)

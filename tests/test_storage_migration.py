@@ -17,6 +17,7 @@ from core.errors import Cancelled
 from core.library import Library
 from core.records import FileRecord
 from core.settings import Settings
+from core.storage_migration import MigrationStep
 from tests.conftest import make_settings
 from tests.internals import storage_of
 from tests.media_fixtures import MediaSet
@@ -82,8 +83,8 @@ def test_migrate_moves_every_file_verified_and_deletes_sources(
     edited = {r.id: lib.get_file(r.id).updated_at for r in records}
     source = storage_of(lib).backend(start)  # type: ignore[attr-defined]
     assert all(source.exists(r.storage_key) for r in records)
-    seen: list[tuple[int, int, str]] = []
-    report = lib.backends.migrate(target, progress=lambda *a: seen.append(a))
+    seen: list[MigrationStep] = []
+    report = lib.backends.migrate(target, progress=seen.append)
     assert report.complete and report.moved == 2
     assert [s[:2] for s in seen] == [(1, 2), (2, 2)]
     assert _rows(settings) == {r.id: target for r in records}
@@ -112,8 +113,8 @@ def test_a_cancelled_migration_resumes_and_never_leaves_a_record_without_bytes(
     ]
     cancel = threading.Event()
 
-    def stop_after_first(done: int, _total: int, _name: str) -> None:
-        if done == 1:
+    def stop_after_first(step: MigrationStep) -> None:
+        if step.done == 1:
             cancel.set()
 
     with pytest.raises(Cancelled):
@@ -266,8 +267,8 @@ def test_two_migrations_at_once_never_lose_a_file(
             except Conflict as exc:
                 outcome.append(exc)
 
-        def start_it_midway(done: int, _total: int, _name: str) -> None:
-            if done == 1:
+        def start_it_midway(step: MigrationStep) -> None:
+            if step.done == 1:
                 runner = threading.Thread(target=second_migration)
                 runner.start()
                 runner.join()

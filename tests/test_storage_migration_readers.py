@@ -16,6 +16,7 @@ from core import storage_migration
 from core.library import Library
 from core.maintenance import reconcile
 from core.settings import Settings
+from core.storage_migration import MigrationStep
 from server.entry import EmbeddedServer
 from tests.internals import storage_of
 from tests.media_fixtures import MediaSet
@@ -100,8 +101,8 @@ def test_a_cancelled_wait_leaves_sources_queued_and_a_move_back_keeps_the_live_c
         record = lib.uploads.ingest(media_dir.jpeg, "image")
         cancel = threading.Event()
 
-        def cancel_once_moved(done: int, total: int, _name: str) -> None:
-            if done == total:
+        def cancel_once_moved(step: MigrationStep) -> None:
+            if step.done == step.total:
                 cancel.set()  # during the wait for the sources
 
         report = lib.backends.migrate("r2", progress=cancel_once_moved, cancel=cancel)

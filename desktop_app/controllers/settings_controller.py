@@ -66,6 +66,8 @@ class SettingsController(QObject):
     saveFailed = Signal(object)  # ErrorMessage
     switchCounted = Signal(str, str, int)  # old backend, new backend, files to decide about
     migrationProgress = Signal(int, int, str)  # files done, total, current file name
+    # then, at the end: old copies still waiting for their deletion, seconds until the last
+    migrationRemoving = Signal(int, int)
     migrationFinished = Signal(bool, int, int, str)  # complete, moved, failed, error text
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
@@ -221,10 +223,16 @@ class SettingsController(QObject):
         self.migrating = True
         self.migration_runner.submit(
             run,
-            on_report=self.migrationProgress.emit,
+            on_report=self._migration_step,
             on_result=self._migrated,
             on_error=self._migration_failed,
         )
+
+    def _migration_step(self, step: storage_migration.MigrationStep) -> None:
+        if step.removing:
+            self.migrationRemoving.emit(step.removing, step.seconds_left)
+        else:
+            self.migrationProgress.emit(step.done, step.total, step.name)
 
     def cancel_migration(self) -> None:
         if self._cancel is not None:

@@ -93,12 +93,14 @@ class StorageSwitchDialog(QDialog):
 
 
 class MigrationProgress(QProgressDialog):
-    """Follows a running migration; Cancel stops after the current file (resumable)."""
+    """Follows a running migration; Cancel stops after the current file (resumable), or ends
+    the wait for the old copies at once (their deletions stay queued for maintenance)."""
 
     def __init__(self, controller: SettingsController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("storage-migration-progress")
         self.controller = controller
+        self._done = (0, 0)  # files moved, of how many: the label's first line
         self.setWindowTitle(self.tr("Moving files"))
         self.setLabelText(self.tr("Preparing…"))
         self.setCancelButtonText(self.tr("Stop"))
@@ -111,17 +113,34 @@ class MigrationProgress(QProgressDialog):
         bar.setFormat(PROGRESS_FORMAT)
         self.setBar(bar)
         controller.migrationProgress.connect(self._on_progress)
+        controller.migrationRemoving.connect(self._on_removing)
         controller.migrationFinished.connect(self._on_finished)
         self.canceled.connect(controller.cancel_migration)
 
     def _on_progress(self, done: int, total: int, name: str) -> None:
         self.setMaximum(max(total, 1))
         self.setValue(done)
-        self.setLabelText(
+        self._done = (done, total)
+        self.setLabelText(self._moved(name))
+
+    def _moved(self, then: str) -> str:
+        done, total = self._done
+        return (
             self.tr("Moved %1 of %2 files\n%3")
             .replace("%1", str(done))
             .replace("%2", str(total))
-            .replace("%3", name)
+            .replace("%3", then)
+        )
+
+    def _on_removing(self, left: int, seconds: int) -> None:
+        """Every file moved; their old copies are kept a minute for readers of other
+        processes (core/storage_migration.py SOURCE_KEPT_SECONDS): said, not sat at N of N."""
+        self.setLabelText(
+            self._moved(
+                self.tr("Removing the old copies… (%Ln left, %1 s)", "", left).replace(
+                    "%1", str(seconds)
+                )
+            )
         )
 
     def _on_finished(self, complete: bool, moved: int, failed: int, error: str) -> None:

@@ -1,0 +1,88 @@
+"""The end of a storage move waits for the moved files' old copies to be deleted
+(SOURCE_KEPT_SECONDS): the progress window says so with a count and a countdown instead of
+sitting at N of N, and Stop ends the wait at once, the deletions left queued."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
+
+from core import storage_migration  # noqa: E402
+from core.library import Library  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from core.settings import Settings, save_settings  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+from tests.test_desktop_storage_switch import TIMEOUT, _switch_to_r2  # noqa: E402
+
+
+@pytest.fixture
+def local_settings(s3_settings: Settings) -> Settings:
+    settings = s3_settings.replace(storage_backend="local")
+    save_settings(settings, settings.config_file)
+    return settings
+
+
+@pytest.fixture
+def lib(local_settings: Settings) -> Iterator[Library]:
+    library = Library.open(local_settings)
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def files(lib: Library, media_dir: MediaSet) -> list[FileRecord]:
+    return [lib.uploads.ingest(media_dir.jpeg, "image"), lib.uploads.ingest(media_dir.png, "image")]
+
+
+@pytest.fixture
+def window(qtbot, lib: Library, files) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    win = MainWindow(lib, page_size=50)
+    qtbot.addWidget(win)
+    yield win
+    win.shutdown()
+
+
+def test_the_wait_for_the_old_copies_is_shown_and_stop_ends_it(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 30.0)
+    _switch_to_r2(qtbot, window).accept()
+
+    def shown() -> list[MigrationProgress]:
+        return [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MigrationProgress) and w.isVisible()
+        ]
+
+    wait_for(qtbot, lambda: bool(shown()), timeout=TIMEOUT)
+    progress = shown()[0]
+    wait_for(qtbot, lambda: "Removing the old copies" in progress.labelText(), timeout=TIMEOUT)
+    label = progress.labelText()
+    assert label.startswith("Moved 2 of 2 files\n"), label
+    assert "(2 left, " in label and " s)" in label, label
+    seconds = int(label.rsplit(", ", 1)[1].split(" ", 1)[0])
+    assert 0 < seconds <= 30
+    stop = next(b for b in progress.findChildren(QPushButton) if b.text() == "Stop")
+    started = time.monotonic()
+    with qtbot.waitSignal(window.settings_controller.migrationFinished, timeout=5000) as done:
+        stop.click()
+    assert time.monotonic() - started < 5  # not the 30 s wait
+    assert done.args == [True, 2, 0, ""]  # every file moved
+    for record in files:  # the old copies stay until their queued deletion comes due
+        assert (local_settings.paths.objects_dir / record.storage_key).exists()
+        assert record.storage_key in lib.deferred.pending_keys()
