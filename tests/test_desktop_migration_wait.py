@@ -5,7 +5,6 @@ sitting at N of N, and Stop ends the wait at once, the deletions left queued."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,39 +15,20 @@ from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
 from core import storage_migration  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
-from core.settings import Settings, save_settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress  # noqa: E402
-from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
-from tests.test_desktop_storage_switch import TIMEOUT, _switch_to_r2  # noqa: E402
 
-
-@pytest.fixture
-def local_settings(s3_settings: Settings) -> Settings:
-    settings = s3_settings.replace(storage_backend="local")
-    save_settings(settings, settings.config_file)
-    return settings
-
-
-@pytest.fixture
-def lib(local_settings: Settings) -> Iterator[Library]:
-    library = Library.open(local_settings)
-    yield library
-    library.close()
-
-
-@pytest.fixture
-def files(lib: Library, media_dir: MediaSet) -> list[FileRecord]:
-    return [lib.uploads.ingest(media_dir.jpeg, "image"), lib.uploads.ingest(media_dir.png, "image")]
-
-
-@pytest.fixture
-def window(qtbot, lib: Library, files) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow(lib, page_size=50)
-    qtbot.addWidget(win)
-    yield win
-    win.shutdown()
+# the same library of two local files and window as the storage switch's own tests
+from tests.test_desktop_storage_switch import (  # noqa: E402
+    TIMEOUT,
+    _switch_to_r2,
+    files,  # noqa: F401
+    lib,  # noqa: F401
+    local_settings,  # noqa: F401
+    window,  # noqa: F401
+)
 
 
 def test_the_wait_for_the_old_copies_is_shown_and_stop_ends_it(
