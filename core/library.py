@@ -111,6 +111,10 @@ class _Claim(NamedTuple):
 
     ids: set[int]
     at: datetime
+    # those the claim itself moved to the trash (a hard delete of a live file), and the
+    # `deleted_at` it wrote: a deletion that fails with their bytes kept takes them back out
+    trashed: frozenset[int] = frozenset()
+    trashed_at: datetime | None = None
 
 
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
@@ -692,19 +696,22 @@ class Library:
 
         Why this order: every step is one a retry does again (deleting what is already gone
         succeeds, on the local folder as on S3), and the row, which a retry needs, goes last.
-        So a failure or a crash (kill -9) after any step leaves the file listed and a hard
-        delete of it finishes the work:
-        - the object cannot be deleted (its folder unwritable, the bucket unreachable): nothing
-          changed; the file is whole with its thumbnail, renditions and jobs;
-        - the object went, a derivative did not: the row names a file without bytes, which
-          reconcile reports (rows_without_objects) and the trash purge retries if it was
-          trashed; its derivatives are still found through the row.
         Derivatives first left a file that looks whole without its thumbnail, renditions or
         jobs, which nothing reports or repairs. A probe of the object's folder before them
         would not promise the delete that follows (and a bucket has nothing to probe).
+        Before any byte goes the file is claimed in the catalog (`_claim_for_deletion`), and a
+        file not in the trash is moved there by the same write: from then on it is not listed
+        among live files, and a restore anywhere answers being_deleted. So a crash (kill -9)
+        after any step leaves a claim that maintenance or a restore settles once its lease is
+        over (`_settle_stale_claims`): the object gone, the deletion is finished; still
+        stored, the file stays in the trash, unmarked. Never a live file without its bytes
+        (a hard delete of a live file once left one, listed, after a kill between its object
+        and its row). A failure in this process (the folder unwritable, the bucket out of
+        reach) with the object still stored leaves the file as it was, live or in the trash;
+        with the object gone (or its fate unknown) the file stays claimed in the trash and is
+        settled the same way.
         `only_trashed` (the trash's purge and emptying): a file restored meanwhile is kept,
-        with Conflict not_trashed. Before any byte goes the file is claimed in the catalog
-        (`_claim_for_deletion`): from then on a restore anywhere answers being_deleted.
+        with Conflict not_trashed.
         """
         asked, file_id = file_id, self._catalog.resolve(file_id)
         # Not during a move of the file (the edit lock in this process; across processes the
@@ -779,15 +786,20 @@ class Library:
         order = {file_id: n for n, file_id in enumerate(chunk)}
         return sorted(deleted, key=order.__getitem__)
 
-    def _claim_for_deletion(self, file_ids: list[int], trashed_by: datetime | None) -> _Claim:
+    def _claim_for_deletion(
+        self, file_ids: list[int], trashed_by: datetime | None, trash: bool = False
+    ) -> _Claim:
         """Marks the files as being deleted for good; returns those marked and the mark.
 
         The one rule that keeps a restore from answering 200 for a file whose bytes then go:
         one conditional write, atomic on SQLite and PostgreSQL alike, marks the files of
         `file_ids` still in the trash (since `trashed_by` or before, when given), and only
-        those marked may lose bytes or rows (a hard delete of a file not in the trash goes on
-        unmarked: no restore can take it back, and a delete cut short leaves no mark on a
-        live file that a later trash and restore would trip on). The version goes up with
+        those marked may lose bytes or rows. With `trash` (a hard delete) the same write
+        moves those not in the trash there first, marked alike (`_Claim.trashed`): a hard
+        delete cut short by a crash then leaves a file in the trash under a claim, which is
+        settled as any other, never a live file without its bytes. The write goes round the
+        change feed, as the mark alone does: a hard delete that finishes is heard as deleted
+        only, as before. The version goes up with
         the mark, so a restore that read the row before it loses its race, reads the mark and
         answers being_deleted.
         The mark is a lease of CLAIM_LEASE, renewed before the bytes go (`_keep_claim`). One
@@ -806,21 +818,35 @@ class Library:
         if trashed_by is not None:
             conditions.append(MediaFile.deleted_at <= trashed_by)
 
-        def claim() -> set[int]:
+        def claim() -> _Claim:
             with self._db.write() as s:
-                return set(
+                trashed: set[int] = set()
+                if trash:
+                    trashed = set(
+                        s.scalars(
+                            update(MediaFile)
+                            .where(MediaFile.id.in_(file_ids), MediaFile.deleted_at.is_(None))
+                            .values(
+                                deleted_at=stamp, purging_since=stamp, version=MediaFile.version + 1
+                            )
+                            .returning(MediaFile.id)
+                            .execution_options(synchronize_session=False)
+                        )
+                    )
+                marked = set(
                     s.scalars(
                         update(MediaFile)
-                        .where(*conditions)
+                        .where(*conditions, MediaFile.id.not_in(trashed))
                         .values(purging_since=stamp, version=MediaFile.version + 1)
                         .returning(MediaFile.id)
                         .execution_options(synchronize_session=False)
                     )
                 )
+            return _Claim(marked | trashed, stamp, frozenset(trashed), stamp if trashed else None)
 
-        return _Claim(self._db.retrying(claim), stamp)
+        return self._db.retrying(claim)
 
-    def _keep_claim(self, file_ids: set[int], at: datetime) -> _Claim:
+    def _keep_claim(self, claim: _Claim) -> _Claim:
         """Those of `file_ids` still under the claim made `at`, right before their bytes go,
         and their new mark: the claim is renewed, and a file whose mark is no longer `at` (a
         restore or maintenance found the claim stale and settled it, or another deletion
@@ -830,8 +856,9 @@ class Library:
         batch is cheap. So a deletion never deletes the bytes of a file a restore took back;
         what is left is the storage request itself, which the lease is far above."""
         stamp = utcnow()
+        file_ids, at = claim.ids, claim.at
         if not file_ids:
-            return _Claim(file_ids, stamp)
+            return claim._replace(at=stamp)
 
         def renew() -> set[int]:
             with self._db.write() as s:
@@ -845,14 +872,15 @@ class Library:
                     )
                 )
 
-        return _Claim(self._db.retrying(renew), stamp)
+        return claim._replace(ids=self._db.retrying(renew), at=stamp)
 
     def _drop_claim(self, claim: _Claim, bytes_touched: bool) -> None:
         """After a deletion failed in this process (the store out of reach, the catalog):
         its own claim, and only while the mark is still the one it wrote (another deletion
         may have claimed the files since), is not left to hold restores off for its lease.
         No byte touched (the mark a claim or renewal wrote before any went): the mark goes,
-        the files are as before the claim, in the trash. Bytes perhaps deleted (a request
+        the files are as before the claim, in the trash, or live again for those the claim
+        moved there (`_Claim.trashed`, while still trashed by it). Bytes perhaps deleted (a request
         that got no answer may have done its work): the mark is dated back past the lease,
         so the bytes decide at the next restore or maintenance as for a deletion that died
         (`_settle_stale_claims`): the object stored, the file is kept; gone, the deletion
@@ -864,6 +892,17 @@ class Library:
 
         def release() -> None:
             with self._db.write() as s:
+                if not bytes_touched and claim.trashed:
+                    s.execute(
+                        update(MediaFile)
+                        .where(
+                            MediaFile.id.in_(claim.trashed),
+                            MediaFile.purging_since == claim.at,
+                            MediaFile.deleted_at == claim.trashed_at,
+                        )
+                        .values(purging_since=None, deleted_at=None, version=MediaFile.version + 1)
+                        .execution_options(synchronize_session=False)
+                    )
                 s.execute(
                     update(MediaFile)
                     .where(MediaFile.id.in_(claim.ids), MediaFile.purging_since == claim.at)
@@ -939,7 +978,7 @@ class Library:
         deleted here and the caller's one-file way sorts them out."""
         objects = sorted({r.storage_key for r in records})
         batch = {r.id for r in records}
-        held = self._keep_claim(batch, claimed_at)
+        held = self._keep_claim(_Claim(batch, claimed_at))
         if held.ids != batch:
             return []
         try:
@@ -991,23 +1030,26 @@ class Library:
             # a newer version may let another file share the object: its rules, not ours
             self._db.schema.confirm()
             trashed_by = record.deleted_at if only_trashed else None
-            claim = self._claim_for_deletion([file_id], trashed_by)
-            if not claim.ids and only_trashed:
+            claim = self._claim_for_deletion([file_id], trashed_by, trash=not only_trashed)
+            if not claim.ids:
                 # restored (or gone) since it was read, perhaps by another server
                 self._catalog.get(file_id)  # NotFound when gone
-                raise Conflict("The file is not in the trash", reason="not_trashed")
+                if only_trashed:
+                    raise Conflict("The file is not in the trash", reason="not_trashed")
+                raise LostRace()
             held, touched = claim, False  # the mark it wrote last; whether bytes were asked
+            shared = gone = False  # gone: the object's delete answered done
             try:
                 # The same bytes for another athlete or other flags share the object: it and
                 # its derivatives stay while another file references them.
                 shared = self._catalog.references(record.storage_key, besides=file_id) > 0
-                if claim.ids:
-                    held = self._keep_claim(claim.ids, claim.at)
-                    if not held.ids:
-                        raise LostRace()  # its stale claim settled meanwhile: from the reads
+                held = self._keep_claim(claim)
+                if not held.ids:
+                    raise LostRace()  # its stale claim settled meanwhile: from the reads
                 touched = True
                 if not shared:
                     self._storage.delete(record.storage_key)
+                    gone = True
                 video_service.forget(
                     self,
                     record,
@@ -1022,7 +1064,7 @@ class Library:
                     row = s.get(MediaFile, file_id)
                     if row is not None and row.storage_key != record.storage_key:
                         raise LostRace()  # moved meanwhile by another process: its new key too
-                    if row is not None and claim.ids and row.purging_since is None:
+                    if row is not None and row.purging_since is None:
                         raise LostRace()  # unmarked (restored) after a stall past the lease
                     if row is not None:
                         # a pending upload's bucket URL outlives the row: what it still writes
@@ -1030,13 +1072,26 @@ class Library:
                         s.delete(row)
                     # its aliases go with it: an id that named a deleted file answers 404 like it
                     s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
-            except BaseException:
+            except BaseException as exc:
+                # A live file this delete moved to the trash goes back out if its object is
+                # still stored (the folder or bucket refused the delete): a failure is not a
+                # request to trash it. A store that cannot tell is taken at the delete's
+                # word (refused: kept). Gone, the claim decides later.
+                if touched and held.trashed and isinstance(exc, Exception):
+                    touched = not self._still_stored(record.storage_key, unknown=not gone)
                 self._drop_claim(held, touched)
                 raise
         if shared:  # the other file may have been deleted meanwhile by another process
             self.release_object(record.storage_key)
         self._thumbnails.drop(record)
         return record
+
+    def _still_stored(self, key: str, unknown: bool) -> bool:
+        """Whether the object is stored; `unknown` when the store cannot tell."""
+        try:
+            return self._storage.exists(key)
+        except Exception:  # noqa: BLE001 - the store out of reach: the caller's best guess
+            return unknown
 
     def ready_video_ids(self) -> list[int]:
         return self._catalog.ready_video_ids()
