@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from core.logsetup import OutageReports
+
 logger = logging.getLogger(__name__)
 
 
@@ -121,6 +123,9 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers = Subscribers()
         self._recorder: Recorder | None = None
+        # a full catalog disk or an outage fails every event published (a stopped job's
+        # progress, each of them): one line now and then, not a traceback each
+        self._reports = OutageReports()
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         return self._subscribers.add(callback)
@@ -144,8 +149,11 @@ class EventBus:
             return
         try:
             recorder(event)
-        except Exception:
-            logger.exception("Could not write a %s event to the change feed", event.kind)
+        except Exception as exc:
+            if not self._reports.log(
+                logger, exc, "Could not write a %s event to the change feed", event.kind
+            ):
+                logger.exception("Could not write a %s event to the change feed", event.kind)
             self.deliver(event)
 
     def deliver(self, event: ChangeEvent) -> None:

@@ -41,7 +41,8 @@ from core import feed
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import CatalogLease
-from core.errors import StorageUnavailable, catalog_unreachable, is_no_space
+from core.errors import StorageUnavailable, catalog_busy, is_no_space
+from core.logsetup import OutageReports, outage_cause
 
 try:  # POSIX; elsewhere a run without the lease never happens (no lock to make it exclusive)
     import fcntl
@@ -188,6 +189,7 @@ class MaintenanceLeader:
         # when this process last ran the file-only tasks without the lease
         self.unwritable_since: float | None = None
         self._file_only_at: float | None = None
+        self._reports = OutageReports()
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -241,7 +243,7 @@ class MaintenanceLeader:
                 if unwritable:
                     self._unwritable(exc)
                 elif self.is_leader or self.last_error != type(exc).__name__:
-                    logger.warning("Maintenance leadership check failed: %s", exc)
+                    self._check_failed(exc)
                 self.is_leader = False
                 self.last_error = type(exc).__name__
                 # PostgreSQL: a refused write leaves the connection, and its advisory lock,
@@ -255,6 +257,24 @@ class MaintenanceLeader:
             elif self._local_due():
                 self._start(self._run_local)
             self._stop.wait(self.tick)
+
+    def _check_failed(self, exc: Exception) -> None:
+        """Said once per kind of failure: an outage or a busy catalog in one line of plain
+        words (SQLAlchemy's text spans lines: the statement, then a link), a bug with its
+        traceback."""
+        cause = outage_cause(exc)
+        if cause is None and catalog_busy(exc):
+            cause = "the catalog is busy with another writer"
+        if cause is not None:
+            logger.warning("Maintenance leadership check failed: %s", cause)
+        else:
+            logger.error("Maintenance leadership check failed", exc_info=exc)
+
+    def _failed(self, msg: str, exc: Exception) -> None:
+        """A run's failure: an outage (a full disk, the catalog or the store away) in one
+        WARNING line at most every few seconds, anything else with its traceback."""
+        if not self._reports.log(logger, exc, msg):
+            logger.error(msg, exc_info=exc)
 
     def _start(self, target: Callable[[], None]) -> None:
         self.running_task = True
@@ -270,11 +290,12 @@ class MaintenanceLeader:
         if self.unwritable_since is not None:
             return  # said once
         self.unwritable_since = time.monotonic()
+        # in plain words: SQLAlchemy's text carries the statement, and a link on a line of its own
         logger.warning(
             "The catalog cannot be written (%s), so no process can take the maintenance lease."
             " Until it can, only the tasks that free disk space by deleting files run (%s),"
             " once per %g s; the lease is tried again every %g s.",
-            exc,
+            outage_cause(exc) or "it is read-only",
             ", ".join(sorted(FILE_ONLY_TASKS)),
             self.interval,
             self.tick,
@@ -317,8 +338,8 @@ class MaintenanceLeader:
                     return  # a run of another process on this folder: next interval
                 self._file_only_at = time.monotonic()
                 run_maintenance(self.lib, only=LOCAL_TASKS)
-        except Exception:
-            logger.exception("Maintenance of this data folder failed")
+        except Exception as exc:
+            self._failed("Maintenance of this data folder failed", exc)
         finally:
             self.running_task = False
 
@@ -338,8 +359,8 @@ class MaintenanceLeader:
                     "Maintenance without the lease: %s", ", ".join(sorted(FILE_ONLY_TASKS))
                 )
                 run_maintenance(self.lib, only=FILE_ONLY_TASKS)
-        except Exception:
-            logger.exception("Maintenance without the lease failed")
+        except Exception as exc:
+            self._failed("Maintenance without the lease failed", exc)
         finally:
             self.running_task = False
 
@@ -443,11 +464,7 @@ class MaintenanceLeader:
                 report = self.task(self.lib)
                 error = None
             except Exception as exc:
-                # the catalog out of reach is a passing outage, said in one line (it is logged
-                # as such everywhere else); anything else gets its traceback
-                logger.error(
-                    "Scheduled maintenance failed: %s", exc, exc_info=not catalog_unreachable(exc)
-                )
+                self._failed("Scheduled maintenance failed", exc)
                 report, error = None, f"{type(exc).__name__}: {exc}"
         try:
             with self._db.write() as s:
@@ -460,7 +477,7 @@ class MaintenanceLeader:
                         info={"report": report if error is None else {"error": error}},
                     )
                 )
-        except Exception:
-            logger.exception("Could not record the maintenance run")
+        except Exception as exc:
+            self._failed("Could not record the maintenance run", exc)
         finally:
             self.running_task = False

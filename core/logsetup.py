@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from core.errors import catalog_unreachable
+from core.errors import MediaDeskError, catalog_unreachable, is_no_space, passing_outage
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +226,59 @@ class BoundedReports:
             self._next[key] = now + self.interval
             self._unreported[key] = 0
             return count
+
+
+def outage_cause(exc: BaseException | None) -> str | None:
+    """Plain words for a failure that is the state of a disk or a service rather than the
+    operation's fault (a full disk, the catalog or the store out of reach, no descriptors
+    left), which lasts until it passes or someone acts; None for anything else (a bug: it
+    deserves its traceback)."""
+    reason = out_of_resources(exc)
+    if reason is not None:
+        return f"out of system resources: {reason}"
+    if is_no_space(exc):
+        if isinstance(exc, OSError | MediaDeskError):
+            return "the disk is full (no space left)"
+        # SQLAlchemy's text of it carries the whole statement and a link, over several lines
+        return "the catalog's disk is full (database or disk is full)"
+    if catalog_unreachable(exc):
+        return "the catalog cannot be reached"
+    if passing_outage(exc):
+        return "the store cannot be reached"
+    return None
+
+
+class OutageReports(BoundedReports):
+    """Logs a background loop's failure that is an outage (`outage_cause`) as one WARNING line
+    in plain words, without a traceback, at most once per `interval` per message with the
+    number of failures since the last: a loop fails at every turn for as long as a disk stays
+    full or a service away, and a traceback each time rotates the log history away."""
+
+    def log(
+        self,
+        log: logging.Logger,
+        exc: BaseException,
+        msg: str,
+        *args: object,
+        extra: dict[str, Any] | None = None,
+    ) -> bool:
+        """Whether `exc` was an outage (then logged or counted); the caller logs anything
+        else as the error it is."""
+        cause = outage_cause(exc)
+        if cause is None:
+            return False
+        count = self.due((log.name, msg))
+        if count is not None:
+            log.warning(
+                f"{msg}: %s (%d such failures since the last report, reported at most every "
+                "%.0f s)",
+                *args,
+                cause,
+                count,
+                self.interval,
+                extra=extra,
+            )
+        return True
 
 
 class OutageLogFilter(logging.Filter):

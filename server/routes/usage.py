@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import catalog_unreachable
 from core.library import Library
+from core.logsetup import OutageReports
 from core.usage import storage_summary
 from server.auth import requires
 from server.params import as_int
@@ -58,17 +58,15 @@ async def usage_ctx(app: web.Application) -> AsyncIterator[None]:
 def _scan_forever(lib: Library, interval: int, stop: threading.Event) -> None:
     if stop.wait(FIRST_SCAN_DELAY):
         return
+    # a full disk, the store or the catalog away: one plain line now and then, as long as it
+    # lasts; anything else with its traceback
+    reports = OutageReports()
     while True:
         try:
             lib.usage.scan()
         except Exception as exc:  # a storage outage must not end the schedule
-            # the catalog out of reach: one line, as everywhere else; anything else its traceback
-            logger.error(
-                "Store scan failed: %s",
-                exc,
-                exc_info=not catalog_unreachable(exc),
-                extra={"outcome": "failed"},
-            )
+            if not reports.log(logger, exc, "Store scan failed", extra={"outcome": "failed"}):
+                logger.error("Store scan failed", exc_info=exc, extra={"outcome": "failed"})
         if stop.wait(interval):
             return
 
