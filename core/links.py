@@ -1,4 +1,5 @@
-"""The origin of the absolute links this process hands out (watch pages, local signed links).
+"""The origin of the absolute links this process hands out (watch pages, local signed links),
+and the content tag the links to a file's bytes and images carry.
 
 One rule for all of them, so that a watch link and a download link answered to the same request
 name the same server. A request's Host header is the client's to write: a link that took it as
@@ -11,7 +12,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from core.records import FileRecord
 
 # A server bound to one of these listens on every address: none of them can be opened from
 # elsewhere, so the link names an address the client actually reached.
@@ -27,6 +32,14 @@ class Arrival:
 
     host: str
     local_address: str
+
+
+def versioned_link(path: str, record: FileRecord) -> str:
+    """`path` (no query yet) with the file's content tag, when it has one: such a URL names
+    these bytes for good, so the server lets it be cached for good (server/caching.py). The
+    API's `urls` and the desktop's Copy link both carry it, so they hand out the same link."""
+    tag = record.content_tag
+    return f"{path}?v={tag}" if tag else path
 
 
 def origin(host: str, port: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from core.links import versioned_link as versioned_link
 from core.records import FileRecord
 from server.state import CONFIG
 from server.video_access import private_cache_control
@@ -30,9 +31,3 @@ def file_cache_control(request: web.Request, record: FileRecord) -> str:
     if is_versioned(request, record):
         return f"public, max-age={config.public_max_age}, immutable"
     return f"public, max-age={UNVERSIONED_MAX_AGE}"
-
-
-def versioned_link(path: str, record: FileRecord) -> str:
-    """`path` (no query yet) with the file's content tag, when it has one."""
-    tag = record.content_tag
-    return f"{path}?v={tag}" if tag else path

@@ -162,3 +162,63 @@ def test_examples_show_only_a_running_servers_port(
     finally:
         controller.stop_blocking()
         other.stop_blocking()
+
+
+def _headers(url: str) -> tuple[int, Any, bytes]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=10) as response:
+        return response.status, response.headers, bytes(response.read())
+
+
+def test_copy_link_on_a_public_image_is_its_permanent_stream_url(
+    qtbot: Any, library: Library, media_dir: MediaSet
+) -> None:
+    """A public image's link was the 1-hour signed download (attachment): a phone saved the
+    photo instead of showing it and the link died although the file is public. It is now the
+    stream URL with the content tag, as the web's shareUrl() gives; a private one stays signed."""
+    public = library.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    private = library.uploads.ingest(media_dir.jpeg, "image", original_filename="private.jpg")
+    with shown_window(qtbot, library) as window:
+        with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+            window.server_panel.port.setValue(0)
+            window.server_panel.start()
+        assert window.server.running
+        _select(qtbot, window, public.id)
+        QGuiApplication.clipboard().setText(BEFORE)
+        with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT):
+            window.commands.copy_link.trigger()
+        url = QGuiApplication.clipboard().text()
+        tag = library.get_file(public.id).content_tag
+        assert tag
+        assert url == f"{window.server.url}/stream/{public.id}/image?v={tag}", url
+        status, headers, body = _headers(url)
+        assert status == 200 and body == media_dir.jpeg.read_bytes()
+        assert "attachment" not in (headers.get("Content-Disposition") or "")
+        assert (
+            headers["Cache-Control"].startswith("public")
+            and "immutable" in headers["Cache-Control"]
+        ), headers["Cache-Control"]
+
+        _select(qtbot, window, private.id)
+        with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT):
+            window.commands.copy_link.trigger()
+        url = QGuiApplication.clipboard().text()
+        assert url.startswith(f"{window.server.url}/signed/"), url
+        assert _fetch(url) == media_dir.jpeg.read_bytes()
+
+
+def test_examples_follow_a_renamed_file(qtbot: Any, library: Library, media_dir: MediaSet) -> None:
+    """The examples named a renamed file by its old name until another file arrived."""
+    record = library.uploads.ingest(media_dir.jpeg, "image", original_filename="IMG_0030.jpg")
+    with shown_window(qtbot, library) as window:
+        with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+            window.server_panel.port.setValue(0)
+            window.server_panel.start()
+        panel = window.server_panel
+        wait_for(qtbot, lambda: "-o IMG_0030.jpg" in panel.examples.toPlainText())
+        with qtbot.waitSignal(window.controller.saved, timeout=TIMEOUT):
+            window.controller.save_metadata(
+                record.id, {"original_filename": "gol_final.jpg"}, record.version
+            )
+        wait_for(qtbot, lambda: "-o gol_final.jpg" in panel.examples.toPlainText())
+        assert "IMG_0030" not in panel.examples.toPlainText()

@@ -17,6 +17,7 @@ from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
 from core.jobs import JobRecord
 from core.library import Library
+from core.links import versioned_link
 from core.listing import SORTS
 from core.mediatypes import FileKind
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
@@ -112,6 +113,9 @@ class LibraryController(QObject):
         self._counts_asked = 0
         self._counts_applied = 0
         self._example_kinds: tuple[int, int] | None = None
+        self._example_ids: set[int] = set()  # the files the examples name (refresh_examples)
+        self._examples_asked = 0
+        self._examples_applied = 0
         self.server_url: Callable[[], str | None] = lambda: None
         self.preview_fallbacks: dict[int, str | None] = {}  # file id -> web rendition
         self.preview_scrubs: dict[int, Any] = {}  # file id -> (cues, sprite) for the seek bar
@@ -206,7 +210,17 @@ class LibraryController(QObject):
             found = [lib.list_files(FileQuery(file_type=kind, limit=1)).items for kind in FileKind]
             return found[0][0] if found[0] else None, found[1][0] if found[1] else None
 
-        self.runner.submit(newest, on_result=lambda pair: self.examplesReady.emit(*pair))
+        self._examples_asked += 1
+        asked = self._examples_asked
+
+        def found(pair: tuple[FileRecord | None, FileRecord | None]) -> None:
+            if asked < self._examples_applied:
+                return  # an older search finished after a newer one: keep the newer files
+            self._examples_applied = asked
+            self._example_ids = {record.id for record in pair if record is not None}
+            self.examplesReady.emit(*pair)
+
+        self.runner.submit(newest, on_result=found)
 
     def view_count(self) -> int | None:
         """The count of what the grid shows, from `counts`; None while searching (or unknown)."""
@@ -436,18 +450,27 @@ class LibraryController(QObject):
         self._call(self._link, file_id, then=done)
 
     def _link(self, file_id: int) -> tuple[FileRecord, str | None]:
-        """A video's watch page while the server runs (it plays anywhere), else the file; no
-        URL when the file's link opens only through the embedded server and it is stopped."""
+        """A video's watch page while the server runs (it plays anywhere), a public image's
+        stream URL, else the file; no URL when the file's link opens only through the
+        embedded server and it is stopped."""
         record = self.library.get_file(file_id)
         server = self.server_url()
-        if record.file_type == FileKind.VIDEO and server and record.status == FileStatus.READY:
+        # the address others reach this server at (MEDIADESK_PUBLIC_URL), not the one it is
+        # bound to here: a link pasted into a team chat must open elsewhere
+        origin = (self.library.settings.public_origin or server or "").rstrip("/")
+        ready = record.status == FileStatus.READY
+        if record.file_type == FileKind.VIDEO and server and ready:
             from core.video.service import watch_link
 
-            # the address others reach this server at (MEDIADESK_PUBLIC_URL), not the one it
-            # is bound to here: a link pasted into a team chat must open elsewhere
-            url = watch_link(self.library, record, self.library.settings.public_origin or server)
-            return record, url
-        if not server and record.status == FileStatus.READY and self.link_needs_server(record):
+            return record, watch_link(self.library, record, origin)
+        public_image = record.file_type == FileKind.IMAGE and record.is_public
+        if public_image and origin and ready and not record.is_trashed:
+            # as the web's shareUrl(): a signed download would be saved rather than shown and
+            # expire although anyone may see the file; a CDN link (R2_PUBLIC_DOMAIN) stays
+            # first. One in the trash falls through: download_url says why it has no link.
+            cdn = self.library.public_url(record)
+            return record, cdn or origin + versioned_link(f"/stream/{record.id}/image", record)
+        if not server and ready and self.link_needs_server(record):
             return record, None  # (a file not ready: download_url says why it has no link)
         return record, self.library.download_url(file_id)
 
@@ -560,6 +583,10 @@ class LibraryController(QObject):
         if not self._sidebar_timer.isActive():
             self._sidebar_timer.start()
         self.grid.apply_events(events)
+        # the counts refresh the examples only when a file of a kind comes or goes: a rename
+        # of a file they name would have kept its old name there until then
+        if any(event.file_id in self._example_ids for event in events):
+            self.refresh_examples()
         current = self.current
         if (
             current is not None
