@@ -182,6 +182,10 @@ def status_for(exc: core.MediaDeskError) -> int:
     return 500
 
 
+# The code of an error answer, for a page standing in for it (with_error_page)
+ERROR_CODE: web.ResponseKey[str] = web.ResponseKey("error_code")
+
+
 def error_response(
     status: int,
     code: str,
@@ -200,6 +204,7 @@ def error_response(
     if request_id:
         body["request_id"] = request_id
     response = web.json_response({"error": body}, status=status, headers=headers)
+    response[ERROR_CODE] = code
     return response
 
 
@@ -386,7 +391,24 @@ def with_error_headers(headers: Mapping[str, str]) -> Callable[[H], H]:
     return mark
 
 
+def with_error_page(
+    render: Callable[[web.Request, web.Response], web.Response],
+) -> Callable[[H], H]:
+    """Marks a handler whose error answers `render` may replace (it gets the JSON answer and
+    returns the one to send), whoever raised the error: a page people open in a browser,
+    where the JSON document means nothing to them (/watch)."""
+
+    def mark(handler: H) -> H:
+        handler.__mediadesk_error_page__ = render  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
 def _finish(request: web.Request, response: web.Response) -> web.Response:
+    render = getattr(request.match_info.handler, "__mediadesk_error_page__", None)
+    if render is not None:
+        response = render(request, response)
     marked = getattr(request.match_info.handler, "__mediadesk_error_headers__", None)
     if marked:
         for name, value in marked.items():

@@ -278,13 +278,16 @@ def _paths() -> dict[str, S]:
             "get": op(
                 "Player page",
                 "streaming",
-                {**ok("HTML page", {"text/html": {"schema": STR}}), **err(400, 401, 403, 404)},
+                {**ok("HTML page", {"text/html": {"schema": STR}}), **_error_pages(err)},
                 params=[FID, *grant],
                 desc="Plays the HLS ladder with hls.js (shipped with MediaDesk), falls back to "
                 "/stream/{id}/video, shows scrub thumbnails; embeddable in an iframe. A private "
                 "file needs the signed link of GET /files/{id}/presigned-url?kind=watch "
                 "(401 without it, 403 when it is bad or expired); the media links in the page "
-                "carry that link's grant and expire with it.",
+                "carry that link's grant and expire with it. A browser (Accept ranking text/html "
+                "above application/json) gets its errors (all but 431) as a small HTML page "
+                "with the same status, in English or Spanish by Accept-Language (lang set so), "
+                "Vary: Accept, Accept-Language; other clients get the JSON error.",
                 operation_id="watch_page",
             )
         },
@@ -306,6 +309,23 @@ RENDITION_HEADER: S = {
     "so caches pick up that version once it is ready",
     "schema": {"type": "string", "enum": ["web", "faststart", "original"]},
 }
+
+
+def _error_pages(err: Any) -> dict[str, S]:
+    """/watch's errors: JSON, or for a browser the page of server/routes/watch.py saying why."""
+    from server.watch_page import ERROR_TEXT, error_case
+
+    out: dict[str, S] = err(400, 401, 403, 404)
+    for status, answer in out.items():
+        if status == "431":  # refused before routing: JSON only
+            continue
+        codes = {"403": ("signature_expired", "invalid_signature")}.get(status, ("",))
+        said = " / ".join(
+            dict.fromkeys(ERROR_TEXT["en"][error_case(int(status), c)] for c in codes)
+        )
+        answer["description"] += f". A browser's page says: {said}"
+        answer["content"] = {**answer["content"], "text/html": {"schema": STR}}
+    return out
 
 
 def install(paths: dict[str, S], schemas: dict[str, S]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from core.records import FileRecord, expiry_iso
 from core.video.service import choose_video
 from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
+from server.errors import with_error_page
 from server.params import as_int, file_id
 from server.state import library, link_origin
 from server.static_files import static_file, static_response
@@ -26,6 +26,7 @@ from server.video_access import (
     ready_file,
     with_query,
 )
+from server.watch_page import error_page, fill_page
 
 routes = web.RouteTableDef()
 
@@ -34,18 +35,9 @@ def watch_path(file_id: int, query: str) -> str:
     return with_query(f"/watch/{file_id}", query)
 
 
-_PLACEHOLDER = re.compile(r"__[A-Z]+__")
-
-
-def _fill_page(template: str, values: dict[str, str]) -> str:
-    """The template with each placeholder replaced in one pass: a value is never scanned again,
-    so a file name holding `__CONFIG__` is shown as such (chained replaces pasted the player's
-    config into the title). A placeholder-like text the page does not fill stays as it is."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(0), m.group(0)), template)
-
-
 @routes.get("/watch/{file_id}")
 @requires(FILE)
+@with_error_page(error_page)
 async def watch(request: web.Request) -> web.Response:
     record = await ready_file(request, file_id(request))  # an alias: its file, fresh
     ensure_video_access(request, record, "watch")
@@ -72,7 +64,7 @@ async def watch(request: web.Request) -> web.Response:
     poster = ""
     if record.has_thumbnail and record.is_public:
         poster = versioned_link(f"/files/{record.id}/thumbnail", record)
-    page = _fill_page(
+    page = fill_page(
         static_file("watch.html").decode("utf-8"),
         {
             "__TITLE__": html.escape(record.original_filename),
