@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import ColumnElement, delete, select, text, update
@@ -115,6 +116,9 @@ class _Claim(NamedTuple):
     # `deleted_at` it wrote: a deletion that fails with their bytes kept takes them back out
     trashed: frozenset[int] = frozenset()
     trashed_at: datetime | None = None
+    # their versions before the claim: the write went round the change feed, so their
+    # deleted event tells of the live file the listeners last heard of (and the answer gives)
+    versions: Mapping[int, int] = MappingProxyType({})
 
 
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
@@ -799,7 +803,7 @@ class Library:
         delete cut short by a crash then leaves a file in the trash under a claim, which is
         settled as any other, never a live file without its bytes. The write goes round the
         change feed, as the mark alone does: a hard delete that finishes is heard as deleted
-        only, as before. The version goes up with
+        only, of the live file it was (`_Claim.versions`), as before. The version goes up with
         the mark, so a restore that read the row before it loses its race, reads the mark and
         answers being_deleted.
         The mark is a lease of CLAIM_LEASE, renewed before the bytes go (`_keep_claim`). One
@@ -820,19 +824,21 @@ class Library:
 
         def claim() -> _Claim:
             with self._db.write() as s:
-                trashed: set[int] = set()
+                versions: dict[int, int] = {}
                 if trash:
-                    trashed = set(
-                        s.scalars(
+                    versions = {
+                        file_id: version - 1
+                        for file_id, version in s.execute(
                             update(MediaFile)
                             .where(MediaFile.id.in_(file_ids), MediaFile.deleted_at.is_(None))
                             .values(
                                 deleted_at=stamp, purging_since=stamp, version=MediaFile.version + 1
                             )
-                            .returning(MediaFile.id)
+                            .returning(MediaFile.id, MediaFile.version)
                             .execution_options(synchronize_session=False)
                         )
-                    )
+                    }
+                trashed = set(versions)
                 marked = set(
                     s.scalars(
                         update(MediaFile)
@@ -842,7 +848,13 @@ class Library:
                         .execution_options(synchronize_session=False)
                     )
                 )
-            return _Claim(marked | trashed, stamp, frozenset(trashed), stamp if trashed else None)
+            return _Claim(
+                marked | trashed,
+                stamp,
+                frozenset(trashed),
+                stamp if trashed else None,
+                MappingProxyType(versions),
+            )
 
         return self._db.retrying(claim)
 
@@ -1069,6 +1081,14 @@ class Library:
                     if row is not None:
                         # a pending upload's bucket URL outlives the row: what it still writes
                         self.uploads.sweep_upload_url(s, row.storage_key, row.upload_expires_at)
+                        if file_id in held.trashed:
+                            # The claim trashed it round the change feed: the deleted event
+                            # (core.feed's snapshot of the row as deleted) tells of the live
+                            # file listeners last heard of, as the answer does, so they take it
+                            # off the library's count, not the trash's. The DELETE itself
+                            # checks the version as read.
+                            row.deleted_at = row.purging_since = None
+                            row.version = held.versions[file_id]
                         s.delete(row)
                     # its aliases go with it: an id that named a deleted file answers 404 like it
                     s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))

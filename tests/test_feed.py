@@ -248,3 +248,34 @@ def test_the_leader_goes_on_when_the_catalog_fails_between_its_checks(
     said = [r.getMessage() for r in caplog.records if r.name == "core.leader"]
     # not an outage: said once, not at every tick (nor never)
     assert said.count("Could not tell whether maintenance is due") == 1, said
+
+
+def test_a_deleted_event_tells_of_the_file_as_it_was_before_the_deletion(
+    pair: Any, media_dir: Any
+) -> None:
+    """A hard delete of a live file trashes and claims it in one write round the feed before
+    its bytes go: its deleted event (own and another process's, from the log) still carries
+    the live file, as the answer does, so a grid lowers the library's total, not the trash's.
+    A file purged from the trash is heard as the trashed file it was."""
+    a, b = pair
+    heard_a, heard_b = Heard(a), Heard(b)
+    live = a.uploads.ingest(media_dir.jpeg, "image")
+    trashed = a.uploads.ingest(media_dir.png, "image")
+    a.trash(trashed.id)
+    answer = a.delete_permanently(live.id)
+    assert answer.deleted_at is None and answer.version == live.version
+    a.delete_permanently(trashed.id, only_trashed=True)
+    expected = [
+        ("created", live.id),
+        ("created", trashed.id),
+        ("trashed", trashed.id),
+        ("deleted", live.id),
+        ("deleted", trashed.id),
+    ]
+    for heard in (heard_a, heard_b):
+        events = heard.wait(len(expected))
+        assert [(e.kind, e.file_id) for e in events] == expected
+        gone_live, gone_trashed = events[3], events[4]
+        assert gone_live.data["deleted_at"] is None
+        assert gone_live.data["version"] == gone_live.version == live.version
+        assert gone_trashed.data["deleted_at"] is not None
