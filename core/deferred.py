@@ -383,6 +383,17 @@ class DeferredDeleter:
             rows = [(key, bool(is_prefix)) for key, is_prefix in queued]
         return {k for k, _ in rows} | {keys.thumbnail_key(k) for k, prefix in rows if not prefix}
 
+    def left_behind(self) -> list[tuple[str, str]]:
+        """(backend, key) of every queued LEFT_BEHIND deletion: the file's object and its
+        derivatives there go with it (delete_file_objects), so none of them is a stray."""
+        with self.db.read() as s:
+            found = s.execute(
+                select(DeferredDeletion.backend, DeferredDeletion.storage_key).where(
+                    DeferredDeletion.reason == LEFT_BEHIND
+                )
+            )
+            return [(str(backend), key) for backend, key in found]
+
     def url_sweeps(self) -> set[str]:
         """Keys whose deletion only sweeps what a still-valid upload URL may write there after
         the confirm moved the file away (core/ingest.py _out_of_reach): usually nothing is there."""

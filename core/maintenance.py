@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from core import keys
-from core.errors import Conflict, MediaDeskError, NotFound, is_no_space, no_space
+from core.errors import (
+    SETUP_FAULT_REASONS,
+    Conflict,
+    MediaDeskError,
+    NotFound,
+    is_no_space,
+    no_space,
+)
 from core.library import Library
 from core.records import FileStatus
 from core.storage.local import LocalStorage
@@ -223,6 +230,7 @@ def reconcile(lib: Library) -> ReconcileReport:
     rows = lib.stored_keys()
     where = lib.backends.backend_of_every_key()
     pending = lib.deferred.pending_keys()
+    left_behind = lib.deferred.left_behind()
     report = ReconcileReport()
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
     present: dict[str, int] = {}  # every listed backend's objects: what pending deletions find
@@ -234,13 +242,17 @@ def reconcile(lib: Library) -> ReconcileReport:
         except (MediaDeskError, OSError) as exc:
             if index == 0:  # the active backend: no report without it (as before)
                 raise
-            logger.warning("Reconcile could not list the %s storage: %s", name, exc)
-            report.unreachable_backends[name] = getattr(exc, "message", str(exc))
+            # the storage's own text names the endpoint and the listing: the log's (INFO, the
+            # server's log file), never the report's, which `mediadesk maintenance` prints
+            logger.info("Reconcile could not list the %s storage: %s", name, exc)
+            said = _unlisted(name, exc)
+            logger.warning("Reconcile: %s", said)
+            report.unreachable_backends[name] = said
             continue
         on[name] = listed
         present.update(listed)
         found = _without_rows(
-            listed, strays, _known_on(rows, where, name, pending), active=index == 0
+            listed, strays, _known_on(rows, where, name, pending, left_behind), active=index == 0
         )
         if found:
             report.objects_without_rows += found
@@ -276,7 +288,11 @@ class _Known(NamedTuple):
 
 
 def _known_on(
-    rows: list[tuple[int, str, str, bool]], where: dict[str, str], backend: str, pending: set[str]
+    rows: list[tuple[int, str, str, bool]],
+    where: dict[str, str],
+    backend: str,
+    pending: set[str],
+    left_behind: list[tuple[str, str]],
 ) -> _Known:
     known = _Known(set(pending), set(), set())
     for _, key, status, has_thumb in rows:
@@ -287,9 +303,31 @@ def _known_on(
         # killed between them leaves it to the confirm's retry or to the upload's expiry
         if has_thumb or status == FileStatus.PENDING:
             known.keys.add(keys.thumbnail_key(key))
-        known.video_owners.add(key.rsplit("/", 1)[-1].rsplit(".", 1)[0])
-        known.stems.add(keys.normalise_key(key).rsplit(".", 1)[0])
+        _derivatives_of(known, key)
+    # a moved file's old copy queued for deletion here (a migration stopped or killed in its
+    # wait): its renditions, HLS, sprites and variants go with it (delete_file_objects)
+    for where_queued, key in left_behind:
+        if where_queued == backend:
+            _derivatives_of(known, key)
     return known
+
+
+def _derivatives_of(known: _Known, key: str) -> None:
+    """Notes the folders of `key`'s derivatives (keys.video_prefix, keys.variant_prefix) as
+    known, by the names _without_rows reads back from a listed key."""
+    known.video_owners.add(keys.video_prefix(key)[len(keys.VIDEO_PREFIX) : -1])
+    known.stems.add(keys.variant_prefix(key)[len(keys.VARIANT_PREFIX) : -1])
+
+
+def _unlisted(name: str, exc: BaseException) -> str:
+    """What the report says of a backend it could not list, in user terms."""
+    storage = {"r2": "R2 storage", "local": "local folder"}.get(name, f"{name} storage")
+    if getattr(exc, "reason", None) in SETUP_FAULT_REASONS:
+        return (
+            f"The {storage} refuses the listing (its address, bucket or access keys are set "
+            "wrong; `mediadesk doctor` checks them); its objects were not checked"
+        )
+    return f"The {storage} cannot be reached; its objects were not checked"
 
 
 def _without_rows(

@@ -87,6 +87,15 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         # the environment's values are never copied to disk unless --save-keys asks for it
         env = without_r2_environment() if save_keys else None
         save_settings(settings.replace(storage_backend=target), settings.config_file, env)
+    # a Ctrl+C in the wait for the old copies (or a source that would not delete) leaves
+    # their deletions queued: said, or the run looks as if it had removed them
+    queued = len(library.deferred.left_behind())
+    if queued:
+        copies = "old copy stays" if queued == 1 else "old copies stay"
+        sys.stderr.write(
+            f"mediadesk: {queued} {copies} queued for deletion; maintenance or the next start "
+            "deletes them\n"
+        )
     unsaved = r2_from_environment(settings) if report.complete and target == "r2" else []
     if unsaved:
         sys.stderr.write(
@@ -107,6 +116,8 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
                 ],
                 # old copies the source would not delete: maintenance deletes them later
                 "leftovers": [{"backend": b, "key": k} for b, k in report.leftovers],
+                # old copies whose deletion is still queued (leftovers included)
+                "queued_deletions": queued,
             }
         )
         + "\n"

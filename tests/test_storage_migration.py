@@ -186,7 +186,14 @@ def test_cli_storage_migrate_moves_files_and_switches_new_writes(
     data_dir = str(local_then_r2.paths.data_dir)
     assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert out == {"target": "r2", "moved": 1, "skipped": 0, "failed": [], "leftovers": []}
+    assert out == {
+        "target": "r2",
+        "moved": 1,
+        "skipped": 0,
+        "failed": [],
+        "leftovers": [],
+        "queued_deletions": 0,
+    }
     assert _rows(local_then_r2) == {record.id: "r2"}
     reloaded = load_settings(environ={}, config_file=local_then_r2.config_file)
     assert reloaded.backend_name == "r2"
