@@ -16,6 +16,7 @@ import pytest
 
 from core.jobs import JobState
 from core.library import Library
+from core.video import worker as worker_module
 from tests import media
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy
@@ -43,8 +44,13 @@ def _web_jobs(lib: Library, file_ids: list[int]) -> list[Any]:
 
 
 def test_jobs_stopped_by_a_store_outage_wait_for_it_without_spending_attempts(
-    tmp_path: Path, s3_bucket: S3Target, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    s3_bucket: S3Target,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the put-back's wait, shortened: the rule under test is that no attempt is spent
+    monkeypatch.setattr(worker_module, "BACKOFF_BASE", 0.5)
     proxy = CuttableProxy.in_front_of(s3_bucket.endpoint_url)
     lib = _library(tmp_path, s3_bucket, proxy.url)
     try:
