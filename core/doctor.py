@@ -398,6 +398,9 @@ def check_mediainfo() -> Check:
 def run_checks(settings: Settings) -> list[Check]:
     """Raises SettingsError when the data folder cannot be used, as every command's start does
     (one line and status 2 in the CLI): the catalog's engine met it as a traceback."""
+    too_long = sqlite_path_too_long(settings.effective_database_url)
+    if too_long is not None:  # said before any folder is made for it, as Library.open does
+        return [Check("catalog", False, too_long, SHORTER_CATALOG_PATH)]
     settings.paths.ensure()
     try:
         # a catalog on a share is said by the "catalog disk" check, not a log line too

@@ -57,6 +57,16 @@ def test_a_data_folder_too_long_for_sqlite_is_refused_before_anything_is_made(
     assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
 
 
+def test_doctor_says_a_data_folder_too_long_for_sqlite_and_makes_nothing(tmp_path: Path) -> None:
+    """`mediadesk doctor` made the whole data folder before its catalog check said the path
+    was too long (it calls paths.ensure() itself, not Library.open)."""
+    folder = tmp_path.joinpath("a" * 200, "b" * 200, "c" * 200)
+    said = _mediadesk("--data-dir", str(folder), "doctor")
+    assert said.returncode == 1, (said.stdout, said.stderr)
+    assert "longer than SQLite opens" in said.stdout + said.stderr
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+
+
 def test_a_data_folder_on_a_read_only_disk_says_so_and_names_it(tmp_path: Path) -> None:
     """It said "The catalog could not be opened: unable to open database file" (and the
     desktop app "The storage cannot be reached"), naming neither the folder nor the cause."""
