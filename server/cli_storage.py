@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core import storage_migration
+from core.errors import Cancelled
 from core.library import Library
 from core.settings import (
     r2_from_environment,
@@ -64,6 +65,20 @@ def run(args: argparse.Namespace, opener: Callable[..., Library]) -> int:
         library.close()
 
 
+def _say_queued(library: Library) -> int:
+    """A Ctrl+C (in the copying or in the wait for the old copies), or a source that would not
+    delete, leaves old copies' deletions queued: said, or the run looks as if it had removed
+    them. Returns how many."""
+    queued = len(library.deferred.left_behind())
+    if queued:
+        copies = "old copy stays" if queued == 1 else "old copies stay"
+        sys.stderr.write(
+            f"mediadesk: {queued} {copies} queued for deletion; maintenance or the next start "
+            "deletes them\n"
+        )
+    return queued
+
+
 def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
     settings = library.settings
     cancel = threading.Event()
@@ -77,7 +92,13 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         sys.stderr.write(f"\r{step.done}/{step.total} {what[:60]:<60}")
         sys.stderr.flush()
 
-    report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)
+    try:
+        report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)
+    except Cancelled:
+        # stopped while copying: the files moved so far have their old copies queued too
+        sys.stderr.write("\n")
+        _say_queued(library)
+        raise
     sys.stderr.write("\n")
     # Only a complete move makes the target active (the README's exit 0): after a failed one
     # new files would go to a store that just failed, and the files left behind are still
@@ -87,15 +108,7 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
         # the environment's values are never copied to disk unless --save-keys asks for it
         env = without_r2_environment() if save_keys else None
         save_settings(settings.replace(storage_backend=target), settings.config_file, env)
-    # a Ctrl+C in the wait for the old copies (or a source that would not delete) leaves
-    # their deletions queued: said, or the run looks as if it had removed them
-    queued = len(library.deferred.left_behind())
-    if queued:
-        copies = "old copy stays" if queued == 1 else "old copies stay"
-        sys.stderr.write(
-            f"mediadesk: {queued} {copies} queued for deletion; maintenance or the next start "
-            "deletes them\n"
-        )
+    queued = _say_queued(library)
     unsaved = r2_from_environment(settings) if report.complete and target == "r2" else []
     if unsaved:
         sys.stderr.write(

@@ -160,3 +160,33 @@ def test_cli_says_how_many_old_copies_stay_queued_after_ctrl_c(
         "2 old copies stay queued for deletion; maintenance or the next start deletes them"
         in captured.err
     ), captured.err
+
+
+def test_cli_says_the_queued_old_copies_after_a_ctrl_c_while_copying(
+    local_then_r2: Settings,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A Ctrl+C between two files ended with "cancelled" alone: the first file's old copy,
+    queued for deletion with its move, went unmentioned."""
+    from server import cli
+
+    monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 3600.0)
+    real_move = storage_migration.StorageBackends._move_one  # noqa: SLF001
+
+    def ctrl_c_after_the_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        moved = real_move(self, *args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # the command's handler: stop before the next file
+        return moved
+
+    monkeypatch.setattr(storage_migration.StorageBackends, "_move_one", ctrl_c_after_the_first)
+    save_settings(local_then_r2, local_then_r2.config_file)
+    lib = Library.open(local_then_r2)
+    for path in (media_dir.jpeg, media_dir.png):
+        lib.uploads.ingest(path, "image")
+    lib.close()
+    data_dir = str(local_then_r2.paths.data_dir)
+    assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) != 0
+    captured = capsys.readouterr()
+    assert "1 old copy stays queued for deletion" in captured.err, captured.err
