@@ -44,6 +44,11 @@ ERROR_TEXT: dict[str, dict[str, str]] = {
         "unavailable": "Este vídeo no se puede mostrar ahora. Inténtalo más tarde.",
     },
 }
+# The player's own words (its buttons' accessible names), in the page's language
+PLAYER_TEXT: dict[str, dict[str, str]] = {
+    "en": {"play": "Play", "pause": "Pause", "seek": "Seek"},
+    "es": {"play": "Reproducir", "pause": "Pausa", "seek": "Buscar"},
+}
 # The answer depends on both: a cache must not hand the JSON to a browser, or English to Spanish
 _VARY = "Accept, Accept-Language"
 _OWN_HEADERS = ("content-type", "content-length")

@@ -38,3 +38,26 @@ def test_a_name_holding_the_page_placeholders_is_shown_as_given(
     if record.has_thumbnail:
         assert html.unescape(poster.group(1)).startswith(f"/files/{record.id}/thumbnail")
     assert "__CONFIG__" not in text.replace(html.escape(record.original_filename), "")
+
+
+def test_the_players_labels_follow_the_browsers_language(
+    library: Library, live: EmbeddedServer, tmp_path: Path
+) -> None:
+    """The page was `lang="en"` with English button names whatever the phone's language (the
+    error pages beside it already spoke Spanish); a public page is cached, so it varies."""
+    clip = media.make_mp4(tmp_path / "clip.mp4", seconds=1)
+    record = library.uploads.ingest(clip, "video", is_public=True)
+    said = {}
+    for language in ("es-ES,es;q=0.9,en;q=0.5", "en-GB", "fr"):
+        page = http_call(f"{live.url}/watch/{record.id}", headers={"Accept-Language": language})
+        assert page.status == 200, page.body
+        assert "Accept-Language" in page.headers.get("Vary", ""), page.headers
+        text = page.body.decode()
+        lang = re.search(r'<html lang="([a-z]+)">', text)
+        play = re.search(r'id="play"[^>]*aria-label="([^"]+)"', text)
+        config = re.search(r"const config = (\{.*?\});", text)
+        assert lang is not None and play is not None and config is not None
+        said[language] = (lang.group(1), play.group(1), json.loads(config.group(1))["labels"])
+    assert said["es-ES,es;q=0.9,en;q=0.5"][:2] == ("es", "Reproducir")
+    assert said["es-ES,es;q=0.9,en;q=0.5"][2]["pause"] == "Pausa"
+    assert said["en-GB"][:2] == said["fr"][:2] == ("en", "Play")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -26,7 +27,7 @@ from server.video_access import (
     ready_file,
     with_query,
 )
-from server.watch_page import error_page, fill_page
+from server.watch_page import PLAYER_TEXT, error_page, fill_page, page_language
 
 routes = web.RouteTableDef()
 
@@ -52,7 +53,8 @@ async def watch(request: web.Request) -> web.Response:
     served = choose_video(record, jobs, None)
     hls_ready = "hls" in done
     thumbs_ready = "thumbnails" in done
-    config = {
+    lang = page_language(request.headers.get("Accept-Language", ""))
+    config: dict[str, Any] = {
         "file_id": record.id,
         "duration": record.duration,
         "video_url": with_query(f"{base}/video?{served.query}", query),
@@ -61,6 +63,7 @@ async def watch(request: web.Request) -> web.Response:
             with_query(f"{base}/thumbnails/thumbnails.vtt", query) if thumbs_ready else None
         ),
     }
+    config["labels"] = PLAYER_TEXT[lang]
     poster = ""
     if record.has_thumbnail and record.is_public:
         poster = versioned_link(f"/files/{record.id}/thumbnail", record)
@@ -71,6 +74,9 @@ async def watch(request: web.Request) -> web.Response:
             "__POSTER__": html.escape(poster),
             # "</" cannot end the script element from inside a JSON string
             "__CONFIG__": json.dumps(config).replace("</", "<\\/"),
+            "__LANG__": lang,
+            "__PLAY__": html.escape(PLAYER_TEXT[lang]["play"]),
+            "__SEEK__": html.escape(PLAYER_TEXT[lang]["seek"]),
         },
     )
     return web.Response(
@@ -82,6 +88,8 @@ async def watch(request: web.Request) -> web.Response:
             # embeddable in any site's iframe (the link itself is the permission)
             "Content-Security-Policy": "frame-ancestors *",
             "Referrer-Policy": "no-referrer",
+            # the player's labels follow Accept-Language: a shared cache keeps each apart
+            "Vary": "Accept-Language",
         },
     )
 
