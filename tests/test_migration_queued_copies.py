@@ -127,6 +127,18 @@ def sigint_restored() -> Iterator[None]:
     signal.signal(signal.SIGINT, before)
 
 
+def _migrate_two_photos(settings: Settings, media_dir: MediaSet) -> int:
+    """`mediadesk storage migrate --to r2` of a local library holding two photos: its exit."""
+    from server import cli
+
+    save_settings(settings, settings.config_file)
+    lib = Library.open(settings)
+    for path in (media_dir.jpeg, media_dir.png):
+        lib.uploads.ingest(path, "image")
+    lib.close()
+    return cli.run(["storage", "migrate", "--to", "r2", "--data-dir", str(settings.paths.data_dir)])
+
+
 def test_cli_says_how_many_old_copies_stay_queued_after_ctrl_c(
     local_then_r2: Settings,
     media_dir: MediaSet,
@@ -135,8 +147,6 @@ def test_cli_says_how_many_old_copies_stay_queued_after_ctrl_c(
 ) -> None:
     """Ctrl+C during the old-copies wait printed `"leftovers": []` and exit 0: nothing said
     the old copies stayed queued."""
-    from server import cli
-
     monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 3600.0)
     real_wait = storage_migration._await_sources  # noqa: SLF001
 
@@ -145,13 +155,7 @@ def test_cli_says_how_many_old_copies_stay_queued_after_ctrl_c(
         real_wait(*args)
 
     monkeypatch.setattr(storage_migration, "_await_sources", ctrl_c_in_the_wait)
-    save_settings(local_then_r2, local_then_r2.config_file)
-    lib = Library.open(local_then_r2)
-    for path in (media_dir.jpeg, media_dir.png):
-        lib.uploads.ingest(path, "image")
-    lib.close()
-    data_dir = str(local_then_r2.paths.data_dir)
-    assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) == 0
+    assert _migrate_two_photos(local_then_r2, media_dir) == 0
     captured = capsys.readouterr()
     out = json.loads(captured.out.strip().splitlines()[-1])
     assert out["moved"] == 2 and out["leftovers"] == []
@@ -170,8 +174,6 @@ def test_cli_says_the_queued_old_copies_after_a_ctrl_c_while_copying(
 ) -> None:
     """A Ctrl+C between two files ended with "cancelled" alone: the first file's old copy,
     queued for deletion with its move, went unmentioned."""
-    from server import cli
-
     monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 3600.0)
     real_move = storage_migration.StorageBackends._move_one  # noqa: SLF001
 
@@ -181,12 +183,6 @@ def test_cli_says_the_queued_old_copies_after_a_ctrl_c_while_copying(
         return moved
 
     monkeypatch.setattr(storage_migration.StorageBackends, "_move_one", ctrl_c_after_the_first)
-    save_settings(local_then_r2, local_then_r2.config_file)
-    lib = Library.open(local_then_r2)
-    for path in (media_dir.jpeg, media_dir.png):
-        lib.uploads.ingest(path, "image")
-    lib.close()
-    data_dir = str(local_then_r2.paths.data_dir)
-    assert cli.run(["storage", "migrate", "--to", "r2", "--data-dir", data_dir]) != 0
+    assert _migrate_two_photos(local_then_r2, media_dir) != 0
     captured = capsys.readouterr()
     assert "1 old copy stays queued for deletion" in captured.err, captured.err
