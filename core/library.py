@@ -8,7 +8,7 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, KeysView, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -112,13 +112,18 @@ class _Claim(NamedTuple):
 
     ids: set[int]
     at: datetime
-    # those the claim itself moved to the trash (a hard delete of a live file), and the
-    # `deleted_at` it wrote: a deletion that fails with their bytes kept takes them back out
-    trashed: frozenset[int] = frozenset()
+    # the `deleted_at` the claim wrote on the files it moved to the trash itself (a hard
+    # delete of a live file): a deletion that fails with their bytes kept takes them back out
     trashed_at: datetime | None = None
-    # their versions before the claim: the write went round the change feed, so their
-    # deleted event tells of the live file the listeners last heard of (and the answer gives)
+    # those files and their versions before the claim: the write went round the change feed,
+    # so their deleted event tells of the live file the listeners last heard of (as the
+    # answer does)
     versions: Mapping[int, int] = MappingProxyType({})
+
+    @property
+    def trashed(self) -> KeysView[int]:
+        """The files the claim itself moved to the trash."""
+        return self.versions.keys()
 
 
 # Keys of derivatives (thumbnails, variants, video renditions): no catalog row records their size
@@ -849,11 +854,7 @@ class Library:
                     )
                 )
             return _Claim(
-                marked | trashed,
-                stamp,
-                frozenset(trashed),
-                stamp if trashed else None,
-                MappingProxyType(versions),
+                marked | trashed, stamp, stamp if trashed else None, MappingProxyType(versions)
             )
 
         return self._db.retrying(claim)
@@ -908,7 +909,7 @@ class Library:
                     s.execute(
                         update(MediaFile)
                         .where(
-                            MediaFile.id.in_(claim.trashed),
+                            MediaFile.id.in_(list(claim.trashed)),
                             MediaFile.purging_since == claim.at,
                             MediaFile.deleted_at == claim.trashed_at,
                         )
