@@ -180,6 +180,20 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
     return engine
 
 
+def _addresses(engine: Engine) -> int:
+    """How many addresses a new connection to the engine's PostgreSQL tries in turn (at least
+    one: a name that does not resolve now is the connection's error to tell, later)."""
+    from psycopg.conninfo import conninfo_attempts
+
+    _args, params = engine.dialect.create_connect_args(engine.url)
+    try:
+        # the resolver's answer now: a later one may differ, as for libpq itself
+        attempts = conninfo_attempts({k: v for k, v in params.items() if isinstance(v, str)})
+    except Exception:  # noqa: BLE001 - psycopg.OperationalError or the resolver's own
+        return 1
+    return max(1, len(attempts))
+
+
 @contextmanager
 def catalog_deadline(seconds: float) -> Iterator[None]:
     """Each PostgreSQL statement this thread (or context) starts inside the block, the pool's
@@ -223,9 +237,11 @@ class _Watchdog:
         ping = engine.dialect.do_ping
         # A ping that meets a hung catalog is cut, and the pool opens a new connection in its
         # place, which waits libpq's connect_timeout in its turn: both within the deadline
-        # (the cut comes up to two ticks late), or a request waited 15 + 5 s, not 15.
+        # (the cut comes up to two ticks late), or a request waited 15 + 5 s, not 15. The
+        # timeout is per address (libpq's rule, psycopg's too): a host that resolves to
+        # IPv4 and IPv6, or a URL of several hosts, waits it once for each.
         connect = float(str(engine.url.query.get("connect_timeout", CONNECT_TIMEOUT)))
-        spare = connect + 2 * WATCHDOG_TICK
+        spare = connect * _addresses(engine) + 2 * WATCHDOG_TICK
 
         def do_ping(dbapi_conn: Any) -> bool:
             self.mark(dbapi_conn, spare)
