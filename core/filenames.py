@@ -113,3 +113,38 @@ def with_type_extension(name: str, content_type: str | None, previous: str = "")
     ext = type_extension(previous, mime) or BY_MIME[mime].ext
     stem = name.rstrip(". ") or name  # "final." -> "final.mp4", not "final..mp4"
     return stem[: MAX_NAME - len(ext) - 1] + "." + ext
+
+
+# What an export folder refuses that a stored name may hold: the characters Windows, FAT/exFAT
+# (a USB stick) and SMB shares refuse in a file name, and the names Windows keeps for devices
+# ("con.jpg" opens the console there). A stored name keeps them: only the copy on disk changes.
+_REFUSED_ON_DISK = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)}
+)
+# Room under the file systems' 255 bytes for " (12345)" and a writer's own temporary suffix.
+DISK_NAME_BYTES = 200
+
+
+def disk_name(name: str) -> str:
+    """`name` as every file system takes it: the characters some refuse as "_", no trailing
+    dot or space (Windows drops them, so "a." and "a" would be one file), no device name, at
+    most DISK_NAME_BYTES bytes with its extension kept."""
+    text = _REFUSED_ON_DISK.sub("_", clean_filename(name)).rstrip(". ") or "unnamed"
+    if text.split(".", 1)[0].rstrip(" ").upper() in _DEVICE_NAMES:
+        text = f"_{text}"
+    return fit_bytes(text, DISK_NAME_BYTES)
+
+
+def numbered_name(name: str, n: int) -> str:
+    """The n-th name to try for `name` in a folder that may hold it already: `name` itself,
+    then "name (2).jpg", "name (3).jpg"... (as file managers number a copy), within the
+    bytes of `name`'s own length bound."""
+    if n < 2:
+        return name
+    mark = f" ({n})"
+    short = fit_bytes(name, DISK_NAME_BYTES - len(mark))
+    stem, dot, ext = short.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > 10:
+        return short + mark
+    return f"{stem}{mark}.{ext}"

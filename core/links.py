@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from core.listing import FileStatus
+from core.mediatypes import FileKind
+
 if TYPE_CHECKING:
     from core.records import FileRecord
 
@@ -40,6 +43,20 @@ def versioned_link(path: str, record: FileRecord) -> str:
     API's `urls` and the desktop's Copy link both carry it, so they hand out the same link."""
     tag = record.content_tag
     return f"{path}?v={tag}" if tag else path
+
+
+def share_path(record: FileRecord) -> str | None:
+    """The permanent link (a path on the server) of a file anyone may open: public, ready and
+    not in the trash. A video's is its player page, any other file's its stream URL with the
+    content tag (an image shows in a browser; a kind without a player of its own is served
+    raw). As the web's shareUrl() gives: a signed download would be saved rather than shown,
+    and would expire although the file is public. None for a file that needs a signed link."""
+    if not record.is_public or record.is_trashed or record.status != FileStatus.READY:
+        return None
+    if record.file_type == FileKind.VIDEO:
+        return f"/watch/{record.id}"
+    kind = "image" if record.file_type == FileKind.IMAGE else "raw"
+    return versioned_link(f"/stream/{record.id}/{kind}", record)
 
 
 def origin(host: str, port: int) -> str:

@@ -112,7 +112,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="408"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Moved %Ln file to the trash</numerusform>
@@ -120,7 +120,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="329"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="410"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moving to the trash: %1 of %Ln file…</numerusform>
@@ -128,7 +128,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="338"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="419"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Restored %Ln file</numerusform>
@@ -136,7 +136,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="420"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restoring: %1 of %Ln file…</numerusform>
@@ -144,7 +144,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="375"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="456"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -152,7 +152,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="465"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -160,11 +160,51 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="391"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="472"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
             <numerusform>Emptied the trash: %Ln files deleted</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="515"/>
+        <source>Exporting: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Exporting: %1 of %Ln file…</numerusform>
+            <numerusform>Exporting: %1 of %Ln files…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="522"/>
+        <source>Exported %Ln file(s) to %1</source>
+        <translation>
+            <numerusform>Exported %Ln file to %1</numerusform>
+            <numerusform>Exported %Ln files to %1</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
+        <source>%Ln of %1 file(s) could not be exported to %2:</source>
+        <translation>
+            <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
+            <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="551"/>
+        <source>…and %Ln more</source>
+        <translation>
+            <numerusform>…and %Ln more</numerusform>
+            <numerusform>…and %Ln more</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="552"/>
+        <source>%Ln file(s) exported.</source>
+        <translation>
+            <numerusform>%Ln file exported.</numerusform>
+            <numerusform>%Ln files exported.</numerusform>
         </translation>
     </message>
 </context>
@@ -230,7 +270,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1127"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
+        <source>Export %Ln files to a folder</source>
+        <translation>
+            <numerusform>Export %Ln file to a folder</numerusform>
+            <numerusform>Export %Ln files to a folder</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1145"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>Move %Ln selected file to the trash?</numerusform>
@@ -238,7 +286,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1132"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln of them is not on screen:</numerusform>
@@ -246,7 +294,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1174"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>Delete %Ln file permanently?</numerusform>
@@ -254,7 +302,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1194"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>Permanently delete %Ln file in the trash?</numerusform>
@@ -262,7 +310,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1438"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1456"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>

@@ -1102,13 +1102,21 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 </context>
 <context>
     <name>LibraryController</name>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="551"/>
+        <source>…and %Ln more</source>
+        <translation>
+            <numerusform>…y %Ln más</numerusform>
+            <numerusform>…y %Ln más</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="303"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="327"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="408"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1116,7 +1124,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="329"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="410"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1124,7 +1132,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="338"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="419"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1132,7 +1140,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="339"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="420"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1140,7 +1148,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="375"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="456"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1148,7 +1156,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="465"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1156,7 +1164,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="391"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="472"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1164,17 +1172,49 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="397"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="478"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="425"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="506"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="515"/>
+        <source>Exporting: %1 of %Ln file(s)…</source>
+        <translation>
+            <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
+            <numerusform>Exportando: %1 de %Ln archivos…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="522"/>
+        <source>Exported %Ln file(s) to %1</source>
+        <translation>
+            <numerusform>Exportado %Ln archivo a %1</numerusform>
+            <numerusform>Exportados %Ln archivos a %1</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
+        <source>%Ln of %1 file(s) could not be exported to %2:</source>
+        <translation>
+            <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
+            <numerusform>No se pudieron exportar %Ln de %1 archivos a %2:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="552"/>
+        <source>%Ln file(s) exported.</source>
+        <translation>
+            <numerusform>%Ln archivo exportado.</numerusform>
+            <numerusform>%Ln archivos exportados.</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="538"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="674"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1404,7 +1444,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1277"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1295"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1566,18 +1606,26 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1098"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1104"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
+        <source>Export %Ln files to a folder</source>
+        <translation>
+            <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
+            <numerusform>Exportar %Ln archivos a una carpeta</numerusform>
+        </translation>
+    </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1126"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1137"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1144"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1155"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1127"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1145"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1585,7 +1633,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1132"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1593,7 +1641,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1156"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1174"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1601,19 +1649,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1159"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1162"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1177"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1180"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1175"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1178"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1193"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1196"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1176"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1194"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1621,53 +1669,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1218"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1228"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1260"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1278"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1263"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1281"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1282"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1300"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1286"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1304"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1428"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1446"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1430"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1448"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1438"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1456"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +19,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Conflict, MediaDeskError
 from core.events import ChangeEvent
+from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
 from core.library import Library
-from core.links import versioned_link
+from core.links import share_path
 from core.listing import SORTS
 from core.mediatypes import FileKind
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
+from core.storage.local import fsync_dir
 from desktop_app.errors import ErrorMessage, describe_error, error_from_record
 from desktop_app.formatting import number_text
 from desktop_app.live import LiveEvents
@@ -39,6 +45,66 @@ STREAM_ASK_TIMEOUT = 10  # seconds: asking a stream that failed why it did
 PREVIEW_TOKEN_PURPOSE = "mediadesk-desktop-previews"
 # What versions before it named that token, whatever the session: a crash left it active.
 LEGACY_PREVIEW_TOKEN_NAME = "MediaDesk app previews (this session)"
+FAILURES_LISTED = 10  # an export's summary names this many failed files, then counts the rest
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """What an export of several files to a folder did: the files written, and the name and
+    error of each file that was not (the others went on)."""
+
+    folder: Path
+    total: int
+    written: tuple[Path, ...]
+    failed: tuple[tuple[str, BaseException], ...]
+
+
+def export_to_folder(
+    library: Library, file_ids: list[int], folder: Path, report: Callable[..., None]
+) -> ExportOutcome:
+    """Each file into `folder` under its name made safe for the disk, numbered ("name (2).jpg")
+    where the name is taken, by an earlier file of the selection or one already there; a
+    failure (bytes missing, a full disk) is kept and the next file goes on. Runs in a worker."""
+    written: list[Path] = []
+    failed: list[tuple[str, BaseException]] = []
+    for done, file_id in enumerate(file_ids):
+        report(done, len(file_ids))
+        name = str(file_id)
+        try:
+            name = library.get_ready(file_id).original_filename
+            written.append(_export_one(library, file_id, folder, disk_name(name)))
+        except Exception as exc:  # noqa: BLE001 - listed in the summary, the others go on
+            failed.append((name, exc))
+    return ExportOutcome(folder, len(file_ids), tuple(written), tuple(failed))
+
+
+def _export_one(library: Library, file_id: int, folder: Path, name: str) -> Path:
+    """The file written whole under a hidden temporary name (a failure leaves no half file
+    with the real name), then given the first free numbered name. That name is taken with
+    O_EXCL, which no other writer can win meanwhile and which a case-insensitive disk answers
+    for "A.jpg" against "a.jpg"; the bytes then replace that empty claim at once."""
+    tmp = folder / f".mediadesk-export-{uuid.uuid4().hex}.part"  # short: room for the store's
+    try:
+        library.export(file_id, tmp)
+        n = 1
+        while True:
+            target = folder / numbered_name(name, n)
+            try:
+                os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                break
+            except FileExistsError:
+                n += 1
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):  # the replace's error is the one to report
+                target.unlink()
+            raise
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    fsync_dir(folder)
+    return target
 
 
 def playback_failure(library: Library, record: FileRecord, source: str) -> BaseException | None:
@@ -78,6 +144,7 @@ class LibraryController(QObject):
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
     saved = Signal(object)  # FileRecord after a metadata save
     linkReady = Signal(str)
+    exported = Signal(object)  # ExportOutcome: an export of several files ended
     # FileRecord: its link opens only through the embedded server, which is stopped (nothing
     # was copied: a link to a stopped server is refused)
     linkNeedsServer = Signal(object)
@@ -439,6 +506,53 @@ class LibraryController(QObject):
             then=lambda path: self.message.emit(self.tr("Exported to %1").replace("%1", str(path))),
         )
 
+    def export_many(self, file_ids: list[int], folder: Path) -> None:
+        """Several files into `folder` in a worker, the status bar following; a summary at the
+        end, with every file that failed and why."""
+
+        def progress(done: int, total: int) -> None:
+            self.message.emit(
+                self.tr("Exporting: %1 of %Ln file(s)…", "", total).replace("%1", number_text(done))
+            )
+
+        def done(outcome: ExportOutcome) -> None:
+            self.exported.emit(outcome)
+            if not outcome.failed:
+                self.message.emit(
+                    self.tr("Exported %Ln file(s) to %1", "", len(outcome.written)).replace(
+                        "%1", str(outcome.folder)
+                    )
+                )
+            else:
+                self.errorOccurred.emit(self._export_failures(outcome))
+
+        self.runner.submit(
+            export_to_folder,
+            self.library,
+            list(file_ids),
+            folder,
+            on_report=progress,
+            on_result=done,
+            on_error=self._report,
+        )
+
+    def _export_failures(self, outcome: ExportOutcome) -> ErrorMessage:
+        """The summary of an export some files of which failed: each failed file's name and
+        why in the interface language, what was written; core's English as the detail."""
+        failed = outcome.failed
+        head = (
+            self.tr("%Ln of %1 file(s) could not be exported to %2:", "", len(failed))
+            .replace("%1", number_text(outcome.total))
+            .replace("%2", str(outcome.folder))
+        )
+        lines = [f"{name}: {describe_error(exc).text}" for name, exc in failed[:FAILURES_LISTED]]
+        rest = len(failed) - FAILURES_LISTED
+        if rest > 0:
+            lines.append(self.tr("…and %Ln more", "", rest))
+        written = self.tr("%Ln file(s) exported.", "", len(outcome.written))
+        detail = "\n".join(f"{name}: {describe_error(exc).detail or exc}" for name, exc in failed)
+        return ErrorMessage("\n".join([head, *lines, written]), detail)
+
     def copy_link(self, file_id: int) -> None:
         def done(found: tuple[FileRecord, str | None]) -> None:
             record, url = found
@@ -463,13 +577,12 @@ class LibraryController(QObject):
             from core.video.service import watch_link
 
             return record, watch_link(self.library, record, origin)
-        public_image = record.file_type == FileKind.IMAGE and record.is_public
-        if public_image and origin and ready and not record.is_trashed:
-            # as the web's shareUrl(): a signed download would be saved rather than shown and
-            # expire although anyone may see the file; a CDN link (R2_PUBLIC_DOMAIN) stays
-            # first. One in the trash falls through: download_url says why it has no link.
-            cdn = self.library.public_url(record)
-            return record, cdn or origin + versioned_link(f"/stream/{record.id}/image", record)
+        share = share_path(record)  # a public file's permanent link, as the web's shareUrl()
+        if share is not None and origin:
+            # a CDN link (R2_PUBLIC_DOMAIN) stays first for the bytes; a video's is its player.
+            # One in the trash has none: download_url says why it has no link.
+            cdn = None if record.file_type == FileKind.VIDEO else self.library.public_url(record)
+            return record, cdn or origin + share
         if not server and ready and self.link_needs_server(record):
             return record, None  # (a file not ready: download_url says why it has no link)
         return record, self.library.download_url(file_id)

@@ -1089,6 +1089,12 @@ class MainWindow(QMainWindow):
         self.details.link_button.setToolTip(tip)
 
     def export(self) -> None:
+        """One file: saved as the name the user picks. Several selected: all of them into a
+        folder the user picks, each under its own name (numbered where one is taken)."""
+        selected = [r for r in self.browser.selected_records() if not r.is_trashed]
+        if len(selected) > 1:
+            self.export_many(selected)
+            return
         record = self._current()
         if record is None or record.is_trashed:
             return
@@ -1099,6 +1105,18 @@ class MainWindow(QMainWindow):
         if name:
             self.remember_folder("export", Path(name).parent)
             self.controller.export(record.id, Path(name))
+        self.check_dialog_folders()
+
+    def export_many(self, records: list[FileRecord]) -> None:
+        kind = records[0].file_type
+        folder = QFileDialog.getExistingDirectory(
+            self,
+            self.tr("Export %Ln files to a folder", "", len(records)),
+            self.dialog_folder("export", kind),
+        )
+        if folder:
+            self.remember_folder("export", Path(folder))
+            self.controller.export_many([r.id for r in records], Path(folder))
         self.check_dialog_folders()
 
     def _targets_where(self, trashed: bool) -> list[int]:
