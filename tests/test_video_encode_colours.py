@@ -124,3 +124,35 @@ def test_a_full_range_mjpeg_keeps_its_colours_in_the_web_copy_and_rungs(tmp_path
     _assert_close(source, Image.open(tmp_path / "sprite.jpg").crop((0, 0, 160, 90)), "sprite")
     poster = Image.open(io.BytesIO(make_thumbnail(clip, BY_MIME["video/x-msvideo"])))
     _assert_close(source, poster, "poster")
+
+
+def test_an_rgb_clips_renditions_are_bt709_yuv_tagged_so(tmp_path: Path) -> None:
+    """A screen recording or lossless export in RGB H.264 (libx264rgb, matrix "GBR"): every
+    output is YUV 4:2:0, so it must be written with a YUV matrix and tagged with it. It was
+    converted with scale's default and tagged GBR, which players read as G/B/R planes."""
+    size = (640, 360)
+    clip = tmp_path / "rgb.mp4"
+    with av.open(str(clip), "w", format="mp4") as out:
+        video = out.add_stream("libx264rgb", rate=12)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height, video.pix_fmt = *size, "bgr24"
+        video.codec_context.colorspace = 0  # AVCOL_SPC_RGB
+        video.options = {"preset": "ultrafast"}
+        rgb = av.VideoFrame.from_image(_patches(size)).reformat(format="bgr24")
+        for i in range(6):
+            frame = rgb.reformat(format="bgr24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    assert _first_frame(clip).format.name == "gbrp"
+    encode.web_rendition(clip, tmp_path, "video/mp4", _none)
+    encode.hls_ladder(clip, tmp_path / "hls", [180, 360], 1, _none)
+    made = [tmp_path / "web.mp4"] + [tmp_path / "hls" / f"{r}" / "seg_00000.ts" for r in (180, 360)]
+    for path in made:
+        frame = _first_frame(path)
+        assert (frame.format.name, frame.colorspace, frame.color_range) == (
+            "yuv420p",
+            encode.BT709,
+            ColorRange.MPEG,
+        ), path.name
+        _assert_close(_patches(size), _rgb(frame, Colorspace.ITU709), path.name)

@@ -39,7 +39,7 @@ THUMB_MAX_COUNT = 100
 # out of sync (under a frame at 25 fps) and keeps the encoder's clock sample-exact.
 AUDIO_GAP_TOLERANCE = 0.04
 # FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
-BT709, UNSPECIFIED, BT2020 = 1, 2, 9
+RGB, BT709, UNSPECIFIED, BT2020 = 0, 1, 2, 9
 LIMITED, FULL = 1, 2  # AVColorRange: MPEG (TV), JPEG (PC)
 # The AVColorSpace matrices FFmpeg's scale filter converts to, by its names for them
 _SCALE_MATRICES = {BT709: "bt709", 4: "fcc", 5: "bt470", 6: "smpte170m", 7: "smpte240m"}
@@ -478,6 +478,10 @@ class _VideoOut:
         # The colours the pixels are in, as players should read them: BT.709 once converted,
         # else the source's own (scaling does not change them)
         primaries, trc, matrix = (BT709, BT709, BT709) if p.wide_gamut else p.colour
+        if matrix == RGB:
+            # RGB frames (libx264rgb, a lossless screen capture) become YUV here: written with
+            # BT.709's matrix and tagged so. Tagged GBR, players read the YUV planes as G/B/R.
+            matrix = BT709
         self.video.codec_context.color_primaries = primaries
         self.video.codec_context.color_trc = trc
         self.video.codec_context.colorspace = matrix
