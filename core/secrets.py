@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import SettingsError
-from core.fsmodes import PRIVATE_DIR_MODE, make_dirs, tighten_dir
+from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs, tighten_dir
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ def check_private(path: Path) -> None:
     Owned by another user, or writable by group or others, it may be a key planted to forge
     signed links or to read the catalog elsewhere: SettingsError (reason "unsafe_permissions")
     saying what to fix, rather than a chmod that would adopt it. Missing is fine (created 0600/
-    0700 by us). Read bits for others on a file of ours are fixed by the caller (older versions).
+    0700 by us). Read bits for others on a file of ours are closed by check_secret_files.
+    The details name the file, never its local path: they reach HTTP answers when a key is
+    first read by a request (the message, with the path, goes to the log).
     """
     if os.name == "nt":
         return
@@ -53,7 +55,7 @@ def check_private(path: Path) -> None:
             "links signed with the old one stop working) or give it back to this user "
             "(chown) and restrict it (chmod 700 for the folder, 600 for files)",
             reason=UNSAFE,
-            details={"path": str(path), "owner": st.st_uid},
+            details={"name": path.name, "owner": st.st_uid},
         )
     if st.st_mode & 0o022:
         raise SettingsError(
@@ -61,17 +63,38 @@ def check_private(path: Path) -> None:
             f"{stat.S_IMODE(st.st_mode):04o}): it may have been replaced. Check it, then "
             "restrict it (chmod 700 for the folder, 600 for files), or remove it",
             reason=UNSAFE,
-            details={"path": str(path), "mode": f"{stat.S_IMODE(st.st_mode):04o}"},
+            details={"name": path.name, "mode": f"{stat.S_IMODE(st.st_mode):04o}"},
         )
 
 
 def ensure_secrets_dir(folder: Path) -> Path:
-    """secrets/: created 0700, refused when someone else owns it or may write to it."""
+    """secrets/: created 0700, refused when someone else owns it or may write to it, and so is
+    each file in it (check_secret_files). Every start opens the data folder through here
+    (DataPaths.ensure), whatever the storage backend: a key read only later (R2's link-signing
+    key, at the first watch link) is refused before the server starts, not at that link."""
     folder = Path(folder)
     check_private(folder)
     make_dirs(folder, PRIVATE_DIR_MODE)
     tighten_dir(folder, PRIVATE_DIR_MODE, keep_group=False)
+    check_secret_files(folder)
     return folder
+
+
+def check_secret_files(folder: Path) -> None:
+    """Every entry of secrets/ under check_private, whatever it keeps; a file of ours only
+    readable by others (an older version's, a copy made by hand) is closed to 0600."""
+    if os.name == "nt":
+        return
+    for path in sorted(Path(folder).iterdir()):
+        check_private(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue  # a writer's temporary file, renamed or removed meanwhile
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(path, PRIVATE_FILE_MODE)
+            logger.info("Secret file %s was readable by other users; now 0600", path.name)
 
 
 SECRETS_ENV = "MEDIADESK_SECRETS"

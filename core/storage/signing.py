@@ -233,14 +233,13 @@ def load_or_create_secret(path: Path) -> bytes:
     """The signing secret in `path`; 32 random bytes created atomically with mode 0600."""
     path = Path(path)
     # A secrets/ folder or key file someone else owns or may write is refused, never adopted:
-    # a planted key would let its author forge every signed link (core/secrets.py).
+    # a planted key would let its author forge every signed link; one only readable by others
+    # (an older version's) is closed to 0600 there (core/secrets.py).
     ensure_secrets_dir(path.parent)
     check_private(path)
     with contextlib.suppress(FileNotFoundError):
         secret = path.read_bytes()
         if len(secret) >= SECRET_BYTES:
-            if os.name != "nt" and path.stat().st_mode & 0o077:
-                path.chmod(0o600)  # ours, written by an older version: only readable by others
             return secret
         logger.warning("Signing secret %s is too short; replacing it", path)
         path.unlink()
