@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from core.db import schema_guard
 from core.db.engine import Database
 from core.db.models import ApiToken, utcnow
 from core.errors import CatalogUpgraded, InvalidInput, NotFound
+from core.filenames import visible_text
 from core.records import from_columns, iso
 
 SCOPES = ("read", "upload", "admin")
@@ -65,6 +66,13 @@ def process_token_owner(name: str, purpose: str) -> str | None:
     return origin if mark and head == purpose and origin.count(":") == 2 else None
 
 
+def _clean_name(name: str) -> str:
+    """A token's name under the stored names' rule (core.filenames.visible_text, as athlete
+    names): `token list` prints it to an admin's terminal, where an ESC or a carriage return in
+    it redrew the screen. Each run of spaces and line breaks is one space."""
+    return " ".join(visible_text(" ".join((name or "").split())).split())
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -102,7 +110,9 @@ class TokenInfo:
 
     @classmethod
     def from_row(cls, row: ApiToken) -> TokenInfo:
-        return from_columns(cls, row)
+        info = from_columns(cls, row)
+        # a name an older version stored with its control characters is never shown with them
+        return replace(info, name=_clean_name(info.name))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -128,9 +138,11 @@ class TokenStore:
 
     def create(self, name: str, scope: str) -> tuple[TokenInfo, str]:
         """A new token and its secret; the secret is shown once and never stored."""
-        clean = " ".join((name or "").split())
+        clean = _clean_name(name)
         if not clean or len(clean) > 100:
-            raise InvalidInput("A token name needs 1 to 100 characters", reason="token_name_length")
+            raise InvalidInput(
+                "A token name needs 1 to 100 visible characters", reason="token_name_length"
+            )
         scope = check_scope(scope)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.write() as s:
