@@ -59,6 +59,21 @@ def share_path(record: FileRecord) -> str | None:
     return versioned_link(f"/stream/{record.id}/{kind}", record)
 
 
+def only_this_machine(url: str) -> bool:
+    """Whether `url` names this machine's loopback address (a server bound to 127.0.0.1, as by
+    default): a link on it opens nowhere else, whoever it is pasted to."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def origin(host: str, port: int) -> str:
     if ":" in host:  # IPv6; a link-local address's zone is escaped as RFC 6874 asks
         host = f"[{host.replace('%', '%25')}]"

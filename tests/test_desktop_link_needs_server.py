@@ -222,3 +222,24 @@ def test_examples_follow_a_renamed_file(qtbot: Any, library: Library, media_dir:
             )
         wait_for(qtbot, lambda: "-o gol_final.jpg" in panel.examples.toPlainText())
         assert "IMG_0030" not in panel.examples.toPlainText()
+
+
+def test_copy_link_on_a_public_bucket_image_with_a_loopback_server_is_the_buckets(
+    qtbot: Any, s3_library: Library, media_dir: MediaSet
+) -> None:
+    """With the server on its default 127.0.0.1 and no MEDIADESK_PUBLIC_URL, a public image's
+    permanent stream URL names an address only this computer opens: pasted to a team chat it
+    opened nowhere. The bucket's own link opens anywhere, as before the permanent links."""
+    public = s3_library.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    with shown_window(qtbot, s3_library) as window:
+        with qtbot.waitSignal(window.server.stateChanged, timeout=TIMEOUT):
+            window.server_panel.port.setValue(0)
+            window.server_panel.start()
+        assert window.server.running and window.server.url.startswith("http://127.0.0.1:")
+        _select(qtbot, window, public.id)
+        QGuiApplication.clipboard().setText(BEFORE)
+        with qtbot.waitSignal(window.controller.linkReady, timeout=TIMEOUT):
+            window.commands.copy_link.trigger()
+        url = QGuiApplication.clipboard().text()
+        assert url.startswith(s3_library.settings.r2_endpoint_url), url
+        assert _fetch(url) == media_dir.jpeg.read_bytes()

@@ -22,7 +22,7 @@ from core.events import ChangeEvent
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
 from core.library import Library
-from core.links import share_path
+from core.links import only_this_machine, share_path
 from core.listing import SORTS
 from core.mediatypes import FileKind
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
@@ -582,7 +582,14 @@ class LibraryController(QObject):
             # a CDN link (R2_PUBLIC_DOMAIN) stays first for the bytes; a video's is its player.
             # One in the trash has none: download_url says why it has no link.
             cdn = None if record.file_type == FileKind.VIDEO else self.library.public_url(record)
-            return record, cdn or origin + share
+            if cdn:
+                return record, cdn
+            # A server only this computer reaches names a link that opens nowhere else: a
+            # bucket's own (signed) link opens anywhere, a local file's is signed for it anyway
+            if not only_this_machine(origin) or self.library.backends.on_backend(
+                record.storage_key, "local"
+            ):
+                return record, origin + share
         if not server and ready and self.link_needs_server(record):
             return record, None  # (a file not ready: download_url says why it has no link)
         return record, self.library.download_url(file_id)
