@@ -327,7 +327,7 @@ def validate(s: Settings) -> Settings:
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise bad(name, f"{value!r} is not an http(s) URL")
     for origin in s.cors_origins:
-        if origin != "*" and not _is_origin(origin):
+        if origin != "*" and origin_key(origin) is None:
             raise bad(
                 "cors_origins",
                 f"{origin!r} is not an origin like https://host:port (no path or query: "
@@ -396,22 +396,35 @@ def _host_problem(host: str) -> str:
 _LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
 
 
-def _is_origin(origin: str) -> bool:
-    """scheme://host[:port], with at most a trailing "/": what a browser sends as Origin."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_key(origin: str) -> str | None:
+    """`origin` as a browser serialises its Origin header, or None when it is not one
+    (scheme://host[:port], with at most a trailing "/"). Scheme and host lower-case, no
+    default port: browsers send https://club.example for https://Club.Example:443, so a
+    configured origin is compared (server/cors.py) in this form, never as written."""
     if "?" in origin or "#" in origin:
-        return False
-    parsed = urlparse(origin)
+        return None
+    parsed = urlparse(origin.strip())
     try:
-        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+        port = parsed.port  # raises ValueError on a port that is not a number
     except ValueError:
-        return False
-    return bool(
+        return None
+    host = parsed.hostname  # lower-case, without an IPv6 literal's brackets
+    if not (
         parsed.scheme
-        and parsed.hostname
+        and host
         and parsed.path in ("", "/")
         and not parsed.params
         and "@" not in parsed.netloc
-    )
+    ):
+        return None
+    scheme = parsed.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    return f"{scheme}://{netloc}"
 
 
 STORAGE_INCOMPLETE = "storage_incomplete"

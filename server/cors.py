@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from core.settings import origin_key
 from server.errors import error_response
 from server.state import CONFIG, REQUEST_ID
 
@@ -42,27 +43,40 @@ MAX_AGE = "600"
 
 def allowed_origin(request: web.Request) -> str | None:
     """The value for Access-Control-Allow-Origin, or None when the origin is not allowed."""
-    origin = request.headers.get("Origin")
+    return _allowed(request.app[CONFIG].cors_origins, request.headers.get("Origin"))
+
+
+def _allowed(origins: tuple[str, ...], origin: str | None) -> str | None:
     if not origin:
         return None
-    origins = request.app[CONFIG].cors_origins
-    if origin.rstrip("/") in (o.rstrip("/") for o in origins):
-        return origin
+    # as browsers write an Origin (core.settings.origin_key): a configured https://Club.Example
+    # or https://club.example:443 never matched the https://club.example a browser sends
+    key = origin_key(origin)
+    if key is not None and key in {origin_key(o) for o in origins if o != "*"}:
+        return origin  # the browser's own spelling: it compares the answer with it
     if "*" in origins:
         return origin  # echo it (not "*") so that requests with Authorization work too
     return None
 
 
 def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if not request.app[CONFIG].cors_origins:
+    apply_cors_headers(request.app[CONFIG].cors_origins, request.headers.get("Origin"), response)
+
+
+def apply_cors_headers(
+    origins: tuple[str, ...], origin: str | None, response: web.StreamResponse
+) -> None:
+    """The CORS headers of an answer to a request from `origin` (its Origin header, if any);
+    also for the answers server/protocol.py writes before any middleware or signal runs."""
+    if not origins:
         return  # no answer ever names an origin: none differs by it
     # Every answer, with an allowed Origin, another one or none (and 304s, errors): the copy
     # a shared cache keeps from a request without ACAO must not be served to an allowed page.
     _vary_on_origin(response)
-    origin = allowed_origin(request)
-    if origin is None:
+    allowed = _allowed(origins, origin)
+    if allowed is None:
         return
-    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Origin"] = allowed
     response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
 
 

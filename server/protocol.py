@@ -35,7 +35,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
@@ -44,7 +44,9 @@ from aiohttp.web_protocol import RequestHandler, _ErrInfo
 from core.records import MAX_DESCRIPTION
 from core.settings import HEADER_TIMEOUT
 from server.access_log import EscapedAccessLogger
+from server.cors import apply_cors_headers
 from server.errors import error_response, new_request_id
+from server.state import CONFIG
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +95,19 @@ class JsonErrorRequestHandler(RequestHandler):
     """Parser errors answered as `{"error": {...}}` with one warning line, no traceback; a
     connection that does not send a complete request head in time is closed."""
 
-    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        head_timeout: float = HEAD_TIMEOUT,
+        cors_origins: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **{**kwargs, "max_field_size": MAX_METADATA_SIZE})
         self._head_timeout = head_timeout
+        self._cors_origins = cors_origins
+        # the Origin of a head parsed whole but refused here (_check_heads), by its error: the
+        # request handle_error answers is aiohttp's stand-in, without the client's headers
+        self._refused_origins: dict[BaseException, str] = {}
         self._head_handle: asyncio.TimerHandle | None = None
         self._in_request = False  # a head was parsed and its request is not answered yet
         self._head_bytes = 0  # received of a head not complete yet
@@ -260,6 +272,9 @@ class JsonErrorRequestHandler(RequestHandler):
                 if total <= MAX_HEAD_SIZE:
                     continue
                 exc = LineTooLong(b"", MAX_HEAD_SIZE)
+            origin = message.headers.get("Origin")
+            if origin:
+                self._refused_origins[exc] = origin
             self._messages[i] = (_ErrInfo(status=400, exc=exc, message=exc.message), EMPTY_PAYLOAD)
 
     def _refuse(self, exc: HttpProcessingError) -> None:
@@ -371,16 +386,29 @@ class JsonErrorRequestHandler(RequestHandler):
             type(exc).__name__,
         )
         response = error_response(status, code, text, rid, headers={"X-Request-ID": rid})
+        # What app.py's on_prepare adds to every other answer (no signal runs for this one).
+        # A head the parser refused has no headers to read: such an answer still varies on
+        # Origin, but names none.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        apply_cors_headers(self._cors_origins, self._refused_origins.pop(exc, None), response)
+        # aiohttp's stand-in request is HTTP/1.0, and the answer's status line takes the
+        # request's version; the client's own version is not known past a parse error.
+        request._version = HttpVersion11  # noqa: V101 (aiohttp reads it)
         response.force_close()
         return response
 
 
 class ApiServer(web.Server):
     head_timeout = HEAD_TIMEOUT  # set per server by ApiRunner
+    cors_origins: tuple[str, ...] = ()  # likewise (handle_error's answers)
 
     def __call__(self) -> RequestHandler:
         return JsonErrorRequestHandler(
-            self, loop=self._loop, head_timeout=self.head_timeout, **self._kwargs
+            self,
+            loop=self._loop,
+            head_timeout=self.head_timeout,
+            cors_origins=self.cors_origins,
+            **self._kwargs,
         )
 
 
@@ -396,7 +424,9 @@ class ApiRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # Application._make_handler builds a plain Server with private state; its class is
-        # swapped rather than the construction copied (ApiServer adds one plain attribute).
+        # swapped rather than the construction copied (ApiServer adds plain attributes).
         server.__class__ = ApiServer
         server.head_timeout = self._head_timeout  # type: ignore[attr-defined]
+        config = self.app.get(CONFIG)
+        server.cors_origins = config.cors_origins if config else ()  # type: ignore[attr-defined]
         return server

@@ -244,11 +244,16 @@ def remote_address(request: web.Request) -> str:
     saw (nginx's $proxy_add_x_forwarded_for), and anything to the left of the first untrusted
     hop was written by the client and proves nothing. From any other peer the header is
     ignored.
+
+    Every X-Forwarded-For line counts, joined in order (RFC 9110 5.3: one list): a proxy that
+    adds a line of its own instead of appending to the client's (HAProxy's `option
+    forwardfor`) leaves the client's line first, and that line alone named whom it pleased.
     """
     peer = request.remote or "unknown"
     trusted = request.app[CONFIG].trusted_proxies
     if trusted and _is_trusted(peer, trusted):
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        lines = request.headers.getall("X-Forwarded-For", [])
+        hops = [h.strip() for h in ",".join(lines).split(",")]
         for hop in reversed([h for h in hops if h]):
             if not _is_trusted(hop, trusted):
                 return hop[:64]
