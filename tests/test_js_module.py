@@ -679,13 +679,18 @@ async def test_a_nameless_blob_is_named_by_the_server(
 
 
 async def test_an_upload_cut_by_a_restart_longer_than_retry_after_is_retried_until_back(
-    library: Library, tmp_path: Path
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A signed PUT cut by a stop is answered 503 server_stopping, Retry-After 5 s. A server
     that takes longer to come back refuses the PUT sent then: the module rejected with
     network_error at once, where the Python client keeps retrying a refused connection
     (backoff, five retries). Now the module does too, and the upload ends stored."""
     from PIL import Image
+
+    from server import errors
+
+    # Retry-After 1 s, not 5: the same sequence (503, refused, back), 4 s sooner
+    monkeypatch.setattr(errors, "STOPPING_RETRY", 1)
 
     noise = tmp_path / "noise.png"  # 3 MB that do not compress: a body that takes a while
     Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)).save(noise, compress_level=0)

@@ -46,9 +46,16 @@ PLAYERS = 40  # range requests at once: a handful of players seeking and retryin
 WORKERS = 8  # the server's threads of either pool (server_config's executor_workers)
 
 
+# The store's request timeouts in the tests that wait them out: the same rules as production's
+# (5 s to connect, 10 s to read), each wait a few seconds shorter (S3Storage reads REQUESTS
+# when it is made).
+SHORT = Timeouts(connect=3, read=5, attempts=2)
+
+
 def test_a_silent_store_under_load_leaves_the_catalog_answering_and_recovers(
-    s3_settings: Settings, media_dir: Any
+    s3_settings: Settings, media_dir: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(s3, "REQUESTS", SHORT)
     proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
     tokens = make_tokens(lib)
@@ -182,13 +189,15 @@ def test_reads_waiting_on_a_silent_store_leave_the_threads_of_a_listing_free(
 
 
 def test_an_upload_body_the_silent_store_stops_taking_is_endpoint_unreachable(
-    s3_settings: Settings, tmp_path: Path
+    s3_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A direct upload big enough to fill the socket buffers towards a hung store: the PUT's
     body stops moving, and urllib3 gives up sending (botocore: "Connection was closed before we
     received a valid response"). Before: 500 without a reason, unlike every other way of not
     reaching the store, and the upload's object counted as surely not stored, so the deletion
     noted for it was dropped (an object the bucket may hold and no row names)."""
+    monkeypatch.setattr(s3, "REQUESTS", SHORT)
+    monkeypatch.setattr(s3, "HANG_WINDOW", 2.0)  # the store is asked again sooner once back
     proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     # the defaults: 24 MiB go in one PUT, whose body is what stops moving
     lib = Library.open(
@@ -299,14 +308,14 @@ def test_a_long_probe_moving_bytes_does_not_keep_the_store_counted_out(
     key = "general/2026/01/slow.bin"
     storage.put_bytes("general/2026/01/small.bin", b"small", "application/octet-stream")
     upload_id = storage.create_multipart(key, "application/octet-stream")
-    data = os.urandom(32 * MiB)
+    data = os.urandom(20 * MiB)
     try:
         proxy.stall()
         with pytest.raises(StorageUnavailable):
             storage.stat("general/2026/01/small.bin")  # times out: the store is counted out
         time.sleep(1.0)  # past the window: the next request may ask the store
         proxy.restore()
-        # the part takes about 16 s; what loopback buffers hold of its end reaches the store
+        # the part takes about 10 s; what loopback buffers hold of its end reaches the store
         # well within the read timeout
         proxy.slow(2 * MiB)
         sent: list[object] = []

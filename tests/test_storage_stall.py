@@ -23,7 +23,8 @@ import pytest
 from core import keys
 from core.library import Library
 from core.settings import Settings
-from core.storage.s3 import REQUESTS, S3Storage
+from core.storage import s3
+from core.storage.s3 import REQUESTS, S3Storage, Timeouts
 from server.entry import EmbeddedServer
 from tests.faults import CuttableProxy, assert_healthy, wait_for
 from tests.resumable_client import padded_mp4
@@ -41,6 +42,25 @@ pytestmark = pytest.mark.timeout(180)
 
 MiB = 1024 * 1024
 BOUND = 20.0  # seconds: far above the code's (about 4 s for /health, 10 s for the rest)
+# The store's request timeouts the tests wait out: production's rules (REQUESTS: 5 s to connect,
+# 10 s to read, a timed-out try never tried again) on half the read timeout, and the bounds
+# scaled with it (a timeout tried twice still overshoots them). S3Storage reads REQUESTS and
+# HANG_WINDOW when it is made.
+SHORT = Timeouts(connect=3, read=5, attempts=2)
+SHORT_BOUND = BOUND * SHORT.read / REQUESTS.read
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> Timeouts:
+    monkeypatch.setattr(s3, "REQUESTS", SHORT)
+    monkeypatch.setattr(s3, "HANG_WINDOW", 2.0)  # asked again sooner once back
+    return SHORT
+
+
+def test_the_production_timeouts_fit_the_bound() -> None:
+    """What the tests below check on SHORT holds for production's own values."""
+    assert REQUESTS.connect + REQUESTS.read < BOUND
+    assert s3.PROBE.connect + s3.PROBE.read < BOUND
 
 
 def _timed(calls: dict[str, Callable[[], Reply]]) -> dict[str, tuple[Reply, float]]:
@@ -61,7 +81,7 @@ def _timed(calls: dict[str, Callable[[], Reply]]) -> dict[str, tuple[Reply, floa
 
 
 def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
-    s3_settings: Settings, media_dir: Any
+    s3_settings: Settings, media_dir: Any, short_timeouts: Timeouts
 ) -> None:
     proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
     lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url))
@@ -92,7 +112,7 @@ def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
         )
         health, seconds = answered["health"]
         assert health.status == 503 and health.json()["storage"]["ok"] is False, health.body
-        assert seconds < BOUND, f"/health took {seconds:.1f} s"
+        assert seconds < SHORT_BOUND, f"/health took {seconds:.1f} s"
         for label in ("stream", "upload"):
             reply, seconds = answered[label]
             assert reply.status == 500, (label, reply.body)
@@ -101,7 +121,7 @@ def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
                 "storage_unavailable",
                 "endpoint_unreachable",
             ), (label, error)
-            assert seconds < BOUND, f"{label} took {seconds:.1f} s"
+            assert seconds < SHORT_BOUND, f"{label} took {seconds:.1f} s"
 
         proxy.restore()  # asked again once the store's window is over (core/storage/s3.py)
         wait_for(lambda: http_call(f"{server.url}/health").status == 200, BOUND, "the store")
@@ -119,7 +139,9 @@ def test_a_silent_store_fails_health_streams_and_uploads_within_seconds(
         proxy.close()
 
 
-def test_a_16_mib_part_on_a_slow_link_outlasts_the_timeouts(s3_bucket: S3Target) -> None:
+def test_a_10_mib_part_on_a_slow_link_outlasts_the_timeouts(
+    s3_bucket: S3Target, short_timeouts: Timeouts
+) -> None:
     """botocore's read timeout is per socket read and urllib3 sends a body block by block
     under the connect timeout: a part PUT taking longer than the read timeout, at about 1.4 MB/s, is
     fine (the timeouts are for a silent store, not a slow one)."""
@@ -131,17 +153,17 @@ def test_a_16_mib_part_on_a_slow_link_outlasts_the_timeouts(s3_bucket: S3Target)
         s3_bucket.secret_access_key,
         s3_bucket.region,
     )
-    assert storage.timeouts == REQUESTS
+    assert storage.timeouts == short_timeouts  # the default: s3.REQUESTS
     try:
         key = "general/2026/01/slow.bin"
         upload_id = storage.create_multipart(key, "application/octet-stream")
-        data = os.urandom(16 * MiB)
+        data = os.urandom(10 * MiB)  # ~7.5 s
         proxy.slow(1.4e6)
         start = time.monotonic()
         etag = storage.upload_part(key, upload_id, 1, io.BytesIO(data), len(data))
         seconds = time.monotonic() - start
         proxy.slow(None)
-        assert seconds > REQUESTS.read, seconds  # it did outlast the read timeout
+        assert seconds > short_timeouts.read, seconds  # it did outlast the read timeout
         parts = storage.list_parts(key, upload_id)
         assert [(p.part_number, p.size, p.etag) for p in parts] == [(1, len(data), etag)]
         storage.abort_multipart(key, upload_id)
@@ -150,7 +172,7 @@ def test_a_16_mib_part_on_a_slow_link_outlasts_the_timeouts(s3_bucket: S3Target)
 
 
 def test_a_store_that_stalls_mid_stream_cuts_the_answer_within_seconds(
-    s3_settings: Settings, tmp_path: Any
+    s3_settings: Settings, tmp_path: Any, short_timeouts: Timeouts
 ) -> None:
     """The bucket stops sending halfway through an object: the player gets a cut answer (not
     a connection left open forever, which players show as endless buffering), the server
@@ -181,8 +203,8 @@ def test_a_store_that_stalls_mid_stream_cuts_the_answer_within_seconds(
         seconds = time.monotonic() - start
         received += len(cut.value.partial)
         assert received < 64 * MiB
-        assert seconds < BOUND, f"the cut answer took {seconds:.1f} s"
-        assert REQUESTS.read - 1 < seconds, seconds  # cut by the read timeout, not by chance
+        assert seconds < SHORT_BOUND, f"the cut answer took {seconds:.1f} s"
+        assert short_timeouts.read - 1 < seconds, seconds  # cut by the read timeout, not by chance
 
         proxy.restore()  # asked again once the store's window is over (core/storage/s3.py)
         wait_for(lambda: http_call(f"{server.url}/health").status == 200, BOUND, "the store")
