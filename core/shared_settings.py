@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.events import ChangeEvent, EventKind
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from core.library import Library
@@ -44,13 +44,19 @@ def announce(lib: Library) -> None:
     lib.events.publish(ChangeEvent(KIND, None, data={"settings_file": lib.settings.config_file}))
 
 
-def reread(lib: Library) -> dict[str, Any]:
-    """Loads this process's settings file again; applies and returns the RUNTIME changes."""
-    current = lib.settings
+def load_again(current: Settings) -> Settings:
+    """This process's settings read again from the same file, folder and environment the way
+    they were at start-up (what another process saved since included)."""
     overrides: dict[str, Any] = {"data_dir": current.data_dir} if current.data_dir else {}
     if current.allow_incomplete_storage:  # an app opened without its R2 keys still follows
         overrides["allow_incomplete_storage"] = True
-    fresh = load_settings(os.environ, config_file=current.config_file or None, **overrides)
+    return load_settings(os.environ, config_file=current.config_file or None, **overrides)
+
+
+def reread(lib: Library) -> dict[str, Any]:
+    """Loads this process's settings file again; applies and returns the RUNTIME changes."""
+    current = lib.settings
+    fresh = load_again(current)
     changes = {n: getattr(fresh, n) for n in RUNTIME if getattr(fresh, n) != getattr(current, n)}
     if changes:
         lib.apply_settings(**changes)

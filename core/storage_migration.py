@@ -53,7 +53,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from core import keys
+from core import keys, shared_settings
 from core.db.engine import Database
 from core.db.models import MediaFile
 from core.deferred import (
@@ -77,7 +77,7 @@ from core.records import FileStatus
 from core.settings import Settings
 from core.spool import owned_temp
 from core.storage.base import Presigner, Storage
-from core.storage.factory import SIGNING_KEY_FILE
+from core.storage.factory import SIGNING_KEY_FILE, build_backend
 from core.storage.routing import RoutingStorage
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
@@ -193,6 +193,9 @@ class StorageBackends:
         self._reading = reading
         # the host and port this process's server listens on, once it does
         self._bound: tuple[str, int] | None = None
+        # backends _configure could not build, by name: (the saved settings' stamp, why)
+        self._unconfigured: dict[str, tuple[object, str]] = {}
+        self._configuring = threading.Lock()
 
     def serve_links_at(self, host: str, port: int) -> None:
         """Records the address this process's server listens on (known only once it is bound:
@@ -227,6 +230,35 @@ class StorageBackends:
             )
         if isinstance(storage, RoutingStorage):
             storage.locate = self._first_to_ask
+            storage.resolve = self._configure
+
+    def _configure(self, name: str) -> Storage:
+        """The backend `name` built from the settings saved now: a row names a backend this
+        process started without (`storage migrate --to r2 --save-keys` ran in another process,
+        or the desktop's storage switch). The settings are read again only when their file or
+        the secrets folder changed since the last attempt that found the backend unconfigured;
+        the routing storage keeps what is built. Raises StorageUnavailable saying what to do."""
+        with self._configuring:
+            settings = self._settings()
+            stamp = _saved_stamp(settings)
+            known = self._unconfigured.get(name)
+            if known is not None and known[0] == stamp:
+                raise StorageUnavailable(known[1])
+            try:
+                storage = build_backend(shared_settings.load_again(settings), name)
+            except (MediaDeskError, OSError) as exc:
+                why = (
+                    f"Files of this library are on the {name} storage, which this process was "
+                    f"started without and cannot use from the saved settings ({exc}). Restart "
+                    "MediaDesk with that storage's settings: save them once (`mediadesk storage "
+                    "migrate --to r2 --save-keys` with R2_* set, or the desktop app's Settings ▸ "
+                    "Storage) or set R2_* in its environment"
+                )
+                self._unconfigured[name] = (stamp, why)
+                logger.warning("%s", why)
+                raise StorageUnavailable(why) from None
+            logger.info("Storage %s: found in the saved settings, read from now on", name)
+            return storage
 
     def _first_to_ask(self, key: str) -> str | None:
         """Where the routing storage looks for `key` first. The catalog's answer only saves
@@ -512,6 +544,21 @@ class StorageBackends:
 
     def on_backend(self, key: str, backend: str) -> bool:
         return (self.backend_of_key(key) or self._settings().backend_name) == backend
+
+
+def _saved_stamp(settings: Settings) -> object:
+    """What changes when settings are saved (the file is replaced, a secret written): the
+    settings file's and the secrets folder's identity and times."""
+
+    def stamp(path: Path) -> tuple[int, int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    config = Path(settings.config_file or settings.paths.settings_file)
+    return (stamp(config), stamp(settings.paths.secrets_dir))
 
 
 @contextmanager

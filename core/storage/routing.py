@@ -6,6 +6,13 @@ yet moved — or that the user chose to keep where they are — stay readable: r
 copies and deletes try the backend the catalog names for the key first (`locate`), then the
 others. `media_files.storage_backend` says where each file is; core/storage_migration.py moves
 files between backends.
+
+A process may hear of a backend after it started: `mediadesk storage migrate --to r2
+--save-keys` run elsewhere moves files to R2 while a server opened on the local folder keeps
+running. When the catalog names a backend this storage has none for, `resolve` is asked for it
+(core/storage_migration.py reads the saved settings again) and what it builds is kept. When it
+cannot be built, reads that find the object nowhere else raise its StorageUnavailable: the
+bytes exist where this process cannot reach, so "no such object" (a 404) would be a lie.
 """
 
 from __future__ import annotations
@@ -13,12 +20,32 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from core.errors import NotFound
+from core.errors import NotFound, StorageUnavailable
 from core.storage.base import ObjectStat, ProgressCallback, Storage
 
 Locator = Callable[[str], str | None]
+# Builds the backend of that name, or raises StorageUnavailable saying why it cannot
+Resolver = Callable[[str], Storage]
+
+
+class _Unreachable:
+    """Stands last in a read's order for a backend the catalog names that this process cannot
+    build: every call raises why (after the other backends had no object)."""
+
+    def __init__(self, error: StorageUnavailable) -> None:
+        self._error = error
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        error = self._error
+
+        def refuse(*_: object, **__: object) -> Any:
+            raise StorageUnavailable(error.message, reason=error.reason, details=error.details)
+
+        return refuse
 
 
 class RoutingStorage:
@@ -31,6 +58,7 @@ class RoutingStorage:
         self._backends = dict(backends)
         self._lock = threading.Lock()
         self.locate: Locator = lambda key: None
+        self.resolve: Resolver | None = None
 
     # ---- backends -----------------------------------------------------------------------------
     @property
@@ -48,9 +76,13 @@ class RoutingStorage:
     def backend(self, name: str) -> Storage:
         with self._lock:
             found = self._backends.get(name)
-        if found is None:
+        if found is not None:
+            return found
+        if self.resolve is None:
             raise NotFound(f"The {name} storage is not configured")
-        return found
+        built = self.resolve(name)
+        with self._lock:
+            return self._backends.setdefault(name, built)
 
     def add_backend(self, name: str, storage: Storage) -> None:
         with self._lock:
@@ -64,8 +96,14 @@ class RoutingStorage:
         with self._lock:
             backends = dict(self._backends)
         first = self.locate(key) or self.active_name
-        ordered = [backends[first]] if first in backends else []
-        return ordered + [s for n, s in backends.items() if n != first]
+        if first in backends or self.resolve is None:
+            ordered = [backends[first]] if first in backends else []
+            return ordered + [s for n, s in backends.items() if n != first]
+        try:
+            return [self.backend(first), *backends.values()]
+        except StorageUnavailable as exc:
+            # an old copy may still be where the file was: asked first, the reason last
+            return [*backends.values(), cast(Storage, _Unreachable(exc))]
 
     def _first(self, key: str, call: Callable[[Storage], Any]) -> Any:
         missing: NotFound | None = None
