@@ -5,7 +5,8 @@ RETURNING` statement: under `BEGIN IMMEDIATE` on SQLite (the write lock is taken
 processes never pick the same row) and with `FOR UPDATE SKIP LOCKED` on PostgreSQL (concurrent
 workers skip a row another transaction is claiming instead of waiting for it). A running job
 holds a lease (owner + expiry) that its worker renews; a worker that dies stops renewing, the
-lease runs out and the next claim takes the job again, counting the attempt.
+lease runs out and the next claim takes the job again, counting the attempt (on PostgreSQL,
+not before the catalog has been up a full lease: see `claim`).
 """
 
 from __future__ import annotations
@@ -276,10 +277,30 @@ class JobQueue:
 
     # ---- workers ----------------------------------------------------------------------------
     def claim(self, owner: str, kinds: tuple[str, ...] | None = None) -> JobRecord | None:
-        """Takes the oldest runnable job (queued and due, or running with a lapsed lease)."""
+        """Takes the oldest runnable job (queued and due, or running with a lapsed lease).
+
+        A PostgreSQL catalog that started less than a lease ago lets no lapsed lease of a job
+        claimed before it started be taken yet: its restart (a stop, a crash) kept their
+        workers from renewing, and a worker whose job the outage stopped puts it back without
+        spending the attempt once the catalog answers (core/video/worker.py) unless a claim
+        took it first, counting one. A worker that really died (kill -9) still has its attempt
+        counted, at most a lease later.
+        """
         now = utcnow()
-        lapsed = and_(Job.state == JobState.RUNNING, Job.lease_expires_at < now)
+        lapsed: ColumnElement[bool] = and_(
+            Job.state == JobState.RUNNING, Job.lease_expires_at < now
+        )
         with self.db.write() as s:
+            if not self.db.is_sqlite:
+                # how long it has been up, by its own clock (this machine's may be off)
+                started, up = s.execute(
+                    select(
+                        func.pg_postmaster_start_time(),
+                        func.now() - func.pg_postmaster_start_time(),
+                    )
+                ).one()
+                if up < timedelta(seconds=self.lease_seconds):
+                    lapsed = and_(lapsed, Job.started_at >= started)
             # A job whose worker died on its last allowed attempt fails instead of running again
             s.execute(
                 update(Job)

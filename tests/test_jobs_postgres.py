@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from core import keys as keymod
-from core.jobs import current_derivatives
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.jobs import JobQueue, current_derivatives
 from core.library import Library
 from core.video import service
 from tests import media
 from tests.conftest import make_settings
 from tests.internals import storage_of
-from tests.pg_server import postgres_url  # noqa: F401
+from tests.pg_server import Cluster, pg_cluster, postgres_url  # noqa: F401
 from tests.test_jobs import fresh_postgres
 from tests.test_jobs_workers import start_worker, stop, wait_for, worker_env
 from tests.video_helpers import TEST_LADDER
@@ -88,3 +91,34 @@ def test_two_worker_processes_share_jobs_on_postgresql_and_s3(
         )
     finally:
         lib.close()
+
+
+def test_a_catalog_restart_gives_the_workers_a_lease_to_put_their_jobs_back(
+    pg_cluster: Cluster,  # noqa: F811
+) -> None:
+    """A PostgreSQL restart stops every worker's heartbeat: a job claimed before it is not
+    taken by another worker's claim until the catalog has been up a lease (its worker puts it
+    back meanwhile, its attempt not spent). Before, the first claim after the restart took it,
+    counting an attempt each outage; a worker that really died still has its attempt counted,
+    a lease later."""
+    db = Database(pg_cluster.url)
+    upgrade(db.engine)
+    queue = JobQueue(db, lease_seconds=3, max_attempts=3)
+    try:
+        kept, died = queue.enqueue(1, ["web"])[0], queue.enqueue(2, ["web"])[0]
+        assert queue.claim("a") is not None and queue.claim("dead") is not None
+        pg_cluster.stop()
+        time.sleep(queue.lease_seconds + 0.5)  # both leases lapse while the catalog is away
+        pg_cluster.start()
+        db.engine.dispose()  # the pool's connections died with the server
+        assert queue.claim("b") is None  # neither is taken yet
+        back = queue.postpone(kept.id, "a", "The catalog cannot be reached", "internal", 0)
+        assert back is not None and back.attempts == 0
+        again = queue.claim("b")
+        assert again is not None and (again.id, again.attempts) == (kept.id, 1)
+        assert queue.finish(kept.id, "b")
+        time.sleep(queue.lease_seconds)
+        taken = queue.claim("c")
+        assert taken is not None and (taken.id, taken.attempts) == (died.id, 2)  # counted
+    finally:
+        db.dispose()

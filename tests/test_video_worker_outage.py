@@ -7,7 +7,9 @@ own failures, README)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from core.video import worker as worker_module
 from tests import media
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy
+from tests.pg_server import Cluster, pg_cluster  # noqa: F401
 from tests.s3_server import S3Target
 from tests.video_helpers import TEST_LADDER, process_all
 
@@ -86,3 +89,67 @@ def test_jobs_stopped_by_a_store_outage_wait_for_it_without_spending_attempts(
     finally:
         lib.close()
         proxy.close()
+
+
+def test_a_job_the_catalogs_outage_stopped_is_put_back_once_it_answers(
+    tmp_path: Path,
+    pg_cluster: Cluster,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The catalog (PostgreSQL) stopped under a running job, past its lease: the job's end
+    cannot be recorded then, so the worker keeps it and puts it back once the catalog answers.
+    Before, the put-back itself failed, the worker logged "failed to run a job" at ERROR with a
+    traceback (and again at every claim while the catalog was away), the job stayed running
+    until its lease lapsed and the next claim took it again, spending an attempt: three such
+    outages failed it for good ('interrupted')."""
+    monkeypatch.setattr(worker_module, "BACKOFF_BASE", 0.5)
+    lib = Library.open(
+        make_settings(
+            tmp_path / "data",
+            database_url=pg_cluster.url,
+            hls_ladder=TEST_LADDER,
+            job_lease_seconds=5,
+        )
+    )
+    worker = worker_module.VideoWorker(lib, name="w", poll_interval=0.2, nice=0)
+    try:
+        record = lib.uploads.ingest(media.make_avi(tmp_path / "a.avi", seconds=1), "video")
+        for job in lib.jobs.list(file_id=record.id)[0]:
+            if job.kind != "web":
+                lib.jobs.cancel(job.id)
+        (job,) = _web_jobs(lib, [record.id])
+        # the catalog stops while the encode runs: at the worker's first cancel check
+        encoding, stopped = threading.Event(), threading.Event()
+        should_stop = lib.jobs.should_stop
+
+        def first_check_waits(job_id: int, owner: str) -> bool:
+            if not encoding.is_set():
+                encoding.set()
+                stopped.wait(30)
+            return should_stop(job_id, owner)
+
+        monkeypatch.setattr(lib.jobs, "should_stop", first_check_waits)
+        caplog.set_level(logging.INFO, logger="core.video.worker")
+        worker.start()
+        assert encoding.wait(30)
+        pg_cluster.stop()
+        stopped.set()
+        time.sleep(lib.jobs.lease_seconds + 1)  # the job's lease lapses meanwhile
+        pg_cluster.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):  # the pool's first reconnect may fail
+                if lib.jobs.get(job.id).state == JobState.DONE:
+                    break
+            time.sleep(0.3)
+        done = lib.jobs.get(job.id)
+        assert done.state == JobState.DONE
+        assert done.attempts == 1  # the outage's attempt was not spent
+        worker_records = [r for r in caplog.records if r.name == "core.video.worker"]
+        bad = [r for r in worker_records if r.exc_info or r.levelno >= logging.ERROR]
+        assert not bad, [r.getMessage() for r in bad]
+        assert any("put back" in r.getMessage() for r in worker_records)
+    finally:
+        worker.stop()
+        lib.close()

@@ -28,11 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import partials
-from core.errors import MediaDeskError, NotFound, is_no_space, passing_outage
+from core.errors import (
+    MediaDeskError,
+    NotFound,
+    catalog_unreachable,
+    is_no_space,
+    passing_outage,
+)
 from core.events import EventKind
 from core.fsmodes import make_dirs
 from core.jobs import BACKOFF_BASE, JobRecord, JobState
-from core.logsetup import RESOURCE_REPORT_INTERVAL, BoundedReports
+from core.logsetup import RESOURCE_REPORT_INTERVAL, BoundedReports, OutageReports
 from core.records import FileRecord
 from core.thumbnail_remake import behind
 from core.video import service
@@ -61,6 +67,18 @@ class _Outcome:
     poster_error: str = ""  # why a thumbnails job's poster was not made (its sprite was)
 
 
+@dataclass(frozen=True)
+class _PutBack:
+    """A job an outage stopped whose put-back the catalog could not record (it was the
+    catalog that was out of reach): recorded once it answers (VideoWorker._put_back_held)."""
+
+    job_id: int
+    owner: str
+    message: str
+    reason: str
+    delay: float
+
+
 class VideoWorker:
     """`concurrency` threads, each claiming one job at a time."""
 
@@ -87,6 +105,11 @@ class VideoWorker:
         self._full = 0
         self._full_until = 0.0
         self._reports = BoundedReports(RESOURCE_REPORT_INTERVAL)
+        self._outage_reports = OutageReports(RESOURCE_REPORT_INTERVAL)
+        # job id -> its put-back the catalog could not record yet; any thread records it
+        self._held: dict[int, _PutBack] = {}
+        self._held_lock = threading.Lock()
+        self._away = 0  # turns in a row the catalog (or the store) was out of reach
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> VideoWorker:
@@ -114,6 +137,9 @@ class VideoWorker:
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        if self._held:  # the catalog may be back: else their leases lapse, an attempt each
+            with contextlib.suppress(Exception):
+                self._put_back_held()
 
     def _on_event(self, event: Any) -> None:
         if event.kind in (EventKind.PROCESSING, EventKind.CREATED):
@@ -125,22 +151,39 @@ class VideoWorker:
             if wait > 0:  # the disk is full: taking a job would only fail it again
                 self._stop.wait(wait)
                 continue
+            wait = self.poll_interval
             try:
                 job = self.run_once(owner)
             except Exception as exc:
-                if not is_no_space(exc):
-                    logger.exception("Video worker %s failed to run a job", owner)
-                else:  # the catalog's disk: not even the claim or the job's end was recorded
-                    self._disk_full(None, _space_message(exc))
                 job = None
+                if is_no_space(exc):  # the catalog's disk: not even the claim was recorded
+                    self._disk_full(None, _space_message(exc))
+                elif self._outage_reports.log(
+                    logger, exc, "Video worker %s waits for the catalog", owner
+                ):
+                    wait = self._away_wait()
+                else:
+                    logger.exception("Video worker %s failed to run a job", owner)
+            else:
+                self._away = 0
             if job is None:
-                self._wake.wait(self.poll_interval)
+                self._wake.wait(wait)
                 self._wake.clear()
+
+    def _away_wait(self) -> float:
+        """The wait before the next turn while the catalog is out of reach: doubling from
+        poll_interval, at most a third of a lease. A job this worker holds (`_held`) must be
+        put back within the lease a restarted catalog grants before anyone takes it again
+        (JobQueue.claim); OUTAGE_BACKOFF_MAX would let it go."""
+        self._away += 1
+        most = max(self.poll_interval, self.lib.jobs.lease_seconds / 3)
+        return float(min(self.poll_interval * 2 ** min(self._away - 1, 10), most))
 
     # ---- one job ----------------------------------------------------------------------------
     def run_once(self, owner: str | None = None) -> JobRecord | None:
         """Claims and runs one job; None when the queue had nothing runnable."""
         owner = owner or f"{self.name}#x"
+        self._put_back_held()  # before any claim: else the lapsed lease is claimed, +1 attempt
         job = self.lib.jobs.claim(owner)
         if job is None:
             return None
@@ -161,6 +204,8 @@ class VideoWorker:
             self._outages = 0
             if time.monotonic() >= self._full_until:  # not a job _settle put back for space
                 self._full = 0
+        if job.id in self._held:  # the catalog is away: nothing to read or tell yet
+            return job
         final = self._get(job.id)
         service.publish(self.lib, job.file_id, final or job)
         return final or job
@@ -174,18 +219,49 @@ class VideoWorker:
         for good."""
         self._outages += 1
         delay = min(BACKOFF_BASE * 2 ** min(self._outages - 1, 10), OUTAGE_BACKOFF_MAX)
-        self.lib.jobs.postpone(job.id, owner, message, failure_reason(exc), delay)
+        put_back = _PutBack(job.id, owner, message, failure_reason(exc), delay)
+        when = ""
+        try:
+            self.lib.jobs.postpone(job.id, owner, message, put_back.reason, delay)
+        except Exception as again:
+            if not catalog_unreachable(again):
+                raise
+            # Not recorded: the job stays running under our lease. Held here and put back
+            # before this worker claims anything (run_once); before, the lease lapsed and the
+            # next claim took the job again, spending the attempt, with an ERROR traceback.
+            with self._held_lock:
+                self._held[job.id] = put_back
+            when = " (recorded once the catalog answers)"
         count = self._reports.due("outage")
         if count is not None:
             logger.warning(
-                "Job %s put back for %.0f s, its attempt not counted: %s (%d such since the "
+                "Job %s put back for %.0f s%s, its attempt not counted: %s (%d such since the "
                 "last report, reported at most every %.0f s)",
                 job.id,
                 delay,
+                when,
                 message,
                 count,
                 self._reports.interval,
             )
+
+    def _put_back_held(self) -> None:
+        """Records the put-backs of `_postpone` the catalog could not take; raises while it
+        still cannot (the caller's turn waits for it)."""
+        with self._held_lock:
+            held = list(self._held.values())
+        for put_back in held:
+            recorded = self.lib.jobs.postpone(
+                put_back.job_id, put_back.owner, put_back.message, put_back.reason, put_back.delay
+            )
+            with self._held_lock:
+                self._held.pop(put_back.job_id, None)
+            if recorded is not None:
+                logger.info("Job %s put back now that the catalog answers", put_back.job_id)
+            else:  # cancelled, deleted, or taken after its lease lapsed (a catalog partition)
+                logger.info(
+                    "Job %s was not ours any more when the catalog answered", put_back.job_id
+                )
 
     def _put_back_for_space(self, job: JobRecord, owner: str, message: str, reason: str) -> None:
         """A job a full disk stopped (its work folder's, or the catalog's) is queued again,
