@@ -20,7 +20,7 @@ from core.ascii import whole_number
 from core.errors import SettingsError, UnsupportedType
 from core.fsmodes import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_dirs
 from core.mediatypes import BY_MIME, IMAGE_TYPES, VIDEO_TYPES, FileKind, canonical_mime
-from core.paths import DataPaths, check_data_dir, default_paths
+from core.paths import DataDirSource, DataPaths, check_data_dir, default_paths
 from core.secrets import (
     DATABASE_PASSWORD,
     SECRET_FIELDS,
@@ -143,12 +143,18 @@ class Settings:
     # app, `storage status`, `doctor`): storage_problem then says what is missing, and the R2
     # backend answers storage_unavailable instead of the start-up being refused.
     allow_incomplete_storage: bool = field(default=False, compare=False, repr=False)
+    # Where data_dir came from (load_settings knows): a data folder that cannot be used is
+    # refused naming the place to fix it, not "--data-dir or MEDIADESK_DATA_DIR" for a value
+    # the Settings dialog wrote to settings.toml.
+    data_dir_source: DataDirSource = field(default=DataDirSource(), compare=False, repr=False)
 
     # --- derived -----------------------------------------------------------------------------
     @property
     def paths(self) -> DataPaths:
         return default_paths(
-            self.data_dir or None, str(Path(self.config_file).parent) if self.config_file else None
+            self.data_dir or None,
+            str(Path(self.config_file).parent) if self.config_file else None,
+            self.data_dir_source,
         )
 
     def allowed_types(self, kind: str) -> tuple[str, ...]:
@@ -494,7 +500,7 @@ def settings_file_path(env: Mapping[str, str] | None = None, data_dir: str = "")
 
 
 # fields that are no setting: never read from or written to settings.toml
-INTERNAL_FIELDS = ("config_file", "allow_incomplete_storage")
+INTERNAL_FIELDS = ("config_file", "allow_incomplete_storage", "data_dir_source")
 
 # settings.toml keys: the fields' names, and the environment's names in lower case
 FILE_ALIASES = {env.lower(): name for name, env in ENV_NAMES.items() if env.lower() != name}
@@ -534,8 +540,7 @@ def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
     """The settings the environment sets, coerced."""
     return {
         name: _coerce(name, env[env_name], _TYPES[name])
-        for name, env_name in ENV_NAMES.items()
-        if env.get(env_name, "") != ""
+        for name, env_name in environment_overrides(env).items()
     }
 
 
@@ -559,10 +564,32 @@ def load_settings(
     for key, value in overrides.items():
         values[key] = _coerce(key, value, types[key]) if value is not None else None
     values = {k: v for k, v in values.items() if v is not None}
+    source = _data_dir_source(path, file_values, env, overrides)
     check_secrets_mode(env)
-    check_data_dir(default_paths(values.get("data_dir") or None).data_dir)
+    check_data_dir(default_paths(values.get("data_dir") or None).data_dir, source)
     _load_secrets(path, values, file_values)
-    return validate(Settings(config_file=str(path), **values))
+    return validate(Settings(config_file=str(path), data_dir_source=source, **values))
+
+
+def _data_dir_source(
+    path: Path, file_values: Mapping[str, Any], env: Mapping[str, str], overrides: Mapping[str, Any]
+) -> DataDirSource:
+    """Which of load_settings' layers gave data_dir (the last one that sets it wins)."""
+    if overrides.get("data_dir"):
+        return DataDirSource("flag")
+    if env.get(ENV_NAMES["data_dir"]):
+        return DataDirSource("env")
+    if file_values.get("data_dir"):
+        return DataDirSource("file", str(path))
+    return DataDirSource()
+
+
+def environment_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Setting name -> the environment variable that sets it, for the settings the environment
+    gives: they win over settings.toml at every start, so a value saved for them never applies
+    (save_settings keeps the file's own value under them)."""
+    env = os.environ if environ is None else environ
+    return {name: env_name for name, env_name in ENV_NAMES.items() if env.get(env_name, "") != ""}
 
 
 def _secret_store(values: Mapping[str, Any]) -> SecretStore:

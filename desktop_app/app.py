@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from core.errors import MediaDeskError
 from core.logsetup import LogFile, make_formatter, quiet_outage_tracebacks
+from core.paths import DATA_DIR_UNUSABLE
 from core.settings import Settings, load_settings, settings_file_path
 from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
@@ -114,8 +115,13 @@ def setup_logging(settings: Settings | None) -> None:
 def show_startup_error(title: str, exc: BaseException, settings_file: str = "") -> None:
     box = QMessageBox(QMessageBox.Icon.Critical, "MediaDesk", title)
     message = describe_error(exc)
-    # "A setting is not valid" would repeat the title: the detail names the setting.
-    detail = message.detail if getattr(exc, "code", "") == "invalid_setting" else message.display()
+    # "A setting is not valid" would repeat the title: the detail names the setting. A data
+    # folder that cannot be used has a sentence of its own (which folder, why, where it is set)
+    unworded = getattr(exc, "reason", "") != DATA_DIR_UNUSABLE
+    if getattr(exc, "code", "") == "invalid_setting" and unworded:
+        detail = message.detail
+    else:
+        detail = message.display()
     if settings_file:
         detail += "\n\n" + QCoreApplication.translate("Startup", "Settings file: %1").replace(
             "%1", settings_file

@@ -23,6 +23,13 @@ from PySide6.QtCore import QCoreApplication, QLocale
 from core.errors import MediaDeskError, is_no_space, no_space
 from core.mediatypes import BY_MIME
 from core.metadata import MAX_PIXELS
+from core.paths import (
+    BROKEN_LINK,
+    DATA_DIR_UNUSABLE,
+    IS_FILE,
+    SUBFOLDER_FILE,
+    UNDER_FILE,
+)
 from desktop_app.formatting import size_text
 
 logger = logging.getLogger(__name__)
@@ -423,8 +430,74 @@ def job_reason_text(job: Any) -> str:
     return job_reason(job).text
 
 
+def _data_dir_cause(details: dict[str, Any]) -> str:
+    """Why the data folder cannot be used, by core's cause code (core/paths.py)."""
+    folder = str(details.get("folder") or details.get("path") or "")
+    cause = details.get("cause")
+    if cause == IS_FILE:
+        return QCoreApplication.translate("Errors", "it is a file, not a folder")
+    if cause == UNDER_FILE:
+        return QCoreApplication.translate("Errors", "it is inside %1, which is a file").replace(
+            "%1", folder
+        )
+    if cause == SUBFOLDER_FILE:
+        return QCoreApplication.translate("Errors", "%1 is a file, not a folder").replace(
+            "%1", folder
+        )
+    if cause == BROKEN_LINK:
+        return (
+            QCoreApplication.translate("Errors", "%1 is a link to %2, which does not exist")
+            .replace("%1", folder)
+            .replace("%2", str(details.get("target") or ""))
+        )
+    code = details.get("errno")
+    if code in ("EACCES", "EPERM"):
+        text = QCoreApplication.translate("Errors", "MediaDesk is not allowed to create %1")
+    elif code == "EROFS":
+        text = QCoreApplication.translate("Errors", "%1 is on a read-only disk")
+    elif code == "ENOSPC":
+        text = QCoreApplication.translate("Errors", "the disk of %1 is full")
+    else:
+        text = QCoreApplication.translate("Errors", "%1 cannot be created")
+    return text.replace("%1", folder)
+
+
+def data_dir_message(exc: MediaDeskError, *, chosen: bool = False) -> ErrorMessage:
+    """A data folder that cannot be used (core's reason data_dir_unusable): which folder, why,
+    and where its value is set, so the user knows what to change. `chosen`: the folder was
+    just entered in Settings, not yet saved anywhere. The technical detail is only the system's
+    own words for a failed mkdir: core's English sentence says no more than this one."""
+    details = exc.details or {}
+    sentence = (
+        QCoreApplication.translate("Errors", "The data folder %1 cannot be used: %2.")
+        .replace("%1", str(details.get("path") or ""))
+        .replace("%2", _data_dir_cause(details))
+    )
+    source = "chosen" if chosen else details.get("source")
+    where = {
+        "chosen": QCoreApplication.translate("Errors", "Choose another folder."),
+        "file": QCoreApplication.translate(
+            "Errors", "It is set as data_dir in the settings file %1: correct or remove that line."
+        ).replace("%1", str(details.get("settings_file") or "")),
+        "env": QCoreApplication.translate(
+            "Errors", "It is set by the environment variable MEDIADESK_DATA_DIR."
+        ),
+        "flag": QCoreApplication.translate("Errors", "It was given with --data-dir."),
+    }.get(
+        str(source or ""),
+        QCoreApplication.translate(
+            "Errors",
+            "It is the default folder of your user account: choose another one with "
+            "MEDIADESK_DATA_DIR or --data-dir.",
+        ),
+    )
+    return ErrorMessage(f"{sentence} {where}", str(details.get("error") or ""))
+
+
 def describe_error(exc: BaseException) -> ErrorMessage:
     """The translated sentence and the technical detail of an exception."""
+    if isinstance(exc, MediaDeskError) and exc.reason == DATA_DIR_UNUSABLE:
+        return data_dir_message(exc)
     if isinstance(exc, MediaDeskError):
         known = _known_message(exc)
         if known is not None:

@@ -11,10 +11,18 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from core import shared_settings, storage_migration
+from core.errors import MediaDeskError
 from core.library import Library
-from core.settings import Settings, save_settings
+from core.paths import DATA_DIR_UNUSABLE
+from core.settings import Settings, environment_overrides, save_settings
 from core.storage.factory import build_backend
-from desktop_app.errors import describe_error, error_text, technical_text
+from desktop_app.errors import (
+    ErrorMessage,
+    data_dir_message,
+    describe_error,
+    error_text,
+    technical_text,
+)
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -149,10 +157,14 @@ class SettingsController(QObject):
 
     def restart_needed(self, values: dict[str, Any]) -> list[str]:
         current = self.settings.to_toml_dict(include_secrets=True)
+        # a restart applies nothing to a setting the environment gives: the environment wins
+        pinned = environment_overrides()
         return [
             name
             for name in RESTART_FIELDS
-            if name in values and _normal(values[name]) != _normal(current.get(name))
+            if name in values
+            and name not in pinned
+            and _normal(values[name]) != _normal(current.get(name))
         ]
 
     def save(self, values: dict[str, Any]) -> None:
@@ -166,12 +178,18 @@ class SettingsController(QObject):
             self._write,
             new,
             on_result=lambda path: self._saved(new, path),
-            on_error=lambda exc: self.saveFailed.emit(describe_error(exc)),
+            on_error=lambda exc: self.saveFailed.emit(save_failure(exc)),
         )
 
     def _write(self, new: Settings) -> Path:
         """In the worker: the file, then a `settings` event through the change feed, so the
-        server and workers sharing this data folder re-read it (core/shared_settings.py)."""
+        server and workers sharing this data folder re-read it (core/shared_settings.py).
+
+        Another data folder is first made ready as the next start will (DataPaths.ensure):
+        one that cannot be made was saved, and MediaDesk then no longer started until
+        settings.toml was edited by hand."""
+        if new.paths.data_dir != self.settings.paths.data_dir:
+            new.paths.ensure()
         path = save_settings(new)
         library = self.library
         if library is not None:
@@ -245,6 +263,13 @@ class SettingsController(QObject):
     def _migration_failed(self, exc: BaseException) -> None:
         self.migrating = False
         self.migrationFinished.emit(False, 0, 0, error_text(exc))
+
+
+def save_failure(exc: BaseException) -> ErrorMessage:
+    """Why a save failed; a data folder that cannot be used is the one just entered."""
+    if isinstance(exc, MediaDeskError) and exc.reason == DATA_DIR_UNUSABLE:
+        return data_dir_message(exc, chosen=True)
+    return describe_error(exc)
 
 
 def _normal(value: Any) -> Any:

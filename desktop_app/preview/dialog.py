@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog, QLabel, QStyle, QVBoxLayout, QWidget
 
@@ -50,6 +50,7 @@ class PreviewDialog(QDialog):
         self.next_action = self._step_action(
             self.tr("Next file"), Qt.Key.Key_PageDown, QStyle.StandardPixmap.SP_ArrowForward, 1
         )
+        self.quit_action = self._quit_action()
         show_steps = getattr(self.viewer, "show_steps", None)
         if callable(show_steps):  # the viewer puts them in its tool or control bar
             show_steps(self.previous_action, self.next_action)
@@ -71,6 +72,30 @@ class PreviewDialog(QDialog):
         action.triggered.connect(lambda: self.stepRequested.emit(step))
         self.addAction(action)
         return action
+
+    def _quit_action(self) -> QAction:
+        """Ctrl+Q (the platform's Quit keys) quits from here too: the preview is a window of its
+        own, where the main window's Quit shortcut does not reach, and the keys did nothing."""
+        action = QAction(self.tr("Quit"), self)
+        keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        action.setShortcuts(keys or [QKeySequence("Ctrl+Q")])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(self.quit_application)
+        self.addAction(action)
+        return action
+
+    def quit_application(self) -> None:
+        """Triggers the Quit of the window that opened the preview (it asks about uploads
+        still running and keeps the layout, as from its menu); without one, quits."""
+        owner = self.parentWidget()
+        if owner is not None:
+            for action in owner.window().findChildren(QAction):
+                if action is not self.quit_action and (
+                    action.menuRole() == QAction.MenuRole.QuitRole
+                ):
+                    action.trigger()
+                    return
+        QCoreApplication.quit()
 
     def set_navigable(self, navigable: bool) -> None:
         """Shows (and turns on the keys of) Previous file / Next file, or hides them."""

@@ -118,7 +118,9 @@ class DetailsPanel(QWidget):
     trashRequested = Signal()
     restoreRequested = Signal()
     deleteRequested = Signal()
-    renameCancelled = Signal()  # Esc in the name: the window gives the focus back to the grid
+    # A rename (F2) ended by Esc (cancelled) or Enter (saved): the window gives the focus back
+    # to the grid
+    renameCancelled = Signal()
     dirtyChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -129,6 +131,7 @@ class DetailsPanel(QWidget):
         self._edit_base: FileRecord | None = None  # the version unsaved edits started from
         self._sent: dict[int, dict[str, Any]] = {}  # file id: the changes its save sent
         self._loading = False
+        self._renaming = False  # F2 put the focus in the name; Enter or Esc hands it back
         self._selected = 1  # files selected in the grid (the main window tells)
         # With several files selected the panel says so: the details are of one of them, while
         # Move to trash, Restore and Delete act on all (a Delete once trashed an unseen file).
@@ -213,7 +216,8 @@ class DetailsPanel(QWidget):
         # Enter in the name saves, as in a dialog; the description keeps Enter for new lines
         # and saves with Ctrl+Enter. Ctrl+S is the main window's: it saves from anywhere in the
         # window, the panel hidden too (a shortcut of the panel's own is off while it is).
-        self.filename.returnPressed.connect(self.request_save)
+        self.filename.returnPressed.connect(self._save_name)
+        self.filename.editingFinished.connect(self._rename_over)  # after returnPressed
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -512,8 +516,21 @@ class DetailsPanel(QWidget):
     def dirty(self) -> bool:
         return self._dirty
 
+    def _save_name(self) -> None:
+        """Enter in the name saves. After F2 the rename is over: the focus goes back to the
+        grid, as after Esc (it stayed in the name, and the arrow keys moved its text cursor
+        instead of the selection)."""
+        self.request_save()
+        if self._renaming:
+            self._renaming = False
+            self.renameCancelled.emit()
+
+    def _rename_over(self) -> None:
+        self._renaming = False
+
     def cancel_rename(self) -> None:
         """Puts back the name the edits started from (the other fields keep their edits)."""
+        self._renaming = False
         base = self._edit_base if self._edit_base is not None else self.record
         if base is not None:
             self._fill({"original_filename": base.original_filename})
@@ -526,6 +543,7 @@ class DetailsPanel(QWidget):
         self.details_scroll.ensureWidgetVisible(self.filename)
         self.filename.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filename.select_base_name()
+        self._renaming = True
 
     def _fill_technical(self, r: FileRecord) -> None:
         kinds = {"image": self.tr("Image"), "video": self.tr("Video")}

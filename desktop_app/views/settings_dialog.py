@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
-from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings
+from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings, environment_overrides
 from desktop_app.controllers.settings_controller import SettingsController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import tip_text
@@ -65,6 +65,10 @@ class SettingsDialog(QDialog):
         self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.form_scroll.setWidget(self.form)
         layout.addWidget(self.form_scroll, 1)
+        self.env_note = QLabel(self)  # which fields the environment sets (see _pin_environment)
+        self.env_note.setWordWrap(True)
+        self.env_note.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(self.env_note)
         self.restart_note = QLabel(self)
         self.restart_note.setWordWrap(True)
         set_status_style(self.restart_note, "warning")
@@ -130,10 +134,10 @@ class SettingsDialog(QDialog):
         row = QHBoxLayout()
         self.data_dir = QLineEdit(page)
         self.data_dir.setPlaceholderText(self.tr("Default folder of your user account"))
-        browse = QPushButton(self.tr("Browse…"), page)
-        browse.clicked.connect(self._browse)
+        self.browse_button = QPushButton(self.tr("Browse…"), page)
+        self.browse_button.clicked.connect(self._browse)
         row.addWidget(self.data_dir, 1)
-        row.addWidget(browse)
+        row.addWidget(self.browse_button)
         form.addRow(self.tr("Data folder"), row)
         self.data_dir.textChanged.connect(self._update_note)
         return page
@@ -261,7 +265,55 @@ class SettingsDialog(QDialog):
         self.port.setValue(s.server_port)
         self.autostart.setChecked(s.server_autostart)
         self.language.setCurrentIndex(max(0, self.language.findData(s.language)))
+        self._pin_environment()
         self._update_note()
+
+    def _setting_widgets(self) -> dict[str, list[QWidget]]:
+        """The fields that edit each setting."""
+        widgets: dict[str, list[QWidget]] = {
+            "data_dir": [self.data_dir, self.browse_button],
+            "r2_endpoint_url": [self.endpoint],
+            "r2_bucket_name": [self.bucket],
+            "r2_access_key_id": [self.access_key],
+            "r2_secret_access_key": [self.secret_key],
+            "r2_public_domain": [self.public_domain],
+            "r2_region": [self.region],
+            "storage_backend": [self.local_radio, self.r2_radio],
+            "max_file_size": [self.max_size],
+            "presigned_url_expiry": [self.expiry],
+            "upload_rate_limit": [self.rate_limit],
+            "resumable_threshold": [self.parts_threshold],
+            "server_host": [self.host],
+            "server_port": [self.port],
+            "server_autostart": [self.autostart],
+            "language": [self.language],
+        }
+        for kind, media_types in (("image", IMAGE_TYPES), ("video", VIDEO_TYPES)):
+            widgets[f"allowed_{kind}_types"] = [self.type_boxes[t.mime] for t in media_types]
+        return widgets
+
+    def _pin_environment(self) -> None:
+        """A setting an environment variable gives wins over settings.toml at every start: its
+        field is shown with the environment's value, greyed out and naming the variable. It
+        could be changed, saved and promised to apply after a restart, which it never did."""
+        pinned = environment_overrides()
+        names = []
+        for name, widgets in self._setting_widgets().items():
+            variable = pinned.get(name, "")
+            for widget in widgets:
+                widget.setEnabled(not variable)
+                if variable:
+                    widget.setToolTip(self.tr("Set by %1").replace("%1", variable))
+            if variable:
+                names.append(variable)
+        self.env_note.setText(
+            self.tr(
+                "Greyed-out fields are set by environment variables and cannot be changed here: %1"
+            ).replace("%1", ", ".join(names))
+            if names
+            else ""
+        )
+        self.env_note.setVisible(bool(names))
 
     def values(self) -> dict[str, Any]:
         r2 = self.r2_radio.isChecked()
