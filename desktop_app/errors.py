@@ -270,7 +270,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Errors", "The description is too long (at most 10,000 characters)."
         )
     if reason == "token_name_length":
-        return QCoreApplication.translate("Errors", "A token name needs 1 to 100 characters.")
+        return QCoreApplication.translate("Errors", "A token name needs 1 to 100 visible characters.")
     return None
 
 

@@ -539,8 +539,8 @@
     </message>
     <message>
         <location filename="../../desktop_app/errors.py" line="273"/>
-        <source>A token name needs 1 to 100 characters.</source>
-        <translation>El nombre de un token necesita de 1 a 100 caracteres.</translation>
+        <source>A token name needs 1 to 100 visible characters.</source>
+        <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/errors.py" line="324"/>
