@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import ColumnElement, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import keys, partials, shared_settings, url_keys
 from core.audit import AuditLog
@@ -25,11 +26,14 @@ from core.db.migrate import upgrade
 from core.db.models import MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
 from core.errors import (
+    SETUP_FAULT_REASONS,
     Conflict,
     InvalidInput,
     LostRace,
     MediaDeskError,
     NotFound,
+    StorageNotAsked,
+    StorageUnavailable,
     object_damaged,
 )
 from core.events import ChangeEvent, EventBus
@@ -715,10 +719,11 @@ class Library:
         over (`_settle_stale_claims`): the object gone, the deletion is finished; still
         stored, the file stays in the trash, unmarked. Never a live file without its bytes
         (a hard delete of a live file once left one, listed, after a kill between its object
-        and its row). A failure in this process (the folder unwritable, the bucket out of
-        reach) with the object still stored leaves the file as it was, live or in the trash;
-        with the object gone (or its fate unknown) the file stays claimed in the trash and is
-        settled the same way.
+        and its row). A failure in this process whose DELETE the store refused (the folder
+        unwritable, access denied), the object then confirmed stored, leaves the file as it
+        was, live or in the trash. With the object gone, its DELETE unanswered (a timeout, a
+        cut connection: the bucket may carry it out later) or the store unable to confirm it,
+        the file stays claimed in the trash, heard as trashed, and is settled the same way.
         `only_trashed` (the trash's purge and emptying): a file restored meanwhile is kept,
         with Conflict not_trashed.
         """
@@ -897,25 +902,37 @@ class Library:
         that got no answer may have done its work): the mark is dated back past the lease,
         so the bytes decide at the next restore or maintenance as for a deletion that died
         (`_settle_stale_claims`): the object stored, the file is kept; gone, the deletion
-        is finished. Never a restored file without its bytes. Best effort: if the catalog
-        cannot take the write either, the lease settles the claim later."""
+        is finished. Never a restored file without its bytes. Those the claim moved to the
+        trash stay there, and listeners now hear them trashed. Best effort: if the catalog
+        cannot take the write either, the lease settles the claim later (those files then
+        unheard in the trash, as after a crash)."""
         if not claim.ids:
             return
         mark = claim.at - 2 * CLAIM_LEASE if bytes_touched else None
 
         def release() -> None:
             with self._db.write() as s:
+                still_trashed_by_it = (
+                    MediaFile.id.in_(list(claim.trashed)),
+                    MediaFile.purging_since == claim.at,
+                    MediaFile.deleted_at == claim.trashed_at,
+                )
                 if not bytes_touched and claim.trashed:
                     s.execute(
                         update(MediaFile)
-                        .where(
-                            MediaFile.id.in_(list(claim.trashed)),
-                            MediaFile.purging_since == claim.at,
-                            MediaFile.deleted_at == claim.trashed_at,
-                        )
+                        .where(*still_trashed_by_it)
                         .values(purging_since=None, deleted_at=None, version=MediaFile.version + 1)
                         .execution_options(synchronize_session=False)
                     )
+                elif claim.trashed:
+                    # They stay in the trash, which the claim moved them to round the change
+                    # feed: listeners (the desktop's counts, the web) still list them live.
+                    # Through the feed now, as trashed from the live file they last heard of.
+                    for row in s.scalars(select(MediaFile).where(*still_trashed_by_it)):
+                        set_committed_value(row, "deleted_at", None)
+                        row.deleted_at = claim.trashed_at
+                        row.purging_since = mark
+                    s.flush()  # before the marks below: each row's version checked once
                 s.execute(
                     update(MediaFile)
                     .where(MediaFile.id.in_(claim.ids), MediaFile.purging_since == claim.at)
@@ -1051,7 +1068,8 @@ class Library:
                     raise Conflict("The file is not in the trash", reason="not_trashed")
                 raise LostRace()
             held, touched = claim, False  # the mark it wrote last; whether bytes were asked
-            shared = gone = False  # gone: the object's delete answered done
+            # sent: the object's DELETE was asked; gone: it answered done
+            shared = sent = gone = False
             try:
                 # The same bytes for another athlete or other flags share the object: it and
                 # its derivatives stay while another file references them.
@@ -1061,6 +1079,7 @@ class Library:
                     raise LostRace()  # its stale claim settled meanwhile: from the reads
                 touched = True
                 if not shared:
+                    sent = True
                     self._storage.delete(record.storage_key)
                     gone = True
                 video_service.forget(
@@ -1094,12 +1113,16 @@ class Library:
                     # its aliases go with it: an id that named a deleted file answers 404 like it
                     s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
             except BaseException as exc:
-                # A live file this delete moved to the trash goes back out if its object is
-                # still stored (the folder or bucket refused the delete): a failure is not a
-                # request to trash it. A store that cannot tell is taken at the delete's
-                # word (refused: kept). Gone, the claim decides later.
+                # A live file this delete moved to the trash goes back out when its object
+                # certainly stays: its DELETE never asked (a shared object), or refused by
+                # the store (an answer: access denied, a read-only folder) and the object
+                # then confirmed stored (`_kept`). A failure is not a request to trash it.
+                # A DELETE that got no answer (a timeout, a cut connection) may be carried
+                # out then or later, whatever a check says meanwhile, and a check that
+                # cannot answer tells nothing: the file stays in the trash under its claim,
+                # which the bytes settle (`_drop_claim`), never live without its bytes.
                 if touched and held.trashed and isinstance(exc, Exception):
-                    touched = not self._still_stored(record.storage_key, unknown=not gone)
+                    touched = sent and (gone or not self._kept(record.storage_key, exc))
                 self._drop_claim(held, touched)
                 raise
         if shared:  # the other file may have been deleted meanwhile by another process
@@ -1107,12 +1130,18 @@ class Library:
         self._thumbnails.drop(record)
         return record
 
-    def _still_stored(self, key: str, unknown: bool) -> bool:
-        """Whether the object is stored; `unknown` when the store cannot tell."""
+    def _kept(self, key: str, exc: Exception) -> bool:
+        """Whether the object certainly outlived its DELETE that failed with `exc`: the store
+        refused it (an answer: `_refused`) and then answers that the object is stored. A
+        check the store refuses as well (the folder unreadable, access denied) leaves the
+        refusal's word if the refusal is certain (`_refused_for_sure`); any other check that
+        cannot answer (the store gone silent meanwhile) is no confirmation."""
+        if not _refused(exc):
+            return False
         try:
             return self._storage.exists(key)
-        except Exception:  # noqa: BLE001 - the store out of reach: the caller's best guess
-            return unknown
+        except Exception:  # noqa: BLE001 - the check's failure is weighed, not raised
+            return _refused_for_sure(exc)
 
     def ready_video_ids(self) -> list[int]:
         return self._catalog.ready_video_ids()
@@ -1336,6 +1365,28 @@ class Library:
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
         return self._catalog.rename_athlete(athlete_id, name)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a failed DELETE of an object is the store's answer (or was never sent), so the
+    object is as the store then tells: ingest's rule for a failed store (core/ingest.py
+    `_nothing_stored`). One that got no answer from the bucket (a timeout, a cut connection)
+    may be carried out then or later."""
+    if isinstance(exc, StorageNotAsked):
+        return True
+    if not isinstance(exc, MediaDeskError):
+        return False
+    return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
+
+
+def _refused_for_sure(exc: BaseException) -> bool:
+    """Whether a failed DELETE certainly did nothing: a local disk's refusal (an unlink that
+    fails removes nothing) or the bucket's refusal of the request itself (access denied, the
+    bucket missing: SETUP_FAULT_REASONS). Not a request left unsent (another backend may
+    have been asked before it) nor a bucket's other errors (a 500 may come after the work)."""
+    if not isinstance(exc, StorageUnavailable) or isinstance(exc, StorageNotAsked):
+        return False
+    return exc.reason in SETUP_FAULT_REASONS or isinstance(exc.__cause__, OSError)
 
 
 def _check_size(key: str, stored: int, recorded: int | None) -> None:

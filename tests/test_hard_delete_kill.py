@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from core.db.models import utcnow
-from core.errors import Conflict
+from core.errors import Conflict, StorageUnavailable
 from core.library import CLAIM_LEASE, Library
 from core.maintenance import reconcile, run_maintenance
 from core.records import FileRecord
@@ -164,13 +164,15 @@ def test_a_server_killed_mid_hard_delete_leaves_no_listed_file_without_its_bytes
 def test_a_hard_delete_refused_by_the_store_leaves_the_file_live(
     any_library: Library, media_dir: Any
 ) -> None:
-    """A failure that is not a crash, before any byte went: the file as it was, not trashed."""
+    """A failure that is not a crash, before any byte went: the file as it was, not trashed.
+    (A DELETE the store answered with a refusal, the object then confirmed stored; one that
+    got no answer: tests/test_hard_delete_timeout.py.)"""
     record = any_library.uploads.ingest(media_dir.png, "image")
     storage = storage_of(any_library)
     real = storage.delete
 
     def refused(key: str) -> None:
-        raise OSError("the store is out of reach")
+        raise StorageUnavailable("Cannot delete: permission denied")
 
     storage.delete = refused  # type: ignore[method-assign]
     try:
