@@ -10,6 +10,7 @@ browser's upload of that name is: httpx's own encoder stored "a<TAB>b.jpg" as "a
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,48 @@ def test_an_older_server_gets_the_description_by_an_edit(
         result = client.upload(pictures.next(), presigned=True, description=DESCRIPTION)
     assert older.methods()[-2:] == ["POST", "PATCH"]  # the confirm, then the edit
     assert result.file["description"] == DESCRIPTION
+
+
+NFD_DESCRIPTION = unicodedata.normalize("NFD", "José, Zoë")  # as macOS writes names
+
+
+def test_a_duplicate_with_an_nfd_description_leaves_the_stored_files_alone(
+    server: tuple[EmbeddedServer, Library], pictures: Pictures
+) -> None:
+    """The server keeps descriptions in NFC: the client reads its NFD description in the
+    presign's answer as taken, not as an older server's "" (an exact comparison sent the edit,
+    and on a duplicate the confirm's id is an alias of the stored file, whose description the
+    edit rewrote)."""
+    live, library = server
+    sent = Sent()
+    with Client(live.url, make_tokens(library).upload, transport=sent) as client:
+        photo = pictures.next()
+        first = client.upload(photo, presigned=True, description="original text")
+        again = client.upload(photo, presigned=True, description=NFD_DESCRIPTION)
+        assert again.duplicate
+        assert client.get(first.id)["description"] == "original text"
+        assert "PATCH" not in sent.methods()
+
+        # a new file with an NFD description: taken at presign, stored in NFC, no edit
+        fresh = client.upload(pictures.next(), presigned=True, description=NFD_DESCRIPTION)
+        assert fresh.file["description"] == unicodedata.normalize("NFC", NFD_DESCRIPTION)
+        assert "PATCH" not in sent.methods()
+
+
+def test_an_older_server_never_edits_the_file_a_duplicate_names(
+    live: EmbeddedServer, library: Library, pictures: Pictures
+) -> None:
+    """On a server that ignores the presign's description, a duplicate's confirm answers the
+    stored file under an alias id: an edit there would rewrite that file's description."""
+    older = OlderServer()
+    with Client(live.url, make_tokens(library).upload, transport=older) as client:
+        photo = pictures.next()
+        first = client.upload(photo, presigned=True, description="original text")
+        assert older.methods()[-1] == "PATCH"  # a new file still gets its description
+        again = client.upload(photo, presigned=True, description="Something else")
+        assert again.duplicate
+        assert older.methods()[-1] == "POST"  # the confirm, no edit after it
+        assert client.get(first.id)["description"] == "original text"
 
 
 # Names a browser's FormData can send (the server refuses raw control characters other than

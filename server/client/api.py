@@ -31,6 +31,7 @@ from core import mediatypes
 from core.errors import LASTING_CODES, SETUP_FAULT_REASONS, MediaDeskError
 from core.filenames import fit_bytes
 from core.settings import PRESIGN_THRESHOLD
+from core.text import composed
 
 logger = logging.getLogger(__name__)
 
@@ -242,11 +243,21 @@ class _Form:
         yield self.tail
 
 
-def _kept_description(grant: Mapping[str, Any], description: str) -> bool:
-    """Whether the presign's answer shows the pending file with `description` (servers that
-    take the field at presign answer the file it made)."""
+def _needs_description_edit(
+    grant: Mapping[str, Any], confirmed: Mapping[str, Any], description: str
+) -> bool:
+    """Whether an older server ignored the presign's `description`, so that it must be sent
+    by an edit after the confirm: its presign answered the pending file without it (""), while
+    a server that takes the field answers it in NFC, the form it keeps text in (an NFD name from
+    macOS compared unequal and was sent again). Never after a duplicate: the confirm's id is then
+    an alias of the stored file, and the edit rewrote that file's description."""
+    if confirmed.get("duplicate") is True:
+        return False
     file = grant.get("file")
-    return isinstance(file, Mapping) and file.get("description") == description
+    answered = file.get("description") if isinstance(file, Mapping) else None
+    if not isinstance(answered, str):
+        return True
+    return composed(answered) != composed(description)
 
 
 def _setup_fault(response: httpx.Response) -> bool:
@@ -548,7 +559,7 @@ class Client:
             json=confirm_body,
             attempts=attempts,
         )
-        if up.description is not None and not _kept_description(grant, up.description):
+        if up.description is not None and _needs_description_edit(grant, record, up.description):
             # a server older than the presign's description field ignores it: edit it after
             record = self.update(file_id, description=up.description)
         return UploadResult(record, flow, attempts.retries)

@@ -285,11 +285,22 @@ export async function uploadFile(file, {
   }
   const stored = await request("POST", `${url}/files/${grant.file_id}/confirm-upload`,
     { token, json: confirmBody });
-  if ("description" in form && grant.file?.description !== form.description) {
+  if ("description" in form && needsDescriptionEdit(grant, stored, form.description)) {
     // a server older than the presign's description field ignores it: edit it after
     return request("PATCH", `${url}/files/${stored.id}`, { token, json: { description } });
   }
   return stored;
+}
+
+// Whether the server ignored the presign's description (one from before that field answers
+// the pending file with ""): a server that took it answers it in NFC, the form it keeps text
+// in, so an NFD name from macOS is no reason to send it again. Never after a duplicate: the
+// confirm's id is then an alias of the stored file, and the edit rewrote its description.
+function needsDescriptionEdit(grant, stored, description) {
+  if (stored?.duplicate === true) return false;
+  const answered = grant.file?.description;
+  if (typeof answered !== "string") return true;
+  return answered.normalize("NFC") !== String(description).normalize("NFC");
 }
 
 // A file as the server answers it (File, StreamInfo) or its id; the first has these links.
