@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 
 from core.library import Library
 from server.entry import EmbeddedServer
+from server.state import HUB
 from tests.browser import Browser, chromium_path
 from tests.internals import storage_of
 from tests.server_fixtures import make_tokens, server_config
@@ -167,6 +170,48 @@ async def test_every_operation_on_the_docs_page_shows_its_method(library: Librar
             )
         assert {"HEAD", "OPTIONS", "GET", "POST"} <= set(methods), methods
         assert unseen == [], unseen
+    finally:
+        server.stop()
+
+
+TRY_EVENTS = """
+(() => {
+  const op = [...document.querySelectorAll("details")]
+    .find((d) => d.querySelector(".path").textContent === "/events");
+  op.open = true;
+  op.querySelector(".try").click();
+  return true;
+})()
+"""
+EVENTS_OUT = """[...document.querySelectorAll("details")]
+  .find((d) => d.querySelector(".path").textContent === "/events").querySelector(".out")
+  .textContent"""
+
+
+async def test_try_it_on_the_event_stream_shows_its_start_and_closes_it(
+    library: Library,
+) -> None:
+    """GET /events never ends: "Try it" waited for the whole answer (fetch().text()), showed
+    "…" for ever and left each click's connection open. It shows the stream's first lines,
+    then closes the connection."""
+    server = EmbeddedServer(library, config=server_config(library))
+    server.start()
+    assert server.app is not None
+    hub = server.app[HUB]
+    try:
+        token = make_tokens(library).read
+        async with Browser(chromium_path() or "") as browser:
+            await browser.goto(f"{server.url}/docs#token={token}")
+            assert await browser.wait_for("document.querySelector('details .path')", 20)
+            for _ in range(2):  # each click closes its own connection
+                await browser.evaluate(TRY_EVENTS)
+                assert await browser.wait_for(f"{EVENTS_OUT} !== '…'", 6)
+                shown = await browser.evaluate(EVENTS_OUT)
+                assert shown.startswith("200 OK") and ": connected" in shown, shown
+                deadline = time.monotonic() + 5
+                while hub.client_count and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                assert hub.client_count == 0
     finally:
         server.stop()
 
