@@ -11,7 +11,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -1172,20 +1172,24 @@ class Catalog:
                 stmt = stmt.where(MediaFile.id != besides)
             return s.scalar(stmt.limit(1)) is not None
 
-    def trashed_records(self, file_ids: list[int], cutoff: datetime) -> list[FileRecord]:
-        """Those of the files (not aliases) still in the trash since `cutoff` or before."""
+    def trashed_records(self, trash: Mapping[int, datetime]) -> list[FileRecord]:
+        """Those of the files of `trash` (not aliases) still in the trash since their date
+        there (`trash_dates`) or before."""
         with self.db.read() as s:
             rows = s.scalars(
                 select(MediaFile)
                 .options(joinedload(MediaFile.athlete))
                 .where(
-                    MediaFile.id.in_(file_ids),
+                    MediaFile.id.in_(list(trash)),
                     MediaFile.alias_of.is_(None),
                     MediaFile.deleted_at.is_not(None),
-                    MediaFile.deleted_at <= cutoff,
                 )
             )
-            return [FileRecord.from_row(row) for row in rows]
+            return [
+                FileRecord.from_row(row)
+                for row in rows
+                if row.deleted_at is not None and row.deleted_at <= trash[row.id]
+            ]
 
     def referenced_by_others(self, storage_keys: list[str], besides: set[int]) -> set[str]:
         """`references` of many keys in one read: those a row outside `besides` references."""
@@ -1208,6 +1212,16 @@ class Catalog:
             return {name for key in found if (name := key.rsplit("/", 1)[-1]) in names}
 
     # ---- housekeeping (core/maintenance.py) ----------------------------------------------------
+    def trash_dates(self) -> dict[int, datetime]:
+        """Every file in the trash and the date it was moved there, by id."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.deleted_at)
+                .where(MediaFile.deleted_at.is_not(None))
+                .order_by(MediaFile.id)
+            )
+            return {file_id: date for file_id, date in rows if date is not None}
+
     def trashed_before(self, cutoff: datetime) -> list[int]:
         """Ids of the files moved to the trash at or before `cutoff`."""
         with self.db.read() as s:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, BinaryIO, NamedTuple
 
-from sqlalchemy import ColumnElement, delete, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -748,20 +748,29 @@ class Library:
         and emptying again finishes. A file restored meanwhile (another window, the server)
         is kept, one deleted meanwhile is skipped, and one trashed after the call began
         waits for the next emptying: the user confirmed the trash they saw.
+        What they saw is the trash as read here, each file with its trash date, and not the
+        files trashed before this computer's clock: a date ahead of it (a machine whose clock
+        ran ahead, or a clock corrected since) left the file in the trash after "emptied".
+        A file is deleted while it is still in the trash since that date or before: one
+        restored and trashed again meanwhile has a later date, written by the clock of
+        whoever trashed it again (the same rule as `delete_permanently`'s).
         `report(done, total)` follows each batch.
         """
-        started = utcnow()
-        ids = self._catalog.trashed_before(started)
+        trash = self._catalog.trash_dates()
+        ids = list(trash)
         deleted: list[int] = []
         for start in range(0, len(ids), BULK_BATCH):
-            deleted += self._empty_batch(ids[start : start + BULK_BATCH], started)
+            chunk = ids[start : start + BULK_BATCH]
+            deleted += self._empty_batch({file_id: trash[file_id] for file_id in chunk})
             if report is not None:
                 report(min(start + BULK_BATCH, len(ids)), len(ids))
         return deleted
 
-    def _empty_batch(self, chunk: list[int], started: datetime) -> list[int]:
-        """Deletes the files of `chunk` still trashed since `started`; returns their ids.
-        A file sharing its object with a file kept, or moved meanwhile, goes the one-file way."""
+    def _empty_batch(self, trash: Mapping[int, datetime]) -> list[int]:
+        """Deletes the files of `trash` still in the trash since their date there or before;
+        returns their ids. A file sharing its object with a file kept, or moved meanwhile,
+        goes the one-file way."""
+        chunk = list(trash)
         deleted: list[int] = []
         batch: set[int] = set()
         claim = _Claim(set(), utcnow())
@@ -769,7 +778,7 @@ class Library:
             with contextlib.ExitStack() as locks:
                 for file_id in sorted(chunk):  # as `delete_permanently`: never during a move
                     locks.enter_context(self._edit_locks.hold(file_id))
-                records = self._catalog.trashed_records(chunk, started)
+                records = self._catalog.trashed_records(trash)
                 objects = sorted({r.storage_key for r in records})
                 for key in objects:
                     locks.enter_context(self.deferred.key_locks.hold(key))
@@ -777,7 +786,9 @@ class Library:
                 self._db.schema.confirm()  # a newer schema's references are not ours to count
                 # Another server's restore takes no lock of ours: only the files the catalog
                 # still has in the trash at the claim are deleted, and no restore takes them back.
-                claim = self._claim_for_deletion([r.id for r in records], started)
+                claim = self._claim_for_deletion(
+                    [r.id for r in records], {r.id: trash[r.id] for r in records}
+                )
                 records = [r for r in records if r.id in claim.ids]
                 objects = sorted({r.storage_key for r in records})
                 batch = {r.id for r in records}
@@ -801,13 +812,17 @@ class Library:
         return sorted(deleted, key=order.__getitem__)
 
     def _claim_for_deletion(
-        self, file_ids: list[int], trashed_by: datetime | None, trash: bool = False
+        self,
+        file_ids: list[int],
+        trashed_by: Mapping[int, datetime] | None,
+        trash: bool = False,
     ) -> _Claim:
         """Marks the files as being deleted for good; returns those marked and the mark.
 
         The one rule that keeps a restore from answering 200 for a file whose bytes then go:
         one conditional write, atomic on SQLite and PostgreSQL alike, marks the files of
-        `file_ids` still in the trash (since `trashed_by` or before, when given), and only
+        `file_ids` still in the trash (each since its date in `trashed_by` or before, when
+        given: a file restored and trashed again since has a later one), and only
         those marked may lose bytes or rows. With `trash` (a hard delete) the same write
         moves those not in the trash there first, marked alike (`_Claim.trashed`): a hard
         delete cut short by a crash then leaves a file in the trash under a claim, which is
@@ -830,7 +845,18 @@ class Library:
             MediaFile.deleted_at.is_not(None),
         ]
         if trashed_by is not None:
-            conditions.append(MediaFile.deleted_at <= trashed_by)
+            # a term per trash date: the files of one `trash_many` batch share theirs
+            by_date: dict[datetime, list[int]] = {}
+            for file_id, date in trashed_by.items():
+                by_date.setdefault(date, []).append(file_id)
+            conditions.append(
+                or_(
+                    *(
+                        and_(MediaFile.id.in_(ids), MediaFile.deleted_at <= date)
+                        for date, ids in by_date.items()
+                    )
+                )
+            )
 
         def claim() -> _Claim:
             with self._db.write() as s:
@@ -1059,7 +1085,11 @@ class Library:
         with key_lock, self._object_locks.hold(record.storage_key):
             # a newer version may let another file share the object: its rules, not ours
             self._db.schema.confirm()
-            trashed_by = record.deleted_at if only_trashed else None
+            trashed_by = (
+                {file_id: record.deleted_at}
+                if only_trashed and record.deleted_at is not None
+                else None
+            )
             claim = self._claim_for_deletion([file_id], trashed_by, trash=not only_trashed)
             if not claim.ids:
                 # restored (or gone) since it was read, perhaps by another server
