@@ -36,7 +36,8 @@ EXPOSE_HEADERS = (
     "Location, Retry-After, X-Request-ID, Last-Modified, "
     "Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Tus-Resumable, "
     "Tus-Version, Tus-Max-Size, Tus-Extension, Tus-Checksum-Algorithm, MediaDesk-File-Id, "
-    "MediaDesk-Duplicate, X-MediaDesk-Rendition, X-MediaDesk-Width, Content-Location"
+    "MediaDesk-Duplicate, X-MediaDesk-Rendition, X-MediaDesk-Width, Content-Location, "
+    "WWW-Authenticate, Allow"
 )
 MAX_AGE = "600"
 

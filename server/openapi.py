@@ -144,12 +144,16 @@ def routes() -> Iterator[Route]:
         for definition in module.routes:
             if not isinstance(definition, web.RouteDef) or definition.method == "*":
                 continue
-            yield Route(
+            route = Route(
                 definition.method.lower(),
                 _document_path(definition.path),
                 definition.handler,
                 scope_of(definition.handler),
             )
+            yield route
+            # aiohttp answers HEAD on a GET route unless it says otherwise (/events)
+            if route.method == "get" and definition.kwargs.get("allow_head", True):
+                yield route._replace(method="head")
 
 
 @cache
@@ -177,19 +181,80 @@ def _several_ranges(operation: S) -> None:
         partial["description"] = f"{desc}, or several ranges as {MULTI_RANGE}"
 
 
+# The headers an answer of a status carries whatever the operation, set by the code that
+# answers it: server.auth.unauthorized (401), server.streaming (206, 416). Declared here once,
+# so an operation that gains such a status declares its headers too
+# (tests/test_openapi_headers.py checks real answers).
+def _header(desc: str, schema_type: str = "string") -> S:
+    return {"description": desc, "schema": {"type": schema_type}}
+
+
+CONTENT_RANGE = _header(
+    "On a 206 of one range: `bytes <first>-<last>/<size>`; not sent when several ranges come "
+    "as multipart/byteranges (each part has its own). On a 416: `bytes */<size>`"
+)
+ACCEPT_RANGES = _header("`bytes`: the route takes Range requests")
+CONTENT_LENGTH = _header("Bytes in the body (of a HEAD: in the GET's body)", "integer")
+WWW_AUTHENTICATE = _header('`Bearer realm="mediadesk"`: send a token as a Bearer header')
+ALLOW = _header("The methods the path takes, comma-separated (HEAD and OPTIONS among them)")
+HEADERS_BY_STATUS: dict[str, S] = {
+    "206": {"Content-Range": CONTENT_RANGE, "Accept-Ranges": ACCEPT_RANGES},
+    "416": {"Content-Range": CONTENT_RANGE},
+    "401": {"WWW-Authenticate": WWW_AUTHENTICATE},
+}
+# 503s that always come with a Retry-After (server/routes/signed.py, server/errors.py); the
+# others (catalog_upgraded, /health's degraded) lasting until someone acts, without one
+RETRY_AFTER_503 = ("server_busy", "server_stopping")
+
+
+def _answer_headers(operation: S) -> None:
+    responses = operation.get("responses", {})
+    ranged = "206" in responses
+    for status, answer in responses.items():
+        headers = dict(HEADERS_BY_STATUS.get(status, {}))
+        if ranged and status in ("200", "206"):  # the routes that take Range requests
+            headers["Accept-Ranges"] = ACCEPT_RANGES
+            headers["Content-Length"] = CONTENT_LENGTH
+        if status == "503" and any(c in answer["description"] for c in RETRY_AFTER_503):
+            headers.update(RETRY_AFTER)
+        if headers:
+            answer["headers"] = {**answer.get("headers", {}), **headers}
+
+
+def _head_of_get(ops: dict[str, S]) -> None:
+    """The HEAD aiohttp answers on a GET route: the GET's parameters, statuses and headers,
+    without bodies (a generated client can ask a stream's size, type or ETag)."""
+    get = ops.get("get")
+    if get is None or "head" in ops:
+        return
+    head = copy.deepcopy(get)
+    head["summary"] = f"{get['summary']} (headers only)"
+    if "operationId" in get:
+        head["operationId"] = f"head_{get['operationId']}"
+    for answer in head.get("responses", {}).values():
+        answer.pop("content", None)
+    ops["head"] = head
+
+
 def _paths() -> dict[str, dict[str, S]]:
     paths = copy.deepcopy(PATHS)
     for ops in paths.values():
         for method in METHODS:
             if method in ops:
                 _several_ranges(ops[method])
-    for route in routes():
+                _answer_headers(ops[method])
+    all_routes = list(routes())
+    for route in all_routes:
+        if route.method == "head":
+            _head_of_get(paths.get(route.path, {}))
+    for route in all_routes:
         operation = paths.get(route.path, {}).get(route.method)
         if operation is None:
             continue  # tests/test_openapi_routes.py reports undocumented routes
         operation["security"] = SECURITY_BY_SCOPE[route.scope]
         operation["x-scope"] = route.scope
-        operation.setdefault("operationId", route.handler.__name__)
+        head = "head_" if route.method == "head" else ""
+        operation.setdefault("operationId", head + route.handler.__name__)
         _auth_blocked(operation)
         _bad_query(operation, route.method)
         _store_not_asked(operation, route.scope)
@@ -198,6 +263,9 @@ def _paths() -> dict[str, dict[str, S]]:
         desc = operation.get("description", "")
         if text not in desc:
             operation["description"] = f"{desc} {text}".strip() if desc else text
+    for ops in paths.values():
+        for answer in ops.get("head", {}).get("responses", {}).values():
+            answer.pop("content", None)  # a HEAD answer has the GET's headers, never a body
     return paths
 
 
@@ -257,8 +325,9 @@ def build_spec(app: web.Application | None = None) -> S:
             "RFC 9110 range streaming, signed URLs. Errors are "
             '{"error": {"code", "message", "request_id"}}. A method a path does not list is '
             "answered 405 method_not_allowed (the same JSON error) with an Allow header naming "
-            "the methods it has. Text in queries and bodies must be "
-            "valid Unicode without NUL characters (else 400). Clients: GET /config says what "
+            "the methods it has (components/responses/MethodNotAllowed). Text in queries and "
+            "bodies must be valid Unicode without NUL characters (else 400). Every GET route "
+            "but /events answers HEAD too (its headers, no body). Clients: GET /config says what "
             "this server accepts; /static/mediadesk.js is an ES module for web pages.",
         },
         "servers": [{"url": "/"}],
@@ -277,6 +346,14 @@ def build_spec(app: web.Application | None = None) -> S:
         ],
         "paths": paths,
         "components": {
+            # a method a path does not list (see the description): no operation to hold it
+            "responses": {
+                "MethodNotAllowed": {
+                    "description": "method_not_allowed: the path does not take this method",
+                    "headers": {"Allow": ALLOW},
+                    "content": ERROR,
+                }
+            },
             "schemas": schemas,
             "securitySchemes": {
                 "bearerAuth": {

@@ -85,7 +85,8 @@ def test_every_206_lists_multipart_byteranges_and_several_ranges_get_it(served: 
         (path, method): op["responses"]["206"]
         for path, ops in spec["paths"].items()
         for method, op in ops.items()
-        if isinstance(op, dict) and "206" in op.get("responses", {})
+        # a HEAD's 206 has the GET's headers and no body
+        if isinstance(op, dict) and method != "head" and "206" in op.get("responses", {})
     }
     assert ("/signed/{key}", "get") in partial
     for where, response in partial.items():
