@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 DISCARD_PORT = 9  # any port does for the broadcast probe: a UDP connect() sends nothing
+# Documentation addresses (RFC 5737, RFC 3849), which no network answers: a UDP connect() to
+# one sends nothing, yet picks the address a packet to the internet would leave from (the
+# default route's source), which is this machine's address on its network
+ROUTE_PROBES = {socket.AF_INET: "203.0.113.1", socket.AF_INET6: "2001:db8::1"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,8 @@ def link_origin(
     settings' address); else the bound address when it is a concrete one. Bound to a wildcard,
     the request's Host when it names this machine (its host name, `localhost` or one of its
     addresses) with the bound port, otherwise the address the request arrived on; without a
-    request (the desktop's own use) the loopback address."""
+    request (the desktop's own use, its player) the loopback address. A link handed to other
+    devices takes shareable_origin."""
     if public:
         return public
     if bound is None:
@@ -96,11 +101,56 @@ def link_origin(
     if host not in WILDCARDS:
         return origin(host, port)
     if arrival is None:
-        return origin("127.0.0.1", port)
+        return origin(_loopback(host), port)
     named = _this_machine(arrival.host, port)
     if named:
         return origin(named, port)
-    return origin(_unmapped(arrival.local_address) or "127.0.0.1", port)
+    return origin(_unmapped(arrival.local_address) or _loopback(host), port)
+
+
+def shareable_origin(bound: tuple[str, int] | None, public: str) -> str:
+    """The origin of a link that leaves this computer (the desktop's Copy link, the commands
+    the Server panel offers): MEDIADESK_PUBLIC_URL (`public`) when set; else the bound address
+    when it is a concrete one. Bound to a wildcard, the server serves the network, and the
+    link names this machine's address on it (link_origin's loopback opens nowhere else); with
+    no network (offline), the loopback address. "" with no server bound here."""
+    if public:
+        return public
+    if bound is None:
+        return ""
+    host, port = bound
+    if host not in WILDCARDS:
+        return origin(host, port)
+    # asyncio binds "::" to IPv6 alone (IPV6_V6ONLY), "0.0.0.0" to IPv4 alone, "" to both
+    families = {"::": [socket.AF_INET6], "0.0.0.0": [socket.AF_INET]}.get(
+        host, [socket.AF_INET, socket.AF_INET6]
+    )
+    for family in families:
+        address = network_address(family)
+        if address:
+            return origin(address, port)
+    return origin(_loopback(host), port)
+
+
+def network_address(family: socket.AddressFamily) -> str:
+    """This machine's address on its network in `family` (the default route's source), or ""
+    without one: offline, or only a link-local address, whose zone names an interface of this
+    machine and means nothing to another."""
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((ROUTE_PROBES[family], DISCARD_PORT))
+            found = ipaddress.ip_address(str(probe.getsockname()[0]).split("%")[0])
+    except (OSError, ValueError):
+        return ""
+    if found.is_loopback or found.is_unspecified or found.is_link_local:
+        return ""
+    return str(found)
+
+
+def _loopback(wildcard: str) -> str:
+    """The loopback address a server bound to `wildcard` answers on: "::" listens on IPv6
+    alone, where 127.0.0.1 is refused."""
+    return "::1" if wildcard == "::" else "127.0.0.1"
 
 
 def _this_machine(header: str, port: int) -> str:

@@ -202,6 +202,11 @@ class StorageBackends:
         `--port`, port 0), for the links `link_origin` names."""
         self._bound = (host, port)
 
+    @property
+    def bound(self) -> tuple[str, int] | None:
+        """The host and port this process's server listens on (serve_links_at), if it does."""
+        return self._bound
+
     def link_origin(self, arrival: Arrival | None = None) -> str:
         """The origin of every absolute link this process hands out (local signed links,
         whichever presigner signs them, and watch pages), answering the request that arrived

@@ -5,6 +5,8 @@ reached, or the Host when it names this machine."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from core import links
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
@@ -120,3 +123,51 @@ def test_a_broadcast_or_unspecified_host_is_foreign(tmp_path: Path, clip: Path) 
         ):
             found = _origins(server, token, fid, "127.0.0.2", f"{host}:{port}")
             assert found == _both(f"http://127.0.0.2:{port}"), host
+
+
+def _assigned_here(host: str) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((host, 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("wildcard", "family"), [("0.0.0.0", "AF_INET"), ("::", "AF_INET6")])
+def test_a_link_for_other_devices_names_this_machine_on_the_network(
+    tmp_path: Path, wildcard: str, family: str
+) -> None:
+    """Bound to every address, the server serves the network, yet its links named the loopback
+    address (no request to take an address from): opened on another device they reach that
+    device itself. The shareable origin is this machine's address on the network, and answers;
+    the app's own use keeps the loopback, which for "::" (IPv6 alone) is ::1."""
+    assert links.shareable_origin(None, "") == ""
+    assert links.shareable_origin((wildcard, 8765), "https://m.example") == "https://m.example"
+    assert links.shareable_origin(("192.0.2.9", 8765), "") == "http://192.0.2.9:8765"
+    if not links.network_address(getattr(socket, family)):
+        pytest.skip(f"this machine has no {family} address but loopback")
+    loopback = "[::1]" if wildcard == "::" else "127.0.0.1"
+    with _served(tmp_path / "lan", wildcard) as (server, _token):
+        shared = links.shareable_origin((wildcard, server.port), "")
+        host = urlsplit(shared).hostname or ""
+        address = ipaddress.ip_address(host)
+        assert not address.is_loopback and address.version == (6 if wildcard == "::" else 4)
+        assert _assigned_here(host), shared
+        assert http_call(f"{shared}/health").status == 200
+        assert server.url == f"http://{loopback}:{server.port}"  # the app's own player
+        assert http_call(f"{server.url}/health").status == 200
+
+
+def test_offline_a_link_for_other_devices_falls_back_to_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a probe that leaves from loopback stands for a machine with no network (there the
+    # probe's connect() fails, ENETUNREACH): no address of its own for other devices
+    monkeypatch.setattr(links, "ROUTE_PROBES", {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"})
+    assert links.network_address(socket.AF_INET) == ""
+    with _served(tmp_path / "offline", "0.0.0.0") as (server, _token):
+        shared = links.shareable_origin(("0.0.0.0", server.port), "")
+        assert shared == f"http://127.0.0.1:{server.port}"
+        assert http_call(f"{shared}/health").status == 200

@@ -22,7 +22,7 @@ from core.events import ChangeEvent
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
 from core.library import Library
-from core.links import only_this_machine, share_path
+from core.links import only_this_machine, share_path, shareable_origin
 from core.listing import SORTS
 from core.mediatypes import FileKind
 from core.records import BulkOutcome, FileQuery, FileRecord, FileStatus, Sort
@@ -569,9 +569,12 @@ class LibraryController(QObject):
         embedded server and it is stopped."""
         record = self.library.get_file(file_id)
         server = self.server_url()
-        # the address others reach this server at (MEDIADESK_PUBLIC_URL), not the one it is
-        # bound to here: a link pasted into a team chat must open elsewhere
-        origin = (self.library.settings.public_origin or server or "").rstrip("/")
+        # the address others reach this server at (MEDIADESK_PUBLIC_URL), or, bound to every
+        # address, this machine's on the network; not the loopback one the app's own player
+        # uses: a link pasted into a team chat must open elsewhere
+        bound = self.library.backends.bound if server else None
+        shared = shareable_origin(bound, self.library.settings.public_origin)
+        origin = (shared or server or "").rstrip("/")
         ready = record.status == FileStatus.READY
         if record.file_type == FileKind.VIDEO and server and ready:
             from core.video.service import watch_link
@@ -592,7 +595,12 @@ class LibraryController(QObject):
                 return record, origin + share
         if not server and ready and self.link_needs_server(record):
             return record, None  # (a file not ready: download_url says why it has no link)
-        return record, self.library.download_url(file_id)
+        url = self.library.download_url(file_id)
+        if server and origin != server.rstrip("/") and url.startswith(f"{server}/"):
+            # a local file's link is signed for the server's loopback address (the player's);
+            # the signature does not cover the origin, so the same link opens from the network
+            url = origin + url[len(server) :]
+        return record, url
 
     def link_needs_server(self, record: FileRecord) -> bool:
         """Whether the file's link is one this process's server must answer: a file in the

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.links import shareable_origin
 from core.records import FileRecord
 from core.tokens import TokenInfo, process_token_owner
 from desktop_app.controllers.library_controller import (
@@ -97,6 +98,7 @@ class ServerPanel(QWidget):
         self.example_video: FileRecord | None = None
         self._secret: tuple[str, str] | None = None  # (name, secret) of a token made now
         self._on_screen = True  # False while another tab of its dock is shown (set_on_screen)
+        self._address = ""  # the running server's, as other devices reach it (_on_state)
         layout = QHBoxLayout(self)  # side by side: the panel lives in a short bottom dock
         layout.setContentsMargins(6, 2, 6, 2)  # its height is short: every pixel a line of text
         layout.addWidget(self._build_server_box(), 2)
@@ -249,7 +251,7 @@ class ServerPanel(QWidget):
         running = self.controller.running
         if running:
             # The panel itself never shows a secret (screenshots, screen sharing).
-            text = curl_examples(self.controller.url, self.example_image, self.example_video)
+            text = curl_examples(self._address, self.example_image, self.example_video)
         else:
             text = self.tr("# Start the server: commands for its address show here.")
             self.copied.hide()  # what was copied named the stopped server
@@ -315,7 +317,7 @@ class ServerPanel(QWidget):
         while the server is not running: no commands)."""
         if not self.controller.running:
             return ""
-        url = self.controller.url
+        url = self._address
         with_token = with_token and self._secret is not None
         secret = self._secret[1] if with_token and self._secret else None
         text = curl_examples(url, self.example_image, self.example_video, secret)
@@ -417,7 +419,9 @@ class ServerPanel(QWidget):
         self.toggle.setText(self.tr("Stop") if running else self.tr("Start"))
         self.host.setEnabled(not running)
         self.port.setEnabled(not running)
+        self._address = self._shared_address(url) if running else ""
         if running:
+            url = self._address
             self.port.setValue(self.controller.actual_port or self.port.value())
             # The address on a line of its own, as wide as the label: the line breaker would
             # otherwise cut it after "http://" (it ignores <nobr> and white-space: nowrap)
@@ -433,6 +437,16 @@ class ServerPanel(QWidget):
             self.state.setText(self.tr("Stopped"))
             self.state.setToolTip("")
         self._show_examples()
+
+    def _shared_address(self, url: str) -> str:
+        """The running server's address as other devices reach it, for the address shown and
+        the commands (which may be run elsewhere): on every address (0.0.0.0, "serves your
+        network") this machine's on the network, which opens here too; `url`, the loopback
+        one the app itself uses, opened nowhere else (core.links.shareable_origin)."""
+        port = self.controller.actual_port
+        if port is None:
+            return url
+        return shareable_origin((self.controller.host, port), "") or url
 
     def _on_busy(self, busy: bool) -> None:
         self.toggle.setEnabled(not busy)
