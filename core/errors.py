@@ -257,6 +257,19 @@ def passing_outage(exc: BaseException | None) -> bool:
     return catalog_unreachable(exc)
 
 
+def store_answered(exc: BaseException) -> bool:
+    """Whether a failed storage request got the store's answer, so the object is as the store
+    then tells: a write left nothing at the key (a local write is atomic; a bucket that
+    answered refused the object), a DELETE did nothing the store will not say. Every failure
+    is such an answer but one that got none from the bucket (reason endpoint_unreachable: a
+    timeout, a cut connection), which the bucket may carry out then or later; an error that
+    is not ours (a bug) says nothing of the store. The one rule of ingest's cleanup of a
+    failed store (core/ingest.py) and of a hard delete's way back (core/library.py)."""
+    if not isinstance(exc, MediaDeskError):
+        return False
+    return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
+
+
 def catalog_busy(exc: BaseException | None) -> bool:
     """Another writer held the catalog past the wait given (Database.write's `wait`): SQLite's
     "database is locked", this process's own writer lock, PostgreSQL's lock_timeout (55P03).

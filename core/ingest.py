@@ -39,6 +39,7 @@ from core.errors import (
     StorageUnavailable,
     TypeMismatch,
     UploadNotReceived,
+    store_answered,
 )
 from core.filenames import clean_filename, with_type_extension
 from core.locks import CatalogLocks as _CatalogLocks
@@ -184,15 +185,6 @@ def _keeps(same: SameBytes | None, key: str) -> bool:
     """Whether an upload stored at `key` keeps its own object by the duplicate rule: it is no
     duplicate, and no other object holds its bytes."""
     return same is None or (not same.duplicate and same.storage_key == key)
-
-
-def _nothing_stored(exc: BaseException) -> bool:
-    """Whether a failed store left nothing at the key: every failure does (a local write is
-    atomic; a bucket that answered refused the object) but one that got no answer from the
-    bucket, which may have stored the object all the same."""
-    if not isinstance(exc, MediaDeskError):
-        return False
-    return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
 
 
 class Ingestor:
@@ -516,7 +508,7 @@ class Ingestor:
             else:
                 storage.put_file(key, path, info.mime, progress=uploaded)
         except BaseException as exc:
-            if stored_key is None and _nothing_stored(exc):
+            if stored_key is None and store_answered(exc):  # nothing left at the key
                 forget_noted(self._db, key)
             raise
         try:

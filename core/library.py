@@ -35,6 +35,7 @@ from core.errors import (
     StorageNotAsked,
     StorageUnavailable,
     object_damaged,
+    store_answered,
 )
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
@@ -1398,15 +1399,9 @@ class Library:
 
 
 def _refused(exc: BaseException) -> bool:
-    """Whether a failed DELETE of an object is the store's answer (or was never sent), so the
-    object is as the store then tells: ingest's rule for a failed store (core/ingest.py
-    `_nothing_stored`). One that got no answer from the bucket (a timeout, a cut connection)
-    may be carried out then or later."""
-    if isinstance(exc, StorageNotAsked):
-        return True
-    if not isinstance(exc, MediaDeskError):
-        return False
-    return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
+    """Whether a failed DELETE of an object is the store's answer (`store_answered`) or was
+    never sent, so the object is as the store then tells."""
+    return isinstance(exc, StorageNotAsked) or store_answered(exc)
 
 
 def _refused_for_sure(exc: BaseException) -> bool:
