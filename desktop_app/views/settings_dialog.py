@@ -303,7 +303,7 @@ class SettingsDialog(QDialog):
             for widget in widgets:
                 widget.setEnabled(not variable)
                 if variable:
-                    widget.setToolTip(self.tr("Set by %1").replace("%1", variable))
+                    widget.setToolTip(tip_text(self.tr("Set by %1").replace("%1", variable)))
             if variable:
                 names.append(variable)
         self.env_note.setText(
