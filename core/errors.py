@@ -129,6 +129,7 @@ UNAVAILABLE_REASONS = (
     "access_denied",
     "bucket_missing",
     "object_damaged",
+    "storage_not_configured",
 )
 # Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
 # keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
@@ -145,6 +146,9 @@ SETUP_FAULT_REASONS = frozenset(
         # a stored object that is not the size the catalog records (a bad restore, a disk
         # fault): as lasting as a set-up fault, until an administrator restores the bytes
         "object_damaged",
+        # files on a storage this process was started without and cannot build from the
+        # saved settings (core/storage_migration.py): until it is restarted with them
+        "storage_not_configured",
     }
 )
 

@@ -248,7 +248,7 @@ class StorageBackends:
             stamp = _saved_stamp(settings)
             known = self._unconfigured.get(name)
             if known is not None and known[0] == stamp:
-                raise StorageUnavailable(known[1])
+                raise StorageUnavailable(known[1], reason="storage_not_configured")
             try:
                 storage = build_backend(shared_settings.load_again(settings), name)
             except (MediaDeskError, OSError) as exc:
@@ -261,7 +261,7 @@ class StorageBackends:
                 )
                 self._unconfigured[name] = (stamp, why)
                 logger.warning("%s", why)
-                raise StorageUnavailable(why) from None
+                raise StorageUnavailable(why, reason="storage_not_configured") from None
             logger.info("Storage %s: found in the saved settings, read from now on", name)
             return storage
 

@@ -162,6 +162,15 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "The stored copy of this file is damaged: it is not the size the catalog records "
             "(a bad restore or a disk fault). Restore the file from a backup.",
         )
+    if exc.code == "storage_unavailable" and reason == "storage_not_configured":
+        # lasting until a restart with the settings of the storage the files were moved to
+        return QCoreApplication.translate(
+            "Errors",
+            "This file is on a storage MediaDesk was started without (its files were moved "
+            "there from another window or computer). Close MediaDesk and start it again with "
+            "that storage's settings: save them once with `mediadesk storage migrate "
+            "--save-keys`, or in Settings ▸ Storage.",
+        )
     if exc.code == "storage_unavailable" and reason == "catalog_read_only":
         # the data folder's disk or rights, not an outage: the detail names the folder
         return QCoreApplication.translate(
@@ -270,7 +279,9 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Errors", "The description is too long (at most 10,000 characters)."
         )
     if reason == "token_name_length":
-        return QCoreApplication.translate("Errors", "A token name needs 1 to 100 visible characters.")
+        return QCoreApplication.translate(
+            "Errors", "A token name needs 1 to 100 visible characters."
+        )
     return None
 
 

@@ -100,6 +100,11 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
         "The stored copy of this file is damaged: it is not the size the catalog records "
         "(a bad restore or a disk fault); ask the server's administrator to restore it"
     ),
+    "storage_not_configured": (
+        "This file is on a storage the server was started without: ask the server's "
+        "administrator to restart MediaDesk with that storage's settings (saved once with "
+        "`mediadesk storage migrate --save-keys`, or set in its environment)"
+    ),
 }
 # Errors whose English message is for the log (it names storage keys, local paths or the
 # storage endpoint): the client reads these sentences, the log the message and the request id.

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from core import storage_migration
-from core.errors import NotFound, StorageUnavailable
+from core.errors import SETUP_FAULT_REASONS, NotFound, StorageUnavailable
 from core.library import Library
 from core.settings import Settings, save_settings
 from server import cli, record_cache
 from server.entry import EmbeddedServer
+from server.errors import UNAVAILABLE_MESSAGES
 from tests.conftest import make_settings
 from tests.media_fixtures import MediaSet
 from tests.s3_server import S3Target
@@ -124,13 +125,20 @@ def test_without_saved_keys_a_moved_file_is_unavailable_not_missing(
         running.read_object(record.storage_key)
     assert not isinstance(caught.value, NotFound)
     assert "Restart MediaDesk" in str(caught.value)
+    # a lasting cause, said to the client: not the generic "try again later"
+    assert caught.value.reason == "storage_not_configured"
+    assert caught.value.reason in SETUP_FAULT_REASONS
     server = EmbeddedServer(running, config=server_config(running))
     server.start()
     try:
         token = make_tokens(running).read
         reply = http_call(f"{server.url}/stream/{record.id}/image", headers=bearer(token))
         assert reply.status >= 500, reply.body
-        assert reply.json()["error"]["code"] == "storage_unavailable"
+        error = reply.json()["error"]
+        assert (error["code"], error["reason"]) == ("storage_unavailable", "storage_not_configured")
+        assert error["message"] == UNAVAILABLE_MESSAGES["storage_not_configured"]
+        assert "restart MediaDesk" in error["message"]
+        assert "storage migrate --save-keys" in error["message"]
     finally:
         server.stop()
     # once saved (a second run with --save-keys), the same process reads it
