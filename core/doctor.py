@@ -347,7 +347,7 @@ def check_reconcile(db: Database) -> Check:
             )
         return Check("reconcile", True, f"the store matched the catalog at {when}")
     found = [
-        f"{label} {_ids(summary.get(name))}"
+        f"{label} {_ids(summary.get(name), summary.get(f'{name}_count'))}"
         for name, label in (
             ("rows_without_objects", "files without their object:"),
             ("size_mismatch", "files whose object is not the recorded size:"),
@@ -371,11 +371,13 @@ def check_reconcile(db: Database) -> Check:
     )
 
 
-def _ids(value: object) -> str:
-    """A count kept as a number, or the file ids kept as a list (the first ones)."""
+def _ids(value: object, count: object = None) -> str:
+    """A count kept as a number, or the file ids kept as a list (the first ones) with their
+    count beside it (a summary before it had none: the list's length is all there is)."""
     if isinstance(value, list):
+        total = count if isinstance(count, int) else len(value)
         shown = ", ".join(str(v) for v in value[:10])
-        return f"{len(value)} (ids {shown}{', …' if len(value) > 10 else ''})"
+        return f"{total} (ids {shown}{', …' if total > 10 else ''})"
     return str(value)
 
 

@@ -41,7 +41,7 @@ from core import feed
 from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import CatalogLease
-from core.errors import StorageUnavailable, catalog_busy, is_no_space
+from core.errors import Conflict, StorageUnavailable, catalog_busy, is_no_space
 from core.logsetup import OutageReports, outage_cause
 
 try:  # POSIX; elsewhere a run without the lease never happens (no lock to make it exclusive)
@@ -62,6 +62,12 @@ RECONCILE_EVERY = timedelta(hours=24)
 
 Task = Callable[["Library"], Any]
 RUN_LOCK = ".maintenance.lock"  # in the data folder: see the module's docstring
+# pg_try_advisory_lock key held for the length of one full run, the leader's scheduled one or
+# `mediadesk maintenance`'s: LEADER_LOCK is held by the leader for as long as it lives, so the
+# command cannot wait for it, and `.maintenance.lock` is one node's folder only
+RUN_PG_LOCK = 0x4D444B52
+# How long `mediadesk maintenance` waits for another run to end before it refuses (exit 2)
+RUN_WAIT = 10.0
 
 
 def catalog_unwritable(exc: BaseException | None) -> bool:
@@ -100,6 +106,113 @@ def run_lock(lib: Library) -> Iterator[bool | None]:
         yield True
     finally:
         os.close(fd)  # drops the lock
+
+
+def _flock_holders(path: os.PathLike[str] | str) -> list[int]:
+    """Other processes' flocks on `path`, from Linux's /proc/locks (else [])."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    pids: set[int] = set()
+    for line in lines:
+        fields = line.replace("->", "").split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode:
+            with contextlib.suppress(ValueError):
+                if int(fields[4]) != os.getpid():
+                    pids.add(int(fields[4]))
+    return sorted(pids)
+
+
+@contextlib.contextmanager
+def _pg_run_lock(conninfo: str) -> Iterator[tuple[bool, list[str]]]:
+    """RUN_PG_LOCK on a connection of its own, without waiting: (True, []) held, or (False,
+    the holders' host:pid) busy. Released however the holder ends: PostgreSQL drops it with
+    the session."""
+    import psycopg
+
+    from core.db.schema_guard import APP_PREFIX
+
+    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_PG_LOCK,)).fetchone()
+        if not (row and row[0]):
+            rows = conn.execute(
+                "SELECT a.application_name, a.pid FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.classid::bigint = 0 AND l.objid::bigint = %s "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (RUN_PG_LOCK,),
+            ).fetchall()
+            yield (
+                False,
+                sorted(
+                    str(name).removeprefix(APP_PREFIX)
+                    if str(name or "").startswith(APP_PREFIX)
+                    else f"backend {pid}"
+                    for name, pid in rows
+                ),
+            )
+            return
+        try:
+            yield True, []
+        finally:
+            # the server ends a closed session a moment later: a run started right after this
+            # one must not find the lock still held
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_PG_LOCK,))
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def full_run(lib: Library, wait: float = RUN_WAIT) -> Iterator[None]:
+    """Held by `mediadesk maintenance` for its whole run, as the leader's scheduled run holds
+    it (`_run_task`): this data folder's `.maintenance.lock` and, on PostgreSQL, RUN_PG_LOCK.
+    Two runs at once both remade the same thumbnails (one failed on the other's row writes)
+    and each reported the thumbnails the other had just stored as strays. Waits up to `wait`
+    seconds for a run under way, then raises Conflict (reason `maintenance_running`) naming
+    the process that holds it."""
+    from sqlalchemy.engine import make_url
+
+    from core.db.schema_guard import libpq_url, process_name
+
+    url = make_url(lib.settings.effective_database_url)
+    postgres = url.get_backend_name() == "postgresql"
+    deadline = time.monotonic() + wait
+    while True:
+        with run_lock(lib) as held:
+            if held is False:
+                host = process_name().rsplit(":", 1)[0]
+                pids = _flock_holders(lib.paths.data_dir / RUN_LOCK)
+                holders = [f"{host}:{pid}" for pid in pids]
+            elif not postgres:
+                yield
+                return
+            else:
+                import psycopg
+
+                with contextlib.ExitStack() as stack:
+                    try:
+                        taken, holders = stack.enter_context(_pg_run_lock(libpq_url(url)))
+                    except psycopg.Error as exc:
+                        raise StorageUnavailable(f"The catalog cannot be reached: {exc}") from exc
+                    if taken:
+                        yield
+                        return
+        if time.monotonic() >= deadline:
+            where = f"in process {', '.join(holders)}" if holders else "in another process"
+            raise Conflict(
+                f"Maintenance is already running {where} on this library; run it again once "
+                "it has finished",
+                reason="maintenance_running",
+            )
+        time.sleep(0.5)
 
 
 def _default_task(lib: Library, db: Database) -> Any:
@@ -456,8 +569,19 @@ class MaintenanceLeader:
 
     def _run_task(self) -> None:
         started = datetime.now(UTC)
-        with run_lock(self.lib) as held:
+        with run_lock(self.lib) as held, contextlib.ExitStack() as stack:
             if held is False:  # a run without the lease is on here: due again next tick
+                self.running_task = False
+                return
+            try:
+                # `mediadesk maintenance` on another node of the team: due again next tick
+                if self.postgres:
+                    taken, _ = stack.enter_context(_pg_run_lock(feed.pg_conninfo(self._db)))
+                    if not taken:
+                        self.running_task = False
+                        return
+            except Exception as exc:
+                self._failed("Scheduled maintenance failed", exc)
                 self.running_task = False
                 return
             try:

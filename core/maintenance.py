@@ -45,6 +45,8 @@ class MaintenanceReport:
     deferred_deletions: list[str] = field(default_factory=list)
     # photos whose thumbnail and variants an older rendering made, made again (a batch a run)
     remade_thumbnails: list[int] = field(default_factory=list)
+    # photos whose remake met another writer's change of their row: tried again next run
+    skipped_thumbnails: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -82,12 +84,16 @@ class ReconcileReport:
 
     def summary(self) -> dict[str, object]:
         """What the catalog keeps of it (core/leader.py record_reconcile): counts, and the
-        first file ids, for /health and `mediadesk doctor`."""
+        first file ids, for /health and `mediadesk doctor`. An id list is cut at SUMMARY_IDS,
+        so its count is kept beside it (`…_count`): read as the count, the cut list said 100
+        files without their object when 149 were."""
         return {
             "clean": self.clean,
             "objects_without_rows": len(self.objects_without_rows),
             "rows_without_objects": self.rows_without_objects[:SUMMARY_IDS],
+            "rows_without_objects_count": len(self.rows_without_objects),
             "size_mismatch": [m["file_id"] for m in self.size_mismatch[:SUMMARY_IDS]],
+            "size_mismatch_count": len(self.size_mismatch),
             "orphan_partials": len(self.orphan_partials),
             "objects_without_rows_by_backend": {
                 name: len(found) for name, found in self.objects_without_rows_by_backend.items()
@@ -100,8 +106,23 @@ SUMMARY_IDS = 100
 
 
 def purge_time(deleted_at: datetime, retention_days: int) -> datetime:
-    """When `purge_trash` deletes a file moved to the trash at `deleted_at` for good."""
-    return deleted_at + timedelta(days=retention_days)
+    """When `purge_trash` deletes a file moved to the trash at `deleted_at` for good: never
+    past the last date there is (a retention of a million days, "keep it for ever")."""
+    last = datetime.max.replace(tzinfo=deleted_at.tzinfo)
+    try:
+        return min(deleted_at + timedelta(days=retention_days), last)
+    except OverflowError:
+        return last
+
+
+def retention_cutoff(now: datetime, retention_days: int) -> datetime | None:
+    """What was moved before this is older than the retention, or None when nothing can be
+    (a retention reaching back before year 1: `now - timedelta` raised OverflowError, which
+    ended every maintenance run)."""
+    try:
+        return now - timedelta(days=retention_days)
+    except OverflowError:
+        return None
 
 
 def purge_trash(
@@ -109,8 +130,10 @@ def purge_trash(
 ) -> list[int]:
     """Permanently deletes files trashed longer than the retention."""
     days = lib.settings.trash_retention_days if retention_days is None else retention_days
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    cutoff = retention_cutoff(now or datetime.now(UTC), days)
     purged: list[int] = []
+    if cutoff is None:
+        return purged
     for file_id in lib.trashed_before(cutoff):
         try:
             lib.delete_permanently(file_id, only_trashed=True)
@@ -195,13 +218,14 @@ def _settle_stale_claims(lib: Library, report: MaintenanceReport, now: datetime 
 
 def _remake_thumbnails(lib: Library, report: MaintenanceReport) -> None:
     # a batch a run (core/thumbnail_remake.py BATCH): a large library catches up over hours
-    report.remade_thumbnails.extend(lib.thumbnail_remaker.run())
+    report.remade_thumbnails.extend(lib.thumbnail_remaker.run(skipped=report.skipped_thumbnails))
 
 
 def _purge_jobs(lib: Library, now: datetime | None) -> None:
     """Finished processing jobs are kept as long as trashed files, then dropped."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=lib.settings.trash_retention_days)
-    lib.jobs.purge_finished(cutoff)
+    cutoff = retention_cutoff(now or datetime.now(UTC), lib.settings.trash_retention_days)
+    if cutoff is not None:
+        lib.jobs.purge_finished(cutoff)
 
 
 def _sweep(lib: Library, report: MaintenanceReport) -> None:

@@ -38,7 +38,14 @@ from core import keys
 from core.catalog import Catalog
 from core.db.engine import Database
 from core.db.models import MediaFile
-from core.errors import CorruptFile, InsufficientStorage, InvalidInput, NotFound, UnsupportedType
+from core.errors import (
+    Conflict,
+    CorruptFile,
+    InsufficientStorage,
+    InvalidInput,
+    NotFound,
+    UnsupportedType,
+)
 from core.listing import FileStatus
 from core.locks import KeyedLocks
 from core.mediatypes import FileKind
@@ -184,9 +191,15 @@ class ThumbnailRemaker:
         with self._db.read() as s:
             return list(s.scalars(stmt))
 
-    def run(self, limit: int = BATCH, seconds: float = RUN_SECONDS) -> list[int]:
-        """One maintenance batch: the ids whose images were made again."""
+    def run(
+        self, limit: int = BATCH, seconds: float = RUN_SECONDS, skipped: list[int] | None = None
+    ) -> list[int]:
+        """One maintenance batch: the ids whose images were made again. A photo whose row
+        another writer changed meanwhile (Conflict: an edit, a trash, another remake) is
+        added to `skipped` and tried again first in the next batch: one such race ended the
+        whole batch, and the run reported remake_thumbnails as failed."""
         ids = self.stale_ids(self._after, limit)
+        raced: list[int] = []
         if len(ids) < limit:  # the end of the list: the next batch starts over
             self._after = 0
         deadline = time.monotonic() + seconds
@@ -203,7 +216,15 @@ class ThumbnailRemaker:
             except NotFound as exc:  # deleted since, or its bytes are gone (reconcile says)
                 logger.info("Thumbnail of file %s not made again: %s", file_id, exc.message)
                 continue
+            except Conflict as exc:
+                logger.info("Thumbnail of file %s not made again now: %s", file_id, exc.message)
+                raced.append(file_id)
+                continue
             remade.append(file_id)
+        if raced:  # the next batch starts at the first of them (those done since are not stale)
+            self._after = min(self._after, raced[0] - 1)
+            if skipped is not None:
+                skipped.extend(raced)
         return remade
 
     def remake(self, file_id: int) -> FileRecord:

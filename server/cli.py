@@ -288,9 +288,12 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _maintenance(args: argparse.Namespace) -> int:
+    from core.leader import full_run
     from core.maintenance import reconcile, run_maintenance
 
-    with contextlib.closing(_open(args)) as library:
+    # another run under way (the server's scheduled one, another `mediadesk maintenance`) is
+    # waited for a few seconds, then refused in one line, exit status 2
+    with contextlib.closing(_open(args)) as library, full_run(library):
         report = run_maintenance(library)
         try:
             found = reconcile(library)
