@@ -102,6 +102,10 @@ BULK_BATCH = 200
 # catalog need clocks that agree well within the lease (minutes), or one may settle another's
 # live claim while its storage request is under way.
 CLAIM_LEASE = timedelta(minutes=10)
+# How far ahead of this computer's clock a trash date may be before the retention purge dates
+# it now (`redate_future_trash`): beyond the drift between a team's clocks, so a file trashed
+# a moment ago on a machine a little ahead is not rewritten at every maintenance run.
+FUTURE_TRASH_SLACK = timedelta(hours=1)
 
 
 class Thumbnail(NamedTuple):
@@ -1269,6 +1273,36 @@ class Library:
     # ---- housekeeping (core/maintenance.py) --------------------------------------------------
     def trashed_before(self, cutoff: datetime) -> list[int]:
         return self._catalog.trashed_before(cutoff)
+
+    def redate_future_trash(self, now: datetime) -> list[int]:
+        """Dates the files trashed more than FUTURE_TRASH_SLACK ahead of `now` (by a machine
+        whose clock ran ahead, or before a clock was corrected) as trashed `now`; returns
+        their ids. The retention purge counts from the trash date, and one years ahead kept
+        its file for ever; the true date is unknown, so the file gets the whole retention from
+        when it is seen, never less. Through the change feed: lists show the new date."""
+
+        def redate() -> list[int]:
+            with self._db.write() as s:
+                rows = list(
+                    s.scalars(
+                        select(MediaFile).where(
+                            MediaFile.deleted_at > now + FUTURE_TRASH_SLACK,
+                            MediaFile.purging_since.is_(None),  # its deletion's claim rules it
+                        )
+                    )
+                )
+                for row in rows:
+                    row.deleted_at = now
+                return [row.id for row in rows]
+
+        redated = self._db.retrying(redate)
+        if redated:
+            logger.warning(
+                "Files %s were dated in the trash ahead of this computer's clock; "
+                "dated now, their trash retention counts from now",
+                redated,
+            )
+        return redated
 
     def expired_uploads(self, moment: datetime) -> list[tuple[int, str]]:
         return self._catalog.expired_uploads(moment)

@@ -134,6 +134,7 @@ def purge_trash(
     purged: list[int] = []
     if cutoff is None:
         return purged
+    lib.redate_future_trash(now or datetime.now(UTC))  # else a date years ahead is never purged
     for file_id in lib.trashed_before(cutoff):
         try:
             lib.delete_permanently(file_id, only_trashed=True)

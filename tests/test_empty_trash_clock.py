@@ -17,6 +17,7 @@ from core.catalog import Catalog
 from core.db.models import MediaFile, utcnow
 from core.errors import NotFound
 from core.library import Library
+from core.maintenance import purge_trash
 from core.records import FileRecord
 from tests.internals import db_of, storage_of
 from tests.pg_server import pg_library, postgres_url  # noqa: F401
@@ -107,3 +108,29 @@ def test_a_file_trashed_after_the_emptying_read_the_trash_waits_for_the_next(
     assert library.empty_trash() == [gone.id]
     assert library.get_file(later.id).is_trashed
     assert storage_of(library).exists(later.storage_key)
+
+
+def test_the_purge_dates_a_file_trashed_far_ahead_now_and_purges_it_after_the_retention(
+    library: Library, media_dir: Any
+) -> None:
+    """A trash date years ahead kept its file from the retention purge for those years. It is
+    dated when the purge first sees it, and gets the whole retention from then; one a little
+    ahead (a team's clocks drift) keeps its date."""
+    far = library.uploads.ingest(media_dir.png, "image")
+    near = library.uploads.ingest(media_dir.jpeg, "image")
+    library.trash(far.id)
+    library.trash(near.id)
+    date_trash(library, far.id, timedelta(days=3650))
+    date_trash(library, near.id, timedelta(minutes=5))
+    near_date = library.get_file(near.id).deleted_at
+    now = utcnow()
+    assert purge_trash(library, retention_days=30, now=now) == []
+    assert library.get_file(far.id).deleted_at == now
+    assert library.get_file(near.id).deleted_at == near_date
+    assert purge_trash(library, retention_days=30, now=now + timedelta(days=29)) == []
+    assert purge_trash(library, retention_days=30, now=now + timedelta(days=31)) == [
+        far.id,
+        near.id,
+    ]
+    with pytest.raises(NotFound):
+        library.get_file(far.id)
