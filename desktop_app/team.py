@@ -16,6 +16,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
@@ -126,6 +127,14 @@ class TeamMode(QObject):
 
     # ---- changes made elsewhere ---------------------------------------------------------------
     def _on_event(self, event: ChangeEvent) -> None:
+        # One change that cannot be said must not stop the others (nor open an error box per
+        # file of a batch trashed elsewhere): it is logged, the next ones are said
+        try:
+            self._say_where(event)
+        except Exception:
+            logger.exception("Could not show a change made elsewhere: %s", event)
+
+    def _say_where(self, event: ChangeEvent) -> None:
         if event.kind not in (EventKind.TRASHED, EventKind.DELETED) or event.file_id is None:
             return
         if event.origin is None or event.origin == self.library.feed.origin:
@@ -140,7 +149,7 @@ class TeamMode(QObject):
         details = self.window.details.record
         preview = getattr(self.window, "preview_dialog", None)
         shown = details is not None and details.id == event.file_id
-        if isinstance(preview, QDialog) and preview.isVisible():
+        if isinstance(preview, QDialog) and shiboken6.isValid(preview) and preview.isVisible():
             record = getattr(preview, "record", None)
             if record is not None and record.id == event.file_id:
                 self._banner(preview, text)

@@ -41,6 +41,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QHeaderView,
@@ -388,6 +389,7 @@ class MainWindow(QMainWindow):
         self.status = MainStatusBar(library.settings, self)
         self.setStatusBar(self.status)
         self.storage_bar: StorageProblemBar | None = None
+        self.preview_dialog: QDialog | None = None  # the open preview; None once Qt deleted it
         if library.settings.storage_problem:  # R2 keys missing: opened anyway, to enter them
             self.storage_bar = StorageProblemBar(library.settings, self)
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.storage_bar)
@@ -986,7 +988,11 @@ class MainWindow(QMainWindow):
         except ImportError as exc:
             self.show_error(self.tr("The preview is not available: %1").replace("%1", str(exc)))
             return
-        self.preview_dialog = open_preview(self, record, source)
+        dialog = open_preview(self, record, source)
+        self.preview_dialog = dialog
+        # Qt deletes a closed preview: a reference kept past that raised "already deleted" in
+        # whatever looked at it next (team mode, on every file trashed elsewhere)
+        dialog.destroyed.connect(lambda: self._forget_preview(dialog))
         fallback = self.controller.preview_fallbacks.pop(record.id, None)
         scrub = self.controller.preview_scrubs.pop(record.id, None)
         if record.file_type != "video" or not multimedia_available():
@@ -994,7 +1000,7 @@ class MainWindow(QMainWindow):
         from desktop_app.preview.video_player import VideoPlayer
         from desktop_app.views.jobs_dock import ScrubPreview
 
-        player = self.preview_dialog.findChild(VideoPlayer)
+        player = dialog.findChild(VideoPlayer)
         if player is None:
             return
         player.fallback_source = fallback
@@ -1005,6 +1011,10 @@ class MainWindow(QMainWindow):
         c = self.controller
         player.failed.connect(lambda failed: c.explain_preview_failure(record, failed))
         c.previewFailureExplained.connect(player.show_cause)
+
+    def _forget_preview(self, dialog: QDialog) -> None:
+        if self.preview_dialog is dialog:  # not a later preview that replaced it
+            self.preview_dialog = None
 
     def reveal_file(self, file_id: int) -> None:
         """Shows a file in the grid (after unsaved edits are dealt with), selected."""

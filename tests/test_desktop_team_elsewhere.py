@@ -1,0 +1,107 @@
+"""The window while another process on the same catalog trashes or deletes files.
+
+- A preview opened and closed earlier (Qt deleted it) does not turn each file trashed elsewhere
+  into an "unexpected error"; one change that cannot be said does not stop the others.
+- The file being edited (unsaved) trashed elsewhere: the typed text stays, on that file, with a
+  notice offering Restore and save / Discard; the selection and the focus do not move to
+  another file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QApplication
+
+from core.library import Library
+from core.records import FileRecord
+from desktop_app import team as team_module
+from desktop_app.views.main_window import MainWindow
+from tests.qt_helpers import shown_window, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _photos(library: Library, folder: Path, count: int) -> list[FileRecord]:
+    records = []
+    for i in range(count):
+        path = folder / f"photo{i}.jpg"
+        Image.new("RGB", (64, 48), (i * 30 % 256, 90, 160)).save(path)
+        records.append(library.uploads.ingest(path, "image"))
+    return records
+
+
+def _select(qtbot: Any, window: MainWindow, file_id: int) -> None:
+    grid = window.controller.grid
+    wait_for(qtbot, lambda: grid.row_of(file_id) >= 0)
+    window.browser.select_row(grid.row_of(file_id))
+    details = window.details
+    wait_for(qtbot, lambda: details.record is not None and details.record.id == file_id)
+
+
+def test_files_trashed_elsewhere_after_a_closed_preview(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    records = _photos(library, tmp_path, 6)
+    other = Library.open(settings)  # another desktop on the catalog: its own feed origin
+    try:
+        with shown_window(qtbot, library) as window:
+            grid = window.controller.grid
+            _select(qtbot, window, records[0].id)
+            with qtbot.waitSignal(window.controller.previewReady, timeout=15000):
+                window.commands.preview.trigger()
+            dialog = window.preview_dialog
+            assert dialog is not None
+            with qtbot.waitSignal(dialog.destroyed, timeout=5000):
+                dialog.close()
+
+            # the details show the file trashed first; five are trashed elsewhere at once
+            _select(qtbot, window, records[1].id)
+            for record in records[1:]:
+                other.trash(record.id)
+            wait_for(qtbot, lambda: grid.rowCount() == 1)
+            wait_for(qtbot, lambda: "was moved to the trash on" in window.status.currentMessage())
+            assert records[1].original_filename in window.status.currentMessage()
+            wait_for(qtbot, lambda: window.controller.counts.get("all") == 1)
+    finally:
+        other.close()
+
+
+def test_one_change_that_cannot_be_said_does_not_stop_the_others(
+    qtbot: Any,
+    library: Library,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    records = _photos(library, tmp_path, 3)
+    other = Library.open(settings)
+    real_host_of = team_module.host_of
+    calls: list[str | None] = []
+
+    def host_of(origin: str | None) -> str:
+        calls.append(origin)
+        if len(calls) == 1:
+            raise RuntimeError("the first change fails")
+        return real_host_of(origin)
+
+    try:
+        with shown_window(qtbot, library) as window:
+            _select(qtbot, window, records[2].id)
+            monkeypatch.setattr(team_module, "host_of", host_of)
+            with caplog.at_level(logging.ERROR, logger="desktop_app.team"):
+                other.trash(records[1].id)  # its notice fails
+                other.trash(records[2].id)  # the one shown: said all the same
+                wait_for(
+                    qtbot, lambda: "was moved to the trash on" in window.status.currentMessage()
+                )
+            failed = [r for r in caplog.records if r.name == "desktop_app.team"]
+            assert failed and failed[0].exc_info is not None  # with its traceback
+            assert QApplication.activeModalWidget() is None
+    finally:
+        other.close()
