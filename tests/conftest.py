@@ -107,6 +107,19 @@ def _catalogs_from_template(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("core.library.upgrade", _upgrade_from_template)
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test leaves the process environment as it found it: `mediadesk --data-dir FOLDER`
+    run in-process (desktop_app.cli.main) sets MEDIADESK_DATA_DIR for the whole process, as it
+    should for a real start, and the tests after it on the same worker read that folder as the
+    environment's (test_desktop_settings_guard failed after test_desktop_server)."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
 def alembic_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
     """Library.open migrates a new SQLite catalog through Alembic itself, not from the
