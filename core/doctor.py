@@ -334,18 +334,19 @@ def check_reconcile(db: Database) -> Check:
         )
     # a configured storage other than the active one that could not be listed was not checked
     unlisted = summary.get("unreachable_backends") or []
+    under_way = _claimed(summary)
     if summary.get("clean", True):
         if unlisted:
             return Check(
                 "reconcile",
                 True,
                 f"the store matched the catalog at {when}, but the {', '.join(unlisted)} "
-                "storage could not be listed",
+                f"storage could not be listed{under_way}",
                 "Check that storage's settings (`mediadesk doctor`), then run "
                 "`mediadesk maintenance` again.",
                 warning=True,
             )
-        return Check("reconcile", True, f"the store matched the catalog at {when}")
+        return Check("reconcile", True, f"the store matched the catalog at {when}{under_way}")
     found = [
         f"{label} {_ids(summary.get(name), summary.get(f'{name}_count'))}"
         for name, label in (
@@ -364,10 +365,28 @@ def check_reconcile(db: Database) -> Check:
     return Check(
         "reconcile",
         False,
-        f"at {when}: " + "; ".join(found),
+        f"at {when}: " + "; ".join(found) + under_way,
         "Run `mediadesk maintenance` for the full list. Restore the missing or damaged "
         "files' bytes from a backup (or delete those files); move the stray objects out of "
         "the storage. `mediadesk maintenance` again then records the store as clean.",
+    )
+
+
+def _claimed(summary: dict[str, Any]) -> str:
+    """The files reconcile found in the trash under a claim for deletion, their bytes gone
+    (core/maintenance.py claimed_deletions): a deletion that finishes by itself, said as such
+    lest they be restored from a backup as lost files; "" without any."""
+    count = summary.get("claimed_deletions_count")
+    if not isinstance(count, int):
+        count = len(summary.get("claimed_deletions") or [])
+    if not count:
+        return ""
+    after = summary.get("claimed_deletions_settle_after")
+    files = "1 file is" if count == 1 else f"{count} files are"
+    it = "it is" if count == 1 else "they are"
+    return (
+        f"; {files} being deleted (a deletion was interrupted); {it} finished by the next "
+        f"maintenance{f' after {after}' if after else ''}"
     )
 
 

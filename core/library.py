@@ -976,6 +976,20 @@ class Library:
         except Exception:  # noqa: BLE001 - the deletion's own error is the one to raise
             logger.warning("Claim for deletion of %s not released", sorted(claim.ids))
 
+    def claimed_deletions(self) -> dict[int, datetime]:
+        """The files in the trash under a claim for deletion, each with the end of its claim's
+        lease: a deletion under way, or one that died, which the first maintenance from then
+        on settles (`settle_stale_claims`). Reconcile tells their missing bytes from lost ones."""
+        with self._db.read() as s:
+            rows = s.execute(
+                select(MediaFile.id, MediaFile.purging_since).where(
+                    MediaFile.alias_of.is_(None),
+                    MediaFile.purging_since.is_not(None),
+                    MediaFile.deleted_at.is_not(None),
+                )
+            ).all()
+        return {file_id: since + CLAIM_LEASE for file_id, since in rows if since is not None}
+
     def settle_stale_claims(self, now: datetime | None = None) -> tuple[list[int], list[int]]:
         """Maintenance's pass over the claims older than the lease (`_settle_stale_claims`):
         returns the ids unmarked (kept in the trash) and those whose deletion was finished."""

@@ -64,6 +64,12 @@ class ReconcileReport:
     # ready rows whose object is not the size they record (a bad restore, a disk fault): every
     # read of them fails with object_damaged (core/library.py) until the bytes are restored
     size_mismatch: list[dict[str, object]] = field(default_factory=list)
+    # files in the trash claimed for deletion whose object is gone: a deletion under way, or
+    # one that died (an Empty trash or hard delete killed after the bytes went), which the
+    # first maintenance after its lease finishes (Library.claimed_deletions): not a fault
+    claimed_deletions: list[int] = field(default_factory=list)
+    # the last of their leases' ends (ISO 8601, UTC), None without any
+    claimed_deletions_settle_after: str | None = None
     # objects_without_rows by the backend holding them (those with any): every configured one
     # is listed, a key may be a stray on one and a file's object on another
     objects_without_rows_by_backend: dict[str, list[str]] = field(default_factory=dict)
@@ -94,6 +100,9 @@ class ReconcileReport:
             "rows_without_objects_count": len(self.rows_without_objects),
             "size_mismatch": [m["file_id"] for m in self.size_mismatch[:SUMMARY_IDS]],
             "size_mismatch_count": len(self.size_mismatch),
+            "claimed_deletions": self.claimed_deletions[:SUMMARY_IDS],
+            "claimed_deletions_count": len(self.claimed_deletions),
+            "claimed_deletions_settle_after": self.claimed_deletions_settle_after,
             "orphan_partials": len(self.orphan_partials),
             "objects_without_rows_by_backend": {
                 name: len(found) for name, found in self.objects_without_rows_by_backend.items()
@@ -245,7 +254,9 @@ def _abort(lib: Library, report: MaintenanceReport) -> None:
 
 def reconcile(lib: Library) -> ReconcileReport:
     """Objects in the store without a catalog row, ready rows whose object is missing or is
-    not the size they record.
+    not the size they record. A file in the trash claimed for deletion whose object is gone is
+    a deletion under way (claimed_deletions), not a file whose bytes were lost: the callers run
+    maintenance first, whose stale_claims task has finished those whose lease is over.
 
     Every configured backend is listed once, each against the rows that live on it: listing
     only those holding files left an object on another one unseen (a variant cached in the
@@ -256,6 +267,9 @@ def reconcile(lib: Library) -> ReconcileReport:
     where = lib.backends.backend_of_every_key()
     pending = lib.deferred.pending_keys()
     left_behind = lib.deferred.left_behind()
+    # a deletion that claims its files after this read and deletes their bytes before the
+    # listing below still lists them missing: the next reconcile tells
+    claims = lib.claimed_deletions()
     report = ReconcileReport()
     report.orphan_partials = [str(p) for p in lib.sweep_partials(dry_run=True)]
     present: dict[str, int] = {}  # every listed backend's objects: what pending deletions find
@@ -289,7 +303,15 @@ def reconcile(lib: Library) -> ReconcileReport:
         # one on a backend no longer configured is: its bytes cannot be read
         missing = key not in on.get(backend, {})
         if status == FileStatus.READY and backend not in report.unreachable_backends and missing:
-            report.rows_without_objects.append(file_id)
+            if file_id in claims:
+                report.claimed_deletions.append(file_id)
+            else:
+                report.rows_without_objects.append(file_id)
+    if report.claimed_deletions:
+        last = max(claims[file_id] for file_id in report.claimed_deletions)
+        if last.microsecond:  # to the second after: a maintenance at the time said finishes them
+            last += timedelta(seconds=1)
+        report.claimed_deletions_settle_after = last.astimezone(UTC).isoformat(timespec="seconds")
     for file_id, key, recorded in lib.recorded_sizes():
         stored = on.get(where.get(key, active), {}).get(key)
         if stored is not None and stored != recorded:
