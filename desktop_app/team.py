@@ -5,7 +5,8 @@
 - A save that meets a newer version opens the conflict dialog (theirs vs yours) instead of an
   error: Reload drops the edits, Overwrite saves them over the newer version.
 - A file trashed or deleted elsewhere while it is open in the details panel or the preview says
-  so, naming where.
+  so, naming where. Being edited (unsaved), it stays in the panel with the typed text and a
+  notice: Restore and save (when trashed) or Discard.
 - The status bar shows the catalog and whether the live change feed is connected.
 """
 
@@ -57,6 +58,13 @@ class TeamMode(QObject):
         # `changed` comes before the controller's `changedTogether`, which closes the details of
         # a trashed file: this one has to see what was open to say what happened to it
         controller.live.changed.connect(self._on_event)
+        details = window.details
+        controller.has_unsaved_edits = lambda file_id: (
+            details.dirty and details.record is not None and details.record.id == file_id
+        )
+        controller.currentGone.connect(self._on_edited_gone)
+        details.restoreAndSaveRequested.connect(self._restore_and_save)
+        details.goneDiscarded.connect(lambda: controller.set_current(None))
         self._feed_state: bool | None = None
         self._timer = QTimer(self, interval=FEED_CHECK_MS)
         self._timer.timeout.connect(self._check_feed)
@@ -139,13 +147,7 @@ class TeamMode(QObject):
             return
         if event.origin is None or event.origin == self.library.feed.origin:
             return  # this window's own doing
-        name = str(event.data.get("original_filename") or event.file_id)
-        where = host_of(event.origin)
-        if event.kind == EventKind.TRASHED:
-            text = self.tr("“%1” was moved to the trash on %2.")
-        else:
-            text = self.tr("“%1” was deleted on %2.")
-        text = text.replace("%1", name).replace("%2", where)
+        text = self._where_text(event)
         details = self.window.details.record
         preview = getattr(self.window, "preview_dialog", None)
         shown = details is not None and details.id == event.file_id
@@ -156,6 +158,37 @@ class TeamMode(QObject):
                 shown = True
         if shown:
             self.window.status.showMessage(text, 15000)
+
+    def _where_text(self, event: ChangeEvent) -> str:
+        name = str(event.data.get("original_filename") or event.file_id)
+        where = host_of(event.origin)
+        if event.kind == EventKind.TRASHED:
+            text = self.tr("“%1” was moved to the trash on %2.")
+        else:
+            text = self.tr("“%1” was deleted on %2.")
+        return text.replace("%1", name).replace("%2", where)
+
+    def _on_edited_gone(self, event: ChangeEvent) -> None:
+        """The file being edited went elsewhere (LibraryController.currentGone): the panel keeps
+        it and the typed text, and says what can be done."""
+        self.window.details.show_gone(self._where_text(event), event.kind == EventKind.TRASHED)
+
+    def _restore_and_save(self, file_id: int) -> None:
+        lib, controller = self.library, self.window.controller
+
+        def restored(record: FileRecord) -> None:
+            details = self.window.details
+            if details.record is None or details.record.id != record.id or not details.dirty:
+                return  # discarded or moved on meanwhile
+            # the edits now stand on the restored version (the trash and the restore changed
+            # none of the form's fields): the save is no conflict with the trash
+            details.show_record(record, keep_edits=True)
+            controller.set_current(record)
+            details.request_save()
+
+        controller.runner.submit(
+            lambda: lib.restore(file_id), on_result=restored, on_error=controller.errorOccurred.emit
+        )
 
     def _banner(self, dialog: QDialog, text: str) -> None:
         """A line at the top of the preview: it may stop playing, and this says why."""

@@ -105,3 +105,85 @@ def test_one_change_that_cannot_be_said_does_not_stop_the_others(
             assert QApplication.activeModalWidget() is None
     finally:
         other.close()
+
+
+def _descriptions(library: Library, ids: list[int]) -> dict[int, str]:
+    return {i: library.get_file(i).description for i in ids}
+
+
+def test_the_file_being_edited_trashed_elsewhere_keeps_the_edit_on_that_file(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    records = _photos(library, tmp_path, 3)
+    ids = [r.id for r in records]
+    target = records[1]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            window.activateWindow()
+            grid, details = window.controller.grid, window.details
+            _select(qtbot, window, target.id)
+            details.description.setFocus()
+            qtbot.keyClicks(details.description, "unsaved note")
+            assert details.dirty
+            before = _descriptions(library, ids)
+
+            other.trash(target.id)
+            wait_for(qtbot, lambda: grid.row_of(target.id) < 0)
+            qtbot.wait(500)  # what the grid's selection does after the row went
+            assert QApplication.activeModalWidget() is None  # nobody asked mid-typing
+            assert details.record is not None and details.record.id == target.id
+            assert window.controller.current is not None
+            assert window.controller.current.id == target.id
+            assert details.description.toPlainText() == "unsaved note"
+            assert details.dirty
+            assert window.browser.selected_ids() == []  # no neighbour took its place
+            assert QApplication.focusWidget() is details.description
+            assert details.gone_note.isVisible()
+            note = details.gone_text.text()
+            assert "was moved to the trash on" in note and target.original_filename in note
+            assert details.restore_save_button.isVisible()
+
+            # the typing goes on into the same file, never a neighbour
+            qtbot.keyClicks(details.description, ", and more")
+            assert details.record.id == target.id
+            assert _descriptions(library, ids) == before
+
+            # Restore and save: the file is back, with the text typed
+            details.restore_save_button.click()
+            wait_for(qtbot, lambda: not details.dirty)
+            saved = library.get_file(target.id)
+            assert not saved.is_trashed
+            assert saved.description == "unsaved note, and more"
+            assert not details.gone_note.isVisible()
+            wait_for(qtbot, lambda: grid.row_of(target.id) >= 0)
+            others = [i for i in ids if i != target.id]
+            assert _descriptions(library, others) == {i: before[i] for i in others}
+    finally:
+        other.close()
+
+
+def test_the_file_being_edited_deleted_elsewhere_offers_discard_only(
+    qtbot: Any, library: Library, settings: Any, tmp_path: Path
+) -> None:
+    records = _photos(library, tmp_path, 3)
+    target = records[0]
+    other = Library.open(settings)
+    try:
+        with shown_window(qtbot, library) as window:
+            details = window.details
+            _select(qtbot, window, target.id)
+            qtbot.keyClicks(details.description, "typed")
+            assert details.dirty
+            other.trash(target.id)
+            other.delete_permanently(target.id)
+            wait_for(qtbot, lambda: "was deleted on" in details.gone_text.text())
+            assert details.gone_note.isVisible()
+            assert details.description.toPlainText() == "typed"
+            assert not details.restore_save_button.isVisible()
+            details.discard_button.click()
+            wait_for(qtbot, lambda: details.record is None)
+            assert not details.dirty and not details.gone_note.isVisible()
+            assert QApplication.activeModalWidget() is None
+    finally:
+        other.close()

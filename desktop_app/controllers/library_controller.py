@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import Conflict, MediaDeskError
-from core.events import ChangeEvent
+from core.events import ChangeEvent, EventKind
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
 from core.library import Library
@@ -142,6 +142,9 @@ class LibraryController(QObject):
     message = Signal(str)  # a short status bar notice
     countsChanged = Signal(dict)
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
+    # ChangeEvent: the file shown, with unsaved edits (has_unsaved_edits), was trashed or deleted
+    # elsewhere. It stays current: the edits are the user's to keep or drop (desktop_app/team.py)
+    currentGone = Signal(object)
     saved = Signal(object)  # FileRecord after a metadata save
     linkReady = Signal(str)
     exported = Signal(object)  # ExportOutcome: an export of several files ended
@@ -190,6 +193,9 @@ class LibraryController(QObject):
         self._token_lock = threading.Lock()
         self.live = LiveEvents(library.events, self)
         self.handles_conflicts = False  # set when the conflict dialog handles saveConflict
+        # Whether the details panel holds unsaved edits of a file (set by the main window's team
+        # mode): such a file trashed elsewhere is not dropped from the panel (currentGone)
+        self.has_unsaved_edits: Callable[[int], bool] = lambda _file_id: False
         self.live.changedTogether.connect(self._on_events)
         self._reveal: int | None = None  # a file to select once its row is loaded
         self._reveal_seeks = False  # the grid loads its pages up to it (reveal_in_view)
@@ -721,7 +727,26 @@ class LibraryController(QObject):
             and any(event.file_id == current.id for event in events)
             and self.grid.row_of(current.id) < 0
         ):
-            self.set_current(None)  # deleted, or moved out of the shown section
+            gone = self._gone_elsewhere(current.id, events)
+            if gone is not None and self.has_unsaved_edits(current.id):
+                # Dropped, the typed text went without a word, and the panel, the keyboard
+                # focus still in it, moved to the neighbouring file: typing edited that one
+                self.currentGone.emit(gone)
+            else:
+                self.set_current(None)  # deleted, or moved out of the shown section
+
+    def _gone_elsewhere(self, file_id: int, events: list[ChangeEvent]) -> ChangeEvent | None:
+        """The last of `events` that trashed or deleted the file in another process."""
+        own = self.library.feed.origin
+        for event in reversed(events):
+            if (
+                event.file_id == file_id
+                and event.kind in (EventKind.TRASHED, EventKind.DELETED)
+                and event.origin is not None
+                and event.origin != own
+            ):
+                return event
+        return None
 
     def shutdown(self) -> None:
         if self._preview_token is not None:

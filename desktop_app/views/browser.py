@@ -261,6 +261,7 @@ class FileBrowser(QWidget):
         self._had_selection = False
         self._focus_row: int | None = None  # where the focus goes once the rows are gone
         self.controller.grid.rowsAboutToBeRemoved.connect(self._note_selection)
+        self.controller.currentGone.connect(self._on_current_gone)
         grid.setModel(self.controller.grid)
         grid.selectionModel().currentChanged.connect(self._on_current)
         grid.selectionModel().selectionChanged.connect(self._on_selection)
@@ -600,6 +601,16 @@ class FileBrowser(QWidget):
                 current, QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
 
+    def _on_current_gone(self, _event: object) -> None:
+        """The file being edited was trashed or deleted elsewhere and stays in the details
+        panel: the neighbour selected in its place (_select_in_place) is let go, or it took
+        the panel (and the typing) or asked about the edits in the middle of it."""
+        self._restoring = True
+        try:
+            self.grid.selectionModel().clearSelection()
+        finally:
+            self._restoring = False
+
     def _count_selection_later(self, *_: object) -> None:
         QTimer.singleShot(0, self, self._count_selection)  # after the selection model caught up
 
@@ -661,6 +672,8 @@ class FileBrowser(QWidget):
             return
         record = model.record_at(row) if row is not None else None
         if record is None:
+            if shown is not None and shown_row < 0 and self.controller.has_unsaved_edits(shown.id):
+                return  # gone elsewhere, kept with its edits (_on_current_gone)
             if shown is not None:
                 self.leave_guard(lambda: self.controller.set_current(None), self._back_to_shown)
         else:

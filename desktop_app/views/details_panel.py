@@ -122,6 +122,10 @@ class DetailsPanel(QWidget):
     # to the grid
     renameCancelled = Signal()
     dirtyChanged = Signal(bool)
+    # The file being edited went elsewhere (show_gone): put it back and save the edits (its id),
+    # or drop them
+    restoreAndSaveRequested = Signal(int)
+    goneDiscarded = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,6 +146,8 @@ class DetailsPanel(QWidget):
         self.selection_note.setFrameShape(QLabel.Shape.StyledPanel)
         self.selection_note.setMargin(6)
         self.selection_note.hide()
+        self._gone: str | None = None  # "trashed" or "deleted" elsewhere while being edited
+        self.gone_note = self._build_gone_note()
         self.stack = QStackedWidget(self)
         self.empty = QLabel(self.tr("Select a file to see its details."), self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -151,11 +157,38 @@ class DetailsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.selection_note)
+        layout.addWidget(self.gone_note)
         layout.addWidget(self.stack)
         self.setMinimumWidth(300)
         self.show_record(None)
 
     # ---- layout -------------------------------------------------------------------------------
+    def _build_gone_note(self) -> QWidget:
+        note = QWidget(self)
+        note.setObjectName("gone-note")
+        note.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        note.setStyleSheet("#gone-note { background: #fff3cd; } QLabel { color: #5c4400; }")
+        column = QVBoxLayout(note)
+        column.setContentsMargins(6, 6, 6, 6)
+        self.gone_text = QLabel(note)
+        self.gone_text.setTextFormat(Qt.TextFormat.PlainText)  # a file name, as written
+        self.gone_text.setWordWrap(True)
+        column.addWidget(self.gone_text)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.discard_button = QPushButton(self.tr("Discard"), note)
+        self.restore_save_button = QPushButton(self.tr("Restore and save"), note)
+        self.restore_save_button.setToolTip(
+            self.tr("Take the file out of the trash and save your changes to it")
+        )
+        buttons.addWidget(self.discard_button)
+        buttons.addWidget(self.restore_save_button)
+        column.addLayout(buttons)
+        self.discard_button.clicked.connect(self._discard_gone)
+        self.restore_save_button.clicked.connect(self._restore_and_save)
+        note.hide()
+        return note
+
     def _build_details(self) -> QWidget:
         scroll = QScrollArea(self)
         self.details_scroll = scroll
@@ -375,6 +408,8 @@ class DetailsPanel(QWidget):
     def show_record(self, record: FileRecord | None, keep_edits: bool = False) -> None:
         """Shows a record; with keep_edits, unsaved edits of the same file are kept."""
         same = record is not None and self.record is not None and record.id == self.record.id
+        if not same or (record is not None and not record.is_trashed):
+            self._set_gone(None)  # another file, or this one back from the trash
         self.record = record
         self._update_selection_note()
         if record is None:
@@ -440,6 +475,36 @@ class DetailsPanel(QWidget):
                 self.description.setPlainText(value)
         self._loading = False
 
+    def show_gone(self, text: str, restorable: bool) -> None:
+        """The file shown, with unsaved edits, was trashed (`restorable`) or deleted elsewhere:
+        `text` says so. The edits stay in the form, on this file, until the user chooses."""
+        if restorable:
+            advice = self.tr(
+                "Your unsaved changes are still here: restore the file and save them, or "
+                "discard them."
+            )
+        else:
+            advice = self.tr(
+                "Your unsaved changes are still here, but they can no longer be saved: copy "
+                "what you need, then discard them."
+            )
+        self.gone_text.setText(f"{text}\n{advice}")
+        self._set_gone("trashed" if restorable else "deleted")
+
+    def _set_gone(self, gone: str | None) -> None:
+        self._gone = gone
+        self.restore_save_button.setVisible(gone == "trashed")
+        self.gone_note.setVisible(gone is not None)
+
+    def _restore_and_save(self) -> None:
+        if self.record is not None and self._gone == "trashed":
+            self.restoreAndSaveRequested.emit(self.record.id)
+
+    def _discard_gone(self) -> None:
+        self._set_gone(None)
+        self.revert()
+        self.goneDiscarded.emit()
+
     def trash_text(self, record: FileRecord) -> str:
         """Since when a file is in the trash and when it is deleted for good."""
         if record.deleted_at is None:
@@ -490,6 +555,11 @@ class DetailsPanel(QWidget):
         """
         changes = self.changes()
         if self.record is None or not changes:
+            return False
+        if self._gone is not None:
+            # a plain save would meet the trash's newer version (a conflict dialog about a
+            # file no longer there): Ctrl+S does what the note offers, or nothing once deleted
+            self._restore_and_save()
             return False
         base = self._edit_base if self._edit_base is not None else self.record
         self._sent = {self.record.id: dict(changes)}
