@@ -1357,7 +1357,9 @@ class Catalog:
                     _advance_sequence(s)
                 return _athlete_record(s, row)
         except IntegrityError:
-            raise Conflict(f"An athlete named {name!r} or id already exists") from None
+            raise self._athlete_exists(name) or Conflict(
+                f"An athlete named {name!r} or id already exists"
+            ) from None
 
     def rename_athlete(self, athlete_id: int, name: str) -> AthleteRecord:
         name = _clean_name(name)
@@ -1371,7 +1373,23 @@ class Catalog:
                 # the same count as the list's (athletes()): a rename answers it too
                 return _athlete_record(s, row)
         except IntegrityError:
-            raise Conflict(f"An athlete named {name!r} already exists") from None
+            raise self._athlete_exists(name) or Conflict(
+                f"An athlete named {name!r} already exists"
+            ) from None
+
+    def _athlete_exists(self, name: str) -> Conflict | None:
+        """The conflict of a name another athlete has (reason athlete_exists, naming it): the
+        bare conflict read as "the file changed in the meantime" in the desktop. None when no
+        athlete has it (an id taken)."""
+        with self.db.read() as s:
+            other = s.scalars(select(Athlete).where(Athlete.name == name)).first()
+            if other is None:
+                return None
+            return Conflict(
+                f"An athlete named {name!r} already exists",
+                reason="athlete_exists",
+                details={"name": other.name, "athlete_id": other.id},
+            )
 
     @staticmethod
     def locked_file(s: Session, file_id: int) -> MediaFile | None:

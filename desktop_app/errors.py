@@ -148,6 +148,13 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Someone else changed this file while you were editing it, so your changes were "
             "not saved. Check the current values and save again.",
         )
+    if exc.code == "conflict" and reason == "athlete_exists":
+        # two names cannot be the same (another desktop may have just added it): said as the
+        # file sentence, it sent the user looking for a file that never changed
+        name = str(exc.details.get("name") or "")
+        return QCoreApplication.translate(
+            "Errors", "An athlete named “%1” already exists. Choose another name."
+        ).replace("%1", name)
     if exc.code == "storage_unavailable" and reason == "bucket_missing":
         # a fault of the set-up, not an outage nor a missing file: waiting does not help
         return QCoreApplication.translate(

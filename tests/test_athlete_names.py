@@ -145,3 +145,22 @@ def test_a_name_that_looks_the_same_is_the_same_athlete(lib: Library) -> None:
     other = lib.create_athlete("Eva Gil")
     with pytest.raises(Conflict):
         lib.rename_athlete(other.id, unicodedata.normalize("NFD", "Óscar Ruiz"))
+
+
+def test_a_name_another_athlete_has_is_a_conflict_that_names_it(lib: Library) -> None:
+    """Reason athlete_exists, with the athlete that has the name: the bare conflict read as "the
+    file changed in the meantime" in the desktop. Two desktops adding "Marco Ruiz" at once meet
+    it too; an id taken is another conflict (no reason)."""
+    marco = lib.create_athlete("Marco Ruiz")
+    other = lib.create_athlete("Ana Gil")
+    for attempt in (
+        lambda: lib.create_athlete("Marco Ruiz"),
+        lambda: lib.rename_athlete(other.id, "Marco  Ruiz"),
+    ):
+        with pytest.raises(Conflict) as caught:
+            attempt()
+        assert caught.value.reason == "athlete_exists"
+        assert caught.value.details == {"name": "Marco Ruiz", "athlete_id": marco.id}
+    with pytest.raises(Conflict) as caught:
+        lib.create_athlete("Nadie", other.id)
+    assert caught.value.reason is None

@@ -112,3 +112,18 @@ def test_usage_names_the_objects_folder_to_admins_only(
     # a reader's answer does not change what the next admin sees, nor the other way round
     resp = http_call(f"{live.url}/usage", headers=bearer(tokens.read))
     assert resp.json()["storage"] == "local folder"
+
+
+def test_a_name_another_athlete_has_answers_conflict_athlete_exists(
+    live: EmbeddedServer, tokens: Tokens
+) -> None:
+    status, marco = call(live, "POST", "/athletes", tokens.upload, body=b'{"name":"Marco Ruiz"}')
+    assert status == 201
+    status, ana = call(live, "POST", "/athletes", tokens.upload, body=b'{"name":"Ana Gil"}')
+    assert status == 201
+    for method, path in (("POST", "/athletes"), ("PATCH", f"/athletes/{ana['id']}")):
+        status, body = call(live, method, path, tokens.upload, body=b'{"name":"Marco Ruiz"}')
+        assert status == 409, body
+        error = body["error"]
+        assert error["code"] == "conflict" and error["reason"] == "athlete_exists"
+        assert error["details"] == {"name": "Marco Ruiz", "athlete_id": marco["id"]}

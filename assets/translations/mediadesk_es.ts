@@ -103,173 +103,188 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="146"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="152"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
+        <source>Discard</source>
+        <translation>Descartar</translation>
+    </message>
+    <message>
         <location filename="../../desktop_app/views/details_panel.py" line="180"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="508"/>
+        <source>Restore and save</source>
+        <translation>Restaurar y guardar</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="182"/>
+        <source>Take the file out of the trash and save your changes to it</source>
+        <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="578"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="190"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="191"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="194"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="197"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="198"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="231"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="199"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="232"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="200"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="203"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="204"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="215"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="248"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="232"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="265"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="267"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="235"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="238"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="259"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="292"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="267"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="300"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="301"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="302"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="303"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="304"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="305"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="273"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="306"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="274"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="275"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="308"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="276"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="301"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="334"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="303"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="345"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="378"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="367"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -277,37 +292,47 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="369"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
         <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="451"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="483"/>
+        <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
+        <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="488"/>
+        <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
+        <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/details_panel.py" line="516"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="455"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="520"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="508"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="578"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="549"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="619"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="549"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="619"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="557"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="627"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -438,297 +463,302 @@
         <translation>Otra persona cambió este archivo mientras lo editabas, así que tus cambios no se guardaron. Revisa los valores actuales y vuelve a guardar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="153"/>
+        <location filename="../../desktop_app/errors.py" line="160"/>
         <source>The storage bucket does not exist: it was deleted, or its name is wrong in the storage settings. Check the bucket name in Settings ▸ Storage.</source>
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="160"/>
+        <location filename="../../desktop_app/errors.py" line="167"/>
         <source>The stored copy of this file is damaged: it is not the size the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
         <translation>La copia guardada de este archivo está dañada: no tiene el tamaño que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="190"/>
+        <location filename="../../desktop_app/errors.py" line="197"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="197"/>
+        <location filename="../../desktop_app/errors.py" line="204"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="204"/>
+        <location filename="../../desktop_app/errors.py" line="211"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="206"/>
+        <location filename="../../desktop_app/errors.py" line="213"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="208"/>
+        <location filename="../../desktop_app/errors.py" line="215"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="222"/>
+        <location filename="../../desktop_app/errors.py" line="229"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="216"/>
+        <location filename="../../desktop_app/errors.py" line="223"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="298"/>
+        <location filename="../../desktop_app/errors.py" line="305"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="305"/>
+        <location filename="../../desktop_app/errors.py" line="312"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="232"/>
+        <location filename="../../desktop_app/errors.py" line="239"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="167"/>
+        <location filename="../../desktop_app/errors.py" line="155"/>
+        <source>An athlete named “%1” already exists. Choose another name.</source>
+        <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="174"/>
         <source>This file is on a storage MediaDesk was started without (its files were moved there from another window or computer). Close MediaDesk and start it again with that storage&apos;s settings: save them once with `mediadesk storage migrate --save-keys`, or in Settings ▸ Storage.</source>
         <translation>Este archivo está en un almacenamiento con el que MediaDesk no se inició (sus archivos se movieron allí desde otra ventana u otro ordenador). Cierra MediaDesk y vuelve a abrirlo con los ajustes de ese almacenamiento: guárdalos una vez con `mediadesk storage migrate --save-keys`, o en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="176"/>
+        <location filename="../../desktop_app/errors.py" line="183"/>
         <source>MediaDesk cannot write in the folder that holds its catalog (a read-only disk, or no permission to write there). Make the folder writable, or choose another data folder.</source>
         <translation>MediaDesk no puede escribir en la carpeta que contiene su catálogo (un disco de solo lectura, o sin permiso para escribir ahí). Haz que se pueda escribir en la carpeta o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="183"/>
+        <location filename="../../desktop_app/errors.py" line="190"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="244"/>
+        <location filename="../../desktop_app/errors.py" line="251"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="249"/>
+        <location filename="../../desktop_app/errors.py" line="256"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="263"/>
+        <location filename="../../desktop_app/errors.py" line="270"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="270"/>
+        <location filename="../../desktop_app/errors.py" line="277"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="276"/>
+        <location filename="../../desktop_app/errors.py" line="283"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="278"/>
+        <location filename="../../desktop_app/errors.py" line="285"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="282"/>
+        <location filename="../../desktop_app/errors.py" line="289"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="335"/>
+        <location filename="../../desktop_app/errors.py" line="342"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="342"/>
+        <location filename="../../desktop_app/errors.py" line="349"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="347"/>
+        <location filename="../../desktop_app/errors.py" line="354"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="351"/>
+        <location filename="../../desktop_app/errors.py" line="358"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="356"/>
+        <location filename="../../desktop_app/errors.py" line="363"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="358"/>
+        <location filename="../../desktop_app/errors.py" line="365"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="363"/>
+        <location filename="../../desktop_app/errors.py" line="370"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="367"/>
+        <location filename="../../desktop_app/errors.py" line="374"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="376"/>
+        <location filename="../../desktop_app/errors.py" line="383"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="377"/>
+        <location filename="../../desktop_app/errors.py" line="384"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="378"/>
+        <location filename="../../desktop_app/errors.py" line="385"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="381"/>
+        <location filename="../../desktop_app/errors.py" line="388"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="384"/>
+        <location filename="../../desktop_app/errors.py" line="391"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="387"/>
+        <location filename="../../desktop_app/errors.py" line="394"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="396"/>
+        <location filename="../../desktop_app/errors.py" line="403"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="401"/>
+        <location filename="../../desktop_app/errors.py" line="408"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="404"/>
+        <location filename="../../desktop_app/errors.py" line="411"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="407"/>
+        <location filename="../../desktop_app/errors.py" line="414"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="411"/>
+        <location filename="../../desktop_app/errors.py" line="418"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="414"/>
+        <location filename="../../desktop_app/errors.py" line="421"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="419"/>
+        <location filename="../../desktop_app/errors.py" line="426"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="449"/>
+        <location filename="../../desktop_app/errors.py" line="456"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="451"/>
+        <location filename="../../desktop_app/errors.py" line="458"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="455"/>
+        <location filename="../../desktop_app/errors.py" line="462"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="460"/>
+        <location filename="../../desktop_app/errors.py" line="467"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="466"/>
+        <location filename="../../desktop_app/errors.py" line="473"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="468"/>
+        <location filename="../../desktop_app/errors.py" line="475"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="470"/>
+        <location filename="../../desktop_app/errors.py" line="477"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="472"/>
+        <location filename="../../desktop_app/errors.py" line="479"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="483"/>
+        <location filename="../../desktop_app/errors.py" line="490"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="489"/>
+        <location filename="../../desktop_app/errors.py" line="496"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="490"/>
+        <location filename="../../desktop_app/errors.py" line="497"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="493"/>
+        <location filename="../../desktop_app/errors.py" line="500"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="496"/>
+        <location filename="../../desktop_app/errors.py" line="503"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="499"/>
+        <location filename="../../desktop_app/errors.py" line="506"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="521"/>
+        <location filename="../../desktop_app/errors.py" line="528"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="536"/>
+        <location filename="../../desktop_app/errors.py" line="543"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
@@ -811,7 +841,7 @@
         <translation>Orden:</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="779"/>
+        <location filename="../../desktop_app/views/browser.py" line="792"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -819,12 +849,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="867"/>
+        <location filename="../../desktop_app/views/browser.py" line="880"/>
         <source>No files match “%1”.</source>
         <translation>Ningún archivo coincide con «%1».</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="871"/>
+        <location filename="../../desktop_app/views/browser.py" line="884"/>
         <source>All %Ln photo(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos anywhere on this window.</source>
@@ -838,7 +868,7 @@ Muestra la papelera para restaurarlas, o suelta fotos nuevas en cualquier parte 
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="878"/>
+        <location filename="../../desktop_app/views/browser.py" line="891"/>
         <source>All %Ln video(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new videos anywhere on this window.</source>
@@ -852,7 +882,7 @@ Muestra la papelera para restaurarlos, o suelta vídeos nuevos en cualquier part
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="885"/>
+        <location filename="../../desktop_app/views/browser.py" line="898"/>
         <source>All %Ln file(s) of %1 are in the trash.
 
 Show the trash to restore them, or drop new files anywhere on this window while %1 is selected.</source>
@@ -866,7 +896,7 @@ Muestra la papelera para restaurarlos, o suelta archivos nuevos en cualquier par
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="893"/>
+        <location filename="../../desktop_app/views/browser.py" line="906"/>
         <source>All %Ln file(s) of the library are in the trash.
 
 Show the trash to restore them, or drop new photos and videos anywhere on this window.</source>
@@ -880,12 +910,12 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="900"/>
+        <location filename="../../desktop_app/views/browser.py" line="913"/>
         <source>The trash is empty.</source>
         <translation>La papelera está vacía.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/browser.py" line="903"/>
+        <location filename="../../desktop_app/views/browser.py" line="916"/>
         <source>Files you move to the trash stay here for %Ln day(s) before they are deleted for good.</source>
         <translation>
             <numerusform>Los archivos que mueves a la papelera se quedan aquí %Ln día antes de eliminarse definitivamente.</numerusform>
@@ -893,7 +923,7 @@ Muestra la papelera para restaurarlos, o suelta fotos y vídeos nuevos en cualqu
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="911"/>
+        <location filename="../../desktop_app/views/browser.py" line="924"/>
         <source>No public files.
 
 Tick “Public” in the details of a file to share it with anyone who has its link.</source>
@@ -902,7 +932,7 @@ Tick “Public” in the details of a file to share it with anyone who has its l
 Marca «Público» en los detalles de un archivo para compartirlo con cualquiera que tenga el enlace.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="916"/>
+        <location filename="../../desktop_app/views/browser.py" line="929"/>
         <source>No photos or videos of %1 yet.
 
 Drop files anywhere on this window while %1 is selected: they are filed under %1.</source>
@@ -911,7 +941,7 @@ Drop files anywhere on this window while %1 is selected: they are filed under %1
 Los archivos que sueltes en esta ventana mientras ves esta sección se asignan a %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="921"/>
+        <location filename="../../desktop_app/views/browser.py" line="934"/>
         <source>No photos yet.
 
 Drop photos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -920,7 +950,7 @@ Drop photos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta fotos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="926"/>
+        <location filename="../../desktop_app/views/browser.py" line="939"/>
         <source>No videos yet.
 
 Drop videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -929,7 +959,7 @@ Drop videos or whole folders anywhere on this window, or use File ▸ Import… 
 Suelta vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Archivo ▸ Importar… (Ctrl+I).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/browser.py" line="930"/>
+        <location filename="../../desktop_app/views/browser.py" line="943"/>
         <source>No files here yet.
 
 Drop photos, videos or whole folders anywhere on this window, or use File ▸ Import… (Ctrl+I).</source>
@@ -1178,7 +1208,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="551"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="557"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1186,12 +1216,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="384"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="390"/>
         <source>Saved %1</source>
         <translation>Guardado: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="408"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="414"/>
         <source>Moved %Ln file(s) to the trash</source>
         <translation>
             <numerusform>Se movió %Ln archivo a la papelera</numerusform>
@@ -1199,7 +1229,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="410"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="416"/>
         <source>Moving to the trash: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Moviendo a la papelera: %1 de %Ln archivo…</numerusform>
@@ -1207,7 +1237,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="419"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="425"/>
         <source>Restored %Ln file(s)</source>
         <translation>
             <numerusform>Se restauró %Ln archivo</numerusform>
@@ -1215,7 +1245,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="420"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="426"/>
         <source>Restoring: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Restaurando: %1 de %Ln archivo…</numerusform>
@@ -1223,7 +1253,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="456"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="462"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1231,7 +1261,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="465"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="471"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1239,7 +1269,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="472"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="478"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1247,17 +1277,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="478"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="484"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="506"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="512"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="515"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="521"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1265,7 +1295,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="522"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="528"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1273,7 +1303,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="550"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1281,7 +1311,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="552"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="558"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1289,7 +1319,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="689"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="695"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>
@@ -1519,87 +1549,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1295"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1305"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="460"/>
+        <location filename="../../desktop_app/views/main_window.py" line="462"/>
         <source>Server</source>
         <translation>Servidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="442"/>
+        <location filename="../../desktop_app/views/main_window.py" line="444"/>
         <source>Search file names and descriptions (%1)</source>
         <translation>Buscar en nombres de archivo y descripciones (%1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="482"/>
+        <location filename="../../desktop_app/views/main_window.py" line="484"/>
         <source>&amp;Uploads</source>
         <translation>&amp;Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="483"/>
+        <location filename="../../desktop_app/views/main_window.py" line="485"/>
         <source>&amp;Server</source>
         <translation>Se&amp;rvidor</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="484"/>
+        <location filename="../../desktop_app/views/main_window.py" line="486"/>
         <source>S&amp;torage</source>
         <translation>&amp;Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="485"/>
+        <location filename="../../desktop_app/views/main_window.py" line="487"/>
         <source>&amp;Jobs</source>
         <translation>&amp;Trabajos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="576"/>
+        <location filename="../../desktop_app/views/main_window.py" line="578"/>
         <source>Uploaded %1</source>
         <translation>Subido: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="652"/>
+        <location filename="../../desktop_app/views/main_window.py" line="654"/>
         <source>Unsaved changes</source>
         <translation>Cambios sin guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="653"/>
+        <location filename="../../desktop_app/views/main_window.py" line="655"/>
         <source>Save the changes to “%1”?</source>
         <translation>¿Guardar los cambios de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="657"/>
+        <location filename="../../desktop_app/views/main_window.py" line="659"/>
         <source>If you don&apos;t save them, your changes are lost.</source>
         <translation>Si no los guardas, se perderán tus cambios.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="812"/>
+        <location filename="../../desktop_app/views/main_window.py" line="814"/>
         <source>Filed under %1</source>
         <translation>Se archivarán en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="815"/>
+        <location filename="../../desktop_app/views/main_window.py" line="817"/>
         <source>Filed under %1, selected in the sidebar. Drop onto another athlete to file them there.</source>
         <translation>Se archivarán en %1, seleccionado en la barra lateral. Suéltalos sobre otro deportista para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="820"/>
+        <location filename="../../desktop_app/views/main_window.py" line="822"/>
         <source>Not filed under an athlete. Drop onto an athlete in the sidebar to file them there.</source>
         <translation>No se archivarán en ningún deportista. Suéltalos sobre un deportista de la barra lateral para archivarlos allí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="836"/>
+        <location filename="../../desktop_app/views/main_window.py" line="838"/>
         <source>Drop to add to the library</source>
         <translation>Suelta para añadir a la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="840"/>
+        <location filename="../../desktop_app/views/main_window.py" line="842"/>
         <source>Drop to add %1 and %2 to the library</source>
         <translation>Suelta para añadir %1 y %2 a la biblioteca</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="841"/>
+        <location filename="../../desktop_app/views/main_window.py" line="843"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1607,7 +1637,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="842"/>
+        <location filename="../../desktop_app/views/main_window.py" line="844"/>
         <source>%Ln folder(s)</source>
         <translation>
             <numerusform>%Ln carpeta</numerusform>
@@ -1615,7 +1645,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="845"/>
+        <location filename="../../desktop_app/views/main_window.py" line="847"/>
         <source>Drop to add %Ln folder(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln carpeta a la biblioteca</numerusform>
@@ -1623,7 +1653,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="846"/>
+        <location filename="../../desktop_app/views/main_window.py" line="848"/>
         <source>Drop to add %Ln file(s) to the library</source>
         <translation>
             <numerusform>Suelta para añadir %Ln archivo a la biblioteca</numerusform>
@@ -1631,62 +1661,62 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="953"/>
+        <location filename="../../desktop_app/views/main_window.py" line="955"/>
         <source>Import photos and videos</source>
         <translation>Importar fotos y vídeos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="956"/>
+        <location filename="../../desktop_app/views/main_window.py" line="958"/>
         <source>Photos and videos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;All files (*)</source>
         <translation>Fotos y vídeos (*.jpg *.jpeg *.png *.webp *.gif *.mp4 *.mov *.avi *.wmv *.webm);;Todos los archivos (*)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="967"/>
+        <location filename="../../desktop_app/views/main_window.py" line="969"/>
         <source>Import a folder</source>
         <translation>Importar una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="987"/>
+        <location filename="../../desktop_app/views/main_window.py" line="989"/>
         <source>The preview is not available: %1</source>
         <translation>La vista previa no está disponible: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1021"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1031"/>
         <source>Link copied to the clipboard</source>
         <translation>Enlace copiado al portapapeles</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1039"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1049"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1040"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1050"/>
         <source>The embedded server must be running for links to work.</source>
         <translation>El servidor integrado debe estar en marcha para que los enlaces funcionen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1046"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1056"/>
         <source>Links to files in the local folder open through MediaDesk&apos;s embedded server, which is stopped. Start it and copy the link to “%1”?</source>
         <translation>Los enlaces a los archivos de la carpeta local se abren a través del servidor integrado de MediaDesk, que está detenido. ¿Iniciarlo y copiar el enlace de «%1»?</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1052"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1062"/>
         <source>Start the server and copy</source>
         <translation>Iniciar el servidor y copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1085"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1095"/>
         <source>Links to files in the local folder work only while the embedded server is running. It is stopped: Copy link offers to start it.</source>
         <translation>Los enlaces a los archivos de la carpeta local solo funcionan mientras el servidor integrado está en marcha. Está detenido: Copiar enlace ofrece iniciarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1104"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
         <source>Export</source>
         <translation>Exportar</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1114"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1124"/>
         <source>Export %Ln files to a folder</source>
         <translation>
             <numerusform>Exportar %Ln archivo a una carpeta</numerusform>
@@ -1694,13 +1724,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1144"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1155"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1154"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1165"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1145"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1155"/>
         <source>Move %Ln selected files to the trash?</source>
         <translation>
             <numerusform>¿Mover %Ln archivo seleccionado a la papelera?</numerusform>
@@ -1708,7 +1738,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1150"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1160"/>
         <source>%Ln of them are not on screen:</source>
         <translation>
             <numerusform>%Ln de ellos no está a la vista:</numerusform>
@@ -1716,7 +1746,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1174"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1184"/>
         <source>Delete %Ln file(s) permanently?</source>
         <translation>
             <numerusform>¿Eliminar %Ln archivo definitivamente?</numerusform>
@@ -1724,19 +1754,19 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1177"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1180"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1187"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1190"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1193"/>
-        <location filename="../../desktop_app/views/main_window.py" line="1196"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1203"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1206"/>
         <source>Empty trash</source>
         <translation>Vaciar la papelera</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1194"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1204"/>
         <source>Permanently delete %Ln file(s) in the trash?</source>
         <translation>
             <numerusform>¿Eliminar definitivamente %Ln archivo de la papelera?</numerusform>
@@ -1744,53 +1774,53 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
         <source>New athlete</source>
         <translation>Nuevo deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1236"/>
         <location filename="../../desktop_app/views/main_window.py" line="1246"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
         <source>Name:</source>
         <translation>Nombre:</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1246"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1256"/>
         <source>Rename athlete</source>
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1278"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1288"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1281"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1291"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1300"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1310"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1304"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1314"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1446"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1456"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1448"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1458"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1456"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1466"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -2729,12 +2759,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>TeamMode</name>
     <message>
-        <location filename="../../desktop_app/team.py" line="136"/>
+        <location filename="../../desktop_app/team.py" line="166"/>
         <source>“%1” was moved to the trash on %2.</source>
         <translation>«%1» se movió a la papelera en %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/team.py" line="138"/>
+        <location filename="../../desktop_app/team.py" line="168"/>
         <source>“%1” was deleted on %2.</source>
         <translation>«%1» se eliminó en %2.</translation>
     </message>
