@@ -44,10 +44,32 @@ ERROR_TEXT: dict[str, dict[str, str]] = {
         "unavailable": "Este vídeo no se puede mostrar ahora. Inténtalo más tarde.",
     },
 }
-# The player's own words (its buttons' accessible names), in the page's language
+# The player's own words (its buttons' accessible names, its notices), in the page's language
 PLAYER_TEXT: dict[str, dict[str, str]] = {
-    "en": {"play": "Play", "pause": "Pause", "seek": "Seek"},
-    "es": {"play": "Reproducir", "pause": "Pausa", "seek": "Buscar"},
+    "en": {
+        "play": "Play",
+        "pause": "Pause",
+        "seek": "Seek",
+        "mute": "Mute",
+        "unmute": "Unmute",
+        "fullscreen": "Full screen",
+        "exit_fullscreen": "Exit full screen",
+        "preparing": "This video is still being prepared… It will play here as soon as it is "
+        "ready.",
+        "unplayable": "This browser cannot play this video.",
+    },
+    "es": {
+        "play": "Reproducir",
+        "pause": "Pausa",
+        # a position slider, not "Buscar" (to search)
+        "seek": "Posición",
+        "mute": "Silenciar",
+        "unmute": "Activar sonido",
+        "fullscreen": "Pantalla completa",
+        "exit_fullscreen": "Salir de pantalla completa",
+        "preparing": "Este vídeo aún se está preparando… Se reproducirá aquí en cuanto esté listo.",
+        "unplayable": "Este navegador no puede reproducir este vídeo.",
+    },
 }
 # The answer depends on both: a cache must not hand the JSON to a browser, or English to Spanish
 _VARY = "Accept, Accept-Language"

@@ -42,6 +42,7 @@ from server.state import (
     run_blocking,
     store_blocking,
 )
+from server.video_access import ensure_video_access, ready_file
 
 routes = web.RouteTableDef()
 
@@ -267,7 +268,12 @@ async def presigned_url(request: web.Request) -> web.Response:
 @routes.get("/files/{file_id}/thumbnail")
 @requires(FILE)
 async def thumbnail(request: web.Request) -> web.Response:
-    record = await load_readable(request, file_id(request), "thumbnail")
+    if "sig" in request.query and request[TOKEN] is None:
+        # a signed watch page's poster: the file grant that opens its video opens its picture
+        record = await ready_file(request, file_id(request))
+        ensure_video_access(request, record, "thumbnail")
+    else:
+        record = await load_readable(request, file_id(request), "thumbnail")
     headers = _thumbnail_headers(request, record)
     if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"], weak=True):
         return web.Response(status=304, headers=headers)

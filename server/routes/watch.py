@@ -62,21 +62,29 @@ async def watch(request: web.Request) -> web.Response:
         "thumbnails_vtt_url": (
             with_query(f"{base}/thumbnails/thumbnails.vtt", query) if thumbs_ready else None
         ),
+        # a stand-in (the original while the web rendition is made), which this browser may
+        # not show: the page then says the video is being prepared and waits on /info for it
+        "interim": served.interim,
+        "info_url": with_query(f"{base}/info", query),
     }
     config["labels"] = PLAYER_TEXT[lang]
     poster = ""
-    if record.has_thumbnail and record.is_public:
-        poster = versioned_link(f"/files/{record.id}/thumbnail", record)
+    if record.has_thumbnail:
+        # a private file's under the page's own grant, as its video and playlists are
+        poster = with_query(versioned_link(f"/files/{record.id}/thumbnail", record), query)
     page = fill_page(
         static_file("watch.html").decode("utf-8"),
         {
             "__TITLE__": html.escape(record.original_filename),
-            "__POSTER__": html.escape(poster),
+            # no poster="": a browser would fetch the page itself as the picture
+            "__POSTER__": f' poster="{html.escape(poster)}"' if poster else "",
             # "</" cannot end the script element from inside a JSON string
             "__CONFIG__": json.dumps(config).replace("</", "<\\/"),
             "__LANG__": lang,
             "__PLAY__": html.escape(PLAYER_TEXT[lang]["play"]),
             "__SEEK__": html.escape(PLAYER_TEXT[lang]["seek"]),
+            "__MUTE__": html.escape(PLAYER_TEXT[lang]["mute"]),
+            "__FULLSCREEN__": html.escape(PLAYER_TEXT[lang]["fullscreen"]),
         },
     )
     return web.Response(
