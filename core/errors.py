@@ -119,9 +119,11 @@ class StorageUnavailable(MediaDeskError):
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
 # lists them; clients choose their sentence by them): the catalog out of reach (catalog_down),
-# and the bucket's reach or set-up (core/storage/s3.py explain and check).
+# the disk holding a SQLite catalog gone (catalog_disk_down), and the bucket's reach or set-up
+# (core/storage/s3.py explain and check).
 UNAVAILABLE_REASONS = (
     "catalog_unreachable",
+    "catalog_disk_unreachable",
     "endpoint_unreachable",
     "endpoint_refused",
     "bad_credentials",
@@ -134,8 +136,9 @@ UNAVAILABLE_REASONS = (
 # Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
 # keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
 # the storage settings, so neither a client's retry nor a user's "try again later" helps. The
-# others (catalog_unreachable, endpoint_unreachable) are outages that pass. The server's
-# sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries follow this.
+# others (catalog_unreachable, catalog_disk_unreachable, endpoint_unreachable) are outages that
+# pass. The server's sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries
+# follow this.
 SETUP_FAULT_REASONS = frozenset(
     {
         "endpoint_refused",
@@ -213,12 +216,34 @@ def is_no_space(exc: BaseException | None) -> bool:
 # server that hangs. A failure to connect has no SQLSTATE at all.
 _CATALOG_GONE_STATES = ("57P01", "57P02", "57P03", "57014")
 _SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# SQLite's primary codes of a catalog file its disk no longer delivers (a USB disk pulled out, a
+# NAS or FUSE mount gone): an I/O error reading, writing, syncing or locking it, or the file not
+# found again (its folder went with the mount). A damaged catalog (SQLITE_CORRUPT, SQLITE_NOTADB)
+# is not one: it does not pass by itself. SQLITE_IOERR_NOMEM is memory, not the disk.
+_SQLITE_DISK_GONE = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+# The reasons of a catalog out of reach: both are outages that pass (catalog_unreachable())
+CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable")
+
+
+def sqlite_disk_failed(exc: BaseException | None) -> bool:
+    """SQLite could not read or write its file (see _SQLITE_DISK_GONE), through SQLAlchemy's
+    wrapping: told by the extended result code, never by the English text."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is the kind
+        kind = code & 0xFF if isinstance(code, int) else None
+        if kind in _SQLITE_DISK_GONE and code != sqlite3.SQLITE_IOERR_NOMEM:
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
 
 
 def catalog_unreachable(exc: BaseException | None) -> bool:
     """The PostgreSQL catalog could not be reached or dropped the connection (stopped,
     crashed, restarting, hanging), through SQLAlchemy's and our own wrapping: a passing outage,
-    not a fault of the request. SQLite's errors never count (its file is always "reached")."""
+    not a fault of the request. SQLite's own errors do not count; the disk under its file gone
+    counts once core/db/engine.py has said so (catalog_disk_down)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -226,7 +251,7 @@ def catalog_unreachable(exc: BaseException | None) -> bool:
             return True
         # catalog_down() with no cause: a session refused while the outage is known
         # (core/db/engine.py CatalogOutage), so the catalog was not even asked
-        if isinstance(exc, StorageUnavailable) and exc.reason == "catalog_unreachable":
+        if isinstance(exc, StorageUnavailable) and exc.reason in CATALOG_OUT_REASONS:
             return True
         kind = type(exc)
         if kind.__module__.startswith("psycopg") and any(
@@ -253,10 +278,7 @@ def passing_outage(exc: BaseException | None) -> bool:
     """The store out of reach (reason endpoint_unreachable: refused, silent, cut) or the
     catalog: an outage that passes by itself, unlike a set-up fault (SETUP_FAULT_REASONS) or a
     full disk, which stay until someone acts. Work that meets it is tried again later."""
-    if isinstance(exc, StorageUnavailable) and exc.reason in (
-        "endpoint_unreachable",
-        "catalog_unreachable",
-    ):
+    if isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable":
         return True
     return catalog_unreachable(exc)
 
@@ -295,6 +317,18 @@ def catalog_down() -> StorageUnavailable:
     return StorageUnavailable(
         "The catalog (database) cannot be reached right now; try again later",
         reason="catalog_unreachable",
+    )
+
+
+def catalog_disk_down(folder: object) -> StorageUnavailable:
+    """The error of a SQLite catalog whose disk cannot be read or written (sqlite_disk_failed):
+    an outage that passes once the disk is back at its place, like catalog_down's."""
+    return StorageUnavailable(
+        f"The disk holding the library ({folder}) cannot be read or written: it was unplugged, "
+        "or the network share or mount is gone. Connect it again; MediaDesk goes on once it "
+        "is back",
+        reason="catalog_disk_unreachable",
+        details={"folder": str(folder)},
     )
 
 

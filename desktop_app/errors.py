@@ -186,6 +186,15 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "no permission to write there). Make the folder writable, or choose another data "
             "folder.",
         )
+    if exc.code == "storage_unavailable" and reason == "catalog_disk_unreachable":
+        # an outage that passes once the disk is back (the catalog's connections are opened
+        # again), not "something unexpected" with SQLite's "disk I/O error"
+        folder = str(exc.details.get("folder") or "")
+        return QCoreApplication.translate(
+            "Errors",
+            "The disk holding the library (%1) cannot be read or written: it was unplugged, or "
+            "the network share is gone. Connect it again, then try again.",
+        ).replace("%1", folder)
     if exc.code == "storage_unavailable" and reason == "catalog_not_a_file":
         return QCoreApplication.translate(
             "Errors",

@@ -75,6 +75,10 @@ HTTP_CODES = {
 UNAVAILABLE_MESSAGES: dict[str | None, str] = {
     None: "The storage is not available right now; try again later",
     "catalog_unreachable": "The catalog (database) cannot be reached right now; try again later",
+    "catalog_disk_unreachable": (
+        "The disk holding the server's catalog cannot be read or written right now (a disk or "
+        "mount gone); try again later"
+    ),
     "endpoint_unreachable": "The storage cannot be reached right now; try again later",
     "endpoint_refused": (
         "The storage refuses the server's requests: its address or region is set wrong in the "

@@ -29,9 +29,11 @@ from core.errors import (
     SettingsError,
     StorageNotAsked,
     StorageUnavailable,
+    catalog_disk_down,
     catalog_down,
     catalog_unreachable,
     is_no_space,
+    sqlite_disk_failed,
 )
 from core.fsmodes import FILE_MODE, make_dirs
 from core.outage import NotNow, Outage
@@ -515,6 +517,8 @@ class Database:
             self.outage.ended(probe, not unreachable, silent)
             if unreachable:
                 raise catalog_down() from exc
+            if self.is_sqlite and sqlite_disk_failed(exc):
+                raise self._disk_gone(exc) from exc
             raise
         except BaseException:
             self.outage.ended(probe, None)
@@ -525,6 +529,23 @@ class Database:
             _SILENCE.reset(watched)
             if token is not None:
                 _PROBING.reset(token)
+
+    def _disk_gone(self, exc: SQLAlchemyError) -> StorageUnavailable:
+        """The SQLite catalog's disk failed under a session (a USB disk pulled out, a NAS or
+        FUSE mount gone): said as such, an outage that passes, not SQLite's bare "disk I/O
+        error" a user read as "something unexpected". Every pooled connection holds the file
+        open on the disk that went, and would fail so for good even once the disk is back at
+        the same path: the pool is emptied, so the next session opens the file again."""
+        logger.warning("The catalog's disk failed (%s); its connections are reopened", exc)
+        self.engine.dispose()
+        folder = catalog_folder(self.url)
+        if folder is not None:
+            with suppress(OSError):  # a full disk fails a write as an I/O error too
+                if shutil.disk_usage(folder).free < FULL_BELOW:
+                    return InsufficientStorage(
+                        f"The disk holding the catalog ({folder}) is full: free some space"
+                    )
+        return catalog_disk_down(folder if folder is not None else self.url)
 
     def probe(self) -> None:
         """Asks the catalog once as the outage's probe, which the caller was admitted as
