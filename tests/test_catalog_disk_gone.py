@@ -1,12 +1,12 @@
 """The disk holding a SQLite catalog goes (a USB disk pulled out, a NAS or FUSE mount gone) and
 comes back at the same path: said as that disk out of reach (an outage that passes), not
 "Something unexpected went wrong" with SQLite's "disk I/O error"; the library works again
-without a restart.
+without a restart; and on such a disk every commit is synced (PRAGMA synchronous=FULL).
 
 The fault is SQLite's own exception (sqlite3.OperationalError with SQLITE_IOERR_READ) raised
 by the real engine's DBAPI execute: a connection opened before the disk came back keeps
-failing, as one holding its file open on the mount that went does (tests/faults-free: no FUSE
-mount or root needed). tests/test_catalog_remote_disk.py has the real FUSE mounts."""
+failing, as one holding its file open on the mount that went does (no FUSE mount or root
+needed; tests/test_catalog_remote_disk.py has the real FUSE mounts)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from core.db import engine as engine_module
 from core.db.engine import Database
 from core.errors import StorageUnavailable, catalog_unreachable, passing_outage
 from core.library import Library
@@ -135,3 +136,19 @@ def test_a_damaged_catalog_is_not_said_as_a_disk_gone(
     assert not isinstance(caught.value, StorageUnavailable)
     assert not catalog_unreachable(caught.value)
     monkeypatch.setattr(dialect, "do_execute", real)
+
+
+@pytest.mark.parametrize(("fstype", "expected"), [("fuse", 2), (None, 1)])
+def test_a_catalog_on_a_share_or_mount_syncs_every_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fstype: str | None, expected: int
+) -> None:
+    """FULL (2) where the disk can go like a power cut; NORMAL (1) on a local disk (speed)."""
+    monkeypatch.setattr(engine_module, "remote_filesystem", lambda _folder: fstype)
+    monkeypatch.setattr(engine_module, "check_remote_folder", lambda *_args: None)
+    db = Database(f"sqlite:///{tmp_path / 'mediadesk.sqlite3'}")
+    try:
+        with db.read() as first, db.write() as second:
+            for session in (first, second):
+                assert session.execute(text("PRAGMA synchronous")).scalar() == expected
+    finally:
+        db.dispose()

@@ -87,6 +87,7 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         mmap_size = SQLITE_MMAP_SIZE
+        synchronous = "NORMAL"
         if path and path != ":memory:":
             try:
                 make_dirs(Path(path).parent)
@@ -101,6 +102,11 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             remote = remote_filesystem(folder)
             if remote is not None:  # no map there: a page it cannot read would be a SIGBUS
                 mmap_size = 0
+                # WAL's NORMAL syncs the -wal only at a checkpoint: a commit is safe from a
+                # crash of the process, not from a power cut. A share or mount that goes (a USB
+                # disk pulled out, a NAS dropped) is a power cut for that disk, and took commits
+                # the app had shown as done. FULL syncs each commit; a local disk keeps NORMAL.
+                synchronous = "FULL"
                 check_remote_folder(folder, remote, warn_remote)
             if "?" not in path:
                 # SQLite would create the catalog 0644 and give -wal/-shm the same mode: made
@@ -123,7 +129,7 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             # Reads through a memory map: a search reads thousands of rows scattered over a big
             # catalog; one read() per page cost 2.4x the map for 5,000 of them in plain SQL at
             # 1M files (a few percent of a whole request through the library).
