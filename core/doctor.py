@@ -29,7 +29,7 @@ from core.db.engine import (
 from core.errors import StorageUnavailable
 from core.events import ChangeEvent
 from core.metadata import mediainfo_version
-from core.settings import Settings
+from core.settings import Settings, origin_key
 
 MAX_SKEW_SECONDS = 60.0  # SigV4 refuses requests more than 15 min off; warn well before
 FEED_TIMEOUT = 5.0
@@ -217,15 +217,28 @@ def _check_cors(client: Any, settings: Settings) -> Check:
             fix,
         )
     allowed = {o for r in uploads for o in r.get("AllowedOrigins", [])}
-    missing = [o for o in origins if o not in allowed and "*" not in allowed]
-    if missing:
-        return Check(
-            "bucket CORS",
-            False,
-            f"origins not allowed to upload by the bucket: {', '.join(missing)}",
-            fix,
+    # The bucket compares the Origin browsers send with its rules as written, where the server
+    # compares both in the browsers' form (origin_key): a configured https://Club.Example:443
+    # is allowed by a rule for https://club.example, and a rule for https://club.example:443
+    # allows nothing
+    sent = {o: origin_key(o) or o for o in origins}
+    missing = [o for o in origins if sent[o] not in allowed and "*" not in allowed]
+    misspelt = {a: key for a in allowed if (key := origin_key(a)) is not None and key != a}
+    note = ""
+    if misspelt:
+        note = (
+            "the bucket's rules must write each origin as browsers send it (lower-case, no :443 "
+            "or :80, a host name in its xn-- form, an IPv6 address shortest): "
+            + ", ".join(f"{a} as {key}" for a, key in sorted(misspelt.items()))
         )
-    return Check("bucket CORS", True, f"{len(rules)} rule(s); uploads from {sorted(allowed)}")
+    if missing:
+        named = [o if sent[o] == o else f"{sent[o]} (set as {o})" for o in missing]
+        detail = f"origins not allowed to upload by the bucket: {', '.join(named)}"
+        return Check("bucket CORS", False, f"{detail}; {note}" if note else detail, fix)
+    detail = f"{len(rules)} rule(s); uploads from {sorted(allowed)}"
+    if note:  # those rules match no browser, though what is configured is allowed
+        return Check("bucket CORS", True, f"{detail}; {note}", warning=True)
+    return Check("bucket CORS", True, detail)
 
 
 BROWSER_UPLOAD_HEADER = "content-type"

@@ -337,7 +337,8 @@ def validate(s: Settings) -> Settings:
             raise bad(
                 "cors_origins",
                 f"{origin!r} is not an origin like https://host:port (no path or query: "
-                "a browser's Origin has none, so it would never match)",
+                "a browser's Origin has none, so it would never match; a host name needs "
+                "labels of 1 to 63 characters, and one with ß, ς or a joiner its xn-- form)",
             )
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
         raise bad("database_url", "only sqlite:/// and postgresql+psycopg:// URLs are supported")
@@ -408,12 +409,14 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def origin_key(origin: str) -> str | None:
     """`origin` as a browser serialises its Origin header, or None when it is not one
     (scheme://host[:port], with at most a trailing "/"). Scheme and host lower-case, no
-    default port: browsers send https://club.example for https://Club.Example:443, so a
-    configured origin is compared (server/cors.py) in this form, never as written."""
+    default port, a host name in its ASCII (IDNA) form, an IPv6 literal in its shortest form:
+    browsers send https://club.example for https://Club.Example:443, https://xn--ftbol-7ua.es
+    for https://fútbol.es and http://[::1] for http://[0:0::1], so a configured origin is
+    compared (server/cors.py, core/doctor.py) in this form, never as written."""
     if "?" in origin or "#" in origin:
         return None
-    parsed = urlparse(origin.strip())
     try:
+        parsed = urlparse(origin.strip())  # raises ValueError on a bracketed non-IPv6 host
         port = parsed.port  # raises ValueError on a port that is not a number
     except ValueError:
         return None
@@ -427,10 +430,37 @@ def origin_key(origin: str) -> str | None:
     ):
         return None
     scheme = parsed.scheme.lower()
-    netloc = f"[{host}]" if ":" in host else host
+    if ":" in host:
+        if "%" in host:
+            return None  # a zone (fe80::1%eth0): browsers refuse such a URL
+        try:
+            netloc = f"[{ipaddress.ip_address(host).compressed}]"
+        except ValueError:
+            return None
+    else:
+        name = _ascii_host(host)
+        if name is None:
+            return None
+        netloc = name
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{port}"
     return f"{scheme}://{netloc}"
+
+
+# Python's idna codec is IDNA 2003, which maps these to other letters (ß to ss) where browsers
+# (UTS #46, non-transitional) keep them: the two forms differ, so no answer would be right
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
+def _ascii_host(host: str) -> str | None:
+    """`host` as browsers put it in an Origin (punycode labels), or None if it has none."""
+    if _IDNA_DEVIATIONS & set(host):
+        return None
+    try:
+        # ASCII labels pass as they are (only their length is checked), others are punycoded
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
 
 
 STORAGE_INCOMPLETE = "storage_incomplete"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import SettingsError
 from core.library import Library
 from core.settings import origin_key
 from server.entry import EmbeddedServer
@@ -112,6 +113,40 @@ def test_an_origin_is_compared_as_a_browser_writes_it() -> None:
     assert origin_key("http://[::1]:8080") == "http://[::1]:8080"
     for never in ("https://club.example/app", "club.example", "https://a@club.example", "null"):
         assert origin_key(never) is None, never
+
+
+@pytest.mark.parametrize(
+    ("configured", "sent"),
+    [
+        # browsers send an internationalised host in its ASCII (punycode) form
+        ("https://Fútbol-Club.es", "https://xn--ftbol-club-ndb.es"),
+        ("https://xn--ftbol-club-ndb.es", "https://xn--ftbol-club-ndb.es"),
+        ("https://ÑANDÚ.example:443", "https://xn--and-6ma2c.example"),
+        # and an IPv6 literal in its shortest form
+        ("http://[0:0::1]:8080", "http://[::1]:8080"),
+        ("http://[2001:DB8:0:0:0:0:0:1]", "http://[2001:db8::1]"),
+    ],
+)
+def test_an_origin_host_is_compared_in_the_form_browsers_send(configured: str, sent: str) -> None:
+    assert origin_key(configured) == sent
+    assert origin_key(sent) == sent
+
+
+@pytest.mark.parametrize(
+    "never",
+    [
+        "https://club..example",  # an empty label: no IDNA form, no browser sends it
+        "https://" + "a" * 64 + ".example",  # a label longer than 63
+        "https://straße.example",  # IDNA 2003 says strasse, browsers xn--strae-oqa
+        "http://[::1",
+        "http://[club.example]",
+        "http://[fe80::1%25eth0]:8080",
+    ],
+)
+def test_an_origin_no_browser_can_send_is_refused(never: str, tmp_path: Path) -> None:
+    assert origin_key(never) is None
+    with pytest.raises(SettingsError, match="MEDIADESK_CORS_ORIGINS"):
+        make_settings(tmp_path, cors_origins=(never,))  # at start-up, not at the first request
 
 
 @pytest.mark.parametrize(

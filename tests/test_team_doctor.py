@@ -170,3 +170,78 @@ def test_bucket_cors_must_let_browsers_upload(
         return
     assert not cors.ok and said in cors.detail, cors
     assert '"content-type"' in cors.fix and '"ETag"' in cors.fix  # the fix says what to add
+
+
+@pytest.mark.parametrize(
+    ("configured", "bucket", "said"),
+    [
+        # compared as browsers send the Origin, on both sides
+        ("https://Club.Example:443", ["https://club.example"], None),
+        ("https://Fútbol-Club.es", ["https://xn--ftbol-club-ndb.es"], None),
+        ("http://[0:0::1]:8080", ["http://[::1]:8080"], None),
+        # the bucket compares what browsers send with its rule as written: this never matches
+        ("https://club.example", ["https://club.example:443"], "https://club.example:443 as"),
+        ("https://club.example", ["https://Club.Example"], "https://Club.Example as"),
+        ("https://Club.Example", ["https://other.example"], "https://club.example (set as"),
+    ],
+)
+def test_bucket_cors_origins_are_compared_as_browsers_send_them(
+    data_dir: Path, s3_bucket: Any, configured: str, bucket: list[str], said: str | None
+) -> None:
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        cors_origins=(configured,),
+    )
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+        region_name="us-east-1",
+    )
+    rule = {
+        "AllowedOrigins": bucket,
+        "AllowedMethods": ["PUT", "GET"],
+        "AllowedHeaders": ["content-type"],
+        "ExposeHeaders": ["ETag"],
+    }
+    client.put_bucket_cors(Bucket=s3_bucket.bucket, CORSConfiguration={"CORSRules": [rule]})
+    cors = by_name(run_checks(settings))["bucket CORS"]
+    if said is None:
+        assert cors.ok and not cors.warning, cors
+        return
+    assert not cors.ok and said in cors.detail, cors
+
+
+def test_a_bucket_rule_no_browser_matches_is_a_warning(data_dir: Path, s3_bucket: Any) -> None:
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        cors_origins=("https://club.example",),
+    )
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+        region_name="us-east-1",
+    )
+    rule = {
+        "AllowedOrigins": ["https://club.example", "https://media.example:443"],
+        "AllowedMethods": ["PUT", "GET"],
+        "AllowedHeaders": ["content-type"],
+        "ExposeHeaders": ["ETag"],
+    }
+    client.put_bucket_cors(Bucket=s3_bucket.bucket, CORSConfiguration={"CORSRules": [rule]})
+    cors = by_name(run_checks(settings))["bucket CORS"]
+    assert cors.ok and cors.warning, cors  # what is configured works; that rule never matches
+    assert "https://media.example:443 as https://media.example" in cors.detail, cors
