@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests import media
@@ -61,3 +63,23 @@ def test_the_players_labels_follow_the_browsers_language(
     assert said["es-ES,es;q=0.9,en;q=0.5"][:2] == ("es", "Reproducir")
     assert said["es-ES,es;q=0.9,en;q=0.5"][2]["pause"] == "Pausa"
     assert said["en-GB"][:2] == said["fr"][:2] == ("en", "Play")
+
+
+def test_a_video_without_a_poster_has_no_poster_attribute(
+    library: Library, live: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`poster=""` made Chromium fetch the page itself again as the picture."""
+    from core import ingest
+    from core.errors import InvalidInput
+
+    def no_frame(*_args: object, **_kwargs: object) -> bytes:
+        raise InvalidInput("no frame to show")
+
+    monkeypatch.setattr(ingest, "make_thumbnail", no_frame)
+    clip = media.make_mp4(tmp_path / "clip.mp4", seconds=1)
+    record = library.uploads.ingest(clip, "video", is_public=True)
+    assert not record.has_thumbnail
+    page = http_call(f"{live.url}/watch/{record.id}")
+    assert page.status == 200, page.body
+    video = re.search(r"<video[^>]*>", page.body.decode())
+    assert video is not None and "poster" not in video.group(0), video
