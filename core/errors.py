@@ -221,22 +221,36 @@ _SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 # found again (its folder went with the mount). A damaged catalog (SQLITE_CORRUPT, SQLITE_NOTADB)
 # is not one: it does not pass by itself. SQLITE_IOERR_NOMEM is memory, not the disk.
 _SQLITE_DISK_GONE = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+_SQLITE_NOMEM = getattr(sqlite3, "SQLITE_IOERR_NOMEM", 3082)
 # The reasons of a catalog out of reach: both are outages that pass (catalog_unreachable())
 CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable")
 
 
-def sqlite_disk_failed(exc: BaseException | None) -> bool:
-    """SQLite could not read or write its file (see _SQLITE_DISK_GONE), through SQLAlchemy's
-    wrapping: told by the extended result code, never by the English text."""
+def sqlite_code(exc: BaseException | None) -> int | None:
+    """SQLite's extended result code of an error, through SQLAlchemy's wrapping (None when no
+    SQLite error is in the chain): errors are told by it, never by their English text."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is the kind
-        kind = code & 0xFF if isinstance(code, int) else None
-        if kind in _SQLITE_DISK_GONE and code != sqlite3.SQLITE_IOERR_NOMEM:
-            return True
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            return code
         exc = getattr(exc, "orig", None) or exc.__cause__
-    return False
+    return None
+
+
+def sqlite_disk_failed(exc: BaseException | None) -> bool:
+    """SQLite could not read or write its file (see _SQLITE_DISK_GONE)."""
+    code = sqlite_code(exc)
+    return code is not None and (code & 0xFF) in _SQLITE_DISK_GONE and code != _SQLITE_NOMEM
+
+
+def sqlite_damaged(exc: BaseException | None) -> bool:
+    """SQLite found its file damaged ("malformed", "file is not a database"). Also what a disk
+    that fails a write says on the read after it (the kernel dropped the page it had taken),
+    so core/db/engine.py looks at the disk before calling the catalog damaged."""
+    code = sqlite_code(exc)
+    return code is not None and (code & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def catalog_unreachable(exc: BaseException | None) -> bool:

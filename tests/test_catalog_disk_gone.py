@@ -138,6 +138,35 @@ def test_a_damaged_catalog_is_not_said_as_a_disk_gone(
     monkeypatch.setattr(dialect, "do_execute", real)
 
 
+def test_malformed_read_from_a_disk_that_went_is_the_disk_not_damage(
+    library: Library, photos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing USB disk or FUSE mount made SQLite read back a page it had failed to write
+    as "database disk image is malformed" (seen on a FUSE mount answering EIO): when the
+    catalog's folder cannot be listed any more it is the disk gone, not a damaged catalog."""
+    db = db_of(library)
+    folder = Path(db.engine.url.database or "").parent
+    dialect = db.engine.dialect
+    real = dialect.do_execute
+
+    def malformed(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+        exc = sqlite3.DatabaseError("database disk image is malformed")
+        exc.sqlite_errorcode = sqlite3.SQLITE_CORRUPT  # type: ignore[attr-defined]
+        raise exc
+
+    monkeypatch.setattr(dialect, "do_execute", malformed)
+    away = folder.with_name("away")
+    folder.rename(away)  # the mount went: the folder is not there to list
+    try:
+        with pytest.raises(StorageUnavailable) as caught:
+            library.uploads.ingest(photos[0], "image", original_filename="p0.jpg")
+        assert caught.value.reason == "catalog_disk_unreachable"
+    finally:
+        away.rename(folder)
+        monkeypatch.setattr(dialect, "do_execute", real)
+    assert library.uploads.ingest(photos[0], "image", original_filename="p0.jpg").id
+
+
 @pytest.mark.parametrize(("fstype", "expected"), [("fuse", 2), (None, 1)])
 def test_a_catalog_on_a_share_or_mount_syncs_every_commit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fstype: str | None, expected: int

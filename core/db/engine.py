@@ -33,6 +33,7 @@ from core.errors import (
     catalog_down,
     catalog_unreachable,
     is_no_space,
+    sqlite_damaged,
     sqlite_disk_failed,
 )
 from core.fsmodes import FILE_MODE, make_dirs
@@ -523,7 +524,9 @@ class Database:
             self.outage.ended(probe, not unreachable, silent)
             if unreachable:
                 raise catalog_down() from exc
-            if self.is_sqlite and sqlite_disk_failed(exc):
+            if self.is_sqlite and (
+                sqlite_disk_failed(exc) or (sqlite_damaged(exc) and not self._disk_answers())
+            ):
                 raise self._disk_gone(exc) from exc
             raise
         except BaseException:
@@ -535,6 +538,20 @@ class Database:
             _SILENCE.reset(watched)
             if token is not None:
                 _PROBING.reset(token)
+
+    def _disk_answers(self) -> bool:
+        """Whether the disk under the SQLite catalog still lists its folder and tells its
+        file's size: a failing USB disk or FUSE mount made SQLite read a page it had just
+        failed to write as "database disk image is malformed", a damage no restore mends."""
+        folder = catalog_folder(self.url)
+        if folder is None:
+            return True
+        try:
+            with os.scandir(folder) as entries:
+                sizes = {e.name: e.stat().st_size for e in entries}
+        except OSError:
+            return False
+        return Path(self.engine.url.database or "").name in sizes
 
     def _disk_gone(self, exc: SQLAlchemyError) -> StorageUnavailable:
         """The SQLite catalog's disk failed under a session (a USB disk pulled out, a NAS or
