@@ -593,7 +593,7 @@ PATHS: dict[str, dict[str, S]] = {
                 **ok("Not modified", status=304),
                 **err(400, 401, 403, 404),
             },
-            params=[FID, VERSION_PARAM],
+            params=[FID, VERSION_PARAM, *file_grant()],  # a signed watch page's poster
             operation_id="get_thumbnail",
             desc=CACHE_RULES,
         )
