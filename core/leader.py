@@ -42,6 +42,7 @@ from core.background import SharedThread
 from core.db.engine import Database
 from core.db.models import CatalogLease
 from core.errors import Conflict, StorageUnavailable, catalog_busy, is_no_space
+from core.locks import proc_lock_pids
 from core.logsetup import OutageReports, outage_cause
 
 try:  # POSIX; elsewhere a run without the lease never happens (no lock to make it exclusive)
@@ -108,26 +109,6 @@ def run_lock(lib: Library) -> Iterator[bool | None]:
         os.close(fd)  # drops the lock
 
 
-def _flock_holders(path: os.PathLike[str] | str) -> list[int]:
-    """Other processes' flocks on `path`, from Linux's /proc/locks (else [])."""
-    try:
-        st = os.stat(path)
-        with open("/proc/locks", encoding="ascii", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return []
-    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    pids: set[int] = set()
-    for line in lines:
-        fields = line.replace("->", "").split()
-        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
-        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode:
-            with contextlib.suppress(ValueError):
-                if int(fields[4]) != os.getpid():
-                    pids.add(int(fields[4]))
-    return sorted(pids)
-
-
 @contextlib.contextmanager
 def _pg_run_lock(conninfo: str) -> Iterator[tuple[bool, list[str]]]:
     """RUN_PG_LOCK on a connection of its own, without waiting: (True, []) held, or (False,
@@ -189,7 +170,7 @@ def full_run(lib: Library, wait: float = RUN_WAIT) -> Iterator[None]:
         with run_lock(lib) as held:
             if held is False:
                 host = process_name().rsplit(":", 1)[0]
-                pids = _flock_holders(lib.paths.data_dir / RUN_LOCK)
+                pids = proc_lock_pids(lib.paths.data_dir / RUN_LOCK, "FLOCK")
                 holders = [f"{host}:{pid}" for pid in pids]
             elif not postgres:
                 yield

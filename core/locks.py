@@ -266,14 +266,15 @@ def other_holders(path: Path) -> list[int]:
         else:  # nobody else: back to what this process held
             fcntl.lockf(fd, fcntl.LOCK_SH if mine else fcntl.LOCK_UN, 1, 0)
             return []
-    return _proc_lock_pids(path) or [0]
+    return proc_lock_pids(path) or [0]
 
 
-def _proc_lock_pids(path: Path) -> list[int]:
-    """Every other process's POSIX lock on `path`, from Linux's /proc/locks (else [])."""
+def proc_lock_pids(path: os.PathLike[str] | str, kind: str = "POSIX") -> list[int]:
+    """Every other process's lock of `kind` (POSIX for fcntl locks, FLOCK for flock) on
+    `path`, from Linux's /proc/locks (else [])."""
     try:
-        st = path.stat()
-        lines = Path("/proc/locks").read_text().splitlines()
+        st = os.stat(path)
+        lines = Path("/proc/locks").read_text(encoding="ascii", errors="replace").splitlines()
     except OSError:
         return []
     inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
@@ -281,8 +282,8 @@ def _proc_lock_pids(path: Path) -> list[int]:
     for line in lines:
         fields = line.replace("->", "").split()
         # "1: POSIX  ADVISORY  READ 1234 08:01:5678 0 0"
-        if len(fields) >= 6 and fields[1] == "POSIX" and fields[5] == inode:
-            pid = int(fields[4])
-            if pid != os.getpid():
-                pids.add(pid)
+        if len(fields) >= 6 and fields[1] == kind and fields[5] == inode:
+            with contextlib.suppress(ValueError):
+                if int(fields[4]) != os.getpid():
+                    pids.add(int(fields[4]))
     return sorted(pids)
