@@ -622,6 +622,19 @@ def environment_overrides(environ: Mapping[str, str] | None = None) -> dict[str,
     return {name: env_name for name, env_name in ENV_NAMES.items() if env.get(env_name, "") != ""}
 
 
+DATA_DIR_FLAG = "--data-dir"
+
+
+def pinned_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Setting name -> what fixes it for this run: the environment variables of
+    environment_overrides, and "--data-dir" for a data folder the command line gave (it beats
+    MEDIADESK_DATA_DIR). Settings cannot change them: the next start takes them from there."""
+    pinned = environment_overrides(environ)
+    if settings.data_dir_source.kind == "flag":
+        pinned["data_dir"] = DATA_DIR_FLAG
+    return pinned
+
+
 def _secret_store(values: Mapping[str, Any]) -> SecretStore:
     return SecretStore(default_paths(values.get("data_dir") or None).secrets_dir)
 

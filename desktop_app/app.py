@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 from core.errors import MediaDeskError
 from core.logsetup import LogFile, make_formatter, quiet_outage_tracebacks
 from core.paths import DATA_DIR_UNUSABLE
+from core.secrets import UNSAFE
 from core.settings import Settings, load_settings, settings_file_path
 from desktop_app.errors import describe_error, error_text
 from desktop_app.i18n import choose_language, install_translations
@@ -116,9 +117,12 @@ def show_startup_error(title: str, exc: BaseException, settings_file: str = "") 
     box = QMessageBox(QMessageBox.Icon.Critical, "MediaDesk", title)
     message = describe_error(exc)
     # "A setting is not valid" would repeat the title: the detail names the setting. A data
-    # folder that cannot be used has a sentence of its own (which folder, why, where it is set)
-    unworded = getattr(exc, "reason", "") != DATA_DIR_UNUSABLE
-    if getattr(exc, "code", "") == "invalid_setting" and unworded:
+    # folder that cannot be used has a sentence of its own (which folder, why, where it is set),
+    # and so has an unsafe secret file (which one, the fix; the detail adds its local path)
+    reason = getattr(exc, "reason", "")
+    if reason == UNSAFE:
+        detail = message.full()
+    elif getattr(exc, "code", "") == "invalid_setting" and reason != DATA_DIR_UNUSABLE:
         detail = message.detail
     else:
         detail = message.display()
@@ -146,8 +150,8 @@ def install_excepthook() -> None:
     sys.excepthook = hook
 
 
-def _settings_file() -> str:
-    return str(settings_file_path())
+def _settings_file(data_dir: str | None = None) -> str:
+    return str(settings_file_path(data_dir=data_dir or ""))
 
 
 SPLASH_LOGO = 128
@@ -218,18 +222,20 @@ def open_with_window_state(settings: Settings) -> tuple[Library, dict[str, objec
     return library, read_window_state(window_state_file(settings))
 
 
-def load_startup_settings() -> Settings:
+def load_startup_settings(data_dir: str | None = None) -> Settings:
     """The settings the window opens with: R2 chosen without its keys (given only in the
     environment to `storage migrate`) opens it anyway, with a bar that leads to the Settings
-    where they are entered; refused, they could never be entered there."""
-    return load_settings(allow_incomplete_storage=True)
+    where they are entered; refused, they could never be entered there. `data_dir`: the
+    folder of `mediadesk --data-dir` (its source is then "flag")."""
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    return load_settings(allow_incomplete_storage=True, **overrides)
 
 
-def run_gui(language: str | None = None) -> int:
-    """Starts the desktop application; returns its exit code."""
+def run_gui(language: str | None = None, data_dir: str | None = None) -> int:
+    """Starts the desktop application; returns its exit code. `data_dir`: --data-dir's folder."""
     app = create_application()
     try:
-        settings = load_startup_settings()
+        settings = load_startup_settings(data_dir)
     except MediaDeskError as exc:
         setup_logging(None)
         install_translations(choose_language(language))
@@ -238,7 +244,7 @@ def run_gui(language: str | None = None) -> int:
                 "Startup", "MediaDesk cannot start because a setting is not valid."
             ),
             exc,
-            _settings_file(),
+            _settings_file(data_dir),
         )
         return 2
     setup_logging(settings)

@@ -68,10 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     global_args, server_args = split_command(args)
     options = build_parser().parse_args(global_args)
-    if options.data_dir:
-        data_dir = os.path.abspath(os.path.expanduser(options.data_dir))
-        os.environ["MEDIADESK_DATA_DIR"] = data_dir
+    data_dir = os.path.abspath(os.path.expanduser(options.data_dir)) if options.data_dir else ""
     if server_args:
+        if data_dir:
+            # The server's subcommands read the folder as `mediadesk serve` always has, from
+            # the environment (their messages name both --data-dir and MEDIADESK_DATA_DIR)
+            os.environ["MEDIADESK_DATA_DIR"] = data_dir
         try:
             from server.entry import main as server_main
 
@@ -85,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from desktop_app.app import run_gui
 
-    return run_gui(language=options.language)
+    # The window gets the folder as the flag it is, not in os.environ: the start-up error and
+    # Settings name --data-dir, not a MEDIADESK_DATA_DIR the user never set. The desktop's
+    # child processes (video encodes, the SQLite probe) are handed their paths, not settings.
+    return run_gui(language=options.language, data_dir=data_dir or None)
 
 
 def no_display(env: Mapping[str, str], platform: str) -> str | None:

@@ -30,6 +30,7 @@ from core.paths import (
     SUBFOLDER_FILE,
     UNDER_FILE,
 )
+from core.secrets import UNSAFE
 from desktop_app.formatting import size_text
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,8 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Someone else changed this file while you were editing it, so your changes were "
             "not saved. Check the current values and save again.",
         )
+    if exc.code == "invalid_setting" and reason == UNSAFE:
+        return _unsafe_secret(exc.details or {})
     if exc.code == "conflict" and reason == "athlete_exists":
         # two names cannot be the same (another desktop may have just added it): said as the
         # file sentence, it sent the user looking for a file that never changed
@@ -487,6 +490,29 @@ def _data_dir_cause(details: dict[str, Any]) -> str:
     else:
         text = QCoreApplication.translate("Errors", "%1 cannot be created")
     return text.replace("%1", folder)
+
+
+def _unsafe_secret(details: dict[str, Any]) -> str:
+    """A key in the data folder's secrets/ that someone else could have put or changed there
+    (core.secrets.check_private): which one, and the fix `mediadesk doctor` names too. Core
+    gives the file's name only, never its local path (the detail has it)."""
+    name = str(details.get("name") or "")
+    if "owner" in details:
+        text = QCoreApplication.translate(
+            "Errors",
+            "The secret “%1” in the data folder's secrets folder belongs to another user, so it "
+            "may have been planted. Give it back to the user MediaDesk runs as (chown) and "
+            "restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a "
+            "new key is made, and links signed with the old one stop working.",
+        )
+    else:
+        text = QCoreApplication.translate(
+            "Errors",
+            "The secret “%1” in the data folder's secrets folder can be changed by other users, "
+            "so it may have been replaced. Check it, then restrict it (chmod 600 for a file, "
+            "700 for the secrets folder), or remove it.",
+        )
+    return text.replace("%1", name)
 
 
 def data_dir_message(exc: MediaDeskError, *, chosen: bool = False) -> ErrorMessage:

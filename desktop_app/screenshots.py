@@ -130,7 +130,8 @@ def build_library(base: Path) -> Any:
     media.mkdir(parents=True)
     data = base / "data"
     library = Library.open(
-        load_settings(environ={}, config_file=data / "settings.toml", data_dir=str(data))
+        # the folder as MEDIADESK_DATA_DIR, not as --data-dir (which Settings shows pinned)
+        load_settings(environ={"MEDIADESK_DATA_DIR": str(data)}, config_file=data / "settings.toml")
     )
     athletes = [library.create_athlete(name) for name in ATHLETES]
     for i, (name, scene, who, public, text) in enumerate(PHOTOS):

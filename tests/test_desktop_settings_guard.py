@@ -5,6 +5,7 @@ hands the keyboard back to the grid; Ctrl+Q quits from the preview window too.""
 
 from __future__ import annotations
 
+import os
 import threading
 import tomllib
 from pathlib import Path
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from core.errors import SettingsError  # noqa: E402
 from core.library import Library  # noqa: E402
-from core.paths import DataPaths  # noqa: E402
+from core.paths import DataDirSource, DataPaths  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
 from desktop_app import app  # noqa: E402
 from desktop_app.controllers.settings_controller import SettingsController  # noqa: E402
@@ -179,7 +180,107 @@ def test_startup_error_names_the_environment_or_the_flag(  # type: ignore[no-unt
     )
 
 
+# ---- 2b. `mediadesk --data-dir FOLDER`, the real command: the flag, not the environment -------
+def _start_with(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[str]]:
+    """desktop_app.cli.main as `mediadesk` runs it; the start-up dialog's text is kept."""
+    from desktop_app import cli
+
+    texts: list[str] = []
+
+    def exec_(box: QMessageBox) -> int:
+        texts.append(box.informativeText())
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+    return cli.main(argv), texts
+
+
+def test_startup_error_of_mediadesk_data_dir_names_the_flag(  # type: ignore[no-untyped-def]
+    qapp, english, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cli.main copied the flag into MEDIADESK_DATA_DIR: the dialog said "It is set by the
+    environment variable MEDIADESK_DATA_DIR", a variable the user never set."""
+    monkeypatch.delenv("MEDIADESK_DATA_DIR", raising=False)
+    monkeypatch.setenv("MEDIADESK_CONFIG_FILE", str(tmp_path / "settings.toml"))
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8")
+    code, texts = _start_with(["--data-dir", str(photo)], monkeypatch)
+    assert code == 2
+    assert texts[0].startswith(
+        f"The data folder {photo} cannot be used: it is a file, not a folder. "
+        "It was given with --data-dir."
+    ), texts
+    assert "MEDIADESK_DATA_DIR" not in os.environ
+
+
+def test_settings_pin_the_data_folder_of_mediadesk_data_dir_naming_the_flag(  # type: ignore[no-untyped-def]
+    qtbot, english, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started with --data-dir, Settings greyed the data folder out as "Set by
+    MEDIADESK_DATA_DIR". It is pinned for this run (the flag wins at the next start too), and
+    says so naming the flag, in English and Spanish; the other fields stay editable."""
+    for name in ("MEDIADESK_DATA_DIR", "MEDIADESK_CONFIG_FILE", "MEDIADESK_LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "datos"
+    opened: list[Settings] = []
+
+    def open_library(_qt_app, settings: Settings, _opener):  # type: ignore[no-untyped-def]
+        opened.append(settings)
+        raise RuntimeError("stop here: the window is not the point")
+
+    monkeypatch.setattr(app, "open_library", open_library)
+    code, _texts = _start_with(["--data-dir", str(data)], monkeypatch)
+    assert code == 2 and "MEDIADESK_DATA_DIR" not in os.environ
+    settings = opened[0]
+    assert settings.data_dir == str(data)
+    dialog = _dialog(qtbot, settings)
+    assert not dialog.data_dir.isEnabled()
+    assert dialog.data_dir.toolTip() == "Set by --data-dir"
+    assert "MEDIADESK_DATA_DIR" not in dialog.env_note.text()
+    assert "--data-dir" in dialog.env_note.text() and not dialog.env_note.isHidden()
+    assert dialog.host.isEnabled() and dialog.language.isEnabled()
+    values = dialog.controller.settings.to_toml_dict()
+    assert "data_dir" not in dialog.controller.restart_needed({**values, "data_dir": "/x"})
+    install_translations("es")
+    spanish = _dialog(qtbot, settings)
+    assert spanish.data_dir.toolTip() == "Fijado por --data-dir"
+    assert "--data-dir" in spanish.env_note.text()
+    assert "environment" not in spanish.env_note.text()
+
+
+def test_a_secret_file_others_can_write_is_said_in_spanish_at_start(  # type: ignore[no-untyped-def]
+    qapp, english, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group/world-writable key in secrets/ blocks the start (core.secrets): the Spanish
+    dialog said only "Un ajuste no es válido." with core's English sentence as the detail."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    key = secrets / "r2_secret_access_key"
+    key.write_text("x")
+    key.chmod(0o666)
+    monkeypatch.setenv("MEDIADESK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MEDIADESK_CONFIG_FILE", raising=False)
+    code, texts = _start_with(["--language", "es"], monkeypatch)
+    assert code == 2
+    first = texts[0].split("\n")[0]
+    assert first == (
+        "El secreto «r2_secret_access_key» de la carpeta de secretos de la carpeta de datos "
+        "puede ser modificado por otros usuarios, así que podría haber sido sustituido. "
+        "Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de "
+        "secretos), o bórralo."
+    ), texts
+    assert str(key) in texts[0]  # the detail: where it is on this computer
+
+
 # ---- 3. fields the environment sets ---------------------------------------------------------
+
+
+def _not_from_the_flag(settings: Settings) -> Settings:
+    """The `settings` fixture's folder is load_settings(data_dir=…)'s, as --data-dir gives it
+    (pinned in Settings); these tests are about a start without the flag."""
+    return settings.replace(data_dir_source=DataDirSource())
+
+
 def test_fields_the_environment_sets_are_greyed_out_and_promise_no_restart(  # type: ignore[no-untyped-def]
     qtbot, english, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,7 +288,7 @@ def test_fields_the_environment_sets_are_greyed_out_and_promise_no_restart(  # t
     after the restart the app was Spanish again (the environment wins); so for the port."""
     monkeypatch.setenv("MEDIADESK_LANGUAGE", "es")
     monkeypatch.setenv("MEDIADESK_PORT", "18249")
-    settings = settings.replace(language="es", server_port=18249)
+    settings = _not_from_the_flag(settings).replace(language="es", server_port=18249)
     dialog = _dialog(qtbot, settings)
     assert not dialog.language.isEnabled() and not dialog.port.isEnabled()
     assert dialog.language.toolTip() == "Set by MEDIADESK_LANGUAGE"
@@ -208,8 +309,8 @@ def test_without_the_environment_every_field_can_be_changed(  # type: ignore[no-
 ) -> None:
     monkeypatch.delenv("MEDIADESK_LANGUAGE", raising=False)
     monkeypatch.delenv("MEDIADESK_PORT", raising=False)
-    dialog = _dialog(qtbot, settings)
-    assert dialog.language.isEnabled() and dialog.port.isEnabled()
+    dialog = _dialog(qtbot, _not_from_the_flag(settings))
+    assert dialog.language.isEnabled() and dialog.port.isEnabled() and dialog.data_dir.isEnabled()
     assert dialog.env_note.text() == ""
     dialog.language.setCurrentIndex(dialog.language.findData("es"))
     assert "Restart" in dialog.restart_note.text()
@@ -281,3 +382,18 @@ def test_ctrl_q_in_the_preview_triggers_the_main_windows_quit(  # type: ignore[n
     _key(qtbot, Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     wait_for(qtbot, lambda: quits == [True])
     preview.close()
+
+
+def test_a_secret_file_of_another_user_names_it_and_the_fix(qapp, english) -> None:  # type: ignore[no-untyped-def]
+    """The other refusal of core.secrets.check_private (owner not MediaDesk's user)."""
+    exc = SettingsError(
+        "Secret file /x/secrets/r2_link_key belongs to user id 7 …",
+        reason="unsafe_permissions",
+        details={"name": "r2_link_key", "owner": 7},
+    )
+    assert describe_error(exc).text.startswith(
+        "The secret “r2_link_key” in the data folder's secrets folder belongs to another user"
+    )
+    install_translations("es")
+    text = describe_error(exc).text
+    assert text.startswith("El secreto «r2_link_key»") and "chown" in text and "chmod 600" in text

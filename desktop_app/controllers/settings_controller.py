@@ -14,7 +14,7 @@ from core import shared_settings, storage_migration
 from core.errors import MediaDeskError
 from core.library import Library
 from core.paths import DATA_DIR_UNUSABLE
-from core.settings import Settings, environment_overrides, save_settings
+from core.settings import Settings, pinned_settings, save_settings
 from core.storage.factory import build_backend
 from desktop_app.errors import (
     ErrorMessage,
@@ -157,8 +157,8 @@ class SettingsController(QObject):
 
     def restart_needed(self, values: dict[str, Any]) -> list[str]:
         current = self.settings.to_toml_dict(include_secrets=True)
-        # a restart applies nothing to a setting the environment gives: the environment wins
-        pinned = environment_overrides()
+        # a restart applies nothing to a setting the environment (or --data-dir) gives: it wins
+        pinned = pinned_settings(self.settings)
         return [
             name
             for name in RESTART_FIELDS

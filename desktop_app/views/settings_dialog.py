@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.mediatypes import IMAGE_TYPES, VIDEO_TYPES
-from core.settings import MAX_EXPIRY, MIN_EXPIRY, Settings, environment_overrides
+from core.settings import DATA_DIR_FLAG, MAX_EXPIRY, MIN_EXPIRY, Settings, pinned_settings
 from desktop_app.controllers.settings_controller import SettingsController
 from desktop_app.errors import ErrorMessage
 from desktop_app.formatting import tip_text
@@ -295,8 +295,9 @@ class SettingsDialog(QDialog):
     def _pin_environment(self) -> None:
         """A setting an environment variable gives wins over settings.toml at every start: its
         field is shown with the environment's value, greyed out and naming the variable. It
-        could be changed, saved and promised to apply after a restart, which it never did."""
-        pinned = environment_overrides()
+        could be changed, saved and promised to apply after a restart, which it never did.
+        The data folder of `mediadesk --data-dir` is pinned the same way, naming the flag."""
+        pinned = pinned_settings(self.controller.settings)
         names = []
         for name, widgets in self._setting_widgets().items():
             variable = pinned.get(name, "")
@@ -306,14 +307,24 @@ class SettingsDialog(QDialog):
                     widget.setToolTip(tip_text(self.tr("Set by %1").replace("%1", variable)))
             if variable:
                 names.append(variable)
-        self.env_note.setText(
-            self.tr(
-                "Greyed-out fields are set by environment variables and cannot be changed here: %1"
-            ).replace("%1", ", ".join(names))
-            if names
-            else ""
-        )
-        self.env_note.setVisible(bool(names))
+        notes = []
+        variables = [name for name in names if name != DATA_DIR_FLAG]
+        if variables:
+            notes.append(
+                self.tr(
+                    "Greyed-out fields are set by environment variables and cannot be changed "
+                    "here: %1"
+                ).replace("%1", ", ".join(variables))
+            )
+        if DATA_DIR_FLAG in names:
+            notes.append(
+                self.tr(
+                    "The data folder was given with --data-dir when MediaDesk was started: it "
+                    "cannot be changed here."
+                )
+            )
+        self.env_note.setText("\n".join(notes))
+        self.env_note.setVisible(bool(notes))
 
     def values(self) -> dict[str, Any]:
         r2 = self.r2_radio.isChecked()
