@@ -2790,6 +2790,14 @@ Vuelva a iniciarlo para continuar.</translation>
     </message>
 </context>
 <context>
+    <name>UploadController</name>
+    <message>
+        <location filename="../../desktop_app/controllers/upload_controller.py" line="489"/>
+        <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again; the upload goes on by itself.</source>
+        <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo; la subida sigue sola.</translation>
+    </message>
+</context>
+<context>
     <name>UploadDock</name>
     <message>
         <location filename="../../desktop_app/views/upload_dock.py" line="137"/>

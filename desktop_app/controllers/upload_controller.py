@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.errors import Cancelled, NotFound, StorageUnavailable, UploadGone
+from core.errors import Cancelled, NotFound, StorageUnavailable, UploadGone, passing_outage
 from core.filenames import clean_filename
 from core.library import Library
 from core.mediatypes import sniff_file
@@ -467,14 +467,33 @@ class UploadController(QObject):
             self.model.set_state(item_id, UploadState.PAUSED if paused else UploadState.CANCELLED)
             if not paused:
                 self._discard(item_id)  # the worker has let go of it now
-        elif isinstance(result, StorageUnavailable | OSError) and self._resumable(item_id):
-            # The bytes sent so far are kept: wait for the storage and go on from there
-            message = describe_error(result)
-            self.model.set_state(item_id, UploadState.PAUSED, message.text, detail=message.detail)
-            self._retry_later(item_id)
+        elif isinstance(result, BaseException) and (
+            passing_outage(result)
+            or (isinstance(result, StorageUnavailable | OSError) and self._resumable(item_id))
+        ):
+            # Wait for the storage (or the catalog, or its disk pulled out) and go on by itself:
+            # a row in parts from the bytes sent so far, any other from the start. A pulled USB
+            # disk failed every queued import at once, each to be retried by hand.
+            self._wait(item_id, result)
         elif isinstance(result, BaseException):
             self._fail(item_id, result)
         self._check_idle()
+
+    def _wait(self, item_id: int, exc: BaseException) -> None:
+        """Pauses a row the storage stopped; it is tried again later (_retry_later)."""
+        message = describe_error(exc)
+        text = message.text
+        if isinstance(exc, StorageUnavailable) and exc.reason == "catalog_disk_unreachable":
+            # describe_error ends with "then try again": this row goes on by itself
+            text = self.tr(
+                "The disk holding the library (%1) cannot be read or written: it was "
+                "unplugged, or the network share is gone. Connect it again; the upload goes "
+                "on by itself."
+            ).replace("%1", str(exc.details.get("folder") or ""))
+        self.model.set_state(item_id, UploadState.PAUSED, text, detail=message.detail)
+        if not self._resumable(item_id):
+            self.model.show_stored(item_id, 0.0)  # a file not in parts starts again from nothing
+        self._retry_later(item_id)
 
     def _fail(self, item_id: int, exc: BaseException) -> None:
         message = describe_error(exc)
