@@ -69,6 +69,7 @@ from core.errors import (
     NotFound,
     StorageUnavailable,
     catalog_unreachable,
+    passing_outage,
     storage_error,
 )
 from core.links import Arrival, link_origin
@@ -125,6 +126,10 @@ _SENTENCES: dict[tuple[str, str | None], str] = {
     ("storage_unavailable", "endpoint_unreachable"): _UNREACHABLE,
     ("storage_unavailable", "catalog_unreachable"): (
         "The catalog (database) cannot be reached; run the move again later"
+    ),
+    ("storage_unavailable", "catalog_disk_unreachable"): (
+        "The disk holding the library cannot be read or written (unplugged, or the network "
+        "share is gone); connect it again and run the move again"
     ),
     ("storage_unavailable", "object_damaged"): (
         "The stored copy of this file is damaged (not the size the catalog records); restore "
@@ -709,11 +714,12 @@ def _in_user_terms(error: MediaDeskError) -> str:
     if error.code == "insufficient_storage":
         return error.message  # already the user's sentence (core.errors.no_space)
     known = _SENTENCES.get((error.code, error.reason)) or _SENTENCES.get((error.code, None))
-    if error.code == "storage_unavailable" and error.reason not in (
-        None,
-        "endpoint_unreachable",
-        "catalog_unreachable",
-        "object_damaged",
+    # an outage that passes (core.errors.passing_outage: the store, the catalog or the disk
+    # under it out of reach) is "run the move again later", never "refused"
+    if (
+        error.code == "storage_unavailable"
+        and error.reason not in (None, "object_damaged")
+        and not passing_outage(error)
     ):
         return _REFUSED
     return known or "The file could not be moved; run the move again later"
