@@ -192,7 +192,7 @@ async function request(method, url, { token, json } = {}) {
 
 // One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has),
 // sent again after a 429, 502, 503 or 504 (see NOT_ACTED) or a network error (see RETRIES). `ours`: the
-// URL is MediaDesk's server (local storage), not a bucket's.
+// URL is MediaDesk's server (local storage), not a bucket's. Resolves with the answered request.
 async function put(url, body, headers, onSent, ours) {
   for (let attempt = 0; ; attempt += 1) {
     const xhr = await putOnce(url, body, headers, onSent);
@@ -208,7 +208,7 @@ async function put(url, body, headers, onSent, ours) {
     if (ours) answered.add(originOf(url));
     if (xhr.status >= 200 && xhr.status < 300) {
       onSent(body.size);
-      return xhr.getResponseHeader("ETag");
+      return xhr;
     }
     if (NOT_ACTED.has(xhr.status) && attempt < RETRIES) {
       onSent(0);
@@ -219,6 +219,15 @@ async function put(url, body, headers, onSent, ours) {
       get: (name) => xhr.getResponseHeader(name),
     });
   }
+}
+
+// A part's ETag, or "" when the bucket's CORS rule does not expose it (the confirm then leaves
+// the parts to the server, which lists them in the bucket). Looked for among the exposed
+// headers: getResponseHeader of a hidden one makes Chromium log "Refused to get unsafe header".
+function exposedEtag(xhr) {
+  const line = xhr.getAllResponseHeaders().split(/\r?\n/)
+    .find((header) => header.toLowerCase().startsWith("etag:"));
+  return line ? line.slice("etag:".length).trim() : "";
 }
 
 // The XMLHttpRequest once answered, or null for a network error (which a browser does not
@@ -272,11 +281,11 @@ export async function uploadFile(file, {
     for (const part of grant.parts) {
       const start = (part.part_number - 1) * grant.part_size;
       const chunk = file.slice(start, start + grant.part_size);
-      const etag = await put(part.url, chunk, {}, (sent) => {
+      const answered = await put(part.url, chunk, {}, (sent) => {
         done.set(part.part_number, sent);
         report([...done.values()].reduce((a, b) => a + b, 0));
       }, originOf(part.url) === originOf(url));
-      etags.push({ part_number: part.part_number, etag: etag || "" });
+      etags.push({ part_number: part.part_number, etag: exposedEtag(answered) });
     }
     confirmBody = etags.every((p) => p.etag) ? { parts: etags } : undefined;
   } else {
