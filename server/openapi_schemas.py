@@ -569,7 +569,9 @@ SCHEMAS: dict[str, S] = {
         part_numbers={
             "type": "array",
             "items": {**INT, "minimum": 1},
-            "description": "Parts to sign again (default: every part the bucket lacks)",
+            "minItems": 1,
+            "description": "Parts to sign again (default, when left out: every part the bucket "
+            "lacks); an empty list is refused",
         }
     ),
     "RenewedUpload": obj(
