@@ -16,6 +16,7 @@ import pytest
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.doctor import run_checks
+from core.settings import Settings
 from tests.conftest import make_settings
 from tests.pg_server import postgres_url  # noqa: F401
 
@@ -131,6 +132,29 @@ def test_unreachable_catalog_says_what_to_check(data_dir: Path) -> None:
     assert not checks["catalog"].ok and "DATABASE_URL" in checks["catalog"].fix
 
 
+def _bucket_and_settings(
+    data_dir: Path, s3_bucket: Any, cors_origins: tuple[str, ...]
+) -> tuple[Settings, Any]:
+    """Settings on the test bucket with `cors_origins`, and a boto3 client of that bucket."""
+    settings = make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        cors_origins=cors_origins,
+    )
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=s3_bucket.endpoint_url,
+        aws_access_key_id=s3_bucket.access_key_id,
+        aws_secret_access_key=s3_bucket.secret_access_key,
+        region_name="us-east-1",
+    )
+    return settings, client
+
+
 @pytest.mark.parametrize(
     ("rule", "said"),
     [
@@ -144,22 +168,7 @@ def test_unreachable_catalog_says_what_to_check(data_dir: Path) -> None:
 def test_bucket_cors_must_let_browsers_upload(
     data_dir: Path, s3_bucket: Any, rule: dict[str, Any], said: str | None
 ) -> None:
-    settings = make_settings(
-        data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
-        cors_origins=("https://club.example",),
-    )
-    client: Any = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        aws_access_key_id=s3_bucket.access_key_id,
-        aws_secret_access_key=s3_bucket.secret_access_key,
-        region_name="us-east-1",
-    )
+    settings, client = _bucket_and_settings(data_dir, s3_bucket, ("https://club.example",))
     origins = {"AllowedOrigins": ["https://club.example"], "AllowedMethods": ["PUT", "GET"]}
     client.put_bucket_cors(
         Bucket=s3_bucket.bucket, CORSConfiguration={"CORSRules": [origins | rule]}
@@ -188,22 +197,7 @@ def test_bucket_cors_must_let_browsers_upload(
 def test_bucket_cors_origins_are_compared_as_browsers_send_them(
     data_dir: Path, s3_bucket: Any, configured: str, bucket: list[str], said: str | None
 ) -> None:
-    settings = make_settings(
-        data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
-        cors_origins=(configured,),
-    )
-    client: Any = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        aws_access_key_id=s3_bucket.access_key_id,
-        aws_secret_access_key=s3_bucket.secret_access_key,
-        region_name="us-east-1",
-    )
+    settings, client = _bucket_and_settings(data_dir, s3_bucket, (configured,))
     rule = {
         "AllowedOrigins": bucket,
         "AllowedMethods": ["PUT", "GET"],
@@ -219,22 +213,7 @@ def test_bucket_cors_origins_are_compared_as_browsers_send_them(
 
 
 def test_a_bucket_rule_no_browser_matches_is_a_warning(data_dir: Path, s3_bucket: Any) -> None:
-    settings = make_settings(
-        data_dir,
-        r2_endpoint_url=s3_bucket.endpoint_url,
-        r2_bucket_name=s3_bucket.bucket,
-        r2_access_key_id=s3_bucket.access_key_id,
-        r2_secret_access_key=s3_bucket.secret_access_key,
-        r2_region="us-east-1",
-        cors_origins=("https://club.example",),
-    )
-    client: Any = boto3.client(
-        "s3",
-        endpoint_url=s3_bucket.endpoint_url,
-        aws_access_key_id=s3_bucket.access_key_id,
-        aws_secret_access_key=s3_bucket.secret_access_key,
-        region_name="us-east-1",
-    )
+    settings, client = _bucket_and_settings(data_dir, s3_bucket, ("https://club.example",))
     rule = {
         "AllowedOrigins": ["https://club.example", "https://media.example:443"],
         "AllowedMethods": ["PUT", "GET"],
