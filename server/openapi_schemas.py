@@ -569,9 +569,8 @@ SCHEMAS: dict[str, S] = {
         part_numbers={
             "type": "array",
             "items": {**INT, "minimum": 1},
-            "minItems": 1,
-            "description": "Parts to sign again (default, when left out: every part the bucket "
-            "lacks); an empty list is refused",
+            "description": "Parts to sign again (default, when left out or empty: every part "
+            "the bucket lacks)",
         }
     ),
     "RenewedUpload": obj(

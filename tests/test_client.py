@@ -183,6 +183,43 @@ def test_an_upload_in_parts_resumes_from_the_parts_the_bucket_has(
     assert progress.calls[-1] == (big_png.stat().st_size,) * 2
 
 
+class LostLastPartAnswer(FlakyParts):
+    """The first PUT of part 2 (the last) reaches the bucket, which stores it; its answer is
+    lost on the way back (a cut connection)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        query = request.url.params
+        if request.method == "PUT" and query.get("partNumber") == "2" and not self.broken:
+            self.broken = True
+            self.seen.append("PUT part 2 (stored, answer lost)")
+            response = httpx.HTTPTransport.handle_request(self, request)
+            response.read()
+            response.close()
+            raise httpx.ReadError("connection reset", request=request)
+        return super().handle_request(request)
+
+
+def test_parts_that_all_reached_the_bucket_are_confirmed_without_a_renewal(
+    s3_live: EmbeddedServer, s3_library: Library, big_png: Path
+) -> None:
+    """Every part is in the bucket although the last one's answer was lost: the client lists
+    them and confirms with their ETags. It asked the server to renew an empty list of parts
+    first (which a server refusing empty lists answered 400, failing the upload)."""
+    transport = LostLastPartAnswer()
+    token = make_tokens(s3_library).upload
+    with Client(s3_live.url, token, retries=0, transport=transport) as client:
+        result = client.upload(big_png)
+    assert result.flow == "parts" and result.file["status"] == "ready"
+    assert result.file["size"] == big_png.stat().st_size
+    fid = result.id
+    assert f"GET /files/{fid}/upload/parts" in transport.seen
+    assert f"POST /files/{fid}/upload/renew" not in transport.seen, transport.seen
+    assert [s for s in transport.seen if s.startswith("PUT part")] == [
+        "PUT part 1",
+        "PUT part 2 (stored, answer lost)",
+    ]
+
+
 class LostAnswers(httpx.HTTPTransport):
     """Loopback HTTP behind a gateway that loses answers: each request in `lose` reaches the
     server, which acts on it, and the client gets 502 Bad Gateway instead of the answer, the

@@ -17,7 +17,6 @@ from tests.conftest import make_settings
 from tests.resumable_client import JSON, MiB, confirm, noise_png, presign, put_part
 from tests.s3_server import s3_client
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
-from tests.test_json_field_types import EMPTY_PART_NUMBERS
 
 
 @pytest.fixture
@@ -149,26 +148,6 @@ def test_a_single_put_can_be_renewed(
     put = http_call(renewed["upload_url"], "PUT", body=data, headers=renewed["headers"])
     assert put.status == 200
     assert confirm(server.url, token, plan["file_id"]).json()["status"] == "ready"
-
-
-def test_renewing_an_empty_list_of_parts_is_refused(
-    s3_parts: tuple[Library, Any, EmbeddedServer],
-) -> None:
-    """`part_numbers: []` (it signed every missing part, as no list does) is a 400 that leaves
-    the pending file as it was; leaving the list out still renews every part."""
-    lib, _, server = s3_parts
-    token = make_tokens(lib).upload
-    plan = presign(server.url, token, 11 * MiB, multipart=True).json()
-    fid = plan["file_id"]
-    before = lib.get_file(fid)
-    renew = f"{server.url}/files/{fid}/upload/renew"
-    empty = http_call(renew, "POST", b'{"part_numbers": []}', {**bearer(token), **JSON})
-    assert empty.status == 400, empty.body
-    error = empty.json()["error"]
-    assert (error["code"], error["message"]) == ("invalid_input", EMPTY_PART_NUMBERS)
-    assert lib.get_file(fid) == before
-    every = http_call(renew, "POST", headers=bearer(token)).json()
-    assert [p["part_number"] for p in every["parts"]] == [1, 2, 3]
 
 
 def test_local_storage_has_no_parts(live: EmbeddedServer, library: Library) -> None:

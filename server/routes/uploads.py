@@ -171,11 +171,6 @@ async def renew_upload(request: web.Request) -> web.Response:
         _is_part_number,
         "part_numbers must be a list of whole numbers from 1",
     )
-    if numbers == []:
-        # no choice at all: core took it as no list (every missing part, or the single PUT)
-        raise InvalidInput(
-            "part_numbers needs at least one part number; leave it out to renew every part"
-        )
     body = await run_blocking(request, library(request).resumable.renew, fid, numbers)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
