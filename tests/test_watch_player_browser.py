@@ -263,6 +263,43 @@ async def test_a_clip_chromium_cannot_show_says_it_is_being_prepared_then_plays(
     assert played["w"] > 0 and played["t"] > 0, played
 
 
+async def test_a_stand_in_that_is_the_version_being_waited_on_is_not_reloaded(
+    site: Site,
+) -> None:
+    """A phone's HEVC .mov whose faststart copy is made while its web rendition is queued:
+    the page plays the faststart copy (still HEVC), says it is being prepared, and /info names
+    that same copy. It reloaded for it at every poll (every 5 s until the web rendition came);
+    it waits for another version. The page's timers run fast here (setInterval capped)."""
+    if not hevc_encoder_available():
+        pytest.skip("no libx265 in this PyAV build")
+    from core.video.worker import VideoWorker
+
+    lib = site.lib
+    record = lib.uploads.ingest(make_hevc_mov(site.root / "late-moov.mov", seconds=2), "video")
+    worker = VideoWorker(lib, name="faststart-only", nice=0)
+    for _ in range(6):  # the jobs in their order, up to the faststart copy
+        job = await asyncio.to_thread(worker.run_once)
+        if job is None or job.kind == "faststart":
+            break
+    states = {j.kind: str(j.state) for j in lib.jobs.latest_for_file(record.id)}
+    if states.get("faststart") != "done" or states.get("web") == "done":
+        pytest.skip(f"this clip's jobs did not stop between faststart and web: {states}")
+    link = site.watch_link(record.id)
+    async with Browser(chromium_path() or "") as browser:
+        await browser.send("Page.enable")
+        await browser.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="sessionStorage.n = String((+sessionStorage.n || 0) + 1);"
+            "const _si = window.setInterval;"
+            "window.setInterval = (f, ms, ...a) => _si(f, Math.min(ms || 0, 200), ...a);",
+        )
+        await browser.goto(link)
+        assert await browser.wait_for("!document.getElementById('notice').hidden", 15)
+        await asyncio.sleep(2)  # ten polls
+        loads = await browser.evaluate("+sessionStorage.n")
+    assert loads == 1, loads
+
+
 def test_the_page_says_where_its_icon_is_and_spanish_names_the_slider(site: Site) -> None:
     """Before: /favicon.ico (404) was asked on every view; the Spanish slider said "Buscar"."""
     fid = site.ids["landscape"]
