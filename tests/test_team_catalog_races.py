@@ -24,6 +24,7 @@ import pytest
 from core.catalog import Catalog
 from core.errors import Conflict
 from core.library import Library
+from core.storage.s3 import REQUESTS
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.faults import CuttableProxy
@@ -223,8 +224,11 @@ def test_a_hard_delete_and_an_upload_sharing_its_object_on_two_servers(
             time.sleep(0.01)
         uploaded = in_thread(lambda: direct_upload(b, media_dir.jpeg, athlete_id="2"))
         with psycopg.connect(dsn, autocommit=True) as conn:
-            deadline = time.monotonic() + 30
-            # B's upload is done (it found the object still there), or waits for A's deletion
+            # B's upload is done (it found the object still there), or waits for A's deletion;
+            # A's held DELETE is let go before the store's read timeout all the same (B may
+            # wait for the deletion by polling, not on a lock this sees: A then failed with
+            # 500 endpoint_unreachable after 10 s, about one full run in four)
+            deadline = time.monotonic() + REQUESTS.read - 4
             while time.monotonic() < deadline and not uploaded.done() and not _waiting(conn):
                 time.sleep(0.01)
         proxy.restore()
