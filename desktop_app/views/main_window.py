@@ -389,7 +389,8 @@ class MainWindow(QMainWindow):
         self.status = MainStatusBar(library.settings, self)
         self.setStatusBar(self.status)
         self.storage_bar: StorageProblemBar | None = None
-        self.preview_dialog: QDialog | None = None  # the open preview; None once Qt deleted it
+        # the last preview opened: Qt deletes it once closed, so users check shiboken6.isValid
+        self.preview_dialog: QDialog | None = None
         if library.settings.storage_problem:  # R2 keys missing: opened anyway, to enter them
             self.storage_bar = StorageProblemBar(library.settings, self)
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.storage_bar)
@@ -990,9 +991,6 @@ class MainWindow(QMainWindow):
             return
         dialog = open_preview(self, record, source)
         self.preview_dialog = dialog
-        # Qt deletes a closed preview: a reference kept past that raised "already deleted" in
-        # whatever looked at it next (team mode, on every file trashed elsewhere)
-        dialog.destroyed.connect(lambda: self._forget_preview(dialog))
         fallback = self.controller.preview_fallbacks.pop(record.id, None)
         scrub = self.controller.preview_scrubs.pop(record.id, None)
         if record.file_type != "video" or not multimedia_available():
@@ -1011,10 +1009,6 @@ class MainWindow(QMainWindow):
         c = self.controller
         player.failed.connect(lambda failed: c.explain_preview_failure(record, failed))
         c.previewFailureExplained.connect(player.show_cause)
-
-    def _forget_preview(self, dialog: QDialog) -> None:
-        if self.preview_dialog is dialog:  # not a later preview that replaced it
-            self.preview_dialog = None
 
     def reveal_file(self, file_id: int) -> None:
         """Shows a file in the grid (after unsaved edits are dealt with), selected."""
