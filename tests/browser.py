@@ -88,6 +88,11 @@ class Browser:
                 if "error" in reply:
                     raise RuntimeError(reply["error"])
                 return reply["result"]
+            self.on_event(reply)
+
+    def on_event(self, message: dict[str, Any]) -> None:
+        """An event that arrived while a reply was awaited (dropped here; subclasses keep
+        what they need)."""
 
     async def goto(self, url: str) -> None:
         await self.send("Page.navigate", url=url)

@@ -35,21 +35,12 @@ class ConsoleBrowser(Browser):
         super().__init__(executable)
         self.console: list[str] = []
 
-    async def send(self, method: str, **params: Any) -> dict[str, Any]:
-        assert self._ws is not None
-        msg_id = next(self._ids)
-        await self._ws.send_json({"id": msg_id, "method": method, "params": params})
-        while True:
-            reply = json.loads((await self._ws.receive(timeout=60)).data)
-            if reply.get("id") == msg_id:
-                if "error" in reply:
-                    raise RuntimeError(reply["error"])
-                return reply["result"]
-            event = reply.get("params", {})
-            if reply.get("method") == "Log.entryAdded":
-                self.console.append(event["entry"].get("text", ""))
-            elif reply.get("method") == "Runtime.consoleAPICalled":
-                self.console.append(" ".join(str(a.get("value", "")) for a in event["args"]))
+    def on_event(self, message: dict[str, Any]) -> None:
+        event = message.get("params", {})
+        if message.get("method") == "Log.entryAdded":
+            self.console.append(event["entry"].get("text", ""))
+        elif message.get("method") == "Runtime.consoleAPICalled":
+            self.console.append(" ".join(str(a.get("value", "")) for a in event["args"]))
 
     async def listen(self) -> None:
         await self.send("Log.enable")
