@@ -7,13 +7,15 @@
 - A file trashed or deleted elsewhere while it is open in the details panel or the preview says
   so, naming where. Being edited (unsaved), it stays in the panel with the typed text and a
   notice: Restore and save (when trashed) or Discard.
-- The status bar shows the catalog and whether the live change feed is connected.
+- The status bar shows the catalog and whether the live change feed is connected, and that
+  the disk holding the library is gone once an action failed on it, until it answers again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +23,13 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDialog, QLabel
 
+from core.errors import StorageUnavailable
 from core.events import ChangeEvent, EventKind
 from core.leader import MaintenanceLeader
 from core.records import FileRecord
+from desktop_app.errors import describe_error
 from desktop_app.views.conflict_dialog import ConflictDialog
+from desktop_app.workers import TaskRunner
 
 if TYPE_CHECKING:
     from desktop_app.views.main_window import MainWindow
@@ -65,7 +70,16 @@ class TeamMode(QObject):
         controller.currentGone.connect(self._on_edited_gone)
         details.restoreAndSaveRequested.connect(self._restore_and_save)
         details.goneDiscarded.connect(lambda: controller.set_current(None))
-        self._feed_state: bool | None = None
+        self._feed_state: tuple[bool | None, bool] | None = None
+        # The disk under a SQLite catalog gone: reads may still be served from what the system
+        # cached, so the feed's polling goes on as if live while every write fails. An action's
+        # catalog_disk_unreachable says so; a write tells when it answers again.
+        self._disk_gone: str | None = None  # the outage's sentence, while it lasts
+        self._disk_since = 0.0
+        self._leader_failed = False
+        self._probing = False
+        self._probe = TaskRunner(max_threads=1, parent=self)
+        controller.runner.errorSeen.connect(self._on_task_error)
         self._timer = QTimer(self, interval=FEED_CHECK_MS)
         self._timer.timeout.connect(self._check_feed)
         self._timer.start()
@@ -73,18 +87,53 @@ class TeamMode(QObject):
 
     def shutdown(self) -> None:
         self._timer.stop()
+        self._probe.shutdown()
         leader, self.leader = self.leader, None
         if leader is not None:  # it joins threads and frees the lease: not on the GUI thread
             threading.Thread(target=leader.stop, name="mediadesk-leader-stop").start()
 
     # ---- status bar ---------------------------------------------------------------------------
     def _check_feed(self) -> None:
+        if self._disk_gone is not None:
+            self._check_disk()
         lib_feed = self.library.feed  # attributes only: no database call on the GUI thread
         state = lib_feed.connected if lib_feed.running else False
-        if state != self._feed_state:
-            self._feed_state = state
-            detail = lib_feed.error or ""
-            self.window.status.set_feed(state, detail)
+        if (state, self._disk_gone is not None) != self._feed_state:
+            self._feed_state = (state, self._disk_gone is not None)
+            detail = self._disk_gone or lib_feed.error or ""
+            self.window.status.set_feed(state, detail, disk_gone=self._disk_gone is not None)
+
+    def _on_task_error(self, exc: BaseException) -> None:
+        if isinstance(exc, StorageUnavailable) and exc.reason == "catalog_disk_unreachable":
+            if self._disk_gone is None:
+                self._disk_since = time.monotonic()
+                self._leader_failed = False
+            self._disk_gone = describe_error(exc).text
+            self._check_feed()
+
+    def _check_disk(self) -> None:
+        """Back once a write answers: the maintenance lease's, written every tick (attributes
+        only here), failed since and then succeeded, or went on succeeding for a whole lease
+        (the disk came back before its next tick); without a leader, a probe of the catalog."""
+        leader = self.leader
+        if leader is not None:
+            if leader.last_error is not None:
+                self._leader_failed = True
+            elif self._leader_failed or time.monotonic() - self._disk_since > leader.ttl:
+                self._disk_back(None)
+            return
+        if not self._probing:
+            self._probing = True
+            self._probe.submit(
+                self.library.probe_catalog, on_result=self._disk_back, on_error=self._probed
+            )
+
+    def _probed(self, _exc: BaseException) -> None:
+        self._probing = False
+
+    def _disk_back(self, _result: object) -> None:
+        self._probing = False
+        self._disk_gone = None
 
     # ---- conflicts ----------------------------------------------------------------------------
     def _on_conflict(self, file_id: int, changes: dict[str, Any]) -> None:
@@ -171,7 +220,16 @@ class TeamMode(QObject):
     def _on_edited_gone(self, event: ChangeEvent) -> None:
         """The file being edited went elsewhere (LibraryController.currentGone): the panel keeps
         it and the typed text, and says what can be done."""
-        self.window.details.show_gone(self._where_text(event), event.kind == EventKind.TRASHED)
+        if event.kind in (EventKind.TRASHED, EventKind.DELETED):
+            self.window.details.show_gone(self._where_text(event), event.kind == EventKind.TRASHED)
+            return
+        # only out of the section shown: it is still there, and a save reaches it (theirs vs
+        # yours when their change met a field being edited)
+        name = str(event.data.get("original_filename") or event.file_id)
+        text = self.tr("“%1” was changed on %2 and left this view; your edits are kept.")
+        self.window.status.showMessage(
+            text.replace("%1", name).replace("%2", host_of(event.origin)), 15000
+        )
 
     def _restore_and_save(self, file_id: int) -> None:
         lib, controller = self.library, self.window.controller

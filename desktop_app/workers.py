@@ -124,6 +124,9 @@ class TaskRunner(QObject):
     """
 
     failed = Signal(object)  # errors of tasks submitted without an on_error callback
+    # every task's error, before its on_error (or `failed`): what an error says of the set-up
+    # (the disk under the catalog gone, desktop_app/team.py) is heard whoever handles it
+    errorSeen = Signal(object)
     busyChanged = Signal(bool)
 
     def __init__(self, max_threads: int | None = 4, parent: QObject | None = None) -> None:
@@ -188,10 +191,12 @@ class TaskRunner(QObject):
             if kind == _RESULT:
                 if on_result is not None:
                     on_result(value)
-            elif on_error is not None:
-                on_error(value)
             else:
-                self.failed.emit(value)
+                self.errorSeen.emit(value)
+                if on_error is not None:
+                    on_error(value)
+                else:
+                    self.failed.emit(value)
         finally:
             if not self._callbacks:
                 self.busyChanged.emit(False)

@@ -143,7 +143,8 @@ class LibraryController(QObject):
     countsChanged = Signal(dict)
     currentChanged = Signal(object)  # FileRecord | None (the details panel's record)
     # ChangeEvent: the file shown, with unsaved edits (has_unsaved_edits), was trashed or deleted
-    # elsewhere. It stays current: the edits are the user's to keep or drop (desktop_app/team.py)
+    # elsewhere, or changed there out of the shown section. It stays current: the edits are the
+    # user's to keep or drop (desktop_app/team.py)
     currentGone = Signal(object)
     saved = Signal(object)  # FileRecord after a metadata save
     linkReady = Signal(str)
@@ -426,6 +427,10 @@ class LibraryController(QObject):
             lambda done, total: self.tr("Restoring: %1 of %Ln file(s)…", "", total).replace(
                 "%1", number_text(done)
             ),
+            # Undo after another desktop (or the server) put them back: said as it is, not
+            # "Restored 1 file" for a restore that found nothing to do
+            lambda n: self.tr("Nothing to restore: the file was already restored", "", n),
+            lambda n: self.tr("(%Ln already restored elsewhere)", "", n),
         )
 
     def _bulk(
@@ -435,6 +440,8 @@ class LibraryController(QObject):
         already: str,
         notice: Callable[[int], str],
         progress: Callable[[int, int], str],
+        none_left: Callable[[int], str] | None = None,
+        some_left: Callable[[int], str] | None = None,
     ) -> None:
         """A selection trashed or restored in batches (core's `trash_many`), the status bar
         following a big one. A file already where it was asked to go (another window or the
@@ -446,10 +453,15 @@ class LibraryController(QObject):
 
         def done(outcome: BulkOutcome) -> None:
             errors = [e for _i, e in outcome.failed if getattr(e, "reason", None) != already]
+            found = len(outcome.failed)
             if errors:
                 self._report(errors[0])
+            elif found and none_left is not None and not outcome.done:
+                self.message.emit(none_left(found))
+            elif found and some_left is not None:
+                self.message.emit(f"{notice(len(outcome.done))} {some_left(found)}")
             else:
-                self.message.emit(notice(len(outcome.done) + len(outcome.failed)))
+                self.message.emit(notice(len(outcome.done) + found))
 
         self.runner.submit(
             action, list(file_ids), on_report=report, on_result=done, on_error=self._report
@@ -730,23 +742,25 @@ class LibraryController(QObject):
             gone = self._gone_elsewhere(current.id, events)
             if gone is not None and self.has_unsaved_edits(current.id):
                 # Dropped, the typed text went without a word, and the panel, the keyboard
-                # focus still in it, moved to the neighbouring file: typing edited that one
+                # focus still in it, moved to the neighbouring file: typing edited that one.
+                # So too for a file only moved out of the shown section (another athlete, made
+                # private) by a change made elsewhere
                 self.currentGone.emit(gone)
             else:
                 self.set_current(None)  # deleted, or moved out of the shown section
 
     def _gone_elsewhere(self, file_id: int, events: list[ChangeEvent]) -> ChangeEvent | None:
-        """The last of `events` that trashed or deleted the file in another process."""
+        """The last of `events` that trashed or deleted the file in another process, else the
+        last that changed it there (it left the shown section); None when this one did."""
         own = self.library.feed.origin
-        for event in reversed(events):
-            if (
-                event.file_id == file_id
-                and event.kind in (EventKind.TRASHED, EventKind.DELETED)
-                and event.origin is not None
-                and event.origin != own
-            ):
+        mine = [e for e in events if e.file_id == file_id]
+        elsewhere = [e for e in mine if e.origin is not None and e.origin != own]
+        for event in reversed(elsewhere):
+            if event.kind in (EventKind.TRASHED, EventKind.DELETED):
                 return event
-        return None
+        if any(e.kind in (EventKind.TRASHED, EventKind.DELETED) for e in mine):
+            return None  # trashed here: not kept
+        return elsewhere[-1] if elsewhere else None
 
     def shutdown(self) -> None:
         if self._preview_token is not None:

@@ -1134,10 +1134,22 @@ class MainWindow(QMainWindow):
         unseen = [r for r in self.browser.offscreen_selected() if r.id in ids]
         if len(ids) > 1 and unseen and not self.confirm_unseen_trash(len(ids), unseen):
             return
+        edited = self.details.record
+        if ids and self.details.dirty and edited is not None and edited.id in ids:
+            # The typed edit is saved first, then the file goes (Undo brings it back with the
+            # edit); a failed save (a conflict) trashes nothing and leaves the edit in place
+            if self._pending_leave is not None:
+                return  # a save is under way already: its end decides
+            if self._saving_these_edits() or self.details.request_save():
+                self._pending_leave = (edited.id, lambda: self._trash_now(ids), lambda: None)
+                return
         if ids:
-            self.controller.trash(ids)
-            self._last_trashed = ids
-            self.commands.undo_trash.setEnabled(True)
+            self._trash_now(ids)
+
+    def _trash_now(self, ids: list[int]) -> None:
+        self.controller.trash(ids)
+        self._last_trashed = ids
+        self.commands.undo_trash.setEnabled(True)
 
     def confirm_unseen_trash(self, count: int, unseen: list[FileRecord]) -> bool:
         """Asks before trashing several files when some of them are not on screen (selected

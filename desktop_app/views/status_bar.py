@@ -119,9 +119,17 @@ class MainStatusBar(QStatusBar):
             self.catalog.setToolTip(tip_text(url.render_as_string(hide_password=True)))
         self._fit_width()
 
-    def set_feed(self, connected: bool | None, detail: str = "") -> None:
-        """Whether changes made by other apps and servers on this catalog arrive live."""
-        if connected:
+    def set_feed(self, connected: bool | None, detail: str = "", disk_gone: bool = False) -> None:
+        """Whether changes made by other apps and servers on this catalog arrive live.
+        `disk_gone`: the disk holding the library fails writes (desktop_app/team.py), which a
+        feed reading cached pages does not notice."""
+        if disk_gone:
+            self.feed.setText(self.tr("○ Live: library disk out of reach"))
+            tip = self.tr(
+                "The disk holding the library cannot be written. Connect it again; this "
+                "comes back by itself once it answers."
+            )
+        elif connected:
             self.feed.setText(self.tr("● Live"))
             tip = self.tr("Changes made elsewhere on this catalog appear at once.")
         elif connected is None:
