@@ -212,22 +212,26 @@ async function put(url, body, headers, onSent, ours) {
     }
     if (NOT_ACTED.has(xhr.status) && attempt < RETRIES) {
       onSent(0);
-      await pause(attempt, xhr.getResponseHeader("Retry-After"));
+      // a bucket's 503 SlowDown: its Retry-After only when its CORS rule exposes it, else
+      // this module's own back-off
+      await pause(attempt, exposedHeader(xhr, "Retry-After"));
       continue;
     }
     throw await errorFrom(xhr.status, xhr.responseText, {
-      get: (name) => xhr.getResponseHeader(name),
+      get: (name) => exposedHeader(xhr, name) || null,
     });
   }
 }
 
-// A part's ETag, or "" when the bucket's CORS rule does not expose it (the confirm then leaves
-// the parts to the server, which lists them in the bucket). Looked for among the exposed
+// A header of an answer, or "" when the answer's CORS rule does not expose it (a bucket's
+// often exposes none: a part's ETag is then left to the server, which lists the parts in the
+// bucket; a 503's Retry-After to this module's back-off). Looked for among the exposed
 // headers: getResponseHeader of a hidden one makes Chromium log "Refused to get unsafe header".
-function exposedEtag(xhr) {
+function exposedHeader(xhr, name) {
+  const prefix = `${name.toLowerCase()}:`;
   const line = xhr.getAllResponseHeaders().split(/\r?\n/)
-    .find((header) => header.toLowerCase().startsWith("etag:"));
-  return line ? line.slice("etag:".length).trim() : "";
+    .find((header) => header.toLowerCase().startsWith(prefix));
+  return line ? line.slice(prefix.length).trim() : "";
 }
 
 // The XMLHttpRequest once answered, or null for a network error (which a browser does not
@@ -285,7 +289,7 @@ export async function uploadFile(file, {
         done.set(part.part_number, sent);
         report([...done.values()].reduce((a, b) => a + b, 0));
       }, originOf(part.url) === originOf(url));
-      etags.push({ part_number: part.part_number, etag: exposedEtag(answered) });
+      etags.push({ part_number: part.part_number, etag: exposedHeader(answered, "ETag") });
     }
     confirmBody = etags.every((p) => p.etag) ? { parts: etags } : undefined;
   } else {
