@@ -147,6 +147,7 @@ class LibraryController(QObject):
     # user's to keep or drop (desktop_app/team.py)
     currentGone = Signal(object)
     saved = Signal(object)  # FileRecord after a metadata save
+    athleteChosen = Signal(int)  # a new athlete's name that another athlete has: that one's id
     linkReady = Signal(str)
     exported = Signal(object)  # ExportOutcome: an export of several files ended
     # FileRecord: its link opens only through the embedded server, which is stopped (nothing
@@ -701,10 +702,22 @@ class LibraryController(QObject):
 
     # ---- athletes -------------------------------------------------------------------------------
     def create_athlete(self, name: str) -> None:
-        self._call(
+        def failed(exc: BaseException) -> None:
+            self._report(exc)
+            # another desktop added that name first (or it was there already): the user meant
+            # that athlete, so it is the one chosen, and the message says why
+            if isinstance(exc, Conflict) and exc.reason == "athlete_exists":
+                existing = exc.details.get("athlete_id")
+                if isinstance(existing, int):
+                    self.athleteChosen.emit(existing)
+
+        self.runner.submit(
             self.library.create_athlete,
             name,
-            then=lambda a: self.message.emit(self.tr("Added athlete %1").replace("%1", a.name)),
+            on_result=lambda a: self.message.emit(
+                self.tr("Added athlete %1").replace("%1", a.name)
+            ),
+            on_error=failed,
         )
 
     def rename_athlete(self, athlete_id: int, name: str) -> None:

@@ -66,7 +66,7 @@ from desktop_app.controllers.settings_controller import (
 )
 from desktop_app.controllers.upload_controller import UploadController
 from desktop_app.errors import ErrorMessage
-from desktop_app.models.sidebar_model import SidebarModel
+from desktop_app.models.sidebar_model import SidebarFilter, SidebarModel
 from desktop_app.models.upload_queue_model import UploadState
 from desktop_app.resources import app_icon, app_version
 from desktop_app.team import attach as attach_team
@@ -513,6 +513,7 @@ class MainWindow(QMainWindow):
         c.sidebar.rowsInserted.connect(self._update_title)  # an athlete's name, once loaded
         c.currentChanged.connect(lambda r: self.details.show_record(r, keep_edits=True))
         c.saved.connect(self._on_saved)
+        c.athleteChosen.connect(self._choose_athlete)
         c.saveFailed.connect(self._on_save_failed)
         c.currentChanged.connect(self._update_actions)
         c.currentChanged.connect(self.processing_line.show_file)
@@ -1252,6 +1253,15 @@ class MainWindow(QMainWindow):
         name, ok = ask_text(self, self.tr("New athlete"), self.tr("Name:"))
         if ok and name.strip():
             self.controller.create_athlete(name.strip())
+
+    def _choose_athlete(self, athlete_id: int, tries: int = 25) -> None:
+        """Selects an athlete in the sidebar once it lists it: one another desktop just added
+        reaches the sidebar with the next refresh."""
+        index = self.controller.sidebar.index_of(SidebarFilter("athlete", athlete_id).key)
+        if index.isValid():
+            self.sidebar.setCurrentIndex(index)
+        elif tries > 0:
+            QTimer.singleShot(200, self, lambda: self._choose_athlete(athlete_id, tries - 1))
 
     def rename_athlete(self) -> None:
         flt = self.controller.filter
