@@ -607,6 +607,10 @@ PATHS: dict[str, dict[str, S]] = {
             "streaming",
             {**ok("What a player needs", json("StreamInfo")), **err(400, 401, 403, 404)},
             params=[FID, ACCESS_TOKEN, *file_grant()],
+            desc="Every URL answered for a private file (stream_url, raw_url, thumbnail_url, "
+            "renditions, hls_url, thumbnails_vtt_url, watch_url) carries a file grant that "
+            "opens it without a token: the grant this request was made with (they end with "
+            "it), else, asked with a token, a fresh one valid PRESIGNED_URL_EXPIRY seconds.",
             operation_id="get_stream_info",
         )
     },

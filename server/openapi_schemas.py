@@ -47,6 +47,13 @@ KIND = {"type": "string", "enum": list(FILE_KINDS)}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_ATHLETE_NAME}
 
+# How /stream/{id}/info's links open a private file (server/routes/stream.py: grant_query)
+GRANTED = (
+    "A private file's carries a file grant (exp, sig) for players that cannot send a token "
+    "(<video>, hls.js, ffmpeg): the one /info was asked with, else a fresh one valid "
+    "PRESIGNED_URL_EXPIRY seconds; a public file's carries none"
+)
+
 # What the API adds to FileRecord's fields (record.as_dict() and server.presenters.file_json).
 FILE_VIEW_FIELDS: dict[str, S] = {
     "file_id": {**INT, "description": "The same as id (the seed's name)"},
@@ -329,9 +336,12 @@ SCHEMAS: dict[str, S] = {
         file_id=INT,
         **{name: FILE["properties"][name] for name in STREAM_INFO_FIELDS},
         supports_range=BOOL,
-        stream_url=STR,
-        raw_url=STR,
-        thumbnail_url=nullable("string"),
+        stream_url={
+            **STR,
+            "description": f"What a player plays (a video's names one version). {GRANTED}",
+        },
+        raw_url={**STR, "description": f"The original's bytes. {GRANTED}"},
+        thumbnail_url=nullable("string", description=f"Null without a thumbnail. {GRANTED}"),
         public_url={
             **nullable("string"),
             "description": "The file on R2_PUBLIC_DOMAIN (the CDN) for a public file on R2 "

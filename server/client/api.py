@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -859,15 +859,16 @@ class Client:
         (it is 404 once they are no longer kept: ask again, as a reload does). A private file's
         URL carries the file grant (exp=…&sig=…) the server signs for players that cannot send
         headers, as its watch link and rendition URLs do: it opens only this file, until it
-        expires, without the token in the URL; a file /info gives no grant for (not a video)
-        gets access_token= instead, as stream_url(with_token=True)."""
+        expires, without the token in the URL. /info puts it on stream_url itself; from a server
+        that did so only for a video's other links it is taken from watch_url, and a file it
+        gave none for (not a video) gets access_token= instead, as stream_url(with_token=True)."""
         info = self._json("GET", f"/stream/{int(file_id)}/info")
         url = self._url(str(info["stream_url"]))
-        if info.get("is_public"):
+        if info.get("is_public") or "sig" in parse_qs(urlsplit(url).query):
             return url
         grant = urlsplit(str(info.get("watch_url") or "")).query
         if "sig=" not in grant:
-            # /info signs a grant only for a video's links
+            # an older server signed a grant only for a video's other links
             grant = urlencode({"access_token": self.token}) if self.token else ""
         return f"{url}{'&' if '?' in url else '?'}{grant}" if grant else url
 

@@ -190,7 +190,10 @@ async def stream_raw(request: web.Request) -> web.StreamResponse:
 async def stream_info(request: web.Request) -> web.Response:
     record = await _ready(request, None, "stream_info")
     kind = STREAM_KIND.get(record.file_type, "raw")
-    video = await _video_info(request, record)
+    # A private file's links are for players that cannot send the token (<video>, hls.js,
+    # ffmpeg): each carries the grant /info was opened by, so none outlives it, else a fresh one
+    query = grant_query(request, record)
+    video = await _video_info(request, record, query)
     stream_url = video.pop("stream_url", None) or versioned_link(
         f"/stream/{record.id}/{kind}", record
     )
@@ -200,10 +203,10 @@ async def stream_info(request: web.Request) -> web.Response:
             "file_id": record.id,
             **{name: getattr(record, name) for name in STREAM_INFO_FIELDS},
             "supports_range": True,
-            "stream_url": stream_url,
-            "raw_url": versioned_link(f"/stream/{record.id}/raw", record),
+            "stream_url": with_query(str(stream_url), query),
+            "raw_url": with_query(versioned_link(f"/stream/{record.id}/raw", record), query),
             "thumbnail_url": (
-                versioned_link(f"/files/{record.id}/thumbnail", record)
+                with_query(versioned_link(f"/files/{record.id}/thumbnail", record), query)
                 if record.has_thumbnail
                 else None
             ),
@@ -212,9 +215,10 @@ async def stream_info(request: web.Request) -> web.Response:
     )
 
 
-async def _video_info(request: web.Request, record: FileRecord) -> dict[str, object]:
-    """processing, renditions, hls_url, thumbnails_vtt_url, watch_url (signed when private);
-    for a video also its stream_url, pinned to the version /stream/{id}/video sends now."""
+async def _video_info(request: web.Request, record: FileRecord, query: str) -> dict[str, object]:
+    """processing, renditions, hls_url, thumbnails_vtt_url, watch_url (with `query`, the grant
+    of a private file); for a video also its stream_url, pinned to the version
+    /stream/{id}/video sends now (without the grant: the caller adds it)."""
     out: dict[str, object] = {
         "processing": None,
         "renditions": [],
@@ -226,7 +230,6 @@ async def _video_info(request: web.Request, record: FileRecord) -> dict[str, obj
         return out
     jobs = await file_jobs(request, record)
     state = combine(jobs)
-    query = grant_query(request, record)
     base = f"/stream/{record.id}"
     items = []
     for item in renditions(record, jobs):

@@ -361,17 +361,19 @@ export function streamUrl(file, { baseUrl, kind, token } = {}) {
  * and keeps sending those bytes, so the player's later ranges cannot be answered from a copy
  * made meanwhile (404 once they are no longer kept: ask again, as a reload does). A private
  * file's URL carries the file grant (exp=…&sig=…) the server signs for players, as its watch
- * link does: it opens only this file, until it expires, without the token in the URL; a
- * file /info gives no grant for (not a video) gets ?access_token= instead, as streamUrl's.
+ * link does: it opens only this file, until it expires, without the token in the URL.
+ * /info puts it on stream_url itself; from a server that did so only for a video's other
+ * links it is taken from watch_url, and a file it gave none for (not a video) gets
+ * ?access_token= instead, as streamUrl's.
  * `file` is an id or a file as the server answers it. Resolves to a string.
  */
 export async function playbackUrl(file, { baseUrl, token } = {}) {
   const path = `/stream/${encodeURIComponent(idOf(file))}/info`;
   const info = await request("GET", `${base(baseUrl)}${path}`, { token });
   const url = `${base(baseUrl)}${info.stream_url}`;
-  if (info.is_public) return url;
+  if (info.is_public || new URL(url, "http://link.invalid").searchParams.has("sig")) return url;
   let grant = new URL(info.watch_url || "/", "http://link.invalid").search.slice(1);
-  // /info signs a grant only for a video's links
+  // an older server signed a grant only for a video's other links
   if (!grant.includes("sig=")) grant = token ? `access_token=${encodeURIComponent(token)}` : "";
   return grant ? `${url}${url.includes("?") ? "&" : "?"}${grant}` : url;
 }
