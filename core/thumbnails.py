@@ -34,6 +34,10 @@ THUMBNAIL_GENERATION = 2
 # fetch). Above every THUMBNAIL_GENERATION a video was given before (2): 3: posters
 # deinterlaced, BT.2020 converted, matrix read as the renditions'.
 POSTER_GENERATION = 3
+# A video's poster at a player's size (the watch page's <video poster>: the 320 one was blurry
+# at 1280 px and more), made by its thumbnails job beside its sprite (core/video/runner.py); it
+# fits in POSTER_WIDTH x POSTER_WIDTH as the thumbnail fits in THUMB_SIZE x THUMB_SIZE.
+POSTER_WIDTH = 1280
 MAX_VARIANT_WIDTH = 4096  # the widest `w` a client may ask for
 # The only widths variants are made at, like an image CDN's srcset ladder: any asked width is
 # served from the smallest rung that covers it, so an image has at most one variant per rung
@@ -74,9 +78,25 @@ def make_thumbnail(path: Path | IO[bytes], media: HasMime | str, size: int = THU
             return _webp(_shrink(im, (size, size)))
     if not isinstance(path, str | Path):
         raise InvalidInput("A video's poster frame is read from its path")
-    poster = _poster_frame(Path(path))
-    poster.thumbnail((size, size))
-    return _webp(_rgb(poster))
+    return _webp(_poster_frames(Path(path), [size])[0])
+
+
+def make_posters(path: Path, thumbnail: bool) -> tuple[bytes | None, bytes, tuple[int, int]]:
+    """A video's thumbnail (when `thumbnail`: its THUMB_SIZE poster) and its large poster (at
+    most POSTER_WIDTH square, never enlarged) as WebP, of one frame decoded once, and the
+    large one's size."""
+    sizes = [POSTER_WIDTH, THUMB_SIZE] if thumbnail else [POSTER_WIDTH]
+    frames = _poster_frames(path, sizes)
+    large = frames[0]
+    return (_webp(frames[1]) if thumbnail else None), _webp(large), large.size
+
+
+def poster_width(asked: int) -> int:
+    """The poster that serves a request for a video's picture `asked` pixels wide: the
+    thumbnail (THUMB_SIZE) up to its size, the large poster (POSTER_WIDTH) above it."""
+    if not 1 <= asked <= MAX_VARIANT_WIDTH:
+        raise InvalidInput(f"w must be between 1 and {MAX_VARIANT_WIDTH}")
+    return THUMB_SIZE if asked <= THUMB_SIZE else POSTER_WIDTH
 
 
 def variant_width(asked: int, original: int | None) -> int:
@@ -206,10 +226,11 @@ def is_whole_webp(data: bytes) -> bool:
     return mediatypes.is_whole_webp(data[:12], len(data))
 
 
-def _poster_frame(path: Path) -> Image.Image:
+def _poster_frames(path: Path, sizes: list[int]) -> list[Image.Image]:
     """A frame ~10% into the video, or else the first frame, as the renditions show it: fixed
     as they are (core.video.encode.picture_fixes: an interlaced source deinterlaced, BT.2020
-    converted to BT.709), its YUV read through the same matrix, upright, in square pixels."""
+    converted to BT.709), its YUV read through the same matrix, upright, in square pixels;
+    fitted in each of `sizes` (squares, largest first), in RGB."""
     try:
         try:
             p = probe(path)
@@ -218,21 +239,22 @@ def _poster_frame(path: Path) -> Image.Image:
         if p.video_codec is None:
             raise CorruptFile("The file has no video track")
         try:
-            image = _frame_at(path, p, POSTER_POSITION)
+            images = _frame_at(path, p, POSTER_POSITION, sizes)
         except av.error.FFmpegError as exc:
             logger.debug("Seeking in %s failed (%s); using the first frame", path.name, exc)
-            image = None
-        if image is None:
-            image = _frame_at(path, p, 0.0)
+            images = None
+        if images is None:
+            images = _frame_at(path, p, 0.0, sizes)
     except (av.error.FFmpegError, ValueError) as exc:
         raise CorruptFile(f"The video cannot be decoded: {exc}") from exc
-    if image is None:
+    if images is None:
         raise CorruptFile("The video has no decodable frame")
-    return image
+    return images
 
 
-def _frame_at(path: Path, p: Probe, position: float) -> Image.Image | None:
-    """The first frame at or after `position` (a fraction of the duration)."""
+def _frame_at(path: Path, p: Probe, position: float, sizes: list[int]) -> list[Image.Image] | None:
+    """The first frame at or after `position` (a fraction of the duration), fitted in each of
+    `sizes` (largest first)."""
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise CorruptFile("The file has no video track")
@@ -247,8 +269,10 @@ def _frame_at(path: Path, p: Probe, position: float) -> Image.Image | None:
         target = start + duration * position
         if target > start and base:
             container.seek(int(target / base), stream=stream)  # lands on the keyframe before
-        # Frames in flight in the decoder and the RGB picture made of one: about 4 bytes a pixel.
-        with DECODE_BUDGET.hold((stream.width or 0) * (stream.height or 0) * 4):
+        # Frames in flight in the decoder and the RGB picture made of one: about 4 bytes a pixel
+        # of the larger of the stored and shown sizes (an anamorphic picture is made wider).
+        pixels = max((stream.width or 0) * (stream.height or 0), p.width * p.height)
+        with DECODE_BUDGET.hold(pixels * 4):
             # A filter of its own after the seek: bwdif makes a frame of its neighbours
             upright = Upright(stream, p)
             chosen = None
@@ -261,7 +285,16 @@ def _frame_at(path: Path, p: Probe, position: float) -> Image.Image | None:
             if chosen is None:
                 return None
             # p's size is the upright one in square pixels (a DVD's 720x576 shown 16:9)
-            return chosen.to_image(width=p.width, height=p.height, src_colorspace=rgb_matrix(p))
+            image = chosen.to_image(width=p.width, height=p.height, src_colorspace=rgb_matrix(p))
+            del chosen
+            # Shrunk while the budget is held: the whole picture (100 MiB of an 8K frame) is
+            # part of the decode's cost. Each size from the one before, the picture once.
+            out: list[Image.Image] = []
+            for size in sizes:
+                image = image.copy() if out else image
+                image.thumbnail((size, size))
+                out.append(_rgb(image))
+            return out
 
 
 def _reached(frame: av.VideoFrame | None, target: float) -> bool:

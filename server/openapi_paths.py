@@ -17,7 +17,7 @@ from core.storage.signing import (
     sign_file_grant,
     verify_signed_request,
 )
-from core.thumbnails import MAX_VARIANT_WIDTH, VARIANT_WIDTHS
+from core.thumbnails import MAX_VARIANT_WIDTH, POSTER_WIDTH, THUMB_SIZE, VARIANT_WIDTHS
 from server.caching import UNVERSIONED_MAX_AGE
 from server.error_codes import ERROR_CODES
 from server.openapi_schemas import ID, SCHEMAS, ref
@@ -310,6 +310,19 @@ CONTENT_LOCATION = {
     "schema": {"type": "string"},
 }
 
+POSTER_HEADERS = {
+    "X-MediaDesk-Width": {
+        "description": f"With `w`: which picture was served, {THUMB_SIZE} (the thumbnail) or "
+        f"{POSTER_WIDTH} (a video's large poster, whose picture is narrower when the video is)",
+        "schema": {"type": "integer"},
+    },
+    "Content-Location": {
+        "description": "With `w`: the canonical URL of these bytes (`?w=<X-MediaDesk-Width>`, "
+        "and `v` when the request carried the current one)",
+        "schema": {"type": "string"},
+    },
+}
+
 
 def stream_op(kind: str) -> S:
     mimes = {"video": VIDEO_MIMES, "image": IMAGE_MIMES, "raw": ANY_MIMES}[kind]
@@ -589,11 +602,25 @@ PATHS: dict[str, dict[str, S]] = {
             "The WebP thumbnail",
             "files",
             {
-                **ok("WebP image", {"image/webp": BYTES}),
-                **ok("Not modified", status=304),
+                **ok("WebP image", {"image/webp": BYTES}, headers=POSTER_HEADERS),
+                **ok("Not modified", status=304, headers=POSTER_HEADERS),
                 **err(400, 401, 403, 404),
             },
-            params=[FID, VERSION_PARAM, *file_grant()],  # a signed watch page's poster
+            params=[
+                FID,
+                VERSION_PARAM,
+                param(
+                    "w",
+                    schema={"type": "integer", "minimum": 1, "maximum": MAX_VARIANT_WIDTH},
+                    desc=f"Width of the picture wanted: up to {THUMB_SIZE}, the thumbnail; "
+                    f"above it, a video's large poster (fits in {POSTER_WIDTH} x "
+                    f"{POSTER_WIDTH}, never enlarged; the watch page's), made by its "
+                    "thumbnails job. A video processed before it had one (`mediadesk "
+                    "reprocess` makes it) is answered its thumbnail, not cached for good. "
+                    "400 for a photo above the thumbnail: its sizes are /stream/{id}/image?w=",
+                ),
+                *file_grant(),  # a signed watch page's poster
+            ],
             operation_id="get_thumbnail",
             desc=CACHE_RULES,
         )

@@ -5,10 +5,12 @@ lets the worker stop an encode at once (SIGKILL) without leaving a half-written 
 the store: the output folder is only uploaded after a clean exit. Progress and the outcome are
 JSON lines on stdout.
 
-A thumbnails job asked for it (`poster`: the file's poster is of an older rendering) also
-makes the video's poster (core.thumbnails.make_thumbnail) into POSTER: the worker stores it
-(core.thumbnail_remake.ThumbnailRemaker.keep_poster). One that cannot be made is said
-(`poster_error`) and fails nothing: the sprite stands.
+A thumbnails job also makes the video's large poster (the watch page's, core.thumbnails.
+POSTER_WIDTH) into LARGE_POSTER, one of its files, and, asked for it (`poster`: the file's
+poster is of an older rendering), the video's thumbnail of the same frame into POSTER: the
+worker stores that one (core.thumbnail_remake.ThumbnailRemaker.keep_poster). Posters that
+cannot be made are said (`poster_error`) and fail nothing: the sprite stands, and the page
+shows the thumbnail it had.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.thumbnails import make_thumbnail
+from core.thumbnails import make_posters
 from core.video import encode
 from core.video.failures import failure_reason
 
 POSTER = "poster.webp"  # in the output folder; never one of the job's files (its "files")
+LARGE_POSTER = "poster-large.webp"  # one of the job's files, named by its result's "poster"
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -64,19 +67,25 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         )
     if kind == "thumbnails":
         result = encode.scrub_thumbnails(src, out, progress)
-        if job.get("poster"):
-            _poster(src, out, job.get("content_type") or "")
-        return result
+        return _posters(src, out, bool(job.get("poster")), result)
     raise encode.BadMedia(f"Unknown job kind {kind!r}", "internal")
 
 
-def _poster(src: Path, out: Path, content_type: str) -> None:
+def _posters(src: Path, out: Path, thumbnail: bool, result: dict[str, Any]) -> dict[str, Any]:
+    """`result` with the large poster made (its file and size), and POSTER when `thumbnail`."""
     try:
-        poster = make_thumbnail(src, content_type)
-    except Exception as exc:  # the sprite is made: the old poster stays, a reprocess tries again
+        thumb, large, (width, height) = make_posters(src, thumbnail)
+    except Exception as exc:  # the sprite is made: the old posters stay, a reprocess tries again
         _emit({"poster_error": f"{type(exc).__name__}: {exc}"})
-        return
-    (out / POSTER).write_bytes(poster)
+        return result
+    (out / LARGE_POSTER).write_bytes(large)
+    if thumb is not None:
+        (out / POSTER).write_bytes(thumb)
+    return {
+        **result,
+        "files": [*result["files"], LARGE_POSTER],
+        "poster": {"file": LARGE_POSTER, "width": width, "height": height},
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -35,6 +35,7 @@ CONTENT_TYPES = {
     ".mov": "video/quicktime",
     ".vtt": "text/vtt",
     ".jpg": "image/jpeg",
+    ".webp": "image/webp",
 }
 RENDITION_CHOICES = ("original", "web", "faststart")
 
@@ -345,6 +346,28 @@ def web_fallback(
         return str(local)
     expiry = lib.settings.presigned_url_expiry
     return lib.sign_key(key, expiry, content_type="video/mp4")
+
+
+@dataclass(frozen=True)
+class LargePoster:
+    """The large poster the current thumbnails job made (core/video/runner.py)."""
+
+    key: str
+    width: int
+    height: int
+
+
+def large_poster(record: FileRecord, jobs: list[JobRecord]) -> LargePoster | None:
+    """The video's large poster, or None: not processed yet, or by a version that made none
+    (the thumbnail stands in for it then; a reprocess makes it)."""
+    job = current_derivatives(jobs).get("thumbnails")
+    if job is None:
+        return None
+    made = job.result.get("poster")
+    if not isinstance(made, dict) or made.get("file") not in job.result.get("files", []):
+        return None
+    key = derived_key(record, "thumbnails", str(made["file"]), job.result)
+    return LargePoster(key, int(made["width"]), int(made["height"]))
 
 
 def watch_link(lib: Library, record: FileRecord, base_url: str) -> str:

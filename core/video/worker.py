@@ -530,7 +530,7 @@ class VideoWorker:
         next reprocess of the video tries again."""
         made = out / POSTER
         if outcome.poster_error:
-            logger.warning("Poster of file %s not made again: %s", record.id, outcome.poster_error)
+            logger.warning("Posters of file %s not made: %s", record.id, outcome.poster_error)
         if not made.is_file():
             return
         try:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.library import Library
+from core.mediatypes import FileKind
 from core.records import (
     ANY_STATUS,
     MAX_LIMIT,
@@ -20,8 +21,10 @@ from core.records import (
     expiry_iso,
 )
 from core.storage.disposition import content_disposition
+from core.thumbnails import POSTER_WIDTH, THUMB_SIZE, is_whole_webp, poster_width
+from core.video import service
 from server.auth import FILE, check_scope, ensure_file_access, requires
-from server.caching import file_cache_control
+from server.caching import UNVERSIONED_MAX_AGE, file_cache_control, is_versioned
 from server.errors import ApiError
 from server.params import (
     as_bool,
@@ -42,7 +45,7 @@ from server.state import (
     run_blocking,
     store_blocking,
 )
-from server.video_access import ensure_video_access, ready_file
+from server.video_access import ensure_video_access, file_jobs, ready_file
 
 routes = web.RouteTableDef()
 
@@ -274,17 +277,65 @@ async def thumbnail(request: web.Request) -> web.Response:
         ensure_video_access(request, record, "thumbnail")
     else:
         record = await load_readable(request, file_id(request), "thumbnail")
-    headers = _thumbnail_headers(request, record)
+    asked = as_int("w", request.query.get("w"))
+    width = None if asked is None else poster_width(asked)
+    stand_in = False
+    if width == POSTER_WIDTH:
+        if record.file_type != FileKind.VIDEO:
+            raise InvalidInput(
+                f"w above {THUMB_SIZE} is a video's poster; a photo's sizes are "
+                f"/stream/{record.id}/image?w="
+            )
+        large = service.large_poster(record, await file_jobs(request, record))
+        if large is not None:
+            served = await _large_poster(request, record, large.key)
+            if served is not None:
+                return served
+        # made by an older version (a reprocess makes it), or lost: the thumbnail stands in,
+        # never kept for good under this URL, which names the large one once it is made
+        width, stand_in = THUMB_SIZE, True
+    headers = _thumbnail_headers(request, record, width, stand_in)
     if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"], weak=True):
         return web.Response(status=304, headers=headers)
     thumb = await store_blocking(request, library(request).thumbnail, record.id)
     # of the file as the bytes served are: a lost thumbnail made again just now by today's
     # rendering moved its tag, and the old one would name the new picture in caches
-    headers = _thumbnail_headers(request, thumb.record)
+    headers = _thumbnail_headers(request, thumb.record, width, stand_in)
     return web.Response(body=thumb.data, content_type="image/webp", headers=headers)
 
 
-def _thumbnail_headers(request: web.Request, record: FileRecord) -> dict[str, str]:
+async def _large_poster(request: web.Request, record: FileRecord, key: str) -> web.Response | None:
+    """The video's large poster (`?w=` above the thumbnail's size), None when its object is
+    gone or damaged (the thumbnail then stands in)."""
+    headers = _thumbnail_headers(request, record, POSTER_WIDTH)
+    if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"], weak=True):
+        return web.Response(status=304, headers=headers)
+    try:
+        data = await store_blocking(request, library(request).read_object, key)
+    except NotFound:
+        return None
+    if not is_whole_webp(data):
+        return None
+    return web.Response(body=data, content_type="image/webp", headers=headers)
+
+
+def _thumbnail_headers(
+    request: web.Request, record: FileRecord, width: int | None = None, stand_in: bool = False
+) -> dict[str, str]:
+    """ETag and caching of the thumbnail, or with `width` (`?w=` asked) of that poster, and
+    which one it is. `stand_in`: the thumbnail answering for a poster not made (yet)."""
     # the content tag counts the renderings: a thumbnail made again is a new ETag
-    etag = f'"thumb-{record.content_tag or record.id}"'
-    return {"ETag": etag, "Cache-Control": file_cache_control(request, record)}
+    etag = f"thumb-{record.content_tag or record.id}"
+    if width == POSTER_WIDTH:
+        etag += f"-w{width}"
+    headers = {"ETag": f'"{etag}"', "Cache-Control": file_cache_control(request, record)}
+    if stand_in and record.is_public:
+        headers["Cache-Control"] = f"public, max-age={UNVERSIONED_MAX_AGE}"
+    if width is not None:
+        # the poster served, and the URL of exactly these bytes (the image ladder's headers)
+        canonical = f"/files/{record.id}/thumbnail?w={width}"
+        if is_versioned(request, record):
+            canonical += f"&v={record.content_tag}"
+        headers["X-MediaDesk-Width"] = str(width)
+        headers["Content-Location"] = canonical
+    return headers

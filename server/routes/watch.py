@@ -13,7 +13,8 @@ from core.errors import InvalidInput, NotFound
 from core.jobs import current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord, expiry_iso
-from core.video.service import choose_video
+from core.thumbnails import POSTER_WIDTH
+from core.video.service import choose_video, large_poster
 from server.auth import FILE, PUBLIC, requires
 from server.caching import versioned_link
 from server.errors import with_error_page
@@ -70,8 +71,12 @@ async def watch(request: web.Request) -> web.Response:
     config["labels"] = PLAYER_TEXT[lang]
     poster = ""
     if record.has_thumbnail:
+        poster = versioned_link(f"/files/{record.id}/thumbnail", record)
+        if large_poster(record, jobs) is not None:
+            # sharp at the player's size; a video processed before it has only the thumbnail
+            poster = with_query(poster, f"w={POSTER_WIDTH}")
         # a private file's under the page's own grant, as its video and playlists are
-        poster = with_query(versioned_link(f"/files/{record.id}/thumbnail", record), query)
+        poster = with_query(poster, query)
     page = fill_page(
         static_file("watch.html").decode("utf-8"),
         {
