@@ -22,8 +22,15 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from core.db.models import Job
+from core.images import DECODE_BUDGET
 from core.library import Library
-from core.thumbnails import POSTER_WIDTH, THUMB_SIZE, is_whole_webp
+from core.thumbnails import (
+    POSTER_WIDTH,
+    THUMB_SIZE,
+    is_whole_webp,
+    make_posters,
+    make_thumbnail,
+)
 from core.video import service
 from server.entry import EmbeddedServer
 from tests import media
@@ -210,3 +217,28 @@ def test_a_video_processed_by_an_older_version_falls_back_to_its_thumbnail(
     with library_served(data, **SETTINGS) as (_, server):
         page = http_call(f"{server.url}/watch/{hd_id}")
         assert f"w={POSTER_WIDTH}" in (_poster_attr(page.body.decode()) or "")
+
+
+def test_the_posters_are_made_of_one_decode_within_the_decode_budget(tmp_path: Path) -> None:
+    """Both posters of one frame, decoded once and shrunk while the process's decode budget
+    holds room for the picture at its shown size (an anamorphic one is made wider than it is
+    stored: 180x144 shown 256x144)."""
+    clip = tmp_path / "dvd.avi"
+    with av.open(str(clip), "w", format="avi") as out:
+        video = out.add_stream("mpeg4", rate=12)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height, video.pix_fmt = 180, 144, "yuv420p"
+        video.codec_context.sample_aspect_ratio = Fraction(64, 45)
+        for i in range(12):
+            frame = av.VideoFrame.from_image(media._picture((180, 144), step=i))
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    DECODE_BUDGET.reset_peak()
+
+    thumb, large, size = make_posters(clip, thumbnail=True)
+
+    assert DECODE_BUDGET.peak >= 256 * 144 * 4 and DECODE_BUDGET.in_flight == 0
+    assert size == (256, 144) and _size(large) == (256, 144)  # never enlarged
+    assert thumb is not None and _size(thumb) == (256, 144)
+    assert thumb == make_thumbnail(clip, "video/x-msvideo")  # the upload's poster, the same
