@@ -1053,6 +1053,7 @@ class Library:
         deleted here and the caller's one-file way sorts them out."""
         objects = sorted({r.storage_key for r in records})
         batch = {r.id for r in records}
+        self._reach(objects)
         held = self._keep_claim(_Claim(batch, claimed_at))
         if held.ids != batch:
             return []
@@ -1123,6 +1124,8 @@ class Library:
                 # The same bytes for another athlete or other flags share the object: it and
                 # its derivatives stay while another file references them.
                 shared = self._catalog.references(record.storage_key, besides=file_id) > 0
+                if not shared:
+                    self._reach([record.storage_key])
                 held = self._keep_claim(claim)
                 if not held.ids:
                     raise LostRace()  # its stale claim settled meanwhile: from the reads
@@ -1178,6 +1181,14 @@ class Library:
             self.release_object(record.storage_key)
         self._thumbnails.drop(record)
         return record
+
+    def _reach(self, objects: list[str]) -> None:
+        """Before a deletion touches any byte: the backends holding `objects` built, or
+        StorageUnavailable (storage_not_configured) with the files left as they were. A
+        process started on the local folder forgot the rows of files on the bucket (moved
+        there by `storage migrate` in another process) and left their objects behind."""
+        if isinstance(self._storage, RoutingStorage):
+            self._storage.reach(objects)
 
     def _kept(self, key: str, exc: Exception) -> bool:
         """Whether the object certainly outlived its DELETE that failed with `exc`: the store

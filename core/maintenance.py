@@ -369,6 +369,11 @@ def _derivatives_of(known: _Known, key: str) -> None:
 def _unlisted(name: str, exc: BaseException) -> str:
     """What the report says of a backend it could not list, in user terms."""
     storage = {"r2": "R2 storage", "local": "local folder"}.get(name, f"{name} storage")
+    if getattr(exc, "reason", None) == "storage_not_configured":
+        return (
+            f"Files of this library are on the {storage}, which this process was started "
+            "without and cannot use from the saved settings; their objects were not checked"
+        )
     if getattr(exc, "reason", None) in SETUP_FAULT_REASONS:
         return (
             f"The {storage} refuses the listing (its address, bucket or access keys are set "

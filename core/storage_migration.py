@@ -44,7 +44,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +79,7 @@ from core.settings import Settings
 from core.spool import owned_temp
 from core.storage.base import Presigner, Storage
 from core.storage.factory import SIGNING_KEY_FILE, build_backend
-from core.storage.routing import RoutingStorage
+from core.storage.routing import RoutingStorage, refusing
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
 from core.video.service import content_type_of
@@ -92,6 +92,7 @@ except ImportError:  # pragma: no cover - Windows
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "r2")
+_KEYS_A_READ = 500  # keys in one IN (...) of _backends_named: under SQLite's variable limit
 
 
 class MigrationStep(NamedTuple):
@@ -240,6 +241,7 @@ class StorageBackends:
             )
         if isinstance(storage, RoutingStorage):
             storage.locate = self._first_to_ask
+            storage.locate_many = self._backends_named
             storage.resolve = self._configure
 
     def _configure(self, name: str) -> Storage:
@@ -282,6 +284,31 @@ class StorageBackends:
                 raise
             return None
 
+    def _backends_named(self, keys: Sequence[str]) -> set[str]:
+        """The backends the catalog names for any of `keys` (RoutingStorage.reach). While the
+        catalog cannot be reached, none: the deletions that free a full disk (core/maintenance.py
+        FILE_ONLY_TASKS) still reach the backends this process has, and one that would drop a
+        row cannot write it either."""
+        names: set[str] = set()
+        unique = sorted(set(keys))
+        try:
+            for start in range(0, len(unique), _KEYS_A_READ):
+                with self._db.read() as s:
+                    names.update(
+                        str(name)
+                        for name in s.scalars(
+                            select(MediaFile.storage_backend)
+                            .where(MediaFile.storage_key.in_(unique[start : start + _KEYS_A_READ]))
+                            .distinct()
+                        )
+                        if name
+                    )
+        except StorageUnavailable as exc:
+            if not catalog_unreachable(exc):
+                raise
+            return set()
+        return names
+
     def backend_of_key(self, key: str) -> str | None:
         with self._db.read() as s:
             return s.scalar(select(MediaFile.storage_backend).where(MediaFile.storage_key == key))
@@ -303,14 +330,30 @@ class StorageBackends:
     def configured(self) -> list[tuple[str, Storage]]:
         """Every configured backend by name, the active one first (reconcile lists each: a
         backend that holds no file may still hold objects, e.g. a variant cached there while
-        it was active)."""
+        it was active), and every backend the catalog names: one this process started without
+        is built from the saved settings, and one that cannot be answers every call with why
+        (reconcile reports it unreachable rather than its files' bytes lost)."""
         storage = self._storage
         if not isinstance(storage, RoutingStorage):
             return [(self._settings().backend_name, storage)]
-        others = [name for name in storage.backend_names() if name != storage.active_name]
-        return [(storage.active_name, storage.active)] + [
-            (name, storage.backend(name)) for name in others
-        ]
+        names = list(storage.backend_names())
+        names += sorted(set(self.counts_by_backend()) - set(names))
+        found: list[tuple[str, Storage]] = [(storage.active_name, storage.active)]
+        for name in names:
+            if name == storage.active_name:
+                continue
+            try:
+                found.append((name, storage.backend(name)))
+            except StorageUnavailable as exc:
+                found.append((name, refusing(exc)))
+            except NotFound as exc:  # not attached: no saved settings are read
+                found.append(
+                    (
+                        name,
+                        refusing(StorageUnavailable(exc.message, reason="storage_not_configured")),
+                    )
+                )
+        return found
 
     def backend_of_every_key(self) -> dict[str, str]:
         """The backend each row's key lives on (unlabelled rows: the active one), one read."""

@@ -26,6 +26,8 @@ from core.errors import NotFound, StorageUnavailable
 from core.storage.base import ObjectStat, ProgressCallback, Storage
 
 Locator = Callable[[str], str | None]
+# The backends the catalog names for any of these keys (one read for many)
+ManyLocator = Callable[[Sequence[str]], set[str]]
 # Builds the backend of that name, or raises StorageUnavailable saying why it cannot
 Resolver = Callable[[str], Storage]
 
@@ -48,6 +50,11 @@ class _Unreachable:
         return refuse
 
 
+def refusing(error: StorageUnavailable) -> Storage:
+    """A stand-in for a backend that cannot be built: every call raises `error` again."""
+    return cast(Storage, _Unreachable(error))
+
+
 class RoutingStorage:
     """`active` receives every write; `backends` maps "local"/"r2" to a Storage."""
 
@@ -58,6 +65,7 @@ class RoutingStorage:
         self._backends = dict(backends)
         self._lock = threading.Lock()
         self.locate: Locator = lambda key: None
+        self.locate_many: ManyLocator = lambda keys: set()
         self.resolve: Resolver | None = None
 
     # ---- backends -----------------------------------------------------------------------------
@@ -83,6 +91,21 @@ class RoutingStorage:
         built = self.resolve(name)
         with self._lock:
             return self._backends.setdefault(name, built)
+
+    def reach(self, keys: Sequence[str]) -> None:
+        """Builds now every backend the catalog names for `keys` that this process has none
+        for; raises StorageUnavailable (storage_not_configured) when one cannot be. Deletions
+        call it before any byte goes: a delete that only reached the backends this process
+        started with dropped the rows and left the objects on a bucket nobody would look in."""
+        with self._lock:
+            known = set(self._backends)
+        for name in sorted(self.locate_many(keys) - known):
+            if self.resolve is None:
+                raise StorageUnavailable(
+                    f"Files of this library are on the {name} storage, which is not configured",
+                    reason="storage_not_configured",
+                )
+            self.backend(name)
 
     def add_backend(self, name: str, storage: Storage) -> None:
         with self._lock:
@@ -167,12 +190,18 @@ class RoutingStorage:
         return self._holder(src).move(src, dst, content_type=content_type)
 
     def delete(self, key: str) -> None:
-        for storage in self._order(key):
+        order = self._order(key)
+        for storage in order:
+            if isinstance(storage, _Unreachable):
+                # before any copy goes: the object lives where this process cannot delete it
+                storage.delete(key)
+        for storage in order:
             storage.delete(key)
 
-    # Deletes reach every backend, in any order: no catalog read of where the key is first
-    # (a read per object made emptying a large trash slow).
+    # Deletes reach every backend, in any order: one catalog read for the batch says which
+    # backends hold them (a read per object made emptying a large trash slow).
     def delete_many(self, keys: Sequence[str]) -> None:
+        self.reach(keys)
         for storage in self._all():
             storage.delete_many(keys)
 

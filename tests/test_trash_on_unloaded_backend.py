@@ -1,0 +1,280 @@
+"""Deleting for good, from a process that started on the local folder, files the catalog has on
+R2 (`mediadesk storage migrate --to r2 --save-keys` run by another process, or a team member's
+process storing there): the deletion reaches the bucket through the backend the saved settings
+build (RoutingStorage.resolve). Without them the file stays in the trash and the failure says
+storage_not_configured: a row never goes while its object lives where nobody would find it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from core import keys
+from core.db.models import MediaFile, utcnow
+from core.errors import StorageUnavailable
+from core.library import CLAIM_LEASE, Library
+from core.maintenance import purge_trash, reconcile, run_maintenance
+from core.records import FileRecord
+from core.settings import Settings, save_settings
+from server import cli
+from tests.conftest import make_settings
+from tests.internals import db_of
+from tests.media_fixtures import MediaSet
+from tests.s3_server import S3Target, s3_client
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def local_saved(data_dir: Path) -> Settings:
+    settings = make_settings(data_dir)
+    save_settings(settings, settings.config_file, environ={})
+    return settings
+
+
+@pytest.fixture
+def r2_env(s3_bucket: S3Target) -> dict[str, str]:
+    return {
+        "R2_ENDPOINT_URL": s3_bucket.endpoint_url,
+        "R2_BUCKET_NAME": s3_bucket.bucket,
+        "R2_ACCESS_KEY_ID": s3_bucket.access_key_id,
+        "R2_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
+        "R2_REGION": "us-east-1",
+    }
+
+
+@pytest.fixture
+def running(local_saved: Settings) -> Iterator[Library]:
+    lib = Library.open(local_saved)
+    yield lib
+    lib.close()
+
+
+def _migrate(settings: Settings, env: dict[str, str], mp: pytest.MonkeyPatch, *flags: str) -> None:
+    """The CLI, another Library on the same data folder, with R2_* only in its environment."""
+    with mp.context() as scoped:
+        for name, value in env.items():
+            scoped.setenv(name, value)
+        data = ["--data-dir", str(settings.paths.data_dir)]
+        assert cli.run(["storage", "migrate", "--to", "r2", *flags, *data]) == 0
+
+
+def _bucket_keys(target: S3Target) -> set[str]:
+    listed = s3_client(target).list_objects_v2(Bucket=target.bucket)
+    return {obj["Key"] for obj in listed.get("Contents", [])}
+
+
+def _moved(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    mp: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+    *flags: str,
+) -> FileRecord:
+    record = running.uploads.ingest(media_dir.png, "image")
+    _migrate(local_saved, r2_env, mp, *flags)
+    on_bucket = _bucket_keys(s3_bucket)
+    assert {record.storage_key, keys.thumbnail_key(record.storage_key)} <= on_bucket
+    local = running.settings.paths.objects_dir
+    assert not [p for p in local.rglob("*") if p.is_file() and record.storage_key in str(p)]
+    return record
+
+
+def _row(lib: Library, file_id: int) -> MediaFile | None:
+    with db_of(lib).read() as s:
+        row = s.get(MediaFile, file_id)
+        if row is not None:
+            s.expunge(row)
+        return row
+
+
+def _still_trashed(lib: Library, file_id: int) -> None:
+    row = _row(lib, file_id)
+    assert row is not None, "the row went while its object lives on the bucket"
+    assert row.deleted_at is not None and row.purging_since is None
+
+
+# ---- settings saved: the bucket's objects go with the rows -----------------------------------
+
+
+def test_emptying_the_trash_deletes_the_objects_on_a_bucket_this_process_never_loaded(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket, "--save-keys")
+    running.trash(record.id)
+    assert running.empty_trash() == [record.id]
+    assert _row(running, record.id) is None
+    left = {k for k in _bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
+    assert not left, f"orphans on the bucket: {left}"
+
+
+def test_a_hard_delete_deletes_the_object_on_a_bucket_this_process_never_loaded(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket, "--save-keys")
+    running.delete_permanently(record.id)
+    assert _row(running, record.id) is None
+    left = {k for k in _bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
+    assert not left, f"orphans on the bucket: {left}"
+
+
+def test_the_retention_purge_deletes_the_object_on_a_bucket_this_process_never_loaded(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket, "--save-keys")
+    running.trash(record.id)
+    later = datetime.now(UTC) + timedelta(days=running.settings.trash_retention_days + 1)
+    assert purge_trash(running, now=later) == [record.id]
+    assert _row(running, record.id) is None
+    left = {k for k in _bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
+    assert not left, f"orphans on the bucket: {left}"
+
+
+def test_reconcile_checks_the_bucket_the_catalog_names(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket, "--save-keys")
+    report = reconcile(running)
+    assert record.id not in report.rows_without_objects
+    assert not report.unreachable_backends
+
+
+# ---- settings not saved: the files stay in the trash, storage_not_configured -----------------
+
+
+def test_emptying_the_trash_keeps_files_whose_bucket_cannot_be_reached(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    running.trash(record.id)
+    with pytest.raises(StorageUnavailable) as caught:
+        running.empty_trash()
+    assert caught.value.reason == "storage_not_configured"
+    _still_trashed(running, record.id)
+    assert record.storage_key in _bucket_keys(s3_bucket)
+    # once the keys are saved, the same process empties it
+    _migrate(local_saved, r2_env, monkeypatch, "--save-keys")
+    assert running.empty_trash() == [record.id]
+    assert record.storage_key not in _bucket_keys(s3_bucket)
+
+
+def test_a_hard_delete_keeps_a_file_whose_bucket_cannot_be_reached(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    running.trash(record.id)
+    with pytest.raises(StorageUnavailable) as caught:
+        running.delete_permanently(record.id, only_trashed=True)
+    assert caught.value.reason == "storage_not_configured"
+    _still_trashed(running, record.id)
+    assert record.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_a_hard_delete_of_a_live_file_whose_bucket_cannot_be_reached_leaves_it_live(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    with pytest.raises(StorageUnavailable) as caught:
+        running.delete_permanently(record.id)
+    assert caught.value.reason == "storage_not_configured"
+    row = _row(running, record.id)
+    assert row is not None and row.deleted_at is None and row.purging_since is None
+    assert record.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_the_retention_purge_keeps_files_whose_bucket_cannot_be_reached(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    running.trash(record.id)
+    later = datetime.now(UTC) + timedelta(days=running.settings.trash_retention_days + 1)
+    report = run_maintenance(running, now=later, only=frozenset({"purge_trash"}))
+    assert report.purged == []
+    assert report.errors and "Restart MediaDesk" in report.errors[0]
+    _still_trashed(running, record.id)
+    assert record.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_a_stale_claim_on_a_bucket_that_cannot_be_reached_is_not_finished(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    """A deletion that died leaves a claim; maintenance finishes it only when the object is
+    known gone. Unknown (the bucket out of reach) is not gone: the row stays."""
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    running.trash(record.id)
+    with db_of(running).write() as s:
+        s.execute(
+            update(MediaFile)
+            .where(MediaFile.id == record.id)
+            .values(purging_since=utcnow() - CLAIM_LEASE - timedelta(minutes=1))
+            .execution_options(synchronize_session=False)
+        )
+    report = run_maintenance(running, only=frozenset({"stale_claims"}))
+    assert record.id not in report.finished_deletions
+    assert _row(running, record.id) is not None
+    assert record.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_reconcile_says_the_bucket_cannot_be_checked_rather_than_the_bytes_are_lost(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    report = reconcile(running)
+    assert record.id not in report.rows_without_objects
+    assert "started without" in report.unreachable_backends["r2"]
