@@ -124,6 +124,9 @@ _DEVICE_NAMES = frozenset(
 )
 # Room under the file systems' 255 bytes for " (12345)" and a writer's own temporary suffix.
 DISK_NAME_BYTES = 200
+# What one file name may take on ext4, XFS, Btrfs, APFS (bytes of UTF-8; NTFS and exFAT count
+# 255 UTF-16 units, never fewer characters): more is ENAMETOOLONG before a byte is written.
+NAME_BYTES = 255
 
 
 def disk_name(name: str) -> str:
@@ -148,3 +151,10 @@ def numbered_name(name: str, n: int) -> str:
     if not dot or not stem or len(ext.encode()) > 10:
         return short + mark
     return f"{stem}{mark}.{ext}"
+
+
+def temp_name(name: str, suffix: str, limit: int = NAME_BYTES) -> str:
+    """`.{name}{suffix}`, hidden, the name cut (at a character boundary, its extension kept)
+    so the whole is at most `limit` bytes: a long name (the 240 bytes the desktop's Export
+    proposes) plus a writer's suffix passed 255 bytes, and the copy failed before it began."""
+    return f".{fit_bytes(name, max(limit - 1 - len(suffix.encode()), 0))}{suffix}"

@@ -26,6 +26,7 @@ from core.errors import (
     StorageUnavailable,
     storage_error,
 )
+from core.filenames import temp_name
 from core.fsmodes import make_dirs, set_file_mode
 from core.keys import THUMBNAIL_PREFIX, VARIANT_PREFIX, normalise_key
 from core.mediatypes import is_whole_webp
@@ -166,7 +167,7 @@ class LocalStorage:
     def _temp_name(self, name: str) -> str:
         """`.{name}.own-{token}.{uuid}.part`: hidden, and naming the process that writes it."""
         partials.register(self.registry)
-        return f".{name}.{partials.tag()}.{uuid.uuid4().hex}{PART_SUFFIX}"
+        return temp_name(name, f".{partials.tag()}.{uuid.uuid4().hex}{PART_SUFFIX}")
 
     # --- paths --------------------------------------------------------------------------------
     def _path(self, key: str) -> Path:

@@ -8,8 +8,10 @@ import functools
 import hashlib
 import io
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +32,9 @@ from core.errors import (
     NotFound,
     StorageNotAsked,
     StorageUnavailable,
+    storage_error,
 )
+from core.filenames import NAME_BYTES, temp_name
 from core.keys import normalise_key, public_object_url
 from core.outage import HANG_WINDOW, LONGEST_HANG_WINDOW, NotNow, Outage
 from core.storage.base import ObjectStat, PartInfo, PresignedRequest, ProgressCallback
@@ -39,6 +43,8 @@ from core.storage.local import normalise_prefix
 from core.storage.signing import check_expires_in, grant_lifetime
 
 logger = logging.getLogger(__name__)
+# boto3 writes a download to `{name}.{8 characters}` first (s3transfer), then renames it
+_BOTO_TEMP_BYTES = 9
 
 MiB = 1024 * 1024
 # CopyObject copies at most 5 GB in one request (S3 and R2); bigger objects are copied in parts
@@ -457,10 +463,30 @@ class S3Storage:
 
     def download_to(self, key: str, path: Path, progress: ProgressCallback | None = None) -> None:
         key = normalise_key(key)
-        with self._errors(f"Downloading {key!r}"):
-            self.client.download_file(
-                self.bucket, key, str(path), Callback=progress, Config=self.transfer_config
-            )
+        target = Path(path)
+        if len(target.name.encode()) + _BOTO_TEMP_BYTES <= NAME_BYTES:
+            with self._errors(f"Downloading {key!r}"):
+                self.client.download_file(
+                    self.bucket, key, str(target), Callback=progress, Config=self.transfer_config
+                )
+            return
+        # boto3's own temporary name would pass the file system's limit (ENAMETOOLONG before
+        # a byte): a short one first, renamed once whole
+        short = target.with_name(
+            temp_name(target.name, f".{uuid.uuid4().hex}.part", NAME_BYTES - _BOTO_TEMP_BYTES)
+        )
+        try:
+            with self._errors(f"Downloading {key!r}"):
+                self.client.download_file(
+                    self.bucket, key, str(short), Callback=progress, Config=self.transfer_config
+                )
+            try:
+                os.replace(short, target)
+            except OSError as exc:
+                raise storage_error(exc, f"Cannot copy {key!r} to {target}") from exc
+        finally:
+            with contextlib.suppress(OSError):  # the error above is the one to report
+                short.unlink(missing_ok=True)
 
     def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]:
         prefix = normalise_prefix(prefix)
