@@ -617,7 +617,8 @@ PATHS: dict[str, dict[str, S]] = {
                     f"{POSTER_WIDTH}, never enlarged; the watch page's), made by its "
                     "thumbnails job. A video processed before it had one (`mediadesk "
                     "reprocess` makes it) is answered its thumbnail, not cached for good. "
-                    "400 for a photo above the thumbnail: its sizes are /stream/{id}/image?w=",
+                    "A photo is answered its thumbnail (`X-MediaDesk-Width` says so): its "
+                    "bigger sizes are /stream/{id}/image?w=",
                 ),
                 *file_grant(),  # a signed watch page's poster
             ],

@@ -242,3 +242,20 @@ def test_the_posters_are_made_of_one_decode_within_the_decode_budget(tmp_path: P
     assert size == (256, 144) and _size(large) == (256, 144)  # never enlarged
     assert thumb is not None and _size(thumb) == (256, 144)
     assert thumb == make_thumbnail(clip, "video/x-msvideo")  # the upload's poster, the same
+
+
+def test_a_photo_asked_at_the_posters_width_is_answered_its_thumbnail(
+    processed: tuple[Library, int, int], live_lib: EmbeddedServer, tmp_path: Path
+) -> None:
+    """A grid asking every file's picture at one width gets a photo's thumbnail (its bigger
+    sizes are /stream/{id}/image?w=), saying so, rather than a 400."""
+    lib = processed[0]
+    photo = lib.uploads.ingest(
+        media.make_jpeg(tmp_path / "p.jpg", size=(1600, 1200)), "image", is_public=True
+    )
+    url = f"{live_lib.url}/files/{photo.id}/thumbnail"
+    small, large = http_call(url), http_call(f"{url}?w=1280")
+    assert large.status == 200, large.body
+    assert large.body == small.body
+    assert large.headers["X-MediaDesk-Width"] == str(THUMB_SIZE)
+    assert large.headers["Content-Location"] == f"/files/{photo.id}/thumbnail?w={THUMB_SIZE}"

@@ -280,12 +280,11 @@ async def thumbnail(request: web.Request) -> web.Response:
     asked = as_int("w", request.query.get("w"))
     width = None if asked is None else poster_width(asked)
     stand_in = False
+    if width == POSTER_WIDTH and record.file_type != FileKind.VIDEO:
+        # a photo's thumbnail is the biggest picture here for good (its bigger sizes are
+        # /stream/{id}/image?w=): a grid asking every file at one width gets an answer, not a 400
+        width = THUMB_SIZE
     if width == POSTER_WIDTH:
-        if record.file_type != FileKind.VIDEO:
-            raise InvalidInput(
-                f"w above {THUMB_SIZE} is a video's poster; a photo's sizes are "
-                f"/stream/{record.id}/image?w="
-            )
         large = service.large_poster(record, await file_jobs(request, record))
         if large is not None:
             served = await _large_poster(request, record, large.key)
