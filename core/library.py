@@ -759,16 +759,34 @@ class Library:
         A file is deleted while it is still in the trash since that date or before: one
         restored and trashed again meanwhile has a later date, written by the clock of
         whoever trashed it again (the same rule as `delete_permanently`'s).
-        `report(done, total)` follows each batch.
+        `report(done, total)` follows each batch. Files on a backend this process cannot
+        build (storage_not_configured) stay in the trash, the others go, and the emptying
+        then raises that error.
         """
         trash = self._catalog.trash_dates()
         ids = list(trash)
         deleted: list[int] = []
+        unreachable: StorageUnavailable | None = None
         for start in range(0, len(ids), BULK_BATCH):
             chunk = ids[start : start + BULK_BATCH]
-            deleted += self._empty_batch({file_id: trash[file_id] for file_id in chunk})
+            try:
+                deleted += self._empty_batch({file_id: trash[file_id] for file_id in chunk})
+            except StorageUnavailable as exc:
+                if exc.reason != "storage_not_configured":
+                    raise
+                # Files on a backend this process cannot build (`_reach`): one at a time, so
+                # they alone stay in the trash, and the rest of it is still emptied.
+                unreachable = exc
+                for file_id in chunk:
+                    try:
+                        deleted += self._empty_batch({file_id: trash[file_id]})
+                    except StorageUnavailable as one:
+                        if one.reason != "storage_not_configured":
+                            raise
             if report is not None:
                 report(min(start + BULK_BATCH, len(ids)), len(ids))
+        if unreachable is not None:
+            raise unreachable
         return deleted
 
     def _empty_batch(self, trash: Mapping[int, datetime]) -> list[int]:

@@ -14,6 +14,7 @@ from core.errors import (
     Conflict,
     MediaDeskError,
     NotFound,
+    StorageUnavailable,
     is_no_space,
     no_space,
 )
@@ -135,21 +136,35 @@ def retention_cutoff(now: datetime, retention_days: int) -> datetime | None:
 
 
 def purge_trash(
-    lib: Library, retention_days: int | None = None, now: datetime | None = None
+    lib: Library,
+    retention_days: int | None = None,
+    now: datetime | None = None,
+    purged: list[int] | None = None,
 ) -> list[int]:
-    """Permanently deletes files trashed longer than the retention."""
+    """Permanently deletes files trashed longer than the retention; returns their ids, also
+    added to `purged` as they go (the report keeps them when a file kept raises at the end).
+    A file on a backend this process cannot build stays in the trash, the others go, and
+    then that error (storage_not_configured) is raised."""
     days = lib.settings.trash_retention_days if retention_days is None else retention_days
     cutoff = retention_cutoff(now or datetime.now(UTC), days)
-    purged: list[int] = []
+    purged = [] if purged is None else purged
     if cutoff is None:
         return purged
     lib.redate_future_trash(now or datetime.now(UTC))  # else a date years ahead is never purged
+    unreachable: StorageUnavailable | None = None
     for file_id in lib.trashed_before(cutoff):
         try:
             lib.delete_permanently(file_id, only_trashed=True)
         except (NotFound, Conflict):
             continue  # restored or deleted since the list was read
+        except StorageUnavailable as exc:
+            if exc.reason != "storage_not_configured":
+                raise
+            unreachable = exc
+            continue
         purged.append(file_id)
+    if unreachable is not None:
+        raise unreachable
     return purged
 
 
@@ -196,7 +211,7 @@ def run_maintenance(
         ("sweep_work_folders", lambda: _sweep_work_folders(lib, report)),
         ("deferred_deletions", lambda: report.deferred_deletions.extend(lib.deferred.run(now))),
         ("stale_claims", lambda: _settle_stale_claims(lib, report, now)),
-        ("purge_trash", lambda: report.purged.extend(purge_trash(lib, now=now))),
+        ("purge_trash", lambda: purge_trash(lib, now=now, purged=report.purged)),
         ("expire_pending", lambda: report.expired_pending.extend(expire_pending(lib, now))),
         ("abort_multipart", lambda: _abort(lib, report)),
         ("expire_uploads", lambda: report.expired_uploads.extend(lib.resumable.expire(now))),

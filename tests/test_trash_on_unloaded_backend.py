@@ -278,3 +278,47 @@ def test_reconcile_says_the_bucket_cannot_be_checked_rather_than_the_bytes_are_l
     report = reconcile(running)
     assert record.id not in report.rows_without_objects
     assert "started without" in report.unreachable_backends["r2"]
+
+
+def test_emptying_the_trash_still_deletes_the_files_it_can_reach(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    """One file on a bucket this process cannot reach does not keep the rest of the trash:
+    the others go, it stays, and the emptying says why."""
+    moved = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    here = running.uploads.ingest(media_dir.jpeg, "image")  # this process writes locally
+    running.trash(moved.id)
+    running.trash(here.id)
+    with pytest.raises(StorageUnavailable) as caught:
+        running.empty_trash()
+    assert caught.value.reason == "storage_not_configured"
+    assert _row(running, here.id) is None
+    assert running.object_path(here.storage_key) is None
+    _still_trashed(running, moved.id)
+    assert moved.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_the_retention_purge_still_deletes_the_files_it_can_reach(
+    running: Library,
+    local_saved: Settings,
+    r2_env: dict[str, str],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_bucket: S3Target,
+) -> None:
+    moved = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket)
+    here = running.uploads.ingest(media_dir.jpeg, "image")
+    running.trash(moved.id)
+    running.trash(here.id)
+    later = datetime.now(UTC) + timedelta(days=running.settings.trash_retention_days + 1)
+    report = run_maintenance(running, now=later, only=frozenset({"purge_trash"}))
+    assert report.purged == [here.id]
+    assert report.errors and "Restart MediaDesk" in report.errors[0]
+    assert _row(running, here.id) is None
+    _still_trashed(running, moved.id)
+    assert moved.storage_key in _bucket_keys(s3_bucket)
