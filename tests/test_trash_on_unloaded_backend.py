@@ -322,3 +322,24 @@ def test_the_retention_purge_still_deletes_the_files_it_can_reach(
     assert _row(running, here.id) is None
     _still_trashed(running, moved.id)
     assert moved.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_a_partly_configured_bucket_does_not_keep_local_files_in_the_trash(
+    data_dir: Path, media_dir: MediaSet
+) -> None:
+    """R2 half set up (a bucket name, no endpoint or keys: "partly configured") on a library
+    whose files are all local: the trash of local files empties, the unusable bucket is not
+    asked to delete what the catalog never put there."""
+    settings = make_settings(data_dir, r2_bucket_name="half-set-up", allow_incomplete_storage=True)
+    assert settings.storage_problem and settings.backend_name == "local"
+    lib = Library.open(settings)
+    try:
+        record = lib.uploads.ingest(media_dir.png, "image")
+        lib.trash(record.id)
+        assert lib.empty_trash() == [record.id]
+        assert _row(lib, record.id) is None
+        other = lib.uploads.ingest(media_dir.jpeg, "image")
+        lib.delete_permanently(other.id)
+        assert _row(lib, other.id) is None
+    finally:
+        lib.close()

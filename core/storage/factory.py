@@ -10,7 +10,7 @@ from core.errors import SettingsError, StorageUnavailable
 from core.settings import STORAGE_INCOMPLETE, Settings
 from core.storage.base import Presigner, Storage
 from core.storage.local import LocalStorage
-from core.storage.routing import RoutingStorage
+from core.storage.routing import RoutingStorage, Unusable
 from core.storage.s3 import S3Presigner, S3Storage
 from core.storage.signing import LocalPresigner, load_or_create_secret
 
@@ -36,7 +36,7 @@ def build_local(settings: Settings) -> LocalStorage:
     return LocalStorage(settings.paths.objects_dir, settings.paths.tmp_dir)
 
 
-class UnusableStorage:
+class UnusableStorage(Unusable):
     """R2 whose endpoint, bucket or keys are missing (Settings.storage_problem): the catalog
     still opens and every read or write of a file answers storage_unavailable saying what is
     missing, rather than MediaDesk refusing to start (and to open its Settings)."""

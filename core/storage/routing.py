@@ -18,7 +18,7 @@ bytes exist where this process cannot reach, so "no such object" (a 404) would b
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -48,6 +48,12 @@ class _Unreachable:
             raise StorageUnavailable(error.message, reason=error.reason, details=error.details)
 
         return refuse
+
+
+class Unusable:
+    """A backend configured too incompletely to be used (core/storage/factory.py): deletions
+    ask it only for keys the catalog says it holds, so a half set-up bucket does not keep
+    the local folder's files in the trash."""
 
 
 def refusing(error: StorageUnavailable) -> Storage:
@@ -92,20 +98,23 @@ class RoutingStorage:
         with self._lock:
             return self._backends.setdefault(name, built)
 
-    def reach(self, keys: Sequence[str]) -> None:
+    def reach(self, keys: Sequence[str]) -> set[str]:
         """Builds now every backend the catalog names for `keys` that this process has none
-        for; raises StorageUnavailable (storage_not_configured) when one cannot be. Deletions
-        call it before any byte goes: a delete that only reached the backends this process
-        started with dropped the rows and left the objects on a bucket nobody would look in."""
+        for, and returns the names; raises StorageUnavailable (storage_not_configured) when
+        one cannot be. Deletions call it before any byte goes: a delete that only reached the
+        backends this process started with dropped the rows and left the objects on a bucket
+        nobody would look in."""
         with self._lock:
             known = set(self._backends)
-        for name in sorted(self.locate_many(keys) - known):
+        named = self.locate_many(keys)
+        for name in sorted(named - known):
             if self.resolve is None:
                 raise StorageUnavailable(
                     f"Files of this library are on the {name} storage, which is not configured",
                     reason="storage_not_configured",
                 )
             self.backend(name)
+        return named
 
     def add_backend(self, name: str, storage: Storage) -> None:
         with self._lock:
@@ -115,10 +124,10 @@ class RoutingStorage:
         with self._lock:
             return list(self._backends)
 
-    def _order(self, key: str) -> list[Storage]:
+    def _order(self, key: str, first: str | None = None) -> list[Storage]:
         with self._lock:
             backends = dict(self._backends)
-        first = self.locate(key) or self.active_name
+        first = first or self.locate(key) or self.active_name
         if first in backends or self.resolve is None:
             ordered = [backends[first]] if first in backends else []
             return ordered + [s for n, s in backends.items() if n != first]
@@ -190,27 +199,33 @@ class RoutingStorage:
         return self._holder(src).move(src, dst, content_type=content_type)
 
     def delete(self, key: str) -> None:
-        order = self._order(key)
+        named = self.locate(key) or self.active_name
+        order = self._order(key, named)
         for storage in order:
             if isinstance(storage, _Unreachable):
                 # before any copy goes: the object lives where this process cannot delete it
                 storage.delete(key)
+        usable = self._all({named})
         for storage in order:
-            storage.delete(key)
+            if storage in usable:
+                storage.delete(key)
 
     # Deletes reach every backend, in any order: one catalog read for the batch says which
     # backends hold them (a read per object made emptying a large trash slow).
     def delete_many(self, keys: Sequence[str]) -> None:
-        self.reach(keys)
-        for storage in self._all():
+        named = self.reach(keys)
+        for storage in self._all(named):
             storage.delete_many(keys)
 
     def delete_prefix(self, prefix: str) -> int:
         return sum(s.delete_prefix(prefix) for s in self._all())
 
-    def _all(self) -> list[Storage]:
+    def _all(self, named: Collection[str] = ()) -> list[Storage]:
+        """Every backend, but an unusable one only when the catalog names it (`named`)."""
         with self._lock:
-            return list(self._backends.values())
+            return [
+                s for n, s in self._backends.items() if n in named or not isinstance(s, Unusable)
+            ]
 
     def list_keys(self, prefix: str = "") -> Iterator[ObjectStat]:
         return self.active.list_keys(prefix)
