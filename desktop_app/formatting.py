@@ -22,14 +22,23 @@ def size_text(size: int | None) -> str:
     return QLocale().formattedDataSize(int(size), 1, QLocale.DataSizeFormat.DataSizeIecFormat)
 
 
-def duration_text(seconds: float | None) -> str:
-    """1:05 or 1:02:03; empty when unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
+def clock_text(seconds: int) -> str:
+    """Whole seconds as 1:05 or 1:02:03: the one layout of every length and position shown."""
+    hours, rest = divmod(max(int(seconds), 0), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def duration_text(seconds: float | None) -> str:
+    """A length (a video's, on its grid badge, in its details, as the player's total): 1:05 or
+    1:02:03, to the nearest second; empty when unknown. Anything longer than nothing reads at
+    least 0:01: a 0.3 s clip read "0:00", as if it were empty."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    if seconds > 0:
+        total = max(total, 1)
+    return clock_text(total)
 
 
 def speed_text(bytes_per_second: float | None) -> str:

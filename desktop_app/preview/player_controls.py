@@ -14,15 +14,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.formatting import clock_text, duration_text
+
 SP = QStyle.StandardPixmap
 
 
 def format_time(ms: int) -> str:
-    """Milliseconds as m:ss, or h:mm:ss from one hour on."""
-    seconds = max(int(ms), 0) // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """A position (the elapsed time) in milliseconds as m:ss, or h:mm:ss from one hour on:
+    the seconds played so far, so it counts up as players do; the total is a duration_text."""
+    return clock_text(max(int(ms), 0) // 1000)
 
 
 class SeekSlider(QSlider):
@@ -144,9 +144,15 @@ class PlayerControls(QWidget):
 
     def set_duration(self, ms: int) -> None:
         self.seek_slider.setRange(0, max(int(ms), 0))
-        self.total_label.setText(format_time(ms))
+        self.total_label.setText(duration_text(max(int(ms), 0) / 1000))
 
     def set_position(self, ms: int) -> None:
         if not self.seek_slider.isSliderDown():
             self.seek_slider.setValue(int(ms))
         self.elapsed_label.setText(format_time(ms))
+
+    def set_ended(self) -> None:
+        """Played to its end (its last frame held): all of it elapsed, as the total reads."""
+        if not self.seek_slider.isSliderDown():
+            self.seek_slider.setValue(self.seek_slider.maximum())
+        self.elapsed_label.setText(self.total_label.text())

@@ -58,6 +58,8 @@ class VideoPlayer(QWidget):
         self._muted = False
         self._volume = DEFAULT_VOLUME
         self._last_frame_us = -1
+        # the last picture shown, put back when Qt blanks the sink at the end (below)
+        self._last_frame: QVideoFrame | None = None
         # played to its end and holding the last frame: play starts again from the beginning
         self._at_end = False
         self._restore_maximized = False
@@ -110,7 +112,7 @@ class VideoPlayer(QWidget):
         # The player outlives this widget: its signals are linked through the lease, which
         # disconnects them when the player is given back.
         lease.link(p.durationChanged, c.set_duration)
-        lease.link(p.positionChanged, c.set_position)
+        lease.link(p.positionChanged, self._on_position)
         lease.link(p.playbackStateChanged, self._on_state)
         lease.link(p.seekableChanged, c.seek_slider.setEnabled)
         lease.link(p.errorOccurred, self._on_error)
@@ -145,6 +147,7 @@ class VideoPlayer(QWidget):
             return  # released: the player may be another preview's by now
         self._error.hide()
         self._last_frame_us = -1
+        self._last_frame = None
         self._at_end = False
         self._source = source
         self.player.setSource(to_url(source))
@@ -182,8 +185,24 @@ class VideoPlayer(QWidget):
         return self._error.text() if not self._error.isHidden() else ""
 
     def _on_frame(self, frame: QVideoFrame) -> None:
-        if frame.isValid() and frame.startTime() >= 0:
-            self._last_frame_us = frame.startTime()
+        if frame.isValid():
+            self._last_frame = frame
+            if frame.startTime() >= 0:
+                self._last_frame_us = frame.startTime()
+        elif self._last_frame is not None and self._lease is not None:
+            # At the end of the media Qt hands the sink an empty frame (a moment before
+            # EndOfMedia): the picture went black until the seek of _hold_last_frame decoded the
+            # last frame again from its keyframe, 0.3-0.5 s later. The last frame goes back at
+            # once. A new source clears _last_frame first, so its blank is not covered up.
+            self.video_sink().setVideoFrame(self._last_frame)
+
+    def _on_position(self, ms: int) -> None:
+        # Held at its end the player sits one frame before it ("0:02 / 0:03" for a 3 s clip):
+        # the bar says the clip was played through, its whole length
+        if self._at_end:
+            self.controls.set_ended()
+        else:
+            self.controls.set_position(ms)
 
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
         self.controls.set_playing(state == State.PlayingState)
@@ -203,6 +222,7 @@ class VideoPlayer(QWidget):
         frame_ms = math.ceil(1000 / self._frame_rate)
         self._set_position(max(duration - frame_ms, 0))
         self._at_end = True
+        self.controls.set_ended()
 
     # -- playback -----------------------------------------------------------------------------
     def _seek_to(self, ms: int) -> None:
