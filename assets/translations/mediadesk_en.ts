@@ -364,7 +364,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>ServerPanel</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copied %Ln command with the token “%1” in it. Anyone who sees it can use it.</numerusform>
@@ -372,7 +372,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="335"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="353"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copied %Ln command without a token: set TOKEN=… in your shell first.</numerusform>

@@ -994,12 +994,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>Formatting</name>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="38"/>
+        <location filename="../../desktop_app/formatting.py" line="47"/>
         <source>%1/s</source>
         <translation>%1/s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/formatting.py" line="47"/>
+        <location filename="../../desktop_app/formatting.py" line="56"/>
         <source>&lt; 1 s</source>
         <translation>&lt; 1 s</translation>
     </message>
@@ -2071,109 +2071,109 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="117"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="132"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="126"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="141"/>
         <source>any free port</source>
         <translation>cualquier puerto libre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
         <source>State</source>
         <translation>Estado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="146"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves your network. Clients need a token.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. Los clientes necesitan un token.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="77"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="78"/>
         <source># No files yet: upload one and its download command shows here.</source>
         <translation># Aún no hay archivos: sube uno y aquí aparecerá su orden de descarga.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="128"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="143"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="129"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="144"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="157"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="172"/>
         <source>API tokens</source>
         <translation>Tokens de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="182"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="198"/>
         <source>Scope</source>
         <translation>Alcance</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="161"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="176"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="195"/>
         <source>Create token…</source>
         <translation>Crear token…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="180"/>
-        <location filename="../../desktop_app/views/server_panel.py" line="413"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="196"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="431"/>
         <source>Revoke</source>
         <translation>Revocar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="198"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="214"/>
         <source>Examples</source>
         <translation>Ejemplos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="217"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="233"/>
         <source>Only a token created in this session can be included: its secret is shown once. Otherwise the commands read it from $TOKEN.</source>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="496"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="539"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="499"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="542"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="500"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="211"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="227"/>
         <source>Copy commands</source>
         <translation>Copiar comandos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="213"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="229"/>
         <source>Copy with the token</source>
         <translation>Copiar con el token</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="328"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
         <source>Copied %Ln command(s) with the token “%1” in them. Anyone who sees them can use it.</source>
         <translation>
             <numerusform>Copiada %Ln orden con el token «%1». Cualquiera que la vea puede usarlo.</numerusform>
@@ -2181,7 +2181,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/server_panel.py" line="335"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="353"/>
         <source>Copied %Ln command(s) without a token: set TOKEN=… in your shell first.</source>
         <translation>
             <numerusform>Copiada %Ln orden sin token: define antes TOKEN=… en tu terminal.</numerusform>
@@ -2189,112 +2189,112 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="364"/>
         <source>read</source>
         <translation>lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
         <source>upload</source>
         <translation>subida</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="348"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>admin</source>
         <translation>administración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="346"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="364"/>
         <source>read: list, view and download</source>
         <translation>lectura: listar, ver y descargar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="256"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="272"/>
         <source># Start the server: commands for its address show here.</source>
         <translation># Inicia el servidor: aquí aparecerán las órdenes para su dirección.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="347"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="365"/>
         <source>upload: read and upload</source>
         <translation>subida: leer y subir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="348"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="366"/>
         <source>admin: everything</source>
         <translation>administración: todo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="387"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="405"/>
         <source>New API token</source>
         <translation>Nuevo token de la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="387"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="405"/>
         <source>Name (who or what uses it):</source>
         <translation>Nombre (quién o qué lo usa):</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="408"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="426"/>
         <source>Revoke token</source>
         <translation>Revocar token</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="409"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="427"/>
         <source>Revoke the token “%1”? Programs using it stop working at once.</source>
         <translation>¿Revocar el token «%1»? Los programas que lo usan dejarán de funcionar de inmediato.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="419"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="419"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
         <source>Start</source>
         <translation>Iniciar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="429"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="447"/>
         <source>Running at %1</source>
         <translation>En marcha en %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="437"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="455"/>
         <source>Stopped</source>
         <translation>Detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="454"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="472"/>
         <source>Starting…</source>
         <translation>Iniciando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="470"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="488"/>
         <source>active</source>
         <translation>activo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="470"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="488"/>
         <source>revoked</source>
         <translation>revocado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="473"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="491"/>
         <source>revoked %1</source>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="506"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="549"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="508"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="551"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="512"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="555"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -3090,37 +3090,37 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
 <context>
     <name>VideoPlayer</name>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="193"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="212"/>
         <source>This video cannot be played.</source>
         <translation>Este vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="371"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="391"/>
         <source>The video could not be opened.</source>
         <translation>No se pudo abrir el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="372"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="392"/>
         <source>This video format is not supported.</source>
         <translation>Este formato de vídeo no es compatible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="373"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="393"/>
         <source>A network error stopped the video.</source>
         <translation>Un error de red detuvo el vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="374"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="394"/>
         <source>Access to the video was denied.</source>
         <translation>Se denegó el acceso al vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="376"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="396"/>
         <source>The video cannot be played.</source>
         <translation>El vídeo no se puede reproducir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/video_player.py" line="378"/>
+        <location filename="../../desktop_app/preview/video_player.py" line="398"/>
         <source>{message} ({detail})</source>
         <translation>{message} ({detail})</translation>
     </message>

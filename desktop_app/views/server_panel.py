@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QStyle,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -86,6 +87,20 @@ def curl_examples(
 EXAMPLE_LINES = 4
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 ACTIVE_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a token row: whether it can still be revoked
+
+
+def _capped(widths: list[int], room: int) -> list[int]:
+    """`widths` with the widest cut to one common width, so that they add up to `room` at most;
+    as they are when they fit."""
+    if sum(widths) <= room:
+        return widths
+    cap, rest = room, len(widths)
+    for width in sorted(widths):  # the narrow ones keep theirs while the rest share the room
+        if width * rest > cap:
+            break
+        cap, rest = cap - width, rest - 1
+    share = cap // rest if rest else 0
+    return [min(width, share) for width in widths]
 
 
 class ServerPanel(QWidget):
@@ -160,15 +175,16 @@ class ServerPanel(QWidget):
         self.table = read_only_table(
             box, [self.tr("Name"), self.tr("Scope"), self.tr("Created"), self.tr("State")]
         )
-        # Scope, date and state fit their contents and the name takes the rest, elided (whole
-        # in its tooltip): sized to a long name, the name pushed the others out of the 300 px
-        # box ("Camara del pabellon norte…" left the state behind the sideways scroll bar)
+        # The columns share the table's width (_fit_token_columns), every text elided and whole
+        # in its tooltip: sized to a long name, the name pushed the others out of the 300 px
+        # box; the others sized to their contents, Spanish ones left the name 26 px ("tes…")
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column_index in (1, 2, 3):
-            header.setSectionResizeMode(column_index, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setMinimumSectionSize(1)  # narrow columns are set here, not held up by Qt
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.viewport().installEventFilter(self)
         column.addWidget(self.table, 1)
         self.scope = QComboBox(box)
         for scope in self.controller.scopes():
@@ -305,6 +321,8 @@ class ServerPanel(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if watched is self.examples.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_examples()  # narrower, the commands wrap to more lines
+        elif watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_token_columns()
         return super().eventFilter(watched, event)
 
     def set_on_screen(self, shown: bool) -> None:
@@ -484,8 +502,33 @@ class ServerPanel(QWidget):
                     state,
                 )
             ):
+                item.setToolTip(item.toolTip() or item.text())  # whole where elided
                 self.table.setItem(row, column, item)
+        self._fit_token_columns()
         self._update_revoke()  # the selected token may have been revoked meanwhile
+
+    def _fit_token_columns(self) -> None:
+        """The name, which tells the tokens apart, keeps room for its header and about ten
+        characters and takes whatever the others leave; scope, date and state get their
+        contents' width while there is room, else the widest give way first, elided (the date
+        before "revoked")."""
+        table, header = self.table, self.table.horizontalHeader()
+        room = table.viewport().width()
+        metrics = header.fontMetrics()
+        pad = 2 * table.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header) + 4
+        title = table.horizontalHeaderItem(0)
+        name_least = pad + max(
+            metrics.horizontalAdvance(title.text() if title is not None else ""),
+            table.fontMetrics().horizontalAdvance("x" * 10),
+        )
+        wanted = [
+            max(table.sizeHintForColumn(column), header.sectionSizeFromContents(column).width())
+            for column in (1, 2, 3)
+        ]
+        wanted = _capped(wanted, max(room - name_least, 0))
+        for column, width in zip((1, 2, 3), wanted, strict=True):
+            header.resizeSection(column, width)
+        header.resizeSection(0, max(room - sum(wanted), name_least))
 
     def _token_title(self, token: TokenInfo) -> str:
         """A token's name; the app's preview tokens, named for machines, in the user's words."""

@@ -1,0 +1,75 @@
+"""The Server panel's API tokens table at the documented 1024 px window width, in English and
+Spanish: the name column, which tells the tokens apart, keeps room for its header and about
+ten characters; in Spanish it was squeezed to 26 px ("tes…", the header "Nombre" cut) by the
+Scope, Created and State columns sized to their longer words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtGui import QFontMetrics  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+
+
+@pytest.fixture(params=["en", "es"])
+def language(request: pytest.FixtureRequest, qapp: Any) -> Iterator[str]:
+    install_translations(request.param)
+    yield request.param
+    install_translations("en")
+
+
+@pytest.fixture
+def window(qtbot: Any, library: Library, language: str) -> Iterator[MainWindow]:
+    library.tokens.create("tester", "admin")
+    library.tokens.create("Cámara norte", "read")
+    library.tokens.revoke(library.tokens.list()[1].id)
+    win = MainWindow(library, page_size=50)
+    qtbot.addWidget(win)
+    win.resize(1024, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.server_dock.show()
+    win.server_dock.raise_()
+    yield win
+    win.shutdown()
+
+
+@pytest.mark.parametrize("width", [1024, 1600])
+def test_the_token_name_keeps_its_header_and_ten_characters(
+    qtbot: Any, window: MainWindow, language: str, width: int
+) -> None:
+    window.resize(width, 800)
+    table = window.server_panel.table
+    header = table.horizontalHeader()
+    wait_for(qtbot, lambda: table.rowCount() == 2 and table.isVisible())
+    wait_for(qtbot, lambda: window.width() == width)
+    title = table.horizontalHeaderItem(0).text()
+    least = max(
+        QFontMetrics(header.font()).horizontalAdvance(title) + 12,
+        table.fontMetrics().horizontalAdvance("x" * 10),
+    )
+    wait_for(qtbot, lambda: header.sectionSize(0) >= least)
+    # every column inside the table, nothing behind a sideways scroll bar
+    right = header.sectionViewportPosition(3) + header.sectionSize(3)
+    assert right <= table.viewport().width()
+    assert all(header.sectionSize(column) > 0 for column in range(4))
+    # the name takes what the others leave: the table's whole width is used
+    assert right >= table.viewport().width() - 1
+    # whatever is cut short reads whole in its tooltip
+    for row in range(2):
+        for column in range(4):
+            item = table.item(row, column)
+            assert item.text() in item.toolTip(), (row, column, item.toolTip())
+    if width >= 1600:  # room enough: scope, date and state whole
+        for column in (1, 2, 3):
+            need = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
+            assert header.sectionSize(column) >= need, (column, header.sectionSize(column))
