@@ -39,7 +39,7 @@ from core.errors import (
 )
 from core.events import ChangeEvent, EventBus
 from core.feed import Feed, last_change_of, pruned_through
-from core.filenames import clean_filename, with_type_extension
+from core.filenames import NAME_BYTES, clean_filename, fit_bytes, with_type_extension
 from core.ingest import Ingestor, PresignedUpload, check_description
 from core.jobs import JobQueue
 from core.leader import MaintenanceLeader, Task
@@ -408,7 +408,12 @@ class Library:
     def export(
         self, file_id: int, destination: Path, progress: ProgressCallback | None = None
     ) -> Path:
+        """The file's bytes written at `destination`, whose name is cut to what a file system
+        takes (NAME_BYTES, extension kept); returns the path written."""
         record = self.get_ready(file_id)
+        destination = Path(destination)
+        if len(destination.name.encode()) > NAME_BYTES:
+            destination = destination.with_name(fit_bytes(destination.name, NAME_BYTES))
         self._storage.download_to(record.storage_key, destination, progress)
         return destination
 

@@ -119,3 +119,21 @@ def test_a_long_named_file_moves_to_the_bucket_and_back(
     assert (back.moved, back.failed) == (1, [])
     assert library.get_file(record.id).original_filename == name
     assert library.read_object(record.storage_key) == (tmp_path / "m.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("lib_name", ["library", "s3_library"])
+def test_an_export_to_a_name_over_255_bytes_is_cut_to_fit(
+    request: pytest.FixtureRequest, tmp_path: Path, lib_name: str
+) -> None:
+    """A destination named in full (the CJK name's 268 bytes, as a script or a dialog that
+    does not cut it gives it): written under the name cut to 255 bytes, extension kept, and
+    the path written is the one returned (the desktop says "Exported to" it)."""
+    lib: Library = request.getfixturevalue(lib_name)
+    source = make_jpeg(tmp_path / "source.jpg", size=(64, 48))
+    record = lib.uploads.ingest(source, "image", original_filename=CJK)
+    assert lib.get_file(record.id).original_filename == CJK
+    written = lib.export(record.id, tmp_path / CJK)
+    assert written.parent == tmp_path
+    assert written.name == fit_bytes(CJK, NAME_MAX)
+    assert written.name.endswith(".jpg") and len(written.name.encode()) <= NAME_MAX
+    assert written.read_bytes() == source.read_bytes()
