@@ -343,3 +343,32 @@ def test_a_partly_configured_bucket_does_not_keep_local_files_in_the_trash(
         assert _row(lib, other.id) is None
     finally:
         lib.close()
+
+
+def test_a_partly_configured_bucket_does_not_keep_a_stale_claim_of_a_local_file(
+    data_dir: Path, media_dir: MediaSet
+) -> None:
+    """A deletion that died after the local bytes went: maintenance finishes it (the bytes
+    are known gone from the only backend the catalog names), the half set-up bucket is not
+    asked whether it holds them."""
+    settings = make_settings(data_dir, r2_bucket_name="half-set-up", allow_incomplete_storage=True)
+    lib = Library.open(settings)
+    try:
+        record = lib.uploads.ingest(media_dir.png, "image")
+        lib.trash(record.id)
+        with db_of(lib).write() as s:
+            s.execute(
+                update(MediaFile)
+                .where(MediaFile.id == record.id)
+                .values(purging_since=utcnow() - CLAIM_LEASE - timedelta(minutes=1))
+                .execution_options(synchronize_session=False)
+            )
+        path = lib.object_path(record.storage_key)
+        assert path is not None
+        path.unlink()
+        report = run_maintenance(lib, only=frozenset({"stale_claims"}))
+        assert report.errors == []
+        assert report.finished_deletions == [record.id]
+        assert _row(lib, record.id) is None
+    finally:
+        lib.close()

@@ -151,7 +151,15 @@ class RoutingStorage:
         return self._first(key, lambda s: s.stat(key))  # type: ignore[no-any-return]
 
     def exists(self, key: str) -> bool:
-        return any(s.exists(key) for s in self._order(key))
+        # an unusable backend the catalog does not name for the key is no "cannot tell": a
+        # stale claim's settle must learn the bytes are gone (core/library.py)
+        named = self.locate(key) or self.active_name
+        usable = self._all({named})
+        return any(
+            s.exists(key)
+            for s in self._order(key, named)
+            if s in usable or isinstance(s, _Unreachable)
+        )
 
     def open_range(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
