@@ -16,7 +16,7 @@ from core.errors import CorruptFile, InvalidInput, UnsupportedType
 from core.images import DECODE_BUDGET, decoded_bytes
 from core.mediatypes import BY_MIME, IMAGE_TYPES, FileKind, MediaType, canonical_mime
 from core.metadata import header_exif, open_image
-from core.video.encode import BadMedia, Probe, Upright, probe, rgb_matrix
+from core.video.encode import BadMedia, Probe, Upright, main_video, probe, rgb_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -256,9 +256,9 @@ def _frame_at(path: Path, p: Probe, position: float, sizes: list[int]) -> list[I
     """The first frame at or after `position` (a fraction of the duration), fitted in each of
     `sizes` (largest first)."""
     with av.open(str(path)) as container:
-        if not container.streams.video:
+        stream = main_video(container)  # the film's, not a cover's
+        if stream is None:
             raise CorruptFile("The file has no video track")
-        stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         base = stream.time_base
         start = float(stream.start_time * base) if stream.start_time and base else 0.0

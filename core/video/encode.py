@@ -51,6 +51,11 @@ COMPLETE_SHARE = 0.9  # a decode that stops before this share of the duration is
 MAX_OUTPUT_FPS = 60
 # A source rate above this is no real frame rate (a timestamp's tick): the average is used
 _MAX_SOURCE_FPS = 1000
+# Containers whose clock starts anywhere (a camcorder's MPEG-TS at 1.4 s, a DVD's program
+# stream): players show them from their earliest timestamp, and the outputs start there at 0
+_FREE_CLOCK_FORMATS = {"mpegts", "mpegtsraw", "mpeg", "mpegvideo"}
+# Picture codecs a second video track is a still of (a cover, a thumbnail) rather than the film
+_STILL_CODECS = {"mjpeg", "png", "bmp", "webp", "gif", "tiff"}
 
 
 class BadMedia(JobFailure):
@@ -87,6 +92,8 @@ class Probe:
     # The highest rate the pictures come at (FFmpeg's r_frame_rate): a variable-rate source's
     # `fps` is its average (0: not known, `fps` stands in)
     max_fps: Fraction = Fraction(0)
+    # The source time shown as 0 (s): the outputs' timestamps are the source's less this
+    start: Fraction = Fraction(0)
 
     @property
     def picture_duration(self) -> float:
@@ -111,10 +118,35 @@ class Probe:
         return top / math.ceil(top / MAX_OUTPUT_FPS)
 
 
+def _is_cover(stream: Any) -> bool:
+    """An attached picture (an MP4/M4A's cover art): one untimed packet, no video to play."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def main_video(container: Any) -> av.VideoStream | None:
+    """The film's video track: not a cover (an MP4/M4A's attached picture, which FFmpeg gives
+    as a video track of one packet) nor, when there is a real one too, a still picture's track
+    (a Matroska's cover). Taken for the first video track, a cover became a 1-frame video."""
+    tracks = [s for s in container.streams.video if not _is_cover(s)]
+    moving = [s for s in tracks if s.codec_context.name not in _STILL_CODECS]
+    return (moving or tracks or [None])[0]
+
+
+def _start(container: Any, streams: list[Any]) -> Fraction:
+    """The source time players show as 0: the earliest of `streams` in a container whose clock
+    starts anywhere; 0 otherwise (an MP4's edit lists already say where its tracks start)."""
+    if not _FREE_CLOCK_FORMATS & set(container.format.name.split(",")):
+        return Fraction(0)
+    starts = [
+        s.start_time * s.time_base for s in streams if s.start_time is not None and s.time_base
+    ]
+    return Fraction(min(starts)) if starts else Fraction(0)
+
+
 def probe(src: Path) -> Probe:
     try:
         with av.open(str(src)) as c:
-            video = c.streams.video[0] if c.streams.video else None
+            video = main_video(c)
             audio = c.streams.audio[0] if c.streams.audio else None
             duration = float(c.duration / av.time_base) if c.duration else 0.0
             if video is None:
@@ -154,6 +186,7 @@ def probe(src: Path) -> Probe:
                 ),
                 video_duration,
                 Fraction(top),
+                _start(c, [video, *([audio] if audio is not None else [])]),
             )
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError):  # the file could not be read (EIO, EACCES): not its bytes
@@ -249,8 +282,11 @@ def faststart(
         av.open(str(target), "w", format=ext, options={"movflags": "+faststart"}) as out,
     ):
         pairs = _copy_tracks(inp, out)
+        # The container's own tags (title, comment, creation time, an editor's), not those
+        # the muxer writes of itself
+        out.metadata.update({k: v for k, v in inp.metadata.items() if k not in _MUXER_TAGS})
         for packet in inp.demux(*[inp.streams[i] for i in pairs]):
-            if packet.dts is None:
+            if packet.dts is None and not (packet.size and _is_cover(packet.stream)):
                 continue
             packet.stream = pairs[packet.stream.index]
             out.mux(packet)
@@ -265,6 +301,10 @@ def faststart(
     }
 
 
+# Tags the MP4/MOV muxer writes itself: copied, they would say the original's brand and tool
+_MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}
+
+
 def _copy_tracks(inp: Any, out: Any) -> dict[int, Any]:
     """The output stream of each input track the container holds, tagged as it was (language,
     title, default): every video, audio and subtitle track, not just the first of each (a
@@ -273,6 +313,10 @@ def _copy_tracks(inp: Any, out: Any) -> dict[int, Any]:
     pairs = {}
     for stream in inp.streams:
         if stream.type not in ("video", "audio", "subtitle"):
+            continue
+        # An MP4's cover goes back as its cover (the muxer's `covr`, from the disposition);
+        # a QuickTime file has no place for one, and as a track it would be a 1-frame video
+        if _is_cover(stream) and out.format.name != "mp4":
             continue
         try:
             copy = out.add_stream_from_template(stream)
@@ -393,6 +437,7 @@ class _Decoder:
         self.video_frames = 0
         self.errors = 0
         self.expected = 0.001
+        self.start = p.start  # the source time that becomes 0
 
     def run(
         self,
@@ -400,7 +445,8 @@ class _Decoder:
         on_audio: Callable[[av.AudioFrame], None] | None,
     ) -> None:
         with av.open(str(self.src)) as c:
-            video = c.streams.video[0]
+            video = main_video(c)
+            assert video is not None  # probe found one
             video.thread_type = "AUTO"
             audio = c.streams.audio[0] if (c.streams.audio and on_audio) else None
             upright = Upright(video, self.p)
@@ -415,12 +461,20 @@ class _Decoder:
                 for frame in frames:
                     if packet.stream is video:
                         assert isinstance(frame, av.VideoFrame)
+                        self._from_start(frame)
                         self._pictures(upright(frame), on_video)
                     elif on_audio is not None:
                         assert isinstance(frame, av.AudioFrame)
+                        self._from_start(frame)
                         on_audio(frame)
             self._pictures(upright(None), on_video)
         self.check()
+
+    def _from_start(self, frame: av.VideoFrame | av.AudioFrame) -> None:
+        """The frame timed from the source's start: an MPEG-TS original's 1.4 s became an
+        empty edit at the start of the web copy (1.4 s of nothing, every time off the HLS's)."""
+        if self.start and frame.pts is not None and frame.time_base:
+            frame.pts -= int(round(self.start / frame.time_base))
 
     def _pictures(
         self, frames: Iterator[av.VideoFrame], on_video: Callable[[av.VideoFrame], None]
@@ -515,6 +569,7 @@ class _VideoOut:
         self._graph: av.filter.Graph | None = None
         self._graph_shape: tuple[int, int, str, int, int] | None = None
         self.audio = None
+        self._sound_from: int | None = None  # the first sound sample's time (1/audio_rate)
         if audio_rate:
             self.audio = container.add_stream("aac", rate=audio_rate)
             self.audio.layout = audio_layout
@@ -652,15 +707,35 @@ class _VideoOut:
         """A frame from an _AudioTimeline (contiguous, timed on the video's clock)."""
         if self.audio is None:
             return
-        for packet in self.audio.encode(frame):
+        if self._sound_from is None:
+            self._sound_from = frame.pts
+        self._mux_audio(self.audio.encode(frame))
+
+    def _mux_audio(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            if self.segment_seconds and self._priming(packet):
+                continue
             self.container.mux(packet)
+
+    def _priming(self, packet: av.Packet) -> bool:
+        """A packet of the AAC encoder's priming alone (the 1024 samples it puts before the
+        first one given). An MP4 hides them with an edit list; a transport stream has none, so
+        they were played, before the first picture: players start an HLS stream at its
+        earliest timestamp, and every picture came 21 ms late (frame n where the web copy
+        shows n-1). Without it the first real samples lose their fade-in partner (21 ms)."""
+        start = self._sound_from
+        return (
+            start is not None
+            and packet.pts is not None
+            and packet.duration is not None
+            and packet.pts + packet.duration <= start
+        )
 
     def close(self) -> None:
         self._send_pending(None)
         self._mux_video(self.video.encode(None))
         if self.audio is not None:
-            for packet in self.audio.encode(None):
-                self.container.mux(packet)
+            self._mux_audio(self.audio.encode(None))
 
 
 class _AudioTimeline:
