@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.errors import MediaDeskError
 from core.instants import local_minute
 from core.library import Library
+from core.links import WILDCARDS, only_this_machine
 from core.logsetup import (
     LogFile,
     apply_format,
@@ -228,16 +229,23 @@ def _serve(args: argparse.Namespace) -> int:
         # the admin token shown only once, and the next start made none.
         secret = first_start_token(library)
         workers = start_in_process(library)
-        lines = [
-            f"MediaDesk API running at {server.url}/",
-            f"    API documentation: {server.url}/docs",
-        ]
+        # Bound to every address, the banner names the address other devices open (the admin
+        # link is opened from a phone or another computer as often as from here) and keeps the
+        # loopback one, which always works on this machine
+        shared, here = server.shared_url, server.url
+        every = " (listening on all addresses)" if server.config.host in WILDCARDS else ""
+        lines = [f"MediaDesk API running at {shared}/{every}"]
+        if shared != here:
+            lines.append(
+                f"    {'On this machine' if only_this_machine(here) else 'Listening on'}: {here}/"
+            )
+        lines.append(f"    API documentation: {shared}/docs")
         if secret:
             lines += [
                 "First start: an admin API token was created. It is shown only once:",
                 f"    {secret}",
                 "    Send it as 'Authorization: Bearer <token>', or open:",
-                f"    {server.url}/docs#token={secret}",
+                f"    {shared}/docs#token={secret}",
             ]
         lines.append("Press Ctrl+C to stop.")
         # human text; with JSON logs on stdout, so that stderr stays one JSON object a line

@@ -11,7 +11,7 @@ import threading
 from aiohttp import web
 
 from core.library import Library
-from core.links import link_origin
+from core.links import WILDCARDS, link_origin, shareable_origin
 from server.app import create_app
 from server.config import ServerConfig
 from server.protocol import ApiRunner
@@ -68,6 +68,29 @@ class EmbeddedServer:
     @property
     def url(self) -> str:
         return url_for(self.config.host, self.port)
+
+    @property
+    def shared_url(self) -> str:
+        """The address to give other devices (`serve`'s banner and admin link):
+        MEDIADESK_PUBLIC_URL when set, else, bound to every address, this machine's address on
+        the network, where `url` (this machine's own clients) is loopback and opens nowhere
+        else (core.links.shareable_origin)."""
+        bound = (self.config.host, self.port)
+        return shareable_origin(bound, self.library.settings.public_origin)
+
+    def listening(self) -> str:
+        """Where the server listens, for its log: bound to every address, the address on the
+        network and the loopback one, the only ones a reader could otherwise not tell."""
+        host, port = self.config.host, self.port
+        public = self.library.settings.public_origin
+        if host not in WILDCARDS:
+            where = self.url
+        else:
+            network = shareable_origin((host, port), "")
+            found = f"{network} from the network, " if network != self.url else ""
+            where = f"all addresses ({host or '0.0.0.0 and ::'}) at port {port}: {found}"
+            where += f"{self.url} on this machine"
+        return f"{where}; links name {public}" if public else where
 
     def start(self, timeout: float = 30.0) -> str:
         """Starts the server thread; returns the URL once the port is bound (errors raise)."""
@@ -139,7 +162,7 @@ class EmbeddedServer:
             await site.start()
             self._port = int(runner.addresses[0][1])
             self._point_signed_urls_here()
-            logger.info("MediaDesk API listening on %s", self.url)
+            logger.info("MediaDesk API listening on %s", self.listening())
             self._ready.set()
             await self._stopping.wait()
         finally:
