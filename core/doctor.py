@@ -222,7 +222,7 @@ def _check_cors(client: Any, settings: Settings) -> Check:
     # is allowed by a rule for https://club.example, and a rule for https://club.example:443
     # allows nothing
     sent = {o: origin_key(o) or o for o in origins}
-    missing = [o for o in origins if sent[o] not in allowed and "*" not in allowed]
+    missing = [o for o in origins if not any(_allows_origin(a, sent[o]) for a in allowed)]
     misspelt = {a: key for a in allowed if (key := origin_key(a)) is not None and key != a}
     note = ""
     if misspelt:
@@ -250,6 +250,13 @@ def _allows_header(rule: dict[str, Any], header: str) -> bool:
         fnmatch.fnmatchcase(header, pattern.lower().replace("[", "[[]").replace("?", "[?]"))
         for pattern in rule.get("AllowedHeaders", [])
     )
+
+
+def _allows_origin(entry: str, origin: str) -> bool:
+    """S3 (and R2) match an AllowedOrigins entry as written, case and all, except for its one
+    `*`, which stands for any characters (`*` alone: every origin); `?` and `[` are plain
+    characters there, so they are escaped for fnmatch."""
+    return fnmatch.fnmatchcase(origin, entry.replace("[", "[[]").replace("?", "[?]"))
 
 
 def _exposes_etag(rule: dict[str, Any]) -> bool:
