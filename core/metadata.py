@@ -19,7 +19,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 from pymediainfo import MediaInfo as MediaInfoReport
 
 from core.errors import CorruptFile
-from core.mediatypes import audio_only
+from core.mediatypes import FileKind, audio_only, sniff_file
 
 logger = logging.getLogger(__name__)
 
@@ -484,6 +484,78 @@ def video_metadata(
         "rotation": (_int(video.rotation) or 0) % 360,
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
+
+
+# What a reader writes in a row: the columns and the `extra` keys of image_metadata and
+# video_metadata. A reprocess reads the original again and writes these (reread_changes);
+# every other key of `extra` and every other column (a name, description, athlete, flags: what
+# a person edits) is not the readers' and is never touched.
+READ_COLUMNS = (
+    "width",
+    "height",
+    "duration",
+    "video_codec",
+    "audio_codec",
+    "frame_rate",
+    "bit_rate",
+    "rotation",
+)
+READ_EXTRA_KEYS = frozenset(
+    {
+        "format",
+        "mode",
+        "exif_orientation",
+        "mirrored",
+        "animated",
+        "frames",
+        "camera_make",
+        "camera_model",
+        "taken_at",
+        "container",
+        "container_profile",
+        "video_format",
+        "video_profile",
+        "frame_count",
+        "pixel_aspect",
+        "audio_format",
+        "audio_channels",
+        "audio_sample_rate",
+    }
+)
+
+
+def read_again(path: str | Path, file_type: str) -> dict[str, Any]:
+    """The metadata today's readers find in a stored original (`file_type`: its row's
+    "image" or "video"), as image_metadata and video_metadata give it, every READ_COLUMNS
+    present (None when not found). Headers only: the original was validated when it was
+    stored, so a photo is not decoded again. CorruptFile or UnsupportedType when it cannot be
+    read now (a reprocess then keeps what the row has)."""
+    media = sniff_file(path)
+    if file_type == FileKind.IMAGE:
+        with open_image(path, [media.pil_format or ""]) as im:
+            meta = image_metadata(im)
+    else:
+        meta = video_metadata(path, media.ext, media.mime)
+    return {name: meta.get(name) for name in READ_COLUMNS} | {"extra": meta.get("extra") or {}}
+
+
+def reread_changes(
+    columns: dict[str, Any], extra: dict[str, Any], fresh: dict[str, Any]
+) -> dict[str, Any]:
+    """What a row (its READ_COLUMNS values, its `extra`) must change to hold `fresh`
+    (read_again's): the columns that differ, and `extra` when a reader's key differs, was
+    added or is no longer found (an older reader's "0000:00:00" date). Keys no reader writes
+    stay as they are. Empty: the row already says what the original does."""
+    changes = {
+        name: fresh.get(name)
+        for name in READ_COLUMNS
+        if name in fresh and columns.get(name) != fresh.get(name)
+    }
+    kept = {k: v for k, v in extra.items() if k not in READ_EXTRA_KEYS}
+    merged = kept | {k: v for k, v in (fresh.get("extra") or {}).items() if k in READ_EXTRA_KEYS}
+    if merged != extra:
+        changes["extra"] = merged
+    return changes
 
 
 def _codec(fmt: str | None, names: dict[str, str]) -> str | None:

@@ -18,6 +18,15 @@ A remade thumbnail writes the row (thumbnail_generation, and so its version): th
 content tag changes with it (records.FileRecord.content_tag), so the links that carry it, the
 thumbnail's ETag and the local cache's name (core/thumbnail_cache.py) are new, and nothing
 cached for good under the old ones is served as the new images.
+
+With the original at hand, its metadata is read again by today's readers too
+(core.metadata.read_again): a file catalogued by an older version otherwise kept that
+version's reading for good (a photo's EXIF date without its offset, so sorted in the
+machine's zone; a date or size an older reader got wrong). A remake writes what changed with
+its marks, a video's thumbnails job with its poster (`keep_poster`) or alone
+(`keep_metadata`), and `reread` reads a photo whose images are today's. Only the readers'
+fields are written (core.metadata.READ_COLUMNS, READ_EXTRA_KEYS), never what a person edits,
+and a row whose metadata did not change keeps its version.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select
 
@@ -49,6 +58,7 @@ from core.errors import (
 from core.listing import FileStatus
 from core.locks import KeyedLocks
 from core.mediatypes import FileKind
+from core.metadata import READ_COLUMNS, read_again, reread_changes
 from core.records import FileRecord
 from core.spool import discard, owned_temp
 from core.storage.base import Storage
@@ -168,9 +178,13 @@ class ThumbnailRemaker:
         # gone) is passed over, so it never holds up those behind it; back to 0 at the end.
         self._after = 0
 
-    def stale_ids(self, after: int = 0, limit: int | None = None) -> list[int]:
-        """Ready photos (not in the trash) whose images are older than the rendering, by id;
-        never videos (maintenance's list: a whole video to fetch each)."""
+    def stale_ids(self, after: int = 0, limit: int | None = None, every: bool = False) -> list[int]:
+        """Ready photos (not in the trash) whose images are older than the rendering (or
+        `every` one), by id; never videos (maintenance's list: a whole video to fetch each)."""
+        stale = or_(
+            MediaFile.thumbnail_generation.is_(None),
+            MediaFile.thumbnail_generation < THUMBNAIL_GENERATION,
+        )
         stmt = (
             select(MediaFile.id)
             .where(
@@ -178,14 +192,12 @@ class ThumbnailRemaker:
                 MediaFile.status == FileStatus.READY,
                 MediaFile.alias_of.is_(None),
                 MediaFile.deleted_at.is_(None),
-                or_(
-                    MediaFile.thumbnail_generation.is_(None),
-                    MediaFile.thumbnail_generation < THUMBNAIL_GENERATION,
-                ),
                 MediaFile.id > after,
             )
             .order_by(MediaFile.id)
         )
+        if not every:
+            stmt = stmt.where(stale)
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._db.read() as s:
@@ -234,14 +246,50 @@ class ThumbnailRemaker:
         no room for them raises InsufficientStorage."""
         return self._remake(file_id, for_read=False).record
 
-    def keep_poster(self, file_id: int, poster: bytes) -> FileRecord:
+    def keep_poster(
+        self, file_id: int, poster: bytes, meta: dict[str, Any] | None = None
+    ) -> FileRecord:
         """A video's poster made by today's rendering from its original elsewhere (its
         thumbnails job, which has the original at hand: never fetched again here) stored as
         `remake` stores a photo's thumbnail: under the same locks, a deletion or move meanwhile
         cleaned up or followed, every row sharing its object marked, the local cache's entry
         replaced. A store that cannot keep it raises (StorageUnavailable, InsufficientStorage)
-        and leaves the old poster and rows as they were."""
-        return self._remake(file_id, for_read=False, poster=poster).record
+        and leaves the old poster and rows as they were. `meta`: the video's metadata the job
+        read again (core.metadata.read_again), written with the marks."""
+        return self._remake(file_id, for_read=False, poster=poster, meta=meta).record
+
+    def keep_metadata(self, file_id: int, meta: dict[str, Any]) -> None:
+        """A video's metadata its thumbnails job read again from the original at hand
+        (core.metadata.read_again) written to the rows of its object, when no poster was made
+        again to carry it: a row whose metadata did not change is not written (no new version).
+        Moved or deleted meanwhile: nothing is written (the next reprocess reads it again)."""
+        self._write_metadata(self._catalog.get(file_id).storage_key, meta)
+
+    def reread(self, file_id: int) -> FileRecord:
+        """A photo's metadata read again from its original by today's readers and written
+        to the rows of its object where it changed (`mediadesk reprocess --all-photos` for a
+        photo whose images are today's: only its header is read, nothing is decoded)."""
+        record = self._catalog.get(file_id, include_trashed=False)
+        if record.file_type != FileKind.IMAGE:
+            raise InvalidInput(f"File {file_id} is not a photo")
+        if record.status != FileStatus.READY:
+            raise InvalidInput(f"File {file_id} is not ready")
+        key = record.storage_key
+        with self._reading(key), self._original(key) as source:
+            meta = read_metadata(record, source)
+        if meta is not None:
+            self._write_metadata(key, meta)
+        own_id = record.duplicate_of or record.id
+        fresh = self._catalog.get(own_id)
+        return fresh if own_id == file_id else fresh.as_alias(file_id)
+
+    def _write_metadata(self, key: str, meta: dict[str, Any]) -> None:
+        """`meta` written to the rows of `key` (none left: moved or deleted meanwhile, nothing
+        is written; the next reprocess reads it again)."""
+        with self._db.write() as s:
+            for row in s.scalars(select(MediaFile).where(MediaFile.storage_key == key)).all():
+                if row.alias_of is None:
+                    _write_read(row, meta)
 
     def remake_for_read(self, file_id: int) -> Remade:
         """`remake` for a read of the photo's lost thumbnail: a store with no room (a full disk
@@ -250,9 +298,16 @@ class ThumbnailRemaker:
         answering reads (README), and the next read after room is made keeps it."""
         return self._remake(file_id, for_read=True)
 
-    def _remake(self, file_id: int, for_read: bool, poster: bytes | None = None) -> Remade:
+    def _remake(
+        self,
+        file_id: int,
+        for_read: bool,
+        poster: bytes | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Remade:
         """A photo's images made again from its original, or (`poster`) a video's poster made
-        already stored, and the rows marked."""
+        already stored, and the rows marked, with the metadata read again from the original
+        (a photo's here, a video's by its job: `meta`)."""
         record = self._catalog.get(file_id, include_trashed=False)
         # A video's poster is made by its thumbnails job, never here: a whole video to fetch
         if record.file_type != (FileKind.IMAGE if poster is None else FileKind.VIDEO):
@@ -266,7 +321,7 @@ class ThumbnailRemaker:
         room = True  # and so is every variant made
         with self._reading(key), self._variant_locks.hold(key):
             if poster is None:
-                thumb, room = self._make(record, for_read)
+                thumb, room, meta = self._make(record, for_read)
             thumb_key = keys.thumbnail_key(key)
             if thumb is not None and for_read:
                 kept = (
@@ -278,7 +333,7 @@ class ThumbnailRemaker:
             # With no room the rows stay as they are: not every image of today's rendering is
             # stored, and the row's tag would name images that are not there
             today = rendering(record.file_type)
-            marked = self._mark(key, thumb is not None, today) if room else self._named(key)
+            marked = self._mark(key, thumb is not None, today, meta) if room else self._named(key)
             # A deletion (the trash's or a hard delete, any server) deletes the object, then
             # its derivatives, then the row: a remake that wrote after the derivatives went
             # still finds the row. Checked after the write, the object is gone, or it went
@@ -294,7 +349,7 @@ class ThumbnailRemaker:
         if gone:
             raise NotFound(f"File {file_id} was deleted meanwhile")
         if not marked:  # moved: made again at its new key (gone: NotFound)
-            return self._remake(file_id, for_read, poster)  # the same bytes: the same poster
+            return self._remake(file_id, for_read, poster, meta)  # the same bytes: the same poster
         fresh = self._catalog.get(own_id)
         if room:
             self._cache.drop(record)  # the old rendering's name, never read again
@@ -305,12 +360,18 @@ class ThumbnailRemaker:
         fresh = fresh if own_id == file_id else fresh.as_alias(file_id)
         return Remade(fresh, None if kept else thumb)
 
-    def _make(self, record: FileRecord, for_read: bool) -> tuple[bytes | None, bool]:
+    def _make(
+        self, record: FileRecord, for_read: bool
+    ) -> tuple[bytes | None, bool, dict[str, Any] | None]:
         """The photo's thumbnail (None: not decodable) made from its original, its variants
-        made again, and whether the store had room for them all (a read's, `for_read`; else
-        InsufficientStorage raises)."""
+        made again, whether the store had room for them all (a read's, `for_read`; else
+        InsufficientStorage raises), and its metadata read again by today's readers (None:
+        not readable now, the row keeps its own)."""
         thumb: bytes | None = None
         with self._original(record.storage_key) as source:
+            # With the original at hand: a photo catalogued by an older version otherwise kept
+            # that version's reading for good (a date without its EXIF offset, a zero date)
+            meta = read_metadata(record, source)
             try:
                 thumb = make_thumbnail(source, record.content_type or "")
                 self._remake_variants(record, source)
@@ -319,8 +380,9 @@ class ThumbnailRemaker:
             except InsufficientStorage:
                 if not for_read:
                     raise
-                return thumb, False  # the variants not made again stay, whole, of their rendering
-        return thumb, True
+                # the variants not made again stay, whole, of their rendering
+                return thumb, False, meta
+        return thumb, True, meta
 
     @contextlib.contextmanager
     def _original(self, key: str) -> Iterator[Path]:
@@ -374,11 +436,13 @@ class ThumbnailRemaker:
                 with contextlib.suppress(NotFound):
                     self._storage.delete(stored.key)
 
-    def _mark(self, key: str, has_thumbnail: bool, today: int) -> bool:
+    def _mark(
+        self, key: str, has_thumbnail: bool, today: int, meta: dict[str, Any] | None = None
+    ) -> bool:
         """The rows of `key` marked as of today's rendering (`today`: the rows of a key are
-        of one kind, its bytes'), through the ORM so the version goes up and the change feed
-        tells every client (a grid shows the new thumbnail). False: no row names `key` any
-        more."""
+        of one kind, its bytes'), and given `meta` (read_again's), through the ORM so the
+        version goes up and the change feed tells every client (a grid shows the new
+        thumbnail). False: no row names `key` any more."""
         with self._db.write() as s:
             rows = s.scalars(select(MediaFile).where(MediaFile.storage_key == key)).all()
             for row in rows:
@@ -388,6 +452,8 @@ class ThumbnailRemaker:
                     row.thumbnail_generation = today
                 if has_thumbnail and not row.has_thumbnail:
                     row.has_thumbnail = True
+                if meta is not None:
+                    _write_read(row, meta)
             return bool(rows)
 
     def _named(self, key: str) -> bool:
@@ -395,6 +461,26 @@ class ThumbnailRemaker:
         with self._db.read() as s:
             named = s.scalars(select(MediaFile.id).where(MediaFile.storage_key == key)).first()
             return named is not None
+
+
+def read_metadata(record: FileRecord, source: Path) -> dict[str, Any] | None:
+    """core.metadata.read_again of a file's original at hand (a remake's, a video job's), or
+    None when today's readers cannot read it: the row then keeps what it has, and the remake
+    or job goes on (a thumbnail made again is worth having all the same)."""
+    try:
+        return read_again(source, record.file_type)
+    except _UNDECODABLE as exc:
+        logger.warning("Metadata of file %s not read again: %s", record.id, exc.message)
+        return None
+
+
+def _write_read(row: MediaFile, meta: dict[str, Any]) -> None:
+    """`meta` (read_again's) written to `row`'s metadata, only what changed: an unchanged row
+    keeps its version, and the fields a person edits are never among them."""
+    columns = {name: getattr(row, name) for name in READ_COLUMNS}
+    extra = row.extra if isinstance(row.extra, dict) else {}
+    for name, value in reread_changes(columns, extra, meta).items():
+        setattr(row, name, value)
 
 
 def _variant_width(name: str) -> int | None:

@@ -1,4 +1,5 @@
-"""`mediadesk worker [--concurrency N]` and `mediadesk reprocess [--all] [--photos] [ID…]`."""
+"""`mediadesk worker [--concurrency N]` and
+`mediadesk reprocess [--all] [--photos] [--all-photos] [ID…]`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.library import Library
 from core.logsetup import quiet_credential_loggers, quiet_outage_tracebacks
 from core.mediatypes import FileKind
+from core.thumbnail_remake import ThumbnailRemaker
 from core.video import service
 from core.video.worker import VideoWorker
 from server.client.cli import catalog_id
@@ -46,11 +48,15 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "reprocess",
         parents=[common],
         help="queue the processing jobs of videos again (after a ladder change); make "
-        "photos' thumbnails and variants again",
+        "photos' thumbnails and variants again; read files' metadata again",
         description="A video's id (or --all) queues its processing jobs again for the "
-        "workers. A photo's id (or --photos) makes its thumbnail and stored ?w= variants "
-        "again now, with today's rendering; maintenance does the same in the background, a "
-        "batch per run, for photos whose images an older version made.",
+        "workers; its thumbnails job also reads its metadata again. A photo's id (or "
+        "--photos) makes its thumbnail and stored ?w= variants again now, with today's "
+        "rendering, and reads its metadata again; maintenance makes the images again in the "
+        "background, a batch per run, for photos whose images an older version made. "
+        "--all-photos reads every photo's metadata again (capture date with its offset, "
+        "size, turn, camera), making the images again only where they are older. What a "
+        "person edited (name, description, athlete, public) is never changed.",
     )
     reprocess.add_argument("ids", nargs="*", type=catalog_id, metavar="ID", help="file ids")
     reprocess.add_argument("--all", action="store_true", help="every ready video")
@@ -59,6 +65,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="every photo whose thumbnail an older rendering made (what maintenance would "
         "make again in batches), now",
+    )
+    reprocess.add_argument(
+        "--all-photos",
+        action="store_true",
+        help="every photo: its metadata read again, its images made again when older",
     )
 
 
@@ -101,8 +112,8 @@ def _worker(args: argparse.Namespace, open_library: Callable[[argparse.Namespace
 def _reprocess(
     args: argparse.Namespace, open_library: Callable[[argparse.Namespace], Library]
 ) -> int:
-    if not args.all and not args.photos and not args.ids:
-        raise InvalidInput("Name file ids or use --all (videos) or --photos")
+    if not args.all and not args.photos and not args.all_photos and not args.ids:
+        raise InvalidInput("Name file ids or use --all (videos), --photos or --all-photos")
     library = open_library(args)
     try:
         ids = list(args.ids)
@@ -110,17 +121,33 @@ def _reprocess(
         videos = [i for i in ids if i not in photos]
         if args.all:
             videos = library.ready_video_ids()
-        if args.photos:
-            photos += [i for i in library.thumbnail_remaker.stale_ids() if i not in photos]
+        remaker = library.thumbnail_remaker
+        if args.photos or args.all_photos:
+            photos += [i for i in remaker.stale_ids() if i not in photos]
+        # photos whose images are today's: their metadata only (a header read, no decode)
+        every = remaker.stale_ids(every=True) if args.all_photos else []
+        reread = [i for i in every if i not in photos]
         queued = {}
         for file_id in videos:
             queued[file_id] = [job.id for job in service.reprocess(library, file_id)]
         out: dict[str, Any] = {"queued": queued}
-        if photos:
-            out["remade"] = [library.thumbnail_remaker.remake(i).id for i in photos]
-        elif args.photos:
-            out["remade"] = []
+        if photos or args.photos or args.all_photos:
+            out["remade"] = [remaker.remake(i).id for i in photos]
+        if args.all_photos:
+            out["reread"] = [i for i in reread if _reread(remaker, i)]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     finally:
         library.close()
     return 0
+
+
+def _reread(remaker: ThumbnailRemaker, file_id: int) -> bool:
+    """One photo of `--all-photos` read again; one deleted or trashed since the list was
+    made, or whose original is gone, is said and passed over: a whole library's run is not
+    ended by it."""
+    try:
+        remaker.reread(file_id)
+    except NotFound as exc:
+        sys.stderr.write(f"File {file_id} not read again: {exc.message}\n")
+        return False
+    return True

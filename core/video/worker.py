@@ -10,6 +10,7 @@ the job is marked done only while the worker still owns it and the file still ex
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -40,7 +41,7 @@ from core.fsmodes import make_dirs
 from core.jobs import BACKOFF_BASE, JobRecord, JobState
 from core.logsetup import RESOURCE_REPORT_INTERVAL, BoundedReports, OutageReports
 from core.records import FileRecord
-from core.thumbnail_remake import behind
+from core.thumbnail_remake import behind, read_metadata
 from core.video import service
 from core.video.encode import faststart_skip_reason
 from core.video.failures import JobFailure, failure_reason
@@ -65,6 +66,8 @@ class _Outcome:
     permanent: bool = False
     reason: str = ""  # a skip's or a failure's stable code (SKIP_REASONS, FAILURE_REASONS)
     poster_error: str = ""  # why a thumbnails job's poster was not made (its sprite was)
+    # a thumbnails job's reading of the original's metadata (core.metadata.read_again)
+    meta: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,10 @@ class VideoWorker:
                 with self._source(record, work) as src:
                     fetched = time.monotonic()
                     outcome = self._encode(job, owner, record, src, work / "out")
+                    if job.kind == "thumbnails" and outcome.kind == "result":
+                        # the original at hand: a reprocess reads an older version's
+                        # metadata again (a new video's first reading changes nothing)
+                        outcome = dataclasses.replace(outcome, meta=read_metadata(record, src))
             except JobFailure as exc:
                 if exc.reason != "original_missing" or not self._deleted(job, owner):
                     raise
@@ -527,22 +534,31 @@ class VideoWorker:
         `?v=`, ETag and local cache name change: every cache fetches it). After the job is
         recorded done: a poster that cannot be made or kept (a full store, an outage) never
         fails the job nor loses its sprite; the old poster and its rendering stay, and the
-        next reprocess of the video tries again."""
+        next reprocess of the video tries again. The metadata the job read again is written
+        with the poster's marks, or alone when there is no poster to keep."""
         made = out / POSTER
         if outcome.poster_error:
             logger.warning("Posters of file %s not made: %s", record.id, outcome.poster_error)
-        if not made.is_file():
-            return
+        remaker = self.lib.thumbnail_remaker
         try:
-            self.lib.thumbnail_remaker.keep_poster(record.id, made.read_bytes())
+            if made.is_file():
+                try:
+                    remaker.keep_poster(record.id, made.read_bytes(), outcome.meta)
+                    return
+                except NotFound:
+                    raise
+                except MediaDeskError as exc:  # StorageUnavailable, InsufficientStorage
+                    logger.warning(
+                        "Poster of file %s not kept (the next reprocess tries again): %s",
+                        record.id,
+                        exc.message,
+                    )
+            if outcome.meta is not None:
+                remaker.keep_metadata(record.id, outcome.meta)
         except NotFound as exc:  # deleted or trashed meanwhile: a normal outcome
             logger.info("Poster of file %s not made again: %s", record.id, exc.message)
-        except MediaDeskError as exc:  # StorageUnavailable, InsufficientStorage
-            logger.warning(
-                "Poster of file %s not kept (the next reprocess tries again): %s",
-                record.id,
-                exc.message,
-            )
+        except MediaDeskError as exc:  # the catalog out of reach: the next reprocess reads it
+            logger.warning("Metadata of file %s not written: %s", record.id, exc.message)
 
     def _remove(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
         """Removes the files of one run of a job that was not recorded done (its own folder)."""
