@@ -115,6 +115,10 @@ class ChecksumMismatch(MediaDeskError):
 
 class StorageUnavailable(MediaDeskError):
     code = "storage_unavailable"
+    # False only when the request certainly never left this machine (`never_sent`): the
+    # store not asked (StorageNotAsked), its connection refused or never opened
+    # (core/storage/s3.py). Left True by anything that may have reached a store.
+    sent = True
 
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
@@ -175,6 +179,7 @@ class StorageNotAsked(StorageUnavailable):
     ) -> None:
         super().__init__(message, reason=reason)
         self.retry_after = retry_after
+        self.sent = False
 
 
 class CatalogUpgraded(StorageUnavailable):
@@ -308,6 +313,14 @@ def store_answered(exc: BaseException) -> bool:
     if not isinstance(exc, MediaDeskError):
         return False
     return not (isinstance(exc, StorageUnavailable) and exc.reason == "endpoint_unreachable")
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Whether a failed storage request certainly never reached the store, so it did nothing
+    (unlike one unanswered, `store_answered`): not asked (StorageNotAsked), or its connection
+    refused or never opened, on every try. A routing storage that asked another backend first
+    says it was sent (core/storage/routing.py). A hard delete's way back (core/library.py)."""
+    return isinstance(exc, StorageUnavailable) and not exc.sent
 
 
 def catalog_busy(exc: BaseException | None) -> bool:

@@ -34,6 +34,7 @@ from core.errors import (
     NotFound,
     StorageNotAsked,
     StorageUnavailable,
+    never_sent,
     object_damaged,
     store_answered,
 )
@@ -1189,15 +1190,18 @@ class Library:
                     s.execute(delete(MediaFile).where(MediaFile.alias_of == file_id))
             except BaseException as exc:
                 # A live file this delete moved to the trash goes back out when its object
-                # certainly stays: its DELETE never asked (a shared object), or refused by
-                # the store (an answer: access denied, a read-only folder) and the object
-                # then confirmed stored (`_kept`). A failure is not a request to trash it.
-                # A DELETE that got no answer (a timeout, a cut connection) may be carried
-                # out then or later, whatever a check says meanwhile, and a check that
-                # cannot answer tells nothing: the file stays in the trash under its claim,
-                # which the bytes settle (`_drop_claim`), never live without its bytes.
+                # certainly stays: its DELETE never asked (a shared object), never sent
+                # (the store not asked, out of reach a moment ago; its connection refused or
+                # never opened: `never_sent`), or refused by the store (an answer: access
+                # denied, a read-only folder) and the object then confirmed stored
+                # (`_kept`). A failure is not a request to trash it. A DELETE that got no
+                # answer (a read timeout, a cut connection) may be carried out then or
+                # later, whatever a check says meanwhile, and a check that cannot answer
+                # tells nothing: the file stays in the trash under its claim, which the
+                # bytes settle (`_drop_claim`), never live without its bytes.
                 if touched and held.trashed and isinstance(exc, Exception):
-                    touched = sent and (gone or not self._kept(record.storage_key, exc))
+                    kept = never_sent(exc) or self._kept(record.storage_key, exc)
+                    touched = sent and (gone or not kept)
                 self._drop_claim(held, touched)
                 raise
         if shared:  # the other file may have been deleted meanwhile by another process

@@ -214,9 +214,17 @@ class RoutingStorage:
                 # before any copy goes: the object lives where this process cannot delete it
                 storage.delete(key)
         usable = self._all({named})
+        asked = False
         for storage in order:
             if storage in usable:
-                storage.delete(key)
+                try:
+                    storage.delete(key)
+                except StorageUnavailable as exc:
+                    # one backend's request never sent, another's before it may have deleted
+                    # the object: not "nothing done" (core.errors.never_sent)
+                    exc.sent = exc.sent or asked
+                    raise
+                asked = True
 
     # Deletes reach every backend, in any order: one catalog read for the batch says which
     # backends hold them (a read per object made emptying a large trash slow).

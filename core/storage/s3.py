@@ -85,10 +85,30 @@ PROBE = Timeouts(connect=3, read=4, attempts=1)
 SERVER_SIDE_READ = 60.0
 _SERVER_SIDE = ("CopyObject", "UploadPartCopy", "CompleteMultipartUpload", "DeleteObjects")
 _TIMED_OUT = (bx.ReadTimeoutError, bx.ConnectTimeoutError)
+# A try whose connection was refused or never opened: its request never left this machine.
+# Not a read timeout nor a connection dropped mid-request, which the store may carry out.
+_NEVER_SENT = (bx.EndpointConnectionError, bx.ConnectTimeoutError)
 
 
-def _no_retry_after_timeout(caught_exception: Exception | None = None, **_: Any) -> None:
-    """needs-retry hook, run before botocore's retry handler: a timeout ends the call."""
+class _Sent:
+    """How many tries this storage's clients made that may have reached the store, on every
+    thread: a failure of a call during which the count stood still sent nothing (an earlier
+    try of its own that reset mid-request counts, though botocore raises only the last)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def tried(self, caught_exception: Exception | None) -> None:
+        if not isinstance(caught_exception, _NEVER_SENT):
+            with self._lock:
+                self.count += 1
+
+
+def _after_try(sent: _Sent, caught_exception: Exception | None = None, **_: Any) -> None:
+    """needs-retry hook (after each try), run before botocore's retry handler: the try
+    counted (`_Sent`); a timeout ends the call."""
+    sent.tried(caught_exception)
     if isinstance(caught_exception, _TIMED_OUT):
         raise caught_exception
 
@@ -266,6 +286,7 @@ class S3Storage:
         # thread-safe, hence the lock around client creation.
         self._session = boto3.session.Session()
         self._session_lock = threading.Lock()
+        self._sent = _Sent()
         # longer than a silent store lets any request live (a stalled body, then the answer)
         self._outage = _Outage(
             patience=timeouts.connect + timeouts.read,
@@ -305,7 +326,9 @@ class S3Storage:
                 config=config,
             )
         client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
-        client.meta.events.register_first("needs-retry.s3", _no_retry_after_timeout)
+        client.meta.events.register_first(
+            "needs-retry.s3", functools.partial(_after_try, self._sent)
+        )
         longer = functools.partial(_wait_for_server_side_work, max(SERVER_SIDE_READ, timeouts.read))
         for operation in _SERVER_SIDE:
             client.meta.events.register(f"before-call.s3.{operation}", longer)
@@ -342,10 +365,15 @@ class S3Storage:
                 "answered since; not asked",
                 retry_after=wait.seconds,
             ) from None
+        tries = self._sent.count
         try:
             yield
         except _TRANSLATED as exc:
             error = explain(exc, what, self.bucket, self.endpoint_url)
+            never = isinstance(exc, _NEVER_SENT) and self._sent.count == tries
+            if never and isinstance(error, StorageUnavailable):
+                # nothing of the call reached the store: a hard delete undoes its trash
+                error.sent = False
             reached = not _unreachable(error)
             self._outage.ended(probe, reached, silent=not reached and _silent(exc))
             raise error from exc

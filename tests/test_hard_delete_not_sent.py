@@ -1,0 +1,199 @@
+"""A hard delete of a live file whose object DELETE never left this machine: the store was
+found out of reach a moment ago and not asked (StorageNotAsked), its endpoint refused the
+connection, or the connection never opened in time. Nothing was done, yet the file was moved
+to the trash under the back-dated claim, as for a DELETE that got no answer, and maintenance
+kept it there for good since its bytes are stored: `mediadesk delete --permanent 5 6 7`
+while the bucket was silent sent one DELETE and left all three live files in the trash. Now
+such a failure puts the file back live, as for a shared object; a DELETE that got no answer
+(a read timeout) still leaves it in the trash under its claim.
+
+Real moto S3 behind a TCP proxy the test cuts or stalls (tests/faults.py CuttableProxy), and
+an endpoint whose queue of connections is full (a connect that never opens)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.db.models import utcnow
+from core.errors import StorageNotAsked, StorageUnavailable, never_sent
+from core.library import CLAIM_LEASE, Library
+from core.maintenance import run_maintenance
+from core.records import FileRecord
+from core.settings import Settings
+from core.storage import s3
+from core.storage.local import LocalStorage
+from core.storage.routing import RoutingStorage
+from core.storage.s3 import Timeouts
+from tests.faults import CuttableProxy
+from tests.internals import storage_of
+
+pytestmark = pytest.mark.timeout(120)
+
+QUICK = Timeouts(connect=1, read=1.5, attempts=2)
+
+
+@pytest.fixture
+def proxied(
+    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Library, CuttableProxy]]:
+    monkeypatch.setattr(s3, "REQUESTS", QUICK)
+    monkeypatch.setattr(s3, "HANG_WINDOW", 30.0)
+    monkeypatch.setattr(s3, "LONGEST_HANG_WINDOW", 60.0)
+    proxy = CuttableProxy.in_front_of(s3_settings.r2_endpoint_url)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=proxy.url, usage_scan_interval=0))
+    try:
+        yield lib, proxy
+    finally:
+        lib.close()
+        proxy.close()
+
+
+def _files(lib: Library, folder: Path, count: int) -> list[FileRecord]:
+    """`count` files of their own bytes (the same bytes would share one object)."""
+    made = []
+    for n in range(count):
+        path = folder / f"f{n}.png"
+        Image.new("RGB", (32, 32), (n, 2 * n, 200)).save(path)
+        made.append(lib.uploads.ingest(path, "image"))
+    assert len({r.storage_key for r in made}) == count
+    return made
+
+
+def _live(lib: Library, record: FileRecord) -> None:
+    again = lib.get_file(record.id)
+    assert not again.is_trashed, f"file {record.id} left in the trash"
+    assert record.id in [r.id for r in lib.list_files().items]
+    assert storage_of(lib).exists(record.storage_key)
+
+
+def test_hard_deletes_not_sent_to_a_silent_bucket_leave_the_files_live(
+    proxied: tuple[Library, CuttableProxy], tmp_path: Path, s3_settings: Settings
+) -> None:
+    """The batch: the first DELETE meets the silence (a read timeout: it may be carried out,
+    the file stays in the trash under its claim); the next two are not asked (the store was
+    silent a moment ago) and leave their files live."""
+    lib, proxy = proxied
+    first, second, third = _files(lib, tmp_path, 3)
+    proxy.stall()
+    with pytest.raises(StorageUnavailable) as timed_out:
+        lib.delete_permanently(first.id)
+    assert timed_out.value.reason == "endpoint_unreachable"
+    assert not never_sent(timed_out.value)
+    for record in (second, third):
+        with pytest.raises(StorageNotAsked):
+            lib.delete_permanently(record.id)
+    assert proxy.waiting() == 1  # one DELETE reached the bucket
+    proxy.restore()
+    assert lib.get_file(first.id).is_trashed  # a DELETE unanswered: as before
+    lib.close()
+    lib = Library.open(s3_settings)  # straight to the bucket, no outage remembered
+    try:
+        for record in (second, third):
+            _live(lib, record)  # was: in the trash, kept there for good by maintenance
+        report = run_maintenance(lib, now=utcnow() + CLAIM_LEASE + timedelta(minutes=1))
+        assert report.errors == []
+        for record in (second, third):
+            _live(lib, record)
+        # the held DELETE was dropped unsent: its claim settled by the stored bytes
+        assert first.id in report.released_claims, report.as_dict()
+        assert lib.get_file(first.id).is_trashed
+    finally:
+        lib.close()
+
+
+def test_a_hard_delete_whose_connection_is_refused_leaves_the_file_live(
+    proxied: tuple[Library, CuttableProxy], tmp_path: Path
+) -> None:
+    lib, proxy = proxied
+    (record,) = _files(lib, tmp_path, 1)
+    proxy.cut()
+    with pytest.raises(StorageUnavailable) as refused:
+        lib.delete_permanently(record.id)
+    assert refused.value.reason == "endpoint_unreachable"
+    assert never_sent(refused.value)
+    proxy.restore()
+    _live(lib, record)  # was: in the trash, answered 500
+
+
+@contextlib.contextmanager
+def _never_accepting() -> Iterator[str]:
+    """An endpoint whose queue of connections is full: a connect to it never completes (the
+    kernel drops its SYN), as for a store behind a black-holed route."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()
+
+
+def test_a_hard_delete_whose_connection_never_opens_leaves_the_file_live(
+    s3_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(s3, "REQUESTS", QUICK)
+    lib = Library.open(s3_settings)
+    try:
+        (record,) = _files(lib, tmp_path, 1)
+    finally:
+        lib.close()
+    with _never_accepting() as endpoint:
+        lib = Library.open(s3_settings.replace(r2_endpoint_url=endpoint, usage_scan_interval=0))
+        try:
+            with pytest.raises(StorageUnavailable) as never:
+                lib.delete_permanently(record.id)
+            assert never.value.reason == "endpoint_unreachable"
+            assert "ConnectTimeout" in repr(never.value.__cause__), repr(never.value.__cause__)
+            assert never_sent(never.value)
+            assert not lib.get_file(record.id).is_trashed  # was: in the trash
+        finally:
+            lib.close()
+    lib = Library.open(s3_settings)
+    try:
+        _live(lib, record)
+    finally:
+        lib.close()
+
+
+class _Refusing:
+    """A backend whose every DELETE is refused before it is sent."""
+
+    name = "s3"
+
+    def delete(self, key: str) -> None:
+        raise StorageNotAsked("not asked", retry_after=5)
+
+
+def test_a_routing_delete_refused_unsent_after_another_backend_was_asked_may_have_done_work(
+    tmp_path: Path,
+) -> None:
+    """The object deleted from the local folder, then the bucket not asked: not "nothing
+    done". Asked first and refused unsent: nothing done."""
+    local = LocalStorage(tmp_path)
+    local.put_bytes("a/b.png", b"x", "image/png")
+    routing = RoutingStorage("r2", {"local": local, "r2": _Refusing()})  # type: ignore[dict-item]
+    routing.locate = lambda key: "local"
+    with pytest.raises(StorageUnavailable) as after_local:
+        routing.delete("a/b.png")
+    assert not local.exists("a/b.png")
+    assert not never_sent(after_local.value)
+    routing.locate = lambda key: "r2"
+    with pytest.raises(StorageUnavailable) as first:
+        routing.delete("a/c.png")
+    assert never_sent(first.value)
