@@ -36,6 +36,7 @@ from core.db.models import DeferredDeletion, MediaFile
 from core.errors import MediaDeskError, NotFound, is_no_space, no_space
 from core.locks import KeyedLocks
 from core.storage.base import Storage
+from core.storage.routing import Unusable
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ LEFT_BEHIND = "left_behind"
 # much later: the next move, maintenance run or start could be an hour away, and meanwhile
 # the old objects stay in the bucket.
 RETRY_SECONDS = 30.0
+# An entry's `backend` is a routing storage's name for it ("local", "r2"), or, in entries
+# queued with the storage's own name (`DeferredDeleter.queue` without a backend), the active
+# store's: S3Storage's "s3" is the "r2" backend.
+_BACKEND_OF_STORE = {"s3": "r2"}
 
 
 def queue_until_recorded(
@@ -282,17 +287,25 @@ class DeferredDeleter:
 
     # ---- queueing ---------------------------------------------------------------------------
     def queue(
-        self, session: object, key: str, reason: str = "move", *, replaced: bool = False
+        self,
+        session: object,
+        key: str,
+        reason: str = "move",
+        *,
+        replaced: bool = False,
+        backend: str | None = None,
     ) -> None:
         """Adds the deferred deletion of `key` in the caller's transaction (with the row);
-        `replaced`: a replaced video rendition's key (the long grace)."""
+        `replaced`: a replaced video rendition's key (the long grace); `backend`: the one
+        holding the object ("local", "r2": a moved file's, which may not be the active one),
+        reached when the deletion runs (`_stores`)."""
         grace = self.replaced_grace if replaced else self.grace
         when = datetime.now(UTC) + timedelta(seconds=grace)
         session.add(  # type: ignore[attr-defined]
             DeferredDeletion(
                 storage_key=key,
                 is_prefix=False,
-                backend=getattr(self.storage, "name", None),
+                backend=backend or getattr(self.storage, "name", None),
                 reason=reason,
                 not_before=when,
             )
@@ -438,9 +451,9 @@ class DeferredDeleter:
                         if self._delete_left_behind(entry_id, key, str(backend)):
                             deleted.append(key)
                     elif is_prefix:
-                        self._delete_prefix(entry_id, key)
+                        self._delete_prefix(entry_id, key, backend)
                         deleted.append(key)
-                    elif self._delete(entry_id, key):
+                    elif self._delete(entry_id, key, backend):
                         deleted.append(key)
                 except MediaDeskError as exc:  # kept queued: the next run tries again
                     kept = True
@@ -460,8 +473,25 @@ class DeferredDeleter:
             )
         return deleted, kept
 
-    def _delete_prefix(self, entry_id: int, prefix: str) -> None:
-        self.storage.delete_prefix(prefix)
+    def _stores(self, backend: str | None) -> list[Storage]:
+        """Where an entry's objects go from: this storage (with a routing storage, every
+        backend it has), and the backend the entry names when this process has not loaded
+        it, built from the saved settings (RoutingStorage.backend): a process started on the
+        local folder dropped a moved file's old key on the bucket as done, the object left
+        there for good. One that cannot be built (or set up too incompletely to be used)
+        raises StorageUnavailable: the entry stays for a later run."""
+        named = _BACKEND_OF_STORE.get(backend or "", backend)
+        store = getattr(self.storage, "backend", None)  # a routing storage's
+        names = getattr(self.storage, "backend_names", None)
+        if store is None or names is None or not named:
+            return [self.storage]
+        if named in names() and not isinstance(store(named), Unusable):
+            return [self.storage]  # its own deletions reach it
+        return [self.storage, store(named)]
+
+    def _delete_prefix(self, entry_id: int, prefix: str, backend: str | None) -> None:
+        for storage in self._stores(backend):
+            storage.delete_prefix(prefix)
         with self.db.write() as s:
             s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
 
@@ -475,18 +505,19 @@ class DeferredDeleter:
         with self.key_locks.hold(key):
             return drop_left_behind(self.db, store(backend), entry_id, key, backend)
 
-    def _delete(self, entry_id: int, key: str) -> bool:
+    def _delete(self, entry_id: int, key: str, backend: str | None = None) -> bool:
         with self.key_locks.hold(key):
-            return self._delete_locked(entry_id, key)
+            return self._delete_locked(entry_id, key, backend)
 
-    def _delete_locked(self, entry_id: int, key: str) -> bool:
+    def _delete_locked(self, entry_id: int, key: str, backend: str | None = None) -> bool:
         with self.db.read() as s:
             in_use = _named(s, key)
         if not in_use:
-            self.storage.delete_prefix(keys.variant_prefix(key))
-            for derivative in keys.derivative_keys(key):
-                self.storage.delete(derivative)
-            self.storage.delete(key)
+            for storage in self._stores(backend):
+                storage.delete_prefix(keys.variant_prefix(key))
+                for derivative in keys.derivative_keys(key):
+                    storage.delete(derivative)
+                storage.delete(key)
         with self.db.write() as s:
             s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
         return not in_use

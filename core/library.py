@@ -594,7 +594,9 @@ class Library:
                         row.storage_key = new_key
                         # the old key goes later, once no reader can still be using it
                         self.deferred.cancel(s, new_key)
-                        self.deferred.queue(s, current.storage_key)
+                        # on the backend the file is on (perhaps not this process's active
+                        # one, nor loaded by the process that runs the deletion)
+                        self.deferred.queue(s, current.storage_key, backend=row.storage_backend)
             except BaseException:
                 if new_key:
                     discard_unless_recorded(self._db, self._storage, new_key)
