@@ -179,6 +179,7 @@ class _Placed:
     key: str
     duplicate: bool = False
     backend: str | None = None  # for a duplicate: the backend its file's row names
+    trashed: bool = False  # a pending upload trashed meanwhile: left pending, refused
 
 
 def _keeps(same: SameBytes | None, key: str) -> bool:
@@ -715,12 +716,12 @@ class Ingestor:
         and the ready hook (video jobs, events) run, once. The row's re-check in the
         transaction (_make_ready) alone made one file, but each process went on to announce it.
         """
-        answer = self._answered(self._catalog.get(file_id, include_trashed=False))
+        answer = self._answered(self._catalog.get(file_id))
         if answer is not None:  # a repeat: no lock, no connection of its own
             return answer, False
         with self._confirm_locks.hold(file_id):
-            record = self._catalog.get(file_id, include_trashed=False)
-            answer = self._answered(record)  # confirmed while this one waited
+            record = self._catalog.get(file_id)
+            answer = self._answered(record)  # confirmed (or trashed) while this one waited
             if answer is not None:
                 return answer, False
             self._complete_parts(record, parts)  # an upload in parts
@@ -728,7 +729,9 @@ class Ingestor:
 
     def _answered(self, record: FileRecord) -> FileRecord | None:
         """What a confirm of an upload already confirmed answers (Conflict for one that failed
-        validation), or None while it is pending."""
+        validation, or one in the trash), or None while it is pending."""
+        if record.is_trashed:
+            raise _in_trash(record.id)
         if record.status == FileStatus.READY:
             return record
         if record.status == FileStatus.FAILED:
@@ -882,6 +885,8 @@ class Ingestor:
             if thumb is not None:
                 storage.put_bytes(keys.thumbnail_key(key), thumb, "image/webp")
         placed = self._make_ready(record, info, sha, key, own and thumb is not None, moved)
+        if placed.trashed:
+            raise _in_trash(record.id)
         if placed.duplicate:
             if placed.key != key:  # else it is the file's own object (a resumed tus finish)
                 existing = SameBytes(placed.file_id, placed.key, placed.backend, False, True)
@@ -928,9 +933,16 @@ class Ingestor:
             if moved:
                 DeferredDeleter.cancel(s, key)  # named below, or given up with a note again
             same = self._same_bytes(sha, record.athlete_id, record.is_public, s)
-            row = s.get(MediaFile, record.id)
+            row = Catalog.locked_file(s, record.id)
             if row is None:
                 raise NotFound(f"File {record.id} not found")
+            if row.deleted_at is not None:
+                # trashed since the confirm looked (a DELETE on another server): answered as
+                # a confirm after the trash, the file left pending with the bytes where this
+                # confirm put them, for a restore and a confirm. An alias made of it kept the
+                # trash on its own row, which nothing reads: the DELETE's 200 was lost.
+                row.storage_key = key
+                return _Placed(record.id, key, trashed=True)
             row.failure_reason = None
             row.upload_expires_at = None
             if same is not None and same.duplicate:
@@ -1014,6 +1026,17 @@ class Ingestor:
                 row.failure_reason = reason
             if noted is not None:
                 queue_until_recorded(s, noted, self._storage, "upload")
+
+
+def _in_trash(file_id: int) -> Conflict:
+    """The one answer of a confirm of a file in the trash, whether it was trashed before the
+    confirm or while it ran: the file is there (GET answers it, trashed) and a restore brings
+    a pending upload back to be confirmed, so not the 404 of a file that does not exist."""
+    return Conflict(
+        f"File {file_id} is in the trash: restore it, then confirm its upload",
+        reason="already_trashed",
+        details={"file_id": file_id},
+    )
 
 
 def _vanished_every_time(sha: str) -> LostRace:

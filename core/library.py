@@ -689,9 +689,20 @@ class Library:
                     select(MediaFile).where(MediaFile.id.in_(set(targets.values())))
                 )
             }
+            # An id made an alias since it was resolved (a duplicate's confirm, perhaps on
+            # another server): the file it names now is trashed, as through any alias. Its
+            # own deleted_at is read by nothing: the trash was answered 200 and lost.
+            later = {r.alias_of for r in rows.values() if r.alias_of is not None} - rows.keys()
+            if later:
+                rows.update(
+                    (row.id, row)
+                    for row in s.scalars(select(MediaFile).where(MediaFile.id.in_(later)))
+                )
             now = utcnow()
             for file_id in chunk:
                 row = rows.get(targets.get(file_id, -1))
+                if row is not None and row.alias_of is not None:
+                    row = rows.get(row.alias_of)
                 if row is None:
                     errors[file_id] = NotFound(f"File {file_id} not found")
                 elif not trashed and row.purging_since is not None:
