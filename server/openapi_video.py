@@ -180,7 +180,8 @@ def _paths() -> dict[str, S]:
                 {**ok("The new jobs", json("JobList"), 202), **err(400, 401, 403, 404)},
                 params=[FID],
                 desc="Active jobs of the file are cancelled and fresh ones queued (after a "
-                "change of MEDIADESK_HLS_LADDER, say). 400 for an image or a file not ready.",
+                "change of MEDIADESK_HLS_LADDER, say); its thumbnails job also reads the video's "
+                "metadata again. 400 for an image or a file not ready.",
                 body=NO_BODY,
                 operation_id="reprocess_file",
             )
