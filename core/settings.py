@@ -541,8 +541,13 @@ _TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
 
 def _read_file(path: Path) -> dict[str, Any]:
     """The settings a settings file sets itself, by field name and coerced ({} when absent)."""
+    return _read_file_keys(path)[0]
+
+
+def _read_file_keys(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """_read_file's values, and field name -> the key the file spells it with."""
     if not path.is_file():
-        return {}
+        return {}, {}
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -563,7 +568,7 @@ def _read_file(path: Path) -> dict[str, Any]:
             )
         keys[name] = key
         values[name] = _coerce(name, value, _TYPES[name])
-    return values
+    return values, keys
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
@@ -572,6 +577,19 @@ def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
         name: _coerce(name, env[env_name], _TYPES[name])
         for name, env_name in environment_overrides(env).items()
     }
+
+
+UPGRADE_WHILE_RUNNING = "MEDIADESK_UPGRADE_WHILE_RUNNING"
+"""Environment only, like MEDIADESK_SECRETS: a permission for one upgrade, never saved."""
+
+
+def upgrade_while_running(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether MEDIADESK_UPGRADE_WHILE_RUNNING lets a catalog upgrade run under live processes
+    (core/db/schema_guard.py): a boolean like every other setting's, checked at each start, so
+    a value such as "maybe" stops start-up instead of meaning "no" without a word."""
+    env = os.environ if environ is None else environ
+    raw = env.get(UPGRADE_WHILE_RUNNING, "")
+    return bool(raw.strip()) and bool(_coerce(UPGRADE_WHILE_RUNNING, raw, "bool"))
 
 
 def load_settings(
@@ -596,6 +614,7 @@ def load_settings(
     values = {k: v for k, v in values.items() if v is not None}
     source = _data_dir_source(path, file_values, env, overrides)
     check_secrets_mode(env)
+    upgrade_while_running(env)
     check_data_dir(default_paths(values.get("data_dir") or None).data_dir, source)
     _load_secrets(path, values, file_values)
     return validate(Settings(config_file=str(path), data_dir_source=source, **values))
@@ -703,7 +722,9 @@ def save_settings(
     target = Path(path or settings.config_file or settings.paths.settings_file)
     make_dirs(target.parent, PRIVATE_DIR_MODE)
     from_env = _env_values(env)
-    in_file = _read_file(target)
+    # a key the user wrote in the environment's spelling (mediadesk_port) keeps it: both are
+    # documented keys, and a save (the app's Settings, `storage migrate`) changes values only
+    in_file, spelled = _read_file_keys(target)
     store = _secret_store({"data_dir": settings.data_dir})
 
     def chosen(name: str) -> tuple[bool, Any]:
@@ -729,7 +750,8 @@ def save_settings(
                     )
             elif value != had_password[0]:
                 store.delete(DATABASE_PASSWORD)  # another URL, without one: none to put back
-        lines.append(f"{key} = {_toml_value(list(value) if isinstance(value, tuple) else value)}")
+        value = list(value) if isinstance(value, tuple) else value
+        lines.append(f"{spelled.get(key, key)} = {_toml_value(value)}")
     for name in SECRET_FIELDS:
         write, value = chosen(name)
         if write:  # the environment's key is never copied into the store

@@ -428,7 +428,12 @@ class StorageBackends:
         try:
             for done, file_id in enumerate(todo):
                 if cancel is not None and cancel.is_set():
-                    raise Cancelled("Storage migration cancelled; run it again to continue")
+                    # the files moved so far are done (their old copies queued): the caller
+                    # reports them as a finished run's are
+                    raise Cancelled(
+                        "Storage migration cancelled; run it again to continue",
+                        details={"report": report},
+                    )
                 name = ""
                 try:
                     name = self._move_one(routing, file_id, target, moved_keys, sources)

@@ -290,6 +290,11 @@ def _token(args: argparse.Namespace) -> int:
                         f"{'active' if t.active else 'revoked':<8} {used}"
                     )
         else:
+            # idempotent (exit 0), but a second revoke is said as such, not as a new one
+            before = store.get(args.id)
+            if not before.active:
+                _out(f"Token {before.id} ({before.name}) was already revoked")
+                return 0
             info = store.revoke(args.id)
             _out(f"Revoked token {info.id} ({info.name})")
     return 0

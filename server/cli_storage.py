@@ -22,6 +22,9 @@ from core.settings import (
 from core.storage.factory import build_backend
 
 COMMANDS = ("storage",)
+# exit status of a move stopped with Ctrl+C while copying: the shell's for SIGINT (128 + 2), as
+# `serve` stopped during its start-up
+INTERRUPTED = 130
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -94,11 +97,17 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
 
     try:
         report = library.backends.migrate(target, build_backend(settings, target), progress, cancel)
-    except Cancelled:
-        # stopped while copying: the files moved so far have their old copies queued too
+    except Cancelled as exc:
         sys.stderr.write("\n")
-        _say_queued(library)
-        raise
+        moved_so_far = exc.details.get("report")
+        if not isinstance(moved_so_far, storage_migration.MigrationReport):
+            raise
+        # Stopped while copying: the files moved so far stay moved (their old copies queued
+        # too), so a script gets the same JSON line as after a whole run, and the shell's
+        # status for SIGINT; 2 says the move could not start, which hid what had moved.
+        sys.stderr.write(f"mediadesk: interrupted: {exc.message}\n")
+        _report(moved_so_far, _say_queued(library), interrupted=True)
+        return INTERRUPTED
     sys.stderr.write("\n")
     # Only a complete move makes the target active (the README's exit 0): after a failed one
     # new files would go to a store that just failed, and the files left behind are still
@@ -118,10 +127,17 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
             f"{secret_location(settings)}), run 'mediadesk storage migrate --to r2 --save-keys' "
             "with them set, or enter them in the desktop app's Settings (Storage).\n"
         )
+    # a Ctrl+C in the wait for the old copies: every file moved, the deletions stay queued
+    _report(report, queued, interrupted=cancel.is_set())
+    return 0 if report.complete else 1
+
+
+def _report(report: storage_migration.MigrationReport, queued: int, interrupted: bool) -> None:
+    """The run's one JSON line on stdout."""
     sys.stdout.write(
         json.dumps(
             {
-                "target": target,
+                "target": report.target,
                 "moved": report.moved,
                 "skipped": report.skipped,
                 "failed": [
@@ -131,8 +147,9 @@ def _migrate(library: Library, target: str, save_keys: bool = False) -> int:
                 "leftovers": [{"backend": b, "key": k} for b, k in report.leftovers],
                 # old copies whose deletion is still queued (leftovers included)
                 "queued_deletions": queued,
+                # stopped with Ctrl+C: the files not listed were not tried; run it again
+                "interrupted": interrupted,
             }
         )
         + "\n"
     )
-    return 0 if report.complete else 1

@@ -193,6 +193,7 @@ def test_cli_storage_migrate_moves_files_and_switches_new_writes(
         "failed": [],
         "leftovers": [],
         "queued_deletions": 0,
+        "interrupted": False,
     }
     assert _rows(local_then_r2) == {record.id: "r2"}
     reloaded = load_settings(environ={}, config_file=local_then_r2.config_file)

@@ -39,13 +39,14 @@ from sqlalchemy.orm import Session
 
 from core import locks
 from core.errors import CatalogUpgraded, StorageUnavailable
+from core.settings import UPGRADE_WHILE_RUNNING, upgrade_while_running
 
 logger = logging.getLogger(__name__)
 
 # How often a running process looks at the catalog's revision (the feed's loop asks more often).
 LOOK_SECONDS = 5.0
 # Set to 1 to upgrade a catalog while other processes have it open (they stop writing).
-FORCE_ENV = "MEDIADESK_UPGRADE_WHILE_RUNNING"
+FORCE_ENV = UPGRADE_WHILE_RUNNING
 # pg_advisory_lock_shared(class, key) held by every running process (PgPresence)
 PRESENCE_CLASS = 0x4D444C56  # "MDLV"
 PRESENCE_KEY = 1
@@ -316,7 +317,7 @@ class PgPresence:
 
 
 def forced() -> bool:
-    return os.environ.get(FORCE_ENV, "").strip().lower() in ("1", "true", "yes")
+    return upgrade_while_running()
 
 
 def _sqlite_path(database: str | None) -> Path | None:
