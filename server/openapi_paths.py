@@ -471,6 +471,11 @@ PATHS: dict[str, dict[str, S]] = {
                     "not the size announced; unsupported_type, type_mismatch, empty_file, "
                     "corrupt_file as on a direct upload",
                 ),
+                **refused(
+                    409,
+                    "conflict: reason already_trashed when the file is in the trash (restore it, "
+                    "then confirm); other conflicts as their reason says",
+                ),
                 "410": parts_gone(),
             },
             params=[FID],
