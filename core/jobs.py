@@ -5,8 +5,9 @@ RETURNING` statement: under `BEGIN IMMEDIATE` on SQLite (the write lock is taken
 processes never pick the same row) and with `FOR UPDATE SKIP LOCKED` on PostgreSQL (concurrent
 workers skip a row another transaction is claiming instead of waiting for it). A running job
 holds a lease (owner + expiry) that its worker renews; a worker that dies stops renewing, the
-lease runs out and the next claim takes the job again, counting the attempt (on PostgreSQL,
-not before the catalog has been up a full lease: see `claim`).
+lease runs out and the next claim takes the job again, counting the attempt (not a lease
+that lapsed while nobody could reach the catalog, before it has been back a full lease: see
+`claim`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from core.db.engine import Database
-from core.db.models import Job, MediaFile, utcnow
+from core.db.models import CatalogLease, Job, MediaFile, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.records import from_columns, iso
 
@@ -50,6 +52,10 @@ KINDS = ("faststart", "web", "hls", "thumbnails")
 BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
 BACKOFF_MAX = 300.0
 MAX_LIMIT = 1000  # jobs per listed page
+# The catalog_leases row where claims keep, by the catalog's clock, when one last reached the
+# catalog (last_run_at), when the catalog came back after nobody could (expires_at: that
+# return plus a lease) and when it was last reached before that (info["since"])
+CONTACT = "job_claims"
 
 
 # Why a job does not apply: the codes video.encode.NothingToDo carries, kept in a skipped
@@ -279,28 +285,29 @@ class JobQueue:
     def claim(self, owner: str, kinds: tuple[str, ...] | None = None) -> JobRecord | None:
         """Takes the oldest runnable job (queued and due, or running with a lapsed lease).
 
-        A PostgreSQL catalog that started less than a lease ago lets no lapsed lease of a job
-        claimed before it started be taken yet: its restart (a stop, a crash) kept their
-        workers from renewing, and a worker whose job the outage stopped puts it back without
-        spending the attempt once the catalog answers (core/video/worker.py) unless a claim
-        took it first, counting one. A worker that really died (kill -9) still has its attempt
-        counted, at most a lease later.
+        A lease that lapsed while nobody could reach the catalog (its disk pulled out, its
+        server stopped or restarted, its network down) is not taken before the catalog has
+        been back a full lease: the outage kept its worker from renewing, and a worker whose
+        job the outage stopped puts it back without spending the attempt once the catalog
+        answers (core/video/worker.py) unless a claim, of any process, took it first,
+        counting one. A worker that really died (kill -9) still has its attempt counted, at
+        most a lease after the catalog came back. All of it by the catalog's clock: leases on
+        PostgreSQL are the server's time, as is its start (a worker machine's clock may be
+        off).
         """
         now = utcnow()
-        lapsed: ColumnElement[bool] = and_(
-            Job.state == JobState.RUNNING, Job.lease_expires_at < now
-        )
         with self.db.write() as s:
-            if not self.db.is_sqlite:
-                # how long it has been up, by its own clock (this machine's may be off)
-                started, up = s.execute(
-                    select(
-                        func.pg_postmaster_start_time(),
-                        func.now() - func.pg_postmaster_start_time(),
-                    )
+            clock, started = now, None  # SQLite: no server, this machine's clock
+            if not self.db.is_sqlite:  # its own clock (this machine's may be off)
+                clock, started = s.execute(
+                    select(func.now(), func.pg_postmaster_start_time())
                 ).one()
-                if up < timedelta(seconds=self.lease_seconds):
-                    lapsed = and_(lapsed, Job.started_at >= started)
+            lapsed: ColumnElement[bool] = and_(
+                Job.state == JobState.RUNNING, Job.lease_expires_at < clock
+            )
+            since = self._catalog_return(s, clock, started)
+            if since is not None:  # still valid when the catalog was last reached
+                lapsed = and_(lapsed, Job.lease_expires_at <= since)
             # A job whose worker died on its last allowed attempt fails instead of running again
             s.execute(
                 update(Job)
@@ -328,7 +335,7 @@ class JobQueue:
                 .values(
                     state=JobState.RUNNING,
                     lease_owner=owner,
-                    lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+                    lease_expires_at=self._lease_end(),
                     attempts=Job.attempts + 1,
                     started_at=now,
                     progress=0.0,
@@ -342,11 +349,54 @@ class JobQueue:
             assert row is not None
             return JobRecord.from_row(row)
 
+    def _catalog_return(
+        self, s: Session, clock: datetime, started: datetime | None
+    ) -> datetime | None:
+        """While the catalog came back less than a lease ago: when it was last reached before
+        (a lease valid then lapsed while nobody could renew it); else None.
+
+        Every claim (workers poll every second or so) notes the time it reached the catalog,
+        written at most every sixth of a lease. A claim finding that note older than half a
+        lease found a time nobody reached the catalog: shorter than any outage that lets a
+        lease lapse (heartbeats come every third of a lease); so does one finding it older
+        than PostgreSQL's start (`started`: a restart). The catalog itself cannot tell an
+        outage from nobody asking (every process stopped, a lone worker's long encode): then
+        only a lease still valid at the last claim waits, a dead worker's job a lease longer."""
+        lease = timedelta(seconds=self.lease_seconds)
+        row = s.get(CatalogLease, CONTACT)
+        if row is None:
+            insert = postgresql.insert if not self.db.is_sqlite else sqlite.insert
+            s.execute(
+                insert(CatalogLease)
+                .values(name=CONTACT, last_run_at=clock)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            return None
+        info = dict(row.info or {})
+        back = row.expires_at is not None and clock < row.expires_at and "since" in info
+        seen = row.last_run_at
+        if seen is not None and (
+            clock - seen > lease / 2 or (started is not None and seen < started)
+        ):
+            # a return within the grace of another keeps the earlier outage's leases too
+            since = min(seen, datetime.fromisoformat(info["since"])) if back else seen
+            row.info = {"since": since.isoformat()}
+            row.expires_at = clock + lease
+            row.last_run_at = clock
+            return since
+        if seen is None or clock - seen > lease / 6:
+            row.last_run_at = clock
+        return datetime.fromisoformat(info["since"]) if back else None
+
+    def _lease_end(self) -> Any:
+        """A lease from now, by the catalog's clock (PostgreSQL's: every worker machine's
+        leases compare alike, and with the server's start)."""
+        lease = timedelta(seconds=self.lease_seconds)
+        return utcnow() + lease if self.db.is_sqlite else func.now() + lease
+
     def heartbeat(self, job_id: int, owner: str, progress: float | None = None) -> bool:
         """Renews the lease; False when the job is no longer ours or its cancel was asked."""
-        values: dict[str, Any] = {
-            "lease_expires_at": utcnow() + timedelta(seconds=self.lease_seconds)
-        }
+        values: dict[str, Any] = {"lease_expires_at": self._lease_end()}
         if progress is not None:
             values["progress"] = max(0.0, min(1.0, float(progress)))
         with self.db.write() as s:
