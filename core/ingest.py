@@ -617,7 +617,11 @@ class Ingestor:
         content_type: str | None = None,
         size: int | None = None,
         description: str = "",
+        presigner_for: Callable[[str], Presigner] | None = None,
     ) -> PresignedUpload:
+        """A pending file and its signed PUT, signed by `presigner_for(key)` when given (the
+        library's StorageBackends.presigner_for: a link through this server names the address
+        the request reached), else by the active storage's presigner."""
         kind = check_kind(file_type)
         filename = clean_filename(original_filename)
         description = check_description(description)
@@ -662,8 +666,9 @@ class Ingestor:
         # A bucket's URL signs only a type the client named (S3Presigner.presign_put): the
         # name's type may not be the spelling its PUT sends. This server's URL takes every
         # spelling of the signed type, so it keeps the name's.
-        signed = declared if given or isinstance(self._presigner, LocalPresigner) else ""
-        request = self._presigner.presign_put(
+        presigner = self._presigner if presigner_for is None else presigner_for(key)
+        signed = declared if given or isinstance(presigner, LocalPresigner) else ""
+        request = presigner.presign_put(
             key, signed, expires_in, content_length=size, max_size=settings.max_file_size
         )
         logger.info(

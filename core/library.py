@@ -514,14 +514,20 @@ class Library:
 
     # ---- presigned uploads ------------------------------------------------------------------
     def presign_upload(
-        self, parts: bool, size: int | None, **fields: Any
+        self, parts: bool, size: int | None, arrival: Arrival | None = None, **fields: Any
     ) -> tuple[PresignedUpload, MultipartPlan | None]:
         """A presigned upload's pending file (`uploads.create_presigned_upload` with `fields`)
         and, when it goes in `parts` (`resumable.wants_multipart`), the multipart upload behind
-        it with its signed part URLs. A failure leaves nothing: the pending file, made first,
-        goes with the request that failed to start its upload in parts (the bucket out of
-        reach), instead of being listed and counted as pending until its expiry."""
-        upload = self.uploads.create_presigned_upload(size=size, **fields)
+        it with its signed part URLs. A URL through this server answers the request that
+        arrived as `arrival` (backends.presigner_for, as a download link's). A failure leaves
+        nothing: the pending file, made first, goes with the request that failed to start its
+        upload in parts (the bucket out of reach), instead of being listed and counted as
+        pending until its expiry."""
+        upload = self.uploads.create_presigned_upload(
+            size=size,
+            presigner_for=lambda key: self.backends.presigner_for(key, arrival),
+            **fields,
+        )
         if not parts or size is None:  # (wants_multipart asks a size of parts)
             return upload, None
         try:

@@ -98,6 +98,7 @@ from core.storage.signing import LocalPresigner
 
 if TYPE_CHECKING:
     from core.library import Library
+    from core.links import Arrival
 
 logger = logging.getLogger(__name__)
 
@@ -1306,8 +1307,12 @@ class ResumableUploads:
             ],
         }
 
-    def renew(self, file_id: int, part_numbers: list[int] | None = None) -> dict[str, object]:
-        """Fresh URLs for a pending upload (also one whose URL expired) and a new deadline."""
+    def renew(
+        self, file_id: int, part_numbers: list[int] | None = None, arrival: Arrival | None = None
+    ) -> dict[str, object]:
+        """Fresh URLs for a pending upload (also one whose URL expired) and a new deadline; a
+        single PUT's URL through this server answers the request that arrived as `arrival`
+        (backends.presigner_for, as the presign's). Parts go straight to a bucket."""
         record = self._pending(file_id)
         expiry = self.lib.settings.presigned_url_expiry
         expires_at = datetime.now(UTC) + timedelta(seconds=expiry)
@@ -1328,8 +1333,9 @@ class ResumableUploads:
             # named, in its spelling, which the catalog does not keep (it keeps the canonical
             # one, video/x-msvideo, where a browser PUTs video/avi), so a renewed one signs
             # none; this server's URL takes every spelling of the type it names.
-            local = isinstance(self._presigner, LocalPresigner)
-            request = self._presigner.presign_put(
+            presigner = self.lib.backends.presigner_for(record.storage_key, arrival)
+            local = isinstance(presigner, LocalPresigner)
+            request = presigner.presign_put(
                 record.storage_key,
                 (record.content_type or "") if local else "",
                 expiry,

@@ -28,7 +28,7 @@ from server.presenters import file_json
 from server.ratelimit import check_upload_rate
 from server.receive import NO_FILE_PART, form_too_long, receive_form
 from server.routes.files import file_body
-from server.state import METRICS, library, run_blocking, store_blocking
+from server.state import METRICS, arrival, library, run_blocking, store_blocking
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -72,7 +72,7 @@ async def presigned_upload(request: web.Request) -> web.Response:
         started = time.perf_counter()
         # in parts straight to the bucket (core/resumable.py): a call that waits on the store
         upload, plan = await (store_blocking if parts else run_blocking)(
-            request, lib.presign_upload, parts, **args
+            request, lib.presign_upload, parts, arrival=arrival(request), **args
         )
     except BaseException as exc:
         _count_failure(request, "presigned", file_type, exc)
@@ -171,7 +171,9 @@ async def renew_upload(request: web.Request) -> web.Response:
         _is_part_number,
         "part_numbers must be a list of whole numbers from 1",
     )
-    body = await run_blocking(request, library(request).resumable.renew, fid, numbers)
+    body = await run_blocking(
+        request, library(request).resumable.renew, fid, numbers, arrival(request)
+    )
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
