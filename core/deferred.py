@@ -10,7 +10,9 @@ next range, another process on the same catalog) must still find it. So the old 
 - no reader in this process holds it (`Readers`, a count per key, covers long streams).
 
 Before deleting, the catalog is asked again: a key that a row references (a file moved back
-within the grace period, or bytes shared by another record) is never deleted.
+within the grace period, or bytes shared by another record) is never deleted. Asked and deleted
+under the key's ObjectLocks, which a move's copy and commit to that key hold too, in whichever
+process of the catalog (core/library.py `_update_locked`).
 
 A prefix is queued the same way (`queue_prefix`): the derivatives of a video job that a newer
 job replaced (core/video/service.py, `superseded`), which a player holding the old playlists
@@ -34,7 +36,7 @@ from core import keys
 from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
 from core.errors import MediaDeskError, NotFound, is_no_space, no_space
-from core.locks import KeyedLocks
+from core.locks import KeyedLocks, ObjectLocks
 from core.storage.base import Storage
 from core.storage.routing import Unusable
 
@@ -111,7 +113,9 @@ def collect_unless_recorded(
             also(s, key)
 
 
-def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
+def discard_unless_recorded(
+    db: Database, storage: Storage, key: str, note: str | None = None
+) -> None:
     """Undoes a write that collect_unless_recorded noted (an upload's object, a move's copy,
     each with its thumbnail) once the write or the commit of its row failed, or once the row's
     commit gave it up (the same bytes stored elsewhere meanwhile, queue_until_recorded): the
@@ -122,7 +126,11 @@ def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
     Never deleted while a row names the key: a commit can succeed and still raise (PostgreSQL's
     acknowledgement lost with the connection), and another process's move of the same file
     may have recorded the same key. A catalog that cannot say, or a delete that fails, leaves
-    the object to its note: the deferred deletion asks again once due."""
+    the object to its note: the deferred deletion asks again once due.
+
+    `note`: the reason of the caller's note, dropped when a row names the key (the object is
+    then that row's, and the note would only be listed as pending for hours). Only for a
+    caller that holds the key's ObjectLocks, so that no other writer's note of it is taken."""
     try:
         with db.read() as s:
             named = _named(s, key)
@@ -130,6 +138,8 @@ def discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
         logger.warning("Kept %s for its noted deletion: %s", key, _said(exc))
         return
     if named:
+        if note is not None:
+            forget_noted(db, key, note)
         return
     try:
         storage.delete(keys.thumbnail_key(key))
@@ -219,14 +229,22 @@ def _said(exc: BaseException) -> str:
     return exc.message if isinstance(exc, MediaDeskError) else str(exc) or type(exc).__name__
 
 
-def forget_noted(db: Database, key: str) -> None:
+def forget_noted(db: Database, key: str, reason: str | None = None) -> None:
     """Drops the deletion collect_unless_recorded noted for `key` once nothing is left there
-    (the store refused the bytes, or they were deleted again): left, reconcile lists it as
-    pending for hours. Best effort: should the catalog not take the write (a full disk), the
-    deletion runs later and finds nothing."""
+    (the store refused the bytes, or they were deleted again), or, given its `reason`, once a
+    row names the key: left, reconcile lists it as pending for hours. Best effort: should the
+    catalog not take the write (a full disk), the deletion runs later and keeps or finds
+    nothing."""
     try:
         with db.write() as s:
-            DeferredDeleter.cancel(s, key)
+            if reason is None:
+                DeferredDeleter.cancel(s, key)
+            else:
+                s.execute(
+                    delete(DeferredDeletion).where(
+                        DeferredDeletion.storage_key == key, DeferredDeletion.reason == reason
+                    )
+                )
     except Exception as exc:  # noqa: BLE001 - a full or read-only catalog: the entry stays
         logger.debug("Deletion noted for %s kept: %s", key, exc)
 
@@ -267,7 +285,13 @@ class Readers:
 class DeferredDeleter:
     """Queues old keys, and deletes them (with their derivatives) once nobody can read them."""
 
-    def __init__(self, db: Database, storage: Storage, grace: float = GRACE_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        grace: float = GRACE_SECONDS,
+        object_locks: ObjectLocks | None = None,
+    ) -> None:
         self.db = db
         self.storage = storage
         self.grace = grace
@@ -282,8 +306,12 @@ class DeferredDeleter:
         self.retry = RETRY_SECONDS
         self._failing = False  # the last timed run could not finish (said once, not per retry)
         # Held while a key is written to (a move's copy and commit) and while it is deleted:
-        # a file moved back to a key that is due for deletion is never deleted under it.
+        # a file moved back to a key that is due for deletion is never deleted under it. The
+        # threads of this process take turns in key_locks, then every process sharing the
+        # catalog in object_locks: a move back committed by another server between this
+        # deletion's check and its delete lost the object its row names.
         self.key_locks = KeyedLocks()
+        self.object_locks = object_locks or ObjectLocks(db)
 
     # ---- queueing ---------------------------------------------------------------------------
     def queue(
@@ -506,7 +534,7 @@ class DeferredDeleter:
             return drop_left_behind(self.db, store(backend), entry_id, key, backend)
 
     def _delete(self, entry_id: int, key: str, backend: str | None = None) -> bool:
-        with self.key_locks.hold(key):
+        with self.key_locks.hold(key), self.object_locks.hold(key):
             return self._delete_locked(entry_id, key, backend)
 
     def _delete_locked(self, entry_id: int, key: str, backend: str | None = None) -> bool:

@@ -201,7 +201,7 @@ class Library:
         self._leader: MaintenanceLeader | None = None
         self._leader_lock = threading.Lock()
         self._edit_locks = KeyedLocks()
-        self.deferred = DeferredDeleter(db, storage)
+        self.deferred = DeferredDeleter(db, storage, object_locks=self._object_locks)
         # photos' thumbnails and variants of an older rendering, made again
         self.thumbnail_remaker = ThumbnailRemaker(
             db,
@@ -566,11 +566,14 @@ class Library:
     ) -> FileRecord:
         current = self._catalog.get(file_id, include_trashed=True)
         values, new_key = _plan_edit(current, changes, expected_version)
-        # Copy and commit under the new key's lock: a deferred deletion of that very key (a
-        # file moved back within the grace period) waits, then sees the row and keeps it.
-        guard = self.deferred.key_locks.hold(new_key) if new_key else contextlib.nullcontext()
-        with guard:
+        # Copy and commit under the new key's locks, in this process and across the processes
+        # of the catalog (the deleter's, DeferredDeleter._delete): a deferred deletion of that
+        # very key (a file moved back within the grace period, by any server) waits, then sees
+        # the row and keeps it; or it deleted the object before, and the copy puts it back.
+        with contextlib.ExitStack() as guard:
             if new_key:
+                guard.enter_context(self.deferred.key_locks.hold(new_key))
+                guard.enter_context(self._object_locks.hold(new_key))
                 collect_unless_recorded(self._db, new_key, self._storage, "move_copy")
             try:
                 if new_key:
@@ -605,7 +608,8 @@ class Library:
                         self.deferred.queue(s, current.storage_key, backend=row.storage_backend)
             except BaseException:
                 if new_key:
-                    discard_unless_recorded(self._db, self._storage, new_key)
+                    # under the key's locks: the "move_copy" note is ours alone
+                    discard_unless_recorded(self._db, self._storage, new_key, "move_copy")
                 raise
         if new_key:
             self.deferred.schedule()

@@ -192,9 +192,11 @@ class ObjectLocks:
     Files with the same bytes share one object (migration 0010), and it is deleted once no file
     references it. The deleter checks the references and deletes the object under this lock; a
     file that has just started to reference the object looks for it under the same lock (and
-    stores its bytes there again if it is gone). Without it a reference committed between the
-    deleter's check and its delete was left without bytes (a hard delete of one file and an
-    upload of the same bytes for another athlete, on two servers at once).
+    stores its bytes there again if it is gone), and a move copies to its new key and commits
+    it under that key's lock. Without it a reference committed between the deleter's check and
+    its delete was left without bytes (a hard delete of one file and an upload of the same bytes
+    for another athlete, on two servers at once; a file moved back to its old key by one server
+    while another ran that key's deferred deletion).
     """
 
     def __init__(self, db: Database) -> None:
