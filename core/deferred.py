@@ -213,6 +213,15 @@ def named_on(session: Session, key: str, backend: str) -> bool:
     return session.scalar(stmt) is not None
 
 
+def backend_of_file(session: Session, file_id: int) -> str | None:
+    """The backend holding file `file_id`'s object and derivatives (None: no such row), read in
+    the caller's transaction: the one to name in the deferred deletion of a derivative it
+    replaces, which this process's active backend may not be (`DeferredDeleter.queue`)."""
+    stmt = select(MediaFile.storage_backend).where(MediaFile.id == file_id)
+    found = session.scalar(stmt)
+    return str(found) if found else None
+
+
 def _named(session: Session, key: str) -> bool:
     """Whether a row (any status, trashed too) names the object at `key`. Not an alias: it is
     another id of its target file, served from the target's object, and keeps the key of the
@@ -339,16 +348,19 @@ class DeferredDeleter:
             )
         )
 
-    def queue_prefix(self, session: object, prefix: str, reason: str) -> None:
+    def queue_prefix(
+        self, session: object, prefix: str, reason: str, *, backend: str | None = None
+    ) -> None:
         """Adds the deferred deletion of every object under `prefix` (ending with "/") in the
-        caller's transaction: a replaced video job's folder, kept for `replaced_grace`."""
+        caller's transaction: a replaced video job's folder, kept for `replaced_grace`.
+        `backend`: the one holding the objects, as `queue`'s."""
         if not prefix.endswith("/"):  # "a/b" would also take "a/bc/…"
             raise ValueError(f"A deferred prefix must end with '/': {prefix!r}")
         session.add(  # type: ignore[attr-defined]
             DeferredDeletion(
                 storage_key=prefix,
                 is_prefix=True,
-                backend=getattr(self.storage, "name", None),
+                backend=backend or getattr(self.storage, "name", None),
                 reason=reason,
                 not_before=datetime.now(UTC) + timedelta(seconds=self.replaced_grace),
             )

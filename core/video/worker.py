@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import partials
+from core.deferred import backend_of_file
 from core.errors import (
     MediaDeskError,
     NotFound,
@@ -176,8 +177,8 @@ class VideoWorker:
     def _away_wait(self) -> float:
         """The wait before the next turn while the catalog is out of reach: doubling from
         poll_interval, at most a third of a lease. A job this worker holds (`_held`) must be
-        put back within the lease a restarted catalog grants before anyone takes it again
-        (JobQueue.claim); OUTAGE_BACKOFF_MAX would let it go."""
+        put back within the lease a catalog back from an outage grants before any process
+        takes it again (JobQueue.claim); OUTAGE_BACKOFF_MAX would let it go."""
         self._away += 1
         most = max(self.poll_interval, self.lib.jobs.lease_seconds / 3)
         return float(min(self.poll_interval * 2 ** min(self._away - 1, 10), most))
@@ -512,13 +513,17 @@ class VideoWorker:
             return
 
         def supersede(session: Any, replaced: list[JobRecord]) -> None:
-            # the replaced jobs' files stay for players holding their playlists, then go
+            # the replaced jobs' files stay for players holding their playlists, then go: from
+            # the file's backend, which may be one this process did not start with (moved to
+            # R2 by `storage migrate` elsewhere) and the process running the deletion hours
+            # later may not have loaded (it builds the one the entry names)
+            backend = backend_of_file(session, record.id)
             for old in replaced:
                 prefixes, names = service.superseded(record, old)
                 for prefix in prefixes:
-                    lib.deferred.queue_prefix(session, prefix, "reprocess")
+                    lib.deferred.queue_prefix(session, prefix, "reprocess", backend=backend)
                 for key in names:
-                    lib.deferred.queue(session, key, "reprocess", replaced=True)
+                    lib.deferred.queue(session, key, "reprocess", replaced=True, backend=backend)
 
         if lib.jobs.finish(job.id, owner, JobState.DONE, result=result, superseded=supersede):
             lib.deferred.schedule()
