@@ -502,7 +502,8 @@ class ServerPanel(QWidget):
                     state,
                 )
             ):
-                item.setToolTip(item.toolTip() or item.text())  # whole where elided
+                if not item.toolTip():  # whole where elided
+                    item.setToolTip(tip_text(item.text()))
                 self.table.setItem(row, column, item)
         self._fit_token_columns()
         self._update_revoke()  # the selected token may have been revoked meanwhile
