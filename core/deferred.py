@@ -12,7 +12,8 @@ next range, another process on the same catalog) must still find it. So the old 
 Before deleting, the catalog is asked again: a key that a row references (a file moved back
 within the grace period, or bytes shared by another record) is never deleted. Asked and deleted
 under the key's ObjectLocks, which a move's copy and commit to that key hold too, in whichever
-process of the catalog (core/library.py `_update_locked`).
+process of the catalog (core/library.py `_update_locked`; a migration back to a backend where
+the key's old copy waits, core/storage_migration.py `_move_one`, through `writing`).
 
 A prefix is queued the same way (`queue_prefix`): the derivatives of a video job that a newer
 job replaced (core/video/service.py, `superseded`), which a player holding the old playlists
@@ -535,6 +536,15 @@ class DeferredDeleter:
         with self.db.write() as s:
             s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
 
+    @contextlib.contextmanager
+    def writing(self, key: str) -> Iterator[None]:
+        """Held while `key` is written to and the row naming it committed (a migration's copy
+        of a file back to a backend where its old copy waits for deletion): that deletion
+        (`_delete_left_behind`, `_delete`) waits, then sees the row, in this process or any
+        other of the catalog. The same order as the deletion: key_locks, then object_locks."""
+        with self.key_locks.hold(key), self.object_locks.hold(key):
+            yield
+
     def _delete_left_behind(self, entry_id: int, key: str, backend: str) -> bool:
         # the one backend's store: the routing storage would find the moved copy first
         store = getattr(self.storage, "backend", None)
@@ -542,7 +552,10 @@ class DeferredDeleter:
             with self.db.write() as s:
                 s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
             return False
-        with self.key_locks.hold(key):
+        # under the locks a migration moving the file back there holds (`writing`): else its
+        # copy, written and committed by another process between this check and this delete,
+        # went, and the row named an object that was not there
+        with self.key_locks.hold(key), self.object_locks.hold(key):
             return drop_left_behind(self.db, store(backend), entry_id, key, backend)
 
     def _delete(self, entry_id: int, key: str, backend: str | None = None) -> bool:

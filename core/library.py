@@ -197,7 +197,14 @@ class Library:
         self._keeper = Keeper(storage)
         self.usage = UsageMonitor(self, db)
         # which backend holds each file, and moving files between backends
-        self.backends = StorageBackends(lambda: self.settings, db, storage, presigner, self.reading)
+        self.backends = StorageBackends(
+            lambda: self.settings,
+            db,
+            storage,
+            presigner,
+            self.reading,
+            writing=lambda key: self.deferred.writing(key),  # made below
+        )
         self._leader: MaintenanceLeader | None = None
         self._leader_lock = threading.Lock()
         self._edit_locks = KeyedLocks()

@@ -29,7 +29,9 @@ again at the end of the run, and what is still left is logged, listed in the rep
 
 A file moving back to a backend where its old copy waits for deletion first takes that queued
 deletion back (`cancel_left_behind`), and queues it again should it not move: the deletion only
-ever runs while no row names the key on that backend (`drop_left_behind`).
+ever runs while no row names the key on that backend (`drop_left_behind`). The copy and the
+switch hold the key's locks, which that deletion holds from its check to its delete, in any
+process of the catalog (core/deferred.py `DeferredDeleter.writing`).
 
 A failure's `error` is a sentence for the user (`_in_user_terms`): the storages' messages name
 keys and the endpoint, which go to the log only.
@@ -181,7 +183,9 @@ class StorageBackends:
     """Which backend holds each file, and moving files between backends (`library.backends`).
 
     `settings` is called for the current settings; `reading(key)` is held while a file's
-    bytes are copied, so a deferred deletion of that key waits (core/deferred.py).
+    bytes are copied, so a deferred deletion of that key waits (core/deferred.py), and
+    `writing(key)` (DeferredDeleter.writing) while its copy is written and its row switched,
+    so that the deletion of an old copy at the target, in any process, takes turns with it.
     """
 
     def __init__(
@@ -191,12 +195,14 @@ class StorageBackends:
         storage: Storage,
         presigner: Presigner,
         reading: Callable[[str], AbstractContextManager[None]],
+        writing: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
         self._storage = storage
         self._presigner = presigner
         self._reading = reading
+        self._writing = writing or (lambda _key: contextlib.nullcontext())
         # the host and port this process's server listens on, once it does
         self._bound: tuple[str, int] | None = None
         # backends _configure could not build, by name: (the saved settings' stamp, why)
@@ -518,12 +524,16 @@ class StorageBackends:
             content_type = row.content_type or "application/octet-stream"
             name, has_thumb = row.original_filename, row.has_thumbnail
         destination = routing.backend(target)
-        with self._db.write() as s:
-            # an old copy of this file at the target, waiting for its deletion (a move back
-            # within SOURCE_KEPT_SECONDS): the copy about to be written there must not go
-            took_back = cancel_left_behind(s, target, key)
         source = routing.backend(source_name)
-        with self._reading(key), contextlib.ExitStack() as cleanup:
+        # Copied and committed under the key's locks (`writing`), which the deletion of an old
+        # copy of it at the target takes too, in any process of the catalog: that deletion,
+        # having found no row naming the key there, deleted the copy this move had just
+        # written, and the row switched to an object that was gone (the source went later).
+        with self._writing(key), self._reading(key), contextlib.ExitStack() as cleanup:
+            with self._db.write() as s:
+                # an old copy of this file at the target, waiting for its deletion (a move back
+                # within SOURCE_KEPT_SECONDS): the copy about to be written there must not go
+                took_back = cancel_left_behind(s, target, key)
             if took_back:
                 # what is at the target stays tracked should this file not move after all
                 cleanup.callback(self._requeue_unless_named, target, key)

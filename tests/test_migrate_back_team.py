@@ -1,0 +1,160 @@
+"""A file migrated back to the backend it left, by one process, while another process runs the
+deletion of the old copy it left there (LEFT_BEHIND): the object the row names again must
+survive (README: "an object is never deleted while a row names it"). The deletion checked that
+no row named the key on that backend, then deleted; the migration's copy and its row's switch,
+made by another process between the two, lost the object (and the copy it came from went a
+minute later). Two Library instances on one catalog (SQLite, PostgreSQL) stand for the two
+processes: each has its own in-process locks, so only what is shared across processes keeps
+them apart."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from core import deferred, storage_migration
+from core.db.models import DeferredDeletion
+from core.library import Library
+from core.storage_migration import MigrationReport, MigrationStep
+from tests.conftest import make_settings
+from tests.internals import db_of, storage_of
+from tests.pg_server import postgres_url  # noqa: F401
+
+pytestmark = pytest.mark.timeout(120)
+
+# How long the deletion, stopped between its check and its delete, gives the migration back to
+# finish: one that is not kept waiting by a lock shared across processes ends well within it.
+MOVE_PATIENCE = 3.0
+
+
+def _s3(bucket: Any) -> dict[str, Any]:
+    return {
+        "r2_endpoint_url": bucket.endpoint_url,
+        "r2_bucket_name": bucket.bucket,
+        "r2_access_key_id": bucket.access_key_id,
+        "r2_secret_access_key": bucket.secret_access_key,
+        "r2_region": "us-east-1",
+    }
+
+
+@pytest.fixture
+def postgresql_pair(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+    s3_bucket: Any,
+) -> Iterator[tuple[Library, Library]]:
+    """Two libraries (two servers' machines) on a fresh PostgreSQL database and one bucket."""
+    name = f"migback_{uuid.uuid4().hex[:12]}"
+    admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    libs = []
+    for side in ("a", "b"):
+        folder = tmp_path / side
+        folder.mkdir()
+        libs.append(Library.open(make_settings(folder, database_url=url, **_s3(s3_bucket))))
+    yield libs[0], libs[1]
+    for lib in libs:
+        lib.close()
+
+
+@pytest.fixture
+def sqlite_pair(tmp_path: Path, s3_bucket: Any) -> Iterator[tuple[Library, Library]]:
+    """The desktop and the CLI of one machine on one SQLite catalog, data folder and bucket."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    first = Library.open(make_settings(folder, **_s3(s3_bucket)))
+    second = Library.open(make_settings(folder, **_s3(s3_bucket)), migrate=False)
+    yield first, second
+    second.close()
+    first.close()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def pair(request: pytest.FixtureRequest) -> tuple[Library, Library]:
+    return request.getfixturevalue(f"{request.param}_pair")  # type: ignore[no-any-return]
+
+
+def _migrate_leaving_sources(lib: Library, target: str) -> MigrationReport:
+    """A migration stopped in its wait for the old copies' deletion: they stay queued."""
+    stop = threading.Event()
+
+    def progress(step: MigrationStep) -> None:
+        if step.removing:
+            stop.set()
+
+    return lib.backends.migrate(target, progress=progress, cancel=stop)
+
+
+def _left_behind(lib: Library, key: str) -> list[str]:
+    with db_of(lib).read() as s:
+        return list(
+            s.scalars(
+                select(DeferredDeletion.backend).where(
+                    DeferredDeletion.storage_key == key,
+                    DeferredDeletion.reason == deferred.LEFT_BEHIND,
+                )
+            )
+        )
+
+
+def test_a_migration_back_during_the_other_processes_deletion_keeps_the_object(
+    pair: tuple[Library, Library], media_dir: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = pair
+    # the old copies wait for their deletion (the tests' default deletes them at once)
+    monkeypatch.setattr(storage_migration, "SOURCE_KEPT_SECONDS", 60.0)
+    record = one.uploads.ingest(media_dir.jpeg, "image")  # on the bucket, the active backend
+    key = record.storage_key
+    data = b"".join(storage_of(one).open_range(key))
+    assert _migrate_leaving_sources(one, "local").moved == 1
+    bucket = storage_of(one).backend("r2")  # type: ignore[attr-defined]
+    assert _left_behind(one, key) == ["r2"] and bucket.exists(key)  # the old copy, queued
+
+    # Process two's deletion of the old copy has found no row naming the key on the bucket;
+    # right then process one migrates the file back there.
+    back: list[Any] = []
+    real_named_on = deferred.named_on
+    fired = threading.Event()
+
+    def migrate_back() -> None:
+        try:
+            back.append(_migrate_leaving_sources(one, "r2"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            back.append(exc)
+
+    mover = threading.Thread(target=migrate_back)
+
+    def named_then_migrate_back(session: Any, named_key: str, backend: str) -> bool:
+        found = real_named_on(session, named_key, backend)
+        if named_key == key and backend == "r2" and not fired.is_set():
+            fired.set()
+            mover.start()
+            mover.join(MOVE_PATIENCE)  # done unless a lock keeps it waiting for this deletion
+        return found
+
+    monkeypatch.setattr(deferred, "named_on", named_then_migrate_back)
+    two.deferred.run(datetime.now(UTC) + timedelta(minutes=5))
+    assert fired.is_set()
+    mover.join(60)
+    assert not mover.is_alive()
+    monkeypatch.setattr(deferred, "named_on", real_named_on)
+
+    assert len(back) == 1 and isinstance(back[0], MigrationReport), back
+    assert back[0].moved == 1 and not back[0].failed, back[0]
+    for lib in (one, two):
+        assert lib.backends.backend_of_key(key) == "r2"
+        # the row's object is on the bucket (was: deleted by the other process's deletion)
+        assert b"".join(lib.open_range(lib.get_file(record.id), 0, None)) == data
+    assert bucket.exists(key)
+    # nothing waits to delete the copy the row names on the bucket
+    assert "r2" not in _left_behind(one, key)
