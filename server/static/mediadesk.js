@@ -277,6 +277,17 @@ export async function uploadFile(file, {
   // before any byte is sent, and no second request can fail once the file is stored.
   if (description !== undefined && description !== null) form.description = description;
   const grant = await request("POST", `${url}/files/upload/presigned`, { token, json: form });
+  try {
+    return await sendGranted(file, grant, { url, token, report, form, description });
+  } catch (err) {
+    // the pending upload the server keeps: resumeUpload(file, err.fileId, …) sends only
+    // what it lacks, where a new uploadFile sent every byte again and left this one behind
+    if (err instanceof MediaDeskError) err.fileId = grant.file_id;
+    throw err;
+  }
+}
+
+async function sendGranted(file, grant, { url, token, report, form, description }) {
   let confirmBody;
   if (grant.parts && grant.parts.length) {
     // an upload in parts straight to the bucket: equal parts, the last one shorter
@@ -303,6 +314,38 @@ export async function uploadFile(file, {
     return request("PATCH", `${url}/files/${stored.id}`, { token, json: { description } });
   }
   return stored;
+}
+
+/**
+ * Goes on with a pending presigned upload that failed part-way (the `fileId` on uploadFile's
+ * error): asks the server for fresh URLs (POST /files/{id}/upload/renew), sends the parts the
+ * bucket still lacks (a single PUT: the file again) and confirms. Resolves with the stored
+ * file as uploadFile does; a 409 or 410 from the server says the upload cannot be resumed
+ * (upload the file anew).
+ */
+export async function resumeUpload(file, fileId, { baseUrl, token, onProgress } = {}) {
+  const url = base(baseUrl);
+  const report = (sent) => onProgress && onProgress(Math.min(sent, file.size), file.size);
+  const id = encodeURIComponent(fileId);
+  const grant = await request("POST", `${url}/files/${id}/upload/renew`, { token });
+  if (grant.parts) {
+    // the parts the bucket holds count as sent; the confirm lets the server list them all
+    const size = (n) => Math.max(0, Math.min(grant.part_size, file.size - (n - 1) * grant.part_size));
+    const held = file.size - grant.parts.reduce((sum, part) => sum + size(part.part_number), 0);
+    const done = new Map();
+    report(held);
+    for (const part of grant.parts) {
+      const start = (part.part_number - 1) * grant.part_size;
+      await put(part.url, file.slice(start, start + grant.part_size), {}, (sent) => {
+        done.set(part.part_number, sent);
+        report(held + [...done.values()].reduce((a, b) => a + b, 0));
+      }, originOf(part.url) === originOf(url));
+    }
+  } else {
+    const target = new URL(grant.upload_url, url).href;
+    await put(target, file, grant.headers, report, originOf(target) === originOf(url));
+  }
+  return request("POST", `${url}/files/${id}/confirm-upload`, { token });
 }
 
 // Whether the server ignored the presign's description (one from before that field answers
