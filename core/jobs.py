@@ -235,13 +235,13 @@ class JobQueue:
             for kind in kinds:
                 row = active.get(kind)
                 if row is None:
-                    row = self._new_job(kind, file_id, utcnow())
+                    row = self._new_job(kind, file_id)
                     s.add(row)
                     s.flush()
                 out.append(JobRecord.from_row(row))
         return out
 
-    def _new_job(self, kind: str, file_id: int, now: datetime) -> Job:
+    def _new_job(self, kind: str, file_id: int) -> Job:
         return Job(
             kind=kind,
             file_id=file_id,
@@ -249,7 +249,7 @@ class JobQueue:
             progress=0.0,
             attempts=0,
             max_attempts=self.max_attempts,
-            run_after=now,
+            run_after=self._from_now(0),
             cancel_requested=False,
         )
 
@@ -275,8 +275,7 @@ class JobQueue:
                 execution_options={"synchronize_session": False},
             )
         with self.db.write() as s:
-            now = utcnow()
-            rows = [self._new_job(kind, file_id, now) for kind in kinds]
+            rows = [self._new_job(kind, file_id) for kind in kinds]
             s.add_all(rows)
             s.flush()
             return [JobRecord.from_row(r) for r in rows]
@@ -291,9 +290,9 @@ class JobQueue:
         job the outage stopped puts it back without spending the attempt once the catalog
         answers (core/video/worker.py) unless a claim, of any process, took it first,
         counting one. A worker that really died (kill -9) still has its attempt counted, at
-        most a lease after the catalog came back. All of it by the catalog's clock: leases on
-        PostgreSQL are the server's time, as is its start (a worker machine's clock may be
-        off).
+        most a lease after the catalog came back. All of it by the catalog's clock: leases and
+        due times on PostgreSQL are the server's time, as is its start (a worker machine's
+        clock may be off).
         """
         now = utcnow()
         with self.db.write() as s:
@@ -322,7 +321,7 @@ class JobQueue:
                 execution_options={"synchronize_session": False},
             )
             pick = select(Job.id).where(
-                or_(and_(Job.state == JobState.QUEUED, Job.run_after <= now), lapsed)
+                or_(and_(Job.state == JobState.QUEUED, Job.run_after <= clock), lapsed)
             )
             if kinds:
                 pick = pick.where(Job.kind.in_(kinds))
@@ -389,10 +388,16 @@ class JobQueue:
         return datetime.fromisoformat(info["since"]) if back else None
 
     def _lease_end(self) -> Any:
-        """A lease from now, by the catalog's clock (PostgreSQL's: every worker machine's
-        leases compare alike, and with the server's start)."""
-        lease = timedelta(seconds=self.lease_seconds)
-        return utcnow() + lease if self.db.is_sqlite else func.now() + lease
+        """A lease from now, by the catalog's clock (leases compare with its start too)."""
+        return self._from_now(self.lease_seconds)
+
+    def _from_now(self, seconds: float) -> Any:
+        """`seconds` from now by the catalog's clock, for the times claims compare (leases,
+        due times): PostgreSQL's, so that every worker machine's compare alike; a job queued by
+        a machine whose clock is ahead was not due for a worker on time, a back-off written by
+        one behind was already over. SQLite's catalog is this machine's."""
+        later = timedelta(seconds=seconds)
+        return utcnow() + later if self.db.is_sqlite else func.now() + later
 
     def heartbeat(self, job_id: int, owner: str, progress: float | None = None) -> bool:
         """Renews the lease; False when the job is no longer ours or its cancel was asked."""
@@ -499,7 +504,7 @@ class JobQueue:
                 row.finished_at = now
             else:
                 row.state = JobState.QUEUED
-                row.run_after = now + timedelta(seconds=backoff(row.attempts))
+                row.run_after = self._from_now(backoff(row.attempts))
             s.flush()
             return JobRecord.from_row(row)
 
@@ -520,7 +525,7 @@ class JobQueue:
             row.lease_expires_at = None
             row.attempts = max((row.attempts or 0) - 1, 0)
             row.state = JobState.QUEUED
-            row.run_after = utcnow() + timedelta(seconds=delay)
+            row.run_after = self._from_now(delay)
             s.flush()
             return JobRecord.from_row(row)
 
@@ -537,7 +542,7 @@ class JobQueue:
                     else func.greatest(Job.attempts - 1, 0),
                     lease_owner=None,
                     lease_expires_at=None,
-                    run_after=utcnow(),
+                    run_after=self._from_now(0),
                 )
                 .returning(Job.id),
                 execution_options={"synchronize_session": False},
@@ -565,7 +570,7 @@ class JobQueue:
             if row.state not in RETRYABLE:
                 raise Conflict(f"Only failed or cancelled jobs can be retried (job is {row.state})")
             row.state, row.attempts, row.error, row.error_code = JobState.QUEUED, 0, None, None
-            row.progress, row.run_after, row.finished_at = 0.0, utcnow(), None
+            row.progress, row.run_after, row.finished_at = 0.0, self._from_now(0), None
             row.cancel_requested, row.started_at = False, None
             s.flush()
             return JobRecord.from_row(row)
