@@ -182,6 +182,17 @@ class StorageNotAsked(StorageUnavailable):
         self.sent = False
 
 
+class StorageUnusable(StorageUnavailable):
+    """Refused before anything was sent: the backend holding the object cannot be used by
+    this process, not built from the saved settings (reason storage_not_configured,
+    core/storage/routing.py) or set up too incompletely (R2 partly configured,
+    core/storage/factory.py). It lasts until the settings change, so deletions leave those
+    files as they were (a live file live) and go on with the others (core/library.py
+    `empty_trash`, core/maintenance.py `purge_trash`)."""
+
+    sent = False
+
+
 class CatalogUpgraded(StorageUnavailable):
     """The catalog was migrated by a newer MediaDesk while this process ran
     (core/db/schema_guard.py): it writes nothing more until restarted with that version, since

@@ -34,6 +34,7 @@ from core.errors import (
     NotFound,
     StorageNotAsked,
     StorageUnavailable,
+    StorageUnusable,
     never_sent,
     object_damaged,
     store_answered,
@@ -796,29 +797,25 @@ class Library:
         restored and trashed again meanwhile has a later date, written by the clock of
         whoever trashed it again (the same rule as `delete_permanently`'s).
         `report(done, total)` follows each batch. Files on a backend this process cannot
-        build (storage_not_configured) stay in the trash, the others go, and the emptying
-        then raises that error.
+        use (not built, storage_not_configured, or set up too incompletely: StorageUnusable)
+        stay in the trash untouched, the others go, and the emptying then raises that error.
         """
         trash = self._catalog.trash_dates()
         ids = list(trash)
         deleted: list[int] = []
-        unreachable: StorageUnavailable | None = None
+        unreachable: StorageUnusable | None = None
         for start in range(0, len(ids), BULK_BATCH):
             chunk = ids[start : start + BULK_BATCH]
             try:
                 deleted += self._empty_batch({file_id: trash[file_id] for file_id in chunk})
-            except StorageUnavailable as exc:
-                if exc.reason != "storage_not_configured":
-                    raise
-                # Files on a backend this process cannot build (`_reach`): one at a time, so
-                # they alone stay in the trash, and the rest of it is still emptied.
+            except StorageUnusable as exc:
+                # Files on a backend this process cannot use (`_reach`, before any byte of the
+                # batch went): one at a time, so they alone stay in the trash, and the rest of
+                # it is still emptied.
                 unreachable = exc
                 for file_id in chunk:
-                    try:
+                    with contextlib.suppress(StorageUnusable):
                         deleted += self._empty_batch({file_id: trash[file_id]})
-                    except StorageUnavailable as one:
-                        if one.reason != "storage_not_configured":
-                            raise
             if report is not None:
                 report(min(start + BULK_BATCH, len(ids)), len(ids))
         if unreachable is not None:
@@ -1196,8 +1193,9 @@ class Library:
                 )
                 if not shared:
                     self._storage.delete_prefix(keys.variant_prefix(record.storage_key))
-                    for key in keys.derivative_keys(record.storage_key):
-                        self._storage.delete(key)
+                    # as the emptying's: no row names a thumbnail, and one delete() asked the
+                    # active backend first, a half set-up bucket too, after the bytes went
+                    self._storage.delete_many(keys.derivative_keys(record.storage_key))
                 with self._db.write() as s:
                     row = s.get(MediaFile, file_id)
                     if row is not None and row.storage_key != record.storage_key:

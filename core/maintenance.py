@@ -14,7 +14,7 @@ from core.errors import (
     Conflict,
     MediaDeskError,
     NotFound,
-    StorageUnavailable,
+    StorageUnusable,
     is_no_space,
     no_space,
 )
@@ -143,23 +143,22 @@ def purge_trash(
 ) -> list[int]:
     """Permanently deletes files trashed longer than the retention; returns their ids, also
     added to `purged` as they go (the report keeps them when a file kept raises at the end).
-    A file on a backend this process cannot build stays in the trash, the others go, and
-    then that error (storage_not_configured) is raised."""
+    A file on a backend this process cannot use (not built, storage_not_configured, or set up
+    too incompletely: StorageUnusable) stays in the trash untouched, the others go, and then
+    that error is raised."""
     days = lib.settings.trash_retention_days if retention_days is None else retention_days
     cutoff = retention_cutoff(now or datetime.now(UTC), days)
     purged = [] if purged is None else purged
     if cutoff is None:
         return purged
     lib.redate_future_trash(now or datetime.now(UTC))  # else a date years ahead is never purged
-    unreachable: StorageUnavailable | None = None
+    unreachable: StorageUnusable | None = None
     for file_id in lib.trashed_before(cutoff):
         try:
             lib.delete_permanently(file_id, only_trashed=True)
         except (NotFound, Conflict):
             continue  # restored or deleted since the list was read
-        except StorageUnavailable as exc:
-            if exc.reason != "storage_not_configured":
-                raise
+        except StorageUnusable as exc:
             unreachable = exc
             continue
         purged.append(file_id)

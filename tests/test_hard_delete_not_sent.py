@@ -13,7 +13,11 @@ an endpoint whose queue of connections is full (a connect that never opens)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import ssl
+import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -197,3 +201,108 @@ def test_a_routing_delete_refused_unsent_after_another_backend_was_asked_may_hav
     with pytest.raises(StorageUnavailable) as first:
         routing.delete("a/c.png")
     assert never_sent(first.value)
+
+
+class _TlsEndpoint:
+    """An https endpoint of a throwaway self-signed certificate. `mid_body`: it completes the
+    handshake, reads the request, then answers a TLS record that does not decrypt (the
+    client's TLS layer fails after the request went); else it only does the handshake, which
+    a client that does not trust the certificate aborts."""
+
+    def __init__(self, folder: Path, *, mid_body: bool = False) -> None:
+        self.cert = folder / "cert.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(folder / "key.pem"), "-out", str(self.cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(self.cert, folder / "key.pem")
+        self._mid_body = mid_body
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.requests: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                tls = self._context.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                continue
+            with tls:
+                try:
+                    request = tls.recv(65536)
+                    if request:
+                        self.requests.append(request)
+                    if self._mid_body:
+                        # application data whose MAC is wrong, under the TLS layer
+                        os.write(tls.fileno(), b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _stored(s3_settings: Settings, tmp_path: Path) -> FileRecord:
+    lib = Library.open(s3_settings)
+    try:
+        (record,) = _files(lib, tmp_path, 1)
+    finally:
+        lib.close()
+    return record
+
+
+def test_a_hard_delete_whose_tls_handshake_fails_leaves_the_file_live(
+    s3_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A certificate this machine does not trust (TLS intercepted, a self-signed endpoint):
+    the handshake fails before any byte of the DELETE is written."""
+    monkeypatch.setattr(s3, "REQUESTS", QUICK)
+    record = _stored(s3_settings, tmp_path)
+    endpoint = _TlsEndpoint(tmp_path)
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=endpoint.url, usage_scan_interval=0))
+    try:
+        with pytest.raises(StorageUnavailable) as failed:
+            lib.delete_permanently(record.id)
+        assert "SSLError" in repr(failed.value.__cause__), repr(failed.value.__cause__)
+        assert endpoint.requests == []
+        assert never_sent(failed.value)
+        assert not lib.get_file(record.id).is_trashed  # was: in the trash
+    finally:
+        lib.close()
+        endpoint.close()
+    lib = Library.open(s3_settings)
+    try:
+        _live(lib, record)
+    finally:
+        lib.close()
+
+
+def test_a_tls_failure_after_the_request_went_may_have_done_work(
+    s3_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSLError also words a TLS failure once the DELETE was written: the store may carry it
+    out, so the file stays in the trash under its claim, as for a DELETE unanswered."""
+    monkeypatch.setattr(s3, "REQUESTS", QUICK)
+    record = _stored(s3_settings, tmp_path)
+    endpoint = _TlsEndpoint(tmp_path, mid_body=True)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(endpoint.cert))  # trusted: the handshake passes
+    lib = Library.open(s3_settings.replace(r2_endpoint_url=endpoint.url, usage_scan_interval=0))
+    try:
+        with pytest.raises(StorageUnavailable) as failed:
+            lib.delete_permanently(record.id)
+        assert "SSLError" in repr(failed.value.__cause__), repr(failed.value.__cause__)
+        assert any(r.startswith(b"DELETE ") for r in endpoint.requests), endpoint.requests
+        assert not never_sent(failed.value)
+        assert lib.get_file(record.id).is_trashed
+    finally:
+        lib.close()
+        endpoint.close()

@@ -15,11 +15,12 @@ from sqlalchemy import update
 
 from core import keys
 from core.db.models import MediaFile, utcnow
-from core.errors import StorageUnavailable
+from core.errors import StorageUnavailable, StorageUnusable, never_sent
 from core.library import CLAIM_LEASE, Library
 from core.maintenance import purge_trash, reconcile, run_maintenance
 from core.records import FileRecord
 from core.settings import Settings, save_settings
+from core.storage.local import LocalStorage
 from server import cli
 from tests.conftest import make_settings
 from tests.internals import db_of
@@ -372,3 +373,88 @@ def test_a_partly_configured_bucket_does_not_keep_a_stale_claim_of_a_local_file(
         assert _row(lib, record.id) is None
     finally:
         lib.close()
+
+
+# ---- R2 half set up (its secret missing) over files already on it ---------------------------
+
+
+@pytest.fixture
+def half_set_up(
+    s3_settings: Settings, media_dir: MediaSet, s3_bucket: S3Target
+) -> Iterator[tuple[Library, FileRecord, FileRecord]]:
+    """A file on the local folder and one on R2, then the library opened as the desktop opens
+    it with R2's secret gone (allow_incomplete_storage): R2 still the storage chosen."""
+    lib = Library.open(s3_settings.replace(storage_backend="local"))
+    here = lib.uploads.ingest(media_dir.jpeg, "image")
+    lib.close()
+    assert LocalStorage(s3_settings.paths.objects_dir).exists(here.storage_key)
+    lib = Library.open(s3_settings.replace(storage_backend="r2"))
+    there = lib.uploads.ingest(media_dir.png, "image")
+    lib.close()
+    assert there.storage_key in _bucket_keys(s3_bucket)
+    half = make_settings(
+        s3_settings.paths.data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_region="us-east-1",
+        storage_backend="r2",
+        allow_incomplete_storage=True,
+    )
+    assert half.storage_problem
+    lib = Library.open(half)
+    try:
+        yield lib, here, there
+    finally:
+        lib.close()
+
+
+def test_a_hard_delete_on_a_partly_configured_bucket_leaves_the_live_file_live(
+    half_set_up: tuple[Library, FileRecord, FileRecord], s3_bucket: S3Target
+) -> None:
+    """No DELETE can be sent to a bucket without its secret: the file stays live, also after
+    maintenance (was: moved to the trash under a back-dated claim, kept there for good)."""
+    lib, _, there = half_set_up
+    with pytest.raises(StorageUnusable) as refused:
+        lib.delete_permanently(there.id)
+    assert never_sent(refused.value)
+    assert not lib.get_file(there.id).is_trashed
+    run_maintenance(lib, only=frozenset({"stale_claims"}))
+    row = _row(lib, there.id)
+    assert row is not None and row.deleted_at is None and row.purging_since is None
+    assert there.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_emptying_the_trash_past_a_partly_configured_bucket_deletes_the_local_files(
+    half_set_up: tuple[Library, FileRecord, FileRecord], s3_bucket: S3Target
+) -> None:
+    """The local file goes, bytes and row; the bucket's stays in the trash untouched (was:
+    the local bytes deleted, then the bucket refused and the row stayed without them)."""
+    lib, here, there = half_set_up
+    lib.trash(here.id)
+    lib.trash(there.id)
+    with pytest.raises(StorageUnusable):
+        lib.empty_trash()
+    assert _row(lib, here.id) is None
+    assert not LocalStorage(lib.settings.paths.objects_dir).exists(here.storage_key)
+    _still_trashed(lib, there.id)
+    assert there.storage_key in _bucket_keys(s3_bucket)
+
+
+def test_the_retention_purge_past_a_partly_configured_bucket_deletes_the_local_files(
+    half_set_up: tuple[Library, FileRecord, FileRecord], s3_bucket: S3Target
+) -> None:
+    """The bucket's file first: the local one is still purged (was: the purge stopped there,
+    or the local bytes went and their row stayed)."""
+    lib, here, there = half_set_up
+    lib.trash(there.id)
+    lib.trash(here.id)
+    later = datetime.now(UTC) + timedelta(days=lib.settings.trash_retention_days + 1)
+    purged: list[int] = []
+    with pytest.raises(StorageUnusable):
+        purge_trash(lib, now=later, purged=purged)
+    assert purged == [here.id]
+    assert _row(lib, here.id) is None
+    assert not LocalStorage(lib.settings.paths.objects_dir).exists(here.storage_key)
+    _still_trashed(lib, there.id)
+    assert there.storage_key in _bucket_keys(s3_bucket)

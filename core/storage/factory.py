@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-from core.errors import SettingsError, StorageUnavailable
+from core.errors import SettingsError
 from core.settings import STORAGE_INCOMPLETE, Settings
 from core.storage.base import Presigner, Storage
 from core.storage.local import LocalStorage
@@ -41,12 +41,7 @@ class UnusableStorage(Unusable):
     still opens and every read or write of a file answers storage_unavailable saying what is
     missing, rather than MediaDesk refusing to start (and to open its Settings)."""
 
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
-
-    def _refuse(self, *_: object, **__: object) -> Any:
-        raise StorageUnavailable(f"The storage cannot be used: {self.problem}")
-
+    _refuse = Unusable.refuse
     put_file = put_stream = put_bytes = open_range = download_to = stat = exists = _refuse
     delete = delete_prefix = delete_many = copy = move = list_keys = check = _refuse
     abort_stale_multipart = create_multipart = upload_part = list_parts = _refuse

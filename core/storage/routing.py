@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from core.errors import NotFound, StorageUnavailable
+from core.errors import NotFound, StorageUnavailable, StorageUnusable
 from core.storage.base import ObjectStat, ProgressCallback, Storage
 
 Locator = Callable[[str], str | None]
@@ -45,7 +45,8 @@ class _Unreachable:
         error = self._error
 
         def refuse(*_: object, **__: object) -> Any:
-            raise StorageUnavailable(error.message, reason=error.reason, details=error.details)
+            # nothing is sent: a hard delete refused here leaves a live file live
+            raise StorageUnusable(error.message, reason=error.reason, details=error.details)
 
         return refuse
 
@@ -53,7 +54,14 @@ class _Unreachable:
 class Unusable:
     """A backend configured too incompletely to be used (core/storage/factory.py): deletions
     ask it only for keys the catalog says it holds, so a half set-up bucket does not keep
-    the local folder's files in the trash."""
+    the local folder's files in the trash; for those keys `reach` refuses before any byte
+    goes. Every call of it raises why (StorageUnusable: nothing was sent)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+    def refuse(self, *_: object, **__: object) -> Any:
+        raise StorageUnusable(f"The storage cannot be used: {self.problem}")
 
 
 def refusing(error: StorageUnavailable) -> Storage:
@@ -100,20 +108,29 @@ class RoutingStorage:
 
     def reach(self, keys: Sequence[str]) -> set[str]:
         """Builds now every backend the catalog names for `keys` that this process has none
-        for, and returns the names; raises StorageUnavailable (storage_not_configured) when
-        one cannot be. Deletions call it before any byte goes: a delete that only reached the
-        backends this process started with dropped the rows and left the objects on a bucket
-        nobody would look in."""
+        for, and returns the names; raises StorageUnusable when one cannot be built
+        (storage_not_configured) or is set up too incompletely to be used (`Unusable`).
+        Deletions call it before any byte goes: a delete that only reached the backends this
+        process started with dropped the rows and left the objects on a bucket nobody would
+        look in, and one that deleted the local bytes before a half set-up bucket refused
+        left their rows in the trash without them."""
         with self._lock:
             known = set(self._backends)
         named = self.locate_many(keys)
-        for name in sorted(named - known):
-            if self.resolve is None:
-                raise StorageUnavailable(
+        for name in sorted(named):
+            if name not in known and self.resolve is None:
+                raise StorageUnusable(
                     f"Files of this library are on the {name} storage, which is not configured",
                     reason="storage_not_configured",
                 )
-            self.backend(name)
+            try:
+                storage = self.backend(name)
+            except StorageUnusable:
+                raise
+            except StorageUnavailable as exc:  # building one sends nothing to any store
+                raise StorageUnusable(exc.message, reason=exc.reason, details=exc.details) from exc
+            if isinstance(storage, Unusable):
+                storage.refuse()
         return named
 
     def add_backend(self, name: str, storage: Storage) -> None:

@@ -88,6 +88,41 @@ _TIMED_OUT = (bx.ReadTimeoutError, bx.ConnectTimeoutError)
 # A try whose connection was refused or never opened: its request never left this machine.
 # Not a read timeout nor a connection dropped mid-request, which the store may carry out.
 _NEVER_SENT = (bx.EndpointConnectionError, bx.ConnectTimeoutError)
+# A TLS failure (a certificate not trusted, TLS intercepted, https to a plain port) or a proxy
+# that could not be reached: never sent when it ended the connect, but urllib3 words a TLS
+# error mid-request (a record cut while the body went) as SSLError too.
+_NEVER_SENT_IF_CONNECTING = (bx.SSLError, bx.ProxyConnectionError)
+# urllib3's frames that open a connection (TCP, proxy tunnel, TLS handshake): nothing of the
+# request is written before they return.
+_CONNECTING = frozenset({"_validate_conn", "_new_conn", "connect", "_connect_tls_proxy"})
+
+
+def _connecting(exc: BaseException) -> bool:
+    """Whether `exc` (or an error it was raised from) ended in urllib3 opening a connection."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_name in _CONNECTING and "urllib3" in code.co_filename:
+                return True
+            tb = tb.tb_next
+        wrapped = getattr(current, "kwargs", {}).get("error")  # botocore's wrapped error
+        todo += [current.__cause__, current.__context__, *current.args[:1], wrapped]
+        todo = [e for e in todo if e is None or isinstance(e, BaseException)]
+    return False
+
+
+def _never_sent(exc: BaseException | None) -> bool:
+    """Whether a try that failed with `exc` certainly wrote nothing to the store."""
+    if isinstance(exc, _NEVER_SENT):
+        return True
+    return isinstance(exc, _NEVER_SENT_IF_CONNECTING) and _connecting(exc)
 
 
 class _Sent:
@@ -100,7 +135,7 @@ class _Sent:
         self.count = 0
 
     def tried(self, caught_exception: Exception | None) -> None:
-        if not isinstance(caught_exception, _NEVER_SENT):
+        if not _never_sent(caught_exception):
             with self._lock:
                 self.count += 1
 
@@ -370,7 +405,7 @@ class S3Storage:
             yield
         except _TRANSLATED as exc:
             error = explain(exc, what, self.bucket, self.endpoint_url)
-            never = isinstance(exc, _NEVER_SENT) and self._sent.count == tries
+            never = _never_sent(exc) and self._sent.count == tries
             if never and isinstance(error, StorageUnavailable):
                 # nothing of the call reached the store: a hard delete undoes its trash
                 error.sent = False
