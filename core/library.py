@@ -70,7 +70,7 @@ from core.storage.base import (
     Storage,
 )
 from core.storage.factory import SIGNING_KEY_FILE, build_storage
-from core.storage.routing import RoutingStorage
+from core.storage.routing import RoutingStorage, home_of
 from core.storage.s3 import BucketLinks, bucket_links
 from core.storage.signing import (
     LocalPresigner,
@@ -369,8 +369,12 @@ class Library:
     def download_object(self, key: str, target: Path) -> None:
         self._storage.download_to(key, target)
 
-    def put_object_file(self, key: str, path: Path, content_type: str) -> ObjectStat:
-        return self._storage.put_file(key, path, content_type)
+    def put_object_file(
+        self, key: str, path: Path, content_type: str, *, beside: str | None = None
+    ) -> ObjectStat:
+        """`beside`: the key of the file `key` derives from, written on that file's backend."""
+        store = self._storage if beside is None else home_of(self._storage, beside)
+        return store.put_file(key, path, content_type)
 
     def delete_object(self, key: str) -> None:
         self._storage.delete(key)

@@ -62,6 +62,7 @@ from core.metadata import READ_COLUMNS, read_again, reread_changes
 from core.records import FileRecord
 from core.spool import discard, owned_temp
 from core.storage.base import Storage
+from core.storage.routing import home_of
 from core.thumbnail_cache import ThumbnailCache
 from core.thumbnails import (
     POSTER_GENERATION,
@@ -325,11 +326,12 @@ class ThumbnailRemaker:
             thumb_key = keys.thumbnail_key(key)
             if thumb is not None and for_read:
                 kept = (
-                    self._keeper.put(thumb_key, thumb, f"Thumbnail of file {file_id}") is not None
+                    self._keeper.put(thumb_key, thumb, f"Thumbnail of file {file_id}", beside=key)
+                    is not None
                 )
                 room = room and kept
-            elif thumb is not None:
-                self._storage.put_bytes(thumb_key, thumb, "image/webp")
+            elif thumb is not None:  # beside its original (core/storage/routing.py `home`)
+                home_of(self._storage, key).put_bytes(thumb_key, thumb, "image/webp")
             # With no room the rows stay as they are: not every image of today's rendering is
             # stored, and the row's tag would name images that are not there
             today = rendering(record.file_type)
@@ -426,15 +428,22 @@ class ThumbnailRemaker:
         if shown:
             ladder.add(shown[0])
         prefix = keys.variant_prefix(record.storage_key)
-        for stored in list(self._storage.list_keys(prefix)):
-            width = _variant_width(stored.key[len(prefix) :])
-            if width is None:
-                continue  # not a variant's name: not ours to judge
-            if width in ladder:
-                self._storage.put_bytes(stored.key, make_variant(source, width), "image/webp")
-            else:
-                with contextlib.suppress(NotFound):
-                    self._storage.delete(stored.key)
+        # the active backend's (its cache, Library.open_variant) and its original's: a photo
+        # on R2 made again by a process on the local folder kept the old ones on the bucket
+        stores = [self._storage]
+        home = home_of(self._storage, record.storage_key)
+        if home is not self._storage:
+            stores.append(home)
+        for store in stores:
+            for stored in list(store.list_keys(prefix)):
+                width = _variant_width(stored.key[len(prefix) :])
+                if width is None:
+                    continue  # not a variant's name: not ours to judge
+                if width in ladder:
+                    store.put_bytes(stored.key, make_variant(source, width), "image/webp")
+                else:
+                    with contextlib.suppress(NotFound):
+                        store.delete(stored.key)
 
     def _mark(
         self, key: str, has_thumbnail: bool, today: int, meta: dict[str, Any] | None = None

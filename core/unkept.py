@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from core.errors import InsufficientStorage
 from core.storage.base import ObjectStat, OpenedObject, Storage
+from core.storage.routing import home_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,17 @@ class Keeper:
         self._lock = threading.Lock()
         self._unkept = False
 
-    def put(self, key: str, data: bytes, what: str) -> ObjectStat | None:
+    def put(
+        self, key: str, data: bytes, what: str, *, beside: str | None = None
+    ) -> ObjectStat | None:
         """`data` stored at `key`, its stat; None when the store had no room for it (a full disk
         or quota: InsufficientStorage), nothing kept and the caller serves `data`. Other
-        failures raise. `what` names the image in the warning ("Thumbnail of file 7")."""
+        failures raise. `what` names the image in the warning ("Thumbnail of file 7").
+        `beside`: the key of its original, whose backend keeps it (a thumbnail); without it,
+        the active backend (a variant: a cache of the process that serves it)."""
+        store = self._storage if beside is None else home_of(self._storage, beside)
         try:
-            stat = self._storage.put_bytes(key, data, WEBP)
+            stat = store.put_bytes(key, data, WEBP)
         except InsufficientStorage as exc:
             with self._lock:
                 said, self._unkept = self._unkept, True

@@ -64,6 +64,11 @@ class Unusable:
         raise StorageUnusable(f"The storage cannot be used: {self.problem}")
 
 
+def home_of(storage: Storage, key: str) -> Storage:
+    """`RoutingStorage.home` of a routing storage; any other storage is its files' only home."""
+    return storage.home(key) if isinstance(storage, RoutingStorage) else storage
+
+
 def refusing(error: StorageUnavailable) -> Storage:
     """A stand-in for a backend that cannot be built: every call raises `error` again."""
     return cast(Storage, _Unreachable(error))
@@ -132,6 +137,21 @@ class RoutingStorage:
             if isinstance(storage, Unusable):
                 storage.refuse()
         return named
+
+    def home(self, key: str) -> Storage:
+        """The backend the catalog names for the file stored at `key` (the active one when it
+        names none), built from the saved settings if this process has none: where that
+        file's derivatives are written and read. Writing them to the active backend left a
+        video moved to R2 by another process with renditions only this machine's folder had.
+        Raises StorageUnavailable (storage_not_configured) when it cannot be built: nothing
+        is written elsewhere."""
+        name = self.locate(key) or self.active_name
+        if name == self.active_name:  # this storage's writes and listings go there already
+            return cast(Storage, self)
+        try:
+            return self.backend(name)
+        except NotFound as exc:  # no resolver: this process cannot build it
+            raise StorageUnavailable(exc.message, reason="storage_not_configured") from exc
 
     def add_backend(self, name: str, storage: Storage) -> None:
         with self._lock:

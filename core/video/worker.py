@@ -33,6 +33,7 @@ from core.deferred import backend_of_file
 from core.errors import (
     MediaDeskError,
     NotFound,
+    StorageUnavailable,
     catalog_unreachable,
     is_no_space,
     passing_outage,
@@ -197,7 +198,7 @@ class VideoWorker:
             self._run(job, owner)
         except Exception as exc:
             message = exc.message if isinstance(exc, MediaDeskError) else f"{exc}"
-            if passing_outage(exc):
+            if passing_outage(exc) or _unbuilt(exc):
                 self._postpone(job, owner, exc, message)
             elif is_no_space(exc):
                 self._put_back_for_space(job, owner, _space_message(exc), failure_reason(exc))
@@ -496,10 +497,11 @@ class VideoWorker:
             for name in result.get("files", []):
                 path = out / name
                 sizes[name] = path.stat().st_size
-                lib.put_object_file(
+                lib.put_object_file(  # to the video's own backend, maybe not this process's
                     service.derived_key(record, job.kind, name, result),
                     path,
                     service.content_type_of(name),
+                    beside=record.storage_key,
                 )
         except BaseException:
             self._remove(record, job.kind, result)  # a retry uploads them all again
@@ -583,6 +585,14 @@ class VideoWorker:
             return True
         except NotFound:
             return False
+
+
+def _unbuilt(exc: BaseException) -> bool:
+    """The video's backend (moved there by another process) cannot be built from the saved
+    settings: its files are written nowhere else, and the job waits, as for an outage, its
+    attempt not spent, until the settings are saved (`StorageBackends._configure` reads
+    them again once changed) or this process restarts with them."""
+    return isinstance(exc, StorageUnavailable) and exc.reason == "storage_not_configured"
 
 
 def _space_message(exc: BaseException) -> str:
