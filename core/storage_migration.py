@@ -249,6 +249,7 @@ class StorageBackends:
             storage.locate = self._first_to_ask
             storage.locate_many = self._backends_named
             storage.resolve = self._configure
+            storage.locate_owner = self._owner_backend
 
     def _configure(self, name: str) -> Storage:
         """The backend `name` built from the settings saved now: a row names a backend this
@@ -314,6 +315,26 @@ class StorageBackends:
                 raise
             return set()
         return names
+
+    def _owner_backend(self, key: str) -> str | None:
+        """The backend of the file the derived `key` is of (RoutingStorage.locate_owner), None
+        for another key or while the catalog cannot be reached. One read, only for a key no
+        backend this process has holds."""
+        pattern = _owner_pattern(key)
+        if pattern is None:
+            return None
+        try:
+            with self._db.read() as s:
+                found = s.scalar(
+                    select(MediaFile.storage_backend)
+                    .where(MediaFile.storage_key.like(pattern, escape="\\"))
+                    .limit(1)
+                )
+        except StorageUnavailable as exc:
+            if not catalog_unreachable(exc):
+                raise
+            return None
+        return str(found) if found else None
 
     def backend_of_key(self, key: str) -> str | None:
         with self._db.read() as s:
@@ -612,6 +633,21 @@ class StorageBackends:
 
     def on_backend(self, key: str, backend: str) -> bool:
         return (self.backend_of_key(key) or self._settings().backend_name) == backend
+
+
+def _owner_pattern(key: str) -> str | None:
+    """A LIKE pattern of the storage key of the file the derived `key` is of (core/keys.py)."""
+
+    def literal(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    if key.startswith(keys.VIDEO_PREFIX):
+        name = keys.video_owner_name(key)
+        return f"%/{literal(name)}.%" if name else None
+    for prefix, dots in ((keys.THUMBNAIL_PREFIX, 1), (keys.VARIANT_PREFIX, 2)):
+        if key.startswith(prefix):
+            return f"{literal(key[len(prefix) :].rsplit('.', dots)[0])}.%"
+    return None
 
 
 def _saved_stamp(settings: Settings) -> object:

@@ -23,6 +23,7 @@ from core.video import service
 from server import cli
 from tests import media
 from tests.conftest import make_settings
+from tests.internals import storage_of
 from tests.s3_server import S3Target, s3_client
 from tests.video_helpers import process_all
 
@@ -108,6 +109,18 @@ def test_a_reprocess_on_a_local_server_writes_the_renditions_to_the_bucket(
     finally:
         lib.close()
     assert keys.thumbnail_key(photo_key) in _bucket_keys(s3_bucket, keys.THUMBNAIL_PREFIX)
+
+    # A server started on the local folder without the bucket's keys (settings read before
+    # the migration saved them) reads them from the bucket too, built from the saved settings
+    lib = Library.open(local_saved)
+    try:
+        assert storage_of(lib).backend_names() == ["local"]  # type: ignore[attr-defined]
+        web = now["web"]
+        assert lib.read_object(
+            service.derived_key(record, "web", web.result["files"][0], web.result)
+        )  # was: NotFound
+    finally:
+        lib.close()
 
     # Another team member's server (active on the bucket) serves what the catalog names
     mate = _teammate(local_saved, s3_bucket, tmp_path / "mate")

@@ -86,6 +86,9 @@ class RoutingStorage:
         self.locate: Locator = lambda key: None
         self.locate_many: ManyLocator = lambda keys: set()
         self.resolve: Resolver | None = None
+        # The backend the catalog names for the file a derived key (a thumbnail, a variant, a
+        # video's rendition) is of, asked when no backend this process has holds the key
+        self.locate_owner: Locator = lambda key: None
 
     # ---- backends -----------------------------------------------------------------------------
     @property
@@ -181,7 +184,24 @@ class RoutingStorage:
                 return call(storage)
             except NotFound as exc:
                 missing = missing or exc
+        home = self._owner_home(key)
+        if home is not None:
+            return call(home)
         raise missing or NotFound(f"No object {key!r}")
+
+    def _owner_home(self, key: str) -> Storage | None:
+        """The backend of the file the derived `key` is of, when this process had none for it
+        (the derived key names no row, so `locate` cannot tell): a server started on the local
+        folder answered 404 for the renditions of a video another process moved to R2. Built
+        from the saved settings, or StorageUnavailable: the bytes exist where this process
+        cannot reach. None: no other backend to ask."""
+        if self.resolve is None:
+            return None
+        name = self.locate_owner(key)
+        with self._lock:
+            if not name or name in self._backends:
+                return None
+        return self.backend(name)
 
     # ---- reads: wherever the object is ---------------------------------------------------------
     def stat(self, key: str) -> ObjectStat:
@@ -217,11 +237,16 @@ class RoutingStorage:
 
     def _holder(self, key: str) -> Storage:
         order = self._order(key)
-        if len(order) == 1:
+        if len(order) == 1 and self.resolve is None:  # nowhere else to look
             return order[0]
         for storage in order:
             if storage.exists(key):
                 return storage
+        home = self._owner_home(key)
+        if home is not None:
+            return home
+        if len(order) == 1:  # its own words (a lost file's object: the key, the backend)
+            return order[0]
         raise NotFound(f"No object {key!r} in any storage")
 
     # ---- writes: the active backend, or where the source is ------------------------------------
