@@ -102,7 +102,7 @@ def link_origin(
         return origin(host, port)
     if arrival is None:
         return origin(_loopback(host), port)
-    named = _this_machine(arrival.host, port)
+    named = _this_machine(arrival.host, port, _families(host))
     if named:
         return origin(named, port)
     return origin(_unmapped(arrival.local_address) or _loopback(host), port)
@@ -121,11 +121,7 @@ def shareable_origin(bound: tuple[str, int] | None, public: str) -> str:
     host, port = bound
     if host not in WILDCARDS:
         return origin(host, port)
-    # asyncio binds "::" to IPv6 alone (IPV6_V6ONLY), "0.0.0.0" to IPv4 alone, "" to both
-    families = {"::": [socket.AF_INET6], "0.0.0.0": [socket.AF_INET]}.get(
-        host, [socket.AF_INET, socket.AF_INET6]
-    )
-    for family in families:
+    for family in _families(host):
         address = network_address(family)
         if address:
             return origin(address, port)
@@ -147,14 +143,26 @@ def network_address(family: socket.AddressFamily) -> str:
     return str(found)
 
 
+def _families(wildcard: str) -> list[socket.AddressFamily]:
+    """The address families a server bound to `wildcard` answers: asyncio binds "::" to IPv6
+    alone (IPV6_V6ONLY), "0.0.0.0" to IPv4 alone, "" to both."""
+    return {"::": [socket.AF_INET6], "0.0.0.0": [socket.AF_INET]}.get(
+        wildcard, [socket.AF_INET, socket.AF_INET6]
+    )
+
+
 def _loopback(wildcard: str) -> str:
     """The loopback address a server bound to `wildcard` answers on: "::" listens on IPv6
     alone, where 127.0.0.1 is refused."""
     return "::1" if wildcard == "::" else "127.0.0.1"
 
 
-def _this_machine(header: str, port: int) -> str:
-    """The host the Host header names when it is this machine on `port`, else ""."""
+def _this_machine(header: str, port: int, served: list[socket.AddressFamily]) -> str:
+    """The host the Host header names when it is this machine on `port` in a family the bound
+    socket serves (`served`), else "": an address of this machine in the other family names a
+    socket nobody listens on (an IPv4-mapped one counts as neither: no link should name it).
+    A name (localhost, the host name) is taken only when IPv4 is served: every machine's names
+    resolve to an IPv4 address, not all to an IPv6 one, and a client may try the IPv4 one alone."""
     try:
         parts = urlsplit(f"//{header.strip()}")
         named_port = parts.port or 80
@@ -167,7 +175,11 @@ def _this_machine(header: str, port: int) -> str:
         address = ipaddress.ip_address(name)
     except ValueError:
         own = socket.gethostname().lower()
-        return name if name in {"localhost", own, own.split(".")[0]} else ""
+        names = {"localhost", own, own.split(".")[0]}
+        return name if socket.AF_INET in served and name in names else ""
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    if family not in served or getattr(address, "ipv4_mapped", None):
+        return ""
     return str(address) if _assigned_here(address) else ""
 
 

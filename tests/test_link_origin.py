@@ -107,6 +107,20 @@ def test_a_server_on_every_address_names_the_address_a_request_reached(
                 assert found == _both("https://m.example"), host
 
 
+def test_a_host_the_bound_family_does_not_serve_is_foreign(tmp_path: Path, clip: Path) -> None:
+    """0.0.0.0 listens on IPv4 alone: `Host: [::1]:PORT` named this machine, and the links
+    named http://[::1]:PORT, where nothing answers. The address the request reached instead."""
+    with _served(tmp_path / "v4", "0.0.0.0") as (server, token):
+        port = server.port
+        fid = upload_file(server, token, clip, kind="video")["id"]
+        for host in ("[::1]", "[::ffff:127.0.0.2]"):
+            found = _origins(server, token, fid, "127.0.0.2", f"{host}:{port}")
+            assert found == _both(f"http://127.0.0.2:{port}"), host
+        assert _origins(server, token, fid, "127.0.0.2", f"localhost:{port}") == _both(
+            f"http://localhost:{port}"
+        )
+
+
 def test_a_broadcast_or_unspecified_host_is_foreign(tmp_path: Path, clip: Path) -> None:
     """A broadcast address binds like one of this machine's own (the limited one, and on Linux
     each interface's, 127.255.255.255 for loopback), and ::ffff:0.0.0.0 is not "unspecified"

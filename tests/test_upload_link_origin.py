@@ -158,3 +158,33 @@ def test_the_public_url_and_a_bucket_keep_their_own_origin(
         assert _origin(str(grant["upload_url"])) == bucket
         assert _origin(str(_renew(base, token, grant["file_id"])["upload_url"])) == bucket
         _put_and_confirm(base, token, grant, photo)
+
+
+def test_a_host_in_a_family_the_server_does_not_serve_is_not_believed(
+    tmp_path: Path, photo: bytes
+) -> None:
+    """Bound to 0.0.0.0 (IPv4 alone), `Host: [::1]:PORT` named this machine and was handed an
+    upload URL at http://[::1]:PORT, where nothing listens; bound to "::" (IPv6 alone),
+    `localhost` may resolve to 127.0.0.1 alone. The link names the address the request
+    reached instead."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with _local(tmp_path / "v4") as lib, _served(lib, "0.0.0.0") as (server, token):
+        base = f"http://127.0.0.1:{server.port}"
+        for host in (f"[::1]:{server.port}", f"[::ffff:127.0.0.1]:{server.port}"):
+            grant = _presign(base, token, len(photo), host)
+            assert _origin(str(grant["upload_url"])) == base, host
+            renewed = _renew(base, token, grant["file_id"], host)
+            assert _origin(str(renewed["upload_url"])) == base, host
+        _put_and_confirm(base, token, grant, photo)
+    with _local(tmp_path / "v6") as lib, _served(lib, "::") as (server, token):
+        base = f"http://[::1]:{server.port}"
+        for host in (f"localhost:{server.port}", f"127.0.0.1:{server.port}"):
+            grant = _presign(base, token, len(photo), host)
+            assert _origin(str(grant["upload_url"])) == base, host
+            renewed = _renew(base, token, grant["file_id"], host)
+            assert _origin(str(renewed["upload_url"])) == base, host
+        _put_and_confirm(base, token, grant, photo)
