@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db.models import MediaFile
+from core.errors import Conflict, InsufficientStorage, StorageUnavailable
 from core.library import Library
 from server.entry import EmbeddedServer
 from tests.browser import chromium_path
@@ -285,3 +286,102 @@ async def test_retry_sends_only_the_parts_the_bucket_lacks(
         assert statuses(s3_library) == {"ready": 1}, statuses(s3_library)
     finally:
         live.stop()
+
+
+@pytest.mark.parametrize(
+    ("languages", "fault", "said"),
+    [
+        (
+            "en-GB,en;q=0.9",
+            InsufficientStorage("There is not enough free storage space to save the file"),
+            "Not stored: The server has no free space left to store the file. "
+            "(insufficient_storage)",
+        ),
+        (
+            "es-ES,es;q=0.9",
+            InsufficientStorage("There is not enough free storage space to save the file"),
+            "No se guardó: El servidor no tiene espacio libre para guardar el archivo. "
+            "(insufficient_storage)",
+        ),
+        (
+            "es-ES,es;q=0.9",
+            StorageUnavailable("The storage cannot be reached right now; try again later"),
+            "No se guardó: El servidor no puede acceder a su almacenamiento ahora. "
+            "Inténtalo más tarde. (storage_unavailable)",
+        ),
+    ],
+)
+async def test_a_full_disk_or_a_storage_fault_is_said_and_retry_goes_on(
+    local: EmbeddedServer,
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    languages: str,
+    fault: Exception,
+    said: str,
+) -> None:
+    """A 507 (the disk full) or a 500 storage_unavailable at confirm was taken for a dropped
+    connection ("The connection was lost. Press Retry…"), and each Retry said the same: the
+    page says the server's answer, in its language, and Retry goes on once it is fixed."""
+    picture = noise_png(tmp_path / "full.png", 100)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise fault
+
+    monkeypatch.setattr(library.uploads, "confirm_upload_once", refuse)
+    async with Phone(chromium_path() or "") as phone:
+        await phone.start(languages)
+        await _open(phone, local.url, make_tokens(library).upload)
+        await phone.choose(picture)
+        assert await phone.wait_for("!document.getElementById('retry').hidden", 30)
+        state = await phone.page()
+        assert state["status"] == said, state
+        monkeypatch.undo()
+        await phone.evaluate("document.getElementById('retry').click()")
+        await _wait_status(phone, ("Stored as #", "Guardado como n.º "), 30)
+    assert statuses(library) == {"ready": 1}, statuses(library)
+
+
+@pytest.mark.parametrize(
+    ("languages", "invalid", "conflict"),
+    [
+        (
+            "es-ES,es;q=0.9",
+            "Rechazado: El token no existe o fue revocado. (invalid_token)",
+            "Rechazado: Taken by another upload (conflict)",
+        ),
+        (
+            "en-GB,en;q=0.9",
+            "Refused: The token is unknown or revoked. (invalid_token)",
+            "Refused: Taken by another upload (conflict)",
+        ),
+    ],
+)
+async def test_a_refusal_is_said_in_the_page_language(
+    local: EmbeddedServer,
+    library: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    languages: str,
+    invalid: str,
+    conflict: str,
+) -> None:
+    """The Spanish page said "Rechazado: The token is unknown or revoked (invalid_token)": the
+    server's English message. The codes the upload answers are said in the page's words; the
+    server's message stays for a code the page has no sentence of."""
+    first = noise_png(tmp_path / "first.png", 100)
+    second = noise_png(tmp_path / "second.png", 120)
+
+    def conflicting(*_args: object, **_kwargs: object) -> None:
+        raise Conflict("Taken by another upload")
+
+    async with Phone(chromium_path() or "") as phone:
+        await phone.start(languages)
+        await _open(phone, local.url, "mdk_wrongtoken")
+        await phone.choose(first)
+        assert await _wait_status(phone, ("Rechazado", "Refused"), 20) == invalid
+        assert not (await phone.page())["retry"]
+        await _open(phone, local.url, make_tokens(library).upload)
+        monkeypatch.setattr(library.uploads, "confirm_upload_once", conflicting)
+        await phone.choose(second)
+        assert await _wait_status(phone, ("Rechazado", "Refused"), 20) == conflict
