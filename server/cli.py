@@ -250,11 +250,13 @@ def _serve(args: argparse.Namespace) -> int:
         lines.append("Press Ctrl+C to stop.")
         # human text; with JSON logs on stdout, so that stderr stays one JSON object a line
         banner = sys.stdout if log_format == "json" else sys.stderr
-        banner.write("\n".join(lines) + "\n")
-        banner.flush()
+        # the handlers first: "Press Ctrl+C to stop." is a promise, and a Ctrl+C (a script's
+        # SIGINT) right after it was a KeyboardInterrupt, exit 130 'interrupted'
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        banner.write("\n".join(lines) + "\n")
+        banner.flush()
         while not stop.wait(1.0) and server.running:
             pass
     finally:
