@@ -91,6 +91,18 @@ class SinkWatch(QObject):
             self.ended_at = len(self.shown)
 
 
+# consecutive 5-ms looks: under one frame at 50 fps
+MAX_BLACK_LOOKS = 3
+
+
+def _longest_run(indexes: list[int]) -> int:
+    longest = run = 0
+    for i, index in enumerate(indexes):
+        run = run + 1 if i and index == indexes[i - 1] + 1 else 1
+        longest = max(longest, run)
+    return longest
+
+
 def _play_to_the_end(qtbot: Any, player: VideoPlayer, clip: Path) -> SinkWatch:
     watch = SinkWatch(player.video_sink())
     player.player.mediaStatusChanged.connect(watch.on_status)
@@ -111,11 +123,22 @@ def test_a_clip_played_to_its_end_never_goes_black(
     watch = _play_to_the_end(qtbot, player, clips["three"])
     assert watch.shown and watch.ended_at > 0
     blacks = [i for i, valid in enumerate(watch.shown) if not valid]
-    assert not blacks, f"black {len(blacks)} of {len(watch.shown)} times (end at {watch.ended_at})"
+    # The empty frame may be handed over from Qt's render thread, and the player's slot that
+    # puts the last frame back then runs queued on this one: on a loaded machine a 5-ms look
+    # can fall between (seen once in a full run). What a person would see is a black of
+    # several samples in a row (the bug: 60-100, 0.3-0.5 s); under a frame's time is not.
+    assert _longest_run(blacks) <= MAX_BLACK_LOOKS, (
+        f"black {len(blacks)} of {len(watch.shown)} times (end at {watch.ended_at}): {blacks}"
+    )
     assert player.video_sink().videoFrame().isValid()
     picture = player.video_sink().videoFrame().toImage()
     corner = picture.pixelColor(5, 5)  # the clip's red marker, not black
     assert corner.red() > 180 and corner.green() < 90, corner.name()
+    # The moment itself, without a race against the render thread: the empty frame Qt hands
+    # the sink at the end leaves the last picture there (offscreen the seek's decode is quick,
+    # so the looks above see that black only briefly when it is not put back)
+    player.video_sink().setVideoFrame(QVideoFrame())
+    assert player.video_sink().videoFrame().isValid(), "the empty end frame blanked the picture"
 
 
 def test_a_clip_played_to_its_end_reads_its_whole_length(
