@@ -102,6 +102,19 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def fresh_database(postgres_url: str, prefix: str) -> str:
+    """The URL of a new, empty database on the session's server, for a test's own catalog."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture
 def pg_library(postgres_url: str, tmp_path: Path) -> Iterator[Library]:
     """A library on the session's PostgreSQL, its catalog emptied (the tests share the database)."""

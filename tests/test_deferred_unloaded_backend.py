@@ -22,27 +22,19 @@ from core.db.models import DeferredDeletion
 from core.errors import StorageUnavailable
 from core.library import Library
 from core.records import FileRecord
-from core.settings import Settings, save_settings
+from core.settings import Settings
 from core.storage.routing import RoutingStorage
-from server import cli
-from tests.conftest import make_settings
 from tests.internals import db_of, storage_of
 from tests.media_fixtures import MediaSet
-from tests.s3_server import S3Target, s3_client
+from tests.r2_migrate import bucket_keys, migrate_to_r2, r2_environment, saved_local
+from tests.s3_server import S3Target
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def local_saved(data_dir: Path) -> Settings:
-    settings = make_settings(data_dir)
-    save_settings(settings, settings.config_file, environ={})
-    return settings
-
-
-def _bucket_keys(target: S3Target) -> set[str]:
-    listed = s3_client(target).list_objects_v2(Bucket=target.bucket)
-    return {obj["Key"] for obj in listed.get("Contents", [])}
+    return saved_local(data_dir)
 
 
 @pytest.fixture
@@ -57,23 +49,13 @@ def renamed_on_bucket(
     lib = Library.open(local_saved)
     try:
         record = lib.uploads.ingest(media_dir.png, "image")
-        with monkeypatch.context() as scoped:
-            for name, value in {
-                "R2_ENDPOINT_URL": s3_bucket.endpoint_url,
-                "R2_BUCKET_NAME": s3_bucket.bucket,
-                "R2_ACCESS_KEY_ID": s3_bucket.access_key_id,
-                "R2_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
-                "R2_REGION": "us-east-1",
-            }.items():
-                scoped.setenv(name, value)
-            data = ["--data-dir", str(local_saved.paths.data_dir)]
-            assert cli.run(["storage", "migrate", "--to", "r2", "--save-keys", *data]) == 0
+        migrate_to_r2(local_saved, r2_environment(s3_bucket), monkeypatch, "--save-keys")
         athlete = lib.create_athlete("Moved")
         moved = lib.update_file(record.id, {"athlete_id": athlete.id})
     finally:
         lib.close()
     assert moved.storage_key != record.storage_key
-    assert {record.storage_key, moved.storage_key} <= _bucket_keys(s3_bucket)
+    assert {record.storage_key, moved.storage_key} <= bucket_keys(s3_bucket)
     yield record, moved
 
 
@@ -96,7 +78,7 @@ def test_a_moved_files_old_key_is_deleted_from_a_bucket_this_process_never_loade
         routing = storage_of(lib)
         assert isinstance(routing, RoutingStorage) and "r2" not in routing.backend_names()
         lib.deferred.run(now=_later())
-        left = _bucket_keys(s3_bucket)
+        left = bucket_keys(s3_bucket)
         # was: the entry dropped, the old object and its thumbnail left on the bucket
         assert before.storage_key not in left
         assert keys.thumbnail_key(before.storage_key) not in left
@@ -123,10 +105,10 @@ def test_a_moved_files_old_key_waits_while_its_bucket_cannot_be_built(
         routing.resolve = unconfigured  # type: ignore[assignment]
         assert lib.deferred.run(now=_later()) == []
         assert _queued(lib, before.storage_key)  # was: dropped, the object left for good
-        assert before.storage_key in _bucket_keys(s3_bucket)
+        assert before.storage_key in bucket_keys(s3_bucket)
         routing.resolve = resolve
         assert lib.deferred.run(now=_later()) == [before.storage_key]
-        assert before.storage_key not in _bucket_keys(s3_bucket)
+        assert before.storage_key not in bucket_keys(s3_bucket)
         assert not _queued(lib, before.storage_key)
     finally:
         lib.close()

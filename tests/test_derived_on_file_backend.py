@@ -18,13 +18,13 @@ from core.errors import StorageUnavailable
 from core.jobs import JobState, current_derivatives
 from core.library import Library
 from core.maintenance import reconcile
-from core.settings import Settings, save_settings
+from core.settings import Settings
 from core.video import service
-from server import cli
 from tests import media
 from tests.conftest import make_settings
 from tests.internals import storage_of
-from tests.s3_server import S3Target, s3_client
+from tests.r2_migrate import bucket_keys, migrate_to_r2, r2_environment, r2_settings, saved_local
+from tests.s3_server import S3Target
 from tests.video_helpers import process_all
 
 pytestmark = pytest.mark.timeout(240)
@@ -32,39 +32,20 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def local_saved(data_dir: Path) -> Settings:
-    settings = make_settings(data_dir, hls_ladder="120")
-    save_settings(settings, settings.config_file, environ={})
-    return settings
-
-
-def _r2(bucket: S3Target) -> dict[str, Any]:
-    return {
-        "r2_endpoint_url": bucket.endpoint_url,
-        "r2_bucket_name": bucket.bucket,
-        "r2_access_key_id": bucket.access_key_id,
-        "r2_secret_access_key": bucket.secret_access_key,
-        "r2_region": "us-east-1",
-    }
-
-
-def _bucket_keys(target: S3Target, prefix: str) -> set[str]:
-    listed = s3_client(target).list_objects_v2(Bucket=target.bucket, Prefix=prefix)
-    return {obj["Key"] for obj in listed.get("Contents", [])}
+    return saved_local(data_dir, hls_ladder="120")
 
 
 def _migrate(settings: Settings, bucket: S3Target, monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as scoped:
-        for name, value in _r2(bucket).items():
-            scoped.setenv(name.upper(), value)
-        data = ["--data-dir", str(settings.paths.data_dir)]
-        assert cli.run(["storage", "migrate", "--to", "r2", "--save-keys", *data]) == 0
+    migrate_to_r2(settings, r2_environment(bucket), monkeypatch, "--save-keys")
 
 
 def _teammate(settings: Settings, bucket: S3Target, folder: Path) -> Library:
     """Another team member's server: active on the bucket, the same catalog, its own folder."""
     folder.mkdir()
     url = settings.effective_database_url
-    return Library.open(make_settings(folder, database_url=url, **_r2(bucket)), migrate=False)
+    return Library.open(
+        make_settings(folder, database_url=url, **r2_settings(bucket)), migrate=False
+    )
 
 
 def _clean(lib: Library) -> None:
@@ -108,7 +89,7 @@ def test_a_reprocess_on_a_local_server_writes_the_renditions_to_the_bucket(
         _clean(lib)
     finally:
         lib.close()
-    assert keys.thumbnail_key(photo_key) in _bucket_keys(s3_bucket, keys.THUMBNAIL_PREFIX)
+    assert keys.thumbnail_key(photo_key) in bucket_keys(s3_bucket, keys.THUMBNAIL_PREFIX)
 
     # A server started on the local folder without the bucket's keys (settings read before
     # the migration saved them) reads them from the bucket too, built from the saved settings

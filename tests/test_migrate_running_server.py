@@ -14,33 +14,24 @@ import pytest
 from core import storage_migration
 from core.errors import SETUP_FAULT_REASONS, NotFound, StorageUnavailable
 from core.library import Library
-from core.settings import Settings, save_settings
-from server import cli, record_cache
+from core.settings import Settings
+from server import record_cache
 from server.entry import EmbeddedServer
 from server.errors import UNAVAILABLE_MESSAGES
-from tests.conftest import make_settings
 from tests.media_fixtures import MediaSet
+from tests.r2_migrate import migrate_to_r2, r2_environment, saved_local
 from tests.s3_server import S3Target
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
 
 
 @pytest.fixture
 def local_saved(data_dir: Path) -> Settings:
-    """A local library whose settings file exists (as the app or `serve` left it)."""
-    settings = make_settings(data_dir)
-    save_settings(settings, settings.config_file, environ={})
-    return settings
+    return saved_local(data_dir)
 
 
 @pytest.fixture
 def r2_env(s3_bucket: S3Target) -> dict[str, str]:
-    return {
-        "R2_ENDPOINT_URL": s3_bucket.endpoint_url,
-        "R2_BUCKET_NAME": s3_bucket.bucket,
-        "R2_ACCESS_KEY_ID": s3_bucket.access_key_id,
-        "R2_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
-        "R2_REGION": "us-east-1",
-    }
+    return r2_environment(s3_bucket)
 
 
 @pytest.fixture
@@ -48,15 +39,6 @@ def running(local_saved: Settings) -> Iterator[Library]:
     lib = Library.open(local_saved)
     yield lib
     lib.close()
-
-
-def _migrate(settings: Settings, env: dict[str, str], mp: pytest.MonkeyPatch, *flags: str) -> None:
-    """The CLI, another Library on the same data folder, with R2_* only in its environment."""
-    with mp.context() as scoped:
-        for name, value in env.items():
-            scoped.setenv(name, value)
-        data = ["--data-dir", str(settings.paths.data_dir)]
-        assert cli.run(["storage", "migrate", "--to", "r2", *flags, *data]) == 0
 
 
 def _fetch(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -82,7 +64,7 @@ def test_a_running_server_serves_files_moved_to_r2_with_saved_keys(
         original = media_dir.jpeg.read_bytes()
         url = f"{server.url}/stream/{record.id}/image"
         assert _fetch(url, bearer(tokens.read)) == (200, original)
-        _migrate(local_saved, r2_env, monkeypatch, "--save-keys")
+        migrate_to_r2(local_saved, r2_env, monkeypatch, "--save-keys")
         local = running.settings.paths.objects_dir
         assert not any(p.is_file() for p in local.rglob("*") if record.storage_key in str(p))
         # the server's record and its local path are cached that long (the real migration
@@ -105,7 +87,7 @@ def test_a_running_library_reads_moved_files_with_the_saved_keys(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     record = running.uploads.ingest(media_dir.png, "image")
-    _migrate(local_saved, r2_env, monkeypatch, "--save-keys")
+    migrate_to_r2(local_saved, r2_env, monkeypatch, "--save-keys")
     assert running.read_object(record.storage_key) == media_dir.png.read_bytes()
     assert running.thumbnail_bytes(record.id)[:4] == b"RIFF"
 
@@ -120,7 +102,7 @@ def test_without_saved_keys_a_moved_file_is_unavailable_not_missing(
     """Keys given to the migration only in its environment are not saved: this process cannot
     reach R2, which is said (storage_unavailable, restart or configure), never "no such file"."""
     record = running.uploads.ingest(media_dir.jpeg, "image")
-    _migrate(local_saved, r2_env, monkeypatch)  # without --save-keys
+    migrate_to_r2(local_saved, r2_env, monkeypatch)  # without --save-keys
     with pytest.raises(StorageUnavailable) as caught:
         running.read_object(record.storage_key)
     assert not isinstance(caught.value, NotFound)
@@ -142,5 +124,5 @@ def test_without_saved_keys_a_moved_file_is_unavailable_not_missing(
     finally:
         server.stop()
     # once saved (a second run with --save-keys), the same process reads it
-    _migrate(local_saved, r2_env, monkeypatch, "--save-keys")
+    migrate_to_r2(local_saved, r2_env, monkeypatch, "--save-keys")
     assert running.read_object(record.storage_key) == media_dir.jpeg.read_bytes()

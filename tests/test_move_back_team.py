@@ -6,13 +6,11 @@ in-process locks, so only what is shared across processes keeps them apart."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -21,23 +19,14 @@ from core.db.models import DeferredDeletion
 from core.library import Library
 from tests.conftest import make_settings
 from tests.internals import db_of, storage_of
-from tests.pg_server import postgres_url  # noqa: F401
+from tests.pg_server import fresh_database, postgres_url  # noqa: F401
+from tests.r2_migrate import r2_settings
 
 pytestmark = pytest.mark.timeout(120)
 
 # How long the deletion, stopped between its check and its delete, gives the move back to
 # finish: a move that is not kept waiting by a lock shared across processes ends well within it.
 MOVE_PATIENCE = 2.0
-
-
-def _s3(bucket: Any) -> dict[str, Any]:
-    return {
-        "r2_endpoint_url": bucket.endpoint_url,
-        "r2_bucket_name": bucket.bucket,
-        "r2_access_key_id": bucket.access_key_id,
-        "r2_secret_access_key": bucket.secret_access_key,
-        "r2_region": "us-east-1",
-    }
 
 
 @pytest.fixture
@@ -47,16 +36,12 @@ def postgresql_pair(
     s3_bucket: Any,
 ) -> Iterator[tuple[Library, Library]]:
     """Two libraries ("servers") on a fresh PostgreSQL database and one moto bucket."""
-    name = f"moveback_{uuid.uuid4().hex[:12]}"
-    admin_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    url = fresh_database(postgres_url, "moveback")
     libs = []
     for side in ("a", "b"):
         folder = tmp_path / side
         folder.mkdir()
-        libs.append(Library.open(make_settings(folder, database_url=url, **_s3(s3_bucket))))
+        libs.append(Library.open(make_settings(folder, database_url=url, **r2_settings(s3_bucket))))
     yield libs[0], libs[1]
     for lib in libs:
         lib.close()

@@ -16,14 +16,13 @@ from core import keys
 from core.jobs import current_derivatives
 from core.library import Library
 from core.maintenance import reconcile
-from core.settings import Settings, save_settings
+from core.settings import Settings
 from core.storage.routing import RoutingStorage
 from core.video import service
-from server import cli
 from tests import media
-from tests.conftest import make_settings
 from tests.internals import storage_of
-from tests.s3_server import S3Target, s3_client
+from tests.r2_migrate import bucket_keys, migrate_to_r2, r2_environment, saved_local
+from tests.s3_server import S3Target
 from tests.video_helpers import process_all
 
 pytestmark = pytest.mark.timeout(240)
@@ -31,30 +30,7 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def local_saved(data_dir: Path) -> Settings:
-    settings = make_settings(data_dir, hls_ladder="120")
-    save_settings(settings, settings.config_file, environ={})
-    return settings
-
-
-def _bucket_keys(target: S3Target, prefix: str) -> set[str]:
-    listed = s3_client(target).list_objects_v2(Bucket=target.bucket, Prefix=prefix)
-    return {obj["Key"] for obj in listed.get("Contents", [])}
-
-
-def _migrate_to_bucket(
-    settings: Settings, bucket: S3Target, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as scoped:
-        for name, value in {
-            "R2_ENDPOINT_URL": bucket.endpoint_url,
-            "R2_BUCKET_NAME": bucket.bucket,
-            "R2_ACCESS_KEY_ID": bucket.access_key_id,
-            "R2_SECRET_ACCESS_KEY": bucket.secret_access_key,
-            "R2_REGION": "us-east-1",
-        }.items():
-            scoped.setenv(name, value)
-        data = ["--data-dir", str(settings.paths.data_dir)]
-        assert cli.run(["storage", "migrate", "--to", "r2", "--save-keys", *data]) == 0
+    return saved_local(data_dir, hls_ladder="120")
 
 
 def test_a_reprocess_on_a_local_server_deletes_the_replaced_files_from_the_bucket(
@@ -71,10 +47,10 @@ def test_a_reprocess_on_a_local_server_deletes_the_replaced_files_from_the_bucke
         first = current_derivatives(lib.jobs.latest_for_file(fid))
     finally:
         lib.close()
-    _migrate_to_bucket(local_saved, s3_bucket, monkeypatch)
+    migrate_to_r2(local_saved, r2_environment(s3_bucket), monkeypatch, "--save-keys")
     prefix = keys.video_prefix(record.storage_key)
     old_dirs = {service.job_prefix(record, kind, job.result) for kind, job in first.items()}
-    replaced = _bucket_keys(s3_bucket, prefix)
+    replaced = bucket_keys(s3_bucket, prefix)
     # every derivative moved with the file, under the first jobs' folders
     assert replaced and all(any(k.startswith(d) for d in old_dirs) for k in replaced)
 
@@ -96,7 +72,7 @@ def test_a_reprocess_on_a_local_server_deletes_the_replaced_files_from_the_bucke
         routing = storage_of(lib)
         assert isinstance(routing, RoutingStorage)
         lib.deferred.run()
-        left = _bucket_keys(s3_bucket, prefix)
+        left = bucket_keys(s3_bucket, prefix)
         assert not left & replaced, sorted(left & replaced)  # was: every one of them left
         # none is left pending nor unseen on the bucket (the new job's files went to the
         # active backend, the local folder: reconcile's word on those is another matter)

@@ -19,33 +19,25 @@ from core.errors import StorageUnavailable, StorageUnusable, never_sent
 from core.library import CLAIM_LEASE, Library
 from core.maintenance import purge_trash, reconcile, run_maintenance
 from core.records import FileRecord
-from core.settings import Settings, save_settings
+from core.settings import Settings
 from core.storage.local import LocalStorage
-from server import cli
 from tests.conftest import make_settings
 from tests.internals import db_of
 from tests.media_fixtures import MediaSet
-from tests.s3_server import S3Target, s3_client
+from tests.r2_migrate import bucket_keys, migrate_to_r2, r2_environment, saved_local
+from tests.s3_server import S3Target
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def local_saved(data_dir: Path) -> Settings:
-    settings = make_settings(data_dir)
-    save_settings(settings, settings.config_file, environ={})
-    return settings
+    return saved_local(data_dir)
 
 
 @pytest.fixture
 def r2_env(s3_bucket: S3Target) -> dict[str, str]:
-    return {
-        "R2_ENDPOINT_URL": s3_bucket.endpoint_url,
-        "R2_BUCKET_NAME": s3_bucket.bucket,
-        "R2_ACCESS_KEY_ID": s3_bucket.access_key_id,
-        "R2_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
-        "R2_REGION": "us-east-1",
-    }
+    return r2_environment(s3_bucket)
 
 
 @pytest.fixture
@@ -53,20 +45,6 @@ def running(local_saved: Settings) -> Iterator[Library]:
     lib = Library.open(local_saved)
     yield lib
     lib.close()
-
-
-def _migrate(settings: Settings, env: dict[str, str], mp: pytest.MonkeyPatch, *flags: str) -> None:
-    """The CLI, another Library on the same data folder, with R2_* only in its environment."""
-    with mp.context() as scoped:
-        for name, value in env.items():
-            scoped.setenv(name, value)
-        data = ["--data-dir", str(settings.paths.data_dir)]
-        assert cli.run(["storage", "migrate", "--to", "r2", *flags, *data]) == 0
-
-
-def _bucket_keys(target: S3Target) -> set[str]:
-    listed = s3_client(target).list_objects_v2(Bucket=target.bucket)
-    return {obj["Key"] for obj in listed.get("Contents", [])}
 
 
 def _moved(
@@ -79,8 +57,8 @@ def _moved(
     *flags: str,
 ) -> FileRecord:
     record = running.uploads.ingest(media_dir.png, "image")
-    _migrate(local_saved, r2_env, mp, *flags)
-    on_bucket = _bucket_keys(s3_bucket)
+    migrate_to_r2(local_saved, r2_env, mp, *flags)
+    on_bucket = bucket_keys(s3_bucket)
     assert {record.storage_key, keys.thumbnail_key(record.storage_key)} <= on_bucket
     local = running.settings.paths.objects_dir
     assert not [p for p in local.rglob("*") if p.is_file() and record.storage_key in str(p)]
@@ -116,7 +94,7 @@ def test_emptying_the_trash_deletes_the_objects_on_a_bucket_this_process_never_l
     running.trash(record.id)
     assert running.empty_trash() == [record.id]
     assert _row(running, record.id) is None
-    left = {k for k in _bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
+    left = {k for k in bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
     assert not left, f"orphans on the bucket: {left}"
 
 
@@ -131,7 +109,7 @@ def test_a_hard_delete_deletes_the_object_on_a_bucket_this_process_never_loaded(
     record = _moved(running, local_saved, r2_env, media_dir, monkeypatch, s3_bucket, "--save-keys")
     running.delete_permanently(record.id)
     assert _row(running, record.id) is None
-    left = {k for k in _bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
+    left = {k for k in bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
     assert not left, f"orphans on the bucket: {left}"
 
 
@@ -148,7 +126,7 @@ def test_the_retention_purge_deletes_the_object_on_a_bucket_this_process_never_l
     later = datetime.now(UTC) + timedelta(days=running.settings.trash_retention_days + 1)
     assert purge_trash(running, now=later) == [record.id]
     assert _row(running, record.id) is None
-    left = {k for k in _bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
+    left = {k for k in bucket_keys(s3_bucket) if record.storage_key.rsplit(".", 1)[0] in k}
     assert not left, f"orphans on the bucket: {left}"
 
 
@@ -183,11 +161,11 @@ def test_emptying_the_trash_keeps_files_whose_bucket_cannot_be_reached(
         running.empty_trash()
     assert caught.value.reason == "storage_not_configured"
     _still_trashed(running, record.id)
-    assert record.storage_key in _bucket_keys(s3_bucket)
+    assert record.storage_key in bucket_keys(s3_bucket)
     # once the keys are saved, the same process empties it
-    _migrate(local_saved, r2_env, monkeypatch, "--save-keys")
+    migrate_to_r2(local_saved, r2_env, monkeypatch, "--save-keys")
     assert running.empty_trash() == [record.id]
-    assert record.storage_key not in _bucket_keys(s3_bucket)
+    assert record.storage_key not in bucket_keys(s3_bucket)
 
 
 def test_a_hard_delete_keeps_a_file_whose_bucket_cannot_be_reached(
@@ -204,7 +182,7 @@ def test_a_hard_delete_keeps_a_file_whose_bucket_cannot_be_reached(
         running.delete_permanently(record.id, only_trashed=True)
     assert caught.value.reason == "storage_not_configured"
     _still_trashed(running, record.id)
-    assert record.storage_key in _bucket_keys(s3_bucket)
+    assert record.storage_key in bucket_keys(s3_bucket)
 
 
 def test_a_hard_delete_of_a_live_file_whose_bucket_cannot_be_reached_leaves_it_live(
@@ -221,7 +199,7 @@ def test_a_hard_delete_of_a_live_file_whose_bucket_cannot_be_reached_leaves_it_l
     assert caught.value.reason == "storage_not_configured"
     row = _row(running, record.id)
     assert row is not None and row.deleted_at is None and row.purging_since is None
-    assert record.storage_key in _bucket_keys(s3_bucket)
+    assert record.storage_key in bucket_keys(s3_bucket)
 
 
 def test_the_retention_purge_keeps_files_whose_bucket_cannot_be_reached(
@@ -239,7 +217,7 @@ def test_the_retention_purge_keeps_files_whose_bucket_cannot_be_reached(
     assert report.purged == []
     assert report.errors and "Restart MediaDesk" in report.errors[0]
     _still_trashed(running, record.id)
-    assert record.storage_key in _bucket_keys(s3_bucket)
+    assert record.storage_key in bucket_keys(s3_bucket)
 
 
 def test_a_stale_claim_on_a_bucket_that_cannot_be_reached_is_not_finished(
@@ -264,7 +242,7 @@ def test_a_stale_claim_on_a_bucket_that_cannot_be_reached_is_not_finished(
     report = run_maintenance(running, only=frozenset({"stale_claims"}))
     assert record.id not in report.finished_deletions
     assert _row(running, record.id) is not None
-    assert record.storage_key in _bucket_keys(s3_bucket)
+    assert record.storage_key in bucket_keys(s3_bucket)
 
 
 def test_reconcile_says_the_bucket_cannot_be_checked_rather_than_the_bytes_are_lost(
@@ -301,7 +279,7 @@ def test_emptying_the_trash_still_deletes_the_files_it_can_reach(
     assert _row(running, here.id) is None
     assert running.object_path(here.storage_key) is None
     _still_trashed(running, moved.id)
-    assert moved.storage_key in _bucket_keys(s3_bucket)
+    assert moved.storage_key in bucket_keys(s3_bucket)
 
 
 def test_the_retention_purge_still_deletes_the_files_it_can_reach(
@@ -322,7 +300,7 @@ def test_the_retention_purge_still_deletes_the_files_it_can_reach(
     assert report.errors and "Restart MediaDesk" in report.errors[0]
     assert _row(running, here.id) is None
     _still_trashed(running, moved.id)
-    assert moved.storage_key in _bucket_keys(s3_bucket)
+    assert moved.storage_key in bucket_keys(s3_bucket)
 
 
 def test_a_partly_configured_bucket_does_not_keep_local_files_in_the_trash(
@@ -391,7 +369,7 @@ def half_set_up(
     lib = Library.open(s3_settings.replace(storage_backend="r2"))
     there = lib.uploads.ingest(media_dir.png, "image")
     lib.close()
-    assert there.storage_key in _bucket_keys(s3_bucket)
+    assert there.storage_key in bucket_keys(s3_bucket)
     half = make_settings(
         s3_settings.paths.data_dir,
         r2_endpoint_url=s3_bucket.endpoint_url,
@@ -422,7 +400,7 @@ def test_a_hard_delete_on_a_partly_configured_bucket_leaves_the_live_file_live(
     run_maintenance(lib, only=frozenset({"stale_claims"}))
     row = _row(lib, there.id)
     assert row is not None and row.deleted_at is None and row.purging_since is None
-    assert there.storage_key in _bucket_keys(s3_bucket)
+    assert there.storage_key in bucket_keys(s3_bucket)
 
 
 def test_emptying_the_trash_past_a_partly_configured_bucket_deletes_the_local_files(
@@ -438,7 +416,7 @@ def test_emptying_the_trash_past_a_partly_configured_bucket_deletes_the_local_fi
     assert _row(lib, here.id) is None
     assert not LocalStorage(lib.settings.paths.objects_dir).exists(here.storage_key)
     _still_trashed(lib, there.id)
-    assert there.storage_key in _bucket_keys(s3_bucket)
+    assert there.storage_key in bucket_keys(s3_bucket)
 
 
 def test_the_retention_purge_past_a_partly_configured_bucket_deletes_the_local_files(
@@ -457,4 +435,4 @@ def test_the_retention_purge_past_a_partly_configured_bucket_deletes_the_local_f
     assert _row(lib, here.id) is None
     assert not LocalStorage(lib.settings.paths.objects_dir).exists(here.storage_key)
     _still_trashed(lib, there.id)
-    assert there.storage_key in _bucket_keys(s3_bucket)
+    assert there.storage_key in bucket_keys(s3_bucket)
