@@ -68,7 +68,9 @@ def test_jobs_stopped_by_a_store_outage_wait_for_it_without_spending_attempts(
             ids.append(record.id)
         proxy.cut()
         caplog.set_level(logging.INFO, logger="core.video.worker")
+        began = time.monotonic()
         process_all(lib)  # one attempt of each, the store out of reach
+        took = time.monotonic() - began
         jobs = _web_jobs(lib, ids)
         assert [j.state for j in jobs] == [JobState.QUEUED] * 3
         assert [j.attempts for j in jobs] == [0] * 3  # max_attempts is 1: not spent
@@ -76,7 +78,10 @@ def test_jobs_stopped_by_a_store_outage_wait_for_it_without_spending_attempts(
         worker_records = [r for r in caplog.records if r.name == "core.video.worker"]
         assert not [r for r in worker_records if r.exc_info or r.levelno >= logging.ERROR]
         put_back = [r for r in worker_records if "put back" in r.getMessage()]
-        assert len(put_back) == 1, [r.getMessage() for r in put_back]
+        # one line for the three, or one per report interval on a machine slow enough to
+        # spread them past it (a loaded full run took two)
+        most = 1 + int(took / worker_module.RESOURCE_REPORT_INTERVAL)
+        assert 1 <= len(put_back) <= most, [r.getMessage() for r in put_back]
         proxy.restore()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
