@@ -147,6 +147,31 @@ def open_request(url: str, head: str, body_start: bytes) -> socket.socket:
     return sock
 
 
+def put_stalled(url: str, data: bytes, sent: int = 100) -> socket.socket:
+    """A signed PUT of `data` (a JPEG) whose client stops after `sent` bytes of the body: it
+    holds one of the server's upload-body threads (MEDIADESK_UPLOAD_BODIES) until the rest is
+    sent or the socket closed. Wait with wait_bodies_held before counting on that."""
+    target = urlsplit(url)
+    conn = socket.create_connection((target.hostname, target.port), timeout=30)
+    conn.sendall(
+        f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+        + data[:sent]
+    )
+    return conn
+
+
+def wait_bodies_held(count: int) -> None:
+    """Until `count` upload bodies are being pulled by their threads (server/state.py names them
+    '<pool>-long') in this process's embedded server. A fixed sleep, or probing with another
+    PUT, lost to a loaded machine: the probe could take the slot before the stalled PUT's
+    signature check was done, and the stalled one was the PUT answered 503."""
+    wait_for(
+        lambda: sum(t.name.endswith("-long") for t in threading.enumerate()) >= count,
+        what=f"{count} upload bodies held by their threads",
+    )
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

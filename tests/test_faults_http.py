@@ -23,7 +23,7 @@ from core.maintenance import reconcile
 from core.settings import Settings
 from server.config import ServerConfig
 from server.entry import SHUTDOWN_TIMEOUT, EmbeddedServer
-from tests.faults import CuttableProxy, assert_healthy
+from tests.faults import CuttableProxy, assert_healthy, put_stalled, wait_bodies_held
 from tests.server_fixtures import bearer, http_call, make_tokens, multipart_body, server_config
 
 pytestmark = pytest.mark.timeout(90)
@@ -90,18 +90,6 @@ def _confirm(url: str, token: str, file_id: int) -> Any:
     return http_call(f"{url}/files/{file_id}/confirm-upload", "POST", b"", bearer(token))
 
 
-def _put_stalled(url: str, data: bytes, sent: int) -> socket.socket:
-    """A signed PUT of `data` (a JPEG) whose client stops after `sent` bytes of the body."""
-    target = urlsplit(url)
-    conn = socket.create_connection((target.hostname, target.port), timeout=30)
-    conn.sendall(
-        f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
-        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-        + data[:sent]
-    )
-    return conn
-
-
 def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
     library: Library, media_dir: Any
 ) -> None:
@@ -127,8 +115,8 @@ def test_slow_signed_puts_hold_no_worker_and_past_the_limit_are_told_to_retry(
         ]
         stalled = []
         for upload in uploads[:2]:
-            stalled.append(_put_stalled(upload["upload_url"], data, 100))
-        time.sleep(0.5)  # both bodies are being pulled by their threads
+            stalled.append(put_stalled(upload["upload_url"], data))
+        wait_bodies_held(2)
         busy = http_call(uploads[2]["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
         assert busy.status == 503, busy.body
         assert busy.json()["error"]["code"] == "server_busy" and busy.headers["Retry-After"]
@@ -161,8 +149,8 @@ def test_stopping_the_server_under_a_stalled_signed_put_is_quiet_and_the_put_wor
     with EmbeddedServer(library, config=config) as server:
         upload = _presign(server.url, tokens.upload, "p.jpg", "image", "image/jpeg")
         target = urlsplit(upload["upload_url"])
-        conn = _put_stalled(upload["upload_url"], data, 100)
-        time.sleep(0.3)
+        conn = put_stalled(upload["upload_url"], data)
+        wait_bodies_held(1)
         caplog.set_level(logging.INFO)
         started = time.monotonic()
     assert time.monotonic() - started < SHUTDOWN_TIMEOUT + 3

@@ -561,8 +561,8 @@ async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
     which says to send it again then; the module did not, so a page's upload failed whenever
     that many others were arriving. Now it waits and sends it again."""
     from server.config import ServerConfig
-    from tests.faults import wait_for
-    from tests.test_faults_http import _presign, _put_stalled
+    from tests.faults import put_stalled, wait_bodies_held
+    from tests.test_faults_http import _presign
 
     limited = dataclasses.replace(library.settings, upload_bodies=1)
     config = ServerConfig.from_settings(
@@ -573,14 +573,8 @@ async def test_an_upload_past_the_busy_limit_is_sent_again_after_retry_after(
     held = pictures.next().read_bytes()
     with EmbeddedServer(library, config=config) as live:
         grant = _presign(live.url, token, "held.jpg", "image", "image/jpeg")
-        stalled = _put_stalled(grant["upload_url"], held, 100)  # holds the one upload slot
-
-        def slot_taken() -> bool:
-            probe = _presign(live.url, token, "probe.jpg", "image", "image/jpeg")
-            put = http_call(probe["upload_url"], "PUT", held, {"Content-Type": "image/jpeg"})
-            return put.status == 503
-
-        wait_for(slot_taken, what="the stalled PUT holds the upload slot")
+        stalled = put_stalled(grant["upload_url"], held)  # holds the one upload slot
+        wait_bodies_held(1)
         photo = base64.b64encode(pictures.next().read_bytes()).decode()
         async with Browser(chromium_path() or "") as browser:
             await browser.goto(f"{live.url}/upload-demo")

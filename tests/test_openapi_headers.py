@@ -6,8 +6,6 @@ is an operation with the GET's parameters and headers. Real HTTP over loopback."
 from __future__ import annotations
 
 import dataclasses
-import socket
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +14,7 @@ import pytest
 from core.library import Library
 from server.config import ServerConfig
 from server.entry import EmbeddedServer
+from tests.faults import put_stalled, wait_bodies_held
 from tests.server_fixtures import Reply, bearer, http_call, make_tokens, multipart_body
 
 pytestmark = pytest.mark.timeout(90)
@@ -41,18 +40,6 @@ def _presign(url: str, token: str, name: str) -> S:
     )
     assert reply.status == 201, reply.body
     return reply.json()  # type: ignore[no-any-return]
-
-
-def _put_stalled(url: str, data: bytes) -> socket.socket:
-    """A signed PUT whose client stops after 100 bytes of the body (it holds a body thread)."""
-    target = urlsplit(url)
-    conn = socket.create_connection((target.hostname, target.port), timeout=30)
-    conn.sendall(
-        f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: x\r\n"
-        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-        + data[:100]
-    )
-    return conn
 
 
 @pytest.fixture
@@ -122,9 +109,9 @@ def test_every_promised_header_of_a_real_answer_is_declared(served: Any, media_d
     # 503 server_busy: the one body thread holds a stalled PUT
     data = media_dir.jpeg.read_bytes()
     first, second = (_presign(server.url, tokens.upload, f"b{i}.jpg") for i in range(2))
-    stalled = _put_stalled(first["upload_url"], data)
+    stalled = put_stalled(first["upload_url"], data)
     try:
-        time.sleep(0.5)  # its body is being pulled by the thread
+        wait_bodies_held(1)
         busy = http_call(second["upload_url"], "PUT", data, {"Content-Type": "image/jpeg"})
         assert busy.status == 503 and busy.json()["error"]["code"] == "server_busy", busy.body
         missing += _undeclared(spec, "/signed/{key}", "put", busy)
