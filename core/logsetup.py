@@ -405,7 +405,10 @@ class LogFile(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> Any:
         # open() would apply the umask (0644 usually); rotation opens the new file here too
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_FILE_MODE)
+        # O_NOFOLLOW: a link put in logs/ would have the lines (and the fchmod) of a process
+        # that may run as root land on the file it names; the open fails as a full disk does
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.baseFilename, flags, LOG_FILE_MODE)
         try:
             if hasattr(os, "fchmod"):
                 os.fchmod(fd, LOG_FILE_MODE)  # a file made before this version
@@ -586,6 +589,8 @@ class LogFile(logging.handlers.RotatingFileHandler):
 
 def _owner_only(path: Path) -> None:
     try:
+        if path.is_symlink():
+            return  # a chmod would reach the file it names (see LogFile._open)
         path.chmod(LOG_FILE_MODE)
     except FileNotFoundError:
         pass

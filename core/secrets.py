@@ -88,7 +88,9 @@ def check_secret_files(folder: Path) -> None:
     for path in sorted(Path(folder).iterdir()):
         check_private(path)
         try:
-            st = os.stat(path)
+            # lstat: a chmod through a link would close whatever it names (this process may be
+            # root: /etc/passwd made 0600 stops every other user's programs); a link is left
+            st = os.lstat(path)
         except FileNotFoundError:
             continue  # a writer's temporary file, renamed or removed meanwhile
         if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:

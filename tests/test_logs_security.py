@@ -5,6 +5,7 @@ half-requests from holding every file descriptor. All against a real `mediadesk 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -358,3 +359,30 @@ def test_debug_logs_keep_no_bucket_signatures(
         assert "Signature=" not in where
         assert f"Credential={s3_bucket.access_key_id}" not in where
         assert "botocore.auth" not in where
+
+
+def test_a_link_in_the_logs_folder_is_neither_written_through_nor_closed(tmp_path: Path) -> None:
+    """The log file was opened with O_CREAT|O_APPEND and fchmod-ed 0600, its rotations chmod-ed
+    by name: a link left in logs/ (server.log or server.log.1 naming a file elsewhere) had a
+    process, perhaps root, append its lines to that file and close it to its owner."""
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("someone else's file\n")
+    outside.chmod(0o644)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "x.log").symlink_to(outside)
+    (logs / "x.log.1").symlink_to(outside)
+    handler: LogFile | None = None
+    with contextlib.suppress(OSError):
+        handler = LogFile(logs / "x.log", max_bytes=300, backups=2)
+    if handler is not None:
+        log = logging.getLogger("test_logs_security.link")
+        log.propagate = False
+        log.addHandler(handler)
+        try:
+            log.warning("a line that must not land elsewhere")
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+    assert outside.read_text() == "someone else's file\n"
+    assert mode(outside) == 0o644

@@ -90,3 +90,20 @@ def test_a_key_spoiled_after_start_answers_without_the_servers_local_path(
             assert "/secrets" not in text, text
     finally:
         server.stop()
+
+
+def test_a_link_in_secrets_never_has_the_file_it_names_closed(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """check_secret_files closed every file of secrets/ readable by others to 0600 through
+    os.stat and os.chmod, which follow links: a link there to a file outside (as root,
+    /etc/passwd) had that file made 0600, and every other user's programs stopped finding
+    their user names. The link is left; what it names keeps its mode."""
+    folder = settings.paths.secrets_dir
+    folder.mkdir(mode=0o700, parents=True)
+    outside = tmp_path / "passwd"
+    outside.write_text("root:x:0:0::/root:/bin/sh\n")
+    outside.chmod(0o644)
+    (folder / "linked").symlink_to(outside)
+    Library.open(settings).close()
+    assert _mode(outside) == 0o644
