@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from core.db.engine import (
     sqlite_path_too_long,
     unopenable,
 )
-from core.errors import StorageUnavailable
+from core.errors import MediaDeskError, StorageUnavailable, is_no_space, no_space, sqlite_code
 from core.events import ChangeEvent
 from core.metadata import mediainfo_version
 from core.settings import Settings, origin_key
@@ -68,6 +69,9 @@ def check_catalog(db: Database) -> list[Check]:
                 current = None
     except Exception as exc:
         return [_unreachable(db, url, exc)]
+    refused = _write_refused(db) if current is not None else None
+    if refused is not None:
+        return [refused]
     head = _head_revision()
     checks = [Check("catalog", True, f"{url} reachable")]
     folder = catalog_folder(db.url)
@@ -118,6 +122,54 @@ def check_catalog(db: Database) -> list[Check]:
     return checks
 
 
+def _write_refused(db: Database) -> Check | None:
+    """The failed catalog check of a SQLite catalog that opens and reads but takes no write: a
+    full disk, a file SQLite could only open read-only (a disk remounted read-only, chattr +i).
+    It was called reachable and migrated, and the change feed's test write then showed
+    SQLAlchemy's raw OperationalError. The probe commits a row unchanged, so it meets what any
+    write meets (a -wal with no room to grow) and changes nothing."""
+    if not db.is_sqlite:
+        return None
+    try:
+        with db.engine.execution_options(mediadesk_write=True).begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    except SQLAlchemyError as exc:
+        return _unwritable(db, exc)
+    return None
+
+
+def _unwritable(db: Database, exc: BaseException) -> Check | None:
+    """The catalog check that a write failing with `exc` fails, when the catalog cannot be
+    written at all (None for any other failure)."""
+    path = db.engine.url.database
+    if is_no_space(exc):
+        # start-up's own sentence for it (core/db/engine.py), or the domain error's
+        if isinstance(exc, MediaDeskError):
+            said = exc.message
+        elif isinstance(exc, SQLAlchemyError):
+            said = unopenable(db.url, exc).message
+        else:
+            said = no_space().message
+        return Check(
+            "catalog",
+            False,
+            said,
+            "Free some space on that disk (or move the data folder to a disk with room: "
+            "--data-dir), then run `mediadesk doctor` again.",
+        )
+    code = sqlite_code(exc)
+    if code is not None and code & 0xFF == sqlite3.SQLITE_READONLY:
+        return Check(
+            "catalog",
+            False,
+            f"the catalog file {path} cannot be written (a read-only disk, a file made "
+            "immutable, or no permission to write it or its -wal and -shm files)",
+            "Make the catalog file, its -wal and -shm files and its folder writable for this "
+            "user (remount the disk read-write, chattr -i), or choose another data folder.",
+        )
+    return None
+
+
 def _unreachable(db: Database, url: str, exc: Exception) -> Check:
     """The failed catalog check, with advice for the kind of catalog it is: a SQLite file's
     failure was answered with PostgreSQL's (host, port, user…) though no DATABASE_URL was set."""
@@ -144,7 +196,6 @@ def _unreachable(db: Database, url: str, exc: Exception) -> Check:
 
 
 def check_storage(settings: Settings) -> list[Check]:
-    from core.errors import MediaDeskError
     from core.storage.factory import build_storage
 
     problem = settings.storage_problem
@@ -155,6 +206,18 @@ def check_storage(settings: Settings) -> list[Check]:
         storage, _ = build_storage(settings)
         storage.check()
     except MediaDeskError as exc:
+        if is_no_space(exc) and not settings.uses_r2:
+            # it was "is not writable: [Errno 28] No space left on device", with the fix to
+            # check the folder's permissions
+            return [
+                Check(
+                    "bucket",
+                    False,
+                    f"local folder {settings.paths.objects_dir}: {no_space().message}",
+                    "Free some space on the disk holding the data folder (or move it to a disk "
+                    "with room: --data-dir); uploads are refused until then.",
+                )
+            ]
         return [
             Check(
                 "bucket",
@@ -320,6 +383,9 @@ def check_feed(db: Database) -> Check:
             "point DATABASE_URL at the database itself or use session pooling.",
         )
     except Exception as exc:
+        unwritable = _unwritable(db, exc) if db.is_sqlite else None
+        if unwritable is not None:  # the catalog check found it writable a moment ago
+            return Check("change feed", False, unwritable.detail, unwritable.fix)
         return Check(
             "change feed",
             False,

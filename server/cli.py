@@ -304,6 +304,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _maintenance(args: argparse.Namespace) -> int:
     from core.leader import full_run
+    from core.logsetup import outage_cause
     from core.maintenance import reconcile, run_maintenance
 
     # another run under way (the server's scheduled one, another `mediadesk maintenance`) is
@@ -319,9 +320,16 @@ def _maintenance(args: argparse.Namespace) -> int:
             # as the server's own runs keep it (core/leader.py)
             checked = summary = {"error": f"{type(exc).__name__}: {exc}"}
         _out(json.dumps({"maintenance": report.as_dict(), "reconcile": checked}, indent=2))
+        recorded = True
         try:  # where `mediadesk doctor` reads it; a catalog that takes no write loses only that
             library.remember_reconcile(summary)
         except (MediaDeskError, SQLAlchemyError) as exc:
-            logger.warning("Could not record the reconcile in the catalog: %s", exc)
-    # a store that does not match the catalog is an error to fix, as a failed task is
-    return 1 if report.errors or "error" in checked or not checked.get("clean") else 0
+            # SQLAlchemy's own text of a full disk runs over two lines with the statement
+            why = outage_cause(exc) or (exc.message if isinstance(exc, MediaDeskError) else exc)
+            logger.warning("Could not record the reconcile in the catalog: %s", why)
+            recorded = False
+    # a store that does not match the catalog is an error to fix, as a failed task is; so is a
+    # run whose result is not recorded (doctor and /health go on showing the last one): a cron
+    # job hears it only by the status
+    failed = report.errors or "error" in checked or not checked.get("clean") or not recorded
+    return 1 if failed else 0
