@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -108,6 +108,10 @@ def edited_fields(record: FileRecord, values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if getattr(record, name) != value}
 
 
+# the panel's narrowest where its content needs less (English): the fields stay usable
+DETAILS_MIN_WIDTH = 300
+
+
 class DetailsPanel(QWidget):
     """Shows one FileRecord; emits requests, the main window passes them to the controller."""
 
@@ -159,7 +163,6 @@ class DetailsPanel(QWidget):
         layout.addWidget(self.selection_note)
         layout.addWidget(self.gone_note)
         layout.addWidget(self.stack)
-        self.setMinimumWidth(300)
         self.show_record(None)
 
     # ---- layout -------------------------------------------------------------------------------
@@ -357,6 +360,13 @@ class DetailsPanel(QWidget):
         self.extensions = QVBoxLayout()
         outer.addLayout(self.extensions)
         return box
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # Not setMinimumWidth: the splitter takes an explicit minimum over what the content
+        # needs, and restored a layout saved in English (300 px) to a Spanish panel that needs
+        # some 330; its boxes and scroll bar ran past the window's edge.
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), DETAILS_MIN_WIDTH), hint.height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
