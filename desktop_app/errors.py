@@ -641,3 +641,31 @@ def error_from_record(record: dict[str, Any] | None) -> BaseException | None:
         filename = record.get("filename")
         return OSError(number, text, filename) if filename else OSError(number, text)
     return None
+
+
+def download_failure(status: int, unreachable: bool, detail: str) -> ErrorMessage:
+    """Why a download the app made itself (a photo's preview) failed, in the user's language.
+    Qt's own text is English and quotes the URL, whose access_token the user could copy:
+    `detail` is that text with its secrets hidden, kept as the technical detail only. A 404
+    reads as the missing file a video's preview reports (describe_error of core's NotFound)."""
+    if status == 404:
+        return ErrorMessage(_sentences()["not_found"], detail)
+    if unreachable:
+        return ErrorMessage(
+            QCoreApplication.translate(
+                "Errors",
+                "The server cannot be reached. Check that it is running and that this computer "
+                "is connected, then try again.",
+            ),
+            detail,
+        )
+    if status:
+        return ErrorMessage(
+            QCoreApplication.translate(
+                "Errors", "The file could not be downloaded: the server answered with error %1."
+            ).replace("%1", str(status)),
+            detail,
+        )
+    return ErrorMessage(
+        QCoreApplication.translate("Errors", "The file could not be downloaded."), detail
+    )

@@ -470,7 +470,7 @@ def test_image_failure_is_shown(qtbot: Any, tmp_path: Path, http_base: str) -> N
     assert "could not be opened" in viewer.message_text()
     with qtbot.waitSignal(viewer.failed, timeout=WAIT):
         viewer.load(f"{http_base}/nothing.jpg")
-    assert "could not be downloaded" in viewer.message_text()
+    assert "no longer exists" in viewer.message_text()  # a 404: the file is gone
 
 
 # -- dialog -------------------------------------------------------------------------------------

@@ -103,188 +103,188 @@
 <context>
     <name>DetailsPanel</name>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="152"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="156"/>
         <source>Select a file to see its details.</source>
         <translation>Selecciona un archivo para ver sus detalles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="179"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="182"/>
         <source>Discard</source>
         <translation>Descartar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="180"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="183"/>
         <source>Restore and save</source>
         <translation>Restaurar y guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="182"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="185"/>
         <source>Take the file out of the trash and save your changes to it</source>
         <translation>Sacar el archivo de la papelera y guardar en él tus cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="213"/>
-        <location filename="../../desktop_app/views/details_panel.py" line="578"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="216"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="588"/>
         <source>Metadata</source>
         <translation>Metadatos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="223"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="226"/>
         <source>Public</source>
         <translation>Público</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="224"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
         <source>Anyone with the link can view a public file.</source>
         <translation>Cualquiera con el enlace puede ver un archivo público.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="227"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
         <source>Event, place, people…</source>
         <translation>Evento, lugar, personas…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="230"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
         <source>File name</source>
         <translation>Nombre del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="231"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="234"/>
         <source>Athlete</source>
         <translation>Deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="232"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="235"/>
         <source>Sharing</source>
         <translation>Compartir</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="233"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
         <source>Description</source>
         <translation>Descripción</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="236"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="239"/>
         <source>Revert</source>
         <translation>Deshacer cambios</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="237"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="240"/>
         <source>Save</source>
         <translation>Guardar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="248"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="251"/>
         <source>Save the changes (Enter in the name, Ctrl+S)</source>
         <translation>Guardar los cambios (Intro en el nombre, Ctrl+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="265"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
         <source>Actions</source>
         <translation>Acciones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="267"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
         <source>Preview</source>
         <translation>Vista previa</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="268"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
         <source>Copy link</source>
         <translation>Copiar enlace</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="269"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
         <source>Export…</source>
         <translation>Exportar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="270"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="273"/>
         <source>Move to trash</source>
         <translation>Mover a la papelera</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="271"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="274"/>
         <source>Restore</source>
         <translation>Restaurar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="272"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="275"/>
         <source>Delete permanently</source>
         <translation>Eliminar definitivamente</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="292"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="295"/>
         <source>Technical details</source>
         <translation>Detalles técnicos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="300"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="303"/>
         <source>Type</source>
         <translation>Tipo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="301"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="304"/>
         <source>Size</source>
         <translation>Tamaño</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="302"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="305"/>
         <source>Dimensions</source>
         <translation>Dimensiones</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="303"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="306"/>
         <source>Duration</source>
         <translation>Duración</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="304"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
         <source>Codecs</source>
         <translation>Códecs</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="305"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="308"/>
         <source>Frame rate</source>
         <translation>Fotogramas por segundo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="306"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="307"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="310"/>
         <source>Storage key</source>
         <translation>Clave de almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="308"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="311"/>
         <source>Created</source>
         <translation>Creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="309"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="312"/>
         <source>File ID</source>
         <translation>ID del archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="334"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="337"/>
         <source>Copy</source>
         <translation>Copiar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="336"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="339"/>
         <source>Copy %1</source>
         <translation>Copiar %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="378"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="388"/>
         <source>(none)</source>
         <translation>(ninguno)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/details_panel.py" line="400"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="410"/>
         <source>%Ln files selected</source>
         <translation>
             <numerusform>%Ln archivo seleccionado</numerusform>
@@ -292,47 +292,47 @@
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="402"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="412"/>
         <source>The details below are of “%1”. Move to trash, Restore and Delete permanently act on all of them.</source>
         <translation>Los detalles de abajo son de «%1». Mover a la papelera, Restaurar y Eliminar definitivamente actúan sobre todos ellos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="483"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="493"/>
         <source>Your unsaved changes are still here: restore the file and save them, or discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí: restaura el archivo y guárdalos, o descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="488"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="498"/>
         <source>Your unsaved changes are still here, but they can no longer be saved: copy what you need, then discard them.</source>
         <translation>Tus cambios sin guardar siguen aquí, pero ya no se pueden guardar: copia lo que necesites y luego descártalos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="516"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="526"/>
         <source>In the trash since %1. Deleted for good at the next clean-up unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente en la próxima limpieza si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="520"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="530"/>
         <source>In the trash since %1. Deleted for good on %2 unless you restore it.</source>
         <translation>En la papelera desde el %1. Se eliminará definitivamente el %2 si no lo restauras.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="578"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="588"/>
         <source>Metadata (unsaved changes)</source>
         <translation>Metadatos (cambios sin guardar)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="619"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="629"/>
         <source>Image</source>
         <translation>Imagen</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="619"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="629"/>
         <source>Video</source>
         <translation>Vídeo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/details_panel.py" line="627"/>
+        <location filename="../../desktop_app/views/details_panel.py" line="637"/>
         <source>%1 fps</source>
         <translation>%1 fps</translation>
     </message>
@@ -777,6 +777,21 @@
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="655"/>
+        <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
+        <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="664"/>
+        <source>The file could not be downloaded: the server answered with error %1.</source>
+        <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="670"/>
+        <source>The file could not be downloaded.</source>
+        <translation>No se pudo descargar el archivo.</translation>
+    </message>
 </context>
 <context>
     <name>FileBrowser</name>
@@ -1007,17 +1022,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="82"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="102"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="92"/>
-        <source>The image could not be downloaded: {error}</source>
-        <translation>No se pudo descargar la imagen: {error}</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="119"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="141"/>
         <source>The image could not be opened: {error}</source>
         <translation>No se pudo abrir la imagen: {error}</translation>
     </message>
@@ -1025,38 +1035,38 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="88"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="166"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="89"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="167"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="115"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="116"/>
         <source>Zoom out</source>
         <translation>Alejar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="121"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="122"/>
         <source>Zoom in</source>
         <translation>Acercar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="129"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="130"/>
         <source>100 %</source>
         <translation>100 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="132"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="133"/>
         <source>Fit to window</source>
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="180"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="181"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="244"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="247"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -2148,17 +2158,17 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Solo se puede incluir un token creado en esta sesión: su secreto se muestra una sola vez. Si no, las órdenes lo leen de $TOKEN.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="539"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="540"/>
         <source>MediaDesk app previews (this session)</source>
         <translation>Vistas previas de la app MediaDesk (esta sesión)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="542"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
         <source>MediaDesk app previews (another session, %1)</source>
         <translation>Vistas previas de la app MediaDesk (otra sesión, %1)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="543"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="544"/>
         <source>MediaDesk app previews (earlier session)</source>
         <translation>Vistas previas de la app MediaDesk (sesión anterior)</translation>
     </message>
@@ -2284,17 +2294,17 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>revocado el %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="549"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="550"/>
         <source>Copy with the token “%1”</source>
         <translation>Copiar con el token «%1»</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="551"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="552"/>
         <source>Token created</source>
         <translation>Token creado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/server_panel.py" line="555"/>
+        <location filename="../../desktop_app/views/server_panel.py" line="556"/>
         <source>The token “%1” was created and copied to the clipboard. It is shown only once:</source>
         <translation>Se creó el token «%1» y se copió al portapapeles. Solo se muestra una vez:</translation>
     </message>
@@ -2831,108 +2841,133 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>UploadDock</name>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="137"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="178"/>
         <source>Uploads</source>
         <translation>Subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="192"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="233"/>
         <source>Add files…</source>
         <translation>Añadir archivos…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="193"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="234"/>
         <source>Add folder…</source>
         <translation>Añadir carpeta…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="195"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="236"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="373"/>
         <source>Retry failed</source>
         <translation>Reintentar fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="196"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="237"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="386"/>
         <source>Pause all</source>
         <translation>Pausar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="198"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="239"/>
         <source>Big files stop after the current part and go on from there when resumed.</source>
         <translation>Los archivos grandes se detienen tras la parte en curso y siguen desde ahí al reanudarlos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="202"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="243"/>
         <source>Removes done, duplicate and cancelled rows; failed rows stay.</source>
         <translation>Quita las filas terminadas, duplicadas y canceladas; las fallidas se quedan.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="206"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="247"/>
         <source>All uploads</source>
         <translation>Todas las subidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="207"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="248"/>
         <source>Still to do</source>
         <translation>Pendientes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="208"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="249"/>
         <source>Failed only</source>
         <translation>Solo fallidas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="211"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="252"/>
         <source>Which rows the queue shows</source>
         <translation>Qué filas muestra la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="269"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="309"/>
         <source>No failed uploads.</source>
         <translation>Ninguna subida ha fallado.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="271"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="311"/>
         <source>Nothing is waiting or uploading.</source>
         <translation>No hay nada esperando ni subiéndose.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="274"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="314"/>
         <source>No uploads yet. Drop photos, videos or whole folders anywhere on this window, or use Add files…
 Drop them onto an athlete in the sidebar, or while an athlete is selected, to file them under that athlete.</source>
         <translation>Aún no hay subidas. Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o usa Añadir archivos…
 Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccionado, para archivarlos en ese deportista.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="338"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="378"/>
         <source>Cancel</source>
         <translation>Cancelar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="344"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="407"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="458"/>
         <source>Pause</source>
         <translation>Pausar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="344"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="405"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="456"/>
         <source>Resume</source>
         <translation>Reanudar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="346"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="386"/>
         <source>Resume all</source>
         <translation>Reanudar todas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="365"/>
-        <source>Running: %1 · Queued: %2 · Done: %3 · Failed: %4</source>
-        <translation>En curso: %1 · En cola: %2 · Hechas: %3 · Fallidas: %4</translation>
+        <location filename="../../desktop_app/views/upload_dock.py" line="409"/>
+        <source>Running: %1</source>
+        <translation>En curso: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="410"/>
+        <source>Queued: %1</source>
+        <translation>En cola: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="411"/>
+        <source>Paused: %1</source>
+        <translation>En pausa: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="412"/>
+        <source>Done: %1</source>
+        <translation>Hechas: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="413"/>
+        <source>Failed: %1</source>
+        <translation>Fallidas: %1</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/upload_dock.py" line="414"/>
+        <source>Cancelled: %1</source>
+        <translation>Canceladas: %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/upload_dock.py" line="381"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="432"/>
         <source>Total %1 % · %Ln failed</source>
         <translation>
             <numerusform>Total %1 % · %Ln fallida</numerusform>
@@ -2940,39 +2975,39 @@ Suéltalos sobre un deportista de la barra lateral, o con un deportista seleccio
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="384"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="435"/>
         <source>Total %1 %</source>
         <translation>Total %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="410"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="461"/>
         <source>Remove from the queue</source>
         <translation>Quitar de la cola</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="412"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="463"/>
         <source>Show in the library</source>
         <translation>Mostrar en la biblioteca</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="416"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="467"/>
         <source>Copy the error</source>
         <translation>Copiar el error</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="333"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="408"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="373"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="459"/>
         <source>Retry</source>
         <translation>Reintentar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="200"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="241"/>
         <source>Clear finished</source>
         <translation>Quitar terminadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/upload_dock.py" line="194"/>
-        <location filename="../../desktop_app/views/upload_dock.py" line="338"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="235"/>
+        <location filename="../../desktop_app/views/upload_dock.py" line="378"/>
         <source>Cancel all</source>
         <translation>Cancelar todas</translation>
     </message>

@@ -8,12 +8,28 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage, QImageReader
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
+from core.logsetup import redact_secrets
+from desktop_app.errors import download_failure
 from desktop_app.preview.sources import is_remote, local_path, to_url
 from desktop_app.workers import TaskRunner
 
 logger = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
+Failure = QNetworkReply.NetworkError
+# no answer at all: said as a server out of reach, not as a file that failed
+UNREACHABLE = frozenset(
+    {
+        Failure.ConnectionRefusedError,
+        Failure.HostNotFoundError,
+        Failure.TimeoutError,
+        Failure.TemporaryNetworkFailureError,
+        Failure.NetworkSessionFailedError,
+        Failure.ProxyConnectionRefusedError,
+        Failure.ProxyNotFoundError,
+        Failure.ProxyTimeoutError,
+    }
+)
 
 
 def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QImage, str]:
@@ -42,6 +58,9 @@ class ImageLoader(QObject):
         self._generation = 0
         self._network: QNetworkAccessManager | None = None
         self._reply: QNetworkReply | None = None
+        # the technical text of the last failure, for a tooltip (the `failed` text is the
+        # sentence the user reads); "" while loading and after a success
+        self.failure_detail = ""
         # Qt's global pool: closing the preview does not wait for a decode still running, and
         # the decode of an image the user already moved past (dropped as stale) does not hold
         # up the next one.
@@ -50,6 +69,7 @@ class ImageLoader(QObject):
     def load(self, source: str) -> None:
         """Start loading `source`; emits `loaded` or `failed` later, never synchronously."""
         self.cancel()
+        self.failure_detail = ""
         if is_remote(source):
             self._fetch(source)
         else:
@@ -87,12 +107,14 @@ class ImageLoader(QObject):
         self._reply = None
         reply.deleteLater()
         if reply.error() != QNetworkReply.NetworkError.NoError:
-            logger.info("image download failed: %s", reply.errorString())
-            self.failed.emit(
-                self.tr("The image could not be downloaded: {error}").format(
-                    error=reply.errorString()
-                )
-            )
+            # Qt's text quotes the URL, and a private file's URL carries the session's read
+            # token: shown, anyone could copy it. Hidden as the log hides it.
+            status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+            qt_text = redact_secrets(reply.errorString())
+            logger.info("image download failed: %s", qt_text)
+            message = download_failure(int(status or 0), reply.error() in UNREACHABLE, qt_text)
+            self.failure_detail = message.technical()
+            self.failed.emit(message.text)
             return
         self._decode(None, bytes(reply.readAll().data()))
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.formatting import tip_text
 from desktop_app.preview.image_loader import ImageLoader
 
 logger = logging.getLogger(__name__)
@@ -182,10 +183,12 @@ class ImageViewer(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._show_message(message)
+        self._message.setToolTip(tip_text(self._loader.failure_detail))  # Qt's text, on demand
         self.failed.emit(message)
 
     def _show_message(self, text: str) -> None:
         self._message.setText(text)
+        self._message.setToolTip("")
         self._stack.setCurrentWidget(self._message)
 
     # -- state --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -126,6 +127,46 @@ class UploadTable(QTableView):
         painter.end()
 
 
+class CountsLabel(QLabel):
+    """The queue's counts on one line, broken between two counts (never inside one) when the
+    label is narrower: with the paused and cancelled counts the line no longer fit beside the
+    filter and the total bar, and a label keeping its one line widened the dock."""
+
+    SEPARATOR = " · "
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._counts: list[str] = []
+        self.setWordWrap(True)  # its height follows its lines; its width is what is left
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def set_counts(self, counts: list[str]) -> None:
+        self._counts = counts
+        self._break_lines()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._break_lines()
+
+    def _break_lines(self) -> None:
+        width = self.contentsRect().width()
+        metrics = self.fontMetrics()
+        lines: list[str] = []
+        for count in self._counts:
+            joined = f"{lines[-1]}{self.SEPARATOR}{count}" if lines else count
+            # room kept for the " ·" a line gets when the next count goes below it
+            if lines and metrics.horizontalAdvance(joined + self.SEPARATOR.rstrip()) <= width:
+                lines[-1] = joined
+            elif lines:
+                lines[-1] += self.SEPARATOR.rstrip()
+                lines.append(count)
+            else:
+                lines.append(count)
+        text = "\n".join(lines)
+        if text != self.text():
+            self.setText(text)
+
+
 class UploadDock(QDockWidget):
     """Layout only; the buttons call the upload controller."""
 
@@ -212,7 +253,7 @@ class UploadDock(QDockWidget):
         self.filter_box.currentIndexChanged.connect(
             lambda _i: self.set_filter(str(self.filter_box.currentData()))
         )
-        self.total_label = QLabel(body)
+        self.total_label = CountsLabel(body)
         self.total_bar = QProgressBar(body)
         self.total_bar.setRange(0, 1000)
         self.total_bar.setMinimumWidth(160)
@@ -230,8 +271,7 @@ class UploadDock(QDockWidget):
         # Above the table: what is shown and how far the whole queue is (keeps the dock narrow).
         self.summary = QHBoxLayout()
         self.summary.addWidget(self.filter_box)
-        self.summary.addStretch(1)
-        self.summary.addWidget(self.total_label)
+        self.summary.addWidget(self.total_label, 1)  # the room left, its text to the right
         self.summary.addWidget(self.total_bar)
         self.import_button.clicked.connect(self.importFilesRequested)
         self.folder_button.clicked.connect(self.importFolderRequested)
@@ -361,13 +401,24 @@ class UploadDock(QDockWidget):
         done = states.get("done", 0) + states.get("duplicate", 0)
         failed = states.get("failed", 0)
         queued = states.get("queued", 0)
-        # no plural to agree; counts grouped as everywhere else ("1,004"; Spanish from 10.000)
-        text = self.tr("Running: %1 · Queued: %2 · Done: %3 · Failed: %4")
-        self.total_label.setText(
-            text.replace("%1", number_text(running))
-            .replace("%2", number_text(queued))
-            .replace("%3", number_text(done))
-            .replace("%4", number_text(failed))
+        paused, cancelled = states.get("paused", 0), states.get("cancelled", 0)
+        # no plural to agree; counts grouped as everywhere else ("1,004"; Spanish from 10.000).
+        # Paused and cancelled rows only when there are some: three paused uploads read as
+        # "Running: 0 · Queued: 0 · Done: 0 · Failed: 23", as if nothing was left to do.
+        counts = [  # (text, count, shown when 0)
+            (self.tr("Running: %1"), running, True),
+            (self.tr("Queued: %1"), queued, True),
+            (self.tr("Paused: %1"), paused, False),
+            (self.tr("Done: %1"), done, True),
+            (self.tr("Failed: %1"), failed, True),
+            (self.tr("Cancelled: %1"), cancelled, False),
+        ]
+        self.total_label.set_counts(
+            [
+                text.replace("%1", number_text(count))
+                for text, count, always in counts
+                if count or always
+            ]
         )
         if not self.model.rowCount():
             # An empty queue has no total: "Total 0 %" read as a stalled upload
