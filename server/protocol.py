@@ -11,8 +11,10 @@ lacks: each connection costs a file descriptor, and a few hundred clients sendin
 line byte by byte (or half of one, then nothing) would otherwise hold them all and lock every
 other client out. Like Go's ReadHeaderTimeout: a new connection has HEAD_TIMEOUT seconds to
 send its first head; on a kept-alive connection the clock starts at the next request's first
-byte, so idle keep-alive is left to aiohttp's keepalive_timeout. Bodies are not timed here
-(slow phone uploads are legitimate; server/rawbody.py has their idle timeout).
+byte (or, for a head begun while the request before it was answered, pipelined in the same
+packet, when that answer is done), so idle keep-alive is left to aiohttp's keepalive_timeout.
+Bodies are not timed here (slow phone uploads are legitimate; each has an idle timeout,
+rawbody.IDLE_TIMEOUT: server/rawbody.py and server/bodystream.py idle_timed).
 
 MAX_HEAD_SIZE bounds every byte a connection holds that is not a body: a head still coming in
 between requests, and as well one pipelined behind a request still being answered (an event
@@ -89,6 +91,33 @@ class TrailersTooLarge(LineTooLong):
     middleware answers an HttpProcessingError with its code: 431 header_too_large."""
 
     code = HEADER_TOO_LARGE
+
+
+def _after_last_message(data: bytes, last: Any) -> int:
+    """How many bytes of `data`, the read in which the head of `last` (the last message
+    parsed, with its body if it has one) ended, come after that message: the start of a next
+    head. llhttp keeps a partial head to itself, so it is found here.
+
+    The message's head ends at a blank line, and what follows the message holds none (else it
+    would be a message too). A Content-Length body that ended in the same read is its last
+    bytes but for those: the blank line is looked for before it, so a body's own bytes never
+    count (an idle kept-alive connection keeps keepalive_timeout); a chunked one ends with the
+    last chunk's blank line. When bytes do follow a body, blank lines in it may make this
+    count fewer of them: never more.
+    """
+    length = 0
+    if last is not None:
+        message, payload = last
+        if isinstance(message, RawRequestMessage) and payload is not EMPTY_PAYLOAD:
+            value = "" if message.chunked else message.headers.get("Content-Length", "")
+            length = int(value) if value.isdigit() else 0
+    end = len(data) - length
+    if end <= 0:
+        return 0
+    crlf, lf = data.rfind(b"\n\r\n", 0, end), data.rfind(b"\n\n", 0, end)
+    if crlf < 0 and lf < 0:
+        return 0
+    return end - max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
 
 
 class JsonErrorRequestHandler(RequestHandler):
@@ -183,9 +212,15 @@ class JsonErrorRequestHandler(RequestHandler):
         super().data_received(data)
         if self._request_count != heads:  # a head (or a parse error) came in whole
             self._in_request = True
-            self._head_bytes = 0
             self._disarm_head_deadline()
             self._follow_body()  # before _check_heads: a refused head's body still comes
+            # the start of a next head sent in the same read (pipelined, then quiet): its
+            # clock starts once the request before it is answered (_handle_request)
+            self._head_bytes = (
+                0
+                if self._body is not None
+                else _after_last_message(data, self._messages[-1] if self._messages else None)
+            )
             self._check_heads(self._request_count - heads)
             return
         if self._upgraded or not (data or self._held):
@@ -293,6 +328,10 @@ class JsonErrorRequestHandler(RequestHandler):
         finally:
             # a pipelined request already parsed is still "in request": its body may be slow
             self._in_request = bool(self._messages)
+            if not self._in_request and self._head_bytes:
+                # the next head began while this request was answered (or in its last read),
+                # and its clock was held while this one ran: it starts now
+                self._arm_head_deadline()
 
     async def finish_response(self, request: Any, resp: Any, start_time: float | None) -> Any:
         resp, reset = await super().finish_response(request, resp, start_time)
