@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=what,
         description=what[0].upper()
         + what[1:]
-        + " (exit status 1 when a task failed or the store does not match the catalog: "
-        'reconcile not "clean"; the JSON lists what).',
+        + " (exit status 1 when a task failed, the store does not match the catalog "
+        '(reconcile not "clean"; the JSON lists what) or the result could not be recorded).',
     )
     cli_video.add_parsers(sub, common)
     cli_storage.add_parsers(sub, common)
