@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from aiohttp import StreamReader
 
 from core.errors import SizeMismatch
 from core.spool import too_large
-from server.errors import ServerStopping
+from server import rawbody
+from server.errors import ApiError, ServerStopping
 
 CHUNK = 256 * 1024
+
+T = TypeVar("T")
+SEND_AGAIN = "send the whole file again"
+
+
+def body_quiet(then: str) -> ApiError:
+    """The 408 for a client that sent no byte of its body for rawbody.IDLE_TIMEOUT seconds,
+    whichever way the body is read; `then` says what the client does next."""
+    return ApiError(
+        408,
+        "request_timeout",
+        f"No byte of the body arrived for {rawbody.IDLE_TIMEOUT:g} s; {then}",
+    )
+
+
+async def idle_timed(read: Awaitable[T], then: str) -> T:
+    """One read of a request body, given up after rawbody.IDLE_TIMEOUT seconds without a byte.
+
+    Without it a client that stops sending holds its connection (and a signed PUT's body
+    thread, one of MEDIADESK_UPLOAD_BODIES) for as long as it keeps the socket open. The 408
+    answer closes the connection (server/errors.py _finish: the body is not read to its end).
+    """
+    try:
+        async with asyncio.timeout(rawbody.IDLE_TIMEOUT):
+            return await read
+    except TimeoutError:
+        raise body_quiet(then) from None
 
 
 def ended_by_stop(content: StreamReader, exc: BaseException) -> bool:
@@ -31,8 +61,9 @@ def ended_by_stop(content: StreamReader, exc: BaseException) -> bool:
 class BodyStream:
     """`read(n)` from a worker thread pulls the next bytes of the body from the event loop.
 
-    Raises TooLarge once more than `limit` bytes arrived (reading stops there) and
-    SizeMismatch at the end when `expected` bytes were announced and a different count came.
+    Raises TooLarge once more than `limit` bytes arrived (reading stops there),
+    SizeMismatch at the end when `expected` bytes were announced and a different count came,
+    and the 408 of idle_timed when the client goes quiet (the writer drops what it had).
     """
 
     def __init__(
@@ -51,7 +82,9 @@ class BodyStream:
     def read(self, size: int = -1) -> bytes:
         want = size if 0 < size <= 4 * CHUNK else CHUNK
         try:
-            chunk = asyncio.run_coroutine_threadsafe(self._content.read(want), self._loop).result()
+            chunk = asyncio.run_coroutine_threadsafe(
+                idle_timed(self._content.read(want), SEND_AGAIN), self._loop
+            ).result()
         except concurrent.futures.CancelledError as exc:
             # aiohttp cancels the body stream when the server stops (a lost connection sets a
             # ConnectionResetError on it instead): the client is still there to be told so

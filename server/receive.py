@@ -14,7 +14,7 @@ from aiohttp import BodyPartReader, MultipartReader, StreamReader, hdrs, web
 from core.errors import InvalidInput
 from core.filenames import clean_filename
 from core.spool import Spooled, SpoolWriter, discard, too_large
-from server.bodystream import ended_by_stop
+from server.bodystream import SEND_AGAIN, ended_by_stop, idle_timed
 from server.errors import ServerStopping
 from server.params import MALFORMED_BODY, check_text, malformed
 from server.state import CONFIG, THREADS, Threads
@@ -96,7 +96,8 @@ _QUOTED_FILENAME = re.compile(rb'(;[ \t]*filename[ \t]*=[ \t]*")([^"\r\n]*)', re
 class _LenientLines:
     """The request body with those bytes dropped from a quoted `filename="..."` in any line
     read by `readline`; every other byte, and a control byte anywhere else in a part header
-    (still a 400), as sent.
+    (still a 400), as sent. Each read is given up with a 408 once the client goes quiet
+    (bodystream.idle_timed): the multipart reader reads only through `readline` and `read`.
 
     aiohttp's multipart reader reads only boundary and part-header lines with `readline`
     (part bodies come through `read`), so no byte of a file changes. Dropping them here gives
@@ -108,12 +109,15 @@ class _LenientLines:
         self._content = content
 
     async def readline(self, *, max_line_length: int | None = None) -> bytes:
-        line = await self._content.readline(max_line_length=max_line_length)
+        line = await idle_timed(self._content.readline(max_line_length=max_line_length), SEND_AGAIN)
         if not _HEADER_CONTROLS.search(line):
             return line
         return _QUOTED_FILENAME.sub(
             lambda m: m.group(1) + _HEADER_CONTROLS.sub(b"", m.group(2)), line
         )
+
+    async def read(self, n: int = -1) -> bytes:
+        return await idle_timed(self._content.read(n), SEND_AGAIN)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._content, name)

@@ -34,10 +34,14 @@ from core.resumable import (
 )
 from core.spool import too_large
 from server.auth import requires
+from server.bodystream import idle_timed
 from server.errors import ApiError, status_for, with_error_headers
 from server.ratelimit import check_upload_rate
 from server.rawbody import can_take, take_body
 from server.state import METRICS, TOKEN, library, run_blocking
+
+# what a client whose PATCH body went quiet does next (the bytes that came are kept)
+SEND_REST = "send the rest from the upload's offset"
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -190,7 +194,17 @@ async def _read_through_aiohttp(
         size = 0
         while True:
             # readchunk, not readany: readany joins (copies) the chunks it finds buffered
-            chunk, end_of_http_chunk = await request.content.readchunk()
+            try:
+                chunk, end_of_http_chunk = await idle_timed(request.content.readchunk(), SEND_REST)
+            except ApiError:
+                # a quiet client is told to resume from the offset: every byte it did send
+                # counts, as when rawbody's thread reads the body
+                if pending is not None:
+                    await pending
+                    pending = None
+                if batch:
+                    await run_blocking(request, write, batch)
+                raise
             if not chunk:
                 # a chunked body's chunk ended and more may follow; but an empty body's reader
                 # (aiohttp's one shared EMPTY_PAYLOAD) answers (b"", True) forever after its
