@@ -123,11 +123,13 @@ class StorageUnavailable(MediaDeskError):
 
 # The causes a storage_unavailable names in its `reason`, when it knows one (the API document
 # lists them; clients choose their sentence by them): the catalog out of reach (catalog_down),
-# the disk holding a SQLite catalog gone (catalog_disk_down), and the bucket's reach or set-up
-# (core/storage/s3.py explain and check).
+# the disk holding a SQLite catalog gone (catalog_disk_down) or its file not writable
+# (catalog_read_only: a disk remounted read-only, rights or attributes changed; reads go on),
+# and the bucket's reach or set-up (core/storage/s3.py explain and check).
 UNAVAILABLE_REASONS = (
     "catalog_unreachable",
     "catalog_disk_unreachable",
+    "catalog_read_only",
     "endpoint_unreachable",
     "endpoint_refused",
     "bad_credentials",
@@ -140,9 +142,9 @@ UNAVAILABLE_REASONS = (
 # Those of them that a fault of the set-up gives (an endpoint or region set wrong, wrong keys,
 # keys without rights, a bucket deleted or misnamed): they stay until an administrator fixes
 # the storage settings, so neither a client's retry nor a user's "try again later" helps. The
-# others (catalog_unreachable, catalog_disk_unreachable, endpoint_unreachable) are outages that
-# pass. The server's sentences (server.errors.UNAVAILABLE_MESSAGES) and the client's retries
-# follow this.
+# others (catalog_unreachable, catalog_disk_unreachable, catalog_read_only, endpoint_unreachable)
+# are outages that pass. The server's sentences (server.errors.UNAVAILABLE_MESSAGES) and the
+# client's retries follow this.
 SETUP_FAULT_REASONS = frozenset(
     {
         "endpoint_refused",
@@ -238,8 +240,14 @@ _SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 # is not one: it does not pass by itself. SQLITE_IOERR_NOMEM is memory, not the disk.
 _SQLITE_DISK_GONE = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
 _SQLITE_NOMEM = getattr(sqlite3, "SQLITE_IOERR_NOMEM", 3082)
-# The reasons of a catalog out of reach: both are outages that pass (catalog_unreachable())
-CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable")
+# The reasons of a catalog out of reach, or out of reach of writes: outages that pass
+# (catalog_unreachable()). A read-only SQLite catalog is one: once its file can be written again
+# the next session opens it again (core/db/engine.py), and work that met it is tried again.
+CATALOG_OUT_REASONS = ("catalog_unreachable", "catalog_disk_unreachable", "catalog_read_only")
+# Keys of `details` that name a place on this machine (a folder, a file): for a person at it
+# (the desktop app, the command line), never in a server's answer (public_details), which any
+# token reads; the server's log has them, with the message, under the request id.
+LOCAL_DETAILS = frozenset({"folder", "path"})
 
 
 def sqlite_code(exc: BaseException | None) -> int | None:
@@ -259,6 +267,14 @@ def sqlite_disk_failed(exc: BaseException | None) -> bool:
     """SQLite could not read or write its file (see _SQLITE_DISK_GONE)."""
     code = sqlite_code(exc)
     return code is not None and (code & 0xFF) in _SQLITE_DISK_GONE and code != _SQLITE_NOMEM
+
+
+def sqlite_read_only(exc: BaseException | None) -> bool:
+    """SQLite refused a write to a catalog it could open only for reading (SQLITE_READONLY and
+    its extended codes: "attempt to write a readonly database"): the file, its -wal or -shm, or
+    its disk could not be written when the connection opened them."""
+    code = sqlite_code(exc)
+    return code is not None and (code & 0xFF) == sqlite3.SQLITE_READONLY
 
 
 def sqlite_damaged(exc: BaseException | None) -> bool:
@@ -360,7 +376,8 @@ def catalog_down() -> StorageUnavailable:
 
 def catalog_disk_down(folder: object) -> StorageUnavailable:
     """The error of a SQLite catalog whose disk cannot be read or written (sqlite_disk_failed):
-    an outage that passes once the disk is back at its place, like catalog_down's."""
+    an outage that passes once the disk is back at its place, like catalog_down's. The folder
+    is for the desktop's sentence and the log (LOCAL_DETAILS), never for a server's client."""
     return StorageUnavailable(
         f"The disk holding the library ({folder}) cannot be read or written: it was unplugged, "
         "or the network share or mount is gone. Connect it again; MediaDesk goes on once it "
@@ -368,6 +385,11 @@ def catalog_disk_down(folder: object) -> StorageUnavailable:
         reason="catalog_disk_unreachable",
         details={"folder": str(folder)},
     )
+
+
+def public_details(exc: MediaDeskError) -> dict[str, object]:
+    """What of an error's details a server's client may read: all but LOCAL_DETAILS."""
+    return {k: v for k, v in exc.details.items() if k not in LOCAL_DETAILS}
 
 
 def object_damaged(key: str, stored: int, recorded: int) -> StorageUnavailable:

@@ -56,7 +56,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from core import keys, shared_settings
-from core.db.engine import Database
+from core.db.engine import Database, catalog_read_only
 from core.db.models import MediaFile
 from core.deferred import (
     cancel_left_behind,
@@ -238,6 +238,12 @@ class StorageBackends:
 
         for factory in (self._db._read_factory, self._db._write_factory):  # noqa: SLF001
             event.listen(factory, "before_flush", label)
+        # The first write of every start (serve, maintenance, the desktop app): a catalog file
+        # that cannot be written is refused here in one line naming it, exit status 2, as a
+        # read-only data folder is; its write failed as SQLAlchemy's traceback.
+        read_only = catalog_read_only(self._db.url)
+        if read_only is not None:
+            raise read_only
         with self._db.write() as s:
             s.execute(
                 update(MediaFile)

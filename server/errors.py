@@ -79,6 +79,10 @@ UNAVAILABLE_MESSAGES: dict[str | None, str] = {
         "The disk holding the server's catalog cannot be read or written right now (a disk or "
         "mount gone); try again later"
     ),
+    "catalog_read_only": (
+        "The server's catalog cannot be written right now (its disk went read-only, or the "
+        "server may no longer write it); reading still works; try again later"
+    ),
     "endpoint_unreachable": "The storage cannot be reached right now; try again later",
     "endpoint_refused": (
         "The storage refuses the server's requests: its address or region is set wrong in the "
@@ -273,7 +277,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             exc.code,
             message,
             rid,
-            details=exc.details,
+            details=core.public_details(exc),  # a local path only in the log line above
             reason=exc.reason,
             headers=_retry_after(exc),
         )

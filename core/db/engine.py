@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,6 +35,7 @@ from core.errors import (
     is_no_space,
     sqlite_damaged,
     sqlite_disk_failed,
+    sqlite_read_only,
 )
 from core.fsmodes import FILE_MODE, make_dirs
 from core.outage import NotNow, Outage
@@ -66,6 +67,9 @@ SHORTER_CATALOG_PATH = (
     "Use a shorter data folder (--data-dir or MEDIADESK_DATA_DIR), or keep only the catalog "
     "at a short path: DATABASE_URL=sqlite:////short/path/mediadesk.sqlite3"
 )
+# A pooled SQLite connection's mark (its record's info): opened while the catalog could not be
+# written, so SQLite opened it for reading only, and it stays so (make_engine's checkout)
+OPENED_READ_ONLY = "mediadesk_opened_read_only"
 # Seconds a new PostgreSQL connection may take (libpq's connect_timeout), unless the URL says
 CONNECT_TIMEOUT = 5
 # Seconds a request's catalog statement may wait for PostgreSQL's answer (catalog_deadline):
@@ -122,9 +126,12 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             pool_size=8,
             max_overflow=8,
         )
+        catalog = path.split("?", 1)[0] if path and path != ":memory:" else None
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
+            if catalog is not None:
+                record.info[OPENED_READ_ONLY] = unwritable_catalog_file(catalog) is not None
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -147,6 +154,20 @@ def make_engine(url: str, warn_remote: bool = True) -> Engine:
             # catalog this would put in memory).
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
+
+        @event.listens_for(engine, "checkout")
+        def _reopen_writable(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            # SQLite opens a catalog it cannot write (a disk remounted read-only, rights or
+            # attributes changed) for reading, and such a connection stays read-only: a pool
+            # keeping those answered every write of a server with "attempt to write a readonly
+            # database" until a restart, long after the file could be written again. Once it
+            # can, the pool opens a new connection in its place (SQLAlchemy's own retry).
+            if (
+                catalog is not None
+                and record.info.get(OPENED_READ_ONLY)
+                and unwritable_catalog_file(catalog) is None
+            ):
+                raise DisconnectionError("opened while the catalog could not be written")
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -370,24 +391,47 @@ def check_catalog_path(url: str) -> None:
         )
 
 
-def _unwritable(url: str) -> Path | None:
-    """The folder of a SQLite catalog that cannot be written there (a read-only disk, no
-    permission: SQLite then says only "unable to open database file"), else None."""
-    folder = catalog_folder(url)
-    if folder is None or not folder.is_dir():
-        return None
-    catalog = Path(url.split("///", 1)[-1].split("?", 1)[0])
-    if not os.access(folder, os.W_OK) or (catalog.exists() and not os.access(catalog, os.W_OK)):
-        return folder
+def unwritable_catalog_file(catalog: str | Path) -> Path | None:
+    """The first of a SQLite catalog file and its -wal and -shm files that is there and cannot
+    be written (a disk remounted read-only, no permission, an immutable attribute), else None:
+    SQLite then opens the catalog for reading only. access(2), never open(2): closing any
+    descriptor of the file would drop this process's SQLite locks on it (POSIX locks)."""
+    for name in (str(catalog), f"{catalog}-wal", f"{catalog}-shm"):
+        if os.path.exists(name) and not os.access(name, os.W_OK):
+            return Path(name)
     return None
 
 
-def _read_only(folder: Path) -> StorageUnavailable:
+def _unwritable(url: str) -> Path | None:
+    """Where a SQLite catalog cannot be written (a read-only disk, no permission: SQLite then
+    says only "unable to open database file", or "attempt to write a readonly database"): its
+    folder, else its file, -wal or -shm (unwritable_catalog_file); None when it can be."""
+    folder = catalog_folder(url)
+    if folder is None or not os.path.isdir(folder):  # a disk gone (an OSError) is not this
+        return None
+    if not os.access(folder, os.W_OK):
+        return folder
+    return unwritable_catalog_file(url.split("///", 1)[-1].split("?", 1)[0])
+
+
+def catalog_read_only(url: str) -> StorageUnavailable | None:
+    """The error of a SQLite catalog that cannot be written now (its folder, file, -wal or -shm:
+    _unwritable), else None; without writing, for a health check: reads go on meanwhile."""
+    place = _unwritable(url)
+    return None if place is None else _read_only(place)
+
+
+def _read_only(place: Path) -> StorageUnavailable:
+    """The catalog cannot be written at `place`, its folder or one of its files (_unwritable)."""
+    if place.is_dir():
+        said = f"The folder holding the catalog ({place}) cannot be written"
+    else:
+        said = f"The catalog file {place} cannot be written"
     return StorageUnavailable(
-        f"The folder holding the catalog ({folder}) cannot be written (read-only disk, or no "
-        "permission to write there): make it writable or choose another data folder",
+        f"{said} (read-only disk, or no permission to write there): make it writable or choose "
+        "another data folder",
         reason=CATALOG_READ_ONLY,
-        details={"path": str(folder)},
+        details={"path": str(place)},
     )
 
 
@@ -525,7 +569,9 @@ class Database:
             if unreachable:
                 raise catalog_down() from exc
             if self.is_sqlite and (
-                sqlite_disk_failed(exc) or (sqlite_damaged(exc) and not self._disk_answers())
+                sqlite_read_only(exc)
+                or sqlite_disk_failed(exc)
+                or (sqlite_damaged(exc) and not self._disk_answers())
             ):
                 raise self._disk_gone(exc) from exc
             raise
@@ -558,10 +604,20 @@ class Database:
         FUSE mount gone): said as such, an outage that passes, not SQLite's bare "disk I/O
         error" a user read as "something unexpected". Every pooled connection holds the file
         open on the disk that went, and would fail so for good even once the disk is back at
-        the same path: the pool is emptied, so the next session opens the file again."""
-        logger.warning("The catalog's disk failed (%s); its connections are reopened", exc)
-        self.engine.dispose()
+        the same path: the pool is emptied, so the next session opens the file again.
+
+        A catalog that cannot be written (SQLite's "attempt to write a readonly database", or
+        an I/O error writing a file now read-only: a disk remounted read-only, rights or an
+        attribute changed) is said as that (catalog_read_only), not as an internal error: an
+        outage too, whose connections are let go as well (see make_engine's checkout)."""
+        self.engine.dispose()  # the read and the write sessions' pool alike
         folder = catalog_folder(self.url)
+        place = _unwritable(self.url)
+        if sqlite_read_only(exc) or place is not None:
+            said = getattr(exc, "orig", None) or exc  # SQLite's words, not the statement's
+            logger.warning("The catalog cannot be written (%s); its connections are reopened", said)
+            return _read_only(place or Path(self.engine.url.database or self.url))
+        logger.warning("The catalog's disk failed (%s); its connections are reopened", exc)
         if folder is not None:
             with suppress(OSError):  # a full disk fails a write as an I/O error too
                 if shutil.disk_usage(folder).free < FULL_BELOW:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.db.engine import catalog_deadline
+from core.db.engine import catalog_deadline, catalog_read_only
 from core.errors import UNAVAILABLE_REASONS, StorageUnavailable, catalog_unreachable
 from core.library import Library
 from server.auth import PUBLIC, answers_unchecked, requires
@@ -29,6 +29,16 @@ def _check(request: web.Request) -> dict[str, Any]:
     lib = library(request)
     with catalog_deadline(HEALTH_DEADLINE):
         result = lib.health()
+    if result["database"]["ok"]:
+        # a catalog that answers reads but takes no write (a disk remounted read-only): every
+        # upload and edit fails, which a monitor must hear as it hears a disk gone
+        read_only = catalog_read_only(lib.settings.effective_database_url)
+        if read_only is not None:
+            result["database"] = {
+                "ok": False,
+                "error": type(read_only).__name__,
+                "reason": read_only.reason,
+            }
     leader, maintenance = lib.leader, None
     if leader is not None:
         try:
