@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import dev_packages, exit_on_sigterm  # noqa: E402
+from bench._common import dev_packages, exit_on_sigterm, run_main  # noqa: E402
 
 Heard = list[tuple[int, float]]  # (edit number, latency in seconds), in the order heard
 
@@ -50,6 +51,9 @@ def listen(data: Path, url: str | None, count: int) -> int:
     from core.events import ChangeEvent
     from core.library import Library
 
+    # Ctrl-C reaches the whole process group: the writer, which kills this process in its
+    # finally, says it once
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     lib = Library.open(settings_for(data, url))  # type: ignore[arg-type]
     latencies: Heard = []
     distinct: set[int] = set()
@@ -120,6 +124,7 @@ def raw_notify(url: str, count: int, gap: float) -> Heard:
 
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
     got: Heard = []
+    stop = threading.Event()
     with (
         psycopg.connect(conninfo, autocommit=True) as listener,
         psycopg.connect(conninfo, autocommit=True) as sender,
@@ -127,18 +132,30 @@ def raw_notify(url: str, count: int, gap: float) -> Heard:
         listener.execute("LISTEN bench")
 
         def receive() -> None:
-            for note in listener.notifies(timeout=30):
-                number, sent = note.payload.split()
-                got.append((int(number), time.time() - float(sent)))
-                if len(got) >= count:
-                    return
+            # short waits, each ending with a look at `stop`: closing the connection waits for
+            # this thread, and one 30 s wait held a stopped bench (and its PostgreSQL) that long
+            while not stop.is_set() and len(got) < count:
+                try:
+                    for note in listener.notifies(timeout=0.2):
+                        number, sent = note.payload.split()
+                        got.append((int(number), time.time() - float(sent)))
+                        if len(got) >= count:
+                            return
+                except psycopg.OperationalError:
+                    if stop.is_set():  # Ctrl-C stopped PostgreSQL too (same process group)
+                        return
+                    raise
 
         thread = threading.Thread(target=receive)
         thread.start()
-        for number in range(count):
-            sender.execute("SELECT pg_notify('bench', %s)", (f"{number} {time.time():.6f}",))
-            time.sleep(gap)
-        thread.join(60)
+        try:
+            for number in range(count):
+                sender.execute("SELECT pg_notify('bench', %s)", (f"{number} {time.time():.6f}",))
+                time.sleep(gap)
+            thread.join(30)  # the last notifications on their way; a lost one is counted
+        finally:
+            stop.set()  # SIGTERM, Ctrl-C: the thread ends within one short wait
+            thread.join()
     return got
 
 
@@ -202,11 +219,29 @@ def order_faults(heard: Heard, count: int) -> tuple[int, int, int]:
     return count - len(seen & set(range(count))), duplicated, late
 
 
+def percentiles(heard: Heard) -> list[float]:
+    """The 1st to 99th percentiles of the latencies, in milliseconds (one edit heard: its own
+    latency 99 times)."""
+    ms = sorted(latency * 1000 for _, latency in heard)
+    return statistics.quantiles(ms, n=100) if len(ms) > 1 else [ms[0]] * 99
+
+
+def ratio(ours: Heard, reference: Heard) -> str:
+    """MediaDesk's p50 and p99 over the bare NOTIFY round trip's, in one line."""
+    if not ours or not reference:
+        return "  ratio: none (nothing arrived on one side)"
+    mine, floor = percentiles(ours), percentiles(reference)
+    return (
+        f"  ratio to the bare NOTIFY: p50 {mine[49] / floor[49]:.2f}x, "
+        f"p99 {mine[98] / floor[98]:.2f}x the time"
+    )
+
+
 def summary(name: str, heard: Heard, count: int) -> str:
     if not heard:
         return f"{name:<28} nothing arrived"
     ms = sorted(latency * 1000 for _, latency in heard)
-    q = statistics.quantiles(ms, n=100) if len(ms) > 1 else [ms[0]] * 99
+    q = percentiles(heard)
     missing, duplicated, late = order_faults(heard, count)
     return (
         f"{name:<28} {count - missing:>5}/{count:<5} p50 {q[49]:7.1f} ms  p90 {q[89]:7.1f} ms  "
@@ -245,11 +280,12 @@ def main() -> int:
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
                 print(summary("PostgreSQL (LISTEN/NOTIFY)", heard, args.changes), flush=True)
-                heard = raw_notify(url, args.changes, gap)
-                print(summary("  reference: bare NOTIFY", heard, args.changes), flush=True)
+                floor = raw_notify(url, args.changes, gap)
+                print(summary("  reference: bare NOTIFY", floor, args.changes), flush=True)
+                print(ratio(heard, floor), flush=True)
     return 0
 
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONPATH", str(ROOT))
-    sys.exit(main())
+    run_main(main)

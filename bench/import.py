@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import exit_on_sigterm, run_main  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.mediatypes import sniff_file  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -92,6 +94,16 @@ def plain_pillow(path: Path, target: Path) -> None:
         im.convert("RGB").save(target, "WEBP", quality=80)
 
 
+def each(workers: int, fn: Callable[[Path], None], paths: list[Path]) -> None:
+    """fn on every path, on `workers` threads. Stopped (SIGTERM, Ctrl-C), the paths not begun
+    are dropped: a pool's `with` would wait for every queued photo before the cleanup ran."""
+    pool = ThreadPoolExecutor(workers)
+    try:
+        list(pool.map(fn, paths))
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 def reference(photos: list[Path], collection: Path, workers: int) -> float:
     """Seconds of `cp -r` of the folder plus a thumbnail of each copy."""
     started = time.perf_counter()
@@ -99,8 +111,7 @@ def reference(photos: list[Path], collection: Path, workers: int) -> float:
     thumbs = collection / ".thumbnails"
     thumbs.mkdir()
     copies = sorted(p for p in collection.iterdir() if p.suffix == ".jpg")
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda p: plain_pillow(p, thumbs / f"{p.stem}.webp"), copies))
+    each(workers, lambda p: plain_pillow(p, thumbs / f"{p.stem}.webp"), copies)
     return time.perf_counter() - started
 
 
@@ -121,8 +132,7 @@ def mediadesk(photos: list[Path], data_dir: Path, workers: int) -> float:
     lib = _library(data_dir)
     try:
         started = time.perf_counter()
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda p: _ingest(lib, p), photos))
+        each(workers, lambda p: _ingest(lib, p), photos)
         seconds = time.perf_counter() - started
         imported = lib.counts()["image"]
         if imported != len(photos):  # a duplicate or a refusal would make the rate a lie
@@ -143,8 +153,7 @@ def pages_per_photo(photos: list[Path], data_dir: Path, workers: int) -> dict[st
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM media_files").fetchone()  # holds the snapshot
         before = wal.stat().st_size if wal.exists() else 0
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda p: _ingest(lib, p), photos))
+        each(workers, lambda p: _ingest(lib, p), photos)
         grown = wal.stat().st_size - before
         reader.execute("COMMIT")
     finally:
@@ -174,6 +183,7 @@ def main() -> None:
     parser.add_argument("--slow-disk", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    exit_on_sigterm()  # removes the GB-sized folder of photos and both libraries
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp_name:
         tmp = Path(tmp_name)
         started = time.perf_counter()
@@ -223,4 +233,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -19,7 +19,7 @@ One run, one machine, loopback, `mediadesk serve` in a subprocess:
 
 The file is a valid MP4 (two seconds of H.264) followed by a top-level `free` box that pads it
 to the size asked for, so validation, hashing and cataloguing run as for a real recording.
-Run `.venv/bin/python bench/resumable.py [--size-mib 1024]`.
+Run `.venv/bin/python bench/resumable.py [--size-mib 1024]` (at least 128: two chunks).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import dev_packages, exit_on_sigterm  # noqa: E402
+from bench._common import dev_packages, exit_on_sigterm, run_main  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
@@ -104,6 +104,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
+    if args.size_mib * MiB < 2 * CHUNK:
+        # the SIGKILL at half the bytes comes between two PATCHes: with one chunk it came after
+        # the whole file, and "0 bytes sent again" looked like a resume that was never tried
+        raise SystemExit(
+            f"--size-mib must be at least {2 * CHUNK // MiB} (two {CHUNK // MiB} MiB tus chunks), "
+            "or the kill at 50 % lands after the whole file"
+        )
     exit_on_sigterm()  # stops `mediadesk serve` and removes the GiB-sized temporary folder
     size = args.size_mib * MiB
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp_name:
@@ -315,4 +322,4 @@ def _swallow(fn: Callable[..., object], *args: object) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

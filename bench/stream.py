@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import exit_on_sigterm  # noqa: E402
+from bench._common import exit_on_sigterm, run_main  # noqa: E402
 
 log = logging.getLogger("bench.stream")
 MiB = 1024 * 1024
@@ -635,4 +635,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -34,11 +34,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import exit_on_sigterm  # noqa: E402
+from bench._common import exit_on_sigterm, run_main  # noqa: E402
 from core.video.encode import RUNG_MAX_RATE, X264, ladder_sizes, probe  # noqa: E402
 
 LADDER = [360, 720, 1080]
@@ -48,14 +49,18 @@ SEGMENT = 4
 Run = tuple[float, float, int]  # wall seconds, CPU seconds (user + system), peak RSS MiB
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> Run:
-    """Wall seconds, CPU seconds and peak RSS (MiB) of one process."""
+def run(cmd: list[str], cwd: Path | None = None, stdout: IO[bytes] | None = None) -> Run:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one process (its stdout into `stdout`)."""
     start = time.perf_counter()
     # stderr to a file, not a pipe read after the end: an encoder that writes more than a
     # pipe holds (64 KiB of warnings) would block on it and never end
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, env=os.environ.copy()
+            cmd,
+            cwd=cwd,
+            stdout=stdout if stdout is not None else subprocess.DEVNULL,
+            stderr=log,
+            env=os.environ.copy(),
         )
         try:
             _, status, usage = os.wait4(proc.pid, 0)
@@ -97,7 +102,36 @@ def mediadesk(kind: str, src: Path, out: Path) -> Run:
         "parent": os.getpid(),
         "nice": 0,
     }
-    return run([sys.executable, "-m", "core.video.runner", json.dumps(spec)], cwd=ROOT)
+    with tempfile.TemporaryFile() as said:
+        timing = run([sys.executable, "-m", "core.video.runner", json.dumps(spec)], ROOT, said)
+        said.seek(0)
+        messages = said.read().decode(errors="replace")
+    check_encoded(kind, messages, out)
+    return timing
+
+
+def check_encoded(kind: str, messages: str, out: Path) -> None:
+    """The runner's exit status does not say an encode worked: it exits 0 after a permanent
+    failure (bad media), a skip, or a result, and the worker reads which from its JSON lines
+    (core/video/worker.py). A failed encode is often fast: it would have counted as a fast run.
+    Only a result whose every file is there, not empty, is one."""
+    result = None
+    for line in messages.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if "error" in message or "skipped" in message:
+            raise SystemExit(f"MediaDesk's {kind} job did not encode: {line.strip()}")
+        if "result" in message:
+            result = message["result"]
+    if result is None:
+        raise SystemExit(f"MediaDesk's {kind} job said no result:\n{messages[-2000:]}")
+    missing = [
+        f for f in result["files"] if not (out / f).is_file() or (out / f).stat().st_size == 0
+    ]
+    if not result["files"] or missing:
+        raise SystemExit(f"MediaDesk's {kind} job lacks its files {missing or result['files']}")
 
 
 def x264_args() -> list[str]:
@@ -234,4 +268,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_main(main)

@@ -20,7 +20,7 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import dev_packages, exit_on_sigterm  # noqa: E402
+from bench._common import dev_packages, exit_on_sigterm, run_main  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 
@@ -106,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

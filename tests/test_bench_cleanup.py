@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +70,8 @@ def test_catalog_http_runs_on_fifty_files(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=100)
         assert proc.returncode == 0, out
         assert "worst p50 over the cases" in out
+        assert "x its reference)" in out  # the ratio README promises for every benchmark
+        assert "reference: plain sqlite3 LIKE '%jump%'" in out
         assert group(proc.pid) == []
     finally:
         kill_group(proc.pid)
@@ -123,3 +128,136 @@ def test_feed_counts_edits_missing_heard_twice_or_late() -> None:
     assert order_faults([(0, 0.1), (1, 0.1), (2, 0.1)], 3) == (0, 0, 0)
     # 3 never heard, 1 heard twice, 1 heard after 2
     assert order_faults([(0, 0.1), (2, 0.1), (1, 0.1), (1, 0.1)], 4) == (1, 1, 1)
+
+
+def test_sigterm_to_import_removes_its_folder(tmp_path: Path) -> None:
+    # small photos, many of them: the import is still running when the signal comes
+    proc = bench(tmp_path, "bench/import.py", "--count", "1500", "--width", "64", "--height", "48")
+    try:
+        wait_for(lambda: list(tmp_path.glob("*/card/IMG_0001.jpg")), "the photos")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM, out
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        kill_group(proc.pid)
+
+
+def test_ctrl_c_ends_a_bench_in_one_line_with_130(tmp_path: Path) -> None:
+    proc = bench(
+        tmp_path, "bench/catalog.py", "--files", "50", "--mode", "http", "--rounds", "1000000"
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "files through HTTP" in line:
+                break
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl+C in a terminal sends: the whole group
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 130, out
+        assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+        assert out.strip().splitlines()[-1] == (
+            "catalog.py: interrupted (Ctrl+C); what it started was stopped and its folders removed"
+        )
+        assert group(proc.pid) == []
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        kill_group(proc.pid)
+
+
+def test_sigterm_during_feeds_reference_stops_its_postgresql_at_once() -> None:
+    from tests import pg_server
+
+    if not pg_server.PG_BIN:
+        pytest.skip("no PostgreSQL server here")
+    # not under pytest's folder (0700): the cluster runs as `postgres` when we are root
+    work = Path(tempfile.mkdtemp(prefix="mediadesk-test-feed-"))
+    work.chmod(0o755)
+    args = ("--only", "postgresql", "--changes", "100", "--gap-ms", "100")
+    proc = bench(work, "bench/feed.py", *args)
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:  # the MediaDesk side is done: the bare NOTIFY runs now
+            seen.append(line)
+            if line.startswith("PostgreSQL (LISTEN/NOTIFY)"):
+                break
+        else:
+            raise AssertionError("".join(seen))
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        # the listening thread waited up to 30 s for a notification before it saw the stop
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 128 + signal.SIGTERM, out
+        assert group(proc.pid) == []
+        assert list(work.iterdir()) == []
+    finally:
+        kill_group(proc.pid)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_feed_ratio_is_against_the_bare_notify() -> None:
+    from bench.feed import ratio
+
+    ours = [(i, 0.010 * (i + 1)) for i in range(100)]
+    floor = [(i, 0.005 * (i + 1)) for i in range(100)]
+    assert ratio(ours, floor) == "  ratio to the bare NOTIFY: p50 2.00x, p99 2.00x the time"
+    assert "none" in ratio(ours, [])
+
+
+def test_catalog_best_of_is_the_fastest_run_not_the_median() -> None:
+    from bench.catalog import spread, timed
+
+    delays = iter([0.001, 0.03, 0.03, 0.03, 0.03])
+    times = timed(lambda: time.sleep(next(delays)), 5)
+    assert min(times) < 20 <= spread(times)[0]
+
+
+def test_resumable_refuses_a_file_of_one_chunk(tmp_path: Path) -> None:
+    proc = bench(tmp_path, "bench/resumable.py", "--size-mib", "100")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert out.strip().splitlines() == [
+        "--size-mib must be at least 128 (two 64 MiB tus chunks), "
+        "or the kill at 50 % lands after the whole file"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_transcode_counts_only_an_encode_with_its_files(tmp_path: Path) -> None:
+    from bench.transcode import check_encoded
+
+    (tmp_path / "web.mp4").write_bytes(b"mp4")
+    done = json.dumps({"result": {"files": ["web.mp4"]}})
+    check_encoded("web", '{"progress": 0.5}\n' + done + "\n", tmp_path)
+    # the runner exits 0 after each of these
+    failed = json.dumps({"error": "Not a video", "permanent": True, "reason": "bad_media"})
+    with pytest.raises(SystemExit, match="did not encode"):
+        check_encoded("web", failed + "\n", tmp_path)
+    with pytest.raises(SystemExit, match="did not encode"):
+        check_encoded("web", json.dumps({"skipped": "fast start already"}) + "\n", tmp_path)
+    with pytest.raises(SystemExit, match="said no result"):
+        check_encoded("web", "", tmp_path)
+    gone = json.dumps({"result": {"files": ["web.mp4", "hls/index.m3u8"]}})
+    with pytest.raises(SystemExit, match="lacks its files"):
+        check_encoded("hls", gone + "\n", tmp_path)
+
+
+def test_alternating_swaps_the_order_every_round() -> None:
+    from bench._common import alternating
+
+    calls: list[str] = []
+    first, second = alternating(lambda: calls.append("A"), lambda: calls.append("B"), 4)
+    assert calls == ["A", "B", "B", "A", "A", "B", "B", "A"]
+    assert len(first) == len(second) == 4
+
+
+def test_thumbnails_prints_medians_of_rounds_taking_turns(tmp_path: Path) -> None:
+    args = ("--megapixels", "0.1", "--count", "1", "--rounds", "3")
+    proc = bench(tmp_path, "bench/thumbnails.py", *args)
+    out, _ = proc.communicate(timeout=100)
+    assert proc.returncode == 0, out
+    assert "3 rounds taking turns" in out
+    assert "x the time of plain Pillow (medians)" in out
