@@ -39,9 +39,16 @@ from sqlalchemy import or_, update
 
 from core import feed
 from core.background import SharedThread
-from core.db.engine import Database
+from core.db.engine import CATALOG_READ_ONLY, Database
 from core.db.models import CatalogLease
-from core.errors import Conflict, StorageUnavailable, catalog_busy, is_no_space
+from core.errors import (
+    Conflict,
+    MediaDeskError,
+    StorageUnavailable,
+    catalog_busy,
+    is_no_space,
+    sqlite_read_only,
+)
 from core.locks import proc_lock_pids
 from core.logsetup import OutageReports, outage_cause
 
@@ -79,8 +86,10 @@ def catalog_unwritable(exc: BaseException | None) -> bool:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if getattr(exc, "sqlstate", None) == "25006" or "readonly database" in str(exc):
+        if getattr(exc, "sqlstate", None) == "25006" or sqlite_read_only(exc):
             return True
+        if isinstance(exc, MediaDeskError) and exc.reason == CATALOG_READ_ONLY:
+            return True  # the catalog's own word for it (core/db/engine.py _disk_gone)
         exc = getattr(exc, "orig", None) or exc.__cause__
     return False
 
