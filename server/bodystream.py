@@ -18,6 +18,7 @@ CHUNK = 256 * 1024
 
 T = TypeVar("T")
 SEND_AGAIN = "send the whole file again"
+SEND_REQUEST_AGAIN = "send the request again"
 
 
 def body_quiet(then: str) -> ApiError:

@@ -217,3 +217,26 @@ def test_a_quiet_direct_upload_is_answered_408_and_leaves_no_spool_file(
     wait_for(lambda: not [p for p in tmp.rglob("*") if p.is_file()], what="no spool file left")
     listed = http_call(f"{quiet_server.url}/files/", headers=bearer(make_tokens(library).read))
     assert listed.status == 200 and not listed.json()["items"], listed.body
+
+
+@pytest.mark.parametrize(
+    "content_type, start",
+    [("application/json", b'{"filename": "a'), ("application/x-www-form-urlencoded", b"file")],
+)
+def test_a_quiet_small_body_of_fields_is_answered_408(
+    quiet_server: EmbeddedServer, library: Library, content_type: str, start: bytes
+) -> None:
+    """The bodies of fields (a presign's JSON or form, a PATCH's JSON) were read whole by
+    aiohttp with no limit in time: a client that stopped after a few bytes kept its connection
+    for as long as it kept the socket open."""
+    token = make_tokens(library).upload
+    conn = open_request(
+        quiet_server.url,
+        f"POST /files/upload/presigned HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: 500\r\n\r\n",
+        start,
+    )
+    took, answer = _closed_after(conn, within=20)
+    conn.close()
+    _is_request_timeout(answer)
+    assert took < QUIET + 8, took
