@@ -44,6 +44,8 @@ def err(*statuses: int) -> dict[str, S]:
         404: "Not found",
         409: "Conflict with the current state",
         412: "precondition_failed: If-Match or If-Unmodified-Since does not hold",
+        408: f"request_timeout: no byte of the body arrived for {IDLE_TIMEOUT:g} s; the "
+        "connection is closed and nothing was kept: send the request again",
         413: "Larger than MAX_FILE_SIZE (files) or 1 MiB (forms and JSON)",
         416: "Range not satisfiable",
         429: "Too many uploads (see Retry-After)",
@@ -54,6 +56,8 @@ def err(*statuses: int) -> dict[str, S]:
     }
     # Any request can carry oversized headers: refused before routing, with the same body.
     statuses = (*statuses, 431) if 431 not in statuses else statuses
+    # Every operation that reads a body (so may answer 413) also times out a quiet one.
+    statuses = (*statuses, 408) if 413 in statuses and 408 not in statuses else statuses
     return {str(s): {"description": text[s], "content": ERROR} for s in statuses}
 
 
