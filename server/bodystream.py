@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -43,6 +44,32 @@ async def idle_timed(read: Awaitable[T], then: str) -> T:
             return await read
     except TimeoutError:
         raise body_quiet(then) from None
+
+
+async def idle_watched(read: Awaitable[T], content: StreamReader, then: str) -> T:
+    """A read of a whole (small) request body that aiohttp does in one call (request.post(),
+    request.read()), given up once no byte has arrived for rawbody.IDLE_TIMEOUT seconds: the
+    body's byte count is watched, so a slow phone trickling a JSON body is not cut as
+    idle_timed on the whole read would (a limit in total time, not between bytes)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(read)
+    seen, quiet_since = content.total_bytes, loop.time()
+    try:
+        while True:
+            limit = rawbody.IDLE_TIMEOUT
+            done, _ = await asyncio.wait({task}, timeout=min(1.0, limit / 4))
+            if done:
+                return task.result()
+            now = loop.time()
+            if content.total_bytes != seen:
+                seen, quiet_since = content.total_bytes, now
+            elif now - quiet_since >= limit:
+                raise body_quiet(then)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def ended_by_stop(content: StreamReader, exc: BaseException) -> bool:

@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from core.ascii import whole_number, yes_no
 from core.errors import InvalidInput, TooLarge
 from core.records import MAX_ID
-from server.bodystream import SEND_REQUEST_AGAIN, idle_timed
+from server.bodystream import SEND_REQUEST_AGAIN, idle_watched
 from server.openapi_schemas import SCHEMAS
 
 MAX_FORM = 1024 * 1024
@@ -117,9 +117,9 @@ async def read_fields(request: web.Request, schema: str) -> Mapping[str, Any]:
         return await read_json(request, schema)
     if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:
-            # the whole form at most IDLE_TIMEOUT: a client that stops sending a small body
-            # would otherwise hold its connection for as long as it keeps the socket open
-            form = await idle_timed(request.post(), SEND_REQUEST_AGAIN)
+            # a client that stops sending would otherwise hold its connection for as long as
+            # it keeps the socket open (a slow one that keeps sending is not cut)
+            form = await idle_watched(request.post(), request.content, SEND_REQUEST_AGAIN)
         except MALFORMED_BODY as exc:
             raise malformed(exc) from None
         fields: dict[str, Any] = {}
@@ -168,7 +168,7 @@ async def read_json(request: web.Request, schema: str | None) -> dict[str, Any]:
         raise TooLarge(
             f"The JSON body is larger than {MAX_FORM} bytes", details={"max_size": MAX_FORM}
         )
-    raw = await idle_timed(request.read(), SEND_REQUEST_AGAIN)  # as read_fields' form
+    raw = await idle_watched(request.read(), request.content, SEND_REQUEST_AGAIN)
     if not raw.strip():
         return {}
     try:
