@@ -93,10 +93,31 @@ def check_secret_files(folder: Path) -> None:
             st = os.lstat(path)
         except FileNotFoundError:
             continue  # a writer's temporary file, renamed or removed meanwhile
+        if stat.S_ISLNK(st.st_mode):
+            _check_linked(path)
+            continue
         if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
             with contextlib.suppress(FileNotFoundError):
                 os.chmod(path, PRIVATE_FILE_MODE)
             logger.info("Secret file %s was readable by other users; now 0600", path.name)
+
+
+def _check_linked(path: Path) -> None:
+    """A secret kept elsewhere through a link (an admin's choice) is not chmod-ed through it,
+    so one readable by others is refused rather than closed: it may be a key others can copy
+    to forge signed links."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return  # a dangling link: whatever reads that secret says it is missing
+    if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        raise SettingsError(
+            f"Secret file {path} is a link to {os.path.realpath(path)}, which other users can "
+            f"read (mode {stat.S_IMODE(st.st_mode):04o}); MediaDesk does not change a file "
+            "through a link: restrict it (chmod 600) or put the file itself in secrets/",
+            reason=UNSAFE,
+            details={"name": path.name, "mode": f"{stat.S_IMODE(st.st_mode):04o}"},
+        )
 
 
 SECRETS_ENV = "MEDIADESK_SECRETS"

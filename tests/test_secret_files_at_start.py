@@ -98,12 +98,20 @@ def test_a_link_in_secrets_never_has_the_file_it_names_closed(
     """check_secret_files closed every file of secrets/ readable by others to 0600 through
     os.stat and os.chmod, which follow links: a link there to a file outside (as root,
     /etc/passwd) had that file made 0600, and every other user's programs stopped finding
-    their user names. The link is left; what it names keeps its mode."""
+    their user names. The link is left and what it names keeps its mode; one that others can
+    read is refused, as a secret writable by others is."""
     folder = settings.paths.secrets_dir
     folder.mkdir(mode=0o700, parents=True)
     outside = tmp_path / "passwd"
     outside.write_text("root:x:0:0::/root:/bin/sh\n")
     outside.chmod(0o644)
     (folder / "linked").symlink_to(outside)
-    Library.open(settings).close()
+    with pytest.raises(SettingsError) as caught:
+        Library.open(settings).close()
     assert _mode(outside) == 0o644
+    # refused, since others can read what it names (before the fix: closed through the link)
+    assert caught.value.reason == "unsafe_permissions"
+    assert "link" in caught.value.message and "chmod 600" in caught.value.message
+    outside.chmod(0o600)  # an admin's secret kept elsewhere, restricted: taken as it is
+    Library.open(settings).close()
+    assert _mode(outside) == 0o600
