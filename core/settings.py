@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import ipaddress
 import logging
 import os
@@ -24,6 +25,7 @@ from core.paths import DataDirSource, DataPaths, check_data_dir, default_paths
 from core.secrets import (
     DATABASE_PASSWORD,
     SECRET_FIELDS,
+    SECRETS_ENV,
     SecretStore,
     check_secrets_mode,
     join_database_password,
@@ -592,6 +594,44 @@ def upgrade_while_running(environ: Mapping[str, str] | None = None) -> bool:
     return bool(raw.strip()) and bool(_coerce(UPGRADE_WHILE_RUNNING, raw, "bool"))
 
 
+# Every MEDIADESK_* variable read anywhere besides ENV_NAMES' settings (tests/test_env_names.py
+# checks the code names no other): a misspelt one is said at start, not ignored without a word
+OTHER_ENV_NAMES = frozenset(
+    {
+        UPGRADE_WHILE_RUNNING,
+        SECRETS_ENV,
+        "MEDIADESK_CONFIG_FILE",  # settings_file_path
+        "MEDIADESK_TOKEN",  # the command-line client's token
+        "MEDIADESK_SERVER",  # the command-line client's server
+    }
+)
+_ENV_PREFIX = "MEDIADESK_"
+_told_unknown: set[str] = set()
+
+
+def unknown_environment(env: Mapping[str, str]) -> dict[str, str | None]:
+    """MEDIADESK_* variables set in `env` that MediaDesk does not read -> the name meant, when
+    one is close (the seed's MAX_FILE_SIZE given the prefix too), else None."""
+    known = set(ENV_NAMES.values()) | OTHER_ENV_NAMES
+    unknown: dict[str, str | None] = {}
+    for name in env:
+        if not name.startswith(_ENV_PREFIX) or name in known:
+            continue
+        bare = name[len(_ENV_PREFIX) :]
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        unknown[name] = bare if bare in known else (close[0] if close else None)
+    return unknown
+
+
+def _tell_unknown(env: Mapping[str, str]) -> None:
+    for name, meant in unknown_environment(env).items():
+        if name in _told_unknown:
+            continue  # settings are loaded many times a run: said once
+        _told_unknown.add(name)
+        hint = f"; did you mean {meant}?" if meant else " (see the README's settings table)"
+        logger.warning("%s is not a MediaDesk setting and is ignored%s", name, hint)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     config_file: str | Path | None = None,
@@ -615,6 +655,7 @@ def load_settings(
     source = _data_dir_source(path, file_values, env, overrides)
     check_secrets_mode(env)
     upgrade_while_running(env)
+    _tell_unknown(env)
     check_data_dir(default_paths(values.get("data_dir") or None).data_dir, source)
     _load_secrets(path, values, file_values)
     return validate(Settings(config_file=str(path), data_dir_source=source, **values))
