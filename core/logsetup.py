@@ -355,6 +355,21 @@ def apply_format(log_format: str, logger: logging.Logger | None = None) -> None:
         handler.setFormatter(formatter)
 
 
+class LogFileIsLink(OSError):
+    """The log file's name is a symbolic link, which LogFile does not follow: its str() is the
+    sentence every caller prints ("No log file: %s", "cannot be written (%s)"), where ELOOP's
+    own text ("Too many levels of symbolic links") named neither the cause nor the way out."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.ELOOP, os.strerror(errno.ELOOP), path)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.filename} is a symbolic link, which MediaDesk does not follow (it may run "
+            "as root): remove it, or make the logs folder itself the link"
+        )
+
+
 class LogFile(logging.handlers.RotatingFileHandler):
     """The log file in the data folder, rotated (a few MB at most).
 
@@ -408,7 +423,13 @@ class LogFile(logging.handlers.RotatingFileHandler):
         # O_NOFOLLOW: a link put in logs/ would have the lines (and the fchmod) of a process
         # that may run as root land on the file it names; the open fails as a full disk does
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(self.baseFilename, flags, LOG_FILE_MODE)
+        try:
+            fd = os.open(self.baseFilename, flags, LOG_FILE_MODE)
+        except OSError as exc:
+            # ELOOP is also a loop of links in the folders above: only the file itself is this
+            if exc.errno == errno.ELOOP and os.path.islink(self.baseFilename):
+                raise LogFileIsLink(self.baseFilename) from exc
+            raise
         try:
             if hasattr(os, "fchmod"):
                 os.fchmod(fd, LOG_FILE_MODE)  # a file made before this version

@@ -5,7 +5,6 @@ half-requests from holding every file descriptor. All against a real `mediadesk 
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import logging
@@ -373,8 +372,14 @@ def test_a_link_in_the_logs_folder_is_neither_written_through_nor_closed(tmp_pat
     (logs / "x.log").symlink_to(outside)
     (logs / "x.log.1").symlink_to(outside)
     handler: LogFile | None = None
-    with contextlib.suppress(OSError):
+    with pytest.raises(OSError) as refused:
         handler = LogFile(logs / "x.log", max_bytes=300, backups=2)
+    # said as what it is and what to do (both "No log file: %s" warnings print it), not as
+    # ELOOP's "[Errno 40] Too many levels of symbolic links" for a single link
+    assert str(refused.value) == (
+        f"{logs / 'x.log'} is a symbolic link, which MediaDesk does not follow (it may run as "
+        "root): remove it, or make the logs folder itself the link"
+    )
     if handler is not None:
         log = logging.getLogger("test_logs_security.link")
         log.propagate = False
@@ -386,3 +391,31 @@ def test_a_link_in_the_logs_folder_is_neither_written_through_nor_closed(tmp_pat
             handler.close()
     assert outside.read_text() == "someone else's file\n"
     assert mode(outside) == 0o644
+
+
+def test_a_log_file_that_is_a_link_is_said_so_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's start-up line for a logs/server.log that is a link names the link and what
+    to do, through server/cli.py's own "No log file" warning; a logs folder that is itself a
+    link is followed (the way to keep logs on another disk)."""
+    from server.cli import _log_to_file
+
+    elsewhere = tmp_path / "otherdisk"
+    elsewhere.mkdir()
+    (elsewhere / "server.log").write_text("")
+    logs = tmp_path / "data" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "server.log").symlink_to(elsewhere / "server.log")
+    with caplog.at_level(logging.WARNING, logger="server.cli"):
+        _log_to_file(logs / "server.log")
+    said = [r.getMessage() for r in caplog.records if "log file" in r.getMessage()]
+    assert said == [
+        f"No log file: {logs / 'server.log'} is a symbolic link, which MediaDesk does not "
+        "follow (it may run as root): remove it, or make the logs folder itself the link"
+    ], said
+    assert (elsewhere / "server.log").read_text() == ""
+    linked = tmp_path / "linked_logs"
+    linked.symlink_to(elsewhere, target_is_directory=True)
+    handler = LogFile(linked / "server.log")  # the folder as the link: followed
+    handler.close()
