@@ -47,6 +47,7 @@ class ErrorMessage:
     text: str
     detail: str = ""
     detail_matters: bool = False  # shown as a second line, not only on demand
+    detail_translated: bool = False  # Qt's own text, not core's English (technical_text)
 
     def display(self) -> str:
         """What a message box or a result label shows."""
@@ -59,18 +60,26 @@ class ErrorMessage:
         return f"{self.text}\n{self.technical()}" if self.detail else self.text
 
     def technical(self) -> str:
-        """The detail, labelled: it is core's English message, not a translated sentence."""
-        return technical_text(self.detail)
+        """The detail, labelled: core's English message, or Qt's text (detail_translated)."""
+        return technical_text(self.detail, self.detail_translated)
 
     def __str__(self) -> str:
         return self.display()
 
 
-def technical_text(detail: str) -> str:
-    """A technical detail (English, from core or the system) labelled as one."""
+def technical_text(detail: str, translated: bool = False) -> str:
+    """A technical detail (English, from core or the system) labelled as one. `translated`: a
+    detail already in the interface language (Qt's own text, from its translations), whose
+    label must not call it English."""
     if not detail:
         return ""
-    return QCoreApplication.translate("Errors", "Technical detail: %1").replace("%1", detail)
+    if translated:
+        label = QCoreApplication.translate(
+            "Errors", "Technical detail: %1", "a detail already in the interface language"
+        )
+    else:
+        label = QCoreApplication.translate("Errors", "Technical detail: %1")
+    return label.replace("%1", detail)
 
 
 def _sentences() -> dict[str, str]:
@@ -139,6 +148,32 @@ def _sentences() -> dict[str, str]:
     }
 
 
+def _catalog_read_only(details: dict[str, Any]) -> str:
+    """The catalog's folder, or its file (or -wal, -shm), cannot be written: core's details say
+    which (`folder` or `path`). An outage that passes (CATALOG_OUT_REASONS): once the place can
+    be written, writes work again without a restart and the upload queue, which paused its rows
+    on it, goes on by itself; reads go on meanwhile."""
+    file = str(details.get("path") or "")
+    if file:
+        return QCoreApplication.translate(
+            "Errors",
+            "MediaDesk cannot write its catalog file (%1): a read-only disk, or no permission "
+            "to write it. Make that file writable. The library can still be browsed meanwhile; "
+            "once the file can be written, changes can be saved again and queued uploads go on "
+            "by themselves, without restarting MediaDesk.",
+        ).replace("%1", file)
+    folder = str(details.get("folder") or "")
+    text = QCoreApplication.translate(
+        "Errors",
+        "MediaDesk cannot write in the folder that holds its catalog (%1): a read-only disk, or "
+        "no permission to write there. Make the folder writable, or choose another data folder. "
+        "The library can still be browsed meanwhile; once the folder can be written, changes "
+        "can be saved again and queued uploads go on by themselves, without restarting "
+        "MediaDesk.",
+    )
+    return text.replace(" (%1)", "") if not folder else text.replace("%1", folder)
+
+
 def _known_message(exc: MediaDeskError) -> str | None:
     """A precise sentence for the errors the desktop app meets every day, chosen by the
     machine-readable `reason` and `details` core attaches (never by matching English text)."""
@@ -182,13 +217,7 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "--save-keys`, or in Settings ▸ Storage.",
         )
     if exc.code == "storage_unavailable" and reason == "catalog_read_only":
-        # the data folder's disk or rights, not an outage: the detail names the folder
-        return QCoreApplication.translate(
-            "Errors",
-            "MediaDesk cannot write in the folder that holds its catalog (a read-only disk, or "
-            "no permission to write there). Make the folder writable, or choose another data "
-            "folder.",
-        )
+        return _catalog_read_only(exc.details or {})
     if exc.code == "storage_unavailable" and reason == "catalog_disk_unreachable":
         # an outage that passes once the disk is back (the catalog's connections are opened
         # again), not "something unexpected" with SQLite's "disk I/O error"
@@ -645,27 +674,22 @@ def error_from_record(record: dict[str, Any] | None) -> BaseException | None:
 
 def download_failure(status: int, unreachable: bool, detail: str) -> ErrorMessage:
     """Why a download the app made itself (a photo's preview) failed, in the user's language.
-    Qt's own text is English and quotes the URL, whose access_token the user could copy:
-    `detail` is that text with its secrets hidden, kept as the technical detail only. A 404
+    Qt's own text quotes the URL, whose access_token the user could copy: `detail` is that text
+    with its secrets hidden, kept as the technical detail only. Qt has it in the interface
+    language already (its qtbase translations), so its label does not call it English. A 404
     reads as the missing file a video's preview reports (describe_error of core's NotFound)."""
     if status == 404:
-        return ErrorMessage(_sentences()["not_found"], detail)
-    if unreachable:
-        return ErrorMessage(
-            QCoreApplication.translate(
-                "Errors",
-                "The server cannot be reached. Check that it is running and that this computer "
-                "is connected, then try again.",
-            ),
-            detail,
+        text = _sentences()["not_found"]
+    elif unreachable:
+        text = QCoreApplication.translate(
+            "Errors",
+            "The server cannot be reached. Check that it is running and that this computer "
+            "is connected, then try again.",
         )
-    if status:
-        return ErrorMessage(
-            QCoreApplication.translate(
-                "Errors", "The file could not be downloaded: the server answered with error %1."
-            ).replace("%1", str(status)),
-            detail,
-        )
-    return ErrorMessage(
-        QCoreApplication.translate("Errors", "The file could not be downloaded."), detail
-    )
+    elif status:
+        text = QCoreApplication.translate(
+            "Errors", "The file could not be downloaded: the server answered with error %1."
+        ).replace("%1", str(status))
+    else:
+        text = QCoreApplication.translate("Errors", "The file could not be downloaded.")
+    return ErrorMessage(text, detail, detail_translated=True)

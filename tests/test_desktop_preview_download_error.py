@@ -76,8 +76,11 @@ def test_a_server_that_cannot_be_reached_is_said_so(
     shown, tip = _fail(qtbot, source)
     assert token not in shown and token not in tip
     assert "servidor" in shown and "Connection refused" not in shown
-    # Qt's own text (here in Spanish, from qtbase_es) stays in the tooltip
+    # Qt's own text (here in Spanish, from qtbase_es) stays in the tooltip, under a label
+    # that does not call it English: the label said "(en inglés)" above Qt's Spanish
     assert tip and "rechazada" not in shown
+    assert tip.startswith("Detalle técnico: "), tip
+    assert "inglés" not in tip, tip
 
 
 def test_another_status_is_said_with_its_number(

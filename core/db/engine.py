@@ -423,15 +423,18 @@ def catalog_read_only(url: str) -> StorageUnavailable | None:
 
 def _read_only(place: Path) -> StorageUnavailable:
     """The catalog cannot be written at `place`, its folder or one of its files (_unwritable)."""
+    # the key says which (the desktop's sentence names a folder or a file; both LOCAL_DETAILS)
     if place.is_dir():
         said = f"The folder holding the catalog ({place}) cannot be written"
+        key = "folder"
     else:
         said = f"The catalog file {place} cannot be written"
+        key = "path"
     return StorageUnavailable(
         f"{said} (read-only disk, or no permission to write there): make it writable or choose "
         "another data folder",
         reason=CATALOG_READ_ONLY,
-        details={"path": str(place)},
+        details={key: str(place)},
     )
 
 
