@@ -147,6 +147,25 @@ def open_request(url: str, head: str, body_start: bytes) -> socket.socket:
     return sock
 
 
+@contextlib.contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """`paths` made immutable (chattr +i) for the block: no process may write them, root
+    included, and SQLite opens them for reading only."""
+    if os.geteuid() != 0:
+        pytest.skip("chattr +i needs root")
+    done: list[Path] = []
+    try:
+        for path in paths:
+            made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+            if made.returncode != 0:
+                pytest.skip(f"chattr +i does not work here: {made.stderr.strip()}")
+            done.append(path)
+        yield
+    finally:
+        for path in done:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
 def put_stalled(url: str, data: bytes, sent: int = 100) -> socket.socket:
     """A signed PUT of `data` (a JPEG) whose client stops after `sent` bytes of the body: it
     holds one of the server's upload-body threads (MEDIADESK_UPLOAD_BODIES) until the rest is

@@ -15,8 +15,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ from PIL import Image
 from core.library import Library
 from server.entry import EmbeddedServer
 from server.errors import UNAVAILABLE_MESSAGES
-from tests.faults import ROOT
+from tests.faults import ROOT, immutable
 from tests.internals import db_of
 from tests.server_fixtures import (
     Reply,
@@ -36,25 +34,6 @@ from tests.server_fixtures import (
     multipart_body,
     server_config,
 )
-
-
-@contextmanager
-def immutable(*paths: Path) -> Iterator[None]:
-    """`paths` made immutable (chattr +i) for the block: no process may write them, root
-    included, and SQLite opens them for reading only."""
-    if os.geteuid() != 0:
-        pytest.skip("chattr +i needs root")
-    done: list[Path] = []
-    try:
-        for path in paths:
-            made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-            if made.returncode != 0:
-                pytest.skip(f"chattr +i does not work here: {made.stderr.strip()}")
-            done.append(path)
-        yield
-    finally:
-        for path in done:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def _catalog(library: Library) -> list[Path]:

@@ -20,7 +20,7 @@ import pytest
 
 from core.library import Library
 from tests.conftest import make_settings
-from tests.faults import cli, fill_disk, small_tmpfs
+from tests.faults import cli, fill_disk, immutable, small_tmpfs
 from tests.internals import db_of
 
 pytestmark = pytest.mark.timeout(120)
@@ -85,7 +85,7 @@ def test_doctor_names_a_catalog_file_that_cannot_be_written(tmp_path: Path, medi
         lib.close()
     catalog = data_dir / "mediadesk.sqlite3"
     locked = [f for f in (catalog, Path(f"{catalog}-wal")) if f.exists()]
-    with _immutable(locked):
+    with immutable(*locked):
         result = cli("doctor", "--json", "--data-dir", str(data_dir))
     checks = _checks(result)
     assert "OperationalError" not in result.stdout and "readonly" not in result.stdout
@@ -108,20 +108,3 @@ def test_maintenance_that_cannot_record_its_reconcile_fails(tmp_path: Path, medi
     report = json.loads(result.stdout)
     assert report["reconcile"]["clean"], report  # the store matches: only the record failed
     assert result.returncode == 1, result.stderr  # was 0: a cron job heard nothing
-
-
-@contextlib.contextmanager
-def _immutable(paths: list[Path]) -> Iterator[None]:
-    """`paths` made immutable (chattr +i: even root cannot write them); skips the test where
-    that cannot be done (not root, a file system without the flag)."""
-    done: list[Path] = []
-    try:
-        for path in paths:
-            made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-            if made.returncode != 0:
-                pytest.skip(f"chattr +i does not work here: {made.stderr.strip()}")
-            done.append(path)
-        yield
-    finally:
-        for path in done:
-            subprocess.run(["chattr", "-i", str(path)], check=False)
