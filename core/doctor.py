@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -27,7 +26,13 @@ from core.db.engine import (
     sqlite_path_too_long,
     unopenable,
 )
-from core.errors import MediaDeskError, StorageUnavailable, is_no_space, no_space, sqlite_code
+from core.errors import (
+    MediaDeskError,
+    StorageUnavailable,
+    is_no_space,
+    no_space,
+    sqlite_read_only,
+)
 from core.events import ChangeEvent
 from core.metadata import mediainfo_version
 from core.settings import Settings, origin_key
@@ -157,8 +162,7 @@ def _unwritable(db: Database, exc: BaseException) -> Check | None:
             "Free some space on that disk (or move the data folder to a disk with room: "
             "--data-dir), then run `mediadesk doctor` again.",
         )
-    code = sqlite_code(exc)
-    if code is not None and code & 0xFF == sqlite3.SQLITE_READONLY:
+    if sqlite_read_only(exc):
         return Check(
             "catalog",
             False,

@@ -25,11 +25,7 @@ SEND_REQUEST_AGAIN = "send the request again"
 def body_quiet(then: str) -> ApiError:
     """The 408 for a client that sent no byte of its body for rawbody.IDLE_TIMEOUT seconds,
     whichever way the body is read; `then` says what the client does next."""
-    return ApiError(
-        408,
-        "request_timeout",
-        f"No byte of the body arrived for {rawbody.IDLE_TIMEOUT:g} s; {then}",
-    )
+    return ApiError(408, "request_timeout", rawbody.quiet_sentence(then))
 
 
 async def idle_timed(read: Awaitable[T], then: str) -> T:

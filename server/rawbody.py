@@ -54,6 +54,16 @@ from server.streaming import plain_socket
 # back at most one socket read), so what is left to read is always more than nothing.
 TAKE_MIN = 4 * 1024 * 1024
 IDLE_TIMEOUT = 120.0
+# what a client whose tus PATCH body went quiet does next (the bytes that came are kept)
+SEND_REST = "send the rest from the upload's offset"
+
+
+def quiet_sentence(then: str) -> str:
+    """The one sentence of a body that went quiet, however it is read (here, or through
+    aiohttp: server/bodystream.py); `then` says what the client does next."""
+    return f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; {then}"
+
+
 # How long the rest of a body is read and dropped after its sink failed (aiohttp's
 # lingering_time for unread bodies is the same).
 LINGER = 10.0
@@ -211,8 +221,7 @@ def _pump(sock: socket.socket, held: list[bytes], remaining: int, sink: Sink, ba
                         sink([buf[:filled]])
                     if n < 0:
                         raise BodyCutShort(
-                            f"No byte of the body arrived for {IDLE_TIMEOUT:g} s; send the rest "
-                            "from the upload's offset",
+                            quiet_sentence(SEND_REST),
                             done + filled,
                             quiet=True,
                         )

@@ -37,11 +37,8 @@ from server.auth import requires
 from server.bodystream import idle_timed
 from server.errors import ApiError, status_for, with_error_headers
 from server.ratelimit import check_upload_rate
-from server.rawbody import can_take, take_body
+from server.rawbody import SEND_REST, can_take, take_body
 from server.state import METRICS, TOKEN, library, run_blocking
-
-# what a client whose PATCH body went quiet does next (the bytes that came are kept)
-SEND_REST = "send the rest from the upload's offset"
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
