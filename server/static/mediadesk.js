@@ -154,6 +154,18 @@ async function errorFrom(status, text, headers) {
 // server acted is harmless. Other failures are the caller's to judge.
 const RETRIES = 5;
 const NOT_ACTED = new Set([429, 502, 503, 504]);
+// Codes whose cause outlasts any retry (core.errors.LASTING_CODES): a server whose catalog a
+// newer MediaDesk upgraded answers every write 503 until it is restarted, and five retries
+// only kept a page silent for 15 s before it could say so.
+export const LASTING_CODES = Object.freeze(["catalog_upgraded"]);
+const retried = (status, text) => {
+  if (!NOT_ACTED.has(status)) return false;
+  try {
+    return !LASTING_CODES.includes(JSON.parse(text).error.code);
+  } catch {
+    return true; // not our error body: a proxy's page, a bucket's XML
+  }
+};
 const pause = (attempt, retryAfter) => {
   const seconds = Math.min(60, Math.max(0.5 * 2 ** attempt, Number(retryAfter) || 0));
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -181,7 +193,7 @@ async function request(method, url, { token, json } = {}) {
       }
       throw new MediaDeskError("network_error", `${method} ${url}: ${err.message}`);
     }
-    if (NOT_ACTED.has(response.status) && attempt < RETRIES) {
+    if (attempt < RETRIES && retried(response.status, text)) {
       await pause(attempt, response.headers.get("Retry-After"));
       continue;
     }
@@ -191,8 +203,9 @@ async function request(method, url, { token, json } = {}) {
 }
 
 // One PUT with upload progress (fetch has no upload progress events; XMLHttpRequest has),
-// sent again after a 429, 502, 503 or 504 (see NOT_ACTED) or a network error (see RETRIES). `ours`: the
-// URL is MediaDesk's server (local storage), not a bucket's. Resolves with the answered request.
+// sent again after a 429, 502, 503 or 504 (see NOT_ACTED; not a LASTING_CODES one) or a network
+// error (see RETRIES). `ours`: the URL is MediaDesk's server (local storage), not a bucket's.
+// Resolves with the answered request.
 async function put(url, body, headers, onSent, ours) {
   for (let attempt = 0; ; attempt += 1) {
     const xhr = await putOnce(url, body, headers, onSent);
@@ -210,7 +223,7 @@ async function put(url, body, headers, onSent, ours) {
       onSent(body.size);
       return xhr;
     }
-    if (NOT_ACTED.has(xhr.status) && attempt < RETRIES) {
+    if (attempt < RETRIES && retried(xhr.status, xhr.responseText)) {
       onSent(0);
       // a bucket's 503 SlowDown: its Retry-After only when its CORS rule exposes it, else
       // this module's own back-off
