@@ -7,8 +7,10 @@ call's `extra=`; the request id from a context variable the server sets per requ
 
 Every line written (console and file, text and JSON) goes through `redact_secrets`: URLs carry
 bearer tokens (`?access_token=` for players and EventSource) and signatures, signed download
-links the file's name (personal data), and the access log writes request lines verbatim. Log
-files are created owner-only (0600) whatever the umask.
+links the file's name (personal data), and the access log writes request lines verbatim. An API
+token is also told by its shape wherever a client put it (a path, a User-Agent, a Referer, an
+X-Request-ID, a file name an error quotes). Log files are created owner-only (0600) whatever the
+umask.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from core.errors import MediaDeskError, catalog_unreachable, is_no_space, passing_outage
+from core.token_format import PREFIX_CHARS, TOKEN_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +95,43 @@ def _redact_signed_query(match: re.Match[str]) -> str:
     return _PARAM.sub(_redact_personal, query)
 
 
+# An API token outside any named parameter: a client puts one where it likes (a path, a
+# User-Agent, a Referer, an X-Request-ID, which every line of its request then carries, a file
+# name an error quotes). Told by its shape, in any case and percent-encoded too (the server
+# decodes a path and a query value, so `mdk%5F…` opens what `mdk_…` does). No word boundary
+# before it: the access log's escapes come first (`\x22mdk_…`, `\xC3\xA9mdk_…`). 20 characters
+# of the secret at least: a token cut short is still caught, while its listed prefix (8, in
+# `token list` and the server's `token:name (prefix)`) is not, and is all a redaction keeps.
+TOKEN_MIN_SECRET = 20
+_SHOWN_SECRET = PREFIX_CHARS - len(TOKEN_PREFIX)
+_TOKEN_CHAR = r"(?:[A-Za-z0-9_-]|%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2D|5F))"  # token_urlsafe's
+_TOKEN = re.compile(
+    "("
+    + "".join(f"(?:{re.escape(c)}|%{ord(c):02X})" for c in TOKEN_PREFIX)
+    + f"{_TOKEN_CHAR}{{{_SHOWN_SECRET}}}){_TOKEN_CHAR}{{{TOKEN_MIN_SECRET - _SHOWN_SECRET},}}",
+    re.IGNORECASE | re.ASCII,
+)
+# The prefix with each of its characters percent-encoded, lower case: a line holding a token
+# holds the prefix as it is or one of these, a check far cheaper than the pattern's search
+_ENCODED_PREFIX = tuple(f"%{ord(c):02x}" for c in TOKEN_PREFIX)
+_PREFIX = TOKEN_PREFIX.lower()
+
+
+def _may_hold_token(text: str) -> bool:
+    lowered = text.lower()
+    return _PREFIX in lowered or ("%" in text and any(c in lowered for c in _ENCODED_PREFIX))
+
+
 def redact_secrets(text: str) -> str:
     """`text` with the values of SECRET_PARAMS in any URL replaced by an ellipsis, and those
-    of SIGNED_PERSONAL_PARAMS in a signed one, however their names are percent-encoded."""
-    if "=" not in text:
-        return text
-    text = _QUERY.sub(_redact_signed_query, text)
-    return _PARAM.sub(_redact_secret, text)
+    of SIGNED_PERSONAL_PARAMS in a signed one, however their names are percent-encoded; and
+    any API token with all but its listed prefix replaced by one (`mdk_AbCdEfGh…`)."""
+    if "=" in text:
+        text = _QUERY.sub(_redact_signed_query, text)
+        text = _PARAM.sub(_redact_secret, text)
+    if _may_hold_token(text):
+        text = _TOKEN.sub(lambda match: match.group(1) + REDACTED, text)
+    return text
 
 
 # Third-party loggers whose DEBUG lines carry credentials outside any URL, where redact_secrets

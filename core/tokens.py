@@ -20,12 +20,11 @@ from core.db.models import ApiToken, utcnow
 from core.errors import CatalogUpgraded, InvalidInput, NotFound
 from core.filenames import visible_text
 from core.records import from_columns, iso
+from core.token_format import PREFIX_CHARS, TOKEN_PREFIX
 
 SCOPES = ("read", "upload", "admin")
 """Ordered: each scope includes the ones before it."""
 
-TOKEN_PREFIX = "mdk_"
-PREFIX_CHARS = 12
 logger = logging.getLogger(__name__)
 
 # A token's last use is noted at most once a minute, in memory: `verify` is on every
