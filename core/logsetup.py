@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from core.errors import MediaDeskError, catalog_unreachable, is_no_space, passing_outage
+from core.errors import (
+    CatalogUpgraded,
+    MediaDeskError,
+    catalog_unreachable,
+    is_no_space,
+    passing_outage,
+)
 from core.token_format import PREFIX_CHARS, TOKEN_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -276,6 +282,10 @@ def outage_cause(exc: BaseException | None) -> str | None:
         return "the catalog's disk is full (database or disk is full)"
     if catalog_unreachable(exc):
         return "the catalog cannot be reached"
+    if isinstance(exc, CatalogUpgraded):
+        # lasts until this process is restarted with the newer version; the schema guard has
+        # logged the revision once, as an ERROR
+        return "a newer MediaDesk upgraded the catalog; writes wait for a restart with it"
     if passing_outage(exc):
         return "the store cannot be reached"
     return None
