@@ -7,8 +7,9 @@ its BT.2020 converted, its matrix read as the renditions') never reached the fil
 before it. Each row records the rendering its images were made with
 (media_files.thumbnail_generation, `rendering`); a photo whose generation is older than
 core.thumbnails.THUMBNAIL_GENERATION has them made again here: by maintenance, a batch per
-run (the leader's, in team mode), and at once by `mediadesk reprocess --photos` or ids. A
-video's poster (core.thumbnails.POSTER_GENERATION) is made again by its thumbnails job
+run (the leader's, in team mode), and at once by `mediadesk reprocess --photos` or ids and
+by POST /files/{id}/reprocess (`remake`, whatever the photo's generation). A video's poster
+(core.thumbnails.POSTER_GENERATION) is made again by its thumbnails job
 (core/video/worker.py), which has the original at hand, when the row's is older (`behind`):
 a reprocess of the video queues that job; maintenance never does, nor does the reprocess's
 request (a whole video to fetch each). The job's poster is stored here (`keep_poster`), by

@@ -37,6 +37,13 @@ VIDEO_SCHEMAS: dict[str, S] = {
         finished_at=nullable("string", format="date-time"),
     ),
     "JobList": obj(["items", "total"], items={"type": "array", "items": ref("Job")}, total=INT),
+    # A photo's reprocess: the video's JobList with no job (its images are made already)
+    "PhotoReprocessed": obj(
+        ["items", "total", "file"],
+        items={"type": "array", "maxItems": 0, "items": ref("Job")},
+        total={"type": "integer", "const": 0},
+        file={**ref("File"), "description": "The photo as it is after: its images made again"},
+    ),
     "Processing": obj(
         ["state", "progress"],
         state=PROCESSING_STATE,
@@ -175,13 +182,24 @@ def _paths() -> dict[str, S]:
         },
         "/files/{file_id}/reprocess": {
             "post": op(
-                "Queue a video's processing again",
+                "Process a file again: a video's jobs queued, a photo's images made",
                 "admin",
-                {**ok("The new jobs", json("JobList"), 202), **err(400, 401, 403, 404)},
+                {
+                    **ok("A photo: its images made again (no job)", json("PhotoReprocessed")),
+                    **ok("A video: the new jobs", json("JobList"), 202),
+                    **err(400, 401, 403, 404, 507),
+                },
                 params=[FID],
-                desc="Active jobs of the file are cancelled and fresh ones queued (after a "
-                "change of MEDIADESK_HLS_LADDER, say); its thumbnails job also reads the video's "
-                "metadata again. 400 for an image or a file not ready.",
+                desc="A video: its active jobs are cancelled and fresh ones queued (after a "
+                "change of MEDIADESK_HLS_LADDER, say), answered at once (202) without reading "
+                "the original; its thumbnails job also reads the video's metadata again. A "
+                "photo: its thumbnail and stored ?w= variants are made again now from its "
+                "original, by today's rendering, and its metadata read again, as `mediadesk "
+                "reprocess ID` does (200, with no job and the file as it is after; a photo that "
+                "cannot be decoded keeps its images). What a person edited is never changed. "
+                "400 for a file not ready; 404 for one unknown, or a photo in the trash or "
+                "whose original is gone; 507 when the store has no room for a photo's images "
+                "(the old ones stay).",
                 body=NO_BODY,
                 operation_id="reprocess_file",
             )

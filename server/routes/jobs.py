@@ -8,10 +8,12 @@ from aiohttp import web
 
 from core.jobs import FAILURE_REASONS, KINDS, MAX_LIMIT, JobQueue, JobRecord, JobState
 from core.library import Library
+from core.mediatypes import FileKind
 from core.video import service
 from server.auth import requires
 from server.params import as_id, as_int, file_id, path_id, read_optional_json
-from server.state import library, run_blocking
+from server.routes.files import file_body
+from server.state import library, run_blocking, store_blocking
 
 routes = web.RouteTableDef()
 
@@ -72,9 +74,19 @@ async def retry_job(request: web.Request) -> web.Response:
 @routes.post("/files/{file_id}/reprocess")
 @requires("admin")
 async def reprocess(request: web.Request) -> web.Response:
+    """A video's jobs queued again (202), or a photo's images made again now (200), as
+    `mediadesk reprocess ID` does (server/cli_video.py)."""
     fid = file_id(request)
     await read_optional_json(request)
-    jobs = await run_blocking(request, service.reprocess, library(request), fid)
+    lib = library(request)
+    record = await run_blocking(request, lib.get_file, fid)
+    if record.file_type == FileKind.IMAGE:
+        # As quick as an upload's thumbnailing, so done before answering: nothing to poll.
+        # The store's pool: it downloads the original and writes the images
+        remade = await store_blocking(request, lib.thumbnail_remaker.remake, fid)
+        body = {"items": [], "total": 0, "file": await file_body(request, remade)}
+        return web.json_response(body)
+    jobs = await run_blocking(request, service.reprocess, lib, fid)
     return web.json_response({"items": [j.as_dict() for j in jobs], "total": len(jobs)}, status=202)
 
 
