@@ -317,6 +317,13 @@ _RECORD = (
     .where(ResumableUpload.id == bindparam("uid"))
     .values(received=bindparam("got"), lease_until=bindparam("until"), buffer_at=bindparam("at"))
 )
+# The close of a PATCH that stored bytes records them with the upload's new expiry: one write
+_RECORD_ALIVE = _RECORD.values(expires_at=bindparam("expires"))
+_EXTEND = (
+    update(ResumableUpload)
+    .where(ResumableUpload.id == bindparam("uid"))
+    .values(expires_at=bindparam("expires"))
+)
 
 
 class _Row(SimpleNamespace):
@@ -621,19 +628,12 @@ class ResumableUploads:
             )
         logger.info("tus upload %s created (%d bytes, %s)", upload_id, length, meta.filename)
 
-    def _answered(self, upload_id: str) -> datetime:
-        """Gives a creation-with-upload, about to be answered, the tus expiry (from UNANSWERED);
-        the new expiry."""
-        expires_at = datetime.now(UTC) + timedelta(seconds=self.lib.settings.tus_expiry)
+    def _extend(self, upload_id: str, expires_at: datetime) -> None:
+        """Records an upload's new expiry (the caller holds its lease)."""
         with self._db.write_connection() as conn:
-            done = conn.execute(
-                update(ResumableUpload)
-                .where(ResumableUpload.id == upload_id)
-                .values(expires_at=expires_at)
-            )
+            done = conn.execute(_EXTEND, {"uid": upload_id, "expires": expires_at})
             if not done.rowcount:
                 raise NotFound("No such upload")
-        return expires_at
 
     def _start_multipart(self, upload_id: str, buffer: Path) -> tuple[str, str]:
         """Names the object from the content at the head of `buffer` and starts its multipart
@@ -1694,6 +1694,11 @@ class TusWriter:
         self._hash: Any = None
         self._gone = False  # the upload ended (its parts are gone): nothing more to record
         self._catalog_out = False  # a write could not reach the catalog: abort() does not try
+        self._began = 0  # the offset this request started from
+        # The expiry the end of this request gives the upload, recorded with its last bytes
+        # (_record) when there are any left to record; None while the body still arrives.
+        self._expires: datetime | None = None
+        self._expiry_recorded = False
 
     # The data file is cut back to what the catalog recorded: bytes past it were never
     # confirmed to the client (a crash between the write and the commit).
@@ -1707,7 +1712,7 @@ class TusWriter:
         path = self.uploads._data_file(self.id, self.buffered)
         self._parts_bytes = sum(p.size for p in self.parts)
         expected = received - self._parts_bytes
-        self.offset = self._committed = received
+        self.offset = self._committed = self._began = received
         if not self.buffered and not path.exists() and self.uploads._stored_whole(row):
             return  # its bytes went to the store: not "lost", and close() catalogues them
         if not path.exists():
@@ -1723,7 +1728,7 @@ class TusWriter:
             if actual < expected:  # bytes lost (the data folder was restored): go back
                 received = self._parts_bytes + actual
                 self._record(received)
-        self.offset = self._committed = received
+        self.offset = self._committed = self._began = received
         hashed = self.uploads._hashes.pop(self.id, None)
         if self.buffered:
             self._fh = open(path, "r+b")  # noqa: SIM115 - closed in close()/abort()
@@ -1846,16 +1851,45 @@ class TusWriter:
 
     def _record(self, received: int) -> None:
         until = datetime.now(UTC) + LEASE
+        values = {"uid": self.id, "got": received, "until": until, "at": self.uploads.here}
+        expires = self._expires
         with self._db.write_connection() as conn:
-            done = conn.execute(
-                _RECORD, {"uid": self.id, "got": received, "until": until, "at": self.uploads.here}
-            )
+            if expires is None:
+                done = conn.execute(_RECORD, values)
+            else:
+                done = conn.execute(_RECORD_ALIVE, {**values, "expires": expires})
             if not done.rowcount:
                 raise NotFound("No such upload")
+        if expires is not None:
+            self._expiry_recorded = True
+
+    def _ending(self) -> None:
+        """The request's body is over: what is still recorded carries the upload's new expiry.
+
+        An upload lives MEDIADESK_TUS_EXPIRY from the end of its last PATCH that stored bytes
+        (tusd's sliding expiry), not from its creation: a long upload on a poor link may still
+        be receiving when that much time has passed since it began. Never shortened: the
+        desktop's uploads are given a longer life (DESKTOP_EXPIRY) at their creation. Set
+        once the body is over, not at every checkpoint: one catalog write per request at most,
+        folded into the last record of its bytes when there is one."""
+        life = timedelta(seconds=self.uploads.lib.settings.tus_expiry)
+        self._expires = max(self._row.expires_at, datetime.now(UTC) + life)
+
+    def _alive(self) -> datetime | None:
+        """Records the new expiry of an upload this request stored bytes to (or a creation about
+        to be answered), when the last record of its bytes did not carry it; the expiry, or None
+        when it stays as it was."""
+        if self._expires is None or not (self._answering or self._committed > self._began):
+            return None
+        if not self._expiry_recorded:
+            self.uploads._extend(self.id, self._expires)
+            self._expiry_recorded = True
+        return self._expires
 
     def close(self) -> UploadState:
         """Commits this request's bytes; catalogues the file if it is now complete."""
         try:
+            self._ending()
             try:
                 if self._spool is not None:
                     self._apply_spool()
@@ -1869,8 +1903,11 @@ class TusWriter:
                 return self.uploads._finish(self.id)  # done: it has its expiry from there
             # what the lease's read gave, with this request's bytes: nobody else wrote meanwhile
             state = dataclasses.replace(_state(self._row), offset=self.offset)
-            if self._answering:  # still held: no maintenance took it for unanswered meanwhile
-                state = dataclasses.replace(state, expires_at=self.uploads._answered(self.id))
+            # A creation-with-upload goes from UNANSWERED to the tus expiry here, still held: no
+            # maintenance took it for unanswered meanwhile.
+            expires = self._alive()
+            if expires is not None:
+                state = dataclasses.replace(state, expires_at=expires)
             return state
         finally:
             self._release()
@@ -1901,6 +1938,10 @@ class TusWriter:
             return
         try:
             if self._spool is None and not self._gone and not self._catalog_out:
+                # bytes kept from a cut body keep the upload alive as a whole PATCH's; an
+                # unanswered creation's do not (its client has no Location to go on with)
+                if not self._answering:
+                    self._ending()
                 try:
                     self._commit()
                 except Exception as exc:  # the request's own error is what the client gets
@@ -1910,6 +1951,15 @@ class TusWriter:
                         self._committed,
                         exc.__class__.__name__,
                     )
+                else:
+                    try:
+                        self._alive()
+                    except Exception as exc:  # noqa: BLE001 - as above; it expires as it was
+                        logger.info(
+                            "tus upload %s: its new expiry could not be recorded (%s)",
+                            self.id,
+                            exc.__class__.__name__,
+                        )
             self._keep_hash()
             self._cut_back()
         finally:
