@@ -223,6 +223,9 @@ class Library:
         )
         # lost thumbnails a read could not make again: not tried at every request (a download)
         self._failed_remakes = FailedRemakes()
+        # partial files the opening removed, until the first maintenance reports them: right
+        # after a crash that run found none of its own to report
+        self._swept_at_open: list[Path] = []
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> Library:
@@ -240,7 +243,7 @@ class Library:
         storage, presigner = build_storage(settings)
         lib = cls(settings, db, storage, presigner)
         lib.backends.attach()  # rows name their backend; reads find old files
-        lib.sweep_partials()  # what writers killed mid-way left behind
+        lib._swept_at_open = lib.sweep_partials()  # what writers killed mid-way left behind
         lib.deferred.run()  # old keys of moves whose grace period passed while stopped
         lib.feed.start()
         shared_settings.follow(lib)  # settings saved by another process of this data folder
@@ -274,6 +277,11 @@ class Library:
         tmp = self.paths.tmp_dir
         found += partials.sweep(tmp, partials.tmp_candidates(tmp), dry_run=dry_run)
         return sorted(set(found))
+
+    def take_swept_at_open(self) -> list[Path]:
+        """The partial files the opening of this library removed; given once."""
+        taken, self._swept_at_open = self._swept_at_open, []
+        return taken
 
     @property
     def catalog_outage(self) -> CatalogOutage:

@@ -41,6 +41,8 @@ class MaintenanceReport:
     # uploads not expired whose leftovers were cleaned: bytes of no upload in progress, a row
     # whose bytes are gone (a termination on a full disk), bytes past the recorded offset
     cleaned_uploads: list[str] = field(default_factory=list)
+    # partial files of writers that are gone; the first run of a process also lists those its
+    # opening of the library removed (right after a crash, that is where they went)
     removed_partials: list[str] = field(default_factory=list)
     removed_work_folders: list[str] = field(default_factory=list)  # of video workers gone
     deferred_deletions: list[str] = field(default_factory=list)
@@ -253,7 +255,11 @@ def _purge_jobs(lib: Library, now: datetime | None) -> None:
 
 
 def _sweep(lib: Library, report: MaintenanceReport) -> None:
-    report.removed_partials.extend(str(p) for p in lib.sweep_partials())
+    # With those the opening of the library removed: `mediadesk maintenance` right after a
+    # crash finds the crash's partial files gone by the time it sweeps. Taken after this run's
+    # sweep, so a sweep that fails leaves them for the next run to report.
+    removed = lib.sweep_partials()
+    report.removed_partials.extend(str(p) for p in sorted({*lib.take_swept_at_open(), *removed}))
 
 
 def _sweep_work_folders(lib: Library, report: MaintenanceReport) -> None:
