@@ -994,7 +994,8 @@ def _resumable_paths() -> dict[str, dict[str, S]]:
                 "the bytes to Location, HEAD it to learn the offset after a break. When the "
                 "last byte arrives the file is validated and catalogued like a direct upload; "
                 "a refused file gets the usual 400 error and is removed. Unfinished uploads "
-                "are removed after MEDIADESK_TUS_EXPIRY seconds (default 24 h).",
+                "are removed MEDIADESK_TUS_EXPIRY seconds (default 24 h) after their last "
+                "PATCH that stored bytes: each such PATCH moves Upload-Expires.",
                 operation_id="tus_create",
             ),
         },
