@@ -32,8 +32,8 @@ THUMBNAIL_GENERATION = 2
 # by the video's thumbnails job, which has the original at hand (core/video/worker.py; queued
 # again by `mediadesk reprocess`), never by maintenance nor a request (a whole video to
 # fetch). Above every THUMBNAIL_GENERATION a video was given before (2): 3: posters
-# deinterlaced, BT.2020 converted, matrix read as the renditions'.
-POSTER_GENERATION = 3
+# deinterlaced, BT.2020 converted, matrix read as the renditions'. 4: PQ (HDR10) tone-mapped.
+POSTER_GENERATION = 4
 # A video's poster at a player's size (the watch page's <video poster>: the 320 one was blurry
 # at 1280 px and more), made by its thumbnails job beside its sprite (core/video/runner.py); it
 # fits in POSTER_WIDTH x POSTER_WIDTH as the thumbnail fits in THUMB_SIZE x THUMB_SIZE.
@@ -229,8 +229,8 @@ def is_whole_webp(data: bytes) -> bool:
 def _poster_frames(path: Path, sizes: list[int]) -> list[Image.Image]:
     """A frame ~10% into the video, or else the first frame, as the renditions show it: fixed
     as they are (core.video.encode.picture_fixes: an interlaced source deinterlaced, BT.2020
-    converted to BT.709), its YUV read through the same matrix, upright, in square pixels;
-    fitted in each of `sizes` (squares, largest first), in RGB."""
+    converted to BT.709, PQ tone-mapped), its YUV read through the same matrix, upright, in
+    square pixels; fitted in each of `sizes` (squares, largest first), in RGB."""
     try:
         try:
             p = probe(path)

@@ -8,6 +8,8 @@ yuv420p, AAC 128 kb/s, closed GOPs of exactly one segment for the ladder.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -21,6 +23,8 @@ import av.filter
 from av.video.reformatter import Colorspace
 
 from core.video.failures import JobFailure
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
 
@@ -40,6 +44,7 @@ THUMB_MAX_COUNT = 100
 AUDIO_GAP_TOLERANCE = 0.04
 # FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
 RGB, BT709, UNSPECIFIED, BT2020 = 0, 1, 2, 9
+PQ = 16  # the transfer of HDR10/HDR10+ (SMPTE ST 2084): brightness up to 10,000 nits
 LIMITED, FULL = 1, 2  # AVColorRange: MPEG (TV), JPEG (PC)
 # The AVColorSpace matrices FFmpeg's scale filter converts to, by its names for them
 _SCALE_MATRICES = {BT709: "bt709", 4: "fcc", 5: "bt470", 6: "smpte170m", 7: "smpte240m"}
@@ -105,6 +110,17 @@ class Probe:
         """BT.2020 colours (a phone's 10-bit HDR/HLG or SDR clip): converted to BT.709."""
         primaries, _, matrix = self.colour
         return primaries == BT2020 or matrix in BT2020_MATRICES
+
+    @property
+    def pq(self) -> bool:
+        """HDR10/HDR10+ (a phone's or an action camera's HDR): tone-mapped to SDR when it can be."""
+        return self.colour[1] == PQ
+
+    @property
+    def made_bt709(self) -> bool:
+        """Every picture made of the source is BT.709 (picture_fixes): converted from BT.2020,
+        or tone-mapped from PQ."""
+        return self.wide_gamut or (self.pq and tone_map() is not None)
 
     @property
     def short_side(self) -> int:
@@ -345,6 +361,64 @@ def scaled_size(p: Probe, short_side: int) -> tuple[int, int]:
     return _even(p.width * short_side / p.height), _even(short_side)
 
 
+# PQ to SDR BT.709, in the order tried (tone_map). zscale (zimg) and tonemap, FFmpeg's documented
+# chain: light made linear (100 nits is SDR's white), BT.2020's primaries to BT.709's, Hable's
+# curve up to the peak the mastering display says (desat=0: highlights keep their colour), then
+# BT.709's transfer and matrix in limited range. PyAV's wheels have no zimg; FFmpeg 8's
+# swscale maps tone itself (perceptual intent: a curve, where its default clips every
+# highlight above 203 nits to white).
+ZSCALE_TONE_MAP = [
+    "zscale=t=linear:npl=100",
+    "format=gbrpf32le",
+    "zscale=p=bt709",
+    "tonemap=hable:desat=0",
+    "zscale=t=bt709:m=bt709:r=tv",
+    "format=yuv420p",
+]
+SWSCALE_TONE_MAP = [
+    "scale=in_transfer=smpte2084:out_transfer=bt709:out_primaries=bt709"
+    ":out_color_matrix=bt709:out_range=tv:intent=perceptual",
+    "format=yuv420p",
+]
+TONE_MAPS = [ZSCALE_TONE_MAP, SWSCALE_TONE_MAP]
+
+
+def _filter_graph(template: Any, specs: list[str]) -> av.filter.Graph:
+    """A configured graph of `specs` ("name=args") from a buffer of `template`'s frames."""
+    graph = av.filter.Graph()
+    last = graph.add_buffer(template=template)
+    for spec in specs:
+        name, _, args = spec.partition("=")
+        node = graph.add(name, args or None)
+        last.link_to(node)
+        last = node
+    sink = graph.add("buffersink")
+    last.link_to(sink)
+    graph.configure()
+    return graph
+
+
+@functools.cache
+def tone_map() -> list[str] | None:
+    """The first of TONE_MAPS this FFmpeg has (its filters and options set up), once a process;
+    None, said in one warning, when it has none: PQ is then converted as any BT.2020 source
+    is, and comes out dim and grey. Set up only: swscale makes its tone curve at the first
+    frame, 3-6 s of CPU that every video graph with it pays once."""
+    for specs in TONE_MAPS:
+        try:
+            frame = av.VideoFrame(16, 16, "yuv420p10le")
+            frame.time_base = Fraction(1, 25)
+            _filter_graph(frame, specs)
+        except (av.error.FFmpegError, ValueError):
+            continue
+        return specs
+    logger.warning(
+        "This FFmpeg cannot tone-map HDR10 (PQ) video (no zscale, nor swscale's tone mapping): "
+        "such videos' renditions and posters come out dim and grey"
+    )
+    return None
+
+
 def picture_fixes(p: Probe) -> list[str]:
     """The FFmpeg filters a source's frames go through before anything is made of them (every
     rendition, the sprite and the poster): the one home of which sources need which.
@@ -356,12 +430,14 @@ def picture_fixes(p: Probe) -> list[str]:
 
     BT.2020 numbers shown as BT.709 (what an untagged or 8-bit H.264 is taken for) came out
     washed out, so a BT.2020 source is converted to BT.709 once. HLG is read as BT.2020's SDR
-    curve, which it was made to be compatible with; PQ would need tone mapping (zscale), which
-    this FFmpeg build does not have."""
+    curve, which it was made to be compatible with. PQ is tone-mapped (tone_map): only
+    converted, its white came out a dim grey."""
     fixes = []
     if p.interlaced:
         fixes.append("bwdif=mode=send_frame:parity=auto:deint=interlaced")
-    if p.wide_gamut:
+    if p.pq and (chain := tone_map()) is not None:
+        fixes += chain
+    elif p.wide_gamut:
         fixes.append("colorspace=all=bt709:iall=bt2020:format=yuv420p")
     return fixes
 
@@ -379,11 +455,11 @@ _SD_MAX_SHORT_SIDE = 576
 
 def rgb_matrix(p: Probe) -> Colorspace:
     """The matrix that turns the fixed frames' (picture_fixes) YUV into RGB, for the sprite and
-    the poster (`to_image(src_colorspace=...)`): BT.709 once converted from BT.2020, else the
+    the poster (`to_image(src_colorspace=...)`): BT.709 once converted (Probe.made_bt709), else the
     source's own. An untagged source is read as players guess (mpv, VLC): BT.709 when HD,
     BT.601 below; swscale's default, BT.601 whatever the size, turned an untagged HD video's
     red dull and its green too light."""
-    if p.wide_gamut:
+    if p.made_bt709:
         return Colorspace.ITU709
     known = _RGB_MATRICES.get(p.colour[2])
     if known is not None:
@@ -399,20 +475,8 @@ class Upright:
         self.graph: av.filter.Graph | None = None
         chain = {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
         specs = [*picture_fixes(p), *chain.get(p.rotation, [])]
-        if not specs:
-            return
-        graph = av.filter.Graph()
-        src = graph.add_buffer(template=stream)
-        last = src
-        for spec in specs:
-            name, _, args = spec.partition("=")
-            node = graph.add(name, args or None)
-            last.link_to(node)
-            last = node
-        sink = graph.add("buffersink")
-        last.link_to(sink)
-        graph.configure()
-        self.graph = graph
+        if specs:
+            self.graph = _filter_graph(stream, specs)
 
     def __call__(self, frame: av.VideoFrame | None) -> Iterator[av.VideoFrame]:
         """The frames ready after `frame` (None: the end, the last frames a filter held)."""
@@ -531,7 +595,7 @@ class _VideoOut:
         self.video.pix_fmt = "yuv420p"
         # The colours the pixels are in, as players should read them: BT.709 once converted,
         # else the source's own (scaling does not change them)
-        primaries, trc, matrix = (BT709, BT709, BT709) if p.wide_gamut else p.colour
+        primaries, trc, matrix = (BT709, BT709, BT709) if p.made_bt709 else p.colour
         if matrix == RGB:
             # RGB frames (libx264rgb, a lossless screen capture) become YUV here: written with
             # BT.709's matrix and tagged so. Tagged GBR, players read the YUV planes as G/B/R.
