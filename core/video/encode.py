@@ -689,7 +689,11 @@ class _VideoOut:
         if frame.pts is None:
             self._encode(self._scale(frame), None)
             return
-        t = frame.pts * time_base
+        # On the frame's own clock: a filter may hand frames out on another (bwdif's is half
+        # the source's), and taken for the encoder's, an interlaced clip played at half speed
+        clock = Fraction(frame.time_base) if frame.time_base else time_base
+        t = frame.pts * clock
+        pts = int(round(t / time_base))
         if self._capped:
             slack = self._slack
             if self._next_slot is not None and t < self._next_slot - slack:
@@ -699,9 +703,10 @@ class _VideoOut:
                 slot += 1 / self.rate
             self._next_slot = slot
         out = self._scale(frame)
-        out.pts = frame.pts
+        out.pts = pts
         # how long the source shows it, for the last picture (a capped output's: its slot)
-        self._encode(out, t, 0 if self._capped else frame.duration)
+        shown = 0 if self._capped else int(round((frame.duration or 0) * clock / time_base))
+        self._encode(out, t, shown)
 
     def _encode(self, out: av.VideoFrame, t: Fraction | None, shown: int = 0) -> None:
         """Sends the frame before `out`, now that its duration is known, and keeps `out`."""
