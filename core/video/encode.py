@@ -502,6 +502,7 @@ class _Decoder:
         self.errors = 0
         self.expected = 0.001
         self.start = p.start  # the source time that becomes 0
+        self._last_pts: dict[int, int] = {}  # the last frame kept of each track, by its index
 
     def run(
         self,
@@ -523,6 +524,9 @@ class _Decoder:
                     self.errors += 1
                     continue
                 for frame in frames:
+                    assert isinstance(frame, av.VideoFrame | av.AudioFrame)
+                    if not self._in_order(packet.stream.index, frame):
+                        continue
                     if packet.stream is video:
                         assert isinstance(frame, av.VideoFrame)
                         self._from_start(frame)
@@ -533,6 +537,19 @@ class _Decoder:
                         on_audio(frame)
             self._pictures(upright(None), on_video)
         self.check()
+
+    def _in_order(self, track: int, frame: av.VideoFrame | av.AudioFrame) -> bool:
+        """False for a frame not after the last one kept of its track: after a damaged block
+        the decoder hands out frames whose times go back, and the muxers refused them ("Invalid
+        argument", the whole job failed) where the ffmpeg CLI drops them. Counted as damage."""
+        if frame.pts is None:
+            return True
+        last = self._last_pts.get(track)
+        if last is not None and frame.pts <= last:
+            self.errors += 1
+            return False
+        self._last_pts[track] = frame.pts
+        return True
 
     def _from_start(self, frame: av.VideoFrame | av.AudioFrame) -> None:
         """The frame timed from the source's start: an MPEG-TS original's 1.4 s became an
