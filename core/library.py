@@ -334,6 +334,16 @@ class Library:
         chunks = self._storage.open_range(record.storage_key, start, end, chunk_size)
         if record.size is None or record.status != FileStatus.READY:
             return chunks
+        # A range is read up to the recorded size at most, so a longer object (overwritten
+        # behind the catalog's back) would pass as whole: a bucket says its whole size with
+        # the bytes (a local file is stat'ed by local_path, which the server reads it by)
+        whole = getattr(chunks, "object_size", None)
+        if whole is not None:
+            try:
+                _check_size(record.storage_key, whole, record.size)
+            except StorageUnavailable:
+                chunks.close()  # type: ignore[attr-defined]
+                raise
         last = record.size - 1 if end is None else min(end, record.size - 1)
         return _counted(chunks, record.storage_key, start, last - start + 1, record.size)
 

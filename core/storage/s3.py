@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -514,10 +514,11 @@ class S3Storage:
         if start or end is not None:
             args["Range"] = f"bytes={start}-{'' if end is None else end}"
         with self._errors(f"Reading {key!r}"):
-            body = self.client.get_object(**args)["Body"]
-        return self._stream(key, body, chunk_size)
+            answer = self.client.get_object(**args)
+        body = answer["Body"]
+        return ObjectBody(self._stream(key, body, chunk_size), body.close, _whole_size(answer))
 
-    def _stream(self, key: str, body: Any, chunk_size: int) -> Iterator[bytes]:
+    def _stream(self, key: str, body: Any, chunk_size: int) -> Generator[bytes, None, None]:
         try:
             with self._errors(f"Reading {key!r}", gated=False):
                 yield from body.iter_chunks(chunk_size)
@@ -831,6 +832,41 @@ class BucketLinks:
 
     urls: tuple[str, ...]
     signed: bool  # presigned URLs expire: a playlist holding them must not be cached
+
+
+class ObjectBody(Iterator[bytes]):
+    """A GET's body in chunks, and the size of the whole object the store answered with it
+    (`object_size`; None when it did not say): a range GET is bounded, so only this tells an
+    object longer than the bytes asked for (core.library compares it with the catalog's)."""
+
+    def __init__(
+        self,
+        chunks: Generator[bytes, None, None],
+        close_body: Callable[[], None],
+        object_size: int | None,
+    ) -> None:
+        self._chunks = chunks
+        self._close_body = close_body
+        self.object_size = object_size
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+        # a generator closed before its first chunk never runs its own finally
+        self._close_body()
+
+
+def _whole_size(answer: dict[str, Any]) -> int | None:
+    """The object's size from a GetObject answer: a range's Content-Range total
+    ("bytes 0-99/1500"), else the length of the whole body."""
+    content_range = answer.get("ContentRange")
+    if content_range:
+        total = str(content_range).rpartition("/")[2].strip()
+        return int(total) if total.isdigit() else None
+    length = answer.get("ContentLength")
+    return length if isinstance(length, int) else None
 
 
 def bucket_links(
