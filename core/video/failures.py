@@ -8,6 +8,11 @@ imports it.
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
 import av.error
 
 from core.errors import InsufficientStorage, StorageUnavailable, is_no_space
@@ -24,7 +29,9 @@ class JobFailure(Exception):
             self.reason = reason
 
 
-def failure_reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException, damaged: int = 0) -> str:
+    """`damaged`: the packets of the original that did not decode and its pictures out of
+    time order (runner.damage), counted once FFmpeg refused the encode's data."""
     if isinstance(exc, JobFailure):
         return exc.reason
     if isinstance(exc, InsufficientStorage) or is_no_space(exc):
@@ -36,7 +43,80 @@ def failure_reason(exc: BaseException) -> str:
     # PyAV's errors of an errno (EIO, EACCES, ENOENT...) are a file that could not be read or
     # written; its other errors, once the original was opened (encode.probe), are FFmpeg's
     if isinstance(exc, av.error.FFmpegError) and not isinstance(exc, OSError):
+        # What a damaged original decodes to (pictures sent back in time, a size that changes)
+        # is refused the same way on every attempt: the original's fault, not the encoder's.
+        # An encoder refusing a sound original's data stays encoder_failed and is retried, as
+        # is a lack of memory (ENOMEM) whatever the original, and a runner the OOM killer
+        # ended (it says no reason: the worker's "The encoder exited with status -9").
+        if damaged and refused_data(exc):
+            return "undecodable_media"
         return "encoder_failed"
     if isinstance(exc, OSError):
         return "storage_unavailable"
     return "internal"
+
+
+def refused_data(exc: BaseException) -> bool:
+    """FFmpeg refused the data it was handed (EINVAL: a timestamp that goes back, a frame of
+    another size; AVERROR_INVALIDDATA), as opposed to failing for want of a resource."""
+    return isinstance(exc, av.error.ArgumentError | av.error.InvalidDataError)
+
+
+# Local paths a job's `error` must not carry: it is answered to every token holder (GET /jobs,
+# /stream/{id}/info) and kept in a catalog other machines share. Absolute POSIX paths, and
+# Windows' drive and UNC ones (repr() doubles their backslashes); quoted with their spaces, or
+# bare up to a space or a stop. A bare one needs two parts: "16/9" or "N/A" is no path, nor a
+# URL's.
+_QUOTED = re.compile(r"""(['"])((?:/|[A-Za-z]:[\\/]|\\\\)[^'"\n]*?)\1""")
+_BARE = re.compile(
+    r"""(?<![\w.~\\/:-])(?:/|[A-Za-z]:\\{1,2})[^\s'"/\\,;()]+"""
+    r"""(?:(?:/|\\{1,2})[^\s'"/\\,;()]*)+"""
+)
+
+
+def without_paths(text: str, places: Mapping[Path, str] | None = None) -> str:
+    """`text` without a local path: a path in one of `places` (a folder or a file, and the
+    words for it itself) said from there ("360/index.m3u8" in the output folder), any other
+    path by its file name. The one rule of a job's error text (failure_message, the worker)."""
+    for place, words in _longest_first(places):
+
+        def said(found: re.Match[str], words: str = words) -> str:
+            return found.group(1) or words
+
+        for spelt in {place, place.replace("\\", "\\\\")}:
+            # the place itself, or a path in it; not a longer name that starts like it
+            pattern = re.escape(spelt) + r"""(?:[/\\]+([^\s'"(),;]*))?(?![^\s'"/\\(),;])"""
+            text = re.sub(pattern, said, text)
+    text = _QUOTED.sub(lambda m: m.group(1) + _file_name(m.group(2)) + m.group(1), text)
+    return _BARE.sub(lambda m: _file_name(m.group(0)), text)
+
+
+def failure_message(exc: BaseException, places: Mapping[Path, str] | None = None) -> str:
+    """A failure as a job's `error` says it: the exception's type and words, and the file it
+    names (PyAV's errors and OSError's `filename`) as without_paths says a path."""
+    strerror = getattr(exc, "strerror", None)
+    if isinstance(exc, OSError | av.error.FFmpegError) and strerror:
+        names = [getattr(exc, "filename", None), getattr(exc, "filename2", None)]
+        named = [n for n in names if isinstance(n, str | bytes | os.PathLike)]
+        files = [_name(os.fsdecode(n), places) for n in named]
+        where = f" ({', '.join(files)})" if files else ""
+        return f"{type(exc).__name__}: {strerror}{where}"
+    return without_paths(f"{type(exc).__name__}: {exc}", places)
+
+
+def _longest_first(places: Mapping[Path, str] | None) -> list[tuple[str, str]]:
+    spelt = {str(place).rstrip("/\\"): words for place, words in (places or {}).items()}
+    return sorted(((p, w) for p, w in spelt.items() if p), key=lambda pw: -len(pw[0]))
+
+
+def _name(path: str, places: Mapping[Path, str] | None) -> str:
+    for place, words in _longest_first(places):
+        if path == place:
+            return words
+        if path.startswith((place + "/", place + "\\")):
+            return path[len(place) :].lstrip("/\\")
+    return _file_name(path)
+
+
+def _file_name(path: str) -> str:
+    return re.split(r"[/\\]+", path.rstrip("/\\"))[-1] or "a local file"

@@ -24,9 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
+import av.error
+
 from core.thumbnails import make_posters
 from core.video import encode
-from core.video.failures import failure_reason
+from core.video.failures import failure_message, failure_reason, refused_data, without_paths
 
 POSTER = "poster.webp"  # in the output folder; never one of the job's files (its "files")
 LARGE_POSTER = "poster-large.webp"  # one of the job's files, named by its result's "poster"
@@ -88,8 +91,59 @@ def _posters(src: Path, out: Path, thumbnail: bool, result: dict[str, Any]) -> d
     }
 
 
+def failed(exc: Exception, src: Path, out: Path) -> dict[str, Any]:
+    """The message of an encode that raised `exc`: its words without a local path, and
+    whether the worker tries it again (not when the original's damage caused it)."""
+    places = {src: "the original", out: "the output folder"}
+    damaged = damage(src) if refused_data(exc) else 0
+    reason = failure_reason(exc, damaged)
+    words = failure_message(exc, places)
+    if reason == "undecodable_media":
+        return {
+            "error": f"The video is damaged: {damaged} damaged packets or pictures out of "
+            f"order, and the encoder refused what could be decoded of it ({words}); the "
+            "original is still served",
+            "permanent": True,
+            "reason": reason,
+        }
+    return {"error": words, "permanent": False, "reason": reason}
+
+
+def damage(src: Path) -> int:
+    """The packets of `src` that do not decode and its pictures whose time does not move on:
+    a whole decode, so only once FFmpeg refused the encode's data (failed), to tell a damaged
+    original from a fault of ours or of the machine."""
+    damaged, last = 0, None
+    try:
+        with av.open(str(src)) as container:
+            video = encode.main_video(container)
+            streams = [s for s in (video, *container.streams.audio[:1]) if s is not None]
+            for packet in container.demux(*streams):
+                if packet.is_corrupt:
+                    damaged += 1
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    damaged += 1
+                    continue
+                if packet.stream is not video:
+                    continue
+                for frame in frames:
+                    if not isinstance(frame, av.VideoFrame) or frame.pts is None:
+                        continue
+                    if last is not None and frame.pts <= last:
+                        damaged += 1
+                    else:
+                        last = frame.pts
+    except av.error.FFmpegError:  # read at the start, not now: no sign of damage, so retried
+        return 0
+    return damaged
+
+
 def main(argv: list[str]) -> int:
     job = json.loads(argv[1])
+    src, out = Path(job["src"]), Path(job["out"])
+    places = {src: "the original", out: "the output folder"}
     parent = int(job.get("parent") or os.getppid())
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError):
@@ -97,15 +151,15 @@ def main(argv: list[str]) -> int:
     try:
         result = run(job)
     except encode.NothingToDo as exc:
-        _emit({"skipped": str(exc), "reason": exc.reason})
+        _emit({"skipped": without_paths(str(exc), places), "reason": exc.reason})
         return 0
     except encode.BadMedia as exc:
-        _emit({"error": str(exc), "permanent": True, "reason": exc.reason})
+        _emit({"error": without_paths(str(exc), places), "permanent": True, "reason": exc.reason})
         return 0
-    except Exception as exc:  # an FFmpeg or I/O failure: the worker retries with a back-off
-        message = f"{type(exc).__name__}: {exc}"
-        _emit({"error": message, "permanent": False, "reason": failure_reason(exc)})
-        return 1
+    except Exception as exc:  # an FFmpeg or I/O failure: retried with a back-off, unless
+        said = failed(exc, src, out)  # the original's damage caused it
+        _emit(said)
+        return 0 if said["permanent"] else 1
     _emit({"result": result})
     return 0
 

@@ -46,7 +46,7 @@ from core.records import FileRecord
 from core.thumbnail_remake import behind, read_metadata
 from core.video import service
 from core.video.encode import faststart_skip_reason
-from core.video.failures import JobFailure, failure_reason
+from core.video.failures import JobFailure, failure_message, failure_reason, without_paths
 from core.video.runner import POSTER
 
 if TYPE_CHECKING:
@@ -197,11 +197,12 @@ class VideoWorker:
         try:
             self._run(job, owner)
         except Exception as exc:
-            message = exc.message if isinstance(exc, MediaDeskError) else f"{exc}"
+            message = self._said(exc)
             if passing_outage(exc) or _unbuilt(exc):
                 self._postpone(job, owner, exc, message)
             elif is_no_space(exc):
-                self._put_back_for_space(job, owner, _space_message(exc), failure_reason(exc))
+                space = self._said(_space_message(exc))
+                self._put_back_for_space(job, owner, space, failure_reason(exc))
             else:
                 logger.exception("Job %s failed", job.id)
                 self.lib.jobs.fail(job.id, owner, message, reason=failure_reason(exc))
@@ -214,6 +215,19 @@ class VideoWorker:
         final = self._get(job.id)
         service.publish(self.lib, job.file_id, final or job)
         return final or job
+
+    def _said(self, failure: BaseException | str) -> str:
+        """A failure's words as a job's `error` keeps them: without a local path, for it is
+        answered to every token holder (GET /jobs, /stream/{id}/info). The runner's come
+        without one already (it knows its work folder); the worker's own may name a path in
+        the data folder (the store on disk, the work folders, the catalog's disk): said from
+        there."""
+        places = {self.lib.paths.data_dir: "the data folder"}
+        if isinstance(failure, str):
+            return without_paths(failure, places)
+        if isinstance(failure, MediaDeskError):
+            return without_paths(failure.message, places)
+        return failure_message(failure, places)
 
     def _postpone(self, job: JobRecord, owner: str, exc: Exception, message: str) -> None:
         """A job the store's or the catalog's outage stopped goes back to the queue after a
@@ -469,6 +483,7 @@ class VideoWorker:
         self, job: JobRecord, owner: str, record: FileRecord, outcome: _Outcome, out: Path
     ) -> None:
         lib = self.lib
+        outcome = dataclasses.replace(outcome, message=self._said(outcome.message))
         if outcome.kind == "stopped":
             if self._stop.is_set() and not lib.jobs.should_stop(job.id, owner):
                 lib.jobs.release(job.id, owner)
