@@ -150,8 +150,8 @@ def test_sound_longer_than_the_pictures_is_covered_by_the_playlist(tmp_path: Pat
 def test_a_plain_clip_keeps_its_length_and_sync(tmp_path: Path) -> None:
     """A guard (passes before): 2.5 s at 30 fps, the last segment a part one. The playlist
     says the source's length and the pictures keep their place after the sound's start (the
-    transport stream's timeline starts where libx264's B-frame delay puts it, 2 frames in,
-    for sound and pictures alike, as ffmpeg's own HLS output does)."""
+    transport stream's timeline starts at 0 for sound, pictures and decoding times alike:
+    tests/test_video_hls_first_picture.py)."""
     clip = _clip(
         tmp_path / "plain.mp4",
         *["-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:d=2.5"],

@@ -101,9 +101,9 @@ def test_an_mp4_with_b_frames_keeps_its_first_picture_at_0_everywhere(tmp_path: 
     """The HLS segments started 21 ms late on the players' clock (frame 0 at 0.0213, frame
     n where the web copy shows n-1): the AAC encoder's priming (1024 samples before the first
     real one), which an MP4 hides with an edit list, is played in a transport stream and came
-    before the first picture. The segments' raw timestamps start 2 frames in (0.08 at 25 fps)
-    for sound and pictures alike: libx264's B-frame delay, which MPEG-TS has no negative
-    timestamps for; the first picture is the original's first either way."""
+    before the first picture. The segments' raw timestamps start at 0, decoding times too
+    (libx264's B-frame delay no longer moves the stream: tests/test_video_hls_first_picture.py);
+    the first picture is the original's first either way."""
     clip = _greys_and_tone(tmp_path / "match.mp4")
     pictures, _ = _shown(clip)
     assert pictures[0][0] == 0.0 and len({grey for _, grey in pictures}) == 4

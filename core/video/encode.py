@@ -59,6 +59,8 @@ _MAX_SOURCE_FPS = 1000
 # Containers whose clock starts anywhere (a camcorder's MPEG-TS at 1.4 s, a DVD's program
 # stream): players show them from their earliest timestamp, and the outputs start there at 0
 _FREE_CLOCK_FORMATS = {"mpegts", "mpegtsraw", "mpeg", "mpegvideo"}
+# MPEG-TS's clock (the HLS segments'): every timestamp in it counts these
+TS_CLOCK = Fraction(1, 90000)
 # Picture codecs a second video track is a still of (a cover, a thumbnail) rather than the film
 _STILL_CODECS = {"mjpeg", "png", "bmp", "webp", "gif", "tiff"}
 
@@ -651,6 +653,7 @@ class _VideoOut:
         self._graph_shape: tuple[int, int, str, int, int] | None = None
         self.audio = None
         self._sound_from: int | None = None  # the first sound sample's time (1/audio_rate)
+        self._last_dts: int | None = None  # a transport stream's last picture decoded (1/90 kHz)
         if audio_rate:
             self.audio = container.add_stream("aac", rate=audio_rate)
             self.audio.layout = audio_layout
@@ -764,7 +767,32 @@ class _VideoOut:
         for packet in packets:
             if packet.pts is not None:
                 packet.duration = self._durations.pop(packet.pts, 0)
+            if self.segment_seconds:
+                self._decode_from_first_picture(packet)
             self.container.mux(packet)
+
+    def _decode_from_first_picture(self, packet: av.Packet) -> None:
+        """Puts a transport stream's first decoding times no earlier than its first picture.
+        libx264's B-frames are decoded 2 frames before they are shown, from before 0; a
+        transport stream has no edit list to hide that, so the muxer moved the whole stream 2
+        frames later, and hls.js, which starts its clock at the first decoding time, showed
+        every picture 2 frames late: 1 s, and a 10 s clip said 11 s, at 2 fps. The first
+        packets' decoding times are squeezed in after 0 instead (a quarter frame apart, as
+        hls.js itself spaces the ones it has to move), each still before it is shown."""
+        if packet.pts is None or packet.dts is None or not packet.time_base:
+            return
+        clock = Fraction(packet.time_base) / TS_CLOCK
+        pts, dts = int(round(packet.pts * clock)), int(round(packet.dts * clock))
+        last = self._last_dts
+        if last is None:
+            dts = max(dts, min(pts, 0))
+        elif dts <= last:
+            step = max(1, int(1 / (4 * self.rate * TS_CLOCK)))
+            dts = max(last + 1, min(last + step, pts))
+        self._last_dts = dts
+        duration = int(round((packet.duration or 0) * clock))
+        packet.time_base = TS_CLOCK
+        packet.pts, packet.dts, packet.duration = pts, dts, duration
 
     def hold_until(self, end: Fraction) -> None:
         """Shows the last picture until `end` (s), at the output's rate (FFmpeg's tpad

@@ -1,0 +1,138 @@
+"""An HLS rung starts at the original's first picture in hls.js, whatever the frame rate.
+
+libx264 decodes B-frames 2 frames before it shows them; in a transport stream (no edit list)
+the muxer moved the whole stream 2 frames later to keep the decoding times from going below 0,
+and hls.js starts its clock at the first decoding time: every picture came 2 frames late, a
+2 fps time-lapse's by 1 s (hls.js said 11 s for a 10 s clip, no picture for its first second).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+
+from core.video import encode
+from tests.browser import Browser, chromium_path
+
+STATIC = Path(__file__).resolve().parent.parent / "server" / "static"
+
+
+def _none(_: float) -> None:
+    pass
+
+
+def _clip(path: Path, *args: str) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args, str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def _timelapse(path: Path) -> Path:
+    """10 s at 2 fps, with libx264's B-frames and no sound (a time-lapse, a sideline camera)."""
+    return _clip(
+        path,
+        *["-f", "lavfi", "-i", "testsrc2=s=320x180:r=2:d=10"],
+        *["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+    )
+
+
+def _starts(path: Path) -> tuple[float, float, list[float]]:
+    """The first decoding time, the first sound's time (0 without sound) and the pictures'
+    times, as a player reads them from the stream (a transport stream's own clock)."""
+    with av.open(str(path)) as c:
+        first = next(c.demux(c.streams.video[0]))
+        assert first.dts is not None and first.time_base is not None
+        decoded = float(first.dts * first.time_base)
+    with av.open(str(path)) as c:
+        pictures = [float(f.time) for f in c.decode(c.streams.video[0]) if f.time is not None]
+    sound = 0.0
+    with av.open(str(path)) as c:
+        if c.streams.audio:
+            sound = float(next(f.time for f in c.decode(c.streams.audio[0])))
+    return decoded, sound, pictures
+
+
+@pytest.mark.parametrize("fps", [2, 25])
+def test_the_rung_is_decoded_from_its_first_picture(tmp_path: Path, fps: int) -> None:
+    if fps == 2:
+        clip = _timelapse(tmp_path / "timelapse.mp4")
+    else:  # with sound: both start at 0 as in the original
+        clip = _clip(
+            tmp_path / "match.mp4",
+            *["-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3"],
+            *["-f", "lavfi", "-i", "sine=sample_rate=48000:d=3"],
+            *["-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-pix_fmt", "yuv420p"],
+            *["-c:a", "aac"],
+        )
+    with av.open(str(clip)) as c:
+        source = [float(f.time) for f in c.decode(c.streams.video[0])]
+    encode.hls_ladder(clip, tmp_path / "hls", [180], 4, _none)
+    encode.web_rendition(clip, tmp_path, "video/x-msvideo", _none)
+    decoded, sound, pictures = _starts(tmp_path / "hls" / "180" / "index.m3u8")
+    assert decoded == 0.0 and sound == 0.0, (decoded, sound)
+    assert [round(t, 3) for t in pictures] == [round(t, 3) for t in source], pictures[:4]
+    with av.open(str(tmp_path / "web.mp4")) as c:  # an MP4's edit list already hid it
+        web = [float(f.time) for f in c.decode(c.streams.video[0])]
+    assert [round(t, 3) for t in web] == [round(t, 3) for t in source], web[:4]
+
+
+@pytest.fixture
+def static_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A folder served over loopback HTTP, holding the watch page's own hls.js."""
+    shutil.copy(STATIC / "hls.min.js", tmp_path / "hls.min.js")
+    (tmp_path / "index.html").write_text('<html><script src="hls.min.js"></script></html>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+BUFFER_ALL = """
+new Promise((resolve) => {
+  const v = document.createElement('video');
+  v.muted = true;
+  document.body.appendChild(v);
+  const hls = new Hls();
+  const done = () => resolve({
+    ranges: Array.from({length: v.buffered.length}, (_, i) => [v.buffered.start(i),
+                                                               v.buffered.end(i)]),
+    duration: v.duration});
+  const timer = setTimeout(done, 20000);
+  hls.on(Hls.Events.BUFFER_EOS, () => { clearTimeout(timer); setTimeout(done, 200); });
+  hls.on(Hls.Events.ERROR, (_, e) => { if (e.fatal) resolve({error: e.details}); });
+  hls.loadSource('hls/180/index.m3u8');
+  hls.attachMedia(v);
+})
+"""
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium not installed")
+async def test_hlsjs_shows_a_timelapse_from_0_for_its_length(
+    static_site: tuple[str, Path],
+) -> None:
+    url, folder = static_site
+    clip = _timelapse(folder / "timelapse.mp4")
+    encode.hls_ladder(clip, folder / "hls", [180], 4, _none)
+    async with Browser(chromium_path() or "") as browser:
+        await browser.goto(f"{url}/index.html")
+        got = await browser.evaluate(BUFFER_ALL)
+    assert "error" not in got and got["ranges"], got
+    (start, end), *_ = got["ranges"]
+    # the first picture at 0 and the last shown until 10 s, as the original
+    assert abs(start) < 0.05 and abs(end - 10.0) < 0.1, got
+    assert abs(got["duration"] - 10.0) < 0.1, got
