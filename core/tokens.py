@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from core import feed
 from core.db import schema_guard
@@ -42,6 +43,12 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # for both: a stream needs the token and the record, and a trash or a change to private made
 # just before the outage and not yet heard is the same few-minute risk as that revocation.
 TRUSTED_THROUGH_OUTAGE = 300.0
+
+# pg_advisory_xact_lock key of the first-start token's count and insert (ensure_initial_token):
+# the one-key space, beside core/feed.py's and core/leader.py's
+FIRST_TOKEN_LOCK = 0x4D444B54
+_LOCK_FIRST_TOKEN = text(f"SELECT pg_advisory_xact_lock({FIRST_TOKEN_LOCK})")
+_ACTIVE_COUNT = select(func.count(ApiToken.id)).where(ApiToken.revoked_at.is_(None))
 
 
 # A token a process makes for its own use (the desktop's previews) is named
@@ -143,15 +150,8 @@ class TokenStore:
                 "A token name needs 1 to 100 visible characters", reason="token_name_length"
             )
         scope = check_scope(scope)
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.write() as s:
-            row = ApiToken(
-                name=clean, token_hash=hash_token(secret), prefix=secret[:PREFIX_CHARS], scope=scope
-            )
-            s.add(row)
-            s.flush()
-            info = TokenInfo.from_row(row)
-        return info, secret
+            return _insert(s, clean, scope)
 
     def create_for_process(self, purpose: str, scope: str) -> tuple[TokenInfo, str]:
         """A token this process owns; `revoke_orphans(purpose)` revokes it once it has ended."""
@@ -263,15 +263,34 @@ class TokenStore:
                         self._uses[token_id] = used
             raise
 
-    def active_count(self) -> int:
-        with self.db.read() as s:
-            return int(
-                s.scalar(select(func.count(ApiToken.id)).where(ApiToken.revoked_at.is_(None))) or 0
-            )
-
     def ensure_initial_token(self, name: str = "first start") -> str | None:
-        """Creates an admin token when no active token exists; returns its secret, else None."""
-        if self.active_count():
-            return None
-        _, secret = self.create(name, "admin")
+        """Creates an admin token when no active token exists; returns its secret, else None.
+
+        The count and the insert are one write transaction, held against every process that
+        shares the catalog: servers of a team started together on a new catalog each counted
+        none, each made one and each printed a first-start admin secret. On SQLite the write
+        transaction holds the database's write lock from its start (BEGIN IMMEDIATE); on
+        PostgreSQL a transaction-level advisory lock, released at commit, so the next holder's
+        count sees this one's token. A catalog with a token is only read: a start never waits
+        behind another process's long write for nothing."""
+        with self.db.read() as s:
+            if s.scalar(_ACTIVE_COUNT):
+                return None
+        with self.db.write() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                s.execute(_LOCK_FIRST_TOKEN)
+            if s.scalar(_ACTIVE_COUNT):
+                return None
+            _, secret = _insert(s, _clean_name(name), "admin")
         return secret
+
+
+def _insert(s: Session, name: str, scope: str) -> tuple[TokenInfo, str]:
+    """A new token in `s`'s write transaction and its secret; the secret is never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        name=name, token_hash=hash_token(secret), prefix=secret[:PREFIX_CHARS], scope=scope
+    )
+    s.add(row)
+    s.flush()
+    return TokenInfo.from_row(row), secret
