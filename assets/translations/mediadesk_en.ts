@@ -160,7 +160,16 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="475"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="499"/>
+        <source>Nothing deleted: the file was restored meanwhile and is kept</source>
+        <translation>
+            <numerusform>Nothing deleted: the file was restored meanwhile and is kept</numerusform>
+            <numerusform>Nothing deleted: the %Ln files were restored meanwhile and are kept</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="504"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="509"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Deleted %Ln file permanently</numerusform>
@@ -168,7 +177,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="484"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="506"/>
+        <source>(%Ln restored meanwhile elsewhere, kept)</source>
+        <translation>
+            <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
+            <numerusform>(%Ln restored meanwhile elsewhere, kept)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="521"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Emptying the trash: %1 of %Ln file deleted…</numerusform>
@@ -176,7 +193,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="491"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="528"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Emptied the trash: %Ln file deleted</numerusform>
@@ -184,7 +201,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="534"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="553"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exporting: %1 of %Ln file…</numerusform>
@@ -192,7 +209,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="541"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="560"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exported %Ln file to %1</numerusform>
@@ -200,7 +217,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="563"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="582"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>%Ln of %1 files could not be exported to %2:</numerusform>
@@ -208,7 +225,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="570"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="589"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…and %Ln more</numerusform>
@@ -216,7 +233,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="571"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln file exported.</numerusform>

@@ -1244,7 +1244,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>LibraryController</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="570"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="589"/>
         <source>…and %Ln more</source>
         <translation>
             <numerusform>…y %Ln más</numerusform>
@@ -1305,7 +1305,16 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="475"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="499"/>
+        <source>Nothing deleted: the file was restored meanwhile and is kept</source>
+        <translation>
+            <numerusform>No se eliminó nada: el archivo se había restaurado mientras tanto y se conserva</numerusform>
+            <numerusform>No se eliminó nada: los %Ln archivos se habían restaurado mientras tanto y se conservan</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="504"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="509"/>
         <source>Deleted %Ln file(s) permanently</source>
         <translation>
             <numerusform>Se eliminó %Ln archivo definitivamente</numerusform>
@@ -1313,7 +1322,15 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="484"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="506"/>
+        <source>(%Ln restored meanwhile elsewhere, kept)</source>
+        <translation>
+            <numerusform>(%Ln restaurado mientras tanto en otro lugar, conservado)</numerusform>
+            <numerusform>(%Ln restaurados mientras tanto en otro lugar, conservados)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/controllers/library_controller.py" line="521"/>
         <source>Emptying the trash: %1 of %Ln file(s) deleted…</source>
         <translation>
             <numerusform>Vaciando la papelera: %1 de %Ln archivo eliminado…</numerusform>
@@ -1321,7 +1338,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="491"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="528"/>
         <source>Emptied the trash: %Ln file(s) deleted</source>
         <translation>
             <numerusform>Papelera vaciada: %Ln archivo eliminado</numerusform>
@@ -1329,17 +1346,17 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="497"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="534"/>
         <source>Emptying the trash…</source>
         <translation>Vaciando la papelera…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="525"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="544"/>
         <source>Exported to %1</source>
         <translation>Exportado a %1</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="534"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="553"/>
         <source>Exporting: %1 of %Ln file(s)…</source>
         <translation>
             <numerusform>Exportando: %1 de %Ln archivo…</numerusform>
@@ -1347,7 +1364,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="541"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="560"/>
         <source>Exported %Ln file(s) to %1</source>
         <translation>
             <numerusform>Exportado %Ln archivo a %1</numerusform>
@@ -1355,7 +1372,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="563"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="582"/>
         <source>%Ln of %1 file(s) could not be exported to %2:</source>
         <translation>
             <numerusform>No se pudo exportar %Ln de %1 archivos a %2:</numerusform>
@@ -1363,7 +1380,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/controllers/library_controller.py" line="571"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="590"/>
         <source>%Ln file(s) exported.</source>
         <translation>
             <numerusform>%Ln archivo exportado.</numerusform>
@@ -1371,7 +1388,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/library_controller.py" line="718"/>
+        <location filename="../../desktop_app/controllers/library_controller.py" line="737"/>
         <source>Added athlete %1</source>
         <translation>Deportista añadido: %1</translation>
     </message>

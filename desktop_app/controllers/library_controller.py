@@ -469,11 +469,48 @@ class LibraryController(QObject):
         )
 
     def delete_permanently(self, file_ids: list[int]) -> None:
-        self._each(
-            self.library.delete_permanently,
-            file_ids,
-            self.tr("Deleted %Ln file(s) permanently", "", len(file_ids)),
-        )
+        """In the Trash view the user confirmed deleting files of the trash: one restored
+        meanwhile (another window, desktop or server, while the question was open) is kept,
+        and the status bar says so. Elsewhere the file is deleted whatever its state."""
+        only_trashed = self.filter.section == "trash"
+        delete = self.library.delete_permanently
+
+        def run() -> tuple[int, int, list[BaseException]]:
+            deleted = kept = 0
+            errors: list[BaseException] = []
+            for file_id in file_ids:
+                try:
+                    delete(file_id, only_trashed=only_trashed)
+                    deleted += 1
+                except Conflict as exc:
+                    if exc.reason != "not_trashed":
+                        errors.append(exc)
+                    else:
+                        kept += 1
+                except Exception as exc:  # noqa: BLE001 - reported together below
+                    errors.append(exc)
+            return deleted, kept, errors
+
+        def done(outcome: tuple[int, int, list[BaseException]]) -> None:
+            deleted, kept, errors = outcome
+            if kept and not deleted:
+                self.message.emit(
+                    self.tr(
+                        "Nothing deleted: the file was restored meanwhile and is kept", "", kept
+                    )
+                )
+            elif kept:
+                self.message.emit(
+                    self.tr("Deleted %Ln file(s) permanently", "", deleted)
+                    + " "
+                    + self.tr("(%Ln restored meanwhile elsewhere, kept)", "", kept)
+                )
+            elif not errors:
+                self.message.emit(self.tr("Deleted %Ln file(s) permanently", "", deleted))
+            if errors:
+                self._report(errors[0])
+
+        self.runner.submit(run, on_result=done, on_error=self._report)
 
     def empty_trash(self) -> None:
         """Deletes every file in the trash, not only the grid's loaded page of it (core asks
@@ -498,24 +535,6 @@ class LibraryController(QObject):
         self.runner.submit(
             self.library.empty_trash, on_report=progress, on_result=done, on_error=failed
         )
-
-    def _each(self, action: Callable[[int], Any], file_ids: list[int], notice: str) -> None:
-        def run() -> list[BaseException]:
-            errors: list[BaseException] = []
-            for file_id in file_ids:
-                try:
-                    action(file_id)
-                except Exception as exc:  # noqa: BLE001 - reported together below
-                    errors.append(exc)
-            return errors
-
-        def done(errors: list[BaseException]) -> None:
-            if errors:
-                self._report(errors[0])
-            else:
-                self.message.emit(notice)
-
-        self.runner.submit(run, on_result=done, on_error=self._report)
 
     def export(self, file_id: int, destination: Path) -> None:
         self._call(
