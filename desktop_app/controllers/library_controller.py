@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.errors import Conflict, MediaDeskError
+from core.errors import Conflict, MediaDeskError, StorageNotAsked, catalog_unreachable
 from core.events import ChangeEvent, EventKind
 from core.filenames import disk_name, numbered_name
 from core.jobs import JobRecord
@@ -46,6 +46,9 @@ PREVIEW_TOKEN_PURPOSE = "mediadesk-desktop-previews"
 # What versions before it named that token, whatever the session: a crash left it active.
 LEGACY_PREVIEW_TOKEN_NAME = "MediaDesk app previews (this session)"
 FAILURES_LISTED = 10  # an export's summary names this many failed files, then counts the rest
+# Counts that met a catalog outage are asked again after this, doubling up to COUNTS_RETRY_MAX
+# (ms), or when core says when to ask (StorageNotAsked.retry_after): back by themselves.
+COUNTS_RETRY_FIRST, COUNTS_RETRY_MAX = 2_000, 60_000
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,10 @@ class LibraryController(QObject):
         self.grid.loadingChanged.connect(self._give_up_reveal_later)
         self._sidebar_timer = QTimer(self, singleShot=True, interval=250)
         self._sidebar_timer.timeout.connect(self.refresh_sidebar)
+        self._counts_retry = QTimer(self, singleShot=True)
+        self._counts_retry.timeout.connect(self.refresh_sidebar)
+        self._counts_retry_delay = COUNTS_RETRY_FIRST
+        self._counts_out = False  # the counts met a catalog outage, said once until back
 
     # ---- browsing -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -271,11 +278,29 @@ class LibraryController(QObject):
         return self._sidebar_timer.isActive() or self._counts_asked > self._counts_applied
 
     def _on_sidebar_failed(self, asked: int, exc: BaseException) -> None:
-        # the views stop waiting for these counts (they keep the last ones); the error is
-        # shown as any task's
+        # the views stop waiting for these counts (they keep the last ones)
         self._counts_applied = max(self._counts_applied, asked)
         self.countsChanged.emit(self.counts)
-        self.runner.failed.emit(exc)
+        if not catalog_unreachable(exc):
+            self.runner.failed.emit(exc)  # a fault, shown as any task's
+            return
+        # Nobody asked for these counts (a change elsewhere, a start): a catalog restarting
+        # under a team opened a modal warning on every desktop at once. It passes by itself,
+        # so the counts are asked again until it answers, and the status bar says it once.
+        delay = self._counts_retry_delay
+        if isinstance(exc, StorageNotAsked):
+            delay = max(delay, exc.retry_after * 1000)
+        self._counts_retry_delay = min(delay * 2, COUNTS_RETRY_MAX)
+        self._counts_retry.start(delay)
+        logger.warning("Cannot refresh the counts, asked again in %.1f s: %s", delay / 1000, exc)
+        if not self._counts_out:
+            self._counts_out = True
+            self.message.emit(
+                self.tr(
+                    "The catalog (database) cannot be reached right now: the counts are "
+                    "refreshed by themselves once it is back."
+                )
+            )
 
     def refresh_examples(self) -> None:
         """Finds a real image and video for the server panel's example commands."""
@@ -295,7 +320,16 @@ class LibraryController(QObject):
             self._example_ids = {record.id for record in pair if record is not None}
             self.examplesReady.emit(*pair)
 
-        self.runner.submit(newest, on_result=found)
+        def failed(exc: BaseException) -> None:
+            if not catalog_unreachable(exc):
+                self.runner.failed.emit(exc)
+                return
+            # asked by the counts, not by the user: no dialog for an outage; the next counts
+            # that arrive (a change, or the counts asked again) look for them again
+            self._example_kinds = None
+            logger.warning("Cannot find the example files: %s", exc)
+
+        self.runner.submit(newest, on_result=found, on_error=failed)
 
     def view_count(self) -> int | None:
         """The count of what the grid shows, from `counts`; None while searching (or unknown)."""
@@ -315,6 +349,9 @@ class LibraryController(QObject):
         if asked < self._counts_applied:
             return  # an older count finished after a newer one: never step back
         self._counts_applied = asked
+        self._counts_retry.stop()
+        self._counts_retry_delay = COUNTS_RETRY_FIRST
+        self._counts_out = False
         counts, athletes = result
         self.counts = counts
         self._athlete_counts = {a.id: a.file_count for a in athletes}
@@ -795,6 +832,7 @@ class LibraryController(QObject):
         return elsewhere[-1] if elsewhere else None
 
     def shutdown(self) -> None:
+        self._counts_retry.stop()
         if self._preview_token is not None:
             try:
                 self.library.tokens.revoke(self._preview_token[0])

@@ -1,0 +1,129 @@
+"""A background refresh of the sidebar's counts that meets a catalog outage opens no dialog.
+
+A change made elsewhere (another desktop, a server) refreshes the counts by itself; while the
+team's PostgreSQL catalog restarted, that refresh failed and every desktop on it opened a modal
+warning although nobody there did anything (LibraryController._on_sidebar_failed ->
+runner.failed -> MainWindow.show_error). Now it is logged, the status bar says it, and the
+counts are refreshed again by themselves once the catalog answers.
+
+Real SQLite catalog and a second Library on it as the other desktop; the outage is core's own
+error for a catalog out of reach (core.errors.catalog_down, what every path of core raises once
+the catalog is known to be out), raised by the counts while `down`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+
+from core.errors import catalog_down, catalog_unreachable  # noqa: E402
+from core.library import Library  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from desktop_app.controllers import library_controller  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from tests.qt_helpers import shown_window, wait_for  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _photos(library: Library, folder: Path, count: int) -> list[FileRecord]:
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i in range(count):
+        path = folder / f"count-{i}.jpg"
+        Image.new("RGB", (32, 24), (i * 50 % 256, 120, 30)).save(path, "JPEG")
+        records.append(library.uploads.ingest(path, "image"))
+    return records
+
+
+@pytest.fixture
+def other(settings: Settings) -> Iterator[Library]:
+    lib = Library.open(settings)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def english(qapp: Any) -> None:
+    install_translations("en")
+
+
+class CatalogDown:
+    """The counts fail as on a catalog out of reach while `down`."""
+
+    def __init__(self, library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.down = False
+        self.failed = 0
+        real = library.counts
+
+        def counts(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                self.failed += 1
+                raise catalog_down()
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(library, "counts", counts)
+
+
+def _boxes() -> list[QMessageBox]:
+    return [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+
+
+def test_a_background_refresh_in_an_outage_opens_no_dialog_and_comes_back(
+    qtbot: Any,
+    library: Library,
+    other: Library,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    english: None,
+) -> None:
+    assert catalog_unreachable(catalog_down())  # the outage as core tells it
+    monkeypatch.setattr(library_controller, "COUNTS_RETRY_FIRST", 300)
+    photos = _photos(library, tmp_path / "photos", 2)
+    outage = CatalogDown(library, monkeypatch)
+    with shown_window(qtbot, library) as window:
+        c = window.controller
+        wait_for(qtbot, lambda: c.counts.get("all") == 2)
+        messages: list[str] = []
+        c.message.connect(messages.append)
+        outage.down = True
+        other.trash(photos[0].id)  # a team change: the counts refresh by themselves
+        wait_for(qtbot, lambda: outage.failed >= 1)
+        qtbot.wait(500)
+        assert QApplication.activeModalWidget() is None, QApplication.activeModalWidget()
+        assert _boxes() == []
+        assert window.last_error == ""
+        assert any("catalog" in m and "cannot be reached" in m for m in messages), messages
+        assert "cannot be reached" in window.status.currentMessage()
+        assert c.counts.get("all") == 2  # the last counts stay meanwhile
+
+        outage.down = False  # the catalog is back: no further change needed
+        wait_for(qtbot, lambda: c.counts.get("all") == 1 and c.counts.get("trash") == 1)
+        assert _boxes() == [] and window.last_error == ""
+
+
+def test_other_errors_of_a_refresh_are_still_shown(
+    qtbot: Any, library: Library, monkeypatch: pytest.MonkeyPatch, english: None
+) -> None:
+    """Only an outage, which passes by itself, is kept out of a dialog: a fault is not."""
+
+    def broken() -> Any:
+        raise RuntimeError("a bug in the counts")
+
+    with shown_window(qtbot, library) as window:
+        monkeypatch.setattr(library, "counts", broken)
+        window.controller.refresh_sidebar()
+        wait_for(qtbot, lambda: bool(window.last_error))
+        for box in _boxes():
+            box.close()
