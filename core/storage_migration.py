@@ -71,6 +71,7 @@ from core.errors import (
     NotFound,
     StorageUnavailable,
     catalog_unreachable,
+    object_damaged,
     passing_outage,
     storage_error,
 )
@@ -78,7 +79,7 @@ from core.links import Arrival, link_origin
 from core.locks import lock_file
 from core.records import FileStatus
 from core.settings import Settings
-from core.spool import owned_temp
+from core.spool import hash_file, owned_temp
 from core.storage.base import Presigner, Storage
 from core.storage.factory import SIGNING_KEY_FILE, build_backend
 from core.storage.routing import RoutingStorage, refusing
@@ -134,9 +135,11 @@ _SENTENCES: dict[tuple[str, str | None], str] = {
         "The disk holding the library cannot be read or written (unplugged, or the network "
         "share is gone); connect it again and run the move again"
     ),
+    # the source's bytes: moving it again cannot help, only restoring them
     ("storage_unavailable", "object_damaged"): (
-        "The stored copy of this file is damaged (not the size the catalog records); restore "
-        "it, then run the move again"
+        "The stored copy of this file is damaged (a bad restore or a disk fault), so it stayed "
+        "where it is; restore it from a backup, then it moves with the next run (`mediadesk "
+        "maintenance` lists files that are not their recorded size)"
     ),
     ("not_found", None): (
         "The stored copy of this file is missing; `mediadesk maintenance` lists such files"
@@ -158,11 +161,13 @@ class ChecksumMismatch(MediaDeskError):
 
 
 class MigrationFailure(NamedTuple):
-    """A file that was not moved: why in user terms, and the error's code (core/errors.py)."""
+    """A file that was not moved: why in user terms, and the error's code and reason
+    (core/errors.py), as the API would answer them."""
 
     file_id: int
     error: str
     code: str
+    reason: str | None = None
 
 
 @dataclass
@@ -485,7 +490,7 @@ class StorageBackends:
                         else storage_error(exc, f"Cannot move the file to {target}")
                     )
                     report.failed.append(
-                        MigrationFailure(file_id, _in_user_terms(error), error.code)
+                        MigrationFailure(file_id, _in_user_terms(error), error.code, error.reason)
                     )
                 if progress is not None:
                     progress(MigrationStep(done + 1, total, name))
@@ -548,6 +553,7 @@ class StorageBackends:
             if row is None or row.storage_backend in (None, target):
                 return ""
             key, source_name, sha = row.storage_key, str(row.storage_backend), row.sha256
+            size = row.size
             content_type = row.content_type or "application/octet-stream"
             name, has_thumb = row.original_filename, row.has_thumbnail
         destination = routing.backend(target)
@@ -570,6 +576,10 @@ class StorageBackends:
             os.close(fd)
             cleanup.callback(local.unlink, missing_ok=True)
             source.download_to(key, local)
+            # The source is held to the catalog before anything is written at the target: a
+            # damaged one (a bad restore, a disk fault) failed as a copy that "did not match",
+            # and the advice to run the move again failed the same way at every run.
+            _check_source(key, local, size, sha)
             destination.put_file(key, local, content_type)
             copied = hashlib.sha256()
             for chunk in destination.open_range(key, 0, None):
@@ -723,6 +733,23 @@ def _one_migration(db: Database) -> Iterator[None]:
             yield
         finally:
             _in_process.release()
+
+
+def _check_source(key: str, local: Path, size: int | None, sha: str | None) -> None:
+    """Raises object_damaged when the source's bytes, as fetched to `local`, are not the size
+    or the SHA-256 the catalog records: the first as every read path says it (core.library),
+    the second as the same fault with the same remedy (a local read of the fetched copy; the
+    source is not read twice)."""
+    stored = local.stat().st_size
+    if size is not None and stored != size:
+        raise object_damaged(key, stored, size)
+    if sha and hash_file(local)[1] != sha:
+        raise StorageUnavailable(
+            f"The stored object {key!r} is not the one the catalog records (its SHA-256 "
+            "differs): it is damaged (a bad restore or a disk fault); restore it from a backup",
+            reason="object_damaged",
+            details={"stored_size": stored, "recorded_size": size},
+        )
 
 
 def _copy_video(source: Storage, destination: Storage, key: str, local: Path) -> list[str]:
