@@ -1705,6 +1705,9 @@ class TusWriter:
     def open(self, row: _Row) -> None:
         """`row`: the upload as read when its lease was taken."""
         self._row = row
+        # what the client said of the file (Upload-Metadata): the server labels the bytes of a
+        # PATCH that fails, or comes before the last, by it in its metrics (server/routes/tus.py)
+        self.metadata: Mapping[str, str] = dict(row.meta or {})
         self.length, received = row.length, row.received
         self.key, self.uid, self.part_size = row.object_key, row.s3_upload_id, row.part_size
         self.parts = _parts(row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from email.utils import format_datetime
 from typing import NamedTuple
 
@@ -19,6 +19,7 @@ from aiohttp import web
 
 from core.ascii import whole_number
 from core.errors import InvalidInput, MediaDeskError, TooLarge, UploadLocked
+from core.mediatypes import BY_MIME, FILE_KINDS, canonical_mime, guess_from_name
 from core.records import expiry_iso
 from core.resumable import (
     CHECKSUM_ALGORITHMS,
@@ -154,8 +155,9 @@ async def tus_options(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=_capabilities(request))
 
 
-async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
-    """Streams the body into the writer; a body cut short keeps what arrived."""
+async def _receive(request: web.Request, writer: TusWriter) -> tuple[UploadState, str]:
+    """Streams the body into the writer; a body cut short keeps what arrived. Returns the
+    upload's state and the kind its bytes are counted as (`_catalogued_kind`)."""
     received = 0
 
     def write(chunks: Sequence[bytes | memoryview]) -> None:
@@ -168,13 +170,19 @@ async def _receive(request: web.Request, writer: TusWriter) -> UploadState:
             await take_body(request, write, BATCH)
         else:
             await _read_through_aiohttp(request, write)
-    except BaseException:
-        request.app[METRICS].received("tus", "unknown", received)  # bytes in, whatever came of them
+    except BaseException as exc:
+        # bytes in, whatever came of them
+        request.app[METRICS].received("tus", _kind_label(writer.metadata, exc), received)
         await run_blocking(request, writer.abort)
         raise
-    state = await run_blocking(request, writer.close)
-    request.app[METRICS].received("tus", state.metadata.get("file_type", ""), received)
-    return state
+    try:
+        state = await run_blocking(request, writer.close)  # the last byte catalogues the file
+    except BaseException as exc:
+        request.app[METRICS].received("tus", _kind_label(writer.metadata, exc), received)
+        raise
+    kind = await _catalogued_kind(request, state)
+    request.app[METRICS].received("tus", kind, received)
+    return state, kind
 
 
 async def _read_through_aiohttp(
@@ -229,23 +237,49 @@ async def _read_through_aiohttp(
 async def _receive_counted(request: web.Request, writer: TusWriter) -> UploadState:
     """_receive, with the upload counted once in the metrics (as created, duplicate or failed)."""
     try:
-        state = await _receive(request, writer)
+        state, kind = await _receive(request, writer)
     except MediaDeskError as exc:
-        _count_failure(request, exc)
+        if status_for(exc) in (400, 413):
+            request.app[METRICS].upload(
+                "tus", "rejected", _kind_label(writer.metadata, exc), exc.code
+            )
         raise
-    _count(request, state)
+    if state.file_id is not None:
+        outcome = "duplicate" if state.duplicate else "created"
+        request.app[METRICS].upload("tus", outcome, kind)
     return state
 
 
-def _count(request: web.Request, state: UploadState) -> None:
+def _kind_label(metadata: Mapping[str, str], refusal: BaseException | None = None) -> str:
+    """The kind (image, video) an upload's bytes are counted as before, or without, a file
+    catalogued from them: the `file_type` the client declared, which validation holds the
+    bytes to; else the kind its refusal found the bytes to be (`found_mime`: a HEIC is an
+    image); else the kind of its `filetype` or its name's extension, all tus-js-client and
+    Uppy send. Only a label: what is catalogued goes by the bytes (core/resumable.py)."""
+    declared = (metadata.get("file_type") or "").strip().lower()
+    if declared in FILE_KINDS:
+        return declared
+    if isinstance(refusal, MediaDeskError):
+        found = str(refusal.details.get("found_mime") or "").partition("/")[0]
+        if found in FILE_KINDS:
+            return found
+    mime = canonical_mime(metadata.get("filetype")) or guess_from_name(
+        metadata.get("filename") or ""
+    )
+    return BY_MIME[mime].kind if mime else "unknown"
+
+
+async def _catalogued_kind(request: web.Request, state: UploadState) -> str:
+    """The kind of the file the upload was catalogued as, once it was (one catalog read per
+    upload, at its last PATCH); before that, or should that read fail, `_kind_label`'s."""
     if state.file_id is not None:
-        outcome = "duplicate" if state.duplicate else "created"
-        request.app[METRICS].upload("tus", outcome, state.metadata.get("file_type", ""))
-
-
-def _count_failure(request: web.Request, exc: BaseException) -> None:
-    if isinstance(exc, MediaDeskError) and status_for(exc) in (400, 413):
-        request.app[METRICS].upload("tus", "rejected", "unknown", exc.code)
+        try:
+            record = await run_blocking(request, library(request).get_file, state.file_id)
+        except Exception as exc:  # noqa: BLE001 - only a metric label depends on it
+            logger.debug("tus upload %s: its file's kind not read: %s", state.id, exc)
+        else:
+            return record.file_type
+    return _kind_label(state.metadata)
 
 
 class Creation(NamedTuple):
