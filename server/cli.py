@@ -284,11 +284,18 @@ def _token(args: argparse.Namespace) -> int:
             if args.json:
                 _out(json.dumps([t.as_dict() for t in tokens], indent=2))
             else:
-                _out(f"{'ID':>4}  {'NAME':<24} {'SCOPE':<7} {'PREFIX':<13} {'STATUS':<8} LAST USED")
+                # Whole names, the column as wide as the longest (in terminal columns, as
+                # `mediadesk list` counts them): a name cut at 24 characters dropped the
+                # host:pid that tells which desktop holds a preview token.
+                width = max([4, *(client_cli._width(t.name) for t in tokens)])
+                _out(
+                    f"{'ID':>4}  {client_cli._cell('NAME', width)} {'SCOPE':<7} {'PREFIX':<13} "
+                    f"{'STATUS':<8} LAST USED"
+                )
                 for t in tokens:
                     used = local_minute(t.last_used_at)
                     _out(
-                        f"{t.id:>4}  {t.name[:24]:<24} {t.scope:<7} {t.prefix:<13} "
+                        f"{t.id:>4}  {client_cli._cell(t.name, width)} {t.scope:<7} {t.prefix:<13} "
                         f"{'active' if t.active else 'revoked':<8} {used}"
                     )
         else:
