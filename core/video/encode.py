@@ -453,17 +453,39 @@ _RGB_MATRICES = {
     7: Colorspace.SMPTE240M,
 }
 _SD_MAX_SHORT_SIDE = 576
+BT470BG, SMPTE170M = 5, 6  # BT.601's two: PAL's (625 lines) and NTSC's (525) primaries
+
+
+def output_colour(p: Probe) -> tuple[int, int, int]:
+    """The colours (primaries, transfer, matrix) of every picture made of the source, as
+    players should read them and the outputs are tagged: BT.709 once converted
+    (Probe.made_bt709), else the source's own. A source that names no matrix is read as players
+    guess (mpv, VLC): BT.709 when HD, BT.601 at or below 576 lines (PAL's primaries at 576,
+    NTSC's below), for each of the three it does not name. Left untagged, the web copy and the
+    rungs played as BT.709 in browsers whatever their size, while the poster (rgb_matrix) read
+    an SD video as BT.601: its colours changed when play started (green 0,255,0 to 0,216,2)."""
+    if p.made_bt709:
+        return BT709, BT709, BT709
+    primaries, trc, matrix = p.colour
+    if matrix == UNSPECIFIED:
+        if p.short_side > _SD_MAX_SHORT_SIDE:
+            guess = (BT709, BT709, BT709)
+        elif p.short_side == _SD_MAX_SHORT_SIDE:
+            guess = (BT470BG, SMPTE170M, BT470BG)  # BT.601's transfer is BT.709's curve
+        else:
+            guess = (SMPTE170M, SMPTE170M, SMPTE170M)
+        primaries = guess[0] if primaries == UNSPECIFIED else primaries
+        trc = guess[1] if trc == UNSPECIFIED else trc
+        matrix = guess[2]
+    return primaries, trc, matrix
 
 
 def rgb_matrix(p: Probe) -> Colorspace:
     """The matrix that turns the fixed frames' (picture_fixes) YUV into RGB, for the sprite and
-    the poster (`to_image(src_colorspace=...)`): BT.709 once converted (Probe.made_bt709), else the
-    source's own. An untagged source is read as players guess (mpv, VLC): BT.709 when HD,
-    BT.601 below; swscale's default, BT.601 whatever the size, turned an untagged HD video's
+    the poster (`to_image(src_colorspace=...)`): the one the outputs are tagged with
+    (output_colour). swscale's default, BT.601 whatever the size, turned an untagged HD video's
     red dull and its green too light."""
-    if p.made_bt709:
-        return Colorspace.ITU709
-    known = _RGB_MATRICES.get(p.colour[2])
+    known = _RGB_MATRICES.get(output_colour(p)[2])
     if known is not None:
         return known
     return Colorspace.ITU709 if p.short_side > _SD_MAX_SHORT_SIDE else Colorspace.ITU601
@@ -612,9 +634,8 @@ class _VideoOut:
         self.video.codec_context.time_base = time_base
         self.video.width, self.video.height = size
         self.video.pix_fmt = "yuv420p"
-        # The colours the pixels are in, as players should read them: BT.709 once converted,
-        # else the source's own (scaling does not change them)
-        primaries, trc, matrix = (BT709, BT709, BT709) if p.made_bt709 else p.colour
+        # The colours the pixels are in, as players should read them (scaling keeps them)
+        primaries, trc, matrix = output_colour(p)
         if matrix == RGB:
             # RGB frames (libx264rgb, a lossless screen capture) become YUV here: written with
             # BT.709's matrix and tagged so. Tagged GBR, players read the YUV planes as G/B/R.
@@ -665,6 +686,8 @@ class _VideoOut:
         single-threaded swscale on the Python thread that also feeds every encoder."""
         w, h = self.size
         matrix, colour_range = int(frame.colorspace), int(frame.color_range)
+        if matrix == UNSPECIFIED:  # an untagged source's numbers are in the guessed matrix
+            matrix = self.matrix
         if (frame.width, frame.height, frame.format.name) == (w, h, "yuv420p") and (
             colour_range != FULL and matrix in (self.matrix, UNSPECIFIED)
         ):
@@ -686,8 +709,8 @@ class _VideoOut:
                 colorspace=str(matrix),
                 range=str(colour_range),
             )
-            # Out in the matrix the encoder tags and limited range; an untagged source keeps
-            # its frames' matrix (no conversion)
+            # Out in the matrix the encoder tags and limited range (an untagged source's
+            # frames, given in the matrix guessed for it, are not converted)
             args = f"{w}:{h}:out_range=limited"
             if self.matrix in _SCALE_MATRICES:
                 args += f":out_color_matrix={_SCALE_MATRICES[self.matrix]}"
