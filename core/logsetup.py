@@ -39,7 +39,7 @@ from core.errors import (
     is_no_space,
     passing_outage,
 )
-from core.token_format import PREFIX_CHARS, TOKEN_PREFIX
+from core.token_format import PREFIX_CHARS, SECRET_CHARS, TOKEN_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -105,17 +105,22 @@ def _redact_signed_query(match: re.Match[str]) -> str:
 # User-Agent, a Referer, an X-Request-ID, which every line of its request then carries, a file
 # name an error quotes). Told by its shape, in any case and percent-encoded too (the server
 # decodes a path and a query value, so `mdk%5F…` opens what `mdk_…` does). No word boundary
-# before it: the access log's escapes come first (`\x22mdk_…`, `\xC3\xA9mdk_…`). 20 characters
-# of the secret at least: a token cut short is still caught, while its listed prefix (8, in
-# `token list` and the server's `token:name (prefix)`) is not, and is all a redaction keeps.
+# before it: the access log's escapes come first (`\x22mdk_…`, `\xC3\xA9mdk_…`). A whole
+# secret's length at least (more after it is still a token's), or, where a line or the text
+# ends or an ellipsis cuts it, 20 characters of it: a token cut short is still caught, while a
+# file name such as `mdk_highlights_2026_final_cut.jpg` is not, nor the token's listed prefix
+# (8, in `token list` and the server's `token:name (prefix)`), all a redaction keeps.
 TOKEN_MIN_SECRET = 20
 _SHOWN_SECRET = PREFIX_CHARS - len(TOKEN_PREFIX)
 _TOKEN_CHAR = r"(?:[A-Za-z0-9_-]|%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2D|5F))"  # token_urlsafe's
 _TOKEN = re.compile(
     "("
     + "".join(f"(?:{re.escape(c)}|%{ord(c):02X})" for c in TOKEN_PREFIX)
-    + f"{_TOKEN_CHAR}{{{_SHOWN_SECRET}}}){_TOKEN_CHAR}{{{TOKEN_MIN_SECRET - _SHOWN_SECRET},}}",
-    re.IGNORECASE | re.ASCII,
+    + f"{_TOKEN_CHAR}{{{_SHOWN_SECRET}}})"
+    + f"(?:{_TOKEN_CHAR}{{{SECRET_CHARS - _SHOWN_SECRET},}}"
+    + f"|{_TOKEN_CHAR}{{{TOKEN_MIN_SECRET - _SHOWN_SECRET},{SECRET_CHARS - _SHOWN_SECRET - 1}}}"
+    + "(?=…|$))",
+    re.IGNORECASE | re.ASCII | re.MULTILINE,
 )
 # The prefix with each of its characters percent-encoded, lower case: a line holding a token
 # holds the prefix as it is or one of these, a check far cheaper than the pattern's search

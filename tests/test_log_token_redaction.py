@@ -105,6 +105,12 @@ def test_a_token_anywhere_in_a_request_is_not_logged(tmp_path: Path) -> None:
         (TOKEN[:23], TOKEN[:23]),
         ("mdk_ and %6Ddk", "mdk_ and %6Ddk"),
         (f"/mdk%5F{SECRET[:8]}%20{SECRET[8:]}", f"/mdk%5F{SECRET[:8]}%20{SECRET[8:]}"),
+        # file names that start like one: shorter than a secret, and not where a line ends
+        ("got mdk_highlights_2026_final_cut.jpg", "got mdk_highlights_2026_final_cut.jpg"),
+        ("cmdk_component_screens_v2.jpg (42 kB)", "cmdk_component_screens_v2.jpg (42 kB)"),
+        # a whole secret with more after it is still a token's
+        (f"{TOKEN}xyz.jpg", f"{SHOWN}.jpg"),
+        (f"cut: {TOKEN[:30]}\nnext line", f"cut: {TOKEN[:PREFIX_CHARS]}{REDACTED}\nnext line"),
     ],
 )
 def test_token_shaped_values_are_redacted(text: str, logged: str) -> None:
