@@ -43,6 +43,15 @@ def rekey_for_athlete(key: str, athlete_id: int | None) -> str:
     return f"athletes/{int(athlete_id)}/{date}/{name}"
 
 
+def renamed_key(key: str) -> str:
+    """The key under a new unguessable file name, same folder and extension: where an object
+    goes when the address it had was handed out (a public domain link) and must stop working."""
+    folder, _, name = normalise_key(key).rpartition("/")
+    ext = name.rsplit(".", 1)[1] if "." in name else ""
+    fresh = f"{uuid.uuid4().hex}.{ext}" if ext else uuid.uuid4().hex
+    return f"{folder}/{fresh}" if folder else fresh
+
+
 def thumbnail_key(key: str) -> str:
     stem = normalise_key(key).rsplit(".", 1)[0]
     return f"{THUMBNAIL_PREFIX}{stem}.webp"

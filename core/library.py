@@ -8,8 +8,8 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, KeysView, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection, Iterator, KeysView, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, BinaryIO, NamedTuple
@@ -23,7 +23,7 @@ from core.audit import AuditLog
 from core.catalog import Catalog
 from core.db.engine import CatalogOutage, Database, check_catalog_path, unopenable
 from core.db.migrate import upgrade
-from core.db.models import MediaFile, utcnow
+from core.db.models import DeferredDeletion, MediaFile, utcnow
 from core.deferred import DeferredDeleter, collect_unless_recorded, discard_unless_recorded
 from core.errors import (
     SETUP_FAULT_REASONS,
@@ -592,10 +592,23 @@ class Library:
         return record if asked == file_id else record.as_alias(asked)
 
     def _update_locked(
-        self, file_id: int, changes: dict[str, Any], expected_version: int | None
+        self,
+        file_id: int,
+        changes: dict[str, Any],
+        expected_version: int | None,
+        trashing: Collection[int] = (),
     ) -> FileRecord:
+        """`trashing`: the files a trash is about to move there, this one among them (no
+        `changes`): only its public link's end is done here (`_end_public_links`)."""
         current = self._catalog.get(file_id, include_trashed=True)
-        values, new_key = _plan_edit(current, changes, expected_version)
+        ends = bool(trashing) or changes.get("is_public") is False
+        fresh = None
+        if ends and self._public_link_ends(current, trashing):
+            fresh = keys.renamed_key(current.storage_key)
+        values, new_key = _plan_edit(current, changes, expected_version, fresh, bool(trashing))
+        if trashing and not new_key:
+            return current
+        hiding = fresh is not None and new_key is not None
         # Copy and commit under the new key's locks, in this process and across the processes
         # of the catalog (the deleter's, DeferredDeleter._delete): a deferred deletion of that
         # very key (a file moved back within the grace period, by any server) waits, then sees
@@ -610,6 +623,9 @@ class Library:
                     # a refused copy (a full disk) goes with its noted deletion, as a failed
                     # commit's does: listed as pending for hours otherwise
                     self._copy_object(current.storage_key, new_key)
+                if hiding and new_key:
+                    # a new file name: the video's derivatives are named by it (keys.video_prefix)
+                    self._copy_video_derivatives(current.storage_key, new_key)
                 with self._db.write() as s:
                     row = Catalog.locked_file(s, file_id)
                     if row is None:
@@ -621,7 +637,9 @@ class Library:
                         # Only storage work planned for another key starts over from the reads.
                         planned = (current.storage_key, new_key)
                         current = FileRecord.from_row(row)
-                        values, new_key = _plan_edit(current, changes, expected_version)
+                        values, new_key = _plan_edit(
+                            current, changes, expected_version, fresh, bool(trashing)
+                        )
                         if (current.storage_key, new_key) != planned:
                             new_key = planned[1]  # the copy made, discarded below
                             raise LostRace()
@@ -636,15 +654,106 @@ class Library:
                         # on the backend the file is on (perhaps not this process's active
                         # one, nor loaded by the process that runs the deletion)
                         self.deferred.queue(s, current.storage_key, backend=row.storage_backend)
+                        if hiding:
+                            self._rekey_sharers(s, file_id, current.storage_key, new_key)
+                            self._queue_old_video(s, current.storage_key, row.storage_backend)
             except BaseException:
                 if new_key:
                     # under the key's locks: the "move_copy" note is ours alone
                     discard_unless_recorded(self._db, self._storage, new_key, "move_copy")
+                    if hiding:  # a fresh name: nothing else is stored under it
+                        with contextlib.suppress(Exception):
+                            self._storage.delete_prefix(keys.video_prefix(new_key))
                 raise
         if new_key:
             self.deferred.schedule()
         record = self._catalog.get(file_id)
         return record
+
+    # An R2 public domain serves every object of the bucket by its key to anyone, and a public
+    # file's link (urls.public, also in anonymous listings) names that key: a file made private
+    # or trashed would stay public there until a hard delete. So its object and derivatives go
+    # to a key under a new unguessable name, the athlete move's way (copy, then the old key
+    # after the grace period), for every file sharing the object: one left on the old key
+    # would keep it served. While another file showing the object stays public, its link is
+    # the same address and the bytes are public anyway: the object stays.
+    def _public_link_ends(self, current: FileRecord, besides: Collection[int]) -> bool:
+        """Whether `current`, public, is the last file that shows its object on the public
+        domain (`besides`: files also leaving, a trash's batch)."""
+        if not (self.settings.r2_public_domain and self.settings.r2_configured):
+            return False
+        if not current.is_public or current.is_trashed or current.status != FileStatus.READY:
+            return False  # never named on the public domain (public_urls)
+        if not self.backends.keys_on_backend([current.storage_key], "r2"):
+            return False
+        with self._db.read() as s:
+            other = s.scalar(
+                select(MediaFile.id)
+                .where(
+                    MediaFile.storage_key == current.storage_key,
+                    MediaFile.alias_of.is_(None),
+                    MediaFile.is_public.is_(True),
+                    MediaFile.deleted_at.is_(None),
+                    MediaFile.status == FileStatus.READY,
+                    MediaFile.id.not_in({current.id, *besides}),
+                )
+                .limit(1)
+            )
+        return other is None
+
+    def _copy_video_derivatives(self, src: str, dst: str) -> None:
+        """A video's renditions, HLS and scrub thumbnails under the new file name's folder."""
+        old, new = keys.video_prefix(src), keys.video_prefix(dst)
+        store = self._r2_store()
+        with self.reading(src):
+            for obj in list(store.list_keys(old)):
+                store.copy(obj.key, new + obj.key[len(old) :])
+
+    def _r2_store(self) -> Storage:
+        """The bucket's own store (a routing storage lists only its active backend)."""
+        backend = getattr(self._storage, "backend", None)
+        return backend("r2") if backend is not None else self._storage  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _rekey_sharers(s: Any, file_id: int, old: str, new: str) -> None:
+        """The other files sharing the object follow it (their versions move on too)."""
+        for other in s.scalars(
+            select(MediaFile)
+            .where(
+                MediaFile.storage_key == old,
+                MediaFile.alias_of.is_(None),
+                MediaFile.id != file_id,
+            )
+            .with_for_update()
+        ):
+            other.storage_key = new
+
+    def _queue_old_video(self, s: Any, old: str, backend: str | None) -> None:
+        """The old name's video folder goes after the move's grace period (not a replaced
+        job's hours: that address was public), unless a file still bears that name (a copy
+        of the object moved to another athlete's folder shares the folder)."""
+        name = old.rsplit("/", 1)[-1]
+        s.flush()
+        still = s.scalar(
+            select(MediaFile.id)
+            .where(
+                or_(
+                    MediaFile.storage_key == name,
+                    MediaFile.storage_key.endswith("/" + name, autoescape=True),
+                )
+            )
+            .limit(1)
+        )
+        if still is None:
+            s.add(
+                DeferredDeletion(
+                    storage_key=keys.video_prefix(old),
+                    is_prefix=True,
+                    backend=backend,
+                    reason="move",
+                    not_before=datetime.now(UTC) + timedelta(seconds=self.deferred.grace),
+                )
+            )
 
     def _copy_object(self, src: str, dst: str) -> None:
         """The object and its thumbnail at a new key; the old ones stay for their readers."""
@@ -703,12 +812,16 @@ class Library:
                     locks.enter_context(self._edit_locks.hold(target))
                 if not trashed:  # a claim its deletion left behind when it died
                     self._settle_stale_claims(set(targets.values()))
+                # before the trash: a file whose link could not end is not trashed
+                kept = self._end_public_links(set(targets.values())) if trashed else {}
+                going = [i for i in chunk if targets.get(i) not in kept]
                 # A batch that lost to another write of one of its rows runs again from its
                 # reads: after a trash elsewhere that file answers already_trashed as a
                 # repeated trash does, after an edit it is trashed.
                 errors = self._db.retrying(
-                    functools.partial(self._write_trashed, chunk, targets, trashed)
+                    functools.partial(self._write_trashed, going, targets, trashed)
                 )
+                errors.update((i, kept[targets[i]]) for i in chunk if targets.get(i) in kept)
             for file_id in chunk:
                 if file_id in errors:
                     failed.append((file_id, errors[file_id]))
@@ -717,6 +830,29 @@ class Library:
             if report is not None:
                 report(min(start + BULK_BATCH, len(asked)), len(asked))
         return BulkOutcome(done=tuple(done), failed=tuple(failed))
+
+    def _end_public_links(self, targets: set[int]) -> dict[int, MediaDeskError]:
+        """Moves the objects of the public files about to be trashed whose public-domain
+        link must end (`_public_link_ends`); under their edit locks. The files whose move
+        failed, with its error: they stay out of the trash, their link unchanged."""
+        if not (self.settings.r2_public_domain and self.settings.r2_configured):
+            return {}
+        failed: dict[int, MediaDeskError] = {}
+        moved: set[str] = set()  # files sharing one object move together
+        for target in sorted(targets):
+            try:
+                current = self._catalog.get(target, include_trashed=True)
+                if current.storage_key in moved or not current.is_public or current.is_trashed:
+                    continue
+                record = self._db.retrying(
+                    functools.partial(self._update_locked, target, {}, None, targets)
+                )
+                moved.add(record.storage_key)
+            except NotFound:
+                continue  # the trash's own write says so
+            except MediaDeskError as exc:
+                failed[target] = exc
+        return failed
 
     def _write_trashed(
         self, chunk: list[int], targets: dict[int, int], trashed: bool
@@ -1580,10 +1716,15 @@ def _counted(
 
 
 def _plan_edit(
-    current: FileRecord, changes: dict[str, Any], expected_version: int | None
+    current: FileRecord,
+    changes: dict[str, Any],
+    expected_version: int | None,
+    fresh: str | None = None,
+    trashing: bool = False,
 ) -> tuple[dict[str, Any], str | None]:
     """The columns an edit of `current` sets, and the key its object moves to (None: stays),
-    or stale_version when it named another version than `current`'s."""
+    or stale_version when it named another version than `current`'s. `fresh`: the key under
+    a new name the object goes to when its public link ends (made private, or `trashing`)."""
     if expected_version is not None and expected_version != current.version:
         raise Conflict(
             "The file was changed by someone else; reload and try again",
@@ -1591,6 +1732,17 @@ def _plan_edit(
             details={"version": current.version},
         )
     values = _clean_changes(changes, current)
+    if (
+        fresh is not None
+        and current.is_public
+        and not current.is_trashed
+        and current.status == FileStatus.READY
+        and (trashing or values.get("is_public") is False)
+    ):
+        athlete = values.get("athlete_id", current.athlete_id)
+        if athlete == current.athlete_id:
+            return values, fresh
+        return values, keys.rekey_for_athlete(fresh, athlete)
     if (
         "athlete_id" in values
         and values["athlete_id"] != current.athlete_id
