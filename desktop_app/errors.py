@@ -20,7 +20,13 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
-from core.errors import MediaDeskError, is_no_space, no_space
+from core.errors import (
+    MediaDeskError,
+    catalog_down,
+    catalog_unreachable,
+    is_no_space,
+    no_space,
+)
 from core.mediatypes import BY_MIME
 from core.metadata import MAX_PIXELS
 from core.paths import (
@@ -215,6 +221,16 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "there from another window or computer). Close MediaDesk and start it again with "
             "that storage's settings: save them once with `mediadesk storage migrate "
             "--save-keys`, or in Settings ▸ Storage.",
+        )
+    if exc.code == "storage_unavailable" and reason == "catalog_unreachable":
+        # the database, not the bucket: the storage's sentence sent users to settings that
+        # were right. An outage that passes (CATALOG_OUT_REASONS), as catalog_read_only's
+        return QCoreApplication.translate(
+            "Errors",
+            "MediaDesk cannot reach its catalog (the database): its server is stopped or "
+            "restarting, or the network to it is down. Check the database server and the "
+            "network, not the storage settings. Once the catalog answers again, changes can be "
+            "saved again and queued uploads go on by themselves, without restarting MediaDesk.",
         )
     if exc.code == "storage_unavailable" and reason == "catalog_read_only":
         return _catalog_read_only(exc.details or {})
@@ -602,6 +618,11 @@ def describe_error(exc: BaseException) -> ErrorMessage:
         return ErrorMessage(full.text, str(exc), full.detail_matters)
     if isinstance(exc, OSError):
         return _os_error(exc)
+    if catalog_unreachable(exc):
+        # the database driver's own error of a dropped or refused connection, unwrapped: the
+        # same passing outage as core's catalog_down(), not "something unexpected"
+        down = describe_error(catalog_down())
+        return ErrorMessage(down.text, str(exc), down.detail_matters)
     logger.error("Unexpected error", exc_info=exc)
     return ErrorMessage(
         QCoreApplication.translate(
