@@ -127,3 +127,22 @@ def test_other_errors_of_a_refresh_are_still_shown(
         wait_for(qtbot, lambda: bool(window.last_error))
         for box in _boxes():
             box.close()
+
+
+def test_the_example_files_in_an_outage_open_no_dialog(
+    qtbot: Any, library: Library, monkeypatch: pytest.MonkeyPatch, english: None
+) -> None:
+    """The server panel's example files, looked for when the counts change: no dialog either."""
+
+    def down(*_args: Any, **_kwargs: Any) -> Any:
+        raise catalog_down()
+
+    with shown_window(qtbot, library) as window:
+        c = window.controller
+        seen: list[BaseException] = []
+        c.runner.errorSeen.connect(seen.append)
+        monkeypatch.setattr(library, "list_files", down)
+        c.refresh_examples()
+        wait_for(qtbot, lambda: bool(seen))
+        qtbot.wait(300)
+        assert _boxes() == [] and window.last_error == ""
