@@ -1349,6 +1349,9 @@ class Catalog:
         name = _clean_name(name)
         try:
             with self.db.write() as s:
+                if athlete_id is not None and s.get_bind().dialect.name == "postgresql":
+                    # _free_id looks at an id under this lock: it waits for this insert
+                    s.execute(_LOCK_ATHLETE, {"k": athlete_id})
                 new_id = athlete_id if athlete_id is not None else _free_id(s)
                 row = Athlete(name=name) if new_id is None else Athlete(id=new_id, name=name)
                 s.add(row)
@@ -1885,30 +1888,38 @@ _LOWEST_FREE_ID = text(
     "SELECT MIN(CAST(a.id AS BIGINT) + 1) FROM athletes a WHERE a.id < :top AND NOT EXISTS "
     "(SELECT 1 FROM athletes b WHERE b.id = CAST(a.id AS BIGINT) + 1)) END"
 ).bindparams(top=MAX_ID)
-_SEQUENCE_AT = text(
-    "SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence('athletes', 'id') AS regclass))"
-)
+# The (ATHLETE_LOCK_CLASS, key) lock _free_id hands ids out under, one creation at a time: no
+# athlete's own (ids run from 1)
+_NEW_ATHLETE_KEY = 0
 
 
 def _free_id(s: Session) -> int | None:
-    """The id of a new athlete given none: None while the database's own next id (SQLite: the
-    highest + 1; PostgreSQL: the sequence's next) is at most MAX_ID, else the lowest id no
-    athlete has. One upload naming athlete 2147483647 (any upload token may, ensure_athlete)
-    made every later new athlete fail: id 2147483648 on SQLite, refused by every other
-    request, and the end of the sequence (a 500) on PostgreSQL."""
+    """The id of a new athlete given none: the highest + 1 while that is at most MAX_ID, else
+    the lowest id no athlete has. One upload naming athlete 2147483647 (any upload token may,
+    ensure_athlete) made every later new athlete fail: id 2147483648 on SQLite, refused by
+    every other request, and the end of the sequence (a 500) on PostgreSQL.
+
+    SQLite: None below MAX_ID, its own rowid rule being the highest + 1, under the write lock
+    its transaction holds. PostgreSQL: the id is chosen here, not by the table's sequence, which
+    a refused creation (409 athlete_exists) used up as well, so the next athlete skipped an id;
+    creations take turns on a lock, and athletes are never deleted, so no id comes back."""
     postgres = s.get_bind().dialect.name == "postgresql"
-    # PostgreSQL: the sequence, not the rows (a setval stays when its transaction rolls back)
-    top = s.scalar(_SEQUENCE_AT if postgres else select(func.max(Athlete.id)))
-    if (top or 0) < MAX_ID:
-        return None
+    if postgres:
+        s.execute(_LOCK_ATHLETE, {"k": _NEW_ATHLETE_KEY})
     while True:
-        free = s.scalar(_LOWEST_FREE_ID)
-        if free is None:
-            raise Conflict(f"Every athlete id up to {MAX_ID} is taken")
-        if not postgres:
-            return int(free)
-        # another writer may be taking the same free id (a create, or ensure_athlete's
-        # placeholder under the same lock): after the wait, it is looked at again
+        top = s.scalar(select(func.max(Athlete.id))) or 0
+        if top < MAX_ID:
+            if not postgres:
+                return None
+            free = top + 1
+        else:
+            free = s.scalar(_LOWEST_FREE_ID)
+            if free is None:
+                raise Conflict(f"Every athlete id up to {MAX_ID} is taken")
+            if not postgres:
+                return int(free)
+        # another writer may be making this id under its lock (ensure_athlete's placeholder
+        # for an upload, a create naming it): after the wait, it is looked at again
         s.execute(_LOCK_ATHLETE, {"k": free})
         if s.scalar(select(Athlete.id).where(Athlete.id == free)) is None:
             return int(free)
