@@ -831,10 +831,13 @@ class Library:
                 report(min(start + BULK_BATCH, len(asked)), len(asked))
         return BulkOutcome(done=tuple(done), failed=tuple(failed))
 
-    def _end_public_links(self, targets: set[int]) -> dict[int, MediaDeskError]:
+    def _end_public_links(
+        self, targets: set[int], shared_only: bool = False
+    ) -> dict[int, MediaDeskError]:
         """Moves the objects of the public files about to be trashed whose public-domain
         link must end (`_public_link_ends`); under their edit locks. The files whose move
-        failed, with its error: they stay out of the trash, their link unchanged."""
+        failed, with its error: they stay out of the trash, their link unchanged.
+        `shared_only`: only objects other files share (a hard delete removes the others)."""
         if not (self.settings.r2_public_domain and self.settings.r2_configured):
             return {}
         failed: dict[int, MediaDeskError] = {}
@@ -843,6 +846,8 @@ class Library:
             try:
                 current = self._catalog.get(target, include_trashed=True)
                 if current.storage_key in moved or not current.is_public or current.is_trashed:
+                    continue
+                if shared_only and not self._catalog.references(current.storage_key, target):
                     continue
                 record = self._db.retrying(
                     functools.partial(self._update_locked, target, {}, None, targets)
@@ -932,6 +937,12 @@ class Library:
         # key checked at the row's delete): a move that committed after this read the key
         # would leave its copy, which no row names any more, in the store.
         with self._edit_locks.hold(file_id):
+            if not only_trashed:
+                # a live public file whose object other files keep: that object stays, so
+                # it leaves the address the link named first (as a trash would have done)
+                kept = self._end_public_links({file_id}, shared_only=True)
+                if kept:
+                    raise kept[file_id]
             record = self._db.retrying(
                 lambda: self._delete_permanently_locked(file_id, only_trashed)
             )

@@ -168,3 +168,23 @@ def test_without_a_public_domain_nothing_moves(
     s3_library.trash(record.id)
     assert s3_library.get_file(record.id).storage_key == record.storage_key
     assert _stored(s3_bucket, record.storage_key)
+
+
+def test_a_hard_deleted_public_file_leaves_the_object_other_files_keep(
+    served: EmbeddedServer, s3_bucket: S3Target, media_dir: MediaSet
+) -> None:
+    """The object stays for the private file sharing it: it left the public address first."""
+    lib = served.library
+    tokens = make_tokens(lib)
+    shown = lib.uploads.ingest(media_dir.jpeg, "image", is_public=True)
+    hidden = lib.uploads.ingest(media_dir.jpeg, "image", is_public=False)
+    link = lib.public_url(shown)
+    assert link is not None and hidden.storage_key == shown.storage_key
+    reply = http_call(
+        f"{served.url}/files/{shown.id}?hard_delete=true", "DELETE", None, bearer(tokens.admin)
+    )
+    assert reply.status == 200, reply.body
+    _settle(lib)
+    assert not _stored(s3_bucket, shown.storage_key) and http_call(link).status in (403, 404)
+    assert lib.get_file(hidden.id).storage_key != shown.storage_key
+    _streams(served, hidden.id, tokens.read, media_dir.jpeg.read_bytes())
