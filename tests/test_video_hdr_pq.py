@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import subprocess
 from pathlib import Path
 
 import av
@@ -22,7 +21,7 @@ from PIL import Image
 from core.library import Library
 from core.mediatypes import BY_MIME
 from core.thumbnails import make_posters, make_thumbnail
-from core.video import encode
+from core.video import encode, tonemap
 from server.entry import EmbeddedServer
 from tests.conftest import make_settings
 from tests.server_fixtures import bearer, http_call, make_tokens, server_config
@@ -65,11 +64,12 @@ def _patches(image: Image.Image) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return white, grey
 
 
-def _assert_tone_mapped(image: Image.Image, what: str) -> None:
+def _assert_tone_mapped(image: Image.Image, what: str, tint: int = 6) -> None:
     white, grey = _patches(image.convert("RGB"))
     for pixel in (white, grey):
-        assert max(pixel) - min(pixel) <= 6, (what, pixel)  # still grey
-    assert min(white) >= BRIGHT and min(grey) >= LIGHT and grey < white, (what, white, grey)
+        assert max(pixel) - min(pixel) <= tint, (what, pixel)  # still grey
+    bright, light = sum(white) / 3, sum(grey) / 3
+    assert bright >= BRIGHT and light >= LIGHT and light < bright, (what, white, grey)
 
 
 def _first_frame(path: Path) -> av.VideoFrame:
@@ -140,30 +140,61 @@ def test_an_uploaded_pq_clip_is_served_tone_mapped(pq_clip: Path, tmp_path: Path
         lib.close()
 
 
-def test_the_zscale_chain_tone_maps_with_the_ffmpeg_cli(pq_clip: Path, tmp_path: Path) -> None:
-    """The zscale + tonemap chain, taken where PyAV's FFmpeg has zscale (its wheels do not),
-    does the same through the ffmpeg CLI, which has it here."""
-    filters = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True, timeout=60
-    ).stdout
-    if " zscale " not in filters:
-        pytest.skip("this ffmpeg has no zscale")
-    out = _ffmpeg_clip(
-        tmp_path / "zscale.mp4",
-        *["-i", str(pq_clip), "-vf", ",".join(encode.ZSCALE_TONE_MAP)],
-        *["-c:v", "libx264", "-preset", "ultrafast"],
+@pytest.mark.parametrize(
+    ("codec", "tint"),
+    [
+        # a phone's 10-bit HEVC that writes no mastering display nor content light level
+        (["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none"], 6),
+        # 8-bit H.264 tagged PQ (libx264 writes no HDR10 metadata either): its greys are a
+        # code off neutral (U, V 127), a tint that the steep top of PQ's curve makes visible
+        (["-c:v", "libx264", "-preset", "ultrafast"], 25),
+    ],
+    ids=["hevc-10bit", "h264-8bit"],
+)
+def test_a_pq_clip_without_hdr10_metadata_is_tone_mapped_as_bright(
+    codec: list[str], tint: int, tmp_path: Path
+) -> None:
+    """No mastering display: the peak is taken as 1,000 nits (BT.2408, as players do), not
+    a far higher one that left the clip dim (swscale's own tone mapping: 206 and 153)."""
+    bits = "yuv420p10le" if "libx265" in codec else "yuv420p"
+    patches = ";".join(
+        f"color=c={c}:s=160x180:r=12:d=0.5[{name}]"
+        for name, c in (("w", WHITE_1000), ("g", WHITE_203))
     )
-    frame = _first_frame(out)
-    assert (frame.color_primaries, frame.color_trc, frame.colorspace) == (encode.BT709,) * 3
-    _assert_tone_mapped(frame.to_image(src_colorspace=Colorspace.ITU709), "zscale")
+    clip = _ffmpeg_clip(
+        tmp_path / "bare.mov",
+        *["-f", "lavfi", "-i", f"{patches};[w][g]hstack=2"],
+        *["-vf", f"scale=out_color_matrix=bt2020:out_range=tv,format={bits}"],
+        *codec,
+        *["-pix_fmt", bits, "-color_primaries", "bt2020", "-color_trc", "smpte2084"],
+        *["-colorspace", "bt2020nc"],
+    )
+    assert encode.probe(clip).pq
+    encode.web_rendition(clip, tmp_path, "video/quicktime", _none)
+    frame = _first_frame(tmp_path / "web.mp4")
+    _assert_tone_mapped(frame.to_image(src_colorspace=Colorspace.ITU709), "web copy", tint)
+    thumbnail = make_thumbnail(clip, BY_MIME["video/quicktime"])
+    _assert_tone_mapped(Image.open(io.BytesIO(thumbnail)), "thumbnail", tint)
+
+
+def test_a_saturated_colour_keeps_its_hue() -> None:
+    """The table tone-maps on the largest of R, G and B: a bright PQ red stays red (no
+    channel of another colour rises), where a curve per channel would wash it towards white."""
+    size = tonemap.LUT_SIZE
+    rows = tonemap.cube_text().splitlines()[2:]
+    assert len(rows) == size**3
+    red = [float(v) for v in rows[size - 1].split()]  # R at its top, G and B at 0
+    assert red[0] >= 0.99 and red[1] == red[2] == 0.0, red
+    black = [float(v) for v in rows[0].split()]
+    assert black == [0.0, 0.0, 0.0]
 
 
 def test_without_a_tone_mapper_pq_is_converted_as_before_with_one_warning(
     pq_clip: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An FFmpeg with neither zscale nor swscale's tone mapping: BT.2020 converted to BT.709 as
-    for any BT.2020 source, and one warning for the process, not one a frame or a job."""
-    monkeypatch.setattr(encode, "TONE_MAPS", [["nosuchfilter=x=1"]])
+    """An FFmpeg without lut3d (or a table that cannot be written): BT.2020 converted to BT.709
+    as for any BT.2020 source, and one warning for the process, not one a frame or a job."""
+    monkeypatch.setattr(encode, "TONE_MAPS", [lambda: ["nosuchfilter=x=1"]])
     encode.tone_map.cache_clear()
     try:
         p = encode.probe(pq_clip)

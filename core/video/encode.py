@@ -22,6 +22,7 @@ import av
 import av.filter
 from av.video.reformatter import Colorspace
 
+from core.video import tonemap
 from core.video.failures import JobFailure
 
 logger = logging.getLogger(__name__)
@@ -363,26 +364,11 @@ def scaled_size(p: Probe, short_side: int) -> tuple[int, int]:
     return _even(p.width * short_side / p.height), _even(short_side)
 
 
-# PQ to SDR BT.709, in the order tried (tone_map). zscale (zimg) and tonemap, FFmpeg's documented
-# chain: light made linear (100 nits is SDR's white), BT.2020's primaries to BT.709's, Hable's
-# curve up to the peak the mastering display says (desat=0: highlights keep their colour), then
-# BT.709's transfer and matrix in limited range. PyAV's wheels have no zimg; FFmpeg 8's
-# swscale maps tone itself (perceptual intent: a curve, where its default clips every
-# highlight above 203 nits to white).
-ZSCALE_TONE_MAP = [
-    "zscale=t=linear:npl=100",
-    "format=gbrpf32le",
-    "zscale=p=bt709",
-    "tonemap=hable:desat=0",
-    "zscale=t=bt709:m=bt709:r=tv",
-    "format=yuv420p",
-]
-SWSCALE_TONE_MAP = [
-    "scale=in_transfer=smpte2084:out_transfer=bt709:out_primaries=bt709"
-    ":out_color_matrix=bt709:out_range=tv:intent=perceptual",
-    "format=yuv420p",
-]
-TONE_MAPS = [ZSCALE_TONE_MAP, SWSCALE_TONE_MAP]
+# PQ to SDR BT.709 (tone_map): a 3D table of our own through lut3d (core/video/tonemap.py), in
+# every FFmpeg build. zscale + tonemap are not in PyAV's wheels (no zimg), and FFmpeg 8's
+# swscale tone mapping built its curve again for every graph (6 s of CPU each, an upload's
+# thumbnail included) and, without mastering metadata, left a phone's clip dim.
+TONE_MAPS: list[Callable[[], list[str]]] = [tonemap.lut_chain]
 
 
 def _filter_graph(template: Any, specs: list[str]) -> av.filter.Graph:
@@ -402,21 +388,24 @@ def _filter_graph(template: Any, specs: list[str]) -> av.filter.Graph:
 
 @functools.cache
 def tone_map() -> list[str] | None:
-    """The first of TONE_MAPS this FFmpeg has (its filters and options set up), once a process;
-    None, said in one warning, when it has none: PQ is then converted as any BT.2020 source
-    is, and comes out dim and grey. Set up only: swscale makes its tone curve at the first
-    frame, 3-6 s of CPU that every video graph with it pays once."""
-    for specs in TONE_MAPS:
+    """The first of TONE_MAPS this FFmpeg has (its filters set up, its table written), once a
+    process; None, said in one warning, when it has none (or the table cannot be written): PQ
+    is then converted as any BT.2020 source is, and comes out dim and grey."""
+    why: Exception | None = None
+    for chain in TONE_MAPS:
         try:
+            specs = chain()
             frame = av.VideoFrame(16, 16, "yuv420p10le")
             frame.time_base = Fraction(1, 25)
             _filter_graph(frame, specs)
-        except (av.error.FFmpegError, ValueError):
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            why = exc
             continue
         return specs
     logger.warning(
-        "This FFmpeg cannot tone-map HDR10 (PQ) video (no zscale, nor swscale's tone mapping): "
-        "such videos' renditions and posters come out dim and grey"
+        "HDR10 (PQ) video cannot be tone-mapped here (%s): such videos' renditions and posters "
+        "come out dim and grey",
+        why,
     )
     return None
 
