@@ -354,7 +354,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="140"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="155"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
@@ -362,19 +362,78 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="148"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
         </translation>
     </message>
+</context>
+<context>
+    <name>MoveReport</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="153"/>
-        <source>%Ln file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
+        <location filename="../../desktop_app/views/storage_switch.py" line="248"/>
+        <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
-            <numerusform>%Ln file could not be moved; it stays readable where it is. Run the move again to retry.</numerusform>
-            <numerusform>%Ln files could not be moved; they stay readable where they are. Run the move again to retry.</numerusform>
+            <numerusform>The move was stopped after %Ln file had been moved to %1.</numerusform>
+            <numerusform>The move was stopped after %Ln files had been moved to %1.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="263"/>
+        <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
+        <translation>
+            <numerusform>%Ln file was not moved: it stays readable where it is. Run the move again to continue with it.</numerusform>
+            <numerusform>%Ln files were not moved: they stay readable where they are. Run the move again to continue with them.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="271"/>
+        <source>%Ln file(s) were moved to %1.</source>
+        <translation>
+            <numerusform>%Ln file was moved to %1.</numerusform>
+            <numerusform>%Ln files were moved to %1.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="276"/>
+        <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
+        <translation>
+            <numerusform>%Ln file could not be moved; it stays readable where it is.</numerusform>
+            <numerusform>%Ln files could not be moved; they stay readable where they are.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
+        <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
+        <translation>
+            <numerusform>%Ln file changed during the move (renamed or deleted) and was left for the next move.</numerusform>
+            <numerusform>%Ln files changed during the move (renamed or deleted) and were left for the next move.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
+        <source>Run the move again to retry them.</source>
+        <translation>
+            <numerusform>Run the move again to retry it.</numerusform>
+            <numerusform>Run the move again to retry them.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="308"/>
+        <source>%1 and %Ln more</source>
+        <translation>
+            <numerusform>%1 and %Ln more</numerusform>
+            <numerusform>%1 and %Ln more</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="309"/>
+        <source>%Ln file(s): %1</source>
+        <translation>
+            <numerusform>%Ln file: %1</numerusform>
+            <numerusform>%Ln files: %1</numerusform>
         </translation>
     </message>
 </context>
@@ -400,7 +459,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>

@@ -1920,29 +1920,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="104"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="105"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="117"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="106"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="118"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="129"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="144"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="140"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="155"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
@@ -1950,7 +1950,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="148"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -1958,24 +1958,103 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="150"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="173"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="166"/>
+        <source>Close</source>
+        <translation>Cerrar</translation>
+    </message>
+</context>
+<context>
+    <name>MoveReport</name>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="211"/>
+        <source>Moving files</source>
+        <translation>Moviendo archivos</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="153"/>
-        <source>%Ln file(s) could not be moved; they stay readable where they are. Run the move again to retry.</source>
+        <location filename="../../desktop_app/views/storage_switch.py" line="248"/>
+        <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
-            <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
-            <numerusform>%Ln archivos no se pudieron mover; siguen disponibles donde estaban. Vuelve a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
+            <numerusform>El traslado se detuvo después de mover %Ln archivos a %1.</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="159"/>
-        <source>Close</source>
-        <translation>Cerrar</translation>
+        <location filename="../../desktop_app/views/storage_switch.py" line="256"/>
+        <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
+        <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="263"/>
+        <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
+        <translation>
+            <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
+            <numerusform>%Ln archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="271"/>
+        <source>%Ln file(s) were moved to %1.</source>
+        <translation>
+            <numerusform>Se movió %Ln archivo a %1.</numerusform>
+            <numerusform>Se movieron %Ln archivos a %1.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="276"/>
+        <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
+        <translation>
+            <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
+            <numerusform>%Ln archivos no se pudieron mover; siguen disponibles donde estaban.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
+        <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
+        <translation>
+            <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
+            <numerusform>%Ln archivos cambiaron durante el traslado (se renombraron o se eliminaron) y quedan para el próximo traslado.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
+        <source>Run the move again to retry them.</source>
+        <translation>
+            <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
+            <numerusform>Vuelve a iniciar el traslado para reintentarlos.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="300"/>
+        <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
+        <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="308"/>
+        <source>%1 and %Ln more</source>
+        <translation>
+            <numerusform>%1 y %Ln más</numerusform>
+            <numerusform>%1 y %Ln más</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="309"/>
+        <source>%Ln file(s): %1</source>
+        <translation>
+            <numerusform>%Ln archivo: %1</numerusform>
+            <numerusform>%Ln archivos: %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
+        <source>file %1 (no longer in the library)</source>
+        <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
 </context>
 <context>
@@ -2350,57 +2429,57 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="117"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="175"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="127"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="185"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="130"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="188"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="132"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="190"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="134"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="192"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="137"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="195"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="140"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="198"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="152"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="210"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="156"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="214"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="27"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>Cloudflare R2</source>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="28"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="40"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -2701,12 +2780,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="37"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="49"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="41"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -2714,27 +2793,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="65"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="57"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="69"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="63"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="75"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="78"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="83"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="95"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from core import shared_settings, storage_migration
-from core.errors import MediaDeskError
+from core.errors import Cancelled, MediaDeskError
 from core.library import Library
 from core.paths import DATA_DIR_UNUSABLE
 from core.settings import Settings, pinned_settings, save_settings
@@ -55,6 +56,61 @@ def check_storage(settings: Settings) -> Settings:
     return settings
 
 
+@dataclass(frozen=True)
+class MoveFailure:
+    """A file a storage move left where it was: core's MigrationFailure with the file's name."""
+
+    file_id: int
+    name: str  # "" when the file left the catalog meanwhile
+    code: str
+    reason: str | None
+    error: str  # core's English sentence: the technical detail
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    """How a storage move ended, finished or stopped (`cancelled`), made in the worker."""
+
+    target: str
+    moved: int
+    skipped: int
+    failed: tuple[MoveFailure, ...]
+    cancelled: bool = False
+    left: int | None = None  # files not moved when it stopped; None: stopped before counting
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.skipped and not self.cancelled
+
+
+def _outcome(
+    library: Library,
+    report: storage_migration.MigrationReport,
+    cancelled: bool = False,
+    stopped_of: int | None = None,
+) -> MoveOutcome:
+    """Worker side: the report with the failed files' names (read here, off the GUI thread).
+    `stopped_of`: the run was stopped, with this many files to move (None: stopped before its
+    first file was counted, or not stopped)."""
+    failed = []
+    for failure in report.failed:
+        try:
+            name = library.get_file(failure.file_id).original_filename
+        except MediaDeskError:
+            name = ""
+        failed.append(
+            MoveFailure(failure.file_id, name, failure.code, failure.reason, failure.error)
+        )
+    return MoveOutcome(
+        report.target,
+        report.moved,
+        report.skipped,
+        tuple(failed),
+        cancelled=cancelled,
+        left=None if stopped_of is None else stopped_of - report.moved,
+    )
+
+
 def changed_fields(old: Settings, new: Settings) -> set[str]:
     return {
         name
@@ -77,6 +133,8 @@ class SettingsController(QObject):
     # then, at the end: old copies still waiting for their deletion, seconds until the last
     migrationRemoving = Signal(int, int)
     migrationFinished = Signal(bool, int, int, str)  # complete, moved, failed, error text
+    # just before migrationFinished of a run that returned, or was stopped: its MoveOutcome
+    migrationReported = Signal(object)
 
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -234,9 +292,24 @@ class SettingsController(QObject):
         self._cancel = threading.Event()
         settings, cancel = self.settings, self._cancel
 
-        def run(report: Callable[..., None]) -> storage_migration.MigrationReport:
+        def run(report: Callable[..., None]) -> MoveOutcome:
+            total: int | None = None
+
+            def step(done: storage_migration.MigrationStep) -> None:
+                nonlocal total
+                total = done.total
+                report(done)
+
             storage = build_backend(settings, target)
-            return library.backends.migrate(target, storage, report, cancel)
+            try:
+                result = library.backends.migrate(target, storage, step, cancel)
+            except Cancelled as exc:
+                # Stop: the files moved before it are done, and said so, not "cancelled"
+                stopped = exc.details.get("report")
+                if not isinstance(stopped, storage_migration.MigrationReport):
+                    raise
+                return _outcome(library, stopped, cancelled=True, stopped_of=total)
+            return _outcome(library, result)
 
         self.migrating = True
         self.migration_runner.submit(
@@ -256,9 +329,10 @@ class SettingsController(QObject):
         if self._cancel is not None:
             self._cancel.set()
 
-    def _migrated(self, report: storage_migration.MigrationReport) -> None:
+    def _migrated(self, outcome: MoveOutcome) -> None:
         self.migrating = False
-        self.migrationFinished.emit(report.complete, report.moved, len(report.failed), "")
+        self.migrationReported.emit(outcome)
+        self.migrationFinished.emit(outcome.complete, outcome.moved, len(outcome.failed), "")
 
     def _migration_failed(self, exc: BaseException) -> None:
         self.migrating = False

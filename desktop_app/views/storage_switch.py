@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QProgressDialog,
     QRadioButton,
@@ -16,10 +17,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.controllers.settings_controller import SettingsController
+from core.errors import passing_outage
+from core.storage_migration import ChecksumMismatch
+from desktop_app.controllers.settings_controller import (
+    MoveFailure,
+    MoveOutcome,
+    SettingsController,
+)
+from desktop_app.errors import describe_error, error_from_record
 from desktop_app.formatting import PROGRESS_FORMAT
+from desktop_app.views.message_box import plain_text
 
 MOVE, KEEP = "move", "keep"
+NAMES_SHOWN = 3  # a reason's first file names in the report; the rest behind "Show Details…"
+NAME_CHARS = 48  # longer names are cut in the middle there (a name never wraps)
+REPORT_TEXT_WIDTH = 460  # pixels: the progress window's width, the report shown in its place
 
 
 def backend_title(name: str) -> str:
@@ -114,8 +126,11 @@ class MigrationProgress(QProgressDialog):
         self.setBar(bar)
         controller.migrationProgress.connect(self._on_progress)
         controller.migrationRemoving.connect(self._on_removing)
+        controller.migrationReported.connect(self._on_reported)
         controller.migrationFinished.connect(self._on_finished)
         self.canceled.connect(controller.cancel_migration)
+        self._outcome: MoveOutcome | None = None
+        self.report: MoveReport | None = None  # failures or a stop, said in their own box
 
     def _on_progress(self, done: int, total: int, name: str) -> None:
         self.setMaximum(max(total, 1))
@@ -143,19 +158,157 @@ class MigrationProgress(QProgressDialog):
             )
         )
 
+    def _on_reported(self, outcome: MoveOutcome) -> None:
+        self._outcome = outcome
+
     def _on_finished(self, complete: bool, moved: int, failed: int, error: str) -> None:
-        if complete:
-            text = self.tr("All files are in the new storage (%Ln moved).", "", moved)
-        elif error:
-            text = self.tr("The move stopped: %1\nRun it again to continue.").replace("%1", error)
-        else:
-            text = self.tr(
-                "%Ln file(s) could not be moved; they stay readable where they are. "
-                "Run the move again to retry.",
-                "",
-                failed,
-            )
-        self.setLabelText(text)
+        outcome, self._outcome = self._outcome, None
         self.setCancelButtonText(self.tr("Close"))
         self.canceled.disconnect()
         self.canceled.connect(self.close)
+        if complete:
+            self.setLabelText(self.tr("All files are in the new storage (%Ln moved).", "", moved))
+        elif error or outcome is None:
+            self.setLabelText(
+                self.tr("The move stopped: %1\nRun it again to continue.").replace("%1", error)
+            )
+        else:
+            # Stop hid this window already; failures need room this label does not have
+            self.report = MoveReport(outcome, self.parentWidget())
+            self.report.open()
+            self.close()
+
+
+def _retryable(failure: MoveFailure) -> bool:
+    """Whether running the move again can move this file as it is: after an outage that passes
+    (core's passing_outage) or a copy spoiled on its way, not a damaged source, a full disk or
+    a storage set up wrong, which need someone to act first."""
+    return failure.code == ChecksumMismatch.code or passing_outage(_error_of(failure))
+
+
+def _error_of(failure: MoveFailure) -> BaseException:
+    record = {"code": failure.code, "reason": failure.reason, "message": failure.error}
+    error = error_from_record(record)
+    assert error is not None  # a record with a code always makes one
+    return error
+
+
+def _short(name: str) -> str:
+    if len(name) <= NAME_CHARS:
+        return name
+    half = (NAME_CHARS - 1) // 2
+    return f"{name[:half]}…{name[-half:]}"
+
+
+class MoveReport(QMessageBox):
+    """A move that left files behind, or was stopped: how many moved, and for each reason the
+    failed files got (in the words of desktop_app/errors.py), how many and their first names;
+    every name behind "Show Details…", so a thousand failures stay a short box."""
+
+    def __init__(self, outcome: MoveOutcome, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("storage-migration-report")
+        self.setWindowTitle(self.tr("Moving files"))
+        self.setIcon(
+            QMessageBox.Icon.Warning
+            if outcome.failed or outcome.skipped
+            else QMessageBox.Icon.Information
+        )
+        self.setStandardButtons(QMessageBox.StandardButton.Close)
+        groups: dict[tuple[str, str | None], list[MoveFailure]] = {}
+        for failure in outcome.failed:
+            groups.setdefault((failure.code, failure.reason), []).append(failure)
+        ordered = sorted(groups.values(), key=len, reverse=True)
+        self.setText(self._headline(outcome))
+        lines = []
+        details = []
+        for failures in ordered:
+            sentence = describe_error(_error_of(failures[0])).text
+            lines.append(f"• {sentence}\n{self._names(failures)}")
+            details.append("\n".join([sentence, *(f"    {self._name(f)}" for f in failures)]))
+        advice = self._advice(outcome)
+        if advice:
+            lines.append(advice)
+        self.setInformativeText("\n\n".join(lines))
+        if details:
+            self.setDetailedText("\n\n".join(details))
+        plain_text(self)  # file names are anyone's text, never markup
+        # Qt sizes a message box by its text's first words: a name broke over three lines
+        for name in ("qt_msgbox_label", "qt_msgbox_informativelabel"):
+            label = self.findChild(QLabel, name)
+            if label is not None:
+                label.setMinimumWidth(REPORT_TEXT_WIDTH)
+
+    def _headline(self, outcome: MoveOutcome) -> str:
+        target = backend_title(outcome.target)
+        lines = []
+        if outcome.cancelled:
+            lines.append(
+                self.tr(
+                    "The move was stopped after %Ln file(s) had been moved to %1.",
+                    "",
+                    outcome.moved,
+                ).replace("%1", target)
+            )
+            if outcome.left is None:
+                lines.append(
+                    self.tr(
+                        "The other files were not moved: they stay readable where they are. "
+                        "Run the move again to continue with them."
+                    )
+                )
+            else:
+                lines.append(
+                    self.tr(
+                        "%Ln file(s) were not moved: they stay readable where they are. "
+                        "Run the move again to continue with them.",
+                        "",
+                        outcome.left,
+                    )
+                )
+        elif outcome.moved:
+            lines.append(
+                self.tr("%Ln file(s) were moved to %1.", "", outcome.moved).replace("%1", target)
+            )
+        if outcome.failed:
+            lines.append(
+                self.tr(
+                    "%Ln file(s) could not be moved; they stay readable where they are.",
+                    "",
+                    len(outcome.failed),
+                )
+            )
+        if outcome.skipped:
+            lines.append(
+                self.tr(
+                    "%Ln file(s) changed during the move (renamed or deleted) and were left "
+                    "for the next move.",
+                    "",
+                    outcome.skipped,
+                )
+            )
+        return "\n".join(lines)
+
+    def _advice(self, outcome: MoveOutcome) -> str:
+        """ "Run the move again" only where it helps: never for a damaged file alone."""
+        retryable = sum(1 for f in outcome.failed if _retryable(f))
+        if outcome.cancelled or not retryable:
+            return ""  # a stop says it already; the reasons say what else to do
+        if retryable == len(outcome.failed):
+            return self.tr("Run the move again to retry them.", "", retryable)
+        return self.tr(
+            "Running the move again retries the files that met a passing fault; the others "
+            "first need what is said for them above."
+        )
+
+    def _names(self, failures: list[MoveFailure]) -> str:
+        shown = ", ".join(_short(self._name(f)) for f in failures[:NAMES_SHOWN])
+        more = len(failures) - NAMES_SHOWN
+        if more > 0:
+            shown = self.tr("%1 and %Ln more", "", more).replace("%1", shown)
+        return self.tr("%Ln file(s): %1", "", len(failures)).replace("%1", shown)
+
+    def _name(self, failure: MoveFailure) -> str:
+        if failure.name:
+            return failure.name
+        return self.tr("file %1 (no longer in the library)").replace("%1", str(failure.file_id))

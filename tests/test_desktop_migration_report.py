@@ -1,0 +1,189 @@
+"""The end of a storage move that left files behind, or was stopped, is shown: which files, why
+in the desktop's words (desktop_app/errors.py, by code and reason), grouped by reason with the
+names behind "Show Details…", and "run the move again" only where that can help.
+
+Before, every unfinished move read "N file(s) could not be moved … Run the move again to
+retry.", also for a damaged file (moving it again fails the same way: only a backup helps), and
+a stopped move's partial report was dropped (Stop hid the window; nothing said what had moved).
+Real SQLite catalog, local storage, moto's S3 server and the real dialogs."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.storage_migration import StorageBackends  # noqa: E402
+from desktop_app.controllers.settings_controller import MoveFailure, MoveOutcome  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from desktop_app.views.storage_switch import MigrationProgress, MoveReport  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+
+# the same library of two local files (a JPEG and a PNG) and window as the switch's own tests
+from tests.test_desktop_storage_switch import (  # noqa: E402
+    TIMEOUT,
+    _backends,
+    _switch_to_r2,
+    files,  # noqa: F401
+    lib,  # noqa: F401
+    local_settings,  # noqa: F401
+    window,  # noqa: F401
+)
+from tests.test_migration_damaged_source import _backend, _cut  # noqa: E402
+
+
+def _named(source: Path, folder: Path, name: str) -> Path:
+    path = folder / name
+    shutil.copyfile(source, path)
+    return path
+
+
+def _report(qtbot: Any) -> QMessageBox:  # type: ignore[no-untyped-def]
+    def shown() -> list[QMessageBox]:
+        return [
+            w
+            for w in QApplication.topLevelWidgets()
+            if w.objectName() == "storage-migration-report" and w.isVisible()
+        ]
+
+    wait_for(qtbot, lambda: bool(shown()), timeout=5000)
+    return shown()[0]
+
+
+def _words(box: QMessageBox) -> str:
+    return f"{box.text()}\n{box.informativeText()}"
+
+
+def test_a_damaged_file_is_named_and_to_be_restored_not_moved_again(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+    media_dir: MediaSet,
+    tmp_path: Path,
+) -> None:
+    damaged = lib.uploads.ingest(_named(media_dir.webp, tmp_path, "relay-start.webp"), "image")
+    _cut(_backend(lib, "local"), damaged)  # a bad restore, behind the catalog's back
+    with qtbot.waitSignal(window.settings_controller.migrationFinished, timeout=TIMEOUT) as done:
+        _switch_to_r2(qtbot, window).accept()
+    assert done.args[:3] == [False, 2, 1]
+    box = _report(qtbot)
+    words = _words(box)
+    assert "relay-start.webp" in words, words
+    assert "damaged" in words and "backup" in words, words
+    assert "again" not in words.lower(), words  # moving it again fails the same way
+    assert "Cloudflare R2" in box.text(), words  # where the other two went
+    assert "relay-start.webp" in box.detailedText()
+    assert box.icon() == QMessageBox.Icon.Warning
+    # one window: the progress window gave way to the report
+    assert not any(
+        isinstance(w, MigrationProgress) and w.isVisible() for w in QApplication.topLevelWidgets()
+    )
+    assert _backends(local_settings)[damaged.id] == "local"
+
+
+def test_a_stopped_move_says_what_moved_and_that_running_it_again_continues(
+    qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lib.uploads.ingest(media_dir.webp, "image")
+    # the second file's move waits until Stop was pressed, so the stop lands mid-run
+    real, calls = StorageBackends._move_one, [0]
+    entered, release = threading.Event(), threading.Event()
+
+    def gated(self: StorageBackends, *args: Any, **kwargs: Any) -> str:
+        calls[0] += 1
+        if calls[0] == 2:
+            entered.set()
+            release.wait(TIMEOUT / 1000)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(StorageBackends, "_move_one", gated)
+    _switch_to_r2(qtbot, window).accept()
+
+    def progress() -> MigrationProgress | None:
+        found = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MigrationProgress) and w.isVisible()
+        ]
+        return found[0] if found else None
+
+    wait_for(
+        qtbot,
+        lambda: (shown := progress()) is not None and shown.labelText().startswith("Moved 1 of 3"),
+        timeout=TIMEOUT,
+    )
+    wait_for(qtbot, entered.is_set, timeout=TIMEOUT)  # the second file is being moved
+    shown = progress()
+    assert shown is not None
+    stop = next(b for b in shown.findChildren(QPushButton) if b.text() == "Stop")
+    with qtbot.waitSignal(window.settings_controller.migrationFinished, timeout=TIMEOUT):
+        stop.click()
+        release.set()  # the file being moved finishes; the next one is not started
+    box = _report(qtbot)
+    words = _words(box)
+    assert sorted(_backends(local_settings).values()) == ["local", "r2", "r2"], words
+    assert "stopped after 2 " in words, words
+    assert "1 file" in words and "stay readable where" in words, words
+    assert "Run the move again to continue" in words, words
+    assert box.icon() == QMessageBox.Icon.Information  # nothing failed
+
+
+def _failure(i: int, reason: str, name: str | None = None) -> MoveFailure:
+    return MoveFailure(
+        i,
+        f"clip-{i:04}.mp4" if name is None else name,
+        "storage_unavailable",
+        reason,
+        "English detail",
+    )
+
+
+def test_a_thousand_failures_make_a_short_box_grouped_by_reason(qtbot) -> None:  # type: ignore[no-untyped-def]
+    failed = tuple(
+        _failure(i, "object_damaged" if i % 5 == 0 else "endpoint_unreachable") for i in range(1000)
+    )
+    box = MoveReport(MoveOutcome("r2", 40, 0, failed))
+    qtbot.addWidget(box)
+    words = _words(box)
+    assert len(words.splitlines()) < 15, words
+    assert "1000 file" in words or "1,000 file" in words, words
+    assert "800 file" in words and "200 file" in words, words  # the count of each reason
+    assert "797 more" in words and "197 more" in words, words
+    assert "clip-0001.mp4" in words and "clip-0000.mp4" in words, words
+    # the unreachable ones move at the next run; the damaged ones need a backup first
+    assert "Running the move again retries" in words, words
+    assert all(f.name in box.detailedText() for f in failed)
+
+
+def test_only_passing_faults_say_run_again_and_long_names_are_cut(qtbot) -> None:  # type: ignore[no-untyped-def]
+    name = "a" * 150 + ".jpg"
+    unreachable = MoveReport(
+        MoveOutcome("local", 0, 0, (_failure(1, "endpoint_unreachable", name),))
+    )
+    qtbot.addWidget(unreachable)
+    assert "Run the move again to retry" in _words(unreachable)
+    assert name not in _words(unreachable) and "…" in _words(unreachable)
+    assert name in unreachable.detailedText()
+    gone = MoveReport(MoveOutcome("local", 0, 0, (_failure(7, "object_damaged", ""),)))
+    qtbot.addWidget(gone)
+    assert "again" not in _words(gone).lower()
+    assert "file 7 (no longer in the library)" in _words(gone)
