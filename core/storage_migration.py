@@ -34,7 +34,12 @@ switch hold the key's locks, which that deletion holds from its check to its del
 process of the catalog (core/deferred.py `DeferredDeleter.writing`).
 
 A failure's `error` is a sentence for the user (`_in_user_terms`): the storages' messages name
-keys and the endpoint, which go to the log only.
+keys and the endpoint, which go to the log only. Its `code` and `reason` say which failure it is,
+for a client's own sentence: besides core/errors.py's reasons, a move's own two, `object_missing`
+(not_found: the source's object is gone while its row still names it; `mediadesk maintenance`
+lists such files) and `copy_mismatch` (checksum_mismatch: the copy read back from the target
+differs, the file stays on its source). Its `retryable` is the one rule of whether running the
+move again can move the file as it is.
 """
 
 from __future__ import annotations
@@ -155,6 +160,11 @@ _REFUSED = (
 )
 
 
+# A move's own reasons (the module text)
+OBJECT_MISSING = "object_missing"
+COPY_MISMATCH = "copy_mismatch"
+
+
 class ChecksumMismatch(MediaDeskError):
     code = "checksum_mismatch"
     status = 500
@@ -162,12 +172,26 @@ class ChecksumMismatch(MediaDeskError):
 
 class MigrationFailure(NamedTuple):
     """A file that was not moved: why in user terms, and the error's code and reason
-    (core/errors.py), as the API would answer them."""
+    (core/errors.py, or a move's own: OBJECT_MISSING, COPY_MISMATCH), as the API would answer
+    them."""
 
     file_id: int
     error: str
     code: str
     reason: str | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """Whether running the move again can move this file as it is: after an outage that
+        passes (core.errors.passing_outage) or a copy spoiled on its way, not a damaged or
+        missing source, a full disk or a storage set up wrong, which need someone to act
+        first. Told from the code and reason alone, so a client holding only those (the
+        desktop's report) follows the same rule."""
+        if self.code == ChecksumMismatch.code:
+            return True
+        return self.code == StorageUnavailable.code and passing_outage(
+            StorageUnavailable(self.error, reason=self.reason)
+        )
 
 
 @dataclass
@@ -575,7 +599,15 @@ class StorageBackends:
             fd, local = owned_temp(self._settings().paths.tmp_dir, "migrate")
             os.close(fd)
             cleanup.callback(local.unlink, missing_ok=True)
-            source.download_to(key, local)
+            try:
+                source.download_to(key, local)
+            except NotFound as exc:
+                # a row naming bytes that are not there: its own reason, so that clients say
+                # so (only a restore helps), not a storage's "not found" for any request
+                raise NotFound(
+                    f"The stored object {key!r} of file {file_id} is missing from {source_name}",
+                    reason=OBJECT_MISSING,
+                ) from exc
             # The source is held to the catalog before anything is written at the target: a
             # damaged one (a bad restore, a disk fault) failed as a copy that "did not match",
             # and the advice to run the move again failed the same way at every run.
@@ -586,7 +618,10 @@ class StorageBackends:
                 copied.update(chunk)
             if sha and copied.hexdigest() != sha:
                 self._drop_copy(destination, target, key, [])
-                raise ChecksumMismatch(f"The copy of {key} at {target} does not match its SHA-256")
+                raise ChecksumMismatch(
+                    f"The copy of {key} at {target} does not match its SHA-256",
+                    reason=COPY_MISMATCH,
+                )
             thumb = keys.thumbnail_key(key)
             if has_thumb:
                 with contextlib.suppress(NotFound):
@@ -761,7 +796,10 @@ def _copy_video(source: Storage, destination: Storage, key: str, local: Path) ->
         destination.put_file(obj.key, local, obj.content_type or content_type_of(obj.key))
         copied.append(obj.key)
         if destination.stat(obj.key).size != obj.size:
-            raise ChecksumMismatch(f"The copy of {obj.key} does not have the size of the original")
+            raise ChecksumMismatch(
+                f"The copy of {obj.key} does not have the size of the original",
+                reason=COPY_MISMATCH,
+            )
     return copied
 
 

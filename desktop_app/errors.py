@@ -210,8 +210,8 @@ def _known_message(exc: MediaDeskError) -> str | None:
         # the bytes themselves are wrong: neither a retry nor the storage settings help
         return QCoreApplication.translate(
             "Errors",
-            "The stored copy of this file is damaged: it is not the size the catalog records "
-            "(a bad restore or a disk fault). Restore the file from a backup.",
+            "The stored copy of this file is damaged: it is not the size or the content the "
+            "catalog records (a bad restore or a disk fault). Restore the file from a backup.",
         )
     if exc.code == "storage_unavailable" and reason == "storage_not_configured":
         # lasting until a restart with the settings of the storage the files were moved to
@@ -238,6 +238,13 @@ def _known_message(exc: MediaDeskError) -> str | None:
         # an outage that passes once the disk is back (the catalog's connections are opened
         # again), not "something unexpected" with SQLite's "disk I/O error"
         folder = str(exc.details.get("folder") or "")
+        if not folder:
+            # a storage move's failure keeps the code and reason only (core's MigrationFailure)
+            return QCoreApplication.translate(
+                "Errors",
+                "The disk holding the library cannot be read or written: it was unplugged, or "
+                "the network share is gone. Connect it again, then try again.",
+            )
         return QCoreApplication.translate(
             "Errors",
             "The disk holding the library (%1) cannot be read or written: it was unplugged, or "
@@ -248,6 +255,22 @@ def _known_message(exc: MediaDeskError) -> str | None:
             "Errors",
             "There is a folder where MediaDesk's catalog file should be. Move that folder "
             "away, or choose another data folder.",
+        )
+    if exc.code == "not_found" and reason == "object_missing":
+        # a storage move's: the catalog still lists the file, its bytes are gone; "Someone
+        # may have deleted it" sent the user to look for a deletion that never happened
+        return QCoreApplication.translate(
+            "Errors",
+            "The stored copy of this file is missing, though the catalog still lists it "
+            "(deleted outside MediaDesk, or a bad restore). Restore it from a backup; "
+            "`mediadesk maintenance` lists such files.",
+        )
+    if exc.code == "checksum_mismatch" and reason == "copy_mismatch":
+        # a storage move's copy, read back from the target: not an upload's part
+        return QCoreApplication.translate(
+            "Errors",
+            "The copy at the new storage did not match the original, so the file stayed where "
+            "it is. Running the move again retries it.",
         )
     if exc.code == "catalog_upgraded":
         # not an outage: waiting does not help, only running the newer version does

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,14 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton  # noqa: E402
 
+from core.errors import catalog_disk_down  # noqa: E402
 from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.storage_migration import StorageBackends  # noqa: E402
+from core.storage_migration import MigrationFailure, StorageBackends  # noqa: E402
 from desktop_app.controllers.settings_controller import MoveFailure, MoveOutcome  # noqa: E402
+from desktop_app.errors import describe_error, error_from_record  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from desktop_app.views.storage_switch import MigrationProgress, MoveReport  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
@@ -40,7 +44,7 @@ from tests.test_desktop_storage_switch import (  # noqa: E402
     local_settings,  # noqa: F401
     window,  # noqa: F401
 )
-from tests.test_migration_damaged_source import _backend, _cut  # noqa: E402
+from tests.test_migration_damaged_source import _backend, _cut, _flipped  # noqa: E402
 
 
 def _named(source: Path, folder: Path, name: str) -> Path:
@@ -187,3 +191,142 @@ def test_only_passing_faults_say_run_again_and_long_names_are_cut(qtbot) -> None
     qtbot.addWidget(gone)
     assert "again" not in _words(gone).lower()
     assert "file 7 (no longer in the library)" in _words(gone)
+
+
+# ---- each failure of a move in its own words, en and es -------------------------------------
+# What a move's report said before (desktop_app/errors.py): a SHA-256 that differs called
+# "not the size"; a missing source "Someone may have deleted it"; a copy spoiled on its way the
+# upload's "Part of the file arrived damaged"; and "The disk holding the library ()" for core's
+# catalog_disk_unreachable, which a move's failure carries without its folder.
+SAID = {
+    "en": {
+        "object_damaged": "The stored copy of this file is damaged: it is not the size or the "
+        "content the catalog records (a bad restore or a disk fault). Restore the file from a "
+        "backup.",
+        "object_missing": "The stored copy of this file is missing, though the catalog still "
+        "lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; "
+        "`mediadesk maintenance` lists such files.",
+        "copy_mismatch": "The copy at the new storage did not match the original, so the file "
+        "stayed where it is. Running the move again retries it.",
+        "catalog_disk_unreachable": "The disk holding the library cannot be read or written: "
+        "it was unplugged, or the network share is gone. Connect it again, then try again.",
+    },
+    "es": {
+        "object_damaged": "La copia guardada de este archivo está dañada: no tiene el tamaño o "
+        "el contenido que indica el catálogo (una restauración fallida o un fallo del disco). "
+        "Restaura el archivo desde una copia de seguridad.",
+        "object_missing": "Falta la copia guardada de este archivo, aunque el catálogo todavía "
+        "lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo "
+        "desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.",
+        "copy_mismatch": "La copia en el nuevo almacenamiento no coincidía con el original, así "
+        "que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.",
+        "catalog_disk_unreachable": "No se puede leer ni escribir en el disco que contiene la "
+        "biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve "
+        "a intentarlo.",
+    },
+}
+
+
+@pytest.fixture
+def languages(qapp) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    yield
+    install_translations("en")
+
+
+def _failures_of_a_real_move(
+    lib: Library, media_dir: MediaSet, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, MigrationFailure]:
+    """A local-to-R2 move (real SQLite, moto) meeting a flipped byte (right size, wrong SHA-256),
+    a missing source and a copy spoiled on its way to the bucket; its failures by file name."""
+    flipped = lib.uploads.ingest(media_dir.webp, "image", original_filename="flipped.webp")
+    missing = lib.uploads.ingest(media_dir.png, "image", original_filename="missing.png")
+    spoiled = lib.uploads.ingest(media_dir.jpeg, "image", original_filename="spoiled.jpg")
+    local, r2 = _backend(lib, "local"), _backend(lib, "r2")
+    _flipped(local, flipped)
+    local.delete(missing.storage_key)
+    real_put = r2.put_file
+
+    def corrupting_put(key: str, path: Path, content_type: str, *a: object) -> object:
+        if key == spoiled.storage_key:
+            path.write_bytes(path.read_bytes()[:-10] + b"corrupted!")
+        return real_put(key, path, content_type)
+
+    monkeypatch.setattr(r2, "put_file", corrupting_put)
+    report = lib.backends.migrate("r2")
+    names = {flipped.id: "flipped", missing.id: "missing", spoiled.id: "spoiled"}
+    return {names[f.file_id]: f for f in report.failed}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_moves_failures_each_say_what_happened_in_both_languages(
+    qtbot,  # type: ignore[no-untyped-def]
+    languages: None,
+    s3_settings: Settings,
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+) -> None:
+    lib = Library.open(s3_settings.replace(storage_backend="local"))
+    try:
+        failures = _failures_of_a_real_move(lib, media_dir, monkeypatch)
+    finally:
+        lib.close()
+    got = {name: (f.code, f.reason) for name, f in failures.items()}
+    assert got == {
+        "flipped": ("storage_unavailable", "object_damaged"),
+        "missing": ("not_found", "object_missing"),
+        "spoiled": ("checksum_mismatch", "copy_mismatch"),
+    }, got
+    # core's one rule of what a run again can move (the report's advice follows it)
+    assert {name: f.retryable for name, f in failures.items()} == {
+        "flipped": False,
+        "missing": False,
+        "spoiled": True,
+    }
+    install_translations(language)
+    said = SAID[language]
+    for name, reason in (
+        ("flipped", "object_damaged"),
+        ("missing", "object_missing"),
+        ("spoiled", "copy_mismatch"),
+    ):
+        f = failures[name]
+        record = {"code": f.code, "reason": f.reason, "message": f.error}
+        assert describe_error(error_from_record(record)).text == said[reason], name  # type: ignore[arg-type]
+    box = MoveReport(
+        MoveOutcome(
+            "r2",
+            0,
+            0,
+            tuple(
+                MoveFailure(f.file_id, f"{name}.file", f.code, f.reason, f.error)
+                for name, f in failures.items()
+            ),
+        )
+    )
+    qtbot.addWidget(box)
+    words = _words(box)
+    for reason in ("object_damaged", "object_missing", "copy_mismatch"):
+        assert said[reason] in words, words
+    assert "()" not in words, words
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_disk_gone_during_a_move_names_no_empty_folder(
+    qtbot,  # type: ignore[no-untyped-def]
+    languages: None,
+    language: str,
+) -> None:
+    """A move's failure keeps core's code and reason, not the folder (MigrationFailure)."""
+    install_translations(language)
+    failure = MoveFailure(
+        3, "clip.mp4", "storage_unavailable", "catalog_disk_unreachable", "English detail"
+    )
+    box = MoveReport(MoveOutcome("r2", 1, 0, (failure,)))
+    qtbot.addWidget(box)
+    words = _words(box)
+    assert SAID[language]["catalog_disk_unreachable"] in words, words
+    assert "()" not in words, words
+    # with the folder known (every other path's error), it is still named
+    with_folder = describe_error(catalog_disk_down("/media/usb")).text
+    assert "(/media/usb)" in with_folder, with_folder

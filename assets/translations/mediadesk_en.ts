@@ -354,7 +354,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="155"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="154"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
@@ -362,7 +362,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="169"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
@@ -373,7 +373,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MoveReport</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="248"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="245"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>The move was stopped after %Ln file had been moved to %1.</numerusform>
@@ -381,7 +381,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="263"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="260"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln file was not moved: it stays readable where it is. Run the move again to continue with it.</numerusform>
@@ -389,7 +389,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="271"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="268"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>%Ln file was moved to %1.</numerusform>
@@ -397,7 +397,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="276"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="273"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln file could not be moved; it stays readable where it is.</numerusform>
@@ -405,7 +405,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="281"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln file changed during the move (renamed or deleted) and was left for the next move.</numerusform>
@@ -413,7 +413,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="295"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Run the move again to retry it.</numerusform>
@@ -421,7 +421,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="308"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 and %Ln more</numerusform>
@@ -429,7 +429,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="309"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln file: %1</numerusform>
@@ -459,7 +459,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>

@@ -478,42 +478,37 @@
         <translation>El bucket del almacenamiento no existe: se borró o su nombre está mal en los ajustes de almacenamiento. Revisa el nombre del bucket en Ajustes ▸ Almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="211"/>
-        <source>The stored copy of this file is damaged: it is not the size the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
-        <translation>La copia guardada de este archivo está dañada: no tiene el tamaño que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
-    </message>
-    <message>
-        <location filename="../../desktop_app/errors.py" line="254"/>
+        <location filename="../../desktop_app/errors.py" line="277"/>
         <source>A newer version of MediaDesk upgraded this library while this window was open. Nothing more can be changed here: close MediaDesk and start the newer version. You can still browse and play files.</source>
         <translation>Una versión más nueva de MediaDesk actualizó esta biblioteca mientras esta ventana estaba abierta. Aquí ya no se puede cambiar nada: cierra MediaDesk e inicia la versión más nueva. Todavía puedes explorar y reproducir archivos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="261"/>
+        <location filename="../../desktop_app/errors.py" line="284"/>
         <source>Another move of this library&apos;s files to a new storage is running (in another window, or on another computer sharing the catalog). Try again once it has finished.</source>
         <translation>Ya hay otro traslado de los archivos de esta biblioteca a un nuevo almacenamiento en curso (en otra ventana, o en otro ordenador que comparte el catálogo). Vuelve a intentarlo cuando termine.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="268"/>
+        <location filename="../../desktop_app/errors.py" line="291"/>
         <source>The file is already in the trash.</source>
         <translation>El archivo ya está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="270"/>
+        <location filename="../../desktop_app/errors.py" line="293"/>
         <source>The file is not in the trash.</source>
         <translation>El archivo no está en la papelera.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="272"/>
+        <location filename="../../desktop_app/errors.py" line="295"/>
         <source>The file is being deleted for good (the trash is being emptied, perhaps on another computer) and can no longer be restored.</source>
         <translation>El archivo se está eliminando definitivamente (se está vaciando la papelera, quizá en otro ordenador) y ya no se puede restaurar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="286"/>
+        <location filename="../../desktop_app/errors.py" line="309"/>
         <source>The file is larger than the limit of %1. You can raise the limit in Settings ▸ Limits.</source>
         <translation>El archivo supera el límite de %1. Puedes subir el límite en Ajustes ▸ Límites.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="280"/>
+        <location filename="../../desktop_app/errors.py" line="303"/>
         <source>The image is damaged or cut short: it cannot be read whole.</source>
         <translation>La imagen está dañada o cortada: no se puede leer entera.</translation>
     </message>
@@ -524,17 +519,17 @@
         <translation>Detalle técnico: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="362"/>
+        <location filename="../../desktop_app/errors.py" line="385"/>
         <source>The image is larger than %1 megapixels (%2 × %3) and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles (%2 × %3) y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="369"/>
+        <location filename="../../desktop_app/errors.py" line="392"/>
         <source>The image is larger than %1 megapixels and cannot be opened.</source>
         <translation>La imagen supera los %1 megapíxeles y no se puede abrir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="296"/>
+        <location filename="../../desktop_app/errors.py" line="319"/>
         <source>This library does not accept %1 files: the setting %2 leaves them out.</source>
         <translation>Esta biblioteca no acepta archivos %1: el ajuste %2 los deja fuera.</translation>
     </message>
@@ -542,6 +537,11 @@
         <location filename="../../desktop_app/errors.py" line="199"/>
         <source>An athlete named “%1” already exists. Choose another name.</source>
         <translation>Ya existe un deportista llamado «%1». Elige otro nombre.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="211"/>
+        <source>The stored copy of this file is damaged: it is not the size or the content the catalog records (a bad restore or a disk fault). Restore the file from a backup.</source>
+        <translation>La copia guardada de este archivo está dañada: no tiene el tamaño o el contenido que indica el catálogo (una restauración fallida o un fallo del disco). Restaura el archivo desde una copia de seguridad.</translation>
     </message>
     <message>
         <location filename="../../desktop_app/errors.py" line="218"/>
@@ -554,257 +554,272 @@
         <translation>MediaDesk no puede acceder a su catálogo (la base de datos): su servidor está detenido o reiniciándose, o la red hasta él no funciona. Comprueba el servidor de la base de datos y la red, no los ajustes de almacenamiento. En cuanto el catálogo vuelva a responder, se podrán guardar cambios de nuevo y las subidas en cola seguirán solas, sin reiniciar MediaDesk.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="241"/>
+        <location filename="../../desktop_app/errors.py" line="243"/>
+        <source>The disk holding the library cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
+        <translation>No se puede leer ni escribir en el disco que contiene la biblioteca: se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="248"/>
         <source>The disk holding the library (%1) cannot be read or written: it was unplugged, or the network share is gone. Connect it again, then try again.</source>
         <translation>No se puede leer ni escribir en el disco que contiene la biblioteca (%1): se desconectó, o la carpeta de red ya no está. Conéctalo de nuevo y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="247"/>
+        <location filename="../../desktop_app/errors.py" line="254"/>
         <source>There is a folder where MediaDesk&apos;s catalog file should be. Move that folder away, or choose another data folder.</source>
         <translation>Hay una carpeta donde debería estar el archivo del catálogo de MediaDesk. Mueve esa carpeta a otro sitio o elige otra carpeta de datos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="308"/>
+        <location filename="../../desktop_app/errors.py" line="262"/>
+        <source>The stored copy of this file is missing, though the catalog still lists it (deleted outside MediaDesk, or a bad restore). Restore it from a backup; `mediadesk maintenance` lists such files.</source>
+        <translation>Falta la copia guardada de este archivo, aunque el catálogo todavía lo incluye (se eliminó fuera de MediaDesk, o una restauración fallida). Restáuralo desde una copia de seguridad; `mediadesk maintenance` enumera esos archivos.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="270"/>
+        <source>The copy at the new storage did not match the original, so the file stayed where it is. Running the move again retries it.</source>
+        <translation>La copia en el nuevo almacenamiento no coincidía con el original, así que el archivo se quedó donde estaba. Al volver a iniciar el traslado se reintenta.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/errors.py" line="331"/>
         <source>This file is not an image or video of a type MediaDesk accepts. This library accepts %1 files.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte. Esta biblioteca acepta archivos %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="313"/>
+        <location filename="../../desktop_app/errors.py" line="336"/>
         <source>This file is not an image or video of a type MediaDesk accepts: JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este archivo no es una imagen ni un vídeo de un tipo que MediaDesk acepte: fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="327"/>
+        <location filename="../../desktop_app/errors.py" line="350"/>
         <source>This type of file (%1) is not supported. This library accepts %2 files.</source>
         <translation>Este tipo de archivo (%1) no es compatible. Esta biblioteca acepta archivos %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="334"/>
+        <location filename="../../desktop_app/errors.py" line="357"/>
         <source>This type of file (%1) is not supported. MediaDesk accepts JPEG, PNG, WebP and GIF photos and MP4, MOV, AVI, WMV and WebM videos.</source>
         <translation>Este tipo de archivo (%1) no es compatible. MediaDesk acepta fotos JPEG, PNG, WebP y GIF y vídeos MP4, MOV, AVI, WMV y WebM.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="340"/>
+        <location filename="../../desktop_app/errors.py" line="363"/>
         <source>The file name cannot be empty.</source>
         <translation>El nombre del archivo no puede estar vacío.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="342"/>
+        <location filename="../../desktop_app/errors.py" line="365"/>
         <source>The description is too long (at most 10,000 characters).</source>
         <translation>La descripción es demasiado larga (como máximo 10.000 caracteres).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="346"/>
+        <location filename="../../desktop_app/errors.py" line="369"/>
         <source>A token name needs 1 to 100 visible characters.</source>
         <translation>El nombre de un token necesita de 1 a 100 caracteres visibles.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="399"/>
+        <location filename="../../desktop_app/errors.py" line="422"/>
         <source>The port is already used by another program. Choose another port.</source>
         <translation>Otro programa ya usa el puerto. Elige otro puerto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="406"/>
+        <location filename="../../desktop_app/errors.py" line="429"/>
         <source>This computer has no network address like that.</source>
         <translation>Este ordenador no tiene esa dirección de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="411"/>
+        <location filename="../../desktop_app/errors.py" line="434"/>
         <source>MediaDesk is not allowed to use %1.</source>
         <translation>MediaDesk no tiene permiso para usar %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="415"/>
+        <location filename="../../desktop_app/errors.py" line="438"/>
         <source>MediaDesk is not allowed to do this.</source>
         <translation>MediaDesk no tiene permiso para hacer esto.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="420"/>
+        <location filename="../../desktop_app/errors.py" line="443"/>
         <source>%1 does not exist.</source>
         <translation>%1 no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="422"/>
+        <location filename="../../desktop_app/errors.py" line="445"/>
         <source>The file or folder does not exist.</source>
         <translation>El archivo o la carpeta no existe.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="427"/>
+        <location filename="../../desktop_app/errors.py" line="450"/>
         <source>The operation took too long and was stopped.</source>
         <translation>La operación tardaba demasiado y se detuvo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="431"/>
+        <location filename="../../desktop_app/errors.py" line="454"/>
         <source>A file or network operation failed.</source>
         <translation>Falló una operación de archivos o de red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="440"/>
+        <location filename="../../desktop_app/errors.py" line="463"/>
         <source>The file has no picture (sound only).</source>
         <translation>El archivo no tiene imagen (solo sonido).</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="441"/>
+        <location filename="../../desktop_app/errors.py" line="464"/>
         <source>The video has no picture size.</source>
         <translation>El vídeo no tiene tamaño de imagen.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="442"/>
+        <location filename="../../desktop_app/errors.py" line="465"/>
         <source>Only MP4 and MOV files need a fast-start copy.</source>
         <translation>Solo los archivos MP4 y MOV necesitan una copia de inicio rápido.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="445"/>
+        <location filename="../../desktop_app/errors.py" line="468"/>
         <source>The original already starts playing at once.</source>
         <translation>El original ya empieza a reproducirse al instante.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="448"/>
+        <location filename="../../desktop_app/errors.py" line="471"/>
         <source>No picture of the video could be read.</source>
         <translation>No se pudo leer ninguna imagen del vídeo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="451"/>
+        <location filename="../../desktop_app/errors.py" line="474"/>
         <source>The original already plays in browsers.</source>
         <translation>El original ya se reproduce en los navegadores.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="460"/>
+        <location filename="../../desktop_app/errors.py" line="483"/>
         <source>The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk cannot read.</source>
         <translation>No se puede decodificar el vídeo: el archivo está dañado, cortado o en un formato que MediaDesk no sabe leer.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="465"/>
+        <location filename="../../desktop_app/errors.py" line="488"/>
         <source>The video converter (FFmpeg) failed while making this version.</source>
         <translation>El conversor de vídeo (FFmpeg) falló al crear esta versión.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="468"/>
+        <location filename="../../desktop_app/errors.py" line="491"/>
         <source>The original file is missing from the storage.</source>
         <translation>Falta el archivo original en el almacenamiento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="471"/>
+        <location filename="../../desktop_app/errors.py" line="494"/>
         <source>The storage could not be read or written. Check that it is connected, then retry.</source>
         <translation>No se pudo leer ni escribir en el almacenamiento. Comprueba que esté conectado y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="475"/>
+        <location filename="../../desktop_app/errors.py" line="498"/>
         <source>There is not enough free disk space. Free some space, then retry.</source>
         <translation>No hay suficiente espacio libre en el disco. Libera espacio y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="478"/>
+        <location filename="../../desktop_app/errors.py" line="501"/>
         <source>The processing stopped before finishing every time it was tried (the program doing it stopped or stopped responding). Retry it.</source>
         <translation>El procesamiento se detuvo antes de terminar cada vez que se intentó (el programa que lo hacía se cerró o dejó de responder). Vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="483"/>
+        <location filename="../../desktop_app/errors.py" line="506"/>
         <source>Something went wrong inside MediaDesk. The details are in the log file.</source>
         <translation>Algo salió mal dentro de MediaDesk. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="513"/>
+        <location filename="../../desktop_app/errors.py" line="536"/>
         <source>it is a file, not a folder</source>
         <translation>es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="515"/>
+        <location filename="../../desktop_app/errors.py" line="538"/>
         <source>it is inside %1, which is a file</source>
         <translation>está dentro de %1, que es un archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="519"/>
+        <location filename="../../desktop_app/errors.py" line="542"/>
         <source>%1 is a file, not a folder</source>
         <translation>%1 es un archivo, no una carpeta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="524"/>
+        <location filename="../../desktop_app/errors.py" line="547"/>
         <source>%1 is a link to %2, which does not exist</source>
         <translation>%1 es un enlace a %2, que no existe</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="530"/>
+        <location filename="../../desktop_app/errors.py" line="553"/>
         <source>MediaDesk is not allowed to create %1</source>
         <translation>MediaDesk no tiene permiso para crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="532"/>
+        <location filename="../../desktop_app/errors.py" line="555"/>
         <source>%1 is on a read-only disk</source>
         <translation>%1 está en un disco de solo lectura</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="534"/>
+        <location filename="../../desktop_app/errors.py" line="557"/>
         <source>the disk of %1 is full</source>
         <translation>el disco de %1 está lleno</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="536"/>
+        <location filename="../../desktop_app/errors.py" line="559"/>
         <source>%1 cannot be created</source>
         <translation>no se puede crear %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="546"/>
+        <location filename="../../desktop_app/errors.py" line="569"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder belongs to another user, so it may have been planted. Give it back to the user MediaDesk runs as (chown) and restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it: a new key is made, and links signed with the old one stop working.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos pertenece a otro usuario, así que podría haber sido colocado por otra persona. Devuélveselo al usuario con el que se ejecuta MediaDesk (chown) y restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo: se crea una clave nueva y los enlaces firmados con la anterior dejan de funcionar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="554"/>
+        <location filename="../../desktop_app/errors.py" line="577"/>
         <source>The secret “%1” in the data folder&apos;s secrets folder can be changed by other users, so it may have been replaced. Check it, then restrict it (chmod 600 for a file, 700 for the secrets folder), or remove it.</source>
         <translation>El secreto «%1» de la carpeta de secretos de la carpeta de datos puede ser modificado por otros usuarios, así que podría haber sido sustituido. Revísalo y luego restríngelo (chmod 600 para un archivo, 700 para la carpeta de secretos), o bórralo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="570"/>
+        <location filename="../../desktop_app/errors.py" line="593"/>
         <source>The data folder %1 cannot be used: %2.</source>
         <translation>La carpeta de datos %1 no se puede usar: %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="576"/>
+        <location filename="../../desktop_app/errors.py" line="599"/>
         <source>Choose another folder.</source>
         <translation>Elige otra carpeta.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="577"/>
+        <location filename="../../desktop_app/errors.py" line="600"/>
         <source>It is set as data_dir in the settings file %1: correct or remove that line.</source>
         <translation>Está indicada como data_dir en el archivo de ajustes %1: corrígela o borra esa línea.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="580"/>
+        <location filename="../../desktop_app/errors.py" line="603"/>
         <source>It is set by the environment variable MEDIADESK_DATA_DIR.</source>
         <translation>La fija la variable de entorno MEDIADESK_DATA_DIR.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="583"/>
+        <location filename="../../desktop_app/errors.py" line="606"/>
         <source>It was given with --data-dir.</source>
         <translation>Se indicó con --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="586"/>
+        <location filename="../../desktop_app/errors.py" line="609"/>
         <source>It is the default folder of your user account: choose another one with MEDIADESK_DATA_DIR or --data-dir.</source>
         <translation>Es la carpeta predeterminada de tu cuenta de usuario: elige otra con MEDIADESK_DATA_DIR o --data-dir.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="608"/>
+        <location filename="../../desktop_app/errors.py" line="631"/>
         <source>Something went wrong.</source>
         <translation>Algo salió mal.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="628"/>
+        <location filename="../../desktop_app/errors.py" line="651"/>
         <source>Something unexpected went wrong. The details are in the log file.</source>
         <translation>Ocurrió un error inesperado. Los detalles están en el archivo de registro.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="705"/>
+        <location filename="../../desktop_app/errors.py" line="728"/>
         <source>The server cannot be reached. Check that it is running and that this computer is connected, then try again.</source>
         <translation>No se puede conectar con el servidor. Comprueba que está en marcha y que este equipo está conectado, y vuelve a intentarlo.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="711"/>
+        <location filename="../../desktop_app/errors.py" line="734"/>
         <source>The file could not be downloaded: the server answered with error %1.</source>
         <translation>No se pudo descargar el archivo: el servidor respondió con el error %1.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/errors.py" line="715"/>
+        <location filename="../../desktop_app/errors.py" line="738"/>
         <source>The file could not be downloaded.</source>
         <translation>No se pudo descargar el archivo.</translation>
     </message>
@@ -1920,29 +1935,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="115"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="117"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="118"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="117"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="144"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="143"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="155"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="154"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
@@ -1950,7 +1965,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="169"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -1958,14 +1973,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="173"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="172"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="166"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="165"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1973,12 +1988,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>MoveReport</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="211"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="208"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="248"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="245"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
@@ -1986,12 +2001,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="256"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="253"/>
         <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="263"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="260"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
@@ -1999,7 +2014,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="271"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="268"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>Se movió %Ln archivo a %1.</numerusform>
@@ -2007,7 +2022,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="276"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="273"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
@@ -2015,7 +2030,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="281"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
@@ -2023,7 +2038,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="298"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="295"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -2031,12 +2046,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="300"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="297"/>
         <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
         <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="308"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 y %Ln más</numerusform>
@@ -2044,7 +2059,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="309"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln archivo: %1</numerusform>
@@ -2052,7 +2067,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="311"/>
         <source>file %1 (no longer in the library)</source>
         <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
@@ -2474,12 +2489,12 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>carpeta local %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="38"/>
         <source>Cloudflare R2</source>
         <translation>Cloudflare R2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="40"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="39"/>
         <source>this computer</source>
         <translation>este equipo</translation>
     </message>
@@ -2780,12 +2795,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="49"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="48"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="53"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -2793,27 +2808,27 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="65"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="68"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="75"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="74"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="78"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="77"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="95"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="94"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import passing_outage
-from core.storage_migration import ChecksumMismatch
+from core.storage_migration import MigrationFailure
 from desktop_app.controllers.settings_controller import (
     MoveFailure,
     MoveOutcome,
@@ -180,10 +179,8 @@ class MigrationProgress(QProgressDialog):
 
 
 def _retryable(failure: MoveFailure) -> bool:
-    """Whether running the move again can move this file as it is: after an outage that passes
-    (core's passing_outage) or a copy spoiled on its way, not a damaged source, a full disk or
-    a storage set up wrong, which need someone to act first."""
-    return failure.code == ChecksumMismatch.code or passing_outage(_error_of(failure))
+    """Whether running the move again can move this file as it is: core's rule."""
+    return MigrationFailure(failure.file_id, failure.error, failure.code, failure.reason).retryable
 
 
 def _error_of(failure: MoveFailure) -> BaseException:
