@@ -141,7 +141,10 @@ def _report(report: storage_migration.MigrationReport, queued: int, interrupted:
                 "moved": report.moved,
                 "skipped": report.skipped,
                 "failed": [
-                    {"id": f.file_id, "error": f.error, "code": f.code} for f in report.failed
+                    # reason: object_damaged, object_missing, copy_mismatch… (null when none),
+                    # as the API's errors carry one; a script chooses by it, never by `error`
+                    {"id": f.file_id, "error": f.error, "code": f.code, "reason": f.reason}
+                    for f in report.failed
                 ],
                 # old copies the source would not delete: maintenance deletes them later
                 "leftovers": [{"backend": b, "key": k} for b, k in report.leftovers],

@@ -102,6 +102,7 @@ def test_cli_migrate_says_a_damaged_original_is_damaged(
     assert out["moved"] == 1, out
     [failure] = out["failed"]
     assert failure["id"] == damaged.id
+    assert failure["reason"] == "object_damaged"  # what a script chooses by
     # the API's code for it (README: `code` is the API's error code)
     _assert_damaged(failure["error"], failure["code"], "object_damaged", damaged)
     lib = Library.open(settings)

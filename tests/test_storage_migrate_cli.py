@@ -60,6 +60,7 @@ def test_a_full_disk_during_a_move_is_reported_in_user_terms(
             "id": record.id,
             "error": "There is not enough free storage space to save the file",
             "code": "insufficient_storage",
+            "reason": None,
         }
     ], out
 
