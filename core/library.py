@@ -616,7 +616,11 @@ class Library:
         with contextlib.ExitStack() as guard:
             if new_key:
                 guard.enter_context(self.deferred.key_locks.hold(new_key))
-                guard.enter_context(self._object_locks.hold(new_key))
+                # and the old key's for a new name: a video job that stored its files under
+                # the old name's folder checks the key under it before it is recorded done
+                # (core/video/worker.py), so it never sees the old key after this copy
+                objects = [new_key, current.storage_key] if hiding else [new_key]
+                guard.enter_context(self._object_locks.hold_many(objects))
                 collect_unless_recorded(self._db, new_key, self._storage, "move_copy")
             try:
                 if new_key:

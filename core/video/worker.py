@@ -4,7 +4,8 @@ In-process (the desktop app and `mediadesk serve`, `MEDIADESK_WORKERS`) or stand
 (`mediadesk worker`, on any machine sharing the catalog and the store). A worker holds a lease on
 its job and renews it; it polls for a cancel twice a second and kills the encode when asked, so
 nothing half-made is ever uploaded. Derivatives reach the store only after a clean encode, and
-the job is marked done only while the worker still owns it and the file still exists.
+the job is marked done only while the worker still owns it, the file still exists and its files
+are in the folder its current name has (a move to a new name during the upload: stored again).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import partials
+from core import keys, partials
 from core.deferred import backend_of_file
 from core.errors import (
     MediaDeskError,
@@ -58,6 +59,9 @@ STOP_POLL = 0.4  # seconds between cancel checks: a cancel stops the encode with
 PUBLISH_EVERY = 0.5
 # Seconds a job that an outage stopped waits at most before it is tried again
 OUTAGE_BACKOFF_MAX = 60.0
+# Moves of a file to a new name, while a job stores its files, that the job follows (storing
+# them again in the new name's folder); at the next one it fails, to run again
+MOVES_FOLLOWED = 3
 
 
 @dataclass
@@ -507,27 +511,102 @@ class VideoWorker:
         result = dict(outcome.result or {})
         # A folder of this job's own: the job being served keeps its files (see service.job_dir)
         result["dir"] = service.job_dir(job.kind, job.id)
+        result["sizes"] = self._upload(record, job.kind, result, out)
+        stored = [record]  # the readings of the file whose video folders got the files
+        for _ in range(MOVES_FOLLOWED + 1):
+            now, done = self._finish_in_place(job, owner, result, stored[-1])
+            if now is None:  # a hard delete ran during the upload: nothing made may remain
+                for each in stored:
+                    self._remove(each, job.kind, result)
+                lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="The file was deleted")
+                lib.jobs.forget_file(record.id)
+                return
+            if done is not None:
+                self._after_finish(job, owner, now, outcome, result, out, done)
+                return
+            if _folder(now) != _folder(stored[-1]):
+                # Moved to a new name after our files went to the old one's folder: the
+                # move's copy may have missed them, and that folder goes after its grace.
+                if len(stored) > MOVES_FOLLOWED:
+                    break
+                self._upload(now, job.kind, result, out, stored)
+                self._drop_copy(stored[-1], job.kind, result)
+                stored.append(now)
+        self._remove(stored[-1], job.kind, result)
+        raise JobFailure(
+            f"The file moved {MOVES_FOLLOWED + 1} times while its {job.kind} files were stored; "
+            "the job runs again",
+            "internal",
+        )
+
+    def _finish_in_place(
+        self, job: JobRecord, owner: str, result: dict[str, Any], stored: FileRecord
+    ) -> tuple[FileRecord | None, bool | None]:
+        """Records the job done if the file's video folder is still `stored`'s: (the file as
+        read, None if deleted; whether the job was recorded done, None if not tried)."""
+        current = self._current(job.file_id)
+        if current is None:
+            return None, None
+        # Under the key's object lock, which a move to a new file name (a public link's end)
+        # holds from its copy of the video folder to its commit (Library._update_locked):
+        # while we hold it, the key read is not one whose folder was copied without our files
+        # and is about to be replaced. A hard delete holds it too.
+        with self.lib.deferred.object_locks.hold(current.storage_key):
+            now = self._current(job.file_id)
+            if now is None or now.storage_key != current.storage_key:
+                return now, None  # deleted or moved meanwhile: read again
+            if _folder(now) != _folder(stored):
+                return now, None
+            done = self.lib.jobs.finish(
+                job.id, owner, JobState.DONE, result=result, superseded=self._supersede(now)
+            )
+            return now, done
+
+    def _upload(
+        self,
+        record: FileRecord,
+        kind: str,
+        result: dict[str, Any],
+        out: Path,
+        earlier: Sequence[FileRecord] = (),
+    ) -> dict[str, int]:
+        """Stores the job's files in `record`'s video folder; their sizes. On a failure the
+        files are removed from it and from the folders of `earlier` readings (a retry uploads
+        them all again)."""
         sizes: dict[str, int] = {}
         try:
             for name in result.get("files", []):
                 path = out / name
                 sizes[name] = path.stat().st_size
-                lib.put_object_file(  # to the video's own backend, maybe not this process's
-                    service.derived_key(record, job.kind, name, result),
+                self.lib.put_object_file(  # to the video's own backend, maybe not this process's
+                    service.derived_key(record, kind, name, result),
                     path,
                     service.content_type_of(name),
                     beside=record.storage_key,
                 )
         except BaseException:
-            self._remove(record, job.kind, result)  # a retry uploads them all again
+            for each in [*earlier, record]:
+                self._remove(each, kind, result)
             raise
-        result["sizes"] = sizes
-        # A hard delete may have run during the upload: then nothing we made may remain.
-        if not self._file_exists(record.id):
-            self._remove(record, job.kind, result)
-            lib.jobs.finish(job.id, owner, JobState.CANCELLED, error="The file was deleted")
-            lib.jobs.forget_file(record.id)
-            return
+        return sizes
+
+    def _drop_copy(self, record: FileRecord, kind: str, result: dict[str, Any]) -> None:
+        """The job's files under a name the file left: queued for deletion first (it survives
+        this process), then removed at once, for that name may be one a public domain served
+        (the reason of the move) and no player was ever given these files."""
+        prefix = service.job_prefix(record, kind, result)
+        try:
+            with self.lib.deferred.db.write() as session:
+                backend = backend_of_file(session, record.id)
+                self.lib.deferred.queue_prefix(session, prefix, "move", backend=backend)
+        except MediaDeskError as exc:  # the removal below is tried all the same
+            logger.warning("Could not queue the deletion of %s: %s", prefix, exc.message)
+        self._remove(record, kind, result)
+
+    def _supersede(self, record: FileRecord) -> Callable[[Any, list[JobRecord]], None]:
+        """What a job recorded done leaves to delete of the jobs it replaced (`record`: the
+        file as it is now, whose folder has their files: a move copied them there)."""
+        lib = self.lib
 
         def supersede(session: Any, replaced: list[JobRecord]) -> None:
             # the replaced jobs' files stay for players holding their playlists, then go: from
@@ -542,7 +621,20 @@ class VideoWorker:
                 for key in names:
                     lib.deferred.queue(session, key, "reprocess", replaced=True, backend=backend)
 
-        if lib.jobs.finish(job.id, owner, JobState.DONE, result=result, superseded=supersede):
+        return supersede
+
+    def _after_finish(
+        self,
+        job: JobRecord,
+        owner: str,
+        record: FileRecord,
+        outcome: _Outcome,
+        result: dict[str, Any],
+        out: Path,
+        done: bool,
+    ) -> None:
+        lib = self.lib
+        if done:
             lib.deferred.schedule()
             self._keep_poster(record, outcome, out)
             return
@@ -594,12 +686,24 @@ class VideoWorker:
         running jobs to stop (JobQueue.forget_file) before it removes the row."""
         return not self._file_exists(job.file_id) or self.lib.jobs.should_stop(job.id, owner)
 
+    def _current(self, file_id: int) -> FileRecord | None:
+        try:
+            return self.lib.get_file(file_id)
+        except NotFound:
+            return None
+
     def _file_exists(self, file_id: int) -> bool:
         try:
             self.lib.get_file(file_id)
             return True
         except NotFound:
             return False
+
+
+def _folder(record: FileRecord) -> str:
+    """The video folder a file's job files go to: named by the file name, so an athlete move
+    keeps it and only a move to a new name (a public link's end) changes it."""
+    return keys.video_prefix(record.storage_key)
 
 
 def _unbuilt(exc: BaseException) -> bool:
