@@ -24,7 +24,13 @@ VIDEO_SCHEMAS: dict[str, S] = {
         state=JOB_STATE,
         progress={"type": "number", "minimum": 0, "maximum": 1},
         attempts=INT,
-        error=nullable("string"),
+        error=nullable(
+            "string",
+            description="Why it failed, was skipped or was cancelled, in English. To an admin "
+            "token, the words the log has (they may name the storage endpoint, the bucket and "
+            "an object's key, never a local path); to any other caller, a failure is one "
+            "sentence for its reason, in user terms; a skip or a cancel says its own words",
+        ),
         reason={
             **REASON,
             "description": "Why a skipped job did not apply (" + ", ".join(SKIP_REASONS) + ") "
@@ -48,7 +54,12 @@ VIDEO_SCHEMAS: dict[str, S] = {
         ["state", "progress"],
         state=PROCESSING_STATE,
         progress={"type": "number", "minimum": 0, "maximum": 1},
-        error=nullable("string"),
+        error=nullable(
+            "string",
+            description="The failed (or, all skipped, the skipped) jobs' errors, each as "
+            "'kind: error', as Job.error says them to this caller: the stored words to an admin "
+            "token only",
+        ),
         reasons={
             "type": "object",
             "additionalProperties": REASON,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from core.jobs import JobRecord, combine
 from core.records import FileRecord, FileStatus, Page
+from core.video.failures import error_for_users
 from server.caching import versioned_link
 
 if TYPE_CHECKING:
     from core.library import Library
+    from core.tokens import TokenInfo
 
 STREAM_KIND = {"image": "image", "video": "video"}
 
@@ -67,3 +71,28 @@ def page_body(page: Page, lib: Library | None = None) -> bytes:
             "next_cursor": page.next_cursor,
         }
     )
+
+
+def reads_job_details(token: TokenInfo | None) -> bool:
+    """Whether a caller reads a job's `error` as stored: an admin token, as /health names the
+    bucket and the endpoint to it alone. The stored words name the store's endpoint, bucket
+    and keys (what the log has); every other caller reads error_for_users' sentence."""
+    return token is not None and token.scope == "admin" and token.active
+
+
+def _told(job: JobRecord, detailed: bool) -> JobRecord:
+    if detailed:
+        return job
+    return replace(job, error=error_for_users(job.error, job.state, job.reason))
+
+
+def job_json(job: JobRecord, detailed: bool) -> dict[str, Any]:
+    """A job as GET /jobs answers it: `error` as stored for `detailed` (reads_job_details)."""
+    return _told(job, detailed).as_dict()
+
+
+def processing_json(jobs: Sequence[JobRecord], detailed: bool) -> dict[str, Any] | None:
+    """A file's combined processing state (/stream/{id}/info's `processing`), its `error` made
+    of its jobs' as job_json says them."""
+    state = combine([_told(j, detailed) for j in jobs])
+    return state.as_dict() if state else None

@@ -29,6 +29,7 @@ from core.library import Library
 from core.video import encode
 from core.video import service as video_service
 from core.video.encode import moov_after_mdat
+from core.video.failures import FAILURE_SENTENCES
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
@@ -702,14 +703,18 @@ def test_a_failed_job_says_why_as_a_code_in_get_jobs(tmp_path: Path) -> None:
         server = EmbeddedServer(lib, config=server_config(lib))
         server.start()
         try:
-            info = http_call(
-                f"{server.url}/stream/{ids['cut']}/info", headers=bearer(tokens.read)
-            ).json()
+            info, told = (
+                http_call(f"{server.url}/stream/{ids['cut']}/info", headers=bearer(token)).json()
+                for token in (tokens.admin, tokens.read)
+            )
         finally:
             server.stop()
         processing = info["processing"]
         assert processing["state"] == "failed" and "it is damaged" in processing["error"]
         assert processing["reasons"] == {"web": "undecodable_media"}
+        # the stored words name the object's key: for admins; a read token reads the reason's
+        sentence = FAILURE_SENTENCES["undecodable_media"]
+        assert told["processing"]["error"] == f"web: {sentence}", told
     finally:
         lib.close()
 

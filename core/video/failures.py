@@ -56,6 +56,48 @@ def failure_reason(exc: BaseException, damaged: int = 0) -> str:
     return "internal"
 
 
+# What a job's `error` says to a token holder other than an admin (the API's GET /jobs,
+# /stream/{id}/info), by its reason: the stored words name what failed where (the store's
+# endpoint, its bucket, a key), for the log and administrators. Keyed by core.jobs.
+# FAILURE_REASONS (not imported: the runner imports this module and stays light); None: a
+# failure without a code this version knows (recorded before the codes, or a newer server's).
+FAILURE_SENTENCES: Mapping[str | None, str] = {
+    "undecodable_media": (
+        "The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk "
+        "cannot read; the original is still served"
+    ),
+    "encoder_failed": "The video converter (FFmpeg) failed while making this version",
+    "original_missing": (
+        "The original file is missing from the storage; ask the server's administrator to "
+        "restore it"
+    ),
+    "storage_unavailable": (
+        "The storage or the server's work folder could not be read or written while the video "
+        "was processed"
+    ),
+    "insufficient_storage": "There was not enough free space to process the video",
+    "interrupted": (
+        "The processing stopped before finishing every time it was tried (the worker doing it "
+        "stopped or stopped responding)"
+    ),
+    "internal": "Something went wrong inside MediaDesk while processing the video",
+    None: "The processing of the video failed; the server's administrator can read why",
+}
+
+
+def error_for_users(error: str | None, state: str, reason: str | None) -> str | None:
+    """A job's `error` as a token holder other than an admin reads it: the sentence of its
+    failure's reason (`reason`: JobRecord.reason); a skip's or a cancel's own words, which
+    MediaDesk writes itself ("Cancelled", "The original already plays in browsers")."""
+    if not error:
+        return None
+    if reason in FAILURE_SENTENCES:
+        return FAILURE_SENTENCES[reason]
+    if state in ("skipped", "cancelled"):  # JobState's: a cancel of a failed try has a reason
+        return error
+    return FAILURE_SENTENCES[None]
+
+
 def refused_data(exc: BaseException) -> bool:
     """FFmpeg refused the data it was handed (EINVAL: a timestamp that goes back, a frame of
     another size; AVERROR_INVALIDDATA), as opposed to failing for want of a resource."""

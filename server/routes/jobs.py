@@ -12,8 +12,9 @@ from core.mediatypes import FileKind
 from core.video import service
 from server.auth import requires
 from server.params import as_id, as_int, file_id, path_id, read_optional_json
+from server.presenters import job_json, reads_job_details
 from server.routes.files import file_body
-from server.state import library, run_blocking, store_blocking
+from server.state import TOKEN, library, run_blocking, store_blocking
 
 routes = web.RouteTableDef()
 
@@ -30,8 +31,9 @@ async def list_jobs(request: web.Request) -> web.Response:
         as_int("limit", q.get("limit"), 100, minimum=1, maximum=MAX_LIMIT) or 100,
         as_int("offset", q.get("offset"), 0, minimum=0) or 0,
     )
+    detailed = reads_job_details(request[TOKEN])
     return web.json_response(
-        {"items": [j.as_dict() for j in items], "total": total},
+        {"items": [job_json(j, detailed) for j in items], "total": total},
         headers={"Cache-Control": "no-store"},
     )
 
@@ -40,7 +42,8 @@ async def list_jobs(request: web.Request) -> web.Response:
 @requires("read")
 async def get_job(request: web.Request) -> web.Response:
     job = await run_blocking(request, library(request).jobs.get, path_id(request, "job_id"))
-    return web.json_response(job.as_dict(), headers={"Cache-Control": "no-store"})
+    body = job_json(job, reads_job_details(request[TOKEN]))
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 async def _change(request: web.Request, change: Callable[[JobQueue, int], JobRecord]) -> JobRecord:

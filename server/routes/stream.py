@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
-from core.jobs import combine, current_derivatives
+from core.jobs import current_derivatives
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.storage.disposition import content_disposition
@@ -21,7 +21,7 @@ from server.caching import (
 from server.errors import ApiError
 from server.openapi_schemas import STREAM_INFO_FIELDS
 from server.params import as_int, file_id
-from server.presenters import STREAM_KIND
+from server.presenters import STREAM_KIND, processing_json, reads_job_details
 from server.record_cache import local_path
 from server.routes.files import public_url
 from server.state import METRICS, STREAMS, TOKEN, library, run_blocking, store_blocking
@@ -229,7 +229,6 @@ async def _video_info(request: web.Request, record: FileRecord, query: str) -> d
     if record.file_type != FileKind.VIDEO:
         return out
     jobs = await file_jobs(request, record)
-    state = combine(jobs)
     base = f"/stream/{record.id}"
     items = []
     for item in renditions(record, jobs):
@@ -240,7 +239,8 @@ async def _video_info(request: web.Request, record: FileRecord, query: str) -> d
     # faststart copy (same size, other layout) is made must not be sent the copy's ranges
     out["stream_url"] = f"{base}/video?{choose_video(record, jobs, None).query}"
     out.update(
-        processing=state.as_dict() if state else None,
+        # its error as GET /jobs says it to this caller (no store internals but to admins)
+        processing=processing_json(jobs, reads_job_details(request[TOKEN])),
         renditions=items,
         hls_url=with_query(f"{base}/hls/master.m3u8", query) if "hls" in done else None,
         thumbnails_vtt_url=(

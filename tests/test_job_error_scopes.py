@@ -1,0 +1,139 @@
+"""A video job's `error` names no storage internals to a token that is not an admin's.
+
+An SRE's report: with the store out of reach, GET /jobs with a read token answered
+`Reading 'general/2026/12/<uuid>.avi': cannot reach http://127.0.0.1:18461 (Could not connect
+to the endpoint URL: "http://127.0.0.1:18461/mdleak/general/…avi")`: the storage endpoint, the
+bucket and the object key (README: only an admin token's errors name the bucket and endpoint,
+as /health's do; messages are in user terms, never a storage key or endpoint). Real jobs fail
+for real here (a worker whose store does not answer; an original gone from a moto bucket), and
+the real server answers them over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.library import Library
+from core.settings import Settings
+from core.video.failures import FAILURE_SENTENCES
+from server.entry import EmbeddedServer
+from tests import media
+from tests.conftest import make_settings
+from tests.s3_server import S3Target, s3_client
+from tests.server_fixtures import bearer, http_call, make_tokens, server_config
+from tests.video_helpers import TEST_LADDER, process_all
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def s3_settings(data_dir: Path, s3_bucket: S3Target) -> Settings:
+    return make_settings(
+        data_dir,
+        r2_endpoint_url=s3_bucket.endpoint_url,
+        r2_bucket_name=s3_bucket.bucket,
+        r2_access_key_id=s3_bucket.access_key_id,
+        r2_secret_access_key=s3_bucket.secret_access_key,
+        r2_region="us-east-1",
+        hls_ladder=TEST_LADDER,
+        job_max_attempts=1,
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _web_video(lib: Library, tmp_path: Path) -> Any:
+    """A real AVI in the bucket with only its web job queued."""
+    record = lib.uploads.ingest(media.make_avi(tmp_path / "clip.avi", seconds=1), "video")
+    for job in lib.jobs.list(file_id=record.id)[0]:
+        if job.kind != "web":
+            lib.jobs.cancel(job.id)
+    return record
+
+
+def _errors(server: EmbeddedServer, token: str, file_id: int) -> tuple[str, str | None]:
+    """The web job's `error` as GET /jobs and GET /jobs/{id} answer it (the same), and
+    /stream/{id}/info's processing.error."""
+    jobs = http_call(f"{server.url}/jobs?file_id={file_id}", headers=bearer(token))
+    assert jobs.status == 200, jobs.body
+    (web,) = [j for j in jobs.json()["items"] if j["kind"] == "web"]
+    one = http_call(f"{server.url}/jobs/{web['id']}", headers=bearer(token))
+    assert one.status == 200 and one.json()["error"] == web["error"], one.body
+    info = http_call(f"{server.url}/stream/{file_id}/info", headers=bearer(token))
+    assert info.status == 200, info.body
+    return web["error"] or "", info.json()["processing"]["error"]
+
+
+def _no_internals(text: str, bucket: S3Target, key: str) -> None:
+    assert "http" not in text, text
+    assert bucket.bucket not in text, text
+    assert key not in text and key.rsplit("/", 1)[-1] not in text, text
+    assert "127.0.0.1" not in text, text
+
+
+def test_an_unreachable_store_is_told_in_user_terms_but_to_admins(
+    s3_library: Library, s3_bucket: S3Target, s3_settings: Settings, tmp_path: Path
+) -> None:
+    """The SRE's case: a worker whose store does not answer puts the job back with the store's
+    own words (endpoint, bucket, key). A read and an upload token read a sentence for its
+    reason; an admin token the words the log has."""
+    record = _web_video(s3_library, tmp_path)
+    away = s3_settings.replace(r2_endpoint_url=f"http://127.0.0.1:{_closed_port()}")
+    worker_lib = Library.open(away)
+    try:
+        assert process_all(worker_lib, limit=1)
+    finally:
+        worker_lib.close()
+    (stored,) = [j for j in s3_library.jobs.list(file_id=record.id)[0] if j.kind == "web"]
+    assert stored.error_code == "storage_unavailable" and "http://127.0.0.1" in (stored.error or "")
+
+    tokens = make_tokens(s3_library)
+    server = EmbeddedServer(s3_library, config=server_config(s3_library))
+    server.start()
+    try:
+        for token in (tokens.read, tokens.upload):
+            error, _ = _errors(server, token, record.id)
+            _no_internals(error, s3_bucket, record.storage_key)
+            assert error == FAILURE_SENTENCES["storage_unavailable"], error
+        error, _ = _errors(server, tokens.admin, record.id)
+        assert error == stored.error  # the detail, as kept (the log's and the admin's)
+    finally:
+        server.stop()
+
+
+def test_a_missing_original_names_no_key_but_to_admins(
+    s3_library: Library, s3_bucket: S3Target, tmp_path: Path
+) -> None:
+    """An original gone from the bucket fails its job for good (original_missing) with the
+    store's words naming the key: GET /jobs and /stream/{id}/info's processing.error say it
+    in user terms to a read token, and keep the words for an admin token."""
+    record = _web_video(s3_library, tmp_path)
+    s3_client(s3_bucket).delete_object(Bucket=s3_bucket.bucket, Key=record.storage_key)
+    process_all(s3_library)
+    (stored,) = [j for j in s3_library.jobs.list(file_id=record.id)[0] if j.kind == "web"]
+    assert stored.state == "failed" and stored.error_code == "original_missing", stored
+    assert record.storage_key in (stored.error or ""), stored.error
+
+    tokens = make_tokens(s3_library)
+    server = EmbeddedServer(s3_library, config=server_config(s3_library))
+    server.start()
+    try:
+        error, processing = _errors(server, tokens.read, record.id)
+        _no_internals(error, s3_bucket, record.storage_key)
+        _no_internals(processing or "", s3_bucket, record.storage_key)
+        assert error == FAILURE_SENTENCES["original_missing"], error
+        assert processing == f"web: {FAILURE_SENTENCES['original_missing']}", processing
+
+        error, processing = _errors(server, tokens.admin, record.id)
+        assert error == stored.error
+        assert processing == f"web: {stored.error}"
+    finally:
+        server.stop()
