@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.jobs import JobRecord, combine
+from core.events import EventKind
+from core.jobs import JobRecord, JobState, combine
 from core.records import FileRecord, FileStatus, Page
-from core.video.failures import error_for_users
+from core.video.failures import error_for_users, failure_sentence
 from server.caching import versioned_link
 
 if TYPE_CHECKING:
@@ -96,3 +97,22 @@ def processing_json(jobs: Sequence[JobRecord], detailed: bool) -> dict[str, Any]
     of its jobs' as job_json says them."""
     state = combine([_told(j, detailed) for j in jobs])
     return state.as_dict() if state else None
+
+
+def event_json(kind: str, data: str, detailed: bool) -> str:
+    """An event's JSON as /events sends it to a caller: a `processing` event's job and combined
+    state with their errors as job_json and processing_json say them (its `reasons` name the
+    code of each failed kind processing.error lists, in its order)."""
+    if detailed or kind != EventKind.PROCESSING:
+        return data
+    event = orjson.loads(data)
+    body = event.get("file") or {}
+    job = body.get("job")
+    if job and job.get("error"):
+        job["error"] = error_for_users(job["error"], job["state"], job.get("reason"))
+    state = body.get("processing")
+    if state and state.get("error") and state.get("state") != JobState.SKIPPED:
+        reasons = state.get("reasons") or {}
+        said = [f"{kind}: {failure_sentence(r)}" for kind, r in reasons.items()]
+        state["error"] = "; ".join(said) or failure_sentence(None)
+    return orjson.dumps(event).decode()

@@ -11,15 +11,18 @@ the real server answers them over loopback HTTP.
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from core.library import Library
 from core.settings import Settings
-from core.video.failures import FAILURE_SENTENCES
+from core.video.failures import FAILURE_SENTENCES, error_for_users
 from server.entry import EmbeddedServer
 from tests import media
 from tests.conftest import make_settings
@@ -50,11 +53,11 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _web_video(lib: Library, tmp_path: Path) -> Any:
-    """A real AVI in the bucket with only its web job queued."""
+def _web_video(lib: Library, tmp_path: Path, kinds: tuple[str, ...] = ("web",)) -> Any:
+    """A real AVI in the bucket with only its `kinds` jobs queued."""
     record = lib.uploads.ingest(media.make_avi(tmp_path / "clip.avi", seconds=1), "video")
     for job in lib.jobs.list(file_id=record.id)[0]:
-        if job.kind != "web":
+        if job.kind not in kinds:
             lib.jobs.cancel(job.id)
     return record
 
@@ -115,7 +118,7 @@ def test_a_missing_original_names_no_key_but_to_admins(
     """An original gone from the bucket fails its job for good (original_missing) with the
     store's words naming the key: GET /jobs and /stream/{id}/info's processing.error say it
     in user terms to a read token, and keep the words for an admin token."""
-    record = _web_video(s3_library, tmp_path)
+    record = _web_video(s3_library, tmp_path, ("web", "hls"))
     s3_client(s3_bucket).delete_object(Bucket=s3_bucket.bucket, Key=record.storage_key)
     process_all(s3_library)
     (stored,) = [j for j in s3_library.jobs.list(file_id=record.id)[0] if j.kind == "web"]
@@ -129,11 +132,62 @@ def test_a_missing_original_names_no_key_but_to_admins(
         error, processing = _errors(server, tokens.read, record.id)
         _no_internals(error, s3_bucket, record.storage_key)
         _no_internals(processing or "", s3_bucket, record.storage_key)
-        assert error == FAILURE_SENTENCES["original_missing"], error
-        assert processing == f"web: {FAILURE_SENTENCES['original_missing']}", processing
+        sentence = FAILURE_SENTENCES["original_missing"]
+        assert error == sentence, error
+        assert processing == f"web: {sentence}; hls: {sentence}", processing
+        # a player asking for the playlist that was not made
+        playlist = f"{server.url}/stream/{record.id}/hls/master.m3u8"
+        missing = http_call(playlist, headers=bearer(tokens.read))
+        assert missing.status == 404 and sentence in missing.json()["error"]["message"]
+        _no_internals(missing.body.decode(), s3_bucket, record.storage_key)
+        # the processing events /events replays (its jobs' and the combined state's errors)
+        told = _replayed(server, tokens.read)
+        assert told and all(record.storage_key not in e for e in told), told
+        assert f"web: {sentence}; hls: {sentence}" in told and sentence in told, told
 
         error, processing = _errors(server, tokens.admin, record.id)
         assert error == stored.error
-        assert processing == f"web: {stored.error}"
+        assert processing == f"web: {stored.error}; hls: {stored.error}"
+        assert stored.error in _replayed(server, tokens.admin)
     finally:
         server.stop()
+
+
+def _replayed(server: EmbeddedServer, token: str) -> list[str]:
+    """The errors (a job's, a combined state's) of every processing event GET /events replays
+    from the change log, read up to the id line that ends the replay."""
+    where = urlsplit(server.url)
+    conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=20)
+    try:
+        conn.request("GET", "/events", headers={**bearer(token), "Last-Event-ID": "0"})
+        answer = conn.getresponse()
+        assert answer.status == 200
+        errors: list[str] = []
+        previous = ""
+        while True:
+            line = answer.fp.readline().decode().rstrip("\n")
+            if line == "" and previous.startswith("id:"):
+                return errors  # an id without data: the replay is over
+            if line.startswith("data: ") and previous == "event: processing":
+                body = json.loads(line.removeprefix("data: "))["file"]
+                errors += [
+                    part["error"]
+                    for part in (body.get("job"), body.get("processing"))
+                    if part and part.get("error")
+                ]
+            previous = line
+    finally:
+        conn.close()
+
+
+def test_a_skip_or_a_cancel_keeps_its_own_words() -> None:
+    """MediaDesk's own words of a skip or a cancel stay; a cancelled job that a failure had
+    put back says its failure's sentence; a failure without a known code, the generic one."""
+    plays = "The original already plays in browsers"
+    assert error_for_users(plays, "skipped", "already_web_ready") == plays
+    assert error_for_users("Cancelled", "cancelled", None) == "Cancelled"
+    store = "Reading 'general/x.avi': cannot reach http://h"
+    said = error_for_users(store, "cancelled", "internal")
+    assert said == FAILURE_SENTENCES["internal"]
+    assert error_for_users("http://h/b/k", "failed", None) == FAILURE_SENTENCES[None]
+    assert error_for_users(None, "failed", "internal") is None

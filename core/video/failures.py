@@ -56,11 +56,12 @@ def failure_reason(exc: BaseException, damaged: int = 0) -> str:
     return "internal"
 
 
-# What a job's `error` says to a token holder other than an admin (the API's GET /jobs,
-# /stream/{id}/info), by its reason: the stored words name what failed where (the store's
-# endpoint, its bucket, a key), for the log and administrators. Keyed by core.jobs.
-# FAILURE_REASONS (not imported: the runner imports this module and stays light); None: a
-# failure without a code this version knows (recorded before the codes, or a newer server's).
+# What a job's `error` says to a caller other than an admin token (the API's GET /jobs,
+# /stream/{id}/info, /events, an HLS playlist's 404), by its reason: the stored words name what
+# failed where (the store's endpoint, its bucket, a key), for the log and administrators. Keyed
+# by core.jobs.FAILURE_REASONS (not imported: the runner imports this module and stays light);
+# None: a failure without a code this version knows (recorded before the codes, or a newer
+# server's).
 FAILURE_SENTENCES: Mapping[str | None, str] = {
     "undecodable_media": (
         "The video cannot be decoded: the file is damaged, cut short or in a format MediaDesk "
@@ -91,11 +92,15 @@ def error_for_users(error: str | None, state: str, reason: str | None) -> str | 
     MediaDesk writes itself ("Cancelled", "The original already plays in browsers")."""
     if not error:
         return None
-    if reason in FAILURE_SENTENCES:
-        return FAILURE_SENTENCES[reason]
-    if state in ("skipped", "cancelled"):  # JobState's: a cancel of a failed try has a reason
-        return error
-    return FAILURE_SENTENCES[None]
+    failed = reason is not None and reason in FAILURE_SENTENCES
+    if not failed and state in ("skipped", "cancelled"):
+        return error  # JobState's; a cancel of a job queued again after a failure has a reason
+    return failure_sentence(reason)
+
+
+def failure_sentence(reason: str | None) -> str:
+    """The sentence of a failure's reason (FAILURE_SENTENCES), the one of no code if unknown."""
+    return FAILURE_SENTENCES.get(reason, FAILURE_SENTENCES[None])
 
 
 def refused_data(exc: BaseException) -> bool:
@@ -104,8 +109,8 @@ def refused_data(exc: BaseException) -> bool:
     return isinstance(exc, av.error.ArgumentError | av.error.InvalidDataError)
 
 
-# Local paths a job's `error` must not carry: it is answered to every token holder (GET /jobs,
-# /stream/{id}/info) and kept in a catalog other machines share. Absolute POSIX paths, and
+# Local paths a job's `error` must not carry: it is answered to admin tokens (GET /jobs), shown
+# in the desktop and kept in a catalog other machines share. Absolute POSIX paths, and
 # Windows' drive and UNC ones (repr() doubles their backslashes); quoted with their spaces, or
 # bare up to a space or a stop. A bare one needs two parts: "16/9" or "N/A" is no path, nor a
 # URL's.

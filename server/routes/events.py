@@ -28,7 +28,8 @@ from server.auth import authenticate, check_scope, requires
 from server.errors import ApiError
 from server.hub import RECHECK, Item, event_item, streamed
 from server.params import as_int
-from server.state import CONFIG, HUB, LIBRARY, METRICS, run_blocking
+from server.presenters import event_json, reads_job_details
+from server.state import CONFIG, HUB, LIBRARY, METRICS, TOKEN, run_blocking
 
 routes = web.RouteTableDef()
 RETRY_MS = 3000
@@ -70,8 +71,10 @@ async def _replay(request: web.Request, last: int, current: int) -> Missed | Non
         return None
 
 
-def _frame(item: Item) -> bytes:
+def _frame(item: Item, detailed: bool) -> bytes:
+    """`detailed`: a job's error as stored (server/presenters.py reads_job_details)."""
     event_id, kind, data = item
+    data = event_json(kind, data, detailed)
     return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
@@ -151,6 +154,7 @@ async def _stream(
         await response.write(b": heartbeat\n\n")
         missed = await _replay(request, last or 0, current)
     backlog, _, reset = missed
+    detailed = reads_job_details(request[TOKEN])
     refusal = await _refusal(request, response)
     if refusal is not None:
         await _end(response, refusal)
@@ -159,7 +163,7 @@ async def _stream(
         data = json.dumps({"kind": EventKind.RESET, "id": current, "after": last})
         await response.write(f"id: {current}\nevent: reset\ndata: {data}\n\n".encode())
     for item in backlog:
-        await response.write(_frame(item))
+        await response.write(_frame(item, detailed))
     # an id without data moves the client's Last-Event-ID without dispatching an event
     await response.write(f"id: {current}\n\n".encode())
     sent = current
@@ -180,4 +184,4 @@ async def _stream(
             return
         if next_item is not RECHECK:
             sent = next_item[0]
-            await response.write(_frame(next_item))
+            await response.write(_frame(next_item, detailed))

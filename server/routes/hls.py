@@ -17,6 +17,7 @@ from core.jobs import JobRecord, current_derivatives, newest_of_each_kind
 from core.mediatypes import FileKind
 from core.records import FileRecord
 from core.video import service
+from core.video.failures import error_for_users
 from server.auth import FILE, requires
 from server.params import file_id
 from server.state import library, run_blocking
@@ -55,7 +56,9 @@ async def _video(request: web.Request, action: str, kind: str) -> tuple[FileReco
         return record, done
     job = {j.kind: j for j in newest_of_each_kind(jobs)}.get(kind)
     state = job.state if job else "not queued"
-    reason = f": {job.error}" if job and job.error else ""
+    # a player's answer: the error in user terms (the stored one may name the store's internals)
+    error = error_for_users(job.error, job.state, job.reason) if job else None
+    reason = f": {error}" if error else ""
     raise NotFound(f"The {kind} of file {record.id} is not ready ({state}{reason})")
 
 
