@@ -1053,14 +1053,15 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="102"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="213"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="255"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="141"/>
-        <source>The image could not be opened: {error}</source>
-        <translation>No se pudo abrir la imagen: {error}</translation>
+        <location filename="../../desktop_app/preview/image_loader.py" line="257"/>
+        <source>The image could not be opened.</source>
+        <translation>No se pudo abrir la imagen.</translation>
     </message>
 </context>
 <context>
@@ -1092,12 +1093,12 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="181"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="184"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="247"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="251"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>

@@ -1,15 +1,21 @@
-"""Load an image off the GUI thread: local files or http(s) bytes, EXIF orientation applied."""
+"""Load an image off the GUI thread: local files or http(s) bytes, upright, in sRGB."""
 
 from __future__ import annotations
 
+import io
 import logging
+import math
+from dataclasses import dataclass
+from typing import IO
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
-from PySide6.QtGui import QImage, QImageReader
+from PIL import ExifTags, Image
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from core.logsetup import redact_secrets
-from desktop_app.errors import download_failure
+from core.metadata import MAX_PIXELS, header_exif, too_many_pixels
+from desktop_app.errors import download_failure, technical_text
 from desktop_app.preview.sources import is_remote, local_path, to_url
 from desktop_app.workers import TaskRunner
 
@@ -32,8 +38,39 @@ UNREACHABLE = frozenset(
 )
 
 
+# The most pixels a preview decodes: a photo over it (a 61 or 100 MP camera's) is decoded
+# smaller, to this many, and shown at its own size (100 % is its own pixels). Its QImage and the
+# QPixmap made from it then take ~200 MB each at most, not 400 MB each, on a laptop.
+PREVIEW_MAX_PIXELS = 48_000_000
+# Qt refuses to allocate an image over 256 MB. A PNG or WebP is decoded whole before being made
+# smaller (only JPEG decodes at a reduced scale): 100 MP (README's limit, core's MAX_PIXELS) at
+# 4 bytes a pixel must fit. Larger images are refused before decoding (decode_image).
+QImageReader.setAllocationLimit(max(QImageReader.allocationLimit(), 512))
+_SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded image (null on failure), upright and in sRGB; `size`: the photo's own size,
+    upright (the image's when it was not decoded smaller); `error`: Qt's text, or ""."""
+
+    image: QImage
+    size: QSize
+    error: str = ""
+    too_large: bool = False
+
+
 def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QImage, str]:
-    """Decode a file or bytes with EXIF orientation applied: (image, error text or "")."""
+    """Decode a file or bytes upright, in sRGB: (image, error text or "")."""
+    decoded = decode_image(source, data)
+    return decoded.image, decoded.error
+
+
+def decode_image(
+    source: str | None = None, data: bytes | None = None, max_pixels: int = PREVIEW_MAX_PIXELS
+) -> Decoded:
+    """Decode a file or bytes upright (EXIF orientation, as core reads it), converted to sRGB
+    from an embedded colour profile, and no bigger than `max_pixels`."""
     if data is not None:
         buffer = QBuffer()
         buffer.setData(QByteArray(data))
@@ -41,9 +78,80 @@ def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QI
         reader = QImageReader(buffer)
     else:
         reader = QImageReader(local_path(source or ""))
-    reader.setAutoTransform(True)
+    # Qt turns JPEGs only (its PNG and WebP readers ignore the tag): core's reading of the tag
+    # is applied to every format, the one the thumbnails, ?w= variants and Dimensions follow.
+    reader.setAutoTransform(False)
+    stored = reader.size()
+    pixels = stored.width() * stored.height()
+    if pixels > MAX_PIXELS:
+        error = too_many_pixels(stored.width(), stored.height()).message
+        return Decoded(QImage(), QSize(), error, too_large=True)
+    if pixels > max_pixels:
+        factor = math.sqrt(max_pixels / pixels)
+        reader.setScaledSize(
+            QSize(max(1, int(stored.width() * factor)), max(1, int(stored.height() * factor)))
+        )
     image = reader.read()
-    return image, "" if not image.isNull() else reader.errorString()
+    if image.isNull():
+        return Decoded(image, QSize(), reader.errorString())
+    orientation = _orientation(local_path(source or "") if data is None else io.BytesIO(data))
+    image = _to_srgb(_upright(image, orientation))
+    if not stored.isValid():  # a reader that cannot tell before decoding: never made smaller
+        return Decoded(image, image.size())
+    return Decoded(image, stored.transposed() if orientation in _QUARTER_TURNS else stored)
+
+
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def _orientation(source: str | IO[bytes]) -> int:
+    """The EXIF (or XMP) orientation as the server reads it (core.metadata.header_exif: from
+    the header, never decoding the pixels); 1 when Pillow cannot read the file's header."""
+    try:
+        with Image.open(source) as im:
+            value = header_exif(im).get(ExifTags.Base.Orientation)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, Image.DecompressionBombError):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _upright(image: QImage, orientation: int) -> QImage:
+    """`image` turned and mirrored as EXIF `orientation` says (QTransform turns clockwise)."""
+    turn, flip = _TURNS.get(orientation, (0, None))
+    if turn:
+        image = image.transformed(QTransform().rotate(turn))
+    return image if flip is None else image.flipped(flip)
+
+
+# EXIF orientation -> (clockwise degrees, then the flip): 5 and 7 are a transpose and a
+# transverse, a quarter turn and a mirror
+_TURNS = {
+    2: (0, Qt.Orientation.Horizontal),
+    3: (180, None),
+    4: (0, Qt.Orientation.Vertical),
+    5: (90, Qt.Orientation.Horizontal),
+    6: (90, None),
+    7: (90, Qt.Orientation.Vertical),
+    8: (270, None),
+}
+
+
+def _to_srgb(image: QImage) -> QImage:
+    """`image` converted from its embedded colour profile to sRGB, as the thumbnails are (an
+    Adobe RGB, ProPhoto or Display P3 photo's numbers shown as sRGB look dull); a CMYK JPEG's
+    profile too, which Qt applies itself. No profile, or one Qt cannot apply: as it was."""
+    space = image.colorSpace()
+    if not space.isValid() or space == _SRGB:
+        return image
+    if space.colorModel() == QColorSpace.ColorModel.Rgb:
+        converted = image.convertedToColorSpace(_SRGB)
+    else:  # a CMYK or grey profile: its sRGB result needs an RGB format
+        rgb = QImage.Format.Format_ARGB32 if image.hasAlphaChannel() else QImage.Format.Format_RGB32
+        converted = image.convertedToColorSpace(_SRGB, rgb)
+    if converted.isNull():
+        logger.info("ignoring a colour profile Qt cannot apply: %s", space.description())
+        return image
+    return converted
 
 
 class ImageLoader(QObject):
@@ -61,6 +169,9 @@ class ImageLoader(QObject):
         # the technical text of the last failure, for a tooltip (the `failed` text is the
         # sentence the user reads); "" while loading and after a success
         self.failure_detail = ""
+        # the last loaded photo's own size, upright: the image `loaded` gives is smaller when the
+        # photo has more than PREVIEW_MAX_PIXELS
+        self.full_size = QSize()
         # Qt's global pool: closing the preview does not wait for a decode still running, and
         # the decode of an image the user already moved past (dropped as stale) does not hold
         # up the next one.
@@ -121,23 +232,29 @@ class ImageLoader(QObject):
     def _decode(self, source: str | None, data: bytes | None) -> None:
         generation = self._generation
         self._decoder.submit(
-            read_image,
+            decode_image,
             source,
             data,
-            on_result=lambda decoded: self._on_decoded(generation, *decoded),
+            on_result=lambda decoded: self._on_decoded(generation, decoded),
             on_error=lambda exc: self._on_crashed(generation, exc),
         )
 
     def _on_crashed(self, generation: int, exc: BaseException) -> None:
-        # read_image reports a bad file as its error text; an exception is a decoder bug
+        # decode_image reports a bad file as its error text; an exception is a decoder bug
         logger.error("image decode failed", exc_info=exc)
-        self._on_decoded(generation, QImage(), str(exc))
+        self._on_decoded(generation, Decoded(QImage(), QSize(), str(exc)))
 
-    def _on_decoded(self, generation: int, image: QImage, error: str) -> None:
+    def _on_decoded(self, generation: int, decoded: Decoded) -> None:
         if generation != self._generation:
             return
-        if image.isNull():
-            logger.info("image decode failed: %s", error)
-            self.failed.emit(self.tr("The image could not be opened: {error}").format(error=error))
+        if decoded.image.isNull():
+            logger.info("image decode failed: %s", decoded.error)
+            # Qt's text (already in the interface language) or core's, on demand in a tooltip
+            self.failure_detail = technical_text(decoded.error, not decoded.too_large)
+            if decoded.too_large:
+                self.failed.emit(self.tr("The image is too large to preview."))
+            else:
+                self.failed.emit(self.tr("The image could not be opened."))
         else:
-            self.loaded.emit(image)
+            self.full_size = decoded.size
+            self.loaded.emit(decoded.image)

@@ -170,7 +170,10 @@ class ImageViewer(QWidget):
     def _on_loaded(self, image: QImage) -> None:
         self._image = image
         self._item.setPixmap(QPixmap.fromImage(image))
-        self._scene.setSceneRect(self._item.boundingRect())
+        # a photo decoded smaller than its own size is drawn at its size: 100 % is its pixels
+        full = self._loader.full_size
+        self._item.setScale(full.width() / image.width() if full.isValid() else 1.0)
+        self._scene.setSceneRect(self._item.sceneBoundingRect())
         self._stack.setCurrentWidget(self._view)
         self.fit_to_window()
         self.loaded.emit()
@@ -222,11 +225,12 @@ class ImageViewer(QWidget):
         self._refit()
 
     def _fit_scale(self) -> float:
-        if self._image.isNull():
+        shown = self._item.sceneBoundingRect()
+        if self._image.isNull() or shown.isEmpty():
             return 1.0
         area = self._view.viewport().size()
-        sx = area.width() / self._image.width()
-        sy = area.height() / self._image.height()
+        sx = area.width() / shown.width()
+        sy = area.height() / shown.height()
         return max(MIN_SCALE, min(sx, sy, 1.0))  # shrink big images, never blow up small ones
 
     def _refit(self) -> None:
