@@ -78,14 +78,16 @@ class _Outcome:
 
 @dataclass(frozen=True)
 class _PutBack:
-    """A job an outage stopped whose put-back the catalog could not record (it was the
-    catalog that was out of reach): recorded once it answers (VideoWorker._put_back_held)."""
+    """A job an outage or a full disk stopped whose put-back the catalog could not record (it
+    was the catalog that was out of reach, or its disk that was full): recorded once it
+    answers, or has room (VideoWorker._put_back_held)."""
 
     job_id: int
     owner: str
     message: str
     reason: str
     delay: float
+    space: bool = False  # stopped by a full disk (the log's words)
 
 
 class VideoWorker:
@@ -158,6 +160,10 @@ class VideoWorker:
         while not self._stop.is_set():
             wait = self._full_until - time.monotonic()
             if wait > 0:  # the disk is full: taking a job would only fail it again
+                if self._held and not self._retry_held():
+                    # within the lease: a put-back recorded after it lapsed may come too
+                    # late (another process's claim takes the job, spending its attempt)
+                    wait = min(wait, self.poll_interval)
                 self._stop.wait(wait)
                 continue
             wait = self.poll_interval
@@ -166,7 +172,7 @@ class VideoWorker:
             except Exception as exc:
                 job = None
                 if is_no_space(exc):  # the catalog's disk: not even the claim was recorded
-                    self._disk_full(None, _space_message(exc))
+                    self._disk_full(_space_message(exc))
                 elif self._outage_reports.log(
                     logger, exc, "Video worker %s waits for the catalog", owner
                 ):
@@ -279,12 +285,33 @@ class VideoWorker:
             )
             with self._held_lock:
                 self._held.pop(put_back.job_id, None)
-            if recorded is not None:
+            if recorded is not None and put_back.space:
+                logger.info(
+                    "Room again in the catalog: job %s put back, its attempt not counted",
+                    put_back.job_id,
+                )
+            elif recorded is not None:
                 logger.info("Job %s put back now that the catalog answers", put_back.job_id)
             else:  # cancelled, deleted, or taken after its lease lapsed (a catalog partition)
                 logger.info(
                     "Job %s was not ours any more when the catalog answered", put_back.job_id
                 )
+
+    def _retry_held(self) -> bool:
+        """Tries again to record the put-backs the catalog could not take, while this worker
+        takes no job (a full disk's back-off); renews their leases where it still cannot, so
+        that no claim takes them meanwhile. Whether none is left."""
+        try:
+            self._put_back_held()
+        except Exception as exc:
+            if not (is_no_space(exc) or catalog_unreachable(exc)):
+                logger.exception("Video worker %s could not put its jobs back", self.name)
+            with self._held_lock:
+                held = list(self._held.values())
+            for put_back in held:  # a smaller write (no error text): it may get through
+                with contextlib.suppress(Exception):
+                    self.lib.jobs.heartbeat(put_back.job_id, put_back.owner)
+        return not self._held
 
     def _put_back_for_space(self, job: JobRecord, owner: str, message: str, reason: str) -> None:
         """A job a full disk stopped (its work folder's, or the catalog's) is queued again,
@@ -292,22 +319,47 @@ class VideoWorker:
         for a back-off that grows while the disk stays full. Before, each queued job failed
         in turn, and with the catalog's disk full even that was not recorded: the worker took
         the next job, failed to record it and logged a traceback about once a second, for as
-        long as the disk stayed full."""
-        delay = self._disk_full(job, message)
-        try:
-            self.lib.jobs.postpone(job.id, owner, message, reason, delay)
-        except Exception as again:
-            if not is_no_space(again):
-                raise
-            # the catalog's disk: the job keeps its lease until it lapses and is taken again
+        long as the disk stayed full.
 
-    def _disk_full(self, job: JobRecord | None, message: str) -> float:
+        The catalog on the full disk (the default layout) may not take the put-back either:
+        it is held, as for the catalog's outages, and tried again at every poll until there
+        is room (`_loop`). Before, it was dropped, logged "not counted" all the same, and the
+        job stayed running until its lease lapsed and a claim took it again, spending the
+        attempt."""
+        delay = self._hold_back()
+        put_back = _PutBack(job.id, owner, message, reason, delay, space=True)
+        try:
+            recorded = self.lib.jobs.postpone(job.id, owner, message, reason, delay)
+        except Exception as again:
+            if not (is_no_space(again) or catalog_unreachable(again)):
+                raise
+            with self._held_lock:
+                self._held[job.id] = put_back
+            self._report_full(message, delay, f"job {job.id} stopped, put back once there is room")
+            return
+        self._report_full(
+            message,
+            delay,
+            f"job {job.id} put back, its attempt not counted"
+            if recorded is not None
+            else f"job {job.id} was not ours any more",
+        )
+
+    def _disk_full(self, message: str) -> None:
+        """No job taken: the catalog's disk is full (not even a claim is recorded)."""
+        self._report_full(message, self._hold_back(), "no job taken")
+
+    def _hold_back(self) -> float:
         """Holds this worker's claims back while a disk is full (doubling, at most
-        OUTAGE_BACKOFF_MAX s) and says so in one WARNING line at most every
-        RESOURCE_REPORT_INTERVAL s, with a count: the back-off it starts."""
+        OUTAGE_BACKOFF_MAX s): the back-off it starts."""
         self._full += 1
         delay = min(BACKOFF_BASE * 2 ** min(self._full - 1, 10), OUTAGE_BACKOFF_MAX)
         self._full_until = time.monotonic() + delay
+        return delay
+
+    def _report_full(self, message: str, delay: float, what: str) -> None:
+        """A full disk in one WARNING line at most every RESOURCE_REPORT_INTERVAL s, with a
+        count; `what` became of the job (said once it is recorded)."""
         count = self._reports.due("disk_full")
         if count is not None:
             logger.warning(
@@ -315,11 +367,10 @@ class VideoWorker:
                 "report, reported at most every %.0f s)",
                 message,
                 delay,
-                f"job {job.id} put back, its attempt not counted" if job else "no job taken",
+                what,
                 count,
                 self._reports.interval,
             )
-        return delay
 
     def _get(self, job_id: int) -> JobRecord | None:
         try:
@@ -501,6 +552,9 @@ class VideoWorker:
             lib.jobs.finish(job.id, owner, JobState.SKIPPED, result=why, error=outcome.message)
             return
         if outcome.kind == "error" and outcome.reason == "insufficient_storage":
+            # the encode's files first: the room they free is what the catalog, on the same
+            # disk in the default layout, may need to record the put-back
+            shutil.rmtree(out.parent, ignore_errors=True)
             self._put_back_for_space(job, owner, outcome.message, outcome.reason)
             return
         if outcome.kind == "error":
