@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -122,7 +123,11 @@ def changed_fields(old: Settings, new: Settings) -> set[str]:
 class SettingsController(QObject):
     """`testFinished(ok, text)` reports the connection test; `saved` the written file.
 
-    Both the test and the writing of the settings file run in a worker.
+    Both the test and the writing of the settings file run in a worker. The signals are the
+    window's and every Settings window's: while one is emitted for a request, `answering` is
+    that request's number (0: none), so only the Settings window that asked reacts. Every
+    window reacting, a plain Save in a later window made earlier ones ask about a storage
+    switch again with their stale counts, and one whose answer had been "move" moved again.
     """
 
     testFinished = Signal(bool, str)
@@ -145,6 +150,18 @@ class SettingsController(QObject):
         self.migrating = False
         self._cancel: threading.Event | None = None
         self.saved_path: Path | None = None
+        self.answering = 0
+        self._requests = itertools.count(1)
+
+    def new_request(self) -> int:
+        return next(self._requests)
+
+    def _answer(self, request: int, signal: Any, *args: Any) -> None:
+        self.answering = request
+        try:
+            signal.emit(*args)
+        finally:
+            self.answering = 0
 
     def catch_up(self) -> None:
         """Takes the runtime settings another process of this data folder saved (the library
@@ -162,19 +179,23 @@ class SettingsController(QObject):
         # without them (the storage bar sends the user here to enter them)
         return self.settings.replace(allow_incomplete_storage=False, **values)
 
-    def test_connection(self, values: dict[str, Any]) -> None:
+    def test_connection(self, values: dict[str, Any], request: int = 0) -> None:
+        done = self.testFinished
         try:
             candidate = self.build(values)
         except Exception as exc:  # noqa: BLE001 - reported like a failed test
-            self.testFinished.emit(False, error_text(exc))
+            self._answer(request, done, False, error_text(exc))
             return
         self.runner.submit(
             check_storage,
             candidate,
-            on_result=lambda checked: self.testFinished.emit(
-                True, self.tr("Connection works: %1").replace("%1", self.describe(checked))
+            on_result=lambda checked: self._answer(
+                request,
+                done,
+                True,
+                self.tr("Connection works: %1").replace("%1", self.describe(checked)),
             ),
-            on_error=lambda exc: self.testFinished.emit(False, self.test_failure_text(exc)),
+            on_error=lambda exc: self._answer(request, done, False, self.test_failure_text(exc)),
         )
 
     def test_failure_text(self, exc: BaseException) -> str:
@@ -225,18 +246,18 @@ class SettingsController(QObject):
             and _normal(values[name]) != _normal(current.get(name))
         ]
 
-    def save(self, values: dict[str, Any]) -> None:
+    def save(self, values: dict[str, Any], request: int = 0) -> None:
         """Validates now, writes the settings file in a worker; `saved` or `saveFailed` follows."""
         try:
             new = self.build(values)
         except Exception as exc:  # noqa: BLE001 - SettingsError names the bad value
-            self.saveFailed.emit(describe_error(exc))
+            self._answer(request, self.saveFailed, describe_error(exc))
             return
         self.runner.submit(
             self._write,
             new,
-            on_result=lambda path: self._saved(new, path),
-            on_error=lambda exc: self.saveFailed.emit(save_failure(exc)),
+            on_result=lambda path: self._saved(new, path, request),
+            on_error=lambda exc: self._answer(request, self.saveFailed, save_failure(exc)),
         )
 
     def _write(self, new: Settings) -> Path:
@@ -254,34 +275,39 @@ class SettingsController(QObject):
             shared_settings.announce(library)
         return path
 
-    def _saved(self, new: Settings, path: Path) -> None:
+    def _saved(self, new: Settings, path: Path, request: int = 0) -> None:
         changes = changed_fields(self.settings, new)
         self.settings = new
         self.saved_path = path
-        self.saved.emit(new, changes)
+        self._answer(request, self.saved, new, changes)
 
     # ---- switching storage ----------------------------------------------------------------------
-    def files_to_switch(self, values: dict[str, Any]) -> None:
+    def files_to_switch(self, values: dict[str, Any], request: int = 0) -> None:
         """`switchCounted(from, to, files)`: how many files live on a backend the form leaves.
 
         Emitted with files = 0 when the backend does not change or no library is attached.
         """
+        counted = self.switchCounted
         try:
             new = self.build(values)
         except Exception:  # noqa: BLE001 - save() reports it
-            self.switchCounted.emit("", "", 0)
+            self._answer(request, counted, "", "", 0)
             return
         old, target = self.settings.backend_name, new.backend_name
         library = self.library
         if library is None or old == target:
-            self.switchCounted.emit(old, target, 0)
+            self._answer(request, counted, old, target, 0)
             return
         self.runner.submit(
             library.backends.counts_by_backend,
-            on_result=lambda counts: self.switchCounted.emit(
-                old, target, sum(n for name, n in counts.items() if name != target)
+            on_result=lambda counts: self._answer(
+                request,
+                counted,
+                old,
+                target,
+                sum(n for name, n in counts.items() if name != target),
             ),
-            on_error=lambda exc: self.saveFailed.emit(describe_error(exc)),
+            on_error=lambda exc: self._answer(request, self.saveFailed, describe_error(exc)),
         )
 
     def start_migration(self, target: str) -> None:

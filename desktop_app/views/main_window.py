@@ -1277,6 +1277,15 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from desktop_app.views.settings_dialog import SettingsDialog
 
+        shown = getattr(self, "settings_dialog", None)
+        if shown is not None and shown.isVisible():
+            # one Settings window at a time: a second one for the same controller answered
+            # the first one's save too (a storage question twice, a move started twice)
+            shown.raise_()
+            shown.activateWindow()
+            return
+        if shown is not None:
+            shown.deleteLater()  # closed: its connections to the controller go with it
         self.settings_controller.catch_up()  # saved meanwhile by another process of this folder
         self.settings_dialog = SettingsDialog(self.settings_controller, self)
         self.settings_dialog.open()

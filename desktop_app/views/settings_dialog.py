@@ -79,11 +79,15 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        controller.testFinished.connect(self._on_test)
+        controller.testFinished.connect(self._on_test_answer)
         controller.saved.connect(self._on_saved)
         controller.saveFailed.connect(self._on_save_failed)
         controller.switchCounted.connect(self._on_switch_counted)
         self.switch_choice = ""  # "move" or "keep" when the backend changes
+        # the controller's requests this window made and waits for (0: none): its signals
+        # answer every window's, and only the one that asked may react (see _mine)
+        self._request = 0
+        self._test_request = 0
         self.load(controller.settings)
         # Fields keep their natural height whatever the window's size: the dialog grows (or
         # scrolls with the screen) instead of squashing a form to a few pixels.
@@ -429,7 +433,13 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(False)
         set_status_style(self.test_result, None)
         self.test_result.setText(self.tr("Testing…"))
-        self.controller.test_connection(self.values())
+        self._test_request = self.controller.new_request()
+        self.controller.test_connection(self.values(), self._test_request)
+
+    def _on_test_answer(self, ok: bool, text: str) -> None:
+        if self._mine(self._test_request):
+            self._test_request = 0
+            self._on_test(ok, text)
 
     def _on_test(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)
@@ -480,11 +490,23 @@ class SettingsDialog(QDialog):
         """
         self.buttons.setEnabled(False)
         self.switch_choice = ""
-        self.controller.files_to_switch(self.values())
+        self._request = self.controller.new_request()
+        self.controller.files_to_switch(self.values(), self._request)
+
+    def _mine(self, request: int) -> bool:
+        """Whether the controller's signal being emitted answers this window's `request`."""
+        return request != 0 and self.controller.answering == request
+
+    def done(self, result: int) -> None:
+        # closed (Cancel, Escape, saved): an answer still on its way is no longer awaited
+        self._request = self._test_request = 0
+        super().done(result)
 
     def _on_switch_counted(self, old: str, new: str, files: int) -> None:
+        if not self._mine(self._request):
+            return
         if not files:
-            self.controller.save(self.values())
+            self.controller.save(self.values(), self._request)
             return
         from desktop_app.views.storage_switch import StorageSwitchDialog
 
@@ -493,13 +515,17 @@ class SettingsDialog(QDialog):
         self.switch_dialog.open()
 
     def _on_switch_answer(self, result: int) -> None:
-        if result != QDialog.DialogCode.Accepted:
+        if result != QDialog.DialogCode.Accepted or not self._request:
+            self._request = 0
             self.buttons.setEnabled(True)  # nothing saved, nothing moved
             return
         self.switch_choice = self.switch_dialog.choice
-        self.controller.save(self.values())
+        self.controller.save(self.values(), self._request)
 
     def _on_saved(self, settings: Settings, *_: object) -> None:
+        if not self._mine(self._request):
+            return
+        self._request = 0
         self.buttons.setEnabled(True)
         self.saved_path = self.controller.saved_path
         if self.switch_choice == "move":
@@ -511,5 +537,8 @@ class SettingsDialog(QDialog):
         self.accept()
 
     def _on_save_failed(self, message: ErrorMessage) -> None:
+        if not self._mine(self._request):
+            return
+        self._request = 0
         self.buttons.setEnabled(True)
         open_warning(self, self.tr("Settings not saved"), message)
