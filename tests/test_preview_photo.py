@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColorSpace, QImage
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -191,18 +192,37 @@ def big_photo(photos: Path) -> Path:
 def test_an_81_megapixel_photo_is_previewed_at_its_own_scale(qtbot: Any, big_photo: Path) -> None:
     viewer = _viewer(qtbot, str(big_photo))
     image = viewer.image()
-    assert 0 < image.width() * image.height() <= 50_000_000  # decoded smaller, for memory
-    assert image.width() == image.height()
+    screen = viewer.screen().size() * viewer.screen().devicePixelRatio()
+    assert image.width() == image.height() == min(screen.width(), screen.height())  # for memory
     # orientation 6 turned after the reduced decode: the red corner ends top-right
     assert _near(_rgb(image, image.width() - 5, 5), (230, 30, 30), 20)
     assert viewer.message_text() == ""
-    viewer.actual_size()  # 100 % is the photo's own pixels, not the decoded copy's
-    shown = viewer._view.mapFromScene(viewer._item.sceneBoundingRect()).boundingRect()
-    assert abs(shown.width() - 9000) <= 2 and abs(shown.height() - 9000) <= 2
-    viewer.fit_to_window()
+    # the scene is the photo's own size (100 % is its pixels, not the decoded copy's)
+    assert viewer._item.sceneBoundingRect().size().toSize() == QSize(9000, 9000)
     area = viewer._view.viewport().size()
     shown = viewer._view.mapFromScene(viewer._item.sceneBoundingRect()).boundingRect()
     assert shown.width() <= area.width() + 1 and shown.height() <= area.height() + 1
+
+
+def test_zooming_in_past_the_screen_sized_copy_decodes_the_photo_at_full_size(
+    qtbot: Any, photos: Path
+) -> None:
+    path = photos / "tall.jpg"
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    stored = Image.new("RGB", (3000, 2000), (10, 120, 200))
+    ImageDraw.Draw(stored).rectangle([0, 0, 299, 199], fill=(230, 30, 30))
+    stored.save(path, quality=90, exif=exif)
+    viewer = _viewer(qtbot, str(path))
+    small = viewer.image()
+    assert small.height() < 3000 and abs(small.width() * 3 - small.height() * 2) <= 3
+    with qtbot.waitSignal(viewer._loader.sharpened, timeout=WAIT):
+        viewer.actual_size()
+    image = viewer.image()
+    assert (image.width(), image.height()) == (2000, 3000)
+    assert _near(_rgb(image, 1995, 5), (230, 30, 30), 20)  # upright, as the small copy was
+    assert viewer.scale_factor() == pytest.approx(1.0)
+    assert viewer._item.sceneBoundingRect().size().toSize() == QSize(2000, 3000)
 
 
 def test_a_photo_that_does_not_open_says_so_in_the_users_language(qtbot: Any, photos: Path) -> None:

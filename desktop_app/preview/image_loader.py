@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 from dataclasses import dataclass
 from typing import IO
 
@@ -38,10 +37,6 @@ UNREACHABLE = frozenset(
 )
 
 
-# The most pixels a preview decodes: a photo over it (a 61 or 100 MP camera's) is decoded
-# smaller, to this many, and shown at its own size (100 % is its own pixels). Its QImage and the
-# QPixmap made from it then take ~200 MB each at most, not 400 MB each, on a laptop.
-PREVIEW_MAX_PIXELS = 48_000_000
 # Qt refuses to allocate an image over 256 MB. A PNG or WebP is decoded whole before being made
 # smaller (only JPEG decodes at a reduced scale): 100 MP (README's limit, core's MAX_PIXELS) at
 # 4 bytes a pixel must fit. Larger images are refused before decoding (decode_image).
@@ -61,16 +56,16 @@ class Decoded:
 
 
 def read_image(source: str | None = None, data: bytes | None = None) -> tuple[QImage, str]:
-    """Decode a file or bytes upright, in sRGB: (image, error text or "")."""
+    """Decode a file or bytes upright, in sRGB, at full size: (image, error text or "")."""
     decoded = decode_image(source, data)
     return decoded.image, decoded.error
 
 
 def decode_image(
-    source: str | None = None, data: bytes | None = None, max_pixels: int = PREVIEW_MAX_PIXELS
+    source: str | None = None, data: bytes | None = None, fit: QSize | None = None
 ) -> Decoded:
     """Decode a file or bytes upright (EXIF orientation, as core reads it), converted to sRGB
-    from an embedded colour profile, and no bigger than `max_pixels`."""
+    from an embedded colour profile; made smaller to fit `fit` (upright), if given."""
     if data is not None:
         buffer = QBuffer()
         buffer.setData(QByteArray(data))
@@ -86,15 +81,16 @@ def decode_image(
     if pixels > MAX_PIXELS:
         error = too_many_pixels(stored.width(), stored.height()).message
         return Decoded(QImage(), QSize(), error, too_large=True)
-    if pixels > max_pixels:
-        factor = math.sqrt(max_pixels / pixels)
-        reader.setScaledSize(
-            QSize(max(1, int(stored.width() * factor)), max(1, int(stored.height() * factor)))
-        )
+    orientation = _orientation(local_path(source or "") if data is None else io.BytesIO(data))
+    if fit is not None and stored.isValid():
+        # the size is set before the turn, in the stored pixels' terms
+        box = fit.transposed() if orientation in _QUARTER_TURNS else fit
+        if stored.width() > box.width() or stored.height() > box.height():
+            smaller = stored.scaled(box, Qt.AspectRatioMode.KeepAspectRatio)
+            reader.setScaledSize(smaller.expandedTo(QSize(1, 1)))  # a thin panorama's 0 rows
     image = reader.read()
     if image.isNull():
         return Decoded(image, QSize(), reader.errorString())
-    orientation = _orientation(local_path(source or "") if data is None else io.BytesIO(data))
     image = _to_srgb(_upright(image, orientation))
     if not stored.isValid():  # a reader that cannot tell before decoding: never made smaller
         return Decoded(image, image.size())
@@ -160,6 +156,8 @@ class ImageLoader(QObject):
     loaded = Signal(QImage)
     failed = Signal(str)
     progress = Signal(int, int)
+    # the loaded photo again, at full size, after sharpen(); a failure keeps the smaller one
+    sharpened = Signal(QImage)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -169,25 +167,56 @@ class ImageLoader(QObject):
         # the technical text of the last failure, for a tooltip (the `failed` text is the
         # sentence the user reads); "" while loading and after a success
         self.failure_detail = ""
-        # the last loaded photo's own size, upright: the image `loaded` gives is smaller when the
-        # photo has more than PREVIEW_MAX_PIXELS
+        # the last loaded photo's own size, upright: the image `loaded` gives is smaller when
+        # load() was given a size to fit
         self.full_size = QSize()
+        # what the last load decoded (a path, or the bytes a URL gave), for sharpen()
+        self._decoded_from: tuple[str | None, bytes | None] | None = None
         # Qt's global pool: closing the preview does not wait for a decode still running, and
         # the decode of an image the user already moved past (dropped as stale) does not hold
         # up the next one.
         self._decoder = TaskRunner(max_threads=None, parent=self)
+        self._fit: QSize | None = None
 
-    def load(self, source: str) -> None:
-        """Start loading `source`; emits `loaded` or `failed` later, never synchronously."""
+    def load(self, source: str, fit: QSize | None = None) -> None:
+        """Start loading `source`, made smaller to fit `fit` if given (a screen's size: a 100 MP
+        photo decoded whole takes 400 MB, and as much again as a pixmap); emits `loaded` or
+        `failed` later, never synchronously."""
         self.cancel()
         self.failure_detail = ""
+        self._fit = fit
         if is_remote(source):
             self._fetch(source)
         else:
             self._decode(source, None)
 
+    def sharpen(self) -> None:
+        """Decode the loaded photo again at full size (zoomed in past the smaller copy's own
+        pixels); emits `sharpened`. Nothing when it was not made smaller."""
+        if self._decoded_from is None:
+            return
+        source, data = self._decoded_from
+        self._decoded_from = None  # once
+        generation = self._generation
+        self._decoder.submit(
+            decode_image,
+            source,
+            data,
+            on_result=lambda decoded: self._on_sharpened(generation, decoded),
+            on_error=lambda exc: logger.error("image decode failed", exc_info=exc),
+        )
+
+    def _on_sharpened(self, generation: int, decoded: Decoded) -> None:
+        if generation != self._generation:
+            return
+        if decoded.image.isNull():  # memory, most likely: the smaller copy stays
+            logger.info("full-size image decode failed: %s", decoded.error)
+        else:
+            self.sharpened.emit(decoded.image)
+
     def cancel(self) -> None:
         self._generation += 1
+        self._decoded_from = None
         if self._reply is not None:
             reply, self._reply = self._reply, None
             reply.abort()
@@ -235,16 +264,19 @@ class ImageLoader(QObject):
             decode_image,
             source,
             data,
-            on_result=lambda decoded: self._on_decoded(generation, decoded),
+            self._fit,
+            on_result=lambda decoded: self._on_decoded(generation, decoded, source, data),
             on_error=lambda exc: self._on_crashed(generation, exc),
         )
 
     def _on_crashed(self, generation: int, exc: BaseException) -> None:
         # decode_image reports a bad file as its error text; an exception is a decoder bug
         logger.error("image decode failed", exc_info=exc)
-        self._on_decoded(generation, Decoded(QImage(), QSize(), str(exc)))
+        self._on_decoded(generation, Decoded(QImage(), QSize(), str(exc)), None, None)
 
-    def _on_decoded(self, generation: int, decoded: Decoded) -> None:
+    def _on_decoded(
+        self, generation: int, decoded: Decoded, source: str | None, data: bytes | None
+    ) -> None:
         if generation != self._generation:
             return
         if decoded.image.isNull():
@@ -257,4 +289,6 @@ class ImageLoader(QObject):
                 self.failed.emit(self.tr("The image could not be opened."))
         else:
             self.full_size = decoded.size
+            if decoded.size != decoded.image.size():
+                self._decoded_from = (source, data)
             self.loaded.emit(decoded.image)

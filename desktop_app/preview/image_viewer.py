@@ -71,6 +71,7 @@ class ImageViewer(QWidget):
         self._loader.loaded.connect(self._on_loaded)
         self._loader.failed.connect(self._on_failed)
         self._loader.progress.connect(self._on_progress)
+        self._loader.sharpened.connect(self._on_sharpened)
 
         self._scene = QGraphicsScene(self)
         self._item = QGraphicsPixmapItem()
@@ -165,7 +166,9 @@ class ImageViewer(QWidget):
         self._image = QImage()
         self._item.setPixmap(QPixmap())
         self._show_message(self.tr("Loading…"))
-        self._loader.load(source)
+        # decoded to fit the screen (a window never shows more), at full size when zoomed in
+        screen = self.screen()
+        self._loader.load(source, screen.size() * screen.devicePixelRatio())
 
     def _on_loaded(self, image: QImage) -> None:
         self._image = image
@@ -177,6 +180,12 @@ class ImageViewer(QWidget):
         self._stack.setCurrentWidget(self._view)
         self.fit_to_window()
         self.loaded.emit()
+
+    def _on_sharpened(self, image: QImage) -> None:
+        # the same photo in more pixels: the scene (the photo's own size) and the zoom stay
+        self._image = image
+        self._item.setPixmap(QPixmap.fromImage(image))
+        self._item.setScale(self._loader.full_size.width() / image.width())
 
     def _on_progress(self, received: int, total: int) -> None:
         if total > 0 and self._image.isNull():
@@ -245,6 +254,9 @@ class ImageViewer(QWidget):
     def _apply_scale(self, scale: float) -> None:
         self._view.setTransform(QTransform.fromScale(scale, scale))
         self._update_zoom_label()
+        # a copy decoded smaller than the photo, shown larger than its own pixels: blurred
+        if scale * self._item.scale() * self.devicePixelRatioF() > 1.01:
+            self._loader.sharpen()
 
     def _update_zoom_label(self) -> None:
         self._zoom_label.setText(
