@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import re
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -21,6 +23,28 @@ MESSAGE_MARGIN = 24
 # import the notices follow each other, and labels coming back between two of them made the
 # next one start crushed ("Subid") for a frame or more.
 RETURN_DELAY = 1500  # ms
+# Where a notice's first sentence ends: ". " (or "!", "?") before a capital, possibly after an
+# opening "¿", "¡", quote or parenthesis; a line break; a ":" before a space or the end.
+# "1.5 GB", "10:30", "C:\\" and "http://" hold no space after their mark and stay whole.
+SENTENCE_END = re.compile(r"[.!?](?=\s+[¿¡“‘«\"'(]*(\w))|:(?=\s|$)|\n")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a notice, for a status bar too narrow for it all (the error box
+    and the tooltip keep the whole text). One that stops before its end (a clause before ":",
+    a line without a full stop) ends with "…", so that it never reads as a complete one."""
+    text = text.strip()
+    for found in SENTENCE_END.finditer(text):
+        mark = found.group(0)
+        if mark in ".!?":
+            if found.group(1).isupper():
+                return text[: found.end()]
+            continue
+        head = text[: found.start()].rstrip()
+        if not head:
+            continue
+        return head if head.endswith((".", "!", "?", "…")) else f"{head}…"
+    return text
 
 
 class FittingLabel(QLabel):
@@ -82,6 +106,11 @@ class MainStatusBar(QStatusBar):
         self._stepped_aside: list[QLabel] = []
         self._narrowed: list[QLabel] = []  # aside for the counts' sake (`_fit_width`)
         self._fitting = False
+        # a notice given to showMessage, what of it is shown, and when it ends (monotonic)
+        self._whole = ""
+        self._shown = ""
+        self._due: float | None = None
+        self._presenting = False
         self._return = QTimer(self)
         self._return.setSingleShot(True)
         self._return.setInterval(RETURN_DELAY)
@@ -202,13 +231,80 @@ class MainStatusBar(QStatusBar):
             self.counts,
         )
 
+    def showMessage(self, text: str, timeout: int | None = 0) -> None:  # noqa: N802 - Qt's name
+        """A notice beside the permanent labels. One too long for the room they leave, even with
+        the least needed ones aside (an error box's paragraph), shows its first sentence, elided
+        ("…") if it is still too long: QStatusBar draws a message whole from the left, and the
+        labels cut it mid-word. The tooltip has the whole text."""
+        if not text:  # a clearMessage: the labels aside come back after RETURN_DELAY
+            super().showMessage(text, timeout or 0)
+            return
+        self._whole = text
+        self._due = time.monotonic() + timeout / 1000 if timeout and timeout > 0 else None
+        self._present(again=False)
+
+    def _present(self, again: bool) -> None:
+        """Shows `_whole` as far as it fits; `again` (a resize): only if what fits changed,
+        for the time the notice has left."""
+        if self._presenting:
+            return
+        self._presenting = True
+        try:
+            metrics = self.fontMetrics()
+            sentence = first_sentence(self._whole)
+            # a text with line breaks (a list of failures) is never drawn on one line
+            whole = self._whole if "\n" not in self._whole.strip() else sentence
+            for shown in dict.fromkeys((whole, sentence)):
+                if self._make_room(metrics.horizontalAdvance(shown)):
+                    break
+            else:
+                shown = metrics.elidedText(
+                    sentence, Qt.TextElideMode.ElideRight, max(0, self._message_width())
+                )
+            if again and shown == self.currentMessage():
+                return
+            left = 0
+            if self._due is not None:
+                left = max(1, round((self._due - time.monotonic()) * 1000))
+            self._shown = shown
+            self.setToolTip(tip_text(self._whole) if self._whole else "")
+            super().showMessage(shown, left)
+        finally:
+            self._presenting = False
+
+    def _message_width(self) -> int:
+        """The width a message has: the room left by the labels' preferred widths, or less
+        where the layout gave them more (QStatusBar's message rectangle: 6 px from the left
+        edge to 2 px before the first permanent label; mirrored right to left)."""
+        room = self.message_room()
+        shown = [label for label in self._permanent() if label.isVisibleTo(self)]
+        if not self.isVisible() or not shown:
+            return room
+        if self.layoutDirection() == Qt.LayoutDirection.RightToLeft:
+            drawn = self.width() - 12 - max(label.geometry().right() + 3 for label in shown)
+        else:
+            drawn = min(label.x() for label in shown) - 2 - 6
+        return min(room, drawn)
+
     def _fit_message(self, message: str = "") -> None:
         if not message:
+            self._whole = self._shown = ""
+            self._due = None
+            self.setToolTip("")
             if self._stepped_aside:
                 self._return.start()  # not at once: another notice may follow
             return
+        if self._whole and message == self._shown:
+            return  # showMessage's own, already fitted
+        # Qt's own message (a status tip): given room, never shortened
+        self._whole = self._shown = ""
+        self.setToolTip("")
+        self._make_room(self.fontMetrics().horizontalAdvance(message))
+
+    def _make_room(self, need: int) -> bool:
+        """The least needed labels step aside until a message `need` pixels wide fits; those
+        aside come back while it still does. Whether it fits."""
         self._return.stop()
-        need = self.fontMetrics().horizontalAdvance(message)
         # labels aside come back, most needed first, while the notice still fits beside them
         for label in reversed(list(self._stepped_aside)):
             label.show()
@@ -225,6 +321,7 @@ class MainStatusBar(QStatusBar):
         layout = self.layout()
         if layout is not None:
             layout.activate()  # the labels move now, before the notice is painted
+        return self._message_width() >= need
 
     def _labels_back(self) -> None:
         if self.currentMessage():
@@ -275,7 +372,9 @@ class MainStatusBar(QStatusBar):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.currentMessage():
+        if self._whole and self.currentMessage() == self._shown:
+            self._present(again=True)  # shortened to the new room
+        elif self.currentMessage():
             self._fit_message(self.currentMessage())
         else:
             self._fit_width()
