@@ -204,8 +204,9 @@ def test_an_81_megapixel_photo_is_previewed_at_its_own_scale(qtbot: Any, big_pho
     assert shown.width() <= area.width() + 1 and shown.height() <= area.height() + 1
 
 
+@pytest.mark.parametrize("over_http", [False, True])
 def test_zooming_in_past_the_screen_sized_copy_decodes_the_photo_at_full_size(
-    qtbot: Any, photos: Path
+    qtbot: Any, photos: Path, http_base: str, over_http: bool
 ) -> None:
     path = photos / "tall.jpg"
     exif = Image.Exif()
@@ -213,7 +214,7 @@ def test_zooming_in_past_the_screen_sized_copy_decodes_the_photo_at_full_size(
     stored = Image.new("RGB", (3000, 2000), (10, 120, 200))
     ImageDraw.Draw(stored).rectangle([0, 0, 299, 199], fill=(230, 30, 30))
     stored.save(path, quality=90, exif=exif)
-    viewer = _viewer(qtbot, str(path))
+    viewer = _viewer(qtbot, f"{http_base}/tall.jpg" if over_http else str(path))
     small = viewer.image()
     assert small.height() < 3000 and abs(small.width() * 3 - small.height() * 2) <= 3
     with qtbot.waitSignal(viewer._loader.sharpened, timeout=WAIT):
