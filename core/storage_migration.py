@@ -4,15 +4,17 @@ Every `media_files` row names its backend (`storage_backend`, migration 0002). N
 labelled with the active backend as they are flushed; rows from before that revision are
 labelled at the first start with the backend configured then (where they all were).
 
-`library.backends.migrate()` moves files one at a time: copy to the target, read the copy
+`library.backends.migrate()` moves files one at a time: queue the copy's deletion at the target
+(core/deferred.py, LEFT_BEHIND, due COPY_KEPT_SECONDS later), copy to the target, read the copy
 back and compare its SHA-256 with the catalog's, switch the row (only if it still names the
-same key and source) and, in the same transaction, queue the source's deletion (core/deferred.py,
-LEFT_BEHIND) due SOURCE_KEPT_SECONDS later; the run deletes each source once due (waiting at its
+same key and source) and, in the same transaction, take the copy's deletion back and queue the
+source's, due SOURCE_KEPT_SECONDS later; the run deletes each source once due (waiting at its
 end for the last ones, a wait its progress reports: MigrationStep.removing; a cancel ends it).
 Killed at any point, no row ever names bytes that are not there (before
-the switch the source is intact; after it the copy is verified) and no source is left untracked
-(its queued deletion runs at the next start or maintenance). Running it again resumes with the
-files still on the source. Derivatives move with their file: the
+the switch the source is intact; after it the copy is verified) and neither a copy nor a source
+is left untracked (its queued deletion runs once due, at a start or maintenance). A file that
+did not move keeps its copy's deletion queued: running the move again resumes with the files
+still on the source, and takes it back as it switches them. Derivatives move with their file: the
 thumbnail, and a video's renditions, HLS ladder and scrub sprites (`keys.video_prefix`), which
 no job would rebuild (its job is done) and which the old store may no longer hold. Resized
 image variants are caches, rebuilt on demand at the target. Alias rows (duplicates served from
@@ -28,8 +30,8 @@ again at the end of the run, and what is still left is logged, listed in the rep
 `leftovers` and stays queued, which maintenance and every start retry.
 
 A file moving back to a backend where its old copy waits for deletion first takes that queued
-deletion back (`cancel_left_behind`), and queues it again should it not move: the deletion only
-ever runs while no row names the key on that backend (`drop_left_behind`). The copy and the
+deletion back (`cancel_left_behind`) for its copy's, later: the deletion only ever runs while no
+row names the key on that backend (`drop_left_behind`). The copy and the
 switch hold the key's locks, which that deletion holds from its check to its delete, in any
 process of the catalog (core/deferred.py `DeferredDeleter.writing`).
 
@@ -64,6 +66,7 @@ from core import keys, shared_settings
 from core.db.engine import Database, catalog_read_only
 from core.db.models import MediaFile
 from core.deferred import (
+    REPLACED_GRACE_SECONDS,
     cancel_left_behind,
     drop_left_behind,
     named_on,
@@ -128,6 +131,13 @@ _in_process = threading.Lock()  # an in-memory catalog, or no fcntl
 # switch, and the feed itself takes a moment (a poll, a reconnect); a range read that resolved
 # the path just before must still open it. A minute covers all of that with room to spare.
 SOURCE_KEPT_SECONDS = 60.0
+# How long the copy of a file that did not move outlives the run at the target, when no run of
+# the same move switches the file onto it first (which takes its deletion back). A store that
+# stalled may take in a PUT the move gave up on long after: deleted sooner, the copy lands
+# after its deletion ran, untracked again. The uploads' grace for an object written before its
+# row (core.deferred.queue_until_recorded), for the same reason. A move running again holds
+# the key's locks from its copy to its switch, which the deletion takes too (`writing`).
+COPY_KEPT_SECONDS = REPLACED_GRACE_SECONDS
 # A failure's `error`, by its code and reason: what the user can do, never a key or endpoint.
 _UNREACHABLE = "The storage cannot be reached; run the move again later"
 _SENTENCES: dict[tuple[str, str | None], str] = {
@@ -588,12 +598,14 @@ class StorageBackends:
         # written, and the row switched to an object that was gone (the source went later).
         with self._writing(key), self._reading(key), contextlib.ExitStack() as cleanup:
             with self._db.write() as s:
-                # an old copy of this file at the target, waiting for its deletion (a move back
-                # within SOURCE_KEPT_SECONDS): the copy about to be written there must not go
-                took_back = cancel_left_behind(s, target, key)
-            if took_back:
-                # what is at the target stays tracked should this file not move after all
-                cleanup.callback(self._requeue_unless_named, target, key)
+                # Nothing is written at the target before its deletion is queued there (the
+                # README's rule for every object stored before the row that names it): a move
+                # killed before its switch, or one that gave up on a store that stalled while
+                # its PUT still landed, left copies no row named and nothing would remove. An
+                # old copy of the file waiting there (a move back within SOURCE_KEPT_SECONDS)
+                # is taken back for the same note: due later, it must not go under this copy.
+                cancel_left_behind(s, target, key)
+                queue_left_behind(s, target, key, COPY_KEPT_SECONDS)
             # An owned partial file, not a temp folder: maintenance removes the copy of a
             # migration killed mid-way (core.partials), and never a running migration's.
             fd, local = owned_temp(self._settings().paths.tmp_dir, "migrate")
@@ -642,6 +654,8 @@ class StorageBackends:
                     .values(storage_backend=target, updated_at=MediaFile.updated_at)
                 ).rowcount  # type: ignore[attr-defined]
                 if switched:
+                    # the copy is the file's now: its note goes with the switch, in one commit
+                    cancel_left_behind(s, target, key)
                     # Not deleted now: readers in other processes may still hold the source's
                     # location (SOURCE_KEPT_SECONDS). Queued with the switch, so a kill after
                     # it leaves a known pending deletion, never an untracked object.
@@ -651,19 +665,17 @@ class StorageBackends:
                         _Source(time.monotonic() + SOURCE_KEPT_SECONDS, entry.id, source_name, key)
                     )
             if not switched:
-                if self._named_on(key, target):  # moved meanwhile (by another migration)
-                    moved_keys.add(key)
-                    return name
-                # renamed or deleted meanwhile: the source is still the truth
+                with self._db.write() as s:
+                    if named_on(s, key, target):  # moved meanwhile (by another migration)
+                        cancel_left_behind(s, target, key)
+                        moved_keys.add(key)
+                        return name
+                # renamed or deleted meanwhile: the source is still the truth (the note takes
+                # what the drop leaves: the thumbnail, a failed delete)
                 self._drop_copy(destination, target, key, video)
                 return ""
             moved_keys.add(key)
         return name
-
-    def _requeue_unless_named(self, backend: str, key: str) -> None:
-        with self._db.write() as s:
-            if not named_on(s, key, backend):
-                queue_left_behind(s, backend, key, SOURCE_KEPT_SECONDS)
 
     def presigner_for(self, key: str, arrival: Arrival | None = None) -> Presigner:
         """The presigner of the backend holding `key`: a file kept on the old backend gets a
