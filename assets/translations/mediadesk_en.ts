@@ -244,7 +244,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MainStatusBar</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="173"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="202"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln file</numerusform>
@@ -252,7 +252,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="174"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="203"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln image</numerusform>
@@ -260,7 +260,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="175"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln video</numerusform>
@@ -343,7 +343,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1482"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>%Ln file left to upload.</numerusform>
@@ -354,7 +354,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MigrationProgress</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="154"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="173"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Removing the old copies… (%Ln left, %1 s)</numerusform>
@@ -362,7 +362,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="169"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="188"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>All files are in the new storage (%Ln moved).</numerusform>
@@ -373,7 +373,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>MoveReport</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="245"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="264"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>The move was stopped after %Ln file had been moved to %1.</numerusform>
@@ -381,7 +381,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="260"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="279"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln file was not moved: it stays readable where it is. Run the move again to continue with it.</numerusform>
@@ -389,7 +389,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="268"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="287"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>%Ln file was moved to %1.</numerusform>
@@ -397,7 +397,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="273"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="292"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln file could not be moved; it stays readable where it is.</numerusform>
@@ -405,7 +405,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="281"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="300"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln file changed during the move (renamed or deleted) and was left for the next move.</numerusform>
@@ -413,7 +413,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="295"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Run the move again to retry it.</numerusform>
@@ -421,7 +421,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="324"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 and %Ln more</numerusform>
@@ -429,7 +429,7 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="325"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln file: %1</numerusform>
@@ -459,7 +459,15 @@ Show the trash to restore them, or drop new photos and videos anywhere on this w
 <context>
     <name>StorageSwitchDialog</name>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <source>%Ln file(s) are still on %1, not on %2 where new files are stored. Move them now?</source>
+        <translation>
+            <numerusform>%Ln file is still on %1, not on %2 where new files are stored. Move it now?</numerusform>
+            <numerusform>%Ln files are still on %1, not on %2 where new files are stored. Move them now?</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="71"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln file is stored on %1. New files will be stored on %2. What should happen to the file already there?</numerusform>

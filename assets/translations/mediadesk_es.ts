@@ -1053,13 +1053,13 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageLoader</name>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="213"/>
-        <location filename="../../desktop_app/preview/image_loader.py" line="255"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="242"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="287"/>
         <source>The image is too large to preview.</source>
         <translation>La imagen es demasiado grande para la vista previa.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_loader.py" line="257"/>
+        <location filename="../../desktop_app/preview/image_loader.py" line="289"/>
         <source>The image could not be opened.</source>
         <translation>No se pudo abrir la imagen.</translation>
     </message>
@@ -1067,38 +1067,38 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="89"/>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="167"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="90"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="168"/>
         <source>Loading…</source>
         <translation>Cargando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="116"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="117"/>
         <source>Zoom out</source>
         <translation>Alejar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="122"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="123"/>
         <source>Zoom in</source>
         <translation>Acercar</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="130"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="131"/>
         <source>100 %</source>
         <translation>100 %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="133"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="134"/>
         <source>Fit to window</source>
         <translation>Ajustar a la ventana</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="184"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="193"/>
         <source>Loading… {percent} %</source>
         <translation>Cargando… {percent} %</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/preview/image_viewer.py" line="251"/>
+        <location filename="../../desktop_app/preview/image_viewer.py" line="263"/>
         <source>{percent} %</source>
         <translation>{percent} %</translation>
     </message>
@@ -1422,87 +1422,87 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MainStatusBar</name>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="98"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="127"/>
         <source>Storage: R2 bucket %1</source>
         <translation>Almacenamiento: bucket R2 %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="101"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="130"/>
         <source>Storage: local folder</source>
         <translation>Almacenamiento: carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="112"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="141"/>
         <source>Catalog: SQLite %1</source>
         <translation>Catálogo: SQLite %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="117"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="146"/>
         <source>Catalog: PostgreSQL %1</source>
         <translation>Catálogo: PostgreSQL %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="127"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="156"/>
         <source>○ Live: library disk out of reach</source>
         <translation>○ En directo: disco de la biblioteca inaccesible</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="129"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="158"/>
         <source>The disk holding the library cannot be written. Connect it again; this comes back by itself once it answers.</source>
         <translation>No se puede escribir en el disco que contiene la biblioteca. Conéctalo de nuevo; esto vuelve solo en cuanto responda.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="133"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="162"/>
         <source>● Live</source>
         <translation>● En directo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="134"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="163"/>
         <source>Changes made elsewhere on this catalog appear at once.</source>
         <translation>Los cambios hechos en otros equipos sobre este catálogo aparecen al momento.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="136"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
         <source>○ Live: starting</source>
         <translation>○ En directo: iniciando</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="139"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="168"/>
         <source>○ Live: disconnected</source>
         <translation>○ En directo: desconectado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="140"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="169"/>
         <source>Changes made elsewhere appear once the catalog is reachable again.</source>
         <translation>Los cambios hechos en otros equipos aparecerán cuando el catálogo vuelva a estar accesible.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="147"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="176"/>
         <source>Server: %1</source>
         <translation>Servidor: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="149"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="178"/>
         <source>Server: not running</source>
         <translation>Servidor: no está en marcha</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="151"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="180"/>
         <source>Server: stopped</source>
         <translation>Servidor: detenido</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="160"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="189"/>
         <source>⚠ Storage: %1 used, above %2</source>
         <translation>⚠ Almacenamiento: %1 en uso, por encima de %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/status_bar.py" line="165"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="194"/>
         <source>Set by MEDIADESK_STORAGE_WARN_BYTES; see View ▸ Storage.</source>
         <translation>Lo fija MEDIADESK_STORAGE_WARN_BYTES; véase Ver ▸ Almacenamiento.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="173"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="202"/>
         <source>%Ln file(s)</source>
         <translation>
             <numerusform>%Ln archivo</numerusform>
@@ -1510,7 +1510,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="174"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="203"/>
         <source>%Ln image(s)</source>
         <translation>
             <numerusform>%Ln imagen</numerusform>
@@ -1518,7 +1518,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/status_bar.py" line="175"/>
+        <location filename="../../desktop_app/views/status_bar.py" line="204"/>
         <source>%Ln video(s)</source>
         <translation>
             <numerusform>%Ln vídeo</numerusform>
@@ -1654,7 +1654,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Ay&amp;uda</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1321"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1330"/>
         <source>MediaDesk</source>
         <translation>MediaDesk</translation>
     </message>
@@ -1895,37 +1895,37 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <translation>Cambiar el nombre del deportista</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1304"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1313"/>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1307"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1316"/>
         <source>Settings saved. Restart MediaDesk to apply the storage and language changes.</source>
         <translation>Ajustes guardados. Reinicia MediaDesk para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1326"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1335"/>
         <source>About MediaDesk</source>
         <translation>Acerca de MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1330"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1339"/>
         <source>MediaDesk manages the photos and videos of your athletes, on this computer or in Cloudflare R2, and shares them through a small HTTP server.</source>
         <translation>MediaDesk gestiona las fotos y los vídeos de tus deportistas, en este ordenador o en Cloudflare R2, y los comparte mediante un pequeño servidor HTTP.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1472"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1481"/>
         <source>Uploads in progress</source>
         <translation>Subidas en curso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/main_window.py" line="1474"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1483"/>
         <source>Some files are still uploading. If you quit now, they will continue where they left off the next time you open MediaDesk. Quit now?</source>
         <translation>Algunos archivos todavía se están subiendo. Si sales ahora, seguirán donde se quedaron la próxima vez que abras MediaDesk. ¿Salir ahora?</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/main_window.py" line="1482"/>
+        <location filename="../../desktop_app/views/main_window.py" line="1491"/>
         <source>%Ln file(s) left to upload.</source>
         <translation>
             <numerusform>Queda %Ln archivo por subir.</numerusform>
@@ -1936,29 +1936,29 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
 <context>
     <name>MigrationProgress</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="115"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="134"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="116"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="135"/>
         <source>Preparing…</source>
         <translation>Preparando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="117"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="136"/>
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="143"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="162"/>
         <source>Moved %1 of %2 files
 %3</source>
         <translation>Movidos %1 de %2 archivos
 %3</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="154"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="173"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
@@ -1966,7 +1966,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="169"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="188"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -1974,14 +1974,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="172"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="191"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="165"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="184"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1989,12 +1989,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>MoveReport</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="208"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="227"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="245"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="264"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
@@ -2002,12 +2002,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="253"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="272"/>
         <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="260"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="279"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
@@ -2015,7 +2015,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="268"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="287"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>Se movió %Ln archivo a %1.</numerusform>
@@ -2023,7 +2023,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="273"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="292"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
@@ -2031,7 +2031,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="281"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="300"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
@@ -2039,7 +2039,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="295"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -2047,12 +2047,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="297"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="316"/>
         <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
         <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="324"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 y %Ln más</numerusform>
@@ -2060,7 +2060,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="306"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="325"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln archivo: %1</numerusform>
@@ -2068,7 +2068,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="311"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
         <source>file %1 (no longer in the library)</source>
         <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
@@ -2445,47 +2445,47 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>SettingsController</name>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="175"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="196"/>
         <source>Connection works: %1</source>
         <translation>La conexión funciona: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="185"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="206"/>
         <source>The endpoint cannot be reached. Check the endpoint URL and the network.</source>
         <translation>No se puede conectar con el endpoint. Revisa la URL del endpoint y la red.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="188"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="209"/>
         <source>The endpoint refused the request. Check the endpoint URL and the region.</source>
         <translation>El endpoint rechazó la solicitud. Revisa la URL del endpoint y la región.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="190"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="211"/>
         <source>The access key ID or the secret access key is wrong.</source>
         <translation>El ID de la clave de acceso o la clave de acceso secreta no son correctos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="192"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="213"/>
         <source>The keys are valid but may not use this bucket. Check their permissions.</source>
         <translation>Las claves son válidas, pero no tienen permiso para usar este bucket. Revisa sus permisos.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="195"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="216"/>
         <source>Access denied. Check the keys and their permissions on this bucket.</source>
         <translation>Acceso denegado. Revisa las claves y sus permisos sobre este bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="198"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="219"/>
         <source>The server answered, but the bucket does not exist. Check the bucket name.</source>
         <translation>El servidor respondió, pero el bucket no existe. Revisa el nombre del bucket.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="210"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="231"/>
         <source>R2 bucket %1 at %2</source>
         <translation>bucket R2 %1 en %2</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/controllers/settings_controller.py" line="214"/>
+        <location filename="../../desktop_app/controllers/settings_controller.py" line="235"/>
         <source>local folder %1</source>
         <translation>carpeta local %1</translation>
     </message>
@@ -2508,198 +2508,198 @@ Vuelva a iniciarlo para continuar.</translation>
         <translation>Ajustes</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="95"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="99"/>
         <source>Storage</source>
         <translation>Almacenamiento</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="98"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="102"/>
         <source>Local folder</source>
         <translation>Carpeta local</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="99"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="103"/>
         <source>Cloudflare R2 (or S3)</source>
         <translation>Cloudflare R2 (o S3)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="112"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="116"/>
         <source>Test connection</source>
         <translation>Probar la conexión</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="136"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="140"/>
         <source>Default folder of your user account</source>
         <translation>Carpeta predeterminada de tu cuenta de usuario</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="137"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
         <source>Browse…</source>
         <translation>Examinar…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="141"/>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="423"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="145"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="427"/>
         <source>Data folder</source>
         <translation>Carpeta de datos</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="159"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
         <source>Endpoint URL</source>
         <translation>URL del endpoint</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="160"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="161"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="165"/>
         <source>Access key ID</source>
         <translation>ID de clave de acceso</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="162"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="166"/>
         <source>Secret access key</source>
         <translation>Clave de acceso secreta</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="163"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="167"/>
         <source>Public domain (optional)</source>
         <translation>Dominio público (opcional)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="164"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="168"/>
         <source>Region</source>
         <translation>Región</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="171"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="175"/>
         <source>Limits</source>
         <translation>Límites</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="178"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="182"/>
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="179"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="183"/>
         <source>Maximum file size</source>
         <translation>Tamaño máximo de archivo</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="180"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="184"/>
         <source>Signed link lifetime</source>
         <translation>Validez de los enlaces firmados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="183"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="187"/>
         <source> per minute</source>
         <translation> por minuto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="184"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="188"/>
         <source>No limit</source>
         <translation>Sin límite</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="185"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="189"/>
         <source>Uploads each API token (or address) may make</source>
         <translation>Subidas que puede hacer cada token de la API (o dirección)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="186"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="190"/>
         <source>API upload limit</source>
         <translation>Límite de subidas por la API</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="192"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="196"/>
         <source>Files bigger than this are sent in parts: a pause, closing MediaDesk or a network outage resumes from the last part instead of from the start</source>
         <translation>Los archivos más grandes se envían por partes: tras una pausa, el cierre de MediaDesk o un corte de red se reanudan desde la última parte en lugar de desde el principio</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="196"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="200"/>
         <source>Upload in parts above</source>
         <translation>Subir por partes a partir de</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="200"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="204"/>
         <source>Accepted images</source>
         <translation>Imágenes aceptadas</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="201"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="205"/>
         <source>Accepted videos</source>
         <translation>Vídeos aceptados</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="214"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="218"/>
         <source>Embedded server</source>
         <translation>Servidor integrado</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="219"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="223"/>
         <source>Start the server with MediaDesk</source>
         <translation>Iniciar el servidor con MediaDesk</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="220"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="224"/>
         <source>Host</source>
         <translation>Dirección</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="221"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
         <source>Port</source>
         <translation>Puerto</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="225"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="229"/>
         <source>127.0.0.1 serves this computer only; 0.0.0.0 serves the network. Host and port apply the next time the server starts.</source>
         <translation>127.0.0.1 solo sirve a este ordenador; 0.0.0.0 sirve a tu red. La dirección y el puerto se aplican la próxima vez que arranque el servidor.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="236"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="240"/>
         <source>Language</source>
         <translation>Idioma</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="239"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
         <source>System language</source>
         <translation>Idioma del sistema</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="243"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="247"/>
         <source>Interface language</source>
         <translation>Idioma de la interfaz</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="307"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="311"/>
         <source>Set by %1</source>
         <translation>Fijado por %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="315"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="319"/>
         <source>Greyed-out fields are set by environment variables and cannot be changed here: %1</source>
         <translation>Los campos en gris los fijan variables de entorno y no se pueden cambiar aquí: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="322"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="326"/>
         <source>The data folder was given with --data-dir when MediaDesk was started: it cannot be changed here.</source>
         <translation>La carpeta de datos se indicó con --data-dir al iniciar MediaDesk: no se puede cambiar aquí.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="431"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="435"/>
         <source>Testing…</source>
         <translation>Probando…</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="469"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="479"/>
         <source>Restart MediaDesk after saving to apply the storage and language changes.</source>
         <translation>Reinicia MediaDesk después de guardar para aplicar los cambios de almacenamiento e idioma.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/settings_dialog.py" line="515"/>
+        <location filename="../../desktop_app/views/settings_dialog.py" line="547"/>
         <source>Settings not saved</source>
         <translation>Ajustes no guardados</translation>
     </message>
@@ -2796,12 +2796,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="48"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="69"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="52"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="71"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -2809,27 +2809,50 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="64"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="76"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="68"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="87"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="74"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="77"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="77"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="59"/>
+        <source>Files still to move</source>
+        <translation>Archivos por mover</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="61"/>
+        <source>%Ln file(s) are still on %1, not on %2 where new files are stored. Move them now?</source>
+        <translation>
+            <numerusform>%Ln archivo sigue en %1, no en %2, donde se guardan los archivos nuevos. ¿Moverlo ahora?</numerusform>
+            <numerusform>%Ln archivos siguen en %1, no en %2, donde se guardan los archivos nuevos. ¿Moverlos ahora?</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
+        <source>Move them to %1 now (recommended)</source>
+        <translation>Moverlos ahora a %1 (recomendado)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="67"/>
+        <source>Leave them where they are for now</source>
+        <translation>Dejarlos donde están por ahora</translation>
+    </message>
+    <message>
+        <location filename="../../desktop_app/views/storage_switch.py" line="96"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="94"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="113"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>

@@ -283,9 +283,13 @@ class SettingsController(QObject):
 
     # ---- switching storage ----------------------------------------------------------------------
     def files_to_switch(self, values: dict[str, Any], request: int = 0) -> None:
-        """`switchCounted(from, to, files)`: how many files live on a backend the form leaves.
+        """`switchCounted(from, to, files)`: how many files live on a backend the form leaves,
+        or, when the form keeps the backend, how many are still on another one (a move that
+        was stopped or left files behind, files kept where they were): saving the same choice
+        again offers to move them, as the README and a stopped move's report say it does.
 
-        Emitted with files = 0 when the backend does not change or no library is attached.
+        Emitted with files = 0 when nothing is elsewhere, when the backend is kept while a
+        move to it runs, or when no library is attached.
         """
         counted = self.switchCounted
         try:
@@ -295,18 +299,20 @@ class SettingsController(QObject):
             return
         old, target = self.settings.backend_name, new.backend_name
         library = self.library
-        if library is None or old == target:
+        if library is None or (old == target and self.migrating):  # it is moving them already
             self._answer(request, counted, old, target, 0)
             return
+
+        def answer(counts: dict[str, int]) -> None:
+            elsewhere = {name: n for name, n in counts.items() if name != target and n}
+            source = old
+            if old == target and elsewhere:  # the files left behind: where most of them are
+                source = max(elsewhere, key=elsewhere.__getitem__)
+            self._answer(request, counted, source, target, sum(elsewhere.values()))
+
         self.runner.submit(
             library.backends.counts_by_backend,
-            on_result=lambda counts: self._answer(
-                request,
-                counted,
-                old,
-                target,
-                sum(n for name, n in counts.items() if name != target),
-            ),
+            on_result=answer,
             on_error=lambda exc: self._answer(request, self.saveFailed, describe_error(exc)),
         )
 

@@ -486,7 +486,8 @@ class SettingsDialog(QDialog):
     def _save(self) -> None:
         """The file is written in a worker; the dialog closes when it is saved.
 
-        A backend change with files on the old backend first asks what to do with them.
+        A backend change with files on the old backend first asks what to do with them; so
+        does a save keeping the backend while files are still on the other one.
         """
         self.buttons.setEnabled(False)
         self.switch_choice = ""
@@ -510,7 +511,9 @@ class SettingsDialog(QDialog):
             return
         from desktop_app.views.storage_switch import StorageSwitchDialog
 
-        self.switch_dialog = StorageSwitchDialog(old, new, files, self)
+        # the backend kept: files a stopped or partly failed move left behind
+        resume = new == self.controller.settings.backend_name
+        self.switch_dialog = StorageSwitchDialog(old, new, files, self, resume=resume)
         self.switch_dialog.finished.connect(self._on_switch_answer)
         self.switch_dialog.open()
 

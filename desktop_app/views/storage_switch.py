@@ -40,29 +40,47 @@ def backend_title(name: str) -> str:
 
 
 class StorageSwitchDialog(QDialog):
-    """Move the files, or keep reading them where they are; `choice` after accept()."""
+    """Move the files, or keep reading them where they are; `choice` after accept().
 
-    def __init__(self, old: str, new: str, files: int, parent: QWidget | None = None) -> None:
+    `resume`: the backend is kept and `files` are still on `old` (a move stopped or partly
+    failed, or files kept there): the same choice, asked about the files left."""
+
+    def __init__(
+        self,
+        old: str,
+        new: str,
+        files: int,
+        parent: QWidget | None = None,
+        resume: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("storage-switch")
-        self.setWindowTitle(self.tr("Switch storage"))
-        layout = QVBoxLayout(self)
-        self.intro = intro = QLabel(
-            self.tr(
+        if resume:
+            self.setWindowTitle(self.tr("Files still to move"))
+            text = self.tr(
+                "%Ln file(s) are still on %1, not on %2 where new files are stored. Move them now?",
+                "",
+                files,
+            )
+            move_text = self.tr("Move them to %1 now (recommended)")
+            keep_text = self.tr("Leave them where they are for now")
+        else:
+            self.setWindowTitle(self.tr("Switch storage"))
+            text = self.tr(
                 "%Ln file(s) are stored on %1. New files will be stored on %2. "
                 "What should happen to the files already there?",
                 "",
                 files,
             )
-            .replace("%1", backend_title(old))
-            .replace("%2", backend_title(new)),
-            self,
+            move_text = self.tr("Move my files to the new storage (recommended)")
+            keep_text = self.tr("Keep reading old files from where they are")
+        layout = QVBoxLayout(self)
+        self.intro = intro = QLabel(
+            text.replace("%1", backend_title(old)).replace("%2", backend_title(new)), self
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.move_files = QRadioButton(
-            self.tr("Move my files to the new storage (recommended)"), self
-        )
+        self.move_files = QRadioButton(move_text.replace("%1", backend_title(new)), self)
         move_hint = QLabel(
             self.tr(
                 "Runs in the background. Each file is copied, checked against its SHA-256 "
@@ -71,7 +89,7 @@ class StorageSwitchDialog(QDialog):
             ),
             self,
         )
-        self.keep_files = QRadioButton(self.tr("Keep reading old files from where they are"), self)
+        self.keep_files = QRadioButton(keep_text, self)
         keep_hint = QLabel(
             self.tr(
                 "Nothing is copied. Old files stay readable from %1 as long as it stays "

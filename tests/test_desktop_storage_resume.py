@@ -1,0 +1,129 @@
+"""A storage move stopped part-way resumes from Settings: saving the same choice again offers to
+move the files still on the old storage, and moving them puts every file on the new one.
+
+Before, the stopped move had already saved R2 as the storage, so saving R2 again counted no
+files to switch (the backend did not change): nothing was asked nor moved, while the README and
+the stopped move's report say to save again or run the move again. Real SQLite catalog, local
+storage, moto's S3 server, the real main window and dialogs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.library import Library  # noqa: E402
+from core.records import FileRecord  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.storage_migration import StorageBackends  # noqa: E402
+from desktop_app.i18n import install_translations  # noqa: E402
+from desktop_app.views.main_window import MainWindow  # noqa: E402
+from tests.media_fixtures import MediaSet  # noqa: E402
+from tests.qt_helpers import wait_for  # noqa: E402
+
+# the same library of two local files and window as the switch's own tests
+from tests.test_desktop_storage_switch import (  # noqa: E402
+    TIMEOUT,
+    _backends,
+    _switch_to_r2,
+    files,  # noqa: F401
+    lib,  # noqa: F401
+    local_settings,  # noqa: F401
+    window,  # noqa: F401
+)
+
+
+@pytest.fixture(autouse=True)
+def english(qapp: Any) -> None:
+    install_translations("en")  # the plural forms ("1 file is", "2 files are")
+
+
+def _close_windows_of_the_move() -> None:
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() in ("storage-migration-report", "storage-migration-progress"):
+            widget.close()
+
+
+def test_saving_the_same_storage_again_moves_the_files_a_stopped_move_left(
+    qtbot: Any,
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lib.uploads.ingest(media_dir.webp, "image")  # three files on this computer
+    controller = window.settings_controller
+    # Stop pressed while the second file moves: it finishes, the third is not started
+    real, calls = StorageBackends._move_one, [0]
+
+    def stopped_at_the_second(self: StorageBackends, *args: Any, **kwargs: Any) -> str:
+        calls[0] += 1
+        if calls[0] == 2:
+            controller.cancel_migration()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(StorageBackends, "_move_one", stopped_at_the_second)
+    with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT) as done:
+        _switch_to_r2(qtbot, window).accept()
+    assert done.args[0] is False  # stopped
+    assert sorted(_backends(local_settings).values()) == ["local", "r2", "r2"]
+    assert controller.settings.backend_name == "r2"  # the choice was saved with the move
+    monkeypatch.setattr(StorageBackends, "_move_one", real)
+    _close_windows_of_the_move()
+
+    # later: Settings, R2 still chosen, Save
+    window.open_settings()
+    dialog = window.settings_dialog
+    assert dialog.r2_radio.isChecked()
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    wait_for(qtbot, lambda: getattr(dialog, "switch_dialog", None) is not None, timeout=TIMEOUT)
+    ask = dialog.switch_dialog
+    text = ask.intro.text()
+    assert "1 file is still on this computer" in text, text
+    assert "Cloudflare R2" in text, text
+    assert ask.move_files.isChecked()  # moving them is the recommended answer
+    with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT) as done:
+        ask.accept()
+    assert done.args[:3] == [True, 1, 0]
+    assert set(_backends(local_settings).values()) == {"r2"}
+    assert controller.settings.backend_name == "r2"
+    _close_windows_of_the_move()
+
+    # nothing left elsewhere: a plain Save asks nothing
+    window.open_settings()
+    again = window.settings_dialog
+    assert again is not dialog
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        again.buttons.button(again.buttons.StandardButton.Save).click()
+    assert getattr(again, "switch_dialog", None) is None
+
+
+def test_leaving_them_saves_and_moves_nothing(
+    qtbot: Any,
+    window: MainWindow,
+    local_settings: Settings,
+    files: list[FileRecord],
+) -> None:
+    controller = window.settings_controller
+    ask = _switch_to_r2(qtbot, window)
+    ask.keep_files.setChecked(True)  # new files on R2, the old ones read where they are
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        ask.accept()
+    window.open_settings()
+    dialog = window.settings_dialog
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    wait_for(qtbot, lambda: getattr(dialog, "switch_dialog", None) is not None, timeout=TIMEOUT)
+    ask = dialog.switch_dialog
+    assert "2 files are still on this computer" in ask.intro.text()
+    ask.keep_files.setChecked(True)
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        ask.accept()
+    qtbot.wait(200)
+    assert not controller.migrating
+    assert set(_backends(local_settings).values()) == {"local"}
