@@ -53,7 +53,7 @@ def test_the_wait_for_the_old_copies_is_shown_and_stop_ends_it(
     progress = shown()[0]
     wait_for(qtbot, lambda: "Removing the old copies" in progress.labelText(), timeout=TIMEOUT)
     label = progress.labelText()
-    assert label.startswith("Moved 2 of 2 files\n"), label
+    assert label.startswith("Moved 2 of 2 file"), label  # "files" with the plural forms
     assert "(2 left, " in label and " s)" in label, label
     seconds = int(label.rsplit(", ", 1)[1].split(" ", 1)[0])
     assert 0 < seconds <= 30

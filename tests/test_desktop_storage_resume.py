@@ -20,10 +20,12 @@ from core.library import Library  # noqa: E402
 from core.records import FileRecord  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.storage_migration import StorageBackends  # noqa: E402
-from desktop_app.i18n import install_translations  # noqa: E402
 from desktop_app.views.main_window import MainWindow  # noqa: E402
 from tests.media_fixtures import MediaSet  # noqa: E402
 from tests.qt_helpers import wait_for  # noqa: E402
+
+# English with its plural forms ("1 file is", "2 files are"), as the app installs it
+from tests.test_desktop_migration_progress_counts import english  # noqa: E402, F401
 
 # the same library of two local files and window as the switch's own tests
 from tests.test_desktop_storage_switch import (  # noqa: E402
@@ -37,11 +39,6 @@ from tests.test_desktop_storage_switch import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True)
-def english(qapp: Any) -> None:
-    install_translations("en")  # the plural forms ("1 file is", "2 files are")
-
-
 def _close_windows_of_the_move() -> None:
     for widget in QApplication.topLevelWidgets():
         if widget.objectName() in ("storage-migration-report", "storage-migration-progress"):
@@ -50,6 +47,7 @@ def _close_windows_of_the_move() -> None:
 
 def test_saving_the_same_storage_again_moves_the_files_a_stopped_move_left(
     qtbot: Any,
+    english: None,
     window: MainWindow,
     lib: Library,
     local_settings: Settings,
@@ -106,6 +104,7 @@ def test_saving_the_same_storage_again_moves_the_files_a_stopped_move_left(
 
 def test_leaving_them_saves_and_moves_nothing(
     qtbot: Any,
+    english: None,
     window: MainWindow,
     local_settings: Settings,
     files: list[FileRecord],

@@ -1950,15 +1950,24 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         <source>Stop</source>
         <translation>Detener</translation>
     </message>
-    <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="162"/>
-        <source>Moved %1 of %2 files
-%3</source>
-        <translation>Movidos %1 de %2 archivos
-%3</translation>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="166"/>
+        <source>%1 of %Ln file(s) done (%2 not moved)</source>
+        <translation>
+            <numerusform>%1 de %Ln archivo procesado (%2 sin mover)</numerusform>
+            <numerusform>%1 de %Ln archivos procesados (%2 sin mover)</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="173"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="170"/>
+        <source>Moved %1 of %Ln file(s)</source>
+        <translation>
+            <numerusform>Movido %1 de %Ln archivo</numerusform>
+            <numerusform>Movidos %1 de %Ln archivos</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../desktop_app/views/storage_switch.py" line="178"/>
         <source>Removing the old copies… (%Ln left, %1 s)</source>
         <translation>
             <numerusform>Eliminando las copias antiguas… (queda %Ln, %1 s)</numerusform>
@@ -1966,7 +1975,7 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="188"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="193"/>
         <source>All files are in the new storage (%Ln moved).</source>
         <translation>
             <numerusform>Todos los archivos están en el nuevo almacenamiento (%Ln movido).</numerusform>
@@ -1974,14 +1983,14 @@ Suelta fotos, vídeos o carpetas enteras en cualquier parte de esta ventana, o u
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="191"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="196"/>
         <source>The move stopped: %1
 Run it again to continue.</source>
         <translation>El traslado se detuvo: %1
 Vuelva a iniciarlo para continuar.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="184"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="189"/>
         <source>Close</source>
         <translation>Cerrar</translation>
     </message>
@@ -1989,12 +1998,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>MoveReport</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="227"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="232"/>
         <source>Moving files</source>
         <translation>Moviendo archivos</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="264"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="269"/>
         <source>The move was stopped after %Ln file(s) had been moved to %1.</source>
         <translation>
             <numerusform>El traslado se detuvo después de mover %Ln archivo a %1.</numerusform>
@@ -2002,12 +2011,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="272"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="277"/>
         <source>The other files were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>Los demás archivos no se movieron: siguen disponibles donde estaban. Vuelve a iniciar el traslado para continuar con ellos.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="279"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="284"/>
         <source>%Ln file(s) were not moved: they stay readable where they are. Run the move again to continue with them.</source>
         <translation>
             <numerusform>%Ln archivo no se movió: sigue disponible donde estaba. Vuelve a iniciar el traslado para continuar con él.</numerusform>
@@ -2015,7 +2024,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="287"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="292"/>
         <source>%Ln file(s) were moved to %1.</source>
         <translation>
             <numerusform>Se movió %Ln archivo a %1.</numerusform>
@@ -2023,7 +2032,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="292"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="297"/>
         <source>%Ln file(s) could not be moved; they stay readable where they are.</source>
         <translation>
             <numerusform>%Ln archivo no se pudo mover; sigue disponible donde estaba.</numerusform>
@@ -2031,7 +2040,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="300"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="305"/>
         <source>%Ln file(s) changed during the move (renamed or deleted) and were left for the next move.</source>
         <translation>
             <numerusform>%Ln archivo cambió durante el traslado (se renombró o se eliminó) y queda para el próximo traslado.</numerusform>
@@ -2039,7 +2048,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="314"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="319"/>
         <source>Run the move again to retry them.</source>
         <translation>
             <numerusform>Vuelve a iniciar el traslado para reintentarlo.</numerusform>
@@ -2047,12 +2056,12 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="316"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="321"/>
         <source>Running the move again retries the files that met a passing fault; the others first need what is said for them above.</source>
         <translation>Al volver a iniciar el traslado se reintentan los archivos que sufrieron un fallo pasajero; los demás necesitan antes lo que se indica para ellos arriba.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="324"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="329"/>
         <source>%1 and %Ln more</source>
         <translation>
             <numerusform>%1 y %Ln más</numerusform>
@@ -2060,7 +2069,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="325"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
         <source>%Ln file(s): %1</source>
         <translation>
             <numerusform>%Ln archivo: %1</numerusform>
@@ -2068,7 +2077,7 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="330"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="335"/>
         <source>file %1 (no longer in the library)</source>
         <translation>archivo %1 (ya no está en la biblioteca)</translation>
     </message>
@@ -2796,12 +2805,12 @@ Vuelva a iniciarlo para continuar.</translation>
 <context>
     <name>StorageSwitchDialog</name>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="69"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="68"/>
         <source>Switch storage</source>
         <translation>Cambiar de almacenamiento</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../desktop_app/views/storage_switch.py" line="71"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="70"/>
         <source>%Ln file(s) are stored on %1. New files will be stored on %2. What should happen to the files already there?</source>
         <translation>
             <numerusform>%Ln archivo está guardado en %1. Los archivos nuevos se guardarán en %2. ¿Qué hacemos con el que ya está allí?</numerusform>
@@ -2809,17 +2818,17 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="76"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="75"/>
         <source>Move my files to the new storage (recommended)</source>
         <translation>Mover mis archivos al nuevo almacenamiento (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="87"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="86"/>
         <source>Runs in the background. Each file is copied, checked against its SHA-256 fingerprint and only then removed from the old storage. You can stop and continue later.</source>
         <translation>Se hace en segundo plano. Cada archivo se copia, se comprueba con su huella SHA-256 y solo entonces se borra del almacenamiento anterior. Puedes detenerlo y continuar más tarde.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="77"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="76"/>
         <source>Keep reading old files from where they are</source>
         <translation>Seguir leyendo los archivos antiguos desde donde están</translation>
     </message>
@@ -2837,22 +2846,22 @@ Vuelva a iniciarlo para continuar.</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="65"/>
         <source>Move them to %1 now (recommended)</source>
         <translation>Moverlos ahora a %1 (recomendado)</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="67"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="66"/>
         <source>Leave them where they are for now</source>
         <translation>Dejarlos donde están por ahora</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="96"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="95"/>
         <source>Nothing is copied. Old files stay readable from %1 as long as it stays reachable with the current settings.</source>
         <translation>No se copia nada. Los archivos antiguos se siguen leyendo desde %1 mientras sea accesible con los ajustes actuales.</translation>
     </message>
     <message>
-        <location filename="../../desktop_app/views/storage_switch.py" line="113"/>
+        <location filename="../../desktop_app/views/storage_switch.py" line="112"/>
         <source>Save and continue</source>
         <translation>Guardar y continuar</translation>
     </message>

@@ -3,7 +3,7 @@ background move with its progress."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QLocale, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -129,7 +129,8 @@ class MigrationProgress(QProgressDialog):
         super().__init__(parent)
         self.setObjectName("storage-migration-progress")
         self.controller = controller
-        self._done = (0, 0)  # files moved, of how many: the label's first line
+        self._done = (0, 0)  # files done (moved or not), of how many: the label's first line
+        self._not_moved = 0  # of those done: failed, or changed meanwhile and left
         self.setWindowTitle(self.tr("Moving files"))
         self.setLabelText(self.tr("Preparing…"))
         self.setCancelButtonText(self.tr("Stop"))
@@ -152,17 +153,22 @@ class MigrationProgress(QProgressDialog):
     def _on_progress(self, done: int, total: int, name: str) -> None:
         self.setMaximum(max(total, 1))
         self.setValue(done)
+        if done > self._done[0] and not name:
+            # core's step names the file it moved and no other (MigrationStep, _move_one):
+            # counting every step as moved said "Moved 6 of 6 files" when 2 had failed
+            self._not_moved += 1
         self._done = (done, total)
         self.setLabelText(self._moved(name))
 
     def _moved(self, then: str) -> str:
         done, total = self._done
-        return (
-            self.tr("Moved %1 of %2 files\n%3")
-            .replace("%1", str(done))
-            .replace("%2", str(total))
-            .replace("%3", then)
-        )
+        if self._not_moved:
+            line = self.tr("%1 of %Ln file(s) done (%2 not moved)", "", total).replace(
+                "%2", QLocale().toString(self._not_moved)
+            )
+        else:
+            line = self.tr("Moved %1 of %Ln file(s)", "", total)
+        return f"{line.replace('%1', QLocale().toString(done))}\n{then}"
 
     def _on_removing(self, left: int, seconds: int) -> None:
         """Every file moved; their old copies are kept a minute for readers of other
