@@ -125,6 +125,9 @@ MigrationProgress = Callable[[MigrationStep], None]
 MIGRATION_LOCK = 0x4D444B4D
 MIGRATION_LOCK_NAME = "migrate"  # SQLite: flock on `<catalog>-migrate.lock` (core.locks.lock_file)
 _in_process = threading.Lock()  # an in-memory catalog, or no fcntl
+# the files a move takes: ready ones (trashed included); a pending upload's or a failed file's
+# row stays on its backend
+_MOVES = MediaFile.status == FileStatus.READY
 # How long a moved file's source outlives the switch of its row. Servers of other processes (or
 # machines) on the catalog may still read the old location: a record and its local path are
 # cached for up to server/record_cache.py TTL_SECONDS (2 s) after the change feed carries the
@@ -442,6 +445,18 @@ class StorageBackends:
             ).all()
         return {str(name): int(n) for name, n in rows if name}
 
+    def movable_by_backend(self) -> dict[str, int]:
+        """How many files a move takes (ready ones: `_MOVES`), by the backend holding them. A
+        pending upload or a failed file stays where it is: counted as left behind, it was
+        offered to the desktop's every Save as a move that then moved nothing."""
+        with self._db.read() as s:
+            rows = s.execute(
+                select(MediaFile.storage_backend, func.count())
+                .where(_MOVES)
+                .group_by(MediaFile.storage_backend)
+            ).all()
+        return {str(name): int(n) for name, n in rows if name}
+
     def files_elsewhere(self) -> int:
         """Files that are not on the active backend."""
         active = self._settings().backend_name
@@ -484,9 +499,7 @@ class StorageBackends:
             todo = (
                 s.execute(
                     select(MediaFile.id)
-                    .where(
-                        MediaFile.storage_backend != target, MediaFile.status == FileStatus.READY
-                    )
+                    .where(MediaFile.storage_backend != target, _MOVES)
                     .order_by(MediaFile.id)
                 )
                 .scalars()

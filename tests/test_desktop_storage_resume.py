@@ -126,3 +126,27 @@ def test_leaving_them_saves_and_moves_nothing(
     qtbot.wait(200)
     assert not controller.migrating
     assert set(_backends(local_settings).values()) == {"local"}
+
+
+def test_a_file_no_move_takes_is_not_offered_again_and_again(
+    qtbot: Any,
+    english: None,
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+) -> None:
+    """A pending upload (signed, not sent yet) stays where it is: a move takes ready files only.
+    Counted as left behind, every Save asked to move it, and the move moved nothing."""
+    pending = lib.uploads.create_presigned_upload("later.jpg", "image", size=1000)
+    controller = window.settings_controller
+    with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT) as done:
+        _switch_to_r2(qtbot, window).accept()
+    assert done.args[:3] == [True, 2, 0]
+    assert _backends(local_settings)[pending.file.id] == "local"
+    _close_windows_of_the_move()
+    window.open_settings()
+    dialog = window.settings_dialog
+    with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
+        dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert getattr(dialog, "switch_dialog", None) is None
