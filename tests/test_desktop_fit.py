@@ -373,10 +373,15 @@ def test_the_search_box_keeps_its_width_as_the_file_count_grows(
             add_rows(library, total - win.controller.grid.total)
             win.controller.refresh()
             wait_for(qtbot, lambda: str(total) in browser.total.text())  # noqa: B023
-            qtbot.wait(100)  # laid out again after the count's new text
-            assert search.width() >= before, size
-            for label in browser.toolbar.yielding:
-                assert label.isHidden() or label.width() >= label.sizeHint().width(), size
+
+            # laid out again after the count's new text: waited for, not slept (on a loaded
+            # machine the row's second pass came after a fixed 100 ms)
+            def kept(size: tuple[int, int] = size, before: int = before) -> None:
+                assert search.width() >= before, size
+                for label in browser.toolbar.yielding:
+                    assert label.isHidden() or label.width() >= label.sizeHint().width(), size
+
+            wait_for(qtbot, kept)
     finally:
         win.shutdown()
 
