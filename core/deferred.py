@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from core import keys
@@ -186,21 +186,47 @@ def drop_left_behind(db: Database, store: Storage, entry_id: int, key: str, back
     the entry. Returns whether anything was deleted; a failing store raises, the entry stays."""
     with db.read() as s:
         back = named_on(s, key, backend)
+        # the video folder is named by the file name alone (keys.video_prefix): a file that
+        # shared this object and then moved to another athlete's folder keeps the name, and
+        # its renditions there are its own, not this leftover's
+        video_kept = not back and name_named_on(s, key, backend)
     if not back:
-        delete_file_objects(store, key)
+        delete_file_objects(store, key, video=not video_kept)
     with db.write() as s:
         s.execute(delete(DeferredDeletion).where(DeferredDeletion.id == entry_id))
     return not back
 
 
-def delete_file_objects(storage: Storage, key: str) -> None:
-    """Deletes a file's object and every derivative of it from `storage` (one backend)."""
+def delete_file_objects(storage: Storage, key: str, video: bool = True) -> None:
+    """Deletes a file's object and every derivative of it from `storage` (one backend); its
+    video folder only when `video` (no other row there has its file name: name_named_on)."""
     storage.delete(key)
     for derivative in keys.derivative_keys(key):
         storage.delete(derivative)
-    for prefix in (keys.variant_prefix(key), keys.video_prefix(key)):
+    prefixes = [keys.variant_prefix(key)] + ([keys.video_prefix(key)] if video else [])
+    for prefix in prefixes:
         with contextlib.suppress(NotFound):
             storage.delete_prefix(prefix)
+
+
+def name_named_on(session: Session, key: str, backend: str) -> bool:
+    """Whether a row on `backend` has another key with `key`'s file name, and so the same
+    video folder (Catalog.name_in_use's rule, on one backend)."""
+    name = key.rsplit("/", 1)[-1]
+    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        select(MediaFile.id)
+        .where(
+            MediaFile.storage_backend == backend,
+            MediaFile.storage_key != key,
+            or_(
+                MediaFile.storage_key == name,
+                MediaFile.storage_key.like("%/" + escaped, escape="\\"),
+            ),
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
 
 
 def named_on(session: Session, key: str, backend: str) -> bool:
