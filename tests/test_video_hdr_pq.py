@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -195,7 +196,7 @@ def test_without_a_tone_mapper_pq_is_converted_as_before_with_one_warning(
     """An FFmpeg without lut3d (or a table that cannot be written): BT.2020 converted to BT.709
     as for any BT.2020 source, and one warning for the process, not one a frame or a job."""
     monkeypatch.setattr(encode, "TONE_MAPS", [lambda: ["nosuchfilter=x=1"]])
-    encode.tone_map.cache_clear()
+    encode.tone_mapper.cache_clear()
     try:
         p = encode.probe(pq_clip)
         with caplog.at_level(logging.WARNING, logger=encode.__name__):
@@ -206,4 +207,18 @@ def test_without_a_tone_mapper_pq_is_converted_as_before_with_one_warning(
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1 and "PQ" in warnings[0].getMessage(), warnings
     finally:
-        encode.tone_map.cache_clear()
+        encode.tone_mapper.cache_clear()
+
+
+def test_a_table_removed_under_a_long_running_process_is_written_again() -> None:
+    """A cleaner of temporary files (systemd-tmpfiles, about ten days) removed the table under
+    a server up for weeks: every PQ picture's filter graph then failed to open it."""
+    first = encode.tone_map()
+    assert first is not None
+    table = tonemap.table_file()
+    table.unlink()
+    again = encode.tone_map()
+    assert again is not None and tonemap.table_file().is_file()
+    frame = av.VideoFrame(16, 16, "yuv420p10le")
+    frame.time_base = Fraction(1, 25)
+    encode._filter_graph(frame, again)  # opens the table

@@ -123,7 +123,7 @@ class Probe:
     def made_bt709(self) -> bool:
         """Every picture made of the source is BT.709 (picture_fixes): converted from BT.2020,
         or tone-mapped from PQ."""
-        return self.wide_gamut or (self.pq and tone_map() is not None)
+        return self.wide_gamut or (self.pq and tone_mapper() is not None)
 
     @property
     def short_side(self) -> int:
@@ -387,27 +387,41 @@ def _filter_graph(template: Any, specs: list[str]) -> av.filter.Graph:
 
 
 @functools.cache
-def tone_map() -> list[str] | None:
-    """The first of TONE_MAPS this FFmpeg has (its filters set up, its table written), once a
-    process; None, said in one warning, when it has none (or the table cannot be written): PQ
-    is then converted as any BT.2020 source is, and comes out dim and grey."""
+def tone_mapper() -> Callable[[], list[str]] | None:
+    """The first of TONE_MAPS this FFmpeg has (its filters set up, its table written), found
+    once a process; None, said in one warning, when it has none: PQ is then converted as any
+    BT.2020 source is, and comes out dim and grey."""
     why: Exception | None = None
     for chain in TONE_MAPS:
         try:
-            specs = chain()
             frame = av.VideoFrame(16, 16, "yuv420p10le")
             frame.time_base = Fraction(1, 25)
-            _filter_graph(frame, specs)
+            _filter_graph(frame, chain())
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             why = exc
             continue
-        return specs
+        return chain
     logger.warning(
         "HDR10 (PQ) video cannot be tone-mapped here (%s): such videos' renditions and posters "
         "come out dim and grey",
         why,
     )
     return None
+
+
+def tone_map() -> list[str] | None:
+    """The filters of tone_mapper's chain, made at each use: its table file is written again
+    if it went meanwhile (a temporary-files cleaner under a server up for weeks). None when no
+    chain works, or when the table cannot be written now (a full disk): that picture is
+    converted as BT.2020 is, and the next one tries again."""
+    chain = tone_mapper()
+    if chain is None:
+        return None
+    try:
+        return chain()
+    except OSError as exc:
+        logger.warning("HDR10 (PQ) tone mapping is unavailable for now: %s", exc)
+        return None
 
 
 def picture_fixes(p: Probe) -> list[str]:

@@ -8,11 +8,12 @@ lut3d is in every FFmpeg build; the table is made once per process in well under
 applying it costs about what the plain BT.2020 conversion did.
 
 The curve: PQ's light in nits, BT.2020's primaries to BT.709's in linear light (BT.2087),
-then BT.2408's rule that HDR reference white (203 nits) is SDR's white level, with highlights
-up to PEAK_NITS rolled off by extended Reinhard on the largest of R, G and B (so a colour keeps
-its hue instead of washing towards white, and nothing clips until the peak), then BT.709's
-transfer. The peak is fixed rather than read from each clip's mastering display: phones often
-write none, and 1,000 nits is what BT.2408 and players assume then."""
+then light counted in BT.2408's HDR reference white (203 nits) and compressed by extended
+Reinhard on the largest of R, G and B, whose white point is PEAK_NITS: the peak and above
+become white, reference white about 72 % of the signal (a light grey, as diffuse white sits
+below the highlights in SDR grading), and a colour keeps its hue instead of washing towards
+white; then BT.709's transfer. The peak is fixed rather than read from each clip's mastering
+display: phones often write none, and 1,000 nits is what BT.2408 and players assume then."""
 
 from __future__ import annotations
 
@@ -92,6 +93,15 @@ def filter_arg(path: Path) -> str:
     return text
 
 
+def table_file() -> Path:
+    """cube_file(), written again when it is gone (a cleaner of temporary files)."""
+    path = cube_file()
+    if not path.is_file():
+        cube_file.cache_clear()
+        path = cube_file()
+    return path
+
+
 def lut_chain() -> list[str]:
     """The filters that tone-map a PQ frame to SDR BT.709 in limited range (yuv420p out): to
     R'G'B' with BT.2020's matrix, through the table, tagged BT.709 so no later scaler converts
@@ -99,7 +109,7 @@ def lut_chain() -> list[str]:
     return [
         "scale=in_color_matrix=bt2020:in_range=tv",
         "format=gbrp16le",
-        f"lut3d=file={filter_arg(cube_file())}:interp=tetrahedral",
+        f"lut3d=file={filter_arg(table_file())}:interp=tetrahedral",
         "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709",
         "scale=out_color_matrix=bt709:out_range=tv",
         "format=yuv420p",
