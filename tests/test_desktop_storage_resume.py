@@ -150,3 +150,52 @@ def test_a_file_no_move_takes_is_not_offered_again_and_again(
     with qtbot.waitSignal(controller.saved, timeout=TIMEOUT):
         dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     assert getattr(dialog, "switch_dialog", None) is None
+
+
+def test_a_second_move_opens_one_report_not_one_per_earlier_move(
+    qtbot: Any,
+    english: None,
+    window: MainWindow,
+    lib: Library,
+    local_settings: Settings,
+    files: list[FileRecord],
+    media_dir: MediaSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stopped move's progress window stayed connected to the controller: the next move's
+    report (a file it could not move) opened twice, once per window."""
+    lib.uploads.ingest(media_dir.webp, "image")  # three files on this computer
+    controller = window.settings_controller
+    real, calls = StorageBackends._move_one, [0]
+
+    def stopped_at_the_second(self: StorageBackends, *args: Any, **kwargs: Any) -> str:
+        calls[0] += 1
+        if calls[0] == 2:
+            controller.cancel_migration()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(StorageBackends, "_move_one", stopped_at_the_second)
+    with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT):
+        _switch_to_r2(qtbot, window).accept()
+    monkeypatch.setattr(StorageBackends, "_move_one", real)
+    _close_windows_of_the_move()
+    # the file left behind loses its bytes: the next move cannot move it and says so
+    still_local = [i for i, b in _backends(local_settings).items() if b == "local"]
+    assert len(still_local) == 1
+    record = lib.get_file(still_local[0])
+    local_settings.paths.objects_dir.joinpath(record.storage_key).unlink()
+
+    window.open_settings()
+    dialog = window.settings_dialog
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    wait_for(qtbot, lambda: getattr(dialog, "switch_dialog", None) is not None, timeout=TIMEOUT)
+    with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT):
+        dialog.switch_dialog.accept()
+    qtbot.wait(200)
+    reports = [
+        w
+        for w in QApplication.topLevelWidgets()
+        if w.objectName() == "storage-migration-report" and w.isVisible()
+    ]
+    assert len(reports) == 1, reports
+    _close_windows_of_the_move()

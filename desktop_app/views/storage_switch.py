@@ -185,6 +185,13 @@ class MigrationProgress(QProgressDialog):
         self._outcome = outcome
 
     def _on_finished(self, complete: bool, moved: int, failed: int, error: str) -> None:
+        # this window follows one move: kept connected, it opened its report again at the end
+        # of every later move (the "files still to move" question starts another)
+        c = self.controller
+        c.migrationProgress.disconnect(self._on_progress)
+        c.migrationRemoving.disconnect(self._on_removing)
+        c.migrationReported.disconnect(self._on_reported)
+        c.migrationFinished.disconnect(self._on_finished)
         outcome, self._outcome = self._outcome, None
         self.setCancelButtonText(self.tr("Close"))
         self.canceled.disconnect()
