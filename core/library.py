@@ -711,7 +711,10 @@ class Library:
         store = self._r2_store()
         with self.reading(src):
             for obj in list(store.list_keys(old)):
-                store.copy(obj.key, new + obj.key[len(old) :])
+                # one gone since the listing (a job's superseded files, deleted meanwhile) is
+                # not needed under the new name either
+                with contextlib.suppress(NotFound):
+                    store.copy(obj.key, new + obj.key[len(old) :])
 
     def _r2_store(self) -> Storage:
         """The bucket's own store (a routing storage lists only its active backend)."""
