@@ -39,13 +39,13 @@ run: $(APP_STAMP) syslibs
 serve: $(APP_STAMP)
 	$(BIN)/mediadesk serve
 
-# Four workers on two cores: much of the suite waits (restarts, timeouts, browsers, the
-# store's retries), so more workers fill it: 885 s with -n 2, 680 s with -n 3 (2026-12-05);
-# the suite grew to 800 s with -n 3 (2,746 tests), so a fourth.
+# Three workers on two cores: a sixth of the suite waits (restarts, timeouts, browsers, the
+# store's retries), so a third worker fills it: 885 s with -n 2, 680 s with -n 3 (2026-12-05).
+# A fourth did not help: 887 s against 800 s with three (2,746 tests, 2026-12-05).
 test: $(STAMP) syslibs $(JS_STAMP)
 	@bash scripts/syslibs.sh postgresql chromium nginx-light libfuse2 xvfb xauth openbox xdotool pcmanfm ffmpeg
 	QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES='qt.multimedia*=false' \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile --max-worker-restart=0 --durations=25
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --max-worker-restart=0 --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check core server desktop_app tests bench
