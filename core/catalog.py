@@ -125,6 +125,16 @@ MATCH_SET_MAX = 20_000
 MATCH_SETS_ROWS = 60_000
 
 
+def same_file_name(storage_key: str) -> ColumnElement[bool]:
+    """Rows whose key has `storage_key`'s file name (in any folder, or none): the name that
+    names a video's derivatives (core.keys.video_prefix)."""
+    name = storage_key.rsplit("/", 1)[-1]
+    return or_(
+        MediaFile.storage_key == name,
+        MediaFile.storage_key.like("%/" + _like(name)[1:-1], escape="\\"),
+    )
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -1160,14 +1170,8 @@ class Catalog:
         """Whether a row (other than `besides`) has a key with this key's file name: video
         derivatives are named by it (core.keys.video_prefix), and a file that shared an object
         and then moved to another athlete's folder keeps the name."""
-        name = storage_key.rsplit("/", 1)[-1]
         with self.db.read() as s:
-            stmt = select(MediaFile.id).where(
-                or_(
-                    MediaFile.storage_key == name,
-                    MediaFile.storage_key.like("%/" + _like(name)[1:-1], escape="\\"),
-                )
-            )
+            stmt = select(MediaFile.id).where(same_file_name(storage_key))
             if besides is not None:
                 stmt = stmt.where(MediaFile.id != besides)
             return s.scalar(stmt.limit(1)) is not None

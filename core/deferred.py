@@ -30,10 +30,11 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import keys
+from core.catalog import same_file_name
 from core.db.engine import Database
 from core.db.models import DeferredDeletion, MediaFile
 from core.errors import MediaDeskError, NotFound, is_no_space, no_space
@@ -212,17 +213,12 @@ def delete_file_objects(storage: Storage, key: str, video: bool = True) -> None:
 def name_named_on(session: Session, key: str, backend: str) -> bool:
     """Whether a row on `backend` has another key with `key`'s file name, and so the same
     video folder (Catalog.name_in_use's rule, on one backend)."""
-    name = key.rsplit("/", 1)[-1]
-    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     stmt = (
         select(MediaFile.id)
         .where(
             MediaFile.storage_backend == backend,
             MediaFile.storage_key != key,
-            or_(
-                MediaFile.storage_key == name,
-                MediaFile.storage_key.like("%/" + escaped, escape="\\"),
-            ),
+            same_file_name(key),
         )
         .limit(1)
     )

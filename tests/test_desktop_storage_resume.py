@@ -45,6 +45,21 @@ def _close_windows_of_the_move() -> None:
             widget.close()
 
 
+def _stop_at_the_second(controller: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Stop pressed while the second file moves: it finishes, the third is not started.
+    Returns the real `_move_one`, to put back."""
+    real, calls = StorageBackends._move_one, [0]
+
+    def stopped_at_the_second(self: StorageBackends, *args: Any, **kwargs: Any) -> str:
+        calls[0] += 1
+        if calls[0] == 2:
+            controller.cancel_migration()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(StorageBackends, "_move_one", stopped_at_the_second)
+    return real
+
+
 def test_saving_the_same_storage_again_moves_the_files_a_stopped_move_left(
     qtbot: Any,
     english: None,
@@ -57,16 +72,7 @@ def test_saving_the_same_storage_again_moves_the_files_a_stopped_move_left(
 ) -> None:
     lib.uploads.ingest(media_dir.webp, "image")  # three files on this computer
     controller = window.settings_controller
-    # Stop pressed while the second file moves: it finishes, the third is not started
-    real, calls = StorageBackends._move_one, [0]
-
-    def stopped_at_the_second(self: StorageBackends, *args: Any, **kwargs: Any) -> str:
-        calls[0] += 1
-        if calls[0] == 2:
-            controller.cancel_migration()
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(StorageBackends, "_move_one", stopped_at_the_second)
+    real = _stop_at_the_second(controller, monkeypatch)
     with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT) as done:
         _switch_to_r2(qtbot, window).accept()
     assert done.args[0] is False  # stopped
@@ -166,15 +172,7 @@ def test_a_second_move_opens_one_report_not_one_per_earlier_move(
     report (a file it could not move) opened twice, once per window."""
     lib.uploads.ingest(media_dir.webp, "image")  # three files on this computer
     controller = window.settings_controller
-    real, calls = StorageBackends._move_one, [0]
-
-    def stopped_at_the_second(self: StorageBackends, *args: Any, **kwargs: Any) -> str:
-        calls[0] += 1
-        if calls[0] == 2:
-            controller.cancel_migration()
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(StorageBackends, "_move_one", stopped_at_the_second)
+    real = _stop_at_the_second(controller, monkeypatch)
     with qtbot.waitSignal(controller.migrationFinished, timeout=TIMEOUT):
         _switch_to_r2(qtbot, window).accept()
     monkeypatch.setattr(StorageBackends, "_move_one", real)
